@@ -1,0 +1,82 @@
+package protocol
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzLine frames and parses arbitrary bytes: no panic, framing never takes
+// more than MaxLine bytes, and every line Parse accepts re-encodes to bytes
+// that parse to the same thing.
+func FuzzLine(f *testing.F) {
+	for _, g := range GoldenLines {
+		f.Add([]byte(g.Wire))
+	}
+	f.Add([]byte("110 a\n120 b\n100 1\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for len(data) > 0 {
+			line, n, err := NextLine(data)
+			if err != nil || n == 0 {
+				if err == nil && len(data) >= MaxLine {
+					t.Fatalf("%d bytes without LF not flagged", len(data))
+				}
+				return
+			}
+			if n > MaxLine {
+				t.Fatalf("line of %d bytes accepted", n)
+			}
+			data = data[n:]
+			l, err := Parse(line)
+			if err != nil {
+				continue
+			}
+			if err := Validate(l); err != nil {
+				t.Fatalf("parsed line %q fails Validate: %v", line, err)
+			}
+			enc := AppendLine(nil, l)
+			again, m, err := NextLine(enc)
+			if err != nil || m != len(enc) {
+				t.Fatalf("re-encoded %q does not frame: %v", enc, err)
+			}
+			l2, err := Parse(again)
+			if err != nil || l2.Code != l.Code || !bytes.Equal(l2.Arg, l.Arg) || (l2.Arg == nil) != (l.Arg == nil) {
+				t.Fatalf("round trip of %q gave %+v, %v", line, l2, err)
+			}
+		}
+	})
+}
+
+// FuzzFields checks the field parsers: no panic, and whatever they accept
+// encodes back to the same bytes.
+func FuzzFields(f *testing.F) {
+	for _, g := range GoldenLines {
+		f.Add([]byte(g.Arg))
+	}
+	f.Add([]byte("18446744073709551615"))
+	f.Add([]byte("connected 17"))
+	f.Add([]byte("shutdown maintenance"))
+	f.Fuzz(func(t *testing.T, arg []byte) {
+		if v, err := ParseToken(arg); err == nil {
+			if got := AppendKeepAlive(nil, v); !bytes.Equal(got[4:len(got)-1], arg) {
+				t.Fatalf("token %q re-encodes as %q", arg, got)
+			}
+		}
+		if sid, err := ParseConnected(arg); err == nil {
+			if got := AppendConnected(nil, sid); !bytes.Equal(got[4:len(got)-1], arg) {
+				t.Fatalf("connected %q re-encodes as %q", arg, got)
+			}
+		}
+		if text, err := ParseShutdown(arg); err == nil && text == CleanText(text) {
+			if got := AppendShutdown(nil, text); !bytes.Equal(got[4:len(got)-1], arg) {
+				t.Fatalf("shutdown %q re-encodes as %q", arg, got)
+			}
+		}
+		if ValidateClientID(arg) == nil {
+			if _, err := AppendIDAnswer(nil, arg); err != nil {
+				t.Fatalf("valid id %q not encodable", arg)
+			}
+		}
+		_ = ValidatePassword(arg)
+		_ = CleanText(string(arg))
+	})
+}

@@ -1,0 +1,127 @@
+package protocol
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// The server's fixed lines, LF included.
+const (
+	PromptPassword = "110 password\n"
+	PromptID       = "120 id\n"
+	ShutdownAck    = "130 ok\n" // the client's answer to 130
+)
+
+// Words of the server's lines. Clients rely on codes, not on these words,
+// but the server always sends them exactly.
+const (
+	wordConnected = "connected"
+	wordShutdown  = "shutdown"
+	wordOK        = "ok"
+)
+
+// --- server to client ---
+
+// AppendKeepAlive encodes "100 <token>\n". The client's echo is the same line.
+func AppendKeepAlive(dst []byte, token uint64) []byte {
+	dst = append(dst, "100 "...)
+	dst = strconv.AppendUint(dst, token, 10)
+	return append(dst, '\n')
+}
+
+// AppendConnected encodes "140 connected <sid>\n".
+func AppendConnected(dst []byte, sid uint16) []byte {
+	dst = append(dst, "140 "+wordConnected+" "...)
+	dst = strconv.AppendUint(dst, uint64(sid), 10)
+	return append(dst, '\n')
+}
+
+// AppendClose encodes "190 <reason>\n".
+func AppendClose(dst []byte, r Reason) []byte {
+	dst = append(dst, "190 "...)
+	dst = append(dst, r.String()...)
+	return append(dst, '\n')
+}
+
+// AppendShutdown encodes "130 shutdown\n", or "130 shutdown <text>\n" when
+// the operator gave a text. The text is made safe first (see CleanText).
+func AppendShutdown(dst []byte, text string) []byte {
+	dst = append(dst, "130 "+wordShutdown...)
+	if t := CleanText(text); t != "" {
+		dst = append(dst, ' ')
+		dst = append(dst, t...)
+	}
+	return append(dst, '\n')
+}
+
+// CleanText turns an operator's free text into something a line can carry:
+// CR, LF and NUL become spaces, surrounding spaces go, and it is cut to
+// MaxShutdownReason bytes.
+func CleanText(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\r' || c == '\n' || c == 0 {
+			b[i] = ' '
+		}
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) > MaxShutdownReason {
+		b = bytes.TrimSpace(b[:MaxShutdownReason])
+	}
+	return string(b)
+}
+
+// --- client to server ---
+
+// AppendPasswordAnswer encodes "110 <password>\n" after checking the field rule.
+func AppendPasswordAnswer(dst, password []byte) ([]byte, error) {
+	if err := ValidatePassword(password); err != nil {
+		return dst, err
+	}
+	return AppendLine(dst, Line{Code: CodePassword, Arg: password}), nil
+}
+
+// AppendIDAnswer encodes "120 <client-id>\n" after checking the field rule.
+func AppendIDAnswer(dst, id []byte) ([]byte, error) {
+	if err := ValidateClientID(id); err != nil {
+		return dst, err
+	}
+	return AppendLine(dst, Line{Code: CodeID, Arg: id}), nil
+}
+
+// --- reading the server's lines (client side) ---
+
+// ParseConnected reads the argument of a 140 line: "connected <sid>".
+func ParseConnected(arg []byte) (uint16, error) {
+	rest, ok := bytes.CutPrefix(arg, []byte(wordConnected+" "))
+	if !ok {
+		return 0, ErrMalformed
+	}
+	return ParseSID(rest)
+}
+
+// ParseShutdown reads the argument of a 130 line: "shutdown" or
+// "shutdown <text>". It returns the operator's text, "" when none.
+func ParseShutdown(arg []byte) (text string, err error) {
+	if string(arg) == wordShutdown {
+		return "", nil
+	}
+	rest, ok := bytes.CutPrefix(arg, []byte(wordShutdown+" "))
+	if !ok {
+		return "", ErrMalformed
+	}
+	return string(rest), nil
+}
+
+// IsShutdownAck reports whether a client line is "130 ok".
+func IsShutdownAck(l Line) bool {
+	return l.Code == CodeShutdown && string(l.Arg) == wordOK
+}
+
+// ParseCloseReason reads the argument of a 190 line. ok is false for a
+// reason this version does not know; the text is still returned.
+func ParseCloseReason(arg []byte) (r Reason, text string, ok bool) {
+	text = string(arg)
+	r, ok = ParseReason(text)
+	return r, text, ok
+}
