@@ -1,0 +1,51 @@
+package registry
+
+import "time"
+
+// Option configures a Registry (functional options).
+type Option func(*options)
+
+type options struct {
+	maxClients    int
+	store         Store
+	flushInterval time.Duration
+	checkpoint    time.Duration
+	retention     time.Duration
+	node          string
+	now           func() time.Time
+}
+
+func defaultOptions() options {
+	return options{
+		maxClients:    65535,
+		flushInterval: 250 * time.Millisecond,
+		checkpoint:    time.Minute,
+		retention:     30 * 24 * time.Hour,
+		now:           func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// WithMaxClients caps the clients connected at once (at most 65535, the sid space).
+func WithMaxClients(n int) Option {
+	return func(o *options) { o.maxClients = min(max(n, 0), 65535) }
+}
+
+// WithStore keeps records across restarts in s, written behind by Run.
+func WithStore(s Store) Option { return func(o *options) { o.store = s } }
+
+// WithFlushInterval sets how often Run writes changed records to the store.
+// It bounds what a crash can lose.
+func WithFlushInterval(d time.Duration) Option { return func(o *options) { o.flushInterval = d } }
+
+// WithCheckpoint sets how often Run also writes every connected record, so
+// that last_seen on disk is never older than this.
+func WithCheckpoint(d time.Duration) Option { return func(o *options) { o.checkpoint = d } }
+
+// WithRetention sets how long a disconnected record is kept; 0 keeps it forever.
+func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
+
+// WithNode names the node that registers clients here (cluster mode).
+func WithNode(name string) Option { return func(o *options) { o.node = name } }
+
+// WithClock replaces time.Now, for tests of retention.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }

@@ -1,0 +1,164 @@
+package registry
+
+import (
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// entry is a record plus the live connection that owns it, if any.
+type entry struct {
+	Record
+	conn Conn
+}
+
+func lessCID(a, b *entry) bool { return a.CID < b.CID }
+
+// Registry holds every client record, connected or not.
+type Registry struct {
+	mu        sync.Mutex
+	byCID     *btree.BTreeG[*entry] // ordered by cid: lookups and cursor pages
+	bySID     [65536]*entry         // connected entries by sid, for the hot path
+	sids      sidAllocator
+	connected int
+	opts      options
+	dirty     map[string]struct{} // cids changed since the last flush
+	gone      []string            // cids pruned since the last flush
+	flushMu   sync.Mutex          // one flush at a time, so batches land in order
+}
+
+// New makes an empty registry. Load fills it from its store.
+func New(opts ...Option) *Registry {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Registry{
+		byCID: btree.NewG(32, lessCID),
+		opts:  o,
+		dirty: make(map[string]struct{}),
+	}
+}
+
+// Register records a connection for cid and hands it a sid. When cid is
+// already connected, the older connection is returned as replaced: the
+// caller must close it with ReasonReplaced (takeover; the newest wins). It
+// fails with ErrFull when no sid is free or max clients are connected.
+func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, replaced Conn, err error) {
+	now := r.opts.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, found := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	if found && e.CStatus {
+		// Takeover: the old connection's sid goes back first, so a full
+		// registry still lets a client replace itself.
+		replaced = e.conn
+		r.releaseLocked(e)
+	}
+	if r.connected >= r.opts.maxClients {
+		return 0, replaced, ErrFull
+	}
+	sid = r.sids.alloc()
+	if sid == 0 {
+		return 0, replaced, ErrFull
+	}
+	if !found {
+		e = &entry{}
+		e.CID = cid
+		r.byCID.ReplaceOrInsert(e)
+	}
+	e.SID, e.CIP, e.CPort, e.CStatus = sid, cip, cport, true
+	e.ConnectedAt, e.LastSeen, e.DisconnectedAt = now, now, time.Time{}
+	e.Reason, e.Node, e.conn = protocol.ReasonNone, r.opts.node, conn
+	r.bySID[sid] = e
+	r.connected++
+	r.dirty[cid] = struct{}{}
+	return sid, replaced, nil
+}
+
+// releaseLocked frees e's sid and live-connection bookkeeping.
+func (r *Registry) releaseLocked(e *entry) {
+	r.sids.free(e.SID)
+	r.bySID[e.SID] = nil
+	r.connected--
+	e.CStatus, e.conn = false, nil
+}
+
+// Disconnect marks cid disconnected with reason, if conn still owns the
+// record. A connection that was replaced no longer owns it, so its late
+// Disconnect changes nothing; the result says whether it did.
+func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) bool {
+	now := r.opts.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	if !ok || !e.CStatus || e.conn != conn {
+		return false
+	}
+	r.releaseLocked(e)
+	e.DisconnectedAt, e.Reason = now, reason
+	r.dirty[cid] = struct{}{}
+	return true
+}
+
+// Touch sets last_seen of the connection holding sid, if conn still owns it.
+// It is on the keep-alive hot path: an array index, no map, no allocation.
+// It does not mark the record dirty; see Run for how last_seen reaches disk.
+func (r *Registry) Touch(sid uint16, conn Conn) {
+	now := r.opts.now()
+	r.mu.Lock()
+	if e := r.bySID[sid]; e != nil && e.conn == conn {
+		e.LastSeen = now
+	}
+	r.mu.Unlock()
+}
+
+// Get returns the record of cid.
+func (r *Registry) Get(cid string) (Record, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	if !ok {
+		return Record{}, false
+	}
+	return e.Record, true
+}
+
+// Conn returns the live connection of cid: ErrNotFound when there is no
+// such record, ErrNotConnected when it is not connected.
+func (r *Registry) Conn(cid string) (Conn, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case !e.CStatus:
+		return nil, ErrNotConnected
+	}
+	return e.conn, nil
+}
+
+// Conns returns the live connections, for a broadcast. The slice is a
+// snapshot: connections may end before the caller uses them.
+func (r *Registry) Conns() []Conn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Conn, 0, r.connected)
+	for _, e := range r.bySID {
+		if e != nil {
+			out = append(out, e.conn)
+		}
+	}
+	return out
+}
+
+// Counts returns the connected clients and all records.
+func (r *Registry) Counts() (connected, total int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.connected, r.byCID.Len()
+}

@@ -1,0 +1,134 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// Store keeps records across restarts. The registry calls it only from Load
+// and from its flusher, never on the hot path and never under its lock, one
+// call at a time.
+type Store interface {
+	// Load returns every stored record.
+	Load() ([]Record, error)
+	// Save writes a batch of records (insert or replace, keyed by CID) and
+	// deletes the cids in gone, in one durable transaction.
+	Save(put []Record, gone []string) error
+	// Close releases the store.
+	Close() error
+}
+
+// Load fills the registry from its store. Every record comes back with
+// cstatus=false: a record that was connected when the process stopped gets
+// reason "server restarted" and disconnected_at from its last_seen. Call it
+// once, before serving.
+func (r *Registry) Load() (int, error) {
+	if r.opts.store == nil {
+		return 0, nil
+	}
+	recs, err := r.opts.store.Load()
+	if err != nil {
+		return 0, fmt.Errorf("registry: load: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range recs {
+		if rec.CStatus {
+			rec.CStatus = false
+			rec.Reason = protocol.ReasonServerRestarted
+			rec.DisconnectedAt = rec.LastSeen
+			r.dirty[rec.CID] = struct{}{}
+		}
+		r.byCID.ReplaceOrInsert(&entry{Record: rec})
+	}
+	return len(recs), nil
+}
+
+// Run writes changes to the store every flush interval until ctx ends, then
+// flushes once more. Every checkpoint it also rewrites the connected records
+// (so last_seen on disk lags by at most a checkpoint; Touch alone never
+// costs a write) and prunes disconnected records past retention. It returns
+// the last flush's error, if any.
+func (r *Registry) Run(ctx context.Context) error {
+	flush := time.NewTicker(r.opts.flushInterval)
+	defer flush.Stop()
+	lastCheckpoint := r.opts.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return r.Flush()
+		case <-flush.C:
+		}
+		if now := r.opts.now(); now.Sub(lastCheckpoint) >= r.opts.checkpoint {
+			lastCheckpoint = now
+			r.checkpoint(now)
+		}
+		_ = r.Flush() // a failed batch stays pending and goes with the next one
+	}
+}
+
+// Flush writes every pending change now. It is what Run does each interval,
+// and what a graceful stop calls last.
+func (r *Registry) Flush() error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	put, gone := r.takePending()
+	if r.opts.store == nil || (len(put) == 0 && len(gone) == 0) {
+		return nil
+	}
+	if err := r.opts.store.Save(put, gone); err != nil {
+		r.restorePending(put, gone)
+		return fmt.Errorf("registry: save: %w", err)
+	}
+	return nil
+}
+
+// takePending copies the changed records and the pruned cids out under the lock.
+func (r *Registry) takePending() (put []Record, gone []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for cid := range r.dirty {
+		if e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}}); ok {
+			put = append(put, e.Record)
+		}
+	}
+	clear(r.dirty)
+	gone, r.gone = r.gone, nil
+	return put, gone
+}
+
+func (r *Registry) restorePending(put []Record, gone []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range put {
+		r.dirty[rec.CID] = struct{}{}
+	}
+	r.gone = append(r.gone, gone...)
+}
+
+// checkpoint marks every connected record dirty and prunes disconnected
+// records that ended more than the retention ago. It scans all records, so
+// it runs once a checkpoint, never per flush.
+func (r *Registry) checkpoint(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var expired []string
+	cutoff := now.Add(-r.opts.retention)
+	r.byCID.Ascend(func(e *entry) bool {
+		switch {
+		case e.CStatus:
+			r.dirty[e.CID] = struct{}{}
+		case r.opts.retention > 0 && !e.DisconnectedAt.IsZero() && e.DisconnectedAt.Before(cutoff):
+			expired = append(expired, e.CID)
+		}
+		return true
+	})
+	for _, cid := range expired {
+		r.byCID.Delete(&entry{Record: Record{CID: cid}})
+		delete(r.dirty, cid)
+	}
+	r.gone = append(r.gone, expired...)
+}
