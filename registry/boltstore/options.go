@@ -1,0 +1,41 @@
+package boltstore
+
+import (
+	"os"
+	"time"
+)
+
+// Option configures a Store (functional options).
+type Option func(*options)
+
+type options struct {
+	lockTimeout time.Duration
+	fileMode    os.FileMode
+}
+
+func defaultOptions() options {
+	return options{
+		// Long enough to ride out a previous process that is still
+		// closing during a quick restart, short enough that a second
+		// server on the same dir fails fast with ErrInUse.
+		lockTimeout: 2 * time.Second,
+		// Records hold client addresses: readable by the owner only.
+		fileMode: 0o600,
+	}
+}
+
+// WithLockTimeout sets how long Open waits for the data file's lock before
+// it gives up with ErrInUse. A value <= 0 is taken as the smallest wait
+// bbolt supports (one try), never as "wait forever", so a second server
+// can not hang at start.
+func WithLockTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 {
+			d = time.Nanosecond
+		}
+		o.lockTimeout = d
+	}
+}
+
+// WithFileMode sets the permissions of a newly created registry.db.
+func WithFileMode(m os.FileMode) Option { return func(o *options) { o.fileMode = m } }

@@ -1,0 +1,182 @@
+// Package boltstore keeps cliser's client registry on disk in one bbolt
+// file, <data-dir>/registry.db. It implements registry.Store: the registry
+// loads it once at start and its flusher saves batches of changed records
+// behind the hot path.
+//
+// Why bbolt: one file, no server, ACID transactions with an fsync per
+// commit, and an exclusive file lock, which is exactly what a single-node
+// registry of at most tens of thousands of small records needs. The lock
+// doubles as the guard against two servers sharing a data dir.
+//
+// Layout: one bucket, "clients", keyed by cid; each value is one record in
+// the versioned encoding described in codec.go.
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// FileName is the name of the database file inside the data dir.
+const FileName = "registry.db"
+
+var clientsBucket = []byte("clients")
+
+// Store is a registry.Store on a bbolt file. Every method is safe to call
+// from any goroutine: bbolt serialises writers and lets readers run beside
+// them. The registry itself calls it one call at a time.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+var _ registry.Store = (*Store)(nil)
+
+// Open creates dir when needed (mode 0700: records hold client addresses),
+// opens or creates <dir>/registry.db and takes its exclusive lock. When
+// another process (or another open Store) holds the lock for longer than
+// the lock timeout, it fails with an error wrapping ErrInUse that names the
+// dir. Safe to call from any goroutine.
+func Open(dir string, opts ...Option) (*Store, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("boltstore: data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, o.fileMode, &bolt.Options{Timeout: o.lockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, FileName, o.lockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(clientsBucket)
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Path is the database file's path. Safe to call from any goroutine.
+func (s *Store) Path() string { return s.path }
+
+// Load returns every stored record, in cid order, in one read transaction.
+// It fails on the first record that does not decode (the error wraps
+// ErrCorrupt or ErrVersion and names the cid), rather than start a server
+// that silently lost clients. Safe to call from any goroutine, also while a
+// Save runs; it then sees the state before or after that Save, never half.
+func (s *Store) Load() ([]registry.Record, error) {
+	var out []registry.Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(clientsBucket)
+		if b == nil {
+			return fmt.Errorf("%w: bucket %q missing", ErrCorrupt, clientsBucket)
+		}
+		return b.ForEach(func(k, v []byte) error {
+			rec, err := decodeRecord(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, s.wrap("load", err)
+	}
+	return out, nil
+}
+
+// Save deletes the cids in gone, then inserts or replaces every record of
+// put (keyed by CID), in ONE bbolt transaction that is fsynced on commit:
+// after Save returns nil the batch survives a kill -9 or a power cut, and
+// after an error none of it was applied. A record with an empty CID can not be
+// stored and is skipped. Deletes go first so that a cid
+// which was pruned and then registered again within one batch ends up
+// stored. Records are encoded before the write transaction starts, to keep
+// the file's single writer slot short. Safe to call from any goroutine;
+// concurrent Saves are applied one after the other.
+func (s *Store) Save(put []registry.Record, gone []string) error {
+	if len(put) == 0 && len(gone) == 0 {
+		return nil
+	}
+	// One arena for every value: bbolt keeps references to the slices it
+	// is given until commit, so they must not be reused within the batch.
+	arena := make([]byte, 0, 200*len(put))
+	ends := make([]int, len(put))
+	for i, rec := range put {
+		var err error
+		if arena, err = appendRecord(arena, rec); err != nil {
+			return err
+		}
+		ends[i] = len(arena)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(clientsBucket)
+		if b == nil {
+			return fmt.Errorf("%w: bucket %q missing", ErrCorrupt, clientsBucket)
+		}
+		for _, cid := range gone {
+			if cid == "" {
+				continue // never stored: bbolt has no empty keys
+			}
+			if err := b.Delete([]byte(cid)); err != nil {
+				return fmt.Errorf("delete %q: %w", cid, err)
+			}
+		}
+		start := 0
+		for i, rec := range put {
+			if rec.CID == "" {
+				// bbolt has no empty keys, and a batch that fails on one
+				// bad record would fail again on every retry, stopping
+				// all persistence. Callers validate cids (protocol field
+				// rule), so this only keeps a bug from spreading.
+				start = ends[i]
+				continue
+			}
+			if err := b.Put([]byte(rec.CID), arena[start:ends[i]:ends[i]]); err != nil {
+				return fmt.Errorf("put %q: %w", rec.CID, err)
+			}
+			start = ends[i]
+		}
+		return nil
+	})
+	if err != nil {
+		return s.wrap("save", err)
+	}
+	return nil
+}
+
+// Close releases the file and its lock, after any transaction in flight
+// ends. Calling it again does nothing. After Close, Load and Save fail with
+// ErrClosed. Safe to call from any goroutine.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// wrap gives bbolt's errors the store's sentinels where one fits.
+func (s *Store) wrap(op string, err error) error {
+	switch {
+	case errors.Is(err, bolt.ErrDatabaseNotOpen):
+		return fmt.Errorf("%w: %s %s", ErrClosed, op, s.path)
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrVersion):
+		return fmt.Errorf("%s %s: %w", op, s.path, err)
+	}
+	return fmt.Errorf("boltstore: %s %s: %w", op, s.path, err)
+}

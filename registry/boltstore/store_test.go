@@ -1,0 +1,342 @@
+package boltstore
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+func openT(t *testing.T, dir string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(dir, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func rec(cid string, sid uint16) registry.Record {
+	return registry.Record{SID: sid, CID: cid, CIP: "10.0.0.1", CPort: strconv.Itoa(int(sid)),
+		CStatus: true, ConnectedAt: t0, LastSeen: t1}
+}
+
+func TestOpenCreatesDirAndPrivateFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	s := openT(t, dir)
+	assert.Equal(t, filepath.Join(dir, FileName), s.Path())
+	fi, err := os.Stat(s.Path())
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	di, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.True(t, di.IsDir())
+
+	recs, err := s.Load()
+	require.NoError(t, err)
+	assert.Empty(t, recs, "a new store is empty")
+}
+
+func TestOpenFailsOnUnusableDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	_, err := Open(filepath.Join(file, "sub"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "data dir")
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	s := openT(t, t.TempDir())
+	in := []registry.Record{rec("b", 2), rec("a", 1), goldenRecords[1].rec}
+	require.NoError(t, s.Save(in, nil))
+
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []registry.Record{rec("a", 1), goldenRecords[1].rec, rec("b", 2)}, out, "in cid order")
+
+	// Replace one, delete one, add one: all in one batch.
+	a := rec("a", 9)
+	a.CStatus, a.DisconnectedAt, a.Reason = false, t2, protocol.ReasonKicked
+	require.NoError(t, s.Save([]registry.Record{a, rec("c", 3)}, []string{"b", "never-stored"}))
+	out, err = s.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []registry.Record{a, goldenRecords[1].rec, rec("c", 3)}, out)
+
+	require.NoError(t, s.Save(nil, nil), "an empty batch is fine")
+}
+
+func TestSaveDeletesBeforePuts(t *testing.T) {
+	// A cid pruned and registered again before one flush shows up in both
+	// gone and put; the newer state (put) must win.
+	s := openT(t, t.TempDir())
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+	require.NoError(t, s.Save([]registry.Record{rec("a", 2)}, []string{"a"}))
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []registry.Record{rec("a", 2)}, out)
+}
+
+func TestSaveSkipsEmptyCIDButKeepsTheBatch(t *testing.T) {
+	s := openT(t, t.TempDir())
+	require.NoError(t, s.Save([]registry.Record{rec("", 1), rec("a", 2)}, []string{""}))
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []registry.Record{rec("a", 2)}, out)
+}
+
+func TestReopenKeepsRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	require.NoError(t, err)
+	var batch []registry.Record
+	for i := range 1000 {
+		batch = append(batch, rec(fmt.Sprintf("c%04d", i), uint16(i+1)))
+	}
+	require.NoError(t, s.Save(batch, nil))
+	require.NoError(t, s.Close())
+
+	s = openT(t, dir)
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Equal(t, batch, out)
+}
+
+func TestSecondOpenIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Open(dir)
+	require.NoError(t, err)
+
+	start := time.Now()
+	_, err = Open(dir, WithLockTimeout(100*time.Millisecond))
+	require.ErrorIs(t, err, ErrInUse)
+	assert.Contains(t, err.Error(), "data dir in use by another cliser")
+	assert.Contains(t, err.Error(), dir)
+	assert.Less(t, time.Since(start), 10*time.Second, "it gives up instead of hanging")
+
+	_, err = Open(dir, WithLockTimeout(0))
+	require.ErrorIs(t, err, ErrInUse, "a zero timeout means one try, not forever")
+
+	require.NoError(t, first.Close())
+	again, err := Open(dir, WithLockTimeout(100*time.Millisecond))
+	require.NoError(t, err, "the lock goes with Close")
+	require.NoError(t, again.Close())
+}
+
+// helperEnv selects what TestHelperProcess does when this test binary is
+// run again as a child process.
+const helperEnv = "BOLTSTORE_HELPER"
+
+// TestHelperProcess is not a test: it is the body of the child process of
+// the multi-process tests below. It does nothing in a normal run.
+func TestHelperProcess(t *testing.T) {
+	mode, dir := os.Getenv(helperEnv), os.Getenv(helperEnv+"_DIR")
+	if mode == "" {
+		t.Skip("child-process body; run by other tests")
+	}
+	s, err := Open(dir, WithLockTimeout(200*time.Millisecond))
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(3)
+	}
+	switch mode {
+	case "hold":
+		fmt.Println("LOCKED")
+	case "save":
+		var batch []registry.Record
+		for i := range 100 {
+			batch = append(batch, rec(fmt.Sprintf("k%03d", i), uint16(i+1)))
+		}
+		if err := s.Save(batch, nil); err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(4)
+		}
+		fmt.Println("SAVED")
+	}
+	// Wait to be killed: no Close, no clean exit.
+	select {}
+}
+
+func startHelper(t *testing.T, mode, dir string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v=false")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, helperEnv+"_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, bufio.NewScanner(out)
+}
+
+func TestOpenRefusedWhileAnotherProcessHoldsTheDir(t *testing.T) {
+	dir := t.TempDir()
+	_, lines := startHelper(t, "hold", dir)
+	require.True(t, lines.Scan(), "child said nothing")
+	require.Equal(t, "LOCKED", lines.Text())
+
+	_, err := Open(dir, WithLockTimeout(100*time.Millisecond))
+	require.ErrorIs(t, err, ErrInUse)
+	assert.Contains(t, err.Error(), "data dir in use by another cliser")
+}
+
+func TestSavedBatchSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	cmd, lines := startHelper(t, "save", dir)
+	require.True(t, lines.Scan(), "child said nothing")
+	require.Equal(t, "SAVED", lines.Text())
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	s := openT(t, dir, WithLockTimeout(time.Second))
+	out, err := s.Load()
+	require.NoError(t, err)
+	require.Len(t, out, 100)
+	assert.Equal(t, rec("k042", 43), out[42])
+}
+
+func TestClosedStore(t *testing.T) {
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close twice is harmless")
+
+	require.ErrorIs(t, s.Save([]registry.Record{rec("a", 1)}, nil), ErrClosed)
+	_, err = s.Load()
+	require.ErrorIs(t, err, ErrClosed)
+}
+
+// writeRaw puts a value straight into the clients bucket, bypassing the
+// encoder, as a corrupt or future-version file would hold it.
+func writeRaw(t *testing.T, dir, key, value string) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: time.Second})
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(clientsBucket)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), []byte(value))
+	}))
+}
+
+func TestLoadRefusesCorruptAndNewerRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+	require.NoError(t, s.Close())
+
+	writeRaw(t, dir, "bad", `{"v":1,"cid":"bad","sid":"x"}`)
+	s = openT(t, dir)
+	_, err = s.Load()
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Contains(t, err.Error(), `"bad"`)
+	require.NoError(t, s.Close())
+
+	writeRaw(t, dir, "bad", `{"v":7,"cid":"bad"}`)
+	s = openT(t, dir)
+	_, err = s.Load()
+	require.ErrorIs(t, err, ErrVersion)
+	assert.Contains(t, err.Error(), "7")
+}
+
+func TestOpenAddsMissingBucket(t *testing.T) {
+	// A file from bbolt without the bucket (an interrupted first start)
+	// is made usable, not refused.
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	s := openT(t, dir)
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Len(t, out, 1)
+}
+
+func TestConcurrentSaveAndLoad(t *testing.T) {
+	s := openT(t, t.TempDir())
+	const writers, batches, per = 4, 20, 10
+	var wg, readers sync.WaitGroup
+	var done atomic.Bool
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				var batch []registry.Record
+				for i := range per {
+					batch = append(batch, rec(fmt.Sprintf("w%d-%03d", w, b*per+i), uint16(i+1)))
+				}
+				assert.NoError(t, s.Save(batch, nil))
+			}
+		})
+	}
+	readers.Go(func() {
+		last := 0
+		for !done.Load() {
+			out, err := s.Load()
+			if !assert.NoError(t, err) {
+				return
+			}
+			// Every Save is atomic: a reader sees whole batches only.
+			assert.Zero(t, len(out)%per, "half a batch visible")
+			assert.GreaterOrEqual(t, len(out), last, "records vanished")
+			last = len(out)
+		}
+	})
+	wg.Wait()
+	done.Store(true)
+	readers.Wait()
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Len(t, out, writers*batches*per)
+}
+
+func BenchmarkSave100(b *testing.B) {
+	s, err := Open(b.TempDir())
+	require.NoError(b, err)
+	defer s.Close()
+	batch := make([]registry.Record, 100)
+	for i := range batch {
+		batch[i] = rec(fmt.Sprintf("pos-%05d", i), uint16(i+1))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Save(batch, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoad10k(b *testing.B) {
+	s, err := Open(b.TempDir())
+	require.NoError(b, err)
+	defer s.Close()
+	batch := make([]registry.Record, 10000)
+	for i := range batch {
+		batch[i] = rec(fmt.Sprintf("pos-%05d", i), uint16(i+1))
+	}
+	require.NoError(b, s.Save(batch, nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
