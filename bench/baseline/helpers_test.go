@@ -1,0 +1,165 @@
+package baseline_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/bench/baseline"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+const (
+	testPassword = "s3cret"
+	// ioTimeout bounds every read and write of a test client, so a server
+	// that forgets to answer fails the test instead of hanging it.
+	ioTimeout = 5 * time.Second
+)
+
+// testServer is a real baseline server on 127.0.0.1:0 with its registry.
+type testServer struct {
+	srv *baseline.Server
+	reg *registry.Registry
+}
+
+// startServer starts a server with test defaults (long keep-alive interval,
+// so keep-alives only appear in tests that ask for them), changed by mod.
+// It is stopped when the test ends.
+func startServer(t *testing.T, mod func(*baseline.Config), regOpts ...registry.Option) *testServer {
+	t.Helper()
+	ts := newServer(t, mod, regOpts...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, ts.srv.Stop(ctx))
+	})
+	return ts
+}
+
+// newServer starts a server the test itself must stop.
+func newServer(t *testing.T, mod func(*baseline.Config), regOpts ...registry.Option) *testServer {
+	t.Helper()
+	reg := registry.New(regOpts...)
+	cfg := baseline.Config{
+		Addr:              "127.0.0.1:0",
+		Passwords:         [][]byte{[]byte(testPassword)},
+		KeepAliveInterval: time.Minute,
+		KeepAliveTimeout:  ioTimeout,
+		HandshakeTimeout:  ioTimeout,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	srv := baseline.New(reg, cfg)
+	require.NoError(t, srv.Start())
+	return &testServer{srv: srv, reg: reg}
+}
+
+// testClient is a raw protocol client: a TCP connection and a line reader.
+type testClient struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *testClient {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, ioTimeout)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+	return &testClient{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+func (c *testClient) send(s string) {
+	c.t.Helper()
+	require.NoError(c.t, c.nc.SetWriteDeadline(time.Now().Add(ioTimeout)))
+	_, err := io.WriteString(c.nc, s)
+	require.NoError(c.t, err)
+}
+
+// readLine returns the next line from the server without its LF.
+func (c *testClient) readLine() string {
+	c.t.Helper()
+	require.NoError(c.t, c.nc.SetReadDeadline(time.Now().Add(ioTimeout)))
+	s, err := c.br.ReadString('\n')
+	require.NoError(c.t, err, "reading a line (got %q so far)", s)
+	return strings.TrimSuffix(s, "\n")
+}
+
+func (c *testClient) expect(line string) {
+	c.t.Helper()
+	require.Equal(c.t, line, c.readLine())
+}
+
+// expectEOF checks that the server closed the connection with nothing more
+// to say.
+func (c *testClient) expectEOF() {
+	c.t.Helper()
+	require.NoError(c.t, c.nc.SetReadDeadline(time.Now().Add(ioTimeout)))
+	rest, err := c.br.ReadString('\n')
+	require.Equal(c.t, "", rest, "no bytes after the last line")
+	require.True(c.t, errors.Is(err, io.EOF), "want EOF, got %v", err)
+}
+
+// expectClose checks for "190 <reason>" followed by the close.
+func (c *testClient) expectClose(r protocol.Reason) {
+	c.t.Helper()
+	c.expect("190 " + r.String())
+	c.expectEOF()
+}
+
+// register runs the handshake step by step and returns the sid.
+func (c *testClient) register(cid string) uint16 {
+	c.t.Helper()
+	c.expect("110 password")
+	c.send("110 " + testPassword + "\n")
+	c.expect("120 id")
+	c.send("120 " + cid + "\n")
+	return c.expectConnected()
+}
+
+func (c *testClient) expectConnected() uint16 {
+	c.t.Helper()
+	line := c.readLine()
+	l, err := protocol.Parse([]byte(line))
+	require.NoError(c.t, err)
+	require.Equal(c.t, protocol.CodeConnected, l.Code, "line %q", line)
+	sid, err := protocol.ParseConnected(l.Arg)
+	require.NoError(c.t, err)
+	return sid
+}
+
+// expectKeepAlive reads "100 <token>" and returns the token.
+func (c *testClient) expectKeepAlive() uint64 {
+	c.t.Helper()
+	line := c.readLine()
+	l, err := protocol.Parse([]byte(line))
+	require.NoError(c.t, err)
+	require.Equal(c.t, protocol.CodeKeepAlive, l.Code, "line %q", line)
+	tok, err := protocol.ParseToken(l.Arg)
+	require.NoError(c.t, err)
+	return tok
+}
+
+func (c *testClient) localPort() string {
+	return strconv.Itoa(c.nc.LocalAddr().(*net.TCPAddr).Port)
+}
+
+// requireRecord checks the registry's record of cid after its connection ended.
+func requireDisconnected(t *testing.T, reg *registry.Registry, cid string, r protocol.Reason) {
+	t.Helper()
+	rec, ok := reg.Get(cid)
+	require.True(t, ok, "record of %q", cid)
+	require.False(t, rec.CStatus, "cstatus of %q", cid)
+	require.Equal(t, r, rec.Reason, "reason of %q: %s", cid, rec.Reason)
+	require.False(t, rec.DisconnectedAt.IsZero())
+}
