@@ -1,0 +1,103 @@
+package reactor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
+	srv := startServer(t)
+	c := dial(t, srv.Addr())
+	c.handshake("sd-1")
+	conn, err := srv.reg.Conn("sd-1")
+	require.NoError(t, err)
+	require.NoError(t, conn.Shutdown("maintenance window"))
+	c.expect("130 shutdown maintenance window")
+	c.send(protocol.ShutdownAck)
+	c.expectClosed()
+	eventually(t, func() bool {
+		r, _ := srv.reg.Get("sd-1")
+		return !r.CStatus && r.Reason == protocol.ReasonShutdown
+	}, "record says shutdown")
+}
+
+func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
+	srv := startServer(t, WithKeepAlive(time.Minute, 80*time.Millisecond))
+	c := dial(t, srv.Addr())
+	c.handshake("sd-deaf")
+	conn, err := srv.reg.Conn("sd-deaf")
+	require.NoError(t, err)
+	require.NoError(t, conn.Shutdown(""))
+	c.expect("130 shutdown")
+	c.expectClosed()
+	r, _ := srv.reg.Get("sd-deaf")
+	assert.Equal(t, protocol.ReasonShutdown, r.Reason)
+}
+
+func TestKickClosesWithReason(t *testing.T) {
+	srv := startServer(t)
+	c := dial(t, srv.Addr())
+	c.handshake("kick-1")
+	conn, err := srv.reg.Conn("kick-1")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(protocol.ReasonKicked))
+	c.expectClosed(closeLine(protocol.ReasonKicked))
+	eventually(t, func() bool {
+		r, _ := srv.reg.Get("kick-1")
+		return !r.CStatus && r.Reason == protocol.ReasonKicked
+	}, "record says kicked")
+}
+
+// A command that reaches a connection already gone does nothing, even when
+// the same client has registered again in between.
+func TestLateCommandHitsNothing(t *testing.T) {
+	srv := startServer(t)
+	first := dial(t, srv.Addr())
+	first.handshake("late-1")
+	stale, err := srv.reg.Conn("late-1")
+	require.NoError(t, err)
+	_ = first.conn.Close()
+	eventually(t, func() bool { r, _ := srv.reg.Get("late-1"); return !r.CStatus }, "first gone")
+
+	second := dial(t, srv.Addr())
+	second.handshake("late-1")
+	require.NoError(t, stale.Close(protocol.ReasonKicked))
+	// Had the stale handle reached the new connection, it would read
+	// "190 kicked" here instead of its own shutdown order.
+	fresh, err := srv.reg.Conn("late-1")
+	require.NoError(t, err)
+	require.NoError(t, fresh.Shutdown(""))
+	second.expect("130 shutdown")
+	second.send(protocol.ShutdownAck)
+	second.expectClosed()
+	eventually(t, func() bool { r, _ := srv.reg.Get("late-1"); return !r.CStatus }, "second gone")
+	r, _ := srv.reg.Get("late-1")
+	assert.Equal(t, protocol.ReasonShutdown, r.Reason)
+}
+
+func TestStopTellsEveryClientAndRefusesNewOnes(t *testing.T) {
+	srv := startServer(t)
+	clients := make([]*rawClient, 5)
+	for i := range clients {
+		clients[i] = dial(t, srv.Addr())
+		clients[i].handshake("stop-" + itoa(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Stop(ctx))
+	for _, c := range clients {
+		c.expectClosed(closeLine(protocol.ReasonServerShuttingDown))
+	}
+	for i := range clients {
+		r, _ := srv.reg.Get("stop-" + itoa(i))
+		assert.False(t, r.CStatus)
+		assert.Equal(t, protocol.ReasonServerShuttingDown, r.Reason)
+	}
+	assert.False(t, srv.Ready())
+}

@@ -1,0 +1,141 @@
+package reactor
+
+import (
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// handler is the gnet.EventHandler. Its On* methods run on event loops
+// (OnTick on gnet's ticker goroutine) and are not for callers.
+type handler struct {
+	gnet.BuiltinEventEngine
+	*Server
+}
+
+var (
+	promptPassword = []byte(protocol.PromptPassword)
+	promptID       = []byte(protocol.PromptID)
+)
+
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	h.eng = eng
+	h.addr = boundAddr(eng)
+	close(h.booted)
+	return gnet.None
+}
+
+func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	n := h.conns.Add(1)
+	switch {
+	case h.draining.Load():
+		return h.reject(protocol.ReasonServerShuttingDown)
+	case n > int64(h.opts.maxConns):
+		return h.reject(protocol.ReasonServerFull)
+	}
+	cip, cport := splitAddr(c.RemoteAddr())
+	lp := h.loopOf(c.EventLoop())
+	s := newSession(c, lp, cip, cport)
+	c.SetContext(s)
+	lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
+	return promptPassword, gnet.None
+}
+
+// reject refuses a connection before its handshake. OnClose still runs for
+// it, with no session in the context.
+func (h *handler) reject(r protocol.Reason) ([]byte, gnet.Action) {
+	h.opts.observer.Rejected(r)
+	return protocol.AppendClose(nil, r), gnet.Close
+}
+
+// OnTraffic consumes every complete line: gnet does not fire again for
+// bytes left in its buffer. A partial line stays in gnet's inbound buffer,
+// and NextLine refuses it as soon as it reaches the line limit, so no
+// client can make the server buffer more than one read beyond it.
+func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
+	s, _ := c.Context().(*session)
+	if s == nil || s.state >= closing {
+		_, _ = c.Discard(-1)
+		return gnet.None
+	}
+	buf, _ := c.Peek(-1)
+	used := 0
+	for s.state < closing {
+		line, n, err := protocol.NextLine(buf[used:])
+		if err != nil {
+			s.fail(protocol.ReasonFor(err))
+			break
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		s.handleLine(line)
+	}
+	switch s.state {
+	case closed: // a failed write made gnet close it under us
+		return gnet.None
+	case closing:
+		return gnet.Close
+	}
+	if used > 0 { // gnet's Discard(0) would drop everything
+		_, _ = c.Discard(used)
+	}
+	return gnet.None
+}
+
+func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
+	h.conns.Add(-1)
+	s, _ := c.Context().(*session)
+	if s == nil {
+		return gnet.None
+	}
+	s.lp.wheel.remove(s)
+	if s.reason == protocol.ReasonNone {
+		s.reason = protocol.ReasonClosedByClient
+		if h.draining.Load() {
+			s.reason = protocol.ReasonServerShuttingDown
+		}
+	}
+	wasRegistered := s.state == registered || s.sid != 0
+	s.state = closed
+	if wasRegistered {
+		h.reg.Disconnect(s.cid, s, s.reason)
+		h.opts.observer.Disconnected(s.reason)
+		h.log.Info("client disconnected", zap.Uint16("sid", s.sid), zap.String("cid", s.cid),
+			zap.String("cip", s.cip), zap.String("cport", s.cport), zap.Stringer("reason", s.reason))
+		return gnet.None
+	}
+	h.opts.observer.Handshake(s.reason)
+	h.log.Info("handshake failed", zap.String("cip", s.cip), zap.String("cport", s.cport),
+		zap.Stringer("reason", s.reason))
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine: it only asks each loop to advance
+// its own wheel.
+func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	for _, lp := range h.loopList() {
+		_ = lp.el.Execute(h.ctx, lp.advance)
+	}
+	return h.opts.tick, gnet.None
+}
+
+func splitAddr(a net.Addr) (ip, port string) {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.String(), strconv.Itoa(t.Port)
+	}
+	if a == nil {
+		return "", ""
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String(), ""
+	}
+	return host, port
+}

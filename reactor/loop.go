@@ -1,0 +1,43 @@
+package reactor
+
+import (
+	"context"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// loop is the reactor's state for one gnet event loop. Only that loop
+// touches it, apart from el and srv, which never change.
+type loop struct {
+	srv       *Server
+	el        gnet.EventLoop
+	wheel     *wheel
+	nextToken uint64     // keep-alive tokens, unique per loop and so per session
+	wbuf      []byte     // scratch for encoding lines; gnet copies what it keeps
+	due       []*session // scratch for the wheel's due sessions
+	advance   gnet.Runnable
+}
+
+func newLoop(srv *Server, el gnet.EventLoop) *loop {
+	lp := &loop{srv: srv, el: el, wbuf: make([]byte, 0, 128)}
+	lp.wheel = newWheel(int64(srv.opts.tick), lp.now())
+	lp.advance = gnet.RunnableFunc(lp.runDue)
+	return lp
+}
+
+// now is monotonic nanoseconds since the server started.
+func (lp *loop) now() int64 { return int64(time.Since(lp.srv.epoch)) }
+
+// runDue advances the wheel and fires what is due. It runs on the loop,
+// queued there by the ticker.
+func (lp *loop) runDue(context.Context) error {
+	lp.due = lp.wheel.advance(lp.now(), lp.due[:0])
+	for i, s := range lp.due {
+		s.onDue()
+		lp.due[i] = nil
+	}
+	return nil
+}
+
+func nanos(ns int64) time.Duration { return time.Duration(ns) }

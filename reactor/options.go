@@ -1,0 +1,118 @@
+package reactor
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Option configures a Server (functional options, as gnet's).
+type Option func(*options)
+
+type options struct {
+	addr             string
+	passwords        [][]byte
+	keepInterval     time.Duration
+	keepTimeout      time.Duration
+	handshakeTimeout time.Duration
+	maxConns         int // open TCP connections, handshaking ones included
+	maxBacklog       int // outbound bytes a client may leave unread
+	loops            int
+	tick             time.Duration
+	logger           *zap.Logger
+	observer         Observer
+}
+
+// Defaults, as INTERFACE.md gives them.
+const (
+	DefaultAddr             = ":7070"
+	DefaultKeepInterval     = 30 * time.Second
+	DefaultKeepTimeout      = 10 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultMaxBacklog       = 64 << 10
+	// fdReserve is kept free below the open-files limit for the listener,
+	// the admin API, the store and logs: an accept that hits EMFILE stops
+	// gnet's whole engine, so cliser refuses clients well before that.
+	fdReserve = 256
+)
+
+func defaultOptions() options {
+	return options{
+		addr:             DefaultAddr,
+		keepInterval:     DefaultKeepInterval,
+		keepTimeout:      DefaultKeepTimeout,
+		handshakeTimeout: DefaultHandshakeTimeout,
+		maxConns:         DefaultMaxConns(),
+		maxBacklog:       DefaultMaxBacklog,
+		loops:            runtime.NumCPU(),
+		logger:           zap.NewNop(),
+		observer:         nopObserver{},
+	}
+}
+
+// DefaultMaxConns is the default ceiling on open connections: the process's
+// open-files limit less a reserve, so that EMFILE never reaches gnet's
+// acceptor.
+func DefaultMaxConns() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<20 {
+		return 1 << 20
+	}
+	return max(int(lim.Cur)-fdReserve, 1)
+}
+
+// WithAddr sets the TCP address to listen on ("host:port"; port 0 picks one).
+func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
+
+// WithPasswords sets the accepted passwords; more than one allows rotation.
+func WithPasswords(pw [][]byte) Option { return func(o *options) { o.passwords = pw } }
+
+// WithKeepAlive sets the time between keep-alives and how long a client has
+// to echo one.
+func WithKeepAlive(interval, timeout time.Duration) Option {
+	return func(o *options) { o.keepInterval, o.keepTimeout = interval, timeout }
+}
+
+// WithHandshakeTimeout sets how long a new connection has for password and ID.
+func WithHandshakeTimeout(d time.Duration) Option { return func(o *options) { o.handshakeTimeout = d } }
+
+// WithMaxConns caps open TCP connections; the surplus gets "190 server full".
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithMaxBacklog caps the outbound bytes a client may leave unread before it
+// is dropped as a slow consumer.
+func WithMaxBacklog(n int) Option { return func(o *options) { o.maxBacklog = n } }
+
+// WithLoops sets the number of event loops (default: one per CPU).
+func WithLoops(n int) Option { return func(o *options) { o.loops = n } }
+
+// WithTick sets the timing wheel's resolution. By default it is derived from
+// the timeouts (a tenth of the shortest, between 5ms and 100ms).
+func WithTick(d time.Duration) Option { return func(o *options) { o.tick = d } }
+
+// WithLogger sets the zap logger; gnet's own logs go to it too.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithObserver receives the reactor's events, for metrics.
+func WithObserver(ob Observer) Option { return func(o *options) { o.observer = ob } }
+
+func (o *options) validate() error {
+	switch {
+	case len(o.passwords) == 0:
+		return ErrNoPassword
+	case o.keepInterval <= 0 || o.keepTimeout <= 0 || o.handshakeTimeout <= 0:
+		return fmt.Errorf("%w: keep-alive interval and timeout and handshake timeout must be positive", ErrBadOption)
+	case o.maxConns <= 0:
+		return fmt.Errorf("%w: max connections must be positive", ErrBadOption)
+	case o.loops <= 0:
+		return fmt.Errorf("%w: event loops must be positive", ErrBadOption)
+	}
+	if o.tick <= 0 {
+		shortest := min(o.keepInterval, o.keepTimeout, o.handshakeTimeout)
+		o.tick = min(max(shortest/10, 5*time.Millisecond), 100*time.Millisecond)
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package reactor
+
+import (
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// register finishes a handshake: the registry hands out a sid, an older
+// connection of the same client is told "190 replaced" (takeover: the newest
+// wins), and the client gets "140 connected <sid>". Runs on s's loop.
+func (srv *Server) register(s *session, cid string) {
+	sid, replaced, err := srv.reg.Register(cid, s.cip, s.cport, s)
+	if replaced != nil {
+		_ = replaced.Close(protocol.ReasonReplaced)
+	}
+	if err != nil {
+		reason := protocol.ReasonServerFull
+		if !errors.Is(err, registry.ErrFull) {
+			srv.log.Error("register failed", zap.String("cid", cid), zap.Error(err))
+		}
+		s.fail(reason)
+		return
+	}
+	s.sid, s.cid, s.state = sid, cid, registered
+	lp := s.lp
+	lp.wbuf = protocol.AppendConnected(lp.wbuf[:0], sid)
+	s.write(lp.wbuf)
+	lp.wheel.schedule(s, lp.now()+int64(srv.opts.keepInterval))
+	srv.opts.observer.Handshake(protocol.ReasonNone)
+	srv.log.Info("client registered", zap.Uint16("sid", sid), zap.String("cid", cid),
+		zap.String("cip", s.cip), zap.String("cport", s.cport))
+}

@@ -1,0 +1,207 @@
+package reactor
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// Server serves the wire protocol on gnet event loops and feeds one registry.
+type Server struct {
+	opts  options
+	reg   *registry.Registry
+	auth  *authenticator
+	log   *zap.Logger
+	epoch time.Time
+
+	ctx    context.Context // lives until Stop; passed to Execute
+	cancel context.CancelFunc
+
+	eng    gnet.Engine
+	addr   string
+	booted chan struct{}
+	done   chan error // gnet.Run's result
+
+	started  atomic.Bool
+	draining atomic.Bool
+	conns    atomic.Int64 // open TCP connections
+
+	loopsMu sync.Mutex
+	loops   map[gnet.EventLoop]*loop
+}
+
+// New makes a server that registers clients in reg. It fails with
+// ErrNoPassword when no password is given.
+func New(reg *registry.Registry, opts ...Option) (*Server, error) {
+	if reg == nil {
+		return nil, ErrNoRegistry
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		opts:   o,
+		reg:    reg,
+		auth:   newAuthenticator(o.passwords),
+		log:    o.logger,
+		epoch:  time.Now(),
+		ctx:    ctx,
+		cancel: cancel,
+		booted: make(chan struct{}),
+		done:   make(chan error, 1),
+		loops:  make(map[gnet.EventLoop]*loop),
+	}, nil
+}
+
+// Start listens and serves in the background; it returns once the listener
+// is bound (or failed). Safe to call once, from any goroutine.
+func (srv *Server) Start() error {
+	if !srv.started.CompareAndSwap(false, true) {
+		return ErrStarted
+	}
+	h := &handler{Server: srv}
+	go func() {
+		srv.done <- gnet.Run(h, "tcp://"+srv.opts.addr,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(srv.opts.loops),
+			gnet.WithTicker(true),
+			gnet.WithReusePort(false),
+			gnet.WithLogger(srv.log.WithOptions(zap.AddCallerSkip(1)).Sugar().Named("gnet")),
+		)
+	}()
+	select {
+	case <-srv.booted:
+		srv.log.Info("listening", zap.String("addr", srv.addr), zap.Int("loops", srv.opts.loops),
+			zap.Duration("keepalive_interval", srv.opts.keepInterval),
+			zap.Duration("keepalive_timeout", srv.opts.keepTimeout),
+			zap.Duration("handshake_timeout", srv.opts.handshakeTimeout),
+			zap.Int("max_connections", srv.opts.maxConns))
+		return nil
+	case err := <-srv.done:
+		srv.done <- err
+		return err
+	}
+}
+
+// Addr is the address the server listens on, with the real port when it
+// was asked for port 0. Safe from any goroutine after Start.
+func (srv *Server) Addr() string { return srv.addr }
+
+// Ready reports whether the server accepts clients: started and not
+// draining. Safe from any goroutine.
+func (srv *Server) Ready() bool {
+	select {
+	case <-srv.booted:
+		return !srv.draining.Load()
+	default:
+		return false
+	}
+}
+
+// Connections returns the open TCP connections, handshaking ones included.
+// Safe from any goroutine.
+func (srv *Server) Connections() int { return int(srv.conns.Load()) }
+
+// Stop drains and stops the server: new connections are refused with "190
+// server shutting down", every open one is told the same and closed, and
+// the event loops stop. It returns when all are closed or ctx ends, after
+// which it stops the loops anyway. Safe from any goroutine; the registry's
+// final flush is the caller's.
+func (srv *Server) Stop(ctx context.Context) error {
+	select {
+	case <-srv.booted:
+	default:
+		return ErrNotStarted
+	}
+	srv.draining.Store(true)
+	for _, lp := range srv.loopList() {
+		_ = lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
+			lp.wheel.each(func(s *session) { s.fail(protocol.ReasonServerShuttingDown) })
+			return nil
+		}))
+	}
+	drained := srv.waitDrained(ctx)
+	srv.cancel()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.eng.Stop(stopCtx); err != nil {
+		return err
+	}
+	if err := <-srv.done; err != nil {
+		return err
+	}
+	return drained
+}
+
+// waitDrained polls until no connection is open or ctx ends.
+func (srv *Server) waitDrained(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for srv.conns.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// loopOf returns the reactor's state for el, made on first use. Called on
+// el's loop from OnOpen; the map is shared with the ticker, hence the lock.
+func (srv *Server) loopOf(el gnet.EventLoop) *loop {
+	srv.loopsMu.Lock()
+	defer srv.loopsMu.Unlock()
+	lp, ok := srv.loops[el]
+	if !ok {
+		lp = newLoop(srv, el)
+		srv.loops[el] = lp
+	}
+	return lp
+}
+
+func (srv *Server) loopList() []*loop {
+	srv.loopsMu.Lock()
+	defer srv.loopsMu.Unlock()
+	out := make([]*loop, 0, len(srv.loops))
+	for _, lp := range srv.loops {
+		out = append(out, lp)
+	}
+	return out
+}
+
+// boundAddr asks the kernel which address the listener got, so a server
+// started on port 0 can say where it listens.
+func boundAddr(eng gnet.Engine) string {
+	fd, err := eng.Dup()
+	if err != nil {
+		return ""
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return ""
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	}
+	return ""
+}

@@ -1,0 +1,191 @@
+package reactor
+
+import (
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// state is a session's step in the protocol.
+type state uint8
+
+const (
+	awaitPassword state = iota // "110 password" sent
+	awaitID                    // "120 id" sent
+	registered                 // "140 connected" sent; keep-alives run
+	closing                    // closed on our side; the close is queued
+	closed                     // OnClose ran; gnet has released the conn
+)
+
+// session is one connection's protocol state. It lives on its event loop:
+// every field is read and written only there (see commands.go for the one
+// way in from other goroutines). It is kept small: one per client.
+type session struct {
+	conn gnet.Conn
+	lp   *loop
+
+	cid, cip, cport string
+	sid             uint16
+	state           state
+	reason          protocol.Reason // why it is closing; set once
+
+	keepPending     bool   // a keep-alive is out, unanswered
+	shutdownPending bool   // "130 shutdown" is out, "130 ok" not yet back
+	token           uint64 // the outstanding keep-alive's token
+	sentAt          int64  // when it went out (monotonic ns)
+
+	// timing wheel links; slot is -1 when not scheduled
+	due          int64
+	tprev, tnext *session
+	slot         int32
+}
+
+func newSession(c gnet.Conn, lp *loop, cip, cport string) *session {
+	return &session{conn: c, lp: lp, cip: cip, cport: cport, slot: -1}
+}
+
+// handleLine advances the state machine by one client line.
+func (s *session) handleLine(raw []byte) {
+	l, err := protocol.Parse(raw)
+	if err != nil {
+		s.fail(protocol.ReasonFor(err))
+		return
+	}
+	switch s.state {
+	case awaitPassword:
+		s.onPassword(l)
+	case awaitID:
+		s.onID(l)
+	case registered:
+		s.onRegistered(l)
+	}
+}
+
+func (s *session) onPassword(l protocol.Line) {
+	if l.Code != protocol.CodePassword || l.Arg == nil {
+		s.fail(protocol.ReasonProtocolError)
+		return
+	}
+	if !s.lp.srv.auth.check(l.Arg) {
+		s.fail(protocol.ReasonAuthFailed)
+		return
+	}
+	s.state = awaitID
+	s.write(promptID)
+}
+
+func (s *session) onID(l protocol.Line) {
+	if l.Code != protocol.CodeID || l.Arg == nil {
+		s.fail(protocol.ReasonProtocolError)
+		return
+	}
+	if err := protocol.ValidateClientID(l.Arg); err != nil {
+		s.fail(protocol.ReasonBadID)
+		return
+	}
+	s.lp.srv.register(s, string(l.Arg))
+}
+
+func (s *session) onRegistered(l protocol.Line) {
+	switch {
+	case l.Code == protocol.CodeKeepAlive && l.Arg != nil:
+		s.onKeepAliveEcho(l.Arg)
+	case s.shutdownPending && protocol.IsShutdownAck(l):
+		s.lp.srv.opts.observer.ShutdownAcked()
+		s.closeQuietly(protocol.ReasonShutdown)
+	default:
+		s.fail(protocol.ReasonProtocolError)
+	}
+}
+
+func (s *session) onKeepAliveEcho(arg []byte) {
+	tok, err := protocol.ParseToken(arg)
+	if err != nil || !s.keepPending || tok != s.token {
+		s.fail(protocol.ReasonProtocolError)
+		return
+	}
+	now := s.lp.now()
+	s.keepPending = false
+	s.lp.srv.opts.observer.KeepAliveRTT(nanos(now - s.sentAt))
+	s.lp.srv.reg.Touch(s.sid, s)
+	if !s.shutdownPending {
+		// The cadence is set by sends, not by echoes, so a slow client
+		// does not stretch its own interval.
+		s.lp.wheel.schedule(s, max(s.sentAt+int64(s.lp.srv.opts.keepInterval), now))
+	}
+}
+
+// onDue fires when the session's deadline passes.
+func (s *session) onDue() {
+	switch {
+	case s.state == awaitPassword || s.state == awaitID:
+		s.fail(protocol.ReasonHandshakeTimeout)
+	case s.shutdownPending:
+		// The client was ordered down and did not ack in time; it is
+		// closed all the same, and the record says why it was ordered.
+		s.closeQuietly(protocol.ReasonShutdown)
+	case s.keepPending:
+		s.fail(protocol.ReasonKeepaliveTimeout)
+	case s.state == registered:
+		s.sendKeepAlive()
+	}
+}
+
+func (s *session) sendKeepAlive() {
+	lp := s.lp
+	lp.nextToken++
+	s.token, s.keepPending = lp.nextToken, true
+	s.sentAt = lp.now()
+	lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], s.token)
+	s.write(lp.wbuf)
+	lp.wheel.schedule(s, s.sentAt+int64(lp.srv.opts.keepTimeout))
+}
+
+// shutdown sends the 130 order and waits a keep-alive timeout for the ack.
+func (s *session) shutdown(text string) {
+	if s.state != registered || s.shutdownPending {
+		return
+	}
+	s.shutdownPending = true
+	lp := s.lp
+	lp.wbuf = protocol.AppendShutdown(lp.wbuf[:0], text)
+	s.write(lp.wbuf)
+	lp.srv.opts.observer.ShutdownSent()
+	lp.wheel.schedule(s, lp.now()+int64(lp.srv.opts.keepTimeout))
+}
+
+// write sends b on the loop and enforces the outbound backlog cap. gnet
+// copies what it cannot send at once, so b may be reused after the call.
+func (s *session) write(b []byte) {
+	if s.state >= closing {
+		return
+	}
+	if _, err := s.conn.Write(b); err != nil {
+		return // gnet has closed the connection and run OnClose
+	}
+	if s.conn.OutboundBuffered() > s.lp.srv.opts.maxBacklog {
+		s.closeQuietly(protocol.ReasonSlowConsumer)
+	}
+}
+
+// fail answers "190 <reason>" and closes.
+func (s *session) fail(r protocol.Reason) {
+	if s.state >= closing {
+		return
+	}
+	s.lp.wbuf = protocol.AppendClose(s.lp.wbuf[:0], r)
+	s.write(s.lp.wbuf)
+	s.closeQuietly(r)
+}
+
+// closeQuietly closes with reason r and no 190 line. The close itself is
+// queued on the loop (gnet's Conn.Close), so it never runs OnClose under a
+// caller that is still walking this session's input or the wheel.
+func (s *session) closeQuietly(r protocol.Reason) {
+	if s.state >= closing {
+		return
+	}
+	s.state, s.reason = closing, r
+	s.lp.wheel.remove(s)
+	_ = s.conn.Close()
+}

@@ -1,0 +1,90 @@
+package reactor
+
+// wheel is a hashed timing wheel of sessions, one per event loop and used
+// only on that loop. Why a wheel and not a sweep over all sessions: with
+// tens of thousands of idle clients a sweep touches every session every
+// tick, while the wheel touches a slot's worth — roughly the sessions due in
+// that tick plus those parked for a later round. Each session is linked into
+// at most one slot through its own prev/next pointers, so scheduling and
+// removal are O(1) and allocate nothing.
+type wheel struct {
+	slots []*session // list heads
+	res   int64      // nanoseconds per slot
+	next  int64      // the first tick not advanced over yet
+	size  int        // sessions scheduled
+}
+
+const wheelSlots = 512
+
+func newWheel(res, now int64) *wheel {
+	return &wheel{slots: make([]*session, wheelSlots), res: res, next: now / res}
+}
+
+// schedule (re)arms s to fire at due (monotonic nanoseconds).
+func (w *wheel) schedule(s *session, due int64) {
+	w.remove(s)
+	s.due = due
+	// Round up: the slot of tick t is walked once now >= t*res, so a
+	// session whose due lies inside a tick must wait for the next one, or
+	// it would be walked early, skipped, and parked for a whole round.
+	tick := max((due+w.res-1)/w.res, w.next)
+	slot := int(tick % wheelSlots)
+	s.slot = int32(slot)
+	s.tnext = w.slots[slot]
+	if s.tnext != nil {
+		s.tnext.tprev = s
+	}
+	w.slots[slot] = s
+	w.size++
+}
+
+// remove unlinks s if it is scheduled.
+func (w *wheel) remove(s *session) {
+	if s.slot < 0 {
+		return
+	}
+	if s.tprev != nil {
+		s.tprev.tnext = s.tnext
+	} else {
+		w.slots[s.slot] = s.tnext
+	}
+	if s.tnext != nil {
+		s.tnext.tprev = s.tprev
+	}
+	s.tprev, s.tnext, s.slot = nil, nil, -1
+	w.size--
+}
+
+// advance unlinks every session due by now and appends it to due, which the
+// caller fires after advance returns: firing may reschedule, and a session
+// rescheduled into the slot being walked must not be seen twice.
+func (w *wheel) advance(now int64, due []*session) []*session {
+	last := now / w.res
+	if last-w.next >= wheelSlots {
+		w.next = last - wheelSlots + 1 // a long stall: each slot once is enough
+	}
+	for ; w.next <= last; w.next++ {
+		for s := w.slots[w.next%wheelSlots]; s != nil; {
+			nxt := s.tnext
+			if s.due <= now {
+				w.remove(s)
+				due = append(due, s)
+			}
+			s = nxt
+		}
+	}
+	return due
+}
+
+// each calls f for every scheduled session (a drain closing them all).
+func (w *wheel) each(f func(*session)) {
+	var all []*session
+	for _, head := range w.slots {
+		for s := head; s != nil; s = s.tnext {
+			all = append(all, s)
+		}
+	}
+	for _, s := range all {
+		f(s)
+	}
+}
