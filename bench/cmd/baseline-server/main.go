@@ -11,8 +11,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,13 +28,21 @@ import (
 const stopTimeout = 10 * time.Second
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	err := run(ctx, os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline-server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx ends, then stops gracefully. The first line it
+// writes to stdout is "listening on HOST:PORT".
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("baseline-server", flag.ContinueOnError)
 	listen := fs.String("listen", ":7070", "the protocol's TCP address")
 	kaInterval := fs.Duration("keepalive-interval", baseline.DefaultKeepAliveInterval, "time between keep-alives to a registered client")
@@ -42,9 +52,12 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
 	password := os.Getenv("CLISER_PASSWORD")
 	if password == "" {
-		return fmt.Errorf("no password: set CLISER_PASSWORD")
+		return errors.New("no password: set CLISER_PASSWORD (a password is never a flag)")
 	}
 
 	reg := registry.New(registry.WithMaxClients(*maxClients))
@@ -58,12 +71,13 @@ func run(args []string) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Printf("listening on %s\n", srv.Addr())
+	if _, err := fmt.Fprintf(stdout, "listening on %s\n", srv.Addr()); err != nil {
+		_ = srv.Stop(context.Background())
+		return err
+	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	<-sigs
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	return srv.Stop(ctx)
+	return srv.Stop(stopCtx)
 }
