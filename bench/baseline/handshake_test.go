@@ -86,7 +86,7 @@ func TestHandshakeErrors(t *testing.T) {
 	}{
 		{"wrong password", "110 wrong\n", []string{"110 password"}, protocol.ReasonAuthFailed},
 		{"prefix of the password", "110 s3cre\n", []string{"110 password"}, protocol.ReasonAuthFailed},
-		{"password alone", "110\n", []string{"110 password"}, protocol.ReasonAuthFailed},
+		{"password alone", "110\n", []string{"110 password"}, protocol.ReasonProtocolError},
 		{"password over 256 bytes", "110 " + strings.Repeat("p", protocol.MaxPassword+1) + "\n", []string{"110 password"}, protocol.ReasonAuthFailed},
 		{"id before password", "120 pos-1\n", []string{"110 password"}, protocol.ReasonProtocolError},
 		{"keep-alive before password", "100 1\n", []string{"110 password"}, protocol.ReasonProtocolError},
@@ -94,7 +94,7 @@ func TestHandshakeErrors(t *testing.T) {
 		{"password twice", "110 " + testPassword + "\n110 " + testPassword + "\n", []string{"110 password", "120 id"}, protocol.ReasonProtocolError},
 		{"bad id characters", "110 " + testPassword + "\n120 bad id!\n", []string{"110 password", "120 id"}, protocol.ReasonBadID},
 		{"id over 64 characters", "110 " + testPassword + "\n120 " + strings.Repeat("i", protocol.MaxClientID+1) + "\n", []string{"110 password", "120 id"}, protocol.ReasonBadID},
-		{"id alone", "110 " + testPassword + "\n120\n", []string{"110 password", "120 id"}, protocol.ReasonBadID},
+		{"id alone", "110 " + testPassword + "\n120\n", []string{"110 password", "120 id"}, protocol.ReasonProtocolError},
 		{"line too long", "110 " + strings.Repeat("a", protocol.MaxLine) + "\n", []string{"110 password"}, protocol.ReasonLineTooLong},
 		{"malformed", "11O s3cret\n", []string{"110 password"}, protocol.ReasonProtocolError},
 	}

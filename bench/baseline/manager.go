@@ -116,8 +116,8 @@ func (s *Server) onLine(c *conn, l protocol.Line, err error) {
 }
 
 func (s *Server) onPassword(c *conn, l protocol.Line) {
-	if l.Code != protocol.CodePassword {
-		s.closeConn(c, protocol.ReasonProtocolError)
+	if l.Code != protocol.CodePassword || l.Arg == nil {
+		s.closeConn(c, protocol.ReasonProtocolError) // not the awaited "110 <password>"
 		return
 	}
 	if err := protocol.ValidatePassword(l.Arg); err != nil {
@@ -133,8 +133,8 @@ func (s *Server) onPassword(c *conn, l protocol.Line) {
 }
 
 func (s *Server) onClientID(c *conn, l protocol.Line) {
-	if l.Code != protocol.CodeID {
-		s.closeConn(c, protocol.ReasonProtocolError)
+	if l.Code != protocol.CodeID || l.Arg == nil {
+		s.closeConn(c, protocol.ReasonProtocolError) // not the awaited "120 <client-id>"
 		return
 	}
 	if err := protocol.ValidateClientID(l.Arg); err != nil {
@@ -182,6 +182,11 @@ func (s *Server) onRegisteredLine(c *conn, l protocol.Line) {
 		}
 		c.kaPending = false
 		s.reg.Touch(c.sid, c)
+		if c.shutdownPending {
+			return // the deadline now waits for "130 ok"; no more keep-alives
+		}
+		// The cadence is set by sends, not by echoes, so a slow client does
+		// not stretch its own interval.
 		now := time.Now()
 		next := c.kaSentAt.Add(s.cfg.KeepAliveInterval)
 		if next.Before(now) {
@@ -209,6 +214,11 @@ func (s *Server) onTimeout(c *conn) {
 	case c.phase != phaseRegistered:
 		s.closeConn(c, protocol.ReasonHandshakeTimeout)
 		return
+	case c.shutdownPending:
+		// Ordered down and no "130 ok" within the keep-alive timeout: it
+		// is closed all the same, and the record says why it was ordered.
+		s.closeConn(c, protocol.ReasonShutdown)
+		return
 	case c.kaPending:
 		s.closeConn(c, protocol.ReasonKeepaliveTimeout)
 		return
@@ -226,14 +236,19 @@ func (s *Server) onTimeout(c *conn) {
 	}
 }
 
-// shutdown sends "130 shutdown[ <text>]" to one registered client; its
-// "130 ok" is valid from now on.
+// shutdown sends "130 shutdown[ <text>]" to one registered client, once;
+// its "130 ok" is valid from now on, and it has a keep-alive timeout to
+// give it. It reports whether a 130 was sent.
 func (s *Server) shutdown(c *conn, text string) bool {
-	if c.phase != phaseRegistered {
+	if c.phase != phaseRegistered || c.shutdownPending {
 		return false
 	}
 	c.shutdownPending = true
-	return s.send(c, outMsg{kind: outShutdown, text: text})
+	if !s.send(c, outMsg{kind: outShutdown, text: text}) {
+		return false
+	}
+	s.setDeadline(c, time.Now().Add(s.cfg.KeepAliveTimeout))
+	return true
 }
 
 func (s *Server) shutdownAll(text string) int {

@@ -91,8 +91,9 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
-// ShutdownAll sends "130 shutdown[ <text>]" to every registered client and
-// returns how many it was sent to. Each client that answers "130 ok" is then
+// ShutdownAll sends "130 shutdown[ <text>]" to every registered client that
+// has not been sent one yet, and returns how many it was sent to. A client
+// that answers "130 ok", or stays silent for a keep-alive timeout, is then
 // closed with reason shutdown. Safe from any goroutine.
 func (s *Server) ShutdownAll(text string) int {
 	if !s.isStarted() {

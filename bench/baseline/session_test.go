@@ -139,6 +139,19 @@ func TestShutdownAckRecordsShutdown(t *testing.T) {
 	require.Zero(t, ts.srv.ShutdownAll(""), "nobody left to shut down")
 }
 
+func TestShutdownWithoutAckClosesAfterKeepAliveTimeout(t *testing.T) {
+	ts := startServer(t, func(cfg *baseline.Config) {
+		cfg.KeepAliveTimeout = 100 * time.Millisecond
+	})
+	c := dial(t, ts.srv.Addr())
+	c.register("silent")
+	require.Equal(t, 1, ts.srv.ShutdownAll("now"))
+	require.Zero(t, ts.srv.ShutdownAll("again"), "one 130 per client")
+	c.expect("130 shutdown now")
+	c.expectEOF() // no second 130, no 190: closed as ordered
+	requireDisconnected(t, ts.reg, "silent", protocol.ReasonShutdown)
+}
+
 func TestShutdownThroughRegistryHandle(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dial(t, ts.srv.Addr())
