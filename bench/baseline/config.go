@@ -50,10 +50,11 @@ const (
 // "190 <reason>" line before the client reads it.
 const closeLinger = time.Second
 
-// outboxSize is the capacity of a connection's writer mailbox. A session has
-// at most a few lines in flight (prompt, keep-alive, shutdown, 190); a client
-// that lets this many pile up is a slow consumer and is dropped.
-const outboxSize = 64
+// outboxSize is the capacity of a connection's writer mailbox. A session
+// has at most six lines in flight (110, 120, 140, a keep-alive, one 130, a
+// 190); a client that lets this many pile up is a slow consumer and is
+// dropped. Small, because every idle connection holds one.
+const outboxSize = 16
 
 // mailboxSize is the capacity of the manager's mailbox. Readers block when it
 // is full, which is the design's natural back-pressure.

@@ -46,7 +46,7 @@ func startServer(t *testing.T, mod func(*baseline.Config), regOpts ...registry.O
 }
 
 // newServer starts a server the test itself must stop.
-func newServer(t *testing.T, mod func(*baseline.Config), regOpts ...registry.Option) *testServer {
+func newServer(t testing.TB, mod func(*baseline.Config), regOpts ...registry.Option) *testServer {
 	t.Helper()
 	reg := registry.New(regOpts...)
 	cfg := baseline.Config{

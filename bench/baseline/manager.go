@@ -88,7 +88,7 @@ func (s *Server) onAccept(nc net.Conn) {
 	switch {
 	case s.stopping:
 		s.closeConn(c, protocol.ReasonServerShuttingDown)
-	case s.cfg.MaxConns > 0 && len(s.conns) > s.cfg.MaxConns:
+	case s.cfg.MaxConns > 0 && s.liveCount() > s.cfg.MaxConns:
 		s.closeConn(c, protocol.ReasonServerFull)
 	default:
 		s.send(c, outMsg{kind: outPromptPassword})

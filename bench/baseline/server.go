@@ -201,6 +201,14 @@ func (s *Server) untrack(c *conn) {
 	s.liveMu.Unlock()
 }
 
+// liveCount is the number of sockets not yet closed, this one included;
+// closing ones count until their socket is gone.
+func (s *Server) liveCount() int {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	return len(s.live)
+}
+
 // closeLive closes every socket still open, for a stop whose context ended.
 func (s *Server) closeLive() {
 	s.liveMu.Lock()
