@@ -1,0 +1,45 @@
+# cliser — the two commands a new machine needs are `make run` and `make test`.
+GO       ?= go
+BIN      := bin
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# make run uses this password unless CLISER_PASSWORD is already set.
+DEV_PASSWORD ?= dev-password
+FUZZTIME ?= 10s
+
+.PHONY: all build run test lint fuzz bench bench-full clean
+
+all: lint test build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cliser ./cmd/cliser
+
+# Starts the server in the foreground on its defaults (protocol :7070,
+# admin 127.0.0.1:7071, data in ./data) with a development password.
+run: build
+	@pw="$${CLISER_PASSWORD:-$(DEV_PASSWORD)}"; \
+	echo "cliser: protocol on :7070, admin API on http://127.0.0.1:7071, data in ./data"; \
+	echo "cliser: development password: $$pw   (set CLISER_PASSWORD to choose another)"; \
+	echo "cliser: connect by hand:  nc localhost 7070   then type  110 $$pw  and  120 my-device-1"; \
+	echo "cliser: or run an agent:  CLISER_PASSWORD=$$pw $(BIN)/cliser agent --server localhost:7070 --id my-device-1"; \
+	CLISER_PASSWORD="$$pw" exec $(BIN)/cliser serve --log-format console
+
+# The whole suite, with the race detector. .ci/run calls exactly this.
+test:
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Short runs of every fuzz target; FUZZTIME=2m for a real run.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)

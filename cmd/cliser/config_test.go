@@ -1,0 +1,106 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// parseServe parses args into a serve command's settings with the
+// environment and config file applied, as RunE does.
+func parseServe(t *testing.T, args ...string) (*serveConfig, error) {
+	t.Helper()
+	cmd := newServeCmd()
+	require.NoError(t, cmd.Flags().Parse(args))
+	cfg := &serveConfig{}
+	// Read the values back through the flag set, which holds them.
+	path, _ := cmd.Flags().GetString("config")
+	if !cmd.Flags().Changed("config") {
+		path = os.Getenv(envName("config"))
+	}
+	if err := applyLayers(cmd.Flags(), path); err != nil {
+		return nil, err
+	}
+	cfg.listen, _ = cmd.Flags().GetString("listen")
+	cfg.keepInterval, _ = cmd.Flags().GetDuration("keepalive-interval")
+	cfg.keepTimeout, _ = cmd.Flags().GetDuration("keepalive-timeout")
+	cfg.maxClients, _ = cmd.Flags().GetInt("max-clients")
+	return cfg, nil
+}
+
+func TestEnvNameIsUpperSnake(t *testing.T) {
+	assert.Equal(t, "CLISER_KEEPALIVE_INTERVAL", envName("keepalive-interval"))
+	assert.Equal(t, "CLISER_ADMIN_LISTEN", envName("admin-listen"))
+}
+
+func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cliser.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("listen: 127.0.0.1:9001\nkeepalive-interval: 5s\nkeepalive-timeout: 3s\n"), 0o600))
+	t.Setenv("CLISER_KEEPALIVE_INTERVAL", "7s")
+	t.Setenv("CLISER_LISTEN", "127.0.0.1:9002")
+
+	cfg, err := parseServe(t, "--config", file, "--listen", "127.0.0.1:9003")
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9003", cfg.listen, "flag wins")
+	assert.Equal(t, 7*time.Second, cfg.keepInterval, "env beats file")
+	assert.Equal(t, 3*time.Second, cfg.keepTimeout, "file beats default")
+	assert.Equal(t, 65535, cfg.maxClients, "default")
+}
+
+func TestConfigFileFromEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cliser.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("max-clients: 10\n"), 0o600))
+	t.Setenv("CLISER_CONFIG", file)
+	cfg, err := parseServe(t)
+	require.NoError(t, err)
+	assert.Equal(t, 10, cfg.maxClients)
+}
+
+func TestConfigMistakesSayWhatToFix(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "u.yaml")
+	require.NoError(t, os.WriteFile(unknown, []byte("keepalive: 5s\n"), 0o600))
+	_, err := parseServe(t, "--config", unknown)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown setting "keepalive"`)
+
+	bad := filepath.Join(dir, "b.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("keepalive-interval: soon\n"), 0o600))
+	_, err = parseServe(t, "--config", bad)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "keepalive-interval")
+
+	t.Setenv("CLISER_MAX_CLIENTS", "many")
+	_, err = parseServe(t)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CLISER_MAX_CLIENTS")
+}
+
+func TestPasswordsFromEnvAndFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(file, []byte("first\r\n\nsecond with space\n"), 0o600))
+	t.Setenv("CLISER_PASSWORD", "from-env")
+	pws, err := loadPasswords(file)
+	require.NoError(t, err)
+	require.Len(t, pws, 3)
+	assert.Equal(t, "from-env", string(pws[0]))
+	assert.Equal(t, "first", string(pws[1]))
+	assert.Equal(t, "second with space", string(pws[2]))
+
+	t.Setenv("CLISER_PASSWORD", "")
+	_, err = loadPasswords("")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--password-file")
+}
+
+func TestServeValidatesRanges(t *testing.T) {
+	cfg := &serveConfig{keepInterval: time.Second, keepTimeout: time.Second, handshakeTimeout: time.Second,
+		shutdownTimeout: time.Second, maxClients: 70000, maxConns: 10}
+	err := cfg.validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--max-clients")
+}

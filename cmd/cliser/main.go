@@ -1,0 +1,45 @@
+// Command cliser is the cliser server, its agent and its operator tools in
+// one binary: serve, agent, clients, version. This package only parses
+// flags and wires packages together; behaviour lives in the packages.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "cliser:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cliser",
+		Short:         "A connection manager for fleets of long-lived clients",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCmd(), newVersionCmd())
+	for _, add := range extraCommands {
+		root.AddCommand(add())
+	}
+	return root
+}
+
+// extraCommands lets other files of this package add their subcommands
+// (agent, clients, health, bench) without editing the root.
+var extraCommands []func() *cobra.Command
+
+// exitCode maps an error to the process's exit status: 2 for a usage or
+// configuration mistake, 1 otherwise.
+func exitCode(err error) int {
+	if _, ok := err.(*configError); ok {
+		return 2
+	}
+	return 1
+}

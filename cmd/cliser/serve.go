@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/boltstore"
+)
+
+// serveConfig is every setting of `cliser serve`. Each field is a flag, an
+// environment variable CLISER_<FLAG> and a config file key.
+type serveConfig struct {
+	config           string
+	listen           string
+	adminListen      string
+	passwordFile     string
+	keepInterval     time.Duration
+	keepTimeout      time.Duration
+	handshakeTimeout time.Duration
+	shutdownTimeout  time.Duration
+	maxClients       int
+	maxConns         int
+	dataDir          string
+	retention        time.Duration
+	logLevel         string
+	logFormat        string
+}
+
+func newServeCmd() *cobra.Command {
+	cfg := &serveConfig{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server",
+		Long: "Run the cliser server. Every flag is also an environment variable CLISER_<FLAG>\n" +
+			"(--keepalive-interval is CLISER_KEEPALIVE_INTERVAL) and a key of the --config file;\n" +
+			"flags win over the environment, the environment over the file.\n" +
+			"Passwords come from CLISER_PASSWORD and/or --password-file, never from a flag.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := cfg.config
+			if !cmd.Flags().Changed("config") {
+				path = os.Getenv(envName("config"))
+			}
+			if err := applyLayers(cmd.Flags(), path); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.config, "config", "", "YAML file of settings, keyed by flag name")
+	f.StringVar(&cfg.listen, "listen", reactor.DefaultAddr, "the protocol's TCP address")
+	f.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:7071", "the admin HTTP API's address; off turns it off")
+	f.StringVar(&cfg.passwordFile, "password-file", "", "file of accepted passwords, one a line")
+	f.DurationVar(&cfg.keepInterval, "keepalive-interval", reactor.DefaultKeepInterval, "time between keep-alives to a registered client")
+	f.DurationVar(&cfg.keepTimeout, "keepalive-timeout", reactor.DefaultKeepTimeout, "how long a client has to answer a keep-alive")
+	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", reactor.DefaultHandshakeTimeout, "how long a new connection has to give password and ID")
+	f.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
+	f.IntVar(&cfg.maxClients, "max-clients", 65535, "registered clients at once (sid is 16 bits)")
+	f.IntVar(&cfg.maxConns, "max-connections", reactor.DefaultMaxConns(), "open TCP connections at once, handshaking ones included (default: open-files limit less a reserve)")
+	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
+	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
+	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
+	return cmd
+}
+
+func (cfg *serveConfig) validate() error {
+	switch {
+	case cfg.keepInterval <= 0:
+		return configErrorf("--keepalive-interval must be positive, got %s", cfg.keepInterval)
+	case cfg.keepTimeout <= 0:
+		return configErrorf("--keepalive-timeout must be positive, got %s", cfg.keepTimeout)
+	case cfg.handshakeTimeout <= 0:
+		return configErrorf("--handshake-timeout must be positive, got %s", cfg.handshakeTimeout)
+	case cfg.shutdownTimeout <= 0:
+		return configErrorf("--shutdown-timeout must be positive, got %s", cfg.shutdownTimeout)
+	case cfg.maxClients < 1 || cfg.maxClients > 65535:
+		return configErrorf("--max-clients must be 1..65535 (sid is 16 bits), got %d", cfg.maxClients)
+	case cfg.maxConns < 1:
+		return configErrorf("--max-connections must be positive, got %d", cfg.maxConns)
+	case cfg.retention < 0:
+		return configErrorf("--retention must not be negative, got %s", cfg.retention)
+	}
+	return nil
+}
+
+// loadPasswords gathers the accepted passwords from CLISER_PASSWORD and the
+// password file. It never logs them.
+func loadPasswords(file string) ([][]byte, error) {
+	var out [][]byte
+	if pw, ok := os.LookupEnv("CLISER_PASSWORD"); ok && pw != "" {
+		if protocol.ValidatePassword([]byte(pw)) != nil {
+			return nil, configErrorf("CLISER_PASSWORD must be 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
+		}
+		out = append(out, []byte(pw))
+	}
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, configErrorf("--password-file: %v", err)
+		}
+		for n, line := range strings.Split(string(raw), "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if line == "" {
+				continue
+			}
+			if protocol.ValidatePassword([]byte(line)) != nil {
+				return nil, configErrorf("--password-file %s line %d: a password is 1 to %d bytes without NUL", file, n+1, protocol.MaxPassword)
+			}
+			out = append(out, []byte(line))
+		}
+	}
+	if len(out) == 0 {
+		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
+			"or --password-file FILE (one password a line); passwords are never flags")
+	}
+	return out, nil
+}
+
+func runServe(ctx context.Context, cfg *serveConfig) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	passwords, err := loadPasswords(cfg.passwordFile)
+	if err != nil {
+		return err
+	}
+
+	store, err := boltstore.Open(cfg.dataDir)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", cfg.dataDir, err)
+	}
+	reg := registry.New(registry.WithStore(store), registry.WithMaxClients(cfg.maxClients),
+		registry.WithRetention(cfg.retention))
+	n, err := reg.Load()
+	if err != nil {
+		_ = store.Close()
+		return err
+	}
+	log.Info("registry loaded", zap.String("data_dir", cfg.dataDir), zap.Int("records", n))
+	flushCtx, stopFlusher := context.WithCancel(context.Background())
+	flushed := make(chan error, 1)
+	go func() { flushed <- reg.Run(flushCtx) }()
+
+	srv, err := reactor.New(reg,
+		reactor.WithAddr(cfg.listen),
+		reactor.WithPasswords(passwords),
+		reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
+		reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
+		reactor.WithMaxConns(cfg.maxConns),
+		reactor.WithLogger(log),
+	)
+	if err == nil {
+		err = srv.Start()
+	}
+	if err != nil {
+		stopFlusher()
+		<-flushed
+		_ = store.Close()
+		return fmt.Errorf("listen %s: %w", cfg.listen, err)
+	}
+	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
+		zap.String("listen", srv.Addr()), zap.String("version", version))
+
+	<-ctx.Done()
+	log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	stopErr := srv.Stop(stopCtx)
+	stopFlusher()
+	flushErr := <-flushed
+	closeErr := store.Close()
+	if err := errors.Join(stopErr, flushErr, closeErr); err != nil {
+		log.Error("stopped with errors", zap.Error(err))
+		return err
+	}
+	connected, total := reg.Counts()
+	log.Info("stopped; registry written", zap.Int("records", total), zap.Int("connected", connected))
+	return nil
+}
