@@ -34,12 +34,26 @@ func WithMaxClients(n int) Option {
 func WithStore(s Store) Option { return func(o *options) { o.store = s } }
 
 // WithFlushInterval sets how often Run writes changed records to the store.
-// It bounds what a crash can lose.
-func WithFlushInterval(d time.Duration) Option { return func(o *options) { o.flushInterval = d } }
+// It bounds what a crash can lose. A value <= 0 keeps the default (Run's
+// ticker can not tick at zero).
+func WithFlushInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.flushInterval = d
+		}
+	}
+}
 
 // WithCheckpoint sets how often Run also writes every connected record, so
-// that last_seen on disk is never older than this.
-func WithCheckpoint(d time.Duration) Option { return func(o *options) { o.checkpoint = d } }
+// that last_seen on disk is never older than this. A value <= 0 keeps the
+// default rather than scan every record on every flush.
+func WithCheckpoint(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.checkpoint = d
+		}
+	}
+}
 
 // WithRetention sets how long a disconnected record is kept; 0 keeps it forever.
 func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }

@@ -1,0 +1,393 @@
+package registry_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/boltstore"
+)
+
+func openStore(t *testing.T, dir string) *boltstore.Store {
+	t.Helper()
+	s, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// stored reads what is on disk now, through the store's own Load (a bbolt
+// read transaction: it sees committed data only).
+func stored(t *testing.T, s registry.Store) map[string]registry.Record {
+	t.Helper()
+	recs, err := s.Load()
+	require.NoError(t, err)
+	out := make(map[string]registry.Record, len(recs))
+	for _, rec := range recs {
+		out[rec.CID] = rec
+	}
+	return out
+}
+
+// startRun runs r.Run until the test ends (or stop is called) and returns
+// stop, which cancels it and hands back Run's result.
+func startRun(t *testing.T, r *registry.Registry) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// probeCID is the cid startRunSynced uses to see Run at work.
+const probeCID = "~run-probe"
+
+// startRunSynced starts Run and waits until it has flushed once. Run reads
+// the clock for its first checkpoint when it starts, so a test that moves a
+// fake clock must not move it before then, or the checkpoint it waits for
+// would be scheduled from the moved time. It leaves a connected record
+// probeCID behind.
+func startRunSynced(t *testing.T, r *registry.Registry, s registry.Store) (stop func() error) {
+	t.Helper()
+	stop = startRun(t, r)
+	_, _ = mustRegister(t, r, probeCID)
+	require.Eventually(t, func() bool { return stored(t, s)[probeCID].CStatus }, waitFor, tick, "Run never flushed")
+	return stop
+}
+
+const (
+	waitFor = 5 * time.Second
+	tick    = 2 * time.Millisecond
+)
+
+func TestRestartKeepsRecords(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	s1, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	r1 := registry.New(registry.WithStore(s1), registry.WithClock(clk.Now))
+	_, _ = mustRegister(t, r1, "a")
+	_, b := mustRegister(t, r1, "b")
+	_, _ = mustRegister(t, r1, "c")
+	require.NoError(t, r1.Flush())
+	clk.Advance(time.Minute)
+	sidC, _ := r1.Get("c")
+	r1.Touch(sidC.SID, must(r1.Conn("c")))
+	require.True(t, r1.Disconnect("b", b, protocol.ReasonKicked))
+	require.NoError(t, r1.Flush())
+	before := map[string]registry.Record{}
+	for _, rec := range all(t, r1, registry.StatusAll) {
+		before[rec.CID] = rec
+	}
+	// The process ends without disconnecting a and c.
+	require.NoError(t, s1.Close())
+
+	s2 := openStore(t, dir)
+	r2 := registry.New(registry.WithStore(s2))
+	n, err := r2.Load()
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	connected, total := r2.Counts()
+	assert.Equal(t, 0, connected)
+	assert.Equal(t, 3, total)
+	assert.Empty(t, r2.Conns())
+
+	for _, cid := range []string{"a", "c"} {
+		got, ok := r2.Get(cid)
+		require.True(t, ok, cid)
+		want := before[cid]
+		// Touch alone is not flushed (only a checkpoint writes it), so
+		// last_seen on disk is the registration's.
+		want.LastSeen = want.ConnectedAt
+		want.CStatus = false
+		want.Reason = protocol.ReasonServerRestarted
+		want.DisconnectedAt = want.LastSeen
+		assert.Equal(t, want, got, cid)
+	}
+	got, _ := r2.Get("b")
+	assert.Equal(t, before["b"], got, "a disconnected record keeps its reason and time")
+	assert.Equal(t, protocol.ReasonKicked, got.Reason)
+
+	// The restart's verdict reaches the disk on the next flush.
+	require.NoError(t, r2.Flush())
+	disk := stored(t, s2)
+	assert.False(t, disk["a"].CStatus)
+	assert.Equal(t, protocol.ReasonServerRestarted, disk["a"].Reason)
+
+	// And a returning client takes its record back.
+	_, c := mustRegister(t, r2, "a")
+	rec, _ := r2.Get("a")
+	assert.True(t, rec.CStatus)
+	assert.Equal(t, protocol.ReasonNone, rec.Reason)
+	assert.Same(t, c, must(r2.Conn("a")))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestRunFlushesEveryInterval(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(s), registry.WithFlushInterval(5*time.Millisecond))
+	stop := startRun(t, r)
+
+	_, c := mustRegister(t, r, "a")
+	require.Eventually(t, func() bool { return stored(t, s)["a"].CStatus }, waitFor, tick,
+		"a registration reaches the disk within a flush interval")
+
+	require.True(t, r.Disconnect("a", c, protocol.ReasonShutdown))
+	require.Eventually(t, func() bool {
+		rec := stored(t, s)["a"]
+		return !rec.CStatus && rec.Reason == protocol.ReasonShutdown
+	}, waitFor, tick)
+
+	// Stopping Run flushes what is still pending.
+	_, _ = mustRegister(t, r, "b")
+	require.NoError(t, stop())
+	assert.True(t, stored(t, s)["b"].CStatus)
+}
+
+func TestCheckpointWritesLastSeen(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(s), registry.WithClock(clk.Now),
+		registry.WithFlushInterval(2*time.Millisecond), registry.WithCheckpoint(time.Minute))
+	sid, c := mustRegister(t, r, "a")
+	registered := clk.Now()
+	require.NoError(t, r.Flush())
+	startRunSynced(t, r, s)
+
+	touched := clk.Advance(10 * time.Second)
+	r.Touch(sid, c)
+	require.NoError(t, r.Flush())
+	assert.Equal(t, registered, stored(t, s)["a"].LastSeen, "a touch alone costs no write")
+
+	clk.Advance(time.Minute)
+	require.Eventually(t, func() bool { return stored(t, s)["a"].LastSeen.Equal(touched) }, waitFor, tick,
+		"the checkpoint writes last_seen of connected records")
+}
+
+func TestRetentionPrunesMemoryAndStore(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(s), registry.WithClock(clk.Now),
+		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
+		registry.WithFlushInterval(2*time.Millisecond))
+	_, old := mustRegister(t, r, "old")
+	_, mid := mustRegister(t, r, "mid")
+	_, _ = mustRegister(t, r, "live")
+	require.True(t, r.Disconnect("old", old, protocol.ReasonClosedByClient))
+	clk.Advance(30 * time.Minute)
+	require.True(t, r.Disconnect("mid", mid, protocol.ReasonClosedByClient))
+	require.NoError(t, r.Flush())
+	require.Len(t, stored(t, s), 3)
+	startRunSynced(t, r, s)
+
+	// 61 minutes after old left, 31 after mid left.
+	clk.Advance(31 * time.Minute)
+	require.Eventually(t, func() bool {
+		_, inMemory := r.Get("old")
+		_, onDisk := stored(t, s)["old"]
+		return !inMemory && !onDisk
+	}, waitFor, tick, "a record past retention is pruned from memory and disk")
+	_, ok := r.Get("mid")
+	assert.True(t, ok, "mid is within retention")
+	assert.Contains(t, stored(t, s), "mid")
+
+	// Long after: mid goes too; a connected record never does.
+	clk.Advance(10 * time.Hour)
+	require.Eventually(t, func() bool {
+		_, onDisk := stored(t, s)["mid"]
+		return !onDisk
+	}, waitFor, tick)
+	_, ok = r.Get("mid")
+	assert.False(t, ok)
+	rec, ok := r.Get("live")
+	require.True(t, ok)
+	assert.True(t, rec.CStatus)
+	assert.Contains(t, stored(t, s), "live")
+	_, total := r.Counts()
+	assert.Equal(t, 2, total, "live and the run probe")
+
+	// A pruned client that comes back starts a fresh record.
+	_, _ = mustRegister(t, r, "old")
+	require.Eventually(t, func() bool { return stored(t, s)["old"].CStatus }, waitFor, tick)
+}
+
+func TestRetentionZeroKeepsForever(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(s), registry.WithClock(clk.Now), registry.WithRetention(0),
+		registry.WithCheckpoint(time.Minute), registry.WithFlushInterval(2*time.Millisecond))
+	_, c := mustRegister(t, r, "a")
+	require.True(t, r.Disconnect("a", c, protocol.ReasonKicked))
+	_, live := mustRegister(t, r, "probe")
+	startRunSynced(t, r, s)
+
+	// Prove a checkpoint ran after the clock moved (it rewrites the
+	// connected record's last_seen), then check nothing was pruned.
+	clk.Advance(365 * 24 * time.Hour)
+	rec, _ := r.Get("probe")
+	touched := clk.Now()
+	r.Touch(rec.SID, live)
+	clk.Advance(time.Minute)
+	require.Eventually(t, func() bool { return stored(t, s)["probe"].LastSeen.Equal(touched) }, waitFor, tick)
+	_, ok := r.Get("a")
+	assert.True(t, ok)
+	assert.Contains(t, stored(t, s), "a")
+}
+
+// reopenable is a registry.Store that forwards every call to a real
+// boltstore.Store which the test may close and reopen. It is not a mock:
+// failures come from bbolt itself; it only lets one Registry keep using
+// the same data dir across a close and an open.
+type reopenable struct {
+	mu sync.Mutex
+	s  *boltstore.Store
+}
+
+func (r *reopenable) cur() *boltstore.Store {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s
+}
+func (r *reopenable) Load() ([]registry.Record, error)                { return r.cur().Load() }
+func (r *reopenable) Save(put []registry.Record, gone []string) error { return r.cur().Save(put, gone) }
+func (r *reopenable) Close() error                                    { return r.cur().Close() }
+
+func (r *reopenable) reopen(t *testing.T, dir string) {
+	t.Helper()
+	s, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	r.mu.Lock()
+	r.s = s
+	r.mu.Unlock()
+	t.Cleanup(func() { _ = s.Close() })
+}
+
+func TestFailedSaveStaysPending(t *testing.T) {
+	dir := t.TempDir()
+	st := &reopenable{}
+	st.reopen(t, dir)
+	r := registry.New(registry.WithStore(st))
+	_, a := mustRegister(t, r, "a")
+	_, _ = mustRegister(t, r, "b")
+	require.NoError(t, r.Flush())
+
+	require.NoError(t, st.Close())
+	require.True(t, r.Disconnect("a", a, protocol.ReasonKicked))
+	_, _ = mustRegister(t, r, "c")
+	err := r.Flush()
+	require.ErrorIs(t, err, boltstore.ErrClosed, "the store's real error comes through")
+	err = r.Flush()
+	require.ErrorIs(t, err, boltstore.ErrClosed, "still pending, still failing")
+
+	st.reopen(t, dir)
+	require.NoError(t, r.Flush(), "the kept batch goes with the next save")
+	disk := stored(t, st)
+	require.Len(t, disk, 3)
+	assert.Equal(t, protocol.ReasonKicked, disk["a"].Reason)
+	assert.True(t, disk["c"].CStatus)
+	c, _ := r.Get("c")
+	assert.Equal(t, c, disk["c"])
+}
+
+func TestFailedPruneStaysPending(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	st := &reopenable{}
+	st.reopen(t, dir)
+	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
+		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
+		registry.WithFlushInterval(2*time.Millisecond))
+	_, old := mustRegister(t, r, "old")
+	require.True(t, r.Disconnect("old", old, protocol.ReasonClosedByClient))
+	require.NoError(t, r.Flush())
+	startRunSynced(t, r, st)
+
+	// The prune happens in memory while the store cannot take it.
+	require.NoError(t, st.Close())
+	clk.Advance(2 * time.Hour)
+	require.Eventually(t, func() bool { _, ok := r.Get("old"); return !ok }, waitFor, tick)
+
+	st.reopen(t, dir)
+	require.Eventually(t, func() bool {
+		_, onDisk := stored(t, st)["old"]
+		return !onDisk
+	}, waitFor, tick, "the delete is retried once the store works again")
+}
+
+func TestLoadFailsOnCorruptStore(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, boltstore.FileName), 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("clients"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("a"), []byte("not a record"))
+	}))
+	require.NoError(t, db.Close())
+
+	r := registry.New(registry.WithStore(openStore(t, dir)))
+	n, err := r.Load()
+	require.ErrorIs(t, err, boltstore.ErrCorrupt)
+	assert.Zero(t, n)
+	_, total := r.Counts()
+	assert.Zero(t, total)
+}
+
+func TestNoStore(t *testing.T) {
+	r := registry.New(registry.WithFlushInterval(time.Millisecond))
+	n, err := r.Load()
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, _ = mustRegister(t, r, "a")
+	require.NoError(t, r.Flush())
+	stop := startRun(t, r)
+	require.NoError(t, stop())
+}
+
+func TestNonPositiveDurationsAreSafe(t *testing.T) {
+	// A zero flush interval must not panic Run (time.NewTicker would), a
+	// negative checkpoint must not break it, and a negative retention must
+	// not prune every disconnected record.
+	clk := newClock()
+	s := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(s), registry.WithClock(clk.Now),
+		registry.WithFlushInterval(0), registry.WithCheckpoint(-time.Second), registry.WithRetention(-time.Hour))
+	_, c := mustRegister(t, r, "a")
+	require.True(t, r.Disconnect("a", c, protocol.ReasonKicked))
+	stop := startRunSynced(t, r, s)
+	touched := clk.Advance(24 * time.Hour)
+	probe, _ := r.Get(probeCID)
+	r.Touch(probe.SID, must(r.Conn(probeCID)))
+	require.Eventually(t, func() bool { return stored(t, s)[probeCID].LastSeen.Equal(touched) }, waitFor, tick,
+		"a checkpoint ran after the clock moved")
+	require.NoError(t, stop())
+	_, ok := r.Get("a")
+	assert.True(t, ok)
+	assert.Contains(t, stored(t, s), "a")
+}
