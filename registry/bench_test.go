@@ -1,0 +1,149 @@
+package registry_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/boltstore"
+)
+
+const benchRecords = 50_000
+
+func benchCIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = cidN(i)
+	}
+	return out
+}
+
+// BenchmarkRegisterDisconnect is one connection's life in the registry:
+// register (a known client coming back, among 50k records) and disconnect.
+func BenchmarkRegisterDisconnect(b *testing.B) {
+	r := registry.New()
+	cids := benchCIDs(benchRecords)
+	c := newConn()
+	for _, cid := range cids {
+		_, _, err := r.Register(cid, "192.0.2.1", "4000", c)
+		require.NoError(b, err)
+		r.Disconnect(cid, c, protocol.ReasonClosedByClient)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		cid := cids[i%len(cids)]
+		i++
+		if _, _, err := r.Register(cid, "192.0.2.1", "4000", c); err != nil {
+			b.Fatal(err)
+		}
+		if !r.Disconnect(cid, c, protocol.ReasonClosedByClient) {
+			b.Fatal("not disconnected")
+		}
+	}
+}
+
+// BenchmarkTouch is the keep-alive hot path with 50k clients connected.
+func BenchmarkTouch(b *testing.B) {
+	r := registry.New()
+	cids := benchCIDs(benchRecords)
+	sids := make([]uint16, len(cids))
+	conns := make([]*testConn, len(cids))
+	for i, cid := range cids {
+		sids[i], conns[i] = mustRegister(b, r, cid)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			r.Touch(sids[i%len(sids)], conns[i%len(sids)])
+			i++
+		}
+	})
+	// Every event loop touches at once: the registry's one lock is shared.
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				r.Touch(sids[i%len(sids)], conns[i%len(sids)])
+				i += 7
+			}
+		})
+	})
+}
+
+// BenchmarkListPage is one admin API page of 100 out of 50k records (a
+// third disconnected), at cursors spread over the whole range.
+func BenchmarkListPage(b *testing.B) {
+	r := registry.New()
+	cids := benchCIDs(benchRecords)
+	for i, cid := range cids {
+		_, c := mustRegister(b, r, cid)
+		if i%3 == 0 {
+			r.Disconnect(cid, c, protocol.ReasonClosedByClient)
+		}
+	}
+	for _, bc := range []struct {
+		name   string
+		status registry.Status
+	}{{"all", registry.StatusAll}, {"connected", registry.StatusConnected}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				// Cursors over the first 49k so every page is full.
+				after := cids[(i*7919)%(benchRecords-1000)]
+				i++
+				p := r.List(registry.Query{Status: bc.status, After: after, Limit: 100})
+				if len(p.Records) != 100 {
+					b.Fatalf("page of %d", len(p.Records))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkConns is the snapshot a broadcast (POST /v1/shutdown) takes.
+func BenchmarkConns(b *testing.B) {
+	r := registry.New()
+	for _, cid := range benchCIDs(benchRecords) {
+		_, _ = mustRegister(b, r, cid)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(r.Conns()) != benchRecords {
+			b.Fatal("wrong count")
+		}
+	}
+}
+
+// BenchmarkFlush100 is one write-behind batch of 100 changed records into
+// the real bbolt store, fsync included: what the flusher pays per interval
+// under churn, off the hot path.
+func BenchmarkFlush100(b *testing.B) {
+	s, err := boltstore.Open(b.TempDir())
+	require.NoError(b, err)
+	defer s.Close()
+	r := registry.New(registry.WithStore(s))
+	cids := benchCIDs(100)
+	conns := make([]*testConn, len(cids))
+	for i, cid := range cids {
+		_, conns[i] = mustRegister(b, r, cid)
+	}
+	require.NoError(b, r.Flush())
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for i, cid := range cids {
+			r.Disconnect(cid, conns[i], protocol.ReasonClosedByClient)
+			_, _, _ = r.Register(cid, "192.0.2.1", "4000", conns[i])
+		}
+		b.StartTimer()
+		if err := r.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
