@@ -154,7 +154,7 @@ func (c *testClient) localPort() string {
 	return strconv.Itoa(c.nc.LocalAddr().(*net.TCPAddr).Port)
 }
 
-// requireRecord checks the registry's record of cid after its connection ended.
+// requireDisconnected checks the registry's record of cid after its connection ended.
 func requireDisconnected(t *testing.T, reg *registry.Registry, cid string, r protocol.Reason) {
 	t.Helper()
 	rec, ok := reg.Get(cid)
