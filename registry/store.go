@@ -15,7 +15,9 @@ type Store interface {
 	// Load returns every stored record.
 	Load() ([]Record, error)
 	// Save writes a batch of records (insert or replace, keyed by CID) and
-	// deletes the cids in gone, in one durable transaction.
+	// deletes the cids in gone, in one durable transaction. It applies the
+	// deletes first: a cid pruned and registered again before a flush is
+	// in both, and its new record must stay.
 	Save(put []Record, gone []string) error
 	// Close releases the store.
 	Close() error

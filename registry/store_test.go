@@ -391,3 +391,31 @@ func TestNonPositiveDurationsAreSafe(t *testing.T) {
 	assert.True(t, ok)
 	assert.Contains(t, stored(t, s), "a")
 }
+
+// TestPrunedThenReturnedInOneBatch: a client pruned by retention that
+// registers again before the prune reached the disk puts its cid in both
+// halves of one Save. The store applies the deletes first, so the new
+// record survives on disk.
+func TestPrunedThenReturnedInOneBatch(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	st := &reopenable{}
+	st.reopen(t, dir)
+	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
+		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
+		registry.WithFlushInterval(2*time.Millisecond))
+	_, x := mustRegister(t, r, "x")
+	require.True(t, r.Disconnect("x", x, protocol.ReasonClosedByClient))
+	startRunSynced(t, r, st)
+	require.Eventually(t, func() bool { _, ok := stored(t, st)["x"]; return ok }, waitFor, tick)
+
+	require.NoError(t, st.Close()) // the prune can not reach the disk yet
+	clk.Advance(2 * time.Hour)
+	require.Eventually(t, func() bool { _, ok := r.Get("x"); return !ok }, waitFor, tick)
+	_, _ = mustRegister(t, r, "x") // back before the next successful flush
+	st.reopen(t, dir)
+
+	require.Eventually(t, func() bool { return stored(t, st)["x"].CStatus }, waitFor, tick)
+	rec, _ := r.Get("x")
+	assert.Equal(t, rec, stored(t, st)["x"])
+}
