@@ -168,13 +168,16 @@ func (s *session) write(b []byte) {
 	}
 }
 
-// fail answers "190 <reason>" and closes.
+// fail closes with reason r, telling the client "190 <reason>" first when
+// r is one the wire carries.
 func (s *session) fail(r protocol.Reason) {
 	if s.state >= closing {
 		return
 	}
-	s.lp.wbuf = protocol.AppendClose(s.lp.wbuf[:0], r)
-	s.write(s.lp.wbuf)
+	if r.SentOnWire() {
+		s.lp.wbuf = protocol.AppendClose(s.lp.wbuf[:0], r)
+		s.write(s.lp.wbuf)
+	}
 	s.closeQuietly(r)
 }
 

@@ -1,0 +1,68 @@
+package reactor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newTestSession() *session { return &session{slot: -1} }
+
+func TestWheelFiresNothingEarlyAndEverythingOnTime(t *testing.T) {
+	const res = 10
+	w := newWheel(res, 0)
+	sessions := make([]*session, 0, 2000)
+	for due := int64(1); due <= 2000*3; due += 3 { // crosses several rounds
+		s := newTestSession()
+		w.schedule(s, due)
+		sessions = append(sessions, s)
+	}
+	fired := map[*session]int64{}
+	var due []*session
+	for now := int64(0); now <= 6100; now += 7 {
+		due = w.advance(now, due[:0])
+		for _, s := range due {
+			require.LessOrEqual(t, s.due, now, "fired early")
+			require.Less(t, now-s.due, int64(2*res), "fired late: due %d at %d", s.due, now)
+			fired[s] = now
+		}
+	}
+	assert.Len(t, fired, len(sessions))
+	assert.Zero(t, w.size)
+}
+
+func TestWheelRescheduleAndRemove(t *testing.T) {
+	w := newWheel(10, 0)
+	a, b, c := newTestSession(), newTestSession(), newTestSession()
+	w.schedule(a, 50)
+	w.schedule(b, 50)
+	w.schedule(c, 50)
+	w.remove(b)
+	w.schedule(c, 500) // moved later
+	due := w.advance(100, nil)
+	assert.Equal(t, []*session{a}, due)
+	assert.Equal(t, 1, w.size)
+	w.remove(b) // removing twice is harmless
+	due = w.advance(499, nil)
+	assert.Empty(t, due)
+	due = w.advance(500, nil)
+	assert.Equal(t, []*session{c}, due)
+}
+
+func TestWheelSurvivesLongStall(t *testing.T) {
+	w := newWheel(10, 0)
+	s := newTestSession()
+	w.schedule(s, 20)
+	due := w.advance(10*wheelSlots*5, nil) // the loop was stuck for 5 rounds
+	assert.Equal(t, []*session{s}, due)
+}
+
+func TestPasswordCheck(t *testing.T) {
+	a := newAuthenticator([][]byte{[]byte("one"), []byte("two")})
+	assert.True(t, a.check([]byte("one")))
+	assert.True(t, a.check([]byte("two")))
+	assert.False(t, a.check([]byte("on")))
+	assert.False(t, a.check([]byte("one ")))
+	assert.False(t, a.check(nil))
+}
