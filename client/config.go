@@ -1,0 +1,98 @@
+package client
+
+import (
+	"crypto/tls"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// Config says where to connect and who to be. The zero values of the
+// optional fields get the defaults below.
+type Config struct {
+	// Addr is the server's "host:port". Required.
+	Addr string
+	// Password is answered to "110 password". Required; 1 to 256 bytes, no
+	// CR, LF or NUL. It is never logged.
+	Password string
+	// ID is the client-id answered to "120 id". Required; 1 to 64 of
+	// A-Z a-z 0-9 . _ : @ -.
+	ID string
+
+	// DialTimeout bounds the TCP (and TLS) connect. Default 10s.
+	DialTimeout time.Duration
+	// HandshakeTimeout bounds the time from connect to "140 connected".
+	// Default 10s.
+	HandshakeTimeout time.Duration
+	// WriteTimeout bounds each write (keep-alive echo, 130 ok). Default 10s.
+	WriteTimeout time.Duration
+	// ShutdownLinger is how long the client waits for the server to close
+	// after it acked a 130 before it closes itself. Default 5s.
+	ShutdownLinger time.Duration
+
+	// TLS, when set, wraps the connection in TLS with this config.
+	TLS *tls.Config
+	// Logger gets debug lines about the session; nil means no logs.
+	Logger *zap.Logger
+
+	// OnShutdown is called once when the server orders "130 shutdown",
+	// after "130 ok" has been written. It runs on the connection's reader
+	// goroutine, so keep-alives are not answered while it runs (the server
+	// closes the connection after the ack anyway). text is the operator's
+	// reason, "" when none.
+	OnShutdown func(text string)
+}
+
+const (
+	defaultDialTimeout      = 10 * time.Second
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultWriteTimeout     = 10 * time.Second
+	defaultShutdownLinger   = 5 * time.Second
+)
+
+// withDefaults returns a copy with every zero optional field filled in.
+func (c Config) withDefaults() Config {
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = defaultDialTimeout
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = defaultWriteTimeout
+	}
+	if c.ShutdownLinger <= 0 {
+		c.ShutdownLinger = defaultShutdownLinger
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c
+}
+
+// Validate reports whether the config can work at all; a config that fails
+// it is not worth retrying. The error wraps ErrConfig and never holds the
+// password.
+func (c Config) Validate() error {
+	if c.Addr == "" {
+		return configError("no server address")
+	}
+	if err := protocol.ValidatePassword([]byte(c.Password)); err != nil {
+		return configError("password must be 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
+	}
+	if err := protocol.ValidateClientID([]byte(c.ID)); err != nil {
+		return configError("id %q: must be 1 to %d characters of A-Z a-z 0-9 . _ : @ -", c.ID, protocol.MaxClientID)
+	}
+	return nil
+}
+
+// handshakeAnswers is the pipelined handshake: both answers in one write.
+func handshakeAnswers(password, id []byte) ([]byte, error) {
+	out, err := protocol.AppendPasswordAnswer(make([]byte, 0, len(password)+len(id)+10), password)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.AppendIDAnswer(out, id)
+}

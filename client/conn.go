@@ -1,0 +1,267 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// Conn is one registered session with a cliser server. It answers
+// keep-alives and a shutdown order by itself, on one reader goroutine per
+// connection (there is no writer goroutine: replies are written inline by
+// the reader, and only the reader writes).
+//
+// Every exported method of Conn is safe to call from any goroutine.
+type Conn struct {
+	nc   net.Conn
+	cfg  Config
+	log  *zap.Logger
+	sess session // owned by Dial, then by the reader goroutine
+
+	buf    []byte // inbound bytes; buf[:have] not yet consumed
+	have   int
+	out    []byte
+	events []sessionEvent
+
+	closing   atomic.Bool
+	done      chan struct{}
+	err       error // set before done is closed
+	closeOnce sync.Once
+	connected time.Time
+}
+
+// Dial connects to cfg.Addr and runs the pipelined handshake: it writes the
+// "110 <password>" and "120 <id>" answers at once, without waiting for the
+// prompts, then reads until "140 connected <sid>". It returns a registered
+// Conn, or an error: one wrapping ErrConfig (do not retry), a *ClosedError
+// when the server refused with 190 (errors.Is(err, ErrAuthFailed), ...),
+// one wrapping ErrHandshake, a *ServerError, or a dial error.
+//
+// ctx bounds the dial and the handshake; it does not bound the session
+// (use Close for that). Safe to call from any goroutine.
+func Dial(ctx context.Context, cfg Config) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	answers, err := handshakeAnswers([]byte(cfg.Password), []byte(cfg.ID))
+	if err != nil {
+		return nil, configError("%v", err)
+	}
+	nc, err := dial(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err() // net's "operation was canceled" does not wrap it
+		}
+		return nil, fmt.Errorf("client: dial %s: %w", cfg.Addr, err)
+	}
+	c := &Conn{
+		nc:     nc,
+		cfg:    cfg,
+		log:    cfg.Logger.With(zap.String("server", cfg.Addr), zap.String("id", cfg.ID)),
+		buf:    make([]byte, 2*protocol.MaxLine),
+		done:   make(chan struct{}),
+		events: make([]sessionEvent, 0, 4),
+	}
+	if err := c.handshake(ctx, answers); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	c.connected = time.Now()
+	go c.readLoop()
+	return c, nil
+}
+
+func dial(ctx context.Context, cfg Config) (net.Conn, error) {
+	nd := &net.Dialer{Timeout: cfg.DialTimeout}
+	if cfg.TLS != nil {
+		td := &tls.Dialer{NetDialer: nd, Config: cfg.TLS}
+		return td.DialContext(ctx, "tcp", cfg.Addr)
+	}
+	return nd.DialContext(ctx, "tcp", cfg.Addr)
+}
+
+func (c *Conn) handshake(ctx context.Context, answers []byte) error {
+	deadline := time.Now().Add(c.cfg.HandshakeTimeout)
+	if err := c.nc.SetDeadline(deadline); err != nil {
+		return err
+	}
+	// A cancelled ctx must unblock the read below: a past deadline does.
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := c.nc.Write(answers); err != nil {
+		return fmt.Errorf("%w: writing the answers: %w", ErrHandshake, err)
+	}
+	for c.sess.state == stateHandshaking {
+		if err := c.readOnce(); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %w", ErrHandshake, ctx.Err())
+			}
+			var ce *ClosedError
+			var se *ServerError
+			if errors.As(err, &ce) || errors.As(err, &se) {
+				return err
+			}
+			if errors.Is(err, errTimeout) {
+				return fmt.Errorf("%w: no connected notice within %v", ErrHandshake, c.cfg.HandshakeTimeout)
+			}
+			return fmt.Errorf("%w: %w", ErrHandshake, err)
+		}
+	}
+	if !stop() {
+		// ctx ended right as the handshake finished: its deadline may be set.
+		return fmt.Errorf("%w: %w", ErrHandshake, ctx.Err())
+	}
+	return c.nc.SetDeadline(time.Time{})
+}
+
+var errTimeout = errors.New("client: read timed out")
+
+// readOnce reads what is there, consumes every complete line, writes the
+// replies and then acts on the events, in that order: "130 ok" is on the
+// wire before OnShutdown runs.
+func (c *Conn) readOnce() error {
+	n, rerr := c.nc.Read(c.buf[c.have:])
+	c.have += n
+	return c.process(rerr)
+}
+
+// process consumes the buffered lines, then reports rerr, the error of the
+// read that filled the buffer (nil when there was none).
+func (c *Conn) process(rerr error) error {
+	c.events = c.events[:0]
+	used, out, cerr := c.sess.consume(c.buf[:c.have], c.out[:0], func(ev sessionEvent) {
+		c.events = append(c.events, ev)
+	})
+	c.out = out
+	c.have = copy(c.buf, c.buf[used:c.have])
+	if len(out) > 0 {
+		if err := c.write(out); err != nil {
+			return err
+		}
+	}
+	for _, ev := range c.events {
+		c.dispatch(ev)
+	}
+	if cerr != nil {
+		return cerr
+	}
+	if rerr != nil {
+		var ne net.Error
+		if errors.As(rerr, &ne) && ne.Timeout() {
+			return fmt.Errorf("%w: %w", errTimeout, rerr)
+		}
+		return rerr
+	}
+	return nil
+}
+
+func (c *Conn) write(b []byte) error {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
+
+func (c *Conn) dispatch(ev sessionEvent) {
+	switch ev.kind {
+	case evRegistered:
+		c.log.Debug("registered", zap.Uint16("sid", ev.sid))
+	case evKeepAlive:
+		c.log.Debug("keep-alive answered") // the token stays out of logs
+	case evShutdown:
+		c.log.Debug("shutdown ordered, acked", zap.String("text", ev.text))
+		// The server closes after the ack; if it does not, we do.
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.ShutdownLinger))
+		if c.cfg.OnShutdown != nil {
+			c.cfg.OnShutdown(ev.text)
+		}
+	}
+}
+
+func (c *Conn) readLoop() {
+	// Lines that came in the same read as the 140 are still buffered.
+	err := c.process(nil)
+	for err == nil {
+		err = c.readOnce()
+	}
+	c.finish(err)
+}
+
+// finish turns the reader's last error into the session's end cause.
+func (c *Conn) finish(err error) {
+	var ce *ClosedError
+	var se *ServerError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &se):
+		// the server's word, or its bad input: that is the cause
+	case c.sess.state == stateShutdownAcked:
+		// acked: that is why it ended, whoever closed the socket
+		err = c.sess.endCause(err)
+	case c.closing.Load():
+		err = ErrClosed
+	default:
+		err = fmt.Errorf("%w: %w", ErrConnLost, err)
+	}
+	_ = c.nc.Close()
+	c.err = err
+	c.log.Debug("session ended", zap.Error(err))
+	close(c.done)
+}
+
+// SID is the session id the server gave in "140 connected <sid>". Safe from
+// any goroutine.
+func (c *Conn) SID() uint16 { return c.sess.sid }
+
+// ID is the client-id this session registered with. Safe from any goroutine.
+func (c *Conn) ID() string { return c.cfg.ID }
+
+// LocalAddr is the client's end of the TCP connection (the server records
+// its host and port as cip and cport). Safe from any goroutine.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// ConnectedAt is when the handshake completed. Safe from any goroutine.
+func (c *Conn) ConnectedAt() time.Time { return c.connected }
+
+// Done is closed when the session has ended. Safe from any goroutine.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Wait blocks until the session ends and returns why: a *ClosedError for a
+// 190 from the server, ErrShutdown (a *ClosedError with Reason
+// protocol.ReasonShutdown and the operator's text) after an acked 130,
+// ErrClosed after Close, a *ServerError for bad input from the server, or
+// an error wrapping ErrConnLost. Safe from any goroutine, any number of
+// times.
+func (c *Conn) Wait() error {
+	<-c.done
+	return c.err
+}
+
+// Close ends the session from the client's side (the server records
+// "closed by client") and waits until the reader goroutine has finished,
+// or until ctx ends (then it returns ctx.Err(); the connection is closed
+// anyway). Closing twice is fine. Safe from any goroutine, but do not call
+// it with an endless ctx from inside OnShutdown: that runs on the reader it
+// waits for.
+func (c *Conn) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() {
+		c.closing.Store(true)
+		_ = c.nc.Close()
+	})
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

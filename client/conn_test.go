@@ -1,0 +1,411 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+func testConfig(addr string) Config {
+	return Config{Addr: addr, Password: "s3cret", ID: "pos-0042", HandshakeTimeout: 2 * time.Second}
+}
+
+func dialT(t *testing.T, cfg Config) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// waitErr is Wait with a deadline, so that a hang fails the test.
+func waitErr(t *testing.T, c *Conn) error {
+	t.Helper()
+	select {
+	case <-c.Done():
+		return c.Wait()
+	case <-time.After(5 * time.Second):
+		t.Fatal("session did not end")
+		return nil
+	}
+}
+
+func TestDialPipelinedHandshake(t *testing.T) {
+	answers := make(chan [2]string, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		// handshake() reads both answers before sending a single byte:
+		// only a pipelining client gets past it.
+		pw, id, ok := c.handshake("17")
+		if ok {
+			answers <- [2]string{pw, id}
+		}
+		c.waitEOF()
+	})
+	conn := dialT(t, testConfig(srv.addr()))
+	assert.Equal(t, uint16(17), conn.SID())
+	assert.Equal(t, "pos-0042", conn.ID())
+	assert.Equal(t, [2]string{"110 s3cret", "120 pos-0042"}, <-answers)
+	require.NoError(t, conn.Close(context.Background()))
+	assert.ErrorIs(t, conn.Wait(), ErrClosed)
+}
+
+func TestDialHandshakeSplitAcrossReads(t *testing.T) {
+	// The server's lines arrive byte by byte: framing must reassemble them.
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		for _, b := range []byte("110 password\r\n120 id\n140 connected 65535\n") {
+			if !c.send(string([]byte{b})) {
+				return
+			}
+		}
+		c.waitEOF()
+	})
+	conn := dialT(t, testConfig(srv.addr()))
+	assert.Equal(t, uint16(65535), conn.SID())
+}
+
+func TestKeepAlivesEchoedOverSeveralRounds(t *testing.T) {
+	echoes := make(chan []string, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("3"); !ok {
+			return
+		}
+		var got []string
+		for _, tok := range []uint64{1, 2, 99, 18446744073709551615, 7} {
+			c.send("100 " + strconv.FormatUint(tok, 10) + "\n")
+			line, ok := c.readLine()
+			if !ok {
+				break
+			}
+			got = append(got, line)
+		}
+		echoes <- got
+		c.waitEOF()
+	})
+	dialT(t, testConfig(srv.addr()))
+	assert.Equal(t, []string{"100 1", "100 2", "100 99", "100 18446744073709551615", "100 7"}, <-echoes)
+}
+
+func TestKeepAlivesBatchedInOneSegment(t *testing.T) {
+	echoes := make(chan []string, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		// 140 and two keep-alives in one write: the echoes must still come.
+		c.send("110 password\n120 id\n140 connected 3\n100 5\n100 6\n")
+		a, _ := c.readLine()
+		b, _ := c.readLine()
+		echoes <- []string{a, b}
+		c.waitEOF()
+	})
+	dialT(t, testConfig(srv.addr()))
+	assert.Equal(t, []string{"100 5", "100 6"}, <-echoes)
+}
+
+func TestShutdownAckedThenHookOnce(t *testing.T) {
+	acks := make(chan string, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("9"); !ok {
+			return
+		}
+		c.send("130 shutdown maintenance window\n")
+		line, _ := c.readLine()
+		acks <- line
+		// a keep-alive racing the close is ignored after the ack
+		c.send("100 4\n")
+	})
+	var calls atomic.Int32
+	var text atomic.Value
+	cfg := testConfig(srv.addr())
+	cfg.OnShutdown = func(s string) { calls.Add(1); text.Store(s) }
+	conn := dialT(t, cfg)
+	assert.Equal(t, "130 ok", <-acks)
+	err := waitErr(t, conn)
+	require.ErrorIs(t, err, ErrShutdown)
+	var ce *ClosedError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "maintenance window", ce.Text)
+	assert.Equal(t, int32(1), calls.Load())
+	assert.Equal(t, "maintenance window", text.Load())
+}
+
+func TestShutdownLingerClosesWhenServerDoesNot(t *testing.T) {
+	sawEOF := make(chan bool, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("9"); !ok {
+			return
+		}
+		c.send("130 shutdown\n")
+		c.readLine()
+		sawEOF <- c.waitEOF() // the server keeps the connection open
+	})
+	cfg := testConfig(srv.addr())
+	cfg.ShutdownLinger = 50 * time.Millisecond
+	conn := dialT(t, cfg)
+	assert.True(t, <-sawEOF, "client must close after the linger")
+	err := waitErr(t, conn)
+	require.ErrorIs(t, err, ErrShutdown)
+	assert.Equal(t, "", err.(*ClosedError).Text)
+}
+
+var sentinelFor = map[protocol.Reason]error{
+	protocol.ReasonAuthFailed:         ErrAuthFailed,
+	protocol.ReasonBadID:              ErrBadID,
+	protocol.ReasonProtocolError:      ErrProtocolRejected,
+	protocol.ReasonLineTooLong:        ErrLineTooLongRemote,
+	protocol.ReasonHandshakeTimeout:   ErrHandshakeTimeout,
+	protocol.ReasonKeepaliveTimeout:   ErrKeepaliveTimeout,
+	protocol.ReasonReplaced:           ErrReplaced,
+	protocol.ReasonKicked:             ErrKicked,
+	protocol.ReasonServerFull:         ErrServerFull,
+	protocol.ReasonTooManyAttempts:    ErrTooManyAttempts,
+	protocol.ReasonServerShuttingDown: ErrServerShuttingDown,
+}
+
+func TestCloseReasonsDuringHandshakeAreTyped(t *testing.T) {
+	for _, r := range protocol.Reasons() {
+		if !r.SentOnWire() {
+			continue
+		}
+		t.Run(r.String(), func(t *testing.T) {
+			srv := newScriptedServer(t, func(c *scriptConn) {
+				c.readLine()
+				c.readLine()
+				c.send("110 password\n")
+				c.send(string(protocol.AppendClose(nil, r)))
+			})
+			_, err := Dial(context.Background(), testConfig(srv.addr()))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, sentinelFor[r])
+			assert.True(t, IsReason(err, r))
+			assert.Equal(t, r, ReasonOf(err))
+			for other, s := range sentinelFor {
+				if other != r {
+					assert.NotErrorIs(t, err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestCloseReasonsAfterRegistrationAreTyped(t *testing.T) {
+	for r, sentinel := range sentinelFor {
+		t.Run(r.String(), func(t *testing.T) {
+			srv := newScriptedServer(t, func(c *scriptConn) {
+				if _, _, ok := c.handshake("1"); !ok {
+					return
+				}
+				c.send("100 1\n")
+				c.readLine()
+				c.send(string(protocol.AppendClose(nil, r)))
+				c.waitEOF()
+			})
+			conn := dialT(t, testConfig(srv.addr()))
+			err := waitErr(t, conn)
+			assert.ErrorIs(t, err, sentinel)
+			assert.Equal(t, r, ReasonOf(err))
+		})
+	}
+}
+
+func TestUnknownCloseReasonKeepsText(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("1"); ok {
+			c.send("190 moon phase wrong\n")
+			c.waitEOF()
+		}
+	})
+	err := waitErr(t, dialT(t, testConfig(srv.addr())))
+	var ce *ClosedError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, protocol.ReasonNone, ce.Reason)
+	assert.Equal(t, "moon phase wrong", ce.Text)
+	assert.Contains(t, err.Error(), "moon phase wrong")
+}
+
+// Garbage from the server ends the session with a ServerError: no panic,
+// no hang, the socket closed.
+var garbage = []struct {
+	name  string
+	wire  string
+	cause error // nil: a line out of place
+}{
+	{"malformed", "1x0 hello\n", protocol.ErrMalformed},
+	{"empty line", "\n", protocol.ErrMalformed},
+	{"binary noise", "\xff\xfe\x00\x01\x02garbage\n", protocol.ErrMalformed},
+	{"overlong line", "100 " + strings.Repeat("9", 600) + "\n", protocol.ErrLineTooLong},
+	{"no LF at limit", strings.Repeat("\x01", protocol.MaxLine), protocol.ErrLineTooLong},
+	{"bad token", "100 01\n", protocol.ErrBadToken},
+	{"token not a number", "100 abc\n", protocol.ErrBadToken},
+	{"unknown code", "999 what\n", nil},
+	{"prompt after registration", "110 password\n", nil},
+	{"second connected", "140 connected 5\n", nil},
+	{"bad shutdown", "130 reboot\n", protocol.ErrMalformed},
+	{"bare 130", "130\n", protocol.ErrMalformed},
+}
+
+func TestGarbageAfterRegistration(t *testing.T) {
+	for _, g := range garbage {
+		t.Run(g.name, func(t *testing.T) {
+			eof := make(chan bool, 1)
+			srv := newScriptedServer(t, func(c *scriptConn) {
+				if _, _, ok := c.handshake("1"); ok {
+					c.send(g.wire)
+					eof <- c.waitEOF()
+				}
+			})
+			var hook atomic.Int32
+			cfg := testConfig(srv.addr())
+			cfg.OnShutdown = func(string) { hook.Add(1) }
+			err := waitErr(t, dialT(t, cfg))
+			assert.ErrorIs(t, err, ErrBadServer)
+			if g.cause != nil {
+				assert.ErrorIs(t, err, g.cause)
+			}
+			var se *ServerError
+			assert.ErrorAs(t, err, &se)
+			assert.True(t, <-eof, "client must close the socket")
+			assert.Zero(t, hook.Load())
+		})
+	}
+}
+
+func TestGarbageDuringHandshake(t *testing.T) {
+	cases := map[string]string{
+		"keep-alive before 140": "100 1\n",
+		"shutdown before 140":   "130 shutdown\n",
+		"bad sid 0":             "140 connected 0\n",
+		"bad sid too big":       "140 connected 65536\n",
+		"connected without sid": "140 connected\n",
+		"binary noise":          "\x00\x00\x00\xff\n",
+		"overlong":              strings.Repeat("a", 2000),
+	}
+	for name, wire := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, func(c *scriptConn) {
+				c.readLine()
+				c.readLine()
+				c.send(wire)
+				c.waitEOF()
+			})
+			conn, err := Dial(context.Background(), testConfig(srv.addr()))
+			assert.Nil(t, conn)
+			assert.ErrorIs(t, err, ErrBadServer)
+		})
+	}
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		c.send("110 password\n") // and then nothing
+		c.waitEOF()
+	})
+	cfg := testConfig(srv.addr())
+	cfg.HandshakeTimeout = 100 * time.Millisecond
+	start := time.Now()
+	_, err := Dial(context.Background(), cfg)
+	assert.ErrorIs(t, err, ErrHandshake)
+	assert.Less(t, time.Since(start), 3*time.Second)
+}
+
+func TestDialContextCancelledDuringHandshake(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		cancel() // the client now waits for the 140 that never comes
+		c.waitEOF()
+	})
+	_, err := Dial(ctx, testConfig(srv.addr()))
+	assert.ErrorIs(t, err, ErrHandshake)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestConnectionLostWithout190(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.handshake("2") // then the script returns and the socket closes
+	})
+	err := waitErr(t, dialT(t, testConfig(srv.addr())))
+	assert.ErrorIs(t, err, ErrConnLost)
+	assert.Equal(t, protocol.ReasonNone, ReasonOf(err))
+}
+
+func TestCloseTellsTheServer(t *testing.T) {
+	eof := make(chan bool, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("2"); ok {
+			eof <- c.waitEOF()
+		}
+	})
+	conn := dialT(t, testConfig(srv.addr()))
+	require.NoError(t, conn.Close(context.Background()))
+	require.NoError(t, conn.Close(context.Background()), "second close is fine")
+	assert.True(t, <-eof)
+	assert.ErrorIs(t, conn.Wait(), ErrClosed)
+}
+
+func TestCloseHonoursContextWhileHookRuns(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("2"); ok {
+			c.send("130 shutdown\n")
+			c.waitEOF()
+		}
+	})
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	cfg := testConfig(srv.addr())
+	cfg.OnShutdown = func(string) { close(entered); <-release }
+	conn := dialT(t, cfg)
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, conn.Close(ctx), context.DeadlineExceeded)
+	close(release)
+	assert.ErrorIs(t, waitErr(t, conn), ErrShutdown, "an acked shutdown stays the cause")
+}
+
+func TestConfigValidation(t *testing.T) {
+	cases := map[string]Config{
+		"no addr":        {Password: "p", ID: "a"},
+		"no password":    {Addr: "x:1", ID: "a"},
+		"password LF":    {Addr: "x:1", Password: "a\nb", ID: "a"},
+		"password long":  {Addr: "x:1", Password: strings.Repeat("p", 257), ID: "a"},
+		"no id":          {Addr: "x:1", Password: "p"},
+		"id with space":  {Addr: "x:1", Password: "p", ID: "a b"},
+		"id with slash":  {Addr: "x:1", Password: "p", ID: "a/b"},
+		"id of 65 bytes": {Addr: "x:1", Password: "p", ID: strings.Repeat("i", 65)},
+	}
+	for name, cfg := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Dial(context.Background(), cfg)
+			assert.ErrorIs(t, err, ErrConfig)
+			if cfg.Password != "" {
+				assert.NotContains(t, err.Error(), cfg.Password, "passwords never reach errors")
+			}
+		})
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	srv := newScriptedServer(t, func(*scriptConn) {})
+	addr := srv.addr()
+	srv.stop()
+	_, err := Dial(context.Background(), testConfig(addr))
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, ErrConfig))
+	assert.Equal(t, protocol.ReasonNone, ReasonOf(err))
+}

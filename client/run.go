@@ -1,0 +1,170 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// Event is what Run reports: Connected, Disconnected, Retrying or
+// ShutdownOrdered.
+type Event interface{ isEvent() }
+
+// Connected: a session is registered.
+type Connected struct {
+	SID uint16
+}
+
+// Disconnected: a session ended, or an attempt failed. Reason is the
+// server's 190 reason, protocol.ReasonNone when the server gave none (dial
+// error, lost connection, bad server input: see Err).
+type Disconnected struct {
+	Reason protocol.Reason
+	Err    error
+}
+
+// Retrying: Run waits In before the next attempt.
+type Retrying struct {
+	In time.Duration
+}
+
+// ShutdownOrdered: the server ordered "130 shutdown" and "130 ok" was
+// sent. Run returns nil once the connection has closed.
+type ShutdownOrdered struct {
+	Text string
+}
+
+func (Connected) isEvent()       {}
+func (Disconnected) isEvent()    {}
+func (Retrying) isEvent()        {}
+func (ShutdownOrdered) isEvent() {}
+
+// Run keeps one session with the server alive: it dials, and whenever the
+// session ends (or an attempt fails) it waits as Backoff says and dials
+// again. It returns nil after a shutdown order has been acked and the
+// connection has closed, ctx.Err() when ctx ends (the session is closed
+// first), or an error wrapping ErrConfig at once when cfg cannot work.
+//
+// events, when not nil, is called for each Event in order and never
+// concurrently; it must not block for long (a ShutdownOrdered call runs on
+// the connection's reader). cfg.OnShutdown is called as for Dial.
+//
+// Run logs at info level what happens (connecting, registered, disconnected
+// and why, retrying in), and at error level when the server rejects the
+// password or ID, since that needs an operator. Safe to call from any
+// goroutine; each call is its own independent runner.
+func Run(ctx context.Context, cfg Config, b Backoff, events func(Event)) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	b = b.withDefaults()
+	if events == nil {
+		events = func(Event) {}
+	}
+	r := runner{cfg: cfg, b: b, events: events,
+		log: cfg.Logger.With(zap.String("server", cfg.Addr), zap.String("id", cfg.ID))}
+	return r.run(ctx)
+}
+
+type runner struct {
+	cfg    Config
+	b      Backoff
+	events func(Event)
+	log    *zap.Logger
+
+	failures int // since the last stable session
+	replaced int // replacements in a row
+}
+
+func (r *runner) run(ctx context.Context) error {
+	dialCfg := r.cfg
+	dialCfg.OnShutdown = func(text string) {
+		r.log.Info("shutdown ordered by the server, acked", zap.String("text", text))
+		r.events(ShutdownOrdered{Text: text})
+		if r.cfg.OnShutdown != nil {
+			r.cfg.OnShutdown(text)
+		}
+	}
+	for {
+		r.log.Info("connecting")
+		err := r.session(ctx, dialCfg)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrShutdown) {
+			r.log.Info("session ended after shutdown order")
+			return nil
+		}
+		if errors.Is(err, ErrConfig) {
+			return err
+		}
+		wait := r.next(err)
+		r.events(Retrying{In: wait})
+		r.log.Info("retrying", zap.Duration("in", wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// session dials and holds one session until it ends; it returns why.
+func (r *runner) session(ctx context.Context, cfg Config) error {
+	conn, err := Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	r.log.Info("registered", zap.Uint16("sid", conn.SID()))
+	r.events(Connected{SID: conn.SID()})
+	select {
+	case <-conn.Done():
+	case <-ctx.Done():
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+		return ctx.Err()
+	}
+	err = conn.Wait()
+	if time.Since(conn.ConnectedAt()) >= r.b.StableAfter {
+		r.failures = 0
+	}
+	return err
+}
+
+// next records a failed attempt or ended session and picks the wait.
+func (r *runner) next(err error) time.Duration {
+	reason := ReasonOf(err)
+	r.events(Disconnected{Reason: reason, Err: err})
+	kind := backoffKindOf(reason)
+	var wait time.Duration
+	switch kind {
+	case backoffReplaced:
+		wait = r.b.delay(kind, r.replaced)
+		r.replaced++
+		r.log.Warn("disconnected: replaced by a newer connection with the same id; not fighting back",
+			zap.Int("in_a_row", r.replaced), zap.Duration("backoff", wait))
+	case backoffLong:
+		r.replaced = 0
+		wait = r.b.delay(kind, r.failures)
+		r.log.Error("disconnected: the server rejected this client; check the password and id",
+			zap.Stringer("reason", reason), zap.Duration("backoff", wait))
+	default:
+		r.replaced = 0
+		wait = r.b.delay(kind, r.failures)
+		fields := []zap.Field{zap.Error(err)}
+		if reason != protocol.ReasonNone {
+			fields = append(fields, zap.Stringer("reason", reason))
+		}
+		r.log.Warn("disconnected", fields...)
+	}
+	r.failures++
+	return wait
+}

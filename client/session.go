@@ -1,0 +1,151 @@
+package client
+
+import (
+	"github.com/cliser/cliser/protocol"
+)
+
+// session is the client's half of the protocol as a pure state machine:
+// it is fed the server's bytes and answers with the bytes to write back and
+// the events that happened. It knows no sockets, so Conn (one reader
+// goroutine per connection) and Fleet (gnet event loops) run exactly the
+// same rules. Not safe for concurrent use; each owner serialises it.
+//
+// States and what the server may send in each:
+//
+//	handshaking:   110, 120 (prompts, already answered by the pipelined
+//	               handshake), 140 -> registered, 190
+//	registered:    100 (echoed), 130 -> "130 ok", shutdown acked, 190
+//	shutdownAcked: anything is ignored until the server closes
+//
+// Any other line is a ServerError and ends the session.
+type session struct {
+	state sessionState
+	sid   uint16
+	// shutdownText is the operator's text of an acked 130.
+	shutdownText string
+}
+
+type sessionState uint8
+
+const (
+	stateHandshaking sessionState = iota
+	stateRegistered
+	stateShutdownAcked
+)
+
+// eventKind says what a line meant; the owner turns it into callbacks.
+type eventKind uint8
+
+const (
+	evRegistered eventKind = iota + 1 // sid is set
+	evKeepAlive                       // token is set; the echo is already in out
+	evShutdown                        // text is set; "130 ok" is already in out
+)
+
+type sessionEvent struct {
+	kind  eventKind
+	sid   uint16
+	token uint64
+	text  string
+}
+
+// consume reads every complete line at the start of in, appends the replies
+// to out and calls emit for each event, in order. It returns how many bytes
+// of in it used (the rest is an incomplete line: keep it and call again with
+// more), the grown out, and a terminal error: a *ClosedError for a 190, a
+// *ServerError for bad input. After a terminal error the session is over.
+// Replies appended before the error are still valid to send.
+func (s *session) consume(in, out []byte, emit func(sessionEvent)) (used int, _ []byte, err error) {
+	for {
+		line, n, ferr := protocol.NextLine(in[used:])
+		if ferr != nil {
+			return used, out, badServer(nil, ferr, "framing")
+		}
+		if n == 0 {
+			return used, out, nil
+		}
+		used += n
+		var ev sessionEvent
+		out, ev, err = s.handleLine(line, out)
+		if err != nil {
+			return used, out, err
+		}
+		if ev.kind != 0 && emit != nil {
+			emit(ev)
+		}
+		if ev.kind == evRegistered {
+			// Stop here: the handshake's owner may hand the rest of the
+			// buffer to another reader (Conn's goroutine), which must see
+			// what follows the 140.
+			return used, out, nil
+		}
+	}
+}
+
+func (s *session) handleLine(raw, out []byte) ([]byte, sessionEvent, error) {
+	if s.state == stateShutdownAcked {
+		// The server closes after our ack; whatever it says meanwhile
+		// cannot change that we are shutting down.
+		return out, sessionEvent{}, nil
+	}
+	l, err := protocol.Parse(raw)
+	if err != nil {
+		return out, sessionEvent{}, badServer(raw, err, "malformed line")
+	}
+	if l.Code == protocol.CodeClose {
+		r, text, _ := protocol.ParseCloseReason(l.Arg)
+		return out, sessionEvent{}, &ClosedError{Reason: r, Text: text}
+	}
+	switch s.state {
+	case stateHandshaking:
+		return s.handshakeLine(l, raw, out)
+	default:
+		return s.registeredLine(l, raw, out)
+	}
+}
+
+func (s *session) handshakeLine(l protocol.Line, raw, out []byte) ([]byte, sessionEvent, error) {
+	switch l.Code {
+	case protocol.CodePassword, protocol.CodeID:
+		// Prompts: the pipelined handshake answered both before they came.
+		return out, sessionEvent{}, nil
+	case protocol.CodeConnected:
+		sid, err := protocol.ParseConnected(l.Arg)
+		if err != nil {
+			return out, sessionEvent{}, badServer(raw, err, "bad connected notice")
+		}
+		s.sid, s.state = sid, stateRegistered
+		return out, sessionEvent{kind: evRegistered, sid: sid}, nil
+	default:
+		return out, sessionEvent{}, badServer(raw, nil, "unexpected line during the handshake")
+	}
+}
+
+func (s *session) registeredLine(l protocol.Line, raw, out []byte) ([]byte, sessionEvent, error) {
+	switch l.Code {
+	case protocol.CodeKeepAlive:
+		token, err := protocol.ParseToken(l.Arg)
+		if err != nil {
+			return out, sessionEvent{}, badServer(raw, err, "bad keep-alive")
+		}
+		return protocol.AppendKeepAlive(out, token), sessionEvent{kind: evKeepAlive, token: token}, nil
+	case protocol.CodeShutdown:
+		text, err := protocol.ParseShutdown(l.Arg)
+		if err != nil {
+			return out, sessionEvent{}, badServer(raw, err, "bad shutdown order")
+		}
+		s.state, s.shutdownText = stateShutdownAcked, text
+		return append(out, protocol.ShutdownAck...), sessionEvent{kind: evShutdown, text: text}, nil
+	default:
+		return out, sessionEvent{}, badServer(raw, nil, "unexpected line after registration")
+	}
+}
+
+// endCause is the error a session ends with when its transport ends with
+// err and no 190 has come: an acked shutdown wins over a lost connection.
+func (s *session) endCause(err error) error {
+	if s.state == stateShutdownAcked {
+		return &ClosedError{Reason: protocol.ReasonShutdown, Text: s.shutdownText}
+	}
+	return err
+}
