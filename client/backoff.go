@@ -80,9 +80,9 @@ func (b Backoff) ceiling(n int) time.Duration {
 type backoffKind uint8
 
 const (
-	backoffNormal backoffKind = iota
-	backoffLong               // retrying soon cannot help
-	backoffReplaced           // do not fight the connection that replaced us
+	backoffNormal   backoffKind = iota
+	backoffLong                 // retrying soon cannot help
+	backoffReplaced             // do not fight the connection that replaced us
 )
 
 func backoffKindOf(r protocol.Reason) backoffKind {

@@ -1,0 +1,234 @@
+package client
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// eventLog collects Run's events for assertions.
+type eventLog struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (l *eventLog) add(e Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) snapshot() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.events...)
+}
+
+func (l *eventLog) connected() (n int) {
+	for _, e := range l.snapshot() {
+		if _, ok := e.(Connected); ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *eventLog) retries() (in []time.Duration) {
+	for _, e := range l.snapshot() {
+		if r, ok := e.(Retrying); ok {
+			in = append(in, r.In)
+		}
+	}
+	return in
+}
+
+// runAsync starts Run and returns a channel with its result.
+func runAsync(ctx context.Context, cfg Config, b Backoff, l *eventLog) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, b, l.add) }()
+	return done
+}
+
+func TestRunReconnectsAfterServerRestart(t *testing.T) {
+	script := func(c *scriptConn) {
+		if _, _, ok := c.handshake("5"); ok {
+			c.waitEOF()
+		}
+	}
+	srv := newScriptedServer(t, script)
+	addr := srv.addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, testConfig(addr), Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}, &l)
+	require.Eventually(t, func() bool { return l.connected() == 1 }, 5*time.Second, 5*time.Millisecond)
+
+	srv.stop() // server gone: the client sees its connection drop, dials get refused
+	require.Eventually(t, func() bool { return len(l.retries()) >= 2 }, 5*time.Second, 5*time.Millisecond)
+	startScriptedServer(t, addr, script) // back on the same port
+
+	require.Eventually(t, func() bool { return l.connected() == 2 }, 5*time.Second, 5*time.Millisecond)
+	var lost Disconnected
+	for _, e := range l.snapshot() {
+		if d, ok := e.(Disconnected); ok {
+			lost = d
+			break
+		}
+	}
+	assert.ErrorIs(t, lost.Err, ErrConnLost)
+	assert.Equal(t, protocol.ReasonNone, lost.Reason)
+	for _, in := range l.retries() {
+		assert.LessOrEqual(t, in, 50*time.Millisecond, "capped")
+	}
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestRunStopsAfterShutdownWithHookOnce(t *testing.T) {
+	acks := make(chan string, 4)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("5"); ok {
+			c.send("100 8\n")
+			c.readLine()
+			c.send("130 shutdown bye\n")
+			line, _ := c.readLine()
+			acks <- line
+		}
+	})
+	var hooks atomic.Int32
+	cfg := testConfig(srv.addr())
+	cfg.OnShutdown = func(text string) {
+		assert.Equal(t, "bye", text)
+		hooks.Add(1)
+	}
+	var l eventLog
+	done := runAsync(context.Background(), cfg, Backoff{Min: time.Millisecond}, &l)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the shutdown")
+	}
+	assert.Equal(t, "130 ok", <-acks)
+	assert.Equal(t, int32(1), hooks.Load())
+	assert.Equal(t, 1, srv.acceptedCount(), "no reconnect after a shutdown")
+	assert.Equal(t, []Event{Connected{SID: 5}, ShutdownOrdered{Text: "bye"}}, l.snapshot())
+}
+
+func TestRunAuthFailedBacksOffLong(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		c.send("110 password\n190 auth failed\n")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l eventLog
+	b := Backoff{Min: time.Millisecond, Max: 200 * time.Millisecond}
+	done := runAsync(ctx, testConfig(srv.addr()), b, &l)
+	require.Eventually(t, func() bool { return len(l.retries()) >= 2 }, 5*time.Second, 5*time.Millisecond)
+	for _, in := range l.retries() {
+		assert.GreaterOrEqual(t, in, 100*time.Millisecond, "auth failed waits in [Max/2, Max]")
+		assert.LessOrEqual(t, in, 200*time.Millisecond)
+	}
+	d := l.snapshot()[0].(Disconnected)
+	assert.Equal(t, protocol.ReasonAuthFailed, d.Reason)
+	assert.ErrorIs(t, d.Err, ErrAuthFailed)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestRunReplacedDoesNotFightBack(t *testing.T) {
+	// Every session is taken over right after it registers, as when another
+	// agent runs with the same ID.
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("5"); ok {
+			c.send("190 replaced\n")
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l eventLog
+	b := Backoff{Min: 20 * time.Millisecond, Max: time.Second}
+	done := runAsync(ctx, testConfig(srv.addr()), b, &l)
+	require.Eventually(t, func() bool { return len(l.retries()) >= 4 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+
+	retries := l.retries()
+	for k, in := range retries {
+		assert.GreaterOrEqual(t, in, b.Min, "never below Min after replaced")
+		// the k-th replacement in a row waits at least half of Min*2^(k+1)
+		floor := min(b.Max, b.Min<<(k+1)) / 2
+		assert.GreaterOrEqual(t, in, floor, "retry %d", k)
+	}
+	// A client fighting back would reconnect hundreds of times; this one
+	// needed at least 20+40+80+160ms of waiting for 4 replacements.
+	var total time.Duration
+	for _, in := range retries[:4] {
+		total += in
+	}
+	assert.GreaterOrEqual(t, total, 300*time.Millisecond)
+}
+
+func TestRunContextCancelClosesSession(t *testing.T) {
+	eof := make(chan bool, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("5"); ok {
+			eof <- c.waitEOF()
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var l eventLog
+	done := runAsync(ctx, testConfig(srv.addr()), Backoff{}, &l)
+	require.Eventually(t, func() bool { return l.connected() == 1 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	assert.True(t, <-eof, "the server sees the client close")
+}
+
+func TestRunBadConfigReturnsAtOnce(t *testing.T) {
+	err := Run(context.Background(), Config{Addr: "127.0.0.1:1", Password: "p", ID: "bad id"}, Backoff{}, nil)
+	assert.ErrorIs(t, err, ErrConfig)
+}
+
+func TestBackoffBounds(t *testing.T) {
+	b := Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}.withDefaults()
+	for i := 0; i < 2000; i++ {
+		n := i % 12
+		ceil := min(b.Max, b.Min<<n)
+		d := b.delay(backoffNormal, n)
+		require.GreaterOrEqual(t, d, time.Duration(0))
+		require.LessOrEqual(t, d, ceil, "full jitter stays under min(Max, Min*2^n)")
+
+		l := b.delay(backoffLong, n)
+		require.GreaterOrEqual(t, l, b.Max/2)
+		require.LessOrEqual(t, l, b.Max)
+
+		r := b.delay(backoffReplaced, n)
+		require.GreaterOrEqual(t, r, b.Min)
+		require.GreaterOrEqual(t, r, min(b.Max, b.Min<<(n+1))/2)
+		require.LessOrEqual(t, r, b.Max)
+	}
+	// Full jitter really spreads: across many draws the waits differ.
+	seen := map[time.Duration]bool{}
+	for i := 0; i < 50; i++ {
+		seen[b.delay(backoffNormal, 5)] = true
+	}
+	assert.Greater(t, len(seen), 40)
+	// Huge attempt counts do not overflow.
+	assert.LessOrEqual(t, b.delay(backoffNormal, 1<<30), b.Max)
+}
+
+func TestBackoffDefaults(t *testing.T) {
+	b := Backoff{}.withDefaults()
+	assert.Equal(t, Backoff{Min: 500 * time.Millisecond, Max: time.Minute, Factor: 2, StableAfter: 30 * time.Second}, b)
+	assert.Equal(t, time.Second, Backoff{Min: time.Second, Max: time.Millisecond}.withDefaults().Max, "Max below Min is raised")
+}
