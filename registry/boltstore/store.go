@@ -113,16 +113,19 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 	if len(put) == 0 && len(gone) == 0 {
 		return nil
 	}
-	// One arena for every value: bbolt keeps references to the slices it
-	// is given until commit, so they must not be reused within the batch.
-	arena := make([]byte, 0, 200*len(put))
-	ends := make([]int, len(put))
-	for i, rec := range put {
+	// One arena for every key and value: bbolt keeps references to the
+	// slices it is given until commit, so they must not be reused within
+	// the batch, and one allocation beats two per record.
+	arena := make([]byte, 0, 256*len(put))
+	bounds := make([]int, 0, 2*len(put)) // per record: end of key, end of value
+	for _, rec := range put {
 		var err error
+		arena = append(arena, rec.CID...)
+		bounds = append(bounds, len(arena))
 		if arena, err = appendRecord(arena, rec); err != nil {
 			return err
 		}
-		ends[i] = len(arena)
+		bounds = append(bounds, len(arena))
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(clientsBucket)
@@ -138,19 +141,20 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 			}
 		}
 		start := 0
-		for i, rec := range put {
-			if rec.CID == "" {
+		for i := range put {
+			keyEnd, end := bounds[2*i], bounds[2*i+1]
+			key, value := arena[start:keyEnd:keyEnd], arena[keyEnd:end:end]
+			start = end
+			if len(key) == 0 {
 				// bbolt has no empty keys, and a batch that fails on one
 				// bad record would fail again on every retry, stopping
 				// all persistence. Callers validate cids (protocol field
 				// rule), so this only keeps a bug from spreading.
-				start = ends[i]
 				continue
 			}
-			if err := b.Put([]byte(rec.CID), arena[start:ends[i]:ends[i]]); err != nil {
-				return fmt.Errorf("put %q: %w", rec.CID, err)
+			if err := b.Put(key, value); err != nil {
+				return fmt.Errorf("put %q: %w", key, err)
 			}
-			start = ends[i]
 		}
 		return nil
 	})

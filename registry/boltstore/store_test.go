@@ -340,3 +340,22 @@ func BenchmarkLoad10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSaveCheckpoint50k is a checkpoint with 50k clients connected:
+// every connected record rewritten in one transaction, by the flusher.
+func BenchmarkSaveCheckpoint50k(b *testing.B) {
+	s, err := Open(b.TempDir())
+	require.NoError(b, err)
+	defer s.Close()
+	batch := make([]registry.Record, 50_000)
+	for i := range batch {
+		batch[i] = rec(fmt.Sprintf("pos-%05d", i), uint16(i+1))
+	}
+	require.NoError(b, s.Save(batch, nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Save(batch, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
