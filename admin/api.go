@@ -1,0 +1,183 @@
+package admin
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// API is the admin API over one registry. Its methods are the endpoints,
+// callable without HTTP; Handler serves them over HTTP. Every method is
+// safe to call from any goroutine (the registry guards itself and
+// registry.Conn queues commands onto event loops).
+type API struct {
+	reg  *registry.Registry
+	opts options
+}
+
+// New makes the API over reg.
+func New(reg *registry.Registry, opts ...Option) *API {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &API{reg: reg, opts: o}
+}
+
+// Ready reports whether the server accepts clients (GET /readyz).
+func (a *API) Ready() bool { return a.opts.ready() }
+
+// ListClients is GET /v1/clients: one page of records in cid order. q.After
+// is the previous page's last cid (decoded from the cursor); q.Limit must be
+// 0 (the default, registry.DefaultPageLimit) up to registry.MaxPageLimit.
+func (a *API) ListClients(q registry.Query) (ListResponse, error) {
+	if q.Limit < 0 || q.Limit > registry.MaxPageLimit {
+		return ListResponse{}, badRequest(fmt.Sprintf("limit must be 1 to %d", registry.MaxPageLimit))
+	}
+	if q.After != "" {
+		if err := protocol.ValidateClientID([]byte(q.After)); err != nil {
+			return ListResponse{}, badRequest("cursor is not one this API gave out: pass the \"next\" of the previous page unchanged")
+		}
+	}
+	page := a.reg.List(q)
+	out := ListResponse{Clients: make([]ClientRecord, len(page.Records))}
+	for i, rec := range page.Records {
+		out.Clients[i] = recordOf(rec)
+	}
+	if page.Next != "" {
+		out.Next = encodeCursor(page.Next)
+	}
+	return out, nil
+}
+
+// GetClient is GET /v1/clients/{cid}.
+func (a *API) GetClient(cid string) (ClientRecord, error) {
+	if err := checkCID(cid); err != nil {
+		return ClientRecord{}, err
+	}
+	rec, ok := a.reg.Get(cid)
+	if !ok {
+		return ClientRecord{}, notFound(fmt.Sprintf("no client %q", cid))
+	}
+	return recordOf(rec), nil
+}
+
+// ShutdownClient is POST /v1/clients/{cid}/shutdown: it queues "130
+// shutdown[ <reason>]" on cid's connection. The client's "130 ok" then
+// closes it with reason shutdown.
+func (a *API) ShutdownClient(cid, reason string) (CommandResponse, error) {
+	if err := a.checkCommand(cid); err != nil {
+		return CommandResponse{}, err
+	}
+	if err := checkReason(reason); err != nil {
+		return CommandResponse{}, err
+	}
+	conn, err := a.liveConn(cid)
+	if err != nil {
+		return CommandResponse{}, err
+	}
+	if err := conn.Shutdown(reason); err != nil {
+		return CommandResponse{}, a.queueFailed(cid, err)
+	}
+	a.opts.log.Info("admin: shutdown queued", zap.String("cid", cid), zap.String("text", protocol.CleanText(reason)))
+	return CommandResponse{CID: cid, Command: "shutdown"}, nil
+}
+
+// KickClient is POST /v1/clients/{cid}/kick: it queues "190 kicked" and
+// the close on cid's connection.
+func (a *API) KickClient(cid string) (CommandResponse, error) {
+	if err := a.checkCommand(cid); err != nil {
+		return CommandResponse{}, err
+	}
+	conn, err := a.liveConn(cid)
+	if err != nil {
+		return CommandResponse{}, err
+	}
+	if err := conn.Close(protocol.ReasonKicked); err != nil {
+		return CommandResponse{}, a.queueFailed(cid, err)
+	}
+	a.opts.log.Info("admin: kick queued", zap.String("cid", cid))
+	return CommandResponse{CID: cid, Command: "kick"}, nil
+}
+
+// ShutdownAll is POST /v1/shutdown: it queues "130 shutdown[ <reason>]" on
+// every connected client and says on how many. A client that leaves between
+// the snapshot and its command is counted but gets nothing.
+func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
+	if !a.opts.ready() {
+		return ShutdownAllResponse{}, ErrDraining
+	}
+	if err := checkReason(reason); err != nil {
+		return ShutdownAllResponse{}, err
+	}
+	sent := 0
+	for _, conn := range a.reg.Conns() {
+		if conn.Shutdown(reason) == nil {
+			sent++
+		}
+	}
+	a.opts.log.Info("admin: shutdown queued for all", zap.Int("sent", sent), zap.String("text", protocol.CleanText(reason)))
+	return ShutdownAllResponse{Sent: sent}, nil
+}
+
+func (a *API) checkCommand(cid string) error {
+	if err := checkCID(cid); err != nil {
+		return err
+	}
+	if !a.opts.ready() {
+		return ErrDraining
+	}
+	return nil
+}
+
+// liveConn maps the registry's verdicts to the API's 404 messages.
+func (a *API) liveConn(cid string) (registry.Conn, error) {
+	conn, err := a.reg.Conn(cid)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, notFound(fmt.Sprintf("no client %q", cid))
+	case errors.Is(err, registry.ErrNotConnected):
+		return nil, notFound(fmt.Sprintf("client %q is not connected", cid))
+	case err != nil:
+		return nil, err
+	}
+	return conn, nil
+}
+
+// queueFailed: the connection's event loop no longer takes work, which
+// happens only while the server stops.
+func (a *API) queueFailed(cid string, err error) error {
+	a.opts.log.Warn("admin: command not queued", zap.String("cid", cid), zap.Error(err))
+	return ErrDraining
+}
+
+func checkCID(cid string) error {
+	if err := protocol.ValidateClientID([]byte(cid)); err != nil {
+		return badRequest(fmt.Sprintf("client id %q is not valid: 1 to %d bytes of letters, digits and . _ : @ -", cid, protocol.MaxClientID))
+	}
+	return nil
+}
+
+func checkReason(reason string) error {
+	if len(reason) > protocol.MaxShutdownReason {
+		return badRequest(fmt.Sprintf("reason is %d bytes; at most %d fit a protocol line", len(reason), protocol.MaxShutdownReason))
+	}
+	return nil
+}
+
+// The cursor is the last cid of a page, base64url-encoded so that clients
+// treat it as opaque (and it needs no escaping in a query string).
+func encodeCursor(cid string) string { return base64.RawURLEncoding.EncodeToString([]byte(cid)) }
+
+func decodeCursor(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || protocol.ValidateClientID(b) != nil {
+		return "", badRequest("cursor is not one this API gave out: pass the \"next\" of the previous page unchanged")
+	}
+	return string(b), nil
+}

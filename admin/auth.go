@@ -1,0 +1,54 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// openPaths answer without a token: an orchestrator's probes carry none.
+var openPaths = map[string]bool{"/healthz": true, "/readyz": true}
+
+// authenticate wraps next so that, when a token is set, every path but the
+// probes wants "Authorization: Bearer <token>". Both sides are hashed before
+// the constant-time compare, so neither the token's content nor its length
+// shows in the time taken.
+func (a *API) authenticate(next http.Handler) http.Handler {
+	if a.opts.token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(a.opts.token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if openPaths[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		given, ok := bearer(r)
+		if !ok {
+			unauthorized(w, "missing bearer token: send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN)")
+			return
+		}
+		got := sha256.Sum256([]byte(given))
+		if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+			unauthorized(w, "wrong bearer token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+func unauthorized(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="cliser admin"`)
+	writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: msg})
+}

@@ -1,0 +1,187 @@
+package admin_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
+)
+
+func TestShutdownOneClient(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	c := s.connect(t, "pos-0042")
+
+	r := s.call(t, http.MethodPost, "/v1/clients/pos-0042/shutdown", `{"reason": "maintenance window"}`)
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	var resp admin.CommandResponse
+	r.decode(t, &resp)
+	assert.Equal(t, admin.CommandResponse{CID: "pos-0042", Command: "shutdown"}, resp)
+
+	c.expect("130 shutdown maintenance window")
+	c.send(protocol.ShutdownAck)
+	c.expectClosed()
+	eventually(t, func() bool {
+		rec, _ := s.reg.Get("pos-0042")
+		return !rec.CStatus && rec.Reason == protocol.ReasonShutdown
+	}, "record says shutdown")
+
+	// Now it is not connected: 404, saying so.
+	r = s.call(t, http.MethodPost, "/v1/clients/pos-0042/shutdown", "")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Equal(t, `client "pos-0042" is not connected`, r.errorText(t))
+	r = s.call(t, http.MethodPost, "/v1/clients/nobody/shutdown", "")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Equal(t, `no client "nobody"`, r.errorText(t))
+}
+
+func TestShutdownWithoutBodySendsBareOrder(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	c := s.connect(t, "bare-1")
+	r := s.call(t, http.MethodPost, "/v1/clients/bare-1/shutdown", "")
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	c.expect("130 shutdown")
+
+	c2 := s.connect(t, "bare-2")
+	r = s.call(t, http.MethodPost, "/v1/clients/bare-2/shutdown", `{}`)
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	c2.expect("130 shutdown")
+
+	// Line breaks in the reason cannot split the protocol line.
+	c3 := s.connect(t, "bare-3")
+	r = s.call(t, http.MethodPost, "/v1/clients/bare-3/shutdown", `{"reason": "a\nb"}`)
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	c3.expect("130 shutdown a b")
+}
+
+func TestShutdownRejectsBadBodies(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	s.connect(t, "body-1")
+	for name, body := range map[string]string{
+		"not json":      `reason=x`,
+		"wrong type":    `{"reason": 5}`,
+		"unknown field": `{"reson": "typo"}`,
+		"trailing data": `{"reason": "a"} {"reason": "b"}`,
+		"array":         `["x"]`,
+		"too long":      `{"reason": "` + strings.Repeat("r", protocol.MaxShutdownReason+1) + `"}`,
+		"huge body":     `{"reason": "` + strings.Repeat("r", 70<<10) + `"}`,
+	} {
+		r := s.call(t, http.MethodPost, "/v1/clients/body-1/shutdown", body)
+		assert.Equal(t, http.StatusBadRequest, r.status, name)
+		r.errorText(t)
+		r = s.call(t, http.MethodPost, "/v1/shutdown", body)
+		assert.Equal(t, http.StatusBadRequest, r.status, name)
+	}
+	rec, _ := s.reg.Get("body-1")
+	assert.True(t, rec.CStatus, "no bad request reached the client")
+	// The longest reason that fits is taken.
+	r := s.call(t, http.MethodPost, "/v1/clients/body-1/shutdown", `{"reason": "`+strings.Repeat("r", protocol.MaxShutdownReason)+`"}`)
+	assert.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+}
+
+func TestKickOneClient(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	c := s.connect(t, "kick-me")
+	other := s.connect(t, "stay")
+
+	r := s.call(t, http.MethodPost, "/v1/clients/kick-me/kick", "")
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	var resp admin.CommandResponse
+	r.decode(t, &resp)
+	assert.Equal(t, admin.CommandResponse{CID: "kick-me", Command: "kick"}, resp)
+	c.expectClosed(closeLine(protocol.ReasonKicked))
+	eventually(t, func() bool {
+		rec, _ := s.reg.Get("kick-me")
+		return !rec.CStatus && rec.Reason == protocol.ReasonKicked
+	}, "record says kicked")
+
+	var rec admin.ClientRecord
+	s.call(t, http.MethodGet, "/v1/clients/kick-me", "").decode(t, &rec)
+	assert.Equal(t, "kicked", rec.Reason)
+	assert.NotNil(t, rec.DisconnectedAt)
+
+	r = s.call(t, http.MethodPost, "/v1/clients/kick-me/kick", "")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Contains(t, r.errorText(t), "not connected")
+	r = s.call(t, http.MethodPost, "/v1/clients/ghost/kick", "")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Equal(t, `no client "ghost"`, r.errorText(t))
+	r = s.call(t, http.MethodPost, "/v1/clients/bad%20id/kick", "")
+	assert.Equal(t, http.StatusBadRequest, r.status)
+
+	// The other client heard nothing and is still registered.
+	stay, _ := s.reg.Get("stay")
+	assert.True(t, stay.CStatus)
+	require.NoError(t, other.conn.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+	_, err := other.r.ReadString('\n')
+	assert.Error(t, err, "no line for the other client")
+}
+
+func TestShutdownAll(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	live := []*rawClient{s.connect(t, "all-1"), s.connect(t, "all-2"), s.connect(t, "all-3")}
+	gone := s.connect(t, "all-gone")
+	s.leave(t, gone, "all-gone")
+
+	r := s.call(t, http.MethodPost, "/v1/shutdown", `{"reason": "fleet update"}`)
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	assert.JSONEq(t, `{"sent": 3}`, string(r.body))
+	for _, c := range live {
+		c.expect("130 shutdown fleet update")
+		c.send(protocol.ShutdownAck)
+		c.expectClosed()
+	}
+	eventually(t, func() bool { c, _ := s.reg.Counts(); return c == 0 }, "all gone")
+
+	r = s.call(t, http.MethodPost, "/v1/shutdown", "")
+	require.Equal(t, http.StatusAccepted, r.status)
+	assert.JSONEq(t, `{"sent": 0}`, string(r.body))
+}
+
+// While the server is starting or draining, commands are refused with 503
+// and /readyz says 503; reads and /healthz keep working.
+func TestStartingAndDraining(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{noStart: true})
+	r := s.call(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, "starting")
+	assert.Contains(t, r.errorText(t), "starting or draining")
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status)
+	r = s.call(t, http.MethodPost, "/v1/shutdown", "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	r.errorText(t)
+
+	require.NoError(t, s.srv.Start())
+	r = s.call(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"status": "ready"}`, string(r.body))
+	c := s.connect(t, "drain-1")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, s.srv.Stop(ctx))
+	c.expectClosed(closeLine(protocol.ReasonServerShuttingDown))
+	assert.Equal(t, http.StatusServiceUnavailable, s.call(t, http.MethodGet, "/readyz", "").status, "draining")
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status, "the process still serves")
+	for _, path := range []string{"/v1/clients/drain-1/kick", "/v1/clients/drain-1/shutdown", "/v1/shutdown"} {
+		r := s.call(t, http.MethodPost, path, "")
+		assert.Equal(t, http.StatusServiceUnavailable, r.status, path)
+		r.errorText(t)
+	}
+	var rec admin.ClientRecord
+	r = s.call(t, http.MethodGet, "/v1/clients/drain-1", "")
+	require.Equal(t, http.StatusOK, r.status)
+	r.decode(t, &rec)
+	assert.Equal(t, "server shutting down", rec.Reason)
+}

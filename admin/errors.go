@@ -1,0 +1,56 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// Sentinel errors of the API. Each maps to one HTTP status (statusOf), so a
+// plain-method caller and an HTTP caller see the same verdict.
+var (
+	// ErrBadRequest: a query parameter, path value or body is malformed;
+	// the wrapping error says which and what is accepted.
+	ErrBadRequest = errors.New("bad request")
+	// ErrUnauthorized: the bearer token is missing or wrong.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrDraining: the server is not accepting clients (starting or
+	// draining), so commands to clients are refused.
+	ErrDraining = errors.New("server is not accepting clients (starting or draining); try again later")
+	// ErrNotFound: no such client (or, for commands, not connected); the
+	// registry's own sentinels are mapped the same way.
+	ErrNotFound = errors.New("not found")
+)
+
+// statusOf maps an API error to its HTTP status.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrDraining):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrNotConnected):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// requestError is a client mistake with a message that says what to fix.
+type requestError struct {
+	msg  string
+	base error
+}
+
+func (e *requestError) Error() string { return e.msg }
+func (e *requestError) Unwrap() error { return e.base }
+
+func badRequest(msg string) error {
+	return &requestError{msg: msg, base: ErrBadRequest}
+}
+
+func notFound(msg string) error {
+	return &requestError{msg: msg, base: ErrNotFound}
+}

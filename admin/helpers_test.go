@@ -1,0 +1,201 @@
+package admin_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+const testPassword = "adm1n-test-pw"
+
+// stack is a real server: registry, reactor on 127.0.0.1:0 with the
+// metrics observer, and the admin API on its own 127.0.0.1:0 listener.
+type stack struct {
+	reg     *registry.Registry
+	srv     *reactor.Server
+	metrics *admin.Metrics
+	api     *admin.API
+	admin   *admin.Server
+	base    string // http://host:port of the admin listener
+	token   string
+}
+
+type stackConfig struct {
+	token        string
+	reactorOpts  []reactor.Option
+	registryOpts []registry.Option
+	noStart      bool // leave the reactor unstarted (a "starting" server)
+}
+
+func newStack(t *testing.T, cfg stackConfig) *stack {
+	t.Helper()
+	reg := registry.New(cfg.registryOpts...)
+	m := admin.NewMetrics(reg)
+	opts := append([]reactor.Option{
+		reactor.WithAddr("127.0.0.1:0"),
+		reactor.WithPasswords([][]byte{[]byte(testPassword)}),
+		reactor.WithLoops(2),
+		reactor.WithKeepAlive(time.Hour, 5*time.Second),
+		reactor.WithLogger(zaptest.NewLogger(t)),
+		reactor.WithObserver(m),
+	}, cfg.reactorOpts...)
+	srv, err := reactor.New(reg, opts...)
+	require.NoError(t, err)
+	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m),
+		admin.WithToken(cfg.token), admin.WithLogger(zaptest.NewLogger(t)))
+	hs, err := api.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	s := &stack{reg: reg, srv: srv, metrics: m, api: api, admin: hs, base: "http://" + hs.Addr(), token: cfg.token}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		require.NoError(t, hs.Shutdown(ctx))
+	})
+	if !cfg.noStart {
+		require.NoError(t, srv.Start())
+	}
+	return s
+}
+
+// reply is an HTTP answer, read whole.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	require.Equal(t, "application/json", r.header.Get("Content-Type"), "body: %s", r.body)
+	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
+}
+
+// errorText checks the body is exactly {"error": "..."} and returns the text.
+func (r reply) errorText(t *testing.T) string {
+	t.Helper()
+	var m map[string]any
+	r.decode(t, &m)
+	require.Len(t, m, 1, "an error body has one field: %s", r.body)
+	msg, ok := m["error"].(string)
+	require.True(t, ok, "error is a string: %s", r.body)
+	require.NotEmpty(t, msg)
+	return msg
+}
+
+// call sends a request with the stack's token (when it has one).
+func (s *stack) call(t *testing.T, method, path, body string) reply {
+	t.Helper()
+	return s.callToken(t, method, path, body, s.token)
+}
+
+func (s *stack) callToken(t *testing.T, method, path, body, token string) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// rawClient speaks the protocol by hand over a real TCP connection.
+type rawClient struct {
+	t    testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dial(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return &rawClient{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// connect dials and registers id.
+func (s *stack) connect(t testing.TB, id string) *rawClient {
+	t.Helper()
+	c := dial(t, s.srv.Addr())
+	c.send("110 " + testPassword + "\n120 " + id + "\n")
+	c.expect("110 password")
+	c.expect("120 id")
+	line := c.readLine()
+	require.True(t, strings.HasPrefix(line, "140 connected "), "want 140, got %q", line)
+	return c
+}
+
+func (c *rawClient) send(s string) {
+	c.t.Helper()
+	_, err := c.conn.Write([]byte(s))
+	require.NoError(c.t, err)
+}
+
+func (c *rawClient) expect(want string) {
+	c.t.Helper()
+	require.Equal(c.t, want, c.readLine())
+}
+
+func (c *rawClient) readLine() string {
+	c.t.Helper()
+	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	line, err := c.r.ReadString('\n')
+	require.NoError(c.t, err, "read so far: %q", line)
+	return strings.TrimSuffix(line, "\n")
+}
+
+// expectClosed checks that the server closes the connection after the
+// lines in want.
+func (c *rawClient) expectClosed(want ...string) {
+	c.t.Helper()
+	for _, w := range want {
+		c.expect(w)
+	}
+	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	rest, err := c.r.ReadString('\n')
+	require.Error(c.t, err, "expected close, got %q", rest)
+	var ne net.Error
+	if errors.As(err, &ne) {
+		require.False(c.t, ne.Timeout(), "server did not close the connection")
+	}
+}
+
+// leave closes the client's side and waits until the registry has it
+// disconnected.
+func (s *stack) leave(t *testing.T, c *rawClient, cid string) {
+	t.Helper()
+	_ = c.conn.Close()
+	eventually(t, func() bool { r, ok := s.reg.Get(cid); return ok && !r.CStatus }, cid+" disconnected")
+}
+
+func eventually(t testing.TB, cond func() bool, msg string) {
+	t.Helper()
+	require.Eventually(t, cond, 5*time.Second, 2*time.Millisecond, msg)
+}
+
+func closeLine(r protocol.Reason) string { return "190 " + r.String() }

@@ -1,0 +1,202 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// maxBody bounds a command's JSON body; a reason fits in far less.
+const maxBody = 64 << 10
+
+// Handler serves the API, the metrics and the probes. Unknown paths answer
+// 404 and known paths with the wrong method 405 (with Allow), both as JSON
+// like every other error.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	routes := []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{http.MethodGet, "/healthz", a.handleHealthz},
+		{http.MethodGet, "/readyz", a.handleReadyz},
+		{http.MethodGet, "/metrics", a.handleMetrics},
+		{http.MethodGet, "/v1/clients", a.handleList},
+		{http.MethodGet, "/v1/clients/{cid}", a.handleGet},
+		{http.MethodPost, "/v1/clients/{cid}/shutdown", a.handleShutdown},
+		{http.MethodPost, "/v1/clients/{cid}/kick", a.handleKick},
+		{http.MethodPost, "/v1/shutdown", a.handleShutdownAll},
+	}
+	for _, rt := range routes {
+		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+		mux.HandleFunc(rt.path, methodNotAllowed(rt.method))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, notFound(fmt.Sprintf("no endpoint %s: see docs/operations.md for the API", r.URL.Path)))
+	})
+	return a.authenticate(mux)
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	if allow == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{
+			Error: fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, allow),
+		})
+	}
+}
+
+func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
+	if !a.Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not accepting clients: starting or draining"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if a.opts.metrics == nil {
+		writeError(w, notFound("metrics are not enabled on this server"))
+		return
+	}
+	a.opts.metrics.Handler().ServeHTTP(w, r)
+}
+
+func (a *API) handleList(w http.ResponseWriter, r *http.Request) {
+	q, err := parseListQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	resp, err := a.ListClients(q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// parseListQuery reads status, limit and cursor.
+func parseListQuery(r *http.Request) (registry.Query, error) {
+	v := r.URL.Query()
+	var q registry.Query
+	status, ok := registry.ParseStatus(v.Get("status"))
+	if !ok {
+		return q, badRequest(fmt.Sprintf("status %q: want connected, disconnected or all", v.Get("status")))
+	}
+	q.Status = status
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > registry.MaxPageLimit {
+			return q, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, registry.MaxPageLimit))
+		}
+		q.Limit = n
+	}
+	if c := v.Get("cursor"); c != "" {
+		after, err := decodeCursor(c)
+		if err != nil {
+			return q, err
+		}
+		q.After = after
+	}
+	return q, nil
+}
+
+func (a *API) handleGet(w http.ResponseWriter, r *http.Request) {
+	rec, err := a.GetClient(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *API) handleShutdown(w http.ResponseWriter, r *http.Request) {
+	body, err := readShutdownBody(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	resp, err := a.ShutdownClient(r.PathValue("cid"), body.Reason)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+func (a *API) handleKick(w http.ResponseWriter, r *http.Request) {
+	resp, err := a.KickClient(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+func (a *API) handleShutdownAll(w http.ResponseWriter, r *http.Request) {
+	body, err := readShutdownBody(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	resp, err := a.ShutdownAll(body.Reason)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// readShutdownBody reads the optional {"reason": "..."}. An empty body is
+// no reason; anything else must be exactly that object, so a misspelt
+// field is an error rather than silently ignored.
+func readShutdownBody(w http.ResponseWriter, r *http.Request) (ShutdownRequest, error) {
+	var body ShutdownRequest
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return body, badRequest(fmt.Sprintf("body: %v (at most %d bytes)", err, maxBody))
+	}
+	if strings.TrimSpace(string(raw)) == "" {
+		return body, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return body, badRequest(fmt.Sprintf(`body is not {"reason": "..."}: %v`, err))
+	}
+	if dec.More() {
+		return body, badRequest(`body has data after the JSON object; send one {"reason": "..."}`)
+	}
+	return body, nil
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	status := statusOf(err)
+	msg := err.Error()
+	var re *requestError
+	if status == http.StatusInternalServerError && !errors.As(err, &re) {
+		msg = "internal error: " + msg
+	}
+	writeJSON(w, status, ErrorResponse{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,206 @@
+package admin_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/registry"
+)
+
+func TestRecordJSONHasExactlyTheSpecFields(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	before := time.Now().UTC().Truncate(time.Second)
+	s.connect(t, "pos-0042")
+	gone := s.connect(t, "pos-0043")
+	s.leave(t, gone, "pos-0043")
+
+	r := s.call(t, http.MethodGet, "/v1/clients/pos-0042", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var raw map[string]any
+	r.decode(t, &raw)
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	assert.Equal(t, []string{"cid", "cip", "connected_at", "cport", "cstatus", "disconnected_at", "last_seen", "reason", "sid"}, keys)
+	assert.Equal(t, "pos-0042", raw["cid"])
+	assert.Equal(t, "127.0.0.1", raw["cip"])
+	assert.IsType(t, "", raw["cport"], "cport is a string")
+	assert.NotEmpty(t, raw["cport"])
+	assert.Equal(t, true, raw["cstatus"])
+	assert.Greater(t, raw["sid"], float64(0))
+	assert.Nil(t, raw["disconnected_at"], "null while connected")
+	assert.Equal(t, "", raw["reason"], "empty while connected")
+	for _, k := range []string{"connected_at", "last_seen"} {
+		ts, ok := raw[k].(string)
+		require.True(t, ok, k)
+		assert.True(t, strings.HasSuffix(ts, "Z"), "%s is UTC: %s", k, ts)
+		parsed, err := time.Parse(time.RFC3339, ts)
+		require.NoError(t, err, k)
+		assert.False(t, parsed.Before(before), "%s %s is now", k, ts)
+	}
+
+	var rec admin.ClientRecord
+	r = s.call(t, http.MethodGet, "/v1/clients/pos-0043", "")
+	require.Equal(t, http.StatusOK, r.status)
+	r.decode(t, &rec)
+	assert.False(t, rec.CStatus)
+	assert.Equal(t, "closed by client", rec.Reason)
+	require.NotNil(t, rec.DisconnectedAt)
+	_, err := time.Parse(time.RFC3339, *rec.DisconnectedAt)
+	assert.NoError(t, err)
+}
+
+func TestGetUnknownAndInvalidClient(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	r := s.call(t, http.MethodGet, "/v1/clients/nobody", "")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Equal(t, `no client "nobody"`, r.errorText(t))
+
+	r = s.call(t, http.MethodGet, "/v1/clients/"+url.PathEscape("has space"), "")
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Contains(t, r.errorText(t), "is not valid")
+	r = s.call(t, http.MethodGet, "/v1/clients/"+strings.Repeat("x", 65), "")
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	r.errorText(t)
+}
+
+func listAll(t *testing.T, s *stack, query string) admin.ListResponse {
+	t.Helper()
+	r := s.call(t, http.MethodGet, "/v1/clients"+query, "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var lr admin.ListResponse
+	r.decode(t, &lr)
+	return lr
+}
+
+func cids(recs []admin.ClientRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.CID
+	}
+	return out
+}
+
+func TestListStatusFilter(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	s.connect(t, "a-1")
+	s.connect(t, "c-3")
+	b := s.connect(t, "b-2")
+	s.leave(t, b, "b-2")
+
+	assert.Equal(t, []string{"a-1", "b-2", "c-3"}, cids(listAll(t, s, "").Clients), "all is the default")
+	assert.Equal(t, []string{"a-1", "b-2", "c-3"}, cids(listAll(t, s, "?status=all").Clients))
+	assert.Equal(t, []string{"a-1", "c-3"}, cids(listAll(t, s, "?status=connected").Clients))
+	dis := listAll(t, s, "?status=disconnected")
+	assert.Equal(t, []string{"b-2"}, cids(dis.Clients))
+	assert.Equal(t, "", dis.Next, "one page: no next")
+
+	// An empty registry lists as [] (not null), for scripts.
+	empty := newStack(t, stackConfig{})
+	r := empty.call(t, http.MethodGet, "/v1/clients", "")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"clients": [], "next": ""}`, string(r.body))
+}
+
+func TestListRejectsBadParameters(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	validButBad := base64.RawURLEncoding.EncodeToString([]byte("not an id"))
+	for _, q := range []string{
+		"?status=online", "?status=CONNECTED",
+		"?limit=0", "?limit=-1", "?limit=abc", "?limit=1001", "?limit=1.5",
+		"?cursor=!!!", "?cursor=" + validButBad,
+	} {
+		r := s.call(t, http.MethodGet, "/v1/clients"+q, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, q)
+		msg := r.errorText(t)
+		switch {
+		case strings.Contains(q, "status"):
+			assert.Contains(t, msg, "want connected, disconnected or all", q)
+		case strings.Contains(q, "limit"):
+			assert.Contains(t, msg, "1 to 1000", q)
+		default:
+			assert.Contains(t, msg, "cursor", q)
+		}
+	}
+	// The plain method refuses the same limits.
+	_, err := s.api.ListClients(registry.Query{Limit: 1001})
+	assert.ErrorIs(t, err, admin.ErrBadRequest)
+}
+
+// Pages are by cid, so clients joining and leaving between two pages never
+// shift the others: a record present throughout shows up exactly once, a
+// client joining after the cursor shows up, one joining before it does not.
+func TestPaginationAcrossPageBoundaryWithChurn(t *testing.T) {
+	t.Parallel()
+	for _, status := range []string{"all", "connected"} {
+		t.Run(status, func(t *testing.T) {
+			s := newStack(t, stackConfig{})
+			clients := map[string]*rawClient{}
+			for i := range 10 {
+				cid := fmt.Sprintf("c%02d", i)
+				clients[cid] = s.connect(t, cid)
+			}
+			page1 := listAll(t, s, "?limit=4&status="+status)
+			require.Equal(t, []string{"c00", "c01", "c02", "c03"}, cids(page1.Clients))
+			require.NotEmpty(t, page1.Next)
+
+			// Between pages: one already listed leaves, one not yet listed
+			// leaves, one joins after the cursor, one before it.
+			s.leave(t, clients["c01"], "c01")
+			s.leave(t, clients["c06"], "c06")
+			s.connect(t, "c03a")
+			s.connect(t, "a-early")
+
+			seen := cids(page1.Clients)
+			next := page1.Next
+			pages := 1
+			for next != "" {
+				p := listAll(t, s, "?limit=4&status="+status+"&cursor="+url.QueryEscape(next))
+				seen = append(seen, cids(p.Clients)...)
+				next = p.Next
+				pages++
+				require.Less(t, pages, 10, "pagination does not end")
+			}
+			want := []string{"c00", "c01", "c02", "c03", "c03a", "c04", "c05", "c06", "c07", "c08", "c09"}
+			if status == "connected" {
+				want = []string{"c00", "c01", "c02", "c03", "c03a", "c04", "c05", "c07", "c08", "c09"}
+			}
+			assert.Equal(t, want, seen, "each present record once, in order; the newcomer after the cursor seen")
+			assert.Equal(t, 3, pages)
+		})
+	}
+}
+
+// A page that ends exactly on the last record still says there may be
+// more only when there is.
+func TestPaginationExactPage(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for i := range 4 {
+		s.connect(t, fmt.Sprintf("e%d", i))
+	}
+	p := listAll(t, s, "?limit=4")
+	assert.Len(t, p.Clients, 4)
+	assert.Equal(t, "", p.Next)
+	p = listAll(t, s, "?limit=2")
+	require.NotEmpty(t, p.Next)
+	p = listAll(t, s, "?limit=2&cursor="+p.Next)
+	assert.Equal(t, []string{"e2", "e3"}, cids(p.Clients))
+	assert.Equal(t, "", p.Next)
+}

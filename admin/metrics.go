@@ -1,0 +1,162 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// Metric names, as operators and dashboards see them (docs/operations.md).
+const (
+	MetricClientsConnected  = "cliser_clients_connected"
+	MetricRegistryRecords   = "cliser_registry_records"
+	MetricHandshakes        = "cliser_handshakes_total"
+	MetricDisconnects       = "cliser_disconnects_total"
+	MetricKeepAliveRTT      = "cliser_keepalive_rtt_seconds"
+	MetricKeepAliveTimeouts = "cliser_keepalive_timeouts_total"
+	MetricShutdownsSent     = "cliser_shutdown_commands_sent_total"
+	MetricShutdownsAcked    = "cliser_shutdown_commands_acked_total"
+	MetricRejections        = "cliser_accept_rejections_total"
+)
+
+// HandshakeOK is the result label of a handshake that registered the
+// client; a failed one is labelled with its protocol.Reason text.
+const HandshakeOK = "ok"
+
+// Metrics is cliser's Prometheus instrumentation on a private registry (so
+// that nothing another library registers globally leaks into /metrics). It
+// implements reactor.Observer: its methods run on event loops, several at
+// once, and only touch atomic counters that were resolved up front, so the
+// hot path does no label lookup and never blocks.
+type Metrics struct {
+	prom *prometheus.Registry
+
+	handshakeOK  prometheus.Counter
+	handshakes   [reasonSlots]prometheus.Counter
+	disconnects  [reasonSlots]prometheus.Counter
+	rejections   [reasonSlots]prometheus.Counter
+	rtt          prometheus.Histogram
+	keepTimeouts prometheus.Counter
+	shutSent     prometheus.Counter
+	shutAcked    prometheus.Counter
+}
+
+// reasonSlots sizes the per-reason arrays; protocol.Reason is a uint8.
+const reasonSlots = 256
+
+var _ reactor.Observer = (*Metrics)(nil)
+
+// rttBuckets span a LAN echo (sub-millisecond) to the default keep-alive
+// timeout (10s), beyond which the client is dropped anyway.
+var rttBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// NewMetrics makes the metrics. The connected-clients and records gauges
+// are read from reg when scraped, so they can never drift from it.
+func NewMetrics(reg *registry.Registry) *Metrics {
+	m := &Metrics{prom: prometheus.NewRegistry()}
+	m.prom.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricClientsConnected,
+			Help: "Clients registered and connected now.",
+		}, func() float64 { c, _ := reg.Counts(); return float64(c) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricRegistryRecords,
+			Help: "Client records in the registry, connected or not.",
+		}, func() float64 { _, t := reg.Counts(); return float64(t) }),
+	)
+
+	handshakes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricHandshakes,
+		Help: `Finished handshakes by result: "ok" when the client registered, else the reason it was refused.`,
+	}, []string{"result"})
+	disconnects := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricDisconnects,
+		Help: "Ends of registered connections by reason.",
+	}, []string{"reason"})
+	rejections := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricRejections,
+		Help: "Connections refused before their handshake began, by reason.",
+	}, []string{"reason"})
+	m.handshakeOK = handshakes.WithLabelValues(HandshakeOK)
+	// Every label value exists from the start, so a rate() over a reason
+	// that has not happened yet is 0, not absent.
+	for _, r := range protocol.Reasons() {
+		m.handshakes[r] = handshakes.WithLabelValues(r.String())
+		m.disconnects[r] = disconnects.WithLabelValues(r.String())
+		m.rejections[r] = rejections.WithLabelValues(r.String())
+	}
+	m.rtt = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    MetricKeepAliveRTT,
+		Help:    "Time from sending a keep-alive to its echo.",
+		Buckets: rttBuckets,
+	})
+	m.keepTimeouts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricKeepAliveTimeouts,
+		Help: "Registered clients dropped for not echoing a keep-alive in time.",
+	})
+	m.shutSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricShutdownsSent,
+		Help: `"130 shutdown" orders sent to clients.`,
+	})
+	m.shutAcked = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricShutdownsAcked,
+		Help: `"130 ok" answers received to shutdown orders.`,
+	})
+	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked)
+	return m
+}
+
+// Registry is the private Prometheus registry, for tests and for callers
+// that add collectors of their own.
+func (m *Metrics) Registry() *prometheus.Registry { return m.prom }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{Registry: m.prom})
+}
+
+// Handshake implements reactor.Observer. Safe for concurrent use.
+func (m *Metrics) Handshake(result protocol.Reason) {
+	if result == protocol.ReasonNone {
+		m.handshakeOK.Inc()
+		return
+	}
+	inc(m.handshakes[result])
+}
+
+// Disconnected implements reactor.Observer. Safe for concurrent use.
+func (m *Metrics) Disconnected(reason protocol.Reason) {
+	inc(m.disconnects[reason])
+	if reason == protocol.ReasonKeepaliveTimeout {
+		m.keepTimeouts.Inc()
+	}
+}
+
+// KeepAliveRTT implements reactor.Observer. Safe for concurrent use.
+func (m *Metrics) KeepAliveRTT(d time.Duration) { m.rtt.Observe(d.Seconds()) }
+
+// ShutdownSent implements reactor.Observer. Safe for concurrent use.
+func (m *Metrics) ShutdownSent() { m.shutSent.Inc() }
+
+// ShutdownAcked implements reactor.Observer. Safe for concurrent use.
+func (m *Metrics) ShutdownAcked() { m.shutAcked.Inc() }
+
+// Rejected implements reactor.Observer. Safe for concurrent use.
+func (m *Metrics) Rejected(reason protocol.Reason) { inc(m.rejections[reason]) }
+
+// inc skips a reason this build has no counter for (ReasonNone, or a value
+// past the enum), rather than panic on an event loop.
+func inc(c prometheus.Counter) {
+	if c != nil {
+		c.Inc()
+	}
+}

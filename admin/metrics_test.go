@@ -1,0 +1,197 @@
+package admin_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// metricValue reads one series from the metrics' registry: a counter's or
+// gauge's value, a histogram's sample count. labels are name, value pairs.
+func metricValue(t *testing.T, m *admin.Metrics, name string, labels ...string) float64 {
+	t.Helper()
+	fams, err := m.Registry().Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			if !hasLabels(mt, labels) {
+				continue
+			}
+			switch {
+			case mt.Counter != nil:
+				return mt.Counter.GetValue()
+			case mt.Gauge != nil:
+				return mt.Gauge.GetValue()
+			case mt.Histogram != nil:
+				return float64(mt.Histogram.GetSampleCount())
+			}
+		}
+		t.Fatalf("%s has no series %v", name, labels)
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+func hasLabels(mt *dto.Metric, labels []string) bool {
+	have := map[string]string{}
+	for _, lp := range mt.GetLabel() {
+		have[lp.GetName()] = lp.GetValue()
+	}
+	for i := 0; i+1 < len(labels); i += 2 {
+		if have[labels[i]] != labels[i+1] {
+			return false
+		}
+	}
+	return true
+}
+
+func must(n int, err error) int {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+func TestMetricsLint(t *testing.T) {
+	t.Parallel()
+	m := admin.NewMetrics(registry.New())
+	problems, err := testutil.GatherAndLint(m.Registry())
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+
+	// The cliser metrics by name, and linted on their own.
+	fams, err := m.Registry().Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, f := range fams {
+		if strings.HasPrefix(f.GetName(), "cliser_") {
+			names = append(names, f.GetName())
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		admin.MetricClientsConnected, admin.MetricRegistryRecords, admin.MetricHandshakes,
+		admin.MetricDisconnects, admin.MetricKeepAliveRTT, admin.MetricKeepAliveTimeouts,
+		admin.MetricShutdownsSent, admin.MetricShutdownsAcked, admin.MetricRejections,
+	}, names)
+	problems, err = testutil.GatherAndLint(m.Registry(), names...)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
+
+func TestEveryReasonLabelExistsFromTheStart(t *testing.T) {
+	t.Parallel()
+	m := admin.NewMetrics(registry.New())
+	for _, name := range []string{admin.MetricDisconnects, admin.MetricRejections} {
+		assert.Equal(t, len(protocol.Reasons()), must(testutil.GatherAndCount(m.Registry(), name)), name)
+		for _, r := range protocol.Reasons() {
+			assert.Zero(t, metricValue(t, m, name, "reason", r.String()), "%s{reason=%q}", name, r)
+		}
+	}
+	assert.Equal(t, len(protocol.Reasons())+1, must(testutil.GatherAndCount(m.Registry(), admin.MetricHandshakes)))
+	assert.Zero(t, metricValue(t, m, admin.MetricHandshakes, "result", admin.HandshakeOK))
+}
+
+// Real traffic through a real server moves every cliser metric.
+func TestMetricsMoveWithTraffic(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{reactorOpts: []reactor.Option{
+		reactor.WithKeepAlive(40*time.Millisecond, 400*time.Millisecond),
+	}})
+	m := s.metrics
+	assert.Zero(t, metricValue(t, m, admin.MetricClientsConnected))
+
+	// Handshakes: two registered, one refused.
+	echo := s.connect(t, "m-echo")
+	silent := s.connect(t, "m-silent")
+	bad := dial(t, s.srv.Addr())
+	bad.send("110 wrong\n")
+	bad.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	eventually(t, func() bool {
+		return metricValue(t, m, admin.MetricHandshakes, "result", "auth failed") == 1
+	}, "auth failure counted")
+	assert.Equal(t, 2.0, metricValue(t, m, admin.MetricHandshakes, "result", admin.HandshakeOK))
+	assert.Equal(t, 2.0, metricValue(t, m, admin.MetricClientsConnected))
+	assert.Equal(t, 2.0, metricValue(t, m, admin.MetricRegistryRecords))
+
+	// Keep-alives: one echoed (an RTT sample), one ignored (a timeout).
+	line := echo.readLine()
+	require.True(t, strings.HasPrefix(line, "100 "), line)
+	echo.send(line + "\n")
+	eventually(t, func() bool { return metricValue(t, m, admin.MetricKeepAliveRTT) >= 1 }, "rtt observed")
+	silent.readLine()
+	silent.expectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
+	eventually(t, func() bool { return metricValue(t, m, admin.MetricKeepAliveTimeouts) == 1 }, "timeout counted")
+	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricDisconnects, "reason", "keepalive timeout"))
+	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricClientsConnected))
+	assert.Equal(t, 2.0, metricValue(t, m, admin.MetricRegistryRecords), "a disconnected record stays")
+
+	// A shutdown order, sent and acked, through the API.
+	r := s.call(t, http.MethodPost, "/v1/clients/m-echo/shutdown", "")
+	require.Equal(t, http.StatusAccepted, r.status)
+	for {
+		l := echo.readLine()
+		if strings.HasPrefix(l, "100 ") { // a keep-alive may come first
+			echo.send(l + "\n")
+			continue
+		}
+		require.Equal(t, "130 shutdown", l)
+		break
+	}
+	echo.send(protocol.ShutdownAck)
+	echo.expectClosed()
+	eventually(t, func() bool { return metricValue(t, m, admin.MetricShutdownsAcked) == 1 }, "ack counted")
+	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricShutdownsSent))
+	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricDisconnects, "reason", "shutdown"))
+	assert.Zero(t, metricValue(t, m, admin.MetricClientsConnected))
+
+	// A kick.
+	k := s.connect(t, "m-kick")
+	require.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/m-kick/kick", "").status)
+	k.expectClosed(closeLine(protocol.ReasonKicked))
+	eventually(t, func() bool { return metricValue(t, m, admin.MetricDisconnects, "reason", "kicked") == 1 }, "kick counted")
+
+	// And over HTTP, in the text format.
+	resp, err := http.Get(s.base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	text := string(body)
+	assert.Contains(t, text, "\ncliser_clients_connected 0\n")
+	assert.Contains(t, text, "\ncliser_registry_records 3\n")
+	assert.Contains(t, text, `cliser_handshakes_total{result="ok"} 3`)
+	assert.Contains(t, text, `cliser_disconnects_total{reason="kicked"} 1`)
+	assert.Contains(t, text, "go_goroutines ")
+	assert.Contains(t, text, "process_open_fds ")
+	problems, err := testutil.GatherAndLint(m.Registry())
+	require.NoError(t, err)
+	assert.Empty(t, problems, "still lint-clean with values")
+}
+
+func TestRejectionsCounted(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{reactorOpts: []reactor.Option{reactor.WithMaxConns(1)}})
+	first := dial(t, s.srv.Addr())
+	first.expect("110 password")
+	second := dial(t, s.srv.Addr())
+	second.expectClosed(closeLine(protocol.ReasonServerFull))
+	eventually(t, func() bool {
+		return metricValue(t, s.metrics, admin.MetricRejections, "reason", "server full") == 1
+	}, "rejection counted")
+}

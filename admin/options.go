@@ -1,0 +1,48 @@
+package admin
+
+import "go.uber.org/zap"
+
+// Option configures an API (functional options).
+type Option func(*options)
+
+type options struct {
+	token   string
+	ready   func() bool
+	metrics *Metrics
+	log     *zap.Logger
+}
+
+func defaultOptions() options {
+	return options{
+		ready: func() bool { return true },
+		log:   zap.NewNop(),
+	}
+}
+
+// WithToken makes every endpoint but /healthz and /readyz want
+// "Authorization: Bearer <token>". An empty token leaves the API open.
+func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithReady sets the readiness check behind /readyz and behind the
+// commands' 503 (reactor.Server.Ready: started and not draining). By
+// default the API is always ready.
+func WithReady(ready func() bool) Option {
+	return func(o *options) {
+		if ready != nil {
+			o.ready = ready
+		}
+	}
+}
+
+// WithMetrics serves m on GET /metrics. Without it /metrics is 404.
+func WithMetrics(m *Metrics) Option { return func(o *options) { o.metrics = m } }
+
+// WithLogger sets the zap logger for the API's own events (commands sent,
+// HTTP server errors). Tokens are never logged.
+func WithLogger(l *zap.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package admin
+
+import (
+	"time"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// ClientRecord is a client record as the API shows it (INTERFACE.md):
+//
+//	{"sid": 17, "cid": "pos-0042", "cip": "127.0.0.1", "cport": "53122",
+//	 "cstatus": true, "connected_at": "2026-11-25T19:01:58Z",
+//	 "last_seen": "2026-11-25T19:02:28Z", "disconnected_at": null, "reason": ""}
+//
+// Times are RFC 3339 in UTC, to the second. DisconnectedAt is null while
+// connected; Reason is the protocol.Reason text, "" while connected.
+type ClientRecord struct {
+	SID            uint16  `json:"sid"`
+	CID            string  `json:"cid"`
+	CIP            string  `json:"cip"`
+	CPort          string  `json:"cport"`
+	CStatus        bool    `json:"cstatus"`
+	ConnectedAt    string  `json:"connected_at"`
+	LastSeen       string  `json:"last_seen"`
+	DisconnectedAt *string `json:"disconnected_at"`
+	Reason         string  `json:"reason"`
+}
+
+// TimeFormat is the API's time format: RFC 3339, UTC, whole seconds.
+const TimeFormat = time.RFC3339
+
+// recordOf converts a registry record to its API form.
+func recordOf(r registry.Record) ClientRecord {
+	out := ClientRecord{
+		SID:         r.SID,
+		CID:         r.CID,
+		CIP:         r.CIP,
+		CPort:       r.CPort,
+		CStatus:     r.CStatus,
+		ConnectedAt: formatTime(r.ConnectedAt),
+		LastSeen:    formatTime(r.LastSeen),
+		Reason:      r.Reason.String(),
+	}
+	if !r.CStatus && !r.DisconnectedAt.IsZero() {
+		t := formatTime(r.DisconnectedAt)
+		out.DisconnectedAt = &t
+	}
+	return out
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ListResponse is the answer of GET /v1/clients. Next is the cursor of the
+// following page, "" on the last one.
+type ListResponse struct {
+	Clients []ClientRecord `json:"clients"`
+	Next    string         `json:"next"`
+}
+
+// CommandResponse is the 202 answer of a command to one client: the
+// command was queued on the client's connection.
+type CommandResponse struct {
+	CID     string `json:"cid"`
+	Command string `json:"command"` // "shutdown" or "kick"
+}
+
+// ShutdownAllResponse is the 202 answer of POST /v1/shutdown: how many
+// connected clients the 130 order was queued for.
+type ShutdownAllResponse struct {
+	Sent int `json:"sent"`
+}
+
+// ShutdownRequest is the optional body of the shutdown commands.
+type ShutdownRequest struct {
+	Reason string `json:"reason"`
+}
+
+// ErrorResponse is every error's body.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}

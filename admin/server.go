@@ -1,0 +1,64 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Server is the API on its own HTTP listener.
+type Server struct {
+	http *http.Server
+	addr string
+	done chan error
+}
+
+// Listen binds addr and serves the API in the background; it returns once
+// the listener is bound, so a caller that passes port 0 can read Addr.
+func (a *API) Listen(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		http: &http.Server{
+			Handler: a.Handler(),
+			// Timeouts so a slow or idle peer cannot hold the admin
+			// listener's goroutines forever.
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          zap.NewStdLog(a.opts.log.Named("admin.http")),
+		},
+		addr: ln.Addr().String(),
+		done: make(chan error, 1),
+	}
+	go func() {
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	return s, nil
+}
+
+// Addr is the bound address (host:port, with the real port). Safe from any
+// goroutine.
+func (s *Server) Addr() string { return s.addr }
+
+// Shutdown stops accepting, lets requests in flight finish until ctx ends,
+// then closes. Safe from any goroutine; call it once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+	}
+	return errors.Join(err, <-s.done)
+}
