@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/protocol"
+)
+
+func init() { extraCommands = append(extraCommands, newAgentCmd) }
+
+// agentConfig is every setting of `cliser agent`. Each field is a flag and
+// an environment variable CLISER_<FLAG>; the password is never a flag.
+type agentConfig struct {
+	server            string
+	id                string
+	passwordFile      string
+	onShutdown        string
+	onShutdownTimeout time.Duration
+	dialTimeout       time.Duration
+	handshakeTimeout  time.Duration
+	backoffMin        time.Duration
+	backoffMax        time.Duration
+	logLevel          string
+	logFormat         string
+}
+
+func newAgentCmd() *cobra.Command {
+	cfg := &agentConfig{}
+	cmd := &cobra.Command{
+		Use:   "agent --server HOST:PORT --id ID",
+		Short: "Run a client: connect, answer the handshake and keep-alives, act on shutdown orders",
+		Long: "Run a cliser client. It keeps one session with the server, reconnecting with\n" +
+			"exponential backoff and full jitter when it drops. On `130 shutdown` it answers\n" +
+			"`130 ok`, runs --on-shutdown through `sh -c` (the order's text is in\n" +
+			"CLISER_SHUTDOWN_REASON), and exits 0. SIGINT or SIGTERM close it cleanly (exit 0).\n\n" +
+			"The password comes from CLISER_PASSWORD or the first non-empty line of\n" +
+			"--password-file (the file wins when both are set); it is never a flag.\n" +
+			"Every flag is also an environment variable CLISER_<FLAG> (--server is\n" +
+			"CLISER_SERVER); flags win over the environment.\n" +
+			"See docs/agent.md.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyLayers(cmd.Flags(), ""); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runAgent(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.server, "server", "", "the server's HOST:PORT (required)")
+	f.StringVar(&cfg.id, "id", "", "this client's ID: 1 to 64 of A-Z a-z 0-9 . _ : @ - (required)")
+	f.StringVar(&cfg.passwordFile, "password-file", "", "file whose first non-empty line is the password (else CLISER_PASSWORD)")
+	f.StringVar(&cfg.onShutdown, "on-shutdown", "", "command `CMD`, run through sh -c after a shutdown order was acked")
+	f.DurationVar(&cfg.onShutdownTimeout, "on-shutdown-timeout", 30*time.Second, "how long the --on-shutdown command may run before it is killed")
+	f.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "how long a TCP connect may take")
+	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", 10*time.Second, "how long from connect to 140 connected")
+	f.DurationVar(&cfg.backoffMin, "backoff-min", 500*time.Millisecond, "base wait between reconnects")
+	f.DurationVar(&cfg.backoffMax, "backoff-max", time.Minute, "longest wait between reconnects (and the wait after auth failed)")
+	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
+	return cmd
+}
+
+// agentPassword reads the password: the first non-empty line of the file
+// when one is given, else CLISER_PASSWORD. It never logs it.
+func agentPassword(file string) (string, error) {
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return "", configErrorf("--password-file: %v", err)
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if line = strings.TrimSuffix(line, "\r"); line != "" {
+				return checkPassword(line, "--password-file "+file)
+			}
+		}
+		return "", configErrorf("--password-file %s has no password in it", file)
+	}
+	if pw := os.Getenv("CLISER_PASSWORD"); pw != "" {
+		return checkPassword(pw, "CLISER_PASSWORD")
+	}
+	return "", configErrorf("no password: set CLISER_PASSWORD=<password> in the environment, " +
+		"or --password-file FILE; a password is never a flag")
+}
+
+func checkPassword(pw, from string) (string, error) {
+	if protocol.ValidatePassword([]byte(pw)) != nil {
+		return "", configErrorf("%s: a password is 1 to %d bytes without CR, LF or NUL", from, protocol.MaxPassword)
+	}
+	return pw, nil
+}
+
+func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Backoff, error) {
+	if cfg.server == "" {
+		return client.Config{}, client.Backoff{}, configErrorf("--server HOST:PORT is required (or CLISER_SERVER)")
+	}
+	if cfg.id == "" {
+		return client.Config{}, client.Backoff{}, configErrorf("--id ID is required (or CLISER_ID)")
+	}
+	if cfg.onShutdownTimeout <= 0 || cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin {
+		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout and --backoff-min must be positive, --backoff-max at least --backoff-min")
+	}
+	pw, err := agentPassword(cfg.passwordFile)
+	if err != nil {
+		return client.Config{}, client.Backoff{}, err
+	}
+	cc := client.Config{
+		Addr:             cfg.server,
+		Password:         pw,
+		ID:               cfg.id,
+		DialTimeout:      cfg.dialTimeout,
+		HandshakeTimeout: cfg.handshakeTimeout,
+		Logger:           log,
+	}
+	if err := cc.Validate(); err != nil {
+		return client.Config{}, client.Backoff{}, configErrorf("%v", err)
+	}
+	return cc, client.Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}, nil
+}
+
+func runAgent(ctx context.Context, cfg *agentConfig) error {
+	log, err := newLogger(cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	cc, backoff, err := cfg.clientConfig(log)
+	if err != nil {
+		return err
+	}
+	var order *client.ShutdownOrdered
+	err = client.Run(ctx, cc, backoff, func(e client.Event) {
+		if so, ok := e.(client.ShutdownOrdered); ok {
+			order = &so
+		}
+	})
+	switch {
+	case err == nil && order != nil:
+		runShutdownHook(log, cfg, order.Text)
+		log.Info("agent exits after the shutdown order")
+		return nil
+	case errors.Is(err, context.Canceled):
+		log.Info("agent stopped by signal")
+		return nil
+	case errors.Is(err, client.ErrConfig):
+		return configErrorf("%v", err)
+	default:
+		return err
+	}
+}
+
+// runShutdownHook runs --on-shutdown through sh -c, bounded by
+// --on-shutdown-timeout, and logs how it ended. The command sees the
+// order's text in CLISER_SHUTDOWN_REASON and its ID in CLISER_ID, but not
+// CLISER_PASSWORD. It runs in its own process group so that a timeout
+// kills whatever it started too.
+func runShutdownHook(log *zap.Logger, cfg *agentConfig, text string) {
+	if cfg.onShutdown == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.onShutdownTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", cfg.onShutdown)
+	cmd.Env = append(environWithout("CLISER_PASSWORD"),
+		"CLISER_SHUTDOWN_REASON="+text, "CLISER_ID="+cfg.id)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	log.Info("running the on-shutdown command", zap.String("command", cfg.onShutdown),
+		zap.Duration("timeout", cfg.onShutdownTimeout))
+	start := time.Now()
+	err := cmd.Run()
+	took := zap.Duration("took", time.Since(start))
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		log.Error("on-shutdown command timed out and was killed", took, zap.Error(err))
+	case err == nil:
+		log.Info("on-shutdown command finished", zap.Int("exit_status", 0), took)
+	case errors.As(err, &ee):
+		log.Error("on-shutdown command failed", zap.Int("exit_status", ee.ExitCode()), took)
+	default:
+		log.Error("on-shutdown command could not run", zap.Error(err))
+	}
+}
+
+// environWithout is the process environment less one variable.
+func environWithout(name string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+const agentTestPassword = "agent-s3cret"
+
+// agentServer is the real reactor on 127.0.0.1:0 with its registry.
+func agentServer(t *testing.T, opts ...reactor.Option) (*reactor.Server, *registry.Registry) {
+	t.Helper()
+	reg := registry.New()
+	base := []reactor.Option{
+		reactor.WithAddr("127.0.0.1:0"),
+		reactor.WithPasswords([][]byte{[]byte(agentTestPassword)}),
+		reactor.WithLoops(1),
+		reactor.WithLogger(zap.NewNop()),
+	}
+	srv, err := reactor.New(reg, append(base, opts...)...)
+	require.NoError(t, err)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+	})
+	return srv, reg
+}
+
+// agentProcess is `cliser agent` running as a subprocess.
+type agentProcess struct {
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	logs    strings.Builder
+	exited  chan struct{}
+	exitErr error
+}
+
+func (p *agentProcess) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.Write(b)
+}
+
+func (p *agentProcess) logText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+func startAgent(t *testing.T, env []string, args ...string) *agentProcess {
+	t.Helper()
+	cmd := exec.Command(cliserBinary(t), append([]string{"agent"}, args...)...)
+	cmd.Env = append(environWithout("CLISER_PASSWORD"), env...)
+	p := &agentProcess{cmd: cmd, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p, p
+	require.NoError(t, cmd.Start())
+	go func() { p.exitErr = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
+}
+
+// exitCode waits for the agent to exit and returns its status.
+func (p *agentProcess) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("agent did not exit:\n%s", p.logText())
+	}
+	if p.exitErr == nil {
+		return 0
+	}
+	if ee, ok := p.exitErr.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func connectedRecord(reg *registry.Registry, cid string) func() bool {
+	return func() bool {
+		r, ok := reg.Get(cid)
+		return ok && r.CStatus
+	}
+}
+
+func TestAgentBinaryShutdownRunsHookOnceAndExitsZero(t *testing.T) {
+	srv, reg := agentServer(t, reactor.WithKeepAlive(50*time.Millisecond, time.Second))
+	hookFile := filepath.Join(t.TempDir(), "hook.out")
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
+		"--server", srv.Addr(), "--id", "e2e-agent-1",
+		"--on-shutdown", `printf '%s|%s\n' "$CLISER_SHUTDOWN_REASON" "${CLISER_PASSWORD:-nopw}" >> `+hookFile)
+
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-1"), 10*time.Second, 10*time.Millisecond, p.logText())
+	first, _ := reg.Get("e2e-agent-1")
+	// Several keep-alive intervals pass and the agent stays registered:
+	// it answers them (an unanswered one closes it within a second).
+	require.Eventually(t, func() bool {
+		r, _ := reg.Get("e2e-agent-1")
+		return r.CStatus && r.LastSeen.Sub(first.LastSeen) >= 200*time.Millisecond
+	}, 10*time.Second, 10*time.Millisecond)
+
+	conn, err := reg.Conn("e2e-agent-1")
+	require.NoError(t, err)
+	require.NoError(t, conn.Shutdown("maintenance window"))
+
+	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	out, err := os.ReadFile(hookFile)
+	require.NoError(t, err, p.logText())
+	assert.Equal(t, "maintenance window|nopw\n", string(out), "hook ran exactly once, without the password")
+	rec, _ := reg.Get("e2e-agent-1")
+	assert.False(t, rec.CStatus)
+	assert.Equal(t, protocol.ReasonShutdown, rec.Reason)
+
+	logs := p.logText()
+	assert.Contains(t, logs, `"msg":"connecting"`)
+	assert.Contains(t, logs, `"msg":"registered"`)
+	assert.Contains(t, logs, `"sid":`+itoa(int(first.SID)))
+	assert.Contains(t, logs, `"msg":"on-shutdown command finished"`)
+	assert.Contains(t, logs, `"exit_status":0`)
+	assert.NotContains(t, logs, agentTestPassword, "the password reached the logs")
+}
+
+func TestAgentBinarySIGTERMExitsZero(t *testing.T) {
+	srv, reg := agentServer(t)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pwFile, []byte("\n"+agentTestPassword+"\r\nignored\n"), 0o600))
+	// Flags and the password file come from the environment here.
+	p := startAgent(t, []string{"CLISER_SERVER=" + srv.Addr(), "CLISER_ID=e2e-agent-2",
+		"CLISER_PASSWORD_FILE=" + pwFile, "CLISER_PASSWORD=wrong", "CLISER_LOG_FORMAT=console"})
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-2"), 10*time.Second, 10*time.Millisecond, p.logText())
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	require.Eventually(t, func() bool { return !connectedRecord(reg, "e2e-agent-2")() }, 5*time.Second, 10*time.Millisecond)
+	rec, _ := reg.Get("e2e-agent-2")
+	assert.Equal(t, protocol.ReasonClosedByClient, rec.Reason)
+	assert.Contains(t, p.logText(), "agent stopped by signal")
+}
+
+func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
+	srv, _ := agentServer(t)
+	p := startAgent(t, []string{"CLISER_PASSWORD=not-the-password"},
+		"--server", srv.Addr(), "--id", "e2e-agent-3", "--backoff-min", "10ms", "--backoff-max", "2s")
+	require.Eventually(t, func() bool {
+		return strings.Contains(p.logText(), "the server rejected this client")
+	}, 10*time.Second, 10*time.Millisecond)
+	logs := p.logText()
+	assert.Contains(t, logs, `"reason":"auth failed"`)
+	assert.Contains(t, logs, `"msg":"retrying"`)
+	assert.NotContains(t, logs, "not-the-password")
+	select {
+	case <-p.exited:
+		t.Fatalf("agent gave up after auth failed:\n%s", logs)
+	default:
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
+	assert.Equal(t, 0, p.exitCode(t), p.logText())
+}
+
+func TestAgentBinaryFlagsWinOverEnvironment(t *testing.T) {
+	srv, reg := agentServer(t)
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword, "CLISER_ID=bad id!", "CLISER_SERVER=127.0.0.1:1"},
+		"--server", srv.Addr(), "--id", "e2e-agent-4")
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-4"), 10*time.Second, 10*time.Millisecond, p.logText())
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.exitCode(t))
+}
+
+func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
+	pwEmpty := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(pwEmpty, []byte("\n\r\n"), 0o600))
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"no password", nil, []string{"--server", "127.0.0.1:1", "--id", "a"}, "no password"},
+		{"empty password file", nil, []string{"--server", "127.0.0.1:1", "--id", "a", "--password-file", pwEmpty}, "has no password"},
+		{"no server", []string{"CLISER_PASSWORD=x"}, []string{"--id", "a"}, "--server"},
+		{"no id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1"}, "--id"},
+		{"bad id from env", []string{"CLISER_PASSWORD=x", "CLISER_ID=has space"}, []string{"--server", "127.0.0.1:1"}, "has space"},
+		{"bad env duration", []string{"CLISER_PASSWORD=x", "CLISER_ON_SHUTDOWN_TIMEOUT=soon"}, []string{"--server", "h:1", "--id", "a"}, "CLISER_ON_SHUTDOWN_TIMEOUT"},
+		{"bad log format", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--log-format", "xml"}, "--log-format"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(cliserBinary(t), append([]string{"agent"}, c.args...)...)
+			cmd.Env = append(environWithout("CLISER_PASSWORD"), c.env...)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, string(out))
+			assert.Equal(t, 2, ee.ExitCode(), string(out))
+			assert.Contains(t, string(out), c.want)
+		})
+	}
+}
+
+func TestAgentHookTimeoutKillsIt(t *testing.T) {
+	srv, reg := agentServer(t)
+	marker := filepath.Join(t.TempDir(), "after")
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
+		"--server", srv.Addr(), "--id", "e2e-agent-5",
+		"--on-shutdown", "sleep 30; touch "+marker, "--on-shutdown-timeout", "200ms")
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-5"), 10*time.Second, 10*time.Millisecond, p.logText())
+	conn, err := reg.Conn("e2e-agent-5")
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, conn.Shutdown(""))
+	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Contains(t, p.logText(), "on-shutdown command timed out")
+	assert.NoFileExists(t, marker)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
