@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -162,7 +164,9 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	flushed := make(chan error, 1)
 	go func() { flushed <- reg.Run(flushCtx) }()
 
+	metrics := admin.NewMetrics(reg)
 	srv, err := reactor.New(reg,
+		reactor.WithObserver(metrics),
 		reactor.WithAddr(cfg.listen),
 		reactor.WithPasswords(passwords),
 		reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
@@ -170,17 +174,32 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		reactor.WithMaxConns(cfg.maxConns),
 		reactor.WithLogger(log),
 	)
+	// The admin listener comes up before the protocol's, so that /readyz
+	// can say 503 while the reactor starts.
+	var adminSrv *admin.Server
 	if err == nil {
-		err = srv.Start()
+		adminSrv, err = startAdmin(cfg.adminListen, reg, srv, metrics, log)
+	}
+	if err == nil {
+		if err = srv.Start(); err != nil {
+			err = fmt.Errorf("listen %s: %w", cfg.listen, err)
+		}
 	}
 	if err != nil {
+		if adminSrv != nil {
+			_ = adminSrv.Shutdown(context.Background())
+		}
 		stopFlusher()
 		<-flushed
 		_ = store.Close()
-		return fmt.Errorf("listen %s: %w", cfg.listen, err)
+		return err
+	}
+	adminAddr := "off"
+	if adminSrv != nil {
+		adminAddr = adminSrv.Addr()
 	}
 	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
-		zap.String("listen", srv.Addr()), zap.String("version", version))
+		zap.String("listen", srv.Addr()), zap.String("admin", adminAddr), zap.String("version", version))
 
 	<-ctx.Done()
 	log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")
@@ -190,11 +209,47 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	stopFlusher()
 	flushErr := <-flushed
 	closeErr := store.Close()
-	if err := errors.Join(stopErr, flushErr, closeErr); err != nil {
+	// The admin API goes last: it answers reads and /readyz 503 while the
+	// reactor drains and the registry is written.
+	var adminErr error
+	if adminSrv != nil {
+		adminErr = adminSrv.Shutdown(stopCtx)
+	}
+	if err := errors.Join(stopErr, flushErr, closeErr, adminErr); err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err
 	}
 	connected, total := reg.Counts()
 	log.Info("stopped; registry written", zap.Int("records", total), zap.Int("connected", connected))
 	return nil
+}
+
+// startAdmin serves the admin API, metrics and probes on addr, unless addr
+// is "off". The token comes from CLISER_ADMIN_TOKEN only (never a flag, so
+// it does not show in ps) and is never logged.
+func startAdmin(addr string, reg *registry.Registry, srv *reactor.Server, m *admin.Metrics, log *zap.Logger) (*admin.Server, error) {
+	if addr == "off" {
+		log.Info("admin API off (--admin-listen off): no HTTP API, metrics or probes")
+		return nil, nil
+	}
+	token := os.Getenv("CLISER_ADMIN_TOKEN")
+	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m),
+		admin.WithToken(token), admin.WithLogger(log))
+	hs, err := api.Listen(addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", addr, err)
+	}
+	if token == "" && !loopbackOnly(hs.Addr()) {
+		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
+	}
+	return hs, nil
+}
+
+func loopbackOnly(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
