@@ -1,0 +1,82 @@
+package load
+
+import (
+	"errors"
+	"time"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// Config says where the fleet connects and how. Zero optional fields take
+// the defaults below.
+type Config struct {
+	// Addr is the server's "host:port". Required.
+	Addr string
+	// Password is answered to "110 password". Required.
+	Password string
+	// IDPrefix starts every client-id; the client's index follows it.
+	// Default "bench-".
+	IDPrefix string
+	// FirstIndex numbers this fleet's first client, so that several fleets
+	// (processes) give out distinct client-ids.
+	FirstIndex int
+	// SourceIPs are the local addresses clients dial from, round-robin
+	// (each 127.x.y.z holds ~28k ephemeral ports). Empty: the kernel picks.
+	SourceIPs []string
+	// Probes is how many clients measure the keep-alive round trip (see the
+	// package doc) while probing is on. They are the first Probes clients.
+	Probes int
+	// Concurrency caps handshakes in flight during a ramp. Default 256.
+	Concurrency int
+	// DialTimeout bounds a TCP connect. Default 5s.
+	DialTimeout time.Duration
+	// HandshakeTimeout bounds connect-to-"140 connected". Default 10s.
+	HandshakeTimeout time.Duration
+	// CloseLinger is how long a client that acked "130 shutdown" waits for
+	// the server to close before it counts an error. Default 5s.
+	CloseLinger time.Duration
+}
+
+const (
+	defaultIDPrefix         = "bench-"
+	defaultConcurrency      = 256
+	defaultDialTimeout      = 5 * time.Second
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultCloseLinger      = 5 * time.Second
+)
+
+// ErrConfig marks a configuration the fleet cannot run with.
+var ErrConfig = errors.New("load: bad config")
+
+func (c Config) withDefaults() Config {
+	if c.IDPrefix == "" {
+		c.IDPrefix = defaultIDPrefix
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = defaultConcurrency
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = defaultDialTimeout
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if c.CloseLinger <= 0 {
+		c.CloseLinger = defaultCloseLinger
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.Join(ErrConfig, errors.New("no server address"))
+	case protocol.ValidatePassword([]byte(c.Password)) != nil:
+		return errors.Join(ErrConfig, errors.New("password must be 1 to 256 bytes without CR, LF or NUL"))
+	case protocol.ValidateClientID([]byte(c.IDPrefix+"0")) != nil || len(c.IDPrefix) > protocol.MaxClientID-8:
+		return errors.Join(ErrConfig, errors.New("id prefix must be client-id characters and leave room for an index"))
+	case c.Probes < 0:
+		return errors.Join(ErrConfig, errors.New("probes must not be negative"))
+	}
+	return nil
+}
