@@ -42,6 +42,14 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	lp := h.loopOf(c.EventLoop())
 	s := newSession(c, lp, cip, cport)
 	c.SetContext(s)
+	if h.opts.proxyProtocol {
+		s.state = awaitProxy // the per-IP limits wait for the real address
+	} else if r := h.guard.admit(cip, lp.now()); r != protocol.ReasonNone {
+		c.SetContext(nil)
+		return h.reject(r)
+	} else {
+		s.admitted = true
+	}
 	lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
 	return promptPassword, gnet.None
 }
@@ -65,7 +73,10 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	buf, _ := c.Peek(-1)
 	used := 0
-	for s.state < closing {
+	if s.state == awaitProxy {
+		used = s.readProxyHeader(buf)
+	}
+	for s.state > awaitProxy && s.state < closing {
 		line, n, err := protocol.NextLine(buf[used:])
 		if err != nil {
 			s.fail(protocol.ReasonFor(err))
@@ -96,6 +107,7 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	s.lp.wheel.remove(s)
+	s.handshakeOver()
 	if s.reason == protocol.ReasonNone {
 		s.reason = protocol.ReasonClosedByClient
 		if h.draining.Load() {
@@ -122,6 +134,10 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	for _, lp := range h.loopList() {
 		_ = lp.el.Execute(h.ctx, lp.advance)
+	}
+	if now := int64(time.Since(h.epoch)); now-h.lastPrune > int64(time.Minute) {
+		h.lastPrune = now
+		h.guard.prune(now)
 	}
 	return h.opts.tick, gnet.None
 }

@@ -57,7 +57,18 @@ type rawClient struct {
 
 func dial(t testing.TB, addr string) *rawClient {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	return dialFrom(t, addr, "")
+}
+
+// dialFrom connects from a chosen loopback source address (127.x.y.z), as
+// a fleet behind several addresses would.
+func dialFrom(t testing.TB, addr, sourceIP string) *rawClient {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if sourceIP != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(sourceIP)}
+	}
+	c, err := d.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return &rawClient{t: t, conn: c, r: bufio.NewReader(c)}

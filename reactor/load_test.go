@@ -1,13 +1,18 @@
 package reactor
 
 import (
+	"bufio"
 	"fmt"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
 )
 
 func TestThousandConcurrentClientsGetUniqueSIDs(t *testing.T) {
@@ -17,43 +22,74 @@ func TestThousandConcurrentClientsGetUniqueSIDs(t *testing.T) {
 	srv := startServer(t)
 	const n = 1000
 	sids := make([]uint16, n)
-	clients := make([]*rawClient, n)
+	errs := make([]error, n)
+	conns := make([]net.Conn, n) // held: an unreachable conn is closed by its finalizer
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					errs <- fmt.Errorf("client %d: %v", i, r)
-				}
-			}()
-			c := dial(t, srv.Addr())
-			c.send("110 " + testPassword + "\n120 many-" + itoa(i) + "\n")
-			c.expect("110 password")
-			c.expect("120 id")
-			sids[i] = c.expectConnected()
-			clients[i] = c
+			// Four source addresses: the per-IP handshake cap (512) stays on.
+			conns[i], sids[i], errs[i] = pipelinedHandshake(srv.Addr(), "127.0.0."+itoa(1+i%4), "many-"+itoa(i))
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.Close()
+			}
+		}
+	})
 	seen := make(map[uint16]int, n)
 	for i, sid := range sids {
-		require.NotZero(t, sid, "client %d", i)
+		require.NoError(t, errs[i], "client %d", i)
 		prev, dup := seen[sid]
 		require.False(t, dup, "sid %d given to %d and %d", sid, prev, i)
 		seen[sid] = i
 		rec, ok := srv.reg.Get("many-" + itoa(i))
 		require.True(t, ok)
 		assert.Equal(t, sid, rec.SID)
+		assert.True(t, rec.CStatus)
 	}
 	connected, _ := srv.reg.Counts()
 	assert.Equal(t, n, connected)
+}
+
+// pipelinedHandshake registers id from sourceIP and returns the open
+// connection. Safe to call from many goroutines.
+func pipelinedHandshake(addr, sourceIP, id string) (net.Conn, uint16, error) {
+	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(sourceIP)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	sid, err := answerHandshake(c, id)
+	return c, sid, err
+}
+
+func answerHandshake(c net.Conn, id string) (uint16, error) {
+	if _, err := c.Write([]byte("110 " + testPassword + "\n120 " + id + "\n")); err != nil {
+		return 0, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(c)
+	var lines []string
+	for len(lines) < 3 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, fmt.Errorf("after %q: %w", lines, err)
+		}
+		lines = append(lines, strings.TrimSuffix(line, "\n"))
+	}
+	if lines[0] != "110 password" || lines[1] != "120 id" {
+		return 0, fmt.Errorf("unexpected %q", lines)
+	}
+	arg, ok := strings.CutPrefix(lines[2], "140 ")
+	if !ok {
+		return 0, fmt.Errorf("want 140, got %q", lines[2])
+	}
+	return protocol.ParseConnected([]byte(arg))
 }
 
 // A client that stops talking (mid-handshake) or stops reading must not

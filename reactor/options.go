@@ -24,6 +24,10 @@ type options struct {
 	tick             time.Duration
 	logger           *zap.Logger
 	observer         Observer
+	authFailLimit    int
+	authFailWindow   time.Duration
+	maxPendingPerIP  int
+	proxyProtocol    bool
 }
 
 // Defaults, as INTERFACE.md gives them.
@@ -33,6 +37,9 @@ const (
 	DefaultKeepTimeout      = 10 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultMaxBacklog       = 64 << 10
+	DefaultAuthFailLimit    = 10
+	DefaultAuthFailWindow   = time.Minute
+	DefaultMaxPendingPerIP  = 512
 	// fdReserve is kept free below the open-files limit for the listener,
 	// the admin API, the store and logs: an accept that hits EMFILE stops
 	// gnet's whole engine, so cliser refuses clients well before that.
@@ -50,6 +57,9 @@ func defaultOptions() options {
 		loops:            runtime.NumCPU(),
 		logger:           zap.NewNop(),
 		observer:         nopObserver{},
+		authFailLimit:    DefaultAuthFailLimit,
+		authFailWindow:   DefaultAuthFailWindow,
+		maxPendingPerIP:  DefaultMaxPendingPerIP,
 	}
 }
 
@@ -99,6 +109,20 @@ func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l }
 // WithObserver receives the reactor's events, for metrics.
 func WithObserver(ob Observer) Option { return func(o *options) { o.observer = ob } }
 
+// WithAuthFailLimit bans an IP for window after limit authentication
+// failures within window ("190 too many attempts"); limit 0 disables.
+func WithAuthFailLimit(limit int, window time.Duration) Option {
+	return func(o *options) { o.authFailLimit, o.authFailWindow = limit, window }
+}
+
+// WithMaxHandshakesPerIP caps one IP's connections still in their handshake
+// ("190 server full" for the surplus); 0 disables.
+func WithMaxHandshakesPerIP(n int) Option { return func(o *options) { o.maxPendingPerIP = n } }
+
+// WithProxyProtocol expects a PROXY protocol v1 or v2 header at the start of
+// every connection and takes cip and cport from it.
+func WithProxyProtocol(on bool) Option { return func(o *options) { o.proxyProtocol = on } }
+
 func (o *options) validate() error {
 	switch {
 	case len(o.passwords) == 0:
@@ -109,6 +133,10 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: max connections must be positive", ErrBadOption)
 	case o.loops <= 0:
 		return fmt.Errorf("%w: event loops must be positive", ErrBadOption)
+	case o.authFailLimit < 0 || o.maxPendingPerIP < 0:
+		return fmt.Errorf("%w: per-IP limits must not be negative", ErrBadOption)
+	case o.authFailLimit > 0 && o.authFailWindow <= 0:
+		return fmt.Errorf("%w: the auth-failure window must be positive", ErrBadOption)
 	}
 	if o.tick <= 0 {
 		shortest := min(o.keepInterval, o.keepTimeout, o.handshakeTimeout)

@@ -13,6 +13,7 @@ import (
 // connection of the same client is told "190 replaced" (takeover: the newest
 // wins), and the client gets "140 connected <sid>". Runs on s's loop.
 func (srv *Server) register(s *session, cid string) {
+	s.handshakeOver()
 	sid, replaced, err := srv.reg.Register(cid, s.cip, s.cport, s)
 	if replaced != nil {
 		_ = replaced.Close(protocol.ReasonReplaced)

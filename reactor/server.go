@@ -21,6 +21,7 @@ type Server struct {
 	opts  options
 	reg   *registry.Registry
 	auth  *authenticator
+	guard *ipGuard
 	log   *zap.Logger
 	epoch time.Time
 
@@ -38,6 +39,8 @@ type Server struct {
 
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loop
+
+	lastPrune int64 // ticker goroutine only
 }
 
 // New makes a server that registers clients in reg. It fails with
@@ -58,6 +61,7 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 		opts:   o,
 		reg:    reg,
 		auth:   newAuthenticator(o.passwords),
+		guard:  newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
 		log:    o.logger,
 		epoch:  time.Now(),
 		ctx:    ctx,

@@ -10,7 +10,8 @@ import (
 type state uint8
 
 const (
-	awaitPassword state = iota // "110 password" sent
+	awaitProxy    state = iota // PROXY protocol on: the proxy's header not read yet
+	awaitPassword              // "110 password" sent
 	awaitID                    // "120 id" sent
 	registered                 // "140 connected" sent; keep-alives run
 	closing                    // closed on our side; the close is queued
@@ -28,6 +29,7 @@ type session struct {
 	sid             uint16
 	state           state
 	reason          protocol.Reason // why it is closing; set once
+	admitted        bool            // counted by the per-IP guard until its handshake ends
 
 	keepPending     bool   // a keep-alive is out, unanswered
 	shutdownPending bool   // "130 shutdown" is out, "130 ok" not yet back
@@ -41,7 +43,7 @@ type session struct {
 }
 
 func newSession(c gnet.Conn, lp *loop, cip, cport string) *session {
-	return &session{conn: c, lp: lp, cip: cip, cport: cport, slot: -1}
+	return &session{conn: c, lp: lp, cip: cip, cport: cport, state: awaitPassword, slot: -1}
 }
 
 // handleLine advances the state machine by one client line.
@@ -67,6 +69,7 @@ func (s *session) onPassword(l protocol.Line) {
 		return
 	}
 	if !s.lp.srv.auth.check(l.Arg) {
+		s.lp.srv.guard.failed(s.cip, s.lp.now())
 		s.fail(protocol.ReasonAuthFailed)
 		return
 	}
@@ -118,7 +121,7 @@ func (s *session) onKeepAliveEcho(arg []byte) {
 // onDue fires when the session's deadline passes.
 func (s *session) onDue() {
 	switch {
-	case s.state == awaitPassword || s.state == awaitID:
+	case s.state < registered:
 		s.fail(protocol.ReasonHandshakeTimeout)
 	case s.shutdownPending:
 		// The client was ordered down and did not ack in time; it is
@@ -152,6 +155,51 @@ func (s *session) shutdown(text string) {
 	s.write(lp.wbuf)
 	lp.srv.opts.observer.ShutdownSent()
 	lp.wheel.schedule(s, lp.now()+int64(lp.srv.opts.keepTimeout))
+}
+
+// admit passes the per-IP limits once the client's address is known (on
+// accept, or after the PROXY header). False: it has been refused.
+func (s *session) admit() bool {
+	if r := s.lp.srv.guard.admit(s.cip, s.lp.now()); r != protocol.ReasonNone {
+		s.lp.srv.opts.observer.Rejected(r)
+		s.fail(r)
+		return false
+	}
+	s.admitted = true
+	return true
+}
+
+// handshakeOver releases the per-IP handshake slot.
+func (s *session) handshakeOver() {
+	if s.admitted {
+		s.admitted = false
+		s.lp.srv.guard.done(s.cip, s.lp.now())
+	}
+}
+
+// readProxyHeader takes the PROXY header from the start of buf and returns
+// the bytes it used; 0 means wait for more. On a bad header the session fails.
+func (s *session) readProxyHeader(buf []byte) int {
+	n, err := proxyHeaderLen(buf)
+	if err != nil {
+		s.fail(protocol.ReasonProtocolError)
+		return 0
+	}
+	if n == 0 {
+		return 0
+	}
+	ip, port, ok, err := parseProxyHeader(buf[:n])
+	if err != nil {
+		s.fail(protocol.ReasonProtocolError)
+		return 0
+	}
+	if ok {
+		s.cip, s.cport = ip, port
+	}
+	if s.admit() {
+		s.state = awaitPassword
+	}
+	return n
 }
 
 // write sends b on the loop and enforces the outbound backlog cap. gnet

@@ -1,0 +1,40 @@
+package reactor
+
+import (
+	"net"
+	"testing"
+
+	"github.com/pires/go-proxyproto"
+)
+
+// FuzzProxyHeader feeds arbitrary bytes to the PROXY header framing and
+// parsing: no panic, a measured header never exceeds the bytes given or the
+// v2 limit, and whatever parses gives an address.
+func FuzzProxyHeader(f *testing.F) {
+	src := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 56324}
+	dst := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}
+	for _, v := range []byte{1, 2} {
+		h, err := proxyproto.HeaderProxyFromAddrs(v, src, dst).Format()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(h)
+		f.Add(append(h, "110 pw\n"...))
+	}
+	f.Add([]byte("PROXY UNKNOWN\r\n"))
+	f.Add([]byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"))
+	f.Add([]byte("110 pw\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := proxyHeaderLen(data)
+		if err != nil || n == 0 {
+			return
+		}
+		if n > len(data) || n > proxyV2Fixed+proxyV2MaxLen {
+			t.Fatalf("header length %d of %d bytes", n, len(data))
+		}
+		ip, port, ok, err := parseProxyHeader(data[:n])
+		if err == nil && ok && (ip == "" || port == "") {
+			t.Fatalf("parsed header without address: %q", data[:n])
+		}
+	})
+}

@@ -1,0 +1,155 @@
+package reactor
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+func TestTooManyAuthFailuresBansTheIP(t *testing.T) {
+	srv := startServer(t, WithAuthFailLimit(3, time.Minute))
+	for range 3 {
+		c := dialFrom(t, srv.Addr(), "127.0.0.7")
+		c.send("110 wrong\n")
+		c.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	}
+	banned := dialFrom(t, srv.Addr(), "127.0.0.7")
+	banned.expectClosed(closeLine(protocol.ReasonTooManyAttempts))
+
+	other := dialFrom(t, srv.Addr(), "127.0.0.8")
+	assert.NotZero(t, other.handshake("not-banned"), "another address is not affected")
+}
+
+func TestAuthBanEndsAfterWindow(t *testing.T) {
+	srv := startServer(t, WithAuthFailLimit(1, 150*time.Millisecond))
+	c := dialFrom(t, srv.Addr(), "127.0.0.9")
+	c.send("110 wrong\n")
+	c.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	dialFrom(t, srv.Addr(), "127.0.0.9").expectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	eventually(t, func() bool {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}
+		c, err := d.Dial("tcp", srv.Addr())
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 64)
+		n, _ := c.Read(buf)
+		return string(buf[:n]) == "110 password\n"
+	}, "the ban lifts after its window")
+}
+
+func TestHandshakesPerIPAreCapped(t *testing.T) {
+	srv := startServer(t, WithMaxHandshakesPerIP(2))
+	a := dialFrom(t, srv.Addr(), "127.0.0.10")
+	b := dialFrom(t, srv.Addr(), "127.0.0.10")
+	a.expect("110 password")
+	b.expect("110 password")
+	dialFrom(t, srv.Addr(), "127.0.0.10").expectClosed(closeLine(protocol.ReasonServerFull))
+	dialFrom(t, srv.Addr(), "127.0.0.11").expect("110 password")
+
+	// A finished handshake frees its slot.
+	a.send("110 " + testPassword + "\n120 cap-a\n")
+	a.expect("120 id")
+	a.expectConnected()
+	dialFrom(t, srv.Addr(), "127.0.0.10").expect("110 password")
+}
+
+func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true))
+	src := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 56324}
+	dst := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}
+	v2, err := proxyproto.HeaderProxyFromAddrs(2, src, dst).Format()
+	require.NoError(t, err)
+	v1, err := proxyproto.HeaderProxyFromAddrs(1, src, dst).Format()
+	require.NoError(t, err)
+	src6 := &net.TCPAddr{IP: net.ParseIP("2001:db8::42"), Port: 4242}
+	dst6 := &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 7070}
+	v2six, err := proxyproto.HeaderProxyFromAddrs(2, src6, dst6).Format()
+	require.NoError(t, err)
+
+	for name, tc := range map[string]struct {
+		header    []byte
+		cip, port string
+	}{
+		"v1":      {v1, "203.0.113.7", "56324"},
+		"v2":      {v2, "203.0.113.7", "56324"},
+		"v2 ipv6": {v2six, "2001:db8::42", "4242"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wire := string(tc.header) + "110 " + testPassword + "\n120 proxied-" + name[:2] + "\n"
+			// The header may arrive in any pieces.
+			for _, cut := range []int{1, 5, 12, 15, len(tc.header) - 1, len(tc.header)} {
+				c := dial(t, srv.Addr())
+				c.send(wire[:cut])
+				c.expect("110 password")
+				c.send(wire[cut:])
+				c.expect("120 id")
+				c.expectConnected()
+				rec, ok := srv.reg.Get("proxied-" + name[:2])
+				require.True(t, ok)
+				assert.Equal(t, tc.cip, rec.CIP)
+				assert.Equal(t, tc.port, rec.CPort)
+				_ = c.conn.Close()
+			}
+		})
+	}
+}
+
+func TestProxyProtocolLocalKeepsSocketAddress(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true))
+	local := []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00") // v2, LOCAL, no address
+	c := dial(t, srv.Addr())
+	c.send(string(local) + "110 " + testPassword + "\n120 health-1\n")
+	c.expect("110 password")
+	c.expect("120 id")
+	c.expectConnected()
+	rec, _ := srv.reg.Get("health-1")
+	assert.Equal(t, "127.0.0.1", rec.CIP)
+}
+
+func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true))
+	for name, wire := range map[string]string{
+		"no header":         "110 " + testPassword + "\n",
+		"v1 garbage":        "PROXY NONSENSE\r\n",
+		"v1 without CRLF":   "PROXY TCP4 " + string(make([]byte, 120)),
+		"v2 bad family":     "\r\n\r\n\x00\r\nQUIT\n\x21\x99\x00\x00",
+		"v2 length too big": "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dial(t, srv.Addr())
+			c.send(wire)
+			c.expectClosed("110 password", closeLine(protocol.ReasonProtocolError))
+		})
+	}
+}
+
+func TestProxiedAddressIsWhatTheBanSees(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true), WithAuthFailLimit(1, time.Minute))
+	hdr := func(ip string) string {
+		b, err := proxyproto.HeaderProxyFromAddrs(1, &net.TCPAddr{IP: net.ParseIP(ip), Port: 1000},
+			&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
+		require.NoError(t, err)
+		return string(b)
+	}
+	c := dial(t, srv.Addr())
+	c.send(hdr("198.51.100.1") + "110 wrong\n")
+	c.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	c = dial(t, srv.Addr())
+	c.send(hdr("198.51.100.1"))
+	c.expectClosed("110 password", closeLine(protocol.ReasonTooManyAttempts))
+	// Same proxy, another client behind it: not banned.
+	c = dial(t, srv.Addr())
+	c.send(hdr("198.51.100.2") + "110 " + testPassword + "\n120 behind-proxy\n")
+	c.expect("110 password")
+	c.expect("120 id")
+	c.expectConnected()
+}

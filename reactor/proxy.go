@@ -1,0 +1,84 @@
+package reactor
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"strconv"
+
+	"github.com/pires/go-proxyproto"
+)
+
+// PROXY protocol (v1 and v2) on the listener: TLS is terminated in front of
+// cliser (HAProxy, stunnel), and the proxy's header carries the real
+// client's address so that cip and cport stay the client's.
+//
+// gnet hands us bytes, not a net.Conn, so the reactor finds where the header
+// ends (the only part done here) and go-proxyproto parses and validates it.
+
+const (
+	proxyV1Max    = 107 // the v1 spec's longest header, CRLF included
+	proxyV2Fixed  = 16  // signature, version/command, family, length
+	proxyV2MaxLen = 4096
+)
+
+var (
+	proxyV1Sig = []byte("PROXY ")
+
+	errNotProxy = errors.New("reactor: connection did not start with a PROXY protocol header")
+)
+
+// proxyHeaderLen reports how long the PROXY header at the start of buf is:
+// n > 0 when it is complete, 0 when more bytes are needed, an error when buf
+// cannot start with one.
+func proxyHeaderLen(buf []byte) (int, error) {
+	switch {
+	case hasPrefixOrIsPrefix(buf, proxyproto.SIGV2):
+		if len(buf) < proxyV2Fixed {
+			return 0, nil
+		}
+		total := proxyV2Fixed + int(binary.BigEndian.Uint16(buf[14:16]))
+		if total > proxyV2Fixed+proxyV2MaxLen {
+			return 0, errNotProxy
+		}
+		if len(buf) < total {
+			return 0, nil
+		}
+		return total, nil
+	case hasPrefixOrIsPrefix(buf, proxyV1Sig):
+		window := buf[:min(len(buf), proxyV1Max)]
+		if i := bytes.Index(window, []byte("\r\n")); i >= 0 {
+			return i + 2, nil
+		}
+		if len(buf) >= proxyV1Max {
+			return 0, errNotProxy
+		}
+		return 0, nil
+	}
+	return 0, errNotProxy
+}
+
+// hasPrefixOrIsPrefix: buf starts with sig, or is a start of sig so far.
+func hasPrefixOrIsPrefix(buf, sig []byte) bool {
+	n := min(len(buf), len(sig))
+	return bytes.Equal(buf[:n], sig[:n])
+}
+
+// parseProxyHeader reads a complete header (as proxyHeaderLen measured it).
+// ok is false for a LOCAL header (the proxy's own health check), which
+// carries no client address: the socket's address then stands.
+func parseProxyHeader(hdr []byte) (ip, port string, ok bool, err error) {
+	h, err := proxyproto.Read(bufio.NewReaderSize(bytes.NewReader(hdr), max(len(hdr), 16)))
+	if err != nil {
+		return "", "", false, err
+	}
+	if h.Command.IsLocal() {
+		return "", "", false, nil
+	}
+	src, _, isTCP := h.TCPAddrs()
+	if !isTCP {
+		return "", "", false, errNotProxy
+	}
+	return src.IP.String(), strconv.Itoa(src.Port), true, nil
+}
