@@ -34,6 +34,10 @@ type serveConfig struct {
 	shutdownTimeout  time.Duration
 	maxClients       int
 	maxConns         int
+	authFailLimit    int
+	authFailWindow   time.Duration
+	maxPendingPerIP  int
+	proxyProtocol    bool
 	dataDir          string
 	retention        time.Duration
 	logLevel         string
@@ -74,6 +78,10 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.IntVar(&cfg.maxClients, "max-clients", 65535, "registered clients at once (sid is 16 bits)")
 	f.IntVar(&cfg.maxConns, "max-connections", reactor.DefaultMaxConns(), "open TCP connections at once, handshaking ones included (default: open-files limit less a reserve)")
+	f.IntVar(&cfg.authFailLimit, "auth-fail-limit", reactor.DefaultAuthFailLimit, "authentication failures from one IP within --auth-fail-window that ban it for that window; 0 disables")
+	f.DurationVar(&cfg.authFailWindow, "auth-fail-window", reactor.DefaultAuthFailWindow, "the window of --auth-fail-limit, and how long a ban lasts")
+	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
+	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
 	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -95,6 +103,10 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--max-clients must be 1..65535 (sid is 16 bits), got %d", cfg.maxClients)
 	case cfg.maxConns < 1:
 		return configErrorf("--max-connections must be positive, got %d", cfg.maxConns)
+	case cfg.authFailLimit < 0 || cfg.maxPendingPerIP < 0:
+		return configErrorf("--auth-fail-limit and --max-handshakes-per-ip must not be negative")
+	case cfg.authFailLimit > 0 && cfg.authFailWindow <= 0:
+		return configErrorf("--auth-fail-window must be positive, got %s", cfg.authFailWindow)
 	case cfg.retention < 0:
 		return configErrorf("--retention must not be negative, got %s", cfg.retention)
 	}
@@ -172,6 +184,9 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
 		reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
 		reactor.WithMaxConns(cfg.maxConns),
+		reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
+		reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
+		reactor.WithProxyProtocol(cfg.proxyProtocol),
 		reactor.WithLogger(log),
 	)
 	// The admin listener comes up before the protocol's, so that /readyz
