@@ -1,0 +1,182 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client calls the admin API over HTTP: the operator CLI (`cliser clients`,
+// `cliser health`) and scripts in Go use it. A Client is safe for
+// concurrent use.
+type Client struct {
+	base  string // scheme://host:port, no trailing slash
+	token string
+	http  *http.Client
+}
+
+// NewClient makes a client of the API at base ("http://127.0.0.1:7071";
+// a bare "host:port" gets http://). token, when not empty, is sent as a
+// bearer token.
+func NewClient(base, token string, timeout time.Duration) (*Client, error) {
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT", base)
+	}
+	return &Client{
+		base:  strings.TrimSuffix(u.String(), "/"),
+		token: token,
+		http:  &http.Client{Timeout: timeout},
+	}, nil
+}
+
+// Base is the API's base URL.
+func (c *Client) Base() string { return c.base }
+
+// StatusError is an answer other than the one expected: the HTTP status
+// and the API's {"error": "..."} text.
+type StatusError struct {
+	Status  int
+	Message string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
+}
+
+// UnreachableError: no HTTP answer at all (refused, timed out, DNS).
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string { return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err) }
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// List fetches one page: status "connected", "disconnected", "all" or ""
+// (all); limit 0 for the server's default; cursor "" for the first page.
+func (c *Client) List(ctx context.Context, status string, limit int, cursor string) (ListResponse, error) {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", status)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := "/v1/clients"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out ListResponse
+	err := c.do(ctx, http.MethodGet, path, nil, http.StatusOK, &out)
+	return out, err
+}
+
+// Get fetches one record.
+func (c *Client) Get(ctx context.Context, cid string) (ClientRecord, error) {
+	var out ClientRecord
+	err := c.do(ctx, http.MethodGet, "/v1/clients/"+url.PathEscape(cid), nil, http.StatusOK, &out)
+	return out, err
+}
+
+// Shutdown asks cid to shut down, with an optional reason.
+func (c *Client) Shutdown(ctx context.Context, cid, reason string) (CommandResponse, error) {
+	var out CommandResponse
+	err := c.do(ctx, http.MethodPost, "/v1/clients/"+url.PathEscape(cid)+"/shutdown",
+		shutdownBody(reason), http.StatusAccepted, &out)
+	return out, err
+}
+
+// Kick closes cid's connection with "190 kicked".
+func (c *Client) Kick(ctx context.Context, cid string) (CommandResponse, error) {
+	var out CommandResponse
+	err := c.do(ctx, http.MethodPost, "/v1/clients/"+url.PathEscape(cid)+"/kick", nil, http.StatusAccepted, &out)
+	return out, err
+}
+
+// ShutdownAll asks every connected client to shut down.
+func (c *Client) ShutdownAll(ctx context.Context, reason string) (ShutdownAllResponse, error) {
+	var out ShutdownAllResponse
+	err := c.do(ctx, http.MethodPost, "/v1/shutdown", shutdownBody(reason), http.StatusAccepted, &out)
+	return out, err
+}
+
+// Probe GETs /healthz or /readyz; nil means 200.
+func (c *Client) Probe(ctx context.Context, path string) error {
+	return c.do(ctx, http.MethodGet, path, nil, http.StatusOK, nil)
+}
+
+func shutdownBody(reason string) []byte {
+	if reason == "" {
+		return nil
+	}
+	b, _ := json.Marshal(ShutdownRequest{Reason: reason})
+	return b
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &UnreachableError{URL: c.base, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return &UnreachableError{URL: c.base, Err: err}
+	}
+	if resp.StatusCode != want {
+		var e ErrorResponse
+		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(raw))
+			if e.Error == "" {
+				e.Error = http.StatusText(resp.StatusCode)
+			}
+		}
+		return &StatusError{Status: resp.StatusCode, Message: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err)
+	}
+	return nil
+}
+
+// unwrapURLError drops net/http's "Get \"url\": " prefix, which the
+// caller's message already says.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cliser/cliser/admin"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newClientsCmd, newHealthCmd)
+}
+
+// defaultAdmin is where the CLI finds the admin API when --admin is not
+// given: CLISER_ADMIN, else the server's own CLISER_ADMIN_LISTEN (so that
+// the same environment serves `cliser serve` and, in its container,
+// `cliser health` and `cliser clients`), else the server's default.
+func defaultAdmin() string {
+	if v := os.Getenv("CLISER_ADMIN"); v != "" {
+		return v
+	}
+	if v := os.Getenv("CLISER_ADMIN_LISTEN"); v != "" && v != "off" {
+		if host, port, err := net.SplitHostPort(v); err == nil {
+			switch host {
+			case "", "0.0.0.0", "::":
+				host = "127.0.0.1"
+			}
+			return "http://" + net.JoinHostPort(host, port)
+		}
+	}
+	return "http://127.0.0.1:7071"
+}
+
+// clientsOptions are the flags every `cliser clients` subcommand shares.
+type clientsOptions struct {
+	admin   string
+	output  string
+	timeout time.Duration
+}
+
+func (o *clientsOptions) client() (*admin.Client, error) {
+	switch o.output {
+	case "table", "json":
+	default:
+		return nil, configErrorf("-o %q: want table or json", o.output)
+	}
+	c, err := admin.NewClient(o.admin, os.Getenv("CLISER_ADMIN_TOKEN"), o.timeout)
+	if err != nil {
+		return nil, configErrorf("--admin: %v", err)
+	}
+	return c, nil
+}
+
+func newClientsCmd() *cobra.Command {
+	o := &clientsOptions{}
+	cmd := &cobra.Command{
+		Use:   "clients",
+		Short: "List and command clients through the admin API",
+		Long: "List and command the server's clients through its admin API.\n\n" +
+			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n" +
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071). When the server has\n" +
+			"CLISER_ADMIN_TOKEN set, set the same CLISER_ADMIN_TOKEN here.\n" +
+			"Output is a table for people; -o json is for scripts.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
+	pf.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
+	cmd.AddCommand(newClientsListCmd(o), newClientsGetCmd(o), newClientsShutdownCmd(o), newClientsKickCmd(o))
+	return cmd
+}
+
+func newClientsListCmd(o *clientsOptions) *cobra.Command {
+	var status, cursor string
+	var limit, pageSize int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List client records (all pages, or at most --limit)",
+		Long: "List client records in client-ID order. By default every page is fetched\n" +
+			"(the CLI follows the API's cursors). --limit N stops after N records; the\n" +
+			"cursor to continue from is then printed (-o json: the \"next\" field) and\n" +
+			"--cursor takes it back.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch status {
+			case "all", "connected", "disconnected":
+			default:
+				return configErrorf("--status %q: want connected, disconnected or all", status)
+			}
+			if limit < 0 {
+				return configErrorf("--limit must not be negative, got %d", limit)
+			}
+			if pageSize < 1 || pageSize > 1000 {
+				return configErrorf("--page-size must be 1 to 1000, got %d", pageSize)
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			resp, err := listPages(cmd.Context(), c, status, limit, pageSize, cursor)
+			if err != nil {
+				return explain(c, err, "")
+			}
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), resp)
+			}
+			if err := writeTable(cmd.OutOrStdout(), resp.Clients); err != nil {
+				return err
+			}
+			if resp.Next != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more clients: continue with --cursor %s\n", resp.Next)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&status, "status", "all", "connected, disconnected or all")
+	f.IntVar(&limit, "limit", 0, "at most this many records (0: all)")
+	f.StringVar(&cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
+	f.IntVar(&pageSize, "page-size", 1000, "records per API request (1 to 1000)")
+	return cmd
+}
+
+// listPages follows the API's cursors until it has limit records (0: all)
+// or the last page. Next is set when it stopped early and more remain.
+func listPages(ctx context.Context, c *admin.Client, status string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
+	out := admin.ListResponse{Clients: []admin.ClientRecord{}}
+	for {
+		page := pageSize
+		if limit > 0 {
+			page = min(page, limit-len(out.Clients))
+		}
+		resp, err := c.List(ctx, status, page, cursor)
+		if err != nil {
+			return out, err
+		}
+		out.Clients = append(out.Clients, resp.Clients...)
+		cursor = resp.Next
+		if cursor == "" || (limit > 0 && len(out.Clients) >= limit) {
+			out.Next = cursor
+			return out, nil
+		}
+	}
+}
+
+func newClientsGetCmd(o *clientsOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get CID",
+		Short: "Show one client's record",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			rec, err := c.Get(cmd.Context(), args[0])
+			if err != nil {
+				return explain(c, err, args[0])
+			}
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), rec)
+			}
+			return writeRecord(cmd.OutOrStdout(), rec)
+		},
+	}
+}
+
+func newClientsShutdownCmd(o *clientsOptions) *cobra.Command {
+	var reason string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "shutdown CID | shutdown --all",
+		Short: "Tell a connected client (or all of them) to shut down (130 shutdown)",
+		Long: "Send \"130 shutdown[ <reason>]\" to a connected client, or with --all to every\n" +
+			"connected client. The server answers once the order is queued; the client\n" +
+			"answers \"130 ok\" and its record then says reason \"shutdown\".",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case all && len(args) > 0:
+				return configErrorf("give a CID or --all, not both")
+			case !all && len(args) != 1:
+				return configErrorf("give one CID, or --all for every connected client")
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if all {
+				resp, err := c.ShutdownAll(cmd.Context(), reason)
+				if err != nil {
+					return explain(c, err, "")
+				}
+				if o.output == "json" {
+					return writeJSONOut(out, resp)
+				}
+				_, err = fmt.Fprintf(out, "shutdown sent to %d connected clients\n", resp.Sent)
+				return err
+			}
+			resp, err := c.Shutdown(cmd.Context(), args[0], reason)
+			if err != nil {
+				return explain(c, err, args[0])
+			}
+			if o.output == "json" {
+				return writeJSONOut(out, resp)
+			}
+			_, err = fmt.Fprintf(out, "shutdown sent to %s\n", resp.CID)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "text sent with the order (130 shutdown <reason>)")
+	cmd.Flags().BoolVar(&all, "all", false, "every connected client")
+	return cmd
+}
+
+func newClientsKickCmd(o *clientsOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "kick CID",
+		Short: "Disconnect a client now (190 kicked)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Kick(cmd.Context(), args[0])
+			if err != nil {
+				return explain(c, err, args[0])
+			}
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), resp)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "kicked %s\n", resp.CID)
+			return err
+		},
+	}
+}
+
+// explain turns an API error into one that says what to do.
+func explain(c *admin.Client, err error, cid string) error {
+	var ue *admin.UnreachableError
+	var se *admin.StatusError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
+	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
+		if os.Getenv("CLISER_ADMIN_TOKEN") == "" {
+			return fmt.Errorf("the admin API wants a token: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
+		}
+		return fmt.Errorf("the admin API refused CLISER_ADMIN_TOKEN: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
+	case errors.As(err, &se) && se.Status == http.StatusNotFound && cid != "":
+		if strings.Contains(se.Message, "not connected") {
+			return fmt.Errorf("client %s is not connected", cid)
+		}
+		return fmt.Errorf("no client %s", cid)
+	case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
+		return fmt.Errorf("the server is starting or draining and takes no commands now; try again: %s", se.Message)
+	case errors.As(err, &se):
+		return fmt.Errorf("admin API: %s", se.Error())
+	}
+	return err
+}
+
+func writeJSONOut(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeTable(w io.Writer, recs []admin.ClientRecord) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CID\tSID\tSTATUS\tADDRESS\tCONNECTED_AT\tLAST_SEEN\tDISCONNECTED_AT\tREASON")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CID, r.SID, statusWord(r.CStatus),
+			net.JoinHostPort(r.CIP, r.CPort), r.ConnectedAt, r.LastSeen, orDash(r.DisconnectedAt), orDash(&r.Reason))
+	}
+	return tw.Flush()
+}
+
+func writeRecord(w io.Writer, r admin.ClientRecord) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"cid", r.CID},
+		{"sid", fmt.Sprint(r.SID)},
+		{"status", statusWord(r.CStatus)},
+		{"cip", r.CIP},
+		{"cport", r.CPort},
+		{"connected_at", r.ConnectedAt},
+		{"last_seen", r.LastSeen},
+		{"disconnected_at", orDash(r.DisconnectedAt)},
+		{"reason", orDash(&r.Reason)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+func statusWord(connected bool) string {
+	if connected {
+		return "connected"
+	}
+	return "disconnected"
+}
+
+func orDash(s *string) string {
+	if s == nil || *s == "" {
+		return "-"
+	}
+	return *s
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
+)
+
+// cliEnv clears the CLI's environment so the tests see only what they set.
+func cliEnv(t *testing.T) {
+	t.Setenv("CLISER_ADMIN", "")
+	t.Setenv("CLISER_ADMIN_LISTEN", "")
+	t.Setenv("CLISER_ADMIN_TOKEN", "")
+}
+
+func TestCLIListTableJSONAndPages(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "")
+	addr := s.srv.Addr()
+	for i := range 11 {
+		opsConnect(t, addr, opsPassword, fmt.Sprintf("dev-%02d", i))
+	}
+	gone := opsConnect(t, addr, opsPassword, "dev-gone")
+	_ = gone.conn.Close()
+	require.Eventually(t, func() bool { r, _ := s.reg.Get("dev-gone"); return !r.CStatus }, waitFor, tick)
+
+	out, _, err := runCLI(t, "clients", "list", "--admin", s.admin)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 13, out)
+	assert.Regexp(t, `^CID\s+SID\s+STATUS\s+ADDRESS\s+CONNECTED_AT\s+LAST_SEEN\s+DISCONNECTED_AT\s+REASON$`, lines[0])
+	assert.Regexp(t, `^dev-00\s+\d+\s+connected\s+127\.0\.0\.1:\d+\s+\S+Z\s+\S+Z\s+-\s+-$`, lines[1])
+	assert.Regexp(t, `^dev-gone\s+\d+\s+disconnected\s+127\.0\.0\.1:\d+\s+\S+Z\s+\S+Z\s+\S+Z\s+closed by client$`, lines[12])
+
+	// Every page is followed by default, whatever the page size.
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--page-size", "4")
+	require.NoError(t, err)
+	all := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, all.Clients, 12)
+	assert.Equal(t, "", all.Next)
+	for i := range 11 {
+		assert.Equal(t, fmt.Sprintf("dev-%02d", i), all.Clients[i].CID)
+	}
+
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--status", "disconnected")
+	require.NoError(t, err)
+	dis := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, dis.Clients, 1)
+	assert.Equal(t, "dev-gone", dis.Clients[0].CID)
+	assert.Equal(t, "closed by client", dis.Clients[0].Reason)
+
+	// --limit stops early and hands out the cursor; --cursor goes on.
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--status", "connected", "--limit", "5", "--page-size", "2")
+	require.NoError(t, err)
+	first := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, first.Clients, 5)
+	require.NotEmpty(t, first.Next)
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--status", "connected", "--cursor", first.Next)
+	require.NoError(t, err)
+	rest := decodeJSON[admin.ListResponse](t, out)
+	assert.Len(t, rest.Clients, 6)
+	assert.Equal(t, "dev-05", rest.Clients[0].CID)
+
+	_, stderr, err := runCLI(t, "clients", "list", "--admin", s.admin, "--limit", "3")
+	require.NoError(t, err)
+	assert.Contains(t, stderr, "more clients: continue with --cursor ")
+}
+
+func TestCLIGet(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "")
+	opsConnect(t, s.srv.Addr(), opsPassword, "pos-0042")
+
+	out, _, err := runCLI(t, "clients", "get", "pos-0042", "--admin", s.admin)
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^cid:\s+pos-0042$`, out)
+	assert.Regexp(t, `(?m)^status:\s+connected$`, out)
+	assert.Regexp(t, `(?m)^disconnected_at:\s+-$`, out)
+
+	out, _, err = runCLI(t, "clients", "get", "pos-0042", "--admin", s.admin, "-o", "json")
+	require.NoError(t, err)
+	rec := decodeJSON[map[string]any](t, out)
+	assert.Equal(t, "pos-0042", rec["cid"])
+	assert.Nil(t, rec["disconnected_at"])
+	assert.Len(t, rec, 9)
+
+	_, _, err = runCLI(t, "clients", "get", "nobody", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Equal(t, "no client nobody", err.Error())
+	assert.Equal(t, 1, exitCode(err))
+}
+
+func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "")
+	addr := s.srv.Addr()
+	a := opsConnect(t, addr, opsPassword, "cli-a")
+	b := opsConnect(t, addr, opsPassword, "cli-b")
+
+	out, _, err := runCLI(t, "clients", "shutdown", "cli-a", "--reason", "maintenance window", "--admin", s.admin)
+	require.NoError(t, err)
+	assert.Equal(t, "shutdown sent to cli-a\n", out)
+	a.expect("130 shutdown maintenance window")
+	a.send(protocol.ShutdownAck)
+	a.expectClosed()
+	require.Eventually(t, func() bool { r, _ := s.reg.Get("cli-a"); return r.Reason == protocol.ReasonShutdown }, waitFor, tick)
+
+	_, _, err = runCLI(t, "clients", "shutdown", "cli-a", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Equal(t, "client cli-a is not connected", err.Error())
+	_, _, err = runCLI(t, "clients", "kick", "ghost", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Equal(t, "no client ghost", err.Error())
+
+	out, _, err = runCLI(t, "clients", "kick", "cli-b", "--admin", s.admin, "-o", "json")
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"cid": "cli-b", "command": "kick"}`, out)
+	b.expectClosed(closeText(protocol.ReasonKicked))
+
+	c := opsConnect(t, addr, opsPassword, "cli-c")
+	d := opsConnect(t, addr, opsPassword, "cli-d")
+	out, _, err = runCLI(t, "clients", "shutdown", "--all", "--reason", "bye", "--admin", s.admin)
+	require.NoError(t, err)
+	assert.Equal(t, "shutdown sent to 2 connected clients\n", out)
+	c.expect("130 shutdown bye")
+	d.expect("130 shutdown bye")
+
+	_, _, err = runCLI(t, "clients", "shutdown", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	_, _, err = runCLI(t, "clients", "shutdown", "cli-c", "--all", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+}
+
+func TestCLIErrorsSayWhatToDo(t *testing.T) {
+	cliEnv(t)
+	// Nothing listens on a port just freed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	_, _, err = runCLI(t, "clients", "list", "--admin", dead)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is `cliser serve` running? check --admin/CLISER_ADMIN")
+	assert.Contains(t, err.Error(), dead)
+	assert.Equal(t, 1, exitCode(err))
+
+	const token = "cli-admin-token"
+	s := startOpsServer(t, token)
+	_, _, err = runCLI(t, "clients", "list", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "set CLISER_ADMIN_TOKEN")
+	t.Setenv("CLISER_ADMIN_TOKEN", "wrong")
+	_, _, err = runCLI(t, "clients", "list", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refused CLISER_ADMIN_TOKEN")
+	t.Setenv("CLISER_ADMIN_TOKEN", token)
+	_, _, err = runCLI(t, "clients", "list", "--admin", s.admin)
+	require.NoError(t, err)
+
+	// Usage mistakes exit 2 and name the flag.
+	for _, args := range [][]string{
+		{"clients", "list", "--status", "online"},
+		{"clients", "list", "-o", "yaml"},
+		{"clients", "list", "--limit", "-1"},
+		{"clients", "list", "--page-size", "1001"},
+		{"clients", "list", "--admin", "ftp://x"},
+	} {
+		if !hasAdmin(args) {
+			args = append(args, "--admin", s.admin)
+		}
+		_, _, err = runCLI(t, args...)
+		require.Error(t, err, args)
+		assert.Equal(t, 2, exitCode(err), "%v: %v", args, err)
+	}
+}
+
+func hasAdmin(args []string) bool {
+	for _, a := range args {
+		if a == "--admin" {
+			return true
+		}
+	}
+	return false
+}
+
+// The address comes from --admin, else CLISER_ADMIN, else the server's own
+// CLISER_ADMIN_LISTEN (a container shares its environment with the probe).
+func TestDefaultAdminAddress(t *testing.T) {
+	cliEnv(t)
+	assert.Equal(t, "http://127.0.0.1:7071", defaultAdmin())
+	for listen, want := range map[string]string{
+		":7071":          "http://127.0.0.1:7071",
+		"0.0.0.0:9000":   "http://127.0.0.1:9000",
+		"[::]:9001":      "http://127.0.0.1:9001",
+		"10.1.2.3:9002":  "http://10.1.2.3:9002",
+		"localhost:9003": "http://localhost:9003",
+		"off":            "http://127.0.0.1:7071",
+	} {
+		t.Setenv("CLISER_ADMIN_LISTEN", listen)
+		assert.Equal(t, want, defaultAdmin(), listen)
+	}
+	t.Setenv("CLISER_ADMIN", "http://admin.example:80")
+	assert.Equal(t, "http://admin.example:80", defaultAdmin(), "CLISER_ADMIN wins")
+}
+
+func TestHealthCommand(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "probe-token-is-not-needed")
+	out, _, err := runCLI(t, "health", "--admin", s.admin)
+	require.NoError(t, err)
+	assert.Equal(t, s.admin+"/healthz: ok\n", out)
+	out, _, err = runCLI(t, "health", "--ready", "--admin", strings.TrimPrefix(s.admin, "http://"))
+	require.NoError(t, err, "a bare host:port works too")
+	assert.Equal(t, s.admin+"/readyz: ok\n", out)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	_, _, err = runCLI(t, "health", "--admin", dead)
+	require.Error(t, err)
+	assert.Equal(t, 1, exitCode(err))
+}

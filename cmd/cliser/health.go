@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cliser/cliser/admin"
+)
+
+// newHealthCmd is `cliser health`: a probe for places without a shell or
+// curl (a distroless container's HEALTHCHECK). Exit 0 when the server
+// answers 200, 1 otherwise.
+func newHealthCmd() *cobra.Command {
+	var addr string
+	var ready bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "health",
+		Short: "Exit 0 when the server's /healthz (or --ready: /readyz) answers 200",
+		Long: "Probe a running `cliser serve` through its admin listener: GET /healthz, or\n" +
+			"/readyz with --ready. Exit 0 on 200, 1 otherwise. The address is --admin,\n" +
+			"else $CLISER_ADMIN, else derived from $CLISER_ADMIN_LISTEN, else\n" +
+			"http://127.0.0.1:7071. The probes need no token.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := admin.NewClient(addr, "", timeout)
+			if err != nil {
+				return configErrorf("--admin: %v", err)
+			}
+			path := "/healthz"
+			if ready {
+				path = "/readyz"
+			}
+			if err := c.Probe(cmd.Context(), path); err != nil {
+				return fmt.Errorf("%s%s: %w", c.Base(), path, err)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s%s: ok\n", c.Base(), path)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&addr, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	cmd.Flags().BoolVar(&ready, "ready", false, "probe /readyz instead of /healthz")
+	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
+	return cmd
+}
