@@ -28,6 +28,16 @@ type Registry struct {
 	dirty     map[string]struct{} // cids changed since the last flush
 	gone      []string            // cids pruned since the last flush
 	flushMu   sync.Mutex          // one flush at a time, so batches land in order
+	key       entry               // search key, reused under mu so lookups do not allocate
+}
+
+// getLocked finds cid's entry without allocating a search key. r.mu must
+// be held.
+func (r *Registry) getLocked(cid string) (*entry, bool) {
+	r.key.CID = cid
+	e, ok := r.byCID.Get(&r.key)
+	r.key.CID = ""
+	return e, ok
 }
 
 // New makes an empty registry. Load fills it from its store.
@@ -51,7 +61,7 @@ func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, repl
 	now := r.opts.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, found := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	e, found := r.getLocked(cid)
 	if found && e.CStatus {
 		// Takeover: the old connection's sid goes back first, so a full
 		// registry still lets a client replace itself.
@@ -94,7 +104,7 @@ func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) boo
 	now := r.opts.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	e, ok := r.getLocked(cid)
 	if !ok || !e.CStatus || e.conn != conn {
 		return false
 	}
@@ -120,7 +130,7 @@ func (r *Registry) Touch(sid uint16, conn Conn) {
 func (r *Registry) Get(cid string) (Record, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	e, ok := r.getLocked(cid)
 	if !ok {
 		return Record{}, false
 	}
@@ -132,7 +142,7 @@ func (r *Registry) Get(cid string) (Record, bool) {
 func (r *Registry) Conn(cid string) (Conn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}})
+	e, ok := r.getLocked(cid)
 	switch {
 	case !ok:
 		return nil, ErrNotFound

@@ -93,7 +93,7 @@ func (r *Registry) takePending() (put []Record, gone []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for cid := range r.dirty {
-		if e, ok := r.byCID.Get(&entry{Record: Record{CID: cid}}); ok {
+		if e, ok := r.getLocked(cid); ok {
 			put = append(put, e.Record)
 		}
 	}
