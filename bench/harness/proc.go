@@ -1,0 +1,95 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// procSample is what /proc says about a process at one moment.
+type procSample struct {
+	At      time.Time
+	RSS     int64         // bytes resident (VmRSS)
+	CPU     time.Duration // user+system time of all its threads
+	Threads int
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times; 100 on
+// every Linux this runs on (the kernel fixes it for userspace).
+const clockTicks = 100
+
+// sampleProc reads /proc/<pid>. CPU comes from the threads' schedstat
+// (nanoseconds, so a burst of a few hundred milliseconds is measured
+// exactly) and falls back to stat's clock ticks.
+func sampleProc(pid int) (procSample, error) {
+	s := procSample{At: time.Now()}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, err
+	}
+	for line := range bytes.Lines(status) {
+		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			kb, err := strconv.ParseInt(string(bytes.Fields(v)[0]), 10, 64)
+			if err != nil {
+				return s, fmt.Errorf("VmRSS: %w", err)
+			}
+			s.RSS = kb << 10
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("Threads:")); ok {
+			s.Threads, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+	}
+	if cpu, ok := schedCPU(pid); ok {
+		s.CPU = cpu
+		return s, nil
+	}
+	s.CPU, err = statCPU(pid)
+	return s, err
+}
+
+func schedCPU(pid int) (time.Duration, bool) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(tasks) == 0 {
+		return 0, false
+	}
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // a thread that just exited
+		}
+		f := bytes.Fields(b)
+		if len(f) == 0 {
+			return 0, false
+		}
+		ns, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		total += ns
+	}
+	return time.Duration(total), true
+}
+
+func statCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after it start
+	// after the last ')'.
+	rest := b[bytes.LastIndexByte(b, ')')+1:]
+	f := bytes.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
