@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry/boltstore"
+)
+
+// adminAddrOf reads the admin address from the served binary's ready line.
+func adminAddrOf(t *testing.T, p *servedProcess) string {
+	t.Helper()
+	for _, line := range strings.Split(p.logText(), "\n") {
+		var entry struct {
+			Msg   string `json:"msg"`
+			Admin string `json:"admin"`
+		}
+		if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(entry.Msg, "cliser ready") {
+			require.NotEqual(t, "off", entry.Admin)
+			return "http://" + entry.Admin
+		}
+	}
+	t.Fatalf("no ready line:\n%s", p.logText())
+	return ""
+}
+
+func adminClient(t *testing.T, base string) *admin.Client {
+	t.Helper()
+	c, err := admin.NewClient(base, "", 5*time.Second)
+	require.NoError(t, err)
+	return c
+}
+
+// records lists every record through the API, following cursors.
+func records(t *testing.T, c *admin.Client) map[string]admin.ClientRecord {
+	t.Helper()
+	out := map[string]admin.ClientRecord{}
+	cursor := ""
+	for {
+		page, err := c.List(context.Background(), "all", 7, cursor)
+		require.NoError(t, err)
+		for _, r := range page.Clients {
+			out[r.CID] = r
+		}
+		if cursor = page.Next; cursor == "" {
+			return out
+		}
+	}
+}
+
+func serveArgs(dataDir string, extra ...string) []string {
+	return append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--data-dir", dataDir, "--keepalive-interval", "1h"}, extra...)
+}
+
+// The registry survives a crash: every client that registered more than a
+// second before SIGKILL is there after a restart on the same data dir,
+// disconnected, with the reason "server restarted" (or the reason it left
+// with, if it had left).
+func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
+	dataDir := t.TempDir()
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+	p := startServe(t, env, serveArgs(dataDir)...)
+	api := adminClient(t, adminAddrOf(t, p))
+
+	var early []string
+	for i := range 20 {
+		cid := fmt.Sprintf("early-%02d", i)
+		c := opsConnect(t, p.addr, opsPassword, cid)
+		early = append(early, cid)
+		if i%4 == 0 { // some leave before the crash
+			_ = c.conn.Close()
+			require.Eventually(t, func() bool {
+				r, err := api.Get(context.Background(), cid)
+				return err == nil && !r.CStatus
+			}, waitFor, tick)
+		}
+	}
+	settled := time.Now()
+	// The contract is about time itself ("registered more than one second
+	// before the kill"), so the test waits out that second; nothing is
+	// guessed. Clients that come later may or may not have been written.
+	time.Sleep(time.Until(settled.Add(1100 * time.Millisecond)))
+	for i := range 3 {
+		opsConnect(t, p.addr, opsPassword, fmt.Sprintf("late-%d", i))
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	<-p.exited
+
+	p2 := startServe(t, env, serveArgs(dataDir)...)
+	api2 := adminClient(t, adminAddrOf(t, p2))
+	got := records(t, api2)
+	for i, cid := range early {
+		r, ok := got[cid]
+		require.True(t, ok, "%s registered >1s before the kill is missing after restart", cid)
+		assert.False(t, r.CStatus, cid)
+		require.NotNil(t, r.DisconnectedAt, cid)
+		want := protocol.ReasonServerRestarted.String()
+		if i%4 == 0 {
+			want = protocol.ReasonClosedByClient.String()
+		}
+		assert.Equal(t, want, r.Reason, cid)
+		assert.Equal(t, "127.0.0.1", r.CIP, cid)
+	}
+	for cid, r := range got {
+		assert.False(t, r.CStatus, "%s: nothing is connected right after a restart", cid)
+	}
+	// The restarted server serves: a known client comes back.
+	opsConnect(t, p2.addr, opsPassword, "early-01")
+	r, err := api2.Get(context.Background(), "early-01")
+	require.NoError(t, err)
+	assert.True(t, r.CStatus)
+}
+
+// SIGTERM drains: /readyz was 200, every client hears "190 server shutting
+// down", the process exits 0, and the records on disk say so (a restart
+// shows "server shutting down", not "server restarted").
+func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
+	dataDir := t.TempDir()
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+	p := startServe(t, env, serveArgs(dataDir, "--shutdown-timeout", "5s")...)
+	base := adminAddrOf(t, p)
+	api := adminClient(t, base)
+	require.NoError(t, api.Probe(context.Background(), "/readyz"))
+
+	clients := map[string]*opsClient{}
+	for i := range 8 {
+		cid := fmt.Sprintf("drain-%d", i)
+		clients[cid] = opsConnect(t, p.addr, opsPassword, cid)
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() { c.expectClosed(closeText(protocol.ReasonServerShuttingDown)) })
+	}
+	wg.Wait()
+	require.Equal(t, 0, p.wait(t), p.logText())
+	assert.Contains(t, p.logText(), `"msg":"stopped; registry written"`)
+	err := api.Probe(context.Background(), "/healthz")
+	var ue *admin.UnreachableError
+	assert.ErrorAs(t, err, &ue, "the admin listener is closed once the process is gone")
+
+	p2 := startServe(t, env, serveArgs(dataDir)...)
+	got := records(t, adminClient(t, adminAddrOf(t, p2)))
+	require.Len(t, got, len(clients))
+	for cid := range clients {
+		assert.False(t, got[cid].CStatus, cid)
+		assert.Equal(t, "server shutting down", got[cid].Reason, cid)
+	}
+}
+
+// freePort finds a port nothing listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	require.NoError(t, ln.Close())
+	return port
+}
+
+// runBinary runs the built cliser with exactly env (no inherited
+// variables) and returns its combined output and exit code.
+func runBinary(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(cliserBinary(t), args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	require.NoError(t, err)
+	return string(out), 0
+}
+
+// The container runs `cliser serve` configured by environment alone, and
+// probes it with `cliser health` from the same environment. This is that,
+// minus the container: the built binary, only CLISER_* variables, no flag
+// but the subcommand, and ":PORT" addresses as in the image.
+func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
+	listenPort, adminPort := freePort(t), freePort(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	const token = "env-only-admin-token"
+	env := []string{
+		"CLISER_LISTEN=:" + listenPort,
+		"CLISER_ADMIN_LISTEN=:" + adminPort,
+		"CLISER_DATA_DIR=" + dataDir,
+		"CLISER_PASSWORD=" + opsPassword,
+		"CLISER_ADMIN_TOKEN=" + token,
+		"CLISER_KEEPALIVE_INTERVAL=1h",
+	}
+	cmd := exec.Command(cliserBinary(t), "serve")
+	cmd.Env = env
+	cmd.Dir = t.TempDir() // not the data dir: it must come from the environment
+	var logs lockedBuffer
+	cmd.Stderr = &logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	// The probe's environment is the container's: it finds the admin
+	// listener from CLISER_ADMIN_LISTEN and needs no token.
+	probeEnv := []string{"CLISER_ADMIN_LISTEN=:" + adminPort}
+	require.Eventually(t, func() bool {
+		_, code := runBinary(t, probeEnv, "health")
+		return code == 0
+	}, 20*time.Second, 50*time.Millisecond, "never healthy:\n%s", logs.String())
+	out, code := runBinary(t, probeEnv, "health", "--ready")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "http://127.0.0.1:"+adminPort+"/readyz: ok")
+
+	opsConnect(t, "127.0.0.1:"+listenPort, opsPassword, "env-only-1")
+	out, code = runBinary(t, probeEnv, "clients", "list", "-o", "json")
+	assert.Equal(t, 1, code, "the token is wanted for the API: %s", out)
+	assert.Contains(t, out, "set CLISER_ADMIN_TOKEN")
+	out, code = runBinary(t, append(probeEnv, "CLISER_ADMIN_TOKEN="+token), "clients", "list", "-o", "json")
+	require.Equal(t, 0, code, out)
+	list := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, list.Clients, 1)
+	assert.Equal(t, "env-only-1", list.Clients[0].CID)
+	_, err := os.Stat(filepath.Join(dataDir, boltstore.FileName))
+	assert.NoError(t, err, "the registry lives in CLISER_DATA_DIR")
+	assert.NotContains(t, logs.String(), token, "the admin token reached the logs")
+	assert.NotContains(t, logs.String(), opsPassword, "the password reached the logs")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "exit status 0 after SIGTERM:\n%s", logs.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not exit:\n%s", logs.String())
+	}
+	exited <- nil // for the cleanup
+	out, code = runBinary(t, probeEnv, "health")
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "/healthz")
+}
+
+// lockedBuffer collects a subprocess's output for reading while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
