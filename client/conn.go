@@ -83,12 +83,28 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 
 func dial(ctx context.Context, cfg Config) (net.Conn, error) {
 	nd := &net.Dialer{Timeout: cfg.DialTimeout}
+	var nc net.Conn
+	var err error
 	if cfg.TLS != nil {
 		td := &tls.Dialer{NetDialer: nd, Config: cfg.TLS}
-		return td.DialContext(ctx, "tcp", cfg.Addr)
+		nc, err = td.DialContext(ctx, "tcp", cfg.Addr)
+	} else {
+		nc, err = nd.DialContext(ctx, "tcp", cfg.Addr)
 	}
-	return nd.DialContext(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	// Redialling a local server that is down can pick the server's own port
+	// as the ephemeral port and "connect" to itself (TCP simultaneous open).
+	// Such a socket would hold the port the restarting server needs.
+	if nc.LocalAddr().String() == nc.RemoteAddr().String() {
+		_ = nc.Close()
+		return nil, errSelfConnect
+	}
+	return nc, nil
 }
+
+var errSelfConnect = errors.New("connected to itself (nothing listens there)")
 
 func (c *Conn) handshake(ctx context.Context, answers []byte) error {
 	deadline := time.Now().Add(c.cfg.HandshakeTimeout)
