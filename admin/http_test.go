@@ -58,6 +58,7 @@ func TestTokenOn(t *testing.T) {
 			r := s.callToken(t, p.method, p.path, "", bad)
 			assert.Equal(t, http.StatusUnauthorized, r.status, "%s %s token %q", p.method, p.path, bad)
 			assert.Equal(t, `Bearer realm="cliser admin"`, r.header.Get("WWW-Authenticate"))
+			assert.NotContains(t, string(r.body), `\u003c`, "no HTML escapes in messages")
 			r.errorText(t)
 		}
 	}
