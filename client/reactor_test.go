@@ -8,9 +8,9 @@ import (
 	"context"
 	"errors"
 	"net"
-	"syscall"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
