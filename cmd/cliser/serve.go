@@ -254,6 +254,7 @@ func startAdmin(addr string, reg *registry.Registry, srv *reactor.Server, m *adm
 	if err != nil {
 		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", addr, err)
 	}
+	log.Info("admin API listening", zap.String("admin", hs.Addr()), zap.Bool("token", token != ""))
 	if token == "" && !loopbackOnly(hs.Addr()) {
 		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
 	}
