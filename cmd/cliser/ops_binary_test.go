@@ -241,6 +241,9 @@ func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
 	assert.Equal(t, "env-only-1", list.Clients[0].CID)
 	_, err := os.Stat(filepath.Join(dataDir, boltstore.FileName))
 	assert.NoError(t, err, "the registry lives in CLISER_DATA_DIR")
+	assert.Contains(t, logs.String(), `"msg":"admin API listening"`)
+	assert.Contains(t, logs.String(), `"token":true`)
+	assert.NotContains(t, logs.String(), "without a token")
 	assert.NotContains(t, logs.String(), token, "the admin token reached the logs")
 	assert.NotContains(t, logs.String(), opsPassword, "the password reached the logs")
 
@@ -273,4 +276,16 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// An admin API open beyond loopback without a token is logged as a warning
+// that says what to set.
+func TestBinaryWarnsOfOpenAdminAPI(t *testing.T) {
+	p := startServe(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", ":0", "--data-dir", t.TempDir())
+	assert.Contains(t, p.logText(), `"msg":"admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN"`)
+
+	q := startServe(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, serveArgs(t.TempDir())...)
+	assert.Contains(t, q.logText(), `"token":false`)
+	assert.NotContains(t, q.logText(), "without a token", "loopback needs no warning")
 }
