@@ -231,7 +231,9 @@ func (h *fleetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	s := c.Context().(*Session)
 	s.gc.Store(c)
 	h.f.counts.opened.Add(1)
-	return s.answers, gnet.None
+	answers := s.answers
+	s.answers = nil // written once; an idle session should not keep it
+	return answers, gnet.None
 }
 
 func (h *fleetHandler) OnTraffic(c gnet.Conn) gnet.Action {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -141,15 +142,17 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 	if err != nil {
 		return err
 	}
-	var order *client.ShutdownOrdered
+	var order atomic.Pointer[client.ShutdownOrdered]
 	err = client.Run(ctx, cc, backoff, func(e client.Event) {
 		if so, ok := e.(client.ShutdownOrdered); ok {
-			order = &so
+			order.Store(&so)
 		}
 	})
 	switch {
-	case err == nil && order != nil:
-		runShutdownHook(log, cfg, order.Text)
+	case order.Load() != nil:
+		// Acked: the hook runs even when a signal cut the wait for the
+		// server's close short, since the server was told "130 ok".
+		runShutdownHook(log, cfg, order.Load().Text)
 		log.Info("agent exits after the shutdown order")
 		return nil
 	case errors.Is(err, context.Canceled):
