@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/boltstore"
+)
+
+// TestSIGKILLUnderLoadAndRestart: 200 reconnecting clients (client.Run,
+// full-jitter backoff) on the built binary; kill -9 the server; the
+// registry on disk must say each was connected, and loading it must mark
+// each "server restarted"; restart on the same port and data dir; every
+// client must come back, once, with no sid shared by two connected
+// clients, and the reconnects must be spread out by the jitter rather than
+// land in one burst.
+func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
+	const (
+		clients  = 200
+		password = "restart-s3cret-7781"
+	)
+	dataDir := t.TempDir()
+	listen := freePort(t)
+	env := []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="}
+	args := []string{"--listen", listen, "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir,
+		"--keepalive-interval", "1s", "--keepalive-timeout", "5s", "--log-format", "json"}
+	first := startServe(t, env, args...)
+
+	// The fleet, with its events timestamped.
+	type event struct {
+		at  time.Time
+		sid uint16 // 0 for a disconnect
+	}
+	var (
+		mu     sync.Mutex
+		events = make([][]event, clients)
+		wg     sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); wg.Wait() }()
+	backoff := client.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}
+	for i := range clients {
+		cfg := client.Config{Addr: listen, Password: password, ID: fmt.Sprintf("restart-%03d", i), HandshakeTimeout: 5 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = client.Run(ctx, cfg, backoff, func(ev client.Event) {
+				now := time.Now()
+				mu.Lock()
+				defer mu.Unlock()
+				switch e := ev.(type) {
+				case client.Connected:
+					events[i] = append(events[i], event{at: now, sid: e.SID})
+				case client.Disconnected:
+					if n := len(events[i]); n > 0 && events[i][n-1].sid != 0 {
+						events[i] = append(events[i], event{at: now})
+					}
+				}
+			})
+		}()
+	}
+	// count reports how many clients' last event is a connect after since
+	// (or a disconnect, with connected false).
+	count := func(connected bool, since time.Time) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, evs := range events {
+			if len(evs) == 0 {
+				continue
+			}
+			last := evs[len(evs)-1]
+			if (last.sid != 0) == connected && !last.at.Before(since) {
+				n++
+			}
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return count(true, time.Time{}) == clients }, 30*time.Second, 10*time.Millisecond,
+		"the fleet did not connect")
+
+	// Wait until the write-behind flusher has put every connected record on
+	// disk (the file is locked by the server; a copy of it is not).
+	require.Eventually(t, func() bool {
+		recs, err := loadCopy(t, dataDir, false)
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, r := range recs {
+			if r.CStatus {
+				n++
+			}
+		}
+		return n == clients
+	}, 20*time.Second, 100*time.Millisecond, "the registry never reached the disk")
+
+	// kill -9, under load.
+	killedAt := time.Now()
+	require.NoError(t, first.cmd.Process.Signal(syscall.SIGKILL))
+	first.waitExit(t)
+	require.Eventually(t, func() bool { return count(false, killedAt) == clients }, 20*time.Second, 10*time.Millisecond,
+		"not every client saw the server die")
+
+	// What the restarted server will load: every record, each marked
+	// "server restarted", none connected.
+	recs, err := loadCopy(t, dataDir, true)
+	require.NoError(t, err)
+	require.Len(t, recs, clients, "records lost by the kill")
+	for _, r := range recs {
+		require.False(t, r.CStatus, r.CID)
+		require.Equal(t, protocol.ReasonServerRestarted, r.Reason, r.CID)
+	}
+
+	// Restart on the same port and data dir.
+	restartedAt := time.Now()
+	second := startServe(t, env, args...)
+	readyAt := time.Now()
+	require.Equal(t, listen, second.addr)
+	require.Contains(t, second.logText(), fmt.Sprintf(`"records":%d`, clients), "the restarted server did not load every record")
+	require.Eventually(t, func() bool { return count(true, restartedAt) == clients }, 30*time.Second, 10*time.Millisecond,
+		"not every client reconnected")
+
+	// One connection per client, each with its own sid, as the registry says.
+	api, err := admin.NewClient("http://"+second.adminAddr, "", 5*time.Second)
+	require.NoError(t, err)
+	page, err := api.List(context.Background(), "all", registry.MaxPageLimit, "")
+	require.NoError(t, err)
+	require.Len(t, page.Clients, clients)
+	seen := map[uint16]string{}
+	mu.Lock()
+	reconnect := make([]time.Duration, 0, clients)
+	for i, evs := range events {
+		var after []event
+		for _, e := range evs {
+			if e.sid != 0 && e.at.After(restartedAt) {
+				after = append(after, e)
+			}
+		}
+		require.Len(t, after, 1, "client %d connected %d times after the restart", i, len(after))
+		reconnect = append(reconnect, after[0].at.Sub(restartedAt))
+	}
+	bySID := map[string]uint16{}
+	for i, evs := range events {
+		bySID[fmt.Sprintf("restart-%03d", i)] = evs[len(evs)-1].sid
+	}
+	mu.Unlock()
+	for _, rec := range page.Clients {
+		require.True(t, rec.CStatus, "%s not connected after the restart", rec.CID)
+		require.NotZero(t, rec.SID)
+		if other, dup := seen[rec.SID]; dup {
+			t.Fatalf("sid %d held by both %s and %s", rec.SID, other, rec.CID)
+		}
+		seen[rec.SID] = rec.CID
+		assert.Equal(t, bySID[rec.CID], rec.SID, "%s: the client and the registry disagree on its sid", rec.CID)
+	}
+
+	slices.Sort(reconnect)
+	q := func(p float64) time.Duration { return reconnect[int(p*float64(len(reconnect)-1))].Round(time.Millisecond) }
+	t.Logf("SIGKILL + restart: %d/%d records restored as %q; %d/%d clients back, 0 duplicate sids; server ready %v after exec; reconnect after exec: min %v p50 %v p99 %v max %v",
+		len(recs), clients, protocol.ReasonServerRestarted, count(true, restartedAt), clients,
+		readyAt.Sub(restartedAt).Round(time.Millisecond), q(0), q(0.5), q(0.99), q(1))
+	// Full jitter spreads the fleet: not one burst at the moment the port opens.
+	assert.Greater(t, q(1)-q(0), 200*time.Millisecond, "reconnects were not spread out")
+
+	cancel()
+	wg.Wait()
+	require.NoError(t, second.cmd.Process.Signal(syscall.SIGTERM))
+	second.waitExit(t)
+	require.NoError(t, second.exitErr, second.logText())
+	require.NotContains(t, first.logText()+second.logText(), password, "a password reached the logs")
+}
+
+// loadCopy copies <dataDir>/registry.db (the server holds its lock) and
+// returns the records in it; with load, as registry.Load makes them on the
+// next start.
+func loadCopy(t *testing.T, dataDir string, load bool) ([]registry.Record, error) {
+	dir := t.TempDir()
+	if err := copyFile(filepath.Join(dataDir, boltstore.FileName), filepath.Join(dir, boltstore.FileName)); err != nil {
+		return nil, err
+	}
+	st, err := boltstore.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if !load {
+		return st.Load()
+	}
+	reg := registry.New(registry.WithStore(st))
+	if _, err := reg.Load(); err != nil {
+		return nil, err
+	}
+	page := reg.List(registry.Query{Limit: registry.MaxPageLimit})
+	return page.Records, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
+}
