@@ -171,7 +171,9 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 	}
 
 	slices.Sort(reconnect)
-	q := func(p float64) time.Duration { return reconnect[int(p*float64(len(reconnect)-1))].Round(time.Millisecond) }
+	q := func(p float64) time.Duration {
+		return reconnect[int(p*float64(len(reconnect)-1))].Round(time.Millisecond)
+	}
 	t.Logf("SIGKILL + restart: %d/%d records restored as %q; %d/%d clients back, 0 duplicate sids; server ready %v after exec; reconnect after exec: min %v p50 %v p99 %v max %v",
 		len(recs), clients, protocol.ReasonServerRestarted, count(true, restartedAt), clients,
 		readyAt.Sub(restartedAt).Round(time.Millisecond), q(0), q(0.5), q(0.99), q(1))
