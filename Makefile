@@ -14,6 +14,8 @@ all: lint test build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cliser ./cmd/cliser
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cliser-bench ./bench/cmd/cliser-bench
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/baseline-bench-server ./bench/cmd/baseline-bench-server
 
 # Starts the server in the foreground on its defaults (protocol :7070,
 # admin 127.0.0.1:7071, data in ./data) with a development password.
@@ -43,3 +45,13 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# The benchmark harness: cliser and the design-note baseline under the same
+# load, one after the other; writes bench/results/<date>[-quick].md with a
+# chart (see docs/performance.md). bench is the quick mode (a few minutes,
+# up to 5k clients); bench-full goes up to 19k clients.
+bench: build
+	$(BIN)/cliser-bench compare --mode quick
+
+bench-full: build
+	$(BIN)/cliser-bench compare --mode full

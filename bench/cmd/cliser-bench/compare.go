@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/cliser/cliser/bench/harness"
+)
+
+// compare runs every server under the same load, one after the other, and
+// writes bench/results/<date>[-mode].{md,png,json,txt}.
+func compare(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	outDir := fs.String("out-dir", "bench/results", "where the report goes")
+	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
+	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set, err := c.settings()
+	if err != nil {
+		return err
+	}
+	env, cleanup, err := c.env()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
+	start := time.Now()
+	name := start.UTC().Format("2006-01-02")
+	if set.Mode != "full" {
+		name += "-" + set.Mode
+	}
+	base := filepath.Join(*outDir, name)
+
+	rep := &harness.Report{Date: start, Machine: harness.ThisMachine(), GoVersion: runtime.Version(),
+		Commit: gitCommit(), Settings: set, Results: map[string]*harness.Result{}}
+	kinds := []string{harness.KindCliser, harness.KindBaseline}
+	if *inproc {
+		kinds = append(kinds, harness.KindInproc)
+		env.ProfilePrefix = base + "-cliser"
+	}
+	for _, kind := range kinds {
+		fmt.Fprintf(os.Stderr, "== %s: stages %v, keep-alive %s\n", kind, set.Stages, set.KeepAlive)
+		res, err := harness.Run(ctx, kind, set, env)
+		if res != nil {
+			rep.Results[kind] = res
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	if *micro {
+		rep.Micro = microBenchmarks(ctx)
+	}
+	if r := rep.Results[harness.KindInproc]; r != nil {
+		rep.ProfileTop = profileTops(r.Profiles)
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	rep.Chart = filepath.Base(base + ".png")
+	if err := writeFile(base+".png", rep.DrawChart); err != nil {
+		return err
+	}
+	if err := writeFile(base+".json", rep.WriteJSON); err != nil {
+		return err
+	}
+	if err := writeFile(base+".txt", rep.BenchLines); err != nil {
+		return err
+	}
+	if err := writeFile(base+".md", rep.Markdown); err != nil {
+		return err
+	}
+	_ = rep.BenchLines(os.Stdout)
+	fmt.Fprintf(os.Stderr, "report: %s.md (chart %s.png, data %s.json, benchstat lines %s.txt)\n", base, base, base, base)
+	for _, t := range rep.Targets() {
+		fmt.Fprintf(os.Stderr, "  [%-3s] %s: %s\n", t.Reached, t.Goal, t.Figures)
+	}
+	if fails := rep.Failed(); len(fails) > 0 {
+		return fmt.Errorf("the run had errors:\n  %s", strings.Join(fails, "\n  "))
+	}
+	return nil
+}
+
+func writeFile(path string, write func(w io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// microBenchmarks runs the codec's and the registry's testing.B benchmarks;
+// they are not repeated here, only reported next to the load figures.
+func microBenchmarks(ctx context.Context) string {
+	if _, err := os.Stat("protocol/bench_test.go"); err != nil {
+		return ""
+	}
+	fmt.Fprintln(os.Stderr, "== micro-benchmarks: go test -bench . -benchmem ./protocol/ ./registry/")
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "300ms", "./protocol/", "./registry/").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("go test -bench failed: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func profileTops(paths []string) map[string]string {
+	out := map[string]string{}
+	exe, _ := os.Executable()
+	for _, p := range paths {
+		b, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount", "30", exe, p).CombinedOutput()
+		if err != nil {
+			b = append([]byte(fmt.Sprintf("go tool pprof failed: %v\n", err)), b...)
+		}
+		out[filepath.Base(p)] = string(b)
+	}
+	return out
+}
+
+func gitCommit() string {
+	b, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

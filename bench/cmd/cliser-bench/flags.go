@@ -1,0 +1,123 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cliser/cliser/bench/harness"
+)
+
+// common are the flags of compare and run.
+type common struct {
+	mode        string
+	stages      string
+	rate        float64
+	concurrency int
+	keepAlive   time.Duration
+	hold        time.Duration
+	probeHold   time.Duration
+	probes      int
+	perWorker   int
+	settle      time.Duration
+	cliserBin   string
+	baselineBin string
+	workDir     string
+	inProcess   bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.mode, "mode", "quick", "quick (a few minutes, up to 5k clients) or full (up to 19k clients)")
+	fs.StringVar(&c.stages, "stages", "", "client counts to ramp to, comma-separated (default: the mode's)")
+	fs.Float64Var(&c.rate, "rate", -1, "new connections a second during a ramp; 0 = as fast as the load goes (default: the mode's)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "handshakes in flight per load process (default: the mode's)")
+	fs.DurationVar(&c.keepAlive, "keepalive-interval", 0, "the servers' keep-alive interval (default: the mode's, 1s)")
+	fs.DurationVar(&c.hold, "hold", -1, "idle keep-alive phase at the top (default: the mode's)")
+	fs.DurationVar(&c.probeHold, "probe-hold", -1, "probe phase (default: the mode's)")
+	fs.IntVar(&c.probes, "probes", -1, "clients that measure the keep-alive RTT (default: the mode's)")
+	fs.IntVar(&c.perWorker, "per-process", 0, "clients per load process (default 9000: the open-files limit is 20000)")
+	fs.DurationVar(&c.settle, "settle", -1, "wait at each plateau before its RSS is read (default: the mode's)")
+	fs.StringVar(&c.cliserBin, "cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
+	fs.StringVar(&c.baselineBin, "baseline-bin", "bin/baseline-bench-server", "the baseline server binary")
+	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
+	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
+}
+
+func (c *common) settings() (harness.Settings, error) {
+	var s harness.Settings
+	switch c.mode {
+	case "quick":
+		s = harness.Quick()
+	case "full":
+		s = harness.Full()
+	default:
+		return s, fmt.Errorf("--mode %q: want quick or full", c.mode)
+	}
+	if c.stages != "" {
+		s.Stages = nil
+		prev := 0
+		for _, f := range strings.Split(c.stages, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= prev {
+				return s, fmt.Errorf("--stages %q: want ascending positive counts", c.stages)
+			}
+			s.Stages, prev = append(s.Stages, n), n
+		}
+		s.Mode = "custom"
+	}
+	if c.rate >= 0 {
+		s.Rate = c.rate
+	}
+	if c.concurrency > 0 {
+		s.Concurrency = c.concurrency
+	}
+	if c.keepAlive > 0 {
+		s.KeepAlive = c.keepAlive
+	}
+	if c.hold >= 0 {
+		s.Hold = c.hold
+	}
+	if c.probeHold >= 0 {
+		s.ProbeHold = c.probeHold
+	}
+	if c.probes >= 0 {
+		s.Probes = c.probes
+	}
+	if c.perWorker > 0 {
+		s.PerWorker = c.perWorker
+	}
+	if c.settle >= 0 {
+		s.Settle = c.settle
+	}
+	return s, nil
+}
+
+func (c *common) env() (harness.Env, func(), error) {
+	env := harness.Env{CliserBin: c.cliserBin, BaselineBin: c.baselineBin, Progress: os.Stderr}
+	cleanup := func() {}
+	if c.workDir == "" {
+		dir, err := os.MkdirTemp("", "cliser-bench-")
+		if err != nil {
+			return env, cleanup, err
+		}
+		c.workDir, cleanup = dir, func() { _ = os.RemoveAll(dir) }
+	}
+	env.WorkDir = c.workDir
+	if !c.inProcess {
+		exe, err := os.Executable()
+		if err != nil {
+			return env, cleanup, err
+		}
+		env.WorkerExe = exe
+	}
+	for _, bin := range []*string{&env.CliserBin, &env.BaselineBin} {
+		if abs, err := filepath.Abs(*bin); err == nil {
+			*bin = abs
+		}
+	}
+	return env, cleanup, nil
+}

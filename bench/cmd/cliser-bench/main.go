@@ -1,0 +1,68 @@
+// Command cliser-bench is cliser's benchmark harness (package bench/harness).
+//
+//	cliser-bench compare --mode quick|full   run cliser and the baseline under the same load, write the report
+//	cliser-bench run --server KIND           one server, a table and JSON on stdout
+//	cliser-bench worker                      a load process (the harness starts these itself)
+//
+// make bench and make bench-full call compare; see docs/performance.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cliser/cliser/bench/harness"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	var err error
+	switch os.Args[1] {
+	case "worker":
+		harness.ServeWorker(stdio{})
+		return
+	case "compare":
+		err = compare(ctx, os.Args[2:])
+	case "run":
+		err = runOne(ctx, os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cliser-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  cliser-bench compare [--mode quick|full] [flags]   cliser and the baseline, one after the other; writes the report
+  cliser-bench run --server cliser|baseline|cliser-inproc [flags]
+  cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
+Run "cliser-bench compare -h" for the flags.
+`)
+}
+
+// stdio is this process's stdin and stdout as one connection.
+type stdio struct{}
+
+func (stdio) Read(b []byte) (int, error)  { return os.Stdin.Read(b) }
+func (stdio) Write(b []byte) (int, error) { return os.Stdout.Write(b) }
+func (stdio) Close() error                { return os.Stdin.Close() }

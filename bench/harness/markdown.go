@@ -1,0 +1,259 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Target is one goal of the issue, judged on a report.
+type Target struct {
+	Goal    string
+	Reached string // "yes", "no" or "n/a"
+	Figures string
+}
+
+// Targets judges the report against the project's performance goals.
+func (rep *Report) Targets() []Target {
+	c, b, in := rep.Results[KindCliser], rep.Results[KindBaseline], rep.Results[KindInproc]
+	var out []Target
+	add := func(goal string, ok, known bool, figures string, args ...any) {
+		t := Target{Goal: goal, Figures: fmt.Sprintf(figures, args...), Reached: "n/a"}
+		if known {
+			t.Reached = map[bool]string{true: "yes", false: "no"}[ok]
+		}
+		out = append(out, t)
+	}
+	if c != nil {
+		add("RSS per idle registered client ≤ 1.0 KiB (slope between plateaus)", c.RSSPerClient <= 1024, c.SlopeTo > 0,
+			"cliser %s/client (%d→%d clients)", bytesStr(c.RSSPerClient), c.SlopeFrom, c.SlopeTo)
+		if b != nil {
+			ratio := b.RSSPerClient / c.RSSPerClient
+			add("… and ≥ 12× less than the baseline's", ratio >= 12, c.SlopeTo > 0 && b.SlopeTo > 0,
+				"baseline %s/client: %.1f×", bytesStr(b.RSSPerClient), ratio)
+			add("Handshakes per second of server CPU ≥ 2× the baseline's", c.HandshakesPerCPU >= 2*b.HandshakesPerCPU, b.HandshakesPerCPU > 0,
+				"cliser %.0f, baseline %.0f: %.2f×", c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
+		}
+		add("Wall-clock handshake rate ≥ 25k/s", c.HandshakeRate >= 25000, c.Handshakes > 0,
+			"cliser %.0f/s over %d handshakes (load and server share %d cores)", c.HandshakeRate, c.Handshakes, rep.Machine.Cores)
+		rtt, method := c.ProbeRTT, "probe method"
+		if in != nil && in.ServerRTT != nil {
+			rtt, method = *in.ServerRTT, "server clock, in-process reactor"
+		}
+		add(fmt.Sprintf("%d clients, %s keep-alive: RTT p99 ≤ 2 ms", c.Idle.Clients, rep.Settings.KeepAlive), rtt.P99 <= 2, rtt.Count > 0,
+			"p99 %.3f ms (%s; probe method p99 %.3f ms)", rtt.P99, method, c.ProbeRTT.P99)
+		add("… RTT p999 ≤ 10 ms", rtt.P999 <= 10, rtt.Count > 0,
+			"p999 %.3f ms (%s; probe method p999 %.3f ms)", rtt.P999, method, c.ProbeRTT.P999)
+		add("… server CPU ≤ 50% of one core", c.Idle.CPUPercent <= 50, c.Idle.Seconds > 0,
+			"%.1f%% over %.0fs", c.Idle.CPUPercent, c.Idle.Seconds)
+		sd := c.Shutdown
+		add(fmt.Sprintf("Shutdown broadcast to %d clients: every 130 ok back within 500 ms", sd.Registered),
+			sd.Acked == sd.Registered && sd.LastAck >= 0 && sd.LastAck <= 500, sd.Registered > 0,
+			"%d of %d acked, last 130 ok at %.1f ms, last close at %.1f ms", sd.Acked, sd.Registered, sd.LastAck, sd.LastClose)
+	}
+	if allocs, ok := parseAllocs(rep.Micro, "BenchmarkNextLineParse"); ok {
+		add("Parsing a line: 0 allocations", allocs == 0, true, "BenchmarkNextLineParse: %d allocs/op", allocs)
+	} else {
+		add("Parsing a line: 0 allocations", false, false, "micro-benchmarks not run (see protocol/bench_test.go)")
+	}
+	return out
+}
+
+// parseAllocs finds "N allocs/op" on a benchmark's line.
+func parseAllocs(micro, name string) (int, bool) {
+	for line := range strings.Lines(micro) {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		f := strings.Fields(line)
+		for i := 1; i < len(f); i++ {
+			if f[i] == "allocs/op" {
+				var n int
+				if _, err := fmt.Sscan(f[i-1], &n); err == nil {
+					return n, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// Markdown writes the readable report.
+func (rep *Report) Markdown(w io.Writer) error {
+	var b bytes.Buffer
+	s := rep.Settings
+	fmt.Fprintf(&b, "# cliser benchmark, %s (%s mode)\n\n", rep.Date.UTC().Format("2006-01-02 15:04 UTC"), s.Mode)
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %d GiB, Linux %s, open files %s. %s. Commit %s. Run time %.0fs.\n\n",
+		rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.OpenFiles, rep.GoVersion, orDash(rep.Commit), rep.Seconds)
+	fmt.Fprintf(&b, "Settings: stages %v clients; ramp rate %s; keep-alive every %s (timeout %s); plateaus settle %s; idle hold %s; probe phase %s with %d probes; ≤ %d clients per load process, %d source addresses each. Servers and load share the machine's cores over loopback.\n\n",
+		s.Stages, rateStr(s.Rate), s.KeepAlive, s.KeepAliveTimeout, s.Settle, s.Hold, s.ProbeHold, s.Probes, s.PerWorker, s.SourceIPs)
+	if rep.Chart != "" {
+		fmt.Fprintf(&b, "![RSS against registered clients; keep-alive RTT percentiles](%s)\n\n", rep.Chart)
+	}
+
+	b.WriteString("## Targets\n\n| target | reached | figures |\n| --- | --- | --- |\n")
+	for _, t := range rep.Targets() {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Goal, t.Reached, t.Figures)
+	}
+
+	b.WriteString("\n## cliser against the baseline\n\n")
+	rep.comparison(&b)
+
+	if fails := rep.Failed(); len(fails) > 0 {
+		b.WriteString("\n## Errors and problems\n\n")
+		for _, f := range fails {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+	} else {
+		b.WriteString("\nNo errors: every connection, keep-alive, probe and shutdown went as the protocol says.\n")
+	}
+
+	b.WriteString("\n## Plateaus\n\n| server | clients | registered | ramp | handshakes/s | ramp CPU | plateau CPU | RSS | threads |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, k := range rep.kinds() {
+		for _, st := range rep.Results[k].Stages {
+			fmt.Fprintf(&b, "| %s | %d | %d | %.2fs | %.0f | %.2fs | %.1f%% | %s | %d |\n", k, st.Target, st.Registered,
+				st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, st.IdleCPU, mib(st.RSS), st.Threads)
+		}
+	}
+	b.WriteString("\n" + methodText)
+	if rep.Micro != "" {
+		b.WriteString("\n## Micro-benchmarks (codec and registry hot paths)\n\n```\n" + strings.TrimSpace(rep.Micro) + "\n```\n")
+	}
+	if len(rep.ProfileTop) > 0 {
+		b.WriteString("\n## CPU profile of the in-process cliser server\n\n")
+		names := make([]string, 0, len(rep.ProfileTop))
+		for n := range rep.ProfileTop {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "### %s\n\n```\n%s\n```\n\n", n, strings.TrimSpace(rep.ProfileTop[n]))
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func (rep *Report) comparison(b *bytes.Buffer) {
+	c, base := rep.Results[KindCliser], rep.Results[KindBaseline]
+	kinds := rep.kinds()
+	fmt.Fprintf(b, "| metric | %s |", strings.Join(kinds, " | "))
+	if c != nil && base != nil {
+		b.WriteString(" baseline ÷ cliser |")
+	}
+	b.WriteString("\n|" + strings.Repeat(" --- |", len(kinds)+1))
+	if c != nil && base != nil {
+		b.WriteString(" --- |")
+	}
+	b.WriteString("\n")
+	row := func(name string, unit string, get func(r *Result) float64) {
+		fmt.Fprintf(b, "| %s |", name)
+		for _, k := range kinds {
+			fmt.Fprintf(b, " %s |", num(get(rep.Results[k]), unit))
+		}
+		if c != nil && base != nil {
+			fmt.Fprintf(b, " %s |", ratio(get(base), get(c)))
+		}
+		b.WriteString("\n")
+	}
+	row("RSS per idle client (slope)", "B", func(r *Result) float64 { return r.RSSPerClient })
+	row("RSS at the top, idle", "MiB", func(r *Result) float64 { return float64(r.Idle.RSS) })
+	row("handshakes / s (wall clock)", "", func(r *Result) float64 { return r.HandshakeRate })
+	row("handshakes / s of server CPU", "", func(r *Result) float64 { return r.HandshakesPerCPU })
+	row("handshake latency p50", "ms", func(r *Result) float64 { return r.Handshake.P50 })
+	row("handshake latency p99", "ms", func(r *Result) float64 { return r.Handshake.P99 })
+	row("handshake latency p999", "ms", func(r *Result) float64 { return r.Handshake.P999 })
+	row("handshake latency max", "ms", func(r *Result) float64 { return r.Handshake.Max })
+	row("idle server CPU at the top", "%", func(r *Result) float64 { return r.Idle.CPUPercent })
+	row("keep-alive RTT p50 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P50 })
+	row("keep-alive RTT p99 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P99 })
+	row("keep-alive RTT p999 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P999 })
+	row("keep-alive RTT max (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.Max })
+	row("keep-alive RTT p99 (server clock)", "ms", func(r *Result) float64 { return serverRTTOf(r, func(p Percentiles) float64 { return p.P99 }) })
+	row("keep-alive RTT p999 (server clock)", "ms", func(r *Result) float64 { return serverRTTOf(r, func(p Percentiles) float64 { return p.P999 }) })
+	row("keep-alive gap p50 (interval as clients see it)", "ms", func(r *Result) float64 { return r.KeepAliveGap.P50 })
+	row("keep-alive gap p99", "ms", func(r *Result) float64 { return r.KeepAliveGap.P99 })
+	row("shutdown: last 130 ok sent", "ms", func(r *Result) float64 { return r.Shutdown.LastAck })
+	row("shutdown: last connection closed", "ms", func(r *Result) float64 { return r.Shutdown.LastClose })
+	row("shutdown: acks", "", func(r *Result) float64 { return float64(r.Shutdown.Acked) })
+	row("errors", "", func(r *Result) float64 { return float64(sumErrors(r.Errors)) })
+	for _, k := range kinds {
+		if r := rep.Results[k]; r.ServerRTT != nil {
+			fmt.Fprintf(b, "\nServer-clock RTT of %s: %s.", k, r.ServerRTTMethod)
+			if r.ServerRTT.UpperBound {
+				b.WriteString(" Bucket upper bounds: the true value is at or below (−1: beyond the last bucket).")
+			}
+		}
+	}
+	b.WriteString("\n")
+}
+
+func serverRTTOf(r *Result, f func(Percentiles) float64) float64 {
+	if r.ServerRTT == nil {
+		return math.NaN()
+	}
+	return f(*r.ServerRTT)
+}
+
+func num(v float64, unit string) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case unit == "B":
+		return bytesStr(v)
+	case unit == "MiB":
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	case unit == "ms":
+		if v < 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.3f ms", v)
+	case unit == "%":
+		return fmt.Sprintf("%.1f%%", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func ratio(a, b float64) string {
+	if b == 0 || math.IsNaN(a) || math.IsNaN(b) || a < 0 || b < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func bytesStr(v float64) string {
+	if math.Abs(v) >= 1024 {
+		return fmt.Sprintf("%.2f KiB", v/1024)
+	}
+	return fmt.Sprintf("%.0f B", v)
+}
+
+func rateStr(r float64) string {
+	if r <= 0 {
+		return "as fast as the load goes"
+	}
+	return fmt.Sprintf("%.0f/s", r)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+const methodText = `## How each figure is measured
+
+- **Servers** run as subprocesses (` + "`bin/cliser serve`" + ` with ` + "`--log-level warn`" + `, as the baseline logs nothing per connection; ` + "`bin/baseline-bench-server`" + `, the design-note baseline plus a SIGUSR1 shutdown trigger). RSS is VmRSS from /proc/PID/status; CPU is the sum over the server's threads of /proc/PID/task/*/schedstat (nanoseconds).
+- **Load**: separate load processes (at most 20000 open files each, like the server), each dialling from its own 127.x.y.z addresses; one goroutine per client, pipelined handshake (` + "`110 <pw>` and `120 <id>`" + ` in one write), keep-alives echoed at once, ` + "`130 shutdown`" + ` answered with ` + "`130 ok`" + `. Every line the protocol does not allow, every 190 and every lost connection is counted as an error by kind.
+- **RSS per client**: (RSS at the top plateau − RSS at the first plateau of ≥ 2000 clients) ÷ (clients between them), each read after the plateau settled.
+- **Handshakes**: wall-clock rate = ramp handshakes ÷ ramp time; per CPU second = ramp handshakes ÷ server CPU during the ramps, less the idle keep-alive CPU of the clients already connected (the previous plateau's rate × the ramp's duration). Latency: connect start to ` + "`140 connected`" + ` at the client.
+- **Keep-alive RTT, probe method (the same for both servers)**: a keep-alive's round trip is seen only by the server, and the baseline has no hook for it. A few clients (probes) answer a keep-alive with the echo and at once a second identical echo; every conforming server processes the echo and answers the duplicate with ` + "`190 protocol error`" + `. Time from the probe receiving ` + "`100 <token>`" + ` to it receiving the 190 = the server's turnaround on the keep-alive path plus two loopback hops. The probe then reconnects and measures again.
+- **Keep-alive RTT, server clock (cliser only)**: the reactor's Observer.KeepAliveRTT (send of ` + "`100`" + ` to processing of the echo); exact in the in-process run (HdrHistogram), bucketed in ` + "`/metrics`" + ` for the subprocess run.
+- **Keep-alive gap**: time between two keep-alives on one connection as the client sees it, over the idle hold.
+- **Idle CPU**: server CPU during the idle hold at the top ÷ its duration (100% = one core).
+- **Shutdown**: from just before the harness orders it (` + "`POST /v1/shutdown`" + ` for cliser, SIGUSR1 for the baseline) to the last client writing ` + "`130 ok`" + ` and to the server closing the last connection, all clocks being this machine's.
+`

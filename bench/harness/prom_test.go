@@ -1,0 +1,38 @@
+package harness
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const metricsText = `# HELP x_seconds rtt
+# TYPE x_seconds histogram
+x_seconds_bucket{le="0.001"} 90
+x_seconds_bucket{le="0.0025"} 99
+x_seconds_bucket{le="0.01"} 100
+x_seconds_bucket{le="+Inf"} 100
+x_seconds_sum 0.07
+x_seconds_count 100
+other_total 5
+`
+
+func TestPromHistogramQuantiles(t *testing.T) {
+	h, err := parsePromHistogram(strings.NewReader(metricsText), "x_seconds")
+	require.NoError(t, err)
+	assert.Equal(t, []float64{0.001, 0.0025, 0.01, math.Inf(1)}, h.Le)
+	assert.InDelta(t, 0.001, h.quantile(0.5), 1e-12)
+	assert.InDelta(t, 0.0025, h.quantile(0.99), 1e-12)
+	assert.InDelta(t, 0.01, h.quantile(0.999), 1e-12)
+
+	d := h.since(&promHistogram{Le: h.Le, Cum: []float64{90, 90, 90, 90}, Count: 90})
+	assert.InDelta(t, 10, d.Count, 1e-9)
+	assert.InDelta(t, 0.0025, d.quantile(0.5), 1e-12)
+	assert.True(t, math.IsNaN((&promHistogram{}).quantile(0.5)))
+
+	_, err = parsePromHistogram(strings.NewReader(metricsText), "missing")
+	assert.Error(t, err)
+}

@@ -1,0 +1,141 @@
+package harness
+
+import (
+	"math"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cliser/cliser/bench/load"
+)
+
+// Result is one server's run.
+type Result struct {
+	Server   string   `json:"server"`
+	Clients  int      `json:"clients"` // the top stage
+	Workers  int      `json:"load_processes"`
+	Stages   []Stage  `json:"stages"`
+	Series   []Point  `json:"rss_series"` // RSS against registered clients, sampled through the run
+	Problems []string `json:"problems,omitempty"`
+
+	// Handshakes over every ramp: wall-clock rate, and per second of the
+	// server's CPU (ramp CPU less the idle keep-alive CPU of the clients
+	// already there, at the previous plateau's rate).
+	Handshakes       int64       `json:"handshakes"`
+	HandshakeRate    float64     `json:"handshakes_per_s"`
+	HandshakeCPU     float64     `json:"handshake_cpu_s"`
+	HandshakesPerCPU float64     `json:"handshakes_per_cpu_s"`
+	Handshake        Percentiles `json:"handshake_latency_ms"`
+
+	// RSS per idle registered client: the slope between two plateaus.
+	RSSPerClient float64 `json:"rss_bytes_per_client"`
+	SlopeFrom    int64   `json:"slope_from_clients"`
+	SlopeTo      int64   `json:"slope_to_clients"`
+
+	Idle Idle `json:"idle"`
+
+	KeepAliveGap Percentiles  `json:"keepalive_gap_ms"`
+	ProbeRTT     Percentiles  `json:"probe_rtt_ms"`
+	ServerRTT    *Percentiles `json:"server_rtt_ms,omitempty"`
+	// ServerRTTMethod says where ServerRTT comes from.
+	ServerRTTMethod string `json:"server_rtt_method,omitempty"`
+
+	Shutdown Shutdown         `json:"shutdown"`
+	Errors   map[string]int64 `json:"errors,omitempty"`
+	Profiles []string         `json:"profiles,omitempty"`
+}
+
+// Stage is one ramp and its plateau.
+type Stage struct {
+	Target      int     `json:"target"`
+	Registered  int64   `json:"registered"`
+	RampSeconds float64 `json:"ramp_s"`
+	Handshakes  int64   `json:"handshakes"`
+	RampCPU     float64 `json:"ramp_cpu_s"`
+	IdleCPU     float64 `json:"plateau_cpu_percent"` // server CPU while the plateau settled
+	RSS         int64   `json:"plateau_rss_bytes"`
+	Threads     int     `json:"plateau_threads"`
+}
+
+// Point is one RSS sample.
+type Point struct {
+	Seconds    float64 `json:"t_s"`
+	Registered int64   `json:"registered"`
+	RSS        int64   `json:"rss_bytes"`
+}
+
+// Idle is the hold at the top: every client registered and answering
+// keep-alives, nothing else happening.
+type Idle struct {
+	Clients    int64   `json:"clients"`
+	Seconds    float64 `json:"seconds"`
+	CPUPercent float64 `json:"cpu_percent"` // of one core
+	KeepAlives int64   `json:"keepalives"`
+	RSS        int64   `json:"rss_bytes"`
+}
+
+// Shutdown is the broadcast: times are from the order (just before the
+// harness asked the server) to the event, in milliseconds.
+type Shutdown struct {
+	Registered int64   `json:"registered_at_order"`
+	Sent       int     `json:"sent"`
+	Acked      int64   `json:"acked"`
+	Closed     int64   `json:"closed_by_server"`
+	FirstOrder float64 `json:"first_130_received_ms"`
+	LastAck    float64 `json:"last_130_ok_sent_ms"`
+	LastClose  float64 `json:"last_close_ms"`
+}
+
+// Percentiles summarises a latency histogram in milliseconds. UpperBound
+// marks values read off histogram buckets: the true value is at or below.
+type Percentiles struct {
+	Count      int64   `json:"count"`
+	Mean       float64 `json:"mean"`
+	P50        float64 `json:"p50"`
+	P90        float64 `json:"p90"`
+	P99        float64 `json:"p99"`
+	P999       float64 `json:"p999"`
+	Max        float64 `json:"max"`
+	UpperBound bool    `json:"upper_bound,omitempty"`
+}
+
+func percentilesOf(s *hdrhistogram.Snapshot) Percentiles {
+	h := load.Hist(s)
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	if h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{
+		Count: h.TotalCount(),
+		Mean:  h.Mean() / 1000,
+		P50:   ms(h.ValueAtQuantile(50)),
+		P90:   ms(h.ValueAtQuantile(90)),
+		P99:   ms(h.ValueAtQuantile(99)),
+		P999:  ms(h.ValueAtQuantile(99.9)),
+		Max:   ms(h.Max()),
+	}
+}
+
+func percentilesOfBuckets(h *promHistogram) Percentiles {
+	ms := func(q float64) float64 {
+		v := h.quantile(q) * 1000
+		if math.IsInf(v, 1) || math.IsNaN(v) {
+			return -1
+		}
+		return v
+	}
+	p := Percentiles{Count: int64(h.Count), P50: ms(0.5), P90: ms(0.9), P99: ms(0.99), P999: ms(0.999), Max: ms(1), UpperBound: true}
+	if h.Count > 0 {
+		p.Mean = h.Sum / h.Count * 1000
+	}
+	return p
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+func msSince(t0 time.Time, unixNano int64) float64 {
+	if unixNano == 0 {
+		return -1
+	}
+	return float64(unixNano-t0.UnixNano()) / 1e6
+}

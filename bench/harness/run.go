@@ -1,0 +1,557 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"time"
+
+	"github.com/cliser/cliser/bench/load"
+)
+
+// Settings are the load's shape; the same for every server of a run.
+type Settings struct {
+	Mode             string        `json:"mode"`
+	Stages           []int         `json:"stages"`      // client counts to ramp to, ascending
+	Rate             float64       `json:"rate_per_s"`  // new connections a second in a ramp; 0: as fast as the fleet goes
+	Concurrency      int           `json:"concurrency"` // handshakes in flight per load process
+	KeepAlive        time.Duration `json:"keepalive_interval"`
+	KeepAliveTimeout time.Duration `json:"keepalive_timeout"`
+	HandshakeTimeout time.Duration `json:"handshake_timeout"`
+	Settle           time.Duration `json:"settle"`     // each plateau, before its RSS is read
+	Hold             time.Duration `json:"hold"`       // the idle keep-alive phase at the top
+	ProbeHold        time.Duration `json:"probe_hold"` // the probe phase
+	Probes           int           `json:"probes"`
+	PerWorker        int           `json:"clients_per_load_process"`
+	SourceIPs        int           `json:"source_ips_per_load_process"`
+	ShutdownWait     time.Duration `json:"shutdown_wait"` // bound on the broadcast's acks
+	Password         string        `json:"-"`
+}
+
+// Quick and Full are the two standard shapes (make bench, make bench-full).
+func Quick() Settings {
+	return Settings{Mode: "quick", Stages: []int{1000, 2000, 5000}, Concurrency: 128,
+		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
+		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
+		PerWorker: 9000, SourceIPs: 4, ShutdownWait: 15 * time.Second, Password: "bench-password"}
+}
+
+func Full() Settings {
+	s := Quick()
+	s.Mode = "full"
+	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
+	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300
+	return s
+}
+
+// Env is where the run finds its programs and puts its files.
+type Env struct {
+	CliserBin   string
+	BaselineBin string
+	// WorkerExe is the program run as `WorkerExe worker` for each load
+	// process; empty runs one fleet inside this process (tests, small N).
+	WorkerExe string
+	WorkDir   string
+	Progress  io.Writer
+	// External, when set, is loaded instead of a server of the kind.
+	External *External
+	// ProfilePrefix, for the in-process server, writes CPU profiles of the
+	// top ramp and of the hold to PREFIX-ramp.pprof and PREFIX-hold.pprof.
+	ProfilePrefix string
+}
+
+// sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
+// that one run's closed sockets never collide with the next run's.
+var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30}
+
+// Run benchmarks one server. The error is for a run that could not be
+// made; what went wrong under load is in the result (Errors, Problems).
+func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, error) {
+	if len(set.Stages) == 0 {
+		return nil, errors.New("no stages")
+	}
+	top := set.Stages[len(set.Stages)-1]
+	if env.Progress == nil {
+		env.Progress = io.Discard
+	}
+	srv, err := startServer(ctx, kind, ServerOptions{
+		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
+		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin,
+		WorkDir: env.WorkDir, External: env.External,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now()}
+	fl, workers, err := r.startFleet(ctx, top)
+	if err != nil {
+		return nil, errors.Join(err, stopServer(srv))
+	}
+	r.fleet, r.res.Workers = fl, workers
+	runErr := r.run(ctx)
+	closeCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if st, err := fl.Stats(); err == nil {
+		r.res.Errors = st.Errors
+	}
+	if err := fl.Close(closeCtx); err != nil {
+		r.problem("closing the load: %v", err)
+	}
+	if err := stopServer(srv); err != nil {
+		r.problem("stopping the server: %v", err)
+	}
+	return r.res, runErr
+}
+
+func stopServer(srv server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Stop(ctx)
+}
+
+type runner struct {
+	kind  string
+	set   Settings
+	env   Env
+	srv   server
+	fleet fleet
+	res   *Result
+	t0    time.Time
+}
+
+func (r *runner) problem(format string, args ...any) {
+	r.res.Problems = append(r.res.Problems, fmt.Sprintf(format, args...))
+}
+
+func (r *runner) say(format string, args ...any) {
+	fmt.Fprintf(r.env.Progress, "%-13s "+format+"\n", append([]any{r.kind}, args...)...)
+}
+
+// startFleet makes the load: worker processes of at most PerWorker
+// clients each, or one fleet here.
+func (r *runner) startFleet(ctx context.Context, top int) (fleet, int, error) {
+	set := r.set
+	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
+		HandshakeTimeout: set.HandshakeTimeout}
+	n := 1
+	if r.env.WorkerExe != "" && set.PerWorker > 0 {
+		n = (top + set.PerWorker - 1) / set.PerWorker
+	}
+	var fl multiFleet
+	first := 0
+	for i := range n {
+		cfg := base
+		cfg.FirstIndex = first
+		cfg.Probes = share(set.Probes, n, i)
+		for k := range max(set.SourceIPs, 1) {
+			cfg.SourceIPs = append(cfg.SourceIPs, fmt.Sprintf("127.%d.%d.%d", sourceNet[r.kind], i+1, k+1))
+		}
+		first += share(top, n, i)
+		f, err := r.newFleet(ctx, cfg)
+		if err != nil {
+			_ = fl.Close(ctx)
+			return nil, 0, err
+		}
+		fl = append(fl, f)
+	}
+	if r.env.WorkerExe == "" {
+		return fl, 0, nil
+	}
+	return fl, n, nil
+}
+
+func (r *runner) newFleet(_ context.Context, cfg load.Config) (fleet, error) {
+	if r.env.WorkerExe == "" {
+		e, err := load.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return localFleet{e}, nil
+	}
+	cmd := exec.Command(r.env.WorkerExe, "worker")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start load process: %w", err)
+	}
+	rw := &pipeRW{Reader: stdout, w: stdin, cmd: cmd}
+	f, err := newRemoteFleet(rw, cfg)
+	if err != nil {
+		_ = rw.Close()
+		return nil, fmt.Errorf("load process: %w", err)
+	}
+	return f, nil
+}
+
+// pipeRW is a worker process's stdout and stdin as one connection; closing
+// it closes stdin (the worker then exits) and reaps the process.
+type pipeRW struct {
+	io.Reader
+	w   io.WriteCloser
+	cmd *exec.Cmd
+}
+
+func (p *pipeRW) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *pipeRW) Close() error {
+	err := p.w.Close()
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	return err
+}
+
+func (r *runner) run(ctx context.Context) error {
+	var prevIdle float64 // server CPU seconds per second at the previous plateau
+	var rampWall, rampCPU float64
+	for i, target := range r.set.Stages {
+		profile := ""
+		if i == len(r.set.Stages)-1 {
+			profile = "ramp"
+		}
+		st, err := r.rampStage(ctx, target, prevIdle, profile)
+		if err != nil {
+			return err
+		}
+		r.res.Stages = append(r.res.Stages, st)
+		prevIdle = st.IdleCPU / 100
+		rampWall += st.RampSeconds
+		rampCPU += st.RampCPU
+		r.res.Handshakes += st.Handshakes
+	}
+	if rampWall > 0 {
+		r.res.HandshakeRate = float64(r.res.Handshakes) / rampWall
+	}
+	r.res.HandshakeCPU = rampCPU
+	if rampCPU > 0 {
+		r.res.HandshakesPerCPU = float64(r.res.Handshakes) / rampCPU
+	}
+	st, err := r.fleet.Stats()
+	if err != nil {
+		return err
+	}
+	r.res.Handshake = percentilesOf(st.Handshake)
+	r.slope()
+	if st.Registered == 0 {
+		r.problem("no client registered; skipping the hold, the probes and the shutdown")
+		return nil
+	}
+	if err := r.hold(ctx); err != nil {
+		return err
+	}
+	if err := r.probe(ctx); err != nil {
+		return err
+	}
+	return r.shutdown(ctx)
+}
+
+// rampStage ramps to target, then lets the plateau settle and reads it.
+func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, profile string) (Stage, error) {
+	st := Stage{Target: target}
+	before, err := r.fleet.Stats()
+	if err != nil {
+		return st, err
+	}
+	p0, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return st, err
+	}
+	stopProfile := r.startProfile(profile)
+	done := make(chan error, 1)
+	go func() { done <- r.fleet.Ramp(ctx, target, r.set.Rate) }()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-tick.C:
+			r.sample(fmt.Sprintf("ramp to %d", target), before)
+		}
+	}
+	stopProfile()
+	if err != nil {
+		return st, fmt.Errorf("ramp to %d: %w", target, err)
+	}
+	p1, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return st, err
+	}
+	after, err := r.fleet.Stats()
+	if err != nil {
+		return st, err
+	}
+	st.RampSeconds = p1.At.Sub(p0.At).Seconds()
+	st.Handshakes = after.Handshakes - before.Handshakes
+	st.RampCPU = max((p1.CPU-p0.CPU).Seconds()-prevIdle*st.RampSeconds, 0)
+	r.say("ramp to %d: %d handshakes in %.2fs (%.0f/s), server CPU %.2fs, errors %d",
+		target, st.Handshakes, st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, after.ErrorTotal())
+
+	if err := r.wait(ctx, r.set.Settle); err != nil {
+		return st, err
+	}
+	p2, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return st, err
+	}
+	now, err := r.fleet.Stats()
+	if err != nil {
+		return st, err
+	}
+	st.Registered, st.RSS, st.Threads = now.Registered, p2.RSS, p2.Threads
+	st.IdleCPU = 100 * (p2.CPU - p1.CPU).Seconds() / p2.At.Sub(p1.At).Seconds()
+	r.say("plateau %d: registered %d, rss %s, cpu %.1f%%, threads %d", target, st.Registered, mib(st.RSS), st.IdleCPU, st.Threads)
+	if st.Registered != int64(target) {
+		r.problem("plateau %d: only %d clients registered", target, st.Registered)
+	}
+	return st, nil
+}
+
+// sample adds an RSS point and prints progress.
+func (r *runner) sample(what string, since load.Stats) {
+	s, err := r.fleet.Stats()
+	if err != nil {
+		return
+	}
+	p, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return
+	}
+	r.res.Series = append(r.res.Series, Point{Seconds: p.At.Sub(r.t0).Seconds(), Registered: s.Registered, RSS: p.RSS})
+	r.say("%-16s registered %6d  handshakes +%d  errors %d  rss %s", what, s.Registered, s.Handshakes-since.Handshakes, s.ErrorTotal(), mib(p.RSS))
+}
+
+// wait lets d pass, sampling the RSS series every half second.
+func (r *runner) wait(ctx context.Context, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(left, 500*time.Millisecond)):
+		}
+		s, err := r.fleet.Stats()
+		if err != nil {
+			return err
+		}
+		if p, err := sampleProc(r.srv.PID()); err == nil {
+			r.res.Series = append(r.res.Series, Point{Seconds: p.At.Sub(r.t0).Seconds(), Registered: s.Registered, RSS: p.RSS})
+		}
+	}
+}
+
+// slope is the RSS per client between the first plateau of at least 2000
+// clients (or the first) and the top.
+func (r *runner) slope() {
+	stages := r.res.Stages
+	if len(stages) < 2 {
+		return
+	}
+	from := stages[0]
+	for _, s := range stages {
+		if s.Target >= 2000 {
+			from = s
+			break
+		}
+	}
+	to := stages[len(stages)-1]
+	if to.Registered <= from.Registered {
+		return
+	}
+	r.res.SlopeFrom, r.res.SlopeTo = from.Registered, to.Registered
+	r.res.RSSPerClient = float64(to.RSS-from.RSS) / float64(to.Registered-from.Registered)
+}
+
+// hold keeps every client idle at the top for Hold, probes off.
+func (r *runner) hold(ctx context.Context) error {
+	_ = r.fleet.SetProbing(false)
+	before, err := r.fleet.Stats()
+	if err != nil {
+		return err
+	}
+	rtt0, rttErr := r.srv.RTT(ctx)
+	p0, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return err
+	}
+	stopProfile := r.startProfile("hold")
+	r.say("hold: %d clients idle for %s (keep-alive every %s)", before.Registered, r.set.Hold, r.set.KeepAlive)
+	err = r.wait(ctx, r.set.Hold)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	p1, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return err
+	}
+	after, err := r.fleet.Stats()
+	if err != nil {
+		return err
+	}
+	rtt1, rttErr2 := r.srv.RTT(ctx)
+	secs := p1.At.Sub(p0.At).Seconds()
+	r.res.Idle = Idle{Clients: after.Registered, Seconds: secs, CPUPercent: 100 * (p1.CPU - p0.CPU).Seconds() / secs,
+		KeepAlives: after.KeepAlives - before.KeepAlives, RSS: p1.RSS}
+	r.res.KeepAliveGap = percentilesOf(load.Since(before.KeepAliveGap, after.KeepAliveGap))
+	switch {
+	case rttErr != nil || rttErr2 != nil:
+		r.problem("server RTT: %v", errors.Join(rttErr, rttErr2))
+	case rtt1.Hist != nil:
+		p := percentilesOf(load.Since(rtt0.Hist, rtt1.Hist))
+		r.res.ServerRTT, r.res.ServerRTTMethod = &p, "server clock, in-process observer (HdrHistogram)"
+	case rtt1.Buckets != nil:
+		p := percentilesOfBuckets(rtt1.Buckets.since(rtt0.Buckets))
+		r.res.ServerRTT, r.res.ServerRTTMethod = &p, "server clock, /metrics histogram buckets (upper bounds)"
+	}
+	r.say("hold: cpu %.1f%% of a core, %d keep-alives (%.0f/s), rss %s, gap p50 %.1fms p99 %.1fms",
+		r.res.Idle.CPUPercent, r.res.Idle.KeepAlives, float64(r.res.Idle.KeepAlives)/secs, mib(p1.RSS),
+		r.res.KeepAliveGap.P50, r.res.KeepAliveGap.P99)
+	if r.res.ServerRTT != nil {
+		r.say("hold: server-clock keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d)",
+			r.res.ServerRTT.P50, r.res.ServerRTT.P99, r.res.ServerRTT.P999, r.res.ServerRTT.Max, r.res.ServerRTT.Count)
+	}
+	return nil
+}
+
+// probe measures the keep-alive round trip with the probe method, then
+// waits for every probe to be registered again.
+func (r *runner) probe(ctx context.Context) error {
+	if r.set.Probes <= 0 || r.set.ProbeHold <= 0 {
+		return nil
+	}
+	before, err := r.fleet.Stats()
+	if err != nil {
+		return err
+	}
+	if err := r.fleet.SetProbing(true); err != nil {
+		return err
+	}
+	r.say("probe: %d probes for %s", r.set.Probes, r.set.ProbeHold)
+	if err := r.wait(ctx, r.set.ProbeHold); err != nil {
+		return err
+	}
+	if err := r.fleet.SetProbing(false); err != nil {
+		return err
+	}
+	want := int64(r.res.Clients)
+	deadline := time.Now().Add(15 * time.Second)
+	var after load.Stats
+	for {
+		after, err = r.fleet.Stats()
+		if err != nil {
+			return err
+		}
+		if after.ProbesPending == 0 && after.Registered >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.problem("probe: %d probes still pending, %d of %d registered after 15s", after.ProbesPending, after.Registered, want)
+			break
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	r.res.ProbeRTT = percentilesOf(load.Since(before.ProbeRTT, after.ProbeRTT))
+	r.say("probe: keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d samples)",
+		r.res.ProbeRTT.P50, r.res.ProbeRTT.P99, r.res.ProbeRTT.P999, r.res.ProbeRTT.Max, r.res.ProbeRTT.Count)
+	return nil
+}
+
+// shutdown orders every client down and times the acks and closes.
+func (r *runner) shutdown(ctx context.Context) error {
+	before, err := r.fleet.Stats()
+	if err != nil {
+		return err
+	}
+	sd := &r.res.Shutdown
+	sd.Registered = before.Registered
+	t0 := time.Now()
+	sd.Sent, err = r.srv.Shutdown(ctx)
+	if err != nil {
+		r.problem("shutdown order: %v", err)
+		return nil
+	}
+	deadline := t0.Add(r.set.ShutdownWait)
+	var after load.Stats
+	for {
+		after, err = r.fleet.Stats()
+		if err != nil {
+			return err
+		}
+		closed := after.ClosedAfterAck - before.ClosedAfterAck
+		failed := after.ErrorTotal() - before.ErrorTotal()
+		if closed+failed >= sd.Registered || time.Now().After(deadline) {
+			break
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	sd.Acked = after.ShutdownAcks - before.ShutdownAcks
+	sd.Closed = after.ClosedAfterAck - before.ClosedAfterAck
+	sd.FirstOrder = msSince(t0, after.FirstOrder)
+	sd.LastAck = msSince(t0, after.LastAck)
+	sd.LastClose = msSince(t0, after.LastClose)
+	r.say("shutdown: sent %d, acked %d, closed %d of %d; last 130 ok at %.1fms, last close at %.1fms",
+		sd.Sent, sd.Acked, sd.Closed, sd.Registered, sd.LastAck, sd.LastClose)
+	if sd.Acked != sd.Registered || sd.Closed != sd.Registered {
+		r.problem("shutdown: %d registered, %d acked, %d closed by the server", sd.Registered, sd.Acked, sd.Closed)
+	}
+	return nil
+}
+
+// startProfile writes a CPU profile of the in-process server while the
+// returned function is not yet called.
+func (r *runner) startProfile(name string) func() {
+	if name == "" || r.kind != KindInproc || r.env.ProfilePrefix == "" {
+		return func() {}
+	}
+	path := r.env.ProfilePrefix + "-" + name + ".pprof"
+	f, err := os.Create(path)
+	if err != nil {
+		r.problem("profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		r.problem("profile: %v", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		r.res.Profiles = append(r.res.Profiles, path)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }

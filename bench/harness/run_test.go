@@ -1,0 +1,139 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// tiny is a whole run in well under a second of load.
+func tiny() Settings {
+	s := Quick()
+	s.Stages = []int{20, 50}
+	s.Concurrency = 16
+	s.KeepAlive, s.KeepAliveTimeout = 50*time.Millisecond, 2*time.Second
+	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	s.Probes = 5
+	s.ShutdownWait = 10 * time.Second
+	return s
+}
+
+func runCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// A whole run against cliser's real reactor, in this process: every
+// handshake counted, the plateaus read, probes measured, the broadcast
+// acked by all, and nothing reported wrong.
+func TestRunCountsEveryClientOfARealServer(t *testing.T) {
+	res, err := Run(runCtx(t), KindInproc, tiny(), Env{WorkDir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Empty(t, res.Problems)
+	assert.Empty(t, res.Errors)
+	assert.EqualValues(t, 50, res.Handshakes)
+	require.Len(t, res.Stages, 2)
+	assert.EqualValues(t, 20, res.Stages[0].Registered)
+	assert.EqualValues(t, 30, res.Stages[1].Handshakes)
+	assert.EqualValues(t, 50, res.Stages[1].Registered)
+	assert.Positive(t, res.Stages[1].RSS)
+	assert.EqualValues(t, 50, res.Handshake.Count)
+	assert.Positive(t, res.HandshakeRate)
+	assert.EqualValues(t, 50, res.Idle.Clients)
+	assert.Positive(t, res.Idle.KeepAlives)
+	require.NotNil(t, res.ServerRTT, "the in-process server reports its own RTT")
+	assert.Positive(t, res.ServerRTT.Count)
+	assert.Positive(t, res.ProbeRTT.Count)
+	assert.EqualValues(t, 50, res.Shutdown.Registered)
+	assert.Equal(t, 50, res.Shutdown.Sent)
+	assert.EqualValues(t, 50, res.Shutdown.Acked)
+	assert.EqualValues(t, 50, res.Shutdown.Closed)
+	assert.GreaterOrEqual(t, res.Shutdown.LastClose, res.Shutdown.LastAck)
+	assert.NotEmpty(t, res.Series)
+
+	rep := &Report{Settings: tiny(), Results: map[string]*Result{KindInproc: res}}
+	assert.Empty(t, rep.Failed())
+}
+
+// startOtherReactor is a real cliser server with a password the load does
+// not know.
+func startOtherReactor(t *testing.T) string {
+	t.Helper()
+	srv, err := reactor.New(registry.New(), reactor.WithAddr("127.0.0.1:0"),
+		reactor.WithPasswords([][]byte{[]byte("another-password")}), reactor.WithLoops(1))
+	require.NoError(t, err)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+	})
+	return srv.Addr()
+}
+
+func TestRunReportsARefusingServer(t *testing.T) {
+	ext := &External{Addr: startOtherReactor(t), PID: os.Getpid()}
+	res, err := Run(runCtx(t), KindCliser, tiny(), Env{WorkDir: t.TempDir(), External: ext})
+	require.NoError(t, err, "the run itself works; what went wrong is in the result")
+	assert.Zero(t, res.Handshakes)
+	assert.Positive(t, res.Errors["190 auth failed"], "errors: %v", res.Errors)
+	assert.EqualValues(t, 50, sumErrors(res.Errors))
+	rep := &Report{Results: map[string]*Result{KindCliser: res}}
+	assert.NotEmpty(t, rep.Failed())
+}
+
+// garbageServer answers every connection with a line that is not the protocol.
+func garbageServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				_, _ = r.ReadString('\n')
+				_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+				_, _ = r.ReadString('\n')
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+func TestRunReportsAGarbageServer(t *testing.T) {
+	ext := &External{Addr: garbageServer(t), PID: os.Getpid()}
+	res, err := Run(runCtx(t), KindCliser, tiny(), Env{WorkDir: t.TempDir(), External: ext})
+	require.NoError(t, err)
+	assert.EqualValues(t, 50, res.Errors["garbage from server"], "errors: %v", res.Errors)
+	assert.Contains(t, res.Problems, "no client registered; skipping the hold, the probes and the shutdown")
+	rep := &Report{Results: map[string]*Result{KindCliser: res}}
+	assert.NotEmpty(t, rep.Failed())
+}
+
+func TestShareSplitsEvenly(t *testing.T) {
+	total := 0
+	for i := range 3 {
+		total += share(19000, 3, i)
+	}
+	assert.Equal(t, 19000, total)
+	assert.Equal(t, 6334, share(19000, 3, 0))
+	assert.Equal(t, 6333, share(19000, 3, 2))
+}

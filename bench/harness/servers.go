@@ -1,0 +1,366 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// Server kinds the harness runs.
+const (
+	KindCliser   = "cliser"        // `cliser serve`, a subprocess
+	KindBaseline = "baseline"      // baseline-bench-server, a subprocess
+	KindInproc   = "cliser-inproc" // cliser's reactor inside the harness
+)
+
+// ShutdownText is the operator text of the broadcast (the baseline
+// wrapper sends the same).
+const ShutdownText = "bench"
+
+// server is a running server under test.
+type server interface {
+	Addr() string
+	PID() int
+	// Shutdown orders "130 shutdown" to every connected client and says
+	// to how many; the clients' acks are the fleet's to count.
+	Shutdown(ctx context.Context) (int, error)
+	// RTT is the server's own keep-alive RTT so far, when it keeps one.
+	RTT(ctx context.Context) (serverRTT, error)
+	Stop(ctx context.Context) error
+}
+
+// serverRTT is a server-clock RTT record: an exact histogram (in-process)
+// or Prometheus buckets (cliser's /metrics).
+type serverRTT struct {
+	Hist    *hdrhistogram.Snapshot
+	Buckets *promHistogram
+}
+
+// ServerOptions is what every server kind is started with.
+type ServerOptions struct {
+	Password         string
+	KeepAlive        time.Duration
+	KeepAliveTimeout time.Duration
+	HandshakeTimeout time.Duration
+	CliserBin        string // for KindCliser
+	BaselineBin      string // for KindBaseline
+	WorkDir          string // data dir and logs
+	External         *External
+}
+
+// External is a server the harness did not start: it loads it and reads
+// /proc/PID, but cannot order a shutdown or stop it.
+type External struct {
+	Addr string
+	PID  int
+}
+
+type externalServer struct{ External }
+
+func (s externalServer) Addr() string { return s.External.Addr }
+func (s externalServer) PID() int     { return s.External.PID }
+func (s externalServer) Shutdown(context.Context) (int, error) {
+	return 0, errors.New("no shutdown trigger for a server the harness did not start")
+}
+func (s externalServer) RTT(context.Context) (serverRTT, error) { return serverRTT{}, nil }
+func (s externalServer) Stop(context.Context) error             { return nil }
+
+func startServer(ctx context.Context, kind string, o ServerOptions) (server, error) {
+	if o.External != nil {
+		return externalServer{*o.External}, nil
+	}
+	switch kind {
+	case KindCliser:
+		return startCliser(ctx, o)
+	case KindBaseline:
+		return startBaseline(ctx, o)
+	case KindInproc:
+		return startInproc(o)
+	}
+	return nil, fmt.Errorf("unknown server kind %q (want %s, %s or %s)", kind, KindCliser, KindBaseline, KindInproc)
+}
+
+// --- subprocesses ---
+
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // the wait's result, after exited
+	log    string
+}
+
+func startProc(bin string, args []string, password, logPath string, stdout io.Writer) (*proc, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cleanEnv(), "CLISER_PASSWORD="+password)
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logf
+	cmd.Stdout = stdout
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{}), log: logPath}
+	go func() {
+		p.err = cmd.Wait()
+		_ = logf.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// cleanEnv is the environment without CLISER_ settings, so that a user's
+// shell cannot change what the benchmark measures.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CLISER_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func (p *proc) PID() int { return p.cmd.Process.Pid }
+
+// stop sends SIGTERM and waits; past ctx it kills.
+func (p *proc) stop(ctx context.Context) error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		return p.err
+	case <-ctx.Done():
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("%s did not stop in time; killed", filepath.Base(p.cmd.Path))
+	}
+}
+
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// freeAddr asks the kernel for a free loopback port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+type cliserProc struct {
+	*proc
+	addr  string
+	admin *admin.Client
+}
+
+func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	adminAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--listen", addr, "--admin-listen", adminAddr,
+		"--data-dir", filepath.Join(o.WorkDir, "cliser-data"),
+		"--keepalive-interval", o.KeepAlive.String(), "--keepalive-timeout", o.KeepAliveTimeout.String(),
+		"--handshake-timeout", o.HandshakeTimeout.String(),
+		// Per-connection logs are an operator's choice; the baseline logs
+		// nothing per connection, so neither does cliser here.
+		"--log-level", "warn", "--log-format", "console"}
+	p, err := startProc(o.CliserBin, args, o.Password, filepath.Join(o.WorkDir, "cliser.log"), io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := admin.NewClient(adminAddr, "", 30*time.Second)
+	if err != nil {
+		return nil, errors.Join(err, p.stop(ctx))
+	}
+	s := &cliserProc{proc: p, addr: addr, admin: ac}
+	deadline := time.Now().Add(15 * time.Second)
+	for ac.Probe(ctx, "/readyz") != nil {
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("cliser serve exited at start: %v\n%s", p.err, p.tail())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.Join(fmt.Errorf("cliser serve not ready after 15s\n%s", p.tail()), p.stop(ctx))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s, nil
+}
+
+func (s *cliserProc) Addr() string { return s.addr }
+
+func (s *cliserProc) Shutdown(ctx context.Context) (int, error) {
+	r, err := s.admin.ShutdownAll(ctx, ShutdownText)
+	return r.Sent, err
+}
+
+func (s *cliserProc) RTT(ctx context.Context) (serverRTT, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.admin.Base()+"/metrics", nil)
+	if err != nil {
+		return serverRTT{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return serverRTT{}, err
+	}
+	defer resp.Body.Close()
+	h, err := parsePromHistogram(resp.Body, admin.MetricKeepAliveRTT)
+	return serverRTT{Buckets: h}, err
+}
+
+func (s *cliserProc) Stop(ctx context.Context) error { return s.stop(ctx) }
+
+type baselineProc struct {
+	*proc
+	addr string
+	out  *bufio.Reader
+	mu   sync.Mutex // one trigger at a time: its answer is the next line
+}
+
+func startBaseline(ctx context.Context, o ServerOptions) (*baselineProc, error) {
+	args := []string{"--listen", "127.0.0.1:0",
+		"--keepalive-interval", o.KeepAlive.String(), "--keepalive-timeout", o.KeepAliveTimeout.String(),
+		"--handshake-timeout", o.HandshakeTimeout.String()}
+	pr, pw := io.Pipe()
+	p, err := startProc(o.BaselineBin, args, o.Password, filepath.Join(o.WorkDir, "baseline.log"), pw)
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-p.exited; _ = pw.Close() }()
+	s := &baselineProc{proc: p, out: bufio.NewReader(pr)}
+	first := make(chan string, 1)
+	go func() { line, _ := s.out.ReadString('\n'); first <- line }()
+	select {
+	case line := <-first:
+		addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+		if !ok {
+			return nil, errors.Join(fmt.Errorf("baseline: first line %q, want \"listening on HOST:PORT\"\n%s", line, p.tail()), p.stop(ctx))
+		}
+		s.addr = addr
+		return s, nil
+	case <-time.After(15 * time.Second):
+		return nil, errors.Join(errors.New("baseline: no listening line in 15s"), p.stop(ctx))
+	}
+}
+
+func (s *baselineProc) Addr() string { return s.addr }
+
+func (s *baselineProc) Shutdown(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return 0, err
+	}
+	got := make(chan string, 1)
+	go func() { line, _ := s.out.ReadString('\n'); got <- line }()
+	select {
+	case line := <-got:
+		n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "shutdown sent "))
+		if err != nil {
+			return 0, fmt.Errorf("baseline: trigger answered %q", line)
+		}
+		return n, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (s *baselineProc) RTT(context.Context) (serverRTT, error) { return serverRTT{}, nil }
+
+func (s *baselineProc) Stop(ctx context.Context) error { return s.stop(ctx) }
+
+// --- in-process ---
+
+// inprocServer is cliser's reactor in this process, with an observer that
+// records the server-clock keep-alive RTT exactly. Its RSS and CPU include
+// the harness, so the comparison uses the subprocess runs; this one gives
+// the RTT on the server's own clock and the CPU profile.
+type inprocServer struct {
+	srv *reactor.Server
+	api *admin.API
+	obs *rttObserver
+}
+
+type rttObserver struct {
+	reactor.Observer // the no-op rest comes from admin's metrics
+	mu               sync.Mutex
+	h                *hdrhistogram.Histogram
+}
+
+func (o *rttObserver) KeepAliveRTT(d time.Duration) {
+	us := max(int64(d/time.Microsecond), 1)
+	o.mu.Lock()
+	_ = o.h.RecordValue(us)
+	o.mu.Unlock()
+}
+
+func startInproc(o ServerOptions) (*inprocServer, error) {
+	reg := registry.New()
+	metrics := admin.NewMetrics(reg)
+	obs := &rttObserver{Observer: metrics, h: load.NewHistogram()}
+	srv, err := reactor.New(reg,
+		reactor.WithAddr("127.0.0.1:0"),
+		reactor.WithPasswords([][]byte{[]byte(o.Password)}),
+		reactor.WithKeepAlive(o.KeepAlive, o.KeepAliveTimeout),
+		reactor.WithHandshakeTimeout(o.HandshakeTimeout),
+		reactor.WithObserver(obs),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(metrics))
+	return &inprocServer{srv: srv, api: api, obs: obs}, nil
+}
+
+func (s *inprocServer) Addr() string { return s.srv.Addr() }
+func (s *inprocServer) PID() int     { return os.Getpid() }
+
+func (s *inprocServer) Shutdown(context.Context) (int, error) {
+	r, err := s.api.ShutdownAll(ShutdownText) // what POST /v1/shutdown runs
+	return r.Sent, err
+}
+
+func (s *inprocServer) RTT(context.Context) (serverRTT, error) {
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	return serverRTT{Hist: s.obs.h.Export()}, nil
+}
+
+func (s *inprocServer) Stop(ctx context.Context) error { return s.srv.Stop(ctx) }
