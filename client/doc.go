@@ -34,6 +34,11 @@
 // an extra clock. Use Conn when a program wants one session and plain
 // blocking code; use Run when it wants that session kept up.
 //
+// Concurrency: every exported method of Conn, Fleet and Session says it is
+// safe from any goroutine; Dial, Run, NewFleet, IsReason, ReasonOf and
+// Config.Validate are safe for concurrent use; callbacks say on which
+// goroutine they run.
+//
 // Secrets: the password is never logged nor put in an error; keep-alive
 // tokens are not logged either.
 package client

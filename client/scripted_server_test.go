@@ -35,6 +35,12 @@ func startScriptedServer(t *testing.T, addr string, script func(*scriptConn)) *s
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
+	return serveScript(t, ln, script)
+}
+
+// serveScript runs script on every connection ln accepts.
+func serveScript(t *testing.T, ln net.Listener, script func(*scriptConn)) *scriptedServer {
+	t.Helper()
 	s := &scriptedServer{t: t, ln: ln, script: script}
 	s.wg.Add(1)
 	go s.accept()
