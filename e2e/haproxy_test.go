@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/client"
+)
+
+// TLS in front of cliser, as docs/tls.md tells it: client -> TLS ->
+// HAProxy (terminates TLS) -> PROXY protocol v2 -> `cliser serve
+// --proxy-protocol` (the built binary). The registry must show the
+// client's own address, not HAProxy's; keep-alives, a 130 order and the
+// server's drain must all pass through.
+
+// haproxyConfig is the configuration docs/tls.md shows, with test paths
+// and ports filled in.
+const haproxyConfig = `global
+    # Two file descriptors per client (one each side): raise the
+    # open-files limit to match.
+    maxconn {{.MaxConn}}
+    nbthread 1
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+
+defaults
+    mode tcp
+    timeout connect 5s
+    # Longer than cliser's keep-alive interval plus timeout, or HAProxy
+    # would cut idle-looking sessions between two keep-alives.
+    timeout client 2m
+    timeout server 2m
+
+frontend cliser_tls
+    bind {{.Front}} ssl crt {{.PEM}}
+    default_backend cliser
+
+backend cliser
+{{- if .Source}}
+    source {{.Source}}
+{{- end}}
+    server cliser {{.Cliser}} send-proxy-v2
+`
+
+const tlsServerName = "cliser.example"
+
+func TestTLSThroughHAProxy(t *testing.T) {
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy is not on PATH: `apt-get install -y haproxy` to run the TLS-in-front test (CI installs it)")
+	}
+	const password = "tls-s3cret-5521"
+	cliser := startServe(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--proxy-protocol", "--keepalive-interval", "200ms", "--keepalive-timeout", "3s")
+	api, err := admin.NewClient("http://"+cliser.adminAddr, "", 5*time.Second)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	caPool, pemPath := writeTestPKI(t, dir)
+	front := freePort(t)
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	var cfg bytes.Buffer
+	require.NoError(t, template.Must(template.New("cfg").Parse(haproxyConfig)).Execute(&cfg,
+		map[string]string{"Front": front, "PEM": pemPath, "Cliser": cliser.addr, "MaxConn": "1000",
+			// HAProxy's side of the backend connection gets an address of its
+			// own, so that cip proves it came from the PROXY header.
+			"Source": "127.0.0.9"}))
+	require.NoError(t, os.WriteFile(cfgPath, cfg.Bytes(), 0o600))
+	startHAProxy(t, haproxy, cfgPath, front)
+
+	tlsCfg := &tls.Config{RootCAs: caPool, ServerName: tlsServerName, MinVersion: tls.VersionTLS12}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// Register through the chain; the keep-alive echoes are counted from
+	// the client's debug log.
+	core, clientLogs := observer.New(zapcore.DebugLevel)
+	shutdownText := make(chan string, 1)
+	conn, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-device-1", TLS: tlsCfg,
+		Logger: zap.New(core), OnShutdown: func(text string) { shutdownText <- text }})
+	require.NoError(t, err, "handshake through TLS and HAProxy")
+	require.NotZero(t, conn.SID())
+	rec, err := api.Get(ctx, "tls-device-1")
+	require.NoError(t, err)
+	host, port, err := net.SplitHostPort(conn.LocalAddr().String())
+	require.NoError(t, err)
+	assert.True(t, rec.CStatus)
+	assert.Equal(t, conn.SID(), rec.SID)
+	assert.Equal(t, host, rec.CIP, "cip must be the client's address, from the PROXY header")
+	assert.Equal(t, port, rec.CPort, "cport must be the client's port, not HAProxy's")
+
+	require.Eventually(t, func() bool {
+		return clientLogs.FilterMessage("keep-alive answered").Len() >= 5
+	}, 10*time.Second, 10*time.Millisecond, "keep-alives do not flow through HAProxy")
+	select {
+	case <-conn.Done():
+		t.Fatalf("session ended: %v", conn.Wait())
+	default:
+	}
+
+	// A 130 order goes through, and its ack comes back.
+	_, err = api.Shutdown(ctx, "tls-device-1", "maintenance window")
+	require.NoError(t, err)
+	select {
+	case text := <-shutdownText:
+		assert.Equal(t, "maintenance window", text)
+	case <-ctx.Done():
+		t.Fatal("no shutdown order arrived through HAProxy")
+	}
+	assert.ErrorIs(t, conn.Wait(), client.ErrShutdown)
+	require.Eventually(t, func() bool {
+		rec, err := api.Get(ctx, "tls-device-1")
+		return err == nil && !rec.CStatus && rec.Reason == "shutdown"
+	}, 5*time.Second, 10*time.Millisecond)
+
+	// A client that does not trust the certificate, and one that does not
+	// speak TLS at all, get nowhere.
+	untrusted := &tls.Config{RootCAs: x509.NewCertPool(), ServerName: tlsServerName}
+	_, err = client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-untrusted", TLS: untrusted, HandshakeTimeout: 3 * time.Second})
+	var unknownCA x509.UnknownAuthorityError
+	assert.True(t, errors.As(err, &unknownCA), "want an unknown-authority error, got %v", err)
+	_, err = client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-plaintext", HandshakeTimeout: 3 * time.Second})
+	assert.Error(t, err, "a plaintext client registered through the TLS port")
+	for _, id := range []string{"tls-untrusted", "tls-plaintext"} {
+		_, err := api.Get(ctx, id)
+		assert.Error(t, err, "%s must not be in the registry", id)
+	}
+
+	// The server's drain reaches the client through HAProxy.
+	second, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-device-2", TLS: tlsCfg})
+	require.NoError(t, err)
+	require.NoError(t, cliser.cmd.Process.Signal(syscall.SIGTERM))
+	assert.ErrorIs(t, second.Wait(), client.ErrServerShuttingDown)
+	cliser.waitExit(t)
+	require.NoError(t, cliser.exitErr, cliser.logText())
+	assert.NotContains(t, cliser.logText(), password, "a password reached the logs")
+}
+
+// startHAProxy runs haproxy in the foreground (-db) and waits until its
+// frontend accepts connections.
+func startHAProxy(t *testing.T, bin, cfgPath, front string) {
+	t.Helper()
+	check, err := exec.Command(bin, "-c", "-f", cfgPath).CombinedOutput()
+	require.NoError(t, err, "haproxy -c: %s", check)
+	cmd := exec.Command(bin, "-f", cfgPath, "-db")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("haproxy exited: %v\n%s", err, out.String())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", front, time.Second)
+		if err == nil {
+			_ = c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not listen on %s:\n%s", front, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// writeTestPKI makes a throwaway CA and a server certificate for
+// tlsServerName (and 127.0.0.1) signed by it; it writes the certificate
+// chain and key as one PEM file, the form HAProxy's "crt" wants, and
+// returns the pool that trusts the CA.
+func writeTestPKI(t *testing.T, dir string) (*x509.CertPool, string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "cliser e2e test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: tlsServerName},
+		DNSNames:     []string{tlsServerName},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+
+	var pemOut strings.Builder
+	for _, b := range []*pem.Block{
+		{Type: "CERTIFICATE", Bytes: der},
+		{Type: "CERTIFICATE", Bytes: caDER},
+		{Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		require.NoError(t, pem.Encode(&pemOut, b))
+	}
+	path := filepath.Join(dir, "cliser.pem")
+	require.NoError(t, os.WriteFile(path, []byte(pemOut.String()), 0o600))
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return pool, path
+}
