@@ -185,3 +185,17 @@ func TestStartingAndDraining(t *testing.T) {
 	r.decode(t, &rec)
 	assert.Equal(t, "server shutting down", rec.Reason)
 }
+
+// The listener's Shutdown ends in-flight work, closes the port, and may be
+// called again.
+func TestListenerShutdown(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	require.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, s.admin.Shutdown(ctx))
+	require.NoError(t, s.admin.Shutdown(ctx), "a second call returns the first's result")
+	_, err := http.Get(s.base + "/healthz")
+	require.Error(t, err, "the port is closed")
+}

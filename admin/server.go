@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,6 +16,9 @@ type Server struct {
 	http *http.Server
 	addr string
 	done chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Listen binds addr and serves the API in the background; it returns once
@@ -54,11 +58,15 @@ func (a *API) Listen(addr string) (*Server, error) {
 func (s *Server) Addr() string { return s.addr }
 
 // Shutdown stops accepting, lets requests in flight finish until ctx ends,
-// then closes. Safe from any goroutine; call it once.
+// then closes what is left. Safe from any goroutine; later calls return
+// the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
-	if err != nil {
-		_ = s.http.Close()
-	}
-	return errors.Join(err, <-s.done)
+	s.stopOnce.Do(func() {
+		err := s.http.Shutdown(ctx)
+		if err != nil {
+			_ = s.http.Close()
+		}
+		s.stopErr = errors.Join(err, <-s.done)
+	})
+	return s.stopErr
 }
