@@ -85,6 +85,10 @@ func (srv *Server) Start() error {
 			gnet.WithNumEventLoop(srv.opts.loops),
 			gnet.WithTicker(true),
 			gnet.WithReusePort(false),
+			// The server closes first after a 190, so its side of those
+			// connections sits in TIME_WAIT on the listening port; without
+			// SO_REUSEADDR a restart could not bind it for a minute.
+			gnet.WithReuseAddr(true),
 			gnet.WithLogger(srv.log.WithOptions(zap.AddCallerSkip(1)).Sugar().Named("gnet")),
 		)
 	}()
