@@ -6,11 +6,9 @@ package client
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -159,13 +157,6 @@ func TestRealServerRestartOnSamePortReconnects(t *testing.T) {
 			break
 		}
 		if !time.Now().Before(deadline) {
-			if errors.Is(err, syscall.EADDRINUSE) {
-				// The server closed first after its 190, so its end of those
-				// connections sits in TIME_WAIT on the port; without
-				// SO_REUSEADDR on the listener (gnet.WithReuseAddr) the port
-				// stays blocked for a minute. That is the server's to fix.
-				t.Skipf("reactor cannot rebind %s yet (listener without SO_REUSEADDR): %v", addr, err)
-			}
 			t.Fatalf("restart on %s: %v", addr, err)
 		}
 		time.Sleep(50 * time.Millisecond) // polling the port until it is free
