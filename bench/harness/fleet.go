@@ -20,6 +20,10 @@ type fleet interface {
 	Ramp(ctx context.Context, target int, rate float64) error
 	SetProbing(on bool) error
 	Stats() (load.Stats, error)
+	// Counts is Stats without the histograms, for polling.
+	Counts() (load.Stats, error)
+	// PIDs are the load processes, for their RSS and CPU.
+	PIDs() []int
 	Close(ctx context.Context) error
 }
 
@@ -31,6 +35,8 @@ func (f localFleet) Ramp(ctx context.Context, target int, rate float64) error {
 }
 func (f localFleet) SetProbing(on bool) error        { f.e.SetProbing(on); return nil }
 func (f localFleet) Stats() (load.Stats, error)      { return f.e.Stats(), nil }
+func (f localFleet) Counts() (load.Stats, error)     { return f.e.Counts(), nil }
+func (f localFleet) PIDs() []int                     { return nil }
 func (f localFleet) Close(ctx context.Context) error { return f.e.Close(ctx) }
 
 // multiFleet splits the load over several fleets: a ramp to target gives
@@ -63,10 +69,22 @@ func (m multiFleet) SetProbing(on bool) error {
 	return nil
 }
 
-func (m multiFleet) Stats() (load.Stats, error) {
+func (m multiFleet) Stats() (load.Stats, error) { return m.merge(fleet.Stats) }
+
+func (m multiFleet) Counts() (load.Stats, error) { return m.merge(fleet.Counts) }
+
+func (m multiFleet) PIDs() []int {
+	var out []int
+	for _, f := range m {
+		out = append(out, f.PIDs()...)
+	}
+	return out
+}
+
+func (m multiFleet) merge(get func(fleet) (load.Stats, error)) (load.Stats, error) {
 	var total load.Stats
 	for _, f := range m {
-		s, err := f.Stats()
+		s, err := get(f)
 		if err != nil {
 			return total, err
 		}
@@ -160,6 +178,16 @@ func (w *Worker) Stats(_ struct{}, out *load.Stats) error {
 	return nil
 }
 
+// Counts returns the fleet's totals without histograms.
+func (w *Worker) Counts(_ struct{}, out *load.Stats) error {
+	e, err := w.engine()
+	if err != nil {
+		return err
+	}
+	*out = e.Counts()
+	return nil
+}
+
 // Close closes the fleet, waiting up to ten seconds.
 func (w *Worker) Close(_ struct{}, _ *struct{}) error {
 	e, err := w.engine()
@@ -180,10 +208,13 @@ func ServeWorker(rw io.ReadWriteCloser) {
 }
 
 // remoteFleet is a Worker across an RPC connection.
-type remoteFleet struct{ c *rpc.Client }
+type remoteFleet struct {
+	c   *rpc.Client
+	pid int // the worker process, 0 in tests
+}
 
-func newRemoteFleet(rw io.ReadWriteCloser, cfg load.Config) (*remoteFleet, error) {
-	f := &remoteFleet{c: jsonrpc.NewClient(rw)}
+func newRemoteFleet(rw io.ReadWriteCloser, cfg load.Config, pid int) (*remoteFleet, error) {
+	f := &remoteFleet{c: jsonrpc.NewClient(rw), pid: pid}
 	if err := f.c.Call("Worker.Init", cfg, &struct{}{}); err != nil {
 		_ = f.c.Close()
 		return nil, err
@@ -213,6 +244,19 @@ func (f *remoteFleet) Stats() (load.Stats, error) {
 	var s load.Stats
 	err := f.c.Call("Worker.Stats", struct{}{}, &s)
 	return s, err
+}
+
+func (f *remoteFleet) Counts() (load.Stats, error) {
+	var s load.Stats
+	err := f.c.Call("Worker.Counts", struct{}{}, &s)
+	return s, err
+}
+
+func (f *remoteFleet) PIDs() []int {
+	if f.pid == 0 {
+		return nil
+	}
+	return []int{f.pid}
 }
 
 func (f *remoteFleet) Close(ctx context.Context) error {

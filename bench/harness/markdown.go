@@ -180,6 +180,17 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	row("shutdown: last connection closed", "ms", func(r *Result) float64 { return r.Shutdown.LastClose })
 	row("shutdown: acks", "", func(r *Result) float64 { return float64(r.Shutdown.Acked) })
 	row("errors", "", func(r *Result) float64 { return float64(sumErrors(r.Errors)) })
+	row("during the hold: load processes' CPU", "%", func(r *Result) float64 { return r.Idle.LoadCPUPercent })
+	row("during the hold: load processes' RSS", "MiB", func(r *Result) float64 { return float64(r.Idle.LoadRSS) })
+	row("during the hold: every other process's CPU", "%", func(r *Result) float64 { return r.Idle.OthersCPUPercent })
+	fmt.Fprintf(b, "| load average after the hold |")
+	for _, k := range kinds {
+		fmt.Fprintf(b, " %s |", rep.Results[k].Idle.LoadAvg)
+	}
+	if c != nil && base != nil {
+		b.WriteString(" |")
+	}
+	b.WriteString("\n")
 	for _, k := range kinds {
 		if r := rep.Results[k]; r.ServerRTT != nil {
 			fmt.Fprintf(b, "\nServer-clock RTT of %s: %s.", k, r.ServerRTTMethod)

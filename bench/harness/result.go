@@ -72,6 +72,13 @@ type Idle struct {
 	CPUPercent float64 `json:"cpu_percent"` // of one core
 	KeepAlives int64   `json:"keepalives"`
 	RSS        int64   `json:"rss_bytes"`
+	// What else ran: the load processes (CPU in % of one core, RSS), every
+	// other process on the machine (other engineers' builds and tests
+	// included), and the load average at the end.
+	LoadCPUPercent   float64 `json:"load_cpu_percent"`
+	LoadRSS          int64   `json:"load_rss_bytes"`
+	OthersCPUPercent float64 `json:"others_cpu_percent"`
+	LoadAvg          string  `json:"loadavg"`
 }
 
 // Shutdown is the broadcast: times are from the order (just before the

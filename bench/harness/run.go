@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -95,7 +96,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	runErr := r.run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if st, err := fl.Stats(); err == nil {
+	if st, err := fl.Counts(); err == nil {
 		r.res.Errors = st.Errors
 	}
 	if err := fl.Close(closeCtx); err != nil {
@@ -186,7 +187,7 @@ func (r *runner) newFleet(_ context.Context, cfg load.Config) (fleet, error) {
 		return nil, fmt.Errorf("start load process: %w", err)
 	}
 	rw := &pipeRW{Reader: stdout, w: stdin, cmd: cmd}
-	f, err := newRemoteFleet(rw, cfg)
+	f, err := newRemoteFleet(rw, cfg, cmd.Process.Pid)
 	if err != nil {
 		_ = rw.Close()
 		return nil, fmt.Errorf("load process: %w", err)
@@ -263,7 +264,7 @@ func (r *runner) run(ctx context.Context) error {
 // rampStage ramps to target, then lets the plateau settle and reads it.
 func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, profile string) (Stage, error) {
 	st := Stage{Target: target}
-	before, err := r.fleet.Stats()
+	before, err := r.fleet.Counts()
 	if err != nil {
 		return st, err
 	}
@@ -292,7 +293,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	if err != nil {
 		return st, err
 	}
-	after, err := r.fleet.Stats()
+	after, err := r.fleet.Counts()
 	if err != nil {
 		return st, err
 	}
@@ -309,7 +310,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	if err != nil {
 		return st, err
 	}
-	now, err := r.fleet.Stats()
+	now, err := r.fleet.Counts()
 	if err != nil {
 		return st, err
 	}
@@ -324,7 +325,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 
 // sample adds an RSS point and prints progress.
 func (r *runner) sample(what string, since load.Stats) {
-	s, err := r.fleet.Stats()
+	s, err := r.fleet.Counts()
 	if err != nil {
 		return
 	}
@@ -349,7 +350,7 @@ func (r *runner) wait(ctx context.Context, d time.Duration) error {
 			return ctx.Err()
 		case <-time.After(min(left, 500*time.Millisecond)):
 		}
-		s, err := r.fleet.Stats()
+		s, err := r.fleet.Counts()
 		if err != nil {
 			return err
 		}
@@ -393,6 +394,7 @@ func (r *runner) hold(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	l0, m0 := sampleAll(r.fleet.PIDs()), busyOrZero()
 	stopProfile := r.startProfile("hold")
 	r.say("hold: %d clients idle for %s (keep-alive every %s)", before.Registered, r.set.Hold, r.set.KeepAlive)
 	err = r.wait(ctx, r.set.Hold)
@@ -404,14 +406,21 @@ func (r *runner) hold(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	l1, m1 := sampleAll(r.fleet.PIDs()), busyOrZero()
+	r.writeHeapProfile()
 	after, err := r.fleet.Stats()
 	if err != nil {
 		return err
 	}
 	rtt1, rttErr2 := r.srv.RTT(ctx)
 	secs := p1.At.Sub(p0.At).Seconds()
-	r.res.Idle = Idle{Clients: after.Registered, Seconds: secs, CPUPercent: 100 * (p1.CPU - p0.CPU).Seconds() / secs,
-		KeepAlives: after.KeepAlives - before.KeepAlives, RSS: p1.RSS}
+	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / secs }
+	r.res.Idle = Idle{Clients: after.Registered, Seconds: secs, CPUPercent: pct(p1.CPU - p0.CPU),
+		KeepAlives: after.KeepAlives - before.KeepAlives, RSS: p1.RSS,
+		LoadCPUPercent: pct(l1.CPU - l0.CPU), LoadRSS: l1.RSS, LoadAvg: loadAvg()}
+	if m0 > 0 && m1 > 0 {
+		r.res.Idle.OthersCPUPercent = max(pct(m1-m0)-r.res.Idle.CPUPercent-r.res.Idle.LoadCPUPercent, 0)
+	}
 	r.res.KeepAliveGap = percentilesOf(load.Since(before.KeepAliveGap, after.KeepAliveGap))
 	switch {
 	case rttErr != nil || rttErr2 != nil:
@@ -423,9 +432,10 @@ func (r *runner) hold(ctx context.Context) error {
 		p := percentilesOfBuckets(rtt1.Buckets.since(rtt0.Buckets))
 		r.res.ServerRTT, r.res.ServerRTTMethod = &p, "server clock, /metrics histogram buckets (upper bounds)"
 	}
-	r.say("hold: cpu %.1f%% of a core, %d keep-alives (%.0f/s), rss %s, gap p50 %.1fms p99 %.1fms",
+	r.say("hold: cpu %.1f%% of a core, %d keep-alives (%.0f/s), rss %s, gap p50 %.1fms p99 %.1fms; load %.1f%% cpu %s; others %.1f%% cpu; loadavg %s",
 		r.res.Idle.CPUPercent, r.res.Idle.KeepAlives, float64(r.res.Idle.KeepAlives)/secs, mib(p1.RSS),
-		r.res.KeepAliveGap.P50, r.res.KeepAliveGap.P99)
+		r.res.KeepAliveGap.P50, r.res.KeepAliveGap.P99, r.res.Idle.LoadCPUPercent, mib(l1.RSS),
+		r.res.Idle.OthersCPUPercent, r.res.Idle.LoadAvg)
 	if r.res.ServerRTT != nil {
 		r.say("hold: server-clock keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d)",
 			r.res.ServerRTT.P50, r.res.ServerRTT.P99, r.res.ServerRTT.P999, r.res.ServerRTT.Max, r.res.ServerRTT.Count)
@@ -457,7 +467,7 @@ func (r *runner) probe(ctx context.Context) error {
 	deadline := time.Now().Add(15 * time.Second)
 	var after load.Stats
 	for {
-		after, err = r.fleet.Stats()
+		after, err = r.fleet.Counts()
 		if err != nil {
 			return err
 		}
@@ -472,6 +482,9 @@ func (r *runner) probe(ctx context.Context) error {
 			return err
 		}
 	}
+	if after, err = r.fleet.Stats(); err != nil {
+		return err
+	}
 	r.res.ProbeRTT = percentilesOf(load.Since(before.ProbeRTT, after.ProbeRTT))
 	r.say("probe: keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d samples)",
 		r.res.ProbeRTT.P50, r.res.ProbeRTT.P99, r.res.ProbeRTT.P999, r.res.ProbeRTT.Max, r.res.ProbeRTT.Count)
@@ -480,7 +493,7 @@ func (r *runner) probe(ctx context.Context) error {
 
 // shutdown orders every client down and times the acks and closes.
 func (r *runner) shutdown(ctx context.Context) error {
-	before, err := r.fleet.Stats()
+	before, err := r.fleet.Counts()
 	if err != nil {
 		return err
 	}
@@ -495,7 +508,7 @@ func (r *runner) shutdown(ctx context.Context) error {
 	deadline := t0.Add(r.set.ShutdownWait)
 	var after load.Stats
 	for {
-		after, err = r.fleet.Stats()
+		after, err = r.fleet.Counts()
 		if err != nil {
 			return err
 		}
@@ -543,6 +556,35 @@ func (r *runner) startProfile(name string) func() {
 		_ = f.Close()
 		r.res.Profiles = append(r.res.Profiles, path)
 	}
+}
+
+// writeHeapProfile writes the in-process server's live heap at the top
+// (after a GC, so it is what the clients hold, not garbage).
+func (r *runner) writeHeapProfile() {
+	if r.kind != KindInproc || r.env.ProfilePrefix == "" {
+		return
+	}
+	path := r.env.ProfilePrefix + "-heap.pprof"
+	f, err := os.Create(path)
+	if err != nil {
+		r.problem("heap profile: %v", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		r.problem("heap profile: %v", err)
+		return
+	}
+	r.res.Profiles = append(r.res.Profiles, path)
+}
+
+func busyOrZero() time.Duration {
+	d, err := machineBusy()
+	if err != nil {
+		return 0
+	}
+	return d
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -30,7 +30,7 @@ func TestWorkerOverPipe(t *testing.T) {
 	})
 	a, b := net.Pipe()
 	go ServeWorker(b)
-	f, err := newRemoteFleet(a, load.Config{Addr: srv.Addr(), Password: "pw", IDPrefix: "w-"})
+	f, err := newRemoteFleet(a, load.Config{Addr: srv.Addr(), Password: "pw", IDPrefix: "w-"}, 0)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -46,7 +46,7 @@ func TestWorkerOverPipe(t *testing.T) {
 func TestWorkerRefusesABadConfig(t *testing.T) {
 	a, b := net.Pipe()
 	go ServeWorker(b)
-	_, err := newRemoteFleet(a, load.Config{})
+	_, err := newRemoteFleet(a, load.Config{}, 0)
 	assert.Error(t, err)
 }
 

@@ -115,6 +115,14 @@ func (e *Engine) SetProbing(on bool) { e.probing.Store(on) }
 
 // Stats returns the totals and histograms so far.
 func (e *Engine) Stats() Stats {
+	s := e.Counts()
+	s.Handshake, s.ProbeRTT, s.KeepAliveGap = e.hs.snapshot(), e.rtt.snapshot(), e.gap.snapshot()
+	return s
+}
+
+// Counts returns the totals without the histograms: cheap enough to poll
+// for progress (a histogram snapshot is tens of thousands of counters).
+func (e *Engine) Counts() Stats {
 	return Stats{
 		Started:         e.c.started.Load(),
 		Handshakes:      e.c.handshakes.Load(),
@@ -130,9 +138,6 @@ func (e *Engine) Stats() Stats {
 		LastAck:         e.c.lastAck.Load(),
 		LastClose:       e.c.lastClose.Load(),
 		Errors:          e.errs.snapshot(),
-		Handshake:       e.hs.snapshot(),
-		ProbeRTT:        e.rtt.snapshot(),
-		KeepAliveGap:    e.gap.snapshot(),
 	}
 }
 
