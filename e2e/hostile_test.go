@@ -487,14 +487,14 @@ func halfOpen(t *testing.T, s *server) int {
 	for range reactor.DefaultMaxPendingPerIP {
 		open(capIP, true)
 	}
-	for i := range total - reactor.DefaultMaxPendingPerIP {
-		open(others[i%len(others)], false)
-	}
-	// Every connection of capIP is in its handshake now: one more is over
-	// the cap.
+	// Every connection of capIP is in its handshake now (it got its
+	// prompt, and the timeout is seconds away): one more is over the cap.
 	prompt.Wait()
 	over := dialFrom(t, s.Addr(), capIP)
 	assert.Equal(t, []string{closeLine(protocol.ReasonServerFull)}, over.transcript(5*time.Second))
+	for i := range total - reactor.DefaultMaxPendingPerIP {
+		open(others[i%len(others)], false)
+	}
 	wg.Wait()
 
 	require.Len(t, results, total)
