@@ -34,6 +34,10 @@ type agentConfig struct {
 	backoffMax        time.Duration
 	logLevel          string
 	logFormat         string
+	tls               agentTLS
+	// tlsOff is --tls=false given on purpose (flag or CLISER_TLS), which
+	// must not be overridden by --tls-ca implying TLS.
+	tlsOff bool
 }
 
 func newAgentCmd() *cobra.Command {
@@ -48,13 +52,16 @@ func newAgentCmd() *cobra.Command {
 			"The password comes from CLISER_PASSWORD or the first non-empty line of\n" +
 			"--password-file (the file wins when both are set); it is never a flag.\n" +
 			"Every flag is also an environment variable CLISER_<FLAG> (--server is\n" +
-			"CLISER_SERVER); flags win over the environment.\n" +
+			"CLISER_SERVER); flags win over the environment.\n\n" +
+			"--tls speaks TLS to a terminator in front of the server (certificates are\n" +
+			"always verified); --tls-ca and --tls-server-name imply it.\n" +
 			"See docs/agent.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyLayers(cmd.Flags(), ""); err != nil {
 				return err
 			}
+			cfg.tlsOff = cmd.Flags().Changed("tls") && !cfg.tls.enabled
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return runAgent(ctx, cfg)
@@ -72,6 +79,9 @@ func newAgentCmd() *cobra.Command {
 	f.DurationVar(&cfg.backoffMax, "backoff-max", time.Minute, "longest wait between reconnects (and the wait after auth failed)")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
+	f.BoolVar(&cfg.tls.enabled, "tls", false, "speak TLS to the server (a TLS terminator in front of cliser); TLS 1.2 or later, certificate always verified")
+	f.StringVar(&cfg.tls.caFile, "tls-ca", "", "PEM `FILE` of CA certificates to trust instead of the system roots (implies --tls)")
+	f.StringVar(&cfg.tls.serverName, "tls-server-name", "", "`NAME` sent as SNI and verified in the certificate (default: the host of --server; implies --tls)")
 	return cmd
 }
 
@@ -129,6 +139,9 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if err := cc.Validate(); err != nil {
 		return client.Config{}, client.Backoff{}, configErrorf("%v", err)
 	}
+	if cc.TLS, err = cfg.tls.config(cfg.server, cfg.tlsOff); err != nil {
+		return client.Config{}, client.Backoff{}, err
+	}
 	return cc, client.Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}, nil
 }
 
@@ -141,6 +154,13 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 	cc, backoff, err := cfg.clientConfig(log)
 	if err != nil {
 		return err
+	}
+	if cc.TLS != nil {
+		roots := "system roots"
+		if cfg.tls.caFile != "" {
+			roots = cfg.tls.caFile
+		}
+		log.Info("TLS on", zap.String("server_name", cc.TLS.ServerName), zap.String("trusted_cas", roots))
 	}
 	var order atomic.Pointer[client.ShutdownOrdered]
 	err = client.Run(ctx, cc, backoff, func(e client.Event) {

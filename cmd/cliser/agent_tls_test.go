@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// testPKI is a throwaway CA and a server certificate it signed.
+type testPKI struct {
+	caPEM  []byte
+	server tls.Certificate
+}
+
+// newTestPKI makes a CA and a server certificate for dnsName (and no IP
+// address, so a client that verifies "127.0.0.1" must fail).
+func newTestPKI(t *testing.T, dnsName string) testPKI {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "cliser test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: dnsName},
+		DNSNames:     []string{dnsName},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	require.NoError(t, err)
+	return testPKI{
+		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key},
+	}
+}
+
+// writeCA writes the CA bundle to a file and returns its path.
+func (p testPKI) writeCA(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, p.caPEM, 0o600))
+	return path
+}
+
+// tlsTerminator is what HAProxy does in front of cliser, in a few lines:
+// it accepts TLS on 127.0.0.1:0 and, once a client completed the TLS
+// handshake, pipes the plaintext to backend both ways. The backend sees no
+// connection from a client whose handshake failed.
+type tlsTerminator struct {
+	ln      net.Listener
+	backend string
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+	proxied int // connections piped to the backend
+}
+
+func startTLSTerminator(t *testing.T, cert tls.Certificate, backend string) *tlsTerminator {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+	})
+	require.NoError(t, err)
+	tt := &tlsTerminator{ln: ln, backend: backend, conns: map[net.Conn]struct{}{}}
+	tt.wg.Add(1)
+	go tt.acceptLoop()
+	t.Cleanup(tt.close)
+	return tt
+}
+
+func (tt *tlsTerminator) addr() string { return tt.ln.Addr().String() }
+
+// track remembers c so close can end it; false once the terminator closed.
+func (tt *tlsTerminator) track(c net.Conn) bool {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if tt.closed {
+		return false
+	}
+	tt.conns[c] = struct{}{}
+	return true
+}
+
+func (tt *tlsTerminator) proxiedCount() int {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	return tt.proxied
+}
+
+func (tt *tlsTerminator) acceptLoop() {
+	defer tt.wg.Done()
+	for {
+		c, err := tt.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !tt.track(c) {
+			_ = c.Close()
+			return
+		}
+		tt.wg.Add(1)
+		go tt.serve(c.(*tls.Conn))
+	}
+}
+
+func (tt *tlsTerminator) serve(front *tls.Conn) {
+	defer tt.wg.Done()
+	defer front.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := front.HandshakeContext(ctx); err != nil {
+		return
+	}
+	back, err := net.Dial("tcp", tt.backend)
+	if err != nil {
+		return
+	}
+	defer back.Close()
+	if !tt.track(back) {
+		return
+	}
+	tt.mu.Lock()
+	tt.proxied++
+	tt.mu.Unlock()
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		_, _ = io.Copy(dst, src)
+		// Either side ending ends the pair, as a TCP proxy does.
+		_ = dst.Close()
+		_ = src.Close()
+		done <- struct{}{}
+	}
+	go pipe(back, front)
+	go pipe(front, back)
+	<-done
+	<-done
+}
+
+func (tt *tlsTerminator) close() {
+	tt.mu.Lock()
+	tt.closed = true
+	for c := range tt.conns {
+		_ = c.Close()
+	}
+	tt.mu.Unlock()
+	_ = tt.ln.Close()
+	tt.wg.Wait()
+}
+
+func TestAgentBinaryTLSThroughTerminatorRegistersAndObeysShutdown(t *testing.T) {
+	srv, reg := agentServer(t)
+	pki := newTestPKI(t, "cliser.test")
+	caFile := pki.writeCA(t)
+	front := startTLSTerminator(t, pki.server, srv.Addr())
+
+	// By flags.
+	byFlags := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
+		"--server", front.addr(), "--id", "tls-agent-flags",
+		"--tls", "--tls-ca", caFile, "--tls-server-name", "cliser.test")
+	// By the environment only; CLISER_TLS_CA implies TLS.
+	byEnv := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword,
+		"CLISER_SERVER=" + front.addr(), "CLISER_ID=tls-agent-env",
+		"CLISER_TLS_CA=" + caFile, "CLISER_TLS_SERVER_NAME=cliser.test"})
+	// A flag wins over a wrong name in the environment.
+	flagWins := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword,
+		"CLISER_TLS=true", "CLISER_TLS_SERVER_NAME=wrong.test"},
+		"--server", front.addr(), "--id", "tls-agent-flagwins",
+		"--tls-ca", caFile, "--tls-server-name", "cliser.test")
+
+	agents := map[string]*agentProcess{"tls-agent-flags": byFlags, "tls-agent-env": byEnv, "tls-agent-flagwins": flagWins}
+	for id, p := range agents {
+		require.Eventually(t, connectedRecord(reg, id), 10*time.Second, 10*time.Millisecond, id+":\n"+p.logText())
+	}
+	// Every session came through the terminator: the reactor saw the
+	// terminator's backend side, never the agents directly.
+	assert.Equal(t, 3, front.proxiedCount())
+
+	for id, p := range agents {
+		conn, err := reg.Conn(id)
+		require.NoError(t, err)
+		require.NoError(t, conn.Shutdown("tls maintenance"))
+		assert.Equal(t, 0, p.exitCode(t), id+":\n"+p.logText())
+		rec, _ := reg.Get(id)
+		assert.False(t, rec.CStatus, id)
+		assert.Equal(t, protocol.ReasonShutdown, rec.Reason, id)
+
+		logs := p.logText()
+		assert.Contains(t, logs, `"msg":"TLS on"`, id)
+		assert.Contains(t, logs, `"server_name":"cliser.test"`, id)
+		assert.Contains(t, logs, `"trusted_cas":"`+caFile+`"`, id)
+		assert.Contains(t, logs, `"text":"tls maintenance"`, id)
+		assert.NotContains(t, logs, agentTestPassword, id)
+	}
+}
+
+func TestAgentBinaryTLSCertificateMismatchKeepsRetrying(t *testing.T) {
+	srv, reg := agentServer(t)
+	pki := newTestPKI(t, "cliser.test")
+	caFile := pki.writeCA(t)
+	front := startTLSTerminator(t, pki.server, srv.Addr())
+
+	cases := []struct {
+		name string
+		args []string
+		want string // in the logged certificate error
+	}{
+		// The certificate is for cliser.test.
+		{"wrong server name", []string{"--tls-ca", caFile, "--tls-server-name", "wrong.test"},
+			"x509: certificate is valid for cliser.test, not wrong.test"},
+		// No --tls-server-name: the name verified is --server's host.
+		{"default name is the host of --server", []string{"--tls", "--tls-ca", caFile},
+			"x509: cannot validate certificate for 127.0.0.1"},
+		// No --tls-ca: the system roots do not trust a throwaway CA.
+		{"system roots", []string{"--tls", "--tls-server-name", "cliser.test"},
+			"x509: certificate signed by unknown authority"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id := "tls-bad-" + itoa(i)
+			p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
+				append([]string{"--server", front.addr(), "--id", id,
+					"--backoff-min", "10ms", "--backoff-max", "200ms"}, c.args...)...)
+			// It keeps trying: several attempts, each failing on the certificate.
+			require.Eventually(t, func() bool {
+				return strings.Count(p.logText(), c.want) >= 3
+			}, 15*time.Second, 10*time.Millisecond, p.logText())
+			logs := p.logText()
+			assert.Contains(t, logs, `"msg":"disconnected"`)
+			assert.Contains(t, logs, `"msg":"retrying"`)
+			assert.NotContains(t, logs, `"msg":"registered"`)
+			_, known := reg.Get(id)
+			assert.False(t, known, "an agent that failed TLS verification reached the registry")
+			select {
+			case <-p.exited:
+				t.Fatalf("agent exited after a certificate error:\n%s", logs)
+			default:
+			}
+			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+			assert.Equal(t, 0, p.exitCode(t), p.logText())
+		})
+	}
+	// No failed handshake reached the reactor.
+	assert.Equal(t, 0, front.proxiedCount())
+}
+
+func TestAgentBinaryTLSConfigMistakesExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	require.NoError(t, os.WriteFile(garbage, []byte("this is not a certificate\n"), 0o600))
+	corrupt := filepath.Join(dir, "corrupt.pem")
+	require.NoError(t, os.WriteFile(corrupt,
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}), 0o600))
+	missing := filepath.Join(dir, "missing.pem")
+	pw := []string{"CLISER_PASSWORD=" + agentTestPassword}
+	base := []string{"--server", "127.0.0.1:1", "--id", "a"}
+
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"garbage CA file", pw, []string{"--tls-ca", garbage}, []string{garbage, "no PEM certificate"}},
+		{"garbage CA file from env", append([]string{"CLISER_TLS_CA=" + garbage}, pw...), nil, []string{garbage, "no PEM certificate"}},
+		{"corrupt certificate", pw, []string{"--tls", "--tls-ca", corrupt}, []string{corrupt, "certificate 1"}},
+		{"missing CA file", pw, []string{"--tls-ca", missing}, []string{"--tls-ca", missing, "no such file"}},
+		{"tls off but a CA given", pw, []string{"--tls=false", "--tls-ca", garbage}, []string{"--tls=false contradicts"}},
+		{"bad CLISER_TLS", append([]string{"CLISER_TLS=maybe"}, pw...), nil, []string{"CLISER_TLS"}},
+		{"no host for the server name", pw, []string{"--server", ":7070", "--tls"}, []string{"--tls-server-name"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(cliserBinary(t), append(append([]string{"agent"}, base...), c.args...)...)
+			cmd.Env = append(environWithout("CLISER_PASSWORD"), c.env...)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			require.True(t, errors.As(err, &ee), "want exit 2, got %v:\n%s", err, out)
+			assert.Equal(t, 2, ee.ExitCode(), string(out))
+			for _, w := range c.want {
+				assert.Contains(t, string(out), w)
+			}
+		})
+	}
+}
+
+// The TLS config itself: TLS 1.2 at least, verification on, the name.
+func TestAgentTLSConfig(t *testing.T) {
+	off, err := agentTLS{}.config("h:1", false)
+	require.NoError(t, err)
+	assert.Nil(t, off, "no TLS flag, no TLS")
+
+	cfg, err := agentTLS{enabled: true}.config("cliser.example.net:7443", false)
+	require.NoError(t, err)
+	require.NotNil(t, cfg)
+	assert.Equal(t, uint16(tls.VersionTLS12), cfg.MinVersion)
+	assert.Equal(t, "cliser.example.net", cfg.ServerName)
+	assert.False(t, cfg.InsecureSkipVerify)
+	assert.Nil(t, cfg.RootCAs, "system roots without --tls-ca")
+
+	cfg, err = agentTLS{serverName: "other.example"}.config("[::1]:7443", false)
+	require.NoError(t, err)
+	require.NotNil(t, cfg, "--tls-server-name implies TLS")
+	assert.Equal(t, "other.example", cfg.ServerName)
+
+	pki := newTestPKI(t, "cliser.test")
+	cfg, err = agentTLS{caFile: pki.writeCA(t)}.config("10.0.0.1:7443", false)
+	require.NoError(t, err)
+	require.NotNil(t, cfg, "--tls-ca implies TLS")
+	assert.Equal(t, "10.0.0.1", cfg.ServerName)
+	require.NotNil(t, cfg.RootCAs)
+	// The pool trusts the throwaway CA: the server certificate verifies.
+	leaf, err := x509.ParseCertificate(pki.server.Certificate[0])
+	require.NoError(t, err)
+	_, err = leaf.Verify(x509.VerifyOptions{DNSName: "cliser.test", Roots: cfg.RootCAs})
+	assert.NoError(t, err)
+
+	_, err = agentTLS{caFile: "x"}.config("h:1", true)
+	assert.ErrorContains(t, err, "contradicts")
+}
