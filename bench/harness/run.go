@@ -82,7 +82,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	srv, err := startServer(ctx, kind, ServerOptions{
 		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
 		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin,
-		WorkDir: env.WorkDir, External: env.External,
+		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env),
 	})
 	if err != nil {
 		return nil, err
@@ -499,6 +499,8 @@ func (r *runner) shutdown(ctx context.Context) error {
 	}
 	sd := &r.res.Shutdown
 	sd.Registered = before.Registered
+	stopProfile := r.startProfile("shutdown")
+	defer stopProfile()
 	t0 := time.Now()
 	sd.Sent, err = r.srv.Shutdown(ctx)
 	if err != nil {
@@ -577,6 +579,13 @@ func (r *runner) writeHeapProfile() {
 		return
 	}
 	r.res.Profiles = append(r.res.Profiles, path)
+}
+
+func heapSampling(env Env) int {
+	if env.ProfilePrefix == "" {
+		return 0
+	}
+	return 1024
 }
 
 func busyOrZero() time.Duration {

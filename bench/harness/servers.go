@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,8 @@ type ServerOptions struct {
 	BaselineBin      string // for KindBaseline
 	WorkDir          string // data dir and logs
 	External         *External
+	// HeapSampling, for the in-process server, is runtime.MemProfileRate.
+	HeapSampling int
 }
 
 // External is a server the harness did not start: it loads it and reads
@@ -329,6 +332,11 @@ func (o *rttObserver) KeepAliveRTT(d time.Duration) {
 }
 
 func startInproc(o ServerOptions) (*inprocServer, error) {
+	if o.HeapSampling > 0 {
+		// Fine enough to see each per-client allocation in the heap
+		// profile; set before the server allocates anything.
+		runtime.MemProfileRate = o.HeapSampling
+	}
 	reg := registry.New()
 	metrics := admin.NewMetrics(reg)
 	obs := &rttObserver{Observer: metrics, h: load.NewHistogram()}
