@@ -39,6 +39,9 @@ type Machine struct {
 	MemoryGiB int    `json:"memory_gib"`
 	Kernel    string `json:"kernel"`
 	OpenFiles string `json:"open_files_limit"`
+	// Nice is the harness's scheduling niceness, which the servers and
+	// load processes inherit (a run under `nice -n -10` on a shared machine).
+	Nice int `json:"nice"`
 }
 
 // ThisMachine describes the machine from /proc.
@@ -71,6 +74,12 @@ func ThisMachine() Machine {
 			}
 		}
 	}
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		rest := b[strings.LastIndexByte(string(b), ')')+1:]
+		if f := strings.Fields(string(rest)); len(f) > 16 {
+			_, _ = fmt.Sscan(f[16], &m.Nice)
+		}
+	}
 	return m
 }
 
@@ -98,15 +107,23 @@ func (rep *Report) Failed() []string {
 	return out
 }
 
-// kinds are the servers in report order.
+// kinds are the servers in report order: the standard ones, then
+// experiments (such as the in-process server with another tick) by name.
 func (rep *Report) kinds() []string {
-	var out []string
-	for _, k := range []string{KindCliser, KindBaseline, KindInproc} {
+	var out, extra []string
+	std := []string{KindCliser, KindBaseline, KindInproc}
+	for _, k := range std {
 		if rep.Results[k] != nil {
 			out = append(out, k)
 		}
 	}
-	return out
+	for k := range rep.Results {
+		if k != KindCliser && k != KindBaseline && k != KindInproc {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
 }
 
 // BenchLines writes one Go benchmark line per server, so that benchstat
@@ -116,7 +133,7 @@ func (rep *Report) BenchLines(w io.Writer) error {
 	fmt.Fprintf(&b, "goos: linux\ngoarch: %s\npkg: github.com/cliser/cliser/bench\ncpu: %s\n", runtime.GOARCH, rep.Machine.CPU)
 	for _, k := range rep.kinds() {
 		r := rep.Results[k]
-		fmt.Fprintf(&b, "BenchmarkServer/server=%s/clients=%d-%d\t1", k, r.Clients, rep.Machine.Cores)
+		fmt.Fprintf(&b, "BenchmarkServer/server=%s/clients=%d-%d\t1", strings.NewReplacer(" ", "_", "=", "-").Replace(k), r.Clients, rep.Machine.Cores)
 		metric := func(v float64, unit string) {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) {
 				fmt.Fprintf(&b, "\t%.4g %s", v, unit)

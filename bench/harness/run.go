@@ -29,7 +29,8 @@ type Settings struct {
 	Probes           int           `json:"probes"`
 	PerWorker        int           `json:"clients_per_load_process"`
 	SourceIPs        int           `json:"source_ips_per_load_process"`
-	ShutdownWait     time.Duration `json:"shutdown_wait"` // bound on the broadcast's acks
+	ShutdownWait     time.Duration `json:"shutdown_wait"`         // bound on the broadcast's acks
+	InprocTick       time.Duration `json:"inproc_tick,omitempty"` // the in-process reactor's wheel tick; 0: its default
 	Password         string        `json:"-"`
 }
 
@@ -82,7 +83,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	srv, err := startServer(ctx, kind, ServerOptions{
 		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
 		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin,
-		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env),
+		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env), Tick: set.InprocTick,
 	})
 	if err != nil {
 		return nil, err

@@ -68,6 +68,10 @@ type ServerOptions struct {
 	External         *External
 	// HeapSampling, for the in-process server, is runtime.MemProfileRate.
 	HeapSampling int
+	// Tick, for the in-process server, overrides the reactor's timing-wheel
+	// resolution (reactor.WithTick), to measure what it does to keep-alive
+	// bursts. 0 keeps the reactor's default.
+	Tick time.Duration
 }
 
 // External is a server the harness did not start: it loads it and reads
@@ -340,13 +344,17 @@ func startInproc(o ServerOptions) (*inprocServer, error) {
 	reg := registry.New()
 	metrics := admin.NewMetrics(reg)
 	obs := &rttObserver{Observer: metrics, h: load.NewHistogram()}
-	srv, err := reactor.New(reg,
+	opts := []reactor.Option{
 		reactor.WithAddr("127.0.0.1:0"),
 		reactor.WithPasswords([][]byte{[]byte(o.Password)}),
 		reactor.WithKeepAlive(o.KeepAlive, o.KeepAliveTimeout),
 		reactor.WithHandshakeTimeout(o.HandshakeTimeout),
 		reactor.WithObserver(obs),
-	)
+	}
+	if o.Tick > 0 {
+		opts = append(opts, reactor.WithTick(o.Tick))
+	}
+	srv, err := reactor.New(reg, opts...)
 	if err != nil {
 		return nil, err
 	}

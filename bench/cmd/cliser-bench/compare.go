@@ -24,6 +24,7 @@ func compare(ctx context.Context, args []string) error {
 	c.register(fs)
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
+	tickExp := fs.Duration("tick-experiment", -1, "also run the in-process reactor with this timing-wheel tick, to show its effect on keep-alive bursts (default: 5ms in full mode, off in quick)")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,6 +63,25 @@ func compare(ctx context.Context, args []string) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	if *tickExp < 0 && set.Mode == "full" {
+		*tickExp = 5 * time.Millisecond
+	}
+	if *tickExp > 0 && *inproc {
+		exp := set
+		exp.InprocTick = *tickExp
+		expEnv := env
+		expEnv.ProfilePrefix = ""
+		name := fmt.Sprintf("%s tick=%s", harness.KindInproc, *tickExp)
+		fmt.Fprintf(os.Stderr, "== %s: the in-process reactor with its wheel ticking every %s\n", name, *tickExp)
+		res, err := harness.Run(ctx, harness.KindInproc, exp, expEnv)
+		if res != nil {
+			res.Server = name
+			rep.Results[name] = res
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	if *micro {

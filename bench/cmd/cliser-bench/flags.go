@@ -28,6 +28,7 @@ type common struct {
 	baselineBin string
 	workDir     string
 	inProcess   bool
+	inprocTick  time.Duration
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -44,6 +45,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.cliserBin, "cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
 	fs.StringVar(&c.baselineBin, "baseline-bin", "bin/baseline-bench-server", "the baseline server binary")
 	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
+	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 }
 
@@ -90,6 +92,7 @@ func (c *common) settings() (harness.Settings, error) {
 	if c.perWorker > 0 {
 		s.PerWorker = c.perWorker
 	}
+	s.InprocTick = c.inprocTick
 	if c.settle >= 0 {
 		s.Settle = c.settle
 	}
