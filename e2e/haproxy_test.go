@@ -33,9 +33,10 @@ import (
 	"github.com/cliser/cliser/client"
 )
 
-// TLS in front of cliser, as docs/tls.md tells it: client -> TLS ->
-// HAProxy (terminates TLS) -> PROXY protocol v2 -> `cliser serve
-// --proxy-protocol` (the built binary). The registry must show the
+// TLS in front of cliser, as docs/tls.md tells it: client (the Go client
+// package, then the built `cliser agent --tls-ca`) -> TLS -> HAProxy
+// (terminates TLS) -> PROXY protocol v2 -> `cliser serve --proxy-protocol`
+// (the built binary). The registry must show the
 // client's own address, not HAProxy's; keep-alives, a 130 order and the
 // server's drain must all pass through.
 
@@ -82,7 +83,7 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	require.NoError(t, err)
 
 	dir := t.TempDir()
-	caPool, pemPath := writeTestPKI(t, dir)
+	caPool, caPath, pemPath := writeTestPKI(t, dir)
 	front := freePort(t)
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
 	var cfg bytes.Buffer
@@ -151,6 +152,40 @@ func TestTLSThroughHAProxy(t *testing.T) {
 		_, err := api.Get(ctx, id)
 		assert.Error(t, err, "%s must not be in the registry", id)
 	}
+
+	// The bundled agent, the built binary, is the TLS client just as well:
+	// it registers (cip is the agent's loopback address, not the source
+	// HAProxy uses towards cliser) and a 130 order makes it exit 0.
+	agent := exec.Command(cliserBinary(t), "agent", "--server", front, "--id", "tls-agent-1",
+		"--tls-ca", caPath, "--tls-server-name", tlsServerName, "--backoff-min", "50ms")
+	agent.Env = append(os.Environ(), "CLISER_PASSWORD="+password)
+	var agentOut lockedBuffer
+	agent.Stdout, agent.Stderr = &agentOut, &agentOut
+	require.NoError(t, agent.Start())
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- agent.Wait() }()
+	t.Cleanup(func() {
+		_ = agent.Process.Kill()
+		<-agentDone
+		agentDone <- nil
+	})
+	require.Eventually(t, func() bool {
+		rec, err := api.Get(ctx, "tls-agent-1")
+		return err == nil && rec.CStatus
+	}, 15*time.Second, 20*time.Millisecond, "the agent did not register through HAProxy:\n%s", &agentOut)
+	rec, err = api.Get(ctx, "tls-agent-1")
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1", rec.CIP, "cip must be the agent's address, from the PROXY header")
+	_, err = api.Shutdown(ctx, "tls-agent-1", "agent test over")
+	require.NoError(t, err)
+	select {
+	case err := <-agentDone:
+		agentDone <- err
+		require.NoError(t, err, "the agent must exit 0 after a shutdown order:\n%s", agentOut.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the agent did not exit after the shutdown order:\n%s", agentOut.String())
+	}
+	assert.NotContains(t, agentOut.String(), password, "the agent logged its password")
 
 	// The server's drain reaches the client through HAProxy.
 	second, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-device-2", TLS: tlsCfg})
@@ -223,8 +258,9 @@ func (l *lockedBuffer) String() string {
 // writeTestPKI makes a throwaway CA and a server certificate for
 // tlsServerName (and 127.0.0.1) signed by it; it writes the certificate
 // chain and key as one PEM file, the form HAProxy's "crt" wants, and
-// returns the pool that trusts the CA.
-func writeTestPKI(t *testing.T, dir string) (*x509.CertPool, string) {
+// returns the pool that trusts the CA and the CA's own PEM file (for the
+// agent's --tls-ca).
+func writeTestPKI(t *testing.T, dir string) (pool *x509.CertPool, caPath, pemPath string) {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -268,9 +304,11 @@ func writeTestPKI(t *testing.T, dir string) (*x509.CertPool, string) {
 	} {
 		require.NoError(t, pem.Encode(&pemOut, b))
 	}
-	path := filepath.Join(dir, "cliser.pem")
-	require.NoError(t, os.WriteFile(path, []byte(pemOut.String()), 0o600))
-	pool := x509.NewCertPool()
+	pemPath = filepath.Join(dir, "cliser.pem")
+	require.NoError(t, os.WriteFile(pemPath, []byte(pemOut.String()), 0o600))
+	caPath = filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
+	pool = x509.NewCertPool()
 	pool.AddCert(caCert)
-	return pool, path
+	return pool, caPath, pemPath
 }
