@@ -223,9 +223,21 @@ func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
 	// listener from CLISER_ADMIN_LISTEN and needs no token.
 	probeEnv := []string{"CLISER_ADMIN_LISTEN=:" + adminPort}
 	require.Eventually(t, func() bool {
+		select {
+		case err := <-exited:
+			exited <- err
+			return true // reported below
+		default:
+		}
 		_, code := runBinary(t, probeEnv, "health")
 		return code == 0
 	}, 20*time.Second, 50*time.Millisecond, "never healthy:\n%s", logs.String())
+	select {
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+	default:
+	}
 	out, code := runBinary(t, probeEnv, "health", "--ready")
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "http://127.0.0.1:"+adminPort+"/readyz: ok")
