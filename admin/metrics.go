@@ -36,7 +36,8 @@ const HandshakeOK = "ok"
 // once, and only touch atomic counters that were resolved up front, so the
 // hot path does no label lookup and never blocks.
 type Metrics struct {
-	prom *prometheus.Registry
+	prom    *prometheus.Registry
+	handler http.Handler
 
 	handshakeOK  prometheus.Counter
 	handshakes   [reasonSlots]prometheus.Counter
@@ -112,6 +113,7 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 		Help: `"130 ok" answers received to shutdown orders.`,
 	})
 	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked)
+	m.handler = promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{Registry: m.prom})
 	return m
 }
 
@@ -119,10 +121,9 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 // that add collectors of their own.
 func (m *Metrics) Registry() *prometheus.Registry { return m.prom }
 
-// Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{Registry: m.prom})
-}
+// Handler serves the metrics in the Prometheus text format (or another
+// format the scraper asks for). Safe for concurrent use.
+func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Handshake implements reactor.Observer. Safe for concurrent use.
 func (m *Metrics) Handshake(result protocol.Reason) {
