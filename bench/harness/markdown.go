@@ -95,8 +95,8 @@ func (rep *Report) Markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "# cliser benchmark, %s (%s mode)\n\n", rep.Date.UTC().Format("2006-01-02 15:04 UTC"), s.Mode)
 	fmt.Fprintf(&b, "Machine: %s, %d cores, %d GiB, Linux %s, open files %s; the harness ran at nice %d. %s. Commit %s. Run time %.0fs.\n\n",
 		rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.OpenFiles, rep.Machine.Nice, rep.GoVersion, orDash(rep.Commit), rep.Seconds)
-	fmt.Fprintf(&b, "Settings: stages %v clients; ramp rate %s; keep-alive every %s (timeout %s); plateaus settle %s; idle hold %s; probe phase %s with %d probes; ≤ %d clients per load process, %d source addresses each. Servers and load share the machine's cores over loopback.\n\n",
-		s.Stages, rateStr(s.Rate), s.KeepAlive, s.KeepAliveTimeout, s.Settle, s.Hold, s.ProbeHold, s.Probes, s.PerWorker, s.SourceIPs)
+	fmt.Fprintf(&b, "Settings: stages %v clients; ramp rate %s, %d handshakes in flight per load process; keep-alive every %s (timeout %s); plateaus settle %s; idle hold %s; probe phase %s with %d probes; ≤ %d clients per load process, %d source addresses each, %s transport. Servers and load share the machine's cores over loopback.\n\n",
+		s.Stages, rateStr(s.Rate), s.Concurrency, s.KeepAlive, s.KeepAliveTimeout, s.Settle, s.Hold, s.ProbeHold, s.Probes, s.PerWorker, s.SourceIPs, s.Transport)
 	if rep.Chart != "" {
 		fmt.Fprintf(&b, "![RSS against registered clients; keep-alive RTT percentiles](%s)\n\n", rep.Chart)
 	}
@@ -118,11 +118,11 @@ func (rep *Report) Markdown(w io.Writer) error {
 		b.WriteString("\nNo errors: every connection, keep-alive, probe and shutdown went as the protocol says.\n")
 	}
 
-	b.WriteString("\n## Plateaus\n\n| server | clients | registered | ramp | handshakes/s | ramp CPU | plateau CPU | RSS | threads |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("\n## Plateaus\n\n| server | clients | registered | ramp | handshakes/s | server CPU in ramp | load CPU in ramp | plateau CPU | RSS | threads |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, k := range rep.kinds() {
 		for _, st := range rep.Results[k].Stages {
-			fmt.Fprintf(&b, "| %s | %d | %d | %.2fs | %.0f | %.2fs | %.1f%% | %s | %d |\n", k, st.Target, st.Registered,
-				st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, st.IdleCPU, mib(st.RSS), st.Threads)
+			fmt.Fprintf(&b, "| %s | %d | %d | %.2fs | %.0f | %.2fs | %.2fs | %.1f%% | %s | %d |\n", k, st.Target, st.Registered,
+				st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, st.RampLoadCPU, st.IdleCPU, mib(st.RSS), st.Threads)
 		}
 	}
 	b.WriteString("\n" + methodText)

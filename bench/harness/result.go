@@ -52,6 +52,7 @@ type Stage struct {
 	RampSeconds float64 `json:"ramp_s"`
 	Handshakes  int64   `json:"handshakes"`
 	RampCPU     float64 `json:"ramp_cpu_s"`
+	RampLoadCPU float64 `json:"ramp_load_cpu_s"`     // the load processes' CPU during the ramp
 	IdleCPU     float64 `json:"plateau_cpu_percent"` // server CPU while the plateau settled
 	RSS         int64   `json:"plateau_rss_bytes"`
 	Threads     int     `json:"plateau_threads"`

@@ -31,6 +31,7 @@ type Settings struct {
 	SourceIPs        int           `json:"source_ips_per_load_process"`
 	ShutdownWait     time.Duration `json:"shutdown_wait"`         // bound on the broadcast's acks
 	InprocTick       time.Duration `json:"inproc_tick,omitempty"` // the in-process reactor's wheel tick; 0: its default
+	Transport        string        `json:"load_transport"`        // load.TransportEpoll or load.TransportGoroutines
 	Password         string        `json:"-"`
 }
 
@@ -39,7 +40,8 @@ func Quick() Settings {
 	return Settings{Mode: "quick", Stages: []int{1000, 2000, 5000}, Concurrency: 128,
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
-		PerWorker: 9000, SourceIPs: 4, ShutdownWait: 15 * time.Second, Password: "bench-password"}
+		PerWorker: 9000, SourceIPs: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
+		Transport: load.TransportEpoll}
 }
 
 func Full() Settings {
@@ -138,7 +140,7 @@ func (r *runner) say(format string, args ...any) {
 func (r *runner) startFleet(ctx context.Context, top int) (fleet, int, error) {
 	set := r.set
 	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
-		HandshakeTimeout: set.HandshakeTimeout}
+		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport}
 	n := 1
 	if r.env.WorkerExe != "" && set.PerWorker > 0 {
 		n = (top + set.PerWorker - 1) / set.PerWorker
@@ -273,6 +275,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	if err != nil {
 		return st, err
 	}
+	l0 := sampleAll(r.fleet.PIDs())
 	stopProfile := r.startProfile(profile)
 	done := make(chan error, 1)
 	go func() { done <- r.fleet.Ramp(ctx, target, r.set.Rate) }()
@@ -294,6 +297,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	if err != nil {
 		return st, err
 	}
+	st.RampLoadCPU = (sampleAll(r.fleet.PIDs()).CPU - l0.CPU).Seconds()
 	after, err := r.fleet.Counts()
 	if err != nil {
 		return st, err
@@ -301,8 +305,8 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	st.RampSeconds = p1.At.Sub(p0.At).Seconds()
 	st.Handshakes = after.Handshakes - before.Handshakes
 	st.RampCPU = max((p1.CPU-p0.CPU).Seconds()-prevIdle*st.RampSeconds, 0)
-	r.say("ramp to %d: %d handshakes in %.2fs (%.0f/s), server CPU %.2fs, errors %d",
-		target, st.Handshakes, st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, after.ErrorTotal())
+	r.say("ramp to %d: %d handshakes in %.2fs (%.0f/s), server CPU %.2fs, load CPU %.2fs, errors %d",
+		target, st.Handshakes, st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, st.RampLoadCPU, after.ErrorTotal())
 
 	if err := r.wait(ctx, r.set.Settle); err != nil {
 		return st, err

@@ -32,6 +32,12 @@ type Config struct {
 	DialTimeout time.Duration
 	// HandshakeTimeout bounds connect-to-"140 connected". Default 10s.
 	HandshakeTimeout time.Duration
+	// Transport is how clients are served: TransportEpoll (default; a few
+	// loops read every socket) or TransportGoroutines (a goroutine and a
+	// net.Conn per client).
+	Transport string
+	// Loops is the epoll transport's loop count. Default: one per CPU.
+	Loops int
 	// CloseLinger is how long a client that acked "130 shutdown" waits for
 	// the server to close before it counts an error. Default 5s.
 	CloseLinger time.Duration
@@ -43,6 +49,12 @@ const (
 	defaultDialTimeout      = 5 * time.Second
 	defaultHandshakeTimeout = 10 * time.Second
 	defaultCloseLinger      = 5 * time.Second
+)
+
+// Transports.
+const (
+	TransportEpoll      = "epoll"
+	TransportGoroutines = "goroutines"
 )
 
 // ErrConfig marks a configuration the fleet cannot run with.
@@ -61,6 +73,9 @@ func (c Config) withDefaults() Config {
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = defaultHandshakeTimeout
 	}
+	if c.Transport == "" {
+		c.Transport = TransportEpoll
+	}
 	if c.CloseLinger <= 0 {
 		c.CloseLinger = defaultCloseLinger
 	}
@@ -75,6 +90,8 @@ func (c Config) validate() error {
 		return errors.Join(ErrConfig, errors.New("password must be 1 to 256 bytes without CR, LF or NUL"))
 	case protocol.ValidateClientID([]byte(c.IDPrefix+"0")) != nil || len(c.IDPrefix) > protocol.MaxClientID-8:
 		return errors.Join(ErrConfig, errors.New("id prefix must be client-id characters and leave room for an index"))
+	case c.Transport != TransportEpoll && c.Transport != TransportGoroutines:
+		return errors.Join(ErrConfig, errors.New("transport must be epoll or goroutines"))
 	case c.Probes < 0:
 		return errors.Join(ErrConfig, errors.New("probes must not be negative"))
 	}

@@ -16,7 +16,8 @@ import (
 // except that Ramp calls must not overlap.
 type Engine struct {
 	cfg     Config
-	dialers []*net.Dialer // one per source address
+	dialers []*net.Dialer // goroutine transport: one per source address
+	ep      *epollState   // epoll transport
 
 	c    counters
 	errs errorCounts
@@ -26,6 +27,7 @@ type Engine struct {
 
 	probing atomic.Bool
 	closing atomic.Bool
+	sources int
 
 	mu      sync.Mutex
 	clients int                  // made so far; the next client's index
@@ -40,16 +42,29 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, hs: newHist(), rtt: newHist(), gap: newHist(), live: make(map[*client]net.Conn)}
-	if len(cfg.SourceIPs) == 0 {
-		e.dialers = []*net.Dialer{{Timeout: cfg.DialTimeout}}
-	}
+	var srcs []net.IP
 	for _, ip := range cfg.SourceIPs {
 		a := net.ParseIP(ip)
 		if a == nil {
 			return nil, fmt.Errorf("%w: source address %q is not an IP", ErrConfig, ip)
 		}
-		e.dialers = append(e.dialers, &net.Dialer{Timeout: cfg.DialTimeout, LocalAddr: &net.TCPAddr{IP: a}})
+		srcs = append(srcs, a)
 	}
+	e.sources = max(len(srcs), 1)
+	if cfg.Transport == TransportGoroutines {
+		if len(srcs) == 0 {
+			srcs = []net.IP{nil}
+		}
+		for _, ip := range srcs {
+			e.dialers = append(e.dialers, dialerFor(ip, cfg.DialTimeout))
+		}
+		return e, nil
+	}
+	ep, err := newEpoll(e, cfg.Addr, srcs, cfg.Loops)
+	if err != nil {
+		return nil, err
+	}
+	e.ep = ep
 	return e, nil
 }
 
@@ -85,7 +100,12 @@ func (e *Engine) Ramp(ctx context.Context, target int, rate float64) error {
 		pending.Add(1)
 		e.wg.Add(1)
 		e.c.started.Add(1)
-		go c.run(func() { <-sem; pending.Done() })
+		release := func() { <-sem; pending.Done() }
+		if e.ep != nil {
+			go e.ep.dial(c, true, release)
+		} else {
+			go c.run(release)
+		}
 	}
 	finished := make(chan struct{})
 	go func() { pending.Wait(); close(finished) }()
@@ -105,7 +125,7 @@ func (e *Engine) newClient() *client {
 	id := e.cfg.IDPrefix + strconv.Itoa(e.cfg.FirstIndex+idx)
 	answers, _ := protocol.AppendPasswordAnswer(nil, []byte(e.cfg.Password))
 	answers, _ = protocol.AppendIDAnswer(answers, []byte(id))
-	return &client{e: e, idx: idx, probe: idx < e.cfg.Probes, answers: answers, dialer: e.dialers[idx%len(e.dialers)]}
+	return &client{e: e, idx: idx, probe: idx < e.cfg.Probes, answers: answers, src: idx % e.sources}
 }
 
 // SetProbing turns the probes' round-trip measurement on or off. Off, a
@@ -150,8 +170,17 @@ func (e *Engine) Close(ctx context.Context) error {
 		_ = nc.Close()
 	}
 	e.mu.Unlock()
+	if e.ep != nil {
+		e.ep.closeAll(e)
+	}
 	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
+	go func() {
+		e.wg.Wait()
+		if e.ep != nil {
+			e.ep.stop()
+		}
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil

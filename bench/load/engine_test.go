@@ -63,9 +63,17 @@ const waitFor, pollEvery = 10 * time.Second, 5 * time.Millisecond
 // counted, keep-alives answered, probes measured, a broadcast shutdown acked
 // by all, and nothing counted as an error.
 func TestFleetAgainstRealServerCountsEverything(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) { testFleetAgainstRealServer(t, tr) })
+	}
+}
+
+var transports = []string{TransportEpoll, TransportGoroutines}
+
+func testFleetAgainstRealServer(t *testing.T, transport string) {
 	const n, probes = 50, 5
 	addr, reg := startReactor(t, 20*time.Millisecond)
-	e := newEngine(t, Config{Addr: addr, Password: testPassword, Probes: probes,
+	e := newEngine(t, Config{Addr: addr, Password: testPassword, Probes: probes, Transport: transport,
 		SourceIPs: []string{"127.0.0.2", "127.0.0.3"}, Concurrency: 16})
 
 	st := ramp(t, e, n)
@@ -112,13 +120,17 @@ func TestFleetAgainstRealServerCountsEverything(t *testing.T) {
 
 // A refused password is counted by its 190 reason, never as a handshake.
 func TestWrongPasswordCountedByKind(t *testing.T) {
-	addr, _ := startReactor(t, time.Second)
-	e := newEngine(t, Config{Addr: addr, Password: "not-it"})
-	st := ramp(t, e, 8)
-	assert.Zero(t, st.Handshakes)
-	assert.Zero(t, st.Registered)
-	assert.EqualValues(t, 8, st.ErrorTotal())
-	assert.Positive(t, st.Errors["190 auth failed"], "errors: %v", st.Errors)
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			addr, _ := startReactor(t, time.Second)
+			e := newEngine(t, Config{Addr: addr, Password: "not-it", Transport: tr})
+			st := ramp(t, e, 8)
+			assert.Zero(t, st.Handshakes)
+			assert.Zero(t, st.Registered)
+			assert.EqualValues(t, 8, st.ErrorTotal())
+			assert.Positive(t, st.Errors["190 auth failed"], "errors: %v", st.Errors)
+		})
+	}
 }
 
 // fakeServer answers every connection with a script, for servers that
@@ -165,20 +177,22 @@ func TestServerMisbehaviourCountedByKind(t *testing.T) {
 		{"190 while registered", "140 connected 7\n190 keepalive timeout\n", "190 keepalive timeout", 1},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := fakeServer(t, func(c net.Conn, r *bufio.Reader) {
-				_, _ = r.ReadString('\n') // 110 <password>
-				_, _ = r.ReadString('\n') // 120 <id>
-				_, _ = c.Write([]byte(tc.script))
+		for _, tr := range transports {
+			t.Run(tc.name+"/"+tr, func(t *testing.T) {
+				addr := fakeServer(t, func(c net.Conn, r *bufio.Reader) {
+					_, _ = r.ReadString('\n') // 110 <password>
+					_, _ = r.ReadString('\n') // 120 <id>
+					_, _ = c.Write([]byte(tc.script))
+				})
+				e := newEngine(t, Config{Addr: addr, Password: testPassword, Transport: tr})
+				ramp(t, e, 3)
+				require.Eventually(t, func() bool { return e.Stats().ErrorTotal() == 3 }, waitFor, pollEvery)
+				st := e.Stats()
+				assert.EqualValues(t, 3, st.Errors[tc.kind], "errors: %v", st.Errors)
+				assert.EqualValues(t, 3*tc.hs, st.Handshakes)
+				assert.Zero(t, st.Registered)
 			})
-			e := newEngine(t, Config{Addr: addr, Password: testPassword})
-			ramp(t, e, 3)
-			require.Eventually(t, func() bool { return e.Stats().ErrorTotal() == 3 }, waitFor, pollEvery)
-			st := e.Stats()
-			assert.EqualValues(t, 3, st.Errors[tc.kind], "errors: %v", st.Errors)
-			assert.EqualValues(t, 3*tc.hs, st.Handshakes)
-			assert.Zero(t, st.Registered)
-		})
+		}
 	}
 }
 
@@ -191,12 +205,14 @@ func TestProbeAnsweredWrongIsAnError(t *testing.T) {
 		_, _ = c.Write([]byte("100 2\n"))
 		_, _ = r.ReadString('\n')
 	})
-	e := newEngine(t, Config{Addr: addr, Password: testPassword, Probes: 1})
-	e.SetProbing(true)
-	ramp(t, e, 1)
-	require.Eventually(t, func() bool { return e.Stats().ErrorTotal() == 1 }, waitFor, pollEvery)
-	assert.EqualValues(t, 1, e.Stats().Errors[KindProbeAnswer])
-	assert.Zero(t, e.Stats().ProbesPending)
+	for _, tr := range transports {
+		e := newEngine(t, Config{Addr: addr, Password: testPassword, Probes: 1, Transport: tr})
+		e.SetProbing(true)
+		ramp(t, e, 1)
+		require.Eventually(t, func() bool { return e.Stats().ErrorTotal() == 1 }, waitFor, pollEvery, tr)
+		assert.EqualValues(t, 1, e.Stats().Errors[KindProbeAnswer], tr)
+		assert.Zero(t, e.Stats().ProbesPending, tr)
+	}
 }
 
 func TestMergeAddsFleets(t *testing.T) {
@@ -220,6 +236,8 @@ func TestConfigRejected(t *testing.T) {
 		{Addr: "127.0.0.1:1"},
 		{Addr: "127.0.0.1:1", Password: "x", IDPrefix: "bad id "},
 		{Addr: "127.0.0.1:1", Password: "x", SourceIPs: []string{"nope"}},
+		{Addr: "127.0.0.1:1", Password: "x", Transport: "carrier-pigeon"},
+		{Addr: "localhost-ish", Password: "x"},
 	} {
 		_, err := New(cfg)
 		assert.ErrorIs(t, err, ErrConfig, "%+v", cfg)

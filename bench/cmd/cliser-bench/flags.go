@@ -29,6 +29,7 @@ type common struct {
 	workDir     string
 	inProcess   bool
 	inprocTick  time.Duration
+	transport   string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -46,6 +47,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.baselineBin, "baseline-bin", "bin/baseline-bench-server", "the baseline server binary")
 	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
+	fs.StringVar(&c.transport, "transport", "", "the load's transport: epoll (default) or goroutines (a goroutine and a net.Conn per client)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 }
 
@@ -93,6 +95,9 @@ func (c *common) settings() (harness.Settings, error) {
 		s.PerWorker = c.perWorker
 	}
 	s.InprocTick = c.inprocTick
+	if c.transport != "" {
+		s.Transport = c.transport
+	}
 	if c.settle >= 0 {
 		s.Settle = c.settle
 	}

@@ -1,0 +1,209 @@
+package load
+
+import (
+	"time"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// The client's half of the protocol, shared by both transports (a
+// goroutine per connection, or epoll loops): handlers read one server line,
+// append the replies to s.out and say what the transport must do next.
+// The transport writes s.out once per read, so an echo and a "130 ok" that
+// answer lines of one read go out in one write.
+
+// step is what a line meant for the session.
+type step uint8
+
+const (
+	stepContinue  step = iota
+	stepEnd            // the session is over (an error is already counted)
+	stepReconnect      // a probe measured; connect again
+)
+
+type phase uint8
+
+const (
+	phaseHandshake phase = iota
+	phaseRegistered
+	phaseAcked // "130 ok" queued; waiting for the server to close
+)
+
+// session is one connection's state, owned by whoever serves it.
+type session struct {
+	phase   phase
+	start   time.Time // connect began
+	lastKA  time.Time // the previous keep-alive, for the gap
+	probeAt time.Time // the keep-alive a probe answered twice; zero when none
+	ramp    bool      // the fleet's first connection of this client (counted by the ramp)
+
+	out         []byte    // replies to write after this read
+	ackQueued   bool      // out holds "130 ok"
+	deadline    time.Time // when setDeadline: the new read deadline (zero: none)
+	setDeadline bool
+}
+
+func newSession(ramp bool) *session {
+	return &session{start: time.Now(), ramp: ramp, out: make([]byte, 0, 64)}
+}
+
+// handle runs one server line through the session.
+func (c *client) handle(s *session, raw []byte, now time.Time, done func()) step {
+	l, err := protocol.Parse(raw)
+	if err != nil {
+		c.fail(KindGarbage)
+		return stepEnd
+	}
+	switch s.phase {
+	case phaseHandshake:
+		return c.handshakeLine(s, l, now, done)
+	case phaseRegistered:
+		return c.registeredLine(s, l, now)
+	}
+	return stepContinue // acked: the server closes; what it says meanwhile changes nothing
+}
+
+func (c *client) handshakeLine(s *session, l protocol.Line, now time.Time, done func()) step {
+	e := c.e
+	switch l.Code {
+	case protocol.CodePassword, protocol.CodeID:
+		return stepContinue // prompts the pipelined handshake already answered
+	case protocol.CodeConnected:
+		if _, err := protocol.ParseConnected(l.Arg); err != nil {
+			c.fail(KindGarbage)
+			return stepEnd
+		}
+		s.phase = phaseRegistered
+		e.c.registered.Add(1)
+		s.deadline, s.setDeadline = time.Time{}, true
+		if s.ramp {
+			e.hs.record(now.Sub(s.start))
+			e.c.handshakes.Add(1)
+			done()
+		} else {
+			e.c.probeReconnects.Add(1)
+		}
+		c.settle()
+		return stepContinue
+	case protocol.CodeClose:
+		c.fail(kindOf190(l.Arg))
+		return stepEnd
+	}
+	c.fail(KindUnexpectedLine)
+	return stepEnd
+}
+
+func (c *client) registeredLine(s *session, l protocol.Line, now time.Time) step {
+	e := c.e
+	switch l.Code {
+	case protocol.CodeKeepAlive:
+		token, err := protocol.ParseToken(l.Arg)
+		if err != nil {
+			c.fail(KindGarbage)
+			return stepEnd
+		}
+		if !s.probeAt.IsZero() {
+			c.fail(KindProbeAnswer)
+			return stepEnd
+		}
+		if !s.lastKA.IsZero() {
+			e.gap.record(now.Sub(s.lastKA))
+		}
+		s.lastKA = now
+		s.out = protocol.AppendKeepAlive(s.out, token)
+		if c.probe && e.probing.Load() {
+			s.out = protocol.AppendKeepAlive(s.out, token) // the duplicate: see the package doc
+			s.probeAt = now
+			c.inFlight = true
+			e.c.probesPending.Add(1)
+		}
+		e.c.keepAlives.Add(1)
+		return stepContinue
+	case protocol.CodeShutdown:
+		if _, err := protocol.ParseShutdown(l.Arg); err != nil {
+			c.fail(KindGarbage)
+			return stepEnd
+		}
+		storeMin(&e.c.firstOrder, now.UnixNano())
+		e.c.shutdownOrders.Add(1)
+		s.out = append(s.out, protocol.ShutdownAck...)
+		s.ackQueued = true
+		s.phase = phaseAcked
+		e.c.registered.Add(-1)
+		s.deadline, s.setDeadline = now.Add(e.cfg.CloseLinger), true
+		return stepContinue
+	case protocol.CodeClose:
+		if !s.probeAt.IsZero() && reasonIs(l.Arg, protocol.ReasonProtocolError) {
+			e.rtt.record(now.Sub(s.probeAt))
+			e.c.probeSamples.Add(1)
+			return stepReconnect
+		}
+		c.fail(kindOf190(l.Arg))
+		return stepEnd
+	}
+	c.fail(KindUnexpectedLine)
+	return stepEnd
+}
+
+// consume runs every complete line at the start of buf through the
+// session and returns the bytes used. A step other than stepContinue ends
+// the read early.
+func (c *client) consume(s *session, buf []byte, now time.Time, done func()) (int, step) {
+	used := 0
+	for used < len(buf) {
+		line, k, err := protocol.NextLine(buf[used:])
+		if err != nil {
+			c.fail(KindGarbage)
+			return used, stepEnd
+		}
+		if k == 0 {
+			break
+		}
+		used += k
+		if st := c.handle(s, line, now, done); st != stepContinue {
+			return used, st
+		}
+	}
+	return used, stepContinue
+}
+
+// written records what the write of s.out completed.
+func (c *client) written(s *session) {
+	if s.ackQueued {
+		s.ackQueued = false
+		storeMax(&c.e.c.lastAck, time.Now().UnixNano())
+		c.e.c.shutdownAcks.Add(1)
+	}
+	s.out = s.out[:0]
+}
+
+// closedAfterAck counts the server's close that an ack expects.
+func (c *client) closedAfterAck(now time.Time) {
+	c.e.c.closedAfterAck.Add(1)
+	storeMax(&c.e.c.lastClose, now.UnixNano())
+}
+
+// leave takes a registered session off the registered count.
+func (c *client) leave(s *session) {
+	s.probeAt = time.Time{}
+	if s.phase == phaseRegistered {
+		c.e.c.registered.Add(-1)
+		s.phase = phaseAcked // counted once
+	}
+}
+
+// fail counts an error unless the fleet is being closed, which makes every
+// read fail on purpose.
+func (c *client) fail(kind string) {
+	if !c.e.closing.Load() {
+		c.e.errs.add(kind)
+	}
+}
+
+// settle ends a probe's measurement cycle: registered again, or given up.
+func (c *client) settle() {
+	if c.inFlight {
+		c.inFlight = false
+		c.e.c.probesPending.Add(-1)
+	}
+}
