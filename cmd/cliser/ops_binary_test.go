@@ -301,3 +301,23 @@ func TestBinaryWarnsOfOpenAdminAPI(t *testing.T) {
 	assert.Contains(t, q.logText(), `"token":false`)
 	assert.NotContains(t, q.logText(), "without a token", "loopback needs no warning")
 }
+
+// An admin peer that never finishes its request cannot hold the stop past
+// --shutdown-timeout or turn its exit status into a failure.
+func TestBinaryDrainIgnoresStalledAdminPeer(t *testing.T) {
+	p := startServe(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
+		serveArgs(t.TempDir(), "--shutdown-timeout", "1s")...)
+	stalled, err := net.Dial("tcp", strings.TrimPrefix(adminAddrOf(t, p), "http://"))
+	require.NoError(t, err)
+	defer stalled.Close()
+	_, err = stalled.Write([]byte("GET /v1/clients HTTP/1.1\r\nHost: cliser\r\n")) // no blank line: never done
+	require.NoError(t, err)
+	c := opsConnect(t, p.addr, opsPassword, "with-stalled-admin")
+
+	start := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	c.expectClosed(closeText(protocol.ReasonServerShuttingDown))
+	assert.Equal(t, 0, p.wait(t), p.logText())
+	assert.Less(t, time.Since(start), 5*time.Second, "the stop is bounded by --shutdown-timeout")
+	assert.Contains(t, p.logText(), `"msg":"stopped; registry written"`)
+}
