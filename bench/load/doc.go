@@ -10,11 +10,15 @@
 // of a server it cannot look inside (see Probe below). It speaks the codec of
 // package protocol, like the server.
 //
-// Shape: one goroutine per connection with blocking reads. The Go runtime
-// parks idle ones in its netpoller, so an idle client costs a goroutine stack
-// and a 1 KiB read buffer; that is cheap enough for the ~10k connections one
-// process holds under the 20000 open-files limit, and it keeps each client's
-// logic a straight line.
+// Two transports serve the connections. The default, epoll, runs a few
+// loops (one per core) that read every socket and answer in place: an idle
+// client costs a socket and a small struct, a keep-alive costs one read and
+// one write and wakes no goroutine, so a synchronized burst of keep-alives
+// is answered in one pass. Connects are blocking syscalls in short dial
+// goroutines (on loopback the kernel completes them inside the call). The
+// other, goroutines, is a goroutine and a net.Conn per client with blocking
+// reads: simpler, and kept to cross-check the first. Both run the same
+// protocol logic (session.go).
 //
 // Keep-alive RTT, measured the same way for every server (the probe method):
 // a keep-alive travels server -> client -> server, so only the server sees its
