@@ -1,26 +1,32 @@
 package reactor
 
-import "crypto/subtle"
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+)
 
-// authenticator checks passwords in constant time. Every accepted password
-// is compared, whatever matched, so the time taken tells nothing about which
-// one did or how much of it.
+// authenticator checks passwords in constant time. It keeps only SHA-256
+// digests and compares digests: ConstantTimeCompare returns at once on
+// different lengths, so comparing the passwords themselves would tell an
+// attacker how long one is. Every accepted password is compared, whatever
+// matched, so the time also tells nothing about which one did.
 type authenticator struct {
-	passwords [][]byte
+	digests [][sha256.Size]byte
 }
 
 func newAuthenticator(pw [][]byte) *authenticator {
-	cp := make([][]byte, len(pw))
+	a := &authenticator{digests: make([][sha256.Size]byte, len(pw))}
 	for i, p := range pw {
-		cp[i] = append([]byte(nil), p...)
+		a.digests[i] = sha256.Sum256(p)
 	}
-	return &authenticator{passwords: cp}
+	return a
 }
 
 func (a *authenticator) check(given []byte) bool {
+	d := sha256.Sum256(given)
 	ok := 0
-	for _, p := range a.passwords {
-		ok |= subtle.ConstantTimeCompare(p, given)
+	for i := range a.digests {
+		ok |= subtle.ConstantTimeCompare(a.digests[i][:], d[:])
 	}
 	return ok == 1
 }

@@ -38,6 +38,7 @@ type serveConfig struct {
 	authFailWindow   time.Duration
 	maxPendingPerIP  int
 	proxyProtocol    bool
+	maxBacklog       int
 	dataDir          string
 	retention        time.Duration
 	logLevel         string
@@ -81,6 +82,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.authFailLimit, "auth-fail-limit", reactor.DefaultAuthFailLimit, "authentication failures from one IP within --auth-fail-window that ban it for that window; 0 disables")
 	f.DurationVar(&cfg.authFailWindow, "auth-fail-window", reactor.DefaultAuthFailWindow, "the window of --auth-fail-limit, and how long a ban lasts")
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
+	f.IntVar(&cfg.maxBacklog, "max-outbound-backlog", reactor.DefaultMaxBacklog, "bytes a client may leave unread before it is dropped as a slow consumer")
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
 	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
@@ -107,6 +109,8 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--auth-fail-limit and --max-handshakes-per-ip must not be negative")
 	case cfg.authFailLimit > 0 && cfg.authFailWindow <= 0:
 		return configErrorf("--auth-fail-window must be positive, got %s", cfg.authFailWindow)
+	case cfg.maxBacklog < 1:
+		return configErrorf("--max-outbound-backlog must be positive, got %d", cfg.maxBacklog)
 	case cfg.retention < 0:
 		return configErrorf("--retention must not be negative, got %s", cfg.retention)
 	}
@@ -187,6 +191,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
 		reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
 		reactor.WithProxyProtocol(cfg.proxyProtocol),
+		reactor.WithMaxBacklog(cfg.maxBacklog),
 		reactor.WithLogger(log),
 	)
 	// The admin listener comes up before the protocol's, so that /readyz
