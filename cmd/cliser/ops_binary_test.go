@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,14 +167,22 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	}
 }
 
-// freePort finds a port nothing listens on right now.
+// freePort finds a port that can be bound on all interfaces right now. It
+// picks below the kernel's ephemeral range (32768 and up here), where the
+// many outgoing connections of a busy test machine do not land.
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	require.NoError(t, ln.Close())
-	return port
+	for range 100 {
+		port := strconv.Itoa(20000 + rand.IntN(12000))
+		ln, err := net.Listen("tcp", ":"+port)
+		if err != nil {
+			continue
+		}
+		require.NoError(t, ln.Close())
+		return port
+	}
+	t.Fatal("no free port in 20000-31999")
+	return ""
 }
 
 // runBinary runs the built cliser with exactly env (no inherited
@@ -195,49 +205,37 @@ func runBinary(t *testing.T, env []string, args ...string) (string, int) {
 // minus the container: the built binary, only CLISER_* variables, no flag
 // but the subcommand, and ":PORT" addresses as in the image.
 func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
-	listenPort, adminPort := freePort(t), freePort(t)
-	dataDir := filepath.Join(t.TempDir(), "data")
 	const token = "env-only-admin-token"
-	env := []string{
-		"CLISER_LISTEN=:" + listenPort,
-		"CLISER_ADMIN_LISTEN=:" + adminPort,
-		"CLISER_DATA_DIR=" + dataDir,
-		"CLISER_PASSWORD=" + opsPassword,
-		"CLISER_ADMIN_TOKEN=" + token,
-		"CLISER_KEEPALIVE_INTERVAL=1h",
+	var listenPort, adminPort string
+	var cmd *exec.Cmd
+	var logs *lockedBuffer
+	var exited chan error
+	// A port found free may be taken by another process before serve binds
+	// it; then serve exits saying so, and the test tries other ports.
+	for attempt := 0; ; attempt++ {
+		listenPort, adminPort = freePort(t), freePort(t)
+		env := []string{
+			"CLISER_LISTEN=:" + listenPort,
+			"CLISER_ADMIN_LISTEN=:" + adminPort,
+			"CLISER_DATA_DIR=" + filepath.Join(t.TempDir(), "data"),
+			"CLISER_PASSWORD=" + opsPassword,
+			"CLISER_ADMIN_TOKEN=" + token,
+			"CLISER_KEEPALIVE_INTERVAL=1h",
+		}
+		cmd, logs, exited = startEnvOnly(t, env)
+		err := waitHealthy(t, adminPort, exited)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(logs.String(), "address already in use") || attempt == 4 {
+			t.Fatalf("serve never became healthy: %v\n%s", err, logs.String())
+		}
 	}
-	cmd := exec.Command(cliserBinary(t), "serve")
-	cmd.Env = env
-	cmd.Dir = t.TempDir() // not the data dir: it must come from the environment
-	var logs lockedBuffer
-	cmd.Stderr = &logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	dataDir := strings.TrimPrefix(envOf(cmd, "CLISER_DATA_DIR"), "CLISER_DATA_DIR=")
 
 	// The probe's environment is the container's: it finds the admin
 	// listener from CLISER_ADMIN_LISTEN and needs no token.
 	probeEnv := []string{"CLISER_ADMIN_LISTEN=:" + adminPort}
-	require.Eventually(t, func() bool {
-		select {
-		case err := <-exited:
-			exited <- err
-			return true // reported below
-		default:
-		}
-		_, code := runBinary(t, probeEnv, "health")
-		return code == 0
-	}, 20*time.Second, 50*time.Millisecond, "never healthy:\n%s", logs.String())
-	select {
-	case err := <-exited:
-		exited <- err
-		t.Fatalf("serve exited early: %v\n%s", err, logs.String())
-	default:
-	}
 	out, code := runBinary(t, probeEnv, "health", "--ready")
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "http://127.0.0.1:"+adminPort+"/readyz: ok")
@@ -262,14 +260,63 @@ func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-exited:
+		exited <- err // for the cleanup
 		require.NoError(t, err, "exit status 0 after SIGTERM:\n%s", logs.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve did not exit:\n%s", logs.String())
 	}
-	exited <- nil // for the cleanup
 	out, code = runBinary(t, probeEnv, "health")
 	assert.Equal(t, 1, code, out)
 	assert.Contains(t, out, "/healthz")
+}
+
+// startEnvOnly starts `cliser serve` with exactly env and no flags, in a
+// working directory of its own (so nothing is found by a relative default).
+// exited yields Wait's result and is refilled by whoever reads it.
+func startEnvOnly(t *testing.T, env []string) (*exec.Cmd, *lockedBuffer, chan error) {
+	t.Helper()
+	cmd := exec.Command(cliserBinary(t), "serve")
+	cmd.Env = env
+	cmd.Dir = t.TempDir()
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	return cmd, logs, exited
+}
+
+// waitHealthy polls `cliser health` (with only CLISER_ADMIN_LISTEN set)
+// until it exits 0, or serve exits, or 20s pass.
+func waitHealthy(t *testing.T, adminPort string, exited chan error) error {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Errorf("serve exited early: %v", err)
+		default:
+		}
+		if _, code := runBinary(t, []string{"CLISER_ADMIN_LISTEN=:" + adminPort}, "health"); code == 0 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval, not a guess at readiness
+	}
+	return errors.New("not healthy within 20s")
+}
+
+func envOf(cmd *exec.Cmd, name string) string {
+	for _, kv := range cmd.Env {
+		if strings.HasPrefix(kv, name+"=") {
+			return kv
+		}
+	}
+	return ""
 }
 
 // lockedBuffer collects a subprocess's output for reading while it runs.
