@@ -116,9 +116,13 @@ func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 		return ShutdownAllResponse{}, err
 	}
 	sent := 0
-	for _, conn := range a.reg.Conns() {
-		if conn.Shutdown(reason) == nil {
-			sent++
+	if a.opts.broadcast != nil {
+		sent = a.opts.broadcast(reason)
+	} else {
+		for _, conn := range a.reg.Conns() {
+			if conn.Shutdown(reason) == nil {
+				sent++
+			}
 		}
 	}
 	a.opts.log.Info("admin: shutdown queued for all", zap.Int("sent", sent), zap.String("text", protocol.CleanText(reason)))

@@ -56,7 +56,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	}, cfg.reactorOpts...)
 	srv, err := reactor.New(reg, opts...)
 	require.NoError(t, err)
-	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m),
+	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
 		admin.WithToken(cfg.token), admin.WithLogger(zaptest.NewLogger(t)))
 	hs, err := api.Listen("127.0.0.1:0")
 	require.NoError(t, err)

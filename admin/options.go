@@ -10,6 +10,9 @@ type options struct {
 	ready   func() bool
 	metrics *Metrics
 	log     *zap.Logger
+	// broadcast sends 130 to every connected client and says how many; by
+	// default one command per registry.Conn.
+	broadcast func(text string) int
 }
 
 func defaultOptions() options {
@@ -45,4 +48,11 @@ func WithLogger(l *zap.Logger) Option {
 			o.log = l
 		}
 	}
+}
+
+// WithBroadcast sets how POST /v1/shutdown reaches every client: the
+// reactor's ShutdownAll queues one task per event loop instead of one per
+// client. Without it the API commands each registry.Conn in turn.
+func WithBroadcast(shutdownAll func(text string) int) Option {
+	return func(o *options) { o.broadcast = shutdownAll }
 }

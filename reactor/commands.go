@@ -2,6 +2,8 @@ package reactor
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -32,4 +34,32 @@ func (s *session) onLoop(f func()) error {
 		}
 		return nil
 	}))
+}
+
+// ShutdownAll sends "130 shutdown[ <text>]" to every registered client that
+// has no order pending, and returns how many it sent. It queues one task per
+// event loop rather than one per client, so a broadcast to tens of
+// thousands costs a handful of wake-ups. Safe from any goroutine; it returns
+// once every loop has sent.
+func (srv *Server) ShutdownAll(text string) int {
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	for _, lp := range srv.loopList() {
+		wg.Add(1)
+		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
+			defer wg.Done()
+			lp.wheel.each(func(s *session) {
+				if s.state == registered && !s.shutdownPending {
+					s.shutdown(text)
+					sent.Add(1)
+				}
+			})
+			return nil
+		}))
+		if err != nil { // the engine is stopping: nothing to send on this loop
+			wg.Done()
+		}
+	}
+	wg.Wait()
+	return int(sent.Load())
 }

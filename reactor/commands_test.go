@@ -101,3 +101,23 @@ func TestStopTellsEveryClientAndRefusesNewOnes(t *testing.T) {
 	}
 	assert.False(t, srv.Ready())
 }
+
+func TestShutdownAllOneTaskPerLoop(t *testing.T) {
+	srv := startServer(t, WithLoops(2))
+	clients := make([]*rawClient, 6)
+	for i := range clients {
+		clients[i] = dial(t, srv.Addr())
+		clients[i].handshake("all-" + itoa(i))
+	}
+	half := dial(t, srv.Addr()) // in its handshake: not ordered
+	half.expect("110 password")
+
+	assert.Equal(t, len(clients), srv.ShutdownAll("fleet update"))
+	assert.Zero(t, srv.ShutdownAll("again"), "an order is already pending for each")
+	for _, c := range clients {
+		c.expect("130 shutdown fleet update")
+		c.send(protocol.ShutdownAck)
+		c.expectClosed()
+	}
+	eventually(t, func() bool { n, _ := srv.reg.Counts(); return n == 0 }, "all acked and closed")
+}

@@ -72,22 +72,9 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 		return gnet.None
 	}
 	buf, _ := c.Peek(-1)
-	used := 0
-	if s.state == awaitProxy {
-		used = s.readProxyHeader(buf)
-	}
-	for s.state > awaitProxy && s.state < closing {
-		line, n, err := protocol.NextLine(buf[used:])
-		if err != nil {
-			s.fail(protocol.ReasonFor(err))
-			break
-		}
-		if n == 0 {
-			break
-		}
-		used += n
-		s.handleLine(line)
-	}
+	s.lp.batch = s
+	used := s.consume(buf)
+	s.flush()
 	switch s.state {
 	case closed: // a failed write made gnet close it under us
 		return gnet.None

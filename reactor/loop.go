@@ -15,12 +15,14 @@ type loop struct {
 	wheel     *wheel
 	nextToken uint64     // keep-alive tokens, unique per loop and so per session
 	wbuf      []byte     // scratch for encoding lines; gnet copies what it keeps
+	batch     *session   // the session whose OnTraffic is running: its writes gather in out
+	out       []byte     // lines gathered for batch, sent by its flush
 	due       []*session // scratch for the wheel's due sessions
 	advance   gnet.Runnable
 }
 
 func newLoop(srv *Server, el gnet.EventLoop) *loop {
-	lp := &loop{srv: srv, el: el, wbuf: make([]byte, 0, 128)}
+	lp := &loop{srv: srv, el: el, wbuf: make([]byte, 0, 128), out: make([]byte, 0, 256)}
 	lp.wheel = newWheel(int64(srv.opts.tick), lp.now())
 	lp.advance = gnet.RunnableFunc(lp.runDue)
 	return lp

@@ -46,6 +46,29 @@ func newSession(c gnet.Conn, lp *loop, cip, cport string) *session {
 	return &session{conn: c, lp: lp, cip: cip, cport: cport, state: awaitPassword, slot: -1}
 }
 
+// consume runs every complete line at the start of buf through the state
+// machine (after the PROXY header, when one is expected) and returns the
+// bytes it used. It stops at a partial line, or once the session closes.
+func (s *session) consume(buf []byte) int {
+	used := 0
+	if s.state == awaitProxy {
+		used = s.readProxyHeader(buf)
+	}
+	for s.state > awaitProxy && s.state < closing {
+		line, n, err := protocol.NextLine(buf[used:])
+		if err != nil {
+			s.fail(protocol.ReasonFor(err))
+			break
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		s.handleLine(line)
+	}
+	return used
+}
+
 // handleLine advances the state machine by one client line.
 func (s *session) handleLine(raw []byte) {
 	l, err := protocol.Parse(raw)
@@ -202,16 +225,39 @@ func (s *session) readProxyHeader(buf []byte) int {
 	return n
 }
 
-// write sends b on the loop and enforces the outbound backlog cap. gnet
-// copies what it cannot send at once, so b may be reused after the call.
+// write sends b on the loop and enforces the outbound backlog cap. Inside
+// OnTraffic the lines are gathered and sent with one write when the input is
+// consumed (see flush): a pipelined handshake then costs one syscall for
+// "120 id" and "140 connected" together. gnet copies what it cannot send at
+// once, so b may be reused after the call.
 func (s *session) write(b []byte) {
 	if s.state >= closing {
 		return
 	}
+	if s.lp.batch == s {
+		s.lp.out = append(s.lp.out, b...)
+		return
+	}
+	s.send(b)
+}
+
+// flush sends what write gathered during OnTraffic, even when the session
+// is closing: its last line is the 190 that says why.
+func (s *session) flush() {
+	lp := s.lp
+	lp.batch = nil
+	if len(lp.out) == 0 {
+		return
+	}
+	s.send(lp.out)
+	lp.out = lp.out[:0]
+}
+
+func (s *session) send(b []byte) {
 	if _, err := s.conn.Write(b); err != nil {
 		return // gnet has closed the connection and run OnClose
 	}
-	if s.conn.OutboundBuffered() > s.lp.srv.opts.maxBacklog {
+	if s.state < closing && s.conn.OutboundBuffered() > s.lp.srv.opts.maxBacklog {
 		s.closeQuietly(protocol.ReasonSlowConsumer)
 	}
 }

@@ -256,7 +256,7 @@ func startAdmin(addr string, reg *registry.Registry, srv *reactor.Server, m *adm
 		return nil, nil
 	}
 	token := os.Getenv("CLISER_ADMIN_TOKEN")
-	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m),
+	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
 		admin.WithToken(token), admin.WithLogger(log))
 	hs, err := api.Listen(addr)
 	if err != nil {
