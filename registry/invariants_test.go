@@ -35,21 +35,21 @@ func checkInvariants(t *testing.T, r *Registry) {
 			continue
 		}
 		indexed++
-		require.Equal(t, uint16(s), e.SID, "sid %d indexes %s holding %d", s, e.CID, e.SID)
-		require.True(t, e.CStatus, "sid %d indexes disconnected %s", s, e.CID)
+		require.Equal(t, uint16(s), e.sid, "sid %d indexes %s holding %d", s, e.cid, e.sid)
+		require.True(t, e.cstatus, "sid %d indexes disconnected %s", s, e.cid)
 		require.NotNil(t, e.conn)
-		tree, ok := r.byCID.Get(&entry{Record: Record{CID: e.CID}})
+		tree, ok := r.byCID.Get(&entry{cid: e.cid})
 		require.True(t, ok)
 		require.Same(t, e, tree, "sid %d indexes an entry not in the tree", s)
 	}
 	require.Equal(t, r.connected, indexed)
 	connected := 0
 	r.byCID.Ascend(func(e *entry) bool {
-		if e.CStatus {
+		if e.cstatus {
 			connected++
-			require.Same(t, e, r.bySID[e.SID], "%s connected but not indexed", e.CID)
+			require.Same(t, e, r.bySID[e.sid], "%s connected but not indexed", e.cid)
 		} else {
-			require.Nil(t, e.conn, "%s disconnected but holds a conn", e.CID)
+			require.Nil(t, e.conn, "%s disconnected but holds a conn", e.cid)
 		}
 		return true
 	})

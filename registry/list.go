@@ -66,15 +66,15 @@ func (r *Registry) List(q Query) Page {
 	more := false
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.byCID.AscendGreaterOrEqual(&entry{Record: Record{CID: q.After}}, func(e *entry) bool {
-		if e.CID == q.After || !q.Status.match(e.CStatus) {
+	r.byCID.AscendGreaterOrEqual(&entry{cid: q.After}, func(e *entry) bool {
+		if e.cid == q.After || !q.Status.match(e.cstatus) {
 			return true
 		}
 		if len(page.Records) == limit {
 			more = true
 			return false
 		}
-		page.Records = append(page.Records, e.Record)
+		page.Records = append(page.Records, e.record(r.opts.node))
 		return true
 	})
 	if more {

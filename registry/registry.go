@@ -2,20 +2,11 @@ package registry
 
 import (
 	"sync"
-	"time"
 
 	"github.com/google/btree"
 
 	"github.com/cliser/cliser/protocol"
 )
-
-// entry is a record plus the live connection that owns it, if any.
-type entry struct {
-	Record
-	conn Conn
-}
-
-func lessCID(a, b *entry) bool { return a.CID < b.CID }
 
 // Registry holds every client record, connected or not.
 type Registry struct {
@@ -34,9 +25,9 @@ type Registry struct {
 // getLocked finds cid's entry without allocating a search key. r.mu must
 // be held.
 func (r *Registry) getLocked(cid string) (*entry, bool) {
-	r.key.CID = cid
+	r.key.cid = cid
 	e, ok := r.byCID.Get(&r.key)
-	r.key.CID = ""
+	r.key.cid = ""
 	return e, ok
 }
 
@@ -58,11 +49,11 @@ func New(opts ...Option) *Registry {
 // caller must close it with ReasonReplaced (takeover; the newest wins). It
 // fails with ErrFull when no sid is free or max clients are connected.
 func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, replaced Conn, err error) {
-	now := r.opts.now()
+	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, found := r.getLocked(cid)
-	if found && e.CStatus {
+	if found && e.cstatus {
 		// Takeover: the old connection's sid goes back first, so a full
 		// registry still lets a client replace itself.
 		replaced = e.conn
@@ -76,13 +67,12 @@ func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, repl
 		return 0, replaced, ErrFull
 	}
 	if !found {
-		e = &entry{}
-		e.CID = cid
+		e = &entry{cid: cid}
 		r.byCID.ReplaceOrInsert(e)
 	}
-	e.SID, e.CIP, e.CPort, e.CStatus = sid, cip, cport, true
-	e.ConnectedAt, e.LastSeen, e.DisconnectedAt = now, now, time.Time{}
-	e.Reason, e.Node, e.conn = protocol.ReasonNone, r.opts.node, conn
+	e.sid, e.cip, e.cport, e.cstatus = sid, cip, parsePort(cport), true
+	e.connectedAt, e.lastSeen, e.disconnectedAt = now, now, 0
+	e.reason, e.conn = protocol.ReasonNone, conn
 	r.bySID[sid] = e
 	r.connected++
 	r.dirty[cid] = struct{}{}
@@ -91,25 +81,25 @@ func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, repl
 
 // releaseLocked frees e's sid and live-connection bookkeeping.
 func (r *Registry) releaseLocked(e *entry) {
-	r.sids.free(e.SID)
-	r.bySID[e.SID] = nil
+	r.sids.free(e.sid)
+	r.bySID[e.sid] = nil
 	r.connected--
-	e.CStatus, e.conn = false, nil
+	e.cstatus, e.conn = false, nil
 }
 
 // Disconnect marks cid disconnected with reason, if conn still owns the
 // record. A connection that was replaced no longer owns it, so its late
 // Disconnect changes nothing; the result says whether it did.
 func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) bool {
-	now := r.opts.now()
+	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.getLocked(cid)
-	if !ok || !e.CStatus || e.conn != conn {
+	if !ok || !e.cstatus || e.conn != conn {
 		return false
 	}
 	r.releaseLocked(e)
-	e.DisconnectedAt, e.Reason = now, reason
+	e.disconnectedAt, e.reason = now, reason
 	r.dirty[cid] = struct{}{}
 	return true
 }
@@ -118,10 +108,10 @@ func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) boo
 // It is on the keep-alive hot path: an array index, no map, no allocation.
 // It does not mark the record dirty; see Run for how last_seen reaches disk.
 func (r *Registry) Touch(sid uint16, conn Conn) {
-	now := r.opts.now()
+	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	if e := r.bySID[sid]; e != nil && e.conn == conn {
-		e.LastSeen = now
+		e.lastSeen = now
 	}
 	r.mu.Unlock()
 }
@@ -134,7 +124,7 @@ func (r *Registry) Get(cid string) (Record, bool) {
 	if !ok {
 		return Record{}, false
 	}
-	return e.Record, true
+	return e.record(r.opts.node), true
 }
 
 // Conn returns the live connection of cid: ErrNotFound when there is no
@@ -146,7 +136,7 @@ func (r *Registry) Conn(cid string) (Conn, error) {
 	switch {
 	case !ok:
 		return nil, ErrNotFound
-	case !e.CStatus:
+	case !e.cstatus:
 		return nil, ErrNotConnected
 	}
 	return e.conn, nil

@@ -44,7 +44,7 @@ func (r *Registry) Load() (int, error) {
 			rec.DisconnectedAt = rec.LastSeen
 			r.dirty[rec.CID] = struct{}{}
 		}
-		r.byCID.ReplaceOrInsert(&entry{Record: rec})
+		r.byCID.ReplaceOrInsert(entryOf(rec))
 	}
 	return len(recs), nil
 }
@@ -94,7 +94,7 @@ func (r *Registry) takePending() (put []Record, gone []string) {
 	defer r.mu.Unlock()
 	for cid := range r.dirty {
 		if e, ok := r.getLocked(cid); ok {
-			put = append(put, e.Record)
+			put = append(put, e.record(r.opts.node))
 		}
 	}
 	clear(r.dirty)
@@ -121,15 +121,15 @@ func (r *Registry) checkpoint(now time.Time) {
 	cutoff := now.Add(-r.opts.retention)
 	r.byCID.Ascend(func(e *entry) bool {
 		switch {
-		case e.CStatus:
-			r.dirty[e.CID] = struct{}{}
-		case r.opts.retention > 0 && !e.DisconnectedAt.IsZero() && e.DisconnectedAt.Before(cutoff):
-			expired = append(expired, e.CID)
+		case e.cstatus:
+			r.dirty[e.cid] = struct{}{}
+		case r.opts.retention > 0 && e.disconnectedAt != 0 && e.disconnectedAt < toNanos(cutoff):
+			expired = append(expired, e.cid)
 		}
 		return true
 	})
 	for _, cid := range expired {
-		r.byCID.Delete(&entry{Record: Record{CID: cid}})
+		r.byCID.Delete(&entry{cid: cid})
 		delete(r.dirty, cid)
 	}
 	r.gone = append(r.gone, expired...)

@@ -1,0 +1,85 @@
+package registry
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// entry is how the registry holds a record: compact, because there is one
+// per client and the point of cliser is to hold many idle clients cheaply.
+// Times are Unix nanoseconds (0 for none) instead of three 24-byte
+// time.Time values, and the port is a number; Record, the value callers
+// see, is built on the way out. About 80 bytes against a Record's 200.
+type entry struct {
+	cid  string
+	cip  string
+	conn Conn // the live connection; nil when disconnected
+
+	connectedAt    int64
+	lastSeen       int64
+	disconnectedAt int64
+
+	sid     uint16
+	cport   uint16
+	reason  protocol.Reason
+	cstatus bool
+}
+
+func lessCID(a, b *entry) bool { return a.cid < b.cid }
+
+// record is e as callers see it.
+func (e *entry) record(node string) Record {
+	return Record{
+		SID:            e.sid,
+		CID:            e.cid,
+		CIP:            e.cip,
+		CPort:          strconv.Itoa(int(e.cport)),
+		CStatus:        e.cstatus,
+		ConnectedAt:    fromNanos(e.connectedAt),
+		LastSeen:       fromNanos(e.lastSeen),
+		DisconnectedAt: fromNanos(e.disconnectedAt),
+		Reason:         e.reason,
+		Node:           node,
+	}
+}
+
+// entryOf is the entry of a stored record.
+func entryOf(rec Record) *entry {
+	return &entry{
+		cid:            rec.CID,
+		cip:            rec.CIP,
+		cport:          parsePort(rec.CPort),
+		connectedAt:    toNanos(rec.ConnectedAt),
+		lastSeen:       toNanos(rec.LastSeen),
+		disconnectedAt: toNanos(rec.DisconnectedAt),
+		sid:            rec.SID,
+		reason:         rec.Reason,
+		cstatus:        rec.CStatus,
+	}
+}
+
+// parsePort reads a TCP port; anything else (it never comes from a socket)
+// becomes 0.
+func parsePort(s string) uint16 {
+	p, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return 0
+	}
+	return uint16(p)
+}
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
