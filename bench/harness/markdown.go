@@ -166,8 +166,8 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 		}
 		b.WriteString("\n")
 	}
-	row("RSS per idle client (slope)", "B", func(r *Result) float64 { return r.RSSPerClient })
-	row("RSS at the top, idle", "MiB", func(r *Result) float64 { return float64(r.Idle.RSS) })
+	row("RSS per idle client (slope)", "B", func(r *Result) float64 { return subprocessOnly(r, r.RSSPerClient) })
+	row("RSS at the top, idle", "MiB", func(r *Result) float64 { return subprocessOnly(r, float64(r.Idle.RSS)) })
 	row("handshakes / s (wall clock)", "", func(r *Result) float64 { return r.HandshakeRate })
 	row("handshakes / s of server CPU", "", func(r *Result) float64 { return r.HandshakesPerCPU })
 	row("handshake latency p50", "ms", func(r *Result) float64 { return r.Handshake.P50 })
@@ -207,6 +207,15 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// subprocessOnly hides a memory figure of the in-process server: its RSS
+// is the harness's too, and a second in-process run inherits the first's heap.
+func subprocessOnly(r *Result, v float64) float64 {
+	if strings.HasPrefix(r.Server, KindInproc) {
+		return math.NaN()
+	}
+	return v
 }
 
 func serverRTTOf(r *Result, f func(Percentiles) float64) float64 {

@@ -139,12 +139,12 @@ func (rep *Report) BenchLines(w io.Writer) error {
 				fmt.Fprintf(&b, "\t%.4g %s", v, unit)
 			}
 		}
-		metric(r.RSSPerClient, "rss-B/client")
+		metric(subprocessOnly(r, r.RSSPerClient), "rss-B/client")
 		metric(r.HandshakeRate, "handshakes/s")
 		metric(r.HandshakesPerCPU, "handshakes/cpu-s")
 		metric(r.Handshake.P99, "handshake-p99-ms")
 		metric(r.Idle.CPUPercent, "idle-cpu-%")
-		metric(float64(r.Idle.RSS), "idle-rss-B")
+		metric(subprocessOnly(r, float64(r.Idle.RSS)), "idle-rss-B")
 		metric(r.ProbeRTT.P50, "ka-rtt-p50-ms")
 		metric(r.ProbeRTT.P99, "ka-rtt-p99-ms")
 		metric(r.ProbeRTT.P999, "ka-rtt-p999-ms")

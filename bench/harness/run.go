@@ -32,7 +32,10 @@ type Settings struct {
 	ShutdownWait     time.Duration `json:"shutdown_wait"`         // bound on the broadcast's acks
 	InprocTick       time.Duration `json:"inproc_tick,omitempty"` // the in-process reactor's wheel tick; 0: its default
 	Transport        string        `json:"load_transport"`        // load.TransportEpoll or load.TransportGoroutines
-	Password         string        `json:"-"`
+	// LoopsPerWorker is each load process's epoll loops: 1, so that the
+	// load's threads do not outnumber the cores more than they must.
+	LoopsPerWorker int    `json:"loops_per_load_process"`
+	Password       string `json:"-"`
 }
 
 // Quick and Full are the two standard shapes (make bench, make bench-full).
@@ -40,7 +43,7 @@ func Quick() Settings {
 	return Settings{Mode: "quick", Stages: []int{1000, 2000, 5000}, Concurrency: 128,
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
-		PerWorker: 9000, SourceIPs: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
+		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, ShutdownWait: 15 * time.Second, Password: "bench-password",
 		Transport: load.TransportEpoll}
 }
 
@@ -140,7 +143,7 @@ func (r *runner) say(format string, args ...any) {
 func (r *runner) startFleet(ctx context.Context, top int) (fleet, int, error) {
 	set := r.set
 	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
-		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport}
+		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport, Loops: set.LoopsPerWorker}
 	n := 1
 	if r.env.WorkerExe != "" && set.PerWorker > 0 {
 		n = (top + set.PerWorker - 1) / set.PerWorker
@@ -590,7 +593,7 @@ func heapSampling(env Env) int {
 	if env.ProfilePrefix == "" {
 		return 0
 	}
-	return 1024
+	return 4096
 }
 
 func busyOrZero() time.Duration {

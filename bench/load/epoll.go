@@ -152,12 +152,8 @@ func (st *epollState) dial(c *client, ramp bool, done func()) {
 			return
 		}
 	}
-	dst := st.dst
-	if err := unix.Connect(fd, &dst); err != nil {
+	if err := connect(fd, st.dst, e.cfg.DialTimeout); err != nil {
 		_ = unix.Close(fd)
-		if err == unix.EINPROGRESS || err == unix.EAGAIN {
-			err = unix.ETIMEDOUT
-		}
 		fail(dialKind(err))
 		return
 	}
@@ -186,6 +182,46 @@ func (st *epollState) dial(c *client, ramp bool, done func()) {
 			kind = "load: epoll_ctl: " + err.Error()
 		}
 		fail(kind)
+	}
+}
+
+// connect is a blocking connect that survives a signal: Go's runtime
+// preempts threads with SIGURG, and a connect interrupted by it goes on in
+// the kernel, so it is waited for (poll for writable, then SO_ERROR)
+// rather than retried.
+func connect(fd int, dst unix.SockaddrInet4, timeout time.Duration) error {
+	err := unix.Connect(fd, &dst)
+	switch err {
+	case nil:
+		return nil
+	case unix.EINTR, unix.EINPROGRESS, unix.EALREADY:
+	case unix.EAGAIN:
+		return unix.ETIMEDOUT // SO_SNDTIMEO passed
+	default:
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return unix.ETIMEDOUT
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, err := unix.Poll(pfd, int(left/time.Millisecond)+1)
+		if err == unix.EINTR || (err == nil && n == 0) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil {
+			return err
+		}
+		if soErr != 0 {
+			return unix.Errno(soErr)
+		}
+		return nil
 	}
 }
 

@@ -46,6 +46,13 @@ func dialKind(err error) string {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return "dial: timeout"
 	}
+	if errors.Is(err, syscall.ETIMEDOUT) {
+		return "dial: timeout"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return "dial: " + errno.Error()
+	}
 	return "dial: other"
 }
 

@@ -41,7 +41,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.hold, "hold", -1, "idle keep-alive phase at the top (default: the mode's)")
 	fs.DurationVar(&c.probeHold, "probe-hold", -1, "probe phase (default: the mode's)")
 	fs.IntVar(&c.probes, "probes", -1, "clients that measure the keep-alive RTT (default: the mode's)")
-	fs.IntVar(&c.perWorker, "per-process", 0, "clients per load process (default 9000: the open-files limit is 20000)")
+	fs.IntVar(&c.perWorker, "per-process", 0, "clients per load process (default 9500: the open-files limit is 20000)")
 	fs.DurationVar(&c.settle, "settle", -1, "wait at each plateau before its RSS is read (default: the mode's)")
 	fs.StringVar(&c.cliserBin, "cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
 	fs.StringVar(&c.baselineBin, "baseline-bin", "bin/baseline-bench-server", "the baseline server binary")
