@@ -11,12 +11,13 @@ import (
 	"github.com/cliser/cliser/registry"
 )
 
-// API is the admin API over one registry. Its methods are the endpoints,
+// API is the admin API over one registry (or, with WithDirectory, over a
+// cluster's). Its methods are the endpoints,
 // callable without HTTP; Handler serves them over HTTP. Every method is
 // safe to call from any goroutine (the registry guards itself and
 // registry.Conn queues commands onto event loops).
 type API struct {
-	reg  *registry.Registry
+	dir  Directory
 	opts options
 }
 
@@ -26,7 +27,11 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &API{reg: reg, opts: o}
+	dir := o.directory
+	if dir == nil {
+		dir = NewLocalDirectory(reg, o.broadcast)
+	}
+	return &API{dir: dir, opts: o}
 }
 
 // Ready reports whether the server accepts clients (GET /readyz).
@@ -44,7 +49,10 @@ func (a *API) ListClients(q registry.Query) (ListResponse, error) {
 			return ListResponse{}, badRequest("cursor is not one this API gave out: pass the \"next\" of the previous page unchanged")
 		}
 	}
-	page := a.reg.List(q)
+	page, err := a.dir.List(q)
+	if err != nil {
+		return ListResponse{}, err
+	}
 	out := ListResponse{Clients: make([]ClientRecord, len(page.Records))}
 	for i, rec := range page.Records {
 		out.Clients[i] = recordOf(rec)
@@ -60,9 +68,12 @@ func (a *API) GetClient(cid string) (ClientRecord, error) {
 	if err := checkCID(cid); err != nil {
 		return ClientRecord{}, err
 	}
-	rec, ok := a.reg.Get(cid)
-	if !ok {
+	rec, err := a.dir.Get(cid)
+	if errors.Is(err, registry.ErrNotFound) {
 		return ClientRecord{}, notFound(fmt.Sprintf("no client %q", cid))
+	}
+	if err != nil {
+		return ClientRecord{}, err
 	}
 	return recordOf(rec), nil
 }
@@ -77,12 +88,8 @@ func (a *API) ShutdownClient(cid, reason string) (CommandResponse, error) {
 	if err := checkReason(reason); err != nil {
 		return CommandResponse{}, err
 	}
-	conn, err := a.liveConn(cid)
-	if err != nil {
+	if err := a.commandError(cid, a.dir.Shutdown(cid, reason)); err != nil {
 		return CommandResponse{}, err
-	}
-	if err := conn.Shutdown(reason); err != nil {
-		return CommandResponse{}, a.queueFailed(cid, err)
 	}
 	a.opts.log.Info("admin: shutdown queued", zap.String("cid", cid), zap.String("text", protocol.CleanText(reason)))
 	return CommandResponse{CID: cid, Command: "shutdown"}, nil
@@ -94,12 +101,8 @@ func (a *API) KickClient(cid string) (CommandResponse, error) {
 	if err := a.checkCommand(cid); err != nil {
 		return CommandResponse{}, err
 	}
-	conn, err := a.liveConn(cid)
-	if err != nil {
+	if err := a.commandError(cid, a.dir.Kick(cid)); err != nil {
 		return CommandResponse{}, err
-	}
-	if err := conn.Close(protocol.ReasonKicked); err != nil {
-		return CommandResponse{}, a.queueFailed(cid, err)
 	}
 	a.opts.log.Info("admin: kick queued", zap.String("cid", cid))
 	return CommandResponse{CID: cid, Command: "kick"}, nil
@@ -115,15 +118,9 @@ func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 	if err := checkReason(reason); err != nil {
 		return ShutdownAllResponse{}, err
 	}
-	sent := 0
-	if a.opts.broadcast != nil {
-		sent = a.opts.broadcast(reason)
-	} else {
-		for _, conn := range a.reg.Conns() {
-			if conn.Shutdown(reason) == nil {
-				sent++
-			}
-		}
+	sent, err := a.dir.ShutdownAll(reason)
+	if err != nil {
+		return ShutdownAllResponse{}, err
 	}
 	a.opts.log.Info("admin: shutdown queued for all", zap.Int("sent", sent), zap.String("text", protocol.CleanText(reason)))
 	return ShutdownAllResponse{Sent: sent}, nil
@@ -139,18 +136,20 @@ func (a *API) checkCommand(cid string) error {
 	return nil
 }
 
-// liveConn maps the registry's verdicts to the API's 404 messages.
-func (a *API) liveConn(cid string) (registry.Conn, error) {
-	conn, err := a.reg.Conn(cid)
+// commandError maps the directory's verdicts to the API's 404 messages
+// and a refused queue to 503.
+func (a *API) commandError(cid string, err error) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, registry.ErrNotFound):
-		return nil, notFound(fmt.Sprintf("no client %q", cid))
+		return notFound(fmt.Sprintf("no client %q", cid))
 	case errors.Is(err, registry.ErrNotConnected):
-		return nil, notFound(fmt.Sprintf("client %q is not connected", cid))
-	case err != nil:
-		return nil, err
+		return notFound(fmt.Sprintf("client %q is not connected", cid))
+	case errors.Is(err, errNotQueued):
+		return a.queueFailed(cid, err)
 	}
-	return conn, nil
+	return err
 }
 
 // queueFailed: the connection's event loop no longer takes work, which

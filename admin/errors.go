@@ -21,6 +21,9 @@ var (
 	// ErrNotFound: no such client (or, for commands, not connected); the
 	// registry's own sentinels are mapped the same way.
 	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the node that holds the client (cluster mode) could
+	// not be reached in time; try again.
+	ErrUnavailable = errors.New("the node that holds the client can not be reached; try again later")
 )
 
 // statusOf maps an API error to its HTTP status.
@@ -30,7 +33,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrDraining):
+	case errors.Is(err, ErrDraining), errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrNotConnected):
 		return http.StatusNotFound

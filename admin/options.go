@@ -13,6 +13,9 @@ type options struct {
 	// broadcast sends 130 to every connected client and says how many; by
 	// default one command per registry.Conn.
 	broadcast func(text string) int
+	// directory replaces the local registry as what the API reads and
+	// commands (cluster mode).
+	directory Directory
 }
 
 func defaultOptions() options {
@@ -56,3 +59,9 @@ func WithLogger(l *zap.Logger) Option {
 func WithBroadcast(shutdownAll func(text string) int) Option {
 	return func(o *options) { o.broadcast = shutdownAll }
 }
+
+// WithDirectory makes the API read records and send commands through d
+// instead of the registry given to New: in cluster mode, the cluster's
+// view, so any node answers for the whole cluster. WithBroadcast is then
+// d's business.
+func WithDirectory(d Directory) Option { return func(o *options) { o.directory = d } }

@@ -24,6 +24,9 @@ type ClientRecord struct {
 	LastSeen       string  `json:"last_seen"`
 	DisconnectedAt *string `json:"disconnected_at"`
 	Reason         string  `json:"reason"`
+	// Node is the cluster node that holds or last held the client; absent
+	// in single-node mode, so that output stays as INTERFACE.md shows it.
+	Node string `json:"node,omitempty"`
 }
 
 // TimeFormat is the API's time format: RFC 3339, UTC, whole seconds.
@@ -40,6 +43,7 @@ func recordOf(r registry.Record) ClientRecord {
 		ConnectedAt: formatTime(r.ConnectedAt),
 		LastSeen:    formatTime(r.LastSeen),
 		Reason:      r.Reason.String(),
+		Node:        r.Node,
 	}
 	if !r.CStatus && !r.DisconnectedAt.IsZero() {
 		t := formatTime(r.DisconnectedAt)
