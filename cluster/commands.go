@@ -1,0 +1,209 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/registry"
+)
+
+// command is a request on cliser.node.<id>.cmd.
+type command struct {
+	Op   string `json:"op"` // "shutdown", "kick" or "shutdown-all"
+	CID  string `json:"cid,omitempty"`
+	Text string `json:"text,omitempty"`
+}
+
+// reply is its answer. Error is one of the codes below, "" on success.
+type reply struct {
+	Sent  int    `json:"sent,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Reply error codes: the sentinels of admin.Directory, by name.
+const (
+	codeNotFound     = "not found"
+	codeNotConnected = "not connected"
+	codeDraining     = "draining"
+	codeOther        = "failed"
+)
+
+func codeOf(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, registry.ErrNotFound):
+		return codeNotFound
+	case errors.Is(err, registry.ErrNotConnected):
+		return codeNotConnected
+	case errors.Is(err, admin.ErrDraining):
+		return codeDraining
+	}
+	return codeOther
+}
+
+func errOf(code, node string) error {
+	switch code {
+	case "":
+		return nil
+	case codeNotFound:
+		return registry.ErrNotFound
+	case codeNotConnected:
+		return registry.ErrNotConnected
+	case codeDraining:
+		return admin.ErrDraining
+	}
+	return fmt.Errorf("cluster: node %s could not run the command", node)
+}
+
+// serveCommand runs a command routed here on this node's registry. It is
+// called on the subscription's goroutine; the commands only queue work on
+// event loops, so it does not hold it long.
+func (n *Node) serveCommand(m *nats.Msg) {
+	var c command
+	var r reply
+	var err error
+	if jerr := json.Unmarshal(m.Data, &c); jerr != nil {
+		err = fmt.Errorf("cluster: bad command: %w", jerr)
+	} else {
+		switch c.Op {
+		case "shutdown":
+			err = n.local.Shutdown(c.CID, c.Text)
+		case "kick":
+			err = n.local.Kick(c.CID)
+		case "shutdown-all":
+			r.Sent, err = n.local.ShutdownAll(c.Text)
+		default:
+			err = fmt.Errorf("cluster: unknown command %q", c.Op)
+		}
+	}
+	if err != nil && codeOf(err) == codeOther {
+		n.log.Warn("cluster: routed command failed", zap.String("op", c.Op), zap.String("cid", c.CID), zap.Error(err))
+	}
+	r.Error = codeOf(err)
+	out, _ := json.Marshal(r)
+	_ = m.Respond(out)
+}
+
+// request sends c to node and waits for its reply.
+func (n *Node) request(node string, c command) (reply, error) {
+	data, _ := json.Marshal(c)
+	msg, err := n.nc.Request(n.subject(node), data, n.opts.requestTimeout)
+	if err != nil {
+		return reply{}, fmt.Errorf("%w: node %s: %v", admin.ErrUnavailable, node, err)
+	}
+	var r reply
+	if err := json.Unmarshal(msg.Data, &r); err != nil {
+		return reply{}, fmt.Errorf("cluster: node %s answered %q: %w", node, msg.Data, err)
+	}
+	return r, errOf(r.Error, node)
+}
+
+// Directory is the admin.Directory of the whole cluster: reads from the
+// bucket (list from the mirror), commands routed to the holding node.
+// Call it after Start.
+func (n *Node) Directory() admin.Directory { return (*directory)(n) }
+
+type directory Node
+
+func (d *directory) node() *Node { return (*Node)(d) }
+
+// List answers from the mirror: every node's records in cid order, the
+// same cursor as a single node's. It lags the bucket by the watch's
+// delivery, and the bucket lags each node by its flush interval.
+func (d *directory) List(q registry.Query) (registry.Page, error) {
+	return d.node().list(q), nil
+}
+
+// Get reads the bucket. A client that registered on this node less than a
+// flush interval ago is answered from this node's registry.
+func (d *directory) Get(cid string) (registry.Record, error) {
+	n := d.node()
+	if rec, ok := n.reg.Get(cid); ok && rec.CStatus {
+		return rec, nil
+	}
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	e, err := n.clients.Get(ctx, keyOf(cid))
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return registry.Record{}, registry.ErrNotFound
+	}
+	if err != nil {
+		return registry.Record{}, fmt.Errorf("%w: bucket: %v", admin.ErrUnavailable, err)
+	}
+	rec, err := decodeRecord(e.Value())
+	if err != nil {
+		return registry.Record{}, fmt.Errorf("cluster: record of %s: %w", cid, err)
+	}
+	rec.CID = cid
+	return rec, nil
+}
+
+// Shutdown and Kick run here when this node holds cid, else on the node
+// the bucket names.
+func (d *directory) Shutdown(cid, text string) error {
+	return d.route(cid, command{Op: "shutdown", CID: cid, Text: text}, func(l admin.Directory) error { return l.Shutdown(cid, text) })
+}
+
+func (d *directory) Kick(cid string) error {
+	return d.route(cid, command{Op: "kick", CID: cid}, func(l admin.Directory) error { return l.Kick(cid) })
+}
+
+func (d *directory) route(cid string, c command, here func(admin.Directory) error) error {
+	n := d.node()
+	if _, err := n.reg.Conn(cid); err == nil {
+		return here(n.local)
+	}
+	rec, err := d.Get(cid)
+	if err != nil {
+		return err
+	}
+	if !rec.CStatus {
+		return registry.ErrNotConnected
+	}
+	if rec.Node == n.id {
+		return here(n.local)
+	}
+	_, err = n.request(rec.Node, c)
+	return err
+}
+
+// ShutdownAll asks every live node (heartbeat present) at once and sums
+// what they sent. A node that does not answer in time is logged and
+// counted as 0; the others' orders stand.
+func (d *directory) ShutdownAll(text string) (int, error) {
+	n := d.node()
+	alive, err := n.aliveNodes()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", admin.ErrUnavailable, err)
+	}
+	delete(alive, n.id)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sent := 0
+	for node := range alive {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := n.request(node, command{Op: "shutdown-all", Text: text})
+			if err != nil {
+				n.log.Warn("cluster: shutdown-all not confirmed by a node", zap.String("to", node), zap.Error(err))
+				return
+			}
+			n.log.Debug("cluster: shutdown-all confirmed", zap.String("by", node), zap.Int("sent", r.Sent))
+			mu.Lock()
+			sent += r.Sent
+			mu.Unlock()
+		}()
+	}
+	here, err := n.local.ShutdownAll(text)
+	wg.Wait()
+	return sent + here, err
+}

@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// beat renews this node's heartbeat key. The nodes bucket's TTL ages it out
+// when the node stops renewing it: that, not a message of goodbye, is how
+// the others learn that a node is gone.
+func (n *Node) beat() error {
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
+	if _, err := n.nodes.Put(ctx, keyOf(n.id), val); err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) heartbeatLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.opts.heartbeatTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.beat(); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("cluster: heartbeat not renewed", zap.Error(err))
+		}
+	}
+}
+
+func (n *Node) checkLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.opts.checkInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := n.markLost(); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("cluster: lost-node check failed", zap.Error(err))
+		}
+	}
+}
+
+// aliveNodes lists the nodes whose heartbeat key has not aged out.
+func (n *Node) aliveNodes() (map[string]bool, error) {
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	lister, err := n.nodes.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: list nodes: %w", err)
+	}
+	alive := make(map[string]bool)
+	for key := range lister.Keys() {
+		if id, err := idOf(key); err == nil {
+			alive[id] = true
+		}
+	}
+	return alive, nil
+}
+
+// markLost turns the connected records of every node without a heartbeat
+// into cstatus=false, reason "node lost". Each write is a compare-and-set
+// on the revision the mirror holds: when several survivors do it at once,
+// one wins and the others' writes fail harmlessly; when the client has
+// registered again meanwhile, its new record stands.
+func (n *Node) markLost() error {
+	alive, err := n.aliveNodes()
+	if err != nil {
+		return err
+	}
+	alive[n.id] = true
+	marked := n.markWhere(protocol.ReasonNodeLost, func(r registry.Record) bool { return !alive[r.Node] })
+	if len(marked) > 0 {
+		n.log.Info("cluster: records of lost nodes marked", zap.Int("records", len(marked)),
+			zap.Strings("nodes", marked), zap.Int("alive", len(alive)))
+	}
+	return nil
+}
+
+// markOwnLeftovers marks the records an earlier run of this node left
+// connected: this run holds no session yet.
+func (n *Node) markOwnLeftovers() {
+	marked := n.markWhere(protocol.ReasonServerRestarted, func(r registry.Record) bool { return r.Node == n.id })
+	if len(marked) > 0 {
+		n.log.Info("cluster: records of an earlier run marked", zap.Int("records", len(marked)))
+	}
+}
+
+// markWhere disconnects, with reason, the connected records of other
+// holders that pick selects. It scans the mirror (a copy, outside the
+// lock) and writes only records the mirror shows connected. It returns
+// the nodes of the records it marked, one entry per record.
+func (n *Node) markWhere(reason protocol.Reason, pick func(registry.Record) bool) []string {
+	type target struct {
+		rec registry.Record
+		rev uint64
+	}
+	var targets []target
+	n.mu.Lock()
+	n.mirror.Ascend(func(it *item) bool {
+		if it.rec.CStatus && pick(it.rec) {
+			targets = append(targets, target{it.rec, it.rev})
+		}
+		return true
+	})
+	n.mu.Unlock()
+	now := time.Now().UTC()
+	var marked []string
+	for _, t := range targets {
+		rec := t.rec
+		rec.CStatus, rec.Reason, rec.DisconnectedAt = false, reason, now
+		val, err := encodeRecord(rec)
+		if err != nil {
+			continue
+		}
+		ctx, cancel := n.opCtx()
+		_, err = n.clients.Update(ctx, keyOf(rec.CID), val, t.rev)
+		cancel()
+		switch {
+		case err == nil:
+			marked = append(marked, rec.Node)
+		case !isConflict(err) && n.ctx.Err() == nil:
+			n.log.Warn("cluster: could not mark record", zap.String("cid", rec.CID), zap.Error(err))
+		}
+	}
+	return marked
+}

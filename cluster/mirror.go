@@ -1,0 +1,140 @@
+package cluster
+
+import (
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// watch keeps the mirror in step with the bucket and, on every other
+// node's registration, checks whether it replaces a session of this node.
+func (n *Node) watch(w jetstream.KeyWatcher) {
+	defer n.wg.Done()
+	defer func() { _ = w.Stop() }()
+	syncedOnce := false
+	for {
+		var e jetstream.KeyValueEntry
+		var ok bool
+		select {
+		case <-n.ctx.Done():
+			return
+		case e, ok = <-w.Updates():
+			if !ok {
+				return
+			}
+		}
+		if e == nil { // the end of the initial values
+			if !syncedOnce {
+				syncedOnce = true
+				close(n.synced)
+			}
+			continue
+		}
+		n.apply(e)
+	}
+}
+
+// apply is one bucket change.
+func (n *Node) apply(e jetstream.KeyValueEntry) {
+	cid, err := idOf(e.Key())
+	if err != nil {
+		return
+	}
+	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
+		n.mu.Lock()
+		n.mirror.Delete(&item{rec: registry.Record{CID: cid}})
+		n.mu.Unlock()
+		return
+	}
+	rec, err := decodeRecord(e.Value())
+	if err != nil {
+		n.log.Warn("cluster: undecodable record in bucket", zap.String("key", e.Key()), zap.Error(err))
+		return
+	}
+	rec.CID = cid
+	n.mu.Lock()
+	if old, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}}); ok && old.rev >= e.Revision() {
+		n.mu.Unlock()
+		return
+	}
+	n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()})
+	replaced := n.replacedLocked(cid)
+	n.mu.Unlock()
+	if replaced {
+		n.closeReplaced(cid)
+	}
+}
+
+// replacedLocked: the mirror holds another node's registration of cid at
+// a revision newer than this node's publication of its live session.
+// n.mu must be held.
+func (n *Node) replacedLocked(cid string) bool {
+	p, ok := n.published[cid]
+	if !ok || !p.cstatus {
+		return false
+	}
+	it, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}})
+	return ok && it.rev > p.rev && it.rec.CStatus && it.rec.Node != n.id
+}
+
+// closeReplaced ends this node's session of cid with 190 replaced, if the
+// live session is still the one this node published (a newer local one
+// is not yet published; its write will win over the other node's).
+func (n *Node) closeReplaced(cid string) {
+	if n.reg == nil {
+		return
+	}
+	n.mu.Lock()
+	p, ok := n.published[cid]
+	n.mu.Unlock()
+	rec, found := n.reg.Get(cid)
+	if !ok || !found || !rec.CStatus || !p.session(rec) {
+		return
+	}
+	conn, err := n.reg.Conn(cid)
+	if err != nil {
+		return
+	}
+	n.log.Info("cluster: client registered on another node; closing here", zap.String("cid", cid))
+	_ = conn.Close(protocol.ReasonReplaced)
+}
+
+// list is one page of the mirror, with registry.List's rules.
+func (n *Node) list(q registry.Query) registry.Page {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = registry.DefaultPageLimit
+	}
+	limit = min(limit, registry.MaxPageLimit)
+	page := registry.Page{Records: make([]registry.Record, 0, min(limit, 64))}
+	more := false
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.mirror.AscendGreaterOrEqual(&item{rec: registry.Record{CID: q.After}}, func(it *item) bool {
+		if it.rec.CID == q.After || !matches(q.Status, it.rec.CStatus) {
+			return true
+		}
+		if len(page.Records) == limit {
+			more = true
+			return false
+		}
+		page.Records = append(page.Records, it.rec)
+		return true
+	})
+	if more {
+		page.Next = page.Records[len(page.Records)-1].CID
+	}
+	return page
+}
+
+func matches(s registry.Status, connected bool) bool {
+	switch s {
+	case registry.StatusConnected:
+		return connected
+	case registry.StatusDisconnected:
+		return !connected
+	}
+	return true
+}

@@ -1,0 +1,203 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/registry"
+)
+
+// Sentinel errors.
+var (
+	ErrNoNodeID   = errors.New("cluster: a node needs an id")
+	ErrStarted    = errors.New("cluster: node already started")
+	ErrNotStarted = errors.New("cluster: node not started")
+)
+
+// Node is one cliser node's membership of the cluster: its store (the
+// registry's write-behind target), its mirror of every record, its command
+// endpoint and its heartbeat.
+type Node struct {
+	id      string
+	opts    options
+	log     *zap.Logger
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	clients jetstream.KeyValue
+	nodes   jetstream.KeyValue
+
+	// Set by Start.
+	reg   *registry.Registry
+	local admin.Directory
+	sub   *nats.Subscription
+
+	mu        sync.Mutex
+	mirror    *btree.BTreeG[*item] // every record of the bucket, by cid
+	published map[string]published // what this node last wrote per cid
+	started   bool
+
+	synced chan struct{} // closed once the watch has delivered the initial values
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// item is one record of the mirror with its bucket revision.
+type item struct {
+	rec registry.Record
+	rev uint64
+}
+
+func lessItem(a, b *item) bool { return a.rec.CID < b.rec.CID }
+
+// published is this node's last write of a cid: which session (sid and
+// connected_at name it) at which revision.
+type published struct {
+	sid         uint16
+	connectedAt time.Time
+	cstatus     bool
+	rev         uint64
+}
+
+func (p published) session(r registry.Record) bool {
+	return p.sid == r.SID && p.connectedAt.Equal(r.ConnectedAt)
+}
+
+// Join makes the buckets if they are missing and returns the node, not yet
+// started: hand n.Store() to the registry, then call Start. nc stays the
+// caller's; Close does not close it.
+func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
+	if id == "" {
+		return nil, ErrNoNodeID
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.checkInterval <= 0 {
+		o.checkInterval = o.heartbeatTTL / 2
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*o.opTimeout)
+	defer cancel()
+	clients, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      o.clientsBucket,
+		Description: "cliser client records, keyed by client id",
+		History:     1,
+		TTL:         o.retention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
+	}
+	nodes, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      o.nodesBucket,
+		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
+		History:     1,
+		TTL:         o.heartbeatTTL,
+		Storage:     jetstream.MemoryStorage,
+		Replicas:    o.replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bucket %s: %w", o.nodesBucket, err)
+	}
+	runCtx, runCancel := context.WithCancel(context.Background())
+	return &Node{
+		id: id, opts: o, log: o.log.With(zap.String("node", id)),
+		nc: nc, js: js, clients: clients, nodes: nodes,
+		mirror:    btree.NewG(32, lessItem),
+		published: make(map[string]published),
+		synced:    make(chan struct{}),
+		ctx:       runCtx, cancel: runCancel,
+	}, nil
+}
+
+// ID is the node's id. Safe from any goroutine.
+func (n *Node) ID() string { return n.id }
+
+// Start serves the node: heartbeat, mirror watch (and takeover), command
+// endpoint, lost-node checks. reg is this node's registry (made with
+// registry.WithStore(n.Store()) and registry.WithNode(n.ID())); broadcast,
+// when not nil, is how a shutdown-all reaches this node's clients (the
+// reactor's ShutdownAll). It returns once the mirror holds every record
+// and this node's records left connected by an earlier run of it are
+// marked "server restarted". Call it before the reactor accepts clients.
+func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) error {
+	n.mu.Lock()
+	if n.started {
+		n.mu.Unlock()
+		return ErrStarted
+	}
+	n.started = true
+	n.reg = reg
+	n.local = admin.NewLocalDirectory(reg, broadcast)
+	n.mu.Unlock()
+
+	if err := n.beat(); err != nil {
+		return err
+	}
+	w, err := n.clients.WatchAll(n.ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: watch %s: %w", n.opts.clientsBucket, err)
+	}
+	n.wg.Add(1)
+	go n.watch(w)
+	select {
+	case <-n.synced:
+	case <-time.After(time.Minute):
+		return fmt.Errorf("cluster: watch %s: no initial values within a minute", n.opts.clientsBucket)
+	}
+	n.markOwnLeftovers()
+	sub, err := n.nc.Subscribe(n.subject(n.id), n.serveCommand)
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe: %w", err)
+	}
+	n.sub = sub
+	n.wg.Add(2)
+	go n.heartbeatLoop()
+	go n.checkLoop()
+	n.log.Info("cluster: node started", zap.String("bucket", n.opts.clientsBucket))
+	return nil
+}
+
+// Close stops the node's goroutines and, when NATS is still reachable,
+// removes its heartbeat so the others need not wait for it to age out.
+// The records it holds stay as the registry's last flush left them: call
+// it after the registry's final Flush. Safe from any goroutine, once.
+func (n *Node) Close() error {
+	n.cancel()
+	if n.sub != nil {
+		_ = n.sub.Unsubscribe()
+	}
+	n.wg.Wait()
+	if n.nc.IsClosed() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.opTimeout)
+	defer cancel()
+	if err := n.nodes.Delete(ctx, keyOf(n.id)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("cluster: remove heartbeat: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) subject(node string) string {
+	return n.opts.subjectPrefix + ".node." + keyOf(node) + ".cmd"
+}
+
+func (n *Node) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), n.opts.opTimeout)
+}

@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Option configures a Node (functional options).
+type Option func(*options)
+
+type options struct {
+	clientsBucket  string
+	nodesBucket    string
+	subjectPrefix  string
+	heartbeatTTL   time.Duration
+	checkInterval  time.Duration
+	requestTimeout time.Duration
+	opTimeout      time.Duration
+	retention      time.Duration
+	replicas       int
+	log            *zap.Logger
+}
+
+// Defaults. A lost node's clients are marked within HeartbeatTTL plus one
+// check interval (15 s by default).
+const (
+	DefaultClientsBucket  = "cliser_clients"
+	DefaultNodesBucket    = "cliser_nodes"
+	DefaultSubjectPrefix  = "cliser"
+	DefaultHeartbeatTTL   = 10 * time.Second
+	DefaultRequestTimeout = 3 * time.Second
+)
+
+func defaultOptions() options {
+	return options{
+		clientsBucket:  DefaultClientsBucket,
+		nodesBucket:    DefaultNodesBucket,
+		subjectPrefix:  DefaultSubjectPrefix,
+		heartbeatTTL:   DefaultHeartbeatTTL,
+		requestTimeout: DefaultRequestTimeout,
+		opTimeout:      5 * time.Second,
+		replicas:       1,
+		log:            zap.NewNop(),
+	}
+}
+
+// WithHeartbeatTTL sets how long a node's heartbeat key lives without
+// being renewed. A node renews it every third of this; the others check
+// every half (unless WithCheckInterval says otherwise). Values under 1 s
+// are raised to 1 s.
+func WithHeartbeatTTL(d time.Duration) Option {
+	return func(o *options) { o.heartbeatTTL = max(d, time.Second) }
+}
+
+// WithCheckInterval sets how often a node looks for lost nodes.
+func WithCheckInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.checkInterval = d
+		}
+	}
+}
+
+// WithRequestTimeout bounds a command routed to another node.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.requestTimeout = d
+		}
+	}
+}
+
+// WithRetention sets the clients bucket's TTL: a record not written for
+// this long (a disconnected one; connected ones are rewritten every
+// registry checkpoint) ages out. 0 keeps records forever.
+func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = max(d, 0) } }
+
+// WithReplicas sets the buckets' replica count (3 on a 3-node JetStream
+// cluster). Default 1.
+func WithReplicas(n int) Option { return func(o *options) { o.replicas = max(n, 1) } }
+
+// WithBuckets names the two buckets (tests run several clusters on one
+// server).
+func WithBuckets(clients, nodes string) Option {
+	return func(o *options) { o.clientsBucket, o.nodesBucket = clients, nodes }
+}
+
+// WithSubjectPrefix sets the first token of the command subjects.
+func WithSubjectPrefix(p string) Option { return func(o *options) { o.subjectPrefix = p } }
+
+// WithLogger sets the zap logger.
+func WithLogger(l *zap.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
