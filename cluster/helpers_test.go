@@ -219,3 +219,15 @@ func eventually(t testing.TB, cond func() bool, msg string, args ...any) {
 	t.Helper()
 	require.Eventually(t, cond, 15*time.Second, 10*time.Millisecond, append([]any{msg}, args...)...)
 }
+
+// listed: cid is connected in node's list, which comes from the bucket (a
+// GET may answer from the node's own registry before its flush).
+func (tn *testNode) listed(t testing.TB, cid string) bool {
+	t.Helper()
+	for _, r := range tn.listAll(t, "connected", 0) {
+		if r.CID == cid {
+			return true
+		}
+	}
+	return false
+}

@@ -61,9 +61,38 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()})
 	replaced := n.replacedLocked(cid)
+	p, ok := n.published[cid]
+	// Another node marked a live session of this node disconnected (it
+	// thought this node lost: a heartbeat late under load, a partition
+	// that healed). The session is still here, so say so again.
+	wrongful := ok && p.cstatus && !rec.CStatus && rec.Node == n.id && e.Revision() > p.rev
 	n.mu.Unlock()
 	if replaced {
 		n.closeReplaced(cid)
+	}
+	if wrongful {
+		n.wg.Add(1)
+		go n.republish(cid)
+	}
+}
+
+// republish writes this node's live session of cid again.
+func (n *Node) republish(cid string) {
+	defer n.wg.Done()
+	if n.reg == nil {
+		return
+	}
+	n.mu.Lock()
+	p, ok := n.published[cid]
+	n.mu.Unlock()
+	rec, found := n.reg.Get(cid)
+	if !ok || !found || !rec.CStatus || !p.session(rec) {
+		return // the session ended meanwhile; its own write follows
+	}
+	n.log.Warn("cluster: a live client of this node was marked disconnected by another node; publishing it again",
+		zap.String("cid", cid))
+	if err := n.write(rec); err != nil && n.ctx.Err() == nil {
+		n.log.Warn("cluster: republish failed", zap.String("cid", cid), zap.Error(err))
 	}
 }
 

@@ -1,0 +1,57 @@
+package cluster
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// What nats.go accepts as a key, and a subject token holds (no '.').
+var keyChars = regexp.MustCompile(`\A[-_=a-zA-Z0-9]+\z`)
+
+func TestKeyOf(t *testing.T) {
+	for id, want := range map[string]string{
+		"pos-0042":     "pos-0042",
+		"a_b":          "a_b",
+		"host.example": "host=2Eexample",
+		"user@site":    "user=40site",
+		"x:1":          "x=3A1",
+		"..":           "=2E=2E",
+	} {
+		got := keyOf(id)
+		assert.Equal(t, want, got, id)
+		back, err := idOf(got)
+		require.NoError(t, err)
+		assert.Equal(t, id, back)
+	}
+	for _, bad := range []string{"=", "=4", "=ZZ", "a=4"} {
+		_, err := idOf(bad)
+		assert.ErrorIs(t, err, errBadKey, bad)
+	}
+}
+
+// FuzzKey: every valid client ID maps to a valid key and back; idOf never
+// panics on anything.
+func FuzzKey(f *testing.F) {
+	for _, s := range []string{"pos-0042", "a.b", "u@h:1", "=41", "=", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = idOf(s)
+		if protocol.ValidateClientID([]byte(s)) != nil {
+			return
+		}
+		k := keyOf(s)
+		if !keyChars.MatchString(k) {
+			t.Fatalf("key %q of %q is not a valid key", k, s)
+		}
+		back, err := idOf(k)
+		if err != nil || back != s {
+			t.Fatalf("idOf(keyOf(%q)) = %q, %v", s, back, err)
+		}
+	})
+}

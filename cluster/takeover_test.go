@@ -1,0 +1,154 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/protocol"
+)
+
+// handshake registers id on addr without testing.T, for goroutines.
+func handshake(addr, id string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	for _, answer := range []string{"110 " + testPassword, "120 " + id} {
+		if _, err := r.ReadString('\n'); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if _, err := c.Write([]byte(answer + "\n")); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "140 ") {
+		c.Close()
+		return nil, fmt.Errorf("want 140, got %q, %v", line, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// The same client ID registering on two nodes at the same moment, many
+// times: each time exactly one session survives, the other ends as
+// replaced, and the bucket names the survivor's node (newest revision
+// wins; nobody's later write undoes it).
+func TestTakeoverRace(t *testing.T) {
+	url := runNATS(t)
+	n1 := startNode(t, url, "n1")
+	n2 := startNode(t, url, "n2")
+	const rounds = 20
+	for i := range rounds {
+		cid := fmt.Sprintf("race-%02d", i)
+		var wg sync.WaitGroup
+		conns := make([]net.Conn, 2)
+		errs := make([]error, 2)
+		for j, tn := range []*testNode{n1, n2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				conns[j], errs[j] = handshake(tn.srv.Addr(), cid)
+			}()
+		}
+		wg.Wait()
+		require.NoError(t, errs[0])
+		require.NoError(t, errs[1])
+		t.Cleanup(func() { conns[0].Close(); conns[1].Close() })
+	}
+	for i := range rounds {
+		cid := fmt.Sprintf("race-%02d", i)
+		var winner, loser *testNode
+		eventually(t, func() bool {
+			r1, _ := n1.reg.Get(cid)
+			r2, _ := n2.reg.Get(cid)
+			switch {
+			case r1.CStatus && !r2.CStatus:
+				winner, loser = n1, n2
+			case r2.CStatus && !r1.CStatus:
+				winner, loser = n2, n1
+			default:
+				return false
+			}
+			return true
+		}, "%s: one session left", cid)
+		r, _ := loser.reg.Get(cid)
+		assert.Equal(t, protocol.ReasonReplaced, r.Reason, cid)
+		require.NoError(t, n1.reg.Flush())
+		require.NoError(t, n2.reg.Flush())
+		eventually(t, func() bool {
+			rec, ok := loser.record(t, cid)
+			return ok && rec.CStatus && rec.Node == winner.id
+		}, "%s: the bucket names the survivor %s", cid, winner.id)
+		alive, _ := winner.reg.Get(cid)
+		assert.True(t, alive.CStatus, "%s: the survivor still holds it", cid)
+	}
+}
+
+// A live client wrongly marked "node lost" (its node's heartbeat was late)
+// is published again by its node.
+func TestWrongfulNodeLostIsRepaired(t *testing.T) {
+	url := runNATS(t)
+	n1 := startNode(t, url, "n1")
+	register(t, n1.srv.Addr(), "w-1")
+	eventually(t, func() bool { return n1.listed(t, "w-1") }, "published")
+
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, cluster.DefaultClientsBucket)
+	require.NoError(t, err)
+	e, err := kv.Get(ctx, "w-1")
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(e.Value(), &doc))
+	doc["cstatus"], doc["reason"], doc["disconnected_at"] = false, "node lost", time.Now().UTC()
+	val, _ := json.Marshal(doc)
+	_, err = kv.Update(ctx, "w-1", val, e.Revision())
+	require.NoError(t, err)
+
+	eventually(t, func() bool {
+		e, err := kv.Get(ctx, "w-1")
+		require.NoError(t, err)
+		var got map[string]any
+		require.NoError(t, json.Unmarshal(e.Value(), &got))
+		return got["cstatus"] == true && got["node"] == "n1" && got["reason"] == ""
+	}, "the live session is published again")
+}
+
+// A node that comes back under the same id before its heartbeat aged out
+// marks what its earlier run left connected "server restarted".
+func TestRestartMarksLeftovers(t *testing.T) {
+	url := runNATS(t)
+	first := startNode(t, url, "n1")
+	register(t, first.srv.Addr(), "r-1")
+	eventually(t, func() bool { return first.listed(t, "r-1") }, "published")
+	first.crash()
+
+	again := startNode(t, url, "n1")
+	rec, ok := again.record(t, "r-1")
+	require.True(t, ok)
+	assert.False(t, rec.CStatus)
+	assert.Equal(t, protocol.ReasonServerRestarted.String(), rec.Reason)
+	assert.Equal(t, "n1", rec.Node)
+}
