@@ -149,7 +149,7 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	kinds := rep.kinds()
 	fmt.Fprintf(b, "| metric | %s |", strings.Join(kinds, " | "))
 	if c != nil && base != nil {
-		b.WriteString(" baseline ÷ cliser |")
+		b.WriteString(" cliser ÷ baseline |")
 	}
 	b.WriteString("\n|" + strings.Repeat(" --- |", len(kinds)+1))
 	if c != nil && base != nil {
@@ -162,7 +162,7 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 			fmt.Fprintf(b, " %s |", num(get(rep.Results[k]), unit))
 		}
 		if c != nil && base != nil {
-			fmt.Fprintf(b, " %s |", ratio(get(base), get(c)))
+			fmt.Fprintf(b, " %s |", ratio(get(c), get(base)))
 		}
 		b.WriteString("\n")
 	}

@@ -361,7 +361,9 @@ func startInproc(o ServerOptions) (*inprocServer, error) {
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
-	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(metrics))
+	// The same wiring as `cliser serve`: the broadcast is the reactor's
+	// per-loop ShutdownAll.
+	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(metrics), admin.WithBroadcast(srv.ShutdownAll))
 	return &inprocServer{srv: srv, api: api, obs: obs}, nil
 }
 

@@ -24,7 +24,7 @@ func compare(ctx context.Context, args []string) error {
 	c.register(fs)
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
-	tickExp := fs.Duration("tick-experiment", -1, "also run the in-process reactor with this timing-wheel tick, to show its effect on keep-alive bursts (default: 5ms in full mode, off in quick)")
+	tickExp := fs.Duration("tick-experiment", 0, "also run the in-process reactor with this timing-wheel tick (reactor.WithTick), to show its effect on keep-alive bursts; 0: no such run")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,9 +64,6 @@ func compare(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", kind, err)
 		}
-	}
-	if *tickExp < 0 && set.Mode == "full" {
-		*tickExp = 5 * time.Millisecond
 	}
 	if *tickExp > 0 && *inproc {
 		exp := set
