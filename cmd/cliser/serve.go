@@ -15,10 +15,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
 )
 
 // serveConfig is every setting of `cliser serve`. Each field is a flag, an
@@ -43,6 +43,10 @@ type serveConfig struct {
 	retention        time.Duration
 	logLevel         string
 	logFormat        string
+	cluster          string // NATS URLs; empty: single node with bbolt
+	nodeID           string
+	clusterReplicas  int
+	clusterHeartbeat time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -86,6 +90,10 @@ func newServeCmd() *cobra.Command {
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
 	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
+	f.StringVar(&cfg.cluster, "cluster", "", "join a cluster on NATS JetStream at these URLs (nats://host:4222[,...]); records then live in the cluster, not in --data-dir")
+	f.StringVar(&cfg.nodeID, "node-id", defaultNodeID(), "this node's name in the cluster (default: the host name)")
+	f.IntVar(&cfg.clusterReplicas, "cluster-replicas", 1, "replicas of the cluster's JetStream buckets (3 on a 3-server NATS cluster)")
+	f.DurationVar(&cfg.clusterHeartbeat, "cluster-heartbeat", cluster.DefaultHeartbeatTTL, "how long a node's heartbeat lives unrenewed; a lost node's clients are marked within about 1.5 times this")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
 	return cmd
@@ -113,6 +121,12 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--max-outbound-backlog must be positive, got %d", cfg.maxBacklog)
 	case cfg.retention < 0:
 		return configErrorf("--retention must not be negative, got %s", cfg.retention)
+	case cfg.cluster != "" && cfg.nodeID == "":
+		return configErrorf("--node-id is needed with --cluster (the host name could not be read)")
+	case cfg.clusterReplicas < 1 || cfg.clusterReplicas > 5:
+		return configErrorf("--cluster-replicas must be 1..5, got %d", cfg.clusterReplicas)
+	case cfg.clusterHeartbeat < time.Second:
+		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
 	}
 	return nil
 }
@@ -164,18 +178,24 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		return err
 	}
 
-	store, err := boltstore.Open(cfg.dataDir)
+	store, err := openBackend(cfg, log)
 	if err != nil {
-		return fmt.Errorf("data dir %s: %w", cfg.dataDir, err)
+		return err
 	}
-	reg := registry.New(registry.WithStore(store), registry.WithMaxClients(cfg.maxClients),
-		registry.WithRetention(cfg.retention))
+	regOpts := []registry.Option{registry.WithStore(store), registry.WithMaxClients(cfg.maxClients),
+		registry.WithRetention(cfg.retention)}
+	if store.node != nil {
+		regOpts = append(regOpts, registry.WithNode(store.node.ID()))
+	}
+	reg := registry.New(regOpts...)
 	n, err := reg.Load()
 	if err != nil {
 		_ = store.Close()
 		return err
 	}
-	log.Info("registry loaded", zap.String("data_dir", cfg.dataDir), zap.Int("records", n))
+	if store.node == nil {
+		log.Info("registry loaded", zap.String("data_dir", cfg.dataDir), zap.Int("records", n))
+	}
 	flushCtx, stopFlusher := context.WithCancel(context.Background())
 	flushed := make(chan error, 1)
 	go func() { flushed <- reg.Run(flushCtx) }()
@@ -197,8 +217,16 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	// The admin listener comes up before the protocol's, so that /readyz
 	// can say 503 while the reactor starts.
 	var adminSrv *admin.Server
+	var dir admin.Directory
+	if err == nil && store.node != nil {
+		// Before the reactor accepts anyone: the node's mirror is complete
+		// and what an earlier run left connected is marked.
+		if err = store.node.Start(reg, srv.ShutdownAll); err == nil {
+			dir = store.node.Directory()
+		}
+	}
 	if err == nil {
-		adminSrv, err = startAdmin(cfg.adminListen, reg, srv, metrics, log)
+		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log)
 	}
 	if err == nil {
 		if err = srv.Start(); err != nil {
@@ -250,14 +278,18 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 // startAdmin serves the admin API, metrics and probes on addr, unless addr
 // is "off". The token comes from CLISER_ADMIN_TOKEN only (never a flag, so
 // it does not show in ps) and is never logged.
-func startAdmin(addr string, reg *registry.Registry, srv *reactor.Server, m *admin.Metrics, log *zap.Logger) (*admin.Server, error) {
+func startAdmin(addr string, reg *registry.Registry, dir admin.Directory, srv *reactor.Server, m *admin.Metrics, log *zap.Logger) (*admin.Server, error) {
 	if addr == "off" {
 		log.Info("admin API off (--admin-listen off): no HTTP API, metrics or probes")
 		return nil, nil
 	}
 	token := os.Getenv("CLISER_ADMIN_TOKEN")
-	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
-		admin.WithToken(token), admin.WithLogger(log))
+	opts := []admin.Option{admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
+		admin.WithToken(token), admin.WithLogger(log)}
+	if dir != nil { // cluster mode: the API answers for every node
+		opts = append(opts, admin.WithDirectory(dir))
+	}
+	api := admin.New(reg, opts...)
 	hs, err := api.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", addr, err)

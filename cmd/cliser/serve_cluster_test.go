@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+)
+
+// adminAddrOf reads the admin address from serve's ready line.
+func (p *servedProcess) adminAddrOf(t *testing.T) string {
+	t.Helper()
+	for _, line := range strings.Split(p.logText(), "\n") {
+		var entry struct {
+			Msg   string `json:"msg"`
+			Admin string `json:"admin"`
+		}
+		if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(entry.Msg, "cliser ready") {
+			return entry.Admin
+		}
+	}
+	t.Fatalf("no ready line:\n%s", p.logText())
+	return ""
+}
+
+// Two serve processes joined by --cluster (flag) and CLISER_CLUSTER (env)
+// on a real embedded nats-server: a client of one is seen and kicked
+// through the other's admin API, and both stop cleanly.
+func TestBinaryClusterMode(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go ns.Start()
+	require.True(t, ns.ReadyForConnections(10*time.Second))
+	defer ns.Shutdown()
+	url := ns.ClientURL()
+
+	common := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--keepalive-interval", "1h"}
+	alpha := startServe(t, []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + url},
+		append(common, "--node-id", "alpha", "--data-dir", t.TempDir())...)
+	beta := startServe(t, []string{"CLISER_PASSWORD=cl-secret"},
+		append(common, "--cluster", url, "--node-id", "beta", "--data-dir", t.TempDir())...)
+
+	conn, err := net.Dial("tcp", alpha.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("110 cl-secret\n120 cl-client-1\n"))
+	require.NoError(t, err)
+	r := bufio.NewReader(conn)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	for range 3 { // 110 password, 120 id, 140 connected
+		_, err := r.ReadString('\n')
+		require.NoError(t, err)
+	}
+
+	api, err := admin.NewClient("http://"+beta.adminAddrOf(t), "", 5*time.Second)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		page, err := api.List(ctx, "connected", 0, "")
+		return err == nil && len(page.Clients) == 1 && page.Clients[0].CID == "cl-client-1" && page.Clients[0].Node == "alpha"
+	}, 15*time.Second, 20*time.Millisecond, "beta lists alpha's client")
+	_, err = api.Kick(ctx, "cl-client-1")
+	require.NoError(t, err)
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "190 kicked\n", line)
+
+	for _, p := range []*servedProcess{alpha, beta} {
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+		assert.Equal(t, 0, p.wait(t), p.logText())
+		assert.NotContains(t, p.logText(), "cl-secret")
+	}
+	assert.Contains(t, alpha.logText(), `"msg":"cluster: joined"`)
+}
