@@ -29,11 +29,12 @@ func (rep *Report) Targets() []Target {
 	}
 	if c != nil {
 		add("RSS per idle registered client ≤ 1.0 KiB (slope between plateaus)", c.RSSPerClient <= 1024, c.SlopeTo > 0,
-			"cliser %s/client (%d→%d clients)", bytesStr(c.RSSPerClient), c.SlopeFrom, c.SlopeTo)
+			"cliser %s/client (least-squares over the plateaus %d→%d clients; end points alone %s)",
+			bytesStr(c.RSSPerClient), c.SlopeFrom, c.SlopeTo, bytesStr(c.RSSPerClientEnds))
 		if b != nil {
 			ratio := b.RSSPerClient / c.RSSPerClient
 			add("… and ≥ 12× less than the baseline's", ratio >= 12, c.SlopeTo > 0 && b.SlopeTo > 0,
-				"baseline %s/client: %.1f×", bytesStr(b.RSSPerClient), ratio)
+				"baseline %s/client: %.1f× (end points alone: %.1f×)", bytesStr(b.RSSPerClient), ratio, b.RSSPerClientEnds/c.RSSPerClientEnds)
 			add("Handshakes per second of server CPU ≥ 2× the baseline's", c.HandshakesPerCPU >= 2*b.HandshakesPerCPU, b.HandshakesPerCPU > 0,
 				"cliser %.0f, baseline %.0f: %.2f×", c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
 		}
@@ -276,7 +277,7 @@ const methodText = `## How each figure is measured
 
 - **Servers** run as subprocesses (` + "`bin/cliser serve`" + ` with ` + "`--log-level warn`" + `, as the baseline logs nothing per connection; ` + "`bin/baseline-bench-server`" + `, the design-note baseline plus a SIGUSR1 shutdown trigger). RSS is VmRSS from /proc/PID/status; CPU is the sum over the server's threads of /proc/PID/task/*/schedstat (nanoseconds).
 - **Load**: separate load processes (at most 20000 open files each, like the server), each dialling from its own 127.x.y.z addresses; one goroutine per client, pipelined handshake (` + "`110 <pw>` and `120 <id>`" + ` in one write), keep-alives echoed at once, ` + "`130 shutdown`" + ` answered with ` + "`130 ok`" + `. Every line the protocol does not allow, every 190 and every lost connection is counted as an error by kind.
-- **RSS per client**: (RSS at the top plateau − RSS at the first plateau of ≥ 2000 clients) ÷ (clients between them), each read after the plateau settled.
+- **RSS per client**: the least-squares slope of RSS against registered clients over the plateaus from the first of ≥ 2000 clients to the top, each read after the plateau settled (the two end points alone are given too).
 - **Handshakes**: wall-clock rate = ramp handshakes ÷ ramp time; per CPU second = ramp handshakes ÷ server CPU during the ramps, less the idle keep-alive CPU of the clients already connected (the previous plateau's rate × the ramp's duration). Latency: connect start to ` + "`140 connected`" + ` at the client.
 - **Keep-alive RTT, probe method (the same for both servers)**: a keep-alive's round trip is seen only by the server, and the baseline has no hook for it. A few clients (probes) answer a keep-alive with the echo and at once a second identical echo; every conforming server processes the echo and answers the duplicate with ` + "`190 protocol error`" + `. Time from the probe receiving ` + "`100 <token>`" + ` to it receiving the 190 = the server's turnaround on the keep-alive path plus two loopback hops. The probe then reconnects and measures again.
 - **Keep-alive RTT, server clock (cliser only)**: the reactor's Observer.KeepAliveRTT (send of ` + "`100`" + ` to processing of the echo); exact in the in-process run (HdrHistogram), bucketed in ` + "`/metrics`" + ` for the subprocess run.

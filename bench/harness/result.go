@@ -31,6 +31,8 @@ type Result struct {
 	RSSPerClient float64 `json:"rss_bytes_per_client"`
 	SlopeFrom    int64   `json:"slope_from_clients"`
 	SlopeTo      int64   `json:"slope_to_clients"`
+	// RSSPerClientEnds is the same slope from the two end plateaus alone.
+	RSSPerClientEnds float64 `json:"rss_bytes_per_client_end_points"`
 
 	Idle Idle `json:"idle"`
 
@@ -105,6 +107,42 @@ type Percentiles struct {
 	P999       float64 `json:"p999"`
 	Max        float64 `json:"max"`
 	UpperBound bool    `json:"upper_bound,omitempty"`
+}
+
+// FitSlope sets the RSS-per-client figures from the plateaus.
+func (r *Result) FitSlope() {
+	var pts []Stage
+	for _, s := range r.Stages {
+		if s.Target >= 2000 || len(pts) > 0 {
+			pts = append(pts, s)
+		}
+	}
+	if len(pts) < 2 && len(r.Stages) >= 2 {
+		pts = r.Stages
+	}
+	if len(pts) < 2 {
+		return
+	}
+	from, to := pts[0], pts[len(pts)-1]
+	if to.Registered <= from.Registered {
+		return
+	}
+	r.SlopeFrom, r.SlopeTo = from.Registered, to.Registered
+	r.RSSPerClientEnds = float64(to.RSS-from.RSS) / float64(to.Registered-from.Registered)
+	var mx, my float64
+	for _, p := range pts {
+		mx += float64(p.Registered)
+		my += float64(p.RSS)
+	}
+	n := float64(len(pts))
+	mx, my = mx/n, my/n
+	var sxy, sxx float64
+	for _, p := range pts {
+		dx := float64(p.Registered) - mx
+		sxy += dx * (float64(p.RSS) - my)
+		sxx += dx * dx
+	}
+	r.RSSPerClient = sxy / sxx
 }
 
 func percentilesOf(s *hdrhistogram.Snapshot) Percentiles {

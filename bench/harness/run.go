@@ -369,26 +369,10 @@ func (r *runner) wait(ctx context.Context, d time.Duration) error {
 }
 
 // slope is the RSS per client between the first plateau of at least 2000
-// clients (or the first) and the top.
-func (r *runner) slope() {
-	stages := r.res.Stages
-	if len(stages) < 2 {
-		return
-	}
-	from := stages[0]
-	for _, s := range stages {
-		if s.Target >= 2000 {
-			from = s
-			break
-		}
-	}
-	to := stages[len(stages)-1]
-	if to.Registered <= from.Registered {
-		return
-	}
-	r.res.SlopeFrom, r.res.SlopeTo = from.Registered, to.Registered
-	r.res.RSSPerClient = float64(to.RSS-from.RSS) / float64(to.Registered-from.Registered)
-}
+// clients (or the first) and the top: a least-squares fit over those
+// plateaus, which one plateau's garbage-collection timing moves less than
+// the two end points alone.
+func (r *runner) slope() { r.res.FitSlope() }
 
 // hold keeps every client idle at the top for Hold, probes off.
 func (r *runner) hold(ctx context.Context) error {

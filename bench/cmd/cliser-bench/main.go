@@ -2,6 +2,7 @@
 //
 //	cliser-bench compare --mode quick|full   run cliser and the baseline under the same load, write the report
 //	cliser-bench run --server KIND           one server, a table and JSON on stdout
+//	cliser-bench report --from FILE.json     render a run's report again
 //	cliser-bench worker                      a load process (the harness starts these itself)
 //
 // make bench and make bench-full call compare; see docs/performance.md.
@@ -35,6 +36,8 @@ func main() {
 		err = compare(ctx, os.Args[2:])
 	case "run":
 		err = runOne(ctx, os.Args[2:])
+	case "report":
+		err = report(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -55,6 +58,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   cliser-bench compare [--mode quick|full] [flags]   cliser and the baseline, one after the other; writes the report
   cliser-bench run --server cliser|baseline|cliser-inproc [flags]
+  cliser-bench report --from bench/results/DATE.json   render a run's report again
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
 Run "cliser-bench compare -h" for the flags.
 `)
