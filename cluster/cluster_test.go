@@ -12,6 +12,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -102,6 +103,10 @@ func TestThreeNodes(t *testing.T) {
 		_, err := n1.api.Kick(ctx, "t-1") // routed to node 2 from node 1
 		require.NoError(t, err)
 		fresh.expectClosed("190 " + protocol.ReasonKicked.String())
+		assert.Equal(t, 1.0, n1.metric(t, cluster.MetricClusterTakeovers, ""))
+		assert.GreaterOrEqual(t, n1.metric(t, cluster.MetricClusterWrites, "held elsewhere"), 1.0,
+			"node 1's disconnect of t-1 was not written over node 2's registration")
+		assert.GreaterOrEqual(t, n1.metric(t, cluster.MetricClusterRouted, ""), 3.0) // kick, shutdown, kick
 	})
 
 	t.Run("a node stopped hard: its clients turn node lost and reconnect elsewhere", func(t *testing.T) {
@@ -129,6 +134,9 @@ func TestThreeNodes(t *testing.T) {
 			}, "%s marked node lost", cid)
 		}
 		t.Logf("node lost marked %v after the crash (heartbeat TTL 1s)", time.Since(lostAt).Round(10*time.Millisecond))
+		assert.Equal(t, 2.0, n1.metric(t, cluster.MetricClusterMarkedLost, "")+n2.metric(t, cluster.MetricClusterMarkedLost, ""),
+			"each lost record marked once, by one survivor")
+		eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterNodes, "") == 2 }, "two nodes left")
 		x.expectClosed("190 " + protocol.ReasonServerShuttingDown.String())
 
 		// The agent's reconnect lands on another node (client.Run has one
@@ -141,6 +149,10 @@ func TestThreeNodes(t *testing.T) {
 
 	t.Run("no record lost or duplicated", func(t *testing.T) {
 		want := []string{"a-1", "agent-7", "b:2", "c@3", "d.3", "t-1", "x-3"}
+		eventually(t, func() bool {
+			return n1.metric(t, cluster.MetricClusterRecords, "") == float64(len(want)) &&
+				n2.metric(t, cluster.MetricClusterConnected, "") == 3
+		}, "cluster gauges")
 		for _, tn := range []*testNode{n1, n2} {
 			var got []string
 			for _, r := range tn.listAll(t, "all", 1) {

@@ -95,6 +95,7 @@ func (n *Node) serveCommand(m *nats.Msg) {
 // request sends c to node and waits for its reply.
 func (n *Node) request(node string, c command) (reply, error) {
 	data, _ := json.Marshal(c)
+	n.metrics.routed.Inc()
 	msg, err := n.nc.Request(n.subject(node), data, n.opts.requestTimeout)
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: %v", admin.ErrUnavailable, node, err)

@@ -84,8 +84,10 @@ func (n *Node) markLost() error {
 		return err
 	}
 	alive[n.id] = true
+	n.aliveSeen.Store(int64(len(alive)))
 	marked := n.markWhere(protocol.ReasonNodeLost, func(r registry.Record) bool { return !alive[r.Node] })
 	if len(marked) > 0 {
+		n.metrics.markedLost.Add(float64(len(marked)))
 		n.log.Info("cluster: records of lost nodes marked", zap.Int("records", len(marked)),
 			zap.Strings("nodes", marked), zap.Int("alive", len(alive)))
 	}

@@ -44,7 +44,9 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
 		n.mu.Lock()
-		n.mirror.Delete(&item{rec: registry.Record{CID: cid}})
+		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok && old.rec.CStatus {
+			n.connected--
+		}
 		n.mu.Unlock()
 		return
 	}
@@ -59,7 +61,12 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		n.mu.Unlock()
 		return
 	}
-	n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()})
+	if old, ok := n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()}); ok && old.rec.CStatus {
+		n.connected--
+	}
+	if rec.CStatus {
+		n.connected++
+	}
 	replaced := n.replacedLocked(cid)
 	p, ok := n.published[cid]
 	// Another node marked a live session of this node disconnected (it
@@ -127,6 +134,7 @@ func (n *Node) closeReplaced(cid string) {
 		return
 	}
 	n.log.Info("cluster: client registered on another node; closing here", zap.String("cid", cid))
+	n.metrics.takeovers.Inc()
 	_ = conn.Close(protocol.ReasonReplaced)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/btree"
@@ -40,7 +41,11 @@ type Node struct {
 	local admin.Directory
 	sub   *nats.Subscription
 
+	metrics   metrics
+	aliveSeen atomic.Int64 // nodes alive at the last check
+
 	mu        sync.Mutex
+	connected int                  // connected records in the mirror
 	mirror    *btree.BTreeG[*item] // every record of the bucket, by cid
 	published map[string]published // what this node last wrote per cid
 	started   bool
@@ -118,6 +123,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	return &Node{
 		id: id, opts: o, log: o.log.With(zap.String("node", id)),
 		nc: nc, js: js, clients: clients, nodes: nodes,
+		metrics:   newMetrics(),
 		mirror:    btree.NewG(32, lessItem),
 		published: make(map[string]published),
 		synced:    make(chan struct{}),

@@ -39,6 +39,7 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 	for _, rec := range put {
 		rec.Node = n.id
 		if err := n.write(rec); err != nil {
+			n.metrics.writes.WithLabelValues(writeErr).Inc()
 			errs = append(errs, err)
 		}
 	}
@@ -96,6 +97,7 @@ func (n *Node) write(rec registry.Record) error {
 			n.log.Debug("cluster: record held by another node; not written",
 				zap.String("cid", rec.CID), zap.String("holder", other.Node))
 			n.forget(rec.CID)
+			n.metrics.writes.WithLabelValues(writeSkip).Inc()
 			return nil
 		}
 		rev, err := n.clients.Update(ctx, key, val, cur.Revision())
@@ -115,6 +117,7 @@ func (n *Node) write(rec registry.Record) error {
 // mirror already holds a newer registration from another node: the watch
 // may have delivered it before this note was taken.
 func (n *Node) wrote(rec registry.Record, rev uint64) {
+	n.metrics.writes.WithLabelValues(writeOK).Inc()
 	n.mu.Lock()
 	n.published[rec.CID] = published{sid: rec.SID, connectedAt: rec.ConnectedAt, cstatus: rec.CStatus, rev: rev}
 	replaced := n.replacedLocked(rec.CID)

@@ -201,6 +201,9 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	go func() { flushed <- reg.Run(flushCtx) }()
 
 	metrics := admin.NewMetrics(reg)
+	if store.node != nil { // cluster gauges and this node's cluster counters
+		metrics.Registry().MustRegister(store.node.Collectors()...)
+	}
 	srv, err := reactor.New(reg,
 		reactor.WithObserver(metrics),
 		reactor.WithAddr(cfg.listen),

@@ -1,0 +1,71 @@
+package cluster
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metric names of cluster mode (docs/cluster.md). Each node serves them on
+// its own /metrics next to its per-node metrics; the cluster gauges are the
+// same on every node (up to the watch's lag), so a dashboard takes max().
+const (
+	MetricClusterNodes           = "cliser_cluster_nodes"
+	MetricClusterConnected       = "cliser_cluster_clients_connected"
+	MetricClusterRecords         = "cliser_cluster_records"
+	MetricClusterWrites          = "cliser_cluster_store_writes_total"
+	MetricClusterTakeovers       = "cliser_cluster_takeovers_total"
+	MetricClusterMarkedLost      = "cliser_cluster_node_lost_marked_total"
+	MetricClusterRouted          = "cliser_cluster_commands_routed_total"
+	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
+)
+
+// metrics are the node's counters; the gauges read the mirror at scrape.
+type metrics struct {
+	writes     *prometheus.CounterVec
+	takeovers  prometheus.Counter
+	markedLost prometheus.Counter
+	routed     prometheus.Counter
+}
+
+func newMetrics() metrics {
+	m := metrics{
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricClusterWrites,
+			Help: `Record writes of this node to the clients bucket: "ok", "held elsewhere" (another node registered the client since; not written), "error" (retried with the next flush).`,
+		}, []string{"result"}),
+		takeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricClusterTakeovers,
+			Help: "Sessions of this node closed with 190 replaced because the client registered on another node.",
+		}),
+		markedLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricClusterMarkedLost,
+			Help: `Records of lost nodes this node marked "node lost".`,
+		}),
+		routed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricClusterRouted,
+			Help: "Admin commands this node sent to another node by request/reply.",
+		}),
+	}
+	for _, r := range []string{writeOK, writeSkip, writeErr} {
+		m.writes.WithLabelValues(r)
+	}
+	return m
+}
+
+// Collectors are the node's metrics, to register on the admin API's
+// Prometheus registry (admin.Metrics.Registry). Scraping them never calls
+// NATS: the gauges read the mirror and the last lost-node check.
+func (n *Node) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricClusterNodes,
+			Help: "Nodes with a live heartbeat at this node's last check.",
+		}, func() float64 { return float64(n.aliveSeen.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricClusterConnected,
+			Help: "Clients connected on any node, as this node's mirror of the bucket shows.",
+		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.connected) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricClusterRecords,
+			Help: "Client records in the cluster, connected or not.",
+		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.mirror.Len()) }),
+	}
+}
