@@ -25,7 +25,7 @@ import (
 const testPassword = "cluster-test-pw"
 
 // runNATS starts a real, embedded nats-server with JetStream in a temp dir.
-func runNATS(t *testing.T) string {
+func runNATS(t testing.TB) string {
 	t.Helper()
 	s, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: -1,

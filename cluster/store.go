@@ -74,6 +74,17 @@ func (n *Node) write(rec registry.Record) error {
 			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
 		}
 	}
+	if !known {
+		// Most often a client new to the cluster: one round trip.
+		rev, err := n.clients.Create(ctx, key, val)
+		if err == nil {
+			n.wrote(rec, rev)
+			return nil
+		}
+		if !isConflict(err) {
+			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+		}
+	}
 	fresh := rec.CStatus && !(known && last.session(rec))
 	for attempt := 0; attempt < 5; attempt++ {
 		cur, err := n.clients.Get(ctx, key)

@@ -1,0 +1,41 @@
+package cluster_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/registry"
+)
+
+// BenchmarkStoreSave: what a flush of new registrations costs on an
+// embedded nats-server (file storage, one replica, loopback): records per
+// second one node's flusher writes. Each record is a compare-and-set
+// round trip; the figure bounds how fast a node publishes a mass
+// reconnect (docs/cluster.md).
+func BenchmarkStoreSave(b *testing.B) {
+	url := runNATS(b)
+	nc, err := nats.Connect(url)
+	require.NoError(b, err)
+	defer nc.Close()
+	n, err := cluster.Join(nc, "bench")
+	require.NoError(b, err)
+	defer n.Close()
+	store := n.Store()
+	const batch = 1000
+	now := time.Now().UTC()
+	b.ResetTimer()
+	for i := range b.N {
+		put := make([]registry.Record, batch)
+		for j := range put {
+			put[j] = registry.Record{SID: uint16(j + 1), CID: fmt.Sprintf("c-%d-%d", i, j), CIP: "10.0.0.1",
+				CPort: "40000", CStatus: true, ConnectedAt: now, LastSeen: now}
+		}
+		require.NoError(b, store.Save(put, nil))
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+}
