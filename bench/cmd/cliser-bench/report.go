@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/cliser/cliser/bench/harness"
@@ -34,6 +35,7 @@ func report(args []string) error {
 	for _, r := range rep.Results {
 		r.FitSlope()
 	}
+	rep.Chart = filepath.Base(base + ".png")
 	for path, write := range map[string]func(io.Writer) error{
 		base + ".json": rep.WriteJSON,
 		base + ".png":  rep.DrawChart,
