@@ -60,7 +60,8 @@ func errOf(code, node string) error {
 	case codeDraining:
 		return admin.ErrDraining
 	}
-	return fmt.Errorf("cluster: node %s could not run the command", node)
+	// The node could not queue it: it is stopping, most likely.
+	return fmt.Errorf("%w: node %s could not queue the command", admin.ErrUnavailable, node)
 }
 
 // serveCommand runs a command routed here on this node's registry. It is

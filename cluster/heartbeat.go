@@ -85,6 +85,9 @@ func (n *Node) markLost() error {
 	}
 	alive[n.id] = true
 	n.aliveSeen.Store(int64(len(alive)))
+	if !n.anyHeldBy(alive) {
+		return nil // the usual case: no scan of the mirror
+	}
 	marked := n.markWhere(protocol.ReasonNodeLost, func(r registry.Record) bool { return !alive[r.Node] })
 	if len(marked) > 0 {
 		n.metrics.markedLost.Add(float64(len(marked)))
@@ -92,6 +95,18 @@ func (n *Node) markLost() error {
 			zap.Strings("nodes", marked), zap.Int("alive", len(alive)))
 	}
 	return nil
+}
+
+// anyHeldBy: some node not in alive holds connected records.
+func (n *Node) anyHeldBy(alive map[string]bool) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for node := range n.connectedBy {
+		if !alive[node] {
+			return true
+		}
+	}
+	return false
 }
 
 // markOwnLeftovers marks the records an earlier run of this node left

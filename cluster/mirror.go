@@ -44,8 +44,8 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
 		n.mu.Lock()
-		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok && old.rec.CStatus {
-			n.connected--
+		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok {
+			n.countLocked(old.rec, -1)
 		}
 		n.mu.Unlock()
 		return
@@ -61,12 +61,10 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		n.mu.Unlock()
 		return
 	}
-	if old, ok := n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()}); ok && old.rec.CStatus {
-		n.connected--
+	if old, ok := n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()}); ok {
+		n.countLocked(old.rec, -1)
 	}
-	if rec.CStatus {
-		n.connected++
-	}
+	n.countLocked(rec, +1)
 	replaced := n.replacedLocked(cid)
 	p, ok := n.published[cid]
 	// Another node marked a live session of this node disconnected (it
@@ -100,6 +98,20 @@ func (n *Node) republish(cid string) {
 		zap.String("cid", cid))
 	if err := n.write(rec); err != nil && n.ctx.Err() == nil {
 		n.log.Warn("cluster: republish failed", zap.String("cid", cid), zap.Error(err))
+	}
+}
+
+// countLocked keeps the connected counts in step with the mirror; delta
+// is +1 for a record coming in, -1 for one going out. n.mu must be held.
+func (n *Node) countLocked(r registry.Record, delta int) {
+	if !r.CStatus {
+		return
+	}
+	n.connected += delta
+	if c := n.connectedBy[r.Node] + delta; c > 0 {
+		n.connectedBy[r.Node] = c
+	} else {
+		delete(n.connectedBy, r.Node)
 	}
 }
 

@@ -44,11 +44,12 @@ type Node struct {
 	metrics   metrics
 	aliveSeen atomic.Int64 // nodes alive at the last check
 
-	mu        sync.Mutex
-	connected int                  // connected records in the mirror
-	mirror    *btree.BTreeG[*item] // every record of the bucket, by cid
-	published map[string]published // what this node last wrote per cid
-	started   bool
+	mu          sync.Mutex
+	connected   int                  // connected records in the mirror
+	connectedBy map[string]int       // the same, by holding node
+	mirror      *btree.BTreeG[*item] // every record of the bucket, by cid
+	published   map[string]published // what this node last wrote per cid
+	started     bool
 
 	synced chan struct{} // closed once the watch has delivered the initial values
 	ctx    context.Context
@@ -123,11 +124,12 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	return &Node{
 		id: id, opts: o, log: o.log.With(zap.String("node", id)),
 		nc: nc, js: js, clients: clients, nodes: nodes,
-		metrics:   newMetrics(),
-		mirror:    btree.NewG(32, lessItem),
-		published: make(map[string]published),
-		synced:    make(chan struct{}),
-		ctx:       runCtx, cancel: runCancel,
+		metrics:     newMetrics(),
+		connectedBy: make(map[string]int),
+		mirror:      btree.NewG(32, lessItem),
+		published:   make(map[string]published),
+		synced:      make(chan struct{}),
+		ctx:         runCtx, cancel: runCancel,
 	}, nil
 }
 
