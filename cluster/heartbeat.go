@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/protocol"
@@ -18,10 +21,52 @@ func (n *Node) beat() error {
 	ctx, cancel := n.opCtx()
 	defer cancel()
 	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
-	if _, err := n.nodes.Put(ctx, keyOf(n.id), val); err != nil {
+	rev, err := n.nodes.Put(ctx, keyOf(n.id), val)
+	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
+	n.lastBeat.Store(rev)
 	return nil
+}
+
+// claimID refuses an id another live node uses. A heartbeat found under
+// this id is either an earlier run's that stopped without removing it (it
+// is not renewed and ages out) or a live node's (renewed every third of
+// the TTL): watching it for half the TTL tells which. Only a start after
+// a crash waits; a clean stop removes its heartbeat.
+func (n *Node) claimID() error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.heartbeatTTL+n.opts.opTimeout)
+	defer cancel()
+	key := keyOf(n.id)
+	first, err := n.nodes.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	n.log.Info("cluster: a heartbeat under this node id exists; checking that no live node renews it",
+		zap.Duration("for", n.opts.heartbeatTTL/2))
+	deadline := time.NewTimer(n.opts.heartbeatTTL / 2)
+	defer deadline.Stop()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-deadline.C:
+			return nil
+		case <-poll.C:
+		}
+		cur, err := n.nodes.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("cluster: heartbeat: %w", err)
+		case cur.Revision() != first.Revision():
+			return ErrNodeIDInUse
+		}
+	}
 }
 
 func (n *Node) heartbeatLoop() {

@@ -19,9 +19,10 @@ import (
 
 // Sentinel errors.
 var (
-	ErrNoNodeID   = errors.New("cluster: a node needs an id")
-	ErrStarted    = errors.New("cluster: node already started")
-	ErrNotStarted = errors.New("cluster: node not started")
+	ErrNoNodeID = errors.New("cluster: a node needs an id")
+	ErrStarted  = errors.New("cluster: node already started")
+	// ErrNodeIDInUse: another live node renews a heartbeat under this id.
+	ErrNodeIDInUse = errors.New("cluster: another live node has this node id; give each node its own --node-id")
 )
 
 // Node is one cliser node's membership of the cluster: its store (the
@@ -42,7 +43,8 @@ type Node struct {
 	sub   *nats.Subscription
 
 	metrics   metrics
-	aliveSeen atomic.Int64 // nodes alive at the last check
+	aliveSeen atomic.Int64  // nodes alive at the last check
+	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
 
 	mu          sync.Mutex
 	connected   int                  // connected records in the mirror
@@ -154,6 +156,9 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	n.local = admin.NewLocalDirectory(reg, broadcast)
 	n.mu.Unlock()
 
+	if err := n.claimID(); err != nil {
+		return err
+	}
 	if err := n.beat(); err != nil {
 		return err
 	}
@@ -191,12 +196,16 @@ func (n *Node) Close() error {
 		_ = n.sub.Unsubscribe()
 	}
 	n.wg.Wait()
-	if n.nc.IsClosed() {
+	rev := n.lastBeat.Load()
+	if n.nc.IsClosed() || rev == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.opTimeout)
 	defer cancel()
-	if err := n.nodes.Delete(ctx, keyOf(n.id)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	// Only this node's own last heartbeat: never another node's under the
+	// same id (see ErrNodeIDInUse).
+	err := n.nodes.Delete(ctx, keyOf(n.id), jetstream.LastRevision(rev))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !isConflict(err) {
 		return fmt.Errorf("cluster: remove heartbeat: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // handshake registers id on addr without testing.T, for goroutines.
@@ -134,6 +135,28 @@ func TestWrongfulNodeLostIsRepaired(t *testing.T) {
 		require.NoError(t, json.Unmarshal(e.Value(), &got))
 		return got["cstatus"] == true && got["node"] == "n1" && got["reason"] == ""
 	}, "the live session is published again")
+}
+
+// A second node under a live node's id is refused: it would take the
+// first one's commands and fight over its records.
+func TestDuplicateNodeIDRefused(t *testing.T) {
+	url := runNATS(t)
+	first := startNode(t, url, "n1")
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	dup, err := cluster.Join(nc, "n1", cluster.WithHeartbeatTTL(time.Second))
+	require.NoError(t, err)
+	assert.ErrorIs(t, dup.Start(registry.New(registry.WithStore(dup.Store())), nil), cluster.ErrNodeIDInUse)
+	require.NoError(t, dup.Close())
+	// The refused node left the live one's heartbeat alone.
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	kv, err := js.KeyValue(context.Background(), cluster.DefaultNodesBucket)
+	require.NoError(t, err)
+	_, err = kv.Get(context.Background(), "n1")
+	require.NoError(t, err, "n1's heartbeat is still there")
+	register(t, first.srv.Addr(), "still-served")
 }
 
 // A node that comes back under the same id before its heartbeat aged out
