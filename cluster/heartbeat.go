@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -18,7 +19,9 @@ import (
 // when the node stops renewing it: that, not a message of goodbye, is how
 // the others learn that a node is gone.
 func (n *Node) beat() error {
-	ctx, cancel := n.opCtx()
+	// Bound by the node's life too: Close must not wait out a beat that
+	// NATS, being away, will never answer.
+	ctx, cancel := context.WithTimeout(n.ctx, n.opts.opTimeout)
 	defer cancel()
 	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
 	rev, err := n.nodes.Put(ctx, keyOf(n.id), val)
@@ -79,8 +82,11 @@ func (n *Node) heartbeatLoop() {
 			return
 		case <-t.C:
 		}
-		if err := n.beat(); err != nil && n.ctx.Err() == nil {
-			n.log.Warn("cluster: heartbeat not renewed", zap.Error(err))
+		if err := n.beat(); err != nil {
+			n.unhealthy()
+			if n.ctx.Err() == nil {
+				n.log.Warn("cluster: heartbeat not renewed", zap.Error(err))
+			}
 		}
 	}
 }
@@ -124,13 +130,31 @@ func (n *Node) aliveNodes() (map[string]bool, error) {
 // one wins and the others' writes fail harmlessly; when the client has
 // registered again meanwhile, its new record stands.
 func (n *Node) markLost() error {
+	if r := n.nc.Stats().Reconnects; r != n.reconnects {
+		n.reconnects = r
+		select {
+		case n.rewatch <- struct{}{}:
+		default:
+		}
+	}
+	if n.nc.Status() != nats.CONNECTED {
+		n.unhealthy()
+		return nil
+	}
 	alive, err := n.aliveNodes()
 	if err != nil {
+		n.unhealthy()
 		return err
+	}
+	since := n.healthySince.Load()
+	if since == 0 {
+		since = time.Now().UnixNano()
+		n.healthySince.Store(since)
+		n.log.Info("cluster: NATS answers again; judging other nodes after one heartbeat TTL")
 	}
 	alive[n.id] = true
 	n.aliveSeen.Store(int64(len(alive)))
-	if !n.anyHeldBy(alive) {
+	if time.Since(time.Unix(0, since)) < n.opts.heartbeatTTL || !n.anyHeldBy(alive) {
 		return nil // the usual case: no scan of the mirror
 	}
 	marked := n.markWhere(protocol.ReasonNodeLost, func(r registry.Record) bool { return !alive[r.Node] })
@@ -141,6 +165,9 @@ func (n *Node) markLost() error {
 	}
 	return nil
 }
+
+// unhealthy notes that NATS failed this node: see healthySince.
+func (n *Node) unhealthy() { n.healthySince.Store(0) }
 
 // anyHeldBy: some node not in alive holds connected records.
 func (n *Node) anyHeldBy(alive map[string]bool) bool {

@@ -27,9 +27,16 @@ const testPassword = "cluster-test-pw"
 // runNATS starts a real, embedded nats-server with JetStream in a temp dir.
 func runNATS(t testing.TB) string {
 	t.Helper()
+	return startNATS(t, t.TempDir(), -1).ClientURL()
+}
+
+// startNATS starts a nats-server with JetStream storing in dir, on port
+// (-1: any free one); t's cleanup shuts it down if the test has not.
+func startNATS(t testing.TB, dir string, port int) *server.Server {
+	t.Helper()
 	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1,
-		JetStream: true, StoreDir: t.TempDir(),
+		Host: "127.0.0.1", Port: port,
+		JetStream: true, StoreDir: dir,
 		NoLog: true, NoSigs: true,
 	})
 	require.NoError(t, err)
@@ -39,7 +46,7 @@ func runNATS(t testing.TB) string {
 		s.Shutdown()
 		s.WaitForShutdown()
 	})
-	return s.ClientURL()
+	return s
 }
 
 // testNode is one cliser node wired as serve wires it in cluster mode.
@@ -59,7 +66,8 @@ type testNode struct {
 func startNode(t *testing.T, url, id string) *testNode {
 	t.Helper()
 	log := zaptest.NewLogger(t).Named(id)
-	nc, err := nats.Connect(url, nats.Name("cliser-"+id))
+	nc, err := nats.Connect(url, nats.Name("cliser-"+id),
+		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	require.NoError(t, err)
 	n, err := cluster.Join(nc, id, cluster.WithHeartbeatTTL(time.Second),
 		cluster.WithCheckInterval(200*time.Millisecond), cluster.WithRequestTimeout(2*time.Second),

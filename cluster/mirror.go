@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"time"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -10,24 +12,58 @@ import (
 
 // watch keeps the mirror in step with the bucket and, on every other
 // node's registration, checks whether it replaces a session of this node.
+// When told to (rewatch: the NATS connection was re-established, and a
+// watch's consumer does not always survive that) or when the watch ends,
+// it watches again from the revision after the last one applied, so the
+// mirror misses nothing (deletes are markers, delivered like puts).
 func (n *Node) watch(w jetstream.KeyWatcher) {
 	defer n.wg.Done()
-	defer func() { _ = w.Stop() }()
 	syncedOnce := false
+	for {
+		again := n.follow(w, &syncedOnce)
+		_ = w.Stop()
+		if !again {
+			return
+		}
+		for {
+			n.mu.Lock()
+			from := n.lastRev + 1
+			n.mu.Unlock()
+			var err error
+			w, err = n.clients.WatchAll(n.ctx, jetstream.ResumeFromRevision(from))
+			if err == nil {
+				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from))
+				break
+			}
+			n.log.Warn("cluster: could not watch the bucket; retrying", zap.Error(err))
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// follow applies w's changes until ctx ends (false) or the watch must be
+// made again (true).
+func (n *Node) follow(w jetstream.KeyWatcher, syncedOnce *bool) bool {
 	for {
 		var e jetstream.KeyValueEntry
 		var ok bool
 		select {
 		case <-n.ctx.Done():
-			return
+			return false
+		case <-n.rewatch:
+			return true
 		case e, ok = <-w.Updates():
 			if !ok {
-				return
+				return n.ctx.Err() == nil
 			}
 		}
 		if e == nil { // the end of the initial values
-			if !syncedOnce {
-				syncedOnce = true
+			if !*syncedOnce {
+				*syncedOnce = true
 				close(n.synced)
 			}
 			continue
@@ -44,6 +80,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
 		n.mu.Lock()
+		n.lastRev = max(n.lastRev, e.Revision())
 		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok {
 			n.countLocked(old.rec, -1)
 		}
@@ -57,6 +94,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	rec.CID = cid
 	n.mu.Lock()
+	n.lastRev = max(n.lastRev, e.Revision())
 	if old, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}}); ok && old.rev >= e.Revision() {
 		n.mu.Unlock()
 		return

@@ -45,6 +45,11 @@ type Node struct {
 	metrics   metrics
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
+	// healthySince is when this node's NATS operations last began to
+	// succeed again (unix nanos; 0 while they fail). Judging others lost
+	// waits a heartbeat TTL past it: after an outage of NATS everyone's
+	// heartbeat has aged out, and the others need a TTL to renew theirs.
+	healthySince atomic.Int64
 
 	mu          sync.Mutex
 	connected   int                  // connected records in the mirror
@@ -53,10 +58,14 @@ type Node struct {
 	published   map[string]published // what this node last wrote per cid
 	started     bool
 
-	synced chan struct{} // closed once the watch has delivered the initial values
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	lastRev uint64 // the newest bucket revision applied to the mirror; under mu
+
+	synced     chan struct{} // closed once the watch has delivered the initial values
+	rewatch    chan struct{} // asks the watch to be made again (capacity 1)
+	reconnects uint64        // nc's reconnect count at the last check; checkLoop only
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // item is one record of the mirror with its bucket revision.
@@ -116,8 +125,10 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
 		History:     1,
 		TTL:         o.heartbeatTTL,
-		Storage:     jetstream.MemoryStorage,
-		Replicas:    o.replicas,
+		// File, not memory: a memory stream is gone after a full restart
+		// of the NATS servers, and the nodes' heartbeats with it for good.
+		Storage:  jetstream.FileStorage,
+		Replicas: o.replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.nodesBucket, err)
@@ -131,6 +142,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 		mirror:      btree.NewG(32, lessItem),
 		published:   make(map[string]published),
 		synced:      make(chan struct{}),
+		rewatch:     make(chan struct{}, 1),
 		ctx:         runCtx, cancel: runCancel,
 	}, nil
 }
@@ -179,6 +191,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 		return fmt.Errorf("cluster: subscribe: %w", err)
 	}
 	n.sub = sub
+	n.healthySince.Store(time.Now().UnixNano())
 	n.wg.Add(2)
 	go n.heartbeatLoop()
 	go n.checkLoop()

@@ -175,3 +175,39 @@ func TestRestartMarksLeftovers(t *testing.T) {
 	assert.Equal(t, protocol.ReasonServerRestarted.String(), rec.Reason)
 	assert.Equal(t, "n1", rec.Node)
 }
+
+// NATS goes away for longer than a heartbeat TTL and comes back (same
+// store): every node's heartbeat has aged out meanwhile, yet no node
+// marks a live client "node lost", and the cluster works on: a new client
+// is listed everywhere and a command is routed.
+func TestNATSOutage(t *testing.T) {
+	dir := t.TempDir()
+	ns := startNATS(t, dir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	url := ns.ClientURL()
+	n1 := startNode(t, url, "n1")
+	n2 := startNode(t, url, "n2")
+	register(t, n1.srv.Addr(), "o-1")
+	register(t, n2.srv.Addr(), "o-2")
+	eventually(t, func() bool { return n1.listed(t, "o-2") && n2.listed(t, "o-1") }, "both listed")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	time.Sleep(2 * time.Second) // the outage itself: longer than the 1s heartbeat TTL
+	startNATS(t, dir, port)
+
+	late := register(t, n2.srv.Addr(), "o-3")
+	eventually(t, func() bool { return n1.listed(t, "o-3") }, "a client registered after the outage is listed on the other node")
+	_, err := n1.api.Kick(context.Background(), "o-3")
+	require.NoError(t, err)
+	late.expectClosed("190 " + protocol.ReasonKicked.String())
+	// Two heartbeat TTLs after NATS came back, nobody was judged lost.
+	eventually(t, func() bool {
+		return n1.metric(t, cluster.MetricClusterNodes, "") == 2 && n2.metric(t, cluster.MetricClusterNodes, "") == 2
+	}, "both nodes see both")
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, 0.0, n1.metric(t, cluster.MetricClusterMarkedLost, "")+n2.metric(t, cluster.MetricClusterMarkedLost, ""))
+	assert.True(t, n1.listed(t, "o-1") && n1.listed(t, "o-2"), "the live clients stay connected in the list")
+	n1.stop() // before the second nats-server's cleanup, which was registered after theirs
+	n2.stop()
+}
