@@ -69,3 +69,59 @@ func TestClusterComposeIsConsistent(t *testing.T) {
 	out, err := exec.Command(haproxy, "-c", "-f", tmp).CombinedOutput()
 	require.NoError(t, err, "haproxy -c: %s", out)
 }
+
+// The Kubernetes example is not applied in tests (no cluster here): its
+// StatefulSet must give each pod its name as node id and join NATS, and
+// kustomize must build it when kubectl is on PATH.
+func TestClusterK8sIsConsistent(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "cluster-k8s", "statefulset.yaml"))
+	require.NoError(t, err)
+	var sts struct {
+		Kind string `yaml:"kind"`
+		Spec struct {
+			Replicas int `yaml:"replicas"`
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Env []struct {
+							Name      string `yaml:"name"`
+							Value     string `yaml:"value"`
+							ValueFrom struct {
+								FieldRef struct {
+									FieldPath string `yaml:"fieldPath"`
+								} `yaml:"fieldRef"`
+							} `yaml:"valueFrom"`
+						} `yaml:"env"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &sts))
+	assert.Equal(t, "StatefulSet", sts.Kind)
+	assert.Equal(t, 3, sts.Spec.Replicas)
+	require.Len(t, sts.Spec.Template.Spec.Containers, 1)
+	env := map[string]string{}
+	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+		if e.ValueFrom.FieldRef.FieldPath != "" {
+			env[e.Name] = "fieldRef:" + e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	assert.Equal(t, "fieldRef:metadata.name", env["CLISER_NODE_ID"])
+	assert.True(t, strings.HasPrefix(env["CLISER_CLUSTER"], "nats://"), env["CLISER_CLUSTER"])
+	assert.Equal(t, "3", env["CLISER_CLUSTER_REPLICAS"])
+	_, hasDataDir := env["CLISER_DATA_DIR"]
+	assert.False(t, hasDataDir, "cluster mode keeps no records in /data")
+
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("kubectl not on PATH: the kustomize build is skipped")
+		return
+	}
+	out, err := exec.Command(kubectl, "kustomize", filepath.Join("..", "deploy", "cluster-k8s")).CombinedOutput()
+	require.NoError(t, err, "kubectl kustomize: %s", out)
+	for _, kind := range []string{"kind: StatefulSet", "kind: Secret", "name: cliser-admin", "name: cliser-nodes"} {
+		assert.Contains(t, string(out), kind)
+	}
+}
