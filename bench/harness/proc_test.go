@@ -3,6 +3,7 @@ package harness
 import (
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,10 +15,13 @@ func TestSampleProcReadsThisProcess(t *testing.T) {
 	assert.Positive(t, a.RSS)
 	assert.Positive(t, a.Threads)
 	x := 0
-	for i := range 5_000_000 { // burn a little CPU so the counter moves
-		x += i ^ x
+	for start := time.Now(); time.Since(start) < 30*time.Millisecond; { // burn some CPU so the counter moves
+		for i := range 100_000 {
+			x += i ^ x
+		}
 	}
 	_ = x
+	time.Sleep(20 * time.Millisecond) // a context switch brings schedstat up to date
 	b, err := sampleProc(os.Getpid())
 	require.NoError(t, err)
 	assert.Greater(t, b.CPU, a.CPU)

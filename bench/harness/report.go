@@ -140,6 +140,10 @@ func (rep *Report) BenchLines(w io.Writer) error {
 			}
 		}
 		metric(subprocessOnly(r, r.RSSPerClient), "rss-B/client")
+		if r.Burst.Handshakes > 0 {
+			metric(r.Burst.Rate, "burst-handshakes/s")
+			metric(r.Burst.PerCPU, "burst-handshakes/cpu-s")
+		}
 		metric(r.HandshakeRate, "handshakes/s")
 		metric(r.HandshakesPerCPU, "handshakes/cpu-s")
 		metric(r.Handshake.P99, "handshake-p99-ms")

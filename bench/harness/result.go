@@ -27,6 +27,9 @@ type Result struct {
 	HandshakesPerCPU float64     `json:"handshakes_per_cpu_s"`
 	Handshake        Percentiles `json:"handshake_latency_ms"`
 
+	// Burst is the handshake burst on the empty server, when it ran.
+	Burst Burst `json:"burst"`
+
 	// RSS per idle registered client: the slope between two plateaus.
 	RSSPerClient float64 `json:"rss_bytes_per_client"`
 	SlopeFrom    int64   `json:"slope_from_clients"`
@@ -45,6 +48,18 @@ type Result struct {
 	Shutdown Shutdown         `json:"shutdown"`
 	Errors   map[string]int64 `json:"errors,omitempty"`
 	Profiles []string         `json:"profiles,omitempty"`
+}
+
+// Burst is handshakes alone: Handshakes opened as fast as the load goes on
+// an empty server.
+type Burst struct {
+	Handshakes int64       `json:"handshakes"`
+	Seconds    float64     `json:"seconds"`
+	Rate       float64     `json:"handshakes_per_s"`
+	ServerCPU  float64     `json:"server_cpu_s"`
+	PerCPU     float64     `json:"handshakes_per_cpu_s"`
+	LoadCPU    float64     `json:"load_cpu_s"`
+	Latency    Percentiles `json:"latency_ms"`
 }
 
 // Stage is one ramp and its plateau.

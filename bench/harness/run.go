@@ -34,8 +34,11 @@ type Settings struct {
 	Transport        string        `json:"load_transport"`        // load.TransportEpoll or load.TransportGoroutines
 	// LoopsPerWorker is each load process's epoll loops: 1, so that the
 	// load's threads do not outnumber the cores more than they must.
-	LoopsPerWorker int    `json:"loops_per_load_process"`
-	Password       string `json:"-"`
+	LoopsPerWorker int `json:"loops_per_load_process"`
+	// Burst is how many clients the handshake burst opens on the empty
+	// server before the stages (then closes); 0 skips it.
+	Burst    int    `json:"burst"`
+	Password string `json:"-"`
 }
 
 // Quick and Full are the two standard shapes (make bench, make bench-full).
@@ -43,12 +46,13 @@ func Quick() Settings {
 	return Settings{Mode: "quick", Stages: []int{1000, 2000, 5000}, Concurrency: 128,
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
-		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, ShutdownWait: 15 * time.Second, Password: "bench-password",
+		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 5000, ShutdownWait: 15 * time.Second, Password: "bench-password",
 		Transport: load.TransportEpoll}
 }
 
 func Full() Settings {
 	s := Quick()
+	s.Burst = 19000
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
 	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300
@@ -94,7 +98,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 		return nil, err
 	}
 	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now()}
-	fl, workers, err := r.startFleet(ctx, top)
+	fl, workers, err := r.startFleet(ctx, top, set.Probes, sourceNet[kind])
 	if err != nil {
 		return nil, errors.Join(err, stopServer(srv))
 	}
@@ -104,6 +108,12 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	defer cancel()
 	if st, err := fl.Counts(); err == nil {
 		r.res.Errors = st.Errors
+	}
+	for k, v := range r.burstErrors {
+		if r.res.Errors == nil {
+			r.res.Errors = map[string]int64{}
+		}
+		r.res.Errors["burst: "+k] += v
 	}
 	if err := fl.Close(closeCtx); err != nil {
 		r.problem("closing the load: %v", err)
@@ -121,13 +131,14 @@ func stopServer(srv server) error {
 }
 
 type runner struct {
-	kind  string
-	set   Settings
-	env   Env
-	srv   server
-	fleet fleet
-	res   *Result
-	t0    time.Time
+	burstErrors map[string]int64
+	kind        string
+	set         Settings
+	env         Env
+	srv         server
+	fleet       fleet
+	res         *Result
+	t0          time.Time
 }
 
 func (r *runner) problem(format string, args ...any) {
@@ -140,7 +151,7 @@ func (r *runner) say(format string, args ...any) {
 
 // startFleet makes the load: worker processes of at most PerWorker
 // clients each, or one fleet here.
-func (r *runner) startFleet(ctx context.Context, top int) (fleet, int, error) {
+func (r *runner) startFleet(ctx context.Context, top, probes, srcNet int) (fleet, int, error) {
 	set := r.set
 	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
 		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport, Loops: set.LoopsPerWorker}
@@ -153,9 +164,9 @@ func (r *runner) startFleet(ctx context.Context, top int) (fleet, int, error) {
 	for i := range n {
 		cfg := base
 		cfg.FirstIndex = first
-		cfg.Probes = share(set.Probes, n, i)
+		cfg.Probes = share(probes, n, i)
 		for k := range max(set.SourceIPs, 1) {
-			cfg.SourceIPs = append(cfg.SourceIPs, fmt.Sprintf("127.%d.%d.%d", sourceNet[r.kind], i+1, k+1))
+			cfg.SourceIPs = append(cfg.SourceIPs, fmt.Sprintf("127.%d.%d.%d", srcNet, i+1, k+1))
 		}
 		first += share(top, n, i)
 		f, err := r.newFleet(ctx, cfg)
@@ -224,11 +235,14 @@ func (p *pipeRW) Close() error {
 }
 
 func (r *runner) run(ctx context.Context) error {
+	if err := r.burst(ctx); err != nil {
+		return err
+	}
 	var prevIdle float64 // server CPU seconds per second at the previous plateau
 	var rampWall, rampCPU float64
 	for i, target := range r.set.Stages {
 		profile := ""
-		if i == len(r.set.Stages)-1 {
+		if i == len(r.set.Stages)-1 && r.set.Burst <= 0 {
 			profile = "ramp"
 		}
 		st, err := r.rampStage(ctx, target, prevIdle, profile)
@@ -265,6 +279,64 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	return r.shutdown(ctx)
+}
+
+// burst measures handshakes alone: a fleet of its own opens Burst clients
+// as fast as it can on the empty server (no keep-alive CPU to subtract:
+// the first keep-alives fall due a keep-alive interval after the first
+// registrations), then closes them and lets the server settle. Its clients
+// have the stages' client-ids, so the registry holds no extra records.
+func (r *runner) burst(ctx context.Context) error {
+	n := r.set.Burst
+	if n <= 0 {
+		return nil
+	}
+	fl, _, err := r.startFleet(ctx, n, 0, sourceNet[r.kind]+1)
+	if err != nil {
+		return fmt.Errorf("burst: %w", err)
+	}
+	p0, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return err
+	}
+	l0 := sampleAll(fl.PIDs())
+	stopProfile := r.startProfile("ramp")
+	rampErr := fl.Ramp(ctx, n, 0)
+	stopProfile()
+	p1, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return err
+	}
+	l1 := sampleAll(fl.PIDs())
+	st, err := fl.Stats()
+	if err != nil {
+		return err
+	}
+	b := &r.res.Burst
+	b.Handshakes, b.Seconds = st.Handshakes, p1.At.Sub(p0.At).Seconds()
+	b.ServerCPU, b.LoadCPU = (p1.CPU - p0.CPU).Seconds(), (l1.CPU - l0.CPU).Seconds()
+	b.Latency = percentilesOf(st.Handshake)
+	if b.Seconds > 0 {
+		b.Rate = float64(b.Handshakes) / b.Seconds
+	}
+	if b.ServerCPU > 0 {
+		b.PerCPU = float64(b.Handshakes) / b.ServerCPU
+	}
+	r.burstErrors = st.Errors
+	r.say("burst: %d handshakes in %.2fs (%.0f/s), server CPU %.3fs (%.0f µs each, %.0f per CPU-s), load CPU %.3fs, p99 %.1fms, errors %d",
+		b.Handshakes, b.Seconds, b.Rate, b.ServerCPU, 1e6*b.ServerCPU/max(float64(b.Handshakes), 1), b.PerCPU, b.LoadCPU, b.Latency.P99, st.ErrorTotal())
+	closeCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := fl.Close(closeCtx); err != nil {
+		r.problem("burst: closing its load: %v", err)
+	}
+	if rampErr != nil {
+		return fmt.Errorf("burst: %w", rampErr)
+	}
+	if b.Handshakes != int64(n) {
+		r.problem("burst: %d of %d handshakes", b.Handshakes, n)
+	}
+	return r.wait(ctx, r.set.Settle) // the server closes the burst's connections
 }
 
 // rampStage ramps to target, then lets the plateau settle and reads it.

@@ -24,6 +24,7 @@ func tiny() Settings {
 	s.KeepAlive, s.KeepAliveTimeout = 50*time.Millisecond, 2*time.Second
 	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
 	s.Probes = 5
+	s.Burst = 30
 	s.ShutdownWait = 10 * time.Second
 	return s
 }
@@ -43,6 +44,9 @@ func TestRunCountsEveryClientOfARealServer(t *testing.T) {
 	assert.Empty(t, res.Problems)
 	assert.Empty(t, res.Errors)
 	assert.EqualValues(t, 50, res.Handshakes)
+	assert.EqualValues(t, 30, res.Burst.Handshakes, "the burst counts its own handshakes")
+	assert.EqualValues(t, 30, res.Burst.Latency.Count)
+	assert.Positive(t, res.Burst.PerCPU)
 	require.Len(t, res.Stages, 2)
 	assert.EqualValues(t, 20, res.Stages[0].Registered)
 	assert.EqualValues(t, 30, res.Stages[1].Handshakes)
@@ -88,7 +92,8 @@ func TestRunReportsARefusingServer(t *testing.T) {
 	require.NoError(t, err, "the run itself works; what went wrong is in the result")
 	assert.Zero(t, res.Handshakes)
 	assert.Positive(t, res.Errors["190 auth failed"], "errors: %v", res.Errors)
-	assert.EqualValues(t, 50, sumErrors(res.Errors))
+	assert.Positive(t, res.Errors["burst: 190 auth failed"], "errors: %v", res.Errors)
+	assert.EqualValues(t, 80, sumErrors(res.Errors), "30 in the burst, 50 in the stages")
 	rep := &Report{Results: map[string]*Result{KindCliser: res}}
 	assert.NotEmpty(t, rep.Failed())
 }
@@ -123,6 +128,7 @@ func TestRunReportsAGarbageServer(t *testing.T) {
 	res, err := Run(runCtx(t), KindCliser, tiny(), Env{WorkDir: t.TempDir(), External: ext})
 	require.NoError(t, err)
 	assert.EqualValues(t, 50, res.Errors["garbage from server"], "errors: %v", res.Errors)
+	assert.EqualValues(t, 30, res.Errors["burst: garbage from server"], "errors: %v", res.Errors)
 	assert.Contains(t, res.Problems, "no client registered; skipping the hold, the probes and the shutdown")
 	rep := &Report{Results: map[string]*Result{KindCliser: res}}
 	assert.NotEmpty(t, rep.Failed())

@@ -61,7 +61,7 @@ func TestReportFromARun(t *testing.T) {
 
 	var md bytes.Buffer
 	require.NoError(t, rep.Markdown(&md))
-	for _, want := range []string{"## Targets", "| handshakes / s of server CPU |", "![RSS", "BenchmarkNextLineParse", "probe method"} {
+	for _, want := range []string{"## Targets", "| burst: handshakes / s of server CPU |", "![RSS", "BenchmarkNextLineParse", "probe method"} {
 		assert.Contains(t, md.String(), want)
 	}
 	var lines bytes.Buffer

@@ -30,6 +30,7 @@ type common struct {
 	inProcess   bool
 	inprocTick  time.Duration
 	transport   string
+	burst       int
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.StringVar(&c.transport, "transport", "", "the load's transport: epoll (default) or goroutines (a goroutine and a net.Conn per client)")
+	fs.IntVar(&c.burst, "burst", -1, "clients in the handshake burst on the empty server before the stages; 0 skips it (default: the mode's)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 }
 
@@ -95,6 +97,9 @@ func (c *common) settings() (harness.Settings, error) {
 		s.PerWorker = c.perWorker
 	}
 	s.InprocTick = c.inprocTick
+	if c.burst >= 0 {
+		s.Burst = c.burst
+	}
 	if c.transport != "" {
 		s.Transport = c.transport
 	}
