@@ -179,7 +179,7 @@ func (n *Node) closeReplaced(cid string) {
 	if !ok || !found || !rec.CStatus || !p.session(rec) {
 		return
 	}
-	conn, err := n.reg.Conn(cid)
+	conn, err := n.reg.ConnOf(cid, rec.SID) // not a newer local session
 	if err != nil {
 		return
 	}

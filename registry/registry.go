@@ -142,6 +142,23 @@ func (r *Registry) Conn(cid string) (Conn, error) {
 	return e.conn, nil
 }
 
+// ConnOf is Conn for one session: it returns cid's live connection only
+// while it is still the one that got sid. Since sids rotate, a newer
+// connection of the same client has another sid, so a caller that decided
+// on an older session's record never reaches the newer one.
+func (r *Registry) ConnOf(cid string, sid uint16) (Conn, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.getLocked(cid)
+	switch {
+	case !ok:
+		return nil, ErrNotFound
+	case !e.cstatus || e.sid != sid:
+		return nil, ErrNotConnected
+	}
+	return e.conn, nil
+}
+
 // Conns returns the live connections, for a broadcast. The slice is a
 // snapshot: connections may end before the caller uses them.
 func (r *Registry) Conns() []Conn {

@@ -353,3 +353,25 @@ func TestParseStatus(t *testing.T) {
 		assert.False(t, ok, in)
 	}
 }
+
+func TestConnOfReachesOnlyThatSession(t *testing.T) {
+	r := registry.New()
+	first := &testConn{}
+	sid1, _, err := r.Register("one", "127.0.0.1", "1000", first)
+	require.NoError(t, err)
+	got, err := r.ConnOf("one", sid1)
+	require.NoError(t, err)
+	assert.Same(t, first, got)
+
+	second := &testConn{}
+	sid2, replaced, err := r.Register("one", "127.0.0.1", "1001", second)
+	require.NoError(t, err)
+	assert.Same(t, first, replaced)
+	_, err = r.ConnOf("one", sid1)
+	assert.ErrorIs(t, err, registry.ErrNotConnected, "the older session's sid no longer reaches anyone")
+	got, err = r.ConnOf("one", sid2)
+	require.NoError(t, err)
+	assert.Same(t, second, got)
+	_, err = r.ConnOf("nobody", sid2)
+	assert.ErrorIs(t, err, registry.ErrNotFound)
+}
