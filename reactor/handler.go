@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -38,9 +37,9 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	case n > int64(h.opts.maxConns):
 		return h.reject(protocol.ReasonServerFull)
 	}
-	cip, cport := splitAddr(c.RemoteAddr())
+	cip, port := splitAddr(c.RemoteAddr())
 	lp := h.loopOf(c.EventLoop())
-	s := newSession(c, lp, cip, cport)
+	s := newSession(c, lp, cip, port)
 	c.SetContext(s)
 	if h.opts.proxyProtocol {
 		s.state = awaitProxy // the per-IP limits wait for the real address
@@ -107,11 +106,11 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		h.reg.Disconnect(s.cid, s, s.reason)
 		h.opts.observer.Disconnected(s.reason)
 		h.log.Info("client disconnected", zap.Uint16("sid", s.sid), zap.String("cid", s.cid),
-			zap.String("cip", s.cip), zap.String("cport", s.cport), zap.Stringer("reason", s.reason))
+			zap.String("cip", s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
 		return gnet.None
 	}
 	h.opts.observer.Handshake(s.reason)
-	h.log.Info("handshake failed", zap.String("cip", s.cip), zap.String("cport", s.cport),
+	h.log.Info("handshake failed", zap.String("cip", s.cip), zap.String("cport", s.cport()),
 		zap.Stringer("reason", s.reason))
 	return gnet.None
 }
@@ -129,16 +128,12 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	return h.opts.tick, gnet.None
 }
 
-func splitAddr(a net.Addr) (ip, port string) {
+func splitAddr(a net.Addr) (ip string, port uint16) {
 	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String(), strconv.Itoa(t.Port)
+		return t.IP.String(), uint16(t.Port)
 	}
 	if a == nil {
-		return "", ""
+		return "", 0
 	}
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String(), ""
-	}
-	return host, port
+	return a.String(), 0
 }

@@ -13,7 +13,7 @@ type loop struct {
 	srv       *Server
 	el        gnet.EventLoop
 	wheel     *wheel
-	nextToken uint64     // keep-alive tokens, unique per loop and so per session
+	nextToken uint32     // keep-alive tokens, counted per loop
 	wbuf      []byte     // scratch for encoding lines; gnet copies what it keeps
 	batch     *session   // the session whose OnTraffic is running: its writes gather in out
 	out       []byte     // lines gathered for batch, sent by its flush

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"strconv"
 
 	"github.com/pires/go-proxyproto"
 )
@@ -68,17 +67,17 @@ func hasPrefixOrIsPrefix(buf, sig []byte) bool {
 // parseProxyHeader reads a complete header (as proxyHeaderLen measured it).
 // ok is false for a LOCAL header (the proxy's own health check), which
 // carries no client address: the socket's address then stands.
-func parseProxyHeader(hdr []byte) (ip, port string, ok bool, err error) {
+func parseProxyHeader(hdr []byte) (ip string, port uint16, ok bool, err error) {
 	h, err := proxyproto.Read(bufio.NewReaderSize(bytes.NewReader(hdr), max(len(hdr), 16)))
 	if err != nil {
-		return "", "", false, err
+		return "", 0, false, err
 	}
 	if h.Command.IsLocal() {
-		return "", "", false, nil
+		return "", 0, false, nil
 	}
 	src, _, isTCP := h.TCPAddrs()
 	if !isTCP {
-		return "", "", false, errNotProxy
+		return "", 0, false, errNotProxy
 	}
-	return src.IP.String(), strconv.Itoa(src.Port), true, nil
+	return src.IP.String(), uint16(src.Port), true, nil
 }

@@ -14,7 +14,7 @@ import (
 // wins), and the client gets "140 connected <sid>". Runs on s's loop.
 func (srv *Server) register(s *session, cid string) {
 	s.handshakeOver()
-	sid, replaced, err := srv.reg.Register(cid, s.cip, s.cport, s)
+	sid, replaced, err := srv.reg.Register(cid, s.cip, s.cport(), s)
 	if replaced != nil {
 		_ = replaced.Close(protocol.ReasonReplaced)
 	}
@@ -33,5 +33,5 @@ func (srv *Server) register(s *session, cid string) {
 	lp.wheel.schedule(s, lp.now()+int64(srv.opts.keepInterval))
 	srv.opts.observer.Handshake(protocol.ReasonNone)
 	srv.log.Info("client registered", zap.Uint16("sid", sid), zap.String("cid", cid),
-		zap.String("cip", s.cip), zap.String("cport", s.cport))
+		zap.String("cip", s.cip), zap.String("cport", s.cport()))
 }

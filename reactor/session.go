@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"strconv"
+
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cliser/cliser/protocol"
@@ -25,25 +27,34 @@ type session struct {
 	conn gnet.Conn
 	lp   *loop
 
-	cid, cip, cport string
-	sid             uint16
-	state           state
-	reason          protocol.Reason // why it is closing; set once
-	admitted        bool            // counted by the per-IP guard until its handshake ends
-
-	keepPending     bool   // a keep-alive is out, unanswered
-	shutdownPending bool   // "130 shutdown" is out, "130 ok" not yet back
-	token           uint64 // the outstanding keep-alive's token
-	sentAt          int64  // when it went out (monotonic ns)
+	cid, cip string
 
 	// timing wheel links; slot is -1 when not scheduled
 	due          int64
 	tprev, tnext *session
-	slot         int32
+
+	sentAt int64  // when the outstanding keep-alive went out (monotonic ns)
+	token  uint32 // its token; tokens count per loop and may wrap
+	slot   int32
+
+	sid      uint16
+	port     uint16 // the peer's port (cport)
+	state    state
+	reason   protocol.Reason // why it is closing; set once
+	admitted bool            // counted by the per-IP guard until its handshake ends
+
+	keepPending     bool // a keep-alive is out, unanswered
+	shutdownPending bool // "130 shutdown" is out, "130 ok" not yet back
 }
 
-func newSession(c gnet.Conn, lp *loop, cip, cport string) *session {
-	return &session{conn: c, lp: lp, cip: cip, cport: cport, state: awaitPassword, slot: -1}
+// Fields are ordered and sized so that a session fits Go's 112-byte size
+// class: there is one per client.
+
+// cport is the port as the registry and the logs spell it.
+func (s *session) cport() string { return strconv.Itoa(int(s.port)) }
+
+func newSession(c gnet.Conn, lp *loop, cip string, port uint16) *session {
+	return &session{conn: c, lp: lp, cip: cip, port: port, state: awaitPassword, slot: -1}
 }
 
 // consume runs every complete line at the start of buf through the state
@@ -126,7 +137,7 @@ func (s *session) onRegistered(l protocol.Line) {
 
 func (s *session) onKeepAliveEcho(arg []byte) {
 	tok, err := protocol.ParseToken(arg)
-	if err != nil || !s.keepPending || tok != s.token {
+	if err != nil || !s.keepPending || tok != uint64(s.token) {
 		s.fail(protocol.ReasonProtocolError)
 		return
 	}
@@ -162,7 +173,7 @@ func (s *session) sendKeepAlive() {
 	lp.nextToken++
 	s.token, s.keepPending = lp.nextToken, true
 	s.sentAt = lp.now()
-	lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], s.token)
+	lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], uint64(s.token))
 	s.write(lp.wbuf)
 	lp.wheel.schedule(s, s.sentAt+int64(lp.srv.opts.keepTimeout))
 }
@@ -217,7 +228,7 @@ func (s *session) readProxyHeader(buf []byte) int {
 		return 0
 	}
 	if ok {
-		s.cip, s.cport = ip, port
+		s.cip, s.port = ip, port
 	}
 	if s.admit() {
 		s.state = awaitPassword
