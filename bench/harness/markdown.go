@@ -37,7 +37,7 @@ func (rep *Report) Targets() []Target {
 				"baseline %s/client: %.1f× (end points alone: %.1f×)", bytesStr(b.RSSPerClient), ratio, b.RSSPerClientEnds/c.RSSPerClientEnds)
 			if c.Burst.Handshakes > 0 && b.Burst.Handshakes > 0 {
 				add("Handshakes per second of server CPU ≥ 2× the baseline's", c.Burst.PerCPU >= 2*b.Burst.PerCPU, true,
-					"bursts of %d handshakes on the emptied server: cliser %.0f (%.0f µs each), baseline %.0f (%.0f µs each): %.2f×; over the stages' ramps: %.0f vs %.0f, %.2f×",
+					"%d handshakes in bursts on the emptied server: cliser %.0f (%.0f µs each), baseline %.0f (%.0f µs each): %.2f×; over the stages' ramps: %.0f vs %.0f, %.2f×",
 					c.Burst.Handshakes, c.Burst.PerCPU, 1e6/c.Burst.PerCPU, b.Burst.PerCPU, 1e6/b.Burst.PerCPU, c.Burst.PerCPU/b.Burst.PerCPU,
 					c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
 			} else {
