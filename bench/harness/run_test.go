@@ -22,7 +22,7 @@ func tiny() Settings {
 	s.Stages = []int{20, 50}
 	s.Concurrency = 16
 	s.KeepAlive, s.KeepAliveTimeout = 50*time.Millisecond, 2*time.Second
-	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	s.Probes = 5
 	s.Burst = 30
 	s.ShutdownWait = 10 * time.Second
