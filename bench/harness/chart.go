@@ -51,7 +51,7 @@ func (rep *Report) rssPlot() (*plot.Plot, error) {
 			continue
 		}
 		xys := make(plotter.XYs, 0, len(r.Series))
-		for _, pt := range r.Series {
+		for _, pt := range growth(r) {
 			xys = append(xys, plotter.XY{X: float64(pt.Registered), Y: float64(pt.RSS) / (1 << 20)})
 		}
 		sc, err := plotter.NewScatter(xys)
@@ -70,6 +70,22 @@ func (rep *Report) rssPlot() (*plot.Plot, error) {
 	p.Add(plotter.NewGrid())
 	p.Y.Min = 0
 	return p, nil
+}
+
+// growth is the RSS series up to the shutdown: once the top was reached,
+// the first sample with fewer than half the clients registered starts the
+// shutdown and the bursts, whose RSS says nothing about clients held.
+func growth(r *Result) []Point {
+	top := false
+	for i, pt := range r.Series {
+		if pt.Registered >= int64(r.Clients) {
+			top = true
+		}
+		if top && pt.Registered < int64(r.Clients)/2 {
+			return r.Series[:i]
+		}
+	}
+	return r.Series
 }
 
 func (rep *Report) rttPlot() (*plot.Plot, error) {

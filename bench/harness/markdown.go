@@ -49,8 +49,13 @@ func (rep *Report) Targets() []Target {
 		if c.Burst.Rate > rate {
 			rate, over = c.Burst.Rate, c.Burst.Handshakes
 		}
-		add("Wall-clock handshake rate ≥ 25k/s", rate >= 25000, over > 0,
-			"cliser %.0f/s over %d handshakes (burst %.0f/s, stages %.0f/s; load and server share %d cores)", rate, over, c.Burst.Rate, c.HandshakeRate, rep.Machine.Cores)
+		if c.Burst.Handshakes > 0 {
+			add("Wall-clock handshake rate ≥ 25k/s", rate >= 25000, over > 0,
+				"cliser %.0f/s over %d handshakes (bursts %.0f/s, stages %.0f/s; load and server share %d cores)", rate, over, c.Burst.Rate, c.HandshakeRate, rep.Machine.Cores)
+		} else {
+			add("Wall-clock handshake rate ≥ 25k/s", rate >= 25000, over > 0,
+				"cliser %.0f/s over %d handshakes (load and server share %d cores)", rate, over, rep.Machine.Cores)
+		}
 		rtt, method := c.ProbeRTT, "probe method"
 		if in != nil && in.ServerRTT != nil {
 			rtt, method = *in.ServerRTT, "server clock, in-process reactor"
@@ -180,10 +185,16 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	}
 	row("RSS per idle client (slope)", "B", func(r *Result) float64 { return subprocessOnly(r, r.RSSPerClient) })
 	row("RSS at the top, idle", "MiB", func(r *Result) float64 { return subprocessOnly(r, float64(r.Idle.RSS)) })
-	row("burst: handshakes / s (wall clock)", "", func(r *Result) float64 { return r.Burst.Rate })
-	row("burst: handshakes / s of server CPU", "", func(r *Result) float64 { return r.Burst.PerCPU })
+	burst := func(r *Result, v float64) float64 {
+		if r.Burst.Handshakes == 0 {
+			return math.NaN()
+		}
+		return v
+	}
+	row("burst: handshakes / s (wall clock)", "", func(r *Result) float64 { return burst(r, r.Burst.Rate) })
+	row("burst: handshakes / s of server CPU", "", func(r *Result) float64 { return burst(r, r.Burst.PerCPU) })
 	row("burst: load processes' CPU per handshake", "µs", func(r *Result) float64 { return perHandshake(r.Burst.LoadCPU, r.Burst.Handshakes) })
-	row("burst: handshake latency p99", "ms", func(r *Result) float64 { return r.Burst.Latency.P99 })
+	row("burst: handshake latency p99", "ms", func(r *Result) float64 { return burst(r, r.Burst.Latency.P99) })
 	row("stages: handshakes / s (wall clock)", "", func(r *Result) float64 { return r.HandshakeRate })
 	row("stages: handshakes / s of server CPU", "", func(r *Result) float64 { return r.HandshakesPerCPU })
 	row("handshake latency p50", "ms", func(r *Result) float64 { return r.Handshake.P50 })
