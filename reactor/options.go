@@ -100,9 +100,10 @@ func WithMaxBacklog(n int) Option { return func(o *options) { o.maxBacklog = n }
 func WithLoops(n int) Option { return func(o *options) { o.loops = n } }
 
 // WithTick sets the timing wheel's resolution. By default it is derived from
-// the timeouts (a hundredth of the shortest, between 5ms and 100ms): keep-
-// alives fall due per tick, so a coarse tick sends them in bursts that show
-// up as latency for the clients at the end of each burst.
+// the timeouts (a thousandth of the shortest, between 1ms and 100ms):
+// keep-alives fall due per tick, so a coarse tick sends them in bursts, and
+// the clients at the end of a burst see it as latency. At the defaults
+// (10s timeouts) that is 10ms; a tick costs one task per loop.
 func WithTick(d time.Duration) Option { return func(o *options) { o.tick = d } }
 
 // WithLogger sets the zap logger; gnet's own logs go to it too.
@@ -142,7 +143,7 @@ func (o *options) validate() error {
 	}
 	if o.tick <= 0 {
 		shortest := min(o.keepInterval, o.keepTimeout, o.handshakeTimeout)
-		o.tick = min(max(shortest/100, 5*time.Millisecond), 100*time.Millisecond)
+		o.tick = min(max(shortest/1000, time.Millisecond), 100*time.Millisecond)
 	}
 	return nil
 }

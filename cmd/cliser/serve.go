@@ -173,6 +173,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	log.Debug("garbage collector", zap.Int("gc_percent", tuneGC()))
 	passwords, err := loadPasswords(cfg.passwordFile)
 	if err != nil {
 		return err
