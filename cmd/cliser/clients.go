@@ -280,12 +280,26 @@ func writeJSONOut(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeTable prints one line per record. A NODE column appears when a
+// record names its node (cluster mode); single-node output stays as it was.
 func writeTable(w io.Writer, recs []admin.ClientRecord) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CID\tSID\tSTATUS\tADDRESS\tCONNECTED_AT\tLAST_SEEN\tDISCONNECTED_AT\tREASON")
+	withNode := false
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CID, r.SID, statusWord(r.CStatus),
+		withNode = withNode || r.Node != ""
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := "CID\tSID\tSTATUS\tADDRESS\tCONNECTED_AT\tLAST_SEEN\tDISCONNECTED_AT\tREASON"
+	if withNode {
+		header += "\tNODE"
+	}
+	fmt.Fprintln(tw, header)
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s", r.CID, r.SID, statusWord(r.CStatus),
 			net.JoinHostPort(r.CIP, r.CPort), r.ConnectedAt, r.LastSeen, orDash(r.DisconnectedAt), orDash(&r.Reason))
+		if withNode {
+			fmt.Fprintf(tw, "\t%s", orDash(&r.Node))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
@@ -302,7 +316,11 @@ func writeRecord(w io.Writer, r admin.ClientRecord) error {
 		{"last_seen", r.LastSeen},
 		{"disconnected_at", orDash(r.DisconnectedAt)},
 		{"reason", orDash(&r.Reason)},
+		{"node", r.Node},
 	} {
+		if kv[0] == "node" && kv[1] == "" {
+			continue // single node: no such line
+		}
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
 	return tw.Flush()
