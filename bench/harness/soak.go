@@ -1,0 +1,312 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
+)
+
+// SoakSettings are a soak's shape: Clients held for Duration while
+// ChurnRate operations a second reconnect, take over and add clients.
+type SoakSettings struct {
+	Clients     int           `json:"clients"`
+	Duration    time.Duration `json:"duration"`
+	ChurnRate   float64       `json:"churn_rate_per_s"`
+	Pool        int           `json:"churn_pool"` // of Clients, the ones the churn reconnects and takes over
+	SampleEvery time.Duration `json:"sample_every"`
+	Limits      SoakLimits    `json:"limits"`
+	// Load is the steady clients' shape (keep-alive, timeouts, load
+	// processes); only its load and server fields are used.
+	Load Settings `json:"load"`
+}
+
+// DefaultSoak is `cliser-bench soak` with no flags.
+func DefaultSoak() SoakSettings {
+	return SoakSettings{Clients: 2000, Duration: 2 * time.Minute, ChurnRate: 200,
+		SampleEvery: 2 * time.Second, Load: Quick()}
+}
+
+// withDefaults fills what follows from Clients.
+func (s SoakSettings) withDefaults() SoakSettings {
+	if s.Pool <= 0 {
+		s.Pool = max(1, min(s.Clients/10, 500))
+	}
+	if s.Limits == (SoakLimits{}) {
+		s.Limits = DefaultSoakLimits(s.Clients)
+	}
+	if s.SampleEvery <= 0 {
+		s.SampleEvery = 2 * time.Second
+	}
+	return s
+}
+
+// SoakResult is what a soak saw.
+type SoakResult struct {
+	Settings  SoakSettings     `json:"settings"`
+	Machine   Machine          `json:"machine"`
+	Started   time.Time        `json:"started"`
+	Samples   []SoakSample     `json:"samples"`
+	Ops       map[string]int64 `json:"churn_ops"`
+	Takeovers int64            `json:"takeovers_seen"` // older connections told "190 replaced"
+	Expected  map[string]int64 `json:"expected_closes"`
+	Errors    map[string]int64 `json:"errors"` // unexpected, by kind: steady clients' and the churn's
+	Verdict   Flatness         `json:"verdict"`
+	End       SoakSample       `json:"end"`  // after the churn stopped and the pool reconnected
+	Lost      int              `json:"lost"` // clients connected at the end short of Clients
+	Problems  []string         `json:"problems,omitempty"`
+}
+
+// OK is the soak's pass: flat, nothing lost, no unexpected error.
+func (r *SoakResult) OK() bool {
+	return r.Verdict.Flat && r.Lost == 0 && sumErrors(r.Errors) == 0 && len(r.Problems) == 0
+}
+
+// ChurnOps is the operations done.
+func (r *SoakResult) ChurnOps() int64 { return sumErrors(r.Ops) }
+
+// Soak runs `cliser serve`, holds s.Clients connected (s.Pool of them in
+// the churn's pool, the rest in the load engine), runs the churn for
+// s.Duration while it samples the server, and judges the samples.
+func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
+	s = s.withDefaults()
+	if s.Clients <= s.Pool {
+		return nil, fmt.Errorf("soak: %d clients leave none beside a churn pool of %d", s.Clients, s.Pool)
+	}
+	if env.Progress == nil {
+		env.Progress = io.Discard
+	}
+	set := s.Load
+	srv, err := startCliser(ctx, ServerOptions{Password: set.Password, KeepAlive: set.KeepAlive,
+		KeepAliveTimeout: set.KeepAliveTimeout, HandshakeTimeout: set.HandshakeTimeout,
+		CliserBin: env.CliserBin, WorkDir: env.WorkDir})
+	if err != nil {
+		return nil, err
+	}
+	res := &SoakResult{Settings: s, Machine: ThisMachine(), Started: time.Now().UTC()}
+	defer func() {
+		if err := stopServer(srv); err != nil {
+			res.Problems = append(res.Problems, "stopping the server: "+err.Error())
+		}
+	}()
+	say := func(format string, args ...any) { fmt.Fprintf(env.Progress, "soak  "+format+"\n", args...) }
+
+	steady := s.Clients - s.Pool
+	r := &runner{kind: KindCliser, set: set, env: env, srv: srv, res: &Result{}}
+	fl, _, err := r.startFleet(ctx, steady, 0, 40)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := fl.Close(cctx); err != nil {
+			res.Problems = append(res.Problems, "closing the load: "+err.Error())
+		}
+	}()
+	say("ramping %d steady clients", steady)
+	if err := fl.Ramp(ctx, steady, set.Rate); err != nil {
+		return nil, err
+	}
+	ch := newChurner(srv.Addr(), set.Password, []string{"127.41.0.1", "127.41.0.2"}, s.Pool, set.HandshakeTimeout)
+	ch.fill()
+	say("%d pool clients registered; churn at %.0f/s for %s", s.Pool, s.ChurnRate, s.Duration)
+
+	sampler := soakSampler{pid: srv.PID(), metrics: srv.admin.Base() + "/metrics"}
+	t0 := time.Now()
+	churnCtx, stopChurn := context.WithTimeout(ctx, s.Duration)
+	defer stopChurn()
+	var wg sync.WaitGroup
+	wg.Go(func() { runChurn(churnCtx, ch, s.ChurnRate) })
+	tick := time.NewTicker(s.SampleEvery)
+	for done := false; !done; {
+		select {
+		case <-tick.C:
+			sm, err := sampler.sample(ctx)
+			if err != nil {
+				res.Problems = append(res.Problems, "sample: "+err.Error())
+				continue
+			}
+			sm.At = time.Since(t0).Seconds()
+			ops, _, _ := ch.snapshot()
+			sm.ChurnOps = sumErrors(ops)
+			res.Samples = append(res.Samples, sm)
+			say("t=%4.0fs rss=%s goroutines=%d fds=%d connected=%d ops=%d",
+				sm.At, mib(sm.RSS), sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
+		case <-churnCtx.Done():
+			done = true
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+
+	// The end: every pool client connected again, then one last look.
+	ch.refill()
+	end, lost := soakEnd(ctx, sampler, s.Clients)
+	res.End, res.Lost = end, lost
+	res.Ops, res.Errors, res.Expected = ch.snapshot()
+	res.Takeovers = res.Expected["190 "+protocol.ReasonReplaced.String()]
+	if st, err := fl.Counts(); err == nil {
+		for k, v := range st.Errors {
+			res.Errors["steady: "+k] += v
+		}
+		if int(st.Registered) != steady {
+			res.Problems = append(res.Problems, fmt.Sprintf("%d of %d steady clients registered at the end", st.Registered, steady))
+		}
+	} else {
+		res.Problems = append(res.Problems, "load counts: "+err.Error())
+	}
+	ch.closeAll()
+	_, churnErrs, _ := ch.snapshot()
+	res.Errors = mergeCounts(res.Errors, churnErrs)
+	res.Verdict = JudgeFlatness(res.Samples, s.Limits)
+	return res, nil
+}
+
+// runChurn starts rate operations a second until ctx ends, at most
+// inFlight at once; an operation that finds them all busy waits.
+func runChurn(ctx context.Context, ch *churner, rate float64) {
+	if rate <= 0 {
+		<-ctx.Done()
+		return
+	}
+	const inFlight = 64
+	sem := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := time.Now()
+	for i := 0; ; i++ {
+		if err := sleepCtx(ctx, time.Until(start.Add(time.Duration(float64(i)/rate*float64(time.Second))))); err != nil {
+			return
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Go(func() { defer func() { <-sem }(); ch.op() })
+	}
+}
+
+// soakEnd waits (up to 15s) for every client to be connected, then samples.
+func soakEnd(ctx context.Context, sm soakSampler, clients int) (SoakSample, int) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s, err := sm.sample(ctx)
+		if err == nil && (s.Connected >= clients || time.Now().After(deadline)) {
+			return s, max(clients-s.Connected, 0)
+		}
+		if err != nil && time.Now().After(deadline) {
+			return s, clients
+		}
+		if sleepCtx(ctx, 200*time.Millisecond) != nil {
+			return s, max(clients-s.Connected, 0)
+		}
+	}
+}
+
+// refill reconnects the pool clients whose connection is gone (an
+// operation whose connect failed leaves its slot empty).
+func (ch *churner) refill() {
+	for _, s := range ch.pool {
+		s.mu.Lock()
+		if s.c == nil {
+			s.c = ch.connect(s.id)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// soakSampler reads the server's /proc and /metrics.
+type soakSampler struct {
+	pid     int
+	metrics string
+}
+
+func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
+	var out SoakSample
+	p, err := sampleProc(s.pid)
+	if err != nil {
+		return out, err
+	}
+	out.RSS = p.RSS
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
+	if err != nil {
+		return out, err
+	}
+	out.FDs = len(fds)
+	g, err := scrapeGauges(ctx, s.metrics, "go_goroutines", admin.MetricClientsConnected)
+	if err != nil {
+		return out, err
+	}
+	out.Goroutines, out.Connected = int(g[0]), int(g[1])
+	return out, nil
+}
+
+// scrapeGauges reads unlabelled gauges from a Prometheus text endpoint.
+func scrapeGauges(ctx context.Context, url string, names ...string) ([]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: %s", resp.Status)
+	}
+	return parseGauges(resp.Body, names...)
+}
+
+func parseGauges(r io.Reader, names ...string) ([]float64, error) {
+	out := make([]float64, len(names))
+	found := make([]bool, len(names))
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		for i, n := range names {
+			if rest, ok := strings.CutPrefix(line, n+" "); ok {
+				v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+				if err != nil {
+					return nil, fmt.Errorf("metrics: bad value in %q", line)
+				}
+				out[i], found[i] = v, true
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	for i, ok := range found {
+		if !ok {
+			return nil, errors.New("metrics: no gauge " + names[i])
+		}
+	}
+	return out, nil
+}
+
+func mergeCounts(a, b map[string]int64) map[string]int64 {
+	if a == nil {
+		a = map[string]int64{}
+	}
+	for k, v := range b {
+		a[k] += v
+	}
+	return a
+}

@@ -1,0 +1,77 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+)
+
+// WriteJSON writes the soak's result, samples included.
+func (r *SoakResult) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Markdown writes the soak's report: the verdict, a start/end table, the
+// churn done, errors by kind, and every sample.
+func (r *SoakResult) Markdown(w io.Writer) error {
+	var b bytes.Buffer
+	s := r.Settings
+	verdict := "PASS"
+	if !r.OK() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(&b, "# cliser soak — %s\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "`cliser-bench soak --clients %d --duration %s --churn-rate %.0f`: %d clients held "+
+		"(%d in the churn pool), keep-alive every %s, churn for %s; samples every %s. "+
+		"Machine: %s, %d cores, %d GiB.\n\n",
+		s.Clients, s.Duration, s.ChurnRate, s.Clients, s.Pool, s.Load.KeepAlive, s.Duration, s.SampleEvery,
+		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryGiB)
+	fmt.Fprintf(&b, "**Verdict: %s** — flat: %v, clients lost: %d, unexpected errors: %d.\n\n",
+		verdict, r.Verdict.Flat, r.Lost, sumErrors(r.Errors))
+	for _, why := range r.Verdict.Reasons {
+		fmt.Fprintf(&b, "- not flat: %s\n", why)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "- problem: %s\n", p)
+	}
+	lim := s.Limits
+	fmt.Fprintf(&b, "\nFlatness: the mean of the first quarter of the samples after the warm-up (the first %.0f%%) "+
+		"against the mean of the last quarter (%d samples judged). Limits: RSS growth < %.0f%%, "+
+		"goroutines growth < %.0f, open fds growth < %.0f.\n\n",
+		100*lim.WarmupFraction, r.Verdict.Judged, 100*lim.RSSGrowth, lim.GoroutineSlack, lim.FDSlack)
+	v := r.Verdict
+	b.WriteString("| | first quarter | last quarter | end (churn stopped) |\n| --- | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "| server RSS | %s | %s | %s |\n", mibf(v.RSSFirst), mibf(v.RSSLast), mibf(float64(r.End.RSS)))
+	fmt.Fprintf(&b, "| goroutines | %.1f | %.1f | %d |\n", v.GoroutinesFirst, v.GoroutinesLast, r.End.Goroutines)
+	fmt.Fprintf(&b, "| open fds | %.1f | %.1f | %d |\n", v.FDsFirst, v.FDsLast, r.End.FDs)
+	fmt.Fprintf(&b, "| clients connected | | | %d of %d |\n\n", r.End.Connected, s.Clients)
+
+	fmt.Fprintf(&b, "Churn: %d operations (%.1f/s)", r.ChurnOps(), float64(r.ChurnOps())/s.Duration.Seconds())
+	for _, k := range slices.Sorted(maps.Keys(r.Ops)) {
+		fmt.Fprintf(&b, ", %s %d", k, r.Ops[k])
+	}
+	fmt.Fprintf(&b, "; takeovers seen (older connection told `190 replaced`): %d.\n\n", r.Takeovers)
+	if len(r.Errors) == 0 {
+		b.WriteString("Unexpected errors: none.\n\n")
+	} else {
+		b.WriteString("| unexpected error | count |\n| --- | ---: |\n")
+		for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+			fmt.Fprintf(&b, "| %s | %d |\n", k, r.Errors[k])
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("<details><summary>samples</summary>\n\n| t (s) | RSS | goroutines | fds | connected | churn ops |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, x := range r.Samples {
+		fmt.Fprintf(&b, "| %.0f | %s | %d | %d | %d | %d |\n", x.At, mib(x.RSS), x.Goroutines, x.FDs, x.Connected, x.ChurnOps)
+	}
+	b.WriteString("\n</details>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func mibf(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }

@@ -1,0 +1,88 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// buildCliser builds cmd/cliser into a temporary directory: the soak runs
+// the real `cliser serve` as a subprocess.
+func buildCliser(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	require.NoError(t, err)
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	bin := filepath.Join(t.TempDir(), "cliser")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/cliser")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(b))
+	return bin
+}
+
+// A small soak against the real server: samples taken, takeovers seen,
+// every operation kind done, no error but the expected "190 replaced", and
+// a report that says so.
+func TestSoakSmallAgainstCliserServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs cliser serve")
+	}
+	bin := buildCliser(t)
+	s := DefaultSoak()
+	s.Clients, s.Pool = 50, 10
+	s.Duration, s.ChurnRate, s.SampleEvery = 3*time.Second, 60, 250*time.Millisecond
+	s.Load.Concurrency = 16
+	s.Load.KeepAlive, s.Load.KeepAliveTimeout = 200*time.Millisecond, 3*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Soak(ctx, s, Env{CliserBin: bin, WorkDir: t.TempDir()})
+	require.NoError(t, err)
+
+	assert.GreaterOrEqual(t, len(res.Samples), minJudged, "samples")
+	for _, x := range res.Samples {
+		assert.Positive(t, x.RSS)
+		assert.Positive(t, x.Goroutines)
+		assert.Positive(t, x.FDs)
+	}
+	assert.Empty(t, res.Errors, "unexpected errors")
+	assert.Empty(t, res.Problems)
+	assert.Positive(t, res.Takeovers, "takeovers seen")
+	assert.Equal(t, map[string]int64{"190 replaced": res.Takeovers}, res.Expected)
+	for _, op := range []string{OpReconnect, OpTakeover, OpFresh} {
+		assert.Positive(t, res.Ops[op], op)
+	}
+	assert.Equal(t, 0, res.Lost)
+	assert.Equal(t, 50, res.End.Connected)
+	assert.Equal(t, len(res.Samples)-int(float64(len(res.Samples))*res.Settings.Limits.WarmupFraction), res.Verdict.Judged)
+
+	var md, js bytes.Buffer
+	require.NoError(t, res.Markdown(&md))
+	assert.Contains(t, md.String(), "takeovers seen (older connection told `190 replaced`)")
+	assert.Contains(t, md.String(), "Unexpected errors: none.")
+	require.NoError(t, res.WriteJSON(&js))
+	var back SoakResult
+	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
+	assert.Equal(t, res.Takeovers, back.Takeovers)
+	assert.Len(t, back.Samples, len(res.Samples))
+}
+
+func TestParseGauges(t *testing.T) {
+	text := "# HELP go_goroutines x\n# TYPE go_goroutines gauge\ngo_goroutines 17\n" +
+		"cliser_clients_connected_total 9\ncliser_clients_connected 42\n"
+	g, err := parseGauges(strings.NewReader(text), "go_goroutines", "cliser_clients_connected")
+	require.NoError(t, err)
+	assert.Equal(t, []float64{17, 42}, g)
+	_, err = parseGauges(strings.NewReader(text), "nope")
+	assert.ErrorContains(t, err, "no gauge nope")
+}
