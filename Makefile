@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz bench bench-full clean
+.PHONY: all build run test lint fuzz bench bench-full soak clean
 
 all: lint test build
 
@@ -55,3 +55,9 @@ bench: build
 
 bench-full: build
 	$(BIN)/cliser-bench compare --mode full
+
+# Soak: 2000 clients for 2 minutes under churn (reconnects, takeovers,
+# new ids); fails unless the server's RSS, goroutines and fds stay flat.
+# Writes bench/results/<date>-soak.md (see docs/performance.md).
+soak: build
+	$(BIN)/cliser-bench soak --duration 2m

@@ -3,9 +3,10 @@
 //	cliser-bench compare --mode quick|full   run cliser and the baseline under the same load, write the report
 //	cliser-bench run --server KIND           one server, a table and JSON on stdout
 //	cliser-bench report --from FILE.json     render a run's report again
+//	cliser-bench soak --clients N --duration T   clients under churn; RSS, goroutines, fds must stay flat
 //	cliser-bench worker                      a load process (the harness starts these itself)
 //
-// make bench and make bench-full call compare; see docs/performance.md.
+// make bench and make bench-full call compare, make soak calls soak; see docs/performance.md.
 package main
 
 import (
@@ -38,6 +39,8 @@ func main() {
 		err = runOne(ctx, os.Args[2:])
 	case "report":
 		err = report(os.Args[2:])
+	case "soak":
+		err = soak(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -59,6 +62,7 @@ func usage() {
   cliser-bench compare [--mode quick|full] [flags]   cliser and the baseline, one after the other; writes the report
   cliser-bench run --server cliser|baseline|cliser-inproc [flags]
   cliser-bench report --from bench/results/DATE.json   render a run's report again
+  cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS]   clients under churn; writes bench/results/DATE-soak.md
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
 Run "cliser-bench compare -h" for the flags.
 `)

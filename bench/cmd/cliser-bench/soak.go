@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cliser/cliser/bench/harness"
+)
+
+// soak holds clients under churn for a while and judges whether the
+// server's RSS, goroutines and open fds stay flat; it writes
+// <out-dir>/<date>-soak.{md,json} and fails when the soak does.
+func soak(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
+	s := harness.DefaultSoak()
+	fs.IntVar(&s.Clients, "clients", s.Clients, "clients held connected")
+	fs.DurationVar(&s.Duration, "duration", s.Duration, "how long the churn runs")
+	fs.Float64Var(&s.ChurnRate, "churn-rate", s.ChurnRate, "churn operations a second: reconnects, takeovers and brand-new ids, a third each")
+	fs.IntVar(&s.Pool, "pool", 0, "of the clients, how many the churn reconnects and takes over (default: a tenth, at most 500)")
+	fs.DurationVar(&s.SampleEvery, "sample-every", s.SampleEvery, "how often the server is sampled")
+	fs.DurationVar(&s.Load.KeepAlive, "keepalive-interval", s.Load.KeepAlive, "the server's keep-alive interval")
+	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "steady clients per load process")
+	cliserBin := fs.String("cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
+	outDir := fs.String("out-dir", "bench/results", "where the report goes")
+	inProcess := fs.Bool("in-process-load", false, "run the steady clients in this process instead of load processes (small runs only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if s.Clients < 2 || s.Duration <= 0 || s.ChurnRate < 0 {
+		return errors.New("soak: want --clients >= 2, --duration > 0, --churn-rate >= 0")
+	}
+	workDir, err := os.MkdirTemp("", "cliser-soak-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(workDir)
+	env := harness.Env{CliserBin: *cliserBin, WorkDir: workDir, Progress: os.Stderr}
+	if abs, err := filepath.Abs(env.CliserBin); err == nil {
+		env.CliserBin = abs
+	}
+	if !*inProcess {
+		if env.WorkerExe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	res, err := harness.Soak(ctx, s, env)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(*outDir, res.Started.Format("2006-01-02")+"-soak")
+	if err := writeFile(base+".json", res.WriteJSON); err != nil {
+		return err
+	}
+	if err := writeFile(base+".md", res.Markdown); err != nil {
+		return err
+	}
+	_ = res.Markdown(os.Stdout)
+	fmt.Fprintf(os.Stderr, "wrote %s.md and %s.json\n", base, base)
+	if !res.OK() {
+		var why []string
+		why = append(why, res.Verdict.Reasons...)
+		if res.Lost > 0 {
+			why = append(why, fmt.Sprintf("%d clients lost", res.Lost))
+		}
+		for k, v := range res.Errors {
+			why = append(why, fmt.Sprintf("%d × %s", v, k))
+		}
+		why = append(why, res.Problems...)
+		return fmt.Errorf("soak failed:\n  %s", strings.Join(why, "\n  "))
+	}
+	return nil
+}
