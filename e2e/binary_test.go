@@ -7,48 +7,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
-
-// The built binary, for the tests that must kill a real process. The
-// pattern is cmd/cliser/binary_test.go's, copied (test files do not export).
-
-var (
-	buildOnce sync.Once
-	builtPath string
-	buildErr  error
-)
-
-func cliserBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cliser-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtPath = filepath.Join(dir, "cliser")
-		out, err := exec.Command("go", "build", "-o", builtPath, "github.com/cliser/cliser/cmd/cliser").CombinedOutput()
-		if err != nil {
-			buildErr = &buildFailure{out: string(out), err: err}
-		}
-	})
-	require.NoError(t, buildErr)
-	return builtPath
-}
-
-type buildFailure struct {
-	out string
-	err error
-}
-
-func (b *buildFailure) Error() string { return b.err.Error() + ": " + b.out }
 
 // servedProcess is `cliser serve` as a subprocess.
 type servedProcess struct {
@@ -65,7 +32,7 @@ type servedProcess struct {
 // ready log line. A serve that exits first fails the test with its logs.
 func startServe(t *testing.T, env []string, args ...string) *servedProcess {
 	t.Helper()
-	cmd := exec.Command(cliserBinary(t), append([]string{"serve"}, args...)...)
+	cmd := exec.Command(testkit.Binary(t), append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

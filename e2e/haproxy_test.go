@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"text/template"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // TLS in front of cliser, as docs/tls.md tells it: client (the Go client
@@ -156,10 +156,10 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	// The bundled agent, the built binary, is the TLS client just as well:
 	// it registers (cip is the agent's loopback address, not the source
 	// HAProxy uses towards cliser) and a 130 order makes it exit 0.
-	agent := exec.Command(cliserBinary(t), "agent", "--server", front, "--id", "tls-agent-1",
+	agent := exec.Command(testkit.Binary(t), "agent", "--server", front, "--id", "tls-agent-1",
 		"--tls-ca", caPath, "--tls-server-name", tlsServerName, "--backoff-min", "50ms")
 	agent.Env = append(os.Environ(), "CLISER_PASSWORD="+password)
-	var agentOut lockedBuffer
+	var agentOut testkit.LockedBuffer
 	agent.Stdout, agent.Stderr = &agentOut, &agentOut
 	require.NoError(t, agent.Start())
 	agentDone := make(chan error, 1)
@@ -204,7 +204,7 @@ func startHAProxy(t *testing.T, bin, cfgPath, front string) {
 	check, err := exec.Command(bin, "-c", "-f", cfgPath).CombinedOutput()
 	require.NoError(t, err, "haproxy -c: %s", check)
 	cmd := exec.Command(bin, "-f", cfgPath, "-db")
-	var out lockedBuffer
+	var out testkit.LockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
@@ -236,23 +236,6 @@ func startHAProxy(t *testing.T, bin, cfgPath, front string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // writeTestPKI makes a throwaway CA and a server certificate for

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -47,30 +47,19 @@ func agentServer(t *testing.T, opts ...reactor.Option) (*reactor.Server, *regist
 // agentProcess is `cliser agent` running as a subprocess.
 type agentProcess struct {
 	cmd     *exec.Cmd
-	mu      sync.Mutex
-	logs    strings.Builder
+	logs    testkit.LockedBuffer // stdout and stderr
 	exited  chan struct{}
 	exitErr error
 }
 
-func (p *agentProcess) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.Write(b)
-}
-
-func (p *agentProcess) logText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
-}
+func (p *agentProcess) logText() string { return p.logs.String() }
 
 func startAgent(t *testing.T, env []string, args ...string) *agentProcess {
 	t.Helper()
-	cmd := exec.Command(cliserBinary(t), append([]string{"agent"}, args...)...)
+	cmd := exec.Command(testkit.Binary(t), append([]string{"agent"}, args...)...)
 	cmd.Env = append(environWithout("CLISER_PASSWORD"), env...)
 	p := &agentProcess{cmd: cmd, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p, p
+	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
 	require.NoError(t, cmd.Start())
 	go func() { p.exitErr = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
@@ -88,13 +77,7 @@ func (p *agentProcess) exitCode(t *testing.T) int {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("agent did not exit:\n%s", p.logText())
 	}
-	if p.exitErr == nil {
-		return 0
-	}
-	if ee, ok := p.exitErr.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
+	return testkit.ExitCode(p.exitErr)
 }
 
 func connectedRecord(reg *registry.Registry, cid string) func() bool {
@@ -206,7 +189,7 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(cliserBinary(t), append([]string{"agent"}, c.args...)...)
+			cmd := exec.Command(testkit.Binary(t), append([]string{"agent"}, c.args...)...)
 			cmd.Env = append(environWithout("CLISER_PASSWORD"), c.env...)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError

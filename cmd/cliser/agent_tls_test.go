@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -311,7 +312,7 @@ func TestAgentBinaryTLSConfigMistakesExitTwo(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(cliserBinary(t), append(append([]string{"agent"}, base...), c.args...)...)
+			cmd := exec.Command(testkit.Binary(t), append(append([]string{"agent"}, base...), c.args...)...)
 			cmd.Env = append(environWithout("CLISER_PASSWORD"), c.env...)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,39 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
-
-var (
-	buildOnce sync.Once
-	builtPath string
-	buildErr  error
-)
-
-// cliserBinary builds ./cmd/cliser once per test run.
-func cliserBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cliser-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtPath = filepath.Join(dir, "cliser")
-		out, err := exec.Command("go", "build", "-o", builtPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = &buildFailure{out: string(out), err: err}
-		}
-	})
-	require.NoError(t, buildErr)
-	return builtPath
-}
-
-type buildFailure struct {
-	out string
-	err error
-}
-
-func (b *buildFailure) Error() string { return b.err.Error() + ": " + b.out }
 
 // servedProcess is `cliser serve` running as a subprocess.
 type servedProcess struct {
@@ -64,7 +33,7 @@ type servedProcess struct {
 // log line to learn the address.
 func startServe(t *testing.T, env []string, args ...string) *servedProcess {
 	t.Helper()
-	cmd := exec.Command(cliserBinary(t), append([]string{"serve"}, args...)...)
+	cmd := exec.Command(testkit.Binary(t), append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -116,13 +85,7 @@ func (p *servedProcess) wait(t *testing.T) int {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve did not exit:\n%s", p.logText())
 	}
-	if p.exitErr == nil {
-		return 0
-	}
-	if ee, ok := p.exitErr.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
+	return testkit.ExitCode(p.exitErr)
 }
 
 func TestBinaryServesHandshakeAndDrainsOnSIGTERM(t *testing.T) {
@@ -160,7 +123,7 @@ func TestBinaryServesHandshakeAndDrainsOnSIGTERM(t *testing.T) {
 }
 
 func TestBinaryRefusesToStartWithoutPassword(t *testing.T) {
-	cmd := exec.Command(cliserBinary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd := exec.Command(testkit.Binary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
 	cmd.Env = withoutEnv(os.Environ(), "CLISER_PASSWORD")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -171,7 +134,7 @@ func TestBinaryRefusesToStartWithoutPassword(t *testing.T) {
 }
 
 func TestBinaryVersion(t *testing.T) {
-	out, err := exec.Command(cliserBinary(t), "version").CombinedOutput()
+	out, err := exec.Command(testkit.Binary(t), "version").CombinedOutput()
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(out), "cliser "), string(out))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry/boltstore"
 )
@@ -189,7 +190,7 @@ func freePort(t *testing.T) string {
 // variables) and returns its combined output and exit code.
 func runBinary(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(cliserBinary(t), args...)
+	cmd := exec.Command(testkit.Binary(t), args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -208,7 +209,7 @@ func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
 	const token = "env-only-admin-token"
 	var listenPort, adminPort string
 	var cmd *exec.Cmd
-	var logs *lockedBuffer
+	var logs *testkit.LockedBuffer
 	var exited chan error
 	// A port found free may be taken by another process before serve binds
 	// it; then serve exits saying so, and the test tries other ports.
@@ -273,12 +274,12 @@ func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
 // startEnvOnly starts `cliser serve` with exactly env and no flags, in a
 // working directory of its own (so nothing is found by a relative default).
 // exited yields Wait's result and is refilled by whoever reads it.
-func startEnvOnly(t *testing.T, env []string) (*exec.Cmd, *lockedBuffer, chan error) {
+func startEnvOnly(t *testing.T, env []string) (*exec.Cmd, *testkit.LockedBuffer, chan error) {
 	t.Helper()
-	cmd := exec.Command(cliserBinary(t), "serve")
+	cmd := exec.Command(testkit.Binary(t), "serve")
 	cmd.Env = env
 	cmd.Dir = t.TempDir()
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	cmd.Stderr = logs
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
@@ -317,24 +318,6 @@ func envOf(cmd *exec.Cmd, name string) string {
 		}
 	}
 	return ""
-}
-
-// lockedBuffer collects a subprocess's output for reading while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // An admin API open beyond loopback without a token is logged as a warning

@@ -1,0 +1,72 @@
+package testkit
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The binary is built at most once per test process: every test of a
+// package that runs it shares the one build.
+var (
+	buildOnce sync.Once
+	builtPath string
+	buildErr  error
+)
+
+// Binary returns the path of the cliser binary, built from ./cmd/cliser of
+// this module into a temporary directory the first time it is called.
+// Safe from any goroutine.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() { builtPath, buildErr = build() })
+	require.NoError(t, buildErr)
+	return builtPath
+}
+
+// build runs `go build ./cmd/cliser` from the module root: a test's working
+// directory is its own package's, so the root comes from `go env GOMOD`.
+func build() (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	dir, err := os.MkdirTemp("", "cliser-bin-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "cliser")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/cliser")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", &buildFailure{out: string(out), err: err}
+	}
+	return path, nil
+}
+
+// buildFailure carries the compiler's output, which is what a reader of a
+// failed test needs.
+type buildFailure struct {
+	out string
+	err error
+}
+
+func (b *buildFailure) Error() string { return b.err.Error() + ": " + b.out }
+
+// ExitCode is the exit status in an error from exec.Cmd.Wait: 0 for nil,
+// -1 for a process killed by a signal or an error that is not an exit.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}

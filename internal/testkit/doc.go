@@ -1,0 +1,13 @@
+// Package testkit holds the test helpers that several packages' tests
+// need: the cliser binary built once per test process and a buffer a
+// running subprocess can write to while a test reads it.
+//
+// It is a normal package (not a _test file) only because test files cannot
+// export to other packages; it must be imported by _test.go files alone,
+// never by production code. Each helper was written once per package
+// before; keeping one copy here means a fix to, say, how the binary is
+// built reaches every test that runs it.
+//
+// Helpers take a testing.TB and fail the test on error; none of them
+// sleeps to wait for something.
+package testkit
