@@ -3,20 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"text/template"
@@ -245,53 +238,7 @@ func startHAProxy(t *testing.T, bin, cfgPath, front string) {
 // agent's --tls-ca).
 func writeTestPKI(t *testing.T, dir string) (pool *x509.CertPool, caPath, pemPath string) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cliser e2e test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: tlsServerName},
-		DNSNames:     []string{tlsServerName},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-
-	var pemOut strings.Builder
-	for _, b := range []*pem.Block{
-		{Type: "CERTIFICATE", Bytes: der},
-		{Type: "CERTIFICATE", Bytes: caDER},
-		{Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		require.NoError(t, pem.Encode(&pemOut, b))
-	}
-	pemPath = filepath.Join(dir, "cliser.pem")
-	require.NoError(t, os.WriteFile(pemPath, []byte(pemOut.String()), 0o600))
-	caPath = filepath.Join(dir, "ca.pem")
-	require.NoError(t, os.WriteFile(caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
-	pool = x509.NewCertPool()
-	pool.AddCert(caCert)
-	return pool, caPath, pemPath
+	ca := testkit.NewCA(t)
+	pemPath = ca.Issue(t, tlsServerName, "127.0.0.1").WriteBundle(t, dir, "cliser.pem")
+	return ca.Pool(), ca.WriteFile(t, dir), pemPath
 }

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -29,57 +24,13 @@ import (
 	"github.com/cliser/cliser/protocol"
 )
 
-// testPKI is a throwaway CA and a server certificate it signed.
-type testPKI struct {
-	caPEM  []byte
-	server tls.Certificate
-}
-
-// newTestPKI makes a CA and a server certificate for dnsName (and no IP
-// address, so a client that verifies "127.0.0.1" must fail).
-func newTestPKI(t *testing.T, dnsName string) testPKI {
+// newTestPKI makes a throwaway CA and a server certificate for dnsName (and
+// no IP address, so a client that verifies "127.0.0.1" must fail), and
+// writes the CA to a file for --tls-ca.
+func newTestPKI(t *testing.T, dnsName string) (server testkit.Cert, caFile string) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "cliser test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: dnsName},
-		DNSNames:     []string{dnsName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	return testPKI{
-		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key},
-	}
-}
-
-// writeCA writes the CA bundle to a file and returns its path.
-func (p testPKI) writeCA(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	require.NoError(t, os.WriteFile(path, p.caPEM, 0o600))
-	return path
+	ca := testkit.NewCA(t)
+	return ca.Issue(t, dnsName), ca.WriteFile(t, t.TempDir())
 }
 
 // tlsTerminator is what HAProxy does in front of cliser, in a few lines:
@@ -191,9 +142,8 @@ func (tt *tlsTerminator) close() {
 
 func TestAgentBinaryTLSThroughTerminatorRegistersAndObeysShutdown(t *testing.T) {
 	srv, reg := agentServer(t)
-	pki := newTestPKI(t, "cliser.test")
-	caFile := pki.writeCA(t)
-	front := startTLSTerminator(t, pki.server, srv.Addr())
+	server, caFile := newTestPKI(t, "cliser.test")
+	front := startTLSTerminator(t, server.TLS, srv.Addr())
 
 	// By flags.
 	byFlags := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
@@ -237,9 +187,8 @@ func TestAgentBinaryTLSThroughTerminatorRegistersAndObeysShutdown(t *testing.T) 
 
 func TestAgentBinaryTLSCertificateMismatchKeepsRetrying(t *testing.T) {
 	srv, reg := agentServer(t)
-	pki := newTestPKI(t, "cliser.test")
-	caFile := pki.writeCA(t)
-	front := startTLSTerminator(t, pki.server, srv.Addr())
+	server, caFile := newTestPKI(t, "cliser.test")
+	front := startTLSTerminator(t, server.TLS, srv.Addr())
 
 	cases := []struct {
 		name string
@@ -344,14 +293,14 @@ func TestAgentTLSConfig(t *testing.T) {
 	require.NotNil(t, cfg, "--tls-server-name implies TLS")
 	assert.Equal(t, "other.example", cfg.ServerName)
 
-	pki := newTestPKI(t, "cliser.test")
-	cfg, err = agentTLS{caFile: pki.writeCA(t)}.config("10.0.0.1:7443", false)
+	server, caFile := newTestPKI(t, "cliser.test")
+	cfg, err = agentTLS{caFile: caFile}.config("10.0.0.1:7443", false)
 	require.NoError(t, err)
 	require.NotNil(t, cfg, "--tls-ca implies TLS")
 	assert.Equal(t, "10.0.0.1", cfg.ServerName)
 	require.NotNil(t, cfg.RootCAs)
 	// The pool trusts the throwaway CA: the server certificate verifies.
-	leaf, err := x509.ParseCertificate(pki.server.Certificate[0])
+	leaf, err := x509.ParseCertificate(server.TLS.Certificate[0])
 	require.NoError(t, err)
 	_, err = leaf.Verify(x509.VerifyOptions{DNSName: "cliser.test", Roots: cfg.RootCAs})
 	assert.NoError(t, err)

@@ -1,6 +1,7 @@
 // Package testkit holds the test helpers that several packages' tests
-// need: the cliser binary built once per test process and a buffer a
-// running subprocess can write to while a test reads it.
+// need: the cliser binary built once per test process, a buffer a running
+// subprocess can write to while a test reads it, and a throwaway TLS CA
+// that issues server certificates.
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,
