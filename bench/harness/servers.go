@@ -72,6 +72,9 @@ type ServerOptions struct {
 	// resolution (reactor.WithTick), to measure what it does to keep-alive
 	// bursts. 0 keeps the reactor's default.
 	Tick time.Duration
+	// Args, for KindCliser, are more `cliser serve` flags (the soak's
+	// --retention).
+	Args []string
 }
 
 // External is a server the harness did not start: it loads it and reads
@@ -204,6 +207,7 @@ func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
 		// Per-connection logs are an operator's choice; the baseline logs
 		// nothing per connection, so neither does cliser here.
 		"--log-level", "warn", "--log-format", "console"}
+	args = append(args, o.Args...)
 	p, err := startProc(o.CliserBin, args, o.Password, filepath.Join(o.WorkDir, "cliser.log"), io.Discard)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,13 @@ type SoakSettings struct {
 	ChurnRate   float64       `json:"churn_rate_per_s"`
 	Pool        int           `json:"churn_pool"` // of Clients, the ones the churn reconnects and takes over
 	SampleEvery time.Duration `json:"sample_every"`
-	Limits      SoakLimits    `json:"limits"`
+	// Retention is the server's --retention: how long the record of a
+	// disconnected client is kept. Every brand-new id leaves a record, so
+	// with the server's default (30 days) the registry grows by design;
+	// the registry prunes at its checkpoint (every minute). 0 keeps the
+	// server's default.
+	Retention time.Duration `json:"retention"`
+	Limits    SoakLimits    `json:"limits"`
 	// Load is the steady clients' shape (keep-alive, timeouts, load
 	// processes); only its load and server fields are used.
 	Load Settings `json:"load"`
@@ -34,7 +40,7 @@ type SoakSettings struct {
 // DefaultSoak is `cliser-bench soak` with no flags.
 func DefaultSoak() SoakSettings {
 	return SoakSettings{Clients: 2000, Duration: 2 * time.Minute, ChurnRate: 200,
-		SampleEvery: 2 * time.Second, Load: Quick()}
+		SampleEvery: 2 * time.Second, Retention: 10 * time.Second, Load: Quick()}
 }
 
 // withDefaults fills what follows from Clients.
@@ -87,9 +93,13 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 		env.Progress = io.Discard
 	}
 	set := s.Load
+	var args []string
+	if s.Retention > 0 {
+		args = []string{"--retention", s.Retention.String()}
+	}
 	srv, err := startCliser(ctx, ServerOptions{Password: set.Password, KeepAlive: set.KeepAlive,
 		KeepAliveTimeout: set.KeepAliveTimeout, HandshakeTimeout: set.HandshakeTimeout,
-		CliserBin: env.CliserBin, WorkDir: env.WorkDir})
+		CliserBin: env.CliserBin, WorkDir: env.WorkDir, Args: args})
 	if err != nil {
 		return nil, err
 	}

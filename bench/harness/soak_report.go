@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"time"
 )
 
 // WriteJSON writes the soak's result, samples included.
@@ -27,9 +28,9 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "# cliser soak — %s\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "`cliser-bench soak --clients %d --duration %s --churn-rate %.0f`: %d clients held "+
-		"(%d in the churn pool), keep-alive every %s, churn for %s; samples every %s. "+
+		"(%d in the churn pool), keep-alive every %s, churn for %s; samples every %s; server --retention %s. "+
 		"Machine: %s, %d cores, %d GiB.\n\n",
-		s.Clients, s.Duration, s.ChurnRate, s.Clients, s.Pool, s.Load.KeepAlive, s.Duration, s.SampleEvery,
+		s.Clients, s.Duration, s.ChurnRate, s.Clients, s.Pool, s.Load.KeepAlive, s.Duration, s.SampleEvery, retentionStr(s.Retention),
 		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryGiB)
 	fmt.Fprintf(&b, "**Verdict: %s** — flat: %v, clients lost: %d, unexpected errors: %d.\n\n",
 		verdict, r.Verdict.Flat, r.Lost, sumErrors(r.Errors))
@@ -75,3 +76,10 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 }
 
 func mibf(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+func retentionStr(d time.Duration) string {
+	if d <= 0 {
+		return "its default"
+	}
+	return d.String()
+}

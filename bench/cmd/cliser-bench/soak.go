@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cliser/cliser/bench/harness"
 )
@@ -25,6 +26,8 @@ func soak(ctx context.Context, args []string) error {
 	fs.DurationVar(&s.SampleEvery, "sample-every", s.SampleEvery, "how often the server is sampled")
 	fs.DurationVar(&s.Load.KeepAlive, "keepalive-interval", s.Load.KeepAlive, "the server's keep-alive interval")
 	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "steady clients per load process")
+	fs.DurationVar(&s.Retention, "retention", s.Retention, "the server's --retention; 0 keeps its default (30 days: every brand-new id is a record kept, by design)")
+	warmup := fs.Duration("warmup", 70*time.Second, "left out of the judgement (at most 60% of --duration): the registry's first checkpoint (a minute) and prune come in it")
 	cliserBin := fs.String("cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
 	inProcess := fs.Bool("in-process-load", false, "run the steady clients in this process instead of load processes (small runs only)")
@@ -34,6 +37,8 @@ func soak(ctx context.Context, args []string) error {
 	if s.Clients < 2 || s.Duration <= 0 || s.ChurnRate < 0 {
 		return errors.New("soak: want --clients >= 2, --duration > 0, --churn-rate >= 0")
 	}
+	s.Limits = harness.DefaultSoakLimits(s.Clients)
+	s.Limits.WarmupFraction = min(warmup.Seconds()/s.Duration.Seconds(), 0.6)
 	workDir, err := os.MkdirTemp("", "cliser-soak-")
 	if err != nil {
 		return err
