@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -25,9 +26,9 @@ func TestShutdownOneClient(t *testing.T) {
 	r.decode(t, &resp)
 	assert.Equal(t, admin.CommandResponse{CID: "pos-0042", Command: "shutdown"}, resp)
 
-	c.expect("130 shutdown maintenance window")
-	c.send(protocol.ShutdownAck)
-	c.expectClosed()
+	c.Expect("130 shutdown maintenance window")
+	c.Send(protocol.ShutdownAck)
+	c.ExpectClosed()
 	eventually(t, func() bool {
 		rec, _ := s.reg.Get("pos-0042")
 		return !rec.CStatus && rec.Reason == protocol.ReasonShutdown
@@ -48,18 +49,18 @@ func TestShutdownWithoutBodySendsBareOrder(t *testing.T) {
 	c := s.connect(t, "bare-1")
 	r := s.call(t, http.MethodPost, "/v1/clients/bare-1/shutdown", "")
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
-	c.expect("130 shutdown")
+	c.Expect("130 shutdown")
 
 	c2 := s.connect(t, "bare-2")
 	r = s.call(t, http.MethodPost, "/v1/clients/bare-2/shutdown", `{}`)
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
-	c2.expect("130 shutdown")
+	c2.Expect("130 shutdown")
 
 	// Line breaks in the reason cannot split the protocol line.
 	c3 := s.connect(t, "bare-3")
 	r = s.call(t, http.MethodPost, "/v1/clients/bare-3/shutdown", `{"reason": "a\nb"}`)
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
-	c3.expect("130 shutdown a b")
+	c3.Expect("130 shutdown a b")
 }
 
 func TestShutdownRejectsBadBodies(t *testing.T) {
@@ -99,7 +100,7 @@ func TestKickOneClient(t *testing.T) {
 	var resp admin.CommandResponse
 	r.decode(t, &resp)
 	assert.Equal(t, admin.CommandResponse{CID: "kick-me", Command: "kick"}, resp)
-	c.expectClosed(closeLine(protocol.ReasonKicked))
+	c.ExpectClosed(closeLine(protocol.ReasonKicked))
 	eventually(t, func() bool {
 		rec, _ := s.reg.Get("kick-me")
 		return !rec.CStatus && rec.Reason == protocol.ReasonKicked
@@ -122,15 +123,15 @@ func TestKickOneClient(t *testing.T) {
 	// The other client heard nothing and is still registered.
 	stay, _ := s.reg.Get("stay")
 	assert.True(t, stay.CStatus)
-	require.NoError(t, other.conn.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
-	_, err := other.r.ReadString('\n')
+	require.NoError(t, other.Conn.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+	_, err := other.R.ReadString('\n')
 	assert.Error(t, err, "no line for the other client")
 }
 
 func TestShutdownAll(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{})
-	live := []*rawClient{s.connect(t, "all-1"), s.connect(t, "all-2"), s.connect(t, "all-3")}
+	live := []*testkit.RawClient{s.connect(t, "all-1"), s.connect(t, "all-2"), s.connect(t, "all-3")}
 	gone := s.connect(t, "all-gone")
 	s.leave(t, gone, "all-gone")
 
@@ -138,9 +139,9 @@ func TestShutdownAll(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
 	assert.JSONEq(t, `{"sent": 3}`, string(r.body))
 	for _, c := range live {
-		c.expect("130 shutdown fleet update")
-		c.send(protocol.ShutdownAck)
-		c.expectClosed()
+		c.Expect("130 shutdown fleet update")
+		c.Send(protocol.ShutdownAck)
+		c.ExpectClosed()
 	}
 	eventually(t, func() bool { c, _ := s.reg.Counts(); return c == 0 }, "all gone")
 
@@ -171,7 +172,7 @@ func TestStartingAndDraining(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, s.srv.Stop(ctx))
-	c.expectClosed(closeLine(protocol.ReasonServerShuttingDown))
+	c.ExpectClosed(closeLine(protocol.ReasonServerShuttingDown))
 	assert.Equal(t, http.StatusServiceUnavailable, s.call(t, http.MethodGet, "/readyz", "").status, "draining")
 	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status, "the process still serves")
 	for _, path := range []string{"/v1/clients/drain-1/kick", "/v1/clients/drain-1/shutdown", "/v1/shutdown"} {

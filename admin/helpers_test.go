@@ -1,12 +1,9 @@
 package admin_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -123,73 +121,19 @@ func (s *stack) callToken(t *testing.T, method, path, body, token string) reply 
 	return reply{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// rawClient speaks the protocol by hand over a real TCP connection.
-type rawClient struct {
-	t    testing.TB
-	conn net.Conn
-	r    *bufio.Reader
-}
-
-func dial(t testing.TB, addr string) *rawClient {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return &rawClient{t: t, conn: c, r: bufio.NewReader(c)}
-}
-
 // connect dials and registers id.
-func (s *stack) connect(t testing.TB, id string) *rawClient {
+func (s *stack) connect(t testing.TB, id string) *testkit.RawClient {
 	t.Helper()
-	c := dial(t, s.srv.Addr())
-	c.send("110 " + testPassword + "\n120 " + id + "\n")
-	c.expect("110 password")
-	c.expect("120 id")
-	line := c.readLine()
-	require.True(t, strings.HasPrefix(line, "140 connected "), "want 140, got %q", line)
+	c := testkit.Dial(t, s.srv.Addr())
+	c.Register(testPassword, id)
 	return c
-}
-
-func (c *rawClient) send(s string) {
-	c.t.Helper()
-	_, err := c.conn.Write([]byte(s))
-	require.NoError(c.t, err)
-}
-
-func (c *rawClient) expect(want string) {
-	c.t.Helper()
-	require.Equal(c.t, want, c.readLine())
-}
-
-func (c *rawClient) readLine() string {
-	c.t.Helper()
-	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-	line, err := c.r.ReadString('\n')
-	require.NoError(c.t, err, "read so far: %q", line)
-	return strings.TrimSuffix(line, "\n")
-}
-
-// expectClosed checks that the server closes the connection after the
-// lines in want.
-func (c *rawClient) expectClosed(want ...string) {
-	c.t.Helper()
-	for _, w := range want {
-		c.expect(w)
-	}
-	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-	rest, err := c.r.ReadString('\n')
-	require.Error(c.t, err, "expected close, got %q", rest)
-	var ne net.Error
-	if errors.As(err, &ne) {
-		require.False(c.t, ne.Timeout(), "server did not close the connection")
-	}
 }
 
 // leave closes the client's side and waits until the registry has it
 // disconnected.
-func (s *stack) leave(t *testing.T, c *rawClient, cid string) {
+func (s *stack) leave(t *testing.T, c *testkit.RawClient, cid string) {
 	t.Helper()
-	_ = c.conn.Close()
+	_ = c.Conn.Close()
 	eventually(t, func() bool { r, ok := s.reg.Get(cid); return ok && !r.CStatus }, cid+" disconnected")
 }
 

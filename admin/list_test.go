@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -151,7 +152,7 @@ func TestPaginationAcrossPageBoundaryWithChurn(t *testing.T) {
 	for _, status := range []string{"all", "connected"} {
 		t.Run(status, func(t *testing.T) {
 			s := newStack(t, stackConfig{})
-			clients := map[string]*rawClient{}
+			clients := map[string]*testkit.RawClient{}
 			for i := range 10 {
 				cid := fmt.Sprintf("c%02d", i)
 				clients[cid] = s.connect(t, cid)

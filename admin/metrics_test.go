@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -118,9 +119,9 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	// Handshakes: two registered, one refused.
 	echo := s.connect(t, "m-echo")
 	silent := s.connect(t, "m-silent")
-	bad := dial(t, s.srv.Addr())
-	bad.send("110 wrong\n")
-	bad.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	bad := testkit.Dial(t, s.srv.Addr())
+	bad.Send("110 wrong\n")
+	bad.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
 	eventually(t, func() bool {
 		return metricValue(t, m, admin.MetricHandshakes, "result", "auth failed") == 1
 	}, "auth failure counted")
@@ -132,8 +133,8 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	// none (a timeout).
 	lines := echoKeepAlives(echo)
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricKeepAliveRTT) >= 1 }, "rtt observed")
-	silent.readLine()
-	silent.expectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
+	silent.ReadLine()
+	silent.ExpectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricKeepAliveTimeouts) >= 1 }, "timeout counted")
 	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricKeepAliveTimeouts))
 	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricDisconnects, "reason", "keepalive timeout"))
@@ -144,7 +145,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	r := s.call(t, http.MethodPost, "/v1/clients/m-echo/shutdown", "")
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
 	require.Equal(t, "130 shutdown", <-lines)
-	echo.send(protocol.ShutdownAck)
+	echo.Send(protocol.ShutdownAck)
 	_, open := <-lines
 	require.False(t, open, "closed after the ack")
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricShutdownsAcked) == 1 }, "ack counted")
@@ -155,7 +156,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	// A kick.
 	k := s.connect(t, "m-kick")
 	require.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/m-kick/kick", "").status)
-	k.expectClosed(closeLine(protocol.ReasonKicked))
+	k.ExpectClosed(closeLine(protocol.ReasonKicked))
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricDisconnects, "reason", "kicked") == 1 }, "kick counted")
 
 	// And over HTTP, in the text format.
@@ -180,10 +181,10 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 func TestRejectionsCounted(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{reactorOpts: []reactor.Option{reactor.WithMaxConns(1)}})
-	first := dial(t, s.srv.Addr())
-	first.expect("110 password")
-	second := dial(t, s.srv.Addr())
-	second.expectClosed(closeLine(protocol.ReasonServerFull))
+	first := testkit.Dial(t, s.srv.Addr())
+	first.Expect("110 password")
+	second := testkit.Dial(t, s.srv.Addr())
+	second.ExpectClosed(closeLine(protocol.ReasonServerFull))
 	eventually(t, func() bool {
 		return metricValue(t, s.metrics, admin.MetricRejections, "reason", "server full") == 1
 	}, "rejection counted")
@@ -192,18 +193,18 @@ func TestRejectionsCounted(t *testing.T) {
 // echoKeepAlives answers every "100 <token>" c receives, in the background,
 // and hands every other line to the channel, which closes when the server
 // closes the connection (or after 20s, a test's worst case).
-func echoKeepAlives(c *rawClient) <-chan string {
+func echoKeepAlives(c *testkit.RawClient) <-chan string {
 	lines := make(chan string, 16)
-	_ = c.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_ = c.Conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 	go func() {
 		defer close(lines)
 		for {
-			line, err := c.r.ReadString('\n')
+			line, err := c.R.ReadString('\n')
 			if err != nil {
 				return
 			}
 			if strings.HasPrefix(line, "100 ") {
-				if _, err := c.conn.Write([]byte(line)); err != nil {
+				if _, err := c.Conn.Write([]byte(line)); err != nil {
 					return
 				}
 				continue

@@ -8,19 +8,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
 	srv := startServer(t)
-	c := dial(t, srv.Addr())
-	c.handshake("sd-1")
+	c := testkit.Dial(t, srv.Addr())
+	c.Handshake(testPassword, "sd-1")
 	conn, err := srv.reg.Conn("sd-1")
 	require.NoError(t, err)
 	require.NoError(t, conn.Shutdown("maintenance window"))
-	c.expect("130 shutdown maintenance window")
-	c.send(protocol.ShutdownAck)
-	c.expectClosed()
+	c.Expect("130 shutdown maintenance window")
+	c.Send(protocol.ShutdownAck)
+	c.ExpectClosed()
 	eventually(t, func() bool {
 		r, _ := srv.reg.Get("sd-1")
 		return !r.CStatus && r.Reason == protocol.ReasonShutdown
@@ -29,25 +30,25 @@ func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
 
 func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(time.Minute, 80*time.Millisecond))
-	c := dial(t, srv.Addr())
-	c.handshake("sd-deaf")
+	c := testkit.Dial(t, srv.Addr())
+	c.Handshake(testPassword, "sd-deaf")
 	conn, err := srv.reg.Conn("sd-deaf")
 	require.NoError(t, err)
 	require.NoError(t, conn.Shutdown(""))
-	c.expect("130 shutdown")
-	c.expectClosed()
+	c.Expect("130 shutdown")
+	c.ExpectClosed()
 	r, _ := srv.reg.Get("sd-deaf")
 	assert.Equal(t, protocol.ReasonShutdown, r.Reason)
 }
 
 func TestKickClosesWithReason(t *testing.T) {
 	srv := startServer(t)
-	c := dial(t, srv.Addr())
-	c.handshake("kick-1")
+	c := testkit.Dial(t, srv.Addr())
+	c.Handshake(testPassword, "kick-1")
 	conn, err := srv.reg.Conn("kick-1")
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(protocol.ReasonKicked))
-	c.expectClosed(closeLine(protocol.ReasonKicked))
+	c.ExpectClosed(closeLine(protocol.ReasonKicked))
 	eventually(t, func() bool {
 		r, _ := srv.reg.Get("kick-1")
 		return !r.CStatus && r.Reason == protocol.ReasonKicked
@@ -58,24 +59,24 @@ func TestKickClosesWithReason(t *testing.T) {
 // the same client has registered again in between.
 func TestLateCommandHitsNothing(t *testing.T) {
 	srv := startServer(t)
-	first := dial(t, srv.Addr())
-	first.handshake("late-1")
+	first := testkit.Dial(t, srv.Addr())
+	first.Handshake(testPassword, "late-1")
 	stale, err := srv.reg.Conn("late-1")
 	require.NoError(t, err)
-	_ = first.conn.Close()
+	_ = first.Conn.Close()
 	eventually(t, func() bool { r, _ := srv.reg.Get("late-1"); return !r.CStatus }, "first gone")
 
-	second := dial(t, srv.Addr())
-	second.handshake("late-1")
+	second := testkit.Dial(t, srv.Addr())
+	second.Handshake(testPassword, "late-1")
 	require.NoError(t, stale.Close(protocol.ReasonKicked))
 	// Had the stale handle reached the new connection, it would read
 	// "190 kicked" here instead of its own shutdown order.
 	fresh, err := srv.reg.Conn("late-1")
 	require.NoError(t, err)
 	require.NoError(t, fresh.Shutdown(""))
-	second.expect("130 shutdown")
-	second.send(protocol.ShutdownAck)
-	second.expectClosed()
+	second.Expect("130 shutdown")
+	second.Send(protocol.ShutdownAck)
+	second.ExpectClosed()
 	eventually(t, func() bool { r, _ := srv.reg.Get("late-1"); return !r.CStatus }, "second gone")
 	r, _ := srv.reg.Get("late-1")
 	assert.Equal(t, protocol.ReasonShutdown, r.Reason)
@@ -83,16 +84,16 @@ func TestLateCommandHitsNothing(t *testing.T) {
 
 func TestStopTellsEveryClientAndRefusesNewOnes(t *testing.T) {
 	srv := startServer(t)
-	clients := make([]*rawClient, 5)
+	clients := make([]*testkit.RawClient, 5)
 	for i := range clients {
-		clients[i] = dial(t, srv.Addr())
-		clients[i].handshake("stop-" + itoa(i))
+		clients[i] = testkit.Dial(t, srv.Addr())
+		clients[i].Handshake(testPassword, "stop-"+itoa(i))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, srv.Stop(ctx))
 	for _, c := range clients {
-		c.expectClosed(closeLine(protocol.ReasonServerShuttingDown))
+		c.ExpectClosed(closeLine(protocol.ReasonServerShuttingDown))
 	}
 	for i := range clients {
 		r, _ := srv.reg.Get("stop-" + itoa(i))
@@ -104,20 +105,20 @@ func TestStopTellsEveryClientAndRefusesNewOnes(t *testing.T) {
 
 func TestShutdownAllOneTaskPerLoop(t *testing.T) {
 	srv := startServer(t, WithLoops(2))
-	clients := make([]*rawClient, 6)
+	clients := make([]*testkit.RawClient, 6)
 	for i := range clients {
-		clients[i] = dial(t, srv.Addr())
-		clients[i].handshake("all-" + itoa(i))
+		clients[i] = testkit.Dial(t, srv.Addr())
+		clients[i].Handshake(testPassword, "all-"+itoa(i))
 	}
-	half := dial(t, srv.Addr()) // in its handshake: not ordered
-	half.expect("110 password")
+	half := testkit.Dial(t, srv.Addr()) // in its handshake: not ordered
+	half.Expect("110 password")
 
 	assert.Equal(t, len(clients), srv.ShutdownAll("fleet update"))
 	assert.Zero(t, srv.ShutdownAll("again"), "an order is already pending for each")
 	for _, c := range clients {
-		c.expect("130 shutdown fleet update")
-		c.send(protocol.ShutdownAck)
-		c.expectClosed()
+		c.Expect("130 shutdown fleet update")
+		c.Send(protocol.ShutdownAck)
+		c.ExpectClosed()
 	}
 	eventually(t, func() bool { n, _ := srv.reg.Counts(); return n == 0 }, "all acked and closed")
 }

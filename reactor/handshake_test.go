@@ -10,18 +10,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 func TestHappyPathRegistersClient(t *testing.T) {
 	srv := startServer(t)
-	c := dial(t, srv.Addr())
-	sid := c.handshake("pos-0042")
+	c := testkit.Dial(t, srv.Addr())
+	sid := c.Handshake(testPassword, "pos-0042")
 	assert.NotZero(t, sid)
 
 	rec, ok := srv.reg.Get("pos-0042")
 	require.True(t, ok)
-	local := c.conn.LocalAddr().(*net.TCPAddr)
+	local := c.Conn.LocalAddr().(*net.TCPAddr)
 	assert.Equal(t, sid, rec.SID)
 	assert.Equal(t, "pos-0042", rec.CID)
 	assert.Equal(t, "127.0.0.1", rec.CIP)
@@ -30,7 +31,7 @@ func TestHappyPathRegistersClient(t *testing.T) {
 	assert.Equal(t, protocol.ReasonNone, rec.Reason)
 	assert.WithinDuration(t, time.Now(), rec.ConnectedAt, 5*time.Second)
 
-	_ = c.conn.Close()
+	_ = c.Conn.Close()
 	eventually(t, func() bool {
 		r, _ := srv.reg.Get("pos-0042")
 		return !r.CStatus
@@ -42,25 +43,25 @@ func TestHappyPathRegistersClient(t *testing.T) {
 
 func TestPipelinedHandshakeTakesOneRoundTrip(t *testing.T) {
 	srv := startServer(t)
-	c := dial(t, srv.Addr())
-	c.send("110 " + testPassword + "\n120 pipe-1\n")
-	c.expect("110 password")
-	c.expect("120 id")
-	assert.NotZero(t, c.expectConnected())
+	c := testkit.Dial(t, srv.Addr())
+	c.Send("110 " + testPassword + "\n120 pipe-1\n")
+	c.Expect("110 password")
+	c.Expect("120 id")
+	assert.NotZero(t, c.ExpectConnected())
 }
 
 func TestCRLFHandshake(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(50*time.Millisecond, time.Second))
-	c := dial(t, srv.Addr())
-	c.expect("110 password")
-	c.send("110 " + testPassword + "\r\n")
-	c.expect("120 id")
-	c.send("120 crlf-1\r\n")
-	c.expectConnected()
-	line := c.readLine()
+	c := testkit.Dial(t, srv.Addr())
+	c.Expect("110 password")
+	c.Send("110 " + testPassword + "\r\n")
+	c.Expect("120 id")
+	c.Send("120 crlf-1\r\n")
+	c.ExpectConnected()
+	line := c.ReadLine()
 	require.True(t, strings.HasPrefix(line, "100 "))
-	c.send(line + "\r\n")
-	c.echoKeepAlive() // the CRLF echo was accepted: the next one comes
+	c.Send(line + "\r\n")
+	c.EchoKeepAlive() // the CRLF echo was accepted: the next one comes
 }
 
 // The whole pipelined handshake, split in two at every byte boundary, must
@@ -69,25 +70,25 @@ func TestInputSplitAtEveryByte(t *testing.T) {
 	srv := startServer(t)
 	wire := "110 " + testPassword + "\r\n120 split-x\n"
 	for i := 1; i < len(wire); i++ {
-		c := dial(t, srv.Addr())
-		c.send(wire[:i])
+		c := testkit.Dial(t, srv.Addr())
+		c.Send(wire[:i])
 		// Let the first part land in its own read before the rest.
-		c.expect("110 password")
-		c.send(wire[i:])
-		c.expect("120 id")
-		assert.NotZero(t, c.expectConnected(), "split at %d", i)
-		_ = c.conn.Close()
+		c.Expect("110 password")
+		c.Send(wire[i:])
+		c.Expect("120 id")
+		assert.NotZero(t, c.ExpectConnected(), "split at %d", i)
+		_ = c.Conn.Close()
 	}
 }
 
 func TestKeepAlivesOverSeveralIntervals(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(30*time.Millisecond, time.Second))
-	c := dial(t, srv.Addr())
-	c.handshake("ka-1")
+	c := testkit.Dial(t, srv.Addr())
+	c.Handshake(testPassword, "ka-1")
 	before, _ := srv.reg.Get("ka-1")
 	seen := map[string]bool{}
 	for range 5 {
-		tok := c.echoKeepAlive()
+		tok := c.EchoKeepAlive()
 		assert.False(t, seen[tok], "token %s repeated", tok)
 		seen[tok] = true
 	}

@@ -9,29 +9,30 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 func TestTooManyAuthFailuresBansTheIP(t *testing.T) {
 	srv := startServer(t, WithAuthFailLimit(3, time.Minute))
 	for range 3 {
-		c := dialFrom(t, srv.Addr(), "127.0.0.7")
-		c.send("110 wrong\n")
-		c.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+		c := testkit.DialFrom(t, srv.Addr(), "127.0.0.7")
+		c.Send("110 wrong\n")
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
 	}
-	banned := dialFrom(t, srv.Addr(), "127.0.0.7")
-	banned.expectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	banned := testkit.DialFrom(t, srv.Addr(), "127.0.0.7")
+	banned.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 
-	other := dialFrom(t, srv.Addr(), "127.0.0.8")
-	assert.NotZero(t, other.handshake("not-banned"), "another address is not affected")
+	other := testkit.DialFrom(t, srv.Addr(), "127.0.0.8")
+	assert.NotZero(t, other.Handshake(testPassword, "not-banned"), "another address is not affected")
 }
 
 func TestAuthBanEndsAfterWindow(t *testing.T) {
 	srv := startServer(t, WithAuthFailLimit(1, 150*time.Millisecond))
-	c := dialFrom(t, srv.Addr(), "127.0.0.9")
-	c.send("110 wrong\n")
-	c.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
-	dialFrom(t, srv.Addr(), "127.0.0.9").expectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	c := testkit.DialFrom(t, srv.Addr(), "127.0.0.9")
+	c.Send("110 wrong\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	testkit.DialFrom(t, srv.Addr(), "127.0.0.9").ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 	eventually(t, func() bool {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}
 		c, err := d.Dial("tcp", srv.Addr())
@@ -48,18 +49,18 @@ func TestAuthBanEndsAfterWindow(t *testing.T) {
 
 func TestHandshakesPerIPAreCapped(t *testing.T) {
 	srv := startServer(t, WithMaxHandshakesPerIP(2))
-	a := dialFrom(t, srv.Addr(), "127.0.0.10")
-	b := dialFrom(t, srv.Addr(), "127.0.0.10")
-	a.expect("110 password")
-	b.expect("110 password")
-	dialFrom(t, srv.Addr(), "127.0.0.10").expectClosed(closeLine(protocol.ReasonServerFull))
-	dialFrom(t, srv.Addr(), "127.0.0.11").expect("110 password")
+	a := testkit.DialFrom(t, srv.Addr(), "127.0.0.10")
+	b := testkit.DialFrom(t, srv.Addr(), "127.0.0.10")
+	a.Expect("110 password")
+	b.Expect("110 password")
+	testkit.DialFrom(t, srv.Addr(), "127.0.0.10").ExpectClosed(closeLine(protocol.ReasonServerFull))
+	testkit.DialFrom(t, srv.Addr(), "127.0.0.11").Expect("110 password")
 
 	// A finished handshake frees its slot.
-	a.send("110 " + testPassword + "\n120 cap-a\n")
-	a.expect("120 id")
-	a.expectConnected()
-	dialFrom(t, srv.Addr(), "127.0.0.10").expect("110 password")
+	a.Send("110 " + testPassword + "\n120 cap-a\n")
+	a.Expect("120 id")
+	a.ExpectConnected()
+	testkit.DialFrom(t, srv.Addr(), "127.0.0.10").Expect("110 password")
 }
 
 func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
@@ -87,17 +88,17 @@ func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
 			wire := string(tc.header) + "110 " + testPassword + "\n120 proxied-" + name[:2] + "\n"
 			// The header may arrive in any pieces.
 			for _, cut := range []int{1, 5, 12, 15, len(tc.header) - 1, len(tc.header)} {
-				c := dial(t, srv.Addr())
-				c.send(wire[:cut])
-				c.expect("110 password")
-				c.send(wire[cut:])
-				c.expect("120 id")
-				c.expectConnected()
+				c := testkit.Dial(t, srv.Addr())
+				c.Send(wire[:cut])
+				c.Expect("110 password")
+				c.Send(wire[cut:])
+				c.Expect("120 id")
+				c.ExpectConnected()
 				rec, ok := srv.reg.Get("proxied-" + name[:2])
 				require.True(t, ok)
 				assert.Equal(t, tc.cip, rec.CIP)
 				assert.Equal(t, tc.port, rec.CPort)
-				_ = c.conn.Close()
+				_ = c.Conn.Close()
 			}
 		})
 	}
@@ -106,11 +107,11 @@ func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
 func TestProxyProtocolLocalKeepsSocketAddress(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true))
 	local := []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00") // v2, LOCAL, no address
-	c := dial(t, srv.Addr())
-	c.send(string(local) + "110 " + testPassword + "\n120 health-1\n")
-	c.expect("110 password")
-	c.expect("120 id")
-	c.expectConnected()
+	c := testkit.Dial(t, srv.Addr())
+	c.Send(string(local) + "110 " + testPassword + "\n120 health-1\n")
+	c.Expect("110 password")
+	c.Expect("120 id")
+	c.ExpectConnected()
 	rec, _ := srv.reg.Get("health-1")
 	assert.Equal(t, "127.0.0.1", rec.CIP)
 }
@@ -125,9 +126,9 @@ func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
 		"v2 length too big": "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := dial(t, srv.Addr())
-			c.send(wire)
-			c.expectClosed("110 password", closeLine(protocol.ReasonProtocolError))
+			c := testkit.Dial(t, srv.Addr())
+			c.Send(wire)
+			c.ExpectClosed("110 password", closeLine(protocol.ReasonProtocolError))
 		})
 	}
 }
@@ -140,16 +141,16 @@ func TestProxiedAddressIsWhatTheBanSees(t *testing.T) {
 		require.NoError(t, err)
 		return string(b)
 	}
-	c := dial(t, srv.Addr())
-	c.send(hdr("198.51.100.1") + "110 wrong\n")
-	c.expectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
-	c = dial(t, srv.Addr())
-	c.send(hdr("198.51.100.1"))
-	c.expectClosed("110 password", closeLine(protocol.ReasonTooManyAttempts))
+	c := testkit.Dial(t, srv.Addr())
+	c.Send(hdr("198.51.100.1") + "110 wrong\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	c = testkit.Dial(t, srv.Addr())
+	c.Send(hdr("198.51.100.1"))
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonTooManyAttempts))
 	// Same proxy, another client behind it: not banned.
-	c = dial(t, srv.Addr())
-	c.send(hdr("198.51.100.2") + "110 " + testPassword + "\n120 behind-proxy\n")
-	c.expect("110 password")
-	c.expect("120 id")
-	c.expectConnected()
+	c = testkit.Dial(t, srv.Addr())
+	c.Send(hdr("198.51.100.2") + "110 " + testPassword + "\n120 behind-proxy\n")
+	c.Expect("110 password")
+	c.Expect("120 id")
+	c.ExpectConnected()
 }

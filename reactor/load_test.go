@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -100,20 +101,20 @@ func TestSilentClientsDoNotDelayOthers(t *testing.T) {
 	// Silent ones on every loop: one that never answers, one that sent
 	// half a line, one registered that never reads.
 	for i := range 4 {
-		dial(t, srv.Addr())
-		half := dial(t, srv.Addr())
-		half.send("110 " + testPassword[:3])
-		deaf := dial(t, srv.Addr())
-		deaf.send("110 " + testPassword + "\n120 deaf-" + itoa(i) + "\n")
+		testkit.Dial(t, srv.Addr())
+		half := testkit.Dial(t, srv.Addr())
+		half.Send("110 " + testPassword[:3])
+		deaf := testkit.Dial(t, srv.Addr())
+		deaf.Send("110 " + testPassword + "\n120 deaf-" + itoa(i) + "\n")
 	}
-	healthy := make([]*rawClient, 6)
+	healthy := make([]*testkit.RawClient, 6)
 	for i := range healthy {
-		healthy[i] = dial(t, srv.Addr())
-		healthy[i].handshake("healthy-" + itoa(i))
+		healthy[i] = testkit.Dial(t, srv.Addr())
+		healthy[i].Handshake(testPassword, "healthy-"+itoa(i))
 	}
 	for range 3 {
 		for _, c := range healthy {
-			c.echoKeepAlive()
+			c.EchoKeepAlive()
 		}
 	}
 	// Had a silent client blocked its loop, the healthy ones could only

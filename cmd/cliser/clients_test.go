@@ -28,7 +28,7 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 		opsConnect(t, addr, opsPassword, fmt.Sprintf("dev-%02d", i))
 	}
 	gone := opsConnect(t, addr, opsPassword, "dev-gone")
-	_ = gone.conn.Close()
+	_ = gone.Conn.Close()
 	require.Eventually(t, func() bool { r, _ := s.reg.Get("dev-gone"); return !r.CStatus }, waitFor, tick)
 
 	out, _, err := runCLI(t, "clients", "list", "--admin", s.admin)
@@ -107,9 +107,9 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	out, _, err := runCLI(t, "clients", "shutdown", "cli-a", "--reason", "maintenance window", "--admin", s.admin)
 	require.NoError(t, err)
 	assert.Equal(t, "shutdown sent to cli-a\n", out)
-	a.expect("130 shutdown maintenance window")
-	a.send(protocol.ShutdownAck)
-	a.expectClosed()
+	a.Expect("130 shutdown maintenance window")
+	a.Send(protocol.ShutdownAck)
+	a.ExpectClosed()
 	require.Eventually(t, func() bool { r, _ := s.reg.Get("cli-a"); return r.Reason == protocol.ReasonShutdown }, waitFor, tick)
 
 	_, _, err = runCLI(t, "clients", "shutdown", "cli-a", "--admin", s.admin)
@@ -122,15 +122,15 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	out, _, err = runCLI(t, "clients", "kick", "cli-b", "--admin", s.admin, "-o", "json")
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"cid": "cli-b", "command": "kick"}`, out)
-	b.expectClosed(closeText(protocol.ReasonKicked))
+	b.ExpectClosed(closeText(protocol.ReasonKicked))
 
 	c := opsConnect(t, addr, opsPassword, "cli-c")
 	d := opsConnect(t, addr, opsPassword, "cli-d")
 	out, _, err = runCLI(t, "clients", "shutdown", "--all", "--reason", "bye", "--admin", s.admin)
 	require.NoError(t, err)
 	assert.Equal(t, "shutdown sent to 2 connected clients\n", out)
-	c.expect("130 shutdown bye")
-	d.expect("130 shutdown bye")
+	c.Expect("130 shutdown bye")
+	d.Expect("130 shutdown bye")
 
 	_, _, err = runCLI(t, "clients", "shutdown", "--admin", s.admin)
 	require.Error(t, err)

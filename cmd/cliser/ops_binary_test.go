@@ -88,7 +88,7 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 		c := opsConnect(t, p.addr, opsPassword, cid)
 		early = append(early, cid)
 		if i%4 == 0 { // some leave before the crash
-			_ = c.conn.Close()
+			_ = c.Conn.Close()
 			require.Eventually(t, func() bool {
 				r, err := api.Get(context.Background(), cid)
 				return err == nil && !r.CStatus
@@ -142,7 +142,7 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	api := adminClient(t, base)
 	require.NoError(t, api.Probe(context.Background(), "/readyz"))
 
-	clients := map[string]*opsClient{}
+	clients := map[string]*testkit.RawClient{}
 	for i := range 8 {
 		cid := fmt.Sprintf("drain-%d", i)
 		clients[cid] = opsConnect(t, p.addr, opsPassword, cid)
@@ -150,7 +150,7 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	var wg sync.WaitGroup
 	for _, c := range clients {
-		wg.Go(func() { c.expectClosed(closeText(protocol.ReasonServerShuttingDown)) })
+		wg.Go(func() { c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown)) })
 	}
 	wg.Wait()
 	require.Equal(t, 0, p.wait(t), p.logText())
@@ -346,7 +346,7 @@ func TestBinaryDrainIgnoresStalledAdminPeer(t *testing.T) {
 
 	start := time.Now()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	c.expectClosed(closeText(protocol.ReasonServerShuttingDown))
+	c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown))
 	assert.Equal(t, 0, p.wait(t), p.logText())
 	assert.Less(t, time.Since(start), 5*time.Second, "the stop is bounded by --shutdown-timeout")
 	assert.Contains(t, p.logText(), `"msg":"stopped; registry written"`)

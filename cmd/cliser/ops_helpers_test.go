@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -56,60 +54,13 @@ func startOpsServer(t *testing.T, token string) *opsServer {
 	return &opsServer{reg: reg, srv: srv, admin: "http://" + hs.Addr()}
 }
 
-// opsClient speaks the protocol by hand over a real TCP connection.
-type opsClient struct {
-	t    testing.TB
-	conn net.Conn
-	r    *bufio.Reader
-}
-
 // opsConnect dials addr and registers cid with password.
-func opsConnect(t testing.TB, addr, password, cid string) *opsClient {
+func opsConnect(t testing.TB, addr, password, cid string) *testkit.RawClient {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	c := &opsClient{t: t, conn: conn, r: bufio.NewReader(conn)}
-	_, err = conn.Write([]byte("110 " + password + "\n120 " + cid + "\n"))
-	require.NoError(t, err)
-	c.expect("110 password")
-	c.expect("120 id")
-	line := c.readLine()
-	require.True(t, strings.HasPrefix(line, "140 connected "), "want 140, got %q", line)
+	c := testkit.Dial(t, addr)
+	c.Timeout = 10 * time.Second
+	c.Register(password, cid)
 	return c
-}
-
-func (c *opsClient) readLine() string {
-	c.t.Helper()
-	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	line, err := c.r.ReadString('\n')
-	require.NoError(c.t, err, "read so far: %q", line)
-	return strings.TrimSuffix(line, "\n")
-}
-
-func (c *opsClient) expect(want string) {
-	c.t.Helper()
-	require.Equal(c.t, want, c.readLine())
-}
-
-// expectClosed reads the lines in want, then the server's close.
-func (c *opsClient) expectClosed(want ...string) {
-	c.t.Helper()
-	for _, w := range want {
-		c.expect(w)
-	}
-	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	rest, err := c.r.ReadString('\n')
-	require.Error(c.t, err, "expected close, got %q", rest)
-	if ne, ok := err.(net.Error); ok {
-		require.False(c.t, ne.Timeout(), "server did not close the connection")
-	}
-}
-
-func (c *opsClient) send(s string) {
-	c.t.Helper()
-	_, err := c.conn.Write([]byte(s))
-	require.NoError(c.t, err)
 }
 
 // runCLI runs the cliser root command in this process with args and
