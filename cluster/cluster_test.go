@@ -13,6 +13,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -56,7 +57,7 @@ func TestThreeNodes(t *testing.T) {
 		got, err := n1.api.Kick(ctx, "c@3")
 		require.NoError(t, err)
 		assert.Equal(t, "kick", got.Command)
-		c.expectClosed("190 " + protocol.ReasonKicked.String())
+		c.ExpectClosed("190 " + protocol.ReasonKicked.String())
 		eventually(t, func() bool {
 			r, ok := n2.record(t, "c@3")
 			return ok && !r.CStatus && r.Reason == "kicked" && r.Node == "n3"
@@ -71,9 +72,9 @@ func TestThreeNodes(t *testing.T) {
 	t.Run("shutdown through node 1 reaches a client on node 3", func(t *testing.T) {
 		_, err := n1.api.Shutdown(ctx, "d.3", "maintenance")
 		require.NoError(t, err)
-		d.expect("130 shutdown maintenance")
-		d.send("130 ok\n")
-		d.expectClosed()
+		d.Expect("130 shutdown maintenance")
+		d.Send("130 ok\n")
+		d.ExpectClosed()
 		eventually(t, func() bool {
 			r, ok := n1.record(t, "d.3")
 			return ok && !r.CStatus && r.Reason == "shutdown"
@@ -85,7 +86,7 @@ func TestThreeNodes(t *testing.T) {
 		eventually(t, func() bool { r, ok := n3.record(t, "t-1"); return ok && r.Node == "n1" && r.CStatus },
 			"registration on node 1 published")
 		fresh := register(t, n2.srv.Addr(), "t-1")
-		old.expectClosed("190 " + protocol.ReasonReplaced.String())
+		old.ExpectClosed("190 " + protocol.ReasonReplaced.String())
 		eventually(t, func() bool {
 			r, ok := n1.reg.Get("t-1")
 			return ok && !r.CStatus && r.Reason == protocol.ReasonReplaced
@@ -102,7 +103,7 @@ func TestThreeNodes(t *testing.T) {
 		}
 		_, err := n1.api.Kick(ctx, "t-1") // routed to node 2 from node 1
 		require.NoError(t, err)
-		fresh.expectClosed("190 " + protocol.ReasonKicked.String())
+		fresh.ExpectClosed("190 " + protocol.ReasonKicked.String())
 		assert.Equal(t, 1.0, n1.metric(t, cluster.MetricClusterTakeovers, ""))
 		assert.GreaterOrEqual(t, n1.metric(t, cluster.MetricClusterWrites, "held elsewhere"), 1.0,
 			"node 1's disconnect of t-1 was not written over node 2's registration")
@@ -137,7 +138,7 @@ func TestThreeNodes(t *testing.T) {
 		assert.Equal(t, 2.0, n1.metric(t, cluster.MetricClusterMarkedLost, "")+n2.metric(t, cluster.MetricClusterMarkedLost, ""),
 			"each lost record marked once, by one survivor")
 		eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterNodes, "") == 2 }, "two nodes left")
-		x.expectClosed("190 " + protocol.ReasonServerShuttingDown.String())
+		x.ExpectClosed("190 " + protocol.ReasonServerShuttingDown.String())
 
 		// The agent's reconnect lands on another node (client.Run has one
 		// address: a second runner is given node 1's, as a balancer would).
@@ -175,10 +176,10 @@ func TestThreeNodes(t *testing.T) {
 		got, err := n2.api.ShutdownAll(ctx, "cluster drain")
 		require.NoError(t, err)
 		assert.Equal(t, len(want), got.Sent)
-		for _, rc := range []*rawClient{a, b} {
-			rc.expect("130 shutdown cluster drain")
-			rc.send("130 ok\n")
-			rc.expectClosed()
+		for _, rc := range []*testkit.RawClient{a, b} {
+			rc.Expect("130 shutdown cluster drain")
+			rc.Send("130 ok\n")
+			rc.ExpectClosed()
 		}
 	})
 }

@@ -1,10 +1,8 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -126,74 +125,19 @@ func (tn *testNode) crash() {
 	_ = tn.hs.Shutdown(ctx)
 }
 
-// rawClient speaks the protocol over a real TCP connection.
-type rawClient struct {
-	t    testing.TB
-	conn net.Conn
-	r    *bufio.Reader
-}
-
-func dial(t testing.TB, addr string) *rawClient {
+// register dials addr and registers id; its reads answer keep-alives.
+func register(t testing.TB, addr, id string) *testkit.RawClient {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return &rawClient{t: t, conn: c, r: bufio.NewReader(c)}
-}
-
-// register dials addr and registers id.
-func register(t testing.TB, addr, id string) *rawClient {
-	t.Helper()
-	c := dial(t, addr)
-	c.expect(strings.TrimSuffix(protocol.PromptPassword, "\n"))
-	c.send("110 " + testPassword + "\n")
-	c.expect(strings.TrimSuffix(protocol.PromptID, "\n"))
-	c.send("120 " + id + "\n")
-	line := c.readLine()
+	c := testkit.Dial(t, addr)
+	c.Timeout = 10 * time.Second
+	c.AnswerKeepAlives = true
+	c.Expect(strings.TrimSuffix(protocol.PromptPassword, "\n"))
+	c.Send("110 " + testPassword + "\n")
+	c.Expect(strings.TrimSuffix(protocol.PromptID, "\n"))
+	c.Send("120 " + id + "\n")
+	line := c.ReadLine()
 	require.True(t, strings.HasPrefix(line, "140 "), "want 140, got %q", line)
 	return c
-}
-
-func (c *rawClient) send(s string) {
-	c.t.Helper()
-	_, err := c.conn.Write([]byte(s))
-	require.NoError(c.t, err)
-}
-
-func (c *rawClient) expect(want string) {
-	c.t.Helper()
-	require.Equal(c.t, want, c.readLine())
-}
-
-// readLine reads the next line that is not a keep-alive (answered).
-func (c *rawClient) readLine() string {
-	c.t.Helper()
-	for {
-		require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-		line, err := c.r.ReadString('\n')
-		require.NoError(c.t, err, "read so far: %q", line)
-		line = strings.TrimSuffix(line, "\n")
-		if strings.HasPrefix(line, "100 ") {
-			c.send(line + "\n")
-			continue
-		}
-		return line
-	}
-}
-
-// expectClosed checks that the server sends want and closes.
-func (c *rawClient) expectClosed(want ...string) {
-	c.t.Helper()
-	for _, w := range want {
-		c.expect(w)
-	}
-	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	rest, err := c.r.ReadString('\n')
-	require.Error(c.t, err, "expected close, got %q", rest)
-	var ne net.Error
-	if errors.As(err, &ne) {
-		require.False(c.t, ne.Timeout(), "server did not close the connection")
-	}
 }
 
 // record reads cid through node's admin API; ok is false on 404.

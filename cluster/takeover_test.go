@@ -200,7 +200,7 @@ func TestNATSOutage(t *testing.T) {
 	eventually(t, func() bool { return n1.listed(t, "o-3") }, "a client registered after the outage is listed on the other node")
 	_, err := n1.api.Kick(context.Background(), "o-3")
 	require.NoError(t, err)
-	late.expectClosed("190 " + protocol.ReasonKicked.String())
+	late.ExpectClosed("190 " + protocol.ReasonKicked.String())
 	// Two heartbeat TTLs after NATS came back, nobody was judged lost.
 	eventually(t, func() bool {
 		return n1.metric(t, cluster.MetricClusterNodes, "") == 2 && n2.metric(t, cluster.MetricClusterNodes, "") == 2

@@ -25,6 +25,9 @@ type RawClient struct {
 	// Timeout bounds every read: a line that does not come within it fails
 	// the test. Dial sets 5s.
 	Timeout time.Duration
+	// AnswerKeepAlives makes ReadLine echo every "100 <token>" line and
+	// return the next other line, for tests that read across keep-alives.
+	AnswerKeepAlives bool
 }
 
 // Dial connects to addr; the connection is closed when the test ends.
@@ -60,13 +63,21 @@ func (c *RawClient) Expect(want string) {
 	require.Equal(c.t, want, c.ReadLine())
 }
 
-// ReadLine reads the next line, without its "\n", within Timeout.
+// ReadLine reads the next line, without its "\n", within Timeout (each
+// keep-alive answered restarts it).
 func (c *RawClient) ReadLine() string {
 	c.t.Helper()
-	require.NoError(c.t, c.Conn.SetReadDeadline(time.Now().Add(c.Timeout)))
-	line, err := c.R.ReadString('\n')
-	require.NoError(c.t, err, "read so far: %q", line)
-	return strings.TrimSuffix(line, "\n")
+	for {
+		require.NoError(c.t, c.Conn.SetReadDeadline(time.Now().Add(c.Timeout)))
+		line, err := c.R.ReadString('\n')
+		require.NoError(c.t, err, "read so far: %q", line)
+		line = strings.TrimSuffix(line, "\n")
+		if c.AnswerKeepAlives && strings.HasPrefix(line, "100 ") {
+			c.Send(line + "\n")
+			continue
+		}
+		return line
+	}
 }
 
 // ExpectClosed checks that the server sends the lines in want and then

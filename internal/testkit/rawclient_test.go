@@ -42,3 +42,27 @@ func TestRawClientHandshakeKeepAliveAndClose(t *testing.T) {
 	c.ExpectClosed("190 bye")
 	assert.Equal(t, []string{"110 pw\n", "120 dev-1\n", "100 7\n"}, <-got)
 }
+
+// With AnswerKeepAlives a read echoes keep-alives and returns the next
+// other line.
+func TestRawClientAnswersKeepAlivesWhenAsked(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	echoed := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			echoed <- ""
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("100 9\n130 shutdown now\n"))
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		echoed <- l
+	}()
+	c := Dial(t, ln.Addr().String())
+	c.AnswerKeepAlives = true
+	c.Expect("130 shutdown now")
+	assert.Equal(t, "100 9\n", <-echoed)
+}
