@@ -69,10 +69,10 @@ func TestTLSThroughHAProxy(t *testing.T) {
 		t.Skip("haproxy is not on PATH: `apt-get install -y haproxy` to run the TLS-in-front test (CI installs it)")
 	}
 	const password = "tls-s3cret-5521"
-	cliser := startServe(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
+	cliser := testkit.Serve(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
 		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
 		"--proxy-protocol", "--keepalive-interval", "200ms", "--keepalive-timeout", "3s")
-	api, err := admin.NewClient("http://"+cliser.adminAddr, "", 5*time.Second)
+	api, err := admin.NewClient("http://"+cliser.AdminAddr, "", 5*time.Second)
 	require.NoError(t, err)
 
 	dir := t.TempDir()
@@ -81,7 +81,7 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
 	var cfg bytes.Buffer
 	require.NoError(t, template.Must(template.New("cfg").Parse(haproxyConfig)).Execute(&cfg,
-		map[string]string{"Front": front, "PEM": pemPath, "Cliser": cliser.addr, "MaxConn": "1000",
+		map[string]string{"Front": front, "PEM": pemPath, "Cliser": cliser.Addr, "MaxConn": "1000",
 			// HAProxy's side of the backend connection gets an address of its
 			// own, so that cip proves it came from the PROXY header.
 			"Source": "127.0.0.9"}))
@@ -183,11 +183,11 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	// The server's drain reaches the client through HAProxy.
 	second, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-device-2", TLS: tlsCfg})
 	require.NoError(t, err)
-	require.NoError(t, cliser.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cliser.Cmd.Process.Signal(syscall.SIGTERM))
 	assert.ErrorIs(t, second.Wait(), client.ErrServerShuttingDown)
-	cliser.waitExit(t)
-	require.NoError(t, cliser.exitErr, cliser.logText())
-	assert.NotContains(t, cliser.logText(), password, "a password reached the logs")
+	cliser.WaitExit(t)
+	require.NoError(t, cliser.ExitErr, cliser.LogText())
+	assert.NotContains(t, cliser.LogText(), password, "a password reached the logs")
 }
 
 // startHAProxy runs haproxy in the foreground (-db) and waits until its

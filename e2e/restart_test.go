@@ -17,6 +17,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 	"github.com/cliser/cliser/registry/boltstore"
@@ -39,7 +40,7 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 	env := []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="}
 	args := []string{"--listen", listen, "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--keepalive-interval", "1s", "--keepalive-timeout", "5s", "--log-format", "json"}
-	first := startServe(t, env, args...)
+	first := testkit.Serve(t, env, args...)
 
 	// The fleet, with its events timestamped.
 	type event struct {
@@ -121,8 +122,8 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 	mu.Lock()
 	killed = true
 	mu.Unlock()
-	require.NoError(t, first.cmd.Process.Signal(syscall.SIGKILL))
-	first.waitExit(t)
+	require.NoError(t, first.Cmd.Process.Signal(syscall.SIGKILL))
+	first.WaitExit(t)
 	require.Eventually(t, func() bool { return count(false, killedAt) == clients }, 20*time.Second, 10*time.Millisecond,
 		"not every client saw the server die")
 
@@ -149,15 +150,15 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 
 	// Restart on the same port and data dir.
 	restartedAt := time.Now()
-	second := startServe(t, env, args...)
+	second := testkit.Serve(t, env, args...)
 	readyAt := time.Now()
-	require.Equal(t, listen, second.addr)
-	require.Contains(t, second.logText(), fmt.Sprintf(`"records":%d`, clients), "the restarted server did not load every record")
+	require.Equal(t, listen, second.Addr)
+	require.Contains(t, second.LogText(), fmt.Sprintf(`"records":%d`, clients), "the restarted server did not load every record")
 	require.Eventually(t, func() bool { return count(true, restartedAt) == clients }, 30*time.Second, 10*time.Millisecond,
 		"not every client reconnected")
 
 	// One connection per client, each with its own sid, as the registry says.
-	api, err := admin.NewClient("http://"+second.adminAddr, "", 5*time.Second)
+	api, err := admin.NewClient("http://"+second.AdminAddr, "", 5*time.Second)
 	require.NoError(t, err)
 	page, err := api.List(context.Background(), "all", registry.MaxPageLimit, "")
 	require.NoError(t, err)
@@ -216,10 +217,10 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 
 	cancel()
 	wg.Wait()
-	require.NoError(t, second.cmd.Process.Signal(syscall.SIGTERM))
-	second.waitExit(t)
-	require.NoError(t, second.exitErr, second.logText())
-	require.NotContains(t, first.logText()+second.logText(), password, "a password reached the logs")
+	require.NoError(t, second.Cmd.Process.Signal(syscall.SIGTERM))
+	second.WaitExit(t)
+	require.NoError(t, second.ExitErr, second.LogText())
+	require.NotContains(t, first.LogText()+second.LogText(), password, "a password reached the logs")
 }
 
 // loadCopy copies <dataDir>/registry.db (the server holds its lock) and

@@ -27,9 +27,9 @@ import (
 )
 
 // adminAddrOf reads the admin address from the served binary's ready line.
-func adminAddrOf(t *testing.T, p *servedProcess) string {
+func adminAddrOf(t *testing.T, p *testkit.Served) string {
 	t.Helper()
-	for _, line := range strings.Split(p.logText(), "\n") {
+	for _, line := range strings.Split(p.LogText(), "\n") {
 		var entry struct {
 			Msg   string `json:"msg"`
 			Admin string `json:"admin"`
@@ -39,7 +39,7 @@ func adminAddrOf(t *testing.T, p *servedProcess) string {
 			return "http://" + entry.Admin
 		}
 	}
-	t.Fatalf("no ready line:\n%s", p.logText())
+	t.Fatalf("no ready line:\n%s", p.LogText())
 	return ""
 }
 
@@ -79,13 +79,13 @@ func serveArgs(dataDir string, extra ...string) []string {
 func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	dataDir := t.TempDir()
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
-	p := startServe(t, env, serveArgs(dataDir)...)
+	p := testkit.Serve(t, env, serveArgs(dataDir)...)
 	api := adminClient(t, adminAddrOf(t, p))
 
 	var early []string
 	for i := range 20 {
 		cid := fmt.Sprintf("early-%02d", i)
-		c := opsConnect(t, p.addr, opsPassword, cid)
+		c := opsConnect(t, p.Addr, opsPassword, cid)
 		early = append(early, cid)
 		if i%4 == 0 { // some leave before the crash
 			_ = c.Conn.Close()
@@ -101,12 +101,12 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	// guessed. Clients that come later may or may not have been written.
 	time.Sleep(time.Until(settled.Add(1100 * time.Millisecond)))
 	for i := range 3 {
-		opsConnect(t, p.addr, opsPassword, fmt.Sprintf("late-%d", i))
+		opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("late-%d", i))
 	}
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-	<-p.exited
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGKILL))
+	<-p.Exited
 
-	p2 := startServe(t, env, serveArgs(dataDir)...)
+	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
 	api2 := adminClient(t, adminAddrOf(t, p2))
 	got := records(t, api2)
 	for i, cid := range early {
@@ -125,7 +125,7 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 		assert.False(t, r.CStatus, "%s: nothing is connected right after a restart", cid)
 	}
 	// The restarted server serves: a known client comes back.
-	opsConnect(t, p2.addr, opsPassword, "early-01")
+	opsConnect(t, p2.Addr, opsPassword, "early-01")
 	r, err := api2.Get(context.Background(), "early-01")
 	require.NoError(t, err)
 	assert.True(t, r.CStatus)
@@ -137,7 +137,7 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	dataDir := t.TempDir()
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
-	p := startServe(t, env, serveArgs(dataDir, "--shutdown-timeout", "5s")...)
+	p := testkit.Serve(t, env, serveArgs(dataDir, "--shutdown-timeout", "5s")...)
 	base := adminAddrOf(t, p)
 	api := adminClient(t, base)
 	require.NoError(t, api.Probe(context.Background(), "/readyz"))
@@ -145,21 +145,21 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	clients := map[string]*testkit.RawClient{}
 	for i := range 8 {
 		cid := fmt.Sprintf("drain-%d", i)
-		clients[cid] = opsConnect(t, p.addr, opsPassword, cid)
+		clients[cid] = opsConnect(t, p.Addr, opsPassword, cid)
 	}
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		wg.Go(func() { c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown)) })
 	}
 	wg.Wait()
-	require.Equal(t, 0, p.wait(t), p.logText())
-	assert.Contains(t, p.logText(), `"msg":"stopped; registry written"`)
+	require.Equal(t, 0, p.Wait(t), p.LogText())
+	assert.Contains(t, p.LogText(), `"msg":"stopped; registry written"`)
 	err := api.Probe(context.Background(), "/healthz")
 	var ue *admin.UnreachableError
 	assert.ErrorAs(t, err, &ue, "the admin listener is closed once the process is gone")
 
-	p2 := startServe(t, env, serveArgs(dataDir)...)
+	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
 	got := records(t, adminClient(t, adminAddrOf(t, p2)))
 	require.Len(t, got, len(clients))
 	for cid := range clients {
@@ -323,31 +323,31 @@ func envOf(cmd *exec.Cmd, name string) string {
 // An admin API open beyond loopback without a token is logged as a warning
 // that says what to set.
 func TestBinaryWarnsOfOpenAdminAPI(t *testing.T) {
-	p := startServe(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
 		"--listen", "127.0.0.1:0", "--admin-listen", ":0", "--data-dir", t.TempDir())
-	assert.Contains(t, p.logText(), `"msg":"admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN"`)
+	assert.Contains(t, p.LogText(), `"msg":"admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN"`)
 
-	q := startServe(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, serveArgs(t.TempDir())...)
-	assert.Contains(t, q.logText(), `"token":false`)
-	assert.NotContains(t, q.logText(), "without a token", "loopback needs no warning")
+	q := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, serveArgs(t.TempDir())...)
+	assert.Contains(t, q.LogText(), `"token":false`)
+	assert.NotContains(t, q.LogText(), "without a token", "loopback needs no warning")
 }
 
 // An admin peer that never finishes its request cannot hold the stop past
 // --shutdown-timeout or turn its exit status into a failure.
 func TestBinaryDrainIgnoresStalledAdminPeer(t *testing.T) {
-	p := startServe(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
 		serveArgs(t.TempDir(), "--shutdown-timeout", "1s")...)
 	stalled, err := net.Dial("tcp", strings.TrimPrefix(adminAddrOf(t, p), "http://"))
 	require.NoError(t, err)
 	defer stalled.Close()
 	_, err = stalled.Write([]byte("GET /v1/clients HTTP/1.1\r\nHost: cliser\r\n")) // no blank line: never done
 	require.NoError(t, err)
-	c := opsConnect(t, p.addr, opsPassword, "with-stalled-admin")
+	c := opsConnect(t, p.Addr, opsPassword, "with-stalled-admin")
 
 	start := time.Now()
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
 	c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown))
-	assert.Equal(t, 0, p.wait(t), p.logText())
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
 	assert.Less(t, time.Since(start), 5*time.Second, "the stop is bounded by --shutdown-timeout")
-	assert.Contains(t, p.logText(), `"msg":"stopped; registry written"`)
+	assert.Contains(t, p.LogText(), `"msg":"stopped; registry written"`)
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"net"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,23 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 )
-
-// adminAddrOf reads the admin address from serve's ready line.
-func (p *servedProcess) adminAddrOf(t *testing.T) string {
-	t.Helper()
-	for _, line := range strings.Split(p.logText(), "\n") {
-		var entry struct {
-			Msg   string `json:"msg"`
-			Admin string `json:"admin"`
-		}
-		if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(entry.Msg, "cliser ready") {
-			return entry.Admin
-		}
-	}
-	t.Fatalf("no ready line:\n%s", p.logText())
-	return ""
-}
 
 // Two serve processes joined by --cluster (flag) and CLISER_CLUSTER (env)
 // on a real embedded nats-server: a client of one is seen and kicked
@@ -46,12 +29,12 @@ func TestBinaryClusterMode(t *testing.T) {
 	url := ns.ClientURL()
 
 	common := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--keepalive-interval", "1h"}
-	alpha := startServe(t, []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + url},
+	alpha := testkit.Serve(t, []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + url},
 		append(common, "--node-id", "alpha", "--data-dir", t.TempDir())...)
-	beta := startServe(t, []string{"CLISER_PASSWORD=cl-secret"},
+	beta := testkit.Serve(t, []string{"CLISER_PASSWORD=cl-secret"},
 		append(common, "--cluster", url, "--node-id", "beta", "--data-dir", t.TempDir())...)
 
-	conn, err := net.Dial("tcp", alpha.addr)
+	conn, err := net.Dial("tcp", alpha.Addr)
 	require.NoError(t, err)
 	defer conn.Close()
 	_, err = conn.Write([]byte("110 cl-secret\n120 cl-client-1\n"))
@@ -63,7 +46,7 @@ func TestBinaryClusterMode(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	api, err := admin.NewClient("http://"+beta.adminAddrOf(t), "", 5*time.Second)
+	api, err := admin.NewClient("http://"+beta.AdminAddr, "", 5*time.Second)
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.Eventually(t, func() bool {
@@ -76,10 +59,10 @@ func TestBinaryClusterMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "190 kicked\n", line)
 
-	for _, p := range []*servedProcess{alpha, beta} {
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-		assert.Equal(t, 0, p.wait(t), p.logText())
-		assert.NotContains(t, p.logText(), "cl-secret")
+	for _, p := range []*testkit.Served{alpha, beta} {
+		require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+		assert.Equal(t, 0, p.Wait(t), p.LogText())
+		assert.NotContains(t, p.LogText(), "cl-secret")
 	}
-	assert.Contains(t, alpha.logText(), `"msg":"cluster: joined"`)
+	assert.Contains(t, alpha.LogText(), `"msg":"cluster: joined"`)
 }
