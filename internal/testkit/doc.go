@@ -1,7 +1,9 @@
 // Package testkit holds the test helpers that several packages' tests
-// need: the cliser binary built once per test process, a buffer a running
-// subprocess can write to while a test reads it, and a throwaway TLS CA
-// that issues server certificates.
+// need: the cliser binary built once per test process (Binary) and run as
+// `cliser serve` (Serve), a buffer a running subprocess can write to while
+// a test reads it (LockedBuffer), a throwaway TLS CA that issues server
+// certificates (NewCA), and a client that speaks the line protocol by hand
+// (Dial, RawClient).
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,
