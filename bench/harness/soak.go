@@ -151,8 +151,8 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 			ops, _, _ := ch.snapshot()
 			sm.ChurnOps = sumErrors(ops)
 			res.Samples = append(res.Samples, sm)
-			say("t=%4.0fs rss=%s goroutines=%d fds=%d connected=%d ops=%d",
-				sm.At, mib(sm.RSS), sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
+			say("t=%4.0fs rss=%s (anon %s, file %s, heap in use %s) goroutines=%d fds=%d connected=%d ops=%d",
+				sm.At, mib(sm.RSS), mib(sm.RSSAnon), mib(sm.RSSFile), mib(sm.HeapInuse), sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
 		case <-churnCtx.Done():
 			done = true
 		}
@@ -253,16 +253,17 @@ func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
 		return out, err
 	}
 	out.RSS = p.RSS
+	out.RSSAnon, out.RSSFile = rssSplit(s.pid)
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
 	if err != nil {
 		return out, err
 	}
 	out.FDs = len(fds)
-	g, err := scrapeGauges(ctx, s.metrics, "go_goroutines", admin.MetricClientsConnected)
+	g, err := scrapeGauges(ctx, s.metrics, "go_goroutines", admin.MetricClientsConnected, "go_memstats_heap_inuse_bytes")
 	if err != nil {
 		return out, err
 	}
-	out.Goroutines, out.Connected = int(g[0]), int(g[1])
+	out.Goroutines, out.Connected, out.HeapInuse = int(g[0]), int(g[1]), int64(g[2])
 	return out, nil
 }
 
@@ -319,4 +320,27 @@ func mergeCounts(a, b map[string]int64) map[string]int64 {
 		a[k] += v
 	}
 	return a
+}
+
+// rssSplit reads RssAnon and RssFile from /proc/<pid>/status (0 when the
+// kernel does not say).
+func rssSplit(pid int) (anon, file int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "RssAnon:":
+			anon = kb << 10
+		case "RssFile:":
+			file = kb << 10
+		}
+	}
+	return anon, file
 }

@@ -4,12 +4,17 @@ import "fmt"
 
 // SoakSample is one look at the server during a soak.
 type SoakSample struct {
-	At         float64 `json:"t_s"` // seconds since the churn started
-	RSS        int64   `json:"rss_bytes"`
-	Goroutines int     `json:"goroutines"`
-	FDs        int     `json:"fds"`
-	Connected  int     `json:"clients_connected"`
-	ChurnOps   int64   `json:"churn_ops"` // done so far
+	At  float64 `json:"t_s"` // seconds since the churn started
+	RSS int64   `json:"rss_bytes"`
+	// RSSAnon and RSSFile split RSS: the heap and stacks, and file pages
+	// mapped (bbolt maps its data file) — to tell the two apart.
+	RSSAnon    int64 `json:"rss_anon_bytes"`
+	RSSFile    int64 `json:"rss_file_bytes"`
+	HeapInuse  int64 `json:"heap_inuse_bytes"` // go_memstats_heap_inuse_bytes
+	Goroutines int   `json:"goroutines"`
+	FDs        int   `json:"fds"`
+	Connected  int   `json:"clients_connected"`
+	ChurnOps   int64 `json:"churn_ops"` // done so far
 }
 
 // SoakLimits are what "flat" means: growth from the first to the last

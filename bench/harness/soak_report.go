@@ -48,6 +48,11 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 	v := r.Verdict
 	b.WriteString("| | first quarter | last quarter | end (churn stopped) |\n| --- | ---: | ---: | ---: |\n")
 	fmt.Fprintf(&b, "| server RSS | %s | %s | %s |\n", mibf(v.RSSFirst), mibf(v.RSSLast), mibf(float64(r.End.RSS)))
+	fmt.Fprintf(&b, "| … anon / file | %s / %s | %s / %s | %s / %s |\n",
+		mibf(meanOf(r.firstQ(), anonOf)), mibf(meanOf(r.firstQ(), fileOf)), mibf(meanOf(r.lastQ(), anonOf)), mibf(meanOf(r.lastQ(), fileOf)),
+		mibf(float64(r.End.RSSAnon)), mibf(float64(r.End.RSSFile)))
+	fmt.Fprintf(&b, "| Go heap in use | %s | %s | %s |\n",
+		mibf(meanOf(r.firstQ(), heapOf)), mibf(meanOf(r.lastQ(), heapOf)), mibf(float64(r.End.HeapInuse)))
 	fmt.Fprintf(&b, "| goroutines | %.1f | %.1f | %d |\n", v.GoroutinesFirst, v.GoroutinesLast, r.End.Goroutines)
 	fmt.Fprintf(&b, "| open fds | %.1f | %.1f | %d |\n", v.FDsFirst, v.FDsLast, r.End.FDs)
 	fmt.Fprintf(&b, "| clients connected | | | %d of %d |\n\n", r.End.Connected, s.Clients)
@@ -66,9 +71,10 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("<details><summary>samples</summary>\n\n| t (s) | RSS | goroutines | fds | connected | churn ops |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("<details><summary>samples</summary>\n\n| t (s) | RSS | RSS anon | RSS file | heap in use | goroutines | fds | connected | churn ops |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, x := range r.Samples {
-		fmt.Fprintf(&b, "| %.0f | %s | %d | %d | %d | %d |\n", x.At, mib(x.RSS), x.Goroutines, x.FDs, x.Connected, x.ChurnOps)
+		fmt.Fprintf(&b, "| %.0f | %s | %s | %s | %s | %d | %d | %d | %d |\n", x.At, mib(x.RSS), mib(x.RSSAnon), mib(x.RSSFile), mib(x.HeapInuse),
+			x.Goroutines, x.FDs, x.Connected, x.ChurnOps)
 	}
 	b.WriteString("\n</details>\n")
 	_, err := w.Write(b.Bytes())
@@ -82,4 +88,30 @@ func retentionStr(d time.Duration) string {
 		return "its default"
 	}
 	return d.String()
+}
+
+func anonOf(s SoakSample) float64 { return float64(s.RSSAnon) }
+func fileOf(s SoakSample) float64 { return float64(s.RSSFile) }
+func heapOf(s SoakSample) float64 { return float64(s.HeapInuse) }
+
+// firstQ and lastQ are the judged quarters (see JudgeFlatness).
+func (r *SoakResult) firstQ() []SoakSample {
+	j := r.Samples[len(r.Samples)-r.Verdict.Judged:]
+	return j[:len(j)/4]
+}
+
+func (r *SoakResult) lastQ() []SoakSample {
+	j := r.Samples[len(r.Samples)-r.Verdict.Judged:]
+	return j[len(j)-len(j)/4:]
+}
+
+func meanOf(s []SoakSample, f func(SoakSample) float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, x := range s {
+		sum += f(x)
+	}
+	return sum / float64(len(s))
 }

@@ -54,6 +54,8 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 		assert.Positive(t, x.RSS)
 		assert.Positive(t, x.Goroutines)
 		assert.Positive(t, x.FDs)
+		assert.Positive(t, x.RSSAnon)
+		assert.Positive(t, x.HeapInuse)
 	}
 	assert.Empty(t, res.Errors, "unexpected errors")
 	assert.Empty(t, res.Problems)
