@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,7 +133,7 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 	ch.fill()
 	say("%d pool clients registered; churn at %.0f/s for %s", s.Pool, s.ChurnRate, s.Duration)
 
-	sampler := soakSampler{pid: srv.PID(), metrics: srv.admin.Base() + "/metrics"}
+	sampler := soakSampler{pid: srv.PID(), metrics: srv.admin.Base() + "/metrics", dataDir: filepath.Join(env.WorkDir, "cliser-data")}
 	t0 := time.Now()
 	churnCtx, stopChurn := context.WithTimeout(ctx, s.Duration)
 	defer stopChurn()
@@ -151,8 +152,9 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 			ops, _, _ := ch.snapshot()
 			sm.ChurnOps = sumErrors(ops)
 			res.Samples = append(res.Samples, sm)
-			say("t=%4.0fs rss=%s (anon %s, file %s, heap in use %s) goroutines=%d fds=%d connected=%d ops=%d",
-				sm.At, mib(sm.RSS), mib(sm.RSSAnon), mib(sm.RSSFile), mib(sm.HeapInuse), sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
+			say("t=%4.0fs rss=%s (anon %s, file %s, heap in use %s, data file %s) goroutines=%d fds=%d connected=%d ops=%d",
+				sm.At, mib(sm.RSS), mib(sm.RSSAnon), mib(sm.RSSFile), mib(sm.HeapInuse), mib(sm.DataBytes),
+				sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
 		case <-churnCtx.Done():
 			done = true
 		}
@@ -244,6 +246,7 @@ func (ch *churner) refill() {
 type soakSampler struct {
 	pid     int
 	metrics string
+	dataDir string
 }
 
 func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
@@ -254,6 +257,7 @@ func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
 	}
 	out.RSS = p.RSS
 	out.RSSAnon, out.RSSFile = rssSplit(s.pid)
+	out.DataBytes = dirBytes(s.dataDir)
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
 	if err != nil {
 		return out, err
@@ -343,4 +347,19 @@ func rssSplit(pid int) (anon, file int64) {
 		}
 	}
 	return anon, file
+}
+
+// dirBytes is the size of the files in dir (not recursive).
+func dirBytes(dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
 }

@@ -21,7 +21,7 @@ func TestJudgeFlatSeriesPasses(t *testing.T) {
 		if i < 8 {
 			rss = int64(50<<20 + i*(5<<20))
 		}
-		return SoakSample{RSS: rss, Goroutines: 20 + i%2, FDs: 2010 + i%4}
+		return SoakSample{RSSAnon: rss, Goroutines: 20 + i%2, FDs: 2010 + i%4}
 	})
 	v := JudgeFlatness(s, DefaultSoakLimits(2000))
 	assert.True(t, v.Flat, v.Reasons)
@@ -31,17 +31,17 @@ func TestJudgeFlatSeriesPasses(t *testing.T) {
 
 func TestJudgeGrowingRSSFails(t *testing.T) {
 	s := series(40, func(i int) SoakSample {
-		return SoakSample{RSS: int64(100<<20 + i*(1<<20)), Goroutines: 20, FDs: 2000}
+		return SoakSample{RSSAnon: int64(100<<20 + i*(1<<20)), Goroutines: 20, FDs: 2000}
 	})
 	v := JudgeFlatness(s, DefaultSoakLimits(2000))
 	assert.False(t, v.Flat)
 	assert.Len(t, v.Reasons, 1)
-	assert.Contains(t, v.Reasons[0], "RSS grew")
+	assert.Contains(t, v.Reasons[0], "anonymous RSS grew")
 }
 
 func TestJudgeGoroutineLeakFails(t *testing.T) {
 	s := series(40, func(i int) SoakSample {
-		return SoakSample{RSS: 100 << 20, Goroutines: 20 + i, FDs: 2000}
+		return SoakSample{RSSAnon: 100 << 20, Goroutines: 20 + i, FDs: 2000}
 	})
 	v := JudgeFlatness(s, DefaultSoakLimits(2000))
 	assert.False(t, v.Flat)
@@ -50,7 +50,7 @@ func TestJudgeGoroutineLeakFails(t *testing.T) {
 
 func TestJudgeFDLeakFails(t *testing.T) {
 	s := series(40, func(i int) SoakSample {
-		return SoakSample{RSS: 100 << 20, Goroutines: 20, FDs: 2000 + 3*i}
+		return SoakSample{RSSAnon: 100 << 20, Goroutines: 20, FDs: 2000 + 3*i}
 	})
 	v := JudgeFlatness(s, DefaultSoakLimits(2000))
 	assert.False(t, v.Flat)
@@ -58,7 +58,15 @@ func TestJudgeFDLeakFails(t *testing.T) {
 }
 
 func TestJudgeTooFewSamplesIsNotFlat(t *testing.T) {
-	v := JudgeFlatness(series(3, func(int) SoakSample { return SoakSample{RSS: 1} }), DefaultSoakLimits(10))
+	v := JudgeFlatness(series(3, func(int) SoakSample { return SoakSample{RSSAnon: 1} }), DefaultSoakLimits(10))
 	assert.False(t, v.Flat)
 	assert.Contains(t, v.Reasons[0], "too few samples")
+}
+
+// The file-backed part of RSS (bbolt's mapped file) is not judged.
+func TestJudgeIgnoresFileBackedRSS(t *testing.T) {
+	s := series(40, func(i int) SoakSample {
+		return SoakSample{RSS: int64(100<<20 + i*(1<<20)), RSSAnon: 50 << 20, Goroutines: 20, FDs: 2000}
+	})
+	assert.True(t, JudgeFlatness(s, DefaultSoakLimits(2000)).Flat)
 }

@@ -42,15 +42,18 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 	}
 	lim := s.Limits
 	fmt.Fprintf(&b, "\nFlatness: the mean of the first quarter of the samples after the warm-up (the first %.0f%%) "+
-		"against the mean of the last quarter (%d samples judged). Limits: RSS growth < %.0f%%, "+
+		"against the mean of the last quarter (%d samples judged). Limits: anonymous RSS growth < %.0f%%, "+
 		"goroutines growth < %.0f, open fds growth < %.0f.\n\n",
 		100*lim.WarmupFraction, r.Verdict.Judged, 100*lim.RSSGrowth, lim.GoroutineSlack, lim.FDSlack)
 	v := r.Verdict
 	b.WriteString("| | first quarter | last quarter | end (churn stopped) |\n| --- | ---: | ---: | ---: |\n")
-	fmt.Fprintf(&b, "| server RSS | %s | %s | %s |\n", mibf(v.RSSFirst), mibf(v.RSSLast), mibf(float64(r.End.RSS)))
-	fmt.Fprintf(&b, "| … anon / file | %s / %s | %s / %s | %s / %s |\n",
-		mibf(meanOf(r.firstQ(), anonOf)), mibf(meanOf(r.firstQ(), fileOf)), mibf(meanOf(r.lastQ(), anonOf)), mibf(meanOf(r.lastQ(), fileOf)),
-		mibf(float64(r.End.RSSAnon)), mibf(float64(r.End.RSSFile)))
+	fmt.Fprintf(&b, "| server RSS, anonymous (judged) | %s | %s | %s |\n", mibf(v.RSSFirst), mibf(v.RSSLast), mibf(float64(r.End.RSSAnon)))
+	fmt.Fprintf(&b, "| server RSS, file-backed (bbolt's mapped file) | %s | %s | %s |\n",
+		mibf(meanOf(r.firstQ(), fileOf)), mibf(meanOf(r.lastQ(), fileOf)), mibf(float64(r.End.RSSFile)))
+	fmt.Fprintf(&b, "| server RSS, total | %s | %s | %s |\n",
+		mibf(meanOf(r.firstQ(), rssOf)), mibf(meanOf(r.lastQ(), rssOf)), mibf(float64(r.End.RSS)))
+	fmt.Fprintf(&b, "| data dir on disk | %s | %s | %s |\n",
+		mibf(meanOf(r.firstQ(), dataOf)), mibf(meanOf(r.lastQ(), dataOf)), mibf(float64(r.End.DataBytes)))
 	fmt.Fprintf(&b, "| Go heap in use | %s | %s | %s |\n",
 		mibf(meanOf(r.firstQ(), heapOf)), mibf(meanOf(r.lastQ(), heapOf)), mibf(float64(r.End.HeapInuse)))
 	fmt.Fprintf(&b, "| goroutines | %.1f | %.1f | %d |\n", v.GoroutinesFirst, v.GoroutinesLast, r.End.Goroutines)
@@ -71,9 +74,9 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("<details><summary>samples</summary>\n\n| t (s) | RSS | RSS anon | RSS file | heap in use | goroutines | fds | connected | churn ops |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("<details><summary>samples</summary>\n\n| t (s) | RSS | RSS anon | RSS file | heap in use | data dir | goroutines | fds | connected | churn ops |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, x := range r.Samples {
-		fmt.Fprintf(&b, "| %.0f | %s | %s | %s | %s | %d | %d | %d | %d |\n", x.At, mib(x.RSS), mib(x.RSSAnon), mib(x.RSSFile), mib(x.HeapInuse),
+		fmt.Fprintf(&b, "| %.0f | %s | %s | %s | %s | %s | %d | %d | %d | %d |\n", x.At, mib(x.RSS), mib(x.RSSAnon), mib(x.RSSFile), mib(x.HeapInuse), mib(x.DataBytes),
 			x.Goroutines, x.FDs, x.Connected, x.ChurnOps)
 	}
 	b.WriteString("\n</details>\n")
@@ -93,6 +96,8 @@ func retentionStr(d time.Duration) string {
 func anonOf(s SoakSample) float64 { return float64(s.RSSAnon) }
 func fileOf(s SoakSample) float64 { return float64(s.RSSFile) }
 func heapOf(s SoakSample) float64 { return float64(s.HeapInuse) }
+func rssOf(s SoakSample) float64  { return float64(s.RSS) }
+func dataOf(s SoakSample) float64 { return float64(s.DataBytes) }
 
 // firstQ and lastQ are the judged quarters (see JudgeFlatness).
 func (r *SoakResult) firstQ() []SoakSample {
