@@ -4,6 +4,7 @@
 //	cliser-bench run --server KIND           one server, a table and JSON on stdout
 //	cliser-bench report --from FILE.json     render a run's report again
 //	cliser-bench soak --clients N --duration T   clients under churn; RSS, goroutines, fds must stay flat
+//	cliser-bench cluster --clients-per-node N   a 3-node cluster on embedded NATS: registration rate, visibility, routing
 //	cliser-bench worker                      a load process (the harness starts these itself)
 //
 // make bench and make bench-full call compare, make soak calls soak; see docs/performance.md.
@@ -41,6 +42,8 @@ func main() {
 		err = report(os.Args[2:])
 	case "soak":
 		err = soak(ctx, os.Args[2:])
+	case "cluster":
+		err = cluster(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -63,6 +66,7 @@ func usage() {
   cliser-bench run --server cliser|baseline|cliser-inproc [flags]
   cliser-bench report --from bench/results/DATE.json   render a run's report again
   cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS]   clients under churn; writes bench/results/DATE-soak.md
+  cliser-bench cluster [--clients-per-node N]       3 cluster nodes on embedded NATS; writes bench/results/DATE-cluster.md
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
 Run "cliser-bench compare -h" for the flags.
 `)

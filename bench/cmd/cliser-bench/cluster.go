@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cliser/cliser/bench/harness"
+)
+
+// cluster runs N `cliser serve --cluster` nodes on an embedded NATS
+// JetStream server, loads each, and measures the registration rate, how
+// long a registration takes to be visible on every node, and how long a
+// command routed through another node takes; it writes
+// <out-dir>/<date>-cluster.{md,json}.
+func cluster(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	s := harness.DefaultCluster()
+	fs.IntVar(&s.Nodes, "nodes", s.Nodes, "cluster nodes (cliser serve subprocesses)")
+	fs.IntVar(&s.PerNode, "clients-per-node", s.PerNode, "load clients on each node (18000 for the full run)")
+	fs.IntVar(&s.VisibilitySamples, "visibility-samples", s.VisibilitySamples, "fresh clients timed until visible on every node")
+	fs.IntVar(&s.RoutingSamples, "routing-samples", s.RoutingSamples, "clients on the last node kicked through the first")
+	fs.DurationVar(&s.Poll, "poll", s.Poll, "how often each node's API is asked during a visibility sample")
+	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "clients per load process")
+	fs.IntVar(&s.Load.Concurrency, "concurrency", s.Load.Concurrency, "handshakes in flight per load process")
+	cliserBin := fs.String("cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
+	outDir := fs.String("out-dir", "bench/results", "where the report goes")
+	inProcess := fs.Bool("in-process-load", false, "run the load in this process instead of load processes (small runs only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if s.Nodes < 2 || s.PerNode < 1 || s.VisibilitySamples < 1 || s.RoutingSamples < 1 || s.Poll <= 0 {
+		return errors.New("cluster: want --nodes >= 2, --clients-per-node >= 1, samples >= 1, --poll > 0")
+	}
+	workDir, err := os.MkdirTemp("", "cliser-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(workDir)
+	env := harness.Env{CliserBin: *cliserBin, WorkDir: workDir, Progress: os.Stderr}
+	if abs, err := filepath.Abs(env.CliserBin); err == nil {
+		env.CliserBin = abs
+	}
+	if !*inProcess {
+		if env.WorkerExe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	res, err := harness.Cluster(ctx, s, env)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
+	base := filepath.Join(*outDir, res.Started.Format("2006-01-02")+"-cluster")
+	if err := writeFile(base+".json", res.WriteJSON); err != nil {
+		return err
+	}
+	if err := writeFile(base+".md", res.Markdown); err != nil {
+		return err
+	}
+	_ = res.Markdown(os.Stdout)
+	fmt.Fprintf(os.Stderr, "wrote %s.md and %s.json in %v\n", base, base, time.Since(t0).Round(time.Second))
+	if !res.OK() {
+		return fmt.Errorf("cluster run not clean: %d of %d registered, %d visibility and %d routing samples lost, errors %v, problems %v",
+			res.Handshakes, res.Clients, res.VisibilityLost, res.RoutingLost, res.Errors, res.Problems)
+	}
+	return nil
+}

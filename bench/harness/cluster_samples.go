@@ -1,0 +1,265 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/protocol"
+)
+
+// sampler times single clients the harness itself holds: the load engine
+// counts in bulk, while these two figures need one client's own moments
+// (its "140 connected", its "190 kicked") on the harness's clock.
+type sampler struct {
+	s        ClusterSettings
+	nodes    []*clusterNode
+	password string
+}
+
+// visibilityParallel is how many samples are timed at once: enough to get
+// through 200 in seconds, few enough that the polling (a few thousand GETs
+// a second at most) does not crowd out the nodes it measures.
+const visibilityParallel = 8
+
+// sampleClient is a client of the harness's own: it answers keep-alives
+// and reports the time its 190 arrives.
+type sampleClient struct {
+	conn   net.Conn
+	closed chan closeSeen // one value: the 190 (or the read error)
+}
+
+type closeSeen struct {
+	at     time.Time
+	reason string // the 190's text; "" when the connection ended without one
+	err    error
+}
+
+// dialSample registers cid on addr and returns once "140 connected" is
+// read, with the time it was read.
+func dialSample(ctx context.Context, addr, password, cid string, timeout time.Duration) (*sampleClient, time.Time, error) {
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	r := bufio.NewReader(conn)
+	expect := func(want string) error {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(line, want) {
+			return fmt.Errorf("%s: got %q, want %q", cid, line, want)
+		}
+		return nil
+	}
+	fail := func(err error) (*sampleClient, time.Time, error) { _ = conn.Close(); return nil, time.Time{}, err }
+	if err := expect(protocol.PromptPassword); err != nil {
+		return fail(err)
+	}
+	if _, err := conn.Write([]byte("110 " + password + "\n")); err != nil {
+		return fail(err)
+	}
+	if err := expect(protocol.PromptID); err != nil {
+		return fail(err)
+	}
+	if _, err := conn.Write([]byte("120 " + cid + "\n")); err != nil {
+		return fail(err)
+	}
+	if err := expect("140 connected "); err != nil {
+		return fail(err)
+	}
+	at := time.Now()
+	_ = conn.SetDeadline(time.Time{})
+	c := &sampleClient{conn: conn, closed: make(chan closeSeen, 1)}
+	go c.read(r)
+	return c, at, nil
+}
+
+// read echoes keep-alives until the server's 190 or the end.
+func (c *sampleClient) read(r *bufio.Reader) {
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			c.closed <- closeSeen{at: time.Now(), err: err}
+			return
+		}
+		switch {
+		case strings.HasPrefix(line, "100 "):
+			if _, err := c.conn.Write([]byte(line)); err != nil {
+				c.closed <- closeSeen{at: time.Now(), err: err}
+				return
+			}
+		case strings.HasPrefix(line, "190 "):
+			c.closed <- closeSeen{at: time.Now(), reason: strings.TrimSpace(line[4:])}
+			return
+		}
+	}
+}
+
+func (c *sampleClient) close() { _ = c.conn.Close() }
+
+// connectedOn reports whether node's API shows cid connected.
+func connectedOn(ctx context.Context, api *admin.Client, cid string) (bool, error) {
+	rec, err := api.Get(ctx, cid)
+	var se *admin.StatusError
+	if errors.As(err, &se) && se.Status == 404 {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return rec.CStatus, nil
+}
+
+// waitConnected polls node's API until cid is connected there and returns
+// when it was first seen so.
+func (m *sampler) waitConnected(ctx context.Context, api *admin.Client, cid string) (time.Time, error) {
+	for {
+		ok, err := connectedOn(ctx, api, cid)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if ok {
+			return time.Now(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(m.s.Poll):
+		}
+	}
+}
+
+func recordUS(h *hdrhistogram.Histogram, d time.Duration) {
+	_ = h.RecordValue(max(int64(d/time.Microsecond), 1))
+}
+
+// visibility registers VisibilitySamples fresh clients, round-robin over
+// the nodes, and times each from its "140 connected" until every node's
+// API shows it connected (all) and until its own node's does (local).
+// lost counts samples that did not get there within SampleTimeout.
+func (m *sampler) visibility(ctx context.Context) (all, local *hdrhistogram.Histogram, lost int) {
+	all, local = load.NewHistogram(), load.NewHistogram()
+	var mu sync.Mutex
+	var held []*sampleClient
+	defer func() {
+		for _, c := range held {
+			c.close()
+		}
+	}()
+	sem := make(chan struct{}, visibilityParallel)
+	var wg sync.WaitGroup
+	for i := range m.s.VisibilitySamples {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			home := m.nodes[i%len(m.nodes)]
+			cid := fmt.Sprintf("vis-%s-%d", home.id, i)
+			sctx, cancel := context.WithTimeout(ctx, m.s.SampleTimeout)
+			defer cancel()
+			c, t0, err := dialSample(sctx, home.Addr(), m.password, cid, m.s.SampleTimeout)
+			if err != nil {
+				mu.Lock()
+				lost++
+				mu.Unlock()
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+			var last, mine time.Time
+			for _, n := range m.nodes {
+				at, err := m.waitConnected(sctx, n.admin, cid)
+				if err != nil {
+					mu.Lock()
+					lost++
+					mu.Unlock()
+					return
+				}
+				if n == home {
+					mine = at
+				}
+				if at.After(last) {
+					last = at
+				}
+			}
+			mu.Lock()
+			recordUS(all, last.Sub(t0))
+			recordUS(local, mine.Sub(t0))
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all, local, lost
+}
+
+// routing holds RoutingSamples clients on the last node, waits until the
+// first node sees each of them, then kicks them one at a time through the
+// first node's API: route is POST sent until the client read "190
+// kicked", answer is POST sent until its 202.
+func (m *sampler) routing(ctx context.Context) (route, answer *hdrhistogram.Histogram, failed int) {
+	route, answer = load.NewHistogram(), load.NewHistogram()
+	holder, asker := m.nodes[len(m.nodes)-1], m.nodes[0]
+	type held struct {
+		cid string
+		c   *sampleClient
+	}
+	var clients []held
+	defer func() {
+		for _, h := range clients {
+			h.c.close()
+		}
+	}()
+	for i := range m.s.RoutingSamples {
+		cid := fmt.Sprintf("route-%d", i)
+		c, _, err := dialSample(ctx, holder.Addr(), m.password, cid, m.s.SampleTimeout)
+		if err != nil {
+			failed++
+			continue
+		}
+		clients = append(clients, held{cid, c})
+	}
+	for _, h := range clients {
+		if err := m.kick(ctx, asker, h.cid, h.c, route, answer); err != nil {
+			failed++
+		}
+	}
+	return route, answer, failed
+}
+
+func (m *sampler) kick(ctx context.Context, asker *clusterNode, cid string, c *sampleClient, route, answer *hdrhistogram.Histogram) error {
+	sctx, cancel := context.WithTimeout(ctx, m.s.SampleTimeout)
+	defer cancel()
+	// The first node must know who holds cid before it can route.
+	if _, err := m.waitConnected(sctx, asker.admin, cid); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if _, err := asker.admin.Kick(sctx, cid); err != nil {
+		return err
+	}
+	recordUS(answer, time.Since(t0))
+	select {
+	case seen := <-c.closed:
+		if seen.reason != protocol.ReasonKicked.String() {
+			return fmt.Errorf("%s: closed with %q (%v), want kicked", cid, seen.reason, seen.err)
+		}
+		recordUS(route, seen.at.Sub(t0))
+		return nil
+	case <-sctx.Done():
+		return sctx.Err()
+	}
+}
