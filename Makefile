@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz bench bench-full soak clean
+.PHONY: all build run test lint fuzz bench bench-full bench-cluster soak clean
 
 all: lint test build
 
@@ -61,3 +61,11 @@ bench-full: build
 # Writes bench/results/<date>-soak.md (see docs/performance.md).
 soak: build
 	$(BIN)/cliser-bench soak --duration 2m
+
+# Cluster: 3 `cliser serve --cluster` nodes on an embedded NATS JetStream,
+# CLUSTER_CLIENTS clients each (18000 for the full run); registration rate,
+# visibility on every node, command routing. Writes
+# bench/results/<date>-cluster.md (see docs/cluster.md).
+CLUSTER_CLIENTS ?= 3000
+bench-cluster: build
+	$(BIN)/cliser-bench cluster --clients-per-node $(CLUSTER_CLIENTS)
