@@ -90,6 +90,10 @@ type ClusterResult struct {
 	RampWall         time.Duration `json:"ramp_wall"`
 	RegistrationRate float64       `json:"registration_rate_per_s"`
 	Handshake        Latency       `json:"handshake"`
+	// MirrorSettle is from the end of the ramp until every node's
+	// cliser_cluster_clients_connected reads every load client: the
+	// ramp's backlog written to the bucket and seen by every watch.
+	MirrorSettle time.Duration `json:"mirror_settle"`
 	// Visibility: a sample client's "140 connected" (read by the harness)
 	// until GET /v1/clients/{cid} answers 200 with cstatus true on every
 	// node; Local is the same on the node that holds it.
@@ -165,6 +169,16 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 		return res, err
 	}
 	say("%d of %d registered in %v: %.0f/s", res.Handshakes, res.Clients, res.RampWall.Round(time.Millisecond), res.RegistrationRate)
+
+	// The samples are taken in the steady state: once every node's mirror
+	// shows every load client connected (the ramp's backlog written and
+	// watched), which takes a while of its own.
+	settle, err := waitMirrors(ctx, nodes, res.Handshakes, 2*time.Minute)
+	res.MirrorSettle = settle
+	if err != nil {
+		res.Problems = append(res.Problems, err.Error())
+	}
+	say("every node's mirror shows %d connected %v after the ramp", res.Handshakes, settle.Round(time.Millisecond))
 
 	m := &sampler{s: s, nodes: nodes, password: s.Load.Password}
 	vis, local, lost := m.visibility(ctx)

@@ -30,6 +30,7 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| clients registered | %d of %d |\n", r.Handshakes, r.Clients)
 	fmt.Fprintf(&b, "| registration rate, every node at once (wall clock) | **%.0f /s** (%v) |\n", r.RegistrationRate, r.RampWall.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| handshake (connect → 140) p50 / p99 | %s / %s |\n", ms(r.Handshake.P50), ms(r.Handshake.P99))
+	fmt.Fprintf(&b, "| ramp end → every node's mirror shows all %d connected | %v |\n", r.Handshakes, r.MirrorSettle.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| visible on every node (140 → GET 200 cstatus true on all) p50 / p99 / max | **%s / %s** / %s (%d samples, %d timed out) |\n",
 		ms(r.Visibility.P50), ms(r.Visibility.P99), ms(r.Visibility.Max), r.Visibility.Count, r.VisibilityLost)
 	fmt.Fprintf(&b, "| visible on the holding node p50 / p99 | %s / %s |\n", ms(r.VisibilityLocal.P50), ms(r.VisibilityLocal.P99))
@@ -49,6 +50,8 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 	b.WriteString("## What is measured\n\n" +
 		"- **Registration rate**: every node's load ramps at once as fast as the load processes go; " +
 		"clients that reached `140 connected`, over the wall clock from the first connect to the last 140.\n" +
+		"- **Mirror settle**: from the ramp's end until `cliser_cluster_clients_connected` on every node's /metrics " +
+		"reads every load client (the ramp's backlog written to the bucket and seen by every node's watch). The samples below start after it.\n" +
 		fmt.Sprintf("- **Visibility**: %d fresh clients, round-robin over the nodes, %d at a time, registered by the harness itself; "+
 			"from the moment it reads `140 connected` until `GET /v1/clients/{cid}` answers 200 with `cstatus: true` "+
 			"on every node's admin API, each node polled every %v (so figures are rounded up by up to the poll and an HTTP round trip). "+

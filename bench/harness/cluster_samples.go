@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -262,4 +264,54 @@ func (m *sampler) kick(ctx context.Context, asker *clusterNode, cid string, c *s
 	case <-sctx.Done():
 		return sctx.Err()
 	}
+}
+
+// clusterConnectedGauge counts the clients connected anywhere, as a node's
+// mirror of the bucket sees them.
+const clusterConnectedGauge = "cliser_cluster_clients_connected"
+
+// waitMirrors polls every node's /metrics until its cluster gauge reads at
+// least want, and says how long that took.
+func waitMirrors(ctx context.Context, nodes []*clusterNode, want int64, limit time.Duration) (time.Duration, error) {
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for _, n := range nodes {
+		for {
+			v, err := readGauge(ctx, n.admin.Base()+"/metrics", clusterConnectedGauge)
+			if err == nil && int64(v) >= want {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return time.Since(t0), fmt.Errorf("%s: %s did not reach %d within %v (last %v, %v)", n.id, clusterConnectedGauge, want, limit, v, err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return time.Since(t0), nil
+}
+
+// readGauge reads one unlabelled gauge from a Prometheus text page.
+func readGauge(ctx context.Context, url, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no %s on %s", name, url)
 }
