@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,6 +83,9 @@ type ClusterResult struct {
 	Started  time.Time       `json:"started"`
 	Settings ClusterSettings `json:"settings"`
 	Workers  int             `json:"load_processes"`
+	// LoadAvg is /proc/loadavg at the start: the machine is shared, and a
+	// busy one stretches every figure.
+	LoadAvg string `json:"loadavg_at_start"`
 	Nodes    []ClusterNode   `json:"nodes"`
 	// Registration: every node's load ramped at once, wall clock from the
 	// first connect to the last "140 connected".
@@ -132,6 +136,9 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(env.Progress, "cluster  "+format+"\n", args...) }
 	res := &ClusterResult{Started: time.Now().UTC(), Settings: s, Clients: int64(s.Nodes * s.PerNode)}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.LoadAvg = strings.TrimSpace(string(b))
+	}
 
 	ns, url, err := startEmbeddedNATS(filepath.Join(env.WorkDir, "nats"))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -24,8 +25,8 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "# cliser cluster benchmark — %s\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "%d `cliser serve --cluster` nodes on one embedded nats-server (JetStream, file store, "+
 		"replicas 1), all on this machine; %d clients per node (%d in all) from %d load processes; "+
-		"keep-alive %v. Command: `cliser-bench cluster --clients-per-node %d`.\n\n",
-		s.Nodes, s.PerNode, r.Clients, r.Workers, s.Load.KeepAlive, s.PerNode)
+		"keep-alive %v; %d cores, load average at the start %s. Command: `cliser-bench cluster --clients-per-node %d`.\n\n",
+		s.Nodes, s.PerNode, r.Clients, r.Workers, s.Load.KeepAlive, runtime.NumCPU(), r.LoadAvg, s.PerNode)
 	b.WriteString("| figure | value |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| clients registered | %d of %d |\n", r.Handshakes, r.Clients)
 	fmt.Fprintf(&b, "| registration rate, every node at once (wall clock) | **%.0f /s** (%v) |\n", r.RegistrationRate, r.RampWall.Round(time.Millisecond))
