@@ -85,8 +85,8 @@ type ClusterResult struct {
 	Workers  int             `json:"load_processes"`
 	// LoadAvg is /proc/loadavg at the start: the machine is shared, and a
 	// busy one stretches every figure.
-	LoadAvg string `json:"loadavg_at_start"`
-	Nodes    []ClusterNode   `json:"nodes"`
+	LoadAvg string        `json:"loadavg_at_start"`
+	Nodes   []ClusterNode `json:"nodes"`
 	// Registration: every node's load ramped at once, wall clock from the
 	// first connect to the last "140 connected".
 	Clients          int64         `json:"clients"`
