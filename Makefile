@@ -65,7 +65,7 @@ soak: build
 # Cluster: 3 `cliser serve --cluster` nodes on an embedded NATS JetStream,
 # CLUSTER_CLIENTS clients each (18000 for the full run); registration rate,
 # visibility on every node, command routing. Writes
-# bench/results/<date>-cluster.md (see docs/cluster.md).
+# bench/results/<date>-cluster[-3xN].md (see docs/cluster.md).
 CLUSTER_CLIENTS ?= 3000
 bench-cluster: build
 	$(BIN)/cliser-bench cluster --clients-per-node $(CLUSTER_CLIENTS)

@@ -12,11 +12,24 @@ import (
 	"github.com/cliser/cliser/bench/harness"
 )
 
+// fullCluster is the shape of the run docs/cluster.md quotes: its report
+// is <date>-cluster; every other shape names itself, so that a quick run
+// (make bench-cluster) never overwrites the full one.
+var fullCluster = struct{ nodes, perNode int }{3, 18000}
+
+func reportName(started time.Time, s harness.ClusterSettings) string {
+	name := started.Format("2006-01-02") + "-cluster"
+	if s.Nodes != fullCluster.nodes || s.PerNode != fullCluster.perNode {
+		name += fmt.Sprintf("-%dx%d", s.Nodes, s.PerNode)
+	}
+	return name
+}
+
 // cluster runs N `cliser serve --cluster` nodes on an embedded NATS
 // JetStream server, loads each, and measures the registration rate, how
 // long a registration takes to be visible on every node, and how long a
 // command routed through another node takes; it writes
-// <out-dir>/<date>-cluster.{md,json}.
+// <out-dir>/<date>-cluster[-NxM].{md,json}.
 func cluster(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	s := harness.DefaultCluster()
@@ -58,7 +71,7 @@ func cluster(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}
-	base := filepath.Join(*outDir, res.Started.Format("2006-01-02")+"-cluster")
+	base := filepath.Join(*outDir, reportName(res.Started, s))
 	if err := writeFile(base+".json", res.WriteJSON); err != nil {
 		return err
 	}

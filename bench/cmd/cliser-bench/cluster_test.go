@@ -39,7 +39,7 @@ func TestClusterWritesTheReport(t *testing.T) {
 	require.NoError(t, err)
 
 	day := time.Now().UTC().Format("2006-01-02")
-	b, err := os.ReadFile(filepath.Join(dir, day+"-cluster.json"))
+	b, err := os.ReadFile(filepath.Join(dir, day+"-cluster-3x30.json"))
 	require.NoError(t, err)
 	var res harness.ClusterResult
 	require.NoError(t, json.Unmarshal(b, &res))
@@ -61,8 +61,17 @@ func TestClusterWritesTheReport(t *testing.T) {
 	assert.Empty(t, res.Errors)
 	assert.Empty(t, res.Problems)
 
-	md, err := os.ReadFile(filepath.Join(dir, day+"-cluster.md"))
+	md, err := os.ReadFile(filepath.Join(dir, day+"-cluster-3x30.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "registration rate")
 	assert.Contains(t, string(md), "| n3 | 30 |")
+}
+
+func TestClusterReportName(t *testing.T) {
+	day := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
+	s := harness.DefaultCluster()
+	s.PerNode = 18000
+	assert.Equal(t, "2026-11-25-cluster", reportName(day, s), "the full run keeps the plain name")
+	s.PerNode = 3000
+	assert.Equal(t, "2026-11-25-cluster-3x3000", reportName(day, s))
 }

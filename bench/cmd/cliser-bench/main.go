@@ -66,7 +66,7 @@ func usage() {
   cliser-bench run --server cliser|baseline|cliser-inproc [flags]
   cliser-bench report --from bench/results/DATE.json   render a run's report again
   cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS]   clients under churn; writes bench/results/DATE-soak.md
-  cliser-bench cluster [--clients-per-node N]       3 cluster nodes on embedded NATS; writes bench/results/DATE-cluster.md
+  cliser-bench cluster [--clients-per-node N]       3 cluster nodes on embedded NATS; writes bench/results/DATE-cluster[-NxM].md
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
 Run "cliser-bench compare -h" for the flags.
 `)
