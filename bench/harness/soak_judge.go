@@ -7,7 +7,7 @@ type SoakSample struct {
 	At  float64 `json:"t_s"` // seconds since the churn started
 	RSS int64   `json:"rss_bytes"`
 	// RSSAnon and RSSFile split RSS: the heap and stacks, and file pages
-	// mapped (bbolt maps its data file) — to tell the two apart.
+	// mapped: the binary's code as it is paged in, and bbolt's data file.
 	RSSAnon    int64 `json:"rss_anon_bytes"`
 	RSSFile    int64 `json:"rss_file_bytes"`
 	HeapInuse  int64 `json:"heap_inuse_bytes"` // go_memstats_heap_inuse_bytes
@@ -25,8 +25,8 @@ type SoakLimits struct {
 	// GC find their working size while the churn starts.
 	WarmupFraction float64 `json:"warmup_fraction"`
 	// RSSGrowth bounds the anonymous RSS (heap, stacks: what a leak in the
-	// server grows), a fraction: 0.10 is 10%. The file-backed part is
-	// bbolt's mapped data file, which grows with the file; it is reported,
+	// server grows), a fraction: 0.10 is 10%. The file-backed part, the
+	// binary's code paged in and bbolt's mapped data file, is reported,
 	// not judged.
 	RSSGrowth      float64 `json:"max_rss_anon_growth"`
 	GoroutineSlack float64 `json:"max_goroutines_growth"` // goroutines

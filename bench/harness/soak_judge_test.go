@@ -63,7 +63,7 @@ func TestJudgeTooFewSamplesIsNotFlat(t *testing.T) {
 	assert.Contains(t, v.Reasons[0], "too few samples")
 }
 
-// The file-backed part of RSS (bbolt's mapped file) is not judged.
+// The file-backed part of RSS (code pages, bbolt's mapped file) is not judged.
 func TestJudgeIgnoresFileBackedRSS(t *testing.T) {
 	s := series(40, func(i int) SoakSample {
 		return SoakSample{RSS: int64(100<<20 + i*(1<<20)), RSSAnon: 50 << 20, Goroutines: 20, FDs: 2000}

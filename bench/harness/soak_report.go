@@ -48,7 +48,7 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 	v := r.Verdict
 	b.WriteString("| | first quarter | last quarter | end (churn stopped) |\n| --- | ---: | ---: | ---: |\n")
 	fmt.Fprintf(&b, "| server RSS, anonymous (judged) | %s | %s | %s |\n", mibf(v.RSSFirst), mibf(v.RSSLast), mibf(float64(r.End.RSSAnon)))
-	fmt.Fprintf(&b, "| server RSS, file-backed (bbolt's mapped file) | %s | %s | %s |\n",
+	fmt.Fprintf(&b, "| server RSS, file-backed (code pages, bbolt's mapped file) | %s | %s | %s |\n",
 		mibf(meanOf(r.firstQ(), fileOf)), mibf(meanOf(r.lastQ(), fileOf)), mibf(float64(r.End.RSSFile)))
 	fmt.Fprintf(&b, "| server RSS, total | %s | %s | %s |\n",
 		mibf(meanOf(r.firstQ(), rssOf)), mibf(meanOf(r.lastQ(), rssOf)), mibf(float64(r.End.RSS)))
