@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -418,4 +419,21 @@ func TestPrunedThenReturnedInOneBatch(t *testing.T) {
 	require.Eventually(t, func() bool { return stored(t, st)["x"].CStatus }, waitFor, tick)
 	rec, _ := r.Get("x")
 	assert.Equal(t, rec, stored(t, st)["x"])
+}
+
+// A flush larger than one store transaction's chunk still writes every
+// record (a checkpoint of thousands of connected clients).
+func TestFlushAcrossChunks(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(st))
+	const n = 2500
+	for i := range n {
+		_, _, err := r.Register(fmt.Sprintf("chunk-%04d", i), "127.0.0.1", "1000", &testConn{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, r.Flush())
+	got := stored(t, st)
+	require.Len(t, got, n)
+	assert.True(t, got["chunk-0000"].CStatus)
+	assert.True(t, got["chunk-2499"].CStatus)
 }
