@@ -1,15 +1,12 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // The deployment's shape in one process: agents know one address, a real
@@ -56,7 +54,7 @@ backend nodes
 	}
 	cfgPath := filepath.Join(t.TempDir(), "haproxy.cfg")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
-	runHAProxy(t, bin, cfgPath, front)
+	testkit.HAProxy(t, bin, cfgPath, front)
 
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
@@ -109,50 +107,3 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, ln.Close())
 	return addr
 }
-
-// runHAProxy runs haproxy in the foreground until the test ends and waits
-// until its frontend accepts connections.
-func runHAProxy(t *testing.T, bin, cfgPath, front string) {
-	t.Helper()
-	check, err := exec.Command(bin, "-c", "-f", cfgPath).CombinedOutput()
-	require.NoError(t, err, "haproxy -c: %s", check)
-	cmd := exec.Command(bin, "-f", cfgPath, "-db")
-	var mu sync.Mutex
-	var out bytes.Buffer
-	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
-	cmd.Stdout, cmd.Stderr = w, w
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err // for the cleanup
-			mu.Lock()
-			defer mu.Unlock()
-			t.Fatalf("haproxy exited: %v\n%s", err, out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", front, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return
-		}
-		require.True(t, time.Now().Before(deadline), "haproxy did not listen on %s", front)
-		time.Sleep(20 * time.Millisecond) // polling the listener, with the deadline above
-	}
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -86,7 +86,7 @@ func TestTLSThroughHAProxy(t *testing.T) {
 			// own, so that cip proves it came from the PROXY header.
 			"Source": "127.0.0.9"}))
 	require.NoError(t, os.WriteFile(cfgPath, cfg.Bytes(), 0o600))
-	startHAProxy(t, haproxy, cfgPath, front)
+	testkit.HAProxy(t, haproxy, cfgPath, front)
 
 	tlsCfg := &tls.Config{RootCAs: caPool, ServerName: tlsServerName, MinVersion: tls.VersionTLS12}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -188,47 +188,6 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	cliser.WaitExit(t)
 	require.NoError(t, cliser.ExitErr, cliser.LogText())
 	assert.NotContains(t, cliser.LogText(), password, "a password reached the logs")
-}
-
-// startHAProxy runs haproxy in the foreground (-db) and waits until its
-// frontend accepts connections.
-func startHAProxy(t *testing.T, bin, cfgPath, front string) {
-	t.Helper()
-	check, err := exec.Command(bin, "-c", "-f", cfgPath).CombinedOutput()
-	require.NoError(t, err, "haproxy -c: %s", check)
-	cmd := exec.Command(bin, "-f", cfgPath, "-db")
-	var out testkit.LockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("haproxy exited: %v\n%s", err, out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", front, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxy did not listen on %s:\n%s", front, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // writeTestPKI makes a throwaway CA and a server certificate for
