@@ -2,8 +2,8 @@
 // need: the cliser binary built once per test process (Binary) and run as
 // `cliser serve` (Serve), a buffer a running subprocess can write to while
 // a test reads it (LockedBuffer), a throwaway TLS CA that issues server
-// certificates (NewCA), and a client that speaks the line protocol by hand
-// (Dial, RawClient).
+// certificates (NewCA), a client that speaks the line protocol by hand
+// (Dial, RawClient), and HAProxy run in front of a server (HAProxy).
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,
@@ -12,5 +12,5 @@
 // built reaches every test that runs it.
 //
 // Helpers take a testing.TB and fail the test on error; none of them
-// sleeps to wait for something.
+// sleeps a guessed time: they poll a condition under a deadline.
 package testkit
