@@ -49,19 +49,10 @@ func cluster(ctx context.Context, args []string) error {
 	if s.Nodes < 2 || s.PerNode < 1 || s.VisibilitySamples < 1 || s.RoutingSamples < 1 || s.Poll <= 0 {
 		return errors.New("cluster: want --nodes >= 2, --clients-per-node >= 1, samples >= 1, --poll > 0")
 	}
-	workDir, err := os.MkdirTemp("", "cliser-cluster-")
+	env, cleanup, err := (&common{cliserBin: *cliserBin, inProcess: *inProcess}).env()
+	defer cleanup()
 	if err != nil {
 		return err
-	}
-	defer os.RemoveAll(workDir)
-	env := harness.Env{CliserBin: *cliserBin, WorkDir: workDir, Progress: os.Stderr}
-	if abs, err := filepath.Abs(env.CliserBin); err == nil {
-		env.CliserBin = abs
-	}
-	if !*inProcess {
-		if env.WorkerExe, err = os.Executable(); err != nil {
-			return err
-		}
 	}
 	t0 := time.Now()
 	res, err := harness.Cluster(ctx, s, env)

@@ -128,7 +128,7 @@ func (c *common) env() (harness.Env, func(), error) {
 		env.WorkerExe = exe
 	}
 	for _, bin := range []*string{&env.CliserBin, &env.BaselineBin} {
-		if abs, err := filepath.Abs(*bin); err == nil {
+		if abs, err := filepath.Abs(*bin); err == nil && *bin != "" {
 			*bin = abs
 		}
 	}

@@ -39,19 +39,10 @@ func soak(ctx context.Context, args []string) error {
 	}
 	s.Limits = harness.DefaultSoakLimits(s.Clients)
 	s.Limits.WarmupFraction = min(warmup.Seconds()/s.Duration.Seconds(), 0.6)
-	workDir, err := os.MkdirTemp("", "cliser-soak-")
+	env, cleanup, err := (&common{cliserBin: *cliserBin, inProcess: *inProcess}).env()
+	defer cleanup()
 	if err != nil {
 		return err
-	}
-	defer os.RemoveAll(workDir)
-	env := harness.Env{CliserBin: *cliserBin, WorkDir: workDir, Progress: os.Stderr}
-	if abs, err := filepath.Abs(env.CliserBin); err == nil {
-		env.CliserBin = abs
-	}
-	if !*inProcess {
-		if env.WorkerExe, err = os.Executable(); err != nil {
-			return err
-		}
 	}
 	res, err := harness.Soak(ctx, s, env)
 	if err != nil {
