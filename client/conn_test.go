@@ -171,6 +171,8 @@ var sentinelFor = map[protocol.Reason]error{
 	protocol.ReasonKicked:             ErrKicked,
 	protocol.ReasonServerFull:         ErrServerFull,
 	protocol.ReasonTooManyAttempts:    ErrTooManyAttempts,
+	protocol.ReasonBanned:             ErrBanned,
+	protocol.ReasonRevoked:            ErrRevoked,
 	protocol.ReasonServerShuttingDown: ErrServerShuttingDown,
 }
 

@@ -55,6 +55,8 @@ var (
 	ErrKicked             = closedBy(protocol.ReasonKicked)
 	ErrServerFull         = closedBy(protocol.ReasonServerFull)
 	ErrTooManyAttempts    = closedBy(protocol.ReasonTooManyAttempts)
+	ErrBanned             = closedBy(protocol.ReasonBanned)
+	ErrRevoked            = closedBy(protocol.ReasonRevoked)
 	ErrServerShuttingDown = closedBy(protocol.ReasonServerShuttingDown)
 	ErrShutdown           = &ClosedError{Reason: protocol.ReasonShutdown}
 )

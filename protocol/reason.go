@@ -21,6 +21,8 @@ const (
 	ReasonKicked             // an operator disconnected the client
 	ReasonServerFull         // no free sid, or the connection ceiling
 	ReasonTooManyAttempts    // this IP failed authentication too often
+	ReasonBanned             // a ban matches this IP, network or client-id
+	ReasonRevoked            // this client-id's credential was deleted
 	ReasonServerShuttingDown // the server is stopping
 
 	ReasonShutdown        // the client acknowledged "130 shutdown" with "130 ok"
@@ -44,6 +46,8 @@ var reasonText = [reasonCount]string{
 	ReasonKicked:             "kicked",
 	ReasonServerFull:         "server full",
 	ReasonTooManyAttempts:    "too many attempts",
+	ReasonBanned:             "banned",
+	ReasonRevoked:            "revoked",
 	ReasonServerShuttingDown: "server shutting down",
 	ReasonShutdown:           "shutdown",
 	ReasonClosedByClient:     "closed by client",
