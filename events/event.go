@@ -1,0 +1,63 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Event types (EVENTS.md). Outside consumers match on these strings.
+const (
+	TypeConnected         = "client.connected"
+	TypeDisconnected      = "client.disconnected"
+	TypeShutdownSent      = "client.shutdown_sent"
+	TypeShutdownAcked     = "client.shutdown_acked"
+	TypeCredentialCreated = "credential.created"
+	TypeCredentialDeleted = "credential.deleted"
+	TypeBanCreated        = "ban.created"
+	TypeBanDeleted        = "ban.deleted"
+)
+
+// Types lists every event type, in the order EVENTS.md shows them.
+var Types = []string{
+	TypeConnected, TypeDisconnected, TypeShutdownSent, TypeShutdownAcked,
+	TypeCredentialCreated, TypeCredentialDeleted, TypeBanCreated, TypeBanDeleted,
+}
+
+// Event is one entry of the fleet's log (EVENTS.md).
+type Event struct {
+	Seq         uint64     `json:"seq"`
+	ID          string     `json:"id"`
+	Type        string     `json:"type"`
+	Time        time.Time  `json:"time"`
+	Node        string     `json:"node,omitempty"`
+	CID         string     `json:"cid,omitempty"`
+	SID         uint16     `json:"sid,omitempty"`
+	CIP         string     `json:"cip,omitempty"`
+	CPort       string     `json:"cport,omitempty"`
+	Session     string     `json:"session,omitempty"`
+	ConnectedAt *time.Time `json:"connected_at,omitempty"`
+	Reason      *string    `json:"reason,omitempty"` // client.disconnected, client.shutdown_sent (may be ""), ban events
+	Kind        string     `json:"kind,omitempty"`   // ban events
+	Value       string     `json:"value,omitempty"`
+	By          string     `json:"by,omitempty"`
+}
+
+// GoneError: the events after the asked seq are no longer all kept.
+type GoneError struct{ Oldest uint64 }
+
+func (e *GoneError) Error() string {
+	return fmt.Sprintf("events after the asked seq are no longer kept; the oldest kept is %d", e.Oldest)
+}
+
+// Reader is what every reader of the log uses (the JSON API, SSE, history,
+// webhook delivery, the dashboard). Safe for concurrent use.
+type Reader interface {
+	// Read returns up to limit events with Seq > after, oldest first, or a
+	// *GoneError when after+1 is below the oldest seq kept.
+	Read(ctx context.Context, after uint64, limit int) ([]Event, error)
+	// Wait returns nil once an event with Seq > after exists, or ctx's error.
+	Wait(ctx context.Context, after uint64) error
+	// Newest is the newest seq (0 for an empty log).
+	Newest() uint64
+}
