@@ -1,0 +1,52 @@
+package identity
+
+import (
+	"context"
+	"time"
+)
+
+// Credential binds a secret to one client ID. Only SHA-256 digests are kept.
+type Credential struct {
+	CID                string
+	Digest             [32]byte   // SHA-256 of the current secret
+	CreatedAt          time.Time
+	Previous           *[32]byte  // digest of the previous secret while a grace period runs
+	PreviousValidUntil *time.Time // end of that grace period
+}
+
+// Ban keeps a client ID, an IP address or a network out.
+type Ban struct {
+	Kind   string // "cid", "ip" or "net"
+	Value  string // the cid, the IP, or the CIDR (canonical form)
+	Reason string
+	By     string // "operator" or "flapping"
+	At     time.Time
+	Until  *time.Time // nil: until lifted
+}
+
+// BanKey names one ban.
+type BanKey struct{ Kind, Value string }
+
+// Change is one write seen through Store.Watch (exactly one field is set).
+type Change struct {
+	Credential        *Credential
+	CredentialDeleted string
+	Ban               *Ban
+	BanDeleted        *BanKey
+}
+
+// Store persists credentials and bans. bbolt in the data dir (single node),
+// JetStream key-value buckets (cluster mode, implemented in cluster/).
+// Safe for concurrent use.
+type Store interface {
+	Load(ctx context.Context) ([]Credential, []Ban, error)
+	PutCredential(ctx context.Context, c Credential) error
+	DeleteCredential(ctx context.Context, cid string) error
+	PutBan(ctx context.Context, b Ban) error
+	DeleteBan(ctx context.Context, k BanKey) error
+	// Watch calls apply for every change written by any node (its own
+	// included; apply must be idempotent) until ctx ends. A single-node
+	// store returns nil at once.
+	Watch(ctx context.Context, apply func(Change)) error
+	Close() error
+}
