@@ -8,7 +8,7 @@ import (
 // Credential binds a secret to one client ID. Only SHA-256 digests are kept.
 type Credential struct {
 	CID                string
-	Digest             [32]byte   // SHA-256 of the current secret
+	Digest             [32]byte // SHA-256 of the current secret
 	CreatedAt          time.Time
 	Previous           *[32]byte  // digest of the previous secret while a grace period runs
 	PreviousValidUntil *time.Time // end of that grace period
