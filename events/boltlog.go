@@ -1,0 +1,409 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// FileName is the single-node log's file in the data dir.
+//
+// Its own file, not a bucket of the registry's: bbolt has one writer per
+// file, and the registry rewrites every connected record at each
+// checkpoint; in one file a checkpoint and a reconnect storm's events would
+// queue behind each other. Apart, each can also be backed up, inspected or
+// deleted on its own.
+const FileName = "events.db"
+
+// Buckets of the log's file. Keys of "events" are the seq, 8 bytes big
+// endian, so bbolt's key order is the log's order; values are the event's
+// JSON (readable with `bbolt get`, and additive like the registry's).
+// "by-cid" indexes the events of each client: key cid + 0x00 + seq (a cid
+// never holds 0x00), empty value; history and ?cid= read it instead of
+// scanning the log.
+var (
+	bucketEvents = []byte("events")
+	bucketByCID  = []byte("by-cid")
+	bucketMeta   = []byte("meta")
+	keyNewest    = []byte("newest") // the newest seq ever written: seq never goes back, even past deletions
+)
+
+// writeChunk is the most events one transaction writes or deletes, so that
+// a storm's backlog or a retention pass never holds one huge transaction.
+const writeChunk = 8192
+
+// Log is the single-node event log: a bbolt file in the data dir, written
+// by one goroutine behind the hot path. Append is safe to call from any
+// goroutine (event loops included: it never waits on the disk); the Reader
+// methods are safe for concurrent use.
+type Log struct {
+	opts options
+	db   *bolt.DB
+	q    *queue
+	m    *metrics
+	n    *notifier
+
+	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
+	failing    atomic.Bool   // the last write failed
+	done       chan struct{}
+	storeBytes atomic.Int64
+}
+
+var _ Reader = (*Log)(nil)
+
+// Open opens (or makes) the log file at path and starts its writer.
+func Open(path string, opts ...Option) (*Log, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("events: open %s: %w", path, err)
+	}
+	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), done: make(chan struct{})}
+	l.q = newQueue(o.queueLimit, l.m, o.log)
+	if err := l.load(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+// load makes the buckets and reads the newest and oldest seq.
+func (l *Log) load() error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEvents, bucketByCID, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("events: bucket %s: %w", b, err)
+			}
+		}
+		if v := tx.Bucket(bucketMeta).Get(keyNewest); len(v) == 8 {
+			l.n.newest.Store(binary.BigEndian.Uint64(v))
+		}
+		if k, _ := tx.Bucket(bucketEvents).Cursor().First(); len(k) == 8 {
+			l.oldest.Store(binary.BigEndian.Uint64(k))
+		}
+		l.storeBytes.Store(tx.Size())
+		return nil
+	})
+}
+
+// Append queues ev for the log. It never blocks: the writer assigns seq
+// and stores it; when its queue is full the event is dropped and counted
+// (see queue). The event gets an id and a time when it has none. It
+// reports whether the event was queued.
+func (l *Log) Append(ev Event) bool {
+	if ev.Time.IsZero() {
+		ev.Time = l.opts.now()
+	}
+	return l.q.push(ev)
+}
+
+// Close stops taking events, writes what is queued and closes the file.
+// Safe to call once.
+func (l *Log) Close() error {
+	l.q.close()
+	<-l.done
+	return l.db.Close()
+}
+
+// Newest is the newest seq (0 for an empty log). Safe for concurrent use.
+func (l *Log) Newest() uint64 { return l.n.newest.Load() }
+
+// Oldest is the oldest seq kept (0 for an empty log).
+func (l *Log) Oldest() uint64 { return l.oldest.Load() }
+
+// Healthy is nil unless the last write failed or events were dropped
+// since the writer last caught up: for /readyz and the logs.
+func (l *Log) Healthy() error {
+	switch {
+	case l.failing.Load():
+		return fmt.Errorf("event log: writes to %s are failing", l.db.Path())
+	case l.q.isDropping():
+		return fmt.Errorf("event log: queue full, events dropped (%d so far)", l.q.dropped.Load())
+	}
+	return nil
+}
+
+// Wait returns nil once an event with Seq > after exists, or ctx's error.
+func (l *Log) Wait(ctx context.Context, after uint64) error {
+	return waitFor(ctx, l.n, after)
+}
+
+func waitFor(ctx context.Context, n *notifier, after uint64) error {
+	for {
+		ch := n.changed()
+		if n.newest.Load() > after {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// Read returns up to limit events with Seq > after, oldest first, or a
+// *GoneError when after+1 is below the oldest seq kept.
+func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []Event
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		k, v := c.Seek(seqKey(after + 1))
+		// Seqs are contiguous here: a first key past after+1 means
+		// after+1 was deleted by the retention.
+		if k != nil && binary.BigEndian.Uint64(k) > after+1 {
+			return &GoneError{Oldest: binary.BigEndian.Uint64(k)}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			ev, err := decodeEvent(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// ReadCID is Read for the events of one client, from the index by cid.
+func (l *Log) ReadCID(ctx context.Context, cid string, after uint64, limit int) ([]Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
+		return nil, &GoneError{Oldest: oldest}
+	}
+	var out []Event
+	err := l.db.View(func(tx *bolt.Tx) error {
+		evs := tx.Bucket(bucketEvents)
+		c := tx.Bucket(bucketByCID).Cursor()
+		prefix := cidPrefix(cid)
+		for k, _ := c.Seek(append(prefix, seqKey(after+1)...)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			sk := k[len(prefix):]
+			v := evs.Get(sk)
+			if v == nil {
+				continue // deleted by retention in between
+			}
+			ev, err := decodeEvent(sk, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// LatestCID returns up to limit events of cid, newest first, from the index.
+func (l *Log) LatestCID(ctx context.Context, cid string, limit int) ([]Event, error) {
+	var out []Event
+	err := l.db.View(func(tx *bolt.Tx) error {
+		evs := tx.Bucket(bucketEvents)
+		c := tx.Bucket(bucketByCID).Cursor()
+		prefix := cidPrefix(cid)
+		k, _ := c.Seek(append(cidPrefix(cid), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
+			sk := k[len(prefix):]
+			v := evs.Get(sk)
+			if v == nil {
+				continue
+			}
+			ev, err := decodeEvent(sk, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// History is cid's last sessions, newest first, built from its events.
+func (l *Log) History(ctx context.Context, cid string, limit int) ([]Session, error) {
+	// A session is at most a handful of events (connected, shutdown sent
+	// and acked, disconnected); a bounded read keeps one request cheap.
+	evs, err := l.LatestCID(ctx, cid, limit*8+16)
+	if err != nil {
+		return nil, err
+	}
+	return Sessions(evs, limit), nil
+}
+
+// run is the writer: it takes what is queued, writes it in one
+// transaction per chunk, trims to the retention, and wakes the waiters.
+func (l *Log) run() {
+	defer close(l.done)
+	var batch []Event
+	backoff := 100 * time.Millisecond
+	for {
+		batch = l.q.take(batch)
+		if len(batch) > 0 {
+			if err := l.write(batch); err != nil {
+				l.q.putBack(batch)
+				l.m.storeErrors.Inc()
+				if !l.failing.Swap(true) {
+					l.opts.log.Error("events: writing to the log failed; retrying", zap.Error(err))
+				}
+				if l.q.isClosed() && backoff >= 2*time.Second {
+					l.opts.log.Error("events: giving up on the queued events at close", zap.Int("events", l.q.len()))
+					return
+				}
+				time.Sleep(backoff)
+				backoff = min(2*backoff, 5*time.Second)
+				continue
+			}
+			if l.failing.Swap(false) {
+				l.opts.log.Info("events: writes to the log work again")
+			}
+			backoff = 100 * time.Millisecond
+			l.trim()
+			continue // more may have come meanwhile
+		}
+		if l.q.isClosed() {
+			return
+		}
+		<-l.q.wake
+	}
+}
+
+// write stores batch, giving each event the next seq. On error nothing of
+// the failed chunk is kept and its events keep no seq.
+func (l *Log) write(batch []Event) error {
+	var buf []byte
+	for len(batch) > 0 {
+		n := min(len(batch), writeChunk)
+		chunk := batch[:n]
+		next := l.n.newest.Load()
+		err := l.db.Update(func(tx *bolt.Tx) error {
+			evs, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketByCID)
+			for i := range chunk {
+				next++
+				chunk[i].Seq = next
+				var err error
+				if buf, err = json.Marshal(&chunk[i]); err != nil {
+					return err
+				}
+				if err := evs.Put(seqKey(next), buf); err != nil {
+					return err
+				}
+				if chunk[i].CID != "" {
+					if err := idx.Put(append(cidPrefix(chunk[i].CID), seqKey(next)...), nil); err != nil {
+						return err
+					}
+				}
+			}
+			l.storeBytes.Store(tx.Size())
+			return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
+		})
+		if err != nil {
+			for i := range chunk {
+				chunk[i].Seq = 0
+			}
+			return err
+		}
+		if l.oldest.Load() == 0 {
+			l.oldest.Store(chunk[0].Seq)
+		}
+		l.n.advance(next)
+		batch = batch[n:]
+	}
+	return nil
+}
+
+// trim deletes the oldest events beyond the retention, a chunk per
+// transaction, with their index entries.
+func (l *Log) trim() {
+	for {
+		newest, oldest := l.n.newest.Load(), l.oldest.Load()
+		if oldest == 0 || newest-oldest+1 <= uint64(l.opts.retention) {
+			return
+		}
+		n := min(newest-oldest+1-uint64(l.opts.retention), writeChunk)
+		err := l.db.Update(func(tx *bolt.Tx) error {
+			evs, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketByCID)
+			for seq := oldest; seq < oldest+n; seq++ {
+				k := seqKey(seq)
+				if v := evs.Get(k); v != nil {
+					var c struct {
+						CID string `json:"cid"`
+					}
+					if json.Unmarshal(v, &c) == nil && c.CID != "" {
+						if err := idx.Delete(append(cidPrefix(c.CID), k...)); err != nil {
+							return err
+						}
+					}
+					if err := evs.Delete(k); err != nil {
+						return err
+					}
+				}
+			}
+			l.storeBytes.Store(tx.Size())
+			return nil
+		})
+		if err != nil {
+			l.m.storeErrors.Inc()
+			l.opts.log.Error("events: deleting events past the retention failed; retrying with the next batch", zap.Error(err))
+			return
+		}
+		l.oldest.Store(oldest + n)
+	}
+}
+
+// Collectors are the log's metrics, to register on the admin API's
+// Prometheus registry.
+func (l *Log) Collectors() []prometheus.Collector {
+	return append(l.m.collectors(l.q, l.n),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricRetainedBytes,
+			Help: "Size of the event log's file.",
+		}, func() float64 { return float64(l.storeBytes.Load()) }))
+}
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
+}
+
+func cidPrefix(cid string) []byte {
+	b := make([]byte, 0, len(cid)+9)
+	return append(append(b, cid...), 0)
+}
+
+// decodeEvent reads the event stored under key. Errors wrap ErrCorrupt.
+func decodeEvent(key, value []byte) (Event, error) {
+	var ev Event
+	if err := json.Unmarshal(value, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w %x: %w", ErrCorrupt, key, err)
+	}
+	if seq := binary.BigEndian.Uint64(key); ev.Seq != seq {
+		return Event{}, fmt.Errorf("%w %x: holds seq %d", ErrCorrupt, key, ev.Seq)
+	}
+	return ev, nil
+}

@@ -1,0 +1,67 @@
+package events
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metric names (docs/events.md).
+const (
+	MetricEvents        = "cliser_events_total"
+	MetricDropped       = "cliser_events_dropped_total"
+	MetricQueued        = "cliser_events_queued"
+	MetricStoreErrors   = "cliser_events_store_errors_total"
+	MetricNewestSeq     = "cliser_events_newest_seq"
+	MetricRetainedBytes = "cliser_events_store_bytes"
+)
+
+// metrics are the log's counters; the gauges read the log at scrape.
+type metrics struct {
+	events      *prometheus.CounterVec
+	dropped     prometheus.Counter
+	storeErrors prometheus.Counter
+
+	byType map[string]prometheus.Counter // resolved up front, read-only: no label lookup per event
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricEvents,
+			Help: "Events emitted into the log, by type.",
+		}, []string{"type"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricDropped,
+			Help: "Events dropped because the log's writer queue was full (the disk or NATS is behind).",
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricStoreErrors,
+			Help: "Failed writes of a batch of events to the log's store; the batch is retried.",
+		}),
+		byType: make(map[string]prometheus.Counter),
+	}
+	for _, t := range Types {
+		m.byType[t] = m.events.WithLabelValues(t)
+	}
+	return m
+}
+
+func (m *metrics) count(typ string) {
+	if c, ok := m.byType[typ]; ok {
+		c.Inc()
+		return
+	}
+	m.events.WithLabelValues(typ).Inc()
+}
+
+// collectors are the counters and the gauges every log has.
+func (m *metrics) collectors(q *queue, n *notifier) []prometheus.Collector {
+	return []prometheus.Collector{
+		m.events, m.dropped, m.storeErrors,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricQueued,
+			Help: "Events waiting for the log's writer.",
+		}, func() float64 { return float64(q.len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricNewestSeq,
+			Help: "The newest seq in the event log.",
+		}, func() float64 { return float64(n.newest.Load()) }),
+	}
+}

@@ -1,0 +1,53 @@
+package events
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Option configures a log (functional options).
+type Option func(*options)
+
+type options struct {
+	retention  int
+	queueLimit int
+	log        *zap.Logger
+	now        func() time.Time
+}
+
+// Defaults, as EVENTS.md and docs/events.md give them.
+const (
+	DefaultRetention = 1_000_000
+	// DefaultQueueLimit bounds the events waiting for the writer. At ~300
+	// bytes an event it is ~80 MB at worst; a storm of 65,535 clients all
+	// reconnecting is 131,070 events, well inside it.
+	DefaultQueueLimit = 1 << 18
+)
+
+func defaultOptions() options {
+	return options{
+		retention:  DefaultRetention,
+		queueLimit: DefaultQueueLimit,
+		log:        zap.NewNop(),
+		now:        func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// WithRetention keeps the newest n events (at least 1); older ones are
+// deleted in batches.
+func WithRetention(n int) Option {
+	return func(o *options) { o.retention = max(n, 1) }
+}
+
+// WithQueueLimit bounds the events waiting for the writer; past it new
+// events are dropped, counted and logged (never a wait on the caller).
+func WithQueueLimit(n int) Option {
+	return func(o *options) { o.queueLimit = max(n, 1) }
+}
+
+// WithLogger sets the zap logger.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }

@@ -1,0 +1,154 @@
+package events
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+)
+
+// queue is the hand-off between producers (event loops, the registry, the
+// admin API) and the one writer goroutine. A push takes a mutex for an
+// append and never waits on the writer: the hot path only ever pays that.
+//
+// It is bounded: past its limit an event is dropped, counted in
+// cliser_events_dropped_total and logged once per episode (not once per
+// event), and the log reports itself unhealthy until it drains. Blocking
+// the loop instead would make a handshake wait on the disk, which EVENTS.md
+// forbids; growing without bound would trade the disk's trouble for the
+// process's memory.
+type queue struct {
+	mu       sync.Mutex
+	pending  []Event
+	limit    int
+	closed   bool
+	dropping bool // an episode of drops is under way; logged once
+
+	wake    chan struct{} // capacity 1: "there is something to take"
+	dropped atomic.Uint64
+	m       *metrics
+	log     *zap.Logger
+
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
+	return &queue{limit: limit, wake: make(chan struct{}, 1), m: m, log: log, idPrefix: "evt-" + bootID() + "-"}
+}
+
+// bootID is 64 random bits in hex: IDs made by this process never meet
+// those of another process or node, without any coordination.
+func bootID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// push queues ev, giving it an id when it has none. It reports false when
+// the event was dropped (queue full or closed). Safe for concurrent use.
+func (q *queue) push(ev Event) bool {
+	if ev.ID == "" {
+		ev.ID = q.idPrefix + strconv.FormatUint(q.idSeq.Add(1), 36)
+	}
+	q.mu.Lock()
+	if q.closed || len(q.pending) >= q.limit {
+		first := !q.dropping && !q.closed
+		q.dropping = true
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		q.m.dropped.Inc()
+		if first {
+			q.log.Error("events: the writer is behind and its queue is full; events are being dropped (cliser_events_dropped_total)",
+				zap.Int("queue_limit", q.limit))
+		}
+		return false
+	}
+	q.pending = append(q.pending, ev)
+	q.mu.Unlock()
+	q.m.count(ev.Type)
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take moves every pending event into buf (emptied first) and returns it.
+func (q *queue) take(buf []Event) []Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	buf = append(buf[:0], q.pending...)
+	clear(q.pending)
+	q.pending = q.pending[:0]
+	if q.dropping && len(buf) == 0 {
+		q.dropping = false
+		q.log.Info("events: the writer caught up; no more drops")
+	}
+	return buf
+}
+
+// putBack returns a batch the writer could not store to the front of the
+// queue, so that order holds on the retry.
+func (q *queue) putBack(batch []Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending = append(append(make([]Event, 0, len(batch)+len(q.pending)), batch...), q.pending...)
+}
+
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending)
+}
+
+// close refuses further events; what is pending stays for the last drain.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notifier wakes Wait callers when the newest seq advances.
+type notifier struct {
+	newest atomic.Uint64
+	mu     sync.Mutex
+	ch     chan struct{} // closed and replaced at every advance
+}
+
+func newNotifier() *notifier { return &notifier{ch: make(chan struct{})} }
+
+func (n *notifier) advance(seq uint64) {
+	n.mu.Lock()
+	if seq > n.newest.Load() {
+		n.newest.Store(seq)
+	}
+	close(n.ch)
+	n.ch = make(chan struct{})
+	n.mu.Unlock()
+}
+
+func (n *notifier) changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ch
+}
+
+func (q *queue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+func (q *queue) isDropping() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropping
+}
