@@ -62,15 +62,17 @@ type testNode struct {
 	stopped  bool
 }
 
-func startNode(t *testing.T, url, id string) *testNode {
+// startNode starts node id on the NATS server at url; opts come after the
+// tests' defaults and override them.
+func startNode(t *testing.T, url, id string, opts ...cluster.Option) *testNode {
 	t.Helper()
 	log := zaptest.NewLogger(t).Named(id)
 	nc, err := nats.Connect(url, nats.Name("cliser-"+id),
 		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	require.NoError(t, err)
-	n, err := cluster.Join(nc, id, cluster.WithHeartbeatTTL(time.Second),
-		cluster.WithCheckInterval(200*time.Millisecond), cluster.WithRequestTimeout(2*time.Second),
-		cluster.WithLogger(log))
+	n, err := cluster.Join(nc, id, append([]cluster.Option{cluster.WithHeartbeatTTL(time.Second),
+		cluster.WithCheckInterval(200 * time.Millisecond), cluster.WithRequestTimeout(2 * time.Second),
+		cluster.WithLogger(log)}, opts...)...)
 	require.NoError(t, err)
 	reg := registry.New(registry.WithStore(n.Store()), registry.WithNode(id),
 		registry.WithFlushInterval(20*time.Millisecond))

@@ -109,14 +109,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*o.opTimeout)
 	defer cancel()
-	clients, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      o.clientsBucket,
-		Description: "cliser client records, keyed by client id",
-		History:     1,
-		TTL:         o.retention,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.replicas,
-	})
+	clients, err := clientsBucket(ctx, js, o)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
 	}
