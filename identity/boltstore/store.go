@@ -1,0 +1,227 @@
+// Package boltstore keeps fleet identity (credentials and bans) of a single
+// node in one bbolt file, <data-dir>/identity.db. It implements
+// identity.Store; the identity service loads it once at start and writes
+// through it behind the event loops.
+//
+// Why a file of its own rather than a bucket in the registry's
+// registry.db: the registry's store is built around its batch flusher and
+// its record codec, and a second writer would share its single write slot
+// and its lock timeout; identity writes are rare operator actions, and a
+// separate file keeps the two packages independent (and lets an operator
+// back up or wipe credentials on their own). The data dir is already held
+// by the registry's lock; this file has its own, too.
+//
+// Layout: bucket "credentials" keyed by client ID, bucket "bans" keyed by
+// "kind/value"; each value is JSON with a version field "v" (digests in
+// hex, times in RFC 3339 UTC). Secrets are never stored, only digests.
+package boltstore
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cliser/cliser/identity"
+)
+
+// FileName is the database file's name inside the data dir.
+const FileName = "identity.db"
+
+const version = 1
+
+var (
+	credBucket = []byte("credentials")
+	banBucket  = []byte("bans")
+
+	// ErrCorrupt: a stored entry does not decode.
+	ErrCorrupt = errors.New("identity boltstore: corrupt entry")
+	// ErrInUse: another process holds the file's lock.
+	ErrInUse = errors.New("identity boltstore: data dir in use by another process")
+)
+
+// Store is an identity.Store on a bbolt file. Safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ identity.Store = (*Store)(nil)
+
+// Open creates dir when needed (mode 0700) and opens or creates
+// <dir>/identity.db (mode 0600: it holds digests and client addresses).
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("identity boltstore: data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrInUse, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity boltstore: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{credBucket, banBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("identity boltstore: init %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// storedCredential is a Credential on disk.
+type storedCredential struct {
+	V                  int        `json:"v"`
+	CID                string     `json:"cid"`
+	Digest             string     `json:"digest"`
+	CreatedAt          time.Time  `json:"created_at"`
+	Previous           string     `json:"previous,omitempty"`
+	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
+}
+
+type storedBan struct {
+	V      int        `json:"v"`
+	Kind   string     `json:"kind"`
+	Value  string     `json:"value"`
+	Reason string     `json:"reason"`
+	By     string     `json:"by"`
+	At     time.Time  `json:"at"`
+	Until  *time.Time `json:"until,omitempty"`
+}
+
+func encodeCredential(c identity.Credential) ([]byte, error) {
+	sc := storedCredential{V: version, CID: c.CID, Digest: hex.EncodeToString(c.Digest[:]),
+		CreatedAt: c.CreatedAt.UTC(), PreviousValidUntil: c.PreviousValidUntil}
+	if c.Previous != nil {
+		sc.Previous = hex.EncodeToString(c.Previous[:])
+	}
+	return json.Marshal(sc)
+}
+
+func decodeCredential(raw []byte) (identity.Credential, error) {
+	var sc storedCredential
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return identity.Credential{}, err
+	}
+	if sc.V != version {
+		return identity.Credential{}, fmt.Errorf("version %d, this build reads %d", sc.V, version)
+	}
+	c := identity.Credential{CID: sc.CID, CreatedAt: sc.CreatedAt, PreviousValidUntil: sc.PreviousValidUntil}
+	if err := decodeDigest(sc.Digest, &c.Digest); err != nil {
+		return c, err
+	}
+	if sc.Previous != "" {
+		var p [32]byte
+		if err := decodeDigest(sc.Previous, &p); err != nil {
+			return c, err
+		}
+		c.Previous = &p
+	}
+	return c, nil
+}
+
+func decodeDigest(s string, d *[32]byte) error {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(d) {
+		return fmt.Errorf("digest is not 64 hex digits")
+	}
+	copy(d[:], b)
+	return nil
+}
+
+func encodeBan(b identity.Ban) ([]byte, error) {
+	return json.Marshal(storedBan{V: version, Kind: b.Kind, Value: b.Value, Reason: b.Reason, By: b.By, At: b.At.UTC(), Until: b.Until})
+}
+
+func decodeBan(raw []byte) (identity.Ban, error) {
+	var sb storedBan
+	if err := json.Unmarshal(raw, &sb); err != nil {
+		return identity.Ban{}, err
+	}
+	if sb.V != version {
+		return identity.Ban{}, fmt.Errorf("version %d, this build reads %d", sb.V, version)
+	}
+	if _, err := identity.ParseBanValue(sb.Kind, sb.Value); err != nil {
+		return identity.Ban{}, err
+	}
+	return identity.Ban{Kind: sb.Kind, Value: sb.Value, Reason: sb.Reason, By: sb.By, At: sb.At, Until: sb.Until}, nil
+}
+
+// Load returns every credential and ban in one read transaction. It fails
+// on the first entry that does not decode (wrapping ErrCorrupt and naming
+// the key) rather than start a server that silently lost a ban.
+func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, error) {
+	var creds []identity.Credential
+	var bans []identity.Ban
+	err := s.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(credBucket).ForEach(func(k, v []byte) error {
+			c, err := decodeCredential(v)
+			if err != nil {
+				return fmt.Errorf("%w: credential %q: %v", ErrCorrupt, k, err)
+			}
+			creds = append(creds, c)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(banBucket).ForEach(func(k, v []byte) error {
+			b, err := decodeBan(v)
+			if err != nil {
+				return fmt.Errorf("%w: ban %q: %v", ErrCorrupt, k, err)
+			}
+			bans = append(bans, b)
+			return nil
+		})
+	})
+	return creds, bans, err
+}
+
+// PutCredential stores c under its client ID, fsynced on return.
+func (s *Store) PutCredential(_ context.Context, c identity.Credential) error {
+	raw, err := encodeCredential(c)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(credBucket).Put([]byte(c.CID), raw) })
+}
+
+// DeleteCredential removes cid's credential; none is no error.
+func (s *Store) DeleteCredential(_ context.Context, cid string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(credBucket).Delete([]byte(cid)) })
+}
+
+// PutBan stores b under "kind/value".
+func (s *Store) PutBan(_ context.Context, b identity.Ban) error {
+	raw, err := encodeBan(b)
+	if err != nil {
+		return err
+	}
+	k := identity.BanKey{Kind: b.Kind, Value: b.Value}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Put([]byte(k.String()), raw) })
+}
+
+// DeleteBan removes ban k; none is no error.
+func (s *Store) DeleteBan(_ context.Context, k identity.BanKey) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Delete([]byte(k.String())) })
+}
+
+// Watch returns nil at once: on a single node every change is this node's
+// own, already applied.
+func (s *Store) Watch(context.Context, func(identity.Change)) error { return nil }
+
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }

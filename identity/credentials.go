@@ -1,0 +1,130 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// The operator's side of credentials: the admin API's methods call these.
+
+// Enroll gives cid a new secret and returns it (the only time it is seen)
+// with the stored credential. If cid had one, it is rotated: with grace > 0
+// the old secret keeps working for grace, else it stops at once. The write
+// reaches the store before Enroll returns.
+func (s *Service) Enroll(ctx context.Context, cid string, grace time.Duration) (string, Credential, error) {
+	if protocol.ValidateClientID([]byte(cid)) != nil {
+		return "", Credential{}, fmt.Errorf("%w: %q", ErrBadCID, cid)
+	}
+	if grace < 0 {
+		return "", Credential{}, fmt.Errorf("%w: %s is negative", ErrBadGrace, grace)
+	}
+	secret := NewSecret()
+	now := time.Now().UTC()
+	c := Credential{CID: cid, Digest: Digest([]byte(secret)), CreatedAt: now}
+	if old, ok := s.Credential(cid); ok && grace > 0 {
+		prev, until := old.Digest, now.Add(grace)
+		c.Previous, c.PreviousValidUntil = &prev, &until
+	}
+	if err := s.write(ctx, "put credential", func(ctx context.Context, st Store) error { return st.PutCredential(ctx, c) }); err != nil {
+		return "", Credential{}, err
+	}
+	s.mu.Lock()
+	s.creds[cid] = &c
+	s.nCreds.Store(int64(len(s.creds)))
+	s.mu.Unlock()
+	s.opts.log.Info("identity: credential created", zap.String("cid", cid), zap.Durationp("grace", nonZero(grace)))
+	s.emit(Event{Type: EventCredentialCreated, Time: now, CID: cid})
+	return secret, c, nil
+}
+
+// DeleteCredential removes cid's credential and closes its live session
+// with 190 revoked. ErrNotFound when it has none.
+func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
+	if _, ok := s.Credential(cid); !ok {
+		return ErrNotFound
+	}
+	if err := s.write(ctx, "delete credential", func(ctx context.Context, st Store) error { return st.DeleteCredential(ctx, cid) }); err != nil {
+		return err
+	}
+	if s.dropCredential(cid) {
+		s.opts.log.Info("identity: credential deleted", zap.String("cid", cid))
+		s.emit(Event{Type: EventCredentialDeleted, Time: time.Now().UTC(), CID: cid})
+	}
+	return nil
+}
+
+// dropCredential forgets cid's credential and closes its live session;
+// false when there was none (a Watch echo of our own delete).
+func (s *Service) dropCredential(cid string) bool {
+	s.mu.Lock()
+	_, had := s.creds[cid]
+	delete(s.creds, cid)
+	s.nCreds.Store(int64(len(s.creds)))
+	s.mu.Unlock()
+	if had {
+		s.opts.closeCID(cid, protocol.ReasonRevoked)
+	}
+	return had
+}
+
+// Credential returns cid's credential (digests only).
+func (s *Service) Credential(cid string) (Credential, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.creds[cid]
+	if !ok {
+		return Credential{}, false
+	}
+	return *c, true
+}
+
+// Credentials returns up to limit credentials after the client ID after,
+// in client-ID order, and whether more follow.
+func (s *Service) Credentials(after string, limit int) ([]Credential, bool) {
+	s.mu.RLock()
+	keys := make([]string, 0, len(s.creds))
+	for cid := range s.creds {
+		if cid > after {
+			keys = append(keys, cid)
+		}
+	}
+	slices.Sort(keys)
+	more := len(keys) > limit
+	keys = keys[:min(len(keys), limit)]
+	out := make([]Credential, len(keys))
+	for i, k := range keys {
+		out[i] = *s.creds[k]
+	}
+	s.mu.RUnlock()
+	return out, more
+}
+
+// GraceUntil is the end of c's grace period while it runs, else nil.
+func (c *Credential) GraceUntil(now time.Time) *time.Time {
+	if c.Previous == nil || c.PreviousValidUntil == nil || !now.Before(*c.PreviousValidUntil) {
+		return nil
+	}
+	return c.PreviousValidUntil
+}
+
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
+}
+
+// compareBanKeys orders bans by kind, then value.
+func compareBanKeys(a, b BanKey) int {
+	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Value, b.Value)
+}

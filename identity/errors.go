@@ -1,0 +1,18 @@
+package identity
+
+import "errors"
+
+// Sentinel errors of the identity package.
+var (
+	// ErrNotFound: no such credential or ban.
+	ErrNotFound = errors.New("identity: not found")
+	// ErrBadBan: a ban's kind, value or duration is malformed; the wrapping
+	// error says which and what is accepted.
+	ErrBadBan = errors.New("identity: bad ban")
+	// ErrBadCID: a client ID breaks the protocol's field rule.
+	ErrBadCID = errors.New("identity: bad client id")
+	// ErrBadGrace: a grace period is negative.
+	ErrBadGrace = errors.New("identity: bad grace period")
+	// ErrNotReady: the service has not loaded its store yet.
+	ErrNotReady = errors.New("identity: not loaded yet")
+)

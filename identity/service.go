@@ -1,0 +1,179 @@
+package identity
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Service keeps credentials and bans in memory and answers the event loops
+// from there; it writes behind through its Store and applies the Store's
+// Watch. Every method is safe for concurrent use. The loop-side methods
+// (Deferred, AddrBanned, Admit) take a read lock for a map lookup or two and
+// hash nothing: the caller hands in the secret's digest.
+type Service struct {
+	opts options
+
+	ready     atomic.Bool
+	nCreds    atomic.Int64 // credentials held: any makes the check deferred
+	nAddrBans atomic.Int64 // ip and net bans held: none skips the address check
+	flapBans  atomic.Uint64
+	storeErrs atomic.Uint64
+
+	mu    sync.RWMutex
+	creds map[string]*Credential
+	bans  map[BanKey]*Ban
+	nets  []netBan // the net bans, parsed, for AddrBanned
+
+	flapMu sync.Mutex
+	flaps  map[string]*flapCount
+
+	wq writeQueue
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type netBan struct {
+	p   netip.Prefix
+	ban *Ban
+}
+
+// New makes a service; Start loads its store and starts its goroutines.
+func New(opts ...Option) *Service {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Service{
+		opts:  o,
+		creds: make(map[string]*Credential),
+		bans:  make(map[BanKey]*Ban),
+		flaps: make(map[string]*flapCount),
+	}
+	s.wq.init()
+	return s
+}
+
+// Start loads every credential and ban from the store (failing if that
+// fails), then runs in the background until ctx ends or Close: the write-
+// behind queue, the store's Watch, and the sweep of expired bans. Call it
+// once, before the reactor accepts clients.
+func (s *Service) Start(ctx context.Context) error {
+	if st := s.opts.store; st != nil {
+		creds, bans, err := st.Load(ctx)
+		if err != nil {
+			return err
+		}
+		s.replace(creds, bans)
+	}
+	s.ready.Store(true)
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.runWrites(ctx) }()
+	go func() { defer s.wg.Done(); s.runSweep(ctx) }()
+	if s.opts.store != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.runWatch(ctx) }()
+	}
+	s.opts.log.Info("identity loaded", zap.Int("credentials", int(s.nCreds.Load())),
+		zap.Int("bans", s.banCount()), zap.Bool("require_credentials", s.opts.require))
+	return nil
+}
+
+// Close stops the background work, after the queued writes are done (each
+// within a few seconds). It does not close the store.
+func (s *Service) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Ready reports whether the service enforces every credential and ban it
+// knows of: loaded, and (in cluster mode) following the store's changes.
+func (s *Service) Ready() bool { return s.ready.Load() }
+
+// RequireCredentials reports whether client IDs without a credential are
+// refused.
+func (s *Service) RequireCredentials() bool { return s.opts.require }
+
+// replace sets the whole state from a Load; expired bans are dropped (and
+// deleted from the store behind).
+func (s *Service) replace(creds []Credential, bans []Ban) {
+	now := time.Now()
+	s.mu.Lock()
+	s.creds = make(map[string]*Credential, len(creds))
+	for i := range creds {
+		c := creds[i]
+		s.creds[c.CID] = &c
+	}
+	s.bans = make(map[BanKey]*Ban, len(bans))
+	var expired []BanKey
+	for i := range bans {
+		b := bans[i]
+		if !b.active(now) {
+			expired = append(expired, b.Key())
+			continue
+		}
+		s.bans[b.Key()] = &b
+	}
+	s.recountLocked()
+	s.mu.Unlock()
+	for _, k := range expired {
+		s.deleteBehind(k)
+	}
+}
+
+// recountLocked refreshes the counters and the net list; s.mu is held.
+func (s *Service) recountLocked() {
+	s.nCreds.Store(int64(len(s.creds)))
+	s.nets = s.nets[:0]
+	n := 0
+	for k, b := range s.bans {
+		switch k.Kind {
+		case KindIP:
+			n++
+		case KindNet:
+			n++
+			if p, err := netip.ParsePrefix(k.Value); err == nil {
+				s.nets = append(s.nets, netBan{p: p, ban: b})
+			}
+		}
+	}
+	s.nAddrBans.Store(int64(n))
+}
+
+func (s *Service) banCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.bans)
+}
+
+// Counts returns the credentials held and the active bans by kind (for the
+// gauges).
+func (s *Service) Counts() (credentials int, bans map[string]int) {
+	now := time.Now()
+	bans = map[string]int{KindCID: 0, KindIP: 0, KindNet: 0}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k, b := range s.bans {
+		if b.active(now) {
+			bans[k.Kind]++
+		}
+	}
+	return len(s.creds), bans
+}
+
+// FlappingBans is how many flapping bans this node started.
+func (s *Service) FlappingBans() uint64 { return s.flapBans.Load() }
+
+// StoreErrors is how many writes behind to the store failed.
+func (s *Service) StoreErrors() uint64 { return s.storeErrs.Load() }
+
+func (s *Service) emit(e Event) { s.opts.onEvent(e) }

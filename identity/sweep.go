@@ -1,0 +1,52 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// runSweep removes expired bans (ban.deleted, and a delete behind) and
+// ended grace periods every sweep interval until ctx ends.
+func (s *Service) runSweep(ctx context.Context) {
+	t := time.NewTicker(s.opts.sweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+func (s *Service) sweep(now time.Time) {
+	var expired []Ban
+	s.mu.Lock()
+	for k, b := range s.bans {
+		if !b.active(now) {
+			expired = append(expired, *b)
+			delete(s.bans, k)
+		}
+	}
+	for _, c := range s.creds {
+		if c.Previous != nil && c.PreviousValidUntil != nil && !now.Before(*c.PreviousValidUntil) {
+			// Replaced, not changed in place: a reader may hold the old one.
+			cc := *c
+			cc.Previous, cc.PreviousValidUntil = nil, nil
+			s.creds[c.CID] = &cc
+		}
+	}
+	if len(expired) > 0 {
+		s.recountLocked()
+	}
+	s.mu.Unlock()
+	for _, b := range expired {
+		s.deleteBehind(b.Key())
+		s.opts.log.Info("identity: ban expired", zap.String("kind", b.Kind), zap.String("value", b.Value), zap.String("by", b.By))
+		s.emit(banEvent(EventBanDeleted, b, now.UTC()))
+	}
+	s.pruneFlaps(now)
+}

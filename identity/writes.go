@@ -1,0 +1,121 @@
+package identity
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// writeTimeout bounds one write to the store.
+const writeTimeout = 5 * time.Second
+
+// writeQueue orders every write to the store: an operator's write waits for
+// its turn and its result; a flapping ban or an expiry is queued and not
+// waited for (it comes from an event loop or the sweep). One queue keeps a
+// late write behind from undoing a newer one. Pushing never blocks.
+type writeQueue struct {
+	mu    sync.Mutex
+	ops   []writeOp
+	ready chan struct{} // signalled when ops grows
+}
+
+type writeOp struct {
+	what string
+	do   func(context.Context) error
+	done chan error // nil: nobody waits
+}
+
+func (q *writeQueue) init() { q.ready = make(chan struct{}, 1) }
+
+func (q *writeQueue) push(op writeOp) {
+	q.mu.Lock()
+	q.ops = append(q.ops, op)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *writeQueue) take() []writeOp {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ops := q.ops
+	q.ops = nil
+	return ops
+}
+
+// write runs do on the store through the queue and waits for it (an
+// operator's request); without a store it succeeds at once.
+func (s *Service) write(ctx context.Context, what string, do func(context.Context, Store) error) error {
+	st := s.opts.store
+	if st == nil {
+		return nil
+	}
+	if !s.ready.Load() && s.cancel == nil {
+		return ErrNotReady
+	}
+	done := make(chan error, 1)
+	s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }, done: done})
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// behind queues do and returns at once.
+func (s *Service) behind(what string, do func(context.Context, Store) error) {
+	st := s.opts.store
+	if st == nil {
+		return
+	}
+	s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }})
+}
+
+func (s *Service) deleteBehind(k BanKey) {
+	s.behind("delete ban", func(ctx context.Context, st Store) error { return st.DeleteBan(ctx, k) })
+}
+
+// runWrites does the queued writes in order until ctx ends, then what is
+// still queued. A failed write is logged and counted; the first failure of
+// a run of them is a warning, the rest debug, so a dead store does not
+// flood the log.
+func (s *Service) runWrites(ctx context.Context) {
+	failing := false
+	run := func(ops []writeOp) {
+		for _, op := range ops {
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+			err := op.do(wctx)
+			cancel()
+			if op.done != nil {
+				op.done <- err
+			}
+			switch {
+			case err != nil:
+				s.storeErrs.Add(1)
+				if !failing {
+					s.opts.log.Warn("identity: store write failed", zap.String("write", op.what), zap.Error(err))
+				} else {
+					s.opts.log.Debug("identity: store write failed", zap.String("write", op.what), zap.Error(err))
+				}
+				failing = true
+			case failing:
+				failing = false
+				s.opts.log.Info("identity: store writes succeed again")
+			}
+		}
+	}
+	for {
+		select {
+		case <-s.wq.ready:
+			run(s.wq.take())
+		case <-ctx.Done():
+			run(s.wq.take())
+			return
+		}
+	}
+}
