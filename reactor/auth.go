@@ -24,6 +24,11 @@ func newAuthenticator(pw [][]byte) *authenticator {
 
 func (a *authenticator) check(given []byte) bool {
 	d := sha256.Sum256(given)
+	return a.checkDigest(&d)
+}
+
+// checkDigest is check for a password already hashed.
+func (a *authenticator) checkDigest(d *[sha256.Size]byte) bool {
 	ok := 0
 	for i := range a.digests {
 		ok |= subtle.ConstantTimeCompare(a.digests[i][:], d[:])

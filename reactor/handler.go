@@ -38,17 +38,24 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return h.reject(protocol.ReasonServerFull)
 	}
 	cip, port := splitAddr(c.RemoteAddr())
+	if !h.opts.proxyProtocol && h.opts.identity.AddrBanned(cip) {
+		return h.reject(protocol.ReasonBanned)
+	}
 	lp := h.loopOf(c.EventLoop())
 	s := newSession(c, lp, cip, port)
 	c.SetContext(s)
 	if h.opts.proxyProtocol {
-		s.state = awaitProxy // the per-IP limits wait for the real address
-	} else if r := h.guard.admit(cip, lp.now()); r != protocol.ReasonNone {
+		// The per-IP limits and bans wait for the real address, and the
+		// prompt for the header.
+		s.state = awaitProxy
+		lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
+		return nil, gnet.None
+	}
+	if r := h.guard.admit(cip, lp.now()); r != protocol.ReasonNone {
 		c.SetContext(nil)
 		return h.reject(r)
-	} else {
-		s.admitted = true
 	}
+	s.admitted = true
 	lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
 	return promptPassword, gnet.None
 }
@@ -94,6 +101,7 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	}
 	s.lp.wheel.remove(s)
 	s.handshakeOver()
+	s.forgetHandshake()
 	if s.reason == protocol.ReasonNone {
 		s.reason = protocol.ReasonClosedByClient
 		if h.draining.Load() {

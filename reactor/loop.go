@@ -19,10 +19,12 @@ type loop struct {
 	out       []byte     // lines gathered for batch, sent by its flush
 	due       []*session // scratch for the wheel's due sessions
 	advance   gnet.Runnable
+	hs        map[*session]handshake // sessions between accept and their 120 answer
 }
 
 func newLoop(srv *Server, el gnet.EventLoop) *loop {
-	lp := &loop{srv: srv, el: el, wbuf: make([]byte, 0, 128), out: make([]byte, 0, 256)}
+	lp := &loop{srv: srv, el: el, wbuf: make([]byte, 0, 128), out: make([]byte, 0, 256),
+		hs: make(map[*session]handshake)}
 	lp.wheel = newWheel(int64(srv.opts.tick), lp.now())
 	lp.advance = gnet.RunnableFunc(lp.runDue)
 	return lp

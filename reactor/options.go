@@ -28,6 +28,7 @@ type options struct {
 	authFailWindow   time.Duration
 	maxPendingPerIP  int
 	proxyProtocol    bool
+	identity         Identity
 }
 
 // Defaults, as INTERFACE.md gives them.
@@ -60,6 +61,7 @@ func defaultOptions() options {
 		authFailLimit:    DefaultAuthFailLimit,
 		authFailWindow:   DefaultAuthFailWindow,
 		maxPendingPerIP:  DefaultMaxPendingPerIP,
+		identity:         sharedOnly{},
 	}
 }
 
@@ -128,7 +130,7 @@ func WithProxyProtocol(on bool) Option { return func(o *options) { o.proxyProtoc
 
 func (o *options) validate() error {
 	switch {
-	case len(o.passwords) == 0:
+	case len(o.passwords) == 0 && !o.identity.RequireCredentials():
 		return ErrNoPassword
 	case o.keepInterval <= 0 || o.keepTimeout <= 0 || o.handshakeTimeout <= 0:
 		return fmt.Errorf("%w: keep-alive interval and timeout and handshake timeout must be positive", ErrBadOption)

@@ -102,7 +102,7 @@ func (s *session) onPassword(l protocol.Line) {
 		s.fail(protocol.ReasonProtocolError)
 		return
 	}
-	if !s.lp.srv.auth.check(l.Arg) {
+	if !s.checkPassword(l.Arg) {
 		s.lp.srv.guard.failed(s.cip, s.lp.now())
 		s.fail(protocol.ReasonAuthFailed)
 		return
@@ -120,7 +120,15 @@ func (s *session) onID(l protocol.Line) {
 		s.fail(protocol.ReasonBadID)
 		return
 	}
-	s.lp.srv.register(s, string(l.Arg))
+	cid := string(l.Arg)
+	if r := s.checkID(cid); r != protocol.ReasonNone {
+		if r == protocol.ReasonAuthFailed {
+			s.lp.srv.guard.failed(s.cip, s.lp.now())
+		}
+		s.fail(r)
+		return
+	}
+	s.lp.srv.register(s, cid)
 }
 
 func (s *session) onRegistered(l protocol.Line) {
@@ -230,8 +238,9 @@ func (s *session) readProxyHeader(buf []byte) int {
 	if ok {
 		s.cip, s.port = ip, port
 	}
-	if s.admit() {
+	if !s.addrBanned() && s.admit() {
 		s.state = awaitPassword
+		s.write(promptPassword) // only now: the proxy's header comes first
 	}
 	return n
 }

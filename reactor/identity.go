@@ -1,0 +1,147 @@
+package reactor
+
+import (
+	"context"
+	"crypto/sha256"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// Identity is what the event loop asks of fleet identity (IDENTITY.md);
+// identity.Service implements it. Its methods are called on event loops,
+// several at once: they must be safe for concurrent use and answer from
+// memory, at most a map lookup and a constant-time compare.
+type Identity interface {
+	// Deferred reports whether the 110 answer is checked together with
+	// the client ID on the 120 answer (any credential exists, or
+	// --require-credentials), rather than alone on the 110 answer.
+	Deferred() bool
+	// AddrBanned reports whether an ip or net ban covers cip.
+	AddrBanned(cip string) bool
+	// Admit decides the registration of cid whose 110 answer hashed to
+	// secret (shared: that answer was a shared password): ReasonNone,
+	// ReasonAuthFailed or ReasonBanned.
+	Admit(cid string, secret *[32]byte, shared bool) protocol.Reason
+	// RequireCredentials reports whether a client ID without a credential
+	// is refused; the server may then run with no shared password.
+	RequireCredentials() bool
+}
+
+// sharedOnly is the seed's rule when no Identity is given: the shared
+// password admits any client ID.
+type sharedOnly struct{}
+
+func (sharedOnly) Deferred() bool           { return false }
+func (sharedOnly) AddrBanned(string) bool   { return false }
+func (sharedOnly) RequireCredentials() bool { return false }
+func (sharedOnly) Admit(_ string, _ *[32]byte, shared bool) protocol.Reason {
+	if shared {
+		return protocol.ReasonNone
+	}
+	return protocol.ReasonAuthFailed
+}
+
+// WithIdentity checks credentials and bans through id.
+func WithIdentity(id Identity) Option {
+	return func(o *options) {
+		if id != nil {
+			o.identity = id
+		}
+	}
+}
+
+// handshake is what a session learns between accept and its 120 answer. It
+// is kept per loop, keyed by session, rather than in the session, which has
+// to stay within its size class for every client held.
+type handshake struct {
+	secret [sha256.Size]byte // SHA-256 of the 110 answer
+	shared bool              // the 110 answer was a shared password
+	cert   certInfo          // what the PROXY header said of a client certificate
+}
+
+// certInfo is what a TLS terminator in front says, in the PROXY v2 header,
+// about the client's certificate (for --require-cert-cn).
+type certInfo struct {
+	present, verified bool
+	cn                string
+}
+
+// checkPassword takes the 110 answer: it keeps its digest for the 120
+// answer and says whether the handshake goes on. Unless the check is
+// deferred, only a shared password goes on, as in the seed.
+func (s *session) checkPassword(pw []byte) bool {
+	lp := s.lp
+	hs := lp.hs[s]
+	hs.secret = sha256.Sum256(pw)
+	hs.shared = lp.srv.auth.checkDigest(&hs.secret)
+	if !hs.shared && !lp.srv.opts.identity.Deferred() {
+		delete(lp.hs, s)
+		return false
+	}
+	lp.hs[s] = hs
+	return true
+}
+
+// checkID decides the 120 answer: the pair (110 answer, client ID) against
+// credentials and bans, then the client certificate's name.
+func (s *session) checkID(cid string) protocol.Reason {
+	lp := s.lp
+	hs, ok := lp.hs[s]
+	delete(lp.hs, s)
+	if !ok {
+		return protocol.ReasonAuthFailed
+	}
+	if r := lp.srv.opts.identity.Admit(cid, &hs.secret, hs.shared); r != protocol.ReasonNone {
+		return r
+	}
+	return s.checkCert(cid, &hs.cert)
+}
+
+// checkCert is where --require-cert-cn checks the certificate's name
+// against cid; without it every connection passes.
+func (s *session) checkCert(string, *certInfo) protocol.Reason { return protocol.ReasonNone }
+
+// forgetHandshake drops what the loop kept for s (its handshake ended).
+func (s *session) forgetHandshake() { delete(s.lp.hs, s) }
+
+// addrBanned refuses a banned client address: "190 banned" is the first
+// and only line.
+func (s *session) addrBanned() bool {
+	if !s.lp.srv.opts.identity.AddrBanned(s.cip) {
+		return false
+	}
+	s.lp.srv.opts.observer.Rejected(protocol.ReasonBanned)
+	s.fail(protocol.ReasonBanned)
+	return true
+}
+
+// CloseWhere closes every registered session whose client address match
+// accepts, with "190 <r>" (an operator's ip or net ban). It queues one task
+// per event loop and returns once each has run. Safe from any goroutine.
+func (srv *Server) CloseWhere(match func(cip string) bool, r protocol.Reason) int {
+	n := 0
+	done := make(chan int, len(srv.loopList()))
+	loops := srv.loopList()
+	for _, lp := range loops {
+		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
+			closed := 0
+			lp.wheel.each(func(s *session) {
+				if s.state == registered && match(s.cip) {
+					s.fail(r)
+					closed++
+				}
+			})
+			done <- closed
+			return nil
+		}))
+		if err != nil { // the engine is stopping
+			done <- 0
+		}
+	}
+	for range loops {
+		n += <-done
+	}
+	return n
+}
