@@ -20,7 +20,7 @@ import (
 type Server struct {
 	opts  options
 	reg   *registry.Registry
-	auth  *authenticator
+	auth  atomic.Pointer[authenticator] // swapped by SetPasswords
 	guard *ipGuard
 	log   *zap.Logger
 	epoch time.Time
@@ -57,10 +57,9 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	srv := &Server{
 		opts:   o,
 		reg:    reg,
-		auth:   newAuthenticator(o.passwords),
 		guard:  newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
 		log:    o.logger,
 		epoch:  time.Now(),
@@ -69,7 +68,9 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 		booted: make(chan struct{}),
 		done:   make(chan error, 1),
 		loops:  make(map[gnet.EventLoop]*loop),
-	}, nil
+	}
+	srv.auth.Store(newAuthenticator(o.passwords))
+	return srv, nil
 }
 
 // Start listens and serves in the background; it returns once the listener

@@ -168,6 +168,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	hup, stopHUP := notifyReload()
+	defer stopHUP()
 	log, err := newLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -252,6 +254,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
 		zap.String("listen", srv.Addr()), zap.String("admin", adminAddr), zap.String("version", version))
+	go reloadOnHUP(ctx, hup, cfg.passwordFile, srv, log)
 
 	<-ctx.Done()
 	log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/reactor"
+)
+
+// notifyReload catches SIGHUP from the start of `cliser serve`: Go's
+// default for it is to end the process, which would drop every client
+// with no 190 and no final write of the registry. The caller stops it.
+func notifyReload() (hup chan os.Signal, stop func()) {
+	hup = make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return hup, func() { signal.Stop(hup) }
+}
+
+// reloadOnHUP re-reads the passwords (CLISER_PASSWORD and --password-file)
+// on every SIGHUP until ctx ends, and swaps them into the running server.
+// A file that does not read or parse leaves the current passwords in
+// place. It logs how many passwords it loaded, never a password.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, srv *reactor.Server, log *zap.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		pw, err := loadPasswords(file)
+		if err == nil {
+			err = srv.SetPasswords(pw)
+		}
+		if err != nil {
+			log.Warn("SIGHUP: password reload failed; the current passwords stay in force",
+				zap.String("password_file", file), zap.Error(err))
+			continue
+		}
+		log.Info("SIGHUP: passwords reloaded; registered clients stay connected, new handshakes use these",
+			zap.Int("passwords", len(pw)), zap.String("password_file", file))
+	}
+}

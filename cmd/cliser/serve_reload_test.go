@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+)
+
+// SIGHUP re-reads the password file and never stops the server: clients
+// registered before it keep echoing keep-alives, a password added to the
+// file works, one removed from it fails, and the log says how many
+// passwords it loaded without naming one.
+func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "passwords")
+	require.NoError(t, os.WriteFile(pwFile, []byte("old-hup-pw\nkept-hup-pw\n"), 0o600))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
+		"--password-file", pwFile, "--keepalive-interval", "100ms", "--keepalive-timeout", "5s")
+
+	var clients []*testkit.RawClient
+	for i, pw := range []string{"old-hup-pw", "kept-hup-pw", "old-hup-pw"} {
+		c := testkit.Dial(t, p.Addr)
+		c.Handshake(pw, "hup-client-"+string(rune('a'+i)))
+		clients = append(clients, c)
+	}
+
+	require.NoError(t, os.WriteFile(pwFile, []byte("kept-hup-pw\nnew-hup-pw\n"), 0o600))
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "passwords reloaded") },
+		10*time.Second, 10*time.Millisecond, "no reload line:\n%s", p.LogText())
+
+	select {
+	case <-p.Exited:
+		t.Fatalf("SIGHUP stopped the server: %v\n%s", p.ExitErr, p.LogText())
+	default:
+	}
+	for _, c := range clients { // every one still served, none told 190
+		c.EchoKeepAlive()
+		c.EchoKeepAlive()
+	}
+	fresh := testkit.Dial(t, p.Addr)
+	fresh.Handshake("new-hup-pw", "hup-new")
+	removed := testkit.Dial(t, p.Addr)
+	removed.Expect("110 password")
+	removed.Send("110 old-hup-pw\n")
+	removed.ExpectClosed("190 " + protocol.ReasonAuthFailed.String())
+
+	// A file that no longer parses keeps the passwords in force.
+	require.NoError(t, os.WriteFile(pwFile, []byte("ok\nbad\x00pw\n"), 0o600))
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "password reload failed") },
+		10*time.Second, 10*time.Millisecond, "no failure line:\n%s", p.LogText())
+	again := testkit.Dial(t, p.Addr)
+	again.Handshake("new-hup-pw", "hup-again")
+
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
+	logs := p.LogText()
+	assert.Contains(t, logs, `"passwords":2`)
+	for _, pw := range []string{"old-hup-pw", "kept-hup-pw", "new-hup-pw", "bad\\u0000pw"} {
+		assert.NotContains(t, logs, pw, "a password reached the logs")
+	}
+}
