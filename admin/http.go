@@ -82,6 +82,7 @@ func (a *API) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := a.ListClients(q)
+	a.markStale(w)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -117,6 +118,7 @@ func parseListQuery(r *http.Request) (registry.Query, error) {
 
 func (a *API) handleGet(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.GetClient(r.PathValue("cid"))
+	a.markStale(w)
 	if err != nil {
 		writeError(w, err)
 		return

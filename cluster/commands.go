@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,11 +94,11 @@ func (n *Node) serveCommand(m *nats.Msg) {
 	_ = m.Respond(out)
 }
 
-// request sends c to node and waits for its reply.
-func (n *Node) request(node string, c command) (reply, error) {
+// request sends c to node and waits for its reply until ctx ends.
+func (n *Node) request(ctx context.Context, node string, c command) (reply, error) {
 	data, _ := json.Marshal(c)
 	n.metrics.routed.Inc()
-	msg, err := n.nc.Request(n.subject(node), data, n.opts.requestTimeout)
+	msg, err := n.nc.RequestWithContext(ctx, n.subject(node), data)
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: %v", admin.ErrUnavailable, node, err)
 	}
@@ -124,15 +125,35 @@ func (d *directory) List(q registry.Query) (registry.Page, error) {
 	return d.node().list(q), nil
 }
 
-// Get reads the bucket. A client that registered on this node less than a
-// flush interval ago is answered from this node's registry.
+// Stale: see Node.Stale (admin.Staler).
+func (d *directory) Stale() bool { return d.node().Stale() }
+
+// Get reads the bucket, waiting at most the request timeout. A client that
+// registered on this node less than a flush interval ago is answered from
+// this node's registry. When NATS does not answer (the connection is down:
+// at once; the bucket read failed: after it), the answer comes from the
+// mirror and Stale says so.
 func (d *directory) Get(cid string) (registry.Record, error) {
 	n := d.node()
 	if rec, ok := n.reg.Get(cid); ok && rec.CStatus {
 		return rec, nil
 	}
-	ctx, cancel := n.opCtx()
+	if !n.natsConnected() {
+		n.unhealthy(nats.ErrConnectionReconnecting)
+		return n.mirrored(cid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
 	defer cancel()
+	rec, err := n.read(ctx, cid)
+	if errors.Is(err, admin.ErrUnavailable) {
+		n.unhealthy(err)
+		return n.mirrored(cid)
+	}
+	return rec, err
+}
+
+// read is cid's record in the bucket.
+func (n *Node) read(ctx context.Context, cid string) (registry.Record, error) {
 	e, err := n.clients.Get(ctx, keyOf(cid))
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return registry.Record{}, registry.ErrNotFound
@@ -148,6 +169,23 @@ func (d *directory) Get(cid string) (registry.Record, error) {
 	return rec, nil
 }
 
+// mirrored is cid's record as this node knows it without NATS: its own
+// registry's when this node held the client last (its changes may not
+// have reached the bucket), else the mirror's.
+func (n *Node) mirrored(cid string) (registry.Record, error) {
+	local, haveLocal := n.reg.Get(cid)
+	n.mu.Lock()
+	it, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}})
+	n.mu.Unlock()
+	switch {
+	case haveLocal && (!ok || it.rec.Node == n.id):
+		return local, nil
+	case ok:
+		return it.rec, nil
+	}
+	return registry.Record{}, registry.ErrNotFound
+}
+
 // Shutdown and Kick run here when this node holds cid, else on the node
 // the bucket names.
 func (d *directory) Shutdown(cid, text string) error {
@@ -158,22 +196,35 @@ func (d *directory) Kick(cid string) error {
 	return d.route(cid, command{Op: "kick", CID: cid}, func(l admin.Directory) error { return l.Kick(cid) })
 }
 
+// route runs a command here or on the holder. The bucket read and the
+// request share one request timeout (3 s); with the NATS connection down a
+// command for another node's client is refused at once.
 func (d *directory) route(cid string, c command, here func(admin.Directory) error) error {
 	n := d.node()
 	if _, err := n.reg.Conn(cid); err == nil {
 		return here(n.local)
 	}
-	rec, err := d.Get(cid)
-	if err != nil {
+	var rec registry.Record
+	var err error
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
+	defer cancel()
+	down := !n.natsConnected()
+	if down {
+		rec, err = n.mirrored(cid)
+	} else {
+		rec, err = n.read(ctx, cid)
+	}
+	switch {
+	case err != nil:
 		return err
-	}
-	if !rec.CStatus {
+	case !rec.CStatus:
 		return registry.ErrNotConnected
-	}
-	if rec.Node == n.id {
+	case rec.Node == n.id:
 		return here(n.local)
+	case down:
+		return fmt.Errorf("%w (NATS does not answer, so node %s can not be asked)", admin.ErrUnavailable, rec.Node)
 	}
-	_, err = n.request(rec.Node, c)
+	_, err = n.request(ctx, rec.Node, c)
 	return err
 }
 
@@ -182,6 +233,9 @@ func (d *directory) route(cid string, c command, here func(admin.Directory) erro
 // counted as 0; the others' orders stand.
 func (d *directory) ShutdownAll(text string) (int, error) {
 	n := d.node()
+	if !n.natsConnected() {
+		return 0, fmt.Errorf("%w (NATS does not answer, so the other nodes can not be asked; nothing was sent)", admin.ErrUnavailable)
+	}
 	alive, err := n.aliveNodes()
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", admin.ErrUnavailable, err)
@@ -194,7 +248,9 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := n.request(node, command{Op: "shutdown-all", Text: text})
+			ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
+			defer cancel()
+			r, err := n.request(ctx, node, command{Op: "shutdown-all", Text: text})
 			if err != nil {
 				n.log.Warn("cluster: shutdown-all not confirmed by a node", zap.String("to", node), zap.Error(err))
 				return

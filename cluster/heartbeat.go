@@ -83,10 +83,7 @@ func (n *Node) heartbeatLoop() {
 		case <-t.C:
 		}
 		if err := n.beat(); err != nil {
-			n.unhealthy()
-			if n.ctx.Err() == nil {
-				n.log.Warn("cluster: heartbeat not renewed", zap.Error(err))
-			}
+			n.unhealthy(err) // logged once per outage, not once per beat
 		}
 	}
 }
@@ -102,7 +99,7 @@ func (n *Node) checkLoop() {
 		case <-t.C:
 		}
 		if err := n.markLost(); err != nil && n.ctx.Err() == nil {
-			n.log.Warn("cluster: lost-node check failed", zap.Error(err))
+			n.log.Debug("cluster: lost-node check failed", zap.Error(err)) // unhealthy logged it
 		}
 	}
 }
@@ -137,20 +134,19 @@ func (n *Node) markLost() error {
 		default:
 		}
 	}
-	if n.nc.Status() != nats.CONNECTED {
-		n.unhealthy()
+	if !n.natsConnected() {
+		n.unhealthy(nats.ErrConnectionReconnecting)
 		return nil
 	}
 	alive, err := n.aliveNodes()
 	if err != nil {
-		n.unhealthy()
+		n.unhealthy(err)
 		return err
 	}
+	n.healthy()
 	since := n.healthySince.Load()
 	if since == 0 {
-		since = time.Now().UnixNano()
-		n.healthySince.Store(since)
-		n.log.Info("cluster: NATS answers again; judging other nodes after one heartbeat TTL")
+		return nil // a beat failed meanwhile
 	}
 	alive[n.id] = true
 	n.aliveSeen.Store(int64(len(alive)))
@@ -165,9 +161,6 @@ func (n *Node) markLost() error {
 	}
 	return nil
 }
-
-// unhealthy notes that NATS failed this node: see healthySince.
-func (n *Node) unhealthy() { n.healthySince.Store(0) }
 
 // anyHeldBy: some node not in alive holds connected records.
 func (n *Node) anyHeldBy(alive map[string]bool) bool {

@@ -13,6 +13,7 @@ const (
 	MetricClusterTakeovers       = "cliser_cluster_takeovers_total"
 	MetricClusterMarkedLost      = "cliser_cluster_node_lost_marked_total"
 	MetricClusterRouted          = "cliser_cluster_commands_routed_total"
+	MetricClusterNATSConnected   = "cliser_cluster_nats_connected"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 )
 
@@ -63,6 +64,15 @@ func (n *Node) Collectors() []prometheus.Collector {
 			Name: MetricClusterConnected,
 			Help: "Clients connected on any node, as this node's mirror of the bucket shows.",
 		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.connected) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricClusterNATSConnected,
+			Help: "1 while this node's NATS connection is up and its NATS operations succeed; 0 while reads come from its mirror (stale) and commands to other nodes' clients are refused.",
+		}, func() float64 {
+			if n.natsOK() {
+				return 1
+			}
+			return 0
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricClusterRecords,
 			Help: "Client records in the cluster, connected or not.",

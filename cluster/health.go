@@ -1,0 +1,41 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// natsConnected: the NATS connection is up. While it is not (reconnecting),
+// a request would wait out its whole timeout in the reconnect buffer, so
+// callers that answer people check this first and fail at once.
+func (n *Node) natsConnected() bool { return n.nc.Status() == nats.CONNECTED }
+
+// natsOK: the connection is up and this node's NATS operations succeed
+// (none failed since the last success). It is what
+// cliser_cluster_nats_connected shows and what Stale denies.
+func (n *Node) natsOK() bool { return n.natsConnected() && n.healthySince.Load() != 0 }
+
+// Stale reports whether reads may lag the cluster: NATS does not answer,
+// so the list, and a get that could not read the bucket, come from this
+// node's mirror as it was when NATS went away. The admin API marks such
+// answers with X-Cliser-Stale. Safe from any goroutine.
+func (n *Node) Stale() bool { return !n.natsOK() }
+
+// unhealthy notes that NATS failed this node (see healthySince). The first
+// failure after a good spell is logged; the rest of the outage is not.
+func (n *Node) unhealthy(err error) {
+	if n.healthySince.Swap(0) != 0 && n.ctx.Err() == nil {
+		n.log.Warn("cluster: NATS does not answer; reads come from this node's mirror (marked stale) "+
+			"and commands to other nodes' clients are refused until it does", zap.Error(err))
+	}
+}
+
+// healthy notes that a NATS operation succeeded; the first success after a
+// failure is logged.
+func (n *Node) healthy() {
+	if n.healthySince.CompareAndSwap(0, time.Now().UnixNano()) {
+		n.log.Info("cluster: NATS answers again; judging other nodes after one heartbeat TTL")
+	}
+}
