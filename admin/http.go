@@ -37,6 +37,7 @@ func (a *API) Handler() http.Handler {
 		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
 		mux.HandleFunc(rt.path, methodNotAllowed(rt.method))
 	}
+	a.identityRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound(fmt.Sprintf("no endpoint %s: see docs/operations.md for the API", r.URL.Path)))
 	})

@@ -1,6 +1,10 @@
 package admin
 
-import "go.uber.org/zap"
+import (
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/identity"
+)
 
 // Option configures an API (functional options).
 type Option func(*options)
@@ -16,6 +20,8 @@ type options struct {
 	// directory replaces the local registry as what the API reads and
 	// commands (cluster mode).
 	directory Directory
+	// identity serves the credentials and bans endpoints; nil: 404.
+	identity *identity.Service
 }
 
 func defaultOptions() options {
@@ -65,3 +71,7 @@ func WithBroadcast(shutdownAll func(text string) int) Option {
 // view, so any node answers for the whole cluster. WithBroadcast is then
 // d's business.
 func WithDirectory(d Directory) Option { return func(o *options) { o.directory = d } }
+
+// WithIdentity serves the credentials and bans endpoints (IDENTITY.md)
+// from ids. Without it they answer 404.
+func WithIdentity(ids *identity.Service) Option { return func(o *options) { o.identity = ids } }

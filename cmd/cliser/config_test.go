@@ -84,7 +84,7 @@ func TestPasswordsFromEnvAndFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(file, []byte("first\r\n\nsecond with space\n"), 0o600))
 	t.Setenv("CLISER_PASSWORD", "from-env")
-	pws, err := loadPasswords(file)
+	pws, err := loadPasswords(file, false)
 	require.NoError(t, err)
 	require.Len(t, pws, 3)
 	assert.Equal(t, "from-env", string(pws[0]))
@@ -92,7 +92,7 @@ func TestPasswordsFromEnvAndFile(t *testing.T) {
 	assert.Equal(t, "second with space", string(pws[2]))
 
 	t.Setenv("CLISER_PASSWORD", "")
-	_, err = loadPasswords("")
+	_, err = loadPasswords("", false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--password-file")
 }

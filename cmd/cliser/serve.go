@@ -47,6 +47,7 @@ type serveConfig struct {
 	nodeID           string
 	clusterReplicas  int
 	clusterHeartbeat time.Duration
+	identity         identityConfig // serve_identity.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -94,6 +95,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.nodeID, "node-id", defaultNodeID(), "this node's name in the cluster (default: the host name)")
 	f.IntVar(&cfg.clusterReplicas, "cluster-replicas", 1, "replicas of the cluster's JetStream buckets (3 on a 3-server NATS cluster)")
 	f.DurationVar(&cfg.clusterHeartbeat, "cluster-heartbeat", cluster.DefaultHeartbeatTTL, "how long a node's heartbeat lives unrenewed; a lost node's clients are marked within about 1.5 times this")
+	cfg.identity.addFlags(f)
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
 	return cmd
@@ -128,12 +130,12 @@ func (cfg *serveConfig) validate() error {
 	case cfg.clusterHeartbeat < time.Second:
 		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
 	}
-	return nil
+	return cfg.identity.validate()
 }
 
 // loadPasswords gathers the accepted passwords from CLISER_PASSWORD and the
 // password file. It never logs them.
-func loadPasswords(file string) ([][]byte, error) {
+func loadPasswords(file string, optional bool) ([][]byte, error) {
 	var out [][]byte
 	if pw, ok := os.LookupEnv("CLISER_PASSWORD"); ok && pw != "" {
 		if protocol.ValidatePassword([]byte(pw)) != nil {
@@ -157,7 +159,7 @@ func loadPasswords(file string) ([][]byte, error) {
 			out = append(out, []byte(line))
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 && !optional {
 		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
 			"or --password-file FILE (one password a line); passwords are never flags")
 	}
@@ -176,7 +178,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log.Debug("garbage collector", zap.Int("gc_percent", tuneGC()))
-	passwords, err := loadPasswords(cfg.passwordFile)
+	passwords, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
 	if err != nil {
 		return err
 	}
@@ -203,7 +205,15 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	flushed := make(chan error, 1)
 	go func() { flushed <- reg.Run(flushCtx) }()
 
+	ids, err := startIdentity(ctx, cfg, store, reg, log)
+	if err != nil {
+		stopFlusher()
+		<-flushed
+		_ = store.Close()
+		return err
+	}
 	metrics := admin.NewMetrics(reg)
+	metrics.WatchIdentity(ids.Service)
 	if store.node != nil { // cluster gauges and this node's cluster counters
 		metrics.Registry().MustRegister(store.node.Collectors()...)
 	}
@@ -219,7 +229,9 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		reactor.WithProxyProtocol(cfg.proxyProtocol),
 		reactor.WithMaxBacklog(cfg.maxBacklog),
 		reactor.WithLogger(log),
+		reactor.WithIdentity(ids),
 	)
+	ids.srv = srv
 	// The admin listener comes up before the protocol's, so that /readyz
 	// can say 503 while the reactor starts.
 	var adminSrv *admin.Server
@@ -232,7 +244,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		}
 	}
 	if err == nil {
-		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log)
+		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log,
+			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }))
 	}
 	if err == nil {
 		if err = srv.Start(); err != nil {
@@ -243,6 +256,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		if adminSrv != nil {
 			_ = adminSrv.Shutdown(context.Background())
 		}
+		_ = ids.stop()
 		stopFlusher()
 		<-flushed
 		_ = store.Close()
@@ -261,6 +275,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	stopErr := srv.Stop(stopCtx)
+	idsErr := ids.stop()
 	stopFlusher()
 	flushErr := <-flushed
 	closeErr := store.Close()
@@ -273,7 +288,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 			log.Warn("admin API closed with requests still in flight", zap.Error(err))
 		}
 	}
-	if err := errors.Join(stopErr, flushErr, closeErr); err != nil {
+	if err := errors.Join(stopErr, idsErr, flushErr, closeErr); err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err
 	}
@@ -285,7 +300,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 // startAdmin serves the admin API, metrics and probes on addr, unless addr
 // is "off". The token comes from CLISER_ADMIN_TOKEN only (never a flag, so
 // it does not show in ps) and is never logged.
-func startAdmin(addr string, reg *registry.Registry, dir admin.Directory, srv *reactor.Server, m *admin.Metrics, log *zap.Logger) (*admin.Server, error) {
+func startAdmin(addr string, reg *registry.Registry, dir admin.Directory, srv *reactor.Server, m *admin.Metrics, log *zap.Logger, extra ...admin.Option) (*admin.Server, error) {
 	if addr == "off" {
 		log.Info("admin API off (--admin-listen off): no HTTP API, metrics or probes")
 		return nil, nil
@@ -296,7 +311,7 @@ func startAdmin(addr string, reg *registry.Registry, dir admin.Directory, srv *r
 	if dir != nil { // cluster mode: the API answers for every node
 		opts = append(opts, admin.WithDirectory(dir))
 	}
-	api := admin.New(reg, opts...)
+	api := admin.New(reg, append(opts, extra...)...)
 	hs, err := api.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", addr, err)

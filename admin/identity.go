@@ -1,0 +1,271 @@
+package admin
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// The credentials and bans endpoints (IDENTITY.md). Each is a plain method
+// here and a thin handler in identity_http.go. Safe from any goroutine.
+
+// Credential is a credential as the API shows it: never a secret, nor its
+// digest. Secret is set only in the answer that created it.
+type Credential struct {
+	CID                string  `json:"cid"`
+	Secret             string  `json:"secret,omitempty"`
+	CreatedAt          string  `json:"created_at"`
+	PreviousValidUntil *string `json:"previous_valid_until"`
+}
+
+// CredentialList is the answer of GET /v1/credentials.
+type CredentialList struct {
+	Credentials []Credential `json:"credentials"`
+	Next        string       `json:"next"`
+}
+
+// CredentialRequest is the optional body of POST /v1/credentials/{cid}.
+type CredentialRequest struct {
+	Grace string `json:"grace"`
+}
+
+// Ban is a ban as the API shows it.
+type Ban struct {
+	Kind   string  `json:"kind"`
+	Value  string  `json:"value"`
+	Reason string  `json:"reason"`
+	By     string  `json:"by"`
+	At     string  `json:"at"`
+	Until  *string `json:"until"`
+}
+
+// BanList is the answer of GET /v1/bans.
+type BanList struct {
+	Bans []Ban  `json:"bans"`
+	Next string `json:"next"`
+}
+
+// BanRequest is the body of POST /v1/bans.
+type BanRequest struct {
+	Kind     string `json:"kind"`
+	Value    string `json:"value"`
+	Reason   string `json:"reason"`
+	Duration string `json:"duration"`
+}
+
+// ErrNoIdentity: the server was built without fleet identity.
+var ErrNoIdentity = &requestError{msg: "credentials and bans are not enabled on this server", base: ErrNotFound}
+
+func (a *API) ids() (*identity.Service, error) {
+	if a.opts.identity == nil {
+		return nil, ErrNoIdentity
+	}
+	return a.opts.identity, nil
+}
+
+// CreateCredential is POST /v1/credentials/{cid}: a new secret for cid,
+// shown once; with grace > 0 a previous secret keeps working for grace.
+func (a *API) CreateCredential(ctx context.Context, cid string, grace time.Duration) (Credential, error) {
+	ids, err := a.ids()
+	if err != nil {
+		return Credential{}, err
+	}
+	if err := checkCID(cid); err != nil {
+		return Credential{}, err
+	}
+	if grace < 0 {
+		return Credential{}, badRequest(fmt.Sprintf("grace %s is negative; give a duration like 24h, or none", grace))
+	}
+	secret, c, err := ids.Enroll(ctx, cid, grace)
+	if err != nil {
+		return Credential{}, storeError(err)
+	}
+	out := credentialOf(c)
+	out.Secret = secret
+	return out, nil
+}
+
+// ListCredentials is GET /v1/credentials: one page in client-ID order.
+// after is the previous page's last cid (decoded from the cursor).
+func (a *API) ListCredentials(after string, limit int) (CredentialList, error) {
+	ids, err := a.ids()
+	if err != nil {
+		return CredentialList{}, err
+	}
+	limit, err = pageLimit(limit)
+	if err != nil {
+		return CredentialList{}, err
+	}
+	creds, more := ids.Credentials(after, limit)
+	out := CredentialList{Credentials: make([]Credential, len(creds))}
+	for i, c := range creds {
+		out.Credentials[i] = credentialOf(c)
+	}
+	if more {
+		out.Next = encodeCursor(creds[len(creds)-1].CID)
+	}
+	return out, nil
+}
+
+// GetCredential is GET /v1/credentials/{cid}.
+func (a *API) GetCredential(cid string) (Credential, error) {
+	ids, err := a.ids()
+	if err != nil {
+		return Credential{}, err
+	}
+	if err := checkCID(cid); err != nil {
+		return Credential{}, err
+	}
+	c, ok := ids.Credential(cid)
+	if !ok {
+		return Credential{}, notFound(fmt.Sprintf("no credential for %q", cid))
+	}
+	return credentialOf(c), nil
+}
+
+// DeleteCredential is DELETE /v1/credentials/{cid}: the live session of
+// cid is closed with 190 revoked.
+func (a *API) DeleteCredential(ctx context.Context, cid string) error {
+	ids, err := a.ids()
+	if err != nil {
+		return err
+	}
+	if err := checkCID(cid); err != nil {
+		return err
+	}
+	err = ids.DeleteCredential(ctx, cid)
+	if errors.Is(err, identity.ErrNotFound) {
+		return notFound(fmt.Sprintf("no credential for %q", cid))
+	}
+	return storeError(err)
+}
+
+// CreateBan is POST /v1/bans; an operator's ban closes the live sessions it
+// matches with 190 banned.
+func (a *API) CreateBan(ctx context.Context, req BanRequest) (Ban, error) {
+	ids, err := a.ids()
+	if err != nil {
+		return Ban{}, err
+	}
+	d, err := identity.ParseBanDuration(req.Duration)
+	if err != nil {
+		return Ban{}, badRequest(trimPrefix(err))
+	}
+	if len(req.Reason) > identity.MaxBanReason {
+		return Ban{}, badRequest(fmt.Sprintf("reason is %d bytes; at most %d", len(req.Reason), identity.MaxBanReason))
+	}
+	b, err := ids.AddBan(ctx, req.Kind, req.Value, protocol.CleanText(req.Reason), d)
+	if errors.Is(err, identity.ErrBadBan) {
+		return Ban{}, badRequest(trimPrefix(err))
+	}
+	if err != nil {
+		return Ban{}, storeError(err)
+	}
+	return banOf(b), nil
+}
+
+// ListBans is GET /v1/bans: active bans by kind then value, only of kind
+// unless it is "". after is the previous page's last ban (from the cursor).
+func (a *API) ListBans(kind string, after identity.BanKey, limit int) (BanList, error) {
+	ids, err := a.ids()
+	if err != nil {
+		return BanList{}, err
+	}
+	switch kind {
+	case "", identity.KindCID, identity.KindIP, identity.KindNet:
+	default:
+		return BanList{}, badRequest(fmt.Sprintf("kind %q: want cid, ip or net", kind))
+	}
+	limit, err = pageLimit(limit)
+	if err != nil {
+		return BanList{}, err
+	}
+	bans, more := ids.Bans(kind, after, limit)
+	out := BanList{Bans: make([]Ban, len(bans))}
+	for i, b := range bans {
+		out.Bans[i] = banOf(b)
+	}
+	if more {
+		out.Next = encodeCursor(bans[len(bans)-1].Key().String())
+	}
+	return out, nil
+}
+
+// DeleteBan is DELETE /v1/bans/{kind}/{value}.
+func (a *API) DeleteBan(ctx context.Context, kind, value string) error {
+	ids, err := a.ids()
+	if err != nil {
+		return err
+	}
+	err = ids.DeleteBan(ctx, kind, value)
+	switch {
+	case errors.Is(err, identity.ErrBadBan):
+		return badRequest(trimPrefix(err))
+	case errors.Is(err, identity.ErrNotFound):
+		return notFound(fmt.Sprintf("no ban %s %s", kind, value))
+	}
+	return storeError(err)
+}
+
+// pageLimit applies the clients' paging rule: 0 is the default page.
+func pageLimit(limit int) (int, error) {
+	if limit < 0 || limit > registry.MaxPageLimit {
+		return 0, badRequest(fmt.Sprintf("limit must be 1 to %d", registry.MaxPageLimit))
+	}
+	if limit == 0 {
+		limit = registry.DefaultPageLimit
+	}
+	return limit, nil
+}
+
+// decodeBanCursor reads a ban cursor back (see encodeCursor).
+func decodeBanCursor(s string) (identity.BanKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if k, ok := identity.ParseBanKey(string(b)); ok {
+			return k, nil
+		}
+	}
+	return identity.BanKey{}, badRequest("cursor is not one this API gave out: pass the \"next\" of the previous page unchanged")
+}
+
+// storeError says a write the store refused is the server's fault.
+func storeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("identity store: %w", err)
+}
+
+func trimPrefix(err error) string {
+	msg := err.Error()
+	const p = "identity: bad ban: "
+	if len(msg) > len(p) && msg[:len(p)] == p {
+		return msg[len(p):]
+	}
+	return msg
+}
+
+func credentialOf(c identity.Credential) Credential {
+	out := Credential{CID: c.CID, CreatedAt: formatTime(c.CreatedAt)}
+	if t := c.GraceUntil(time.Now()); t != nil {
+		s := formatTime(*t)
+		out.PreviousValidUntil = &s
+	}
+	return out
+}
+
+func banOf(b identity.Ban) Ban {
+	out := Ban{Kind: b.Kind, Value: b.Value, Reason: b.Reason, By: b.By, At: formatTime(b.At)}
+	if b.Until != nil {
+		s := formatTime(*b.Until)
+		out.Until = &s
+	}
+	return out
+}

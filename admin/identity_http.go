@@ -1,0 +1,183 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/registry"
+)
+
+// identityRoutes serves the credentials and bans endpoints on mux, with the
+// same 405 answers as the other routes.
+func (a *API) identityRoutes(mux *http.ServeMux) {
+	for _, rt := range []struct {
+		path    string
+		allow   string
+		methods map[string]http.HandlerFunc
+	}{
+		{"/v1/credentials", "GET, HEAD", map[string]http.HandlerFunc{http.MethodGet: a.handleListCredentials}},
+		{"/v1/credentials/{cid}", "GET, HEAD, POST, DELETE", map[string]http.HandlerFunc{
+			http.MethodGet: a.handleGetCredential, http.MethodPost: a.handleCreateCredential, http.MethodDelete: a.handleDeleteCredential}},
+		{"/v1/bans", "GET, HEAD, POST", map[string]http.HandlerFunc{http.MethodGet: a.handleListBans, http.MethodPost: a.handleCreateBan}},
+		{"/v1/bans/{kind}/{value}", "DELETE", map[string]http.HandlerFunc{http.MethodDelete: a.handleDeleteBan}},
+	} {
+		for m, h := range rt.methods {
+			mux.HandleFunc(m+" "+rt.path, h)
+		}
+		allow := rt.allow
+		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{
+				Error: fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, allow),
+			})
+		})
+	}
+}
+
+func (a *API) handleCreateCredential(w http.ResponseWriter, r *http.Request) {
+	var body CredentialRequest
+	if err := readJSONBody(w, r, &body, `{"grace": "24h"}`, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	var grace time.Duration
+	if body.Grace != "" {
+		d, err := time.ParseDuration(body.Grace)
+		if err != nil || d < 0 {
+			writeError(w, badRequest(fmt.Sprintf("grace %q: want a duration like 24h, or none", body.Grace)))
+			return
+		}
+		grace = d
+	}
+	resp, err := a.CreateCredential(r.Context(), r.PathValue("cid"), grace)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (a *API) handleListCredentials(w http.ResponseWriter, r *http.Request) {
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	after := ""
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if after, err = decodeCursor(c); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	resp, err := a.ListCredentials(after, limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) handleGetCredential(w http.ResponseWriter, r *http.Request) {
+	resp, err := a.GetCredential(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) handleDeleteCredential(w http.ResponseWriter, r *http.Request) {
+	if err := a.DeleteCredential(r.Context(), r.PathValue("cid")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) handleCreateBan(w http.ResponseWriter, r *http.Request) {
+	var body BanRequest
+	if err := readJSONBody(w, r, &body, `{"kind": "ip", "value": "203.0.113.9", "reason": "...", "duration": "1h"}`, true); err != nil {
+		writeError(w, err)
+		return
+	}
+	resp, err := a.CreateBan(r.Context(), body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (a *API) handleListBans(w http.ResponseWriter, r *http.Request) {
+	limit, err := parseLimit(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var after identity.BanKey
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if after, err = decodeBanCursor(c); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	resp, err := a.ListBans(r.URL.Query().Get("kind"), after, limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) handleDeleteBan(w http.ResponseWriter, r *http.Request) {
+	if err := a.DeleteBan(r.Context(), r.PathValue("kind"), r.PathValue("value")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseLimit reads ?limit= as the clients' listing does.
+func parseLimit(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > registry.MaxPageLimit {
+		return 0, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, registry.MaxPageLimit))
+	}
+	return n, nil
+}
+
+// readJSONBody decodes exactly one JSON object into v, refusing unknown
+// fields (a misspelt field is an error, not silently ignored). An empty
+// body is allowed unless required.
+func readJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string, required bool) error {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return badRequest(fmt.Sprintf("body: %v (at most %d bytes)", err, maxBody))
+	}
+	if strings.TrimSpace(string(raw)) == "" {
+		if required {
+			return badRequest("body missing: send " + shape)
+		}
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest(fmt.Sprintf("body is not %s: %v", shape, err))
+	}
+	if dec.More() {
+		return badRequest("body has data after the JSON object; send one " + shape)
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package admin
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cliser/cliser/identity"
+)
+
+// The identity metrics (IDENTITY.md).
+const (
+	MetricCredentials         = "cliser_credentials"
+	MetricBansActive          = "cliser_bans_active"
+	MetricFlappingBans        = "cliser_flapping_bans_total"
+	MetricIdentityStoreErrors = "cliser_identity_store_errors_total"
+)
+
+// WatchIdentity adds the identity gauges and counters, read from ids when
+// scraped. Call it once.
+func (m *Metrics) WatchIdentity(ids *identity.Service) {
+	m.prom.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricCredentials,
+			Help: "Client IDs with a credential (a secret of their own).",
+		}, func() float64 { n, _ := ids.Counts(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: MetricFlappingBans,
+			Help: "Flapping bans this node started (--flap-limit registrations within --flap-window).",
+		}, func() float64 { return float64(ids.FlappingBans()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: MetricIdentityStoreErrors,
+			Help: "Writes of credentials and bans to the store that failed.",
+		}, func() float64 { return float64(ids.StoreErrors()) }),
+		&bansCollector{ids: ids, desc: prometheus.NewDesc(MetricBansActive,
+			"Active bans by kind (cid, ip, net).", []string{"kind"}, nil)},
+	)
+}
+
+// bansCollector reads the ban counts once per scrape for every kind.
+type bansCollector struct {
+	ids  *identity.Service
+	desc *prometheus.Desc
+}
+
+func (c *bansCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *bansCollector) Collect(ch chan<- prometheus.Metric) {
+	_, bans := c.ids.Counts()
+	for _, k := range identity.Kinds() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(bans[k]), k)
+	}
+}
