@@ -31,7 +31,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, srv *re
 			return
 		case <-hup:
 		}
-		pw, err := loadPasswords(file)
+		pw, err := loadPasswords(file, false)
 		if err == nil {
 			err = srv.SetPasswords(pw)
 		}
