@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
@@ -19,7 +18,7 @@ import (
 // Shutdown sends "130 shutdown[ <text>]"; the client's "130 ok" closes it.
 // Safe to call from any goroutine.
 func (s *session) Shutdown(text string) error {
-	return s.onLoop(func() { s.shutdown(text) })
+	return s.onLoop(func() { _ = s.shutdown(text) })
 }
 
 // Close sends "190 <reason>" and closes. Safe to call from any goroutine.
@@ -40,26 +39,43 @@ func (s *session) onLoop(f func()) error {
 // has no order pending, and returns how many it sent. It queues one task per
 // event loop rather than one per client, so a broadcast to tens of
 // thousands costs a handful of wake-ups. Safe from any goroutine; it returns
-// once every loop has sent.
+// once every loop has run its task, or once the engine has stopped: gnet
+// drops the tasks still queued on a loop that stops, so waiting for those
+// alone could wait forever. A loop that stopped first sent nothing and is
+// not counted.
 func (srv *Server) ShutdownAll(text string) int {
 	var sent atomic.Int64
-	var wg sync.WaitGroup
-	for _, lp := range srv.loopList() {
-		wg.Add(1)
+	loops := srv.loopList()
+	// The last task to finish closes ran; no goroutine waits on a task
+	// that may never run.
+	var pending atomic.Int64
+	pending.Store(int64(len(loops)))
+	ran := make(chan struct{})
+	finished := func() {
+		if pending.Add(-1) == 0 {
+			close(ran)
+		}
+	}
+	if len(loops) == 0 {
+		return 0
+	}
+	for _, lp := range loops {
 		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
-			defer wg.Done()
+			defer finished()
 			lp.wheel.each(func(s *session) {
-				if s.state == registered && !s.shutdownPending {
-					s.shutdown(text)
+				if s.shutdown(text) {
 					sent.Add(1)
 				}
 			})
 			return nil
 		}))
 		if err != nil { // the engine is stopping: nothing to send on this loop
-			wg.Done()
+			finished()
 		}
 	}
-	wg.Wait()
+	select {
+	case <-ran:
+	case <-srv.stopped:
+	}
 	return int(sent.Load())
 }

@@ -28,10 +28,11 @@ type Server struct {
 	ctx    context.Context // lives until Stop; passed to Execute
 	cancel context.CancelFunc
 
-	eng    gnet.Engine
-	addr   string
-	booted chan struct{}
-	done   chan error // gnet.Run's result
+	eng     gnet.Engine
+	addr    string
+	booted  chan struct{}
+	done    chan error    // gnet.Run's result
+	stopped chan struct{} // closed once gnet.Run returned: no loop runs a task any more
 
 	started  atomic.Bool
 	draining atomic.Bool
@@ -58,16 +59,17 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &Server{
-		opts:   o,
-		reg:    reg,
-		guard:  newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
-		log:    o.logger,
-		epoch:  time.Now(),
-		ctx:    ctx,
-		cancel: cancel,
-		booted: make(chan struct{}),
-		done:   make(chan error, 1),
-		loops:  make(map[gnet.EventLoop]*loop),
+		opts:    o,
+		reg:     reg,
+		guard:   newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
+		log:     o.logger,
+		epoch:   time.Now(),
+		ctx:     ctx,
+		cancel:  cancel,
+		booted:  make(chan struct{}),
+		done:    make(chan error, 1),
+		loops:   make(map[gnet.EventLoop]*loop),
+		stopped: make(chan struct{}),
 	}
 	srv.auth.Store(newAuthenticator(o.passwords))
 	return srv, nil
@@ -81,6 +83,7 @@ func (srv *Server) Start() error {
 	}
 	h := &handler{Server: srv}
 	go func() {
+		defer close(srv.stopped)
 		srv.done <- gnet.Run(h, "tcp://"+srv.opts.addr,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(srv.opts.loops),
