@@ -183,20 +183,30 @@ func (s *session) sendKeepAlive() {
 	s.sentAt = lp.now()
 	lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], uint64(s.token))
 	s.write(lp.wbuf)
+	if s.state >= closing { // the write failed and closed it (see shutdown)
+		return
+	}
 	lp.wheel.schedule(s, s.sentAt+int64(lp.srv.opts.keepTimeout))
 }
 
 // shutdown sends the 130 order and waits a keep-alive timeout for the ack.
-func (s *session) shutdown(text string) {
+// It reports whether the order went out: a write that fails closes the
+// connection at once (gnet runs OnClose inside Write), and such a session
+// is neither counted nor scheduled again.
+func (s *session) shutdown(text string) bool {
 	if s.state != registered || s.shutdownPending {
-		return
+		return false
 	}
 	s.shutdownPending = true
 	lp := s.lp
 	lp.wbuf = protocol.AppendShutdown(lp.wbuf[:0], text)
 	s.write(lp.wbuf)
+	if s.state >= closing {
+		return false
+	}
 	lp.srv.opts.observer.ShutdownSent()
 	lp.wheel.schedule(s, lp.now()+int64(lp.srv.opts.keepTimeout))
+	return true
 }
 
 // admit passes the per-IP limits once the client's address is known (on
@@ -205,6 +215,10 @@ func (s *session) admit() bool {
 	if r := s.lp.srv.guard.admit(s.cip, s.lp.now()); r != protocol.ReasonNone {
 		s.lp.srv.opts.observer.Rejected(r)
 		s.fail(r)
+		// Refused before its handshake began, as on accept (handler.reject):
+		// OnClose finds no session, so the refusal is not counted a second
+		// time as a failed handshake.
+		s.conn.SetContext(nil)
 		return false
 	}
 	s.admitted = true
