@@ -172,7 +172,7 @@ func TestProxiedPerIPRefusalCountedOnce(t *testing.T) {
 	first.Expect("110 password") // holds the address's one handshake slot
 	second := testkit.Dial(t, srv.Addr())
 	second.Send(string(hdr))
-	second.ExpectClosed("110 password", closeLine(protocol.ReasonServerFull))
+	second.ExpectClosed(closeLine(protocol.ReasonServerFull))
 
 	eventually(t, func() bool { return srv.Connections() == 1 }, "the refused connection is closed")
 	handshakes, rejected, _ := obs.counts()

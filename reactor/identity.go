@@ -112,14 +112,14 @@ func (s *session) addrBanned() bool {
 	if !s.lp.srv.opts.identity.AddrBanned(s.cip) {
 		return false
 	}
-	s.lp.srv.opts.observer.Rejected(protocol.ReasonBanned)
-	s.fail(protocol.ReasonBanned)
+	s.refuse(protocol.ReasonBanned)
 	return true
 }
 
 // CloseWhere closes every registered session whose client address match
 // accepts, with "190 <r>" (an operator's ip or net ban). It queues one task
-// per event loop and returns once each has run. Safe from any goroutine.
+// per event loop and returns once each has run, or once the engine has
+// stopped (see ShutdownAll). Safe from any goroutine.
 func (srv *Server) CloseWhere(match func(cip string) bool, r protocol.Reason) int {
 	n := 0
 	done := make(chan int, len(srv.loopList()))
@@ -141,7 +141,12 @@ func (srv *Server) CloseWhere(match func(cip string) bool, r protocol.Reason) in
 		}
 	}
 	for range loops {
-		n += <-done
+		select {
+		case closed := <-done:
+			n += closed
+		case <-srv.stopped: // gnet dropped the tasks it had not run
+			return n
+		}
 	}
 	return n
 }

@@ -213,16 +213,21 @@ func (s *session) shutdown(text string) bool {
 // accept, or after the PROXY header). False: it has been refused.
 func (s *session) admit() bool {
 	if r := s.lp.srv.guard.admit(s.cip, s.lp.now()); r != protocol.ReasonNone {
-		s.lp.srv.opts.observer.Rejected(r)
-		s.fail(r)
-		// Refused before its handshake began, as on accept (handler.reject):
-		// OnClose finds no session, so the refusal is not counted a second
-		// time as a failed handshake.
-		s.conn.SetContext(nil)
+		s.refuse(r)
 		return false
 	}
 	s.admitted = true
 	return true
+}
+
+// refuse closes a connection whose address is refused once the PROXY
+// header named it. It is refused before its handshake began, as on accept
+// (handler.reject): counted once as a rejection, and OnClose finds no
+// session, so it is not counted again as a failed handshake.
+func (s *session) refuse(r protocol.Reason) {
+	s.lp.srv.opts.observer.Rejected(r)
+	s.fail(r)
+	s.conn.SetContext(nil)
 }
 
 // handshakeOver releases the per-IP handshake slot.

@@ -9,10 +9,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
 
-// ShutdownAll racing Stop must return: gnet drops the tasks still queued
+// ShutdownAll (and CloseWhere, built the same way) racing Stop must return: gnet drops the tasks still queued
 // on a loop once the engine stops, so a ShutdownAll that waited for every
 // task to run could wait forever (a POST /v1/shutdown just before SIGTERM,
 // or a peer's routed shutdown-all in a cluster).
@@ -42,11 +43,15 @@ func TestShutdownAllNeverHangsWhileStopping(t *testing.T) {
 			default:
 			}
 			returned := make(chan struct{})
-			go func() { srv.ShutdownAll("race"); close(returned) }()
+			go func() {
+				srv.ShutdownAll("race")
+				srv.CloseWhere(func(string) bool { return false }, protocol.ReasonBanned)
+				close(returned)
+			}()
 			select {
 			case <-returned:
 			case <-time.After(10 * time.Second):
-				t.Fatalf("round %d: ShutdownAll did not return while the server stopped", round)
+				t.Fatalf("round %d: ShutdownAll or CloseWhere did not return while the server stopped", round)
 			}
 		}
 		_ = c.Conn.Close()
