@@ -30,6 +30,7 @@ func openBackend(cfg *serveConfig, log *zap.Logger) (*backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", cfg.dataDir, err)
 		}
+		warnEmptyRegistry(store, log)
 		return &backend{Store: store}, nil
 	}
 	// Reconnect forever: a NATS server restarting must not stop a node

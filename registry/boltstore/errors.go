@@ -14,6 +14,10 @@ var (
 	// ErrCorrupt: a stored record does not decode. Load stops at the first
 	// one rather than start a server that silently forgot clients.
 	ErrCorrupt = errors.New("boltstore: corrupt record")
+	// ErrDamaged: the registry file is not a sound bbolt database (torn,
+	// truncated, overwritten). Open refuses it, naming the file and what
+	// to do, rather than let bbolt panic or serve a partial registry.
+	ErrDamaged = errors.New("boltstore: registry file damaged")
 	// ErrVersion: a stored record has an encoding version this build does
 	// not know, most likely written by a newer cliser.
 	ErrVersion = errors.New("boltstore: unsupported record version")

@@ -34,6 +34,9 @@ var clientsBucket = []byte("clients")
 type Store struct {
 	db   *bolt.DB
 	path string
+	// wasEmpty: the file existed with zero length and was made a fresh,
+	// empty database.
+	wasEmpty bool
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -42,7 +45,10 @@ var _ registry.Store = (*Store)(nil)
 // opens or creates <dir>/registry.db and takes its exclusive lock. When
 // another process (or another open Store) holds the lock for longer than
 // the lock timeout, it fails with an error wrapping ErrInUse that names the
-// dir. Safe to call from any goroutine.
+// dir. A file bbolt cannot trust fails with an error wrapping ErrDamaged
+// that names it and says what to do (never a panic); a zero-length file
+// becomes an empty store, and WasEmpty says so. Safe to call from any
+// goroutine.
 func Open(dir string, opts ...Option) (*Store, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -52,23 +58,35 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, o.fileMode, &bolt.Options{Timeout: o.lockTimeout})
+	wasEmpty := zeroLength(path)
+	db, err := openChecked(path, o.fileMode, &bolt.Options{Timeout: o.lockTimeout})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, FileName, o.lockTimeout)
+	}
+	if errors.Is(err, ErrDamaged) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(clientsBucket)
-		return err
+	err = guard(func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists(clientsBucket)
+			return err
+		})
 	})
 	if err != nil {
-		_ = db.Close()
+		_ = guard(db.Close)
 		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, wasEmpty: wasEmpty}, nil
 }
+
+// WasEmpty reports whether Open found a zero-length file and made it an
+// empty store, which the caller should tell the operator about: such a
+// file is more often a registry lost to a full disk or a bad copy than a
+// new one. Safe to call from any goroutine.
+func (s *Store) WasEmpty() bool { return s.wasEmpty }
 
 // Path is the database file's path. Safe to call from any goroutine.
 func (s *Store) Path() string { return s.path }
@@ -80,7 +98,18 @@ func (s *Store) Path() string { return s.path }
 // Save runs; it then sees the state before or after that Save, never half.
 func (s *Store) Load() ([]registry.Record, error) {
 	var out []registry.Record
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := guard(func() error { return s.load(&out) })
+	if errors.Is(err, errPanicked) {
+		return nil, damaged(s.path, err)
+	}
+	if err != nil {
+		return nil, s.wrap("load", err)
+	}
+	return out, nil
+}
+
+func (s *Store) load(out *[]registry.Record) error {
+	return s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(clientsBucket)
 		if b == nil {
 			return fmt.Errorf("%w: bucket %q missing", ErrCorrupt, clientsBucket)
@@ -90,14 +119,10 @@ func (s *Store) Load() ([]registry.Record, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, rec)
+			*out = append(*out, rec)
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, s.wrap("load", err)
-	}
-	return out, nil
 }
 
 // Save deletes the cids in gone, then inserts or replaces every record of
