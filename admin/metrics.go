@@ -47,6 +47,7 @@ type Metrics struct {
 	keepTimeouts prometheus.Counter
 	shutSent     prometheus.Counter
 	shutAcked    prometheus.Counter
+	proxyRefused [3]prometheus.Counter // by reactor.ProxyRefusal (metrics_proxy.go)
 }
 
 // reasonSlots sizes the per-reason arrays; protocol.Reason is a uint8.
@@ -113,6 +114,7 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 		Help: `"130 ok" answers received to shutdown orders.`,
 	})
 	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked)
+	m.addProxyMetrics()
 	m.handler = promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{Registry: m.prom})
 	return m
 }

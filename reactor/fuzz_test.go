@@ -32,8 +32,8 @@ func FuzzProxyHeader(f *testing.F) {
 		if n > len(data) || n > proxyV2Fixed+proxyV2MaxLen {
 			t.Fatalf("header length %d of %d bytes", n, len(data))
 		}
-		ip, _, ok, err := parseProxyHeader(data[:n])
-		if err == nil && ok && ip == "" {
+		p, err := parseProxyHeader(data[:n])
+		if err == nil && p.ok && p.ip == "" {
 			t.Fatalf("parsed header without address: %q", data[:n])
 		}
 	})

@@ -42,6 +42,9 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return h.reject(protocol.ReasonBanned)
 	}
 	lp := h.loopOf(c.EventLoop())
+	if h.opts.proxyProtocol && !h.proxyTrusted(c) {
+		return h.refuseUntrusted(c)
+	}
 	s := newSession(c, lp, cip, port)
 	c.SetContext(s)
 	if h.opts.proxyProtocol {

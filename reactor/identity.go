@@ -58,14 +58,7 @@ func WithIdentity(id Identity) Option {
 type handshake struct {
 	secret [sha256.Size]byte // SHA-256 of the 110 answer
 	shared bool              // the 110 answer was a shared password
-	cert   certInfo          // what the PROXY header said of a client certificate
-}
-
-// certInfo is what a TLS terminator in front says, in the PROXY v2 header,
-// about the client's certificate (for --require-cert-cn).
-type certInfo struct {
-	present, verified bool
-	cn                string
+	cert   certInfo          // what the PROXY header said of a client certificate (cert.go)
 }
 
 // checkPassword takes the 110 answer: it keeps its digest for the 120
@@ -84,8 +77,8 @@ func (s *session) checkPassword(pw []byte) bool {
 	return true
 }
 
-// checkID decides the 120 answer: the pair (110 answer, client ID) against
-// credentials and bans, then the client certificate's name.
+// checkID decides the 120 answer: the client certificate's name, then the
+// pair (110 answer, client ID) against credentials and bans.
 func (s *session) checkID(cid string) protocol.Reason {
 	lp := s.lp
 	hs, ok := lp.hs[s]
@@ -93,15 +86,13 @@ func (s *session) checkID(cid string) protocol.Reason {
 	if !ok {
 		return protocol.ReasonAuthFailed
 	}
-	if r := lp.srv.opts.identity.Admit(cid, &hs.secret, hs.shared); r != protocol.ReasonNone {
-		return r
+	// The certificate first: it has no side effects, while Admit counts
+	// registrations toward flapping.
+	if !s.certAdmits(cid, &hs.cert) {
+		return protocol.ReasonAuthFailed
 	}
-	return s.checkCert(cid, &hs.cert)
+	return lp.srv.opts.identity.Admit(cid, &hs.secret, hs.shared)
 }
-
-// checkCert is where --require-cert-cn checks the certificate's name
-// against cid; without it every connection passes.
-func (s *session) checkCert(string, *certInfo) protocol.Reason { return protocol.ReasonNone }
 
 // forgetHandshake drops what the loop kept for s (its handshake ended).
 func (s *session) forgetHandshake() { delete(s.lp.hs, s) }

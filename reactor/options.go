@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pires/go-proxyproto"
 	"go.uber.org/zap"
 )
 
@@ -29,6 +30,9 @@ type options struct {
 	maxPendingPerIP  int
 	proxyProtocol    bool
 	identity         Identity
+	proxyTrusted     []string                  // proxy_trust.go
+	proxyPolicy      proxyproto.ConnPolicyFunc // built from proxyTrusted
+	requireCertCN    bool                      // cert.go
 }
 
 // Defaults, as INTERFACE.md gives them.
@@ -142,6 +146,12 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: per-IP limits must not be negative", ErrBadOption)
 	case o.authFailLimit > 0 && o.authFailWindow <= 0:
 		return fmt.Errorf("%w: the auth-failure window must be positive", ErrBadOption)
+	}
+	if err := o.buildProxyPolicy(); err != nil {
+		return err
+	}
+	if o.requireCertCN && o.proxyPolicy == nil {
+		return fmt.Errorf("%w: the certificate CN check needs trusted PROXY senders", ErrBadOption)
 	}
 	if o.tick <= 0 {
 		shortest := min(o.keepInterval, o.keepTimeout, o.handshakeTimeout)

@@ -64,20 +64,36 @@ func hasPrefixOrIsPrefix(buf, sig []byte) bool {
 	return bytes.Equal(buf[:n], sig[:n])
 }
 
+// proxied is what a PROXY header says.
+type proxied struct {
+	ip   string
+	port uint16
+	ok   bool // false for a LOCAL header: the socket's address stands
+	cert certInfo
+}
+
 // parseProxyHeader reads a complete header (as proxyHeaderLen measured it).
-// ok is false for a LOCAL header (the proxy's own health check), which
-// carries no client address: the socket's address then stands.
-func parseProxyHeader(hdr []byte) (ip string, port uint16, ok bool, err error) {
+// A LOCAL header (the proxy's own health check) carries no client address
+// and no certificate.
+func parseProxyHeader(hdr []byte) (proxied, error) {
 	h, err := proxyproto.Read(bufio.NewReaderSize(bytes.NewReader(hdr), max(len(hdr), 16)))
 	if err != nil {
-		return "", 0, false, err
+		return proxied{}, err
 	}
 	if h.Command.IsLocal() {
-		return "", 0, false, nil
+		return proxied{}, nil
 	}
 	src, _, isTCP := h.TCPAddrs()
 	if !isTCP {
-		return "", 0, false, errNotProxy
+		return proxied{}, errNotProxy
 	}
-	return src.IP.String(), uint16(src.Port), true, nil
+	p := proxied{ip: src.IP.String(), port: uint16(src.Port), ok: true}
+	tlvs, err := h.TLVs()
+	if err != nil {
+		return proxied{}, err
+	}
+	if p.cert, err = certFromTLVs(tlvs); err != nil {
+		return proxied{}, err
+	}
+	return p, nil
 }

@@ -243,19 +243,22 @@ func (s *session) handshakeOver() {
 func (s *session) readProxyHeader(buf []byte) int {
 	n, err := proxyHeaderLen(buf)
 	if err != nil {
+		s.lp.srv.proxyRefused(ProxyBadHeader)
 		s.fail(protocol.ReasonProtocolError)
 		return 0
 	}
 	if n == 0 {
 		return 0
 	}
-	ip, port, ok, err := parseProxyHeader(buf[:n])
+	p, err := parseProxyHeader(buf[:n])
 	if err != nil {
+		s.lp.srv.proxyRefused(ProxyBadHeader)
 		s.fail(protocol.ReasonProtocolError)
 		return 0
 	}
-	if ok {
-		s.cip, s.port = ip, port
+	if p.ok {
+		s.cip, s.port = p.ip, p.port
+		s.keepCert(p.cert)
 	}
 	if !s.addrBanned() && s.admit() {
 		s.state = awaitPassword

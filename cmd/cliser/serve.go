@@ -38,6 +38,8 @@ type serveConfig struct {
 	authFailWindow   time.Duration
 	maxPendingPerIP  int
 	proxyProtocol    bool
+	proxyTrusted     []string // serve_proxy.go
+	requireCertCN    bool
 	maxBacklog       int
 	dataDir          string
 	retention        time.Duration
@@ -89,6 +91,8 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
 	f.IntVar(&cfg.maxBacklog, "max-outbound-backlog", reactor.DefaultMaxBacklog, "bytes a client may leave unread before it is dropped as a slow consumer")
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
+	f.StringSliceVar(&cfg.proxyTrusted, "proxy-trusted", nil, "addresses (IP or CIDR, comma-separated) allowed to send the PROXY header; a connection from elsewhere gets `190 protocol error`")
+	f.BoolVar(&cfg.requireCertCN, "require-cert-cn", false, "admit a client only when the PROXY v2 header says it presented a verified client certificate whose CN is its client ID (needs --proxy-trusted)")
 	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
 	f.StringVar(&cfg.cluster, "cluster", "", "join a cluster on NATS JetStream at these URLs (nats://host:4222[,...]); records then live in the cluster, not in --data-dir")
@@ -129,6 +133,9 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--cluster-replicas must be 1..5, got %d", cfg.clusterReplicas)
 	case cfg.clusterHeartbeat < time.Second:
 		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
+	}
+	if err := cfg.validateProxy(); err != nil {
+		return err
 	}
 	return cfg.identity.validate()
 }
@@ -217,6 +224,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if store.node != nil { // cluster gauges and this node's cluster counters
 		metrics.Registry().MustRegister(store.node.Collectors()...)
 	}
+	cfg.warnProxy(log)
 	srv, err := reactor.New(reg,
 		reactor.WithObserver(metrics),
 		reactor.WithAddr(cfg.listen),
@@ -227,6 +235,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
 		reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
 		reactor.WithProxyProtocol(cfg.proxyProtocol),
+		reactor.WithProxyTrusted(cfg.proxyTrusted), reactor.WithRequireCertCN(cfg.requireCertCN),
 		reactor.WithMaxBacklog(cfg.maxBacklog),
 		reactor.WithLogger(log),
 		reactor.WithIdentity(ids),
