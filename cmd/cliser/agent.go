@@ -89,6 +89,9 @@ func newAgentCmd() *cobra.Command {
 // when one is given, else CLISER_PASSWORD. It never logs it.
 func agentPassword(file string) (string, error) {
 	if file != "" {
+		if err := checkSecretFileMode(file); err != nil {
+			return "", err
+		}
 		raw, err := os.ReadFile(file)
 		if err != nil {
 			return "", configErrorf("--password-file: %v", err)

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"os"
+)
+
+// checkSecretFileMode refuses an agent's --password-file that its group or
+// other users may read or write: with a credential per device it holds the
+// device's own secret, and anyone who reads it can be that device. The
+// agent refuses rather than warns, because a warning in a device's log is
+// read by nobody; the message says the fix.
+func checkSecretFileMode(file string) error {
+	st, err := os.Stat(file)
+	if err != nil {
+		return configErrorf("--password-file: %v", err)
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		return configErrorf("--password-file %s is mode %04o: others may read the secret; chmod 600 %s (owner read/write only)", file, mode, file)
+	}
+	return nil
+}

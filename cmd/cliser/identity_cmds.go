@@ -1,0 +1,299 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/identity"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newCredentialsCmd, newBansCmd)
+}
+
+// adminFlags adds the flags every admin-API command shares.
+func adminFlags(cmd *cobra.Command, o *clientsOptions) {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
+	pf.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
+}
+
+func newCredentialsCmd() *cobra.Command {
+	o := &clientsOptions{}
+	cmd := &cobra.Command{
+		Use:   "credentials",
+		Short: "Enroll client IDs with a secret of their own, list and remove them",
+		Long: "Manage credentials through the admin API (docs/identity.md). A credential binds\n" +
+			"a generated secret to one client ID: from then on that ID is admitted only with\n" +
+			"that secret as its 110 answer. The secret is shown once, when it is created.\n" +
+			"The API is found as for `cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN).",
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	adminFlags(cmd, o)
+	cmd.AddCommand(newCredentialsAddCmd(o), newCredentialsListCmd(o), newCredentialsRmCmd(o))
+	return cmd
+}
+
+func newCredentialsAddCmd(o *clientsOptions) *cobra.Command {
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "add CID...",
+		Short: "Enroll client IDs (or rotate their secrets) and print each new secret once",
+		Long: "Enroll each client ID: the server generates a secret and this prints it, once.\n" +
+			"Enrolling an ID again rotates its secret: the old one stops working at once,\n" +
+			"or after --grace (both work meanwhile).",
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if grace < 0 {
+				return configErrorf("--grace must not be negative, got %s", grace)
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			g := ""
+			if grace > 0 {
+				g = grace.String()
+			}
+			out := []admin.Credential{}
+			var failed []error
+			for _, cid := range args {
+				cred, err := c.CreateCredential(cmd.Context(), cid, g)
+				if err != nil {
+					failed = append(failed, fmt.Errorf("%s: %w", cid, explain(c, err, "")))
+					continue
+				}
+				out = append(out, cred)
+			}
+			if o.output == "json" {
+				if err := writeJSONOut(cmd.OutOrStdout(), out); err != nil {
+					return err
+				}
+			} else if len(out) > 0 {
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "CID\tSECRET\tPREVIOUS_VALID_UNTIL")
+				for _, cr := range out {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", cr.CID, cr.Secret, orDash(cr.PreviousValidUntil))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			return errors.Join(failed...)
+		},
+	}
+	cmd.Flags().DurationVar(&grace, "grace", 0, "when rotating, how long the previous secret keeps working (e.g. 24h)")
+	return cmd
+}
+
+func newCredentialsListCmd(o *clientsOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List enrolled client IDs (never a secret)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			all := []admin.Credential{}
+			cursor := ""
+			for {
+				page, err := c.ListCredentials(cmd.Context(), 1000, cursor)
+				if err != nil {
+					return explain(c, err, "")
+				}
+				all = append(all, page.Credentials...)
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+			}
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), admin.CredentialList{Credentials: all})
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "CID\tCREATED_AT\tPREVIOUS_VALID_UNTIL")
+			for _, cr := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", cr.CID, cr.CreatedAt, orDash(cr.PreviousValidUntil))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newCredentialsRmCmd(o *clientsOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm CID...",
+		Short: "Delete credentials; each live session of those IDs is closed with 190 revoked",
+		Args:  usageArgs(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var failed []error
+			for _, cid := range args {
+				if err := c.DeleteCredential(cmd.Context(), cid); err != nil {
+					failed = append(failed, fmt.Errorf("%s: %w", cid, explain(c, err, "")))
+					continue
+				}
+				if o.output != "json" {
+					fmt.Fprintf(cmd.OutOrStdout(), "credential of %s deleted\n", cid)
+				}
+			}
+			return errors.Join(failed...)
+		},
+	}
+}
+
+func newBansCmd() *cobra.Command {
+	o := &clientsOptions{}
+	cmd := &cobra.Command{
+		Use:   "bans",
+		Short: "Ban client IDs, IP addresses and networks; list and lift bans",
+		Long: "Manage bans through the admin API (docs/identity.md). A ban keeps a client ID\n" +
+			"(cid), an address (ip) or a network (net, CIDR) out, for --duration or until\n" +
+			"lifted; it also closes the live sessions it matches with 190 banned.",
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	adminFlags(cmd, o)
+	cmd.AddCommand(newBansAddCmd(o), newBansListCmd(o), newBansRmCmd(o))
+	return cmd
+}
+
+func newBansAddCmd(o *clientsOptions) *cobra.Command {
+	var reason string
+	var duration time.Duration
+	cmd := &cobra.Command{
+		Use:   "add cid|ip|net VALUE",
+		Short: "Ban a client ID, an IP address or a network (CIDR)",
+		Args:  usageArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := identity.ParseBanValue(args[0], args[1]); err != nil {
+				return configErrorf("%s", trimBanErr(err))
+			}
+			if duration < 0 {
+				return configErrorf("--duration must not be negative, got %s", duration)
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			req := admin.BanRequest{Kind: args[0], Value: args[1], Reason: reason}
+			if duration > 0 {
+				req.Duration = duration.String()
+			}
+			b, err := c.CreateBan(cmd.Context(), req)
+			if err != nil {
+				return explain(c, err, "")
+			}
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), b)
+			}
+			return writeBans(cmd.OutOrStdout(), []admin.Ban{b})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (shown in the list and the event log)")
+	cmd.Flags().DurationVar(&duration, "duration", 0, "how long the ban lasts (e.g. 1h); none: until lifted")
+	return cmd
+}
+
+func newBansListCmd(o *clientsOptions) *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List active bans",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch kind {
+			case "", identity.KindCID, identity.KindIP, identity.KindNet:
+			default:
+				return configErrorf("--kind %q: want cid, ip or net", kind)
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			all := []admin.Ban{}
+			cursor := ""
+			for {
+				page, err := c.ListBans(cmd.Context(), kind, 1000, cursor)
+				if err != nil {
+					return explain(c, err, "")
+				}
+				all = append(all, page.Bans...)
+				if cursor = page.Next; cursor == "" {
+					break
+				}
+			}
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), admin.BanList{Bans: all})
+			}
+			return writeBans(cmd.OutOrStdout(), all)
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "", "only bans of this kind: cid, ip or net")
+	return cmd
+}
+
+func newBansRmCmd(o *clientsOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm KIND VALUE",
+		Short: "Lift a ban",
+		Args:  usageArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := identity.ParseBanValue(args[0], args[1]); err != nil {
+				return configErrorf("%s", trimBanErr(err))
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteBan(cmd.Context(), args[0], args[1]); err != nil {
+				return explain(c, err, "")
+			}
+			if o.output != "json" {
+				fmt.Fprintf(cmd.OutOrStdout(), "ban %s %s lifted\n", args[0], args[1])
+			}
+			return nil
+		},
+	}
+}
+
+func writeBans(w io.Writer, bans []admin.Ban) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tVALUE\tBY\tAT\tUNTIL\tREASON")
+	for _, b := range bans {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Kind, b.Value, b.By, b.At, orDash(b.Until), orDash(&b.Reason))
+	}
+	return tw.Flush()
+}
+
+func trimBanErr(err error) string {
+	msg := err.Error()
+	const p = "identity: bad ban: "
+	if len(msg) > len(p) && msg[:len(p)] == p {
+		return msg[len(p):]
+	}
+	return msg
+}
+
+// usageArgs makes a wrong argument count a usage mistake (exit 2) that
+// shows the command's usage line.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return configErrorf("%v; usage: %s", err, cmd.UseLine())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,522 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// Fleet identity (IDENTITY.md) against the real `cliser serve` binary:
+// every check talks TCP to the protocol port and HTTP to the admin API.
+
+const idPassword = "fleet-s3cret"
+
+type idServer struct {
+	p   *testkit.Served
+	api *admin.Client
+}
+
+func startIDServer(t *testing.T, dataDir string, env []string, extra ...string) *idServer {
+	t.Helper()
+	if env == nil {
+		env = []string{"CLISER_PASSWORD=" + idPassword}
+	}
+	env = append(env, "CLISER_ADMIN_TOKEN=")
+	args := append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir,
+		"--keepalive-interval", "200ms", "--keepalive-timeout", "5s"}, extra...)
+	p := testkit.Serve(t, env, args...)
+	return &idServer{p: p, api: adminClient(t, adminAddrOf(t, p))}
+}
+
+func (s *idServer) enroll(t *testing.T, cid, grace string) string {
+	t.Helper()
+	c, err := s.api.CreateCredential(context.Background(), cid, grace)
+	require.NoError(t, err)
+	require.Len(t, c.Secret, 43, "32 random bytes, base64url without padding")
+	return c.Secret
+}
+
+func (s *idServer) ban(t *testing.T, kind, value, duration string) admin.Ban {
+	t.Helper()
+	b, err := s.api.CreateBan(context.Background(), admin.BanRequest{Kind: kind, Value: value, Reason: "test", Duration: duration})
+	require.NoError(t, err)
+	return b
+}
+
+// live registers cid and echoes its keep-alives from a goroutine; the
+// first line that is not a keep-alive (or the read error) ends up in last.
+type liveSession struct {
+	c    *testkit.RawClient
+	last chan string
+	echo atomic.Int64
+}
+
+func startLive(t *testing.T, addr, source, secret, cid string) *liveSession {
+	t.Helper()
+	c := testkit.DialFrom(t, addr, source)
+	c.Timeout = 10 * time.Second
+	c.Register(secret, cid)
+	l := &liveSession{c: c, last: make(chan string, 1)}
+	go func() {
+		for {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(time.Minute))
+			line, err := c.R.ReadString('\n')
+			if err != nil {
+				l.last <- "read: " + err.Error()
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			if !strings.HasPrefix(line, "100 ") {
+				l.last <- line
+				return
+			}
+			if _, err := c.Conn.Write([]byte(line + "\n")); err != nil {
+				l.last <- "write: " + err.Error()
+				return
+			}
+			l.echo.Add(1)
+		}
+	}()
+	return l
+}
+
+// ended waits up to within for the session's closing line.
+func (l *liveSession) ended(t *testing.T, within time.Duration) string {
+	t.Helper()
+	select {
+	case line := <-l.last:
+		return line
+	case <-time.After(within):
+		return ""
+	}
+}
+
+// refused checks a whole handshake of cid with secret ends with want.
+func refused(t *testing.T, addr, source, secret, cid, want string) {
+	t.Helper()
+	c := testkit.DialFrom(t, addr, source)
+	c.Send("110 " + secret + "\n120 " + cid + "\n")
+	c.ExpectClosed("110 password", "120 id", want)
+}
+
+func TestIdentityCredentialBindsSecretToID(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	// No credential yet: the seed's rule, the password checked alone.
+	c := testkit.Dial(t, s.p.Addr)
+	c.Send("110 wrong\n")
+	c.ExpectClosed("110 password", "190 auth failed")
+
+	secret := s.enroll(t, "pos-1", "")
+	refused(t, s.p.Addr, "", idPassword, "pos-1", "190 auth failed") // the shared password no longer admits it
+	refused(t, s.p.Addr, "", secret, "pos-2", "190 auth failed")     // nor its secret another ID
+	refused(t, s.p.Addr, "", "wrong", "pos-2", "190 auth failed")    // the deferred check: same answer for either half
+	opsConnect(t, s.p.Addr, secret, "pos-1")
+	opsConnect(t, s.p.Addr, idPassword, "pos-2") // an ID without credential: the shared password
+
+	got, err := s.api.GetCredential(context.Background(), "pos-1")
+	require.NoError(t, err)
+	assert.Empty(t, got.Secret)
+	list, err := s.api.ListCredentials(context.Background(), 0, "")
+	require.NoError(t, err)
+	require.Len(t, list.Credentials, 1)
+	assert.Empty(t, list.Credentials[0].Secret)
+	_, err = s.api.GetCredential(context.Background(), "pos-2")
+	assertStatus(t, err, http.StatusNotFound)
+	assert.NotContains(t, s.p.LogText(), secret, "a secret reached the log")
+	assert.NotContains(t, s.p.LogText(), idPassword)
+}
+
+func assertStatus(t *testing.T, err error, status int) {
+	t.Helper()
+	var se *admin.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, status, se.Status, se.Message)
+}
+
+// 10,000 connections claim a live client's ID with a wrong secret while it
+// echoes keep-alives: it is never dropped and keeps its sid. An
+// authenticated registration still takes over.
+func TestIdentityImpostorNeverDisturbsLiveSession(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil, "--auth-fail-limit", "0", "--max-handshakes-per-ip", "0")
+	secret := s.enroll(t, "victim", "")
+	live := startLive(t, s.p.Addr, "", secret, "victim")
+	before, err := s.api.Get(context.Background(), "victim")
+	require.NoError(t, err)
+
+	const attempts, workers = 10000, 8
+	var next, refusedOK atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 9, byte(w+1))}}
+			for next.Add(1) <= attempts {
+				conn, err := d.Dial("tcp", s.p.Addr)
+				if err != nil {
+					continue
+				}
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				_, _ = conn.Write([]byte("110 not-the-secret\n120 victim\n"))
+				all, _ := io.ReadAll(conn)
+				_ = conn.Close()
+				if string(all) == "110 password\n120 id\n190 auth failed\n" {
+					refusedOK.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.EqualValues(t, attempts, refusedOK.Load(), "every impostor gets 110, 120, 190 auth failed")
+	assert.Empty(t, live.ended(t, 0), "the live session was disturbed")
+	after, err := s.api.Get(context.Background(), "victim")
+	require.NoError(t, err)
+	assert.True(t, after.CStatus)
+	assert.Equal(t, before.SID, after.SID, "the live session was replaced")
+	assert.Equal(t, before.ConnectedAt, after.ConnectedAt)
+	echoes := live.echo.Load()
+	require.Eventually(t, func() bool { return live.echo.Load() > echoes+2 }, waitFor, tick, "keep-alives stopped")
+
+	// The real device (the secret) may still take over its own ID.
+	opsConnect(t, s.p.Addr, secret, "victim")
+	assert.Equal(t, "190 replaced", live.ended(t, waitFor))
+}
+
+func TestIdentityRotation(t *testing.T) {
+	// Flapping off: the poll below registers the ID many times.
+	s := startIDServer(t, t.TempDir(), nil, "--flap-limit", "0")
+	ctx := context.Background()
+	old := s.enroll(t, "rot-1", "")
+	fresh := s.enroll(t, "rot-1", "") // no grace: the old secret stops at once
+	refused(t, s.p.Addr, "", old, "rot-1", "190 auth failed")
+	opsConnect(t, s.p.Addr, fresh, "rot-1")
+
+	graced, err := s.api.CreateCredential(ctx, "rot-1", "2s")
+	require.NoError(t, err)
+	require.NotNil(t, graced.PreviousValidUntil)
+	opsConnect(t, s.p.Addr, fresh, "rot-1")        // the previous one, during its grace
+	opsConnect(t, s.p.Addr, graced.Secret, "rot-1") // and the new one
+	refused(t, s.p.Addr, "", old, "rot-1", "190 auth failed")
+	require.Eventually(t, func() bool {
+		c := testkit.Dial(t, s.p.Addr)
+		c.Send("110 " + fresh + "\n120 rot-1\n")
+		c.Expect("110 password")
+		c.Expect("120 id")
+		return c.ReadLine() == "190 auth failed"
+	}, waitFor, 100*time.Millisecond, "the grace period never ended")
+	got, err := s.api.GetCredential(ctx, "rot-1")
+	require.NoError(t, err)
+	assert.Nil(t, got.PreviousValidUntil)
+	opsConnect(t, s.p.Addr, graced.Secret, "rot-1")
+}
+
+func TestIdentityDeleteRevokesWithinASecond(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	secret := s.enroll(t, "rev-1", "")
+	live := startLive(t, s.p.Addr, "", secret, "rev-1")
+	start := time.Now()
+	require.NoError(t, s.api.DeleteCredential(context.Background(), "rev-1"))
+	assert.Equal(t, "190 revoked", live.ended(t, time.Second))
+	t.Logf("revoked after %v", time.Since(start))
+	assertStatus(t, s.api.DeleteCredential(context.Background(), "rev-1"), http.StatusNotFound)
+	// Without its credential the ID falls back to the shared password (and
+	// with no credential left, the password is checked alone again).
+	c := testkit.Dial(t, s.p.Addr)
+	c.Send("110 " + secret + "\n120 rev-1\n")
+	c.ExpectClosed("110 password", "190 auth failed")
+	opsConnect(t, s.p.Addr, idPassword, "rev-1")
+}
+
+func TestIdentityBanClientID(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	live := startLive(t, s.p.Addr, "", idPassword, "bad-1")
+	s.ban(t, "cid", "bad-1", "")
+	assert.Equal(t, "190 banned", live.ended(t, time.Second))
+	refused(t, s.p.Addr, "", idPassword, "bad-1", "190 banned")
+	opsConnect(t, s.p.Addr, idPassword, "good-1")
+	require.NoError(t, s.api.DeleteBan(context.Background(), "cid", "bad-1"))
+	opsConnect(t, s.p.Addr, idPassword, "bad-1")
+}
+
+func TestIdentityBanIPAndNetwork(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	ctx := context.Background()
+	liveIP := startLive(t, s.p.Addr, "127.0.5.7", idPassword, "ip-1")
+	liveNet := startLive(t, s.p.Addr, "127.0.6.9", idPassword, "net-1")
+	other := startLive(t, s.p.Addr, "127.0.7.1", idPassword, "other-1")
+
+	s.ban(t, "ip", "127.0.5.7", "")
+	assert.Equal(t, "190 banned", liveIP.ended(t, time.Second))
+	b := s.ban(t, "net", "127.0.6.200/24", "") // stored as its network
+	assert.Equal(t, "127.0.6.0/24", b.Value)
+	assert.Equal(t, "190 banned", liveNet.ended(t, time.Second))
+
+	for _, src := range []string{"127.0.5.7", "127.0.6.1", "127.0.6.254"} {
+		c := testkit.DialFrom(t, s.p.Addr, src)
+		c.ExpectClosed("190 banned") // the first and only line
+	}
+	opsConnect(t, s.p.Addr, idPassword, "from-elsewhere")
+	assert.Empty(t, other.ended(t, 0))
+
+	bans, err := s.api.ListBans(ctx, "net", 0, "")
+	require.NoError(t, err)
+	require.Len(t, bans.Bans, 1)
+	assert.Equal(t, "operator", bans.Bans[0].By)
+	require.NoError(t, s.api.DeleteBan(ctx, "net", "127.0.6.0/24")) // path-escaped by the client
+	assertStatus(t, s.api.DeleteBan(ctx, "net", "127.0.6.0/24"), http.StatusNotFound)
+	testkit.DialFrom(t, s.p.Addr, "127.0.6.1").Expect("110 password")
+
+	// The escaped form on the wire, as IDENTITY.md writes it.
+	s.ban(t, "net", "127.0.8.0/24", "")
+	req, err := http.NewRequest(http.MethodDelete, adminAddrOf(t, s.p)+"/v1/bans/net/127.0.8.0%2F24", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+
+	metrics := scrape(t, s)
+	assert.True(t, hasLine(metrics, `cliser_bans_active{kind="ip"} 1`), "cliser_bans_active")
+	assert.True(t, hasLine(metrics, `cliser_accept_rejections_total{reason="banned"} 3`), "rejections")
+	assert.True(t, hasLine(metrics, `cliser_disconnects_total{reason="banned"} 2`), "disconnects")
+}
+
+func scrape(t *testing.T, s *idServer) string {
+	t.Helper()
+	resp, err := http.Get(adminAddrOf(t, s.p) + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// hasLine reports whether the metrics text has exactly this line (not the
+// whole text in a failure message).
+func hasLine(text, line string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+func TestIdentityBanExpires(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	b := s.ban(t, "cid", "temp-1", "1s")
+	require.NotNil(t, b.Until)
+	refused(t, s.p.Addr, "", idPassword, "temp-1", "190 banned")
+	require.Eventually(t, func() bool {
+		l, err := s.api.ListBans(context.Background(), "", 0, "")
+		return err == nil && len(l.Bans) == 0
+	}, waitFor, 20*time.Millisecond, "the expired ban is still listed")
+	opsConnect(t, s.p.Addr, idPassword, "temp-1")
+}
+
+// Two real agents configured with one ID fight over it until the flapping
+// ban: then one keeps the ID and the other is refused.
+func TestIdentityFlappingBanStopsTwoAgentsSharingAnID(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil, "--flap-limit", "6", "--flap-window", "1m", "--flap-ban", "1m")
+	env := []string{"CLISER_PASSWORD=" + idPassword}
+	args := []string{"--server", s.p.Addr, "--id", "twin", "--backoff-min", "20ms", "--backoff-max", "300ms", "--log-format", "console"}
+	a := startAgent(t, env, args...)
+	b := startAgent(t, env, args...)
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		l, err := s.api.ListBans(ctx, "cid", 0, "")
+		return err == nil && len(l.Bans) == 1 && l.Bans[0].By == "flapping"
+	}, 30*time.Second, 20*time.Millisecond, "no flapping ban\nagent a:\n%s\nagent b:\n%s", a.logText(), b.logText())
+	bans, err := s.api.ListBans(ctx, "cid", 0, "")
+	require.NoError(t, err)
+	assert.Equal(t, "flapping", bans.Bans[0].Reason)
+	assert.NotNil(t, bans.Bans[0].Until)
+
+	// One of them holds the ID, and keeps it: the same session for 3 s.
+	var rec admin.ClientRecord
+	require.Eventually(t, func() bool {
+		rec, err = s.api.Get(ctx, "twin")
+		return err == nil && rec.CStatus
+	}, waitFor, tick)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		now, err := s.api.Get(ctx, "twin")
+		require.NoError(t, err)
+		require.True(t, now.CStatus, "the ID lost its session")
+		require.Equal(t, rec.ConnectedAt, now.ConnectedAt, "the ID changed hands during the ban")
+		require.Equal(t, rec.CPort, now.CPort)
+		time.Sleep(50 * time.Millisecond)
+	}
+	logs := a.logText() + b.logText()
+	assert.Contains(t, logs, "banned", "the refused agent was never told")
+	assert.True(t, hasLine(scrape(t, s), "cliser_flapping_bans_total 1"), "cliser_flapping_bans_total")
+}
+
+func TestIdentityPersistsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startIDServer(t, dir, nil)
+	secret := s.enroll(t, "keep-1", "")
+	s.ban(t, "ip", "127.0.4.4", "")
+	s.ban(t, "cid", "gone-1", "1h")
+	require.NoError(t, s.p.Cmd.Process.Signal(syscall.SIGTERM))
+	require.Equal(t, 0, s.p.Wait(t))
+
+	s2 := startIDServer(t, dir, nil)
+	opsConnect(t, s2.p.Addr, secret, "keep-1")
+	refused(t, s2.p.Addr, "", idPassword, "keep-1", "190 auth failed")
+	refused(t, s2.p.Addr, "", idPassword, "gone-1", "190 banned")
+	testkit.DialFrom(t, s2.p.Addr, "127.0.4.4").ExpectClosed("190 banned")
+	l, err := s2.api.ListBans(context.Background(), "", 0, "")
+	require.NoError(t, err)
+	assert.Len(t, l.Bans, 2)
+}
+
+func TestIdentityRequireCredentials(t *testing.T) {
+	// No shared password at all: the server starts, and only enrolled IDs get in.
+	s := startIDServer(t, t.TempDir(), []string{"CLISER_PASSWORD="}, "--require-credentials")
+	c := testkit.Dial(t, s.p.Addr)
+	c.Send("110 anything\n120 stranger\n")
+	c.ExpectClosed("110 password", "120 id", "190 auth failed")
+	secret := s.enroll(t, "member-1", "")
+	opsConnect(t, s.p.Addr, secret, "member-1")
+	require.NoError(t, s.api.Probe(context.Background(), "/readyz"))
+
+	// With a shared password too, an ID without credential is still refused.
+	s2 := startIDServer(t, t.TempDir(), nil, "--require-credentials")
+	refused(t, s2.p.Addr, "", idPassword, "stranger", "190 auth failed")
+}
+
+func TestIdentityCLI(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	base := adminAddrOf(t, s.p)
+	out, _, err := runCLI(t, "credentials", "add", "cli-1", "cli-2", "--admin", base, "-o", "json")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"secret"`)
+	out, _, err = runCLI(t, "credentials", "list", "--admin", base)
+	require.NoError(t, err)
+	assert.Contains(t, out, "cli-1")
+	assert.NotContains(t, out, "secret")
+	_, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base)
+	require.NoError(t, err)
+	_, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base)
+	require.Error(t, err)
+	assert.Equal(t, 1, exitCode(err))
+
+	out, _, err = runCLI(t, "bans", "add", "net", "10.9.0.0/16", "--reason", "lab", "--duration", "1h", "--admin", base)
+	require.NoError(t, err)
+	assert.Contains(t, out, "10.9.0.0/16")
+	out, _, err = runCLI(t, "bans", "list", "--admin", base)
+	require.NoError(t, err)
+	assert.Contains(t, out, "lab")
+	_, _, err = runCLI(t, "bans", "rm", "net", "10.9.0.0/16", "--admin", base)
+	require.NoError(t, err)
+
+	for _, args := range [][]string{
+		{"bans", "add", "host", "x"},
+		{"bans", "add", "ip", "300.1.1.1"},
+		{"bans", "add", "ip"},
+		{"bans", "rm", "net", "10.0.0.0/99"},
+		{"credentials", "add"},
+		{"credentials", "add", "x", "--grace", "-1h"},
+		{"bans", "list", "--kind", "host"},
+	} {
+		_, _, err := runCLI(t, append(args, "--admin", base)...)
+		require.Error(t, err, "%v", args)
+		assert.Equal(t, 2, exitCode(err), "%v: %v", args, err)
+	}
+}
+
+func TestIdentityAdminErrors(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	base := adminAddrOf(t, s.p)
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/v1/bans", `{"kind":"ip","value":"nope"}`, 400},
+		{"POST", "/v1/bans", `{"kind":"ip","value":"1.2.3.4","duration":"-1h"}`, 400},
+		{"POST", "/v1/bans", `{"kind":"ip","value":"1.2.3.4","color":"red"}`, 400},
+		{"POST", "/v1/bans", ``, 400},
+		{"POST", "/v1/credentials/bad%20id", ``, 400},
+		{"POST", "/v1/credentials/x", `{"grace":"soon"}`, 400},
+		{"GET", "/v1/credentials?limit=0", ``, 400},
+		{"GET", "/v1/credentials?cursor=!!", ``, 400},
+		{"GET", "/v1/bans?kind=host", ``, 400},
+		{"GET", "/v1/bans?cursor=bm9wZQ", ``, 400},
+		{"DELETE", "/v1/bans/ip/1.2.3.4", ``, 404},
+		{"PUT", "/v1/bans", ``, 405},
+	} {
+		req, err := http.NewRequest(tc.method, base+tc.path, strings.NewReader(tc.body))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		assert.Equal(t, tc.status, resp.StatusCode, "%s %s: %s", tc.method, tc.path, b)
+		assert.Contains(t, string(b), `"error"`, "%s %s", tc.method, tc.path)
+	}
+}
+
+// Paging follows the clients' rules: limit and an opaque cursor.
+func TestIdentityListsPage(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	ctx := context.Background()
+	for i := range 5 {
+		s.enroll(t, fmt.Sprintf("page-%d", i), "")
+		s.ban(t, "ip", fmt.Sprintf("192.0.2.%d", i+1), "")
+	}
+	seen, cursor := []string{}, ""
+	for {
+		p, err := s.api.ListCredentials(ctx, 2, cursor)
+		require.NoError(t, err)
+		for _, c := range p.Credentials {
+			seen = append(seen, c.CID)
+		}
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	assert.Equal(t, []string{"page-0", "page-1", "page-2", "page-3", "page-4"}, seen)
+	seen, cursor = []string{}, ""
+	for {
+		p, err := s.api.ListBans(ctx, "ip", 2, cursor)
+		require.NoError(t, err)
+		for _, b := range p.Bans {
+			seen = append(seen, b.Value)
+		}
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	assert.Len(t, seen, 5)
+}
+
+func TestAgentPasswordFileMode(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(file, []byte("s3cret\n"), 0o644))
+	_, err := agentPassword(file)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "chmod 600")
+	require.NoError(t, os.Chmod(file, 0o600))
+	pw, err := agentPassword(file)
+	require.NoError(t, err)
+	assert.Equal(t, "s3cret", pw)
+}
