@@ -210,7 +210,7 @@ func TestIdentityRotation(t *testing.T) {
 	graced, err := s.api.CreateCredential(ctx, "rot-1", "2s")
 	require.NoError(t, err)
 	require.NotNil(t, graced.PreviousValidUntil)
-	opsConnect(t, s.p.Addr, fresh, "rot-1")        // the previous one, during its grace
+	opsConnect(t, s.p.Addr, fresh, "rot-1")         // the previous one, during its grace
 	opsConnect(t, s.p.Addr, graced.Secret, "rot-1") // and the new one
 	refused(t, s.p.Addr, "", old, "rot-1", "190 auth failed")
 	require.Eventually(t, func() bool {
