@@ -14,6 +14,7 @@ const (
 	MetricClusterMarkedLost      = "cliser_cluster_node_lost_marked_total"
 	MetricClusterRouted          = "cliser_cluster_commands_routed_total"
 	MetricClusterNATSConnected   = "cliser_cluster_nats_connected"
+	MetricClusterRepublished     = "cliser_cluster_republished_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 )
 
@@ -23,6 +24,9 @@ type metrics struct {
 	takeovers  prometheus.Counter
 	markedLost prometheus.Counter
 	routed     prometheus.Counter
+	// republished counts live clients this node published again after
+	// another node marked them disconnected.
+	republished prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -43,6 +47,10 @@ func newMetrics() metrics {
 			Name: MetricClusterRouted,
 			Help: "Admin commands this node sent to another node by request/reply.",
 		}),
+		republished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricClusterRepublished,
+			Help: "Live clients of this node that another node marked disconnected (it judged this node lost) and that this node's next flush wrote again.",
+		}),
 	}
 	for _, r := range []string{writeOK, writeSkip, writeErr} {
 		m.writes.WithLabelValues(r)
@@ -55,7 +63,7 @@ func newMetrics() metrics {
 // NATS: the gauges read the mirror and the last lost-node check.
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed,
+		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricClusterNodes,
 			Help: "Nodes with a live heartbeat at this node's last check.",

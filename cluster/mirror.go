@@ -114,30 +114,32 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		n.closeReplaced(cid)
 	}
 	if wrongful {
-		n.wg.Add(1)
-		go n.republish(cid)
+		n.republish(cid)
 	}
 }
 
-// republish writes this node's live session of cid again.
+// republish has this node's registry write cid again with its next flush.
+// Not a write of its own: after a partition heals the watch delivers
+// thousands of such marks at once, and the flusher, one writer in order,
+// writes whatever the client's state is by then (still connected, or
+// ended meanwhile: never an older state over a newer one).
 func (n *Node) republish(cid string) {
-	defer n.wg.Done()
-	if n.reg == nil {
+	if n.reg == nil || !n.reg.Rewrite(cid) {
 		return
 	}
-	n.mu.Lock()
-	p, ok := n.published[cid]
-	n.mu.Unlock()
-	rec, found := n.reg.Get(cid)
-	if !ok || !found || !rec.CStatus || !p.session(rec) {
-		return // the session ended meanwhile; its own write follows
-	}
-	n.log.Warn("cluster: a live client of this node was marked disconnected by another node; publishing it again",
-		zap.String("cid", cid))
-	if err := n.write(rec); err != nil && n.ctx.Err() == nil {
-		n.log.Warn("cluster: republish failed", zap.String("cid", cid), zap.Error(err))
+	n.metrics.republished.Inc()
+	// One line per burst, not one per client.
+	now := time.Now().UnixNano()
+	last := n.republishLogged.Load()
+	if now-last >= int64(republishLogEvery) && n.republishLogged.CompareAndSwap(last, now) {
+		n.log.Warn("cluster: live clients of this node were marked disconnected by another node (it judged this node lost); publishing them again",
+			zap.String("first_cid", cid), zap.Duration("next_line_in", republishLogEvery))
 	}
 }
+
+// republishLogEvery spaces the republish warnings; the counter
+// cliser_cluster_republished_total has every one.
+const republishLogEvery = 10 * time.Second
 
 // countLocked keeps the connected counts in step with the mirror; delta
 // is +1 for a record coming in, -1 for one going out. n.mu must be held.

@@ -50,6 +50,8 @@ type Node struct {
 	// waits a heartbeat TTL past it: after an outage of NATS everyone's
 	// heartbeat has aged out, and the others need a TTL to renew theirs.
 	healthySince atomic.Int64
+	// republishLogged is when the last republish warning was logged (unix nanos).
+	republishLogged atomic.Int64
 
 	mu          sync.Mutex
 	connected   int                  // connected records in the mirror

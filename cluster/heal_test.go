@@ -1,0 +1,190 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/protocol"
+)
+
+// relay is a TCP relay to a NATS server that the test can cut and heal:
+// a partition between one node and NATS while the others still reach it.
+type relay struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func startRelay(t *testing.T, target string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	r := &relay{ln: ln, target: target}
+	go r.serve()
+	t.Cleanup(func() { _ = ln.Close(); r.setCut(true) })
+	return r
+}
+
+func (r *relay) url() string { return "nats://" + r.ln.Addr().String() }
+
+func (r *relay) serve() {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		if r.cut {
+			r.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", r.target)
+		if err != nil {
+			r.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		r.conns = append(r.conns, c, up)
+		r.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+	}
+}
+
+// setCut cuts (closing what is relayed, refusing what comes) or heals.
+func (r *relay) setCut(cut bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cut = cut
+	if cut {
+		for _, c := range r.conns {
+			_ = c.Close()
+		}
+		r.conns = nil
+	}
+}
+
+// A node cut off from NATS while another marked its thousands of live
+// clients "node lost" publishes them again when the partition heals,
+// without a goroutine (and a round trip at once) per record, and without
+// an older write of a client overwriting a newer one: clients that end
+// during the heal stay disconnected in the bucket, the rest connected.
+func TestHealRepublishIsBounded(t *testing.T) {
+	const clients = 2000
+	natsURL := runNATS(t)
+	cut := startRelay(t, natsURL[len("nats://"):])
+	n1 := startNode(t, cut.url(), "n1")
+
+	conns := make([]net.Conn, clients)
+	cid := func(i int) string { return fmt.Sprintf("heal-%04d", i) }
+	for i := range conns {
+		c, err := handshake(n1.srv.Addr(), cid(i))
+		require.NoError(t, err)
+		conns[i] = c
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterConnected, "") == clients },
+		"every client published")
+
+	// The partition: n1 can not reach NATS; a survivor marks its clients.
+	cut.setCut(true)
+	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterNATSConnected, "") == 0 }, "n1 cut off")
+	nc, err := nats.Connect(natsURL)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, cluster.DefaultClientsBucket)
+	require.NoError(t, err)
+	for i := range clients {
+		e, err := kv.Get(ctx, cid(i))
+		require.NoError(t, err)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal(e.Value(), &doc))
+		doc["cstatus"], doc["reason"], doc["disconnected_at"] = false, "node lost", time.Now().UTC()
+		val, _ := json.Marshal(doc)
+		_, err = kv.Update(ctx, cid(i), val, e.Revision())
+		require.NoError(t, err)
+	}
+
+	// The heal, sampled for goroutines; every tenth client leaves as it
+	// happens, racing its node's republication of it.
+	runtime.GC()
+	base := runtime.NumGoroutine()
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			peak.Store(max(peak.Load(), int64(runtime.NumGoroutine())))
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	cut.setCut(false)
+	for i := 0; i < clients; i += 10 {
+		require.NoError(t, conns[i].Close())
+	}
+	want := func(i int) (connected bool, reason string) {
+		if i%10 == 0 {
+			return false, protocol.ReasonClosedByClient.String()
+		}
+		return true, ""
+	}
+	eventually(t, func() bool {
+		all := n1.listAll(t, "all", 1000)
+		if len(all) != clients {
+			return false
+		}
+		for i, r := range all {
+			connected, reason := want(i)
+			if r.CID != cid(i) || r.CStatus != connected || r.Reason != reason || r.Node != "n1" {
+				return false
+			}
+		}
+		return true
+	}, "the bucket holds every client's newest state")
+	close(stop)
+	<-sampled
+	t.Logf("goroutines: %d before the heal, %d at its peak", base, peak.Load())
+	assert.Less(t, peak.Load()-int64(base), int64(100), "the heal must not start a goroutine per record")
+	assert.Equal(t, float64(clients), n1.metric(t, cluster.MetricClusterRepublished, ""), "each marked client counted once")
+
+	// And the bucket itself, not only the mirror, says so.
+	for i := range clients {
+		e, err := kv.Get(ctx, cid(i))
+		require.NoError(t, err)
+		var doc struct {
+			CStatus bool   `json:"cstatus"`
+			Reason  string `json:"reason"`
+			Node    string `json:"node"`
+		}
+		require.NoError(t, json.Unmarshal(e.Value(), &doc))
+		connected, reason := want(i)
+		assert.Equal(t, connected, doc.CStatus, cid(i))
+		assert.Equal(t, reason, doc.Reason, cid(i))
+	}
+	n1.stop()
+}
