@@ -153,24 +153,36 @@ func TestHealRepublishIsBounded(t *testing.T) {
 		}
 		return true, ""
 	}
-	eventually(t, func() bool {
+	wrong := ""
+	settled := assert.Eventually(t, func() bool {
 		all := n1.listAll(t, "all", 1000)
 		if len(all) != clients {
+			wrong = fmt.Sprintf("%d records listed", len(all))
 			return false
 		}
+		bad := 0
 		for i, r := range all {
 			connected, reason := want(i)
 			if r.CID != cid(i) || r.CStatus != connected || r.Reason != reason || r.Node != "n1" {
-				return false
+				if bad == 0 {
+					wrong = fmt.Sprintf("the first wrong: %+v", r)
+				}
+				bad++
 			}
 		}
-		return true
-	}, "the bucket holds every client's newest state")
+		wrong = fmt.Sprintf("%d wrong; %s", bad, wrong)
+		return bad == 0
+	}, time.Minute, 50*time.Millisecond, "the bucket holds every client's newest state")
+	require.True(t, settled, "at the last check: %s", wrong)
 	close(stop)
 	<-sampled
 	t.Logf("goroutines: %d before the heal, %d at its peak", base, peak.Load())
 	assert.Less(t, peak.Load()-int64(base), int64(100), "the heal must not start a goroutine per record")
-	assert.Equal(t, float64(clients), n1.metric(t, cluster.MetricClusterRepublished, ""), "each marked client counted once")
+	// Each live client once; the ones that left before their mark was
+	// applied are written as ended, not published again.
+	republished := n1.metric(t, cluster.MetricClusterRepublished, "")
+	assert.LessOrEqual(t, republished, float64(clients))
+	assert.GreaterOrEqual(t, republished, float64(clients-clients/10))
 
 	// And the bucket itself, not only the mirror, says so.
 	for i := range clients {

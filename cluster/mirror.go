@@ -114,7 +114,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		n.closeReplaced(cid)
 	}
 	if wrongful {
-		n.republish(cid)
+		n.republish(cid, p)
 	}
 }
 
@@ -123,9 +123,14 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 // thousands of such marks at once, and the flusher, one writer in order,
 // writes whatever the client's state is by then (still connected, or
 // ended meanwhile: never an older state over a newer one).
-func (n *Node) republish(cid string) {
-	if n.reg == nil || !n.reg.Rewrite(cid) {
+// Only while the session p names is still live here: the mark may be this
+// node's own write of its end, delivered before wrote noted it.
+func (n *Node) republish(cid string, p published) {
+	if n.reg == nil {
 		return
+	}
+	if rec, ok := n.reg.Get(cid); !ok || !rec.CStatus || !p.session(rec) || !n.reg.Rewrite(cid) {
+		return // ended meanwhile: its own write of the end follows
 	}
 	n.metrics.republished.Inc()
 	// One line per burst, not one per client.
