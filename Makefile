@@ -8,12 +8,11 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz bench bench-full bench-cluster soak clean
+.PHONY: all build run test lint fuzz bench bench-full bench-cluster soak clean image $(BIN)/cliser
 
 all: lint test build
 
-build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cliser ./cmd/cliser
+build: $(BIN)/cliser
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cliser-bench ./bench/cmd/cliser-bench
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/baseline-bench-server ./bench/cmd/baseline-bench-server
 
@@ -45,6 +44,29 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# CGO off: a static binary, which is what the container image runs.
+$(BIN)/cliser:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cliser ./cmd/cliser
+
+# The container image (Dockerfile): FROM scratch around bin/cliser and the
+# host's CA bundle, tagged $(IMAGE):$(VERSION) and $(IMAGE):latest. Built
+# with podman when present, else docker (ENGINE=docker to choose); no
+# registry is needed. PODMAN_FLAGS carry this VM's quirks (no systemd).
+IMAGE        ?= cliser
+ENGINE       ?= $(firstword $(shell command -v podman 2>/dev/null) $(shell command -v docker 2>/dev/null))
+CA_BUNDLE    ?= /etc/ssl/certs/ca-certificates.crt
+PODMAN_FLAGS ?= --runtime runc --cgroup-manager cgroupfs
+image: $(BIN)/cliser
+	@test -n "$(ENGINE)" || { echo "make image: neither podman nor docker is installed (Debian: apt-get install podman runc)" >&2; exit 1; }
+	@test -r "$(CA_BUNDLE)" || { echo "make image: no CA bundle at $(CA_BUNDLE) (Debian: apt-get install ca-certificates, or set CA_BUNDLE=FILE)" >&2; exit 1; }
+	rm -rf $(BIN)/image && mkdir -p $(BIN)/image/data
+	cp $(BIN)/cliser $(BIN)/image/cliser
+	cp "$(CA_BUNDLE)" $(BIN)/image/ca-certificates.crt
+	@# podman keeps HEALTHCHECK only in the docker image format.
+	$(ENGINE) $(if $(findstring podman,$(notdir $(ENGINE))),$(PODMAN_FLAGS) build --format docker,build) \
+	  -f Dockerfile -t $(IMAGE):$(VERSION) -t $(IMAGE):latest $(BIN)/image
+	@echo "make image: built $(IMAGE):$(VERSION) and $(IMAGE):latest with $(notdir $(ENGINE))"
 
 # The benchmark harness: cliser and the design-note baseline under the same
 # load, one after the other; writes bench/results/<date>[-quick].md with a
