@@ -1,0 +1,62 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/cliser/cliser/events"
+)
+
+// collect waits for events after seq after and gathers a batch: it is
+// full at the batch size, or sent as it is once linger has passed since
+// its oldest event happened (a backlog's old events go at once).
+func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, error) {
+	if err := d.log.Wait(ctx, after); err != nil {
+		return nil, err
+	}
+	batch, err := d.log.Read(ctx, after, d.o.batch)
+	if err != nil || len(batch) == 0 {
+		return nil, err
+	}
+	now := time.Now()
+	// The event's own time bounds the linger, and so does our clock: a
+	// peer node's clock may be ahead.
+	deadline := now.Add(d.o.linger)
+	if t := batch[0].Time.Add(d.o.linger); t.Before(deadline) {
+		deadline = t
+	}
+	for len(batch) < d.o.batch && time.Now().Before(deadline) {
+		last := batch[len(batch)-1].Seq
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		err := d.log.Wait(wctx, last)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			break // linger over
+		}
+		more, err := d.log.Read(ctx, last, d.o.batch-len(batch))
+		if err != nil {
+			break // send what we have; the next round sees the error
+		}
+		batch = append(batch, more...)
+	}
+	return batch, nil
+}
+
+// readPending reads again the batch that was in flight when the last run
+// stopped, so that it goes out with the same webhook-id and body.
+func (d *Deliverer) readPending(ctx context.Context, st State) ([]events.Event, error) {
+	n := int(min(st.Last-st.Acked, MaxBatch))
+	batch, err := d.log.Read(ctx, st.Acked, n)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range batch {
+		if e.Seq > st.Last {
+			return batch[:i], nil
+		}
+	}
+	return batch, nil
+}

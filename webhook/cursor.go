@@ -1,0 +1,61 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// State is how far the receiver has acknowledged, stored after every
+// change so that delivery resumes there after a restart or, in a cluster,
+// on the node that takes over.
+type State struct {
+	// Acked is the seq of the last event the receiver acknowledged (2xx).
+	Acked uint64 `json:"acked"`
+	// First and Last bound the batch in flight, stored before its first
+	// try: after a restart it is sent again as it was, with the same
+	// webhook-id. Zero when nothing is in flight.
+	First uint64 `json:"first,omitempty"`
+	Last  uint64 `json:"last,omitempty"`
+}
+
+// pending reports whether st holds a batch in flight that directly
+// follows what was acknowledged.
+func (st State) pending() bool {
+	return st.First == st.Acked+1 && st.Last >= st.First
+}
+
+// Cursor keeps a webhook's State. Implementations are safe for concurrent
+// use; the Deliverer calls them from its own goroutine only.
+type Cursor interface {
+	// Load returns the stored state; found is false when this webhook
+	// never stored one (it is new).
+	Load(ctx context.Context) (st State, found bool, err error)
+	// Save stores st durably before it returns nil.
+	Save(ctx context.Context, st State) error
+}
+
+// cursorKey names a webhook's state after its URL: pointing cliser at
+// another receiver is a new webhook, which starts from the newest event,
+// not from where the old receiver stopped. A hash keeps a URL's
+// credentials out of the store's key listing and fits NATS key syntax.
+func cursorKey(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "wh_" + hex.EncodeToString(sum[:12])
+}
+
+func encodeState(st State) ([]byte, error) { return json.Marshal(st) }
+
+// decodeState parses a stored state, refusing one that is not whole.
+func decodeState(b []byte) (State, error) {
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, fmt.Errorf("webhook: stored cursor: %w", err)
+	}
+	if st.First > st.Last {
+		return State{}, fmt.Errorf("webhook: stored cursor: batch %d-%d ends before it starts", st.First, st.Last)
+	}
+	return st, nil
+}

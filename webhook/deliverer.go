@@ -1,0 +1,260 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/events"
+)
+
+// Deliverer sends the event log to one webhook. Run it on a goroutine of
+// its own; Acked, Disabled and Collectors are safe from any goroutine.
+type Deliverer struct {
+	url    string
+	where  string // the URL without credentials or query, for logs
+	log    events.Reader
+	signer *Signer
+	cursor Cursor
+	client *http.Client
+	o      options
+	zl     *zap.Logger
+	m      *metrics
+
+	acked      atomic.Uint64
+	delivering atomic.Bool
+	disabled   atomic.Bool
+	cursorBad  bool // a cursor fault is being reported; logged once
+}
+
+// New checks the URL and returns a Deliverer of log's events to it,
+// signed by signer, its progress kept in cursor.
+func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts ...Option) (*Deliverer, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, ErrBadURL
+	}
+	if signer == nil || signer.Len() == 0 {
+		return nil, ErrNoSecret
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	d := &Deliverer{
+		url: rawURL, where: u.Scheme + "://" + u.Host + u.Path,
+		log: log, signer: signer, cursor: cursor, o: o,
+	}
+	d.zl = o.log.With(zap.String("webhook", d.where))
+	d.client = &http.Client{
+		Timeout: o.timeout,
+		// A redirect is answered to us, not followed: the signature and
+		// the body must not travel on to wherever a receiver points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+	}
+	d.m = newMetrics(d.lag)
+	return d, nil
+}
+
+// Collectors are the webhook's Prometheus metrics, for the server's
+// registry.
+func (d *Deliverer) Collectors() []prometheus.Collector { return d.m.collectors() }
+
+// Acked is the seq of the last event the receiver acknowledged, as this
+// node knows it.
+func (d *Deliverer) Acked() uint64 { return d.acked.Load() }
+
+// Disabled reports whether a 410 turned the webhook off.
+func (d *Deliverer) Disabled() bool { return d.disabled.Load() }
+
+// Delivering reports whether this node delivers now (holds the lease).
+func (d *Deliverer) Delivering() bool { return d.delivering.Load() }
+
+func (d *Deliverer) lag() float64 {
+	if !d.delivering.Load() {
+		return 0
+	}
+	newest, acked := d.log.Newest(), d.acked.Load()
+	if newest <= acked {
+		return 0
+	}
+	return float64(newest - acked)
+}
+
+// Run delivers until ctx ends (nil) or the receiver disables the webhook
+// (ErrDisabled). With a lease it delivers only while holding it.
+func (d *Deliverer) Run(ctx context.Context) error {
+	d.zl.Info("webhook: delivering the event log",
+		zap.Int("batch", d.o.batch), zap.Duration("linger", d.o.linger),
+		zap.Int("secrets", d.signer.Len()), zap.Bool("lease", d.o.lease != nil))
+	for {
+		held, release := ctx, func() {}
+		if d.o.lease != nil {
+			var err error
+			held, release, err = d.o.lease.Acquire(ctx)
+			if err != nil {
+				return nil // ctx ended while waiting
+			}
+			d.zl.Info("webhook: this node delivers now (holds the lease)")
+		}
+		d.delivering.Store(true)
+		err := d.deliver(held)
+		d.delivering.Store(false)
+		release()
+		switch {
+		case errors.Is(err, ErrDisabled):
+			return err
+		case ctx.Err() != nil:
+			return nil
+		}
+		d.zl.Info("webhook: lease lost; another node delivers")
+	}
+}
+
+// deliver sends batches from the stored cursor on until ctx ends.
+func (d *Deliverer) deliver(ctx context.Context) error {
+	st, err := d.start(ctx)
+	if err != nil {
+		return err
+	}
+	failures := 0
+	for ctx.Err() == nil {
+		var batch []events.Event
+		if st.pending() {
+			batch, err = d.readPending(ctx, st)
+		} else {
+			batch, err = d.collect(ctx, st.Acked)
+		}
+		var gone *events.GoneError
+		switch {
+		case errors.As(err, &gone):
+			st = d.skipLost(ctx, st, gone)
+			continue
+		case err != nil:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failures++
+			if failures == 1 {
+				d.zl.Error("webhook: the event log can not be read; retrying", zap.Error(err))
+			}
+			if !sleep(ctx, backoff(failures, d.o.backoffMin, d.o.backoffMax)) {
+				return ctx.Err()
+			}
+			continue
+		case len(batch) == 0:
+			// The log holds nothing where the cursor says a batch was in
+			// flight (a log wiped under its cursor): start afresh after it.
+			st.First, st.Last = 0, 0
+			if !sleep(ctx, 10*time.Millisecond) {
+				return ctx.Err()
+			}
+			continue
+		}
+		failures = 0
+		first, last := batch[0].Seq, batch[len(batch)-1].Seq
+		if st.First != first || st.Last != last {
+			st.First, st.Last = first, last
+			d.save(ctx, st) // so a restart sends it again with the same id
+		}
+		if err := d.send(ctx, batch); err != nil {
+			return err
+		}
+		st = State{Acked: last}
+		d.acked.Store(last)
+		d.m.delivered.Add(float64(len(batch)))
+		d.save(ctx, st)
+	}
+	return ctx.Err()
+}
+
+// start loads the cursor, retrying until it answers. A webhook new to
+// this store starts after the newest event at this moment, and says so
+// durably at once: a restart before its first event must not move that
+// start later.
+func (d *Deliverer) start(ctx context.Context) (State, error) {
+	for n := 1; ; n++ {
+		st, found, err := d.cursor.Load(ctx)
+		if err == nil && !found {
+			st = State{Acked: d.log.Newest()}
+			err = d.cursor.Save(ctx, st)
+			if err == nil {
+				d.zl.Info("webhook: new; delivering the events after the newest one now", zap.Uint64("after", st.Acked))
+			}
+		}
+		if err == nil {
+			d.cursorOK()
+			d.acked.Store(st.Acked)
+			return st, nil
+		}
+		d.cursorFault("read", err)
+		if !sleep(ctx, backoff(n, d.o.backoffMin, d.o.backoffMax)) {
+			return State{}, ctx.Err()
+		}
+	}
+}
+
+// skipLost moves past events that fell out of the log before the
+// receiver got them: counted, logged, never silent.
+func (d *Deliverer) skipLost(ctx context.Context, st State, gone *events.GoneError) State {
+	lost := uint64(0)
+	if gone.Oldest > st.Acked+1 {
+		lost = gone.Oldest - 1 - st.Acked
+	}
+	d.m.dropped.Add(float64(lost))
+	d.zl.Error("webhook: events fell out of the log before the receiver acknowledged them; resuming from the oldest kept",
+		zap.Uint64("lost", lost), zap.Uint64("acked", st.Acked), zap.Uint64("oldest", gone.Oldest))
+	st = State{Acked: gone.Oldest - 1}
+	if gone.Oldest == 0 {
+		st = State{Acked: 0}
+	}
+	d.acked.Store(st.Acked)
+	d.save(ctx, st)
+	return st
+}
+
+// save stores st. A failure is logged once and counted; delivery goes on
+// (at worst a restart sends again what was acknowledged since).
+func (d *Deliverer) save(ctx context.Context, st State) {
+	if err := d.cursor.Save(ctx, st); err != nil {
+		if ctx.Err() == nil {
+			d.cursorFault("written", err)
+		}
+		return
+	}
+	d.cursorOK()
+}
+
+func (d *Deliverer) cursorFault(op string, err error) {
+	d.m.cursorErrs.Inc()
+	if !d.cursorBad {
+		d.cursorBad = true
+		d.zl.Error("webhook: the stored cursor can not be "+op+"; retrying (a restart may send acknowledged events again)", zap.Error(err))
+	}
+}
+
+func (d *Deliverer) cursorOK() {
+	if d.cursorBad {
+		d.cursorBad = false
+		d.zl.Info("webhook: the stored cursor works again")
+	}
+}
+
+// sleep waits for d or ctx; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,76 @@
+package webhook
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metric names (EVENTS.md, docs/operations.md).
+const (
+	MetricRequests   = "cliser_webhook_requests_total"
+	MetricLag        = "cliser_webhook_lag_events"
+	MetricDropped    = "cliser_webhook_events_dropped_total"
+	MetricDelivered  = "cliser_webhook_events_delivered_total"
+	MetricDisabled   = "cliser_webhook_disabled"
+	MetricDelivering = "cliser_webhook_delivering"
+	MetricCursorErrs = "cliser_webhook_cursor_errors_total"
+)
+
+// Result labels of MetricRequests.
+const (
+	ResultOK      = "ok"       // 2xx: the batch is acknowledged
+	ResultGone    = "gone"     // 410: the webhook is disabled
+	Result3xx     = "http_3xx" // a redirect, not followed
+	Result4xx     = "http_4xx" // 429 included
+	Result5xx     = "http_5xx" // 503 included
+	ResultTimeout = "timeout"  // no whole answer within the timeout
+	ResultError   = "error"    // no answer: refused, reset, DNS, TLS
+)
+
+type metrics struct {
+	requests   *prometheus.CounterVec
+	dropped    prometheus.Counter
+	delivered  prometheus.Counter
+	disabled   prometheus.Gauge
+	delivering prometheus.Gauge
+	cursorErrs prometheus.Counter
+	lag        prometheus.Collector
+}
+
+func newMetrics(lag func() float64) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricRequests,
+			Help: `Webhook requests by result: "ok" (2xx), "gone" (410), "http_3xx", "http_4xx", "http_5xx", "timeout", "error".`,
+		}, []string{"result"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricDropped,
+			Help: "Events that fell out of the log before the webhook's receiver acknowledged them.",
+		}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricDelivered,
+			Help: "Events acknowledged by the webhook's receiver (by this node).",
+		}),
+		disabled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricDisabled,
+			Help: "1 when the receiver answered 410 Gone and the webhook is off until restart.",
+		}),
+		delivering: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricDelivering,
+			Help: "1 on the node that delivers the webhook (in a cluster, the lease holder).",
+		}),
+		cursorErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricCursorErrs,
+			Help: "Failed reads or writes of the webhook's stored cursor.",
+		}),
+		lag: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricLag,
+			Help: "Events in the log not yet acknowledged by the webhook's receiver (0 on a node that does not deliver).",
+		}, lag),
+	}
+	for _, r := range []string{ResultOK, ResultGone, Result3xx, Result4xx, Result5xx, ResultTimeout, ResultError} {
+		m.requests.WithLabelValues(r)
+	}
+	return m
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.dropped, m.delivered, m.disabled, m.delivering, m.cursorErrs, m.lag}
+}

@@ -1,0 +1,59 @@
+package webhook
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an
+// HTTP-date (RFC 9110 10.2.3), relative to now. ok is false when the value
+// is absent or neither form; a date in the past is a zero wait.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(v, 10, 63); err == nil {
+		const most = uint64(1<<63-1) / uint64(time.Second)
+		if secs > most {
+			secs = most
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
+}
+
+// backoff is the wait before the next try after n failures in a row
+// (n >= 1): full jitter, uniform in [0, min(ceil, base*2^(n-1))]. Full
+// jitter spreads retries when many senders hit the same receiver.
+func backoff(n int, base, ceil time.Duration) time.Duration {
+	d := base
+	for i := 1; i < n && d < ceil; i++ {
+		d *= 2
+	}
+	d = min(d, ceil)
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
+}
+
+// retryWait is the wait after the n-th failure in a row that answered
+// status with header h: the receiver's Retry-After on 429 and 503
+// (capped at ceil, so a typo there can not stall delivery for days),
+// else the backoff.
+func retryWait(n, status int, h http.Header, base, ceil time.Duration, now time.Time) time.Duration {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
+			return min(d, ceil)
+		}
+	}
+	return backoff(n, base, ceil)
+}

@@ -1,0 +1,82 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+// SecretEnv is the environment variable that holds the signing secrets.
+// Secrets are never flags: a flag shows in ps and in shell history.
+const SecretEnv = "CLISER_WEBHOOK_SECRET"
+
+const secretPrefix = "whsec_"
+
+// Signer signs a request with every configured secret (Standard Webhooks,
+// "v1" HMAC-SHA256). Several secrets give several signatures, so a
+// receiver can rotate its secret without a gap. Safe for concurrent use.
+type Signer struct {
+	keys []*standardwebhooks.Webhook
+}
+
+// ParseSecrets reads whitespace-separated secrets of the form
+// whsec_<base64>. An empty string is ErrNoSecret. Errors name the
+// position of a bad secret, never its text.
+func ParseSecrets(s string) (*Signer, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return nil, ErrNoSecret
+	}
+	sg := &Signer{}
+	for i, f := range fields {
+		raw, ok := strings.CutPrefix(f, secretPrefix)
+		if !ok {
+			return nil, fmt.Errorf("secret %d of %d: %w", i+1, len(fields), ErrBadSecret)
+		}
+		key, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil || len(key) < 24 || len(key) > 64 {
+			return nil, fmt.Errorf("secret %d of %d: %w", i+1, len(fields), ErrBadSecret)
+		}
+		wh, err := standardwebhooks.NewWebhookRaw(key)
+		if err != nil {
+			return nil, fmt.Errorf("secret %d of %d: %w", i+1, len(fields), ErrBadSecret)
+		}
+		sg.keys = append(sg.keys, wh)
+	}
+	return sg, nil
+}
+
+// LoadSecrets gathers the secrets of the environment variable SecretEnv
+// and of file (when not empty; secrets separated by spaces or newlines).
+func LoadSecrets(file string) (*Signer, error) {
+	all := os.Getenv(SecretEnv)
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("webhook secret file: %w", err)
+		}
+		all += " " + string(raw)
+	}
+	return ParseSecrets(all)
+}
+
+// Len is the number of secrets, hence of signatures on each request.
+func (s *Signer) Len() int { return len(s.keys) }
+
+// Sign returns the webhook-signature header's value for the request id
+// sent at ts with body: "v1,<base64>" for each secret, space-separated.
+func (s *Signer) Sign(id string, ts time.Time, body []byte) string {
+	sigs := make([]string, 0, len(s.keys))
+	for _, k := range s.keys {
+		sig, err := k.Sign(id, ts, body)
+		if err != nil { // the library's HMAC can not fail; keep the others
+			continue
+		}
+		sigs = append(sigs, sig)
+	}
+	return strings.Join(sigs, " ")
+}

@@ -1,0 +1,126 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The Standard Webhooks specification's published test vector (its
+// libraries' TestWebhookSign).
+const (
+	vectorSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	vectorID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	vectorTS     = 1614265330
+	vectorBody   = `{"test": 2432232314}`
+	vectorSig    = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+)
+
+func TestSignerMatchesSpecVector(t *testing.T) {
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	require.Equal(t, vectorSig, sg.Sign(vectorID, time.Unix(vectorTS, 0), []byte(vectorBody)))
+}
+
+// hmacVerify is an independent check, written from the specification's
+// text alone: v1,base64(HMAC-SHA256(key, id.timestamp.body)), one of the
+// space-separated signatures must match.
+func hmacVerify(secret, id, ts string, body []byte, header string) bool {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	for _, sig := range strings.Split(header, " ") {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSignerSignsWithEverySecret(t *testing.T) {
+	second := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another-secret-of-32-bytes-long!"))
+	sg, err := ParseSecrets(vectorSecret + "  " + second + "\n")
+	require.NoError(t, err)
+	require.Equal(t, 2, sg.Len())
+	ts := time.Unix(1700000000, 0)
+	header := sg.Sign("msg_1-2", ts, []byte(`{"a":1}`))
+	sigs := strings.Split(header, " ")
+	require.Len(t, sigs, 2)
+	for _, secret := range []string{vectorSecret, second} {
+		require.True(t, hmacVerify(secret, "msg_1-2", strconv.FormatInt(ts.Unix(), 10), []byte(`{"a":1}`), header))
+	}
+	require.False(t, hmacVerify(vectorSecret, "msg_1-3", strconv.FormatInt(ts.Unix(), 10), []byte(`{"a":1}`), header),
+		"the id is signed")
+	require.False(t, hmacVerify(vectorSecret, "msg_1-2", strconv.FormatInt(ts.Unix()+1, 10), []byte(`{"a":1}`), header),
+		"the timestamp is signed")
+}
+
+func TestParseSecretsRefusesBadOnesWithoutShowingThem(t *testing.T) {
+	short := "whsec_" + base64.StdEncoding.EncodeToString([]byte("too-short"))
+	for name, in := range map[string]string{
+		"empty":      "",
+		"blank":      "  \n ",
+		"no prefix":  "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"not base64": "whsec_%%%%not-base64%%%%",
+		"short key":  short,
+		"second bad": vectorSecret + " whsec_nope!",
+	} {
+		_, err := ParseSecrets(in)
+		require.Error(t, err, name)
+		if strings.TrimSpace(in) == "" {
+			require.ErrorIs(t, err, ErrNoSecret, name)
+			continue
+		}
+		require.ErrorIs(t, err, ErrBadSecret, name)
+		for _, f := range strings.Fields(in) {
+			require.NotContains(t, err.Error(), strings.TrimPrefix(f, "whsec_"), "%s: the error shows the secret", name)
+		}
+	}
+}
+
+func TestLoadSecretsFromEnvAndFile(t *testing.T) {
+	second := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another-secret-of-32-bytes-long!"))
+	file := t.TempDir() + "/secret"
+	require.NoError(t, writeFile(file, second+"\n"))
+	t.Setenv(SecretEnv, vectorSecret)
+	sg, err := LoadSecrets(file)
+	require.NoError(t, err)
+	require.Equal(t, 2, sg.Len())
+
+	t.Setenv(SecretEnv, "")
+	_, err = LoadSecrets("")
+	require.ErrorIs(t, err, ErrNoSecret)
+	_, err = LoadSecrets(file + ".missing")
+	require.ErrorContains(t, err, "webhook secret file")
+}
+
+// FuzzParseSecrets: any input either parses into signers that sign, or
+// is refused with one of the two sentinels; never a panic.
+func FuzzParseSecrets(f *testing.F) {
+	for _, seed := range []string{vectorSecret, vectorSecret + " " + vectorSecret, "", "whsec_", "whsec_====", "v1,abc", "whsec_" + strings.Repeat("A", 88)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		sg, err := ParseSecrets(in)
+		if err != nil {
+			require.True(t, errorIsOne(err, ErrNoSecret, ErrBadSecret), "unexpected error %v", err)
+			return
+		}
+		header := sg.Sign("msg_1-1", time.Unix(1, 0), []byte("{}"))
+		require.Len(t, strings.Fields(header), sg.Len())
+		for _, f := range strings.Fields(in) {
+			require.True(t, hmacVerify(f, "msg_1-1", "1", []byte("{}"), header))
+		}
+	})
+}

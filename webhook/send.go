@@ -1,0 +1,113 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/events"
+)
+
+// Standard Webhooks headers.
+const (
+	HeaderID        = "webhook-id"
+	HeaderTimestamp = "webhook-timestamp"
+	HeaderSignature = "webhook-signature"
+)
+
+// send delivers batch: tries until a 2xx (nil), a 410 (ErrDisabled) or
+// the end of ctx. Only one request is in flight at a time, which keeps
+// the log's order.
+func (d *Deliverer) send(ctx context.Context, batch []events.Event) error {
+	body, err := encodeBatch(batch)
+	if err != nil {
+		return err // an Event always encodes; nothing to retry
+	}
+	id := requestID(batch)
+	for n := 1; ; n++ {
+		status, h, err := d.post(ctx, id, body)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		result := classify(status, err)
+		d.m.requests.WithLabelValues(result).Inc()
+		switch {
+		case result == ResultOK:
+			if n > 1 {
+				d.zl.Info("webhook: the receiver acknowledged again", zap.String("webhook_id", id), zap.Int("tries", n))
+			}
+			return nil
+		case result == ResultGone:
+			d.disabled.Store(true)
+			d.m.disabled.Set(1)
+			d.zl.Error("webhook: the receiver answered 410 Gone; the webhook is off until cliser restarts",
+				zap.String("webhook_id", id), zap.Uint64("acked", d.acked.Load()))
+			return ErrDisabled
+		}
+		wait := retryWait(n, status, h, d.o.backoffMin, d.o.backoffMax, time.Now())
+		fields := []zap.Field{zap.String("webhook_id", id), zap.String("result", result),
+			zap.Int("status", status), zap.Int("try", n), zap.Duration("retry_in", wait), zap.Error(err)}
+		if result == Result3xx {
+			fields = append(fields, zap.String("location", h.Get("Location")),
+				zap.String("hint", "redirects are not followed: set --webhook-url to the final address"))
+		}
+		if n == 1 { // once per batch, not once per try
+			d.zl.Warn("webhook: the receiver did not acknowledge; retrying", fields...)
+		} else {
+			d.zl.Debug("webhook: retrying", fields...)
+		}
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}
+
+// post makes one try. The timestamp and signatures are of this try: a
+// receiver rejects timestamps more than a few minutes off, and a retry may
+// come much later than the first try.
+func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	now := time.Now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "cliser-webhook")
+	req.Header.Set(HeaderID, id)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, d.signer.Sign(id, now, body))
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	// Read a little of the answer so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	return resp.StatusCode, resp.Header, nil
+}
+
+func classify(status int, err error) string {
+	var te interface{ Timeout() bool }
+	switch {
+	case err != nil && errors.As(err, &te) && te.Timeout():
+		return ResultTimeout
+	case err != nil:
+		return ResultError
+	case status >= 200 && status < 300:
+		return ResultOK
+	case status == http.StatusGone:
+		return ResultGone
+	case status >= 300 && status < 400:
+		return Result3xx
+	case status >= 400 && status < 500:
+		return Result4xx
+	default:
+		return Result5xx
+	}
+}
