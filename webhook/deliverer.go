@@ -74,7 +74,9 @@ func (d *Deliverer) Acked() uint64 { return d.acked.Load() }
 // Disabled reports whether a 410 turned the webhook off.
 func (d *Deliverer) Disabled() bool { return d.disabled.Load() }
 
-// Delivering reports whether this node delivers now (holds the lease).
+// Delivering reports whether this node delivers now: it holds the lease
+// (in a cluster) and has loaded its cursor, so an event appended from now
+// on is delivered.
 func (d *Deliverer) Delivering() bool { return d.delivering.Load() }
 
 func (d *Deliverer) lag() float64 {
@@ -104,9 +106,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			}
 			d.zl.Info("webhook: this node delivers now (holds the lease)")
 		}
-		d.delivering.Store(true)
 		err := d.deliver(held)
-		d.delivering.Store(false)
 		release()
 		switch {
 		case errors.Is(err, ErrDisabled):
@@ -124,6 +124,8 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.delivering.Store(true)
+	defer d.delivering.Store(false)
 	failures := 0
 	for ctx.Err() == nil {
 		var batch []events.Event

@@ -45,14 +45,17 @@ func backoff(n int, base, ceil time.Duration) time.Duration {
 	return rand.N(d + 1)
 }
 
+// MaxRetryAfter bounds a receiver's Retry-After, so that a typo there
+// (a date years ahead) can not stall delivery for longer than an hour.
+const MaxRetryAfter = time.Hour
+
 // retryWait is the wait after the n-th failure in a row that answered
-// status with header h: the receiver's Retry-After on 429 and 503
-// (capped at ceil, so a typo there can not stall delivery for days),
-// else the backoff.
+// status with header h: the receiver's Retry-After on 429 and 503 (at most
+// MaxRetryAfter), else the backoff.
 func retryWait(n, status int, h http.Header, base, ceil time.Duration, now time.Time) time.Duration {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
-			return min(d, ceil)
+			return min(d, MaxRetryAfter)
 		}
 	}
 	return backoff(n, base, ceil)

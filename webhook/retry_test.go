@@ -34,8 +34,10 @@ func TestRetryWaitHonoursRetryAfterOn429And503Only(t *testing.T) {
 	require.Equal(t, 3*time.Second, retryWait(5, 503, h, time.Millisecond, time.Hour, now))
 	require.LessOrEqual(t, retryWait(1, 500, h, time.Millisecond, time.Hour, now), time.Millisecond,
 		"a 500's Retry-After is not the contract's; the backoff applies")
-	require.Equal(t, time.Minute, retryWait(1, 429, http.Header{"Retry-After": {"86400"}}, time.Second, time.Minute, now),
-		"capped at the backoff's ceiling")
+	require.Equal(t, 3*time.Second, retryWait(1, 503, h, time.Millisecond, 10*time.Millisecond, now),
+		"honoured beyond the backoff's ceiling")
+	require.Equal(t, MaxRetryAfter, retryWait(1, 429, http.Header{"Retry-After": {"864000"}}, time.Second, time.Minute, now),
+		"but not for days")
 }
 
 func TestBackoffIsFullJitterUnderTheCeiling(t *testing.T) {

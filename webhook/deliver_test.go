@@ -1,0 +1,319 @@
+package webhook
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+)
+
+// TestDeliverSignedInOrder: every event of the log reaches the receiver
+// once, in log order, in the body EVENTS.md gives, each request signed
+// (checked by hmacVerify, not by the signer's own library).
+func TestDeliverSignedInOrder(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, nil)
+	r := startDeliverer(t, rc.srv.URL+"/hook", l, openCursor(t, dir, rc.srv.URL), WithBatch(7), WithLinger(20*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+
+	appendN(t, l, 30)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 30 }, "all 30 events delivered")
+	reqs := rc.requests()
+	require.Equal(t, seqRange(1, 30), seqsOf(reqs, all), "each event once, in log order")
+	for _, q := range reqs {
+		require.True(t, q.verified, "signature of %s", q.id)
+		require.Equal(t, PayloadType, q.payload.Type)
+		require.False(t, q.payload.Timestamp.IsZero())
+		require.LessOrEqual(t, len(q.payload.Data.Events), 7, "batch size")
+		evs := q.payload.Data.Events
+		require.Equal(t, "msg_"+strconv.FormatUint(evs[0].Seq, 10)+"-"+strconv.FormatUint(evs[len(evs)-1].Seq, 10), q.id)
+		require.Equal(t, events.TypeConnected, evs[0].Type)
+		require.NotEmpty(t, evs[0].ID)
+		ts, err := strconv.ParseInt(q.ts, 10, 64)
+		require.NoError(t, err)
+		require.InDelta(t, time.Now().Unix(), ts, 60, "webhook-timestamp is Unix seconds of the try")
+	}
+	eventually(t, func() bool { return metricValue(t, r.d, MetricDelivered, "") == 30 }, "delivered counted")
+	require.EqualValues(t, len(reqs), metricValue(t, r.d, MetricRequests, ResultOK))
+	eventually(t, func() bool { return metricValue(t, r.d, MetricLag, "") == 0 }, "lag back to 0")
+}
+
+// TestDeliverBodyIsTheContract reads one request's raw JSON, so a renamed
+// field can not hide behind the test's own decoding.
+func TestDeliverBodyIsTheContract(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	raw := make(chan []byte, 4)
+	srv := newRawReceiver(t, raw)
+	r := startDeliverer(t, srv, l, openCursor(t, dir, srv), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	reason := "keepalive timeout"
+	require.True(t, l.Append(events.Event{Type: events.TypeDisconnected, CID: "pos-1", Reason: &reason, Session: "s1"}))
+	var body []byte
+	select {
+	case body = <-raw:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no request")
+	}
+	s := string(body)
+	for _, want := range []string{`"type":"cliser.events"`, `"timestamp":"`, `Z","data":{"events":[{"seq":1,`, `"type":"client.disconnected"`, `"reason":"keepalive timeout"`, `"cid":"pos-1"`} {
+		require.Contains(t, s, want)
+	}
+}
+
+// TestBatchingABurst: a burst of 1000 events goes out in about
+// 1000/batch requests, not one per event.
+func TestBatchingABurst(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, nil)
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithBatch(100), WithLinger(200*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1000)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 1000 }, "all delivered")
+	reqs := rc.requests()
+	require.Equal(t, seqRange(1, 1000), seqsOf(reqs, all))
+	require.GreaterOrEqual(t, len(reqs), 10)
+	require.LessOrEqual(t, len(reqs), 14, "1000 events at 100 a request: about 10 requests")
+}
+
+// TestLingerSendsAPartialBatch: a lone event does not wait for a full
+// batch; two events appended together share a request.
+func TestLingerSendsAPartialBatch(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, nil)
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithBatch(100), WithLinger(time.Second))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 2)
+	eventually(t, func() bool { return len(rc.requests()) >= 1 }, "a partial batch goes out after the linger")
+	reqs := rc.requests()
+	require.Len(t, reqs, 1)
+	require.Equal(t, []uint64{1, 2}, seqsOf(reqs, all))
+}
+
+// TestRetriesKeepTheWebhookID: a batch the receiver fails is sent again
+// with the same webhook-id and body, freshly signed, until a 2xx; later
+// events wait behind it (order).
+func TestRetriesKeepTheWebhookID(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n <= 3 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithBatch(5), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 5)
+	appendN(t, l, 5)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), func(n int) bool { return n > 3 })) >= 10 }, "delivered after the failures")
+	reqs := rc.requests()
+	for _, q := range reqs[:4] {
+		require.Equal(t, reqs[0].id, q.id, "every try of a request has the same webhook-id")
+		require.Equal(t, reqs[0].payload, q.payload, "and the same body")
+		require.True(t, q.verified)
+	}
+	require.Equal(t, seqRange(1, 10), seqsOf(reqs, func(n int) bool { return n > 3 }))
+	require.EqualValues(t, 3, metricValue(t, r.d, MetricRequests, Result5xx))
+}
+
+// TestRetryAfterHonoured: 429 and 503 with Retry-After: 1 make the next
+// try wait at least that second, although the backoff is milliseconds.
+func TestRetryAfterHonoured(t *testing.T) {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			dir := t.TempDir()
+			l := openLog(t, dir)
+			defer l.Close()
+			rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+				if n == 1 {
+					w.Header().Set("Retry-After", "1")
+					w.WriteHeader(status)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
+			eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+			appendN(t, l, 1)
+			eventually(t, func() bool { return len(rc.requests()) >= 2 }, "retried")
+			reqs := rc.requests()
+			require.GreaterOrEqual(t, reqs[1].at.Sub(reqs[0].at), 950*time.Millisecond, "Retry-After: 1 honoured")
+			require.Equal(t, reqs[0].id, reqs[1].id)
+		})
+	}
+}
+
+// TestGoneDisables: a 410 stops the webhook until restart: counted,
+// flagged in metrics, no more requests for later events.
+func TestGoneDisables(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusGone) })
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 3)
+	eventually(t, r.d.Disabled, "disabled by the 410")
+	require.ErrorIs(t, r.halt(), ErrDisabled, "Run ends with ErrDisabled")
+	require.True(t, r.d.Disabled())
+	require.EqualValues(t, 1, metricValue(t, r.d, MetricDisabled, ""))
+	require.EqualValues(t, 1, metricValue(t, r.d, MetricRequests, ResultGone))
+	appendN(t, l, 3)
+	time.Sleep(300 * time.Millisecond) // a delivery would have happened by now (linger 10ms)
+	require.Len(t, rc.requests(), 1, "nothing sent after the 410")
+}
+
+// TestRedirectNotFollowed: a 3xx is a failure to retry, and the signed
+// body never reaches the redirect's target.
+func TestRedirectNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	elsewhere := newReceiver(t, nil)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			w.Header().Set("Location", elsewhere.srv.URL)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	eventually(t, func() bool { return len(rc.requests()) >= 2 }, "retried at the configured URL")
+	require.Empty(t, elsewhere.requests(), "the redirect was followed")
+	require.EqualValues(t, 1, metricValue(t, r.d, MetricRequests, Result3xx))
+}
+
+// TestTimeoutRetries: a receiver slower than the request timeout gets the
+// batch again, same id.
+func TestTimeoutRetries(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	release := make(chan struct{})
+	defer close(release)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			select { // hang past the timeout
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond), WithTimeout(300*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	eventually(t, func() bool { return len(rc.requests()) >= 2 }, "retried after the timeout")
+	require.Equal(t, rc.requests()[0].id, rc.requests()[1].id)
+	require.EqualValues(t, 1, metricValue(t, r.d, MetricRequests, ResultTimeout))
+}
+
+// TestNewWebhookStartsAfterTheNewest: events from before the webhook was
+// first configured are not sent.
+func TestNewWebhookStartsAfterTheNewest(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	appendN(t, l, 5)
+	rc := newReceiver(t, nil)
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() && r.d.Acked() == 5 }, "started after seq 5")
+	appendN(t, l, 2)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 2 }, "delivered")
+	require.Equal(t, []uint64{6, 7}, seqsOf(rc.requests(), all))
+}
+
+// TestReceiverDownAcrossRestart: the receiver is down while events happen
+// and while the log and deliverer restart on the same data dir; once it is
+// up, it gets every event, in order, and the batch that was in flight
+// before the restart comes again with the same webhook-id.
+func TestReceiverDownAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	url := "http://" + addr + "/hook"
+	l := openLog(t, dir)
+	c := openCursor(t, dir, url)
+	r := startDeliverer(t, url, l, c, WithBatch(20), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 50)
+	eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultError) >= 2 }, "tries against the dead receiver")
+	st, _, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.True(t, st.Acked == 0 && st.First == 1 && st.Last >= 1 && st.Last <= 20, "the batch in flight is stored: %+v", st)
+	require.NoError(t, r.halt())
+	require.NoError(t, c.Close())
+	require.NoError(t, l.Close())
+
+	// Restart on the same dir; more events while the receiver is still down.
+	l = openLog(t, dir)
+	defer l.Close()
+	c = openCursor(t, dir, url)
+	defer c.Close()
+	r = startDeliverer(t, url, l, c, WithBatch(20), WithLinger(10*time.Millisecond))
+	appendN(t, l, 30)
+	eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultError) >= 1 }, "tries after the restart")
+
+	rc := newReceiver(t, nil)
+	rc.restartOn(t, addr)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 80 }, "every event after the receiver is back")
+	reqs := rc.requests()
+	require.Equal(t, seqRange(1, 80), seqsOf(reqs, all), "every event once, in order")
+	require.Equal(t, "msg_1-"+strconv.FormatUint(st.Last, 10), reqs[0].id, "the batch in flight before the restart keeps its id")
+	for _, q := range reqs {
+		require.True(t, q.verified)
+	}
+}
+
+// TestLostToRetentionIsCounted: a receiver away longer than the log keeps
+// loses the events that fell out: counted and logged, and delivery goes
+// on from the oldest kept.
+func TestLostToRetentionIsCounted(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, events.WithRetention(10))
+	defer l.Close()
+	rc := newReceiver(t, nil)
+	c := openCursor(t, dir, rc.srv.URL)
+	defer c.Close()
+	require.NoError(t, c.Save(t.Context(), State{Acked: 0})) // it was configured before
+	appendN(t, l, 50)
+	eventually(t, func() bool { return l.Oldest() == 41 }, "retention trimmed to 10 events")
+
+	r := startDeliverer(t, rc.srv.URL, l, c, WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 10 }, "the kept events delivered")
+	require.Equal(t, seqRange(41, 50), seqsOf(rc.requests(), all))
+	require.EqualValues(t, 40, metricValue(t, r.d, MetricDropped, ""))
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	for _, u := range []string{"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::"} {
+		_, err := New(u, l, sg, nil)
+		require.ErrorIs(t, err, ErrBadURL, u)
+	}
+	_, err = New("http://127.0.0.1:1/", l, nil, nil)
+	require.True(t, errors.Is(err, ErrNoSecret))
+	require.True(t, strings.HasPrefix(ErrNoSecret.Error(), "webhook:"))
+}

@@ -1,0 +1,223 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cliser/cliser/events"
+)
+
+// request is one request a test receiver got.
+type request struct {
+	at       time.Time
+	id       string
+	ts       string
+	verified bool // by hmacVerify, independently of the signer
+	payload  Payload
+}
+
+// receiver is a real HTTP endpoint (httptest listens on 127.0.0.1:0)
+// that checks every request's signature on its own and answers with
+// answer(n), n counting requests from 1.
+type receiver struct {
+	t      testing.TB
+	secret string
+	srv    *httptest.Server
+	answer func(n int, w http.ResponseWriter) // nil: 200
+
+	mu   sync.Mutex
+	reqs []request
+}
+
+func newReceiver(t testing.TB, answer func(n int, w http.ResponseWriter)) *receiver {
+	rc := &receiver{t: t, secret: vectorSecret, answer: answer}
+	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	req := request{at: time.Now(), id: r.Header.Get(HeaderID), ts: r.Header.Get(HeaderTimestamp)}
+	req.verified = r.Method == http.MethodPost &&
+		hmacVerify(rc.secret, req.id, req.ts, body, r.Header.Get(HeaderSignature))
+	if err := json.Unmarshal(body, &req.payload); err != nil {
+		rc.t.Errorf("receiver: body is not the payload: %v: %s", err, body)
+	}
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, req)
+	n := len(rc.reqs)
+	rc.mu.Unlock()
+	if rc.answer != nil {
+		rc.answer(n, w)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (rc *receiver) requests() []request {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]request(nil), rc.reqs...)
+}
+
+// acked are the seqs of the events of requests answered 2xx, in order;
+// answered says which request numbers (from 1) were acknowledged.
+func seqsOf(reqs []request, answered func(n int) bool) []uint64 {
+	var out []uint64
+	for i, r := range reqs {
+		if answered(i + 1) {
+			for _, e := range r.payload.Data.Events {
+				out = append(out, e.Seq)
+			}
+		}
+	}
+	return out
+}
+
+func all(int) bool { return true }
+
+// openLog opens the real single-node event log in dir.
+func openLog(t testing.TB, dir string, opts ...events.Option) *events.Log {
+	t.Helper()
+	l, err := events.Open(filepath.Join(dir, events.FileName), opts...)
+	require.NoError(t, err)
+	return l
+}
+
+// appendN appends n client.connected events and waits until the log has
+// them all.
+func appendN(t testing.TB, l *events.Log, n int) {
+	t.Helper()
+	want := l.Newest() + uint64(n)
+	for i := range n {
+		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: "dev-" + strconv.Itoa(i), Node: "n1"}))
+	}
+	require.Eventually(t, func() bool { return l.Newest() >= want }, 15*time.Second, 5*time.Millisecond)
+}
+
+// running is a Deliverer on its goroutine.
+type running struct {
+	d    *Deliverer
+	stop context.CancelFunc
+	done chan error
+	once sync.Once
+	err  error
+}
+
+func startDeliverer(t testing.TB, url string, l events.Reader, c Cursor, opts ...Option) *running {
+	t.Helper()
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	opts = append([]Option{WithLogger(zaptest.NewLogger(t)), WithBackoff(5*time.Millisecond, 50*time.Millisecond)}, opts...)
+	d, err := New(url, l, sg, c, opts...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{d: d, stop: cancel, done: make(chan error, 1)}
+	go func() { r.done <- d.Run(ctx) }()
+	t.Cleanup(func() { _ = r.halt() })
+	return r
+}
+
+// halt stops the deliverer and waits for it; it returns Run's error.
+// Safe to call more than once.
+func (r *running) halt() error {
+	r.once.Do(func() {
+		r.stop()
+		r.err = <-r.done
+	})
+	return r.err
+}
+
+func openCursor(t testing.TB, dir, url string) *BoltCursor {
+	t.Helper()
+	c, err := OpenBoltCursor(dir, url)
+	require.NoError(t, err)
+	return c
+}
+
+// metricValue reads one of d's metrics (label "" for none).
+func metricValue(t testing.TB, d *Deliverer, name, label string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(d.Collectors()...)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
+				continue
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s{%s}", name, label)
+	return 0
+}
+
+func eventually(t testing.TB, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	require.Eventually(t, cond, 20*time.Second, 5*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// freeAddr is a loopback address nothing listens on (for a receiver that
+// is down), which a receiver can listen on later.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// receiverOn starts rc's handler on addr (a receiver coming up).
+func (rc *receiver) restartOn(t testing.TB, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	rc.srv.Close()
+	rc.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(rc.serve)}}
+	rc.srv.Start()
+	t.Cleanup(rc.srv.Close)
+}
+
+func seqRange(from, to uint64) []uint64 {
+	var out []uint64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
+
+// newRawReceiver passes each request's raw body to out and answers 200.
+func newRawReceiver(t testing.TB, out chan<- []byte) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case out <- b:
+		default:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
