@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz bench bench-full bench-cluster soak clean image $(BIN)/cliser
+.PHONY: all build run test lint fuzz bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
 
 all: lint test build
 
@@ -57,9 +57,7 @@ IMAGE        ?= cliser
 ENGINE       ?= $(firstword $(shell command -v podman 2>/dev/null) $(shell command -v docker 2>/dev/null))
 CA_BUNDLE    ?= /etc/ssl/certs/ca-certificates.crt
 PODMAN_FLAGS ?= --runtime runc --cgroup-manager cgroupfs
-image: $(BIN)/cliser
-	@test -n "$(ENGINE)" || { echo "make image: neither podman nor docker is installed (Debian: apt-get install podman runc)" >&2; exit 1; }
-	@test -r "$(CA_BUNDLE)" || { echo "make image: no CA bundle at $(CA_BUNDLE) (Debian: apt-get install ca-certificates, or set CA_BUNDLE=FILE)" >&2; exit 1; }
+image: image-tools $(BIN)/cliser
 	rm -rf $(BIN)/image && mkdir -p $(BIN)/image/data
 	cp $(BIN)/cliser $(BIN)/image/cliser
 	cp "$(CA_BUNDLE)" $(BIN)/image/ca-certificates.crt
@@ -67,6 +65,11 @@ image: $(BIN)/cliser
 	$(ENGINE) $(if $(findstring podman,$(notdir $(ENGINE))),$(PODMAN_FLAGS) build --format docker,build) \
 	  -f Dockerfile -t $(IMAGE):$(VERSION) -t $(IMAGE):latest $(BIN)/image
 	@echo "make image: built $(IMAGE):$(VERSION) and $(IMAGE):latest with $(notdir $(ENGINE))"
+
+# Checked before the binary is built, so a missing engine is said at once.
+image-tools:
+	@test -n "$(ENGINE)" || { echo "make image: neither podman nor docker is installed (Debian: apt-get install podman runc)" >&2; exit 1; }
+	@test -r "$(CA_BUNDLE)" || { echo "make image: no CA bundle at $(CA_BUNDLE) (Debian: apt-get install ca-certificates, or set CA_BUNDLE=FILE)" >&2; exit 1; }
 
 # The benchmark harness: cliser and the design-note baseline under the same
 # load, one after the other; writes bench/results/<date>[-quick].md with a

@@ -349,3 +349,19 @@ func TestKubernetesImageIsMakeImages(t *testing.T) {
 	assert.Contains(t, readRepoFile(t, "Makefile"), "-t $(IMAGE):latest")
 	assert.Regexp(t, `(?m)^IMAGE\s+\?= cliser$`, readRepoFile(t, "Makefile"))
 }
+
+// Without podman or docker, make image stops at once and says what to
+// install (before it spends time building the binary).
+func TestMakeImageWithoutEngineSaysWhatToInstall(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	bin := t.TempDir()
+	cmd := exec.Command("make", "--no-print-directory", "image", "ENGINE=", "BIN="+bin)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, string(out), "make image: neither podman nor docker is installed (Debian: apt-get install podman runc)")
+	_, statErr := os.Stat(filepath.Join(bin, "cliser"))
+	assert.True(t, os.IsNotExist(statErr), "no binary was built")
+}
