@@ -1,0 +1,189 @@
+package identity_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/identity/boltstore"
+	"github.com/cliser/cliser/protocol"
+)
+
+type recorder struct {
+	mu     sync.Mutex
+	events []identity.Event
+	closed []string
+}
+
+func (r *recorder) event(e identity.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+func (r *recorder) close(cid string, reason protocol.Reason) {
+	r.mu.Lock()
+	r.closed = append(r.closed, cid+" "+reason.String())
+	r.mu.Unlock()
+}
+func (r *recorder) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func start(t *testing.T, dir string, rec *recorder, opts ...identity.Option) *identity.Service {
+	t.Helper()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	s := identity.New(append([]identity.Option{identity.WithStore(st), identity.WithOnEvent(rec.event),
+		identity.WithCloser(rec.close), identity.WithSweepInterval(10 * time.Millisecond)}, opts...)...)
+	require.False(t, s.Ready())
+	require.NoError(t, s.Start(context.Background()))
+	require.True(t, s.Ready())
+	t.Cleanup(func() { _ = s.Close(); _ = st.Close() })
+	return s
+}
+
+func digest(s string) *[32]byte { d := identity.Digest([]byte(s)); return &d }
+
+func TestServiceAdmitsByCredentialSharedPasswordAndBans(t *testing.T) {
+	rec := &recorder{}
+	s := start(t, t.TempDir(), rec)
+	ctx := context.Background()
+	assert.False(t, s.Deferred())
+	assert.Equal(t, protocol.ReasonNone, s.Admit("any", digest("pw"), true))
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("any", digest("nope"), false))
+
+	secret, c, err := s.Enroll(ctx, "dev-1", 0)
+	require.NoError(t, err)
+	assert.Len(t, secret, 43)
+	assert.Equal(t, identity.Digest([]byte(secret)), c.Digest)
+	assert.True(t, s.Deferred())
+	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest(secret), false))
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("dev-1", digest("pw"), true), "a shared password no longer admits an enrolled ID")
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("dev-2", digest(secret), false))
+
+	_, err = s.AddBan(ctx, identity.KindCID, "dev-1", "r", 0)
+	require.NoError(t, err)
+	assert.Equal(t, protocol.ReasonBanned, s.Admit("dev-1", digest(secret), false))
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("dev-1", digest("wrong"), false), "a wrong secret is an auth failure, banned or not")
+	require.NoError(t, s.DeleteBan(ctx, identity.KindCID, "dev-1"))
+	require.ErrorIs(t, s.DeleteBan(ctx, identity.KindCID, "dev-1"), identity.ErrNotFound)
+
+	require.NoError(t, s.DeleteCredential(ctx, "dev-1"))
+	require.ErrorIs(t, s.DeleteCredential(ctx, "dev-1"), identity.ErrNotFound)
+	assert.Equal(t, []string{"dev-1 banned", "dev-1 revoked"}, rec.closed)
+	assert.Equal(t, []string{"credential.created", "ban.created", "ban.deleted", "credential.deleted"}, rec.types())
+}
+
+func TestServiceRequireCredentials(t *testing.T) {
+	s := start(t, t.TempDir(), &recorder{}, identity.WithRequireCredentials(true))
+	assert.True(t, s.Deferred())
+	assert.True(t, s.RequireCredentials())
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("x", digest("pw"), true))
+}
+
+func TestServiceAddressBans(t *testing.T) {
+	s := start(t, t.TempDir(), &recorder{})
+	ctx := context.Background()
+	assert.False(t, s.AddrBanned("10.1.2.3"))
+	_, err := s.AddBan(ctx, identity.KindNet, "10.1.0.0/16", "", 0)
+	require.NoError(t, err)
+	_, err = s.AddBan(ctx, identity.KindIP, "2001:db8::9", "", 0)
+	require.NoError(t, err)
+	assert.True(t, s.AddrBanned("10.1.2.3"))
+	assert.True(t, s.AddrBanned("::ffff:10.1.200.1"), "an IPv4-mapped address is its IPv4 address")
+	assert.False(t, s.AddrBanned("10.2.0.1"))
+	assert.True(t, s.AddrBanned("2001:db8:0::9"))
+	assert.False(t, s.AddrBanned("not an address"))
+	_, err = s.AddBan(ctx, "host", "x", "", 0)
+	require.ErrorIs(t, err, identity.ErrBadBan)
+}
+
+func TestServiceBanExpiresByItself(t *testing.T) {
+	rec := &recorder{}
+	s := start(t, t.TempDir(), rec)
+	_, err := s.AddBan(context.Background(), identity.KindIP, "192.0.2.7", "", 50*time.Millisecond)
+	require.NoError(t, err)
+	assert.True(t, s.AddrBanned("192.0.2.7"))
+	require.Eventually(t, func() bool {
+		bans, _ := s.Bans("", identity.BanKey{}, 10)
+		_, counts := s.Counts()
+		return !s.AddrBanned("192.0.2.7") && len(bans) == 0 && counts["ip"] == 0
+	}, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(rec.types()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []string{"ban.created", "ban.deleted"}, rec.types())
+}
+
+func TestServiceFlapping(t *testing.T) {
+	rec := &recorder{}
+	s := start(t, t.TempDir(), rec, identity.WithFlapping(3, time.Minute, time.Minute))
+	for range 3 { // the third reaches the limit, and is admitted
+		require.Equal(t, protocol.ReasonNone, s.Admit("twin", nil, true))
+	}
+	assert.Equal(t, protocol.ReasonBanned, s.Admit("twin", nil, true))
+	assert.Equal(t, protocol.ReasonNone, s.Admit("other", nil, true))
+	b, ok := s.Ban(identity.BanKey{Kind: identity.KindCID, Value: "twin"})
+	require.True(t, ok)
+	assert.Equal(t, identity.ByFlapping, b.By)
+	assert.Equal(t, "flapping", b.Reason)
+	assert.EqualValues(t, 1, s.FlappingBans())
+	assert.Empty(t, rec.closed, "a flapping ban leaves the connected session alone")
+}
+
+func TestServiceRotationWithGrace(t *testing.T) {
+	// Flapping off: the poll below admits the ID many times.
+	s := start(t, t.TempDir(), &recorder{}, identity.WithFlapping(0, 0, 0))
+	ctx := context.Background()
+	old, _, err := s.Enroll(ctx, "r", 0)
+	require.NoError(t, err)
+	fresh, c, err := s.Enroll(ctx, "r", 80*time.Millisecond)
+	require.NoError(t, err)
+	require.NotNil(t, c.PreviousValidUntil)
+	assert.Equal(t, protocol.ReasonNone, s.Admit("r", digest(old), false))
+	assert.Equal(t, protocol.ReasonNone, s.Admit("r", digest(fresh), false))
+	require.Eventually(t, func() bool { return s.Admit("r", digest(old), false) == protocol.ReasonAuthFailed }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, protocol.ReasonNone, s.Admit("r", digest(fresh), false))
+}
+
+func TestServiceReloadsFromStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	s := identity.New(identity.WithStore(st))
+	require.NoError(t, s.Start(ctx))
+	secret, _, err := s.Enroll(ctx, "keep", 0)
+	require.NoError(t, err)
+	_, err = s.AddBan(ctx, identity.KindNet, "10.0.0.0/8", "", time.Hour)
+	require.NoError(t, err)
+	short, err := s.AddBan(ctx, identity.KindIP, "192.0.2.1", "", 30*time.Millisecond) // ends while down
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, st.Close())
+	for time.Now().Before(*short.Until) {
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	st, err = boltstore.Open(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	s = identity.New(identity.WithStore(st))
+	require.NoError(t, s.Start(ctx))
+	defer s.Close()
+	assert.True(t, s.Deferred())
+	assert.Equal(t, protocol.ReasonNone, s.Admit("keep", digest(secret), false))
+	assert.True(t, s.AddrBanned("10.9.9.9"))
+	assert.False(t, s.AddrBanned("192.0.2.1"), "a ban that ended while the server was down")
+	bans, _ := s.Bans("", identity.BanKey{}, 10)
+	assert.Len(t, bans, 1)
+}
