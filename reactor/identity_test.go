@@ -1,0 +1,73 @@
+package reactor
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+)
+
+func startIdentity(t *testing.T, opts ...identity.Option) *identity.Service {
+	t.Helper()
+	ids := identity.New(opts...)
+	require.NoError(t, ids.Start(context.Background()))
+	t.Cleanup(func() { _ = ids.Close() })
+	return ids
+}
+
+// With PROXY on, the ban is checked on the header's address, and "190
+// banned" is still the first and only line.
+func TestProxiedAddressBanIsTheFirstLine(t *testing.T) {
+	ids := startIdentity(t)
+	_, err := ids.AddBan(context.Background(), identity.KindNet, "203.0.113.0/24", "", 0)
+	require.NoError(t, err)
+	srv := startServer(t, WithProxyProtocol(true), WithIdentity(ids))
+	hdr := func(ip string) string {
+		b, err := proxyproto.HeaderProxyFromAddrs(2, &net.TCPAddr{IP: net.ParseIP(ip), Port: 1000},
+			&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
+		require.NoError(t, err)
+		return string(b)
+	}
+	c := testkit.Dial(t, srv.Addr())
+	c.Send(hdr("203.0.113.77") + "110 " + testPassword + "\n120 behind\n")
+	c.ExpectClosed(closeLine(protocol.ReasonBanned))
+
+	c = testkit.Dial(t, srv.Addr())
+	c.Send(hdr("198.51.100.1") + "110 " + testPassword + "\n120 behind\n")
+	c.Expect("110 password")
+	c.Expect("120 id")
+	c.ExpectConnected()
+}
+
+// A wrong secret for an enrolled ID counts toward the per-IP ban like a
+// wrong password.
+func TestDeferredAuthFailuresCountTowardTheIPBan(t *testing.T) {
+	ids := startIdentity(t)
+	_, _, err := ids.Enroll(context.Background(), "dev", 0)
+	require.NoError(t, err)
+	srv := startServer(t, WithIdentity(ids), WithAuthFailLimit(2, time.Minute))
+	for range 2 {
+		c := testkit.Dial(t, srv.Addr())
+		c.Send("110 wrong\n120 dev\n")
+		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonAuthFailed))
+	}
+	testkit.Dial(t, srv.Addr()).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+}
+
+// With --require-credentials the server needs no shared password.
+func TestRequireCredentialsNeedsNoPassword(t *testing.T) {
+	ids := startIdentity(t, identity.WithRequireCredentials(true))
+	secret, _, err := ids.Enroll(context.Background(), "only", 0)
+	require.NoError(t, err)
+	srv := startServer(t, WithPasswords(nil), WithIdentity(ids))
+	testkit.Dial(t, srv.Addr()).Register(secret, "only")
+	_, err = New(srv.reg, WithPasswords(nil))
+	require.ErrorIs(t, err, ErrNoPassword)
+}
