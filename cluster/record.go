@@ -21,6 +21,7 @@ type wireRecord struct {
 	DisconnectedAt time.Time       `json:"disconnected_at,omitzero"`
 	Reason         protocol.Reason `json:"reason"`
 	Node           string          `json:"node"`
+	Session        string          `json:"session,omitempty"`
 }
 
 func encodeRecord(r registry.Record) ([]byte, error) {

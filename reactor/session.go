@@ -137,6 +137,7 @@ func (s *session) onRegistered(l protocol.Line) {
 		s.onKeepAliveEcho(l.Arg)
 	case s.shutdownPending && protocol.IsShutdownAck(l):
 		s.lp.srv.opts.observer.ShutdownAcked()
+		s.lp.srv.reg.ShutdownAcked(s.sid, s)
 		s.closeQuietly(protocol.ReasonShutdown)
 	default:
 		s.fail(protocol.ReasonProtocolError)
@@ -205,6 +206,7 @@ func (s *session) shutdown(text string) bool {
 		return false
 	}
 	lp.srv.opts.observer.ShutdownSent()
+	lp.srv.reg.ShutdownSent(s.sid, s, text)
 	lp.wheel.schedule(s, lp.now()+int64(lp.srv.opts.keepTimeout))
 	return true
 }

@@ -13,6 +13,7 @@ type options struct {
 	retention     time.Duration
 	node          string
 	now           func() time.Time
+	changes       ChangeFunc
 }
 
 func defaultOptions() options {

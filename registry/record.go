@@ -29,6 +29,7 @@ type Record struct {
 	DisconnectedAt time.Time       // zero while connected
 	Reason         protocol.Reason // why the last connection ended; ReasonNone while connected
 	Node           string          // the node that holds or last held it (cluster mode)
+	Session        string          // names the current or last registered connection (EVENTS.md)
 }
 
 // Conn is the registry's handle on a live connection, given by whoever

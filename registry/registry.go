@@ -20,6 +20,9 @@ type Registry struct {
 	gone      []string            // cids pruned since the last flush
 	flushMu   sync.Mutex          // one flush at a time, so batches land in order
 	key       entry               // search key, reused under mu so lookups do not allocate
+
+	sessionPrefix string // random per process; see nextSessionLocked
+	sessions      uint64 // sessions named so far; under mu
 }
 
 // getLocked finds cid's entry without allocating a search key. r.mu must
@@ -41,6 +44,8 @@ func New(opts ...Option) *Registry {
 		byCID: btree.NewG(32, lessCID),
 		opts:  o,
 		dirty: make(map[string]struct{}),
+
+		sessionPrefix: newSessionPrefix(),
 	}
 }
 
@@ -58,6 +63,11 @@ func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, repl
 		// registry still lets a client replace itself.
 		replaced = e.conn
 		r.releaseLocked(e)
+		// The old connection's end goes out before the new one's start,
+		// so a consumer sees a client's sessions in order; its own late
+		// Disconnect finds another owner and says nothing.
+		e.disconnectedAt, e.reason = now, protocol.ReasonReplaced
+		r.emitLocked(ChangeDisconnected, e, now, "")
 	}
 	if r.connected >= r.opts.maxClients {
 		return 0, replaced, ErrFull
@@ -73,9 +83,11 @@ func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, repl
 	e.sid, e.cip, e.cport, e.cstatus = sid, cip, parsePort(cport), true
 	e.connectedAt, e.lastSeen, e.disconnectedAt = now, now, 0
 	e.reason, e.conn = protocol.ReasonNone, conn
+	e.session = r.nextSessionLocked()
 	r.bySID[sid] = e
 	r.connected++
 	r.dirty[cid] = struct{}{}
+	r.emitLocked(ChangeConnected, e, now, "")
 	return sid, replaced, nil
 }
 
@@ -101,6 +113,7 @@ func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) boo
 	r.releaseLocked(e)
 	e.disconnectedAt, e.reason = now, reason
 	r.dirty[cid] = struct{}{}
+	r.emitLocked(ChangeDisconnected, e, now, "")
 	return true
 }
 

@@ -22,9 +22,10 @@ func TestRegisterFillsTheRecord(t *testing.T) {
 
 	rec, ok := r.Get("pos-0042")
 	require.True(t, ok)
+	assert.NotEmpty(t, rec.Session, "every registered connection is named")
 	assert.Equal(t, registry.Record{
 		SID: sid, CID: "pos-0042", CIP: "127.0.0.1", CPort: "53122", CStatus: true,
-		ConnectedAt: clk.Now(), LastSeen: clk.Now(), Node: "n1",
+		ConnectedAt: clk.Now(), LastSeen: clk.Now(), Node: "n1", Session: rec.Session,
 	}, rec)
 
 	got, err := r.Conn("pos-0042")
@@ -244,7 +245,7 @@ func TestDisconnectRecordsReasonAndTime(t *testing.T) {
 	assert.Equal(t, registry.Record{
 		SID: sid, CID: "a", CIP: "192.0.2.1", CPort: "4000", CStatus: false,
 		ConnectedAt: connectedAt, LastSeen: connectedAt, DisconnectedAt: at,
-		Reason: protocol.ReasonKeepaliveTimeout,
+		Reason: protocol.ReasonKeepaliveTimeout, Session: rec.Session,
 	}, rec, "the last sid is kept for the operator")
 
 	clk.Advance(time.Second)

@@ -45,6 +45,10 @@ func (r *Registry) Load() (int, error) {
 			rec.Reason = protocol.ReasonServerRestarted
 			rec.DisconnectedAt = rec.LastSeen
 			r.dirty[rec.CID] = struct{}{}
+			e := entryOf(rec)
+			r.byCID.ReplaceOrInsert(e)
+			r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
+			continue
 		}
 		r.byCID.ReplaceOrInsert(entryOf(rec))
 	}

@@ -46,6 +46,7 @@ type diskRecord struct {
 	DisconnectedAt time.Time       `json:"disconnected_at,omitzero"`
 	Reason         protocol.Reason `json:"reason,omitzero"`
 	Node           string          `json:"node,omitempty"`
+	Session        string          `json:"session,omitempty"`
 }
 
 // appendRecord appends rec's stored form to dst. Times are kept in UTC so a
@@ -99,6 +100,10 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 	if rec.Node != "" {
 		dst = append(dst, `,"node":`...)
 		dst = appendJSONString(dst, rec.Node)
+	}
+	if rec.Session != "" {
+		dst = append(dst, `,"session":`...)
+		dst = appendJSONString(dst, rec.Session)
 	}
 	return append(dst, '}'), nil
 }
@@ -201,6 +206,7 @@ func decodeRecord(key, value []byte) (registry.Record, error) {
 		DisconnectedAt: utc(d.DisconnectedAt),
 		Reason:         d.Reason,
 		Node:           d.Node,
+		Session:        d.Session,
 	}, nil
 }
 
