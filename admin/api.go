@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +20,12 @@ import (
 type API struct {
 	dir  Directory
 	opts options
+
+	// streamsCtx ends every event stream when the server shuts down
+	// (an open stream is never idle, so http.Server.Shutdown would wait
+	// for it until its deadline).
+	streamsCtx  context.Context
+	stopStreams context.CancelFunc
 }
 
 // New makes the API over reg.
@@ -31,7 +38,9 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	if dir == nil {
 		dir = NewLocalDirectory(reg, o.broadcast)
 	}
-	return &API{dir: dir, opts: o}
+	api := &API{dir: dir, opts: o}
+	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())
+	return api
 }
 
 // Ready reports whether the server accepts clients (GET /readyz).

@@ -49,6 +49,7 @@ func (c *Client) Base() string { return c.base }
 type StatusError struct {
 	Status  int
 	Message string
+	oldest  uint64 // a 410's oldest seq kept (events)
 }
 
 func (e *StatusError) Error() string {
@@ -153,14 +154,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 		return &UnreachableError{URL: c.base, Err: err}
 	}
 	if resp.StatusCode != want {
-		var e ErrorResponse
-		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(raw))
-			if e.Error == "" {
-				e.Error = http.StatusText(resp.StatusCode)
-			}
-		}
-		return &StatusError{Status: resp.StatusCode, Message: e.Error}
+		return statusError(resp.StatusCode, raw)
 	}
 	if out == nil {
 		return nil
@@ -169,6 +163,19 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 		return fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err)
 	}
 	return nil
+}
+
+// statusError reads an error answer's {"error": "..."} (and a 410's
+// "oldest").
+func statusError(status int, raw []byte) *StatusError {
+	var e GoneResponse
+	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(raw))
+		if e.Error == "" {
+			e.Error = http.StatusText(status)
+		}
+	}
+	return &StatusError{Status: status, Message: e.Error, oldest: e.Oldest}
 }
 
 // unwrapURLError drops net/http's "Get \"url\": " prefix, which the

@@ -32,6 +32,9 @@ func (a *API) Handler() http.Handler {
 		{http.MethodPost, "/v1/clients/{cid}/shutdown", a.handleShutdown},
 		{http.MethodPost, "/v1/clients/{cid}/kick", a.handleKick},
 		{http.MethodPost, "/v1/shutdown", a.handleShutdownAll},
+		{http.MethodGet, "/v1/events", a.handleEvents},
+		{http.MethodGet, "/v1/events/stream", a.handleEventsStream},
+		{http.MethodGet, "/v1/clients/{cid}/history", a.handleHistory},
 	}
 	for _, rt := range routes {
 		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
@@ -65,7 +68,7 @@ func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not accepting clients: starting or draining"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, a.readyBody())
 }
 
 func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package admin
 import (
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
 )
 
@@ -22,6 +23,9 @@ type options struct {
 	directory Directory
 	// identity serves the credentials and bans endpoints; nil: 404.
 	identity *identity.Service
+	// events is the event log the events endpoints read; nil: none.
+	events       events.Reader
+	eventsHealth func() error
 }
 
 func defaultOptions() options {

@@ -43,6 +43,7 @@ func (a *API) Listen(addr string) (*Server, error) {
 		addr: ln.Addr().String(),
 		done: make(chan error, 1),
 	}
+	s.http.RegisterOnShutdown(a.stopStreams)
 	go func() {
 		err := s.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

@@ -26,6 +26,8 @@ type Historian interface {
 	History(ctx context.Context, cid string, limit int) ([]Session, error)
 	// ReadCID is Reader.Read for cid's events only.
 	ReadCID(ctx context.Context, cid string, after uint64, limit int) ([]Event, error)
+	// LatestCID is cid's newest limit events, newest first.
+	LatestCID(ctx context.Context, cid string, limit int) ([]Event, error)
 }
 
 var _ Historian = (*Log)(nil)

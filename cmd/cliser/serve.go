@@ -50,6 +50,7 @@ type serveConfig struct {
 	clusterReplicas  int
 	clusterHeartbeat time.Duration
 	identity         identityConfig // serve_identity.go
+	eventRetention   int
 }
 
 func newServeCmd() *cobra.Command {
@@ -102,6 +103,7 @@ func newServeCmd() *cobra.Command {
 	cfg.identity.addFlags(f)
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
+	addEventFlags(f, cfg)
 	return cmd
 }
 
@@ -135,6 +137,9 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
 	}
 	if err := cfg.validateProxy(); err != nil {
+		return err
+	}
+	if err := cfg.validateEvents(); err != nil {
 		return err
 	}
 	return cfg.identity.validate()
@@ -199,10 +204,19 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if store.node != nil {
 		regOpts = append(regOpts, registry.WithNode(store.node.ID()))
 	}
+	evlog, err := openEventLog(cfg, log)
+	if err != nil {
+		_ = store.Close()
+		return err
+	}
+	if evlog != nil {
+		regOpts = append(regOpts, registry.WithChanges(changesTo(evlog)))
+	}
 	reg := registry.New(regOpts...)
 	n, err := reg.Load()
 	if err != nil {
 		_ = store.Close()
+		closeEventLog(evlog)
 		return err
 	}
 	if store.node == nil {
@@ -212,11 +226,12 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	flushed := make(chan error, 1)
 	go func() { flushed <- reg.Run(flushCtx) }()
 
-	ids, err := startIdentity(ctx, cfg, store, reg, log)
+	ids, err := startIdentity(ctx, cfg, store, reg, log, identityEventsTo(evlog)...)
 	if err != nil {
 		stopFlusher()
 		<-flushed
 		_ = store.Close()
+		closeEventLog(evlog)
 		return err
 	}
 	metrics := admin.NewMetrics(reg)
@@ -225,6 +240,11 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		metrics.Registry().MustRegister(store.node.Collectors()...)
 	}
 	cfg.warnProxy(log)
+	var adminExtra []admin.Option
+	if evlog != nil {
+		metrics.Registry().MustRegister(evlog.Collectors()...)
+		adminExtra = append(adminExtra, admin.WithEvents(evlog), admin.WithEventsHealth(evlog.Healthy))
+	}
 	srv, err := reactor.New(reg,
 		reactor.WithObserver(metrics),
 		reactor.WithAddr(cfg.listen),
@@ -253,8 +273,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		}
 	}
 	if err == nil {
-		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log,
-			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }))
+		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log, append(adminExtra,
+			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }))...)
 	}
 	if err == nil {
 		if err = srv.Start(); err != nil {
@@ -269,6 +289,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		stopFlusher()
 		<-flushed
 		_ = store.Close()
+		closeEventLog(evlog)
 		return err
 	}
 	adminAddr := "off"
@@ -288,6 +309,9 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	stopFlusher()
 	flushErr := <-flushed
 	closeErr := store.Close()
+	// After the reactor and the registry: the disconnects of the drain
+	// are the log's last events.
+	closeEventLog(evlog)
 	// The admin API goes last: it answers reads and /readyz 503 while the
 	// reactor drains and the registry is written. An admin request still
 	// in flight when the time is up is cut off; that is no reason to fail

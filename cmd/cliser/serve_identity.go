@@ -56,7 +56,7 @@ type identityRun struct {
 // store is cluster's JetStream buckets when it offers them (see
 // clusterIdentityStore); until then this node keeps identity in memory and
 // says so.
-func startIdentity(ctx context.Context, cfg *serveConfig, b *backend, reg *registry.Registry, log *zap.Logger) (*identityRun, error) {
+func startIdentity(ctx context.Context, cfg *serveConfig, b *backend, reg *registry.Registry, log *zap.Logger, extra ...identity.Option) (*identityRun, error) {
 	run := &identityRun{}
 	var st identity.Store
 	if b.node == nil {
@@ -90,7 +90,7 @@ func startIdentity(ctx context.Context, cfg *serveConfig, b *backend, reg *regis
 	if st != nil {
 		opts = append(opts, identity.WithStore(st))
 	}
-	run.Service = identity.New(opts...)
+	run.Service = identity.New(append(opts, extra...)...)
 	if err := run.Start(ctx); err != nil {
 		run.closeStore()
 		return nil, fmt.Errorf("identity store: %w", err)

@@ -1,0 +1,187 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cliser/cliser/events"
+)
+
+// EventsFilter narrows what Events and Stream return.
+type EventsFilter struct {
+	Types []string // event types; empty: all
+	CID   string   // one client; "": all
+}
+
+func (f EventsFilter) values(q url.Values) url.Values {
+	if len(f.Types) > 0 {
+		q.Set("type", strings.Join(f.Types, ","))
+	}
+	if f.CID != "" {
+		q.Set("cid", f.CID)
+	}
+	return q
+}
+
+// Events fetches GET /v1/events: after nil asks for the newest events;
+// limit 0 takes the server's default; wait > 0 long-polls. Events that
+// fell out of the log come back as *events.GoneError.
+func (c *Client) Events(ctx context.Context, after *uint64, limit int, f EventsFilter, wait time.Duration) (EventsResponse, error) {
+	q := f.values(url.Values{})
+	if after != nil {
+		q.Set("after", strconv.FormatUint(*after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	var out EventsResponse
+	err := c.do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, http.StatusOK, &out)
+	return out, goneOf(err)
+}
+
+// History fetches GET /v1/clients/{cid}/history; limit 0 takes the default.
+func (c *Client) History(ctx context.Context, cid string, limit int) (HistoryResponse, error) {
+	path := "/v1/clients/" + url.PathEscape(cid) + "/history"
+	if limit > 0 {
+		path += "?limit=" + strconv.Itoa(limit)
+	}
+	var out HistoryResponse
+	err := c.do(ctx, http.MethodGet, path, nil, http.StatusOK, &out)
+	return out, err
+}
+
+// goneOf turns a 410 into *events.GoneError with the oldest seq kept.
+func goneOf(err error) error {
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusGone {
+		return err
+	}
+	return &events.GoneError{Oldest: se.oldest}
+}
+
+// StreamIdle is how long Stream waits without a byte (the server sends a
+// comment at least every 15 s) before it takes the connection for dead and
+// makes a new one.
+var StreamIdle = 45 * time.Second
+
+// Stream follows GET /v1/events/stream and calls fn for each event, in
+// order, until ctx ends (it then returns nil) or fn fails. It starts after
+// *after, or with only new events when after is nil, and when the
+// connection drops or goes silent it connects again by itself, resuming
+// after the last event it passed to fn (Last-Event-ID), with backoff.
+// Events that fell out of the log come back as *events.GoneError; a
+// rejected request (401, 400, 404) as *StatusError. onState, when not nil,
+// hears of every (re)connection and drop, for a message to the user.
+func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn func(events.Event) error, onState func(connected bool, err error)) error {
+	var last *uint64
+	if after != nil {
+		v := *after
+		last = &v
+	} else {
+		// "Only new events" is pinned to the newest seq now, so that a
+		// drop before the first event resumes from there too.
+		resp, err := c.Events(ctx, nil, 1, EventsFilter{}, 0)
+		if err != nil {
+			return err
+		}
+		last = &resp.Next
+	}
+	backoff := 250 * time.Millisecond
+	for {
+		got, err := c.streamOnce(ctx, last, f, func(ev events.Event) error {
+			seq := ev.Seq
+			last = &seq
+			return fn(ev)
+		}, onState)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var se *StatusError
+		var gone *events.GoneError
+		var fnErr *callbackError
+		switch {
+		case errors.As(err, &gone), errors.As(err, &se):
+			return err
+		case errors.As(err, &fnErr):
+			return fnErr.err
+		}
+		if onState != nil {
+			onState(false, err)
+		}
+		if got {
+			backoff = 250 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+
+// streamOnce is one connection of Stream. got says whether it was
+// answered (so the backoff starts over).
+func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, fn func(events.Event) error, onState func(bool, error)) (got bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	q := f.values(url.Values{})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/events/stream?"+q.Encode(), nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if after != nil {
+		req.Header.Set("Last-Event-ID", strconv.FormatUint(*after, 10))
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	// No overall timeout: a stream lasts. The idle timer below stands
+	// for it.
+	hc := &http.Client{Transport: c.http.Transport, CheckRedirect: c.http.CheckRedirect}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, &UnreachableError{URL: c.base, Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return true, goneOf(statusError(resp.StatusCode, raw))
+	}
+	if onState != nil {
+		onState(true, nil)
+	}
+	idle := time.AfterFunc(StreamIdle, cancel)
+	defer idle.Stop()
+	err = readSSE(resp.Body, func() { idle.Reset(StreamIdle) }, func(e sseEvent) error {
+		var ev events.Event
+		if err := json.Unmarshal([]byte(e.Data), &ev); err != nil {
+			return fmt.Errorf("event %s: data is not an event: %w", e.ID, err)
+		}
+		if err := fn(ev); err != nil {
+			return &callbackError{err}
+		}
+		return nil
+	})
+	if err == nil {
+		err = io.ErrUnexpectedEOF // the server ended the stream
+	}
+	return true, err
+}

@@ -1,0 +1,321 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/protocol"
+)
+
+// Limits of GET /v1/events (EVENTS.md).
+const (
+	DefaultEventsLimit = 100
+	MaxEventsLimit     = 1000
+	// MaxEventsWait bounds ?wait=: a long-poll is a request, not a stream
+	// (that is /v1/events/stream).
+	MaxEventsWait = 5 * time.Minute
+	// eventsScanCap bounds how many events one filtered request reads
+	// before it answers with what it found: a type filter that matches
+	// nothing must not read a million events per request. next still
+	// moves past what was read, so the consumer makes progress.
+	eventsScanCap = 20_000
+)
+
+// ErrNoEvents: this server keeps no event log (GET /v1/events and friends).
+var errNoEvents = notFound("this server keeps no event log")
+
+// WithEvents serves the event log (GET /v1/events, /v1/events/stream,
+// /v1/clients/{cid}/history) from r. When r is also an events.Historian,
+// ?cid= and history read its index by client ID.
+func WithEvents(r events.Reader) Option { return func(o *options) { o.events = r } }
+
+// EventsQuery is GET /v1/events' query.
+type EventsQuery struct {
+	After    uint64
+	HasAfter bool            // false: the newest Limit events
+	Limit    int             // 0: DefaultEventsLimit
+	Types    map[string]bool // empty: every type
+	CID      string          // "": every client
+	Wait     time.Duration   // long-poll: wait up to this for at least one event
+}
+
+// EventsResponse is GET /v1/events' answer.
+type EventsResponse struct {
+	Events []events.Event `json:"events"`
+	Next   uint64         `json:"next"`
+}
+
+// GoneResponse is the 410 answer when the asked events fell out of the log.
+type GoneResponse struct {
+	Error  string `json:"error"`
+	Oldest uint64 `json:"oldest"`
+}
+
+func (q EventsQuery) match(ev *events.Event) bool {
+	return (len(q.Types) == 0 || q.Types[ev.Type]) && (q.CID == "" || q.CID == ev.CID)
+}
+
+// Events is GET /v1/events: up to q.Limit events with seq > q.After, oldest
+// first, and next, to pass back as after. next is the seq of the last
+// event answered; on an empty answer it is the after asked (the newest seq
+// when none was), except that with filters it moves past the events read
+// that did not match. With q.Wait it waits that long for a first event.
+// An *events.GoneError says the asked events are no longer all kept.
+func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error) {
+	r := a.opts.events
+	if r == nil {
+		return EventsResponse{}, errNoEvents
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultEventsLimit
+	}
+	if q.Limit < 0 || q.Limit > MaxEventsLimit {
+		return EventsResponse{}, badRequest(fmt.Sprintf("limit must be 1 to %d", MaxEventsLimit))
+	}
+	if !q.HasAfter {
+		return a.newestEvents(ctx, q)
+	}
+	var deadline <-chan time.Time
+	if q.Wait > 0 {
+		t := time.NewTimer(q.Wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		evs, next, err := readMatching(ctx, r, q)
+		if err != nil || len(evs) > 0 || q.Wait <= 0 {
+			return EventsResponse{Events: nonNil(evs), Next: next}, err
+		}
+		q.After = next
+		wctx, cancel := context.WithCancel(ctx)
+		waited := make(chan error, 1)
+		go func() { waited <- r.Wait(wctx, next) }()
+		select {
+		case err = <-waited:
+		case <-deadline:
+			cancel()
+			<-waited
+			return EventsResponse{Events: []events.Event{}, Next: next}, nil
+		}
+		cancel()
+		if err != nil {
+			return EventsResponse{}, err
+		}
+	}
+}
+
+// readMatching reads from q.After on until it has q.Limit matching events,
+// reaches the newest, or has read eventsScanCap. next is the last matching
+// event's seq when the answer is full, else the last seq read (q.After
+// when none).
+func readMatching(ctx context.Context, r events.Reader, q EventsQuery) ([]events.Event, uint64, error) {
+	var out []events.Event
+	next, scanned := q.After, 0
+	h, indexed := r.(events.Historian)
+	for len(out) < q.Limit && scanned < eventsScanCap {
+		var page []events.Event
+		var err error
+		if q.CID != "" && indexed {
+			page, err = h.ReadCID(ctx, q.CID, next, MaxEventsLimit)
+		} else {
+			page, err = r.Read(ctx, next, MaxEventsLimit)
+		}
+		if err != nil {
+			return nil, q.After, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for i := range page {
+			scanned++
+			if !q.match(&page[i]) {
+				next = page[i].Seq
+				continue
+			}
+			out = append(out, page[i])
+			next = page[i].Seq
+			if len(out) == q.Limit {
+				return out, next, nil
+			}
+		}
+	}
+	return out, next, nil
+}
+
+// newestEvents answers a query without after: the newest q.Limit matching
+// events (from the last eventsScanCap when filtered).
+func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, error) {
+	r := a.opts.events
+	newest := r.Newest()
+	window := uint64(q.Limit)
+	if len(q.Types) > 0 || q.CID != "" {
+		window = eventsScanCap
+	}
+	if h, ok := r.(events.Historian); ok && q.CID != "" {
+		return a.newestOfClient(ctx, h, q, newest)
+	}
+	q.After = newest - min(window, newest)
+	for {
+		lim := q.Limit
+		q.Limit = int(window) // collect every match in the window, keep the newest
+		evs, _, err := readMatching(ctx, r, q)
+		q.Limit = lim
+		var gone *events.GoneError
+		if errors.As(err, &gone) && gone.Oldest > q.After+1 {
+			q.After = gone.Oldest - 1 // the window reaches past the oldest kept
+			continue
+		}
+		if err != nil {
+			return EventsResponse{}, err
+		}
+		evs = evs[max(len(evs)-q.Limit, 0):]
+		next := newest
+		if len(evs) > 0 {
+			next = evs[len(evs)-1].Seq
+		}
+		return EventsResponse{Events: nonNil(evs), Next: max(next, newest)}, nil
+	}
+}
+
+// newestOfClient is newestEvents for ?cid=, from the index.
+func (a *API) newestOfClient(ctx context.Context, h events.Historian, q EventsQuery, newest uint64) (EventsResponse, error) {
+	latest, err := h.LatestCID(ctx, q.CID, eventsScanCap)
+	if err != nil {
+		return EventsResponse{}, err
+	}
+	var out []events.Event
+	for i := range latest {
+		if len(out) == q.Limit {
+			break
+		}
+		if q.match(&latest[i]) {
+			out = append(out, latest[i])
+		}
+	}
+	slices.Reverse(out)
+	return EventsResponse{Events: nonNil(out), Next: newest}, nil
+}
+
+func nonNil(evs []events.Event) []events.Event {
+	if evs == nil {
+		return []events.Event{}
+	}
+	return evs
+}
+
+// parseEventsQuery reads after, limit, type, cid and wait.
+func parseEventsQuery(r *http.Request) (EventsQuery, error) {
+	v := r.URL.Query()
+	var q EventsQuery
+	if s := v.Get("after"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return q, badRequest(fmt.Sprintf("after %q: want a seq, a whole number from 0 (pass the previous answer's next)", s))
+		}
+		q.After, q.HasAfter = n, true
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxEventsLimit {
+			return q, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, MaxEventsLimit))
+		}
+		q.Limit = n
+	}
+	types, err := parseTypes(v["type"])
+	if err != nil {
+		return q, err
+	}
+	q.Types = types
+	if s := v.Get("cid"); s != "" {
+		if protocol.ValidateClientID([]byte(s)) != nil {
+			return q, badRequest(fmt.Sprintf("cid %q is not a client ID: 1 to %d of A-Z a-z 0-9 . _ : @ -", s, protocol.MaxClientID))
+		}
+		q.CID = s
+	}
+	if s := v.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > MaxEventsWait {
+			return q, badRequest(fmt.Sprintf("wait %q: want a duration from 0s to %s, like 10s", s, MaxEventsWait))
+		}
+		q.Wait = d
+	}
+	return q, nil
+}
+
+// parseTypes reads ?type= (comma-separated, may repeat). An unknown type is
+// an error rather than a filter that silently never matches.
+func parseTypes(vals []string) (map[string]bool, error) {
+	var out map[string]bool
+	for _, v := range vals {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			if !slices.Contains(events.Types, t) {
+				return nil, badRequest(fmt.Sprintf("type %q: want one of %s (comma-separated)", t, strings.Join(events.Types, ", ")))
+			}
+			if out == nil {
+				out = make(map[string]bool)
+			}
+			out[t] = true
+		}
+	}
+	return out, nil
+}
+
+func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
+	q, err := parseEventsQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.Wait > 0 { // the server's write timeout must not cut a long-poll
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(q.Wait + 30*time.Second))
+	}
+	resp, err := a.Events(r.Context(), q)
+	if err != nil {
+		writeEventsError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// writeEventsError answers 410 {"error", "oldest"} for events that fell out
+// of the log, and as writeError otherwise.
+func writeEventsError(w http.ResponseWriter, err error) {
+	var gone *events.GoneError
+	if errors.As(err, &gone) {
+		writeJSON(w, http.StatusGone, GoneResponse{
+			Error: fmt.Sprintf("the events after the asked seq are no longer kept (the oldest kept is %d): "+
+				"re-read the client list and resume from the newest event", gone.Oldest),
+			Oldest: gone.Oldest,
+		})
+		return
+	}
+	writeError(w, err)
+}
+
+// WithEventsHealth adds the event log's health to /readyz. A failing log
+// is reported in the body but does not make the server unready: clients
+// are still served, the fault is counted and logged, and pulling the node
+// out of a load balancer would not mend a full disk.
+func WithEventsHealth(check func() error) Option { return func(o *options) { o.eventsHealth = check } }
+
+// readyBody is /readyz's 200 body: the event log's trouble, when any.
+func (a *API) readyBody() map[string]string {
+	body := map[string]string{"status": "ready"}
+	if a.opts.eventsHealth != nil {
+		if err := a.opts.eventsHealth(); err != nil {
+			body["events"] = err.Error()
+		}
+	}
+	return body
+}

@@ -1,0 +1,150 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cliser/cliser/events"
+)
+
+// streamHeartbeat is how often a quiet stream gets a comment line, so that
+// proxies and load balancers do not close it as idle (EVENTS.md: at least
+// every 15 s).
+var streamHeartbeat = 10 * time.Second
+
+// streamWriteTimeout bounds one write to a stream's peer: a consumer that
+// stops reading is cut off instead of holding the goroutine forever.
+const streamWriteTimeout = 30 * time.Second
+
+// handleEventsStream is GET /v1/events/stream: Server-Sent Events, one per
+// event (id: seq, event: type, data: the JSON). It resumes after the
+// Last-Event-ID header or ?after=N; without either it sends only new
+// events. Asked for events that fell out of the log, it answers 410 as JSON
+// before the stream starts; if the log overtakes a consumer mid-stream, the
+// stream ends, and the consumer's resume gets that 410.
+func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
+	if a.opts.events == nil {
+		writeError(w, errNoEvents)
+		return
+	}
+	q, err := parseEventsQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.Wait > 0 || r.URL.Query().Has("limit") {
+		writeError(w, badRequest("wait and limit are for GET /v1/events; the stream takes after, type and cid"))
+		return
+	}
+	if id := strings.TrimSpace(r.Header.Get("Last-Event-ID")); id != "" {
+		n, err := strconv.ParseUint(id, 10, 64)
+		if err != nil {
+			writeError(w, badRequest(fmt.Sprintf("Last-Event-ID %q: want the id (seq) of the last event received", id)))
+			return
+		}
+		q.After, q.HasAfter = n, true
+	}
+	if !q.HasAfter {
+		q.After = a.opts.events.Newest()
+	}
+	q.Limit = MaxEventsLimit
+	// The first page is read before the 200, so that a resume from what
+	// fell out answers 410 with a body a client can read.
+	page, next, err := readMatching(r.Context(), a.opts.events, q)
+	if err != nil {
+		writeEventsError(w, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	// A first comment opens the stream at once, so a client knows it is
+	// connected before the first event.
+	if writeStream(rc, w, ": stream of cliser events\n\n") != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(a.streamsCtx, cancel) // the server is shutting down
+	defer stop()
+	a.stream(ctx, rc, w, q, page, next)
+}
+
+// stream sends page, then every matching event as it comes, until the
+// client leaves or a write fails.
+func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, q EventsQuery, page []events.Event, next uint64) {
+	var buf []byte
+	for {
+		if len(page) > 0 {
+			buf = buf[:0]
+			for i := range page {
+				buf = appendSSE(buf, &page[i])
+			}
+			if writeStream(rc, w, string(buf)) != nil {
+				return
+			}
+		}
+		// Wait returns at once when more is already there (a full page,
+		// or a filtered read that stopped at its scan cap).
+		q.After = next
+		if !a.waitStream(ctx, rc, w, q.After) {
+			return
+		}
+		var err error
+		page, next, err = readMatching(ctx, a.opts.events, q)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.opts.log.Info("events stream ended: " + err.Error())
+			}
+			return
+		}
+	}
+}
+
+// waitStream waits for an event after after, sending a comment line every
+// streamHeartbeat meanwhile. False: the client left or a write failed.
+func (a *API) waitStream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, after uint64) bool {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, streamHeartbeat)
+		err := a.opts.events.Wait(wctx, after)
+		cancel()
+		switch {
+		case err == nil:
+			return true
+		case ctx.Err() != nil:
+			return false
+		}
+		if writeStream(rc, w, ": keep-alive\n\n") != nil {
+			return false
+		}
+	}
+}
+
+func writeStream(rc *http.ResponseController, w http.ResponseWriter, s string) error {
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, err := w.Write([]byte(s)); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// appendSSE frames one event. The JSON is one line (encoding/json writes
+// no newline inside), so it is one data: field.
+func appendSSE(dst []byte, ev *events.Event) []byte {
+	data, _ := json.Marshal(ev)
+	dst = append(dst, "id: "...)
+	dst = strconv.AppendUint(dst, ev.Seq, 10)
+	dst = append(dst, "\nevent: "...)
+	dst = append(dst, ev.Type...)
+	dst = append(dst, "\ndata: "...)
+	dst = append(dst, data...)
+	return append(dst, "\n\n"...)
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/protocol"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newEventsCmd)
+}
+
+func newEventsCmd() *cobra.Command {
+	o := &clientsOptions{}
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Follow the event log through the admin API",
+		Long: "Follow the server's event log (docs/events.md) through its admin API.\n\n" +
+			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n" +
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071); CLISER_ADMIN_TOKEN as for\n" +
+			"`cliser clients`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
+	cmd.AddCommand(newEventsTailCmd(o))
+	return cmd
+}
+
+func newEventsTailCmd(o *clientsOptions) *cobra.Command {
+	var types, cid string
+	var after int64
+	cmd := &cobra.Command{
+		Use:   "tail",
+		Short: "Print events as they happen, one line each",
+		Long: "Print the event log's events as they happen, one line each (-o json: the\n" +
+			"event's JSON). Without --after only new events are printed; --after N starts\n" +
+			"after seq N. When the connection drops, tail connects again by itself and\n" +
+			"resumes after the last event it printed. Stop it with Ctrl-C.",
+		Example: "  cliser events tail\n" +
+			"  cliser events tail --type client.disconnected --after 0\n" +
+			"  cliser events tail --cid pos-0042 -o json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.timeout = 10 * time.Second
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			f, err := tailFilter(types, cid)
+			if err != nil {
+				return err
+			}
+			var from *uint64
+			if cmd.Flags().Changed("after") {
+				if after < 0 {
+					return configErrorf("--after must be a seq, 0 or more, got %d", after)
+				}
+				v := uint64(after)
+				from = &v
+			}
+			return tail(cmd.Context(), c, from, f, o.output == "json", cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&types, "type", "", "only these event types, comma-separated ("+strings.Join(events.Types, ", ")+")")
+	f.StringVar(&cid, "cid", "", "only this client's events")
+	f.Int64Var(&after, "after", 0, "start after this seq (default: only new events)")
+	return cmd
+}
+
+func tailFilter(types, cid string) (admin.EventsFilter, error) {
+	var f admin.EventsFilter
+	for _, t := range strings.Split(types, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if !slices.Contains(events.Types, t) {
+			return f, configErrorf("--type %q: want one of %s", t, strings.Join(events.Types, ", "))
+		}
+		f.Types = append(f.Types, t)
+	}
+	if cid != "" && protocol.ValidateClientID([]byte(cid)) != nil {
+		return f, configErrorf("--cid %q is not a client ID: 1 to %d of A-Z a-z 0-9 . _ : @ -", cid, protocol.MaxClientID)
+	}
+	f.CID = cid
+	return f, nil
+}
+
+// tail prints the stream until ctx ends. Events that fell out of the log
+// while it was away are said on stderr, and it goes on from the oldest kept.
+func tail(ctx context.Context, c *admin.Client, after *uint64, f admin.EventsFilter, asJSON bool, out, errw io.Writer) error {
+	dropped := false
+	onState := func(connected bool, err error) {
+		switch {
+		case connected && dropped:
+			fmt.Fprintln(errw, "cliser: reconnected; resuming after the last event printed")
+			dropped = false
+		case !connected:
+			fmt.Fprintf(errw, "cliser: stream dropped (%v); reconnecting\n", err)
+			dropped = true
+		}
+	}
+	print := func(ev events.Event) error { return printEvent(out, ev, asJSON) }
+	for {
+		err := c.Stream(ctx, after, f, print, onState)
+		var gone *events.GoneError
+		if !errors.As(err, &gone) {
+			return explain(c, err, "")
+		}
+		from := uint64(0)
+		if after != nil {
+			from = *after
+		}
+		fmt.Fprintf(errw, "cliser: events after %d are no longer kept; continuing from the oldest kept, %d\n", from, gone.Oldest)
+		next := gone.Oldest - 1
+		after = &next
+	}
+}
+
+// printEvent writes one event: its JSON, or a table-like line of the
+// fields its type has.
+func printEvent(w io.Writer, ev events.Event, asJSON bool) error {
+	if asJSON { // one line per event (JSON lines), for jq and scripts
+		return json.NewEncoder(w).Encode(ev)
+	}
+	line := fmt.Sprintf("%-8d %s  %-22s", ev.Seq, ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Type)
+	add := func(k, v string) {
+		if v != "" {
+			line += " " + k + "=" + v
+		}
+	}
+	add("cid", ev.CID)
+	if ev.SID != 0 {
+		add("sid", fmt.Sprint(ev.SID))
+	}
+	add("node", ev.Node)
+	if ev.CIP != "" {
+		add("addr", ev.CIP+":"+ev.CPort)
+	}
+	add("kind", ev.Kind)
+	add("value", ev.Value)
+	add("by", ev.By)
+	if ev.Reason != nil {
+		line += fmt.Sprintf(" reason=%q", *ev.Reason)
+	}
+	add("session", ev.Session)
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
