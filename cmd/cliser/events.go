@@ -161,4 +161,3 @@ func printEvent(w io.Writer, ev events.Event, asJSON bool) error {
 	_, err := fmt.Fprintln(w, line)
 	return err
 }
-
