@@ -394,6 +394,7 @@ func TestEventsBinaryStreamResume(t *testing.T) {
 	live.resp.Body.Close() // the consumer drops
 
 	a.Conn.Close()
+	waitEvents(t, api, 3)
 	b.Conn.Close()
 	waitEvents(t, api, 4)
 	resumed := openSSE(t, api.Base()+"/v1/events/stream", http.Header{"Last-Event-ID": {"2"}})
@@ -501,4 +502,47 @@ func (tp *tailProc) nextJSON(t *testing.T) events.Event {
 	l := tp.nextLine(t)
 	require.NoError(t, json.Unmarshal([]byte(l), &ev), "line %q", l)
 	return ev
+}
+
+func httpDo(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// Credential and ban changes are events too, and no secret is in them.
+func TestEventsBinaryCredentialsAndBans(t *testing.T) {
+	_, api := eventsServer(t, t.TempDir())
+	status, body := httpDo(t, http.MethodPost, api.Base()+"/v1/credentials/dev-7", "")
+	require.Less(t, status, 300, body)
+	var cred struct {
+		Secret string `json:"secret"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &cred))
+	status, body = httpDo(t, http.MethodPost, api.Base()+"/v1/bans", `{"kind": "ip", "value": "192.0.2.9", "reason": "scanner"}`)
+	require.Less(t, status, 300, body)
+	status, body = httpDo(t, http.MethodDelete, api.Base()+"/v1/bans/ip/192.0.2.9", "")
+	require.Less(t, status, 300, body)
+	status, body = httpDo(t, http.MethodDelete, api.Base()+"/v1/credentials/dev-7", "")
+	require.Less(t, status, 300, body)
+
+	evs := waitEvents(t, api, 4)
+	require.Equal(t, []string{"credential.created:dev-7", "ban.created:", "ban.deleted:", "credential.deleted:dev-7"}, typesOf(evs))
+	assert.Equal(t, "ip", evs[1].Kind)
+	assert.Equal(t, "192.0.2.9", evs[1].Value)
+	assert.Equal(t, "scanner", reasonOf(evs[1]))
+	assert.Nil(t, evs[0].Reason)
+	_, raw := httpGet(t, api.Base()+"/v1/events?after=0", nil)
+	if cred.Secret != "" {
+		assert.NotContains(t, raw, cred.Secret, "never the secret")
+	}
 }
