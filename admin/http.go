@@ -60,6 +60,10 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 }
 
 func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	if !a.opts.live() {
+		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "protocol engine stopped: this process no longer serves clients; restart it"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 

@@ -26,12 +26,18 @@ type options struct {
 	// events is the event log the events endpoints read; nil: none.
 	events       events.Reader
 	eventsHealth func() error
+	// maxConns caps the listener's open connections (limit.go).
+	maxConns int
+	// live is the liveness check behind /healthz (live.go).
+	live func() bool
 }
 
 func defaultOptions() options {
 	return options{
-		ready: func() bool { return true },
-		log:   zap.NewNop(),
+		ready:    func() bool { return true },
+		live:     func() bool { return true },
+		maxConns: DefaultMaxConns,
+		log:      zap.NewNop(),
 	}
 }
 

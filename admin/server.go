@@ -28,6 +28,7 @@ func (a *API) Listen(addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ln = a.limit(ln)
 	s := &Server{
 		http: &http.Server{
 			Handler: a.Handler(),

@@ -42,6 +42,9 @@ type Server struct {
 	loops   map[gnet.EventLoop]*loop
 
 	lastPrune int64 // ticker goroutine only
+
+	// engineDown: gnet's engine stopped or is stopping (engine.go).
+	engineDown atomic.Bool
 }
 
 // New makes a server that registers clients in reg. It fails with
@@ -114,12 +117,12 @@ func (srv *Server) Start() error {
 // was asked for port 0. Safe from any goroutine after Start.
 func (srv *Server) Addr() string { return srv.addr }
 
-// Ready reports whether the server accepts clients: started and not
-// draining. Safe from any goroutine.
+// Ready reports whether the server accepts clients: started, not draining
+// and its engine alive. Safe from any goroutine.
 func (srv *Server) Ready() bool {
 	select {
 	case <-srv.booted:
-		return !srv.draining.Load()
+		return !srv.draining.Load() && !srv.engineDown.Load()
 	default:
 		return false
 	}

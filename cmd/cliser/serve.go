@@ -34,6 +34,7 @@ type serveConfig struct {
 	shutdownTimeout  time.Duration
 	maxClients       int
 	maxConns         int
+	adminMaxConns    int
 	authFailLimit    int
 	authFailWindow   time.Duration
 	maxPendingPerIP  int
@@ -86,7 +87,8 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", reactor.DefaultHandshakeTimeout, "how long a new connection has to give password and ID")
 	f.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.IntVar(&cfg.maxClients, "max-clients", 65535, "registered clients at once (sid is 16 bits)")
-	f.IntVar(&cfg.maxConns, "max-connections", reactor.DefaultMaxConns(), "open TCP connections at once, handshaking ones included (default: open-files limit less a reserve)")
+	f.IntVar(&cfg.maxConns, "max-connections", 0, "open TCP connections at once, handshaking ones included (0: the open-files limit less the descriptor reserve; more than that is refused)")
+	f.IntVar(&cfg.adminMaxConns, "admin-max-connections", admin.DefaultMaxConns, "open connections of the admin listener; the rest wait in the kernel's queue (part of the descriptor reserve)")
 	f.IntVar(&cfg.authFailLimit, "auth-fail-limit", reactor.DefaultAuthFailLimit, "authentication failures from one IP within --auth-fail-window that ban it for that window; 0 disables")
 	f.DurationVar(&cfg.authFailWindow, "auth-fail-window", reactor.DefaultAuthFailWindow, "the window of --auth-fail-limit, and how long a ban lasts")
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
@@ -119,8 +121,10 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--shutdown-timeout must be positive, got %s", cfg.shutdownTimeout)
 	case cfg.maxClients < 1 || cfg.maxClients > 65535:
 		return configErrorf("--max-clients must be 1..65535 (sid is 16 bits), got %d", cfg.maxClients)
-	case cfg.maxConns < 1:
-		return configErrorf("--max-connections must be positive, got %d", cfg.maxConns)
+	case cfg.maxConns < 0:
+		return configErrorf("--max-connections must not be negative (0: derived from the open-files limit), got %d", cfg.maxConns)
+	case cfg.adminMaxConns < 1:
+		return configErrorf("--admin-max-connections must be positive, got %d", cfg.adminMaxConns)
 	case cfg.authFailLimit < 0 || cfg.maxPendingPerIP < 0:
 		return configErrorf("--auth-fail-limit and --max-handshakes-per-ip must not be negative")
 	case cfg.authFailLimit > 0 && cfg.authFailWindow <= 0:
@@ -182,6 +186,10 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	budget, err := cfg.fitDescriptors()
+	if err != nil {
+		return err
+	}
 	hup, stopHUP := notifyReload()
 	defer stopHUP()
 	log, err := newLogger(cfg.logLevel, cfg.logFormat)
@@ -190,6 +198,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log.Debug("garbage collector", zap.Int("gc_percent", tuneGC()))
+	budget.log(log)
 	passwords, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
 	if err != nil {
 		return err
@@ -251,7 +260,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		reactor.WithPasswords(passwords),
 		reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
 		reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
-		reactor.WithMaxConns(cfg.maxConns),
+		reactor.WithMaxConns(budget.maxConns),
 		reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
 		reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
 		reactor.WithProxyProtocol(cfg.proxyProtocol),
@@ -274,7 +283,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	if err == nil {
 		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log, append(adminExtra,
-			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }))...)
+			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }),
+			admin.WithLive(srv.Alive), admin.WithMaxConns(cfg.adminMaxConns))...)
 	}
 	if err == nil {
 		if err = srv.Start(); err != nil {
@@ -300,11 +310,14 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		zap.String("listen", srv.Addr()), zap.String("admin", adminAddr), zap.String("version", version))
 	go reloadOnHUP(ctx, hup, cfg.passwordFile, srv, log)
 
-	<-ctx.Done()
-	log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")
+	died := awaitStop(ctx, srv, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	stopErr := srv.Stop(stopCtx)
+	var stopErr error
+	if died == nil { // a dead engine has nobody left to drain
+		log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")
+		stopErr = srv.Stop(stopCtx)
+	}
 	idsErr := ids.stop()
 	stopFlusher()
 	flushErr := <-flushed
@@ -321,7 +334,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 			log.Warn("admin API closed with requests still in flight", zap.Error(err))
 		}
 	}
-	if err := errors.Join(stopErr, idsErr, flushErr, closeErr); err != nil {
+	if err := errors.Join(died, stopErr, idsErr, flushErr, closeErr); err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err
 	}

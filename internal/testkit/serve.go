@@ -34,7 +34,16 @@ type Served struct {
 // process is killed when the test ends.
 func Serve(t testing.TB, env []string, args ...string) *Served {
 	t.Helper()
-	cmd := exec.Command(Binary(t), append([]string{"serve"}, args...)...)
+	return ServeWrapped(t, nil, env, args...)
+}
+
+// ServeWrapped is Serve with the binary run by wrapper, a command that
+// execs what follows it (prlimit --nofile=N:N, for a test of the
+// descriptor budget): the process, its pid and its signals are cliser's.
+func ServeWrapped(t testing.TB, wrapper []string, env []string, args ...string) *Served {
+	t.Helper()
+	argv := append(append(append([]string{}, wrapper...), Binary(t), "serve"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

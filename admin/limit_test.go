@@ -1,0 +1,89 @@
+package admin_test
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/registry"
+)
+
+// /healthz follows the liveness check: 503 with a JSON error once the
+// protocol engine is dead, so a supervisor restarts the process.
+func TestHealthzFollowsLiveness(t *testing.T) {
+	t.Parallel()
+	var live atomic.Bool
+	live.Store(true)
+	hs, err := admin.New(registry.New(), admin.WithLive(live.Load)).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+
+	resp, err := http.Get("http://" + hs.Addr() + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	live.Store(false)
+	resp, err = http.Get("http://" + hs.Addr() + "/healthz")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	var body strings.Builder
+	_, _ = bufio.NewReader(resp.Body).WriteTo(&body)
+	assert.Contains(t, body.String(), `"error":"protocol engine stopped`)
+}
+
+// The admin listener holds at most its cap of connections: one more
+// waits (unanswered) until a held one closes, then is served.
+func TestAdminListenerCapsConnections(t *testing.T) {
+	t.Parallel()
+	hs, err := admin.New(registry.New(), admin.WithMaxConns(3)).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+
+	held := make([]net.Conn, 3)
+	for i := range held {
+		held[i] = healthzKeepAlive(t, hs.Addr())
+	}
+	extra, err := net.Dial("tcp", hs.Addr()) // the kernel completes it; cliser does not accept it
+	require.NoError(t, err)
+	defer extra.Close()
+	_, err = extra.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+	require.NoError(t, err)
+	require.NoError(t, extra.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	_, err = bufio.NewReader(extra).ReadString('\n')
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "the connection past the cap was served")
+	require.True(t, ne.Timeout())
+
+	require.NoError(t, held[0].Close())
+	require.NoError(t, extra.SetReadDeadline(time.Now().Add(10*time.Second)))
+	line, err := bufio.NewReader(extra).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
+}
+
+// healthzKeepAlive asks /healthz on a new connection, reads the answer
+// and leaves the connection open and idle, as a keep-alive client does.
+func healthzKeepAlive(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+	require.NoError(t, err)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return c
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/reactor"
+)
+
+// fdBudget is how `cliser serve` splits the open-files limit: protocol
+// connections (--max-connections), the admin listener's cap
+// (--admin-max-connections) and a fixed reserve for everything else.
+type fdBudget struct {
+	limit    int // RLIMIT_NOFILE; 0: not known or too large to matter
+	reserve  int // reactor.FDReserve + the admin cap
+	maxConns int // what --max-connections comes to
+}
+
+// fitDescriptors checks --max-connections against the open-files limit
+// before anything is opened, or derives it when it is 0 (the default).
+// A ceiling that does not fit is refused, not clamped: a server that
+// quietly accepts fewer clients than its operator configured is found
+// out only on the day the fleet grows, and over the limit gnet's acceptor
+// fails on EMFILE and stops the whole engine.
+func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
+	b := fdBudget{reserve: reactor.FDReserve}
+	if cfg.adminListen != "off" {
+		b.reserve += cfg.adminMaxConns
+	}
+	limit, known := reactor.OpenFilesLimit()
+	if !known {
+		b.maxConns = cfg.maxConns
+		if b.maxConns == 0 {
+			b.maxConns = 1 << 20
+		}
+		return b, nil
+	}
+	b.limit = limit
+	room := limit - b.reserve
+	switch {
+	case cfg.maxConns == 0 && room < 1:
+		return b, configErrorf("the open-files limit %d leaves no descriptor for clients: cliser keeps %d "+
+			"(%d for listeners, store and logs, %d for --admin-max-connections); raise the limit "+
+			"(ulimit -n, systemd LimitNOFILE=) or lower --admin-max-connections",
+			limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve)
+	case cfg.maxConns == 0:
+		b.maxConns = room
+	case cfg.maxConns > room:
+		return b, configErrorf("--max-connections %d does not fit the open-files limit %d: cliser keeps %d "+
+			"descriptors besides clients (%d for listeners, store and logs, %d for --admin-max-connections), "+
+			"so at most %d; raise the limit (ulimit -n, systemd LimitNOFILE=) or lower --max-connections",
+			cfg.maxConns, limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve, max(room, 0))
+	default:
+		b.maxConns = cfg.maxConns
+	}
+	return b, nil
+}
+
+func (b fdBudget) log(log *zap.Logger) {
+	log.Info("descriptor budget", zap.Int("open_files_limit", b.limit), zap.Int("max_connections", b.maxConns),
+		zap.Int("reserved", b.reserve))
+}
+
+// errEngineDied is why serve exits 1 when gnet stopped on its own.
+var errEngineDied = errors.New("the protocol engine stopped on its own (gnet's error is in the log); " +
+	"exiting so that a supervisor restarts cliser")
+
+// awaitStop waits for SIGINT/SIGTERM (nil) or for the protocol engine to
+// die under the server (errEngineDied): then the port refuses clients for
+// good, and a process that kept running would only look healthy.
+func awaitStop(ctx context.Context, srv *reactor.Server, log *zap.Logger) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-srv.Exited():
+		log.Error("protocol engine stopped: every client was dropped and the port refuses connections; " +
+			"writing the registry and exiting 1 so that a supervisor restarts cliser")
+		return errEngineDied
+	}
+}

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// fdLimit is the open-files limit the descriptor tests run cliser under:
+// with the default reserve (256) and admin cap (256) it leaves 688
+// protocol connections.
+const fdLimit = 1200
+
+func prlimitOrSkip(t *testing.T) []string {
+	t.Helper()
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed: the descriptor-budget test needs it")
+	}
+	return []string{path, fmt.Sprintf("--nofile=%d:%d", fdLimit, fdLimit)}
+}
+
+// --max-connections that does not fit the open-files limit, less the
+// reserve and the admin cap, is refused at start with exit 2 and both
+// numbers; unset, it is derived from the limit.
+func TestBinaryMaxConnectionsCheckedAgainstOpenFilesLimit(t *testing.T) {
+	wrap := prlimitOrSkip(t)
+	for _, n := range []string{"5000", "944"} { // 944: what the old reserve allowed
+		cmd := exec.Command(wrap[0], append(wrap[1:], testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
+			"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--max-connections", n)...)
+		cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
+		out, err := cmd.CombinedOutput()
+		assert.Equal(t, 2, testkit.ExitCode(err), string(out))
+		assert.Contains(t, string(out), "--max-connections "+n)
+		assert.Contains(t, string(out), "open-files limit "+strconv.Itoa(fdLimit))
+		assert.Contains(t, string(out), "at most 688")
+	}
+	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
+		"--admin-listen", "off", "--data-dir", t.TempDir())
+	assert.Contains(t, p.LogText(), `"open_files_limit":1200,"max_connections":944,"reserved":256`,
+		"with the admin API off its cap is not reserved")
+}
+
+// The descriptor-exhaustion attack of issue 16: under an open-files limit
+// of 1200, ~1,300 idle HTTP connections to the admin listener (no token
+// needed) and a flood of protocol connects beyond --max-connections. On
+// the old build the admin connections took every descriptor, gnet's
+// acceptor hit EMFILE and stopped the engine: every client got EOF, the
+// port refused connections, /healthz still said 200. Now the admin
+// listener is capped, the ceiling sits below the limit, the surplus gets
+// "190 server full", and the healthy clients echo keep-alives throughout.
+func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
+	wrap := prlimitOrSkip(t)
+	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--keepalive-interval", "200ms", "--keepalive-timeout", "10s", "--handshake-timeout", "2m",
+		"--max-handshakes-per-ip", "0")
+	base := "http://" + p.AdminAddr
+
+	const healthy = 20
+	echoers := make([]*echoer, healthy)
+	for i := range echoers {
+		c := testkit.Dial(t, p.Addr)
+		c.Timeout = 20 * time.Second
+		c.Register("fd-pw", fmt.Sprintf("healthy-%02d", i))
+		echoers[i] = startEchoer(c)
+	}
+	waitEchoes(t, echoers, 2)
+
+	// ~1,300 idle HTTP connections: each asks /healthz once with
+	// keep-alive and then holds its connection. Past the admin cap they
+	// wait in the kernel's queue, costing cliser nothing.
+	idle := dialMany(t, p.AdminAddr, 1300, func(c net.Conn) error {
+		_, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+		return err
+	})
+	t.Cleanup(func() { closeAll(idle) })
+
+	// Protocol connects well past the ceiling (688 less the healthy 20):
+	// each reads its first line, the prompt or the refusal.
+	var prompted, full atomic.Int64
+	extra := dialMany(t, p.Addr, 1000, func(c net.Conn) error {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		switch {
+		case err != nil:
+			return fmt.Errorf("first line: %w (read %q)", err, line)
+		case line == "110 password\n":
+			prompted.Add(1)
+		case line == "190 server full\n":
+			full.Add(1)
+		default:
+			return fmt.Errorf("first line %q", line)
+		}
+		return nil
+	})
+	t.Logf("protocol flood: %d prompted, %d told 190 server full", prompted.Load(), full.Load())
+	assert.Equal(t, int64(688-healthy), prompted.Load(), "the ceiling is the open-files limit less 512")
+	assert.Equal(t, int64(1000-688+healthy), full.Load())
+
+	// The healthy clients never stopped: more keep-alives after the flood.
+	waitEchoes(t, echoers, 5)
+	for _, e := range echoers {
+		require.NoError(t, e.failure(), "a healthy client was dropped")
+	}
+
+	// The engine still accepts: with the flood gone a new client registers
+	// (the port never refused, as it did once gnet's acceptor died).
+	closeAll(extra)
+	closeAll(idle)
+	registerWhenRoom(t, p.Addr, "late-client")
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, "/healthz never answered once the idle peers left")
+
+	logs := p.LogText()
+	assert.NotContains(t, logs, "too many open files")
+	assert.NotContains(t, logs, "Accept() failed")
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	for _, e := range echoers {
+		assert.Equal(t, "190 server shutting down", e.last(t), "healthy clients are drained with a 190")
+	}
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
+}
+
+// registerWhenRoom registers cid, retrying while closed connections of
+// the flood still count against the ceiling.
+func registerWhenRoom(t *testing.T, addr, cid string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		require.NoError(t, err, "the protocol port refused a connection")
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err = c.Write([]byte("110 fd-pw\n120 " + cid + "\n"))
+		require.NoError(t, err)
+		r := bufio.NewReader(c)
+		first, err := r.ReadString('\n')
+		require.NoError(t, err)
+		if first == "110 password\n" {
+			_, _ = r.ReadString('\n') // 120 id
+			line, err := r.ReadString('\n')
+			require.NoError(t, err)
+			require.True(t, strings.HasPrefix(line, "140 connected "), line)
+			c.Close()
+			return
+		}
+		c.Close()
+		require.Equal(t, "190 server full\n", first)
+		require.True(t, time.Now().Before(deadline), "no room for a new client after the flood left")
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// dialMany opens n connections to addr from 16 goroutines, runs each
+// through first, and returns them open. Any dial or first error fails the
+// test: a refused connect is what a dead engine looks like.
+func dialMany(t *testing.T, addr string, n int, first func(net.Conn) error) []net.Conn {
+	t.Helper()
+	var mu sync.Mutex
+	var conns []net.Conn
+	var errs []error
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+				if err == nil {
+					mu.Lock()
+					conns = append(conns, c)
+					mu.Unlock()
+					err = first(c)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		closeAll(conns)
+		t.Fatalf("%d of %d connections to %s failed; first: %v", len(errs), n, addr, errs[0])
+	}
+	return conns
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// echoer answers keep-alives on a registered connection in the
+// background and remembers the first line or error that was not one.
+type echoer struct {
+	c      *testkit.RawClient
+	echoes atomic.Int64
+	mu     sync.Mutex
+	err    error
+	other  chan string
+}
+
+func startEchoer(c *testkit.RawClient) *echoer {
+	e := &echoer{c: c, other: make(chan string, 1)}
+	go func() {
+		for {
+			_ = c.Conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			line, err := c.R.ReadString('\n')
+			if err != nil {
+				e.fail(err)
+				return
+			}
+			if strings.HasPrefix(line, "100 ") {
+				if _, err := c.Conn.Write([]byte(line)); err != nil {
+					e.fail(err)
+					return
+				}
+				e.echoes.Add(1)
+				continue
+			}
+			e.fail(fmt.Errorf("unexpected line %q", line))
+			e.other <- strings.TrimSuffix(line, "\n")
+			return
+		}
+	}()
+	return e
+}
+
+func (e *echoer) fail(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+func (e *echoer) failure() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// last waits for the line that ended the echo loop.
+func (e *echoer) last(t *testing.T) string {
+	t.Helper()
+	select {
+	case l := <-e.other:
+		return l
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no final line; echo loop ended with %v", e.failure())
+		return ""
+	}
+}
+
+// waitEchoes waits until every echoer has answered more keep-alives than
+// now, plus n, failing at once if one was dropped.
+func waitEchoes(t *testing.T, echoers []*echoer, n int64) {
+	t.Helper()
+	want := make([]int64, len(echoers))
+	for i, e := range echoers {
+		want[i] = e.echoes.Load() + n
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for i, e := range echoers {
+		for e.echoes.Load() < want[i] {
+			if err := e.failure(); err != nil {
+				t.Fatalf("healthy client %d dropped: %v", i, err)
+			}
+			require.True(t, time.Now().Before(deadline), "healthy client %d stopped getting keep-alives", i)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// If the protocol engine stops anyway (here: the open-files limit is cut
+// under the running process to what it holds, so gnet's next accept
+// fails with EMFILE), the process says so and exits non-zero, so that a
+// supervisor restarts it, instead of living on with a dead port.
+func TestBinaryExitsWhenTheEngineDies(t *testing.T) {
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed: the engine-death test needs it")
+	}
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
+		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
+	c := testkit.Dial(t, p.Addr)
+	c.Register("fd-pw", "before-death")
+
+	pid := strconv.Itoa(p.Cmd.Process.Pid)
+	fds, err := os.ReadDir("/proc/" + pid + "/fd")
+	require.NoError(t, err)
+	lim := strconv.Itoa(len(fds))
+	out, err := exec.Command(path, "--pid", pid, "--nofile="+lim+":"+lim).CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	// Connect until gnet's acceptor fails (the first connect normally
+	// does; the runtime may have freed a descriptor or two).
+	deadline := time.Now().Add(20 * time.Second)
+	for alive := true; alive; {
+		if conn, err := net.DialTimeout("tcp", p.Addr, time.Second); err == nil {
+			defer conn.Close()
+		}
+		select {
+		case <-p.Exited:
+			alive = false
+		case <-time.After(50 * time.Millisecond):
+			require.True(t, time.Now().Before(deadline), "the engine never died:\n%s", p.LogText())
+		}
+	}
+	assert.Equal(t, 1, testkit.ExitCode(p.ExitErr), p.LogText())
+	logs := p.LogText()
+	assert.Contains(t, logs, "too many open files", "gnet's own reason is in the log")
+	assert.Contains(t, logs, "protocol engine stopped")
+	assert.Contains(t, logs, "supervisor restarts cliser")
+}
