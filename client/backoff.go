@@ -87,7 +87,8 @@ const (
 
 func backoffKindOf(r protocol.Reason) backoffKind {
 	switch r {
-	case protocol.ReasonAuthFailed, protocol.ReasonTooManyAttempts, protocol.ReasonBadID:
+	case protocol.ReasonAuthFailed, protocol.ReasonTooManyAttempts, protocol.ReasonBadID,
+		protocol.ReasonBanned, protocol.ReasonRevoked: // an operator must act first
 		return backoffLong
 	case protocol.ReasonReplaced:
 		return backoffReplaced
