@@ -36,9 +36,9 @@ type Deliverer struct {
 // New checks the URL and returns a Deliverer of log's events to it,
 // signed by signer, its progress kept in cursor.
 func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts ...Option) (*Deliverer, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, ErrBadURL
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	if signer == nil || signer.Len() == 0 {
 		return nil, ErrNoSecret
@@ -61,6 +61,21 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 	}
 	d.m = newMetrics(d.lag)
 	return d, nil
+}
+
+// CheckURL is nil when rawURL is one New accepts: absolute, http or
+// https, with a host.
+func CheckURL(rawURL string) error {
+	_, err := parseURL(rawURL)
+	return err
+}
+
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, ErrBadURL
+	}
+	return u, nil
 }
 
 // Collectors are the webhook's Prometheus metrics, for the server's
