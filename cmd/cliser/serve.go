@@ -52,6 +52,7 @@ type serveConfig struct {
 	clusterHeartbeat time.Duration
 	identity         identityConfig // serve_identity.go
 	eventRetention   int
+	webhook          webhookConfig // serve_webhook.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -106,6 +107,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
 	addEventFlags(f, cfg)
+	cfg.webhook.addFlags(f)
 	return cmd
 }
 
@@ -144,6 +146,9 @@ func (cfg *serveConfig) validate() error {
 		return err
 	}
 	if err := cfg.validateEvents(); err != nil {
+		return err
+	}
+	if err := cfg.webhook.validate(cfg.eventRetention > 0); err != nil {
 		return err
 	}
 	return cfg.identity.validate()
@@ -286,6 +291,10 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }),
 			admin.WithLive(srv.Alive), admin.WithMaxConns(cfg.adminMaxConns))...)
 	}
+	var hook *webhookRun
+	if err == nil {
+		hook, err = startWebhook(cfg, evlog, store, metrics, log)
+	}
 	if err == nil {
 		if err = srv.Start(); err != nil {
 			err = fmt.Errorf("listen %s: %w", cfg.listen, err)
@@ -296,6 +305,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 			_ = adminSrv.Shutdown(context.Background())
 		}
 		_ = ids.stop()
+		hook.stop()
 		stopFlusher()
 		<-flushed
 		_ = store.Close()
@@ -321,6 +331,9 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	idsErr := ids.stop()
 	stopFlusher()
 	flushErr := <-flushed
+	// Before the store (NATS) and the log it reads: a batch in flight is
+	// sent again after the restart, with the same webhook-id.
+	hook.stop()
 	closeErr := store.Close()
 	// After the reactor and the registry: the disconnects of the drain
 	// are the log's last events.
