@@ -53,9 +53,7 @@ type identityRun struct {
 
 // startIdentity opens the identity store (bbolt in the data dir on a single
 // node) and loads it, before the reactor accepts anyone. In cluster mode the
-// store is cluster's JetStream buckets when it offers them (see
-// clusterIdentityStore); until then this node keeps identity in memory and
-// says so.
+// store is the cluster's JetStream buckets (see clusterIdentityStore).
 func startIdentity(ctx context.Context, cfg *serveConfig, b *backend, reg *registry.Registry, log *zap.Logger, extra ...identity.Option) (*identityRun, error) {
 	run := &identityRun{}
 	var st identity.Store
@@ -98,10 +96,15 @@ func startIdentity(ctx context.Context, cfg *serveConfig, b *backend, reg *regis
 	return run, nil
 }
 
-// clusterIdentityStore is the identity store of cluster mode. The cluster
-// package's JetStream key-value store is wired here once it exists; until
-// then nil keeps identity in this node's memory only.
-func clusterIdentityStore(*backend) (identity.Store, error) { return nil, nil }
+// clusterIdentityStore is the identity store of cluster mode: the
+// cluster's JetStream key-value buckets, shared and watched by every node.
+func clusterIdentityStore(b *backend) (identity.Store, error) {
+	st, err := b.node.IdentityStore()
+	if err != nil {
+		return nil, fmt.Errorf("--cluster: identity: %w", err)
+	}
+	return st, nil
+}
 
 // stop ends the service (its queued writes done) and closes the store.
 func (r *identityRun) stop() error {

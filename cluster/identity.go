@@ -1,0 +1,370 @@
+package cluster
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/identity"
+)
+
+// Fleet identity in cluster mode: credentials and bans in two JetStream
+// key-value buckets every node shares, watched by every node as the
+// clients bucket is (IDENTITY.md). The identity.Service on each node
+// answers the event loops from memory and writes behind through this
+// store; a change written by any node reaches every node's Service
+// through Watch, which closes the sessions it revokes or bans there.
+//
+// Ban expiry is the Service's: each node's sweep drops an expired ban and
+// deletes its key (deleting twice is harmless), so the buckets keep no TTL
+// of their own and a ban's end is the same on every node, to the second
+// of its Until.
+
+// Bucket names.
+const (
+	CredentialsBucket = "cliser_credentials"
+	BansBucket        = "cliser_bans"
+)
+
+// identityVersion is the encoding's version, "v" in every value.
+const identityVersion = 1
+
+// IdentityStore is identity.Store on the cluster's JetStream. Safe for
+// concurrent use.
+type IdentityStore struct {
+	nc          *nats.Conn
+	creds, bans jetstream.KeyValue
+	log         *zap.Logger
+}
+
+var _ identity.Store = (*IdentityStore)(nil)
+
+// IdentityStore makes the identity buckets if they are missing (with the
+// node's replica count) and returns the store on them. Safe from any
+// goroutine; call it once.
+func (n *Node) IdentityStore() (*IdentityStore, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*n.opts.opTimeout)
+	defer cancel()
+	mk := func(bucket, what string) (jetstream.KeyValue, error) {
+		kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bucket,
+			Description: what,
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    n.opts.replicas,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: bucket %s: %w", bucket, err)
+		}
+		return kv, nil
+	}
+	creds, err := mk(CredentialsBucket, "cliser credentials (SHA-256 digests only), keyed by client id")
+	if err != nil {
+		return nil, err
+	}
+	bans, err := mk(BansBucket, "cliser bans, keyed by kind.value")
+	if err != nil {
+		return nil, err
+	}
+	return &IdentityStore{nc: n.nc, creds: creds, bans: bans, log: n.log}, nil
+}
+
+// banKey is a ban's key: its kind, a dot, its value as keyOf writes it
+// (an IP's dots and a CIDR's slash are not key characters as they are).
+func banKey(k identity.BanKey) string { return k.Kind + "." + keyOf(k.Value) }
+
+func banKeyOf(key string) (identity.BanKey, error) {
+	kind, v, ok := strings.Cut(key, ".")
+	if !ok {
+		return identity.BanKey{}, errBadKey
+	}
+	value, err := idOf(v)
+	if err != nil {
+		return identity.BanKey{}, err
+	}
+	return identity.BanKey{Kind: kind, Value: value}, nil
+}
+
+// Load reads every credential and ban. An entry that does not decode
+// fails it, naming the key: a node must not start without a ban it cannot
+// read.
+func (s *IdentityStore) Load(ctx context.Context) ([]identity.Credential, []identity.Ban, error) {
+	var creds []identity.Credential
+	var bans []identity.Ban
+	err := readAll(ctx, s.creds, func(e jetstream.KeyValueEntry) error {
+		c, err := decodeCredential(e.Value())
+		if err != nil {
+			return fmt.Errorf("cluster: bucket %s key %s: %w", CredentialsBucket, e.Key(), err)
+		}
+		creds = append(creds, c)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = readAll(ctx, s.bans, func(e jetstream.KeyValueEntry) error {
+		b, err := decodeBan(e.Value())
+		if err != nil {
+			return fmt.Errorf("cluster: bucket %s key %s: %w", BansBucket, e.Key(), err)
+		}
+		bans = append(bans, b)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return creds, bans, nil
+}
+
+// readAll calls f for every value in kv: one watch of the current values,
+// deletes left out, stopped at the end of them.
+func readAll(ctx context.Context, kv jetstream.KeyValue, f func(jetstream.KeyValueEntry) error) error {
+	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("cluster: read bucket %s: %w", kv.Bucket(), err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: read bucket %s: %w", kv.Bucket(), ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("cluster: read bucket %s: the watch ended early", kv.Bucket())
+			}
+			if e == nil {
+				return nil
+			}
+			if err := f(e); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// PutCredential writes c (digests only) over any earlier one.
+func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential) error {
+	val, err := encodeCredential(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.creds.Put(ctx, keyOf(c.CID), val); err != nil {
+		return fmt.Errorf("cluster: write credential %s: %w", c.CID, err)
+	}
+	return nil
+}
+
+// DeleteCredential deletes cid's credential; every node's watch sees it.
+func (s *IdentityStore) DeleteCredential(ctx context.Context, cid string) error {
+	if err := s.creds.Delete(ctx, keyOf(cid)); err != nil {
+		return fmt.Errorf("cluster: delete credential %s: %w", cid, err)
+	}
+	return nil
+}
+
+// PutBan writes b over any earlier ban of its key.
+func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
+	val, err := encodeBan(b)
+	if err != nil {
+		return err
+	}
+	if _, err := s.bans.Put(ctx, banKey(b.Key()), val); err != nil {
+		return fmt.Errorf("cluster: write ban %s %s: %w", b.Kind, b.Value, err)
+	}
+	return nil
+}
+
+// DeleteBan deletes ban k; every node's watch sees it.
+func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error {
+	if err := s.bans.Delete(ctx, banKey(k)); err != nil {
+		return fmt.Errorf("cluster: delete ban %s %s: %w", k.Kind, k.Value, err)
+	}
+	return nil
+}
+
+// errRewatch: NATS reconnected; a watch's consumer does not always survive
+// that, so the Service loads afresh and watches again.
+var errRewatch = errors.New("cluster: NATS reconnected; identity is read again")
+
+// reconnectCheck is how often Watch looks whether NATS reconnected.
+const reconnectCheck = time.Second
+
+// Watch calls apply for every change of either bucket, by any node, until
+// ctx ends. It starts with the current values (and the deletes each key
+// ended with), so nothing written between Load and Watch is missed; apply
+// is idempotent. It returns an error when a watch ends or NATS
+// reconnected, for the Service to load and watch again.
+func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) error {
+	cw, err := s.creds.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: watch %s: %w", CredentialsBucket, err)
+	}
+	defer func() { _ = cw.Stop() }()
+	bw, err := s.bans.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: watch %s: %w", BansBucket, err)
+	}
+	defer func() { _ = bw.Stop() }()
+	reconnects := s.nc.Stats().Reconnects
+	tick := time.NewTicker(reconnectCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if s.nc.Stats().Reconnects != reconnects {
+				return errRewatch
+			}
+		case e, ok := <-cw.Updates():
+			if !ok {
+				return fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
+			}
+			if e != nil {
+				s.applyCredential(e, apply)
+			}
+		case e, ok := <-bw.Updates():
+			if !ok {
+				return fmt.Errorf("cluster: watch %s ended", BansBucket)
+			}
+			if e != nil {
+				s.applyBan(e, apply)
+			}
+		}
+	}
+}
+
+func deleted(e jetstream.KeyValueEntry) bool {
+	op := e.Operation()
+	return op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
+}
+
+func (s *IdentityStore) applyCredential(e jetstream.KeyValueEntry, apply func(identity.Change)) {
+	if deleted(e) {
+		cid, err := idOf(e.Key())
+		if err != nil {
+			s.log.Warn("cluster: credential key not ours; ignored", zap.String("key", e.Key()))
+			return
+		}
+		apply(identity.Change{CredentialDeleted: cid})
+		return
+	}
+	c, err := decodeCredential(e.Value())
+	if err != nil {
+		s.log.Warn("cluster: undecodable credential; ignored", zap.String("key", e.Key()), zap.Error(err))
+		return
+	}
+	apply(identity.Change{Credential: &c})
+}
+
+func (s *IdentityStore) applyBan(e jetstream.KeyValueEntry, apply func(identity.Change)) {
+	if deleted(e) {
+		k, err := banKeyOf(e.Key())
+		if err != nil {
+			s.log.Warn("cluster: ban key not ours; ignored", zap.String("key", e.Key()))
+			return
+		}
+		apply(identity.Change{BanDeleted: &k})
+		return
+	}
+	b, err := decodeBan(e.Value())
+	if err != nil {
+		s.log.Warn("cluster: undecodable ban; ignored", zap.String("key", e.Key()), zap.Error(err))
+		return
+	}
+	apply(identity.Change{Ban: &b})
+}
+
+// Close does nothing: the buckets belong to the cluster, the connection
+// to the node's owner.
+func (s *IdentityStore) Close() error { return nil }
+
+// storedCredential is a Credential in the bucket: digests in hex, never a
+// secret.
+type storedCredential struct {
+	V                  int        `json:"v"`
+	CID                string     `json:"cid"`
+	Digest             string     `json:"digest"`
+	CreatedAt          time.Time  `json:"created_at"`
+	Previous           string     `json:"previous,omitempty"`
+	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
+}
+
+type storedBan struct {
+	V      int        `json:"v"`
+	Kind   string     `json:"kind"`
+	Value  string     `json:"value"`
+	Reason string     `json:"reason"`
+	By     string     `json:"by"`
+	At     time.Time  `json:"at"`
+	Until  *time.Time `json:"until,omitempty"`
+}
+
+func encodeCredential(c identity.Credential) ([]byte, error) {
+	sc := storedCredential{V: identityVersion, CID: c.CID, Digest: hex.EncodeToString(c.Digest[:]),
+		CreatedAt: c.CreatedAt.UTC(), PreviousValidUntil: c.PreviousValidUntil}
+	if c.Previous != nil {
+		sc.Previous = hex.EncodeToString(c.Previous[:])
+	}
+	return json.Marshal(sc)
+}
+
+var errIdentityValue = errors.New("not a cliser identity value")
+
+func decodeCredential(raw []byte) (identity.Credential, error) {
+	var sc storedCredential
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return identity.Credential{}, fmt.Errorf("%w: %v", errIdentityValue, err)
+	}
+	if sc.V != identityVersion {
+		return identity.Credential{}, fmt.Errorf("%w: version %d, this build reads %d", errIdentityValue, sc.V, identityVersion)
+	}
+	c := identity.Credential{CID: sc.CID, CreatedAt: sc.CreatedAt, PreviousValidUntil: sc.PreviousValidUntil}
+	if err := unhex(sc.Digest, &c.Digest); err != nil || sc.CID == "" {
+		return identity.Credential{}, fmt.Errorf("%w: bad digest or client id", errIdentityValue)
+	}
+	if sc.Previous != "" {
+		var prev [32]byte
+		if err := unhex(sc.Previous, &prev); err != nil {
+			return identity.Credential{}, fmt.Errorf("%w: bad previous digest", errIdentityValue)
+		}
+		c.Previous = &prev
+	}
+	return c, nil
+}
+
+func unhex(s string, out *[32]byte) error {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(out) {
+		return errIdentityValue
+	}
+	copy(out[:], b)
+	return nil
+}
+
+func encodeBan(b identity.Ban) ([]byte, error) {
+	return json.Marshal(storedBan{V: identityVersion, Kind: b.Kind, Value: b.Value, Reason: b.Reason,
+		By: b.By, At: b.At.UTC(), Until: b.Until})
+}
+
+func decodeBan(raw []byte) (identity.Ban, error) {
+	var sb storedBan
+	if err := json.Unmarshal(raw, &sb); err != nil {
+		return identity.Ban{}, fmt.Errorf("%w: %v", errIdentityValue, err)
+	}
+	if sb.V != identityVersion {
+		return identity.Ban{}, fmt.Errorf("%w: version %d, this build reads %d", errIdentityValue, sb.V, identityVersion)
+	}
+	if sb.Kind == "" || sb.Value == "" {
+		return identity.Ban{}, fmt.Errorf("%w: ban without kind or value", errIdentityValue)
+	}
+	return identity.Ban{Kind: sb.Kind, Value: sb.Value, Reason: sb.Reason, By: sb.By, At: sb.At, Until: sb.Until}, nil
+}

@@ -1,0 +1,210 @@
+package cluster_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// idNode is a cluster node with fleet identity wired as serve wires it:
+// an identity.Service on the cluster's identity store, its closers on the
+// node's registry and reactor.
+type idNode struct {
+	*testNode
+	svc *identity.Service
+}
+
+func startIdentityNode(t *testing.T, url, id string) *idNode {
+	t.Helper()
+	log := zaptest.NewLogger(t).Named(id)
+	nc, err := nats.Connect(url, nats.Name("cliser-"+id), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(t, err)
+	n, err := cluster.Join(nc, id, cluster.WithHeartbeatTTL(time.Second),
+		cluster.WithCheckInterval(200*time.Millisecond), cluster.WithLogger(log))
+	require.NoError(t, err)
+	st, err := n.IdentityStore()
+	require.NoError(t, err)
+	reg := registry.New(registry.WithStore(n.Store()), registry.WithNode(id), registry.WithFlushInterval(20*time.Millisecond))
+	_, err = reg.Load()
+	require.NoError(t, err)
+	var srv *reactor.Server
+	svc := identity.New(identity.WithStore(st), identity.WithLogger(log), identity.WithSweepInterval(50*time.Millisecond),
+		identity.WithCloser(func(cid string, r protocol.Reason) {
+			if conn, err := reg.Conn(cid); err == nil {
+				_ = conn.Close(r)
+			}
+		}),
+		identity.WithAddrCloser(func(match func(string) bool, r protocol.Reason) { srv.CloseWhere(match, r) }))
+	svcCtx, stopSvc := context.WithCancel(context.Background())
+	require.NoError(t, svc.Start(svcCtx))
+	ctx, stopFlush := context.WithCancel(context.Background())
+	flushed := make(chan error, 1)
+	go func() { flushed <- reg.Run(ctx) }()
+	srv, err = reactor.New(reg, reactor.WithAddr("127.0.0.1:0"), reactor.WithPasswords([][]byte{[]byte(testPassword)}),
+		reactor.WithIdentity(svc), reactor.WithLogger(log))
+	require.NoError(t, err)
+	require.NoError(t, n.Start(reg, srv.ShutdownAll))
+	require.NoError(t, srv.Start())
+	tn := &testNode{id: id, nc: nc, node: n, reg: reg, srv: srv, stopFlsh: stopFlush, flushed: flushed}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Stop(ctx)
+		_ = svc.Close()
+		stopSvc()
+		stopFlush()
+		<-flushed
+		_ = n.Close()
+		nc.Close()
+	})
+	return &idNode{testNode: tn, svc: svc}
+}
+
+// answer sends both handshake answers at once and returns the line after
+// "120 id" (or the close that came instead of a prompt).
+func answer(t *testing.T, addr, password, id string) (*testkit.RawClient, string) {
+	t.Helper()
+	c := testkit.Dial(t, addr)
+	c.Timeout = 10 * time.Second
+	c.AnswerKeepAlives = true
+	c.Send("110 " + password + "\n120 " + id + "\n")
+	for {
+		line := c.ReadLine()
+		if line != "110 password" && line != "120 id" {
+			return c, line
+		}
+	}
+}
+
+func requireConnected(t *testing.T, line string) {
+	t.Helper()
+	require.True(t, strings.HasPrefix(line, "140 connected "), "want 140, got %q", line)
+}
+
+// closedWithin reads c's next line (keep-alives answered) and checks it is
+// want, within d of since.
+func closedWithin(t *testing.T, c *testkit.RawClient, want string, since time.Time, d time.Duration) {
+	t.Helper()
+	c.Timeout = d + 5*time.Second // the line is checked against d below; this only bounds a hang
+	assert.Equal(t, want, c.ReadLine())
+	took := time.Since(since)
+	assert.Less(t, took, d, "closed after %s", took)
+	t.Logf("%s after %s", want, took)
+}
+
+func TestIdentityAcrossTheCluster(t *testing.T) {
+	url := runNATS(t)
+	n1 := startIdentityNode(t, url, "id-node-1")
+	n2 := startIdentityNode(t, url, "id-node-2")
+	n3 := startIdentityNode(t, url, "id-node-3")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	authFailed := "190 " + protocol.ReasonAuthFailed.String()
+
+	// A credential created through node 1 works on node 3, and there the
+	// shared password no longer admits that client ID.
+	secret, _, err := n1.svc.Enroll(ctx, "id-dev-a", 0)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, ok := n3.svc.Credential("id-dev-a"); return ok },
+		5*time.Second, 5*time.Millisecond, "the credential did not reach node 3")
+	_, line := answer(t, n3.srv.Addr(), testPassword, "id-dev-a")
+	assert.Equal(t, authFailed, line, "the shared password must not admit an enrolled ID")
+	devA, line := answer(t, n3.srv.Addr(), secret, "id-dev-a")
+	requireConnected(t, line)
+
+	// Deleting it through node 2 closes the session on node 3: 190 revoked.
+	began := time.Now()
+	require.NoError(t, n2.svc.DeleteCredential(ctx, "id-dev-a"))
+	closedWithin(t, devA, "190 "+protocol.ReasonRevoked.String(), began, 2*time.Second)
+	_, line = answer(t, n1.srv.Addr(), secret, "id-dev-a")
+	assert.Equal(t, authFailed, line, "a deleted secret still admits on node 1")
+
+	// An operator's ban through node 2 closes the session on node 3:
+	// 190 banned; a new registration on node 1 is refused.
+	devB, line := answer(t, n3.srv.Addr(), testPassword, "id-dev-b")
+	requireConnected(t, line)
+	began = time.Now()
+	_, err = n2.svc.AddBan(ctx, identity.KindCID, "id-dev-b", "cluster test", 0)
+	require.NoError(t, err)
+	closedWithin(t, devB, "190 "+protocol.ReasonBanned.String(), began, 2*time.Second)
+	require.Eventually(t, func() bool {
+		_, ok := n1.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "id-dev-b"})
+		return ok
+	},
+		5*time.Second, 5*time.Millisecond)
+	_, line = answer(t, n1.srv.Addr(), testPassword, "id-dev-b")
+	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
+
+	// Lifting it through node 3 lets it in on node 1 again.
+	require.NoError(t, n3.svc.DeleteBan(ctx, identity.KindCID, "id-dev-b"))
+	require.Eventually(t, func() bool {
+		_, ok := n1.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "id-dev-b"})
+		return !ok
+	},
+		5*time.Second, 5*time.Millisecond, "the lifted ban stayed on node 1")
+	_, line = answer(t, n1.srv.Addr(), testPassword, "id-dev-b")
+	requireConnected(t, line)
+
+	// A ban for a time ends on every node, and leaves the bucket.
+	_, err = n1.svc.AddBan(ctx, identity.KindCID, "id-dev-c", "short", time.Second)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, ok := n3.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "id-dev-c"})
+		return ok
+	},
+		5*time.Second, 5*time.Millisecond)
+	_, line = answer(t, n3.srv.Addr(), testPassword, "id-dev-c")
+	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
+	require.Eventually(t, func() bool {
+		_, line := answer(t, n3.srv.Addr(), testPassword, "id-dev-c")
+		return strings.HasPrefix(line, "140 ")
+	}, 10*time.Second, 100*time.Millisecond, "the expired ban still refuses on node 3")
+	st, err := n2.node.IdentityStore()
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, bans, err := st.Load(ctx)
+		return err == nil && len(bans) == 0
+	}, 5*time.Second, 20*time.Millisecond, "the expired ban stayed in the bucket")
+
+	// An address ban through node 1 refuses a new connection on node 3
+	// before any prompt; the test's clients all come from 127.0.0.1.
+	_, err = n1.svc.AddBan(ctx, identity.KindNet, "127.0.0.0/8", "cluster test", 0)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		c := testkit.Dial(t, n3.srv.Addr())
+		return c.ReadLine() == "190 "+protocol.ReasonBanned.String()
+	}, 5*time.Second, 20*time.Millisecond, "the network ban did not reach node 3")
+}
+
+// A fresh node loads what the cluster holds before it admits anyone.
+func TestIdentityLoadedByALateNode(t *testing.T) {
+	url := runNATS(t)
+	n1 := startIdentityNode(t, url, "late-1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	secret, _, err := n1.svc.Enroll(ctx, "late-dev", 0)
+	require.NoError(t, err)
+	_, err = n1.svc.AddBan(ctx, identity.KindCID, "late-banned", "", 0)
+	require.NoError(t, err)
+
+	n2 := startIdentityNode(t, url, "late-2")
+	_, ok := n2.svc.Credential("late-dev")
+	assert.True(t, ok, "the credential was not loaded at start")
+	_, line := answer(t, n2.srv.Addr(), secret, "late-dev")
+	requireConnected(t, line)
+	_, line = answer(t, n2.srv.Addr(), testPassword, "late-banned")
+	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
+}
