@@ -2,7 +2,11 @@ package admin
 
 import (
 	"net"
+	"sync"
+	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"golang.org/x/net/netutil"
 )
 
@@ -13,11 +17,16 @@ import (
 // descriptor reserve that `cliser serve` keeps below the open-files limit.
 const DefaultMaxConns = 256
 
+// Metric names of the admin listener's cap.
+const (
+	MetricAdminConnections = "cliser_admin_connections"
+	MetricAdminCapReached  = "cliser_admin_connection_cap_reached_total"
+)
+
 // WithMaxConns caps the admin listener's open connections at n; a
 // connection past the cap waits in the kernel's accept queue (it costs
 // the process no descriptor) until one closes. The HTTP server's timeouts
-// free a slot held by an idle peer within seconds. n <= 0 leaves the
-// default.
+// free a slot held by an idle peer. n <= 0 leaves the default.
 func WithMaxConns(n int) Option {
 	return func(o *options) {
 		if n > 0 {
@@ -27,7 +36,66 @@ func WithMaxConns(n int) Option {
 }
 
 // limit wraps ln with the connection cap (x/net's LimitListener: Accept
-// waits for a free slot before it takes a descriptor).
+// waits for a free slot before it takes a descriptor) and counts what it
+// holds, so that a full listener is seen: a gauge of open connections, a
+// counter of the times it filled up, and one log line each time it fills
+// and once it is half empty again (not one per connection of a flood).
 func (a *API) limit(ln net.Listener) net.Listener {
-	return netutil.LimitListener(ln, a.opts.maxConns)
+	c := &capped{Listener: netutil.LimitListener(ln, a.opts.maxConns), max: int64(a.opts.maxConns), log: a.opts.log,
+		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricAdminConnections,
+			Help: "Open connections of the admin listener."}),
+		reached: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminCapReached,
+			Help: "Times the admin listener reached --admin-max-connections; further connections waited."}),
+	}
+	if a.opts.metrics != nil {
+		for _, col := range []prometheus.Collector{c.open, c.reached} {
+			_ = a.opts.metrics.Registry().Register(col) // a second listener on one Metrics keeps the first's
+		}
+	}
+	return c
+}
+
+// capped counts the open connections of the capped listener. Safe for
+// concurrent use, as net.Listener must be.
+type capped struct {
+	net.Listener
+	max     int64
+	n       atomic.Int64
+	full    atomic.Bool
+	log     *zap.Logger
+	open    prometheus.Gauge
+	reached prometheus.Counter
+}
+
+func (l *capped) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.open.Inc()
+	if l.n.Add(1) >= l.max && l.full.CompareAndSwap(false, true) {
+		l.reached.Inc()
+		l.log.Warn("admin listener full: further connections wait in the kernel's queue until one closes "+
+			"(idle or slow HTTP peers? see --admin-max-connections)", zap.Int64("max_connections", l.max))
+	}
+	return &cappedConn{Conn: c, l: l}, nil
+}
+
+func (l *capped) closed() {
+	l.open.Dec()
+	if l.n.Add(-1) <= l.max/2 && l.full.CompareAndSwap(true, false) {
+		l.log.Info("admin listener has room again", zap.Int64("open", l.n.Load()), zap.Int64("max_connections", l.max))
+	}
+}
+
+type cappedConn struct {
+	net.Conn
+	l    *capped
+	once sync.Once
+}
+
+func (c *cappedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.l.closed)
+	return err
 }

@@ -45,7 +45,9 @@ func TestHealthzFollowsLiveness(t *testing.T) {
 // waits (unanswered) until a held one closes, then is served.
 func TestAdminListenerCapsConnections(t *testing.T) {
 	t.Parallel()
-	hs, err := admin.New(registry.New(), admin.WithMaxConns(3)).Listen("127.0.0.1:0")
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	hs, err := admin.New(reg, admin.WithMaxConns(3), admin.WithMetrics(m)).Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
 
@@ -69,6 +71,21 @@ func TestAdminListenerCapsConnections(t *testing.T) {
 	line, err := bufio.NewReader(extra).ReadString('\n')
 	require.NoError(t, err)
 	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
+
+	// Once the held ones leave, /metrics says the cap was reached once.
+	require.NoError(t, held[1].Close())
+	require.NoError(t, held[2].Close())
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + hs.Addr() + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var body strings.Builder
+		_, _ = bufio.NewReader(resp.Body).WriteTo(&body)
+		return strings.Contains(body.String(), admin.MetricAdminCapReached+" 1") &&
+			strings.Contains(body.String(), admin.MetricAdminConnections+" ")
+	}, 10*time.Second, 20*time.Millisecond, "no cap metrics")
 }
 
 // healthzKeepAlive asks /healthz on a new connection, reads the answer

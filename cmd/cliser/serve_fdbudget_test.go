@@ -110,8 +110,12 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 		return nil
 	})
 	t.Logf("protocol flood: %d prompted, %d told 190 server full", prompted.Load(), full.Load())
-	assert.Equal(t, int64(688-healthy), prompted.Load(), "the ceiling is the open-files limit less 512")
-	assert.Equal(t, int64(1000-688+healthy), full.Load())
+	// The ceiling is the open-files limit less 512. A refusal still being
+	// closed on one loop may count for a moment against an accept on the
+	// other, so a few more than the surplus may be refused, never fewer.
+	assert.LessOrEqual(t, prompted.Load(), int64(688-healthy), "the ceiling is the open-files limit less 512")
+	assert.GreaterOrEqual(t, prompted.Load(), int64(688-healthy-32), "the ceiling is the open-files limit less 512")
+	assert.GreaterOrEqual(t, full.Load(), int64(1000-688+healthy))
 
 	// The healthy clients never stopped: more keep-alives after the flood.
 	waitEchoes(t, echoers, 5)
@@ -134,6 +138,10 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "/healthz never answered once the idle peers left")
 
 	logs := p.LogText()
+	assert.Contains(t, logs, "admin listener full", "the full admin listener is logged")
+	// Once per filling: the flood, and perhaps once more when the peers
+	// it queued are accepted after they left; never once per connection.
+	assert.LessOrEqual(t, strings.Count(logs, "admin listener full"), 3, "once per filling, not per connection")
 	assert.NotContains(t, logs, "too many open files")
 	assert.NotContains(t, logs, "Accept() failed")
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
