@@ -14,6 +14,9 @@ type Config struct {
 	Addr string
 	// Password is answered to "110 password". Required.
 	Password string
+	// Secret, when set, gives each client its own 110 answer instead of
+	// Password: a secret enrolled for its client-id (docs/identity.md).
+	Secret func(id string) string
 	// IDPrefix starts every client-id; the client's index follows it.
 	// Default "bench-".
 	IDPrefix string

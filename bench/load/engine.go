@@ -123,7 +123,11 @@ func (e *Engine) newClient() *client {
 	e.clients++
 	e.mu.Unlock()
 	id := e.cfg.IDPrefix + strconv.Itoa(e.cfg.FirstIndex+idx)
-	answers, _ := protocol.AppendPasswordAnswer(nil, []byte(e.cfg.Password))
+	pw := e.cfg.Password
+	if e.cfg.Secret != nil {
+		pw = e.cfg.Secret(id)
+	}
+	answers, _ := protocol.AppendPasswordAnswer(nil, []byte(pw))
 	answers, _ = protocol.AppendIDAnswer(answers, []byte(id))
 	return &client{e: e, idx: idx, probe: idx < e.cfg.Probes, answers: answers, src: idx % e.sources}
 }
