@@ -36,8 +36,7 @@ func (s *Service) Enroll(ctx context.Context, cid string, grace time.Duration) (
 		return "", Credential{}, err
 	}
 	s.mu.Lock()
-	s.creds[cid] = &c
-	s.nCreds.Store(int64(len(s.creds)))
+	s.setCredLocked(&c)
 	s.mu.Unlock()
 	s.opts.log.Info("identity: credential created", zap.String("cid", cid), zap.Durationp("grace", nonZero(grace)))
 	s.emit(Event{Type: EventCredentialCreated, Time: now, CID: cid})
@@ -64,9 +63,7 @@ func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
 // false when there was none (a Watch echo of our own delete).
 func (s *Service) dropCredential(cid string) bool {
 	s.mu.Lock()
-	_, had := s.creds[cid]
-	delete(s.creds, cid)
-	s.nCreds.Store(int64(len(s.creds)))
+	had := s.deleteCredLocked(cid)
 	s.mu.Unlock()
 	if had {
 		s.opts.closeCID(cid, protocol.ReasonRevoked)

@@ -50,8 +50,14 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 	s.emit(banEvent(EventBanCreated, b, now))
 }
 
-// pruneFlaps forgets counts whose window has passed.
+// pruneFlaps forgets counts whose window has passed. It scans every count
+// under the lock the loops take to count, so it runs at most once a
+// second (sweep goroutine only).
 func (s *Service) pruneFlaps(now time.Time) {
+	if now.Sub(s.lastFlapPrune) < time.Second {
+		return
+	}
+	s.lastFlapPrune = now
 	s.flapMu.Lock()
 	defer s.flapMu.Unlock()
 	for cid, fc := range s.flaps {

@@ -21,6 +21,7 @@ type Service struct {
 	ready     atomic.Bool
 	nCreds    atomic.Int64 // credentials held: any makes the check deferred
 	nAddrBans atomic.Int64 // ip and net bans held: none skips the address check
+	nGrace    atomic.Int64 // credentials with a previous digest: none skips their sweep
 	flapBans  atomic.Uint64
 	storeErrs atomic.Uint64
 
@@ -31,6 +32,8 @@ type Service struct {
 
 	flapMu sync.Mutex
 	flaps  map[string]*flapCount
+
+	lastFlapPrune time.Time // sweep goroutine only
 
 	wq writeQueue
 
@@ -109,9 +112,10 @@ func (s *Service) replace(creds []Credential, bans []Ban) {
 	now := time.Now()
 	s.mu.Lock()
 	s.creds = make(map[string]*Credential, len(creds))
+	s.nGrace.Store(0)
 	for i := range creds {
 		c := creds[i]
-		s.creds[c.CID] = &c
+		s.setCredLocked(&c)
 	}
 	s.bans = make(map[BanKey]*Ban, len(bans))
 	var expired []BanKey
@@ -132,7 +136,6 @@ func (s *Service) replace(creds []Credential, bans []Ban) {
 
 // recountLocked refreshes the counters and the net list; s.mu is held.
 func (s *Service) recountLocked() {
-	s.nCreds.Store(int64(len(s.creds)))
 	s.nets = s.nets[:0]
 	n := 0
 	for k, b := range s.bans {
@@ -177,3 +180,30 @@ func (s *Service) FlappingBans() uint64 { return s.flapBans.Load() }
 func (s *Service) StoreErrors() uint64 { return s.storeErrs.Load() }
 
 func (s *Service) emit(e Event) { s.opts.onEvent(e) }
+
+// setCredLocked holds c and keeps the counters; s.mu is held.
+func (s *Service) setCredLocked(c *Credential) {
+	if old := s.creds[c.CID]; old != nil && old.Previous != nil {
+		s.nGrace.Add(-1)
+	}
+	if c.Previous != nil {
+		s.nGrace.Add(1)
+	}
+	s.creds[c.CID] = c
+	s.nCreds.Store(int64(len(s.creds)))
+}
+
+// deleteCredLocked forgets cid's credential; false when there was none.
+// s.mu is held.
+func (s *Service) deleteCredLocked(cid string) bool {
+	old, ok := s.creds[cid]
+	if !ok {
+		return false
+	}
+	if old.Previous != nil {
+		s.nGrace.Add(-1)
+	}
+	delete(s.creds, cid)
+	s.nCreds.Store(int64(len(s.creds)))
+	return true
+}

@@ -23,6 +23,10 @@ func (s *Service) runSweep(ctx context.Context) {
 }
 
 func (s *Service) sweep(now time.Time) {
+	s.pruneFlaps(now)
+	if !s.sweepDue(now) {
+		return // the common case: a read lock, no scan of the credentials
+	}
 	var expired []Ban
 	s.mu.Lock()
 	for k, b := range s.bans {
@@ -36,7 +40,7 @@ func (s *Service) sweep(now time.Time) {
 			// Replaced, not changed in place: a reader may hold the old one.
 			cc := *c
 			cc.Previous, cc.PreviousValidUntil = nil, nil
-			s.creds[c.CID] = &cc
+			s.setCredLocked(&cc)
 		}
 	}
 	if len(expired) > 0 {
@@ -48,5 +52,25 @@ func (s *Service) sweep(now time.Time) {
 		s.opts.log.Info("identity: ban expired", zap.String("kind", b.Kind), zap.String("value", b.Value), zap.String("by", b.By))
 		s.emit(banEvent(EventBanDeleted, b, now.UTC()))
 	}
-	s.pruneFlaps(now)
+}
+
+// sweepDue reports whether a ban has ended or a grace period has run out,
+// under the read lock: the event loops keep reading meanwhile.
+func (s *Service) sweepDue(now time.Time) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, b := range s.bans {
+		if !b.active(now) {
+			return true
+		}
+	}
+	if s.nGrace.Load() == 0 {
+		return false
+	}
+	for _, c := range s.creds {
+		if c.Previous != nil && c.PreviousValidUntil != nil && !now.Before(*c.PreviousValidUntil) {
+			return true
+		}
+	}
+	return false
 }

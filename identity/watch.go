@@ -49,8 +49,7 @@ func (s *Service) apply(c Change) {
 	case c.Credential != nil:
 		cred := *c.Credential
 		s.mu.Lock()
-		s.creds[cred.CID] = &cred
-		s.nCreds.Store(int64(len(s.creds)))
+		s.setCredLocked(&cred)
 		s.mu.Unlock()
 	case c.CredentialDeleted != "":
 		s.dropCredential(c.CredentialDeleted)
