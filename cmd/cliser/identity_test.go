@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -519,4 +521,55 @@ func TestAgentPasswordFileMode(t *testing.T) {
 	pw, err := agentPassword(file)
 	require.NoError(t, err)
 	assert.Equal(t, "s3cret", pw)
+}
+
+// The JSON shapes are IDENTITY.md's, field for field.
+func TestIdentityAPIShapes(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	base := adminAddrOf(t, s.p)
+	call := func(method, path, body string, want int) map[string]any {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		require.Equal(t, want, resp.StatusCode, string(raw))
+		out := map[string]any{}
+		if len(raw) > 0 {
+			require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+		}
+		return out
+	}
+	keys := func(m map[string]any) []string {
+		var k []string
+		for key := range m {
+			k = append(k, key)
+		}
+		slices.Sort(k)
+		return k
+	}
+	created := call("POST", "/v1/credentials/shape-1", "", http.StatusCreated)
+	assert.Equal(t, []string{"cid", "created_at", "previous_valid_until", "secret"}, keys(created))
+	assert.Nil(t, created["previous_valid_until"])
+	assert.True(t, strings.HasSuffix(created["created_at"].(string), "Z"))
+	rotated := call("POST", "/v1/credentials/shape-1", `{"grace": "24h"}`, http.StatusCreated)
+	assert.NotNil(t, rotated["previous_valid_until"])
+	list := call("GET", "/v1/credentials", "", http.StatusOK)
+	assert.Equal(t, []string{"credentials", "next"}, keys(list))
+	one := call("GET", "/v1/credentials/shape-1", "", http.StatusOK)
+	assert.Equal(t, []string{"cid", "created_at", "previous_valid_until"}, keys(one))
+	call("GET", "/v1/credentials/nobody", "", http.StatusNotFound)
+
+	ban := call("POST", "/v1/bans", `{"kind": "ip", "value": "203.0.113.9", "reason": "r", "duration": "1h"}`, http.StatusCreated)
+	assert.Equal(t, []string{"at", "by", "kind", "reason", "until", "value"}, keys(ban))
+	assert.Equal(t, "operator", ban["by"])
+	forever := call("POST", "/v1/bans", `{"kind": "cid", "value": "x-1"}`, http.StatusCreated)
+	assert.Nil(t, forever["until"])
+	bans := call("GET", "/v1/bans?kind=ip", "", http.StatusOK)
+	assert.Equal(t, []string{"bans", "next"}, keys(bans))
+	assert.Len(t, bans["bans"], 1)
+	call("DELETE", "/v1/credentials/shape-1", "", http.StatusNoContent)
+	call("DELETE", "/v1/bans/cid/x-1", "", http.StatusNoContent)
 }
