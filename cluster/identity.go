@@ -191,49 +191,76 @@ func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error 
 }
 
 // errRewatch: NATS reconnected; a watch's consumer does not always survive
-// that, so the Service loads afresh and watches again.
-var errRewatch = errors.New("cluster: NATS reconnected; identity is read again")
+// that, so the watch is made again.
+var errRewatch = errors.New("cluster: NATS reconnected")
 
-// reconnectCheck is how often Watch looks whether NATS reconnected.
+// reconnectCheck is how often Watch looks whether NATS reconnected, and
+// how long it waits before watching again after a failure.
 const reconnectCheck = time.Second
 
 // Watch calls apply for every change of either bucket, by any node, until
-// ctx ends. It starts with the current values (and the deletes each key
-// ended with), so nothing written between Load and Watch is missed; apply
-// is idempotent. It returns an error when a watch ends or NATS
-// reconnected, for the Service to load and watch again.
+// ctx ends. Each watch starts with the current values (and the delete each
+// deleted key ended with): nothing written between Load and Watch is
+// missed, and apply is idempotent. When a watch ends or NATS reconnected,
+// it watches again, from the current values once more, so a change missed
+// meanwhile is applied as it would have been — a ban made then still
+// closes the sessions it matches. Only a first watch that cannot start is
+// an error.
 func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) error {
+	started, err := s.watchOnce(ctx, apply)
+	for ctx.Err() == nil {
+		if !started {
+			return err
+		}
+		s.log.Info("cluster: watching the identity buckets again", zap.NamedError("why", err))
+		for ctx.Err() == nil {
+			if started, err = s.watchOnce(ctx, apply); started {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(reconnectCheck):
+			}
+		}
+		started = true
+	}
+	return nil
+}
+
+// watchOnce watches both buckets until ctx ends (nil), NATS reconnects or
+// a watch ends. started is false when the watches could not be made.
+func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change)) (started bool, err error) {
+	reconnects := s.nc.Stats().Reconnects
 	cw, err := s.creds.WatchAll(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: watch %s: %w", CredentialsBucket, err)
+		return false, fmt.Errorf("cluster: watch %s: %w", CredentialsBucket, err)
 	}
 	defer func() { _ = cw.Stop() }()
 	bw, err := s.bans.WatchAll(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: watch %s: %w", BansBucket, err)
+		return false, fmt.Errorf("cluster: watch %s: %w", BansBucket, err)
 	}
 	defer func() { _ = bw.Stop() }()
-	reconnects := s.nc.Stats().Reconnects
 	tick := time.NewTicker(reconnectCheck)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return true, nil
 		case <-tick.C:
 			if s.nc.Stats().Reconnects != reconnects {
-				return errRewatch
+				return true, errRewatch
 			}
 		case e, ok := <-cw.Updates():
 			if !ok {
-				return fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
+				return true, fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
 			}
 			if e != nil {
 				s.applyCredential(e, apply)
 			}
 		case e, ok := <-bw.Updates():
 			if !ok {
-				return fmt.Errorf("cluster: watch %s ended", BansBucket)
+				return true, fmt.Errorf("cluster: watch %s ended", BansBucket)
 			}
 			if e != nil {
 				s.applyBan(e, apply)

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +208,34 @@ func TestIdentityLoadedByALateNode(t *testing.T) {
 	requireConnected(t, line)
 	_, line = answer(t, n2.srv.Addr(), testPassword, "late-banned")
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
+}
+
+// NATS restarts under two nodes: each reads identity afresh and watches
+// again, and a change made after it still reaches the other node and
+// closes the session there.
+func TestIdentityWatchSurvivesNATSRestart(t *testing.T) {
+	dir := t.TempDir()
+	ns := startNATS(t, dir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	n1 := startIdentityNode(t, ns.ClientURL(), "rs-1")
+	n2 := startIdentityNode(t, ns.ClientURL(), "rs-2")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	startNATS(t, dir, port)
+	require.Eventually(t, func() bool { return n1.nc.IsConnected() && n2.nc.IsConnected() }, 20*time.Second, 20*time.Millisecond)
+
+	dev, line := answer(t, n2.srv.Addr(), testPassword, "rs-dev")
+	requireConnected(t, line)
+	// Writes may fail while JetStream settles after the restart: retry.
+	require.Eventually(t, func() bool {
+		_, err := n1.svc.AddBan(ctx, identity.KindCID, "rs-dev", "after restart", 0)
+		return err == nil
+	}, 20*time.Second, 100*time.Millisecond, "no ban could be written after the restart")
+	dev.Timeout = 20 * time.Second
+	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), dev.ReadLine(), "the ban did not reach node 2 after NATS restarted")
+	require.Eventually(t, func() bool { return n1.svc.Ready() && n2.svc.Ready() }, 20*time.Second, 20*time.Millisecond,
+		"identity not ready again after the restart")
 }
