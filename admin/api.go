@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -26,6 +28,9 @@ type API struct {
 	// for it until its deadline).
 	streamsCtx  context.Context
 	stopStreams context.CancelFunc
+
+	authOnce sync.Once
+	authLim  atomic.Pointer[authLimiter] // made by the first Handler; shared by later ones
 }
 
 // New makes the API over reg.

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // openPaths answer without a token: an orchestrator's probes carry none.
@@ -19,18 +20,26 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		return next
 	}
 	want := sha256.Sum256([]byte(a.opts.token))
+	lim := a.authLimiter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if openPaths[r.URL.Path] {
 			next.ServeHTTP(w, r)
 			return
 		}
+		ip, now := remoteIP(r), time.Now()
+		if wait := lim.retryAfter(ip, now); wait > 0 {
+			tooManyFailures(w, wait)
+			return
+		}
 		given, ok := bearer(r)
 		if !ok {
+			lim.failed(ip, false, now)
 			unauthorized(w, "missing bearer token: send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN)")
 			return
 		}
 		got := sha256.Sum256([]byte(given))
 		if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+			lim.failed(ip, true, now)
 			unauthorized(w, "wrong bearer token")
 			return
 		}

@@ -38,6 +38,7 @@ type stackConfig struct {
 	reactorOpts  []reactor.Option
 	registryOpts []registry.Option
 	noStart      bool // leave the reactor unstarted (a "starting" server)
+	apiOpts      []admin.Option
 }
 
 func newStack(t *testing.T, cfg stackConfig) *stack {
@@ -54,8 +55,9 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	}, cfg.reactorOpts...)
 	srv, err := reactor.New(reg, opts...)
 	require.NoError(t, err)
-	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
-		admin.WithToken(cfg.token), admin.WithLogger(zaptest.NewLogger(t)))
+	apiOpts := []admin.Option{admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
+		admin.WithToken(cfg.token), admin.WithLogger(zaptest.NewLogger(t))}
+	api := admin.New(reg, append(apiOpts, cfg.apiOpts...)...)
 	hs, err := api.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	s := &stack{reg: reg, srv: srv, metrics: m, api: api, admin: hs, base: "http://" + hs.Addr(), token: cfg.token}
@@ -112,6 +114,9 @@ func (s *stack) callToken(t *testing.T, method, path, body, token string) reply 
 	require.NoError(t, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" { // as any client of a JSON API does (guard.go)
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

@@ -44,7 +44,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound(fmt.Sprintf("no endpoint %s: see docs/operations.md for the API", r.URL.Path)))
 	})
-	return a.authenticate(mux)
+	// The guard goes first: a foreign Host, Origin or body is refused
+	// before the token is even looked at (guard.go).
+	return guard(a.opts.allowedHosts, a.authenticate(mux))
 }
 
 func methodNotAllowed(allow string) http.HandlerFunc {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
 )
 
 func TestWrongMethodIs405WithAllow(t *testing.T) {
@@ -41,7 +43,9 @@ func TestUnknownPathIsJSON404(t *testing.T) {
 func TestTokenOn(t *testing.T) {
 	t.Parallel()
 	const token = "s3cret-admin-token"
-	s := newStack(t, stackConfig{token: token})
+	// More wrong tokens than the per-IP slowdown lets through (its own test
+	// is in authlimit_test.go).
+	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(0, 0)}})
 	s.connect(t, "tok-1")
 
 	protected := []struct{ method, path string }{

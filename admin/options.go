@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"time"
+
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/events"
@@ -30,14 +32,21 @@ type options struct {
 	maxConns int
 	// live is the liveness check behind /healthz (live.go).
 	live func() bool
+	// allowedHosts are host names a request's Host may name (guard.go).
+	allowedHosts map[string]bool
+	// authFailLimit wrong tokens per authFailWindow and IP, then 429.
+	authFailLimit  int
+	authFailWindow time.Duration
 }
 
 func defaultOptions() options {
 	return options{
-		ready:    func() bool { return true },
-		live:     func() bool { return true },
-		maxConns: DefaultMaxConns,
-		log:      zap.NewNop(),
+		ready:          func() bool { return true },
+		live:           func() bool { return true },
+		maxConns:       DefaultMaxConns,
+		log:            zap.NewNop(),
+		authFailLimit:  DefaultAuthFailLimit,
+		authFailWindow: DefaultAuthFailWindow,
 	}
 }
 

@@ -16,6 +16,7 @@ type Server struct {
 	http *http.Server
 	addr string
 	done chan error
+	api  *API
 
 	stopOnce sync.Once
 	stopErr  error
@@ -43,6 +44,7 @@ func (a *API) Listen(addr string) (*Server, error) {
 		},
 		addr: ln.Addr().String(),
 		done: make(chan error, 1),
+		api:  a,
 	}
 	s.http.RegisterOnShutdown(a.stopStreams)
 	go func() {
@@ -69,6 +71,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = s.http.Close()
 		}
 		s.stopErr = errors.Join(err, <-s.done)
+		s.api.stopAuthLog()
 	})
 	return s.stopErr
 }

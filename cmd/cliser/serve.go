@@ -27,6 +27,7 @@ type serveConfig struct {
 	config           string
 	listen           string
 	adminListen      string
+	adminHosts       string
 	passwordFile     string
 	keepInterval     time.Duration
 	keepTimeout      time.Duration
@@ -82,6 +83,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.config, "config", "", "YAML file of settings, keyed by flag name")
 	f.StringVar(&cfg.listen, "listen", reactor.DefaultAddr, "the protocol's TCP address")
 	f.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:7071", "the admin HTTP API's address; off turns it off")
+	addAdminGuardFlags(f, cfg)
 	f.StringVar(&cfg.passwordFile, "password-file", "", "file of accepted passwords, one a line")
 	f.DurationVar(&cfg.keepInterval, "keepalive-interval", reactor.DefaultKeepInterval, "time between keep-alives to a registered client")
 	f.DurationVar(&cfg.keepTimeout, "keepalive-timeout", reactor.DefaultKeepTimeout, "how long a client has to answer a keep-alive")
@@ -149,6 +151,9 @@ func (cfg *serveConfig) validate() error {
 		return err
 	}
 	if err := cfg.webhook.validate(cfg.eventRetention > 0); err != nil {
+		return err
+	}
+	if _, err := allowedHosts(cfg.adminHosts); err != nil {
 		return err
 	}
 	return cfg.identity.validate()
@@ -254,7 +259,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		metrics.Registry().MustRegister(store.node.Collectors()...)
 	}
 	cfg.warnProxy(log)
-	var adminExtra []admin.Option
+	adminExtra := cfg.adminGuardOptions()
 	if evlog != nil {
 		metrics.Registry().MustRegister(evlog.Collectors()...)
 		adminExtra = append(adminExtra, admin.WithEvents(evlog), admin.WithEventsHealth(evlog.Healthy))

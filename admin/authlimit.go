@@ -1,0 +1,244 @@
+package admin
+
+import (
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// Wrong admin tokens are counted, logged at most once a minute, and slowed
+// per IP: each address has a bucket of DefaultAuthFailLimit wrong tokens
+// that refills at that many per DefaultAuthFailWindow. With the bucket
+// empty, every request of that address that needs the token is answered
+// 429 with Retry-After, the right token included: were the right one let
+// through, the 429 itself would tell a guesser which guess was right.
+
+const (
+	// DefaultAuthFailLimit and DefaultAuthFailWindow: 10 wrong tokens a
+	// minute per IP, then 429 (WithAuthFailLimit).
+	DefaultAuthFailLimit  = 10
+	DefaultAuthFailWindow = time.Minute
+
+	// MetricAdminAuthFailures counts requests refused 401 by reason
+	// ("missing" or "wrong" token); MetricAdminAuthThrottled the 429s.
+	MetricAdminAuthFailures  = "cliser_admin_auth_failures_total"
+	MetricAdminAuthThrottled = "cliser_admin_auth_throttled_total"
+
+	// authLogEvery is the most often a failure line is logged.
+	authLogEvery = time.Minute
+	// authMaxIPs bounds the addresses tracked; past it the untracked ones
+	// share one bucket, so a spray of addresses cannot grow memory.
+	authMaxIPs = 10000
+)
+
+// authLimiter is the per-IP slowdown, the counters and the log line. Safe
+// for concurrent use.
+type authLimiter struct {
+	limit    rate.Limit
+	burst    int // 0: no slowdown
+	failures *prometheus.CounterVec
+	missing  prometheus.Counter
+	wrong    prometheus.Counter
+	throttle prometheus.Counter
+	log      *zap.Logger
+	logEvery time.Duration
+
+	mu        sync.Mutex
+	ips       map[string]*rate.Limiter
+	overflow  *rate.Limiter
+	lastPrune time.Time
+	// the log line: what happened since the last one
+	lastLog   time.Time
+	unlogged  int
+	throttled int
+	lastIP    string
+	timer     *time.Timer
+	stopped   bool // the listener closed: no timer any more
+}
+
+func newAuthLimiter(o options) *authLimiter {
+	l := &authLimiter{
+		log:      o.log,
+		logEvery: authLogEvery,
+		ips:      make(map[string]*rate.Limiter),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricAdminAuthFailures,
+			Help: `Admin API requests refused for a "missing" or "wrong" bearer token.`,
+		}, []string{"reason"}),
+		throttle: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricAdminAuthThrottled,
+			Help: "Admin API requests answered 429: their address sent too many wrong tokens.",
+		}),
+	}
+	if o.metrics != nil {
+		l.failures = registerOrReuse(o.metrics.Registry(), l.failures)
+		l.throttle = registerOrReuse(o.metrics.Registry(), l.throttle)
+	}
+	l.missing, l.wrong = l.failures.WithLabelValues("missing"), l.failures.WithLabelValues("wrong")
+	if o.authFailLimit > 0 && o.authFailWindow > 0 {
+		l.burst = o.authFailLimit
+		l.limit = rate.Limit(float64(o.authFailLimit) / o.authFailWindow.Seconds())
+		l.overflow = rate.NewLimiter(l.limit, l.burst)
+	}
+	return l
+}
+
+// authLimiter is the API's one limiter, made on first use.
+func (a *API) authLimiter() *authLimiter {
+	a.authOnce.Do(func() { a.authLim.Store(newAuthLimiter(a.opts)) })
+	return a.authLim.Load()
+}
+
+// stopAuthLog logs what the limiter has not told yet and stops its timer,
+// so that no line comes after the listener closed. Safe from any goroutine.
+func (a *API) stopAuthLog() {
+	if l := a.authLim.Load(); l != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.timer != nil {
+			l.timer.Stop()
+			l.timer = nil
+		}
+		if l.unlogged > 0 || l.throttled > 0 {
+			l.logLocked(time.Now())
+		}
+		l.stopped = true
+	}
+}
+
+// registerOrReuse registers c, or returns the collector already there
+// (one Metrics shared by several APIs, or Handler called twice).
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	return c
+}
+
+// retryAfter is how long ip must wait before it may try a token again; 0
+// when it may now.
+func (l *authLimiter) retryAfter(ip string, now time.Time) time.Duration {
+	if l.burst == 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(ip, now, false)
+	if b == nil {
+		return 0
+	}
+	tokens := b.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	l.throttle.Inc()
+	l.throttled++
+	l.noteLocked(ip, now)
+	return time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+}
+
+// failed records a refused token from ip. Only a wrong token takes from
+// the bucket: a missing one tells a guesser nothing.
+func (l *authLimiter) failed(ip string, wrong bool, now time.Time) {
+	if wrong {
+		l.wrong.Inc()
+	} else {
+		l.missing.Inc()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if wrong && l.burst > 0 {
+		l.bucketLocked(ip, now, true).AllowN(now, 1)
+	}
+	l.unlogged++
+	l.noteLocked(ip, now)
+}
+
+// bucketLocked finds ip's bucket, making it when create is set.
+func (l *authLimiter) bucketLocked(ip string, now time.Time, create bool) *rate.Limiter {
+	if b, ok := l.ips[ip]; ok {
+		return b
+	}
+	if !create {
+		if len(l.ips) >= authMaxIPs {
+			return l.overflow
+		}
+		return nil
+	}
+	if len(l.ips) >= authMaxIPs/2 && now.Sub(l.lastPrune) >= time.Second {
+		l.pruneLocked(now)
+	}
+	if len(l.ips) >= authMaxIPs {
+		return l.overflow
+	}
+	b := rate.NewLimiter(l.limit, l.burst)
+	l.ips[ip] = b
+	return b
+}
+
+// pruneLocked forgets the addresses whose bucket has refilled.
+func (l *authLimiter) pruneLocked(now time.Time) {
+	l.lastPrune = now
+	for ip, b := range l.ips {
+		if b.TokensAt(now) >= float64(l.burst) {
+			delete(l.ips, ip)
+		}
+	}
+}
+
+// noteLocked logs what happened since the last line, at most once per
+// logEvery; what comes within the interval is told by a line at its end.
+func (l *authLimiter) noteLocked(ip string, now time.Time) {
+	l.lastIP = ip
+	if now.Sub(l.lastLog) >= l.logEvery {
+		l.logLocked(now)
+		return
+	}
+	if l.timer == nil && !l.stopped {
+		l.timer = time.AfterFunc(l.lastLog.Add(l.logEvery).Sub(now), func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.timer = nil
+			if !l.stopped && (l.unlogged > 0 || l.throttled > 0) {
+				l.logLocked(time.Now())
+			}
+		})
+	}
+}
+
+func (l *authLimiter) logLocked(now time.Time) {
+	l.log.Warn("admin: requests with a missing or wrong token (the token is never logged)",
+		zap.Int("failures", l.unlogged), zap.Int("throttled", l.throttled),
+		zap.String("last_ip", l.lastIP), zap.Duration("since_last_line", now.Sub(l.lastLog).Round(time.Second)))
+	l.lastLog, l.unlogged, l.throttled = now, 0, 0
+}
+
+// remoteIP is the address the request came from (no proxy header is
+// trusted: the admin API is not meant to sit behind one).
+func remoteIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// tooManyFailures answers 429 with Retry-After in whole seconds.
+func tooManyFailures(w http.ResponseWriter, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	writeJSON(w, http.StatusTooManyRequests, ErrorResponse{
+		Error: "too many wrong admin tokens from this address; try again in " + strconv.Itoa(max(secs, 1)) + "s",
+	})
+}

@@ -1,0 +1,137 @@
+package admin
+
+import (
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The guard keeps a web page out of the admin API. Browsers let any page
+// send a POST to any address, the loopback included (a form, or fetch in
+// no-cors mode), and DNS rebinding lets a page's own host name point at
+// 127.0.0.1 so that its script can read the answers too. So, before the
+// token check and for every route present and future:
+//
+//   - a request whose Host is a host name must name localhost or one of
+//     the allowed names (WithAllowedHosts); an IP address always passes,
+//     since DNS rebinding needs a name and Kubernetes probes send the
+//     pod's IP;
+//   - a state-changing request (POST, PUT, PATCH, DELETE) with an Origin
+//     must come from the API's own origin (scheme aside, host:port equal to
+//     the Host), and one the browser marks cross-site is refused;
+//   - a state-changing request with a body must say Content-Type:
+//     application/json, which no form and no no-cors fetch can send; a form
+//     content type is refused even with an empty body.
+//
+// curl without a body, the operator CLI and the probes send neither Origin
+// nor a content type, so they pass.
+
+// stateChanging are the methods the Origin and Content-Type rules apply to.
+var stateChanging = map[string]bool{
+	http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true,
+}
+
+// guard wraps next with the rules above. allowed holds host names in
+// lower case, without a trailing dot.
+func guard(allowed map[string]bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if msg := checkHost(r.Host, allowed); msg != "" {
+			writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
+			return
+		}
+		if stateChanging[r.Method] {
+			if msg := checkOrigin(r); msg != "" {
+				writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
+				return
+			}
+			if msg := checkContentType(r); msg != "" {
+				writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: msg})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostOnly strips the port and IPv6 brackets from a Host header value.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// normalHost lower-cases a host name and drops a trailing dot, so that
+// "LocalHost." and "localhost" are one name.
+func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+
+// checkHost says why a Host is refused, or "" when it passes. An empty
+// Host (HTTP/1.0) passes: no browser sends one.
+func checkHost(hostport string, allowed map[string]bool) string {
+	h := hostOnly(hostport)
+	if h == "" || net.ParseIP(h) != nil {
+		return ""
+	}
+	n := normalHost(h)
+	if n == "localhost" || allowed[n] {
+		return ""
+	}
+	return fmt.Sprintf("host %q is not allowed: the admin API answers to IP addresses, localhost and the names in "+
+		"--admin-allowed-hosts (CLISER_ADMIN_ALLOWED_HOSTS); a name outside it may be DNS rebinding", h)
+}
+
+// checkOrigin says why a state-changing request's Origin is refused, or ""
+// when it has none or it is the API's own.
+func checkOrigin(r *http.Request) string {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		// A browser that sends no Origin may still say where the request
+		// came from.
+		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+			return fmt.Sprintf("a %s request to %s is refused: Sec-Fetch-Site says %s (a page on another site)", r.Method, r.URL.Path, site)
+		}
+		return ""
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || !sameHostPort(u, r.Host) {
+		return fmt.Sprintf("a %s request from origin %q is refused: state-changing calls are taken only from the API's own origin (host %q) "+
+			"or from tools that send no Origin (curl, cliser clients)", r.Method, origin, r.Host)
+	}
+	return ""
+}
+
+// sameHostPort compares an origin with the request's Host, the scheme's
+// default port filled in on both sides.
+func sameHostPort(origin *url.URL, host string) bool {
+	port := origin.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[origin.Scheme]
+	}
+	h, p, err := net.SplitHostPort(host)
+	if err != nil { // no port in Host: the scheme's default
+		h, p = hostOnly(host), port
+	}
+	return normalHost(origin.Hostname()) == normalHost(h) && port == p
+}
+
+// checkContentType says why a state-changing request's body is refused,
+// or "" when it has none, or says it is JSON.
+func checkContentType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.ContentLength == 0 {
+			return ""
+		}
+		return fmt.Sprintf("a %s request with a body must say Content-Type: application/json "+
+			"(curl: -H 'Content-Type: application/json')", r.Method)
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Sprintf("Content-Type %q is refused: the admin API takes JSON only; send Content-Type: application/json "+
+			"with a JSON body, or no body and no Content-Type (curl -d sends a form unless told: add -H 'Content-Type: application/json')", ct)
+	}
+	return ""
+}

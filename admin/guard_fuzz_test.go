@@ -1,0 +1,75 @@
+package admin
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzGuard feeds arbitrary Host, Origin, Content-Type and Sec-Fetch-Site
+// values to the guard. It must never panic; what it lets through must obey
+// its rules, and what it refuses is a JSON error.
+func FuzzGuard(f *testing.F) {
+	allowed := map[string]bool{"ok.example": true}
+	f.Add("POST", "127.0.0.1:7071", "http://evil.example", "application/x-www-form-urlencoded", "", true)
+	f.Add("POST", "127.0.0.1:7071", "http://127.0.0.1:7071", "application/json; charset=utf-8", "same-origin", true)
+	f.Add("POST", "localhost:7071", "", "", "", false)
+	f.Add("GET", "evil.example:7071", "", "", "", false)
+	f.Add("GET", "[::1]:7071", "", "", "", false)
+	f.Add("DELETE", "OK.example.", "https://ok.example", "", "cross-site", false)
+	f.Add("POST", "ok.example:443", "https://ok.example", "text/plain", "", true)
+	f.Add("PUT", "", "null", "application/json", "", true)
+	f.Add("POST", "[fe80::1%25eth0]:80", "http://[fe80::1%25eth0]", "", "none", false)
+	f.Fuzz(func(t *testing.T, method, host, origin, ct, site string, body bool) {
+		req := &http.Request{Method: method, Host: host, Header: http.Header{}, URL: &url.URL{Path: "/v1/shutdown"}}
+		for k, v := range map[string]string{"Origin": origin, "Content-Type": ct, "Sec-Fetch-Site": site} {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		if body {
+			req.ContentLength = 2
+		}
+		passed := false
+		rec := httptest.NewRecorder()
+		guard(allowed, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { passed = true })).ServeHTTP(rec, req)
+
+		h := hostOnly(host)
+		isIP := net.ParseIP(h) != nil
+		if passed && !(h == "" || isIP || normalHost(h) == "localhost" || allowed[normalHost(h)]) {
+			t.Fatalf("host %q passed", host)
+		}
+		if !stateChanging[method] {
+			if !passed && (h == "" || isIP) {
+				t.Fatalf("%s with host %q refused: %s", method, host, rec.Body)
+			}
+		} else if passed {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/x-www-form-urlencoded") {
+				t.Fatalf("a form passed: %q", ct)
+			}
+			if body && ct == "" {
+				t.Fatal("a body without a content type passed")
+			}
+			if origin != "" {
+				u, err := url.Parse(origin)
+				if err != nil || !sameHostPort(u, host) {
+					t.Fatalf("origin %q passed for host %q", origin, host)
+				}
+			}
+		}
+		if passed {
+			return
+		}
+		if rec.Code != http.StatusForbidden && rec.Code != http.StatusUnsupportedMediaType {
+			t.Fatalf("refused with %d", rec.Code)
+		}
+		var e map[string]string
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || len(e) != 1 || e["error"] == "" {
+			t.Fatalf("refusal is not {\"error\": ...}: %s", rec.Body)
+		}
+	})
+}

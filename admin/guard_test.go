@@ -1,0 +1,157 @@
+package admin_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+)
+
+// request is one hand-made HTTP request to the stack's admin listener.
+type request struct {
+	method, path, body string
+	host               string // Host header; "" keeps the listener's address
+	header             map[string]string
+}
+
+func (s *stack) send(t *testing.T, rq request) reply {
+	t.Helper()
+	var body io.Reader
+	if rq.body != "" {
+		body = strings.NewReader(rq.body)
+	}
+	req, err := http.NewRequest(rq.method, s.base+rq.path, body)
+	require.NoError(t, err)
+	if rq.host != "" {
+		req.Host = rq.host
+	}
+	for k, v := range rq.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// The attack of issue #16: with no token, a page on another site posts a
+// form to /v1/shutdown. It is refused, and no client got an order: the
+// legitimate broadcast afterwards still reaches the one client.
+func TestCrossSiteFormCannotShutDownTheFleet(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	c := s.connect(t, "victim-1")
+	attacks := []request{
+		{method: "POST", path: "/v1/shutdown", body: "reason=pwned", header: map[string]string{
+			"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}},
+		{method: "POST", path: "/v1/shutdown", header: map[string]string{
+			"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}},
+		// A foreign origin is refused even with a JSON body.
+		{method: "POST", path: "/v1/shutdown", body: `{"reason":"pwned"}`, header: map[string]string{
+			"Origin": "http://evil.example", "Content-Type": "application/json"}},
+		// Another port of this very host is another origin.
+		{method: "POST", path: "/v1/clients/victim-1/kick", header: map[string]string{
+			"Origin": "http://127.0.0.1:1"}},
+		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Origin": "null"}},
+		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Sec-Fetch-Site": "cross-site"}},
+	}
+	for _, a := range attacks {
+		r := s.send(t, a)
+		assert.Equal(t, http.StatusForbidden, r.status, "%+v", a)
+		assert.Contains(t, r.errorText(t), "refused", "%+v", a)
+	}
+
+	var all admin.ShutdownAllResponse
+	r := s.call(t, "POST", "/v1/shutdown", "")
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	r.decode(t, &all)
+	assert.Equal(t, 1, all.Sent, "no refused request had ordered the client down")
+	c.Expect("130 shutdown")
+}
+
+// A state-changing call takes JSON or nothing: a form content type is
+// refused even with an empty body, and a body must say it is JSON (what a
+// no-cors fetch of a Blob cannot).
+func TestStateChangingCallsTakeJSONOnly(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	s.connect(t, "json-1")
+	for _, rq := range []request{
+		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}},
+		{method: "POST", path: "/v1/shutdown", body: `{"reason":"x"}`, header: map[string]string{"Content-Type": "text/plain"}},
+		{method: "POST", path: "/v1/shutdown", body: "--b\r\n\r\nx\r\n--b--", header: map[string]string{"Content-Type": "multipart/form-data; boundary=b"}},
+		{method: "POST", path: "/v1/clients/json-1/kick", body: `{}`},                                               // a body, no type
+		{method: "DELETE", path: "/v1/clients", body: `x`, header: map[string]string{"Content-Type": "text/plain"}}, // before the 405
+	} {
+		r := s.send(t, rq)
+		assert.Equal(t, http.StatusUnsupportedMediaType, r.status, "%+v: %s", rq, r.body)
+		assert.Contains(t, r.errorText(t), "application/json", "%+v", rq)
+	}
+	rec, _ := s.reg.Get("json-1")
+	assert.True(t, rec.CStatus, "nothing reached the client")
+
+	// What curl and the CLI send keeps working: no body and no type, or
+	// JSON that says so (a charset included), from the API's own origin or
+	// from none.
+	for _, rq := range []request{
+		{method: "POST", path: "/v1/clients/json-1/shutdown", body: `{"reason":"maintenance"}`,
+			header: map[string]string{"Content-Type": "application/json; charset=utf-8", "Origin": s.base}},
+		{method: "POST", path: "/v1/clients/json-1/kick"},
+	} {
+		r := s.send(t, rq)
+		assert.Equal(t, http.StatusAccepted, r.status, "%+v: %s", rq, r.body)
+	}
+}
+
+// DNS rebinding: a page whose own name now points at 127.0.0.1 sends its
+// name as Host. Host names other than localhost and the allowed ones are
+// refused, on every path; IP addresses always pass (probes send the pod's).
+func TestHostNamesOutsideTheAllowListAreRefused(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{apiOpts: []admin.Option{admin.WithAllowedHosts("Cliser.Example.NET.")}})
+	port := s.base[strings.LastIndex(s.base, ":")+1:]
+	for _, host := range []string{"evil.example:" + port, "evil.example", "localhost.evil.example:" + port, "127.0.0.1.nip.io:" + port} {
+		for _, path := range []string{"/v1/clients", "/healthz", "/metrics"} {
+			r := s.send(t, request{method: "GET", path: path, host: host})
+			assert.Equal(t, http.StatusForbidden, r.status, "%s %s", host, path)
+			assert.Contains(t, r.errorText(t), "--admin-allowed-hosts", "%s %s", host, path)
+		}
+	}
+	for _, host := range []string{"localhost:" + port, "LOCALHOST", "localhost.", "127.0.0.1:" + port, "[::1]:" + port,
+		"10.244.3.17:7071", "cliser.example.net:" + port, "CLISER.example.net"} {
+		r := s.send(t, request{method: "GET", path: "/v1/clients", host: host})
+		assert.Equal(t, http.StatusOK, r.status, "%s: %s", host, r.body)
+	}
+	// The same-origin rule follows the Host the browser used.
+	r := s.send(t, request{method: "POST", path: "/v1/shutdown", host: "cliser.example.net:" + port,
+		header: map[string]string{"Origin": "http://cliser.example.net:" + port}})
+	assert.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+}
+
+// The operator's own tools pass the guard: admin.Client is what `cliser
+// clients shutdown/kick` and `cliser health` use.
+func TestAdminClientPassesTheGuard(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	a := s.connect(t, "cli-a")
+	s.connect(t, "cli-b")
+	c, err := admin.NewClient(s.base, "", 5*time.Second)
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = c.Shutdown(ctx, "cli-a", "with a reason")
+	require.NoError(t, err)
+	a.Expect("130 shutdown with a reason")
+	_, err = c.Kick(ctx, "cli-b")
+	require.NoError(t, err)
+	require.NoError(t, c.Probe(ctx, "/healthz"))
+	require.NoError(t, c.Probe(ctx, "/readyz"))
+}
