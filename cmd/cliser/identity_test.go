@@ -466,6 +466,9 @@ func TestIdentityAdminErrors(t *testing.T) {
 	} {
 		req, err := http.NewRequest(tc.method, base+tc.path, strings.NewReader(tc.body))
 		require.NoError(t, err)
+		if tc.body != "" { // the admin API takes JSON that says so (admin/guard.go)
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		b, _ := io.ReadAll(resp.Body)
