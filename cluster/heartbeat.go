@@ -216,6 +216,11 @@ func (n *Node) markWhere(reason protocol.Reason, pick func(registry.Record) bool
 		switch {
 		case err == nil:
 			marked = append(marked, rec.Node)
+			// Only the node whose compare-and-set won says it, so the
+			// cluster's log has it once, with the lost node's name.
+			if n.opts.changes != nil {
+				n.opts.changes(registry.Change{Kind: registry.ChangeDisconnected, At: now, Record: rec})
+			}
 		case !isConflict(err) && n.ctx.Err() == nil:
 			n.log.Warn("cluster: could not mark record", zap.String("cid", rec.CID), zap.Error(err))
 		}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/registry"
 )
 
 // Option configures a Node (functional options).
@@ -20,6 +22,7 @@ type options struct {
 	retention      time.Duration
 	replicas       int
 	log            *zap.Logger
+	changes        registry.ChangeFunc
 }
 
 // Defaults. A lost node's clients are marked within HeartbeatTTL plus one
@@ -97,3 +100,9 @@ func WithLogger(l *zap.Logger) Option {
 		}
 	}
 }
+
+// WithChanges hands the disconnects this node marks for others (reason
+// "node lost", and "server restarted" for an earlier run of itself) to f,
+// the event log's source: the registry reports its own connections, and a
+// lost node can not report its own.
+func WithChanges(f registry.ChangeFunc) Option { return func(o *options) { o.changes = f } }

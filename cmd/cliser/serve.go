@@ -214,7 +214,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		return err
 	}
 
-	store, err := openBackend(cfg, log)
+	sink := &changeSink{}
+	store, err := openBackend(cfg, log, cluster.WithChanges(sink.emit))
 	if err != nil {
 		return err
 	}
@@ -223,19 +224,20 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if store.node != nil {
 		regOpts = append(regOpts, registry.WithNode(store.node.ID()))
 	}
-	evlog, err := openEventLog(cfg, log)
+	evlog, err := openEventLog(cfg, store, log)
 	if err != nil {
 		_ = store.Close()
 		return err
 	}
 	if evlog != nil {
-		regOpts = append(regOpts, registry.WithChanges(changesTo(evlog)))
+		sink.set(evlog)
+		regOpts = append(regOpts, registry.WithChanges(sink.emit))
 	}
 	reg := registry.New(regOpts...)
 	n, err := reg.Load()
 	if err != nil {
-		_ = store.Close()
 		closeEventLog(evlog)
+		_ = store.Close()
 		return err
 	}
 	if store.node == nil {
@@ -249,8 +251,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if err != nil {
 		stopFlusher()
 		<-flushed
-		_ = store.Close()
 		closeEventLog(evlog)
+		_ = store.Close()
 		return err
 	}
 	metrics := admin.NewMetrics(reg)
@@ -313,8 +315,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		hook.stop()
 		stopFlusher()
 		<-flushed
-		_ = store.Close()
 		closeEventLog(evlog)
+		_ = store.Close()
 		return err
 	}
 	adminAddr := "off"
@@ -339,10 +341,11 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	// Before the store (NATS) and the log it reads: a batch in flight is
 	// sent again after the restart, with the same webhook-id.
 	hook.stop()
-	closeErr := store.Close()
 	// After the reactor and the registry: the disconnects of the drain
-	// are the log's last events.
+	// are the log's last events. Before the store: in cluster mode that
+	// drains the NATS connection the log publishes on.
 	closeEventLog(evlog)
+	closeErr := store.Close()
 	// The admin API goes last: it answers reads and /readyz 503 while the
 	// reactor drains and the registry is written. An admin request still
 	// in flight when the time is up is cut off; that is no reason to fail

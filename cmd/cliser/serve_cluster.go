@@ -24,7 +24,7 @@ type backend struct {
 	nc   *nats.Conn
 }
 
-func openBackend(cfg *serveConfig, log *zap.Logger) (*backend, error) {
+func openBackend(cfg *serveConfig, log *zap.Logger, extra ...cluster.Option) (*backend, error) {
 	if cfg.cluster == "" {
 		store, err := boltstore.Open(cfg.dataDir)
 		if err != nil {
@@ -46,8 +46,9 @@ func openBackend(cfg *serveConfig, log *zap.Logger) (*backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %w", cfg.cluster, err)
 	}
-	node, err := cluster.Join(nc, cfg.nodeID, cluster.WithRetention(cfg.retention),
-		cluster.WithReplicas(cfg.clusterReplicas), cluster.WithHeartbeatTTL(cfg.clusterHeartbeat), cluster.WithLogger(log))
+	node, err := cluster.Join(nc, cfg.nodeID, append([]cluster.Option{cluster.WithRetention(cfg.retention),
+		cluster.WithReplicas(cfg.clusterReplicas), cluster.WithHeartbeatTTL(cfg.clusterHeartbeat),
+		cluster.WithLogger(log)}, extra...)...)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("--cluster %s: %w", cfg.cluster, err)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
+	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
@@ -17,6 +20,26 @@ type eventLog interface {
 	events.Reader
 	Append(events.Event) bool
 	Close() error
+	Healthy() error
+	Collectors() []prometheus.Collector
+}
+
+var (
+	_ eventLog = (*events.Log)(nil)
+	_ eventLog = (*events.Stream)(nil)
+)
+
+// changeSink hands registry and cluster changes to the event log, once it
+// is open: the cluster node is made (with the sink) before the log, which
+// needs its NATS connection. Nothing calls it before the log is set.
+type changeSink struct{ l atomic.Value } // eventLog
+
+func (s *changeSink) set(l eventLog) { s.l.Store(&l) }
+
+func (s *changeSink) emit(c registry.Change) {
+	if l, _ := s.l.Load().(*eventLog); l != nil && *l != nil {
+		(*l).Append(eventOf(c))
+	}
 }
 
 func addEventFlags(f *pflag.FlagSet, cfg *serveConfig) {
@@ -31,15 +54,26 @@ func (cfg *serveConfig) validateEvents() error {
 	return nil
 }
 
-// openEventLog opens the single-node event log in the data dir, next to
-// the registry (its own file: see events.FileName). Nil when off.
-func openEventLog(cfg *serveConfig, log *zap.Logger) (*events.Log, error) {
+// openEventLog opens the event log: in cluster mode the cluster's
+// JetStream stream, else a file in the data dir next to the registry (its
+// own file: see events.FileName). Nil when off.
+func openEventLog(cfg *serveConfig, b *backend, log *zap.Logger) (eventLog, error) {
 	if cfg.eventRetention == 0 {
 		log.Info("event log off (--event-retention 0)")
 		return nil, nil
 	}
+	opts := []events.Option{events.WithRetention(cfg.eventRetention), events.WithLogger(log)}
+	if b.node != nil {
+		s, err := events.OpenStream(b.nc, opts, events.WithStreamReplicas(cfg.clusterReplicas))
+		if err != nil {
+			return nil, fmt.Errorf("--cluster: %w", err)
+		}
+		log.Info("event log: the cluster's stream", zap.String("stream", events.DefaultStreamName),
+			zap.Uint64("newest_seq", s.Newest()), zap.Int("retention", cfg.eventRetention))
+		return s, nil
+	}
 	path := filepath.Join(cfg.dataDir, events.FileName)
-	l, err := events.Open(path, events.WithRetention(cfg.eventRetention), events.WithLogger(log))
+	l, err := events.Open(path, opts...)
 	if err != nil {
 		return nil, configErrorf("data dir %s: %v", cfg.dataDir, err)
 	}
@@ -48,16 +82,9 @@ func openEventLog(cfg *serveConfig, log *zap.Logger) (*events.Log, error) {
 	return l, nil
 }
 
-// changesTo turns the registry's changes into events appended to l. It
-// runs under the registry's lock (that keeps each client's events in
-// order), so it only builds the event and queues it: Append never waits.
-func changesTo(l eventLog) registry.ChangeFunc {
-	return func(c registry.Change) {
-		l.Append(eventOf(c))
-	}
-}
-
-// eventOf is the event of one registry change (EVENTS.md).
+// eventOf is the event of one registry change (EVENTS.md). It runs under
+// the registry's lock (that keeps each client's events in order), so it
+// only builds the event; Append only queues it.
 func eventOf(c registry.Change) events.Event {
 	rec := c.Record
 	ev := events.Event{
@@ -83,7 +110,7 @@ func eventOf(c registry.Change) events.Event {
 
 // closeEventLog writes what is queued and closes the log; a failure is
 // logged by the log itself.
-func closeEventLog(l *events.Log) {
+func closeEventLog(l eventLog) {
 	if l != nil {
 		_ = l.Close()
 	}
@@ -91,7 +118,7 @@ func closeEventLog(l *events.Log) {
 
 // identityEventsTo hands identity's credential and ban changes to l
 // (none when the log is off). Append never waits, as identity asks.
-func identityEventsTo(l *events.Log) []identity.Option {
+func identityEventsTo(l eventLog) []identity.Option {
 	if l == nil {
 		return nil
 	}

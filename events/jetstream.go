@@ -1,0 +1,461 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Defaults of the cluster's log.
+const (
+	DefaultStreamName    = "CLISER_EVENTS"
+	DefaultSubjectPrefix = "cliser.events"
+	// streamCache is how many of the newest events each node keeps in
+	// memory from its tail of the stream: reads of them (the API, the
+	// stream, webhook delivery) cost no NATS round trip.
+	streamCache = 65536
+	// publishChunk is the most events published before waiting for their
+	// acknowledgments (under nats.go's default of 4,000 outstanding).
+	publishChunk = 1000
+	// streamOpTimeout bounds one NATS request of a read.
+	streamOpTimeout = 5 * time.Second
+	// dedupWindow is the stream's duplicate window: a batch republished
+	// after a lost acknowledgment is stored once (its events keep their
+	// ids, which are the message ids).
+	dedupWindow = 2 * time.Minute
+)
+
+// StreamOption configures a Stream.
+type StreamOption func(*streamOptions)
+
+type streamOptions struct {
+	name     string
+	prefix   string
+	replicas int
+}
+
+// WithStreamName sets the JetStream stream's name and subject prefix
+// (tests run several clusters on one NATS server).
+func WithStreamName(name, subjectPrefix string) StreamOption {
+	return func(o *streamOptions) { o.name, o.prefix = name, subjectPrefix }
+}
+
+// WithStreamReplicas sets the stream's replicas (3 on a 3-server NATS cluster).
+func WithStreamReplicas(n int) StreamOption {
+	return func(o *streamOptions) { o.replicas = max(n, 1) }
+}
+
+// Stream is the cluster's event log: one JetStream stream, so the cluster
+// has one order and seq is the stream's sequence. Every node publishes its
+// own events to it behind the hot path (Append queues; a writer publishes
+// asynchronously, checks every acknowledgment and retries), and tails it
+// into memory for its readers. Retention is the stream's MaxMsgs.
+//
+// Each event's subject is <prefix>.<cid token> (a key-safe form of the
+// client ID; "=" for events of no client), so per-client reads are a
+// filtered consumer, not a scan.
+//
+// Append is safe from any goroutine (event loops included); the Reader and
+// Historian methods are safe for concurrent use.
+type Stream struct {
+	opts   options
+	sopts  streamOptions
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	q      *queue
+	m      *metrics
+	n      *notifier
+
+	mu    sync.Mutex
+	cache []Event // the newest events, by seq; at most 2*streamCache
+
+	tail    jetstream.ConsumeContext
+	failing atomic.Bool
+	done    chan struct{}
+}
+
+var (
+	_ Reader    = (*Stream)(nil)
+	_ Historian = (*Stream)(nil)
+)
+
+// OpenStream makes (or updates) the cluster's event stream on nc and starts
+// this node's writer and tail. nc stays the caller's.
+func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	so := streamOptions{name: DefaultStreamName, prefix: DefaultSubjectPrefix, replicas: 1}
+	for _, opt := range sopts {
+		opt(&so)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("events: jetstream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*streamOpTimeout)
+	defer cancel()
+	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        so.name,
+		Description: "cliser's event log: one order for the cluster (docs/events.md)",
+		Subjects:    []string{so.prefix + ".>"},
+		MaxMsgs:     int64(o.retention),
+		Discard:     jetstream.DiscardOld,
+		Storage:     jetstream.FileStorage,
+		Replicas:    so.replicas,
+		Duplicates:  dedupWindow,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
+	}
+	s := &Stream{opts: o, sopts: so, js: js, stream: st, m: newMetrics(), n: newNotifier(), done: make(chan struct{})}
+	s.q = newQueue(o.queueLimit, s.m, o.log)
+	if err := s.startTail(ctx); err != nil {
+		return nil, err
+	}
+	go s.run()
+	return s, nil
+}
+
+// subject is where cid's events go.
+func (s *Stream) subject(cid string) string {
+	if cid == "" {
+		return s.sopts.prefix + ".="
+	}
+	return s.sopts.prefix + "." + subjectToken(cid)
+}
+
+// subjectToken keeps letters, digits, '-' and '_' and writes any other
+// byte as '=' and two hex digits ('.' separates subject tokens): one to
+// one, and never the bare "=" of events of no client.
+func subjectToken(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b.WriteByte(c)
+		default:
+			const hex = "0123456789ABCDEF"
+			b.WriteByte('=')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xF])
+		}
+	}
+	return b.String()
+}
+
+// startTail follows the stream from the newest streamCache events on, into
+// the cache. An ordered consumer recreates itself after a NATS outage and
+// resumes where it was.
+func (s *Stream) startTail(ctx context.Context) error {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if last := info.State.LastSeq; last > 0 {
+		s.n.advance(last) // the newest seq is known before the tail catches up
+		start := max(info.State.FirstSeq, last-min(last, streamCache)+1)
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start}
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.sopts.name, cfg)
+	if err != nil {
+		return fmt.Errorf("events: tail of %s: %w", s.sopts.name, err)
+	}
+	cc, err := cons.Consume(s.onTail)
+	if err != nil {
+		return fmt.Errorf("events: tail of %s: %w", s.sopts.name, err)
+	}
+	s.tail = cc
+	return nil
+}
+
+// onTail adds one event of the stream to the cache and wakes the waiters.
+func (s *Stream) onTail(msg jetstream.Msg) {
+	ev, err := s.decode(msg)
+	if err != nil {
+		s.opts.log.Warn("events: unreadable event in the stream; skipped", zap.Error(err))
+		return
+	}
+	s.mu.Lock()
+	if n := len(s.cache); n == 0 || s.cache[n-1].Seq < ev.Seq {
+		s.cache = append(s.cache, ev)
+	}
+	if len(s.cache) >= 2*streamCache {
+		s.cache = append(make([]Event, 0, 2*streamCache), s.cache[len(s.cache)-streamCache:]...)
+	}
+	s.mu.Unlock()
+	s.n.advance(ev.Seq)
+}
+
+func (s *Stream) decode(msg jetstream.Msg) (Event, error) {
+	var ev Event
+	if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	md, err := msg.Metadata()
+	if err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	ev.Seq = md.Sequence.Stream
+	return ev, nil
+}
+
+// Append queues ev for the stream; it never blocks (see queue). The event
+// gets an id and a time when it has none.
+func (s *Stream) Append(ev Event) bool {
+	if ev.Time.IsZero() {
+		ev.Time = s.opts.now()
+	}
+	return s.q.push(ev)
+}
+
+// run is the writer: it publishes what is queued, in order, and waits for
+// every acknowledgment; a batch with a failure is published again from its
+// first failed event (the stream drops what it already has by message id).
+func (s *Stream) run() {
+	defer close(s.done)
+	var batch []Event
+	backoff := 100 * time.Millisecond
+	for {
+		batch = s.q.take(batch)
+		if len(batch) > 0 {
+			if sent, err := s.publish(batch); err != nil {
+				s.q.putBack(batch[sent:])
+				s.m.storeErrors.Inc()
+				if !s.failing.Swap(true) {
+					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
+				}
+				if s.q.isClosed() && backoff >= 2*time.Second {
+					s.opts.log.Error("events: giving up on the queued events at close", zap.Int("events", s.q.len()))
+					return
+				}
+				time.Sleep(backoff)
+				backoff = min(2*backoff, 5*time.Second)
+				continue
+			}
+			if s.failing.Swap(false) {
+				s.opts.log.Info("events: publishing to the event stream works again")
+			}
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		if s.q.isClosed() {
+			return
+		}
+		<-s.q.wake
+	}
+}
+
+// publish sends batch in chunks and checks every acknowledgment. It
+// returns how many events from the start are known stored.
+func (s *Stream) publish(batch []Event) (int, error) {
+	for start := 0; start < len(batch); start += publishChunk {
+		chunk := batch[start:min(start+publishChunk, len(batch))]
+		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
+		var pubErr error
+		for i := range chunk {
+			data, err := json.Marshal(&chunk[i])
+			if err != nil {
+				return start, err
+			}
+			f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: s.subject(chunk[i].CID), Data: data}, jetstream.WithMsgID(chunk[i].ID))
+			if err != nil {
+				pubErr = err
+				break
+			}
+			futures = append(futures, f)
+		}
+		timeout := time.After(streamOpTimeout)
+		for i, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return start + i, err
+			case <-timeout:
+				return start + i, errors.New("no acknowledgment from JetStream in time")
+			}
+		}
+		if pubErr != nil {
+			return start + len(futures), pubErr
+		}
+	}
+	return len(batch), nil
+}
+
+// Close publishes what is queued (for a while, if NATS is away) and stops
+// the tail. nc stays open. Safe to call once.
+func (s *Stream) Close() error {
+	s.q.close()
+	<-s.done
+	if s.tail != nil {
+		s.tail.Stop()
+	}
+	return nil
+}
+
+// Newest is the newest seq this node has seen in the stream.
+func (s *Stream) Newest() uint64 { return s.n.newest.Load() }
+
+// Wait returns nil once this node has seen an event with Seq > after.
+func (s *Stream) Wait(ctx context.Context, after uint64) error { return waitFor(ctx, s.n, after) }
+
+// Healthy is nil unless publishing fails or events were dropped since the
+// writer last caught up.
+func (s *Stream) Healthy() error {
+	switch {
+	case s.failing.Load():
+		return fmt.Errorf("event log: publishing to stream %s is failing", s.sopts.name)
+	case s.q.isDropping():
+		return fmt.Errorf("event log: queue full, events dropped (%d so far)", s.q.dropped.Load())
+	}
+	return nil
+}
+
+// Read returns up to limit events with Seq > after: from memory when this
+// node's tail holds them, else from the stream.
+func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	s.mu.Lock()
+	if n := len(s.cache); n > 0 && after+1 >= s.cache[0].Seq {
+		i := sort.Search(n, func(i int) bool { return s.cache[i].Seq > after })
+		out := append([]Event(nil), s.cache[i:min(n, i+limit)]...)
+		s.mu.Unlock()
+		return out, nil
+	}
+	s.mu.Unlock()
+	if after >= s.Newest() {
+		return nil, nil
+	}
+	return s.fetch(ctx, after, limit, "")
+}
+
+// fetch reads up to limit events after after (of cid's subject when cid is
+// not "") with an ephemeral consumer.
+func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string) ([]Event, error) {
+	ctx, cancel := context.WithTimeout(ctx, streamOpTimeout)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
+	}
+	if first := info.State.FirstSeq; info.State.Msgs > 0 && after+1 < first {
+		return nil, &GoneError{Oldest: first}
+	}
+	cfg := jetstream.ConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1,
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
+	}
+	if cid != "" {
+		cfg.FilterSubject = s.subject(cid)
+	}
+	if after+1 < info.State.FirstSeq {
+		cfg.OptStartSeq = info.State.FirstSeq
+	}
+	return s.consume(ctx, cfg, limit, nil)
+}
+
+// consume reads up to limit of the messages an ephemeral consumer has
+// pending when made, handing each to keep (or gathering them when keep is
+// nil), and deletes the consumer.
+func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limit int, keep func(Event)) ([]Event, error) {
+	cons, err := s.stream.CreateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events: read %s: %w", s.sopts.name, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
+		_ = s.stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
+		cancel()
+	}()
+	pending := int(cons.CachedInfo().NumPending)
+	want := min(pending, limit)
+	var out []Event
+	for got := 0; got < want; {
+		batch, err := cons.Fetch(min(want-got, 1000), jetstream.FetchMaxWait(streamOpTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("events: read %s: %w", s.sopts.name, err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			ev, err := s.decode(msg)
+			if err != nil {
+				continue
+			}
+			if keep != nil {
+				keep(ev)
+			} else {
+				out = append(out, ev)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, fmt.Errorf("events: read %s: %w", s.sopts.name, err)
+		}
+		if n == 0 {
+			break
+		}
+		got += n
+	}
+	return out, ctx.Err()
+}
+
+// ReadCID is Read for cid's events, from the stream filtered by its subject.
+func (s *Stream) ReadCID(ctx context.Context, cid string, after uint64, limit int) ([]Event, error) {
+	if limit <= 0 || after >= s.Newest() {
+		return nil, nil
+	}
+	return s.fetch(ctx, after, limit, cid)
+}
+
+// LatestCID is cid's newest limit events, newest first. It reads all of
+// cid's events the stream keeps (one client's, not the log's).
+func (s *Stream) LatestCID(ctx context.Context, cid string, limit int) ([]Event, error) {
+	ctx, cancel := context.WithTimeout(ctx, 4*streamOpTimeout)
+	defer cancel()
+	ring := make([]Event, 0, limit)
+	_, err := s.consume(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy: jetstream.DeliverAllPolicy, FilterSubject: s.subject(cid),
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
+	}, 1<<30, func(ev Event) {
+		if len(ring) == limit {
+			copy(ring, ring[1:])
+			ring = ring[:limit-1]
+		}
+		ring = append(ring, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(ring)-1; i < j; i, j = i+1, j-1 {
+		ring[i], ring[j] = ring[j], ring[i]
+	}
+	return ring, nil
+}
+
+// History is cid's last sessions, newest first.
+func (s *Stream) History(ctx context.Context, cid string, limit int) ([]Session, error) {
+	evs, err := s.LatestCID(ctx, cid, limit*8+16)
+	if err != nil {
+		return nil, err
+	}
+	return Sessions(evs, limit), nil
+}
+
+// Collectors are the stream log's metrics.
+func (s *Stream) Collectors() []prometheus.Collector { return s.m.collectors(s.q, s.n) }
