@@ -89,7 +89,16 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	rec, err := decodeRecord(e.Value())
 	if err != nil {
-		n.log.Warn("cluster: undecodable record in bucket", zap.String("key", e.Key()), zap.Error(err))
+		// Not even a newer version's reason (those decode, as their text):
+		// the mirror drops what it held rather than show a state the
+		// bucket no longer has.
+		n.log.Warn("cluster: undecodable record in bucket; left out of the list", zap.String("key", e.Key()), zap.Error(err))
+		n.mu.Lock()
+		n.lastRev = max(n.lastRev, e.Revision())
+		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok {
+			n.countLocked(old.rec, -1)
+		}
+		n.mu.Unlock()
 		return
 	}
 	rec.CID = cid

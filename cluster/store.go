@@ -105,10 +105,12 @@ func (n *Node) write(rec registry.Record) error {
 			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
 		}
 		other, err := decodeRecord(cur.Value())
-		if err == nil && other.Node != n.id && !fresh {
-			// Another node registered it since: its write stands.
+		if !fresh && (err != nil || other.Node != n.id) {
+			// Another node registered it since: its write stands. A record
+			// this build can not read at all is taken for another node's
+			// too (a newer version's): only a new registration goes over it.
 			n.log.Debug("cluster: record held by another node; not written",
-				zap.String("cid", rec.CID), zap.String("holder", other.Node))
+				zap.String("cid", rec.CID), zap.String("holder", other.Node), zap.NamedError("undecodable", err))
 			n.forget(rec.CID)
 			n.metrics.writes.WithLabelValues(writeSkip).Inc()
 			return nil

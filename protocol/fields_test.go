@@ -96,7 +96,7 @@ func TestReasonsRoundTrip(t *testing.T) {
 	_, ok := ParseReason("nope")
 	assert.False(t, ok)
 	var r Reason
-	assert.Error(t, r.UnmarshalText([]byte("nope")))
+	assert.Error(t, r.UnmarshalText([]byte("no\npe")), "not a reason's text")
 	require.NoError(t, r.UnmarshalText([]byte("kicked")))
 	assert.Equal(t, ReasonKicked, r)
 }

@@ -56,10 +56,14 @@ var reasonText = [reasonCount]string{
 	ReasonNodeLost:           "node lost",
 }
 
-// String is the reason's text, as on the wire and in the admin API.
+// String is the reason's text, as on the wire and in the admin API; for a
+// newer version's reason, its text as it came (reason_future.go).
 func (r Reason) String() string {
 	if r < reasonCount {
 		return reasonText[r]
+	}
+	if t, ok := futureText(r); ok {
+		return t
 	}
 	return "unknown"
 }
@@ -94,10 +98,16 @@ func ParseReason(text string) (r Reason, ok bool) {
 // MarshalText makes a Reason a JSON string.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// UnmarshalText reads a Reason from its text; an unknown text is an error so
-// that stored data from a newer version is not silently misread.
+// UnmarshalText reads a Reason from its text. A text this build does not
+// know (stored by a newer version) is kept as it is, never misread as
+// another reason (reason_future.go); only a text that can not be a reason
+// (control bytes, too long) or one past the room for such texts is an
+// error.
 func (r *Reason) UnmarshalText(b []byte) error {
 	v, ok := ParseReason(string(b))
+	if !ok {
+		v, ok = futureReason(string(b))
+	}
 	if !ok {
 		return &UnknownReasonError{Text: string(b)}
 	}
