@@ -19,6 +19,7 @@ import (
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
 )
 
 // relay is a TCP relay to a NATS server that the test can cut and heal:
@@ -90,7 +91,8 @@ func TestHealRepublishIsBounded(t *testing.T) {
 	const clients = 2000
 	natsURL := runNATS(t)
 	cut := startRelay(t, natsURL[len("nats://"):])
-	n1 := startNode(t, cut.url(), "n1")
+	// The clients do not read: no keep-alive may end them during the test.
+	n1 := startNodeWith(t, cut.url(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
 
 	conns := make([]net.Conn, clients)
 	cid := func(i int) string { return fmt.Sprintf("heal-%04d", i) }

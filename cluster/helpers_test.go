@@ -66,6 +66,12 @@ type testNode struct {
 // tests' defaults and override them.
 func startNode(t *testing.T, url, id string, opts ...cluster.Option) *testNode {
 	t.Helper()
+	return startNodeWith(t, url, id, nil, opts...)
+}
+
+// startNodeWith is startNode with reactor options too, after the tests'.
+func startNodeWith(t *testing.T, url, id string, ropts []reactor.Option, opts ...cluster.Option) *testNode {
+	t.Helper()
 	log := zaptest.NewLogger(t).Named(id)
 	nc, err := nats.Connect(url, nats.Name("cliser-"+id),
 		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
@@ -82,8 +88,8 @@ func startNode(t *testing.T, url, id string, opts ...cluster.Option) *testNode {
 	flushed := make(chan error, 1)
 	go func() { flushed <- reg.Run(ctx) }()
 
-	srv, err := reactor.New(reg, reactor.WithAddr("127.0.0.1:0"),
-		reactor.WithPasswords([][]byte{[]byte(testPassword)}), reactor.WithLogger(log))
+	srv, err := reactor.New(reg, append([]reactor.Option{reactor.WithAddr("127.0.0.1:0"),
+		reactor.WithPasswords([][]byte{[]byte(testPassword)}), reactor.WithLogger(log)}, ropts...)...)
 	require.NoError(t, err)
 	require.NoError(t, n.Start(reg, srv.ShutdownAll))
 	require.NoError(t, srv.Start())

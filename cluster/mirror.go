@@ -118,6 +118,13 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	// thought this node lost: a heartbeat late under load, a partition
 	// that healed). The session is still here, so say so again.
 	wrongful := ok && p.cstatus && !rec.CStatus && rec.Node == n.id && e.Revision() > p.rev
+	if wrongful {
+		// The mark went over this node's own write, so the write that
+		// answers it may go over the mark: one round trip instead of a
+		// failed compare-and-set, a read and another write.
+		p.rev = e.Revision()
+		n.published[cid] = p
+	}
 	n.mu.Unlock()
 	if replaced {
 		n.closeReplaced(cid)
