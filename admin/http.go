@@ -74,6 +74,10 @@ func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not accepting clients: starting or draining"})
 		return
 	}
+	if err := a.storeErr(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusOK, a.readyBody())
 }
 

@@ -114,6 +114,7 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 		Help: `"130 ok" answers received to shutdown orders.`,
 	})
 	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked)
+	m.prom.MustRegister(storeCollectors(reg)...)
 	m.addProxyMetrics()
 	m.handler = promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{Registry: m.prom})
 	return m

@@ -37,6 +37,8 @@ type options struct {
 	// authFailLimit wrong tokens per authFailWindow and IP, then 429.
 	authFailLimit  int
 	authFailWindow time.Duration
+	// storeHealth fails /readyz while the registry cannot write (metrics_store.go).
+	storeHealth func() error
 }
 
 func defaultOptions() options {

@@ -1,6 +1,10 @@
 package registry
 
-import "time"
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
 
 // Option configures a Registry (functional options).
 type Option func(*options)
@@ -13,6 +17,7 @@ type options struct {
 	retention     time.Duration
 	node          string
 	now           func() time.Time
+	log           *zap.Logger // the write-behind's warnings (writebehind.go)
 	changes       ChangeFunc
 }
 

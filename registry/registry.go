@@ -20,6 +20,7 @@ type Registry struct {
 	gone      []string            // cids pruned since the last flush
 	flushMu   sync.Mutex          // one flush at a time, so batches land in order
 	key       entry               // search key, reused under mu so lookups do not allocate
+	wb        writeBehind         // the flusher's health (writebehind.go)
 
 	sessionPrefix string // random per process; see nextSessionLocked
 	sessions      uint64 // sessions named so far; under mu

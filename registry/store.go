@@ -74,7 +74,9 @@ func (r *Registry) Run(ctx context.Context) error {
 			lastCheckpoint = now
 			r.checkpoint(now)
 		}
-		_ = r.Flush() // a failed batch stays pending and goes with the next one
+		// A failed batch stays pending and goes with the next one;
+		// noteFlush has logged and counted the failure.
+		_ = r.Flush()
 	}
 }
 
@@ -93,14 +95,21 @@ func (r *Registry) Flush() error {
 	// checkpoint, which the soak showed as RSS). A chunk of neighbouring
 	// cids dirties only its own pages.
 	slices.SortFunc(put, func(a, b Record) int { return strings.Compare(a.CID, b.CID) })
+	r.wb.inflight.Store(int64(len(put) + len(gone)))
+	defer r.wb.inflight.Store(0)
 	for len(put) > 0 || len(gone) > 0 {
 		n := min(len(put), saveChunk)
 		if err := r.opts.store.Save(put[:n], gone); err != nil {
 			r.restorePending(put, gone)
-			return fmt.Errorf("registry: save: %w", err)
+			r.wb.inflight.Store(0) // back in dirty: counted there
+			err = fmt.Errorf("registry: save: %w", err)
+			r.noteFlush(err)
+			return err
 		}
+		r.wb.inflight.Add(-int64(n + len(gone)))
 		put, gone = put[n:], nil
 	}
+	r.noteFlush(nil)
 	return nil
 }
 

@@ -233,6 +233,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		sink.set(evlog)
 		regOpts = append(regOpts, registry.WithChanges(sink.emit))
 	}
+	regOpts = append(regOpts, registry.WithLogger(log)) // a failing store is logged (and /readyz says so)
 	reg := registry.New(regOpts...)
 	n, err := reg.Load()
 	if err != nil {
@@ -261,7 +262,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		metrics.Registry().MustRegister(store.node.Collectors()...)
 	}
 	cfg.warnProxy(log)
-	adminExtra := cfg.adminGuardOptions()
+	adminExtra := append(cfg.adminGuardOptions(), admin.WithStoreHealth(reg.StoreErr))
 	if evlog != nil {
 		metrics.Registry().MustRegister(evlog.Collectors()...)
 		adminExtra = append(adminExtra, admin.WithEvents(evlog), admin.WithEventsHealth(evlog.Healthy))

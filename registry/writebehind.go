@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// The write-behind's health. A flush that fails keeps its batch pending
+// and the next one retries it, so a full disk loses nothing while the
+// process lives, but nothing reaches the disk either: a crash then loses
+// every change since the fault. So a failing store must be seen: one
+// warning when writing starts failing and one line when it works again
+// (never one per flush interval), a count of failed flushes, the number of
+// records waiting, and StoreErr for /readyz.
+
+// writeBehind is the flusher's health. Safe for concurrent use.
+type writeBehind struct {
+	inflight atomic.Int64  // records and deletions of the batch being saved
+	failures atomic.Uint64 // failed flushes since start
+
+	mu          sync.Mutex
+	err         error     // the last flush's error; nil once one succeeds
+	since       time.Time // when the flushes started failing
+	failedSince uint64    // failures counted when they started failing
+}
+
+// StoreHealth is what the write-behind reports.
+type StoreHealth struct {
+	// Pending is the records and deletions not yet on disk.
+	Pending int
+	// Failures counts the flushes that failed since the process started.
+	Failures uint64
+	// Err is the last flush's error while flushes fail; nil once one
+	// succeeds. Since is when they started failing.
+	Err   error
+	Since time.Time
+}
+
+// StoreHealth reports the write-behind's state. Safe from any goroutine;
+// it takes the registry's lock briefly to count what is pending.
+func (r *Registry) StoreHealth() StoreHealth {
+	h := StoreHealth{Pending: r.pendingWrites(), Failures: r.wb.failures.Load()}
+	r.wb.mu.Lock()
+	h.Err, h.Since = r.wb.err, r.wb.since
+	r.wb.mu.Unlock()
+	return h
+}
+
+// StoreErr says why the store cannot be written, or nil while it can:
+// what /readyz reports. Safe from any goroutine.
+func (r *Registry) StoreErr() error {
+	h := r.StoreHealth()
+	if h.Err == nil {
+		return nil
+	}
+	return fmt.Errorf("registry store cannot write since %s (%d records waiting, kept in memory and retried): %w",
+		h.Since.UTC().Format(time.RFC3339), h.Pending, h.Err)
+}
+
+// pendingWrites counts the changes not yet on disk.
+func (r *Registry) pendingWrites() int {
+	r.mu.Lock()
+	n := len(r.dirty) + len(r.gone)
+	r.mu.Unlock()
+	return n + int(r.wb.inflight.Load())
+}
+
+// noteFlush records the result of a flush that tried to write, and logs
+// the turns from working to failing and back.
+func (r *Registry) noteFlush(err error) {
+	log := r.opts.log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	r.wb.mu.Lock()
+	defer r.wb.mu.Unlock()
+	if err != nil {
+		n := r.wb.failures.Add(1)
+		if r.wb.err == nil {
+			r.wb.since, r.wb.failedSince = time.Now(), n-1
+			log.Warn("registry: writing to the store fails; records are kept in memory and retried every flush, "+
+				"but a crash now loses them (free space in the data dir, or fix its permissions)",
+				zap.Error(err), zap.Int("pending", r.pendingWrites()))
+		}
+		r.wb.err = err
+		return
+	}
+	if r.wb.err != nil {
+		log.Info("registry: writing to the store works again; every pending record is on disk",
+			zap.Duration("failed_for", time.Since(r.wb.since).Round(time.Millisecond)),
+			zap.Uint64("failed_flushes", r.wb.failures.Load()-r.wb.failedSince))
+		r.wb.err = nil
+	}
+}
+
+// WithLogger sets the logger of the write-behind's warnings. By default
+// the registry logs nothing.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.log = l } }
