@@ -37,6 +37,7 @@ type hookReceiver struct {
 	requests int
 	bad      int
 	events   []events.Event
+	ids      []string // the webhook-id each event came with
 }
 
 func newHookReceiver(t *testing.T, hold time.Duration) *hookReceiver {
@@ -86,6 +87,9 @@ func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.events = append(h.events, p.Data.Events...)
+	for range p.Data.Events {
+		h.ids = append(h.ids, r.Header.Get("webhook-id"))
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
