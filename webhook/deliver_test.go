@@ -317,3 +317,16 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	require.True(t, errors.Is(err, ErrNoSecret))
 	require.True(t, strings.HasPrefix(ErrNoSecret.Error(), "webhook:"))
 }
+
+// TestDeliveringGaugeFollowsTheDeliverer: the metric an operator (and the
+// cluster test) reads to find the delivering node.
+func TestDeliveringGaugeFollowsTheDeliverer(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, nil)
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL))
+	eventually(t, func() bool { return metricValue(t, r.d, MetricDelivering, "") == 1 }, "1 while delivering")
+	require.NoError(t, r.halt())
+	require.EqualValues(t, 0, metricValue(t, r.d, MetricDelivering, ""), "0 once stopped")
+}

@@ -59,7 +59,12 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
 	}
-	d.m = newMetrics(d.lag)
+	d.m = newMetrics(d.lag, func() float64 {
+		if d.delivering.Load() {
+			return 1
+		}
+		return 0
+	})
 	return d, nil
 }
 

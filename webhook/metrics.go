@@ -29,12 +29,13 @@ type metrics struct {
 	dropped    prometheus.Counter
 	delivered  prometheus.Counter
 	disabled   prometheus.Gauge
-	delivering prometheus.Gauge
+	delivering prometheus.Collector
 	cursorErrs prometheus.Counter
 	lag        prometheus.Collector
 }
 
-func newMetrics(lag func() float64) *metrics {
+// newMetrics makes the metrics; lag and delivering are read when scraped.
+func newMetrics(lag, delivering func() float64) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricRequests,
@@ -52,10 +53,10 @@ func newMetrics(lag func() float64) *metrics {
 			Name: MetricDisabled,
 			Help: "1 when the receiver answered 410 Gone and the webhook is off until restart.",
 		}),
-		delivering: prometheus.NewGauge(prometheus.GaugeOpts{
+		delivering: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricDelivering,
 			Help: "1 on the node that delivers the webhook (in a cluster, the lease holder).",
-		}),
+		}, delivering),
 		cursorErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: MetricCursorErrs,
 			Help: "Failed reads or writes of the webhook's stored cursor.",

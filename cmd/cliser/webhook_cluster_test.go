@@ -70,7 +70,12 @@ func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
 		}
 		return out
 	}
-	require.Eventually(t, func() bool { return len(delivering()) == 1 }, 20*time.Second, 50*time.Millisecond, "one node delivers")
+	if !assert.Eventually(t, func() bool { return len(delivering()) == 1 }, 20*time.Second, 50*time.Millisecond, "one node delivers") {
+		for _, name := range names {
+			t.Logf("%s:\n%s", name, procs[name].LogText())
+		}
+		t.FailNow()
+	}
 	victim := delivering()[0]
 	var survivors []string
 	for _, name := range names {
