@@ -6,6 +6,7 @@
 //	cliser-bench soak --clients N --duration T   clients under churn; RSS, goroutines, fds must stay flat
 //	cliser-bench cluster --clients-per-node N   a 3-node cluster on embedded NATS: registration rate, visibility, routing
 //	cliser-bench identity --clients N         handshake CPU and rate: a secret per client vs the shared password
+//	cliser-bench webhook --clients N          a reconnect storm with the event log and a webhook vs both off
 //	cliser-bench worker                      a load process (the harness starts these itself)
 //
 // make bench and make bench-full call compare, make soak calls soak; see docs/performance.md.
@@ -47,6 +48,8 @@ func main() {
 		err = cluster(ctx, os.Args[2:])
 	case "identity":
 		err = identityBench(ctx, os.Args[2:])
+	case "webhook":
+		err = webhookBench(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -71,6 +74,7 @@ func usage() {
   cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS]   clients under churn; writes bench/results/DATE-soak.md
   cliser-bench cluster [--clients-per-node N]       3 cluster nodes on embedded NATS; writes bench/results/DATE-cluster[-NxM].md
   cliser-bench identity [--clients N] [--rounds R] [--out FILE.md]   a secret per client vs the shared password: handshake CPU and rate
+  cliser-bench webhook [--clients N] [--rounds R] [--out FILE.md]    a reconnect storm, event log and webhook on vs off: CPU, catch-up, bytes/event
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
 Run "cliser-bench compare -h" for the flags.
 `)

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/cliser/cliser/bench/harness"
+	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/events"
+)
+
+// webhookBench measures a reconnect storm with the event log and a webhook
+// on against both off (EVENTS.md, docs/events.md): N clients register, then
+// all drop and register again at once. "off" runs serve with
+// --event-retention 0; "on" with the log and --webhook-url to a receiver in
+// this process that verifies every signature. Rounds alternate. It reports
+// the server's CPU per handshake of the storm, how long after the storm's
+// last handshake the receiver had every event, and the log's bytes per
+// event on disk.
+type webhookRound struct {
+	Mode        string        `json:"mode"` // "off" or "on"
+	Round       int           `json:"round"`
+	Clients     int           `json:"clients"`
+	Registered  int64         `json:"registered"` // in the storm
+	Errors      int64         `json:"errors"`
+	StormWall   time.Duration `json:"storm_wall_ns"`
+	ServerCPU   time.Duration `json:"server_cpu_ns"`
+	CPUPerHS    time.Duration `json:"server_cpu_per_handshake_ns"`
+	Events      int64         `json:"events"`          // expected in the log: connects, disconnects, connects again
+	Delivered   int64         `json:"delivered"`       // distinct events the receiver verified
+	Requests    int64         `json:"requests"`        // webhook requests received
+	OutOfOrder  int64         `json:"out_of_order"`    // first arrivals not in seq order
+	CatchUp     time.Duration `json:"catch_up_ns"`     // from the storm's last handshake to the last event received
+	LogBytes    int64         `json:"log_file_bytes"`  // events.db after the storm
+	BytesPerEvt float64       `json:"bytes_per_event"` // LogBytes / Events
+}
+
+// stormReceiver verifies each request with the Standard Webhooks library
+// and counts the distinct events.
+type stormReceiver struct {
+	wh *standardwebhooks.Webhook
+
+	mu        sync.Mutex
+	seen      map[uint64]bool
+	maxSeq    uint64
+	requests  int64
+	bad       int64
+	outOfOrd  int64
+	lastEvent time.Time
+}
+
+func (s *stormReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if err := s.wh.Verify(body, r.Header); err != nil {
+		s.mu.Lock()
+		s.bad++
+		s.mu.Unlock()
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var p struct {
+		Data struct {
+			Events []events.Event `json:"events"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	for _, e := range p.Data.Events {
+		if s.seen[e.Seq] {
+			continue
+		}
+		if e.Seq != s.maxSeq+1 {
+			s.outOfOrd++
+		}
+		s.seen[e.Seq] = true
+		s.maxSeq = max(s.maxSeq, e.Seq)
+	}
+	s.lastEvent = time.Now()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *stormReceiver) count() (int64, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.seen)), s.lastEvent
+}
+
+const benchWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // the specification's test vector's; a bench only
+
+func webhookBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
+	clients := fs.Int("clients", 19000, "clients in the storm")
+	rounds := fs.Int("rounds", 2, "rounds of each mode, alternating")
+	bin := fs.String("cliser-bin", "bin/cliser", "the cliser binary")
+	out := fs.String("out", "", "write the report to this .md (and the figures to the .json beside it); default: stdout only")
+	concurrency := fs.Int("concurrency", 256, "handshakes in flight")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *clients < 1 || *rounds < 1 {
+		return errors.New("--clients and --rounds must be positive")
+	}
+	work, err := os.MkdirTemp("", "cliser-bench-webhook-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	var results []webhookRound
+	for r := 0; r < *rounds; r++ {
+		for _, mode := range []string{"off", "on"} {
+			res, err := webhookRoundRun(ctx, *bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, *clients, *concurrency, len(results))
+			if err != nil {
+				return fmt.Errorf("%s round %d: %w", mode, r+1, err)
+			}
+			fmt.Fprintf(os.Stderr, "%-3s round %d: %d registered, %d errors, %v storm, %v CPU per handshake, %d/%d events delivered, caught up %v after\n",
+				mode, r+1, res.Registered, res.Errors, res.StormWall.Round(time.Millisecond), res.CPUPerHS.Round(100*time.Nanosecond),
+				res.Delivered, res.Events, res.CatchUp.Round(time.Millisecond))
+			results = append(results, res)
+		}
+	}
+	md := webhookReport(results, *clients)
+	fmt.Print(md)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+			return err
+		}
+		js, _ := json.MarshalIndent(results, "", "  ")
+		if err := os.WriteFile(strings.TrimSuffix(*out, ".md")+".json", js, 0o644); err != nil {
+			return err
+		}
+	}
+	for _, r := range results {
+		if r.Errors > 0 || r.Registered != int64(r.Clients) {
+			return fmt.Errorf("%s round %d: %d of %d registered, %d errors", r.Mode, r.Round, r.Registered, r.Clients, r.Errors)
+		}
+		if r.Mode == "on" && r.Delivered != r.Events {
+			return fmt.Errorf("on round %d: %d of %d events delivered", r.Round, r.Delivered, r.Events)
+		}
+	}
+	return nil
+}
+
+func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int) (webhookRound, error) {
+	res := webhookRound{Mode: mode, Round: round + 1, Clients: n}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir,
+		"--keepalive-interval", "1h", "--max-handshakes-per-ip", "0", "--auth-fail-limit", "0"}
+	env := append(os.Environ(), "CLISER_PASSWORD="+benchPassword, "GOMAXPROCS="+fmt.Sprint(runtime.NumCPU()))
+	var rcv *stormReceiver
+	if mode == "on" {
+		wh, err := standardwebhooks.NewWebhook(benchWebhookSecret)
+		if err != nil {
+			return res, err
+		}
+		rcv = &stormReceiver{wh: wh, seen: map[uint64]bool{}}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return res, err
+		}
+		hs := &http.Server{Handler: rcv}
+		go func() { _ = hs.Serve(ln) }()
+		defer hs.Close()
+		args = append(args, "--webhook-url", "http://"+ln.Addr().String()+"/hook")
+		env = append(env, "CLISER_WEBHOOK_SECRET="+benchWebhookSecret)
+	} else {
+		args = append(args, "--event-retention", "0")
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return res, err
+	}
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	addr, err := readyAddr(stderr)
+	if err != nil {
+		return res, err
+	}
+	// Each round dials from addresses of its own, so that the previous
+	// rounds' TIME_WAIT ports never run this one short.
+	srcs := func(k int) []string {
+		var out []string
+		for i := 1; i <= 4; i++ {
+			out = append(out, fmt.Sprintf("127.%d.%d.%d", 60+k, 20+seq, i))
+		}
+		return out
+	}
+	cfg := load.Config{Addr: addr, Password: benchPassword, IDPrefix: "storm-", SourceIPs: srcs(0), Concurrency: concurrency}
+	first, err := load.New(cfg)
+	if err != nil {
+		return res, err
+	}
+	if err := first.Ramp(ctx, n, 0); err != nil {
+		return res, err
+	}
+	reg1 := first.Counts().Registered
+
+	// The storm: every client drops at once and registers again.
+	cpu0, err := harness.ProcessCPU(cmd.Process.Pid)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = first.Close(cctx)
+	cancel()
+	if err != nil {
+		return res, err
+	}
+	cfg.SourceIPs = srcs(1)
+	second, err := load.New(cfg)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = second.Close(cctx)
+	}()
+	if err := second.Ramp(ctx, n, 0); err != nil {
+		return res, err
+	}
+	stormEnd := time.Now()
+	res.StormWall = stormEnd.Sub(start)
+	cpu1, err := harness.ProcessCPU(cmd.Process.Pid)
+	if err != nil {
+		return res, err
+	}
+	st := second.Counts()
+	res.Registered = st.Registered
+	for _, e := range st.Errors {
+		res.Errors += e
+	}
+	res.ServerCPU = cpu1 - cpu0
+	if res.Registered > 0 {
+		res.CPUPerHS = res.ServerCPU / time.Duration(res.Registered)
+	}
+	if rcv == nil {
+		return res, nil
+	}
+	// Connected, disconnected (closed by client, or replaced when the new
+	// connection won the race), connected again.
+	res.Events = 2*reg1 + res.Registered
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		got, last := rcv.count()
+		res.Delivered = got
+		if got >= res.Events {
+			res.CatchUp = max(last.Sub(stormEnd), 0)
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("the receiver has %d of %d events after 10 minutes", got, res.Events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rcv.mu.Lock()
+	res.Requests, res.OutOfOrder = rcv.requests, rcv.outOfOrd
+	bad := rcv.bad
+	rcv.mu.Unlock()
+	if bad > 0 {
+		return res, fmt.Errorf("%d requests failed verification", bad)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, events.FileName)); err == nil {
+		res.LogBytes = fi.Size()
+		res.BytesPerEvt = float64(res.LogBytes) / float64(res.Events)
+	}
+	return res, nil
+}
+
+func webhookReport(rs []webhookRound, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Reconnect storm with the event log and a webhook, %s\n\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "`cliser-bench webhook --clients %d --rounds %d`: %d clients register; then all drop at once and\n", n, len(rs)/2, n)
+	b.WriteString("register again (the storm, measured). `off`: `--event-retention 0`, no webhook. `on`: the event log\n")
+	b.WriteString("(`events.db`) and `--webhook-url` to a receiver in the bench process that verifies every\n")
+	b.WriteString("signature with the Standard Webhooks library, default batch (100) and linger (200ms). Rounds\n")
+	fmt.Fprintf(&b, "alternate; server, load and receiver share the machine's %d cores over loopback.\n\n", runtime.NumCPU())
+	b.WriteString("| mode | round | registered | errors | storm wall | server CPU | CPU per handshake | events | delivered | requests | out of order | caught up after the storm | events.db | bytes/event |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %v | %v | %v | %d | %d | %d | %d | %v | %d | %.0f |\n", r.Mode, r.Round, r.Registered, r.Errors,
+			r.StormWall.Round(time.Millisecond), r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond),
+			r.Events, r.Delivered, r.Requests, r.OutOfOrder, r.CatchUp.Round(time.Millisecond), r.LogBytes, r.BytesPerEvt)
+	}
+	med := func(mode string, f func(webhookRound) float64) float64 {
+		var v []float64
+		for _, r := range rs {
+			if r.Mode == mode {
+				v = append(v, f(r))
+			}
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	cpu := func(r webhookRound) float64 { return float64(r.CPUPerHS) }
+	ratio := med("on", cpu) / med("off", cpu)
+	verdict := "no"
+	if ratio <= 1.10 {
+		verdict = "yes"
+	}
+	b.WriteString("\nMedians over the rounds:\n\n")
+	b.WriteString("| | off | on | on / off | within 10% |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(&b, "| server CPU per storm handshake | %v | %v | %.3f | %s |\n", time.Duration(med("off", cpu)).Round(100*time.Nanosecond),
+		time.Duration(med("on", cpu)).Round(100*time.Nanosecond), ratio, verdict)
+	fmt.Fprintf(&b, "| webhook caught up after the storm | | %v | | |\n", time.Duration(med("on", func(r webhookRound) float64 { return float64(r.CatchUp) })).Round(time.Millisecond))
+	return b.String()
+}
