@@ -73,12 +73,6 @@ func startWebhook(cfg *serveConfig, evlog events.Reader, b *backend, m *admin.Me
 	if wc.url == "" { // validate made sure the log is on
 		return nil, nil
 	}
-	if _, perNode := evlog.(*events.Log); perNode && b.node != nil {
-		// Each node's own log has its own seqs: one cursor for the
-		// cluster would skip or repeat events. Delivery once per cluster
-		// needs the cluster's one log.
-		return nil, configErrorf("--webhook-url with --cluster needs the cluster's shared event log; this node's log is its own file")
-	}
 	var err error
 	opts := []webhook.Option{webhook.WithBatch(wc.batch), webhook.WithLinger(wc.linger), webhook.WithLogger(log)}
 	run := &webhookRun{done: make(chan struct{})}
