@@ -237,8 +237,11 @@ func decodeBanCursor(s string) (identity.BanKey, error) {
 
 // storeError says a write the store refused is the server's fault.
 func storeError(err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, identity.ErrNotReady):
+		return ErrDraining
 	}
 	return fmt.Errorf("identity store: %w", err)
 }

@@ -13,6 +13,7 @@ var (
 	ErrBadCID = errors.New("identity: bad client id")
 	// ErrBadGrace: a grace period is negative.
 	ErrBadGrace = errors.New("identity: bad grace period")
-	// ErrNotReady: the service has not loaded its store yet.
+	// ErrNotReady: the service is not running (not started, or stopped), so
+	// nothing can be written.
 	ErrNotReady = errors.New("identity: not loaded yet")
 )

@@ -75,6 +75,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.replace(creds, bans)
 	}
 	s.ready.Store(true)
+	s.wq.setOpen(true)
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.runWrites(ctx) }()

@@ -187,3 +187,22 @@ func TestServiceReloadsFromStore(t *testing.T) {
 	bans, _ := s.Bans("", identity.BanKey{}, 10)
 	assert.Len(t, bans, 1)
 }
+
+// Once stopped, a write answers at once rather than wait for a writer that
+// is gone.
+func TestServiceRefusesWritesWhenStopped(t *testing.T) {
+	st, err := boltstore.Open(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	s := identity.New(identity.WithStore(st))
+	_, _, err = s.Enroll(context.Background(), "early", 0)
+	require.ErrorIs(t, err, identity.ErrNotReady)
+	require.NoError(t, s.Start(context.Background()))
+	_, _, err = s.Enroll(context.Background(), "ok", 0)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, _, err = s.Enroll(context.Background(), "late", 0)
+	require.ErrorIs(t, err, identity.ErrNotReady)
+	_, ok := s.Credential("late")
+	assert.False(t, ok)
+}

@@ -18,6 +18,7 @@ const writeTimeout = 5 * time.Second
 type writeQueue struct {
 	mu    sync.Mutex
 	ops   []writeOp
+	open  bool          // the writer runs: set by Start, cleared when it ends
 	ready chan struct{} // signalled when ops grows
 }
 
@@ -29,14 +30,27 @@ type writeOp struct {
 
 func (q *writeQueue) init() { q.ready = make(chan struct{}, 1) }
 
-func (q *writeQueue) push(op writeOp) {
+// push queues op; false when no writer runs (not started, or stopped), so
+// a caller never waits for a write that will not happen.
+func (q *writeQueue) push(op writeOp) bool {
 	q.mu.Lock()
+	if !q.open {
+		q.mu.Unlock()
+		return false
+	}
 	q.ops = append(q.ops, op)
 	q.mu.Unlock()
 	select {
 	case q.ready <- struct{}{}:
 	default:
 	}
+	return true
+}
+
+func (q *writeQueue) setOpen(open bool) {
+	q.mu.Lock()
+	q.open = open
+	q.mu.Unlock()
 }
 
 func (q *writeQueue) take() []writeOp {
@@ -54,11 +68,10 @@ func (s *Service) write(ctx context.Context, what string, do func(context.Contex
 	if st == nil {
 		return nil
 	}
-	if !s.ready.Load() && s.cancel == nil {
+	done := make(chan error, 1)
+	if !s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }, done: done}) {
 		return ErrNotReady
 	}
-	done := make(chan error, 1)
-	s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }, done: done})
 	select {
 	case err := <-done:
 		return err
@@ -73,7 +86,10 @@ func (s *Service) behind(what string, do func(context.Context, Store) error) {
 	if st == nil {
 		return
 	}
-	s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }})
+	if !s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }}) {
+		s.storeErrs.Add(1)
+		s.opts.log.Warn("identity: store write dropped: the service is stopped", zap.String("write", what))
+	}
 }
 
 func (s *Service) deleteBehind(k BanKey) {
@@ -114,6 +130,7 @@ func (s *Service) runWrites(ctx context.Context) {
 		case <-s.wq.ready:
 			run(s.wq.take())
 		case <-ctx.Done():
+			s.wq.setOpen(false) // nothing is queued after this take
 			run(s.wq.take())
 			return
 		}
