@@ -206,7 +206,11 @@ func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
 		"--handshake-timeout", o.HandshakeTimeout.String(),
 		// Per-connection logs are an operator's choice; the baseline logs
 		// nothing per connection, so neither does cliser here.
-		"--log-level", "warn", "--log-format", "console"}
+		"--log-level", "warn", "--log-format", "console",
+		// The harness reconnects the same client IDs over and over (bursts,
+		// churn, takeovers): flapping by IDENTITY.md's rule, which would
+		// ban them. It measures handshakes, not flapping control.
+		"--flap-limit", "0"}
 	args = append(args, o.Args...)
 	p, err := startProc(o.CliserBin, args, o.Password, filepath.Join(o.WorkDir, "cliser.log"), io.Discard)
 	if err != nil {
