@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/protocol"
 )
 
 // watchRetry is the pause before the Watch is started again after it failed.
@@ -30,7 +32,7 @@ func (s *Service) runWatch(ctx context.Context) {
 			}
 			creds, bans, err := st.Load(ctx)
 			if err == nil {
-				s.replace(creds, bans)
+				s.reload(creds, bans)
 				s.ready.Store(true)
 				s.opts.log.Info("identity: store watch back")
 				break
@@ -57,5 +59,37 @@ func (s *Service) apply(c Change) {
 		s.putBan(*c.Ban)
 	case c.BanDeleted != nil:
 		s.dropBan(*c.BanDeleted)
+	}
+}
+
+// reload replaces the state after the watch was lost, and closes what the
+// changes it missed would have closed had they come through it: the
+// session of a credential deleted meanwhile (190 revoked) and those an
+// operator's ban made meanwhile matches (190 banned). The next Watch then
+// replays them as changes already held, which close nothing.
+func (s *Service) reload(creds []Credential, bans []Ban) {
+	s.mu.RLock()
+	hadCred := make(map[string]bool, len(s.creds))
+	for cid := range s.creds {
+		hadCred[cid] = true
+	}
+	hadBan := make(map[BanKey]*Ban, len(s.bans))
+	for k, b := range s.bans {
+		hadBan[k] = b
+	}
+	s.mu.RUnlock()
+	s.replace(creds, bans)
+	for _, c := range creds {
+		delete(hadCred, c.CID)
+	}
+	for cid := range hadCred {
+		s.opts.closeCID(cid, protocol.ReasonRevoked)
+	}
+	now := time.Now()
+	for i := range bans {
+		b := &bans[i]
+		if old := hadBan[b.Key()]; (old == nil || !sameBan(old, b)) && b.By == ByOperator && b.active(now) {
+			s.closeMatching(*b)
+		}
 	}
 }
