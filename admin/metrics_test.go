@@ -156,6 +156,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 
 	// A kick.
 	k := s.connect(t, "m-kick")
+	k.AnswerKeepAlives = true // at a 40ms interval one may come before the kick
 	require.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/m-kick/kick", "").status)
 	k.ExpectClosed(closeLine(protocol.ReasonKicked))
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricDisconnects, "reason", "kicked") == 1 }, "kick counted")

@@ -64,12 +64,12 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 	}
 	for i := range halfHeaders {
 		c := dialAdmin()
-		_, err := fmt.Fprintf(c, "GET /v1/clients?limit=%d HTTP/1.1\r\nHost: admin\r\nX-Half: ", 1+i)
+		_, err := fmt.Fprintf(c, "GET /v1/clients?limit=%d HTTP/1.1\r\nHost: localhost\r\nX-Half: ", 1+i)
 		require.NoError(t, err)
 	}
 	for range stuckBodies {
 		c := dialAdmin()
-		_, err := io.WriteString(c, "POST /v1/clients/nobody/shutdown HTTP/1.1\r\nHost: admin\r\n"+
+		_, err := io.WriteString(c, "POST /v1/clients/nobody/shutdown HTTP/1.1\r\nHost: localhost\r\n"+
 			"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"reason\": ")
 		require.NoError(t, err)
 	}
@@ -79,7 +79,7 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 	for range slowReaders {
 		c := dialAdmin()
 		require.NoError(t, c.(*net.TCPConn).SetReadBuffer(2048))
-		_, err := fmt.Fprintf(c, "GET /v1/clients?limit=%d HTTP/1.1\r\nHost: admin\r\n\r\n", registry.MaxPageLimit)
+		_, err := fmt.Fprintf(c, "GET /v1/clients?limit=%d HTTP/1.1\r\nHost: localhost\r\n\r\n", registry.MaxPageLimit)
 		require.NoError(t, err)
 		readersWG.Add(1)
 		go func() { // 64 bytes every 50ms: about 1 KiB/s
