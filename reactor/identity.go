@@ -113,8 +113,8 @@ func (s *session) addrBanned() bool {
 // stopped (see ShutdownAll). Safe from any goroutine.
 func (srv *Server) CloseWhere(match func(cip string) bool, r protocol.Reason) int {
 	n := 0
-	done := make(chan int, len(srv.loopList()))
 	loops := srv.loopList()
+	done := make(chan int, len(loops))
 	for _, lp := range loops {
 		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
 			closed := 0
