@@ -94,9 +94,12 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 		env.Progress = io.Discard
 	}
 	set := s.Load
-	var args []string
+	// The churn re-registers and takes over the same IDs many times a
+	// minute on purpose: flapping control (docs/identity.md) would ban
+	// them, and the soak measures flatness, not that.
+	args := []string{"--flap-limit", "0"}
 	if s.Retention > 0 {
-		args = []string{"--retention", s.Retention.String()}
+		args = append(args, "--retention", s.Retention.String())
 	}
 	srv, err := startCliser(ctx, ServerOptions{Password: set.Password, KeepAlive: set.KeepAlive,
 		KeepAliveTimeout: set.KeepAliveTimeout, HandshakeTimeout: set.HandshakeTimeout,

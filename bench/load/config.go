@@ -16,7 +16,8 @@ type Config struct {
 	Password string
 	// Secret, when set, gives each client its own 110 answer instead of
 	// Password: a secret enrolled for its client-id (docs/identity.md).
-	Secret func(id string) string
+	// Not sent to load processes (a func has no JSON): in-process only.
+	Secret func(id string) string `json:"-"`
 	// IDPrefix starts every client-id; the client's index follows it.
 	// Default "bench-".
 	IDPrefix string
