@@ -9,14 +9,16 @@ import (
 
 // collect waits for events after seq after and gathers a batch: it is
 // full at the batch size, or sent as it is once linger has passed since
-// its oldest event happened (a backlog's old events go at once).
+// its oldest event happened (a backlog's old events go at once). It reads
+// the log at most twice a batch: during a storm the log grows by a few
+// events a write, and waking for each would cost a read each.
 func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, error) {
 	if err := d.log.Wait(ctx, after); err != nil {
 		return nil, err
 	}
 	batch, err := d.log.Read(ctx, after, d.o.batch)
-	if err != nil || len(batch) == 0 {
-		return nil, err
+	if err != nil || len(batch) == 0 || len(batch) == d.o.batch {
+		return batch, err
 	}
 	now := time.Now()
 	// The event's own time bounds the linger, and so does our clock: a
@@ -25,24 +27,21 @@ func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, 
 	if t := batch[0].Time.Add(d.o.linger); t.Before(deadline) {
 		deadline = t
 	}
-	for len(batch) < d.o.batch && time.Now().Before(deadline) {
-		last := batch[len(batch)-1].Seq
+	if now.Before(deadline) {
+		// Seqs are contiguous: the batch is full once this one exists.
 		wctx, cancel := context.WithDeadline(ctx, deadline)
-		err := d.log.Wait(wctx, last)
+		err := d.log.Wait(wctx, after+uint64(d.o.batch)-1)
 		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			break // linger over
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		more, err := d.log.Read(ctx, last, d.o.batch-len(batch))
-		if err != nil {
-			break // send what we have; the next round sees the error
-		}
-		batch = append(batch, more...)
 	}
-	return batch, nil
+	last := batch[len(batch)-1].Seq
+	more, err := d.log.Read(ctx, last, d.o.batch-len(batch))
+	if err != nil {
+		return batch, nil // send what we have; the next round sees the error
+	}
+	return append(batch, more...), nil
 }
 
 // readPending reads again the batch that was in flight when the last run
