@@ -194,8 +194,8 @@ func (s *Stream) onTail(msg jetstream.Msg) {
 	if n := len(s.cache); n == 0 || s.cache[n-1].Seq < ev.Seq {
 		s.cache = append(s.cache, ev)
 	}
-	if len(s.cache) >= 2*streamCache {
-		s.cache = append(make([]Event, 0, 2*streamCache), s.cache[len(s.cache)-streamCache:]...)
+	if keep := min(streamCache, s.opts.retention); len(s.cache) >= 2*keep {
+		s.cache = append(make([]Event, 0, 2*keep), s.cache[len(s.cache)-keep:]...)
 	}
 	s.mu.Unlock()
 	s.n.advance(ev.Seq)
@@ -330,6 +330,11 @@ func (s *Stream) Healthy() error {
 func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
 	if limit <= 0 {
 		return nil, nil
+	}
+	// The stream keeps the newest MaxMsgs (the retention): what is older
+	// is gone on every node alike, whatever this node's cache still holds.
+	if newest, keep := s.n.newest.Load(), uint64(s.opts.retention); newest > keep && after+1 < newest-keep+1 {
+		return nil, &GoneError{Oldest: newest - keep + 1}
 	}
 	s.mu.Lock()
 	if n := len(s.cache); n > 0 && after+1 >= s.cache[0].Seq {

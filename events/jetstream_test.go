@@ -1,0 +1,100 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+)
+
+// runNATS starts a real, embedded nats-server with JetStream.
+func runNATS(t *testing.T) *nats.Conn {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go s.Start()
+	require.True(t, s.ReadyForConnections(10*time.Second))
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// Two nodes' streams on one JetStream stream: one order for both, read the
+// same from either, per client from the subject filter, and 410 for what
+// MaxMsgs dropped.
+func TestStreamOneOrderAndRetention(t *testing.T) {
+	nc := runNATS(t)
+	open := func() *events.Stream {
+		s, err := events.OpenStream(nc, []events.Option{events.WithRetention(10)})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	for i := range 8 {
+		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("a.%d@x", i%2), Node: "a"})
+		b.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("b-%d", i%2), Node: "b"})
+	}
+	waitNewest(t, a, 16)
+	waitNewest(t, b, 16)
+	ctx := context.Background()
+	_, err := a.Read(ctx, 0, 100)
+	var gone *events.GoneError
+	require.True(t, errors.As(err, &gone), "MaxMsgs 10 keeps 7..16: %v", err)
+	assert.Equal(t, uint64(7), gone.Oldest)
+
+	fromA, err := a.Read(ctx, 6, 100)
+	require.NoError(t, err)
+	fromB, err := b.Read(ctx, 6, 100)
+	require.NoError(t, err)
+	require.Len(t, fromA, 10)
+	require.Equal(t, len(fromA), len(fromB))
+	for i := range fromA {
+		assert.Equal(t, uint64(7+i), fromA[i].Seq)
+		assert.Equal(t, fromA[i].ID, fromB[i].ID, "one order")
+	}
+	page, err := b.Read(ctx, 14, 1)
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	assert.Equal(t, uint64(15), page[0].Seq)
+
+	mine, err := a.ReadCID(ctx, "a.1@x", 6, 100)
+	require.NoError(t, err)
+	for _, ev := range mine {
+		assert.Equal(t, "a.1@x", ev.CID, "the subject filter keeps one client, '.' and '@' and all")
+	}
+	assert.NotEmpty(t, mine)
+	latest, err := b.LatestCID(ctx, "b-0", 2)
+	require.NoError(t, err)
+	require.Len(t, latest, 2)
+	assert.Greater(t, latest[0].Seq, latest[1].Seq, "newest first")
+
+	got := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		got <- b.Wait(ctx, 16)
+	}()
+	a.Append(events.Event{Type: events.TypeDisconnected, CID: "a.0@x"})
+	require.NoError(t, <-got, "b's waiters hear a's event")
+
+	// A reader that starts after the fact reads the kept events from the
+	// stream, not from a tail of its own.
+	late := open()
+	waitNewest(t, late, 17)
+	evs, err := late.Read(ctx, 7, 100)
+	require.NoError(t, err)
+	assert.Len(t, evs, 10)
+	assert.Equal(t, uint64(8), evs[0].Seq)
+}
