@@ -231,7 +231,7 @@ func (s *Stream) run() {
 	var batch []Event
 	backoff := 100 * time.Millisecond
 	for {
-		batch = s.q.take(batch)
+		batch = s.q.take(batch, writeChunk)
 		if len(batch) > 0 {
 			if sent, err := s.publish(batch); err != nil {
 				s.q.putBack(batch[sent:])
@@ -341,7 +341,11 @@ func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, er
 		i := sort.Search(n, func(i int) bool { return s.cache[i].Seq > after })
 		out := append([]Event(nil), s.cache[i:min(n, i+limit)]...)
 		s.mu.Unlock()
-		return out, nil
+		if len(out) > 0 || after >= s.Newest() {
+			return out, nil
+		}
+		// The tail has not caught up with the stream yet (just opened).
+		return s.fetch(ctx, after, limit, "")
 	}
 	s.mu.Unlock()
 	if after >= s.Newest() {

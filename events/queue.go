@@ -22,7 +22,9 @@ import (
 // process's memory.
 type queue struct {
 	mu       sync.Mutex
-	pending  []Event
+	blocks   [][]Event // pending events in blocks of blockSize: a push never copies the backlog
+	n        int       // events in blocks
+	spare    [][]Event // emptied blocks, for reuse
 	limit    int
 	closed   bool
 	dropping bool // an episode of drops is under way; logged once
@@ -55,7 +57,7 @@ func (q *queue) push(ev Event) bool {
 		ev.ID = q.idPrefix + strconv.FormatUint(q.idSeq.Add(1), 36)
 	}
 	q.mu.Lock()
-	if q.closed || len(q.pending) >= q.limit {
+	if q.closed || q.n >= q.limit {
 		first := !q.dropping && !q.closed
 		q.dropping = true
 		q.mu.Unlock()
@@ -67,7 +69,13 @@ func (q *queue) push(ev Event) bool {
 		}
 		return false
 	}
-	q.pending = append(q.pending, ev)
+	last := len(q.blocks) - 1
+	if last < 0 || len(q.blocks[last]) == blockSize {
+		q.blocks = append(q.blocks, q.newBlockLocked())
+		last++
+	}
+	q.blocks[last] = append(q.blocks[last], ev)
+	q.n++
 	q.mu.Unlock()
 	q.m.count(ev.Type)
 	select {
@@ -77,14 +85,41 @@ func (q *queue) push(ev Event) bool {
 	return true
 }
 
-// take moves every pending event into buf (emptied first) and returns it.
-func (q *queue) take(buf []Event) []Event {
+// blockSize is the events of one block of the queue.
+const blockSize = 512
+
+func (q *queue) newBlockLocked() []Event {
+	if n := len(q.spare); n > 0 {
+		b := q.spare[n-1]
+		q.spare = q.spare[:n-1]
+		return b
+	}
+	return make([]Event, 0, blockSize)
+}
+
+// take moves up to max pending events (whole blocks, at least one) into
+// buf (emptied first) and returns it. The caller keeps buf, so a steady
+// writer copies each event once and allocates nothing.
+func (q *queue) take(buf []Event, max int) []Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	buf = append(buf[:0], q.pending...)
-	clear(q.pending)
-	q.pending = q.pending[:0]
-	if q.dropping && len(buf) == 0 {
+	buf = buf[:0]
+	taken := 0
+	for _, b := range q.blocks {
+		if len(buf) > 0 && len(buf)+len(b) > max {
+			break
+		}
+		buf = append(buf, b...)
+		clear(b)
+		if len(q.spare) < 64 {
+			q.spare = append(q.spare, b[:0])
+		}
+		taken++
+	}
+	rest := copy(q.blocks, q.blocks[taken:])
+	clear(q.blocks[rest:])
+	q.blocks, q.n = q.blocks[:rest], q.n-len(buf)
+	if q.dropping && q.n == 0 {
 		q.dropping = false
 		q.log.Info("events: the writer caught up; no more drops")
 	}
@@ -96,13 +131,20 @@ func (q *queue) take(buf []Event) []Event {
 func (q *queue) putBack(batch []Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.pending = append(append(make([]Event, 0, len(batch)+len(q.pending)), batch...), q.pending...)
+	front := make([][]Event, 0, len(batch)/blockSize+1+len(q.blocks))
+	for len(batch) > 0 {
+		n := min(len(batch), blockSize)
+		front = append(front, append(make([]Event, 0, blockSize), batch[:n]...))
+		batch = batch[n:]
+		q.n += n
+	}
+	q.blocks = append(front, q.blocks...)
 }
 
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.pending)
+	return q.n
 }
 
 // close refuses further events; what is pending stays for the last drain.

@@ -1,0 +1,53 @@
+package events_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cliser/cliser/events"
+)
+
+// BenchmarkLogAppend is the cost of one event from Append to the disk (the
+// writer's share included): what the event log adds to a handshake.
+func BenchmarkLogAppend(b *testing.B) {
+	path := filepath.Join(b.TempDir(), events.FileName)
+	l, err := events.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	reason := "closed by client"
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		ev := events.Event{Type: events.TypeDisconnected, Time: now, Node: "", CID: fmt.Sprintf("storm-%d", i%19000), SID: uint16(i),
+			CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: &now, Reason: &reason}
+		l.Append(ev)
+	}
+	waitNewestB(b, l, uint64(b.N))
+	b.StopTimer()
+	// CPU, not wall time: the machine is shared, and the writer's share
+	// runs on its own goroutine.
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	_ = l.Close()
+	if st, err := os.Stat(path); err == nil && b.N > 1000 {
+		b.ReportMetric(float64(st.Size())/float64(b.N), "disk-bytes/event")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func waitNewestB(b *testing.B, l *events.Log, seq uint64) {
+	for l.Newest() < seq {
+		time.Sleep(time.Millisecond)
+	}
+}
