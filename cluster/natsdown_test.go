@@ -85,6 +85,14 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	assert.Contains(t, se.Error(), "NATS")
 	assert.Less(t, time.Since(start), prompt)
 
+	// Shutdown-all would reach only part of the fleet: refused at once,
+	// nothing sent (near-1 gets no 130).
+	start = time.Now()
+	_, err = n1.api.ShutdownAll(ctx, "partial")
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, http.StatusServiceUnavailable, se.Status)
+	assert.Less(t, time.Since(start), prompt)
+
 	// A command to this node's own client needs no NATS.
 	_, err = n1.api.Kick(ctx, "near-1")
 	require.NoError(t, err)
