@@ -22,6 +22,11 @@ import (
 type API struct {
 	dir  Directory
 	opts options
+	reg  *registry.Registry
+	// stats samples the counts for GET /v1/stats (stats.go); Listen runs it.
+	stats     *statsSampler
+	statsOnce sync.Once
+	statsDone chan struct{}
 
 	// streamsCtx ends every event stream when the server shuts down
 	// (an open stream is never idle, so http.Server.Shutdown would wait
@@ -43,7 +48,8 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	if dir == nil {
 		dir = NewLocalDirectory(reg, o.broadcast)
 	}
-	api := &API{dir: dir, opts: o}
+	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
+	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
 	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())
 	return api
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -35,6 +36,7 @@ func (a *API) Handler() http.Handler {
 		{http.MethodGet, "/v1/events", a.handleEvents},
 		{http.MethodGet, "/v1/events/stream", a.handleEventsStream},
 		{http.MethodGet, "/v1/clients/{cid}/history", a.handleHistory},
+		{http.MethodGet, "/v1/stats", a.handleStats},
 	}
 	for _, rt := range routes {
 		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
@@ -46,7 +48,8 @@ func (a *API) Handler() http.Handler {
 	})
 	// The guard goes first: a foreign Host, Origin or body is refused
 	// before the token is even looked at (guard.go).
-	return guard(a.opts.allowedHosts, a.authenticate(mux))
+	// The dashboard's files need no token (ui.go); its API calls do.
+	return guard(a.opts.allowedHosts, a.withUI(a.authenticate(mux)))
 }
 
 func methodNotAllowed(allow string) http.HandlerFunc {
@@ -104,7 +107,7 @@ func (a *API) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// parseListQuery reads status, limit and cursor.
+// parseListQuery reads status, limit, prefix and cursor.
 func parseListQuery(r *http.Request) (registry.Query, error) {
 	v := r.URL.Query()
 	var q registry.Query
@@ -119,6 +122,12 @@ func parseListQuery(r *http.Request) (registry.Query, error) {
 			return q, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, registry.MaxPageLimit))
 		}
 		q.Limit = n
+	}
+	if p := v.Get("prefix"); p != "" {
+		if len(p) > protocol.MaxClientID {
+			return q, badRequest(fmt.Sprintf("prefix is %d bytes: a client ID has at most %d", len(p), protocol.MaxClientID))
+		}
+		q.Prefix = p
 	}
 	if c := v.Get("cursor"); c != "" {
 		after, err := decodeCursor(c)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/http"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,6 +40,10 @@ type options struct {
 	authFailWindow time.Duration
 	// storeHealth fails /readyz while the registry cannot write (metrics_store.go).
 	storeHealth func() error
+	// ui serves the dashboard at /ui/ (options_ui.go); nil: no dashboard.
+	ui http.Handler
+	// statsInterval is the sampling period of GET /v1/stats (stats.go).
+	statsInterval time.Duration
 }
 
 func defaultOptions() options {
@@ -49,6 +54,7 @@ func defaultOptions() options {
 		log:            zap.NewNop(),
 		authFailLimit:  DefaultAuthFailLimit,
 		authFailWindow: DefaultAuthFailWindow,
+		statsInterval:  DefaultStatsInterval,
 	}
 }
 

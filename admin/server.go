@@ -47,6 +47,12 @@ func (a *API) Listen(addr string) (*Server, error) {
 		api:  a,
 	}
 	s.http.RegisterOnShutdown(a.stopStreams)
+	a.statsOnce.Do(func() {
+		go func() {
+			defer close(a.statsDone)
+			a.stats.run(a.streamsCtx)
+		}()
+	})
 	go func() {
 		err := s.http.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -71,7 +77,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = s.http.Close()
 		}
 		s.stopErr = errors.Join(err, <-s.done)
-		s.api.stopAuthLog()
+		a := s.api
+		a.stopStreams() // also when Shutdown ran before any request
+		<-a.statsDone
+		a.stopAuthLog()
 	})
 	return s.stopErr
 }

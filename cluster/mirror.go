@@ -222,7 +222,10 @@ func (n *Node) list(q registry.Query) registry.Page {
 	more := false
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.mirror.AscendGreaterOrEqual(&item{rec: registry.Record{CID: q.After}}, func(it *item) bool {
+	n.mirror.AscendGreaterOrEqual(&item{rec: registry.Record{CID: q.From()}}, func(it *item) bool {
+		if q.Past(it.rec.CID) {
+			return false
+		}
 		if it.rec.CID == q.After || !matches(q.Status, it.rec.CStatus) {
 			return true
 		}

@@ -1,5 +1,7 @@
 package registry
 
+import "strings"
+
 // Status filters a listing.
 type Status uint8
 
@@ -38,7 +40,18 @@ type Query struct {
 	Status Status
 	After  string // the cursor: the last cid of the previous page; "" starts at the top
 	Limit  int    // at most this many records; <= 0 means DefaultPageLimit
+	// Prefix keeps only client IDs that start with it: a range scan of
+	// the cid order from Prefix to the first cid past it.
+	Prefix string
 }
+
+// From is where a scan of q starts in cid order: the cursor, or the
+// prefix when it sorts later.
+func (q Query) From() string { return max(q.After, q.Prefix) }
+
+// Past says whether cid, reached in ascending order, is beyond q's prefix,
+// so the scan can stop.
+func (q Query) Past(cid string) bool { return !strings.HasPrefix(cid, q.Prefix) }
 
 // Page limits.
 const (
@@ -66,7 +79,10 @@ func (r *Registry) List(q Query) Page {
 	more := false
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.byCID.AscendGreaterOrEqual(&entry{cid: q.After}, func(e *entry) bool {
+	r.byCID.AscendGreaterOrEqual(&entry{cid: q.From()}, func(e *entry) bool {
+		if q.Past(e.cid) {
+			return false
+		}
 		if e.cid == q.After || !q.Status.match(e.cstatus) {
 			return true
 		}

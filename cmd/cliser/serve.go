@@ -54,6 +54,7 @@ type serveConfig struct {
 	identity         identityConfig // serve_identity.go
 	eventRetention   int
 	webhook          webhookConfig // serve_webhook.go
+	ui               bool          // serve_ui.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -84,6 +85,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.listen, "listen", reactor.DefaultAddr, "the protocol's TCP address")
 	f.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:7071", "the admin HTTP API's address; off turns it off")
 	addAdminGuardFlags(f, cfg)
+	addUIFlags(f, cfg)
 	f.StringVar(&cfg.passwordFile, "password-file", "", "file of accepted passwords, one a line")
 	f.DurationVar(&cfg.keepInterval, "keepalive-interval", reactor.DefaultKeepInterval, "time between keep-alives to a registered client")
 	f.DurationVar(&cfg.keepTimeout, "keepalive-timeout", reactor.DefaultKeepTimeout, "how long a client has to answer a keep-alive")
@@ -263,6 +265,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	cfg.warnProxy(log)
 	adminExtra := append(cfg.adminGuardOptions(), admin.WithStoreHealth(reg.StoreErr))
+	adminExtra = append(adminExtra, cfg.uiOptions()...)
 	if evlog != nil {
 		metrics.Registry().MustRegister(evlog.Collectors()...)
 		adminExtra = append(adminExtra, admin.WithEvents(evlog), admin.WithEventsHealth(evlog.Healthy))

@@ -1,0 +1,149 @@
+// The admin API from the page: every call carries the token (when the
+// server wants one) as an Authorization header, the live stream included;
+// the token lives in this tab's sessionStorage and never in a URL.
+
+const KEY = 'cliser.token';
+
+export class APIError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+let asking = null; // the pending token prompt, shared by concurrent calls
+
+function headers(extra) {
+  const h = new Headers(extra || {});
+  const tok = sessionStorage.getItem(KEY);
+  if (tok) h.set('Authorization', 'Bearer ' + tok);
+  return h;
+}
+
+// askToken shows the token dialog until the server accepts what is typed.
+function askToken(message) {
+  if (asking) return asking;
+  const dlg = document.getElementById('login');
+  const form = document.getElementById('login-form');
+  const input = document.getElementById('login-token');
+  const err = document.getElementById('login-error');
+  err.textContent = message || '';
+  asking = new Promise((resolve) => {
+    form.onsubmit = async (ev) => {
+      ev.preventDefault();
+      const tok = input.value.trim();
+      if (!tok) return;
+      const res = await fetch('/v1/stats', { headers: { Authorization: 'Bearer ' + tok } });
+      if (res.status === 401 || res.status === 429) {
+        err.textContent = 'Refused: ' + await errorText(res);
+        input.select();
+        return;
+      }
+      sessionStorage.setItem(KEY, tok);
+      input.value = '';
+      dlg.close();
+      asking = null;
+      resolve();
+    };
+  });
+  if (!dlg.open) dlg.showModal();
+  input.focus();
+  return asking;
+}
+
+async function errorText(res) {
+  try {
+    const body = await res.json();
+    if (body && typeof body.error === 'string') return body.error;
+  } catch (_) { /* not JSON */ }
+  return res.status + ' ' + res.statusText;
+}
+
+// call sends one request; a 401 asks for the token and tries again.
+export async function call(method, path, body) {
+  for (;;) {
+    const init = { method, headers: headers() };
+    if (body !== undefined) {
+      init.headers.set('Content-Type', 'application/json');
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, init);
+    if (res.status === 401) {
+      sessionStorage.removeItem(KEY);
+      await askToken();
+      continue;
+    }
+    if (!res.ok) throw new APIError(res.status, await errorText(res));
+    if (res.status === 204) return null;
+    return res.json();
+  }
+}
+
+export const get = (path) => call('GET', path);
+
+// parseSSE feeds text chunks and calls onMessage({id, event, data}) for
+// each complete message (the text/event-stream rules: lines end in LF, CR
+// or CRLF; a blank line dispatches; ':' starts a comment).
+export function sseParser(onMessage) {
+  let buf = '';
+  let msg = { id: '', event: '', data: [] };
+  return (chunk) => {
+    buf += chunk;
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(buf);
+      // A lone CR at the end may be half of a CRLF: wait for more.
+      if (!m || (m[0] === '\r' && m.index === buf.length - 1)) return;
+      const line = buf.slice(0, m.index);
+      buf = buf.slice(m.index + m[0].length);
+      if (line === '') {
+        if (msg.data.length) onMessage({ id: msg.id, event: msg.event || 'message', data: msg.data.join('\n') });
+        msg = { id: msg.id, event: '', data: [] };
+        continue;
+      }
+      if (line[0] === ':') continue;
+      const i = line.indexOf(':');
+      const field = i < 0 ? line : line.slice(0, i);
+      let value = i < 0 ? '' : line.slice(i + 1);
+      if (value[0] === ' ') value = value.slice(1);
+      if (field === 'data') msg.data.push(value);
+      else if (field === 'event') msg.event = value;
+      else if (field === 'id') msg.id = value;
+    }
+  };
+}
+
+// stream follows GET /v1/events/stream with fetch (EventSource cannot send
+// a header), resuming after the last id it saw. onState(state) hears
+// 'live', 'retrying' and 'off' (no event log on this server).
+export async function stream(onEvent, onState) {
+  let last = '';
+  let wait = 500;
+  for (;;) {
+    try {
+      const h = headers({ Accept: 'text/event-stream' });
+      if (last) h.set('Last-Event-ID', last);
+      const res = await fetch('/v1/events/stream', { headers: h, cache: 'no-store' });
+      if (res.status === 401) {
+        sessionStorage.removeItem(KEY);
+        await askToken();
+        continue;
+      }
+      if (res.status === 404) { onState('off'); return; }
+      if (!res.ok || !res.body) throw new Error('stream: ' + res.status);
+      onState('live');
+      wait = 500;
+      const feed = sseParser((m) => {
+        if (m.id) last = m.id;
+        try { onEvent(JSON.parse(m.data)); } catch (e) { console.warn('event not JSON', e); }
+      });
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        feed(value);
+      }
+    } catch (e) {
+      // A server restart or a network blip: retry below, quietly.
+    }
+    onState('retrying');
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 10000);
+  }
+}

@@ -1,0 +1,514 @@
+// cliser's dashboard. Plain modern JavaScript, no library and no build
+// step: the page is a handful of tables, forms and one line chart, which
+// the DOM and a <canvas> do in less code than a vendored framework would
+// need to be wired in, and the binary stays free of third-party script.
+// Every API value is put in the page as text (textContent), never as HTML.
+
+import { call, get, stream } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+
+// h builds an element; string and number children become text nodes.
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const k of kids.flat()) {
+    if (k === null || k === undefined || k === false) continue;
+    el.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return el;
+}
+
+const fmtTime = (s) => (s ? new Date(s).toLocaleString() : '—');
+const fmtSecs = (v) => (v === null || v === undefined ? '—' : v < 1 ? (v * 1000).toFixed(1) + ' ms' : v.toFixed(2) + ' s');
+const enc = encodeURIComponent;
+
+// A redraw scheduler: however many events arrive, fn runs at most every
+// minGap ms, on an animation frame.
+function coalesce(fn, minGap = 250) {
+  let queued = false;
+  let lastRun = 0;
+  return () => {
+    if (queued) return;
+    queued = true;
+    const delay = Math.max(0, lastRun + minGap - performance.now());
+    setTimeout(() => requestAnimationFrame(() => {
+      queued = false;
+      lastRun = performance.now();
+      fn();
+    }), delay);
+  };
+}
+
+// ---- the live event stream, shared by every view ----------------------
+
+const listeners = new Set();
+function onEvent(ev) { for (const l of listeners) l(ev); }
+function setLive(state) {
+  const el = $('live');
+  el.textContent = { live: 'live', retrying: 'reconnecting…', off: 'no event log' }[state] || state;
+  el.className = 'live ' + state;
+  liveState = state;
+}
+let liveState = 'retrying';
+
+// ---- confirmation --------------------------------------------------------
+
+// confirmAction shows the dialog; fields are [{name, label, placeholder}];
+// it resolves to the fields' values, or null when cancelled.
+function confirmAction(title, text, fields = [], okLabel = 'Confirm') {
+  const dlg = $('confirm');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = okLabel;
+  const box = $('confirm-fields');
+  box.replaceChildren(...fields.map((f) => h('label', {}, f.label,
+    h('input', { name: f.name, placeholder: f.placeholder || '', 'data-field': f.name }))));
+  return new Promise((resolve) => {
+    const done = (v) => { dlg.close(); resolve(v); };
+    $('confirm-cancel').onclick = () => done(null);
+    $('confirm-form').onsubmit = (e) => {
+      e.preventDefault();
+      const out = {};
+      for (const inp of box.querySelectorAll('input')) out[inp.name] = inp.value;
+      done(out);
+    };
+    dlg.oncancel = () => resolve(null);
+    dlg.showModal();
+  });
+}
+
+function flash(msg, isError) {
+  const el = h('div', { class: 'flash' + (isError ? ' error' : ''), role: 'status' }, msg);
+  document.body.append(el);
+  setTimeout(() => el.remove(), 4000);
+}
+
+async function act(fn, okMsg) {
+  try {
+    await fn();
+    if (okMsg) flash(okMsg);
+    return true;
+  } catch (e) {
+    flash(e.message, true);
+    return false;
+  }
+}
+
+// ---- views ----------------------------------------------------------------
+
+let current = null; // the mounted view: {unmount()}
+
+function kickClient(cid) {
+  return confirmAction('Kick ' + cid + '?', 'The client gets "190 kicked" and its connection closes; it may reconnect.', [], 'Kick')
+    .then((v) => v && act(() => call('POST', '/v1/clients/' + enc(cid) + '/kick'), 'kicked ' + cid));
+}
+
+function shutdownClient(cid) {
+  return confirmAction('Shut down ' + cid + '?', 'The client is told "130 shutdown" with this reason; a well-behaved client acknowledges and stops.',
+    [{ name: 'reason', label: 'Reason', placeholder: 'maintenance' }], 'Shut down')
+    .then((v) => v && act(() => call('POST', '/v1/clients/' + enc(cid) + '/shutdown', v.reason ? { reason: v.reason } : undefined), 'shutdown sent to ' + cid));
+}
+
+// Overview: counts, rates and the chart, from GET /v1/stats every 2 s.
+function overview(main) {
+  const el = {
+    connected: h('div', { class: 'num', id: 'stat-connected' }, '…'),
+    records: h('div', { class: 'num', id: 'stat-records' }, '…'),
+    hs: h('div', { class: 'num', id: 'stat-hs' }, '…'),
+    p50: h('div', { class: 'num', id: 'stat-p50' }, '…'),
+    p99: h('div', { class: 'num', id: 'stat-p99' }, '…'),
+  };
+  const reasons = h('tbody', { id: 'stat-reasons' });
+  const canvas = h('canvas', { id: 'chart', width: 900, height: 240 });
+  const note = h('p', { class: 'muted', id: 'stat-note' });
+  const card = (label, num) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), num);
+  main.replaceChildren(
+    h('h1', {}, 'Overview'),
+    h('div', { class: 'cards' }, card('Connected now', el.connected), card('Records', el.records),
+      card('Handshakes / s', el.hs), card('Keep-alive RTT p50', el.p50), card('Keep-alive RTT p99', el.p99)),
+    h('section', {}, h('h2', {}, 'Connected clients, last hour'), canvas, note),
+    h('section', {}, h('h2', {}, 'Disconnects in the last 5 minutes'),
+      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'reason'), h('th', {}, 'count'))), reasons)),
+  );
+  let stats = null;
+  const draw = coalesce(() => {
+    if (!stats) return;
+    el.connected.textContent = stats.connected.toLocaleString();
+    el.records.textContent = stats.records.toLocaleString();
+    el.hs.textContent = stats.handshakes_per_second.toLocaleString();
+    el.p50.textContent = fmtSecs(stats.rtt_p50_seconds);
+    el.p99.textContent = fmtSecs(stats.rtt_p99_seconds);
+    const rows = Object.entries(stats.disconnects).sort((a, b) => b[1] - a[1]);
+    reasons.replaceChildren(...(rows.length ? rows.map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, n)))
+      : [h('tr', {}, h('td', { colspan: 2, class: 'muted' }, 'none'))]));
+    note.textContent = (stats.node ? 'node ' + stats.node + ' · ' : '') + 'sampled every ' + stats.interval_seconds + ' s · updated ' + new Date(stats.time).toLocaleTimeString();
+    chart(canvas, stats.series);
+  });
+  let stopped = false;
+  const poll = async () => {
+    while (!stopped) {
+      try { stats = await get('/v1/stats'); draw(); } catch (e) { note.textContent = e.message; }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  };
+  poll();
+  // Between polls the count follows the stream.
+  const l = (ev) => {
+    if (!stats) return;
+    if (ev.type === 'client.connected') stats.connected++;
+    else if (ev.type === 'client.disconnected') stats.connected = Math.max(0, stats.connected - 1);
+    else return;
+    draw();
+  };
+  listeners.add(l);
+  return { unmount() { stopped = true; listeners.delete(l); } };
+}
+
+// chart draws the series as a line over the last hour.
+function chart(canvas, series) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 900;
+  const hgt = canvas.clientHeight || 240;
+  canvas.width = w * dpr;
+  canvas.height = hgt * dpr;
+  const g = canvas.getContext('2d');
+  g.scale(dpr, dpr);
+  g.clearRect(0, 0, w, hgt);
+  const pad = { l: 56, r: 12, t: 12, b: 24 };
+  const now = Date.now() / 1000;
+  const t0 = now - 3600;
+  const pts = series.filter((p) => p.t >= t0);
+  const max = Math.max(1, ...pts.map((p) => p.connected));
+  const x = (t) => pad.l + ((t - t0) / 3600) * (w - pad.l - pad.r);
+  const y = (v) => hgt - pad.b - (v / max) * (hgt - pad.t - pad.b);
+  const css = getComputedStyle(document.body);
+  g.strokeStyle = css.getPropertyValue('--grid').trim() || '#ddd';
+  g.fillStyle = css.getPropertyValue('--muted').trim() || '#666';
+  g.font = '11px system-ui, sans-serif';
+  g.lineWidth = 1;
+  for (let i = 0; i <= 4; i++) {
+    const v = Math.round((max * i) / 4);
+    g.beginPath(); g.moveTo(pad.l, y(v)); g.lineTo(w - pad.r, y(v)); g.stroke();
+    g.fillText(v.toLocaleString(), 4, y(v) + 4);
+  }
+  for (let m = 60; m >= 0; m -= 15) g.fillText(m ? '-' + m + ' min' : 'now', x(now - m * 60) - (m ? 18 : 22), hgt - 6);
+  if (!pts.length) return;
+  g.strokeStyle = css.getPropertyValue('--accent').trim() || '#0f766e';
+  g.lineWidth = 2;
+  g.beginPath();
+  pts.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p.connected)) : g.moveTo(x(p.t), y(p.connected))));
+  g.stroke();
+}
+
+// Clients: one API page at a time, updated in place from the stream.
+function clients(main, params) {
+  const status = h('select', { id: 'filter-status' },
+    ['all', 'connected', 'disconnected'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s)));
+  const prefix = h('input', { id: 'filter-prefix', type: 'search', placeholder: 'client-ID prefix', value: params.get('prefix') || '', autocomplete: 'off' });
+  const body = h('tbody', { id: 'clients-body' });
+  const info = h('span', { class: 'muted', id: 'clients-info' });
+  const prevBtn = h('button', { id: 'page-prev', type: 'button' }, '← Previous');
+  const nextBtn = h('button', { id: 'page-next', type: 'button' }, 'Next →');
+  main.replaceChildren(
+    h('h1', {}, 'Clients'),
+    h('div', { class: 'toolbar' }, h('label', {}, 'Status ', status), prefix, info),
+    h('table', { class: 'clients' },
+      h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
+      body),
+    h('div', { class: 'pager' }, prevBtn, nextBtn),
+  );
+  let page = { rows: new Map(), next: '' }; // cid -> {rec, tr}
+  const cursors = ['']; // cursor of each page visited, for Previous
+  let at = 0;
+  let seq = 0;
+
+  const renderRow = (rec, tr) => {
+    const cells = [
+      h('a', { href: '#/client/' + enc(rec.cid) }, rec.cid),
+      rec.cstatus ? rec.sid : '—',
+      h('span', { class: 'badge ' + (rec.cstatus ? 'on' : 'off') }, rec.cstatus ? 'connected' : 'disconnected'),
+      rec.cip ? rec.cip + ':' + rec.cport : '—',
+      rec.node || '—',
+      fmtTime(rec.connected_at),
+      rec.cstatus ? 'now' : fmtTime(rec.disconnected_at || rec.last_seen),
+      rec.reason || '—',
+      rec.cstatus ? h('button', { class: 'small', type: 'button', onclick: () => kickClient(rec.cid) }, 'Kick') : '',
+    ];
+    tr.replaceChildren(...cells.map((c) => h('td', {}, c)));
+    tr.dataset.cid = rec.cid;
+    tr.className = rec.cstatus ? '' : 'gone';
+    return tr;
+  };
+
+  const load = async () => {
+    const my = ++seq;
+    const q = new URLSearchParams({ limit: '100' });
+    if (status.value !== 'all') q.set('status', status.value);
+    if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
+    if (cursors[at]) q.set('cursor', cursors[at]);
+    info.textContent = 'loading…';
+    let res;
+    try { res = await get('/v1/clients?' + q); } catch (e) { if (my === seq) info.textContent = e.message; return; }
+    if (my !== seq) return; // a newer query won
+    page = { rows: new Map(), next: res.next };
+    const trs = res.clients.map((rec) => {
+      const tr = renderRow(rec, h('tr'));
+      page.rows.set(rec.cid, { rec, tr });
+      return tr;
+    });
+    body.replaceChildren(...trs);
+    info.textContent = res.clients.length ? 'page ' + (at + 1) + ' · ' + res.clients.length + ' shown' : 'no client matches';
+    prevBtn.disabled = at === 0;
+    nextBtn.disabled = !res.next;
+    cursors[at + 1] = res.next;
+  };
+
+  // Events change rows in place; a newly seen cid that belongs on this
+  // page (in the filter and before the page's end) is inserted in order.
+  const dirty = new Set();
+  const flush = coalesce(() => {
+    for (const cid of dirty) {
+      const row = page.rows.get(cid);
+      if (!row) continue;
+      const keep = status.value === 'all' || (status.value === 'connected') === row.rec.cstatus;
+      if (!row.tr.isConnected) {
+        const after = [...page.rows.keys()].filter((c) => c > cid && page.rows.get(c).tr.isConnected).sort()[0];
+        body.insertBefore(row.tr, after ? page.rows.get(after).tr : null);
+      }
+      renderRow(row.rec, row.tr);
+      row.tr.classList.toggle('filtered', !keep);
+    }
+    dirty.clear();
+  });
+  const l = (ev) => {
+    if (ev.type !== 'client.connected' && ev.type !== 'client.disconnected') return;
+    let row = page.rows.get(ev.cid);
+    if (!row) {
+      const p = prefix.value.trim();
+      if (p && !ev.cid.startsWith(p)) return;
+      const last = [...page.rows.keys()].sort().pop();
+      if (page.next && last && ev.cid > last) return; // on a later page
+      if (cursors[at] && ev.cid <= cursors[at]) return; // on an earlier page
+      row = { rec: { cid: ev.cid }, tr: h('tr') };
+      page.rows.set(ev.cid, row);
+    }
+    const r = row.rec;
+    if (ev.type === 'client.connected') {
+      Object.assign(r, { cstatus: true, sid: ev.sid, cip: ev.cip, cport: ev.cport, node: ev.node, connected_at: ev.time, disconnected_at: null });
+    } else {
+      if (r.session_id && ev.session && r.session_id !== ev.session) return; // an older session's end
+      Object.assign(r, { cstatus: false, reason: ev.reason, disconnected_at: ev.time, last_seen: ev.time });
+    }
+    r.session_id = ev.session || r.session_id;
+    dirty.add(ev.cid);
+    flush();
+  };
+  listeners.add(l);
+
+  let typing = 0;
+  const requery = () => { at = 0; cursors.length = 1; load(); };
+  status.addEventListener('change', requery);
+  prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 150); });
+  prevBtn.addEventListener('click', () => { if (at > 0) { at--; load(); } });
+  nextBtn.addEventListener('click', () => { if (page.next) { at++; load(); } });
+  load();
+  // Without an event log the page polls instead.
+  const poller = setInterval(() => { if (liveState === 'off') load(); }, 2000);
+  return { unmount() { listeners.delete(l); clearInterval(poller); clearTimeout(typing); } };
+}
+
+// A client: its record, its sessions, and the actions.
+function client(main, cid) {
+  const rec = h('dl', { class: 'record', id: 'client-record' });
+  const hist = h('tbody', { id: 'client-history' });
+  const cred = h('p', { id: 'client-credential', class: 'muted' });
+  const refresh = async () => {
+    try {
+      const r = await get('/v1/clients/' + enc(cid));
+      const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid], ['address', r.cip ? r.cip + ':' + r.cport : '—'],
+        ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
+        ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
+      rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    } catch (e) { rec.replaceChildren(h('dd', { class: 'error' }, e.message)); }
+    try {
+      const hs = await get('/v1/clients/' + enc(cid) + '/history');
+      hist.replaceChildren(...(hs.sessions.length ? hs.sessions.map((s) => h('tr', {},
+        [fmtTime(s.connected_at), s.disconnected_at ? fmtTime(s.disconnected_at) : 'connected', s.reason || '—', s.sid, s.cip ? s.cip + ':' + s.cport : '—', s.node || '—']
+          .map((c) => h('td', {}, c)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'no sessions in the event log'))]));
+    } catch (e) { hist.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, e.message))); }
+    try {
+      const c = await get('/v1/credentials/' + enc(cid));
+      cred.textContent = 'Own credential since ' + fmtTime(c.created_at) + (c.previous_valid_until ? '; the previous one is valid until ' + fmtTime(c.previous_valid_until) : '');
+    } catch (e) { cred.textContent = e.status === 404 ? 'No credential of its own.' : e.message; }
+  };
+  const del = () => confirmAction('Delete the credential of ' + cid + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
+    .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(cid)), 'credential deleted').then(refresh));
+  const ban = () => confirmAction('Ban ' + cid + '?', 'Its live sessions close with "190 banned" and it cannot register while banned.',
+    [{ name: 'reason', label: 'Reason', placeholder: 'why' }, { name: 'duration', label: 'Duration (empty: until lifted)', placeholder: '1h' }], 'Ban')
+    .then((v) => v && act(() => call('POST', '/v1/bans', banBody('cid', cid, v)), 'banned ' + cid).then(refresh));
+  main.replaceChildren(
+    h('p', {}, h('a', { href: '#/clients' }, '← Clients')),
+    h('h1', {}, cid),
+    h('div', { class: 'toolbar' },
+      h('button', { id: 'act-kick', type: 'button', onclick: () => kickClient(cid).then(refresh) }, 'Kick'),
+      h('button', { id: 'act-shutdown', type: 'button', onclick: () => shutdownClient(cid).then(refresh) }, 'Shut down…'),
+      h('button', { id: 'act-delcred', type: 'button', onclick: del }, 'Delete credential'),
+      h('button', { id: 'act-ban', type: 'button', class: 'danger', onclick: ban }, 'Ban…')),
+    rec, cred,
+    h('h2', {}, 'Sessions'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['connected', 'disconnected', 'reason', 'sid', 'address', 'node'].map((c) => h('th', {}, c)))), hist),
+  );
+  refresh();
+  const again = coalesce(refresh, 1000);
+  const l = (ev) => { if (ev.cid === cid) again(); };
+  listeners.add(l);
+  return { unmount() { listeners.delete(l); } };
+}
+
+function banBody(kind, value, v) {
+  const b = { kind, value, reason: v.reason || '' };
+  if (v.duration) b.duration = v.duration;
+  return b;
+}
+
+// Events: the live feed, newest first, filtered here, pausable.
+const feed = []; // the last MAX_FEED events seen since the page loaded
+const MAX_FEED = 500;
+listeners.add((ev) => { feed.push(ev); if (feed.length > MAX_FEED) feed.splice(0, feed.length - MAX_FEED); });
+
+function eventsView(main) {
+  const type = h('select', { id: 'events-type' }, ['', 'client.connected', 'client.disconnected', 'client.shutdown_sent', 'client.shutdown_acked',
+    'credential.created', 'credential.deleted', 'ban.created', 'ban.deleted'].map((t) => h('option', { value: t }, t || 'all types')));
+  const cid = h('input', { id: 'events-cid', type: 'search', placeholder: 'client ID' });
+  const pause = h('button', { id: 'events-pause', type: 'button' }, 'Pause');
+  const body = h('tbody', { id: 'events-body' });
+  const info = h('span', { class: 'muted' });
+  let paused = false;
+  let held = 0;
+  main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, type, cid, pause, info),
+    h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
+  const draw = coalesce(() => {
+    const t = type.value;
+    const c = cid.value.trim();
+    const rows = [];
+    for (let i = feed.length - 1; i >= 0 && rows.length < 200; i--) {
+      const e = feed[i];
+      if ((t && e.type !== t) || (c && e.cid !== c)) continue;
+      const detail = [e.reason && 'reason: ' + e.reason, e.cip && e.cip + ':' + e.cport, e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
+      rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v) => h('td', {}, v))));
+    }
+    body.replaceChildren(...rows);
+    info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log' : feed.length + ' events since this page opened';
+  });
+  const l = () => { if (paused) { held++; info.textContent = 'paused · ' + held + ' new'; } else draw(); };
+  listeners.add(l);
+  pause.addEventListener('click', () => { paused = !paused; held = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
+  type.addEventListener('change', draw);
+  cid.addEventListener('input', draw);
+  // Fill from the log, so the view is not empty on arrival.
+  if (!feed.length) get('/v1/events?limit=200').then((r) => { if (!feed.length) feed.push(...r.events); draw(); }).catch(() => {});
+  draw();
+  return { unmount() { listeners.delete(l); } };
+}
+
+// Bans: list, add, lift.
+function bans(main) {
+  const body = h('tbody', { id: 'bans-body' });
+  const kind = h('select', { name: 'kind', id: 'ban-kind' }, ['cid', 'ip', 'net'].map((k) => h('option', { value: k }, k)));
+  const value = h('input', { id: 'ban-value', placeholder: 'pos-0042, 203.0.113.9 or 10.1.0.0/16', required: true });
+  const reason = h('input', { id: 'ban-reason', placeholder: 'reason' });
+  const duration = h('input', { id: 'ban-duration', placeholder: 'duration (1h; empty: until lifted)' });
+  const load = async () => {
+    try {
+      const r = await get('/v1/bans?limit=1000');
+      body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', {}, h('td', {}, b.kind), h('td', {}, b.value), h('td', {}, b.reason || '—'), h('td', {}, b.by),
+        h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
+        h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
+        : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
+    } catch (e) { body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'error' }, e.message))); }
+  };
+  const lift = (b) => confirmAction('Lift the ban on ' + b.kind + ' ' + b.value + '?', 'It can connect again at once.', [], 'Lift')
+    .then((v) => v && act(() => call('DELETE', '/v1/bans/' + enc(b.kind) + '/' + enc(b.value)), 'ban lifted').then(load));
+  const form = h('form', { class: 'toolbar', id: 'ban-form', onsubmit: (e) => {
+    e.preventDefault();
+    confirmAction('Ban ' + kind.value + ' ' + value.value + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
+      .then((v) => v && act(() => call('POST', '/v1/bans', banBody(kind.value, value.value.trim(), { reason: reason.value, duration: duration.value.trim() })), 'banned')
+        .then((ok) => { if (ok) form.reset(); load(); }));
+  } }, kind, value, reason, duration, h('button', { type: 'submit' }, 'Add ban'));
+  main.replaceChildren(h('h1', {}, 'Bans'), form,
+    h('table', {}, h('thead', {}, h('tr', {}, ['kind', 'value', 'reason', 'by', 'since', 'until', ''].map((c) => h('th', {}, c)))), body));
+  load();
+  const again = coalesce(load, 1000);
+  const l = (ev) => { if (ev.type.startsWith('ban.')) again(); };
+  listeners.add(l);
+  return { unmount() { listeners.delete(l); } };
+}
+
+// Credentials: list, create (the secret shown once), delete.
+function credentials(main) {
+  const body = h('tbody', { id: 'creds-body' });
+  const cid = h('input', { id: 'cred-cid', placeholder: 'client ID', required: true });
+  const grace = h('input', { id: 'cred-grace', placeholder: 'grace for the previous secret (24h)' });
+  const secretBox = h('div', { id: 'secret-box' });
+  const load = async () => {
+    try {
+      const r = await get('/v1/credentials?limit=1000');
+      body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', {}, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
+        h('td', {}, fmtTime(c.created_at)), h('td', {}, c.previous_valid_until ? fmtTime(c.previous_valid_until) : '—'),
+        h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => remove(c.cid) }, 'Delete'))))
+        : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))]));
+    } catch (e) { body.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'error' }, e.message))); }
+  };
+  const remove = (c) => confirmAction('Delete the credential of ' + c + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
+    .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(c)), 'credential deleted').then(load));
+  const showSecret = (r) => {
+    const code = h('code', { id: 'secret-value' }, r.secret);
+    const copy = h('button', { type: 'button', id: 'secret-copy', onclick: () => navigator.clipboard.writeText(r.secret).then(() => { copy.textContent = 'Copied'; }, () => flash('copy refused by the browser: select the text', true)) }, 'Copy');
+    secretBox.replaceChildren(h('div', { class: 'secret' }, h('p', {}, 'Secret of ' + r.cid + ' — shown this once; give it to the device now.'),
+      code, copy, h('button', { type: 'button', onclick: () => secretBox.replaceChildren() }, 'Done')));
+  };
+  const form = h('form', { class: 'toolbar', id: 'cred-form', onsubmit: (e) => {
+    e.preventDefault();
+    const body = grace.value.trim() ? { grace: grace.value.trim() } : undefined;
+    act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(cid.value.trim()), body)); form.reset(); load(); });
+  } }, cid, grace, h('button', { type: 'submit' }, 'Create or rotate'));
+  main.replaceChildren(h('h1', {}, 'Credentials'), form, secretBox,
+    h('table', {}, h('thead', {}, h('tr', {}, ['cid', 'created', 'previous valid until', ''].map((c) => h('th', {}, c)))), body));
+  load();
+  return { unmount() {} };
+}
+
+// ---- routing ---------------------------------------------------------------
+
+function route() {
+  const [path, query] = (location.hash.slice(1) || '/overview').split('?');
+  const parts = path.split('/').filter(Boolean);
+  const params = new URLSearchParams(query || '');
+  const main = $('main');
+  if (current) current.unmount();
+  const view = parts[0] || 'overview';
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === (view === 'client' ? 'clients' : view));
+  main.dataset.view = view;
+  switch (view) {
+    case 'clients': current = clients(main, params); break;
+    case 'client': current = client(main, decodeURIComponent(parts.slice(1).join('/'))); break;
+    case 'events': current = eventsView(main); break;
+    case 'bans': current = bans(main); break;
+    case 'credentials': current = credentials(main); break;
+    default: current = overview(main);
+  }
+}
+
+window.addEventListener('hashchange', route);
+// The first call settles the token (a 401 asks for it) before the stream
+// and the views start.
+get('/v1/stats').catch(() => {}).finally(() => {
+  stream(onEvent, setLive);
+  route();
+});
