@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
+.PHONY: all build run test lint fuzz screenshots bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
 
 all: lint test build
 
@@ -29,6 +29,11 @@ run: build
 # The whole suite, with the race detector. .ci/run calls exactly this.
 test:
 	$(GO) test -race -count=1 -timeout 9m ./...
+
+# The dashboard's browser tests, writing docs/screenshots/*.png (needs
+# the Debian chromium package).
+screenshots:
+	CLISER_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestDashboard' ./ui/
 
 lint:
 	$(GO) vet ./...

@@ -1,0 +1,228 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// chromium is the Debian package's binary, which .ci/run installs.
+const chromium = "/usr/bin/chromium"
+
+const password = "ui-test-password"
+
+// needChromium skips a browser test on a machine without chromium, saying
+// how to get it.
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("no %s: the dashboard's browser tests need the Debian chromium package (apt-get install chromium)", chromium)
+	}
+}
+
+// page is one headless chromium tab, with what went wrong in it collected:
+// console errors, uncaught exceptions, failed and 4xx/5xx requests.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string
+}
+
+// newBrowser starts chromium headless (killed when the test ends) and
+// opens a tab in it.
+func newBrowser(t *testing.T) *page {
+	t.Helper()
+	needChromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 860),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	p := &page{t: t, ctx: ctx}
+	chromedp.ListenTarget(ctx, p.listen)
+	require.NoError(t, chromedp.Run(ctx, network.Enable(), log.Enable(), runtime.Enable()))
+	return p
+}
+
+func (p *page) listen(ev any) {
+	add := func(s string) {
+		p.mu.Lock()
+		p.problems = append(p.problems, s)
+		p.mu.Unlock()
+	}
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.APITypeError || e.Type == runtime.APITypeAssert {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			add("console." + string(e.Type) + ": " + strings.Join(parts, " "))
+		}
+	case *runtime.EventExceptionThrown:
+		add("exception: " + e.ExceptionDetails.Text + " " + exceptionText(e.ExceptionDetails))
+	case *log.EventEntryAdded:
+		if e.Entry.Level == log.LevelError {
+			add("log: " + e.Entry.Text + " " + e.Entry.URL)
+		}
+	case *network.EventLoadingFailed:
+		if !e.Canceled { // a stream ended by navigation is not a failure
+			add("request failed: " + e.ErrorText)
+		}
+	case *network.EventResponseReceived:
+		if e.Response.Status >= 400 {
+			add(fmt.Sprintf("HTTP %d %s", e.Response.Status, e.Response.URL))
+		}
+	}
+}
+
+func exceptionText(d *runtime.ExceptionDetails) string {
+	if d.Exception != nil {
+		return d.Exception.Description
+	}
+	return ""
+}
+
+// Problems returns what went wrong so far and forgets it.
+func (p *page) Problems() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.problems
+	p.problems = nil
+	return out
+}
+
+func (p *page) run(actions ...chromedp.Action) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(p.t, chromedp.Run(ctx, actions...))
+}
+
+// eval runs a JavaScript expression and decodes its value into out.
+func (p *page) eval(expr string, out any) {
+	p.t.Helper()
+	p.run(chromedp.Evaluate(expr, out))
+}
+
+// waitJS polls a JavaScript expression until it is true, up to d, and
+// returns how long that took.
+func (p *page) waitJS(expr string, d time.Duration) time.Duration {
+	p.t.Helper()
+	start := time.Now()
+	deadline := start.Add(d)
+	for {
+		var ok bool
+		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate("!!("+expr+")", &ok))
+		cancel()
+		if err == nil && ok {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			var body string
+			_ = chromedp.Run(p.ctx, chromedp.Evaluate(`document.getElementById('main')?.innerText.slice(0, 2000)`, &body))
+			p.t.Fatalf("after %s still not true: %s (err %v)\npage shows:\n%s", d, expr, err, body)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// screenshot captures the tab into docs/screenshots/<name>.png when
+// CLISER_UPDATE_SCREENSHOTS=1 (make screenshots), else into the test's
+// temporary directory, so that a plain test run leaves the tree clean.
+func (p *page) screenshot(name string) {
+	p.t.Helper()
+	var buf []byte
+	p.run(chromedp.CaptureScreenshot(&buf))
+	dir := p.t.TempDir()
+	if os.Getenv("CLISER_UPDATE_SCREENSHOTS") == "1" {
+		dir = filepath.Join("..", "docs", "screenshots")
+		require.NoError(p.t, os.MkdirAll(dir, 0o755))
+	}
+	require.NoError(p.t, os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644))
+	require.Greater(p.t, len(buf), 1000, "an empty screenshot of %s", name)
+}
+
+// serve runs `cliser serve` on loopback ports with the dashboard.
+func serve(t *testing.T, env []string, args ...string) *testkit.Served {
+	t.Helper()
+	env = append([]string{"CLISER_PASSWORD=" + password}, env...)
+	base := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		// Raw test clients do not echo keep-alives.
+		"--keepalive-interval", "1h"}
+	return testkit.Serve(t, env, append(base, args...)...)
+}
+
+// agent runs `cliser agent --id id` against s until the test ends.
+func agent(t *testing.T, s *testkit.Served, id string) {
+	t.Helper()
+	cmd := exec.Command(testkit.Binary(t), "agent", "--server", s.Addr, "--id", id, "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "CLISER_PASSWORD="+password)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+}
+
+// apiGet reads an admin endpoint as JSON.
+func apiGet(t *testing.T, s *testkit.Served, token, path string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.AdminAddr+path, nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	if out != nil {
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+		require.NoError(t, json.NewDecoder(res.Body).Decode(out))
+	}
+	return res
+}
+
+type stats struct {
+	Connected int `json:"connected"`
+	Records   int `json:"records"`
+}
+
+// waitConnected polls the API until n clients are connected.
+func waitConnected(t *testing.T, s *testkit.Served, token string, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var st stats
+		apiGet(t, s, token, "/v1/stats", &st)
+		if st.Connected == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s the API says %d connected, want %d", d, st.Connected, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

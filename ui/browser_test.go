@@ -1,0 +1,250 @@
+package ui_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// The dashboard in a real browser against a real server and real agents:
+// one server and one chromium for the whole walk, to keep the suite short.
+func TestDashboard(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	agent(t, s, "agent-1")
+	agent(t, s, "agent-2")
+	waitConnected(t, s, "", 2, 10*time.Second)
+	base := "http://" + s.AdminAddr
+
+	p := newBrowser(t)
+	t.Run("LoadsCleanAndCountsMatch", func(t *testing.T) {
+		p.t = t
+		p.run(chromedp.Navigate(base + "/"))
+		p.waitJS(`location.pathname === '/ui/' && document.getElementById('live').textContent === 'live'`, 10*time.Second)
+		p.waitJS(`document.getElementById('stat-connected').textContent === '2'`, 5*time.Second)
+		var st stats
+		apiGet(t, s, "", "/v1/stats", &st)
+		var shown string
+		p.eval(`document.getElementById('stat-connected').textContent`, &shown)
+		assert.Equal(t, fmt.Sprint(st.Connected), shown, "the page's connected count is the API's")
+		var favicon bool
+		p.eval(`performance.getEntriesByType('resource').some(e => e.name.endsWith('/ui/favicon.svg'))`, &favicon)
+		assert.True(t, favicon, "the favicon was loaded")
+		assert.Empty(t, p.Problems(), "console errors or failed requests on load")
+		p.screenshot("overview")
+	})
+
+	t.Run("NewAgentAppearsLive", func(t *testing.T) {
+		p.t = t
+		p.run(chromedp.Navigate(base + "/ui/#/clients"))
+		p.waitJS(`document.querySelector('tr[data-cid="agent-1"]')`, 5*time.Second)
+		start := time.Now()
+		agent(t, s, "agent-late")
+		p.waitJS(`document.querySelector('tr[data-cid="agent-late"] .badge.on')`, 5*time.Second)
+		took := time.Since(start)
+		t.Logf("agent started after load shown in %s (process start and handshake included)", took)
+		assert.Less(t, took, 2*time.Second, "a new agent shows without reload within 2 s")
+		assert.Empty(t, p.Problems())
+		p.screenshot("clients")
+	})
+
+	t.Run("KickThroughConfirmation", func(t *testing.T) {
+		p.t = t
+		c := testkit.Dial(t, s.Addr)
+		c.Register(password, "kick-me")
+		p.waitJS(`document.querySelector('tr[data-cid="kick-me"] .badge.on')`, 5*time.Second)
+		p.run(chromedp.Click(`tr[data-cid="kick-me"] button`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+		p.screenshot("confirm")
+		p.run(chromedp.Click(`#confirm-ok`, chromedp.ByQuery))
+		c.ExpectClosed("190 kicked")
+		p.waitJS(`(() => { const r = document.querySelector('tr[data-cid="kick-me"]');
+			return r && r.querySelector('.badge.off') && r.children[7].textContent === 'kicked' })()`, 5*time.Second)
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("ClientPage", func(t *testing.T) {
+		p.t = t
+		p.run(chromedp.Navigate(base + "/ui/#/client/kick-me"))
+		p.waitJS(`document.querySelectorAll('#client-history tr td').length > 1 && document.getElementById('client-record').textContent.includes('kicked')`, 5*time.Second)
+		p.waitJS(`document.getElementById('client-credential').textContent.includes('No credential')`, 5*time.Second)
+		// The one expected 4xx: the client has no credential of its own,
+		// which GET /v1/credentials/{cid} says with a 404.
+		for _, pr := range p.Problems() {
+			assert.Contains(t, pr, "/v1/credentials/kick-me", pr)
+		}
+		p.screenshot("client")
+	})
+
+	t.Run("PrefixSearchAmong2000", func(t *testing.T) {
+		p.t = t
+		for i := range 2000 {
+			c := testkit.Dial(t, s.Addr)
+			c.Register(password, fmt.Sprintf("fleet-%04d", i))
+			_ = c.Conn.Close() // the record stays, disconnected
+		}
+		var st stats
+		apiGet(t, s, "", "/v1/stats", &st)
+		require.GreaterOrEqual(t, st.Records, 2000)
+		p.run(chromedp.Navigate(base + "/ui/#/clients"))
+		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 100`, 5*time.Second)
+		p.run(chromedp.SendKeys(`#filter-prefix`, "fleet-1234", chromedp.ByQuery))
+		took := p.waitJS(`(() => { const rows = document.querySelectorAll('#clients-body tr');
+			return rows.length === 1 && rows[0].dataset.cid === 'fleet-1234' })()`, 5*time.Second)
+		t.Logf("prefix search among %d records answered in %s", st.Records, took)
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("EventsBansCredentials", func(t *testing.T) {
+		p.t = t
+		p.run(chromedp.Navigate(base + "/ui/#/events"))
+		p.waitJS(`document.querySelectorAll('#events-body tr').length > 0`, 5*time.Second)
+		p.screenshot("events")
+
+		p.run(chromedp.Navigate(base + "/ui/#/bans"))
+		p.waitJS(`document.getElementById('bans-body').textContent.length > 0`, 5*time.Second)
+		p.run(chromedp.SetValue(`#ban-value`, "10.9.0.0/16", chromedp.ByQuery),
+			chromedp.SetValue(`#ban-kind`, "net", chromedp.ByQuery),
+			chromedp.SetValue(`#ban-reason`, `<img src=x onerror=alert(1)> lab`, chromedp.ByQuery),
+			chromedp.Click(`#ban-form button[type=submit]`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+		p.run(chromedp.Click(`#confirm-ok`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('bans-body').textContent.includes('<img src=x onerror=alert(1)> lab')`, 5*time.Second)
+		var imgs int
+		p.eval(`document.querySelectorAll('main img').length`, &imgs)
+		assert.Zero(t, imgs, "a ban reason is shown as text, never as HTML")
+		p.screenshot("bans")
+
+		p.run(chromedp.Navigate(base + "/ui/#/credentials"))
+		p.waitJS(`document.getElementById('creds-body').textContent.length > 0`, 5*time.Second)
+		p.run(chromedp.SetValue(`#cred-cid`, "pos-0042", chromedp.ByQuery),
+			chromedp.Click(`#cred-form button[type=submit]`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('secret-value')?.textContent.length > 10 && document.getElementById('creds-body').textContent.includes('pos-0042')`, 5*time.Second)
+		p.screenshot("credentials")
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("CrossOriginPageCannotUseTheAPI", func(t *testing.T) {
+		p.t = t
+		c := testkit.Dial(t, s.Addr)
+		c.Register(password, "victim")
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		evil := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte("<!doctype html><title>elsewhere</title>"))
+		})}
+		go func() { _ = evil.Serve(ln) }()
+		t.Cleanup(func() { _ = evil.Close() })
+		p.run(chromedp.Navigate("http://" + ln.Addr().String() + "/"))
+		var out string
+		p.run(chromedp.Evaluate(fmt.Sprintf(`(async () => {
+			const api = 'http://%s';
+			let read = 'read-ok';
+			try { await (await fetch(api + '/v1/clients')).json(); } catch (e) { read = 'read-blocked'; }
+			await fetch(api + '/v1/clients/victim/kick', {method: 'POST', mode: 'no-cors'}).catch(() => {});
+			await fetch(api + '/v1/shutdown', {method: 'POST', mode: 'no-cors', body: 'reason=x'}).catch(() => {});
+			return read })()`, s.AdminAddr), &out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		}))
+		assert.Equal(t, "read-blocked", out, "another origin cannot read the API's answers")
+		var rec struct {
+			CStatus bool `json:"cstatus"`
+		}
+		apiGet(t, s, "", "/v1/clients/victim", &rec)
+		assert.True(t, rec.CStatus, "another origin's POST kick was refused by the guard")
+		c.Send("100 still-here\n") // the connection is still open
+		p.Problems()
+	})
+}
+
+// Every file of the dashboard, and its errors, carry the CSP and framing
+// rules; GET / redirects to it; --ui=false turns it off.
+func TestDashboardHeaders(t *testing.T) {
+	s := serve(t, nil)
+	base := "http://" + s.AdminAddr
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.Get(base + "/")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusFound, res.StatusCode)
+	assert.Equal(t, "/ui/", res.Header.Get("Location"))
+	for _, path := range []string{"/ui/", "/ui/app.js", "/ui/api.js", "/ui/style.css", "/ui/favicon.svg", "/favicon.ico", "/ui/nope.js"} {
+		res, err := http.Get(base + path)
+		require.NoError(t, err)
+		res.Body.Close()
+		if path == "/ui/nope.js" {
+			assert.Equal(t, http.StatusNotFound, res.StatusCode)
+		} else {
+			assert.Equal(t, http.StatusOK, res.StatusCode, path)
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		assert.Contains(t, csp, "script-src 'self'", path)
+		assert.NotContains(t, csp, "unsafe-inline", path)
+		assert.Contains(t, csp, "frame-ancestors 'none'", path)
+		assert.Equal(t, "DENY", res.Header.Get("X-Frame-Options"), path)
+		assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
+	}
+	res, err = http.Get(base + "/ui/app.js")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript"), res.Header.Get("Content-Type"))
+	res, err = http.Post(base+"/ui/", "application/json", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+
+	off := serve(t, nil, "--ui=false")
+	res, err = http.Get("http://" + off.AdminAddr + "/ui/")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "--ui=false: no dashboard")
+}
+
+// With CLISER_ADMIN_TOKEN set the page asks for the token, refuses a
+// wrong one, then works with the right one, the stream included, and
+// never puts it in the URL.
+func TestDashboardToken(t *testing.T) {
+	needChromium(t)
+	const token = "ui-admin-token-5f2c"
+	s := serve(t, []string{"CLISER_ADMIN_TOKEN=" + token})
+	agent(t, s, "tok-agent")
+	waitConnected(t, s, token, 1, 10*time.Second)
+	p := newBrowser(t)
+	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/"))
+	p.waitJS(`document.getElementById('login').open`, 10*time.Second)
+	p.screenshot("token")
+	p.run(chromedp.SendKeys(`#login-token`, "wrong-token", chromedp.ByQuery), chromedp.Click(`#login-submit`, chromedp.ByQuery))
+	p.waitJS(`document.getElementById('login-error').textContent.includes('wrong bearer token')`, 5*time.Second)
+	var open bool
+	p.eval(`document.getElementById('login').open`, &open)
+	assert.True(t, open, "a wrong token is refused and asked again")
+	p.eval(`document.getElementById('login-token').value = ''`, nil)
+	p.run(chromedp.SendKeys(`#login-token`, token, chromedp.ByQuery), chromedp.Click(`#login-submit`, chromedp.ByQuery))
+	p.waitJS(`!document.getElementById('login').open && document.getElementById('stat-connected').textContent === '1'`, 5*time.Second)
+	p.waitJS(`document.getElementById('live').textContent === 'live'`, 5*time.Second)
+	// The stream carries the token too: a new agent shows up live.
+	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/#/clients"))
+	p.waitJS(`document.querySelector('tr[data-cid="tok-agent"]')`, 5*time.Second)
+	agent(t, s, "tok-late")
+	p.waitJS(`document.querySelector('tr[data-cid="tok-late"] .badge.on')`, 5*time.Second)
+	var href, html string
+	p.eval(`location.href`, &href)
+	p.eval(`document.documentElement.outerHTML`, &html)
+	assert.NotContains(t, href, token)
+	assert.NotContains(t, html, token)
+	assert.NotContains(t, s.LogText(), token, "the token never reaches the log")
+	// The only problems are the expected 401s of the first call and the wrong token.
+	for _, pr := range p.Problems() {
+		assert.Contains(t, pr, "401", pr)
+	}
+}
