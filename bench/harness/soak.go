@@ -94,10 +94,9 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 		env.Progress = io.Discard
 	}
 	set := s.Load
-	// The churn re-registers and takes over the same IDs many times a
-	// minute on purpose: flapping control (docs/identity.md) would ban
-	// them, and the soak measures flatness, not that.
-	args := []string{"--flap-limit", "0"}
+	// startCliser turns flapping control off: the churn re-registers the
+	// same IDs on purpose.
+	var args []string
 	if s.Retention > 0 {
 		args = append(args, "--retention", s.Retention.String())
 	}

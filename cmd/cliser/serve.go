@@ -264,8 +264,14 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		metrics.Registry().MustRegister(store.node.Collectors()...)
 	}
 	cfg.warnProxy(log)
-	adminExtra := append(cfg.adminGuardOptions(), admin.WithStoreHealth(reg.StoreErr))
-	adminExtra = append(adminExtra, cfg.uiOptions()...)
+	adminExtra := append(cfg.adminGuardOptions(), cfg.uiOptions()...)
+	if store.node == nil {
+		// A full disk fails /readyz. In a cluster the store is NATS, and a
+		// NATS outage would take every node out of its balancer at once
+		// while each still serves its clients: cliser_cluster_nats_connected
+		// says it instead (docs/cluster.md).
+		adminExtra = append(adminExtra, admin.WithStoreHealth(reg.StoreErr))
+	}
 	if evlog != nil {
 		metrics.Registry().MustRegister(evlog.Collectors()...)
 		adminExtra = append(adminExtra, admin.WithEvents(evlog), admin.WithEventsHealth(evlog.Healthy))
