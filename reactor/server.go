@@ -84,14 +84,25 @@ func (srv *Server) Start() error {
 	if !srv.started.CompareAndSwap(false, true) {
 		return ErrStarted
 	}
+	addr, err := pinAddr(srv.opts.addr)
+	if err != nil {
+		close(srv.stopped)
+		return err
+	}
 	h := &handler{Server: srv}
 	go func() {
 		defer close(srv.stopped)
-		srv.done <- gnet.Run(h, "tcp://"+srv.opts.addr,
+		srv.done <- gnet.Run(h, "tcp://"+addr,
 			gnet.WithMulticore(true),
 			gnet.WithNumEventLoop(srv.opts.loops),
 			gnet.WithTicker(true),
-			gnet.WithReusePort(false),
+			// One listener per loop, each accepting for itself and
+			// opening (or refusing) what it accepted before it accepts
+			// again: so accepted-but-unopened connections never pile up
+			// and the descriptor reserve bounds them. gnet's shared
+			// acceptor could run a thousand accepts ahead of the loops
+			// under a connect flood, reach EMFILE, and stop the engine.
+			gnet.WithReusePort(true),
 			// The server closes first after a 190, so its side of those
 			// connections sits in TIME_WAIT on the listening port; without
 			// SO_REUSEADDR a restart could not bind it for a minute.

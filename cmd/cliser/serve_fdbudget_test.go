@@ -151,6 +151,65 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
 }
 
+// A connect flood that reads nothing: 256 connectors open (and drop)
+// 15,000 connections as fast as the kernel completes them, under the limit
+// of 1200. With gnet's shared acceptor the loops fell a thousand accepts
+// behind, the process reached EMFILE and the engine died; with a listener
+// per loop each accept is opened, or refused, before the next, so the
+// reserve bounds what is in flight. The healthy clients echo throughout.
+func TestBinarySurvivesConnectFlood(t *testing.T) {
+	wrap := prlimitOrSkip(t)
+	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--keepalive-interval", "200ms", "--keepalive-timeout", "10s", "--handshake-timeout", "2m",
+		"--max-handshakes-per-ip", "0")
+	echoers := make([]*echoer, 10)
+	for i := range echoers {
+		c := testkit.Dial(t, p.Addr)
+		c.Timeout = 20 * time.Second
+		c.Register("fd-pw", fmt.Sprintf("flood-healthy-%02d", i))
+		echoers[i] = startEchoer(c)
+	}
+	waitEchoes(t, echoers, 2)
+
+	// Each connector closes what it opened at once: the server still
+	// accepts every one, and this process holds no more than 256.
+	var failed, next atomic.Int64
+	var wg sync.WaitGroup
+	for range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= 15000 {
+				c, err := net.DialTimeout("tcp", p.Addr, 10*time.Second)
+				if err != nil {
+					if failed.Add(1) == 1 {
+						t.Logf("first failed connect: %v", err)
+					}
+					continue
+				}
+				_ = c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Zero(t, failed.Load(), "connects failed: the port died")
+
+	waitEchoes(t, echoers, 5)
+	for _, e := range echoers {
+		require.NoError(t, e.failure(), "a healthy client was dropped")
+	}
+	select {
+	case <-p.Exited:
+		t.Fatalf("serve exited: %v\n%s", p.ExitErr, p.LogText())
+	default:
+	}
+	registerWhenRoom(t, p.Addr, "after-flood")
+	assert.NotContains(t, p.LogText(), "too many open files")
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
+}
+
 // registerWhenRoom registers cid, retrying while closed connections of
 // the flood still count against the ceiling.
 func registerWhenRoom(t *testing.T, addr, cid string) {

@@ -1,0 +1,20 @@
+package reactor
+
+import "net"
+
+// pinAddr binds addr once with a plain listener and closes it, for two
+// things gnet's reuse-port mode cannot do itself: it gives port 0 a real
+// port before every loop binds its own listener (each would otherwise get
+// a port of its own), and it refuses a port another process listens on,
+// which SO_REUSEPORT alone would quietly share with it (same user).
+func pinAddr(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	pinned := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", err
+	}
+	return pinned, nil
+}
