@@ -1,20 +1,28 @@
 package reactor
 
-import "net"
+import (
+	"net"
+	"strconv"
+)
 
 // pinAddr binds addr once with a plain listener and closes it, for two
 // things gnet's reuse-port mode cannot do itself: it gives port 0 a real
 // port before every loop binds its own listener (each would otherwise get
 // a port of its own), and it refuses a port another process listens on,
-// which SO_REUSEPORT alone would quietly share with it (same user).
+// which SO_REUSEPORT alone would quietly share with it (same user). The
+// host stays as given: ":7070" must stay every address, not become "[::]".
 func pinAddr(addr string) (string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
 	}
-	pinned := ln.Addr().String()
+	port := ln.Addr().(*net.TCPAddr).Port
 	if err := ln.Close(); err != nil {
 		return "", err
 	}
-	return pinned, nil
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }
