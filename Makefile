@@ -8,7 +8,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz screenshots bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
+.PHONY: all build run test lint fuzz screenshots ui-20k bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
 
 all: lint test build
 
@@ -34,6 +34,11 @@ test:
 # the Debian chromium package).
 screenshots:
 	CLISER_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestDashboard' ./ui/
+
+# The dashboard with 20,000 registered clients: time to first rows <= 1 s.
+# Not in make test: registering the fleet alone takes ~20 s here.
+ui-20k:
+	CLISER_UI_20K=1 $(GO) test -count=1 -v -run 'TestDashboard20000Clients' ./ui/
 
 lint:
 	$(GO) vet ./...
