@@ -170,6 +170,10 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 	if limit <= 0 {
 		return nil, nil
 	}
+	// An event is visible once Newest says so, not when its transaction
+	// commits a moment before: a reader that saw it could otherwise ask
+	// for "only new events" and still be sent it.
+	newest := l.n.newest.Load()
 	var out []Event
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
@@ -179,7 +183,7 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 		if k != nil && binary.BigEndian.Uint64(k) > after+1 {
 			return &GoneError{Oldest: binary.BigEndian.Uint64(k)}
 		}
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
+		for ; k != nil && len(out) < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
 			ev, err := decodeEvent(k, v)
 			if err != nil {
 				return err
@@ -213,10 +217,14 @@ func (l *Log) get(ctx context.Context, seqs []uint64) ([]Event, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
+	newest := l.n.newest.Load() // see Read
 	out := make([]Event, 0, len(seqs))
 	err := l.db.View(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		for _, seq := range seqs {
+			if seq > newest {
+				continue
+			}
 			k := seqKey(seq)
 			v := evs.Get(k)
 			if v == nil {
