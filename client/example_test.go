@@ -13,8 +13,9 @@ import (
 
 // tinyServer plays one scripted session on a real TCP socket: it checks the
 // pipelined handshake, sends one keep-alive and then a shutdown order.
-// It returns the lines it heard back on heard, closed at the end.
-func tinyServer() (addr string, heard <-chan string) {
+// It returns the lines it heard back on heard, closed at the end. The
+// shutdown waits for goOn, so that the example's output has one order.
+func tinyServer(goOn <-chan struct{}) (addr string, heard <-chan string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -38,6 +39,7 @@ func tinyServer() (addr string, heard <-chan string) {
 		fmt.Fprint(c, "110 password\n120 id\n140 connected 17\n100 1\n")
 		echo, _ := r.ReadString('\n')
 		lines <- echo
+		<-goOn
 		fmt.Fprint(c, "130 shutdown maintenance window\n")
 		ack, _ := r.ReadString('\n')
 		lines <- ack
@@ -46,7 +48,8 @@ func tinyServer() (addr string, heard <-chan string) {
 }
 
 func Example() {
-	addr, heard := tinyServer()
+	goOn := make(chan struct{})
+	addr, heard := tinyServer(goOn)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -61,6 +64,7 @@ func Example() {
 		return
 	}
 	fmt.Println("registered as sid", conn.SID())
+	close(goOn)
 
 	err = conn.Wait() // keep-alives and the shutdown are answered meanwhile
 	fmt.Println("ended by shutdown:", errors.Is(err, client.ErrShutdown))
