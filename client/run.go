@@ -118,12 +118,18 @@ func (r *runner) run(ctx context.Context) error {
 
 // session dials and holds one session until it ends; it returns why.
 func (r *runner) session(ctx context.Context, cfg Config) error {
+	// Dial starts the reader, which may take a 130 before Dial returns:
+	// its ShutdownOrdered waits for Connected, so events keep their order.
+	announced := make(chan struct{})
+	onShutdown := cfg.OnShutdown
+	cfg.OnShutdown = func(text string) { <-announced; onShutdown(text) }
 	conn, err := Dial(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	r.log.Info("registered", zap.Uint16("sid", conn.SID()))
 	r.events(Connected{SID: conn.SID()})
+	close(announced)
 	select {
 	case <-conn.Done():
 	case <-ctx.Done():
