@@ -527,6 +527,7 @@ func storms(t *testing.T, s *server) int {
 		mu   sync.Mutex
 		errs []error
 	)
+	before := s.Connections()
 	run := func(n int, ipBase string, fn func(i int, ip string) error) {
 		jobs := make(chan int)
 		for w := range workers {
@@ -579,8 +580,14 @@ func storms(t *testing.T, s *server) int {
 		return c.Close()
 	})
 	require.Empty(t, errs, "dialling during the storms")
-	// Whatever got registered was closed by the client.
+	// Whatever got registered was closed by the client. The server may
+	// still be reading the last storms (a record not yet made is no proof):
+	// wait until it has closed every storm connection, so none can
+	// register after the look.
 	require.Eventually(t, func() bool {
+		if s.Connections() > before {
+			return false
+		}
 		for i := range complete {
 			if rec, ok := s.reg.Get(fmt.Sprintf("storm-%d", i)); ok && rec.CStatus {
 				return false
