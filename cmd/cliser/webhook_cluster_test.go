@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -101,6 +102,23 @@ func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
 	for i := range 5 { // and clients on the victim, whose loss is an event too
 		opsConnect(t, procs[victim].Addr, opsPassword, fmt.Sprintf("%s-%d", victim, i))
 	}
+	// Only records that reached the bucket can be marked lost (a node's
+	// last flush interval dies with it, docs/events.md): kill the victim
+	// once a survivor's mirror lists all five connected.
+	mirror := adminClient(t, bases[survivors[0]])
+	require.Eventually(t, func() bool {
+		page, err := mirror.List(context.Background(), "connected", 1000, "")
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, rec := range page.Clients {
+			if strings.HasPrefix(rec.CID, victim+"-") {
+				n++
+			}
+		}
+		return n == 5
+	}, 30*time.Second, 20*time.Millisecond, "the victim's clients in the cluster's records")
 	require.Eventually(t, func() bool { _, _, evs := rc.snapshot(); return len(evs) >= 60 }, 30*time.Second, 20*time.Millisecond,
 		"delivery under way")
 	require.NoError(t, procs[victim].Cmd.Process.Kill())
