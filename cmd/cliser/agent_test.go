@@ -145,12 +145,13 @@ func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
 	srv, _ := agentServer(t)
 	p := startAgent(t, []string{"CLISER_PASSWORD=not-the-password"},
 		"--server", srv.Addr(), "--id", "e2e-agent-3", "--backoff-min", "10ms", "--backoff-max", "2s")
+	// "retrying" is the line after the rejection's: wait for both.
 	require.Eventually(t, func() bool {
-		return strings.Contains(p.logText(), "the server rejected this client")
-	}, 10*time.Second, 10*time.Millisecond)
+		logs := p.logText()
+		return strings.Contains(logs, "the server rejected this client") && strings.Contains(logs, `"msg":"retrying"`)
+	}, 10*time.Second, 10*time.Millisecond, "%s", p.logText())
 	logs := p.logText()
 	assert.Contains(t, logs, `"reason":"auth failed"`)
-	assert.Contains(t, logs, `"msg":"retrying"`)
 	assert.NotContains(t, logs, "not-the-password")
 	select {
 	case <-p.exited:
