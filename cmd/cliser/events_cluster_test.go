@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,12 +19,7 @@ import (
 // node's clients get their client.disconnected, reason "node lost", once
 // for the cluster, with the lost node's name and the lost session.
 func TestEventsBinaryCluster(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	require.NoError(t, err)
-	go ns.Start()
-	require.True(t, ns.ReadyForConnections(10*time.Second))
-	defer ns.Shutdown()
+	ns := testkit.NATS(t)
 
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=", "CLISER_CLUSTER=" + ns.ClientURL()}
 	names := []string{"alpha", "beta", "gamma"}

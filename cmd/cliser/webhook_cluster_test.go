@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -45,12 +44,7 @@ func gauge(t *testing.T, adminBase, name string) (float64, bool) {
 // of the log reaches the receiver, and an event that arrives twice came
 // under the same webhook-id both times.
 func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	require.NoError(t, err)
-	go ns.Start()
-	require.True(t, ns.ReadyForConnections(10*time.Second))
-	defer ns.Shutdown()
+	ns := testkit.NATS(t)
 
 	rc := newHookReceiver(t, 0)
 	env := append(webhookEnv(), "CLISER_CLUSTER="+ns.ClientURL())
