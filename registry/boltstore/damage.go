@@ -55,6 +55,9 @@ func zeroLength(path string) bool {
 // can be refused cleanly, rather than by a panic in the flusher later.
 // Errors that are not about damage (the lock, permissions) pass through.
 func openChecked(path string, mode os.FileMode, bo *bolt.Options) (*bolt.DB, error) {
+	if err := checkMetas(path); err != nil {
+		return nil, damaged(path, err)
+	}
 	var db *bolt.DB
 	err := guard(func() error {
 		var err error
