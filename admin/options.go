@@ -44,6 +44,8 @@ type options struct {
 	ui http.Handler
 	// statsInterval is the sampling period of GET /v1/stats (stats.go).
 	statsInterval time.Duration
+	// nodes gives GET /v1/stats every node's figures (stats_nodes.go).
+	nodes Nodes
 }
 
 func defaultOptions() options {

@@ -48,6 +48,7 @@ func (a *API) Listen(addr string) (*Server, error) {
 	}
 	s.http.RegisterOnShutdown(a.stopStreams)
 	a.statsOnce.Do(func() {
+		a.serveNodeStats()
 		go func() {
 			defer close(a.statsDone)
 			a.stats.run(a.streamsCtx)

@@ -43,6 +43,8 @@ type StatsResponse struct {
 	RTTP50Seconds   *float64       `json:"rtt_p50_seconds"`
 	RTTP99Seconds   *float64       `json:"rtt_p99_seconds"`
 	Series          []StatsPoint   `json:"series"`
+	// Nodes is every node's figures, in cluster mode only (stats_nodes.go).
+	Nodes []NodeStats `json:"nodes,omitempty"`
 }
 
 // StatsPoint is one sample of the series.
@@ -242,8 +244,11 @@ func quantile(q float64, counts []float64) *float64 {
 	return &v
 }
 
-func (a *API) handleStats(w http.ResponseWriter, _ *http.Request) {
+func (a *API) handleStats(w http.ResponseWriter, r *http.Request) {
 	out := a.stats.snapshot(time.Now())
 	out.Node = a.reg.Node()
+	if a.opts.nodes != nil {
+		out.Nodes = a.opts.nodes.Gather(r.Context(), a.ownNodeStats)
+	}
 	writeJSON(w, http.StatusOK, out)
 }

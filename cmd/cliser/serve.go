@@ -271,6 +271,8 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		// while each still serves its clients: cliser_cluster_nats_connected
 		// says it instead (docs/cluster.md).
 		adminExtra = append(adminExtra, admin.WithStoreHealth(reg.StoreErr))
+	} else {
+		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{store.node}))
 	}
 	if evlog != nil {
 		metrics.Registry().MustRegister(evlog.Collectors()...)

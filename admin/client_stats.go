@@ -1,0 +1,14 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+)
+
+// Stats fetches GET /v1/stats: the counts, rates and series of the node
+// asked, and in cluster mode every node's figures (Nodes).
+func (c *Client) Stats(ctx context.Context) (StatsResponse, error) {
+	var out StatsResponse
+	err := c.do(ctx, http.MethodGet, "/v1/stats", nil, http.StatusOK, &out)
+	return out, err
+}

@@ -1,0 +1,77 @@
+package admin
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// In cluster mode GET /v1/stats also answers a nodes list: every node's
+// own figures, so one call (and the dashboard's overview) shows the whole
+// cluster, and a node that is down shows as such.
+
+// Node states in NodeStats.State.
+const (
+	// NodeUp: the node's heartbeat is alive and it answered.
+	NodeUp = "up"
+	// NodeUnreachable: its heartbeat is alive (or could not be read: NATS
+	// is away) but it did not answer in time; its figures are the bucket's.
+	NodeUnreachable = "unreachable"
+	// NodeDown: no heartbeat (stopped or lost); it still holds records in
+	// the bucket. Connected counts the ones not yet marked lost.
+	NodeDown = "down"
+)
+
+// NodeStats is one node in GET /v1/stats' nodes list.
+type NodeStats struct {
+	Node  string `json:"node"`
+	State string `json:"state"`
+	// Connected is the node's own registry's count when it answered, else
+	// the bucket's. Records is the bucket's: the records of the clients
+	// this node held last, so the nodes' records add up to the cluster's.
+	Connected      int            `json:"connected"`
+	Records        int            `json:"records"`
+	HandshakesPerS float64        `json:"handshakes_per_second"`
+	Disconnects    map[string]int `json:"disconnects"`
+	RTTP50Seconds  *float64       `json:"rtt_p50_seconds"`
+	RTTP99Seconds  *float64       `json:"rtt_p99_seconds"`
+	// Error says why the node's own figures are missing.
+	Error string `json:"error,omitempty"`
+}
+
+// Nodes is where GET /v1/stats finds every node's figures (cluster mode,
+// WithNodes). Implementations must be safe from any goroutine.
+type Nodes interface {
+	// Serve answers the other nodes' requests for this node's figures
+	// with own() until the node stops.
+	Serve(own func() NodeStats) error
+	// Gather returns every node the cluster knows, in name order, this
+	// one's from own() without a round trip. It returns within about a
+	// second however many nodes do not answer.
+	Gather(ctx context.Context, own func() NodeStats) []NodeStats
+}
+
+// WithNodes adds the nodes list to GET /v1/stats (cluster mode).
+func WithNodes(n Nodes) Option { return func(o *options) { o.nodes = n } }
+
+// serveNodeStats starts answering the other nodes; called once by Listen.
+func (a *API) serveNodeStats() {
+	if a.opts.nodes == nil {
+		return
+	}
+	if err := a.opts.nodes.Serve(a.ownNodeStats); err != nil {
+		// The others show this node unreachable; the log says why.
+		a.opts.log.Error("stats: cannot answer the other nodes for this node's figures", zap.Error(err))
+	}
+}
+
+// ownNodeStats is this node's line: its registry's counts and its rates.
+func (a *API) ownNodeStats() NodeStats {
+	s := a.stats.snapshot(time.Now())
+	return NodeStats{
+		Node: a.reg.Node(), State: NodeUp, Connected: s.Connected, Records: s.Records,
+		HandshakesPerS: s.HandshakesPerS, Disconnects: s.Disconnects,
+		RTTP50Seconds: s.RTTP50Seconds, RTTP99Seconds: s.RTTP99Seconds,
+	}
+}

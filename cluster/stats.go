@@ -1,0 +1,137 @@
+package cluster
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// A node's figures (its admin API's own GET /v1/stats summary) are asked
+// for on cliser.node.<id>.stats, so that any node can answer for every
+// node. The payload is opaque here: the admin API makes and reads it.
+
+// StatsTimeout bounds how long GatherStats waits for a node's figures; a
+// node that is slower shows as unreachable rather than hold the page.
+const StatsTimeout = time.Second
+
+// NodeReport is one node as GatherStats found it.
+type NodeReport struct {
+	Node string
+	// Alive: its heartbeat has not aged out.
+	Alive bool
+	// Connected and Records are the bucket's counts of the records this
+	// node holds (it held the client last), as this node's mirror has them.
+	Connected, Records int
+	// Figures is the node's own answer; nil when it did not answer (Err
+	// says why) or was not asked (not alive).
+	Figures []byte
+	Err     error
+}
+
+func (n *Node) statsSubject(node string) string {
+	return n.opts.subjectPrefix + ".node." + keyOf(node) + ".stats"
+}
+
+// ServeStats answers the other nodes' requests for this node's figures
+// with own() until the node closes. Call it once, after Start. Safe from
+// any goroutine; own is called on the subscription's goroutine.
+func (n *Node) ServeStats(own func() []byte) error {
+	sub, err := n.nc.Subscribe(n.statsSubject(n.id), func(m *nats.Msg) {
+		if n.ctx.Err() == nil {
+			_ = m.Respond(own())
+		}
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-n.ctx.Done()
+		_ = sub.Unsubscribe()
+	}()
+	return nil
+}
+
+// GatherStats returns every node the cluster knows, in id order: the
+// alive ones (a heartbeat) and the ones that hold records in the bucket
+// without one (down). own is this node's figures, taken without a round
+// trip; every other alive node is asked at once, for at most StatsTimeout
+// (or ctx). With NATS away the other nodes' liveness is unknown: they
+// come back not alive, with Err set. Safe from any goroutine.
+func (n *Node) GatherStats(ctx context.Context, own func() []byte) []NodeReport {
+	alive, aliveErr := map[string]bool{}, error(nil)
+	if !n.natsConnected() {
+		aliveErr = nats.ErrConnectionReconnecting
+	} else if a, err := n.aliveNodes(); err != nil {
+		aliveErr = err
+	} else {
+		alive = a
+	}
+	alive[n.id] = true
+	byNode := n.mirrorCounts()
+	for id := range alive {
+		if _, ok := byNode[id]; !ok {
+			byNode[id] = &NodeReport{Node: id}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, StatsTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	out := make([]NodeReport, 0, len(byNode))
+	for id, r := range byNode {
+		r.Alive = alive[id]
+		switch {
+		case id == n.id:
+			r.Figures = own()
+		case aliveErr != nil:
+			r.Err = aliveErr
+		case r.Alive:
+			wg.Add(1)
+			go func(r *NodeReport) {
+				defer wg.Done()
+				r.Figures, r.Err = n.askStats(ctx, r.Node)
+			}(r)
+		}
+	}
+	wg.Wait()
+	for _, r := range byNode {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Node < out[j].Node })
+	return out
+}
+
+func (n *Node) askStats(ctx context.Context, node string) ([]byte, error) {
+	msg, err := n.nc.RequestWithContext(ctx, n.statsSubject(node), nil)
+	if err != nil {
+		n.log.Debug("cluster: node did not answer for its figures", zap.String("peer", node), zap.Error(err))
+		return nil, err
+	}
+	return msg.Data, nil
+}
+
+// mirrorCounts counts the mirror's records by holding node.
+func (n *Node) mirrorCounts() map[string]*NodeReport {
+	by := map[string]*NodeReport{}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.mirror.Ascend(func(it *item) bool {
+		if it.rec.Node == "" {
+			return true
+		}
+		r := by[it.rec.Node]
+		if r == nil {
+			r = &NodeReport{Node: it.rec.Node}
+			by[it.rec.Node] = r
+		}
+		r.Records++
+		if it.rec.CStatus {
+			r.Connected++
+		}
+		return true
+	})
+	return by
+}
