@@ -46,7 +46,7 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	}
 	dir := o.directory
 	if dir == nil {
-		dir = NewLocalDirectory(reg, o.broadcast)
+		dir = registry.NewLocalDirectory(reg, o.broadcast)
 	}
 	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
 	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
@@ -166,7 +166,7 @@ func (a *API) commandError(cid string, err error) error {
 		return notFound(fmt.Sprintf("no client %q", cid))
 	case errors.Is(err, registry.ErrNotConnected):
 		return notFound(fmt.Sprintf("client %q is not connected", cid))
-	case errors.Is(err, errNotQueued):
+	case errors.Is(err, registry.ErrNotQueued):
 		return a.queueFailed(cid, err)
 	}
 	return err

@@ -16,14 +16,14 @@ var (
 	// ErrUnauthorized: the bearer token is missing or wrong.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrDraining: the server is not accepting clients (starting or
-	// draining), so commands to clients are refused.
-	ErrDraining = errors.New("server is not accepting clients (starting or draining); try again later")
+	// draining), so commands to clients are refused (registry.ErrDraining).
+	ErrDraining = registry.ErrDraining
 	// ErrNotFound: no such client (or, for commands, not connected); the
 	// registry's own sentinels are mapped the same way.
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the node that holds the client (cluster mode) could
-	// not be reached in time; try again.
-	ErrUnavailable = errors.New("the node that holds the client can not be reached; try again later")
+	// not be reached in time; try again (registry.ErrUnavailable).
+	ErrUnavailable = registry.ErrUnavailable
 )
 
 // statusOf maps an API error to its HTTP status.

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -47,13 +46,11 @@ type Metrics struct {
 	keepTimeouts prometheus.Counter
 	shutSent     prometheus.Counter
 	shutAcked    prometheus.Counter
-	proxyRefused [3]prometheus.Counter // by reactor.ProxyRefusal (metrics_proxy.go)
+	proxyRefused [3]prometheus.Counter // by protocol.ProxyRefusal (metrics_proxy.go)
 }
 
 // reasonSlots sizes the per-reason arrays; protocol.Reason is a uint8.
 const reasonSlots = 256
-
-var _ reactor.Observer = (*Metrics)(nil)
 
 // rttBuckets span a LAN echo (sub-millisecond) to the default keep-alive
 // timeout (10s), beyond which the client is dropped anyway.

@@ -3,14 +3,12 @@ package admin
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/protocol"
 )
 
 // MetricProxyRefused counts connections refused for their PROXY header:
 // from outside --proxy-trusted, or with a header missing or malformed.
 const MetricProxyRefused = "cliser_proxy_refused_total"
-
-var _ reactor.ProxyObserver = (*Metrics)(nil)
 
 // addProxyMetrics registers the PROXY refusal counters, one per cause,
 // each there from the start.
@@ -19,14 +17,14 @@ func (m *Metrics) addProxyMetrics() {
 		Name: MetricProxyRefused,
 		Help: `Connections refused for their PROXY header: "untrusted sender" (outside --proxy-trusted) or "missing or malformed header".`,
 	}, []string{"cause"})
-	for _, r := range []reactor.ProxyRefusal{reactor.ProxyUntrusted, reactor.ProxyBadHeader} {
+	for _, r := range []protocol.ProxyRefusal{protocol.ProxyUntrusted, protocol.ProxyBadHeader} {
 		m.proxyRefused[r] = vec.WithLabelValues(r.String())
 	}
 	m.prom.MustRegister(vec)
 }
 
 // ProxyRefused implements reactor.ProxyObserver. Safe for concurrent use.
-func (m *Metrics) ProxyRefused(r reactor.ProxyRefusal) {
+func (m *Metrics) ProxyRefused(r protocol.ProxyRefusal) {
 	if int(r) < len(m.proxyRefused) {
 		inc(m.proxyRefused[r])
 	}

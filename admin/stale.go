@@ -8,13 +8,6 @@ import "net/http"
 // (docs/cluster.md). It is absent on a fresh answer.
 const HeaderStale = "X-Cliser-Stale"
 
-// Staler is implemented by a Directory whose reads may, for a while, come
-// from a copy that lags (cluster.Directory). Stale must be cheap and safe
-// from any goroutine.
-type Staler interface {
-	Stale() bool
-}
-
 // markStale sets HeaderStale when the directory says its reads are stale.
 // It is asked after the read, so that a read that found NATS away is
 // marked.

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -28,7 +27,7 @@ type reply struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Reply error codes: the sentinels of admin.Directory, by name.
+// Reply error codes: the sentinels of registry.Directory, by name.
 const (
 	codeNotFound     = "not found"
 	codeNotConnected = "not connected"
@@ -44,7 +43,7 @@ func codeOf(err error) string {
 		return codeNotFound
 	case errors.Is(err, registry.ErrNotConnected):
 		return codeNotConnected
-	case errors.Is(err, admin.ErrDraining):
+	case errors.Is(err, registry.ErrDraining):
 		return codeDraining
 	}
 	return codeOther
@@ -59,10 +58,10 @@ func errOf(code, node string) error {
 	case codeNotConnected:
 		return registry.ErrNotConnected
 	case codeDraining:
-		return admin.ErrDraining
+		return registry.ErrDraining
 	}
 	// The node could not queue it: it is stopping, most likely.
-	return fmt.Errorf("%w: node %s could not queue the command", admin.ErrUnavailable, node)
+	return fmt.Errorf("%w: node %s could not queue the command", registry.ErrUnavailable, node)
 }
 
 // serveCommand runs a command routed here on this node's registry. It is
@@ -100,7 +99,7 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 	n.metrics.routed.Inc()
 	msg, err := n.nc.RequestWithContext(ctx, n.subject(node), data)
 	if err != nil {
-		return reply{}, fmt.Errorf("%w: node %s: %v", admin.ErrUnavailable, node, err)
+		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}
 	var r reply
 	if err := json.Unmarshal(msg.Data, &r); err != nil {
@@ -109,10 +108,10 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 	return r, errOf(r.Error, node)
 }
 
-// Directory is the admin.Directory of the whole cluster: reads from the
+// Directory is the registry.Directory of the whole cluster: reads from the
 // bucket (list from the mirror), commands routed to the holding node.
 // Call it after Start.
-func (n *Node) Directory() admin.Directory { return (*directory)(n) }
+func (n *Node) Directory() registry.Directory { return (*directory)(n) }
 
 type directory Node
 
@@ -125,7 +124,7 @@ func (d *directory) List(q registry.Query) (registry.Page, error) {
 	return d.node().list(q), nil
 }
 
-// Stale: see Node.Stale (admin.Staler).
+// Stale: see Node.Stale (registry.Staler).
 func (d *directory) Stale() bool { return d.node().Stale() }
 
 // Get reads the bucket, waiting at most the request timeout. A client that
@@ -145,7 +144,7 @@ func (d *directory) Get(cid string) (registry.Record, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
 	defer cancel()
 	rec, err := n.read(ctx, cid)
-	if errors.Is(err, admin.ErrUnavailable) {
+	if errors.Is(err, registry.ErrUnavailable) {
 		n.unhealthy(err)
 		return n.mirrored(cid)
 	}
@@ -159,7 +158,7 @@ func (n *Node) read(ctx context.Context, cid string) (registry.Record, error) {
 		return registry.Record{}, registry.ErrNotFound
 	}
 	if err != nil {
-		return registry.Record{}, fmt.Errorf("%w: bucket: %v", admin.ErrUnavailable, err)
+		return registry.Record{}, fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err)
 	}
 	rec, err := decodeRecord(e.Value())
 	if err != nil {
@@ -189,17 +188,17 @@ func (n *Node) mirrored(cid string) (registry.Record, error) {
 // Shutdown and Kick run here when this node holds cid, else on the node
 // the bucket names.
 func (d *directory) Shutdown(cid, text string) error {
-	return d.route(cid, command{Op: "shutdown", CID: cid, Text: text}, func(l admin.Directory) error { return l.Shutdown(cid, text) })
+	return d.route(cid, command{Op: "shutdown", CID: cid, Text: text}, func(l registry.Directory) error { return l.Shutdown(cid, text) })
 }
 
 func (d *directory) Kick(cid string) error {
-	return d.route(cid, command{Op: "kick", CID: cid}, func(l admin.Directory) error { return l.Kick(cid) })
+	return d.route(cid, command{Op: "kick", CID: cid}, func(l registry.Directory) error { return l.Kick(cid) })
 }
 
 // route runs a command here or on the holder. The bucket read and the
 // request share one request timeout (3 s); with the NATS connection down a
 // command for another node's client is refused at once.
-func (d *directory) route(cid string, c command, here func(admin.Directory) error) error {
+func (d *directory) route(cid string, c command, here func(registry.Directory) error) error {
 	n := d.node()
 	if _, err := n.reg.Conn(cid); err == nil {
 		return here(n.local)
@@ -222,7 +221,7 @@ func (d *directory) route(cid string, c command, here func(admin.Directory) erro
 	case rec.Node == n.id:
 		return here(n.local)
 	case down:
-		return fmt.Errorf("%w (NATS does not answer, so node %s can not be asked)", admin.ErrUnavailable, rec.Node)
+		return fmt.Errorf("%w (NATS does not answer, so node %s can not be asked)", registry.ErrUnavailable, rec.Node)
 	}
 	_, err = n.request(ctx, rec.Node, c)
 	return err
@@ -234,11 +233,11 @@ func (d *directory) route(cid string, c command, here func(admin.Directory) erro
 func (d *directory) ShutdownAll(text string) (int, error) {
 	n := d.node()
 	if !n.natsConnected() {
-		return 0, fmt.Errorf("%w (NATS does not answer, so the other nodes can not be asked; nothing was sent)", admin.ErrUnavailable)
+		return 0, fmt.Errorf("%w (NATS does not answer, so the other nodes can not be asked; nothing was sent)", registry.ErrUnavailable)
 	}
 	alive, err := n.aliveNodes()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", admin.ErrUnavailable, err)
+		return 0, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
 	}
 	delete(alive, n.id)
 	var mu sync.Mutex

@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -39,7 +38,7 @@ type Node struct {
 
 	// Set by Start.
 	reg   *registry.Registry
-	local admin.Directory
+	local registry.Directory
 	sub   *nats.Subscription
 
 	metrics   metrics
@@ -160,7 +159,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	}
 	n.started = true
 	n.reg = reg
-	n.local = admin.NewLocalDirectory(reg, broadcast)
+	n.local = registry.NewLocalDirectory(reg, broadcast)
 	n.mu.Unlock()
 
 	if err := n.claimID(); err != nil {

@@ -19,26 +19,15 @@ import (
 // speak at all. gnet gives no net.Conn, so the reactor asks the policy
 // itself, once, on accept.
 
-// ProxyRefusal says why a connection's PROXY header (or its lack) was refused.
-type ProxyRefusal uint8
+// ProxyRefusal says why a connection's PROXY header (or its lack) was
+// refused (protocol.ProxyRefusal).
+type ProxyRefusal = protocol.ProxyRefusal
 
+// The causes of a ProxyRefusal.
 const (
-	// ProxyUntrusted: the connection came from outside --proxy-trusted.
-	ProxyUntrusted ProxyRefusal = iota + 1
-	// ProxyBadHeader: a required header was missing or malformed.
-	ProxyBadHeader
+	ProxyUntrusted = protocol.ProxyUntrusted
+	ProxyBadHeader = protocol.ProxyBadHeader
 )
-
-// String is the refusal as a metric label.
-func (r ProxyRefusal) String() string {
-	switch r {
-	case ProxyUntrusted:
-		return "untrusted sender"
-	case ProxyBadHeader:
-		return "missing or malformed header"
-	}
-	return "unknown"
-}
 
 // ProxyObserver is an Observer that also counts refused PROXY senders. An
 // Observer without it is simply not told. Same rules as Observer: safe for
