@@ -319,3 +319,12 @@ func (a *API) readyBody() map[string]string {
 	}
 	return body
 }
+
+// unreadyBody is /readyz's 503 body for a store fault: the error, and the
+// event log's trouble too, since a full disk is usually both's.
+func (a *API) unreadyBody(err error) map[string]string {
+	body := a.readyBody()
+	delete(body, "status")
+	body["error"] = err.Error()
+	return body
+}

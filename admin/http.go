@@ -78,7 +78,7 @@ func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	if err := a.storeErr(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, a.unreadyBody(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, a.readyBody())

@@ -235,7 +235,7 @@ func decodeBanCursor(s string) (identity.BanKey, error) {
 	return identity.BanKey{}, badRequest("cursor is not one this API gave out: pass the \"next\" of the previous page unchanged")
 }
 
-// storeError says a write the store refused is the server's fault.
+// storeError is the answer to a write the store refused: 503.
 func storeError(err error) error {
 	switch {
 	case err == nil:
@@ -243,7 +243,9 @@ func storeError(err error) error {
 	case errors.Is(err, identity.ErrNotReady):
 		return ErrDraining
 	}
-	return fmt.Errorf("identity store: %w", err)
+	// A store that cannot write (a full disk, NATS away) is a passing
+	// state of the server, not a fault of the request: 503, try again.
+	return &requestError{msg: fmt.Sprintf("identity store cannot write, try again later: %v", err), base: ErrUnavailable}
 }
 
 func trimPrefix(err error) string {

@@ -52,6 +52,7 @@ type Log struct {
 
 	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
 	failing    atomic.Bool   // the last write failed
+	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
 }
@@ -138,7 +139,9 @@ func (l *Log) Oldest() uint64 { return l.oldest.Load() }
 func (l *Log) Healthy() error {
 	switch {
 	case l.failing.Load():
-		return fmt.Errorf("event log: writes to %s are failing", l.db.Path())
+		fault, _ := l.fault.Load().(string)
+		return fmt.Errorf("event log: writes to %s are failing %s; %d events wait in memory (none lost unless cliser_events_dropped_total grows)",
+			l.db.Path(), fault, l.q.len())
 	case l.q.isDropping():
 		return fmt.Errorf("event log: queue full, events dropped (%d so far)", l.q.dropped.Load())
 	}
@@ -261,11 +264,14 @@ func (l *Log) run() {
 	for {
 		batch = l.q.take(batch, writeChunk)
 		if len(batch) > 0 {
-			if err := l.write(batch); err != nil {
-				l.q.putBack(batch)
+			if rest, err := l.write(batch); err != nil {
+				l.q.putBack(rest)
 				l.m.storeErrors.Inc()
-				if !l.failing.Swap(true) {
-					l.opts.log.Error("events: writing to the log failed; retrying", zap.Error(err))
+				if !l.failing.Load() {
+					l.fault.Store(fmt.Sprintf("since %s: %v", time.Now().UTC().Format(time.RFC3339), err))
+					l.failing.Store(true)
+					l.opts.log.Error("events: writing to the log failed; the events wait in memory and the write is retried",
+						zap.Error(err), zap.Int("waiting", l.q.len()))
 				}
 				if l.q.isClosed() && backoff >= 2*time.Second {
 					l.opts.log.Error("events: giving up on the queued events at close", zap.Int("events", l.q.len()))
@@ -276,7 +282,8 @@ func (l *Log) run() {
 				continue
 			}
 			if l.failing.Swap(false) {
-				l.opts.log.Info("events: writes to the log work again")
+				l.opts.log.Info("events: writes to the log work again; the waiting events are written",
+					zap.Uint64("newest_seq", l.n.newest.Load()), zap.Uint64("dropped_so_far", l.q.dropped.Load()))
 			}
 			backoff = 100 * time.Millisecond
 			l.trim()
@@ -290,8 +297,9 @@ func (l *Log) run() {
 }
 
 // write stores batch, giving each event the next seq. On error nothing of
-// the failed chunk is kept and its events keep no seq.
-func (l *Log) write(batch []Event) error {
+// the failed chunk is kept, its events keep no seq, and it returns what
+// is not written (that chunk and the rest) to be tried again.
+func (l *Log) write(batch []Event) ([]Event, error) {
 	var buf []byte
 	for len(batch) > 0 {
 		n := min(len(batch), writeChunk)
@@ -320,7 +328,7 @@ func (l *Log) write(batch []Event) error {
 			for i := range chunk {
 				chunk[i].Seq = 0
 			}
-			return err
+			return batch, err
 		}
 		for i := range chunk {
 			l.idx.add(chunk[i].CID, chunk[i].Seq)
@@ -331,7 +339,7 @@ func (l *Log) write(batch []Event) error {
 		l.n.advance(next)
 		batch = batch[n:]
 	}
-	return nil
+	return nil, nil
 }
 
 // trim deletes the oldest events beyond the retention, a chunk per
