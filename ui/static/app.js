@@ -28,6 +28,11 @@ const fmtTime = (s) => (s ? new Date(s).toLocaleString() : '—');
 const fmtSecs = (v) => (v === null || v === undefined ? '—' : v < 1 ? (v * 1000).toFixed(1) + ' ms' : v.toFixed(2) + ' s');
 const enc = encodeURIComponent;
 
+// How often each view redrew, for the browser tests (a storm must not
+// redraw more than a few times a second) and anyone profiling.
+const draws = { overview: 0, clients: 0, events: 0 };
+window.cliserDraws = draws;
+
 // A redraw scheduler: however many events arrive, fn runs at most every
 // minGap ms, on an animation frame.
 function coalesce(fn, minGap = 250) {
@@ -125,13 +130,16 @@ function overview(main) {
     p99: h('div', { class: 'num', id: 'stat-p99' }, '…'),
   };
   const reasons = h('tbody', { id: 'stat-reasons' });
+  const nodes = nodesTable();
   const canvas = h('canvas', { id: 'chart', width: 900, height: 240 });
   const note = h('p', { class: 'muted', id: 'stat-note' });
+  const scope = h('p', { class: 'muted', id: 'stat-scope', hidden: true });
   const card = (label, num) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), num);
   main.replaceChildren(
-    h('h1', {}, 'Overview'),
+    h('h1', {}, 'Overview'), scope,
     h('div', { class: 'cards' }, card('Connected now', el.connected), card('Records', el.records),
       card('Handshakes / s', el.hs), card('Keep-alive RTT p50', el.p50), card('Keep-alive RTT p99', el.p99)),
+    nodes.section,
     h('section', {}, h('h2', {}, 'Connected clients, last hour'), canvas, note),
     h('section', {}, h('h2', {}, 'Disconnects in the last 5 minutes'),
       h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'reason'), h('th', {}, 'count'))), reasons)),
@@ -139,6 +147,10 @@ function overview(main) {
   let stats = null;
   const draw = coalesce(() => {
     if (!stats) return;
+    draws.overview++;
+    nodes.draw(stats);
+    scope.hidden = !stats.nodes;
+    scope.textContent = stats.nodes ? 'The cards and the chart are node ' + stats.node + "'s (the node this page is served by); every node's figures are in the Nodes table." : '';
     el.connected.textContent = stats.connected.toLocaleString();
     el.records.textContent = stats.records.toLocaleString();
     el.hs.textContent = stats.handshakes_per_second.toLocaleString();
@@ -159,15 +171,55 @@ function overview(main) {
   };
   poll();
   // Between polls the count follows the stream.
+  // In a cluster the stream has every node's events: each moves its
+  // node's line, and the cards (this node's) only with this node's.
   const l = (ev) => {
-    if (!stats) return;
-    if (ev.type === 'client.connected') stats.connected++;
-    else if (ev.type === 'client.disconnected') stats.connected = Math.max(0, stats.connected - 1);
-    else return;
+    if (!stats || (ev.type !== 'client.connected' && ev.type !== 'client.disconnected')) return;
+    const d = ev.type === 'client.connected' ? 1 : -1;
+    const line = stats.nodes && stats.nodes.find((n) => n.node === ev.node);
+    if (line) line.connected = Math.max(0, line.connected + d);
+    if (!stats.node || !ev.node || ev.node === stats.node) stats.connected = Math.max(0, stats.connected + d);
     draw();
   };
   listeners.add(l);
   return { unmount() { stopped = true; listeners.delete(l); } };
+}
+
+// nodesTable is the overview's per-node section (cluster mode only: the
+// API's stats carry "nodes"). A node's row stays the same element across
+// redraws; a cluster total closes the table.
+function nodesTable() {
+  const body = h('tbody', { id: 'nodes-body' });
+  const total = h('tr', { id: 'nodes-total', class: 'total' });
+  const section = h('section', { id: 'nodes', hidden: true }, h('h2', {}, 'Nodes'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['node', 'state', 'connected', 'records', 'handshakes / s', 'RTT p50', 'RTT p99', 'disconnects (5 min)']
+      .map((c) => h('th', {}, c)))), body, h('tfoot', {}, total)));
+  const rows = new Map(); // node -> tr
+  const badge = { up: 'on', down: 'off', unreachable: 'warn' };
+  const draw = (stats) => {
+    section.hidden = !stats.nodes;
+    if (!stats.nodes) return;
+    const seen = new Set();
+    for (const n of stats.nodes) {
+      seen.add(n.node);
+      let tr = rows.get(n.node);
+      if (!tr) { tr = h('tr', { 'data-node': n.node }); rows.set(n.node, tr); }
+      const reasons = Object.entries(n.disconnects || {}).sort((a, b) => b[1] - a[1]).map(([r, c]) => r + ' ' + c).join(' · ');
+      const state = h('span', { class: 'badge ' + (badge[n.state] || 'off'), title: n.error || '' }, n.state);
+      tr.replaceChildren(...[h('span', {}, n.node, n.node === stats.node ? h('span', { class: 'muted' }, ' (this node)') : null), state,
+        n.connected.toLocaleString(), n.records.toLocaleString(), n.state === 'up' ? n.handshakes_per_second.toLocaleString() : '—',
+        fmtSecs(n.rtt_p50_seconds), fmtSecs(n.rtt_p99_seconds), reasons || (n.error ? 'error: ' + n.error : '—')]
+        .map((c, i) => h('td', { class: i >= 2 && i <= 4 ? 'n' : null }, c)));
+      tr.className = n.state === 'up' ? '' : 'gone';
+      body.append(tr); // in the API's (name) order
+    }
+    for (const [name, tr] of rows) if (!seen.has(name)) { tr.remove(); rows.delete(name); }
+    const sum = (f) => stats.nodes.reduce((s, n) => s + (n.state === 'up' || f !== 'handshakes_per_second' ? n[f] : 0), 0);
+    const up = stats.nodes.filter((n) => n.state === 'up').length;
+    total.replaceChildren(...['cluster', up + ' of ' + stats.nodes.length + ' up', sum('connected').toLocaleString(), sum('records').toLocaleString(),
+      (Math.round(sum('handshakes_per_second') * 100) / 100).toLocaleString(), '', '', ''].map((c, i) => h('td', { class: i >= 2 && i <= 4 ? 'n' : null }, c)));
+  };
+  return { section, draw };
 }
 
 // chart draws the series as a line over the last hour.
@@ -276,6 +328,7 @@ function clients(main, params) {
   // page (in the filter and before the page's end) is inserted in order.
   const dirty = new Set();
   const flush = coalesce(() => {
+    draws.clients++;
     for (const cid of dirty) {
       const row = page.rows.get(cid);
       if (!row) continue;
@@ -397,6 +450,7 @@ function eventsView(main) {
   main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, type, cid, pause, info),
     h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
   const draw = coalesce(() => {
+    draws.events++;
     const t = type.value;
     const c = cid.value.trim();
     const rows = [];
