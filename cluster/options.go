@@ -74,9 +74,13 @@ func WithRequestTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetention sets the clients bucket's TTL: a record not written for
-// this long (a disconnected one; connected ones are rewritten every
-// registry checkpoint) ages out. 0 keeps records forever.
+// WithRetention sets the clients bucket's TTL. JetStream counts it from a
+// record's last write, not from its disconnection, and expires any record
+// not written for that long. A connected record stays only because its
+// node rewrites it every registry checkpoint (a minute): with a retention
+// shorter than that, or NATS away for longer than the retention, connected
+// records age out too until the next checkpoint writes them back.
+// 0 keeps records forever.
 func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = max(d, 0) } }
 
 // WithReplicas sets the buckets' replica count (3 on a 3-node JetStream

@@ -35,8 +35,10 @@ func (s *session) onLoop(f func()) error {
 	}))
 }
 
-// ShutdownAll sends "130 shutdown[ <text>]" to every registered client that
-// has no order pending, and returns how many it sent. It queues one task per
+// ShutdownAll queues "130 shutdown[ <text>]" on every registered client that
+// has no order pending, and returns on how many it queued it: the line is in
+// the connection's outbound buffer, which gnet flushes after the task, so
+// "queued" is not "on the wire". It queues one task per
 // event loop rather than one per client, so a broadcast to tens of
 // thousands costs a handful of wake-ups. Safe from any goroutine; it returns
 // once every loop has run its task, or once the engine has stopped: gnet

@@ -61,7 +61,9 @@ func WithCheckpoint(d time.Duration) Option {
 	}
 }
 
-// WithRetention sets how long a disconnected record is kept; 0 keeps it forever.
+// WithRetention sets how long a disconnected record is kept: the first
+// checkpoint after that prunes it. 0 keeps it forever. (In cluster mode the
+// bucket's TTL also applies; see cluster.WithRetention.)
 func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
 
 // WithNode names the node that registers clients here (cluster mode).

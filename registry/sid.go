@@ -2,9 +2,13 @@ package registry
 
 // sidAllocator hands out sids 1..65535. It rotates: the search for a free
 // sid starts after the last one handed out, so a sid just freed is not given
-// again until the whole range has come round. A client that reconnects thus
-// gets a new sid, and a stale sid in a log or a bench report never points at
-// a newer client. Not safe for concurrent use; the Registry's lock guards it.
+// again until the whole range has come round, and a client that reconnects
+// gets a new sid. A sid names a session only within one process of one node:
+// the rotation starts again at 1 on every start, every node has its own, and
+// it wraps after 65,535 registrations, so a stale sid in a log or a bench
+// report can point at a newer client. The client ID, with the node and the
+// connection time, is what names a session for good. Not safe for concurrent
+// use; the Registry's lock guards it.
 type sidAllocator struct {
 	used [65536 / 64]uint64
 	last uint16
