@@ -55,9 +55,12 @@ func (o *clientsOptions) client() (*admin.Client, error) {
 	default:
 		return nil, configErrorf("-o %q: want table or json", o.output)
 	}
+	if o.timeout <= 0 {
+		return nil, configErrorf("--timeout must be positive, got %s", o.timeout)
+	}
 	c, err := admin.NewClient(o.admin, os.Getenv("CLISER_ADMIN_TOKEN"), o.timeout)
 	if err != nil {
-		return nil, configErrorf("--admin: %v", err)
+		return nil, configErrorf("--admin (or CLISER_ADMIN): %v", err)
 	}
 	return c, nil
 }

@@ -25,9 +25,12 @@ func newHealthCmd() *cobra.Command {
 			"http://127.0.0.1:7071. The probes need no token.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if timeout <= 0 {
+				return configErrorf("--timeout must be positive, got %s", timeout)
+			}
 			c, err := admin.NewClient(addr, "", timeout)
 			if err != nil {
-				return configErrorf("--admin: %v", err)
+				return configErrorf("--admin (or CLISER_ADMIN): %v", err)
 			}
 			path := "/healthz"
 			if ready {

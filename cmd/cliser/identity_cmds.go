@@ -286,14 +286,3 @@ func trimBanErr(err error) string {
 	}
 	return msg
 }
-
-// usageArgs makes a wrong argument count a usage mistake (exit 2) that
-// shows the command's usage line.
-func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return configErrorf("%v; usage: %s", err, cmd.UseLine())
-		}
-		return nil
-	}
-}

@@ -1,9 +1,11 @@
 // Command cliser is the cliser server, its agent and its operator tools in
-// one binary: serve, agent, clients, version. This package only parses
+// one binary: serve, agent, clients, credentials, bans, events, status,
+// health, version and completion. This package only parses
 // flags and wires packages together; behaviour lives in the packages.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -28,6 +30,9 @@ func newRootCmd() *cobra.Command {
 	for _, add := range extraCommands {
 		root.AddCommand(add())
 	}
+	root.Version = versionString()
+	root.SetVersionTemplate("{{.Version}}\n")
+	markUsageErrors(root)
 	return root
 }
 
@@ -38,7 +43,8 @@ var extraCommands []func() *cobra.Command
 // exitCode maps an error to the process's exit status: 2 for a usage or
 // configuration mistake, 1 otherwise.
 func exitCode(err error) int {
-	if _, ok := err.(*configError); ok {
+	var ce *configError
+	if errors.As(err, &ce) {
 		return 2
 	}
 	return 1

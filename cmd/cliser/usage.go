@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Every usage mistake exits 2, like a configuration mistake (INTERFACE.md):
+// cobra's own errors for a bad or unknown flag, a wrong argument count and
+// an unknown subcommand are plain errors, so markUsageErrors turns them
+// into configErrors that also say where the usage is.
+
+// markUsageErrors makes root's flag and argument errors, and those of every
+// command below it, configErrors. Call it once the tree is complete.
+func markUsageErrors(root *cobra.Command) {
+	// cobra adds these two on Execute; added now, they are walked too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return configErrorf("%v; see '%s --help'", err, cmd.CommandPath())
+	})
+	// Without Args, cobra answers an unknown subcommand of the root with a
+	// plain error before any validator runs; with them, the root says it.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		return unknownCommand(cmd, args[0])
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	walk(root, func(c *cobra.Command) {
+		// cobra checks arguments only of a runnable command: a group
+		// (completion) would show its help for an unknown subcommand.
+		if !c.Runnable() {
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+		if c != root && c.Args != nil {
+			c.Args = usageArgs(c.Args)
+		}
+	})
+}
+
+func walk(c *cobra.Command, f func(*cobra.Command)) {
+	f(c)
+	for _, sub := range c.Commands() {
+		walk(sub, f)
+	}
+}
+
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, set only on its path
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return configErrorf("%s; see '%s --help'", msg, cmd.CommandPath())
+}
+
+// usageArgs makes a wrong argument count a usage mistake (exit 2) that
+// shows the command's usage line. An error that already is a configError
+// passes as it is.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		err := check(cmd, args)
+		var ce *configError
+		if err == nil || errors.As(err, &ce) {
+			return err
+		}
+		switch {
+		case cmd.HasSubCommands() && len(args) > 0:
+			return unknownCommand(cmd, args[0])
+		case strings.HasPrefix(err.Error(), "unknown command"): // cobra.NoArgs
+			return configErrorf("%s takes no arguments, got %q; usage: %s", cmd.CommandPath(), strings.Join(args, " "), cmd.UseLine())
+		}
+		return configErrorf("%v; usage: %s", err, cmd.UseLine())
+	}
+}

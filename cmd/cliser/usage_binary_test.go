@@ -1,0 +1,165 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// usageCase is one usage or configuration mistake: the binary must exit 2
+// and its message must contain hint, which names what to fix.
+type usageCase struct {
+	args []string
+	env  []string
+	hint string
+}
+
+// usageMistakes has, for every runnable command, the mistakes a person
+// makes: an unknown flag, arguments it does not take, a bad value, a bad
+// environment variable and (serve) a bad config file.
+func usageMistakes(t *testing.T) map[string][]usageCase {
+	dir := t.TempDir()
+	unknownKey := writeFile(t, dir, "unknown.yaml", "no-such-setting: 1\n")
+	badYAML := writeFile(t, dir, "bad.yaml", "listen: [\n")
+	badValue := writeFile(t, dir, "value.yaml", "keepalive-interval: soon\n")
+	badAdmin := []string{"CLISER_ADMIN=ftp://nowhere"}
+	return map[string][]usageCase{
+		"cliser": {
+			{args: []string{"no-such-command"}, hint: "unknown command"},
+			{args: []string{"clinets"}, hint: "did you mean clients"},
+			{args: []string{"--no-such-flag"}, hint: "see 'cliser --help'"},
+		},
+		"cliser serve": {
+			{args: []string{"serve", "extra"}, hint: "takes no arguments"},
+			{args: []string{"serve", "--keepalive-interval", "soon"}, hint: `"--keepalive-interval"`},
+			{args: []string{"serve", "--max-clients", "0"}, hint: "--max-clients must be 1..65535"},
+			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
+			{args: []string{"serve", "--config", unknownKey}, hint: `unknown setting "no-such-setting"`},
+			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},
+			{args: []string{"serve", "--config", badValue}, hint: "keepalive-interval"},
+			{args: []string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, hint: "config file"},
+		},
+		"cliser agent": {
+			{args: []string{"agent", "extra"}, hint: "takes no arguments"},
+			{args: []string{"agent", "--backoff-min", "soon"}, hint: `"--backoff-min"`},
+			{args: []string{"agent", "--server", "127.0.0.1:1"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--id ID is required"},
+			{args: []string{"agent"}, env: []string{"CLISER_BACKOFF_MIN=soon"}, hint: "CLISER_BACKOFF_MIN"},
+			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD="}, hint: "CLISER_PASSWORD"},
+		},
+		"cliser clients": {{args: []string{"clients", "lst"}, hint: "or list"}},
+		"cliser clients list": {
+			{args: []string{"clients", "list", "extra"}, hint: "takes no arguments"},
+			{args: []string{"clients", "list", "--status", "gone"}, hint: "--status"},
+			{args: []string{"clients", "list", "--limit", "-1"}, hint: "--limit"},
+			{args: []string{"clients", "list", "-o", "yaml"}, hint: "want table or json"},
+			{args: []string{"clients", "list", "--timeout", "0s"}, hint: "--timeout must be positive"},
+			{args: []string{"clients", "list"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser clients get": {
+			{args: []string{"clients", "get"}, hint: "usage: cliser clients get CID"},
+			{args: []string{"clients", "get", "a", "b"}, hint: "usage:"},
+			{args: []string{"clients", "get", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser clients shutdown": {
+			{args: []string{"clients", "shutdown"}, hint: "give one CID, or --all"},
+			{args: []string{"clients", "shutdown", "a", "--all"}, hint: "not both"},
+			{args: []string{"clients", "shutdown", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser clients kick": {
+			{args: []string{"clients", "kick"}, hint: "usage: cliser clients kick CID"},
+			{args: []string{"clients", "kick", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser credentials": {{args: []string{"credentials", "nope"}, hint: "unknown command"}},
+		"cliser credentials add": {
+			{args: []string{"credentials", "add"}, hint: "usage: cliser credentials add CID..."},
+			{args: []string{"credentials", "add", "a", "--grace", "-1h"}, hint: "--grace"},
+			{args: []string{"credentials", "add", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser credentials list": {
+			{args: []string{"credentials", "list", "extra"}, hint: "takes no arguments"},
+			{args: []string{"credentials", "list", "-o", "yaml"}, hint: "want table or json"},
+		},
+		"cliser credentials rm": {{args: []string{"credentials", "rm"}, hint: "usage:"}},
+		"cliser bans":           {{args: []string{"bans", "nope"}, hint: "unknown command"}},
+		"cliser bans add": {
+			{args: []string{"bans", "add", "cid"}, hint: "usage: cliser bans add"},
+			{args: []string{"bans", "add", "planet", "x"}, hint: "planet"},
+			{args: []string{"bans", "add", "cid", "x", "--duration", "-1h"}, hint: "--duration"},
+		},
+		"cliser bans list": {{args: []string{"bans", "list", "--kind", "planet"}, hint: "--kind"}},
+		"cliser bans rm":   {{args: []string{"bans", "rm", "cid"}, hint: "usage:"}},
+		"cliser events":    {{args: []string{"events", "tial"}, hint: "did you mean tail"}},
+		"cliser events tail": {
+			{args: []string{"events", "tail", "extra"}, hint: "takes no arguments"},
+			{args: []string{"events", "tail", "--type", "client.exploded"}, hint: "--type"},
+			{args: []string{"events", "tail", "--after", "-1"}, hint: "--after"},
+			{args: []string{"events", "tail"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser health": {
+			{args: []string{"health", "extra"}, hint: "takes no arguments"},
+			{args: []string{"health", "--timeout", "soon"}, hint: `"--timeout"`},
+			{args: []string{"health"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser version": {
+			{args: []string{"version", "extra"}, hint: "takes no arguments"},
+			{args: []string{"version", "--no-such-flag"}, hint: "see 'cliser version --help'"},
+		},
+		"cliser completion":      {{args: []string{"completion", "tcsh"}, hint: "unknown command"}},
+		"cliser completion bash": {{args: []string{"completion", "bash", "extra"}, hint: "takes no arguments"}},
+		"cliser completion zsh":  {{args: []string{"completion", "zsh", "--no-such-flag"}, hint: "--help"}},
+		"cliser completion fish": {{args: []string{"completion", "fish", "--descriptions=maybe"}, hint: "--descriptions"}},
+		"cliser completion powershell": {
+			{args: []string{"completion", "powershell", "extra"}, hint: "takes no arguments"},
+		},
+		"cliser help": {{args: []string{"help", "--no-such-flag"}, hint: "--help"}},
+	}
+}
+
+// TestEveryUsageMistakeExits2 runs each mistake against the built binary:
+// exit status 2 and a message that names what to fix, for every command.
+func TestEveryUsageMistakeExits2(t *testing.T) {
+	bin := testkit.Binary(t)
+	cases := usageMistakes(t)
+	for path, list := range cases {
+		t.Run(strings.ReplaceAll(path, " ", "_"), func(t *testing.T) {
+			require.NotEmpty(t, list)
+			for _, c := range list {
+				cmd := exec.Command(bin, c.args...)
+				// Never the default admin address: a case that passed its
+				// checks by mistake meets a closed port and exits 1.
+				cmd.Env = append(withoutEnv(withoutEnv(os.Environ(), "CLISER_PASSWORD"), "CLISER_ADMIN"),
+					"CLISER_ADMIN=http://127.0.0.1:1")
+				cmd.Env = append(cmd.Env, c.env...)
+				cmd.Dir = t.TempDir()
+				out, err := cmd.CombinedOutput()
+				assert.Equal(t, 2, testkit.ExitCode(err), "%v %v: %s", c.env, c.args, out)
+				assert.Contains(t, string(out), c.hint, "%v %v", c.env, c.args)
+				assert.NotContains(t, string(out), "goroutine ", "a stack trace for a usage mistake")
+			}
+		})
+	}
+}
+
+// TestEveryCommandHasUsageMistakes keeps the table whole: a command added
+// without its cases fails here.
+func TestEveryCommandHasUsageMistakes(t *testing.T) {
+	cases := usageMistakes(t)
+	walk(newRootCmd(), func(c *cobra.Command) {
+		assert.Contains(t, cases, c.CommandPath(), "no usage mistakes for %q in usageMistakes", c.CommandPath())
+	})
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+	return p
+}
