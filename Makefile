@@ -8,13 +8,24 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build run test lint fuzz screenshots ui-20k bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
+.PHONY: all build install run test lint fuzz screenshots ui-20k bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
 
 all: lint test build
 
 build: $(BIN)/cliser
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cliser-bench ./bench/cmd/cliser-bench
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/baseline-bench-server ./bench/cmd/baseline-bench-server
+
+# Puts cliser on the PATH: $(DESTDIR)$(PREFIX)/bin/cliser, as packagers
+# expect (PREFIX=/usr for a package, DESTDIR=$$pkgdir to stage it). The
+# systemd units in deploy/systemd/ run $(PREFIX)/bin/cliser of the default
+# PREFIX.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+install: $(BIN)/cliser
+	install -d "$(DESTDIR)$(BINDIR)"
+	install -m 0755 $(BIN)/cliser "$(DESTDIR)$(BINDIR)/cliser"
+	@echo "make install: $(DESTDIR)$(BINDIR)/cliser"
 
 # Starts the server in the foreground on its defaults (protocol :7070,
 # admin 127.0.0.1:7071, data in ./data) with a development password.
