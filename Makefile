@@ -12,9 +12,10 @@ FUZZTIME ?= 10s
 
 all: lint test build
 
+# bench/ is its own Go module (bench/go.mod, replace => ../): its commands
+# (cliser-bench, baseline-bench-server, events-bench, ...) are built from it.
 build: $(BIN)/cliser
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cliser-bench ./bench/cmd/cliser-bench
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/baseline-bench-server ./bench/cmd/baseline-bench-server
+	CGO_ENABLED=0 $(GO) -C bench build -trimpath -o $(CURDIR)/$(BIN)/ ./cmd/...
 
 # Puts cliser on the PATH: $(DESTDIR)$(PREFIX)/bin/cliser, as packagers
 # expect (PREFIX=/usr for a package, DESTDIR=$$pkgdir to stage it). The
@@ -38,8 +39,10 @@ run: build
 	CLISER_PASSWORD="$$pw" exec $(BIN)/cliser serve --log-format console
 
 # The whole suite, with the race detector. .ci/run calls exactly this.
+# ./... stops at bench/go.mod, so the bench module is run explicitly.
 test:
 	$(GO) test -race -count=1 -timeout 9m ./...
+	$(GO) -C bench test -race -count=1 -timeout 9m ./...
 
 # The dashboard's browser tests, writing docs/screenshots/*.png (needs
 # the Debian chromium package).
@@ -53,15 +56,18 @@ ui-20k:
 
 lint:
 	$(GO) vet ./...
+	$(GO) -C bench vet ./...
+	$(GO) mod tidy -diff
+	$(GO) -C bench mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Short runs of every fuzz target; FUZZTIME=2m for a real run.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	@set -e; for dir in . bench; do for pkg in $$($(GO) -C $$dir list ./...); do \
+	  for t in $$($(GO) -C $$dir test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) -C $$dir test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
-	done
+	done; done
 
 clean:
 	rm -rf $(BIN)

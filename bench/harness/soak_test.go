@@ -4,32 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// buildCliser builds cmd/cliser into a temporary directory: the soak runs
-// the real `cliser serve` as a subprocess.
-func buildCliser(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	require.NoError(t, err)
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	bin := filepath.Join(t.TempDir(), "cliser")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/cliser")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(b))
-	return bin
-}
+	"github.com/cliser/cliser/internal/testkit"
+)
 
 // A small soak against the real server: samples taken, takeovers seen,
 // every operation kind done, no error but the expected "190 replaced", and
@@ -38,7 +21,7 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs cliser serve")
 	}
-	bin := buildCliser(t)
+	bin := testkit.Binary(t)
 	s := DefaultSoak()
 	s.Clients, s.Pool = 50, 10
 	s.Duration, s.ChurnRate, s.SampleEvery = 3*time.Second, 60, 250*time.Millisecond

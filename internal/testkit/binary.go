@@ -20,8 +20,8 @@ var (
 )
 
 // Binary returns the path of the cliser binary, built from ./cmd/cliser of
-// this module into a temporary directory the first time it is called.
-// Safe from any goroutine.
+// the product module into a temporary directory the first time it is
+// called; the bench module's tests use it too. Safe from any goroutine.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() { builtPath, buildErr = build() })
@@ -29,21 +29,21 @@ func Binary(t testing.TB) string {
 	return builtPath
 }
 
-// build runs `go build ./cmd/cliser` from the module root: a test's working
-// directory is its own package's, so the root comes from `go env GOMOD`.
+// build runs `go build ./cmd/cliser` in the product module's directory,
+// which `go list -m` gives from the product module and from the bench
+// module alike (there its replace directive names this checkout).
 func build() (string, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cliser/cliser").Output()
 	if err != nil {
 		return "", err
 	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	dir, err := os.MkdirTemp("", "cliser-bin-")
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, "cliser")
 	cmd := exec.Command("go", "build", "-o", path, "./cmd/cliser")
-	cmd.Dir = root
+	cmd.Dir = strings.TrimSpace(string(root))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", &buildFailure{out: string(out), err: err}
 	}

@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 func TestSoakRejectsBadFlags(t *testing.T) {
@@ -28,19 +28,12 @@ func TestSoakWritesTheReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs cliser serve")
 	}
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "cliser")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/cliser")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(out)))
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	b, err := build.CombinedOutput()
-	require.NoError(t, err, string(b))
+	bin := testkit.Binary(t)
 
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = soak(ctx, []string{"--clients", "40", "--duration", "3s", "--churn-rate", "50", "--pool", "8",
+	err := soak(ctx, []string{"--clients", "40", "--duration", "3s", "--churn-rate", "50", "--pool", "8",
 		"--sample-every", "250ms", "--keepalive-interval", "200ms", "--in-process-load",
 		"--cliser-bin", bin, "--out-dir", dir})
 	if err != nil {
