@@ -1,0 +1,128 @@
+package ui_test
+
+import (
+	"errors"
+	"io"
+	"net/rpc"
+	"net/rpc/jsonrpc"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The dashboard's load tests drive the benchmark's load engine (package
+// bench/load) in `cliser-bench worker` processes, over the worker's
+// JSON-RPC on stdin/stdout, as the bench harness does. A built binary,
+// not an import: the load lives in its own processes (the open-files
+// limit is per process), runs without the race detector this test binary
+// may carry, and the bench code may be a module of its own.
+
+var (
+	benchOnce sync.Once
+	benchPath string
+	benchErr  error
+)
+
+// benchBinary builds cliser-bench once per test process, from bench/ when
+// it is a module of its own, else from the root module.
+func benchBinary(t *testing.T) string {
+	t.Helper()
+	benchOnce.Do(func() {
+		gomod, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			benchErr = err
+			return
+		}
+		root := filepath.Dir(strings.TrimSpace(string(gomod)))
+		dir, pkg := root, "./bench/cmd/cliser-bench"
+		if _, err := os.Stat(filepath.Join(root, "bench", "go.mod")); err == nil {
+			dir, pkg = filepath.Join(root, "bench"), "./cmd/cliser-bench"
+		}
+		tmp, err := os.MkdirTemp("", "cliser-bench-bin-")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchPath = filepath.Join(tmp, "cliser-bench")
+		cmd := exec.Command("go", "build", "-o", benchPath, pkg)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			benchErr = &buildError{out: string(out), err: err}
+		}
+	})
+	require.NoError(t, benchErr)
+	return benchPath
+}
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (b *buildError) Error() string { return "go build cliser-bench: " + b.err.Error() + ": " + b.out }
+
+// loadConfig is the part of bench/load.Config the tests set (the worker
+// takes it as JSON, by field name).
+type loadConfig struct {
+	Addr, Password, IDPrefix string
+	FirstIndex, Concurrency  int
+}
+
+// loadWorker is one `cliser-bench worker` process. Not safe for
+// concurrent use.
+type loadWorker struct {
+	t *testing.T
+	c *rpc.Client
+}
+
+// startLoadWorker starts a worker process, ended when the test ends.
+func startLoadWorker(t *testing.T) *loadWorker {
+	t.Helper()
+	cmd := exec.Command(benchBinary(t), "worker")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	w := &loadWorker{t: t, c: jsonrpc.NewClient(pipe{stdout, stdin})}
+	t.Cleanup(func() { _ = w.c.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return w
+}
+
+// fleet makes the worker's fleet (once per worker) and ramps
+// it to n registered clients as fast as the server takes them.
+func (w *loadWorker) fleet(cfg loadConfig, n int) {
+	w.t.Helper()
+	require.NoError(w.t, w.c.Call("Worker.Init", cfg, &struct{}{}))
+	require.NoError(w.t, w.c.Call("Worker.Ramp", struct {
+		Target int
+		Rate   float64
+	}{n, 0}, &struct{}{}))
+	var st struct {
+		Registered int64            `json:"registered"`
+		Errors     map[string]int64 `json:"errors"`
+	}
+	require.NoError(w.t, w.c.Call("Worker.Counts", struct{}{}, &st))
+	require.EqualValues(w.t, n, st.Registered, "the load engine's clients registered; its errors: %v", st.Errors)
+}
+
+// close closes the fleet's connections: their records stay, disconnected.
+func (w *loadWorker) close() {
+	w.t.Helper()
+	require.NoError(w.t, w.c.Call("Worker.Close", struct{}{}, &struct{}{}))
+}
+
+// pipe is the worker's stdout and stdin as one connection.
+type pipe struct {
+	io.ReadCloser
+	w io.WriteCloser
+}
+
+func (p pipe) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p pipe) Close() error                { return errors.Join(p.ReadCloser.Close(), p.w.Close()) }
