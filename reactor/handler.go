@@ -24,7 +24,7 @@ var (
 
 func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	h.eng = eng
-	h.addr = boundAddr(eng)
+	h.addr = BoundAddr(eng)
 	close(h.booted)
 	return gnet.None
 }

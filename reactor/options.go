@@ -132,6 +132,13 @@ func WithMaxHandshakesPerIP(n int) Option { return func(o *options) { o.maxPendi
 // every connection and takes cip and cport from it.
 func WithProxyProtocol(on bool) Option { return func(o *options) { o.proxyProtocol = on } }
 
+// DefaultTick is the wheel's tick when WithTick does not set one: a
+// thousandth of the shortest of the three durations, between 1ms and 100ms.
+func DefaultTick(keepInterval, keepTimeout, handshakeTimeout time.Duration) time.Duration {
+	shortest := min(keepInterval, keepTimeout, handshakeTimeout)
+	return min(max(shortest/1000, time.Millisecond), 100*time.Millisecond)
+}
+
 func (o *options) validate() error {
 	switch {
 	case len(o.passwords) == 0 && !o.identity.RequireCredentials():
@@ -154,8 +161,7 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: the certificate CN check needs trusted PROXY senders", ErrBadOption)
 	}
 	if o.tick <= 0 {
-		shortest := min(o.keepInterval, o.keepTimeout, o.handshakeTimeout)
-		o.tick = min(max(shortest/1000, time.Millisecond), 100*time.Millisecond)
+		o.tick = DefaultTick(o.keepInterval, o.keepTimeout, o.handshakeTimeout)
 	}
 	return nil
 }

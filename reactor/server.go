@@ -211,9 +211,10 @@ func (srv *Server) loopList() []*loop {
 	return out
 }
 
-// boundAddr asks the kernel which address the listener got, so a server
-// started on port 0 can say where it listens.
-func boundAddr(eng gnet.Engine) string {
+// BoundAddr asks the kernel which address eng's listener got, so a server
+// started on port 0 can say where it listens ("" when it cannot tell).
+// The benchmark's floor server uses it too.
+func BoundAddr(eng gnet.Engine) string {
 	fd, err := eng.Dup()
 	if err != nil {
 		return ""

@@ -1,0 +1,117 @@
+package floor
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+)
+
+const testPassword = "floor-pw"
+
+func start(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.Addr, cfg.Password, cfg.Loops = "127.0.0.1:0", []byte(testPassword), 2
+	srv, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	return srv
+}
+
+// The floor's lines are cliser's, byte for byte: the prompts, the 140,
+// keep-alives with a token, their echo, and the close reasons.
+func TestFloorSpeaksTheWireLines(t *testing.T) {
+	srv := start(t, Config{KeepAlive: 20 * time.Millisecond, KeepAliveTimeout: time.Second})
+	c := testkit.Dial(t, srv.Addr())
+	c.Expect("110 password")
+	c.Send("110 " + testPassword + "\n")
+	c.Expect("120 id")
+	c.Send("120 dev-1\n")
+	c.Expect("140 connected 1")
+	for range 3 {
+		tok := c.EchoKeepAlive()
+		_, err := protocol.ParseToken([]byte(strings.TrimPrefix(tok, "100 ")))
+		require.NoError(t, err, tok)
+	}
+	// A second echo of the same token: no keep-alive is outstanding.
+	line := c.ReadLine()
+	c.Send(line + "\n" + line + "\n")
+	c.ExpectClosed("190 protocol error")
+}
+
+func TestFloorRefusesWhatCliserRefuses(t *testing.T) {
+	srv := start(t, Config{HandshakeTimeout: 50 * time.Millisecond})
+	for _, tc := range []struct {
+		send string
+		want []string
+	}{
+		{"110 wrong\n", []string{"190 auth failed"}},
+		{"120 dev-1\n", []string{"190 protocol error"}},
+		{"110 " + testPassword + "\n120 bad id!\n", []string{"120 id", "190 bad id"}},
+		{"", []string{"190 handshake timeout"}},
+	} {
+		t.Run(tc.want[len(tc.want)-1], func(t *testing.T) {
+			c := testkit.Dial(t, srv.Addr())
+			c.Expect("110 password")
+			if tc.send != "" {
+				c.Send(tc.send)
+			}
+			c.ExpectClosed(tc.want...)
+		})
+	}
+}
+
+func TestFloorClosesAnUnansweredKeepAlive(t *testing.T) {
+	srv := start(t, Config{KeepAlive: 20 * time.Millisecond, KeepAliveTimeout: 60 * time.Millisecond})
+	c := testkit.Dial(t, srv.Addr())
+	c.Register(testPassword, "quiet-1")
+	c.ExpectClosed("100 1", "190 keepalive timeout")
+}
+
+// The harness's load engine runs its whole protocol against the floor:
+// pipelined handshakes, keep-alives, probes and the broadcast shutdown,
+// with no error of any kind.
+func TestLoadEngineRegistersAgainstFloor(t *testing.T) {
+	const n, probes = 200, 10
+	srv := start(t, Config{KeepAlive: 20 * time.Millisecond, KeepAliveTimeout: 5 * time.Second})
+	e, err := load.New(load.Config{Addr: srv.Addr(), Password: testPassword, Probes: probes,
+		SourceIPs: []string{"127.0.0.2", "127.0.0.3"}, Concurrency: 32})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, e.Ramp(ctx, n, 0))
+	st := e.Counts()
+	require.Empty(t, st.Errors)
+	require.EqualValues(t, n, st.Registered)
+
+	e.SetProbing(true)
+	waitUntil(t, func() bool { s := e.Counts(); return s.KeepAlives >= 5*n && s.ProbeSamples >= probes })
+	e.SetProbing(false)
+	waitUntil(t, func() bool { s := e.Counts(); return s.ProbesPending == 0 && s.Registered == n })
+
+	assert.Equal(t, n, srv.ShutdownAll("bench"))
+	waitUntil(t, func() bool { return e.Counts().ClosedAfterAck == n })
+	st = e.Counts()
+	assert.Empty(t, st.Errors)
+	assert.EqualValues(t, n, st.ShutdownAcks)
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 15s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
