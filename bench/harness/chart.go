@@ -16,6 +16,7 @@ var serverColor = map[string]color.Color{
 	KindCliser:   color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	KindBaseline: color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 	KindInproc:   color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	KindFloor:    color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
 }
 
 // DrawChart draws the report's PNG: server RSS against registered clients
@@ -41,51 +42,32 @@ func (rep *Report) DrawChart(w io.Writer) error {
 
 func (rep *Report) rssPlot() (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = "Server RSS against registered clients"
+	p.Title.Text = "Server RSS at each plateau"
 	p.X.Label.Text = "registered clients"
 	p.Y.Label.Text = "RSS (MiB)"
+	p.X.Tick.Marker, p.Y.Tick.Marker = intTicks{}, intTicks{}
 	p.Legend.Top, p.Legend.Left = true, true
-	for _, k := range []string{KindCliser, KindBaseline} {
+	for _, k := range chartKinds {
 		r := rep.Results[k]
-		if r == nil || len(r.Series) == 0 {
+		if r == nil || len(r.Stages) == 0 {
 			continue
 		}
-		xys := make(plotter.XYs, 0, len(r.Series))
-		for _, pt := range growth(r) {
-			xys = append(xys, plotter.XY{X: float64(pt.Registered), Y: float64(pt.RSS) / (1 << 20)})
-		}
-		sc, err := plotter.NewScatter(xys)
+		line, sc, err := plotter.NewLinePoints(plateauXYs(r))
 		if err != nil {
 			return nil, err
 		}
-		sc.GlyphStyle.Color = serverColor[k]
-		sc.GlyphStyle.Radius = vg.Points(1.5)
-		p.Add(sc)
+		line.Color, sc.Color = serverColor[k], serverColor[k]
+		sc.Radius = vg.Points(3)
+		p.Add(line, sc)
 		label := k
 		if r.RSSPerClient != 0 {
 			label = fmt.Sprintf("%s (%s/client)", k, bytesStr(r.RSSPerClient))
 		}
-		p.Legend.Add(label, sc)
+		p.Legend.Add(label, line, sc)
 	}
 	p.Add(plotter.NewGrid())
 	p.Y.Min = 0
 	return p, nil
-}
-
-// growth is the RSS series up to the shutdown: once the top was reached,
-// the first sample with fewer than half the clients registered starts the
-// shutdown and the bursts, whose RSS says nothing about clients held.
-func growth(r *Result) []Point {
-	top := false
-	for i, pt := range r.Series {
-		if pt.Registered >= int64(r.Clients) {
-			top = true
-		}
-		if top && pt.Registered < int64(r.Clients)/2 {
-			return r.Series[:i]
-		}
-	}
-	return r.Series
 }
 
 func (rep *Report) rttPlot() (*plot.Plot, error) {
@@ -95,7 +77,7 @@ func (rep *Report) rttPlot() (*plot.Plot, error) {
 	p.Legend.Top, p.Legend.Left = true, true
 	names := []string{"p50", "p90", "p99", "p99.9", "max"}
 	kinds := []string{}
-	for _, k := range []string{KindCliser, KindBaseline} {
+	for _, k := range chartKinds {
 		if r := rep.Results[k]; r != nil && r.ProbeRTT.Count > 0 {
 			kinds = append(kinds, k)
 		}

@@ -78,6 +78,7 @@ func (rep *Report) Targets() []Target {
 			sd.Acked == sd.Registered && sd.LastAck >= 0 && sd.LastAck <= 500, sd.Registered > 0,
 			"%d of %d acked, last 130 ok at %.1f ms, last close at %.1f ms", sd.Acked, sd.Registered, sd.LastAck, sd.LastClose)
 	}
+	out = append(out, rep.floorTargets()...)
 	if allocs, ok := parseAllocs(rep.Micro, "BenchmarkNextLineParse"); ok {
 		add("Parsing a line: 0 allocations", allocs == 0, true, "BenchmarkNextLineParse: %d allocs/op", allocs)
 	} else {
@@ -123,7 +124,7 @@ func (rep *Report) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Goal, t.Reached, t.Figures)
 	}
 
-	b.WriteString("\n## cliser against the baseline\n\n")
+	b.WriteString("\n## cliser against the floor and the baseline\n\n")
 	rep.comparison(&b)
 
 	if fails := rep.Failed(); len(fails) > 0 {
@@ -162,24 +163,20 @@ func (rep *Report) Markdown(w io.Writer) error {
 }
 
 func (rep *Report) comparison(b *bytes.Buffer) {
-	c, base := rep.Results[KindCliser], rep.Results[KindBaseline]
-	kinds := rep.kinds()
+	c := rep.Results[KindCliser]
+	kinds, refs := rep.kinds(), rep.ratioColumns()
 	fmt.Fprintf(b, "| metric | %s |", strings.Join(kinds, " | "))
-	if c != nil && base != nil {
-		b.WriteString(" cliser ÷ baseline |")
+	for _, k := range refs {
+		fmt.Fprintf(b, " cliser ÷ %s |", k)
 	}
-	b.WriteString("\n|" + strings.Repeat(" --- |", len(kinds)+1))
-	if c != nil && base != nil {
-		b.WriteString(" --- |")
-	}
-	b.WriteString("\n")
+	b.WriteString("\n|" + strings.Repeat(" --- |", len(kinds)+1+len(refs)) + "\n")
 	row := func(name string, unit string, get func(r *Result) float64) {
 		fmt.Fprintf(b, "| %s |", name)
 		for _, k := range kinds {
 			fmt.Fprintf(b, " %s |", num(get(rep.Results[k]), unit))
 		}
-		if c != nil && base != nil {
-			fmt.Fprintf(b, " %s |", ratio(get(c), get(base)))
+		for _, k := range refs {
+			fmt.Fprintf(b, " %s |", ratio(get(c), get(rep.Results[k])))
 		}
 		b.WriteString("\n")
 	}
@@ -193,10 +190,12 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	}
 	row("burst: handshakes / s (wall clock)", "", func(r *Result) float64 { return burst(r, r.Burst.Rate) })
 	row("burst: handshakes / s of server CPU", "", func(r *Result) float64 { return burst(r, r.Burst.PerCPU) })
+	row("burst: server CPU per handshake", "µs", func(r *Result) float64 { return burst(r, perCPU(r.Burst.PerCPU)) })
 	row("burst: load processes' CPU per handshake", "µs", func(r *Result) float64 { return perHandshake(r.Burst.LoadCPU, r.Burst.Handshakes) })
 	row("burst: handshake latency p99", "ms", func(r *Result) float64 { return burst(r, r.Burst.Latency.P99) })
 	row("stages: handshakes / s (wall clock)", "", func(r *Result) float64 { return r.HandshakeRate })
 	row("stages: handshakes / s of server CPU", "", func(r *Result) float64 { return r.HandshakesPerCPU })
+	row("stages: server CPU per handshake", "µs", func(r *Result) float64 { return perCPU(r.HandshakesPerCPU) })
 	row("handshake latency p50", "ms", func(r *Result) float64 { return r.Handshake.P50 })
 	row("handshake latency p99", "ms", func(r *Result) float64 { return r.Handshake.P99 })
 	row("handshake latency p999", "ms", func(r *Result) float64 { return r.Handshake.P999 })
@@ -221,10 +220,7 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	for _, k := range kinds {
 		fmt.Fprintf(b, " %s |", rep.Results[k].Idle.LoadAvg)
 	}
-	if c != nil && base != nil {
-		b.WriteString(" |")
-	}
-	b.WriteString("\n")
+	b.WriteString(strings.Repeat(" |", len(refs)) + "\n")
 	for _, k := range kinds {
 		if r := rep.Results[k]; r.ServerRTT != nil {
 			fmt.Fprintf(b, "\nServer-clock RTT of %s: %s.", k, r.ServerRTTMethod)
@@ -275,7 +271,7 @@ func num(v float64, unit string) string {
 	case unit == "%":
 		return fmt.Sprintf("%.1f%%", v)
 	case unit == "µs":
-		return fmt.Sprintf("%.0f µs", v)
+		return fmt.Sprintf("%.1f µs", v)
 	}
 	return fmt.Sprintf("%.0f", v)
 }
@@ -310,7 +306,7 @@ func orDash(s string) string {
 
 const methodText = `## How each figure is measured
 
-- **Servers** run as subprocesses (` + "`bin/cliser serve`" + ` with ` + "`--log-level warn`" + `, as the baseline logs nothing per connection; ` + "`bin/baseline-bench-server`" + `, the design-note baseline plus a SIGUSR1 shutdown trigger). RSS is VmRSS from /proc/PID/status; CPU is the sum over the server's threads of /proc/PID/task/*/schedstat (nanoseconds).
+- **Servers** run as subprocesses (` + "`bin/cliser serve`" + ` with ` + "`--log-level warn`" + `, as the baseline logs nothing per connection; ` + "`bin/baseline-bench-server`" + `, the design-note baseline plus a SIGUSR1 shutdown trigger; ` + "`bin/floor-server`" + `, the floor: bare gnet with cliser's engine settings doing only the prompts, the two answers, ` + "`140 connected 1`" + ` and the keep-alives — no registry, logs, store or metrics — with the same trigger). RSS is VmRSS from /proc/PID/status; CPU is the sum over the server's threads of /proc/PID/task/*/schedstat (nanoseconds).
 - **Load**: separate load processes (at most 20000 open files each, like the server), each dialling from its own 127.x.y.z addresses; the epoll transport serves every client of a process on its loop (a read and a write per keep-alive), a connect is a blocking loopback syscall followed by the pipelined handshake (` + "`110 <pw>` and `120 <id>`" + ` in one write); keep-alives are echoed at once, ` + "`130 shutdown`" + ` answered with ` + "`130 ok`" + `. Every line the protocol does not allow, every 190 and every lost connection is counted as an error by kind.
 - **RSS per client**: the least-squares slope of RSS against registered clients over the plateaus from the first of ≥ 2000 clients to the top, each read after the plateau settled (the two end points alone are given too).
 - **Handshakes, bursts**: after the shutdown has emptied the server, a few rounds of a fleet of its own opening the burst's clients as fast as the load goes, then closing them; a round lasts less than a keep-alive interval, so no keep-alive falls due in it and nothing is subtracted (and running last keeps the heap the bursts grow out of the RSS figures). Handshakes ÷ wall time, and ÷ the server's CPU during the rounds. **Stages**: the same over the stages' ramps, less the idle keep-alive CPU of the clients already connected (the previous plateau's rate × the ramp's duration). Latency: connect start to ` + "`140 connected`" + ` at the client.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,14 +112,14 @@ func (rep *Report) Failed() []string {
 // experiments (such as the in-process server with another tick) by name.
 func (rep *Report) kinds() []string {
 	var out, extra []string
-	std := []string{KindCliser, KindBaseline, KindInproc}
+	std := []string{KindCliser, KindFloor, KindBaseline, KindInproc}
 	for _, k := range std {
 		if rep.Results[k] != nil {
 			out = append(out, k)
 		}
 	}
 	for k := range rep.Results {
-		if k != KindCliser && k != KindBaseline && k != KindInproc {
+		if !slices.Contains(std, k) {
 			extra = append(extra, k)
 		}
 	}

@@ -24,10 +24,3 @@ func TestFitSlopeOverPlateaus(t *testing.T) {
 	one.FitSlope()
 	assert.Zero(t, one.RSSPerClient)
 }
-
-func TestGrowthStopsAtTheShutdown(t *testing.T) {
-	r := &Result{Clients: 100, Series: []Point{{Registered: 10}, {Registered: 100}, {Registered: 98}, {Registered: 0}, {Registered: 50}}}
-	assert.Len(t, growth(r), 3)
-	r.Series = r.Series[:2]
-	assert.Len(t, growth(r), 2)
-}

@@ -64,6 +64,7 @@ func Full() Settings {
 type Env struct {
 	CliserBin   string
 	BaselineBin string
+	FloorBin    string
 	// WorkerExe is the program run as `WorkerExe worker` for each load
 	// process; empty runs one fleet inside this process (tests, small N).
 	WorkerExe string
@@ -78,7 +79,7 @@ type Env struct {
 
 // sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
 // that one run's closed sockets never collide with the next run's.
-var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30}
+var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40}
 
 // Run benchmarks one server. The error is for a run that could not be
 // made; what went wrong under load is in the result (Errors, Problems).
@@ -92,7 +93,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	}
 	srv, err := startServer(ctx, kind, ServerOptions{
 		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
-		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin,
+		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin, FloorBin: env.FloorBin,
 		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env), Tick: set.InprocTick,
 	})
 	if err != nil {

@@ -64,6 +64,7 @@ type ServerOptions struct {
 	HandshakeTimeout time.Duration
 	CliserBin        string // for KindCliser
 	BaselineBin      string // for KindBaseline
+	FloorBin         string // for KindFloor
 	WorkDir          string // data dir and logs
 	External         *External
 	// HeapSampling, for the in-process server, is runtime.MemProfileRate.
@@ -105,8 +106,10 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 		return startBaseline(ctx, o)
 	case KindInproc:
 		return startInproc(o)
+	case KindFloor:
+		return startSignalled(ctx, o.FloorBin, KindFloor, o)
 	}
-	return nil, fmt.Errorf("unknown server kind %q (want %s, %s or %s)", kind, KindCliser, KindBaseline, KindInproc)
+	return nil, fmt.Errorf("unknown server kind %q (want %s, %s, %s or %s)", kind, KindCliser, KindFloor, KindBaseline, KindInproc)
 }
 
 // --- subprocesses ---
@@ -267,11 +270,17 @@ type baselineProc struct {
 }
 
 func startBaseline(ctx context.Context, o ServerOptions) (*baselineProc, error) {
+	return startSignalled(ctx, o.BaselineBin, "baseline", o)
+}
+
+// startSignalled starts a server with baseline-bench-server's contract
+// (floor-server has it too): flags, the "listening on" line, SIGUSR1.
+func startSignalled(ctx context.Context, bin, name string, o ServerOptions) (*baselineProc, error) {
 	args := []string{"--listen", "127.0.0.1:0",
 		"--keepalive-interval", o.KeepAlive.String(), "--keepalive-timeout", o.KeepAliveTimeout.String(),
 		"--handshake-timeout", o.HandshakeTimeout.String()}
 	pr, pw := io.Pipe()
-	p, err := startProc(o.BaselineBin, args, o.Password, filepath.Join(o.WorkDir, "baseline.log"), pw)
+	p, err := startProc(bin, args, o.Password, filepath.Join(o.WorkDir, name+".log"), pw)
 	if err != nil {
 		return nil, err
 	}
@@ -283,12 +292,12 @@ func startBaseline(ctx context.Context, o ServerOptions) (*baselineProc, error) 
 	case line := <-first:
 		addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 		if !ok {
-			return nil, errors.Join(fmt.Errorf("baseline: first line %q, want \"listening on HOST:PORT\"\n%s", line, p.tail()), p.stop(ctx))
+			return nil, errors.Join(fmt.Errorf("%s: first line %q, want \"listening on HOST:PORT\"\n%s", name, line, p.tail()), p.stop(ctx))
 		}
 		s.addr = addr
 		return s, nil
 	case <-time.After(15 * time.Second):
-		return nil, errors.Join(errors.New("baseline: no listening line in 15s"), p.stop(ctx))
+		return nil, errors.Join(fmt.Errorf("%s: no listening line in 15s", name), p.stop(ctx))
 	}
 }
 

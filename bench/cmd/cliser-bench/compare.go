@@ -23,6 +23,7 @@ func compare(ctx context.Context, args []string) error {
 	var c common
 	c.register(fs)
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
+	withFloor := fs.Bool("floor", true, "also run the floor (bin/floor-server: bare gnet, the least the protocol needs) and report cliser ÷ floor")
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
 	tickExp := fs.Duration("tick-experiment", 0, "also run the in-process reactor with this timing-wheel tick (reactor.WithTick), to show its effect on keep-alive bursts; 0: no such run")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
@@ -51,6 +52,9 @@ func compare(ctx context.Context, args []string) error {
 	rep := &harness.Report{Date: start, Machine: harness.ThisMachine(), GoVersion: runtime.Version(),
 		Commit: gitCommit(), Settings: set, Results: map[string]*harness.Result{}}
 	kinds := []string{harness.KindCliser, harness.KindBaseline}
+	if *withFloor {
+		kinds = []string{harness.KindCliser, harness.KindFloor, harness.KindBaseline}
+	}
 	if *inproc {
 		kinds = append(kinds, harness.KindInproc)
 		env.ProfilePrefix = base + "-cliser"

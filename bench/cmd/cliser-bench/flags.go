@@ -26,6 +26,7 @@ type common struct {
 	settle      time.Duration
 	cliserBin   string
 	baselineBin string
+	floorBin    string
 	workDir     string
 	inProcess   bool
 	inprocTick  time.Duration
@@ -46,6 +47,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.settle, "settle", -1, "wait at each plateau before its RSS is read (default: the mode's)")
 	fs.StringVar(&c.cliserBin, "cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
 	fs.StringVar(&c.baselineBin, "baseline-bin", "bin/baseline-bench-server", "the baseline server binary")
+	fs.StringVar(&c.floorBin, "floor-bin", "bin/floor-server", "the floor server binary (bare gnet, bench/floor)")
 	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.StringVar(&c.transport, "transport", "", "the load's transport: epoll (default) or goroutines (a goroutine and a net.Conn per client)")
@@ -110,7 +112,7 @@ func (c *common) settings() (harness.Settings, error) {
 }
 
 func (c *common) env() (harness.Env, func(), error) {
-	env := harness.Env{CliserBin: c.cliserBin, BaselineBin: c.baselineBin, Progress: os.Stderr}
+	env := harness.Env{CliserBin: c.cliserBin, BaselineBin: c.baselineBin, FloorBin: c.floorBin, Progress: os.Stderr}
 	cleanup := func() {}
 	if c.workDir == "" {
 		dir, err := os.MkdirTemp("", "cliser-bench-")
@@ -127,7 +129,7 @@ func (c *common) env() (harness.Env, func(), error) {
 		}
 		env.WorkerExe = exe
 	}
-	for _, bin := range []*string{&env.CliserBin, &env.BaselineBin} {
+	for _, bin := range []*string{&env.CliserBin, &env.BaselineBin, &env.FloorBin} {
 		if abs, err := filepath.Abs(*bin); err == nil && *bin != "" {
 			*bin = abs
 		}

@@ -17,7 +17,7 @@ func runOne(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	kind := fs.String("server", harness.KindCliser, "cliser, baseline or cliser-inproc")
+	kind := fs.String("server", harness.KindCliser, "cliser, floor, baseline or cliser-inproc")
 	profile := fs.String("profile", "", "for cliser-inproc: write CPU profiles to PREFIX-ramp.pprof and PREFIX-hold.pprof")
 	addr := fs.String("addr", "", "load a server that is already running at HOST:PORT instead of starting one (no shutdown phase)")
 	pid := fs.Int("server-pid", 0, "with --addr: the server's pid, for its RSS and CPU (default: this process, i.e. none)")

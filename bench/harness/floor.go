@@ -1,0 +1,81 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+)
+
+// KindFloor is bin/floor-server (bench/floor), a subprocess: bare gnet
+// with cliser's engine settings doing the least the protocol needs. What
+// cliser spends beyond it is cliser's own.
+const KindFloor = "floor"
+
+// The floor targets (issue 17): cliser within these multiples of the floor.
+const (
+	floorHandshakeCPU = 1.2 // CPU per handshake
+	floorRSSPerClient = 1.3 // RSS per idle registered client
+	floorIdleCPU      = 1.3 // server CPU, every client idle at the top
+)
+
+// handshakeCPU is a server's CPU per handshake in µs: the bursts on the
+// emptied server when they ran, else the stages' ramps.
+func handshakeCPU(r *Result) (us float64, where string) {
+	if r.Burst.PerCPU > 0 {
+		return 1e6 / r.Burst.PerCPU, "bursts"
+	}
+	if r.HandshakesPerCPU > 0 {
+		return 1e6 / r.HandshakesPerCPU, "stages"
+	}
+	return math.NaN(), ""
+}
+
+// floorTargets judges cliser against the floor of the same run.
+func (rep *Report) floorTargets() []Target {
+	c, f := rep.Results[KindCliser], rep.Results[KindFloor]
+	if c == nil || f == nil {
+		return nil
+	}
+	var out []Target
+	judge := func(goal string, a, b, limit float64, figures string) {
+		t := Target{Goal: goal, Reached: "n/a", Figures: figures}
+		if a > 0 && b > 0 && !math.IsNaN(a) && !math.IsNaN(b) {
+			t.Reached = map[bool]string{true: "yes", false: "no"}[a/b <= limit]
+			t.Figures = fmt.Sprintf("%.2f× the floor: %s", a/b, figures)
+		}
+		out = append(out, t)
+	}
+	cu, where := handshakeCPU(c)
+	fu, _ := handshakeCPU(f)
+	judge(fmt.Sprintf("CPU per handshake ≤ %.1f× the floor's", floorHandshakeCPU), cu, fu, floorHandshakeCPU,
+		fmt.Sprintf("cliser %.1f µs, floor %.1f µs (%s); stages: cliser %.1f µs, floor %.1f µs",
+			cu, fu, where, perCPU(c.HandshakesPerCPU), perCPU(f.HandshakesPerCPU)))
+	judge(fmt.Sprintf("RSS per idle registered client ≤ %.1f× the floor's", floorRSSPerClient), c.RSSPerClient, f.RSSPerClient, floorRSSPerClient,
+		fmt.Sprintf("cliser %s, floor %s (least-squares slopes; end points alone %s and %s)",
+			bytesStr(c.RSSPerClient), bytesStr(f.RSSPerClient), bytesStr(c.RSSPerClientEnds), bytesStr(f.RSSPerClientEnds)))
+	judge(fmt.Sprintf("Server CPU, %d clients idle at a %s keep-alive, ≤ %.1f× the floor's", c.Idle.Clients, rep.Settings.KeepAlive, floorIdleCPU),
+		c.Idle.CPUPercent, f.Idle.CPUPercent, floorIdleCPU,
+		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs", c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds))
+	return out
+}
+
+func perCPU(perSecond float64) float64 {
+	if perSecond <= 0 {
+		return math.NaN()
+	}
+	return 1e6 / perSecond
+}
+
+// ratioColumns are the comparison table's ratio columns: cliser ÷ each
+// reference server the run has.
+func (rep *Report) ratioColumns() []string {
+	if rep.Results[KindCliser] == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{KindFloor, KindBaseline} {
+		if rep.Results[k] != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}

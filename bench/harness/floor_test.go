@@ -1,0 +1,89 @@
+package harness
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A whole run against the floor as make bench starts it: bin/floor-server
+// a subprocess, every phase (stages, hold, probes, the SIGUSR1 broadcast,
+// bursts) with no error and no problem.
+func TestRunAgainstTheFloorServer(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "floor-server")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/cliser/cliser/bench/cmd/floor-server").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	res, err := Run(runCtx(t), KindFloor, tiny(), Env{WorkDir: t.TempDir(), FloorBin: bin})
+	require.NoError(t, err)
+	assert.Empty(t, res.Problems)
+	assert.Empty(t, res.Errors)
+	assert.EqualValues(t, 50, res.Handshakes)
+	assert.EqualValues(t, 60, res.Burst.Handshakes)
+	assert.Positive(t, res.Idle.KeepAlives)
+	assert.Positive(t, res.ProbeRTT.Count, "the floor answers the probes' duplicate echo with 190 protocol error")
+	assert.Equal(t, 50, res.Shutdown.Sent)
+	assert.EqualValues(t, 50, res.Shutdown.Acked)
+	assert.EqualValues(t, 50, res.Shutdown.Closed)
+}
+
+func floorReport() *Report {
+	stages := func(rss ...int64) []Stage {
+		var out []Stage
+		for i, n := range []int{2000, 5000, 10000} {
+			out = append(out, Stage{Target: n, Registered: int64(n), RSS: rss[i]})
+		}
+		return out
+	}
+	c := &Result{Server: KindCliser, Clients: 10000, Stages: stages(20e6, 23e6, 28e6),
+		Burst: Burst{Handshakes: 100, PerCPU: 20000}, HandshakesPerCPU: 25000, Idle: Idle{Clients: 10000, CPUPercent: 26, Seconds: 30}}
+	f := &Result{Server: KindFloor, Clients: 10000, Stages: stages(10e6, 12.4e6, 16.4e6),
+		Burst: Burst{Handshakes: 100, PerCPU: 25000}, HandshakesPerCPU: 30000, Idle: Idle{Clients: 10000, CPUPercent: 20, Seconds: 30}}
+	b := &Result{Server: KindBaseline, Clients: 10000, Stages: stages(40e6, 90e6, 170e6)}
+	rep := &Report{Settings: Full(), Results: map[string]*Result{KindCliser: c, KindFloor: f, KindBaseline: b}}
+	for _, r := range rep.Results {
+		r.FitSlope()
+	}
+	return rep
+}
+
+// cliser ÷ floor is judged against issue 17's limits and shown beside
+// cliser ÷ baseline.
+func TestFloorTargetsAndRatios(t *testing.T) {
+	rep := floorReport()
+	got := map[string]Target{}
+	for _, tg := range rep.floorTargets() {
+		got[tg.Goal[:strings.Index(tg.Goal, " ≤")]] = tg
+	}
+	require.Len(t, got, 3)
+	hs := got["CPU per handshake"]
+	assert.Equal(t, "no", hs.Reached, "50 µs against 40 µs is 1.25×")
+	assert.Contains(t, hs.Figures, "1.25× the floor")
+	rss := got["RSS per idle registered client"]
+	assert.Equal(t, "yes", rss.Reached, "1000 B against 800 B: %s", rss.Figures)
+	idle := got["Server CPU, 10000 clients idle at a 1s keep-alive,"]
+	assert.Equal(t, "yes", idle.Reached, "26% against 20% is 1.30×")
+
+	var md bytes.Buffer
+	require.NoError(t, rep.Markdown(&md))
+	assert.Contains(t, md.String(), "| metric | cliser | floor | baseline | cliser ÷ floor | cliser ÷ baseline |")
+	assert.Contains(t, md.String(), "| burst: server CPU per handshake | 50.0 µs | 40.0 µs | – | 1.25× | – |")
+}
+
+func TestChartHasOnePointPerPlateauAndWholeNumbers(t *testing.T) {
+	rep := floorReport()
+	xys := plateauXYs(rep.Results[KindFloor])
+	require.Len(t, xys, 3)
+	assert.InDelta(t, 10000, xys[2].X, 0)
+	for _, tk := range (intTicks{}).Ticks(0, 19000) {
+		assert.NotContains(t, tk.Label, ".", "tick %v", tk.Value)
+	}
+	var png bytes.Buffer
+	require.NoError(t, rep.DrawChart(&png))
+	assert.True(t, bytes.HasPrefix(png.Bytes(), []byte("\x89PNG")))
+}
