@@ -42,6 +42,7 @@ type Node struct {
 	sub   *nats.Subscription
 
 	metrics   metrics
+	pub       publisher     // this node's asynchronous writes (publisher.go)
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
 	// healthySince is when this node's NATS operations last began to

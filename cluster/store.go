@@ -27,10 +27,10 @@ func (s *store) Close() error { return nil }
 
 // Save writes each changed record with a compare-and-set on the revision
 // this node last wrote, so that it never clobbers a registration another
-// node published since: see write. It stops at the first failure (NATS
-// away: the rest would each wait out the timeout too); the registry then
-// keeps the whole batch pending, and records already written are written
-// again, harmlessly, with the next flush.
+// node published since: see write and saveAsync (a window of records per
+// round trip). On a failure the registry keeps the whole batch pending,
+// and records already written are written again, harmlessly, with the
+// next flush.
 func (s *store) Save(put []registry.Record, gone []string) error {
 	n := (*Node)(s)
 	for _, cid := range gone {
@@ -38,14 +38,7 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 			return err
 		}
 	}
-	for _, rec := range put {
-		rec.Node = n.id
-		if err := n.write(rec); err != nil {
-			n.metrics.writes.WithLabelValues(writeErr).Inc()
-			return err
-		}
-	}
-	return nil
+	return n.saveAsync(put)
 }
 
 // write publishes rec, the record of a session this node holds or held.

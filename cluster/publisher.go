@@ -1,0 +1,156 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// publishWindow bounds the writes of one flush in flight at once: enough
+// to keep the NATS server busy over loopback or a LAN, few enough that a
+// flush of a mass reconnect does not queue tens of thousands of
+// acknowledgements behind each other.
+const publishWindow = 512
+
+// ErrNATSDown: the node's NATS connection is not up; the flush is kept
+// for the next one.
+var ErrNATSDown = errors.New("cluster: NATS connection is not up")
+
+// publisher writes a flush's records to the bucket's stream with
+// asynchronous publishes: one round trip for a window of records, not one
+// per record. Each publish carries the compare-and-set a key-value
+// Update or Create would (the expected last sequence of the key's
+// subject), so takeover by revision stays exact.
+type publisher struct {
+	once   sync.Once
+	js     jetstream.JetStream
+	err    error
+	prefix string // "$KV.<bucket>."
+}
+
+// pending is one record in flight.
+type pending struct {
+	rec registry.Record
+	f   jetstream.PubAckFuture
+}
+
+// publisherOf makes the node's publishing JetStream context once.
+func (n *Node) publisherOf() (*publisher, error) {
+	p := &n.pub
+	p.once.Do(func() {
+		p.prefix = "$KV." + n.opts.clientsBucket + "."
+		p.js, p.err = jetstream.New(n.nc,
+			jetstream.WithPublishAsyncMaxPending(publishWindow),
+			jetstream.WithPublishAsyncTimeout(n.opts.opTimeout))
+	})
+	return p, p.err
+}
+
+// saveAsync writes put in windows of publishWindow. A record whose
+// compare-and-set lost (another node, or this node's earlier run, wrote
+// since) goes through write, the read-and-decide path, after the window's
+// acknowledgements, in the order of put. It stops publishing at the first
+// other failure and returns it once what is in flight has answered; the
+// registry then keeps the whole batch for the next flush, and the records
+// that were written are written again, harmlessly, on their new revision.
+func (n *Node) saveAsync(put []registry.Record) error {
+	if !n.natsConnected() {
+		return ErrNATSDown
+	}
+	p, err := n.publisherOf()
+	if err != nil {
+		return fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	var (
+		inflight = make([]pending, 0, min(len(put), publishWindow))
+		retry    []registry.Record
+		first    error
+	)
+	settle := func() {
+		for _, w := range inflight {
+			conflict, err := n.settle(w)
+			switch {
+			case conflict:
+				retry = append(retry, w.rec)
+			case err != nil && first == nil:
+				first = err
+			}
+		}
+		inflight = inflight[:0]
+	}
+	for _, rec := range put {
+		if first != nil {
+			break
+		}
+		rec.Node = n.id
+		f, err := n.publishOne(p, rec)
+		if err != nil {
+			n.metrics.writes.WithLabelValues(writeErr).Inc()
+			first = err
+			break
+		}
+		inflight = append(inflight, pending{rec: rec, f: f})
+		if len(inflight) == publishWindow {
+			settle()
+		}
+	}
+	settle()
+	if first != nil {
+		return first
+	}
+	for _, rec := range retry {
+		if err := n.write(rec); err != nil {
+			n.metrics.writes.WithLabelValues(writeErr).Inc()
+			return err
+		}
+	}
+	return nil
+}
+
+// publishOne sends rec with the compare-and-set of its write: over this
+// node's last write of it when there is one, else only where the key has
+// never been written (a Create).
+func (n *Node) publishOne(p *publisher, rec registry.Record) (jetstream.PubAckFuture, error) {
+	val, err := encodeRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	last, known := n.published[rec.CID]
+	n.mu.Unlock()
+	expect := uint64(0)
+	if known {
+		expect = last.rev
+	}
+	m := nats.NewMsg(p.prefix + keyOf(rec.CID))
+	m.Data = val
+	f, err := p.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(expect))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+	}
+	return f, nil
+}
+
+// settle waits for w's acknowledgement (the publisher's timeout bounds
+// it) and notes the write; conflict says the compare-and-set lost.
+func (n *Node) settle(w pending) (conflict bool, err error) {
+	select {
+	case ack := <-w.f.Ok():
+		n.wrote(w.rec, ack.Sequence)
+		return false, nil
+	case err = <-w.f.Err():
+	case <-time.After(2 * n.opts.opTimeout): // the publisher's own timeout failed to fire
+		err = jetstream.ErrAsyncPublishTimeout
+	}
+	if isConflict(err) {
+		return true, nil
+	}
+	n.metrics.writes.WithLabelValues(writeErr).Inc()
+	return false, fmt.Errorf("cluster: write %s: %w", w.rec.CID, err)
+}
