@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -278,7 +276,11 @@ func waitMirrors(ctx context.Context, nodes []*clusterNode, want int64, limit ti
 	defer cancel()
 	for _, n := range nodes {
 		for {
-			v, err := readGauge(ctx, n.admin.Base()+"/metrics", clusterConnectedGauge)
+			var v float64
+			g, err := scrapeGauges(ctx, n.admin.Base()+"/metrics", clusterConnectedGauge)
+			if err == nil {
+				v = g[0]
+			}
 			if err == nil && int64(v) >= want {
 				break
 			}
@@ -290,28 +292,4 @@ func waitMirrors(ctx context.Context, nodes []*clusterNode, want int64, limit ti
 		}
 	}
 	return time.Since(t0), nil
-}
-
-// readGauge reads one unlabelled gauge from a Prometheus text page.
-func readGauge(ctx context.Context, url, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("no %s on %s", name, url)
 }

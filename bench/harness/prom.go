@@ -1,13 +1,20 @@
 package harness
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math"
-	"strconv"
-	"strings"
+	"net/http"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
+
+// The harness reads cliser's /metrics with Prometheus' own text parser:
+// a page is parsed once into metric families, then the figures are taken
+// from those.
 
 // promHistogram is one Prometheus histogram as /metrics gives it:
 // cumulative counts per upper bound (seconds), ascending, +Inf last.
@@ -18,65 +25,83 @@ type promHistogram struct {
 	Count float64   `json:"count"`
 }
 
-// parsePromHistogram reads the histogram called name from Prometheus text.
-func parsePromHistogram(r io.Reader, name string) (*promHistogram, error) {
-	h := &promHistogram{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	found := false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, name+"_bucket{"):
-			i := strings.Index(line, `le="`)
-			if i < 0 {
-				return nil, fmt.Errorf("metrics: bucket without le: %q", line)
-			}
-			rest := line[i+4:]
-			j := strings.IndexByte(rest, '"')
-			if j < 0 {
-				return nil, fmt.Errorf("metrics: bad le in %q", line)
-			}
-			le, err := strconv.ParseFloat(rest[:j], 64)
-			if err != nil {
-				return nil, fmt.Errorf("metrics: bad le in %q", line)
-			}
-			v, err := lastFloat(line)
-			if err != nil {
-				return nil, err
-			}
-			h.Le, h.Cum = append(h.Le, le), append(h.Cum, v)
-			found = true
-		case strings.HasPrefix(line, name+"_sum"):
-			v, err := lastFloat(line)
-			if err != nil {
-				return nil, err
-			}
-			h.Sum = v
-		case strings.HasPrefix(line, name+"_count"):
-			v, err := lastFloat(line)
-			if err != nil {
-				return nil, err
-			}
-			h.Count = v
-		}
+// promPage is one parsed /metrics page: metric families by name.
+type promPage map[string]*dto.MetricFamily
+
+// parsePromText parses Prometheus text exposition.
+func parsePromText(r io.Reader) (promPage, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if err := sc.Err(); err != nil {
+	return fams, nil
+}
+
+// scrapeProm fetches and parses a Prometheus text endpoint.
+func scrapeProm(ctx context.Context, url string) (promPage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
 		return nil, err
 	}
-	if !found {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: %s: %s", url, resp.Status)
+	}
+	return parsePromText(resp.Body)
+}
+
+// histogram is the unlabelled histogram called name, with +Inf as its last
+// bound.
+func (pg promPage) histogram(name string) (*promHistogram, error) {
+	f := pg[name]
+	if f == nil || f.GetType() != dto.MetricType_HISTOGRAM || len(f.GetMetric()) == 0 {
 		return nil, fmt.Errorf("metrics: no histogram %s", name)
+	}
+	m := f.GetMetric()[0].GetHistogram()
+	h := &promHistogram{Sum: m.GetSampleSum(), Count: float64(m.GetSampleCount())}
+	for _, b := range m.GetBucket() {
+		h.Le, h.Cum = append(h.Le, b.GetUpperBound()), append(h.Cum, float64(b.GetCumulativeCount()))
+	}
+	if n := len(h.Le); n == 0 || !math.IsInf(h.Le[n-1], 1) {
+		h.Le, h.Cum = append(h.Le, math.Inf(1)), append(h.Cum, h.Count)
 	}
 	return h, nil
 }
 
-func lastFloat(line string) (float64, error) {
-	f := strings.Fields(line)
-	v, err := strconv.ParseFloat(f[len(f)-1], 64)
-	if err != nil {
-		return 0, fmt.Errorf("metrics: bad value in %q", line)
+// gauges are the values of unlabelled gauges (or untyped samples), in the
+// order of names.
+func (pg promPage) gauges(names ...string) ([]float64, error) {
+	out := make([]float64, len(names))
+	for i, n := range names {
+		f := pg[n]
+		if f == nil || len(f.GetMetric()) == 0 {
+			return nil, fmt.Errorf("metrics: no gauge %s", n)
+		}
+		m := f.GetMetric()[0]
+		switch {
+		case m.GetGauge() != nil:
+			out[i] = m.GetGauge().GetValue()
+		case m.GetUntyped() != nil:
+			out[i] = m.GetUntyped().GetValue()
+		default:
+			return nil, fmt.Errorf("metrics: %s is a %s, not a gauge", n, f.GetType())
+		}
 	}
-	return v, nil
+	return out, nil
+}
+
+// scrapeGauges reads unlabelled gauges from a Prometheus text endpoint.
+func scrapeGauges(ctx context.Context, url string, names ...string) ([]float64, error) {
+	pg, err := scrapeProm(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return pg.gauges(names...)
 }
 
 // since is what was observed between earlier and h (same buckets).

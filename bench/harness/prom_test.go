@@ -21,7 +21,9 @@ other_total 5
 `
 
 func TestPromHistogramQuantiles(t *testing.T) {
-	h, err := parsePromHistogram(strings.NewReader(metricsText), "x_seconds")
+	pg, err := parsePromText(strings.NewReader(metricsText))
+	require.NoError(t, err)
+	h, err := pg.histogram("x_seconds")
 	require.NoError(t, err)
 	assert.Equal(t, []float64{0.001, 0.0025, 0.01, math.Inf(1)}, h.Le)
 	assert.InDelta(t, 0.001, h.quantile(0.5), 1e-12)
@@ -33,6 +35,11 @@ func TestPromHistogramQuantiles(t *testing.T) {
 	assert.InDelta(t, 0.0025, d.quantile(0.5), 1e-12)
 	assert.True(t, math.IsNaN((&promHistogram{}).quantile(0.5)))
 
-	_, err = parsePromHistogram(strings.NewReader(metricsText), "missing")
-	assert.Error(t, err)
+	_, err = pg.histogram("missing")
+	assert.ErrorContains(t, err, "no histogram missing")
+	_, err = pg.histogram("other_total")
+	assert.Error(t, err, "a counter is not a histogram")
+
+	_, err = parsePromText(strings.NewReader("x_seconds not-a-number\n"))
+	assert.Error(t, err, "a malformed page is an error")
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -247,16 +246,11 @@ func (s *cliserProc) Shutdown(ctx context.Context) (int, error) {
 }
 
 func (s *cliserProc) RTT(ctx context.Context) (serverRTT, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.admin.Base()+"/metrics", nil)
+	pg, err := scrapeProm(ctx, s.admin.Base()+"/metrics")
 	if err != nil {
 		return serverRTT{}, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return serverRTT{}, err
-	}
-	defer resp.Body.Close()
-	h, err := parsePromHistogram(resp.Body, admin.MetricKeepAliveRTT)
+	h, err := pg.histogram(admin.MetricKeepAliveRTT)
 	return serverRTT{Buckets: h}, err
 }
 

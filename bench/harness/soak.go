@@ -1,12 +1,9 @@
 package harness
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -270,51 +267,6 @@ func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
 		return out, err
 	}
 	out.Goroutines, out.Connected, out.HeapInuse = int(g[0]), int(g[1]), int64(g[2])
-	return out, nil
-}
-
-// scrapeGauges reads unlabelled gauges from a Prometheus text endpoint.
-func scrapeGauges(ctx context.Context, url string, names ...string) ([]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("metrics: %s", resp.Status)
-	}
-	return parseGauges(resp.Body, names...)
-}
-
-func parseGauges(r io.Reader, names ...string) ([]float64, error) {
-	out := make([]float64, len(names))
-	found := make([]bool, len(names))
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		for i, n := range names {
-			if rest, ok := strings.CutPrefix(line, n+" "); ok {
-				v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-				if err != nil {
-					return nil, fmt.Errorf("metrics: bad value in %q", line)
-				}
-				out[i], found[i] = v, true
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	for i, ok := range found {
-		if !ok {
-			return nil, errors.New("metrics: no gauge " + names[i])
-		}
-	}
 	return out, nil
 }
 
