@@ -86,16 +86,24 @@ func newClientsCmd() *cobra.Command {
 	return cmd
 }
 
+// defaultListLimit is one screenful-ish page: a fleet of 20,000 is not a
+// table anyone reads whole; --all asks for that on purpose.
+const defaultListLimit = 100
+
 func newClientsListCmd(o *clientsOptions) *cobra.Command {
 	var status, cursor string
 	var limit, pageSize int
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List client records (all pages, or at most --limit)",
-		Long: "List client records in client-ID order. By default every page is fetched\n" +
-			"(the CLI follows the API's cursors). --limit N stops after N records; the\n" +
-			"cursor to continue from is then printed (-o json: the \"next\" field) and\n" +
-			"--cursor takes it back.",
+		Short: "List client records, a page of 100 at a time (--all: every one)",
+		Long: "List client records in client-ID order, at most --limit (default 100) of them.\n" +
+			"When more remain, the line to get the next page is printed on stderr (-o json:\n" +
+			"the \"next\" field) and --cursor takes it back. --all follows the API's cursors\n" +
+			"to the last record.",
+		Example: "  cliser clients list\n" +
+			"  cliser clients list --status connected --limit 20\n" +
+			"  cliser clients list --all -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch status {
@@ -103,11 +111,16 @@ func newClientsListCmd(o *clientsOptions) *cobra.Command {
 			default:
 				return configErrorf("--status %q: want connected, disconnected or all", status)
 			}
-			if limit < 0 {
+			switch {
+			case limit < 0:
 				return configErrorf("--limit must not be negative, got %d", limit)
-			}
-			if pageSize < 1 || pageSize > 1000 {
+			case all && cmd.Flags().Changed("limit"):
+				return configErrorf("give --limit N or --all, not both")
+			case pageSize < 1 || pageSize > 1000:
 				return configErrorf("--page-size must be 1 to 1000, got %d", pageSize)
+			}
+			if all {
+				limit = 0
 			}
 			c, err := o.client()
 			if err != nil {
@@ -124,14 +137,15 @@ func newClientsListCmd(o *clientsOptions) *cobra.Command {
 				return err
 			}
 			if resp.Next != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more clients: continue with --cursor %s\n", resp.Next)
+				fmt.Fprintf(cmd.ErrOrStderr(), "more clients: the next page is --cursor %s; --all lists every one\n", resp.Next)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&status, "status", "all", "connected, disconnected or all")
-	f.IntVar(&limit, "limit", 0, "at most this many records (0: all)")
+	f.IntVar(&limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
+	f.BoolVar(&all, "all", false, "every record: follow the cursors to the end")
 	f.StringVar(&cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
 	f.IntVar(&pageSize, "page-size", 1000, "records per API request (1 to 1000)")
 	return cmd

@@ -39,8 +39,8 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 	assert.Regexp(t, `^dev-00\s+\d+\s+connected\s+127\.0\.0\.1:\d+\s+\S+Z\s+\S+Z\s+-\s+-$`, lines[1])
 	assert.Regexp(t, `^dev-gone\s+\d+\s+disconnected\s+127\.0\.0\.1:\d+\s+\S+Z\s+\S+Z\s+\S+Z\s+closed by client$`, lines[12])
 
-	// Every page is followed by default, whatever the page size.
-	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--page-size", "4")
+	// --all follows every page, whatever the page size.
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--page-size", "4", "--all")
 	require.NoError(t, err)
 	all := decodeJSON[admin.ListResponse](t, out)
 	require.Len(t, all.Clients, 12)
@@ -70,7 +70,7 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 
 	_, stderr, err := runCLI(t, "clients", "list", "--admin", s.admin, "--limit", "3")
 	require.NoError(t, err)
-	assert.Contains(t, stderr, "more clients: continue with --cursor ")
+	assert.Contains(t, stderr, "more clients: the next page is --cursor ")
 }
 
 func TestCLIGet(t *testing.T) {

@@ -59,6 +59,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"clients", "list", "extra"}, hint: "takes no arguments"},
 			{args: []string{"clients", "list", "--status", "gone"}, hint: "--status"},
 			{args: []string{"clients", "list", "--limit", "-1"}, hint: "--limit"},
+			{args: []string{"clients", "list", "--limit", "5", "--all"}, hint: "not both"},
 			{args: []string{"clients", "list", "-o", "yaml"}, hint: "want table or json"},
 			{args: []string{"clients", "list", "--timeout", "0s"}, hint: "--timeout must be positive"},
 			{args: []string{"clients", "list"}, env: badAdmin, hint: "CLISER_ADMIN"},
@@ -102,6 +103,12 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"events", "tail", "--type", "client.exploded"}, hint: "--type"},
 			{args: []string{"events", "tail", "--after", "-1"}, hint: "--after"},
 			{args: []string{"events", "tail"}, env: badAdmin, hint: "CLISER_ADMIN"},
+		},
+		"cliser status": {
+			{args: []string{"status", "extra"}, hint: "takes no arguments"},
+			{args: []string{"status", "-o", "yaml"}, hint: "want table or json"},
+			{args: []string{"status", "--timeout", "0s"}, hint: "--timeout must be positive"},
+			{args: []string{"status"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser health": {
 			{args: []string{"health", "extra"}, hint: "takes no arguments"},
