@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -228,5 +230,91 @@ func TestHealthCommand(t *testing.T) {
 	require.NoError(t, ln.Close())
 	_, _, err = runCLI(t, "health", "--admin", dead)
 	require.Error(t, err)
+	assert.Equal(t, 1, exitCode(err))
+}
+
+// A fleet larger than a page: `clients list` prints the first 100 and says
+// on stderr how to get the next page or all; following the hint and --all
+// each reach every record exactly once.
+func TestCLIListPagesByDefault(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "")
+	const fleet = 130
+	for i := range fleet {
+		opsConnect(t, s.srv.Addr(), opsPassword, fmt.Sprintf("pg-%03d", i))
+	}
+
+	out, stderr, err := runCLI(t, "clients", "list", "--admin", s.admin)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 1+defaultListLimit, "a header and one page")
+	assert.True(t, strings.HasPrefix(lines[defaultListLimit], "pg-099 "), lines[defaultListLimit])
+	hint := strings.TrimSpace(stderr)
+	m := regexp.MustCompile(`^more clients: the next page is --cursor (\S+); --all lists every one$`).FindStringSubmatch(hint)
+	require.NotNil(t, m, hint)
+	cursor := m[1]
+
+	out, stderr, err = runCLI(t, "clients", "list", "--admin", s.admin, "--cursor", cursor)
+	require.NoError(t, err)
+	rest := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, rest, 1+fleet-defaultListLimit)
+	assert.True(t, strings.HasPrefix(rest[1], "pg-100 "), rest[1])
+	assert.Empty(t, stderr, "the last page has no hint")
+
+	out, stderr, err = runCLI(t, "clients", "list", "--admin", s.admin, "--all", "--page-size", "7", "-o", "json")
+	require.NoError(t, err)
+	all := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, all.Clients, fleet)
+	assert.Empty(t, all.Next)
+	assert.Empty(t, stderr)
+	for i, r := range all.Clients {
+		assert.Equal(t, fmt.Sprintf("pg-%03d", i), r.CID)
+	}
+
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "--limit", "10", "-o", "json")
+	require.NoError(t, err)
+	page := decodeJSON[admin.ListResponse](t, out)
+	assert.Len(t, page.Clients, 10)
+	assert.NotEmpty(t, page.Next, "-o json gives the cursor as next")
+}
+
+// The stats sampler ticks every 5 s: a disconnect shows in /v1/stats once
+// a tick has seen it, so the tests poll the CLI with room for a busy box.
+const statsWait = 40 * time.Second
+
+func TestCLIStatusSingleNode(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "")
+	for i := range 3 {
+		opsConnect(t, s.srv.Addr(), opsPassword, fmt.Sprintf("st-%d", i))
+	}
+	gone := opsConnect(t, s.srv.Addr(), opsPassword, "st-gone")
+	_, _, err := runCLI(t, "clients", "kick", "st-gone", "--admin", s.admin)
+	require.NoError(t, err)
+	gone.ExpectClosed("190 kicked")
+
+	var out string
+	require.Eventually(t, func() bool {
+		out, _, err = runCLI(t, "status", "--admin", s.admin)
+		return err == nil && strings.Contains(out, "kicked 1")
+	}, statsWait, 100*time.Millisecond, "status never showed the kick: %s", out)
+	assert.Regexp(t, `(?m)^clients:\s+3 connected of 4 records$`, out)
+	assert.Regexp(t, `(?m)^handshakes:\s+\d+\.\d/s over the last minute$`, out)
+	assert.Regexp(t, `(?m)^keep-alive RTT:\s+(-|p50 .* ms, p99 .* ms) over the last 5 minutes$`, out)
+	assert.Regexp(t, `(?m)^disconnects:\s+kicked 1 over the last 5 minutes$`, out)
+	assert.NotContains(t, out, "NODE", "a single node has no node table")
+
+	out, _, err = runCLI(t, "status", "--admin", s.admin, "-o", "json")
+	require.NoError(t, err)
+	st := decodeJSON[admin.StatsResponse](t, out)
+	assert.Equal(t, 3, st.Connected)
+	assert.Equal(t, 4, st.Records)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // nothing listens on a port just freed
+	require.NoError(t, err)
+	require.NoError(t, ln.Close())
+	_, _, err = runCLI(t, "status", "--admin", ln.Addr().String())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is `cliser serve` running?")
 	assert.Equal(t, 1, exitCode(err))
 }

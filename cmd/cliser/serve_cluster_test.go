@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -59,4 +60,43 @@ func TestBinaryClusterMode(t *testing.T) {
 		assert.NotContains(t, p.LogText(), "cl-secret")
 	}
 	assert.Contains(t, alpha.LogText(), `"msg":"cluster: joined"`)
+}
+
+// Two `cliser serve --cluster` nodes: status through either one shows both
+// nodes, each with its own clients, and the sums above them.
+func TestCLIStatusClusterPerNode(t *testing.T) {
+	cliEnv(t)
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=st-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
+	common := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--keepalive-interval", "1h"}
+	alpha := testkit.Serve(t, env, append(common, "--node-id", "alpha", "--data-dir", t.TempDir())...)
+	beta := testkit.Serve(t, env, append(common, "--node-id", "beta", "--data-dir", t.TempDir())...)
+	opsConnect(t, alpha.Addr, "st-secret", "st-a1")
+	opsConnect(t, alpha.Addr, "st-secret", "st-a2")
+	opsConnect(t, beta.Addr, "st-secret", "st-b1")
+	gone := opsConnect(t, beta.Addr, "st-secret", "st-b-gone")
+	require.NoError(t, gone.Conn.Close())
+
+	alphaRow := regexp.MustCompile(`(?m)^alpha\s+up\s+2\s+2\s+\d+\.\d\s+\S.*\s+none$`)
+	betaRow := regexp.MustCompile(`(?m)^beta\s+up\s+1\s+2\s+\d+\.\d\s+\S.*\s+closed by client 1$`)
+	var out string
+	require.Eventually(t, func() bool {
+		var err error
+		out, _, err = runCLI(t, "status", "--admin", "http://"+alpha.AdminAddr)
+		return err == nil && alphaRow.MatchString(out) && betaRow.MatchString(out)
+	}, statsWait, 100*time.Millisecond, "status through alpha: %s", out)
+	t.Logf("cliser status:\n%s", out)
+	assert.Regexp(t, `(?m)^clients:\s+3 connected of 4 records$`, out)
+	assert.Regexp(t, `(?m)^disconnects:\s+closed by client 1 over the last 5 minutes$`, out)
+	assert.Regexp(t, `(?m)^NODE\s+STATE\s+CONNECTED\s+RECORDS\s+HANDSHAKES/S\s+RTT\s+DISCONNECTS$`, out)
+
+	out, _, err := runCLI(t, "status", "--admin", "http://"+beta.AdminAddr)
+	require.NoError(t, err)
+	assert.Regexp(t, alphaRow, out, "beta sees alpha too")
+	assert.Regexp(t, betaRow, out)
+
+	for _, p := range []*testkit.Served{alpha, beta} {
+		require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+		assert.Equal(t, 0, p.Wait(t), p.LogText())
+	}
 }

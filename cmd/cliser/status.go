@@ -15,20 +15,22 @@ import (
 
 func init() { extraCommands = append(extraCommands, newStatusCmd) }
 
+const statusLong = "Show the fleet at a glance from the admin API's GET /v1/stats: clients\n" +
+	"connected of all records, handshakes per second over the last minute,\n" +
+	"keep-alive round trips and disconnects by reason over the last five minutes.\n" +
+	"In a cluster the figures are the sums over the nodes, then one line per node\n" +
+	"(state up, unreachable or down).\n" +
+	"-o json prints the API's answer as it is. The API is found as for\n" +
+	"`cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN)."
+
 // newStatusCmd is `cliser status`: GET /v1/stats read for a person, the
 // fleet at a glance (per node in a cluster).
 func newStatusCmd() *cobra.Command {
 	o := &clientsOptions{}
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "The fleet at a glance: connected/total, handshakes per second, recent disconnects by reason (per node in a cluster)",
-		Long: "Show the fleet at a glance from the admin API's GET /v1/stats: clients\n" +
-			"connected of all records, handshakes per second over the last minute,\n" +
-			"keep-alive round trips and disconnects by reason over the last five minutes.\n" +
-			"In a cluster the figures are the sums over the nodes, then one line per node\n" +
-			"(state up, unreachable or down).\n" +
-			"-o json prints the API's answer as it is. The API is found as for\n" +
-			"`cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN).",
+		Use:     "status",
+		Short:   "The fleet at a glance: connected/total, handshakes per second, recent disconnects by reason (per node in a cluster)",
+		Long:    statusLong,
 		Example: "  cliser status\n  cliser status --admin http://10.0.0.5:7071 -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
