@@ -17,6 +17,10 @@ type Config struct {
 	// Password is answered to "110 password". Required; 1 to 256 bytes, no
 	// CR, LF or NUL. It is never logged.
 	Password string
+	// PasswordSource says where Password came from ("CLISER_PASSWORD",
+	// "--password-file F"); Run names it when the server refuses the
+	// password. Optional.
+	PasswordSource string
 	// ID is the client-id answered to "120 id". Required; 1 to 64 of
 	// A-Z a-z 0-9 . _ : @ -.
 	ID string

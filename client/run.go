@@ -160,8 +160,8 @@ func (r *runner) next(err error) time.Duration {
 	case backoffLong:
 		r.replaced = 0
 		wait = r.b.delay(kind, r.failures)
-		r.log.Error("disconnected: the server rejected this client; check the password and id",
-			zap.Stringer("reason", reason), zap.Duration("backoff", wait))
+		r.log.Error(rejection(reason, r.cfg.PasswordSource, wait),
+			zap.Stringer("reason", reason), zap.Duration("backoff", wait), zap.Time("next_try_at", time.Now().Add(wait)))
 	default:
 		r.replaced = 0
 		wait = r.b.delay(kind, r.failures)

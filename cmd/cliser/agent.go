@@ -110,6 +110,15 @@ func agentPassword(file string) (string, error) {
 		"or --password-file FILE; a password is never a flag")
 }
 
+// passwordSource names where agentPassword read the password, for the line
+// the agent logs when the server refuses it.
+func passwordSource(file string) string {
+	if file != "" {
+		return "--password-file " + file
+	}
+	return "CLISER_PASSWORD"
+}
+
 func checkPassword(pw, from string) (string, error) {
 	if protocol.ValidatePassword([]byte(pw)) != nil {
 		return "", configErrorf("%s: a password is 1 to %d bytes without CR, LF or NUL", from, protocol.MaxPassword)
@@ -134,6 +143,7 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	cc := client.Config{
 		Addr:             cfg.server,
 		Password:         pw,
+		PasswordSource:   passwordSource(cfg.passwordFile),
 		ID:               cfg.id,
 		DialTimeout:      cfg.dialTimeout,
 		HandshakeTimeout: cfg.handshakeTimeout,

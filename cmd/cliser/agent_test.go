@@ -148,10 +148,16 @@ func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
 	// "retrying" is the line after the rejection's: wait for both.
 	require.Eventually(t, func() bool {
 		logs := p.logText()
-		return strings.Contains(logs, "the server rejected this client") && strings.Contains(logs, `"msg":"retrying"`)
+		return strings.Contains(logs, "the server refused the password") && strings.Contains(logs, `"msg":"retrying"`)
 	}, 10*time.Second, 10*time.Millisecond, "%s", p.logText())
 	logs := p.logText()
 	assert.Contains(t, logs, `"reason":"auth failed"`)
+	// At the default log settings (JSON): one line that names what to
+	// check and when the next try is, and no stack trace.
+	assert.Regexp(t, `"msg":"the server refused the password \(190 auth failed\): check the password in CLISER_PASSWORD, `+
+		`or this ID's own secret if it was given one \(cliser credentials\); next try in [12]s"`, logs)
+	assert.Contains(t, logs, `"next_try_at":"`)
+	assert.NotContains(t, logs, "stacktrace")
 	assert.NotContains(t, logs, "not-the-password")
 	select {
 	case <-p.exited:

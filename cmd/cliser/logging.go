@@ -18,10 +18,13 @@ func newLogger(level, format string) (*zap.Logger, error) {
 		cfg = zap.NewProductionConfig()
 	case "console":
 		cfg = zap.NewDevelopmentConfig()
-		cfg.DisableStacktrace = true
 	default:
 		return nil, configErrorf("--log-format %q: want json or console", format)
 	}
+	// An error line is a condition for an operator (a refused password, a
+	// store that fails), not a bug: its message says what to do, and a
+	// stack trace of our own call path would bury it.
+	cfg.DisableStacktrace = true
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.EncoderConfig.TimeKey = "ts"
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder

@@ -1,0 +1,36 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// rejection is the one log line for a close that retrying soon cannot fix
+// (backoffLong): what the server said, what the operator should check, and
+// when the next try is, so the long wait that follows is not a silence.
+// source names where the password came from ("" when unknown).
+func rejection(reason protocol.Reason, source string, wait time.Duration) string {
+	password := "the password"
+	if source != "" {
+		password = "the password in " + source
+	}
+	var advice string
+	switch reason {
+	case protocol.ReasonAuthFailed:
+		advice = "the server refused the password (190 auth failed): check " + password +
+			", or this ID's own secret if it was given one (cliser credentials)"
+	case protocol.ReasonTooManyAttempts:
+		advice = "the server refuses this address for a while after too many wrong passwords (190 too many attempts): check " + password
+	case protocol.ReasonBadID:
+		advice = "the server refused this client ID (190 bad id): check the ID"
+	case protocol.ReasonBanned:
+		advice = "an operator banned this ID, address or network (190 banned): see cliser bans list"
+	case protocol.ReasonRevoked:
+		advice = "an operator revoked this ID's secret (190 revoked): give the client its new one"
+	default:
+		advice = fmt.Sprintf("the server rejected this client (190 %s): check the password and ID", reason)
+	}
+	return fmt.Sprintf("%s; next try in %s", advice, wait.Round(time.Second))
+}
