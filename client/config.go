@@ -2,6 +2,7 @@ package client
 
 import (
 	"crypto/tls"
+	"net"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,6 +36,11 @@ type Config struct {
 	// ShutdownLinger is how long the client waits for the server to close
 	// after it acked a 130 before it closes itself. Default 5s.
 	ShutdownLinger time.Duration
+
+	// LocalAddr, when set, is the local address to dial from (a load test
+	// spreading its clients over several 127.x.y.z sources); nil lets the
+	// kernel pick.
+	LocalAddr net.Addr
 
 	// TLS, when set, wraps the connection in TLS with this config.
 	TLS *tls.Config

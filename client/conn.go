@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,7 +83,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 }
 
 func dial(ctx context.Context, cfg Config) (net.Conn, error) {
-	nd := &net.Dialer{Timeout: cfg.DialTimeout}
+	nd := &net.Dialer{Timeout: cfg.DialTimeout, LocalAddr: cfg.LocalAddr}
 	var nc net.Conn
 	var err error
 	if cfg.TLS != nil {
@@ -128,7 +129,7 @@ func (c *Conn) handshake(ctx context.Context, answers []byte) error {
 				return err
 			}
 			if errors.Is(err, errTimeout) {
-				return fmt.Errorf("%w: no connected notice within %v", ErrHandshake, c.cfg.HandshakeTimeout)
+				return fmt.Errorf("%w: no connected notice within %v: %w", ErrHandshake, c.cfg.HandshakeTimeout, os.ErrDeadlineExceeded)
 			}
 			return fmt.Errorf("%w: %w", ErrHandshake, err)
 		}

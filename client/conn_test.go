@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -321,6 +323,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	start := time.Now()
 	_, err := Dial(context.Background(), cfg)
 	assert.ErrorIs(t, err, ErrHandshake)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "a timeout says so to errors.Is")
 	assert.Less(t, time.Since(start), 3*time.Second)
 }
 
@@ -410,4 +413,19 @@ func TestDialRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrConfig))
 	assert.Equal(t, protocol.ReasonNone, ReasonOf(err))
+}
+
+// Config.LocalAddr is the address the connection is dialled from: a load
+// test spreads its clients over 127.x.y.z sources with it.
+func TestDialFromLocalAddr(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, _, ok := c.handshake("3"); ok {
+			c.waitEOF()
+		}
+	})
+	cfg := testConfig(srv.addr())
+	cfg.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 7)}
+	conn := dialT(t, cfg)
+	assert.Equal(t, "127.0.0.7", conn.LocalAddr().(*net.TCPAddr).IP.String())
+	require.NoError(t, conn.Close(context.Background()))
 }

@@ -89,8 +89,9 @@ var (
 	// ErrBadServer: the server sent something this client cannot accept
 	// (see ServerError). The client closes the connection.
 	ErrBadServer = errors.New("client: bad input from server")
-	// ErrHandshake: no "140 connected" within Config.HandshakeTimeout (or
-	// the context ended first). The cause is wrapped too.
+	// ErrHandshake: no "140 connected" within Config.HandshakeTimeout (then
+	// os.ErrDeadlineExceeded is wrapped too) or the context ended first
+	// (its error is wrapped).
 	ErrHandshake = errors.New("client: handshake did not complete")
 	// ErrConfig: the Config cannot work (empty address, password or ID
 	// breaking the field rules). Retrying does not help.

@@ -1,12 +1,9 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -31,84 +29,34 @@ type sampler struct {
 // a second at most) does not crowd out the nodes it measures.
 const visibilityParallel = 8
 
-// sampleClient is a client of the harness's own: it answers keep-alives
-// and reports the time its 190 arrives.
+// sampleClient is a client of the harness's own (a client.Conn, which
+// answers keep-alives) and reports the time its session ended.
 type sampleClient struct {
-	conn   net.Conn
-	closed chan closeSeen // one value: the 190 (or the read error)
+	conn   *client.Conn
+	closed chan closeSeen // one value: how the session ended
 }
 
 type closeSeen struct {
-	at     time.Time
-	reason string // the 190's text; "" when the connection ended without one
-	err    error
+	at  time.Time
+	err error // client.Conn.Wait's: a *client.ClosedError for a 190
 }
 
 // dialSample registers cid on addr and returns once "140 connected" is
 // read, with the time it was read.
 func dialSample(ctx context.Context, addr, password, cid string, timeout time.Duration) (*sampleClient, time.Time, error) {
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := client.Dial(ctx, client.Config{Addr: addr, Password: password, ID: cid, DialTimeout: timeout, HandshakeTimeout: timeout})
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	r := bufio.NewReader(conn)
-	expect := func(want string) error {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if !strings.HasPrefix(line, want) {
-			return fmt.Errorf("%s: got %q, want %q", cid, line, want)
-		}
-		return nil
-	}
-	fail := func(err error) (*sampleClient, time.Time, error) { _ = conn.Close(); return nil, time.Time{}, err }
-	if err := expect(protocol.PromptPassword); err != nil {
-		return fail(err)
-	}
-	if _, err := conn.Write([]byte("110 " + password + "\n")); err != nil {
-		return fail(err)
-	}
-	if err := expect(protocol.PromptID); err != nil {
-		return fail(err)
-	}
-	if _, err := conn.Write([]byte("120 " + cid + "\n")); err != nil {
-		return fail(err)
-	}
-	if err := expect("140 connected "); err != nil {
-		return fail(err)
-	}
-	at := time.Now()
-	_ = conn.SetDeadline(time.Time{})
 	c := &sampleClient{conn: conn, closed: make(chan closeSeen, 1)}
-	go c.read(r)
-	return c, at, nil
+	go func() {
+		err := conn.Wait()
+		c.closed <- closeSeen{at: time.Now(), err: err}
+	}()
+	return c, conn.ConnectedAt(), nil
 }
 
-// read echoes keep-alives until the server's 190 or the end.
-func (c *sampleClient) read(r *bufio.Reader) {
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			c.closed <- closeSeen{at: time.Now(), err: err}
-			return
-		}
-		switch {
-		case strings.HasPrefix(line, "100 "):
-			if _, err := c.conn.Write([]byte(line)); err != nil {
-				c.closed <- closeSeen{at: time.Now(), err: err}
-				return
-			}
-		case strings.HasPrefix(line, "190 "):
-			c.closed <- closeSeen{at: time.Now(), reason: strings.TrimSpace(line[4:])}
-			return
-		}
-	}
-}
-
-func (c *sampleClient) close() { _ = c.conn.Close() }
+func (c *sampleClient) close() { _ = c.conn.Close(context.Background()) }
 
 // connectedOn reports whether node's API shows cid connected.
 func connectedOn(ctx context.Context, api *admin.Client, cid string) (bool, error) {
@@ -254,8 +202,8 @@ func (m *sampler) kick(ctx context.Context, asker *clusterNode, cid string, c *s
 	recordUS(answer, time.Since(t0))
 	select {
 	case seen := <-c.closed:
-		if seen.reason != protocol.ReasonKicked.String() {
-			return fmt.Errorf("%s: closed with %q (%v), want kicked", cid, seen.reason, seen.err)
+		if !client.IsReason(seen.err, protocol.ReasonKicked) {
+			return fmt.Errorf("%s: ended with %v, want kicked", cid, seen.err)
 		}
 		recordUS(route, seen.at.Sub(t0))
 		return nil

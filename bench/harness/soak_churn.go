@@ -1,19 +1,18 @@
 package harness
 
 import (
-	"bufio"
+	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -24,23 +23,21 @@ const (
 	OpFresh     = "fresh"     // a brand-new id connects, registers and leaves
 )
 
-// churnConn is one connection of the churn: a goroutine reads it, echoes
-// keep-alives and records how it ended. The soak's pool is small (a tenth
-// of the clients at most), so a goroutine each is cheap and simple; the
-// steady clients live in the load engine.
+// churnConn is one connection of the churn: a client.Conn (its reader
+// goroutine echoes keep-alives) and how it ended. The soak's pool is small
+// (a tenth of the clients at most), so a goroutine each is cheap and
+// simple; the steady clients live in the load engine.
 type churnConn struct {
-	nc         net.Conn
-	registered chan struct{} // closed at "140 connected"
-	ended      chan struct{} // closed when the reader returns
-	byUs       atomic.Bool   // we closed it: its end is not an error
-	endKind    string        // after ended: "190 <reason>", or an error kind; "" when closed by us
+	conn    *client.Conn
+	ended   chan struct{} // closed once endKind is set
+	endKind string        // after ended: "190 <reason>", or an error kind; "" when closed by us
 }
 
 // churner runs the churn operations against addr.
 type churner struct {
 	addr     string
 	password string
-	dialers  []*net.Dialer
+	sources  []net.Addr // nil entry: the kernel picks
 	timeout  time.Duration
 
 	pool  []*poolSlot
@@ -62,10 +59,10 @@ func newChurner(addr, password string, sources []string, pool int, timeout time.
 	ch := &churner{addr: addr, password: password, timeout: timeout,
 		ops: map[string]int64{}, errs: map[string]int64{}, expected: map[string]int64{}}
 	for _, s := range sources {
-		ch.dialers = append(ch.dialers, &net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(s)}})
+		ch.sources = append(ch.sources, &net.TCPAddr{IP: net.ParseIP(s)})
 	}
-	if len(ch.dialers) == 0 {
-		ch.dialers = []*net.Dialer{{Timeout: timeout}}
+	if len(ch.sources) == 0 {
+		ch.sources = []net.Addr{nil}
 	}
 	for i := range pool {
 		ch.pool = append(ch.pool, &poolSlot{id: "soak-pool-" + strconv.Itoa(i)})
@@ -82,100 +79,45 @@ func (ch *churner) count(m map[string]int64, k string) {
 // connect dials and registers id; on failure it counts the error and
 // returns nil.
 func (ch *churner) connect(id string) *churnConn {
-	nc, err := ch.dialers[rand.IntN(len(ch.dialers))].Dial("tcp", ch.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), ch.timeout)
+	defer cancel()
+	conn, err := client.Dial(ctx, client.Config{Addr: ch.addr, Password: ch.password, ID: id,
+		LocalAddr: ch.sources[rand.IntN(len(ch.sources))], DialTimeout: ch.timeout, HandshakeTimeout: ch.timeout})
 	if err != nil {
-		ch.count(ch.errs, "churn dial: "+err.Error())
+		ch.count(ch.errs, "churn handshake: "+endKind(err, false))
 		return nil
 	}
-	answers, _ := protocol.AppendPasswordAnswer(nil, []byte(ch.password))
-	answers, _ = protocol.AppendIDAnswer(answers, []byte(id))
-	if _, err := nc.Write(answers); err != nil {
-		_ = nc.Close()
-		ch.count(ch.errs, load.KindWriteError)
-		return nil
-	}
-	c := &churnConn{nc: nc, registered: make(chan struct{}), ended: make(chan struct{})}
-	go c.read()
-	select {
-	case <-c.registered:
-		return c
-	case <-c.ended:
-		ch.count(ch.errs, "churn handshake: "+c.endKind)
-		return nil
-	case <-time.After(ch.timeout):
-		c.close()
-		ch.count(ch.errs, load.KindHandshakeTimeout)
-		return nil
-	}
+	c := &churnConn{conn: conn, ended: make(chan struct{})}
+	go func() {
+		c.endKind = endKind(conn.Wait(), true)
+		close(c.ended)
+	}()
+	return c
 }
 
-// read serves the connection until it ends.
-func (c *churnConn) read() {
-	defer close(c.ended)
-	r := bufio.NewReaderSize(c.nc, 2*protocol.MaxLine)
-	registered := false
-	for {
-		raw, err := r.ReadSlice('\n')
-		if err != nil {
-			if c.byUs.Load() {
-				return
-			}
-			switch {
-			case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET):
-				c.endKind = load.KindEOFHandshake
-				if registered {
-					c.endKind = load.KindEOFRegistered
-				}
-			default:
-				c.endKind = load.KindReadError
-			}
-			return
-		}
-		line, _, _ := protocol.NextLine(raw)
-		l, err := protocol.Parse(line)
-		if err != nil {
-			c.endKind = load.KindGarbage
-			c.close()
-			return
-		}
-		switch l.Code {
-		case 110, 120:
-			// prompts: the answers went out pipelined
-		case 140:
-			if !registered {
-				registered = true
-				close(c.registered)
-			}
-		case 100:
-			token, err := protocol.ParseToken(l.Arg)
-			if err != nil {
-				c.endKind = load.KindGarbage
-				c.close()
-				return
-			}
-			if _, err := c.nc.Write(protocol.AppendKeepAlive(nil, token)); err != nil && !c.byUs.Load() {
-				c.endKind = load.KindWriteError
-				return
-			}
-		case 190:
-			if !c.byUs.Load() {
-				c.endKind = "190 " + string(l.Arg)
-			}
-			_ = c.nc.Close()
-			return
-		default:
-			c.endKind = fmt.Sprintf("%s: %d", load.KindUnexpectedLine, l.Code)
-			c.close()
-			return
-		}
+// endKind names how a session ended in the load engine's words: "" for
+// our own close, "190 <reason>" for the server's, else an error kind.
+func endKind(err error, registered bool) string {
+	var ce *client.ClosedError
+	switch {
+	case errors.Is(err, client.ErrClosed):
+		return ""
+	case errors.As(err, &ce):
+		return "190 " + ce.Text
+	case errors.Is(err, client.ErrBadServer):
+		return load.KindGarbage + ": " + err.Error()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return load.KindHandshakeTimeout
+	case errors.Is(err, client.ErrHandshake):
+		return load.KindEOFHandshake
+	case errors.Is(err, client.ErrConnLost) && registered:
+		return load.KindEOFRegistered
 	}
+	return "churn dial: " + err.Error()
 }
 
 // close ends the connection from our side.
-func (c *churnConn) close() {
-	c.byUs.Store(true)
-	_ = c.nc.Close()
-}
+func (c *churnConn) close() { _ = c.conn.Close(context.Background()) }
 
 // fill registers every pool client.
 func (ch *churner) fill() {
