@@ -116,13 +116,16 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if wasRegistered {
 		h.reg.Disconnect(s.cid, s, s.reason)
 		h.opts.observer.Disconnected(s.reason)
-		h.log.Info("client disconnected", zap.Uint16("sid", s.sid), zap.String("cid", s.cid),
-			zap.String("cip", s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
+		if ce := h.log.Check(zap.InfoLevel, "client disconnected"); ce != nil {
+			ce.Write(zap.Uint16("sid", s.sid), zap.String("cid", s.cid),
+				zap.String("cip", s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
+		}
 		return gnet.None
 	}
 	h.opts.observer.Handshake(s.reason)
-	h.log.Info("handshake failed", zap.String("cip", s.cip), zap.String("cport", s.cport()),
-		zap.Stringer("reason", s.reason))
+	if ce := h.log.Check(zap.InfoLevel, "handshake failed"); ce != nil {
+		ce.Write(zap.String("cip", s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
+	}
 	return gnet.None
 }
 

@@ -32,6 +32,9 @@ func (srv *Server) register(s *session, cid string) {
 	s.write(lp.wbuf)
 	lp.wheel.schedule(s, lp.now()+int64(srv.opts.keepInterval))
 	srv.opts.observer.Handshake(protocol.ReasonNone)
-	srv.log.Info("client registered", zap.Uint16("sid", sid), zap.String("cid", cid),
-		zap.String("cip", s.cip), zap.String("cport", s.cport()))
+	// Check first: below info, the line's fields (a slice on the heap and
+	// the port's string) would be built per registration for nothing.
+	if ce := srv.log.Check(zap.InfoLevel, "client registered"); ce != nil {
+		ce.Write(zap.Uint16("sid", sid), zap.String("cid", cid), zap.String("cip", s.cip), zap.String("cport", s.cport()))
+	}
 }
