@@ -13,10 +13,11 @@ import (
 )
 
 var serverColor = map[string]color.Color{
-	KindCliser:   color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	KindBaseline: color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	KindInproc:   color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	KindFloor:    color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	KindCliser:       color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	KindBaseline:     color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	KindInproc:       color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	KindFloor:        color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	KindCliserEvents: color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 }
 
 // DrawChart draws the report's PNG: server RSS against registered clients

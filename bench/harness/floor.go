@@ -55,6 +55,32 @@ func (rep *Report) floorTargets() []Target {
 	judge(fmt.Sprintf("Server CPU, %d clients idle at a %s keep-alive, ≤ %.1f× the floor's", c.Idle.Clients, rep.Settings.KeepAlive, floorIdleCPU),
 		c.Idle.CPUPercent, f.Idle.CPUPercent, floorIdleCPU,
 		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs", c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds))
+	return append(out, rep.eventsTargets()...)
+}
+
+// eventsTargets: the event log and a webhook on cost at most 10% more
+// than off, on each floor figure (issue 17).
+func (rep *Report) eventsTargets() []Target {
+	off, on := rep.Results[KindCliser], rep.Results[KindCliserEvents]
+	if off == nil || on == nil {
+		return nil
+	}
+	var out []Target
+	judge := func(what string, a, b float64, unit string) {
+		t := Target{Goal: "With the event log and a webhook on: " + what + " within 10% of off", Reached: "n/a"}
+		t.Figures = fmt.Sprintf("on %s, off %s", num(a, unit), num(b, unit))
+		if a > 0 && b > 0 && !math.IsNaN(a) && !math.IsNaN(b) {
+			t.Reached = map[bool]string{true: "yes", false: "no"}[a/b <= 1.1]
+			t.Figures = fmt.Sprintf("%+.1f%%: %s", 100*(a/b-1), t.Figures)
+		}
+		out = append(out, t)
+	}
+	a, _ := handshakeCPU(on)
+	b, _ := handshakeCPU(off)
+	judge("CPU per handshake", a, b, "µs")
+	judge("RSS per idle client", on.RSSPerClient, off.RSSPerClient, "B")
+	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%")
+	judge("keep-alive RTT p99 (probe method)", on.ProbeRTT.P99, off.ProbeRTT.P99, "ms")
 	return out
 }
 

@@ -6,9 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // A whole run against the floor as make bench starts it: bin/floor-server
@@ -86,4 +89,36 @@ func TestChartHasOnePointPerPlateauAndWholeNumbers(t *testing.T) {
 	var png bytes.Buffer
 	require.NoError(t, rep.DrawChart(&png))
 	assert.True(t, bytes.HasPrefix(png.Bytes(), []byte("\x89PNG")))
+}
+
+// The event log's cost is judged on the same run: on against off, 10%.
+func TestEventsTargetsCompareOnWithOff(t *testing.T) {
+	rep := floorReport()
+	on := *rep.Results[KindCliser]
+	on.Server = KindCliserEvents
+	on.Burst.PerCPU = 18000 // 55.6 µs against 50 µs: +11%
+	rep.Results[KindCliserEvents] = &on
+	got := rep.eventsTargets()
+	require.Len(t, got, 4)
+	assert.Equal(t, "no", got[0].Reached, got[0].Figures)
+	assert.Contains(t, got[0].Figures, "+11.1%")
+	assert.Equal(t, "yes", got[2].Reached, "the same idle CPU")
+}
+
+// cliser+events is `cliser serve` with its event log on and a webhook to
+// the harness's sink: a registration reaches the sink.
+func TestCliserEventsPostsToTheSink(t *testing.T) {
+	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
+		CliserBin: testkit.Binary(t), WorkDir: t.TempDir()}
+	srv, err := startServer(runCtx(t), KindCliserEvents, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopServer(srv) })
+	c := testkit.Dial(t, srv.Addr())
+	c.Register("pw", "dev-1")
+	sink := srv.(*cliserEvents).sink
+	deadline := time.Now().Add(20 * time.Second)
+	for sink.requests.Load() == 0 {
+		require.True(t, time.Now().Before(deadline), "no webhook request within 20s")
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -112,7 +112,7 @@ func (rep *Report) Failed() []string {
 // experiments (such as the in-process server with another tick) by name.
 func (rep *Report) kinds() []string {
 	var out, extra []string
-	std := []string{KindCliser, KindFloor, KindBaseline, KindInproc}
+	std := []string{KindCliser, KindCliserEvents, KindFloor, KindBaseline, KindInproc}
 	for _, k := range std {
 		if rep.Results[k] != nil {
 			out = append(out, k)

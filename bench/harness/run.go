@@ -79,7 +79,7 @@ type Env struct {
 
 // sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
 // that one run's closed sockets never collide with the next run's.
-var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40}
+var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40, KindCliserEvents: 50}
 
 // Run benchmarks one server. The error is for a run that could not be
 // made; what went wrong under load is in the result (Errors, Problems).

@@ -100,7 +100,10 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 	}
 	switch kind {
 	case KindCliser:
+		o.Args = append(o.Args, eventsOff...)
 		return startCliser(ctx, o)
+	case KindCliserEvents:
+		return startCliserEvents(ctx, o)
 	case KindBaseline:
 		return startBaseline(ctx, o)
 	case KindInproc:

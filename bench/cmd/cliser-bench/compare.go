@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ func compare(ctx context.Context, args []string) error {
 	c.register(fs)
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
 	withFloor := fs.Bool("floor", true, "also run the floor (bin/floor-server: bare gnet, the least the protocol needs) and report cliser ÷ floor")
+	withEvents := fs.Bool("events", true, "also run cliser with its event log on and a webhook to a local sink (cliser+events) and report it against cliser with the log off")
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
 	tickExp := fs.Duration("tick-experiment", 0, "also run the in-process reactor with this timing-wheel tick (reactor.WithTick), to show its effect on keep-alive bursts; 0: no such run")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
@@ -54,6 +56,9 @@ func compare(ctx context.Context, args []string) error {
 	kinds := []string{harness.KindCliser, harness.KindBaseline}
 	if *withFloor {
 		kinds = []string{harness.KindCliser, harness.KindFloor, harness.KindBaseline}
+	}
+	if *withEvents { // next to cliser, the run it is compared with
+		kinds = slices.Insert(kinds, 1, harness.KindCliserEvents)
 	}
 	if *inproc {
 		kinds = append(kinds, harness.KindInproc)
