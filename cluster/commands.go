@@ -153,34 +153,45 @@ func (d *directory) Get(cid string) (registry.Record, error) {
 
 // read is cid's record in the bucket.
 func (n *Node) read(ctx context.Context, cid string) (registry.Record, error) {
+	rec, _, err := n.readRev(ctx, cid)
+	return rec, err
+}
+
+// readRev is cid's record in the bucket and its revision.
+func (n *Node) readRev(ctx context.Context, cid string) (registry.Record, uint64, error) {
 	e, err := n.clients.Get(ctx, keyOf(cid))
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return registry.Record{}, registry.ErrNotFound
+		return registry.Record{}, 0, registry.ErrNotFound
 	}
 	if err != nil {
-		return registry.Record{}, fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err)
+		return registry.Record{}, 0, fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err)
 	}
 	rec, err := decodeRecord(e.Value())
 	if err != nil {
-		return registry.Record{}, fmt.Errorf("cluster: record of %s: %w", cid, err)
+		return registry.Record{}, 0, fmt.Errorf("cluster: record of %s: %w", cid, err)
 	}
 	rec.CID = cid
-	return rec, nil
+	return rec, e.Revision(), nil
 }
 
 // mirrored is cid's record as this node knows it without NATS: its own
 // registry's when this node held the client last (its changes may not
-// have reached the bucket), else the mirror's.
+// have reached the bucket), else what the index holds of it (cid, node,
+// cstatus; the other fields are the bucket's to tell).
 func (n *Node) mirrored(cid string) (registry.Record, error) {
 	local, haveLocal := n.reg.Get(cid)
 	n.mu.Lock()
-	it, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}})
+	e, ok := n.index.Get(key(cid))
+	var partial registry.Record
+	if ok {
+		partial = n.partialLocked(e)
+	}
 	n.mu.Unlock()
 	switch {
-	case haveLocal && (!ok || it.rec.Node == n.id):
+	case haveLocal && (!ok || e.node() == n.self):
 		return local, nil
 	case ok:
-		return it.rec, nil
+		return partial, nil
 	}
 	return registry.Record{}, registry.ErrNotFound
 }

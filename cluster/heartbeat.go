@@ -153,7 +153,7 @@ func (n *Node) markLost() error {
 	if time.Since(time.Unix(0, since)) < n.opts.heartbeatTTL || !n.anyHeldBy(alive) {
 		return nil // the usual case: no scan of the mirror
 	}
-	marked := n.markWhere(protocol.ReasonNodeLost, func(r registry.Record) bool { return !alive[r.Node] })
+	marked := n.markWhere(protocol.ReasonNodeLost, func(node string) bool { return !alive[node] })
 	if len(marked) > 0 {
 		n.metrics.markedLost.Add(float64(len(marked)))
 		n.log.Info("cluster: records of lost nodes marked", zap.Int("records", len(marked)),
@@ -177,53 +177,76 @@ func (n *Node) anyHeldBy(alive map[string]bool) bool {
 // markOwnLeftovers marks the records an earlier run of this node left
 // connected: this run holds no session yet.
 func (n *Node) markOwnLeftovers() {
-	marked := n.markWhere(protocol.ReasonServerRestarted, func(r registry.Record) bool { return r.Node == n.id })
+	marked := n.markWhere(protocol.ReasonServerRestarted, func(node string) bool { return node == n.id })
 	if len(marked) > 0 {
 		n.log.Info("cluster: records of an earlier run marked", zap.Int("records", len(marked)))
 	}
 }
 
-// markWhere disconnects, with reason, the connected records of other
-// holders that pick selects. It scans the mirror (a copy, outside the
-// lock) and writes only records the mirror shows connected. It returns
-// the nodes of the records it marked, one entry per record.
-func (n *Node) markWhere(reason protocol.Reason, pick func(registry.Record) bool) []string {
-	type target struct {
-		rec registry.Record
-		rev uint64
-	}
-	var targets []target
-	n.mu.Lock()
-	n.mirror.Ascend(func(it *item) bool {
-		if it.rec.CStatus && pick(it.rec) {
-			targets = append(targets, target{it.rec, it.rev})
-		}
-		return true
-	})
-	n.mu.Unlock()
-	now := time.Now().UTC()
+// markWhere disconnects, with reason, the connected records of the
+// holders pick selects. The index names them; each is read from the
+// bucket and its mark published with a compare-and-set on the revision
+// read, a window at a time (markBatch). It returns the nodes of the
+// records it marked, one entry per record.
+func (n *Node) markWhere(reason protocol.Reason, pick func(node string) bool) []string {
+	cids := n.connectedWhere(pick)
 	var marked []string
-	for _, t := range targets {
-		rec := t.rec
-		rec.CStatus, rec.Reason, rec.DisconnectedAt = false, reason, now
-		val, err := encodeRecord(rec)
-		if err != nil {
+	for start := 0; start < len(cids) && n.ctx.Err() == nil; start += publishWindow {
+		marked = n.markBatch(cids[start:min(start+publishWindow, len(cids))], reason, pick, marked)
+	}
+	return marked
+}
+
+// markBatch marks one window of markWhere's records. A compare-and-set
+// that lost (the client registered again, or another survivor marked it
+// first) is left as it is; any other failure is logged once per batch and
+// tried again by the next check, which finds the record still connected.
+func (n *Node) markBatch(cids []string, reason protocol.Reason, pick func(string) bool, marked []string) []string {
+	p, err := n.publisherOf()
+	if err != nil {
+		n.log.Warn("cluster: could not mark records", zap.Error(err))
+		return marked
+	}
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	now := time.Now().UTC()
+	var inflight []pending
+	var failed error
+	for _, f := range n.fetch(ctx, cids) {
+		if f.err != nil || !f.rec.CStatus || !pick(f.rec.Node) {
+			if f.err != nil && !errors.Is(f.err, registry.ErrNotFound) {
+				failed = f.err
+			}
 			continue
 		}
-		ctx, cancel := n.opCtx()
-		_, err = n.clients.Update(ctx, keyOf(rec.CID), val, t.rev)
-		cancel()
-		switch {
-		case err == nil:
-			marked = append(marked, rec.Node)
+		rec := f.rec
+		rec.CStatus, rec.Reason, rec.DisconnectedAt = false, reason, now
+		fut, err := n.publishAt(p, rec, f.rev)
+		if err != nil {
+			failed = err
+			break
+		}
+		inflight = append(inflight, pending{rec: rec, f: fut})
+	}
+	for _, w := range inflight {
+		select {
+		case <-w.f.Ok():
+			marked = append(marked, w.rec.Node)
 			// Only the node whose compare-and-set won says it, so the
 			// cluster's log has it once, with the lost node's name.
 			if n.opts.changes != nil {
-				n.opts.changes(registry.Change{Kind: registry.ChangeDisconnected, At: now, Record: rec})
+				n.opts.changes(registry.Change{Kind: registry.ChangeDisconnected, At: now, Record: w.rec})
 			}
-		case !isConflict(err) && n.ctx.Err() == nil:
-			n.log.Warn("cluster: could not mark record", zap.String("cid", rec.CID), zap.Error(err))
+		case err := <-w.f.Err():
+			if !isConflict(err) {
+				failed = err
+			}
+		case <-ctx.Done():
+			failed = ctx.Err()
 		}
+	}
+	if failed != nil && n.ctx.Err() == nil {
+		n.log.Warn("cluster: could not mark every record", zap.Int("records", len(cids)), zap.Error(failed))
 	}
 	return marked
 }

@@ -84,6 +84,6 @@ func (n *Node) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricClusterRecords,
 			Help: "Client records in the cluster, connected or not.",
-		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.mirror.Len()) }),
+		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.index.Len()) }),
 	}
 }

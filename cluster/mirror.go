@@ -1,13 +1,13 @@
 package cluster
 
 import (
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/registry"
 )
 
 // watch keeps the mirror in step with the bucket and, on every other
@@ -79,12 +79,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		return
 	}
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
-		n.mu.Lock()
-		n.lastRev = max(n.lastRev, e.Revision())
-		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok {
-			n.countLocked(old.rec, -1)
-		}
-		n.mu.Unlock()
+		n.drop(cid, e.Revision())
 		return
 	}
 	rec, err := decodeRecord(e.Value())
@@ -93,25 +88,25 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		// the mirror drops what it held rather than show a state the
 		// bucket no longer has.
 		n.log.Warn("cluster: undecodable record in bucket; left out of the list", zap.String("key", e.Key()), zap.Error(err))
-		n.mu.Lock()
-		n.lastRev = max(n.lastRev, e.Revision())
-		if old, ok := n.mirror.Delete(&item{rec: registry.Record{CID: cid}}); ok {
-			n.countLocked(old.rec, -1)
-		}
-		n.mu.Unlock()
+		n.drop(cid, e.Revision())
 		return
 	}
-	rec.CID = cid
 	n.mu.Lock()
 	n.lastRev = max(n.lastRev, e.Revision())
-	if old, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}}); ok && old.rev >= e.Revision() {
+	old, had := n.index.Get(key(cid))
+	if had && old.rev() >= e.Revision() {
 		n.mu.Unlock()
 		return
 	}
-	if old, ok := n.mirror.ReplaceOrInsert(&item{rec: rec, rev: e.Revision()}); ok {
-		n.countLocked(old.rec, -1)
+	ne := entry{cid: old.cid, meta: packMeta(e.Revision(), n.nodeNumLocked(rec.Node), rec.CStatus)}
+	if !had {
+		ne.cid = strings.Clone(cid) // not a slice of the message's subject
 	}
-	n.countLocked(rec, +1)
+	n.index.ReplaceOrInsert(ne)
+	if had {
+		n.countLocked(old, -1)
+	}
+	n.countLocked(ne, +1)
 	replaced := n.replacedLocked(cid)
 	p, ok := n.published[cid]
 	// Another node marked a live session of this node disconnected (it
@@ -162,21 +157,33 @@ func (n *Node) republish(cid string, p published) {
 // cliser_cluster_republished_total has every one.
 const republishLogEvery = 10 * time.Second
 
-// countLocked keeps the connected counts in step with the mirror; delta
-// is +1 for a record coming in, -1 for one going out. n.mu must be held.
-func (n *Node) countLocked(r registry.Record, delta int) {
-	if !r.CStatus {
-		return
-	}
-	n.connected += delta
-	if c := n.connectedBy[r.Node] + delta; c > 0 {
-		n.connectedBy[r.Node] = c
-	} else {
-		delete(n.connectedBy, r.Node)
+// drop takes cid out of the index: the bucket deleted it, or holds what
+// this build can not read.
+func (n *Node) drop(cid string, rev uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lastRev = max(n.lastRev, rev)
+	if old, ok := n.index.Delete(key(cid)); ok {
+		n.countLocked(old, -1)
 	}
 }
 
-// replacedLocked: the mirror holds another node's registration of cid at
+// countLocked keeps the connected counts in step with the index; delta
+// is +1 for an entry coming in, -1 for one going out. n.mu must be held.
+func (n *Node) countLocked(e entry, delta int) {
+	if !e.connected() {
+		return
+	}
+	n.connected += delta
+	node := n.holderLocked(e)
+	if c := n.connectedBy[node] + delta; c > 0 {
+		n.connectedBy[node] = c
+	} else {
+		delete(n.connectedBy, node)
+	}
+}
+
+// replacedLocked: the index holds another node's registration of cid at
 // a revision newer than this node's publication of its live session.
 // n.mu must be held.
 func (n *Node) replacedLocked(cid string) bool {
@@ -184,8 +191,8 @@ func (n *Node) replacedLocked(cid string) bool {
 	if !ok || !p.cstatus {
 		return false
 	}
-	it, ok := n.mirror.Get(&item{rec: registry.Record{CID: cid}})
-	return ok && it.rev > p.rev && it.rec.CStatus && it.rec.Node != n.id
+	e, ok := n.index.Get(key(cid))
+	return ok && e.rev() > p.rev && e.connected() && e.node() != n.self
 }
 
 // closeReplaced ends this node's session of cid with 190 replaced, if the
@@ -209,45 +216,4 @@ func (n *Node) closeReplaced(cid string) {
 	n.log.Info("cluster: client registered on another node; closing here", zap.String("cid", cid))
 	n.metrics.takeovers.Inc()
 	_ = conn.Close(protocol.ReasonReplaced)
-}
-
-// list is one page of the mirror, with registry.List's rules.
-func (n *Node) list(q registry.Query) registry.Page {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = registry.DefaultPageLimit
-	}
-	limit = min(limit, registry.MaxPageLimit)
-	page := registry.Page{Records: make([]registry.Record, 0, min(limit, 64))}
-	more := false
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.mirror.AscendGreaterOrEqual(&item{rec: registry.Record{CID: q.From()}}, func(it *item) bool {
-		if q.Past(it.rec.CID) {
-			return false
-		}
-		if it.rec.CID == q.After || !matches(q.Status, it.rec.CStatus) {
-			return true
-		}
-		if len(page.Records) == limit {
-			more = true
-			return false
-		}
-		page.Records = append(page.Records, it.rec)
-		return true
-	})
-	if more {
-		page.Next = page.Records[len(page.Records)-1].CID
-	}
-	return page
-}
-
-func matches(s registry.Status, connected bool) bool {
-	switch s {
-	case registry.StatusConnected:
-		return connected
-	case registry.StatusDisconnected:
-		return !connected
-	}
-	return true
 }

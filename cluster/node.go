@@ -54,9 +54,12 @@ type Node struct {
 	republishLogged atomic.Int64
 
 	mu          sync.Mutex
-	connected   int                  // connected records in the mirror
+	connected   int                  // connected records in the index
 	connectedBy map[string]int       // the same, by holding node
-	mirror      *btree.BTreeG[*item] // every record of the bucket, by cid
+	index       *btree.BTreeG[entry] // every record of the bucket, by cid (index.go)
+	names       []string             // holding nodes by number; names[0] is ""
+	nodeNums    map[string]uint16    // the same, reversed
+	self        uint16               // this node's number
 	published   map[string]published // what this node last wrote per cid
 	started     bool
 
@@ -69,14 +72,6 @@ type Node struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
-
-// item is one record of the mirror with its bucket revision.
-type item struct {
-	rec registry.Record
-	rev uint64
-}
-
-func lessItem(a, b *item) bool { return a.rec.CID < b.rec.CID }
 
 // published is this node's last write of a cid: which session (sid and
 // connected_at name it) at which revision.
@@ -134,7 +129,10 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 		nc: nc, js: js, clients: clients, nodes: nodes,
 		metrics:     newMetrics(),
 		connectedBy: make(map[string]int),
-		mirror:      btree.NewG(32, lessItem),
+		index:       newIndex(),
+		names:       []string{"", id},
+		nodeNums:    map[string]uint16{id: 1},
+		self:        1,
 		published:   make(map[string]published),
 		synced:      make(chan struct{}),
 		rewatch:     make(chan struct{}, 1),

@@ -128,11 +128,24 @@ func (n *Node) publishOne(p *publisher, rec registry.Record) (jetstream.PubAckFu
 	if known {
 		expect = last.rev
 	}
-	m := nats.NewMsg(p.prefix + keyOf(rec.CID))
+	return n.publishEncoded(p, rec.CID, val, expect)
+}
+
+// publishAt sends rec only over revision rev of its key.
+func (n *Node) publishAt(p *publisher, rec registry.Record, rev uint64) (jetstream.PubAckFuture, error) {
+	val, err := encodeRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	return n.publishEncoded(p, rec.CID, val, rev)
+}
+
+func (n *Node) publishEncoded(p *publisher, cid string, val []byte, expect uint64) (jetstream.PubAckFuture, error) {
+	m := nats.NewMsg(p.prefix + keyOf(cid))
 	m.Data = val
 	f, err := p.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(expect))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+		return nil, fmt.Errorf("cluster: write %s: %w", cid, err)
 	}
 	return f, nil
 }

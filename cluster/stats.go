@@ -118,17 +118,18 @@ func (n *Node) mirrorCounts() map[string]*NodeReport {
 	by := map[string]*NodeReport{}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.mirror.Ascend(func(it *item) bool {
-		if it.rec.Node == "" {
+	n.index.Ascend(func(e entry) bool {
+		node := n.holderLocked(e)
+		if node == "" {
 			return true
 		}
-		r := by[it.rec.Node]
+		r := by[node]
 		if r == nil {
-			r = &NodeReport{Node: it.rec.Node}
-			by[it.rec.Node] = r
+			r = &NodeReport{Node: node}
+			by[node] = r
 		}
 		r.Records++
-		if it.rec.CStatus {
+		if e.connected() {
 			r.Connected++
 		}
 		return true

@@ -1,0 +1,236 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/google/btree"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// The node does not mirror the bucket's records: it indexes them. An
+// entry is what the lists' order and filter, the takeover check, the
+// lost-node check and the gauges need (cid, revision, holder, connected),
+// 24 bytes plus the cid's own bytes, whatever the fleet's size. A list
+// page reads its records from this node's registry (its own clients) and
+// from the bucket (the others'), a bounded number at a time.
+
+// entry is one record of the bucket in the node's index.
+type entry struct {
+	cid string
+	// meta packs the rest: the revision in the low 48 bits (a stream of
+	// 2.8e14 writes), the holding node's number (n.names) in the next 15,
+	// connected in the top bit.
+	meta uint64
+}
+
+const (
+	revBits   = 48
+	revMask   = 1<<revBits - 1
+	nodeMask  = 1<<15 - 1
+	connected = 1 << 63
+	// noNode is the number of "" (a record without a holder) and of any
+	// holder past the 32,767th name the node has seen.
+	noNode uint16 = 0
+)
+
+func lessEntry(a, b entry) bool { return a.cid < b.cid }
+
+// newIndex is an empty index. Degree 32: nodes of 63 entries (1.5 KiB),
+// few pointers for the GC to follow per entry.
+func newIndex() *btree.BTreeG[entry] { return btree.NewG(32, lessEntry) }
+
+func (e entry) rev() uint64     { return e.meta & revMask }
+func (e entry) node() uint16    { return uint16(e.meta >> revBits & nodeMask) }
+func (e entry) connected() bool { return e.meta&connected != 0 }
+func key(cid string) entry      { return entry{cid: cid} }
+func packMeta(rev uint64, node uint16, conn bool) uint64 {
+	m := rev&revMask | uint64(node&nodeMask)<<revBits
+	if conn {
+		m |= connected
+	}
+	return m
+}
+
+// nodeNumLocked is name's number, given on first sight. n.mu must be held.
+func (n *Node) nodeNumLocked(name string) uint16 {
+	if name == "" {
+		return noNode
+	}
+	if num, ok := n.nodeNums[name]; ok {
+		return num
+	}
+	if len(n.names) > nodeMask {
+		n.log.Warn("cluster: more than 32,767 node names seen; records of further nodes are indexed without a holder",
+			zap.String("node", name))
+		return noNode
+	}
+	num := uint16(len(n.names))
+	n.names = append(n.names, strings.Clone(name))
+	n.nodeNums[n.names[num]] = num
+	return num
+}
+
+// holderLocked is the holding node of e. n.mu must be held.
+func (n *Node) holderLocked(e entry) string { return n.names[e.node()] }
+
+// partialLocked is what the index knows of e's record: its cid, holder
+// and state. n.mu must be held.
+func (n *Node) partialLocked(e entry) registry.Record {
+	return registry.Record{CID: e.cid, Node: n.holderLocked(e), CStatus: e.connected()}
+}
+
+// fetchParallel bounds the bucket reads of one list page or one batch of
+// lost-node marks in flight at once.
+const fetchParallel = 32
+
+// fetched is one record read from the bucket at its revision.
+type fetched struct {
+	rec registry.Record
+	rev uint64
+	err error
+}
+
+// fetch reads cids' records from the bucket, fetchParallel at a time.
+func (n *Node) fetch(ctx context.Context, cids []string) []fetched {
+	out := make([]fetched, len(cids))
+	sem := make(chan struct{}, fetchParallel)
+	var wg sync.WaitGroup
+	for i, cid := range cids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i].rec, out[i].rev, out[i].err = n.readRev(ctx, cid)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// candidate is an entry a list page may show.
+type candidate struct {
+	e   entry
+	own bool
+	rec registry.Record // partial: cid, holder, state
+}
+
+// candidates walks the index for one page: up to limit entries q selects,
+// and whether more follow.
+func (n *Node) candidates(q registry.Query, limit int) ([]candidate, bool) {
+	out := make([]candidate, 0, min(limit, 64))
+	more := false
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.index.AscendGreaterOrEqual(key(q.From()), func(e entry) bool {
+		if q.Past(e.cid) {
+			return false
+		}
+		if e.cid == q.After || !matches(q.Status, e.connected()) {
+			return true
+		}
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		out = append(out, candidate{e: e, own: e.node() == n.self, rec: n.partialLocked(e)})
+		return true
+	})
+	return out, more
+}
+
+// list is one page of the cluster's records, with registry.List's rules:
+// the index decides which cids and whether more follow; the records come
+// from this node's registry (its own clients) and the bucket (the others').
+// A record that changed state since the index saw it and no longer
+// matches the filter is left out; the cursor still follows the index, so
+// no cid is skipped or shown twice. When NATS does not answer, the others'
+// records are what the index holds (cid, node, cstatus) and Stale says so.
+func (n *Node) list(q registry.Query) registry.Page {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = registry.DefaultPageLimit
+	}
+	limit = min(limit, registry.MaxPageLimit)
+	cands, more := n.candidates(q, limit)
+	var far []string
+	var farAt []int
+	for i := range cands {
+		if cands[i].own && n.reg != nil {
+			if rec, ok := n.reg.Get(cands[i].e.cid); ok {
+				cands[i].rec = rec
+				continue
+			}
+		}
+		far, farAt = append(far, cands[i].e.cid), append(farAt, i)
+	}
+	n.readFar(far, farAt, cands)
+	page := registry.Page{Records: make([]registry.Record, 0, len(cands))}
+	for _, c := range cands {
+		if c.rec.CID != "" && matches(q.Status, c.rec.CStatus) {
+			page.Records = append(page.Records, c.rec)
+		}
+	}
+	if more {
+		page.Next = cands[len(cands)-1].e.cid
+	}
+	return page
+}
+
+// readFar fills cands[farAt[i]] with far[i]'s record from the bucket; a
+// record gone meanwhile is blanked (left out). On a failed read the
+// partial record stays and the node is marked unhealthy (stale).
+func (n *Node) readFar(far []string, farAt []int, cands []candidate) {
+	if len(far) == 0 {
+		return
+	}
+	if !n.natsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.opts.requestTimeout)
+	defer cancel()
+	var failed error
+	for i, f := range n.fetch(ctx, far) {
+		switch {
+		case f.err == nil:
+			cands[farAt[i]].rec = f.rec
+		case errors.Is(f.err, registry.ErrNotFound):
+			cands[farAt[i]].rec = registry.Record{}
+		default:
+			failed = f.err
+		}
+	}
+	if failed != nil {
+		n.unhealthy(failed)
+	}
+}
+
+// connectedWhere lists the cids of connected entries whose holder pick
+// selects.
+func (n *Node) connectedWhere(pick func(node string) bool) []string {
+	var out []string
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.index.Ascend(func(e entry) bool {
+		if e.connected() && pick(n.holderLocked(e)) {
+			out = append(out, e.cid)
+		}
+		return true
+	})
+	return out
+}
+
+func matches(s registry.Status, connected bool) bool {
+	switch s {
+	case registry.StatusConnected:
+		return connected
+	case registry.StatusDisconnected:
+		return !connected
+	}
+	return true
+}
