@@ -47,8 +47,8 @@ type page struct {
 }
 
 // newBrowser starts chromium headless (killed when the test ends) and
-// opens a tab in it.
-func newBrowser(t *testing.T) *page {
+// opens a tab in it; extra options go after the defaults.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *page {
 	t.Helper()
 	needChromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -58,6 +58,7 @@ func newBrowser(t *testing.T) *page {
 		chromedp.WindowSize(1280, 860),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

@@ -71,6 +71,11 @@ func (b *buildError) Error() string { return "go build cliser-bench: " + b.err.E
 type loadConfig struct {
 	Addr, Password, IDPrefix string
 	FirstIndex, Concurrency  int
+	// SourceIPs spread the dials over loopback addresses, each with its
+	// own ephemeral ports: 127.0.0.1's run out on a machine where other
+	// tests and benchmarks hold thousands, and a closed run's sockets
+	// wait out TIME_WAIT.
+	SourceIPs []string
 }
 
 // loadWorker is one `cliser-bench worker` process. Not safe for
