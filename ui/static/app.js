@@ -36,9 +36,10 @@ const fmtTime = (s) => {
 const fmtSecs = (v) => (v === null || v === undefined ? '—' : v < 1 ? (v * 1000).toFixed(1) + ' ms' : v.toFixed(2) + ' s');
 const enc = encodeURIComponent;
 
-// How often each view redrew, for the browser tests (a storm must not
-// redraw more than a few times a second) and anyone profiling.
-const draws = { overview: 0, clients: 0, events: 0 };
+// How often each view redrew and how many events the stream brought, for
+// the browser tests (a storm must not redraw more than a few times a
+// second) and anyone profiling.
+const draws = { overview: 0, clients: 0, events: 0, streamed: 0 };
 window.cliserDraws = draws;
 
 // A redraw scheduler: however many events arrive, fn runs at most every
@@ -61,7 +62,7 @@ function coalesce(fn, minGap = 250) {
 // ---- the live event stream, shared by every view ----------------------
 
 const listeners = new Set();
-function onEvent(ev) { for (const l of listeners) l(ev); }
+function onEvent(ev) { draws.streamed++; for (const l of listeners) l(ev); }
 function setLive(state) {
   const el = $('live');
   el.textContent = { live: 'live', retrying: 'reconnecting…', off: 'no event log' }[state] || state;
