@@ -50,9 +50,10 @@ screenshots:
 	CLISER_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestDashboard' ./ui/
 
 # The dashboard with 20,000 registered clients: time to first rows <= 1 s
-# (part of make test too; this runs it alone and shows its figures).
+# (part of make test too, unless the machine is too busy to time a page;
+# this runs it alone, however busy, and shows its figures).
 ui-20k:
-	$(GO) test -count=1 -v -run 'TestDashboard20000Clients' ./ui/
+	CLISER_UI_20K=1 $(GO) test -count=1 -v -run 'TestDashboard20000Clients' ./ui/
 
 lint:
 	$(GO) vet ./...
