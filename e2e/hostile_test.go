@@ -20,7 +20,7 @@ import (
 // The hostile-input suite: one real server, a healthy fleet connected to it
 // for the whole run, and every kind of bad input we could think of thrown
 // at it from other connections. Each case states the exact lines the
-// server must answer (PROTOCOL.md and docs/protocol.md) and that it closes.
+// server must answer (docs/protocol.md) and that it closes.
 // At the end, no healthy client may have noticed anything.
 
 const (

@@ -47,7 +47,7 @@ func TestBadID(t *testing.T) {
 	}
 }
 
-// Each form of "protocol error" listed in PROTOCOL.md.
+// Each form of "protocol error" listed in docs/protocol.md.
 func TestProtocolErrors(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(30*time.Millisecond, time.Second))
 	pe := closeLine(protocol.ReasonProtocolError)

@@ -299,7 +299,7 @@ func TestCLIStatusSingleNode(t *testing.T) {
 		return err == nil && strings.Contains(out, "kicked 1")
 	}, statsWait, 100*time.Millisecond, "status never showed the kick: %s", out)
 	assert.Regexp(t, `(?m)^clients:\s+3 connected of 4 records$`, out)
-	assert.Regexp(t, `(?m)^handshakes:\s+\d+\.\d/s over the last minute$`, out)
+	assert.Regexp(t, `(?m)^handshakes:\s+\d+\.\d\d/s over the last minute$`, out)
 	assert.Regexp(t, `(?m)^keep-alive RTT:\s+(-|p50 .* ms, p99 .* ms) over the last 5 minutes$`, out)
 	assert.Regexp(t, `(?m)^disconnects:\s+kicked 1 over the last 5 minutes$`, out)
 	assert.NotContains(t, out, "NODE", "a single node has no node table")

@@ -77,8 +77,8 @@ func TestCLIStatusClusterPerNode(t *testing.T) {
 	gone := opsConnect(t, beta.Addr, "st-secret", "st-b-gone")
 	require.NoError(t, gone.Conn.Close())
 
-	alphaRow := regexp.MustCompile(`(?m)^alpha\s+up\s+2\s+2\s+\d+\.\d\s+\S.*\s+none$`)
-	betaRow := regexp.MustCompile(`(?m)^beta\s+up\s+1\s+2\s+\d+\.\d\s+\S.*\s+closed by client 1$`)
+	alphaRow := regexp.MustCompile(`(?m)^alpha\s+up\s+2\s+2\s+\d+\.\d\d\s+\S.*\s+none$`)
+	betaRow := regexp.MustCompile(`(?m)^beta\s+up\s+1\s+2\s+\d+\.\d\d\s+\S.*\s+closed by client 1$`)
 	var out string
 	require.Eventually(t, func() bool {
 		var err error

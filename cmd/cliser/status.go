@@ -69,7 +69,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse) error {
 	}
 	fmt.Fprintf(tw, "admin API:\t%s at %s\n", base, at)
 	fmt.Fprintf(tw, "clients:\t%d connected of %d records\n", st.Connected, st.Records)
-	fmt.Fprintf(tw, "handshakes:\t%.1f/s over the last minute\n", st.HandshakesPerS)
+	fmt.Fprintf(tw, "handshakes:\t%.2f/s over the last minute\n", st.HandshakesPerS)
 	if len(st.Nodes) == 0 {
 		fmt.Fprintf(tw, "keep-alive RTT:\t%s over the last %s\n", rttText(st.RTTP50Seconds, st.RTTP99Seconds), window)
 	}
@@ -84,7 +84,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tCONNECTED\tRECORDS\tHANDSHAKES/S\tRTT\tDISCONNECTS")
 	for _, n := range st.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%s\t%s\n", n.Node, n.State, n.Connected, n.Records,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", n.Node, n.State, n.Connected, n.Records,
 			n.HandshakesPerS, rttText(n.RTTP50Seconds, n.RTTP99Seconds), disconnectsText(n.Disconnects))
 	}
 	return tw.Flush()
