@@ -11,7 +11,7 @@ import (
 
 // newHealthCmd is `cliser health`: a probe for places without a shell or
 // curl (a distroless container's HEALTHCHECK). Exit 0 when the server
-// answers 200, 1 otherwise.
+// answers 200, 1 when it does not, 2 for a usage mistake.
 func newHealthCmd() *cobra.Command {
 	var addr string
 	var ready bool
@@ -20,9 +20,9 @@ func newHealthCmd() *cobra.Command {
 		Use:   "health",
 		Short: "Exit 0 when the server's /healthz (or --ready: /readyz) answers 200",
 		Long: "Probe a running `cliser serve` through its admin listener: GET /healthz, or\n" +
-			"/readyz with --ready. Exit 0 on 200, 1 otherwise. The address is --admin,\n" +
-			"else $CLISER_ADMIN, else derived from $CLISER_ADMIN_LISTEN, else\n" +
-			"http://127.0.0.1:7071. The probes need no token.",
+			"/readyz with --ready. Exit 0 on 200, 1 otherwise, 2 for a usage mistake.\n" +
+			"The address is --admin, else $CLISER_ADMIN, else derived from\n" +
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071. The probes need no token.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if timeout <= 0 {

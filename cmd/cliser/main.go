@@ -37,7 +37,8 @@ func newRootCmd() *cobra.Command {
 }
 
 // extraCommands lets other files of this package add their subcommands
-// (agent, clients, health, bench) without editing the root.
+// (agent, clients, health, status, events, credentials, bans) without
+// editing the root.
 var extraCommands []func() *cobra.Command
 
 // exitCode maps an error to the process's exit status: 2 for a usage or
