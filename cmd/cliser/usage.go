@@ -31,6 +31,12 @@ func markUsageErrors(root *cobra.Command) {
 		return unknownCommand(cmd, args[0])
 	}
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	// `cliser help nosuch` would print the root's help and exit 0.
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Args = helpTopic
+		}
+	}
 	walk(root, func(c *cobra.Command) {
 		// cobra checks arguments only of a runnable command: a group
 		// (completion) would show its help for an unknown subcommand.
@@ -41,6 +47,18 @@ func markUsageErrors(root *cobra.Command) {
 			c.Args = usageArgs(c.Args)
 		}
 	})
+}
+
+// helpTopic refuses `help` of a command that does not exist.
+func helpTopic(cmd *cobra.Command, args []string) error {
+	target, rest, err := cmd.Root().Find(args)
+	if err != nil {
+		return configErrorf("%v", err)
+	}
+	if len(rest) > 0 {
+		return unknownCommand(target, rest[0])
+	}
+	return nil
 }
 
 func walk(c *cobra.Command, f func(*cobra.Command)) {

@@ -126,7 +126,11 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 		"cliser completion powershell": {
 			{args: []string{"completion", "powershell", "extra"}, hint: "takes no arguments"},
 		},
-		"cliser help": {{args: []string{"help", "--no-such-flag"}, hint: "--help"}},
+		"cliser help": {
+			{args: []string{"help", "--no-such-flag"}, hint: "--help"},
+			{args: []string{"help", "nosuch"}, hint: `unknown command "nosuch" for "cliser"`},
+			{args: []string{"help", "clients", "lits"}, hint: "did you mean list"},
+		},
 	}
 }
 
