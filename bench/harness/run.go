@@ -31,7 +31,7 @@ type Settings struct {
 	SourceIPs        int           `json:"source_ips_per_load_process"`
 	ShutdownWait     time.Duration `json:"shutdown_wait"`         // bound on the broadcast's acks
 	InprocTick       time.Duration `json:"inproc_tick,omitempty"` // the in-process reactor's wheel tick; 0: its default
-	Transport        string        `json:"load_transport"`        // load.TransportEpoll or load.TransportGoroutines
+	Transport        string        `json:"load_transport"`        // load.TransportEpoll
 	// LoopsPerWorker is each load process's epoll loops: 1, so that the
 	// load's threads do not outnumber the cores more than they must.
 	LoopsPerWorker int `json:"loops_per_load_process"`

@@ -36,9 +36,8 @@ type Config struct {
 	DialTimeout time.Duration
 	// HandshakeTimeout bounds connect-to-"140 connected". Default 10s.
 	HandshakeTimeout time.Duration
-	// Transport is how clients are served: TransportEpoll (default; a few
-	// loops read every socket) or TransportGoroutines (a goroutine and a
-	// net.Conn per client).
+	// Transport names how clients are served, for reports: TransportEpoll,
+	// the only one (a few loops read every socket), is the default.
 	Transport string
 	// Loops is the epoll transport's loop count. Default: one per CPU.
 	Loops int
@@ -55,11 +54,8 @@ const (
 	defaultCloseLinger      = 5 * time.Second
 )
 
-// Transports.
-const (
-	TransportEpoll      = "epoll"
-	TransportGoroutines = "goroutines"
-)
+// TransportEpoll is the load's one transport (epoll.go).
+const TransportEpoll = "epoll"
 
 // ErrConfig marks a configuration the fleet cannot run with.
 var ErrConfig = errors.New("load: bad config")
@@ -94,8 +90,8 @@ func (c Config) validate() error {
 		return errors.Join(ErrConfig, errors.New("password must be 1 to 256 bytes without CR, LF or NUL"))
 	case protocol.ValidateClientID([]byte(c.IDPrefix+"0")) != nil || len(c.IDPrefix) > protocol.MaxClientID-8:
 		return errors.Join(ErrConfig, errors.New("id prefix must be client-id characters and leave room for an index"))
-	case c.Transport != TransportEpoll && c.Transport != TransportGoroutines:
-		return errors.Join(ErrConfig, errors.New("transport must be epoll or goroutines"))
+	case c.Transport != TransportEpoll:
+		return errors.Join(ErrConfig, errors.New("transport must be epoll"))
 	case c.Probes < 0:
 		return errors.Join(ErrConfig, errors.New("probes must not be negative"))
 	}

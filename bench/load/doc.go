@@ -10,15 +10,14 @@
 // of a server it cannot look inside (see Probe below). It speaks the codec of
 // package protocol, like the server.
 //
-// Two transports serve the connections. The default, epoll, runs a few
-// loops (one per core) that read every socket and answer in place: an idle
-// client costs a socket and a small struct, a keep-alive costs one read and
-// one write and wakes no goroutine, so a synchronized burst of keep-alives
-// is answered in one pass. Connects are blocking syscalls in short dial
-// goroutines (on loopback the kernel completes them inside the call). The
-// other, goroutines, is a goroutine and a net.Conn per client with blocking
-// reads: simpler, and kept to cross-check the first. Both run the same
-// protocol logic (session.go).
+// An epoll transport serves the connections: a few loops (one per core)
+// read every socket and answer in place: an idle client costs a socket and
+// a small struct, a keep-alive costs one read and one write and wakes no
+// goroutine, so a synchronized burst of keep-alives is answered in one
+// pass. Connects are blocking syscalls in short dial goroutines (on
+// loopback the kernel completes them inside the call). The protocol logic
+// is session.go. Why not client.Fleet on gnet's client: measured in
+// docs/performance.md ("Why the load keeps its own epoll loop").
 //
 // Keep-alive RTT, measured the same way for every server (the probe method):
 // a keep-alive travels server -> client -> server, so only the server sees its

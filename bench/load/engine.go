@@ -15,9 +15,8 @@ import (
 // Engine is a fleet of clients. Its methods are safe from any goroutine,
 // except that Ramp calls must not overlap.
 type Engine struct {
-	cfg     Config
-	dialers []*net.Dialer // goroutine transport: one per source address
-	ep      *epollState   // epoll transport
+	cfg Config
+	ep  *epollState
 
 	c    counters
 	errs errorCounts
@@ -30,9 +29,8 @@ type Engine struct {
 	sources int
 
 	mu      sync.Mutex
-	clients int                  // made so far; the next client's index
-	live    map[*client]net.Conn // open connections, for Close
-	wg      sync.WaitGroup       // client goroutines
+	clients int            // made so far; the next client's index
+	wg      sync.WaitGroup // clients not ended yet
 }
 
 // New makes an idle fleet; Ramp opens its clients.
@@ -41,7 +39,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, hs: newHist(), rtt: newHist(), gap: newHist(), live: make(map[*client]net.Conn)}
+	e := &Engine{cfg: cfg, hs: newHist(), rtt: newHist(), gap: newHist()}
 	var srcs []net.IP
 	for _, ip := range cfg.SourceIPs {
 		a := net.ParseIP(ip)
@@ -51,15 +49,6 @@ func New(cfg Config) (*Engine, error) {
 		srcs = append(srcs, a)
 	}
 	e.sources = max(len(srcs), 1)
-	if cfg.Transport == TransportGoroutines {
-		if len(srcs) == 0 {
-			srcs = []net.IP{nil}
-		}
-		for _, ip := range srcs {
-			e.dialers = append(e.dialers, dialerFor(ip, cfg.DialTimeout))
-		}
-		return e, nil
-	}
 	ep, err := newEpoll(e, cfg.Addr, srcs, cfg.Loops)
 	if err != nil {
 		return nil, err
@@ -100,12 +89,7 @@ func (e *Engine) Ramp(ctx context.Context, target int, rate float64) error {
 		pending.Add(1)
 		e.wg.Add(1)
 		e.c.started.Add(1)
-		release := func() { <-sem; pending.Done() }
-		if e.ep != nil {
-			go e.ep.dial(c, true, release)
-		} else {
-			go c.run(release)
-		}
+		go e.ep.dial(c, true, func() { <-sem; pending.Done() })
 	}
 	finished := make(chan struct{})
 	go func() { pending.Wait(); close(finished) }()
@@ -169,20 +153,11 @@ func (e *Engine) Counts() Stats {
 // ctx. Reads that fail because of it are not errors.
 func (e *Engine) Close(ctx context.Context) error {
 	e.closing.Store(true)
-	e.mu.Lock()
-	for _, nc := range e.live {
-		_ = nc.Close()
-	}
-	e.mu.Unlock()
-	if e.ep != nil {
-		e.ep.closeAll(e)
-	}
+	e.ep.closeAll(e)
 	done := make(chan struct{})
 	go func() {
 		e.wg.Wait()
-		if e.ep != nil {
-			e.ep.stop()
-		}
+		e.ep.stop()
 		close(done)
 	}()
 	select {
@@ -191,24 +166,6 @@ func (e *Engine) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// track records an open connection so that Close can reach it; it refuses
-// once the fleet is closing.
-func (e *Engine) track(c *client, nc net.Conn) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closing.Load() {
-		return false
-	}
-	e.live[c] = nc
-	return true
-}
-
-func (e *Engine) untrack(c *client) {
-	e.mu.Lock()
-	delete(e.live, c)
-	e.mu.Unlock()
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

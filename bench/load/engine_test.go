@@ -68,7 +68,7 @@ func TestFleetAgainstRealServerCountsEverything(t *testing.T) {
 	}
 }
 
-var transports = []string{TransportEpoll, TransportGoroutines}
+var transports = []string{TransportEpoll}
 
 func testFleetAgainstRealServer(t *testing.T, transport string) {
 	const n, probes = 50, 5

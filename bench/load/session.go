@@ -6,11 +6,10 @@ import (
 	"github.com/cliser/cliser/protocol"
 )
 
-// The client's half of the protocol, shared by both transports (a
-// goroutine per connection, or epoll loops): handlers read one server line,
-// append the replies to s.out and say what the transport must do next.
-// The transport writes s.out once per read, so an echo and a "130 ok" that
-// answer lines of one read go out in one write.
+// The client's half of the protocol as the epoll loops run it: handlers
+// read one server line, append the replies to s.out and say what the loop
+// must do next. The loop writes s.out once per read, so an echo and a
+// "130 ok" that answer lines of one read go out in one write.
 
 // step is what a line meant for the session.
 type step uint8

@@ -30,7 +30,6 @@ type common struct {
 	workDir     string
 	inProcess   bool
 	inprocTick  time.Duration
-	transport   string
 	burst       int
 }
 
@@ -50,7 +49,6 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.floorBin, "floor-bin", "bin/floor-server", "the floor server binary (bare gnet, bench/floor)")
 	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
-	fs.StringVar(&c.transport, "transport", "", "the load's transport: epoll (default) or goroutines (a goroutine and a net.Conn per client)")
 	fs.IntVar(&c.burst, "burst", -1, "clients in the handshake burst on the empty server before the stages; 0 skips it (default: the mode's)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 }
@@ -101,9 +99,6 @@ func (c *common) settings() (harness.Settings, error) {
 	s.InprocTick = c.inprocTick
 	if c.burst >= 0 {
 		s.Burst = c.burst
-	}
-	if c.transport != "" {
-		s.Transport = c.transport
 	}
 	if c.settle >= 0 {
 		s.Settle = c.settle
