@@ -21,7 +21,8 @@ const StatsTimeout = time.Second
 // NodeReport is one node as GatherStats found it.
 type NodeReport struct {
 	Node string
-	// Alive: its heartbeat has not aged out.
+	// Alive: its heartbeat has not aged out. With NATS away no other
+	// node's can be read: they come back not alive, with Err set.
 	Alive bool
 	// Connected and Records are the bucket's counts of the records this
 	// node holds (it held the client last), as this node's mirror has them.

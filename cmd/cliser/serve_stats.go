@@ -31,10 +31,11 @@ func marshalNodeStats(s admin.NodeStats) []byte {
 }
 
 // nodeStatsOf is one node's line: its own figures when it answered, the
-// bucket's counts otherwise.
+// bucket's counts otherwise. A node not asked because NATS is away (Err
+// set, liveness unknown) is unreachable, not down.
 func nodeStatsOf(r cluster.NodeReport) admin.NodeStats {
 	s := admin.NodeStats{Node: r.Node, State: admin.NodeDown, Connected: r.Connected, Disconnects: map[string]int{}}
-	if r.Alive {
+	if r.Alive || r.Err != nil {
 		s.State = admin.NodeUnreachable
 	}
 	if r.Err != nil {
