@@ -16,7 +16,8 @@ import (
 
 // Three serve processes on one embedded nats-server: GET /v1/stats on any
 // of them lists every node with its own connected count; a node that
-// stops shows as down, still holding its (now disconnected) records.
+// stops shows as down, still holding its (now disconnected) records; with
+// NATS away the others are unreachable.
 func TestBinaryClusterStatsNodes(t *testing.T) {
 	ns := testkit.NATS(t)
 	names := []string{"n1", "n2", "n3"}
@@ -53,6 +54,15 @@ func TestBinaryClusterStatsNodes(t *testing.T) {
 	})
 	assert.Equal(t, 3, nodes["n3"].Records, "a stopped node's records stay in the bucket")
 	assert.Equal(t, 2, nodes["n2"].Connected)
+
+	// NATS away: no other node's liveness can be read; n1 still answers
+	// for itself.
+	ns.Shutdown()
+	nodes = waitNodes(t, api, func(nodes map[string]admin.NodeStats) bool {
+		return nodes["n1"].State == admin.NodeUp && nodes["n2"].State == admin.NodeUnreachable && nodes["n2"].Error != ""
+	})
+	assert.Equal(t, 1, nodes["n1"].Connected)
+	assert.Equal(t, admin.NodeUnreachable, nodes["n3"].State, "with NATS away a node's liveness is unknown")
 }
 
 // waitNodes polls GET /v1/stats until ok holds of its nodes list (by
