@@ -38,6 +38,14 @@ var (
 // a storm's backlog or a retention pass never holds one huge transaction.
 const writeChunk = 8192
 
+// commitEvery paces the writer's transactions while events keep coming:
+// each commit is two fdatasyncs and a meta page whatever it holds, and a
+// storm taken as it trickles in was hundreds of commits of a few events.
+// An event that finds the writer idle is written at once; under load the
+// writer gathers for at most this long (what a long-poll or a stream may
+// then wait), so a storm is a few dozen commits of hundreds of events.
+const commitEvery = 50 * time.Millisecond
+
 // Log is the single-node event log: a bbolt file in the data dir, written
 // by one goroutine behind the hot path. Append is safe to call from any
 // goroutine (event loops included: it never waits on the disk); the Reader
@@ -55,9 +63,13 @@ type Log struct {
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
+	arena      []byte // the writer's: keys and values of one transaction
 }
 
-var _ Reader = (*Log)(nil)
+var (
+	_ Reader    = (*Log)(nil)
+	_ RawReader = (*Log)(nil)
+)
 
 // Open opens (or makes) the log file at path and starts its writer.
 func Open(path string, opts ...Option) (*Log, error) {
@@ -179,12 +191,9 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 	newest := l.n.newest.Load()
 	var out []Event
 	err := l.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEvents).Cursor()
-		k, v := c.Seek(seqKey(after + 1))
-		// Seqs are contiguous here: a first key past after+1 means
-		// after+1 was deleted by the retention.
-		if k != nil && binary.BigEndian.Uint64(k) > after+1 {
-			return &GoneError{Oldest: binary.BigEndian.Uint64(k)}
+		c, k, v, err := seekAfter(tx, after)
+		if err != nil {
+			return err
 		}
 		for ; k != nil && len(out) < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
 			ev, err := decodeEvent(k, v)
@@ -192,6 +201,52 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 				return err
 			}
 			out = append(out, ev)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+// seekAfter is a cursor on the first event with Seq > after, or a
+// *GoneError. Seqs are contiguous: a first key past after+1 means after+1
+// was deleted by the retention.
+func seekAfter(tx *bolt.Tx, after uint64) (*bolt.Cursor, []byte, []byte, error) {
+	c := tx.Bucket(bucketEvents).Cursor()
+	k, v := c.Seek(seqKey(after + 1))
+	if k != nil && binary.BigEndian.Uint64(k) > after+1 {
+		return nil, nil, nil, &GoneError{Oldest: binary.BigEndian.Uint64(k)}
+	}
+	return c, k, v, nil
+}
+
+// ReadRaw is Read without decoding: each event's stored JSON, copied out
+// of the transaction into one buffer for the whole answer.
+func (l *Log) ReadRaw(ctx context.Context, after uint64, limit int) ([]Raw, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	newest := l.n.newest.Load() // see Read
+	var out []Raw
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c, k, v, err := seekAfter(tx, after)
+		if err != nil {
+			return err
+		}
+		var buf []byte
+		var ends []int
+		for ; k != nil && len(out) < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
+			if len(v) == 0 || v[0] != '{' {
+				return fmt.Errorf("%w %x: not a JSON object", ErrCorrupt, k)
+			}
+			buf = append(buf, v...)
+			ends = append(ends, len(buf))
+			out = append(out, Raw{Seq: binary.BigEndian.Uint64(k)})
+		}
+		// Cut once buf is whole: it moves while it grows.
+		start := 0
+		for i, end := range ends {
+			out[i].JSON = buf[start:end:end]
+			start = end
 		}
 		return ctx.Err()
 	})
@@ -260,8 +315,12 @@ func (l *Log) History(ctx context.Context, cid string, limit int) ([]Session, er
 func (l *Log) run() {
 	defer close(l.done)
 	var batch []Event
+	var committed time.Time
 	backoff := 100 * time.Millisecond
 	for {
+		if wait := commitEvery - time.Since(committed); wait > 0 && l.q.len() < writeChunk && !l.q.isClosed() {
+			time.Sleep(wait)
+		}
 		batch = l.q.take(batch, writeChunk)
 		if len(batch) > 0 {
 			if rest, err := l.write(batch); err != nil {
@@ -286,6 +345,7 @@ func (l *Log) run() {
 					zap.Uint64("newest_seq", l.n.newest.Load()), zap.Uint64("dropped_so_far", l.q.dropped.Load()))
 			}
 			backoff = 100 * time.Millisecond
+			committed = time.Now()
 			l.trim()
 			continue // more may have come meanwhile
 		}
@@ -300,7 +360,6 @@ func (l *Log) run() {
 // the failed chunk is kept, its events keep no seq, and it returns what
 // is not written (that chunk and the rest) to be tried again.
 func (l *Log) write(batch []Event) ([]Event, error) {
-	var buf []byte
 	for len(batch) > 0 {
 		n := min(len(batch), writeChunk)
 		chunk := batch[:n]
@@ -310,17 +369,26 @@ func (l *Log) write(batch []Event) ([]Event, error) {
 			// Seqs only grow: pages filled to the brim, not split in
 			// half as for random keys (half the file, fewer splits).
 			evs.FillPercent = 1.0
+			// bbolt keeps the key and value slices until the commit: one
+			// arena holds them all, reused by the next transaction.
+			arena := l.arena[:0]
 			for i := range chunk {
 				next++
 				chunk[i].Seq = next
+				k0 := len(arena)
+				arena = binary.BigEndian.AppendUint64(arena, next)
+				v0 := len(arena)
 				var err error
-				if buf, err = json.Marshal(&chunk[i]); err != nil {
-					return err
+				if arena, err = AppendJSON(arena, &chunk[i]); err != nil {
+					return fmt.Errorf("events: seq %d: %w", next, err)
 				}
-				if err := evs.Put(seqKey(next), buf); err != nil {
+				// An arena that grew moved: the slices taken before stay
+				// valid in the old array, the new ones point into the new.
+				if err := evs.Put(arena[k0:v0:v0], arena[v0:len(arena):len(arena)]); err != nil {
 					return err
 				}
 			}
+			l.arena = arena
 			l.storeBytes.Store(tx.Size())
 			return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
 		})

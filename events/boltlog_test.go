@@ -180,3 +180,29 @@ func TestHistorySessions(t *testing.T) {
 	require.Len(t, hs, 1)
 	assert.Equal(t, "s3", hs[0].Session)
 }
+
+// ReadRaw gives Read's events as their stored JSON, and the same 410.
+func TestLogReadRawIsRead(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), events.FileName), events.WithRetention(20))
+	defer l.Close()
+	for i := range 30 {
+		require.True(t, l.Append(events.Event{Type: events.TypeDisconnected, CID: fmt.Sprintf("c%d", i), Reason: reason("replaced")}))
+	}
+	waitNewest(t, l, 30)
+	evs, err := l.Read(context.Background(), 15, 7)
+	require.NoError(t, err)
+	raws, err := l.ReadRaw(context.Background(), 15, 7)
+	require.NoError(t, err)
+	require.Len(t, raws, len(evs))
+	for i := range evs {
+		want, err := events.AppendJSON(nil, &evs[i])
+		require.NoError(t, err)
+		assert.Equal(t, evs[i].Seq, raws[i].Seq)
+		assert.Equal(t, string(want), string(raws[i].JSON))
+		assert.True(t, evs[i].Time.Equal(raws[i].Time()))
+	}
+	_, err = l.ReadRaw(context.Background(), 5, 7)
+	var gone *events.GoneError
+	require.ErrorAs(t, err, &gone)
+	assert.Equal(t, uint64(11), gone.Oldest)
+}

@@ -61,3 +61,21 @@ type Reader interface {
 	// Newest is the newest seq (0 for an empty log).
 	Newest() uint64
 }
+
+// Raw is one stored event as its JSON (what AppendJSON wrote), for a
+// reader that passes events on without looking inside: webhook delivery.
+type Raw struct {
+	Seq  uint64
+	JSON []byte
+}
+
+// Time is the event's time, read from its JSON (the zero time when it
+// cannot be read).
+func (r Raw) Time() time.Time { return timeOf(r.JSON) }
+
+// RawReader reads events as stored, without decoding them. Safe for
+// concurrent use.
+type RawReader interface {
+	// ReadRaw is Read's events as their JSON.
+	ReadRaw(ctx context.Context, after uint64, limit int) ([]Raw, error)
+}

@@ -268,7 +268,7 @@ func (s *Stream) publish(batch []Event) (int, error) {
 		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
 		var pubErr error
 		for i := range chunk {
-			data, err := json.Marshal(&chunk[i])
+			data, err := AppendJSON(nil, &chunk[i])
 			if err != nil {
 				return start, err
 			}

@@ -12,11 +12,11 @@ import (
 // its oldest event happened (a backlog's old events go at once). It reads
 // the log at most twice a batch: during a storm the log grows by a few
 // events a write, and waking for each would cost a read each.
-func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, error) {
+func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Raw, error) {
 	if err := d.log.Wait(ctx, after); err != nil {
 		return nil, err
 	}
-	batch, err := d.log.Read(ctx, after, d.o.batch)
+	batch, err := d.read(ctx, after, d.o.batch)
 	if err != nil || len(batch) == 0 || len(batch) == d.o.batch {
 		return batch, err
 	}
@@ -24,7 +24,7 @@ func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, 
 	// The event's own time bounds the linger, and so does our clock: a
 	// peer node's clock may be ahead.
 	deadline := now.Add(d.o.linger)
-	if t := batch[0].Time.Add(d.o.linger); t.Before(deadline) {
+	if t := batch[0].Time().Add(d.o.linger); t.Before(deadline) {
 		deadline = t
 	}
 	if now.Before(deadline) {
@@ -37,7 +37,7 @@ func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, 
 		}
 	}
 	last := batch[len(batch)-1].Seq
-	more, err := d.log.Read(ctx, last, d.o.batch-len(batch))
+	more, err := d.read(ctx, last, d.o.batch-len(batch))
 	if err != nil {
 		return batch, nil // send what we have; the next round sees the error
 	}
@@ -46,9 +46,9 @@ func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Event, 
 
 // readPending reads again the batch that was in flight when the last run
 // stopped, so that it goes out with the same webhook-id and body.
-func (d *Deliverer) readPending(ctx context.Context, st State) ([]events.Event, error) {
+func (d *Deliverer) readPending(ctx context.Context, st State) ([]events.Raw, error) {
 	n := int(min(st.Last-st.Acked, MaxBatch))
-	batch, err := d.log.Read(ctx, st.Acked, n)
+	batch, err := d.read(ctx, st.Acked, n)
 	if err != nil {
 		return nil, err
 	}
@@ -58,4 +58,26 @@ func (d *Deliverer) readPending(ctx context.Context, st State) ([]events.Event, 
 		}
 	}
 	return batch, nil
+}
+
+// read is up to limit events after seq after as their JSON: as stored
+// when the log can give it so (the single-node log), else decoded and
+// encoded again (the cluster's stream).
+func (d *Deliverer) read(ctx context.Context, after uint64, limit int) ([]events.Raw, error) {
+	if rr, ok := d.log.(events.RawReader); ok {
+		return rr.ReadRaw(ctx, after, limit)
+	}
+	evs, err := d.log.Read(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]events.Raw, len(evs))
+	for i := range evs {
+		js, err := events.AppendJSON(nil, &evs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = events.Raw{Seq: evs[i].Seq, JSON: js}
+	}
+	return out, nil
 }

@@ -258,7 +258,14 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 	eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultError) >= 2 }, "tries against the dead receiver")
 	st, _, err := c.Load(t.Context())
 	require.NoError(t, err)
-	require.True(t, st.Acked == 0 && st.First == 1 && st.Last >= 1 && st.Last <= 20, "the batch in flight is stored: %+v", st)
+	// A short batch in flight is stored; a full one (1-20) is not, as
+	// reading after the same acked seq makes it again.
+	inFlight := uint64(20)
+	if st.First != 0 {
+		require.True(t, st.First == 1 && st.Last >= 1 && st.Last < 20, "the short batch in flight is stored: %+v", st)
+		inFlight = st.Last
+	}
+	require.Zero(t, st.Acked)
 	require.NoError(t, r.halt())
 	require.NoError(t, c.Close())
 	require.NoError(t, l.Close())
@@ -277,7 +284,7 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 80 }, "every event after the receiver is back")
 	reqs := rc.requests()
 	require.Equal(t, seqRange(1, 80), seqsOf(reqs, all), "every event once, in order")
-	require.Equal(t, "msg_1-"+strconv.FormatUint(st.Last, 10), reqs[0].id, "the batch in flight before the restart keeps its id")
+	require.Equal(t, "msg_1-"+strconv.FormatUint(inFlight, 10), reqs[0].id, "the batch in flight before the restart keeps its id")
 	for _, q := range reqs {
 		require.True(t, q.verified)
 	}

@@ -1,11 +1,11 @@
 package webhook
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/jsonenc"
 )
 
 // PayloadType is the body's "type" (EVENTS.md).
@@ -21,18 +21,33 @@ type Payload struct {
 	} `json:"data"`
 }
 
-// encodeBatch is the body of a batch. Its timestamp is the newest event's
-// time, not the time of sending, so that a request sent again (a retry, a
+// encodeBatch is the body of a batch, put together from the events'
+// stored JSON: what json.Marshal(Payload) gives, without decoding and
+// encoding again every event. Its timestamp is the newest event's time,
+// not the time of sending, so that a request sent again (a retry, a
 // restart, another node after a takeover) has the very same body as well
 // as the same webhook-id.
-func encodeBatch(batch []events.Event) ([]byte, error) {
-	p := Payload{Type: PayloadType, Timestamp: batch[len(batch)-1].Time.UTC()}
-	p.Data.Events = batch
-	return json.Marshal(p)
+func encodeBatch(batch []events.Raw) []byte {
+	n := 96
+	for _, e := range batch {
+		n += len(e.JSON) + 1
+	}
+	body := make([]byte, 0, n)
+	body = append(body, `{"type":"`+PayloadType+`","timestamp":`...)
+	// The time came from our own encoder: always in range.
+	body, _ = jsonenc.AppendTime(body, batch[len(batch)-1].Time())
+	body = append(body, `,"data":{"events":[`...)
+	for i, e := range batch {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, e.JSON...)
+	}
+	return append(body, "]}}"...)
 }
 
 // requestID is the webhook-id of a batch: the same for every sending of
 // the same events, so a receiver can tell a repeat.
-func requestID(batch []events.Event) string {
+func requestID(batch []events.Raw) string {
 	return fmt.Sprintf("msg_%d-%d", batch[0].Seq, batch[len(batch)-1].Seq)
 }

@@ -24,11 +24,8 @@ const (
 // send delivers batch: tries until a 2xx (nil), a 410 (ErrDisabled) or
 // the end of ctx. Only one request is in flight at a time, which keeps
 // the log's order.
-func (d *Deliverer) send(ctx context.Context, batch []events.Event) error {
-	body, err := encodeBatch(batch)
-	if err != nil {
-		return err // an Event always encodes; nothing to retry
-	}
+func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
+	body := encodeBatch(batch)
 	id := requestID(batch)
 	for n := 1; ; n++ {
 		status, h, err := d.post(ctx, id, body)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/cliser/cliser/internal/jsonenc"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -64,14 +64,14 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 	dst = append(dst, `,"sid":`...)
 	dst = strconv.AppendUint(dst, uint64(rec.SID), 10)
 	dst = append(dst, `,"cid":`...)
-	dst = appendJSONString(dst, rec.CID)
+	dst = jsonenc.AppendString(dst, rec.CID)
 	if rec.CIP != "" {
 		dst = append(dst, `,"cip":`...)
-		dst = appendJSONString(dst, rec.CIP)
+		dst = jsonenc.AppendString(dst, rec.CIP)
 	}
 	if rec.CPort != "" {
 		dst = append(dst, `,"cport":`...)
-		dst = appendJSONString(dst, rec.CPort)
+		dst = jsonenc.AppendString(dst, rec.CPort)
 	}
 	if rec.CStatus {
 		dst = append(dst, `,"cstatus":true`...)
@@ -89,90 +89,23 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 			continue
 		}
 		dst = append(dst, f.name...)
-		if dst, err = appendJSONTime(dst, f.t); err != nil {
+		if dst, err = jsonenc.AppendTime(dst, f.t); err != nil {
 			return dst[:n0], fmt.Errorf("boltstore: encode %q: %w", rec.CID, err)
 		}
 	}
 	if rec.Reason != protocol.ReasonNone {
 		dst = append(dst, `,"reason":`...)
-		dst = appendJSONString(dst, rec.Reason.String())
+		dst = jsonenc.AppendString(dst, rec.Reason.String())
 	}
 	if rec.Node != "" {
 		dst = append(dst, `,"node":`...)
-		dst = appendJSONString(dst, rec.Node)
+		dst = jsonenc.AppendString(dst, rec.Node)
 	}
 	if rec.Session != "" {
 		dst = append(dst, `,"session":`...)
-		dst = appendJSONString(dst, rec.Session)
+		dst = jsonenc.AppendString(dst, rec.Session)
 	}
 	return append(dst, '}'), nil
-}
-
-// appendJSONTime writes t in UTC as time.Time's MarshalJSON does, with its
-// rule that the year has exactly four digits (RFC 3339 has no other).
-func appendJSONTime(dst []byte, t time.Time) ([]byte, error) {
-	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return dst, fmt.Errorf("time %v: year outside of range [0,9999]", t)
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s exactly as encoding/json does by default: HTML
-// characters, control bytes, U+2028/U+2029 escaped, invalid UTF-8 replaced
-// by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case c == '\u2028' || c == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // decodeRecord reads the record stored under key. It is the store's only

@@ -116,6 +116,7 @@ func webhookBench(ctx context.Context, args []string) error {
 	bin := fs.String("cliser-bin", "bin/cliser", "the cliser binary")
 	out := fs.String("out", "", "write the report to this .md (and the figures to the .json beside it); default: stdout only")
 	concurrency := fs.Int("concurrency", 256, "handshakes in flight")
+	cpuprofile := fs.String("cpuprofile", "", "write the server's CPU profile of each storm to PREFIX-<mode>-<round>.pprof (needs cliser built with -tags cpuprofile)")
 	modeList := fs.String("modes", "off,on", "modes to alternate: off (no log, no webhook), log (the log, no webhook), on (log and webhook)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -140,7 +141,11 @@ func webhookBench(ctx context.Context, args []string) error {
 	var results []webhookRound
 	for r := 0; r < *rounds; r++ {
 		for _, mode := range modes {
-			res, err := webhookRoundRun(ctx, *bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, *clients, *concurrency, len(results))
+			prof := ""
+			if *cpuprofile != "" {
+				prof = fmt.Sprintf("%s-%s-%d.pprof", *cpuprofile, mode, r+1)
+			}
+			res, err := webhookRoundRun(ctx, *bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, *clients, *concurrency, len(results), prof)
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", mode, r+1, err)
 			}
@@ -172,7 +177,7 @@ func webhookBench(ctx context.Context, args []string) error {
 	return nil
 }
 
-func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int) (res webhookRound, err error) {
+func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int, prof string) (res webhookRound, err error) {
 	res = webhookRound{Mode: mode, Round: round + 1, Clients: n}
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir,
 		"--keepalive-interval", "1h", "--max-handshakes-per-ip", "0", "--auth-fail-limit", "0"}
@@ -195,6 +200,9 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 		env = append(env, "CLISER_WEBHOOK_SECRET="+benchWebhookSecret)
 	} else if mode == "off" {
 		args = append(args, "--event-retention", "0")
+	}
+	if prof != "" {
+		env = append(env, "CLISER_CPUPROFILE="+prof)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
@@ -233,6 +241,9 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	reg1 := first.Counts().Registered
 
 	// The storm: every client drops at once and registers again.
+	if prof != "" {
+		_ = cmd.Process.Signal(syscall.SIGUSR1)
+	}
 	cpu0, err := harness.ProcessCPU(cmd.Process.Pid)
 	if err != nil {
 		return res, err
@@ -262,6 +273,11 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	cpu1, err := harness.ProcessCPU(cmd.Process.Pid)
 	if err != nil {
 		return res, err
+	}
+	if prof != "" {
+		if err := stopProfile(cmd.Process, prof); err != nil {
+			return res, err
+		}
 	}
 	st := second.Counts()
 	res.Registered = st.Registered
@@ -356,4 +372,18 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 		fmt.Fprintf(&b, "| %s | %v | %.3f | %s | %s |\n", m, time.Duration(c).Round(100*time.Nanosecond), c/off, verdict, catch)
 	}
 	return b.String()
+}
+
+// stopProfile ends the server's CPU profile (cmd/cliser/cpuprofile.go)
+// and waits until the file is written.
+func stopProfile(p *os.Process, path string) error {
+	if err := p.Signal(syscall.SIGUSR2); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("no CPU profile in %s: is cliser built with -tags cpuprofile?", path)
 }

@@ -1,0 +1,82 @@
+package events
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// encodeCases are events of every shape: every type's fields, empty and
+// absent pointers, and strings encoding/json escapes.
+func encodeCases() []Event {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 123456000, time.UTC)
+	reason, empty := "keepalive timeout", ""
+	return []Event{
+		{},
+		{Seq: 1, ID: "evt-1", Type: TypeConnected, Time: at, Node: "n1", CID: "pos-0042", SID: 17, CIP: "203.0.113.9", CPort: "53122", Session: "s-1"},
+		{Seq: 2, ID: "evt-2", Type: TypeDisconnected, Time: at, CID: "pos-0042", ConnectedAt: &at, Reason: &reason},
+		{Seq: 3, ID: "evt-3", Type: TypeShutdownSent, Time: at, CID: "x", Reason: &empty},
+		{Seq: 4, ID: "evt-4", Type: TypeBanCreated, Time: at, Kind: "ip", Value: "10.0.0.0/8", By: "ops <a&b>", Reason: &reason},
+		{Seq: 5, Type: TypeBanDeleted, Time: at, By: "quote \" back \\ nl \n tab \t bell \a del \x7f \u2028 \u2029 bad \xff é 日本"},
+		{Seq: ^uint64(0), SID: ^uint16(0), Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+	}
+}
+
+func TestAppendJSONIsJSONMarshal(t *testing.T) {
+	for _, ev := range encodeCases() {
+		want, err := json.Marshal(&ev)
+		require.NoError(t, err)
+		got, err := AppendJSON([]byte("prefix"), &ev)
+		require.NoError(t, err)
+		assert.Equal(t, "prefix"+string(want), string(got))
+		assert.Equal(t, ev.Time, timeOf(got[len("prefix"):]))
+	}
+}
+
+func TestAppendJSONRefusesAYearOutOfRange(t *testing.T) {
+	ev := Event{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	got, err := AppendJSON([]byte("x"), &ev)
+	require.Error(t, err)
+	assert.Equal(t, "x", string(got), "dst comes back as it was")
+}
+
+func TestAppendJSONTurnsTimesToUTC(t *testing.T) {
+	zone := time.FixedZone("x", 3600)
+	at := time.Date(2026, 11, 30, 11, 0, 0, 0, zone)
+	got, err := AppendJSON(nil, &Event{Time: at, ConnectedAt: &at})
+	require.NoError(t, err)
+	var back Event
+	require.NoError(t, json.Unmarshal(got, &back))
+	assert.Equal(t, "2026-11-30T10:00:00Z", back.Time.Format(time.RFC3339Nano))
+	assert.True(t, back.ConnectedAt.Equal(at))
+}
+
+// FuzzAppendJSON holds the hand-written encoder to encoding/json's bytes.
+func FuzzAppendJSON(f *testing.F) {
+	for _, ev := range encodeCases() {
+		r := ""
+		if ev.Reason != nil {
+			r = *ev.Reason
+		}
+		f.Add(ev.Seq, ev.ID, ev.Type, ev.Time.UnixNano(), ev.CID, ev.SID, ev.Session, r, ev.Reason != nil, ev.By)
+	}
+	f.Fuzz(func(t *testing.T, seq uint64, id, typ string, nanos int64, cid string, sid uint16, session, reason string, hasReason bool, by string) {
+		at := time.Unix(0, nanos).UTC()
+		ev := Event{Seq: seq, ID: id, Type: typ, Time: at, CID: cid, SID: sid, CIP: id, CPort: typ, Session: session, Kind: cid, Value: session, By: by}
+		if hasReason {
+			ev.Reason, ev.ConnectedAt = &reason, &at
+		}
+		want, werr := json.Marshal(&ev)
+		got, err := AppendJSON(nil, &ev)
+		if werr != nil {
+			require.Error(t, err)
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+		require.True(t, timeOf(got).Equal(at))
+	})
+}

@@ -1,0 +1,33 @@
+package webhook
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+)
+
+// The body put together from stored JSON is json.Marshal's of the Payload.
+func TestEncodeBatchIsPayload(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 5000, time.UTC)
+	why := "a <b> & \"c\""
+	evs := []events.Event{
+		{Seq: 7, ID: "evt-a", Type: events.TypeConnected, Time: at, CID: "x", SID: 3},
+		{Seq: 8, ID: "evt-b", Type: events.TypeDisconnected, Time: at.Add(time.Second), CID: "x", ConnectedAt: &at, Reason: &why},
+	}
+	raws := make([]events.Raw, len(evs))
+	for i := range evs {
+		js, err := events.AppendJSON(nil, &evs[i])
+		require.NoError(t, err)
+		raws[i] = events.Raw{Seq: evs[i].Seq, JSON: js}
+	}
+	p := Payload{Type: PayloadType, Timestamp: evs[1].Time}
+	p.Data.Events = evs
+	want, err := json.Marshal(p)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(encodeBatch(raws)))
+	require.Equal(t, "msg_7-8", requestID(raws))
+}
