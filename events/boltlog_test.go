@@ -189,6 +189,7 @@ func TestLogReadRawIsRead(t *testing.T) {
 		require.True(t, l.Append(events.Event{Type: events.TypeDisconnected, CID: fmt.Sprintf("c%d", i), Reason: reason("replaced")}))
 	}
 	waitNewest(t, l, 30)
+	require.Eventually(t, func() bool { return l.Oldest() == 11 }, 10*time.Second, time.Millisecond, "trimmed to the retention")
 	evs, err := l.Read(context.Background(), 15, 7)
 	require.NoError(t, err)
 	raws, err := l.ReadRaw(context.Background(), 15, 7)

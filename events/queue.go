@@ -54,7 +54,8 @@ func bootID() string {
 // the event was dropped (queue full or closed). Safe for concurrent use.
 func (q *queue) push(ev Event) bool {
 	if ev.ID == "" {
-		ev.ID = q.idPrefix + strconv.FormatUint(q.idSeq.Add(1), 36)
+		var b [48]byte // prefix (21 bytes) and a counter: one allocation, the string
+		ev.ID = string(strconv.AppendUint(append(b[:0], q.idPrefix...), q.idSeq.Add(1), 36))
 	}
 	q.mu.Lock()
 	if q.closed || q.n >= q.limit {

@@ -49,7 +49,9 @@ type webhookRound struct {
 	OutOfOrder  int64         `json:"out_of_order"`    // first arrivals not in seq order
 	CatchUp     time.Duration `json:"catch_up_ns"`     // from the storm's last handshake to the last event received
 	LogBytes    int64         `json:"log_file_bytes"`  // events.db after the storm
-	BytesPerEvt float64       `json:"bytes_per_event"` // LogBytes / Events
+	LogAlloc    int64         `json:"log_disk_bytes"`  // of which blocks allocated on disk (bbolt grows the file with a hole)
+	BytesPerEvt float64       `json:"bytes_per_event"` // LogAlloc / Events
+	Load1       float64       `json:"load1"`           // the machine's 1-minute load average as the storm began
 }
 
 // stormReceiver verifies each request with the Standard Webhooks library
@@ -248,6 +250,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	if err != nil {
 		return res, err
 	}
+	res.Load1 = loadAvg()
 	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = first.Close(cctx)
@@ -297,7 +300,10 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	defer func() { // the log's file, once its writer caught up
 		if fi, err := os.Stat(filepath.Join(dir, events.FileName)); err == nil {
 			res.LogBytes = fi.Size()
-			res.BytesPerEvt = float64(res.LogBytes) / float64(res.Events)
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				res.LogAlloc = st.Blocks * 512
+			}
+			res.BytesPerEvt = float64(res.LogAlloc) / float64(res.Events)
 		}
 	}()
 	if rcv == nil {
@@ -336,12 +342,12 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 	b.WriteString("(`events.db`) and `--webhook-url` to a receiver in the bench process that verifies every\n")
 	b.WriteString("signature with the Standard Webhooks library, default batch (100) and linger (200ms). Rounds\n")
 	fmt.Fprintf(&b, "alternate; server, load and receiver share the machine's %d cores over loopback.\n\n", runtime.NumCPU())
-	b.WriteString("| mode | round | registered | errors | storm wall | server CPU | CPU per handshake | events | delivered | requests | out of order | caught up after the storm | events.db | bytes/event |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| mode | round | registered | errors | storm wall | server CPU | CPU per handshake | events | delivered | requests | out of order | caught up after the storm | events.db size | on disk | bytes/event on disk |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %v | %v | %v | %d | %d | %d | %d | %v | %d | %.0f |\n", r.Mode, r.Round, r.Registered, r.Errors,
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %v | %v | %v | %d | %d | %d | %d | %v | %d | %d | %.0f |\n", r.Mode, r.Round, r.Registered, r.Errors,
 			r.StormWall.Round(time.Millisecond), r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond),
-			r.Events, r.Delivered, r.Requests, r.OutOfOrder, r.CatchUp.Round(time.Millisecond), r.LogBytes, r.BytesPerEvt)
+			r.Events, r.Delivered, r.Requests, r.OutOfOrder, r.CatchUp.Round(time.Millisecond), r.LogBytes, r.LogAlloc, r.BytesPerEvt)
 	}
 	med := func(mode string, f func(webhookRound) float64) float64 {
 		var v []float64
@@ -371,7 +377,60 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 		}
 		fmt.Fprintf(&b, "| %s | %v | %.3f | %s | %s |\n", m, time.Duration(c).Round(100*time.Nanosecond), c/off, verdict, catch)
 	}
+	b.WriteString(roundRatios(rs, modes))
 	return b.String()
+}
+
+// roundRatios is each mode's CPU per handshake against off's of the same
+// round (the modes of a round run back to back, under much the same load
+// from the rest of the machine), and the median of those ratios.
+func roundRatios(rs []webhookRound, modes string) string {
+	var b strings.Builder
+	ms := strings.Split(modes, ",")
+	b.WriteString("\nPer round, against `off` of the same round (load: the machine's 1-minute load average as each storm began):\n\n| round |")
+	for _, m := range ms {
+		fmt.Fprintf(&b, " %s / off | load (%s) |", m, m)
+	}
+	b.WriteString("\n|" + strings.Repeat(" --- |", 1+2*len(ms)) + "\n")
+	ratios := map[string][]float64{}
+	for round := 1; ; round++ {
+		byMode := map[string]webhookRound{}
+		for _, r := range rs {
+			if r.Round == round {
+				byMode[r.Mode] = r
+			}
+		}
+		off, ok := byMode["off"]
+		if !ok || off.CPUPerHS == 0 {
+			break
+		}
+		fmt.Fprintf(&b, "| %d |", round)
+		for _, m := range ms {
+			x := float64(byMode[m].CPUPerHS) / float64(off.CPUPerHS)
+			ratios[m] = append(ratios[m], x)
+			fmt.Fprintf(&b, " %.3f | %.1f |", x, byMode[m].Load1)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| median |")
+	for _, m := range ms {
+		v := slices.Clone(ratios[m])
+		slices.Sort(v)
+		if len(v) > 0 {
+			fmt.Fprintf(&b, " %.3f | |", v[len(v)/2])
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// loadAvg is /proc/loadavg's first figure (0 where there is none).
+func loadAvg() float64 {
+	var l float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		_, _ = fmt.Sscan(string(b), &l)
+	}
+	return l
 }
 
 // stopProfile ends the server's CPU profile (cmd/cliser/cpuprofile.go)
