@@ -2,8 +2,11 @@ package webhook
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -60,4 +63,45 @@ func FuzzDecodeState(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, st, again)
 	})
+}
+
+// countingCursor is a real cursor that counts its writes.
+type countingCursor struct {
+	Cursor
+	saves atomic.Int64
+}
+
+func (c *countingCursor) Save(ctx context.Context, st State) error {
+	c.saves.Add(1)
+	return c.Cursor.Save(ctx, st)
+}
+
+// A backlog goes out in many batches but not as many cursor writes; once
+// caught up the stored cursor is the newest event, and a stop stores what
+// was acknowledged.
+func TestCursorWritesArePacedInABacklog(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	defer l.Close()
+	rc := newReceiver(t, nil)
+	bc := openCursor(t, dir, rc.srv.URL)
+	defer bc.Close()
+	require.NoError(t, bc.Save(t.Context(), State{Acked: 0})) // configured before the backlog
+	appendN(t, l, 3000)
+	c := &countingCursor{Cursor: bc}
+	r := startDeliverer(t, rc.srv.URL, l, c, WithBatch(10), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Acked() == 3000 }, "the backlog is delivered")
+	require.Equal(t, seqRange(1, 3000), seqsOf(rc.requests(), all))
+	eventually(t, func() bool {
+		st, _, err := bc.Load(t.Context())
+		return err == nil && st.Acked == 3000
+	}, "caught up, the stored cursor is the newest event")
+	assert.Less(t, c.saves.Load(), int64(150), "300 batches, far fewer cursor writes")
+
+	appendN(t, l, 1)
+	eventually(t, func() bool { return r.d.Acked() == 3001 }, "one more")
+	require.NoError(t, r.halt())
+	st, _, err := bc.Load(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3001), st.Acked)
 }

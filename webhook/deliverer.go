@@ -138,6 +138,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
+// cursorEvery is how often at most the cursor is written while batches
+// keep going out (see deliver).
+const cursorEvery = time.Second
+
 // deliver sends batches from the stored cursor on until ctx ends.
 func (d *Deliverer) deliver(ctx context.Context) error {
 	st, err := d.start(ctx)
@@ -146,6 +150,16 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 	}
 	d.delivering.Store(true)
 	defer d.delivering.Store(false)
+	saved, savedAt := st, time.Now()
+	defer func() {
+		// Stopping (not losing the lease: another node may be ahead by
+		// now): store what was acknowledged since the last write.
+		if d.o.lease == nil && st.Acked > saved.Acked {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			d.save(sctx, State{Acked: st.Acked})
+			cancel()
+		}
+	}()
 	failures := 0
 	for ctx.Err() == nil {
 		var batch []events.Raw
@@ -189,6 +203,7 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 			// same batch (that halves the cursor's syncs in a storm).
 			st.First, st.Last = first, last
 			d.save(ctx, st)
+			saved, savedAt = st, time.Now()
 		}
 		if err := d.send(ctx, batch); err != nil {
 			return err
@@ -196,7 +211,16 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 		st = State{Acked: last}
 		d.acked.Store(last)
 		d.m.delivered.Add(float64(len(batch)))
-		d.save(ctx, st)
+		// Caught up, the cursor is written at once. While batches keep
+		// going out it is written at most every cursorEvery: a crash then
+		// sends again what was acknowledged since (the same batches with
+		// the same ids: each stretch between two writes is full batches
+		// only, as a short one is written before it goes), and a storm's
+		// hundreds of batches are not as many synced writes.
+		if d.log.Newest() <= last || time.Since(savedAt) >= cursorEvery {
+			d.save(ctx, st)
+			saved, savedAt = st, time.Now()
+		}
 	}
 	return ctx.Err()
 }
