@@ -72,7 +72,7 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	require.Eventually(t, func() bool { return metricOf(t, base, events.MetricStoreErrors) >= 3 },
 		waitFor, 20*time.Millisecond, "failing writes are retried, each counted")
 	assert.Positive(t, metricOf(t, base, events.MetricQueued), "the events wait")
-	assert.Equal(t, 1, strings.Count(p.LogText(), "events: writing to the log failed"),
+	assert.Equal(t, 1, logCount(t, p, "events: writing to the log failed"),
 		"one error line for the outage, not one per try:\n%s", p.LogText())
 
 	// A credential that fits into the file's free pages is still written
@@ -107,7 +107,7 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 		code, body := readyz(t, base)
 		return code == http.StatusOK && !strings.Contains(body, "event log")
 	}, waitFor, 20*time.Millisecond, "/readyz is clear once the log writes again")
-	assert.Equal(t, 1, strings.Count(p.LogText(), "events: writes to the log work again"))
+	assert.Equal(t, 1, logCount(t, p, "events: writes to the log work again"))
 	assert.Zero(t, metricOf(t, base, events.MetricQueued))
 	assert.Zero(t, metricOf(t, base, events.MetricDropped), "nothing was dropped")
 	status, body = httpDo(t, http.MethodPost, base+"/v1/credentials/"+refused, "")
@@ -164,4 +164,13 @@ func checkBolt(t *testing.T, path string) {
 		}
 		return errors.Join(errs...)
 	}), path)
+}
+
+// logCount waits until the process has logged msg (its stderr is read by
+// another goroutine, a moment after the state it reports is visible) and
+// counts the lines that say it.
+func logCount(t *testing.T, p *testkit.Served, msg string) int {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), msg) }, waitFor, 20*time.Millisecond, "logged: %s", msg)
+	return strings.Count(p.LogText(), msg)
 }
