@@ -3,10 +3,12 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/google/btree"
+	"github.com/synadia-io/orbit.go/jetstreamext"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/registry"
@@ -84,8 +86,9 @@ func (n *Node) partialLocked(e entry) registry.Record {
 	return registry.Record{CID: e.cid, Node: n.holderLocked(e), CStatus: e.connected()}
 }
 
-// fetchParallel bounds the bucket reads of one list page or one batch of
-// lost-node marks in flight at once.
+// fetchParallel bounds the single bucket reads of one list page or one
+// batch of lost-node marks in flight at once, where a batched read is not
+// to be had.
 const fetchParallel = 32
 
 // fetched is one record read from the bucket at its revision.
@@ -95,9 +98,23 @@ type fetched struct {
 	err error
 }
 
-// fetch reads cids' records from the bucket, fetchParallel at a time.
+// fetch reads cids' records from the bucket: one batched direct get
+// (nats-server 2.11 or later answers many keys' last values to one
+// request), else fetchParallel single reads at a time.
 func (n *Node) fetch(ctx context.Context, cids []string) []fetched {
 	out := make([]fetched, len(cids))
+	err := n.fetchBatch(ctx, cids, out)
+	if err == nil {
+		return out
+	}
+	if !errors.Is(err, jetstreamext.ErrBatchUnsupported) {
+		for i := range out {
+			if out[i].err == nil && out[i].rev == 0 {
+				out[i].err = fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err)
+			}
+		}
+		return out
+	}
 	sem := make(chan struct{}, fetchParallel)
 	var wg sync.WaitGroup
 	for i, cid := range cids {
@@ -113,11 +130,60 @@ func (n *Node) fetch(ctx context.Context, cids []string) []fetched {
 	return out
 }
 
+// fetchBatch fills out with one batched direct get of cids' last values.
+// A key without one, or whose last is a delete, is registry.ErrNotFound.
+// On an error the entries not yet answered are left zero.
+func (n *Node) fetchBatch(ctx context.Context, cids []string, out []fetched) error {
+	prefix := "$KV." + n.opts.clientsBucket + "."
+	subjects := make([]string, len(cids))
+	at := make(map[string]int, len(cids))
+	for i, cid := range cids {
+		subjects[i] = prefix + keyOf(cid)
+		at[subjects[i]] = i
+	}
+	msgs, err := jetstreamext.GetLastMsgsFor(ctx, n.js, "KV_"+n.opts.clientsBucket, subjects)
+	if err != nil {
+		return err
+	}
+	seen := make([]bool, len(cids))
+	for m, err := range msgs {
+		if errors.Is(err, jetstreamext.ErrNoMessages) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		i, ok := at[m.Subject]
+		if !ok {
+			continue
+		}
+		seen[i] = true
+		if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			out[i].err = registry.ErrNotFound
+			continue
+		}
+		rec, err := decodeRecord(m.Data)
+		if err != nil {
+			out[i].err = fmt.Errorf("cluster: record of %s: %w", cids[i], err)
+			continue
+		}
+		rec.CID = cids[i]
+		out[i].rec, out[i].rev = rec, m.Sequence
+	}
+	for i := range out {
+		if !seen[i] {
+			out[i].err = registry.ErrNotFound
+		}
+	}
+	return nil
+}
+
 // candidate is an entry a list page may show.
 type candidate struct {
-	e   entry
-	own bool
-	rec registry.Record // partial: cid, holder, state
+	e    entry
+	own  bool
+	rec  registry.Record // partial (cid, holder, state) until read
+	read bool            // rec is the bucket's
 }
 
 // candidates walks the index for one page: up to limit entries q selects,
@@ -145,12 +211,13 @@ func (n *Node) candidates(q registry.Query, limit int) ([]candidate, bool) {
 }
 
 // list is one page of the cluster's records, with registry.List's rules:
-// the index decides which cids and whether more follow; the records come
-// from this node's registry (its own clients) and the bucket (the others').
-// A record that changed state since the index saw it and no longer
-// matches the filter is left out; the cursor still follows the index, so
-// no cid is skipped or shown twice. When NATS does not answer, the others'
-// records are what the index holds (cid, node, cstatus) and Stale says so.
+// the index decides which cids and whether more follow; the records are
+// read from the bucket in one batch. A record that changed state since
+// the index saw it and no longer matches the filter is left out; the
+// cursor still follows the index, so no cid is skipped or shown twice.
+// When NATS does not answer, this node's own clients come from its
+// registry and the others' are what the index holds (cid, node, cstatus);
+// Stale says so.
 func (n *Node) list(q registry.Query) registry.Page {
 	limit := q.Limit
 	if limit <= 0 {
@@ -158,18 +225,7 @@ func (n *Node) list(q registry.Query) registry.Page {
 	}
 	limit = min(limit, registry.MaxPageLimit)
 	cands, more := n.candidates(q, limit)
-	var far []string
-	var farAt []int
-	for i := range cands {
-		if cands[i].own && n.reg != nil {
-			if rec, ok := n.reg.Get(cands[i].e.cid); ok {
-				cands[i].rec = rec
-				continue
-			}
-		}
-		far, farAt = append(far, cands[i].e.cid), append(farAt, i)
-	}
-	n.readFar(far, farAt, cands)
+	n.readPage(cands)
 	page := registry.Page{Records: make([]registry.Record, 0, len(cands))}
 	for _, c := range cands {
 		if c.rec.CID != "" && matches(q.Status, c.rec.CStatus) {
@@ -182,31 +238,45 @@ func (n *Node) list(q registry.Query) registry.Page {
 	return page
 }
 
-// readFar fills cands[farAt[i]] with far[i]'s record from the bucket; a
-// record gone meanwhile is blanked (left out). On a failed read the
-// partial record stays and the node is marked unhealthy (stale).
-func (n *Node) readFar(far []string, farAt []int, cands []candidate) {
-	if len(far) == 0 {
+// readPage fills cands with their records from the bucket; a record gone
+// meanwhile is blanked (left out). Where the bucket does not answer, an
+// own client's record comes from the registry and the node is marked
+// unhealthy (stale).
+func (n *Node) readPage(cands []candidate) {
+	if len(cands) == 0 {
 		return
 	}
-	if !n.natsConnected() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(n.ctx, n.opts.requestTimeout)
-	defer cancel()
-	var failed error
-	for i, f := range n.fetch(ctx, far) {
-		switch {
-		case f.err == nil:
-			cands[farAt[i]].rec = f.rec
-		case errors.Is(f.err, registry.ErrNotFound):
-			cands[farAt[i]].rec = registry.Record{}
-		default:
-			failed = f.err
+	var failed error = ErrNATSDown
+	if n.natsConnected() {
+		failed = nil
+		cids := make([]string, len(cands))
+		for i := range cands {
+			cids[i] = cands[i].e.cid
 		}
-	}
-	if failed != nil {
+		ctx, cancel := context.WithTimeout(n.ctx, n.opts.requestTimeout)
+		defer cancel()
+		for i, f := range n.fetch(ctx, cids) {
+			switch {
+			case f.err == nil:
+				cands[i].rec, cands[i].read = f.rec, true
+			case errors.Is(f.err, registry.ErrNotFound):
+				cands[i].rec, cands[i].read = registry.Record{}, true
+			default:
+				failed = f.err
+			}
+		}
+		if failed == nil {
+			return
+		}
 		n.unhealthy(failed)
+	}
+	for i := range cands {
+		if cands[i].read || !cands[i].own || n.reg == nil {
+			continue
+		}
+		if rec, ok := n.reg.Get(cands[i].e.cid); ok {
+			cands[i].rec = rec
+		}
 	}
 }
 

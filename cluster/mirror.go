@@ -108,18 +108,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	}
 	n.countLocked(ne, +1)
 	replaced := n.replacedLocked(cid)
-	p, ok := n.published[cid]
-	// Another node marked a live session of this node disconnected (it
-	// thought this node lost: a heartbeat late under load, a partition
-	// that healed). The session is still here, so say so again.
-	wrongful := ok && p.cstatus && !rec.CStatus && rec.Node == n.id && e.Revision() > p.rev
-	if wrongful {
-		// The mark went over this node's own write, so the write that
-		// answers it may go over the mark: one round trip instead of a
-		// failed compare-and-set, a read and another write.
-		p.rev = e.Revision()
-		n.published[cid] = p
-	}
+	p, wrongful := n.markedLocked(cid)
 	n.mu.Unlock()
 	if replaced {
 		n.closeReplaced(cid)
@@ -193,6 +182,27 @@ func (n *Node) replacedLocked(cid string) bool {
 	}
 	e, ok := n.index.Get(key(cid))
 	return ok && e.rev() > p.rev && e.connected() && e.node() != n.self
+}
+
+// markedLocked: another node marked a live session of this node
+// disconnected (it thought this node lost: a heartbeat late under load, a
+// partition that healed), at a revision newer than this node's
+// publication of it. The session is still here, so it is to be said
+// again. The mark went over this node's own write, so the write that
+// answers it may go over the mark: one round trip instead of a failed
+// compare-and-set, a read and another write. n.mu must be held.
+func (n *Node) markedLocked(cid string) (published, bool) {
+	p, ok := n.published[cid]
+	if !ok || !p.cstatus {
+		return p, false
+	}
+	e, ok := n.index.Get(key(cid))
+	if !ok || e.connected() || e.node() != n.self || e.rev() <= p.rev {
+		return p, false
+	}
+	p.rev = e.rev()
+	n.published[cid] = p
+	return p, true
 }
 
 // closeReplaced ends this node's session of cid with 190 replaced, if the

@@ -122,16 +122,21 @@ func (n *Node) write(rec registry.Record) error {
 }
 
 // wrote notes this node's write of rec at rev, then checks whether the
-// mirror already holds a newer registration from another node: the watch
-// may have delivered it before this note was taken.
+// index already holds a newer registration from another node, or another
+// node's mark of this session: the watch may have delivered either before
+// this note was taken (an acknowledgement waits for its window).
 func (n *Node) wrote(rec registry.Record, rev uint64) {
 	n.metrics.writes.WithLabelValues(writeOK).Inc()
 	n.mu.Lock()
 	n.published[rec.CID] = published{sid: rec.SID, connectedAt: rec.ConnectedAt, cstatus: rec.CStatus, rev: rev}
 	replaced := n.replacedLocked(rec.CID)
+	p, marked := n.markedLocked(rec.CID)
 	n.mu.Unlock()
 	if replaced {
 		n.closeReplaced(rec.CID)
+	}
+	if marked {
+		n.republish(rec.CID, p)
 	}
 }
 
