@@ -54,7 +54,8 @@ func (rep *Report) floorTargets() []Target {
 			bytesStr(c.RSSPerClient), bytesStr(f.RSSPerClient), bytesStr(c.RSSPerClientEnds), bytesStr(f.RSSPerClientEnds)))
 	judge(fmt.Sprintf("Server CPU, %d clients idle at a %s keep-alive, ≤ %.1f× the floor's", c.Idle.Clients, rep.Settings.KeepAlive, floorIdleCPU),
 		c.Idle.CPUPercent, f.Idle.CPUPercent, floorIdleCPU,
-		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs", c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds))
+		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs; per keep-alive answered (the load keeps up with neither when the machine is busy) %.1f µs and %.1f µs, %.2f×",
+			c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds, idleCPUPerKeepAlive(c), idleCPUPerKeepAlive(f), idleCPUPerKeepAlive(c)/idleCPUPerKeepAlive(f)))
 	return append(out, rep.eventsTargets()...)
 }
 
@@ -82,6 +83,15 @@ func (rep *Report) eventsTargets() []Target {
 	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%")
 	judge("keep-alive RTT p99 (probe method)", on.ProbeRTT.P99, off.ProbeRTT.P99, "ms")
 	return out
+}
+
+// idleCPUPerKeepAlive is the hold's server CPU per keep-alive the load
+// answered, in µs.
+func idleCPUPerKeepAlive(r *Result) float64 {
+	if r.Idle.KeepAlives == 0 {
+		return math.NaN()
+	}
+	return r.Idle.CPUPercent / 100 * r.Idle.Seconds * 1e6 / float64(r.Idle.KeepAlives)
 }
 
 func perCPU(perSecond float64) float64 {

@@ -210,6 +210,7 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	row("handshake latency p999", "ms", func(r *Result) float64 { return r.Handshake.P999 })
 	row("handshake latency max", "ms", func(r *Result) float64 { return r.Handshake.Max })
 	row("idle server CPU at the top", "%", func(r *Result) float64 { return r.Idle.CPUPercent })
+	row("idle server CPU per keep-alive answered", "µs", idleCPUPerKeepAlive)
 	row("keep-alive RTT p50 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P50 })
 	row("keep-alive RTT p99 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P99 })
 	row("keep-alive RTT p999 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P999 })
