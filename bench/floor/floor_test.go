@@ -115,3 +115,23 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// The codec's golden vectors, sent by a registered client, close the
+// floor's connection with the reason cliser gives them (see reactor's
+// TestGoldenLinesAfterRegistration): the floor parses as cliser does.
+func TestFloorAnswersTheGoldenVectorsAsCliser(t *testing.T) {
+	srv := start(t, Config{KeepAlive: time.Hour})
+	for _, g := range protocol.GoldenLines {
+		if g.Partial() {
+			continue
+		}
+		want := protocol.ReasonProtocolError
+		if g.Err != nil {
+			want = protocol.ReasonFor(g.Err)
+		}
+		c := testkit.Dial(t, srv.Addr())
+		c.Register(testPassword, "golden-1")
+		c.Send(g.Wire)
+		c.ExpectClosed(strings.TrimSuffix(string(protocol.AppendClose(nil, want)), "\n"))
+	}
+}
