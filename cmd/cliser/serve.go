@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -216,198 +215,62 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if err != nil {
 		return err
 	}
-
-	sink := &changeSink{}
-	store, err := openBackend(cfg, log, cluster.WithChanges(sink.emit))
-	if err != nil {
-		return err
-	}
-	regOpts := []registry.Option{registry.WithStore(store), registry.WithMaxClients(cfg.maxClients),
-		registry.WithRetention(cfg.retention)}
-	if store.node != nil {
-		regOpts = append(regOpts, registry.WithNode(store.node.ID()))
-	}
-	evlog, err := openEventLog(cfg, store, log)
-	if err != nil {
-		_ = store.Close()
-		return err
-	}
-	if evlog != nil {
-		sink.set(evlog)
-		regOpts = append(regOpts, registry.WithChanges(sink.emit))
-	}
-	regOpts = append(regOpts, registry.WithLogger(log)) // a failing store is logged (and /readyz says so)
-	reg := registry.New(regOpts...)
-	n, err := reg.Load()
-	if err != nil {
-		closeEventLog(evlog)
-		_ = store.Close()
-		return err
-	}
-	if store.node == nil {
-		log.Info("registry loaded", zap.String("data_dir", cfg.dataDir), zap.Int("records", n))
-	}
-	flushCtx, stopFlusher := context.WithCancel(context.Background())
-	flushed := make(chan error, 1)
-	go func() { flushed <- reg.Run(flushCtx) }()
-
-	ids, err := startIdentity(ctx, cfg, store, reg, log, identityEventsTo(evlog)...)
-	if err != nil {
-		stopFlusher()
-		<-flushed
-		closeEventLog(evlog)
-		_ = store.Close()
-		return err
-	}
-	metrics := admin.NewMetrics(reg)
-	metrics.WatchIdentity(ids.Service)
-	if store.node != nil { // cluster gauges and this node's cluster counters
-		metrics.Registry().MustRegister(store.node.Collectors()...)
-	}
 	cfg.warnProxy(log)
-	adminExtra := append(cfg.adminGuardOptions(), cfg.uiOptions()...)
-	if store.node == nil {
-		// A full disk fails /readyz. In a cluster the store is NATS, and a
-		// NATS outage would take every node out of its balancer at once
-		// while each still serves its clients: cliser_cluster_nats_connected
-		// says it instead (docs/cluster.md).
-		adminExtra = append(adminExtra, admin.WithStoreHealth(reg.StoreErr))
-	} else {
-		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{store.node}))
-	}
-	if evlog != nil {
-		metrics.Registry().MustRegister(evlog.Collectors()...)
-		adminExtra = append(adminExtra, admin.WithEvents(evlog), admin.WithEventsHealth(evlog.Healthy))
-	}
-	srv, err := reactor.New(reg,
-		reactor.WithObserver(metrics),
-		reactor.WithAddr(cfg.listen),
-		reactor.WithPasswords(passwords),
-		reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
-		reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
-		reactor.WithMaxConns(budget.maxConns),
-		reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
-		reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
-		reactor.WithProxyProtocol(cfg.proxyProtocol),
-		reactor.WithProxyTrusted(cfg.proxyTrusted), reactor.WithRequireCertCN(cfg.requireCertCN),
-		reactor.WithMaxBacklog(cfg.maxBacklog),
-		reactor.WithLogger(log),
-		reactor.WithIdentity(ids),
-	)
-	ids.srv = srv
-	// The admin listener comes up before the protocol's, so that /readyz
-	// can say 503 while the reactor starts.
-	var adminSrv *admin.Server
-	var dir admin.Directory
-	if err == nil && store.node != nil {
-		// Before the reactor accepts anyone: the node's mirror is complete
-		// and what an earlier run left connected is marked.
-		if err = store.node.Start(reg, srv.ShutdownAll); err == nil {
-			dir = store.node.Directory()
+	n := node.New(cfg.nodeOptions(log, passwords, budget)...)
+	if err := n.Start(ctx); err != nil {
+		if errors.Is(err, node.ErrConfig) {
+			return configErrorf("%v", err)
 		}
-	}
-	if err == nil {
-		adminSrv, err = startAdmin(cfg.adminListen, reg, dir, srv, metrics, log, append(adminExtra,
-			admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }),
-			admin.WithLive(srv.Alive), admin.WithMaxConns(cfg.adminMaxConns))...)
-	}
-	var hook *webhookRun
-	if err == nil {
-		hook, err = startWebhook(cfg, evlog, store, metrics, log)
-	}
-	if err == nil {
-		if err = srv.Start(); err != nil {
-			err = fmt.Errorf("listen %s: %w", cfg.listen, err)
-		}
-	}
-	if err != nil {
-		if adminSrv != nil {
-			_ = adminSrv.Shutdown(context.Background())
-		}
-		_ = ids.stop()
-		hook.stop()
-		stopFlusher()
-		<-flushed
-		closeEventLog(evlog)
-		_ = store.Close()
 		return err
-	}
-	adminAddr := "off"
-	if adminSrv != nil {
-		adminAddr = adminSrv.Addr()
 	}
 	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
-		zap.String("listen", srv.Addr()), zap.String("admin", adminAddr), zap.String("version", version))
-	go reloadOnHUP(ctx, hup, cfg.passwordFile, srv, log)
+		zap.String("listen", n.Addr()), zap.String("admin", n.AdminAddr()), zap.String("version", version))
+	go reloadOnHUP(ctx, hup, cfg.passwordFile, n, log)
 
-	died := awaitStop(ctx, srv, log)
+	died := awaitStop(ctx, n, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	var stopErr error
-	if died == nil { // a dead engine has nobody left to drain
-		log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")
-		stopErr = srv.Stop(stopCtx)
-	}
-	idsErr := ids.stop()
-	stopFlusher()
-	flushErr := <-flushed
-	// Before the store (NATS) and the log it reads: a batch in flight is
-	// sent again after the restart, with the same webhook-id.
-	hook.stop()
-	// After the reactor and the registry: the disconnects of the drain
-	// are the log's last events. Before the store: in cluster mode that
-	// drains the NATS connection the log publishes on.
-	closeEventLog(evlog)
-	closeErr := store.Close()
-	// The admin API goes last: it answers reads and /readyz 503 while the
-	// reactor drains and the registry is written. An admin request still
-	// in flight when the time is up is cut off; that is no reason to fail
-	// a stop whose clients and records are all in order.
-	if adminSrv != nil {
-		if err := adminSrv.Shutdown(stopCtx); err != nil {
-			log.Warn("admin API closed with requests still in flight", zap.Error(err))
-		}
-	}
-	if err := errors.Join(died, stopErr, idsErr, flushErr, closeErr); err != nil {
+	if err := errors.Join(died, n.Shutdown(stopCtx)); err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err
 	}
-	connected, total := reg.Counts()
+	connected, total := n.Registry().Counts()
 	log.Info("stopped; registry written", zap.Int("records", total), zap.Int("connected", connected))
 	return nil
 }
 
-// startAdmin serves the admin API, metrics and probes on addr, unless addr
-// is "off". The token comes from CLISER_ADMIN_TOKEN only (never a flag, so
-// it does not show in ps) and is never logged.
-func startAdmin(addr string, reg *registry.Registry, dir admin.Directory, srv *reactor.Server, m *admin.Metrics, log *zap.Logger, extra ...admin.Option) (*admin.Server, error) {
-	if addr == "off" {
-		log.Info("admin API off (--admin-listen off): no HTTP API, metrics or probes")
-		return nil, nil
+// nodeOptions turns the settings into the node's options. The admin
+// token comes from CLISER_ADMIN_TOKEN only (never a flag, so it does not
+// show in ps) and is never logged.
+func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget fdBudget) []node.Option {
+	opts := []node.Option{
+		node.WithLogger(log),
+		node.WithDataDir(cfg.dataDir),
+		node.WithRetention(cfg.retention),
+		node.WithRegistryOptions(registry.WithMaxClients(cfg.maxClients)),
+		node.WithIdentityOptions(cfg.identity.options()...),
+		node.WithEventRetention(cfg.eventRetention),
+		node.WithWebhook(cfg.webhook.node()),
+		node.WithListen(cfg.listen),
+		node.WithReactorOptions(
+			reactor.WithPasswords(passwords),
+			reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
+			reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
+			reactor.WithMaxConns(budget.maxConns),
+			reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
+			reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
+			reactor.WithProxyProtocol(cfg.proxyProtocol),
+			reactor.WithProxyTrusted(cfg.proxyTrusted), reactor.WithRequireCertCN(cfg.requireCertCN),
+			reactor.WithMaxBacklog(cfg.maxBacklog),
+		),
+		node.WithAdmin(cfg.adminListen),
+		node.WithAdminToken(os.Getenv("CLISER_ADMIN_TOKEN")),
+		node.WithAdminOptions(append(cfg.adminGuardOptions(), admin.WithMaxConns(cfg.adminMaxConns))...),
+		node.WithUI(cfg.ui),
 	}
-	token := os.Getenv("CLISER_ADMIN_TOKEN")
-	opts := []admin.Option{admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
-		admin.WithToken(token), admin.WithLogger(log)}
-	if dir != nil { // cluster mode: the API answers for every node
-		opts = append(opts, admin.WithDirectory(dir))
+	if cfg.cluster != "" {
+		opts = append(opts, node.WithCluster(cfg.cluster, cfg.nodeID), node.WithClusterReplicas(cfg.clusterReplicas),
+			node.WithClusterHeartbeat(cfg.clusterHeartbeat))
 	}
-	api := admin.New(reg, append(opts, extra...)...)
-	hs, err := api.Listen(addr)
-	if err != nil {
-		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", addr, err)
-	}
-	log.Info("admin API listening", zap.String("admin", hs.Addr()), zap.Bool("token", token != ""))
-	if token == "" && !loopbackOnly(hs.Addr()) {
-		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
-	}
-	return hs, nil
-}
-
-func loopbackOnly(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return opts
 }

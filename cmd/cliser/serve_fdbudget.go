@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/reactor"
 )
 
@@ -70,11 +71,11 @@ var errEngineDied = errors.New("the protocol engine stopped on its own (gnet's e
 // awaitStop waits for SIGINT/SIGTERM (nil) or for the protocol engine to
 // die under the server (errEngineDied): then the port refuses clients for
 // good, and a process that kept running would only look healthy.
-func awaitStop(ctx context.Context, srv *reactor.Server, log *zap.Logger) error {
+func awaitStop(ctx context.Context, n *node.Node, log *zap.Logger) error {
 	select {
 	case <-ctx.Done():
 		return nil
-	case <-srv.Exited():
+	case <-n.Exited():
 		log.Error("protocol engine stopped: every client was dropped and the port refuses connections; " +
 			"writing the registry and exiting 1 so that a supervisor restarts cliser")
 		return errEngineDied

@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/node"
 )
 
 // notifyReload catches SIGHUP from the start of `cliser serve`: Go's
@@ -24,7 +24,7 @@ func notifyReload() (hup chan os.Signal, stop func()) {
 // on every SIGHUP until ctx ends, and swaps them into the running server.
 // A file that does not read or parse leaves the current passwords in
 // place. It logs how many passwords it loaded, never a password.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, srv *reactor.Server, log *zap.Logger) {
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, n *node.Node, log *zap.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -33,7 +33,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, srv *re
 		}
 		pw, err := loadPasswords(file, false)
 		if err == nil {
-			err = srv.SetPasswords(pw)
+			err = n.SetPasswords(pw)
 		}
 		if err != nil {
 			log.Warn("SIGHUP: password reload failed; the current passwords stay in force",

@@ -1,0 +1,49 @@
+package node
+
+import (
+	"fmt"
+	"net"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/ui"
+)
+
+// startAdmin serves the admin API, metrics and probes on the admin
+// address, unless it is off (nil, nil).
+func (n *Node) startAdmin(dir registry.Directory, extra ...admin.Option) (*admin.Server, error) {
+	o, log := &n.opts, n.opts.log
+	if o.adminOff() {
+		log.Info("admin API off (--admin-listen off): no HTTP API, metrics or probes")
+		return nil, nil
+	}
+	opts := []admin.Option{admin.WithReady(n.srv.Ready), admin.WithMetrics(n.metrics), admin.WithBroadcast(n.srv.ShutdownAll),
+		admin.WithToken(o.adminToken), admin.WithLogger(log)}
+	if dir != nil { // cluster mode: the API answers for every node
+		opts = append(opts, admin.WithDirectory(dir))
+	}
+	if o.ui {
+		opts = append(opts, admin.WithUI(ui.Handler()))
+	}
+	n.api = admin.New(n.reg, append(append(opts, extra...), o.adminOpts...)...)
+	hs, err := n.api.Listen(o.adminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", o.adminAddr, err)
+	}
+	log.Info("admin API listening", zap.String("admin", hs.Addr()), zap.Bool("token", o.adminToken != ""))
+	if o.adminToken == "" && !loopbackOnly(hs.Addr()) {
+		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
+	}
+	return hs, nil
+}
+
+func loopbackOnly(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

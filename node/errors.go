@@ -1,0 +1,21 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrConfig marks an error that the operator fixes in the configuration
+// (a data dir that will not open, a webhook URL the deliverer refuses):
+// `cliser serve` exits 2 on it. Test it with errors.Is.
+var ErrConfig = errors.New("node: configuration")
+
+// configError is an ErrConfig whose message is only what to fix.
+type configError struct{ msg string }
+
+func (e *configError) Error() string        { return e.msg }
+func (e *configError) Is(target error) bool { return target == ErrConfig }
+
+func configErrorf(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,129 @@
+package node
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/registry"
+)
+
+// eventLog is the event log serve writes and the admin API reads: the
+// single-node bbolt log, or the cluster's JetStream stream.
+type eventLog interface {
+	events.Reader
+	Append(events.Event) bool
+	Close() error
+	Healthy() error
+	Collectors() []prometheus.Collector
+}
+
+var (
+	_ eventLog = (*events.Log)(nil)
+	_ eventLog = (*events.Stream)(nil)
+)
+
+// changeSink hands registry and cluster changes to the event log, once it
+// is open: the cluster node is made (with the sink) before the log, which
+// needs its NATS connection. Nothing calls it before the log is set.
+type changeSink struct{ l atomic.Value } // eventLog
+
+func (s *changeSink) set(l eventLog) { s.l.Store(&l) }
+
+func (s *changeSink) emit(c registry.Change) {
+	if l, _ := s.l.Load().(*eventLog); l != nil && *l != nil {
+		(*l).Append(eventOf(c))
+	}
+}
+
+// openEventLog opens the event log: in cluster mode the cluster's
+// JetStream stream, else a file in the data dir next to the registry (its
+// own file: see events.FileName). Nil when off.
+func openEventLog(o *options, b *backend) (eventLog, error) {
+	log := o.log
+	if o.eventRetention == 0 {
+		log.Info("event log off (--event-retention 0)")
+		return nil, nil
+	}
+	opts := []events.Option{events.WithRetention(o.eventRetention), events.WithLogger(log)}
+	if b.node != nil {
+		s, err := events.OpenStream(b.nc, opts, events.WithStreamReplicas(o.replicas))
+		if err != nil {
+			return nil, fmt.Errorf("--cluster: %w", err)
+		}
+		log.Info("event log: the cluster's stream", zap.String("stream", events.DefaultStreamName),
+			zap.Uint64("newest_seq", s.Newest()), zap.Int("retention", o.eventRetention))
+		return s, nil
+	}
+	if o.dataDir == "" {
+		return nil, configErrorf("the event log needs a data dir or a cluster (or --event-retention 0)")
+	}
+	path := filepath.Join(o.dataDir, events.FileName)
+	l, err := events.Open(path, opts...)
+	if err != nil {
+		return nil, configErrorf("data dir %s: %v", o.dataDir, err)
+	}
+	log.Info("event log open", zap.String("file", path), zap.Uint64("newest_seq", l.Newest()),
+		zap.Int("retention", o.eventRetention))
+	return l, nil
+}
+
+// eventOf is the event of one registry change (EVENTS.md). It runs under
+// the registry's lock (that keeps each client's events in order), so it
+// only builds the event; Append only queues it.
+func eventOf(c registry.Change) events.Event {
+	rec := c.Record
+	ev := events.Event{
+		Time: c.At, Node: rec.Node, CID: rec.CID, SID: rec.SID,
+		CIP: rec.CIP, CPort: rec.CPort, Session: rec.Session,
+	}
+	switch c.Kind {
+	case registry.ChangeConnected:
+		ev.Type = events.TypeConnected
+	case registry.ChangeDisconnected:
+		ev.Type = events.TypeDisconnected
+		connectedAt, reason := rec.ConnectedAt, rec.Reason.String()
+		ev.ConnectedAt, ev.Reason = &connectedAt, &reason
+	case registry.ChangeShutdownSent:
+		ev.Type = events.TypeShutdownSent
+		text := c.Text
+		ev.Reason = &text
+	case registry.ChangeShutdownAcked:
+		ev.Type = events.TypeShutdownAcked
+	}
+	return ev
+}
+
+// closeEventLog writes what is queued and closes the log; a failure is
+// logged by the log itself.
+func closeEventLog(l eventLog) {
+	if l != nil {
+		_ = l.Close()
+	}
+}
+
+// identityEventsTo hands identity's credential and ban changes to l
+// (none when the log is off). Append never waits, as identity asks.
+func identityEventsTo(l eventLog) []identity.Option {
+	if l == nil {
+		return nil
+	}
+	return []identity.Option{identity.WithOnEvent(func(e identity.Event) { l.Append(identityEvent(e)) })}
+}
+
+// identityEvent is the log's form of an identity change (EVENTS.md): the
+// cid of a credential (never its secret); kind, value, by and reason of a
+// ban.
+func identityEvent(e identity.Event) events.Event {
+	ev := events.Event{Type: e.Type, Time: e.Time, CID: e.CID, Kind: e.Kind, Value: e.Value, By: e.By}
+	if e.Type == identity.EventBanCreated || e.Type == identity.EventBanDeleted {
+		reason := e.Reason
+		ev.Reason = &reason
+	}
+	return ev
+}

@@ -1,0 +1,313 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// ErrStarted: Start was called twice, or after Shutdown.
+var ErrStarted = errors.New("node: already started")
+
+// Node is one whole cliser node. Make it with New, run it with Start, stop
+// it with Shutdown (a drain) or Close (at once). Start, Shutdown and Close
+// are safe from any goroutine; the accessors are safe once Start has
+// returned nil.
+type Node struct {
+	opts options
+
+	mu       sync.Mutex
+	started  bool
+	running  bool // Start succeeded
+	stopOnce sync.Once
+	stopErr  error
+
+	store       *backend
+	evlog       eventLog
+	reg         *registry.Registry
+	stopFlusher context.CancelFunc
+	flushed     chan error
+	ids         *identityRun
+	metrics     *admin.Metrics
+	srv         *reactor.Server
+	api         *admin.API
+	adminSrv    *admin.Server
+	hook        *webhookRun
+}
+
+// New makes a node from opts; nothing is opened until Start.
+func New(opts ...Option) *Node {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Node{opts: o}
+}
+
+// Start opens and starts every part in this order: the store (bbolt, or
+// the cluster's on NATS), the event log, the registry (loaded) and its
+// flusher, identity (loaded within ctx), the reactor (made, not yet
+// listening), the cluster node (its mirror complete, what an earlier run
+// left connected marked), the admin API (so that /readyz says 503 while the
+// reactor starts), the webhook, and last the protocol's listener. On an
+// error whatever was opened is closed again, and the error says what to
+// fix (errors.Is(err, ErrConfig) for a configuration mistake).
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return ErrStarted
+	}
+	n.started = true
+	if err := n.openRecords(); err != nil {
+		return err
+	}
+	if err := n.start(ctx); err != nil {
+		n.release(context.Background())
+		return err
+	}
+	n.running = true
+	return nil
+}
+
+// openRecords opens the store and the event log, and loads the registry.
+func (n *Node) openRecords() error {
+	o := &n.opts
+	sink := &changeSink{}
+	store, err := openBackend(o, cluster.WithChanges(sink.emit))
+	if err != nil {
+		return err
+	}
+	regOpts := store.registryOptions()
+	if o.retention != nil {
+		regOpts = append(regOpts, registry.WithRetention(*o.retention))
+	}
+	evlog, err := openEventLog(o, store)
+	if err != nil {
+		_ = store.Close()
+		return err
+	}
+	if evlog != nil {
+		sink.set(evlog)
+		regOpts = append(regOpts, registry.WithChanges(sink.emit))
+	}
+	regOpts = append(regOpts, registry.WithLogger(o.log)) // a failing store is logged (and /readyz says so)
+	reg := registry.New(append(regOpts, o.regOpts...)...)
+	loaded, err := reg.Load()
+	if err != nil {
+		closeEventLog(evlog)
+		_ = store.Close()
+		return err
+	}
+	if store.node == nil && store.Store != nil {
+		o.log.Info("registry loaded", zap.String("data_dir", o.dataDir), zap.Int("records", loaded))
+	}
+	n.store, n.evlog, n.reg = store, evlog, reg
+	flushCtx, stop := context.WithCancel(context.Background())
+	n.stopFlusher, n.flushed = stop, make(chan error, 1)
+	go func() { n.flushed <- reg.Run(flushCtx) }()
+	return nil
+}
+
+// start brings up identity, the reactor, the cluster node, the admin API,
+// the webhook and the listener; release undoes what it did.
+func (n *Node) start(ctx context.Context) error {
+	o := &n.opts
+	ids, err := startIdentity(ctx, o, n.store, n.reg, identityEventsTo(n.evlog)...)
+	if err != nil {
+		return err
+	}
+	n.ids = ids
+	n.metrics = admin.NewMetrics(n.reg)
+	n.metrics.WatchIdentity(ids.Service)
+	var adminExtra []admin.Option
+	if n.store.node != nil { // cluster gauges and this node's cluster counters
+		n.metrics.Registry().MustRegister(n.store.node.Collectors()...)
+		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{n.store.node}))
+	} else {
+		// A full disk fails /readyz. In a cluster the store is NATS, and a
+		// NATS outage would take every node out of its balancer at once
+		// while each still serves its clients: cliser_cluster_nats_connected
+		// says it instead (docs/cluster.md).
+		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr))
+	}
+	if n.evlog != nil {
+		n.metrics.Registry().MustRegister(n.evlog.Collectors()...)
+		adminExtra = append(adminExtra, admin.WithEvents(n.evlog), admin.WithEventsHealth(n.evlog.Healthy))
+	}
+	ropts := append([]reactor.Option{reactor.WithObserver(n.metrics), reactor.WithLogger(o.log),
+		reactor.WithAddr(o.listen)}, o.reactorOpts...)
+	if n.srv, err = reactor.New(n.reg, append(ropts, reactor.WithIdentity(ids))...); err != nil {
+		return err
+	}
+	ids.srv = n.srv
+	var dir registry.Directory
+	if n.store.node != nil {
+		// Before the reactor accepts anyone: the node's mirror is complete
+		// and what an earlier run left connected is marked.
+		if err := n.store.node.Start(n.reg, n.srv.ShutdownAll); err != nil {
+			return err
+		}
+		dir = n.store.node.Directory()
+	}
+	// The admin listener comes up before the protocol's, so that /readyz
+	// can say 503 while the reactor starts.
+	srv := n.srv
+	n.adminSrv, err = n.startAdmin(dir, append(adminExtra,
+		admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }),
+		admin.WithLive(srv.Alive))...)
+	if err != nil {
+		return err
+	}
+	if n.hook, err = startWebhook(o, n.evlog, n.store, n.metrics); err != nil {
+		return err
+	}
+	if err := n.srv.Start(); err != nil {
+		return fmt.Errorf("listen %s: %w", o.listen, err)
+	}
+	return nil
+}
+
+// release closes what Start opened, in the stopping order, when Start
+// failed half-way.
+func (n *Node) release(ctx context.Context) {
+	if n.adminSrv != nil {
+		_ = n.adminSrv.Shutdown(ctx)
+	}
+	if n.ids != nil {
+		_ = n.ids.stop()
+	}
+	n.hook.stop()
+	n.stopFlusher()
+	<-n.flushed
+	closeEventLog(n.evlog)
+	_ = n.store.Close()
+}
+
+// Shutdown drains and stops the node: the reactor refuses new clients and
+// tells every connected one "190 server shutting down" (unless its engine
+// died: nobody is left to drain), identity writes what it queued, the
+// registry is flushed a last time, the webhook stops, the event log and
+// the store close, and the admin API goes last: it answers reads and
+// /readyz 503 while the rest drains. ctx bounds the drain and the admin
+// API's last requests. It returns the errors of the reactor, identity, the
+// last flush and the store; later calls return the first call's error.
+// Safe from any goroutine; a node that never started returns nil.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.running {
+		return nil
+	}
+	n.stopOnce.Do(func() { n.stopErr = n.shutdown(ctx) })
+	return n.stopErr
+}
+
+// Close stops the node at once: as Shutdown, but without waiting for
+// connected clients to leave (they are told 190 and dropped). Safe from
+// any goroutine.
+func (n *Node) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := n.Shutdown(ctx)
+	if errors.Is(err, context.Canceled) { // the drain was not waited for, as asked
+		err = nil
+	}
+	return err
+}
+
+func (n *Node) shutdown(ctx context.Context) error {
+	log := n.opts.log
+	var stopErr error
+	if !n.engineDied() { // a dead engine has nobody left to drain
+		log.Info("stopping: refusing new clients, telling connected ones `190 server shutting down`")
+		stopErr = n.srv.Stop(ctx)
+	}
+	idsErr := n.ids.stop()
+	n.stopFlusher()
+	flushErr := <-n.flushed
+	// Before the store (NATS) and the log it reads: a batch in flight is
+	// sent again after the restart, with the same webhook-id.
+	n.hook.stop()
+	// After the reactor and the registry: the disconnects of the drain
+	// are the log's last events. Before the store: in cluster mode that
+	// drains the NATS connection the log publishes on.
+	closeEventLog(n.evlog)
+	closeErr := n.store.Close()
+	// The admin API goes last: it answers reads and /readyz 503 while the
+	// reactor drains and the registry is written. An admin request still
+	// in flight when the time is up is cut off; that is no reason to fail
+	// a stop whose clients and records are all in order.
+	if n.adminSrv != nil {
+		if err := n.adminSrv.Shutdown(ctx); err != nil {
+			log.Warn("admin API closed with requests still in flight", zap.Error(err))
+		}
+	}
+	return errors.Join(stopErr, idsErr, flushErr, closeErr)
+}
+
+// engineDied: the protocol engine stopped on its own, before any Stop.
+func (n *Node) engineDied() bool {
+	if n.srv.Stopping() {
+		return false
+	}
+	select {
+	case <-n.srv.Exited():
+		return true
+	default:
+		return false
+	}
+}
+
+// Exited is closed once the protocol engine has stopped; closed before
+// Shutdown, it means the engine died under the node (gnet logged why) and
+// the process should exit so that a supervisor restarts it. Safe from any
+// goroutine after Start.
+func (n *Node) Exited() <-chan struct{} { return n.srv.Exited() }
+
+// Addr is the protocol's address, with the real port. Safe after Start.
+func (n *Node) Addr() string { return n.srv.Addr() }
+
+// AdminAddr is the admin API's address with the real port, or "off".
+// Safe after Start.
+func (n *Node) AdminAddr() string {
+	if n.adminSrv == nil {
+		return "off"
+	}
+	return n.adminSrv.Addr()
+}
+
+// SetPasswords swaps the accepted passwords (SIGHUP); registered clients
+// stay. Safe from any goroutine after Start.
+func (n *Node) SetPasswords(pw [][]byte) error { return n.srv.SetPasswords(pw) }
+
+// Registry is the node's registry (goroutine-safe itself).
+func (n *Node) Registry() *registry.Registry { return n.reg }
+
+// Reactor is the node's protocol engine (goroutine-safe itself).
+func (n *Node) Reactor() *reactor.Server { return n.srv }
+
+// Metrics is the node's Prometheus instrumentation.
+func (n *Node) Metrics() *admin.Metrics { return n.metrics }
+
+// API is the admin API, nil when the admin listener is off.
+func (n *Node) API() *admin.API { return n.api }
+
+// Identity is the node's identity service.
+func (n *Node) Identity() *identity.Service { return n.ids.Service }
+
+// Cluster is the node's cluster membership, nil on a single node.
+func (n *Node) Cluster() *cluster.Node { return n.store.node }
+
+// NATS is the node's NATS connection, nil on a single node.
+func (n *Node) NATS() *nats.Conn { return n.store.nc }

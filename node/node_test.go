@@ -1,0 +1,94 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/testnode"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/protocol"
+)
+
+// A node with a data dir serves a client, drains it on Shutdown with
+// "190 server shutting down", writes its record, and closes every
+// listener; a second node on the same data dir finds the record.
+func TestNodeStartShutdownKeepsRecords(t *testing.T) {
+	dir := t.TempDir()
+	n := testnode.Start(t, node.WithDataDir(dir), node.WithEventRetention(100))
+	c := testkit.Dial(t, n.Addr())
+	c.Register(testnode.Password, "dev-1")
+	api, err := admin.NewClient("http://"+n.AdminAddr(), "", 5*time.Second)
+	require.NoError(t, err)
+	require.NoError(t, api.Probe(context.Background(), "/readyz"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, n.Shutdown(ctx))
+	c.ExpectClosed("190 " + protocol.ReasonServerShuttingDown.String())
+	for _, addr := range []string{n.Addr(), n.AdminAddr()} {
+		_, err := net.DialTimeout("tcp", addr, time.Second)
+		require.Error(t, err, "%s still accepts after Shutdown", addr)
+	}
+	require.NoError(t, n.Shutdown(ctx), "a second Shutdown returns the first's result")
+
+	again := testnode.Start(t, node.WithDataDir(dir), node.WithEventRetention(100))
+	rec, ok := again.Registry().Get("dev-1")
+	require.True(t, ok, "the record was not written to the data dir")
+	require.False(t, rec.CStatus, "a record loaded after a stop is disconnected")
+	page, err := again.API().Events(context.Background(), admin.EventsQuery{Limit: 10})
+	require.NoError(t, err)
+	require.NotEmpty(t, page.Events, "the event log kept nothing across the restart")
+}
+
+// A node whose protocol port is taken fails Start with an error naming
+// the address, and leaves nothing open: the data dir opens again at once.
+func TestNodeStartFailureReleasesEverything(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	dir := t.TempDir()
+	n := testnode.New(t, node.WithDataDir(dir), node.WithListen(taken.Addr().String()))
+	err = n.Start(context.Background())
+	require.ErrorContains(t, err, "listen "+taken.Addr().String())
+	require.NoError(t, n.Shutdown(context.Background()), "Shutdown of a node that never ran")
+	require.ErrorIs(t, n.Start(context.Background()), node.ErrStarted)
+
+	// bbolt holds an exclusive lock on its file: were the store still
+	// open, this would wait for it and fail.
+	ok := testnode.Start(t, node.WithDataDir(dir))
+	require.NotEmpty(t, ok.Addr())
+}
+
+// A setting that can not work is an ErrConfig, for `cliser serve` to
+// exit 2 on.
+func TestNodeConfigMistakes(t *testing.T) {
+	n := testnode.New(t, node.WithEventRetention(10)) // no data dir, no cluster
+	err := n.Start(context.Background())
+	require.ErrorIs(t, err, node.ErrConfig)
+	require.ErrorContains(t, err, "data dir")
+
+	hook := testnode.New(t, node.WithDataDir(t.TempDir()), node.WithWebhook(node.Webhook{URL: "http://127.0.0.1:1/h"}))
+	err = hook.Start(context.Background())
+	require.ErrorIs(t, err, node.ErrConfig, "a webhook without the event log")
+}
+
+// Close stops at once: clients are told 190 and dropped, and the admin
+// API answers no more.
+func TestNodeClose(t *testing.T) {
+	n := testnode.Start(t)
+	c := testkit.Dial(t, n.Addr())
+	c.Register(testnode.Password, "dev-2")
+	require.NoError(t, n.Close())
+	c.ExpectClosed("190 " + protocol.ReasonServerShuttingDown.String())
+	_, err := http.Get("http://" + n.AdminAddr() + "/readyz")
+	require.Error(t, err)
+	require.False(t, errors.Is(n.Close(), context.Canceled))
+}

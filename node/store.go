@@ -1,0 +1,100 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/boltstore"
+)
+
+// backend is where the registry writes behind: bbolt in the data dir (one
+// node), the cluster's bucket on NATS JetStream, or nothing (memory only).
+// Close releases it after the registry's last flush.
+type backend struct {
+	registry.Store               // nil: memory only
+	node           *cluster.Node // nil on a single node
+	nc             *nats.Conn
+}
+
+func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
+	log := o.log
+	if !o.clustered() {
+		if o.dataDir == "" {
+			return &backend{}, nil
+		}
+		store, err := boltstore.Open(o.dataDir)
+		if err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
+		}
+		warnEmptyRegistry(store, log)
+		return &backend{Store: store}, nil
+	}
+	// Reconnect forever: a NATS server restarting must not stop a node
+	// that serves clients; writes wait in the registry's dirty set.
+	nc, err := nats.Connect(o.natsURLs, append([]nats.Option{nats.Name("cliser-" + o.nodeID),
+		nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("cluster: NATS connection lost; reconnecting", zap.Error(err))
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
+		})}, o.natsOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
+	}
+	opts := []cluster.Option{cluster.WithReplicas(o.replicas), cluster.WithHeartbeatTTL(o.heartbeat), cluster.WithLogger(log)}
+	if o.retention != nil {
+		opts = append(opts, cluster.WithRetention(*o.retention))
+	}
+	opts = append(append(opts, extra...), o.clOpts...)
+	node, err := cluster.Join(nc, o.nodeID, opts...)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
+	}
+	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", nc.ConnectedUrlRedacted()))
+	return &backend{Store: node.Store(), node: node, nc: nc}, nil
+}
+
+// warnEmptyRegistry says so when the registry file was there but empty:
+// bbolt would start on it as on a new one, and every record the operator
+// expected would be gone without a word (a full disk or a bad copy, more
+// often than a deliberate reset).
+func warnEmptyRegistry(store *boltstore.Store, log *zap.Logger) {
+	if store.WasEmpty() {
+		log.Warn("registry file was empty (zero bytes): starting with an empty registry; "+
+			"if records were expected, stop cliser and restore the file from a backup",
+			zap.String("file", store.Path()))
+	}
+}
+
+// registryOptions are the store's part of the registry's options.
+func (b *backend) registryOptions() []registry.Option {
+	var opts []registry.Option
+	if b.Store != nil {
+		opts = append(opts, registry.WithStore(b.Store))
+	}
+	if b.node != nil {
+		opts = append(opts, registry.WithNode(b.node.ID()))
+	}
+	return opts
+}
+
+// Close releases the store, and in cluster mode leaves the cluster (the
+// heartbeat goes at once) and drains the NATS connection.
+func (b *backend) Close() error {
+	if b.Store == nil {
+		return nil
+	}
+	err := b.Store.Close()
+	if b.node != nil {
+		err = errors.Join(err, b.node.Close(), b.nc.Drain())
+	}
+	return err
+}
