@@ -150,8 +150,15 @@ func (n *Node) markLost() error {
 	}
 	alive[n.id] = true
 	n.aliveSeen.Store(int64(len(alive)))
-	if time.Since(time.Unix(0, since)) < n.opts.heartbeatTTL || !n.anyHeldBy(alive) {
+	if time.Since(time.Unix(0, since)) < n.opts.heartbeatTTL {
+		return nil
+	}
+	suspects := n.heldByOthers(alive)
+	if len(suspects) == 0 {
 		return nil // the usual case: no scan of the mirror
+	}
+	if err := n.confirmLost(suspects, alive); err != nil {
+		return err
 	}
 	marked := n.markWhere(protocol.ReasonNodeLost, func(node string) bool { return !alive[node] })
 	if len(marked) > 0 {
@@ -162,16 +169,38 @@ func (n *Node) markLost() error {
 	return nil
 }
 
-// anyHeldBy: some node not in alive holds connected records.
-func (n *Node) anyHeldBy(alive map[string]bool) bool {
+// heldByOthers lists the nodes not in alive that hold connected records.
+func (n *Node) heldByOthers(alive map[string]bool) []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	var out []string
 	for node := range n.connectedBy {
 		if !alive[node] {
-			return true
+			out = append(out, node)
 		}
 	}
-	return false
+	return out
+}
+
+// confirmLost reads the heartbeat key of each suspect and puts the ones
+// that have one back in alive. The key listing misses a key renewed while
+// it runs (with one revision kept, the old one is gone before the listing
+// reaches it and the new one comes after its end), and a live node's
+// clients must not be marked lost for that.
+func (n *Node) confirmLost(suspects []string, alive map[string]bool) error {
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	for _, id := range suspects {
+		_, err := n.nodes.Get(ctx, keyOf(id))
+		switch {
+		case err == nil:
+			alive[id] = true
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			n.unhealthy(err)
+			return fmt.Errorf("cluster: heartbeat of %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // markOwnLeftovers marks the records an earlier run of this node left
