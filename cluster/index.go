@@ -186,27 +186,18 @@ type candidate struct {
 	read bool            // rec is the bucket's
 }
 
-// candidates walks the index for one page: up to limit entries q selects,
-// and whether more follow.
-func (n *Node) candidates(q registry.Query, limit int) ([]candidate, bool) {
-	out := make([]candidate, 0, min(limit, 64))
-	more := false
+// candidates walks the index for one page (registry.SelectPage): the
+// entries q selects, and whether more follow.
+func (n *Node) candidates(q registry.Query) ([]candidate, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.index.AscendGreaterOrEqual(key(q.From()), func(e entry) bool {
-		if q.Past(e.cid) {
-			return false
-		}
-		if e.cid == q.After || !matches(q.Status, e.connected()) {
-			return true
-		}
-		if len(out) == limit {
-			more = true
-			return false
-		}
+	entries, more := registry.SelectPage(q,
+		func(from string, visit func(entry) bool) { n.index.AscendGreaterOrEqual(key(from), visit) },
+		func(e entry) (string, bool) { return e.cid, e.connected() })
+	out := make([]candidate, 0, len(entries))
+	for _, e := range entries {
 		out = append(out, candidate{e: e, own: e.node() == n.self, rec: n.partialLocked(e)})
-		return true
-	})
+	}
 	return out, more
 }
 
@@ -219,16 +210,11 @@ func (n *Node) candidates(q registry.Query, limit int) ([]candidate, bool) {
 // registry and the others' are what the index holds (cid, node, cstatus);
 // Stale says so.
 func (n *Node) list(q registry.Query) registry.Page {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = registry.DefaultPageLimit
-	}
-	limit = min(limit, registry.MaxPageLimit)
-	cands, more := n.candidates(q, limit)
+	cands, more := n.candidates(q)
 	n.readPage(cands)
 	page := registry.Page{Records: make([]registry.Record, 0, len(cands))}
 	for _, c := range cands {
-		if c.rec.CID != "" && matches(q.Status, c.rec.CStatus) {
+		if c.rec.CID != "" && q.Status.Match(c.rec.CStatus) {
 			page.Records = append(page.Records, c.rec)
 		}
 	}
@@ -293,14 +279,4 @@ func (n *Node) connectedWhere(pick func(node string) bool) []string {
 		return true
 	})
 	return out
-}
-
-func matches(s registry.Status, connected bool) bool {
-	switch s {
-	case registry.StatusConnected:
-		return connected
-	case registry.StatusDisconnected:
-		return !connected
-	}
-	return true
 }

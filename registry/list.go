@@ -25,7 +25,8 @@ func ParseStatus(s string) (Status, bool) {
 	return StatusAll, false
 }
 
-func (s Status) match(connected bool) bool {
+// Match says whether a record that is (or is not) connected passes s.
+func (s Status) Match(connected bool) bool {
 	switch s {
 	case StatusConnected:
 		return connected
@@ -68,33 +69,57 @@ type Page struct {
 	Next    string
 }
 
+// PageLimit is q's limit as a page takes it: DefaultPageLimit when none
+// is given, at most MaxPageLimit.
+func (q Query) PageLimit() int {
+	if q.Limit <= 0 {
+		return DefaultPageLimit
+	}
+	return min(q.Limit, MaxPageLimit)
+}
+
 // List returns one page. It holds the lock for O(log n + scanned) steps.
 func (r *Registry) List(q Query) Page {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultPageLimit
-	}
-	limit = min(limit, MaxPageLimit)
-	page := Page{Records: make([]Record, 0, min(limit, 64))}
-	more := false
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.byCID.AscendGreaterOrEqual(&entry{cid: q.From()}, func(e *entry) bool {
-		if q.Past(e.cid) {
+	entries, more := SelectPage(q,
+		func(from string, visit func(*entry) bool) { r.byCID.AscendGreaterOrEqual(&entry{cid: from}, visit) },
+		func(e *entry) (string, bool) { return e.cid, e.cstatus })
+	page := Page{Records: make([]Record, 0, len(entries))}
+	for _, e := range entries {
+		page.Records = append(page.Records, e.record(r.opts.node))
+	}
+	if more {
+		page.Next = entries[len(entries)-1].cid
+	}
+	return page
+}
+
+// SelectPage is the one implementation of a page's rules, for every
+// cid-ordered set of records (the registry, the cluster's index): ascend
+// walks the set in cid order from a cid on, calling visit until it says
+// stop; key gives an item's cid and whether it is connected. It returns
+// the items of q's page and whether more follow (then the last item's cid
+// is the next cursor). The cursor is exclusive, the prefix bounds the
+// walk, the limit is q.PageLimit. The caller holds whatever lock the set
+// needs.
+func SelectPage[T any](q Query, ascend func(from string, visit func(T) bool), key func(T) (cid string, connected bool)) (items []T, more bool) {
+	limit := q.PageLimit()
+	items = make([]T, 0, min(limit, 64))
+	ascend(q.From(), func(it T) bool {
+		cid, connected := key(it)
+		if q.Past(cid) {
 			return false
 		}
-		if e.cid == q.After || !q.Status.match(e.cstatus) {
+		if cid == q.After || !q.Status.Match(connected) {
 			return true
 		}
-		if len(page.Records) == limit {
+		if len(items) == limit {
 			more = true
 			return false
 		}
-		page.Records = append(page.Records, e.record(r.opts.node))
+		items = append(items, it)
 		return true
 	})
-	if more {
-		page.Next = page.Records[len(page.Records)-1].CID
-	}
-	return page
+	return items, more
 }
