@@ -191,7 +191,7 @@ func TestStartingAndDraining(t *testing.T) {
 // called again.
 func TestListenerShutdown(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackConfig{})
+	s := newStack(t, stackConfig{noStart: true}) // the hand-wired stack: its listener is the test's to stop
 	require.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

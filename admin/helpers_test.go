@@ -14,6 +14,8 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/testnode"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -28,8 +30,8 @@ type stack struct {
 	srv     *reactor.Server
 	metrics *admin.Metrics
 	api     *admin.API
-	admin   *admin.Server
-	base    string // http://host:port of the admin listener
+	admin   *admin.Server // newStartingStack only
+	base    string        // http://host:port of the admin listener
 	token   string
 }
 
@@ -37,40 +39,55 @@ type stackConfig struct {
 	token        string
 	reactorOpts  []reactor.Option
 	registryOpts []registry.Option
-	noStart      bool // leave the reactor unstarted (a "starting" server)
+	noStart      bool // leave the reactor unstarted (a "starting" server): newStartingStack
 	apiOpts      []admin.Option
 }
 
+// newStack starts a whole node (package node) with the admin API on,
+// records in memory.
 func newStack(t *testing.T, cfg stackConfig) *stack {
 	t.Helper()
-	reg := registry.New(cfg.registryOpts...)
-	m := admin.NewMetrics(reg)
-	opts := append([]reactor.Option{
-		reactor.WithAddr("127.0.0.1:0"),
+	if cfg.noStart {
+		return newStartingStack(t, cfg)
+	}
+	n := testnode.Start(t, node.WithReactorOptions(append(stackReactorOptions(), cfg.reactorOpts...)...),
+		node.WithRegistryOptions(cfg.registryOpts...), node.WithAdminToken(cfg.token),
+		node.WithAdminOptions(cfg.apiOpts...))
+	return &stack{reg: n.Registry(), srv: n.Reactor(), metrics: n.Metrics(), api: n.API(),
+		base: "http://" + n.AdminAddr(), token: cfg.token}
+}
+
+func stackReactorOptions() []reactor.Option {
+	return []reactor.Option{
 		reactor.WithPasswords([][]byte{[]byte(testPassword)}),
 		reactor.WithLoops(2),
 		reactor.WithKeepAlive(time.Hour, 5*time.Second),
-		reactor.WithLogger(zaptest.NewLogger(t)),
-		reactor.WithObserver(m),
-	}, cfg.reactorOpts...)
-	srv, err := reactor.New(reg, opts...)
+	}
+}
+
+// newStartingStack is a stack whose reactor is made but not started: a
+// server that is starting, which a node never shows for long enough to
+// test. The test starts and stops it itself.
+func newStartingStack(t *testing.T, cfg stackConfig) *stack {
+	t.Helper()
+	log := zaptest.NewLogger(t)
+	reg := registry.New(cfg.registryOpts...)
+	m := admin.NewMetrics(reg)
+	opts := append(stackReactorOptions(), reactor.WithAddr("127.0.0.1:0"), reactor.WithLogger(log), reactor.WithObserver(m))
+	srv, err := reactor.New(reg, append(opts, cfg.reactorOpts...)...)
 	require.NoError(t, err)
 	apiOpts := []admin.Option{admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithBroadcast(srv.ShutdownAll),
-		admin.WithToken(cfg.token), admin.WithLogger(zaptest.NewLogger(t))}
+		admin.WithToken(cfg.token), admin.WithLogger(log)}
 	api := admin.New(reg, append(apiOpts, cfg.apiOpts...)...)
 	hs, err := api.Listen("127.0.0.1:0")
 	require.NoError(t, err)
-	s := &stack{reg: reg, srv: srv, metrics: m, api: api, admin: hs, base: "http://" + hs.Addr(), token: cfg.token}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Stop(ctx)
 		require.NoError(t, hs.Shutdown(ctx))
 	})
-	if !cfg.noStart {
-		require.NoError(t, srv.Start())
-	}
-	return s
+	return &stack{reg: reg, srv: srv, metrics: m, api: api, admin: hs, base: "http://" + hs.Addr(), token: cfg.token}
 }
 
 // reply is an HTTP answer, read whole.
