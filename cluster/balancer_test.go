@@ -48,7 +48,7 @@ backend nodes
     http-check expect status 200
 `, front)
 	for _, tn := range nodes {
-		_, adminPort, err := net.SplitHostPort(tn.hs.Addr())
+		_, adminPort, err := net.SplitHostPort(tn.n.AdminAddr())
 		require.NoError(t, err)
 		cfg += fmt.Sprintf("    server %s %s check port %s inter 100ms fall 1 rise 1\n", tn.id, tn.srv.Addr(), adminPort)
 	}

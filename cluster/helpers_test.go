@@ -16,6 +16,8 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/testnode"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -48,18 +50,17 @@ func startNATS(t testing.TB, dir string, port int) *server.Server {
 	return s
 }
 
-// testNode is one cliser node wired as serve wires it in cluster mode.
+// testNode is one whole cliser node in cluster mode (package node), with
+// handles on its parts for the tests.
 type testNode struct {
-	id       string
-	nc       *nats.Conn
-	node     *cluster.Node
-	reg      *registry.Registry
-	srv      *reactor.Server
-	api      *admin.Client
-	hs       *admin.Server
-	stopFlsh context.CancelFunc
-	flushed  chan error
-	stopped  bool
+	id      string
+	n       *node.Node
+	nc      *nats.Conn
+	node    *cluster.Node
+	reg     *registry.Registry
+	srv     *reactor.Server
+	api     *admin.Client
+	stopped bool
 }
 
 // startNode starts node id on the NATS server at url; opts come after the
@@ -72,38 +73,26 @@ func startNode(t *testing.T, url, id string, opts ...cluster.Option) *testNode {
 // startNodeWith is startNode with reactor options too, after the tests'.
 func startNodeWith(t *testing.T, url, id string, ropts []reactor.Option, opts ...cluster.Option) *testNode {
 	t.Helper()
-	log := zaptest.NewLogger(t).Named(id)
-	nc, err := nats.Connect(url, nats.Name("cliser-"+id),
-		nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
-	n, err := cluster.Join(nc, id, append([]cluster.Option{cluster.WithHeartbeatTTL(time.Second),
-		cluster.WithCheckInterval(200 * time.Millisecond), cluster.WithRequestTimeout(2 * time.Second),
-		cluster.WithLogger(log)}, opts...)...)
-	require.NoError(t, err)
-	reg := registry.New(registry.WithStore(n.Store()), registry.WithNode(id),
-		registry.WithFlushInterval(20*time.Millisecond))
-	_, err = reg.Load()
-	require.NoError(t, err)
-	ctx, stopFlush := context.WithCancel(context.Background())
-	flushed := make(chan error, 1)
-	go func() { flushed <- reg.Run(ctx) }()
+	return startNodeOpts(t, url, id, node.WithReactorOptions(ropts...), node.WithClusterOptions(opts...))
+}
 
-	srv, err := reactor.New(reg, append([]reactor.Option{reactor.WithAddr("127.0.0.1:0"),
-		reactor.WithPasswords([][]byte{[]byte(testPassword)}), reactor.WithLogger(log)}, ropts...)...)
+// startNodeOpts is startNode with node options, after the tests'.
+func startNodeOpts(t *testing.T, url, id string, opts ...node.Option) *testNode {
+	t.Helper()
+	n := testnode.Start(t, append([]node.Option{node.WithLogger(zaptest.NewLogger(t).Named(id)),
+		node.WithCluster(url, id), node.WithClusterHeartbeat(time.Second),
+		node.WithNATSOptions(nats.ReconnectWait(50 * time.Millisecond)),
+		node.WithClusterOptions(cluster.WithCheckInterval(200*time.Millisecond), cluster.WithRequestTimeout(2*time.Second)),
+		node.WithRegistryOptions(registry.WithFlushInterval(20 * time.Millisecond)),
+		node.WithReactorOptions(reactor.WithPasswords([][]byte{[]byte(testPassword)}))}, opts...)...)
+	c, err := admin.NewClient("http://"+n.AdminAddr(), "", 5*time.Second)
 	require.NoError(t, err)
-	require.NoError(t, n.Start(reg, srv.ShutdownAll))
-	require.NoError(t, srv.Start())
-	api := admin.New(reg, admin.WithReady(srv.Ready), admin.WithDirectory(n.Directory()), admin.WithLogger(log))
-	hs, err := api.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	c, err := admin.NewClient("http://"+hs.Addr(), "", 5*time.Second)
-	require.NoError(t, err)
-	tn := &testNode{id: id, nc: nc, node: n, reg: reg, srv: srv, api: c, hs: hs, stopFlsh: stopFlush, flushed: flushed}
+	tn := &testNode{id: id, n: n, nc: n.NATS(), node: n.Cluster(), reg: n.Registry(), srv: n.Reactor(), api: c}
 	t.Cleanup(tn.stop)
 	return tn
 }
 
-// stop is the graceful stop, in serve's order.
+// stop is the node's graceful stop.
 func (tn *testNode) stop() {
 	if tn.stopped {
 		return
@@ -111,26 +100,14 @@ func (tn *testNode) stop() {
 	tn.stopped = true
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = tn.srv.Stop(ctx)
-	tn.stopFlsh()
-	<-tn.flushed
-	_ = tn.node.Close()
-	_ = tn.hs.Shutdown(ctx)
-	tn.nc.Close()
+	_ = tn.n.Shutdown(ctx)
 }
 
 // crash stops the node hard: NATS goes first, so nothing it does after
 // reaches the cluster (no goodbye, no last flush, no heartbeat removal).
 func (tn *testNode) crash() {
-	tn.stopped = true
 	tn.nc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = tn.srv.Stop(ctx)
-	tn.stopFlsh()
-	<-tn.flushed
-	_ = tn.node.Close()
-	_ = tn.hs.Shutdown(ctx)
+	tn.stop()
 }
 
 // register dials addr and registers id; its reads answer keep-alives.

@@ -7,22 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/reactor"
-	"github.com/cliser/cliser/registry"
 )
 
-// idNode is a cluster node with fleet identity wired as serve wires it:
-// an identity.Service on the cluster's identity store, its closers on the
-// node's registry and reactor.
+// idNode is a cluster node with fleet identity, as serve wires it.
 type idNode struct {
 	*testNode
 	svc *identity.Service
@@ -30,48 +24,8 @@ type idNode struct {
 
 func startIdentityNode(t *testing.T, url, id string) *idNode {
 	t.Helper()
-	log := zaptest.NewLogger(t).Named(id)
-	nc, err := nats.Connect(url, nats.Name("cliser-"+id), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
-	n, err := cluster.Join(nc, id, cluster.WithHeartbeatTTL(time.Second),
-		cluster.WithCheckInterval(200*time.Millisecond), cluster.WithLogger(log))
-	require.NoError(t, err)
-	st, err := n.IdentityStore()
-	require.NoError(t, err)
-	reg := registry.New(registry.WithStore(n.Store()), registry.WithNode(id), registry.WithFlushInterval(20*time.Millisecond))
-	_, err = reg.Load()
-	require.NoError(t, err)
-	var srv *reactor.Server
-	svc := identity.New(identity.WithStore(st), identity.WithLogger(log), identity.WithSweepInterval(50*time.Millisecond),
-		identity.WithCloser(func(cid string, r protocol.Reason) {
-			if conn, err := reg.Conn(cid); err == nil {
-				_ = conn.Close(r)
-			}
-		}),
-		identity.WithAddrCloser(func(match func(string) bool, r protocol.Reason) { srv.CloseWhere(match, r) }))
-	svcCtx, stopSvc := context.WithCancel(context.Background())
-	require.NoError(t, svc.Start(svcCtx))
-	ctx, stopFlush := context.WithCancel(context.Background())
-	flushed := make(chan error, 1)
-	go func() { flushed <- reg.Run(ctx) }()
-	srv, err = reactor.New(reg, reactor.WithAddr("127.0.0.1:0"), reactor.WithPasswords([][]byte{[]byte(testPassword)}),
-		reactor.WithIdentity(svc), reactor.WithLogger(log))
-	require.NoError(t, err)
-	require.NoError(t, n.Start(reg, srv.ShutdownAll))
-	require.NoError(t, srv.Start())
-	tn := &testNode{id: id, nc: nc, node: n, reg: reg, srv: srv, stopFlsh: stopFlush, flushed: flushed}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-		_ = svc.Close()
-		stopSvc()
-		stopFlush()
-		<-flushed
-		_ = n.Close()
-		nc.Close()
-	})
-	return &idNode{testNode: tn, svc: svc}
+	tn := startNodeOpts(t, url, id, node.WithIdentityOptions(identity.WithSweepInterval(50*time.Millisecond)))
+	return &idNode{testNode: tn, svc: tn.n.Identity()}
 }
 
 // answer sends both handshake answers at once and returns the line after

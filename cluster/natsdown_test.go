@@ -21,7 +21,7 @@ import (
 func (tn *testNode) httpGet(t testing.TB, path string, out any) (status int, stale string, took time.Duration) {
 	t.Helper()
 	start := time.Now()
-	resp, err := http.Get("http://" + tn.hs.Addr() + path)
+	resp, err := http.Get("http://" + tn.n.AdminAddr() + path)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	took = time.Since(start)
