@@ -32,7 +32,7 @@ func TestDashboard20000Clients(t *testing.T) {
 	s := testkit.ServeWrapped(t, favoured(), []string{"CLISER_PASSWORD=" + password}, "--listen", "127.0.0.1:0",
 		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--keepalive-interval", "1h", "--max-handshakes-per-ip", "0")
 	const live, gone = 15000, 5000
-	benchBinary(t) // built before the clock starts
+	testkit.BenchBinary(t) // built before the clock starts
 	start := time.Now()
 	g := startLoadWorker(t)
 	g.fleet(loadConfig{Addr: s.Addr, Password: password, IDPrefix: "gone-",

@@ -7,12 +7,11 @@ import (
 	"net/rpc/jsonrpc"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // The dashboard's load tests drive the benchmark's load engine (package
@@ -20,51 +19,8 @@ import (
 // JSON-RPC on stdin/stdout, as the bench harness does. A built binary,
 // not an import: the load lives in its own processes (the open-files
 // limit is per process), runs without the race detector this test binary
-// may carry, and the bench code may be a module of its own.
-
-var (
-	benchOnce sync.Once
-	benchPath string
-	benchErr  error
-)
-
-// benchBinary builds cliser-bench once per test process, from bench/ when
-// it is a module of its own, else from the root module.
-func benchBinary(t *testing.T) string {
-	t.Helper()
-	benchOnce.Do(func() {
-		gomod, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			benchErr = err
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(gomod)))
-		dir, pkg := root, "./bench/cmd/cliser-bench"
-		if _, err := os.Stat(filepath.Join(root, "bench", "go.mod")); err == nil {
-			dir, pkg = filepath.Join(root, "bench"), "./cmd/cliser-bench"
-		}
-		tmp, err := os.MkdirTemp("", "cliser-bench-bin-")
-		if err != nil {
-			benchErr = err
-			return
-		}
-		benchPath = filepath.Join(tmp, "cliser-bench")
-		cmd := exec.Command("go", "build", "-o", benchPath, pkg)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			benchErr = &buildError{out: string(out), err: err}
-		}
-	})
-	require.NoError(t, benchErr)
-	return benchPath
-}
-
-type buildError struct {
-	out string
-	err error
-}
-
-func (b *buildError) Error() string { return "go build cliser-bench: " + b.err.Error() + ": " + b.out }
+// may carry, and the bench code is a module of its own
+// (testkit.BenchBinary builds it).
 
 // loadConfig is the part of bench/load.Config the tests set (the worker
 // takes it as JSON, by field name).
@@ -88,7 +44,7 @@ type loadWorker struct {
 // startLoadWorker starts a worker process, ended when the test ends.
 func startLoadWorker(t *testing.T) *loadWorker {
 	t.Helper()
-	cmd := exec.Command(benchBinary(t), "worker")
+	cmd := exec.Command(testkit.BenchBinary(t), "worker")
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()

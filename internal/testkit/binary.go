@@ -33,17 +33,28 @@ func Binary(t testing.TB) string {
 // which `go list -m` gives from the product module and from the bench
 // module alike (there its replace directive names this checkout).
 func build() (string, error) {
+	root, err := productDir()
+	if err != nil {
+		return "", err
+	}
+	return goBuild(root, "./cmd/cliser", "cliser")
+}
+
+func productDir() (string, error) {
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cliser/cliser").Output()
+	return strings.TrimSpace(string(root)), err
+}
+
+// goBuild runs `go build pkg` in dir into a new temporary directory and
+// returns the binary's path.
+func goBuild(dir, pkg, name string) (string, error) {
+	tmp, err := os.MkdirTemp("", name+"-bin-")
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "cliser-bin-")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "cliser")
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/cliser")
-	cmd.Dir = strings.TrimSpace(string(root))
+	path := filepath.Join(tmp, name)
+	cmd := exec.Command("go", "build", "-o", path, pkg)
+	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", &buildFailure{out: string(out), err: err}
 	}
