@@ -2,16 +2,7 @@ package testkit
 
 import (
 	"path/filepath"
-	"sync"
 	"testing"
-
-	"github.com/stretchr/testify/require"
-)
-
-var (
-	benchOnce sync.Once
-	benchPath string
-	benchErr  error
 )
 
 // BenchBinary returns the path of cliser-bench, built from the bench
@@ -22,14 +13,11 @@ var (
 // goroutine.
 func BenchBinary(t testing.TB) string {
 	t.Helper()
-	benchOnce.Do(func() {
+	return benchBin.get(t, func() (string, error) {
 		root, err := productDir()
 		if err != nil {
-			benchErr = err
-			return
+			return "", err
 		}
-		benchPath, benchErr = goBuild(filepath.Join(root, "bench"), "./cmd/cliser-bench", "cliser-bench")
+		return goBuild(filepath.Join(root, "bench"), "./cmd/cliser-bench", "cliser-bench")
 	})
-	require.NoError(t, benchErr)
-	return benchPath
 }

@@ -11,22 +11,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The binary is built at most once per test process: every test of a
+// Each binary is built at most once per test process: every test of a
 // package that runs it shares the one build.
-var (
-	buildOnce sync.Once
-	builtPath string
-	buildErr  error
-)
+type once struct {
+	do   sync.Once
+	path string
+	err  error
+}
+
+func (o *once) get(t testing.TB, build func() (string, error)) string {
+	t.Helper()
+	o.do.Do(func() { o.path, o.err = build() })
+	require.NoError(t, o.err)
+	return o.path
+}
+
+var cliserBin, benchBin once
 
 // Binary returns the path of the cliser binary, built from ./cmd/cliser of
 // the product module into a temporary directory the first time it is
 // called; the bench module's tests use it too. Safe from any goroutine.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() { builtPath, buildErr = build() })
-	require.NoError(t, buildErr)
-	return builtPath
+	return cliserBin.get(t, build)
 }
 
 // build runs `go build ./cmd/cliser` in the product module's directory,
