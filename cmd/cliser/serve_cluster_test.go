@@ -62,6 +62,10 @@ func TestBinaryClusterMode(t *testing.T) {
 	assert.Contains(t, alpha.LogText(), `"msg":"cluster: joined"`)
 }
 
+// The stats sampler ticks every 5 s: a disconnect shows in /v1/stats once
+// a tick has seen it, so the tests poll the CLI with room for a busy box.
+const statsWait = 40 * time.Second
+
 // Two `cliser serve --cluster` nodes: status through either one shows both
 // nodes, each with its own clients, and the sums above them.
 func TestCLIStatusClusterPerNode(t *testing.T) {
