@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -33,14 +32,6 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 		reactor.WithKeepAlive(hostileKeepInterval, hostileKeepTimeout),
 		reactor.WithHandshakeTimeout(hostileHandshakeTimeout),
 	)
-	api := admin.New(s.reg, admin.WithReady(s.Ready))
-	hs, err := api.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-	})
 
 	// A registry big enough that a full page is ~200 KiB of JSON.
 	const records = 1000
@@ -56,7 +47,7 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 	)
 	var stalled []net.Conn
 	dialAdmin := func() net.Conn {
-		c, err := net.Dial("tcp", hs.Addr())
+		c, err := net.Dial("tcp", s.adminAddr)
 		require.NoError(t, err)
 		stalled = append(stalled, c)
 		t.Cleanup(func() { _ = c.Close() })
@@ -160,7 +151,7 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 
 	healthy.assertIntact(t, sids, stallsBegan)
 	// The admin API itself still answers, stalls and all.
-	resp, err := http.Get("http://" + hs.Addr() + "/healthz")
+	resp, err := http.Get("http://" + s.adminAddr + "/healthz")
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

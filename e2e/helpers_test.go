@@ -20,6 +20,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/internal/testnode"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -29,34 +31,25 @@ import (
 // only mean the password was logged.
 const testPassword = "e2e-Pa55word-9f3c1d"
 
-// server is a real reactor on 127.0.0.1:0 with its registry. Every log line
-// it writes (debug and up) is kept, so a test can check that no secret
-// reached the logs.
+// server is a whole node (package node) on 127.0.0.1:0, records in
+// memory, the admin API on. Every log line it writes (debug and up) is
+// kept, so a test can check that no secret reached the logs.
 type server struct {
 	*reactor.Server
-	reg  *registry.Registry
-	logs *observer.ObservedLogs
+	reg       *registry.Registry
+	adminAddr string
+	logs      *observer.ObservedLogs
 }
 
 func startServer(t *testing.T, opts ...reactor.Option) *server {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	reg := registry.New()
 	base := []reactor.Option{
-		reactor.WithAddr("127.0.0.1:0"),
 		reactor.WithPasswords([][]byte{[]byte(testPassword)}),
 		reactor.WithLoops(2),
-		reactor.WithLogger(zap.New(core)),
 	}
-	srv, err := reactor.New(reg, append(base, opts...)...)
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
-	return &server{Server: srv, reg: reg, logs: logs}
+	n := testnode.Start(t, node.WithLogger(zap.New(core)), node.WithReactorOptions(append(base, opts...)...))
+	return &server{Server: n.Reactor(), reg: n.Registry(), adminAddr: n.AdminAddr(), logs: logs}
 }
 
 // assertNoSecretInLogs checks every field of every log line the server
