@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,37 +10,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/harness"
-	"github.com/cliser/cliser/internal/testkit"
 )
-
-func TestClusterRejectsBadFlags(t *testing.T) {
-	err := cluster(context.Background(), []string{"--nodes", "1"})
-	assert.ErrorContains(t, err, "--nodes >= 2")
-	err = cluster(context.Background(), []string{"--clients-per-node", "0"})
-	assert.ErrorContains(t, err, "--clients-per-node >= 1")
-}
 
 // `cliser-bench cluster` end to end at small N: three real `cliser serve
 // --cluster` nodes on an embedded NATS JetStream server, 30 load clients
 // each; every client and every sample is counted, and both report files
 // are written. No timing is asserted.
 func TestClusterWritesTheReport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs cliser serve")
-	}
-	bin := testkit.Binary(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	bin, dir, ctx := endToEnd(t, 90*time.Second)
 	err := cluster(ctx, []string{"--cliser-bin", bin, "--out-dir", dir, "--in-process-load",
 		"--clients-per-node", "30", "--visibility-samples", "6", "--routing-samples", "4", "--poll", "5ms"})
 	require.NoError(t, err)
 
 	day := time.Now().UTC().Format("2006-01-02")
-	b, err := os.ReadFile(filepath.Join(dir, day+"-cluster-3x30.json"))
-	require.NoError(t, err)
 	var res harness.ClusterResult
-	require.NoError(t, json.Unmarshal(b, &res))
+	readJSON(t, filepath.Join(dir, day+"-cluster-3x30.json"), &res)
 	assert.EqualValues(t, 90, res.Clients)
 	assert.EqualValues(t, 90, res.Handshakes)
 	assert.Positive(t, res.RegistrationRate)

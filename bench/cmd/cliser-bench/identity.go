@@ -1,22 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cliser/cliser/bench/harness"
@@ -48,16 +41,13 @@ type identityRound struct {
 
 func identityBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("identity", flag.ContinueOnError)
-	clients := fs.Int("clients", 19000, "clients (and enrolled client IDs) per round")
-	rounds := fs.Int("rounds", 3, "rounds of each mode, alternating")
-	bin := fs.String("cliser-bin", "bin/cliser", "the cliser binary")
-	out := fs.String("out", "", "write the report to this .md (and the figures to the .json beside it); default: stdout only")
-	concurrency := fs.Int("concurrency", 256, "handshakes in flight")
+	var f roundFlags
+	f.register(fs, "clients (and enrolled client IDs) per round", 3)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *clients < 1 || *rounds < 1 {
-		return errors.New("--clients and --rounds must be positive")
+	if err := f.check(); err != nil {
+		return err
 	}
 	work, err := os.MkdirTemp("", "cliser-bench-identity-")
 	if err != nil {
@@ -65,9 +55,9 @@ func identityBench(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(work)
 	var results []identityRound
-	for r := 0; r < *rounds; r++ {
+	for r := 0; r < f.rounds; r++ {
 		for _, mode := range []string{"shared", "secrets"} {
-			res, err := identityRoundRun(ctx, *bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, *clients, *concurrency, len(results))
+			res, err := identityRoundRun(ctx, f.bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, f.clients, f.concurrency, len(results))
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", mode, r+1, err)
 			}
@@ -76,26 +66,16 @@ func identityBench(ctx context.Context, args []string) error {
 			results = append(results, res)
 		}
 	}
-	md := identityReport(results, *clients)
-	fmt.Print(md)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
-			return err
-		}
-		js, _ := json.MarshalIndent(results, "", "  ")
-		if err := os.WriteFile(strings.TrimSuffix(*out, ".md")+".json", js, 0o644); err != nil {
-			return err
-		}
+	if err := f.writeRoundReport(identityReport(results, f.clients), results); err != nil {
+		return err
 	}
 	for _, r := range results {
-		if r.Errors > 0 || r.Registered != int64(r.Clients) {
-			return fmt.Errorf("%s round %d: %d of %d registered, %d errors", r.Mode, r.Round, r.Registered, r.Clients, r.Errors)
+		if err := roundShortfall(r.Mode, r.Round, r.Clients, r.Registered, r.Errors); err != nil {
+			return err
 		}
 	}
 	return nil
 }
-
-const benchPassword = "bench-shared-password"
 
 // benchSecret is client id's secret, derived so that the seed and the load
 // agree without passing 19,000 secrets around: 43 base64url characters,
@@ -130,31 +110,13 @@ func identityRoundRun(ctx context.Context, bin, dir, mode string, round, n, conc
 			return res, err
 		}
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off",
-		"--data-dir", dir, "--keepalive-interval", "1h", "--max-handshakes-per-ip", "0", "--auth-fail-limit", "0")
-	cmd.Env = append(os.Environ(), "CLISER_PASSWORD="+benchPassword, "GOMAXPROCS="+fmt.Sprint(runtime.NumCPU()))
-	stderr, err := cmd.StderrPipe()
+	cmd, addr, stop, err := startServe(ctx, bin, dir, nil, nil)
 	if err != nil {
 		return res, err
 	}
-	if err := cmd.Start(); err != nil {
-		return res, err
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	addr, err := readyAddr(stderr)
-	if err != nil {
-		return res, err
-	}
-	// Each round dials from addresses of its own, so that the previous
-	// rounds' TIME_WAIT ports never run this one short.
+	defer stop()
 	res.SourcePrefix = fmt.Sprintf("127.0.%d.", 20+seq)
-	var srcs []string
-	for i := 1; i <= 4; i++ {
-		srcs = append(srcs, res.SourcePrefix+fmt.Sprint(i))
-	}
+	srcs := sourceIPs(res.SourcePrefix)
 	cfg := load.Config{Addr: addr, Password: benchPassword, IDPrefix: "id-bench-", SourceIPs: srcs, Concurrency: concurrency}
 	if mode == "secrets" {
 		cfg.Secret = benchSecret
@@ -195,23 +157,6 @@ func identityRoundRun(ctx context.Context, bin, dir, mode string, round, n, conc
 	return res, nil
 }
 
-// readyAddr reads serve's log until its ready line and returns the
-// protocol address; the rest of the log is drained in the background.
-func readyAddr(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		var e struct {
-			Msg    string `json:"msg"`
-			Listen string `json:"listen"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && strings.HasPrefix(e.Msg, "cliser ready") {
-			go func() { _, _ = io.Copy(io.Discard, r) }()
-			return e.Listen, nil
-		}
-	}
-	return "", errors.New("serve exited before its ready line")
-}
-
 func identityReport(rs []identityRound, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Handshake cost of a secret per client, %s\n\n", time.Now().UTC().Format("2006-01-02"))
@@ -226,14 +171,7 @@ func identityReport(rs []identityRound, n int) string {
 			r.Wall.Round(time.Millisecond), r.RatePerSec, r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond), r.HSPerCPUSec)
 	}
 	med := func(mode string, f func(identityRound) float64) float64 {
-		var v []float64
-		for _, r := range rs {
-			if r.Mode == mode {
-				v = append(v, f(r))
-			}
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
+		return medianOf(rs, func(r identityRound) string { return r.Mode }, mode, f)
 	}
 	cpu := func(r identityRound) float64 { return float64(r.CPUPerHS) }
 	rate := func(r identityRound) float64 { return r.RatePerSec }

@@ -35,8 +35,3 @@ func TestRunFailsAgainstAServerThatAnswersGarbage(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "5 × unexpected line from server")
 }
-
-func TestFlagsRejectBadStages(t *testing.T) {
-	err := runOne(context.Background(), []string{"--stages", "10,5"})
-	assert.ErrorContains(t, err, "ascending")
-}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -113,11 +112,8 @@ const benchWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // the speci
 
 func webhookBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
-	clients := fs.Int("clients", 19000, "clients in the storm")
-	rounds := fs.Int("rounds", 2, "rounds of each mode, alternating")
-	bin := fs.String("cliser-bin", "bin/cliser", "the cliser binary")
-	out := fs.String("out", "", "write the report to this .md (and the figures to the .json beside it); default: stdout only")
-	concurrency := fs.Int("concurrency", 256, "handshakes in flight")
+	var f roundFlags
+	f.register(fs, "clients in the storm", 2)
 	cpuprofile := fs.String("cpuprofile", "", "write the server's CPU profile of each storm to PREFIX-<mode>-<round>.pprof (needs cliser built with -tags cpuprofile)")
 	modeList := fs.String("modes", "off,on", "modes to alternate: off (no log, no webhook), log (the log, no webhook), on (log and webhook)")
 	if err := fs.Parse(args); err != nil {
@@ -132,8 +128,8 @@ func webhookBench(ctx context.Context, args []string) error {
 			return fmt.Errorf("--modes: %q is not off, log or on", m)
 		}
 	}
-	if *clients < 1 || *rounds < 1 {
-		return errors.New("--clients and --rounds must be positive")
+	if err := f.check(); err != nil {
+		return err
 	}
 	work, err := os.MkdirTemp("", "cliser-bench-webhook-")
 	if err != nil {
@@ -141,13 +137,13 @@ func webhookBench(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(work)
 	var results []webhookRound
-	for r := 0; r < *rounds; r++ {
+	for r := 0; r < f.rounds; r++ {
 		for _, mode := range modes {
 			prof := ""
 			if *cpuprofile != "" {
 				prof = fmt.Sprintf("%s-%s-%d.pprof", *cpuprofile, mode, r+1)
 			}
-			res, err := webhookRoundRun(ctx, *bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, *clients, *concurrency, len(results), prof)
+			res, err := webhookRoundRun(ctx, f.bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, f.clients, f.concurrency, len(results), prof)
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", mode, r+1, err)
 			}
@@ -157,20 +153,12 @@ func webhookBench(ctx context.Context, args []string) error {
 			results = append(results, res)
 		}
 	}
-	md := webhookReport(results, *clients, *modeList)
-	fmt.Print(md)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
-			return err
-		}
-		js, _ := json.MarshalIndent(results, "", "  ")
-		if err := os.WriteFile(strings.TrimSuffix(*out, ".md")+".json", js, 0o644); err != nil {
-			return err
-		}
+	if err := f.writeRoundReport(webhookReport(results, f.clients, *modeList), results); err != nil {
+		return err
 	}
 	for _, r := range results {
-		if r.Errors > 0 || r.Registered != int64(r.Clients) {
-			return fmt.Errorf("%s round %d: %d of %d registered, %d errors", r.Mode, r.Round, r.Registered, r.Clients, r.Errors)
+		if err := roundShortfall(r.Mode, r.Round, r.Clients, r.Registered, r.Errors); err != nil {
+			return err
 		}
 		if r.Mode == "on" && r.Delivered != r.Events {
 			return fmt.Errorf("on round %d: %d of %d events delivered", r.Round, r.Delivered, r.Events)
@@ -181,9 +169,7 @@ func webhookBench(ctx context.Context, args []string) error {
 
 func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int, prof string) (res webhookRound, err error) {
 	res = webhookRound{Mode: mode, Round: round + 1, Clients: n}
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir,
-		"--keepalive-interval", "1h", "--max-handshakes-per-ip", "0", "--auth-fail-limit", "0"}
-	env := append(os.Environ(), "CLISER_PASSWORD="+benchPassword, "GOMAXPROCS="+fmt.Sprint(runtime.NumCPU()))
+	var args, env []string
 	var rcv *stormReceiver
 	if mode == "on" {
 		wh, err := standardwebhooks.NewWebhook(benchWebhookSecret)
@@ -206,32 +192,14 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	if prof != "" {
 		env = append(env, "CLISER_CPUPROFILE="+prof)
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
+	cmd, addr, stop, err := startServe(ctx, bin, dir, args, env)
 	if err != nil {
 		return res, err
 	}
-	if err := cmd.Start(); err != nil {
-		return res, err
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	addr, err := readyAddr(stderr)
-	if err != nil {
-		return res, err
-	}
-	// Each round dials from addresses of its own, so that the previous
-	// rounds' TIME_WAIT ports never run this one short.
-	srcs := func(k int) []string {
-		var out []string
-		for i := 1; i <= 4; i++ {
-			out = append(out, fmt.Sprintf("127.%d.%d.%d", 60+k, 20+seq, i))
-		}
-		return out
-	}
+	defer stop()
+	// Each round dials from addresses of its own, as many as its two
+	// engines.
+	srcs := func(k int) []string { return sourceIPs(fmt.Sprintf("127.%d.%d.", 60+k, 20+seq)) }
 	cfg := load.Config{Addr: addr, Password: benchPassword, IDPrefix: "storm-", SourceIPs: srcs(0), Concurrency: concurrency}
 	first, err := load.New(cfg)
 	if err != nil {
@@ -350,14 +318,7 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 			r.Events, r.Delivered, r.Requests, r.OutOfOrder, r.CatchUp.Round(time.Millisecond), r.LogBytes, r.LogAlloc, r.BytesPerEvt)
 	}
 	med := func(mode string, f func(webhookRound) float64) float64 {
-		var v []float64
-		for _, r := range rs {
-			if r.Mode == mode {
-				v = append(v, f(r))
-			}
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
+		return medianOf(rs, func(r webhookRound) string { return r.Mode }, mode, f)
 	}
 	cpu := func(r webhookRound) float64 { return float64(r.CPUPerHS) }
 	b.WriteString("\nMedians over the rounds (server CPU per storm handshake, and against `off`):\n\n")
