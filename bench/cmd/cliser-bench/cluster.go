@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cliser/cliser/bench/harness"
@@ -40,16 +39,15 @@ func cluster(ctx context.Context, args []string) error {
 	fs.DurationVar(&s.Poll, "poll", s.Poll, "how often each node's API is asked during a visibility sample")
 	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "clients per load process")
 	fs.IntVar(&s.Load.Concurrency, "concurrency", s.Load.Concurrency, "handshakes in flight per load process")
-	cliserBin := fs.String("cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
-	outDir := fs.String("out-dir", "bench/results", "where the report goes")
-	inProcess := fs.Bool("in-process-load", false, "run the load in this process instead of load processes (small runs only)")
+	var out reportFlags
+	out.register(fs, "run the load in this process instead of load processes (small runs only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if s.Nodes < 2 || s.PerNode < 1 || s.VisibilitySamples < 1 || s.RoutingSamples < 1 || s.Poll <= 0 {
 		return errors.New("cluster: want --nodes >= 2, --clients-per-node >= 1, samples >= 1, --poll > 0")
 	}
-	env, cleanup, err := (&common{cliserBin: *cliserBin, inProcess: *inProcess}).env()
+	env, cleanup, err := out.env()
 	defer cleanup()
 	if err != nil {
 		return err
@@ -59,17 +57,10 @@ func cluster(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+	base, err := writeReport(out.outDir, reportName(res.Started, s), res.WriteJSON, res.Markdown)
+	if err != nil {
 		return err
 	}
-	base := filepath.Join(*outDir, reportName(res.Started, s))
-	if err := writeFile(base+".json", res.WriteJSON); err != nil {
-		return err
-	}
-	if err := writeFile(base+".md", res.Markdown); err != nil {
-		return err
-	}
-	_ = res.Markdown(os.Stdout)
 	fmt.Fprintf(os.Stderr, "wrote %s.md and %s.json in %v\n", base, base, time.Since(t0).Round(time.Second))
 	if !res.OK() {
 		return fmt.Errorf("cluster run not clean: %d of %d registered, %d visibility and %d routing samples lost, errors %v, problems %v",

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,19 +17,14 @@ import (
 // compare runs every server under the same load, one after the other, and
 // writes bench/results/<date>[-mode].{md,png,json,txt}.
 func compare(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	var c common
-	c.register(fs)
+	fs, c := commonFlagSet("compare")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
 	withFloor := fs.Bool("floor", true, "also run the floor (bin/floor-server: bare gnet, the least the protocol needs) and report cliser ÷ floor")
 	withEvents := fs.Bool("events", true, "also run cliser with its event log on and a webhook to a local sink (cliser+events) and report it against cliser with the log off")
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
 	tickExp := fs.Duration("tick-experiment", 0, "also run the in-process reactor with this timing-wheel tick (reactor.WithTick), to show its effect on keep-alive bursts; 0: no such run")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	set, err := c.settings()
+	set, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -115,18 +107,7 @@ func compare(ctx context.Context, args []string) error {
 	for _, t := range rep.Targets() {
 		fmt.Fprintf(os.Stderr, "  [%-3s] %s: %s\n", t.Reached, t.Goal, t.Figures)
 	}
-	if fails := rep.Failed(); len(fails) > 0 {
-		return fmt.Errorf("the run had errors:\n  %s", strings.Join(fails, "\n  "))
-	}
-	return nil
-}
-
-func writeFile(path string, write func(w io.Writer) error) error {
-	var b bytes.Buffer
-	if err := write(&b); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
+	return runFailed(rep)
 }
 
 // microBenchmarks runs the codec's and the registry's testing.B benchmarks;

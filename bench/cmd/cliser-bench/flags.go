@@ -33,6 +33,14 @@ type common struct {
 	burst       int
 }
 
+// commonFlagSet is a flag set named name with the common flags in it.
+func commonFlagSet(name string) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c := &common{}
+	c.register(fs)
+	return fs, c
+}
+
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.mode, "mode", "quick", "quick (a few minutes, up to 5k clients) or full (up to 19k clients)")
 	fs.StringVar(&c.stages, "stages", "", "client counts to ramp to, comma-separated (default: the mode's)")
@@ -51,6 +59,31 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.IntVar(&c.burst, "burst", -1, "clients in the handshake burst on the empty server before the stages; 0 skips it (default: the mode's)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
+}
+
+// parse parses args into the flags and returns the settings they make.
+func (c *common) parse(fs *flag.FlagSet, args []string) (harness.Settings, error) {
+	if err := fs.Parse(args); err != nil {
+		return harness.Settings{}, err
+	}
+	return c.settings()
+}
+
+// reportFlags are the flags of soak and cluster: the binary they run, where
+// the report goes and where the load runs.
+type reportFlags struct {
+	cliserBin, outDir string
+	inProcess         bool
+}
+
+func (f *reportFlags) register(fs *flag.FlagSet, inProcessUsage string) {
+	fs.StringVar(&f.cliserBin, "cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
+	fs.StringVar(&f.outDir, "out-dir", "bench/results", "where the report goes")
+	fs.BoolVar(&f.inProcess, "in-process-load", false, inProcessUsage)
+}
+
+func (f *reportFlags) env() (harness.Env, func(), error) {
+	return (&common{cliserBin: f.cliserBin, inProcess: f.inProcess}).env()
 }
 
 func (c *common) settings() (harness.Settings, error) {

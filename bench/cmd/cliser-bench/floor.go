@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -22,20 +21,15 @@ import (
 // two long runs is larger than the differences the floor targets judge.
 // It writes bench/results/<date>-floor-rounds.{md,json}.
 func floorRounds(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
-	var c common
-	c.register(fs)
+	fs, c := commonFlagSet("floor")
 	rounds := fs.Int("rounds", 3, "rounds; each runs every server once")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
-	if err := fs.Parse(args); err != nil {
+	set, err := c.parse(fs, args)
+	if err != nil {
 		return err
 	}
 	if *rounds < 1 {
 		return fmt.Errorf("--rounds must be positive, got %d", *rounds)
-	}
-	set, err := c.settings()
-	if err != nil {
-		return err
 	}
 	if c.stages == "" { // the floor's shape: two plateaus, a hold, bursts
 		set.Mode, set.Stages = "floor-rounds", []int{2000, 10000}

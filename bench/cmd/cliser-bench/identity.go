@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -43,28 +42,19 @@ func identityBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("identity", flag.ContinueOnError)
 	var f roundFlags
 	f.register(fs, "clients (and enrolled client IDs) per round", 3)
-	if err := fs.Parse(args); err != nil {
+	if err := f.parse(fs, args); err != nil {
 		return err
 	}
-	if err := f.check(); err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp("", "cliser-bench-identity-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	var results []identityRound
-	for r := 0; r < f.rounds; r++ {
-		for _, mode := range []string{"shared", "secrets"} {
-			res, err := identityRoundRun(ctx, f.bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, f.clients, f.concurrency, len(results))
-			if err != nil {
-				return fmt.Errorf("%s round %d: %w", mode, r+1, err)
-			}
+	results, err := runRounds(&f, "identity", []string{"shared", "secrets"}, func(dir, mode string, r, seq int) (identityRound, error) {
+		res, err := identityRoundRun(ctx, f.bin, dir, mode, r, f.clients, f.concurrency, seq)
+		if err == nil {
 			fmt.Fprintf(os.Stderr, "%-7s round %d: %d registered, %d errors, %.0f/s wall, %v server CPU per handshake\n",
 				mode, r+1, res.Registered, res.Errors, res.RatePerSec, res.CPUPerHS)
-			results = append(results, res)
 		}
+		return res, err
+	})
+	if err != nil {
+		return err
 	}
 	if err := f.writeRoundReport(identityReport(results, f.clients), results); err != nil {
 		return err
@@ -145,9 +135,7 @@ func identityRoundRun(ctx context.Context, bin, dir, mode string, round, n, conc
 	}
 	st := eng.Counts()
 	res.Registered = st.Registered
-	for _, n := range st.Errors {
-		res.Errors += n
-	}
+	res.Errors = st.ErrorTotal()
 	res.ServerCPU = cpu1 - cpu0
 	res.RatePerSec = float64(res.Registered) / res.Wall.Seconds()
 	if res.Registered > 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -47,5 +48,38 @@ func report(args []string) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "report: %s.md\n", base)
+	return nil
+}
+
+func writeFile(path string, write func(w io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+// writeReport writes <dir>/<name>.json and .md (making dir if need be),
+// prints the markdown and returns the files' common path.
+func writeReport(dir, name string, writeJSON, markdown func(io.Writer) error) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	base := filepath.Join(dir, name)
+	if err := writeFile(base+".json", writeJSON); err != nil {
+		return "", err
+	}
+	if err := writeFile(base+".md", markdown); err != nil {
+		return "", err
+	}
+	_ = markdown(os.Stdout)
+	return base, nil
+}
+
+// runFailed is the error of a report whose runs had errors, nil if none.
+func runFailed(rep *harness.Report) error {
+	if fails := rep.Failed(); len(fails) > 0 {
+		return fmt.Errorf("the run had errors:\n  %s", strings.Join(fails, "\n  "))
+	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -34,11 +35,37 @@ func (f *roundFlags) register(fs *flag.FlagSet, clientsUsage string, rounds int)
 	fs.IntVar(&f.concurrency, "concurrency", 256, "handshakes in flight")
 }
 
-func (f *roundFlags) check() error {
+// parse parses args into the flags and checks them.
+func (f *roundFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if f.clients < 1 || f.rounds < 1 {
 		return errors.New("--clients and --rounds must be positive")
 	}
 	return nil
+}
+
+// runRounds runs every mode once a round, f.rounds rounds, each run in a
+// directory of its own under a temporary one; run is given the round (from
+// 0) and how many runs came before it (seq).
+func runRounds[R any](f *roundFlags, name string, modes []string, run func(dir, mode string, round, seq int) (R, error)) ([]R, error) {
+	work, err := os.MkdirTemp("", "cliser-bench-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	var results []R
+	for r := 0; r < f.rounds; r++ {
+		for _, mode := range modes {
+			res, err := run(filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, len(results))
+			if err != nil {
+				return nil, fmt.Errorf("%s round %d: %w", mode, r+1, err)
+			}
+			results = append(results, res)
+		}
+	}
+	return results, nil
 }
 
 // writeRoundReport prints the report and, with --out, writes it and the

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/cliser/cliser/bench/harness"
 )
@@ -14,17 +11,12 @@ import (
 // runOne benchmarks one server and prints its result as JSON; it fails
 // when the load met errors.
 func runOne(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var c common
-	c.register(fs)
+	fs, c := commonFlagSet("run")
 	kind := fs.String("server", harness.KindCliser, "cliser, floor, baseline or cliser-inproc")
 	profile := fs.String("profile", "", "for cliser-inproc: write CPU profiles to PREFIX-ramp.pprof and PREFIX-hold.pprof")
 	addr := fs.String("addr", "", "load a server that is already running at HOST:PORT instead of starting one (no shutdown phase)")
 	pid := fs.Int("server-pid", 0, "with --addr: the server's pid, for its RSS and CPU (default: this process, i.e. none)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	set, err := c.settings()
+	set, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -49,9 +41,5 @@ func runOne(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep := &harness.Report{Results: map[string]*harness.Result{*kind: res}}
-	if fails := rep.Failed(); len(fails) > 0 {
-		return fmt.Errorf("the run had errors:\n  %s", strings.Join(fails, "\n  "))
-	}
-	return nil
+	return runFailed(&harness.Report{Results: map[string]*harness.Result{*kind: res}})
 }

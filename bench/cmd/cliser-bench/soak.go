@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,9 +27,8 @@ func soak(ctx context.Context, args []string) error {
 	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "steady clients per load process")
 	fs.DurationVar(&s.Retention, "retention", s.Retention, "the server's --retention; 0 keeps its default (30 days: every brand-new id is a record kept, by design)")
 	warmup := fs.Duration("warmup", 70*time.Second, "left out of the judgement (at most 60% of --duration): the registry's first checkpoint (a minute) and prune come in it")
-	cliserBin := fs.String("cliser-bin", "bin/cliser", "the cliser binary (run as `cliser serve`)")
-	outDir := fs.String("out-dir", "bench/results", "where the report goes")
-	inProcess := fs.Bool("in-process-load", false, "run the steady clients in this process instead of load processes (small runs only)")
+	var out reportFlags
+	out.register(fs, "run the steady clients in this process instead of load processes (small runs only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +37,7 @@ func soak(ctx context.Context, args []string) error {
 	}
 	s.Limits = harness.DefaultSoakLimits(s.Clients)
 	s.Limits.WarmupFraction = min(warmup.Seconds()/s.Duration.Seconds(), 0.6)
-	env, cleanup, err := (&common{cliserBin: *cliserBin, inProcess: *inProcess}).env()
+	env, cleanup, err := out.env()
 	defer cleanup()
 	if err != nil {
 		return err
@@ -48,17 +46,10 @@ func soak(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+	base, err := writeReport(out.outDir, res.Started.Format("2006-01-02")+"-soak", res.WriteJSON, res.Markdown)
+	if err != nil {
 		return err
 	}
-	base := filepath.Join(*outDir, res.Started.Format("2006-01-02")+"-soak")
-	if err := writeFile(base+".json", res.WriteJSON); err != nil {
-		return err
-	}
-	if err := writeFile(base+".md", res.Markdown); err != nil {
-		return err
-	}
-	_ = res.Markdown(os.Stdout)
 	fmt.Fprintf(os.Stderr, "wrote %s.md and %s.json\n", base, base)
 	if !res.OK() {
 		var why []string

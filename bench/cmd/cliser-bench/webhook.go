@@ -116,7 +116,7 @@ func webhookBench(ctx context.Context, args []string) error {
 	f.register(fs, "clients in the storm", 2)
 	cpuprofile := fs.String("cpuprofile", "", "write the server's CPU profile of each storm to PREFIX-<mode>-<round>.pprof (needs cliser built with -tags cpuprofile)")
 	modeList := fs.String("modes", "off,on", "modes to alternate: off (no log, no webhook), log (the log, no webhook), on (log and webhook)")
-	if err := fs.Parse(args); err != nil {
+	if err := f.parse(fs, args); err != nil {
 		return err
 	}
 	modes := strings.Split(*modeList, ",")
@@ -128,30 +128,21 @@ func webhookBench(ctx context.Context, args []string) error {
 			return fmt.Errorf("--modes: %q is not off, log or on", m)
 		}
 	}
-	if err := f.check(); err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp("", "cliser-bench-webhook-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	var results []webhookRound
-	for r := 0; r < f.rounds; r++ {
-		for _, mode := range modes {
-			prof := ""
-			if *cpuprofile != "" {
-				prof = fmt.Sprintf("%s-%s-%d.pprof", *cpuprofile, mode, r+1)
-			}
-			res, err := webhookRoundRun(ctx, f.bin, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, f.clients, f.concurrency, len(results), prof)
-			if err != nil {
-				return fmt.Errorf("%s round %d: %w", mode, r+1, err)
-			}
+	results, err := runRounds(&f, "webhook", modes, func(dir, mode string, r, seq int) (webhookRound, error) {
+		prof := ""
+		if *cpuprofile != "" {
+			prof = fmt.Sprintf("%s-%s-%d.pprof", *cpuprofile, mode, r+1)
+		}
+		res, err := webhookRoundRun(ctx, f.bin, dir, mode, r, f.clients, f.concurrency, seq, prof)
+		if err == nil {
 			fmt.Fprintf(os.Stderr, "%-3s round %d: %d registered, %d errors, %v storm, %v CPU per handshake, %d/%d events delivered, caught up %v after\n",
 				mode, r+1, res.Registered, res.Errors, res.StormWall.Round(time.Millisecond), res.CPUPerHS.Round(100*time.Nanosecond),
 				res.Delivered, res.Events, res.CatchUp.Round(time.Millisecond))
-			results = append(results, res)
 		}
+		return res, err
+	})
+	if err != nil {
+		return err
 	}
 	if err := f.writeRoundReport(webhookReport(results, f.clients, *modeList), results); err != nil {
 		return err
@@ -252,9 +243,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	}
 	st := second.Counts()
 	res.Registered = st.Registered
-	for _, e := range st.Errors {
-		res.Errors += e
-	}
+	res.Errors = st.ErrorTotal()
 	res.ServerCPU = cpu1 - cpu0
 	if res.Registered > 0 {
 		res.CPUPerHS = res.ServerCPU / time.Duration(res.Registered)

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/bench/harness"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// The subcommands from their flags to their report files: each against
+// real `cliser serve` processes at small N (no timing is asserted).
+
+// Every subcommand answers a flag it cannot use with what to fix, before
+// it starts anything.
+func TestSubcommandsRejectBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(context.Context, []string) error
+		args []string
+		want string
+	}{
+		{"run", runOne, []string{"--stages", "10,5"}, "ascending"},
+		{"compare", compare, []string{"--mode", "slow"}, `--mode "slow": want quick or full`},
+		{"floor", floorRounds, []string{"--rounds", "0"}, "--rounds must be positive"},
+		{"cluster", cluster, []string{"--nodes", "1"}, "--nodes >= 2"},
+		{"cluster", cluster, []string{"--clients-per-node", "0"}, "--clients-per-node >= 1"},
+		{"soak", soak, []string{"--clients", "1"}, "--clients >= 2"},
+		{"soak", soak, []string{"--duration", "0s"}, "--duration > 0"},
+		{"identity", identityBench, []string{"--clients", "0"}, "--clients and --rounds must be positive"},
+		{"identity", identityBench, []string{"--rounds", "0"}, "--clients and --rounds must be positive"},
+		{"webhook", webhookBench, []string{"--rounds", "0"}, "--clients and --rounds must be positive"},
+		{"webhook", webhookBench, []string{"--modes", "on"}, "--modes must include off"},
+		{"webhook", webhookBench, []string{"--modes", "off,loud"}, `"loud" is not off, log or on`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.ErrorContains(t, tc.run(context.Background(), tc.args), tc.want, tc.args)
+		})
+	}
+}
+
+// `cliser-bench identity` end to end at small N: both modes register
+// every client against a real `cliser serve`, and the report and its
+// figures are written.
+func TestIdentityWritesTheReport(t *testing.T) {
+	rs, md := runRoundBench[identityRound](t, identityBench)
+	for i, mode := range []string{"shared", "secrets"} {
+		assert.Equal(t, mode, rs[i].Mode)
+		assert.EqualValues(t, 20, rs[i].Registered, mode)
+		assert.Zero(t, rs[i].Errors, mode)
+		assert.Positive(t, rs[i].ServerCPU, mode)
+	}
+	assert.Contains(t, md, "| server CPU per handshake |")
+}
+
+// `cliser-bench webhook` end to end at small N: with the log and the
+// webhook on, the receiver verifies every event of the storm; the log's
+// size is measured.
+func TestWebhookWritesTheReport(t *testing.T) {
+	rs, md := runRoundBench[webhookRound](t, webhookBench)
+	assert.Equal(t, "off", rs[0].Mode)
+	assert.Zero(t, rs[0].Events, "off writes no log")
+	on := rs[1]
+	assert.Equal(t, "on", on.Mode)
+	assert.EqualValues(t, 20, on.Registered)
+	assert.EqualValues(t, 60, on.Events, "connect, disconnect, connect again")
+	assert.Equal(t, on.Events, on.Delivered)
+	assert.Positive(t, on.LogBytes)
+	assert.Contains(t, md, "| median |")
+}
+
+// runRoundBench runs a round-based bench with 20 clients for one round of
+// its two default modes and returns its figures and its report, as read
+// back from the files it wrote.
+func runRoundBench[R any](t *testing.T, bench func(context.Context, []string) error) ([]R, string) {
+	t.Helper()
+	bin, dir, ctx := endToEnd(t, 2*time.Minute)
+	out := filepath.Join(dir, "report.md")
+	require.NoError(t, bench(ctx, []string{"--cliser-bin", bin, "--clients", "20", "--rounds", "1", "--concurrency", "8", "--out", out}))
+	var rs []R
+	readJSON(t, filepath.Join(dir, "report.json"), &rs)
+	require.Len(t, rs, 2)
+	md, err := os.ReadFile(out)
+	require.NoError(t, err)
+	return rs, string(md)
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v))
+}
+
+// `cliser-bench cluster` end to end at small N: three real `cliser serve
+// --cluster` nodes on an embedded NATS JetStream server, 30 load clients
+// each; every client and every sample is counted, and both report files
+// are written. No timing is asserted.
+func TestClusterWritesTheReport(t *testing.T) {
+	bin, dir, ctx := endToEnd(t, 90*time.Second)
+	err := cluster(ctx, []string{"--cliser-bin", bin, "--out-dir", dir, "--in-process-load",
+		"--clients-per-node", "30", "--visibility-samples", "6", "--routing-samples", "4", "--poll", "5ms"})
+	require.NoError(t, err)
+
+	day := time.Now().UTC().Format("2006-01-02")
+	var res harness.ClusterResult
+	readJSON(t, filepath.Join(dir, day+"-cluster-3x30.json"), &res)
+	assert.EqualValues(t, 90, res.Clients)
+	assert.EqualValues(t, 90, res.Handshakes)
+	assert.Positive(t, res.RegistrationRate)
+	require.Len(t, res.Nodes, 3)
+	for _, n := range res.Nodes {
+		assert.EqualValues(t, 30, n.Registered, n.ID)
+		assert.Positive(t, n.RSS, n.ID)
+	}
+	assert.EqualValues(t, 6, res.Visibility.Count)
+	assert.EqualValues(t, 6, res.VisibilityLocal.Count)
+	assert.Zero(t, res.VisibilityLost)
+	assert.LessOrEqual(t, res.VisibilityLocal.P50, res.Visibility.P50, "every node includes the holding one")
+	assert.EqualValues(t, 4, res.Routing.Count)
+	assert.EqualValues(t, 4, res.RoutingAnswer.Count)
+	assert.Zero(t, res.RoutingLost)
+	assert.Empty(t, res.Errors)
+	assert.Empty(t, res.Problems)
+
+	md, err := os.ReadFile(filepath.Join(dir, day+"-cluster-3x30.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "registration rate")
+	assert.Contains(t, string(md), "| n3 | 30 |")
+}
+
+// `cliser-bench soak` end to end at small N: the report files are written
+// whatever the verdict, and a short soak has no unexpected error and loses
+// no client (flatness over three seconds is not asserted: the warm-up of
+// so short a run may still be growing).
+func TestSoakWritesTheReport(t *testing.T) {
+	bin, dir, ctx := endToEnd(t, 2*time.Minute)
+	err := soak(ctx, []string{"--clients", "40", "--duration", "3s", "--churn-rate", "50", "--pool", "8",
+		"--sample-every", "250ms", "--keepalive-interval", "200ms", "--in-process-load",
+		"--cliser-bin", bin, "--out-dir", dir})
+	if err != nil {
+		assert.Contains(t, err.Error(), "soak failed")
+		assert.NotContains(t, err.Error(), "×", "unexpected errors")
+		assert.NotContains(t, err.Error(), "lost")
+	}
+	mds, _ := filepath.Glob(filepath.Join(dir, "*-soak.md"))
+	jss, _ := filepath.Glob(filepath.Join(dir, "*-soak.json"))
+	require.Len(t, mds, 1)
+	require.Len(t, jss, 1)
+	md, err := os.ReadFile(mds[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "**Verdict: ")
+	assert.Contains(t, string(md), "clients connected | | | 40 of 40")
+}
+
+// endToEnd skips under -short, else builds cliser and returns its path, a
+// directory for the reports and a context that ends the run after timeout.
+func endToEnd(t *testing.T, timeout time.Duration) (bin, dir string, ctx context.Context) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs cliser serve")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return testkit.Binary(t), t.TempDir(), ctx
+}
