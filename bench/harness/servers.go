@@ -20,6 +20,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/bench/benchserver"
 	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -32,9 +33,9 @@ const (
 	KindInproc   = "cliser-inproc" // cliser's reactor inside the harness
 )
 
-// ShutdownText is the operator text of the broadcast (the baseline
-// wrapper sends the same).
-const ShutdownText = "bench"
+// ShutdownText is the operator text of the broadcast (the servers of
+// package benchserver send the same).
+const ShutdownText = benchserver.ShutdownText
 
 // server is a running server under test.
 type server interface {

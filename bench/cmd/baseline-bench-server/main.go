@@ -12,38 +12,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/cliser/cliser/bench/baseline"
+	"github.com/cliser/cliser/bench/benchserver"
 	"github.com/cliser/cliser/registry"
 )
 
-const stopTimeout = 10 * time.Second
-
-// ShutdownText is the operator text of the harness's broadcast.
-const ShutdownText = "bench"
-
-func main() {
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer cancel()
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
-	err := run(ctx, os.Args[1:], os.Stdout, usr1)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "baseline-bench-server:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchserver.Main("baseline-bench-server", run) }
 
 // run serves until ctx ends. Each value on trigger broadcasts a shutdown.
 func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os.Signal) error {
@@ -53,42 +31,17 @@ func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os
 	kaTimeout := fs.Duration("keepalive-timeout", baseline.DefaultKeepAliveTimeout, "how long a client has to answer a keep-alive")
 	hsTimeout := fs.Duration("handshake-timeout", baseline.DefaultHandshakeTimeout, "how long a new connection has to give password and ID")
 	maxClients := fs.Int("max-clients", 65535, "registered clients at once (sid is 16 bits)")
-	if err := fs.Parse(args); err != nil {
+	password, err := benchserver.Parse(fs, args)
+	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	password := os.Getenv("CLISER_PASSWORD")
-	if password == "" {
-		return errors.New("no password: set CLISER_PASSWORD (a password is never a flag)")
 	}
 	reg := registry.New(registry.WithMaxClients(*maxClients))
 	srv := baseline.New(reg, baseline.Config{
 		Addr:              *listen,
-		Passwords:         [][]byte{[]byte(password)},
+		Passwords:         [][]byte{password},
 		KeepAliveInterval: *kaInterval,
 		KeepAliveTimeout:  *kaTimeout,
 		HandshakeTimeout:  *hsTimeout,
 	})
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintf(stdout, "listening on %s\n", srv.Addr()); err != nil {
-		_ = srv.Stop(context.Background())
-		return err
-	}
-	for ctx.Err() == nil {
-		select {
-		case <-trigger:
-			n := srv.ShutdownAll(ShutdownText)
-			if _, err := fmt.Fprintf(stdout, "shutdown sent %d\n", n); err != nil {
-				return errors.Join(err, srv.Stop(context.Background()))
-			}
-		case <-ctx.Done():
-		}
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	return srv.Stop(stopCtx)
+	return benchserver.Serve(ctx, srv, stdout, trigger)
 }
