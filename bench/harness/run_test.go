@@ -5,13 +5,13 @@ import (
 	"context"
 	"net"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/bench/benchtest"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -77,16 +77,7 @@ func TestRunCountsEveryClientOfARealServer(t *testing.T) {
 // not know.
 func startOtherReactor(t *testing.T) string {
 	t.Helper()
-	srv, err := reactor.New(registry.New(), reactor.WithAddr("127.0.0.1:0"),
-		reactor.WithPasswords([][]byte{[]byte("another-password")}), reactor.WithLoops(1))
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
-	return srv.Addr()
+	return benchtest.Reactor(t, registry.New(), "another-password", reactor.WithLoops(1)).Addr()
 }
 
 func TestRunReportsARefusingServer(t *testing.T) {
@@ -103,26 +94,12 @@ func TestRunReportsARefusingServer(t *testing.T) {
 // garbageServer answers every connection with a line that is not the protocol.
 func garbageServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				_, _ = r.ReadString('\n')
-				_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
-				_, _ = r.ReadString('\n')
-			})
-		}
+	return benchtest.Listener(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		_, _ = r.ReadString('\n')
+		_, _ = c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+		_, _ = r.ReadString('\n')
 	})
-	return ln.Addr().String()
 }
 
 func TestRunReportsAGarbageServer(t *testing.T) {

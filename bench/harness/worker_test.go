@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/bench/benchtest"
 	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -19,15 +20,7 @@ import (
 // The worker protocol end to end over a pipe: what a load process does,
 // without the process.
 func TestWorkerOverPipe(t *testing.T) {
-	srv, err := reactor.New(registry.New(), reactor.WithAddr("127.0.0.1:0"),
-		reactor.WithPasswords([][]byte{[]byte("pw")}), reactor.WithLoops(1))
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
+	srv := benchtest.Reactor(t, registry.New(), "pw", reactor.WithLoops(1))
 	a, b := net.Pipe()
 	go ServeWorker(b)
 	f, err := newRemoteFleet(a, load.Config{Addr: srv.Addr(), Password: "pw", IDPrefix: "w-"}, 0)

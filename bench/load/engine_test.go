@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/bench/benchtest"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -21,19 +22,7 @@ const testPassword = "bench-pw"
 func startReactor(t *testing.T, keepAlive time.Duration) (string, *registry.Registry) {
 	t.Helper()
 	reg := registry.New()
-	srv, err := reactor.New(reg,
-		reactor.WithAddr("127.0.0.1:0"),
-		reactor.WithPasswords([][]byte{[]byte(testPassword)}),
-		reactor.WithKeepAlive(keepAlive, 5*time.Second),
-		reactor.WithLoops(2),
-	)
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
+	srv := benchtest.Reactor(t, reg, testPassword, reactor.WithKeepAlive(keepAlive, 5*time.Second), reactor.WithLoops(2))
 	return srv.Addr(), reg
 }
 

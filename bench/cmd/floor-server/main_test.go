@@ -3,13 +3,13 @@ package main
 import (
 	"testing"
 
-	"github.com/cliser/cliser/bench/benchserver/benchservertest"
+	"github.com/cliser/cliser/bench/benchtest"
 )
 
 func TestFloorServerHarnessContract(t *testing.T) {
-	benchservertest.CheckContract(t, run, "--keepalive-interval", "1h")
+	benchtest.CheckContract(t, run, "--keepalive-interval", "1h")
 }
 
 func TestFloorServerUsageMistakesExit2(t *testing.T) {
-	benchservertest.CheckUsageMistakes(t, run)
+	benchtest.CheckUsageMistakes(t, run)
 }

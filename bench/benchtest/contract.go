@@ -1,4 +1,4 @@
-package benchservertest
+package benchtest
 
 import (
 	"context"

@@ -1,6 +1,4 @@
-// Package benchservertest checks a comparison server's side of the
-// harness contract (package benchserver) in a test, in-process.
-package benchservertest
+package benchtest
 
 import (
 	"bufio"
