@@ -17,7 +17,7 @@ func TestHappyPathRegistersDesignNoteFields(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dial(t, ts.srv.Addr())
 	before := time.Now()
-	sid := c.register("pos-0042")
+	sid := c.Handshake(testPassword, "pos-0042")
 
 	require.NotZero(t, sid)
 	rec, ok := ts.reg.Get("pos-0042")
@@ -37,10 +37,10 @@ func TestHappyPathRegistersDesignNoteFields(t *testing.T) {
 func TestPipelinedHandshakeTakesOneRoundTrip(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dial(t, ts.srv.Addr())
-	c.send("110 " + testPassword + "\n120 pipelined\n")
-	c.expect("110 password")
-	c.expect("120 id")
-	sid := c.expectConnected()
+	c.Send("110 " + testPassword + "\n120 pipelined\n")
+	c.Expect("110 password")
+	c.Expect("120 id")
+	sid := c.ExpectConnected()
 	rec, ok := ts.reg.Get("pipelined")
 	require.True(t, ok)
 	require.True(t, rec.CStatus)
@@ -52,13 +52,13 @@ func TestCRLFLinesWork(t *testing.T) {
 		cfg.KeepAliveInterval = 30 * time.Millisecond
 	})
 	c := dial(t, ts.srv.Addr())
-	c.expect("110 password")
-	c.send("110 " + testPassword + "\r\n")
-	c.expect("120 id")
-	c.send("120 crlf\r\n")
-	c.expectConnected()
+	c.Expect("110 password")
+	c.Send("110 " + testPassword + "\r\n")
+	c.Expect("120 id")
+	c.Send("120 crlf\r\n")
+	c.ExpectConnected()
 	tok := c.expectKeepAlive()
-	c.send("100 " + formatToken(tok) + "\r\n")
+	c.Send("100 " + formatToken(tok) + "\r\n")
 	c.expectKeepAlive() // the echo was accepted: the next keep-alive comes
 	rec, _ := ts.reg.Get("crlf")
 	require.True(t, rec.CStatus)
@@ -70,10 +70,10 @@ func TestSeveralPasswordsAreAccepted(t *testing.T) {
 	})
 	for _, pw := range []string{"old-one", testPassword} {
 		c := dial(t, ts.srv.Addr())
-		c.send("110 " + pw + "\n120 rotating\n")
-		c.expect("110 password")
-		c.expect("120 id")
-		c.expectConnected()
+		c.Send("110 " + pw + "\n120 rotating\n")
+		c.Expect("110 password")
+		c.Expect("120 id")
+		c.ExpectConnected()
 	}
 }
 
@@ -102,9 +102,9 @@ func TestHandshakeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dial(t, ts.srv.Addr())
-			c.send(tt.send)
+			c.Send(tt.send)
 			for _, p := range tt.prompts {
-				c.expect(p)
+				c.Expect(p)
 			}
 			c.expectClose(tt.want)
 		})
@@ -120,25 +120,25 @@ func TestHandshakeTimeout(t *testing.T) {
 	})
 	t.Run("nothing sent", func(t *testing.T) {
 		c := dial(t, ts.srv.Addr())
-		c.expect("110 password")
+		c.Expect("110 password")
 		c.expectClose(protocol.ReasonHandshakeTimeout)
 	})
 	t.Run("password but no id", func(t *testing.T) {
 		c := dial(t, ts.srv.Addr())
-		c.expect("110 password")
-		c.send("110 " + testPassword + "\n")
-		c.expect("120 id")
+		c.Expect("110 password")
+		c.Send("110 " + testPassword + "\n")
+		c.Expect("120 id")
 		c.expectClose(protocol.ReasonHandshakeTimeout)
 	})
 	t.Run("half a line", func(t *testing.T) {
 		c := dial(t, ts.srv.Addr())
-		c.send("110 s3c")
-		c.expect("110 password")
+		c.Send("110 s3c")
+		c.Expect("110 password")
 		c.expectClose(protocol.ReasonHandshakeTimeout)
 	})
 	t.Run("registered in time then no timeout", func(t *testing.T) {
 		c := dial(t, ts.srv.Addr())
-		c.register("in-time")
+		c.Handshake(testPassword, "in-time")
 		// Outlive the handshake timeout several times, then check the
 		// session is still alive: the registry still holds it connected.
 		deadline := time.Now().Add(400 * time.Millisecond)
@@ -152,30 +152,30 @@ func TestHandshakeTimeout(t *testing.T) {
 func TestServerFullFromRegistry(t *testing.T) {
 	ts := startServer(t, nil, registry.WithMaxClients(1))
 	first := dial(t, ts.srv.Addr())
-	first.register("first")
+	first.Handshake(testPassword, "first")
 	second := dial(t, ts.srv.Addr())
-	second.send("110 " + testPassword + "\n120 second\n")
-	second.expect("110 password")
-	second.expect("120 id")
+	second.Send("110 " + testPassword + "\n120 second\n")
+	second.Expect("110 password")
+	second.Expect("120 id")
 	second.expectClose(protocol.ReasonServerFull)
 	_, ok := ts.reg.Get("second")
 	assert.False(t, ok, "a client refused for lack of room has no record")
 
 	// The full registry still lets a client replace itself (takeover).
 	again := dial(t, ts.srv.Addr())
-	again.register("first")
+	again.Handshake(testPassword, "first")
 	first.expectClose(protocol.ReasonReplaced)
 }
 
 func TestServerFullFromConnectionCap(t *testing.T) {
 	ts := startServer(t, func(cfg *baseline.Config) { cfg.MaxConns = 1 })
 	first := dial(t, ts.srv.Addr())
-	first.expect("110 password")
+	first.Expect("110 password")
 	second := dial(t, ts.srv.Addr())
 	second.expectClose(protocol.ReasonServerFull)
-	first.send("110 " + testPassword + "\n120 first\n")
-	first.expect("120 id")
-	first.expectConnected()
+	first.Send("110 " + testPassword + "\n120 first\n")
+	first.Expect("120 id")
+	first.ExpectConnected()
 }
 
 func TestStartRefusesBadConfig(t *testing.T) {

@@ -1,27 +1,27 @@
 package baseline_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/baseline"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
 
 const (
 	testPassword = "s3cret"
-	// ioTimeout bounds every read and write of a test client, so a server
-	// that forgets to answer fails the test instead of hanging it.
+	// ioTimeout bounds a test client's wait for the close (its reads have
+	// testkit's 5s), so a server that forgets to answer fails the test
+	// instead of hanging it.
 	ioTimeout = 5 * time.Second
 )
 
@@ -64,48 +64,24 @@ func newServer(t testing.TB, mod func(*baseline.Config), regOpts ...registry.Opt
 	return &testServer{srv: srv, reg: reg}
 }
 
-// testClient is a raw protocol client: a TCP connection and a line reader.
+// testClient is testkit's raw protocol client with the baseline tests'
+// stricter close: nothing after the last line, then a clean EOF.
 type testClient struct {
-	t  *testing.T
-	nc net.Conn
-	br *bufio.Reader
+	*testkit.RawClient
+	t *testing.T
 }
 
 func dial(t *testing.T, addr string) *testClient {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, ioTimeout)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = nc.Close() })
-	return &testClient{t: t, nc: nc, br: bufio.NewReader(nc)}
-}
-
-func (c *testClient) send(s string) {
-	c.t.Helper()
-	require.NoError(c.t, c.nc.SetWriteDeadline(time.Now().Add(ioTimeout)))
-	_, err := io.WriteString(c.nc, s)
-	require.NoError(c.t, err)
-}
-
-// readLine returns the next line from the server without its LF.
-func (c *testClient) readLine() string {
-	c.t.Helper()
-	require.NoError(c.t, c.nc.SetReadDeadline(time.Now().Add(ioTimeout)))
-	s, err := c.br.ReadString('\n')
-	require.NoError(c.t, err, "reading a line (got %q so far)", s)
-	return strings.TrimSuffix(s, "\n")
-}
-
-func (c *testClient) expect(line string) {
-	c.t.Helper()
-	require.Equal(c.t, line, c.readLine())
+	return &testClient{RawClient: testkit.Dial(t, addr), t: t}
 }
 
 // expectEOF checks that the server closed the connection with nothing more
 // to say.
 func (c *testClient) expectEOF() {
 	c.t.Helper()
-	require.NoError(c.t, c.nc.SetReadDeadline(time.Now().Add(ioTimeout)))
-	rest, err := c.br.ReadString('\n')
+	require.NoError(c.t, c.Conn.SetReadDeadline(time.Now().Add(ioTimeout)))
+	rest, err := c.R.ReadString('\n')
 	require.Equal(c.t, "", rest, "no bytes after the last line")
 	require.True(c.t, errors.Is(err, io.EOF), "want EOF, got %v", err)
 }
@@ -113,35 +89,14 @@ func (c *testClient) expectEOF() {
 // expectClose checks for "190 <reason>" followed by the close.
 func (c *testClient) expectClose(r protocol.Reason) {
 	c.t.Helper()
-	c.expect("190 " + r.String())
+	c.Expect("190 " + r.String())
 	c.expectEOF()
-}
-
-// register runs the handshake step by step and returns the sid.
-func (c *testClient) register(cid string) uint16 {
-	c.t.Helper()
-	c.expect("110 password")
-	c.send("110 " + testPassword + "\n")
-	c.expect("120 id")
-	c.send("120 " + cid + "\n")
-	return c.expectConnected()
-}
-
-func (c *testClient) expectConnected() uint16 {
-	c.t.Helper()
-	line := c.readLine()
-	l, err := protocol.Parse([]byte(line))
-	require.NoError(c.t, err)
-	require.Equal(c.t, protocol.CodeConnected, l.Code, "line %q", line)
-	sid, err := protocol.ParseConnected(l.Arg)
-	require.NoError(c.t, err)
-	return sid
 }
 
 // expectKeepAlive reads "100 <token>" and returns the token.
 func (c *testClient) expectKeepAlive() uint64 {
 	c.t.Helper()
-	line := c.readLine()
+	line := c.ReadLine()
 	l, err := protocol.Parse([]byte(line))
 	require.NoError(c.t, err)
 	require.Equal(c.t, protocol.CodeKeepAlive, l.Code, "line %q", line)
@@ -151,7 +106,7 @@ func (c *testClient) expectKeepAlive() uint64 {
 }
 
 func (c *testClient) localPort() string {
-	return strconv.Itoa(c.nc.LocalAddr().(*net.TCPAddr).Port)
+	return strconv.Itoa(c.Conn.LocalAddr().(*net.TCPAddr).Port)
 }
 
 // requireDisconnected checks the registry's record of cid after its connection ended.

@@ -27,8 +27,8 @@ func TestGoldenInvalidLinesAfterRegistration(t *testing.T) {
 		t.Run(g.Name, func(t *testing.T) {
 			cid := fmt.Sprintf("golden-%d", i)
 			c := dial(t, ts.srv.Addr())
-			c.register(cid)
-			c.send(g.Wire)
+			c.Handshake(testPassword, cid)
+			c.Send(g.Wire)
 			want := protocol.ReasonFor(g.Err)
 			c.expectClose(want)
 			requireDisconnected(t, ts.reg, cid, want)
@@ -46,8 +46,8 @@ func TestGoldenInvalidLinesBeforeHandshake(t *testing.T) {
 		}
 		t.Run(g.Name, func(t *testing.T) {
 			c := dial(t, ts.srv.Addr())
-			c.send(g.Wire)
-			c.expect("110 password")
+			c.Send(g.Wire)
+			c.Expect("110 password")
 			c.expectClose(protocol.ReasonFor(g.Err))
 		})
 	}
@@ -61,8 +61,8 @@ func TestUnaskedLinesAfterRegistration(t *testing.T) {
 		t.Run(wire[:len(wire)-1], func(t *testing.T) {
 			cid := fmt.Sprintf("unasked-%d", i)
 			c := dial(t, ts.srv.Addr())
-			c.register(cid)
-			c.send(wire)
+			c.Handshake(testPassword, cid)
+			c.Send(wire)
 			c.expectClose(protocol.ReasonProtocolError)
 			requireDisconnected(t, ts.reg, cid, protocol.ReasonProtocolError)
 		})
@@ -75,7 +75,7 @@ func TestKeepAliveOverSeveralIntervals(t *testing.T) {
 		cfg.KeepAliveTimeout = ioTimeout
 	})
 	c := dial(t, ts.srv.Addr())
-	c.register("alive")
+	c.Handshake(testPassword, "alive")
 	rec, _ := ts.reg.Get("alive")
 	lastSeen := rec.LastSeen
 	var prev uint64
@@ -83,7 +83,7 @@ func TestKeepAliveOverSeveralIntervals(t *testing.T) {
 		tok := c.expectKeepAlive()
 		require.Greater(t, tok, prev, "keep-alive %d: tokens grow", i)
 		prev = tok
-		c.send("100 " + formatToken(tok) + "\n")
+		c.Send("100 " + formatToken(tok) + "\n")
 		// Touch happens on the echo; the next keep-alive proves it was read.
 	}
 	c.expectKeepAlive()
@@ -113,10 +113,10 @@ func TestKeepAliveErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cid := fmt.Sprintf("ka-%d", i)
 			c := dial(t, ts.srv.Addr())
-			c.register(cid)
+			c.Handshake(testPassword, cid)
 			tok := c.expectKeepAlive()
 			if s := tt.reply(tok); s != "" {
-				c.send(s)
+				c.Send(s)
 			}
 			c.expectClose(tt.want)
 			requireDisconnected(t, ts.reg, cid, tt.want)
@@ -127,13 +127,13 @@ func TestKeepAliveErrors(t *testing.T) {
 func TestShutdownAckRecordsShutdown(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dial(t, ts.srv.Addr())
-	c.register("pos-0042")
+	c.Handshake(testPassword, "pos-0042")
 	idle := dial(t, ts.srv.Addr())
-	idle.expect("110 password") // not registered: no 130 for it
+	idle.Expect("110 password") // not registered: no 130 for it
 
 	require.Equal(t, 1, ts.srv.ShutdownAll("maintenance window"))
-	c.expect("130 shutdown maintenance window")
-	c.send("130 ok\n")
+	c.Expect("130 shutdown maintenance window")
+	c.Send("130 ok\n")
 	c.expectEOF() // shutdown is not a wire reason: no 190
 	requireDisconnected(t, ts.reg, "pos-0042", protocol.ReasonShutdown)
 	require.Zero(t, ts.srv.ShutdownAll(""), "nobody left to shut down")
@@ -144,10 +144,10 @@ func TestShutdownWithoutAckClosesAfterKeepAliveTimeout(t *testing.T) {
 		cfg.KeepAliveTimeout = 100 * time.Millisecond
 	})
 	c := dial(t, ts.srv.Addr())
-	c.register("silent")
+	c.Handshake(testPassword, "silent")
 	require.Equal(t, 1, ts.srv.ShutdownAll("now"))
 	require.Zero(t, ts.srv.ShutdownAll("again"), "one 130 per client")
-	c.expect("130 shutdown now")
+	c.Expect("130 shutdown now")
 	c.expectEOF() // no second 130, no 190: closed as ordered
 	requireDisconnected(t, ts.reg, "silent", protocol.ReasonShutdown)
 }
@@ -155,12 +155,12 @@ func TestShutdownWithoutAckClosesAfterKeepAliveTimeout(t *testing.T) {
 func TestShutdownThroughRegistryHandle(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dial(t, ts.srv.Addr())
-	c.register("handle")
+	c.Handshake(testPassword, "handle")
 	conn, err := ts.reg.Conn("handle")
 	require.NoError(t, err)
 	require.NoError(t, conn.Shutdown("line\nbreak"))
-	c.expect("130 shutdown line break") // operator text made safe by the codec
-	c.send("130 ok\r\n")
+	c.Expect("130 shutdown line break") // operator text made safe by the codec
+	c.Send("130 ok\r\n")
 	c.expectEOF()
 	requireDisconnected(t, ts.reg, "handle", protocol.ReasonShutdown)
 	// A command to a connection already gone does nothing.
@@ -173,11 +173,11 @@ func TestShutdownThenKeepAliveStillWorks(t *testing.T) {
 		cfg.KeepAliveInterval = 50 * time.Millisecond
 	})
 	c := dial(t, ts.srv.Addr())
-	c.register("busy")
+	c.Handshake(testPassword, "busy")
 	tok := c.expectKeepAlive()
 	require.Equal(t, 1, ts.srv.ShutdownAll(""))
-	c.expect("130 shutdown")
-	c.send("100 " + formatToken(tok) + "\n130 ok\n")
+	c.Expect("130 shutdown")
+	c.Send("100 " + formatToken(tok) + "\n130 ok\n")
 	c.expectEOF()
 	requireDisconnected(t, ts.reg, "busy", protocol.ReasonShutdown)
 }
@@ -185,7 +185,7 @@ func TestShutdownThenKeepAliveStillWorks(t *testing.T) {
 func TestKickThroughRegistryHandle(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dial(t, ts.srv.Addr())
-	c.register("kick-me")
+	c.Handshake(testPassword, "kick-me")
 	conn, err := ts.reg.Conn("kick-me")
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(protocol.ReasonKicked))
@@ -196,9 +196,9 @@ func TestKickThroughRegistryHandle(t *testing.T) {
 func TestTakeoverNewestWins(t *testing.T) {
 	ts := startServer(t, nil)
 	old := dial(t, ts.srv.Addr())
-	oldSID := old.register("same")
+	oldSID := old.Handshake(testPassword, "same")
 	newer := dial(t, ts.srv.Addr())
-	newSID := newer.register("same")
+	newSID := newer.Handshake(testPassword, "same")
 	old.expectClose(protocol.ReasonReplaced)
 
 	assert.NotEqual(t, oldSID, newSID, "sids rotate")
@@ -212,7 +212,7 @@ func TestTakeoverNewestWins(t *testing.T) {
 
 	// The survivor is fully alive: it still answers to a shutdown.
 	require.Equal(t, 1, ts.srv.ShutdownAll(""))
-	newer.expect("130 shutdown")
+	newer.Expect("130 shutdown")
 }
 
 func TestConcurrentClientsGetUniqueSIDs(t *testing.T) {
@@ -223,10 +223,10 @@ func TestConcurrentClientsGetUniqueSIDs(t *testing.T) {
 	for i := range clients {
 		wg.Go(func() {
 			c := dial(t, ts.srv.Addr())
-			c.send("110 " + testPassword + "\n" + fmt.Sprintf("120 agent-%03d\n", i))
-			c.expect("110 password")
-			c.expect("120 id")
-			sids[i] = c.expectConnected()
+			c.Send("110 " + testPassword + "\n" + fmt.Sprintf("120 agent-%03d\n", i))
+			c.Expect("110 password")
+			c.Expect("120 id")
+			sids[i] = c.ExpectConnected()
 		})
 	}
 	wg.Wait()
@@ -252,11 +252,11 @@ func TestStopSendsServerShuttingDown(t *testing.T) {
 	var registered []*testClient
 	for i := range 3 {
 		c := dial(t, ts.srv.Addr())
-		c.register(fmt.Sprintf("stop-%d", i))
+		c.Handshake(testPassword, fmt.Sprintf("stop-%d", i))
 		registered = append(registered, c)
 	}
 	handshaking := dial(t, ts.srv.Addr())
-	handshaking.expect("110 password")
+	handshaking.Expect("110 password")
 
 	stopped := make(chan error, 1)
 	go func() {
@@ -266,11 +266,11 @@ func TestStopSendsServerShuttingDown(t *testing.T) {
 	}()
 	for i, c := range registered {
 		c.expectClose(protocol.ReasonServerShuttingDown)
-		_ = c.nc.Close()
+		_ = c.Conn.Close()
 		requireDisconnected(t, ts.reg, fmt.Sprintf("stop-%d", i), protocol.ReasonServerShuttingDown)
 	}
 	handshaking.expectClose(protocol.ReasonServerShuttingDown)
-	_ = handshaking.nc.Close()
+	_ = handshaking.Conn.Close()
 	select {
 	case err := <-stopped:
 		require.NoError(t, err)
@@ -288,11 +288,11 @@ func TestStopSendsServerShuttingDown(t *testing.T) {
 func TestStopContextEndsLinger(t *testing.T) {
 	ts := newServer(t, nil)
 	c := dial(t, ts.srv.Addr())
-	c.register("lingers")
+	c.Handshake(testPassword, "lingers")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := ts.srv.Stop(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	requireDisconnected(t, ts.reg, "lingers", protocol.ReasonServerShuttingDown)
-	c.expect("190 " + protocol.ReasonServerShuttingDown.String())
+	c.Expect("190 " + protocol.ReasonServerShuttingDown.String())
 }
