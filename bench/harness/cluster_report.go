@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,11 +9,7 @@ import (
 )
 
 // WriteJSON writes the result as indented JSON.
-func (r *ClusterResult) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *ClusterResult) WriteJSON(w io.Writer) error { return WriteJSON(w, r) }
 
 func ms(us int64) string { return fmt.Sprintf("%.1f ms", float64(us)/1000) }
 

@@ -85,10 +85,13 @@ func ThisMachine() Machine {
 }
 
 // WriteJSON writes the report as indented JSON.
-func (rep *Report) WriteJSON(w io.Writer) error {
+func (rep *Report) WriteJSON(w io.Writer) error { return WriteJSON(w, rep) }
+
+// WriteJSON writes v as indented JSON, as every report's figures are.
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return enc.Encode(v)
 }
 
 // Failed lists what makes the run fail: errors under load and problems.

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -11,11 +10,7 @@ import (
 )
 
 // WriteJSON writes the soak's result, samples included.
-func (r *SoakResult) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *SoakResult) WriteJSON(w io.Writer) error { return WriteJSON(w, r) }
 
 // Markdown writes the soak's report: the verdict, a start/end table, the
 // churn done, errors by kind, and every sample.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 
 	"github.com/cliser/cliser/bench/harness"
@@ -34,9 +33,7 @@ func runOne(ctx context.Context, args []string) error {
 	}
 	res, err := harness.Run(ctx, *kind, set, env)
 	if res != nil {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(res)
+		_ = harness.WriteJSON(os.Stdout, res)
 	}
 	if err != nil {
 		return err
