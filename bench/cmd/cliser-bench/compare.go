@@ -24,15 +24,11 @@ func compare(ctx context.Context, args []string) error {
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
 	tickExp := fs.Duration("tick-experiment", 0, "also run the in-process reactor with this timing-wheel tick (reactor.WithTick), to show its effect on keep-alive bursts; 0: no such run")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
-	set, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	env, cleanup, err := c.env()
-	if err != nil {
-		return err
-	}
+	set, env, cleanup, err := c.parse(fs, args)
 	defer cleanup()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}

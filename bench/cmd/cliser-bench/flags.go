@@ -61,12 +61,20 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 }
 
-// parse parses args into the flags and returns the settings they make.
-func (c *common) parse(fs *flag.FlagSet, args []string) (harness.Settings, error) {
+// parse parses args into the flags and returns the settings they make and
+// the environment to run in; cleanup removes a temporary work directory
+// (call it on an error too).
+func (c *common) parse(fs *flag.FlagSet, args []string) (harness.Settings, harness.Env, func(), error) {
+	none := func() {}
 	if err := fs.Parse(args); err != nil {
-		return harness.Settings{}, err
+		return harness.Settings{}, harness.Env{}, none, err
 	}
-	return c.settings()
+	set, err := c.settings()
+	if err != nil {
+		return set, harness.Env{}, none, err
+	}
+	env, cleanup, err := c.env()
+	return set, env, cleanup, err
 }
 
 // reportFlags are the flags of soak and cluster: the binary they run, where

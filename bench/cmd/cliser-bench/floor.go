@@ -24,7 +24,8 @@ func floorRounds(ctx context.Context, args []string) error {
 	fs, c := commonFlagSet("floor")
 	rounds := fs.Int("rounds", 3, "rounds; each runs every server once")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
-	set, err := c.parse(fs, args)
+	set, env, cleanup, err := c.parse(fs, args)
+	defer cleanup()
 	if err != nil {
 		return err
 	}
@@ -35,11 +36,6 @@ func floorRounds(ctx context.Context, args []string) error {
 		set.Mode, set.Stages = "floor-rounds", []int{2000, 10000}
 		set.Hold, set.ProbeHold, set.Probes, set.BurstRounds = 15*time.Second, 0, 0, 2
 	}
-	env, cleanup, err := c.env()
-	if err != nil {
-		return err
-	}
-	defer cleanup()
 	kinds := []string{harness.KindCliser, harness.KindFloor, harness.KindCliserEvents}
 	var all []roundResult
 	for r := range *rounds {

@@ -15,15 +15,11 @@ func runOne(ctx context.Context, args []string) error {
 	profile := fs.String("profile", "", "for cliser-inproc: write CPU profiles to PREFIX-ramp.pprof and PREFIX-hold.pprof")
 	addr := fs.String("addr", "", "load a server that is already running at HOST:PORT instead of starting one (no shutdown phase)")
 	pid := fs.Int("server-pid", 0, "with --addr: the server's pid, for its RSS and CPU (default: this process, i.e. none)")
-	set, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	env, cleanup, err := c.env()
-	if err != nil {
-		return err
-	}
+	set, env, cleanup, err := c.parse(fs, args)
 	defer cleanup()
+	if err != nil {
+		return err
+	}
 	env.ProfilePrefix = *profile
 	if *addr != "" {
 		env.External = &harness.External{Addr: *addr, PID: *pid}
