@@ -26,7 +26,7 @@ type client struct {
 func (c *client) readEnded(s *session, err error, now time.Time) bool {
 	switch {
 	case s.phase == phaseAcked && isEOF(err):
-		c.closedAfterAck(now)
+		c.closedAfterAck()
 	case c.e.closing.Load():
 		c.leave(s)
 	default:
