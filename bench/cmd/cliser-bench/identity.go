@@ -140,6 +140,8 @@ func identityRoundRun(ctx context.Context, bin, dir, mode string, round, n, conc
 	res.RatePerSec = float64(res.Registered) / res.Wall.Seconds()
 	if res.Registered > 0 {
 		res.CPUPerHS = res.ServerCPU / time.Duration(res.Registered)
+	}
+	if res.ServerCPU > 0 { // CPU is counted in ticks: a short round can read none
 		res.HSPerCPUSec = float64(res.Registered) / res.ServerCPU.Seconds()
 	}
 	return res, nil

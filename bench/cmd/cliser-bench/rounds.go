@@ -78,7 +78,10 @@ func (f *roundFlags) writeRoundReport(md string, results any) error {
 	if err := os.WriteFile(f.out, []byte(md), 0o644); err != nil {
 		return err
 	}
-	js, _ := json.MarshalIndent(results, "", "  ")
+	js, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return fmt.Errorf("the figures: %w", err)
+	}
 	return os.WriteFile(strings.TrimSuffix(f.out, ".md")+".json", js, 0o644)
 }
 

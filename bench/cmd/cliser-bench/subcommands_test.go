@@ -55,7 +55,7 @@ func TestIdentityWritesTheReport(t *testing.T) {
 		assert.Equal(t, mode, rs[i].Mode)
 		assert.EqualValues(t, 20, rs[i].Registered, mode)
 		assert.Zero(t, rs[i].Errors, mode)
-		assert.Positive(t, rs[i].ServerCPU, mode)
+		assert.Positive(t, rs[i].RatePerSec, mode) // not the CPU: in ticks, 20 handshakes may read none
 	}
 	assert.Contains(t, md, "| server CPU per handshake |")
 }
