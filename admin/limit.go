@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -16,6 +17,10 @@ import (
 // and the protocol's next accept would fail. The cap is part of the
 // descriptor reserve that `cliser serve` keeps below the open-files limit.
 const DefaultMaxConns = 256
+
+// fullLogQuiet is how long after a logged filling further fillings are
+// only counted.
+const fullLogQuiet = time.Minute
 
 // Metric names of the admin listener's cap.
 const (
@@ -38,8 +43,10 @@ func WithMaxConns(n int) Option {
 // limit wraps ln with the connection cap (x/net's LimitListener: Accept
 // waits for a free slot before it takes a descriptor) and counts what it
 // holds, so that a full listener is seen: a gauge of open connections, a
-// counter of the times it filled up, and one log line each time it fills
-// and once it is half empty again (not one per connection of a flood).
+// counter of the times it filled up, and one log line when it fills and
+// once it is half empty again (not one per connection of a flood). Fillings
+// within fullLogQuiet of a logged one are counted, not logged: a flood's
+// queued peers, accepted in waves after they left, fill it again and again.
 func (a *API) limit(ln net.Listener) net.Listener {
 	c := &capped{Listener: netutil.LimitListener(ln, a.opts.maxConns), max: int64(a.opts.maxConns), log: a.opts.log,
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricAdminConnections,
@@ -62,6 +69,8 @@ type capped struct {
 	max     int64
 	n       atomic.Int64
 	full    atomic.Bool
+	logged  atomic.Bool  // this filling's warning was logged
+	lastLog atomic.Int64 // Unix nanoseconds of the last warning
 	log     *zap.Logger
 	open    prometheus.Gauge
 	reached prometheus.Counter
@@ -75,6 +84,12 @@ func (l *capped) Accept() (net.Conn, error) {
 	l.open.Inc()
 	if l.n.Add(1) >= l.max && l.full.CompareAndSwap(false, true) {
 		l.reached.Inc()
+		now := time.Now().UnixNano()
+		if last := l.lastLog.Load(); last != 0 && now-last < int64(fullLogQuiet) {
+			return &cappedConn{Conn: c, l: l}, nil
+		}
+		l.lastLog.Store(now)
+		l.logged.Store(true)
 		l.log.Warn("admin listener full: further connections wait in the kernel's queue until one closes "+
 			"(idle or slow HTTP peers? see --admin-max-connections)", zap.Int64("max_connections", l.max))
 	}
@@ -83,7 +98,7 @@ func (l *capped) Accept() (net.Conn, error) {
 
 func (l *capped) closed() {
 	l.open.Dec()
-	if l.n.Add(-1) <= l.max/2 && l.full.CompareAndSwap(true, false) {
+	if l.n.Add(-1) <= l.max/2 && l.full.CompareAndSwap(true, false) && l.logged.Swap(false) {
 		l.log.Info("admin listener has room again", zap.Int64("open", l.n.Load()), zap.Int64("max_connections", l.max))
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/registry"
@@ -103,4 +105,30 @@ func healthzKeepAlive(t *testing.T, addr string) net.Conn {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	return c
+}
+
+// A listener that fills, empties and fills again within a minute (a
+// flood's queued peers accepted in waves) counts each filling but warns
+// once.
+func TestAdminListenerFullWarnsOncePerMinute(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.InfoLevel)
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	hs, err := admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m), admin.WithLogger(zap.New(core))).
+		Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+
+	for range 3 {
+		a, b := healthzKeepAlive(t, hs.Addr()), healthzKeepAlive(t, hs.Addr())
+		require.NoError(t, a.Close())
+		require.NoError(t, b.Close())
+		require.Eventually(t, func() bool {
+			return metricValue(t, m, admin.MetricAdminConnections) == 0
+		}, 10*time.Second, 20*time.Millisecond, "the closed connections are still counted")
+	}
+	assert.Equal(t, 3.0, metricValue(t, m, admin.MetricAdminCapReached), "each filling counted")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("admin listener full").Len(), "warned once")
+	assert.LessOrEqual(t, logs.FilterMessageSnippet("has room again").Len(), 1, "room again only after a warning")
 }
