@@ -3,11 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"time"
@@ -49,14 +48,29 @@ func floorRounds(ctx context.Context, args []string) error {
 		}
 	}
 	start := time.Now().UTC()
-	base := filepath.Join(*outDir, start.Format("2006-01-02")+"-floor-rounds")
 	md := floorRoundsMarkdown(all, set, start)
-	fmt.Print(md)
-	js, _ := json.MarshalIndent(map[string]any{"settings": set, "rounds": all, "go": runtime.Version()}, "", "  ")
-	if err := os.WriteFile(base+".json", js, 0o644); err != nil {
-		return err
+	js := func(w io.Writer) error {
+		return harness.WriteJSON(w, map[string]any{"settings": set, "rounds": jsonRounds(all), "go": runtime.Version()})
 	}
-	return os.WriteFile(base+".md", []byte(md), 0o644)
+	_, err = writeReport(*outDir, start.Format("2006-01-02")+"-floor-rounds", js,
+		func(w io.Writer) error { _, err := io.WriteString(w, md); return err })
+	return err
+}
+
+// jsonRounds has a round without bursts say null, not NaN (JSON has none:
+// encoding it failed and the report was lost).
+func jsonRounds(all []roundResult) []map[string]any {
+	out := make([]map[string]any, len(all))
+	for i, r := range all {
+		var hs any
+		if !math.IsNaN(r.HandshakeUS) {
+			hs = r.HandshakeUS
+		}
+		out[i] = map[string]any{"round": r.Round, "server": r.Server, "burst_cpu_us_per_handshake": hs,
+			"rss_bytes_per_client": r.RSSPerClient, "idle_cpu_percent": r.IdleCPU, "idle_clients": r.IdleClients,
+			"others_cpu_percent": r.OthersCPU, "errors": r.Errors}
+	}
+	return out
 }
 
 type roundResult struct {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"math"
+	"strings"
+	"testing"
 	"time"
 
-	"testing"
-
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/harness"
 )
@@ -22,4 +24,13 @@ func TestFloorRoundsRatiosPerRound(t *testing.T) {
 	md := floorRoundsMarkdown(all, harness.Quick(), time.Time{})
 	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25×, 1.50×, 1.00× (**1.25×**) | 1.25×, 1.25×, 1.25× (**1.25×**) | 1.20×, 1.20×, 1.20× (**1.20×**) |")
 	assert.Contains(t, md, "| cliser+events ÷ cliser (target ≤ 1.10×) | 1.05×, 1.05×, 1.05× (**1.05×**) | 1.10×, 1.10×, 1.10× (**1.10×**) | 1.00×, 1.00×, 1.00× (**1.00×**) |")
+}
+
+// A round without bursts has no CPU per handshake: its report is still
+// written, the figure null (encoding NaN failed and the report was lost).
+func TestFloorRoundsReportWithoutBursts(t *testing.T) {
+	var buf strings.Builder
+	rounds := jsonRounds([]roundResult{{Round: 1, Server: harness.KindFloor, HandshakeUS: math.NaN()}})
+	require.NoError(t, harness.WriteJSON(&buf, rounds))
+	assert.Contains(t, buf.String(), `"burst_cpu_us_per_handshake": null`)
 }
