@@ -32,19 +32,25 @@ const (
 
 // StatsResponse is the body of GET /v1/stats.
 type StatsResponse struct {
-	Node            string         `json:"node,omitempty"`
-	Time            string         `json:"time"`
-	Connected       int            `json:"connected"`
-	Records         int            `json:"records"`
-	IntervalSeconds float64        `json:"interval_seconds"`
-	WindowSeconds   float64        `json:"window_seconds"`
-	HandshakesPerS  float64        `json:"handshakes_per_second"`
-	Disconnects     map[string]int `json:"disconnects"`
-	RTTP50Seconds   *float64       `json:"rtt_p50_seconds"`
-	RTTP99Seconds   *float64       `json:"rtt_p99_seconds"`
-	Series          []StatsPoint   `json:"series"`
+	Node string `json:"node,omitempty"`
+	Time string `json:"time"`
+	StatsFigures
+	IntervalSeconds float64      `json:"interval_seconds"`
+	WindowSeconds   float64      `json:"window_seconds"`
+	Series          []StatsPoint `json:"series"`
 	// Nodes is every node's figures, in cluster mode only (stats_nodes.go).
 	Nodes []NodeStats `json:"nodes,omitempty"`
+}
+
+// StatsFigures are a node's figures: the top of GET /v1/stats and each
+// line of its nodes list.
+type StatsFigures struct {
+	Connected      int            `json:"connected"`
+	Records        int            `json:"records"`
+	HandshakesPerS float64        `json:"handshakes_per_second"`
+	Disconnects    map[string]int `json:"disconnects"`
+	RTTP50Seconds  *float64       `json:"rtt_p50_seconds"`
+	RTTP99Seconds  *float64       `json:"rtt_p99_seconds"`
 }
 
 // StatsPoint is one sample of the series.
@@ -168,9 +174,10 @@ func (s *statsSampler) snapshot(now time.Time) StatsResponse {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := StatsResponse{
-		Time: now.UTC().Format(time.RFC3339Nano), Connected: c, Records: total,
+		Time:            now.UTC().Format(time.RFC3339Nano),
+		StatsFigures:    StatsFigures{Connected: c, Records: total, Disconnects: map[string]int{}},
 		IntervalSeconds: s.every.Seconds(), WindowSeconds: StatsWindow.Seconds(),
-		Disconnects: map[string]int{}, Series: make([]StatsPoint, 0, len(s.samples)),
+		Series: make([]StatsPoint, 0, len(s.samples)),
 	}
 	var hs float64
 	var rtt []float64

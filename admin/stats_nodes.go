@@ -30,12 +30,7 @@ type NodeStats struct {
 	// Connected is the node's own registry's count when it answered, else
 	// the bucket's. Records is the bucket's: the records of the clients
 	// this node held last, so the nodes' records add up to the cluster's.
-	Connected      int            `json:"connected"`
-	Records        int            `json:"records"`
-	HandshakesPerS float64        `json:"handshakes_per_second"`
-	Disconnects    map[string]int `json:"disconnects"`
-	RTTP50Seconds  *float64       `json:"rtt_p50_seconds"`
-	RTTP99Seconds  *float64       `json:"rtt_p99_seconds"`
+	StatsFigures
 	// Error says why the node's own figures are missing.
 	Error string `json:"error,omitempty"`
 }
@@ -69,9 +64,5 @@ func (a *API) serveNodeStats() {
 // ownNodeStats is this node's line: its registry's counts and its rates.
 func (a *API) ownNodeStats() NodeStats {
 	s := a.stats.snapshot(time.Now())
-	return NodeStats{
-		Node: a.reg.Node(), State: NodeUp, Connected: s.Connected, Records: s.Records,
-		HandshakesPerS: s.HandshakesPerS, Disconnects: s.Disconnects,
-		RTTP50Seconds: s.RTTP50Seconds, RTTP99Seconds: s.RTTP99Seconds,
-	}
+	return NodeStats{Node: a.reg.Node(), State: NodeUp, StatsFigures: s.StatsFigures}
 }

@@ -34,7 +34,8 @@ func marshalNodeStats(s admin.NodeStats) []byte {
 // bucket's counts otherwise. A node not asked because NATS is away (Err
 // set, liveness unknown) is unreachable, not down.
 func nodeStatsOf(r cluster.NodeReport) admin.NodeStats {
-	s := admin.NodeStats{Node: r.Node, State: admin.NodeDown, Connected: r.Connected, Disconnects: map[string]int{}}
+	s := admin.NodeStats{Node: r.Node, State: admin.NodeDown,
+		StatsFigures: admin.StatsFigures{Connected: r.Connected, Disconnects: map[string]int{}}}
 	if r.Alive || r.Err != nil {
 		s.State = admin.NodeUnreachable
 	}
