@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,21 +24,6 @@ func clientFrom(ip string) *http.Client {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-func getWith(t *testing.T, c *http.Client, url, token string) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, string(b)
-}
-
 // Guessing tokens is counted, and slowed per address: after the limit of
 // wrong tokens, that address gets 429 with Retry-After, the right token
 // included (else the 429 would tell which guess was right); another
@@ -51,25 +35,24 @@ func TestWrongAdminTokensAreCountedAndSlowed(t *testing.T) {
 	// machine cannot refill it between the guesses and the checks.
 	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(5, time.Minute)}})
 	guesser, other := clientFrom("127.0.0.21"), clientFrom("127.0.0.22")
-	url := s.base + "/v1/clients"
 
 	for i := range 5 {
-		code, _, _ := getWith(t, guesser, url, "guess-"+strconv.Itoa(i))
-		require.Equal(t, http.StatusUnauthorized, code, "guess %d", i)
+		r := s.send(t, request{path: "/v1/clients", token: "guess-" + strconv.Itoa(i), client: guesser})
+		require.Equal(t, http.StatusUnauthorized, r.status, "guess %d", i)
 	}
-	code, _, _ := getWith(t, guesser, url, "")
-	require.Equal(t, http.StatusTooManyRequests, code, "even without a token once the bucket is empty")
-	code, hdr, body := getWith(t, guesser, url, token)
-	require.Equal(t, http.StatusTooManyRequests, code, "the right token too: %s", body)
-	secs, err := strconv.Atoi(hdr.Get("Retry-After"))
-	require.NoError(t, err, "Retry-After is whole seconds: %q", hdr.Get("Retry-After"))
+	r := s.send(t, request{path: "/v1/clients", client: guesser})
+	require.Equal(t, http.StatusTooManyRequests, r.status, "even without a token once the bucket is empty")
+	r = s.send(t, request{path: "/v1/clients", token: token, client: guesser})
+	require.Equal(t, http.StatusTooManyRequests, r.status, "the right token too: %s", r.body)
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	require.NoError(t, err, "Retry-After is whole seconds: %q", r.header.Get("Retry-After"))
 	assert.True(t, secs >= 1 && secs <= 12, "Retry-After %d: at most one refill (12s) away", secs)
-	assert.Contains(t, body, "too many wrong admin tokens")
+	assert.Contains(t, r.errorText(t), "too many wrong admin tokens")
 
-	code, _, _ = getWith(t, other, url, token)
-	assert.Equal(t, http.StatusOK, code, "another address is not slowed")
-	code, _, _ = getWith(t, other, s.base+"/healthz", "")
-	assert.Equal(t, http.StatusOK, code, "the probes need no token and are never slowed")
+	r = s.send(t, request{path: "/v1/clients", token: token, client: other})
+	assert.Equal(t, http.StatusOK, r.status, "another address is not slowed")
+	r = s.send(t, request{path: "/healthz", client: other})
+	assert.Equal(t, http.StatusOK, r.status, "the probes need no token and are never slowed")
 
 	assert.Equal(t, 5.0, metricValue(t, s.metrics, admin.MetricAdminAuthFailures, "reason", "wrong"))
 	assert.Equal(t, 0.0, metricValue(t, s.metrics, admin.MetricAdminAuthFailures, "reason", "missing"))
@@ -81,18 +64,16 @@ func TestAdminAuthSlowdownEnds(t *testing.T) {
 	t.Parallel()
 	const token = "the-right-admin-token"
 	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(2, 600*time.Millisecond)}})
-	url := s.base + "/v1/clients"
 	throttled := false
 	for range 100 { // guess until the bucket runs empty
-		if code, _, _ := getWith(t, http.DefaultClient, url, "wrong"); code == http.StatusTooManyRequests {
+		if s.callToken(t, http.MethodGet, "/v1/clients", "", "wrong").status == http.StatusTooManyRequests {
 			throttled = true
 			break
 		}
 	}
 	require.True(t, throttled, "wrong tokens in a row empty the bucket")
 	require.Eventually(t, func() bool {
-		code, _, _ := getWith(t, http.DefaultClient, url, token)
-		return code == http.StatusOK
+		return s.call(t, http.MethodGet, "/v1/clients", "").status == http.StatusOK
 	}, 10*time.Second, 50*time.Millisecond, "the bucket refills")
 }
 
@@ -102,11 +83,9 @@ func TestMissingAdminTokenIsCountedNotSlowed(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{token: "tok", apiOpts: []admin.Option{admin.WithAuthFailLimit(2, time.Hour)}})
 	for range 5 {
-		code, _, _ := getWith(t, http.DefaultClient, s.base+"/v1/clients", "")
-		require.Equal(t, http.StatusUnauthorized, code)
+		require.Equal(t, http.StatusUnauthorized, s.callToken(t, http.MethodGet, "/v1/clients", "", "").status)
 	}
-	code, _, _ := getWith(t, http.DefaultClient, s.base+"/v1/clients", "tok")
-	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/v1/clients", "").status)
 	assert.Equal(t, 5.0, metricValue(t, s.metrics, admin.MetricAdminAuthFailures, "reason", "missing"))
 }
 
@@ -119,12 +98,10 @@ func TestAdminAuthFailuresLogRateLimited(t *testing.T) {
 	m := admin.NewMetrics(reg)
 	api := admin.New(reg, admin.WithToken("tok"), admin.WithMetrics(m), admin.WithLogger(zap.New(core)),
 		admin.WithAuthFailLimit(0, 0))
-	hs, err := api.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+	addr := listen(t, api)
 	for i := range 50 {
-		code, _, _ := getWith(t, http.DefaultClient, "http://"+hs.Addr()+"/v1/clients", "secret-guess-"+strconv.Itoa(i))
-		require.Equal(t, http.StatusUnauthorized, code)
+		r := send(t, "http://"+addr, request{path: "/v1/clients", token: "secret-guess-" + strconv.Itoa(i)})
+		require.Equal(t, http.StatusUnauthorized, r.status)
 	}
 	assert.Equal(t, 50.0, metricValue(t, m, admin.MetricAdminAuthFailures, "reason", "wrong"))
 	lines := logs.FilterMessageSnippet("missing or wrong token").All()

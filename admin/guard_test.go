@@ -2,7 +2,7 @@ package admin_test
 
 import (
 	"context"
-	"io"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,35 +13,6 @@ import (
 
 	"github.com/cliser/cliser/admin"
 )
-
-// request is one hand-made HTTP request to the stack's admin listener.
-type request struct {
-	method, path, body string
-	host               string // Host header; "" keeps the listener's address
-	header             map[string]string
-}
-
-func (s *stack) send(t *testing.T, rq request) reply {
-	t.Helper()
-	var body io.Reader
-	if rq.body != "" {
-		body = strings.NewReader(rq.body)
-	}
-	req, err := http.NewRequest(rq.method, s.base+rq.path, body)
-	require.NoError(t, err)
-	if rq.host != "" {
-		req.Host = rq.host
-	}
-	for k, v := range rq.header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
-}
 
 // The attack of issue #16: with no token, a page on another site posts a
 // form to /v1/shutdown. It is refused, and no client got an order: the
@@ -154,4 +125,90 @@ func TestAdminClientPassesTheGuard(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.Probe(ctx, "/healthz"))
 	require.NoError(t, c.Probe(ctx, "/readyz"))
+}
+
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodPost, "/v1/clients", "GET, HEAD"},
+		{http.MethodDelete, "/v1/clients/x", "GET, HEAD"},
+		{http.MethodGet, "/v1/clients/x/shutdown", "POST"},
+		{http.MethodPut, "/v1/clients/x/kick", "POST"},
+		{http.MethodGet, "/v1/shutdown", "POST"},
+		{http.MethodPost, "/healthz", "GET, HEAD"},
+		{http.MethodPost, "/readyz", "GET, HEAD"},
+		{http.MethodPost, "/metrics", "GET, HEAD"},
+	} {
+		r := s.call(t, tc.method, tc.path, "")
+		assert.Equal(t, http.StatusMethodNotAllowed, r.status, "%s %s", tc.method, tc.path)
+		assert.Equal(t, tc.allow, r.header.Get("Allow"), "%s %s", tc.method, tc.path)
+		assert.Contains(t, r.errorText(t), "not allowed", "%s %s", tc.method, tc.path)
+	}
+}
+
+func TestUnknownPathIsJSON404(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for _, p := range []string{"/", "/v1", "/v2/clients", "/v1/clients/", "/v1/clients/a/b/c"} {
+		r := s.call(t, http.MethodGet, p, "")
+		assert.Equal(t, http.StatusNotFound, r.status, p)
+		assert.Contains(t, r.errorText(t), "no endpoint", p)
+	}
+}
+
+func TestTokenOn(t *testing.T) {
+	t.Parallel()
+	const token = "s3cret-admin-token"
+	// More wrong tokens than the per-IP slowdown lets through (its own test
+	// is in authlimit_test.go).
+	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(0, 0)}})
+	s.connect(t, "tok-1")
+
+	protected := []struct{ method, path string }{
+		{http.MethodGet, "/v1/clients"},
+		{http.MethodGet, "/v1/clients/tok-1"},
+		{http.MethodPost, "/v1/clients/tok-1/shutdown"},
+		{http.MethodPost, "/v1/clients/tok-1/kick"},
+		{http.MethodPost, "/v1/shutdown"},
+		{http.MethodGet, "/metrics"},
+		{http.MethodGet, "/nowhere"},
+	}
+	for _, p := range protected {
+		for _, bad := range []string{"", "wrong", token + "x", token[:len(token)-1]} {
+			r := s.callToken(t, p.method, p.path, "", bad)
+			assert.Equal(t, http.StatusUnauthorized, r.status, "%s %s token %q", p.method, p.path, bad)
+			assert.Equal(t, `Bearer realm="cliser admin"`, r.header.Get("WWW-Authenticate"))
+			assert.NotContains(t, string(r.body), `\u003c`, "no HTML escapes in messages")
+			r.errorText(t)
+		}
+	}
+	// Another scheme is not a bearer token.
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+token))
+	r := s.send(t, request{path: "/v1/clients", header: map[string]string{"Authorization": basic}})
+	assert.Equal(t, http.StatusUnauthorized, r.status)
+
+	// Nothing reached the client.
+	rec, _ := s.reg.Get("tok-1")
+	assert.True(t, rec.CStatus)
+
+	// The probes stay open.
+	assert.Equal(t, http.StatusOK, s.callToken(t, http.MethodGet, "/healthz", "", "").status)
+	assert.Equal(t, http.StatusOK, s.callToken(t, http.MethodGet, "/readyz", "", "").status)
+
+	// The right token works everywhere, the scheme in any case.
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/v1/clients", "").status)
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/metrics", "").status)
+	r = s.send(t, request{path: "/v1/clients/tok-1", header: map[string]string{"Authorization": "bearer " + token}})
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/tok-1/kick", "").status)
+}
+
+func TestTokenOff(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for _, tok := range []string{"", "anything"} {
+		assert.Equal(t, http.StatusOK, s.callToken(t, http.MethodGet, "/v1/clients", "", tok).status)
+		assert.Equal(t, http.StatusOK, s.callToken(t, http.MethodGet, "/metrics", "", tok).status)
+	}
 }

@@ -33,6 +33,7 @@ type stack struct {
 	admin   *admin.Server // newStartingStack only
 	base    string        // http://host:port of the admin listener
 	token   string
+	clients map[string]*testkit.RawClient // by id, as connect registered them
 }
 
 type stackConfig struct {
@@ -54,7 +55,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		node.WithRegistryOptions(cfg.registryOpts...), node.WithAdminToken(cfg.token),
 		node.WithAdminOptions(cfg.apiOpts...))
 	return &stack{reg: n.Registry(), srv: n.Reactor(), metrics: n.Metrics(), api: n.API(),
-		base: "http://" + n.AdminAddr(), token: cfg.token}
+		base: "http://" + n.AdminAddr(), token: cfg.token, clients: map[string]*testkit.RawClient{}}
 }
 
 func stackReactorOptions() []reactor.Option {
@@ -87,7 +88,8 @@ func newStartingStack(t *testing.T, cfg stackConfig) *stack {
 		_ = srv.Stop(ctx)
 		require.NoError(t, hs.Shutdown(ctx))
 	})
-	return &stack{reg: reg, srv: srv, metrics: m, api: api, admin: hs, base: "http://" + hs.Addr(), token: cfg.token}
+	return &stack{reg: reg, srv: srv, metrics: m, api: api, admin: hs, base: "http://" + hs.Addr(), token: cfg.token,
+		clients: map[string]*testkit.RawClient{}}
 }
 
 // reply is an HTTP answer, read whole.
@@ -121,21 +123,59 @@ func (s *stack) call(t *testing.T, method, path, body string) reply {
 	return s.callToken(t, method, path, body, s.token)
 }
 
+// callToken sends a request with token and, with a body, the JSON content
+// type, as any client of a JSON API does (guard.go).
 func (s *stack) callToken(t *testing.T, method, path, body, token string) reply {
 	t.Helper()
-	var rd io.Reader
+	rq := request{method: method, path: path, body: body, token: token}
 	if body != "" {
-		rd = strings.NewReader(body)
+		rq.header = map[string]string{"Content-Type": "application/json"}
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	return s.send(t, rq)
+}
+
+// request is one hand-made HTTP request to an admin listener.
+type request struct {
+	method, path, body string
+	token              string // sent as a bearer token when not ""
+	host               string // Host header; "" keeps the listener's address
+	header             map[string]string
+	client             *http.Client // nil: http.DefaultClient
+}
+
+func (s *stack) send(t *testing.T, rq request) reply {
+	t.Helper()
+	return send(t, s.base, rq)
+}
+
+// send makes rq to the listener at base (http://host:port) and reads the
+// answer whole.
+func send(t *testing.T, base string, rq request) reply {
+	t.Helper()
+	var body io.Reader
+	if rq.body != "" {
+		body = strings.NewReader(rq.body)
+	}
+	method := rq.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequest(method, base+rq.path, body)
 	require.NoError(t, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if rq.host != "" {
+		req.Host = rq.host
 	}
-	if body != "" { // as any client of a JSON API does (guard.go)
-		req.Header.Set("Content-Type", "application/json")
+	if rq.token != "" {
+		req.Header.Set("Authorization", "Bearer "+rq.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	for k, v := range rq.header {
+		req.Header.Set(k, v)
+	}
+	c := rq.client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -143,18 +183,32 @@ func (s *stack) callToken(t *testing.T, method, path, body, token string) reply 
 	return reply{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// connect dials and registers id.
+// listen serves api on 127.0.0.1:0 until the test ends and returns the
+// listener's host:port.
+func listen(t *testing.T, api *admin.API) string {
+	t.Helper()
+	hs, err := api.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+	return hs.Addr()
+}
+
+// connect dials and registers id. Not goroutine-safe: the test's own
+// goroutine connects.
 func (s *stack) connect(t testing.TB, id string) *testkit.RawClient {
 	t.Helper()
 	c := testkit.Dial(t, s.srv.Addr())
 	c.Register(testPassword, id)
+	s.clients[id] = c
 	return c
 }
 
-// leave closes the client's side and waits until the registry has it
-// disconnected.
-func (s *stack) leave(t *testing.T, c *testkit.RawClient, cid string) {
+// leave closes the side of the client connect registered as cid and waits
+// until the registry has it disconnected.
+func (s *stack) leave(t *testing.T, cid string) {
 	t.Helper()
+	c, ok := s.clients[cid]
+	require.True(t, ok, "no client %q connected by this test", cid)
 	_ = c.Conn.Close()
 	eventually(t, func() bool { r, ok := s.reg.Get(cid); return ok && !r.CStatus }, cid+" disconnected")
 }

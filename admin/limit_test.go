@@ -24,23 +24,13 @@ func TestHealthzFollowsLiveness(t *testing.T) {
 	t.Parallel()
 	var live atomic.Bool
 	live.Store(true)
-	hs, err := admin.New(registry.New(), admin.WithLive(live.Load)).Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
-
-	resp, err := http.Get("http://" + hs.Addr() + "/healthz")
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	base := "http://" + listen(t, admin.New(registry.New(), admin.WithLive(live.Load)))
+	assert.Equal(t, http.StatusOK, send(t, base, request{path: "/healthz"}).status)
 
 	live.Store(false)
-	resp, err = http.Get("http://" + hs.Addr() + "/healthz")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	var body strings.Builder
-	_, _ = bufio.NewReader(resp.Body).WriteTo(&body)
-	assert.Contains(t, body.String(), `"error":"protocol engine stopped`)
+	r := send(t, base, request{path: "/healthz"})
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Contains(t, r.errorText(t), "protocol engine stopped")
 }
 
 // The admin listener holds at most its cap of connections: one more
@@ -49,15 +39,13 @@ func TestAdminListenerCapsConnections(t *testing.T) {
 	t.Parallel()
 	reg := registry.New()
 	m := admin.NewMetrics(reg)
-	hs, err := admin.New(reg, admin.WithMaxConns(3), admin.WithMetrics(m)).Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+	addr := listen(t, admin.New(reg, admin.WithMaxConns(3), admin.WithMetrics(m)))
 
 	held := make([]net.Conn, 3)
 	for i := range held {
-		held[i] = healthzKeepAlive(t, hs.Addr())
+		held[i] = healthzKeepAlive(t, addr)
 	}
-	extra, err := net.Dial("tcp", hs.Addr()) // the kernel completes it; cliser does not accept it
+	extra, err := net.Dial("tcp", addr) // the kernel completes it; cliser does not accept it
 	require.NoError(t, err)
 	defer extra.Close()
 	_, err = extra.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
@@ -78,15 +66,9 @@ func TestAdminListenerCapsConnections(t *testing.T) {
 	require.NoError(t, held[1].Close())
 	require.NoError(t, held[2].Close())
 	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + hs.Addr() + "/metrics")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var body strings.Builder
-		_, _ = bufio.NewReader(resp.Body).WriteTo(&body)
-		return strings.Contains(body.String(), admin.MetricAdminCapReached+" 1") &&
-			strings.Contains(body.String(), admin.MetricAdminConnections+" ")
+		body := string(send(t, "http://"+addr, request{path: "/metrics"}).body)
+		return strings.Contains(body, admin.MetricAdminCapReached+" 1") &&
+			strings.Contains(body, admin.MetricAdminConnections+" ")
 	}, 10*time.Second, 20*time.Millisecond, "no cap metrics")
 }
 
@@ -115,13 +97,10 @@ func TestAdminListenerFullWarnsOncePerMinute(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	reg := registry.New()
 	m := admin.NewMetrics(reg)
-	hs, err := admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m), admin.WithLogger(zap.New(core))).
-		Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
+	addr := listen(t, admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m), admin.WithLogger(zap.New(core))))
 
 	for range 3 {
-		a, b := healthzKeepAlive(t, hs.Addr()), healthzKeepAlive(t, hs.Addr())
+		a, b := healthzKeepAlive(t, addr), healthzKeepAlive(t, addr)
 		require.NoError(t, a.Close())
 		require.NoError(t, b.Close())
 		require.Eventually(t, func() bool {

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
-	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -23,8 +23,8 @@ func TestRecordJSONHasExactlyTheSpecFields(t *testing.T) {
 	s := newStack(t, stackConfig{})
 	before := time.Now().UTC().Truncate(time.Second)
 	s.connect(t, "pos-0042")
-	gone := s.connect(t, "pos-0043")
-	s.leave(t, gone, "pos-0043")
+	s.connect(t, "pos-0043")
+	s.leave(t, "pos-0043")
 
 	r := s.call(t, http.MethodGet, "/v1/clients/pos-0042", "")
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
@@ -101,8 +101,8 @@ func TestListStatusFilter(t *testing.T) {
 	s := newStack(t, stackConfig{})
 	s.connect(t, "a-1")
 	s.connect(t, "c-3")
-	b := s.connect(t, "b-2")
-	s.leave(t, b, "b-2")
+	s.connect(t, "b-2")
+	s.leave(t, "b-2")
 
 	assert.Equal(t, []string{"a-1", "b-2", "c-3"}, cids(listAll(t, s, "").Clients), "all is the default")
 	assert.Equal(t, []string{"a-1", "b-2", "c-3"}, cids(listAll(t, s, "?status=all").Clients))
@@ -152,10 +152,8 @@ func TestPaginationAcrossPageBoundaryWithChurn(t *testing.T) {
 	for _, status := range []string{"all", "connected"} {
 		t.Run(status, func(t *testing.T) {
 			s := newStack(t, stackConfig{})
-			clients := map[string]*testkit.RawClient{}
 			for i := range 10 {
-				cid := fmt.Sprintf("c%02d", i)
-				clients[cid] = s.connect(t, cid)
+				s.connect(t, fmt.Sprintf("c%02d", i))
 			}
 			page1 := listAll(t, s, "?limit=4&status="+status)
 			require.Equal(t, []string{"c00", "c01", "c02", "c03"}, cids(page1.Clients))
@@ -163,8 +161,8 @@ func TestPaginationAcrossPageBoundaryWithChurn(t *testing.T) {
 
 			// Between pages: one already listed leaves, one not yet listed
 			// leaves, one joins after the cursor, one before it.
-			s.leave(t, clients["c01"], "c01")
-			s.leave(t, clients["c06"], "c06")
+			s.leave(t, "c01")
+			s.leave(t, "c06")
 			s.connect(t, "c03a")
 			s.connect(t, "a-early")
 
@@ -204,4 +202,30 @@ func TestPaginationExactPage(t *testing.T) {
 	p = listAll(t, s, "?limit=2&cursor="+p.Next)
 	assert.Equal(t, []string{"e2", "e3"}, cids(p.Clients))
 	assert.Equal(t, "", p.Next)
+}
+
+// ?prefix= on GET /v1/clients: only matching IDs, paged; a prefix longer
+// than any client ID is a 400.
+func TestListPrefixHTTP(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for _, id := range []string{"pa-1", "pa-2", "pa-3", "pb-1"} {
+		s.connect(t, id)
+	}
+	var page admin.ListResponse
+	r := s.call(t, http.MethodGet, "/v1/clients?prefix=pa-&limit=2", "")
+	require.Equal(t, http.StatusOK, r.status)
+	r.decode(t, &page)
+	require.Len(t, page.Clients, 2)
+	assert.Equal(t, "pa-1", page.Clients[0].CID)
+	require.NotEmpty(t, page.Next)
+	r = s.call(t, http.MethodGet, "/v1/clients?prefix=pa-&limit=2&cursor="+page.Next, "")
+	r.decode(t, &page)
+	require.Len(t, page.Clients, 1)
+	assert.Equal(t, "pa-3", page.Clients[0].CID)
+	assert.Empty(t, page.Next)
+
+	r = s.call(t, http.MethodGet, "/v1/clients?prefix="+strings.Repeat("x", protocol.MaxClientID+1), "")
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Contains(t, r.errorText(t), "prefix")
 }

@@ -64,29 +64,3 @@ func TestStatsFollowTraffic(t *testing.T) {
 		assert.GreaterOrEqual(t, st.Series[i].Time, st.Series[i-1].Time, "the series is oldest first")
 	}
 }
-
-// ?prefix= on GET /v1/clients: only matching IDs, paged; a prefix longer
-// than any client ID is a 400.
-func TestListPrefixHTTP(t *testing.T) {
-	t.Parallel()
-	s := newStack(t, stackConfig{})
-	for _, id := range []string{"pa-1", "pa-2", "pa-3", "pb-1"} {
-		s.connect(t, id)
-	}
-	var page admin.ListResponse
-	r := s.call(t, http.MethodGet, "/v1/clients?prefix=pa-&limit=2", "")
-	require.Equal(t, http.StatusOK, r.status)
-	r.decode(t, &page)
-	require.Len(t, page.Clients, 2)
-	assert.Equal(t, "pa-1", page.Clients[0].CID)
-	require.NotEmpty(t, page.Next)
-	r = s.call(t, http.MethodGet, "/v1/clients?prefix=pa-&limit=2&cursor="+page.Next, "")
-	r.decode(t, &page)
-	require.Len(t, page.Clients, 1)
-	assert.Equal(t, "pa-3", page.Clients[0].CID)
-	assert.Empty(t, page.Next)
-
-	r = s.call(t, http.MethodGet, "/v1/clients?prefix="+strings.Repeat("x", protocol.MaxClientID+1), "")
-	assert.Equal(t, http.StatusBadRequest, r.status)
-	assert.Contains(t, r.errorText(t), "prefix")
-}
