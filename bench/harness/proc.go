@@ -75,23 +75,30 @@ func schedCPU(pid int) (time.Duration, bool) {
 }
 
 func statCPU(pid int) (time.Duration, error) {
+	user, sys, err := statTimes(pid)
+	return user + sys, err
+}
+
+// statTimes is the user and the system CPU time of process pid (all its
+// threads, the exited ones too), from /proc/<pid>/stat, in clock ticks.
+func statTimes(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) may hold spaces; the fields after it start
 	// after the last ')'.
 	rest := b[bytes.LastIndexByte(b, ')')+1:]
 	f := bytes.Fields(rest)
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
 	}
 	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
 	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return time.Duration(utime) * time.Second / clockTicks, time.Duration(stime) * time.Second / clockTicks, nil
 }
 
 // machineBusy is the CPU time every core spent not idle, from /proc/stat.

@@ -57,7 +57,14 @@ func runRounds[R any](f *roundFlags, name string, modes []string, run func(dir, 
 	defer os.RemoveAll(work)
 	var results []R
 	for r := 0; r < f.rounds; r++ {
-		for _, mode := range modes {
+		order := slices.Clone(modes)
+		if r%2 == 1 {
+			// Every other round runs the modes backwards (off, log, on, then
+			// on, log, off): a load that grows or falls across the run then
+			// weighs on each mode alike instead of always on the last.
+			slices.Reverse(order)
+		}
+		for _, mode := range order {
 			res, err := run(filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, len(results))
 			if err != nil {
 				return nil, fmt.Errorf("%s round %d: %w", mode, r+1, err)
@@ -160,6 +167,17 @@ func medianOf[R any](rs []R, modeOf func(R) string, mode string, f func(R) float
 			v = append(v, f(r))
 		}
 	}
+	return median(v)
+}
+
+// median is the middle of v, or the mean of its two middle values when
+// their number is even (the higher one alone biased two rounds upwards).
+func median(v []float64) float64 {
+	v = slices.Clone(v)
 	slices.Sort(v)
-	return v[len(v)/2]
+	n := len(v)
+	if n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[n/2]
 }
