@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -183,7 +182,7 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	// The server's drain reaches the client through HAProxy.
 	second, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-device-2", TLS: tlsCfg})
 	require.NoError(t, err)
-	require.NoError(t, cliser.Cmd.Process.Signal(syscall.SIGTERM))
+	cliser.Terminate(t)
 	assert.ErrorIs(t, second.Wait(), client.ErrServerShuttingDown)
 	cliser.WaitExit(t)
 	require.NoError(t, cliser.ExitErr, cliser.LogText())

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -122,7 +121,7 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 	mu.Lock()
 	killed = true
 	mu.Unlock()
-	require.NoError(t, first.Cmd.Process.Signal(syscall.SIGKILL))
+	require.NoError(t, first.Cmd.Process.Kill())
 	first.WaitExit(t)
 	require.Eventually(t, func() bool { return count(false, killedAt) == clients }, 20*time.Second, 10*time.Millisecond,
 		"not every client saw the server die")
@@ -217,7 +216,7 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 
 	cancel()
 	wg.Wait()
-	require.NoError(t, second.Cmd.Process.Signal(syscall.SIGTERM))
+	second.Terminate(t)
 	second.WaitExit(t)
 	require.NoError(t, second.ExitErr, second.LogText())
 	require.NotContains(t, first.LogText()+second.LogText(), password, "a password reached the logs")

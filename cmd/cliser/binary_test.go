@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ func TestBinaryServesHandshakeAndDrainsOnSIGTERM(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(line, "140 connected "), line)
 
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Terminate(t)
 	line, err = r.ReadString('\n')
 	require.NoError(t, err)
 	assert.Equal(t, "190 server shutting down\n", line)

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -235,7 +234,7 @@ func TestEventsBinaryResumeAcrossRestart(t *testing.T) {
 	c := opsConnect(t, p.Addr, opsPassword, "a")
 	before := waitEvents(t, api, 1)
 	lastSeen := before[len(before)-1].Seq
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Terminate(t)
 	c.ExpectClosed("190 server shutting down")
 	require.Equal(t, 0, p.Wait(t))
 
@@ -436,7 +435,7 @@ func TestEventsBinaryTail(t *testing.T) {
 	assert.Contains(t, line, "cid=t1")
 	assert.True(t, strings.HasPrefix(line, "1 "), "the line starts with the seq: %q", line)
 
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Terminate(t)
 	c.ExpectClosed("190 server shutting down")
 	p.Wait(t)
 	// A new server on another admin port would not be found by the tail:

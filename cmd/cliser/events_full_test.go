@@ -134,8 +134,7 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	}
 
 	// SIGTERM, check both files, restart: everything reads back.
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-	require.Zero(t, p.Wait(t), "serve exits cleanly:\n%s", p.LogText())
+	require.Zero(t, p.Stop(t), "serve exits cleanly:\n%s", p.LogText())
 	assert.NotContains(t, p.LogText(), "giving up on the queued events")
 	for _, f := range []string{events.FileName, "identity.db"} {
 		checkBolt(t, filepath.Join(dataDir, f))

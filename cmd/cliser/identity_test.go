@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -376,8 +375,7 @@ func TestIdentityPersistsAcrossRestart(t *testing.T) {
 	secret := s.enroll(t, "keep-1", "")
 	s.ban(t, "ip", "127.0.4.4", "")
 	s.ban(t, "cid", "gone-1", "1h")
-	require.NoError(t, s.p.Cmd.Process.Signal(syscall.SIGTERM))
-	require.Equal(t, 0, s.p.Wait(t))
+	require.Equal(t, 0, s.p.Stop(t))
 
 	s2 := startIDServer(t, dir, nil)
 	opsConnect(t, s2.p.Addr, secret, "keep-1")

@@ -103,7 +103,7 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	for i := range 3 {
 		opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("late-%d", i))
 	}
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGKILL))
+	require.NoError(t, p.Cmd.Process.Kill())
 	<-p.Exited
 
 	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
@@ -147,7 +147,7 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 		cid := fmt.Sprintf("drain-%d", i)
 		clients[cid] = opsConnect(t, p.Addr, opsPassword, cid)
 	}
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Terminate(t)
 	var wg sync.WaitGroup
 	for _, c := range clients {
 		wg.Go(func() { c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown)) })
@@ -345,7 +345,7 @@ func TestBinaryDrainIgnoresStalledAdminPeer(t *testing.T) {
 	c := opsConnect(t, p.Addr, opsPassword, "with-stalled-admin")
 
 	start := time.Now()
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Terminate(t)
 	c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown))
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
 	assert.Less(t, time.Since(start), 5*time.Second, "the stop is bounded by --shutdown-timeout")

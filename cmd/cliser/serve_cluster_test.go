@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"net"
+	"fmt"
 	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -16,50 +15,92 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
+// clusterFlags are the flags every node of these tests shares: loopback
+// listeners on port 0 and no keep-alive traffic.
+var clusterFlags = []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--keepalive-interval", "1h"}
+
+// serveNode starts `cliser serve --node-id name` with clusterFlags, its
+// own data directory and extra flags.
+func serveNode(t *testing.T, env []string, name string, extra ...string) *testkit.Served {
+	t.Helper()
+	args := append(append([]string{}, clusterFlags...), "--node-id", name, "--data-dir", t.TempDir())
+	return testkit.Serve(t, env, append(args, extra...)...)
+}
+
+// apiOf is an admin client of p's admin listener, without a token.
+func apiOf(t *testing.T, p *testkit.Served) *admin.Client {
+	t.Helper()
+	api, err := admin.NewClient("http://"+p.AdminAddr, "", 5*time.Second)
+	require.NoError(t, err)
+	return api
+}
+
+// stopAll stops each node with SIGTERM and checks it exits 0 without any
+// of secrets in its logs.
+func stopAll(t *testing.T, nodes []*testkit.Served, secrets ...string) {
+	t.Helper()
+	for _, p := range nodes {
+		assert.Equal(t, 0, p.Stop(t), p.LogText())
+		for _, s := range secrets {
+			assert.NotContains(t, p.LogText(), s, "a secret reached the logs")
+		}
+	}
+}
+
 // Two serve processes joined by --cluster (flag) and CLISER_CLUSTER (env)
 // on a real embedded nats-server: a client of one is seen and kicked
 // through the other's admin API, and both stop cleanly.
 func TestBinaryClusterMode(t *testing.T) {
 	ns := testkit.NATS(t)
-	url := ns.ClientURL()
+	alpha := serveNode(t, []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + ns.ClientURL()}, "alpha")
+	beta := serveNode(t, []string{"CLISER_PASSWORD=cl-secret"}, "beta", "--cluster", ns.ClientURL())
 
-	common := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--keepalive-interval", "1h"}
-	alpha := testkit.Serve(t, []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + url},
-		append(common, "--node-id", "alpha", "--data-dir", t.TempDir())...)
-	beta := testkit.Serve(t, []string{"CLISER_PASSWORD=cl-secret"},
-		append(common, "--cluster", url, "--node-id", "beta", "--data-dir", t.TempDir())...)
-
-	conn, err := net.Dial("tcp", alpha.Addr)
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = conn.Write([]byte("110 cl-secret\n120 cl-client-1\n"))
-	require.NoError(t, err)
-	r := bufio.NewReader(conn)
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	for range 3 { // 110 password, 120 id, 140 connected
-		_, err := r.ReadString('\n')
-		require.NoError(t, err)
-	}
-
-	api, err := admin.NewClient("http://"+beta.AdminAddr, "", 5*time.Second)
-	require.NoError(t, err)
+	c := opsConnect(t, alpha.Addr, "cl-secret", "cl-client-1")
+	api := apiOf(t, beta)
 	ctx := context.Background()
 	require.Eventually(t, func() bool {
 		page, err := api.List(ctx, "connected", 0, "")
 		return err == nil && len(page.Clients) == 1 && page.Clients[0].CID == "cl-client-1" && page.Clients[0].Node == "alpha"
 	}, 15*time.Second, 20*time.Millisecond, "beta lists alpha's client")
-	_, err = api.Kick(ctx, "cl-client-1")
+	_, err := api.Kick(ctx, "cl-client-1")
 	require.NoError(t, err)
-	line, err := r.ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "190 kicked\n", line)
+	c.Expect("190 kicked")
 
-	for _, p := range []*testkit.Served{alpha, beta} {
-		require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-		assert.Equal(t, 0, p.Wait(t), p.LogText())
-		assert.NotContains(t, p.LogText(), "cl-secret")
-	}
+	stopAll(t, []*testkit.Served{alpha, beta}, "cl-secret")
 	assert.Contains(t, alpha.LogText(), `"msg":"cluster: joined"`)
+}
+
+// Two `cliser serve --cluster` processes share fleet identity through
+// JetStream: a credential created through one's admin API admits on the
+// other, and deleting it through the first revokes the session there.
+func TestBinaryClusterSharesIdentity(t *testing.T) {
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=cl-id-shared", "CLISER_ADMIN_TOKEN="}
+	alpha := serveNode(t, env, "id-alpha", "--cluster", ns.ClientURL())
+	beta := serveNode(t, env, "id-beta", "--cluster", ns.ClientURL())
+	ctx := context.Background()
+	alphaAPI, betaAPI := apiOf(t, alpha), apiOf(t, beta)
+
+	cred, err := alphaAPI.CreateCredential(ctx, "cl-id-dev", "")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := betaAPI.GetCredential(ctx, "cl-id-dev")
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "beta does not know alpha's credential")
+
+	refused := testkit.Dial(t, beta.Addr)
+	refused.Send("110 cl-id-shared\n120 cl-id-dev\n")
+	refused.Expect("110 password")
+	refused.Expect("120 id")
+	assert.Equal(t, "190 auth failed", refused.ReadLine(), "the shared password admitted an enrolled ID")
+	c := opsConnect(t, beta.Addr, cred.Secret, "cl-id-dev")
+
+	began := time.Now()
+	require.NoError(t, alphaAPI.DeleteCredential(ctx, "cl-id-dev"))
+	c.Expect("190 revoked")
+	assert.Less(t, time.Since(began), 2*time.Second)
+
+	stopAll(t, []*testkit.Served{alpha, beta}, cred.Secret)
 }
 
 // The stats sampler ticks every 5 s: a disconnect shows in /v1/stats once
@@ -72,9 +113,8 @@ func TestCLIStatusClusterPerNode(t *testing.T) {
 	cliEnv(t)
 	ns := testkit.NATS(t)
 	env := []string{"CLISER_PASSWORD=st-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
-	common := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--keepalive-interval", "1h"}
-	alpha := testkit.Serve(t, env, append(common, "--node-id", "alpha", "--data-dir", t.TempDir())...)
-	beta := testkit.Serve(t, env, append(common, "--node-id", "beta", "--data-dir", t.TempDir())...)
+	alpha := serveNode(t, env, "alpha")
+	beta := serveNode(t, env, "beta")
 	opsConnect(t, alpha.Addr, "st-secret", "st-a1")
 	opsConnect(t, alpha.Addr, "st-secret", "st-a2")
 	opsConnect(t, beta.Addr, "st-secret", "st-b1")
@@ -99,8 +139,83 @@ func TestCLIStatusClusterPerNode(t *testing.T) {
 	assert.Regexp(t, alphaRow, out, "beta sees alpha too")
 	assert.Regexp(t, betaRow, out)
 
-	for _, p := range []*testkit.Served{alpha, beta} {
-		require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-		assert.Equal(t, 0, p.Wait(t), p.LogText())
+	stopAll(t, []*testkit.Served{alpha, beta})
+}
+
+// Three serve processes on one embedded nats-server: GET /v1/stats on any
+// of them lists every node with its own connected count; a node that
+// stops shows as down, still holding its (now disconnected) records; with
+// NATS away the others are unreachable.
+func TestBinaryClusterStatsNodes(t *testing.T) {
+	ns := testkit.NATS(t)
+	names := []string{"n1", "n2", "n3"}
+	served := map[string]*testkit.Served{}
+	for _, name := range names {
+		served[name] = serveNode(t, []string{"CLISER_PASSWORD=st-secret"}, name,
+			"--cluster", ns.ClientURL(), "--cluster-heartbeat", "2s")
 	}
+	// n1 holds 1 client, n2 holds 2, n3 holds 3.
+	for i, name := range names {
+		for j := 0; j <= i; j++ {
+			testkit.Dial(t, served[name].Addr).Register("st-secret", fmt.Sprintf("st-%s-%d", name, j))
+		}
+	}
+	checkClusterStats(t, ns, apiOf(t, served["n1"]), served["n3"])
+}
+
+// checkClusterStats follows n1's view of the three nodes while n3 stops
+// and then NATS goes away.
+func checkClusterStats(t *testing.T, ns *server.Server, api *admin.Client, n3 *testkit.Served) {
+	t.Helper()
+	want := map[string]int{"n1": 1, "n2": 2, "n3": 3}
+	waitNodes(t, api, func(nodes map[string]admin.NodeStats) bool {
+		for name, c := range want {
+			s, ok := nodes[name]
+			if !ok || s.State != admin.NodeUp || s.Connected != c || s.Records != c {
+				return false
+			}
+		}
+		return len(nodes) == 3
+	})
+
+	assert.Equal(t, 0, n3.Stop(t))
+	nodes := waitNodes(t, api, func(nodes map[string]admin.NodeStats) bool {
+		s := nodes["n3"]
+		return s.State == admin.NodeDown && s.Connected == 0 && nodes["n2"].State == admin.NodeUp
+	})
+	assert.Equal(t, 3, nodes["n3"].Records, "a stopped node's records stay in the bucket")
+	assert.Equal(t, 2, nodes["n2"].Connected)
+
+	// NATS away: no other node's liveness can be read; n1 still answers
+	// for itself.
+	ns.Shutdown()
+	nodes = waitNodes(t, api, func(nodes map[string]admin.NodeStats) bool {
+		return nodes["n1"].State == admin.NodeUp && nodes["n2"].State == admin.NodeUnreachable && nodes["n2"].Error != ""
+	})
+	assert.Equal(t, 1, nodes["n1"].Connected)
+	assert.Equal(t, admin.NodeUnreachable, nodes["n3"].State, "with NATS away a node's liveness is unknown")
+}
+
+// waitNodes polls GET /v1/stats until ok holds of its nodes list (by
+// name) and returns that list; it fails the test after 20 s.
+func waitNodes(t *testing.T, api *admin.Client, ok func(map[string]admin.NodeStats) bool) map[string]admin.NodeStats {
+	t.Helper()
+	var last admin.StatsResponse
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := api.Stats(context.Background())
+		if err == nil {
+			last = st
+			by := map[string]admin.NodeStats{}
+			for _, s := range st.Nodes {
+				by[s.Node] = s
+			}
+			if ok(by) {
+				return by
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("stats nodes never as wanted; last: %+v", last.Nodes)
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -144,7 +143,7 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 	assert.LessOrEqual(t, strings.Count(logs, "admin listener full"), 3, "once per filling, not per connection")
 	assert.NotContains(t, logs, "too many open files")
 	assert.NotContains(t, logs, "Accept() failed")
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.Terminate(t)
 	for _, e := range echoers {
 		assert.Equal(t, "190 server shutting down", e.last(t), "healthy clients are drained with a 190")
 	}
@@ -206,8 +205,7 @@ func TestBinarySurvivesConnectFlood(t *testing.T) {
 	}
 	registerWhenRoom(t, p.Addr, "after-flood")
 	assert.NotContains(t, p.LogText(), "too many open files")
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-	assert.Equal(t, 0, p.Wait(t), p.LogText())
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
 }
 
 // registerWhenRoom registers cid, retrying while closed connections of

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +33,7 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 	}
 
 	require.NoError(t, os.WriteFile(pwFile, []byte("kept-hup-pw\nnew-hup-pw\n"), 0o600))
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	p.Reload(t)
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "passwords reloaded") },
 		10*time.Second, 10*time.Millisecond, "no reload line:\n%s", p.LogText())
 
@@ -56,14 +55,13 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 
 	// A file that no longer parses keeps the passwords in force.
 	require.NoError(t, os.WriteFile(pwFile, []byte("ok\nbad\x00pw\n"), 0o600))
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	p.Reload(t)
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "password reload failed") },
 		10*time.Second, 10*time.Millisecond, "no failure line:\n%s", p.LogText())
 	again := testkit.Dial(t, p.Addr)
 	again.Handshake("new-hup-pw", "hup-again")
 
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-	assert.Equal(t, 0, p.Wait(t), p.LogText())
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
 	logs := p.LogText()
 	assert.Contains(t, logs, `"passwords":2`)
 	for _, pw := range []string{"old-hup-pw", "kept-hup-pw", "new-hup-pw", "bad\\u0000pw"} {

@@ -81,8 +81,7 @@ func TestBinaryWarnsOnZeroLengthRegistryFile(t *testing.T) {
 	assert.Contains(t, logs, "registry file was empty")
 	assert.Contains(t, logs, path)
 	assert.Contains(t, logs, `"records":0`)
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-	assert.Equal(t, 0, p.Wait(t), p.LogText())
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
 }
 
 // writeRegistry stores n records in dir's registry file, in several

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -120,8 +119,7 @@ func TestBinaryWebhookReceiverDownAcrossRestart(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "did not acknowledge") }, waitFor, tick,
 		"the first run tried the dead receiver")
-	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
-	require.Equal(t, 0, p.Wait(t))
+	require.Equal(t, 0, p.Stop(t))
 
 	p2 := testkit.Serve(t, webhookEnv(), args...)
 	for i := range 5 {
