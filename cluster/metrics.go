@@ -15,6 +15,8 @@ const (
 	MetricClusterRouted          = "cliser_cluster_commands_routed_total"
 	MetricClusterNATSConnected   = "cliser_cluster_nats_connected"
 	MetricClusterRepublished     = "cliser_cluster_republished_total"
+	MetricClusterPublishAck      = "cliser_cluster_publish_ack_seconds"
+	MetricClusterPublishInflight = "cliser_cluster_publish_inflight"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 )
 
@@ -27,6 +29,10 @@ type metrics struct {
 	// republished counts live clients this node published again after
 	// another node marked them disconnected.
 	republished prometheus.Counter
+	// ackSeconds is each record write's time from its publish until the
+	// flusher took its acknowledgement; inflight is how many are out.
+	ackSeconds prometheus.Histogram
+	inflight   prometheus.Gauge
 }
 
 func newMetrics() metrics {
@@ -51,6 +57,15 @@ func newMetrics() metrics {
 			Name: MetricClusterRepublished,
 			Help: "Live clients of this node that another node marked disconnected (it judged this node lost) and that this node's next flush wrote again.",
 		}),
+		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    MetricClusterPublishAck,
+			Help:    "Time from a record write's asynchronous publish until the flusher took its acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms to 4 s
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: MetricClusterPublishInflight,
+			Help: "Record writes of this node published and not yet acknowledged (at most 512).",
+		}),
 	}
 	for _, r := range []string{writeOK, writeSkip, writeErr} {
 		m.writes.WithLabelValues(r)
@@ -64,6 +79,7 @@ func newMetrics() metrics {
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
+		n.metrics.ackSeconds, n.metrics.inflight,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricClusterNodes,
 			Help: "Nodes with a live heartbeat at this node's last check.",

@@ -36,8 +36,9 @@ type publisher struct {
 
 // pending is one record in flight.
 type pending struct {
-	rec registry.Record
-	f   jetstream.PubAckFuture
+	rec  registry.Record
+	f    jetstream.PubAckFuture
+	sent time.Time // for the publish-to-acknowledgement histogram
 }
 
 // publisherOf makes the node's publishing JetStream context once.
@@ -52,11 +53,16 @@ func (n *Node) publisherOf() (*publisher, error) {
 	return p, p.err
 }
 
-// saveAsync writes put in windows of publishWindow. A record whose
-// compare-and-set lost (another node, or this node's earlier run, wrote
-// since) goes through write, the read-and-decide path, after the window's
-// acknowledgements, in the order of put. It stops publishing at the first
-// other failure and returns it once what is in flight has answered; the
+// saveAsync writes put with up to publishWindow publishes in flight,
+// continuously: each acknowledgement taken lets the next record go, so a
+// record never waits for a whole window's acknowledgements before it is
+// even sent (that wait, once per window, was where a fresh registration
+// queued behind a backlog). Acknowledgements are taken oldest first; the
+// stream answers one publisher in order. A record whose compare-and-set
+// lost (another node, or this node's earlier run, wrote since) goes
+// through write, the read-and-decide path, once everything in flight has
+// answered, in the order of put. It stops publishing at the first other
+// failure and returns it once what is in flight has answered; the
 // registry then keeps the whole batch for the next flush, and the records
 // that were written are written again, harmlessly, on their new revision.
 func (n *Node) saveAsync(put []registry.Record) error {
@@ -68,21 +74,20 @@ func (n *Node) saveAsync(put []registry.Record) error {
 		return fmt.Errorf("cluster: jetstream: %w", err)
 	}
 	var (
-		inflight = make([]pending, 0, min(len(put), publishWindow))
-		retry    []registry.Record
-		first    error
+		q     = newPendingQueue(min(len(put), publishWindow))
+		retry []registry.Record
+		first error
 	)
-	settle := func() {
-		for _, w := range inflight {
-			conflict, err := n.settle(w)
-			switch {
-			case conflict:
-				retry = append(retry, w.rec)
-			case err != nil && first == nil:
-				first = err
-			}
+	settleOldest := func() {
+		w := q.pop()
+		n.metrics.inflight.Dec()
+		conflict, err := n.settle(w)
+		switch {
+		case conflict:
+			retry = append(retry, w.rec)
+		case err != nil && first == nil:
+			first = err
 		}
-		inflight = inflight[:0]
 	}
 	for _, rec := range put {
 		if first != nil {
@@ -95,12 +100,15 @@ func (n *Node) saveAsync(put []registry.Record) error {
 			first = err
 			break
 		}
-		inflight = append(inflight, pending{rec: rec, f: f})
-		if len(inflight) == publishWindow {
-			settle()
+		q.push(pending{rec: rec, f: f, sent: time.Now()})
+		n.metrics.inflight.Inc()
+		if q.len() >= publishWindow {
+			settleOldest()
 		}
 	}
-	settle()
+	for q.len() > 0 {
+		settleOldest()
+	}
 	if first != nil {
 		return first
 	}
@@ -111,6 +119,39 @@ func (n *Node) saveAsync(put []registry.Record) error {
 		}
 	}
 	return nil
+}
+
+// pendingQueue is the writes in flight, oldest first: a ring, so that a
+// flush of thousands of records reuses one window's worth of slots.
+type pendingQueue struct {
+	buf        []pending
+	head, size int
+}
+
+func newPendingQueue(capacity int) *pendingQueue {
+	return &pendingQueue{buf: make([]pending, max(capacity, 1))}
+}
+
+func (q *pendingQueue) len() int { return q.size }
+
+func (q *pendingQueue) push(w pending) {
+	if q.size == len(q.buf) {
+		grown := make([]pending, 2*len(q.buf))
+		for i := range q.size {
+			grown[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = grown, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = w
+	q.size++
+}
+
+func (q *pendingQueue) pop() pending {
+	w := q.buf[q.head]
+	q.buf[q.head] = pending{} // the record and its future are done with
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	return w
 }
 
 // publishOne sends rec with the compare-and-set of its write: over this
@@ -155,6 +196,7 @@ func (n *Node) publishEncoded(p *publisher, cid string, val []byte, expect uint6
 func (n *Node) settle(w pending) (conflict bool, err error) {
 	select {
 	case ack := <-w.f.Ok():
+		n.metrics.ackSeconds.Observe(time.Since(w.sent).Seconds())
 		n.wrote(w.rec, ack.Sequence)
 		return false, nil
 	case err = <-w.f.Err():
