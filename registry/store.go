@@ -56,24 +56,22 @@ func (r *Registry) Load() (int, error) {
 }
 
 // Run writes changes to the store every flush interval until ctx ends, then
-// flushes once more. Every checkpoint it also rewrites the connected records
-// (so last_seen on disk lags by at most a checkpoint; Touch alone never
-// costs a write) and prunes disconnected records past retention. It returns
-// the last flush's error, if any.
+// flushes once more. Over every checkpoint interval it also rewrites each
+// connected record once (so last_seen on disk lags by about a checkpoint
+// at most; Touch alone never costs a write) and prunes disconnected
+// records past retention, a share of the records with each flush
+// (checkpoint.go). It returns the last flush's error, if any.
 func (r *Registry) Run(ctx context.Context) error {
 	flush := time.NewTicker(r.opts.flushInterval)
 	defer flush.Stop()
-	lastCheckpoint := r.opts.now()
+	sw := sweep{start: r.opts.now()}
 	for {
 		select {
 		case <-ctx.Done():
 			return r.Flush()
 		case <-flush.C:
 		}
-		if now := r.opts.now(); now.Sub(lastCheckpoint) >= r.opts.checkpoint {
-			lastCheckpoint = now
-			r.checkpoint(now)
-		}
+		r.checkpointStep(&sw, r.opts.now())
 		// A failed batch stays pending and goes with the next one;
 		// noteFlush has logged and counted the failure.
 		_ = r.Flush()
@@ -137,28 +135,4 @@ func (r *Registry) restorePending(put []Record, gone []string) {
 		r.dirty[rec.CID] = struct{}{}
 	}
 	r.gone = append(r.gone, gone...)
-}
-
-// checkpoint marks every connected record dirty and prunes disconnected
-// records that ended more than the retention ago. It scans all records, so
-// it runs once a checkpoint, never per flush.
-func (r *Registry) checkpoint(now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var expired []string
-	cutoff := now.Add(-r.opts.retention)
-	r.byCID.Ascend(func(e *entry) bool {
-		switch {
-		case e.cstatus:
-			r.dirty[e.cid] = struct{}{}
-		case r.opts.retention > 0 && e.disconnectedAt != 0 && e.disconnectedAt < toNanos(cutoff):
-			expired = append(expired, e.cid)
-		}
-		return true
-	})
-	for _, cid := range expired {
-		r.byCID.Delete(&entry{cid: cid})
-		delete(r.dirty, cid)
-	}
-	r.gone = append(r.gone, expired...)
 }

@@ -1,0 +1,52 @@
+package registry_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// The checkpoint is spread over its interval: a quarter of the interval
+// in, a quarter of the connected records have been rewritten, not none
+// and not all (all at once, a node's every record was one flush that
+// fresh registrations waited behind).
+func TestCheckpointSpreadOverInterval(t *testing.T) {
+	clk := newClock()
+	s := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(s), registry.WithClock(clk.Now),
+		registry.WithFlushInterval(2*time.Millisecond), registry.WithCheckpoint(time.Minute))
+	const n = 100
+	type live struct {
+		sid  uint16
+		conn *testConn
+	}
+	clients := make([]live, n)
+	for i := range n {
+		clients[i].sid, clients[i].conn = mustRegister(t, r, cidN(i))
+	}
+	require.NoError(t, r.Flush())
+	startRunSynced(t, r, s) // the pass begins now, over n+1 records (the probe)
+
+	touched := clk.Advance(time.Second)
+	for _, c := range clients {
+		r.Touch(c.sid, c.conn)
+	}
+	rewritten := func() int {
+		k := 0
+		for _, rec := range stored(t, s) {
+			if rec.LastSeen.Equal(touched) {
+				k++
+			}
+		}
+		return k
+	}
+	clk.Advance(14 * time.Second) // 15 s of 60
+	require.Eventually(t, func() bool { return rewritten() == 25 }, waitFor, tick, "a quarter in, a quarter rewritten")
+	clk.Advance(15 * time.Second) // 30 s of 60
+	require.Eventually(t, func() bool { return rewritten() == 50 }, waitFor, tick, "half in, half rewritten")
+	clk.Advance(31 * time.Second) // past the interval: the pass ends
+	require.Eventually(t, func() bool { return rewritten() == n }, waitFor, tick, "every connected record within the interval")
+}
