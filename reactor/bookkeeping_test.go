@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -108,8 +107,7 @@ func breakWrites(t *testing.T, s *session) {
 func TestFailedShutdownWriteIsNotCountedNorScheduled(t *testing.T) {
 	obs := newCountingObserver()
 	srv := startServer(t, WithObserver(obs), WithKeepAlive(time.Hour, time.Minute))
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "wfail-sd")
+	srv.connect(t, "wfail-sd")
 	s := registeredSession(t, srv, "wfail-sd")
 	require.Equal(t, 1, wheelSize(t, s.lp), "the registered session waits for its keep-alive")
 
@@ -129,8 +127,7 @@ func TestFailedShutdownWriteIsNotCountedNorScheduled(t *testing.T) {
 // The same for a keep-alive whose write fails.
 func TestFailedKeepAliveWriteIsNotScheduled(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(time.Hour, time.Minute))
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "wfail-ka")
+	srv.connect(t, "wfail-ka")
 	s := registeredSession(t, srv, "wfail-ka")
 	onLoopSync(t, s.lp, func() {
 		breakWrites(t, s)
@@ -144,10 +141,8 @@ func TestFailedKeepAliveWriteIsNotScheduled(t *testing.T) {
 func TestShutdownAllCountsOnlyWrittenOrders(t *testing.T) {
 	obs := newCountingObserver()
 	srv := startServer(t, WithObserver(obs), WithLoops(1), WithKeepAlive(time.Hour, time.Minute))
-	good := testkit.Dial(t, srv.Addr())
-	good.Handshake(testPassword, "wfail-good")
-	bad := testkit.Dial(t, srv.Addr())
-	bad.Handshake(testPassword, "wfail-bad")
+	good := srv.connect(t, "wfail-good")
+	srv.connect(t, "wfail-bad")
 	s := registeredSession(t, srv, "wfail-bad")
 	onLoopSync(t, s.lp, func() { breakWrites(t, s) })
 
@@ -167,10 +162,10 @@ func TestProxiedPerIPRefusalCountedOnce(t *testing.T) {
 		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
 	require.NoError(t, err)
 
-	first := testkit.Dial(t, srv.Addr())
+	first := srv.dial(t)
 	first.Send(string(hdr))
 	first.Expect("110 password") // holds the address's one handshake slot
-	second := testkit.Dial(t, srv.Addr())
+	second := srv.dial(t)
 	second.Send(string(hdr))
 	second.ExpectClosed(closeLine(protocol.ReasonServerFull))
 

@@ -103,7 +103,7 @@ func TestCertCNAdmitsAVerifiedCertificateOfTheSameName(t *testing.T) {
 		{"certificate of the resumed TLS session", &sslTLV{client: tlvparse.PP2_BITFIELD_CLIENT_SSL | tlvparse.PP2_BITFIELD_CLIENT_CERT_SESS, cn: "cn-dev-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := testkit.Dial(t, srv.Addr())
+			c := srv.dial(t)
 			c.Send(string(proxyV2(t, "203.0.113.5", tc.ssl)))
 			c.Register(testPassword, "cn-dev-1")
 			rec, ok := srv.reg.Get("cn-dev-1")
@@ -117,7 +117,7 @@ func TestCertCNAdmitsAVerifiedCertificateOfTheSameName(t *testing.T) {
 func TestCertCNRefusesEveryOtherCase(t *testing.T) {
 	srv := certServer(t)
 	// The real device holds its ID: no refusal below may disturb it.
-	live := testkit.Dial(t, srv.Addr())
+	live := srv.dial(t)
 	live.Send(string(proxyV2(t, "203.0.113.6", verifiedCert("cn-live"))))
 	live.Register(testPassword, "cn-live")
 	liveRec, _ := srv.reg.Get("cn-live")
@@ -137,13 +137,13 @@ func TestCertCNRefusesEveryOtherCase(t *testing.T) {
 		{"v1 header (no TLVs at all)", []byte("PROXY TCP4 203.0.113.7 192.0.2.1 40001 7070\r\n"), "cn-live"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := testkit.Dial(t, srv.Addr())
+			c := srv.dial(t)
 			c.Send(string(tc.header) + "110 " + testPassword + "\n120 " + tc.id + "\n")
 			assert.Equal(t, []string{"110 password", "120 id", authFailed}, transcript(t, c))
 		})
 	}
 	t.Run("matching certificate, wrong password", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send(string(proxyV2(t, "203.0.113.8", verifiedCert("cn-live"))) + "110 wrong\n120 cn-live\n")
 		assert.Equal(t, []string{"110 password", authFailed}, transcript(t, c))
 	})
@@ -157,10 +157,10 @@ func TestCertCNRefusesEveryOtherCase(t *testing.T) {
 
 func TestCertCNIsIgnoredWhenNotRequired(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true), WithProxyTrusted([]string{"127.0.0.1"}))
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send(string(proxyV2(t, "203.0.113.9", verifiedCert("someone-else"))))
 	c.Register(testPassword, "cn-free-1")
-	c2 := testkit.Dial(t, srv.Addr())
+	c2 := srv.dial(t)
 	c2.Send(string(proxyV2(t, "203.0.113.9", nil)))
 	c2.Register(testPassword, "cn-free-2")
 	assertNoWaitingNames(t, srv)
@@ -174,7 +174,7 @@ func TestMalformedSSLTLVIsAProtocolError(t *testing.T) {
 	require.NoError(t, h.SetTLVs([]proxyproto.TLV{{Type: proxyproto.PP2_TYPE_SSL, Value: []byte{7, 0, 0}}}))
 	b, err := h.Format()
 	require.NoError(t, err)
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send(string(b) + "110 " + testPassword + "\n120 x\n")
 	lines := transcript(t, c)
 	require.NotEmpty(t, lines)
@@ -189,11 +189,11 @@ func TestUntrustedProxySenderIsRefusedOnAccept(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true), WithProxyTrusted([]string{"10.0.0.0/8", "192.0.2.7"}), WithObserver(ob))
 	only := []string{closeLine(protocol.ReasonProtocolError)}
 
-	forged := testkit.Dial(t, srv.Addr())
+	forged := srv.dial(t)
 	forged.Send(string(proxyV2(t, "10.1.2.3", verifiedCert("victim"))) + "110 " + testPassword + "\n120 victim\n")
 	assert.Equal(t, only, transcript(t, forged), "a forged header is refused, first line")
 
-	silent := testkit.Dial(t, srv.Addr())
+	silent := srv.dial(t)
 	assert.Equal(t, only, transcript(t, silent), "without a header it is refused all the same")
 
 	eventually(t, func() bool { return ob.untrusted.Load() == 2 && ob.rejected.Load() == 2 }, "each refusal is counted")
@@ -204,7 +204,7 @@ func TestUntrustedProxySenderIsRefusedOnAccept(t *testing.T) {
 func TestTrustedProxySenderMustSendAHeader(t *testing.T) {
 	ob := &proxyCounter{}
 	srv := startServer(t, WithProxyProtocol(true), WithProxyTrusted([]string{"127.0.0.0/8"}), WithObserver(ob))
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send("110 " + testPassword + "\n120 no-header\n")
 	lines := transcript(t, c)
 	require.NotEmpty(t, lines)

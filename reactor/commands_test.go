@@ -14,8 +14,7 @@ import (
 
 func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
 	srv := startServer(t)
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "sd-1")
+	c := srv.connect(t, "sd-1")
 	conn, err := srv.reg.Conn("sd-1")
 	require.NoError(t, err)
 	require.NoError(t, conn.Shutdown("maintenance window"))
@@ -30,8 +29,7 @@ func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
 
 func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(time.Minute, 80*time.Millisecond))
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "sd-deaf")
+	c := srv.connect(t, "sd-deaf")
 	conn, err := srv.reg.Conn("sd-deaf")
 	require.NoError(t, err)
 	require.NoError(t, conn.Shutdown(""))
@@ -43,8 +41,7 @@ func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
 
 func TestKickClosesWithReason(t *testing.T) {
 	srv := startServer(t)
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "kick-1")
+	c := srv.connect(t, "kick-1")
 	conn, err := srv.reg.Conn("kick-1")
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(protocol.ReasonKicked))
@@ -59,15 +56,13 @@ func TestKickClosesWithReason(t *testing.T) {
 // the same client has registered again in between.
 func TestLateCommandHitsNothing(t *testing.T) {
 	srv := startServer(t)
-	first := testkit.Dial(t, srv.Addr())
-	first.Handshake(testPassword, "late-1")
+	first := srv.connect(t, "late-1")
 	stale, err := srv.reg.Conn("late-1")
 	require.NoError(t, err)
 	_ = first.Conn.Close()
 	eventually(t, func() bool { r, _ := srv.reg.Get("late-1"); return !r.CStatus }, "first gone")
 
-	second := testkit.Dial(t, srv.Addr())
-	second.Handshake(testPassword, "late-1")
+	second := srv.connect(t, "late-1")
 	require.NoError(t, stale.Close(protocol.ReasonKicked))
 	// Had the stale handle reached the new connection, it would read
 	// "190 kicked" here instead of its own shutdown order.
@@ -86,7 +81,7 @@ func TestStopTellsEveryClientAndRefusesNewOnes(t *testing.T) {
 	srv := startServer(t)
 	clients := make([]*testkit.RawClient, 5)
 	for i := range clients {
-		clients[i] = testkit.Dial(t, srv.Addr())
+		clients[i] = srv.dial(t)
 		clients[i].Handshake(testPassword, "stop-"+itoa(i))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -107,10 +102,10 @@ func TestShutdownAllOneTaskPerLoop(t *testing.T) {
 	srv := startServer(t, WithLoops(2))
 	clients := make([]*testkit.RawClient, 6)
 	for i := range clients {
-		clients[i] = testkit.Dial(t, srv.Addr())
+		clients[i] = srv.dial(t)
 		clients[i].Handshake(testPassword, "all-"+itoa(i))
 	}
-	half := testkit.Dial(t, srv.Addr()) // in its handshake: not ordered
+	half := srv.dial(t) // in its handshake: not ordered
 	half.Expect("110 password")
 
 	assert.Equal(t, len(clients), srv.ShutdownAll("fleet update"))

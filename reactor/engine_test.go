@@ -7,8 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/cliser/cliser/internal/testkit"
 )
 
 // gnet can stop its engine on its own (an accept error such as EMFILE):
@@ -18,8 +16,7 @@ func TestEngineStoppedUnderTheServerIsNotAlive(t *testing.T) {
 	srv := startServer(t)
 	require.True(t, srv.Alive())
 	require.True(t, srv.Ready())
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "engine-1")
+	srv.connect(t, "engine-1")
 
 	// Stop gnet directly, not through Server.Stop: as gnet does itself
 	// when its acceptor fails.

@@ -8,13 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 func TestAuthFailed(t *testing.T) {
 	srv := startServer(t)
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Expect("110 password")
 	c.Send("110 wrong\n")
 	c.ExpectClosed(closeLine(protocol.ReasonAuthFailed))
@@ -22,16 +21,16 @@ func TestAuthFailed(t *testing.T) {
 
 func TestPasswordOverFieldLimitIsAuthFailed(t *testing.T) {
 	srv := startServer(t)
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send("110 " + strings.Repeat("p", protocol.MaxPassword+1) + "\n")
 	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
 }
 
 func TestSecondPasswordAllowsRotation(t *testing.T) {
 	srv := startServer(t, WithPasswords([][]byte{[]byte("old"), []byte(testPassword)}))
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	assert.NotZero(t, c.Handshake(testPassword, "rot-1"))
-	c2 := testkit.Dial(t, srv.Addr())
+	c2 := srv.dial(t)
 	c2.Send("110 old\n120 rot-2\n")
 	c2.Expect("110 password")
 	c2.Expect("120 id")
@@ -41,7 +40,7 @@ func TestSecondPasswordAllowsRotation(t *testing.T) {
 func TestBadID(t *testing.T) {
 	srv := startServer(t)
 	for _, id := range []string{"has space", "slash/no", strings.Repeat("x", protocol.MaxClientID+1), "\xc3\xa4"} {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n120 " + id + "\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonBadID))
 	}
@@ -53,34 +52,32 @@ func TestProtocolErrors(t *testing.T) {
 	pe := closeLine(protocol.ReasonProtocolError)
 
 	t.Run("wrong code for password", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("120 early-id\n")
 		c.ExpectClosed("110 password", pe)
 	})
 	t.Run("wrong code for id", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n110 again\n")
 		c.ExpectClosed("110 password", "120 id", pe)
 	})
 	t.Run("code alone for password", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110\n")
 		c.ExpectClosed("110 password", pe)
 	})
 	t.Run("keep-alive before registration", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("100 1\n")
 		c.ExpectClosed("110 password", pe)
 	})
 	t.Run("keep-alive echo with none outstanding", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
-		c.Handshake(testPassword, "pe-none")
+		c := srv.connect(t, "pe-none")
 		c.Send("100 1\n")
 		c.ExpectClosed(pe)
 	})
 	t.Run("wrong token", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
-		c.Handshake(testPassword, "pe-token")
+		c := srv.connect(t, "pe-token")
 		line := c.ReadLine()
 		tok, err := protocol.ParseToken([]byte(strings.TrimPrefix(line, "100 ")))
 		require.NoError(t, err)
@@ -88,21 +85,18 @@ func TestProtocolErrors(t *testing.T) {
 		c.ExpectClosed(pe)
 	})
 	t.Run("non-canonical token", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
-		c.Handshake(testPassword, "pe-zero")
+		c := srv.connect(t, "pe-zero")
 		line := c.ReadLine()
 		c.Send("100 0" + strings.TrimPrefix(line, "100 ") + "\n")
 		c.ExpectClosed(pe)
 	})
 	t.Run("shutdown ack with no shutdown pending", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
-		c.Handshake(testPassword, "pe-ack")
+		c := srv.connect(t, "pe-ack")
 		c.Send("130 ok\n")
 		c.ExpectClosed(pe)
 	})
 	t.Run("unknown code after registration", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
-		c.Handshake(testPassword, "pe-unknown")
+		c := srv.connect(t, "pe-unknown")
 		c.Send("999 what\n")
 		c.ExpectClosed(pe)
 	})
@@ -118,8 +112,7 @@ func TestGoldenLinesAfterRegistration(t *testing.T) {
 			continue
 		}
 		t.Run(g.Name, func(t *testing.T) {
-			c := testkit.Dial(t, srv.Addr())
-			c.Handshake(testPassword, "golden-"+strings.Repeat("g", i%3)+string(rune('a'+i%26))+"-"+itoa(i))
+			c := srv.connect(t, "golden-"+strings.Repeat("g", i%3)+string(rune('a'+i%26))+"-"+itoa(i))
 			c.Send(g.Wire)
 			want := protocol.ReasonProtocolError
 			if g.Err != nil {
@@ -133,12 +126,12 @@ func TestGoldenLinesAfterRegistration(t *testing.T) {
 func TestLineTooLong(t *testing.T) {
 	srv := startServer(t)
 	t.Run("over the limit with LF", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110 " + strings.Repeat("a", protocol.MaxLine) + "\n")
 		c.ExpectClosed("110 password", closeLine(protocol.ReasonLineTooLong))
 	})
 	t.Run("limit reached without LF, sent in small pieces", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Expect("110 password")
 		for range protocol.MaxLine / 64 {
 			c.Send(strings.Repeat("b", 64))
@@ -146,7 +139,7 @@ func TestLineTooLong(t *testing.T) {
 		c.ExpectClosed(closeLine(protocol.ReasonLineTooLong))
 	})
 	t.Run("exactly the limit is fine", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110 " + strings.Repeat("a", protocol.MaxLine-len("110 \n")) + "\n")
 		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
 	})
@@ -155,11 +148,11 @@ func TestLineTooLong(t *testing.T) {
 func TestHandshakeTimeout(t *testing.T) {
 	srv := startServer(t, WithHandshakeTimeout(100*time.Millisecond))
 	t.Run("silent", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.ExpectClosed("110 password", closeLine(protocol.ReasonHandshakeTimeout))
 	})
 	t.Run("password but no id", func(t *testing.T) {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonHandshakeTimeout))
 	})
@@ -167,8 +160,7 @@ func TestHandshakeTimeout(t *testing.T) {
 
 func TestKeepaliveTimeout(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(30*time.Millisecond, 60*time.Millisecond))
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "ka-silent")
+	c := srv.connect(t, "ka-silent")
 	c.EchoKeepAlive()
 	line := c.ReadLine()
 	require.True(t, strings.HasPrefix(line, "100 "))
@@ -181,9 +173,9 @@ func TestKeepaliveTimeout(t *testing.T) {
 
 func TestTakeoverReplacesOlderConnection(t *testing.T) {
 	srv := startServer(t)
-	old := testkit.Dial(t, srv.Addr())
+	old := srv.dial(t)
 	oldSID := old.Handshake(testPassword, "dup-1")
-	newer := testkit.Dial(t, srv.Addr())
+	newer := srv.dial(t)
 	newSID := newer.Handshake(testPassword, "dup-1")
 	assert.NotEqual(t, oldSID, newSID)
 	old.ExpectClosed(closeLine(protocol.ReasonReplaced))
@@ -200,24 +192,24 @@ func TestTakeoverReplacesOlderConnection(t *testing.T) {
 func TestServerFull(t *testing.T) {
 	t.Run("max clients", func(t *testing.T) {
 		srv := startServerWithRegistry(t, newRegistryMax(2))
-		testkit.Dial(t, srv.Addr()).Handshake(testPassword, "full-1")
-		testkit.Dial(t, srv.Addr()).Handshake(testPassword, "full-2")
-		c := testkit.Dial(t, srv.Addr())
+		srv.dial(t).Handshake(testPassword, "full-1")
+		srv.dial(t).Handshake(testPassword, "full-2")
+		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n120 full-3\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonServerFull))
 		// A registered client can still take itself over when full.
-		again := testkit.Dial(t, srv.Addr())
+		again := srv.dial(t)
 		assert.NotZero(t, again.Handshake(testPassword, "full-1"))
 	})
 	t.Run("connection ceiling", func(t *testing.T) {
 		srv := startServer(t, WithMaxConns(2))
-		a, b := testkit.Dial(t, srv.Addr()), testkit.Dial(t, srv.Addr())
+		a, b := srv.dial(t), srv.dial(t)
 		a.Expect("110 password")
 		b.Expect("110 password")
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.ExpectClosed(closeLine(protocol.ReasonServerFull))
 		_ = a.Conn.Close()
 		eventually(t, func() bool { return srv.Connections() == 1 }, "a's slot freed")
-		testkit.Dial(t, srv.Addr()).Expect("110 password")
+		srv.dial(t).Expect("110 password")
 	})
 }

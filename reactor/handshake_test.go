@@ -10,13 +10,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 func TestHappyPathRegistersClient(t *testing.T) {
 	srv := startServer(t)
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	sid := c.Handshake(testPassword, "pos-0042")
 	assert.NotZero(t, sid)
 
@@ -43,7 +42,7 @@ func TestHappyPathRegistersClient(t *testing.T) {
 
 func TestPipelinedHandshakeTakesOneRoundTrip(t *testing.T) {
 	srv := startServer(t)
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send("110 " + testPassword + "\n120 pipe-1\n")
 	c.Expect("110 password")
 	c.Expect("120 id")
@@ -52,7 +51,7 @@ func TestPipelinedHandshakeTakesOneRoundTrip(t *testing.T) {
 
 func TestCRLFHandshake(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(50*time.Millisecond, time.Second))
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Expect("110 password")
 	c.Send("110 " + testPassword + "\r\n")
 	c.Expect("120 id")
@@ -70,7 +69,7 @@ func TestInputSplitAtEveryByte(t *testing.T) {
 	srv := startServer(t)
 	wire := "110 " + testPassword + "\r\n120 split-x\n"
 	for i := 1; i < len(wire); i++ {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send(wire[:i])
 		// Let the first part land in its own read before the rest.
 		c.Expect("110 password")
@@ -83,8 +82,7 @@ func TestInputSplitAtEveryByte(t *testing.T) {
 
 func TestKeepAlivesOverSeveralIntervals(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(30*time.Millisecond, time.Second))
-	c := testkit.Dial(t, srv.Addr())
-	c.Handshake(testPassword, "ka-1")
+	c := srv.connect(t, "ka-1")
 	before, _ := srv.reg.Get("ka-1")
 	seen := map[string]bool{}
 	for range 5 {

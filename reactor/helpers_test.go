@@ -1,13 +1,13 @@
 package reactor
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -36,12 +36,29 @@ func startServerWithRegistry(t *testing.T, reg *registry.Registry, opts ...Optio
 	srv, err := New(reg, append(base, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
+	testkit.StopAtEnd(t, srv.Stop)
 	return &testServer{Server: srv, reg: reg}
+}
+
+// dial connects a raw protocol client to the server; it is closed when the
+// test ends.
+func (s *testServer) dial(t testing.TB) *testkit.RawClient {
+	t.Helper()
+	return testkit.Dial(t, s.Addr())
+}
+
+// dialFrom connects from the loopback source address ip (127.x.y.z).
+func (s *testServer) dialFrom(t testing.TB, ip string) *testkit.RawClient {
+	t.Helper()
+	return testkit.DialFrom(t, s.Addr(), ip)
+}
+
+// connect dials and completes the handshake as id.
+func (s *testServer) connect(t testing.TB, id string) *testkit.RawClient {
+	t.Helper()
+	c := s.dial(t)
+	c.Handshake(testPassword, id)
+	return c
 }
 
 func eventually(t testing.TB, cond func() bool, msg string) {

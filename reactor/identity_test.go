@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/identity"
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -35,11 +34,11 @@ func TestProxiedAddressBanIsTheFirstLine(t *testing.T) {
 		require.NoError(t, err)
 		return string(b)
 	}
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send(hdr("203.0.113.77") + "110 " + testPassword + "\n120 behind\n")
 	c.ExpectClosed(closeLine(protocol.ReasonBanned))
 
-	c = testkit.Dial(t, srv.Addr())
+	c = srv.dial(t)
 	c.Send(hdr("198.51.100.1") + "110 " + testPassword + "\n120 behind\n")
 	c.Expect("110 password")
 	c.Expect("120 id")
@@ -54,11 +53,11 @@ func TestDeferredAuthFailuresCountTowardTheIPBan(t *testing.T) {
 	require.NoError(t, err)
 	srv := startServer(t, WithIdentity(ids), WithAuthFailLimit(2, time.Minute))
 	for range 2 {
-		c := testkit.Dial(t, srv.Addr())
+		c := srv.dial(t)
 		c.Send("110 wrong\n120 dev\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonAuthFailed))
 	}
-	testkit.Dial(t, srv.Addr()).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	srv.dial(t).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 }
 
 // With --require-credentials the server needs no shared password.
@@ -67,7 +66,7 @@ func TestRequireCredentialsNeedsNoPassword(t *testing.T) {
 	secret, _, err := ids.Enroll(context.Background(), "only", 0)
 	require.NoError(t, err)
 	srv := startServer(t, WithPasswords(nil), WithIdentity(ids))
-	testkit.Dial(t, srv.Addr()).Register(secret, "only")
+	srv.dial(t).Register(secret, "only")
 	_, err = New(srv.reg, WithPasswords(nil))
 	require.ErrorIs(t, err, ErrNoPassword)
 }

@@ -9,30 +9,29 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 func TestTooManyAuthFailuresBansTheIP(t *testing.T) {
 	srv := startServer(t, WithAuthFailLimit(3, time.Minute))
 	for range 3 {
-		c := testkit.DialFrom(t, srv.Addr(), "127.0.0.7")
+		c := srv.dialFrom(t, "127.0.0.7")
 		c.Send("110 wrong\n")
 		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
 	}
-	banned := testkit.DialFrom(t, srv.Addr(), "127.0.0.7")
+	banned := srv.dialFrom(t, "127.0.0.7")
 	banned.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 
-	other := testkit.DialFrom(t, srv.Addr(), "127.0.0.8")
+	other := srv.dialFrom(t, "127.0.0.8")
 	assert.NotZero(t, other.Handshake(testPassword, "not-banned"), "another address is not affected")
 }
 
 func TestAuthBanEndsAfterWindow(t *testing.T) {
 	srv := startServer(t, WithAuthFailLimit(1, 150*time.Millisecond))
-	c := testkit.DialFrom(t, srv.Addr(), "127.0.0.9")
+	c := srv.dialFrom(t, "127.0.0.9")
 	c.Send("110 wrong\n")
 	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
-	testkit.DialFrom(t, srv.Addr(), "127.0.0.9").ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	srv.dialFrom(t, "127.0.0.9").ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 	eventually(t, func() bool {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}
 		c, err := d.Dial("tcp", srv.Addr())
@@ -49,18 +48,18 @@ func TestAuthBanEndsAfterWindow(t *testing.T) {
 
 func TestHandshakesPerIPAreCapped(t *testing.T) {
 	srv := startServer(t, WithMaxHandshakesPerIP(2))
-	a := testkit.DialFrom(t, srv.Addr(), "127.0.0.10")
-	b := testkit.DialFrom(t, srv.Addr(), "127.0.0.10")
+	a := srv.dialFrom(t, "127.0.0.10")
+	b := srv.dialFrom(t, "127.0.0.10")
 	a.Expect("110 password")
 	b.Expect("110 password")
-	testkit.DialFrom(t, srv.Addr(), "127.0.0.10").ExpectClosed(closeLine(protocol.ReasonServerFull))
-	testkit.DialFrom(t, srv.Addr(), "127.0.0.11").Expect("110 password")
+	srv.dialFrom(t, "127.0.0.10").ExpectClosed(closeLine(protocol.ReasonServerFull))
+	srv.dialFrom(t, "127.0.0.11").Expect("110 password")
 
 	// A finished handshake frees its slot.
 	a.Send("110 " + testPassword + "\n120 cap-a\n")
 	a.Expect("120 id")
 	a.ExpectConnected()
-	testkit.DialFrom(t, srv.Addr(), "127.0.0.10").Expect("110 password")
+	srv.dialFrom(t, "127.0.0.10").Expect("110 password")
 }
 
 func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
@@ -88,7 +87,7 @@ func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
 			wire := string(tc.header) + "110 " + testPassword + "\n120 proxied-" + name[:2] + "\n"
 			// The header may arrive in any pieces.
 			for _, cut := range []int{1, 5, 12, 15, len(tc.header) - 1, len(tc.header)} {
-				c := testkit.Dial(t, srv.Addr())
+				c := srv.dial(t)
 				c.Send(wire[:cut])
 				c.Send(wire[cut:])
 				c.Expect("110 password") // only once the header is complete
@@ -107,7 +106,7 @@ func TestProxyProtocolGivesTheRealClientAddress(t *testing.T) {
 func TestProxyProtocolLocalKeepsSocketAddress(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true))
 	local := []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00") // v2, LOCAL, no address
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send(string(local) + "110 " + testPassword + "\n120 health-1\n")
 	c.Expect("110 password")
 	c.Expect("120 id")
@@ -126,7 +125,7 @@ func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
 		"v2 length too big": "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := testkit.Dial(t, srv.Addr())
+			c := srv.dial(t)
 			c.Send(wire)
 			c.ExpectClosed(closeLine(protocol.ReasonProtocolError)) // nothing before the header
 		})
@@ -141,14 +140,14 @@ func TestProxiedAddressIsWhatTheBanSees(t *testing.T) {
 		require.NoError(t, err)
 		return string(b)
 	}
-	c := testkit.Dial(t, srv.Addr())
+	c := srv.dial(t)
 	c.Send(hdr("198.51.100.1") + "110 wrong\n")
 	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
-	c = testkit.Dial(t, srv.Addr())
+	c = srv.dial(t)
 	c.Send(hdr("198.51.100.1"))
 	c.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 	// Same proxy, another client behind it: not banned.
-	c = testkit.Dial(t, srv.Addr())
+	c = srv.dial(t)
 	c.Send(hdr("198.51.100.2") + "110 " + testPassword + "\n120 behind-proxy\n")
 	c.Expect("110 password")
 	c.Expect("120 id")

@@ -101,15 +101,15 @@ func TestSilentClientsDoNotDelayOthers(t *testing.T) {
 	// Silent ones on every loop: one that never answers, one that sent
 	// half a line, one registered that never reads.
 	for i := range 4 {
-		testkit.Dial(t, srv.Addr())
-		half := testkit.Dial(t, srv.Addr())
+		srv.dial(t)
+		half := srv.dial(t)
 		half.Send("110 " + testPassword[:3])
-		deaf := testkit.Dial(t, srv.Addr())
+		deaf := srv.dial(t)
 		deaf.Send("110 " + testPassword + "\n120 deaf-" + itoa(i) + "\n")
 	}
 	healthy := make([]*testkit.RawClient, 6)
 	for i := range healthy {
-		healthy[i] = testkit.Dial(t, srv.Addr())
+		healthy[i] = srv.dial(t)
 		healthy[i].Handshake(testPassword, "healthy-"+itoa(i))
 	}
 	for range 3 {

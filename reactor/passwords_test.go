@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -16,15 +15,14 @@ import (
 // the removed one refused.
 func TestSetPasswordsSwapsWithoutDroppingClients(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(50*time.Millisecond, 2*time.Second))
-	old := testkit.Dial(t, srv.Addr())
-	old.Handshake(testPassword, "kept-1")
+	old := srv.connect(t, "kept-1")
 
 	require.ErrorIs(t, srv.SetPasswords(nil), ErrNoPassword)
 	require.NoError(t, srv.SetPasswords([][]byte{[]byte("n3w-one"), []byte("n3w-two")}))
 
-	fresh := testkit.Dial(t, srv.Addr())
+	fresh := srv.dial(t)
 	fresh.Handshake("n3w-two", "fresh-1")
-	refused := testkit.Dial(t, srv.Addr())
+	refused := srv.dial(t)
 	refused.Expect("110 password")
 	refused.Send("110 " + testPassword + "\n")
 	refused.ExpectClosed(closeLine(protocol.ReasonAuthFailed))
@@ -55,8 +53,7 @@ func TestSetPasswordsRacesChecks(t *testing.T) {
 		}
 	}()
 	for i := range 20 {
-		c := testkit.Dial(t, srv.Addr())
-		c.Handshake(testPassword, "race-"+itoa(i))
+		srv.connect(t, "race-"+itoa(i))
 	}
 	close(stop)
 	wg.Wait()

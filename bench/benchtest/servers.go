@@ -1,14 +1,13 @@
 package benchtest
 
 import (
-	"context"
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -22,11 +21,7 @@ func Reactor(t testing.TB, reg *registry.Registry, password string, opts ...reac
 	srv, err := reactor.New(reg, opts...)
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
+	testkit.StopAtEnd(t, srv.Stop)
 	return srv
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/benchtest"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -30,11 +31,7 @@ func newEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
 	e, err := New(cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = e.Close(ctx)
-	})
+	testkit.StopAtEnd(t, e.Close)
 	return e
 }
 
