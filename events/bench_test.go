@@ -51,3 +51,41 @@ func waitNewestB(b *testing.B, l *events.Log, seq uint64) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// BenchmarkReadRaw is webhook delivery's read of a batch of 100 just
+// behind the writer: from the newest events kept in memory, and from the
+// file (the log reopened, so nothing is in memory), in one run.
+func BenchmarkReadRaw(b *testing.B) {
+	path := filepath.Join(b.TempDir(), events.FileName)
+	l, err := events.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	reason := "closed by client"
+	const n = 4000
+	for i := range n {
+		l.Append(events.Event{Type: events.TypeDisconnected, Time: now, CID: fmt.Sprintf("storm-%d", i), SID: uint16(i),
+			CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: &now, Reason: &reason})
+	}
+	waitNewestB(b, l, n)
+	read := func(b *testing.B, l *events.Log) {
+		b.ReportAllocs()
+		cpu0 := cpuTime()
+		for i := range b.N {
+			raws, err := l.ReadRaw(b.Context(), uint64(i%(n/100))*100, 100)
+			if err != nil || len(raws) != 100 {
+				b.Fatal(len(raws), err)
+			}
+		}
+		// CPU, not wall time: the machine is shared.
+		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*100), "cpu-ns/event")
+	}
+	b.Run("memory", func(b *testing.B) { read(b, l) })
+	_ = l.Close()
+	if l, err = events.Open(path); err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.Run("file", func(b *testing.B) { read(b, l) })
+}

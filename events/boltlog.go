@@ -64,6 +64,9 @@ type Log struct {
 	done       chan struct{}
 	storeBytes atomic.Int64
 	arena      []byte // the writer's: keys and values of one transaction
+	offs       []int  // where each event's key starts in arena
+	perEvent   int    // arena bytes per event of the last transaction, to size the next
+	recent     recent // the newest events' JSON, for ReadRaw
 }
 
 var (
@@ -222,13 +225,20 @@ func seekAfter(tx *bolt.Tx, after uint64) (*bolt.Cursor, []byte, []byte, error) 
 	return c, k, v, nil
 }
 
-// ReadRaw is Read without decoding: each event's stored JSON, copied out
-// of the transaction into one buffer for the whole answer.
+// ReadRaw is Read without decoding: each event's stored JSON, copied into
+// one buffer for the whole answer, from memory while the events are among
+// the newest (see recent), else out of a read transaction.
 func (l *Log) ReadRaw(ctx context.Context, after uint64, limit int) ([]Raw, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	newest := l.n.newest.Load() // see Read
+	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
+		return nil, &GoneError{Oldest: oldest}
+	}
+	if out, ok := l.recent.read(after, newest, limit); ok {
+		return out, ctx.Err()
+	}
 	var out []Raw
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c, k, v, err := seekAfter(tx, after)
@@ -374,11 +384,15 @@ func (l *Log) write(batch []Event) ([]Event, error) {
 			evs.FillPercent = 1.0
 			// bbolt keeps the key and value slices until the commit: one
 			// arena holds them all, reused by the next transaction.
-			arena := l.arena[:0]
+			arena, offs := l.arena[:0], make([]int, 0, n)
+			if want := n * l.perEvent; cap(arena) < want {
+				arena = make([]byte, 0, want+want/8) // one allocation, not a doubling series
+			}
 			for i := range chunk {
 				next++
 				chunk[i].Seq = next
 				k0 := len(arena)
+				offs = append(offs, k0)
 				arena = binary.BigEndian.AppendUint64(arena, next)
 				v0 := len(arena)
 				var err error
@@ -391,7 +405,7 @@ func (l *Log) write(batch []Event) ([]Event, error) {
 					return err
 				}
 			}
-			l.arena = arena
+			l.arena, l.offs, l.perEvent = arena, offs, len(arena)/n+1
 			l.storeBytes.Store(tx.Size())
 			return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
 		})
@@ -404,6 +418,8 @@ func (l *Log) write(batch []Event) ([]Event, error) {
 		for i := range chunk {
 			l.idx.add(chunk[i].CID, chunk[i].Seq)
 		}
+		// Committed: bbolt holds the arena no more; ReadRaw may serve it.
+		l.arena = l.recent.add(chunk[0].Seq, l.arena, l.offs)
 		if l.oldest.Load() == 0 {
 			l.oldest.Store(chunk[0].Seq)
 		}

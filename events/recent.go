@@ -1,0 +1,100 @@
+package events
+
+import "sync"
+
+// recent keeps the JSON of the newest events in memory, as the writer
+// encoded it, so that a reader close behind the writer (webhook delivery,
+// which follows the log within a batch or two) gets it without a bbolt
+// read: each event is encoded once and read from the disk never while the
+// receiver keeps up. Older events come from the file as before.
+//
+// A segment is one committed transaction: the writer's arena itself
+// (8-byte key, then the value, event after event), handed over after the
+// commit when bbolt no longer holds it, so keeping it copies nothing.
+// Evicted arenas go back to the writer. Safe for concurrent use.
+type recent struct {
+	mu    sync.RWMutex
+	segs  []segment
+	n     int      // events in segs
+	spare [][]byte // evicted arenas, for the writer's next transactions
+}
+
+type segment struct {
+	first uint64 // seq of the first event
+	buf   []byte // the transaction's arena
+	offs  []int  // where each event's key starts in buf; len(buf) ends the last
+}
+
+// recentKeep is how many events recent holds at least once it has them:
+// several of the webhook's largest batches (MaxBatch is 1000).
+const recentKeep = 8192
+
+// add keeps the committed arena buf, holding the events first.. in the
+// layout write made, and returns an arena for the next transaction.
+func (r *recent) add(first uint64, buf []byte, offs []int) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.segs = append(r.segs, segment{first: first, buf: buf, offs: offs})
+	r.n += len(offs)
+	for len(r.segs) > 1 && r.n-len(r.segs[0].offs) >= recentKeep {
+		if len(r.spare) < 4 {
+			r.spare = append(r.spare, r.segs[0].buf[:0])
+		}
+		r.n -= len(r.segs[0].offs)
+		r.segs[0] = segment{}
+		r.segs = r.segs[1:]
+	}
+	if k := len(r.spare); k > 0 {
+		b := r.spare[k-1]
+		r.spare = r.spare[:k-1]
+		return b
+	}
+	return nil
+}
+
+// read is ReadRaw from memory: up to limit events with after < seq <=
+// newest, copied into one buffer. ok is false when recent does not hold
+// the event after `after` (it is older, or nothing is kept yet): read the
+// file then.
+func (r *recent) read(after, newest uint64, limit int) (out []Raw, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(r.segs) == 0 || after+1 < r.segs[0].first {
+		return nil, false
+	}
+	// Two passes: the first sizes the answer, so that the second copies
+	// each event once into one buffer that never moves.
+	n, size := 0, 0
+	r.each(after, newest, limit, func(_ uint64, js []byte) { n, size = n+1, size+len(js) })
+	if n == 0 {
+		return nil, true
+	}
+	out, buf := make([]Raw, 0, n), make([]byte, 0, size)
+	r.each(after, newest, limit, func(seq uint64, js []byte) {
+		buf = append(buf, js...)
+		out = append(out, Raw{Seq: seq, JSON: buf[len(buf)-len(js) : len(buf) : len(buf)]})
+	})
+	return out, true
+}
+
+// each calls f with up to limit events with after < seq <= newest, in
+// order, their JSON still in the segment. r.mu must be held.
+func (r *recent) each(after, newest uint64, limit int, f func(seq uint64, js []byte)) {
+	for _, s := range r.segs {
+		if s.first+uint64(len(s.offs)) <= after+1 {
+			continue // all of it at or before after
+		}
+		for i := int(max(after+1, s.first) - s.first); i < len(s.offs) && limit > 0; i++ {
+			seq := s.first + uint64(i)
+			if seq > newest {
+				return
+			}
+			end := len(s.buf)
+			if i+1 < len(s.offs) {
+				end = s.offs[i+1]
+			}
+			f(seq, s.buf[s.offs[i]+8:end])
+			limit--
+		}
+	}
+}
