@@ -57,7 +57,7 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		// A redirect is answered to us, not followed: the signature and
 		// the body must not travel on to wherever a receiver points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		Transport:     transport(),
 	}
 	d.m = newMetrics(d.lag, func() float64 {
 		if d.delivering.Load() {
@@ -66,6 +66,16 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		return 0
 	})
 	return d, nil
+}
+
+// transport is net/http's default with a write buffer that holds a whole
+// batch of the default size (100 events, ~30 KB): its headers and body go
+// out in one write, not in 4 KB pieces, each a system call and, on
+// loopback, the receiver's TCP work charged to this process.
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.WriteBufferSize = 64 << 10
+	return t
 }
 
 // CheckURL is nil when rawURL is one New accepts: absolute, http or
