@@ -14,20 +14,13 @@ import (
 // BenchmarkLogAppend is the cost of one event from Append to the disk (the
 // writer's share included): what the event log adds to a handshake.
 func BenchmarkLogAppend(b *testing.B) {
-	path := filepath.Join(b.TempDir(), events.FileName)
-	l, err := events.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	path, l := openBenchLog(b)
 	now := time.Now().UTC()
-	reason := "closed by client"
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := range b.N {
-		ev := events.Event{Type: events.TypeDisconnected, Time: now, Node: "", CID: fmt.Sprintf("storm-%d", i%19000), SID: uint16(i),
-			CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: &now, Reason: &reason}
-		l.Append(ev)
+		l.Append(stormEvent(i%19000, &now))
 	}
 	waitNewestB(b, l, uint64(b.N))
 	b.StopTimer()
@@ -56,17 +49,11 @@ func waitNewestB(b *testing.B, l *events.Log, seq uint64) {
 // behind the writer: from the newest events kept in memory, and from the
 // file (the log reopened, so nothing is in memory), in one run.
 func BenchmarkReadRaw(b *testing.B) {
-	path := filepath.Join(b.TempDir(), events.FileName)
-	l, err := events.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	path, l := openBenchLog(b)
 	now := time.Now().UTC()
-	reason := "closed by client"
 	const n = 4000
 	for i := range n {
-		l.Append(events.Event{Type: events.TypeDisconnected, Time: now, CID: fmt.Sprintf("storm-%d", i), SID: uint16(i),
-			CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: &now, Reason: &reason})
+		l.Append(stormEvent(i, &now))
 	}
 	waitNewestB(b, l, n)
 	read := func(b *testing.B, l *events.Log) {
@@ -83,9 +70,26 @@ func BenchmarkReadRaw(b *testing.B) {
 	}
 	b.Run("memory", func(b *testing.B) { read(b, l) })
 	_ = l.Close()
-	if l, err = events.Open(path); err != nil {
+	l, err := events.Open(path)
+	if err != nil {
 		b.Fatal(err)
 	}
 	defer l.Close()
 	b.Run("file", func(b *testing.B) { read(b, l) })
+}
+
+func openBenchLog(b *testing.B) (string, *events.Log) {
+	path := filepath.Join(b.TempDir(), events.FileName)
+	l, err := events.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path, l
+}
+
+// stormEvent is the disconnect of client i in a reconnect storm.
+func stormEvent(i int, now *time.Time) events.Event {
+	reason := "closed by client"
+	return events.Event{Type: events.TypeDisconnected, Time: *now, CID: fmt.Sprintf("storm-%d", i), SID: uint16(i),
+		CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: now, Reason: &reason}
 }
