@@ -91,7 +91,10 @@ func (s *session) checkID(cid string) protocol.Reason {
 	if !s.certAdmits(cid, &hs.cert) {
 		return protocol.ReasonAuthFailed
 	}
-	return lp.srv.opts.identity.Admit(cid, &hs.secret, hs.shared)
+	// The digest goes by the loop's scratch: a pointer into hs, through
+	// the interface, put hs on the heap on every handshake.
+	lp.secret = hs.secret
+	return lp.srv.opts.identity.Admit(cid, &lp.secret, hs.shared)
 }
 
 // forgetHandshake drops what the loop kept for s (its handshake ended).

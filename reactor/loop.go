@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -20,6 +21,7 @@ type loop struct {
 	due       []*session // scratch for the wheel's due sessions
 	advance   gnet.Runnable
 	hs        map[*session]handshake // sessions between accept and their 120 answer
+	secret    [sha256.Size]byte      // scratch: the digest checkID hands to Identity.Admit
 }
 
 func newLoop(srv *Server, el gnet.EventLoop) *loop {

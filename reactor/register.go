@@ -14,7 +14,7 @@ import (
 // wins), and the client gets "140 connected <sid>". Runs on s's loop.
 func (srv *Server) register(s *session, cid string) {
 	s.handshakeOver()
-	sid, replaced, err := srv.reg.Register(cid, s.cip, s.cport(), s)
+	sid, replaced, err := srv.reg.RegisterPort(cid, s.cip, s.port, s)
 	if replaced != nil {
 		_ = replaced.Close(protocol.ReasonReplaced)
 	}

@@ -50,7 +50,10 @@ func newSessionPrefix() string {
 // nextSessionLocked names a new registered connection. r.mu must be held.
 func (r *Registry) nextSessionLocked() string {
 	r.sessions++
-	return r.sessionPrefix + strconv.FormatUint(r.sessions, 36)
+	// One allocation, the string itself (concatenating FormatUint's result
+	// made two per registration).
+	var b [40]byte
+	return string(strconv.AppendUint(append(b[:0], r.sessionPrefix...), r.sessions, 36))
 }
 
 // emitLocked hands a change of e to the sink. r.mu must be held.

@@ -55,6 +55,13 @@ func New(opts ...Option) *Registry {
 // caller must close it with ReasonReplaced (takeover; the newest wins). It
 // fails with ErrFull when no sid is free or max clients are connected.
 func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, replaced Conn, err error) {
+	return r.RegisterPort(cid, cip, parsePort(cport), conn)
+}
+
+// RegisterPort is Register with the port as a number, as the reactor holds
+// it: the string would be formatted for each registration only to be
+// parsed back.
+func (r *Registry) RegisterPort(cid, cip string, cport uint16, conn Conn) (sid uint16, replaced Conn, err error) {
 	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -81,7 +88,7 @@ func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, repl
 		e = &entry{cid: cid}
 		r.byCID.ReplaceOrInsert(e)
 	}
-	e.sid, e.cip, e.cport, e.cstatus = sid, cip, parsePort(cport), true
+	e.sid, e.cip, e.cport, e.cstatus = sid, cip, cport, true
 	e.connectedAt, e.lastSeen, e.disconnectedAt = now, now, 0
 	e.reason, e.conn = protocol.ReasonNone, conn
 	e.session = r.nextSessionLocked()
