@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,9 +31,6 @@ const (
 	CredentialsBucket = "cliser_credentials"
 	BansBucket        = "cliser_bans"
 )
-
-// identityVersion is the encoding's version, "v" in every value.
-const identityVersion = 1
 
 // IdentityStore is identity.Store on the cluster's JetStream. Safe for
 // concurrent use.
@@ -100,7 +95,7 @@ func (s *IdentityStore) Load(ctx context.Context) ([]identity.Credential, []iden
 	var creds []identity.Credential
 	var bans []identity.Ban
 	err := readAll(ctx, s.creds, func(e jetstream.KeyValueEntry) error {
-		c, err := decodeCredential(e.Value())
+		c, err := identity.DecodeCredential(e.Value())
 		if err != nil {
 			return fmt.Errorf("cluster: bucket %s key %s: %w", CredentialsBucket, e.Key(), err)
 		}
@@ -111,7 +106,7 @@ func (s *IdentityStore) Load(ctx context.Context) ([]identity.Credential, []iden
 		return nil, nil, err
 	}
 	err = readAll(ctx, s.bans, func(e jetstream.KeyValueEntry) error {
-		b, err := decodeBan(e.Value())
+		b, err := identity.DecodeBan(e.Value())
 		if err != nil {
 			return fmt.Errorf("cluster: bucket %s key %s: %w", BansBucket, e.Key(), err)
 		}
@@ -152,7 +147,7 @@ func readAll(ctx context.Context, kv jetstream.KeyValue, f func(jetstream.KeyVal
 
 // PutCredential writes c (digests only) over any earlier one.
 func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential) error {
-	val, err := encodeCredential(c)
+	val, err := identity.EncodeCredential(c)
 	if err != nil {
 		return err
 	}
@@ -172,7 +167,7 @@ func (s *IdentityStore) DeleteCredential(ctx context.Context, cid string) error 
 
 // PutBan writes b over any earlier ban of its key.
 func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
-	val, err := encodeBan(b)
+	val, err := identity.EncodeBan(b)
 	if err != nil {
 		return err
 	}
@@ -284,7 +279,7 @@ func (s *IdentityStore) applyCredential(e jetstream.KeyValueEntry, apply func(id
 		apply(identity.Change{CredentialDeleted: cid})
 		return
 	}
-	c, err := decodeCredential(e.Value())
+	c, err := identity.DecodeCredential(e.Value())
 	if err != nil {
 		s.log.Warn("cluster: undecodable credential; ignored", zap.String("key", e.Key()), zap.Error(err))
 		return
@@ -302,7 +297,7 @@ func (s *IdentityStore) applyBan(e jetstream.KeyValueEntry, apply func(identity.
 		apply(identity.Change{BanDeleted: &k})
 		return
 	}
-	b, err := decodeBan(e.Value())
+	b, err := identity.DecodeBan(e.Value())
 	if err != nil {
 		s.log.Warn("cluster: undecodable ban; ignored", zap.String("key", e.Key()), zap.Error(err))
 		return
@@ -313,85 +308,3 @@ func (s *IdentityStore) applyBan(e jetstream.KeyValueEntry, apply func(identity.
 // Close does nothing: the buckets belong to the cluster, the connection
 // to the node's owner.
 func (s *IdentityStore) Close() error { return nil }
-
-// storedCredential is a Credential in the bucket: digests in hex, never a
-// secret.
-type storedCredential struct {
-	V                  int        `json:"v"`
-	CID                string     `json:"cid"`
-	Digest             string     `json:"digest"`
-	CreatedAt          time.Time  `json:"created_at"`
-	Previous           string     `json:"previous,omitempty"`
-	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
-}
-
-type storedBan struct {
-	V      int        `json:"v"`
-	Kind   string     `json:"kind"`
-	Value  string     `json:"value"`
-	Reason string     `json:"reason"`
-	By     string     `json:"by"`
-	At     time.Time  `json:"at"`
-	Until  *time.Time `json:"until,omitempty"`
-}
-
-func encodeCredential(c identity.Credential) ([]byte, error) {
-	sc := storedCredential{V: identityVersion, CID: c.CID, Digest: hex.EncodeToString(c.Digest[:]),
-		CreatedAt: c.CreatedAt.UTC(), PreviousValidUntil: c.PreviousValidUntil}
-	if c.Previous != nil {
-		sc.Previous = hex.EncodeToString(c.Previous[:])
-	}
-	return json.Marshal(sc)
-}
-
-var errIdentityValue = errors.New("not a cliser identity value")
-
-func decodeCredential(raw []byte) (identity.Credential, error) {
-	var sc storedCredential
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return identity.Credential{}, fmt.Errorf("%w: %v", errIdentityValue, err)
-	}
-	if sc.V != identityVersion {
-		return identity.Credential{}, fmt.Errorf("%w: version %d, this build reads %d", errIdentityValue, sc.V, identityVersion)
-	}
-	c := identity.Credential{CID: sc.CID, CreatedAt: sc.CreatedAt, PreviousValidUntil: sc.PreviousValidUntil}
-	if err := unhex(sc.Digest, &c.Digest); err != nil || sc.CID == "" {
-		return identity.Credential{}, fmt.Errorf("%w: bad digest or client id", errIdentityValue)
-	}
-	if sc.Previous != "" {
-		var prev [32]byte
-		if err := unhex(sc.Previous, &prev); err != nil {
-			return identity.Credential{}, fmt.Errorf("%w: bad previous digest", errIdentityValue)
-		}
-		c.Previous = &prev
-	}
-	return c, nil
-}
-
-func unhex(s string, out *[32]byte) error {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(out) {
-		return errIdentityValue
-	}
-	copy(out[:], b)
-	return nil
-}
-
-func encodeBan(b identity.Ban) ([]byte, error) {
-	return json.Marshal(storedBan{V: identityVersion, Kind: b.Kind, Value: b.Value, Reason: b.Reason,
-		By: b.By, At: b.At.UTC(), Until: b.Until})
-}
-
-func decodeBan(raw []byte) (identity.Ban, error) {
-	var sb storedBan
-	if err := json.Unmarshal(raw, &sb); err != nil {
-		return identity.Ban{}, fmt.Errorf("%w: %v", errIdentityValue, err)
-	}
-	if sb.V != identityVersion {
-		return identity.Ban{}, fmt.Errorf("%w: version %d, this build reads %d", errIdentityValue, sb.V, identityVersion)
-	}
-	if sb.Kind == "" || sb.Value == "" {
-		return identity.Ban{}, fmt.Errorf("%w: ban without kind or value", errIdentityValue)
-	}
-	return identity.Ban{Kind: sb.Kind, Value: sb.Value, Reason: sb.Reason, By: sb.By, At: sb.At, Until: sb.Until}, nil
-}

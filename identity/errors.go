@@ -16,4 +16,7 @@ var (
 	// ErrNotReady: the service is not running (not started, or stopped), so
 	// nothing can be written.
 	ErrNotReady = errors.New("identity: not loaded yet")
+	// ErrBadValue: a stored credential or ban does not decode (another
+	// version, or bytes no Store wrote).
+	ErrBadValue = errors.New("identity: not a cliser identity value")
 )

@@ -18,8 +18,6 @@ package boltstore
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -33,8 +31,6 @@ import (
 
 // FileName is the database file's name inside the data dir.
 const FileName = "identity.db"
-
-const version = 1
 
 var (
 	credBucket = []byte("credentials")
@@ -82,84 +78,6 @@ func Open(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// storedCredential is a Credential on disk.
-type storedCredential struct {
-	V                  int        `json:"v"`
-	CID                string     `json:"cid"`
-	Digest             string     `json:"digest"`
-	CreatedAt          time.Time  `json:"created_at"`
-	Previous           string     `json:"previous,omitempty"`
-	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
-}
-
-type storedBan struct {
-	V      int        `json:"v"`
-	Kind   string     `json:"kind"`
-	Value  string     `json:"value"`
-	Reason string     `json:"reason"`
-	By     string     `json:"by"`
-	At     time.Time  `json:"at"`
-	Until  *time.Time `json:"until,omitempty"`
-}
-
-func encodeCredential(c identity.Credential) ([]byte, error) {
-	sc := storedCredential{V: version, CID: c.CID, Digest: hex.EncodeToString(c.Digest[:]),
-		CreatedAt: c.CreatedAt.UTC(), PreviousValidUntil: c.PreviousValidUntil}
-	if c.Previous != nil {
-		sc.Previous = hex.EncodeToString(c.Previous[:])
-	}
-	return json.Marshal(sc)
-}
-
-func decodeCredential(raw []byte) (identity.Credential, error) {
-	var sc storedCredential
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return identity.Credential{}, err
-	}
-	if sc.V != version {
-		return identity.Credential{}, fmt.Errorf("version %d, this build reads %d", sc.V, version)
-	}
-	c := identity.Credential{CID: sc.CID, CreatedAt: sc.CreatedAt, PreviousValidUntil: sc.PreviousValidUntil}
-	if err := decodeDigest(sc.Digest, &c.Digest); err != nil {
-		return c, err
-	}
-	if sc.Previous != "" {
-		var p [32]byte
-		if err := decodeDigest(sc.Previous, &p); err != nil {
-			return c, err
-		}
-		c.Previous = &p
-	}
-	return c, nil
-}
-
-func decodeDigest(s string, d *[32]byte) error {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(d) {
-		return fmt.Errorf("digest is not 64 hex digits")
-	}
-	copy(d[:], b)
-	return nil
-}
-
-func encodeBan(b identity.Ban) ([]byte, error) {
-	return json.Marshal(storedBan{V: version, Kind: b.Kind, Value: b.Value, Reason: b.Reason, By: b.By, At: b.At.UTC(), Until: b.Until})
-}
-
-func decodeBan(raw []byte) (identity.Ban, error) {
-	var sb storedBan
-	if err := json.Unmarshal(raw, &sb); err != nil {
-		return identity.Ban{}, err
-	}
-	if sb.V != version {
-		return identity.Ban{}, fmt.Errorf("version %d, this build reads %d", sb.V, version)
-	}
-	if _, err := identity.ParseBanValue(sb.Kind, sb.Value); err != nil {
-		return identity.Ban{}, err
-	}
-	return identity.Ban{Kind: sb.Kind, Value: sb.Value, Reason: sb.Reason, By: sb.By, At: sb.At, Until: sb.Until}, nil
-}
-
 // Load returns every credential and ban in one read transaction. It fails
 // on the first entry that does not decode (wrapping ErrCorrupt and naming
 // the key) rather than start a server that silently lost a ban.
@@ -168,7 +86,7 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 	var bans []identity.Ban
 	err := s.db.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(credBucket).ForEach(func(k, v []byte) error {
-			c, err := decodeCredential(v)
+			c, err := identity.DecodeCredential(v)
 			if err != nil {
 				return fmt.Errorf("%w: credential %q: %v", ErrCorrupt, k, err)
 			}
@@ -179,7 +97,7 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 			return err
 		}
 		return tx.Bucket(banBucket).ForEach(func(k, v []byte) error {
-			b, err := decodeBan(v)
+			b, err := identity.DecodeBan(v)
 			if err != nil {
 				return fmt.Errorf("%w: ban %q: %v", ErrCorrupt, k, err)
 			}
@@ -192,7 +110,7 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 
 // PutCredential stores c under its client ID, fsynced on return.
 func (s *Store) PutCredential(_ context.Context, c identity.Credential) error {
-	raw, err := encodeCredential(c)
+	raw, err := identity.EncodeCredential(c)
 	if err != nil {
 		return err
 	}
@@ -206,7 +124,7 @@ func (s *Store) DeleteCredential(_ context.Context, cid string) error {
 
 // PutBan stores b under "kind/value".
 func (s *Store) PutBan(_ context.Context, b identity.Ban) error {
-	raw, err := encodeBan(b)
+	raw, err := identity.EncodeBan(b)
 	if err != nil {
 		return err
 	}
@@ -231,7 +149,7 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) PutCredentials(_ context.Context, cs []identity.Credential) error {
 	raws := make([][]byte, len(cs))
 	for i, c := range cs {
-		raw, err := encodeCredential(c)
+		raw, err := identity.EncodeCredential(c)
 		if err != nil {
 			return err
 		}
