@@ -1,55 +1,11 @@
 package cluster
 
-import (
-	"errors"
-	"strconv"
-	"strings"
-)
+import "github.com/cliser/cliser/internal/natskey"
 
-// A client ID may hold ':' and '@' and '.', which a JetStream key can not
-// hold as they are ('.' separates subject tokens). keyOf keeps letters,
-// digits, '-' and '_' and writes any other byte as '=' and two hex digits,
-// so the mapping is one to one and reversible.
-func keyOf(id string) string {
-	var b strings.Builder
-	b.Grow(len(id) + 8)
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			b.WriteByte(c)
-		default:
-			const hex = "0123456789ABCDEF"
-			b.WriteByte('=')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xF])
-		}
-	}
-	return b.String()
-}
+// keyOf is id as a bucket key or subject token (see natskey); idOf
+// reverses it.
+func keyOf(id string) string { return natskey.Escape(id) }
 
-var errBadKey = errors.New("cluster: key is not one keyOf made")
+func idOf(key string) (string, error) { return natskey.Unescape(key) }
 
-// idOf reverses keyOf.
-func idOf(key string) (string, error) {
-	if !strings.Contains(key, "=") {
-		return key, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(key); i++ {
-		if key[i] != '=' {
-			b.WriteByte(key[i])
-			continue
-		}
-		if i+3 > len(key) {
-			return "", errBadKey
-		}
-		v, err := strconv.ParseUint(key[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", errBadKey
-		}
-		b.WriteByte(byte(v))
-		i += 2
-	}
-	return b.String(), nil
-}
+var errBadKey = natskey.ErrBadKey

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/natskey"
 )
 
 // Defaults of the cluster's log.
@@ -134,27 +135,7 @@ func (s *Stream) subject(cid string) string {
 	if cid == "" {
 		return s.sopts.prefix + ".="
 	}
-	return s.sopts.prefix + "." + subjectToken(cid)
-}
-
-// subjectToken keeps letters, digits, '-' and '_' and writes any other
-// byte as '=' and two hex digits ('.' separates subject tokens): one to
-// one, and never the bare "=" of events of no client.
-func subjectToken(id string) string {
-	var b strings.Builder
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			b.WriteByte(c)
-		default:
-			const hex = "0123456789ABCDEF"
-			b.WriteByte('=')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xF])
-		}
-	}
-	return b.String()
+	return s.sopts.prefix + "." + natskey.Escape(cid)
 }
 
 // startTail follows the stream from the newest streamCache events on, into

@@ -1,4 +1,4 @@
-package cluster
+package natskey
 
 import (
 	"regexp"
@@ -22,36 +22,36 @@ func TestKeyOf(t *testing.T) {
 		"x:1":          "x=3A1",
 		"..":           "=2E=2E",
 	} {
-		got := keyOf(id)
+		got := Escape(id)
 		assert.Equal(t, want, got, id)
-		back, err := idOf(got)
+		back, err := Unescape(got)
 		require.NoError(t, err)
 		assert.Equal(t, id, back)
 	}
 	for _, bad := range []string{"=", "=4", "=ZZ", "a=4"} {
-		_, err := idOf(bad)
-		assert.ErrorIs(t, err, errBadKey, bad)
+		_, err := Unescape(bad)
+		assert.ErrorIs(t, err, ErrBadKey, bad)
 	}
 }
 
-// FuzzKey: every valid client ID maps to a valid key and back; idOf never
+// FuzzKey: every valid client ID maps to a valid key and back; Unescape never
 // panics on anything.
 func FuzzKey(f *testing.F) {
 	for _, s := range []string{"pos-0042", "a.b", "u@h:1", "=41", "=", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = idOf(s)
+		_, _ = Unescape(s)
 		if protocol.ValidateClientID([]byte(s)) != nil {
 			return
 		}
-		k := keyOf(s)
+		k := Escape(s)
 		if !keyChars.MatchString(k) {
 			t.Fatalf("key %q of %q is not a valid key", k, s)
 		}
-		back, err := idOf(k)
+		back, err := Unescape(k)
 		if err != nil || back != s {
-			t.Fatalf("idOf(keyOf(%q)) = %q, %v", s, back, err)
+			t.Fatalf("Unescape(Escape(%q)) = %q, %v", s, back, err)
 		}
 	})
 }
