@@ -46,21 +46,12 @@ const (
 )
 
 func (b Backoff) withDefaults() Backoff {
-	if b.Min <= 0 {
-		b.Min = defaultBackoffMin
-	}
-	if b.Max <= 0 {
-		b.Max = defaultBackoffMax
-	}
-	if b.Max < b.Min {
-		b.Max = b.Min
-	}
+	b.Min = OrDefault(b.Min, defaultBackoffMin)
+	b.Max = max(OrDefault(b.Max, defaultBackoffMax), b.Min)
 	if b.Factor < 1 {
 		b.Factor = defaultBackoffFactor
 	}
-	if b.StableAfter <= 0 {
-		b.StableAfter = defaultStableAfter
-	}
+	b.StableAfter = OrDefault(b.StableAfter, defaultStableAfter)
 	return b
 }
 

@@ -64,18 +64,10 @@ const (
 
 // withDefaults returns a copy with every zero optional field filled in.
 func (c Config) withDefaults() Config {
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = defaultDialTimeout
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = defaultHandshakeTimeout
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = defaultWriteTimeout
-	}
-	if c.ShutdownLinger <= 0 {
-		c.ShutdownLinger = defaultShutdownLinger
-	}
+	c.DialTimeout = OrDefault(c.DialTimeout, defaultDialTimeout)
+	c.HandshakeTimeout = OrDefault(c.HandshakeTimeout, defaultHandshakeTimeout)
+	c.WriteTimeout = OrDefault(c.WriteTimeout, defaultWriteTimeout)
+	c.ShutdownLinger = OrDefault(c.ShutdownLinger, defaultShutdownLinger)
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
