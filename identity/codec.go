@@ -48,11 +48,8 @@ func EncodeCredential(c Credential) ([]byte, error) {
 // version, bad digest, no client ID) wraps ErrBadValue. Goroutine-safe.
 func DecodeCredential(raw []byte) (Credential, error) {
 	var sc storedCredential
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return Credential{}, fmt.Errorf("%w: %v", ErrBadValue, err)
-	}
-	if sc.V != codecVersion {
-		return Credential{}, fmt.Errorf("%w: version %d, this build reads %d", ErrBadValue, sc.V, codecVersion)
+	if err := unmarshal(raw, &sc, &sc.V); err != nil {
+		return Credential{}, err
 	}
 	c := Credential{CID: sc.CID, CreatedAt: sc.CreatedAt, PreviousValidUntil: sc.PreviousValidUntil}
 	if err := unhex(sc.Digest, &c.Digest); err != nil || sc.CID == "" {
@@ -66,6 +63,18 @@ func DecodeCredential(raw []byte) (Credential, error) {
 		c.Previous = &prev
 	}
 	return c, nil
+}
+
+// unmarshal reads raw into out, whose version field is v, and refuses a
+// version this build does not read.
+func unmarshal(raw []byte, out any, v *int) error {
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadValue, err)
+	}
+	if *v != codecVersion {
+		return fmt.Errorf("%w: version %d, this build reads %d", ErrBadValue, *v, codecVersion)
+	}
+	return nil
 }
 
 func unhex(s string, out *[32]byte) error {
@@ -87,11 +96,8 @@ func EncodeBan(b Ban) ([]byte, error) {
 // kind or value ParseBanValue refuses) wraps ErrBadValue. Goroutine-safe.
 func DecodeBan(raw []byte) (Ban, error) {
 	var sb storedBan
-	if err := json.Unmarshal(raw, &sb); err != nil {
-		return Ban{}, fmt.Errorf("%w: %v", ErrBadValue, err)
-	}
-	if sb.V != codecVersion {
-		return Ban{}, fmt.Errorf("%w: version %d, this build reads %d", ErrBadValue, sb.V, codecVersion)
+	if err := unmarshal(raw, &sb, &sb.V); err != nil {
+		return Ban{}, err
 	}
 	if _, err := ParseBanValue(sb.Kind, sb.Value); err != nil {
 		return Ban{}, fmt.Errorf("%w: %v", ErrBadValue, err)
