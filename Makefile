@@ -13,7 +13,7 @@ FUZZTIME ?= 10s
 all: lint test build
 
 # bench/ is its own Go module (bench/go.mod, replace => ../): its commands
-# (cliser-bench, baseline-bench-server, events-bench, ...) are built from it.
+# (cliser-bench, baseline-bench-server, floor-server) are built from it.
 build: $(BIN)/cliser
 	CGO_ENABLED=0 $(GO) -C bench build -trimpath -o $(CURDIR)/$(BIN)/ ./cmd/...
 

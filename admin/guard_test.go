@@ -161,7 +161,7 @@ func TestTokenOn(t *testing.T) {
 	t.Parallel()
 	const token = "s3cret-admin-token"
 	// More wrong tokens than the per-IP slowdown lets through (its own test
-	// is in authlimit_test.go).
+	// is in limit_test.go).
 	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(0, 0)}})
 	s.connect(t, "tok-1")
 

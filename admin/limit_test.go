@@ -2,8 +2,10 @@ package admin_test
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -110,4 +112,101 @@ func TestAdminListenerFullWarnsOncePerMinute(t *testing.T) {
 	assert.Equal(t, 3.0, metricValue(t, m, admin.MetricAdminCapReached), "each filling counted")
 	assert.Equal(t, 1, logs.FilterMessageSnippet("admin listener full").Len(), "warned once")
 	assert.LessOrEqual(t, logs.FilterMessageSnippet("has room again").Len(), 1, "room again only after a warning")
+}
+
+// clientFrom is an HTTP client whose connections leave from a chosen
+// loopback address, as a second machine's would.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// Guessing tokens is counted, and slowed per address: after the limit of
+// wrong tokens, that address gets 429 with Retry-After, the right token
+// included (else the 429 would tell which guess was right); another
+// address is not affected, and the bucket refills.
+func TestWrongAdminTokensAreCountedAndSlowed(t *testing.T) {
+	t.Parallel()
+	const token = "the-right-admin-token"
+	// A bucket that refills slowly (one guess per 12s), so that a loaded
+	// machine cannot refill it between the guesses and the checks.
+	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(5, time.Minute)}})
+	guesser, other := clientFrom("127.0.0.21"), clientFrom("127.0.0.22")
+
+	for i := range 5 {
+		r := s.send(t, request{path: "/v1/clients", token: "guess-" + strconv.Itoa(i), client: guesser})
+		require.Equal(t, http.StatusUnauthorized, r.status, "guess %d", i)
+	}
+	r := s.send(t, request{path: "/v1/clients", client: guesser})
+	require.Equal(t, http.StatusTooManyRequests, r.status, "even without a token once the bucket is empty")
+	r = s.send(t, request{path: "/v1/clients", token: token, client: guesser})
+	require.Equal(t, http.StatusTooManyRequests, r.status, "the right token too: %s", r.body)
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	require.NoError(t, err, "Retry-After is whole seconds: %q", r.header.Get("Retry-After"))
+	assert.True(t, secs >= 1 && secs <= 12, "Retry-After %d: at most one refill (12s) away", secs)
+	assert.Contains(t, r.errorText(t), "too many wrong admin tokens")
+
+	r = s.send(t, request{path: "/v1/clients", token: token, client: other})
+	assert.Equal(t, http.StatusOK, r.status, "another address is not slowed")
+	r = s.send(t, request{path: "/healthz", client: other})
+	assert.Equal(t, http.StatusOK, r.status, "the probes need no token and are never slowed")
+
+	assert.Equal(t, 5.0, metricValue(t, s.metrics, admin.MetricAdminAuthFailures, "reason", "wrong"))
+	assert.Equal(t, 0.0, metricValue(t, s.metrics, admin.MetricAdminAuthFailures, "reason", "missing"))
+	assert.Equal(t, 2.0, metricValue(t, s.metrics, admin.MetricAdminAuthThrottled))
+}
+
+// The slowdown ends once the bucket has refilled.
+func TestAdminAuthSlowdownEnds(t *testing.T) {
+	t.Parallel()
+	const token = "the-right-admin-token"
+	s := newStack(t, stackConfig{token: token, apiOpts: []admin.Option{admin.WithAuthFailLimit(2, 600*time.Millisecond)}})
+	throttled := false
+	for range 100 { // guess until the bucket runs empty
+		if s.callToken(t, http.MethodGet, "/v1/clients", "", "wrong").status == http.StatusTooManyRequests {
+			throttled = true
+			break
+		}
+	}
+	require.True(t, throttled, "wrong tokens in a row empty the bucket")
+	require.Eventually(t, func() bool {
+		return s.call(t, http.MethodGet, "/v1/clients", "").status == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond, "the bucket refills")
+}
+
+// A missing token is counted but takes nothing from the bucket: it tells a
+// guesser nothing, and an operator who forgot the header is not locked out.
+func TestMissingAdminTokenIsCountedNotSlowed(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{token: "tok", apiOpts: []admin.Option{admin.WithAuthFailLimit(2, time.Hour)}})
+	for range 5 {
+		require.Equal(t, http.StatusUnauthorized, s.callToken(t, http.MethodGet, "/v1/clients", "", "").status)
+	}
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/v1/clients", "").status)
+	assert.Equal(t, 5.0, metricValue(t, s.metrics, admin.MetricAdminAuthFailures, "reason", "missing"))
+}
+
+// Failed authentications are logged once per interval, saying how many,
+// never once per request, and never with the token.
+func TestAdminAuthFailuresLogRateLimited(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.WarnLevel)
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	api := admin.New(reg, admin.WithToken("tok"), admin.WithMetrics(m), admin.WithLogger(zap.New(core)),
+		admin.WithAuthFailLimit(0, 0))
+	addr := listen(t, api)
+	for i := range 50 {
+		r := send(t, "http://"+addr, request{path: "/v1/clients", token: "secret-guess-" + strconv.Itoa(i)})
+		require.Equal(t, http.StatusUnauthorized, r.status)
+	}
+	assert.Equal(t, 50.0, metricValue(t, m, admin.MetricAdminAuthFailures, "reason", "wrong"))
+	lines := logs.FilterMessageSnippet("missing or wrong token").All()
+	require.Len(t, lines, 1, "one line for the first failure; the rest wait for the interval's end")
+	assert.Equal(t, int64(1), lines[0].ContextMap()["failures"])
+	for _, l := range logs.All() {
+		for _, v := range l.ContextMap() {
+			assert.NotContains(t, fmt.Sprint(v), "secret-guess", "a token never reaches the log")
+		}
+	}
 }

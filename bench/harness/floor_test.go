@@ -2,8 +2,6 @@ package harness
 
 import (
 	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +16,7 @@ import (
 // a subprocess, every phase (stages, hold, probes, the SIGUSR1 broadcast,
 // bursts) with no error and no problem.
 func TestRunAgainstTheFloorServer(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "floor-server")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/cliser/cliser/bench/cmd/floor-server").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
-	res, err := Run(runCtx(t), KindFloor, tiny(), Env{WorkDir: t.TempDir(), FloorBin: bin})
+	res, err := Run(runCtx(t), KindFloor, tiny(), Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t)})
 	require.NoError(t, err)
 	assert.Empty(t, res.Problems)
 	assert.Empty(t, res.Errors)

@@ -43,3 +43,15 @@ func TestPromHistogramQuantiles(t *testing.T) {
 	_, err = parsePromText(strings.NewReader("x_seconds not-a-number\n"))
 	assert.Error(t, err, "a malformed page is an error")
 }
+
+func TestParseGauges(t *testing.T) {
+	text := "# HELP go_goroutines x\n# TYPE go_goroutines gauge\ngo_goroutines 17\n" +
+		"cliser_clients_connected_total 9\ncliser_clients_connected 42\n"
+	pg, err := parsePromText(strings.NewReader(text))
+	require.NoError(t, err)
+	g, err := pg.gauges("go_goroutines", "cliser_clients_connected")
+	require.NoError(t, err)
+	assert.Equal(t, []float64{17, 42}, g)
+	_, err = pg.gauges("nope")
+	assert.ErrorContains(t, err, "no gauge nope")
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/benchtest"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -33,9 +34,7 @@ func tiny() Settings {
 }
 
 func runCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
+	return testkit.Context(t, time.Minute)
 }
 
 // A whole run against cliser's real reactor, in this process: every

@@ -2,9 +2,7 @@ package harness
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,9 +25,7 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	s.Duration, s.ChurnRate, s.SampleEvery = 3*time.Second, 60, 250*time.Millisecond
 	s.Load.Concurrency = 16
 	s.Load.KeepAlive, s.Load.KeepAliveTimeout = 200*time.Millisecond, 3*time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Soak(ctx, s, Env{CliserBin: bin, WorkDir: t.TempDir()})
+	res, err := Soak(testkit.Context(t, 2*time.Minute), s, Env{CliserBin: bin, WorkDir: t.TempDir()})
 	require.NoError(t, err)
 
 	assert.GreaterOrEqual(t, len(res.Samples), minJudged, "samples")
@@ -60,16 +56,4 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
 	assert.Equal(t, res.Takeovers, back.Takeovers)
 	assert.Len(t, back.Samples, len(res.Samples))
-}
-
-func TestParseGauges(t *testing.T) {
-	text := "# HELP go_goroutines x\n# TYPE go_goroutines gauge\ngo_goroutines 17\n" +
-		"cliser_clients_connected_total 9\ncliser_clients_connected 42\n"
-	pg, err := parsePromText(strings.NewReader(text))
-	require.NoError(t, err)
-	g, err := pg.gauges("go_goroutines", "cliser_clients_connected")
-	require.NoError(t, err)
-	assert.Equal(t, []float64{17, 42}, g)
-	_, err = pg.gauges("nope")
-	assert.ErrorContains(t, err, "no gauge nope")
 }

@@ -13,11 +13,25 @@ import (
 // goroutine.
 func BenchBinary(t testing.TB) string {
 	t.Helper()
-	return benchBin.get(t, func() (string, error) {
+	return benchTool(t, &benchBin, "cliser-bench")
+}
+
+// FloorBinary returns the path of floor-server, the bench module's
+// minimal line server, built the first time it is called. Safe from any
+// goroutine.
+func FloorBinary(t testing.TB) string {
+	t.Helper()
+	return benchTool(t, &floorBin, "floor-server")
+}
+
+// benchTool builds the bench module's ./cmd/<name> once, through o.
+func benchTool(t testing.TB, o *once, name string) string {
+	t.Helper()
+	return o.get(t, func() (string, error) {
 		root, err := productDir()
 		if err != nil {
 			return "", err
 		}
-		return goBuild(filepath.Join(root, "bench"), "./cmd/cliser-bench", "cliser-bench")
+		return goBuild(filepath.Join(root, "bench"), "./cmd/"+name, name)
 	})
 }

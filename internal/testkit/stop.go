@@ -20,3 +20,11 @@ func StopAtEnd(t testing.TB, stop func(context.Context) error) {
 		_ = stop(ctx)
 	})
 }
+
+// Context returns a context that ends after d, or when the test ends if
+// that is sooner: the bound of one whole run a test makes.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

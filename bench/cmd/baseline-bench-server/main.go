@@ -26,10 +26,9 @@ func main() { benchserver.Main("baseline-bench-server", run) }
 // run serves until ctx ends. Each value on trigger broadcasts a shutdown.
 func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os.Signal) error {
 	fs := flag.NewFlagSet("baseline-bench-server", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:0", "the protocol's TCP address")
-	kaInterval := fs.Duration("keepalive-interval", baseline.DefaultKeepAliveInterval, "time between keep-alives to a registered client")
-	kaTimeout := fs.Duration("keepalive-timeout", baseline.DefaultKeepAliveTimeout, "how long a client has to answer a keep-alive")
-	hsTimeout := fs.Duration("handshake-timeout", baseline.DefaultHandshakeTimeout, "how long a new connection has to give password and ID")
+	var f benchserver.Flags
+	f.Register(fs, benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: baseline.DefaultKeepAliveInterval,
+		KeepAliveTimeout: baseline.DefaultKeepAliveTimeout, HandshakeTimeout: baseline.DefaultHandshakeTimeout})
 	maxClients := fs.Int("max-clients", 65535, "registered clients at once (sid is 16 bits)")
 	password, err := benchserver.Parse(fs, args)
 	if err != nil {
@@ -37,11 +36,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os
 	}
 	reg := registry.New(registry.WithMaxClients(*maxClients))
 	srv := baseline.New(reg, baseline.Config{
-		Addr:              *listen,
+		Addr:              f.Listen,
 		Passwords:         [][]byte{password},
-		KeepAliveInterval: *kaInterval,
-		KeepAliveTimeout:  *kaTimeout,
-		HandshakeTimeout:  *hsTimeout,
+		KeepAliveInterval: f.KeepAlive,
+		KeepAliveTimeout:  f.KeepAliveTimeout,
+		HandshakeTimeout:  f.HandshakeTimeout,
 	})
 	return benchserver.Serve(ctx, srv, stdout, trigger)
 }

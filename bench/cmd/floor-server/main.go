@@ -22,17 +22,15 @@ func main() { benchserver.Main("floor-server", run) }
 // run serves until ctx ends; each value on trigger broadcasts a shutdown.
 func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os.Signal) error {
 	fs := flag.NewFlagSet("floor-server", flag.ContinueOnError)
-	cfg := floor.Config{}
-	fs.StringVar(&cfg.Addr, "listen", "127.0.0.1:0", "the protocol's TCP address")
-	fs.DurationVar(&cfg.KeepAlive, "keepalive-interval", reactor.DefaultKeepInterval, "time between keep-alives to a registered client")
-	fs.DurationVar(&cfg.KeepAliveTimeout, "keepalive-timeout", reactor.DefaultKeepTimeout, "how long a client has to echo a keep-alive")
-	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", reactor.DefaultHandshakeTimeout, "how long a new connection has for password and ID")
+	var f benchserver.Flags
+	f.Register(fs, benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: reactor.DefaultKeepInterval,
+		KeepAliveTimeout: reactor.DefaultKeepTimeout, HandshakeTimeout: reactor.DefaultHandshakeTimeout})
 	password, err := benchserver.Parse(fs, args)
 	if err != nil {
 		return err
 	}
-	cfg.Password = password
-	srv, err := floor.New(cfg)
+	srv, err := floor.New(floor.Config{Addr: f.Listen, Password: password, KeepAlive: f.KeepAlive,
+		KeepAliveTimeout: f.KeepAliveTimeout, HandshakeTimeout: f.HandshakeTimeout})
 	if err != nil {
 		return err
 	}
