@@ -243,7 +243,9 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 
 	// The storm: every client drops at once and registers again.
 	if prof != "" {
-		_ = cmd.Process.Signal(syscall.SIGUSR1)
+		if err := startProfile(cmd.Process, prof); err != nil {
+			return res, err
+		}
 	}
 	user0, sys0, err := harness.ProcessCPUSplit(cmd.Process.Pid)
 	if err != nil {
@@ -435,6 +437,23 @@ func loadAvg() float64 {
 		_, _ = fmt.Sscan(string(b), &l)
 	}
 	return l
+}
+
+// startProfile starts the server's CPU profile (cmd/cliser/cpuprofile.go)
+// and waits until its file exists, so that the profile covers the whole
+// storm: on a loaded machine one profile of a 15-second storm covered its
+// last 2 seconds only (its Duration said so), the signal not yet handled
+// when the storm began.
+func startProfile(p *os.Process, path string) error {
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("no CPU profile started in %s: is cliser built with -tags cpuprofile?", path)
 }
 
 // stopProfile ends the server's CPU profile (cmd/cliser/cpuprofile.go)
