@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -27,7 +26,7 @@ func eventsServer(t *testing.T, dataDir string, extra ...string) (*testkit.Serve
 	t.Helper()
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	p := testkit.Serve(t, env, serveArgs(dataDir, extra...)...)
-	return p, adminClient(t, adminAddrOf(t, p))
+	return p, apiOf(t, p)
 }
 
 // allEvents reads the whole log through GET /v1/events, page by page.
@@ -129,7 +128,7 @@ func TestEventsBinaryLifecycle(t *testing.T) {
 	assert.Equal(t, "kicked", reasonOf(evs[7]))
 
 	// The raw JSON has exactly EVENTS.md's names.
-	status, body := httpGet(t, api.Base()+"/v1/events?after=1&limit=1", nil)
+	status, body := testkit.HTTPGet(t, api.Base()+"/v1/events?after=1&limit=1")
 	require.Equal(t, http.StatusOK, status)
 	var raw struct {
 		Events []map[string]any `json:"events"`
@@ -148,21 +147,6 @@ func TestEventsBinaryLifecycle(t *testing.T) {
 	require.Len(t, newest.Events, 2)
 	assert.Equal(t, []uint64{7, 8}, []uint64{newest.Events[0].Seq, newest.Events[1].Seq})
 	assert.Equal(t, uint64(8), newest.Next)
-}
-
-func httpGet(t *testing.T, url string, header http.Header) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	require.NoError(t, err)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
 }
 
 func TestEventsBinaryFiltersAndHistory(t *testing.T) {
@@ -193,10 +177,10 @@ func TestEventsBinaryFiltersAndHistory(t *testing.T) {
 	require.Len(t, newestOfFlappy.Events, 1)
 	assert.Equal(t, uint64(6), newestOfFlappy.Events[0].Seq)
 
-	status, body := httpGet(t, api.Base()+"/v1/events?type=client.nope", nil)
+	status, body := testkit.HTTPGet(t, api.Base()+"/v1/events?type=client.nope")
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "client.disconnected", "the error lists the known types")
-	status, _ = httpGet(t, api.Base()+"/v1/events?limit=1001", nil)
+	status, _ = testkit.HTTPGet(t, api.Base()+"/v1/events?limit=1001")
 	assert.Equal(t, http.StatusBadRequest, status)
 
 	h, err := api.History(context.Background(), "flappy", 0)
@@ -280,7 +264,7 @@ func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 	}, waitFor, 20*time.Millisecond, "the log keeps the newest 4 of 10")
 	assert.Equal(t, uint64(7), newest.Events[0].Seq)
 
-	status, body := httpGet(t, api.Base()+"/v1/events?after=2", nil)
+	status, body := testkit.HTTPGet(t, api.Base()+"/v1/events?after=2")
 	require.Equal(t, http.StatusGone, status)
 	var gone admin.GoneResponse
 	require.NoError(t, json.Unmarshal([]byte(body), &gone))
@@ -290,11 +274,11 @@ func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 	require.NoError(t, err, "after = oldest-1 is whole")
 	assert.Len(t, ok.Events, 3)
 
-	status, body = httpGet(t, api.Base()+"/v1/events/stream", http.Header{"Last-Event-ID": {"1"}})
+	status, body = testkit.HTTPDo(t, http.MethodGet, api.Base()+"/v1/events/stream", "", http.Header{"Last-Event-ID": {"1"}})
 	require.Equal(t, http.StatusGone, status, "410 before the stream starts")
 	require.NoError(t, json.Unmarshal([]byte(body), &gone))
 	assert.Equal(t, uint64(7), gone.Oldest)
-	status, _ = httpGet(t, api.Base()+"/v1/events/stream?after=3&cid=r", nil)
+	status, _ = testkit.HTTPGet(t, api.Base()+"/v1/events/stream?after=3&cid=r")
 	require.Equal(t, http.StatusGone, status)
 }
 
@@ -329,7 +313,7 @@ func TestEventsBinaryLongPoll(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the long-poll did not return when an event came")
 	}
-	status, _ := httpGet(t, api.Base()+"/v1/events?after=0&wait=forever", nil)
+	status, _ := testkit.HTTPGet(t, api.Base()+"/v1/events?after=0&wait=forever")
 	assert.Equal(t, http.StatusBadRequest, status)
 }
 
@@ -503,35 +487,20 @@ func (tp *tailProc) nextJSON(t *testing.T) events.Event {
 	return ev
 }
 
-func httpDo(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
-}
-
 // Credential and ban changes are events too, and no secret is in them.
 func TestEventsBinaryCredentialsAndBans(t *testing.T) {
 	_, api := eventsServer(t, t.TempDir())
-	status, body := httpDo(t, http.MethodPost, api.Base()+"/v1/credentials/dev-7", "")
+	status, body := testkit.HTTPDo(t, http.MethodPost, api.Base()+"/v1/credentials/dev-7", "", nil)
 	require.Less(t, status, 300, body)
 	var cred struct {
 		Secret string `json:"secret"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &cred))
-	status, body = httpDo(t, http.MethodPost, api.Base()+"/v1/bans", `{"kind": "ip", "value": "192.0.2.9", "reason": "scanner"}`)
+	status, body = testkit.HTTPDo(t, http.MethodPost, api.Base()+"/v1/bans", `{"kind": "ip", "value": "192.0.2.9", "reason": "scanner"}`, nil)
 	require.Less(t, status, 300, body)
-	status, body = httpDo(t, http.MethodDelete, api.Base()+"/v1/bans/ip/192.0.2.9", "")
+	status, body = testkit.HTTPDo(t, http.MethodDelete, api.Base()+"/v1/bans/ip/192.0.2.9", "", nil)
 	require.Less(t, status, 300, body)
-	status, body = httpDo(t, http.MethodDelete, api.Base()+"/v1/credentials/dev-7", "")
+	status, body = testkit.HTTPDo(t, http.MethodDelete, api.Base()+"/v1/credentials/dev-7", "", nil)
 	require.Less(t, status, 300, body)
 
 	evs := waitEvents(t, api, 4)
@@ -540,7 +509,7 @@ func TestEventsBinaryCredentialsAndBans(t *testing.T) {
 	assert.Equal(t, "192.0.2.9", evs[1].Value)
 	assert.Equal(t, "scanner", reasonOf(evs[1]))
 	assert.Nil(t, evs[0].Reason)
-	_, raw := httpGet(t, api.Base()+"/v1/events?after=0", nil)
+	_, raw := testkit.HTTPGet(t, api.Base()+"/v1/events?after=0")
 	if cred.Secret != "" {
 		assert.NotContains(t, raw, cred.Secret, "never the secret")
 	}

@@ -27,7 +27,7 @@ func TestEventsBinaryCluster(t *testing.T) {
 	apis := map[string]*admin.Client{}
 	for _, name := range names {
 		procs[name] = testkit.Serve(t, env, serveArgs(t.TempDir(), "--node-id", name, "--cluster-heartbeat", "3s")...)
-		apis[name] = adminClient(t, adminAddrOf(t, procs[name]))
+		apis[name] = apiOf(t, procs[name])
 	}
 
 	// Clients on every node, at once: the nodes publish concurrently.

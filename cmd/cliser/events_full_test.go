@@ -49,8 +49,8 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	dataDir := mountTmpfs(t, "2m")
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	p := testkit.Serve(t, env, serveArgs(dataDir)...)
-	base := adminAddrOf(t, p)
-	status, body := httpDo(t, http.MethodPost, base+"/v1/credentials/before-full", "")
+	base := p.AdminURL(t)
+	status, body := testkit.HTTPDo(t, http.MethodPost, base+"/v1/credentials/before-full", "", nil)
 	require.Equal(t, http.StatusCreated, status, body)
 
 	free := fillDisk(t, dataDir)
@@ -63,10 +63,10 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	t.Logf("%d handshakes on a full disk in %v", n, time.Since(start))
 
 	require.Eventually(t, func() bool {
-		_, body := readyz(t, base)
+		_, body := testkit.HTTPGet(t, base+"/readyz")
 		return strings.Contains(body, "event log: writes to")
 	}, waitFor, 20*time.Millisecond, "/readyz names the event log's fault")
-	_, body = readyz(t, base)
+	_, body = testkit.HTTPGet(t, base+"/readyz")
 	assert.Contains(t, body, "no space left on device")
 	assert.Contains(t, body, "events wait in memory")
 	require.Eventually(t, func() bool { return metricOf(t, base, events.MetricStoreErrors) >= 3 },
@@ -82,7 +82,7 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	refused := ""
 	for i := 0; i < 2000 && refused == ""; i++ {
 		cid := fmt.Sprintf("during-full-%04d", i)
-		status, body = httpDo(t, http.MethodPost, base+"/v1/credentials/"+cid, "")
+		status, body = testkit.HTTPDo(t, http.MethodPost, base+"/v1/credentials/"+cid, "", nil)
 		switch status {
 		case http.StatusCreated:
 			made = append(made, cid)
@@ -98,19 +98,19 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &e), body)
 	assert.Contains(t, e.Error, "no space left on device")
 	assert.Positive(t, metricOf(t, base, "cliser_identity_store_errors_total"))
-	status, _ = httpDo(t, http.MethodGet, base+"/v1/credentials/"+refused, "")
+	status, _ = testkit.HTTPGet(t, base+"/v1/credentials/"+refused)
 	assert.Equal(t, http.StatusNotFound, status, "a refused credential is not half made")
 
 	// Room again.
 	free()
 	require.Eventually(t, func() bool {
-		code, body := readyz(t, base)
+		code, body := testkit.HTTPGet(t, base+"/readyz")
 		return code == http.StatusOK && !strings.Contains(body, "event log")
 	}, waitFor, 20*time.Millisecond, "/readyz is clear once the log writes again")
 	assert.Equal(t, 1, logCount(t, p, "events: writes to the log work again"))
 	assert.Zero(t, metricOf(t, base, events.MetricQueued))
 	assert.Zero(t, metricOf(t, base, events.MetricDropped), "nothing was dropped")
-	status, body = httpDo(t, http.MethodPost, base+"/v1/credentials/"+refused, "")
+	status, body = testkit.HTTPDo(t, http.MethodPost, base+"/v1/credentials/"+refused, "", nil)
 	require.Equal(t, http.StatusCreated, status, "the refused credential, tried again: %s", body)
 	made = append(made, refused)
 	for _, c := range clients[:3] { // the clients never noticed
@@ -140,12 +140,12 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 		checkBolt(t, filepath.Join(dataDir, f))
 	}
 	p = testkit.Serve(t, env, serveArgs(dataDir)...)
-	base = adminAddrOf(t, p)
+	base = p.AdminURL(t)
 	after := allEvents(t, adminClient(t, base), admin.EventsFilter{})
 	require.GreaterOrEqual(t, len(after), len(before))
 	assert.Equal(t, before, after[:len(before)], "the log reads back as it was")
 	for _, cid := range made {
-		status, body = httpDo(t, http.MethodGet, base+"/v1/credentials/"+cid, "")
+		status, body = testkit.HTTPGet(t, base+"/v1/credentials/"+cid)
 		assert.Equal(t, http.StatusOK, status, "%s: %s", cid, body)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -42,7 +41,7 @@ func startIDServer(t *testing.T, dataDir string, env []string, extra ...string) 
 	args := append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--keepalive-interval", "200ms", "--keepalive-timeout", "5s"}, extra...)
 	p := testkit.Serve(t, env, args...)
-	return &idServer{p: p, api: adminClient(t, adminAddrOf(t, p))}
+	return &idServer{p: p, api: apiOf(t, p)}
 }
 
 func (s *idServer) enroll(t *testing.T, cid, grace string) string {
@@ -285,38 +284,13 @@ func TestIdentityBanIPAndNetwork(t *testing.T) {
 
 	// The escaped form on the wire, as IDENTITY.md writes it.
 	s.ban(t, "net", "127.0.8.0/24", "")
-	req, err := http.NewRequest(http.MethodDelete, adminAddrOf(t, s.p)+"/v1/bans/net/127.0.8.0%2F24", nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	_ = resp.Body.Close()
-	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
+	status, body := testkit.HTTPDo(t, http.MethodDelete, s.p.AdminURL(t)+"/v1/bans/net/127.0.8.0%2F24", "", nil)
+	assert.Equal(t, http.StatusNoContent, status, body)
 
-	metrics := scrape(t, s)
-	assert.True(t, hasLine(metrics, `cliser_bans_active{kind="ip"} 1`), "cliser_bans_active")
-	assert.True(t, hasLine(metrics, `cliser_accept_rejections_total{reason="banned"} 3`), "rejections")
-	assert.True(t, hasLine(metrics, `cliser_disconnects_total{reason="banned"} 2`), "disconnects")
-}
-
-func scrape(t *testing.T, s *idServer) string {
-	t.Helper()
-	resp, err := http.Get(adminAddrOf(t, s.p) + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return string(b)
-}
-
-// hasLine reports whether the metrics text has exactly this line (not the
-// whole text in a failure message).
-func hasLine(text, line string) bool {
-	for _, l := range strings.Split(text, "\n") {
-		if l == line {
-			return true
-		}
-	}
-	return false
+	base := s.p.AdminURL(t)
+	assert.Equal(t, 1.0, metricOf(t, base, `cliser_bans_active{kind="ip"}`))
+	assert.Equal(t, 3.0, metricOf(t, base, `cliser_accept_rejections_total{reason="banned"}`))
+	assert.Equal(t, 2.0, metricOf(t, base, `cliser_disconnects_total{reason="banned"}`))
 }
 
 func TestIdentityBanExpires(t *testing.T) {
@@ -366,7 +340,7 @@ func TestIdentityFlappingBanStopsTwoAgentsSharingAnID(t *testing.T) {
 	}
 	logs := a.logText() + b.logText()
 	assert.Contains(t, logs, "banned", "the refused agent was never told")
-	assert.True(t, hasLine(scrape(t, s), "cliser_flapping_bans_total 1"), "cliser_flapping_bans_total")
+	assert.Equal(t, 1.0, metricOf(t, s.p.AdminURL(t), "cliser_flapping_bans_total"))
 }
 
 func TestIdentityPersistsAcrossRestart(t *testing.T) {
@@ -404,7 +378,7 @@ func TestIdentityRequireCredentials(t *testing.T) {
 
 func TestIdentityCLI(t *testing.T) {
 	s := startIDServer(t, t.TempDir(), nil)
-	base := adminAddrOf(t, s.p)
+	base := s.p.AdminURL(t)
 	out, _, err := runCLI(t, "credentials", "add", "cli-1", "cli-2", "--admin", base, "-o", "json")
 	require.NoError(t, err)
 	assert.Contains(t, out, `"secret"`)
@@ -444,7 +418,7 @@ func TestIdentityCLI(t *testing.T) {
 
 func TestIdentityAdminErrors(t *testing.T) {
 	s := startIDServer(t, t.TempDir(), nil)
-	base := adminAddrOf(t, s.p)
+	base := s.p.AdminURL(t)
 	for _, tc := range []struct {
 		method, path, body string
 		status             int
@@ -462,17 +436,9 @@ func TestIdentityAdminErrors(t *testing.T) {
 		{"DELETE", "/v1/bans/ip/1.2.3.4", ``, 404},
 		{"PUT", "/v1/bans", ``, 405},
 	} {
-		req, err := http.NewRequest(tc.method, base+tc.path, strings.NewReader(tc.body))
-		require.NoError(t, err)
-		if tc.body != "" { // the admin API takes JSON that says so (admin/guard.go)
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		assert.Equal(t, tc.status, resp.StatusCode, "%s %s: %s", tc.method, tc.path, b)
-		assert.Contains(t, string(b), `"error"`, "%s %s", tc.method, tc.path)
+		status, body := testkit.HTTPDo(t, tc.method, base+tc.path, tc.body, nil)
+		assert.Equal(t, tc.status, status, "%s %s: %s", tc.method, tc.path, body)
+		assert.Contains(t, body, `"error"`, "%s %s", tc.method, tc.path)
 	}
 }
 
@@ -527,24 +493,15 @@ func TestAgentPasswordFileMode(t *testing.T) {
 // The JSON shapes are IDENTITY.md's, field for field.
 func TestIdentityAPIShapes(t *testing.T) {
 	s := startIDServer(t, t.TempDir(), nil)
-	base := adminAddrOf(t, s.p)
+	base := s.p.AdminURL(t)
 	call := func(method, path, body string, want int) map[string]any {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		require.NoError(t, err)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
+		status, raw := testkit.HTTPDo(t, method, base+path, body, nil)
+		require.Equal(t, want, status, raw)
+		if raw == "" {
+			return map[string]any{}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		require.Equal(t, want, resp.StatusCode, string(raw))
-		out := map[string]any{}
-		if len(raw) > 0 {
-			require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-		}
-		return out
+		return decodeJSON[map[string]any](t, raw)
 	}
 	keys := func(m map[string]any) []string {
 		var k []string

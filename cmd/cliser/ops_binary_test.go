@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,28 +25,17 @@ import (
 	"github.com/cliser/cliser/registry/boltstore"
 )
 
-// adminAddrOf reads the admin address from the served binary's ready line.
-func adminAddrOf(t *testing.T, p *testkit.Served) string {
-	t.Helper()
-	for _, line := range strings.Split(p.LogText(), "\n") {
-		var entry struct {
-			Msg   string `json:"msg"`
-			Admin string `json:"admin"`
-		}
-		if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(entry.Msg, "cliser ready") {
-			require.NotEqual(t, "off", entry.Admin)
-			return "http://" + entry.Admin
-		}
-	}
-	t.Fatalf("no ready line:\n%s", p.LogText())
-	return ""
-}
-
 func adminClient(t *testing.T, base string) *admin.Client {
 	t.Helper()
 	c, err := admin.NewClient(base, "", 5*time.Second)
 	require.NoError(t, err)
 	return c
+}
+
+// apiOf is an admin client of p's admin API, without a token.
+func apiOf(t *testing.T, p *testkit.Served) *admin.Client {
+	t.Helper()
+	return adminClient(t, p.AdminURL(t))
 }
 
 // records lists every record through the API, following cursors.
@@ -80,7 +68,7 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	dataDir := t.TempDir()
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	p := testkit.Serve(t, env, serveArgs(dataDir)...)
-	api := adminClient(t, adminAddrOf(t, p))
+	api := apiOf(t, p)
 
 	var early []string
 	for i := range 20 {
@@ -107,7 +95,7 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	<-p.Exited
 
 	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
-	api2 := adminClient(t, adminAddrOf(t, p2))
+	api2 := apiOf(t, p2)
 	got := records(t, api2)
 	for i, cid := range early {
 		r, ok := got[cid]
@@ -138,7 +126,7 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	dataDir := t.TempDir()
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	p := testkit.Serve(t, env, serveArgs(dataDir, "--shutdown-timeout", "5s")...)
-	base := adminAddrOf(t, p)
+	base := p.AdminURL(t)
 	api := adminClient(t, base)
 	require.NoError(t, api.Probe(context.Background(), "/readyz"))
 
@@ -160,7 +148,7 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	assert.ErrorAs(t, err, &ue, "the admin listener is closed once the process is gone")
 
 	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
-	got := records(t, adminClient(t, adminAddrOf(t, p2)))
+	got := records(t, apiOf(t, p2))
 	require.Len(t, got, len(clients))
 	for cid := range clients {
 		assert.False(t, got[cid].CStatus, cid)
@@ -337,7 +325,7 @@ func TestBinaryWarnsOfOpenAdminAPI(t *testing.T) {
 func TestBinaryDrainIgnoresStalledAdminPeer(t *testing.T) {
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
 		serveArgs(t.TempDir(), "--shutdown-timeout", "1s")...)
-	stalled, err := net.Dial("tcp", strings.TrimPrefix(adminAddrOf(t, p), "http://"))
+	stalled, err := net.Dial("tcp", p.AdminAddr)
 	require.NoError(t, err)
 	defer stalled.Close()
 	_, err = stalled.Write([]byte("GET /v1/clients HTTP/1.1\r\nHost: cliser\r\n")) // no blank line: never done

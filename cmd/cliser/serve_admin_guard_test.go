@@ -18,7 +18,7 @@ import (
 func TestBinaryAdminAllowedHosts(t *testing.T) {
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=", "CLISER_ADMIN_ALLOWED_HOSTS=ops.example, cliser.internal"}
 	p := testkit.Serve(t, env, serveArgs(t.TempDir())...)
-	base := adminAddrOf(t, p)
+	base := p.AdminURL(t)
 	status := func(host string) int {
 		req, err := http.NewRequest(http.MethodGet, base+"/v1/clients", nil)
 		require.NoError(t, err)

@@ -27,14 +27,6 @@ func serveNode(t *testing.T, env []string, name string, extra ...string) *testki
 	return testkit.Serve(t, env, append(args, extra...)...)
 }
 
-// apiOf is an admin client of p's admin listener, without a token.
-func apiOf(t *testing.T, p *testkit.Served) *admin.Client {
-	t.Helper()
-	api, err := admin.NewClient("http://"+p.AdminAddr, "", 5*time.Second)
-	require.NoError(t, err)
-	return api
-}
-
 // stopAll stops each node with SIGTERM and checks it exits 0 without any
 // of secrets in its logs.
 func stopAll(t *testing.T, nodes []*testkit.Served, secrets ...string) {

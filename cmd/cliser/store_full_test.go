@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,33 +30,13 @@ func mountTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// metricOf reads one unlabelled sample from a /metrics text page.
-func metricOf(t *testing.T, base, name string) float64 {
+// metricOf reads one sample off base's /metrics page (name and labels as
+// the page writes them); a missing one fails the test.
+func metricOf(t *testing.T, base, series string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			require.NoError(t, err)
-			return f
-		}
-	}
-	t.Fatalf("no %s in /metrics", name)
-	return 0
-}
-
-func readyz(t *testing.T, base string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(base + "/readyz")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	v, ok := testkit.Metric(base, series)
+	require.True(t, ok, "no %s on %s/metrics", series, base)
+	return v
 }
 
 // A full disk under the data dir (a 64 KiB tmpfs): the clients stay up,
@@ -70,8 +48,8 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	args := serveArgs(dataDir, "--event-retention", "0")
 	p := testkit.Serve(t, env, args...)
-	base := adminAddrOf(t, p)
-	code, body := readyz(t, base)
+	base := p.AdminURL(t)
+	code, body := testkit.HTTPGet(t, base+"/readyz")
 	require.Equal(t, http.StatusOK, code, body)
 
 	const n = 800 // about 100 KB of records: more than the disk holds
@@ -80,10 +58,10 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 		clients = append(clients, opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("full-disk-%04d", i)))
 	}
 	require.Eventually(t, func() bool {
-		code, _ := readyz(t, base)
+		code, _ := testkit.HTTPGet(t, base+"/readyz")
 		return code == http.StatusServiceUnavailable
 	}, waitFor, 20*time.Millisecond, "/readyz says the store cannot write")
-	_, body = readyz(t, base)
+	_, body = testkit.HTTPGet(t, base+"/readyz")
 	assert.Contains(t, body, `"error"`)
 	assert.Contains(t, body, "registry store cannot write since")
 	assert.Contains(t, body, "no space left on device")
@@ -97,7 +75,7 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	out, err := exec.Command("mount", "-o", "remount,size=8m", dataDir).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Eventually(t, func() bool {
-		code, _ := readyz(t, base)
+		code, _ := testkit.HTTPGet(t, base+"/readyz")
 		return code == http.StatusOK
 	}, waitFor, 20*time.Millisecond, "/readyz is 200 once the store writes again")
 	assert.Zero(t, metricOf(t, base, "cliser_registry_pending_writes"))

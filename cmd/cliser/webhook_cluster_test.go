@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,26 +15,6 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
 )
-
-// gauge reads a metric without labels from a serve process's /metrics.
-func gauge(t *testing.T, adminBase, name string) (float64, bool) {
-	t.Helper()
-	resp, err := http.Get(adminBase + "/metrics")
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		var v float64
-		if line := sc.Text(); strings.HasPrefix(line, name+" ") {
-			if _, err := fmt.Sscanf(strings.TrimPrefix(line, name+" "), "%g", &v); err == nil {
-				return v, true
-			}
-		}
-	}
-	return 0, false
-}
 
 // TestBinaryWebhookClusterKillDeliverer: three serve processes on a real
 // nats-server deliver the cluster's log once; the delivering one is killed
@@ -54,12 +32,12 @@ func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
 	for _, name := range names {
 		procs[name] = testkit.Serve(t, env, serveArgs(t.TempDir(), "--node-id", name, "--cluster-heartbeat", "2s",
 			"--webhook-url", rc.srv.URL+"/hook", "--webhook-batch", "10", "--webhook-linger", "20ms")...)
-		bases[name] = adminAddrOf(t, procs[name])
+		bases[name] = procs[name].AdminURL(t)
 	}
 	delivering := func() []string {
 		var out []string
 		for _, name := range names {
-			if v, ok := gauge(t, bases[name], "cliser_webhook_delivering"); ok && v == 1 {
+			if v, ok := testkit.Metric(bases[name], "cliser_webhook_delivering"); ok && v == 1 {
 				out = append(out, name)
 			}
 		}
