@@ -196,13 +196,9 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(testkit.Binary(t), append([]string{"agent"}, c.args...)...)
-			cmd.Env = append(environWithout("CLISER_PASSWORD"), c.env...)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			require.ErrorAs(t, err, &ee, string(out))
-			assert.Equal(t, 2, ee.ExitCode(), string(out))
-			assert.Contains(t, string(out), c.want)
+			out, code := testkit.Run(t, testkit.Environ([]string{"CLISER_PASSWORD"}, c.env...), append([]string{"agent"}, c.args...)...)
+			assert.Equal(t, 2, code, out)
+			assert.Contains(t, out, c.want)
 		})
 	}
 }

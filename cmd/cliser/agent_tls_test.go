@@ -5,11 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -261,14 +259,10 @@ func TestAgentBinaryTLSConfigMistakesExitTwo(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(testkit.Binary(t), append(append([]string{"agent"}, base...), c.args...)...)
-			cmd.Env = append(environWithout("CLISER_PASSWORD"), c.env...)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			require.True(t, errors.As(err, &ee), "want exit 2, got %v:\n%s", err, out)
-			assert.Equal(t, 2, ee.ExitCode(), string(out))
+			out, code := testkit.Run(t, testkit.Environ([]string{"CLISER_PASSWORD"}, c.env...), append(append([]string{"agent"}, base...), c.args...)...)
+			assert.Equal(t, 2, code, out)
 			for _, w := range c.want {
-				assert.Contains(t, string(out), w)
+				assert.Contains(t, out, w)
 			}
 		})
 	}

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,26 +15,10 @@ func TestBinaryServesHandshakeAndDrainsOnSIGTERM(t *testing.T) {
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=bin-secret"},
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dataDir, "--keepalive-interval", "1h")
 
-	conn, err := net.Dial("tcp", p.Addr)
-	require.NoError(t, err)
-	defer conn.Close()
-	r := bufio.NewReader(conn)
-	_, err = conn.Write([]byte("110 bin-secret\n120 bin-client-1\n"))
-	require.NoError(t, err)
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	for _, want := range []string{"110 password\n", "120 id\n"} {
-		line, err := r.ReadString('\n')
-		require.NoError(t, err)
-		assert.Equal(t, want, line)
-	}
-	line, err := r.ReadString('\n')
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(line, "140 connected "), line)
+	c := opsConnect(t, p.Addr, "bin-secret", "bin-client-1")
 
 	p.Terminate(t)
-	line, err = r.ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "190 server shutting down\n", line)
+	c.ExpectClosed("190 server shutting down")
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
 
 	logs := p.LogText()
@@ -50,28 +29,14 @@ func TestBinaryServesHandshakeAndDrainsOnSIGTERM(t *testing.T) {
 }
 
 func TestBinaryRefusesToStartWithoutPassword(t *testing.T) {
-	cmd := exec.Command(testkit.Binary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
-	cmd.Env = withoutEnv(os.Environ(), "CLISER_PASSWORD")
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	assert.Equal(t, 2, ee.ExitCode())
-	assert.Contains(t, string(out), "no password configured")
-	assert.Contains(t, string(out), "CLISER_PASSWORD")
+	out, code := testkit.Run(t, testkit.Environ([]string{"CLISER_PASSWORD"}), "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "no password configured")
+	assert.Contains(t, out, "CLISER_PASSWORD")
 }
 
 func TestBinaryVersion(t *testing.T) {
-	out, err := exec.Command(testkit.Binary(t), "version").CombinedOutput()
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(string(out), "cliser "), string(out))
-}
-
-func withoutEnv(env []string, name string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
+	out, code := testkit.Run(t, testkit.Environ(nil), "version")
+	require.Zero(t, code, out)
+	assert.True(t, strings.HasPrefix(out, "cliser "), out)
 }

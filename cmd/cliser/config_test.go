@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -38,8 +37,7 @@ func TestEnvNameIsUpperSnake(t *testing.T) {
 }
 
 func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "cliser.yaml")
-	require.NoError(t, os.WriteFile(file, []byte("listen: 127.0.0.1:9001\nkeepalive-interval: 5s\nkeepalive-timeout: 3s\n"), 0o600))
+	file := writeFile(t, t.TempDir(), "cliser.yaml", "listen: 127.0.0.1:9001\nkeepalive-interval: 5s\nkeepalive-timeout: 3s\n")
 	t.Setenv("CLISER_KEEPALIVE_INTERVAL", "7s")
 	t.Setenv("CLISER_LISTEN", "127.0.0.1:9002")
 
@@ -52,8 +50,7 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 }
 
 func TestConfigFileFromEnvironment(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "cliser.yaml")
-	require.NoError(t, os.WriteFile(file, []byte("max-clients: 10\n"), 0o600))
+	file := writeFile(t, t.TempDir(), "cliser.yaml", "max-clients: 10\n")
 	t.Setenv("CLISER_CONFIG", file)
 	cfg, err := parseServe(t)
 	require.NoError(t, err)
@@ -62,14 +59,12 @@ func TestConfigFileFromEnvironment(t *testing.T) {
 
 func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	dir := t.TempDir()
-	unknown := filepath.Join(dir, "u.yaml")
-	require.NoError(t, os.WriteFile(unknown, []byte("keepalive: 5s\n"), 0o600))
+	unknown := writeFile(t, dir, "u.yaml", "keepalive: 5s\n")
 	_, err := parseServe(t, "--config", unknown)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown setting "keepalive"`)
 
-	bad := filepath.Join(dir, "b.yaml")
-	require.NoError(t, os.WriteFile(bad, []byte("keepalive-interval: soon\n"), 0o600))
+	bad := writeFile(t, dir, "b.yaml", "keepalive-interval: soon\n")
 	_, err = parseServe(t, "--config", bad)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "keepalive-interval")
@@ -81,8 +76,7 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 }
 
 func TestPasswordsFromEnvAndFile(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "pw")
-	require.NoError(t, os.WriteFile(file, []byte("first\r\n\nsecond with space\n"), 0o600))
+	file := writeFile(t, t.TempDir(), "pw", "first\r\n\nsecond with space\n")
 	t.Setenv("CLISER_PASSWORD", "from-env")
 	pws, err := loadPasswords(file, false)
 	require.NoError(t, err)

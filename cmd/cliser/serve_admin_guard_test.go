@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,13 +42,9 @@ func TestBinaryAdminAllowedHosts(t *testing.T) {
 }
 
 func TestBinaryRefusesAdminAllowedHostsWithPort(t *testing.T) {
-	cmd := exec.Command(testkit.Binary(t), "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-		"--data-dir", t.TempDir(), "--admin-allowed-hosts", "ops.example:7071")
-	cmd.Env = append(os.Environ(), "CLISER_PASSWORD="+opsPassword)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee, string(out))
-	assert.Equal(t, 2, ee.ExitCode())
-	assert.Contains(t, string(out), "--admin-allowed-hosts")
-	assert.Contains(t, string(out), "without scheme or port")
+	out, code := testkit.Run(t, testkit.Environ(nil, "CLISER_PASSWORD="+opsPassword), "serve", "--listen", "127.0.0.1:0",
+		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--admin-allowed-hosts", "ops.example:7071")
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "--admin-allowed-hosts")
+	assert.Contains(t, out, "without scheme or port")
 }

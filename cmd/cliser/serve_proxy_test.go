@@ -1,12 +1,9 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
@@ -29,13 +26,9 @@ func TestBinaryRefusesUntrustworthyProxySettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir()}, tc.args...)
-			cmd := exec.Command(testkit.Binary(t), args...)
-			cmd.Env = append(os.Environ(), append([]string{"CLISER_PASSWORD=pw"}, tc.env...)...)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			require.ErrorAs(t, err, &ee, "%s", out)
-			assert.Equal(t, 2, ee.ExitCode())
-			assert.Contains(t, string(out), tc.want)
+			out, code := testkit.Run(t, testkit.Environ(nil, append([]string{"CLISER_PASSWORD=pw"}, tc.env...)...), args...)
+			assert.Equal(t, 2, code, out)
+			assert.Contains(t, out, tc.want)
 		})
 	}
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,8 +16,8 @@ import (
 // file works, one removed from it fails, and the log says how many
 // passwords it loaded without naming one.
 func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
-	pwFile := filepath.Join(t.TempDir(), "passwords")
-	require.NoError(t, os.WriteFile(pwFile, []byte("old-hup-pw\nkept-hup-pw\n"), 0o600))
+	dir := t.TempDir()
+	pwFile := writeFile(t, dir, "passwords", "old-hup-pw\nkept-hup-pw\n")
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD="},
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
 		"--password-file", pwFile, "--keepalive-interval", "100ms", "--keepalive-timeout", "5s")
@@ -32,10 +29,10 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 		clients = append(clients, c)
 	}
 
-	require.NoError(t, os.WriteFile(pwFile, []byte("kept-hup-pw\nnew-hup-pw\n"), 0o600))
+	writeFile(t, dir, "passwords", "kept-hup-pw\nnew-hup-pw\n")
 	p.Reload(t)
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "passwords reloaded") },
-		10*time.Second, 10*time.Millisecond, "no reload line:\n%s", p.LogText())
+		waitFor, tick, "no reload line:\n%s", p.LogText())
 
 	select {
 	case <-p.Exited:
@@ -54,10 +51,10 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 	removed.ExpectClosed("190 " + protocol.ReasonAuthFailed.String())
 
 	// A file that no longer parses keeps the passwords in force.
-	require.NoError(t, os.WriteFile(pwFile, []byte("ok\nbad\x00pw\n"), 0o600))
+	writeFile(t, dir, "passwords", "ok\nbad\x00pw\n")
 	p.Reload(t)
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "password reload failed") },
-		10*time.Second, 10*time.Millisecond, "no failure line:\n%s", p.LogText())
+		waitFor, tick, "no failure line:\n%s", p.LogText())
 	again := testkit.Dial(t, p.Addr)
 	again.Handshake("new-hup-pw", "hup-again")
 

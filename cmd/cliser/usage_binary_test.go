@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,23 +136,19 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 // TestEveryUsageMistakeExits2 runs each mistake against the built binary:
 // exit status 2 and a message that names what to fix, for every command.
 func TestEveryUsageMistakeExits2(t *testing.T) {
-	bin := testkit.Binary(t)
 	cases := usageMistakes(t)
 	for path, list := range cases {
 		t.Run(strings.ReplaceAll(path, " ", "_"), func(t *testing.T) {
 			require.NotEmpty(t, list)
 			for _, c := range list {
-				cmd := exec.Command(bin, c.args...)
 				// Never the default admin address: a case that passed its
 				// checks by mistake meets a closed port and exits 1.
-				cmd.Env = append(withoutEnv(withoutEnv(os.Environ(), "CLISER_PASSWORD"), "CLISER_ADMIN"),
-					"CLISER_ADMIN=http://127.0.0.1:1")
-				cmd.Env = append(cmd.Env, c.env...)
-				cmd.Dir = t.TempDir()
-				out, err := cmd.CombinedOutput()
-				assert.Equal(t, 2, testkit.ExitCode(err), "%v %v: %s", c.env, c.args, out)
-				assert.Contains(t, string(out), c.hint, "%v %v", c.env, c.args)
-				assert.NotContains(t, string(out), "goroutine ", "a stack trace for a usage mistake")
+				env := testkit.Environ([]string{"CLISER_PASSWORD", "CLISER_ADMIN"},
+					append([]string{"CLISER_ADMIN=http://127.0.0.1:1"}, c.env...)...)
+				out, code := testkit.Run(t, env, c.args...)
+				assert.Equal(t, 2, code, "%v %v: %s", c.env, c.args, out)
+				assert.Contains(t, out, c.hint, "%v %v", c.env, c.args)
+				assert.NotContains(t, out, "goroutine ", "a stack trace for a usage mistake")
 			}
 		})
 	}

@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -188,15 +186,12 @@ func TestBinaryWebhookConfigMistakesExitTwo(t *testing.T) {
 		"no log":     {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--event-retention", "0"}, "--event-retention"},
 		"batch":      {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--webhook-batch", "0"}, "--webhook-batch"},
 	} {
-		cmd := exec.Command(testkit.Binary(t), append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off",
+		env := testkit.Environ([]string{"CLISER_WEBHOOK_SECRET"}, append(tc.env, "CLISER_PASSWORD="+opsPassword)...)
+		out, code := testkit.Run(t, env, append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off",
 			"--data-dir", t.TempDir()}, tc.args...)...)
-		cmd.Env = append(withoutEnv(os.Environ(), "CLISER_WEBHOOK_SECRET"), append(tc.env, "CLISER_PASSWORD="+opsPassword)...)
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, name)
-		assert.Equal(t, 2, ee.ExitCode(), name)
-		assert.Contains(t, string(out), tc.want, name)
-		assert.NotContains(t, string(out), "c2hvcnQ", name+": the secret reached the output")
-		assert.NotContains(t, string(out), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", name+": the secret reached the output")
+		assert.Equal(t, 2, code, "%s: %s", name, out)
+		assert.Contains(t, out, tc.want, name)
+		assert.NotContains(t, out, "c2hvcnQ", name+": the secret reached the output")
+		assert.NotContains(t, out, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", name+": the secret reached the output")
 	}
 }
