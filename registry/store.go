@@ -92,7 +92,9 @@ func (r *Registry) Flush() error {
 	// page of the store at once (a transient of the store's size on each
 	// checkpoint, which the soak showed as RSS). A chunk of neighbouring
 	// cids dirties only its own pages.
-	slices.SortFunc(put, func(a, b Record) int { return strings.Compare(a.CID, b.CID) })
+	if byCID := func(a, b Record) int { return strings.Compare(a.CID, b.CID) }; !slices.IsSortedFunc(put, byCID) {
+		slices.SortFunc(put, byCID)
+	}
 	r.wb.inflight.Store(int64(len(put) + len(gone)))
 	defer r.wb.inflight.Store(0)
 	for len(put) > 0 || len(gone) > 0 {
@@ -114,6 +116,12 @@ func (r *Registry) Flush() error {
 // saveChunk is the most records one store transaction writes.
 const saveChunk = 1024
 
+// denseDirty: when at least one record in denseDirty has changed, the
+// flush walks every record in order rather than search for each changed
+// one (BenchmarkFlushBurst: a search and its share of the sort cost ~1.1 µs
+// a changed record, the walk ~30 ns a record).
+const denseDirty = 32
+
 // takePending copies the changed records and the pruned cids out under the lock.
 func (r *Registry) takePending() (put []Record, gone []string) {
 	r.mu.Lock()
@@ -122,9 +130,21 @@ func (r *Registry) takePending() (put []Record, gone []string) {
 	// about twice over under the lock the event loops register under,
 	// and the garbage was most of a flush's.
 	put = make([]Record, 0, len(r.dirty))
-	for cid := range r.dirty {
-		if e, ok := r.getLocked(cid); ok {
-			put = append(put, e.record(r.opts.node))
+	if len(r.dirty)*denseDirty >= r.byCID.Len() {
+		// Many changed (a burst of registrations): one ordered walk with a
+		// map lookup per record is cheaper than a B-tree search per changed
+		// one, and the batch comes out sorted, as Flush saves it.
+		r.byCID.Ascend(func(e *entry) bool {
+			if _, ok := r.dirty[e.cid]; ok {
+				put = append(put, e.record(r.opts.node))
+			}
+			return true
+		})
+	} else {
+		for cid := range r.dirty {
+			if e, ok := r.getLocked(cid); ok {
+				put = append(put, e.record(r.opts.node))
+			}
 		}
 	}
 	clear(r.dirty)

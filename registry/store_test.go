@@ -437,3 +437,38 @@ func TestFlushAcrossChunks(t *testing.T) {
 	assert.True(t, got["chunk-0000"].CStatus)
 	assert.True(t, got["chunk-2499"].CStatus)
 }
+
+// A flush finds its changed records by a search each when few changed,
+// and by one ordered walk when many did (a burst): both must save exactly
+// the changed records, as they are now.
+func TestFlushFewOrManyChanged(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(st))
+	const n = 200
+	conns := make([]*testConn, n)
+	for i := range n {
+		_, conns[i] = mustRegister(t, r, cidN(i))
+	}
+	require.NoError(t, r.Flush())
+	for _, c := range []struct {
+		name    string
+		changed []int
+	}{{"few", []int{7, 150}}, {"many", []int{0, 3, 50, 51, 52, 120, 199}}} {
+		for _, i := range c.changed {
+			require.True(t, r.Disconnect(cidN(i), conns[i], protocol.ReasonKicked), c.name)
+		}
+		require.NoError(t, r.Flush(), c.name)
+		got := stored(t, st)
+		require.Len(t, got, n, c.name)
+		for _, i := range c.changed {
+			assert.False(t, got[cidN(i)].CStatus, "%s: %s", c.name, cidN(i))
+			assert.Equal(t, protocol.ReasonKicked, got[cidN(i)].Reason, "%s: %s", c.name, cidN(i))
+		}
+		assert.True(t, got[cidN(8)].CStatus, c.name)
+		for _, i := range c.changed { // reconnect for the next case
+			_, _, err := r.Register(cidN(i), "192.0.2.1", "4000", conns[i])
+			require.NoError(t, err)
+		}
+		require.NoError(t, r.Flush(), c.name)
+	}
+}
