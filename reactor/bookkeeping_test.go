@@ -2,12 +2,10 @@ package reactor
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pires/go-proxyproto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -158,15 +156,13 @@ func TestShutdownAllCountsOnlyWrittenOrders(t *testing.T) {
 func TestProxiedPerIPRefusalCountedOnce(t *testing.T) {
 	obs := newCountingObserver()
 	srv := startServer(t, WithObserver(obs), WithProxyProtocol(true), WithMaxHandshakesPerIP(1))
-	hdr, err := proxyproto.HeaderProxyFromAddrs(1, &net.TCPAddr{IP: net.ParseIP("198.51.100.9"), Port: 1000},
-		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
-	require.NoError(t, err)
+	hdr := proxyHeader(t, 1, "198.51.100.9")
 
 	first := srv.dial(t)
-	first.Send(string(hdr))
+	first.Send(hdr)
 	first.Expect("110 password") // holds the address's one handshake slot
 	second := srv.dial(t)
-	second.Send(string(hdr))
+	second.Send(hdr)
 	second.ExpectClosed(closeLine(protocol.ReasonServerFull))
 
 	eventually(t, func() bool { return srv.Connections() == 1 }, "the refused connection is closed")

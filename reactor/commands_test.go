@@ -15,23 +15,18 @@ import (
 func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
 	srv := startServer(t)
 	c := srv.connect(t, "sd-1")
-	conn, err := srv.reg.Conn("sd-1")
-	require.NoError(t, err)
+	conn := srv.handle(t, "sd-1")
 	require.NoError(t, conn.Shutdown("maintenance window"))
 	c.Expect("130 shutdown maintenance window")
 	c.Send(protocol.ShutdownAck)
 	c.ExpectClosed()
-	eventually(t, func() bool {
-		r, _ := srv.reg.Get("sd-1")
-		return !r.CStatus && r.Reason == protocol.ReasonShutdown
-	}, "record says shutdown")
+	srv.waitDisconnected(t, "sd-1", protocol.ReasonShutdown)
 }
 
 func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(time.Minute, 80*time.Millisecond))
 	c := srv.connect(t, "sd-deaf")
-	conn, err := srv.reg.Conn("sd-deaf")
-	require.NoError(t, err)
+	conn := srv.handle(t, "sd-deaf")
 	require.NoError(t, conn.Shutdown(""))
 	c.Expect("130 shutdown")
 	c.ExpectClosed()
@@ -42,14 +37,10 @@ func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
 func TestKickClosesWithReason(t *testing.T) {
 	srv := startServer(t)
 	c := srv.connect(t, "kick-1")
-	conn, err := srv.reg.Conn("kick-1")
-	require.NoError(t, err)
+	conn := srv.handle(t, "kick-1")
 	require.NoError(t, conn.Close(protocol.ReasonKicked))
 	c.ExpectClosed(closeLine(protocol.ReasonKicked))
-	eventually(t, func() bool {
-		r, _ := srv.reg.Get("kick-1")
-		return !r.CStatus && r.Reason == protocol.ReasonKicked
-	}, "record says kicked")
+	srv.waitDisconnected(t, "kick-1", protocol.ReasonKicked)
 }
 
 // A command that reaches a connection already gone does nothing, even when
@@ -57,8 +48,7 @@ func TestKickClosesWithReason(t *testing.T) {
 func TestLateCommandHitsNothing(t *testing.T) {
 	srv := startServer(t)
 	first := srv.connect(t, "late-1")
-	stale, err := srv.reg.Conn("late-1")
-	require.NoError(t, err)
+	stale := srv.handle(t, "late-1")
 	_ = first.Conn.Close()
 	eventually(t, func() bool { r, _ := srv.reg.Get("late-1"); return !r.CStatus }, "first gone")
 
@@ -66,8 +56,7 @@ func TestLateCommandHitsNothing(t *testing.T) {
 	require.NoError(t, stale.Close(protocol.ReasonKicked))
 	// Had the stale handle reached the new connection, it would read
 	// "190 kicked" here instead of its own shutdown order.
-	fresh, err := srv.reg.Conn("late-1")
-	require.NoError(t, err)
+	fresh := srv.handle(t, "late-1")
 	require.NoError(t, fresh.Shutdown(""))
 	second.Expect("130 shutdown")
 	second.Send(protocol.ShutdownAck)

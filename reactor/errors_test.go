@@ -51,31 +51,28 @@ func TestProtocolErrors(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(30*time.Millisecond, time.Second))
 	pe := closeLine(protocol.ReasonProtocolError)
 
-	t.Run("wrong code for password", func(t *testing.T) {
-		c := srv.dial(t)
-		c.Send("120 early-id\n")
-		c.ExpectClosed("110 password", pe)
-	})
-	t.Run("wrong code for id", func(t *testing.T) {
-		c := srv.dial(t)
-		c.Send("110 " + testPassword + "\n110 again\n")
-		c.ExpectClosed("110 password", "120 id", pe)
-	})
-	t.Run("code alone for password", func(t *testing.T) {
-		c := srv.dial(t)
-		c.Send("110\n")
-		c.ExpectClosed("110 password", pe)
-	})
-	t.Run("keep-alive before registration", func(t *testing.T) {
-		c := srv.dial(t)
-		c.Send("100 1\n")
-		c.ExpectClosed("110 password", pe)
-	})
-	t.Run("keep-alive echo with none outstanding", func(t *testing.T) {
-		c := srv.connect(t, "pe-none")
-		c.Send("100 1\n")
-		c.ExpectClosed(pe)
-	})
+	for _, tc := range []struct {
+		name, id string // id: register as id first ("" stays in the handshake)
+		send     string
+		want     []string // the lines before the close
+	}{
+		{name: "wrong code for password", send: "120 early-id\n", want: []string{"110 password", pe}},
+		{name: "wrong code for id", send: "110 " + testPassword + "\n110 again\n", want: []string{"110 password", "120 id", pe}},
+		{name: "code alone for password", send: "110\n", want: []string{"110 password", pe}},
+		{name: "keep-alive before registration", send: "100 1\n", want: []string{"110 password", pe}},
+		{name: "keep-alive echo with none outstanding", id: "pe-none", send: "100 1\n", want: []string{pe}},
+		{name: "shutdown ack with no shutdown pending", id: "pe-ack", send: "130 ok\n", want: []string{pe}},
+		{name: "unknown code after registration", id: "pe-unknown", send: "999 what\n", want: []string{pe}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := srv.dial(t)
+			if tc.id != "" {
+				c.Handshake(testPassword, tc.id)
+			}
+			c.Send(tc.send)
+			c.ExpectClosed(tc.want...)
+		})
+	}
 	t.Run("wrong token", func(t *testing.T) {
 		c := srv.connect(t, "pe-token")
 		line := c.ReadLine()
@@ -88,16 +85,6 @@ func TestProtocolErrors(t *testing.T) {
 		c := srv.connect(t, "pe-zero")
 		line := c.ReadLine()
 		c.Send("100 0" + strings.TrimPrefix(line, "100 ") + "\n")
-		c.ExpectClosed(pe)
-	})
-	t.Run("shutdown ack with no shutdown pending", func(t *testing.T) {
-		c := srv.connect(t, "pe-ack")
-		c.Send("130 ok\n")
-		c.ExpectClosed(pe)
-	})
-	t.Run("unknown code after registration", func(t *testing.T) {
-		c := srv.connect(t, "pe-unknown")
-		c.Send("999 what\n")
 		c.ExpectClosed(pe)
 	})
 }
@@ -165,10 +152,7 @@ func TestKeepaliveTimeout(t *testing.T) {
 	line := c.ReadLine()
 	require.True(t, strings.HasPrefix(line, "100 "))
 	c.ExpectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
-	eventually(t, func() bool {
-		r, _ := srv.reg.Get("ka-silent")
-		return !r.CStatus && r.Reason == protocol.ReasonKeepaliveTimeout
-	}, "record says keepalive timeout")
+	srv.waitDisconnected(t, "ka-silent", protocol.ReasonKeepaliveTimeout)
 }
 
 func TestTakeoverReplacesOlderConnection(t *testing.T) {

@@ -1,11 +1,13 @@
 package baseline
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -61,21 +63,11 @@ const outboxSize = 16
 const mailboxSize = 4096
 
 func (c Config) withDefaults() Config {
-	if c.Addr == "" {
-		c.Addr = DefaultAddr
-	}
-	if c.KeepAliveInterval <= 0 {
-		c.KeepAliveInterval = DefaultKeepAliveInterval
-	}
-	if c.KeepAliveTimeout <= 0 {
-		c.KeepAliveTimeout = DefaultKeepAliveTimeout
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = DefaultWriteTimeout
-	}
+	c.Addr = cmp.Or(c.Addr, DefaultAddr)
+	c.KeepAliveInterval = client.OrDefault(c.KeepAliveInterval, DefaultKeepAliveInterval)
+	c.KeepAliveTimeout = client.OrDefault(c.KeepAliveTimeout, DefaultKeepAliveTimeout)
+	c.HandshakeTimeout = client.OrDefault(c.HandshakeTimeout, DefaultHandshakeTimeout)
+	c.WriteTimeout = client.OrDefault(c.WriteTimeout, DefaultWriteTimeout)
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}

@@ -1,9 +1,11 @@
 package load
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
+	defaults "github.com/cliser/cliser/client" // for OrDefault: this package has a type client
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -61,24 +63,12 @@ const TransportEpoll = "epoll"
 var ErrConfig = errors.New("load: bad config")
 
 func (c Config) withDefaults() Config {
-	if c.IDPrefix == "" {
-		c.IDPrefix = defaultIDPrefix
-	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = defaultConcurrency
-	}
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = defaultDialTimeout
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = defaultHandshakeTimeout
-	}
-	if c.Transport == "" {
-		c.Transport = TransportEpoll
-	}
-	if c.CloseLinger <= 0 {
-		c.CloseLinger = defaultCloseLinger
-	}
+	c.IDPrefix = cmp.Or(c.IDPrefix, defaultIDPrefix)
+	c.Concurrency = defaults.OrDefault(c.Concurrency, defaultConcurrency)
+	c.DialTimeout = defaults.OrDefault(c.DialTimeout, defaultDialTimeout)
+	c.HandshakeTimeout = defaults.OrDefault(c.HandshakeTimeout, defaultHandshakeTimeout)
+	c.Transport = cmp.Or(c.Transport, TransportEpoll)
+	c.CloseLinger = defaults.OrDefault(c.CloseLinger, defaultCloseLinger)
 	return c
 }
 
