@@ -147,7 +147,7 @@ func (r *Registry) takePending() (put []Record, gone []string) {
 			}
 		}
 	}
-	clear(r.dirty)
+	r.resetDirty()
 	gone, r.gone = r.gone, nil
 	return put, gone
 }

@@ -1,0 +1,43 @@
+package registry_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// A burst of registrations grows the set of changed records; once a flush
+// has taken them, its memory must go back, not stay as a few dozen bytes
+// per client for as long as the process runs.
+func TestFlushGivesBackTheChangedSet(t *testing.T) {
+	const n = 20000
+	r := registry.New(registry.WithMaxClients(n))
+	conns := make([]*testConn, n)
+	for i := range conns {
+		conns[i] = newConn()
+		_, _, err := r.Register(fmt.Sprintf("client-%05d", i), "192.0.2.1", "4000", conns[i])
+		require.NoError(t, err)
+	}
+	before := heapInUse()
+	require.NoError(t, r.Flush())
+	after := heapInUse()
+	// The set of 20,000 cids held at least 16 bytes a key; well over
+	// 256 KiB must be freed.
+	assert.Greater(t, int64(before)-int64(after), int64(256<<10),
+		"heap before the flush %d B, after %d B", before, after)
+	runtime.KeepAlive(r)
+	runtime.KeepAlive(conns)
+}
