@@ -3,7 +3,6 @@ package registry
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"strconv"
 	"time"
 )
 
@@ -48,12 +47,9 @@ func newSessionPrefix() string {
 }
 
 // nextSessionLocked names a new registered connection. r.mu must be held.
-func (r *Registry) nextSessionLocked() string {
+func (r *Registry) nextSessionLocked() sessionName {
 	r.sessions++
-	// One allocation, the string itself (concatenating FormatUint's result
-	// made two per registration).
-	var b [40]byte
-	return string(strconv.AppendUint(append(b[:0], r.sessionPrefix...), r.sessions, 36))
+	return sessionName{prefix: &r.sessionPrefix, n: r.sessions}
 }
 
 // emitLocked hands a change of e to the sink. r.mu must be held.

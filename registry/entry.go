@@ -15,8 +15,8 @@ import (
 type entry struct {
 	cid     string
 	cip     string
-	session string // names the connection (EVENTS.md)
-	conn    Conn   // the live connection; nil when disconnected
+	session sessionName // names the connection (EVENTS.md)
+	conn    Conn        // the live connection; nil when disconnected
 
 	connectedAt    int64
 	lastSeen       int64
@@ -43,12 +43,12 @@ func (e *entry) record(node string) Record {
 		DisconnectedAt: fromNanos(e.disconnectedAt),
 		Reason:         e.reason,
 		Node:           node,
-		Session:        e.session,
+		Session:        e.session.String(),
 	}
 }
 
 // entryOf is the entry of a stored record.
-func entryOf(rec Record) *entry {
+func entryOf(rec Record, names sessionNames) *entry {
 	return &entry{
 		cid:            rec.CID,
 		cip:            rec.CIP,
@@ -59,7 +59,7 @@ func entryOf(rec Record) *entry {
 		sid:            rec.SID,
 		reason:         rec.Reason,
 		cstatus:        rec.CStatus,
-		session:        rec.Session,
+		session:        names.of(rec.Session),
 	}
 }
 

@@ -37,6 +37,7 @@ func (r *Registry) Load() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("registry: load: %w", err)
 	}
+	names := sessionNames{}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
@@ -45,12 +46,12 @@ func (r *Registry) Load() (int, error) {
 			rec.Reason = protocol.ReasonServerRestarted
 			rec.DisconnectedAt = rec.LastSeen
 			r.dirty[rec.CID] = struct{}{}
-			e := entryOf(rec)
+			e := entryOf(rec, names)
 			r.byCID.ReplaceOrInsert(e)
 			r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
 			continue
 		}
-		r.byCID.ReplaceOrInsert(entryOf(rec))
+		r.byCID.ReplaceOrInsert(entryOf(rec, names))
 	}
 	return len(recs), nil
 }
