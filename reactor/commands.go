@@ -7,6 +7,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // The registry.Conn methods: the only way into a session from another
@@ -25,6 +26,12 @@ func (s *session) Shutdown(text string) error {
 func (s *session) Close(r protocol.Reason) error {
 	return s.onLoop(func() { s.fail(r) })
 }
+
+var _ registry.Seer = (*session)(nil)
+
+// LastSeen implements registry.Seer: the last correct keep-alive echo, so
+// the keep-alive path takes no registry lock. Safe from any goroutine.
+func (s *session) LastSeen() int64 { return s.seen.Load() }
 
 func (s *session) onLoop(f func()) error {
 	return s.conn.EventLoop().Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {

@@ -2,6 +2,8 @@ package reactor
 
 import (
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -33,9 +35,10 @@ type session struct {
 	due          int64
 	tprev, tnext *session
 
-	sentAt int64  // when the outstanding keep-alive went out (monotonic ns)
-	token  uint32 // its token; tokens count per loop and may wrap
-	slot   int32
+	sentAt int64        // when the outstanding keep-alive went out (monotonic ns)
+	seen   atomic.Int64 // the last correct echo, Unix ns; read by the registry (LastSeen)
+	token  uint32       // its token; tokens count per loop and may wrap
+	slot   int16        // the wheel's slot (wheelSlots fit)
 
 	sid      uint16
 	port     uint16 // the peer's port (cport)
@@ -153,7 +156,8 @@ func (s *session) onKeepAliveEcho(arg []byte) {
 	now := s.lp.now()
 	s.keepPending = false
 	s.lp.srv.opts.observer.KeepAliveRTT(nanos(now - s.sentAt))
-	s.lp.srv.reg.Touch(s.sid, s)
+	// Not reg.Touch: its lock is shared by every loop and the flusher.
+	s.seen.Store(time.Now().UnixNano())
 	if !s.shutdownPending {
 		// The cadence is set by sends, not by echoes, so a slow client
 		// does not stretch its own interval.

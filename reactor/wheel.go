@@ -29,7 +29,7 @@ func (w *wheel) schedule(s *session, due int64) {
 	// it would be walked early, skipped, and parked for a whole round.
 	tick := max((due+w.res-1)/w.res, w.next)
 	slot := int(tick % wheelSlots)
-	s.slot = int32(slot)
+	s.slot = int16(slot)
 	s.tnext = w.slots[slot]
 	if s.tnext != nil {
 		s.tnext.tprev = s

@@ -39,7 +39,7 @@ func (e *entry) record(node string) Record {
 		CPort:          strconv.Itoa(int(e.cport)),
 		CStatus:        e.cstatus,
 		ConnectedAt:    fromNanos(e.connectedAt),
-		LastSeen:       fromNanos(e.lastSeen),
+		LastSeen:       fromNanos(e.seen()),
 		DisconnectedAt: fromNanos(e.disconnectedAt),
 		Reason:         e.reason,
 		Node:           node,

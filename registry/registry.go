@@ -104,6 +104,7 @@ func (r *Registry) releaseLocked(e *entry) {
 	r.sids.free(e.sid)
 	r.bySID[e.sid] = nil
 	r.connected--
+	e.lastSeen = e.seen() // the connection's own, before it goes
 	e.cstatus, e.conn = false, nil
 }
 
