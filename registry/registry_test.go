@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -375,4 +376,44 @@ func TestConnOfReachesOnlyThatSession(t *testing.T) {
 	assert.Same(t, second, got)
 	_, err = r.ConnOf("nobody", sid2)
 	assert.ErrorIs(t, err, registry.ErrNotFound)
+}
+
+// seerConn keeps its own last sign of life, as the reactor's sessions do.
+type seerConn struct {
+	testConn
+	seen atomic.Int64
+}
+
+func (c *seerConn) LastSeen() int64 { return c.seen.Load() }
+
+// A connection that keeps its own last sign of life is read when its
+// record is built, kept when it ends, and never moves last_seen back.
+func TestSeerConnCarriesLastSeen(t *testing.T) {
+	clk := newClock()
+	r := registry.New(registry.WithClock(clk.Now))
+	c := &seerConn{}
+	_, _, err := r.Register("a", "192.0.2.1", "4000", c)
+	require.NoError(t, err)
+	registered := clk.Now()
+
+	rec, _ := r.Get("a")
+	assert.Equal(t, registered, rec.LastSeen, "nothing seen yet: the registration")
+
+	echo := registered.Add(3 * time.Second)
+	c.seen.Store(echo.UnixNano())
+	rec, _ = r.Get("a")
+	assert.Equal(t, echo, rec.LastSeen)
+
+	later := clk.Advance(10 * time.Second)
+	r.Touch(rec.SID, c) // the registry's own is later now
+	rec, _ = r.Get("a")
+	assert.Equal(t, later, rec.LastSeen)
+
+	echo = later.Add(time.Second)
+	c.seen.Store(echo.UnixNano())
+	clk.Advance(5 * time.Second)
+	require.True(t, r.Disconnect("a", c, protocol.ReasonKeepaliveTimeout))
+	c.seen.Store(echo.Add(time.Hour).UnixNano()) // after its end: not read
+	rec, _ = r.Get("a")
+	assert.Equal(t, echo, rec.LastSeen, "kept at the end, not read after")
 }
