@@ -97,3 +97,190 @@ func TestKeepAlivesOverSeveralIntervals(t *testing.T) {
 	rec, _ := srv.reg.Get("ka-1")
 	assert.True(t, rec.CStatus)
 }
+
+func TestAuthFailed(t *testing.T) {
+	srv := startServer(t)
+	c := srv.dial(t)
+	c.Expect("110 password")
+	c.Send("110 wrong\n")
+	c.ExpectClosed(closeLine(protocol.ReasonAuthFailed))
+}
+
+func TestPasswordOverFieldLimitIsAuthFailed(t *testing.T) {
+	srv := startServer(t)
+	c := srv.dial(t)
+	c.Send("110 " + strings.Repeat("p", protocol.MaxPassword+1) + "\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+}
+
+func TestSecondPasswordAllowsRotation(t *testing.T) {
+	srv := startServer(t, WithPasswords([][]byte{[]byte("old"), []byte(testPassword)}))
+	c := srv.dial(t)
+	assert.NotZero(t, c.Handshake(testPassword, "rot-1"))
+	c2 := srv.dial(t)
+	c2.Send("110 old\n120 rot-2\n")
+	c2.Expect("110 password")
+	c2.Expect("120 id")
+	assert.NotZero(t, c2.ExpectConnected())
+}
+
+func TestBadID(t *testing.T) {
+	srv := startServer(t)
+	for _, id := range []string{"has space", "slash/no", strings.Repeat("x", protocol.MaxClientID+1), "\xc3\xa4"} {
+		c := srv.dial(t)
+		c.Send("110 " + testPassword + "\n120 " + id + "\n")
+		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonBadID))
+	}
+}
+
+// Each form of "protocol error" listed in docs/protocol.md.
+func TestProtocolErrors(t *testing.T) {
+	srv := startServer(t, WithKeepAlive(30*time.Millisecond, time.Second))
+	pe := closeLine(protocol.ReasonProtocolError)
+
+	for _, tc := range []struct {
+		name, id string // id: register as id first ("" stays in the handshake)
+		send     string
+		want     []string // the lines before the close
+	}{
+		{name: "wrong code for password", send: "120 early-id\n", want: []string{"110 password", pe}},
+		{name: "wrong code for id", send: "110 " + testPassword + "\n110 again\n", want: []string{"110 password", "120 id", pe}},
+		{name: "code alone for password", send: "110\n", want: []string{"110 password", pe}},
+		{name: "keep-alive before registration", send: "100 1\n", want: []string{"110 password", pe}},
+		{name: "keep-alive echo with none outstanding", id: "pe-none", send: "100 1\n", want: []string{pe}},
+		{name: "shutdown ack with no shutdown pending", id: "pe-ack", send: "130 ok\n", want: []string{pe}},
+		{name: "unknown code after registration", id: "pe-unknown", send: "999 what\n", want: []string{pe}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := srv.dial(t)
+			if tc.id != "" {
+				c.Handshake(testPassword, tc.id)
+			}
+			c.Send(tc.send)
+			c.ExpectClosed(tc.want...)
+		})
+	}
+	t.Run("wrong token", func(t *testing.T) {
+		c := srv.connect(t, "pe-token")
+		line := c.ReadLine()
+		tok, err := protocol.ParseToken([]byte(strings.TrimPrefix(line, "100 ")))
+		require.NoError(t, err)
+		c.Send(string(protocol.AppendKeepAlive(nil, tok+1)))
+		c.ExpectClosed(pe)
+	})
+	t.Run("non-canonical token", func(t *testing.T) {
+		c := srv.connect(t, "pe-zero")
+		line := c.ReadLine()
+		c.Send("100 0" + strings.TrimPrefix(line, "100 ") + "\n")
+		c.ExpectClosed(pe)
+	})
+}
+
+// Every invalid golden vector, sent by a registered client, gets the close
+// reason the codec assigns to it; so does each valid vector that is not an
+// answer the server waits for.
+func TestGoldenLinesAfterRegistration(t *testing.T) {
+	srv := startServer(t)
+	for i, g := range protocol.GoldenLines {
+		if g.Partial() {
+			continue
+		}
+		t.Run(g.Name, func(t *testing.T) {
+			c := srv.connect(t, "golden-"+strings.Repeat("g", i%3)+string(rune('a'+i%26))+"-"+itoa(i))
+			c.Send(g.Wire)
+			want := protocol.ReasonProtocolError
+			if g.Err != nil {
+				want = protocol.ReasonFor(g.Err)
+			}
+			c.ExpectClosed(closeLine(want))
+		})
+	}
+}
+
+func TestLineTooLong(t *testing.T) {
+	srv := startServer(t)
+	t.Run("over the limit with LF", func(t *testing.T) {
+		c := srv.dial(t)
+		c.Send("110 " + strings.Repeat("a", protocol.MaxLine) + "\n")
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonLineTooLong))
+	})
+	t.Run("limit reached without LF, sent in small pieces", func(t *testing.T) {
+		c := srv.dial(t)
+		c.Expect("110 password")
+		for range protocol.MaxLine / 64 {
+			c.Send(strings.Repeat("b", 64))
+		}
+		c.ExpectClosed(closeLine(protocol.ReasonLineTooLong))
+	})
+	t.Run("exactly the limit is fine", func(t *testing.T) {
+		c := srv.dial(t)
+		c.Send("110 " + strings.Repeat("a", protocol.MaxLine-len("110 \n")) + "\n")
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	})
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	srv := startServer(t, WithHandshakeTimeout(100*time.Millisecond))
+	t.Run("silent", func(t *testing.T) {
+		c := srv.dial(t)
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonHandshakeTimeout))
+	})
+	t.Run("password but no id", func(t *testing.T) {
+		c := srv.dial(t)
+		c.Send("110 " + testPassword + "\n")
+		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonHandshakeTimeout))
+	})
+}
+
+func TestKeepaliveTimeout(t *testing.T) {
+	srv := startServer(t, WithKeepAlive(30*time.Millisecond, 60*time.Millisecond))
+	c := srv.connect(t, "ka-silent")
+	c.EchoKeepAlive()
+	line := c.ReadLine()
+	require.True(t, strings.HasPrefix(line, "100 "))
+	c.ExpectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
+	srv.waitDisconnected(t, "ka-silent", protocol.ReasonKeepaliveTimeout)
+}
+
+func TestTakeoverReplacesOlderConnection(t *testing.T) {
+	srv := startServer(t)
+	old := srv.dial(t)
+	oldSID := old.Handshake(testPassword, "dup-1")
+	newer := srv.dial(t)
+	newSID := newer.Handshake(testPassword, "dup-1")
+	assert.NotEqual(t, oldSID, newSID)
+	old.ExpectClosed(closeLine(protocol.ReasonReplaced))
+
+	rec, ok := srv.reg.Get("dup-1")
+	require.True(t, ok)
+	assert.True(t, rec.CStatus, "the newer connection stays")
+	assert.Equal(t, newSID, rec.SID)
+	connected, total := srv.reg.Counts()
+	assert.Equal(t, 1, connected)
+	assert.Equal(t, 1, total)
+}
+
+func TestServerFull(t *testing.T) {
+	t.Run("max clients", func(t *testing.T) {
+		srv := startServerWithRegistry(t, newRegistryMax(2))
+		srv.dial(t).Handshake(testPassword, "full-1")
+		srv.dial(t).Handshake(testPassword, "full-2")
+		c := srv.dial(t)
+		c.Send("110 " + testPassword + "\n120 full-3\n")
+		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonServerFull))
+		// A registered client can still take itself over when full.
+		again := srv.dial(t)
+		assert.NotZero(t, again.Handshake(testPassword, "full-1"))
+	})
+	t.Run("connection ceiling", func(t *testing.T) {
+		srv := startServer(t, WithMaxConns(2))
+		a, b := srv.dial(t), srv.dial(t)
+		a.Expect("110 password")
+		b.Expect("110 password")
+		c := srv.dial(t)
+		c.ExpectClosed(closeLine(protocol.ReasonServerFull))
+		_ = a.Conn.Close()
+		eventually(t, func() bool { return srv.Connections() == 1 }, "a's slot freed")
+		srv.dial(t).Expect("110 password")
+	})
+}

@@ -137,8 +137,7 @@ func TestHandshakeTimeout(t *testing.T) {
 		c.expectClose(protocol.ReasonHandshakeTimeout)
 	})
 	t.Run("registered in time then no timeout", func(t *testing.T) {
-		c := dial(t, ts.srv.Addr())
-		c.Handshake(testPassword, "in-time")
+		ts.connect(t, "in-time")
 		// Outlive the handshake timeout several times, then check the
 		// session is still alive: the registry still holds it connected.
 		deadline := time.Now().Add(400 * time.Millisecond)
@@ -151,8 +150,7 @@ func TestHandshakeTimeout(t *testing.T) {
 
 func TestServerFullFromRegistry(t *testing.T) {
 	ts := startServer(t, nil, registry.WithMaxClients(1))
-	first := dial(t, ts.srv.Addr())
-	first.Handshake(testPassword, "first")
+	first := ts.connect(t, "first")
 	second := dial(t, ts.srv.Addr())
 	second.Send("110 " + testPassword + "\n120 second\n")
 	second.Expect("110 password")
@@ -162,8 +160,7 @@ func TestServerFullFromRegistry(t *testing.T) {
 	assert.False(t, ok, "a client refused for lack of room has no record")
 
 	// The full registry still lets a client replace itself (takeover).
-	again := dial(t, ts.srv.Addr())
-	again.Handshake(testPassword, "first")
+	ts.connect(t, "first")
 	first.expectClose(protocol.ReasonReplaced)
 }
 

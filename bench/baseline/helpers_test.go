@@ -76,6 +76,22 @@ func dial(t *testing.T, addr string) *testClient {
 	return &testClient{RawClient: testkit.Dial(t, addr), t: t}
 }
 
+// connect dials ts and completes the handshake as id.
+func (ts *testServer) connect(t *testing.T, id string) *testClient {
+	t.Helper()
+	c := dial(t, ts.srv.Addr())
+	c.Handshake(testPassword, id)
+	return c
+}
+
+// handle is the registry's handle on id's connection.
+func (ts *testServer) handle(t *testing.T, id string) registry.Conn {
+	t.Helper()
+	conn, err := ts.reg.Conn(id)
+	require.NoError(t, err)
+	return conn
+}
+
 // expectEOF checks that the server closed the connection with nothing more
 // to say.
 func (c *testClient) expectEOF() {

@@ -26,8 +26,7 @@ func TestGoldenInvalidLinesAfterRegistration(t *testing.T) {
 		n++
 		t.Run(g.Name, func(t *testing.T) {
 			cid := fmt.Sprintf("golden-%d", i)
-			c := dial(t, ts.srv.Addr())
-			c.Handshake(testPassword, cid)
+			c := ts.connect(t, cid)
 			c.Send(g.Wire)
 			want := protocol.ReasonFor(g.Err)
 			c.expectClose(want)
@@ -60,8 +59,7 @@ func TestUnaskedLinesAfterRegistration(t *testing.T) {
 	for i, wire := range []string{"100 1\n", "130 ok\n", "110 " + testPassword + "\n", "120 again\n", "140 connected 1\n", "999 x\n", "130\n"} {
 		t.Run(wire[:len(wire)-1], func(t *testing.T) {
 			cid := fmt.Sprintf("unasked-%d", i)
-			c := dial(t, ts.srv.Addr())
-			c.Handshake(testPassword, cid)
+			c := ts.connect(t, cid)
 			c.Send(wire)
 			c.expectClose(protocol.ReasonProtocolError)
 			requireDisconnected(t, ts.reg, cid, protocol.ReasonProtocolError)
@@ -74,8 +72,7 @@ func TestKeepAliveOverSeveralIntervals(t *testing.T) {
 		cfg.KeepAliveInterval = 50 * time.Millisecond
 		cfg.KeepAliveTimeout = ioTimeout
 	})
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "alive")
+	c := ts.connect(t, "alive")
 	rec, _ := ts.reg.Get("alive")
 	lastSeen := rec.LastSeen
 	var prev uint64
@@ -112,8 +109,7 @@ func TestKeepAliveErrors(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cid := fmt.Sprintf("ka-%d", i)
-			c := dial(t, ts.srv.Addr())
-			c.Handshake(testPassword, cid)
+			c := ts.connect(t, cid)
 			tok := c.expectKeepAlive()
 			if s := tt.reply(tok); s != "" {
 				c.Send(s)
@@ -126,8 +122,7 @@ func TestKeepAliveErrors(t *testing.T) {
 
 func TestShutdownAckRecordsShutdown(t *testing.T) {
 	ts := startServer(t, nil)
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "pos-0042")
+	c := ts.connect(t, "pos-0042")
 	idle := dial(t, ts.srv.Addr())
 	idle.Expect("110 password") // not registered: no 130 for it
 
@@ -143,8 +138,7 @@ func TestShutdownWithoutAckClosesAfterKeepAliveTimeout(t *testing.T) {
 	ts := startServer(t, func(cfg *baseline.Config) {
 		cfg.KeepAliveTimeout = 100 * time.Millisecond
 	})
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "silent")
+	c := ts.connect(t, "silent")
 	require.Equal(t, 1, ts.srv.ShutdownAll("now"))
 	require.Zero(t, ts.srv.ShutdownAll("again"), "one 130 per client")
 	c.Expect("130 shutdown now")
@@ -154,10 +148,8 @@ func TestShutdownWithoutAckClosesAfterKeepAliveTimeout(t *testing.T) {
 
 func TestShutdownThroughRegistryHandle(t *testing.T) {
 	ts := startServer(t, nil)
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "handle")
-	conn, err := ts.reg.Conn("handle")
-	require.NoError(t, err)
+	c := ts.connect(t, "handle")
+	conn := ts.handle(t, "handle")
 	require.NoError(t, conn.Shutdown("line\nbreak"))
 	c.Expect("130 shutdown line break") // operator text made safe by the codec
 	c.Send("130 ok\r\n")
@@ -172,8 +164,7 @@ func TestShutdownThenKeepAliveStillWorks(t *testing.T) {
 	ts := startServer(t, func(cfg *baseline.Config) {
 		cfg.KeepAliveInterval = 50 * time.Millisecond
 	})
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "busy")
+	c := ts.connect(t, "busy")
 	tok := c.expectKeepAlive()
 	require.Equal(t, 1, ts.srv.ShutdownAll(""))
 	c.Expect("130 shutdown")
@@ -184,10 +175,8 @@ func TestShutdownThenKeepAliveStillWorks(t *testing.T) {
 
 func TestKickThroughRegistryHandle(t *testing.T) {
 	ts := startServer(t, nil)
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "kick-me")
-	conn, err := ts.reg.Conn("kick-me")
-	require.NoError(t, err)
+	c := ts.connect(t, "kick-me")
+	conn := ts.handle(t, "kick-me")
 	require.NoError(t, conn.Close(protocol.ReasonKicked))
 	c.expectClose(protocol.ReasonKicked)
 	requireDisconnected(t, ts.reg, "kick-me", protocol.ReasonKicked)
@@ -251,8 +240,7 @@ func TestStopSendsServerShuttingDown(t *testing.T) {
 	ts := startServer(t, nil)
 	var registered []*testClient
 	for i := range 3 {
-		c := dial(t, ts.srv.Addr())
-		c.Handshake(testPassword, fmt.Sprintf("stop-%d", i))
+		c := ts.connect(t, fmt.Sprintf("stop-%d", i))
 		registered = append(registered, c)
 	}
 	handshaking := dial(t, ts.srv.Addr())
@@ -287,8 +275,7 @@ func TestStopSendsServerShuttingDown(t *testing.T) {
 // A client that neither reads nor closes cannot hold Stop past its context.
 func TestStopContextEndsLinger(t *testing.T) {
 	ts := newServer(t, nil)
-	c := dial(t, ts.srv.Addr())
-	c.Handshake(testPassword, "lingers")
+	c := ts.connect(t, "lingers")
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := ts.srv.Stop(ctx)
