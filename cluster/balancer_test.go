@@ -29,7 +29,7 @@ func TestAgentsMoveThroughBalancer(t *testing.T) {
 	}
 	url := runNATS(t)
 	nodes := []*testNode{startNode(t, url, "n1"), startNode(t, url, "n2"), startNode(t, url, "n3")}
-	front := freeAddr(t)
+	front := testkit.FreeAddr(t)
 	cfg := fmt.Sprintf(`global
     maxconn 1000
 defaults
@@ -97,13 +97,4 @@ backend nodes
 	for _, r := range all {
 		assert.True(t, r.CStatus, "%s connected", r.CID)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }

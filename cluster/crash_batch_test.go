@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -27,7 +26,7 @@ import (
 func TestCrashMidBatch(t *testing.T) {
 	const clients = 1500
 	natsURL := runNATS(t)
-	cut := startRelay(t, natsURL[len("nats://"):])
+	cut := testkit.StartRelay(t, natsURL[len("nats://"):])
 	var mu sync.Mutex
 	lostEvents := map[string]int{}
 	record := func(c registry.Change) {
@@ -38,12 +37,8 @@ func TestCrashMidBatch(t *testing.T) {
 		}
 	}
 	// The clients do not read: no keep-alive may end them during the test.
-	n1 := startNodeWith(t, cut.url(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
-	nc, err := nats.Connect(natsURL)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	n1 := startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
+	_, js := testkit.JetStream(t, natsURL)
 	stream, err := js.Stream(context.Background(), "KV_"+cluster.DefaultClientsBucket)
 	require.NoError(t, err)
 	inBucket := func() uint64 {
@@ -54,7 +49,7 @@ func TestCrashMidBatch(t *testing.T) {
 
 	// With n1 cut off from NATS its registrations wait in its dirty set,
 	// so the heal hands them to the store as one batch.
-	cut.setCut(true)
+	cut.SetCut(true)
 	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterNATSConnected, "") == 0 }, "n1 cut off")
 	cid := func(i int) string { return fmt.Sprintf("batch-%04d", i) }
 	for i := range clients {
@@ -62,7 +57,7 @@ func TestCrashMidBatch(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 	}
-	cut.setCut(false)
+	cut.SetCut(false)
 	deadline := time.Now().Add(30 * time.Second)
 	for inBucket() == 0 {
 		require.True(t, time.Now().Before(deadline), "n1's batch never reached the bucket")

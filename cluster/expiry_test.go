@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // A record the bucket expires (retention) leaves every node's mirror too:
@@ -42,13 +42,9 @@ func TestExpiredRecordsLeaveTheMirror(t *testing.T) {
 // when a node of this version joins (a rolling upgrade).
 func TestJoinAddsMarkersToAnOldBucket(t *testing.T) {
 	url := runNATS(t)
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	_, js := testkit.JetStream(t, url)
 	ctx := context.Background()
-	_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+	_, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: cluster.DefaultClientsBucket, History: 1, TTL: time.Hour, Storage: jetstream.FileStorage,
 	})
 	require.NoError(t, err)

@@ -1,60 +1,15 @@
 package cluster_test
 
 import (
-	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/protocol"
 )
-
-// clientsKV is the clients bucket on url, for tests that write it as
-// another node (or another version) would.
-func clientsKV(t *testing.T, url string) jetstream.KeyValue {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	kv, err := js.KeyValue(context.Background(), cluster.DefaultClientsBucket)
-	require.NoError(t, err)
-	return kv
-}
-
-// overwrite sets fields of key's record in the bucket, over its last revision.
-func overwrite(t *testing.T, kv jetstream.KeyValue, key string, fields map[string]any) {
-	t.Helper()
-	ctx := context.Background()
-	e, err := kv.Get(ctx, key)
-	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(e.Value(), &doc))
-	for k, v := range fields {
-		doc[k] = v
-	}
-	val, err := json.Marshal(doc)
-	require.NoError(t, err)
-	_, err = kv.Update(ctx, key, val, e.Revision())
-	require.NoError(t, err)
-}
-
-// bucketDoc is key's record in the bucket as JSON fields.
-func bucketDoc(t *testing.T, kv jetstream.KeyValue, key string) map[string]any {
-	t.Helper()
-	e, err := kv.Get(context.Background(), key)
-	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(e.Value(), &doc))
-	return doc
-}
 
 // A rolling upgrade: a newer node ("n3") writes a close reason this build
 // does not know. Every node's list and GET show it as its text, the

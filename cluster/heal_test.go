@@ -1,86 +1,21 @@
 package cluster_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 )
-
-// relay is a TCP relay to a NATS server that the test can cut and heal:
-// a partition between one node and NATS while the others still reach it.
-type relay struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	conns  []net.Conn
-}
-
-func startRelay(t *testing.T, target string) *relay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	r := &relay{ln: ln, target: target}
-	go r.serve()
-	t.Cleanup(func() { _ = ln.Close(); r.setCut(true) })
-	return r
-}
-
-func (r *relay) url() string { return "nats://" + r.ln.Addr().String() }
-
-func (r *relay) serve() {
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		r.mu.Lock()
-		if r.cut {
-			r.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", r.target)
-		if err != nil {
-			r.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		r.conns = append(r.conns, c, up)
-		r.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
-	}
-}
-
-// setCut cuts (closing what is relayed, refusing what comes) or heals.
-func (r *relay) setCut(cut bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cut = cut
-	if cut {
-		for _, c := range r.conns {
-			_ = c.Close()
-		}
-		r.conns = nil
-	}
-}
 
 // A node cut off from NATS while another marked its thousands of live
 // clients "node lost" publishes them again when the partition heals,
@@ -90,9 +25,9 @@ func (r *relay) setCut(cut bool) {
 func TestHealRepublishIsBounded(t *testing.T) {
 	const clients = 2000
 	natsURL := runNATS(t)
-	cut := startRelay(t, natsURL[len("nats://"):])
+	cut := testkit.StartRelay(t, natsURL[len("nats://"):])
 	// The clients do not read: no keep-alive may end them during the test.
-	n1 := startNodeWith(t, cut.url(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
+	n1 := startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
 
 	conns := make([]net.Conn, clients)
 	cid := func(i int) string { return fmt.Sprintf("heal-%04d", i) }
@@ -106,25 +41,11 @@ func TestHealRepublishIsBounded(t *testing.T) {
 		"every client published")
 
 	// The partition: n1 can not reach NATS; a survivor marks its clients.
-	cut.setCut(true)
+	cut.SetCut(true)
 	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterNATSConnected, "") == 0 }, "n1 cut off")
-	nc, err := nats.Connect(natsURL)
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx := context.Background()
-	kv, err := js.KeyValue(ctx, cluster.DefaultClientsBucket)
-	require.NoError(t, err)
+	kv := clientsKV(t, natsURL)
 	for i := range clients {
-		e, err := kv.Get(ctx, cid(i))
-		require.NoError(t, err)
-		var doc map[string]any
-		require.NoError(t, json.Unmarshal(e.Value(), &doc))
-		doc["cstatus"], doc["reason"], doc["disconnected_at"] = false, "node lost", time.Now().UTC()
-		val, _ := json.Marshal(doc)
-		_, err = kv.Update(ctx, cid(i), val, e.Revision())
-		require.NoError(t, err)
+		overwrite(t, kv, cid(i), map[string]any{"cstatus": false, "reason": "node lost", "disconnected_at": time.Now().UTC()})
 	}
 
 	// The heal, sampled for goroutines; every tenth client leaves as it
@@ -145,7 +66,7 @@ func TestHealRepublishIsBounded(t *testing.T) {
 			}
 		}
 	}()
-	cut.setCut(false)
+	cut.SetCut(false)
 	for i := 0; i < clients; i += 10 {
 		require.NoError(t, conns[i].Close())
 	}
@@ -188,17 +109,10 @@ func TestHealRepublishIsBounded(t *testing.T) {
 
 	// And the bucket itself, not only the mirror, says so.
 	for i := range clients {
-		e, err := kv.Get(ctx, cid(i))
-		require.NoError(t, err)
-		var doc struct {
-			CStatus bool   `json:"cstatus"`
-			Reason  string `json:"reason"`
-			Node    string `json:"node"`
-		}
-		require.NoError(t, json.Unmarshal(e.Value(), &doc))
+		doc := bucketDoc(t, kv, cid(i))
 		connected, reason := want(i)
-		assert.Equal(t, connected, doc.CStatus, cid(i))
-		assert.Equal(t, reason, doc.Reason, cid(i))
+		assert.Equal(t, connected, doc["cstatus"], cid(i))
+		assert.Equal(t, reason, doc["reason"], cid(i))
 	}
 	n1.stop()
 }

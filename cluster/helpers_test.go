@@ -2,14 +2,16 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
@@ -28,26 +30,60 @@ const testPassword = "cluster-test-pw"
 // runNATS starts a real, embedded nats-server with JetStream in a temp dir.
 func runNATS(t testing.TB) string {
 	t.Helper()
-	return startNATS(t, t.TempDir(), -1).ClientURL()
+	return testkit.NATS(t).ClientURL()
 }
 
-// startNATS starts a nats-server with JetStream storing in dir, on port
-// (-1: any free one); t's cleanup shuts it down if the test has not.
-func startNATS(t testing.TB, dir string, port int) *server.Server {
+// restartableNATS is a nats-server whose outage a test can end: restart
+// starts it again on the same port and store.
+func restartableNATS(t testing.TB) (ns *server.Server, restart func()) {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port,
-		JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true,
-	})
+	dir := t.TempDir()
+	ns = testkit.NATSAt(t, dir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	return ns, func() { testkit.NATSAt(t, dir, port) }
+}
+
+// bucketKV is bucket on the NATS server at url, for tests that read or
+// write it as another node (or another version) would.
+func bucketKV(t testing.TB, url, bucket string) jetstream.KeyValue {
+	t.Helper()
+	_, js := testkit.JetStream(t, url)
+	kv, err := js.KeyValue(context.Background(), bucket)
 	require.NoError(t, err)
-	go s.Start()
-	require.True(t, s.ReadyForConnections(10*time.Second), "nats-server did not start")
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
-	return s
+	return kv
+}
+
+// clientsKV is the clients bucket on url.
+func clientsKV(t testing.TB, url string) jetstream.KeyValue {
+	t.Helper()
+	return bucketKV(t, url, cluster.DefaultClientsBucket)
+}
+
+// overwrite sets fields of key's record in the bucket, over its last revision.
+func overwrite(t testing.TB, kv jetstream.KeyValue, key string, fields map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := kv.Get(ctx, key)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(e.Value(), &doc))
+	for k, v := range fields {
+		doc[k] = v
+	}
+	val, err := json.Marshal(doc)
+	require.NoError(t, err)
+	_, err = kv.Update(ctx, key, val, e.Revision())
+	require.NoError(t, err)
+}
+
+// bucketDoc is key's record in the bucket as JSON fields.
+func bucketDoc(t testing.TB, kv jetstream.KeyValue, key string) map[string]any {
+	t.Helper()
+	e, err := kv.Get(context.Background(), key)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(e.Value(), &doc))
+	return doc
 }
 
 // testNode is one whole cliser node in cluster mode (package node), with
@@ -157,28 +193,7 @@ func (tn *testNode) listAll(t testing.TB, status string, limit int) []admin.Clie
 // vector, "" for none).
 func (tn *testNode) metric(t testing.TB, name, label string) float64 {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(tn.node.Collectors()...)
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no metric %s{%s}", name, label)
-	return 0
+	return testkit.Metric(t, tn.node.Collectors(), name, label)
 }
 
 func eventually(t testing.TB, cond func() bool, msg string, args ...any) {

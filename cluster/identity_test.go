@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -168,9 +167,7 @@ func TestIdentityLoadedByALateNode(t *testing.T) {
 // again, and a change made after it still reaches the other node and
 // closes the session there.
 func TestIdentityWatchSurvivesNATSRestart(t *testing.T) {
-	dir := t.TempDir()
-	ns := startNATS(t, dir, -1)
-	port := ns.Addr().(*net.TCPAddr).Port
+	ns, restartNATS := restartableNATS(t)
 	n1 := startIdentityNode(t, ns.ClientURL(), "rs-1")
 	n2 := startIdentityNode(t, ns.ClientURL(), "rs-2")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -178,7 +175,7 @@ func TestIdentityWatchSurvivesNATSRestart(t *testing.T) {
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	startNATS(t, dir, port)
+	restartNATS()
 	require.Eventually(t, func() bool { return n1.nc.IsConnected() && n2.nc.IsConnected() }, 20*time.Second, 20*time.Millisecond)
 
 	dev, line := answer(t, n2.srv.Addr(), testPassword, "rs-dev")

@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -36,9 +35,7 @@ func (tn *testNode) httpGet(t testing.TB, path string, out any) (status int, sta
 // once (503); a command to a client of this node still works; the gauge
 // says NATS is unreachable. When NATS is back, reads are fresh again.
 func TestNATSDownAnswersFromMirror(t *testing.T) {
-	dir := t.TempDir()
-	ns := startNATS(t, dir, -1)
-	port := ns.Addr().(*net.TCPAddr).Port
+	ns, restartNATS := restartableNATS(t)
 	url := ns.ClientURL()
 	n1 := startNode(t, url, "n1")
 	n2 := startNode(t, url, "n2")
@@ -98,7 +95,7 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	require.NoError(t, err)
 	near.ExpectClosed("190 " + protocol.ReasonKicked.String())
 
-	startNATS(t, dir, port)
+	restartNATS()
 	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterNATSConnected, "") == 1 }, "NATS back")
 	eventually(t, func() bool {
 		status, stale, _ := n1.httpGet(t, "/v1/clients/far-1", &rec)

@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -11,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -111,28 +109,11 @@ func TestWrongfulNodeLostIsRepaired(t *testing.T) {
 	register(t, n1.srv.Addr(), "w-1")
 	eventually(t, func() bool { return n1.listed(t, "w-1") }, "published")
 
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx := context.Background()
-	kv, err := js.KeyValue(ctx, cluster.DefaultClientsBucket)
-	require.NoError(t, err)
-	e, err := kv.Get(ctx, "w-1")
-	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(e.Value(), &doc))
-	doc["cstatus"], doc["reason"], doc["disconnected_at"] = false, "node lost", time.Now().UTC()
-	val, _ := json.Marshal(doc)
-	_, err = kv.Update(ctx, "w-1", val, e.Revision())
-	require.NoError(t, err)
+	kv := clientsKV(t, url)
+	overwrite(t, kv, "w-1", map[string]any{"cstatus": false, "reason": "node lost", "disconnected_at": time.Now().UTC()})
 
 	eventually(t, func() bool {
-		e, err := kv.Get(ctx, "w-1")
-		require.NoError(t, err)
-		var got map[string]any
-		require.NoError(t, json.Unmarshal(e.Value(), &got))
+		got := bucketDoc(t, kv, "w-1")
 		return got["cstatus"] == true && got["node"] == "n1" && got["reason"] == ""
 	}, "the live session is published again")
 }
@@ -142,19 +123,13 @@ func TestWrongfulNodeLostIsRepaired(t *testing.T) {
 func TestDuplicateNodeIDRefused(t *testing.T) {
 	url := runNATS(t)
 	first := startNode(t, url, "n1")
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
+	nc, _ := testkit.JetStream(t, url)
 	dup, err := cluster.Join(nc, "n1", cluster.WithHeartbeatTTL(time.Second))
 	require.NoError(t, err)
 	assert.ErrorIs(t, dup.Start(registry.New(registry.WithStore(dup.Store())), nil), cluster.ErrNodeIDInUse)
 	require.NoError(t, dup.Close())
 	// The refused node left the live one's heartbeat alone.
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	kv, err := js.KeyValue(context.Background(), cluster.DefaultNodesBucket)
-	require.NoError(t, err)
-	_, err = kv.Get(context.Background(), "n1")
+	_, err = bucketKV(t, url, cluster.DefaultNodesBucket).Get(context.Background(), "n1")
 	require.NoError(t, err, "n1's heartbeat is still there")
 	register(t, first.srv.Addr(), "still-served")
 }
@@ -181,9 +156,7 @@ func TestRestartMarksLeftovers(t *testing.T) {
 // marks a live client "node lost", and the cluster works on: a new client
 // is listed everywhere and a command is routed.
 func TestNATSOutage(t *testing.T) {
-	dir := t.TempDir()
-	ns := startNATS(t, dir, -1)
-	port := ns.Addr().(*net.TCPAddr).Port
+	ns, restartNATS := restartableNATS(t)
 	url := ns.ClientURL()
 	n1 := startNode(t, url, "n1")
 	n2 := startNode(t, url, "n2")
@@ -194,7 +167,7 @@ func TestNATSOutage(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	time.Sleep(2 * time.Second) // the outage itself: longer than the 1s heartbeat TTL
-	startNATS(t, dir, port)
+	restartNATS()
 
 	late := register(t, n2.srv.Addr(), "o-3")
 	eventually(t, func() bool { return n1.listed(t, "o-3") }, "a client registered after the outage is listed on the other node")

@@ -7,34 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
-
-// runNATS starts a real, embedded nats-server with JetStream.
-func runNATS(t *testing.T) *nats.Conn {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	require.NoError(t, err)
-	go s.Start()
-	require.True(t, s.ReadyForConnections(10*time.Second))
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	nc, err := nats.Connect(s.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	return nc
-}
 
 // Two nodes' streams on one JetStream stream: one order for both, read the
 // same from either, per client from the subject filter, and 410 for what
 // MaxMsgs dropped.
 func TestStreamOneOrderAndRetention(t *testing.T) {
-	nc := runNATS(t)
+	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
 	open := func() *events.Stream {
 		s, err := events.OpenStream(nc, []events.Option{events.WithRetention(10)})
 		require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // clusterNode is one node's delivery: its own NATS connection, the shared
@@ -26,7 +27,7 @@ func startClusterNode(t *testing.T, natsURL, name, url string, log events.Reader
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	nc, js := connectJS(t, natsURL)
+	nc, js := testkit.JetStream(t, natsURL)
 	cursor, err := NewKVCursor(ctx, js, url, 1)
 	require.NoError(t, err)
 	lease, err := NewKVLease(ctx, js, url, name, time.Second, 1, zaptest.NewLogger(t).Named(name))
@@ -48,7 +49,7 @@ func (n *clusterNode) kill() {
 // Every event arrives; an event that arrives twice comes in a request
 // with the same webhook-id and body as before (recognisable).
 func TestClusterFailoverLosesNothing(t *testing.T) {
-	ns := startNATS(t)
+	ns := testkit.NATS(t)
 	dir := t.TempDir()
 	l := openLog(t, dir)
 	defer l.Close()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // TestDeliverSignedInOrder: every event of the log reaches the receiver
@@ -248,7 +249,7 @@ func TestNewWebhookStartsAfterTheNewest(t *testing.T) {
 // before the restart comes again with the same webhook-id.
 func TestReceiverDownAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	url := "http://" + addr + "/hook"
 	l := openLog(t, dir)
 	c := openCursor(t, dir, url)

@@ -5,26 +5,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 const leaseURL = "http://127.0.0.1:1/hook"
+
+// natsFor is a nats-server's URL and a minute to test against it.
+func natsFor(t *testing.T) (string, context.Context) {
+	t.Helper()
+	url := testkit.NATS(t).ClientURL()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel) // before the server's shutdown
+	return url, ctx
+}
+
+// leaseOn is node's lease at url over a NATS connection of its own
+// (closing it is how a test kills the node).
+func leaseOn(ctx context.Context, t *testing.T, url, node string, ttl time.Duration) (*KVLease, *nats.Conn) {
+	t.Helper()
+	nc, js := testkit.JetStream(t, url)
+	l, err := NewKVLease(ctx, js, leaseURL, node, ttl, 1, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	return l, nc
+}
 
 // TestKVLeaseOneHolderAndTakeoverAfterACrash: of two nodes one holds the
 // lease; when its NATS connection dies (as in kill -9) the other gets it
 // after about the TTL, not before.
 func TestKVLeaseOneHolderAndTakeoverAfterACrash(t *testing.T) {
-	ns := startNATS(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	url, ctx := natsFor(t)
 	ttl := 2 * time.Second
-	nc1, js1 := connectJS(t, ns.ClientURL())
-	_, js2 := connectJS(t, ns.ClientURL())
-	l1, err := NewKVLease(ctx, js1, leaseURL, "n1", ttl, 1, zaptest.NewLogger(t))
-	require.NoError(t, err)
-	l2, err := NewKVLease(ctx, js2, leaseURL, "n2", ttl, 1, zaptest.NewLogger(t))
-	require.NoError(t, err)
+	l1, nc1 := leaseOn(ctx, t, url, "n1", ttl)
+	l2, _ := leaseOn(ctx, t, url, "n2", ttl)
 
 	held1, release1, err := l1.Acquire(ctx)
 	require.NoError(t, err)
@@ -65,16 +81,10 @@ func TestKVLeaseOneHolderAndTakeoverAfterACrash(t *testing.T) {
 // TestKVLeaseReleaseHandsOverAtOnce: a graceful stop deletes the key, so
 // the next node does not wait for the TTL.
 func TestKVLeaseReleaseHandsOverAtOnce(t *testing.T) {
-	ns := startNATS(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	url, ctx := natsFor(t)
 	ttl := 20 * time.Second // long: a takeover within it can only be the release
-	_, js1 := connectJS(t, ns.ClientURL())
-	_, js2 := connectJS(t, ns.ClientURL())
-	l1, err := NewKVLease(ctx, js1, leaseURL, "n1", ttl, 1, zaptest.NewLogger(t))
-	require.NoError(t, err)
-	l2, err := NewKVLease(ctx, js2, leaseURL, "n2", ttl, 1, zaptest.NewLogger(t))
-	require.NoError(t, err)
+	l1, _ := leaseOn(ctx, t, url, "n1", ttl)
+	l2, _ := leaseOn(ctx, t, url, "n2", ttl)
 	_, release1, err := l1.Acquire(ctx)
 	require.NoError(t, err)
 	release1()
@@ -88,21 +98,15 @@ func TestKVLeaseReleaseHandsOverAtOnce(t *testing.T) {
 // TestKVLeaseSameNodeRestartTakesItBack: a node restarted under the same
 // name within the TTL holds the lease again at once.
 func TestKVLeaseSameNodeRestartTakesItBack(t *testing.T) {
-	ns := startNATS(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	url, ctx := natsFor(t)
 	ttl := 20 * time.Second
-	nc1, js1 := connectJS(t, ns.ClientURL())
-	l1, err := NewKVLease(ctx, js1, leaseURL, "n1", ttl, 1, zaptest.NewLogger(t))
-	require.NoError(t, err)
+	l1, nc1 := leaseOn(ctx, t, url, "n1", ttl)
 	_, release1, err := l1.Acquire(ctx)
 	require.NoError(t, err)
 	nc1.Close()
 	release1()
 
-	_, js1b := connectJS(t, ns.ClientURL())
-	l1b, err := NewKVLease(ctx, js1b, leaseURL, "n1", ttl, 1, zaptest.NewLogger(t))
-	require.NoError(t, err)
+	l1b, _ := leaseOn(ctx, t, url, "n1", ttl)
 	start := time.Now()
 	_, release, err := l1b.Acquire(ctx)
 	require.NoError(t, err)
@@ -111,11 +115,9 @@ func TestKVLeaseSameNodeRestartTakesItBack(t *testing.T) {
 }
 
 func TestKVCursorSharedAcrossConnections(t *testing.T) {
-	ns := startNATS(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, js1 := connectJS(t, ns.ClientURL())
-	_, js2 := connectJS(t, ns.ClientURL())
+	url, ctx := natsFor(t)
+	_, js1 := testkit.JetStream(t, url)
+	_, js2 := testkit.JetStream(t, url)
 	c1, err := NewKVCursor(ctx, js1, leaseURL, 1)
 	require.NoError(t, err)
 	_, found, err := c1.Load(ctx)

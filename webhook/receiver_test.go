@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // request is one request a test receiver got.
@@ -152,42 +152,12 @@ func openCursor(t testing.TB, dir, url string) *BoltCursor {
 // metricValue reads one of d's metrics (label "" for none).
 func metricValue(t testing.TB, d *Deliverer, name, label string) float64 {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(d.Collectors()...)
-	families, err := reg.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s{%s}", name, label)
-	return 0
+	return testkit.Metric(t, d.Collectors(), name, label)
 }
 
 func eventually(t testing.TB, cond func() bool, msg string, args ...any) {
 	t.Helper()
 	require.Eventually(t, cond, 20*time.Second, 5*time.Millisecond, append([]any{msg}, args...)...)
-}
-
-// freeAddr is a loopback address nothing listens on (for a receiver that
-// is down), which a receiver can listen on later.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 // receiverOn starts rc's handler on addr (a receiver coming up).
