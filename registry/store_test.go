@@ -264,8 +264,24 @@ func TestRetentionZeroKeepsForever(t *testing.T) {
 // failures come from bbolt itself; it only lets one Registry keep using
 // the same data dir across a close and an open.
 type reopenable struct {
-	mu sync.Mutex
-	s  *boltstore.Store
+	mu  sync.Mutex
+	s   *boltstore.Store
+	dir string
+}
+
+// newReopenable opens a store in a fresh data dir.
+func newReopenable(t *testing.T) *reopenable {
+	st := &reopenable{dir: t.TempDir()}
+	st.reopen(t)
+	return st
+}
+
+// pruning is a registry on st that drops what was disconnected an hour
+// before clk's now, checkpoints every minute and flushes every 2ms.
+func pruning(st registry.Store, clk *fakeClock) *registry.Registry {
+	return registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
+		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
+		registry.WithFlushInterval(2*time.Millisecond))
 }
 
 func (r *reopenable) cur() *boltstore.Store {
@@ -277,9 +293,9 @@ func (r *reopenable) Load() ([]registry.Record, error)                { return r
 func (r *reopenable) Save(put []registry.Record, gone []string) error { return r.cur().Save(put, gone) }
 func (r *reopenable) Close() error                                    { return r.cur().Close() }
 
-func (r *reopenable) reopen(t *testing.T, dir string) {
+func (r *reopenable) reopen(t *testing.T) {
 	t.Helper()
-	s, err := boltstore.Open(dir)
+	s, err := boltstore.Open(r.dir)
 	require.NoError(t, err)
 	r.mu.Lock()
 	r.s = s
@@ -288,9 +304,7 @@ func (r *reopenable) reopen(t *testing.T, dir string) {
 }
 
 func TestFailedSaveStaysPending(t *testing.T) {
-	dir := t.TempDir()
-	st := &reopenable{}
-	st.reopen(t, dir)
+	st := newReopenable(t)
 	r := registry.New(registry.WithStore(st))
 	_, a := mustRegister(t, r, "a")
 	_, _ = mustRegister(t, r, "b")
@@ -304,7 +318,7 @@ func TestFailedSaveStaysPending(t *testing.T) {
 	err = r.Flush()
 	require.ErrorIs(t, err, boltstore.ErrClosed, "still pending, still failing")
 
-	st.reopen(t, dir)
+	st.reopen(t)
 	require.NoError(t, r.Flush(), "the kept batch goes with the next save")
 	disk := stored(t, st)
 	require.Len(t, disk, 3)
@@ -315,13 +329,9 @@ func TestFailedSaveStaysPending(t *testing.T) {
 }
 
 func TestFailedPruneStaysPending(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock()
-	st := &reopenable{}
-	st.reopen(t, dir)
-	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
-		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
-		registry.WithFlushInterval(2*time.Millisecond))
+	st := newReopenable(t)
+	r := pruning(st, clk)
 	_, old := mustRegister(t, r, "old")
 	require.True(t, r.Disconnect("old", old, protocol.ReasonClosedByClient))
 	require.NoError(t, r.Flush())
@@ -332,7 +342,7 @@ func TestFailedPruneStaysPending(t *testing.T) {
 	clk.Advance(2 * time.Hour)
 	require.Eventually(t, func() bool { _, ok := r.Get("old"); return !ok }, waitFor, tick)
 
-	st.reopen(t, dir)
+	st.reopen(t)
 	require.Eventually(t, func() bool {
 		_, onDisk := stored(t, st)["old"]
 		return !onDisk
@@ -398,13 +408,9 @@ func TestNonPositiveDurationsAreSafe(t *testing.T) {
 // halves of one Save. The store applies the deletes first, so the new
 // record survives on disk.
 func TestPrunedThenReturnedInOneBatch(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock()
-	st := &reopenable{}
-	st.reopen(t, dir)
-	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
-		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
-		registry.WithFlushInterval(2*time.Millisecond))
+	st := newReopenable(t)
+	r := pruning(st, clk)
 	_, x := mustRegister(t, r, "x")
 	require.True(t, r.Disconnect("x", x, protocol.ReasonClosedByClient))
 	startRunSynced(t, r, st)
@@ -414,7 +420,7 @@ func TestPrunedThenReturnedInOneBatch(t *testing.T) {
 	clk.Advance(2 * time.Hour)
 	require.Eventually(t, func() bool { _, ok := r.Get("x"); return !ok }, waitFor, tick)
 	_, _ = mustRegister(t, r, "x") // back before the next successful flush
-	st.reopen(t, dir)
+	st.reopen(t)
 
 	require.Eventually(t, func() bool { return stored(t, st)["x"].CStatus }, waitFor, tick)
 	rec, _ := r.Get("x")

@@ -19,9 +19,7 @@ import (
 // waiting counted, StoreErr set; one line when it works again, and then
 // everything is on disk.
 func TestFailingStoreIsLoggedOnceCountedAndRecovers(t *testing.T) {
-	dir := t.TempDir()
-	st := &reopenable{}
-	st.reopen(t, dir)
+	st := newReopenable(t)
 	core, logs := observer.New(zapcore.InfoLevel)
 	r := registry.New(registry.WithStore(st), registry.WithFlushInterval(5*time.Millisecond),
 		registry.WithLogger(zap.New(core)))
@@ -44,7 +42,7 @@ func TestFailingStoreIsLoggedOnceCountedAndRecovers(t *testing.T) {
 	assert.Len(t, logs.FilterMessageSnippet("writing to the store fails").All(), 1,
 		"one warning for the whole outage, not one per flush")
 
-	st.reopen(t, dir)
+	st.reopen(t)
 	require.Eventually(t, func() bool { return r.StoreErr() == nil }, waitFor, tick, "the next flush works")
 	recovered := logs.FilterMessageSnippet("works again").All()
 	require.Len(t, recovered, 1)
