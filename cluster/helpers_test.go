@@ -193,7 +193,7 @@ func (tn *testNode) listAll(t testing.TB, status string, limit int) []admin.Clie
 // vector, "" for none).
 func (tn *testNode) metric(t testing.TB, name, label string) float64 {
 	t.Helper()
-	return testkit.Metric(t, tn.node.Collectors(), name, label)
+	return testkit.Gathered(t, tn.node.Collectors(), name, label)
 }
 
 func eventually(t testing.TB, cond func() bool, msg string, args ...any) {

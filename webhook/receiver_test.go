@@ -152,7 +152,7 @@ func openCursor(t testing.TB, dir, url string) *BoltCursor {
 // metricValue reads one of d's metrics (label "" for none).
 func metricValue(t testing.TB, d *Deliverer, name, label string) float64 {
 	t.Helper()
-	return testkit.Metric(t, d.Collectors(), name, label)
+	return testkit.Gathered(t, d.Collectors(), name, label)
 }
 
 func eventually(t testing.TB, cond func() bool, msg string, args ...any) {

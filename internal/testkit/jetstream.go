@@ -39,10 +39,10 @@ func FreeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// Metric is the value of the counter or gauge name among collectors, the
-// first series whose first label is label ("" takes any); it fails t when
-// there is none.
-func Metric(t testing.TB, collectors []prometheus.Collector, name, label string) float64 {
+// Gathered is the value of the counter or gauge name among collectors
+// (Metric reads a /metrics page instead), the first series whose first
+// label is label ("" takes any); it fails t when there is none.
+func Gathered(t testing.TB, collectors []prometheus.Collector, name, label string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors...)
@@ -58,12 +58,7 @@ func Metric(t testing.TB, collectors []prometheus.Collector, name, label string)
 			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
 				continue
 			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			}
+			return valueOf(m)
 		}
 	}
 	t.Fatalf("no metric %s{%s}", name, label)
