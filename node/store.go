@@ -81,7 +81,7 @@ func (b *backend) registryOptions() []registry.Option {
 		opts = append(opts, registry.WithStore(b.Store))
 	}
 	if b.node != nil {
-		opts = append(opts, registry.WithNode(b.node.ID()))
+		opts = append(opts, registry.WithNode(b.node.ID()), registry.WithFlushInterval(cluster.FlushInterval))
 	}
 	return opts
 }

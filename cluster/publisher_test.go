@@ -1,0 +1,55 @@
+package cluster_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/registry"
+)
+
+// A flush larger than the publish window is written whole, every write's
+// acknowledgement is timed once, and nothing stays counted in flight.
+func TestPublisherTimesEveryAck(t *testing.T) {
+	nc, err := nats.Connect(runNATS(t))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	n, err := cluster.Join(nc, "p1")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = n.Close() })
+	const records = 1300 // two and a half windows
+	now := time.Now().UTC()
+	put := make([]registry.Record, records)
+	for i := range put {
+		put[i] = registry.Record{SID: uint16(i + 1), CID: fmt.Sprintf("pub-%04d", i), CIP: "10.0.0.1",
+			CPort: "40000", CStatus: true, ConnectedAt: now, LastSeen: now}
+	}
+	require.NoError(t, n.Store().Save(put, nil))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.Collectors()...)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetHistogram() != nil:
+				got[f.GetName()] = float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				got[f.GetName()] = m.GetGauge().GetValue()
+			case f.GetName() == cluster.MetricClusterWrites && m.GetLabel()[0].GetValue() == "ok":
+				got[f.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	assert.Equal(t, float64(records), got[cluster.MetricClusterWrites], "every record written")
+	assert.Equal(t, float64(records), got[cluster.MetricClusterPublishAck], "every acknowledgement timed once")
+	assert.Zero(t, got[cluster.MetricClusterPublishInflight], "nothing left in flight")
+}
