@@ -128,8 +128,14 @@ func (m *sampler) visibility(ctx context.Context) (all, local *hdrhistogram.Hist
 			mu.Lock()
 			held = append(held, c)
 			mu.Unlock()
+			// The holding node first: it answers from its own registry, and
+			// polled after the others its time would be theirs.
 			var last, mine time.Time
-			for _, n := range m.nodes {
+			order := append([]*clusterNode{home}, m.nodes...)
+			for j, n := range order {
+				if j > 0 && n == home {
+					continue
+				}
 				at, err := m.waitConnected(sctx, n.admin, cid)
 				if err != nil {
 					mu.Lock()
