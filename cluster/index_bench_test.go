@@ -21,12 +21,7 @@ func BenchmarkIndexReads(b *testing.B) {
 	const records = 20_000
 	url := runNATS(b)
 	writer := joinNode(b, url, "writer")
-	now := time.Now().UTC()
-	put := make([]registry.Record, records)
-	for i := range put {
-		put[i] = registry.Record{SID: uint16(i + 1), CID: fmt.Sprintf("pos-%06d", i), CIP: "10.0.0.1",
-			CPort: "40000", CStatus: true, ConnectedAt: now, LastSeen: now}
-	}
+	put := connectedRecords("pos-%06d", records)
 	require.NoError(b, writer.Store().Save(put, nil))
 
 	// The writer never beats: a reader that judged it lost would mark its

@@ -24,13 +24,7 @@ func TestPublisherTimesEveryAck(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = n.Close() })
 	const records = 1300 // two and a half windows
-	now := time.Now().UTC()
-	put := make([]registry.Record, records)
-	for i := range put {
-		put[i] = registry.Record{SID: uint16(i + 1), CID: fmt.Sprintf("pub-%04d", i), CIP: "10.0.0.1",
-			CPort: "40000", CStatus: true, ConnectedAt: now, LastSeen: now}
-	}
-	require.NoError(t, n.Store().Save(put, nil))
+	require.NoError(t, n.Store().Save(connectedRecords("pub-%04d", records), nil))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Collectors()...)
@@ -52,4 +46,16 @@ func TestPublisherTimesEveryAck(t *testing.T) {
 	assert.Equal(t, float64(records), got[cluster.MetricClusterWrites], "every record written")
 	assert.Equal(t, float64(records), got[cluster.MetricClusterPublishAck], "every acknowledgement timed once")
 	assert.Zero(t, got[cluster.MetricClusterPublishInflight], "nothing left in flight")
+}
+
+// connectedRecords is n connected records as a node's registry hands them
+// to its store, their cids format applied to 0..n-1.
+func connectedRecords(format string, n int) []registry.Record {
+	now := time.Now().UTC()
+	put := make([]registry.Record, n)
+	for i := range put {
+		put[i] = registry.Record{SID: uint16(i + 1), CID: fmt.Sprintf(format, i), CIP: "10.0.0.1",
+			CPort: "40000", CStatus: true, ConnectedAt: now, LastSeen: now}
+	}
+	return put
 }
