@@ -125,6 +125,12 @@ func (n *Node) write(rec registry.Record) error {
 		if err != nil {
 			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
 		}
+		if !fresh && rec.CStatus && !other.CStatus {
+			// Another node marked this live session disconnected, and this
+			// write (a checkpoint's, most often) says it again before the
+			// watch brought the mark: a republication all the same.
+			n.metrics.republished.Inc()
+		}
 		n.wrote(rec, rev)
 		return nil
 	}
