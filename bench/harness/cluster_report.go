@@ -51,7 +51,7 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 		fmt.Sprintf("- **Visibility**: %d fresh clients, round-robin over the nodes, %d at a time, registered by the harness itself; "+
 			"from the moment it reads `140 connected` until `GET /v1/clients/{cid}` answers 200 with `cstatus: true` "+
 			"on every node's admin API, each node polled every %v (so figures are rounded up by up to the poll and an HTTP round trip). "+
-			"A node writes its clients to the bucket behind the hot path, every 250 ms, so about half of that is the expected p50.\n",
+			"A node writes its clients to the bucket behind the hot path, every 50 ms in cluster mode, so about half of that is the wait in the p50; the holding node, polled first, answers from its own registry.\n",
 			s.VisibilitySamples, visibilityParallel, s.Poll) +
 		fmt.Sprintf("- **Routing**: %d clients held by the harness on the last node; once the first node's API shows each connected, "+
 			"`POST /v1/clients/{cid}/kick` goes to the first node, one at a time, and the time runs until that client reads `190 kicked` "+
