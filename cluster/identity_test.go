@@ -72,8 +72,12 @@ func TestIdentityAcrossTheCluster(t *testing.T) {
 	// shared password no longer admits that client ID.
 	secret, _, err := n1.svc.Enroll(ctx, "id-dev-a", 0)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { _, ok := n3.svc.Credential("id-dev-a"); return ok },
-		5*time.Second, 5*time.Millisecond, "the credential did not reach node 3")
+	// Node 2 deletes it below, from what its own watch has brought.
+	require.Eventually(t, func() bool {
+		_, on2 := n2.svc.Credential("id-dev-a")
+		_, on3 := n3.svc.Credential("id-dev-a")
+		return on2 && on3
+	}, 5*time.Second, 5*time.Millisecond, "the credential did not reach nodes 2 and 3")
 	_, line := answer(t, n3.srv.Addr(), testPassword, "id-dev-a")
 	assert.Equal(t, authFailed, line, "the shared password must not admit an enrolled ID")
 	devA, line := answer(t, n3.srv.Addr(), secret, "id-dev-a")
