@@ -127,8 +127,10 @@ func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) boo
 }
 
 // Touch sets last_seen of the connection holding sid, if conn still owns it.
-// It is on the keep-alive hot path: an array index, no map, no allocation.
-// It does not mark the record dirty; see Run for how last_seen reaches disk.
+// It is a keep-alive path for a Conn that keeps no last_seen of its own (a
+// Seer does, and needs no call): an array index under the registry's lock,
+// no map, no allocation. It does not mark the record dirty; see Run for how
+// last_seen reaches disk.
 func (r *Registry) Touch(sid uint16, conn Conn) {
 	now := toNanos(r.opts.now())
 	r.mu.Lock()
