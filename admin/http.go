@@ -156,20 +156,12 @@ func (a *API) handleShutdown(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := a.ShutdownClient(r.PathValue("cid"), body.Reason)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, resp)
+	respond(w, http.StatusAccepted, resp, err)
 }
 
 func (a *API) handleKick(w http.ResponseWriter, r *http.Request) {
 	resp, err := a.KickClient(r.PathValue("cid"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, resp)
+	respond(w, http.StatusAccepted, resp, err)
 }
 
 func (a *API) handleShutdownAll(w http.ResponseWriter, r *http.Request) {
@@ -179,11 +171,7 @@ func (a *API) handleShutdownAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := a.ShutdownAll(body.Reason)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, resp)
+	respond(w, http.StatusAccepted, resp, err)
 }
 
 // readShutdownBody reads the optional {"reason": "..."}. An empty body is
@@ -217,6 +205,16 @@ func writeError(w http.ResponseWriter, err error) {
 		msg = "internal error: " + msg
 	}
 	writeJSON(w, status, ErrorResponse{Error: msg})
+}
+
+// respond writes v with status, or err's answer when err is not nil: the
+// end of every handler whose method returns a value and an error.
+func respond(w http.ResponseWriter, status int, v any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, status, v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -56,41 +55,22 @@ func (a *API) handleCreateCredential(w http.ResponseWriter, r *http.Request) {
 		grace = d
 	}
 	resp, err := a.CreateCredential(r.Context(), r.PathValue("cid"), grace)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, resp)
+	respond(w, http.StatusCreated, resp, err)
 }
 
 func (a *API) handleListCredentials(w http.ResponseWriter, r *http.Request) {
-	limit, err := parseLimit(r)
+	after, limit, err := pageOf(r, decodeCursor)
 	if err != nil {
 		writeError(w, err)
 		return
-	}
-	after := ""
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		if after, err = decodeCursor(c); err != nil {
-			writeError(w, err)
-			return
-		}
 	}
 	resp, err := a.ListCredentials(after, limit)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	respond(w, http.StatusOK, resp, err)
 }
 
 func (a *API) handleGetCredential(w http.ResponseWriter, r *http.Request) {
 	resp, err := a.GetCredential(r.PathValue("cid"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	respond(w, http.StatusOK, resp, err)
 }
 
 func (a *API) handleDeleteCredential(w http.ResponseWriter, r *http.Request) {
@@ -108,32 +88,17 @@ func (a *API) handleCreateBan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := a.CreateBan(r.Context(), body)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, resp)
+	respond(w, http.StatusCreated, resp, err)
 }
 
 func (a *API) handleListBans(w http.ResponseWriter, r *http.Request) {
-	limit, err := parseLimit(r)
+	after, limit, err := pageOf(r, decodeBanCursor)
 	if err != nil {
 		writeError(w, err)
 		return
-	}
-	var after identity.BanKey
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		if after, err = decodeBanCursor(c); err != nil {
-			writeError(w, err)
-			return
-		}
 	}
 	resp, err := a.ListBans(r.URL.Query().Get("kind"), after, limit)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
+	respond(w, http.StatusOK, resp, err)
 }
 
 func (a *API) handleDeleteBan(w http.ResponseWriter, r *http.Request) {
@@ -142,6 +107,18 @@ func (a *API) handleDeleteBan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pageOf reads a listing's ?limit= and its ?cursor=, which decode turns
+// into the key to list after (the zero key without one).
+func pageOf[K any](r *http.Request, decode func(string) (K, error)) (after K, limit int, err error) {
+	if limit, err = parseLimit(r); err != nil {
+		return after, 0, err
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		after, err = decode(c)
+	}
+	return after, limit, err
 }
 
 // parseLimit reads ?limit= as the clients' listing does.
