@@ -3,8 +3,11 @@
 // `cliser serve` (Serve), a buffer a running subprocess can write to while
 // a test reads it (LockedBuffer), a throwaway TLS CA that issues server
 // certificates (NewCA), a client that speaks the line protocol by hand
-// (Dial, RawClient), HAProxy run in front of a server (HAProxy), and a
-// real nats-server with JetStream for cluster tests (NATS).
+// (Dial, RawClient), HAProxy run in front of a server (HAProxy), a real
+// nats-server with JetStream for cluster tests (NATS), the bench module's
+// cliser-bench and floor-server built once (BenchBinary, FloorBinary), and
+// a test's server stopped, or its run bounded, when it ends (StopAtEnd,
+// Context).
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,
