@@ -276,12 +276,26 @@ func newReopenable(t *testing.T) *reopenable {
 	return st
 }
 
-// pruning is a registry on st that drops what was disconnected an hour
-// before clk's now, checkpoints every minute and flushes every 2ms.
-func pruning(st registry.Store, clk *fakeClock) *registry.Registry {
-	return registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
+// prunedWhileClosed runs a registry that keeps disconnected records an
+// hour, on a reopenable store, with cid disconnected and on disk; then it
+// closes the store and moves the clock past the hour: the registry prunes
+// cid in memory while the store cannot take the delete.
+func prunedWhileClosed(t *testing.T, cid string) (*registry.Registry, *reopenable) {
+	t.Helper()
+	clk := newClock()
+	st := newReopenable(t)
+	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
 		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
 		registry.WithFlushInterval(2*time.Millisecond))
+	_, c := mustRegister(t, r, cid)
+	require.True(t, r.Disconnect(cid, c, protocol.ReasonClosedByClient))
+	require.NoError(t, r.Flush())
+	startRunSynced(t, r, st)
+
+	require.NoError(t, st.Close())
+	clk.Advance(2 * time.Hour)
+	require.Eventually(t, func() bool { _, ok := r.Get(cid); return !ok }, waitFor, tick)
+	return r, st
 }
 
 func (r *reopenable) cur() *boltstore.Store {
@@ -329,19 +343,7 @@ func TestFailedSaveStaysPending(t *testing.T) {
 }
 
 func TestFailedPruneStaysPending(t *testing.T) {
-	clk := newClock()
-	st := newReopenable(t)
-	r := pruning(st, clk)
-	_, old := mustRegister(t, r, "old")
-	require.True(t, r.Disconnect("old", old, protocol.ReasonClosedByClient))
-	require.NoError(t, r.Flush())
-	startRunSynced(t, r, st)
-
-	// The prune happens in memory while the store cannot take it.
-	require.NoError(t, st.Close())
-	clk.Advance(2 * time.Hour)
-	require.Eventually(t, func() bool { _, ok := r.Get("old"); return !ok }, waitFor, tick)
-
+	_, st := prunedWhileClosed(t, "old")
 	st.reopen(t)
 	require.Eventually(t, func() bool {
 		_, onDisk := stored(t, st)["old"]
@@ -408,17 +410,7 @@ func TestNonPositiveDurationsAreSafe(t *testing.T) {
 // halves of one Save. The store applies the deletes first, so the new
 // record survives on disk.
 func TestPrunedThenReturnedInOneBatch(t *testing.T) {
-	clk := newClock()
-	st := newReopenable(t)
-	r := pruning(st, clk)
-	_, x := mustRegister(t, r, "x")
-	require.True(t, r.Disconnect("x", x, protocol.ReasonClosedByClient))
-	startRunSynced(t, r, st)
-	require.Eventually(t, func() bool { _, ok := stored(t, st)["x"]; return ok }, waitFor, tick)
-
-	require.NoError(t, st.Close()) // the prune can not reach the disk yet
-	clk.Advance(2 * time.Hour)
-	require.Eventually(t, func() bool { _, ok := r.Get("x"); return !ok }, waitFor, tick)
+	r, st := prunedWhileClosed(t, "x")
 	_, _ = mustRegister(t, r, "x") // back before the next successful flush
 	st.reopen(t)
 
