@@ -72,9 +72,11 @@ func (n *Node) claimID() error {
 	}
 }
 
-func (n *Node) heartbeatLoop() {
+// every runs fn each interval until the node closes; call it on a
+// goroutine counted in n.wg.
+func (n *Node) every(interval time.Duration, fn func()) {
 	defer n.wg.Done()
-	t := time.NewTicker(n.opts.heartbeatTTL / 3)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -82,26 +84,24 @@ func (n *Node) heartbeatLoop() {
 			return
 		case <-t.C:
 		}
-		if err := n.beat(); err != nil {
-			n.unhealthy(err) // logged once per outage, not once per beat
-		}
+		fn()
 	}
 }
 
-func (n *Node) checkLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(n.opts.checkInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
+func (n *Node) heartbeatLoop() {
+	n.every(n.opts.heartbeatTTL/3, func() {
+		if err := n.beat(); err != nil {
+			n.unhealthy(err) // logged once per outage, not once per beat
 		}
+	})
+}
+
+func (n *Node) checkLoop() {
+	n.every(n.opts.checkInterval, func() {
 		if err := n.markLost(); err != nil && n.ctx.Err() == nil {
 			n.log.Debug("cluster: lost-node check failed", zap.Error(err)) // unhealthy logged it
 		}
-	}
+	})
 }
 
 // aliveNodes lists the nodes whose heartbeat key has not aged out.
