@@ -12,7 +12,6 @@ import (
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -25,8 +24,7 @@ import (
 // connected.
 func TestCrashMidBatch(t *testing.T) {
 	const clients = 1500
-	natsURL := runNATS(t)
-	cut := testkit.StartRelay(t, natsURL[len("nats://"):])
+	natsURL, cut, n1 := partitioned(t)
 	var mu sync.Mutex
 	lostEvents := map[string]int{}
 	record := func(c registry.Change) {
@@ -36,8 +34,6 @@ func TestCrashMidBatch(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	// The clients do not read: no keep-alive may end them during the test.
-	n1 := startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
 	_, js := testkit.JetStream(t, natsURL)
 	stream, err := js.Stream(context.Background(), "KV_"+cluster.DefaultClientsBucket)
 	require.NoError(t, err)

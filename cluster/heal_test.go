@@ -12,9 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/reactor"
 )
 
 // A node cut off from NATS while another marked its thousands of live
@@ -24,10 +22,7 @@ import (
 // during the heal stay disconnected in the bucket, the rest connected.
 func TestHealRepublishIsBounded(t *testing.T) {
 	const clients = 2000
-	natsURL := runNATS(t)
-	cut := testkit.StartRelay(t, natsURL[len("nats://"):])
-	// The clients do not read: no keep-alive may end them during the test.
-	n1 := startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
+	natsURL, cut, n1 := partitioned(t)
 
 	conns := make([]net.Conn, clients)
 	cid := func(i int) string { return fmt.Sprintf("heal-%04d", i) }

@@ -43,6 +43,17 @@ func restartableNATS(t testing.TB) (ns *server.Server, restart func()) {
 	return ns, func() { testkit.NATSAt(t, dir, port) }
 }
 
+// partitioned starts NATS and node n1 behind a relay the test can cut: a
+// partition between n1 and NATS while other nodes still reach it. n1's
+// clients need not read: no keep-alive ends them during the test.
+func partitioned(t *testing.T) (natsURL string, cut *testkit.Relay, n1 *testNode) {
+	t.Helper()
+	natsURL = runNATS(t)
+	cut = testkit.StartRelay(t, natsURL[len("nats://"):])
+	n1 = startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
+	return natsURL, cut, n1
+}
+
 // bucketKV is bucket on the NATS server at url, for tests that read or
 // write it as another node (or another version) would.
 func bucketKV(t testing.TB, url, bucket string) jetstream.KeyValue {

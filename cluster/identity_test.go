@@ -21,6 +21,15 @@ type idNode struct {
 	svc *identity.Service
 }
 
+// waitBan waits until n's service holds a ban of cid (held) or none.
+func (n *idNode) waitBan(t *testing.T, cid string, held bool, msg ...any) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, ok := n.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: cid})
+		return ok == held
+	}, 5*time.Second, 5*time.Millisecond, msg...)
+}
+
 func startIdentityNode(t *testing.T, url, id string) *idNode {
 	t.Helper()
 	tn := startNodeOpts(t, url, id, node.WithIdentityOptions(identity.WithSweepInterval(50*time.Millisecond)))
@@ -98,32 +107,20 @@ func TestIdentityAcrossTheCluster(t *testing.T) {
 	_, err = n2.svc.AddBan(ctx, identity.KindCID, "id-dev-b", "cluster test", 0)
 	require.NoError(t, err)
 	closedWithin(t, devB, "190 "+protocol.ReasonBanned.String(), began, 2*time.Second)
-	require.Eventually(t, func() bool {
-		_, ok := n1.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "id-dev-b"})
-		return ok
-	},
-		5*time.Second, 5*time.Millisecond)
+	n1.waitBan(t, "id-dev-b", true)
 	_, line = answer(t, n1.srv.Addr(), testPassword, "id-dev-b")
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
 
 	// Lifting it through node 3 lets it in on node 1 again.
 	require.NoError(t, n3.svc.DeleteBan(ctx, identity.KindCID, "id-dev-b"))
-	require.Eventually(t, func() bool {
-		_, ok := n1.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "id-dev-b"})
-		return !ok
-	},
-		5*time.Second, 5*time.Millisecond, "the lifted ban stayed on node 1")
+	n1.waitBan(t, "id-dev-b", false, "the lifted ban stayed on node 1")
 	_, line = answer(t, n1.srv.Addr(), testPassword, "id-dev-b")
 	requireConnected(t, line)
 
 	// A ban for a time ends on every node, and leaves the bucket.
 	_, err = n1.svc.AddBan(ctx, identity.KindCID, "id-dev-c", "short", time.Second)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		_, ok := n3.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "id-dev-c"})
-		return ok
-	},
-		5*time.Second, 5*time.Millisecond)
+	n3.waitBan(t, "id-dev-c", true)
 	_, line = answer(t, n3.srv.Addr(), testPassword, "id-dev-c")
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
 	require.Eventually(t, func() bool {

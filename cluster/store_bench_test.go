@@ -5,10 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -19,13 +17,7 @@ import (
 // reconnect (docs/cluster.md).
 func BenchmarkStoreSave(b *testing.B) {
 	url := runNATS(b)
-	nc, err := nats.Connect(url)
-	require.NoError(b, err)
-	defer nc.Close()
-	n, err := cluster.Join(nc, "bench")
-	require.NoError(b, err)
-	defer n.Close()
-	store := n.Store()
+	store := joinNode(b, url, "bench").Store()
 	const batch = 1000
 	now := time.Now().UTC()
 	b.ResetTimer()
