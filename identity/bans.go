@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -139,19 +138,8 @@ func (s *Service) Ban(k BanKey) (Ban, bool) {
 func (s *Service) Bans(kind string, after BanKey, limit int) ([]Ban, bool) {
 	now := time.Now()
 	s.mu.RLock()
-	keys := make([]BanKey, 0, len(s.bans))
-	for k, b := range s.bans {
-		if (kind == "" || k.Kind == kind) && b.active(now) && compareBanKeys(k, after) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	slices.SortFunc(keys, compareBanKeys)
-	more := len(keys) > limit
-	keys = keys[:min(len(keys), limit)]
-	out := make([]Ban, len(keys))
-	for i, k := range keys {
-		out[i] = *s.bans[k]
-	}
-	s.mu.RUnlock()
-	return out, more
+	defer s.mu.RUnlock()
+	return page(s.bans, func(k BanKey, b *Ban) bool {
+		return (kind == "" || k.Kind == kind) && b.active(now) && compareBanKeys(k, after) > 0
+	}, compareBanKeys, limit)
 }

@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -86,21 +85,8 @@ func (s *Service) Credential(cid string) (Credential, bool) {
 // in client-ID order, and whether more follow.
 func (s *Service) Credentials(after string, limit int) ([]Credential, bool) {
 	s.mu.RLock()
-	keys := make([]string, 0, len(s.creds))
-	for cid := range s.creds {
-		if cid > after {
-			keys = append(keys, cid)
-		}
-	}
-	slices.Sort(keys)
-	more := len(keys) > limit
-	keys = keys[:min(len(keys), limit)]
-	out := make([]Credential, len(keys))
-	for i, k := range keys {
-		out[i] = *s.creds[k]
-	}
-	s.mu.RUnlock()
-	return out, more
+	defer s.mu.RUnlock()
+	return page(s.creds, func(cid string, _ *Credential) bool { return cid > after }, strings.Compare, limit)
 }
 
 // GraceUntil is the end of c's grace period while it runs, else nil.
