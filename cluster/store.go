@@ -92,26 +92,33 @@ func (n *Node) write(rec registry.Record) error {
 	}
 	fresh := rec.CStatus && !(known && last.session(rec))
 	for attempt := 0; attempt < 5; attempt++ {
-		var rev uint64
 		cur, err := n.clients.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			rev, err = n.clients.Create(ctx, key, val)
-		case err != nil:
-		default:
-			other, derr := decodeRecord(cur.Value())
-			if !fresh && (derr != nil || other.Node != n.id) {
-				// Another node registered it since: its write stands. A record
-				// this build can not read at all is taken for another node's
-				// too (a newer version's): only a new registration goes over it.
-				n.log.Debug("cluster: record held by another node; not written",
-					zap.String("cid", rec.CID), zap.String("holder", other.Node), zap.NamedError("undecodable", derr))
-				n.forget(rec.CID)
-				n.metrics.writes.WithLabelValues(writeSkip).Inc()
-				return nil
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			rev, err := n.clients.Create(ctx, key, val)
+			if isConflict(err) {
+				continue
 			}
-			rev, err = n.clients.Update(ctx, key, val, cur.Revision())
+			if err != nil {
+				return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+			}
+			n.wrote(rec, rev)
+			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+		}
+		other, err := decodeRecord(cur.Value())
+		if !fresh && (err != nil || other.Node != n.id) {
+			// Another node registered it since: its write stands. A record
+			// this build can not read at all is taken for another node's
+			// too (a newer version's): only a new registration goes over it.
+			n.log.Debug("cluster: record held by another node; not written",
+				zap.String("cid", rec.CID), zap.String("holder", other.Node), zap.NamedError("undecodable", err))
+			n.forget(rec.CID)
+			n.metrics.writes.WithLabelValues(writeSkip).Inc()
+			return nil
+		}
+		rev, err := n.clients.Update(ctx, key, val, cur.Revision())
 		if isConflict(err) {
 			continue
 		}
