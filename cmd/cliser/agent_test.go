@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,48 +33,15 @@ func agentServer(t *testing.T, opts ...reactor.Option) (*reactor.Server, *regist
 	srv, err := reactor.New(reg, append(base, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
+	testkit.StopAtEnd(t, srv.Stop)
 	return srv, reg
 }
 
-// agentProcess is `cliser agent` running as a subprocess.
-type agentProcess struct {
-	cmd     *exec.Cmd
-	logs    testkit.LockedBuffer // stdout and stderr
-	exited  chan struct{}
-	exitErr error
-}
-
-func (p *agentProcess) logText() string { return p.logs.String() }
-
-func startAgent(t *testing.T, env []string, args ...string) *agentProcess {
+// startAgent runs `cliser agent args...` without this process's
+// CLISER_PASSWORD, with env added.
+func startAgent(t *testing.T, env []string, args ...string) *testkit.Process {
 	t.Helper()
-	cmd := exec.Command(testkit.Binary(t), append([]string{"agent"}, args...)...)
-	cmd.Env = append(environWithout("CLISER_PASSWORD"), env...)
-	p := &agentProcess{cmd: cmd, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
-	require.NoError(t, cmd.Start())
-	go func() { p.exitErr = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-	})
-	return p
-}
-
-// exitCode waits for the agent to exit and returns its status.
-func (p *agentProcess) exitCode(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("agent did not exit:\n%s", p.logText())
-	}
-	return testkit.ExitCode(p.exitErr)
+	return testkit.Start(t, testkit.Environ([]string{"CLISER_PASSWORD"}, env...), append([]string{"agent"}, args...)...)
 }
 
 func connectedRecord(reg *registry.Registry, cid string) func() bool {
@@ -94,7 +58,7 @@ func TestAgentBinaryShutdownRunsHookOnceAndExitsZero(t *testing.T) {
 		"--server", srv.Addr(), "--id", "e2e-agent-1",
 		"--on-shutdown", `printf '%s|%s\n' "$CLISER_SHUTDOWN_REASON" "${CLISER_PASSWORD:-nopw}" >> `+hookFile)
 
-	require.Eventually(t, connectedRecord(reg, "e2e-agent-1"), 10*time.Second, 10*time.Millisecond, p.logText())
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-1"), 10*time.Second, 10*time.Millisecond, p.LogText())
 	first, _ := reg.Get("e2e-agent-1")
 	// Several keep-alive intervals pass and the agent stays registered:
 	// it answers them (an unanswered one closes it within a second).
@@ -107,15 +71,15 @@ func TestAgentBinaryShutdownRunsHookOnceAndExitsZero(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, conn.Shutdown("maintenance window"))
 
-	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
 	out, err := os.ReadFile(hookFile)
-	require.NoError(t, err, p.logText())
+	require.NoError(t, err, p.LogText())
 	assert.Equal(t, "maintenance window|nopw\n", string(out), "hook ran exactly once, without the password")
 	rec, _ := reg.Get("e2e-agent-1")
 	assert.False(t, rec.CStatus)
 	assert.Equal(t, protocol.ReasonShutdown, rec.Reason)
 
-	logs := p.logText()
+	logs := p.LogText()
 	assert.Contains(t, logs, `"msg":"connecting"`)
 	assert.Contains(t, logs, `"msg":"registered"`)
 	assert.Contains(t, logs, `"sid":`+itoa(int(first.SID)))
@@ -131,14 +95,13 @@ func TestAgentBinarySIGTERMExitsZero(t *testing.T) {
 	// Flags and the password file come from the environment here.
 	p := startAgent(t, []string{"CLISER_SERVER=" + srv.Addr(), "CLISER_ID=e2e-agent-2",
 		"CLISER_PASSWORD_FILE=" + pwFile, "CLISER_PASSWORD=wrong", "CLISER_LOG_FORMAT=console"})
-	require.Eventually(t, connectedRecord(reg, "e2e-agent-2"), 10*time.Second, 10*time.Millisecond, p.logText())
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-2"), 10*time.Second, 10*time.Millisecond, p.LogText())
 
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
 	require.Eventually(t, func() bool { return !connectedRecord(reg, "e2e-agent-2")() }, 5*time.Second, 10*time.Millisecond)
 	rec, _ := reg.Get("e2e-agent-2")
 	assert.Equal(t, protocol.ReasonClosedByClient, rec.Reason)
-	assert.Contains(t, p.logText(), "agent stopped by signal")
+	assert.Contains(t, p.LogText(), "agent stopped by signal")
 }
 
 func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
@@ -147,10 +110,10 @@ func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
 		"--server", srv.Addr(), "--id", "e2e-agent-3", "--backoff-min", "10ms", "--backoff-max", "2s")
 	// "retrying" is the line after the rejection's: wait for both.
 	require.Eventually(t, func() bool {
-		logs := p.logText()
+		logs := p.LogText()
 		return strings.Contains(logs, "the server refused the password") && strings.Contains(logs, `"msg":"retrying"`)
-	}, 10*time.Second, 10*time.Millisecond, "%s", p.logText())
-	logs := p.logText()
+	}, 10*time.Second, 10*time.Millisecond, "%s", p.LogText())
+	logs := p.LogText()
 	assert.Contains(t, logs, `"reason":"auth failed"`)
 	// At the default log settings (JSON): one line that names what to
 	// check and when the next try is, and no stack trace.
@@ -159,22 +122,16 @@ func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
 	assert.Contains(t, logs, `"next_try_at":"`)
 	assert.NotContains(t, logs, "stacktrace")
 	assert.NotContains(t, logs, "not-the-password")
-	select {
-	case <-p.exited:
-		t.Fatalf("agent gave up after auth failed:\n%s", logs)
-	default:
-	}
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGINT))
-	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	p.RequireRunning(t, "agent gave up after auth failed")
+	assert.Equal(t, 0, p.Stop(t, os.Interrupt), p.LogText())
 }
 
 func TestAgentBinaryFlagsWinOverEnvironment(t *testing.T) {
 	srv, reg := agentServer(t)
 	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword, "CLISER_ID=bad id!", "CLISER_SERVER=127.0.0.1:1"},
 		"--server", srv.Addr(), "--id", "e2e-agent-4")
-	require.Eventually(t, connectedRecord(reg, "e2e-agent-4"), 10*time.Second, 10*time.Millisecond, p.logText())
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	assert.Equal(t, 0, p.exitCode(t))
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-4"), 10*time.Second, 10*time.Millisecond, p.LogText())
+	assert.Equal(t, 0, p.Stop(t, nil))
 }
 
 func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
@@ -209,14 +166,14 @@ func TestAgentHookTimeoutKillsIt(t *testing.T) {
 	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
 		"--server", srv.Addr(), "--id", "e2e-agent-5",
 		"--on-shutdown", "sleep 30; touch "+marker, "--on-shutdown-timeout", "200ms")
-	require.Eventually(t, connectedRecord(reg, "e2e-agent-5"), 10*time.Second, 10*time.Millisecond, p.logText())
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-5"), 10*time.Second, 10*time.Millisecond, p.LogText())
 	conn, err := reg.Conn("e2e-agent-5")
 	require.NoError(t, err)
 	start := time.Now()
 	require.NoError(t, conn.Shutdown(""))
-	assert.Equal(t, 0, p.exitCode(t), p.logText())
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
 	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Contains(t, p.logText(), "on-shutdown command timed out")
+	assert.Contains(t, p.LogText(), "on-shutdown command timed out")
 	assert.NoFileExists(t, marker)
 }
 

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -157,9 +156,9 @@ func TestAgentBinaryTLSThroughTerminatorRegistersAndObeysShutdown(t *testing.T) 
 		"--server", front.addr(), "--id", "tls-agent-flagwins",
 		"--tls-ca", caFile, "--tls-server-name", "cliser.test")
 
-	agents := map[string]*agentProcess{"tls-agent-flags": byFlags, "tls-agent-env": byEnv, "tls-agent-flagwins": flagWins}
+	agents := map[string]*testkit.Process{"tls-agent-flags": byFlags, "tls-agent-env": byEnv, "tls-agent-flagwins": flagWins}
 	for id, p := range agents {
-		require.Eventually(t, connectedRecord(reg, id), 10*time.Second, 10*time.Millisecond, id+":\n"+p.logText())
+		require.Eventually(t, connectedRecord(reg, id), 10*time.Second, 10*time.Millisecond, id+":\n"+p.LogText())
 	}
 	// Every session came through the terminator: the reactor saw the
 	// terminator's backend side, never the agents directly.
@@ -169,12 +168,12 @@ func TestAgentBinaryTLSThroughTerminatorRegistersAndObeysShutdown(t *testing.T) 
 		conn, err := reg.Conn(id)
 		require.NoError(t, err)
 		require.NoError(t, conn.Shutdown("tls maintenance"))
-		assert.Equal(t, 0, p.exitCode(t), id+":\n"+p.logText())
+		assert.Equal(t, 0, p.Wait(t), id+":\n"+p.LogText())
 		rec, _ := reg.Get(id)
 		assert.False(t, rec.CStatus, id)
 		assert.Equal(t, protocol.ReasonShutdown, rec.Reason, id)
 
-		logs := p.logText()
+		logs := p.LogText()
 		assert.Contains(t, logs, `"msg":"TLS on"`, id)
 		assert.Contains(t, logs, `"server_name":"cliser.test"`, id)
 		assert.Contains(t, logs, `"trusted_cas":"`+caFile+`"`, id)
@@ -211,21 +210,16 @@ func TestAgentBinaryTLSCertificateMismatchKeepsRetrying(t *testing.T) {
 					"--backoff-min", "10ms", "--backoff-max", "200ms"}, c.args...)...)
 			// It keeps trying: several attempts, each failing on the certificate.
 			require.Eventually(t, func() bool {
-				return strings.Count(p.logText(), c.want) >= 3
-			}, 15*time.Second, 10*time.Millisecond, p.logText())
-			logs := p.logText()
+				return strings.Count(p.LogText(), c.want) >= 3
+			}, 15*time.Second, 10*time.Millisecond, p.LogText())
+			logs := p.LogText()
 			assert.Contains(t, logs, `"msg":"disconnected"`)
 			assert.Contains(t, logs, `"msg":"retrying"`)
 			assert.NotContains(t, logs, `"msg":"registered"`)
 			_, known := reg.Get(id)
 			assert.False(t, known, "an agent that failed TLS verification reached the registry")
-			select {
-			case <-p.exited:
-				t.Fatalf("agent exited after a certificate error:\n%s", logs)
-			default:
-			}
-			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-			assert.Equal(t, 0, p.exitCode(t), p.logText())
+			p.RequireRunning(t, "agent exited after a certificate error")
+			assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
 		})
 	}
 	// No failed handshake reached the reactor.

@@ -317,7 +317,7 @@ func TestIdentityFlappingBanStopsTwoAgentsSharingAnID(t *testing.T) {
 	require.Eventually(t, func() bool {
 		l, err := s.api.ListBans(ctx, "cid", 0, "")
 		return err == nil && len(l.Bans) == 1 && l.Bans[0].By == "flapping"
-	}, 30*time.Second, 20*time.Millisecond, "no flapping ban\nagent a:\n%s\nagent b:\n%s", a.logText(), b.logText())
+	}, 30*time.Second, 20*time.Millisecond, "no flapping ban\nagent a:\n%s\nagent b:\n%s", a.LogText(), b.LogText())
 	bans, err := s.api.ListBans(ctx, "cid", 0, "")
 	require.NoError(t, err)
 	assert.Equal(t, "flapping", bans.Bans[0].Reason)
@@ -338,7 +338,7 @@ func TestIdentityFlappingBanStopsTwoAgentsSharingAnID(t *testing.T) {
 		require.Equal(t, rec.CPort, now.CPort)
 		time.Sleep(50 * time.Millisecond)
 	}
-	logs := a.logText() + b.logText()
+	logs := a.LogText() + b.LogText()
 	assert.Contains(t, logs, "banned", "the refused agent was never told")
 	assert.Equal(t, 1.0, metricOf(t, s.p.AdminURL(t), "cliser_flapping_bans_total"))
 }

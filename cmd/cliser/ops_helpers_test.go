@@ -45,12 +45,8 @@ func startOpsServer(t *testing.T, token string) *opsServer {
 	hs, err := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithToken(token)).Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-		_ = hs.Shutdown(ctx)
-	})
+	testkit.StopAtEnd(t, srv.Stop)
+	testkit.StopAtEnd(t, hs.Shutdown)
 	return &opsServer{reg: reg, srv: srv, admin: "http://" + hs.Addr()}
 }
 
