@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -10,10 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"text/template"
 	"time"
 
+	"github.com/pires/go-proxyproto"
+	"github.com/pires/go-proxyproto/tlvparse"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -23,6 +27,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
 )
 
 // TLS in front of cliser, as docs/tls.md tells it: client (the Go client
@@ -63,10 +68,7 @@ backend cliser
 const tlsServerName = "cliser.example"
 
 func TestTLSThroughHAProxy(t *testing.T) {
-	haproxy, err := exec.LookPath("haproxy")
-	if err != nil {
-		t.Skip("haproxy is not on PATH: `apt-get install -y haproxy` to run the TLS-in-front test (CI installs it)")
-	}
+	haproxy := haproxyOrSkip(t, "the TLS-in-front test")
 	const password = "tls-s3cret-5521"
 	cliser := testkit.Serve(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
 		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
@@ -76,16 +78,12 @@ func TestTLSThroughHAProxy(t *testing.T) {
 
 	dir := t.TempDir()
 	caPool, caPath, pemPath := writeTestPKI(t, dir)
-	front := freePort(t)
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	var cfg bytes.Buffer
-	require.NoError(t, template.Must(template.New("cfg").Parse(haproxyConfig)).Execute(&cfg,
+	front := testkit.FreeAddr(t)
+	startHAProxy(t, haproxy, dir, haproxyConfig,
 		map[string]string{"Front": front, "PEM": pemPath, "Cliser": cliser.Addr, "MaxConn": "1000",
 			// HAProxy's side of the backend connection gets an address of its
 			// own, so that cip proves it came from the PROXY header.
-			"Source": "127.0.0.9"}))
-	require.NoError(t, os.WriteFile(cfgPath, cfg.Bytes(), 0o600))
-	testkit.HAProxy(t, haproxy, cfgPath, front)
+			"Source": "127.0.0.9"})
 
 	tlsCfg := &tls.Config{RootCAs: caPool, ServerName: tlsServerName, MinVersion: tls.VersionTLS12}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -148,36 +146,19 @@ func TestTLSThroughHAProxy(t *testing.T) {
 	// The bundled agent, the built binary, is the TLS client just as well:
 	// it registers (cip is the agent's loopback address, not the source
 	// HAProxy uses towards cliser) and a 130 order makes it exit 0.
-	agent := exec.Command(testkit.Binary(t), "agent", "--server", front, "--id", "tls-agent-1",
-		"--tls-ca", caPath, "--tls-server-name", tlsServerName, "--backoff-min", "50ms")
-	agent.Env = append(os.Environ(), "CLISER_PASSWORD="+password)
-	var agentOut testkit.LockedBuffer
-	agent.Stdout, agent.Stderr = &agentOut, &agentOut
-	require.NoError(t, agent.Start())
-	agentDone := make(chan error, 1)
-	go func() { agentDone <- agent.Wait() }()
-	t.Cleanup(func() {
-		_ = agent.Process.Kill()
-		<-agentDone
-		agentDone <- nil
-	})
+	agent := testkit.Start(t, testkit.Environ(nil, "CLISER_PASSWORD="+password), "agent", "--server", front,
+		"--id", "tls-agent-1", "--tls-ca", caPath, "--tls-server-name", tlsServerName, "--backoff-min", "50ms")
 	require.Eventually(t, func() bool {
 		rec, err := api.Get(ctx, "tls-agent-1")
 		return err == nil && rec.CStatus
-	}, 15*time.Second, 20*time.Millisecond, "the agent did not register through HAProxy:\n%s", &agentOut)
+	}, 15*time.Second, 20*time.Millisecond, "the agent did not register through HAProxy:\n%s", agent.LogText())
 	rec, err = api.Get(ctx, "tls-agent-1")
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1", rec.CIP, "cip must be the agent's address, from the PROXY header")
 	_, err = api.Shutdown(ctx, "tls-agent-1", "agent test over")
 	require.NoError(t, err)
-	select {
-	case err := <-agentDone:
-		agentDone <- err
-		require.NoError(t, err, "the agent must exit 0 after a shutdown order:\n%s", agentOut.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the agent did not exit after the shutdown order:\n%s", agentOut.String())
-	}
-	assert.NotContains(t, agentOut.String(), password, "the agent logged its password")
+	require.Equal(t, 0, agent.Wait(t), "the agent must exit 0 after a shutdown order:\n%s", agent.LogText())
+	assert.NotContains(t, agent.LogText(), password, "the agent logged its password")
 
 	// The server's drain reaches the client through HAProxy.
 	second, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "tls-device-2", TLS: tlsCfg})
@@ -199,4 +180,247 @@ func writeTestPKI(t *testing.T, dir string) (pool *x509.CertPool, caPath, pemPat
 	ca := testkit.NewCA(t)
 	pemPath = ca.Issue(t, tlsServerName, "127.0.0.1").WriteBundle(t, dir, "cliser.pem")
 	return ca.Pool(), ca.WriteFile(t, dir), pemPath
+}
+
+// haproxyOrSkip is the path of the haproxy binary; without one the test
+// (forWhat) is skipped, saying how to run it.
+func haproxyOrSkip(t *testing.T, forWhat string) string {
+	t.Helper()
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skipf("haproxy is not on PATH: `apt-get install -y haproxy` to run %s (CI installs it)", forWhat)
+	}
+	return haproxy
+}
+
+// startHAProxy writes tmpl, filled with vals, as dir/haproxy.cfg and runs
+// haproxy on it until the test ends; vals["Front"] is the bind it waits
+// for.
+func startHAProxy(t *testing.T, haproxy, dir, tmpl string, vals map[string]string) {
+	t.Helper()
+	var cfg bytes.Buffer
+	require.NoError(t, template.Must(template.New("cfg").Parse(tmpl)).Execute(&cfg, vals))
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	require.NoError(t, os.WriteFile(cfgPath, cfg.Bytes(), 0o600))
+	testkit.HAProxy(t, haproxy, cfgPath, vals["Front"])
+}
+
+// Identity from a client certificate, as docs/tls.md tells it: a Go TLS
+// client with a client certificate -> HAProxy (verifies it against the
+// fleet CA, sends its CN in the PROXY v2 header: send-proxy-v2-ssl-cn) ->
+// `cliser serve --proxy-protocol --proxy-trusted <HAProxy> --require-cert-cn`
+// (the built binary).
+
+// certHAProxyConfig has two binds: "verify required", the recipe, and
+// "verify optional" that lets a missing or foreign certificate through, so
+// that cliser's own refusal of an unverified one is seen too.
+const certHAProxyConfig = `global
+    maxconn 100
+    nbthread 1
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 2m
+    timeout server 2m
+
+frontend cliser_mtls
+    bind {{.Front}} ssl crt {{.PEM}} ca-file {{.CA}} verify required
+    default_backend cliser
+
+frontend cliser_mtls_optional
+    bind {{.FrontOptional}} ssl crt {{.PEM}} ca-file {{.CA}} verify optional ca-ignore-err all crt-ignore-err all
+    default_backend cliser
+
+backend cliser
+    source {{.Source}}
+    server cliser {{.Cliser}} send-proxy-v2-ssl-cn
+`
+
+// haproxySource is the address HAProxy speaks to cliser from: the only
+// one in --proxy-trusted.
+const haproxySource = "127.0.0.9"
+
+func TestCertCNThroughHAProxy(t *testing.T) {
+	haproxy := haproxyOrSkip(t, "the client-certificate test")
+	const password = "cn-s3cret-8812"
+	cliser := testkit.Serve(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--proxy-protocol", "--proxy-trusted", haproxySource+"/32", "--require-cert-cn",
+		"--keepalive-interval", "200ms", "--keepalive-timeout", "3s")
+	api, err := admin.NewClient("http://"+cliser.AdminAddr, "", 5*time.Second)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	ca := testkit.NewCA(t)
+	serverPEM := ca.Issue(t, tlsServerName, "127.0.0.1").WriteBundle(t, dir, "cliser.pem")
+	front, frontOptional := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	startHAProxy(t, haproxy, dir, certHAProxyConfig, map[string]string{
+		"Front": front, "FrontOptional": frontOptional, "PEM": serverPEM, "CA": ca.WriteFile(t, dir),
+		"Source": haproxySource, "Cliser": cliser.Addr,
+	})
+
+	device := ca.IssueClient(t, "cn-device-1")
+	withCert := func(certs ...tls.Certificate) *tls.Config {
+		return &tls.Config{RootCAs: ca.Pool(), ServerName: tlsServerName, MinVersion: tls.VersionTLS12, Certificates: certs}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// The certificate's CN is the client ID: it registers, keep-alives flow.
+	core, clientLogs := observer.New(zapcore.DebugLevel)
+	conn, err := client.Dial(ctx, client.Config{Addr: front, Password: password, ID: "cn-device-1", TLS: withCert(device.TLS),
+		Logger: zap.New(core)})
+	require.NoError(t, err, "a matching certificate must register:\n%s", cliser.LogText())
+	rec, err := api.Get(ctx, "cn-device-1")
+	require.NoError(t, err)
+	assert.True(t, rec.CStatus)
+	assert.Equal(t, "127.0.0.1", rec.CIP, "cip comes from the trusted PROXY header")
+	answered := func() int { return clientLogs.FilterMessage("keep-alive answered").Len() }
+	waitKeepAlives := func() {
+		t.Helper()
+		before := answered()
+		require.Eventually(t, func() bool { return answered() >= before+3 }, 10*time.Second, 10*time.Millisecond,
+			"keep-alives stopped")
+	}
+	waitKeepAlives()
+
+	authFailed := "190 " + protocol.ReasonAuthFailed.String()
+	// The same certificate for another client ID.
+	assert.Equal(t, []string{"110 password", "120 id", authFailed},
+		tlsTranscript(t, front, withCert(device.TLS), password, "cn-device-2"))
+	// Another device's certificate for this one's ID.
+	assert.Equal(t, []string{"110 password", "120 id", authFailed},
+		tlsTranscript(t, front, withCert(ca.IssueClient(t, "cn-device-3").TLS), password, "cn-device-1"))
+
+	// No client certificate: HAProxy's "verify required" refuses the TLS
+	// handshake, and nothing reaches cliser.
+	lines, err := tlsLines(front, withCert(), password, "cn-device-1")
+	assert.Error(t, err, "a connection without a client certificate got through")
+	assert.Empty(t, lines)
+
+	// Through the "verify optional" bind cliser sees them and refuses: no
+	// certificate at all, and one from a CA the fleet does not trust
+	// (HAProxy says verify != 0).
+	assert.Equal(t, []string{"110 password", "120 id", authFailed},
+		tlsTranscript(t, frontOptional, withCert(), password, "cn-device-1"))
+	foreign := testkit.NewCA(t).IssueClient(t, "cn-device-1")
+	assert.Equal(t, []string{"110 password", "120 id", authFailed},
+		tlsTranscript(t, frontOptional, withCert(foreign.TLS), password, "cn-device-1"))
+	// And the right certificate passes there too, so the refusals above
+	// were for the certificate, not for the bind.
+	assert.Equal(t, []string{"110 password", "120 id", "140"},
+		firstWords(tlsTranscriptUntil(t, frontOptional, withCert(ca.IssueClient(t, "cn-device-4").TLS), password, "cn-device-4", "140 ")))
+
+	// A forged header sent straight to cliser from an address outside
+	// --proxy-trusted, claiming the device's verified certificate: refused
+	// before anything else is said.
+	forged := dialFrom(t, cliser.Addr, "127.0.0.1")
+	forged.mustSend(string(sslCNHeader(t, "cn-device-1")) + "110 " + password + "\n120 cn-device-1\n")
+	assert.Equal(t, []string{"190 " + protocol.ReasonProtocolError.String()}, forged.transcript(10*time.Second))
+
+	// None of that disturbed the device's session.
+	waitKeepAlives()
+	select {
+	case <-conn.Done():
+		t.Fatalf("the device's session ended: %v", conn.Wait())
+	default:
+	}
+	for _, id := range []string{"cn-device-2", "cn-device-3"} {
+		_, err := api.Get(ctx, id)
+		assert.Error(t, err, "%s must not be in the registry", id)
+	}
+	_ = conn.Close(ctx)
+	assert.NotContains(t, cliser.LogText(), password, "a password reached the logs")
+}
+
+// tlsTranscript dials front over TLS, answers both prompts at once and
+// returns every line until the server closes.
+func tlsTranscript(t *testing.T, front string, cfg *tls.Config, password, id string) []string {
+	t.Helper()
+	lines, err := tlsLines(front, cfg, password, id)
+	require.NoError(t, err, "lines so far: %q", lines)
+	return lines
+}
+
+// tlsTranscriptUntil is tlsTranscript that stops at the first line with
+// prefix stop (a session that registers is not closed by the server).
+func tlsTranscriptUntil(t *testing.T, front string, cfg *tls.Config, password, id, stop string) []string {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", front, cfg)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write([]byte("110 " + password + "\n120 " + id + "\n"))
+	require.NoError(t, err)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	r := bufio.NewReader(c)
+	var lines []string
+	for {
+		line, err := r.ReadString('\n')
+		require.NoError(t, err, "lines so far: %q", lines)
+		lines = append(lines, strings.TrimSuffix(line, "\n"))
+		if strings.HasPrefix(line, stop) {
+			return lines
+		}
+	}
+}
+
+// tlsLines is tlsTranscript's work: the error is what ended the reading
+// other than the server's close.
+func tlsLines(front string, cfg *tls.Config, password, id string) ([]string, error) {
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", front, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("110 " + password + "\n120 " + id + "\n")); err != nil {
+		return nil, err
+	}
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(c)
+	var lines []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			if closedByPeer(err) || err.Error() == "EOF" {
+				return lines, nil
+			}
+			return lines, err
+		}
+		lines = append(lines, strings.TrimSuffix(line, "\n"))
+	}
+}
+
+func firstWords(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l
+		if strings.HasPrefix(l, "140 ") {
+			out[i] = "140"
+		}
+	}
+	return out
+}
+
+// sslCNHeader is a PROXY v2 header such as HAProxy sends for a verified
+// client certificate named cn, written with go-proxyproto.
+func sslCNHeader(t *testing.T, cn string) []byte {
+	t.Helper()
+	h := proxyproto.HeaderProxyFromAddrs(2, &net.TCPAddr{IP: net.ParseIP("198.51.100.4"), Port: 40000},
+		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070})
+	tlv, err := tlvparse.PP2SSL{
+		Client: tlvparse.PP2_BITFIELD_CLIENT_SSL | tlvparse.PP2_BITFIELD_CLIENT_CERT_CONN,
+		TLV: []proxyproto.TLV{
+			{Type: proxyproto.PP2_SUBTYPE_SSL_VERSION, Value: []byte("TLSv1.3")},
+			{Type: proxyproto.PP2_SUBTYPE_SSL_CN, Value: []byte(cn)},
+		},
+	}.Marshal()
+	require.NoError(t, err)
+	require.NoError(t, h.SetTLVs([]proxyproto.TLV{tlv}))
+	b, err := h.Format()
+	require.NoError(t, err)
+	return b
 }

@@ -35,7 +35,7 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 		password = "restart-s3cret-7781"
 	)
 	dataDir := t.TempDir()
-	listen := freePort(t)
+	listen := testkit.FreeAddr(t)
 	env := []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="}
 	args := []string{"--listen", listen, "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--keepalive-interval", "1s", "--keepalive-timeout", "5s", "--log-format", "json"}

@@ -105,10 +105,7 @@ func webhookEnv() []string {
 // once it is up it gets every event of both runs, once each, in order.
 func TestBinaryWebhookReceiverDownAcrossRestart(t *testing.T) {
 	dataDir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close()) // down: connections are refused
+	addr := testkit.FreeAddr(t) // down: connections are refused
 	args := serveArgs(dataDir, "--webhook-url", "http://"+addr+"/hook", "--webhook-linger", "20ms")
 
 	p := testkit.Serve(t, webhookEnv(), args...)
