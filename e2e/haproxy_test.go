@@ -70,11 +70,7 @@ const tlsServerName = "cliser.example"
 func TestTLSThroughHAProxy(t *testing.T) {
 	haproxy := haproxyOrSkip(t, "the TLS-in-front test")
 	const password = "tls-s3cret-5521"
-	cliser := testkit.Serve(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
-		"--proxy-protocol", "--keepalive-interval", "200ms", "--keepalive-timeout", "3s")
-	api, err := admin.NewClient("http://"+cliser.AdminAddr, "", 5*time.Second)
-	require.NoError(t, err)
+	cliser, api := serveBehindHAProxy(t, password)
 
 	dir := t.TempDir()
 	caPool, caPath, pemPath := writeTestPKI(t, dir)
@@ -182,6 +178,19 @@ func writeTestPKI(t *testing.T, dir string) (pool *x509.CertPool, caPath, pemPat
 	return ca.Pool(), ca.WriteFile(t, dir), pemPath
 }
 
+// serveBehindHAProxy runs `cliser serve --proxy-protocol` with password,
+// fast keep-alives and the extra flags, and returns it with a client of
+// its admin API.
+func serveBehindHAProxy(t *testing.T, password string, extra ...string) (*testkit.Served, *admin.Client) {
+	t.Helper()
+	cliser := testkit.Serve(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
+		append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+			"--proxy-protocol", "--keepalive-interval", "200ms", "--keepalive-timeout", "3s"}, extra...)...)
+	api, err := admin.NewClient(cliser.AdminURL(t), "", 5*time.Second)
+	require.NoError(t, err)
+	return cliser, api
+}
+
 // haproxyOrSkip is the path of the haproxy binary; without one the test
 // (forWhat) is skipped, saying how to run it.
 func haproxyOrSkip(t *testing.T, forWhat string) string {
@@ -245,12 +254,7 @@ const haproxySource = "127.0.0.9"
 func TestCertCNThroughHAProxy(t *testing.T) {
 	haproxy := haproxyOrSkip(t, "the client-certificate test")
 	const password = "cn-s3cret-8812"
-	cliser := testkit.Serve(t, []string{"CLISER_PASSWORD=" + password, "CLISER_ADMIN_TOKEN="},
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
-		"--proxy-protocol", "--proxy-trusted", haproxySource+"/32", "--require-cert-cn",
-		"--keepalive-interval", "200ms", "--keepalive-timeout", "3s")
-	api, err := admin.NewClient("http://"+cliser.AdminAddr, "", 5*time.Second)
-	require.NoError(t, err)
+	cliser, api := serveBehindHAProxy(t, password, "--proxy-trusted", haproxySource+"/32", "--require-cert-cn")
 
 	dir := t.TempDir()
 	ca := testkit.NewCA(t)
