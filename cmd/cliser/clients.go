@@ -78,10 +78,7 @@ func newClientsCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
-	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
-	pf.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
+	adminFlags(cmd, o)
 	cmd.AddCommand(newClientsListCmd(o), newClientsGetCmd(o), newClientsShutdownCmd(o), newClientsKickCmd(o))
 	return cmd
 }
