@@ -178,3 +178,17 @@ func TestAgentHookTimeoutKillsIt(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestAgentPasswordFileMode(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(file, []byte("s3cret\n"), 0o644))
+	_, err := agentPassword(file)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "chmod 600")
+	require.NoError(t, os.Chmod(file, 0o600))
+	pw, err := agentPassword(file)
+	require.NoError(t, err)
+	assert.Equal(t, "s3cret", pw)
+}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -474,20 +472,6 @@ func TestIdentityListsPage(t *testing.T) {
 		}
 	}
 	assert.Len(t, seen, 5)
-}
-
-func TestAgentPasswordFileMode(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "secret")
-	require.NoError(t, os.WriteFile(file, []byte("s3cret\n"), 0o644))
-	_, err := agentPassword(file)
-	require.Error(t, err)
-	assert.Equal(t, 2, exitCode(err))
-	assert.Contains(t, err.Error(), "chmod 600")
-	require.NoError(t, os.Chmod(file, 0o600))
-	pw, err := agentPassword(file)
-	require.NoError(t, err)
-	assert.Equal(t, "s3cret", pw)
 }
 
 // The JSON shapes are IDENTITY.md's, field for field.
