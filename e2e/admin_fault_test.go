@@ -184,7 +184,7 @@ func fillRegistry(t *testing.T, s *server, n int) {
 			defer func() { <-sem }()
 			c := dialFrom(t, s.Addr(), "")
 			c.handshake(fmt.Sprintf("filler-%04d-with-a-longish-client-id", i))
-			_ = c.conn.Close()
+			_ = c.Conn.Close()
 		}()
 	}
 	wg.Wait()

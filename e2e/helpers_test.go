@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
@@ -83,21 +83,19 @@ func stringify(v any) string {
 	return ""
 }
 
-// rawConn speaks the protocol by hand over a real TCP connection, from a
-// chosen loopback source address (the whole 127.0.0.0/8 is local on Linux,
-// so each case can have an IP of its own for the per-IP limits).
+// rawConn is testkit's raw client, from a chosen loopback source address
+// (the whole 127.0.0.0/8 is local on Linux, so each case can have an IP of
+// its own for the per-IP limits), with a hostile sender's habits: a write
+// to a closed connection is returned, not fatal, and a transcript reads to
+// the server's close.
 type rawConn struct {
-	t    testing.TB
-	conn *net.TCPConn
-	r    *bufio.Reader
+	*testkit.RawClient
+	t testing.TB
 }
 
 func dialFrom(t testing.TB, addr, sourceIP string) *rawConn {
 	t.Helper()
-	c, err := tryDialFrom(addr, sourceIP)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return &rawConn{t: t, conn: c, r: bufio.NewReader(c)}
+	return &rawConn{RawClient: testkit.DialFrom(t, addr, sourceIP), t: t}
 }
 
 func tryDialFrom(addr, sourceIP string) (*net.TCPConn, error) {
@@ -115,8 +113,8 @@ func tryDialFrom(addr, sourceIP string) (*net.TCPConn, error) {
 // send writes s; a hostile sender does not care whether the server has
 // already closed, so write errors are returned, not fatal.
 func (c *rawConn) send(s string) error {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err := c.conn.Write([]byte(s))
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.Conn.Write([]byte(s))
 	return err
 }
 
@@ -126,19 +124,12 @@ func (c *rawConn) mustSend(s string) {
 }
 
 func (c *rawConn) readLine(within time.Duration) (string, error) {
-	_ = c.conn.SetReadDeadline(time.Now().Add(within))
-	line, err := c.r.ReadString('\n')
+	_ = c.Conn.SetReadDeadline(time.Now().Add(within))
+	line, err := c.R.ReadString('\n')
 	if err != nil {
 		return line, err
 	}
 	return strings.TrimSuffix(line, "\n"), nil
-}
-
-func (c *rawConn) expect(want string) {
-	c.t.Helper()
-	line, err := c.readLine(5 * time.Second)
-	require.NoError(c.t, err, "waiting for %q, read %q", want, line)
-	require.Equal(c.t, want, line)
 }
 
 // transcript reads every line until the server closes the connection, or
@@ -149,8 +140,8 @@ func (c *rawConn) transcript(within time.Duration) []string {
 	deadline := time.Now().Add(within)
 	var lines []string
 	for {
-		_ = c.conn.SetReadDeadline(deadline)
-		line, err := c.r.ReadString('\n')
+		_ = c.Conn.SetReadDeadline(deadline)
+		line, err := c.R.ReadString('\n')
 		if line != "" {
 			lines = append(lines, strings.TrimSuffix(line, "\n"))
 		}
@@ -171,15 +162,9 @@ func closedByPeer(err error) bool {
 func (c *rawConn) handshake(id string) uint16 {
 	c.t.Helper()
 	c.mustSend("110 " + testPassword + "\n120 " + id + "\n")
-	c.expect("110 password")
-	c.expect("120 id")
-	line, err := c.readLine(5 * time.Second)
-	require.NoError(c.t, err)
-	arg, ok := strings.CutPrefix(line, "140 ")
-	require.True(c.t, ok, "want 140, got %q", line)
-	sid, err := protocol.ParseConnected([]byte(arg))
-	require.NoError(c.t, err)
-	return sid
+	c.Expect("110 password")
+	c.Expect("120 id")
+	return c.ExpectConnected()
 }
 
 // nextKeepAlive reads up to the next "100 <token>" and returns its token.

@@ -196,8 +196,8 @@ func chunks(s string, n int) []string {
 // splits the stream.
 func splitAtEveryByte(t *testing.T, c *rawConn) {
 	const wire = "110 " + testPassword + "\r\n120 bad id!\n"
-	addr := c.conn.RemoteAddr().String()
-	srcIP := c.conn.LocalAddr().(*net.TCPAddr).IP.String()
+	addr := c.Conn.RemoteAddr().String()
+	srcIP := c.Conn.LocalAddr().(*net.TCPAddr).IP.String()
 	var wg sync.WaitGroup
 	for cut := 1; cut < len(wire); cut++ {
 		wg.Add(1)
@@ -218,8 +218,8 @@ func splitAtEveryByte(t *testing.T, c *rawConn) {
 	for i := range len(okPass) {
 		require.NoError(t, c.send(okPass[i:i+1]))
 	}
-	c.expect("110 password")
-	c.expect("120 id")
+	c.Expect("110 password")
+	c.Expect("120 id")
 	require.NoError(t, c.send("120 split-ok\n"[:5]))
 	require.NoError(t, c.send("120 split-ok\n"[5:]))
 	line, err := c.readLine(5 * time.Second)
@@ -622,7 +622,7 @@ func assertHandshakeSlotsFree(t *testing.T, s *server, ips ...string) {
 			require.Equal(t, "110 password", line, "%s connection %d: a handshake slot leaked", ip, i)
 		}
 		for _, c := range conns {
-			_ = c.conn.Close()
+			_ = c.Conn.Close()
 		}
 	}
 }

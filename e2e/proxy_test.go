@@ -63,7 +63,7 @@ func startEchoer(t *testing.T, addr, id, clientIP string) *echoer {
 			}
 		}
 	}()
-	t.Cleanup(func() { _ = c.conn.Close(); <-e.done })
+	t.Cleanup(func() { _ = c.Conn.Close(); <-e.done })
 	return e
 }
 
@@ -172,15 +172,15 @@ func TestHostileProxyHeaders(t *testing.T) {
 				c.mustSend(hdr[:cut])
 				id := fmt.Sprintf("proxy-cut-%d-%d", i, cut)
 				c.mustSend(hdr[cut:] + okPass + "120 " + id + "\n")
-				c.expect("110 password") // once the header is whole
-				c.expect("120 id")
+				c.Expect("110 password") // once the header is whole
+				c.Expect("120 id")
 				line, err := c.readLine(5 * time.Second)
 				require.NoError(t, err)
 				require.True(t, strings.HasPrefix(line, "140 connected "), line)
 				rec, ok := s.reg.Get(id)
 				require.True(t, ok)
 				require.Equal(t, fmt.Sprintf("198.51.100.%d", 20+i), rec.CIP, "cip must come from the header")
-				_ = c.conn.Close()
+				_ = c.Conn.Close()
 				conns++
 			}
 		}
