@@ -5,9 +5,11 @@
 // certificates (NewCA), a client that speaks the line protocol by hand
 // (Dial, RawClient), HAProxy run in front of a server (HAProxy), a real
 // nats-server with JetStream for cluster tests (NATS), the bench module's
-// cliser-bench and floor-server built once (BenchBinary, FloorBinary), and
-// a test's server stopped, or its run bounded, when it ends (StopAtEnd,
-// Context).
+// cliser-bench and floor-server built once (BenchBinary, FloorBinary), a
+// test's server stopped, or its run bounded, when it ends (StopAtEnd,
+// Context), a command that must end by itself (Run, Environ) or keep
+// running (Start, Process), the admin API over plain HTTP (HTTPDo,
+// HTTPGet, Metric) and a free loopback port (FreeAddr).
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,
