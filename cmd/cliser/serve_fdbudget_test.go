@@ -64,22 +64,11 @@ func TestBinaryMaxConnectionsCheckedAgainstOpenFilesLimit(t *testing.T) {
 // listener is capped, the ceiling sits below the limit, the surplus gets
 // "190 server full", and the healthy clients echo keep-alives throughout.
 func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
-	wrap := prlimitOrSkip(t)
-	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"},
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
-		"--keepalive-interval", "200ms", "--keepalive-timeout", "10s", "--handshake-timeout", "2m",
-		"--max-handshakes-per-ip", "0")
+	p := serveUnderLimit(t)
 	base := "http://" + p.AdminAddr
 
 	const healthy = 20
-	echoers := make([]*echoer, healthy)
-	for i := range echoers {
-		c := testkit.Dial(t, p.Addr)
-		c.Timeout = 20 * time.Second
-		c.Register("fd-pw", fmt.Sprintf("healthy-%02d", i))
-		echoers[i] = startEchoer(c)
-	}
-	waitEchoes(t, echoers, 2)
+	echoers := startEchoers(t, p.Addr, healthy, "healthy")
 
 	// ~1,300 idle HTTP connections: each asks /healthz once with
 	// keep-alive and then holds its connection. Past the admin cap they
@@ -157,19 +146,8 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 // per loop each accept is opened, or refused, before the next, so the
 // reserve bounds what is in flight. The healthy clients echo throughout.
 func TestBinarySurvivesConnectFlood(t *testing.T) {
-	wrap := prlimitOrSkip(t)
-	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"},
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
-		"--keepalive-interval", "200ms", "--keepalive-timeout", "10s", "--handshake-timeout", "2m",
-		"--max-handshakes-per-ip", "0")
-	echoers := make([]*echoer, 10)
-	for i := range echoers {
-		c := testkit.Dial(t, p.Addr)
-		c.Timeout = 20 * time.Second
-		c.Register("fd-pw", fmt.Sprintf("flood-healthy-%02d", i))
-		echoers[i] = startEchoer(c)
-	}
-	waitEchoes(t, echoers, 2)
+	p := serveUnderLimit(t)
+	echoers := startEchoers(t, p.Addr, 10, "flood-healthy")
 
 	// Each connector closes what it opened at once: the server still
 	// accepts every one, and this process holds no more than 256.
@@ -206,6 +184,32 @@ func TestBinarySurvivesConnectFlood(t *testing.T) {
 	registerWhenRoom(t, p.Addr, "after-flood")
 	assert.NotContains(t, p.LogText(), "too many open files")
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
+// serveUnderLimit runs serve under prlimit's open-files limit, with fast
+// keep-alives, a long handshake timeout and no per-IP handshake limit:
+// the flood tests' server.
+func serveUnderLimit(t *testing.T) *testkit.Served {
+	t.Helper()
+	return testkit.ServeWrapped(t, prlimitOrSkip(t), []string{"CLISER_PASSWORD=fd-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--keepalive-interval", "200ms", "--keepalive-timeout", "10s", "--handshake-timeout", "2m",
+		"--max-handshakes-per-ip", "0")
+}
+
+// startEchoers registers n healthy clients (prefix-00, prefix-01, ...)
+// that answer every keep-alive, and waits for two echoes of each.
+func startEchoers(t *testing.T, addr string, n int, prefix string) []*echoer {
+	t.Helper()
+	echoers := make([]*echoer, n)
+	for i := range echoers {
+		c := testkit.Dial(t, addr)
+		c.Timeout = 20 * time.Second
+		c.Register("fd-pw", fmt.Sprintf("%s-%02d", prefix, i))
+		echoers[i] = startEchoer(c)
+	}
+	waitEchoes(t, echoers, 2)
+	return echoers
 }
 
 // registerWhenRoom registers cid, retrying while closed connections of
