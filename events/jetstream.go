@@ -24,8 +24,11 @@ const (
 	DefaultSubjectPrefix = "cliser.events"
 	// streamCache is how many of the newest events each node keeps in
 	// memory from its tail of the stream: reads of them (the API, the
-	// stream, webhook delivery) cost no NATS round trip.
-	streamCache = 65536
+	// stream, webhook delivery) cost no NATS round trip. Like the single
+	// node's recent tail, it holds what live readers follow, not the
+	// fleet's history: at ~433 B a decoded event, 65,536 (up to twice
+	// that before a trim) cost a node 30-50 MiB.
+	streamCache = 8192
 	// publishChunk is the most events published before waiting for their
 	// acknowledgments (under nats.go's default of 4,000 outstanding).
 	publishChunk = 1000
