@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/cliser/cliser/bench/harness"
@@ -153,8 +152,6 @@ func ratioList(v []float64) string {
 		}
 		fmt.Fprintf(&b, "%.2f×", x)
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	fmt.Fprintf(&b, " (**%.2f×**)", s[len(s)/2])
+	fmt.Fprintf(&b, " (**%.2f×**)", median(v))
 	return b.String()
 }

@@ -24,6 +24,10 @@ func TestFloorRoundsRatiosPerRound(t *testing.T) {
 	md := floorRoundsMarkdown(all, harness.Quick(), time.Time{})
 	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25×, 1.50×, 1.00× (**1.25×**) | 1.25×, 1.25×, 1.25× (**1.25×**) | 1.20×, 1.20×, 1.20× (**1.20×**) |")
 	assert.Contains(t, md, "| cliser+events ÷ cliser (target ≤ 1.10×) | 1.05×, 1.05×, 1.05× (**1.05×**) | 1.10×, 1.10×, 1.10× (**1.10×**) | 1.00×, 1.00×, 1.00× (**1.00×**) |")
+
+	// Two rounds: the median is their mean, not the larger one.
+	md = floorRoundsMarkdown(all[:6], harness.Quick(), time.Time{})
+	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25×, 1.50× (**1.38×**) |")
 }
 
 // A round without bursts has no CPU per handshake: its report is still
