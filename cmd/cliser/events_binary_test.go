@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -131,11 +130,10 @@ func TestEventsBinaryLifecycle(t *testing.T) {
 	// The raw JSON has exactly EVENTS.md's names.
 	status, body := testkit.HTTPGet(t, api.Base()+"/v1/events?after=1&limit=1")
 	require.Equal(t, http.StatusOK, status)
-	var raw struct {
+	raw := decodeJSON[struct {
 		Events []map[string]any `json:"events"`
 		Next   uint64           `json:"next"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(body), &raw))
+	}](t, body)
 	require.Len(t, raw.Events, 1)
 	assert.Equal(t, uint64(2), raw.Next)
 	for _, k := range []string{"seq", "id", "type", "time", "cid", "sid", "cip", "cport", "session", "connected_at", "reason"} {
@@ -267,8 +265,7 @@ func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 
 	status, body := testkit.HTTPGet(t, api.Base()+"/v1/events?after=2")
 	require.Equal(t, http.StatusGone, status)
-	var gone admin.GoneResponse
-	require.NoError(t, json.Unmarshal([]byte(body), &gone))
+	gone := decodeJSON[admin.GoneResponse](t, body)
 	assert.Equal(t, uint64(7), gone.Oldest)
 	assert.NotEmpty(t, gone.Error)
 	ok, err := api.Events(context.Background(), &newest.Events[0].Seq, 100, admin.EventsFilter{}, 0)
@@ -277,7 +274,7 @@ func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 
 	status, body = testkit.HTTPDo(t, http.MethodGet, api.Base()+"/v1/events/stream", "", http.Header{"Last-Event-ID": {"1"}})
 	require.Equal(t, http.StatusGone, status, "410 before the stream starts")
-	require.NoError(t, json.Unmarshal([]byte(body), &gone))
+	gone = decodeJSON[admin.GoneResponse](t, body)
 	assert.Equal(t, uint64(7), gone.Oldest)
 	status, _ = testkit.HTTPGet(t, api.Base()+"/v1/events/stream?after=3&cid=r")
 	require.Equal(t, http.StatusGone, status)
@@ -355,7 +352,7 @@ func (r *sseReader) next(t *testing.T) (id uint64, typ string, ev events.Event) 
 		case strings.HasPrefix(line, "event: "):
 			typ = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
-			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev))
+			ev = decodeJSON[events.Event](t, strings.TrimPrefix(line, "data: "))
 			gotData = true
 		}
 	}
@@ -482,10 +479,7 @@ func (tp *tailProc) nextLine(t *testing.T) string {
 
 func (tp *tailProc) nextJSON(t *testing.T) events.Event {
 	t.Helper()
-	var ev events.Event
-	l := tp.nextLine(t)
-	require.NoError(t, json.Unmarshal([]byte(l), &ev), "line %q", l)
-	return ev
+	return decodeJSON[events.Event](t, tp.nextLine(t))
 }
 
 // Credential and ban changes are events too, and no secret is in them.
@@ -493,10 +487,9 @@ func TestEventsBinaryCredentialsAndBans(t *testing.T) {
 	_, api := eventsServer(t, t.TempDir())
 	status, body := testkit.HTTPDo(t, http.MethodPost, api.Base()+"/v1/credentials/dev-7", "", nil)
 	require.Less(t, status, 300, body)
-	var cred struct {
+	cred := decodeJSON[struct {
 		Secret string `json:"secret"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(body), &cred))
+	}](t, body)
 	status, body = testkit.HTTPDo(t, http.MethodPost, api.Base()+"/v1/bans", `{"kind": "ip", "value": "192.0.2.9", "reason": "scanner"}`, nil)
 	require.Less(t, status, 300, body)
 	status, body = testkit.HTTPDo(t, http.MethodDelete, api.Base()+"/v1/bans/ip/192.0.2.9", "", nil)
