@@ -116,3 +116,21 @@ func TestCliserEventsPostsToTheSink(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Each run starts an empty cliser: the records a run left in the work dir
+// are not the next run's (they made its RSS slope meaningless).
+func TestEachRunStartsAnEmptyCliser(t *testing.T) {
+	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
+		CliserBin: testkit.Binary(t), WorkDir: t.TempDir()}
+	first, err := startServer(runCtx(t), KindCliser, o)
+	require.NoError(t, err)
+	testkit.Dial(t, first.Addr()).Register("pw", "dev-1")
+	require.NoError(t, stopServer(first))
+
+	next, err := startServer(runCtx(t), KindCliser, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopServer(next) })
+	list, err := next.(*cliserProc).admin.List(runCtx(t), "", 10, "")
+	require.NoError(t, err)
+	assert.Empty(t, list.Clients, "the last run's records")
+}
