@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/cliser/cliser/internal/tick"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -96,18 +97,7 @@ func newStatsSampler(counts func() (int, int), m *Metrics, every time.Duration) 
 }
 
 // run samples every interval until ctx ends.
-func (s *statsSampler) run(ctx context.Context) {
-	t := time.NewTicker(s.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			s.tick(now)
-		}
-	}
-}
+func (s *statsSampler) run(ctx context.Context) { tick.Every(ctx, s.every, s.tick) }
 
 func (s *statsSampler) tick(now time.Time) {
 	c, total := s.counts()

@@ -5,22 +5,13 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/tick"
 )
 
 // runSweep removes expired bans (ban.deleted, and a delete behind) and
 // ended grace periods every sweep interval until ctx ends.
-func (s *Service) runSweep(ctx context.Context) {
-	t := time.NewTicker(s.opts.sweep)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			s.sweep(now)
-		}
-	}
-}
+func (s *Service) runSweep(ctx context.Context) { tick.Every(ctx, s.opts.sweep, s.sweep) }
 
 func (s *Service) sweep(now time.Time) {
 	s.pruneFlaps(now)
