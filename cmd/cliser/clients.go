@@ -66,21 +66,14 @@ func (o *clientsOptions) client() (*admin.Client, error) {
 }
 
 func newClientsCmd() *cobra.Command {
-	o := &clientsOptions{}
-	cmd := &cobra.Command{
-		Use:   "clients",
-		Short: "List and command clients through the admin API",
-		Long: "List and command the server's clients through its admin API.\n\n" +
-			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n" +
-			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071). When the server has\n" +
-			"CLISER_ADMIN_TOKEN set, set the same CLISER_ADMIN_TOKEN here.\n" +
+	return newAdminGroupCmd("clients",
+		"List and command clients through the admin API",
+		"List and command the server's clients through its admin API.\n\n"+
+			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n"+
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071). When the server has\n"+
+			"CLISER_ADMIN_TOKEN set, set the same CLISER_ADMIN_TOKEN here.\n"+
 			"Output is a table for people; -o json is for scripts.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	adminFlags(cmd, o)
-	cmd.AddCommand(newClientsListCmd(o), newClientsGetCmd(o), newClientsShutdownCmd(o), newClientsKickCmd(o))
-	return cmd
+		newClientsListCmd, newClientsGetCmd, newClientsShutdownCmd, newClientsKickCmd)
 }
 
 // defaultListLimit is one screenful-ish page: a fleet of 20,000 is not a

@@ -25,21 +25,50 @@ func adminFlags(cmd *cobra.Command, o *clientsOptions) {
 	pf.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
 }
 
-func newCredentialsCmd() *cobra.Command {
+// newAdminGroupCmd is a command that only groups admin-API subcommands
+// (clients, credentials, bans): it shows its help, owns the shared flags
+// and hands every subcommand the same options.
+func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) *cobra.Command {
 	o := &clientsOptions{}
 	cmd := &cobra.Command{
-		Use:   "credentials",
-		Short: "Enroll client IDs with a secret of their own, list and remove them",
-		Long: "Manage credentials through the admin API (docs/identity.md). A credential binds\n" +
-			"a generated secret to one client ID: from then on that ID is admitted only with\n" +
-			"that secret as its 110 answer. The secret is shown once, when it is created.\n" +
-			"The API is found as for `cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN).",
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs, // a usage mistake through markUsageErrors
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	adminFlags(cmd, o)
-	cmd.AddCommand(newCredentialsAddCmd(o), newCredentialsListCmd(o), newCredentialsRmCmd(o))
+	for _, sub := range subs {
+		cmd.AddCommand(sub(o))
+	}
 	return cmd
+}
+
+// listAll follows an API listing's cursors to its last page; fetch gets
+// the page after cursor and returns its items and the next cursor.
+func listAll[T any](fetch func(cursor string) ([]T, string, error)) ([]T, error) {
+	all := []T{}
+	cursor := ""
+	for {
+		items, next, err := fetch(cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if cursor = next; cursor == "" {
+			return all, nil
+		}
+	}
+}
+
+func newCredentialsCmd() *cobra.Command {
+	return newAdminGroupCmd("credentials",
+		"Enroll client IDs with a secret of their own, list and remove them",
+		"Manage credentials through the admin API (docs/identity.md). A credential binds\n"+
+			"a generated secret to one client ID: from then on that ID is admitted only with\n"+
+			"that secret as its 110 answer. The secret is shown once, when it is created.\n"+
+			"The API is found as for `cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN).",
+		newCredentialsAddCmd, newCredentialsListCmd, newCredentialsRmCmd)
 }
 
 func newCredentialsAddCmd(o *clientsOptions) *cobra.Command {
@@ -104,17 +133,12 @@ func newCredentialsListCmd(o *clientsOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []admin.Credential{}
-			cursor := ""
-			for {
+			all, err := listAll(func(cursor string) ([]admin.Credential, string, error) {
 				page, err := c.ListCredentials(cmd.Context(), 1000, cursor)
-				if err != nil {
-					return explain(c, err, "")
-				}
-				all = append(all, page.Credentials...)
-				if cursor = page.Next; cursor == "" {
-					break
-				}
+				return page.Credentials, page.Next, err
+			})
+			if err != nil {
+				return explain(c, err, "")
 			}
 			if o.output == "json" {
 				return writeJSONOut(cmd.OutOrStdout(), admin.CredentialList{Credentials: all})
@@ -155,19 +179,12 @@ func newCredentialsRmCmd(o *clientsOptions) *cobra.Command {
 }
 
 func newBansCmd() *cobra.Command {
-	o := &clientsOptions{}
-	cmd := &cobra.Command{
-		Use:   "bans",
-		Short: "Ban client IDs, IP addresses and networks; list and lift bans",
-		Long: "Manage bans through the admin API (docs/identity.md). A ban keeps a client ID\n" +
-			"(cid), an address (ip) or a network (net, CIDR) out, for --duration or until\n" +
+	return newAdminGroupCmd("bans",
+		"Ban client IDs, IP addresses and networks; list and lift bans",
+		"Manage bans through the admin API (docs/identity.md). A ban keeps a client ID\n"+
+			"(cid), an address (ip) or a network (net, CIDR) out, for --duration or until\n"+
 			"lifted; it also closes the live sessions it matches with 190 banned.",
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	adminFlags(cmd, o)
-	cmd.AddCommand(newBansAddCmd(o), newBansListCmd(o), newBansRmCmd(o))
-	return cmd
+		newBansAddCmd, newBansListCmd, newBansRmCmd)
 }
 
 func newBansAddCmd(o *clientsOptions) *cobra.Command {
@@ -223,17 +240,12 @@ func newBansListCmd(o *clientsOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := []admin.Ban{}
-			cursor := ""
-			for {
+			all, err := listAll(func(cursor string) ([]admin.Ban, string, error) {
 				page, err := c.ListBans(cmd.Context(), kind, 1000, cursor)
-				if err != nil {
-					return explain(c, err, "")
-				}
-				all = append(all, page.Bans...)
-				if cursor = page.Next; cursor == "" {
-					break
-				}
+				return page.Bans, page.Next, err
+			})
+			if err != nil {
+				return explain(c, err, "")
 			}
 			if o.output == "json" {
 				return writeJSONOut(cmd.OutOrStdout(), admin.BanList{Bans: all})
