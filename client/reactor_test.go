@@ -110,7 +110,7 @@ func TestRealServerTakeoverOlderDoesNotFightBack(t *testing.T) {
 	newer := dialT(t, realConfig(srv.Addr(), "real-4"))
 	require.Eventually(t, func() bool { return len(older.retries()) == 1 }, 5*time.Second, 5*time.Millisecond)
 	var d Disconnected
-	for _, e := range older.snapshot() {
+	for _, e := range older.All() {
 		if x, ok := e.(Disconnected); ok {
 			d = x
 		}
@@ -142,7 +142,7 @@ func TestRealServerRestartOnSamePortReconnects(t *testing.T) {
 
 	stopReactor(t, srv)
 	require.Eventually(t, func() bool { return len(l.retries()) >= 1 }, 5*time.Second, 5*time.Millisecond)
-	d := l.snapshot()[1].(Disconnected)
+	d := l.All()[1].(Disconnected)
 	assert.Equal(t, protocol.ReasonServerShuttingDown, d.Reason, "%v", d.Err)
 
 	var srv2 *reactor.Server

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,29 +9,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
 // eventLog collects Run's events for assertions.
-type eventLog struct {
-	mu     sync.Mutex
-	events []Event
-}
-
-func (l *eventLog) add(e Event) {
-	l.mu.Lock()
-	l.events = append(l.events, e)
-	l.mu.Unlock()
-}
-
-func (l *eventLog) snapshot() []Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Event(nil), l.events...)
-}
+type eventLog struct{ testkit.List[Event] }
 
 func (l *eventLog) connected() (n int) {
-	for _, e := range l.snapshot() {
+	for _, e := range l.All() {
 		if _, ok := e.(Connected); ok {
 			n++
 		}
@@ -41,7 +26,7 @@ func (l *eventLog) connected() (n int) {
 }
 
 func (l *eventLog) retries() (in []time.Duration) {
-	for _, e := range l.snapshot() {
+	for _, e := range l.All() {
 		if r, ok := e.(Retrying); ok {
 			in = append(in, r.In)
 		}
@@ -52,7 +37,7 @@ func (l *eventLog) retries() (in []time.Duration) {
 // runAsync starts Run and returns a channel with its result.
 func runAsync(ctx context.Context, cfg Config, b Backoff, l *eventLog) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, b, l.add) }()
+	go func() { done <- Run(ctx, cfg, b, l.Add) }()
 	return done
 }
 
@@ -76,7 +61,7 @@ func TestRunReconnectsAfterServerRestart(t *testing.T) {
 
 	require.Eventually(t, func() bool { return l.connected() == 2 }, 5*time.Second, 5*time.Millisecond)
 	var lost Disconnected
-	for _, e := range l.snapshot() {
+	for _, e := range l.All() {
 		if d, ok := e.(Disconnected); ok {
 			lost = d
 			break
@@ -119,7 +104,7 @@ func TestRunStopsAfterShutdownWithHookOnce(t *testing.T) {
 	assert.Equal(t, "130 ok", <-acks)
 	assert.Equal(t, int32(1), hooks.Load())
 	assert.Equal(t, 1, srv.acceptedCount(), "no reconnect after a shutdown")
-	assert.Equal(t, []Event{Connected{SID: 5}, ShutdownOrdered{Text: "bye"}}, l.snapshot())
+	assert.Equal(t, []Event{Connected{SID: 5}, ShutdownOrdered{Text: "bye"}}, l.All())
 }
 
 func TestRunAuthFailedBacksOffLong(t *testing.T) {
@@ -138,7 +123,7 @@ func TestRunAuthFailedBacksOffLong(t *testing.T) {
 		assert.GreaterOrEqual(t, in, 100*time.Millisecond, "auth failed waits in [Max/2, Max]")
 		assert.LessOrEqual(t, in, 200*time.Millisecond)
 	}
-	d := l.snapshot()[0].(Disconnected)
+	d := l.All()[0].(Disconnected)
 	assert.Equal(t, protocol.ReasonAuthFailed, d.Reason)
 	assert.ErrorIs(t, d.Err, ErrAuthFailed)
 	cancel()

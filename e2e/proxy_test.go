@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 )
@@ -35,8 +36,7 @@ type echoer struct {
 	id   string
 	c    *rawConn
 	done chan struct{}
-	mu   sync.Mutex
-	bad  []string // anything but a keep-alive, or the error that ended it
+	bad  testkit.List[string] // anything but a keep-alive, or the error that ended it
 }
 
 func startEchoer(t *testing.T, addr, id, clientIP string) *echoer {
@@ -50,33 +50,21 @@ func startEchoer(t *testing.T, addr, id, clientIP string) *echoer {
 		for {
 			line, err := c.readLine(time.Minute)
 			if err != nil {
-				e.fail(err.Error())
+				e.bad.Add(err.Error())
 				return
 			}
 			if !strings.HasPrefix(line, "100 ") {
-				e.fail(line)
+				e.bad.Add(line)
 				return
 			}
 			if err := c.send(line + "\n"); err != nil {
-				e.fail(err.Error())
+				e.bad.Add(err.Error())
 				return
 			}
 		}
 	}()
 	t.Cleanup(func() { _ = c.Conn.Close(); <-e.done })
 	return e
-}
-
-func (e *echoer) fail(s string) {
-	e.mu.Lock()
-	e.bad = append(e.bad, s)
-	e.mu.Unlock()
-}
-
-func (e *echoer) problems() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.bad...)
 }
 
 func TestHostileProxyHeaders(t *testing.T) {
@@ -192,10 +180,10 @@ func TestHostileProxyHeaders(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "connections or registrations leaked")
 	lost := 0
 	for _, e := range healthy {
-		if len(e.problems()) > 0 {
+		if len(e.bad.All()) > 0 {
 			lost++
 		}
-		assert.Empty(t, e.problems(), "healthy proxied client %s", e.id)
+		assert.Empty(t, e.bad.All(), "healthy proxied client %s", e.id)
 		rec, ok := s.reg.Get(e.id)
 		require.True(t, ok)
 		assert.True(t, rec.CStatus, e.id)
