@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,9 +36,9 @@ func TestBinaryRefusesDamagedRegistryFile(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, os.Truncate(path, fi.Size()/2))
 		}},
-		{"random bytes over the freelist", func(t *testing.T, path string) { scribble(t, path, 2, 3, 7) }},
-		{"random bytes over the pages", func(t *testing.T, path string) { scribble(t, path, 2, -1, 8) }},
-		{"random bytes over the metas", func(t *testing.T, path string) { scribble(t, path, 0, 2, 9) }},
+		{"random bytes over the freelist", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, 3, 7) }},
+		{"random bytes over the pages", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, -1, 8) }},
+		{"random bytes over the metas", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 0, 2, 9) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -95,25 +94,6 @@ func writeRegistry(t *testing.T, dir string, n int) string {
 	}
 	require.NoError(t, s.Close())
 	return s.Path()
-}
-
-// scribble fills pages [from, to) of path (to -1: to the end) with seeded
-// random bytes.
-func scribble(t *testing.T, path string, from, to int, seed uint64) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	ps := os.Getpagesize()
-	end := len(raw)
-	if to >= 0 {
-		end = min(to*ps, len(raw))
-	}
-	r := rand.New(rand.NewPCG(seed, seed))
-	for i := from * ps; i < end; i++ {
-		raw[i] = byte(r.Uint32())
-	}
-	require.True(t, end > from*ps, "file too small to scribble on")
-	require.NoError(t, os.WriteFile(path, raw, 0o600))
 }
 
 // mountTmpfs mounts a tmpfs of size (mount's syntax: 64k, 8m) on a fresh

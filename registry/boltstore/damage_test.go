@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -49,38 +49,20 @@ var corruptions = []struct {
 		require.NoError(t, os.Truncate(path, 100))
 	}},
 	{"random bytes over every page but the metas", func(t testing.TB, path string) {
-		overwritePages(t, path, 2, -1, 1)
+		testkit.OverwritePages(t, path, 2, -1, 1)
 	}},
 	{"random bytes over the freelist page", func(t testing.TB, path string) {
-		overwritePages(t, path, 2, 3, 2)
+		testkit.OverwritePages(t, path, 2, 3, 2)
 	}},
 	{"random bytes over the data pages", func(t testing.TB, path string) {
-		overwritePages(t, path, 4, -1, 3)
+		testkit.OverwritePages(t, path, 4, -1, 3)
 	}},
 	{"random bytes over both metas", func(t testing.TB, path string) {
-		overwritePages(t, path, 0, 2, 4)
+		testkit.OverwritePages(t, path, 0, 2, 4)
 	}},
 	{"all random bytes", func(t testing.TB, path string) {
-		overwritePages(t, path, 0, -1, 5)
+		testkit.OverwritePages(t, path, 0, -1, 5)
 	}},
-}
-
-// overwritePages fills pages [from, to) (to -1: to the end) with seeded
-// random bytes.
-func overwritePages(t testing.TB, path string, from, to int, seed uint64) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	ps := os.Getpagesize()
-	end := len(raw)
-	if to >= 0 {
-		end = min(to*ps, len(raw))
-	}
-	r := rand.New(rand.NewPCG(seed, seed))
-	for i := from * ps; i < end; i++ {
-		raw[i] = byte(r.Uint32())
-	}
-	require.NoError(t, os.WriteFile(path, raw, 0o600))
 }
 
 func TestOpenRefusesDamagedFileWithoutPanic(t *testing.T) {
