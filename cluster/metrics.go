@@ -1,6 +1,10 @@
 package cluster
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cliser/cliser/internal/prom"
+)
 
 // Metric names of cluster mode (docs/cluster.md). Each node serves them on
 // its own /metrics next to its per-node metrics; the cluster gauges are the
@@ -36,41 +40,21 @@ type metrics struct {
 }
 
 func newMetrics() metrics {
-	m := metrics{
-		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricClusterWrites,
-			Help: `Record writes of this node to the clients bucket: "ok", "held elsewhere" (another node registered the client since; not written), "error" (retried with the next flush).`,
-		}, []string{"result"}),
-		takeovers: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricClusterTakeovers,
-			Help: "Sessions of this node closed with 190 replaced because the client registered on another node.",
-		}),
-		markedLost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricClusterMarkedLost,
-			Help: `Records of lost nodes this node marked "node lost".`,
-		}),
-		routed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricClusterRouted,
-			Help: "Admin commands this node sent to another node by request/reply.",
-		}),
-		republished: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricClusterRepublished,
-			Help: "Live clients of this node that another node marked disconnected (it judged this node lost) and that this node's next flush wrote again.",
-		}),
+	return metrics{
+		writes: prom.CounterVec(MetricClusterWrites,
+			`Record writes of this node to the clients bucket: "ok", "held elsewhere" (another node registered the client since; not written), "error" (retried with the next flush).`,
+			"result", writeOK, writeSkip, writeErr),
+		takeovers:   prom.Counter(MetricClusterTakeovers, "Sessions of this node closed with 190 replaced because the client registered on another node."),
+		markedLost:  prom.Counter(MetricClusterMarkedLost, `Records of lost nodes this node marked "node lost".`),
+		routed:      prom.Counter(MetricClusterRouted, "Admin commands this node sent to another node by request/reply."),
+		republished: prom.Counter(MetricClusterRepublished, "Live clients of this node that another node marked disconnected (it judged this node lost) and that this node's next flush wrote again."),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    MetricClusterPublishAck,
 			Help:    "Time from a record write's asynchronous publish until the flusher took its acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms to 4 s
 		}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: MetricClusterPublishInflight,
-			Help: "Record writes of this node published and not yet acknowledged (at most 512).",
-		}),
+		inflight: prom.Gauge(MetricClusterPublishInflight, "Record writes of this node published and not yet acknowledged (at most 512)."),
 	}
-	for _, r := range []string{writeOK, writeSkip, writeErr} {
-		m.writes.WithLabelValues(r)
-	}
-	return m
 }
 
 // Collectors are the node's metrics, to register on the admin API's
@@ -80,26 +64,17 @@ func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
 		n.metrics.ackSeconds, n.metrics.inflight,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricClusterNodes,
-			Help: "Nodes with a live heartbeat at this node's last check.",
-		}, func() float64 { return float64(n.aliveSeen.Load()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricClusterConnected,
-			Help: "Clients connected on any node, as this node's mirror of the bucket shows.",
-		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.connected) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricClusterNATSConnected,
-			Help: "1 while this node's NATS connection is up and its NATS operations succeed; 0 while reads come from its mirror (stale) and commands to other nodes' clients are refused.",
-		}, func() float64 {
+		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
+			func() float64 { return float64(n.aliveSeen.Load()) }),
+		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",
+			func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.connected) }),
+		prom.GaugeFunc(MetricClusterNATSConnected, "1 while this node's NATS connection is up and its NATS operations succeed; 0 while reads come from its mirror (stale) and commands to other nodes' clients are refused.", func() float64 {
 			if n.natsOK() {
 				return 1
 			}
 			return 0
 		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricClusterRecords,
-			Help: "Client records in the cluster, connected or not.",
-		}, func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.index.Len()) }),
+		prom.GaugeFunc(MetricClusterRecords, "Client records in the cluster, connected or not.",
+			func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.index.Len()) }),
 	}
 }

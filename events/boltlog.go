@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/prom"
 )
 
 // FileName is the single-node log's file in the data dir.
@@ -471,10 +473,7 @@ func (l *Log) trim() {
 // Prometheus registry.
 func (l *Log) Collectors() []prometheus.Collector {
 	return append(l.m.collectors(l.q, l.n),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricRetainedBytes,
-			Help: "Size of the event log's file.",
-		}, func() float64 { return float64(l.storeBytes.Load()) }))
+		prom.GaugeFunc(MetricRetainedBytes, "Size of the event log's file.", func() float64 { return float64(l.storeBytes.Load()) }))
 }
 
 func seqKey(seq uint64) []byte {

@@ -1,6 +1,10 @@
 package events
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cliser/cliser/internal/prom"
+)
 
 // Metric names (docs/events.md).
 const (
@@ -23,19 +27,10 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricEvents,
-			Help: "Events emitted into the log, by type.",
-		}, []string{"type"}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricDropped,
-			Help: "Events dropped because the log's writer queue was full (the disk or NATS is behind).",
-		}),
-		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricStoreErrors,
-			Help: "Failed writes of a batch of events to the log's store; the batch is retried.",
-		}),
-		byType: make(map[string]prometheus.Counter),
+		events:      prom.CounterVec(MetricEvents, "Events emitted into the log, by type.", "type"),
+		dropped:     prom.Counter(MetricDropped, "Events dropped because the log's writer queue was full (the disk or NATS is behind)."),
+		storeErrors: prom.Counter(MetricStoreErrors, "Failed writes of a batch of events to the log's store; the batch is retried."),
+		byType:      make(map[string]prometheus.Counter),
 	}
 	for _, t := range Types {
 		m.byType[t] = m.events.WithLabelValues(t)
@@ -55,13 +50,7 @@ func (m *metrics) count(typ string) {
 func (m *metrics) collectors(q *queue, n *notifier) []prometheus.Collector {
 	return []prometheus.Collector{
 		m.events, m.dropped, m.storeErrors,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricQueued,
-			Help: "Events waiting for the log's writer.",
-		}, func() float64 { return float64(q.len()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricNewestSeq,
-			Help: "The newest seq in the event log.",
-		}, func() float64 { return float64(n.newest.Load()) }),
+		prom.GaugeFunc(MetricQueued, "Events waiting for the log's writer.", func() float64 { return float64(q.len()) }),
+		prom.GaugeFunc(MetricNewestSeq, "The newest seq in the event log.", func() float64 { return float64(n.newest.Load()) }),
 	}
 }

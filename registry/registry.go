@@ -154,16 +154,7 @@ func (r *Registry) Get(cid string) (Record, bool) {
 // Conn returns the live connection of cid: ErrNotFound when there is no
 // such record, ErrNotConnected when it is not connected.
 func (r *Registry) Conn(cid string) (Conn, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.getLocked(cid)
-	switch {
-	case !ok:
-		return nil, ErrNotFound
-	case !e.cstatus:
-		return nil, ErrNotConnected
-	}
-	return e.conn, nil
+	return r.conn(cid, func(*entry) bool { return true })
 }
 
 // ConnOf is Conn for one session: it returns cid's live connection only
@@ -171,13 +162,18 @@ func (r *Registry) Conn(cid string) (Conn, error) {
 // connection of the same client has another sid, so a caller that decided
 // on an older session's record never reaches the newer one.
 func (r *Registry) ConnOf(cid string, sid uint16) (Conn, error) {
+	return r.conn(cid, func(e *entry) bool { return e.sid == sid })
+}
+
+// conn is Conn and ConnOf: cid's live connection when its entry passes ok.
+func (r *Registry) conn(cid string, ok func(*entry) bool) (Conn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.getLocked(cid)
+	e, found := r.getLocked(cid)
 	switch {
-	case !ok:
+	case !found:
 		return nil, ErrNotFound
-	case !e.cstatus || e.sid != sid:
+	case !e.cstatus || !ok(e):
 		return nil, ErrNotConnected
 	}
 	return e.conn, nil

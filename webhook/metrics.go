@@ -1,6 +1,10 @@
 package webhook
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cliser/cliser/internal/prom"
+)
 
 // Metric names (EVENTS.md, docs/operations.md).
 const (
@@ -36,40 +40,17 @@ type metrics struct {
 
 // newMetrics makes the metrics; lag and delivering are read when scraped.
 func newMetrics(lag, delivering func() float64) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricRequests,
-			Help: `Webhook requests by result: "ok" (2xx), "gone" (410), "http_3xx", "http_4xx", "http_5xx", "timeout", "error".`,
-		}, []string{"result"}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricDropped,
-			Help: "Events that fell out of the log before the webhook's receiver acknowledged them.",
-		}),
-		delivered: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricDelivered,
-			Help: "Events acknowledged by the webhook's receiver (by this node).",
-		}),
-		disabled: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: MetricDisabled,
-			Help: "1 when the receiver answered 410 Gone and the webhook is off until restart.",
-		}),
-		delivering: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricDelivering,
-			Help: "1 on the node that delivers the webhook (in a cluster, the lease holder).",
-		}, delivering),
-		cursorErrs: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricCursorErrs,
-			Help: "Failed reads or writes of the webhook's stored cursor.",
-		}),
-		lag: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: MetricLag,
-			Help: "Events in the log not yet acknowledged by the webhook's receiver (0 on a node that does not deliver).",
-		}, lag),
+	return &metrics{
+		requests: prom.CounterVec(MetricRequests,
+			`Webhook requests by result: "ok" (2xx), "gone" (410), "http_3xx", "http_4xx", "http_5xx", "timeout", "error".`,
+			"result", ResultOK, ResultGone, Result3xx, Result4xx, Result5xx, ResultTimeout, ResultError),
+		dropped:    prom.Counter(MetricDropped, "Events that fell out of the log before the webhook's receiver acknowledged them."),
+		delivered:  prom.Counter(MetricDelivered, "Events acknowledged by the webhook's receiver (by this node)."),
+		disabled:   prom.Gauge(MetricDisabled, "1 when the receiver answered 410 Gone and the webhook is off until restart."),
+		delivering: prom.GaugeFunc(MetricDelivering, "1 on the node that delivers the webhook (in a cluster, the lease holder).", delivering),
+		cursorErrs: prom.Counter(MetricCursorErrs, "Failed reads or writes of the webhook's stored cursor."),
+		lag:        prom.GaugeFunc(MetricLag, "Events in the log not yet acknowledged by the webhook's receiver (0 on a node that does not deliver).", lag),
 	}
-	for _, r := range []string{ResultOK, ResultGone, Result3xx, Result4xx, Result5xx, ResultTimeout, ResultError} {
-		m.requests.WithLabelValues(r)
-	}
-	return m
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
