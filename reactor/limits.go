@@ -40,11 +40,7 @@ func (g *ipGuard) admit(ip string, now int64) protocol.Reason {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := g.ips[ip]
-	if st == nil {
-		st = &ipState{}
-		g.ips[ip] = st
-	}
+	st := g.stateLocked(ip)
 	switch {
 	case now < st.bannedUntil:
 		return protocol.ReasonTooManyAttempts
@@ -53,6 +49,16 @@ func (g *ipGuard) admit(ip string, now int64) protocol.Reason {
 	}
 	st.pending++
 	return protocol.ReasonNone
+}
+
+// stateLocked returns ip's entry, made on first use. g.mu is held.
+func (g *ipGuard) stateLocked(ip string) *ipState {
+	st := g.ips[ip]
+	if st == nil {
+		st = &ipState{}
+		g.ips[ip] = st
+	}
+	return st
 }
 
 // done ends a handshake admit counted (registered or closed).
@@ -75,11 +81,7 @@ func (g *ipGuard) failed(ip string, now int64) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := g.ips[ip]
-	if st == nil {
-		st = &ipState{}
-		g.ips[ip] = st
-	}
+	st := g.stateLocked(ip)
 	if now-st.windowStart > g.window {
 		st.failures, st.windowStart = 0, now
 	}
