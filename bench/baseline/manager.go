@@ -115,13 +115,22 @@ func (s *Server) onLine(c *conn, l protocol.Line, err error) {
 	}
 }
 
-func (s *Server) onPassword(c *conn, l protocol.Line) {
-	if l.Code != protocol.CodePassword || l.Arg == nil {
-		s.closeConn(c, protocol.ReasonProtocolError) // not the awaited "110 <password>"
-		return
+// awaited reports whether l is the awaited "<code> <arg>" with an arg that
+// valid accepts; if not, it closes c with the reason.
+func (s *Server) awaited(c *conn, l protocol.Line, code protocol.Code, valid func([]byte) error) bool {
+	if l.Code != code || l.Arg == nil {
+		s.closeConn(c, protocol.ReasonProtocolError)
+		return false
 	}
-	if err := protocol.ValidatePassword(l.Arg); err != nil {
+	if err := valid(l.Arg); err != nil {
 		s.closeConn(c, protocol.ReasonFor(err))
+		return false
+	}
+	return true
+}
+
+func (s *Server) onPassword(c *conn, l protocol.Line) {
+	if !s.awaited(c, l, protocol.CodePassword, protocol.ValidatePassword) {
 		return
 	}
 	if !s.passwords.accepts(l.Arg) {
@@ -133,12 +142,7 @@ func (s *Server) onPassword(c *conn, l protocol.Line) {
 }
 
 func (s *Server) onClientID(c *conn, l protocol.Line) {
-	if l.Code != protocol.CodeID || l.Arg == nil {
-		s.closeConn(c, protocol.ReasonProtocolError) // not the awaited "120 <client-id>"
-		return
-	}
-	if err := protocol.ValidateClientID(l.Arg); err != nil {
-		s.closeConn(c, protocol.ReasonFor(err))
+	if !s.awaited(c, l, protocol.CodeID, protocol.ValidateClientID) {
 		return
 	}
 	cid := string(l.Arg)
