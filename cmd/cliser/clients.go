@@ -164,23 +164,32 @@ func listPages(ctx context.Context, c *admin.Client, status string, limit, pageS
 }
 
 func newClientsGetCmd(o *clientsOptions) *cobra.Command {
+	return newOneClientCmd(o, "get CID", "Show one client's record", (*admin.Client).Get, writeRecord)
+}
+
+// newOneClientCmd is a command on one client ID (get, kick): it calls the
+// API for args[0] and prints the answer as JSON or through table.
+func newOneClientCmd[T any](o *clientsOptions, use, short string,
+	call func(*admin.Client, context.Context, string) (T, error),
+	table func(io.Writer, T) error,
+) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get CID",
-		Short: "Show one client's record",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client()
 			if err != nil {
 				return err
 			}
-			rec, err := c.Get(cmd.Context(), args[0])
+			resp, err := call(c, cmd.Context(), args[0])
 			if err != nil {
 				return explain(c, err, args[0])
 			}
 			if o.output == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), rec)
+				return writeJSONOut(cmd.OutOrStdout(), resp)
 			}
-			return writeRecord(cmd.OutOrStdout(), rec)
+			return table(cmd.OutOrStdout(), resp)
 		},
 	}
 }
@@ -234,26 +243,11 @@ func newClientsShutdownCmd(o *clientsOptions) *cobra.Command {
 }
 
 func newClientsKickCmd(o *clientsOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "kick CID",
-		Short: "Disconnect a client now (190 kicked)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Kick(cmd.Context(), args[0])
-			if err != nil {
-				return explain(c, err, args[0])
-			}
-			if o.output == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), resp)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "kicked %s\n", resp.CID)
+	return newOneClientCmd(o, "kick CID", "Disconnect a client now (190 kicked)", (*admin.Client).Kick,
+		func(w io.Writer, resp admin.CommandResponse) error {
+			_, err := fmt.Fprintf(w, "kicked %s\n", resp.CID)
 			return err
-		},
-	}
+		})
 }
 
 // explain turns an API error into one that says what to do.
