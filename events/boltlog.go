@@ -197,18 +197,35 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 	// commits a moment before: a reader that saw it could otherwise ask
 	// for "only new events" and still be sent it.
 	newest := l.n.newest.Load()
-	var out []Event
-	err := l.db.View(func(tx *bolt.Tx) error {
+	return l.view(ctx, nil, func(tx *bolt.Tx, add func(k, v []byte) error) error {
 		c, k, v, err := seekAfter(tx, after)
 		if err != nil {
 			return err
 		}
-		for ; k != nil && len(out) < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
+		for n := 0; k != nil && n < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
+			if err := add(k, v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+}
+
+// view runs walk in a read transaction and returns the events it adds,
+// decoded, after out; ctx's error ends it after the walk.
+func (l *Log) view(ctx context.Context, out []Event, walk func(tx *bolt.Tx, add func(k, v []byte) error) error) ([]Event, error) {
+	err := l.db.View(func(tx *bolt.Tx) error {
+		err := walk(tx, func(k, v []byte) error {
 			ev, err := decodeEvent(k, v)
 			if err != nil {
 				return err
 			}
 			out = append(out, ev)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return ctx.Err()
 	})
@@ -291,38 +308,26 @@ func (l *Log) get(ctx context.Context, seqs []uint64) ([]Event, error) {
 		return nil, nil
 	}
 	newest := l.n.newest.Load() // see Read
-	out := make([]Event, 0, len(seqs))
-	err := l.db.View(func(tx *bolt.Tx) error {
+	return l.view(ctx, make([]Event, 0, len(seqs)), func(tx *bolt.Tx, add func(k, v []byte) error) error {
 		evs := tx.Bucket(bucketEvents)
 		for _, seq := range seqs {
 			if seq > newest {
 				continue
 			}
 			k := seqKey(seq)
-			v := evs.Get(k)
-			if v == nil {
-				continue
+			if v := evs.Get(k); v != nil {
+				if err := add(k, v); err != nil {
+					return err
+				}
 			}
-			ev, err := decodeEvent(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, ev)
 		}
-		return ctx.Err()
+		return nil
 	})
-	return out, err
 }
 
 // History is cid's last sessions, newest first, built from its events.
 func (l *Log) History(ctx context.Context, cid string, limit int) ([]Session, error) {
-	// A session is at most a handful of events (connected, shutdown sent
-	// and acked, disconnected); a bounded read keeps one request cheap.
-	evs, err := l.LatestCID(ctx, cid, limit*8+16)
-	if err != nil {
-		return nil, err
-	}
-	return Sessions(evs, limit), nil
+	return history(ctx, l.LatestCID, cid, limit)
 }
 
 // run is the writer: it takes what is queued, writes it in one

@@ -32,6 +32,17 @@ type Historian interface {
 
 var _ Historian = (*Log)(nil)
 
+// history is Historian.History from a log's LatestCID. A session is at
+// most a handful of events (connected, shutdown sent and acked,
+// disconnected); a bounded read keeps one request cheap.
+func history(ctx context.Context, latest func(context.Context, string, int) ([]Event, error), cid string, limit int) ([]Session, error) {
+	evs, err := latest(ctx, cid, limit*8+16)
+	if err != nil {
+		return nil, err
+	}
+	return Sessions(evs, limit), nil
+}
+
 // Sessions folds one client's events, given newest first, into at most
 // limit sessions, newest connected_at first. A session is named by its events' session
 // field; each of its events fills what it knows (a disconnect carries the

@@ -443,11 +443,7 @@ func (s *Stream) LatestCID(ctx context.Context, cid string, limit int) ([]Event,
 
 // History is cid's last sessions, newest first.
 func (s *Stream) History(ctx context.Context, cid string, limit int) ([]Session, error) {
-	evs, err := s.LatestCID(ctx, cid, limit*8+16)
-	if err != nil {
-		return nil, err
-	}
-	return Sessions(evs, limit), nil
+	return history(ctx, s.LatestCID, cid, limit)
 }
 
 // Collectors are the stream log's metrics.
