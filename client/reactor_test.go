@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -34,14 +35,8 @@ func startReactor(t *testing.T, reg *registry.Registry, addr string, opts ...rea
 	srv, err := reactor.New(reg, append(base, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
-	t.Cleanup(func() { stopReactor(t, srv) })
+	testkit.StopAtEnd(t, srv.Stop)
 	return srv
-}
-
-func stopReactor(t *testing.T, srv *reactor.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Stop(ctx)
 }
 
 func realConfig(addr, id string) Config {
@@ -140,7 +135,7 @@ func TestRealServerRestartOnSamePortReconnects(t *testing.T) {
 	done := runAsync(ctx, realConfig(addr, "real-5"), Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}, &l)
 	require.Eventually(t, func() bool { return l.connected() == 1 }, 5*time.Second, 5*time.Millisecond)
 
-	stopReactor(t, srv)
+	_ = srv.Stop(testkit.Context(t, testkit.StopTimeout))
 	require.Eventually(t, func() bool { return len(l.retries()) >= 1 }, 5*time.Second, 5*time.Millisecond)
 	d := l.All()[1].(Disconnected)
 	assert.Equal(t, protocol.ReasonServerShuttingDown, d.Reason, "%v", d.Err)
@@ -161,7 +156,7 @@ func TestRealServerRestartOnSamePortReconnects(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling the port until it is free
 	}
-	t.Cleanup(func() { stopReactor(t, srv2) })
+	testkit.StopAtEnd(t, srv2.Stop)
 
 	require.Eventually(t, func() bool { return l.connected() == 2 }, 10*time.Second, 5*time.Millisecond)
 	rec, _ := reg.Get("real-5")
