@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -163,12 +162,7 @@ func eventually(t testing.TB, cond func() bool, msg string, args ...any) {
 // receiverOn starts rc's handler on addr (a receiver coming up).
 func (rc *receiver) restartOn(t testing.TB, addr string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	rc.srv.Close()
-	rc.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(rc.serve)}}
-	rc.srv.Start()
-	t.Cleanup(rc.srv.Close)
+	rc.srv = testkit.RestartHTTPOn(t, rc.srv, addr, http.HandlerFunc(rc.serve))
 }
 
 func seqRange(from, to uint64) []uint64 {

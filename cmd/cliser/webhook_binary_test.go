@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -49,12 +48,7 @@ func newHookReceiver(t *testing.T, hold time.Duration) *hookReceiver {
 
 // listenOn moves the receiver to addr (a receiver coming back up).
 func (h *hookReceiver) listenOn(t *testing.T, addr string) {
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	h.srv.Close()
-	h.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(h.serve)}}
-	h.srv.Start()
-	t.Cleanup(h.srv.Close)
+	h.srv = testkit.RestartHTTPOn(t, h.srv, addr, http.HandlerFunc(h.serve))
 }
 
 func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
