@@ -21,3 +21,13 @@ func (f *Flags) Register(fs *flag.FlagSet, def Flags) {
 	fs.DurationVar(&f.KeepAliveTimeout, "keepalive-timeout", def.KeepAliveTimeout, "how long a client has to echo a keep-alive")
 	fs.DurationVar(&f.HandshakeTimeout, "handshake-timeout", def.HandshakeTimeout, "how long a new connection has to give password and ID")
 }
+
+// ParseFlags registers the common flags on fs with def's values as their
+// defaults, then parses args and reads the password as Parse does. fs may
+// hold flags of the caller's own, registered before.
+func ParseFlags(fs *flag.FlagSet, args []string, def Flags) (Flags, []byte, error) {
+	var f Flags
+	f.Register(fs, def)
+	password, err := Parse(fs, args)
+	return f, password, err
+}

@@ -26,11 +26,9 @@ func main() { benchserver.Main("baseline-bench-server", run) }
 // run serves until ctx ends. Each value on trigger broadcasts a shutdown.
 func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os.Signal) error {
 	fs := flag.NewFlagSet("baseline-bench-server", flag.ContinueOnError)
-	var f benchserver.Flags
-	f.Register(fs, benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: baseline.DefaultKeepAliveInterval,
-		KeepAliveTimeout: baseline.DefaultKeepAliveTimeout, HandshakeTimeout: baseline.DefaultHandshakeTimeout})
 	maxClients := fs.Int("max-clients", 65535, "registered clients at once (sid is 16 bits)")
-	password, err := benchserver.Parse(fs, args)
+	f, password, err := benchserver.ParseFlags(fs, args, benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: baseline.DefaultKeepAliveInterval,
+		KeepAliveTimeout: baseline.DefaultKeepAliveTimeout, HandshakeTimeout: baseline.DefaultHandshakeTimeout})
 	if err != nil {
 		return err
 	}

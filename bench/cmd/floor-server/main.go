@@ -21,11 +21,9 @@ func main() { benchserver.Main("floor-server", run) }
 
 // run serves until ctx ends; each value on trigger broadcasts a shutdown.
 func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os.Signal) error {
-	fs := flag.NewFlagSet("floor-server", flag.ContinueOnError)
-	var f benchserver.Flags
-	f.Register(fs, benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: reactor.DefaultKeepInterval,
-		KeepAliveTimeout: reactor.DefaultKeepTimeout, HandshakeTimeout: reactor.DefaultHandshakeTimeout})
-	password, err := benchserver.Parse(fs, args)
+	f, password, err := benchserver.ParseFlags(flag.NewFlagSet("floor-server", flag.ContinueOnError), args,
+		benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: reactor.DefaultKeepInterval,
+			KeepAliveTimeout: reactor.DefaultKeepTimeout, HandshakeTimeout: reactor.DefaultHandshakeTimeout})
 	if err != nil {
 		return err
 	}
