@@ -92,31 +92,30 @@ func banKeyOf(key string) (identity.BanKey, error) {
 // fails it, naming the key: a node must not start without a ban it cannot
 // read.
 func (s *IdentityStore) Load(ctx context.Context) ([]identity.Credential, []identity.Ban, error) {
-	var creds []identity.Credential
-	var bans []identity.Ban
-	err := readAll(ctx, s.creds, func(e jetstream.KeyValueEntry) error {
-		c, err := identity.DecodeCredential(e.Value())
-		if err != nil {
-			return fmt.Errorf("cluster: bucket %s key %s: %w", CredentialsBucket, e.Key(), err)
-		}
-		creds = append(creds, c)
-		return nil
-	})
+	creds, err := decodeAll(ctx, s.creds, CredentialsBucket, identity.DecodeCredential)
 	if err != nil {
 		return nil, nil, err
 	}
-	err = readAll(ctx, s.bans, func(e jetstream.KeyValueEntry) error {
-		b, err := identity.DecodeBan(e.Value())
-		if err != nil {
-			return fmt.Errorf("cluster: bucket %s key %s: %w", BansBucket, e.Key(), err)
-		}
-		bans = append(bans, b)
-		return nil
-	})
+	bans, err := decodeAll(ctx, s.bans, BansBucket, identity.DecodeBan)
 	if err != nil {
 		return nil, nil, err
 	}
 	return creds, bans, nil
+}
+
+// decodeAll is readAll with decode: every value of kv, named bucket, or
+// the first that does not decode, naming its key.
+func decodeAll[T any](ctx context.Context, kv jetstream.KeyValue, bucket string, decode func([]byte) (T, error)) ([]T, error) {
+	var out []T
+	err := readAll(ctx, kv, func(e jetstream.KeyValueEntry) error {
+		v, err := decode(e.Value())
+		if err != nil {
+			return fmt.Errorf("cluster: bucket %s key %s: %w", bucket, e.Key(), err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // readAll calls f for every value in kv: one watch of the current values,

@@ -65,14 +65,8 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 	dst = strconv.AppendUint(dst, uint64(rec.SID), 10)
 	dst = append(dst, `,"cid":`...)
 	dst = jsonenc.AppendString(dst, rec.CID)
-	if rec.CIP != "" {
-		dst = append(dst, `,"cip":`...)
-		dst = jsonenc.AppendString(dst, rec.CIP)
-	}
-	if rec.CPort != "" {
-		dst = append(dst, `,"cport":`...)
-		dst = jsonenc.AppendString(dst, rec.CPort)
-	}
+	dst = appendOmitEmpty(dst, `,"cip":`, rec.CIP)
+	dst = appendOmitEmpty(dst, `,"cport":`, rec.CPort)
 	if rec.CStatus {
 		dst = append(dst, `,"cstatus":true`...)
 	}
@@ -94,18 +88,20 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 		}
 	}
 	if rec.Reason != protocol.ReasonNone {
-		dst = append(dst, `,"reason":`...)
-		dst = jsonenc.AppendString(dst, rec.Reason.String())
+		dst = appendOmitEmpty(dst, `,"reason":`, rec.Reason.String())
 	}
-	if rec.Node != "" {
-		dst = append(dst, `,"node":`...)
-		dst = jsonenc.AppendString(dst, rec.Node)
-	}
-	if rec.Session != "" {
-		dst = append(dst, `,"session":`...)
-		dst = jsonenc.AppendString(dst, rec.Session)
-	}
+	dst = appendOmitEmpty(dst, `,"node":`, rec.Node)
+	dst = appendOmitEmpty(dst, `,"session":`, rec.Session)
 	return append(dst, '}'), nil
+}
+
+// appendOmitEmpty appends the member name (with its comma and colon) and
+// the string v, unless v is empty: omitempty's rule.
+func appendOmitEmpty(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	return jsonenc.AppendString(append(dst, name...), v)
 }
 
 // decodeRecord reads the record stored under key. It is the store's only
