@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/testnode"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -25,8 +25,8 @@ const (
 	tick    = 5 * time.Millisecond
 )
 
-// opsServer is a real server in this process: registry, reactor and admin
-// API, each on 127.0.0.1:0. The CLI tests run against it.
+// opsServer is a real node in this process (package node through testnode):
+// protocol and admin API, each on 127.0.0.1:0. The CLI tests run against it.
 type opsServer struct {
 	reg   *registry.Registry
 	srv   *reactor.Server
@@ -35,19 +35,10 @@ type opsServer struct {
 
 func startOpsServer(t *testing.T, token string) *opsServer {
 	t.Helper()
-	reg := registry.New()
-	m := admin.NewMetrics(reg)
-	srv, err := reactor.New(reg, reactor.WithAddr("127.0.0.1:0"),
+	n := testnode.Start(t, node.WithAdminToken(token), node.WithReactorOptions(
 		reactor.WithPasswords([][]byte{[]byte(opsPassword)}), reactor.WithLoops(2),
-		reactor.WithKeepAlive(time.Hour, 5*time.Second), reactor.WithObserver(m),
-		reactor.WithLogger(zaptest.NewLogger(t)))
-	require.NoError(t, err)
-	hs, err := admin.New(reg, admin.WithReady(srv.Ready), admin.WithMetrics(m), admin.WithToken(token)).Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	require.NoError(t, srv.Start())
-	testkit.StopAtEnd(t, srv.Stop)
-	testkit.StopAtEnd(t, hs.Shutdown)
-	return &opsServer{reg: reg, srv: srv, admin: "http://" + hs.Addr()}
+		reactor.WithKeepAlive(time.Hour, 5*time.Second)))
+	return &opsServer{reg: n.Registry(), srv: n.Reactor(), admin: "http://" + n.AdminAddr()}
 }
 
 // opsConnect dials addr and registers cid with password.
