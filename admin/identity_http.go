@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -59,13 +60,7 @@ func (a *API) handleCreateCredential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleListCredentials(w http.ResponseWriter, r *http.Request) {
-	after, limit, err := pageOf(r, decodeCursor)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	resp, err := a.ListCredentials(after, limit)
-	respond(w, http.StatusOK, resp, err)
+	listPage(w, r, decodeCursor, a.ListCredentials)
 }
 
 func (a *API) handleGetCredential(w http.ResponseWriter, r *http.Request) {
@@ -74,11 +69,7 @@ func (a *API) handleGetCredential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleDeleteCredential(w http.ResponseWriter, r *http.Request) {
-	if err := a.DeleteCredential(r.Context(), r.PathValue("cid")); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	deleted(w, a.DeleteCredential(r.Context(), r.PathValue("cid")))
 }
 
 func (a *API) handleCreateBan(w http.ResponseWriter, r *http.Request) {
@@ -92,17 +83,30 @@ func (a *API) handleCreateBan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleListBans(w http.ResponseWriter, r *http.Request) {
-	after, limit, err := pageOf(r, decodeBanCursor)
+	kind := r.URL.Query().Get("kind")
+	listPage(w, r, decodeBanCursor, func(after identity.BanKey, limit int) (BanList, error) {
+		return a.ListBans(kind, after, limit)
+	})
+}
+
+func (a *API) handleDeleteBan(w http.ResponseWriter, r *http.Request) {
+	deleted(w, a.DeleteBan(r.Context(), r.PathValue("kind"), r.PathValue("value")))
+}
+
+// listPage answers a listing: its page (pageOf) through list, as JSON.
+func listPage[K, R any](w http.ResponseWriter, r *http.Request, decode func(string) (K, error), list func(after K, limit int) (R, error)) {
+	after, limit, err := pageOf(r, decode)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	resp, err := a.ListBans(r.URL.Query().Get("kind"), after, limit)
+	resp, err := list(after, limit)
 	respond(w, http.StatusOK, resp, err)
 }
 
-func (a *API) handleDeleteBan(w http.ResponseWriter, r *http.Request) {
-	if err := a.DeleteBan(r.Context(), r.PathValue("kind"), r.PathValue("value")); err != nil {
+// deleted answers a DELETE: 204 with no body, or err.
+func deleted(w http.ResponseWriter, err error) {
+	if err != nil {
 		writeError(w, err)
 		return
 	}
