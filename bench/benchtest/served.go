@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cliser/cliser/bench/benchserver"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // Served is a benchserver.RunFunc running in a test, its stdout read line by line.
@@ -38,13 +39,7 @@ func Start(t testing.TB, run benchserver.RunFunc, args ...string) *Served {
 // Next is the next stdout line; the test fails if none comes within 10s.
 func (s *Served) Next(t testing.TB) string {
 	t.Helper()
-	select {
-	case l := <-s.lines:
-		return l
-	case <-time.After(10 * time.Second):
-		t.Fatal("no stdout line within 10s")
-		return ""
-	}
+	return testkit.Recv(t, s.lines, 10*time.Second, "no stdout line within 10s")
 }
 
 // Stop ends run's context and returns what it returned; the test fails if
@@ -52,11 +47,5 @@ func (s *Served) Next(t testing.TB) string {
 func (s *Served) Stop(t testing.TB) error {
 	t.Helper()
 	s.stop()
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return after its context ended")
-		return nil
-	}
+	return testkit.Recv(t, s.done, 15*time.Second, "run did not return after its context ended")
 }
