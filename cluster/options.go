@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/opt"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -58,20 +59,12 @@ func WithHeartbeatTTL(d time.Duration) Option {
 
 // WithCheckInterval sets how often a node looks for lost nodes.
 func WithCheckInterval(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.checkInterval = d
-		}
-	}
+	return func(o *options) { opt.Positive(&o.checkInterval, d) }
 }
 
 // WithRequestTimeout bounds a command routed to another node.
 func WithRequestTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.requestTimeout = d
-		}
-	}
+	return func(o *options) { opt.Positive(&o.requestTimeout, d) }
 }
 
 // WithRetention sets the clients bucket's TTL. JetStream counts it from a

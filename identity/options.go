@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/opt"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -107,9 +108,5 @@ func WithLogger(l *zap.Logger) Option {
 // removed (default 200ms). Lookups never honour an expired entry, whatever
 // the interval.
 func WithSweepInterval(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.sweep = d
-		}
-	}
+	return func(o *options) { opt.Positive(&o.sweep, d) }
 }

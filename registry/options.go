@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/opt"
 )
 
 // Option configures a Registry (functional options).
@@ -43,22 +45,14 @@ func WithStore(s Store) Option { return func(o *options) { o.store = s } }
 // It bounds what a crash can lose. A value <= 0 keeps the default (Run's
 // ticker can not tick at zero).
 func WithFlushInterval(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.flushInterval = d
-		}
-	}
+	return func(o *options) { opt.Positive(&o.flushInterval, d) }
 }
 
 // WithCheckpoint sets how often Run also writes every connected record, so
 // that last_seen on disk is never older than this. A value <= 0 keeps the
 // default rather than scan every record on every flush.
 func WithCheckpoint(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.checkpoint = d
-		}
-	}
+	return func(o *options) { opt.Positive(&o.checkpoint, d) }
 }
 
 // WithRetention sets how long a disconnected record is kept: the first

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/opt"
 )
 
 // Defaults (EVENTS.md).
@@ -54,9 +56,7 @@ func WithLinger(d time.Duration) Option {
 // request (1s and 5m by default; tests shrink them).
 func WithBackoff(first, most time.Duration) Option {
 	return func(o *options) {
-		if first > 0 {
-			o.backoffMin = first
-		}
+		opt.Positive(&o.backoffMin, first)
 		if most >= o.backoffMin {
 			o.backoffMax = most
 		}
@@ -66,11 +66,7 @@ func WithBackoff(first, most time.Duration) Option {
 // WithTimeout sets how long one request may take, its body's answer
 // included.
 func WithTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.timeout = d
-		}
-	}
+	return func(o *options) { opt.Positive(&o.timeout, d) }
 }
 
 // WithLease makes delivery wait for the lease (a cluster): only its
