@@ -23,13 +23,13 @@ func cliEnv(t *testing.T) {
 func TestCLIListTableJSONAndPages(t *testing.T) {
 	cliEnv(t)
 	s := startOpsServer(t, "")
-	addr := s.srv.Addr()
+	addr := s.Addr()
 	for i := range 11 {
 		opsConnect(t, addr, opsPassword, fmt.Sprintf("dev-%02d", i))
 	}
 	gone := opsConnect(t, addr, opsPassword, "dev-gone")
 	_ = gone.Conn.Close()
-	require.Eventually(t, func() bool { r, _ := s.reg.Get("dev-gone"); return !r.CStatus }, waitFor, tick)
+	require.Eventually(t, func() bool { r, _ := s.Registry().Get("dev-gone"); return !r.CStatus }, waitFor, tick)
 
 	out, _, err := runCLI(t, "clients", "list", "--admin", s.admin)
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 func TestCLIGet(t *testing.T) {
 	cliEnv(t)
 	s := startOpsServer(t, "")
-	opsConnect(t, s.srv.Addr(), opsPassword, "pos-0042")
+	opsConnect(t, s.Addr(), opsPassword, "pos-0042")
 
 	out, _, err := runCLI(t, "clients", "get", "pos-0042", "--admin", s.admin)
 	require.NoError(t, err)
@@ -100,7 +100,7 @@ func TestCLIGet(t *testing.T) {
 func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	cliEnv(t)
 	s := startOpsServer(t, "")
-	addr := s.srv.Addr()
+	addr := s.Addr()
 	a := opsConnect(t, addr, opsPassword, "cli-a")
 	b := opsConnect(t, addr, opsPassword, "cli-b")
 
@@ -110,7 +110,7 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	a.Expect("130 shutdown maintenance window")
 	a.Send(protocol.ShutdownAck)
 	a.ExpectClosed()
-	require.Eventually(t, func() bool { r, _ := s.reg.Get("cli-a"); return r.Reason == protocol.ReasonShutdown }, waitFor, tick)
+	require.Eventually(t, func() bool { r, _ := s.Registry().Get("cli-a"); return r.Reason == protocol.ReasonShutdown }, waitFor, tick)
 
 	_, _, err = runCLI(t, "clients", "shutdown", "cli-a", "--admin", s.admin)
 	require.Error(t, err)
@@ -239,7 +239,7 @@ func TestCLIListPagesByDefault(t *testing.T) {
 	s := startOpsServer(t, "")
 	const fleet = 130
 	for i := range fleet {
-		opsConnect(t, s.srv.Addr(), opsPassword, fmt.Sprintf("pg-%03d", i))
+		opsConnect(t, s.Addr(), opsPassword, fmt.Sprintf("pg-%03d", i))
 	}
 
 	out, stderr, err := runCLI(t, "clients", "list", "--admin", s.admin)
@@ -280,9 +280,9 @@ func TestCLIStatusSingleNode(t *testing.T) {
 	cliEnv(t)
 	s := startOpsServer(t, "")
 	for i := range 3 {
-		opsConnect(t, s.srv.Addr(), opsPassword, fmt.Sprintf("st-%d", i))
+		opsConnect(t, s.Addr(), opsPassword, fmt.Sprintf("st-%d", i))
 	}
-	gone := opsConnect(t, s.srv.Addr(), opsPassword, "st-gone")
+	gone := opsConnect(t, s.Addr(), opsPassword, "st-gone")
 	_, _, err := runCLI(t, "clients", "kick", "st-gone", "--admin", s.admin)
 	require.NoError(t, err)
 	gone.ExpectClosed("190 kicked")

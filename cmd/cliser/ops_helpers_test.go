@@ -14,7 +14,6 @@ import (
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
-	"github.com/cliser/cliser/registry"
 )
 
 const opsPassword = "ops-s3cret"
@@ -28,8 +27,7 @@ const (
 // opsServer is a real node in this process (package node through testnode):
 // protocol and admin API, each on 127.0.0.1:0. The CLI tests run against it.
 type opsServer struct {
-	reg   *registry.Registry
-	srv   *reactor.Server
+	*node.Node
 	admin string // http://host:port
 }
 
@@ -38,7 +36,7 @@ func startOpsServer(t *testing.T, token string) *opsServer {
 	n := testnode.Start(t, node.WithAdminToken(token), node.WithReactorOptions(
 		reactor.WithPasswords([][]byte{[]byte(opsPassword)}), reactor.WithLoops(2),
 		reactor.WithKeepAlive(time.Hour, 5*time.Second)))
-	return &opsServer{reg: n.Registry(), srv: n.Reactor(), admin: "http://" + n.AdminAddr()}
+	return &opsServer{Node: n, admin: "http://" + n.AdminAddr()}
 }
 
 // opsConnect dials addr and registers cid with password.
