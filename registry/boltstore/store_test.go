@@ -308,14 +308,21 @@ func TestConcurrentSaveAndLoad(t *testing.T) {
 	assert.Len(t, out, writers*batches*per)
 }
 
-func BenchmarkSave100(b *testing.B) {
+// benchStore is an open store in a temporary dir, closed at the end, and
+// n records to save into it.
+func benchStore(b *testing.B, n int) (*Store, []registry.Record) {
 	s, err := Open(b.TempDir())
 	require.NoError(b, err)
-	defer s.Close()
-	batch := make([]registry.Record, 100)
+	b.Cleanup(func() { _ = s.Close() })
+	batch := make([]registry.Record, n)
 	for i := range batch {
 		batch[i] = rec(fmt.Sprintf("pos-%05d", i), uint16(i+1))
 	}
+	return s, batch
+}
+
+func BenchmarkSave100(b *testing.B) {
+	s, batch := benchStore(b, 100)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.Save(batch, nil); err != nil {
@@ -325,13 +332,7 @@ func BenchmarkSave100(b *testing.B) {
 }
 
 func BenchmarkLoad10k(b *testing.B) {
-	s, err := Open(b.TempDir())
-	require.NoError(b, err)
-	defer s.Close()
-	batch := make([]registry.Record, 10000)
-	for i := range batch {
-		batch[i] = rec(fmt.Sprintf("pos-%05d", i), uint16(i+1))
-	}
+	s, batch := benchStore(b, 10000)
 	require.NoError(b, s.Save(batch, nil))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -344,13 +345,7 @@ func BenchmarkLoad10k(b *testing.B) {
 // BenchmarkSaveCheckpoint50k is a checkpoint with 50k clients connected:
 // every connected record rewritten in one transaction, by the flusher.
 func BenchmarkSaveCheckpoint50k(b *testing.B) {
-	s, err := Open(b.TempDir())
-	require.NoError(b, err)
-	defer s.Close()
-	batch := make([]registry.Record, 50_000)
-	for i := range batch {
-		batch[i] = rec(fmt.Sprintf("pos-%05d", i), uint16(i+1))
-	}
+	s, batch := benchStore(b, 50_000)
 	require.NoError(b, s.Save(batch, nil))
 	b.ReportAllocs()
 	for b.Loop() {
