@@ -117,6 +117,15 @@ type running struct {
 	err  error
 }
 
+// deliveringTo starts a deliverer of l to rc, with a cursor in dir and a
+// 10ms linger, and waits until it delivers.
+func deliveringTo(t testing.TB, rc *receiver, l events.Reader, dir string) *running {
+	t.Helper()
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	return r
+}
+
 func startDeliverer(t testing.TB, url string, l events.Reader, c Cursor, opts ...Option) *running {
 	t.Helper()
 	sg, err := ParseSecrets(vectorSecret)
