@@ -352,12 +352,9 @@ func (l *Log) run() {
 					l.opts.log.Error("events: writing to the log failed; the events wait in memory and the write is retried",
 						zap.Error(err), zap.Int("waiting", l.q.len()))
 				}
-				if l.q.isClosed() && backoff >= 2*time.Second {
-					l.opts.log.Error("events: giving up on the queued events at close", zap.Int("events", l.q.len()))
+				if l.q.retryAfter(&backoff, l.opts.log) {
 					return
 				}
-				time.Sleep(backoff)
-				backoff = min(2*backoff, 5*time.Second)
 				continue
 			}
 			if l.failing.Swap(false) {

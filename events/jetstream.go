@@ -223,12 +223,9 @@ func (s *Stream) run() {
 				if !s.failing.Swap(true) {
 					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
 				}
-				if s.q.isClosed() && backoff >= 2*time.Second {
-					s.opts.log.Error("events: giving up on the queued events at close", zap.Int("events", s.q.len()))
+				if s.q.retryAfter(&backoff, s.opts.log) {
 					return
 				}
-				time.Sleep(backoff)
-				backoff = min(2*backoff, 5*time.Second)
 				continue
 			}
 			if s.failing.Swap(false) {

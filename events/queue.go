@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -194,4 +195,18 @@ func (q *queue) isDropping() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.dropping
+}
+
+// retryAfter is the writers' wait after a failed write: it sleeps
+// *backoff and doubles it up to 5s, or, once the queue is closed and the
+// wait has reached 2s, logs that the queued events are given up and
+// returns true.
+func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool) {
+	if q.isClosed() && *backoff >= 2*time.Second {
+		log.Error("events: giving up on the queued events at close", zap.Int("events", q.len()))
+		return true
+	}
+	time.Sleep(*backoff)
+	*backoff = min(*backoff*2, 5*time.Second)
+	return false
 }
