@@ -71,23 +71,15 @@ func (n *Node) write(rec registry.Record) error {
 	defer cancel()
 	if known {
 		rev, err := n.clients.Update(ctx, key, val, last.rev)
-		if err == nil {
-			n.wrote(rec, rev)
-			return nil
-		}
-		if !isConflict(err) {
-			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+		if done, err := n.settled(rec, rev, err); done {
+			return err
 		}
 	}
 	if !known {
 		// Most often a client new to the cluster: one round trip.
 		rev, err := n.clients.Create(ctx, key, val)
-		if err == nil {
-			n.wrote(rec, rev)
-			return nil
-		}
-		if !isConflict(err) {
-			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+		if done, err := n.settled(rec, rev, err); done {
+			return err
 		}
 	}
 	fresh := rec.CStatus && !(known && last.session(rec))
@@ -95,14 +87,10 @@ func (n *Node) write(rec registry.Record) error {
 		cur, err := n.clients.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			rev, err := n.clients.Create(ctx, key, val)
-			if isConflict(err) {
-				continue
+			if done, err := n.settled(rec, rev, err); done {
+				return err
 			}
-			if err != nil {
-				return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
-			}
-			n.wrote(rec, rev)
-			return nil
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("cluster: write %s: %w", rec.CID, err)
@@ -135,6 +123,21 @@ func (n *Node) write(rec registry.Record) error {
 		return nil
 	}
 	return fmt.Errorf("cluster: write %s: the record kept changing under us", rec.CID)
+}
+
+// settled is the tail of each create or update of write: on success it
+// notes the write (wrote); a conflict is not the end (false), so write
+// looks again; any other error ends the write.
+func (n *Node) settled(rec registry.Record, rev uint64, err error) (done bool, _ error) {
+	switch {
+	case err == nil:
+		n.wrote(rec, rev)
+		return true, nil
+	case isConflict(err):
+		return false, nil
+	default:
+		return true, fmt.Errorf("cluster: write %s: %w", rec.CID, err)
+	}
 }
 
 // wrote notes this node's write of rec at rev, then checks whether the
