@@ -123,6 +123,12 @@ func (p *page) run(actions ...chromedp.Action) {
 	require.NoError(p.t, chromedp.Run(ctx, actions...))
 }
 
+// open navigates the page to url and waits for it to load.
+func (p *page) open(url string) {
+	p.t.Helper()
+	p.run(chromedp.Navigate(url))
+}
+
 // eval runs a JavaScript expression and decodes its value into out.
 func (p *page) eval(expr string, out any) {
 	p.t.Helper()

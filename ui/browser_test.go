@@ -29,7 +29,7 @@ func TestDashboard(t *testing.T) {
 	p := newBrowser(t)
 	t.Run("LoadsCleanAndCountsMatch", func(t *testing.T) {
 		p.t = t
-		p.run(chromedp.Navigate(base + "/"))
+		p.open(base + "/")
 		p.waitJS(`location.pathname === '/ui/' && document.getElementById('live').textContent === 'live'`, 10*time.Second)
 		p.waitJS(`document.getElementById('stat-connected').textContent === '2'`, 5*time.Second)
 		var st stats
@@ -46,7 +46,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("NewAgentAppearsLive", func(t *testing.T) {
 		p.t = t
-		p.run(chromedp.Navigate(base + "/ui/#/clients"))
+		p.open(base + "/ui/#/clients")
 		p.waitJS(`document.querySelector('tr[data-cid="agent-1"]')`, 5*time.Second)
 		start := time.Now()
 		agent(t, s, "agent-late")
@@ -75,7 +75,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("ClientPage", func(t *testing.T) {
 		p.t = t
-		p.run(chromedp.Navigate(base + "/ui/#/client/kick-me"))
+		p.open(base + "/ui/#/client/kick-me")
 		p.waitJS(`document.querySelectorAll('#client-history tr td').length > 1 && document.getElementById('client-record').textContent.includes('kicked')`, 5*time.Second)
 		p.waitJS(`document.getElementById('client-credential').textContent.includes('No credential')`, 5*time.Second)
 		// The one expected 4xx: the client has no credential of its own,
@@ -96,7 +96,7 @@ func TestDashboard(t *testing.T) {
 		var st stats
 		apiGet(t, s, "", "/v1/stats", &st)
 		require.GreaterOrEqual(t, st.Records, 2000)
-		p.run(chromedp.Navigate(base + "/ui/#/clients"))
+		p.open(base + "/ui/#/clients")
 		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 100`, 5*time.Second)
 		p.run(chromedp.SendKeys(`#filter-prefix`, "fleet-1234", chromedp.ByQuery))
 		took := p.waitJS(`(() => { const rows = document.querySelectorAll('#clients-body tr');
@@ -107,11 +107,11 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("EventsBansCredentials", func(t *testing.T) {
 		p.t = t
-		p.run(chromedp.Navigate(base + "/ui/#/events"))
+		p.open(base + "/ui/#/events")
 		p.waitJS(`document.querySelectorAll('#events-body tr').length > 0`, 5*time.Second)
 		p.screenshot("events")
 
-		p.run(chromedp.Navigate(base + "/ui/#/bans"))
+		p.open(base + "/ui/#/bans")
 		p.waitJS(`document.getElementById('bans-body').textContent.length > 0`, 5*time.Second)
 		p.run(chromedp.SetValue(`#ban-value`, "10.9.0.0/16", chromedp.ByQuery),
 			chromedp.SetValue(`#ban-kind`, "net", chromedp.ByQuery),
@@ -125,7 +125,7 @@ func TestDashboard(t *testing.T) {
 		assert.Zero(t, imgs, "a ban reason is shown as text, never as HTML")
 		p.screenshot("bans")
 
-		p.run(chromedp.Navigate(base + "/ui/#/credentials"))
+		p.open(base + "/ui/#/credentials")
 		p.waitJS(`document.getElementById('creds-body').textContent.length > 0`, 5*time.Second)
 		p.run(chromedp.SetValue(`#cred-cid`, "pos-0042", chromedp.ByQuery),
 			chromedp.Click(`#cred-form button[type=submit]`, chromedp.ByQuery))
@@ -145,7 +145,7 @@ func TestDashboard(t *testing.T) {
 		})}
 		go func() { _ = evil.Serve(ln) }()
 		t.Cleanup(func() { _ = evil.Close() })
-		p.run(chromedp.Navigate("http://" + ln.Addr().String() + "/"))
+		p.open("http://" + ln.Addr().String() + "/")
 		var out string
 		p.run(chromedp.Evaluate(fmt.Sprintf(`(async () => {
 			const api = 'http://%s';
@@ -220,7 +220,7 @@ func TestDashboardToken(t *testing.T) {
 	agent(t, s, "tok-agent")
 	waitConnected(t, s, token, 1, 10*time.Second)
 	p := newBrowser(t)
-	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/"))
+	p.open("http://" + s.AdminAddr + "/ui/")
 	p.waitJS(`document.getElementById('login').open`, 10*time.Second)
 	p.screenshot("token")
 	p.run(chromedp.SendKeys(`#login-token`, "wrong-token", chromedp.ByQuery), chromedp.Click(`#login-submit`, chromedp.ByQuery))
@@ -233,7 +233,7 @@ func TestDashboardToken(t *testing.T) {
 	p.waitJS(`!document.getElementById('login').open && document.getElementById('stat-connected').textContent === '1'`, 5*time.Second)
 	p.waitJS(`document.getElementById('live').textContent === 'live'`, 5*time.Second)
 	// The stream carries the token too: a new agent shows up live.
-	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/#/clients"))
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
 	p.waitJS(`document.querySelector('tr[data-cid="tok-agent"]')`, 5*time.Second)
 	agent(t, s, "tok-late")
 	p.waitJS(`document.querySelector('tr[data-cid="tok-late"] .badge.on')`, 5*time.Second)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -51,7 +50,7 @@ func TestDashboardCluster(t *testing.T) {
 	})
 
 	p := newBrowser(t)
-	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/#/overview"))
+	p.open("http://" + s.AdminAddr + "/ui/#/overview")
 	for name, c := range want {
 		p.waitJS(fmt.Sprintf(`(() => { const r = document.querySelector('#nodes-body tr[data-node=%q]');
 			return r && r.children[1].textContent === 'up' && r.children[2].textContent === %q })()`, name, fmt.Sprint(c)), 10*time.Second)
@@ -69,13 +68,13 @@ func TestDashboardCluster(t *testing.T) {
 	p.screenshot("overview-cluster")
 
 	// The clients table has each client's node.
-	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/#/clients"))
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
 	p.waitJS(`(() => { const r = document.querySelector('tr[data-cid="n3-agent-2"]'); return r && r.children[4].textContent === 'n3' })()`, 10*time.Second)
 
 	// A stopped node shows as down.
 	require.NoError(t, nodes["n3"].Cmd.Process.Signal(syscall.SIGTERM))
 	nodes["n3"].WaitExit(t)
-	p.run(chromedp.Navigate("http://" + s.AdminAddr + "/ui/#/overview"))
+	p.open("http://" + s.AdminAddr + "/ui/#/overview")
 	took := p.waitJS(`(() => { const r = document.querySelector('#nodes-body tr[data-node="n3"]');
 		return r && r.children[1].textContent === 'down' && r.children[2].textContent === '0' })()`, 15*time.Second)
 	t.Logf("stopped node shown down %s after the page opened", took.Round(time.Millisecond))
