@@ -28,7 +28,7 @@ func TestAgentsMoveThroughBalancer(t *testing.T) {
 		t.Skip("haproxy not on PATH")
 	}
 	url := runNATS(t)
-	nodes := []*testNode{startNode(t, url, "n1"), startNode(t, url, "n2"), startNode(t, url, "n3")}
+	nodes := startNodes(t, url, "n1", "n2", "n3")
 	front := testkit.FreeAddr(t)
 	cfg := fmt.Sprintf(`global
     maxconn 1000

@@ -21,10 +21,8 @@ import (
 // with JetStream and three cliser nodes (reactor, registry, admin API each).
 func TestThreeNodes(t *testing.T) {
 	url := runNATS(t)
-	n1 := startNode(t, url, "n1")
-	n2 := startNode(t, url, "n2")
-	n3 := startNode(t, url, "n3")
-	nodes := []*testNode{n1, n2, n3}
+	nodes := startNodes(t, url, "n1", "n2", "n3")
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	ctx := context.Background()
 	// Agents run to the end of the test: shutdown-all reaches them.
 	agentCtx, stopAgents := context.WithCancel(ctx)

@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +24,10 @@ import (
 func TestCrashMidBatch(t *testing.T) {
 	const clients = 1500
 	natsURL, cut, n1 := partitioned(t)
-	var mu sync.Mutex
-	lostEvents := map[string]int{}
+	var lost testkit.List[string] // the CID of each node-lost event
 	record := func(c registry.Change) {
 		if c.Kind == registry.ChangeDisconnected && c.Record.Reason.String() == "node lost" {
-			mu.Lock()
-			lostEvents[c.Record.CID]++
-			mu.Unlock()
+			lost.Add(c.Record.CID)
 		}
 	}
 	_, js := testkit.JetStream(t, natsURL)
@@ -89,13 +85,18 @@ func TestCrashMidBatch(t *testing.T) {
 			assert.Equal(t, "node lost", r.Reason, r.CID)
 		}
 	}
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(lostEvents) == len(onBucket) },
+	lostEvents := func() map[string]int {
+		times := map[string]int{}
+		for _, c := range lost.All() {
+			times[c]++
+		}
+		return times
+	}
+	eventually(t, func() bool { return len(lostEvents()) == len(onBucket) },
 		"one node-lost event per marked record")
-	mu.Lock()
-	for c, times := range lostEvents {
+	for c, times := range lostEvents() {
 		assert.Equal(t, 1, times, "node-lost events for %s across the survivors", c)
 	}
-	mu.Unlock()
 
 	// The clients come back through the survivors: each listed once, connected.
 	for i := range clients {

@@ -18,8 +18,8 @@ import (
 // it can not read at all.
 func TestFutureReasonKeptAsText(t *testing.T) {
 	url := runNATS(t)
-	n1 := startNode(t, url, "n1")
-	n2 := startNode(t, url, "n2")
+	nodes := startNodes(t, url, "n1", "n2")
+	n1, n2 := nodes[0], nodes[1]
 	register(t, n2.srv.Addr(), "fut-1")
 	c2 := register(t, n2.srv.Addr(), "fut-2")
 	c3 := register(t, n2.srv.Addr(), "fut-3")

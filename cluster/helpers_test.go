@@ -1,9 +1,11 @@
 package cluster_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -117,6 +119,16 @@ func startNode(t *testing.T, url, id string, opts ...cluster.Option) *testNode {
 	return startNodeWith(t, url, id, nil, opts...)
 }
 
+// startNodes starts a node under each id on the NATS server at url.
+func startNodes(t *testing.T, url string, ids ...string) []*testNode {
+	t.Helper()
+	nodes := make([]*testNode, len(ids))
+	for i, id := range ids {
+		nodes[i] = startNode(t, url, id)
+	}
+	return nodes
+}
+
 // startNodeWith is startNode with reactor options too, after the tests'.
 func startNodeWith(t *testing.T, url, id string, ropts []reactor.Option, opts ...cluster.Option) *testNode {
 	t.Helper()
@@ -170,6 +182,33 @@ func register(t testing.TB, addr, id string) *testkit.RawClient {
 	line := c.ReadLine()
 	require.True(t, strings.HasPrefix(line, "140 "), "want 140, got %q", line)
 	return c
+}
+
+// handshake registers id on addr without testing.T, for goroutines.
+func handshake(addr, id string) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	for _, answer := range []string{"110 " + testPassword, "120 " + id} {
+		if _, err := r.ReadString('\n'); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if _, err := c.Write([]byte(answer + "\n")); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "140 ") {
+		c.Close()
+		return nil, fmt.Errorf("want 140, got %q, %v", line, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c, nil
 }
 
 // record reads cid through node's admin API; ok is false on 404.

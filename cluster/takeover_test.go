@@ -1,11 +1,8 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,64 +10,37 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
 
-// handshake registers id on addr without testing.T, for goroutines.
-func handshake(addr, id string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	for _, answer := range []string{"110 " + testPassword, "120 " + id} {
-		if _, err := r.ReadString('\n'); err != nil {
-			c.Close()
-			return nil, err
-		}
-		if _, err := c.Write([]byte(answer + "\n")); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "140 ") {
-		c.Close()
-		return nil, fmt.Errorf("want 140, got %q, %v", line, err)
-	}
-	_ = c.SetDeadline(time.Time{})
-	return c, nil
-}
-
 // The same client ID registering on two nodes at the same moment, many
 // times: each time exactly one session survives, the other ends as
 // replaced, and the bucket names the survivor's node (newest revision
 // wins; nobody's later write undoes it).
 func TestTakeoverRace(t *testing.T) {
-	url := runNATS(t)
-	n1 := startNode(t, url, "n1")
-	n2 := startNode(t, url, "n2")
+	nodes := startNodes(t, runNATS(t), "n1", "n2")
+	n1, n2 := nodes[0], nodes[1]
 	const rounds = 20
 	for i := range rounds {
 		cid := fmt.Sprintf("race-%02d", i)
 		var wg sync.WaitGroup
-		conns := make([]net.Conn, 2)
+		conns := make([]*client.Conn, 2)
 		errs := make([]error, 2)
-		for j, tn := range []*testNode{n1, n2} {
+		for j, tn := range nodes {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				conns[j], errs[j] = handshake(tn.srv.Addr(), cid)
+				conns[j], errs[j] = client.Dial(t.Context(), client.Config{Addr: tn.srv.Addr(), Password: testPassword, ID: cid})
 			}()
 		}
 		wg.Wait()
 		require.NoError(t, errs[0])
 		require.NoError(t, errs[1])
-		t.Cleanup(func() { conns[0].Close(); conns[1].Close() })
+		t.Cleanup(func() { _ = conns[0].Close(context.Background()); _ = conns[1].Close(context.Background()) })
 	}
 	for i := range rounds {
 		cid := fmt.Sprintf("race-%02d", i)
