@@ -118,12 +118,7 @@ func TestLogWait(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, l.Wait(ctx, 0), context.DeadlineExceeded)
-	got := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		got <- l.Wait(ctx, 0)
-	}()
+	got := waiting(l, 0)
 	l.Append(events.Event{Type: events.TypeConnected, CID: "a"})
 	assert.NoError(t, <-got)
 }

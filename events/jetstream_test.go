@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,12 +71,7 @@ func TestStreamOneOrderAndRetention(t *testing.T) {
 		assert.Equal(t, kept[len(kept)-1-i], ev.Seq, "newest first")
 	}
 
-	got := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		got <- b.Wait(ctx, 16)
-	}()
+	got := waiting(b, 16)
 	a.Append(events.Event{Type: events.TypeDisconnected, CID: "a.0@x"})
 	require.NoError(t, <-got, "b's waiters hear a's event")
 
