@@ -99,6 +99,16 @@ func readJSON(t *testing.T, path string, v any) {
 	require.NoError(t, json.Unmarshal(b, v))
 }
 
+// The full run keeps the plain report name; a smaller one says its shape.
+func TestClusterReportName(t *testing.T) {
+	day := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
+	s := harness.DefaultCluster()
+	s.PerNode = 18000
+	assert.Equal(t, "2026-11-25-cluster", reportName(day, s), "the full run keeps the plain name")
+	s.PerNode = 3000
+	assert.Equal(t, "2026-11-25-cluster-3x3000", reportName(day, s))
+}
+
 // `cliser-bench cluster` end to end at small N: three real `cliser serve
 // --cluster` nodes on an embedded NATS JetStream server, 30 load clients
 // each; every client and every sample is counted, and both report files
