@@ -14,9 +14,7 @@ import (
 // backlog (read from the real log, encode, sign, POST to a real receiver,
 // and the cursor's two synced writes a batch, which bound it).
 func BenchmarkDeliverBacklog(b *testing.B) {
-	dir := b.TempDir()
-	l := openLog(b, dir)
-	defer l.Close()
+	l, dir := tempLog(b)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

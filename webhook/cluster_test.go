@@ -50,9 +50,7 @@ func (n *clusterNode) kill() {
 // with the same webhook-id and body as before (recognisable).
 func TestClusterFailoverLosesNothing(t *testing.T) {
 	ns := testkit.NATS(t)
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, _ := tempLog(t)
 	rc := newReceiver(t, nil)
 	url := rc.srv.URL + "/hook"
 	// The webhook is configured before the events, as on a running

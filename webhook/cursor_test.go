@@ -80,9 +80,7 @@ func (c *countingCursor) Save(ctx context.Context, st State) error {
 // caught up the stored cursor is the newest event, and a stop stores what
 // was acknowledged.
 func TestCursorWritesArePacedInABacklog(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, nil)
 	bc := openCursor(t, dir, rc.srv.URL)
 	defer bc.Close()

@@ -18,9 +18,7 @@ import (
 // once, in log order, in the body EVENTS.md gives, each request signed
 // (checked by hmacVerify, not by the signer's own library).
 func TestDeliverSignedInOrder(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, nil)
 	r := startDeliverer(t, rc.srv.URL+"/hook", l, openCursor(t, dir, rc.srv.URL), WithBatch(7), WithLinger(20*time.Millisecond))
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
@@ -50,9 +48,7 @@ func TestDeliverSignedInOrder(t *testing.T) {
 // TestDeliverBodyIsTheContract reads one request's raw JSON, so a renamed
 // field can not hide behind the test's own decoding.
 func TestDeliverBodyIsTheContract(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	raw := make(chan []byte, 4)
 	srv := newRawReceiver(t, raw)
 	r := startDeliverer(t, srv, l, openCursor(t, dir, srv), WithLinger(10*time.Millisecond))
@@ -74,9 +70,7 @@ func TestDeliverBodyIsTheContract(t *testing.T) {
 // TestBatchingABurst: a burst of 1000 events goes out in about
 // 1000/batch requests, not one per event.
 func TestBatchingABurst(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, nil)
 	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithBatch(100), WithLinger(200*time.Millisecond))
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
@@ -91,9 +85,7 @@ func TestBatchingABurst(t *testing.T) {
 // TestLingerSendsAPartialBatch: a lone event does not wait for a full
 // batch; two events appended together share a request.
 func TestLingerSendsAPartialBatch(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, nil)
 	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithBatch(100), WithLinger(time.Second))
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
@@ -108,9 +100,7 @@ func TestLingerSendsAPartialBatch(t *testing.T) {
 // with the same webhook-id and body, freshly signed, until a 2xx; later
 // events wait behind it (order).
 func TestRetriesKeepTheWebhookID(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
 		if n <= 3 {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -138,9 +128,7 @@ func TestRetriesKeepTheWebhookID(t *testing.T) {
 func TestRetryAfterHonoured(t *testing.T) {
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			dir := t.TempDir()
-			l := openLog(t, dir)
-			defer l.Close()
+			l, dir := tempLog(t)
 			rc := newReceiver(t, func(n int, w http.ResponseWriter) {
 				if n == 1 {
 					w.Header().Set("Retry-After", "1")
@@ -162,9 +150,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 // TestGoneDisables: a 410 stops the webhook until restart: counted,
 // flagged in metrics, no more requests for later events.
 func TestGoneDisables(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusGone) })
 	r := deliveringTo(t, rc, l, dir)
 	appendN(t, l, 3)
@@ -181,9 +167,7 @@ func TestGoneDisables(t *testing.T) {
 // TestRedirectNotFollowed: a 3xx is a failure to retry, and the signed
 // body never reaches the redirect's target.
 func TestRedirectNotFollowed(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	elsewhere := newReceiver(t, nil)
 	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
 		if n == 1 {
@@ -203,9 +187,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 // TestTimeoutRetries: a receiver slower than the request timeout gets the
 // batch again, same id.
 func TestTimeoutRetries(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	release := make(chan struct{})
 	defer close(release)
 	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
@@ -228,9 +210,7 @@ func TestTimeoutRetries(t *testing.T) {
 // TestNewWebhookStartsAfterTheNewest: events from before the webhook was
 // first configured are not sent.
 func TestNewWebhookStartsAfterTheNewest(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	appendN(t, l, 5)
 	rc := newReceiver(t, nil)
 	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
@@ -292,9 +272,7 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 // loses the events that fell out: counted and logged, and delivery goes
 // on from the oldest kept.
 func TestLostToRetentionIsCounted(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir, events.WithRetention(10))
-	defer l.Close()
+	l, dir := tempLog(t, events.WithRetention(10))
 	rc := newReceiver(t, nil)
 	c := openCursor(t, dir, rc.srv.URL)
 	defer c.Close()
@@ -309,9 +287,7 @@ func TestLostToRetentionIsCounted(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, _ := tempLog(t)
 	sg, err := ParseSecrets(vectorSecret)
 	require.NoError(t, err)
 	for _, u := range []string{"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::"} {
@@ -326,9 +302,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // TestDeliveringGaugeFollowsTheDeliverer: the metric an operator (and the
 // cluster test) reads to find the delivering node.
 func TestDeliveringGaugeFollowsTheDeliverer(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	defer l.Close()
+	l, dir := tempLog(t)
 	rc := newReceiver(t, nil)
 	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL))
 	eventually(t, func() bool { return metricValue(t, r.d, MetricDelivering, "") == 1 }, "1 while delivering")

@@ -97,6 +97,16 @@ func openLog(t testing.TB, dir string, opts ...events.Option) *events.Log {
 	return l
 }
 
+// tempLog opens an event log in a fresh temp dir, closed when the test
+// ends (after the deliverers it started stop); dir is for the cursor.
+func tempLog(t testing.TB, opts ...events.Option) (l *events.Log, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	l = openLog(t, dir, opts...)
+	t.Cleanup(func() { _ = l.Close() })
+	return l, dir
+}
+
 // appendN appends n client.connected events and waits until the log has
 // them all.
 func appendN(t testing.TB, l *events.Log, n int) {
