@@ -250,14 +250,14 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 				return true, fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
 			}
 			if e != nil {
-				s.applyCredential(e, apply)
+				credentialEntries.apply(s.log, e, apply)
 			}
 		case e, ok := <-bw.Updates():
 			if !ok {
 				return true, fmt.Errorf("cluster: watch %s ended", BansBucket)
 			}
 			if e != nil {
-				s.applyBan(e, apply)
+				banEntries.apply(s.log, e, apply)
 			}
 		}
 	}
@@ -268,40 +268,44 @@ func deleted(e jetstream.KeyValueEntry) bool {
 	return op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
 }
 
-func (s *IdentityStore) applyCredential(e jetstream.KeyValueEntry, apply func(identity.Change)) {
-	if deleted(e) {
-		cid, err := idOf(e.Key())
-		if err != nil {
-			s.log.Warn("cluster: credential key not ours; ignored", zap.String("key", e.Key()))
-			return
-		}
-		apply(identity.Change{CredentialDeleted: cid})
-		return
-	}
-	c, err := identity.DecodeCredential(e.Value())
-	if err != nil {
-		s.log.Warn("cluster: undecodable credential; ignored", zap.String("key", e.Key()), zap.Error(err))
-		return
-	}
-	apply(identity.Change{Credential: &c})
+// entryKind turns one bucket's watched entries into changes: a delete or
+// purge names the key, a put carries the decoded value. An entry that is
+// not ours is logged and skipped: one bad key must not end the watch.
+type entryKind[K, V any] struct {
+	name    string // "credential", "ban": for the log
+	keyOf   func(string) (K, error)
+	decode  func([]byte) (V, error)
+	removed func(K) identity.Change
+	put     func(V) identity.Change
 }
 
-func (s *IdentityStore) applyBan(e jetstream.KeyValueEntry, apply func(identity.Change)) {
+var (
+	credentialEntries = entryKind[string, identity.Credential]{name: "credential", keyOf: idOf,
+		decode:  identity.DecodeCredential,
+		removed: func(cid string) identity.Change { return identity.Change{CredentialDeleted: cid} },
+		put:     func(c identity.Credential) identity.Change { return identity.Change{Credential: &c} }}
+	banEntries = entryKind[identity.BanKey, identity.Ban]{name: "ban", keyOf: banKeyOf,
+		decode:  identity.DecodeBan,
+		removed: func(k identity.BanKey) identity.Change { return identity.Change{BanDeleted: &k} },
+		put:     func(b identity.Ban) identity.Change { return identity.Change{Ban: &b} }}
+)
+
+func (k entryKind[K, V]) apply(log *zap.Logger, e jetstream.KeyValueEntry, apply func(identity.Change)) {
 	if deleted(e) {
-		k, err := banKeyOf(e.Key())
+		key, err := k.keyOf(e.Key())
 		if err != nil {
-			s.log.Warn("cluster: ban key not ours; ignored", zap.String("key", e.Key()))
+			log.Warn("cluster: "+k.name+" key not ours; ignored", zap.String("key", e.Key()))
 			return
 		}
-		apply(identity.Change{BanDeleted: &k})
+		apply(k.removed(key))
 		return
 	}
-	b, err := identity.DecodeBan(e.Value())
+	v, err := k.decode(e.Value())
 	if err != nil {
-		s.log.Warn("cluster: undecodable ban; ignored", zap.String("key", e.Key()), zap.Error(err))
+		log.Warn("cluster: undecodable "+k.name+"; ignored", zap.String("key", e.Key()), zap.Error(err))
 		return
 	}
-	apply(identity.Change{Ban: &b})
+	apply(k.put(v))
 }
 
 // Close does nothing: the buckets belong to the cluster, the connection
