@@ -155,14 +155,14 @@ func (a *API) CreateBan(ctx context.Context, req BanRequest) (Ban, error) {
 	}
 	d, err := identity.ParseBanDuration(req.Duration)
 	if err != nil {
-		return Ban{}, badRequest(trimPrefix(err))
+		return Ban{}, badRequest(identity.BanProblem(err))
 	}
 	if len(req.Reason) > identity.MaxBanReason {
 		return Ban{}, badRequest(fmt.Sprintf("reason is %d bytes; at most %d", len(req.Reason), identity.MaxBanReason))
 	}
 	b, err := ids.AddBan(ctx, req.Kind, req.Value, protocol.CleanText(req.Reason), d)
 	if errors.Is(err, identity.ErrBadBan) {
-		return Ban{}, badRequest(trimPrefix(err))
+		return Ban{}, badRequest(identity.BanProblem(err))
 	}
 	if err != nil {
 		return Ban{}, storeError(err)
@@ -206,7 +206,7 @@ func (a *API) DeleteBan(ctx context.Context, kind, value string) error {
 	err = ids.DeleteBan(ctx, kind, value)
 	switch {
 	case errors.Is(err, identity.ErrBadBan):
-		return badRequest(trimPrefix(err))
+		return badRequest(identity.BanProblem(err))
 	case errors.Is(err, identity.ErrNotFound):
 		return notFound(fmt.Sprintf("no ban %s %s", kind, value))
 	}
@@ -246,15 +246,6 @@ func storeError(err error) error {
 	// A store that cannot write (a full disk, NATS away) is a passing
 	// state of the server, not a fault of the request: 503, try again.
 	return &requestError{msg: fmt.Sprintf("identity store cannot write, try again later: %v", err), base: ErrUnavailable}
-}
-
-func trimPrefix(err error) string {
-	msg := err.Error()
-	const p = "identity: bad ban: "
-	if len(msg) > len(p) && msg[:len(p)] == p {
-		return msg[len(p):]
-	}
-	return msg
 }
 
 func credentialOf(c identity.Credential) Credential {

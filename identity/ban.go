@@ -52,6 +52,11 @@ func ParseBanValue(kind, value string) (string, error) {
 	return "", fmt.Errorf("%w: kind %q: want cid, ip or net", ErrBadBan, kind)
 }
 
+// BanProblem is what a bad-ban error asks the operator to fix: its text
+// without the package's "identity: bad ban: " prefix, as an API answer or
+// a CLI message shows it.
+func BanProblem(err error) string { return strings.TrimPrefix(err.Error(), ErrBadBan.Error()+": ") }
+
 // canonicalPrefix masks p, and writes an IPv4-mapped IPv6 network as IPv4
 // so that it matches the unmapped client addresses.
 func canonicalPrefix(p netip.Prefix) netip.Prefix {

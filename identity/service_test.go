@@ -107,6 +107,7 @@ func TestServiceAddressBans(t *testing.T) {
 	assert.False(t, s.AddrBanned("not an address"))
 	_, err = s.AddBan(ctx, "host", "x", "", 0)
 	require.ErrorIs(t, err, identity.ErrBadBan)
+	assert.Equal(t, `kind "host": want cid, ip or net`, identity.BanProblem(err), "what to fix, without the package's prefix")
 }
 
 func TestServiceBanExpiresByItself(t *testing.T) {
