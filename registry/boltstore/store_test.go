@@ -321,25 +321,26 @@ func benchStore(b *testing.B, n int) (*Store, []registry.Record) {
 	return s, batch
 }
 
-func BenchmarkSave100(b *testing.B) {
-	s, batch := benchStore(b, 100)
+// benchLoop reports allocations and runs op for every round, failing on
+// its first error.
+func benchLoop(b *testing.B, op func() error) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.Save(batch, nil); err != nil {
+		if err := op(); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
+func BenchmarkSave100(b *testing.B) {
+	s, batch := benchStore(b, 100)
+	benchLoop(b, func() error { return s.Save(batch, nil) })
+}
+
 func BenchmarkLoad10k(b *testing.B) {
 	s, batch := benchStore(b, 10000)
 	require.NoError(b, s.Save(batch, nil))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Load(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLoop(b, func() error { _, err := s.Load(); return err })
 }
 
 // BenchmarkSaveCheckpoint50k is a checkpoint with 50k clients connected:
@@ -347,10 +348,5 @@ func BenchmarkLoad10k(b *testing.B) {
 func BenchmarkSaveCheckpoint50k(b *testing.B) {
 	s, batch := benchStore(b, 50_000)
 	require.NoError(b, s.Save(batch, nil))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.Save(batch, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLoop(b, func() error { return s.Save(batch, nil) })
 }
