@@ -1,7 +1,6 @@
 package reactor
 
 import (
-	"net"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -37,11 +36,11 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	case n > int64(h.opts.maxConns):
 		return h.reject(protocol.ReasonServerFull)
 	}
-	cip, port := splitAddr(c.RemoteAddr())
+	lp := h.loopOf(c.EventLoop())
+	cip, port := splitAddr(c.RemoteAddr(), &lp.cips)
 	if !h.opts.proxyProtocol && h.opts.identity.AddrBanned(cip) {
 		return h.reject(protocol.ReasonBanned)
 	}
-	lp := h.loopOf(c.EventLoop())
 	if h.opts.proxyProtocol && !h.proxyTrusted(c) {
 		return h.refuseUntrusted(c)
 	}
@@ -140,14 +139,4 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 		h.guard.prune(now)
 	}
 	return h.opts.tick, gnet.None
-}
-
-func splitAddr(a net.Addr) (ip string, port uint16) {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String(), uint16(t.Port)
-	}
-	if a == nil {
-		return "", 0
-	}
-	return a.String(), 0
 }

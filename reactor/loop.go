@@ -22,11 +22,12 @@ type loop struct {
 	advance   gnet.Runnable
 	hs        map[*session]handshake // sessions between accept and their 120 answer
 	secret    [sha256.Size]byte      // scratch: the digest checkID hands to Identity.Admit
+	cips      cipNames               // peers' IPs as strings, one per address
 }
 
 func newLoop(srv *Server, el gnet.EventLoop) *loop {
 	lp := &loop{srv: srv, el: el, wbuf: make([]byte, 0, 128), out: make([]byte, 0, 256),
-		hs: make(map[*session]handshake)}
+		hs: make(map[*session]handshake), cips: make(cipNames)}
 	lp.wheel = newWheel(int64(srv.opts.tick), lp.now())
 	lp.advance = gnet.RunnableFunc(lp.runDue)
 	return lp

@@ -19,6 +19,7 @@ type Registry struct {
 	dirty     map[string]struct{} // cids changed since the last flush
 	gone      []string            // cids pruned since the last flush
 	flushMu   sync.Mutex          // one flush at a time, so batches land in order
+	batch     []Record            // the last flush's batch, emptied, for the next; under flushMu
 	key       entry               // search key, reused under mu so lookups do not allocate
 	wb        writeBehind         // the flusher's health (writebehind.go)
 

@@ -19,7 +19,8 @@ type Store interface {
 	// Save writes a batch of records (insert or replace, keyed by CID) and
 	// deletes the cids in gone, in one durable transaction. It applies the
 	// deletes first: a cid pruned and registered again before a flush is
-	// in both, and its new record must stay.
+	// in both, and its new record must stay. It must not keep put once it
+	// returns: the registry reuses the slice for the next flush.
 	Save(put []Record, gone []string) error
 	// Close releases the store.
 	Close() error
@@ -84,7 +85,8 @@ func (r *Registry) Run(ctx context.Context) error {
 func (r *Registry) Flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	put, gone := r.takePending()
+	put, gone := r.takePending(r.batch[:0])
+	defer r.keepBatch(put)
 	if r.opts.store == nil || (len(put) == 0 && len(gone) == 0) {
 		return nil
 	}
@@ -123,14 +125,34 @@ const saveChunk = 1024
 // a changed record, the walk ~30 ns a record).
 const denseDirty = 32
 
-// takePending copies the changed records and the pruned cids out under the lock.
-func (r *Registry) takePending() (put []Record, gone []string) {
+// keptBatch is the most records whose slice a flush keeps for the next
+// one (~170 B each): the steady flushes (a checkpoint's share, a trickle
+// of registrations) then make no batch garbage, and a burst's larger
+// batch goes back to the GC.
+const keptBatch = 2 * saveChunk
+
+// keepBatch keeps put's array for the next flush, emptied so that it
+// holds no strings alive. r.flushMu must be held.
+func (r *Registry) keepBatch(put []Record) {
+	if cap(put) > keptBatch {
+		return
+	}
+	clear(put[:cap(put)])
+	r.batch = put[:0]
+}
+
+// takePending copies the changed records and the pruned cids out under
+// the lock, into buf when it is large enough.
+func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// Sized once: grown by append, a burst's 5 000 records were copied
 	// about twice over under the lock the event loops register under,
 	// and the garbage was most of a flush's.
-	put = make([]Record, 0, len(r.dirty))
+	put = buf[:0]
+	if cap(put) < len(r.dirty) {
+		put = make([]Record, 0, len(r.dirty))
+	}
 	if len(r.dirty)*denseDirty >= r.byCID.Len() {
 		// Many changed (a burst of registrations): one ordered walk with a
 		// map lookup per record is cheaper than a B-tree search per changed
