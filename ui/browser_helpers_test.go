@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,29 +186,20 @@ func serve(t *testing.T, env []string, args ...string) *testkit.Served {
 // agent runs `cliser agent --id id` against s until the test ends.
 func agent(t *testing.T, s *testkit.Served, id string) {
 	t.Helper()
-	cmd := exec.Command(testkit.Binary(t), "agent", "--server", s.Addr, "--id", id, "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "CLISER_PASSWORD="+password)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	testkit.Start(t, testkit.Environ(nil, "CLISER_PASSWORD="+password),
+		"agent", "--server", s.Addr, "--id", id, "--log-level", "warn")
 }
 
-// apiGet reads an admin endpoint as JSON.
-func apiGet(t *testing.T, s *testkit.Served, token, path string, out any) *http.Response {
+// apiGet reads an admin endpoint as JSON into out.
+func apiGet(t *testing.T, s *testkit.Served, token, path string, out any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+s.AdminAddr+path, nil)
-	require.NoError(t, err)
+	var header http.Header
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		header = http.Header{"Authorization": {"Bearer " + token}}
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	if out != nil {
-		require.Equal(t, http.StatusOK, res.StatusCode, path)
-		require.NoError(t, json.NewDecoder(res.Body).Decode(out))
-	}
-	return res
+	status, body := testkit.HTTPDo(t, http.MethodGet, s.AdminURL(t)+path, "", header)
+	require.Equal(t, http.StatusOK, status, path)
+	require.NoError(t, json.Unmarshal([]byte(body), out))
 }
 
 type stats struct {
