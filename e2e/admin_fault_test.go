@@ -47,7 +47,7 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 	)
 	var stalled []net.Conn
 	dialAdmin := func() net.Conn {
-		c, err := net.Dial("tcp", s.adminAddr)
+		c, err := net.Dial("tcp", s.AdminAddr())
 		require.NoError(t, err)
 		stalled = append(stalled, c)
 		t.Cleanup(func() { _ = c.Close() })
@@ -111,15 +111,15 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 			}
 			durations[i] = time.Since(began)
 			// and keep-alives flow on it: two echoes within a second
-			rec0, _ := s.reg.Get(conn.ID())
+			rec0, _ := s.Registry().Get(conn.ID())
 			deadline := time.Now().Add(3 * time.Second)
 			for time.Now().Before(deadline) {
-				if rec, _ := s.reg.Get(conn.ID()); rec.LastSeen.Sub(rec0.LastSeen) >= 2*hostileKeepInterval {
+				if rec, _ := s.Registry().Get(conn.ID()); rec.LastSeen.Sub(rec0.LastSeen) >= 2*hostileKeepInterval {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			if rec, _ := s.reg.Get(conn.ID()); rec.LastSeen.Sub(rec0.LastSeen) < 2*hostileKeepInterval {
+			if rec, _ := s.Registry().Get(conn.ID()); rec.LastSeen.Sub(rec0.LastSeen) < 2*hostileKeepInterval {
 				errs <- fmt.Errorf("%s: no keep-alive echoed while the admin API was stalled", conn.ID())
 			}
 			_ = conn.Close(ctx)
@@ -151,7 +151,7 @@ func TestStuckAdminClientsDoNotTouchTheProtocol(t *testing.T) {
 
 	healthy.assertIntact(t, sids, stallsBegan)
 	// The admin API itself still answers, stalls and all.
-	resp, err := http.Get("http://" + s.adminAddr + "/healthz")
+	resp, err := http.Get("http://" + s.AdminAddr() + "/healthz")
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -189,7 +189,7 @@ func fillRegistry(t *testing.T, s *server, n int) {
 	}
 	wg.Wait()
 	require.Eventually(t, func() bool {
-		connected, total := s.reg.Counts()
+		connected, total := s.Registry().Counts()
 		return connected == 0 && total == n
 	}, 10*time.Second, 5*time.Millisecond)
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
-	"github.com/cliser/cliser/registry"
 )
 
 // testPassword is long and odd enough that finding it in a log line can
@@ -35,10 +34,8 @@ const testPassword = "e2e-Pa55word-9f3c1d"
 // memory, the admin API on. Every log line it writes (debug and up) is
 // kept, so a test can check that no secret reached the logs.
 type server struct {
-	*reactor.Server
-	reg       *registry.Registry
-	adminAddr string
-	logs      *observer.ObservedLogs
+	*node.Node
+	logs *observer.ObservedLogs
 }
 
 func startServer(t *testing.T, opts ...reactor.Option) *server {
@@ -49,7 +46,7 @@ func startServer(t *testing.T, opts ...reactor.Option) *server {
 		reactor.WithLoops(2),
 	}
 	n := testnode.Start(t, node.WithLogger(zap.New(core)), node.WithReactorOptions(append(base, opts...)...))
-	return &server{Server: n.Reactor(), reg: n.Registry(), adminAddr: n.AdminAddr(), logs: logs}
+	return &server{Node: n, logs: logs}
 }
 
 // assertNoSecretInLogs checks every field of every log line the server
@@ -185,7 +182,7 @@ func closeLine(r protocol.Reason) string { return "190 " + r.String() }
 type fleet struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	reg    *registry.Registry
+	srv    *server
 
 	mu      sync.Mutex
 	members []*member
@@ -200,7 +197,7 @@ type member struct {
 func startFleet(t *testing.T, s *server, n int, prefix string) *fleet {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &fleet{cancel: cancel, reg: s.reg}
+	f := &fleet{cancel: cancel, srv: s}
 	for i := range n {
 		m := &member{id: prefix + "-" + strconv.Itoa(i)}
 		f.members = append(f.members, m)
@@ -262,7 +259,7 @@ func (f *fleet) assertIntact(t *testing.T, before map[string]uint16, since time.
 	for _, m := range f.members {
 		assert.Empty(t, m.lost, "healthy client %s was disconnected", m.id)
 		assert.Len(t, m.connected, 1, "healthy client %s reconnected", m.id)
-		rec, ok := f.reg.Get(m.id)
+		rec, ok := f.srv.Registry().Get(m.id)
 		if !assert.True(t, ok, m.id) {
 			continue
 		}

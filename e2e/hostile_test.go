@@ -320,7 +320,7 @@ func runHostileCase(t *testing.T, s *server, n int, tc hostileCase) {
 	if tc.registered {
 		want, _ := protocol.ParseReason(strings.TrimPrefix(tc.want[len(tc.want)-1], "190 "))
 		require.Eventually(t, func() bool {
-			rec, ok := s.reg.Get(cid)
+			rec, ok := s.Registry().Get(cid)
 			return ok && !rec.CStatus && rec.Reason == want
 		}, 5*time.Second, 5*time.Millisecond, "registry must record %s with reason %q", cid, want)
 	}
@@ -380,7 +380,7 @@ func TestHostileInput(t *testing.T) {
 			_ = c.send(wire)
 			require.Equal(t, []string{closeLine(protocol.ReasonTooManyAttempts)}, c.transcript(5*time.Second))
 		}
-		_, ok := s.reg.Get("banned-1")
+		_, ok := s.Registry().Get("banned-1")
 		assert.False(t, ok, "a banned IP registered a client")
 		stats.add(2, hostileAuthFailLimit+3)
 	})
@@ -397,8 +397,8 @@ func TestHostileInput(t *testing.T) {
 
 	// Nothing may be left behind: connections, handshake slots, records.
 	require.Eventually(t, func() bool {
-		connected, _ := s.reg.Counts()
-		return s.Connections() == fleetSize && connected == fleetSize
+		connected, _ := s.Registry().Counts()
+		return s.Reactor().Connections() == fleetSize && connected == fleetSize
 	}, 10*time.Second, 10*time.Millisecond, "connections or registrations leaked")
 
 	// Every handshake slot was given back: a full cap of handshakes from
@@ -406,7 +406,7 @@ func TestHostileInput(t *testing.T) {
 	slotIPs := []string{"127.2.0.1", "127.3.0.1", "127.3.1.1", "127.3.2.1", caseIP(0)}
 	assertHandshakeSlotsFree(t, s, slotIPs...)
 	stats.add(1, len(slotIPs)*reactor.DefaultMaxPendingPerIP)
-	require.Eventually(t, func() bool { return s.Connections() == fleetSize }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.Reactor().Connections() == fleetSize }, 10*time.Second, 10*time.Millisecond)
 
 	healthy.assertIntact(t, sidsBefore, time.Now().Add(-time.Second))
 	freshHandshake(t, s.Addr(), "after-the-storm")
@@ -527,7 +527,7 @@ func storms(t *testing.T, s *server) int {
 		mu   sync.Mutex
 		errs []error
 	)
-	before := s.Connections()
+	before := s.Reactor().Connections()
 	run := func(n int, ipBase string, fn func(i int, ip string) error) {
 		jobs := make(chan int)
 		for w := range workers {
@@ -585,11 +585,11 @@ func storms(t *testing.T, s *server) int {
 	// wait until it has closed every storm connection, so none can
 	// register after the look.
 	require.Eventually(t, func() bool {
-		if s.Connections() > before {
+		if s.Reactor().Connections() > before {
 			return false
 		}
 		for i := range complete {
-			if rec, ok := s.reg.Get(fmt.Sprintf("storm-%d", i)); ok && rec.CStatus {
+			if rec, ok := s.Registry().Get(fmt.Sprintf("storm-%d", i)); ok && rec.CStatus {
 				return false
 			}
 		}
@@ -597,7 +597,7 @@ func storms(t *testing.T, s *server) int {
 	}, 10*time.Second, 10*time.Millisecond, "a storm client stayed registered after its connection closed")
 	registered := 0
 	for i := range complete {
-		if rec, ok := s.reg.Get(fmt.Sprintf("storm-%d", i)); ok {
+		if rec, ok := s.Registry().Get(fmt.Sprintf("storm-%d", i)); ok {
 			registered++
 			assert.Equal(t, protocol.ReasonClosedByClient, rec.Reason)
 		}

@@ -81,7 +81,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 	}
 	sids := map[string]uint16{}
 	for _, e := range healthy {
-		rec, ok := s.reg.Get(e.id)
+		rec, ok := s.Registry().Get(e.id)
 		require.True(t, ok)
 		sids[e.id] = rec.SID
 	}
@@ -165,7 +165,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 				line, err := c.readLine(5 * time.Second)
 				require.NoError(t, err)
 				require.True(t, strings.HasPrefix(line, "140 connected "), line)
-				rec, ok := s.reg.Get(id)
+				rec, ok := s.Registry().Get(id)
 				require.True(t, ok)
 				require.Equal(t, fmt.Sprintf("198.51.100.%d", 20+i), rec.CIP, "cip must come from the header")
 				_ = c.Conn.Close()
@@ -175,8 +175,8 @@ func TestHostileProxyHeaders(t *testing.T) {
 	})
 
 	require.Eventually(t, func() bool {
-		connected, _ := s.reg.Counts()
-		return s.Connections() == healthyCount && connected == healthyCount
+		connected, _ := s.Registry().Counts()
+		return s.Reactor().Connections() == healthyCount && connected == healthyCount
 	}, 10*time.Second, 10*time.Millisecond, "connections or registrations leaked")
 	lost := 0
 	for _, e := range healthy {
@@ -184,7 +184,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 			lost++
 		}
 		assert.Empty(t, e.bad.All(), "healthy proxied client %s", e.id)
-		rec, ok := s.reg.Get(e.id)
+		rec, ok := s.Registry().Get(e.id)
 		require.True(t, ok)
 		assert.True(t, rec.CStatus, e.id)
 		assert.Equal(t, sids[e.id], rec.SID, e.id)
