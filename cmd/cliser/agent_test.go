@@ -1,9 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +82,7 @@ func TestAgentBinaryShutdownRunsHookOnceAndExitsZero(t *testing.T) {
 	logs := p.LogText()
 	assert.Contains(t, logs, `"msg":"connecting"`)
 	assert.Contains(t, logs, `"msg":"registered"`)
-	assert.Contains(t, logs, `"sid":`+itoa(int(first.SID)))
+	assert.Contains(t, logs, fmt.Sprintf(`"sid":%d`, first.SID))
 	assert.Contains(t, logs, `"msg":"on-shutdown command finished"`)
 	assert.Contains(t, logs, `"exit_status":0`)
 	assert.NotContains(t, logs, agentTestPassword, "the password reached the logs")
@@ -176,8 +176,6 @@ func TestAgentHookTimeoutKillsIt(t *testing.T) {
 	assert.Contains(t, p.LogText(), "on-shutdown command timed out")
 	assert.NoFileExists(t, marker)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestAgentPasswordFileMode(t *testing.T) {
 	dir := t.TempDir()

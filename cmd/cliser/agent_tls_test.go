@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -204,7 +205,7 @@ func TestAgentBinaryTLSCertificateMismatchKeepsRetrying(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			id := "tls-bad-" + itoa(i)
+			id := fmt.Sprintf("tls-bad-%d", i)
 			p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
 				append([]string{"--server", front.addr(), "--id", id,
 					"--backoff-min", "10ms", "--backoff-max", "200ms"}, c.args...)...)
