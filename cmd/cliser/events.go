@@ -21,22 +21,15 @@ func init() {
 	extraCommands = append(extraCommands, newEventsCmd)
 }
 
+// newEventsCmd has no --timeout: tail is one long stream, not requests.
 func newEventsCmd() *cobra.Command {
-	o := &clientsOptions{}
-	cmd := &cobra.Command{
-		Use:   "events",
-		Short: "Follow the event log through the admin API",
-		Long: "Follow the server's event log (docs/events.md) through its admin API.\n\n" +
-			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n" +
-			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071); CLISER_ADMIN_TOKEN as for\n" +
+	cmd, _ := newGroupCmd("events",
+		"Follow the event log through the admin API",
+		"Follow the server's event log (docs/events.md) through its admin API.\n\n"+
+			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n"+
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071); CLISER_ADMIN_TOKEN as for\n"+
 			"`cliser clients`.",
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
-	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
-	cmd.AddCommand(newEventsTailCmd(o))
+		newEventsTailCmd)
 	return cmd
 }
 

@@ -17,18 +17,19 @@ func init() {
 	extraCommands = append(extraCommands, newCredentialsCmd, newBansCmd)
 }
 
-// adminFlags adds the flags every admin-API command shares.
-func adminFlags(cmd *cobra.Command, o *clientsOptions) {
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
-	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
-	pf.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
+// newAdminGroupCmd is a command that only groups admin-API subcommands
+// made of requests (clients, credentials, bans): a group with --timeout,
+// the bound on each request.
+func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) *cobra.Command {
+	cmd, o := newGroupCmd(use, short, long, subs...)
+	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
+	return cmd
 }
 
-// newAdminGroupCmd is a command that only groups admin-API subcommands
-// (clients, credentials, bans): it shows its help, owns the shared flags
-// and hands every subcommand the same options.
-func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) *cobra.Command {
+// newGroupCmd is a command that only groups admin-API subcommands: it
+// shows its help, owns the flags they share (--admin, -o) and hands every
+// subcommand the same options.
+func newGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) (*cobra.Command, *clientsOptions) {
 	o := &clientsOptions{}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -37,11 +38,13 @@ func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *co
 		Args:  cobra.NoArgs, // a usage mistake through markUsageErrors
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	adminFlags(cmd, o)
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
 	for _, sub := range subs {
 		cmd.AddCommand(sub(o))
 	}
-	return cmd
+	return cmd, o
 }
 
 // listAll follows an API listing's cursors to its last page; fetch gets
