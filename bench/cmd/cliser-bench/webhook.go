@@ -55,6 +55,7 @@ type webhookRound struct {
 	LogAlloc    int64            `json:"log_disk_bytes"`                   // of which blocks allocated on disk (bbolt grows the file with a hole)
 	BytesPerEvt float64          `json:"bytes_per_event"`                  // LogAlloc / Events
 	Load1       float64          `json:"load1"`                            // the machine's 1-minute load average as the storm began
+	CTDrops     uint64           `json:"conntrack_drops"`                  // packets the kernel's connection tracking dropped during the storm (conntrack.go)
 }
 
 // stormReceiver keeps every request as it came and answers 204 at once;
@@ -252,6 +253,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 		return res, err
 	}
 	res.Load1 = loadAvg()
+	drops0 := conntrackDrops()
 	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = first.Close(cctx)
@@ -274,6 +276,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	}
 	stormEnd := time.Now()
 	res.StormWall = stormEnd.Sub(start)
+	res.CTDrops = conntrackDrops() - drops0
 	user1, sys1, err := harness.ProcessCPUSplit(cmd.Process.Pid)
 	if err != nil {
 		return res, err
@@ -344,7 +347,7 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %v | %v | %v | %v | %v | %d | %d | %d | %d | %v | %d | %d | %.0f |\n", r.Mode, r.Round, r.Registered,
-			errorsCell(r.Errors, r.ErrorKinds), r.StormWall.Round(time.Millisecond), r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond),
+			errorsCell(r.Errors, r.ErrorKinds, r.CTDrops), r.StormWall.Round(time.Millisecond), r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond),
 			r.UserPerHS.Round(100*time.Nanosecond), r.SysPerHS.Round(100*time.Nanosecond),
 			r.Events, r.Delivered, r.Requests, r.OutOfOrder, r.CatchUp.Round(time.Millisecond), r.LogBytes, r.LogAlloc, r.BytesPerEvt)
 	}
@@ -376,17 +379,22 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 	return b.String()
 }
 
-// errorsCell is a round's client errors with their kinds ("3 (dial: 2,
-// handshake timeout: 1)").
-func errorsCell(n int64, kinds map[string]int64) string {
-	if n == 0 || len(kinds) == 0 {
-		return fmt.Sprint(n)
-	}
+// errorsCell is a round's client errors with their kinds, and the packets
+// connection tracking dropped meanwhile when it did ("3 (dial: 2,
+// handshake timeout: 1; conntrack dropped 40 packets)").
+func errorsCell(n int64, kinds map[string]int64, ctDrops uint64) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		parts = append(parts, fmt.Sprintf("%s: %d", k, kinds[k]))
 	}
-	return fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
+	why := strings.Join(parts, ", ")
+	if ctDrops > 0 {
+		why = strings.TrimPrefix(fmt.Sprintf("%s; conntrack dropped %d packets", why, ctDrops), "; ")
+	}
+	if why == "" {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d (%s)", n, why)
 }
 
 // roundRatios is each mode's CPU per handshake against off's of the same
