@@ -9,37 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
-
-// eventLog collects Run's events for assertions.
-type eventLog struct{ testkit.List[Event] }
-
-func (l *eventLog) connected() (n int) {
-	for _, e := range l.All() {
-		if _, ok := e.(Connected); ok {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *eventLog) retries() (in []time.Duration) {
-	for _, e := range l.All() {
-		if r, ok := e.(Retrying); ok {
-			in = append(in, r.In)
-		}
-	}
-	return in
-}
-
-// runAsync starts Run and returns a channel with its result.
-func runAsync(ctx context.Context, cfg Config, b Backoff, l *eventLog) <-chan error {
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, b, l.Add) }()
-	return done
-}
 
 func TestRunReconnectsAfterServerRestart(t *testing.T) {
 	script := func(c *scriptConn) {
