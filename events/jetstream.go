@@ -47,12 +47,19 @@ type streamOptions struct {
 	name     string
 	prefix   string
 	replicas int
+	tailIdle time.Duration
 }
 
 // WithStreamName sets the JetStream stream's name and subject prefix
 // (tests run several clusters on one NATS server).
 func WithStreamName(name, subjectPrefix string) StreamOption {
 	return func(o *streamOptions) { o.name, o.prefix = name, subjectPrefix }
+}
+
+// WithTailIdle sets how long the node follows the stream after its last
+// live reader (DefaultTailIdle; tests shorten it).
+func WithTailIdle(d time.Duration) StreamOption {
+	return func(o *streamOptions) { o.tailIdle = max(d, time.Millisecond) }
 }
 
 // WithStreamReplicas sets the stream's replicas (3 on a 3-server NATS cluster).
@@ -64,7 +71,8 @@ func WithStreamReplicas(n int) StreamOption {
 // has one order and seq is the stream's sequence. Every node publishes its
 // own events to it behind the hot path (Append queues; a writer publishes
 // asynchronously, checks every acknowledgment and retries), and tails it
-// into memory for its readers. Retention is the stream's MaxMsgs.
+// into memory while it has live readers (follow.go). Retention is the
+// stream's MaxMsgs.
 //
 // Each event's subject is <prefix>.<cid token> (a key-safe form of the
 // client ID; "=" for events of no client), so per-client reads are a
@@ -81,10 +89,11 @@ type Stream struct {
 	m      *metrics
 	n      *notifier
 
-	mu    sync.Mutex
-	cache []Event // the newest events, by seq; at most 2*streamCache
+	mu       sync.Mutex
+	cache    []Event // the tail's newest events, contiguous by seq; at most 2*streamCache
+	cacheGen uint64  // the tail's generation the cache is of (follow.go)
 
-	tail    jetstream.ConsumeContext
+	f       follower
 	failing atomic.Bool
 	done    chan struct{}
 }
@@ -95,13 +104,14 @@ var (
 )
 
 // OpenStream makes (or updates) the cluster's event stream on nc and starts
-// this node's writer and tail. nc stays the caller's.
+// this node's writer (the tail starts with the first live reader). nc
+// stays the caller's.
 func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	so := streamOptions{name: DefaultStreamName, prefix: DefaultSubjectPrefix, replicas: 1}
+	so := streamOptions{name: DefaultStreamName, prefix: DefaultSubjectPrefix, replicas: 1, tailIdle: DefaultTailIdle}
 	for _, opt := range sopts {
 		opt(&so)
 	}
@@ -125,10 +135,9 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
 	}
 	s := &Stream{opts: o, sopts: so, js: js, stream: st, m: newMetrics(), n: newNotifier(), done: make(chan struct{})}
+	s.f.idle = so.tailIdle
+	s.n.advance(st.CachedInfo().State.LastSeq)
 	s.q = newQueue(o.queueLimit, s.m, o.log)
-	if err := s.startTail(ctx); err != nil {
-		return nil, err
-	}
 	go s.run()
 	return s, nil
 }
@@ -139,50 +148,6 @@ func (s *Stream) subject(cid string) string {
 		return s.sopts.prefix + ".="
 	}
 	return s.sopts.prefix + "." + natskey.Escape(cid)
-}
-
-// startTail follows the stream from the newest streamCache events on, into
-// the cache. An ordered consumer recreates itself after a NATS outage and
-// resumes where it was.
-func (s *Stream) startTail(ctx context.Context) error {
-	info, err := s.stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
-	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if last := info.State.LastSeq; last > 0 {
-		s.n.advance(last) // the newest seq is known before the tail catches up
-		start := max(info.State.FirstSeq, last-min(last, streamCache)+1)
-		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start}
-	}
-	cons, err := s.js.OrderedConsumer(ctx, s.sopts.name, cfg)
-	if err != nil {
-		return fmt.Errorf("events: tail of %s: %w", s.sopts.name, err)
-	}
-	cc, err := cons.Consume(s.onTail)
-	if err != nil {
-		return fmt.Errorf("events: tail of %s: %w", s.sopts.name, err)
-	}
-	s.tail = cc
-	return nil
-}
-
-// onTail adds one event of the stream to the cache and wakes the waiters.
-func (s *Stream) onTail(msg jetstream.Msg) {
-	ev, err := s.decode(msg)
-	if err != nil {
-		s.opts.log.Warn("events: unreadable event in the stream; skipped", zap.Error(err))
-		return
-	}
-	s.mu.Lock()
-	if n := len(s.cache); n == 0 || s.cache[n-1].Seq < ev.Seq {
-		s.cache = append(s.cache, ev)
-	}
-	if keep := min(streamCache, s.opts.retention); len(s.cache) >= 2*keep {
-		s.cache = append(make([]Event, 0, 2*keep), s.cache[len(s.cache)-keep:]...)
-	}
-	s.mu.Unlock()
-	s.n.advance(ev.Seq)
 }
 
 func (s *Stream) decode(msg jetstream.Msg) (Event, error) {
@@ -282,17 +247,11 @@ func (s *Stream) publish(batch []Event) (int, error) {
 func (s *Stream) Close() error {
 	s.q.close()
 	<-s.done
-	if s.tail != nil {
-		s.tail.Stop()
-	}
+	s.f.mu.Lock()
+	s.stopTailLocked()
+	s.f.mu.Unlock()
 	return nil
 }
-
-// Newest is the newest seq this node has seen in the stream.
-func (s *Stream) Newest() uint64 { return s.n.newest.Load() }
-
-// Wait returns nil once this node has seen an event with Seq > after.
-func (s *Stream) Wait(ctx context.Context, after uint64) error { return waitFor(ctx, s.n, after) }
 
 // Healthy is nil unless publishing fails or events were dropped since the
 // writer last caught up.
@@ -307,10 +266,14 @@ func (s *Stream) Healthy() error {
 }
 
 // Read returns up to limit events with Seq > after: from memory when this
-// node's tail holds them, else from the stream.
+// node's tail holds them, else from the stream. A read does not start the
+// tail (Wait does): a poller that never waits costs no fan-out.
 func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
 	if limit <= 0 {
 		return nil, nil
+	}
+	if !s.following() {
+		return s.fetch(ctx, after, limit, "")
 	}
 	// The stream keeps the newest MaxMsgs (the retention): what is older
 	// is gone on every node alike, whatever this node's cache still holds.
@@ -322,6 +285,7 @@ func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, er
 		i := sort.Search(n, func(i int) bool { return s.cache[i].Seq > after })
 		out := append([]Event(nil), s.cache[i:min(n, i+limit)]...)
 		s.mu.Unlock()
+		s.touch()
 		if len(out) > 0 || after >= s.Newest() {
 			return out, nil
 		}
@@ -344,8 +308,12 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 	if err != nil {
 		return nil, fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
 	}
+	s.n.advance(info.State.LastSeq)
 	if first := info.State.FirstSeq; info.State.Msgs > 0 && after+1 < first {
 		return nil, &GoneError{Oldest: first}
+	}
+	if after >= info.State.LastSeq {
+		return nil, nil
 	}
 	cfg := jetstream.ConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1,
@@ -407,7 +375,7 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 
 // ReadCID is Read for cid's events, from the stream filtered by its subject.
 func (s *Stream) ReadCID(ctx context.Context, cid string, after uint64, limit int) ([]Event, error) {
-	if limit <= 0 || after >= s.Newest() {
+	if limit <= 0 || (s.following() && after >= s.n.newest.Load()) {
 		return nil, nil
 	}
 	return s.fetch(ctx, after, limit, cid)
