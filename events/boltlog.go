@@ -474,7 +474,7 @@ func (l *Log) trim() {
 // Collectors are the log's metrics, to register on the admin API's
 // Prometheus registry.
 func (l *Log) Collectors() []prometheus.Collector {
-	return append(l.m.collectors(l.q, l.n),
+	return append(l.m.collectors(l.q, l.n.newest.Load),
 		prom.GaugeFunc(MetricRetainedBytes, "Size of the event log's file.", func() float64 { return float64(l.storeBytes.Load()) }))
 }
 

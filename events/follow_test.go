@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -33,6 +34,19 @@ func waitConsumers(t *testing.T, js jetstream.JetStream, want int, why string) {
 		"%s: want %d consumers on the stream", why, want)
 }
 
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
 // A node follows the stream only while something reads live events: with
 // no reader it holds no consumer, yet its Newest, Read and ReadCID answer
 // what the other node published; a Wait starts the tail, the event it
@@ -49,8 +63,11 @@ func TestStreamFollowsOnlyWhileRead(t *testing.T) {
 	for i := range 5 {
 		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i%2), Node: "a"})
 	}
-	require.Eventually(t, func() bool { return b.Newest() == 5 }, 15*time.Second, 5*time.Millisecond,
-		"b's Newest asks the stream, without a tail")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(b.Collectors()...)
+	require.Eventually(t, func() bool { return gauge(t, reg, events.MetricNewestSeq) == 5 }, 15*time.Second, 5*time.Millisecond,
+		"the newest-seq gauge of a node that does not follow asks the stream")
+	assert.Equal(t, uint64(5), b.Newest())
 	assert.Equal(t, 0, consumers(t, js), "no live reader, no tail: nothing delivers each event to the nodes")
 	ctx := context.Background()
 	page, err := b.Read(ctx, 0, 100)

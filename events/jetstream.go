@@ -411,5 +411,6 @@ func (s *Stream) History(ctx context.Context, cid string, limit int) ([]Session,
 	return history(ctx, s.LatestCID, cid, limit)
 }
 
-// Collectors are the stream log's metrics.
-func (s *Stream) Collectors() []prometheus.Collector { return s.m.collectors(s.q, s.n) }
+// Collectors are the stream log's metrics. The newest seq is Newest's: a
+// scrape of a node that does not follow the stream asks NATS for it.
+func (s *Stream) Collectors() []prometheus.Collector { return s.m.collectors(s.q, s.Newest) }

@@ -47,10 +47,10 @@ func (m *metrics) count(typ string) {
 }
 
 // collectors are the counters and the gauges every log has.
-func (m *metrics) collectors(q *queue, n *notifier) []prometheus.Collector {
+func (m *metrics) collectors(q *queue, newest func() uint64) []prometheus.Collector {
 	return []prometheus.Collector{
 		m.events, m.dropped, m.storeErrors,
 		prom.GaugeFunc(MetricQueued, "Events waiting for the log's writer.", func() float64 { return float64(q.len()) }),
-		prom.GaugeFunc(MetricNewestSeq, "The newest seq in the event log.", func() float64 { return float64(n.newest.Load()) }),
+		prom.GaugeFunc(MetricNewestSeq, "The newest seq in the event log.", func() float64 { return float64(newest()) }),
 	}
 }
