@@ -100,7 +100,7 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 	fmt.Fprintf(&b, "# cliser against the floor, alternating rounds, %s\n\n", at.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "`cliser-bench floor`: each round runs cliser (event log off), the floor (bin/floor-server) and cliser+events (event log and a webhook on), one after the other, stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
 		set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
-	b.WriteString("| round | server | CPU per handshake (bursts) | RSS per idle client | idle CPU | others' CPU in the hold | errors |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	tableHead(&b, "round", "server", "CPU per handshake (bursts)", "RSS per idle client", "idle CPU", "others' CPU in the hold", "errors")
 	for _, r := range all {
 		fmt.Fprintf(&b, "| %d | %s | %.1f µs | %.0f B | %.1f%% | %.0f%% | %d |\n", r.Round, r.Server, r.HandshakeUS, r.RSSPerClient, r.IdleCPU, r.OthersCPU, r.Errors)
 	}

@@ -154,8 +154,7 @@ func identityReport(rs []identityRound, n int) string {
 	b.WriteString("with the shared password (no credential exists) and with as many enrolled client IDs, each\n")
 	b.WriteString("answering its own secret (the deferred check), in alternating rounds; server and load share\n")
 	fmt.Fprintf(&b, "the machine's %d cores over loopback, the load dials from 4 addresses per round.\n\n", runtime.NumCPU())
-	b.WriteString("| mode | round | registered | errors | wall | handshakes/s | server CPU | CPU per handshake | handshakes per CPU-second |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	tableHead(&b, "mode", "round", "registered", "errors", "wall", "handshakes/s", "server CPU", "CPU per handshake", "handshakes per CPU-second")
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %v | %.0f | %v | %v | %.0f |\n", r.Mode, r.Round, r.Registered, r.Errors,
 			r.Wall.Round(time.Millisecond), r.RatePerSec, r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond), r.HSPerCPUSec)

@@ -76,6 +76,12 @@ func writeReport(dir, name string, writeJSON, markdown func(io.Writer) error) (s
 	return base, nil
 }
 
+// tableHead writes a markdown table's header row of cols and the row of
+// dashes under it.
+func tableHead(w io.Writer, cols ...string) {
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat(" --- |", len(cols)))
+}
+
 // runFailed is the error of a report whose runs had errors, nil if none.
 func runFailed(rep *harness.Report) error {
 	if fails := rep.Failed(); len(fails) > 0 {

@@ -343,8 +343,7 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 	b.WriteString("the storm is over, verifies every signature with the Standard Webhooks library; default batch (100) and linger\n")
 	b.WriteString("(200ms). Rounds alternate, every other one in reverse order (off, log, on, then on, log, off); server, load and\n")
 	fmt.Fprintf(&b, "receiver share the machine's %d cores over loopback. Errors are the storm's client errors, by kind.\n\n", runtime.NumCPU())
-	b.WriteString("| mode | round | registered | errors | storm wall | server CPU | CPU per handshake | of it user | of it system | events | delivered | requests | out of order | caught up after the storm | events.db size | on disk | bytes/event on disk |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	tableHead(&b, "mode", "round", "registered", "errors", "storm wall", "server CPU", "CPU per handshake", "of it user", "of it system", "events", "delivered", "requests", "out of order", "caught up after the storm", "events.db size", "on disk", "bytes/event on disk")
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %v | %v | %v | %v | %v | %d | %d | %d | %d | %v | %d | %d | %.0f |\n", r.Mode, r.Round, r.Registered,
 			errorsCell(r.Errors, r.ErrorKinds, r.CTDrops), r.StormWall.Round(time.Millisecond), r.ServerCPU.Round(time.Millisecond), r.CPUPerHS.Round(100*time.Nanosecond),
@@ -356,7 +355,7 @@ func webhookReport(rs []webhookRound, n int, modes string) string {
 	}
 	cpu := func(r webhookRound) float64 { return float64(r.CPUPerHS) }
 	b.WriteString("\nMedians over the rounds (server CPU per storm handshake, and against `off`):\n\n")
-	b.WriteString("| mode | CPU per handshake | / off | within 10% | webhook caught up after the storm |\n| --- | --- | --- | --- | --- |\n")
+	tableHead(&b, "mode", "CPU per handshake", "/ off", "within 10%", "webhook caught up after the storm")
 	off := med("off", cpu)
 	for _, m := range strings.Split(modes, ",") {
 		c := med(m, cpu)
