@@ -2,27 +2,17 @@ package cluster
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/registrytest"
 )
 
-var (
-	t0 = time.Date(2026, 11, 25, 19, 1, 58, 0, time.UTC)
-	t1 = time.Date(2026, 11, 25, 19, 2, 28, 123456789, time.UTC)
-)
-
-func reasonOf(text string) protocol.Reason {
-	var r protocol.Reason
-	if err := r.UnmarshalText([]byte(text)); err != nil {
-		panic(err)
-	}
-	return r
-}
+// The bolt store's golden records are written at the same instants.
+var t0, t1 = registrytest.RecordT0, registrytest.RecordT1
 
 // goldenRecords pins the bucket's JSON: every node of every version reads
 // it. The fuzz target starts from them.
@@ -41,7 +31,7 @@ var goldenRecords = []struct {
 			`"last_seen":"2026-11-25T19:01:58Z","disconnected_at":"2026-11-25T19:02:28.123456789Z","reason":"node lost","node":"n3"}`},
 	// A newer version's reason: kept as its text.
 	{"future reason", registry.Record{SID: 2, CID: "f", CIP: "10.0.0.2", CPort: "2", ConnectedAt: t0, LastSeen: t0,
-		DisconnectedAt: t0, Reason: reasonOf("some future reason"), Node: "n9"},
+		DisconnectedAt: t0, Reason: registrytest.FutureReason("some future reason"), Node: "n9"},
 		`{"sid":2,"cid":"f","cip":"10.0.0.2","cport":"2","cstatus":false,"connected_at":"2026-11-25T19:01:58Z",` +
 			`"last_seen":"2026-11-25T19:01:58Z","disconnected_at":"2026-11-25T19:01:58Z","reason":"some future reason","node":"n9"}`},
 }

@@ -9,11 +9,12 @@ import (
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/registrytest"
 )
 
 var (
-	t0 = time.Date(2026, 11, 25, 19, 1, 58, 0, time.UTC)
-	t1 = time.Date(2026, 11, 25, 19, 2, 28, 123456789, time.UTC)
+	t0 = registrytest.RecordT0
+	t1 = registrytest.RecordT1
 	t2 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 )
 
@@ -51,7 +52,7 @@ var goldenRecords = []struct {
 		// A newer version's reason, kept as its text (protocol/reason_future.go).
 		name: "future reason",
 		rec: registry.Record{SID: 2, CID: "f", ConnectedAt: t0, LastSeen: t0, DisconnectedAt: t0,
-			Reason: futureReason("eaten by a grue")},
+			Reason: registrytest.FutureReason("eaten by a grue")},
 		enc: `{"v":1,"sid":2,"cid":"f","connected_at":"2026-11-25T19:01:58Z","last_seen":"2026-11-25T19:01:58Z",` +
 			`"disconnected_at":"2026-11-25T19:01:58Z","reason":"eaten by a grue"}`,
 	},
@@ -60,15 +61,6 @@ var goldenRecords = []struct {
 		rec:  registry.Record{CID: "m"},
 		enc:  `{"v":1,"sid":0,"cid":"m"}`,
 	},
-}
-
-// futureReason is the Reason this process keeps for a newer version's text.
-func futureReason(text string) protocol.Reason {
-	var r protocol.Reason
-	if err := r.UnmarshalText([]byte(text)); err != nil {
-		panic(err)
-	}
-	return r
 }
 
 func TestEncodeGolden(t *testing.T) {

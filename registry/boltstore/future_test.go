@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/registrytest"
 )
 
 // A record a newer version stored with a reason this build does not know
@@ -16,7 +17,7 @@ func TestFutureReasonSurvivesLoadAndSave(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
 	put := registry.Record{SID: 9, CID: "pos-9", CIP: "10.0.0.9", CPort: "9", ConnectedAt: t0, LastSeen: t1,
-		DisconnectedAt: t1, Reason: futureReason("some future reason"), Node: "n1"}
+		DisconnectedAt: t1, Reason: registrytest.FutureReason("some future reason"), Node: "n1"}
 	require.NoError(t, s.Save([]registry.Record{put}, nil))
 	require.NoError(t, s.Close())
 
