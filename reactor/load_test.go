@@ -1,10 +1,7 @@
 package reactor
 
 import (
-	"bufio"
-	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/protocol"
 )
 
 func TestThousandConcurrentClientsGetUniqueSIDs(t *testing.T) {
@@ -31,7 +27,7 @@ func TestThousandConcurrentClientsGetUniqueSIDs(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Four source addresses: the per-IP handshake cap (512) stays on.
-			conns[i], sids[i], errs[i] = pipelinedHandshake(srv.Addr(), "127.0.0."+itoa(1+i%4), "many-"+itoa(i))
+			conns[i], sids[i], errs[i] = testkit.PipelinedRegister(srv.Addr(), "127.0.0."+itoa(1+i%4), testPassword, "many-"+itoa(i))
 		}()
 	}
 	wg.Wait()
@@ -55,42 +51,6 @@ func TestThousandConcurrentClientsGetUniqueSIDs(t *testing.T) {
 	}
 	connected, _ := srv.reg.Counts()
 	assert.Equal(t, n, connected)
-}
-
-// pipelinedHandshake registers id from sourceIP and returns the open
-// connection. Safe to call from many goroutines.
-func pipelinedHandshake(addr, sourceIP, id string) (net.Conn, uint16, error) {
-	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(sourceIP)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, 0, err
-	}
-	sid, err := answerHandshake(c, id)
-	return c, sid, err
-}
-
-func answerHandshake(c net.Conn, id string) (uint16, error) {
-	if _, err := c.Write([]byte("110 " + testPassword + "\n120 " + id + "\n")); err != nil {
-		return 0, err
-	}
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	r := bufio.NewReader(c)
-	var lines []string
-	for len(lines) < 3 {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return 0, fmt.Errorf("after %q: %w", lines, err)
-		}
-		lines = append(lines, strings.TrimSuffix(line, "\n"))
-	}
-	if lines[0] != "110 password" || lines[1] != "120 id" {
-		return 0, fmt.Errorf("unexpected %q", lines)
-	}
-	arg, ok := strings.CutPrefix(lines[2], "140 ")
-	if !ok {
-		return 0, fmt.Errorf("want 140, got %q", lines[2])
-	}
-	return protocol.ParseConnected([]byte(arg))
 }
 
 // A client that stops talking (mid-handshake) or stops reading must not
