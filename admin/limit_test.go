@@ -1,12 +1,10 @@
 package admin_test
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -43,48 +42,42 @@ func TestAdminListenerCapsConnections(t *testing.T) {
 	m := admin.NewMetrics(reg)
 	addr := listen(t, admin.New(reg, admin.WithMaxConns(3), admin.WithMetrics(m)))
 
-	held := make([]net.Conn, 3)
+	held := make([]*testkit.RawClient, 3)
 	for i := range held {
 		held[i] = healthzKeepAlive(t, addr)
 	}
-	extra, err := net.Dial("tcp", addr) // the kernel completes it; cliser does not accept it
-	require.NoError(t, err)
-	defer extra.Close()
-	_, err = extra.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
-	require.NoError(t, err)
-	require.NoError(t, extra.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
-	_, err = bufio.NewReader(extra).ReadString('\n')
+	extra := testkit.Dial(t, addr) // the kernel completes it; cliser does not accept it
+	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	_, err := extra.R.ReadString('\n')
 	var ne net.Error
 	require.ErrorAs(t, err, &ne, "the connection past the cap was served")
 	require.True(t, ne.Timeout())
 
-	require.NoError(t, held[0].Close())
-	require.NoError(t, extra.SetReadDeadline(time.Now().Add(10*time.Second)))
-	line, err := bufio.NewReader(extra).ReadString('\n')
+	require.NoError(t, held[0].Conn.Close())
+	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	line, err := extra.R.ReadString('\n')
 	require.NoError(t, err)
 	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
 
 	// Once the held ones leave, /metrics says the cap was reached once.
-	require.NoError(t, held[1].Close())
-	require.NoError(t, held[2].Close())
+	require.NoError(t, held[1].Conn.Close())
+	require.NoError(t, held[2].Conn.Close())
 	require.Eventually(t, func() bool {
-		body := string(send(t, "http://"+addr, request{path: "/metrics"}).body)
-		return strings.Contains(body, admin.MetricAdminCapReached+" 1") &&
-			strings.Contains(body, admin.MetricAdminConnections+" ")
+		reached, _ := testkit.Metric("http://"+addr, admin.MetricAdminCapReached)
+		_, counted := testkit.Metric("http://"+addr, admin.MetricAdminConnections)
+		return reached == 1 && counted
 	}, 10*time.Second, 20*time.Millisecond, "no cap metrics")
 }
 
 // healthzKeepAlive asks /healthz on a new connection, reads the answer
 // and leaves the connection open and idle, as a keep-alive client does.
-func healthzKeepAlive(t *testing.T, addr string) net.Conn {
+func healthzKeepAlive(t *testing.T, addr string) *testkit.RawClient {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	_, err = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
-	require.NoError(t, err)
-	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	c := testkit.Dial(t, addr)
+	c.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	require.NoError(t, c.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(c.R, nil)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -103,8 +96,8 @@ func TestAdminListenerFullWarnsOncePerMinute(t *testing.T) {
 
 	for range 3 {
 		a, b := healthzKeepAlive(t, addr), healthzKeepAlive(t, addr)
-		require.NoError(t, a.Close())
-		require.NoError(t, b.Close())
+		require.NoError(t, a.Conn.Close())
+		require.NoError(t, b.Conn.Close())
 		require.Eventually(t, func() bool {
 			return metricValue(t, m, admin.MetricAdminConnections) == 0
 		}, 10*time.Second, 20*time.Millisecond, "the closed connections are still counted")
