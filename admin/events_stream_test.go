@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bufio"
-	"context"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -53,9 +53,7 @@ func TestEventsStreamHeartbeatAndShutdown(t *testing.T) {
 	}
 
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, hs.Shutdown(ctx), "no request left in flight")
+	require.NoError(t, hs.Shutdown(testkit.Context(t, 10*time.Second)), "no request left in flight")
 	assert.Less(t, time.Since(start), 5*time.Second)
 	for range lines { // the stream ends
 	}
