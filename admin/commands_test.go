@@ -100,7 +100,7 @@ func TestKickOneClient(t *testing.T) {
 	var resp admin.CommandResponse
 	r.decode(t, &resp)
 	assert.Equal(t, admin.CommandResponse{CID: "kick-me", Command: "kick"}, resp)
-	c.ExpectClosed(closeLine(protocol.ReasonKicked))
+	c.ExpectClosed(testkit.CloseLine(protocol.ReasonKicked))
 	eventually(t, func() bool {
 		rec, _ := s.reg.Get("kick-me")
 		return !rec.CStatus && rec.Reason == protocol.ReasonKicked
@@ -172,7 +172,7 @@ func TestStartingAndDraining(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, s.srv.Stop(ctx))
-	c.ExpectClosed(closeLine(protocol.ReasonServerShuttingDown))
+	c.ExpectClosed(testkit.CloseLine(protocol.ReasonServerShuttingDown))
 	assert.Equal(t, http.StatusServiceUnavailable, s.call(t, http.MethodGet, "/readyz", "").status, "draining")
 	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status, "the process still serves")
 	for _, path := range []string{"/v1/clients/drain-1/kick", "/v1/clients/drain-1/shutdown", "/v1/shutdown"} {

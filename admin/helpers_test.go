@@ -16,7 +16,6 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
-	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -217,5 +216,3 @@ func eventually(t testing.TB, cond func() bool, msg string) {
 	t.Helper()
 	require.Eventually(t, cond, 5*time.Second, 2*time.Millisecond, msg)
 }
-
-func closeLine(r protocol.Reason) string { return "190 " + r.String() }

@@ -19,7 +19,7 @@ func TestProxyRefusalsAreCounted(t *testing.T) {
 		reactor.WithProxyProtocol(true), reactor.WithProxyTrusted([]string{"10.9.0.0/16"}),
 	}})
 	assert.Zero(t, metricValue(t, untrusted.metrics, admin.MetricProxyRefused, "cause", "untrusted sender"))
-	testkit.Dial(t, untrusted.srv.Addr()).ExpectClosed(closeLine(protocol.ReasonProtocolError))
+	testkit.Dial(t, untrusted.srv.Addr()).ExpectClosed(testkit.CloseLine(protocol.ReasonProtocolError))
 	eventually(t, func() bool {
 		return metricValue(t, untrusted.metrics, admin.MetricProxyRefused, "cause", "untrusted sender") == 1
 	}, "untrusted sender counted")

@@ -122,7 +122,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	silent := s.connect(t, "m-silent")
 	bad := testkit.Dial(t, s.srv.Addr())
 	bad.Send("110 wrong\n")
-	bad.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	bad.ExpectClosed("110 password", testkit.CloseLine(protocol.ReasonAuthFailed))
 	eventually(t, func() bool {
 		return metricValue(t, m, admin.MetricHandshakes, "result", "auth failed") == 1
 	}, "auth failure counted")
@@ -135,7 +135,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	lines := echoKeepAlives(echo)
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricKeepAliveRTT) >= 1 }, "rtt observed")
 	silent.ReadLine()
-	silent.ExpectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
+	silent.ExpectClosed(testkit.CloseLine(protocol.ReasonKeepaliveTimeout))
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricKeepAliveTimeouts) >= 1 }, "timeout counted")
 	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricKeepAliveTimeouts))
 	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricDisconnects, "reason", "keepalive timeout"))
@@ -158,7 +158,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	k := s.connect(t, "m-kick")
 	k.AnswerKeepAlives = true // at a 40ms interval one may come before the kick
 	require.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/m-kick/kick", "").status)
-	k.ExpectClosed(closeLine(protocol.ReasonKicked))
+	k.ExpectClosed(testkit.CloseLine(protocol.ReasonKicked))
 	eventually(t, func() bool { return metricValue(t, m, admin.MetricDisconnects, "reason", "kicked") == 1 }, "kick counted")
 
 	// And over HTTP, in the text format.
@@ -186,7 +186,7 @@ func TestRejectionsCounted(t *testing.T) {
 	first := testkit.Dial(t, s.srv.Addr())
 	first.Expect("110 password")
 	second := testkit.Dial(t, s.srv.Addr())
-	second.ExpectClosed(closeLine(protocol.ReasonServerFull))
+	second.ExpectClosed(testkit.CloseLine(protocol.ReasonServerFull))
 	eventually(t, func() bool {
 		return metricValue(t, s.metrics, admin.MetricRejections, "reason", "server full") == 1
 	}, "rejection counted")
@@ -252,7 +252,7 @@ func TestStatsFollowTraffic(t *testing.T) {
 	}()
 	require.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/st-kicked/kick", "").status)
 	kicked.AnswerKeepAlives = true
-	kicked.ExpectClosed(closeLine(protocol.ReasonKicked))
+	kicked.ExpectClosed(testkit.CloseLine(protocol.ReasonKicked))
 
 	eventually(t, func() bool {
 		st = read()
