@@ -3,7 +3,6 @@ package events_test
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -79,7 +78,7 @@ func BenchmarkReadRaw(b *testing.B) {
 }
 
 func openBenchLog(b *testing.B) (string, *events.Log) {
-	path := filepath.Join(b.TempDir(), events.FileName)
+	path := logPath(b)
 	l, err := events.Open(path)
 	if err != nil {
 		b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -32,7 +31,7 @@ func waitNewest(t *testing.T, l events.Reader, seq uint64) {
 func reason(s string) *string { return &s }
 
 func TestLogOrderAndSeq(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), events.FileName))
+	l := openLog(t, logPath(t))
 	defer l.Close()
 	for i := range 50 {
 		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c%d", i%5)}))
@@ -64,7 +63,7 @@ func TestLogOrderAndSeq(t *testing.T) {
 }
 
 func TestLogSeqGrowsAcrossReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), events.FileName)
+	path := logPath(t)
 	l := openLog(t, path, events.WithRetention(3))
 	for range 5 {
 		l.Append(events.Event{Type: events.TypeConnected, CID: "a"})
@@ -84,7 +83,7 @@ func TestLogSeqGrowsAcrossReopen(t *testing.T) {
 }
 
 func TestLogGoneAfterRetention(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), events.FileName), events.WithRetention(10))
+	l := openLog(t, logPath(t), events.WithRetention(10))
 	defer l.Close()
 	for range 25 {
 		l.Append(events.Event{Type: events.TypeConnected, CID: "a"})
@@ -113,7 +112,7 @@ func TestLogGoneAfterRetention(t *testing.T) {
 }
 
 func TestLogWait(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), events.FileName))
+	l := openLog(t, logPath(t))
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -124,7 +123,7 @@ func TestLogWait(t *testing.T) {
 }
 
 func TestLogQueueFullDropsAndCounts(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), events.FileName), events.WithQueueLimit(1))
+	l := openLog(t, logPath(t), events.WithQueueLimit(1))
 	defer l.Close()
 	dropped := 0
 	for range 10000 {
@@ -144,7 +143,7 @@ func TestLogQueueFullDropsAndCounts(t *testing.T) {
 }
 
 func TestHistorySessions(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), events.FileName))
+	l := openLog(t, logPath(t))
 	defer l.Close()
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	c := func(s string, sid uint16, at time.Time) events.Event {
@@ -178,7 +177,7 @@ func TestHistorySessions(t *testing.T) {
 
 // ReadRaw gives Read's events as their stored JSON, and the same 410.
 func TestLogReadRawIsRead(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), events.FileName), events.WithRetention(20))
+	l := openLog(t, logPath(t), events.WithRetention(20))
 	defer l.Close()
 	for i := range 30 {
 		require.True(t, l.Append(events.Event{Type: events.TypeDisconnected, CID: fmt.Sprintf("c%d", i), Reason: reason("replaced")}))
@@ -207,7 +206,7 @@ func TestLogReadRawIsRead(t *testing.T) {
 // file (older ones, and all of them after a reopen), across the seams of
 // transactions.
 func TestLogReadRawFromMemoryIsTheFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), events.FileName)
+	path := logPath(t)
 	l := openLog(t, path)
 	const total = 20000
 	for burst := range 4 { // several transactions, so several segments

@@ -53,12 +53,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // waits for wakes it, and once idle the consumer is deleted again.
 func TestStreamFollowsOnlyWhileRead(t *testing.T) {
 	nc, js := testkit.JetStream(t, testkit.NATS(t).ClientURL())
-	open := func() *events.Stream {
-		s, err := events.OpenStream(nc, nil, events.WithTailIdle(200*time.Millisecond))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
+	open := func() *events.Stream { return openStream(t, nc, nil, events.WithTailIdle(200*time.Millisecond)) }
 	a, b := open(), open()
 	for i := range 5 {
 		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i%2), Node: "a"})
@@ -108,12 +103,7 @@ func TestStreamFollowsOnlyWhileRead(t *testing.T) {
 // of the other node once, in order.
 func TestStreamLiveReaderAcrossTailRestarts(t *testing.T) {
 	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
-	open := func() *events.Stream {
-		s, err := events.OpenStream(nc, nil, events.WithTailIdle(30*time.Millisecond))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
+	open := func() *events.Stream { return openStream(t, nc, nil, events.WithTailIdle(30*time.Millisecond)) }
 	a, b := open(), open()
 	const total = 600
 	go func() {

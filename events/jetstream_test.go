@@ -18,12 +18,7 @@ import (
 // MaxMsgs dropped.
 func TestStreamOneOrderAndRetention(t *testing.T) {
 	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
-	open := func() *events.Stream {
-		s, err := events.OpenStream(nc, []events.Option{events.WithRetention(10)})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
+	open := func() *events.Stream { return openStream(t, nc, []events.Option{events.WithRetention(10)}) }
 	a, b := open(), open()
 	for i := range 8 {
 		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("a.%d@x", i%2), Node: "a"})
