@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +46,7 @@ func start(t *testing.T, dir string, rec *recorder, opts ...identity.Option) *id
 	s := identity.New(append([]identity.Option{identity.WithStore(st), identity.WithOnEvent(rec.event),
 		identity.WithCloser(rec.close), identity.WithSweepInterval(10 * time.Millisecond)}, opts...)...)
 	require.False(t, s.Ready())
-	require.NoError(t, s.Start(context.Background()))
+	require.NoError(t, s.Start(t.Context()))
 	require.True(t, s.Ready())
 	t.Cleanup(func() { _ = s.Close(); _ = st.Close() })
 	return s
@@ -58,7 +57,7 @@ func digest(s string) *[32]byte { d := identity.Digest([]byte(s)); return &d }
 func TestServiceAdmitsByCredentialSharedPasswordAndBans(t *testing.T) {
 	rec := &recorder{}
 	s := start(t, t.TempDir(), rec)
-	ctx := context.Background()
+	ctx := t.Context()
 	assert.False(t, s.Deferred())
 	assert.Equal(t, protocol.ReasonNone, s.Admit("any", digest("pw"), true))
 	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("any", digest("nope"), false))
@@ -94,7 +93,7 @@ func TestServiceRequireCredentials(t *testing.T) {
 
 func TestServiceAddressBans(t *testing.T) {
 	s := start(t, t.TempDir(), &recorder{})
-	ctx := context.Background()
+	ctx := t.Context()
 	assert.False(t, s.AddrBanned("10.1.2.3"))
 	_, err := s.AddBan(ctx, identity.KindNet, "10.1.0.0/16", "", 0)
 	require.NoError(t, err)
@@ -113,7 +112,7 @@ func TestServiceAddressBans(t *testing.T) {
 func TestServiceBanExpiresByItself(t *testing.T) {
 	rec := &recorder{}
 	s := start(t, t.TempDir(), rec)
-	_, err := s.AddBan(context.Background(), identity.KindIP, "192.0.2.7", "", 50*time.Millisecond)
+	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.7", "", 50*time.Millisecond)
 	require.NoError(t, err)
 	assert.True(t, s.AddrBanned("192.0.2.7"))
 	require.Eventually(t, func() bool {
@@ -144,7 +143,7 @@ func TestServiceFlapping(t *testing.T) {
 func TestServiceRotationWithGrace(t *testing.T) {
 	// Flapping off: the poll below admits the ID many times.
 	s := start(t, t.TempDir(), &recorder{}, identity.WithFlapping(0, 0, 0))
-	ctx := context.Background()
+	ctx := t.Context()
 	old, _, err := s.Enroll(ctx, "r", 0)
 	require.NoError(t, err)
 	// A grace long enough that a loaded machine still checks within it.
@@ -159,7 +158,7 @@ func TestServiceRotationWithGrace(t *testing.T) {
 
 func TestServiceReloadsFromStore(t *testing.T) {
 	dir := t.TempDir()
-	ctx := context.Background()
+	ctx := t.Context()
 	st, err := boltstore.Open(dir)
 	require.NoError(t, err)
 	s := identity.New(identity.WithStore(st))
@@ -197,13 +196,13 @@ func TestServiceRefusesWritesWhenStopped(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	s := identity.New(identity.WithStore(st))
-	_, _, err = s.Enroll(context.Background(), "early", 0)
+	_, _, err = s.Enroll(t.Context(), "early", 0)
 	require.ErrorIs(t, err, identity.ErrNotReady)
-	require.NoError(t, s.Start(context.Background()))
-	_, _, err = s.Enroll(context.Background(), "ok", 0)
+	require.NoError(t, s.Start(t.Context()))
+	_, _, err = s.Enroll(t.Context(), "ok", 0)
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	_, _, err = s.Enroll(context.Background(), "late", 0)
+	_, _, err = s.Enroll(t.Context(), "late", 0)
 	require.ErrorIs(t, err, identity.ErrNotReady)
 	_, ok := s.Credential("late")
 	assert.False(t, ok)
