@@ -22,7 +22,6 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
-	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 )
 
@@ -173,8 +172,6 @@ func (c *rawConn) nextKeepAlive() string {
 	require.True(c.t, ok, "want a keep-alive, got %q", line)
 	return tok
 }
-
-func closeLine(r protocol.Reason) string { return "190 " + r.String() }
 
 // fleet is a group of healthy clients (client.Run, the reconnecting
 // runner) that must ride out whatever a test does to the server: each must

@@ -82,13 +82,13 @@ func noise(seed uint64, n int, withLF bool) string {
 
 func tenThousandLines(line string) string { return strings.Repeat(line, 10000) }
 
-var errLine = closeLine(protocol.ReasonProtocolError)
+var errLine = testkit.CloseLine(protocol.ReasonProtocolError)
 
 func hostileCases() []hostileCase {
-	tooLong := closeLine(protocol.ReasonLineTooLong)
-	authFailed := closeLine(protocol.ReasonAuthFailed)
-	badID := closeLine(protocol.ReasonBadID)
-	hsTimeout := closeLine(protocol.ReasonHandshakeTimeout)
+	tooLong := testkit.CloseLine(protocol.ReasonLineTooLong)
+	authFailed := testkit.CloseLine(protocol.ReasonAuthFailed)
+	badID := testkit.CloseLine(protocol.ReasonBadID)
+	hsTimeout := testkit.CloseLine(protocol.ReasonHandshakeTimeout)
 	return []hostileCase{
 		// Framing: the 512-byte line limit, LF included.
 		{name: "line of 600 bytes", send: []string{"110 " + strings.Repeat("a", 595) + "\n"}, want: only110(tooLong)},
@@ -179,7 +179,7 @@ func hostileCases() []hostileCase {
 		{name: "10k echoes of the right token in one write", registered: true, script: echoAs(func(tok string) string {
 			return tok + "\n" + strings.TrimSuffix(tenThousandLines("100 "+tok+"\n"), "\n")
 		}), want: []string{errLine}},
-		{name: "keep-alive never echoed", registered: true, within: hostileKeepTimeout + 5*time.Second, want: []string{closeLine(protocol.ReasonKeepaliveTimeout)}},
+		{name: "keep-alive never echoed", registered: true, within: hostileKeepTimeout + 5*time.Second, want: []string{testkit.CloseLine(protocol.ReasonKeepaliveTimeout)}},
 	}
 }
 
@@ -210,7 +210,7 @@ func splitAtEveryByte(t *testing.T, c *rawConn) {
 				require.NoError(t, sc.send(wire[:cut]))
 				time.Sleep(5 * time.Millisecond) // a pause, so the two halves are two segments
 				_ = sc.send(wire[cut:])
-				assert.Equal(t, withPrompts(closeLine(protocol.ReasonBadID)), sc.transcript(5*time.Second))
+				assert.Equal(t, withPrompts(testkit.CloseLine(protocol.ReasonBadID)), sc.transcript(5*time.Second))
 			})
 		}()
 	}
@@ -374,13 +374,13 @@ func TestHostileInput(t *testing.T) {
 		for range hostileAuthFailLimit {
 			c := dialFrom(t, s.Addr(), ip)
 			c.mustSend("110 not-it\n")
-			require.Equal(t, only110(closeLine(protocol.ReasonAuthFailed)), c.transcript(5*time.Second))
+			require.Equal(t, only110(testkit.CloseLine(protocol.ReasonAuthFailed)), c.transcript(5*time.Second))
 		}
 		// Banned: refused before the prompt, even with the right password.
 		for _, wire := range []string{"110 not-it\n", okPass + "120 banned-1\n", ""} {
 			c := dialFrom(t, s.Addr(), ip)
 			_ = c.send(wire)
-			require.Equal(t, []string{closeLine(protocol.ReasonTooManyAttempts)}, c.transcript(5*time.Second))
+			require.Equal(t, []string{testkit.CloseLine(protocol.ReasonTooManyAttempts)}, c.transcript(5*time.Second))
 		}
 		_, ok := s.Registry().Get("banned-1")
 		assert.False(t, ok, "a banned IP registered a client")
@@ -493,14 +493,14 @@ func halfOpen(t *testing.T, s *server) int {
 	// prompt, and the timeout is seconds away): one more is over the cap.
 	prompt.Wait()
 	over := dialFrom(t, s.Addr(), capIP)
-	assert.Equal(t, []string{closeLine(protocol.ReasonServerFull)}, over.transcript(5*time.Second))
+	assert.Equal(t, []string{testkit.CloseLine(protocol.ReasonServerFull)}, over.transcript(5*time.Second))
 	for i := range total - reactor.DefaultMaxPendingPerIP {
 		open(others[i%len(others)], false)
 	}
 	wg.Wait()
 
 	require.Len(t, results, total)
-	want := only110(closeLine(protocol.ReasonHandshakeTimeout))
+	want := only110(testkit.CloseLine(protocol.ReasonHandshakeTimeout))
 	bad := 0
 	for _, r := range results {
 		if r.err != nil || !matchLines(want, r.lines) || r.elapsed < hostileHandshakeTimeout-50*time.Millisecond {
@@ -702,7 +702,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 	v1 := proxyHeader(t, 1, "198.51.100.20", 1234)
 	v2 := proxyHeader(t, 2, "198.51.100.21", 1234)
 	sig2 := "\r\n\r\n\x00\r\nQUIT\n"
-	errLine := closeLine(protocol.ReasonProtocolError)
+	errLine := testkit.CloseLine(protocol.ReasonProtocolError)
 	want := []string{errLine} // with PROXY on, the prompt waits for a whole header (IDENTITY.md)
 	cases := []struct {
 		name string
@@ -726,9 +726,9 @@ func TestHostileProxyHeaders(t *testing.T) {
 		{"NUL bytes", strings.Repeat("\x00", 64), want},
 		{"two headers", v1 + v1, only110(errLine)},
 		{"valid v2 header, then NUL junk", v2 + "\x00\x00\x00\n", only110(errLine)},
-		{"valid v1 header, then overlong line", v1 + strings.Repeat("a", 600), only110(closeLine(protocol.ReasonLineTooLong))},
-		{"truncated v2 header, then silence", v2[:20], []string{closeLine(protocol.ReasonHandshakeTimeout)}},
-		{"silence", "", []string{closeLine(protocol.ReasonHandshakeTimeout)}},
+		{"valid v1 header, then overlong line", v1 + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))},
+		{"truncated v2 header, then silence", v2[:20], []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
+		{"silence", "", []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
 	}
 	conns := 0
 	t.Run("garbage", func(t *testing.T) {
@@ -757,11 +757,11 @@ func TestHostileProxyHeaders(t *testing.T) {
 		for range 2 {
 			c := dialFrom(t, s.Addr(), "")
 			c.mustSend(hdr + "110 nope\n")
-			require.Equal(t, only110(closeLine(protocol.ReasonAuthFailed)), c.transcript(5*time.Second))
+			require.Equal(t, only110(testkit.CloseLine(protocol.ReasonAuthFailed)), c.transcript(5*time.Second))
 		}
 		c := dialFrom(t, s.Addr(), "")
 		c.mustSend(hdr + okPass + "120 banned-behind-proxy\n")
-		require.Equal(t, []string{closeLine(protocol.ReasonTooManyAttempts)}, c.transcript(5*time.Second))
+		require.Equal(t, []string{testkit.CloseLine(protocol.ReasonTooManyAttempts)}, c.transcript(5*time.Second))
 		conns += 3
 	})
 

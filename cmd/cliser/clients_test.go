@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -122,7 +123,7 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	out, _, err = runCLI(t, "clients", "kick", "cli-b", "--admin", s.admin, "-o", "json")
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"cid": "cli-b", "command": "kick"}`, out)
-	b.ExpectClosed(closeText(protocol.ReasonKicked))
+	b.ExpectClosed(testkit.CloseLine(protocol.ReasonKicked))
 
 	c := opsConnect(t, addr, opsPassword, "cli-c")
 	d := opsConnect(t, addr, opsPassword, "cli-d")

@@ -138,7 +138,7 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	p.Terminate(t)
 	var wg sync.WaitGroup
 	for _, c := range clients {
-		wg.Go(func() { c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown)) })
+		wg.Go(func() { c.ExpectClosed(testkit.CloseLine(protocol.ReasonServerShuttingDown)) })
 	}
 	wg.Wait()
 	require.Equal(t, 0, p.Wait(t), p.LogText())
@@ -334,7 +334,7 @@ func TestBinaryDrainIgnoresStalledAdminPeer(t *testing.T) {
 
 	start := time.Now()
 	p.Terminate(t)
-	c.ExpectClosed(closeText(protocol.ReasonServerShuttingDown))
+	c.ExpectClosed(testkit.CloseLine(protocol.ReasonServerShuttingDown))
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
 	assert.Less(t, time.Since(start), 5*time.Second, "the stop is bounded by --shutdown-timeout")
 	assert.Contains(t, p.LogText(), `"msg":"stopped; registry written"`)

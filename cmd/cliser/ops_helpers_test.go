@@ -12,7 +12,6 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
-	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 )
 
@@ -69,5 +68,3 @@ func decodeJSON[T any](t *testing.T, s string) T {
 	require.NoError(t, json.Unmarshal([]byte(s), &v), "output: %s", s)
 	return v
 }
-
-func closeText(r protocol.Reason) string { return "190 " + r.String() }
