@@ -80,10 +80,7 @@ func TestDialHandshakeSplitAcrossReads(t *testing.T) {
 
 func TestKeepAlivesEchoedOverSeveralRounds(t *testing.T) {
 	echoes := make(chan []string, 1)
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("3"); !ok {
-			return
-		}
+	srv := newScriptedServer(t, afterHandshake("3", func(c *scriptConn) {
 		var got []string
 		for _, tok := range []uint64{1, 2, 99, 18446744073709551615, 7} {
 			c.send("100 " + strconv.FormatUint(tok, 10) + "\n")
@@ -95,7 +92,7 @@ func TestKeepAlivesEchoedOverSeveralRounds(t *testing.T) {
 		}
 		echoes <- got
 		c.waitEOF()
-	})
+	}))
 	dialT(t, testConfig(srv.addr()))
 	assert.Equal(t, []string{"100 1", "100 2", "100 99", "100 18446744073709551615", "100 7"}, <-echoes)
 }
@@ -118,16 +115,13 @@ func TestKeepAlivesBatchedInOneSegment(t *testing.T) {
 
 func TestShutdownAckedThenHookOnce(t *testing.T) {
 	acks := make(chan string, 1)
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("9"); !ok {
-			return
-		}
+	srv := newScriptedServer(t, afterHandshake("9", func(c *scriptConn) {
 		c.send("130 shutdown maintenance window\n")
 		line, _ := c.readLine()
 		acks <- line
 		// a keep-alive racing the close is ignored after the ack
 		c.send("100 4\n")
-	})
+	}))
 	var calls atomic.Int32
 	var text atomic.Value
 	cfg := testConfig(srv.addr())
@@ -145,14 +139,11 @@ func TestShutdownAckedThenHookOnce(t *testing.T) {
 
 func TestShutdownLingerClosesWhenServerDoesNot(t *testing.T) {
 	sawEOF := make(chan bool, 1)
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("9"); !ok {
-			return
-		}
+	srv := newScriptedServer(t, afterHandshake("9", func(c *scriptConn) {
 		c.send("130 shutdown\n")
 		c.readLine()
 		sawEOF <- c.waitEOF() // the server keeps the connection open
-	})
+	}))
 	cfg := testConfig(srv.addr())
 	cfg.ShutdownLinger = 50 * time.Millisecond
 	conn := dialT(t, cfg)
@@ -207,15 +198,12 @@ func TestCloseReasonsDuringHandshakeAreTyped(t *testing.T) {
 func TestCloseReasonsAfterRegistrationAreTyped(t *testing.T) {
 	for r, sentinel := range sentinelFor {
 		t.Run(r.String(), func(t *testing.T) {
-			srv := newScriptedServer(t, func(c *scriptConn) {
-				if _, _, ok := c.handshake("1"); !ok {
-					return
-				}
+			srv := newScriptedServer(t, afterHandshake("1", func(c *scriptConn) {
 				c.send("100 1\n")
 				c.readLine()
 				c.send(string(protocol.AppendClose(nil, r)))
 				c.waitEOF()
-			})
+			}))
 			conn := dialT(t, testConfig(srv.addr()))
 			err := waitErr(t, conn)
 			assert.ErrorIs(t, err, sentinel)
@@ -225,12 +213,10 @@ func TestCloseReasonsAfterRegistrationAreTyped(t *testing.T) {
 }
 
 func TestUnknownCloseReasonKeepsText(t *testing.T) {
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("1"); ok {
-			c.send("190 moon phase wrong\n")
-			c.waitEOF()
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("1", func(c *scriptConn) {
+		c.send("190 moon phase wrong\n")
+		c.waitEOF()
+	}))
 	err := waitErr(t, dialT(t, testConfig(srv.addr())))
 	var ce *ClosedError
 	require.ErrorAs(t, err, &ce)
@@ -264,12 +250,10 @@ func TestGarbageAfterRegistration(t *testing.T) {
 	for _, g := range garbage {
 		t.Run(g.name, func(t *testing.T) {
 			eof := make(chan bool, 1)
-			srv := newScriptedServer(t, func(c *scriptConn) {
-				if _, _, ok := c.handshake("1"); ok {
-					c.send(g.wire)
-					eof <- c.waitEOF()
-				}
-			})
+			srv := newScriptedServer(t, afterHandshake("1", func(c *scriptConn) {
+				c.send(g.wire)
+				eof <- c.waitEOF()
+			}))
 			var hook atomic.Int32
 			cfg := testConfig(srv.addr())
 			cfg.OnShutdown = func(string) { hook.Add(1) }
@@ -351,11 +335,9 @@ func TestConnectionLostWithout190(t *testing.T) {
 
 func TestCloseTellsTheServer(t *testing.T) {
 	eof := make(chan bool, 1)
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("2"); ok {
-			eof <- c.waitEOF()
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("2", func(c *scriptConn) {
+		eof <- c.waitEOF()
+	}))
 	conn := dialT(t, testConfig(srv.addr()))
 	require.NoError(t, conn.Close(context.Background()))
 	require.NoError(t, conn.Close(context.Background()), "second close is fine")
@@ -364,12 +346,10 @@ func TestCloseTellsTheServer(t *testing.T) {
 }
 
 func TestCloseHonoursContextWhileHookRuns(t *testing.T) {
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("2"); ok {
-			c.send("130 shutdown\n")
-			c.waitEOF()
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("2", func(c *scriptConn) {
+		c.send("130 shutdown\n")
+		c.waitEOF()
+	}))
 	release := make(chan struct{})
 	entered := make(chan struct{})
 	cfg := testConfig(srv.addr())
@@ -418,11 +398,9 @@ func TestDialRefused(t *testing.T) {
 // Config.LocalAddr is the address the connection is dialled from: a load
 // test spreads its clients over 127.x.y.z sources with it.
 func TestDialFromLocalAddr(t *testing.T) {
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("3"); ok {
-			c.waitEOF()
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("3", func(c *scriptConn) {
+		c.waitEOF()
+	}))
 	cfg := testConfig(srv.addr())
 	cfg.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 7)}
 	conn := dialT(t, cfg)

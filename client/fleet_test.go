@@ -159,17 +159,14 @@ func TestFleetCountsServerReasonsAndGarbage(t *testing.T) {
 	lines := []string{"190 replaced\n", "190 server full\n", "1x0 noise\n", "190 who knows\n", "100 1\n100 2\n"}
 	var mu sync.Mutex
 	next := 0
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("7"); !ok {
-			return
-		}
+	srv := newScriptedServer(t, afterHandshake("7", func(c *scriptConn) {
 		mu.Lock()
 		line := lines[next]
 		next++
 		mu.Unlock()
 		c.send(line)
 		c.waitEOF()
-	})
+	}))
 	rec := newFleetRecorder()
 	f, err := NewFleet(FleetConfig{Addr: srv.addr(), Password: realPassword, EventLoops: 1, Events: rec.events()})
 	require.NoError(t, err)

@@ -13,11 +13,7 @@ import (
 )
 
 func TestRunReconnectsAfterServerRestart(t *testing.T) {
-	script := func(c *scriptConn) {
-		if _, _, ok := c.handshake("5"); ok {
-			c.waitEOF()
-		}
-	}
+	script := afterHandshake("5", func(c *scriptConn) { c.waitEOF() })
 	srv := newScriptedServer(t, script)
 	addr := srv.addr()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,15 +45,13 @@ func TestRunReconnectsAfterServerRestart(t *testing.T) {
 
 func TestRunStopsAfterShutdownWithHookOnce(t *testing.T) {
 	acks := make(chan string, 4)
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("5"); ok {
-			c.send("100 8\n")
-			c.readLine()
-			c.send("130 shutdown bye\n")
-			line, _ := c.readLine()
-			acks <- line
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		c.send("100 8\n")
+		c.readLine()
+		c.send("130 shutdown bye\n")
+		line, _ := c.readLine()
+		acks <- line
+	}))
 	var hooks atomic.Int32
 	cfg := testConfig(srv.addr())
 	cfg.OnShutdown = func(text string) {
@@ -104,11 +98,9 @@ func TestRunAuthFailedBacksOffLong(t *testing.T) {
 func TestRunReplacedDoesNotFightBack(t *testing.T) {
 	// Every session is taken over right after it registers, as when another
 	// agent runs with the same ID.
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("5"); ok {
-			c.send("190 replaced\n")
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		c.send("190 replaced\n")
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var l eventLog
@@ -136,11 +128,9 @@ func TestRunReplacedDoesNotFightBack(t *testing.T) {
 
 func TestRunContextCancelClosesSession(t *testing.T) {
 	eof := make(chan bool, 1)
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		if _, _, ok := c.handshake("5"); ok {
-			eof <- c.waitEOF()
-		}
-	})
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		eof <- c.waitEOF()
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	var l eventLog
 	done := runAsync(ctx, testConfig(srv.addr()), Backoff{}, &l)

@@ -137,3 +137,13 @@ func (c *scriptConn) waitEOF() bool {
 		}
 	}
 }
+
+// afterHandshake is a script that answers the handshake with sid and,
+// when that went through, goes on with then.
+func afterHandshake(sid string, then func(c *scriptConn)) func(*scriptConn) {
+	return func(c *scriptConn) {
+		if _, _, ok := c.handshake(sid); ok {
+			then(c)
+		}
+	}
+}
