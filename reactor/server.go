@@ -38,8 +38,8 @@ type Server struct {
 	draining atomic.Bool
 	conns    atomic.Int64 // open TCP connections
 
-	loopsMu sync.Mutex
-	loops   map[gnet.EventLoop]*loop
+	loopsMu sync.Mutex              // serialises adding a loop
+	loops   atomic.Pointer[[]*loop] // copied on write: read with no lock or allocation
 
 	lastPrune int64 // ticker goroutine only
 
@@ -71,7 +71,6 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 		cancel:  cancel,
 		booted:  make(chan struct{}),
 		done:    make(chan error, 1),
-		loops:   make(map[gnet.EventLoop]*loop),
 		stopped: make(chan struct{}),
 	}
 	srv.auth.Store(newAuthenticator(o.passwords))
@@ -189,26 +188,41 @@ func (srv *Server) waitDrained(ctx context.Context) error {
 }
 
 // loopOf returns the reactor's state for el, made on first use. Called on
-// el's loop from OnOpen; the map is shared with the ticker, hence the lock.
+// el's loop from OnOpen. The list is read on every accept and, by the
+// ticker, every tick, and changes once per loop: a copy-on-write slice
+// spares both a lock and the ticker a copy each millisecond.
 func (srv *Server) loopOf(el gnet.EventLoop) *loop {
+	if lp := findLoop(srv.loopList(), el); lp != nil {
+		return lp
+	}
 	srv.loopsMu.Lock()
 	defer srv.loopsMu.Unlock()
-	lp, ok := srv.loops[el]
-	if !ok {
-		lp = newLoop(srv, el)
-		srv.loops[el] = lp
+	old := srv.loopList()
+	if lp := findLoop(old, el); lp != nil {
+		return lp
 	}
+	lp := newLoop(srv, el)
+	grown := append(old[:len(old):len(old)], lp)
+	srv.loops.Store(&grown)
 	return lp
 }
 
-func (srv *Server) loopList() []*loop {
-	srv.loopsMu.Lock()
-	defer srv.loopsMu.Unlock()
-	out := make([]*loop, 0, len(srv.loops))
-	for _, lp := range srv.loops {
-		out = append(out, lp)
+func findLoop(loops []*loop, el gnet.EventLoop) *loop {
+	for _, lp := range loops {
+		if lp.el == el {
+			return lp
+		}
 	}
-	return out
+	return nil
+}
+
+// loopList is every loop that has had a connection. The slice is shared:
+// callers must not modify it. Safe from any goroutine.
+func (srv *Server) loopList() []*loop {
+	if p := srv.loops.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // BoundAddr asks the kernel which address eng's listener got, so a server
