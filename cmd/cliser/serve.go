@@ -210,6 +210,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log.Debug("garbage collector", zap.Int("gc_percent", tuneGC()))
+	log.Debug("scheduler", zap.Int("gomaxprocs", tuneProcs()))
 	budget.log(log)
 	passwords, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
 	if err != nil {
