@@ -113,10 +113,13 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	wasRegistered := s.state == registered || s.sid != 0
 	s.state = closed
 	if wasRegistered {
-		h.reg.Disconnect(s.cid, s, s.reason)
+		// By sid: the session keeps no cid. A replaced session no longer
+		// owns its record, and its line names it by sid, as its
+		// "client registered" line did.
+		cid := h.reg.DisconnectSID(s.sid, s, s.reason)
 		h.opts.observer.Disconnected(s.reason)
 		if ce := h.log.Check(zap.InfoLevel, "client disconnected"); ce != nil {
-			ce.Write(zap.Uint16("sid", s.sid), zap.String("cid", s.cid),
+			ce.Write(zap.Uint16("sid", s.sid), zap.String("cid", cid),
 				zap.String("cip", s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
 		}
 		return gnet.None

@@ -26,7 +26,7 @@ func (srv *Server) register(s *session, cid string) {
 		s.fail(reason)
 		return
 	}
-	s.sid, s.cid, s.state = sid, cid, registered
+	s.sid, s.state = sid, registered
 	lp := s.lp
 	lp.wbuf = protocol.AppendConnected(lp.wbuf[:0], sid)
 	s.write(lp.wbuf)

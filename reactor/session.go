@@ -29,7 +29,7 @@ type session struct {
 	conn gnet.Conn
 	lp   *loop
 
-	cid, cip string
+	cip string // the cid is the registry's: the session is one per client
 
 	// timing wheel links; slot is -1 when not scheduled
 	due          int64
@@ -50,7 +50,7 @@ type session struct {
 	shutdownPending bool // "130 shutdown" is out, "130 ok" not yet back
 }
 
-// Fields are ordered and sized so that a session fits Go's 112-byte size
+// Fields are ordered and sized so that a session fits Go's 96-byte size
 // class: there is one per client.
 
 // cport is the port as the registry and the logs spell it.

@@ -116,13 +116,33 @@ func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) boo
 	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.getLocked(cid)
-	if !ok || !e.cstatus || e.conn != conn {
+	e, _ := r.getLocked(cid)
+	return r.disconnectLocked(e, conn, reason, now)
+}
+
+// DisconnectSID is Disconnect for the connection conn that was given sid:
+// an array index instead of a search by cid, for a caller that keeps no
+// cid (the reactor's session, to stay small). It returns the record's cid
+// when conn still owned it, "" otherwise (replaced, or already gone).
+func (r *Registry) DisconnectSID(sid uint16, conn Conn, reason protocol.Reason) (cid string) {
+	now := toNanos(r.opts.now())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.bySID[sid]; r.disconnectLocked(e, conn, reason, now) {
+		return e.cid
+	}
+	return ""
+}
+
+// disconnectLocked marks e disconnected if conn still owns it (e may be
+// nil). r.mu must be held.
+func (r *Registry) disconnectLocked(e *entry, conn Conn, reason protocol.Reason, now int64) bool {
+	if e == nil || !e.cstatus || e.conn != conn {
 		return false
 	}
 	r.releaseLocked(e)
 	e.disconnectedAt, e.reason = now, reason
-	r.dirty[cid] = struct{}{}
+	r.dirty[e.cid] = struct{}{}
 	r.emitLocked(ChangeDisconnected, e, now, "")
 	return true
 }
