@@ -3,7 +3,9 @@
 // `cliser serve` (Serve), a buffer a running subprocess can write to while
 // a test reads it (LockedBuffer), a throwaway TLS CA that issues server
 // certificates (NewCA), a client that speaks the line protocol by hand
-// (Dial, RawClient), HAProxy run in front of a server (HAProxy), a real
+// (Dial, RawClient), the close line it expects (CloseLine), the
+// pipelined handshake for many goroutines at once (PipelinedRegister),
+// HAProxy run in front of a server (HAProxy), a real
 // nats-server with JetStream for cluster tests (NATS), the bench module's
 // cliser-bench and floor-server built once (BenchBinary, FloorBinary), a
 // test's server stopped, or its run bounded, when it ends (StopAtEnd,
@@ -17,6 +19,7 @@
 // before; keeping one copy here means a fix to, say, how the binary is
 // built reaches every test that runs it.
 //
-// Helpers take a testing.TB and fail the test on error; none of them
-// sleeps a guessed time: they poll a condition under a deadline.
+// Helpers take a testing.TB and fail the test on error (PipelinedRegister,
+// made for goroutines, returns its error instead); none of them sleeps a
+// guessed time: they poll a condition under a deadline.
 package testkit
