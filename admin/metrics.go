@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -52,9 +53,9 @@ type Metrics struct {
 // reasonSlots sizes the per-reason arrays; protocol.Reason is a uint8.
 const reasonSlots = 256
 
-// rttBuckets span a LAN echo (sub-millisecond) to the default keep-alive
-// timeout (10s), beyond which the client is dropped anyway.
-var rttBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+// rttBuckets are the reactor's (reactor.KeepAliveRTTBuckets): the floor
+// of the benchmark reads its RTT with the same bounds.
+var rttBuckets = reactor.KeepAliveRTTBuckets
 
 // NewMetrics makes the metrics. The connected-clients and records gauges
 // are read from reg when scraped, so they can never drift from it.
