@@ -82,6 +82,7 @@ func (c *conn) handle(raw []byte) {
 			return
 		}
 		c.pending = false
+		lp.rtt.observe(lp.now() - c.sentAt)
 	case c.state == registered && c.shutdown && protocol.IsShutdownAck(l):
 		c.state = closing // OnTraffic returns gnet.Close
 	default:
@@ -109,7 +110,9 @@ func (c *conn) due(now int64) {
 		}
 	} else {
 		lp.token++
-		c.token, c.pending, c.sentAt = lp.token, true, now
+		// The send's own time, as cliser's sendKeepAlive takes it: the
+		// tick's now would count the keep-alives sent before it in the RTT.
+		c.token, c.pending, c.sentAt = lp.token, true, lp.now()
 		lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], c.token)
 		c.send(lp.wbuf)
 	}

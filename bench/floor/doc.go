@@ -14,7 +14,11 @@
 // "130 ok".
 //
 // It has no registry, no logs, no store, no metrics, no per-IP guard and
-// no identity: every client gets sid 1 (PROTOCOL.md wants sids unique; the
+// no identity, with one exception kept for the comparison: it times each
+// keep-alive from its send to its echo, as cliser does, and counts it in
+// a loop-local array over cliser's histogram bounds (rtt.go: a clock read
+// per send and per echo, a few compares and an increment, no lock), which
+// floor-server serves with --metrics-listen. Every client gets sid 1 (PROTOCOL.md wants sids unique; the
 // floor is not a server to run, only to measure against). Timeouts are
 // kept, coarsely: a handshake or keep-alive that outlives its timeout is
 // closed within a keep-alive interval of it.

@@ -12,6 +12,7 @@ import (
 	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
 )
 
 const testPassword = "floor-pw"
@@ -142,4 +143,39 @@ func TestFloorAnswersTheGoldenVectorsAsCliser(t *testing.T) {
 		c.Send(g.Wire)
 		c.ExpectClosed(strings.TrimSuffix(string(protocol.AppendClose(nil, want)), "\n"))
 	}
+}
+
+// The floor times its keep-alives on its own clock over cliser's bounds:
+// every echo is counted once, and one held back 30 ms lands past 25 ms.
+func TestFloorTimesKeepAlivesOnCliserBounds(t *testing.T) {
+	srv := start(t, Config{KeepAlive: 20 * time.Millisecond, KeepAliveTimeout: 5 * time.Second})
+	c := testkit.Dial(t, srv.Addr())
+	c.Register(testPassword, "rtt-1")
+	for range 3 {
+		c.EchoKeepAlive()
+	}
+	line := c.ReadLine()
+	time.Sleep(30 * time.Millisecond) // the stimulus: a slow echo
+	c.Send(line + "\n")
+	waitUntil(t, func() bool { return total(srv.KeepAliveRTT().Counts) == 4 })
+	r := srv.KeepAliveRTT()
+	assert.Equal(t, reactor.KeepAliveRTTBuckets, r.Bounds)
+	require.Len(t, r.Counts, len(r.Bounds)+1)
+	var past25ms uint64
+	for i, b := range r.Bounds {
+		if b > 0.025 {
+			past25ms += r.Counts[i]
+		}
+	}
+	past25ms += r.Counts[len(r.Bounds)]
+	// At least: on a loaded machine a prompt echo can take 25 ms too.
+	assert.GreaterOrEqual(t, past25ms, uint64(1), "%v", r.Counts)
+	assert.GreaterOrEqual(t, r.Sum, 30*time.Millisecond)
+}
+
+func total(v []uint64) (n uint64) {
+	for _, x := range v {
+		n += x
+	}
+	return n
 }

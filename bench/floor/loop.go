@@ -17,6 +17,7 @@ type loop struct {
 	token   uint64 // keep-alive tokens, counted per loop
 	out     []byte // replies gathered during one OnTraffic
 	wbuf    []byte // scratch for a line sent outside OnTraffic
+	rtt     rttCounts
 	advance gnet.Runnable
 }
 

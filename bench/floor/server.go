@@ -108,18 +108,24 @@ func (s *Server) Stop(ctx context.Context) error {
 // task per loop, and returns how many it was sent to.
 func (s *Server) ShutdownAll(text string) int {
 	line := protocol.AppendShutdown(nil, text)
+	sent := 0
+	s.onEachLoop(func(lp *loop) { sent += lp.orderAll(line) })
+	return sent
+}
+
+// onEachLoop runs f on every loop, one at a time (f needs no lock of its
+// own), and returns when each has run it.
+func (s *Server) onEachLoop(f func(lp *loop)) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	sent := 0
 	s.loops.Range(func(_, v any) bool {
 		lp := v.(*loop)
 		wg.Add(1)
 		err := lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
 			defer wg.Done()
-			n := lp.orderAll(line)
 			mu.Lock()
-			sent += n
-			mu.Unlock()
+			defer mu.Unlock()
+			f(lp)
 			return nil
 		}))
 		if err != nil {
@@ -128,7 +134,6 @@ func (s *Server) ShutdownAll(text string) int {
 		return true
 	})
 	wg.Wait()
-	return sent
 }
 
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {

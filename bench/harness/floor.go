@@ -1,8 +1,11 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"math"
+
+	"github.com/cliser/cliser/admin"
 )
 
 // KindFloor is bin/floor-server (bench/floor), a subprocess: bare gnet
@@ -114,4 +117,34 @@ func (rep *Report) ratioColumns() []string {
 		}
 	}
 	return out
+}
+
+// floorProc is floor-server with its RTT histogram served on a port of its
+// own (--metrics-listen): the floor's keep-alive RTT on its own clock, over
+// cliser's bounds, read as cliser's /metrics is.
+type floorProc struct {
+	*baselineProc
+	metrics string // http://ADDR/metrics
+}
+
+func startFloor(ctx context.Context, o ServerOptions) (*floorProc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	o.Args = append(o.Args, "--metrics-listen", addr)
+	p, err := startSignalled(ctx, o.FloorBin, KindFloor, o)
+	if err != nil {
+		return nil, err
+	}
+	return &floorProc{baselineProc: p, metrics: "http://" + addr + "/metrics"}, nil
+}
+
+func (s *floorProc) RTT(ctx context.Context) (serverRTT, error) {
+	pg, err := scrapeProm(ctx, s.metrics)
+	if err != nil {
+		return serverRTT{}, err
+	}
+	h, err := pg.histogram(admin.MetricKeepAliveRTT)
+	return serverRTT{Buckets: h}, err
 }

@@ -50,7 +50,7 @@ type server interface {
 }
 
 // serverRTT is a server-clock RTT record: an exact histogram (in-process)
-// or Prometheus buckets (cliser's /metrics).
+// or Prometheus buckets (cliser's /metrics, the floor's copy of it).
 type serverRTT struct {
 	Hist    *hdrhistogram.Snapshot
 	Buckets *promHistogram
@@ -73,8 +73,8 @@ type ServerOptions struct {
 	// resolution (reactor.WithTick), to measure what it does to keep-alive
 	// bursts. 0 keeps the reactor's default.
 	Tick time.Duration
-	// Args, for KindCliser, are more `cliser serve` flags (the soak's
-	// --retention).
+	// Args are more flags for a subprocess: `cliser serve`'s (the soak's
+	// --retention), floor-server's --metrics-listen.
 	Args []string
 }
 
@@ -116,7 +116,7 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 	case KindInproc:
 		return startInproc(o)
 	case KindFloor:
-		return startSignalled(ctx, o.FloorBin, KindFloor, o)
+		return startFloor(ctx, o)
 	}
 	return nil, fmt.Errorf("unknown server kind %q (want %s, %s, %s or %s)", kind, KindCliser, KindFloor, KindBaseline, KindInproc)
 }
@@ -293,6 +293,7 @@ func startSignalled(ctx context.Context, bin, name string, o ServerOptions) (*ba
 	args := []string{"--listen", "127.0.0.1:0",
 		"--keepalive-interval", o.KeepAlive.String(), "--keepalive-timeout", o.KeepAliveTimeout.String(),
 		"--handshake-timeout", o.HandshakeTimeout.String()}
+	args = append(args, o.Args...)
 	pr, pw := io.Pipe()
 	p, err := startProc(bin, args, o.Password, filepath.Join(o.WorkDir, name+".log"), pw)
 	if err != nil {
