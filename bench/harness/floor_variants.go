@@ -1,16 +1,23 @@
 package harness
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
 )
 
 // KindCliserEvents is `cliser serve` as KindCliser with the event log on
@@ -71,4 +78,92 @@ func startCliserEvents(ctx context.Context, o ServerOptions) (*cliserEvents, err
 
 func (s *cliserEvents) Stop(ctx context.Context) error {
 	return errors.Join(s.cliserProc.Stop(ctx), s.sink.srv.Close())
+}
+
+// KindCliserTrust is KindCliserEvents with a credential enrolled for every
+// client ID the run uses, each load client answering 110 with its own
+// secret (IDENTITY.md's deferred check, on the 120 answer): issue 17's
+// "per-client credentials for every client and the event log with a
+// webhook on", judged against KindCliser (both off). KindCliserEvents in
+// the same run says which of the two costs what.
+const KindCliserTrust = "cliser+identity+events"
+
+// trustKey derives KindCliserTrust's secrets (load.Secret); trustPrefix
+// is the load's client-id prefix, which the credentials must match.
+const (
+	trustKey    = "cliser-bench-trust"
+	trustPrefix = "bench-"
+)
+
+// startCliserTrust enrolls o.Credentials client IDs, starts cliser+events
+// on them and checks that it authenticates per client, so that the
+// variant cannot measure the shared password by mistake.
+func startCliserTrust(ctx context.Context, o ServerOptions) (*cliserEvents, error) {
+	if o.Credentials <= 0 {
+		return nil, errors.New("cliser+identity+events: no client IDs to enroll")
+	}
+	if err := SeedCredentials(cliserData(o.WorkDir), trustKey, trustPrefix, o.Credentials); err != nil {
+		return nil, fmt.Errorf("enrolling %d client IDs: %w", o.Credentials, err)
+	}
+	s, err := startCliserEvents(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPerClientAuth(ctx, s.cliserProc, o); err != nil {
+		return nil, errors.Join(err, s.Stop(ctx))
+	}
+	return s, nil
+}
+
+// checkPerClientAuth: the server holds every credential (its
+// cliser_credentials gauge), and an enrolled client ID that answers the
+// shared password is refused with "190 auth failed".
+func checkPerClientAuth(ctx context.Context, s *cliserProc, o ServerOptions) error {
+	got, err := scrapeGauges(ctx, s.admin.Base()+"/metrics", admin.MetricCredentials)
+	if err != nil {
+		return err
+	}
+	if int(got[0]) != o.Credentials {
+		return fmt.Errorf("cliser+identity+events: the server holds %v credentials, want %d", got[0], o.Credentials)
+	}
+	last, err := lastLine(ctx, s.addr, "110 "+o.Password+"\n120 "+trustPrefix+"0\n")
+	if err != nil {
+		return fmt.Errorf("cliser+identity+events: the shared-password probe: %w", err)
+	}
+	if want := strings.TrimSpace(string(protocol.AppendClose(nil, protocol.ReasonAuthFailed))); last != want {
+		return fmt.Errorf("cliser+identity+events: an enrolled client ID answering the shared password got %q, want %q: the server does not check per-client secrets", last, want)
+	}
+	return nil
+}
+
+// lastLine sends send on a new connection to addr and returns the last
+// line the server wrote before it closed (within 10 s).
+func lastLine(ctx context.Context, addr, send string) (string, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, send); err != nil {
+		return "", err
+	}
+	var last string
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		last = sc.Text()
+	}
+	return last, sc.Err()
+}
+
+// noteVariant records what a variant had on: the credentials enrolled and
+// the webhook requests its sink took.
+func (r *runner) noteVariant() {
+	if s, ok := r.srv.(*cliserEvents); ok {
+		r.res.WebhookRequests = s.sink.requests.Load()
+		if r.kind == KindCliserTrust {
+			r.res.Credentials = r.credentials
+		}
+	}
 }

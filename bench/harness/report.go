@@ -115,7 +115,7 @@ func (rep *Report) Failed() []string {
 // experiments (such as the in-process server with another tick) by name.
 func (rep *Report) kinds() []string {
 	var out, extra []string
-	std := []string{KindCliser, KindCliserEvents, KindFloor, KindBaseline, KindInproc}
+	std := []string{KindCliser, KindCliserEvents, KindCliserTrust, KindFloor, KindBaseline, KindInproc}
 	for _, k := range std {
 		if rep.Results[k] != nil {
 			out = append(out, k)

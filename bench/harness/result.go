@@ -45,6 +45,12 @@ type Result struct {
 	// ServerRTTMethod says where ServerRTT comes from.
 	ServerRTTMethod string `json:"server_rtt_method,omitempty"`
 
+	// Credentials is how many client IDs were enrolled, each client
+	// answering its own secret (KindCliserTrust); WebhookRequests is what
+	// the harness's sink took (KindCliserEvents and KindCliserTrust).
+	Credentials     int   `json:"credentials,omitempty"`
+	WebhookRequests int64 `json:"webhook_requests,omitempty"`
+
 	Shutdown Shutdown         `json:"shutdown"`
 	Errors   map[string]int64 `json:"errors,omitempty"`
 	Profiles []string         `json:"profiles,omitempty"`

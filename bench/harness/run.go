@@ -79,7 +79,7 @@ type Env struct {
 
 // sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
 // that one run's closed sockets never collide with the next run's.
-var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40, KindCliserEvents: 50}
+var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40, KindCliserEvents: 50, KindCliserTrust: 60}
 
 // Run benchmarks one server. The error is for a run that could not be
 // made; what went wrong under load is in the result (Errors, Problems).
@@ -91,15 +91,17 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	if env.Progress == nil {
 		env.Progress = io.Discard
 	}
+	credentials := max(top, set.Burst) // the bursts reuse the stages' client IDs
 	srv, err := startServer(ctx, kind, ServerOptions{
 		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
 		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin, FloorBin: env.FloorBin,
 		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env), Tick: set.InprocTick,
+		Credentials: credentials,
 	})
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now()}
+	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(), credentials: credentials}
 	fl, workers, err := r.startFleet(ctx, top, set.Probes, sourceNet[kind])
 	if err != nil {
 		return nil, errors.Join(err, stopServer(srv))
@@ -120,6 +122,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	if err := fl.Close(closeCtx); err != nil {
 		r.problem("closing the load: %v", err)
 	}
+	r.noteVariant()
 	if err := stopServer(srv); err != nil {
 		r.problem("stopping the server: %v", err)
 	}
@@ -134,6 +137,7 @@ func stopServer(srv server) error {
 
 type runner struct {
 	burstErrors map[string]int64
+	credentials int // client IDs enrolled (KindCliserTrust)
 	kind        string
 	set         Settings
 	env         Env
@@ -157,6 +161,9 @@ func (r *runner) startFleet(ctx context.Context, top, probes, srcNet int) (fleet
 	set := r.set
 	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
 		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport, Loops: set.LoopsPerWorker}
+	if r.kind == KindCliserTrust {
+		base.IDPrefix, base.SecretKey = trustPrefix, trustKey
+	}
 	n := 1
 	if r.env.WorkerExe != "" && set.PerWorker > 0 {
 		n = (top + set.PerWorker - 1) / set.PerWorker

@@ -73,6 +73,9 @@ type ServerOptions struct {
 	// resolution (reactor.WithTick), to measure what it does to keep-alive
 	// bursts. 0 keeps the reactor's default.
 	Tick time.Duration
+	// Credentials, for KindCliserTrust, is how many client IDs to enroll
+	// (the load's, from its first).
+	Credentials int
 	// Args are more flags for a subprocess: `cliser serve`'s (the soak's
 	// --retention), floor-server's --metrics-listen.
 	Args []string
@@ -100,7 +103,7 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 		return externalServer{*o.External}, nil
 	}
 	switch kind {
-	case KindCliser, KindCliserEvents:
+	case KindCliser, KindCliserEvents, KindCliserTrust:
 		if err := freshData(o.WorkDir); err != nil {
 			return nil, err
 		}
@@ -111,6 +114,8 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 		return startCliser(ctx, o)
 	case KindCliserEvents:
 		return startCliserEvents(ctx, o)
+	case KindCliserTrust:
+		return startCliserTrust(ctx, o)
 	case KindBaseline:
 		return startBaseline(ctx, o)
 	case KindInproc:
@@ -118,7 +123,7 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 	case KindFloor:
 		return startFloor(ctx, o)
 	}
-	return nil, fmt.Errorf("unknown server kind %q (want %s, %s, %s or %s)", kind, KindCliser, KindFloor, KindBaseline, KindInproc)
+	return nil, fmt.Errorf("unknown server kind %q (want %s, %s, %s, %s, %s or %s)", kind, KindCliser, KindCliserEvents, KindCliserTrust, KindFloor, KindBaseline, KindInproc)
 }
 
 // --- subprocesses ---

@@ -16,10 +16,11 @@ type Config struct {
 	Addr string
 	// Password is answered to "110 password". Required.
 	Password string
-	// Secret, when set, gives each client its own 110 answer instead of
-	// Password: a secret enrolled for its client-id (docs/identity.md).
-	// Not sent to load processes (a func has no JSON): in-process only.
-	Secret func(id string) string `json:"-"`
+	// SecretKey, when set, gives each client its own 110 answer instead
+	// of Password: Secret(SecretKey, its client-id), the secret a bench
+	// enrolled for that ID (docs/identity.md). A key rather than the
+	// secrets, so that load processes derive them too.
+	SecretKey string
 	// IDPrefix starts every client-id; the client's index follows it.
 	// Default "bench-".
 	IDPrefix string

@@ -108,8 +108,8 @@ func (e *Engine) newClient() *client {
 	e.mu.Unlock()
 	id := e.cfg.IDPrefix + strconv.Itoa(e.cfg.FirstIndex+idx)
 	pw := e.cfg.Password
-	if e.cfg.Secret != nil {
-		pw = e.cfg.Secret(id)
+	if e.cfg.SecretKey != "" {
+		pw = Secret(e.cfg.SecretKey, id)
 	}
 	answers, _ := protocol.AppendPasswordAnswer(nil, []byte(pw))
 	answers, _ = protocol.AppendIDAnswer(answers, []byte(id))

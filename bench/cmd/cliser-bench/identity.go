@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"os"
@@ -13,8 +11,6 @@ import (
 
 	"github.com/cliser/cliser/bench/harness"
 	"github.com/cliser/cliser/bench/load"
-	"github.com/cliser/cliser/identity"
-	"github.com/cliser/cliser/identity/boltstore"
 )
 
 // identityBench measures what a secret per client costs the handshake
@@ -67,36 +63,13 @@ func identityBench(ctx context.Context, args []string) error {
 	return nil
 }
 
-// benchSecret is client id's secret, derived so that the seed and the load
-// agree without passing 19,000 secrets around: 43 base64url characters,
-// like the ones `cliser credentials add` makes.
-func benchSecret(id string) string {
-	d := sha256.Sum256([]byte("cliser-bench-identity/" + id))
-	return base64.RawURLEncoding.EncodeToString(d[:])
-}
-
-func seedCredentials(dir string, n int) error {
-	st, err := boltstore.Open(dir)
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	cs := make([]identity.Credential, n)
-	for i := range cs {
-		id := fmt.Sprintf("id-bench-%d", i)
-		cs[i] = identity.Credential{CID: id, Digest: identity.Digest([]byte(benchSecret(id))), CreatedAt: now}
-	}
-	if err := st.PutCredentials(context.Background(), cs); err != nil {
-		_ = st.Close()
-		return err
-	}
-	return st.Close()
-}
+// identityKey derives the round's secrets (load.Secret).
+const identityKey = "cliser-bench-identity"
 
 func identityRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int) (identityRound, error) {
 	res := identityRound{Mode: mode, Round: round + 1, Clients: n}
 	if mode == "secrets" {
-		if err := seedCredentials(dir, n); err != nil {
+		if err := harness.SeedCredentials(dir, identityKey, "id-bench-", n); err != nil {
 			return res, err
 		}
 	}
@@ -109,7 +82,7 @@ func identityRoundRun(ctx context.Context, bin, dir, mode string, round, n, conc
 	srcs := sourceIPs(res.SourcePrefix)
 	cfg := load.Config{Addr: addr, Password: benchPassword, IDPrefix: "id-bench-", SourceIPs: srcs, Concurrency: concurrency}
 	if mode == "secrets" {
-		cfg.Secret = benchSecret
+		cfg.SecretKey = identityKey
 	}
 	eng, err := load.New(cfg)
 	if err != nil {

@@ -1,0 +1,46 @@
+package harness
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// cliser+identity+events, a whole short run with the load in worker
+// processes (the secrets' key crosses their pipe): every client registers
+// with its own secret, the bursts too, the webhook delivers, and the start
+// checked that an enrolled client ID is refused the shared password.
+func TestRunCliserWithACredentialPerClient(t *testing.T) {
+	env := Env{WorkDir: t.TempDir(), CliserBin: testkit.Binary(t), WorkerExe: testkit.BenchBinary(t)}
+	set := tiny()
+	set.PerWorker = 30 // two load processes: the second's IDs start at 30
+	res, err := Run(runCtx(t), KindCliserTrust, set, env)
+	require.NoError(t, err)
+	assert.Empty(t, res.Problems)
+	assert.Empty(t, res.Errors, "a client answering anything but its own secret gets 190 auth failed")
+	assert.Equal(t, 2, res.Workers)
+	assert.EqualValues(t, 50, res.Handshakes)
+	assert.EqualValues(t, 60, res.Burst.Handshakes)
+	assert.Positive(t, res.Idle.KeepAlives)
+	require.NotNil(t, res.ServerRTT)
+	assert.Positive(t, res.ServerRTT.Count)
+	assert.Equal(t, 50, res.Credentials, "the stages' 50 client IDs; the bursts reuse the first 30")
+	assert.Positive(t, res.WebhookRequests, "the webhook delivered")
+}
+
+// The start's check fails a cliser that holds no credentials: the variant
+// cannot quietly measure the shared password.
+func TestPerClientAuthCheckRefusesASharedPasswordServer(t *testing.T) {
+	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
+		CliserBin: testkit.Binary(t), WorkDir: t.TempDir(), Credentials: 10}
+	srv, err := startServer(runCtx(t), KindCliserEvents, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopServer(srv) })
+	err = checkPerClientAuth(runCtx(t), srv.(*cliserEvents).cliserProc, o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "holds 0 credentials, want 10")
+}
