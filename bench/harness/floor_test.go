@@ -60,7 +60,8 @@ func TestFloorTargetsAndRatios(t *testing.T) {
 	for _, tg := range rep.floorTargets() {
 		got[tg.Goal[:strings.Index(tg.Goal, " ≤")]] = tg
 	}
-	require.Len(t, got, 3)
+	require.Len(t, got, 4)
+	assert.Equal(t, "n/a", got["Keep-alive RTT p99"].Reached, "no RTT histograms in this report")
 	hs := got["CPU per handshake"]
 	assert.Equal(t, "no", hs.Reached, "50 µs against 40 µs is 1.25×")
 	assert.Contains(t, hs.Figures, "1.25× the floor")
@@ -96,10 +97,24 @@ func TestEventsTargetsCompareOnWithOff(t *testing.T) {
 	on.Burst.PerCPU = 18000 // 55.6 µs against 50 µs: +11%
 	rep.Results[KindCliserEvents] = &on
 	got := rep.eventsTargets()
-	require.Len(t, got, 4)
+	require.Len(t, got, 6)
 	assert.Equal(t, "no", got[0].Reached, got[0].Figures)
 	assert.Contains(t, got[0].Figures, "+11.1%")
 	assert.Equal(t, "yes", got[2].Reached, "the same idle CPU")
+
+	// The credentials variant is judged against the same off run.
+	trust := on
+	trust.Server = KindCliserTrust
+	trust.Burst.PerCPU = 19000 // 52.6 µs: +5.3%
+	trust.ServerRTT = &Percentiles{Count: 10, P99: 2.5, P999: 10, UpperBound: true}
+	rep.Results[KindCliser].ServerRTT = &Percentiles{Count: 10, P99: 2, P999: 10, UpperBound: true}
+	rep.Results[KindCliserTrust] = &trust
+	got = rep.eventsTargets()
+	require.Len(t, got, 12)
+	assert.Equal(t, "With a credential per client and the event log and a webhook on: CPU per handshake within 10% of off", got[6].Goal)
+	assert.Equal(t, "yes", got[6].Reached, got[6].Figures)
+	assert.Equal(t, "no", got[9].Reached, "RTT p99 2.5 against 2 ms: %s", got[9].Figures)
+	assert.Equal(t, "yes", got[10].Reached, got[10].Figures)
 }
 
 // cliser+events is `cliser serve` with its event log on and a webhook to
@@ -136,4 +151,18 @@ func TestEachRunStartsAnEmptyCliser(t *testing.T) {
 	list, err := next.(*cliserProc).admin.List(runCtx(t), "", 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, list.Clients, "the last run's records")
+}
+
+// The RTT target is judged on cliser's own clock, with the floor's tail
+// beside it; a floor that misses it too makes the tail the machine's.
+func TestRTTIsJudgedBesideTheFloor(t *testing.T) {
+	c := &Result{Idle: Idle{Clients: 19000}, ServerRTT: &Percentiles{Count: 9, P99: 2.5, P999: 10}}
+	f := &Result{ServerRTT: &Percentiles{Count: 9, P99: 3, P999: 12.5}}
+	got := rttBesideFloor(c, f)
+	assert.Equal(t, "no", got.Reached)
+	assert.Equal(t, "cliser p99 ≤ 2.500 ms, p999 ≤ 10.000 ms; floor p99 ≤ 3.000 ms, p999 ≤ 12.500 ms: the floor misses it too, so on this machine at this load the tail is the machine's", got.Figures)
+	c.ServerRTT.P99, f.ServerRTT.P99, f.ServerRTT.P999 = 2, 1.5, 5
+	got = rttBesideFloor(c, f)
+	assert.Equal(t, "yes", got.Reached)
+	assert.NotContains(t, got.Figures, "machine")
 }

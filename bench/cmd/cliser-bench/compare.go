@@ -21,6 +21,7 @@ func compare(ctx context.Context, args []string) error {
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
 	withFloor := fs.Bool("floor", true, "also run the floor (bin/floor-server: bare gnet, the least the protocol needs) and report cliser ÷ floor")
 	withEvents := fs.Bool("events", true, "also run cliser with its event log on and a webhook to a local sink (cliser+events) and report it against cliser with the log off")
+	withTrust := fs.Bool("identity", true, "also run cliser+events with a credential per client, each answering its own secret (cliser+identity+events), and report it against cliser with both off")
 	inproc := fs.Bool("inproc", true, "also run cliser's reactor in this process: server-clock RTT and CPU profiles")
 	tickExp := fs.Duration("tick-experiment", 0, "also run the in-process reactor with this timing-wheel tick (reactor.WithTick), to show its effect on keep-alive bursts; 0: no such run")
 	micro := fs.Bool("micro", true, "run the codec and registry micro-benchmarks (needs the go tool and the source tree)")
@@ -45,7 +46,10 @@ func compare(ctx context.Context, args []string) error {
 	if *withFloor {
 		kinds = []string{harness.KindCliser, harness.KindFloor, harness.KindBaseline}
 	}
-	if *withEvents { // next to cliser, the run it is compared with
+	if *withTrust { // next to cliser, the run it is compared with
+		kinds = slices.Insert(kinds, 1, harness.KindCliserTrust)
+	}
+	if *withEvents {
 		kinds = slices.Insert(kinds, 1, harness.KindCliserEvents)
 	}
 	if *inproc {

@@ -38,3 +38,36 @@ func TestFloorRoundsReportWithoutBursts(t *testing.T) {
 	require.NoError(t, harness.WriteJSON(&buf, rounds))
 	assert.Contains(t, buf.String(), `"burst_cpu_us_per_handshake": null`)
 }
+
+// The per-client-credentials variant has its row against cliser, and the
+// RTT of every server is shown and judged on the server clock: where the
+// floor misses the RTT target too, the report says it is the machine.
+func TestFloorRoundsShowTheTrustVariantAndTheRTTs(t *testing.T) {
+	rtt := func(p99, p999 float64) *harness.Percentiles {
+		return &harness.Percentiles{Count: 1000, P50: 0.5, P99: p99, P999: p999, UpperBound: true}
+	}
+	all := []roundResult{
+		{Round: 1, Server: harness.KindCliser, HandshakeUS: 50, RSSPerClient: 1000, IdleCPU: 30, RTT: rtt(2.5, 10)},
+		{Round: 1, Server: harness.KindFloor, HandshakeUS: 40, RSSPerClient: 800, IdleCPU: 25, RTT: rtt(3, 12.5)},
+		{Round: 1, Server: harness.KindCliserTrust, HandshakeUS: 60, RSSPerClient: 1200, IdleCPU: 33, RTT: rtt(2.5, 12.5)},
+		{Round: 2, Server: harness.KindCliser, HandshakeUS: 50, RSSPerClient: 1000, IdleCPU: 30, RTT: rtt(2, 6)},
+		{Round: 2, Server: harness.KindFloor, HandshakeUS: 40, RSSPerClient: 800, IdleCPU: 25, RTT: rtt(1.5, 5)},
+		{Round: 2, Server: harness.KindCliserTrust, HandshakeUS: 50, RSSPerClient: 1000, IdleCPU: 30, RTT: rtt(2, 6)},
+	}
+	md := floorRoundsMarkdown(all, harness.Quick(), time.Time{})
+	assert.Contains(t, md, "| 1 | floor | 40.0 µs | 800 B | 25.0% | 0.5 / 3 / 12.5 ms |")
+	assert.Contains(t, md, "| cliser+identity+events ÷ cliser (target ≤ 1.10×) | 1.20×, 1.00× (**1.10×**) | 1.20×, 1.00× (**1.10×**) | 1.10×, 1.00× (**1.05×**) | 1.00×, 1.00× (**1.00×**) | 1.25×, 1.00× (**1.12×**) |")
+	assert.NotContains(t, md, "cliser+events ÷ cliser", "not run: no row")
+	assert.Contains(t, md, "- round 1: cliser p99 ≤ 2.5 ms, p999 ≤ 10 ms: **missed**; the floor p99 ≤ 3 ms, p999 ≤ 12.5 ms: missed — the floor misses the target too")
+	assert.Contains(t, md, "- round 2: cliser p99 ≤ 2 ms, p999 ≤ 6 ms: **met**; the floor p99 ≤ 1.5 ms, p999 ≤ 5 ms: met.")
+}
+
+func TestFloorRoundsServersFlag(t *testing.T) {
+	_, err := floorServers("floor,cliser+events")
+	assert.ErrorContains(t, err, "--servers must include cliser")
+	_, err = floorServers("cliser,cliser+tls")
+	assert.ErrorContains(t, err, `"cliser+tls" is not one of cliser, floor, cliser+events, cliser+identity+events`)
+	kinds, err := floorServers("cliser,cliser+identity+events")
+	require.NoError(t, err)
+	assert.Equal(t, []string{harness.KindCliser, harness.KindCliserTrust}, kinds)
+}

@@ -5,7 +5,7 @@
 //	cliser-bench report --from FILE.json     render a run's report again
 //	cliser-bench soak --clients N --duration T   clients under churn; RSS, goroutines, fds must stay flat
 //	cliser-bench cluster --clients-per-node N   a 3-node cluster on embedded NATS: registration rate, visibility, routing
-//	cliser-bench floor --rounds N            cliser, the floor and cliser+events in alternating rounds: the floor ratios
+//	cliser-bench floor --rounds N            cliser, the floor, cliser+events and cliser+identity+events in alternating rounds: the floor ratios
 //	cliser-bench identity --clients N         handshake CPU and rate: a secret per client vs the shared password
 //	cliser-bench webhook --clients N          a reconnect storm with the event log and a webhook vs both off
 //	cliser-bench worker                      a load process (the harness starts these itself)
@@ -76,7 +76,7 @@ func usage() {
   cliser-bench report --from bench/results/DATE.json   render a run's report again
   cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS]   clients under churn; writes bench/results/DATE-soak.md
   cliser-bench cluster [--clients-per-node N]       3 cluster nodes on embedded NATS; writes bench/results/DATE-cluster[-NxM].md
-  cliser-bench floor [--rounds N] [flags]           cliser, the floor and cliser+events in alternating rounds; writes bench/results/DATE-floor-rounds.md
+  cliser-bench floor [--rounds N] [--servers K,...] [flags]   cliser, the floor, cliser+events and cliser+identity+events in alternating rounds; writes bench/results/DATE-floor-rounds.md
   cliser-bench identity [--clients N] [--rounds R] [--out FILE.md]   a secret per client vs the shared password: handshake CPU and rate
   cliser-bench webhook [--clients N] [--rounds R] [--out FILE.md]    a reconnect storm, event log and webhook on vs off: CPU, catch-up, bytes/event
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout

@@ -11,7 +11,7 @@ import (
 // when the load met errors.
 func runOne(ctx context.Context, args []string) error {
 	fs, c := commonFlagSet("run")
-	kind := fs.String("server", harness.KindCliser, "cliser, floor, baseline or cliser-inproc")
+	kind := fs.String("server", harness.KindCliser, "cliser, cliser+events, cliser+identity+events, floor, baseline or cliser-inproc")
 	profile := fs.String("profile", "", "for cliser-inproc: write CPU profiles to PREFIX-ramp.pprof and PREFIX-hold.pprof")
 	addr := fs.String("addr", "", "load a server that is already running at HOST:PORT instead of starting one (no shutdown phase)")
 	pid := fs.Int("server-pid", 0, "with --addr: the server's pid, for its RSS and CPU (default: this process, i.e. none)")
