@@ -57,52 +57,14 @@ func (s *idServer) ban(t *testing.T, kind, value, duration string) admin.Ban {
 	return b
 }
 
-// live registers cid and echoes its keep-alives from a goroutine; the
-// first line that is not a keep-alive (or the read error) ends up in last.
-type liveSession struct {
-	c    *testkit.RawClient
-	last chan string
-	echo atomic.Int64
-}
-
-func startLive(t *testing.T, addr, source, secret, cid string) *liveSession {
+// startLive registers cid from source and echoes its keep-alives from a
+// goroutine (an echoer, as the fd-budget tests' healthy clients).
+func startLive(t *testing.T, addr, source, secret, cid string) *echoer {
 	t.Helper()
 	c := testkit.DialFrom(t, addr, source)
 	c.Timeout = 10 * time.Second
 	c.Register(secret, cid)
-	l := &liveSession{c: c, last: make(chan string, 1)}
-	go func() {
-		for {
-			_ = c.Conn.SetReadDeadline(time.Now().Add(time.Minute))
-			line, err := c.R.ReadString('\n')
-			if err != nil {
-				l.last <- "read: " + err.Error()
-				return
-			}
-			line = strings.TrimSuffix(line, "\n")
-			if !strings.HasPrefix(line, "100 ") {
-				l.last <- line
-				return
-			}
-			if _, err := c.Conn.Write([]byte(line + "\n")); err != nil {
-				l.last <- "write: " + err.Error()
-				return
-			}
-			l.echo.Add(1)
-		}
-	}()
-	return l
-}
-
-// ended waits up to within for the session's closing line.
-func (l *liveSession) ended(t *testing.T, within time.Duration) string {
-	t.Helper()
-	select {
-	case line := <-l.last:
-		return line
-	case <-time.After(within):
-		return ""
-	}
+	return startEchoer(c)
 }
 
 // refused checks a whole handshake of cid with secret ends with want.
@@ -182,18 +144,18 @@ func TestIdentityImpostorNeverDisturbsLiveSession(t *testing.T) {
 	}
 	wg.Wait()
 	assert.EqualValues(t, attempts, refusedOK.Load(), "every impostor gets 110, 120, 190 auth failed")
-	assert.Empty(t, live.ended(t, 0), "the live session was disturbed")
+	assert.Empty(t, live.ended(0), "the live session was disturbed")
 	after, err := s.api.Get(context.Background(), "victim")
 	require.NoError(t, err)
 	assert.True(t, after.CStatus)
 	assert.Equal(t, before.SID, after.SID, "the live session was replaced")
 	assert.Equal(t, before.ConnectedAt, after.ConnectedAt)
-	echoes := live.echo.Load()
-	require.Eventually(t, func() bool { return live.echo.Load() > echoes+2 }, waitFor, tick, "keep-alives stopped")
+	echoes := live.echoes.Load()
+	require.Eventually(t, func() bool { return live.echoes.Load() > echoes+2 }, waitFor, tick, "keep-alives stopped")
 
 	// The real device (the secret) may still take over its own ID.
 	opsConnect(t, s.p.Addr, secret, "victim")
-	assert.Equal(t, "190 replaced", live.ended(t, waitFor))
+	assert.Equal(t, "190 replaced", live.ended(waitFor))
 }
 
 func TestIdentityRotation(t *testing.T) {
@@ -230,7 +192,7 @@ func TestIdentityDeleteRevokesWithinASecond(t *testing.T) {
 	live := startLive(t, s.p.Addr, "", secret, "rev-1")
 	start := time.Now()
 	require.NoError(t, s.api.DeleteCredential(context.Background(), "rev-1"))
-	assert.Equal(t, "190 revoked", live.ended(t, time.Second))
+	assert.Equal(t, "190 revoked", live.ended(time.Second))
 	t.Logf("revoked after %v", time.Since(start))
 	assertStatus(t, s.api.DeleteCredential(context.Background(), "rev-1"), http.StatusNotFound)
 	// Without its credential the ID falls back to the shared password (and
@@ -245,7 +207,7 @@ func TestIdentityBanClientID(t *testing.T) {
 	s := startIDServer(t, t.TempDir(), nil)
 	live := startLive(t, s.p.Addr, "", idPassword, "bad-1")
 	s.ban(t, "cid", "bad-1", "")
-	assert.Equal(t, "190 banned", live.ended(t, time.Second))
+	assert.Equal(t, "190 banned", live.ended(time.Second))
 	refused(t, s.p.Addr, "", idPassword, "bad-1", "190 banned")
 	opsConnect(t, s.p.Addr, idPassword, "good-1")
 	require.NoError(t, s.api.DeleteBan(context.Background(), "cid", "bad-1"))
@@ -260,17 +222,17 @@ func TestIdentityBanIPAndNetwork(t *testing.T) {
 	other := startLive(t, s.p.Addr, "127.0.7.1", idPassword, "other-1")
 
 	s.ban(t, "ip", "127.0.5.7", "")
-	assert.Equal(t, "190 banned", liveIP.ended(t, time.Second))
+	assert.Equal(t, "190 banned", liveIP.ended(time.Second))
 	b := s.ban(t, "net", "127.0.6.200/24", "") // stored as its network
 	assert.Equal(t, "127.0.6.0/24", b.Value)
-	assert.Equal(t, "190 banned", liveNet.ended(t, time.Second))
+	assert.Equal(t, "190 banned", liveNet.ended(time.Second))
 
 	for _, src := range []string{"127.0.5.7", "127.0.6.1", "127.0.6.254"} {
 		c := testkit.DialFrom(t, s.p.Addr, src)
 		c.ExpectClosed("190 banned") // the first and only line
 	}
 	opsConnect(t, s.p.Addr, idPassword, "from-elsewhere")
-	assert.Empty(t, other.ended(t, 0))
+	assert.Empty(t, other.ended(0))
 
 	bans, err := s.api.ListBans(ctx, "net", 0, "")
 	require.NoError(t, err)

@@ -335,6 +335,20 @@ func (e *echoer) failure() error {
 	return e.err
 }
 
+// ended waits up to within for the line that ended the echo loop, else
+// says the error that ended it; "" while it still runs.
+func (e *echoer) ended(within time.Duration) string {
+	select {
+	case l := <-e.other:
+		return l
+	case <-time.After(within):
+		if err := e.failure(); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+}
+
 // last waits for the line that ended the echo loop.
 func (e *echoer) last(t *testing.T) string {
 	t.Helper()
