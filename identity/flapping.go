@@ -8,9 +8,12 @@ import (
 )
 
 // flapCount counts one client ID's registrations in the current window.
+// There is one per client that registered within the window, so after a
+// burst one per client: a value in the map, 16 bytes, not a pointer to a
+// struct holding a time.Time.
 type flapCount struct {
-	start time.Time
-	n     int
+	start int64 // when the window began, nanoseconds since flapEpoch
+	n     int64
 }
 
 // countRegistration counts an admitted registration of cid; the one that
@@ -21,16 +24,19 @@ func (s *Service) countRegistration(cid string, now time.Time) {
 	if limit <= 0 {
 		return
 	}
+	at := int64(now.Sub(s.flapEpoch))
 	s.flapMu.Lock()
-	fc := s.flaps[cid]
-	if fc == nil || now.Sub(fc.start) > s.opts.flapWindow {
-		fc = &flapCount{start: now}
-		s.flaps[cid] = fc
+	fc, ok := s.flaps[cid]
+	if !ok || at-fc.start > int64(s.opts.flapWindow) {
+		fc = flapCount{start: at}
 	}
 	fc.n++
-	hit := fc.n >= limit
+	hit := fc.n >= int64(limit)
 	if hit {
 		delete(s.flaps, cid) // the count starts afresh after the ban
+	} else {
+		s.flaps[cid] = fc
+		s.flapPeak = max(s.flapPeak, len(s.flaps))
 	}
 	s.flapMu.Unlock()
 	if hit {
@@ -52,17 +58,31 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 
 // pruneFlaps forgets counts whose window has passed. It scans every count
 // under the lock the loops take to count, so it runs at most once a
-// second (sweep goroutine only).
+// second (sweep goroutine only). A Go map keeps its tables once grown:
+// when a burst's counts have mostly gone, what is left moves to a map of
+// its size, so the burst's memory goes back.
 func (s *Service) pruneFlaps(now time.Time) {
 	if now.Sub(s.lastFlapPrune) < time.Second {
 		return
 	}
 	s.lastFlapPrune = now
+	at := int64(now.Sub(s.flapEpoch))
 	s.flapMu.Lock()
 	defer s.flapMu.Unlock()
 	for cid, fc := range s.flaps {
-		if now.Sub(fc.start) > s.opts.flapWindow {
+		if at-fc.start > int64(s.opts.flapWindow) {
 			delete(s.flaps, cid)
 		}
 	}
+	if s.flapPeak > flapKeep && len(s.flaps) < s.flapPeak/4 {
+		small := make(map[string]flapCount, len(s.flaps)) // not maps.Clone: it keeps the size
+		for cid, fc := range s.flaps {
+			small[cid] = fc
+		}
+		s.flaps, s.flapPeak = small, len(small)
+	}
 }
+
+// flapKeep is the most counts whose map pruneFlaps keeps however few
+// remain: a small map is not worth the copy.
+const flapKeep = 1024

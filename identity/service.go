@@ -30,8 +30,10 @@ type Service struct {
 	bans  map[BanKey]*Ban
 	nets  []netBan // the net bans, parsed, for AddrBanned
 
-	flapMu sync.Mutex
-	flaps  map[string]*flapCount
+	flapMu    sync.Mutex
+	flaps     map[string]flapCount
+	flapPeak  int       // the most counts flaps has held since it was made
+	flapEpoch time.Time // flapCount.start counts from it
 
 	lastFlapPrune time.Time // sweep goroutine only
 
@@ -56,7 +58,9 @@ func New(opts ...Option) *Service {
 		opts:  o,
 		creds: make(map[string]*Credential),
 		bans:  make(map[BanKey]*Ban),
-		flaps: make(map[string]*flapCount),
+		flaps: make(map[string]flapCount),
+
+		flapEpoch: time.Now(),
 	}
 	s.wq.init()
 	return s
