@@ -96,13 +96,28 @@ func (rep *Report) eventsTargets() []Target {
 	var out []Target
 	for _, v := range variantsJudged {
 		if on := rep.Results[v.kind]; off != nil && on != nil {
-			out = append(out, variantTargets(v.with, on, off)...)
+			out = append(out, variantTargets(v.with, on, off, rep.credentialRSS(on))...)
 		}
 	}
 	return out
 }
 
-func variantTargets(with string, on, off *Result) []Target {
+// credentialRSS is the memory per enrolled client ID of a run with
+// credentials: its start RSS above that of the same server without them
+// (cliser+events, else cliser), per ID; 0 for a run without. The
+// credentials are held from the start, so the RSS slope leaves them out.
+func (rep *Report) credentialRSS(on *Result) float64 {
+	ref := rep.Results[KindCliserEvents]
+	if ref == nil {
+		ref = rep.Results[KindCliser]
+	}
+	if on.Credentials == 0 || ref == nil || on.StartRSS == 0 || ref.StartRSS == 0 {
+		return 0
+	}
+	return float64(on.StartRSS-ref.StartRSS) / float64(on.Credentials)
+}
+
+func variantTargets(with string, on, off *Result, credPerID float64) []Target {
 	var out []Target
 	judge := func(what string, a, b float64, unit string) {
 		t := Target{Goal: with + ": " + what + " within 10% of off", Reached: "n/a"}
@@ -117,6 +132,10 @@ func variantTargets(with string, on, off *Result) []Target {
 	b, _ := handshakeCPU(off)
 	judge("CPU per handshake", a, b, "µs")
 	judge("RSS per idle client", on.RSSPerClient, off.RSSPerClient, "B")
+	if credPerID != 0 {
+		judge(fmt.Sprintf("RSS per idle client, its credential included (%.0f B each, held from the start)", credPerID),
+			on.RSSPerClient+credPerID, off.RSSPerClient, "B")
+	}
 	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%")
 	p99 := func(p Percentiles) float64 { return p.P99 }
 	p999 := func(p Percentiles) float64 { return p.P999 }

@@ -108,9 +108,14 @@ func TestEventsTargetsCompareOnWithOff(t *testing.T) {
 	trust.Burst.PerCPU = 19000 // 52.6 µs: +5.3%
 	trust.ServerRTT = &Percentiles{Count: 10, P99: 2.5, P999: 10, UpperBound: true}
 	rep.Results[KindCliser].ServerRTT = &Percentiles{Count: 10, P99: 2, P999: 10, UpperBound: true}
+	trust.Credentials, trust.StartRSS = 10000, 30e6
+	rep.Results[KindCliserEvents].StartRSS = 20e6
 	rep.Results[KindCliserTrust] = &trust
 	got = rep.eventsTargets()
-	require.Len(t, got, 12)
+	require.Len(t, got, 13)
+	assert.Equal(t, "With a credential per client and the event log and a webhook on: RSS per idle client, its credential included (1000 B each, held from the start) within 10% of off", got[8].Goal)
+	assert.Equal(t, "no", got[8].Reached, got[8].Figures)
+	got = append(got[:8], got[9:]...)
 	assert.Equal(t, "With a credential per client and the event log and a webhook on: CPU per handshake within 10% of off", got[6].Goal)
 	assert.Equal(t, "yes", got[6].Reached, got[6].Figures)
 	assert.Equal(t, "no", got[9].Reached, "RTT p99 2.5 against 2 ms: %s", got[9].Figures)

@@ -29,6 +29,7 @@ func TestRunCliserWithACredentialPerClient(t *testing.T) {
 	require.NotNil(t, res.ServerRTT)
 	assert.Positive(t, res.ServerRTT.Count)
 	assert.Equal(t, 50, res.Credentials, "the stages' 50 client IDs; the bursts reuse the first 30")
+	assert.Positive(t, res.StartRSS, "read before any client: the credentials' memory, which the slope leaves out")
 	assert.Positive(t, res.WebhookRequests, "the webhook delivered")
 }
 

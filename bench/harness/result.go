@@ -36,6 +36,10 @@ type Result struct {
 	SlopeTo      int64   `json:"slope_to_clients"`
 	// RSSPerClientEnds is the same slope from the two end plateaus alone.
 	RSSPerClientEnds float64 `json:"rss_bytes_per_client_end_points"`
+	// StartRSS is the server's RSS once it was ready, before any client:
+	// what it holds from the start (KindCliserTrust: every credential),
+	// which the slope between plateaus does not see.
+	StartRSS int64 `json:"start_rss_bytes,omitempty"`
 
 	Idle Idle `json:"idle"`
 

@@ -102,6 +102,9 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 		return nil, err
 	}
 	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(), credentials: credentials}
+	if p, err := sampleProc(srv.PID()); err == nil {
+		r.res.StartRSS = p.RSS
+	}
 	fl, workers, err := r.startFleet(ctx, top, set.Probes, sourceNet[kind])
 	if err != nil {
 		return nil, errors.Join(err, stopServer(srv))
