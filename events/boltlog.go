@@ -248,41 +248,43 @@ func seekAfter(tx *bolt.Tx, after uint64) (*bolt.Cursor, []byte, []byte, error) 
 // one buffer for the whole answer, from memory while the events are among
 // the newest (see recent), else out of a read transaction.
 func (l *Log) ReadRaw(ctx context.Context, after uint64, limit int) ([]Raw, error) {
+	out, _, err := l.AppendRaw(ctx, nil, nil, after, limit)
+	return out, err
+}
+
+// AppendRaw implements RawReader.
+func (l *Log) AppendRaw(ctx context.Context, out []Raw, buf []byte, after uint64, limit int) ([]Raw, []byte, error) {
 	if limit <= 0 {
-		return nil, nil
+		return out, buf, nil
 	}
 	newest := l.n.newest.Load() // see Read
 	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
-		return nil, &GoneError{Oldest: oldest}
+		return out, buf, &GoneError{Oldest: oldest}
 	}
-	if out, ok := l.recent.read(after, newest, limit); ok {
-		return out, ctx.Err()
+	if out, buf, ok := l.recent.read(out, buf, after, newest, limit); ok {
+		return out, buf, ctx.Err()
 	}
-	var out []Raw
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c, k, v, err := seekAfter(tx, after)
 		if err != nil {
 			return err
 		}
-		var buf []byte
-		var ends []int
-		for ; k != nil && len(out) < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
+		for n := 0; k != nil && n < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
 			if len(v) == 0 || v[0] != '{' {
 				return fmt.Errorf("%w %x: not a JSON object", ErrCorrupt, k)
 			}
-			buf = append(buf, v...)
-			ends = append(ends, len(buf))
-			out = append(out, Raw{Seq: binary.BigEndian.Uint64(k)})
-		}
-		// Cut once buf is whole: it moves while it grows.
-		start := 0
-		for i, end := range ends {
-			out[i].JSON = buf[start:end:end]
-			start = end
+			out, buf = appendRaw(out, buf, binary.BigEndian.Uint64(k), v)
+			n++
 		}
 		return ctx.Err()
 	})
-	return out, err
+	return out, buf, err
+}
+
+// appendRaw adds the event seq, its JSON copied to the end of buf.
+func appendRaw(out []Raw, buf []byte, seq uint64, js []byte) ([]Raw, []byte) {
+	buf = append(buf, js...)
+	return append(out, Raw{Seq: seq, JSON: buf[len(buf)-len(js) : len(buf) : len(buf)]}), buf
 }
 
 // ReadCID is Read for the events of one client, from the index by cid.

@@ -78,4 +78,10 @@ func (r Raw) Time() time.Time { return timeOf(r.JSON) }
 type RawReader interface {
 	// ReadRaw is Read's events as their JSON.
 	ReadRaw(ctx context.Context, after uint64, limit int) ([]Raw, error)
+	// AppendRaw is ReadRaw into the caller's buffers: the events are
+	// appended to out, their JSON to buf, and both are returned. A caller
+	// that passes back what its last call returned (emptied) allocates
+	// nothing once they are large enough. A Raw's JSON points into buf as
+	// it was when that Raw was added.
+	AppendRaw(ctx context.Context, out []Raw, buf []byte, after uint64, limit int) ([]Raw, []byte, error)
 }

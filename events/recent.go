@@ -1,6 +1,9 @@
 package events
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // recent keeps the JSON of the newest events in memory, as the writer
 // encoded it, so that a reader close behind the writer (webhook delivery,
@@ -52,29 +55,23 @@ func (r *recent) add(first uint64, buf []byte, offs []int) []byte {
 	return nil
 }
 
-// read is ReadRaw from memory: up to limit events with after < seq <=
-// newest, copied into one buffer. ok is false when recent does not hold
-// the event after `after` (it is older, or nothing is kept yet): read the
-// file then.
-func (r *recent) read(after, newest uint64, limit int) (out []Raw, ok bool) {
+// read is AppendRaw from memory: up to limit events with after < seq <=
+// newest, appended to out and their JSON to buf. ok is false when recent
+// does not hold the event after `after` (it is older, or nothing is kept
+// yet): read the file then.
+func (r *recent) read(out []Raw, buf []byte, after, newest uint64, limit int) ([]Raw, []byte, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if len(r.segs) == 0 || after+1 < r.segs[0].first {
-		return nil, false
+		return out, buf, false
 	}
 	// Two passes: the first sizes the answer, so that the second copies
-	// each event once into one buffer that never moves.
+	// each event once into a buffer that does not move meanwhile.
 	n, size := 0, 0
 	r.each(after, newest, limit, func(_ uint64, js []byte) { n, size = n+1, size+len(js) })
-	if n == 0 {
-		return nil, true
-	}
-	out, buf := make([]Raw, 0, n), make([]byte, 0, size)
-	r.each(after, newest, limit, func(seq uint64, js []byte) {
-		buf = append(buf, js...)
-		out = append(out, Raw{Seq: seq, JSON: buf[len(buf)-len(js) : len(buf) : len(buf)]})
-	})
-	return out, true
+	out, buf = slices.Grow(out, n), slices.Grow(buf, size)
+	r.each(after, newest, limit, func(seq uint64, js []byte) { out, buf = appendRaw(out, buf, seq, js) })
+	return out, buf, true
 }
 
 // each calls f with up to limit events with after < seq <= newest, in

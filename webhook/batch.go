@@ -16,7 +16,7 @@ func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Raw, er
 	if err := d.log.Wait(ctx, after); err != nil {
 		return nil, err
 	}
-	batch, err := d.read(ctx, after, d.o.batch)
+	batch, err := d.read(ctx, nil, after, d.o.batch)
 	if err != nil || len(batch) == 0 || len(batch) == d.o.batch {
 		return batch, err
 	}
@@ -37,18 +37,18 @@ func (d *Deliverer) collect(ctx context.Context, after uint64) ([]events.Raw, er
 		}
 	}
 	last := batch[len(batch)-1].Seq
-	more, err := d.read(ctx, last, d.o.batch-len(batch))
+	more, err := d.read(ctx, batch, last, d.o.batch-len(batch))
 	if err != nil {
 		return batch, nil // send what we have; the next round sees the error
 	}
-	return append(batch, more...), nil
+	return more, nil
 }
 
 // readPending reads again the batch that was in flight when the last run
 // stopped, so that it goes out with the same webhook-id and body.
 func (d *Deliverer) readPending(ctx context.Context, st State) ([]events.Raw, error) {
 	n := int(min(st.Last-st.Acked, MaxBatch))
-	batch, err := d.read(ctx, st.Acked, n)
+	batch, err := d.read(ctx, nil, st.Acked, n)
 	if err != nil {
 		return nil, err
 	}
@@ -60,24 +60,39 @@ func (d *Deliverer) readPending(ctx context.Context, st State) ([]events.Raw, er
 	return batch, nil
 }
 
-// read is up to limit events after seq after as their JSON: as stored
-// when the log can give it so (the single-node log), else decoded and
-// encoded again (the cluster's stream).
-func (d *Deliverer) read(ctx context.Context, after uint64, limit int) ([]events.Raw, error) {
-	if rr, ok := d.log.(events.RawReader); ok {
-		return rr.ReadRaw(ctx, after, limit)
+// read appends up to limit events after seq after to batch (nil: start
+// a new batch) as their JSON: as stored when the log can give it so (the
+// single-node log), else decoded and encoded again (the cluster's
+// stream). A new batch reuses the last one's buffers: the batch before
+// was answered, and a storm's thousands of batches then make no garbage
+// here.
+func (d *Deliverer) read(ctx context.Context, batch []events.Raw, after uint64, limit int) ([]events.Raw, error) {
+	buf := d.rawBuf
+	if batch == nil {
+		batch, buf = d.raws[:0], buf[:0]
 	}
+	var err error
+	if rr, ok := d.log.(events.RawReader); ok {
+		batch, buf, err = rr.AppendRaw(ctx, batch, buf, after, limit)
+	} else {
+		batch, buf, err = d.readEncoded(ctx, batch, buf, after, limit)
+	}
+	d.raws, d.rawBuf = batch, buf
+	return batch, err
+}
+
+// readEncoded is read of a log that keeps no JSON (the cluster's stream).
+func (d *Deliverer) readEncoded(ctx context.Context, batch []events.Raw, buf []byte, after uint64, limit int) ([]events.Raw, []byte, error) {
 	evs, err := d.log.Read(ctx, after, limit)
 	if err != nil {
-		return nil, err
+		return batch, buf, err
 	}
-	out := make([]events.Raw, len(evs))
 	for i := range evs {
-		js, err := events.AppendJSON(nil, &evs[i])
-		if err != nil {
-			return nil, err
+		start := len(buf)
+		if buf, err = events.AppendJSON(buf, &evs[i]); err != nil {
+			return batch, buf, err
 		}
-		out[i] = events.Raw{Seq: evs[i].Seq, JSON: js}
+		batch = append(batch, events.Raw{Seq: evs[i].Seq, JSON: buf[start:len(buf):len(buf)]})
 	}
-	return out, nil
+	return batch, buf, nil
 }

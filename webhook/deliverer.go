@@ -27,6 +27,11 @@ type Deliverer struct {
 	zl     *zap.Logger
 	m      *metrics
 
+	// The batch in flight as read, its buffers reused by the next one
+	// (see read); used by the delivering goroutine only.
+	raws   []events.Raw
+	rawBuf []byte
+
 	acked      atomic.Uint64
 	delivering atomic.Bool
 	disabled   atomic.Bool

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cliser/cliser/events"
@@ -27,12 +28,14 @@ type Payload struct {
 // not the time of sending, so that a request sent again (a retry, a
 // restart, another node after a takeover) has the very same body as well
 // as the same webhook-id.
-func encodeBatch(batch []events.Raw) []byte {
+//
+// It appends to body, which it grows once to the batch's size.
+func encodeBatch(body []byte, batch []events.Raw) []byte {
 	n := 96
 	for _, e := range batch {
 		n += len(e.JSON) + 1
 	}
-	body := make([]byte, 0, n)
+	body = slices.Grow(body, n)
 	body = append(body, `{"type":"`+PayloadType+`","timestamp":`...)
 	// The time came from our own encoder: always in range.
 	body, _ = jsonenc.AppendTime(body, batch[len(batch)-1].Time())

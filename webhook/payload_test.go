@@ -28,6 +28,9 @@ func TestEncodeBatchIsPayload(t *testing.T) {
 	p.Data.Events = evs
 	want, err := json.Marshal(p)
 	require.NoError(t, err)
-	require.Equal(t, string(want), string(encodeBatch(raws)))
+	require.Equal(t, string(want), string(encodeBatch(nil, raws)))
+	// Into the buffer of an earlier body, as the deliverer reuses it.
+	reused := append(make([]byte, 0, 16), "an earlier body"...)
+	require.Equal(t, string(want), string(encodeBatch(reused[:0], raws)))
 	require.Equal(t, "msg_7-8", requestID(raws))
 }

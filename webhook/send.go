@@ -25,7 +25,9 @@ const (
 // the end of ctx. Only one request is in flight at a time, which keeps
 // the log's order.
 func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
-	body := encodeBatch(batch)
+	// A new body each batch: net/http may read a body still after Do
+	// returns, and one it knows to be in memory goes out in one write.
+	body := encodeBatch(nil, batch)
 	id := requestID(batch)
 	for n := 1; ; n++ {
 		status, h, err := d.post(ctx, id, body)
