@@ -27,10 +27,12 @@ type Deliverer struct {
 	zl     *zap.Logger
 	m      *metrics
 
-	// The batch in flight as read, its buffers reused by the next one
-	// (see read); used by the delivering goroutine only.
+	// The batch in flight as read and as sent, their buffers reused by
+	// the next one (see read and body.go); used by the delivering
+	// goroutine only.
 	raws   []events.Raw
 	rawBuf []byte
+	bodies bodyBuf
 
 	acked      atomic.Uint64
 	delivering atomic.Bool

@@ -25,9 +25,8 @@ const (
 // the end of ctx. Only one request is in flight at a time, which keeps
 // the log's order.
 func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
-	// A new body each batch: net/http may read a body still after Do
-	// returns, and one it knows to be in memory goes out in one write.
-	body := encodeBatch(nil, batch)
+	body := encodeBatch(d.bodies.take(), batch)
+	d.bodies.keep(body)
 	id := requestID(batch)
 	for n := 1; ; n++ {
 		status, h, err := d.post(ctx, id, body)
@@ -71,7 +70,7 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 // receiver rejects timestamps more than a few minutes off, and a retry may
 // come much later than the first try.
 func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(d.bodies.traced(ctx), http.MethodPost, d.url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
