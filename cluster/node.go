@@ -43,6 +43,7 @@ type Node struct {
 
 	metrics   metrics
 	pub       publisher     // this node's asynchronous writes (publisher.go)
+	backlog   backlog       // whether those writes are behind (backlog.go)
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
 	// healthySince is when this node's NATS operations last began to

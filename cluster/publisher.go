@@ -73,6 +73,7 @@ func (n *Node) saveAsync(put []registry.Record) error {
 	if err != nil {
 		return fmt.Errorf("cluster: jetstream: %w", err)
 	}
+	defer n.backlog.begin(len(put))()
 	var (
 		q     = newPendingQueue(min(len(put), publishWindow))
 		retry []registry.Record

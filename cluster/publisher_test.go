@@ -59,3 +59,25 @@ func connectedRecords(format string, n int) []registry.Record {
 	}
 	return put
 }
+
+// A flush larger than a publish window marks the node's record writes
+// behind (the event log holds its publishes back meanwhile) until a
+// moment after it ends; a small flush does not.
+func TestBackloggedWhileALargeFlushIsWritten(t *testing.T) {
+	nc, err := nats.Connect(runNATS(t))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	n, err := cluster.Join(nc, "b1")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = n.Close() })
+	require.False(t, n.Backlogged(), "nothing written yet")
+	require.NoError(t, n.Store().Save(connectedRecords("small-%04d", 100), nil))
+	require.False(t, n.Backlogged(), "a flush within one window is not a backlog")
+
+	done := make(chan error, 1)
+	go func() { done <- n.Store().Save(connectedRecords("large-%05d", 5000), nil) }()
+	require.Eventually(t, n.Backlogged, 10*time.Second, time.Millisecond, "a flush of 5,000 records is a backlog")
+	require.NoError(t, <-done)
+	require.Eventually(t, func() bool { return !n.Backlogged() }, 10*time.Second, 5*time.Millisecond,
+		"behind no longer, a moment after the flush")
+}

@@ -44,10 +44,11 @@ const (
 type StreamOption func(*streamOptions)
 
 type streamOptions struct {
-	name     string
-	prefix   string
-	replicas int
-	tailIdle time.Duration
+	name      string
+	prefix    string
+	replicas  int
+	tailIdle  time.Duration
+	holdWhile func() bool // hold.go
 }
 
 // WithStreamName sets the JetStream stream's name and subject prefix
@@ -180,6 +181,9 @@ func (s *Stream) run() {
 	var batch []Event
 	backoff := 100 * time.Millisecond
 	for {
+		if s.q.len() > 0 {
+			s.hold() // in the queue, where cliser_events_queued shows them
+		}
 		batch = s.q.take(batch, writeChunk)
 		if len(batch) > 0 {
 			if sent, err := s.publish(batch); err != nil {
@@ -210,6 +214,9 @@ func (s *Stream) run() {
 // returns how many events from the start are known stored.
 func (s *Stream) publish(batch []Event) (int, error) {
 	for start := 0; start < len(batch); start += publishChunk {
+		if start > 0 {
+			s.hold() // a backlog of records that starts mid-batch goes first too
+		}
 		chunk := batch[start:min(start+publishChunk, len(batch))]
 		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
 		var pubErr error

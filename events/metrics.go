@@ -14,6 +14,7 @@ const (
 	MetricStoreErrors   = "cliser_events_store_errors_total"
 	MetricNewestSeq     = "cliser_events_newest_seq"
 	MetricRetainedBytes = "cliser_events_store_bytes"
+	MetricHolds         = "cliser_events_holds_total"
 )
 
 // metrics are the log's counters; the gauges read the log at scrape.
@@ -21,6 +22,7 @@ type metrics struct {
 	events      *prometheus.CounterVec
 	dropped     prometheus.Counter
 	storeErrors prometheus.Counter
+	holds       prometheus.Counter
 
 	byType map[string]prometheus.Counter // resolved up front, read-only: no label lookup per event
 }
@@ -30,6 +32,7 @@ func newMetrics() *metrics {
 		events:      prom.CounterVec(MetricEvents, "Events emitted into the log, by type.", "type"),
 		dropped:     prom.Counter(MetricDropped, "Events dropped because the log's writer queue was full (the disk or NATS is behind)."),
 		storeErrors: prom.Counter(MetricStoreErrors, "Failed writes of a batch of events to the log's store; the batch is retried."),
+		holds:       prom.Counter(MetricHolds, "Times the cluster's event writer held its publishes back while this node's record writes were behind."),
 		byType:      make(map[string]prometheus.Counter),
 	}
 	for _, t := range Types {
@@ -49,7 +52,7 @@ func (m *metrics) count(typ string) {
 // collectors are the counters and the gauges every log has.
 func (m *metrics) collectors(q *queue, newest func() uint64) []prometheus.Collector {
 	return []prometheus.Collector{
-		m.events, m.dropped, m.storeErrors,
+		m.events, m.dropped, m.storeErrors, m.holds,
 		prom.GaugeFunc(MetricQueued, "Events waiting for the log's writer.", func() float64 { return float64(q.len()) }),
 		prom.GaugeFunc(MetricNewestSeq, "The newest seq in the event log.", func() float64 { return float64(newest()) }),
 	}

@@ -52,7 +52,9 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	}
 	opts := []events.Option{events.WithRetention(o.eventRetention), events.WithLogger(log)}
 	if b.node != nil {
-		s, err := events.OpenStream(b.nc, opts, events.WithStreamReplicas(o.replicas))
+		// Records go first: the event writer holds back while the
+		// node's record writes are behind (a reconnect storm).
+		s, err := events.OpenStream(b.nc, opts, events.WithStreamReplicas(o.replicas), events.WithHoldWhile(b.node.Backlogged))
 		if err != nil {
 			return nil, fmt.Errorf("--cluster: %w", err)
 		}

@@ -1,0 +1,78 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// While the node's record writes are behind, the stream's writer holds
+// its events in the queue; once they are not, every event goes, once and
+// in order. A backlog that never ends delays events by at most maxHold a
+// batch, never starves them.
+func TestStreamHoldsEventsWhileRecordsAreBehind(t *testing.T) {
+	nc, js := testkit.JetStream(t, testkit.NATS(t).ClientURL())
+	var behind atomic.Bool
+	behind.Store(true)
+	s, err := events.OpenStream(nc, nil, events.WithHoldWhile(behind.Load))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Collectors()...)
+	stored := func() uint64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := js.Stream(ctx, events.DefaultStreamName)
+		require.NoError(t, err)
+		info, err := st.Info(ctx)
+		require.NoError(t, err)
+		return info.State.LastSeq
+	}
+
+	for i := range 10 {
+		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i), Node: "n1"})
+	}
+	require.Eventually(t, func() bool { return counter(t, reg, events.MetricHolds) >= 1 }, 10*time.Second, time.Millisecond,
+		"the writer holds back")
+	time.Sleep(300 * time.Millisecond) // within maxHold: still held
+	assert.Zero(t, stored(), "nothing published while the records are behind")
+	assert.Equal(t, 10.0, gauge(t, reg, events.MetricQueued), "the events wait in the queue")
+
+	behind.Store(false)
+	require.Eventually(t, func() bool { return stored() == 10 }, 10*time.Second, 5*time.Millisecond)
+	page, err := s.Read(context.Background(), 0, 100)
+	require.NoError(t, err)
+	require.Len(t, page, 10)
+	for i, ev := range page {
+		assert.Equal(t, fmt.Sprintf("c-%d", i), ev.CID, "in order")
+	}
+
+	behind.Store(true)
+	t0 := time.Now()
+	s.Append(events.Event{Type: events.TypeDisconnected, CID: "c-0", Node: "n1"})
+	require.Eventually(t, func() bool { return stored() == 11 }, 15*time.Second, 5*time.Millisecond,
+		"a backlog that does not end delays events, it does not starve them")
+	assert.GreaterOrEqual(t, time.Since(t0), 2*time.Second, "held for maxHold first")
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
