@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cliser/cliser/internal/prom"
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -53,9 +53,9 @@ type Metrics struct {
 // reasonSlots sizes the per-reason arrays; protocol.Reason is a uint8.
 const reasonSlots = 256
 
-// rttBuckets are the reactor's (reactor.KeepAliveRTTBuckets): the floor
-// of the benchmark reads its RTT with the same bounds.
-var rttBuckets = reactor.KeepAliveRTTBuckets
+// rttBuckets are prom.KeepAliveRTTBuckets: the benchmark's floor reads
+// its RTT with the same bounds.
+var rttBuckets = prom.KeepAliveRTTBuckets
 
 // NewMetrics makes the metrics. The connected-clients and records gauges
 // are read from reg when scraped, so they can never drift from it.

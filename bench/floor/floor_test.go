@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/internal/prom"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/reactor"
 )
 
 const testPassword = "floor-pw"
@@ -159,7 +159,7 @@ func TestFloorTimesKeepAlivesOnCliserBounds(t *testing.T) {
 	c.Send(line + "\n")
 	waitUntil(t, func() bool { return total(srv.KeepAliveRTT().Counts) == 4 })
 	r := srv.KeepAliveRTT()
-	assert.Equal(t, reactor.KeepAliveRTTBuckets, r.Bounds)
+	assert.Equal(t, prom.KeepAliveRTTBuckets, r.Bounds)
 	require.Len(t, r.Counts, len(r.Bounds)+1)
 	var past25ms uint64
 	for i, b := range r.Bounds {

@@ -3,20 +3,20 @@ package floor
 import (
 	"time"
 
-	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/internal/prom"
 )
 
 // The floor times its keep-alives as cliser does (send to echo on the
 // loop's monotonic clock) and counts them over cliser's own bounds
-// (reactor.KeepAliveRTTBuckets), so that the two servers' RTT tails are
+// (prom.KeepAliveRTTBuckets), so that the two servers' RTT tails are
 // read the same way in one run. It is the one piece of timing the floor
 // keeps: a loop-local counter per bucket, no lock, no metric library on
 // the loop.
 
-// rttBounds are reactor.KeepAliveRTTBuckets in nanoseconds.
+// rttBounds are prom.KeepAliveRTTBuckets in nanoseconds.
 var rttBounds = func() []int64 {
-	out := make([]int64, len(reactor.KeepAliveRTTBuckets))
-	for i, s := range reactor.KeepAliveRTTBuckets {
+	out := make([]int64, len(prom.KeepAliveRTTBuckets))
+	for i, s := range prom.KeepAliveRTTBuckets {
 		out[i] = int64(s * float64(time.Second))
 	}
 	return out
@@ -26,7 +26,7 @@ var rttBounds = func() []int64 {
 // Bounds[i] and above the bound before it (not cumulative); the last
 // count, past every bound, is +Inf's.
 type RTT struct {
-	Bounds []float64 // seconds, reactor.KeepAliveRTTBuckets
+	Bounds []float64 // seconds, prom.KeepAliveRTTBuckets
 	Counts []uint64  // len(Bounds)+1
 	Sum    time.Duration
 }
@@ -60,7 +60,7 @@ func (r *RTT) add(h *rttCounts) {
 // KeepAliveRTT is the keep-alive RTT of every loop so far, read on each
 // loop. Safe from any goroutine.
 func (s *Server) KeepAliveRTT() RTT {
-	r := RTT{Bounds: reactor.KeepAliveRTTBuckets, Counts: make([]uint64, len(rttBounds)+1)}
+	r := RTT{Bounds: prom.KeepAliveRTTBuckets, Counts: make([]uint64, len(rttBounds)+1)}
 	s.onEachLoop(func(lp *loop) { r.add(&lp.rtt) })
 	return r
 }

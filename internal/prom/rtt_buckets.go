@@ -1,4 +1,4 @@
-package reactor
+package prom
 
 // KeepAliveRTTBuckets are the upper bounds, in seconds, of the keep-alive
 // RTT histogram (admin's cliser_keepalive_rtt_seconds, and the benchmark
