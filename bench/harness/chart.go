@@ -18,6 +18,7 @@ var serverColor = map[string]color.Color{
 	KindInproc:       color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	KindFloor:        color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
 	KindCliserEvents: color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	KindCliserTrust:  color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 }
 
 // DrawChart draws the report's PNG: server RSS against registered clients

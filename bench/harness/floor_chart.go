@@ -8,7 +8,7 @@ import (
 )
 
 // chartKinds are the servers the chart draws, in legend order.
-var chartKinds = []string{KindCliser, KindCliserEvents, KindFloor, KindBaseline}
+var chartKinds = []string{KindCliser, KindCliserEvents, KindCliserTrust, KindFloor, KindBaseline}
 
 // plateauXYs is one point per plateau (registered clients, RSS in MiB),
 // read after the plateau settled: the RSS samples of a whole run, drawn
