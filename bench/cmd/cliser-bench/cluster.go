@@ -52,6 +52,7 @@ func cluster(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	waitForConntrack("cluster", s.Nodes*s.PerNode+s.VisibilitySamples+s.RoutingSamples)
 	t0 := time.Now()
 	res, err := harness.Cluster(ctx, s, env)
 	if err != nil {

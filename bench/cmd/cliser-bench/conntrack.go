@@ -17,9 +17,10 @@ import (
 // and the kernel drops new connections' SYNs ("nf_conntrack: table full,
 // dropping packet"). The clients retry their SYN after 1 s and 3 s, and a
 // few time out after 5 s: the storms of 11–16 s with a handful of dial
-// timeouts that earlier reports showed, in any mode. The rounds therefore
-// wait, before starting a server, until the table has room for the round,
-// and each round counts the packets the table dropped.
+// timeouts that earlier reports showed, in any mode. Every run therefore
+// waits, before starting a server, until the table has room for the run
+// (storm rounds, floor rounds, the cluster run), and each storm round
+// counts the packets the table dropped.
 
 const (
 	conntrackCount = "/proc/sys/net/netfilter/nf_conntrack_count"
@@ -55,6 +56,14 @@ func waitConntrackRoom(need int, most time.Duration) time.Duration {
 			return time.Since(start)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// waitForConntrack is waitConntrackRoom for what, which makes need
+// connections, saying so on stderr when it waited.
+func waitForConntrack(what string, need int) {
+	if w := waitConntrackRoom(need+conntrackSlack, conntrackWaitMost); w >= time.Second {
+		fmt.Fprintf(os.Stderr, "%s: waited %v for room in the kernel's connection tracking table\n", what, w.Round(time.Second))
 	}
 }
 

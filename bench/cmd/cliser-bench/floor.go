@@ -47,6 +47,7 @@ func floorRounds(ctx context.Context, args []string) error {
 	for r := range *rounds {
 		for _, k := range kinds {
 			fmt.Fprintf(os.Stderr, "== round %d: %s\n", r+1, k)
+			waitForConntrack(fmt.Sprintf("round %d %s", r+1, k), set.Stages[len(set.Stages)-1]+set.Burst*set.BurstRounds)
 			res, err := harness.Run(ctx, k, set, env)
 			if err != nil {
 				return fmt.Errorf("round %d %s: %w", r+1, k, err)

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // What the round-based benches (identity, webhook) share: their common
@@ -67,9 +66,7 @@ func runRounds[R any](f *roundFlags, name string, modes []string, run func(dir, 
 		}
 		for _, mode := range order {
 			// Each round makes twice --clients connections (see conntrack.go).
-			if w := waitConntrackRoom(2*f.clients+conntrackSlack, conntrackWaitMost); w >= time.Second {
-				fmt.Fprintf(os.Stderr, "%s round %d: waited %v for room in the kernel's connection tracking table\n", mode, r+1, w.Round(time.Second))
-			}
+			waitForConntrack(fmt.Sprintf("%s round %d", mode, r+1), 2*f.clients)
 			res, err := run(filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, r, len(results))
 			if err != nil {
 				return nil, fmt.Errorf("%s round %d: %w", mode, r+1, err)
