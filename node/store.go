@@ -20,7 +20,12 @@ type backend struct {
 	registry.Store               // nil: memory only
 	node           *cluster.Node // nil on a single node
 	nc             *nats.Conn
+	ncClosed       chan struct{} // closed by nats.go once nc is closed
 }
+
+// drainWait bounds Close's wait for the drained connection: nats.go's
+// own drain timeout, and a little.
+const drainWait = nats.DefaultDrainTimeout + time.Second
 
 func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 	log := o.log
@@ -37,11 +42,16 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 	}
 	// Reconnect forever: a NATS server restarting must not stop a node
 	// that serves clients; writes wait in the registry's dirty set.
+	ncClosed := make(chan struct{})
 	nc, err := nats.Connect(o.natsURLs, append([]nats.Option{nats.Name("cliser-" + o.nodeID),
 		nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
+			if c.IsClosed() {
+				return // our own Close or drain, not a lost connection
+			}
 			log.Warn("cluster: NATS connection lost; reconnecting", zap.Error(err))
 		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(ncClosed) }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			log.Info("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
 		})}, o.natsOpts...)...)
@@ -59,7 +69,7 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
 	}
 	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", nc.ConnectedUrlRedacted()))
-	return &backend{Store: node.Store(), node: node, nc: nc}, nil
+	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: ncClosed}, nil
 }
 
 // warnEmptyRegistry says so when the registry file was there but empty:
@@ -87,7 +97,9 @@ func (b *backend) registryOptions() []registry.Option {
 }
 
 // Close releases the store, and in cluster mode leaves the cluster (the
-// heartbeat goes at once) and drains the NATS connection.
+// heartbeat goes at once) and drains the NATS connection. It returns once
+// the connection is closed: nats.go drains and runs its callbacks (which
+// log) on goroutines of its own, and those must not outlive the node.
 func (b *backend) Close() error {
 	if b.Store == nil {
 		return nil
@@ -95,6 +107,11 @@ func (b *backend) Close() error {
 	err := b.Store.Close()
 	if b.node != nil {
 		err = errors.Join(err, b.node.Close(), b.nc.Drain())
+		select {
+		case <-b.ncClosed:
+		case <-time.After(drainWait):
+			b.nc.Close()
+		}
 	}
 	return err
 }
