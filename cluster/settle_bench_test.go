@@ -88,7 +88,7 @@ func BenchmarkSettle(b *testing.B) {
 				wg.Wait()
 				want := float64(3 * perNode * (op + 1))
 				for _, reg := range gauges {
-					for gaugeOf(b, reg, cluster.MetricClusterConnected) < want {
+					for testkit.GatheredFrom(b, reg, cluster.MetricClusterConnected, "") < want {
 						time.Sleep(time.Millisecond)
 					}
 				}
@@ -124,15 +124,4 @@ func reportCPUPer(b *testing.B, per int) func() {
 	return func() {
 		b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N*per), "cpu-µs/client")
 	}
-}
-
-func gaugeOf(b *testing.B, reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	require.NoError(b, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	return 0
 }

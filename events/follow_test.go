@@ -34,19 +34,6 @@ func waitConsumers(t *testing.T, js jetstream.JetStream, want int, why string) {
 		"%s: want %d consumers on the stream", why, want)
 }
 
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
 // A node follows the stream only while something reads live events: with
 // no reader it holds no consumer, yet its Newest, Read and ReadCID answer
 // what the other node published; a Wait starts the tail, the event it
@@ -60,7 +47,7 @@ func TestStreamFollowsOnlyWhileRead(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(b.Collectors()...)
-	require.Eventually(t, func() bool { return gauge(t, reg, events.MetricNewestSeq) == 5 }, 15*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return testkit.GatheredFrom(t, reg, events.MetricNewestSeq, "") == 5 }, 15*time.Second, 5*time.Millisecond,
 		"the newest-seq gauge of a node that does not follow asks the stream")
 	assert.Equal(t, uint64(5), b.Newest())
 	assert.Equal(t, 0, consumers(t, js), "no live reader, no tail: nothing delivers each event to the nodes")

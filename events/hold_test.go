@@ -41,11 +41,11 @@ func TestStreamHoldsEventsWhileRecordsAreBehind(t *testing.T) {
 	for i := range 10 {
 		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i), Node: "n1"})
 	}
-	require.Eventually(t, func() bool { return counter(t, reg, events.MetricHolds) >= 1 }, 10*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return testkit.GatheredFrom(t, reg, events.MetricHolds, "") >= 1 }, 10*time.Second, time.Millisecond,
 		"the writer holds back")
 	time.Sleep(300 * time.Millisecond) // within maxHold: still held
 	assert.Zero(t, stored(), "nothing published while the records are behind")
-	assert.Equal(t, 10.0, gauge(t, reg, events.MetricQueued), "the events wait in the queue")
+	assert.Equal(t, 10.0, testkit.GatheredFrom(t, reg, events.MetricQueued, ""), "the events wait in the queue")
 
 	behind.Store(false)
 	require.Eventually(t, func() bool { return stored() == 10 }, 10*time.Second, 5*time.Millisecond)
@@ -62,17 +62,4 @@ func TestStreamHoldsEventsWhileRecordsAreBehind(t *testing.T) {
 	require.Eventually(t, func() bool { return stored() == 11 }, 15*time.Second, 5*time.Millisecond,
 		"a backlog that does not end delays events, it does not starve them")
 	assert.GreaterOrEqual(t, time.Since(t0), 2*time.Second, "held for maxHold first")
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

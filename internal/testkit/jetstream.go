@@ -40,13 +40,20 @@ func FreeAddr(t testing.TB) string {
 }
 
 // Gathered is the value of the counter or gauge name among collectors
-// (Metric reads a /metrics page instead), the first series whose first
-// label is label ("" takes any); it fails t when there is none.
+// (Metric reads a /metrics page instead), as GatheredFrom reads it.
 func Gathered(t testing.TB, collectors []prometheus.Collector, name, label string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors...)
-	families, err := reg.Gather()
+	return GatheredFrom(t, reg, name, label)
+}
+
+// GatheredFrom is the value of the counter or gauge name that g gathers,
+// the first series whose first label is label ("" takes any); it fails t
+// when there is none. A test that polls keeps one registry and calls this.
+func GatheredFrom(t testing.TB, g prometheus.Gatherer, name, label string) float64 {
+	t.Helper()
+	families, err := g.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
