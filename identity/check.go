@@ -49,10 +49,8 @@ func (s *Service) AddrBanned(cip string) bool {
 func (s *Service) Admit(cid string, secret *[32]byte, shared bool) protocol.Reason {
 	now := time.Now()
 	s.mu.RLock()
-	ok := false
-	if c := s.creds[cid]; c != nil {
-		ok = secret != nil && c.matches(secret, now)
-	} else {
+	ok, enrolled := s.creds.matches(cid, secret, now)
+	if !enrolled {
 		ok = shared && !s.opts.require
 	}
 	b := s.bans[BanKey{Kind: KindCID, Value: cid}]
@@ -66,15 +64,4 @@ func (s *Service) Admit(cid string, secret *[32]byte, shared bool) protocol.Reas
 	}
 	s.countRegistration(cid, now)
 	return protocol.ReasonNone
-}
-
-// matches compares secret with the current digest and, while its grace
-// runs, the previous one; both compares always run, in constant time.
-func (c *Credential) matches(secret *[32]byte, now time.Time) bool {
-	ok := equal(&c.Digest, secret)
-	if c.Previous != nil && c.PreviousValidUntil != nil {
-		prev := equal(c.Previous, secret)
-		ok = ok || (prev && now.Before(*c.PreviousValidUntil))
-	}
-	return ok
 }

@@ -74,11 +74,7 @@ func (s *Service) dropCredential(cid string) bool {
 func (s *Service) Credential(cid string) (Credential, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.creds[cid]
-	if !ok {
-		return Credential{}, false
-	}
-	return *c, true
+	return s.creds.get(cid)
 }
 
 // Credentials returns up to limit credentials after the client ID after,
@@ -86,7 +82,7 @@ func (s *Service) Credential(cid string) (Credential, bool) {
 func (s *Service) Credentials(after string, limit int) ([]Credential, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return page(s.creds, func(cid string, _ *Credential) bool { return cid > after }, strings.Compare, limit)
+	return s.creds.page(after, limit)
 }
 
 // GraceUntil is the end of c's grace period while it runs, else nil.

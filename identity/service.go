@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,7 @@ type Service struct {
 	storeErrs atomic.Uint64
 
 	mu    sync.RWMutex
-	creds map[string]*Credential
+	creds credTable
 	bans  map[BanKey]*Ban
 	nets  []netBan // the net bans, parsed, for AddrBanned
 
@@ -56,7 +57,7 @@ func New(opts ...Option) *Service {
 	}
 	s := &Service{
 		opts:  o,
-		creds: make(map[string]*Credential),
+		creds: newCredTable(0),
 		bans:  make(map[BanKey]*Ban),
 		flaps: make(map[string]flapCount),
 
@@ -77,6 +78,7 @@ func (s *Service) Start(ctx context.Context) error {
 			return err
 		}
 		s.replace(creds, bans)
+		giveBack(len(creds))
 	}
 	s.ready.Store(true)
 	s.wq.setOpen(true)
@@ -116,12 +118,8 @@ func (s *Service) RequireCredentials() bool { return s.opts.require }
 func (s *Service) replace(creds []Credential, bans []Ban) {
 	now := time.Now()
 	s.mu.Lock()
-	s.creds = make(map[string]*Credential, len(creds))
-	s.nGrace.Store(0)
-	for i := range creds {
-		c := creds[i]
-		s.setCredLocked(&c)
-	}
+	s.creds = loadCredTable(creds)
+	s.recountCredsLocked()
 	s.bans = make(map[BanKey]*Ban, len(bans))
 	var expired []BanKey
 	for i := range bans {
@@ -136,6 +134,23 @@ func (s *Service) replace(creds []Credential, bans []Ban) {
 	s.mu.Unlock()
 	for _, k := range expired {
 		s.deleteBehind(k)
+	}
+}
+
+// giveBackAfter is the size of a Load whose garbage is worth a collection
+// at once: 1,024 credentials leave ~0.5 MB of it.
+const giveBackAfter = 1024
+
+// giveBack returns a big Load's garbage to the OS before any client
+// comes. The load decodes every stored value (JSON, a Credential and its
+// strings apiece) into memory that is garbage once the table holds it:
+// ~250 B a credential that the heap would otherwise keep mapped, unused,
+// for as long as the server runs (measured by boltstore's
+// TestCredentialMemory). One forced collection at start costs a few
+// milliseconds.
+func giveBack(loaded int) {
+	if loaded >= giveBackAfter {
+		debug.FreeOSMemory()
 	}
 }
 
@@ -175,7 +190,7 @@ func (s *Service) Counts() (credentials int, bans map[string]int) {
 			bans[k.Kind]++
 		}
 	}
-	return len(s.creds), bans
+	return s.creds.len(), bans
 }
 
 // FlappingBans is how many flapping bans this node started.
@@ -188,27 +203,19 @@ func (s *Service) emit(e Event) { s.opts.onEvent(e) }
 
 // setCredLocked holds c and keeps the counters; s.mu is held.
 func (s *Service) setCredLocked(c *Credential) {
-	if old := s.creds[c.CID]; old != nil && old.Previous != nil {
-		s.nGrace.Add(-1)
-	}
-	if c.Previous != nil {
-		s.nGrace.Add(1)
-	}
-	s.creds[c.CID] = c
-	s.nCreds.Store(int64(len(s.creds)))
+	s.creds.put(c)
+	s.recountCredsLocked()
 }
 
 // deleteCredLocked forgets cid's credential; false when there was none.
 // s.mu is held.
 func (s *Service) deleteCredLocked(cid string) bool {
-	old, ok := s.creds[cid]
-	if !ok {
-		return false
-	}
-	if old.Previous != nil {
-		s.nGrace.Add(-1)
-	}
-	delete(s.creds, cid)
-	s.nCreds.Store(int64(len(s.creds)))
-	return true
+	had := s.creds.delete(cid)
+	s.recountCredsLocked()
+	return had
+}
+
+func (s *Service) recountCredsLocked() {
+	s.nCreds.Store(int64(s.creds.len()))
+	s.nGrace.Store(int64(s.creds.graced()))
 }

@@ -26,14 +26,10 @@ func (s *Service) sweep(now time.Time) {
 			delete(s.bans, k)
 		}
 	}
-	for _, c := range s.creds {
-		if c.Previous != nil && c.PreviousValidUntil != nil && !now.Before(*c.PreviousValidUntil) {
-			// Replaced, not changed in place: a reader may hold the old one.
-			cc := *c
-			cc.Previous, cc.PreviousValidUntil = nil, nil
-			s.setCredLocked(&cc)
-		}
+	for _, cid := range s.creds.ended(now) {
+		s.creds.endGrace(cid)
 	}
+	s.recountCredsLocked()
 	if len(expired) > 0 {
 		s.recountLocked()
 	}
@@ -58,10 +54,5 @@ func (s *Service) sweepDue(now time.Time) bool {
 	if s.nGrace.Load() == 0 {
 		return false
 	}
-	for _, c := range s.creds {
-		if c.Previous != nil && c.PreviousValidUntil != nil && !now.Before(*c.PreviousValidUntil) {
-			return true
-		}
-	}
-	return false
+	return len(s.creds.ended(now)) > 0
 }

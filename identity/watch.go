@@ -69,8 +69,8 @@ func (s *Service) apply(c Change) {
 // replays them as changes already held, which close nothing.
 func (s *Service) reload(creds []Credential, bans []Ban) {
 	s.mu.RLock()
-	hadCred := make(map[string]bool, len(s.creds))
-	for cid := range s.creds {
+	hadCred := make(map[string]bool, s.creds.len())
+	for _, cid := range s.creds.cids() {
 		hadCred[cid] = true
 	}
 	hadBan := make(map[BanKey]*Ban, len(s.bans))

@@ -6,12 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/procfs"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -255,7 +254,7 @@ func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
 		return out, err
 	}
 	out.RSS = p.RSS
-	out.RSSAnon, out.RSSFile = rssSplit(s.pid)
+	out.RSSAnon, out.RSSFile = procfs.RSS(s.pid)
 	out.DataBytes = dirBytes(s.dataDir)
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
 	if err != nil {
@@ -278,29 +277,6 @@ func mergeCounts(a, b map[string]int64) map[string]int64 {
 		a[k] += v
 	}
 	return a
-}
-
-// rssSplit reads RssAnon and RssFile from /proc/<pid>/status (0 when the
-// kernel does not say).
-func rssSplit(pid int) (anon, file int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "RssAnon:":
-			anon = kb << 10
-		case "RssFile:":
-			file = kb << 10
-		}
-	}
-	return anon, file
 }
 
 // dirBytes is the size of the files in dir (not recursive).

@@ -78,7 +78,8 @@ func Open(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Load returns every credential and ban in one read transaction. It fails
+// Load returns every credential and ban in one read transaction, and then
+// lets go of the file's pages it read (dropResident). It fails
 // on the first entry that does not decode (wrapping ErrCorrupt and naming
 // the key) rather than start a server that silently lost a ban.
 func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, error) {
@@ -96,7 +97,7 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(banBucket).ForEach(func(k, v []byte) error {
+		err = tx.Bucket(banBucket).ForEach(func(k, v []byte) error {
 			b, err := identity.DecodeBan(v)
 			if err != nil {
 				return fmt.Errorf("%w: ban %q: %v", ErrCorrupt, k, err)
@@ -104,6 +105,8 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 			bans = append(bans, b)
 			return nil
 		})
+		dropResident(tx)
+		return err
 	})
 	return creds, bans, err
 }

@@ -1,0 +1,127 @@
+package boltstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/identity/boltstore"
+	"github.com/cliser/cliser/internal/procfs"
+)
+
+// What a credential costs the server's memory is measured in a fresh
+// process (the test binary run again), so that RSS is the service's and
+// not the test framework's: the child loads the data dir as `cliser serve`
+// does (GOGC=50, the bolt store, identity.Service.Start) and reports.
+const memChildEnv = "CLISER_IDENTITY_MEM_CHILD"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(memChildEnv); dir != "" {
+		if err := memChild(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// memReport is what the child saw, in bytes.
+type memReport struct {
+	HeapBefore, HeapAfter     uint64 // HeapAlloc after a GC, before Start and after it
+	AnonBefore, AnonLeft      int64  // RssAnon before Start, and as Start left it (no GC)
+	AnonFreed                 int64  // RssAnon after debug.FreeOSMemory
+	FileBefore, FileLeft      int64  // RssFile before Start and after it
+	Credentials               int
+	LoadTime                  time.Duration
+	HeapSysAfter, HeapIdleRel uint64 // MemStats HeapSys and HeapReleased after Start
+}
+
+func memChild(dir string) error {
+	debug.SetGCPercent(50) // as cmd/cliser's serve runs
+	var r memReport
+	runtime.GC()
+	debug.FreeOSMemory()
+	r.HeapBefore = heapAlloc()
+	r.AnonBefore, r.FileBefore = procfs.RSS(0)
+	st, err := boltstore.Open(dir)
+	if err != nil {
+		return err
+	}
+	s := identity.New(identity.WithStore(st))
+	t0 := time.Now()
+	if err := s.Start(context.Background()); err != nil {
+		return err
+	}
+	r.LoadTime = time.Since(t0)
+	r.AnonLeft, r.FileLeft = procfs.RSS(0)
+	r.Credentials, _ = s.Counts()
+	runtime.GC()
+	r.HeapAfter = heapAlloc()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	r.HeapSysAfter, r.HeapIdleRel = ms.HeapSys, ms.HeapReleased
+	debug.FreeOSMemory()
+	r.AnonFreed, _ = procfs.RSS(0)
+	runtime.KeepAlive(s)
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func heapAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestCredentialMemory seeds 20,000 credentials as the bench does and
+// splits what each costs once loaded: live heap, the transient garbage of
+// the load (anonymous RSS the GC has not given back), and the bolt file's
+// resident pages (the executable's pages the load ran are in it too). Run
+// it with -v for the figures.
+func TestCredentialMemory(t *testing.T) {
+	const n = 20000
+	dir := t.TempDir()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	cs := make([]identity.Credential, n)
+	for i := range cs {
+		id := fmt.Sprintf("bench-%d", i)
+		cs[i] = identity.Credential{CID: id, Digest: identity.Digest([]byte("secret/" + id)), CreatedAt: now}
+	}
+	require.NoError(t, st.PutCredentials(context.Background(), cs))
+	require.NoError(t, st.Close())
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), memChildEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	var r memReport
+	require.NoError(t, json.Unmarshal(out, &r))
+	require.Equal(t, n, r.Credentials)
+	per := func(d int64) float64 { return float64(d) / n }
+	heap := per(int64(r.HeapAfter) - int64(r.HeapBefore))
+	anonLeft, anonFreed := per(r.AnonLeft-r.AnonBefore), per(r.AnonFreed-r.AnonBefore)
+	file := per(r.FileLeft - r.FileBefore)
+	t.Logf("per credential (%d loaded in %v): live heap %.0f B; anonymous RSS as Start left it %.0f B, after FreeOSMemory %.0f B; bolt file pages %.0f B; total as left %.0f B",
+		n, r.LoadTime, heap, anonLeft, anonFreed, file, anonLeft+file)
+	t.Logf("raw: %+v", r)
+	// Before the compact table, the give-back and dropResident (session 6):
+	// heap 156 B, anonymous RSS 291-313 B, file pages ~405 B: ~700 B.
+	require.LessOrEqual(t, heap, 120.0, "live heap per credential")
+	if raceOn {
+		return
+	}
+	require.LessOrEqual(t, anonLeft, 200.0, "anonymous RSS per credential as Start left it")
+	require.LessOrEqual(t, file, 60.0, "the bolt file's resident pages per credential")
+}

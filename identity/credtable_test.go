@@ -1,0 +1,92 @@
+package identity
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The table answers as the map of Credentials it replaced did: every field
+// back, deleted entries gone (and their slots reused), pages exact.
+func TestCredTableHoldsWhatItWasGiven(t *testing.T) {
+	at := time.Unix(1796000000, 123456789).UTC() // nanoseconds kept
+	var loaded []Credential
+	for i := range 50 {
+		loaded = append(loaded, Credential{CID: fmt.Sprintf("dev-%02d", i), Digest: Digest(fmt.Appendf(nil, "s%d", i)), CreatedAt: at})
+	}
+	tab := loadCredTable(loaded)
+	require.Equal(t, 50, tab.len())
+	c, ok := tab.get("dev-07")
+	require.True(t, ok)
+	assert.Equal(t, loaded[7], c)
+	assert.True(t, c.CreatedAt.Equal(at))
+
+	for _, cid := range []string{"dev-03", "dev-10", "dev-49"} {
+		require.True(t, tab.delete(cid))
+	}
+	assert.False(t, tab.delete("dev-03"))
+	_, ok = tab.get("dev-03")
+	assert.False(t, ok)
+	assert.Len(t, tab.free, 3)
+
+	until := at.Add(time.Hour)
+	prev := Digest([]byte("old"))
+	graced := Credential{CID: "new-1", Digest: Digest([]byte("new")), CreatedAt: at, Previous: &prev, PreviousValidUntil: &until}
+	tab.put(&graced)
+	assert.Len(t, tab.free, 2, "a deleted entry's slot is reused")
+	assert.Len(t, tab.entries, 50)
+	got, ok := tab.get("new-1")
+	require.True(t, ok)
+	assert.Equal(t, graced, got)
+	assert.Equal(t, 1, tab.graced())
+
+	ok, present := tab.matches("new-1", &prev, at)
+	assert.True(t, ok && present, "the previous secret within its grace")
+	ok, _ = tab.matches("new-1", &prev, until)
+	assert.False(t, ok, "the previous secret once its grace ended")
+	ok, _ = tab.matches("new-1", &graced.Digest, until.Add(time.Hour))
+	assert.True(t, ok)
+	ok, present = tab.matches("dev-07", &prev, at)
+	assert.False(t, ok)
+	assert.True(t, present)
+	_, present = tab.matches("dev-03", &loaded[3].Digest, at)
+	assert.False(t, present, "a deleted credential")
+	ok, _ = tab.matches("dev-07", nil, at)
+	assert.False(t, ok, "no secret")
+
+	assert.Equal(t, []string{"new-1"}, tab.ended(until))
+	assert.Empty(t, tab.ended(at))
+	tab.endGrace("new-1")
+	got, _ = tab.get("new-1")
+	assert.Nil(t, got.Previous)
+	assert.Equal(t, 0, tab.graced())
+	tab.put(&Credential{CID: "dev-07", Digest: prev, CreatedAt: at})
+	got, _ = tab.get("dev-07")
+	assert.Equal(t, prev, got.Digest, "a put replaces in place")
+
+	// Pages of 7 from the top walk every credential once, in order.
+	var walked []string
+	after := ""
+	for {
+		page, more := tab.page(after, 7)
+		require.LessOrEqual(t, len(page), 7)
+		for _, c := range page {
+			walked = append(walked, c.CID)
+			after = c.CID
+		}
+		if !more {
+			break
+		}
+	}
+	assert.Len(t, walked, 48)
+	assert.IsIncreasing(t, walked)
+	assert.Equal(t, "dev-00", walked[0])
+	assert.Equal(t, "new-1", walked[47])
+	page, more := tab.page("dev-48", 10)
+	assert.False(t, more)
+	assert.Equal(t, []string{"new-1"}, []string{page[0].CID})
+	assert.Len(t, page, 1)
+}
