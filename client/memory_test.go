@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -23,13 +23,7 @@ import (
 // is set.
 const childServerEnv = "CLISER_CLIENT_TEST_CHILD_SERVER"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(childServerEnv) == "1" {
-		runChildServer()
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.ChildMain(m, childServerEnv, runChildServer) }
 
 // runChildServer serves until stdin closes, after printing its address.
 func runChildServer() {
@@ -52,25 +46,11 @@ func runChildServer() {
 
 func startChildServer(b *testing.B) string {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childServerEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
+	line := testkit.StartChild(b, childServerEnv)
+	if !strings.HasPrefix(line, "addr ") {
+		b.Fatalf("child server: %q", line)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "addr ") {
-		b.Fatalf("child server: %q %v", line, err)
-	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "addr "))
+	return strings.TrimPrefix(line, "addr ")
 }
 
 // inUse is the process's Go memory in use: heap objects and goroutine

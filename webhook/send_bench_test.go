@@ -1,70 +1,20 @@
 package webhook
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
-
-// receiverProcEnv makes TestReceiverProcess a receiver that answers 204
-// to every request, for BenchmarkSendBatch's other process.
-const receiverProcEnv = "CLISER_WEBHOOK_BENCH_RECEIVER"
-
-// TestReceiverProcess is not a test: run by BenchmarkSendBatch as a
-// process of its own (the test binary again), it serves 204s on
-// 127.0.0.1 until its stdin closes, so the receiver's CPU is not this
-// process's.
-func TestReceiverProcess(t *testing.T) {
-	if os.Getenv(receiverProcEnv) != "1" {
-		t.Skip("the receiver of BenchmarkSendBatch, run as its own process")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Println(ln.Addr().String())
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	})}
-	go func() { _, _ = io.Copy(io.Discard, os.Stdin); _ = srv.Close() }()
-	_ = srv.Serve(ln)
-}
-
-// startReceiverProcess runs TestReceiverProcess and returns its URL.
-func startReceiverProcess(b *testing.B) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReceiverProcess$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), receiverProcEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal("receiver process: ", err)
-	}
-	return "http://" + strings.TrimSpace(line) + "/hook"
-}
 
 // BenchmarkSendBatch is the delivering side's CPU for one request of a
 // full batch (100 storm events, ~30 KB) to a receiver in another process:
@@ -83,7 +33,7 @@ func BenchmarkSendBatch(b *testing.B) {
 	for l.Newest() < 100 {
 		time.Sleep(time.Millisecond)
 	}
-	url := startReceiverProcess(b)
+	url := "http://" + testkit.StartChild(b, receiverProcEnv) + "/hook"
 	sg, err := ParseSecrets(vectorSecret)
 	if err != nil {
 		b.Fatal(err)
@@ -110,6 +60,29 @@ func BenchmarkSendBatch(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/req")
+}
+
+// receiverProcEnv makes the test binary BenchmarkSendBatch's receiver,
+// a process of its own so that its CPU is not the benchmark's.
+const receiverProcEnv = "CLISER_WEBHOOK_BENCH_RECEIVER"
+
+func TestMain(m *testing.M) { testkit.ChildMain(m, receiverProcEnv, serveReceiverProcess) }
+
+// serveReceiverProcess answers 204 to every request on 127.0.0.1 until
+// stdin closes, after printing its address.
+func serveReceiverProcess() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr().String())
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); _ = srv.Close() }()
+	_ = srv.Serve(ln)
 }
 
 func cpuTime() time.Duration {
