@@ -10,7 +10,8 @@ import (
 // a storm sends thousands of batches of ~30 KB, and a new body each was
 // most of what delivery left to the GC (CPU at GOGC=50).
 //
-// net/http may read a body still after Do returns (an early answer), so
+// On the Transport's path (https, a proxy; see direct.go) net/http may
+// read a body still after Do returns (an early answer), so
 // the buffer is written again only once every try that got a connection
 // has finished writing its request: httptrace's GotConn and WroteRequest,
 // counted per buffer. A batch that finds a write unfinished takes a new

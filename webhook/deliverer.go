@@ -33,6 +33,9 @@ type Deliverer struct {
 	raws   []events.Raw
 	rawBuf []byte
 	bodies bodyBuf
+	macs   *macs
+	direct *direct // nil: requests go through client (https, a proxy)
+	tsBuf  []byte
 
 	acked      atomic.Uint64
 	delivering atomic.Bool
@@ -66,6 +69,8 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     transport(),
 	}
+	d.macs = signer.newMACs()
+	d.direct = newDirect(u, o.timeout)
 	d.m = newMetrics(d.lag, func() float64 {
 		if d.delivering.Load() {
 			return 1
@@ -167,6 +172,9 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 	}
 	d.delivering.Store(true)
 	defer d.delivering.Store(false)
+	if d.direct != nil {
+		defer d.direct.close()
+	}
 	saved, savedAt := st, time.Now()
 	defer func() {
 		// Stopping (not losing the lease: another node may be ahead by

@@ -143,6 +143,11 @@ func startDeliverer(t testing.TB, url string, l events.Reader, c Cursor, opts ..
 	opts = append([]Option{WithLogger(zaptest.NewLogger(t)), WithBackoff(5*time.Millisecond, 50*time.Millisecond)}, opts...)
 	d, err := New(url, l, sg, c, opts...)
 	require.NoError(t, err)
+	return runDeliverer(t, d)
+}
+
+// runDeliverer runs d on a goroutine of its own until the test ends.
+func runDeliverer(t testing.TB, d *Deliverer) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{d: d, stop: cancel, done: make(chan error, 1)}
 	go func() { r.done <- d.Run(ctx) }()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"os"
 	"strconv"
 	"strings"
@@ -73,18 +74,41 @@ func (s *Signer) Len() int { return len(s.keys) }
 // Sign returns the webhook-signature header's value for the request id
 // sent at ts with body: "v1,<base64>" for each secret, space-separated.
 func (s *Signer) Sign(id string, ts time.Time, body []byte) string {
-	prefix := make([]byte, 0, len(id)+24) // id "." timestamp "."
-	prefix = append(append(prefix, id...), '.')
-	prefix = append(strconv.AppendInt(prefix, ts.Unix(), 10), '.')
-	out := make([]byte, 0, len(s.keys)*48)
-	for i, key := range s.keys {
-		mac := hmac.New(sha256.New, key)
-		mac.Write(prefix)
-		mac.Write(body)
-		if i > 0 {
-			out = append(out, ' ')
-		}
-		out = base64.StdEncoding.AppendEncode(append(out, "v1,"...), mac.Sum(nil))
+	return s.newMACs().sign(id, ts.Unix(), body)
+}
+
+// macs are a Signer's keyed HMACs and buffers, reused request after
+// request: Reset restores an HMAC's keyed state without hashing the key
+// again, and nothing but the header's string is allocated. Not safe for
+// concurrent use (the Deliverer keeps one for its goroutine).
+type macs struct {
+	hs       []hash.Hash
+	buf, sum []byte
+}
+
+func (s *Signer) newMACs() *macs {
+	m := &macs{}
+	for _, key := range s.keys {
+		m.hs = append(m.hs, hmac.New(sha256.New, key))
 	}
-	return string(out)
+	return m
+}
+
+func (m *macs) sign(id string, unix int64, body []byte) string {
+	// id "." timestamp "." then the body, streamed: not copied.
+	b := append(append(m.buf[:0], id...), '.')
+	b = append(strconv.AppendInt(b, unix, 10), '.')
+	n := len(b)
+	for i, mac := range m.hs {
+		mac.Reset()
+		mac.Write(b[:n])
+		mac.Write(body)
+		m.sum = mac.Sum(m.sum[:0])
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = base64.StdEncoding.AppendEncode(append(b, "v1,"...), m.sum)
+	}
+	m.buf = b
+	return string(b[n:])
 }

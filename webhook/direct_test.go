@@ -1,0 +1,120 @@
+package webhook
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// TestDirectForPlainHTTPOnly: a plain-http receiver is sent to on the
+// deliverer's own connection; https goes through net/http's Transport.
+func TestDirectForPlainHTTPOnly(t *testing.T) {
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	l, _ := tempLog(t)
+	d, err := New("http://127.0.0.1:9/hook", l, sg, nil)
+	require.NoError(t, err)
+	require.NotNil(t, d.direct)
+	require.Equal(t, "127.0.0.1:9", d.direct.addr)
+	d, err = New("http://example.net/hook", l, sg, nil)
+	require.NoError(t, err)
+	require.Equal(t, "example.net:80", d.direct.addr, "the scheme's port when the URL has none")
+	d, err = New("https://127.0.0.1:9/hook", l, sg, nil)
+	require.NoError(t, err)
+	require.Nil(t, d.direct)
+}
+
+// TestDeliverHTTPSThroughTransport: an https receiver gets every event,
+// signed, through net/http's Transport.
+func TestDeliverHTTPSThroughTransport(t *testing.T) {
+	l, dir := tempLog(t)
+	rc := &receiver{t: t, secret: vectorSecret}
+	rc.srv = httptest.NewTLSServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.srv.Close)
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	d, err := New(rc.srv.URL+"/hook", l, sg, openCursor(t, dir, rc.srv.URL), WithBatch(7),
+		WithLinger(10*time.Millisecond), WithLogger(zaptest.NewLogger(t)))
+	require.NoError(t, err)
+	require.Nil(t, d.direct)
+	d.client.Transport.(*http.Transport).TLSClientConfig = rc.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	r := runDeliverer(t, d)
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 30)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 30 }, "all 30 events delivered")
+	require.Equal(t, seqRange(1, 30), seqsOf(rc.requests(), all))
+	for _, q := range rc.requests() {
+		require.True(t, q.verified, "signature of %s", q.id)
+	}
+}
+
+// TestDirectResendsOnAConnectionClosedWhileIdle: a receiver that closes
+// kept connections after a while does not make a request fail: it goes
+// again at once on a new connection.
+func TestDirectResendsOnAConnectionClosedWhileIdle(t *testing.T) {
+	l, dir := tempLog(t)
+	rc := &receiver{t: t, secret: vectorSecret}
+	var closed atomic.Int32
+	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
+	rc.srv.Config.IdleTimeout = 20 * time.Millisecond
+	rc.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	rc.srv.Start()
+	t.Cleanup(rc.srv.Close)
+	r := deliveringTo(t, rc, l, dir)
+	require.NotNil(t, r.d.direct)
+	for round := int32(1); round <= 3; round++ {
+		appendN(t, l, 1)
+		eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultOK) == float64(round) }, "batch %d acknowledged", round)
+		eventually(t, func() bool { return closed.Load() >= round }, "the receiver closed the idle connection")
+	}
+	require.Zero(t, metricValue(t, r.d, MetricRequests, ResultError), "a closed idle connection failed a try")
+	require.Equal(t, seqRange(1, 3), seqsOf(rc.requests(), all))
+}
+
+// TestDirectSendsTheURLsCredentials: user:password in the URL is sent as
+// Basic authorization, as http.Client does.
+func TestDirectSendsTheURLsCredentials(t *testing.T) {
+	l, dir := tempLog(t)
+	got := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pw, _ := r.BasicAuth()
+		got <- user + ":" + pw
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	url := strings.Replace(srv.URL, "http://", "http://hook-user:s3cret@", 1) + "/hook"
+	r := startDeliverer(t, url, l, openCursor(t, dir, url), WithLinger(10*time.Millisecond))
+	require.NotNil(t, r.d.direct)
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	require.Equal(t, "hook-user:s3cret", testkit.Recv(t, got, 20*time.Second, "no request"))
+}
+
+// TestDirectStopsAHangingRequest: stopping the deliverer ends a request
+// the receiver holds, long before its timeout.
+func TestDirectStopsAHangingRequest(t *testing.T) {
+	l, dir := tempLog(t)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(int, http.ResponseWriter) { <-release })
+	t.Cleanup(func() { close(release) })
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond), WithTimeout(time.Minute))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	eventually(t, func() bool { return len(rc.requests()) == 1 }, "the request is held")
+	start := time.Now()
+	require.NoError(t, r.halt())
+	require.Less(t, time.Since(start), 10*time.Second, "halt waited for the held request")
+}
