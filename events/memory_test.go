@@ -1,0 +1,84 @@
+package events_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cliser/cliser/events"
+)
+
+// BenchmarkLogMemory is what the log keeps in memory per client after a
+// ramp of `clients` connects and a storm (each disconnects and connects
+// again): the Go heap and the process's anonymous and file-backed RSS
+// (bbolt maps its file: pages it reads count as RssFile), each divided by
+// the clients. Events are on disk, so this is what grows with the fleet.
+func BenchmarkLogMemory(b *testing.B) {
+	const clients = 19000
+	for range b.N {
+		heap0, anon0, file0 := memNow()
+		path, l := openBenchLog(b)
+		now := time.Now().UTC()
+		for i := range clients {
+			l.Append(connectEvent(i, &now))
+		}
+		for i := range clients {
+			l.Append(stormEvent(i, &now))
+			l.Append(connectEvent(i, &now))
+		}
+		waitNewestB(b, l, 3*clients)
+		heap1, anon1, file1 := memNow()
+		b.ReportMetric(float64(heap1-heap0)/clients, "heap-B/client")
+		b.ReportMetric(float64(anon1-anon0)/clients, "rssanon-B/client")
+		b.ReportMetric(float64(file1-file0)/clients, "rssfile-B/client")
+		// HEAPPROF=file writes the heap's profile at this point (what
+		// -memprofile cannot: it writes after the log is closed).
+		if f := os.Getenv("HEAPPROF"); f != "" {
+			w, _ := os.Create(f)
+			_ = pprof.WriteHeapProfile(w)
+			_ = w.Close()
+		}
+		runtime.KeepAlive(l)
+		_ = l.Close()
+		_ = os.Remove(path)
+	}
+}
+
+func connectEvent(i int, now *time.Time) events.Event {
+	return events.Event{Type: events.TypeConnected, Time: *now, CID: "storm-" + strconv.Itoa(i), SID: uint16(i),
+		CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n"}
+}
+
+// memNow is the live heap after a GC, and RssAnon and RssFile of
+// /proc/self/status, in bytes.
+func memNow() (heap, anon, file int64) {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return int64(ms.HeapAlloc), 0, 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		var kb int64
+		line := s.Bytes()
+		switch {
+		case bytes.HasPrefix(line, []byte("RssAnon:")):
+			_, _ = fmt.Sscan(string(line[len("RssAnon:"):len(line)-3]), &kb)
+			anon = kb << 10
+		case bytes.HasPrefix(line, []byte("RssFile:")):
+			_, _ = fmt.Sscan(string(line[len("RssFile:"):len(line)-3]), &kb)
+			file = kb << 10
+		}
+	}
+	return int64(ms.HeapAlloc), anon, file
+}
