@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,10 +27,11 @@ import (
 // deleted on its own.
 const FileName = "events.db"
 
-// Buckets of the log's file. Keys of "events" are the seq, 8 bytes big
-// endian, so bbolt's key order is the log's order; values are the event's
-// JSON (readable with `bbolt get`, and additive like the registry's). The
-// index by client ID is in memory (see cidIndex).
+// Buckets of the log's file. Keys of "events" are the seq of a block's
+// first event, 8 bytes big endian, so bbolt's key order is the log's
+// order; values are blocks of events' JSON, one a line (see block.go;
+// readable with `bbolt get`, and additive like the registry's). The index
+// by client ID is in memory (see cidIndex).
 var (
 	bucketEvents = []byte("events")
 	bucketMeta   = []byte("meta")
@@ -39,6 +41,11 @@ var (
 // writeChunk is the most events one transaction writes or deletes, so that
 // a storm's backlog or a retention pass never holds one huge transaction.
 const writeChunk = 8192
+
+// logChunk is the most events one transaction of the log writes: the
+// transaction's buffer is kept afterwards as the newest events (recent),
+// so a storm's backlog written 8,192 at a time kept ~2.4 MB for good.
+const logChunk = 2048
 
 // commitEvery paces the writer's transactions while events keep coming:
 // each commit is two fdatasyncs and a meta page whatever it holds, and a
@@ -65,10 +72,11 @@ type Log struct {
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
-	arena      []byte // the writer's: keys and values of one transaction
-	offs       []int  // where each event's key starts in arena
-	perEvent   int    // arena bytes per event of the last transaction, to size the next
-	recent     recent // the newest events' JSON, for ReadRaw
+	arena      []byte    // the writer's: keys and values of one transaction
+	perEvent   int       // arena bytes per event of the last transaction, to size the next
+	blocks     [][]Event // the writer's: what it took from the queue
+	blockMax   int       // see blockTarget
+	recent     recent    // the newest events' JSON, for ReadRaw
 }
 
 var (
@@ -92,7 +100,8 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
-	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(), done: make(chan struct{})}
+	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(), done: make(chan struct{}),
+		blockMax: blockTarget(db.Info().PageSize)}
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	if err := l.load(); err != nil {
 		_ = db.Close()
@@ -115,18 +124,29 @@ func (l *Log) load() error {
 		if v := tx.Bucket(bucketMeta).Get(keyNewest); len(v) == 8 {
 			l.n.newest.Store(binary.BigEndian.Uint64(v))
 		}
-		if k, _ := tx.Bucket(bucketEvents).Cursor().First(); len(k) == 8 {
-			l.oldest.Store(binary.BigEndian.Uint64(k))
-		}
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) == 8 {
-				l.idx.add(cidOf(v), binary.BigEndian.Uint64(k))
-			}
-		}
 		l.storeBytes.Store(tx.Size())
-		return nil
+		evs := tx.Bucket(bucketEvents)
+		k, _ := evs.Cursor().First()
+		if len(k) != 8 {
+			return nil // empty
+		}
+		oldest := max(binary.BigEndian.Uint64(k), l.retainedFrom(l.n.newest.Load()))
+		l.oldest.Store(oldest)
+		return forEachFrom(evs, oldest, func(seq uint64, js []byte) bool {
+			l.idx.add(cidOf(js), seq)
+			return true
+		})
 	})
+}
+
+// retainedFrom is the oldest seq the retention keeps when newest is the
+// newest. Blocks are deleted whole, so the file may still hold a few
+// older events, in the block that holds this one: none is ever read.
+func (l *Log) retainedFrom(newest uint64) uint64 {
+	if r := uint64(l.opts.retention); newest > r {
+		return newest - r + 1
+	}
+	return 1
 }
 
 // Append queues ev for the log. It never blocks: the writer assigns seq
@@ -193,55 +213,47 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 	if limit <= 0 {
 		return nil, nil
 	}
-	// An event is visible once Newest says so, not when its transaction
-	// commits a moment before: a reader that saw it could otherwise ask
-	// for "only new events" and still be sent it.
-	newest := l.n.newest.Load()
-	return l.view(ctx, nil, func(tx *bolt.Tx, add func(k, v []byte) error) error {
-		c, k, v, err := seekAfter(tx, after)
-		if err != nil {
-			return err
-		}
-		for n := 0; k != nil && n < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
-			if err := add(k, v); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-}
-
-// view runs walk in a read transaction and returns the events it adds,
-// decoded, after out; ctx's error ends it after the walk.
-func (l *Log) view(ctx context.Context, out []Event, walk func(tx *bolt.Tx, add func(k, v []byte) error) error) ([]Event, error) {
-	err := l.db.View(func(tx *bolt.Tx) error {
-		err := walk(tx, func(k, v []byte) error {
-			ev, err := decodeEvent(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, ev)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return ctx.Err()
+	var out []Event
+	err := l.scan(ctx, after, limit, func(seq uint64, js []byte) error {
+		ev, err := decodeEvent(seq, js)
+		out = append(out, ev)
+		return err
 	})
 	return out, err
 }
 
-// seekAfter is a cursor on the first event with Seq > after, or a
-// *GoneError. Seqs are contiguous: a first key past after+1 means after+1
-// was deleted by the retention.
-func seekAfter(tx *bolt.Tx, after uint64) (*bolt.Cursor, []byte, []byte, error) {
-	c := tx.Bucket(bucketEvents).Cursor()
-	k, v := c.Seek(seqKey(after + 1))
-	if k != nil && binary.BigEndian.Uint64(k) > after+1 {
-		return nil, nil, nil, &GoneError{Oldest: binary.BigEndian.Uint64(k)}
+// scan calls f with up to limit events with Seq > after, oldest first, in
+// a read transaction (js is bbolt's: valid only during the call), or
+// returns a *GoneError when after+1 is below the oldest seq kept.
+func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint64, js []byte) error) error {
+	// An event is visible once Newest says so, not when its transaction
+	// commits a moment before: a reader that saw it could otherwise ask
+	// for "only new events" and still be sent it.
+	newest := l.n.newest.Load()
+	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
+		return &GoneError{Oldest: oldest}
 	}
-	return c, k, v, nil
+	if after >= newest {
+		return nil
+	}
+	return l.db.View(func(tx *bolt.Tx) error {
+		var ferr error
+		err := forEachFrom(tx.Bucket(bucketEvents), after+1, func(seq uint64, js []byte) bool {
+			if limit == 0 || seq > newest {
+				return false
+			}
+			limit--
+			ferr = f(seq, js)
+			return ferr == nil
+		})
+		if err != nil {
+			return err
+		}
+		if ferr != nil {
+			return ferr
+		}
+		return ctx.Err()
+	})
 }
 
 // ReadRaw is Read without decoding: each event's stored JSON, copied into
@@ -257,26 +269,16 @@ func (l *Log) AppendRaw(ctx context.Context, out []Raw, buf []byte, after uint64
 	if limit <= 0 {
 		return out, buf, nil
 	}
-	newest := l.n.newest.Load() // see Read
+	newest := l.n.newest.Load() // see scan
 	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
 		return out, buf, &GoneError{Oldest: oldest}
 	}
 	if out, buf, ok := l.recent.read(out, buf, after, newest, limit); ok {
 		return out, buf, ctx.Err()
 	}
-	err := l.db.View(func(tx *bolt.Tx) error {
-		c, k, v, err := seekAfter(tx, after)
-		if err != nil {
-			return err
-		}
-		for n := 0; k != nil && n < limit && binary.BigEndian.Uint64(k) <= newest; k, v = c.Next() {
-			if len(v) == 0 || v[0] != '{' {
-				return fmt.Errorf("%w %x: not a JSON object", ErrCorrupt, k)
-			}
-			out, buf = appendRaw(out, buf, binary.BigEndian.Uint64(k), v)
-			n++
-		}
-		return ctx.Err()
+	err := l.scan(ctx, after, limit, func(seq uint64, js []byte) error {
+		out, buf = appendRaw(out, buf, seq, js)
+		return nil
 	})
 	return out, buf, err
 }
@@ -309,22 +311,32 @@ func (l *Log) get(ctx context.Context, seqs []uint64) ([]Event, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
-	newest := l.n.newest.Load() // see Read
-	return l.view(ctx, make([]Event, 0, len(seqs)), func(tx *bolt.Tx, add func(k, v []byte) error) error {
+	newest, oldest := l.n.newest.Load(), l.oldest.Load() // see scan
+	out := make([]Event, 0, len(seqs))
+	err := l.db.View(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		for _, seq := range seqs {
-			if seq > newest {
+			if seq > newest || seq < oldest {
 				continue
 			}
-			k := seqKey(seq)
-			if v := evs.Get(k); v != nil {
-				if err := add(k, v); err != nil {
-					return err
+			_, k, v := seekBlock(evs, seq)
+			var derr error
+			if _, err := blockEach(k, v, seq, seq, func(seq uint64, js []byte) bool {
+				var ev Event
+				if ev, derr = decodeEvent(seq, js); derr == nil {
+					out = append(out, ev)
 				}
+				return false
+			}); err != nil && k != nil {
+				return err
+			}
+			if derr != nil {
+				return derr
 			}
 		}
-		return nil
+		return ctx.Err()
 	})
+	return out, err
 }
 
 // History is cid's last sessions, newest first, built from its events.
@@ -336,17 +348,16 @@ func (l *Log) History(ctx context.Context, cid string, limit int) ([]Session, er
 // transaction per chunk, trims to the retention, and wakes the waiters.
 func (l *Log) run() {
 	defer close(l.done)
-	var batch []Event
 	var committed time.Time
 	backoff := 100 * time.Millisecond
 	for {
-		if wait := commitEvery - time.Since(committed); wait > 0 && l.q.len() < writeChunk && !l.q.isClosed() {
+		if wait := commitEvery - time.Since(committed); wait > 0 && l.q.len() < logChunk && !l.q.isClosed() {
 			time.Sleep(wait)
 		}
-		batch = l.q.take(batch, writeChunk)
-		if len(batch) > 0 {
-			if rest, err := l.write(batch); err != nil {
-				l.q.putBack(rest)
+		l.blocks = l.q.takeBlocks(l.blocks, logChunk)
+		if len(l.blocks) > 0 {
+			if err := l.write(l.blocks); err != nil {
+				l.q.putBackBlocks(l.blocks)
 				l.m.storeErrors.Inc()
 				if !l.failing.Load() {
 					l.fault.Store(fmt.Sprintf("since %s: %v", time.Now().UTC().Format(time.RFC3339), err))
@@ -363,6 +374,7 @@ func (l *Log) run() {
 				l.opts.log.Info("events: writes to the log work again; the waiting events are written",
 					zap.Uint64("newest_seq", l.n.newest.Load()), zap.Uint64("dropped_so_far", l.q.dropped.Load()))
 			}
+			l.q.release(l.blocks)
 			backoff = 100 * time.Millisecond
 			committed = time.Now()
 			l.trim()
@@ -375,87 +387,121 @@ func (l *Log) run() {
 	}
 }
 
-// write stores batch, giving each event the next seq. On error nothing of
-// the failed chunk is kept, its events keep no seq, and it returns what
-// is not written (that chunk and the rest) to be tried again.
-func (l *Log) write(batch []Event) ([]Event, error) {
-	for len(batch) > 0 {
-		n := min(len(batch), writeChunk)
-		chunk := batch[:n]
-		next := l.n.newest.Load()
-		err := l.db.Update(func(tx *bolt.Tx) error {
-			evs := tx.Bucket(bucketEvents)
-			// Seqs only grow: pages filled to the brim, not split in
-			// half as for random keys (half the file, fewer splits).
-			evs.FillPercent = 1.0
-			// bbolt keeps the key and value slices until the commit: one
-			// arena holds them all, reused by the next transaction.
-			arena, offs := l.arena[:0], make([]int, 0, n)
-			if want := n * l.perEvent; cap(arena) < want {
-				arena = make([]byte, 0, want+want/8) // one allocation, not a doubling series
+// write stores the events of blocks (at most logChunk) in one
+// transaction, giving each event the next seq; consecutive events share a
+// bbolt value (see block.go). On error nothing is kept and the events
+// keep no seq, to be tried again.
+func (l *Log) write(blocks [][]Event) error {
+	n := 0
+	for _, b := range blocks {
+		n += len(b)
+	}
+	first := l.n.newest.Load() + 1
+	next := first - 1
+	offs := make([]int, 0, 2*n) // each event's JSON in the arena: start, end
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		evs := tx.Bucket(bucketEvents)
+		// Seqs only grow: pages filled to the brim, not split in half as
+		// for random keys (half the file, fewer splits).
+		evs.FillPercent = 1.0
+		// bbolt keeps the key and value slices until the commit: one arena
+		// holds them all, reused by the next transaction.
+		arena := l.arena[:0]
+		if want := n * l.perEvent; cap(arena) < want {
+			arena = make([]byte, 0, want+want/8) // one allocation, not a doubling series
+		}
+		k0, v0 := -1, 0 // the open block's key and value in arena
+		put := func() error {
+			if k0 < 0 {
+				return nil
 			}
-			for i := range chunk {
+			// An arena that grew moved: the slices put before stay valid
+			// in the old array, this one points into the new.
+			err := evs.Put(arena[k0:v0:v0], arena[v0:len(arena):len(arena)])
+			k0 = -1
+			return err
+		}
+		for _, b := range blocks {
+			for i := range b {
 				next++
-				chunk[i].Seq = next
-				k0 := len(arena)
-				offs = append(offs, k0)
-				arena = binary.BigEndian.AppendUint64(arena, next)
-				v0 := len(arena)
+				b[i].Seq = next
+				if k0 < 0 {
+					k0 = len(arena)
+					arena = binary.BigEndian.AppendUint64(arena, next)
+					v0 = len(arena)
+				} else {
+					arena = append(arena, '\n')
+				}
+				s0 := len(arena)
 				var err error
-				if arena, err = AppendJSON(arena, &chunk[i]); err != nil {
+				if arena, err = AppendJSON(arena, &b[i]); err != nil {
 					return fmt.Errorf("events: seq %d: %w", next, err)
 				}
-				// An arena that grew moved: the slices taken before stay
-				// valid in the old array, the new ones point into the new.
-				if err := evs.Put(arena[k0:v0:v0], arena[v0:len(arena):len(arena)]); err != nil {
-					return err
+				offs = append(offs, s0, len(arena))
+				if len(arena)-v0 >= l.blockMax {
+					if err := put(); err != nil {
+						return err
+					}
 				}
 			}
-			l.arena, l.offs, l.perEvent = arena, offs, len(arena)/n+1
-			l.storeBytes.Store(tx.Size())
-			return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
-		})
-		if err != nil {
-			for i := range chunk {
-				chunk[i].Seq = 0
+		}
+		if err := put(); err != nil {
+			return err
+		}
+		l.arena, l.perEvent = arena, len(arena)/n+1
+		l.storeBytes.Store(tx.Size())
+		return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
+	})
+	if err != nil {
+		for _, b := range blocks {
+			for i := range b {
+				b[i].Seq = 0
 			}
-			return batch, err
 		}
-		for i := range chunk {
-			l.idx.add(chunk[i].CID, chunk[i].Seq)
-		}
-		// Committed: bbolt holds the arena no more; ReadRaw may serve it.
-		l.arena = l.recent.add(chunk[0].Seq, l.arena, l.offs)
-		if l.oldest.Load() == 0 {
-			l.oldest.Store(chunk[0].Seq)
-		}
-		l.n.advance(next)
-		batch = batch[n:]
+		return err
 	}
-	return nil, nil
+	for _, b := range blocks {
+		for i := range b {
+			l.idx.add(b[i].CID, b[i].Seq)
+		}
+	}
+	// Committed: bbolt holds the arena no more; ReadRaw may serve it.
+	l.arena = l.recent.add(first, l.arena, offs)
+	if l.oldest.Load() == 0 {
+		l.oldest.Store(first)
+	}
+	l.n.advance(next)
+	return nil
 }
 
-// trim deletes the oldest events beyond the retention, a chunk per
-// transaction, with their index entries.
+// trim forgets the oldest events beyond the retention, at most a chunk
+// per transaction, with their index entries, and deletes the blocks that
+// hold only such events.
 func (l *Log) trim() {
 	for {
-		newest, oldest := l.n.newest.Load(), l.oldest.Load()
-		if oldest == 0 || newest-oldest+1 <= uint64(l.opts.retention) {
+		oldest, target := l.oldest.Load(), l.retainedFrom(l.n.newest.Load())
+		if oldest == 0 || target <= oldest {
 			return
 		}
-		n := min(newest-oldest+1-uint64(l.opts.retention), writeChunk)
+		upTo := min(target, oldest+writeChunk) // the new oldest
 		cids := make(map[string]struct{})
 		err := l.db.Update(func(tx *bolt.Tx) error {
 			evs := tx.Bucket(bucketEvents)
-			for seq := oldest; seq < oldest+n; seq++ {
-				k := seqKey(seq)
-				if v := evs.Get(k); v != nil {
-					if cid := cidOf(v); cid != "" {
-						cids[cid] = struct{}{}
-					}
-					if err := evs.Delete(k); err != nil {
-						return err
-					}
+			err := forEachFrom(evs, oldest, func(seq uint64, js []byte) bool {
+				if seq >= upTo {
+					return false
+				}
+				cids[cidOf(js)] = struct{}{}
+				return true
+			})
+			var gone *GoneError
+			if err != nil && !errors.As(err, &gone) {
+				return err
+			}
+			c := evs.Cursor()
+			for k, v := c.First(); k != nil && len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
+				if err := c.Delete(); err != nil {
+					return err
 				}
 			}
 			l.storeBytes.Store(tx.Size())
@@ -466,10 +512,8 @@ func (l *Log) trim() {
 			l.opts.log.Error("events: deleting events past the retention failed; retrying with the next batch", zap.Error(err))
 			return
 		}
-		l.oldest.Store(oldest + n)
-		for cid := range cids {
-			l.idx.drop(cid, oldest+n-1)
-		}
+		l.oldest.Store(upTo)
+		l.idx.drop(upTo, cids)
 	}
 }
 
@@ -484,14 +528,14 @@ func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq)
 }
 
-// decodeEvent reads the event stored under key. Errors wrap ErrCorrupt.
-func decodeEvent(key, value []byte) (Event, error) {
+// decodeEvent reads the event seq, stored as js. Errors wrap ErrCorrupt.
+func decodeEvent(seq uint64, js []byte) (Event, error) {
 	var ev Event
-	if err := json.Unmarshal(value, &ev); err != nil {
-		return Event{}, fmt.Errorf("%w %x: %w", ErrCorrupt, key, err)
+	if err := json.Unmarshal(js, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w: event %d: %w", ErrCorrupt, seq, err)
 	}
-	if seq := binary.BigEndian.Uint64(key); ev.Seq != seq {
-		return Event{}, fmt.Errorf("%w %x: holds seq %d", ErrCorrupt, key, ev.Seq)
+	if ev.Seq != seq {
+		return Event{}, fmt.Errorf("%w: event %d holds seq %d", ErrCorrupt, seq, ev.Seq)
 	}
 	return ev, nil
 }

@@ -103,29 +103,72 @@ func (q *queue) newBlockLocked() []Event {
 // buf (emptied first) and returns it. The caller keeps buf, so a steady
 // writer copies each event once and allocates nothing.
 func (q *queue) take(buf []Event, max int) []Event {
+	blocks := q.takeBlocks(nil, max)
+	buf = buf[:0]
+	for _, b := range blocks {
+		buf = append(buf, b...)
+	}
+	q.release(blocks)
+	return buf
+}
+
+// takeBlocks moves up to max pending events, whole blocks and at least
+// one, into blocks (emptied first) and returns it: the writer reads the
+// events where the producers put them, and gives the blocks back with
+// release (or putBackBlocks) once they are written.
+func (q *queue) takeBlocks(blocks [][]Event, max int) [][]Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	buf = buf[:0]
-	taken := 0
+	blocks = blocks[:0]
+	taken, n := 0, 0
 	for _, b := range q.blocks {
-		if len(buf) > 0 && len(buf)+len(b) > max {
+		if n > 0 && n+len(b) > max {
 			break
 		}
-		buf = append(buf, b...)
-		clear(b)
-		if len(q.spare) < 64 {
-			q.spare = append(q.spare, b[:0])
-		}
+		blocks = append(blocks, b)
+		n += len(b)
 		taken++
 	}
 	rest := copy(q.blocks, q.blocks[taken:])
 	clear(q.blocks[rest:])
-	q.blocks, q.n = q.blocks[:rest], q.n-len(buf)
+	q.blocks, q.n = q.blocks[:rest], q.n-n
 	if q.dropping && q.n == 0 {
 		q.dropping = false
 		q.log.Info("events: the writer caught up; no more drops")
 	}
-	return buf
+	return blocks
+}
+
+// maxSpare is the emptied blocks kept for reuse: enough for a steady
+// trickle, not a storm's backlog (64 blocks were 8 MB kept for good after
+// one storm, the most of what the log added to the RSS per client).
+const maxSpare = 4
+
+// release takes back blocks the writer has written.
+func (q *queue) release(blocks [][]Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, b := range blocks {
+		clear(b) // their strings are the registry's or garbage: do not keep them
+		if len(q.spare) < maxSpare && cap(b) == blockSize {
+			q.spare = append(q.spare, b[:0])
+		}
+		blocks[i] = nil
+	}
+}
+
+// putBackBlocks returns blocks the writer could not store to the front of
+// the queue, so that order holds on the retry.
+func (q *queue) putBackBlocks(blocks [][]Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	front := make([][]Event, 0, len(blocks)+len(q.blocks))
+	for _, b := range blocks {
+		front = append(front, b)
+		q.n += len(b)
+	}
+	q.blocks = append(front, q.blocks...)
+	clear(blocks)
 }
 
 // putBack returns a batch the writer could not store to the front of the

@@ -12,9 +12,10 @@ import (
 // receiver keeps up. Older events come from the file as before.
 //
 // A segment is one committed transaction: the writer's arena itself
-// (8-byte key, then the value, event after event), handed over after the
-// commit when bbolt no longer holds it, so keeping it copies nothing.
-// Evicted arenas go back to the writer. Safe for concurrent use.
+// (blocks: an 8-byte key, then events' JSON a line each), handed over
+// after the commit when bbolt no longer holds it, so keeping it copies
+// nothing. An evicted arena may go back to the writer. Safe for
+// concurrent use.
 type recent struct {
 	mu    sync.RWMutex
 	segs  []segment
@@ -25,12 +26,25 @@ type recent struct {
 type segment struct {
 	first uint64 // seq of the first event
 	buf   []byte // the transaction's arena
-	offs  []int  // where each event's key starts in buf; len(buf) ends the last
+	offs  []int  // each event's JSON in buf: start, end
 }
 
+func (s *segment) events() int { return len(s.offs) / 2 }
+
 // recentKeep is how many events recent holds at least once it has them:
-// several of the webhook's largest batches (MaxBatch is 1000).
-const recentKeep = 8192
+// two of the webhook's largest batches (MaxBatch is 1000), twenty of its
+// default. It is memory for good, up to a transaction's more (~0.6 MB at
+// ~300 bytes an event); 8,192 was ~5 MB, which a fleet's RSS per client
+// showed.
+const recentKeep = 2048
+
+// maxSpareArenas is the evicted arenas kept for the writer: one, to
+// reuse in a steady stream; a storm's larger ones go to the GC.
+const maxSpareArenas = 1
+
+// maxSpareArena is the largest arena kept for reuse (a storm's backlog
+// written in one transaction makes one of megabytes).
+const maxSpareArena = 256 << 10
 
 // add keeps the committed arena buf, holding the events first.. in the
 // layout write made, and returns an arena for the next transaction.
@@ -38,12 +52,12 @@ func (r *recent) add(first uint64, buf []byte, offs []int) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.segs = append(r.segs, segment{first: first, buf: buf, offs: offs})
-	r.n += len(offs)
-	for len(r.segs) > 1 && r.n-len(r.segs[0].offs) >= recentKeep {
-		if len(r.spare) < 4 {
+	r.n += len(offs) / 2
+	for len(r.segs) > 1 && r.n-r.segs[0].events() >= recentKeep {
+		if len(r.spare) < maxSpareArenas && cap(r.segs[0].buf) <= maxSpareArena {
 			r.spare = append(r.spare, r.segs[0].buf[:0])
 		}
-		r.n -= len(r.segs[0].offs)
+		r.n -= r.segs[0].events()
 		r.segs[0] = segment{}
 		r.segs = r.segs[1:]
 	}
@@ -78,19 +92,15 @@ func (r *recent) read(out []Raw, buf []byte, after, newest uint64, limit int) ([
 // order, their JSON still in the segment. r.mu must be held.
 func (r *recent) each(after, newest uint64, limit int, f func(seq uint64, js []byte)) {
 	for _, s := range r.segs {
-		if s.first+uint64(len(s.offs)) <= after+1 {
+		if s.first+uint64(s.events()) <= after+1 {
 			continue // all of it at or before after
 		}
-		for i := int(max(after+1, s.first) - s.first); i < len(s.offs) && limit > 0; i++ {
+		for i := int(max(after+1, s.first) - s.first); i < s.events() && limit > 0; i++ {
 			seq := s.first + uint64(i)
 			if seq > newest {
 				return
 			}
-			end := len(s.buf)
-			if i+1 < len(s.offs) {
-				end = s.offs[i+1]
-			}
-			f(seq, s.buf[s.offs[i]+8:end])
+			f(seq, s.buf[s.offs[2*i]:s.offs[2*i+1]])
 			limit--
 		}
 	}
