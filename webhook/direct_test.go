@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,46 +16,74 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
-// TestDirectForPlainHTTPOnly: a plain-http receiver is sent to on the
-// deliverer's own connection; https goes through net/http's Transport.
-func TestDirectForPlainHTTPOnly(t *testing.T) {
+// TestDirectAddr: the deliverer dials the URL's host and port, or the
+// scheme's port.
+func TestDirectAddr(t *testing.T) {
 	sg, err := ParseSecrets(vectorSecret)
 	require.NoError(t, err)
 	l, _ := tempLog(t)
-	d, err := New("http://127.0.0.1:9/hook", l, sg, nil)
-	require.NoError(t, err)
-	require.NotNil(t, d.direct)
-	require.Equal(t, "127.0.0.1:9", d.direct.addr)
-	d, err = New("http://example.net/hook", l, sg, nil)
-	require.NoError(t, err)
-	require.Equal(t, "example.net:80", d.direct.addr, "the scheme's port when the URL has none")
-	d, err = New("https://127.0.0.1:9/hook", l, sg, nil)
-	require.NoError(t, err)
-	require.Nil(t, d.direct)
+	for url, want := range map[string]string{
+		"http://127.0.0.1:9/hook":   "127.0.0.1:9",
+		"http://example.net/hook":   "example.net:80",
+		"https://example.net/hook":  "example.net:443",
+		"https://[::1]:8443/hook":   "[::1]:8443",
+		"http://u:p@example.net/h?": "example.net:80",
+	} {
+		d, err := New(url, l, sg, nil)
+		require.NoError(t, err)
+		require.NotNil(t, d.direct, url)
+		require.Equal(t, want, d.direct.addr, url)
+		require.Equal(t, strings.HasPrefix(url, "https:"), d.direct.tls != nil, url)
+	}
 }
 
-// TestDeliverHTTPSThroughTransport: an https receiver gets every event,
-// signed, through net/http's Transport.
-func TestDeliverHTTPSThroughTransport(t *testing.T) {
+// TestDeliverHTTPS: an https receiver gets every event, signed, on the
+// deliverer's own TLS connection; and through net/http's Transport, the
+// path of a receiver behind a proxy from the environment.
+func TestDeliverHTTPS(t *testing.T) {
+	for _, path := range []string{"direct", "transport"} {
+		t.Run(path, func(t *testing.T) {
+			l, dir := tempLog(t)
+			rc := &receiver{t: t, secret: vectorSecret}
+			rc.srv = httptest.NewTLSServer(http.HandlerFunc(rc.serve))
+			t.Cleanup(rc.srv.Close)
+			sg, err := ParseSecrets(vectorSecret)
+			require.NoError(t, err)
+			d, err := New(rc.srv.URL+"/hook", l, sg, openCursor(t, dir, rc.srv.URL), WithBatch(7),
+				WithLinger(10*time.Millisecond), WithLogger(zaptest.NewLogger(t)))
+			require.NoError(t, err)
+			roots := rc.srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+			if path == "direct" {
+				d.direct.tls.RootCAs = roots
+			} else {
+				d.direct = nil
+				d.client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: roots}
+			}
+			r := runDeliverer(t, d)
+			eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+			appendN(t, l, 30)
+			eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 30 }, "all 30 events delivered")
+			require.Equal(t, seqRange(1, 30), seqsOf(rc.requests(), all))
+			for _, q := range rc.requests() {
+				require.True(t, q.verified, "signature of %s", q.id)
+			}
+			require.Zero(t, metricValue(t, r.d, MetricRequests, ResultError))
+		})
+	}
+}
+
+// TestDirectHTTPSChecksTheCertificate: a receiver whose certificate the
+// system does not trust gets nothing, and the tries count as errors.
+func TestDirectHTTPSChecksTheCertificate(t *testing.T) {
 	l, dir := tempLog(t)
 	rc := &receiver{t: t, secret: vectorSecret}
 	rc.srv = httptest.NewTLSServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.srv.Close)
-	sg, err := ParseSecrets(vectorSecret)
-	require.NoError(t, err)
-	d, err := New(rc.srv.URL+"/hook", l, sg, openCursor(t, dir, rc.srv.URL), WithBatch(7),
-		WithLinger(10*time.Millisecond), WithLogger(zaptest.NewLogger(t)))
-	require.NoError(t, err)
-	require.Nil(t, d.direct)
-	d.client.Transport.(*http.Transport).TLSClientConfig = rc.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	r := runDeliverer(t, d)
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
-	appendN(t, l, 30)
-	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 30 }, "all 30 events delivered")
-	require.Equal(t, seqRange(1, 30), seqsOf(rc.requests(), all))
-	for _, q := range rc.requests() {
-		require.True(t, q.verified, "signature of %s", q.id)
-	}
+	appendN(t, l, 1)
+	eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultError) >= 2 }, "tries refused")
+	require.Empty(t, rc.requests())
 }
 
 // TestDirectResendsOnAConnectionClosedWhileIdle: a receiver that closes
