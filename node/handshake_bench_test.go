@@ -30,11 +30,16 @@ import (
 func BenchmarkHandshake(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(50)) // serveGCPercent
 	n := testnode.Start(b, node.WithDataDir(b.TempDir()), node.WithLogger(warnLogger()))
-	sa := sockaddr(b, n.Addr())
 	ids := make([][]byte, benchFleet)
 	for i := range ids {
 		ids[i] = fmt.Appendf(nil, "110 %s\n120 bench-%05d\n", testnode.Password, i)
 	}
+	runHandshakes(b, n, ids)
+}
+
+// runHandshakes runs b.N handshakes against n, cycling over answers.
+func runHandshakes(b *testing.B, n *node.Node, ids [][]byte) {
+	sa := sockaddr(b, n.Addr())
 	var (
 		c    rawConn
 		next int
