@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/cliser/cliser/protocol"
 )
 
 // The stored form of credentials and bans, one for every Store: a bbolt
@@ -45,14 +47,15 @@ func EncodeCredential(c Credential) ([]byte, error) {
 }
 
 // DecodeCredential reads what EncodeCredential wrote; anything else (other
-// version, bad digest, no client ID) wraps ErrBadValue. Goroutine-safe.
+// version, bad digest, a client ID the protocol refuses) wraps ErrBadValue.
+// Goroutine-safe.
 func DecodeCredential(raw []byte) (Credential, error) {
 	var sc storedCredential
 	if err := unmarshal(raw, &sc, &sc.V); err != nil {
 		return Credential{}, err
 	}
 	c := Credential{CID: sc.CID, CreatedAt: sc.CreatedAt, PreviousValidUntil: sc.PreviousValidUntil}
-	if err := unhex(sc.Digest, &c.Digest); err != nil || sc.CID == "" {
+	if err := unhex(sc.Digest, &c.Digest); err != nil || protocol.ValidateClientID([]byte(sc.CID)) != nil {
 		return Credential{}, fmt.Errorf("%w: bad digest or client id", ErrBadValue)
 	}
 	if sc.Previous != "" {

@@ -1,29 +1,40 @@
 package identity
 
 import (
+	"bytes"
+	"hash/maphash"
 	"slices"
-	"strings"
 	"time"
 )
 
 // credTable holds every credential in memory, compactly: a server holds
 // one per client it may ever see (tens of thousands), and a Credential
-// with its pointers, its time.Time and a map entry of its own cost ~300 B
-// of heap each. Here one costs a map slot (its client ID and a slot
-// number), the client ID's bytes and a fixed 40-byte entry in one slab;
-// the rare credential in a grace period keeps its previous digest in a
-// side map. Not safe for concurrent use: the Service's mu guards it.
+// with its pointers, its time.Time, its own string and a map entry cost
+// ~300 B of heap apiece. Here one costs a 48-byte entry in one slab, its
+// client ID's bytes in one byte slice, and a 4-byte slot of an index
+// (open addressing, linear probing, at most 3/4 full); the rare
+// credential in a grace period keeps its previous digest in a side map.
+// None of the three big slices holds a pointer, so the GC never scans
+// them. Not safe for concurrent use: the Service's mu guards it.
 type credTable struct {
-	slot    map[string]uint32 // client ID → index into entries
+	seed    maphash.Seed
+	index   []uint32 // 0: empty; else entries' index + 1. Its length is a power of two.
 	entries []credEntry
-	free    []uint32 // indexes of deleted entries, reused first
+	free    []uint32 // entries of deleted credentials, reused first
+	names   []byte   // the client IDs, one after another
+	dead    int      // bytes of names no entry uses any more
+	n       int      // credentials held
 	grace   map[string]graceEntry
 }
 
-// credEntry is one credential's current digest and creation time.
+// credEntry is one credential: its current digest, its creation time and
+// where its client ID is in names. nameLen 0 marks a free entry (a client
+// ID is 1 to protocol.MaxClientID = 64 bytes).
 type credEntry struct {
 	digest  [32]byte
 	created int64 // CreatedAt in Unix nanoseconds (UTC)
+	name    uint32
+	nameLen uint8
 }
 
 // graceEntry is the previous digest of a rotated credential, valid until.
@@ -32,56 +43,87 @@ type graceEntry struct {
 	until time.Time
 }
 
+// minIndex is the smallest index; it doubles whenever 3/4 full.
+const minIndex = 16
+
 func newCredTable(n int) credTable {
-	return credTable{slot: make(map[string]uint32, n), entries: make([]credEntry, 0, n),
-		grace: make(map[string]graceEntry)}
+	size := minIndex
+	for size*3/4 < n {
+		size *= 2
+	}
+	return credTable{seed: maphash.MakeSeed(), index: make([]uint32, size),
+		entries: make([]credEntry, 0, n), grace: make(map[string]graceEntry)}
 }
 
-// loadCredTable holds creds (a Load), their client IDs copied into one
-// string: a small string apiece would cost its allocation's rounding and
-// leave the load's garbage pinned around it. A deleted credential's bytes
-// stay in that string until every client ID of the load is gone.
+// loadCredTable holds creds (a Load).
 func loadCredTable(creds []Credential) credTable {
 	t := newCredTable(len(creds))
-	var b strings.Builder
-	n := 0
+	size := 0
 	for i := range creds {
-		n += len(creds[i].CID)
+		size += len(creds[i].CID)
 	}
-	b.Grow(n)
+	t.names = make([]byte, 0, size)
 	for i := range creds {
-		b.WriteString(creds[i].CID)
-	}
-	arena, off := b.String(), 0
-	for i := range creds {
-		c := &creds[i]
-		t.putAs(arena[off:off+len(c.CID)], c)
-		off += len(c.CID)
+		t.put(&creds[i])
 	}
 	return t
 }
 
-func (t *credTable) len() int { return len(t.slot) }
+func (t *credTable) len() int { return t.n }
 
 // graced is how many credentials have a previous digest.
 func (t *credTable) graced() int { return len(t.grace) }
 
-// put holds c, replacing cid's credential if it had one.
-func (t *credTable) put(c *Credential) { t.putAs(c.CID, c) }
+func (t *credTable) nameOf(e *credEntry) []byte {
+	return t.names[e.name : e.name+uint32(e.nameLen)]
+}
 
-// putAs is put with cid (equal to c.CID) as the key string to keep.
-func (t *credTable) putAs(cid string, c *Credential) {
-	e := credEntry{digest: c.Digest, created: c.CreatedAt.UnixNano()}
-	if i, ok := t.slot[cid]; ok {
-		t.entries[i] = e
-	} else {
-		t.slot[cid] = t.alloc(e)
+func (t *credTable) home(cid []byte) int {
+	return int(maphash.Bytes(t.seed, cid) & uint64(len(t.index)-1))
+}
+
+// find is the index slot holding cid, or the empty slot where it would go
+// (found false).
+func (t *credTable) find(cid string) (slot int, found bool) {
+	mask := len(t.index) - 1
+	for i := int(maphash.String(t.seed, cid)) & mask; ; i = (i + 1) & mask {
+		v := t.index[i]
+		if v == 0 {
+			return i, false
+		}
+		if string(t.nameOf(&t.entries[v-1])) == cid {
+			return i, true
+		}
 	}
+}
+
+// entry is cid's entry, or nil.
+func (t *credTable) entry(cid string) *credEntry {
+	if slot, ok := t.find(cid); ok {
+		return &t.entries[t.index[slot]-1]
+	}
+	return nil
+}
+
+// put holds c, replacing cid's credential if it had one.
+func (t *credTable) put(c *Credential) {
 	if c.Previous != nil && c.PreviousValidUntil != nil {
-		t.grace[cid] = graceEntry{prev: *c.Previous, until: *c.PreviousValidUntil}
+		t.grace[c.CID] = graceEntry{prev: *c.Previous, until: *c.PreviousValidUntil}
 	} else {
-		delete(t.grace, cid)
+		delete(t.grace, c.CID)
 	}
+	if e := t.entry(c.CID); e != nil {
+		e.digest, e.created = c.Digest, c.CreatedAt.UnixNano()
+		return
+	}
+	if (t.n+1)*4 > len(t.index)*3 {
+		t.grow()
+	}
+	e := credEntry{digest: c.Digest, created: c.CreatedAt.UnixNano(), name: uint32(len(t.names)), nameLen: uint8(len(c.CID))}
+	t.names = append(t.names, c.CID...)
+	slot, _ := t.find(c.CID)
+	t.index[slot] = t.alloc(e) + 1
+	t.n++
 }
 
 func (t *credTable) alloc(e credEntry) uint32 {
@@ -95,30 +137,85 @@ func (t *credTable) alloc(e credEntry) uint32 {
 	return uint32(len(t.entries) - 1)
 }
 
+// grow doubles the index and places every entry again.
+func (t *credTable) grow() {
+	t.index = make([]uint32, len(t.index)*2)
+	mask := len(t.index) - 1
+	for i := range t.entries {
+		e := &t.entries[i]
+		if e.nameLen == 0 {
+			continue
+		}
+		j := t.home(t.nameOf(e))
+		for t.index[j] != 0 {
+			j = (j + 1) & mask
+		}
+		t.index[j] = uint32(i) + 1
+	}
+}
+
 // delete forgets cid's credential; false when there was none.
 func (t *credTable) delete(cid string) bool {
-	i, ok := t.slot[cid]
+	slot, ok := t.find(cid)
 	if !ok {
 		return false
 	}
-	delete(t.slot, cid)
-	delete(t.grace, cid)
+	i := t.index[slot] - 1
+	t.dead += int(t.entries[i].nameLen)
 	t.entries[i] = credEntry{} // no digest outlives its credential
 	t.free = append(t.free, i)
+	t.n--
+	delete(t.grace, cid)
+	t.unslot(slot)
+	if t.dead > 4096 && t.dead > len(t.names)/2 {
+		t.compactNames()
+	}
 	return true
+}
+
+// unslot empties an index slot and moves back the entries after it that
+// could not sit where they wanted (linear probing's deletion without
+// tombstones): each entry stays reachable from its home slot.
+func (t *credTable) unslot(hole int) {
+	mask := len(t.index) - 1
+	for j := (hole + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
+		home := t.home(t.nameOf(&t.entries[t.index[j]-1]))
+		// The entry at j may move to hole unless its home lies
+		// cyclically within (hole, j].
+		if (hole < j && hole < home && home <= j) || (hole > j && (home > hole || home <= j)) {
+			continue
+		}
+		t.index[hole] = t.index[j]
+		hole = j
+	}
+	t.index[hole] = 0
+}
+
+// compactNames copies the client IDs still held into a new names.
+func (t *credTable) compactNames() {
+	names := make([]byte, 0, len(t.names)-t.dead)
+	for i := range t.entries {
+		e := &t.entries[i]
+		if e.nameLen == 0 {
+			continue
+		}
+		at := uint32(len(names))
+		names = append(names, t.nameOf(e)...)
+		e.name = at
+	}
+	t.names, t.dead = names, 0
 }
 
 // get is cid's credential (a copy).
 func (t *credTable) get(cid string) (Credential, bool) {
-	i, ok := t.slot[cid]
-	if !ok {
+	e := t.entry(cid)
+	if e == nil {
 		return Credential{}, false
 	}
-	return t.credential(cid, i), true
+	return t.credential(cid, e), true
 }
 
-func (t *credTable) credential(cid string, i uint32) Credential {
-	e := &t.entries[i]
+func (t *credTable) credential(cid string, e *credEntry) Credential {
 	c := Credential{CID: cid, Digest: e.digest, CreatedAt: time.Unix(0, e.created).UTC()}
 	if g, ok := t.grace[cid]; ok {
 		prev, until := g.prev, g.until
@@ -131,11 +228,11 @@ func (t *credTable) credential(cid string, i uint32) Credential {
 // grace runs, its previous one; present is false when cid has no
 // credential. Every digest cid has is compared, in constant time.
 func (t *credTable) matches(cid string, secret *[32]byte, now time.Time) (ok, present bool) {
-	i, present := t.slot[cid]
-	if !present {
+	e := t.entry(cid)
+	if e == nil {
 		return false, false
 	}
-	ok = secret != nil && equal(&t.entries[i].digest, secret)
+	ok = secret != nil && equal(&e.digest, secret)
 	if len(t.grace) == 0 || secret == nil {
 		return ok, true
 	}
@@ -149,18 +246,22 @@ func (t *credTable) matches(cid string, secret *[32]byte, now time.Time) (ok, pr
 // page is up to limit credentials whose client IDs sort after after, in
 // client-ID order, and whether more follow.
 func (t *credTable) page(after string, limit int) ([]Credential, bool) {
-	cids := make([]string, 0, min(len(t.slot), max(limit, 0)+1))
-	for cid := range t.slot {
-		if cid > after {
-			cids = append(cids, cid)
+	var at []uint32
+	for i := range t.entries {
+		if e := &t.entries[i]; e.nameLen != 0 && string(t.nameOf(e)) > after {
+			at = append(at, uint32(i))
 		}
 	}
-	slices.SortFunc(cids, strings.Compare)
-	more := len(cids) > limit
-	cids = cids[:max(min(len(cids), limit), 0)]
-	out := make([]Credential, len(cids))
-	for i, cid := range cids {
-		out[i] = t.credential(cid, t.slot[cid])
+	slices.SortFunc(at, func(a, b uint32) int {
+		return bytes.Compare(t.nameOf(&t.entries[a]), t.nameOf(&t.entries[b]))
+	})
+	limit = max(limit, 0)
+	more := len(at) > limit
+	at = at[:min(len(at), limit)]
+	out := make([]Credential, len(at))
+	for k, i := range at {
+		e := &t.entries[i]
+		out[k] = t.credential(string(t.nameOf(e)), e)
 	}
 	return out, more
 }
@@ -181,9 +282,11 @@ func (t *credTable) endGrace(cid string) { delete(t.grace, cid) }
 
 // cids is every client ID held.
 func (t *credTable) cids() []string {
-	out := make([]string, 0, len(t.slot))
-	for cid := range t.slot {
-		out = append(out, cid)
+	out := make([]string, 0, t.n)
+	for i := range t.entries {
+		if e := &t.entries[i]; e.nameLen != 0 {
+			out = append(out, string(t.nameOf(e)))
+		}
 	}
 	return out
 }

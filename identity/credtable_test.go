@@ -2,6 +2,10 @@ package identity
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +93,50 @@ func TestCredTableHoldsWhatItWasGiven(t *testing.T) {
 	assert.False(t, more)
 	assert.Equal(t, []string{"new-1"}, []string{page[0].CID})
 	assert.Len(t, page, 1)
+}
+
+// Random puts and deletes over a few hundred client IDs, checked against
+// a map after every step: the index grows, entries are reused, deleted
+// names are compacted away, and lookups, counts and pages stay exact.
+func TestCredTableAgreesWithAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	model := map[string]Credential{}
+	tab := newCredTable(0)
+	cidOf := func(i int) string { return fmt.Sprintf("%s-%d", strings.Repeat("x", i%60), i) } // 3 to 64 bytes
+	at := time.Unix(1796000000, 0).UTC()
+	compacted := false
+	for step := range 20000 {
+		cid := cidOf(rng.IntN(400))
+		if rng.IntN(3) == 0 {
+			_, had := model[cid]
+			require.Equal(t, had, tab.delete(cid), "delete %s", cid)
+			delete(model, cid)
+		} else {
+			c := Credential{CID: cid, Digest: Digest(fmt.Appendf(nil, "%d", step)), CreatedAt: at.Add(time.Duration(step))}
+			tab.put(&c)
+			model[cid] = c
+		}
+		compacted = compacted || (tab.dead == 0 && len(tab.free) > 0)
+		require.Equal(t, len(model), tab.len())
+		probe := cidOf(rng.IntN(400))
+		got, ok := tab.get(probe)
+		want, had := model[probe]
+		require.Equal(t, had, ok, "get %s at step %d", probe, step)
+		require.Equal(t, want, got)
+		if had {
+			ok, present := tab.matches(probe, &want.Digest, at)
+			require.True(t, ok && present)
+		}
+	}
+	assert.True(t, compacted, "the names were compacted at least once")
+	want := slices.Sorted(maps.Keys(model))
+	page, more := tab.page("", len(model)+1)
+	assert.False(t, more)
+	var got []string
+	for _, c := range page {
+		got = append(got, c.CID)
+		assert.Equal(t, model[c.CID], c)
+	}
+	assert.Equal(t, want, got)
+	assert.ElementsMatch(t, want, tab.cids())
 }
