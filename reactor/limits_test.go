@@ -27,7 +27,9 @@ func TestTooManyAuthFailuresBansTheIP(t *testing.T) {
 }
 
 func TestAuthBanEndsAfterWindow(t *testing.T) {
-	srv := startServer(t, WithAuthFailLimit(1, 150*time.Millisecond))
+	// The window must outlast the next dial on a loaded machine (150ms did
+	// not: the ban had lifted before it came); eventually waits 5s for the end.
+	srv := startServer(t, WithAuthFailLimit(1, time.Second))
 	c := srv.dialFrom(t, "127.0.0.9")
 	c.Send("110 wrong\n")
 	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
