@@ -2,17 +2,21 @@ package node_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
 	"runtime/debug"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/identity/boltstore"
 	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
 )
@@ -28,17 +32,40 @@ import (
 // bursts, and the store stops growing. The client's reset (no TIME_WAIT
 // to run out of ports) costs the server one error value per handshake.
 func BenchmarkHandshake(b *testing.B) {
-	defer debug.SetGCPercent(debug.SetGCPercent(50)) // serveGCPercent
-	n := testnode.Start(b, node.WithDataDir(b.TempDir()), node.WithLogger(warnLogger()))
 	ids := make([][]byte, benchFleet)
 	for i := range ids {
 		ids[i] = fmt.Appendf(nil, "110 %s\n120 bench-%05d\n", testnode.Password, i)
 	}
-	runHandshakes(b, n, ids)
+	runHandshakes(b, b.TempDir(), ids)
 }
 
-// runHandshakes runs b.N handshakes against n, cycling over answers.
-func runHandshakes(b *testing.B, n *node.Node, ids [][]byte) {
+// BenchmarkHandshakeCredentials is BenchmarkHandshake with a credential
+// for every client ID of the fleet, each client answering its own secret:
+// the deferred check (IDENTITY.md) against benchFleet credentials. Its
+// allocs/op beside BenchmarkHandshake's is what a credential costs a
+// handshake in garbage, whatever the machine's load.
+func BenchmarkHandshakeCredentials(b *testing.B) {
+	dir := b.TempDir()
+	st, err := boltstore.Open(dir)
+	require.NoError(b, err)
+	now := time.Now().UTC()
+	cs := make([]identity.Credential, benchFleet)
+	ids := make([][]byte, benchFleet)
+	for i := range cs {
+		cid, secret := fmt.Sprintf("bench-%05d", i), fmt.Sprintf("secret-of-%05d", i)
+		cs[i] = identity.Credential{CID: cid, Digest: identity.Digest([]byte(secret)), CreatedAt: now}
+		ids[i] = fmt.Appendf(nil, "110 %s\n120 %s\n", secret, cid)
+	}
+	require.NoError(b, st.PutCredentials(context.Background(), cs))
+	require.NoError(b, st.Close())
+	runHandshakes(b, dir, ids)
+}
+
+// runHandshakes starts a node on dataDir as serve runs and times b.N
+// handshakes against it, cycling over answers.
+func runHandshakes(b *testing.B, dataDir string, ids [][]byte) {
+	defer debug.SetGCPercent(debug.SetGCPercent(50)) // serveGCPercent
+	n := testnode.Start(b, node.WithDataDir(dataDir), node.WithLogger(warnLogger()))
 	sa := sockaddr(b, n.Addr())
 	var (
 		c    rawConn
