@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // watch's consumer does not always survive that) or when the watch ends,
 // it watches again from the revision after the last one applied, so the
 // mirror misses nothing (deletes are markers, delivered like puts).
-func (n *Node) watch(w jetstream.KeyWatcher) {
+func (n *Node) watch(w *recordWatcher) {
 	defer n.wg.Done()
 	syncedOnce := false
 	for {
@@ -30,7 +31,7 @@ func (n *Node) watch(w jetstream.KeyWatcher) {
 			from := n.lastRev + 1
 			n.mu.Unlock()
 			var err error
-			w, err = n.clients.WatchAll(n.ctx, jetstream.ResumeFromRevision(from))
+			w, err = n.watchRecords(n.ctx, from)
 			if err == nil {
 				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from))
 				break
@@ -47,9 +48,9 @@ func (n *Node) watch(w jetstream.KeyWatcher) {
 
 // follow applies w's changes until ctx ends (false) or the watch must be
 // made again (true).
-func (n *Node) follow(w jetstream.KeyWatcher, syncedOnce *bool) bool {
+func (n *Node) follow(w *recordWatcher, syncedOnce *bool) bool {
 	for {
-		var e jetstream.KeyValueEntry
+		var e *change
 		var ok bool
 		select {
 		case <-n.ctx.Done():
@@ -73,32 +74,26 @@ func (n *Node) follow(w jetstream.KeyWatcher, syncedOnce *bool) bool {
 }
 
 // apply is one bucket change.
-func (n *Node) apply(e jetstream.KeyValueEntry) {
-	cid, err := idOf(e.Key())
+func (n *Node) apply(c *change) {
+	cid, err := idOf(c.key)
 	if err != nil {
 		return
 	}
-	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
-		n.drop(cid, e.Revision())
+	if c.op == jetstream.KeyValueDelete || c.op == jetstream.KeyValuePurge {
+		n.drop(cid, c.rev)
 		return
 	}
-	rec, err := decodeRecord(e.Value())
-	if err != nil {
-		// Not even a newer version's reason (those decode, as their text):
-		// the mirror drops what it held rather than show a state the
-		// bucket no longer has.
-		n.log.Warn("cluster: undecodable record in bucket; left out of the list", zap.String("key", e.Key()), zap.Error(err))
-		n.drop(cid, e.Revision())
+	if !c.indexed && !n.readIndexed(cid, c) {
 		return
 	}
 	n.mu.Lock()
-	n.lastRev = max(n.lastRev, e.Revision())
+	n.lastRev = max(n.lastRev, c.rev)
 	old, had := n.index.Get(key(cid))
-	if had && old.rev() >= e.Revision() {
+	if had && old.rev() >= c.rev {
 		n.mu.Unlock()
 		return
 	}
-	ne := entry{cid: old.cid, meta: packMeta(e.Revision(), n.nodeNumLocked(rec.Node), rec.CStatus)}
+	ne := entry{cid: old.cid, meta: packMeta(c.rev, n.nodeNumLocked(c.node), c.cstatus)}
 	if !had {
 		ne.cid = strings.Clone(cid) // not a slice of the message's subject
 	}
@@ -116,6 +111,38 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	if wrongful {
 		n.republish(cid, p)
 	}
+}
+
+// readIndexed fills c's holder and status from the record itself, read
+// from the bucket: a write without the index's headers (watcher.go), by
+// an older build or by hand. The bucket may hold a newer revision by
+// now; c then takes it (the watch brings that revision later, and it is
+// skipped as not newer). false: c is not to be applied (deleted since,
+// or the read failed: the record's next write brings it).
+func (n *Node) readIndexed(cid string, c *change) bool {
+	ctx, cancel := n.opCtx()
+	defer cancel()
+	e, err := n.clients.Get(ctx, c.key)
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			n.log.Warn("cluster: could not read a record written without index headers", zap.String("key", c.key), zap.Error(err))
+		}
+		n.mu.Lock()
+		n.lastRev = max(n.lastRev, c.rev)
+		n.mu.Unlock()
+		return false
+	}
+	rec, err := decodeRecord(e.Value())
+	if err != nil {
+		// Not even a newer version's reason (those decode, as their text):
+		// the index drops what it held rather than show a state the
+		// bucket no longer has.
+		n.log.Warn("cluster: undecodable record in bucket; left out of the list", zap.String("key", c.key), zap.Error(err))
+		n.drop(cid, max(c.rev, e.Revision()))
+		return false
+	}
+	c.rev, c.node, c.cstatus, c.indexed = max(c.rev, e.Revision()), rec.Node, rec.CStatus, true
+	return true
 }
 
 // republish has this node's registry write cid again with its next flush.

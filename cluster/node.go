@@ -168,7 +168,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	if err := n.beat(); err != nil {
 		return err
 	}
-	w, err := n.clients.WatchAll(n.ctx)
+	w, err := n.watchRecords(n.ctx, 0)
 	if err != nil {
 		return fmt.Errorf("cluster: watch %s: %w", n.opts.clientsBucket, err)
 	}

@@ -170,7 +170,7 @@ func (n *Node) publishOne(p *publisher, rec registry.Record) (jetstream.PubAckFu
 	if known {
 		expect = last.rev
 	}
-	return n.publishEncoded(p, rec.CID, val, expect)
+	return n.publishEncoded(p, rec, val, expect)
 }
 
 // publishAt sends rec only over revision rev of its key.
@@ -179,15 +179,16 @@ func (n *Node) publishAt(p *publisher, rec registry.Record, rev uint64) (jetstre
 	if err != nil {
 		return nil, err
 	}
-	return n.publishEncoded(p, rec.CID, val, rev)
+	return n.publishEncoded(p, rec, val, rev)
 }
 
-func (n *Node) publishEncoded(p *publisher, cid string, val []byte, expect uint64) (jetstream.PubAckFuture, error) {
-	m := nats.NewMsg(p.prefix + keyOf(cid))
-	m.Data = val
+// publishEncoded sends val, rec encoded, with the headers the watchers'
+// index reads instead of the record (watcher.go).
+func (n *Node) publishEncoded(p *publisher, rec registry.Record, val []byte, expect uint64) (jetstream.PubAckFuture, error) {
+	m := &nats.Msg{Subject: p.prefix + keyOf(rec.CID), Data: val, Header: recordHeaders(rec.Node, rec.CStatus)}
 	f, err := p.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(expect))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: write %s: %w", cid, err)
+		return nil, fmt.Errorf("cluster: write %s: %w", rec.CID, err)
 	}
 	return f, nil
 }

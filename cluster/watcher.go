@@ -1,0 +1,150 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The index needs of a record only its holder and whether it is
+// connected. Every write of this node carries both as headers, so the
+// watch asks JetStream for headers only (no record body crosses to the
+// watchers, and none is decoded: the JSON decode of every record of the
+// cluster was most of a node's watch work).
+const (
+	hdrNode      = "Cliser-Node"
+	hdrConnected = "Cliser-Connected"
+)
+
+// The headers JetStream's key-value store puts on deletes and purges, and
+// on the markers of records it expired (as nats.go's key watcher reads
+// them).
+const (
+	hdrKVOperation  = "KV-Operation"
+	hdrMarkerReason = "Nats-Marker-Reason"
+)
+
+// change is one bucket change as the watch delivers it.
+type change struct {
+	key string
+	rev uint64
+	op  jetstream.KeyValueOp
+	// indexed: the write carried hdrNode and hdrConnected. A record
+	// written without them (by a build before them, by `nats kv put`) is
+	// read from the bucket instead.
+	indexed bool
+	node    string
+	cstatus bool
+}
+
+// recordWatcher is a key watcher of the clients bucket that delivers
+// headers only: nats.go's KeyWatcher does the same with MetaOnly but does
+// not hand the headers on. An ordered push consumer, as that watcher
+// uses: it restarts itself past a gap or a lost consumer.
+type recordWatcher struct {
+	mu       sync.Mutex
+	updates  chan *change // nil once: the initial values are all delivered
+	sub      *nats.Subscription
+	pending  uint64 // initial values still to come; done once 0
+	initDone bool
+	prefix   string // "$KV.<bucket>."
+}
+
+// watchRecords watches the clients bucket from revision from (0: its
+// newest value of every key, then every change).
+func (n *Node) watchRecords(ctx context.Context, from uint64) (*recordWatcher, error) {
+	js, err := n.nc.JetStream()
+	if err != nil {
+		return nil, err
+	}
+	w := &recordWatcher{updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
+	opts := []nats.SubOpt{nats.BindStream("KV_" + n.opts.clientsBucket), nats.OrderedConsumer(),
+		nats.DeliverLastPerSubject(), nats.HeadersOnly(), nats.Context(ctx)}
+	if from > 0 {
+		opts = append(opts, nats.StartSequence(from))
+	}
+	// Under the lock, so that the first message waits for pending to be set.
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	sub, err := js.Subscribe(w.prefix+">", w.deliver, opts...)
+	if err != nil {
+		return nil, err
+	}
+	sub.SetClosedHandler(func(string) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		close(w.updates)
+	})
+	if p, err := sub.InitialConsumerPending(); err == nil {
+		if p == 0 {
+			w.initDone = true
+			w.updates <- nil
+		}
+		w.pending = p
+	}
+	w.sub = sub
+	return w, nil
+}
+
+// Updates delivers the changes; a nil once the initial values are in.
+func (w *recordWatcher) Updates() <-chan *change { return w.updates }
+
+// Stop ends the watch; Updates is closed after.
+func (w *recordWatcher) Stop() error { return w.sub.Unsubscribe() }
+
+// deliver runs on the subscription's goroutine; it blocks while the
+// channel is full, by design (the consumer's flow control holds NATS).
+func (w *recordWatcher) deliver(m *nats.Msg) {
+	md, err := m.Metadata()
+	if err != nil || len(m.Subject) <= len(w.prefix) {
+		return
+	}
+	c := changeOf(m.Subject[len(w.prefix):], md.Sequence.Stream, m.Header)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.updates <- c
+	if !w.initDone {
+		w.pending--
+		if w.pending == 0 || md.NumPending == 0 {
+			w.initDone = true
+			w.updates <- nil
+		}
+	}
+}
+
+// changeOf reads a change from a message's key and headers.
+func changeOf(key string, rev uint64, h nats.Header) *change {
+	c := &change{key: key, rev: rev}
+	switch h.Get(hdrKVOperation) {
+	case "DEL":
+		c.op = jetstream.KeyValueDelete
+		return c
+	case "PURGE":
+		c.op = jetstream.KeyValuePurge
+		return c
+	}
+	switch h.Get(hdrMarkerReason) {
+	case "MaxAge", "Purge":
+		c.op = jetstream.KeyValuePurge
+		return c
+	case "Remove":
+		c.op = jetstream.KeyValueDelete
+		return c
+	}
+	node, connected := h.Get(hdrNode), h.Get(hdrConnected)
+	if node != "" && (connected == "1" || connected == "0") {
+		c.indexed, c.node, c.cstatus = true, node, connected == "1"
+	}
+	return c
+}
+
+// recordHeaders are the headers a write of rec carries.
+func recordHeaders(node string, cstatus bool) nats.Header {
+	connected := "0"
+	if cstatus {
+		connected = "1"
+	}
+	return nats.Header{hdrNode: []string{node}, hdrConnected: []string{connected}}
+}
