@@ -19,13 +19,13 @@ import (
 // read from the bucket: TestFutureReasonKeptAsText writes so.
 func TestWatchReadsHeadersOnly(t *testing.T) {
 	url := runNATS(t)
-	nodes := startNodes(t, url, "n1", "n2")
-	n1, n2 := nodes[0], nodes[1]
+	_, js := testkit.JetStream(t, url)
+	ctx := context.Background()
+	n1 := startNode(t, url, "n1")
+	n2 := startNode(t, url, "n2")
 	c := register(t, n1.srv.Addr(), "hdr-1")
 	eventually(t, func() bool { return n2.listed(t, "hdr-1") }, "n2 lists n1's client")
 
-	_, js := testkit.JetStream(t, url)
-	ctx := context.Background()
 	stream, err := js.Stream(ctx, "KV_"+cluster.DefaultClientsBucket)
 	require.NoError(t, err)
 	subject := "$KV." + cluster.DefaultClientsBucket + ".hdr-1"
