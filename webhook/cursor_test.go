@@ -76,6 +76,34 @@ func (c *countingCursor) Save(ctx context.Context, st State) error {
 	return c.Cursor.Save(ctx, st)
 }
 
+// Events that trickle in go out as short batches, each written to the
+// cursor before it goes; that write also stores the batch before's
+// acknowledgement, so a batch costs one cursor write, not two. Once
+// nothing more comes, the last acknowledgement is stored within a second.
+func TestCursorOneWriteAShortBatch(t *testing.T) {
+	l, dir := tempLog(t)
+	rc := newReceiver(t, nil)
+	bc := openCursor(t, dir, rc.srv.URL)
+	defer bc.Close()
+	c := &countingCursor{Cursor: bc}
+	r := startDeliverer(t, rc.srv.URL, l, c, WithLinger(0))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	before := c.saves.Load()
+	for i := 1; i <= 40; i++ {
+		appendN(t, l, 1)
+		eventually(t, func() bool { return r.d.Acked() == uint64(i) }, "event %d delivered", i)
+	}
+	reqs := int64(len(rc.requests()))
+	require.EqualValues(t, 40, reqs, "one short batch an event")
+	eventually(t, func() bool {
+		st, _, err := bc.Load(t.Context())
+		return err == nil && st.Acked == 40 && !st.pending()
+	}, "the last acknowledgement stored")
+	saves := c.saves.Load() - before
+	t.Logf("%d short batches, %d cursor writes", reqs, saves)
+	assert.LessOrEqual(t, saves, reqs+5, "about one write a short batch")
+}
+
 // A backlog goes out in many batches but not as many cursor writes; once
 // caught up the stored cursor is the newest event, and a stop stores what
 // was acknowledged.

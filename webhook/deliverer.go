@@ -187,6 +187,12 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 	}()
 	failures := 0
 	for ctx.Err() == nil {
+		if st.Acked > saved.Acked && !d.waitEvents(ctx, st.Acked, savedAt.Add(cursorEvery)) && ctx.Err() == nil {
+			// Caught up and nothing new within a second of the last
+			// write: store what was acknowledged since.
+			d.save(ctx, st)
+			saved, savedAt = st, time.Now()
+		}
 		var batch []events.Raw
 		if st.pending() {
 			batch, err = d.readPending(ctx, st)
@@ -236,18 +242,29 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 		st = State{Acked: last}
 		d.acked.Store(last)
 		d.m.delivered.Add(float64(len(batch)))
-		// Caught up, the cursor is written at once. While batches keep
-		// going out it is written at most every cursorEvery: a crash then
-		// sends again what was acknowledged since (the same batches with
-		// the same ids: each stretch between two writes is full batches
-		// only, as a short one is written before it goes), and a storm's
-		// hundreds of batches are not as many synced writes.
-		if d.log.Newest() <= last || time.Since(savedAt) >= cursorEvery {
+		// The cursor is written at most every cursorEvery, and within
+		// cursorEvery of an acknowledgement: now, when the last write is
+		// that old; else by the next short batch's write before it goes,
+		// or at the top of the loop once no event came in time. A crash
+		// then sends again at most a second's acknowledged batches (the
+		// same batches with the same ids: each stretch between two writes
+		// is full batches only, as a short one is written before it goes),
+		// and a storm's hundreds of batches, full or cut short by the
+		// linger, are not as many synced writes.
+		if time.Since(savedAt) >= cursorEvery {
 			d.save(ctx, st)
 			saved, savedAt = st, time.Now()
 		}
 	}
 	return ctx.Err()
+}
+
+// waitEvents reports whether an event after seq after exists by
+// deadline (false also when ctx ends).
+func (d *Deliverer) waitEvents(ctx context.Context, after uint64, deadline time.Time) bool {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	return d.log.Wait(wctx, after) == nil
 }
 
 // start loads the cursor, retrying until it answers. A webhook new to
