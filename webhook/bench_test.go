@@ -41,3 +41,18 @@ func BenchmarkDeliverBacklog(b *testing.B) {
 	b.StopTimer()
 	_ = r.halt()
 }
+
+// BenchmarkCursorSave: one synced write of the single-node cursor, in CPU
+// (getrusage: the kernel's fdatasync work is most of it).
+func BenchmarkCursorSave(b *testing.B) {
+	c := openCursor(b, b.TempDir(), "http://127.0.0.1:9/hook")
+	defer c.Close()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for i := range b.N {
+		if err := c.Save(b.Context(), State{Acked: uint64(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/write")
+}
