@@ -30,6 +30,7 @@ type direct struct {
 	timeout time.Duration
 
 	conn   net.Conn
+	lim    io.LimitedReader // conn, bounded per answer (maxAnswer)
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // conn has answered a request before
@@ -73,6 +74,11 @@ func newDirect(u *url.URL, timeout time.Duration) *direct {
 	req.Body = io.NopCloser(&c.body)
 	return c
 }
+
+// maxAnswer bounds what is read of one answer, its headers included (the
+// Transport's bound is on the headers alone): a receiver can not make
+// cliser hold more; beyond it the try fails and the connection closes.
+const maxAnswer = 1<<20 + 64<<10
 
 func hostPort(u *url.URL) string {
 	port := u.Port()
@@ -142,14 +148,15 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 		conn = tc
 	}
 	c.conn, c.reused = conn, false
+	c.lim.R = conn
 	if c.bw == nil {
 		// A batch of the default size (~30 KB) and its headers in one
 		// write.
 		c.bw = bufio.NewWriterSize(conn, 64<<10)
-		c.br = bufio.NewReader(conn)
+		c.br = bufio.NewReader(&c.lim)
 	} else {
 		c.bw.Reset(conn)
-		c.br.Reset(conn)
+		c.br.Reset(&c.lim)
 	}
 	return nil
 }
@@ -166,6 +173,7 @@ func (c *direct) exchange(id, ts, sig string, body []byte) (status int, h http.H
 	if err != nil {
 		return 0, nil, false, err
 	}
+	c.lim.N = maxAnswer
 	resp, err := http.ReadResponse(c.br, c.req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(c.br, c.req) // 1xx: informational

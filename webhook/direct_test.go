@@ -147,3 +147,20 @@ func TestDirectStopsAHangingRequest(t *testing.T) {
 	require.NoError(t, r.halt())
 	require.Less(t, time.Since(start), 10*time.Second, "halt waited for the held request")
 }
+
+// TestDirectBoundsTheAnswer: a receiver whose answer's headers run past
+// maxAnswer does not get its batch acknowledged, and cliser holds no more
+// of it than that: the tries fail.
+func TestDirectBoundsTheAnswer(t *testing.T) {
+	l, dir := tempLog(t)
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		w.Header().Set("X-Big", strings.Repeat("x", 2<<20))
+		w.WriteHeader(http.StatusOK)
+	})
+	r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultError) >= 2 }, "tries fail")
+	require.Zero(t, r.d.Acked())
+	require.Zero(t, metricValue(t, r.d, MetricRequests, ResultOK))
+}
