@@ -26,14 +26,17 @@ func (n *Node) watch(w *recordWatcher) {
 		if !again {
 			return
 		}
+		switched := w.bodies && syncedOnce
 		for {
 			n.mu.Lock()
 			from := n.lastRev + 1
 			n.mu.Unlock()
 			var err error
-			w, err = n.watchRecords(n.ctx, from)
-			if err == nil {
+			w, err = n.watchRecords(n.ctx, from, false)
+			if err == nil && !switched {
 				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from))
+			}
+			if err == nil {
 				break
 			}
 			n.log.Warn("cluster: could not watch the bucket; retrying", zap.Error(err))
@@ -67,6 +70,9 @@ func (n *Node) follow(w *recordWatcher, syncedOnce *bool) bool {
 				*syncedOnce = true
 				close(n.synced)
 			}
+			if w.bodies {
+				return true // on with headers only (watcher.go)
+			}
 			continue
 		}
 		n.apply(e)
@@ -83,7 +89,7 @@ func (n *Node) apply(c *change) {
 		n.drop(cid, c.rev)
 		return
 	}
-	if !c.indexed && !n.readIndexed(cid, c) {
+	if !c.indexed && !n.indexFields(cid, c) {
 		return
 	}
 	n.mu.Lock()
@@ -113,35 +119,40 @@ func (n *Node) apply(c *change) {
 	}
 }
 
-// readIndexed fills c's holder and status from the record itself, read
-// from the bucket: a write without the index's headers (watcher.go), by
-// an older build or by hand. The bucket may hold a newer revision by
+// indexFields fills c's holder and status from the record itself, for a
+// write without the index's headers (watcher.go), by an older build or by
+// hand: from its body when the watch brought it (the initial values),
+// else read from the bucket. The bucket may hold a newer revision by
 // now; c then takes it (the watch brings that revision later, and it is
 // skipped as not newer). false: c is not to be applied (deleted since,
-// or the read failed: the record's next write brings it).
-func (n *Node) readIndexed(cid string, c *change) bool {
-	ctx, cancel := n.opCtx()
-	defer cancel()
-	e, err := n.clients.Get(ctx, c.key)
-	if err != nil {
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			n.log.Warn("cluster: could not read a record written without index headers", zap.String("key", c.key), zap.Error(err))
+// undecodable, or the read failed: the record's next write brings it).
+func (n *Node) indexFields(cid string, c *change) bool {
+	val, rev := c.value, c.rev
+	if val == nil {
+		ctx, cancel := n.opCtx()
+		defer cancel()
+		e, err := n.clients.Get(ctx, c.key)
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrKeyNotFound) {
+				n.log.Warn("cluster: could not read a record written without index headers", zap.String("key", c.key), zap.Error(err))
+			}
+			n.mu.Lock()
+			n.lastRev = max(n.lastRev, c.rev)
+			n.mu.Unlock()
+			return false
 		}
-		n.mu.Lock()
-		n.lastRev = max(n.lastRev, c.rev)
-		n.mu.Unlock()
-		return false
+		val, rev = e.Value(), max(c.rev, e.Revision())
 	}
-	rec, err := decodeRecord(e.Value())
+	rec, err := decodeRecord(val)
 	if err != nil {
 		// Not even a newer version's reason (those decode, as their text):
 		// the index drops what it held rather than show a state the
 		// bucket no longer has.
 		n.log.Warn("cluster: undecodable record in bucket; left out of the list", zap.String("key", c.key), zap.Error(err))
-		n.drop(cid, max(c.rev, e.Revision()))
+		n.drop(cid, rev)
 		return false
 	}
-	c.rev, c.node, c.cstatus, c.indexed = max(c.rev, e.Revision()), rec.Node, rec.CStatus, true
+	c.rev, c.node, c.cstatus, c.indexed = rev, rec.Node, rec.CStatus, true
 	return true
 }
 

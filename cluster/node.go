@@ -168,7 +168,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	if err := n.beat(); err != nil {
 		return err
 	}
-	w, err := n.watchRecords(n.ctx, 0)
+	w, err := n.watchRecords(n.ctx, 0, true)
 	if err != nil {
 		return fmt.Errorf("cluster: watch %s: %w", n.opts.clientsBucket, err)
 	}

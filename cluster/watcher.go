@@ -28,9 +28,10 @@ const (
 
 // change is one bucket change as the watch delivers it.
 type change struct {
-	key string
-	rev uint64
-	op  jetstream.KeyValueOp
+	key   string
+	rev   uint64
+	op    jetstream.KeyValueOp
+	value []byte // the record, from a watch with bodies only
 	// indexed: the write carried hdrNode and hdrConnected. A record
 	// written without them (by a build before them, by `nats kv put`) is
 	// read from the bucket instead.
@@ -39,11 +40,16 @@ type change struct {
 	cstatus bool
 }
 
-// recordWatcher is a key watcher of the clients bucket that delivers
-// headers only: nats.go's KeyWatcher does the same with MetaOnly but does
-// not hand the headers on. An ordered push consumer, as that watcher
-// uses: it restarts itself past a gap or a lost consumer.
+// recordWatcher is a key watcher of the clients bucket that hands on the
+// headers (nats.go's KeyWatcher, with MetaOnly, delivers headers only but
+// does not hand them on). An ordered push consumer, as that watcher uses:
+// it restarts itself past a gap or a lost consumer.
+// A node's first watch, for the initial values, has the bodies too: a
+// bucket of records written before the headers (an upgrade) would
+// otherwise cost a read per record before the node could start. Once
+// those are in, the node watches on with headers only (mirror.go).
 type recordWatcher struct {
+	bodies   bool
 	mu       sync.Mutex
 	updates  chan *change // nil once: the initial values are all delivered
 	sub      *nats.Subscription
@@ -53,15 +59,19 @@ type recordWatcher struct {
 }
 
 // watchRecords watches the clients bucket from revision from (0: its
-// newest value of every key, then every change).
-func (n *Node) watchRecords(ctx context.Context, from uint64) (*recordWatcher, error) {
+// newest value of every key, then every change), with the records'
+// bodies or headers only.
+func (n *Node) watchRecords(ctx context.Context, from uint64, bodies bool) (*recordWatcher, error) {
 	js, err := n.nc.JetStream()
 	if err != nil {
 		return nil, err
 	}
-	w := &recordWatcher{updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
+	w := &recordWatcher{bodies: bodies, updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
 	opts := []nats.SubOpt{nats.BindStream("KV_" + n.opts.clientsBucket), nats.OrderedConsumer(),
-		nats.DeliverLastPerSubject(), nats.HeadersOnly(), nats.Context(ctx)}
+		nats.DeliverLastPerSubject(), nats.Context(ctx)}
+	if !bodies {
+		opts = append(opts, nats.HeadersOnly())
+	}
 	if from > 0 {
 		opts = append(opts, nats.StartSequence(from))
 	}
@@ -102,6 +112,9 @@ func (w *recordWatcher) deliver(m *nats.Msg) {
 		return
 	}
 	c := changeOf(m.Subject[len(w.prefix):], md.Sequence.Stream, m.Header)
+	if w.bodies && c.op == jetstream.KeyValuePut && !c.indexed {
+		c.value = m.Data
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.updates <- c

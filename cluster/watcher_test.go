@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -56,4 +57,49 @@ func TestWatchReadsHeadersOnly(t *testing.T) {
 	require.NoError(t, err)
 	eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterConnected, "") == 1 },
 		"n2's index counts hdr-2 connected, as its headers say")
+}
+
+// TestStartIndexesRecordsWithoutHeaders: a node starting on a bucket of
+// records written before the index's headers (an upgrade) takes them
+// from its first watch's bodies, not with a read per record, and then
+// watches on headers-only.
+func TestStartIndexesRecordsWithoutHeaders(t *testing.T) {
+	ns := testkit.NATS(t)
+	url := ns.ClientURL()
+	first := startNode(t, url, "n0") // makes the bucket
+	first.stop()
+	kv := clientsKV(t, url)
+	ctx := context.Background()
+	const records = 2000
+	for i := range records {
+		cid := fmt.Sprintf("old-%04d", i)
+		doc := fmt.Sprintf(`{"sid":%d,"cid":%q,"cip":"127.0.0.1","cport":"1","cstatus":%t,"connected_at":"2026-11-30T00:00:00Z","last_seen":"2026-11-30T00:00:00Z","reason":"","node":"n9"}`,
+			i+1, cid, i%2 == 0)
+		_, err := kv.Put(ctx, cid, []byte(doc))
+		require.NoError(t, err)
+	}
+	inMsgs := func() int64 {
+		v, err := ns.Varz(nil)
+		require.NoError(t, err)
+		return v.InMsgs
+	}
+	before := inMsgs()
+	n1 := startNode(t, url, "n1")
+	assert.Equal(t, float64(records), n1.metric(t, cluster.MetricClusterRecords, ""), "every record indexed at start")
+	assert.Equal(t, float64(records/2), n1.metric(t, cluster.MetricClusterConnected, ""))
+	assert.Less(t, inMsgs()-before, int64(records/4), "a read per record at start")
+
+	_, js := testkit.JetStream(t, url)
+	stream, err := js.Stream(ctx, "KV_"+cluster.DefaultClientsBucket)
+	require.NoError(t, err)
+	eventually(t, func() bool {
+		all, headersOnly := 0, 0
+		for ci := range stream.ListConsumers(ctx).Info() {
+			all++
+			if ci.Config.HeadersOnly {
+				headersOnly++
+			}
+		}
+		return all == 1 && headersOnly == 1
+	}, "the start's watch with bodies gave way to one headers-only watch")
 }
