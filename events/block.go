@@ -11,16 +11,19 @@ import (
 // A block is one value of the log's bucket: the JSON of consecutive
 // events, one a line ('\n' between them; our encoder escapes newlines in
 // strings, so a line is an event), under the seq of its first event, 8
-// bytes big endian. The writer puts one block per ~15 KiB of events
-// instead of one key per event: a bbolt Put is a cursor descent and an
+// bytes big endian. The writer puts one block per ~2 KiB of events (two
+// fill a page) instead of one key per event: a bbolt Put is a cursor descent and an
 // insert into the leaf's in-memory node, and per event those were half of
 // the writer's CPU (BenchmarkLogAppend). A block of one event is exactly
 // what earlier builds stored per key, so their files read as they are.
 
-// blockTarget is the size after which the writer starts a new block: four
-// pages less a margin, so a block of ordinary events fills four pages of
-// the file and wastes little of the last one.
-func blockTarget(pageSize int) int { return 4*pageSize - 1024 }
+// blockMax is the most bytes of one block's value: bbolt puts at least two
+// values in a leaf page, so two blocks of this size (each with its 16-byte
+// element and 8-byte key) fill one page after its 16-byte header. A larger
+// value makes a page of several, which bbolt allocates anew at every
+// commit instead of from its pool of pages: with blocks of four pages the
+// commit's copies cost what the saved Puts did.
+func blockMax(pageSize int) int { return (pageSize-16)/2 - 16 - 8 }
 
 // blockEach calls f for each event of the block (k, v) whose seq is in
 // [from, to], in order, until f returns false; it reports whether f asked

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +76,7 @@ type Log struct {
 	arena      []byte    // the writer's: keys and values of one transaction
 	perEvent   int       // arena bytes per event of the last transaction, to size the next
 	blocks     [][]Event // the writer's: what it took from the queue
-	blockMax   int       // see blockTarget
+	blockMax   int       // see blockMax
 	recent     recent    // the newest events' JSON, for ReadRaw
 }
 
@@ -101,7 +102,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
 	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(), done: make(chan struct{}),
-		blockMax: blockTarget(db.Info().PageSize)}
+		blockMax: blockMax(db.Info().PageSize)}
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	if err := l.load(); err != nil {
 		_ = db.Close()
@@ -425,11 +426,13 @@ func (l *Log) write(blocks [][]Event) error {
 			for i := range b {
 				next++
 				b[i].Seq = next
+				nl := -1 // where the '\n' before this event is
 				if k0 < 0 {
 					k0 = len(arena)
 					arena = binary.BigEndian.AppendUint64(arena, next)
 					v0 = len(arena)
 				} else {
+					nl = len(arena)
 					arena = append(arena, '\n')
 				}
 				s0 := len(arena)
@@ -437,12 +440,21 @@ func (l *Log) write(blocks [][]Event) error {
 				if arena, err = AppendJSON(arena, &b[i]); err != nil {
 					return fmt.Errorf("events: seq %d: %w", next, err)
 				}
-				offs = append(offs, s0, len(arena))
-				if len(arena)-v0 >= l.blockMax {
+				if nl >= 0 && len(arena)-v0 > l.blockMax {
+					// Too large with this event: the block ends before
+					// it, and it starts the next one (its key where the
+					// newline was).
+					end := len(arena)
+					arena = arena[:nl]
 					if err := put(); err != nil {
 						return err
 					}
+					arena = slices.Grow(arena[:end], 7)[:end+7]
+					copy(arena[s0+7:], arena[s0:end])
+					binary.BigEndian.PutUint64(arena[nl:], next)
+					k0, v0, s0 = nl, nl+8, s0+7
 				}
+				offs = append(offs, s0, len(arena))
 			}
 		}
 		if err := put(); err != nil {
