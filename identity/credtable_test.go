@@ -5,7 +5,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -102,7 +101,7 @@ func TestCredTableAgreesWithAMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	model := map[string]Credential{}
 	tab := newCredTable(0)
-	cidOf := func(i int) string { return fmt.Sprintf("%s-%d", strings.Repeat("x", i%60), i) } // 3 to 64 bytes
+	cidOf := func(i int) string { return fmt.Sprintf("c%0*d", 2+i%60, i) } // 3 to 62 bytes
 	at := time.Unix(1796000000, 0).UTC()
 	compacted := false
 	for step := range 20000 {
