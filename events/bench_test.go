@@ -3,6 +3,7 @@ package events_test
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,27 @@ func BenchmarkLogAppend(b *testing.B) {
 	if st, err := os.Stat(path); err == nil && b.N > 1000 {
 		b.ReportMetric(float64(st.Size())/float64(b.N), "disk-bytes/event")
 	}
+}
+
+// BenchmarkLogAppendParallel is BenchmarkLogAppend from as many
+// goroutines as GOMAXPROCS, as event loops append: the queue's mutex
+// shared, the writer behind them.
+func BenchmarkLogAppendParallel(b *testing.B) {
+	_, l := openBenchLog(b)
+	defer l.Close()
+	now := time.Now().UTC()
+	var n atomic.Int64
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Append(stormEvent(int(n.Add(1))%19000, &now))
+		}
+	})
+	waitNewestB(b, l, uint64(b.N))
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }
 
 func cpuTime() time.Duration {
