@@ -15,9 +15,8 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
-// consumers is how many consumers the NATS server holds on the events
-// stream: a node that follows the stream holds one.
-func consumers(t *testing.T, js jetstream.JetStream) int {
+// streamState is the NATS server's state of the events stream.
+func streamState(t *testing.T, js jetstream.JetStream) jetstream.StreamState {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -25,7 +24,13 @@ func consumers(t *testing.T, js jetstream.JetStream) int {
 	require.NoError(t, err)
 	info, err := st.Info(ctx)
 	require.NoError(t, err)
-	return info.State.Consumers
+	return info.State
+}
+
+// consumers is how many consumers the NATS server holds on the events
+// stream: a node that follows the stream holds one.
+func consumers(t *testing.T, js jetstream.JetStream) int {
+	return streamState(t, js).Consumers
 }
 
 func waitConsumers(t *testing.T, js jetstream.JetStream, want int, why string) {

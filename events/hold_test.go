@@ -28,15 +28,7 @@ func TestStreamHoldsEventsWhileRecordsAreBehind(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(s.Collectors()...)
-	stored := func() uint64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		st, err := js.Stream(ctx, events.DefaultStreamName)
-		require.NoError(t, err)
-		info, err := st.Info(ctx)
-		require.NoError(t, err)
-		return info.State.LastSeq
-	}
+	stored := func() uint64 { return streamState(t, js).LastSeq }
 
 	for i := range 10 {
 		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i), Node: "n1"})
