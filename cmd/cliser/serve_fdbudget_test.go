@@ -139,6 +139,61 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
 }
 
+// TestBinaryWebhookDeliversAtTheDescriptorCeiling: under an open-files
+// limit of 1200, with the admin listener and the protocol connections at
+// their caps, the deliverer still dials its receiver (which closes every
+// connection, so each batch dials anew) and every event arrives, signed and
+// in order: the descriptor reserve covers the webhook's own socket.
+func TestBinaryWebhookDeliversAtTheDescriptorCeiling(t *testing.T) {
+	wrap := prlimitOrSkip(t)
+	rc := newHookReceiver(t, 0)
+	rc.srv.Config.SetKeepAlivesEnabled(false)
+	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw", "CLISER_WEBHOOK_SECRET=" + whSecret},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--keepalive-interval", "200ms", "--keepalive-timeout", "10s", "--handshake-timeout", "2m",
+		"--max-handshakes-per-ip", "0", "--webhook-url", rc.srv.URL+"/hook", "--webhook-linger", "20ms")
+
+	const healthy = 20
+	echoers := startEchoers(t, p.Addr, healthy, "healthy")
+	delivered := func(n int) func() bool {
+		return func() bool { _, _, evs := rc.snapshot(); return len(evs) >= n }
+	}
+	require.Eventually(t, delivered(healthy), 30*time.Second, 20*time.Millisecond, "the connects delivered")
+
+	idle := dialMany(t, p.AdminAddr, 1300, func(c net.Conn) error {
+		_, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+		return err
+	})
+	t.Cleanup(func() { closeAll(idle) })
+	var full atomic.Int64
+	extra := dialMany(t, p.Addr, 1000, func(c net.Conn) error {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if line == "190 server full\n" {
+			full.Add(1)
+		} else if err != nil || line != "110 password\n" {
+			return fmt.Errorf("first line %q: %v", line, err)
+		}
+		return nil
+	})
+	t.Cleanup(func() { closeAll(extra) })
+	require.Positive(t, full.Load(), "the protocol connections reached their ceiling")
+
+	// At the ceiling: the healthy clients leave, and their disconnects go
+	// out on new connections to the receiver.
+	for _, e := range echoers {
+		_ = e.c.Conn.Close()
+	}
+	require.Eventually(t, delivered(2*healthy), 60*time.Second, 20*time.Millisecond, "the disconnects delivered at the ceiling")
+	requests, bad, evs := rc.snapshot()
+	require.Zero(t, bad, "every request verified")
+	assert.GreaterOrEqual(t, requests, 2, "connects and disconnects went in separate requests, each on its own connection")
+	for i, e := range evs {
+		require.EqualValues(t, i+1, e.Seq, "every event once, in log order")
+	}
+	assert.NotContains(t, p.LogText(), "too many open files")
+}
+
 // A connect flood that reads nothing: 256 connectors open (and drop)
 // 15,000 connections as fast as the kernel completes them, under the limit
 // of 1200. With gnet's shared acceptor the loops fell a thousand accepts
