@@ -2,6 +2,7 @@ package identity
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"slices"
 	"time"
@@ -10,32 +11,34 @@ import (
 // credTable holds every credential in memory, compactly: a server holds
 // one per client it may ever see (tens of thousands), and a Credential
 // with its pointers, its time.Time, its own string and a map entry cost
-// ~300 B of heap apiece. Here one costs a 48-byte entry in one slab, its
-// client ID's bytes in one byte slice, and a 4-byte slot of an index
-// (open addressing, linear probing, at most 3/4 full); the rare
-// credential in a grace period keeps its previous digest in a side map.
-// None of the three big slices holds a pointer, so the GC never scans
-// them. Not safe for concurrent use: the Service's mu guards it.
+// ~300 B of heap apiece. Here one costs a record of 41 bytes and its
+// client ID's, one after another in one byte region, and a 4-byte slot
+// of an index (open addressing, linear probing, at most 3/4 full); the
+// rare credential in a grace period keeps its previous digest in a side
+// map. Both the records and the index are regions outside the Go heap
+// (region.go), sized exactly at a Load. Not safe for concurrent use: the
+// Service's mu guards it.
 type credTable struct {
 	seed    maphash.Seed
-	index   []uint32 // 0: empty; else entries' index + 1. Its length is a power of two.
-	entries []credEntry
-	free    []uint32 // entries of deleted credentials, reused first
-	names   []byte   // the client IDs, one after another
-	dead    int      // bytes of names no entry uses any more
-	n       int      // credentials held
+	index   []byte // 4-byte slots: 0 empty, else a record's offset + 1. Their count is a power of two.
+	recs    []byte // the records; cap is the region's size
+	idxMem  *region
+	recsMem *region
+	dead    int // bytes of recs that deleted credentials' records still take
+	n       int // credentials held
 	grace   map[string]graceEntry
 }
 
-// credEntry is one credential: its current digest, its creation time and
-// where its client ID is in names. nameLen 0 marks a free entry (a client
-// ID is 1 to protocol.MaxClientID = 64 bytes).
-type credEntry struct {
-	digest  [32]byte
-	created int64 // CreatedAt in Unix nanoseconds (UTC)
-	name    uint32
-	nameLen uint8
-}
+// A record: its client ID's length (the dead bit set once deleted), the
+// creation time in Unix nanoseconds (UTC), the current digest, and the
+// client ID (1 to protocol.MaxClientID = 64 bytes).
+const (
+	recLen     = 0
+	recCreated = 1
+	recDigest  = 9
+	recName    = 41
+	deadBit    = 0x80
+)
 
 // graceEntry is the previous digest of a rotated credential, valid until.
 type graceEntry struct {
@@ -43,66 +46,108 @@ type graceEntry struct {
 	until time.Time
 }
 
-// minIndex is the smallest index; it doubles whenever 3/4 full.
+// minIndex is the smallest index in slots; it doubles whenever 3/4 full.
 const minIndex = 16
 
-func newCredTable(n int) credTable {
+// slotsFor is the index size that holds n credentials at most 3/4 full.
+func slotsFor(n int) int {
 	size := minIndex
 	for size*3/4 < n {
 		size *= 2
 	}
-	return credTable{seed: maphash.MakeSeed(), index: make([]uint32, size),
-		entries: make([]credEntry, 0, n), grace: make(map[string]graceEntry)}
+	return size
+}
+
+// newCredTable holds nothing yet, with room for n credentials of
+// nameBytes bytes of client IDs in all.
+func newCredTable(n, nameBytes int) credTable {
+	t := credTable{seed: maphash.MakeSeed(), grace: make(map[string]graceEntry)}
+	t.idxMem = newRegion(slotsFor(n) * 4)
+	t.index = t.idxMem.b[:slotsFor(n)*4]
+	t.recsMem = newRegion(n*recName + nameBytes)
+	t.recs = t.recsMem.b[:0]
+	return t
 }
 
 // loadCredTable holds creds (a Load).
 func loadCredTable(creds []Credential) credTable {
-	t := newCredTable(len(creds))
 	size := 0
 	for i := range creds {
 		size += len(creds[i].CID)
 	}
-	t.names = make([]byte, 0, size)
+	t := newCredTable(len(creds), size)
 	for i := range creds {
 		t.put(&creds[i])
 	}
 	return t
 }
 
+// release gives the table's regions back; it must not be used after.
+func (t *credTable) release() {
+	t.idxMem.release()
+	t.recsMem.release()
+	t.index, t.recs, t.idxMem, t.recsMem = nil, nil, nil, nil
+}
+
 func (t *credTable) len() int { return t.n }
+
+// bytes is what the table's records and index take once written: the
+// RSS it costs (a region's pages past its records are never touched).
+func (t *credTable) bytes() int { return len(t.recs) + len(t.index) }
 
 // graced is how many credentials have a previous digest.
 func (t *credTable) graced() int { return len(t.grace) }
 
-func (t *credTable) nameOf(e *credEntry) []byte {
-	return t.names[e.name : e.name+uint32(e.nameLen)]
+func (t *credTable) slots() int { return len(t.index) / 4 }
+
+func (t *credTable) slot(i int) uint32 { return binary.LittleEndian.Uint32(t.index[i*4:]) }
+
+func (t *credTable) setSlot(i int, v uint32) { binary.LittleEndian.PutUint32(t.index[i*4:], v) }
+
+// nameOf is the client ID of the record at off.
+func (t *credTable) nameOf(off uint32) []byte {
+	n := uint32(t.recs[off+recLen] &^ deadBit)
+	return t.recs[off+recName : off+recName+n]
+}
+
+func (t *credTable) digestOf(off uint32) *[32]byte {
+	return (*[32]byte)(t.recs[off+recDigest : off+recName])
+}
+
+func (t *credTable) createdOf(off uint32) time.Time {
+	return time.Unix(0, int64(binary.LittleEndian.Uint64(t.recs[off+recCreated:]))).UTC()
+}
+
+// recSize is the size of the record at off.
+func (t *credTable) recSize(off uint32) int {
+	return recName + int(t.recs[off+recLen]&^deadBit)
 }
 
 func (t *credTable) home(cid []byte) int {
-	return int(maphash.Bytes(t.seed, cid) & uint64(len(t.index)-1))
+	return int(maphash.Bytes(t.seed, cid) & uint64(t.slots()-1))
 }
 
 // find is the index slot holding cid, or the empty slot where it would go
 // (found false).
 func (t *credTable) find(cid string) (slot int, found bool) {
-	mask := len(t.index) - 1
+	mask := t.slots() - 1
 	for i := int(maphash.String(t.seed, cid)) & mask; ; i = (i + 1) & mask {
-		v := t.index[i]
+		v := t.slot(i)
 		if v == 0 {
 			return i, false
 		}
-		if string(t.nameOf(&t.entries[v-1])) == cid {
+		if string(t.nameOf(v-1)) == cid {
 			return i, true
 		}
 	}
 }
 
-// entry is cid's entry, or nil.
-func (t *credTable) entry(cid string) *credEntry {
+// record is the offset of cid's record.
+func (t *credTable) record(cid string) (uint32, bool) {
 	if slot, ok := t.find(cid); ok {
-		return &t.entries[t.index[slot]-1]
+		return t.slot(slot) - 1, true
 	}
-	return nil
+	return 0, false
 }
 
 // put holds c, replacing cid's credential if it had one.
@@ -112,45 +157,62 @@ func (t *credTable) put(c *Credential) {
 	} else {
 		delete(t.grace, c.CID)
 	}
-	if e := t.entry(c.CID); e != nil {
-		e.digest, e.created = c.Digest, c.CreatedAt.UnixNano()
-		return
+	off, ok := t.record(c.CID)
+	if !ok {
+		if (t.n+1)*4 > t.slots()*3 {
+			t.grow()
+		}
+		off = t.appendRecord(c.CID)
+		slot, _ := t.find(c.CID)
+		t.setSlot(slot, off+1)
+		t.n++
 	}
-	if (t.n+1)*4 > len(t.index)*3 {
-		t.grow()
-	}
-	e := credEntry{digest: c.Digest, created: c.CreatedAt.UnixNano(), name: uint32(len(t.names)), nameLen: uint8(len(c.CID))}
-	t.names = append(t.names, c.CID...)
-	slot, _ := t.find(c.CID)
-	t.index[slot] = t.alloc(e) + 1
-	t.n++
+	binary.LittleEndian.PutUint64(t.recs[off+recCreated:], uint64(c.CreatedAt.UnixNano()))
+	*t.digestOf(off) = c.Digest
 }
 
-func (t *credTable) alloc(e credEntry) uint32 {
-	if n := len(t.free); n > 0 {
-		i := t.free[n-1]
-		t.free = t.free[:n-1]
-		t.entries[i] = e
-		return i
+// appendRecord adds cid's record, its time and digest zero, and is its
+// offset. A full region is replaced by one twice its size: the pages
+// past the records are not touched, so they cost no RSS until used.
+func (t *credTable) appendRecord(cid string) uint32 {
+	off := len(t.recs)
+	need := off + recName + len(cid)
+	if need > cap(t.recs) {
+		t.moveRecords(max(2*cap(t.recs), need))
 	}
-	t.entries = append(t.entries, e)
-	return uint32(len(t.entries) - 1)
+	t.recs = t.recs[:need]
+	t.recs[off+recLen] = byte(len(cid))
+	copy(t.recs[off+recName:], cid)
+	return uint32(off)
 }
 
-// grow doubles the index and places every entry again.
-func (t *credTable) grow() {
-	t.index = make([]uint32, len(t.index)*2)
-	mask := len(t.index) - 1
-	for i := range t.entries {
-		e := &t.entries[i]
-		if e.nameLen == 0 {
+// moveRecords copies the records into a new region of size bytes.
+func (t *credTable) moveRecords(size int) {
+	m := newRegion(size)
+	recs := m.b[:len(t.recs)]
+	copy(recs, t.recs)
+	t.recsMem.release()
+	t.recs, t.recsMem = recs, m
+}
+
+// grow doubles the index.
+func (t *credTable) grow() { t.reindex(t.slots() * 2) }
+
+// reindex places every live record again in a new index of slots slots.
+func (t *credTable) reindex(slots int) {
+	m := newRegion(slots * 4)
+	t.idxMem.release()
+	t.idxMem, t.index = m, m.b[:slots*4]
+	mask := slots - 1
+	for off := 0; off < len(t.recs); off += t.recSize(uint32(off)) {
+		if t.recs[off+recLen]&deadBit != 0 {
 			continue
 		}
-		j := t.home(t.nameOf(e))
-		for t.index[j] != 0 {
+		j := t.home(t.nameOf(uint32(off)))
+		for t.slot(j) != 0 {
 			j = (j + 1) & mask
 		}
-		t.index[j] = uint32(i) + 1
+		t.setSlot(j, uint32(off)+1)
 	}
 }
 
@@ -160,15 +222,15 @@ func (t *credTable) delete(cid string) bool {
 	if !ok {
 		return false
 	}
-	i := t.index[slot] - 1
-	t.dead += int(t.entries[i].nameLen)
-	t.entries[i] = credEntry{} // no digest outlives its credential
-	t.free = append(t.free, i)
+	off := t.slot(slot) - 1
+	t.dead += t.recSize(off)
+	*t.digestOf(off) = [32]byte{} // no digest outlives its credential
+	t.recs[off+recLen] |= deadBit
 	t.n--
 	delete(t.grace, cid)
 	t.unslot(slot)
-	if t.dead > 4096 && t.dead > len(t.names)/2 {
-		t.compactNames()
+	if t.dead > 4096 && t.dead > len(t.recs)/2 {
+		t.compact()
 	}
 	return true
 }
@@ -177,46 +239,46 @@ func (t *credTable) delete(cid string) bool {
 // could not sit where they wanted (linear probing's deletion without
 // tombstones): each entry stays reachable from its home slot.
 func (t *credTable) unslot(hole int) {
-	mask := len(t.index) - 1
-	for j := (hole + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
-		home := t.home(t.nameOf(&t.entries[t.index[j]-1]))
+	mask := t.slots() - 1
+	for j := (hole + 1) & mask; t.slot(j) != 0; j = (j + 1) & mask {
+		home := t.home(t.nameOf(t.slot(j) - 1))
 		// The entry at j may move to hole unless its home lies
 		// cyclically within (hole, j].
 		if (hole < j && hole < home && home <= j) || (hole > j && (home > hole || home <= j)) {
 			continue
 		}
-		t.index[hole] = t.index[j]
+		t.setSlot(hole, t.slot(j))
 		hole = j
 	}
-	t.index[hole] = 0
+	t.setSlot(hole, 0)
 }
 
-// compactNames copies the client IDs still held into a new names.
-func (t *credTable) compactNames() {
-	names := make([]byte, 0, len(t.names)-t.dead)
-	for i := range t.entries {
-		e := &t.entries[i]
-		if e.nameLen == 0 {
-			continue
+// compact copies the live records into a region of their size, and
+// indexes them again (their offsets moved).
+func (t *credTable) compact() {
+	m := newRegion(len(t.recs) - t.dead)
+	recs := m.b[:0]
+	for off := 0; off < len(t.recs); off += t.recSize(uint32(off)) {
+		if t.recs[off+recLen]&deadBit == 0 {
+			recs = append(recs, t.recs[off:off+t.recSize(uint32(off))]...)
 		}
-		at := uint32(len(names))
-		names = append(names, t.nameOf(e)...)
-		e.name = at
 	}
-	t.names, t.dead = names, 0
+	t.recsMem.release()
+	t.recs, t.recsMem, t.dead = recs, m, 0
+	t.reindex(t.slots())
 }
 
 // get is cid's credential (a copy).
 func (t *credTable) get(cid string) (Credential, bool) {
-	e := t.entry(cid)
-	if e == nil {
+	off, ok := t.record(cid)
+	if !ok {
 		return Credential{}, false
 	}
-	return t.credential(cid, e), true
+	return t.credential(cid, off), true
 }
 
-func (t *credTable) credential(cid string, e *credEntry) Credential {
-	c := Credential{CID: cid, Digest: e.digest, CreatedAt: time.Unix(0, e.created).UTC()}
+func (t *credTable) credential(cid string, off uint32) Credential {
+	c := Credential{CID: cid, Digest: *t.digestOf(off), CreatedAt: t.createdOf(off)}
 	if g, ok := t.grace[cid]; ok {
 		prev, until := g.prev, g.until
 		c.Previous, c.PreviousValidUntil = &prev, &until
@@ -228,11 +290,11 @@ func (t *credTable) credential(cid string, e *credEntry) Credential {
 // grace runs, its previous one; present is false when cid has no
 // credential. Every digest cid has is compared, in constant time.
 func (t *credTable) matches(cid string, secret *[32]byte, now time.Time) (ok, present bool) {
-	e := t.entry(cid)
-	if e == nil {
+	off, found := t.record(cid)
+	if !found {
 		return false, false
 	}
-	ok = secret != nil && equal(&e.digest, secret)
+	ok = secret != nil && equal(t.digestOf(off), secret)
 	if len(t.grace) == 0 || secret == nil {
 		return ok, true
 	}
@@ -243,25 +305,31 @@ func (t *credTable) matches(cid string, secret *[32]byte, now time.Time) (ok, pr
 	return ok, true
 }
 
+// live calls f with the offset of every live record, in storage order.
+func (t *credTable) live(f func(off uint32)) {
+	for off := 0; off < len(t.recs); off += t.recSize(uint32(off)) {
+		if t.recs[off+recLen]&deadBit == 0 {
+			f(uint32(off))
+		}
+	}
+}
+
 // page is up to limit credentials whose client IDs sort after after, in
 // client-ID order, and whether more follow.
 func (t *credTable) page(after string, limit int) ([]Credential, bool) {
 	var at []uint32
-	for i := range t.entries {
-		if e := &t.entries[i]; e.nameLen != 0 && string(t.nameOf(e)) > after {
-			at = append(at, uint32(i))
+	t.live(func(off uint32) {
+		if string(t.nameOf(off)) > after {
+			at = append(at, off)
 		}
-	}
-	slices.SortFunc(at, func(a, b uint32) int {
-		return bytes.Compare(t.nameOf(&t.entries[a]), t.nameOf(&t.entries[b]))
 	})
+	slices.SortFunc(at, func(a, b uint32) int { return bytes.Compare(t.nameOf(a), t.nameOf(b)) })
 	limit = max(limit, 0)
 	more := len(at) > limit
 	at = at[:min(len(at), limit)]
 	out := make([]Credential, len(at))
-	for k, i := range at {
-		e := &t.entries[i]
-		out[k] = t.credential(string(t.nameOf(e)), e)
+	for k, off := range at {
+		out[k] = t.credential(string(t.nameOf(off)), off)
 	}
 	return out, more
 }
@@ -283,10 +351,6 @@ func (t *credTable) endGrace(cid string) { delete(t.grace, cid) }
 // cids is every client ID held.
 func (t *credTable) cids() []string {
 	out := make([]string, 0, t.n)
-	for i := range t.entries {
-		if e := &t.entries[i]; e.nameLen != 0 {
-			out = append(out, string(t.nameOf(e)))
-		}
-	}
+	t.live(func(off uint32) { out = append(out, string(t.nameOf(off))) })
 	return out
 }

@@ -57,7 +57,7 @@ func New(opts ...Option) *Service {
 	}
 	s := &Service{
 		opts:  o,
-		creds: newCredTable(0),
+		creds: newCredTable(0, 0),
 		bans:  make(map[BanKey]*Ban),
 		flaps: make(map[string]flapCount),
 
@@ -118,7 +118,9 @@ func (s *Service) RequireCredentials() bool { return s.opts.require }
 func (s *Service) replace(creds []Credential, bans []Ban) {
 	now := time.Now()
 	s.mu.Lock()
+	old := s.creds
 	s.creds = loadCredTable(creds)
+	old.release()
 	s.recountCredsLocked()
 	s.bans = make(map[BanKey]*Ban, len(bans))
 	var expired []BanKey

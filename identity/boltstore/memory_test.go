@@ -119,7 +119,9 @@ func TestCredentialMemory(t *testing.T) {
 	// Before the compact table, the give-back and dropResident (session 6):
 	// heap 156 B, anonymous RSS 291-313 B, file pages ~405 B: ~700 B. With
 	// them: 66 B, ~97 B and ~23 B (the executable's pages the load ran).
-	require.LessOrEqual(t, heap, 80.0, "live heap per credential")
+	// With the table outside the Go heap (session 7): ~1 B of heap, the
+	// table's ~58 B in anonymous RSS beside the load's leftovers.
+	require.LessOrEqual(t, heap, 8.0, "live heap per credential: the table is not on the heap")
 	if raceOn {
 		return
 	}
