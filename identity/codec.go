@@ -50,6 +50,15 @@ func EncodeCredential(c Credential) ([]byte, error) {
 // version, bad digest, a client ID the protocol refuses) wraps ErrBadValue.
 // Goroutine-safe.
 func DecodeCredential(raw []byte) (Credential, error) {
+	var c Credential
+	if decodeCurrent(raw, &c) {
+		return c, nil
+	}
+	return decodeCredentialJSON(raw)
+}
+
+// decodeCredentialJSON reads any form EncodeCredential wrote.
+func decodeCredentialJSON(raw []byte) (Credential, error) {
 	var sc storedCredential
 	if err := unmarshal(raw, &sc, &sc.V); err != nil {
 		return Credential{}, err

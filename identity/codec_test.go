@@ -59,3 +59,21 @@ func FuzzIdentityValues(f *testing.F) {
 		}
 	})
 }
+
+// A credential without a grace period, as every Load reads tens of
+// thousands of them, decodes allocating its client ID's string only.
+func TestDecodeCredentialAllocatesItsClientIDOnly(t *testing.T) {
+	c := Credential{CID: "bench-12345", Digest: Digest([]byte("s")), CreatedAt: time.Date(2026, 11, 30, 7, 0, 0, 1, time.UTC)}
+	raw, err := EncodeCredential(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Credential
+	if !decodeCurrent(raw, &got) || got.CID != c.CID || got.Digest != c.Digest || !got.CreatedAt.Equal(c.CreatedAt) {
+		t.Fatalf("the fast path did not read %s: %+v", raw, got)
+	}
+	allocs := testing.AllocsPerRun(100, func() { got, err = DecodeCredential(raw) })
+	if err != nil || allocs > 1 {
+		t.Fatalf("DecodeCredential: %v allocations (want 1), %v", allocs, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseBan feeds arbitrary kinds, values and durations to the ban
@@ -59,6 +60,48 @@ func FuzzParseBan(f *testing.F) {
 			if strings.ContainsAny(v, " /\n") {
 				t.Fatalf("cid %q holds a separator", v)
 			}
+		}
+	})
+}
+
+// FuzzDecodeCurrent holds the stored credential's fast path to
+// encoding/json's reading: whatever it accepts, the JSON decoder reads as
+// the same credential. Seeded with what EncodeCredential writes, and with
+// near misses (escapes, a short digest, another zone, a grace period).
+func FuzzDecodeCurrent(f *testing.F) {
+	at := time.Date(2026, 11, 30, 7, 0, 0, 123456789, time.UTC)
+	for _, c := range []Credential{
+		{CID: "bench-19999", Digest: Digest([]byte("s")), CreatedAt: at},
+		{CID: "a@b:c.d_e-f", Digest: [32]byte{0xff}, CreatedAt: time.Unix(0, 0).UTC()},
+		{CID: strings.Repeat("x", 64), CreatedAt: at},
+	} {
+		raw, err := EncodeCredential(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	for _, s := range []string{
+		`{"v":1,"cid":"pos\u002d1","digest":"0101010101010101010101010101010101010101010101010101010101010101","created_at":"2026-11-30T07:00:00Z"}`,
+		`{"v":1,"cid":"pos-1","digest":"0101","created_at":"2026-11-30T07:00:00Z"}`,
+		`{"v":1,"cid":"pos-1","digest":"0101010101010101010101010101010101010101010101010101010101010101","created_at":"2026-11-30T07:00:00+02:00"}`,
+		`{"v":1,"cid":"pos-1","digest":"0101010101010101010101010101010101010101010101010101010101010101","created_at":"2026-11-30T07:00:00Z","previous":"02"}`,
+		`{"v":2,"cid":"pos-1","digest":"0101010101010101010101010101010101010101010101010101010101010101","created_at":"2026-11-30T07:00:00Z"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var fast Credential
+		if !decodeCurrent(raw, &fast) {
+			return
+		}
+		slow, err := decodeCredentialJSON(raw)
+		if err != nil {
+			t.Fatalf("%q: the fast path read %+v, encoding/json refused: %v", raw, fast, err)
+		}
+		if fast.CID != slow.CID || fast.Digest != slow.Digest || !fast.CreatedAt.Equal(slow.CreatedAt) ||
+			fast.CreatedAt.Location().String() != slow.CreatedAt.Location().String() || slow.Previous != nil || slow.PreviousValidUntil != nil {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", raw, fast, slow)
 		}
 	})
 }

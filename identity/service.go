@@ -73,12 +73,11 @@ func New(opts ...Option) *Service {
 // once, before the reactor accepts clients.
 func (s *Service) Start(ctx context.Context) error {
 	if st := s.opts.store; st != nil {
-		creds, bans, err := st.Load(ctx)
+		n, err := s.load(ctx, st)
 		if err != nil {
 			return err
 		}
-		s.replace(creds, bans)
-		giveBack(len(creds))
+		giveBack(n)
 	}
 	s.ready.Store(true)
 	s.wq.setOpen(true)
@@ -113,13 +112,43 @@ func (s *Service) Ready() bool { return s.ready.Load() }
 // refused.
 func (s *Service) RequireCredentials() bool { return s.opts.require }
 
+// load holds everything st has, one credential at a time when st can;
+// it is how many credentials.
+func (s *Service) load(ctx context.Context, st Store) (int, error) {
+	el, ok := st.(EachLoader)
+	if !ok {
+		creds, bans, err := st.Load(ctx)
+		if err != nil {
+			return 0, err
+		}
+		s.replace(creds, bans)
+		return len(creds), nil
+	}
+	t := newCredTable(0, 0)
+	bans, err := el.LoadEach(ctx, func(c Credential) error {
+		t.put(&c)
+		return nil
+	})
+	if err != nil {
+		t.release()
+		return 0, err
+	}
+	s.replaceTable(t, bans)
+	return t.len(), nil
+}
+
 // replace sets the whole state from a Load; expired bans are dropped (and
 // deleted from the store behind).
 func (s *Service) replace(creds []Credential, bans []Ban) {
+	s.replaceTable(loadCredTable(creds), bans)
+}
+
+// replaceTable sets the whole state: creds, and bans less the expired.
+func (s *Service) replaceTable(creds credTable, bans []Ban) {
 	now := time.Now()
 	s.mu.Lock()
 	old := s.creds
-	s.creds = loadCredTable(creds)
+	s.creds = creds
 	old.release()
 	s.recountCredsLocked()
 	s.bans = make(map[BanKey]*Ban, len(bans))

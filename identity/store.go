@@ -50,3 +50,14 @@ type Store interface {
 	Watch(ctx context.Context, apply func(Change)) error
 	Close() error
 }
+
+// EachLoader is a Store that can hand its credentials over one at a time,
+// so that a Load of tens of thousands never holds them all as Credentials
+// at once (the garbage would run the GC over megabytes whose pages and
+// metadata the runtime keeps). Service.Start uses it when the Store has
+// it. Safe for concurrent use.
+type EachLoader interface {
+	// LoadEach calls cred for every credential and returns every ban, in
+	// one consistent read; it stops at cred's first error and returns it.
+	LoadEach(ctx context.Context, cred func(Credential) error) ([]Ban, error)
+}

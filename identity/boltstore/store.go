@@ -47,7 +47,10 @@ type Store struct {
 	db *bolt.DB
 }
 
-var _ identity.Store = (*Store)(nil)
+var (
+	_ identity.Store      = (*Store)(nil)
+	_ identity.EachLoader = (*Store)(nil)
+)
 
 // Open creates dir when needed (mode 0700) and opens or creates
 // <dir>/identity.db (mode 0600: it holds digests and client addresses).
@@ -78,12 +81,22 @@ func Open(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// Load returns every credential and ban in one read transaction, and then
-// lets go of the file's pages it read (dropResident). It fails
-// on the first entry that does not decode (wrapping ErrCorrupt and naming
-// the key) rather than start a server that silently lost a ban.
-func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, error) {
+// Load returns every credential and ban in one read transaction (LoadEach).
+func (s *Store) Load(ctx context.Context) ([]identity.Credential, []identity.Ban, error) {
 	var creds []identity.Credential
+	bans, err := s.LoadEach(ctx, func(c identity.Credential) error {
+		creds = append(creds, c)
+		return nil
+	})
+	return creds, bans, err
+}
+
+// LoadEach hands cred every credential and returns every ban, in one read
+// transaction, and then lets go of the file's pages it read
+// (dropResident). It fails on the first entry that does not decode
+// (wrapping ErrCorrupt and naming the key) rather than start a server
+// that silently lost a ban.
+func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error) ([]identity.Ban, error) {
 	var bans []identity.Ban
 	err := s.db.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(credBucket).ForEach(func(k, v []byte) error {
@@ -91,8 +104,7 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 			if err != nil {
 				return fmt.Errorf("%w: credential %q: %v", ErrCorrupt, k, err)
 			}
-			creds = append(creds, c)
-			return nil
+			return cred(c)
 		})
 		if err != nil {
 			return err
@@ -108,7 +120,7 @@ func (s *Store) Load(context.Context) ([]identity.Credential, []identity.Ban, er
 		dropResident(tx)
 		return err
 	})
-	return creds, bans, err
+	return bans, err
 }
 
 // PutCredential stores c under its client ID, fsynced on return.
