@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
 )
 
@@ -44,4 +45,27 @@ func TestPerClientAuthCheckRefusesASharedPasswordServer(t *testing.T) {
 	err = checkPerClientAuth(runCtx(t), srv.(*cliserEvents).cliserProc, o)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "holds 0 credentials, want 10")
+}
+
+// cliser+events, the reference of the credentials' memory, starts as
+// cliser+identity+events does: one /metrics scrape and one refused
+// handshake before its start RSS is read, so that the two start RSSes
+// differ by the credentials alone.
+func TestCliserEventsStartsAsTheCredentialsVariantDoes(t *testing.T) {
+	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
+		CliserBin: testkit.Binary(t), WorkDir: t.TempDir()}
+	srv, err := startServer(runCtx(t), KindCliserEvents, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopServer(srv) })
+	pg, err := scrapeProm(runCtx(t), srv.(*cliserEvents).admin.Base()+"/metrics")
+	require.NoError(t, err)
+	refusals := 0.0
+	for _, m := range pg[admin.MetricHandshakes].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "result" && l.GetValue() == "auth failed" {
+				refusals += m.GetCounter().GetValue()
+			}
+		}
+	}
+	assert.Equal(t, 1.0, refusals, "the refused handshake of the start")
 }

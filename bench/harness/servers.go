@@ -113,7 +113,7 @@ func startServer(ctx context.Context, kind string, o ServerOptions) (server, err
 		o.Args = append(o.Args, eventsOff...)
 		return startCliser(ctx, o)
 	case KindCliserEvents:
-		return startCliserEvents(ctx, o)
+		return startCliserEventsRef(ctx, o)
 	case KindCliserTrust:
 		return startCliserTrust(ctx, o)
 	case KindBaseline:
