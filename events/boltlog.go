@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,7 +101,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
-	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(), done: make(chan struct{}),
+	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}),
 		blockMax: blockMax(db.Info().PageSize)}
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	if err := l.load(); err != nil {
@@ -298,25 +298,42 @@ func (l *Log) ReadCID(ctx context.Context, cid string, after uint64, limit int) 
 	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
 		return nil, &GoneError{Oldest: oldest}
 	}
-	return l.get(ctx, l.idx.after(cid, after, limit))
+	seqs, _ := l.idx.chain(cid, 0, after, math.MaxInt)
+	slices.Reverse(seqs)
+	return l.get(ctx, cid, seqs, limit)
 }
 
-// LatestCID returns up to limit events of cid, newest first, from the index.
+// LatestCID returns up to limit events of cid, newest first, from the
+// index: a chunk of its slot's chain at a time, until limit are cid's.
 func (l *Log) LatestCID(ctx context.Context, cid string, limit int) ([]Event, error) {
-	return l.get(ctx, l.idx.latest(cid, limit))
+	var out []Event
+	for from := uint64(0); len(out) < limit; {
+		seqs, next := l.idx.chain(cid, from, 0, limit-len(out))
+		evs, err := l.get(ctx, cid, seqs, limit-len(out))
+		out = append(out, evs...)
+		if err != nil || next == 0 {
+			return out, err
+		}
+		from = next
+	}
+	return out, nil
 }
 
-// get reads the events of seqs, in that order; one deleted meanwhile by
-// the retention is left out.
-func (l *Log) get(ctx context.Context, seqs []uint64) ([]Event, error) {
+// get reads the events of seqs, in that order, that are cid's (the index
+// gives other clients' too), up to limit; one deleted meanwhile by the
+// retention is left out.
+func (l *Log) get(ctx context.Context, cid string, seqs []uint64, limit int) ([]Event, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
 	newest, oldest := l.n.newest.Load(), l.oldest.Load() // see scan
-	out := make([]Event, 0, len(seqs))
+	var out []Event
 	err := l.db.View(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		for _, seq := range seqs {
+			if len(out) == limit {
+				break
+			}
 			if seq > newest || seq < oldest {
 				continue
 			}
@@ -324,7 +341,7 @@ func (l *Log) get(ctx context.Context, seqs []uint64) ([]Event, error) {
 			var derr error
 			if _, err := blockEach(k, v, seq, seq, func(seq uint64, js []byte) bool {
 				var ev Event
-				if ev, derr = decodeEvent(seq, js); derr == nil {
+				if ev, derr = decodeEvent(seq, js); derr == nil && ev.CID == cid {
 					out = append(out, ev)
 				}
 				return false
@@ -496,20 +513,8 @@ func (l *Log) trim() {
 			return
 		}
 		upTo := min(target, oldest+writeChunk) // the new oldest
-		cids := make(map[string]struct{})
 		err := l.db.Update(func(tx *bolt.Tx) error {
 			evs := tx.Bucket(bucketEvents)
-			err := forEachFrom(evs, oldest, func(seq uint64, js []byte) bool {
-				if seq >= upTo {
-					return false
-				}
-				cids[cidOf(js)] = struct{}{}
-				return true
-			})
-			var gone *GoneError
-			if err != nil && !errors.As(err, &gone) {
-				return err
-			}
 			c := evs.Cursor()
 			for k, v := c.First(); k != nil && len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
 				if err := c.Delete(); err != nil {
@@ -525,7 +530,7 @@ func (l *Log) trim() {
 			return
 		}
 		l.oldest.Store(upTo)
-		l.idx.drop(upTo, cids)
+		l.idx.drop(upTo)
 	}
 }
 

@@ -3,8 +3,8 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"math"
-	"slices"
 	"sync"
 )
 
@@ -15,21 +15,36 @@ import (
 // In memory and not a bucket of the file: an on-disk index by client ID is
 // a random insert per event into a B+tree (19,000 clients reconnecting
 // touch 19,000 places of it), which measured as four tenths of the
-// writer's CPU and a third of the file. It is a chain per client: the
-// client's newest seq in a map, and for every retained event the distance
-// back to the same client's event before it (4 bytes, in seq order, so
-// the seq itself is not stored). That is 4 bytes per retained event (4 MB
-// at the default 1,000,000) and one map entry per client in the log; a
-// slice of seqs per client was 8 bytes an event and a slice header and
-// allocation per client, about 80 bytes a client.
+// writer's CPU and a third of the file. It is a chain per slot: clients
+// are hashed into a fixed table of slots, each holding its newest seq, and
+// for every retained event the distance back to the previous event of the
+// same slot (4 bytes, in seq order, so the seq itself is not stored).
+// Clients that share a slot share a chain, so a walk yields candidates
+// that the reader filters by cid. That is 4 bytes per retained event (4
+// MB at the default 1,000,000) and the table (512 KB): nothing per client.
+// A map from cid to its newest seq was a map entry and the key's string a
+// client (~40–75 B, and half as much again in GC headroom), what a fleet's
+// RSS per idle client showed with the log on.
 type cidIndex struct {
 	mu   sync.RWMutex
-	head map[string]uint64 // each client's newest seq
-	base uint64            // the seq of back[0]
-	back []uint32          // seq base+i: how far back the same client's previous event is; 0 for none
+	seed maphash.Seed
+	head []uint64 // each slot's newest seq; 0 for none
+	base uint64   // the seq of back[0]
+	back []uint32 // seq base+i: how far back the same slot's previous event is; 0 for none
 }
 
-func newCIDIndex() *cidIndex { return &cidIndex{head: make(map[string]uint64)} }
+// indexSlots is the table's size: 512 KB of seqs. At 19,000 clients a
+// quarter share their slot with another (their walks read its events
+// too); at 100,000 a slot holds ~1.5 clients.
+const indexSlots = 1 << 16
+
+func newCIDIndex(slots int) *cidIndex {
+	return &cidIndex{seed: maphash.MakeSeed(), head: make([]uint64, max(slots, 1))}
+}
+
+func (x *cidIndex) slot(cid string) *uint64 {
+	return &x.head[maphash.String(x.seed, cid)%uint64(len(x.head))]
+}
 
 // add indexes seq, of cid ("" for an event of no client). Seqs come in
 // order; a gap (seqs that never were, none in a log we wrote) is filled.
@@ -47,24 +62,20 @@ func (x *cidIndex) add(cid string, seq uint64) {
 	}
 	var d uint32
 	if cid != "" {
-		if h, ok := x.head[cid]; ok && h >= x.base && seq-h <= math.MaxUint32 {
-			d = uint32(seq - h)
+		h := x.slot(cid)
+		if *h != 0 && *h >= x.base && seq-*h <= math.MaxUint32 {
+			d = uint32(seq - *h)
 		}
-		x.head[cid] = seq
+		*h = seq
 	}
 	x.back = append(x.back, d)
 }
 
-// drop forgets the events before oldest; cids are the clients of the
-// forgotten events (those whose newest event it was leave the map).
-func (x *cidIndex) drop(oldest uint64, cids map[string]struct{}) {
+// drop forgets the events before oldest. A slot whose newest event is
+// older is seen as empty by walks and by add.
+func (x *cidIndex) drop(oldest uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for cid := range cids {
-		if h, ok := x.head[cid]; ok && h < oldest {
-			delete(x.head, cid)
-		}
-	}
 	if oldest <= x.base {
 		return
 	}
@@ -79,47 +90,29 @@ func (x *cidIndex) drop(oldest uint64, cids map[string]struct{}) {
 	}
 }
 
-// walk calls f with cid's seqs, newest first, until f returns false or
-// the chain reaches the oldest event indexed. x.mu must be held.
-func (x *cidIndex) walkLocked(cid string, f func(seq uint64) bool) {
-	seq, ok := x.head[cid]
-	for ok && seq >= x.base && seq < x.base+uint64(len(x.back)) && f(seq) {
-		d := x.back[seq-x.base]
-		ok = d != 0 && uint64(d) <= seq
-		seq -= uint64(d)
-	}
-}
-
-// after is up to limit of cid's seqs greater than after, oldest first. It
-// walks the client's events after `after`, not the log's.
-func (x *cidIndex) after(cid string, after uint64, limit int) []uint64 {
-	x.mu.RLock()
-	var out []uint64
-	x.walkLocked(cid, func(seq uint64) bool {
-		if seq <= after {
-			return false
-		}
-		out = append(out, seq)
-		return true
-	})
-	x.mu.RUnlock()
-	slices.Reverse(out)
-	return out[:min(len(out), limit)]
-}
-
-// latest is cid's newest limit seqs, newest first.
-func (x *cidIndex) latest(cid string, limit int) []uint64 {
+// chain is up to n seqs of cid's slot, newest first, from `from` (its
+// newest when from is 0) down to the first at or below floor, and the seq
+// the walk goes on with (0 at the chain's end). The seqs are candidates:
+// other clients of the slot are among them, for the reader to filter.
+func (x *cidIndex) chain(cid string, from, floor uint64, n int) (seqs []uint64, next uint64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	var out []uint64
-	x.walkLocked(cid, func(seq uint64) bool {
-		if len(out) == limit {
-			return false
+	seq := from
+	if seq == 0 {
+		seq = *x.slot(cid)
+	}
+	for seq > floor && seq >= x.base && seq < x.base+uint64(len(x.back)) {
+		if len(seqs) == n {
+			return seqs, seq
 		}
-		out = append(out, seq)
-		return true
-	})
-	return out
+		seqs = append(seqs, seq)
+		d := uint64(x.back[seq-x.base])
+		if d == 0 || d > seq {
+			break
+		}
+		seq -= d
+	}
+	return seqs, 0
 }
 
 // cidOf reads the cid field of a stored event without decoding the rest:

@@ -14,6 +14,7 @@ type options struct {
 	queueLimit int
 	log        *zap.Logger
 	now        func() time.Time
+	indexSlots int // the index's table (tests make clients share slots)
 }
 
 // Defaults, as EVENTS.md and docs/events.md give them.
@@ -31,6 +32,7 @@ func defaultOptions() options {
 		queueLimit: DefaultQueueLimit,
 		log:        zap.NewNop(),
 		now:        func() time.Time { return time.Now().UTC() },
+		indexSlots: indexSlots,
 	}
 }
 
