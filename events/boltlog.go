@@ -78,6 +78,7 @@ type Log struct {
 	blocks     [][]Event // the writer's: what it took from the queue
 	blockMax   int       // see blockMax
 	recent     recent    // the newest events' JSON, for ReadRaw
+	mapped     mapped    // the file's pages read through the map, let go of in time
 }
 
 var (
@@ -237,6 +238,7 @@ func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint
 	if after >= newest {
 		return nil
 	}
+	defer l.readMapped() // a reader far behind reads the whole file through the map
 	return l.db.View(func(tx *bolt.Tx) error {
 		var ferr error
 		err := forEachFrom(tx.Bucket(bucketEvents), after+1, func(seq uint64, js []byte) bool {
@@ -255,6 +257,17 @@ func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint
 		}
 		return ctx.Err()
 	})
+}
+
+// readMapped marks the map read by a reader and wakes the idle writer,
+// which lets go of the pages in time (see mapped).
+func (l *Log) readMapped() {
+	if !l.mapped.dirty.Swap(true) {
+		select {
+		case l.q.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // ReadRaw is Read without decoding: each event's stored JSON, copied into
@@ -396,12 +409,18 @@ func (l *Log) run() {
 			backoff = 100 * time.Millisecond
 			committed = time.Now()
 			l.trim()
+			l.mapped.touched()
+			l.mapped.releaseDue(l.db)
 			continue // more may have come meanwhile
 		}
 		if l.q.isClosed() {
 			return
 		}
-		<-l.q.wake
+		select {
+		case <-l.q.wake:
+		case <-l.mapped.due():
+			l.mapped.releaseDue(l.db)
+		}
 	}
 }
 
