@@ -37,6 +37,10 @@ type ClusterSettings struct {
 	// Load is the per-process shape (PerWorker, SourceIPs, Concurrency,
 	// KeepAlive...); its Stages are not used.
 	Load Settings `json:"load"`
+	// CPUProfile, when set, is where the harness process's CPU profile
+	// from the ramp's start until every node settled goes: the embedded
+	// nats-server's work (the nodes are processes of their own).
+	CPUProfile string `json:"-"`
 }
 
 // DefaultCluster is the quick run: 3 nodes × 3000 clients.
@@ -172,6 +176,11 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 		}
 	}()
 
+	stopProfile, err := startCPUProfile(s.CPUProfile)
+	if err != nil {
+		return res, err
+	}
+	defer stopProfile()
 	if err := clusterRamp(ctx, s, fleets, res); err != nil {
 		return res, err
 	}
@@ -186,6 +195,7 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 		res.Problems = append(res.Problems, err.Error())
 	}
 	say("every node's mirror shows %d connected %v after the ramp", res.Handshakes, settle.Round(time.Millisecond))
+	stopProfile()
 
 	m := &sampler{s: s, nodes: nodes, password: s.Load.Password}
 	vis, local, lost := m.visibility(ctx)

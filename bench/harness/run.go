@@ -662,19 +662,13 @@ func (r *runner) startProfile(name string) func() {
 		return func() {}
 	}
 	path := r.env.ProfilePrefix + "-" + name + ".pprof"
-	f, err := os.Create(path)
+	stop, err := startCPUProfile(path)
 	if err != nil {
 		r.problem("profile: %v", err)
 		return func() {}
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		r.problem("profile: %v", err)
-		return func() {}
-	}
 	return func() {
-		pprof.StopCPUProfile()
-		_ = f.Close()
+		stop()
 		r.res.Profiles = append(r.res.Profiles, path)
 	}
 }

@@ -39,6 +39,7 @@ func cluster(ctx context.Context, args []string) error {
 	fs.DurationVar(&s.Poll, "poll", s.Poll, "how often each node's API is asked during a visibility sample")
 	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "clients per load process")
 	fs.IntVar(&s.Load.Concurrency, "concurrency", s.Load.Concurrency, "handshakes in flight per load process")
+	fs.StringVar(&s.CPUProfile, "cpuprofile", "", "write this process's CPU profile (the embedded nats-server's work) from the ramp's start until every node settled to this file")
 	var out reportFlags
 	out.register(fs, "run the load in this process instead of load processes (small runs only)")
 	if err := fs.Parse(args); err != nil {
