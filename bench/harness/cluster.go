@@ -102,6 +102,9 @@ type ClusterResult struct {
 	// cliser_cluster_clients_connected reads every load client: the
 	// ramp's backlog written to the bucket and seen by every watch.
 	MirrorSettle time.Duration `json:"mirror_settle"`
+	// NATS is the embedded server's work from the ramp's start until
+	// every node settled (cluster_nats.go).
+	NATS NATSWork `json:"nats_ramp_and_settle"`
 	// Visibility: a sample client's "140 connected" (read by the harness)
 	// until GET /v1/clients/{cid} answers 200 with cstatus true on every
 	// node; Local is the same on the node that holds it.
@@ -181,6 +184,7 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 		return res, err
 	}
 	defer stopProfile()
+	work := startNATSWork(ns)
 	if err := clusterRamp(ctx, s, fleets, res); err != nil {
 		return res, err
 	}
@@ -196,6 +200,7 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 	}
 	say("every node's mirror shows %d connected %v after the ramp", res.Handshakes, settle.Round(time.Millisecond))
 	stopProfile()
+	res.NATS = work.done(res.Handshakes)
 
 	m := &sampler{s: s, nodes: nodes, password: s.Load.Password}
 	vis, local, lost := m.visibility(ctx)

@@ -27,6 +27,8 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| registration rate, every node at once (wall clock) | **%.0f /s** (%v) |\n", r.RegistrationRate, r.RampWall.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| handshake (connect → 140) p50 / p99 | %s / %s |\n", ms(r.Handshake.P50), ms(r.Handshake.P99))
 	fmt.Fprintf(&b, "| ramp end → every node's mirror shows all %d connected | %v |\n", r.Handshakes, r.MirrorSettle.Round(time.Millisecond))
+	fmt.Fprintf(&b, "| nats-server, ramp start → settled: messages in / out per registration, CPU per registration | %.2f / %.2f, %.1f µs (%.2f s in all) |\n",
+		r.NATS.InPerReg, r.NATS.OutPerReg, r.NATS.CPUPerRegUS, r.NATS.CPU.Seconds())
 	fmt.Fprintf(&b, "| visible on every node (140 → GET 200 cstatus true on all) p50 / p99 / max | **%s / %s** / %s (%d samples, %d timed out) |\n",
 		ms(r.Visibility.P50), ms(r.Visibility.P99), ms(r.Visibility.Max), r.Visibility.Count, r.VisibilityLost)
 	fmt.Fprintf(&b, "| visible on the holding node p50 / p99 | %s / %s |\n", ms(r.VisibilityLocal.P50), ms(r.VisibilityLocal.P99))
