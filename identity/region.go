@@ -7,8 +7,11 @@ import "runtime"
 // server's GOGC=50 a table on the heap let the heap grow by half the
 // table's size before the next collection), and a page the table has
 // not written yet costs no RSS, so room reserved for growth is free.
-// It is unmapped when it is released or, failing that, once nothing
-// reaches it. It holds no pointers, so none may be stored in it.
+// It is unmapped when it is released (a table replaced by a load, a
+// region outgrown) or else once nothing reaches it: never at the
+// Service's Close, after which an event loop may still ask. It holds no
+// pointers, so none may be stored in it; the race detector does not see
+// accesses to it (the Service's mu guards every one).
 type region struct {
 	b       []byte
 	cleanup runtime.Cleanup
