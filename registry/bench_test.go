@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -132,14 +133,31 @@ func BenchmarkFlush100(b *testing.B) { benchFlush(b, 100, 100) }
 // the flusher shares the server's CPU with the handshakes.
 func BenchmarkFlushBurst(b *testing.B) { benchFlush(b, 20_000, 5_000) }
 
+// BenchmarkFlushBurstSpread is cliser-bench's burst as the flusher sees
+// it: 5 000 of 20 000 stored clients come back, with the harness's ids
+// (bench-N: the first 5 000 are scattered over the cid order) and in
+// flushes of 400, about what a 250 ms flush interval takes of a burst.
+func BenchmarkFlushBurstSpread(b *testing.B) {
+	cids := make([]string, 20_000)
+	for i := range cids {
+		cids[i] = fmt.Sprintf("bench-%d", i)
+	}
+	benchFlushIn(b, cids, 5_000, 400)
+}
+
 // benchFlush stores `stored` records, then times flushing the reconnect of
 // the first `changed` of them.
 func benchFlush(b *testing.B, stored, changed int) {
+	benchFlushIn(b, benchCIDs(stored), changed, changed)
+}
+
+// benchFlushIn stores a record per cid, then times flushing the reconnect
+// of the first `changed` of them, `per` at a time.
+func benchFlushIn(b *testing.B, cids []string, changed, per int) {
 	s, err := boltstore.Open(b.TempDir())
 	require.NoError(b, err)
 	defer s.Close()
 	r := registry.New(registry.WithStore(s))
-	cids := benchCIDs(stored)
 	conns := make([]*testConn, len(cids))
 	for i, cid := range cids {
 		_, conns[i] = mustRegister(b, r, cid)
@@ -148,17 +166,19 @@ func benchFlush(b *testing.B, stored, changed int) {
 	b.ReportAllocs()
 	var cpu time.Duration // the process's, GC and the kernel's write and fsync included
 	for b.Loop() {
-		b.StopTimer()
-		for i, cid := range cids[:changed] {
-			r.Disconnect(cid, conns[i], protocol.ReasonClosedByClient)
-			_, _, _ = r.Register(cid, "192.0.2.1", "4000", conns[i])
+		for lo := 0; lo < changed; lo += per {
+			b.StopTimer()
+			for i := lo; i < min(lo+per, changed); i++ {
+				r.Disconnect(cids[i], conns[i], protocol.ReasonClosedByClient)
+				_, _, _ = r.Register(cids[i], "192.0.2.1", "4000", conns[i])
+			}
+			b.StartTimer()
+			c0 := processCPU(b)
+			if err := r.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			cpu += processCPU(b) - c0
 		}
-		b.StartTimer()
-		c0 := processCPU(b)
-		if err := r.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		cpu += processCPU(b) - c0
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(changed), "cpu-ns/record")
 }

@@ -36,7 +36,10 @@ func TestBinaryRefusesDamagedRegistryFile(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, os.Truncate(path, fi.Size()/2))
 		}},
-		{"random bytes over the freelist", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, 3, 7) }},
+		{"random bytes over the freelist", func(t *testing.T, path string) {
+			p := testkit.FreelistPage(t, path)
+			testkit.OverwritePages(t, path, p, p+1, 7)
+		}},
 		{"random bytes over the pages", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, -1, 8) }},
 		{"random bytes over the metas", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 0, 2, 9) }},
 	} {

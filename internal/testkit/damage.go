@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -27,4 +28,28 @@ func OverwritePages(t testing.TB, path string, from, to int, seed uint64) {
 		raw[i] = byte(r.Uint32())
 	}
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+// FreelistPage is the page that holds the freelist of the bbolt file at
+// path, as its newest meta page names it: where a file's freelist lies
+// depends on its history of commits.
+func FreelistPage(t testing.TB, path string) int {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ps := os.Getpagesize()
+	require.GreaterOrEqual(t, len(raw), 2*ps, "%s holds no meta pages", path)
+	// A meta page: a 16-byte page header, then magic, version, page size,
+	// flags, the root bucket (16 bytes), the freelist's page, the high
+	// water mark, the txid.
+	const freelistAt, txidAt = 48, 64
+	page, txid := 0, uint64(0)
+	for i := range 2 {
+		m := raw[i*ps:]
+		if id := binary.LittleEndian.Uint64(m[txidAt:]); i == 0 || id > txid {
+			page, txid = int(binary.LittleEndian.Uint64(m[freelistAt:])), id
+		}
+	}
+	require.Greater(t, page, 1, "%s: no freelist page named", path)
+	return page
 }

@@ -52,7 +52,8 @@ var corruptions = []struct {
 		testkit.OverwritePages(t, path, 2, -1, 1)
 	}},
 	{"random bytes over the freelist page", func(t testing.TB, path string) {
-		testkit.OverwritePages(t, path, 2, 3, 2)
+		p := testkit.FreelistPage(t, path)
+		testkit.OverwritePages(t, path, p, p+1, 2)
 	}},
 	{"random bytes over the data pages", func(t testing.TB, path string) {
 		testkit.OverwritePages(t, path, 4, -1, 3)
