@@ -41,6 +41,10 @@ type ClusterSettings struct {
 	// from the ramp's start until every node settled goes: the embedded
 	// nats-server's work (the nodes are processes of their own).
 	CPUProfile string `json:"-"`
+	// LoadNice, when not 0, runs the load processes at this nice value: a
+	// diagnostic (not the default run) of whether the settle is bound by
+	// CPU shares on a machine the load shares with NATS and the nodes.
+	LoadNice int `json:"load_nice,omitempty"`
 }
 
 // DefaultCluster is the quick run: 3 nodes × 3000 clients.
@@ -63,6 +67,10 @@ type ClusterNode struct {
 	Registered int64  `json:"registered"` // load clients registered on it at the top
 	RSS        int64  `json:"rss_bytes"`  // at the top, samples and load connected
 	Threads    int    `json:"threads"`
+	// AckRamp and AckSettle are its record writes' publish-to-acknowledgement
+	// times over the ramp and over the settle.
+	AckRamp   AckLatency `json:"publish_ack_ramp"`
+	AckSettle AckLatency `json:"publish_ack_settle"`
 }
 
 // Latency is a histogram's summary in microseconds.
@@ -105,6 +113,10 @@ type ClusterResult struct {
 	// NATS is the embedded server's work from the ramp's start until
 	// every node settled (cluster_nats.go).
 	NATS NATSWork `json:"nats_ramp_and_settle"`
+	// CPU is who ran and who waited for a CPU over the same span;
+	// Backlog the write backlog every 250 ms (cluster_backlog.go).
+	CPU     ClusterCPU     `json:"cpu_ramp_and_settle"`
+	Backlog []BacklogPoint `json:"backlog"`
 	// Visibility: a sample client's "140 connected" (read by the harness)
 	// until GET /v1/clients/{cid} answers 200 with cstatus true on every
 	// node; Local is the same on the node that holds it.
@@ -169,6 +181,12 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 		return nil, err
 	}
 	res.Workers = workers
+	if s.LoadNice != 0 {
+		if err := reniceLoad(fleets, s.LoadNice); err != nil {
+			return res, err
+		}
+		say("load processes at nice %d (diagnostic)", s.LoadNice)
+	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -185,9 +203,12 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 	}
 	defer stopProfile()
 	work := startNATSWork(ns)
+	obs := startSettleWatch(ctx, nodes, fleets)
+	defer obs.finish(res)
 	if err := clusterRamp(ctx, s, fleets, res); err != nil {
 		return res, err
 	}
+	obs.rampEnded(ctx)
 	say("%d of %d registered in %v: %.0f/s", res.Handshakes, res.Clients, res.RampWall.Round(time.Millisecond), res.RegistrationRate)
 
 	// The samples are taken in the steady state: once every node's mirror
@@ -201,6 +222,10 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 	say("every node's mirror shows %d connected %v after the ramp", res.Handshakes, settle.Round(time.Millisecond))
 	stopProfile()
 	res.NATS = work.done(res.Handshakes)
+	obs.finish(res)
+	say("over ramp and settle: nats-server ran %v, waited %v for a CPU; load ran %v, waited %v",
+		res.CPU.NATS.Run.Round(time.Millisecond), res.CPU.NATS.Wait.Round(time.Millisecond),
+		res.CPU.Load.Run.Round(time.Millisecond), res.CPU.Load.Wait.Round(time.Millisecond))
 
 	m := &sampler{s: s, nodes: nodes, password: s.Load.Password}
 	vis, local, lost := m.visibility(ctx)

@@ -22,6 +22,7 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 		"replicas 1), all on this machine; %d clients per node (%d in all) from %d load processes; "+
 		"keep-alive %v; %d cores, load average at the start %s. Command: `cliser-bench cluster --clients-per-node %d`.\n\n",
 		s.Nodes, s.PerNode, r.Clients, r.Workers, s.Load.KeepAlive, runtime.NumCPU(), r.LoadAvg, s.PerNode)
+	niceHeader(&b, s)
 	b.WriteString("| figure | value |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| clients registered | %d of %d |\n", r.Handshakes, r.Clients)
 	fmt.Fprintf(&b, "| registration rate, every node at once (wall clock) | **%.0f /s** (%v) |\n", r.RegistrationRate, r.RampWall.Round(time.Millisecond))
@@ -45,6 +46,7 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 	}
 	b.WriteString("\nRSS per client is the node's whole RSS over its clients: it includes the runtime " +
 		"and the node's mirror of every record in the cluster (all nodes' clients), so it is above a single node's figure.\n\n")
+	settleMarkdown(&b, r)
 	b.WriteString("## What is measured\n\n" +
 		"- **Registration rate**: every node's load ramps at once as fast as the load processes go; " +
 		"clients that reached `140 connected`, over the wall clock from the first connect to the last 140.\n" +

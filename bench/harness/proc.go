@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -51,27 +50,8 @@ func sampleProc(pid int) (procSample, error) {
 }
 
 func schedCPU(pid int) (time.Duration, bool) {
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	if err != nil || len(tasks) == 0 {
-		return 0, false
-	}
-	var total int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue // a thread that just exited
-		}
-		f := bytes.Fields(b)
-		if len(f) == 0 {
-			return 0, false
-		}
-		ns, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		total += ns
-	}
-	return time.Duration(total), true
+	s, err := schedOf(strconv.Itoa(pid))
+	return s.Run, err == nil
 }
 
 func statCPU(pid int) (time.Duration, error) {

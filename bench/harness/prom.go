@@ -131,3 +131,20 @@ func (h *promHistogram) quantile(q float64) float64 {
 	}
 	return math.Inf(1)
 }
+
+// counter is the value of name's sample whose label is value (a labelled
+// counter such as a result breakdown).
+func (pg promPage) counter(name, label, value string) (float64, error) {
+	f := pg[name]
+	if f == nil {
+		return 0, fmt.Errorf("metrics: no counter %s", name)
+	}
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value && m.GetCounter() != nil {
+				return m.GetCounter().GetValue(), nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("metrics: no %s{%s=%q}", name, label, value)
+}

@@ -21,6 +21,9 @@ func reportName(started time.Time, s harness.ClusterSettings) string {
 	if s.Nodes != fullCluster.nodes || s.PerNode != fullCluster.perNode {
 		name += fmt.Sprintf("-%dx%d", s.Nodes, s.PerNode)
 	}
+	if s.LoadNice != 0 { // a diagnostic: never the plain report's name
+		name += fmt.Sprintf("-nice%d", s.LoadNice)
+	}
 	return name
 }
 
@@ -40,6 +43,7 @@ func cluster(ctx context.Context, args []string) error {
 	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "clients per load process")
 	fs.IntVar(&s.Load.Concurrency, "concurrency", s.Load.Concurrency, "handshakes in flight per load process")
 	fs.StringVar(&s.CPUProfile, "cpuprofile", "", "write this process's CPU profile (the embedded nats-server's work) from the ramp's start until every node settled to this file")
+	fs.IntVar(&s.LoadNice, "load-nice", 0, "diagnostic, not for the committed figures: run the load processes at this nice value (1-19) to see whether the settle is bound by CPU shares")
 	var out reportFlags
 	out.register(fs, "run the load in this process instead of load processes (small runs only)")
 	if err := fs.Parse(args); err != nil {
@@ -47,6 +51,9 @@ func cluster(ctx context.Context, args []string) error {
 	}
 	if s.Nodes < 2 || s.PerNode < 1 || s.VisibilitySamples < 1 || s.RoutingSamples < 1 || s.Poll <= 0 {
 		return errors.New("cluster: want --nodes >= 2, --clients-per-node >= 1, samples >= 1, --poll > 0")
+	}
+	if s.LoadNice < 0 || s.LoadNice > 19 || (s.LoadNice != 0 && out.inProcess) {
+		return errors.New("cluster: want --load-nice between 1 and 19 (0: off), with load processes (not --in-process-load)")
 	}
 	env, cleanup, err := out.env()
 	defer cleanup()

@@ -32,6 +32,8 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"floor", floorRounds, []string{"--rounds", "0"}, "--rounds must be positive"},
 		{"cluster", cluster, []string{"--nodes", "1"}, "--nodes >= 2"},
 		{"cluster", cluster, []string{"--clients-per-node", "0"}, "--clients-per-node >= 1"},
+		{"cluster", cluster, []string{"--load-nice", "20"}, "--load-nice between 1 and 19"},
+		{"cluster", cluster, []string{"--load-nice", "5", "--in-process-load"}, "not --in-process-load"},
 		{"soak", soak, []string{"--clients", "1"}, "--clients >= 2"},
 		{"soak", soak, []string{"--duration", "0s"}, "--duration > 0"},
 		{"identity", identityBench, []string{"--clients", "0"}, "--clients and --rounds must be positive"},
@@ -107,6 +109,8 @@ func TestClusterReportName(t *testing.T) {
 	assert.Equal(t, "2026-11-25-cluster", reportName(day, s), "the full run keeps the plain name")
 	s.PerNode = 3000
 	assert.Equal(t, "2026-11-25-cluster-3x3000", reportName(day, s))
+	s.LoadNice = 10
+	assert.Equal(t, "2026-11-25-cluster-3x3000-nice10", reportName(day, s), "a diagnostic run says so")
 }
 
 // `cliser-bench cluster` end to end at small N: three real `cliser serve
@@ -139,11 +143,28 @@ func TestClusterWritesTheReport(t *testing.T) {
 	assert.Zero(t, res.RoutingLost)
 	assert.Empty(t, res.Errors)
 	assert.Empty(t, res.Problems)
+	// Why the settle takes what it takes: schedstat of the harness (the
+	// nats-server) and of every node, the nodes' publish-to-ack counts,
+	// and a backlog timeline whose last point is the settled state.
+	assert.Positive(t, res.CPU.NATS.Run)
+	require.Len(t, res.CPU.Nodes, 3)
+	for i, n := range res.Nodes {
+		assert.Positive(t, res.CPU.Nodes[i].Run, n.ID)
+		assert.GreaterOrEqual(t, n.AckRamp.Count+n.AckSettle.Count, 30.0, n.ID)
+	}
+	require.NotEmpty(t, res.Backlog)
+	last := res.Backlog[len(res.Backlog)-1]
+	assert.False(t, last.Ramping)
+	assert.EqualValues(t, 3*90, last.Mirrored, "every node's mirror shows every client")
+	assert.GreaterOrEqual(t, last.Written, int64(90))
 
 	md, err := os.ReadFile(filepath.Join(dir, day+"-cluster-3x30.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "registration rate")
 	assert.Contains(t, string(md), "| n3 | 30 |")
+	assert.Contains(t, string(md), "| the harness process (nats-server and the in-process load) |")
+	assert.Contains(t, string(md), "| t | phase | unwritten |")
+	assert.NotContains(t, string(md), "Diagnostic run")
 }
 
 // `cliser-bench soak` end to end at small N: the report files are written
