@@ -32,18 +32,24 @@ func lessCID(a, b *entry) bool { return a.cid < b.cid }
 
 // record is e as callers see it.
 func (e *entry) record(node string) Record {
+	rec := e.recordNoText(node)
+	rec.CPort, rec.Session = strconv.Itoa(int(e.cport)), e.session.String()
+	return rec
+}
+
+// recordNoText is e's record without its port and session name, the two
+// fields formatted on the way out (a flush gives them as batchText).
+func (e *entry) recordNoText(node string) Record {
 	return Record{
 		SID:            e.sid,
 		CID:            e.cid,
 		CIP:            e.cip,
-		CPort:          strconv.Itoa(int(e.cport)),
 		CStatus:        e.cstatus,
 		ConnectedAt:    fromNanos(e.connectedAt),
 		LastSeen:       fromNanos(e.seen()),
 		DisconnectedAt: fromNanos(e.disconnectedAt),
 		Reason:         e.reason,
 		Node:           node,
-		Session:        e.session.String(),
 	}
 }
 

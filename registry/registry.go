@@ -20,6 +20,7 @@ type Registry struct {
 	gone      []string            // cids pruned since the last flush
 	flushMu   sync.Mutex          // one flush at a time, so batches land in order
 	batch     []Record            // the last flush's batch, emptied, for the next; under flushMu
+	batchText batchText           // its ports and session names as text; under flushMu
 	key       entry               // search key, reused under mu so lookups do not allocate
 	wb        writeBehind         // the flusher's health (writebehind.go)
 

@@ -26,6 +26,17 @@ func (s sessionName) String() string {
 	return *s.prefix + strconv.FormatUint(s.n, 36)
 }
 
+// appendTo appends the name to dst, as String gives it.
+func (s sessionName) appendTo(dst []byte) []byte {
+	switch {
+	case s.prefix == nil:
+		return dst
+	case s.n == 0:
+		return append(dst, *s.prefix...)
+	}
+	return strconv.AppendUint(append(dst, *s.prefix...), s.n, 36)
+}
+
 // sessionNames shares the prefixes of the names read from the store: one
 // process's names share one. Not safe for concurrent use; Load uses one.
 type sessionNames map[string]*string

@@ -61,3 +61,11 @@ func FuzzSessionName(f *testing.F) {
 		}
 	})
 }
+
+// appendTo writes what String gives, for every form a name takes.
+func TestSessionNameAppendsAsItPrints(t *testing.T) {
+	prefix, whole := "0123456789abcdef-", "a name of another form"
+	for _, s := range []sessionName{{}, {prefix: &whole}, {prefix: &prefix, n: 1}, {prefix: &prefix, n: 1<<64 - 1}} {
+		assert.Equal(t, "x"+s.String(), string(s.appendTo([]byte("x"))))
+	}
+}

@@ -159,17 +159,18 @@ func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
 		// one, and the batch comes out sorted, as Flush saves it.
 		r.byCID.Ascend(func(e *entry) bool {
 			if _, ok := r.dirty[e.cid]; ok {
-				put = append(put, e.record(r.opts.node))
+				put = r.batchText.add(put, e, r.opts.node)
 			}
 			return true
 		})
 	} else {
 		for cid := range r.dirty {
 			if e, ok := r.getLocked(cid); ok {
-				put = append(put, e.record(r.opts.node))
+				put = r.batchText.add(put, e, r.opts.node)
 			}
 		}
 	}
+	r.batchText.fill(put)
 	r.resetDirty()
 	gone, r.gone = r.gone, nil
 	return put, gone
