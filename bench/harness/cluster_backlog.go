@@ -192,8 +192,9 @@ func (b *backlogSampler) finish() ([]BacklogPoint, string) {
 	return b.points, ""
 }
 
-// drainRate is the records written per second over the settle's points
-// (the ramp's end until the last point), NaN with fewer than two.
+// drainRate is the records written per second over the settle's points,
+// from the first until the first with nothing unwritten (the rows after
+// it would only dilute the rate), NaN with fewer than two.
 func drainRate(points []BacklogPoint) float64 {
 	var first, last *BacklogPoint
 	for i := range points {
@@ -204,6 +205,9 @@ func drainRate(points []BacklogPoint) float64 {
 			first = &points[i]
 		}
 		last = &points[i]
+		if last.Unwritten == 0 && last.InFlight == 0 {
+			break
+		}
 	}
 	if first == nil || last == first || last.At <= first.At {
 		return math.NaN()

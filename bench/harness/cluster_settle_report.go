@@ -105,8 +105,10 @@ func backlogMarkdown(b *strings.Builder, r *ClusterResult) {
 		fmt.Fprintf(b, "| %.2f s | %s | %d | %d | %d | %s | %d |\n", p.At.Seconds(), phase, p.Unwritten, p.InFlight, p.Written, rate, p.Mirrored)
 		prev = p
 	}
-	if d := drainRate(pts); !math.IsNaN(d) {
-		fmt.Fprintf(b, "\nAfter the ramp the nodes wrote %.0f records/s (from the first settle row to the last).\n", d)
+	if d := drainRate(pts); !math.IsNaN(d) && d > 0 {
+		fmt.Fprintf(b, "\nAfter the ramp the nodes wrote %.0f records/s (from the first settle row to the first with nothing left to write).\n", d)
+	} else {
+		b.WriteString("\nNothing was left to write after the ramp's first settle row.\n")
 	}
 	b.WriteString("\n")
 }

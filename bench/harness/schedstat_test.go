@@ -122,8 +122,9 @@ func TestDrainRateOverTheSettle(t *testing.T) {
 	pts := []BacklogPoint{
 		{At: 0, Ramping: true, Written: 0},
 		{At: time.Second, Ramping: true, Written: 5000},
-		{At: 1250 * time.Millisecond, Written: 6000},
+		{At: 1250 * time.Millisecond, Unwritten: 3000, Written: 6000},
 		{At: 2250 * time.Millisecond, Written: 9000},
+		{At: 3250 * time.Millisecond, Written: 9001}, // written out: not counted
 	}
 	assert.InDelta(t, 3000, drainRate(pts), 1e-9)
 	assert.True(t, math.IsNaN(drainRate(pts[:3])), "one settle point")
