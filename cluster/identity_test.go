@@ -96,6 +96,11 @@ func TestIdentityAcrossTheCluster(t *testing.T) {
 	began := time.Now()
 	require.NoError(t, n2.svc.DeleteCredential(ctx, "id-dev-a"))
 	closedWithin(t, devA, "190 "+protocol.ReasonRevoked.String(), began, 2*time.Second)
+	// Node 1 learns of the delete through its own watch, on its own time.
+	require.Eventually(t, func() bool {
+		_, on1 := n1.svc.Credential("id-dev-a")
+		return !on1
+	}, 5*time.Second, 5*time.Millisecond, "node 1 did not see the delete")
 	_, line = answer(t, n1.srv.Addr(), secret, "id-dev-a")
 	assert.Equal(t, authFailed, line, "a deleted secret still admits on node 1")
 
