@@ -125,11 +125,7 @@ func TestEventsTargetsCompareOnWithOff(t *testing.T) {
 // cliser+events is `cliser serve` with its event log on and a webhook to
 // the harness's sink: a registration reaches the sink.
 func TestCliserEventsPostsToTheSink(t *testing.T) {
-	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
-		CliserBin: testkit.Binary(t), WorkDir: t.TempDir()}
-	srv, err := startServer(runCtx(t), KindCliserEvents, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = stopServer(srv) })
+	srv, _ := startTestServer(t, KindCliserEvents, 0)
 	c := testkit.Dial(t, srv.Addr())
 	c.Register("pw", "dev-1")
 	sink := srv.(*cliserEvents).sink
@@ -143,8 +139,7 @@ func TestCliserEventsPostsToTheSink(t *testing.T) {
 // Each run starts an empty cliser: the records a run left in the work dir
 // are not the next run's (they made its RSS slope meaningless).
 func TestEachRunStartsAnEmptyCliser(t *testing.T) {
-	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
-		CliserBin: testkit.Binary(t), WorkDir: t.TempDir()}
+	o := testServerOptions(t, 0)
 	first, err := startServer(runCtx(t), KindCliser, o)
 	require.NoError(t, err)
 	testkit.Dial(t, first.Addr()).Register("pw", "dev-1")
@@ -170,4 +165,21 @@ func TestRTTIsJudgedBesideTheFloor(t *testing.T) {
 	got = rttBesideFloor(c, f)
 	assert.Equal(t, "yes", got.Reached)
 	assert.NotContains(t, got.Figures, "machine")
+}
+
+// testServerOptions: a server of the harness on the test's binary, with
+// creds credentials seeded.
+func testServerOptions(t *testing.T, creds int) ServerOptions {
+	return ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
+		CliserBin: testkit.Binary(t), WorkDir: t.TempDir(), Credentials: creds}
+}
+
+// startTestServer starts a server of kind on testServerOptions, stopped
+// when the test ends.
+func startTestServer(t *testing.T, kind string, creds int) (server, ServerOptions) {
+	o := testServerOptions(t, creds)
+	srv, err := startServer(runCtx(t), kind, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopServer(srv) })
+	return srv, o
 }

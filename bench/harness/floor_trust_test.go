@@ -2,7 +2,6 @@ package harness
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,12 +36,8 @@ func TestRunCliserWithACredentialPerClient(t *testing.T) {
 // The start's check fails a cliser that holds no credentials: the variant
 // cannot quietly measure the shared password.
 func TestPerClientAuthCheckRefusesASharedPasswordServer(t *testing.T) {
-	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
-		CliserBin: testkit.Binary(t), WorkDir: t.TempDir(), Credentials: 10}
-	srv, err := startServer(runCtx(t), KindCliserEvents, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = stopServer(srv) })
-	err = checkPerClientAuth(runCtx(t), srv.(*cliserEvents).cliserProc, o)
+	srv, o := startTestServer(t, KindCliserEvents, 10)
+	err := checkPerClientAuth(runCtx(t), srv.(*cliserEvents).cliserProc, o)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "holds 0 credentials, want 10")
 }
@@ -52,11 +47,7 @@ func TestPerClientAuthCheckRefusesASharedPasswordServer(t *testing.T) {
 // handshake before its start RSS is read, so that the two start RSSes
 // differ by the credentials alone.
 func TestCliserEventsStartsAsTheCredentialsVariantDoes(t *testing.T) {
-	o := ServerOptions{Password: "pw", KeepAlive: time.Hour, KeepAliveTimeout: time.Second, HandshakeTimeout: 5 * time.Second,
-		CliserBin: testkit.Binary(t), WorkDir: t.TempDir()}
-	srv, err := startServer(runCtx(t), KindCliserEvents, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = stopServer(srv) })
+	srv, _ := startTestServer(t, KindCliserEvents, 0)
 	pg, err := scrapeProm(runCtx(t), srv.(*cliserEvents).admin.Base()+"/metrics")
 	require.NoError(t, err)
 	refusals := 0.0
