@@ -17,13 +17,11 @@ type sessionName struct {
 
 // String is the name as callers and the store see it.
 func (s sessionName) String() string {
-	switch {
-	case s.prefix == nil:
-		return ""
-	case s.n == 0:
-		return *s.prefix
+	if s.prefix != nil && s.n == 0 {
+		return *s.prefix // no copy
 	}
-	return *s.prefix + strconv.FormatUint(s.n, 36)
+	var buf [64]byte
+	return string(s.appendTo(buf[:0]))
 }
 
 // appendTo appends the name to dst, as String gives it.

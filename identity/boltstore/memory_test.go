@@ -116,7 +116,7 @@ func TestCredentialMemory(t *testing.T) {
 	t.Logf("per credential (%d loaded in %v): live heap %.0f B; anonymous RSS as Start left it %.0f B, after FreeOSMemory %.0f B; bolt file pages %.0f B; total as left %.0f B",
 		n, r.LoadTime, heap, anonLeft, anonFreed, file, anonLeft+file)
 	t.Logf("raw: %+v", r)
-	// Before the compact table, the give-back and dropResident (session 6):
+	// Before the compact table, the give-back and boltmap.Release (session 6):
 	// heap 156 B, anonymous RSS 291-313 B, file pages ~405 B: ~700 B. With
 	// them: 66 B, ~97 B and ~23 B (the executable's pages the load ran).
 	// With the table outside the Go heap and the load streamed through

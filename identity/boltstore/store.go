@@ -27,6 +27,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/boltmap"
 )
 
 // FileName is the database file's name inside the data dir.
@@ -93,7 +94,7 @@ func (s *Store) Load(ctx context.Context) ([]identity.Credential, []identity.Ban
 
 // LoadEach hands cred every credential and returns every ban, in one read
 // transaction, and then lets go of the file's pages it read
-// (dropResident). It fails on the first entry that does not decode
+// (boltmap.Release). It fails on the first entry that does not decode
 // (wrapping ErrCorrupt and naming the key) rather than start a server
 // that silently lost a ban.
 func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error) ([]identity.Ban, error) {
@@ -117,7 +118,7 @@ func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error
 			bans = append(bans, b)
 			return nil
 		})
-		dropResident(tx)
+		boltmap.Release(tx)
 		return err
 	})
 	return bans, err
