@@ -3,8 +3,11 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"runtime/debug"
 	"syscall"
@@ -15,10 +18,12 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/identity/boltstore"
 	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/webhook"
 )
 
 // BenchmarkHandshake drives real handshakes through a whole node as
@@ -32,11 +37,16 @@ import (
 // bursts, and the store stops growing. The client's reset (no TIME_WAIT
 // to run out of ports) costs the server one error value per handshake.
 func BenchmarkHandshake(b *testing.B) {
+	runHandshakes(b, b.TempDir(), sharedAnswers())
+}
+
+// sharedAnswers are the fleet's answers with the shared password.
+func sharedAnswers() [][]byte {
 	ids := make([][]byte, benchFleet)
 	for i := range ids {
 		ids[i] = fmt.Appendf(nil, "110 %s\n120 bench-%05d\n", testnode.Password, i)
 	}
-	runHandshakes(b, b.TempDir(), ids)
+	return ids
 }
 
 // BenchmarkHandshakeCredentials is BenchmarkHandshake with a credential
@@ -45,6 +55,29 @@ func BenchmarkHandshake(b *testing.B) {
 // allocs/op beside BenchmarkHandshake's is what a credential costs a
 // handshake in garbage, whatever the machine's load.
 func BenchmarkHandshakeCredentials(b *testing.B) {
+	dir, ids := seedBenchCredentials(b)
+	runHandshakes(b, dir, ids)
+}
+
+// BenchmarkHandshakeEvents is BenchmarkHandshake with the event log at its
+// default retention and a webhook to a receiver on 127.0.0.1, as the floor
+// bench's cliser+events runs: its allocs/op and B/op beside
+// BenchmarkHandshake's are what the log and its delivery cost a handshake
+// in garbage (issue 17), each handshake's connect and disconnect events
+// included (the writer's and the deliverer's share).
+func BenchmarkHandshakeEvents(b *testing.B) {
+	runHandshakes(b, b.TempDir(), sharedAnswers(), eventsOn(b)...)
+}
+
+// BenchmarkHandshakeCredentialsEvents is both: cliser+identity+events.
+func BenchmarkHandshakeCredentialsEvents(b *testing.B) {
+	dir, ids := seedBenchCredentials(b)
+	runHandshakes(b, dir, ids, eventsOn(b)...)
+}
+
+// seedBenchCredentials enrolls a credential for every client ID of the
+// fleet in a new data dir and returns it with each client's answers.
+func seedBenchCredentials(b *testing.B) (string, [][]byte) {
 	dir := b.TempDir()
 	st, err := boltstore.Open(dir)
 	require.NoError(b, err)
@@ -58,14 +91,29 @@ func BenchmarkHandshakeCredentials(b *testing.B) {
 	}
 	require.NoError(b, st.PutCredentials(context.Background(), cs))
 	require.NoError(b, st.Close())
-	runHandshakes(b, dir, ids)
+	return dir, ids
+}
+
+// eventsOn is the event log and a webhook, with serve's batch and linger, to
+// a receiver that answers 204.
+func eventsOn(b *testing.B) []node.Option {
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(recv.Close)
+	signer, err := webhook.ParseSecrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	require.NoError(b, err)
+	return []node.Option{node.WithEventRetention(events.DefaultRetention),
+		node.WithWebhook(node.Webhook{URL: recv.URL + "/hook", Signer: signer,
+			Batch: webhook.DefaultBatch, Linger: webhook.DefaultLinger})} // serve's defaults
 }
 
 // runHandshakes starts a node on dataDir as serve runs and times b.N
 // handshakes against it, cycling over answers.
-func runHandshakes(b *testing.B, dataDir string, ids [][]byte) {
+func runHandshakes(b *testing.B, dataDir string, ids [][]byte, opts ...node.Option) {
 	defer debug.SetGCPercent(debug.SetGCPercent(50)) // serveGCPercent
-	n := testnode.Start(b, node.WithDataDir(dataDir), node.WithLogger(warnLogger()))
+	n := testnode.Start(b, append([]node.Option{node.WithDataDir(dataDir), node.WithLogger(warnLogger())}, opts...)...)
 	sa := sockaddr(b, n.Addr())
 	var (
 		c    rawConn
