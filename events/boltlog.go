@@ -73,12 +73,14 @@ type Log struct {
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
-	arena      []byte    // the writer's: keys and values of one transaction
-	perEvent   int       // arena bytes per event of the last transaction, to size the next
-	blocks     [][]Event // the writer's: what it took from the queue
-	blockMax   int       // see blockMax
-	recent     recent    // the newest events' JSON, for ReadRaw
-	mapped     mapped    // the file's pages read through the map, let go of in time
+	arena      []byte       // the writer's: keys and values of one transaction
+	perEvent   int          // arena bytes per event of the last transaction, to size the next
+	blocks     [][]Event    // the writer's: what it took from the queue
+	blockMax   int          // see blockMax
+	recent     recent       // the newest events' JSON, for ReadRaw
+	mapped     mapped       // the file's pages read through the map, let go of in time
+	spares     spares       // lets go of the reuse buffers once the log is idle
+	spareHeld  atomic.Int64 // spareBytes after the writer's last commit or release, for tests
 }
 
 var (
@@ -411,6 +413,7 @@ func (l *Log) run() {
 			l.trim()
 			l.mapped.touched()
 			l.mapped.releaseDue(l.db)
+			l.spareHeld.Store(int64(l.spareBytes()))
 			continue // more may have come meanwhile
 		}
 		if l.q.isClosed() {
@@ -420,6 +423,10 @@ func (l *Log) run() {
 		case <-l.q.wake:
 		case <-l.mapped.due():
 			l.mapped.releaseDue(l.db)
+		case <-l.spares.due(l.spareHeld.Load() > 0, committed):
+			if time.Since(committed) >= spareIdle {
+				l.dropSpares()
+			}
 		}
 	}
 }

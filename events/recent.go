@@ -74,6 +74,25 @@ func (r *recent) add(first uint64, buf []byte, offs []int) []byte {
 	return nil
 }
 
+// spareBytes is the evicted arenas kept for the writer.
+func (r *recent) spareBytes() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, b := range r.spare {
+		n += cap(b)
+	}
+	return n
+}
+
+// dropSpares lets go of the evicted arenas kept for the writer.
+func (r *recent) dropSpares() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.spare)
+	r.spare = r.spare[:0]
+}
+
 // read is AppendRaw from memory: up to limit events with after < seq <=
 // newest, appended to out and their JSON to buf. ok is false when recent
 // does not hold the event after `after` (it is older, or nothing is kept

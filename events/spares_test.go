@@ -1,0 +1,50 @@
+package events
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestIdleLogLetsGoOfItsSpares: after a burst the writer keeps its reuse
+// buffers (its arena, recent's spare arenas, the queue's spare blocks)
+// while events come, and lets go of them once the log has been idle for
+// spareIdle; the next burst works as before.
+func TestIdleLogLetsGoOfItsSpares(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), FileName))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	burst := func(from, n int) {
+		now := time.Now().UTC()
+		for i := from; i < from+n; i++ {
+			require.True(t, l.Append(Event{Type: TypeConnected, Time: now, CID: "spare-" + strconv.Itoa(i),
+				CIP: "127.0.0.1", CPort: "40000", Session: "5f0c2a9e3b1d4c77-1"}))
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for l.Newest() < uint64(from+n) {
+			require.True(t, time.Now().Before(deadline), "the writer did not write the burst")
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for round := range 2 {
+		burst(round*5000, 5000)
+		// Read at once: the burst's last commit set it and spareIdle
+		// (seconds) has not passed since.
+		held := l.spareHeld.Load()
+		require.Positive(t, held, "round %d: no spares kept after a burst", round)
+		require.LessOrEqual(t, held, int64((1+maxSpareArenas)*maxSpareArena+maxSpare*blockBytes), "round %d", round)
+		waitSparesGone(t, l)
+	}
+}
+
+func waitSparesGone(t *testing.T, l *Log) {
+	t.Helper()
+	deadline := time.Now().Add(spareIdle + 20*time.Second)
+	for l.spareHeld.Load() != 0 {
+		require.True(t, time.Now().Before(deadline), "the idle writer still holds %d bytes of spares", l.spareHeld.Load())
+		time.Sleep(10 * time.Millisecond)
+	}
+}
