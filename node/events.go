@@ -10,6 +10,7 @@ import (
 
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -89,8 +90,8 @@ func eventOf(c registry.Change) events.Event {
 		ev.Type = events.TypeConnected
 	case registry.ChangeDisconnected:
 		ev.Type = events.TypeDisconnected
-		connectedAt, reason := rec.ConnectedAt, rec.Reason.String()
-		ev.ConnectedAt, ev.Reason = &connectedAt, &reason
+		connectedAt := rec.ConnectedAt
+		ev.ConnectedAt, ev.Reason = &connectedAt, &reasonTexts[rec.Reason]
 	case registry.ChangeShutdownSent:
 		ev.Type = events.TypeShutdownSent
 		text := c.Text
@@ -100,6 +101,16 @@ func eventOf(c registry.Change) events.Event {
 	}
 	return ev
 }
+
+// reasonTexts is every reason's text, for a disconnect event to point at
+// rather than allocate a copy of per event (issue 17: the log's garbage per
+// handshake). Nothing writes through an Event's Reason.
+var reasonTexts = func() (t [256]string) {
+	for i := range t {
+		t[i] = protocol.Reason(i).String()
+	}
+	return t
+}()
 
 // closeEventLog writes what is queued and closes the log; a failure is
 // logged by the log itself.
