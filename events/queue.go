@@ -3,7 +3,6 @@ package events
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,12 +35,11 @@ type queue struct {
 	m       *metrics
 	log     *zap.Logger
 
-	idPrefix string
-	idSeq    atomic.Uint64
+	ids idCutter
 }
 
 func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
-	return &queue{limit: limit, wake: make(chan struct{}, 1), m: m, log: log, idPrefix: "evt-" + bootID() + "-"}
+	return &queue{limit: limit, wake: make(chan struct{}, 1), m: m, log: log, ids: newIDCutter("evt-" + bootID() + "-")}
 }
 
 // bootID is 64 random bits in hex: IDs made by this process never meet
@@ -55,11 +53,10 @@ func bootID() string {
 // push queues ev, giving it an id when it has none. It reports false when
 // the event was dropped (queue full or closed). Safe for concurrent use.
 func (q *queue) push(ev Event) bool {
-	if ev.ID == "" {
-		var b [48]byte // prefix (21 bytes) and a counter: one allocation, the string
-		ev.ID = string(strconv.AppendUint(append(b[:0], q.idPrefix...), q.idSeq.Add(1), 36))
-	}
 	q.mu.Lock()
+	if ev.ID == "" {
+		ev.ID = q.ids.id()
+	}
 	if q.closed || q.n >= q.limit {
 		first := !q.dropping && !q.closed
 		q.dropping = true
