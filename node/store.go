@@ -10,11 +10,11 @@ import (
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
-// backend is where the registry writes behind: bbolt in the data dir (one
-// node), the cluster's bucket on NATS JetStream, or nothing (memory only).
+// backend is where the registry writes behind: a snapshot and a log in the
+// data dir (one node), the cluster's bucket on NATS JetStream, or nothing (memory only).
 // Close releases it after the registry's last flush.
 type backend struct {
 	registry.Store               // nil: memory only
@@ -33,7 +33,7 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 		if o.dataDir == "" {
 			return &backend{}, nil
 		}
-		store, err := boltstore.Open(o.dataDir)
+		store, err := logstore.Open(o.dataDir)
 		if err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 		}
@@ -72,15 +72,15 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: ncClosed}, nil
 }
 
-// warnEmptyRegistry says so when the registry file was there but empty:
-// bbolt would start on it as on a new one, and every record the operator
+// warnEmptyRegistry says so when a registry file was there but empty: the
+// store starts on it as on a new one, and every record the operator
 // expected would be gone without a word (a full disk or a bad copy, more
 // often than a deliberate reset).
-func warnEmptyRegistry(store *boltstore.Store, log *zap.Logger) {
-	if store.WasEmpty() {
+func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
+	if path := store.EmptyFile(); path != "" {
 		log.Warn("registry file was empty (zero bytes): starting with an empty registry; "+
 			"if records were expected, stop cliser and restore the file from a backup",
-			zap.String("file", store.Path()))
+			zap.String("file", path))
 	}
 }
 

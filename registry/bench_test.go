@@ -10,7 +10,7 @@ import (
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
 const benchRecords = 50_000
@@ -124,8 +124,8 @@ func BenchmarkConns(b *testing.B) {
 }
 
 // BenchmarkFlush100 is one write-behind batch of 100 changed records into
-// the real bbolt store, fsync included: what the flusher pays per interval
-// under churn, off the hot path.
+// the real store (logstore), fsync included: what the flusher pays per
+// interval under churn, off the hot path.
 func BenchmarkFlush100(b *testing.B) { benchFlush(b, 100, 100) }
 
 // BenchmarkFlushBurst is the flush after a burst of 5 000 known clients
@@ -154,7 +154,7 @@ func benchFlush(b *testing.B, stored, changed int) {
 // benchFlushIn stores a record per cid, then times flushing the reconnect
 // of the first `changed` of them, `per` at a time.
 func benchFlushIn(b *testing.B, cids []string, changed, per int) {
-	s, err := boltstore.Open(b.TempDir())
+	s, err := logstore.Open(b.TempDir())
 	require.NoError(b, err)
 	defer s.Close()
 	r := registry.New(registry.WithStore(s))

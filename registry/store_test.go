@@ -15,19 +15,19 @@ import (
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
-func openStore(t *testing.T, dir string) *boltstore.Store {
+func openStore(t *testing.T, dir string) *logstore.Store {
 	t.Helper()
-	s, err := boltstore.Open(dir)
+	s, err := logstore.Open(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
-// stored reads what is on disk now, through the store's own Load (a bbolt
-// read transaction: it sees committed data only).
+// stored reads what is on disk now, through the store's own Load (under
+// the store's lock: it sees whole Saves only).
 func stored(t *testing.T, s registry.Store) map[string]registry.Record {
 	t.Helper()
 	recs, err := s.Load()
@@ -83,7 +83,7 @@ const (
 func TestRestartKeepsRecords(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
-	s1, err := boltstore.Open(dir)
+	s1, err := logstore.Open(dir)
 	require.NoError(t, err)
 	r1 := registry.New(registry.WithStore(s1), registry.WithClock(clk.Now))
 	_, _ = mustRegister(t, r1, "a")
@@ -261,12 +261,12 @@ func TestRetentionZeroKeepsForever(t *testing.T) {
 }
 
 // reopenable is a registry.Store that forwards every call to a real
-// boltstore.Store which the test may close and reopen. It is not a mock:
-// failures come from bbolt itself; it only lets one Registry keep using
+// logstore.Store which the test may close and reopen. It is not a mock:
+// failures come from the store itself; it only lets one Registry keep using
 // the same data dir across a close and an open.
 type reopenable struct {
 	mu  sync.Mutex
-	s   *boltstore.Store
+	s   *logstore.Store
 	dir string
 }
 
@@ -299,7 +299,7 @@ func prunedWhileClosed(t *testing.T, cid string) (*registry.Registry, *reopenabl
 	return r, st
 }
 
-func (r *reopenable) cur() *boltstore.Store {
+func (r *reopenable) cur() *logstore.Store {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.s
@@ -310,7 +310,7 @@ func (r *reopenable) Close() error                                    { return r
 
 func (r *reopenable) reopen(t *testing.T) {
 	t.Helper()
-	s, err := boltstore.Open(r.dir)
+	s, err := logstore.Open(r.dir)
 	require.NoError(t, err)
 	r.mu.Lock()
 	r.s = s
@@ -329,9 +329,9 @@ func TestFailedSaveStaysPending(t *testing.T) {
 	require.True(t, r.Disconnect("a", a, protocol.ReasonKicked))
 	_, _ = mustRegister(t, r, "c")
 	err := r.Flush()
-	require.ErrorIs(t, err, boltstore.ErrClosed, "the store's real error comes through")
+	require.ErrorIs(t, err, logstore.ErrClosed, "the store's real error comes through")
 	err = r.Flush()
-	require.ErrorIs(t, err, boltstore.ErrClosed, "still pending, still failing")
+	require.ErrorIs(t, err, logstore.ErrClosed, "still pending, still failing")
 
 	st.reopen(t)
 	require.NoError(t, r.Flush(), "the kept batch goes with the next save")
@@ -352,9 +352,11 @@ func TestFailedPruneStaysPending(t *testing.T) {
 	}, waitFor, tick, "the delete is retried once the store works again")
 }
 
+// A previous build's registry.db with a record that does not decode: the
+// store migrates it as it is, and Load refuses it.
 func TestLoadFailsOnCorruptStore(t *testing.T) {
 	dir := t.TempDir()
-	db, err := bolt.Open(filepath.Join(dir, boltstore.FileName), 0o600, nil)
+	db, err := bolt.Open(filepath.Join(dir, logstore.LegacyName), 0o600, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte("clients"))
@@ -367,7 +369,7 @@ func TestLoadFailsOnCorruptStore(t *testing.T) {
 
 	r := registry.New(registry.WithStore(openStore(t, dir)))
 	n, err := r.Load()
-	require.ErrorIs(t, err, boltstore.ErrCorrupt)
+	require.ErrorIs(t, err, logstore.ErrCorrupt)
 	assert.Zero(t, n)
 	_, total := r.Counts()
 	assert.Zero(t, total)
@@ -475,7 +477,7 @@ func TestFlushFewOrManyChanged(t *testing.T) {
 // TestConcurrentUse hammers one registry from many goroutines at once, the
 // way several event loops and the admin API do: register (with takeovers
 // on shared cids), disconnect, touch, get, list, conns, counts, while Run
-// flushes to a real bbolt store. Run it with -race. At the end the
+// flushes to a real store. Run it with -race. At the end the
 // registry's books must balance and the store must hold what memory holds.
 func TestConcurrentUse(t *testing.T) {
 	dir := t.TempDir()

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
 // A store that cannot be written is seen: one warning when flushing
@@ -26,14 +26,14 @@ func TestFailingStoreIsLoggedOnceCountedAndRecovers(t *testing.T) {
 	startRunSynced(t, r, st)
 	require.NoError(t, r.StoreErr())
 
-	require.NoError(t, st.Close()) // bbolt now fails every write: ErrDatabaseNotOpen
+	require.NoError(t, st.Close()) // the store now fails every write: ErrClosed
 	for i := range 20 {
 		mustRegister(t, r, "wb-"+itoaPad(i))
 	}
 	require.Eventually(t, func() bool { return r.StoreHealth().Failures >= 10 }, waitFor, tick,
 		"Run retries the batch every interval")
 	h := r.StoreHealth()
-	require.ErrorIs(t, h.Err, boltstore.ErrClosed)
+	require.ErrorIs(t, h.Err, logstore.ErrClosed)
 	assert.GreaterOrEqual(t, h.Pending, 20, "the records wait in memory")
 	err := r.StoreErr()
 	require.Error(t, err)

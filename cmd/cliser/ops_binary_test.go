@@ -22,7 +22,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
 func adminClient(t *testing.T, base string) *admin.Client {
@@ -238,7 +238,7 @@ func TestBinaryConfiguredByEnvironmentOnly(t *testing.T) {
 	list := decodeJSON[admin.ListResponse](t, out)
 	require.Len(t, list.Clients, 1)
 	assert.Equal(t, "env-only-1", list.Clients[0].CID)
-	_, err := os.Stat(filepath.Join(dataDir, boltstore.FileName))
+	_, err := os.Stat(filepath.Join(dataDir, logstore.LogName))
 	assert.NoError(t, err, "the registry lives in CLISER_DATA_DIR")
 	assert.Contains(t, logs.String(), `"msg":"admin API listening"`)
 	assert.Contains(t, logs.String(), `"token":true`)

@@ -19,33 +19,40 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
 // A damaged registry file stops `cliser serve` before it serves anyone:
 // exit non-zero, a message that names the file and says what to do, and
-// no Go panic on stderr.
+// no Go panic on stderr. The files are the store's (registry.snap and
+// registry.log) or a previous build's registry.db, damaged before its
+// migration.
 func TestBinaryRefusesDamagedRegistryFile(t *testing.T) {
 	for _, c := range []struct {
 		name string
+		file string
 		hurt func(t *testing.T, path string)
 	}{
-		{"truncated", func(t *testing.T, path string) {
-			fi, err := os.Stat(path)
-			require.NoError(t, err)
-			require.NoError(t, os.Truncate(path, fi.Size()/2))
-		}},
-		{"random bytes over the freelist", func(t *testing.T, path string) {
+		{"truncated", logstore.LegacyName, halve},
+		{"random bytes over the freelist", logstore.LegacyName, func(t *testing.T, path string) {
 			p := testkit.FreelistPage(t, path)
 			testkit.OverwritePages(t, path, p, p+1, 7)
 		}},
-		{"random bytes over the pages", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, -1, 8) }},
-		{"random bytes over the metas", func(t *testing.T, path string) { testkit.OverwritePages(t, path, 0, 2, 9) }},
+		{"random bytes over the pages", logstore.LegacyName, func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, -1, 8) }},
+		{"random bytes over the metas", logstore.LegacyName, func(t *testing.T, path string) { testkit.OverwritePages(t, path, 0, 2, 9) }},
+		{"snapshot truncated", logstore.SnapName, halve},
+		{"snapshot overwritten", logstore.SnapName, func(t *testing.T, path string) { testkit.OverwritePages(t, path, 0, 1, 10) }},
+		{"log with a byte changed", logstore.LogName, func(t *testing.T, path string) {
+			raw, err := os.ReadFile(path)
+			require.NoError(t, err)
+			raw[len(raw)/2] ^= 0x40
+			require.NoError(t, os.WriteFile(path, raw, 0o600))
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := writeRegistry(t, dir, 2000)
+			writeRegistry(t, dir, 2000, c.file != logstore.LegacyName)
+			path := filepath.Join(dir, c.file)
 			c.hurt(t, path)
 			// A serve that started on the damaged file never exits: Run
 			// fails the test after its bound.
@@ -63,40 +70,70 @@ func TestBinaryRefusesDamagedRegistryFile(t *testing.T) {
 	}
 }
 
+func halve(t *testing.T, path string) {
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(path, fi.Size()/2))
+}
+
 // A zero-length registry file starts an empty registry, with a warning
 // that names the file.
 func TestBinaryWarnsOnZeroLengthRegistryFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, boltstore.FileName)
-	require.NoError(t, os.WriteFile(path, nil, 0o600))
-	p := testkit.Serve(t, []string{"CLISER_PASSWORD=empty-pw"},
-		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
-	c := testkit.Dial(t, p.Addr)
-	c.Register("empty-pw", "after-empty")
-	logs := p.LogText()
-	assert.Contains(t, logs, "registry file was empty")
-	assert.Contains(t, logs, path)
-	assert.Contains(t, logs, `"records":0`)
-	assert.Equal(t, 0, p.Stop(t), p.LogText())
+	for _, name := range []string{logstore.SnapName, logstore.LegacyName} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(path, nil, 0o600))
+			p := testkit.Serve(t, []string{"CLISER_PASSWORD=empty-pw"},
+				"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+			c := testkit.Dial(t, p.Addr)
+			c.Register("empty-pw", "after-empty")
+			logs := p.LogText()
+			assert.Contains(t, logs, "registry file was empty")
+			assert.Contains(t, logs, path)
+			assert.Contains(t, logs, `"records":0`)
+			assert.Equal(t, 0, p.Stop(t), p.LogText())
+		})
+	}
 }
 
-// writeRegistry stores n records in dir's registry file, in several
-// commits so the file has a freelist, and closes it.
-func writeRegistry(t *testing.T, dir string, n int) string {
+// writeRegistry writes n records into dir's registry.db as a previous
+// build did (bbolt, commits of 400: the file has a freelist). With
+// migrate, the store then opens it (the records become its snapshot),
+// saves 100 of them again (its log) and closes.
+func writeRegistry(t *testing.T, dir string, n int, migrate bool) {
 	t.Helper()
-	s, err := boltstore.Open(dir)
+	db, err := bolt.Open(filepath.Join(dir, logstore.LegacyName), 0o600, &bolt.Options{Timeout: time.Second})
 	require.NoError(t, err)
-	now := time.Now().UTC()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for i := 0; i < n; {
-		var batch []registry.Record
-		for ; i < n && len(batch) < 400; i++ {
-			batch = append(batch, registry.Record{SID: uint16(i + 1), CID: fmt.Sprintf("dev-%05d", i),
-				CIP: "10.1.2.3", CPort: "4242", ConnectedAt: now, LastSeen: now, DisconnectedAt: now})
-		}
-		require.NoError(t, s.Save(batch, nil))
+		require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("clients"))
+			if err != nil {
+				return err
+			}
+			for end := min(i+400, n); i < end; i++ {
+				cid := fmt.Sprintf("dev-%05d", i)
+				v := fmt.Sprintf(`{"v":1,"sid":%d,"cid":%q,"cip":"10.1.2.3","cport":"4242",`+
+					`"connected_at":%q,"last_seen":%q,"disconnected_at":%q}`, i+1, cid, now, now, now)
+				if err := b.Put([]byte(cid), []byte(v)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
 	}
+	require.NoError(t, db.Close())
+	if !migrate {
+		return
+	}
+	s, err := logstore.Open(dir)
+	require.NoError(t, err)
+	recs, err := s.Load()
+	require.NoError(t, err)
+	require.Len(t, recs, n)
+	require.NoError(t, s.Save(recs[:100], nil))
 	require.NoError(t, s.Close())
-	return s.Path()
 }
 
 // mountTmpfs mounts a tmpfs of size (mount's syntax: 64k, 8m) on a fresh
@@ -170,7 +207,7 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	// kill -9: every record is on disk.
 	require.NoError(t, p.Cmd.Process.Kill())
 	p.WaitExit(t)
-	st, err := boltstore.Open(dataDir)
+	st, err := logstore.Open(dataDir)
 	require.NoError(t, err)
 	recs, err := st.Load()
 	require.NoError(t, err)

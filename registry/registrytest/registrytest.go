@@ -1,6 +1,6 @@
 // Package registrytest holds the fixtures the tests of registry.Record's
 // two encodings share: the cluster bucket's JSON (package cluster) and the
-// bolt store's records (package registry/boltstore).
+// registry store's records (package registry/logstore).
 package registrytest
 
 import (
@@ -10,7 +10,7 @@ import (
 )
 
 // The instants the record encodings' golden cases are written at: the
-// cluster bucket's JSON and the bolt store's records pin the same two,
+// cluster bucket's JSON and the registry store's records pin the same two,
 // whole seconds and nanoseconds that must survive a round trip.
 var (
 	RecordT0 = time.Date(2026, 11, 25, 19, 1, 58, 0, time.UTC)

@@ -1,4 +1,4 @@
-package boltstore_test
+package logstore_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
 type exampleConn struct{}
@@ -22,7 +22,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	for _, run := range []string{"first", "second"} {
-		st, err := boltstore.Open(dir) // fails with ErrInUse while another cliser holds dir
+		st, err := logstore.Open(dir) // fails with ErrInUse while another cliser holds dir
 		if err != nil {
 			fmt.Println(err)
 			return

@@ -1,4 +1,4 @@
-package boltstore
+package logstore
 
 import (
 	"errors"
@@ -15,16 +15,31 @@ import (
 // badly damaged file has thousands and the first few say enough.
 const maxCheckErrors = 3
 
-// damaged is the refusal for a registry file bbolt cannot trust. It names
-// the file and says what an operator does about it, because the process
-// will not start until someone does.
-func damaged(path string, cause error) error {
+// damaged is the refusal for a registry file that cannot be trusted. It
+// names the file and says what an operator does about it, and what that
+// costs, because the process will not start until someone does.
+func damaged(path string, cause error, cost string) error {
 	// tx.Check reports a recovered panic as "panic: ..."; an operator
 	// reading that would take it for a crash of cliser.
 	why := strings.ReplaceAll(cause.Error(), "panic: ", "")
 	return fmt.Errorf("%w: %s (%s); cliser will not start on it: move it away "+
-		"(mv %s %s.damaged) to start with an empty registry, or put back a backup of it",
-		ErrDamaged, path, why, path, path)
+		"(mv %s %s.damaged) to start %s, or put back a backup of it",
+		ErrDamaged, path, why, path, path, cost)
+}
+
+// damagedLegacy refuses a previous build's registry.db.
+func damagedLegacy(path string, cause error) error {
+	return damaged(path, cause, "with an empty registry")
+}
+
+// damagedSnapshot refuses registry.snap.
+func damagedSnapshot(path string, cause error) error {
+	return damaged(path, cause, "with only the changes its log holds (the clients of the last minutes)")
+}
+
+// damagedLog refuses registry.log.
+func damagedLog(path string, cause error) error {
+	return damaged(path, cause, "from the last snapshot (the changes since it are lost)")
 }
 
 // errPanicked marks an error that was a panic inside bbolt.
@@ -56,7 +71,7 @@ func zeroLength(path string) bool {
 // Errors that are not about damage (the lock, permissions) pass through.
 func openChecked(path string, mode os.FileMode, bo *bolt.Options) (*bolt.DB, error) {
 	if err := checkMetas(path); err != nil {
-		return nil, damaged(path, err)
+		return nil, damagedLegacy(path, err)
 	}
 	var db *bolt.DB
 	err := guard(func() error {
@@ -71,7 +86,7 @@ func openChecked(path string, mode os.FileMode, bo *bolt.Options) (*bolt.DB, err
 	case errors.Is(err, bolt.ErrTimeout), errors.As(err, &pathErr), errors.As(err, &errno):
 		return nil, err // the lock, or the OS: not the file's content
 	default:
-		return nil, damaged(path, err)
+		return nil, damagedLegacy(path, err)
 	}
 	err = guard(func() error {
 		return db.View(func(tx *bolt.Tx) error {
@@ -86,7 +101,7 @@ func openChecked(path string, mode os.FileMode, bo *bolt.Options) (*bolt.DB, err
 	})
 	if err != nil {
 		_ = guard(db.Close)
-		return nil, damaged(path, err)
+		return nil, damagedLegacy(path, err)
 	}
 	return db, nil
 }

@@ -1,4 +1,4 @@
-package boltstore
+package logstore
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,11 +37,14 @@ func rec(cid string, sid uint16) registry.Record {
 
 func TestOpenCreatesDirAndPrivateFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
-	s := openT(t, dir)
-	assert.Equal(t, filepath.Join(dir, FileName), s.Path())
-	fi, err := os.Stat(s.Path())
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	s := openT(t, dir, withCompactMin(1))
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil)) // and a snapshot
+	for _, name := range []string{LogName, SnapName} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+	}
+	require.NoError(t, s.Save(nil, []string{"a"}))
 	di, err := os.Stat(dir)
 	require.NoError(t, err)
 	assert.True(t, di.IsDir())
@@ -137,7 +141,7 @@ func TestSecondOpenIsRefused(t *testing.T) {
 
 // helperEnv selects what TestHelperProcess does when this test binary is
 // run again as a child process.
-const helperEnv = "BOLTSTORE_HELPER"
+const helperEnv = "LOGSTORE_HELPER"
 
 // TestHelperProcess is not a test: it is the body of the child process of
 // the multi-process tests below. It does nothing in a normal run.
@@ -154,6 +158,8 @@ func TestHelperProcess(t *testing.T) {
 	switch mode {
 	case "hold":
 		fmt.Println("LOCKED")
+	case "compact-written", "compact-renamed", "compact-appended":
+		helperCompact(s, strings.TrimPrefix(mode, "compact-"))
 	case "save":
 		var batch []registry.Record
 		for i := range 100 {
@@ -220,11 +226,12 @@ func TestClosedStore(t *testing.T) {
 	require.ErrorIs(t, err, ErrClosed)
 }
 
-// writeRaw puts a value straight into the clients bucket, bypassing the
-// encoder, as a corrupt or future-version file would hold it.
+// writeRaw puts a value straight into a previous build's registry.db,
+// bypassing the encoder, as a corrupt or future-version file would hold
+// it; the next Open migrates it as it is.
 func writeRaw(t *testing.T, dir, key, value string) {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(filepath.Join(dir, LegacyName), 0o600, &bolt.Options{Timeout: time.Second})
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
@@ -238,30 +245,42 @@ func writeRaw(t *testing.T, dir, key, value string) {
 
 func TestLoadRefusesCorruptAndNewerRecords(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir)
+	good, err := appendRecord(nil, rec("a", 1))
 	require.NoError(t, err)
-	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
-	require.NoError(t, s.Close())
-
+	writeRaw(t, dir, "a", string(good))
 	writeRaw(t, dir, "bad", `{"v":1,"cid":"bad","sid":"x"}`)
-	s = openT(t, dir)
+	s := openT(t, dir)
 	_, err = s.Load()
 	require.ErrorIs(t, err, ErrCorrupt)
 	assert.Contains(t, err.Error(), `"bad"`)
 	require.NoError(t, s.Close())
 
+	dir = t.TempDir()
 	writeRaw(t, dir, "bad", `{"v":7,"cid":"bad"}`)
 	s = openT(t, dir)
 	_, err = s.Load()
 	require.ErrorIs(t, err, ErrVersion)
 	assert.Contains(t, err.Error(), "7")
+	require.NoError(t, s.Close())
+
+	// The same in the log.
+	dir = t.TempDir()
+	s = openT(t, dir)
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+	frame, at := beginFrame(nil)
+	frame = sealFrame(appendPut(frame, []byte("bad"), []byte(`{"v":7,"cid":"bad"}`)), at)
+	require.NoError(t, s.append(frame))
+	s.logEntries++
+	_, err = s.Load()
+	require.ErrorIs(t, err, ErrVersion)
+	assert.Contains(t, err.Error(), LogName)
 }
 
-func TestOpenAddsMissingBucket(t *testing.T) {
+func TestOpenMigratesAFileWithoutTheBucket(t *testing.T) {
 	// A file from bbolt without the bucket (an interrupted first start)
-	// is made usable, not refused.
+	// is an empty registry, not refused.
 	dir := t.TempDir()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	db, err := bolt.Open(filepath.Join(dir, LegacyName), 0o600, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	s := openT(t, dir)

@@ -1,4 +1,4 @@
-package boltstore
+package logstore
 
 import (
 	"os"
@@ -11,6 +11,7 @@ type Option func(*options)
 type options struct {
 	lockTimeout time.Duration
 	fileMode    os.FileMode
+	compactMin  int // tests make it small
 }
 
 func defaultOptions() options {
@@ -20,14 +21,15 @@ func defaultOptions() options {
 		// server on the same dir fails fast with ErrInUse.
 		lockTimeout: 2 * time.Second,
 		// Records hold client addresses: readable by the owner only.
-		fileMode: 0o600,
+		fileMode:   0o600,
+		compactMin: compactMin,
 	}
 }
 
-// WithLockTimeout sets how long Open waits for the data file's lock before
+// WithLockTimeout sets how long Open waits for the data dir's lock before
 // it gives up with ErrInUse. A value <= 0 is taken as the smallest wait
-// bbolt supports (one try), never as "wait forever", so a second server
-// can not hang at start.
+// (one try), never as "wait forever", so a second server can not hang at
+// start.
 func WithLockTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if d <= 0 {
@@ -37,5 +39,5 @@ func WithLockTimeout(d time.Duration) Option {
 	}
 }
 
-// WithFileMode sets the permissions of a newly created registry.db.
+// WithFileMode sets the permissions of the files the store creates.
 func WithFileMode(m os.FileMode) Option { return func(o *options) { o.fileMode = m } }

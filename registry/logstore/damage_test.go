@@ -1,39 +1,53 @@
-package boltstore
+package logstore
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
-// populatedRegistryFile writes n records into dir's registry file and
+// populatedRegistryFile writes n records into dir's registry.db as a
+// previous build did (several commits: a freelist with pages on it), and
 // closes it; the file then spans many pages (meta, freelist, branches,
 // leaves).
 func populatedRegistryFile(t testing.TB, dir string, n int) string {
 	t.Helper()
-	s, err := Open(dir)
+	path := filepath.Join(dir, LegacyName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	require.NoError(t, err)
-	recs := make([]registry.Record, 0, n)
-	for i := range n {
-		recs = append(recs, rec(fmt.Sprintf("device-%05d", i), uint16(i+1)))
+	for i := 0; i < n; {
+		require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(clientsBucket)
+			if err != nil {
+				return err
+			}
+			for end := min(i+500, n); i < end; i++ {
+				r := rec(fmt.Sprintf("device-%05d", i), uint16(i+1))
+				v, err := appendRecord(nil, r)
+				if err != nil {
+					return err
+				}
+				if err := b.Put([]byte(r.CID), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
 	}
-	for len(recs) > 0 { // several commits: a freelist with pages on it
-		k := min(500, len(recs))
-		require.NoError(t, s.Save(recs[:k], nil))
-		recs = recs[k:]
-	}
-	require.NoError(t, s.Close())
-	return filepath.Join(dir, FileName)
+	require.NoError(t, db.Close())
+	return path
 }
 
-// corruptions damage a registry file the ways a disk, a crash or a bad
+// corruptions damage a previous build's registry file the ways a disk, a crash or a bad
 // copy do. Each must make Open (or Load) refuse with ErrDamaged, never
 // panic.
 var corruptions = []struct {
@@ -86,25 +100,32 @@ func TestOpenRefusesDamagedFileWithoutPanic(t *testing.T) {
 }
 
 func TestOpenZeroLengthFileIsAnEmptyStoreAndSaysSo(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, FileName), nil, 0o600))
-	s := openT(t, dir)
-	assert.True(t, s.WasEmpty())
-	recs, err := s.Load()
-	require.NoError(t, err)
-	assert.Empty(t, recs)
-	require.NoError(t, s.Save([]registry.Record{rec("after-empty", 1)}, nil))
-
+	for _, name := range []string{LegacyName, SnapName} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(path, nil, 0o600))
+			s := openT(t, dir)
+			assert.Equal(t, path, s.EmptyFile())
+			recs, err := s.Load()
+			require.NoError(t, err)
+			assert.Empty(t, recs)
+			require.NoError(t, s.Save([]registry.Record{rec("after-empty", 1)}, nil))
+		})
+	}
 	fresh := openT(t, t.TempDir())
-	assert.False(t, fresh.WasEmpty(), "a new file is not a zero-length one")
+	assert.Empty(t, fresh.EmptyFile(), "a new store is not a zero-length file")
 }
 
-func TestOpenSoundFilePassesTheCheck(t *testing.T) {
+func TestOpenSoundFilePassesTheCheckAndMigrates(t *testing.T) {
 	dir := t.TempDir()
-	populatedRegistryFile(t, dir, 3000)
+	path := populatedRegistryFile(t, dir, 3000)
 	s := openT(t, dir)
 	recs, err := s.Load()
 	require.NoError(t, err)
 	assert.Len(t, recs, 3000)
-	assert.False(t, s.WasEmpty())
+	assert.Equal(t, rec("device-00042", 43), recs[42])
+	assert.Empty(t, s.EmptyFile())
+	assert.NoFileExists(t, path)
+	assert.FileExists(t, path+MigratedSuffix)
 }

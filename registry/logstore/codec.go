@@ -1,4 +1,4 @@
-package boltstore
+package logstore
 
 import (
 	"encoding/json"
@@ -15,9 +15,9 @@ import (
 //
 // Why JSON with a version field, and not a hand-packed binary layout:
 //   - The store is written behind the hot path, in batches, every flush
-//     interval, so readability wins over the last nanosecond: `bbolt get
-//     registry.db clients <cid>` shows an operator the record much as the
-//     admin API does. (The encoder is hand-written for speed anyway; see
+//     interval, so readability wins over the last nanosecond: `strings
+//     registry.snap` shows an operator the records much as the admin API
+//     does. (The encoder is hand-written for speed anyway; see
 //     appendRecord.)
 //   - Field names make the format additive: a newer build may add fields
 //     that this one ignores, without a version bump.
@@ -84,7 +84,7 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 		}
 		dst = append(dst, f.name...)
 		if dst, err = jsonenc.AppendTime(dst, f.t); err != nil {
-			return dst[:n0], fmt.Errorf("boltstore: encode %q: %w", rec.CID, err)
+			return dst[:n0], fmt.Errorf("logstore: encode %q: %w", rec.CID, err)
 		}
 	}
 	if rec.Reason != protocol.ReasonNone {
@@ -105,10 +105,11 @@ func appendOmitEmpty(dst []byte, name, v string) []byte {
 }
 
 // decodeRecord reads the record stored under key. It is the store's only
-// parser of bytes from disk, so it trusts nothing: the value must be one
-// JSON object of a known version whose cid equals the key. Errors wrap
-// ErrVersion or ErrCorrupt. The result shares no memory with key or value
-// (bbolt's slices are only valid inside their transaction).
+// parser of a record's bytes from disk (the files' framing is format.go's),
+// so it trusts nothing: the value must be one JSON object of a known
+// version whose cid equals the key. Errors wrap ErrVersion or ErrCorrupt.
+// The result shares no memory with key or value (they lie in a mapping
+// that is unmapped after the Load).
 func decodeRecord(key, value []byte) (registry.Record, error) {
 	var d diskRecord
 	if err := json.Unmarshal(value, &d); err != nil {

@@ -1,0 +1,297 @@
+package logstore
+
+import (
+	"bytes"
+	"fmt"
+	"hash/maphash"
+	"os"
+)
+
+// A compaction writes a new snapshot: each cid's last state, from the old
+// snapshot and the log, in one sequential pass over each, never a record
+// rewritten in place. It runs inside the Save that finds it due, under the
+// store's lock, so nothing is appended meanwhile:
+//
+//  1. the log is mapped and each of its cids' last entry is noted in a
+//     hash table off the Go heap (mmap.go);
+//  2. the old snapshot is read in order, and each of its records is copied
+//     to registry.snap.tmp as it is, or as the log left it (or dropped);
+//     then the log's cids the snapshot did not hold;
+//  3. the new file ends with its count, is fsynced, renamed over the old
+//     snapshot, and the dir is fsynced;
+//  4. the log is emptied.
+//
+// A crash before 3's rename leaves the old snapshot and the whole log; a
+// crash between 3 and 4 leaves the new snapshot and the whole log, whose
+// replay over it changes nothing (every entry is a whole record or a
+// deletion, and the snapshot holds each cid's last one). Either way Load
+// gives the last state saved. A stale registry.snap.tmp is overwritten by
+// the next compaction.
+
+const (
+	// compactMin is the fewest log entries a compaction waits for: each
+	// costs a pass over the snapshot, so it waits for at least as many
+	// changes as the snapshot holds records (bound), and at least this.
+	compactMin = 16384
+	// quietBatch is the most changes a Save may carry and still be quiet
+	// enough to compact in: a burst's CPU is the handshakes', and the
+	// first small Save after it is a better time (~1 000 changes a second
+	// at the 250 ms flush, above a checkpoint's share of 60 000 clients).
+	quietBatch = 256
+	// burstFactor: past this many bounds, a Save compacts even in a burst,
+	// which bounds the log's size.
+	burstFactor = 4
+)
+
+const tmpSuffix = ".tmp"
+
+// bound is the log's length from which a compaction is due.
+func (s *Store) bound() int { return max(s.o.compactMin, s.snapCount) }
+
+// compactionDue reports whether the Save that just appended changes
+// changes should write a new snapshot.
+func (s *Store) compactionDue(changes int) bool {
+	if s.logEntries < s.bound() || s.logEntries < s.retryAt {
+		return false
+	}
+	return changes <= quietBatch || s.logEntries >= burstFactor*s.bound()
+}
+
+// compact writes a new snapshot from the old one and the log, then
+// empties the log. s.mu is held.
+func (s *Store) compact() error {
+	logBytes, err := mapFile(s.log, s.logEnd)
+	if err != nil {
+		return fmt.Errorf("map %s: %w", s.logPath(), err)
+	}
+	defer unmap(logBytes)
+	t, err := newLastEntries(logBytes, s.logEntries)
+	if err != nil {
+		return err
+	}
+	defer t.release()
+	old, release, err := s.mapSnapshot()
+	if err != nil {
+		return err
+	}
+	defer release()
+	s.emptyFile = ""
+
+	count, err := s.writeSnapshot(func(add func(entry) error) error { return s.merge(add, t, old) })
+	if err != nil {
+		return err
+	}
+	s.snapCount = count
+	return s.resetLog()
+}
+
+// merge writes each cid's last state to w: the old snapshot's records as
+// the log left them, then the log's new cids.
+func (s *Store) merge(add func(entry) error, t *lastEntries, old []byte) error {
+	if old != nil {
+		_, err := scanSnapshot(old, func(_ int, e entry) error {
+			if last, ok := t.take(e.cid); ok {
+				return add(last) // the log's state, or nothing
+			}
+			return add(e)
+		})
+		if err != nil {
+			return damagedSnapshot(s.snapPath(), err)
+		}
+	}
+	return t.rest(add)
+}
+
+// step tells a test where a compaction is.
+func (s *Store) step(stage string) {
+	if s.hook != nil {
+		s.hook(stage)
+	}
+}
+
+// syncDir fsyncs a directory, so a rename in it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// lastEntries is each cid's last entry in the log: an open-addressing
+// table of offsets into the mapped log, off the Go heap.
+type lastEntries struct {
+	log   []byte
+	slots []uint64 // 0: empty; else the entry's offset + 1, and taken
+	mem   []byte
+	seed  maphash.Seed
+}
+
+// taken marks a slot whose cid the snapshot held.
+const taken = 1 << 63
+
+func newLastEntries(log []byte, entries int) (*lastEntries, error) {
+	n := 64
+	for n < 2*entries {
+		n *= 2
+	}
+	slots, mem, err := mapTable(n)
+	if err != nil {
+		return nil, fmt.Errorf("map a table of %d slots: %w", n, err)
+	}
+	t := &lastEntries{log: log, slots: slots, mem: mem, seed: maphash.MakeSeed()}
+	_, err = scanLog(log, func(at int, e entry) error {
+		i, _ := t.find(e.cid)
+		t.slots[i] = uint64(at) + 1
+		return nil
+	})
+	if err != nil {
+		t.release()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *lastEntries) release() { unmap(t.mem) }
+
+// find returns cid's slot, or the empty slot where it would go.
+func (t *lastEntries) find(cid []byte) (int, bool) {
+	mask := uint64(len(t.slots) - 1)
+	for i := maphash.Bytes(t.seed, cid) & mask; ; i = (i + 1) & mask {
+		v := t.slots[i] &^ taken
+		if v == 0 {
+			return int(i), false
+		}
+		if bytes.Equal(t.entryAt(v-1).cid, cid) {
+			return int(i), true
+		}
+	}
+}
+
+// entryAt decodes the entry at offset at of the log, which scanLog
+// checked.
+func (t *lastEntries) entryAt(at uint64) entry {
+	e, _, _ := decodeEntry(t.log[at:])
+	return e
+}
+
+// take returns cid's last entry in the log, if it has one, and marks it
+// written.
+func (t *lastEntries) take(cid []byte) (entry, bool) {
+	i, ok := t.find(cid)
+	if !ok {
+		return entry{}, false
+	}
+	t.slots[i] |= taken
+	return t.entryAt(t.slots[i]&^taken - 1), true
+}
+
+// rest calls fn with the last entry of each cid not taken, in no order.
+func (t *lastEntries) rest(fn func(entry) error) error {
+	for _, v := range t.slots {
+		if v == 0 || v&taken != 0 {
+			continue
+		}
+		if err := fn(t.entryAt(v - 1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// snapWriter writes a snapshot file, frame by frame.
+type snapWriter struct {
+	f     *os.File
+	buf   []byte
+	at    int // the open frame's head in buf
+	count int
+}
+
+func newSnapWriter(path string, mode os.FileMode, buf []byte) (*snapWriter, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return nil, err
+	}
+	w := &snapWriter{f: f, buf: append(buf, snapMagic[:]...)}
+	w.buf, w.at = beginFrame(w.buf)
+	return w, nil
+}
+
+// add writes a put; a deletion writes nothing.
+func (w *snapWriter) add(e entry) error {
+	if e.kind != kindPut {
+		return nil
+	}
+	w.buf = appendPut(w.buf, e.cid, e.value)
+	w.count++
+	if len(w.buf)-w.at < frameTarget {
+		return nil
+	}
+	w.buf = sealFrame(w.buf, w.at)
+	if _, err := w.f.Write(w.buf); err != nil {
+		return err
+	}
+	w.buf, w.at = beginFrame(w.buf[:0])
+	return nil
+}
+
+// finish writes the last frames and the end entry, syncs and closes.
+func (w *snapWriter) finish() error {
+	if len(w.buf) == w.at+frameHead {
+		w.buf = w.buf[:w.at]
+	} else {
+		w.buf = sealFrame(w.buf, w.at)
+	}
+	var at int
+	w.buf, at = beginFrame(w.buf)
+	w.buf = sealFrame(appendEnd(w.buf, uint64(w.count)), at)
+	if _, err := w.f.Write(w.buf); err != nil {
+		w.abort()
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		w.abort()
+		return err
+	}
+	if err := w.f.Close(); err != nil {
+		_ = os.Remove(w.f.Name())
+		return err
+	}
+	return nil
+}
+
+// abort drops the file being written.
+func (w *snapWriter) abort() {
+	_ = w.f.Close()
+	_ = os.Remove(w.f.Name())
+}
+
+// writeSnapshot writes a new snapshot of the records each yields: into
+// registry.snap.tmp, fsynced, then renamed over registry.snap, and the dir
+// fsynced. It returns how many it wrote. s.mu is held, or s is not shared
+// yet.
+func (s *Store) writeSnapshot(each func(add func(entry) error) error) (int, error) {
+	tmp := s.snapPath() + tmpSuffix
+	w, err := newSnapWriter(tmp, s.o.fileMode, s.buf[:0])
+	if err != nil {
+		return 0, err
+	}
+	defer func() { s.keep(w.buf) }()
+	if err := each(w.add); err != nil {
+		w.abort()
+		return 0, err
+	}
+	if err := w.finish(); err != nil {
+		return 0, err
+	}
+	s.step("written")
+	if err := os.Rename(tmp, s.snapPath()); err != nil {
+		return 0, err
+	}
+	if err := syncDir(s.dir); err != nil {
+		return 0, err
+	}
+	s.step("renamed")
+	return w.count, nil
+}
