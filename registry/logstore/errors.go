@@ -14,7 +14,7 @@ var (
 	// ErrCorrupt: a stored record or entry does not decode. Load stops at
 	// the first one rather than start a server that silently forgot
 	// clients.
-	ErrCorrupt = errors.New("logstore: corrupt record")
+	ErrCorrupt = errors.New("logstore: corrupt data")
 	// ErrDamaged: a registry file is not sound (torn, truncated,
 	// overwritten, a checksum that does not match). Open refuses it,
 	// naming the file and what to do, rather than serve a partial
