@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -523,3 +524,69 @@ func FuzzScanFiles(f *testing.F) {
 }
 
 func isShort(err error) bool { return errors.Is(err, errShort) }
+
+// A compaction works in mappings, not on the Go heap: over 20 000 records
+// and as many log entries it allocates a few small structs (its table and
+// the files are mapped, its buffer is the store's), so it grows neither
+// the heap nor, at GOGC=50, the headroom the GC keeps above it.
+func TestCompactionAllocatesAlmostNothing(t *testing.T) {
+	s := openT(t, t.TempDir(), withCompactMin(1<<30))
+	batch := make([]registry.Record, 1000)
+	fill := func(step uint16) {
+		for lo := 0; lo < 20_000; lo += len(batch) {
+			for i := range batch {
+				batch[i] = rec(fmt.Sprintf("bench-%d", lo+i), step)
+			}
+			require.NoError(t, s.Save(batch, nil))
+		}
+	}
+	fill(1)
+	require.NoError(t, s.compact()) // the snapshot, and the kept buffer grown
+	fill(2)
+	require.Equal(t, 20_000, s.logEntries)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	require.NoError(t, s.compact())
+	runtime.ReadMemStats(&after)
+	t.Logf("a compaction: %d B, %d allocations", after.TotalAlloc-before.TotalAlloc, after.Mallocs-before.Mallocs)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<10), "bytes allocated by a compaction")
+	assert.Less(t, after.Mallocs-before.Mallocs, uint64(100), "allocations of a compaction")
+	assert.Equal(t, 20_000, s.snapCount)
+	got, err := s.Load()
+	require.NoError(t, err)
+	require.Len(t, got, 20_000)
+	assert.Equal(t, uint16(2), got[0].SID)
+}
+
+// A snapshot that cannot be written fails the Save that tried it, saying
+// that its batch is saved all the same (it is), and is not tried again on
+// every Save but once the log has grown by another bound.
+func TestFailedCompactionKeepsTheBatchAndWaits(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, withCompactMin(10))
+	blocker := filepath.Join(dir, SnapName+tmpSuffix)
+	require.NoError(t, os.Mkdir(blocker, 0o700)) // the temporary file cannot be created
+	m := model{}
+	put := make([]registry.Record, 10)
+	for i := range put {
+		put[i] = rec(fmt.Sprintf("c%d", i), 1)
+	}
+	m.save(put, nil)
+	err := s.Save(put, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the batch is saved, but writing a new snapshot failed")
+	loadEquals(t, s, m)
+
+	one := []registry.Record{rec("c-next", 2)}
+	m.save(one, nil)
+	require.NoError(t, s.Save(one, nil), "not retried on the next Save")
+	require.NoError(t, os.Remove(blocker))
+	for i := 0; s.logEntries > 0; i++ {
+		require.Less(t, i, 20, "never retried")
+		b := []registry.Record{rec(fmt.Sprintf("d%d", i), 3)}
+		m.save(b, nil)
+		require.NoError(t, s.Save(b, nil))
+	}
+	assert.Equal(t, len(m), s.snapCount)
+	loadEquals(t, s, m)
+}
