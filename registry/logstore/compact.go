@@ -34,9 +34,11 @@ const (
 	// changes as the snapshot holds records (bound), and at least this.
 	compactMin = 16384
 	// quietBatch is the most changes a Save may carry and still be quiet
-	// enough to compact in: a burst's CPU is the handshakes', and the
-	// first small Save after it is a better time (~1 000 changes a second
-	// at the 250 ms flush, above a checkpoint's share of 60 000 clients).
+	// enough to compact in: a burst's CPU is the handshakes', and a time
+	// of small Saves is a better one (~1 000 changes a second at the
+	// 250 ms flush, above a checkpoint's share of 60 000 clients). It
+	// takes two quiet Saves in a row: the first flush of a burst, or its
+	// last, may be small too.
 	quietBatch = 256
 	// burstFactor: past this many bounds, a Save compacts even in a burst,
 	// which bounds the log's size.
@@ -51,10 +53,13 @@ func (s *Store) bound() int { return max(s.o.compactMin, s.snapCount) }
 // compactionDue reports whether the Save that just appended changes
 // changes should write a new snapshot.
 func (s *Store) compactionDue(changes int) bool {
+	quiet := changes <= quietBatch
+	wasQuiet := s.lastQuiet
+	s.lastQuiet = quiet
 	if s.logEntries < s.bound() || s.logEntries < s.retryAt {
 		return false
 	}
-	return changes <= quietBatch || s.logEntries >= burstFactor*s.bound()
+	return (quiet && wasQuiet) || s.logEntries >= burstFactor*s.bound()
 }
 
 // compact writes a new snapshot from the old one and the log, then
@@ -123,13 +128,21 @@ func syncDir(dir string) error {
 // table of offsets into the mapped log, off the Go heap.
 type lastEntries struct {
 	log   []byte
-	slots []uint64 // 0: empty; else the entry's offset + 1, and taken
+	slots []uint64 // 0: empty; else offset + 1 | tag | taken
 	mem   []byte
 	seed  maphash.Seed
 }
 
-// taken marks a slot whose cid the snapshot held.
-const taken = 1 << 63
+// A slot: the entry's offset + 1 in its low offsetBits (a log of up to a
+// TiB), then bits of the cid's hash (a probe that meets another cid reads
+// the log only when they match, 1 in 2^23), then taken: the snapshot held
+// the cid.
+const (
+	offsetBits = 40
+	offsetMask = 1<<offsetBits - 1
+	tagMask    = (1<<63 - 1) &^ offsetMask
+	taken      = 1 << 63
+)
 
 func newLastEntries(log []byte, entries int) (*lastEntries, error) {
 	n := 64
@@ -142,8 +155,8 @@ func newLastEntries(log []byte, entries int) (*lastEntries, error) {
 	}
 	t := &lastEntries{log: log, slots: slots, mem: mem, seed: maphash.MakeSeed()}
 	_, err = scanLog(log, func(at int, e entry) error {
-		i, _ := t.find(e.cid)
-		t.slots[i] = uint64(at) + 1
+		i, _, tag := t.find(e.cid)
+		t.slots[i] = uint64(at) + 1 | tag
 		return nil
 	})
 	if err != nil {
@@ -155,16 +168,19 @@ func newLastEntries(log []byte, entries int) (*lastEntries, error) {
 
 func (t *lastEntries) release() { unmap(t.mem) }
 
-// find returns cid's slot, or the empty slot where it would go.
-func (t *lastEntries) find(cid []byte) (int, bool) {
+// find returns cid's slot, or the empty slot where it would go, and the
+// cid's tag.
+func (t *lastEntries) find(cid []byte) (int, bool, uint64) {
+	h := maphash.Bytes(t.seed, cid)
+	tag := h & tagMask
 	mask := uint64(len(t.slots) - 1)
-	for i := maphash.Bytes(t.seed, cid) & mask; ; i = (i + 1) & mask {
-		v := t.slots[i] &^ taken
+	for i := h & mask; ; i = (i + 1) & mask {
+		v := t.slots[i]
 		if v == 0 {
-			return int(i), false
+			return int(i), false, tag
 		}
-		if bytes.Equal(t.entryAt(v-1).cid, cid) {
-			return int(i), true
+		if v&tagMask == tag && bytes.Equal(t.entryAt(v&offsetMask-1).cid, cid) {
+			return int(i), true, tag
 		}
 	}
 }
@@ -179,12 +195,12 @@ func (t *lastEntries) entryAt(at uint64) entry {
 // take returns cid's last entry in the log, if it has one, and marks it
 // written.
 func (t *lastEntries) take(cid []byte) (entry, bool) {
-	i, ok := t.find(cid)
+	i, ok, _ := t.find(cid)
 	if !ok {
 		return entry{}, false
 	}
 	t.slots[i] |= taken
-	return t.entryAt(t.slots[i]&^taken - 1), true
+	return t.entryAt(t.slots[i]&offsetMask - 1), true
 }
 
 // rest calls fn with the last entry of each cid not taken, in no order.
@@ -193,7 +209,7 @@ func (t *lastEntries) rest(fn func(entry) error) error {
 		if v == 0 || v&taken != 0 {
 			continue
 		}
-		if err := fn(t.entryAt(v - 1)); err != nil {
+		if err := fn(t.entryAt(v&offsetMask - 1)); err != nil {
 			return err
 		}
 	}

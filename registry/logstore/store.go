@@ -55,7 +55,8 @@ type Store struct {
 	snapCount  int   // records in the snapshot
 	// retryAt: a compaction failed; the next is tried once the log holds
 	// this many entries, not on every Save.
-	retryAt int
+	retryAt   int
+	lastQuiet bool // the last Save was a quiet one (compact.go)
 
 	buf []byte // Save's and compaction's encoding, kept between calls
 
@@ -87,7 +88,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("logstore: data dir: %w", err)
 	}
-	s := &Store{o: o, dir: dir}
+	s := &Store{o: o, dir: dir, lastQuiet: true} // no burst before the first Save
 	f, err := os.OpenFile(s.logPath(), os.O_RDWR|os.O_CREATE, o.fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("logstore: open %s: %w", s.logPath(), err)
