@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/registry"
@@ -151,27 +150,10 @@ func (d *directory) Get(cid string) (registry.Record, error) {
 	return rec, err
 }
 
-// read is cid's record in the bucket.
+// read is cid's record in the bucket: from the slot the index names.
 func (n *Node) read(ctx context.Context, cid string) (registry.Record, error) {
-	rec, _, err := n.readRev(ctx, cid)
-	return rec, err
-}
-
-// readRev is cid's record in the bucket and its revision.
-func (n *Node) readRev(ctx context.Context, cid string) (registry.Record, uint64, error) {
-	e, err := n.clients.Get(ctx, keyOf(cid))
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return registry.Record{}, 0, registry.ErrNotFound
-	}
-	if err != nil {
-		return registry.Record{}, 0, fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err)
-	}
-	rec, err := decodeRecord(e.Value())
-	if err != nil {
-		return registry.Record{}, 0, fmt.Errorf("cluster: record of %s: %w", cid, err)
-	}
-	rec.CID = cid
-	return rec, e.Revision(), nil
+	f := n.fetch(ctx, []string{cid})[0]
+	return f.rec, f.err
 }
 
 // mirrored is cid's record as this node knows it without NATS: its own

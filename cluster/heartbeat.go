@@ -123,9 +123,10 @@ func (n *Node) aliveNodes() (map[string]bool, error) {
 
 // markLost turns the connected records of every node without a heartbeat
 // into cstatus=false, reason "node lost". Each write is a compare-and-set
-// on the revision the mirror holds: when several survivors do it at once,
-// one wins and the others' writes fail harmlessly; when the client has
-// registered again meanwhile, its new record stands.
+// on the revision of the lost node's slot as read: when several survivors
+// do it at once, one wins and the others' writes fail harmlessly; when
+// the client has registered again meanwhile, its new record stands (a
+// higher registration revision).
 func (n *Node) markLost() error {
 	if r := n.nc.Stats().Reconnects; r != n.reconnects {
 		n.reconnects = r
@@ -203,34 +204,33 @@ func (n *Node) confirmLost(suspects []string, alive map[string]bool) error {
 	return nil
 }
 
-// markOwnLeftovers marks the records an earlier run of this node left
-// connected: this run holds no session yet.
-func (n *Node) markOwnLeftovers() {
-	marked := n.markWhere(protocol.ReasonServerRestarted, func(node string) bool { return node == n.id })
-	if len(marked) > 0 {
-		n.log.Info("cluster: records of an earlier run marked", zap.Int("records", len(marked)))
-	}
-}
-
 // markWhere disconnects, with reason, the connected records of the
-// holders pick selects. The index names them; each is read from the
-// bucket and its mark published with a compare-and-set on the revision
-// read, a window at a time (markBatch). It returns the nodes of the
-// records it marked, one entry per record.
+// holders pick selects. The index names their slots; each slot is read
+// from the bucket and its marks written with a compare-and-set on the
+// revision read (so of two survivors one wins, and a slot its node wrote
+// meanwhile is left to it), a window of slots at a time (markSlots). It
+// returns the nodes of the records it marked, one entry per record.
 func (n *Node) markWhere(reason protocol.Reason, pick func(node string) bool) []string {
-	cids := n.connectedWhere(pick)
+	refs := n.connectedSlots(pick)
 	var marked []string
-	for start := 0; start < len(cids) && n.ctx.Err() == nil; start += publishWindow {
-		marked = n.markBatch(cids[start:min(start+publishWindow, len(cids))], reason, pick, marked)
+	for start := 0; start < len(refs) && n.ctx.Err() == nil; start += publishWindow {
+		marked = n.markSlots(refs[start:min(start+publishWindow, len(refs))], reason, pick, marked)
 	}
 	return marked
 }
 
-// markBatch marks one window of markWhere's records. A compare-and-set
-// that lost (the client registered again, or another survivor marked it
-// first) is left as it is; any other failure is logged once per batch and
-// tried again by the next check, which finds the record still connected.
-func (n *Node) markBatch(cids []string, reason protocol.Reason, pick func(string) bool, marked []string) []string {
+// markedSlot is one slot's marks in flight.
+type markedSlot struct {
+	f      jetstream.PubAckFuture
+	events []registry.Record // the marked records the index has as current
+}
+
+// markSlots marks one window of markWhere's slots. A compare-and-set that
+// lost (the node wrote the slot again, or another survivor marked it
+// first) is left as it is; any other failure is logged once per window
+// and tried again by the next check, which finds the records still
+// connected.
+func (n *Node) markSlots(refs []slotRef, reason protocol.Reason, pick func(string) bool, marked []string) []string {
 	p, err := n.publisherOf()
 	if err != nil {
 		n.log.Warn("cluster: could not mark records", zap.Error(err))
@@ -239,32 +239,45 @@ func (n *Node) markBatch(cids []string, reason protocol.Reason, pick func(string
 	ctx, cancel := n.opCtx()
 	defer cancel()
 	now := time.Now().UTC()
-	var inflight []pending
+	var inflight []markedSlot
 	var failed error
-	for _, f := range n.fetch(ctx, cids) {
-		if f.err != nil || !f.rec.CStatus || !pick(f.rec.Node) {
-			if f.err != nil && !errors.Is(f.err, registry.ErrNotFound) {
-				failed = f.err
-			}
+	slots := n.readSlots(ctx, refs)
+	for _, ref := range refs {
+		sr := slots[ref]
+		if sr.err != nil {
+			failed = sr.err
 			continue
 		}
-		rec := f.rec
-		rec.CStatus, rec.Reason, rec.DisconnectedAt = false, reason, now
-		fut, err := n.publishAt(p, rec, f.rev)
+		if !pick(ref.node) || sr.seq == 0 {
+			continue
+		}
+		v, events := n.marks(ref, sr, reason, now)
+		if len(events) == 0 {
+			continue
+		}
+		val, err := encodeSlot(nil, v)
+		if err != nil {
+			failed = err
+			continue
+		}
+		m := &nats.Msg{Subject: p.prefix + slotKey(ref.node, ref.slot), Data: val, Header: nats.Header{hdrWriter: []string{n.id}}}
+		fut, err := p.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(sr.seq))
 		if err != nil {
 			failed = err
 			break
 		}
-		inflight = append(inflight, pending{rec: rec, f: fut})
+		inflight = append(inflight, markedSlot{f: fut, events: events})
 	}
 	for _, w := range inflight {
 		select {
 		case <-w.f.Ok():
-			marked = append(marked, w.rec.Node)
-			// Only the node whose compare-and-set won says it, so the
-			// cluster's log has it once, with the lost node's name.
-			if n.opts.changes != nil {
-				n.opts.changes(registry.Change{Kind: registry.ChangeDisconnected, At: now, Record: w.rec})
+			for _, rec := range w.events {
+				marked = append(marked, rec.Node)
+				// Only the node whose compare-and-set won says it, so the
+				// cluster's log has it once, with the lost node's name.
+				if n.opts.changes != nil {
+					n.opts.changes(registry.Change{Kind: registry.ChangeDisconnected, At: now, Record: rec})
+				}
 			}
 		case err := <-w.f.Err():
 			if !isConflict(err) {
@@ -275,7 +288,32 @@ func (n *Node) markBatch(cids []string, reason protocol.Reason, pick func(string
 		}
 	}
 	if failed != nil && n.ctx.Err() == nil {
-		n.log.Warn("cluster: could not mark every record", zap.Int("records", len(cids)), zap.Error(failed))
+		n.log.Warn("cluster: could not mark every record", zap.Int("slots", len(refs)), zap.Error(failed))
 	}
 	return marked
+}
+
+// marks is sr's value with its connected records disconnected for reason,
+// and those of them that the index holds as the client's current record
+// (the others were registered again elsewhere since: no event for them).
+func (n *Node) marks(ref slotRef, sr slotRead, reason protocol.Reason, now time.Time) (slotValue, []registry.Record) {
+	v := slotValue{Records: make([]slotRecord, len(sr.value.Records))}
+	copy(v.Records, sr.value.Records)
+	var events []registry.Record
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := range v.Records {
+		r := &v.Records[i]
+		if !r.Rec.CStatus {
+			continue
+		}
+		if r.RegRev == 0 {
+			r.RegRev = sr.seq // the registration was that write; say so
+		}
+		r.Rec.CStatus, r.Rec.Reason, r.Rec.DisconnectedAt = false, reason, now
+		if e, ok := n.index.Get(key(r.Rec.CID)); ok && e.rev() == r.RegRev && n.holderLocked(e) == ref.node {
+			events = append(events, r.Rec)
+		}
+	}
+	return v, events
 }

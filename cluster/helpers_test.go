@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -72,31 +71,95 @@ func clientsKV(t testing.TB, url string) jetstream.KeyValue {
 	return bucketKV(t, url, cluster.DefaultClientsBucket)
 }
 
-// overwrite sets fields of key's record in the bucket, over its last revision.
-func overwrite(t testing.TB, kv jetstream.KeyValue, key string, fields map[string]any) {
+// overwrite applies fix to the records of cids where the bucket holds
+// them (their nodes' slots), each slot rewritten once over its last
+// revision, as another writer: a survivor's marks, or a newer build.
+func overwrite(t testing.TB, kv jetstream.KeyValue, fix func(*registry.Record), cids ...string) {
 	t.Helper()
-	ctx := context.Background()
-	e, err := kv.Get(ctx, key)
-	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(e.Value(), &doc))
-	for k, v := range fields {
-		doc[k] = v
+	want := make(map[string]bool, len(cids))
+	for _, c := range cids {
+		want[c] = true
 	}
-	val, err := json.Marshal(doc)
+	ctx := context.Background()
+	keys, err := kv.Keys(ctx)
 	require.NoError(t, err)
-	_, err = kv.Update(ctx, key, val, e.Revision())
-	require.NoError(t, err)
+	done := 0
+	for _, key := range keys {
+		node, _, err := cluster.ParseSlotKey(key)
+		require.NoError(t, err)
+		e, err := kv.Get(ctx, key)
+		require.NoError(t, err)
+		recs, revs, err := cluster.DecodeSlot(e.Value(), node)
+		require.NoError(t, err)
+		changed := false
+		for i := range recs {
+			if want[recs[i].CID] {
+				if revs[i] == 0 {
+					revs[i] = e.Revision()
+				}
+				fix(&recs[i])
+				changed = true
+				done++
+			}
+		}
+		if !changed {
+			continue
+		}
+		val, err := cluster.EncodeSlot(recs, revs)
+		require.NoError(t, err)
+		_, err = kv.Update(ctx, key, val, e.Revision())
+		require.NoError(t, err)
+	}
+	require.GreaterOrEqual(t, done, len(cids), "every record found in the bucket")
 }
 
-// bucketDoc is key's record in the bucket as JSON fields.
-func bucketDoc(t testing.TB, kv jetstream.KeyValue, key string) map[string]any {
+// markLost is the fix a survivor applies to a lost node's record.
+func markLost(r *registry.Record) {
+	r.CStatus, r.Reason, r.DisconnectedAt = false, protocol.ReasonNodeLost, time.Now().UTC()
+}
+
+// bucketRecords is every client's record in the bucket, as every node's
+// rule picks it among the slots that hold the cid: the highest
+// registration revision.
+func bucketRecords(t testing.TB, kv jetstream.KeyValue) map[string]registry.Record {
 	t.Helper()
-	e, err := kv.Get(context.Background(), key)
+	ctx := context.Background()
+	out := map[string]registry.Record{}
+	revOf := map[string]uint64{}
+	keys, err := kv.Keys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return out
+	}
 	require.NoError(t, err)
-	var doc map[string]any
-	require.NoError(t, json.Unmarshal(e.Value(), &doc))
-	return doc
+	for _, key := range keys {
+		node, _, err := cluster.ParseSlotKey(key)
+		require.NoError(t, err)
+		e, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		require.NoError(t, err)
+		recs, revs, err := cluster.DecodeSlot(e.Value(), node)
+		require.NoError(t, err)
+		for i, r := range recs {
+			rev := revs[i]
+			if rev == 0 {
+				rev = e.Revision()
+			}
+			if rev > revOf[r.CID] {
+				out[r.CID], revOf[r.CID] = r, rev
+			}
+		}
+	}
+	return out
+}
+
+// bucketRecord is cid's record in the bucket (bucketRecords).
+func bucketRecord(t testing.TB, kv jetstream.KeyValue, cid string) registry.Record {
+	t.Helper()
+	r, ok := bucketRecords(t, kv)[cid]
+	require.True(t, ok, "%s in the bucket", cid)
+	return r
 }
 
 // testNode is one whole cliser node in cluster mode (package node), with

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/google/btree"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/synadia-io/orbit.go/jetstreamext"
 	"go.uber.org/zap"
 
@@ -16,23 +16,28 @@ import (
 
 // The node does not mirror the bucket's records: it indexes them. An
 // entry is what the lists' order and filter, the takeover check, the
-// lost-node check and the gauges need (cid, revision, holder, connected),
-// 24 bytes plus the cid's own bytes, whatever the fleet's size. A list
-// page reads its records from this node's registry (its own clients) and
-// from the bucket (the others'), a bounded number at a time.
+// lost-node check and the gauges need (cid, registration revision, holder,
+// connected
+// and the slot that holds the record), 24 bytes plus the cid's own bytes.
+// A list page reads its records from the slots the index names, each
+// slot once.
 
 // entry is one record of the bucket in the node's index.
 type entry struct {
 	cid string
-	// meta packs the rest: the revision in the low 48 bits (a stream of
-	// 2.8e14 writes), the holding node's number (n.names) in the next 15,
+	// meta packs the rest: the revision of the record's registration in
+	// the low 38 bits (a stream of 2.7e11 slot writes), the slot in the
+	// next 10, the holding node's number (n.names) in the next 15,
 	// connected in the top bit.
 	meta uint64
 }
 
 const (
-	revBits   = 48
+	revBits   = 38
 	revMask   = 1<<revBits - 1
+	slotBits  = 16 - slotShift
+	slotMask  = 1<<slotBits - 1
+	nodeShift = revBits + slotBits
 	nodeMask  = 1<<15 - 1
 	connected = 1 << 63
 	// noNode is the number of "" (a record without a holder) and of any
@@ -47,11 +52,12 @@ func lessEntry(a, b entry) bool { return a.cid < b.cid }
 func newIndex() *btree.BTreeG[entry] { return btree.NewG(32, lessEntry) }
 
 func (e entry) rev() uint64     { return e.meta & revMask }
-func (e entry) node() uint16    { return uint16(e.meta >> revBits & nodeMask) }
+func (e entry) slot() uint16    { return uint16(e.meta >> revBits & slotMask) }
+func (e entry) node() uint16    { return uint16(e.meta >> nodeShift & nodeMask) }
 func (e entry) connected() bool { return e.meta&connected != 0 }
 func key(cid string) entry      { return entry{cid: cid} }
-func packMeta(rev uint64, node uint16, conn bool) uint64 {
-	m := rev&revMask | uint64(node&nodeMask)<<revBits
+func packMeta(rev uint64, slot, node uint16, conn bool) uint64 {
+	m := rev&revMask | uint64(slot&slotMask)<<revBits | uint64(node&nodeMask)<<nodeShift
 	if conn {
 		m |= connected
 	}
@@ -86,93 +92,97 @@ func (n *Node) partialLocked(e entry) registry.Record {
 	return registry.Record{CID: e.cid, Node: n.holderLocked(e), CStatus: e.connected()}
 }
 
-// fetchParallel bounds the single bucket reads of one list page or one
+// fetchParallel bounds the single slot reads of one list page or one
 // batch of lost-node marks in flight at once, where a batched read is not
 // to be had.
 const fetchParallel = 32
 
-// fetched is one record read from the bucket at its revision.
+// fetched is one record read from the bucket.
 type fetched struct {
 	rec registry.Record
-	rev uint64
 	err error
 }
 
-// fetch reads cids' records from the bucket: one batched direct get
-// (nats-server 2.11 or later answers many keys' last values to one
-// request), else fetchParallel single reads at a time.
+// fetch reads cids' records from the bucket: each from the slot the index
+// names, every slot once (readSlots). A cid the index does not have, or
+// whose slot no longer holds it, is registry.ErrNotFound.
 func (n *Node) fetch(ctx context.Context, cids []string) []fetched {
 	out := make([]fetched, len(cids))
-	err := n.fetchBatch(ctx, cids, out)
-	if err == nil {
-		return out
-	}
-	if !errors.Is(err, jetstreamext.ErrBatchUnsupported) {
-		for i := range out {
-			if out[i].err == nil && out[i].rev == 0 {
-				out[i].err = fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err)
-			}
-		}
-		return out
-	}
-	sem := make(chan struct{}, fetchParallel)
-	var wg sync.WaitGroup
+	refs := make([]slotRef, len(cids))
+	var want []slotRef
+	seen := make(map[slotRef]bool)
+	n.mu.Lock()
 	for i, cid := range cids {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i].rec, out[i].rev, out[i].err = n.readRev(ctx, cid)
-		}()
+		e, ok := n.index.Get(key(cid))
+		if !ok {
+			out[i].err = registry.ErrNotFound
+			continue
+		}
+		refs[i] = slotRef{node: n.holderLocked(e), slot: e.slot()}
+		if !seen[refs[i]] {
+			seen[refs[i]] = true
+			want = append(want, refs[i])
+		}
 	}
-	wg.Wait()
+	n.mu.Unlock()
+	slots := n.readSlots(ctx, want)
+	for i, cid := range cids {
+		if out[i].err != nil {
+			continue
+		}
+		sr := slots[refs[i]]
+		if sr.err != nil {
+			out[i].err = sr.err
+			continue
+		}
+		rec, ok := sr.find(cid)
+		if !ok {
+			out[i].err = registry.ErrNotFound
+			continue
+		}
+		out[i].rec = rec.Rec
+	}
 	return out
 }
 
-// fetchBatch fills out with one batched direct get of cids' last values.
-// A key without one, or whose last is a delete, is registry.ErrNotFound.
-// On an error the entries not yet answered are left zero.
-func (n *Node) fetchBatch(ctx context.Context, cids []string, out []fetched) error {
-	prefix := "$KV." + n.opts.clientsBucket + "."
-	subjects := make([]string, len(cids))
-	at := make(map[string]int, len(cids))
-	for i, cid := range cids {
-		subjects[i] = prefix + keyOf(cid)
-		at[subjects[i]] = i
+// readSlotsBatch hands put every slot's last message of one batched direct
+// get (nil for a subject without one). It returns an error only when the
+// server has no batched get (the caller reads one at a time); any other
+// failure is handed to put for every slot not yet answered.
+func (n *Node) readSlotsBatch(ctx context.Context, subjects []string, at map[string]slotRef,
+	put func(slotRef, *jetstream.RawStreamMsg, error),
+) error {
+	if len(subjects) == 0 {
+		return nil
 	}
 	msgs, err := jetstreamext.GetLastMsgsFor(ctx, n.js, "KV_"+n.opts.clientsBucket, subjects)
-	if err != nil {
+	answered := make(map[string]bool, len(subjects))
+	if err == nil {
+		for m, merr := range msgs {
+			if errors.Is(merr, jetstreamext.ErrNoMessages) {
+				break
+			}
+			if merr != nil {
+				err = merr
+				break
+			}
+			if r, ok := at[m.Subject]; ok && !answered[m.Subject] {
+				answered[m.Subject] = true
+				put(r, m, nil)
+			}
+		}
+	}
+	if errors.Is(err, jetstreamext.ErrBatchUnsupported) {
 		return err
 	}
-	seen := make([]bool, len(cids))
-	for m, err := range msgs {
-		if errors.Is(err, jetstreamext.ErrNoMessages) {
-			break
+	for _, subj := range subjects {
+		if answered[subj] {
+			continue
 		}
 		if err != nil {
-			return err
-		}
-		i, ok := at[m.Subject]
-		if !ok {
-			continue
-		}
-		seen[i] = true
-		if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			out[i].err = registry.ErrNotFound
-			continue
-		}
-		rec, err := decodeRecord(m.Data)
-		if err != nil {
-			out[i].err = fmt.Errorf("cluster: record of %s: %w", cids[i], err)
-			continue
-		}
-		rec.CID = cids[i]
-		out[i].rec, out[i].rev = rec, m.Sequence
-	}
-	for i := range out {
-		if !seen[i] {
-			out[i].err = registry.ErrNotFound
+			put(at[subj], nil, fmt.Errorf("%w: bucket: %v", registry.ErrUnavailable, err))
+		} else {
+			put(at[subj], nil, nil)
 		}
 	}
 	return nil
@@ -266,15 +276,21 @@ func (n *Node) readPage(cands []candidate) {
 	}
 }
 
-// connectedWhere lists the cids of connected entries whose holder pick
-// selects.
-func (n *Node) connectedWhere(pick func(node string) bool) []string {
-	var out []string
+// connectedSlots lists the slots holding connected entries whose holder
+// pick selects, each once.
+func (n *Node) connectedSlots(pick func(node string) bool) []slotRef {
+	var out []slotRef
+	seen := make(map[slotRef]bool)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.index.Ascend(func(e entry) bool {
-		if e.connected() && pick(n.holderLocked(e)) {
-			out = append(out, e.cid)
+		if !e.connected() {
+			return true
+		}
+		r := slotRef{node: n.holderLocked(e), slot: e.slot()}
+		if !seen[r] && pick(r.node) {
+			seen[r] = true
+			out = append(out, r)
 		}
 		return true
 	})

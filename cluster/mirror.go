@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -26,17 +25,14 @@ func (n *Node) watch(w *recordWatcher) {
 		if !again {
 			return
 		}
-		switched := w.bodies && syncedOnce
 		for {
 			n.mu.Lock()
 			from := n.lastRev + 1
 			n.mu.Unlock()
 			var err error
-			w, err = n.watchRecords(n.ctx, from, false)
-			if err == nil && !switched {
-				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from))
-			}
+			w, err = n.watchRecords(n.ctx, from)
 			if err == nil {
+				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from))
 				break
 			}
 			n.log.Warn("cluster: could not watch the bucket; retrying", zap.Error(err))
@@ -70,90 +66,120 @@ func (n *Node) follow(w *recordWatcher, syncedOnce *bool) bool {
 				*syncedOnce = true
 				close(n.synced)
 			}
-			if w.bodies {
-				return true // on with headers only (watcher.go)
-			}
 			continue
 		}
 		n.apply(e)
 	}
 }
 
-// apply is one bucket change.
+// apply is one bucket change: a slot's new value, or its delete or
+// expiry.
 func (n *Node) apply(c *change) {
-	cid, err := idOf(c.key)
+	node, slot, err := parseSlotKey(c.key)
 	if err != nil {
+		n.foreignKey(c)
 		return
 	}
 	if c.op == jetstream.KeyValueDelete || c.op == jetstream.KeyValuePurge {
-		n.drop(cid, c.rev)
+		n.dropSlot(node, slot, c.rev)
 		return
 	}
-	if !c.indexed && !n.indexFields(cid, c) {
+	v, err := decodeSlot(c.value, node)
+	if err != nil {
+		// Not even a newer version's reason (those decode, as their text):
+		// the index drops what it held of the slot rather than show a
+		// state the bucket no longer has.
+		n.log.Warn("cluster: undecodable slot value in bucket; its records are left out of the list",
+			zap.String("key", c.key), zap.Error(err))
+		n.dropSlot(node, slot, c.rev)
 		return
 	}
+	n.applySlot(node, slot, c, v)
+}
+
+// applySlot indexes one slot value, by the one rule every node applies in
+// the stream's order: for a cid the highest registration revision wins;
+// a record of the same registration is taken only from its holder.
+// Then the takeover check (another node's newer registration of a live
+// session here) and the republish check (this node's slot written by
+// another: it judged this node lost).
+func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
+	var replaced []string
+	var marked []string
+	var markedP []published
 	n.mu.Lock()
 	n.lastRev = max(n.lastRev, c.rev)
-	old, had := n.index.Get(key(cid))
-	if had && old.rev() >= c.rev {
-		n.mu.Unlock()
-		return
+	num := n.nodeNumLocked(node)
+	if n.ownInit != nil && num == n.self {
+		n.ownInit[slot] = initialSlot{seq: c.rev, value: v}
 	}
-	ne := entry{cid: old.cid, meta: packMeta(c.rev, n.nodeNumLocked(c.node), c.cstatus)}
-	if !had {
-		ne.cid = strings.Clone(cid) // not a slice of the message's subject
+	for _, r := range v.Records {
+		reg := r.RegRev
+		if reg == 0 {
+			reg = c.rev
+		}
+		cid := r.Rec.CID
+		old, had := n.index.Get(key(cid))
+		if had && (reg < old.rev() || reg == old.rev() && old.node() != num) {
+			continue // an older registration's record, or not from its holder
+		}
+		ne := entry{cid: old.cid, meta: packMeta(reg, slot, num, r.Rec.CStatus)}
+		if had && ne.meta == old.meta {
+			continue
+		}
+		if !had {
+			ne.cid = strings.Clone(cid)
+		}
+		n.index.ReplaceOrInsert(ne)
+		if had {
+			n.countLocked(old, -1)
+		}
+		n.countLocked(ne, +1)
+		if n.replacedLocked(cid) {
+			replaced = append(replaced, cid)
+		}
 	}
-	n.index.ReplaceOrInsert(ne)
-	if had {
-		n.countLocked(old, -1)
+	for _, cid := range v.Removed {
+		if e, ok := n.index.Get(key(cid)); ok && e.node() == num && e.slot() == slot {
+			n.index.Delete(e)
+			n.countLocked(e, -1)
+		}
 	}
-	n.countLocked(ne, +1)
-	replaced := n.replacedLocked(cid)
-	p, wrongful := n.markedLocked(cid)
+	if num == n.self && c.writer != n.id {
+		for _, r := range v.Records {
+			if p, ok := n.published[r.Rec.CID]; ok && !r.Rec.CStatus && p.cstatus && p.session(r.Rec) {
+				marked, markedP = append(marked, r.Rec.CID), append(markedP, p)
+			}
+		}
+		if len(marked) > 0 {
+			n.forced[slot] = struct{}{}
+		}
+	}
 	n.mu.Unlock()
-	if replaced {
+	for _, cid := range replaced {
 		n.closeReplaced(cid)
 	}
-	if wrongful {
-		n.republish(cid, p)
+	for i, cid := range marked {
+		n.republish(cid, markedP[i])
 	}
 }
 
-// indexFields fills c's holder and status from the record itself, for a
-// write without the index's headers (watcher.go), by an older build or by
-// hand: from its body when the watch brought it (the initial values),
-// else read from the bucket. The bucket may hold a newer revision by
-// now; c then takes it (the watch brings that revision later, and it is
-// skipped as not newer). false: c is not to be applied (deleted since,
-// undecodable, or the read failed: the record's next write brings it).
-func (n *Node) indexFields(cid string, c *change) bool {
-	val, rev := c.value, c.rev
-	if val == nil {
-		ctx, cancel := n.opCtx()
-		defer cancel()
-		e, err := n.clients.Get(ctx, c.key)
-		if err != nil {
-			if !errors.Is(err, jetstream.ErrKeyNotFound) {
-				n.log.Warn("cluster: could not read a record written without index headers", zap.String("key", c.key), zap.Error(err))
-			}
-			n.mu.Lock()
-			n.lastRev = max(n.lastRev, c.rev)
-			n.mu.Unlock()
-			return false
-		}
-		val, rev = e.Value(), max(c.rev, e.Revision())
+// foreignKey is a key that is not a slot's: a record of the per-client
+// layout, written by a build before the slots. The node refuses to start
+// on such a bucket (Start); a running node leaves the key out of its
+// index and says so once.
+func (n *Node) foreignKey(c *change) {
+	n.mu.Lock()
+	n.lastRev = max(n.lastRev, c.rev)
+	first := n.foreignKeys == 0
+	if c.op == jetstream.KeyValuePut {
+		n.foreignKeys++
 	}
-	rec, err := decodeRecord(val)
-	if err != nil {
-		// Not even a newer version's reason (those decode, as their text):
-		// the index drops what it held rather than show a state the
-		// bucket no longer has.
-		n.log.Warn("cluster: undecodable record in bucket; left out of the list", zap.String("key", c.key), zap.Error(err))
-		n.drop(cid, rev)
-		return false
+	n.mu.Unlock()
+	if first && c.op == jetstream.KeyValuePut {
+		n.log.Warn("cluster: the clients bucket holds a key of the per-client layout of an earlier cliser build; "+
+			"it is left out of the index (docs/cluster.md, Rolling upgrades)", zap.String("key", c.key))
 	}
-	c.rev, c.node, c.cstatus, c.indexed = rev, rec.Node, rec.CStatus, true
-	return true
 }
 
 // republish has this node's registry write cid again with its next flush.
@@ -184,14 +210,28 @@ func (n *Node) republish(cid string, p published) {
 // cliser_cluster_republished_total has every one.
 const republishLogEvery = 10 * time.Second
 
-// drop takes cid out of the index: the bucket deleted it, or holds what
-// this build can not read.
-func (n *Node) drop(cid string, rev uint64) {
+// dropSlot takes the records of node's slot out of the index: the
+// bucket deleted or expired the slot, or holds what this build can not
+// read. The index has no list of a slot's records, so this walks it: it
+// happens once per slot a retention ages out, not per write.
+func (n *Node) dropSlot(node string, slot uint16, rev uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.lastRev = max(n.lastRev, rev)
-	if old, ok := n.index.Delete(key(cid)); ok {
-		n.countLocked(old, -1)
+	num, ok := n.nodeNums[node]
+	if !ok {
+		return
+	}
+	var gone []entry
+	n.index.Ascend(func(e entry) bool {
+		if e.node() == num && e.slot() == slot {
+			gone = append(gone, e)
+		}
+		return true
+	})
+	for _, e := range gone {
+		n.index.Delete(e)
+		n.countLocked(e, -1)
 	}
 }
 
@@ -211,7 +251,7 @@ func (n *Node) countLocked(e entry, delta int) {
 }
 
 // replacedLocked: the index holds another node's registration of cid at
-// a revision newer than this node's publication of its live session.
+// a revision newer than this node's registration of its live session.
 // n.mu must be held.
 func (n *Node) replacedLocked(cid string) bool {
 	p, ok := n.published[cid]
@@ -220,27 +260,6 @@ func (n *Node) replacedLocked(cid string) bool {
 	}
 	e, ok := n.index.Get(key(cid))
 	return ok && e.rev() > p.rev && e.connected() && e.node() != n.self
-}
-
-// markedLocked: another node marked a live session of this node
-// disconnected (it thought this node lost: a heartbeat late under load, a
-// partition that healed), at a revision newer than this node's
-// publication of it. The session is still here, so it is to be said
-// again. The mark went over this node's own write, so the write that
-// answers it may go over the mark: one round trip instead of a failed
-// compare-and-set, a read and another write. n.mu must be held.
-func (n *Node) markedLocked(cid string) (published, bool) {
-	p, ok := n.published[cid]
-	if !ok || !p.cstatus {
-		return p, false
-	}
-	e, ok := n.index.Get(key(cid))
-	if !ok || e.connected() || e.node() != n.self || e.rev() <= p.rev {
-		return p, false
-	}
-	p.rev = e.rev()
-	n.published[cid] = p
-	return p, true
 }
 
 // closeReplaced ends this node's session of cid with 190 replaced, if the

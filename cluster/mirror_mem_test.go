@@ -26,7 +26,7 @@ func BenchmarkIndexBytesPerRecord(b *testing.B) {
 		for rev, i := range order {
 			// Decoded from the watch, each cid is a string of its own.
 			n.index.ReplaceOrInsert(entry{cid: strings.Clone(fmt.Sprintf("pos-%07d", i)),
-				meta: packMeta(uint64(rev+1), n.nodeNumLocked(fmt.Sprintf("cliser-%d", i%3+1)), true)})
+				meta: packMeta(uint64(rev+1), uint16(i%slotCount), n.nodeNumLocked(fmt.Sprintf("cliser-%d", i%3+1)), true)})
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -39,12 +39,13 @@ func BenchmarkIndexBytesPerRecord(b *testing.B) {
 func TestIndexEntryPacks(t *testing.T) {
 	for _, c := range []struct {
 		rev  uint64
+		slot uint16
 		node uint16
 		conn bool
-	}{{1, 1, true}, {revMask, nodeMask, false}, {12345, 0, true}, {0, 7, false}} {
-		e := entry{meta: packMeta(c.rev, c.node, c.conn)}
-		if e.rev() != c.rev || e.node() != c.node || e.connected() != c.conn {
-			t.Fatalf("packed %+v, got rev %d node %d connected %v", c, e.rev(), e.node(), e.connected())
+	}{{1, 0, 1, true}, {revMask, slotMask, nodeMask, false}, {12345, 17, 0, true}, {0, slotCount - 1, 7, false}} {
+		e := entry{meta: packMeta(c.rev, c.slot, c.node, c.conn)}
+		if e.rev() != c.rev || e.slot() != c.slot || e.node() != c.node || e.connected() != c.conn {
+			t.Fatalf("packed %+v, got rev %d slot %d node %d connected %v", c, e.rev(), e.slot(), e.node(), e.connected())
 		}
 	}
 }

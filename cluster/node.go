@@ -22,6 +22,11 @@ var (
 	ErrStarted  = errors.New("cluster: node already started")
 	// ErrNodeIDInUse: another live node renews a heartbeat under this id.
 	ErrNodeIDInUse = errors.New("cluster: another live node has this node id; give each node its own --node-id")
+	// ErrOldLayout: the clients bucket holds records keyed by client id,
+	// as builds before the slots wrote them.
+	ErrOldLayout = errors.New("cluster: the clients bucket holds records of the per-client layout of an earlier cliser build, " +
+		"which this build does not read; stop every node, remove the bucket (nats kv rm <bucket>) and start the nodes " +
+		"again (their clients register again on their own), or give this cluster another bucket")
 )
 
 // Node is one cliser node's membership of the cluster: its store (the
@@ -34,6 +39,7 @@ type Node struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	clients jetstream.KeyValue
+	stream  jetstream.Stream // the clients bucket's stream, for reads by revision
 	nodes   jetstream.KeyValue
 
 	// Set by Start.
@@ -43,6 +49,7 @@ type Node struct {
 
 	metrics   metrics
 	pub       publisher     // this node's asynchronous writes (publisher.go)
+	own       ownSlots      // this node's records by slot (slotstore.go)
 	backlog   backlog       // whether those writes are behind (backlog.go)
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
@@ -63,6 +70,14 @@ type Node struct {
 	self        uint16               // this node's number
 	published   map[string]published // what this node last wrote per cid
 	started     bool
+	// ownInit collects this node's slots from the first watch's initial
+	// values, for Start (loadOwnSlots); nil after.
+	ownInit map[uint16]initialSlot
+	// forced: slots of this node another node wrote marks into, to be
+	// written again with the next flush whatever changed (Save).
+	forced map[uint16]struct{}
+	// foreignKeys counts keys of the per-client layout seen (ErrOldLayout).
+	foreignKeys int
 
 	lastRev uint64 // the newest bucket revision applied to the mirror; under mu
 
@@ -75,7 +90,7 @@ type Node struct {
 }
 
 // published is this node's last write of a cid: which session (sid and
-// connected_at name it) at which revision.
+// connected_at name it) and the revision of its registration.
 type published struct {
 	sid         uint16
 	connectedAt time.Time
@@ -111,6 +126,10 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
 	}
+	stream, err := js.Stream(ctx, "KV_"+o.clientsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
+	}
 	nodes, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      o.nodesBucket,
 		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
@@ -127,7 +146,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	runCtx, runCancel := context.WithCancel(context.Background())
 	return &Node{
 		id: id, opts: o, log: o.log.With(zap.String("node", id)),
-		nc: nc, js: js, clients: clients, nodes: nodes,
+		nc: nc, js: js, clients: clients, stream: stream, nodes: nodes,
 		metrics:     newMetrics(),
 		connectedBy: make(map[string]int),
 		index:       newIndex(),
@@ -135,6 +154,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 		nodeNums:    map[string]uint16{id: 1},
 		self:        1,
 		published:   make(map[string]published),
+		forced:      make(map[uint16]struct{}),
 		synced:      make(chan struct{}),
 		rewatch:     make(chan struct{}, 1),
 		ctx:         runCtx, cancel: runCancel,
@@ -168,7 +188,10 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	if err := n.beat(); err != nil {
 		return err
 	}
-	w, err := n.watchRecords(n.ctx, 0, true)
+	n.mu.Lock()
+	n.ownInit = make(map[uint16]initialSlot)
+	n.mu.Unlock()
+	w, err := n.watchRecords(n.ctx, 0)
 	if err != nil {
 		return fmt.Errorf("cluster: watch %s: %w", n.opts.clientsBucket, err)
 	}
@@ -179,7 +202,16 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	case <-time.After(time.Minute):
 		return fmt.Errorf("cluster: watch %s: no initial values within a minute", n.opts.clientsBucket)
 	}
-	n.markOwnLeftovers()
+	n.mu.Lock()
+	init, foreign := n.ownInit, n.foreignKeys
+	n.ownInit = nil
+	n.mu.Unlock()
+	if foreign > 0 {
+		n.cancel()
+		n.wg.Wait()
+		return fmt.Errorf("%w (%d such keys in %s)", ErrOldLayout, foreign, n.opts.clientsBucket)
+	}
+	n.loadOwnSlots(init)
 	sub, err := n.nc.Subscribe(n.subject(n.id), n.serveCommand)
 	if err != nil {
 		return fmt.Errorf("cluster: subscribe: %w", err)

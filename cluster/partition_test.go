@@ -45,9 +45,11 @@ func TestHealRepublishIsBounded(t *testing.T) {
 	cut.SetCut(true)
 	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterNATSConnected, "") == 0 }, "n1 cut off")
 	kv := clientsKV(t, natsURL)
-	for i := range clients {
-		overwrite(t, kv, cid(i), map[string]any{"cstatus": false, "reason": "node lost", "disconnected_at": time.Now().UTC()})
+	all := make([]string, clients)
+	for i := range all {
+		all[i] = cid(i)
 	}
+	overwrite(t, kv, markLost, all...)
 
 	// The heal, sampled for goroutines; every tenth client leaves as it
 	// happens, racing its node's republication of it.
@@ -107,12 +109,13 @@ func TestHealRepublishIsBounded(t *testing.T) {
 	// busy machine they land after n1's list is already right.
 	inBucket := assert.Eventually(t, func() bool {
 		bad := 0
+		inBucket := bucketRecords(t, kv)
 		for i := range clients {
-			doc := bucketDoc(t, kv, cid(i))
+			rec := inBucket[cid(i)]
 			connected, reason := want(i)
-			if doc["cstatus"] != connected || doc["reason"] != reason {
+			if rec.CStatus != connected || rec.Reason.String() != reason {
 				if bad == 0 {
-					wrong = fmt.Sprintf("the first wrong: %s %v", cid(i), doc)
+					wrong = fmt.Sprintf("the first wrong: %s %+v", cid(i), rec)
 				}
 				bad++
 			}

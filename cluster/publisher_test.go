@@ -14,8 +14,9 @@ import (
 	"github.com/cliser/cliser/registry"
 )
 
-// A flush larger than the publish window is written whole, every write's
-// acknowledgement is timed once, and nothing stays counted in flight.
+// A flush of more slots than the publish window is written whole, every
+// slot write's acknowledgement is timed once, and nothing stays counted
+// in flight.
 func TestPublisherTimesEveryAck(t *testing.T) {
 	nc, err := nats.Connect(runNATS(t))
 	require.NoError(t, err)
@@ -23,8 +24,17 @@ func TestPublisherTimesEveryAck(t *testing.T) {
 	n, err := cluster.Join(nc, "p1")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = n.Close() })
-	const records = 1300 // two and a half windows
-	require.NoError(t, n.Store().Save(connectedRecords("pub-%04d", records), nil))
+	const records = 1000 // each in a slot of its own: two windows of slots
+	put := connectedRecords("pub-%04d", records)
+	for i := range put {
+		put[i].SID = uint16(i*64%65536 + 1)
+	}
+	slots := map[uint16]bool{}
+	for _, r := range put {
+		slots[r.SID>>6] = true
+	}
+	require.Len(t, slots, records)
+	require.NoError(t, n.Store().Save(put, nil))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(n.Collectors()...)
@@ -43,7 +53,7 @@ func TestPublisherTimesEveryAck(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, float64(records), got[cluster.MetricClusterWrites], "every record written")
+	assert.Equal(t, float64(records), got[cluster.MetricClusterWrites], "every slot written")
 	assert.Equal(t, float64(records), got[cluster.MetricClusterPublishAck], "every acknowledgement timed once")
 	assert.Zero(t, got[cluster.MetricClusterPublishInflight], "nothing left in flight")
 }

@@ -80,11 +80,11 @@ func TestWrongfulNodeLostIsRepaired(t *testing.T) {
 	eventually(t, func() bool { return n1.listed(t, "w-1") }, "published")
 
 	kv := clientsKV(t, url)
-	overwrite(t, kv, "w-1", map[string]any{"cstatus": false, "reason": "node lost", "disconnected_at": time.Now().UTC()})
+	overwrite(t, kv, markLost, "w-1")
 
 	eventually(t, func() bool {
-		got := bucketDoc(t, kv, "w-1")
-		return got["cstatus"] == true && got["node"] == "n1" && got["reason"] == ""
+		got := bucketRecord(t, kv, "w-1")
+		return got.CStatus && got.Node == "n1" && got.Reason == protocol.ReasonNone
 	}, "the live session is published again")
 }
 

@@ -8,16 +8,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The index needs of a record only its holder and whether it is
-// connected. Every write of this node carries both as headers, so the
-// watch asks JetStream for headers only (no record body crosses to the
-// watchers, and none is decoded: the JSON decode of every record of the
-// cluster was most of a node's watch work).
-const (
-	hdrNode      = "Cliser-Node"
-	hdrConnected = "Cliser-Connected"
-)
-
 // The headers JetStream's key-value store puts on deletes and purges, and
 // on the markers of records it expired (as nats.go's key watcher reads
 // them).
@@ -28,28 +18,18 @@ const (
 
 // change is one bucket change as the watch delivers it.
 type change struct {
-	key   string
-	rev   uint64
-	op    jetstream.KeyValueOp
-	value []byte // the record, from a watch with bodies only
-	// indexed: the write carried hdrNode and hdrConnected. A record
-	// written without them (by a build before them, by `nats kv put`) is
-	// read from the bucket instead.
-	indexed bool
-	node    string
-	cstatus bool
+	key    string
+	rev    uint64
+	op     jetstream.KeyValueOp
+	value  []byte // the slot's value
+	writer string // the node that wrote it (hdrWriter); "" when unsaid
 }
 
 // recordWatcher is a key watcher of the clients bucket that hands on the
-// headers (nats.go's KeyWatcher, with MetaOnly, delivers headers only but
-// does not hand them on). An ordered push consumer, as that watcher uses:
-// it restarts itself past a gap or a lost consumer.
-// A node's first watch, for the initial values, has the bodies too: a
-// bucket of records written before the headers (an upgrade) would
-// otherwise cost a read per record before the node could start. Once
-// those are in, the node watches on with headers only (mirror.go).
+// writer's header (nats.go's KeyWatcher does not hand headers on). An
+// ordered push consumer, as that watcher uses: it restarts itself past a
+// gap or a lost consumer.
 type recordWatcher struct {
-	bodies   bool
 	mu       sync.Mutex
 	updates  chan *change // nil once: the initial values are all delivered
 	sub      *nats.Subscription
@@ -59,19 +39,15 @@ type recordWatcher struct {
 }
 
 // watchRecords watches the clients bucket from revision from (0: its
-// newest value of every key, then every change), with the records'
-// bodies or headers only.
-func (n *Node) watchRecords(ctx context.Context, from uint64, bodies bool) (*recordWatcher, error) {
+// newest value of every key, then every change).
+func (n *Node) watchRecords(ctx context.Context, from uint64) (*recordWatcher, error) {
 	js, err := n.nc.JetStream()
 	if err != nil {
 		return nil, err
 	}
-	w := &recordWatcher{bodies: bodies, updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
+	w := &recordWatcher{updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
 	opts := []nats.SubOpt{nats.BindStream("KV_" + n.opts.clientsBucket), nats.OrderedConsumer(),
 		nats.DeliverLastPerSubject(), nats.Context(ctx)}
-	if !bodies {
-		opts = append(opts, nats.HeadersOnly())
-	}
 	if from > 0 {
 		opts = append(opts, nats.StartSequence(from))
 	}
@@ -112,7 +88,7 @@ func (w *recordWatcher) deliver(m *nats.Msg) {
 		return
 	}
 	c := changeOf(m.Subject[len(w.prefix):], md.Sequence.Stream, m.Header)
-	if w.bodies && c.op == jetstream.KeyValuePut && !c.indexed {
+	if c.op == jetstream.KeyValuePut {
 		c.value = m.Data
 	}
 	w.mu.Lock()
@@ -146,18 +122,6 @@ func changeOf(key string, rev uint64, h nats.Header) *change {
 		c.op = jetstream.KeyValueDelete
 		return c
 	}
-	node, connected := h.Get(hdrNode), h.Get(hdrConnected)
-	if node != "" && (connected == "1" || connected == "0") {
-		c.indexed, c.node, c.cstatus = true, node, connected == "1"
-	}
+	c.writer = h.Get(hdrWriter)
 	return c
-}
-
-// recordHeaders are the headers a write of rec carries.
-func recordHeaders(node string, cstatus bool) nats.Header {
-	connected := "0"
-	if cstatus {
-		connected = "1"
-	}
-	return nats.Header{hdrNode: []string{node}, hdrConnected: []string{connected}}
 }

@@ -9,97 +9,76 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/registry"
 )
 
-// TestWatchReadsHeadersOnly: a node's record writes carry its holder and
-// status as headers, the nodes' watch consumers are headers-only (no
-// record body is delivered to them), and the index follows the headers.
-// Records written without the headers (an older build, `nats kv put`) are
-// read from the bucket: TestFutureReasonKeptAsText writes so.
-func TestWatchReadsHeadersOnly(t *testing.T) {
+// TestRegistrationsShareSlotMessages: a node writes its clients by slot
+// (64 sids a slot), so 500 registrations are a few slot keys and far
+// fewer stored messages than registrations, and another node's index
+// has every one of them.
+func TestRegistrationsShareSlotMessages(t *testing.T) {
 	url := runNATS(t)
-	_, js := testkit.JetStream(t, url)
-	ctx := context.Background()
 	n1 := startNode(t, url, "n1")
 	n2 := startNode(t, url, "n2")
-	c := register(t, n1.srv.Addr(), "hdr-1")
-	eventually(t, func() bool { return n2.listed(t, "hdr-1") }, "n2 lists n1's client")
-
-	stream, err := js.Stream(ctx, "KV_"+cluster.DefaultClientsBucket)
-	require.NoError(t, err)
-	subject := "$KV." + cluster.DefaultClientsBucket + ".hdr-1"
-	m, err := stream.GetLastMsgForSubject(ctx, subject)
-	require.NoError(t, err)
-	assert.Equal(t, "n1", m.Header.Get("Cliser-Node"))
-	assert.Equal(t, "1", m.Header.Get("Cliser-Connected"))
-
-	watchers := 0
-	for ci := range stream.ListConsumers(ctx).Info() {
-		watchers++
-		assert.True(t, ci.Config.HeadersOnly, "consumer %s delivers record bodies", ci.Name)
-	}
-	assert.Equal(t, 2, watchers, "one watch per node")
-
-	require.NoError(t, c.Conn.Close())
-	eventually(t, func() bool {
-		m, err := stream.GetLastMsgForSubject(ctx, subject)
-		return err == nil && m.Header.Get("Cliser-Connected") == "0"
-	}, "the end is written with its header")
-	eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterConnected, "") == 0 }, "n2's index: disconnected")
-
-	// The index takes the headers, not the body: a write whose body says
-	// otherwise is indexed as its headers say.
-	body := []byte(`{"sid":1,"cid":"hdr-2","cstatus":false,"node":"n3","reason":"kicked"}`)
-	_, err = js.PublishMsg(ctx, &nats.Msg{Subject: "$KV." + cluster.DefaultClientsBucket + ".hdr-2", Data: body,
-		Header: nats.Header{"Cliser-Node": []string{"n3"}, "Cliser-Connected": []string{"1"}}})
-	require.NoError(t, err)
-	eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterConnected, "") == 1 },
-		"n2's index counts hdr-2 connected, as its headers say")
-}
-
-// TestStartIndexesRecordsWithoutHeaders: a node starting on a bucket of
-// records written before the index's headers (an upgrade) takes them
-// from its first watch's bodies, not with a read per record, and then
-// watches on headers-only.
-func TestStartIndexesRecordsWithoutHeaders(t *testing.T) {
-	ns := testkit.NATS(t)
-	url := ns.ClientURL()
-	first := startNode(t, url, "n0") // makes the bucket
-	first.stop()
-	kv := clientsKV(t, url)
-	ctx := context.Background()
-	const records = 2000
-	for i := range records {
-		cid := fmt.Sprintf("old-%04d", i)
-		doc := fmt.Sprintf(`{"sid":%d,"cid":%q,"cip":"127.0.0.1","cport":"1","cstatus":%t,"connected_at":"2026-11-30T00:00:00Z","last_seen":"2026-11-30T00:00:00Z","reason":"","node":"n9"}`,
-			i+1, cid, i%2 == 0)
-		_, err := kv.Put(ctx, cid, []byte(doc))
+	const clients = 500
+	for i := range clients {
+		c, err := handshake(n1.srv.Addr(), fmt.Sprintf("slot-%03d", i))
 		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
 	}
-	inMsgs := func() int64 {
-		v, err := ns.Varz(nil)
-		require.NoError(t, err)
-		return v.InMsgs
-	}
-	before := inMsgs()
-	n1 := startNode(t, url, "n1")
-	assert.Equal(t, float64(records), n1.metric(t, cluster.MetricClusterRecords, ""), "every record indexed at start")
-	assert.Equal(t, float64(records/2), n1.metric(t, cluster.MetricClusterConnected, ""))
-	assert.Less(t, inMsgs()-before, int64(records/4), "a read per record at start")
+	eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterConnected, "") == clients },
+		"n2's index has every client")
 
 	_, js := testkit.JetStream(t, url)
+	ctx := context.Background()
 	stream, err := js.Stream(ctx, "KV_"+cluster.DefaultClientsBucket)
 	require.NoError(t, err)
-	eventually(t, func() bool {
-		all, headersOnly := 0, 0
-		for ci := range stream.ListConsumers(ctx).Info() {
-			all++
-			if ci.Config.HeadersOnly {
-				headersOnly++
-			}
-		}
-		return all == 1 && headersOnly == 1
-	}, "the start's watch with bodies gave way to one headers-only watch")
+	info, err := stream.Info(ctx)
+	require.NoError(t, err)
+	t.Logf("%d registrations: %d slot keys, %d writes", clients, info.State.Msgs, info.State.LastSeq)
+	assert.LessOrEqual(t, info.State.Msgs, uint64(clients/64+1), "one key per slot of 64 sids")
+	assert.Less(t, info.State.LastSeq, uint64(clients/2), "registrations share their slot's writes")
+	keys, err := clientsKV(t, url).Keys(ctx)
+	require.NoError(t, err)
+	for _, k := range keys {
+		node, _, err := cluster.ParseSlotKey(k)
+		require.NoError(t, err, k)
+		assert.Equal(t, "n1", node)
+	}
+	all := n2.listAll(t, "connected", 64)
+	require.Len(t, all, clients)
+	assertOnce(t, cidsOf(all))
+}
+
+// TestStartRefusesPerClientBucket: a bucket written by a build before the
+// slots (a key per client) is refused with a message that says what to
+// do, not misread.
+func TestStartRefusesPerClientBucket(t *testing.T) {
+	url := runNATS(t)
+	first := startNode(t, url, "n0") // makes the bucket
+	first.stop()
+	_, err := clientsKV(t, url).Put(context.Background(), "old-1",
+		[]byte(`{"sid":1,"cid":"old-1","cip":"127.0.0.1","cport":"1","cstatus":true,"reason":"","node":"n9"}`))
+	require.NoError(t, err)
+
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	n, err := cluster.Join(nc, "n1")
+	require.NoError(t, err)
+	err = n.Start(registry.New(registry.WithStore(n.Store())), nil)
+	require.ErrorIs(t, err, cluster.ErrOldLayout)
+	assert.Contains(t, err.Error(), "nats kv rm")
+	require.NoError(t, n.Close())
+}
+
+func cidsOf(recs []admin.ClientRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.CID
+	}
+	return out
 }

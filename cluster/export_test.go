@@ -1,0 +1,34 @@
+package cluster
+
+import "github.com/cliser/cliser/registry"
+
+// For the external tests that read or write the bucket as another node
+// (or another version) would.
+
+// ParseSlotKey is parseSlotKey.
+func ParseSlotKey(key string) (node string, slot uint16, err error) { return parseSlotKey(key) }
+
+// SlotKey is slotKey.
+func SlotKey(node string, slot uint16) string { return slotKey(node, slot) }
+
+// DecodeSlot is a slot value's records and their registration revisions.
+func DecodeSlot(b []byte, node string) ([]registry.Record, []uint64, error) {
+	v, err := decodeSlot(b, node)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, revs := make([]registry.Record, len(v.Records)), make([]uint64, len(v.Records))
+	for i, r := range v.Records {
+		recs[i], revs[i] = r.Rec, r.RegRev
+	}
+	return recs, revs, nil
+}
+
+// EncodeSlot is a slot value of recs registered at revs.
+func EncodeSlot(recs []registry.Record, revs []uint64) ([]byte, error) {
+	v := slotValue{Records: make([]slotRecord, len(recs))}
+	for i := range recs {
+		v.Records[i] = slotRecord{Rec: recs[i], RegRev: revs[i]}
+	}
+	return encodeSlot(nil, v)
+}
