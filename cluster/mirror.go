@@ -145,7 +145,8 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 			n.countLocked(e, -1)
 		}
 	}
-	if num == n.self && c.writer != n.id {
+	if num == n.self && c.writer != n.id && n.marksAnswered[slot] < c.rev {
+		n.marksAnswered[slot] = c.rev // once, here or by the store's resync
 		for _, r := range v.Records {
 			if p, ok := n.published[r.Rec.CID]; ok && !r.Rec.CStatus && p.cstatus && p.session(r.Rec) {
 				marked, markedP = append(marked, r.Rec.CID), append(markedP, p)
@@ -196,8 +197,13 @@ func (n *Node) republish(cid string, p published) {
 	if rec, ok := n.reg.Get(cid); !ok || !rec.CStatus || !p.session(rec) || !n.reg.Rewrite(cid) {
 		return // ended meanwhile: its own write of the end follows
 	}
-	n.metrics.republished.Inc()
-	// One line per burst, not one per client.
+	n.noteRepublished(cid, 1)
+}
+
+// noteRepublished counts k live clients of this node written again over
+// another node's marks, and warns once per burst, not once per client.
+func (n *Node) noteRepublished(cid string, k int) {
+	n.metrics.republished.Add(float64(k))
 	now := time.Now().UnixNano()
 	last := n.republishLogged.Load()
 	if now-last >= int64(republishLogEvery) && n.republishLogged.CompareAndSwap(last, now) {

@@ -76,6 +76,11 @@ type Node struct {
 	// forced: slots of this node another node wrote marks into, to be
 	// written again with the next flush whatever changed (Save).
 	forced map[uint16]struct{}
+	// marksAnswered: per slot of this node, the revision of the newest
+	// write of another node into it that this node answered (the watch
+	// or the store's resync, whichever saw it first), so that each live
+	// client republished is counted once.
+	marksAnswered map[uint16]uint64
 	// foreignKeys counts keys of the per-client layout seen (ErrOldLayout).
 	foreignKeys int
 
@@ -147,17 +152,18 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	return &Node{
 		id: id, opts: o, log: o.log.With(zap.String("node", id)),
 		nc: nc, js: js, clients: clients, stream: stream, nodes: nodes,
-		metrics:     newMetrics(),
-		connectedBy: make(map[string]int),
-		index:       newIndex(),
-		names:       []string{"", id},
-		nodeNums:    map[string]uint16{id: 1},
-		self:        1,
-		published:   make(map[string]published),
-		forced:      make(map[uint16]struct{}),
-		synced:      make(chan struct{}),
-		rewatch:     make(chan struct{}, 1),
-		ctx:         runCtx, cancel: runCancel,
+		metrics:       newMetrics(),
+		connectedBy:   make(map[string]int),
+		index:         newIndex(),
+		names:         []string{"", id},
+		nodeNums:      map[string]uint16{id: 1},
+		self:          1,
+		published:     make(map[string]published),
+		forced:        make(map[uint16]struct{}),
+		marksAnswered: make(map[uint16]uint64),
+		synced:        make(chan struct{}),
+		rewatch:       make(chan struct{}, 1),
+		ctx:           runCtx, cancel: runCancel,
 	}, nil
 }
 

@@ -336,6 +336,8 @@ func (n *Node) resyncSlot(p *publisher, s uint16) error {
 		}
 		if writer == n.id {
 			n.adoptRegRevs(sl, v, seq)
+		} else {
+			n.answerMarks(s, sl, v, seq)
 		}
 		f, err := n.publishSlot(p, s, seq)
 		if err != nil {
@@ -347,6 +349,32 @@ func (n *Node) resyncSlot(p *publisher, s uint16) error {
 		}
 	}
 	return fmt.Errorf("cluster: write slot %d: its key kept changing under us", s)
+}
+
+// answerMarks counts the live clients of sl that another node's write at
+// seq marked disconnected, unless the watch answered that write first.
+func (n *Node) answerMarks(s uint16, sl *ownSlot, v slotValue, seq uint64) {
+	n.mu.Lock()
+	answered := n.marksAnswered[s] >= seq
+	if !answered {
+		n.marksAnswered[s] = seq
+	}
+	n.mu.Unlock()
+	if answered {
+		return
+	}
+	k, first := 0, ""
+	for _, r := range v.Records {
+		mine := sl.recs[r.Rec.CID]
+		if mine != nil && mine.Rec.CStatus && !r.Rec.CStatus &&
+			mine.Rec.SID == r.Rec.SID && mine.Rec.ConnectedAt.Equal(r.Rec.ConnectedAt) {
+			k++
+			first = r.Rec.CID
+		}
+	}
+	if k > 0 {
+		n.noteRepublished(first, k)
+	}
 }
 
 // adoptRegRevs: the bucket holds this node's own write of sl at seq that
