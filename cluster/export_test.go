@@ -32,3 +32,8 @@ func EncodeSlot(recs []registry.Record, revs []uint64) ([]byte, error) {
 	}
 	return encodeSlot(nil, v)
 }
+
+// WithBeforeSlotWrite has f called before each slot write of the node's
+// flushes, with the count of slot writes before it: a test's hook to cut
+// or crash the node between two of them.
+func WithBeforeSlotWrite(f func(k int)) Option { return func(o *options) { o.beforeSlotWrite = f } }

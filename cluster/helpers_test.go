@@ -47,11 +47,11 @@ func restartableNATS(t testing.TB) (ns *server.Server, restart func()) {
 // partitioned starts NATS and node n1 behind a relay the test can cut: a
 // partition between n1 and NATS while other nodes still reach it. n1's
 // clients need not read: no keep-alive ends them during the test.
-func partitioned(t *testing.T) (natsURL string, cut *testkit.Relay, n1 *testNode) {
+func partitioned(t *testing.T, opts ...cluster.Option) (natsURL string, cut *testkit.Relay, n1 *testNode) {
 	t.Helper()
 	natsURL = runNATS(t)
 	cut = testkit.StartRelay(t, natsURL[len("nats://"):])
-	n1 = startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)})
+	n1 = startNodeWith(t, "nats://"+cut.Addr(), "n1", []reactor.Option{reactor.WithKeepAlive(time.Hour, time.Hour)}, opts...)
 	return natsURL, cut, n1
 }
 

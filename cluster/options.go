@@ -24,6 +24,8 @@ type options struct {
 	replicas       int
 	log            *zap.Logger
 	changes        registry.ChangeFunc
+	// beforeSlotWrite, for tests: called before each slot write.
+	beforeSlotWrite func(k int)
 }
 
 // Defaults. A lost node's clients are marked within HeartbeatTTL plus one

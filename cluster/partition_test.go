@@ -134,15 +134,42 @@ func TestHealRepublishIsBounded(t *testing.T) {
 }
 
 // TestCrashMidBatch kills a node while one flush of thousands of records
-// is on its way to the bucket (some windows acknowledged, others in
-// flight): nothing is lost or duplicated. The records that reached the
+// is on its way to the bucket (some slots stored, the others not yet
+// sent): nothing is lost or duplicated. The records that reached the
 // bucket are marked "node lost" exactly once across the two survivors
 // (one event each), every list page walk shows each record once, and
 // when the clients come back through the survivors each is listed once,
-// connected.
+// connected. The crash (n1's NATS connection closed, then the node
+// stopped) comes just before the flush's eighth slot write (of 24), once
+// a slot is stored: a flush is a few dozen slot writes, over before a
+// test could poll the bucket and then crash the node.
 func TestCrashMidBatch(t *testing.T) {
+	crashMidBatch(t, func(_ *testkit.Relay, n1 *testNode) { n1.nc.Close() })
+}
+
+// TestCutBetweenSlotWrites is TestCrashMidBatch with the link cut instead
+// (the relay between n1 and NATS closes its connections) at the same
+// point.
+func TestCutBetweenSlotWrites(t *testing.T) {
+	crashMidBatch(t, func(cut *testkit.Relay, _ *testNode) { cut.SetCut(true) })
+}
+
+// crashMidBatch runs the test of TestCrashMidBatch with crash, which cuts
+// n1 off from NATS, called before n1's eighth slot write once a slot is
+// stored.
+func crashMidBatch(t *testing.T, crash func(*testkit.Relay, *testNode)) {
 	const clients = 1500
-	natsURL, cut, n1 := partitioned(t)
+	var (
+		armed  atomic.Bool
+		cutAt  atomic.Int64 // the slot write the crash came before
+		done   atomic.Bool  // and the crash is over
+		hookFn atomic.Pointer[func(k int)]
+	)
+	natsURL, cut, n1 := partitioned(t, cluster.WithBeforeSlotWrite(func(k int) {
+		if f := hookFn.Load(); f != nil {
+			(*f)(k)
+		}
+	}))
 	var lost testkit.List[string] // the CID of each node-lost event
 	record := func(c registry.Change) {
 		if c.Kind == registry.ChangeDisconnected && c.Record.Reason.String() == "node lost" {
@@ -168,11 +195,22 @@ func TestCrashMidBatch(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 	}
-	cut.SetCut(false)
-	deadline := time.Now().Add(30 * time.Second)
-	for inBucket() == 0 {
-		require.True(t, time.Now().Before(deadline), "n1's batch never reached the bucket")
+	hook := func(k int) {
+		if !armed.Load() || k < 7 || !cutAt.CompareAndSwap(0, int64(k)) {
+			return
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for inBucket() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		crash(cut, n1)
+		done.Store(true)
 	}
+	hookFn.Store(&hook)
+	armed.Store(true)
+	cut.SetCut(false)
+	require.Eventually(t, done.Load, time.Minute, time.Millisecond, "n1's flush reached its eighth slot write")
+	require.NotZero(t, inBucket(), "n1's batch never reached the bucket")
 	n1.crash()
 	// The survivors start after the crash: had they watched n1's late
 	// heartbeat after the heal, they could have marked records n1 then

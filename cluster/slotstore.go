@@ -32,9 +32,10 @@ const slotRefresh = 30 * time.Second
 // ownSlots is this node's records by slot as it wrote them last (or is
 // about to). Only the registry's flusher (Save) and Start use it, under mu.
 type ownSlots struct {
-	mu    sync.Mutex
-	slots map[uint16]*ownSlot
-	where map[string]uint16 // cid → the slot that holds its record
+	mu     sync.Mutex
+	slots  map[uint16]*ownSlot
+	where  map[string]uint16 // cid → the slot that holds its record
+	writes int               // slot writes begun, for the tests' hook
 }
 
 // ownSlot is one slot of this node.
@@ -223,6 +224,10 @@ func (n *Node) writeSlotsLocked() error {
 		if first != nil {
 			break
 		}
+		if h := n.opts.beforeSlotWrite; h != nil {
+			h(o.writes)
+		}
+		o.writes++
 		f, err := n.publishSlot(p, s, o.slots[s].lastSeq)
 		if err != nil {
 			n.metrics.writes.WithLabelValues(writeErr).Inc()
