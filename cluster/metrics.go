@@ -33,7 +33,7 @@ type metrics struct {
 	// republished counts live clients this node published again after
 	// another node marked them disconnected.
 	republished prometheus.Counter
-	// ackSeconds is each record write's time from its publish until the
+	// ackSeconds is each slot write's time from its publish until the
 	// flusher took its acknowledgement; inflight is how many are out.
 	ackSeconds prometheus.Histogram
 	inflight   prometheus.Gauge
@@ -42,7 +42,7 @@ type metrics struct {
 func newMetrics() metrics {
 	return metrics{
 		writes: prom.CounterVec(MetricClusterWrites,
-			`Record writes of this node to the clients bucket: "ok", "held elsewhere" (another node registered the client since; not written), "error" (retried with the next flush).`,
+			`Slot writes of this node to the clients bucket: "ok", "error" (retried with the next flush); "held elsewhere" counts records this node wrote after another node registered the client since (they lose to it by revision).`,
 			"result", writeOK, writeSkip, writeErr),
 		takeovers:   prom.Counter(MetricClusterTakeovers, "Sessions of this node closed with 190 replaced because the client registered on another node."),
 		markedLost:  prom.Counter(MetricClusterMarkedLost, `Records of lost nodes this node marked "node lost".`),
@@ -50,10 +50,10 @@ func newMetrics() metrics {
 		republished: prom.Counter(MetricClusterRepublished, "Live clients of this node that another node marked disconnected (it judged this node lost) and that this node's next flush wrote again."),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    MetricClusterPublishAck,
-			Help:    "Time from a record write's asynchronous publish until the flusher took its acknowledgement.",
+			Help:    "Time from a slot write's asynchronous publish until the flusher took its acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms to 4 s
 		}),
-		inflight: prom.Gauge(MetricClusterPublishInflight, "Record writes of this node published and not yet acknowledged (at most 512)."),
+		inflight: prom.Gauge(MetricClusterPublishInflight, "Slot writes of this node published and not yet acknowledged (at most 512)."),
 	}
 }
 

@@ -211,16 +211,16 @@ func (d *slotDecoder) byte() byte {
 
 func (d *slotDecoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return d.advance(n, v)
 }
 
 func (d *slotDecoder) varint() int64 {
 	v, n := binary.Varint(d.b)
+	return int64(d.advance(n, uint64(v)))
+}
+
+// advance skips the n bytes v was read from (n <= 0: a bad varint).
+func (d *slotDecoder) advance(n int, v uint64) uint64 {
 	if n <= 0 {
 		d.fail()
 		return 0

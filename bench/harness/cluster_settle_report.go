@@ -52,7 +52,7 @@ func settleMarkdown(b *strings.Builder, r *ClusterResult) {
 	}
 	row(fmt.Sprintf("load (%d processes)", r.Workers), c.Load)
 	row("all of these", total)
-	b.WriteString("\nEach node's record writes, from the asynchronous publish until the acknowledgement was taken " +
+	b.WriteString("\nEach node's bucket writes (one per slot written; one per record before the slot layout), from the asynchronous publish until the acknowledgement was taken " +
 		"(`cliser_cluster_publish_ack_seconds`, read before and after; bucket upper bounds):\n\n" +
 		"| node | ramp: writes | ramp p50 / p99 | settle: writes | settle p50 / p99 |\n| --- | --- | --- | --- | --- |\n")
 	for _, n := range r.Nodes {
@@ -83,7 +83,7 @@ func backlogMarkdown(b *strings.Builder, r *ClusterResult) {
 	}
 	want := r.Handshakes * int64(len(r.Nodes))
 	fmt.Fprintf(b, "\nThe backlog every %v, summed over the nodes: records not yet written (`cliser_registry_pending_writes`, "+
-		"which counts a flush's whole batch until it ends), publishes in flight, record writes acknowledged since the ramp's start "+
+		"which counts a flush's whole batch until it ends), publishes in flight, bucket writes acknowledged since the ramp's start "+
 		"and at what rate since the row before, and the connected clients every node's mirror shows (settled at %d = %d nodes × %d):\n\n",
 		backlogEvery, want, len(r.Nodes), r.Handshakes)
 	b.WriteString("| t | phase | unwritten | in flight | written | written /s | mirrors show |\n| --- | --- | --- | --- | --- | --- | --- |\n")
