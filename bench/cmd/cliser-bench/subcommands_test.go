@@ -150,13 +150,15 @@ func TestClusterWritesTheReport(t *testing.T) {
 	require.Len(t, res.CPU.Nodes, 3)
 	for i, n := range res.Nodes {
 		assert.Positive(t, res.CPU.Nodes[i].Run, n.ID)
-		assert.GreaterOrEqual(t, n.AckRamp.Count+n.AckSettle.Count, 30.0, n.ID)
+		// A node writes its clients by slot (64 sids each): its 30 fit in
+		// one slot, written at least once.
+		assert.GreaterOrEqual(t, n.AckRamp.Count+n.AckSettle.Count, 1.0, n.ID)
 	}
 	require.NotEmpty(t, res.Backlog)
 	last := res.Backlog[len(res.Backlog)-1]
 	assert.False(t, last.Ramping)
 	assert.EqualValues(t, 3*90, last.Mirrored, "every node's mirror shows every client")
-	assert.GreaterOrEqual(t, last.Written, int64(90))
+	assert.GreaterOrEqual(t, last.Written, int64(3), "a slot write at least per node")
 
 	md, err := os.ReadFile(filepath.Join(dir, day+"-cluster-3x30.md"))
 	require.NoError(t, err)
