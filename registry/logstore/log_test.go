@@ -533,15 +533,7 @@ func isShort(err error) bool { return errors.Is(err, errShort) }
 // the heap nor, at GOGC=50, the headroom the GC keeps above it.
 func TestCompactionAllocatesAlmostNothing(t *testing.T) {
 	s := openT(t, t.TempDir(), withCompactMin(1<<30))
-	batch := make([]registry.Record, 1000)
-	fill := func(step uint16) {
-		for lo := 0; lo < 20_000; lo += len(batch) {
-			for i := range batch {
-				batch[i] = rec(fmt.Sprintf("bench-%d", lo+i), step)
-			}
-			require.NoError(t, s.Save(batch, nil))
-		}
-	}
+	fill := func(step uint16) { fill20k(t, s, step) }
 	fill(1)
 	require.NoError(t, s.compact()) // the snapshot, and the kept buffer grown
 	fill(2)
