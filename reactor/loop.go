@@ -19,6 +19,7 @@ type loop struct {
 	batch     *session   // the session whose OnTraffic is running: its writes gather in out
 	out       []byte     // lines gathered for batch, sent by its flush
 	due       []*session // scratch for the wheel's due sessions
+	walkAt    int64      // when the running (or last) wheel walk began
 	advance   gnet.Runnable
 	hs        map[*session]handshake // sessions between accept and their 120 answer
 	secret    [sha256.Size]byte      // scratch: the digest checkID hands to Identity.Admit
@@ -39,7 +40,8 @@ func (lp *loop) now() int64 { return int64(time.Since(lp.srv.epoch)) }
 // runDue advances the wheel and fires what is due. It runs on the loop,
 // queued there by the ticker.
 func (lp *loop) runDue(context.Context) error {
-	lp.due = lp.wheel.advance(lp.now(), lp.due[:0])
+	lp.walkAt = lp.now()
+	lp.due = lp.wheel.advance(lp.walkAt, lp.due[:0])
 	for i, s := range lp.due {
 		s.onDue()
 		lp.due[i] = nil

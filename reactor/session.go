@@ -31,7 +31,9 @@ type session struct {
 
 	cip string // the cid is the registry's: the session is one per client
 
-	// timing wheel links; slot is -1 when not scheduled
+	// timing wheel links; slot is -1 when not scheduled. due is kept after
+	// the session fires: while a keep-alive is out it is that keep-alive's
+	// timeout deadline, counted from its walk (see sendKeepAlive).
 	due          int64
 	tprev, tnext *session
 
@@ -160,8 +162,12 @@ func (s *session) onKeepAliveEcho(arg []byte) {
 	s.seen.Store(time.Now().UnixNano())
 	if !s.shutdownPending {
 		// The cadence is set by sends, not by echoes, so a slow client
-		// does not stretch its own interval.
-		s.lp.wheel.schedule(s, max(s.sentAt+int64(s.lp.srv.opts.keepInterval), now))
+		// does not stretch its own interval; and by the walk that sent it,
+		// not its own instant in that walk, so a walk's clients fall due
+		// together again (sendKeepAlive).
+		opts := s.lp.srv.opts
+		walk := s.due - int64(opts.keepTimeout)
+		s.lp.wheel.schedule(s, max(walk+int64(opts.keepInterval), now))
 	}
 }
 
@@ -175,7 +181,7 @@ func (s *session) onDue() {
 		// closed all the same, and the record says why it was ordered.
 		s.closeQuietly(protocol.ReasonShutdown)
 	case s.keepPending:
-		s.fail(protocol.ReasonKeepaliveTimeout)
+		s.keepAliveOverdue()
 	case s.state == registered:
 		s.sendKeepAlive()
 	}
@@ -191,7 +197,25 @@ func (s *session) sendKeepAlive() {
 	if s.state >= closing { // the write failed and closed it (see shutdown)
 		return
 	}
-	lp.wheel.schedule(s, s.sentAt+int64(lp.srv.opts.keepTimeout))
+	// The deadline counts from the walk, lp.walkAt, the same instant for
+	// every keep-alive the walk sends: the echo takes the walk's time back
+	// from it and schedules the next send from there. Counted from each
+	// send's own instant, a walk's clients would drift apart by the time
+	// the walk spends writing, and spread over more ticks, each waking
+	// the loop. keepAliveOverdue keeps the timeout itself exact.
+	lp.wheel.schedule(s, lp.walkAt+int64(lp.srv.opts.keepTimeout))
+}
+
+// keepAliveOverdue runs when a keep-alive's deadline passes unanswered. The
+// deadline counts from its walk, a little before the send (sendKeepAlive):
+// the client still has until its own send time plus the timeout.
+func (s *session) keepAliveOverdue() {
+	deadline := s.sentAt + int64(s.lp.srv.opts.keepTimeout)
+	if s.lp.now() < deadline {
+		s.lp.wheel.schedule(s, deadline)
+		return
+	}
+	s.fail(protocol.ReasonKeepaliveTimeout)
 }
 
 // shutdown sends the 130 order and waits a keep-alive timeout for the ack.
