@@ -132,12 +132,17 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 }
 
 // OnTick runs on gnet's ticker goroutine: it only asks each loop to advance
-// its own wheel.
+// its own wheel, and only a loop whose wheel may have something due: each
+// Execute wakes an idle loop (an eventfd write, a futex wake, a context
+// switch), for nothing when no slot up to now holds a session.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	now := int64(time.Since(h.epoch))
 	for _, lp := range h.loopList() {
-		_ = lp.el.Execute(h.ctx, lp.advance)
+		if !lp.wheel.idleUntil(now) {
+			_ = lp.el.Execute(h.ctx, lp.advance)
+		}
 	}
-	if now := int64(time.Since(h.epoch)); now-h.lastPrune > int64(time.Minute) {
+	if now-h.lastPrune > int64(time.Minute) {
 		h.lastPrune = now
 		h.guard.prune(now)
 	}

@@ -1,5 +1,7 @@
 package reactor
 
+import "sync/atomic"
+
 // wheel is a hashed timing wheel of sessions, one per event loop and used
 // only on that loop. Why a wheel and not a sweep over all sessions: with
 // tens of thousands of idle clients a sweep touches every session every
@@ -12,6 +14,12 @@ type wheel struct {
 	res   int64      // nanoseconds per slot
 	next  int64      // the first tick not advanced over yet
 	size  int        // sessions scheduled
+
+	// soonest is the first tick whose slot may hold a session due, read by
+	// the ticker (another goroutine) to skip a loop with nothing to do. It
+	// is never later than the true one: a slot's sessions may belong to a
+	// later round, and removals leave it be.
+	soonest atomic.Int64
 }
 
 const wheelSlots = 512
@@ -36,6 +44,9 @@ func (w *wheel) schedule(s *session, due int64) {
 	}
 	w.slots[slot] = s
 	w.size++
+	if tick < w.soonest.Load() {
+		w.soonest.Store(tick)
+	}
 }
 
 // remove unlinks s if it is scheduled.
@@ -73,8 +84,24 @@ func (w *wheel) advance(now int64, due []*session) []*session {
 			s = nxt
 		}
 	}
+	w.soonest.Store(w.firstOccupied())
 	return due
 }
+
+// firstOccupied is the first tick from next on whose slot is not empty;
+// with every slot empty, a round ahead, when the ticker looks again anyway.
+func (w *wheel) firstOccupied() int64 {
+	for t := w.next; t < w.next+wheelSlots; t++ {
+		if w.slots[t%wheelSlots] != nil {
+			return t
+		}
+	}
+	return w.next + wheelSlots
+}
+
+// idleUntil reports whether nothing can fall due before now (monotonic
+// nanoseconds), so a walk would find nothing. Safe from any goroutine.
+func (w *wheel) idleUntil(now int64) bool { return now/w.res < w.soonest.Load() }
 
 // each calls f for every scheduled session (a drain closing them all).
 func (w *wheel) each(f func(*session)) {

@@ -66,3 +66,31 @@ func TestPasswordCheck(t *testing.T) {
 	assert.False(t, a.check([]byte("one ")))
 	assert.False(t, a.check(nil))
 }
+
+// The ticker skips a loop while its wheel has nothing due: soonest must
+// never lie later than a scheduled session's tick, or that session would
+// wait for some other wake-up.
+func TestWheelIdleUntilItsFirstOccupiedTick(t *testing.T) {
+	const res = 10
+	w := newWheel(res, 0)
+	w.advance(0, nil) // walks tick 0: next is 1
+	assert.True(t, w.idleUntil(res*wheelSlots), "an empty wheel idles a round")
+	assert.False(t, w.idleUntil(res*(wheelSlots+1)), "…and looks again after it")
+
+	a, b := newTestSession(), newTestSession()
+	w.schedule(a, 95) // tick 10
+	assert.True(t, w.idleUntil(99))
+	assert.False(t, w.idleUntil(100), "due at tick 10")
+	w.schedule(b, 41) // tick 5: earlier than a
+	assert.False(t, w.idleUntil(50))
+	assert.Equal(t, []*session{b}, w.advance(50, nil))
+	assert.True(t, w.idleUntil(99), "after the walk: a's tick is next")
+	assert.False(t, w.idleUntil(100))
+
+	w.schedule(b, 10*res*wheelSlots) // a later round lands in a slot ahead
+	w.remove(a)
+	assert.Empty(t, w.advance(100, nil))
+	assert.True(t, w.idleUntil(res*wheelSlots-1))
+	assert.False(t, w.idleUntil(res*wheelSlots), "a later round's session keeps its slot looked at")
+	assert.Equal(t, []*session{b}, w.advance(10*res*wheelSlots, nil))
+}
