@@ -9,6 +9,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // keepAliveTimes is each scheduled session's due and last send, read on
@@ -67,4 +69,39 @@ func TestOneWalksKeepAlivesFallDueTogether(t *testing.T) {
 	}
 	assert.Less(t, len(dues), len(sends), "clients sent in one walk share their next due: %d dues for %d send instants", len(dues), len(sends))
 	assert.LessOrEqual(t, len(dues), 3, "40 clients registered within a few ticks are sent by a few walks")
+}
+
+// A walk sends at most sendsPerWalk keep-alives and leaves the rest to the
+// next tick: walks that merged could otherwise grow into one burst whose
+// first clients' echoes wait for the whole of it.
+func TestAWalkSendsABoundedBatch(t *testing.T) {
+	const interval, tick = time.Second, 250 * time.Millisecond
+	const n = 3 * minWalkSends
+	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 5*time.Second), WithTick(tick))
+	clients := make([]*testkit.RawClient, n)
+	for i := range clients { // pipelined: they register within a tick or two
+		clients[i] = srv.dial(t)
+		clients[i].Send(fmt.Sprintf("110 %s\n120 batch-%d\n", testPassword, i))
+	}
+	for _, c := range clients {
+		c.Expect("110 password")
+		c.Expect("120 id")
+		c.ExpectConnected()
+	}
+	for _, c := range clients {
+		c.EchoKeepAlive()
+	}
+	var times []keepAliveTimes
+	eventually(t, func() bool {
+		var pending int
+		times, pending = scheduledTimes(t, srv)
+		return pending == 0 && len(times) == n
+	}, "every echo in")
+	perWalk := map[int64]int{} // one walk's clients share their next due
+	for _, kt := range times {
+		perWalk[kt.due]++
+	}
+	for due, sent := range perWalk {
+		assert.LessOrEqual(t, sent, minWalkSends, "the walk due at %d", due)
+	}
 }

@@ -38,15 +38,39 @@ func newLoop(srv *Server, el gnet.EventLoop) *loop {
 func (lp *loop) now() int64 { return int64(time.Since(lp.srv.epoch)) }
 
 // runDue advances the wheel and fires what is due. It runs on the loop,
-// queued there by the ticker.
+// queued there by the ticker. A walk sends at most sendsPerWalk
+// keep-alives and leaves the rest to the next tick's walk.
 func (lp *loop) runDue(context.Context) error {
 	lp.walkAt = lp.now()
 	lp.due = lp.wheel.advance(lp.walkAt, lp.due[:0])
+	sends, most := 0, lp.sendsPerWalk()
 	for i, s := range lp.due {
-		s.onDue()
 		lp.due[i] = nil
+		if s.sendsKeepAliveWhenDue() {
+			if sends == most {
+				lp.wheel.schedule(s, lp.walkAt) // a past due: the next tick
+				continue
+			}
+			sends++
+		}
+		s.onDue()
 	}
 	return nil
+}
+
+// minWalkSends is the fewest keep-alives a walk may send: about half a
+// millisecond of loopback writes.
+const minWalkSends = 64
+
+// sendsPerWalk bounds one walk's keep-alives. Its echoes wait while the
+// walk writes, and the first client's round trip with them; and since one
+// walk's clients fall due together again (sendKeepAlive), walks that a
+// busy loop ran late would otherwise merge, round after round, into a few
+// bursts of thousands. Four times the average per tick keeps up with any
+// rate the wheel holds.
+func (lp *loop) sendsPerWalk() int {
+	opts := lp.srv.opts
+	return max(minWalkSends, int(4*int64(lp.wheel.size)*int64(opts.tick)/int64(opts.keepInterval)))
 }
 
 func nanos(ns int64) time.Duration { return time.Duration(ns) }

@@ -171,6 +171,11 @@ func (s *session) onKeepAliveEcho(arg []byte) {
 	}
 }
 
+// sendsKeepAliveWhenDue reports whether onDue would send a keep-alive.
+func (s *session) sendsKeepAliveWhenDue() bool {
+	return s.state == registered && !s.shutdownPending && !s.keepPending
+}
+
 // onDue fires when the session's deadline passes.
 func (s *session) onDue() {
 	switch {
