@@ -22,7 +22,11 @@ type wheel struct {
 	soonest atomic.Int64
 }
 
-const wheelSlots = 512
+// wheelSlots makes a round a little longer than a thousand ticks: the
+// default tick is a thousandth of the shortest timeout, so a keep-alive
+// interval fits in one round, and a slot seldom holds a session of a later
+// round, which would make the ticker wake the loop for nothing.
+const wheelSlots = 1024
 
 func newWheel(res, now int64) *wheel {
 	return &wheel{slots: make([]*session, wheelSlots), res: res, next: now / res}
