@@ -57,7 +57,7 @@ func (r *Registry) checkpointStep(sw *sweep, now time.Time) {
 // limit < 0) for the pass: connected ones dirty, disconnected ones past
 // retention pruned. It reports whether the pass reached the end.
 func (r *Registry) visitLocked(sw *sweep, limit int, now time.Time) (done bool) {
-	var expired []string
+	var expired []*entry
 	cutoff := toNanos(now.Add(-r.opts.retention))
 	done = true
 	r.key.cid = sw.next
@@ -70,17 +70,17 @@ func (r *Registry) visitLocked(sw *sweep, limit int, now time.Time) (done bool) 
 		sw.visited++
 		switch {
 		case e.cstatus:
-			r.dirty[e.cid] = struct{}{}
+			r.markDirtyLocked(e)
 		case r.opts.retention > 0 && e.disconnectedAt != 0 && e.disconnectedAt < cutoff:
-			expired = append(expired, e.cid)
+			expired = append(expired, e)
 		}
 		return true
 	})
 	r.key.cid = ""
-	for _, cid := range expired {
-		r.byCID.Delete(&entry{cid: cid})
-		delete(r.dirty, cid)
+	for _, e := range expired {
+		r.byCID.Delete(e)
+		r.dropDirtyLocked(e)
+		r.gone = append(r.gone, e.cid)
 	}
-	r.gone = append(r.gone, expired...)
 	return done
 }

@@ -26,6 +26,7 @@ type entry struct {
 	cport   uint16
 	reason  protocol.Reason
 	cstatus bool
+	dirty   bool // in Registry.dirty: changed since the last flush took it
 }
 
 func lessCID(a, b *entry) bool { return a.cid < b.cid }

@@ -1,20 +1,52 @@
 package registry
 
+import "slices"
+
 // What the registry holds per client beyond its records, kept small: the
 // point of cliser is to hold many idle clients cheaply (issue 17).
 
-// dirtyKeep is the largest set of changed cids a flush clears for reuse.
-// A Go map never gives back its tables: cleared, the set a ramp of
-// registrations or a restart's Load grew would hold some 40 bytes per
-// client for good. A set larger than this is dropped for a new one.
+// dirtyKeep is the largest list of changed entries a flush keeps for
+// reuse: the list a ramp of registrations or a restart's Load grew (8
+// bytes a client) is dropped for a new one.
 const dirtyKeep = 1024
 
-// resetDirty empties the set of changed cids after a flush took them.
+// markDirtyLocked puts e on the list of changed entries, once. r.mu must
+// be held.
+func (r *Registry) markDirtyLocked(e *entry) {
+	if !e.dirty {
+		e.dirty = true
+		r.dirty = append(r.dirty, e)
+	}
+}
+
+// dropDirtyLocked takes e, which leaves the B-tree, off the list of
+// changed entries: a flush must not write it. Rare (a record pruned or
+// replaced between two flushes), so the list is compacted on the spot.
 // r.mu must be held.
+func (r *Registry) dropDirtyLocked(e *entry) {
+	if e.dirty {
+		e.dirty = false
+		r.dirty = slices.DeleteFunc(r.dirty, func(d *entry) bool { return d == e })
+	}
+}
+
+// insertLocked puts e in the B-tree. If it replaces a changed entry of
+// the same cid (a store never returns a cid twice; were it to, the last
+// wins), e takes its place on the list. r.mu must be held.
+func (r *Registry) insertLocked(e *entry) {
+	if old, ok := r.byCID.ReplaceOrInsert(e); ok && old.dirty {
+		r.dropDirtyLocked(old)
+		r.markDirtyLocked(e)
+	}
+}
+
+// resetDirty empties the list of changed entries after a flush took them,
+// so that it holds no entry alive. r.mu must be held.
 func (r *Registry) resetDirty() {
-	if len(r.dirty) > dirtyKeep {
-		r.dirty = make(map[string]struct{})
+	if cap(r.dirty) > dirtyKeep {
+		r.dirty = nil
 		return
 	}
 	clear(r.dirty)
+	r.dirty = r.dirty[:0]
 }

@@ -16,13 +16,13 @@ type Registry struct {
 	sids      sidAllocator
 	connected int
 	opts      options
-	dirty     map[string]struct{} // cids changed since the last flush
-	gone      []string            // cids pruned since the last flush
-	flushMu   sync.Mutex          // one flush at a time, so batches land in order
-	batch     []Record            // the last flush's batch, emptied, for the next; under flushMu
-	batchText batchText           // its ports and session names as text; under flushMu
-	key       entry               // search key, reused under mu so lookups do not allocate
-	wb        writeBehind         // the flusher's health (writebehind.go)
+	dirty     []*entry    // changed since the last flush, each once (entry.dirty)
+	gone      []string    // cids pruned since the last flush
+	flushMu   sync.Mutex  // one flush at a time, so batches land in order
+	batch     []Record    // the last flush's batch, emptied, for the next; under flushMu
+	batchText batchText   // its ports and session names as text; under flushMu
+	key       entry       // search key, reused under mu so lookups do not allocate
+	wb        writeBehind // the flusher's health (writebehind.go)
 
 	sessionPrefix string // random per process; see nextSessionLocked
 	sessions      uint64 // sessions named so far; under mu
@@ -46,7 +46,6 @@ func New(opts ...Option) *Registry {
 	return &Registry{
 		byCID: btree.NewG(32, lessCID),
 		opts:  o,
-		dirty: make(map[string]struct{}),
 
 		sessionPrefix: newSessionPrefix(),
 	}
@@ -96,7 +95,7 @@ func (r *Registry) RegisterPort(cid, cip string, cport uint16, conn Conn) (sid u
 	e.session = r.nextSessionLocked()
 	r.bySID[sid] = e
 	r.connected++
-	r.dirty[cid] = struct{}{}
+	r.markDirtyLocked(e)
 	r.emitLocked(ChangeConnected, e, now, "")
 	return sid, replaced, nil
 }
@@ -143,7 +142,7 @@ func (r *Registry) disconnectLocked(e *entry, conn Conn, reason protocol.Reason,
 	}
 	r.releaseLocked(e)
 	e.disconnectedAt, e.reason = now, reason
-	r.dirty[e.cid] = struct{}{}
+	r.markDirtyLocked(e)
 	r.emitLocked(ChangeDisconnected, e, now, "")
 	return true
 }

@@ -9,9 +9,10 @@ package registry
 func (r *Registry) Rewrite(cid string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.getLocked(cid); !ok {
+	e, ok := r.getLocked(cid)
+	if !ok {
 		return false
 	}
-	r.dirty[cid] = struct{}{}
+	r.markDirtyLocked(e)
 	return true
 }

@@ -46,13 +46,13 @@ func (r *Registry) Load() (int, error) {
 			rec.CStatus = false
 			rec.Reason = protocol.ReasonServerRestarted
 			rec.DisconnectedAt = rec.LastSeen
-			r.dirty[rec.CID] = struct{}{}
 			e := entryOf(rec, names)
-			r.byCID.ReplaceOrInsert(e)
+			r.insertLocked(e)
+			r.markDirtyLocked(e)
 			r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
 			continue
 		}
-		r.byCID.ReplaceOrInsert(entryOf(rec, names))
+		r.insertLocked(entryOf(rec, names))
 	}
 	return len(recs), nil
 }
@@ -119,12 +119,6 @@ func (r *Registry) Flush() error {
 // saveChunk is the most records one store transaction writes.
 const saveChunk = 1024
 
-// denseDirty: when at least one record in denseDirty has changed, the
-// flush walks every record in order rather than search for each changed
-// one (BenchmarkFlushBurst: a search and its share of the sort cost ~1.1 µs
-// a changed record, the walk ~30 ns a record).
-const denseDirty = 32
-
 // keptBatch is the most records whose slice a flush keeps for the next
 // one (~170 B each): the steady flushes (a checkpoint's share, a trickle
 // of registrations) then make no batch garbage, and a burst's larger
@@ -142,7 +136,10 @@ func (r *Registry) keepBatch(put []Record) {
 }
 
 // takePending copies the changed records and the pruned cids out under
-// the lock, into buf when it is large enough.
+// the lock, into buf when it is large enough, sorted by cid as Flush saves
+// them. The changed entries are a list, not a set of cids: a burst's
+// flush sorts its own few thousand pointers instead of walking every
+// record of the B-tree with a map lookup each (issue 17, session 9).
 func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -153,22 +150,12 @@ func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
 	if cap(put) < len(r.dirty) {
 		put = make([]Record, 0, len(r.dirty))
 	}
-	if len(r.dirty)*denseDirty >= r.byCID.Len() {
-		// Many changed (a burst of registrations): one ordered walk with a
-		// map lookup per record is cheaper than a B-tree search per changed
-		// one, and the batch comes out sorted, as Flush saves it.
-		r.byCID.Ascend(func(e *entry) bool {
-			if _, ok := r.dirty[e.cid]; ok {
-				put = r.batchText.add(put, e, r.opts.node)
-			}
-			return true
-		})
-	} else {
-		for cid := range r.dirty {
-			if e, ok := r.getLocked(cid); ok {
-				put = r.batchText.add(put, e, r.opts.node)
-			}
-		}
+	if !slices.IsSortedFunc(r.dirty, byEntryCID) {
+		slices.SortFunc(r.dirty, byEntryCID)
+	}
+	for _, e := range r.dirty {
+		e.dirty = false
+		put = r.batchText.add(put, e, r.opts.node)
 	}
 	r.batchText.fill(put)
 	r.resetDirty()
@@ -176,11 +163,15 @@ func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
 	return put, gone
 }
 
+func byEntryCID(a, b *entry) int { return strings.Compare(a.cid, b.cid) }
+
 func (r *Registry) restorePending(put []Record, gone []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range put {
-		r.dirty[rec.CID] = struct{}{}
+		if e, ok := r.getLocked(rec.CID); ok {
+			r.markDirtyLocked(e)
+		}
 	}
 	r.gone = append(r.gone, gone...)
 }
