@@ -66,7 +66,8 @@ type Burst struct {
 	Handshakes int64       `json:"handshakes"`
 	Seconds    float64     `json:"seconds"`
 	Rate       float64     `json:"handshakes_per_s"`
-	ServerCPU  float64     `json:"server_cpu_s"`
+	ServerCPU  float64     `json:"server_cpu_s"` // TailCPU included
+	TailCPU    float64     `json:"tail_cpu_s"`   // after the last handshake, net of idle (burst_tail.go)
 	PerCPU     float64     `json:"handshakes_per_cpu_s"`
 	LoadCPU    float64     `json:"load_cpu_s"`
 	Latency    Percentiles `json:"latency_ms"`

@@ -323,8 +323,8 @@ func (r *runner) bursts(ctx context.Context) error {
 	if b.ServerCPU > 0 {
 		b.PerCPU = float64(b.Handshakes) / b.ServerCPU
 	}
-	r.say("bursts: %d handshakes in %.2fs (%.0f/s), server CPU %.3fs (%.1f µs each, %.0f per CPU-s), load CPU %.3fs (%.1f µs each), p99 %.1fms",
-		b.Handshakes, b.Seconds, b.Rate, b.ServerCPU, 1e6*b.ServerCPU/max(float64(b.Handshakes), 1), b.PerCPU,
+	r.say("bursts: %d handshakes in %.2fs (%.0f/s), server CPU %.3fs (%.3fs after the last handshakes; %.1f µs each, %.0f per CPU-s), load CPU %.3fs (%.1f µs each), p99 %.1fms",
+		b.Handshakes, b.Seconds, b.Rate, b.ServerCPU, b.TailCPU, 1e6*b.ServerCPU/max(float64(b.Handshakes), 1), b.PerCPU,
 		b.LoadCPU, 1e6*b.LoadCPU/max(float64(b.Handshakes), 1), b.Latency.P99)
 	return nil
 }
@@ -348,6 +348,10 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 		}
 	}
 	defer closeFleet()
+	idle, err := idleRate(ctx, r.srv.PID())
+	if err != nil {
+		return load.Stats{}, err
+	}
 	p0, err := sampleProc(r.srv.PID())
 	if err != nil {
 		return load.Stats{}, err
@@ -364,6 +368,10 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 		return load.Stats{}, err
 	}
 	l1 := sampleAll(fl.PIDs())
+	tl, err := followTail(ctx, r.srv.PID(), p1, idle, p0.At.Add(r.set.KeepAlive-tailMargin))
+	if err != nil {
+		return load.Stats{}, err
+	}
 	st, err := fl.Stats()
 	if err != nil {
 		return load.Stats{}, err
@@ -375,7 +383,8 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 	b := &r.res.Burst
 	b.Handshakes += st.Handshakes
 	b.Seconds += secs
-	b.ServerCPU += (p1.CPU - p0.CPU).Seconds()
+	b.ServerCPU += (p1.CPU - p0.CPU).Seconds() + tl.cpu
+	b.TailCPU += tl.cpu
 	b.LoadCPU += (l1.CPU - l0.CPU).Seconds()
 	for k, v := range st.Errors {
 		if r.burstErrors == nil {
@@ -389,7 +398,8 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 	if secs >= r.set.KeepAlive.Seconds() {
 		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, secs)
 	}
-	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs", round+1, st.Handshakes, secs, (p1.CPU - p0.CPU).Seconds())
+	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
+		round+1, st.Handshakes, secs, (p1.CPU-p0.CPU).Seconds()+tl.cpu, tl.cpu, tl.last.At.Sub(p1.At).Seconds(), 100*idle)
 	closeFleet()
 	return st, r.wait(ctx, r.set.Settle)
 }
