@@ -598,3 +598,27 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, recs, disk)
 }
+
+// A record changed and then pruned before a flush wrote it leaves the
+// list of changed records: the flush deletes it, and does not write it
+// back after the delete.
+func TestChangedThenPrunedIsNotWrittenBack(t *testing.T) {
+	clk := newClock()
+	st := openStore(t, t.TempDir())
+	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
+		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
+		registry.WithFlushInterval(100*time.Millisecond))
+	_, c := mustRegister(t, r, "x")
+	require.True(t, r.Disconnect("x", c, protocol.ReasonClosedByClient))
+	require.NoError(t, r.Flush())
+	startRunSynced(t, r, st)
+
+	// Within one flush interval: the next step of Run prunes x, then
+	// flushes, with x still changed.
+	require.True(t, r.Rewrite("x"))
+	clk.Advance(2 * time.Hour)
+	require.Eventually(t, func() bool { _, ok := r.Get("x"); return !ok }, waitFor, tick, "pruned")
+	require.NoError(t, r.Flush())
+	_, onDisk := stored(t, st)["x"]
+	assert.False(t, onDisk, "the pruned record is deleted, not written back")
+}
