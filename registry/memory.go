@@ -19,14 +19,19 @@ func (r *Registry) markDirtyLocked(e *entry) {
 	}
 }
 
-// dropDirtyLocked takes e, which leaves the B-tree, off the list of
-// changed entries: a flush must not write it. Rare (a record pruned or
-// replaced between two flushes), so the list is compacted on the spot.
-// r.mu must be held.
-func (r *Registry) dropDirtyLocked(e *entry) {
-	if e.dirty {
-		e.dirty = false
-		r.dirty = slices.DeleteFunc(r.dirty, func(d *entry) bool { return d == e })
+// dropDirtyLocked takes entries that leave the B-tree off the list of
+// changed entries: a flush must not write them. One pass over the list
+// for all of them, so a sweep that prunes many records right after a
+// restart's Load marked them changed stays linear. r.mu must be held.
+func (r *Registry) dropDirtyLocked(es ...*entry) {
+	dropped := false
+	for _, e := range es {
+		if e.dirty {
+			e.dirty, dropped = false, true
+		}
+	}
+	if dropped { // every entry left on the list is still marked
+		r.dirty = slices.DeleteFunc(r.dirty, func(d *entry) bool { return !d.dirty })
 	}
 }
 

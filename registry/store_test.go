@@ -599,26 +599,36 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, recs, disk)
 }
 
-// A record changed and then pruned before a flush wrote it leaves the
-// list of changed records: the flush deletes it, and does not write it
-// back after the delete.
+// Records changed and then pruned before a flush wrote them leave the
+// list of changed records, all in one pass that keeps the others on it:
+// the flush deletes them, does not write them back after the delete, and
+// still writes the connected record the same sweep marked.
 func TestChangedThenPrunedIsNotWrittenBack(t *testing.T) {
 	clk := newClock()
 	st := openStore(t, t.TempDir())
 	r := registry.New(registry.WithStore(st), registry.WithClock(clk.Now),
 		registry.WithRetention(time.Hour), registry.WithCheckpoint(time.Minute),
 		registry.WithFlushInterval(100*time.Millisecond))
-	_, c := mustRegister(t, r, "x")
-	require.True(t, r.Disconnect("x", c, protocol.ReasonClosedByClient))
+	gone := []string{"x", "y", "z"}
+	for _, cid := range gone {
+		_, c := mustRegister(t, r, cid)
+		require.True(t, r.Disconnect(cid, c, protocol.ReasonClosedByClient))
+	}
+	_, _ = mustRegister(t, r, "live")
 	require.NoError(t, r.Flush())
 	startRunSynced(t, r, st)
 
-	// Within one flush interval: the next step of Run prunes x, then
-	// flushes, with x still changed.
-	require.True(t, r.Rewrite("x"))
+	// Within one flush interval: the next step of Run prunes them, then
+	// flushes, with them still changed.
+	for _, cid := range gone {
+		require.True(t, r.Rewrite(cid))
+	}
 	clk.Advance(2 * time.Hour)
-	require.Eventually(t, func() bool { _, ok := r.Get("x"); return !ok }, waitFor, tick, "pruned")
+	require.Eventually(t, func() bool { _, ok := r.Get("z"); return !ok }, waitFor, tick, "pruned")
 	require.NoError(t, r.Flush())
-	_, onDisk := stored(t, st)["x"]
-	assert.False(t, onDisk, "the pruned record is deleted, not written back")
+	onDisk := stored(t, st)
+	for _, cid := range gone {
+		assert.NotContains(t, onDisk, cid, "a pruned record is deleted, not written back")
+	}
+	assert.Contains(t, onDisk, "live")
 }
