@@ -157,7 +157,13 @@ func TestBinaryWebhookHangingReceiverDoesNotSlowHandshakes(t *testing.T) {
 	rc := newHookReceiver(t, 20*time.Second)
 	hung := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir(), "--webhook-url", rc.srv.URL, "--webhook-linger", "1ms")...)
 	opsConnect(t, hung.Addr, opsPassword, "first")
-	require.Eventually(t, func() bool { r, _, _ := rc.snapshot(); return r >= 1 }, waitFor, tick, "a request is hanging")
+	// A first delivery waits for the log's commit, the deliverer's start and
+	// its first batch: under CI's parallel race-built packages that once
+	// took longer than waitFor, so it gets the delivery deadline the other
+	// webhook tests here use, and the server's log if it still fails.
+	if !assert.Eventually(t, func() bool { r, _, _ := rc.snapshot(); return r >= 1 }, 60*time.Second, tick, "a request is hanging") {
+		t.Fatalf("no request reached the receiver; the server's log:\n%s", hung.LogText())
+	}
 	measure(hung, "warm")
 	slow := measure(hung, "hung")
 	t.Logf("%d handshakes: %v without a webhook, %v with a receiver hanging 20 s", n, base, slow)
