@@ -150,9 +150,7 @@ func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
 	if cap(put) < len(r.dirty) {
 		put = make([]Record, 0, len(r.dirty))
 	}
-	if !slices.IsSortedFunc(r.dirty, byEntryCID) {
-		slices.SortFunc(r.dirty, byEntryCID)
-	}
+	slices.SortFunc(r.dirty, byEntryCID) // pdqsort: one pass when already sorted
 	for _, e := range r.dirty {
 		e.dirty = false
 		put = r.batchText.add(put, e, r.opts.node)

@@ -383,7 +383,8 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 	b := &r.res.Burst
 	b.Handshakes += st.Handshakes
 	b.Seconds += secs
-	b.ServerCPU += (p1.CPU - p0.CPU).Seconds() + tl.cpu
+	cpu := (p1.CPU - p0.CPU).Seconds() + tl.cpu
+	b.ServerCPU += cpu
 	b.TailCPU += tl.cpu
 	b.LoadCPU += (l1.CPU - l0.CPU).Seconds()
 	for k, v := range st.Errors {
@@ -399,7 +400,7 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, secs)
 	}
 	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
-		round+1, st.Handshakes, secs, (p1.CPU-p0.CPU).Seconds()+tl.cpu, tl.cpu, tl.last.At.Sub(p1.At).Seconds(), 100*idle)
+		round+1, st.Handshakes, secs, cpu, tl.cpu, tl.last.At.Sub(p1.At).Seconds(), 100*idle)
 	closeFleet()
 	return st, r.wait(ctx, r.set.Settle)
 }
