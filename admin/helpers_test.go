@@ -14,8 +14,8 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -50,7 +50,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	if cfg.noStart {
 		return newStartingStack(t, cfg)
 	}
-	n := testnode.Start(t, node.WithReactorOptions(append(stackReactorOptions(), cfg.reactorOpts...)...),
+	n := nodetest.Start(t, node.WithReactorOptions(append(stackReactorOptions(), cfg.reactorOpts...)...),
 		node.WithRegistryOptions(cfg.registryOpts...), node.WithAdminToken(cfg.token),
 		node.WithAdminOptions(cfg.apiOpts...))
 	return &stack{reg: n.Registry(), srv: n.Reactor(), metrics: n.Metrics(), api: n.API(),

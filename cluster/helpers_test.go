@@ -19,8 +19,8 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -201,7 +201,7 @@ func startNodeWith(t *testing.T, url, id string, ropts []reactor.Option, opts ..
 // startNodeOpts is startNode with node options, after the tests'.
 func startNodeOpts(t *testing.T, url, id string, opts ...node.Option) *testNode {
 	t.Helper()
-	n := testnode.Start(t, append([]node.Option{node.WithLogger(zaptest.NewLogger(t).Named(id)),
+	n := nodetest.Start(t, append([]node.Option{node.WithLogger(zaptest.NewLogger(t).Named(id)),
 		node.WithCluster(url, id), node.WithClusterHeartbeat(time.Second),
 		node.WithNATSOptions(nats.ReconnectWait(50 * time.Millisecond)),
 		node.WithClusterOptions(cluster.WithCheckInterval(200*time.Millisecond), cluster.WithRequestTimeout(2*time.Second)),

@@ -20,8 +20,8 @@ import (
 
 	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/reactor"
 )
 
@@ -44,7 +44,7 @@ func startServer(t *testing.T, opts ...reactor.Option) *server {
 		reactor.WithPasswords([][]byte{[]byte(testPassword)}),
 		reactor.WithLoops(2),
 	}
-	n := testnode.Start(t, node.WithLogger(zap.New(core)), node.WithReactorOptions(append(base, opts...)...))
+	n := nodetest.Start(t, node.WithLogger(zap.New(core)), node.WithReactorOptions(append(base, opts...)...))
 	return &server{Node: n, logs: logs}
 }
 

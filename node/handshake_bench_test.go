@@ -21,8 +21,8 @@ import (
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/identity/boltstore"
-	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/webhook"
 )
 
@@ -44,7 +44,7 @@ func BenchmarkHandshake(b *testing.B) {
 func sharedAnswers() [][]byte {
 	ids := make([][]byte, benchFleet)
 	for i := range ids {
-		ids[i] = fmt.Appendf(nil, "110 %s\n120 bench-%05d\n", testnode.Password, i)
+		ids[i] = fmt.Appendf(nil, "110 %s\n120 bench-%05d\n", nodetest.Password, i)
 	}
 	return ids
 }
@@ -113,7 +113,7 @@ func eventsOn(b *testing.B) []node.Option {
 // handshakes against it, cycling over answers.
 func runHandshakes(b *testing.B, dataDir string, ids [][]byte, opts ...node.Option) {
 	defer debug.SetGCPercent(debug.SetGCPercent(50)) // serveGCPercent
-	n := testnode.Start(b, append([]node.Option{node.WithDataDir(dataDir), node.WithLogger(warnLogger())}, opts...)...)
+	n := nodetest.Start(b, append([]node.Option{node.WithDataDir(dataDir), node.WithLogger(warnLogger())}, opts...)...)
 	sa := sockaddr(b, n.Addr())
 	var (
 		c    rawConn

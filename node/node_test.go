@@ -12,8 +12,8 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -22,9 +22,9 @@ import (
 // listener; a second node on the same data dir finds the record.
 func TestNodeStartShutdownKeepsRecords(t *testing.T) {
 	dir := t.TempDir()
-	n := testnode.Start(t, node.WithDataDir(dir), node.WithEventRetention(100))
+	n := nodetest.Start(t, node.WithDataDir(dir), node.WithEventRetention(100))
 	c := testkit.Dial(t, n.Addr())
-	c.Register(testnode.Password, "dev-1")
+	c.Register(nodetest.Password, "dev-1")
 	api, err := admin.NewClient("http://"+n.AdminAddr(), "", 5*time.Second)
 	require.NoError(t, err)
 	require.NoError(t, api.Probe(context.Background(), "/readyz"))
@@ -39,7 +39,7 @@ func TestNodeStartShutdownKeepsRecords(t *testing.T) {
 	}
 	require.NoError(t, n.Shutdown(ctx), "a second Shutdown returns the first's result")
 
-	again := testnode.Start(t, node.WithDataDir(dir), node.WithEventRetention(100))
+	again := nodetest.Start(t, node.WithDataDir(dir), node.WithEventRetention(100))
 	rec, ok := again.Registry().Get("dev-1")
 	require.True(t, ok, "the record was not written to the data dir")
 	require.False(t, rec.CStatus, "a record loaded after a stop is disconnected")
@@ -55,7 +55,7 @@ func TestNodeStartFailureReleasesEverything(t *testing.T) {
 	require.NoError(t, err)
 	defer taken.Close()
 	dir := t.TempDir()
-	n := testnode.New(t, node.WithDataDir(dir), node.WithListen(taken.Addr().String()))
+	n := nodetest.New(t, node.WithDataDir(dir), node.WithListen(taken.Addr().String()))
 	err = n.Start(context.Background())
 	require.ErrorContains(t, err, "listen "+taken.Addr().String())
 	require.NoError(t, n.Shutdown(context.Background()), "Shutdown of a node that never ran")
@@ -63,19 +63,19 @@ func TestNodeStartFailureReleasesEverything(t *testing.T) {
 
 	// bbolt holds an exclusive lock on its file: were the store still
 	// open, this would wait for it and fail.
-	ok := testnode.Start(t, node.WithDataDir(dir))
+	ok := nodetest.Start(t, node.WithDataDir(dir))
 	require.NotEmpty(t, ok.Addr())
 }
 
 // A setting that can not work is an ErrConfig, for `cliser serve` to
 // exit 2 on.
 func TestNodeConfigMistakes(t *testing.T) {
-	n := testnode.New(t, node.WithEventRetention(10)) // no data dir, no cluster
+	n := nodetest.New(t, node.WithEventRetention(10)) // no data dir, no cluster
 	err := n.Start(context.Background())
 	require.ErrorIs(t, err, node.ErrConfig)
 	require.ErrorContains(t, err, "data dir")
 
-	hook := testnode.New(t, node.WithDataDir(t.TempDir()), node.WithWebhook(node.Webhook{URL: "http://127.0.0.1:1/h"}))
+	hook := nodetest.New(t, node.WithDataDir(t.TempDir()), node.WithWebhook(node.Webhook{URL: "http://127.0.0.1:1/h"}))
 	err = hook.Start(context.Background())
 	require.ErrorIs(t, err, node.ErrConfig, "a webhook without the event log")
 }
@@ -83,9 +83,9 @@ func TestNodeConfigMistakes(t *testing.T) {
 // Close stops at once: clients are told 190 and dropped, and the admin
 // API answers no more.
 func TestNodeClose(t *testing.T) {
-	n := testnode.Start(t)
+	n := nodetest.Start(t)
 	c := testkit.Dial(t, n.Addr())
-	c.Register(testnode.Password, "dev-2")
+	c.Register(nodetest.Password, "dev-2")
 	require.NoError(t, n.Close())
 	c.ExpectClosed("190 " + protocol.ReasonServerShuttingDown.String())
 	_, err := http.Get("http://" + n.AdminAddr() + "/readyz")

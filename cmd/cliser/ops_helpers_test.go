@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
-	"github.com/cliser/cliser/internal/testnode"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/reactor"
 )
 
@@ -23,7 +23,7 @@ const (
 	tick    = 5 * time.Millisecond
 )
 
-// opsServer is a real node in this process (package node through testnode):
+// opsServer is a real node in this process (package node through nodetest):
 // protocol and admin API, each on 127.0.0.1:0. The CLI tests run against it.
 type opsServer struct {
 	*node.Node
@@ -32,7 +32,7 @@ type opsServer struct {
 
 func startOpsServer(t *testing.T, token string) *opsServer {
 	t.Helper()
-	n := testnode.Start(t, node.WithAdminToken(token), node.WithReactorOptions(
+	n := nodetest.Start(t, node.WithAdminToken(token), node.WithReactorOptions(
 		reactor.WithPasswords([][]byte{[]byte(opsPassword)}), reactor.WithLoops(2),
 		reactor.WithKeepAlive(time.Hour, 5*time.Second)))
 	return &opsServer{Node: n, admin: "http://" + n.AdminAddr()}

@@ -1,9 +1,9 @@
-// Package testnode starts a whole cliser node (package node) inside a test:
+// Package nodetest starts a whole cliser node (package node) inside a test:
 // the protocol and the admin API on 127.0.0.1:0, logs to the test, and a
-// graceful stop at cleanup. It is testkit's in-process half; it lives apart
-// because testkit is imported by the reactor's own tests, and the node
-// imports the reactor.
-package testnode
+// graceful stop at cleanup. It is testkit's in-process half, kept beside
+// the package it starts (as registry/registrytest is): testkit is imported
+// by the tests of packages the node itself imports.
+package nodetest
 
 import (
 	"context"
