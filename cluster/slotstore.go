@@ -173,13 +173,7 @@ type inflightSlot struct {
 // lost is read and written again over what is there (resync). o.mu must
 // be held.
 func (n *Node) writeSlotsLocked() error {
-	o := &n.own
-	dirty := make([]uint16, 0, 8)
-	for s, sl := range o.slots {
-		if sl.dirty {
-			dirty = append(dirty, s)
-		}
-	}
+	dirty := n.own.dirtyInWriteOrder()
 	if len(dirty) == 0 {
 		return nil
 	}
@@ -189,6 +183,38 @@ func (n *Node) writeSlotsLocked() error {
 	p, err := n.publisherOf()
 	if err != nil {
 		return fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	w := slotWindow{n: n}
+	for _, s := range dirty {
+		if w.first != nil {
+			break
+		}
+		w.publish(p, s)
+	}
+	for len(w.q) > 0 {
+		w.settle()
+	}
+	if w.first != nil {
+		return w.first
+	}
+	for _, s := range w.retry {
+		if err := n.resyncSlot(p, s); err != nil {
+			n.own.slots[s].dirty = true
+			n.metrics.writes.WithLabelValues(writeErr).Inc()
+			return err
+		}
+	}
+	return nil
+}
+
+// dirtyInWriteOrder is the dirty slots, those that only gained records
+// first, each group in slot order.
+func (o *ownSlots) dirtyInWriteOrder() []uint16 {
+	dirty := make([]uint16, 0, 8)
+	for s, sl := range o.slots {
+		if sl.dirty {
+			dirty = append(dirty, s)
+		}
 	}
 	slices.SortFunc(dirty, func(a, b uint16) int {
 		ra, rb := len(o.slots[a].removed) > 0, len(o.slots[b].removed) > 0
@@ -200,61 +226,55 @@ func (n *Node) writeSlotsLocked() error {
 		}
 		return 1
 	})
-	var (
-		q     []inflightSlot
-		retry []uint16
-		first error
-	)
-	settle := func() {
-		w := q[0]
-		q = q[1:]
-		n.metrics.inflight.Dec()
-		conflict, err := n.settleSlot(w)
-		switch {
-		case conflict:
-			retry = append(retry, w.slot)
-		case err != nil:
-			o.slots[w.slot].dirty = true
-			if first == nil {
-				first = err
-			}
+	return dirty
+}
+
+// slotWindow is one writeSlotsLocked's slot writes awaiting their
+// acknowledgements (at most publishWindow), the slots whose
+// compare-and-set lost, and the first error.
+type slotWindow struct {
+	n     *Node
+	q     []inflightSlot
+	retry []uint16
+	first error
+}
+
+// publish sends slot s's write, settling the oldest once the window is full.
+func (w *slotWindow) publish(p *publisher, s uint16) {
+	n, o := w.n, &w.n.own
+	if h := n.opts.beforeSlotWrite; h != nil {
+		h(o.writes)
+	}
+	o.writes++
+	f, err := n.publishSlot(p, s, o.slots[s].lastSeq)
+	if err != nil {
+		n.metrics.writes.WithLabelValues(writeErr).Inc()
+		w.first = err
+		return
+	}
+	o.slots[s].dirty = false
+	w.q = append(w.q, inflightSlot{slot: s, f: f, sent: time.Now()})
+	n.metrics.inflight.Inc()
+	if len(w.q) >= publishWindow {
+		w.settle()
+	}
+}
+
+// settle waits for the oldest write's acknowledgement.
+func (w *slotWindow) settle() {
+	in := w.q[0]
+	w.q = w.q[1:]
+	w.n.metrics.inflight.Dec()
+	conflict, err := w.n.settleSlot(in)
+	switch {
+	case conflict:
+		w.retry = append(w.retry, in.slot)
+	case err != nil:
+		w.n.own.slots[in.slot].dirty = true
+		if w.first == nil {
+			w.first = err
 		}
 	}
-	for _, s := range dirty {
-		if first != nil {
-			break
-		}
-		if h := n.opts.beforeSlotWrite; h != nil {
-			h(o.writes)
-		}
-		o.writes++
-		f, err := n.publishSlot(p, s, o.slots[s].lastSeq)
-		if err != nil {
-			n.metrics.writes.WithLabelValues(writeErr).Inc()
-			first = err
-			break
-		}
-		o.slots[s].dirty = false
-		q = append(q, inflightSlot{slot: s, f: f, sent: time.Now()})
-		n.metrics.inflight.Inc()
-		if len(q) >= publishWindow {
-			settle()
-		}
-	}
-	for len(q) > 0 {
-		settle()
-	}
-	if first != nil {
-		return first
-	}
-	for _, s := range retry {
-		if err := n.resyncSlot(p, s); err != nil {
-			o.slots[s].dirty = true
-			n.metrics.writes.WithLabelValues(writeErr).Inc()
-			return err
-		}
-	}
-	return nil
 }
 
 // slotValueLocked is slot s's value to write: its records, less the
