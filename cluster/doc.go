@@ -7,8 +7,9 @@
 //     last sid falls in it (slot.go, a versioned binary encoding). The
 //     node's Store is the registry's registry.Store, so a handshake never
 //     waits on NATS; the registry's flusher hands its dirty set over every
-//     flush interval, and each changed slot is written once
-//     (slotstore.go takes the changes, slotwrite.go writes them), with a compare-and-set over the node's last write.
+//     flush interval, and each changed slot is written once (slotstore.go
+//     takes the changes, slotwrite.go writes them), with a compare-and-set
+//     over the node's last write.
 //   - Every node indexes the bucket from a watch (cid, registration
 //     revision, slot, holder, connected), answers GET /v1/clients from
 //     the index in cid order (the same cursor) with the page's records
