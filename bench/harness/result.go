@@ -42,6 +42,8 @@ type Result struct {
 	StartRSS int64 `json:"start_rss_bytes,omitempty"`
 
 	Idle Idle `json:"idle"`
+	// Pinning is where the server and the load ran (pin.go).
+	Pinning *Pinning `json:"pinning,omitempty"`
 
 	KeepAliveGap Percentiles  `json:"keepalive_gap_ms"`
 	ProbeRTT     Percentiles  `json:"probe_rtt_ms"`
@@ -108,6 +110,12 @@ type Idle struct {
 	LoadRSS          int64   `json:"load_rss_bytes"`
 	OthersCPUPercent float64 `json:"others_cpu_percent"`
 	LoadAvg          string  `json:"loadavg"`
+	// ServerWaitPercent and LoadWaitPercent are the time the server's and
+	// the load's threads were ready to run but waited for a CPU (their
+	// schedstat runqueue wait, summed over threads), in % of the hold: the
+	// scheduling share of the keep-alive RTT's tail.
+	ServerWaitPercent float64 `json:"server_runqueue_wait_percent"`
+	LoadWaitPercent   float64 `json:"load_runqueue_wait_percent"`
 }
 
 // Shutdown is the broadcast: times are from the order (just before the

@@ -37,9 +37,14 @@ type Settings struct {
 	LoopsPerWorker int `json:"loops_per_load_process"`
 	// Burst is how many clients each handshake burst opens on the emptied
 	// server after the shutdown (then closes); 0 skips the bursts.
-	Burst       int    `json:"burst"`
-	BurstRounds int    `json:"burst_rounds"`
-	Password    string `json:"-"`
+	Burst       int `json:"burst"`
+	BurstRounds int `json:"burst_rounds"`
+	// ServerCPUs and LoadCPUs pin the server subprocess and the load
+	// processes to CPU lists ("0", "1-3"; empty: not pinned), every server
+	// alike; GOMAXPROCS and the servers' event loops follow (pin.go).
+	ServerCPUs string `json:"server_cpus,omitempty"`
+	LoadCPUs   string `json:"load_cpus,omitempty"`
+	Password   string `json:"-"`
 }
 
 // Quick and Full are the two standard shapes (make bench, make bench-full).
@@ -91,8 +96,12 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	if env.Progress == nil {
 		env.Progress = io.Discard
 	}
+	pin, err := set.pinning(kind, env)
+	if err != nil {
+		return nil, err
+	}
 	credentials := max(top, set.Burst) // the bursts reuse the stages' client IDs
-	srv, err := startServer(ctx, kind, ServerOptions{
+	srv, err := startServer(ctx, kind, ServerOptions{CPUs: pin.server,
 		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
 		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin, FloorBin: env.FloorBin,
 		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env), Tick: set.InprocTick,
@@ -101,7 +110,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(), credentials: credentials}
+	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(), credentials: credentials, pin: pin}
 	if p, err := sampleProc(srv.PID()); err == nil {
 		r.res.StartRSS = p.RSS
 	}
@@ -141,6 +150,7 @@ func stopServer(srv server) error {
 type runner struct {
 	burstErrors map[string]int64
 	credentials int // client IDs enrolled (KindCliserTrust)
+	pin         pins
 	kind        string
 	set         Settings
 	env         Env
@@ -212,7 +222,7 @@ func (r *runner) newFleet(_ context.Context, cfg load.Config) (fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startOn(cmd, r.pin.load); err != nil {
 		return nil, fmt.Errorf("start load process: %w", err)
 	}
 	rw := &pipeRW{Reader: stdout, w: stdin, cmd: cmd}
@@ -525,8 +535,10 @@ func (r *runner) hold(ctx context.Context) error {
 		return err
 	}
 	l0, m0 := sampleAll(r.fleet.PIDs()), busyOrZero()
+	w0 := r.waits()
+	r.notePinning()
 	stopProfile := r.startProfile("hold")
-	r.say("hold: %d clients idle for %s (keep-alive every %s)", before.Registered, r.set.Hold, r.set.KeepAlive)
+	r.say("hold: %d clients idle for %s (keep-alive every %s)%s", before.Registered, r.set.Hold, r.set.KeepAlive, r.pinnedText())
 	err = r.wait(ctx, r.set.Hold)
 	stopProfile()
 	if err != nil {
@@ -537,6 +549,7 @@ func (r *runner) hold(ctx context.Context) error {
 		return err
 	}
 	l1, m1 := sampleAll(r.fleet.PIDs()), busyOrZero()
+	w1 := r.waits()
 	r.writeHeapProfile()
 	after, err := r.fleet.Stats()
 	if err != nil {
@@ -547,7 +560,8 @@ func (r *runner) hold(ctx context.Context) error {
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / secs }
 	r.res.Idle = Idle{Clients: after.Registered, Seconds: secs, CPUPercent: pct(p1.CPU - p0.CPU),
 		KeepAlives: after.KeepAlives - before.KeepAlives, RSS: p1.RSS,
-		LoadCPUPercent: pct(l1.CPU - l0.CPU), LoadRSS: l1.RSS, LoadAvg: loadAvg()}
+		LoadCPUPercent: pct(l1.CPU - l0.CPU), LoadRSS: l1.RSS, LoadAvg: loadAvg(),
+		ServerWaitPercent: pct(w1[0].Wait - w0[0].Wait), LoadWaitPercent: pct(w1[1].Wait - w0[1].Wait)}
 	if m0 > 0 && m1 > 0 {
 		r.res.Idle.OthersCPUPercent = max(pct(m1-m0)-r.res.Idle.CPUPercent-r.res.Idle.LoadCPUPercent, 0)
 	}
@@ -562,10 +576,10 @@ func (r *runner) hold(ctx context.Context) error {
 		p := percentilesOfBuckets(rtt1.Buckets.since(rtt0.Buckets))
 		r.res.ServerRTT, r.res.ServerRTTMethod = &p, "server clock, /metrics histogram buckets (upper bounds)"
 	}
-	r.say("hold: cpu %.1f%% of a core, %d keep-alives (%.0f/s), rss %s, gap p50 %.1fms p99 %.1fms; load %.1f%% cpu %s; others %.1f%% cpu; loadavg %s",
+	r.say("hold: cpu %.1f%% of a core, %d keep-alives (%.0f/s), rss %s, gap p50 %.1fms p99 %.1fms; load %.1f%% cpu %s; others %.1f%% cpu; loadavg %s; runqueue wait server %.1f%%, load %.1f%%",
 		r.res.Idle.CPUPercent, r.res.Idle.KeepAlives, float64(r.res.Idle.KeepAlives)/secs, mib(p1.RSS),
 		r.res.KeepAliveGap.P50, r.res.KeepAliveGap.P99, r.res.Idle.LoadCPUPercent, mib(l1.RSS),
-		r.res.Idle.OthersCPUPercent, r.res.Idle.LoadAvg)
+		r.res.Idle.OthersCPUPercent, r.res.Idle.LoadAvg, r.res.Idle.ServerWaitPercent, r.res.Idle.LoadWaitPercent)
 	if r.res.ServerRTT != nil {
 		r.say("hold: server-clock keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d)",
 			r.res.ServerRTT.P50, r.res.ServerRTT.P99, r.res.ServerRTT.P999, r.res.ServerRTT.Max, r.res.ServerRTT.Count)

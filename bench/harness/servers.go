@@ -79,6 +79,9 @@ type ServerOptions struct {
 	// Args are more flags for a subprocess: `cliser serve`'s (the soak's
 	// --retention), floor-server's --metrics-listen.
 	Args []string
+	// CPUs, for a subprocess, are the CPUs it runs on (Settings.ServerCPUs);
+	// empty: all.
+	CPUs CPUSet
 }
 
 // External is a server the harness did not start: it loads it and reads
@@ -135,7 +138,7 @@ type proc struct {
 	log    string
 }
 
-func startProc(bin string, args []string, password, logPath string, stdout io.Writer) (*proc, error) {
+func startProc(bin string, args []string, password, logPath string, stdout io.Writer, cpus CPUSet) (*proc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(cleanEnv(), "CLISER_PASSWORD="+password)
 	logf, err := os.Create(logPath)
@@ -144,7 +147,7 @@ func startProc(bin string, args []string, password, logPath string, stdout io.Wr
 	}
 	cmd.Stderr = logf
 	cmd.Stdout = stdout
-	if err := cmd.Start(); err != nil {
+	if err := startOn(cmd, cpus); err != nil {
 		_ = logf.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -239,7 +242,7 @@ func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
 		// ban them. It measures handshakes, not flapping control.
 		"--flap-limit", "0"}
 	args = append(args, o.Args...)
-	p, err := startProc(o.CliserBin, args, o.Password, filepath.Join(o.WorkDir, "cliser.log"), io.Discard)
+	p, err := startProc(o.CliserBin, args, o.Password, filepath.Join(o.WorkDir, "cliser.log"), io.Discard, o.CPUs)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +303,7 @@ func startSignalled(ctx context.Context, bin, name string, o ServerOptions) (*ba
 		"--handshake-timeout", o.HandshakeTimeout.String()}
 	args = append(args, o.Args...)
 	pr, pw := io.Pipe()
-	p, err := startProc(bin, args, o.Password, filepath.Join(o.WorkDir, name+".log"), pw)
+	p, err := startProc(bin, args, o.Password, filepath.Join(o.WorkDir, name+".log"), pw, o.CPUs)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type common struct {
 	inProcess   bool
 	inprocTick  time.Duration
 	burst       int
+	serverCPUs  string
+	loadCPUs    string
 }
 
 // commonFlagSet is a flag set named name with the common flags in it.
@@ -59,7 +61,14 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.IntVar(&c.burst, "burst", -1, "clients in the handshake burst on the empty server before the stages; 0 skips it (default: the mode's)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
+	fs.StringVar(&c.serverCPUs, "server-cpus", "", "run every server subprocess on these CPUs (e.g. 0; GOMAXPROCS and its event loops follow); default: all")
+	fs.StringVar(&c.loadCPUs, "load-cpus", "", "run the load processes on these CPUs (e.g. 1); default: all")
 }
+
+// usageError is a flag's mistake: main exits 2 for it.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 // parse parses args into the flags and returns the settings they make and
 // the environment to run in; cleanup removes a temporary work directory
@@ -71,7 +80,7 @@ func (c *common) parse(fs *flag.FlagSet, args []string) (harness.Settings, harne
 	}
 	set, err := c.settings()
 	if err != nil {
-		return set, harness.Env{}, none, err
+		return set, harness.Env{}, none, usageError{err}
 	}
 	env, cleanup, err := c.env()
 	return set, env, cleanup, err
@@ -144,7 +153,29 @@ func (c *common) settings() (harness.Settings, error) {
 	if c.settle >= 0 {
 		s.Settle = c.settle
 	}
-	return s, nil
+	return s, c.pinning(&s)
+}
+
+// pinning checks --server-cpus and --load-cpus and puts them, written as
+// CPU lists, in s.
+func (c *common) pinning(s *harness.Settings) error {
+	for _, f := range []struct {
+		name, val string
+		dst       *string
+	}{{"--server-cpus", c.serverCPUs, &s.ServerCPUs}, {"--load-cpus", c.loadCPUs, &s.LoadCPUs}} {
+		cpus, err := harness.ParseCPUList(f.val)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		if err := harness.CheckCPUs(f.name, cpus); err != nil {
+			return err
+		}
+		*f.dst = cpus.String()
+	}
+	if s.LoadCPUs != "" && c.inProcess {
+		return fmt.Errorf("--load-cpus pins load processes: drop --in-process-load")
+	}
+	return nil
 }
 
 func (c *common) env() (harness.Env, func(), error) {

@@ -46,13 +46,17 @@ func floorRounds(ctx context.Context, args []string) error {
 	var all []roundResult
 	for r := range *rounds {
 		for _, k := range kinds {
-			fmt.Fprintf(os.Stderr, "== round %d: %s\n", r+1, k)
-			waitForConntrack(fmt.Sprintf("round %d %s", r+1, k), set.Stages[len(set.Stages)-1]+set.Burst*set.BurstRounds)
-			res, err := harness.Run(ctx, k, set, env)
-			if err != nil {
-				return fmt.Errorf("round %d %s: %w", r+1, k, err)
+			for _, s := range pinnedAndNot(set) {
+				fmt.Fprintf(os.Stderr, "== round %d: %s%s\n", r+1, k, pinNote(s))
+				waitForConntrack(fmt.Sprintf("round %d %s", r+1, k), s.Stages[len(s.Stages)-1]+s.Burst*s.BurstRounds)
+				res, err := harness.Run(ctx, k, s, env)
+				if err != nil {
+					return fmt.Errorf("round %d %s%s: %w", r+1, k, pinNote(s), err)
+				}
+				rr := newRoundResult(r+1, res)
+				rr.Pinned = pinNote(s)
+				all = append(all, rr)
 			}
-			all = append(all, newRoundResult(r+1, res))
 		}
 	}
 	start := time.Now().UTC()
@@ -96,7 +100,8 @@ func jsonRounds(all []roundResult) []map[string]any {
 		out[i] = map[string]any{"round": r.Round, "server": r.Server, "burst_cpu_us_per_handshake": hs,
 			"rss_bytes_per_client": r.RSSPerClient, "idle_cpu_percent": r.IdleCPU, "idle_clients": r.IdleClients,
 			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT,
-			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials}
+			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "pinned": r.Pinned,
+			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait}
 	}
 	return out
 }
@@ -118,12 +123,18 @@ type roundResult struct {
 	// enrolled (cliser+identity+events).
 	StartRSS    int64 `json:"start_rss_bytes"`
 	Credentials int   `json:"credentials"`
+	// Pinned says where a pinned run's server and load ran ("" for the
+	// unpinned run, which every ratio compares).
+	Pinned string `json:"pinned,omitempty"`
+	// ServerWait and LoadWait are the hold's runqueue wait in % (Idle).
+	ServerWait float64 `json:"server_runqueue_wait_percent"`
+	LoadWait   float64 `json:"load_runqueue_wait_percent"`
 }
 
 func newRoundResult(round int, r *harness.Result) roundResult {
 	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: r.Idle.CPUPercent,
 		IdleClients: r.Idle.Clients, OthersCPU: r.Idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: r.ServerRTT,
-		StartRSS: r.StartRSS, Credentials: r.Credentials}
+		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: r.Idle.ServerWaitPercent, LoadWait: r.Idle.LoadWaitPercent}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
 	}
@@ -159,10 +170,13 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 	fmt.Fprintf(&b, "# cliser against the floor, alternating rounds, %s\n\n", at.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "`cliser-bench floor`: each round runs, one after the other, cliser (event log off, the shared password), the floor (bin/floor-server), cliser+events (event log and a webhook on) and cliser+identity+events (the same, and a credential enrolled for every client ID, each client answering 110 with its own secret), stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
 		set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
+	if note := pinNote(set); note != "" {
+		fmt.Fprintf(&b, "Each server of a round also ran a second time%s, without the bursts: the keep-alive RTT with the load off the server's CPUs, which the machine's two cores otherwise share. Every ratio compares the unpinned runs.\n\n", note)
+	}
 	tableHead(&b, "round", "server", "CPU per handshake (bursts)", "RSS per idle client", "idle CPU",
-		"keep-alive RTT p50 / p99 / p999 (server clock, ≤ bucket bound)", "others' CPU in the hold", "errors")
+		"keep-alive RTT p50 / p99 / p999 (server clock, ≤ bucket bound)", "others' CPU in the hold", "errors", "runqueue wait in the hold, server / load")
 	for _, r := range all {
-		fmt.Fprintf(&b, "| %d | %s | %.1f µs | %.0f B | %.1f%% | %s | %.0f%% | %d |\n", r.Round, r.Server, r.HandshakeUS, r.RSSPerClient, r.IdleCPU, rttCell(r), r.OthersCPU, r.Errors)
+		fmt.Fprintf(&b, "| %d | %s%s | %.1f µs | %.0f B | %.1f%% | %s | %.0f%% | %d | %.1f%% / %.1f%% |\n", r.Round, r.Server, r.Pinned, r.HandshakeUS, r.RSSPerClient, r.IdleCPU, rttCell(r), r.OthersCPU, r.Errors, r.ServerWait, r.LoadWait)
 	}
 	b.WriteString("\n")
 	tableHead(&b, "ratio, per round (median)", "CPU per handshake", "RSS per idle client", "idle CPU", "RTT p99", "RTT p999")
@@ -267,17 +281,26 @@ func rttVerdict(all []roundResult) string {
 			break
 		}
 		f, okF := find(all, round, harness.KindFloor)
-		met := func(r roundResult) bool { return r.rttP(p99) <= 2 && r.rttP(p999) <= 10 }
-		fmt.Fprintf(&b, "- round %d: cliser p99 ≤ %s ms, p999 ≤ %s ms: **%s**", round, num(c.rttP(p99)), num(c.rttP(p999)), yesNo(met(c)))
-		if okF && f.RTT != nil && f.RTT.Count > 0 {
-			fmt.Fprintf(&b, "; the floor p99 ≤ %s ms, p999 ≤ %s ms: %s", num(f.rttP(p99)), num(f.rttP(p999)), yesNo(met(f)))
-			if !met(f) {
-				b.WriteString(" — the floor misses the target too: on this machine at this load that tail is the machine's, not cliser's")
-			}
+		fmt.Fprintf(&b, "- round %d: %s.\n", round, rttJudged(c, f, okF))
+		if pc, ok := findPinned(all, round, harness.KindCliser); ok {
+			pf, okPF := findPinned(all, round, harness.KindFloor)
+			fmt.Fprintf(&b, "  - the same round%s: %s.\n", pc.Pinned, rttJudged(pc, pf, okPF))
 		}
-		b.WriteString(".\n")
 	}
 	return b.String()
+}
+
+// rttJudged is one round's RTT verdict for cliser, beside the floor's.
+func rttJudged(c, f roundResult, okF bool) string {
+	met := func(r roundResult) bool { return r.rttP(p99) <= 2 && r.rttP(p999) <= 10 }
+	s := fmt.Sprintf("cliser p99 ≤ %s ms, p999 ≤ %s ms: **%s**", num(c.rttP(p99)), num(c.rttP(p999)), yesNo(met(c)))
+	if okF && f.RTT != nil && f.RTT.Count > 0 {
+		s += fmt.Sprintf("; the floor p99 ≤ %s ms, p999 ≤ %s ms: %s", num(f.rttP(p99)), num(f.rttP(p999)), yesNo(met(f)))
+		if !met(f) {
+			s += " — the floor misses the target too: on this machine at this load that tail is the machine's, not cliser's"
+		}
+	}
+	return s
 }
 
 func num(v float64) string {
@@ -294,13 +317,52 @@ func yesNo(ok bool) string {
 	return "missed"
 }
 
+// find is a round's unpinned run of server, the one every ratio compares.
 func find(all []roundResult, round int, server string) (roundResult, bool) {
 	for _, r := range all {
-		if r.Round == round && r.Server == server {
+		if r.Round == round && r.Server == server && r.Pinned == "" {
 			return r, true
 		}
 	}
 	return roundResult{}, false
+}
+
+// findPinned is a round's pinned run of server (--server-cpus, --load-cpus).
+func findPinned(all []roundResult, round int, server string) (roundResult, bool) {
+	for _, r := range all {
+		if r.Round == round && r.Server == server && r.Pinned != "" {
+			return r, true
+		}
+	}
+	return roundResult{}, false
+}
+
+// pinnedAndNot are the runs of one server in a round: as set when nothing
+// is pinned; else unpinned first (every figure, as always) and then pinned
+// (the hold's RTT and CPU with the load off the server's CPUs; no bursts).
+func pinnedAndNot(set harness.Settings) []harness.Settings {
+	if set.ServerCPUs == "" && set.LoadCPUs == "" {
+		return []harness.Settings{set}
+	}
+	unpinned, pinned := set, set
+	unpinned.ServerCPUs, unpinned.LoadCPUs = "", ""
+	pinned.Burst = 0
+	return []harness.Settings{unpinned, pinned}
+}
+
+// pinNote names where a run's processes were pinned ("" when not).
+func pinNote(s harness.Settings) string {
+	if s.ServerCPUs == "" && s.LoadCPUs == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (pinned: server CPUs %s, load CPUs %s)", orAll(s.ServerCPUs), orAll(s.LoadCPUs))
+}
+
+func orAll(cpus string) string {
+	if cpus == "" {
+		return "all"
+	}
+	return cpus
 }
 
 func ratioList(v []float64) string {

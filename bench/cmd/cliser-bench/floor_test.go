@@ -74,3 +74,35 @@ func TestFloorRoundsServersFlag(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{harness.KindCliser, harness.KindCliserTrust}, kinds)
 }
+
+// With --server-cpus and --load-cpus a round runs each server unpinned and
+// then pinned: both RTTs are judged, the ratios stay the unpinned runs'.
+func TestFloorRoundsReportPinnedBesideUnpinned(t *testing.T) {
+	set := harness.Quick()
+	set.ServerCPUs, set.LoadCPUs = "0", "1"
+	runs := pinnedAndNot(set)
+	require.Len(t, runs, 2)
+	assert.Empty(t, runs[0].ServerCPUs+runs[0].LoadCPUs, "unpinned first")
+	assert.Equal(t, set.Burst, runs[0].Burst)
+	assert.Equal(t, "0", runs[1].ServerCPUs)
+	assert.Zero(t, runs[1].Burst, "the pinned run is for the hold")
+	assert.Len(t, pinnedAndNot(harness.Quick()), 1)
+
+	rtt := func(p99, p999 float64) *harness.Percentiles {
+		return &harness.Percentiles{Count: 1000, P50: 0.5, P99: p99, P999: p999, UpperBound: true}
+	}
+	pin := pinNote(runs[1])
+	all := []roundResult{
+		{Round: 1, Server: harness.KindCliser, HandshakeUS: 50, RSSPerClient: 1000, IdleCPU: 30, RTT: rtt(4, 12.5), ServerWait: 20, LoadWait: 30},
+		{Round: 1, Server: harness.KindCliser, HandshakeUS: math.NaN(), RSSPerClient: 900, IdleCPU: 28, RTT: rtt(1.75, 6), Pinned: pin, ServerWait: 1.5, LoadWait: 2},
+		{Round: 1, Server: harness.KindFloor, HandshakeUS: 40, RSSPerClient: 800, IdleCPU: 25, RTT: rtt(10, 25)},
+		{Round: 1, Server: harness.KindFloor, HandshakeUS: math.NaN(), RSSPerClient: 800, IdleCPU: 25, RTT: rtt(3, 8), Pinned: pin},
+	}
+	md := floorRoundsMarkdown(all, set, time.Time{})
+	assert.Contains(t, md, "also ran a second time (pinned: server CPUs 0, load CPUs 1)")
+	assert.Contains(t, md, "| 1 | cliser | 50.0 µs | 1000 B | 30.0% | 0.5 / 4 / 12.5 ms | 0% | 0 | 20.0% / 30.0% |")
+	assert.Contains(t, md, "| 1 | cliser (pinned: server CPUs 0, load CPUs 1) | NaN µs | 900 B | 28.0% | 0.5 / 1.75 / 6 ms | 0% | 0 | 1.5% / 2.0% |")
+	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25× (**1.25×**) | 1.25× (**1.25×**) | 1.20× (**1.20×**) |", "the unpinned runs")
+	assert.Contains(t, md, "- round 1: cliser p99 ≤ 4 ms, p999 ≤ 12.5 ms: **missed**; the floor p99 ≤ 10 ms")
+	assert.Contains(t, md, "  - the same round (pinned: server CPUs 0, load CPUs 1): cliser p99 ≤ 1.75 ms, p999 ≤ 6 ms: **met**; the floor p99 ≤ 3 ms, p999 ≤ 8 ms: missed")
+}

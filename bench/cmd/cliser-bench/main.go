@@ -65,6 +65,9 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cliser-bench:", err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }

@@ -29,6 +29,10 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 	}{
 		{"run", runOne, []string{"--stages", "10,5"}, "ascending"},
 		{"compare", compare, []string{"--mode", "slow"}, `--mode "slow": want quick or full`},
+		{"run", runOne, []string{"--server-cpus", "1-0"}, `--server-cpus: "1-0": range 1-0 runs backwards`},
+		{"run", runOne, []string{"--load-cpus", "one"}, `--load-cpus: "one" is not a CPU number`},
+		{"floor", floorRounds, []string{"--server-cpus", "1023"}, "--server-cpus 1023: CPU 1023 is not one this process may use"},
+		{"run", runOne, []string{"--load-cpus", "0", "--in-process-load"}, "--load-cpus pins load processes: drop --in-process-load"},
 		{"floor", floorRounds, []string{"--rounds", "0"}, "--rounds must be positive"},
 		{"cluster", cluster, []string{"--nodes", "1"}, "--nodes >= 2"},
 		{"cluster", cluster, []string{"--clients-per-node", "0"}, "--clients-per-node >= 1"},
@@ -43,7 +47,11 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"webhook", webhookBench, []string{"--modes", "off,loud"}, `"loud" is not off, log or on`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.ErrorContains(t, tc.run(context.Background(), tc.args), tc.want, tc.args)
+			err := tc.run(context.Background(), tc.args)
+			assert.ErrorContains(t, err, tc.want, tc.args)
+			if tc.name != "cluster" && tc.name != "soak" && tc.name != "identity" && tc.name != "webhook" && tc.args[0] != "--rounds" {
+				assert.ErrorAs(t, err, new(usageError), "a flag's mistake exits 2: %v", tc.args)
+			}
 		})
 	}
 }
