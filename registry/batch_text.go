@@ -17,6 +17,21 @@ type batchText struct {
 // keptBatch is for the records.
 const maxKeptText = keptBatch * 40
 
+// reserve makes room for n records' text at once: grown by append, a
+// take's buffers were copied and dropped about twice over.
+func (t *batchText) reserve(n int) {
+	if cap(t.ends) < 2*n {
+		t.ends = make([]int, 0, 2*n)
+	}
+	if want := n * textPerRecord; cap(t.buf) < want {
+		t.buf = make([]byte, 0, want)
+	}
+}
+
+// textPerRecord is room for a port (5 digits) and a session name (16 hex
+// digits, a dash and a count): most records' text fits.
+const textPerRecord = 32
+
 // add appends e's record, its port and session name still empty, and
 // their text.
 func (t *batchText) add(put []Record, e *entry, node string) []Record {

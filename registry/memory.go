@@ -45,6 +45,18 @@ func (r *Registry) insertLocked(e *entry) {
 	}
 }
 
+// takeDirty takes the first n entries, which a flush has just taken, off
+// the list of changed entries. r.mu must be held.
+func (r *Registry) takeDirty(n int) {
+	if n == len(r.dirty) {
+		r.resetDirty()
+		return
+	}
+	rest := copy(r.dirty, r.dirty[n:])
+	clear(r.dirty[rest:])
+	r.dirty = r.dirty[:rest]
+}
+
 // resetDirty empties the list of changed entries after a flush took them,
 // so that it holds no entry alive. r.mu must be held.
 func (r *Registry) resetDirty() {

@@ -82,21 +82,55 @@ func (r *Registry) Run(ctx context.Context) error {
 
 // Flush writes every pending change now. It is what Run does each interval,
 // and what a graceful stop calls last.
+//
+// The changes are taken out under the registry's lock keptBatch records at
+// a time, in cid order, into one batch that every take of the flush
+// reuses, where a burst's flush of 5,000 (or a shutdown's of 19,000) made
+// a batch of its size, ~170 bytes a record, as garbage that brought the
+// next GC cycle closer (issue 17, session 10). The batch is kept for the
+// next flush when one take held all the changes: the steady flushes (a
+// checkpoint's share, a trickle of registrations) make no batch garbage,
+// and after a burst the kept memory goes back.
 func (r *Registry) Flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	put, gone := r.takePending(r.batch[:0])
-	defer r.keepBatch(put)
+	// At most what is pending now: changes that keep coming while this
+	// flush runs wait for the next one instead of holding it here.
+	budget, wrote, takes := r.pendingChanges(), false, 0
+	for budget > 0 || takes == 0 {
+		put, gone, more := r.takePending(r.batch[:0], keptBatch)
+		takes++
+		wrote = wrote || (r.opts.store != nil && len(put)+len(gone) > 0)
+		err := r.save(put, gone)
+		r.keepBatch(put)
+		if err != nil {
+			return err
+		}
+		budget -= len(put) + len(gone)
+		if !more {
+			break
+		}
+	}
+	if takes > 1 { // a burst's: back to the GC
+		r.batch = nil
+		r.batchText = batchText{}
+	}
+	if wrote { // an empty flush says nothing of the store
+		r.noteFlush(nil)
+	}
+	return nil
+}
+
+// save writes a take's records in chunks of saveChunk, sorted by cid, each
+// one store transaction: a checkpoint rewrites every connected record, and
+// one transaction over all of them dirties every page of the store at once
+// (a transient of the store's size on each checkpoint, which the soak
+// showed as RSS). A chunk of neighbouring cids dirties only its own pages.
+// On failure what was not saved goes back on the pending lists for the
+// next flush, and the failure is noted. r.flushMu must be held.
+func (r *Registry) save(put []Record, gone []string) error {
 	if r.opts.store == nil || (len(put) == 0 && len(gone) == 0) {
 		return nil
-	}
-	// Sorted by cid and saved in chunks: a checkpoint rewrites every
-	// connected record, and one transaction over all of them dirties every
-	// page of the store at once (a transient of the store's size on each
-	// checkpoint, which the soak showed as RSS). A chunk of neighbouring
-	// cids dirties only its own pages.
-	if byCID := func(a, b Record) int { return strings.Compare(a.CID, b.CID) }; !slices.IsSortedFunc(put, byCID) {
-		slices.SortFunc(put, byCID)
 	}
 	r.wb.inflight.Store(int64(len(put) + len(gone)))
 	defer r.wb.inflight.Store(0)
@@ -112,21 +146,25 @@ func (r *Registry) Flush() error {
 		r.wb.inflight.Add(-int64(n + len(gone)))
 		put, gone = put[n:], nil
 	}
-	r.noteFlush(nil)
 	return nil
+}
+
+// pendingChanges counts the changed records and pruned cids waiting.
+func (r *Registry) pendingChanges() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.dirty) + len(r.gone)
 }
 
 // saveChunk is the most records one store transaction writes.
 const saveChunk = 1024
 
-// keptBatch is the most records whose slice a flush keeps for the next
-// one (~170 B each): the steady flushes (a checkpoint's share, a trickle
-// of registrations) then make no batch garbage, and a burst's larger
-// batch goes back to the GC.
+// keptBatch is the most records a flush takes out of the registry at a
+// time, and so the largest batch (~170 B a record) it reuses.
 const keptBatch = 2 * saveChunk
 
-// keepBatch keeps put's array for the next flush, emptied so that it
-// holds no strings alive. r.flushMu must be held.
+// keepBatch keeps put's array for the next take or flush, emptied so that
+// it holds no strings alive. r.flushMu must be held.
 func (r *Registry) keepBatch(put []Record) {
 	if cap(put) > keptBatch {
 		return
@@ -135,30 +173,32 @@ func (r *Registry) keepBatch(put []Record) {
 	r.batch = put[:0]
 }
 
-// takePending copies the changed records and the pruned cids out under
-// the lock, into buf when it is large enough, sorted by cid as Flush saves
-// them. The changed entries are a list, not a set of cids: a burst's
-// flush sorts its own few thousand pointers instead of walking every
-// record of the B-tree with a map lookup each (issue 17, session 9).
-func (r *Registry) takePending(buf []Record) (put []Record, gone []string) {
+// takePending copies up to max of the changed records, the lowest cids
+// first, and the pruned cids out under the lock, into buf when it is large
+// enough; more says changed records are left. The changed entries are a
+// list, not a set of cids: a burst's flush sorts its own few thousand
+// pointers instead of walking every record of the B-tree with a map
+// lookup each (issue 17, session 9).
+func (r *Registry) takePending(buf []Record, max int) (put []Record, gone []string, more bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// Sized once: grown by append, a burst's 5 000 records were copied
-	// about twice over under the lock the event loops register under,
-	// and the garbage was most of a flush's.
+	n := min(len(r.dirty), max)
+	// Sized once: grown by append, a burst's records were copied about
+	// twice over under the lock the event loops register under.
 	put = buf[:0]
-	if cap(put) < len(r.dirty) {
-		put = make([]Record, 0, len(r.dirty))
+	if cap(put) < n {
+		put = make([]Record, 0, n)
 	}
+	r.batchText.reserve(n)
 	slices.SortFunc(r.dirty, byEntryCID) // pdqsort: one pass when already sorted
-	for _, e := range r.dirty {
+	for _, e := range r.dirty[:n] {
 		e.dirty = false
 		put = r.batchText.add(put, e, r.opts.node)
 	}
 	r.batchText.fill(put)
-	r.resetDirty()
+	r.takeDirty(n)
 	gone, r.gone = r.gone, nil
-	return put, gone
+	return put, gone, len(r.dirty) > 0
 }
 
 func byEntryCID(a, b *entry) int { return strings.Compare(a.cid, b.cid) }
