@@ -79,6 +79,7 @@ func (r *Registry) visitLocked(sw *sweep, limit int, now time.Time) (done bool) 
 	r.key.cid = ""
 	for _, e := range expired {
 		r.byCID.Delete(e)
+		r.byHash.del(e)
 		r.gone = append(r.gone, e.cid)
 	}
 	r.dropDirtyLocked(expired...)

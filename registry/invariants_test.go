@@ -44,7 +44,9 @@ func checkInvariants(t *testing.T, r *Registry) {
 	}
 	require.Equal(t, r.connected, indexed)
 	connected := 0
+	require.Equal(t, r.byCID.Len(), r.byHash.n, "the tree and the hash index hold different counts")
 	r.byCID.Ascend(func(e *entry) bool {
+		require.Same(t, e, r.byHash.get(e.cid), "%s: the hash index finds another entry", e.cid)
 		if e.cstatus {
 			connected++
 			require.Same(t, e, r.bySID[e.sid], "%s connected but not indexed", e.cid)

@@ -39,6 +39,7 @@ func (r *Registry) dropDirtyLocked(es ...*entry) {
 // the same cid (a store never returns a cid twice; were it to, the last
 // wins), e takes its place on the list. r.mu must be held.
 func (r *Registry) insertLocked(e *entry) {
+	r.byHash.put(e) // in place of old, if any
 	if old, ok := r.byCID.ReplaceOrInsert(e); ok && old.dirty {
 		r.dropDirtyLocked(old)
 		r.markDirtyLocked(e)

@@ -11,7 +11,8 @@ import (
 // Registry holds every client record, connected or not.
 type Registry struct {
 	mu        sync.Mutex
-	byCID     *btree.BTreeG[*entry] // ordered by cid: lookups and cursor pages
+	byCID     *btree.BTreeG[*entry] // ordered by cid: cursor pages and the sweep
+	byHash    cidIndex              // the same entries, for lookups by cid
 	bySID     [65536]*entry         // connected entries by sid, for the hot path
 	sids      sidAllocator
 	connected int
@@ -21,20 +22,17 @@ type Registry struct {
 	flushMu   sync.Mutex  // one flush at a time, so batches land in order
 	batch     []Record    // the last flush's batch, emptied, for the next; under flushMu
 	batchText batchText   // its ports and session names as text; under flushMu
-	key       entry       // search key, reused under mu so lookups do not allocate
+	key       entry       // the sweep's search key, reused under mu so it does not allocate
 	wb        writeBehind // the flusher's health (writebehind.go)
 
 	sessionPrefix string // random per process; see nextSessionLocked
 	sessions      uint64 // sessions named so far; under mu
 }
 
-// getLocked finds cid's entry without allocating a search key. r.mu must
-// be held.
+// getLocked finds cid's entry. r.mu must be held.
 func (r *Registry) getLocked(cid string) (*entry, bool) {
-	r.key.cid = cid
-	e, ok := r.byCID.Get(&r.key)
-	r.key.cid = ""
-	return e, ok
+	e := r.byHash.get(cid)
+	return e, e != nil
 }
 
 // New makes an empty registry. Load fills it from its store.
@@ -44,8 +42,9 @@ func New(opts ...Option) *Registry {
 		opt(&o)
 	}
 	return &Registry{
-		byCID: btree.NewG(32, lessCID),
-		opts:  o,
+		byCID:  btree.NewG(32, lessCID),
+		byHash: newCIDIndex(),
+		opts:   o,
 
 		sessionPrefix: newSessionPrefix(),
 	}
@@ -88,6 +87,7 @@ func (r *Registry) RegisterPort(cid, cip string, cport uint16, conn Conn) (sid u
 	if !found {
 		e = &entry{cid: cid}
 		r.byCID.ReplaceOrInsert(e)
+		r.byHash.put(e)
 	}
 	e.sid, e.cip, e.cport, e.cstatus = sid, cip, cport, true
 	e.connectedAt, e.lastSeen, e.disconnectedAt = now, now, 0
