@@ -80,3 +80,17 @@ func FuzzAppendJSON(f *testing.F) {
 		require.True(t, timeOf(got).Equal(at))
 	})
 }
+
+// BenchmarkAppendJSON is the writer's encoding of one disconnect event
+// (the largest of a handshake's two: two times, a reason).
+func BenchmarkAppendJSON(b *testing.B) {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 123456789, time.UTC)
+	reason := "closed by client"
+	ev := Event{Seq: 123456, ID: "evt-5f0c2a9e3b1d4c77-2n9c", Type: TypeDisconnected, Time: at, CID: "bench-01234", SID: 1234,
+		CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: &at, Reason: &reason}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = AppendJSON(buf[:0], &ev)
+	}
+}

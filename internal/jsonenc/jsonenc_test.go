@@ -1,0 +1,100 @@
+package jsonenc
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// stringCases are strings with every kind of byte AppendString escapes,
+// at every place of an 8-byte word (its fast path reads eight at once).
+var stringCases = []string{
+	"", "a", "bench-01234", "127.0.10.3", "evt-5f0c2a9e3b1d4c77-2n9c", "closed by client",
+	"1234567\"", "\\2345678", "12<45678abc", "123>5678", "1234&678", "1234567\x1f", "\x00", "\x7f1234567",
+	"quote \" back \\ nl \n tab \t bell \a del \x7f \u2028 \u2029 bad \xff é 日本",
+	"abcdefgh\xe2\x80\xa8", "abcdefg\xff", "ops <a&b>",
+}
+
+func TestAppendStringIsJSONMarshal(t *testing.T) {
+	for _, s := range stringCases {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, "x"+string(want), string(AppendString([]byte("x"), s)), "%q", s)
+	}
+}
+
+// timeCases are times around the edges of the calendar and the fraction.
+var timeCases = []time.Time{
+	{}, time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-1, 999999999), time.Unix(951782400, 0), // 2000-02-29
+	time.Date(2026, 12, 1, 5, 22, 33, 123456789, time.UTC), time.Date(2026, 12, 1, 5, 22, 33, 120000000, time.UTC),
+	time.Date(1900, 3, 1, 0, 0, 0, 1, time.UTC), time.Date(2100, 2, 28, 23, 59, 59, 100, time.UTC),
+	time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+	time.Date(-1, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	time.Date(2026, 11, 30, 11, 0, 0, 5, time.FixedZone("x", 3600)),
+	time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64),
+}
+
+func TestAppendTimeIsJSONMarshal(t *testing.T) {
+	for _, at := range timeCases {
+		checkTime(t, at)
+	}
+}
+
+// checkTime holds AppendTime to time.Time's MarshalJSON of at in UTC: the
+// same bytes, or an error (and dst as it was) where it has one.
+func checkTime(t *testing.T, at time.Time) {
+	want, werr := json.Marshal(at.UTC())
+	got, err := AppendTime([]byte("x"), at)
+	if werr != nil {
+		require.Error(t, err, "%v", at)
+		require.Equal(t, "x", string(got))
+		return
+	}
+	require.NoError(t, err, "%v", at)
+	require.Equal(t, "x"+string(want), string(got), "%v", at)
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range stringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(AppendString(nil, s)))
+	})
+}
+
+func FuzzAppendTime(f *testing.F) {
+	for _, at := range timeCases {
+		f.Add(at.Unix(), int64(at.Nanosecond()))
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		checkTime(t, time.Unix(sec, nsec))
+	})
+}
+
+// BenchmarkAppendTime is one event time, with its nanoseconds.
+func BenchmarkAppendTime(b *testing.B) {
+	at := time.Date(2026, 12, 1, 5, 22, 33, 123456789, time.UTC)
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = AppendTime(buf[:0], at)
+	}
+}
+
+// BenchmarkAppendString is an event's plain strings, as they come.
+func BenchmarkAppendString(b *testing.B) {
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range stringCases[:6] {
+			buf = AppendString(buf, s)
+		}
+	}
+}
