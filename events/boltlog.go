@@ -74,6 +74,7 @@ type Log struct {
 	done       chan struct{}
 	storeBytes atomic.Int64
 	arena      []byte       // the writer's: keys and values of one transaction
+	offs       []int        // the writer's: each event's JSON in arena, start and end
 	perEvent   int          // arena bytes per event of the last transaction, to size the next
 	blocks     [][]Event    // the writer's: what it took from the queue
 	blockMax   int          // see blockMax
@@ -442,7 +443,10 @@ func (l *Log) write(blocks [][]Event) error {
 	}
 	first := l.n.newest.Load() + 1
 	next := first - 1
-	offs := make([]int, 0, 2*n) // each event's JSON in the arena: start, end
+	offs := l.offs[:0]
+	if cap(offs) < 2*n {
+		offs = make([]int, 0, 2*max(n, logChunk/8))
+	}
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		// Seqs only grow: pages filled to the brim, not split in half as
@@ -452,7 +456,7 @@ func (l *Log) write(blocks [][]Event) error {
 		// holds them all, reused by the next transaction.
 		arena := l.arena[:0]
 		if want := n * l.perEvent; cap(arena) < want {
-			arena = make([]byte, 0, want+want/8) // one allocation, not a doubling series
+			arena = make([]byte, 0, arenaSize(want)) // one allocation, not a doubling series
 		}
 		k0, v0 := -1, 0 // the open block's key and value in arena
 		put := func() error {
@@ -521,12 +525,28 @@ func (l *Log) write(blocks [][]Event) error {
 		}
 	}
 	// Committed: bbolt holds the arena no more; ReadRaw may serve it.
-	l.arena = l.recent.add(first, l.arena, offs)
+	l.arena, l.offs = l.recent.add(first, l.arena, offs)
 	if l.oldest.Load() == 0 {
 		l.oldest.Store(first)
 	}
 	l.n.advance(next)
 	return nil
+}
+
+// arenaSize is the capacity of a new arena for want bytes: an eighth more
+// for the estimate's error, then the next power of two from 16 KiB. Sized
+// to the byte, an evicted arena was too small for the next transaction
+// half the time in a burst, and each miss was a new arena, its pages
+// faulted in and zeroed: 170 B an event of garbage in
+// BenchmarkHandshakeEvents (node/). In powers of two, what recent hands
+// back fits most transactions; at most maxSpareArena of it is kept.
+func arenaSize(want int) int {
+	want += want / 8
+	size := 16 << 10
+	for size < want {
+		size <<= 1
+	}
+	return size
 }
 
 // trim forgets the oldest events beyond the retention, at most a chunk

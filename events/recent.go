@@ -17,10 +17,11 @@ import (
 // nothing. An evicted arena may go back to the writer. Safe for
 // concurrent use.
 type recent struct {
-	mu    sync.RWMutex
-	segs  []segment
-	n     int      // events in segs
-	spare [][]byte // evicted arenas, for the writer's next transactions
+	mu        sync.RWMutex
+	segs      []segment
+	n         int      // events in segs
+	spare     [][]byte // evicted arenas, for the writer's next transactions
+	spareOffs []int    // an evicted segment's offs, likewise
 }
 
 type segment struct {
@@ -38,9 +39,11 @@ func (s *segment) events() int { return len(s.offs) / 2 }
 // showed.
 const recentKeep = 2048
 
-// maxSpareArenas is the evicted arenas kept for the writer: one, to
-// reuse in a steady stream and in a storm alike.
-const maxSpareArenas = 1
+// maxSpareArenas is the evicted arenas kept for the writer: two, so that
+// a transaction that evicts nothing (a burst's transactions vary in size,
+// and recent evicts only what it can spare) still gets the one left from
+// the last eviction instead of a new arena.
+const maxSpareArenas = 2
 
 // maxSpareArena is the largest arena kept for reuse: a transaction of
 // logChunk events (~0.7 MB at ~340 bytes an event) fits. At 256 KB a
@@ -52,33 +55,65 @@ const maxSpareArenas = 1
 const maxSpareArena = 1 << 20
 
 // add keeps the committed arena buf, holding the events first.. in the
-// layout write made, and returns an arena for the next transaction.
-func (r *recent) add(first uint64, buf []byte, offs []int) []byte {
+// layout write made, and returns an arena and an offs for the next
+// transaction (nil when it has none to give).
+func (r *recent) add(first uint64, buf []byte, offs []int) ([]byte, []int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.segs = append(r.segs, segment{first: first, buf: buf, offs: offs})
 	r.n += len(offs) / 2
 	for len(r.segs) > 1 && r.n-r.segs[0].events() >= recentKeep {
-		if len(r.spare) < maxSpareArenas && cap(r.segs[0].buf) <= maxSpareArena {
-			r.spare = append(r.spare, r.segs[0].buf[:0])
+		r.keepSpare(r.segs[0].buf[:0])
+		if cap(r.segs[0].offs) > cap(r.spareOffs) && cap(r.segs[0].offs) <= 2*logChunk {
+			r.spareOffs = r.segs[0].offs[:0]
 		}
 		r.n -= r.segs[0].events()
 		r.segs[0] = segment{}
 		r.segs = r.segs[1:]
 	}
-	if k := len(r.spare); k > 0 {
-		b := r.spare[k-1]
-		r.spare = r.spare[:k-1]
-		return b
+	offs = r.spareOffs
+	r.spareOffs = nil
+	// The largest: the next transaction is likely as large as the last.
+	k := -1
+	for i, b := range r.spare {
+		if k < 0 || cap(b) > cap(r.spare[k]) {
+			k = i
+		}
 	}
-	return nil
+	if k < 0 {
+		return nil, offs
+	}
+	b := r.spare[k]
+	r.spare = slices.Delete(r.spare, k, k+1)
+	return b, offs
+}
+
+// keepSpare keeps an evicted arena for the writer, in place of the
+// smallest kept when maxSpareArenas are.
+func (r *recent) keepSpare(b []byte) {
+	if cap(b) > maxSpareArena {
+		return
+	}
+	if len(r.spare) < maxSpareArenas {
+		r.spare = append(r.spare, b)
+		return
+	}
+	k := 0
+	for i := range r.spare {
+		if cap(r.spare[i]) < cap(r.spare[k]) {
+			k = i
+		}
+	}
+	if cap(b) > cap(r.spare[k]) {
+		r.spare[k] = b
+	}
 }
 
 // spareBytes is the evicted arenas kept for the writer.
 func (r *recent) spareBytes() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	n := 0
+	n := 8 * cap(r.spareOffs)
 	for _, b := range r.spare {
 		n += cap(b)
 	}
@@ -90,7 +125,7 @@ func (r *recent) dropSpares() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	clear(r.spare)
-	r.spare = r.spare[:0]
+	r.spare, r.spareOffs = r.spare[:0], nil
 }
 
 // read is AppendRaw from memory: up to limit events with after < seq <=

@@ -31,15 +31,15 @@ func (s *spares) due(held bool, committed time.Time) <-chan time.Time {
 	return s.timer.C
 }
 
-// spareBytes is what the writer keeps for reuse: its arena, recent's spare
-// arenas and the queue's spare blocks. The writer's only.
+// spareBytes is what the writer keeps for reuse: its arena and offs,
+// recent's spare arenas and offs and the queue's spare blocks. The writer's only.
 func (l *Log) spareBytes() int {
-	return cap(l.arena) + l.recent.spareBytes() + l.q.spareBytes()
+	return cap(l.arena) + 8*cap(l.offs) + l.recent.spareBytes() + l.q.spareBytes()
 }
 
 // dropSpares lets go of them (the writer, once idle for spareIdle).
 func (l *Log) dropSpares() {
-	l.arena = nil
+	l.arena, l.offs = nil, nil
 	l.recent.dropSpares()
 	l.q.dropSpares()
 	l.spareHeld.Store(0)
