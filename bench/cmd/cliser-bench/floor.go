@@ -176,7 +176,7 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 	tableHead(&b, "round", "server", "CPU per handshake (bursts)", "RSS per idle client", "idle CPU",
 		"keep-alive RTT p50 / p99 / p999 (server clock, ≤ bucket bound)", "others' CPU in the hold", "errors", "runqueue wait in the hold, server / load")
 	for _, r := range all {
-		fmt.Fprintf(&b, "| %d | %s%s | %.1f µs | %.0f B | %.1f%% | %s | %.0f%% | %d | %.1f%% / %.1f%% |\n", r.Round, r.Server, r.Pinned, r.HandshakeUS, r.RSSPerClient, r.IdleCPU, rttCell(r), r.OthersCPU, r.Errors, r.ServerWait, r.LoadWait)
+		fmt.Fprintf(&b, "| %d | %s%s | %s | %.0f B | %.1f%% | %s | %.0f%% | %d | %.1f%% / %.1f%% |\n", r.Round, r.Server, r.Pinned, usCell(r.HandshakeUS), r.RSSPerClient, r.IdleCPU, rttCell(r), r.OthersCPU, r.Errors, r.ServerWait, r.LoadWait)
 	}
 	b.WriteString("\n")
 	tableHead(&b, "ratio, per round (median)", "CPU per handshake", "RSS per idle client", "idle CPU", "RTT p99", "RTT p999")
@@ -252,6 +252,14 @@ func ratiosAgainstCliser(all []roundResult, kind string) [][]float64 {
 		return nil
 	}
 	return cols
+}
+
+// usCell is a CPU per handshake, "–" for a run without bursts.
+func usCell(us float64) string {
+	if math.IsNaN(us) {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f µs", us)
 }
 
 func rttCell(r roundResult) string {

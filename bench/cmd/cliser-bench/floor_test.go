@@ -101,7 +101,7 @@ func TestFloorRoundsReportPinnedBesideUnpinned(t *testing.T) {
 	md := floorRoundsMarkdown(all, set, time.Time{})
 	assert.Contains(t, md, "also ran a second time (pinned: server CPUs 0, load CPUs 1)")
 	assert.Contains(t, md, "| 1 | cliser | 50.0 µs | 1000 B | 30.0% | 0.5 / 4 / 12.5 ms | 0% | 0 | 20.0% / 30.0% |")
-	assert.Contains(t, md, "| 1 | cliser (pinned: server CPUs 0, load CPUs 1) | NaN µs | 900 B | 28.0% | 0.5 / 1.75 / 6 ms | 0% | 0 | 1.5% / 2.0% |")
+	assert.Contains(t, md, "| 1 | cliser (pinned: server CPUs 0, load CPUs 1) | – | 900 B | 28.0% | 0.5 / 1.75 / 6 ms | 0% | 0 | 1.5% / 2.0% |")
 	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25× (**1.25×**) | 1.25× (**1.25×**) | 1.20× (**1.20×**) |", "the unpinned runs")
 	assert.Contains(t, md, "- round 1: cliser p99 ≤ 4 ms, p999 ≤ 12.5 ms: **missed**; the floor p99 ≤ 10 ms")
 	assert.Contains(t, md, "  - the same round (pinned: server CPUs 0, load CPUs 1): cliser p99 ≤ 1.75 ms, p999 ≤ 6 ms: **met**; the floor p99 ≤ 3 ms, p999 ≤ 8 ms: missed")
