@@ -75,6 +75,7 @@ type Log struct {
 	storeBytes atomic.Int64
 	arena      []byte       // the writer's: keys and values of one transaction
 	offs       []int        // the writer's: each event's JSON in arena, start and end
+	ids        idWriter     // the writer's: the IDs of events queued without one
 	perEvent   int          // arena bytes per event of the last transaction, to size the next
 	blocks     [][]Event    // the writer's: what it took from the queue
 	blockMax   int          // see blockMax
@@ -106,7 +107,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
 	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}),
-		blockMax: blockMax(db.Info().PageSize)}
+		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix())}
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	if err := l.load(); err != nil {
 		_ = db.Close()
@@ -484,7 +485,7 @@ func (l *Log) write(blocks [][]Event) error {
 				}
 				s0 := len(arena)
 				var err error
-				if arena, err = AppendJSON(arena, &b[i]); err != nil {
+				if arena, err = appendJSON(arena, &b[i], &l.ids); err != nil {
 					return fmt.Errorf("events: seq %d: %w", next, err)
 				}
 				if nl >= 0 && len(arena)-v0 > l.blockMax {

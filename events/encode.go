@@ -15,12 +15,22 @@ import (
 // and garbage were a third of the writer's CPU. On an error (a time
 // outside the years 0 to 9999) dst comes back as it was.
 func AppendJSON(dst []byte, ev *Event) ([]byte, error) {
+	return appendJSON(dst, ev, nil)
+}
+
+// appendJSON is AppendJSON, with the next ID of ids for an event that has
+// none (when ids is not nil): the single-node writer's.
+func appendJSON(dst []byte, ev *Event, ids *idWriter) ([]byte, error) {
 	n0 := len(dst)
 	var err error
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, ev.Seq, 10)
 	dst = append(dst, `,"id":`...)
-	dst = jsonenc.AppendString(dst, ev.ID)
+	if ev.ID == "" && ids != nil {
+		dst = ids.appendID(dst)
+	} else {
+		dst = jsonenc.AppendString(dst, ev.ID)
+	}
 	dst = append(dst, `,"type":`...)
 	dst = jsonenc.AppendString(dst, ev.Type)
 	dst = append(dst, `,"time":`...)

@@ -87,6 +87,7 @@ type Stream struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	q      *queue
+	ids    idCutter // the writer's: the IDs of events queued without one
 	m      *metrics
 	n      *notifier
 
@@ -139,6 +140,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	s.f.idle = so.tailIdle
 	s.n.advance(st.CachedInfo().State.LastSeq)
 	s.q = newQueue(o.queueLimit, s.m, o.log)
+	s.ids = newIDCutter(idPrefix())
 	go s.run()
 	return s, nil
 }
@@ -186,6 +188,7 @@ func (s *Stream) run() {
 		}
 		batch = s.q.take(batch, writeChunk)
 		if len(batch) > 0 {
+			s.giveIDs(batch)
 			if sent, err := s.publish(batch); err != nil {
 				s.q.putBack(batch[sent:])
 				s.m.storeErrors.Inc()
@@ -207,6 +210,17 @@ func (s *Stream) run() {
 			return
 		}
 		<-s.q.wake
+	}
+}
+
+// giveIDs gives each event of batch that has none the next ID: once, as
+// it is first taken, so that a batch put back is published again under
+// the same message ids.
+func (s *Stream) giveIDs(batch []Event) {
+	for i := range batch {
+		if batch[i].ID == "" {
+			batch[i].ID = s.ids.id()
+		}
 	}
 }
 

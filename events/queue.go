@@ -1,8 +1,6 @@
 package events
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,29 +32,17 @@ type queue struct {
 	dropped atomic.Uint64
 	m       *metrics
 	log     *zap.Logger
-
-	ids idCutter
 }
 
 func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
-	return &queue{limit: limit, wake: make(chan struct{}, 1), m: m, log: log, ids: newIDCutter("evt-" + bootID() + "-")}
+	return &queue{limit: limit, wake: make(chan struct{}, 1), m: m, log: log}
 }
 
-// bootID is 64 random bits in hex: IDs made by this process never meet
-// those of another process or node, without any coordination.
-func bootID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// push queues ev, giving it an id when it has none. It reports false when
-// the event was dropped (queue full or closed). Safe for concurrent use.
+// push queues ev. It reports false when the event was dropped (queue full
+// or closed). Safe for concurrent use. An event without an id gets one
+// from the writer, which takes events in the order they were pushed.
 func (q *queue) push(ev Event) bool {
 	q.mu.Lock()
-	if ev.ID == "" {
-		ev.ID = q.ids.id()
-	}
 	if q.closed || q.n >= q.limit {
 		first := !q.dropping && !q.closed
 		q.dropping = true
