@@ -54,7 +54,12 @@ const logChunk = 2048
 // An event that finds the writer idle is written at once; under load the
 // writer gathers for at most this long (what a long-poll or a stream may
 // then wait), so a storm is a few dozen commits of hundreds of events.
-const commitEvery = 50 * time.Millisecond
+// A commit costs ~1 ms of CPU beyond its events' pages (the syncs, the
+// meta and freelist pages, the newest leaf and its branches written
+// again): at 50 ms that was ~1.4 µs an event of a burst's 14,000 a
+// second, and at 100 ms it is half (BenchmarkLogAppendPaced, issue 17).
+// It stays well inside the webhook's linger (200 ms by default).
+const commitEvery = 100 * time.Millisecond
 
 // Log is the single-node event log: a bbolt file in the data dir, written
 // by one goroutine behind the hot path. Append is safe to call from any
