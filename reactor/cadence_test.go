@@ -75,9 +75,13 @@ func TestOneWalksKeepAlivesFallDueTogether(t *testing.T) {
 // next tick: walks that merged could otherwise grow into one burst whose
 // first clients' echoes wait for the whole of it.
 func TestAWalkSendsABoundedBatch(t *testing.T) {
-	const interval, tick = time.Second, 250 * time.Millisecond
+	// The bound is the larger of minWalkSends and four times the average
+	// per tick, 4 × 192 × 250ms / 4s = 48 here: minWalkSends. With a 1 s
+	// interval it was 192, and the test held only while the registrations
+	// spread over more than one tick (a loaded machine once put 92 in one).
+	const interval, tick = 4 * time.Second, 250 * time.Millisecond
 	const n = 3 * minWalkSends
-	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 5*time.Second), WithTick(tick))
+	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 20*time.Second), WithTick(tick))
 	clients := make([]*testkit.RawClient, n)
 	for i := range clients { // pipelined: they register within a tick or two
 		clients[i] = srv.dial(t)
