@@ -90,9 +90,12 @@ func TestKeepAliveOverSeveralIntervals(t *testing.T) {
 }
 
 func TestKeepAliveErrors(t *testing.T) {
+	// The timeout must outlast a bad echo's trip through a loaded,
+	// race-built test: at 150 ms it once fired first ("190 keepalive
+	// timeout" for the wrong token). The "no answer" case waits it out.
 	ts := startServer(t, func(cfg *baseline.Config) {
 		cfg.KeepAliveInterval = 50 * time.Millisecond
-		cfg.KeepAliveTimeout = 150 * time.Millisecond
+		cfg.KeepAliveTimeout = time.Second
 	})
 	tests := []struct {
 		name  string
