@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -228,10 +229,22 @@ func (r *runner) notePinning() {
 	r.res.Pinning = p
 }
 
-// waits are the server's and the load's scheduler times (their runqueue
-// wait is what the hold reports).
-func (r *runner) waits() [2]SchedTime {
-	return [2]SchedTime{schedOfPIDs([]int{r.srv.PID()}), schedOfPIDs(r.fleet.PIDs())}
+// holdSample is what the hold reads at its start and its end: the server,
+// the load processes, the machine's busy time, and the scheduler's times
+// of server and load (their runqueue wait is what the hold reports).
+type holdSample struct {
+	srv, load           procSample
+	machine             time.Duration
+	srvSched, loadSched SchedTime
+}
+
+func (r *runner) sampleHold() (holdSample, error) {
+	p, err := sampleProc(r.srv.PID())
+	if err != nil {
+		return holdSample{}, err
+	}
+	return holdSample{srv: p, load: sampleAll(r.fleet.PIDs()), machine: busyOrZero(),
+		srvSched: schedOfPIDs([]int{r.srv.PID()}), loadSched: schedOfPIDs(r.fleet.PIDs())}, nil
 }
 
 // pinnedText is the progress line's note of where the processes run.

@@ -530,12 +530,10 @@ func (r *runner) hold(ctx context.Context) error {
 		return err
 	}
 	rtt0, rttErr := r.srv.RTT(ctx)
-	p0, err := sampleProc(r.srv.PID())
+	h0, err := r.sampleHold()
 	if err != nil {
 		return err
 	}
-	l0, m0 := sampleAll(r.fleet.PIDs()), busyOrZero()
-	w0 := r.waits()
 	r.notePinning()
 	stopProfile := r.startProfile("hold")
 	r.say("hold: %d clients idle for %s (keep-alive every %s)%s", before.Registered, r.set.Hold, r.set.KeepAlive, r.pinnedText())
@@ -544,12 +542,11 @@ func (r *runner) hold(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p1, err := sampleProc(r.srv.PID())
+	h1, err := r.sampleHold()
 	if err != nil {
 		return err
 	}
-	l1, m1 := sampleAll(r.fleet.PIDs()), busyOrZero()
-	w1 := r.waits()
+	p0, p1, l0, l1, m0, m1 := h0.srv, h1.srv, h0.load, h1.load, h0.machine, h1.machine
 	r.writeHeapProfile()
 	after, err := r.fleet.Stats()
 	if err != nil {
@@ -561,7 +558,7 @@ func (r *runner) hold(ctx context.Context) error {
 	r.res.Idle = Idle{Clients: after.Registered, Seconds: secs, CPUPercent: pct(p1.CPU - p0.CPU),
 		KeepAlives: after.KeepAlives - before.KeepAlives, RSS: p1.RSS,
 		LoadCPUPercent: pct(l1.CPU - l0.CPU), LoadRSS: l1.RSS, LoadAvg: loadAvg(),
-		ServerWaitPercent: pct(w1[0].Wait - w0[0].Wait), LoadWaitPercent: pct(w1[1].Wait - w0[1].Wait)}
+		ServerWaitPercent: pct(h1.srvSched.Wait - h0.srvSched.Wait), LoadWaitPercent: pct(h1.loadSched.Wait - h0.loadSched.Wait)}
 	if m0 > 0 && m1 > 0 {
 		r.res.Idle.OthersCPUPercent = max(pct(m1-m0)-r.res.Idle.CPUPercent-r.res.Idle.LoadCPUPercent, 0)
 	}
