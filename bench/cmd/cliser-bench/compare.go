@@ -30,6 +30,9 @@ func compare(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if set.ServerCPUs != "" && *inproc { // say so before the other servers' runs, not after
+		return usageError{fmt.Errorf("--server-cpus pins server subprocesses; the in-process server runs in the harness: add --inproc=false")}
+	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
 	}

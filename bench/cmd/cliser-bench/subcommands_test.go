@@ -33,6 +33,7 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"run", runOne, []string{"--load-cpus", "one"}, `--load-cpus: "one" is not a CPU number`},
 		{"floor", floorRounds, []string{"--server-cpus", "1023"}, "--server-cpus 1023: CPU 1023 is not one this process may use"},
 		{"run", runOne, []string{"--load-cpus", "0", "--in-process-load"}, "--load-cpus pins load processes: drop --in-process-load"},
+		{"compare", compare, []string{"--server-cpus", "0"}, "the in-process server runs in the harness: add --inproc=false"},
 		{"floor", floorRounds, []string{"--rounds", "0"}, "--rounds must be positive"},
 		{"cluster", cluster, []string{"--nodes", "1"}, "--nodes >= 2"},
 		{"cluster", cluster, []string{"--clients-per-node", "0"}, "--clients-per-node >= 1"},
