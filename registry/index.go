@@ -9,9 +9,10 @@ import "hash/maphash"
 // B-tree stays for what needs the order (cursor pages, the sweep).
 //
 // It is an open-addressing table of entry pointers with linear probing,
-// at most 3/4 full: ~8 to 16 bytes a record, where a Go map of cid to
-// entry holds a 16-byte string header and a pointer per slot (~40 bytes a
-// record). Not safe for concurrent use: the registry's mu guards it.
+// between 3/8 and 3/4 full once grown: 11 to 21 bytes a record, where a Go
+// map of cid to entry holds a 16-byte string header and a pointer per
+// slot (~40 bytes a record). Not safe for concurrent use: the registry's
+// mu guards it.
 type cidIndex struct {
 	seed  maphash.Seed
 	slots []*entry // len is a power of two, or 0
