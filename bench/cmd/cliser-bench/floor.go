@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -168,8 +169,8 @@ var variantRows = []struct{ kind, label string }{
 func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# cliser against the floor, alternating rounds, %s\n\n", at.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "`cliser-bench floor`: each round runs, one after the other, cliser (event log off, the shared password), the floor (bin/floor-server), cliser+events (event log and a webhook on) and cliser+identity+events (the same, and a credential enrolled for every client ID, each client answering 110 with its own secret), stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
-		set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
+	fmt.Fprintf(&b, "`cliser-bench floor`: each round runs, one after the other, %s, stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
+		serversRun(all), set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
 	if note := pinNote(set); note != "" {
 		fmt.Fprintf(&b, "Each server of a round also ran a second time%s, without the bursts: the keep-alive RTT with the load off the server's CPUs, which the machine's two cores otherwise share. Every ratio compares the unpinned runs.\n\n", note)
 	}
@@ -296,6 +297,31 @@ func rttVerdict(all []roundResult) string {
 		}
 	}
 	return b.String()
+}
+
+// serverWhat says what each server of the rounds is.
+var serverWhat = map[string]string{
+	harness.KindCliser:       "cliser (event log off, the shared password)",
+	harness.KindFloor:        "the floor (bin/floor-server)",
+	harness.KindCliserEvents: "cliser+events (event log and a webhook on)",
+	harness.KindCliserTrust:  "cliser+identity+events (the same, and a credential enrolled for every client ID, each client answering 110 with its own secret)",
+}
+
+// serversRun names the servers of the first round, in the order they ran.
+func serversRun(all []roundResult) string {
+	var names []string
+	for _, r := range all {
+		if r.Round != all[0].Round {
+			break
+		}
+		if r.Pinned == "" {
+			names = append(names, cmp.Or(serverWhat[r.Server], r.Server))
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // rttJudged is one round's RTT verdict for cliser, beside the floor's.
