@@ -451,7 +451,7 @@ func (l *Log) write(blocks [][]Event) error {
 	next := first - 1
 	offs := l.offs[:0]
 	if cap(offs) < 2*n {
-		offs = make([]int, 0, 2*max(n, logChunk/8))
+		offs = make([]int, 0, 2*roundUp(n, logChunk/8))
 	}
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
@@ -540,16 +540,26 @@ func (l *Log) write(blocks [][]Event) error {
 }
 
 // arenaSize is the capacity of a new arena for want bytes: an eighth more
-// for the estimate's error, then the next power of two from 16 KiB. Sized
+// for the estimate's error, then, from 16 KiB, the next power of two. Sized
 // to the byte, an evicted arena was too small for the next transaction
 // half the time in a burst, and each miss was a new arena, its pages
 // faulted in and zeroed: 170 B an event of garbage in
 // BenchmarkHandshakeEvents (node/). In powers of two, what recent hands
 // back fits most transactions; at most maxSpareArena of it is kept.
 func arenaSize(want int) int {
-	want += want / 8
-	size := 16 << 10
-	for size < want {
+	return roundUp(want+want/8, 16<<10)
+}
+
+// roundUp is n itself below small, else the next power of two: recent
+// keeps each transaction's arena and offs for its newest 2,048 events, so
+// a trickle's one-event transactions, each its own segment, must not hold
+// a burst's sizes (2,048 arenas of 16 KiB were 32 MB; TestTrickleKeepsSmallSegments).
+func roundUp(n, small int) int {
+	if n < small {
+		return n
+	}
+	size := small
+	for size < n {
 		size <<= 1
 	}
 	return size
