@@ -27,7 +27,7 @@ func floorRounds(ctx context.Context, args []string) error {
 	fs, c := commonFlagSet("floor")
 	rounds := fs.Int("rounds", 3, "rounds; each runs every server once")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
-	servers := fs.String("servers", strings.Join(floorKinds, ","), "the servers each round runs, in order; cliser (the reference) must be one")
+	servers := fs.String("servers", strings.Join(floorKinds, ","), "the servers each round runs; round 1 in this order, each next round starting one further along the list; cliser (the reference) must be one")
 	set, env, cleanup, err := c.parse(fs, args)
 	defer cleanup()
 	if err != nil {
@@ -46,7 +46,7 @@ func floorRounds(ctx context.Context, args []string) error {
 	}
 	var all []roundResult
 	for r := range *rounds {
-		for _, k := range kinds {
+		for _, k := range roundOrder(kinds, r) {
 			for _, s := range pinnedAndNot(set) {
 				fmt.Fprintf(os.Stderr, "== round %d: %s%s\n", r+1, k, pinNote(s))
 				waitForConntrack(fmt.Sprintf("round %d %s", r+1, k), s.Stages[len(s.Stages)-1]+s.Burst*s.BurstRounds)
@@ -169,7 +169,7 @@ var variantRows = []struct{ kind, label string }{
 func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# cliser against the floor, alternating rounds, %s\n\n", at.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "`cliser-bench floor`: each round runs, one after the other, %s, stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
+	fmt.Fprintf(&b, "`cliser-bench floor`: round 1 runs, one after the other, %s, and each next round starts one server further along that list; stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
 		serversRun(all), set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
 	if note := pinNote(set); note != "" {
 		fmt.Fprintf(&b, "Each server of a round also ran a second time%s, without the bursts: the keep-alive RTT with the load off the server's CPUs, which the machine's two cores otherwise share. Every ratio compares the unpinned runs.\n\n", note)
@@ -297,6 +297,15 @@ func rttVerdict(all []roundResult) string {
 		}
 	}
 	return b.String()
+}
+
+// roundOrder is the order of round r (from 0): the list rotated by r, so
+// that no server always runs first or last. A round's order moved the
+// variants' ratios by about the 10% they are judged against (session 10,
+// docs/performance.md).
+func roundOrder(kinds []string, r int) []string {
+	k := r % len(kinds)
+	return append(slices.Clone(kinds[k:]), kinds[:k]...)
 }
 
 // serverWhat says what each server of the rounds is.

@@ -25,7 +25,7 @@ func TestFloorRoundsRatiosPerRound(t *testing.T) {
 	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25×, 1.50×, 1.00× (**1.25×**) | 1.25×, 1.25×, 1.25× (**1.25×**) | 1.20×, 1.20×, 1.20× (**1.20×**) |")
 	assert.Contains(t, md, "| cliser+events ÷ cliser (target ≤ 1.10×) | 1.05×, 1.05×, 1.05× (**1.05×**) | 1.10×, 1.10×, 1.10× (**1.10×**) | 1.00×, 1.00×, 1.00× (**1.00×**) |")
 
-	assert.Contains(t, md, "each round runs, one after the other, cliser (event log off, the shared password), the floor (bin/floor-server) and cliser+events (event log and a webhook on), stages")
+	assert.Contains(t, md, "round 1 runs, one after the other, cliser (event log off, the shared password), the floor (bin/floor-server) and cliser+events (event log and a webhook on), and each next round starts one server further along that list")
 	assert.NotContains(t, md, "cliser+identity+events", "the header names only the servers that ran")
 
 	// Two rounds: the median is their mean, not the larger one.
@@ -108,4 +108,15 @@ func TestFloorRoundsReportPinnedBesideUnpinned(t *testing.T) {
 	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25× (**1.25×**) | 1.25× (**1.25×**) | 1.20× (**1.20×**) |", "the unpinned runs")
 	assert.Contains(t, md, "- round 1: cliser p99 ≤ 4 ms, p999 ≤ 12.5 ms: **missed**; the floor p99 ≤ 10 ms")
 	assert.Contains(t, md, "  - the same round (pinned: server CPUs 0, load CPUs 1): cliser p99 ≤ 1.75 ms, p999 ≤ 6 ms: **met**; the floor p99 ≤ 3 ms, p999 ≤ 8 ms: missed")
+}
+
+// Each round starts one server further along the list, so that no server
+// always runs first or last.
+func TestRoundOrderRotates(t *testing.T) {
+	kinds := []string{"a", "b", "c"}
+	assert.Equal(t, []string{"a", "b", "c"}, roundOrder(kinds, 0))
+	assert.Equal(t, []string{"b", "c", "a"}, roundOrder(kinds, 1))
+	assert.Equal(t, []string{"c", "a", "b"}, roundOrder(kinds, 2))
+	assert.Equal(t, []string{"a", "b", "c"}, roundOrder(kinds, 3))
+	assert.Equal(t, []string{"a", "b", "c"}, kinds, "the list itself is left as it was")
 }
