@@ -14,21 +14,8 @@ import (
 // while events come, and lets go of them once the log has been idle for
 // spareIdle; the next burst works as before.
 func TestIdleLogLetsGoOfItsSpares(t *testing.T) {
-	l, err := Open(filepath.Join(t.TempDir(), FileName))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.Close() })
-	burst := func(from, n int) {
-		now := time.Now().UTC()
-		for i := from; i < from+n; i++ {
-			require.True(t, l.Append(Event{Type: TypeConnected, Time: now, CID: "spare-" + strconv.Itoa(i),
-				CIP: "127.0.0.1", CPort: "40000", Session: "5f0c2a9e3b1d4c77-1"}))
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for l.Newest() < uint64(from+n) {
-			require.True(t, time.Now().Before(deadline), "the writer did not write the burst")
-			time.Sleep(time.Millisecond)
-		}
-	}
+	l := openLog(t)
+	burst := func(from, n int) { appendConnects(t, l, "spare-", from, n) }
 	for round := range 2 {
 		burst(round*5000, 5000)
 		// Read at once: the burst's last commit set it and spareIdle
@@ -48,5 +35,30 @@ func waitSparesGone(t *testing.T, l *Log) {
 	for l.spareHeld.Load() != 0 {
 		require.True(t, time.Now().Before(deadline), "the idle writer still holds %d bytes of spares", l.spareHeld.Load())
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openLog opens a log in a temporary directory, closed at cleanup.
+func openLog(t *testing.T) *Log {
+	t.Helper()
+	l, err := Open(filepath.Join(t.TempDir(), FileName))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// appendConnects appends n connects of clients prefix+from.. and waits
+// until the writer has written them.
+func appendConnects(t *testing.T, l *Log, prefix string, from, n int) {
+	t.Helper()
+	now := time.Now().UTC()
+	for i := from; i < from+n; i++ {
+		require.True(t, l.Append(Event{Type: TypeConnected, Time: now, CID: prefix + strconv.Itoa(i),
+			CIP: "127.0.0.1", CPort: "40000", Session: "5f0c2a9e3b1d4c77-1"}))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for l.Newest() < uint64(from+n) {
+		require.True(t, time.Now().Before(deadline), "the writer did not write events %d to %d", from+1, from+n)
+		time.Sleep(time.Millisecond)
 	}
 }
