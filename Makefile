@@ -8,13 +8,13 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 
-.PHONY: all build install run test lint fuzz screenshots ui-20k bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser
+.PHONY: all build install run test lint fuzz screenshots ui-20k bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser $(BIN)/cliser-prof
 
 all: lint test build
 
 # bench/ is its own Go module (bench/go.mod, replace => ../): its commands
 # (cliser-bench, baseline-bench-server, floor-server) are built from it.
-build: $(BIN)/cliser
+build: $(BIN)/cliser $(BIN)/cliser-prof
 	CGO_ENABLED=0 $(GO) -C bench build -trimpath -o $(CURDIR)/$(BIN)/ ./cmd/...
 
 # Puts cliser on the PATH: $(DESTDIR)$(PREFIX)/bin/cliser, as packagers
@@ -77,6 +77,12 @@ clean:
 $(BIN)/cliser:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cliser ./cmd/cliser
 
+# cliser's benchmark build: the release build plus the CPU profile hook
+# (cmd/cliser/cpuprofile.go), which the harness arms for one profiled
+# burst after each server's measured run. make bench runs this one.
+$(BIN)/cliser-prof:
+	CGO_ENABLED=0 $(GO) build -trimpath -tags cpuprofile -ldflags '$(LDFLAGS)' -o $(BIN)/cliser-prof ./cmd/cliser
+
 # The container image (Dockerfile): FROM scratch around bin/cliser and the
 # host's CA bundle, tagged $(IMAGE):$(VERSION) and $(IMAGE):latest. Built
 # with podman when present, else docker (ENGINE=docker to choose); no
@@ -104,10 +110,10 @@ image-tools:
 # chart (see docs/performance.md). bench is the quick mode (a few minutes,
 # up to 5k clients); bench-full goes up to 19k clients.
 bench: build
-	$(BIN)/cliser-bench compare --mode quick
+	$(BIN)/cliser-bench compare --mode quick --cliser-bin $(BIN)/cliser-prof
 
 bench-full: build
-	$(BIN)/cliser-bench compare --mode full
+	$(BIN)/cliser-bench compare --mode full --cliser-bin $(BIN)/cliser-prof
 
 # Soak: 2000 clients for 2 minutes under churn (reconnects, takeovers,
 # new ids); fails unless the server's RSS, goroutines and fds stay flat.

@@ -3,7 +3,9 @@
 // floor-server): the password comes from CLISER_PASSWORD, the first stdout
 // line is "listening on HOST:PORT", SIGUSR1 sends "130 shutdown bench" to
 // every registered client and prints "shutdown sent N", SIGINT or SIGTERM
-// stops the server, and usage mistakes exit 2.
+// stops the server, usage mistakes exit 2, and CLISER_CPUPROFILE with
+// SIGUSR2 profiles a window (internal/cpuprofile), as cliser's benchmark
+// build does.
 package benchserver
 
 import (
@@ -16,6 +18,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/cliser/cliser/internal/cpuprofile"
 )
 
 // ShutdownText is the operator text of the harness's broadcast.
@@ -39,6 +43,7 @@ type RunFunc func(ctx context.Context, args []string, stdout io.Writer, trigger 
 // Main runs run with the process's arguments, stdout and signals, and
 // exits as the contract says.
 func Main(name string, run RunFunc) {
+	cpuprofile.Install()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)

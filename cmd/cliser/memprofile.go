@@ -8,7 +8,7 @@ package main
 // PREFIX-N.heap (the heap profile as of the last collection) and
 // PREFIX-N.txt (runtime.MemStats and /proc/self/smaps_rollup), N counting
 // from 1. No collection is forced: what is measured is what the server
-// holds. Use it instead of CLISER_CPUPROFILE (both take SIGUSR1).
+// holds.
 
 import (
 	"fmt"

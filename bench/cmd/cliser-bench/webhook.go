@@ -24,6 +24,7 @@ import (
 	"github.com/cliser/cliser/bench/harness"
 	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/cpuprofile"
 )
 
 // webhookBench measures a reconnect storm with the event log and a webhook
@@ -155,7 +156,7 @@ func webhookBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	var f roundFlags
 	f.register(fs, "clients in the storm", 2)
-	cpuprofile := fs.String("cpuprofile", "", "write the server's CPU profile of each storm to PREFIX-<mode>-<round>.pprof (needs cliser built with -tags cpuprofile)")
+	profPrefix := fs.String("cpuprofile", "", "write the server's CPU profile of each storm to PREFIX-<mode>-<round>.pprof (needs cliser built with -tags cpuprofile)")
 	modeList := fs.String("modes", "off,on", "modes to alternate: off (no log, no webhook), log (the log, no webhook), on (log and webhook)")
 	if err := f.parse(fs, args); err != nil {
 		return err
@@ -171,8 +172,8 @@ func webhookBench(ctx context.Context, args []string) error {
 	}
 	results, err := runRounds(&f, "webhook", modes, func(dir, mode string, r, seq int) (webhookRound, error) {
 		prof := ""
-		if *cpuprofile != "" {
-			prof = fmt.Sprintf("%s-%s-%d.pprof", *cpuprofile, mode, r+1)
+		if *profPrefix != "" {
+			prof = fmt.Sprintf("%s-%s-%d.pprof", *profPrefix, mode, r+1)
 		}
 		res, err := webhookRoundRun(ctx, f.bin, dir, mode, r, f.clients, f.concurrency, seq, prof)
 		if err == nil {
@@ -222,7 +223,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 		args = append(args, "--event-retention", "0")
 	}
 	if prof != "" {
-		env = append(env, "CLISER_CPUPROFILE="+prof)
+		env = append(env, cpuprofile.Env+"="+prof)
 	}
 	cmd, addr, stop, err := startServe(ctx, bin, dir, args, env)
 	if err != nil {
@@ -244,7 +245,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 
 	// The storm: every client drops at once and registers again.
 	if prof != "" {
-		if err := startProfile(cmd.Process, prof); err != nil {
+		if err := cpuprofile.Start(cmd.Process, prof); err != nil {
 			return res, err
 		}
 	}
@@ -282,7 +283,7 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 		return res, err
 	}
 	if prof != "" {
-		if err := stopProfile(cmd.Process, prof); err != nil {
+		if err := cpuprofile.Stop(cmd.Process, prof); err != nil {
 			return res, err
 		}
 	}
@@ -444,35 +445,4 @@ func loadAvg() float64 {
 		_, _ = fmt.Sscan(string(b), &l)
 	}
 	return l
-}
-
-// startProfile starts the server's CPU profile (cmd/cliser/cpuprofile.go)
-// and waits until its file exists, so that the profile covers the whole
-// storm: on a loaded machine one profile of a 15-second storm covered its
-// last 2 seconds only (its Duration said so), the signal not yet handled
-// when the storm began.
-func startProfile(p *os.Process, path string) error {
-	if err := p.Signal(syscall.SIGUSR1); err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("no CPU profile started in %s: is cliser built with -tags cpuprofile?", path)
-}
-
-// stopProfile ends the server's CPU profile (cmd/cliser/cpuprofile.go)
-// and waits until the file is written.
-func stopProfile(p *os.Process, path string) error {
-	if err := p.Signal(syscall.SIGUSR2); err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-			return nil
-		}
-	}
-	return fmt.Errorf("no CPU profile in %s: is cliser built with -tags cpuprofile?", path)
 }
