@@ -2,6 +2,7 @@ package harness
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -29,6 +30,8 @@ type Result struct {
 
 	// Burst is the handshake burst on the empty server, when it ran.
 	Burst Burst `json:"burst"`
+	// ProfiledBurst is one more burst under the server's CPU profile.
+	ProfiledBurst ProfiledBurst `json:"profiled_burst,omitzero"`
 
 	// RSS per idle registered client: the slope between two plateaus.
 	RSSPerClient float64 `json:"rss_bytes_per_client"`
@@ -36,6 +39,12 @@ type Result struct {
 	SlopeTo      int64   `json:"slope_to_clients"`
 	// RSSPerClientEnds is the same slope from the two end plateaus alone.
 	RSSPerClientEnds float64 `json:"rss_bytes_per_client_end_points"`
+	// HeapPerClient is the same least-squares slope of the Go heap in use
+	// (the server's go_memstats_heap_inuse_bytes at each plateau), for a
+	// server that serves it: what of the RSS slope is heap the clients'
+	// data and garbage occupy, the rest being the heap's headroom returned
+	// or not to the OS, stacks and the runtime's own.
+	HeapPerClient float64 `json:"heap_inuse_bytes_per_client,omitempty"`
 	// StartRSS is the server's RSS once it was ready, before any client:
 	// what it holds from the start (KindCliserTrust: every credential),
 	// which the slope between plateaus does not see.
@@ -85,6 +94,7 @@ type Stage struct {
 	RampLoadCPU float64 `json:"ramp_load_cpu_s"`     // the load processes' CPU during the ramp
 	IdleCPU     float64 `json:"plateau_cpu_percent"` // server CPU while the plateau settled
 	RSS         int64   `json:"plateau_rss_bytes"`
+	HeapInuse   int64   `json:"plateau_heap_inuse_bytes,omitempty"` // go_memstats_heap_inuse_bytes, when served
 	Threads     int     `json:"plateau_threads"`
 }
 
@@ -163,20 +173,28 @@ func (r *Result) FitSlope() {
 	}
 	r.SlopeFrom, r.SlopeTo = from.Registered, to.Registered
 	r.RSSPerClientEnds = float64(to.RSS-from.RSS) / float64(to.Registered-from.Registered)
+	r.RSSPerClient = leastSquares(pts, func(s Stage) int64 { return s.RSS })
+	if !slices.ContainsFunc(pts, func(s Stage) bool { return s.HeapInuse == 0 }) {
+		r.HeapPerClient = leastSquares(pts, func(s Stage) int64 { return s.HeapInuse })
+	}
+}
+
+// leastSquares is the slope of y against registered clients over pts.
+func leastSquares(pts []Stage, y func(Stage) int64) float64 {
 	var mx, my float64
 	for _, p := range pts {
 		mx += float64(p.Registered)
-		my += float64(p.RSS)
+		my += float64(y(p))
 	}
 	n := float64(len(pts))
 	mx, my = mx/n, my/n
 	var sxy, sxx float64
 	for _, p := range pts {
 		dx := float64(p.Registered) - mx
-		sxy += dx * (float64(p.RSS) - my)
+		sxy += dx * (float64(y(p)) - my)
 		sxx += dx * dx
 	}
-	r.RSSPerClient = sxy / sxx
+	return sxy / sxx
 }
 
 func percentilesOf(s *hdrhistogram.Snapshot) Percentiles {

@@ -80,6 +80,10 @@ type Env struct {
 	// ProfilePrefix, for the in-process server, writes CPU profiles of the
 	// top ramp and of the hold to PREFIX-ramp.pprof and PREFIX-hold.pprof.
 	ProfilePrefix string
+	// BurstProfilePrefix, for a subprocess server, writes the CPU profile
+	// of one more burst after the measured ones to PREFIX-<kind>-burst.pprof
+	// (burst_profile.go).
+	BurstProfilePrefix string
 }
 
 // sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
@@ -101,7 +105,8 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 		return nil, err
 	}
 	credentials := max(top, set.Burst) // the bursts reuse the stages' client IDs
-	srv, err := startServer(ctx, kind, ServerOptions{CPUs: pin.server,
+	profile, noProfile := burstProfile(kind, env)
+	srv, err := startServer(ctx, kind, ServerOptions{CPUs: pin.server, CPUProfile: profile,
 		Password: set.Password, KeepAlive: set.KeepAlive, KeepAliveTimeout: set.KeepAliveTimeout,
 		HandshakeTimeout: set.HandshakeTimeout, CliserBin: env.CliserBin, BaselineBin: env.BaselineBin, FloorBin: env.FloorBin,
 		WorkDir: env.WorkDir, External: env.External, HeapSampling: heapSampling(env), Tick: set.InprocTick,
@@ -111,6 +116,7 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 		return nil, err
 	}
 	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(), credentials: credentials, pin: pin}
+	r.res.ProfiledBurst.Missing = noProfile
 	if p, err := sampleProc(srv.PID()); err == nil {
 		r.res.StartRSS = p.RSS
 	}
@@ -120,6 +126,9 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	}
 	r.fleet, r.res.Workers = fl, workers
 	runErr := r.run(ctx)
+	if runErr == nil && profile != "" {
+		runErr = r.profiledBurst(ctx, profile)
+	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if st, err := fl.Counts(); err == nil {
@@ -340,10 +349,53 @@ func (r *runner) bursts(ctx context.Context) error {
 }
 
 func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
-	n := r.set.Burst
-	fl, _, err := r.startFleet(ctx, n, 0, sourceNet[r.kind]+1+round)
+	var profile func() func()
+	if round == 0 {
+		profile = func() func() { return r.startProfile("ramp") }
+	}
+	br, err := r.measureBurst(ctx, sourceNet[r.kind]+1+round, profile, nil)
 	if err != nil {
-		return load.Stats{}, fmt.Errorf("burst: %w", err)
+		return br.st, err
+	}
+	b := &r.res.Burst
+	b.Handshakes += br.st.Handshakes
+	b.Seconds += br.secs
+	b.ServerCPU += br.cpu
+	b.TailCPU += br.tail
+	b.LoadCPU += br.loadCPU
+	for k, v := range br.st.Errors {
+		if r.burstErrors == nil {
+			r.burstErrors = map[string]int64{}
+		}
+		r.burstErrors[k] += v
+	}
+	if br.st.Handshakes != int64(r.set.Burst) {
+		r.problem("burst %d: %d of %d handshakes", round+1, br.st.Handshakes, r.set.Burst)
+	}
+	if br.secs >= r.set.KeepAlive.Seconds() {
+		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, br.secs)
+	}
+	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
+		round+1, br.st.Handshakes, br.secs, br.cpu, br.tail, br.tailSecs, 100*br.idle)
+	return br.st, nil
+}
+
+// burstRound is one burst's measures.
+type burstRound struct {
+	st                    load.Stats
+	secs, cpu, tail, idle float64
+	tailSecs, loadCPU     float64
+}
+
+// measureBurst opens Burst clients from srcNet as fast as the load goes,
+// follows the server's tail, closes them and lets the server settle.
+// ramp, when set, brackets the ramp alone (the in-process profile);
+// window, the ramp and the tail (the subprocess's profiled burst).
+func (r *runner) measureBurst(ctx context.Context, srcNet int, ramp, window func() func()) (burstRound, error) {
+	var br burstRound
+	fl, _, err := r.startFleet(ctx, r.set.Burst, 0, srcNet)
+	if err != nil {
+		return br, fmt.Errorf("burst: %w", err)
 	}
 	closed := false
 	closeFleet := func() {
@@ -358,61 +410,56 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 		}
 	}
 	defer closeFleet()
-	idle, err := idleRate(ctx, r.srv.PID())
-	if err != nil {
-		return load.Stats{}, err
+	if br.idle, err = idleRate(ctx, r.srv.PID()); err != nil {
+		return br, err
 	}
+	stopWindow := startIf(window)
+	defer stopWindow()
 	p0, err := sampleProc(r.srv.PID())
 	if err != nil {
-		return load.Stats{}, err
+		return br, err
 	}
 	l0 := sampleAll(fl.PIDs())
-	stopProfile := func() {}
-	if round == 0 {
-		stopProfile = r.startProfile("ramp")
-	}
-	rampErr := fl.Ramp(ctx, n, 0)
-	stopProfile()
+	stopRamp := startIf(ramp)
+	rampErr := fl.Ramp(ctx, r.set.Burst, 0)
+	stopRamp()
 	p1, err := sampleProc(r.srv.PID())
 	if err != nil {
-		return load.Stats{}, err
+		return br, err
 	}
 	l1 := sampleAll(fl.PIDs())
-	tl, err := followTail(ctx, r.srv.PID(), p1, idle, p0.At.Add(r.set.KeepAlive-tailMargin))
+	tl, err := followTail(ctx, r.srv.PID(), p1, br.idle, p0.At.Add(r.set.KeepAlive-tailMargin))
 	if err != nil {
-		return load.Stats{}, err
+		return br, err
 	}
-	st, err := fl.Stats()
-	if err != nil {
-		return load.Stats{}, err
+	stopWindow()
+	if br.st, err = fl.Stats(); err != nil {
+		return br, err
 	}
 	if rampErr != nil {
-		return st, fmt.Errorf("burst: %w", rampErr)
+		return br, fmt.Errorf("burst: %w", rampErr)
 	}
-	secs := p1.At.Sub(p0.At).Seconds()
-	b := &r.res.Burst
-	b.Handshakes += st.Handshakes
-	b.Seconds += secs
-	cpu := (p1.CPU - p0.CPU).Seconds() + tl.cpu
-	b.ServerCPU += cpu
-	b.TailCPU += tl.cpu
-	b.LoadCPU += (l1.CPU - l0.CPU).Seconds()
-	for k, v := range st.Errors {
-		if r.burstErrors == nil {
-			r.burstErrors = map[string]int64{}
-		}
-		r.burstErrors[k] += v
-	}
-	if st.Handshakes != int64(n) {
-		r.problem("burst %d: %d of %d handshakes", round+1, st.Handshakes, n)
-	}
-	if secs >= r.set.KeepAlive.Seconds() {
-		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, secs)
-	}
-	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
-		round+1, st.Handshakes, secs, cpu, tl.cpu, tl.last.At.Sub(p1.At).Seconds(), 100*idle)
+	br.secs = p1.At.Sub(p0.At).Seconds()
+	br.cpu = (p1.CPU - p0.CPU).Seconds() + tl.cpu
+	br.tail, br.tailSecs = tl.cpu, tl.last.At.Sub(p1.At).Seconds()
+	br.loadCPU = (l1.CPU - l0.CPU).Seconds()
 	closeFleet()
-	return st, r.wait(ctx, r.set.Settle)
+	return br, r.wait(ctx, r.set.Settle)
+}
+
+// startIf calls start when there is one; the stop it returns may be
+// called more than once.
+func startIf(start func() func()) func() {
+	if start == nil {
+		return func() {}
+	}
+	stop, done := start(), false
+	return func() {
+		if !done {
+			done = true
+			stop()
+		}
+	}
 }
 
 // rampStage ramps to target, then lets the plateau settle and reads it.
@@ -471,6 +518,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 		return st, err
 	}
 	st.Registered, st.RSS, st.Threads = now.Registered, p2.RSS, p2.Threads
+	st.HeapInuse = r.heapInuse(ctx)
 	st.IdleCPU = 100 * (p2.CPU - p1.CPU).Seconds() / p2.At.Sub(p1.At).Seconds()
 	r.say("plateau %d: registered %d, rss %s, cpu %.1f%%, threads %d", target, st.Registered, mib(st.RSS), st.IdleCPU, st.Threads)
 	if st.Registered != int64(target) {

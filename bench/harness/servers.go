@@ -22,6 +22,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/bench/benchserver"
 	"github.com/cliser/cliser/bench/load"
+	"github.com/cliser/cliser/internal/cpuprofile"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -82,6 +83,9 @@ type ServerOptions struct {
 	// CPUs, for a subprocess, are the CPUs it runs on (Settings.ServerCPUs);
 	// empty: all.
 	CPUs CPUSet
+	// CPUProfile, for a subprocess, is where its profile hook writes
+	// (internal/cpuprofile); empty: no hook armed.
+	CPUProfile string
 }
 
 // External is a server the harness did not start: it loads it and reads
@@ -138,16 +142,19 @@ type proc struct {
 	log    string
 }
 
-func startProc(bin string, args []string, password, logPath string, stdout io.Writer, cpus CPUSet) (*proc, error) {
+func startProc(bin string, args []string, logPath string, stdout io.Writer, o ServerOptions) (*proc, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(), "CLISER_PASSWORD="+password)
+	cmd.Env = append(cleanEnv(), "CLISER_PASSWORD="+o.Password)
+	if o.CPUProfile != "" {
+		cmd.Env = append(cmd.Env, cpuprofile.Env+"="+o.CPUProfile)
+	}
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd.Stderr = logf
 	cmd.Stdout = stdout
-	if err := startOn(cmd, cpus); err != nil {
+	if err := startOn(cmd, o.CPUs); err != nil {
 		_ = logf.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -173,6 +180,9 @@ func cleanEnv() []string {
 }
 
 func (p *proc) PID() int { return p.cmd.Process.Pid }
+
+// process is what the profiled burst signals (burst_profile.go).
+func (p *proc) process() *os.Process { return p.cmd.Process }
 
 // stop sends SIGTERM and waits; past ctx it kills.
 func (p *proc) stop(ctx context.Context) error {
@@ -242,7 +252,7 @@ func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
 		// ban them. It measures handshakes, not flapping control.
 		"--flap-limit", "0"}
 	args = append(args, o.Args...)
-	p, err := startProc(o.CliserBin, args, o.Password, filepath.Join(o.WorkDir, "cliser.log"), io.Discard, o.CPUs)
+	p, err := startProc(o.CliserBin, args, filepath.Join(o.WorkDir, "cliser.log"), io.Discard, o)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +294,37 @@ func (s *cliserProc) RTT(ctx context.Context) (serverRTT, error) {
 
 func (s *cliserProc) Stop(ctx context.Context) error { return s.stop(ctx) }
 
+// heapInuse is the server's Go heap in use (its /metrics).
+func (s *cliserProc) heapInuse(ctx context.Context) (float64, error) {
+	v, err := scrapeGauges(ctx, s.admin.Base()+"/metrics", metricHeapInuse)
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// metricHeapInuse is the Go collector's heap in use (admin/metrics.go
+// registers it): spans with at least one object, live or not yet swept.
+const metricHeapInuse = "go_memstats_heap_inuse_bytes"
+
+// heapInuse reads the server's heap in use at a plateau; 0 for a server
+// that does not serve it. A failed read is a problem, and the slope is
+// then not fitted.
+func (r *runner) heapInuse(ctx context.Context) int64 {
+	h, ok := r.srv.(interface {
+		heapInuse(context.Context) (float64, error)
+	})
+	if !ok {
+		return 0
+	}
+	v, err := h.heapInuse(ctx)
+	if err != nil {
+		r.problem("heap in use: %v", err)
+		return 0
+	}
+	return int64(v)
+}
+
 type baselineProc struct {
 	*proc
 	addr string
@@ -303,7 +344,7 @@ func startSignalled(ctx context.Context, bin, name string, o ServerOptions) (*ba
 		"--handshake-timeout", o.HandshakeTimeout.String()}
 	args = append(args, o.Args...)
 	pr, pw := io.Pipe()
-	p, err := startProc(bin, args, o.Password, filepath.Join(o.WorkDir, name+".log"), pw, o.CPUs)
+	p, err := startProc(bin, args, filepath.Join(o.WorkDir, name+".log"), pw, o)
 	if err != nil {
 		return nil, err
 	}

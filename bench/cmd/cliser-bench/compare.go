@@ -59,6 +59,7 @@ func compare(ctx context.Context, args []string) error {
 		kinds = append(kinds, harness.KindInproc)
 		env.ProfilePrefix = base + "-cliser"
 	}
+	env.BurstProfilePrefix = base
 	for _, kind := range kinds {
 		fmt.Fprintf(os.Stderr, "== %s: stages %v, keep-alive %s\n", kind, set.Stages, set.KeepAlive)
 		res, err := harness.Run(ctx, kind, set, env)
@@ -73,7 +74,7 @@ func compare(ctx context.Context, args []string) error {
 		exp := set
 		exp.InprocTick = *tickExp
 		expEnv := env
-		expEnv.ProfilePrefix = ""
+		expEnv.ProfilePrefix, expEnv.BurstProfilePrefix = "", ""
 		name := fmt.Sprintf("%s tick=%s", harness.KindInproc, *tickExp)
 		fmt.Fprintf(os.Stderr, "== %s: the in-process reactor with its wheel ticking every %s\n", name, *tickExp)
 		res, err := harness.Run(ctx, harness.KindInproc, exp, expEnv)

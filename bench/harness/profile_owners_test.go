@@ -1,0 +1,102 @@
+package harness
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// Known stacks (leaf first, as pprof has them) and their owners.
+func TestOwnerOfKnownStacks(t *testing.T) {
+	for _, c := range []struct {
+		owner string
+		stack []string
+	}{
+		{"syscalls: read", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.RawSyscall6", "syscall.Syscall", "golang.org/x/sys/unix.read", "golang.org/x/sys/unix.Read",
+			"github.com/panjf2000/gnet/v2.(*eventloop).read", "github.com/panjf2000/gnet/v2.(*eventloop).run.func1"}},
+		{"syscalls: write", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.Syscall", "golang.org/x/sys/unix.write", "golang.org/x/sys/unix.Write",
+			"github.com/panjf2000/gnet/v2.(*conn).write", "github.com/cliser/cliser/reactor.(*session).send"}},
+		{"syscalls: accept", []string{"internal/runtime/syscall/linux.Syscall6", "golang.org/x/sys/unix.accept4", "golang.org/x/sys/unix.Accept4", "github.com/panjf2000/gnet/v2/pkg/socket.Accept"}},
+		{"syscalls: epoll", []string{"internal/runtime/syscall/linux.Syscall6", "golang.org/x/sys/unix.EpollWait", "github.com/panjf2000/gnet/v2/pkg/netpoll.(*Poller).Polling"}},
+		{"syscalls: epoll", []string{"runtime.exitsyscall", "syscall.Syscall6", "golang.org/x/sys/unix.EpollCtl", "github.com/panjf2000/gnet/v2/pkg/netpoll.(*Poller).AddRead"}},
+		{"syscalls: close", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.Syscall", "golang.org/x/sys/unix.Close", "github.com/panjf2000/gnet/v2.(*conn).close"}},
+		{"syscalls: other", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.Syscall", "syscall.Fdatasync", "os.(*File).Sync", "go.etcd.io/bbolt.fdatasync"}},
+		{"runtime: GC", []string{"runtime.scanobject", "runtime.gcDrain", "runtime.gcBgMarkWorker.func2", "runtime.systemstack", "runtime.gcBgMarkWorker"}},
+		{"runtime: GC", []string{"runtime.gcAssistAlloc", "runtime.deductAssistCredit", "runtime.mallocgc", "github.com/cliser/cliser/registry.(*Registry).RegisterPort"}},
+		{"runtime: scavenger", []string{"internal/runtime/syscall/linux.Syscall6", "runtime.sysUnusedOS", "runtime.(*pageAlloc).scavengeOne", "runtime.(*pageAlloc).scavenge", "runtime.bgscavenge"}},
+		{"runtime: scheduler", []string{"runtime.futex", "runtime.futexwakeup", "runtime.notewakeup", "runtime.startm", "runtime.wakep", "runtime.ready", "runtime.chansend", "github.com/cliser/cliser/events.(*Log).Push"}},
+		{"runtime: scheduler", []string{"internal/runtime/syscall/linux.Syscall6", "runtime.netpoll", "runtime.findRunnable", "runtime.schedule", "runtime.park_m", "runtime.mcall"}},
+		{"runtime: other", []string{"runtime.sigprof", "runtime.sighandler", "runtime.sigtramp"}},
+		{"gnet", []string{"github.com/panjf2000/gnet/v2/pkg/buffer/elastic.(*RingBuffer).IsEmpty", "github.com/panjf2000/gnet/v2.(*conn).processIO"}},
+		{"cliser: registry", []string{"runtime.mallocgc", "runtime.newobject", "github.com/google/btree.(*node[...]).insert", "github.com/cliser/cliser/registry.(*Registry).RegisterPort", "github.com/cliser/cliser/reactor.(*session).onID"}},
+		{"cliser: reactor", []string{"internal/runtime/maps.ctrlGroup.matchH2", "runtime.mapaccess1_fast64", "github.com/cliser/cliser/reactor.(*handler).OnTraffic"}},
+		{"cliser: events", []string{"crypto/sha256.block", "github.com/cliser/cliser/events.(*writer).commit"}},
+		{"cliser: jsonenc", []string{"strconv.AppendInt", "github.com/cliser/cliser/internal/jsonenc.AppendTime", "github.com/cliser/cliser/events.(*writer).encode"}},
+		{"cliser: identity", []string{"crypto/sha256.(*Digest).Write", "github.com/cliser/cliser/identity.(*Store).checkID"}},
+		{"cliser: admin/metrics", []string{"github.com/prometheus/client_golang/prometheus.(*counter).Inc", "github.com/cliser/cliser/admin.(*Metrics).Registered"}},
+		{"cliser: admin/metrics", []string{"runtime.memmove", "github.com/cliser/cliser/admin.(*Metrics).KeepAliveRTT"}},
+		{"cliser: logging", []string{"go.uber.org/zap/zapcore.(*ioCore).Write", "github.com/cliser/cliser/reactor.(*session).logClose"}},
+		{"cliser: store (bbolt)", []string{"runtime.memmove", "go.etcd.io/bbolt.(*node).write", "github.com/cliser/cliser/registry/logstore.(*Store).flush"}},
+		{"floor", []string{"runtime.memmove", "github.com/cliser/cliser/bench/floor.(*handler).OnTraffic", "github.com/panjf2000/gnet/v2.(*conn).processIO"}},
+		{"net/http (admin, webhook)", []string{"bufio.(*Writer).Flush", "net/http.(*persistConn).writeLoop"}},
+		{"main", []string{"main.main"}},
+		{"runtime: other", []string{"runtime.memclrNoHeapPointers", "runtime.goexit"}},
+	} {
+		assert.Equal(t, c.owner, ownerOf(c.stack), "%v", c.stack)
+	}
+}
+
+// The floor's profiled bursts, from a real short run: a profile file next
+// to the run's, whose owners add up to the whole and include the system
+// calls every server makes.
+func TestProfiledBurstsOfTheFloor(t *testing.T) {
+	set := tiny()
+	set.KeepAlive, set.KeepAliveTimeout = time.Second, 5*time.Second
+	set.Burst, set.BurstRounds = 1500, 1 // enough CPU for some dozens of samples at 1 kHz
+	prefix := filepath.Join(t.TempDir(), "run")
+	res, err := Run(runCtx(t), KindFloor, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), BurstProfilePrefix: prefix})
+	require.NoError(t, err)
+	assert.Empty(t, res.Problems)
+	pb := res.ProfiledBurst
+	require.Empty(t, pb.Missing)
+	require.NotNil(t, pb.Owners)
+	assert.Equal(t, "run-floor-burst.pprof", pb.Profile)
+	assert.EqualValues(t, 1500, pb.Handshakes, "the profiled bursts' own handshakes, not the measured ones'")
+	assert.EqualValues(t, 1500, res.Burst.Handshakes, "the measured bursts keep their own")
+	assert.Positive(t, pb.ServerCPU)
+	assert.GreaterOrEqual(t, pb.Owners.Samples, int64(10))
+	var sum, syscalls float64
+	for o, p := range pb.Owners.Percent {
+		sum += p
+		if strings.HasPrefix(o, "syscalls: ") {
+			syscalls += p
+		}
+	}
+	assert.InDelta(t, 100, sum, 0.01)
+	assert.Positive(t, syscalls, "%v", pb.Owners.Percent)
+	again, err := ReadBreakdown(prefix + "-floor-burst.pprof")
+	require.NoError(t, err, "the merged profile is written as a pprof file")
+	assert.Equal(t, pb.Owners.Samples, again.Samples)
+}
+
+// cliser without the hook would die of the signal: the run does not send
+// it, and says why there is no profile.
+func TestNoBurstProfileWithoutTheHook(t *testing.T) {
+	path, missing := burstProfile(KindCliserEvents, Env{BurstProfilePrefix: "x", CliserBin: testkit.Binary(t)})
+	assert.Empty(t, path)
+	assert.Contains(t, missing, "-tags cpuprofile")
+	path, missing = burstProfile(KindFloor, Env{BurstProfilePrefix: "x"})
+	assert.Equal(t, "x-floor-burst.pprof", path)
+	assert.Empty(t, missing)
+	path, _ = burstProfile(KindFloor, Env{})
+	assert.Empty(t, path, "no prefix, no profile")
+	_, err := os.Stat("x-floor-burst.pprof")
+	assert.True(t, os.IsNotExist(err))
+}
