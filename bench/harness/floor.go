@@ -52,14 +52,17 @@ func (rep *Report) floorTargets() []Target {
 	judge(fmt.Sprintf("CPU per handshake ≤ %.1f× the floor's", floorHandshakeCPU), cu, fu, floorHandshakeCPU,
 		fmt.Sprintf("cliser %.1f µs, floor %.1f µs (%s); stages: cliser %.1f µs, floor %.1f µs",
 			cu, fu, where, perCPU(c.HandshakesPerCPU), perCPU(f.HandshakesPerCPU)))
+	explain(out, func() string { return cpuWhy(KindCliser, c, KindFloor, f) })
 	judge(fmt.Sprintf("RSS per idle registered client ≤ %.1f× the floor's", floorRSSPerClient), c.RSSPerClient, f.RSSPerClient, floorRSSPerClient,
 		fmt.Sprintf("cliser %s, floor %s (least-squares slopes; end points alone %s and %s)",
 			bytesStr(c.RSSPerClient), bytesStr(f.RSSPerClient), bytesStr(c.RSSPerClientEnds), bytesStr(f.RSSPerClientEnds)))
+	explain(out, func() string { return heapWhy(c, f, KindCliser, KindFloor) })
 	judge(fmt.Sprintf("Server CPU, %d clients idle at a %s keep-alive, ≤ %.1f× the floor's", c.Idle.Clients, rep.Settings.KeepAlive, floorIdleCPU),
 		c.Idle.CPUPercent, f.Idle.CPUPercent, floorIdleCPU,
 		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs; per keep-alive answered (the load keeps up with neither when the machine is busy) %.1f µs and %.1f µs, %.2f×",
 			c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds, idleCPUPerKeepAlive(c), idleCPUPerKeepAlive(f), idleCPUPerKeepAlive(c)/idleCPUPerKeepAlive(f)))
 	out = append(out, rttBesideFloor(c, f))
+	explain(out, func() string { return rttWhy(c, f, rep.Machine.Cores) })
 	return append(out, rep.eventsTargets()...)
 }
 
@@ -96,7 +99,7 @@ func (rep *Report) eventsTargets() []Target {
 	var out []Target
 	for _, v := range variantsJudged {
 		if on := rep.Results[v.kind]; off != nil && on != nil {
-			out = append(out, variantTargets(v.with, on, off, rep.credentialRSS(on))...)
+			out = append(out, variantTargets(v.with, v.kind, on, off, rep.credentialRSS(on))...)
 		}
 	}
 	return out
@@ -117,9 +120,11 @@ func (rep *Report) credentialRSS(on *Result) float64 {
 	return float64(on.StartRSS-ref.StartRSS) / float64(on.Credentials)
 }
 
-func variantTargets(with string, on, off *Result, credPerID float64) []Target {
+func variantTargets(with, kind string, on, off *Result, credPerID float64) []Target {
 	var out []Target
-	judge := func(what string, a, b float64, unit string) {
+	rss := func() string { return heapWhy(on, off, kind, KindCliser) }
+	rtt := func() string { return rttWaitsWhy(kind, on, off) }
+	judge := func(what string, a, b float64, unit string, why func() string) {
 		t := Target{Goal: with + ": " + what + " within 10% of off", Reached: "n/a"}
 		t.Figures = fmt.Sprintf("on %s, off %s", num(a, unit), num(b, unit))
 		if a > 0 && b > 0 && !math.IsNaN(a) && !math.IsNaN(b) {
@@ -127,21 +132,26 @@ func variantTargets(with string, on, off *Result, credPerID float64) []Target {
 			t.Figures = fmt.Sprintf("%+.1f%%: %s", 100*(a/b-1), t.Figures)
 		}
 		out = append(out, t)
+		if why != nil {
+			explain(out, why)
+		}
 	}
 	a, _ := handshakeCPU(on)
 	b, _ := handshakeCPU(off)
-	judge("CPU per handshake", a, b, "µs")
-	judge("RSS per idle client", on.RSSPerClient, off.RSSPerClient, "B")
+	judge("CPU per handshake", a, b, "µs", func() string { return cpuWhy(kind, on, KindCliser, off) })
+	judge("RSS per idle client", on.RSSPerClient, off.RSSPerClient, "B", rss)
 	if credPerID != 0 {
 		judge(fmt.Sprintf("RSS per idle client, its credential included (%.0f B each, held from the start)", credPerID),
-			on.RSSPerClient+credPerID, off.RSSPerClient, "B")
+			on.RSSPerClient+credPerID, off.RSSPerClient, "B", func() string {
+				return fmt.Sprintf("the credentials add %.0f B a client (the start RSS above cliser+events', per ID); %s", credPerID, rss())
+			})
 	}
-	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%")
+	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%", nil)
 	p99 := func(p Percentiles) float64 { return p.P99 }
 	p999 := func(p Percentiles) float64 { return p.P999 }
-	judge("keep-alive RTT p99 (server clock, bucket bounds)", serverRTTOf(on, p99), serverRTTOf(off, p99), "ms")
-	judge("keep-alive RTT p999 (server clock, bucket bounds)", serverRTTOf(on, p999), serverRTTOf(off, p999), "ms")
-	judge("keep-alive RTT p99 (probe method)", on.ProbeRTT.P99, off.ProbeRTT.P99, "ms")
+	judge("keep-alive RTT p99 (server clock, bucket bounds)", serverRTTOf(on, p99), serverRTTOf(off, p99), "ms", rtt)
+	judge("keep-alive RTT p999 (server clock, bucket bounds)", serverRTTOf(on, p999), serverRTTOf(off, p999), "ms", rtt)
+	judge("keep-alive RTT p99 (probe method)", on.ProbeRTT.P99, off.ProbeRTT.P99, "ms", rtt)
 	return out
 }
 

@@ -14,6 +14,7 @@ type Target struct {
 	Goal    string
 	Reached string // "yes", "no" or "n/a"
 	Figures string
+	Why     string // a missed target's reason, from the run's data (why.go)
 }
 
 // Targets judges the report against the project's performance goals
@@ -34,13 +35,16 @@ func (rep *Report) Targets() []Target {
 		add(g, g.text(), g.met(v), known, figures, args...)
 	}
 	if c != nil {
+		cliserHeap := func() string { return heapWhy(c, nil, KindCliser, "") }
 		judge("rss_per_client", c.RSSPerClient, c.SlopeTo > 0,
 			"cliser %s/client (least-squares over the plateaus %d→%d clients; end points alone %s)",
 			bytesStr(c.RSSPerClient), c.SlopeFrom, c.SlopeTo, bytesStr(c.RSSPerClientEnds))
+		explain(out, cliserHeap)
 		if b != nil {
 			ratio := b.RSSPerClient / c.RSSPerClient
 			judge("rss_vs_baseline", ratio, c.SlopeTo > 0 && b.SlopeTo > 0,
 				"baseline %s/client: %.1f× (end points alone: %.1f×)", bytesStr(b.RSSPerClient), ratio, b.RSSPerClientEnds/c.RSSPerClientEnds)
+			explain(out, cliserHeap)
 			if c.Burst.Handshakes > 0 && b.Burst.Handshakes > 0 {
 				judge("handshakes_per_cpu_vs_baseline", c.Burst.PerCPU/b.Burst.PerCPU, true,
 					"%d handshakes in bursts on the emptied server: cliser %.0f (%.0f µs each), baseline %.0f (%.0f µs each): %.2f×; over the stages' ramps: %.0f vs %.0f, %.2f×",
@@ -50,6 +54,7 @@ func (rep *Report) Targets() []Target {
 				judge("handshakes_per_cpu_vs_baseline", c.HandshakesPerCPU/b.HandshakesPerCPU, b.HandshakesPerCPU > 0,
 					"cliser %.0f, baseline %.0f: %.2f×", c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
 			}
+			explain(out, func() string { return cpuWhy(KindCliser, c, KindBaseline, b) })
 		}
 		rate, over := c.HandshakeRate, c.Handshakes
 		if c.Burst.Rate > rate {
@@ -62,21 +67,26 @@ func (rep *Report) Targets() []Target {
 			judge("handshake_rate", rate, over > 0,
 				"cliser %.0f/s over %d handshakes (load and server share %d cores)", rate, over, rep.Machine.Cores)
 		}
-		rtt, method := c.ProbeRTT, "probe method"
+		explain(out, func() string { return rateWhy(c, rep.Machine.Cores) })
+		rtt, method, rttRun := c.ProbeRTT, "probe method", c
 		if in != nil && in.ServerRTT != nil {
-			rtt, method = *in.ServerRTT, "server clock, in-process reactor"
+			rtt, method, rttRun = *in.ServerRTT, "server clock, in-process reactor", in
 		}
+		rttReason := func() string { return rttWhy(rttRun, rep.Results[KindFloor], rep.Machine.Cores) }
 		p99, p999 := goalOf("rtt_p99_ms"), goalOf("rtt_p999_ms")
 		add(p99, p99.text("clients", fmt.Sprint(c.Idle.Clients), "keepalive", rep.Settings.KeepAlive.String()), p99.met(rtt.P99), rtt.Count > 0,
 			"p99 %.3f ms (%s; probe method p99 %.3f ms)", rtt.P99, method, c.ProbeRTT.P99)
+		explain(out, rttReason)
 		judge("rtt_p999_ms", rtt.P999, rtt.Count > 0,
 			"p999 %.3f ms (%s; probe method p999 %.3f ms)", rtt.P999, method, c.ProbeRTT.P999)
+		explain(out, rttReason)
 		for _, k := range rep.kinds() {
 			if r := rep.Results[k]; strings.Contains(k, "tick=") && r.ServerRTT != nil {
 				g := goalOf("tick_experiment")
 				add(g, g.text("tick", strings.TrimPrefix(k, KindInproc+" ")),
 					p99.met(r.ServerRTT.P99) && p999.met(r.ServerRTT.P999), r.ServerRTT.Count > 0,
 					"server clock p99 %.3f ms, p999 %.3f ms; idle CPU %.1f%% (in-process, includes the harness)", r.ServerRTT.P99, r.ServerRTT.P999, r.Idle.CPUPercent)
+				explain(out, func() string { return rttWhy(r, rep.Results[KindFloor], rep.Machine.Cores) })
 			}
 		}
 		judge("idle_cpu_percent", c.Idle.CPUPercent, c.Idle.Seconds > 0,
@@ -129,9 +139,11 @@ func (rep *Report) Markdown(w io.Writer) error {
 	}
 
 	b.WriteString("## Targets\n\n| target | reached | figures |\n| --- | --- | --- |\n")
-	for _, t := range rep.Targets() {
+	targets := rep.Targets()
+	for _, t := range targets {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Goal, t.Reached, t.Figures)
 	}
+	rep.whyMarkdown(&b, targets)
 
 	b.WriteString("\n## cliser against the floor and the baseline\n\n")
 	rep.comparison(&b)

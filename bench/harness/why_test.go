@@ -1,0 +1,91 @@
+package harness
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// floorReportProfiled is floorReport with the two servers' profiled bursts
+// and heap slopes: cliser 50 µs a handshake, the floor 40 µs.
+func floorReportProfiled() *Report {
+	rep := floorReport()
+	c, f := rep.Results[KindCliser], rep.Results[KindFloor]
+	c.ProfiledBurst = ProfiledBurst{Profile: "c.pprof", Handshakes: 100, ServerCPU: 0.0051, Owners: &Breakdown{Samples: 500, CPU: 0.5,
+		Percent: map[string]float64{"syscalls: write": 40, "gnet": 20, "cliser: registry": 20, ownerGC: 20}}}
+	f.ProfiledBurst = ProfiledBurst{Profile: "f.pprof", Handshakes: 100, ServerCPU: 0.0041, Owners: &Breakdown{Samples: 400, CPU: 0.4,
+		Percent: map[string]float64{"syscalls: write": 50, "gnet": 25, "floor": 25}}}
+	c.HeapPerClient = 400
+	return rep
+}
+
+func byGoal(ts []Target) map[string]Target {
+	out := map[string]Target{}
+	for _, t := range ts {
+		out[t.Goal] = t
+	}
+	return out
+}
+
+// A missed target carries its reason from the profiles; a met one none.
+func TestMissedTargetsSayWhyAndMetOnesDoNot(t *testing.T) {
+	rep := floorReportProfiled()
+	got := byGoal(rep.Targets())
+	hs := got["CPU per handshake ≤ 1.2× the floor's"]
+	require.Equal(t, "no", hs.Reached)
+	// cliser: registry 20% of 50 = 10 µs, GC 10 µs; write 20 µs against 20 µs; gnet 10 against 10; floor's own 10 µs less.
+	assert.Contains(t, hs.Why, "cliser 50.0 µs, floor 40.0 µs a handshake (+10.0 µs)")
+	assert.Contains(t, hs.Why, "runtime: GC +10.0 µs (10.0), cliser: registry +10.0 µs (10.0)")
+	assert.Contains(t, hs.Why, "less: floor -10.0 µs")
+	assert.NotContains(t, hs.Why, "syscalls: write", "the same µs on both sides is no reason")
+	for goal, tg := range got {
+		if tg.Reached != "no" {
+			assert.Empty(t, tg.Why, goal)
+		}
+	}
+
+	var md bytes.Buffer
+	require.NoError(t, rep.Markdown(&md))
+	s := md.String()
+	assert.Contains(t, s, "## Why the missed targets are missed\n\n")
+	assert.Contains(t, s, "- **CPU per handshake ≤ 1.2× the floor's**: cliser 50.0 µs")
+	assert.NotContains(t, s, "- **RSS per idle registered client ≤ 1.3× the floor's**", "met: no reason line")
+	assert.Contains(t, s, "| owner | cliser | floor |")
+	assert.Contains(t, s, "| cliser: registry | 20.0% · 10.0 µs | 0.0% · 0.0 µs |")
+	assert.Contains(t, s, "| profile file | c.pprof | f.pprof |")
+	assert.Contains(t, s, "| profiled burst: CPU a handshake (the profiler's cost beside the above) | 51.0 µs | 41.0 µs |")
+}
+
+// Without a profile the reason says which is missing, and why.
+func TestCPUWhyWithoutAProfileSaysSo(t *testing.T) {
+	rep := floorReportProfiled()
+	rep.Results[KindFloor].ProfiledBurst = ProfiledBurst{Missing: "bin/x is not built with -tags cpuprofile"}
+	hs := byGoal(rep.Targets())["CPU per handshake ≤ 1.2× the floor's"]
+	assert.Contains(t, hs.Why, "no burst profile of floor: bin/x is not built with -tags cpuprofile")
+}
+
+// A variant's RSS slope beside cliser's: heap in use and beyond the heap.
+func TestVariantRSSWhySplitsHeapAndHeadroom(t *testing.T) {
+	rep := floorReportProfiled()
+	c := rep.Results[KindCliser]
+	on := *c
+	on.Server, on.RSSPerClient, on.HeapPerClient = KindCliserEvents, 1.2*c.RSSPerClient, 450
+	rep.Results[KindCliserEvents] = &on
+	got := byGoal(rep.Targets())
+	rss := got["With the event log and a webhook on: RSS per idle client within 10% of off"]
+	require.Equal(t, "no", rss.Reached)
+	d := on.RSSPerClient - c.RSSPerClient
+	assert.Contains(t, rss.Why, "cliser+events: RSS "+bytesStr(on.RSSPerClient)+" a client = heap in use 450 B")
+	assert.Contains(t, rss.Why, "+50 B is heap in use")
+	assert.True(t, strings.Contains(rss.Why, "beyond it (headroom)"), rss.Why)
+	assert.Positive(t, d)
+}
+
+// The wall-clock rate's bound: server and load CPU on the shared cores.
+func TestRateWhyIsTheCoresBound(t *testing.T) {
+	r := &Result{Burst: Burst{Handshakes: 1000, PerCPU: 20000, LoadCPU: 0.05}}
+	assert.Equal(t, "server 50.0 µs + load 50.0 µs of CPU a handshake on 2 shared cores: at most 20000/s were every core busy with nothing else", rateWhy(r, 2))
+}
