@@ -61,15 +61,16 @@ func readProfile(path string) (*profile.Profile, error) {
 
 func breakdownOf(p *profile.Profile) (*Breakdown, error) {
 	vi := slices.IndexFunc(p.SampleType, func(t *profile.ValueType) bool { return t.Type == "cpu" })
-	if vi < 0 {
+	ni := slices.IndexFunc(p.SampleType, func(t *profile.ValueType) bool { return t.Type == "samples" })
+	if vi < 0 || ni < 0 {
 		return nil, fmt.Errorf("not a CPU profile (sample types %v)", p.SampleType)
 	}
 	b := &Breakdown{Percent: map[string]float64{}}
 	var total int64
-	for _, s := range p.Sample {
+	for _, s := range p.Sample { // one per stack, with its count
 		v := s.Value[vi]
 		total += v
-		b.Samples++
+		b.Samples += s.Value[ni]
 		b.Percent[ownerOf(stackOf(s))] += float64(v)
 	}
 	if total == 0 {

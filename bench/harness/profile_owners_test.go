@@ -58,8 +58,11 @@ func TestOwnerOfKnownStacks(t *testing.T) {
 // calls every server makes.
 func TestProfiledBurstsOfTheFloor(t *testing.T) {
 	set := tiny()
-	set.KeepAlive, set.KeepAliveTimeout = time.Second, 5*time.Second
-	set.Burst, set.BurstRounds = 1500, 1 // enough CPU for some dozens of samples at 1 kHz
+	// ~3000 x 50 µs of the floor's CPU: some 30 samples at 200 Hz, in a
+	// burst well inside the keep-alive interval even with the race-built
+	// load of this process.
+	set.KeepAlive, set.KeepAliveTimeout = 2*time.Second, 10*time.Second
+	set.Burst, set.BurstRounds = 3000, 1
 	prefix := filepath.Join(t.TempDir(), "run")
 	res, err := Run(runCtx(t), KindFloor, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), BurstProfilePrefix: prefix})
 	require.NoError(t, err)
@@ -68,9 +71,10 @@ func TestProfiledBurstsOfTheFloor(t *testing.T) {
 	require.Empty(t, pb.Missing)
 	require.NotNil(t, pb.Owners)
 	assert.Equal(t, "run-floor-burst.pprof", pb.Profile)
-	assert.EqualValues(t, 1500, pb.Handshakes, "the profiled bursts' own handshakes, not the measured ones'")
-	assert.EqualValues(t, 1500, res.Burst.Handshakes, "the measured bursts keep their own")
+	assert.EqualValues(t, 3000, pb.Handshakes, "the profiled bursts' own handshakes, not the measured ones'")
+	assert.EqualValues(t, 3000, res.Burst.Handshakes, "the measured bursts keep their own")
 	assert.Positive(t, pb.ServerCPU)
+	t.Logf("%d samples, %.3fs of CPU: %v", pb.Owners.Samples, pb.Owners.CPU, pb.Owners.Percent)
 	assert.GreaterOrEqual(t, pb.Owners.Samples, int64(10))
 	var sum, syscalls float64
 	for o, p := range pb.Owners.Percent {

@@ -196,8 +196,9 @@ func (rep *Report) ownersTable(b *bytes.Buffer) {
 	row("profiled burst: CPU a handshake (the profiler's cost beside the above)", func(r *Result) string {
 		return num(perHandshake(r.ProfiledBurst.ServerCPU, r.ProfiledBurst.Handshakes), "µs")
 	})
-	row("profile: samples, CPU", func(r *Result) string {
-		return fmt.Sprintf("%d, %.2fs", r.ProfiledBurst.Owners.Samples, r.ProfiledBurst.Owners.CPU)
+	row("profile: samples, their CPU (% of the profiled bursts' measured CPU)", func(r *Result) string {
+		pb := r.ProfiledBurst
+		return fmt.Sprintf("%d, %.2fs (%.0f%%)", pb.Owners.Samples, pb.Owners.CPU, 100*pb.Owners.CPU/pb.ServerCPU)
 	})
 	row("profile file", func(r *Result) string { return r.ProfiledBurst.Profile })
 	for _, k := range rep.kinds() {

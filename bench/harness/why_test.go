@@ -14,9 +14,9 @@ import (
 func floorReportProfiled() *Report {
 	rep := floorReport()
 	c, f := rep.Results[KindCliser], rep.Results[KindFloor]
-	c.ProfiledBurst = ProfiledBurst{Profile: "c.pprof", Handshakes: 100, ServerCPU: 0.0051, Owners: &Breakdown{Samples: 500, CPU: 0.5,
+	c.ProfiledBurst = ProfiledBurst{Profile: "c.pprof", Handshakes: 10000, ServerCPU: 0.51, Owners: &Breakdown{Samples: 500, CPU: 0.5,
 		Percent: map[string]float64{"syscalls: write": 40, "gnet": 20, "cliser: registry": 20, ownerGC: 20}}}
-	f.ProfiledBurst = ProfiledBurst{Profile: "f.pprof", Handshakes: 100, ServerCPU: 0.0041, Owners: &Breakdown{Samples: 400, CPU: 0.4,
+	f.ProfiledBurst = ProfiledBurst{Profile: "f.pprof", Handshakes: 10000, ServerCPU: 0.41, Owners: &Breakdown{Samples: 400, CPU: 0.4,
 		Percent: map[string]float64{"syscalls: write": 50, "gnet": 25, "floor": 25}}}
 	c.HeapPerClient = 400
 	return rep
@@ -56,6 +56,7 @@ func TestMissedTargetsSayWhyAndMetOnesDoNot(t *testing.T) {
 	assert.Contains(t, s, "| owner | cliser | floor |")
 	assert.Contains(t, s, "| cliser: registry | 20.0% · 10.0 µs | 0.0% · 0.0 µs |")
 	assert.Contains(t, s, "| profile file | c.pprof | f.pprof |")
+	assert.Contains(t, s, "| profile: samples, their CPU (% of the profiled bursts' measured CPU) | 500, 0.50s (98%) | 400, 0.40s (98%) |")
 	assert.Contains(t, s, "| profiled burst: CPU a handshake (the profiler's cost beside the above) | 51.0 µs | 41.0 µs |")
 }
 

@@ -23,9 +23,12 @@ const (
 	Signal = syscall.SIGUSR2
 )
 
-// Hz is the sampling rate: at pprof's 100 Hz a 5,000-handshake burst of
-// 0.4 s of CPU gave 22 samples, too few to split among a dozen owners.
-const Hz = 1000
+// Hz is the sampling rate, twice pprof's 100 Hz: a 5,000-handshake burst
+// holds only 0.3-0.4 s of a server's CPU. Not more: Linux checks a
+// thread's CPU timer at its tick (CONFIG_HZ=250 here) and drops what
+// expires in between; at 1 kHz a profile held 172 ms of samples of 645 ms
+// of the server's measured CPU.
+const Hz = 200
 
 // Install starts the toggle when Env is set. A process that has not called
 // it dies of Signal: the harness checks a binary before it signals
