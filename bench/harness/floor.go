@@ -207,6 +207,11 @@ func startFloor(ctx context.Context, o ServerOptions) (*floorProc, error) {
 	return &floorProc{baselineProc: p, metrics: "http://" + addr + "/metrics"}, nil
 }
 
+// heapInuse is the floor's Go heap in use (its /metrics).
+func (s *floorProc) heapInuse(ctx context.Context) (float64, error) {
+	return heapInuseAt(ctx, s.metrics)
+}
+
 func (s *floorProc) RTT(ctx context.Context) (serverRTT, error) {
 	pg, err := scrapeProm(ctx, s.metrics)
 	if err != nil {

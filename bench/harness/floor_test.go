@@ -27,6 +27,9 @@ func TestRunAgainstTheFloorServer(t *testing.T) {
 	require.NotNil(t, res.ServerRTT, "the floor serves its RTT histogram (--metrics-listen)")
 	assert.Positive(t, res.ServerRTT.Count, "the hold's keep-alives, timed on the floor's clock")
 	assert.True(t, res.ServerRTT.UpperBound, "read from the histogram's bounds, as cliser's")
+	for _, st := range res.Stages {
+		assert.Positive(t, st.HeapInuse, "the floor serves the Go collector's heap in use (--metrics-listen)")
+	}
 	assert.Equal(t, 50, res.Shutdown.Sent)
 	assert.EqualValues(t, 50, res.Shutdown.Acked)
 	assert.EqualValues(t, 50, res.Shutdown.Closed)

@@ -296,7 +296,11 @@ func (s *cliserProc) Stop(ctx context.Context) error { return s.stop(ctx) }
 
 // heapInuse is the server's Go heap in use (its /metrics).
 func (s *cliserProc) heapInuse(ctx context.Context) (float64, error) {
-	v, err := scrapeGauges(ctx, s.admin.Base()+"/metrics", metricHeapInuse)
+	return heapInuseAt(ctx, s.admin.Base()+"/metrics")
+}
+
+func heapInuseAt(ctx context.Context, url string) (float64, error) {
+	v, err := scrapeGauges(ctx, url, metricHeapInuse)
 	if err != nil {
 		return 0, err
 	}

@@ -37,29 +37,43 @@ func cpuWhy(an string, a *Result, bn string, b *Result) string {
 		}
 	}
 	type delta struct {
-		owner  string
-		us, of float64
+		owner         string
+		us, noise, of float64
 	}
 	var ds []delta
 	for _, o := range unionOwners(a, b) {
-		x, y := a.ProfiledBurst.Owners.Percent[o]*ua/100, b.ProfiledBurst.Owners.Percent[o]*ub/100
-		ds = append(ds, delta{o, x - y, x})
+		x, sx := ownerUS(a, o, ua)
+		y, sy := ownerUS(b, o, ub)
+		ds = append(ds, delta{o, x - y, 2 * math.Hypot(sx, sy), x})
 	}
 	slices.SortStableFunc(ds, func(x, y delta) int { return cmp.Compare(y.us, x.us) }) // ties in the report's order
 	var more, less []string
 	for _, d := range ds {
-		switch {
-		case d.us >= 0.5 && len(more) < 5:
-			more = append(more, fmt.Sprintf("%s %+.1f µs (%.1f)", d.owner, d.us, d.of))
-		case d.us <= -0.5:
-			less = append(less, fmt.Sprintf("%s %+.1f µs", d.owner, d.us))
+		if math.Abs(d.us) < max(d.noise, 0.5) {
+			continue // within the profiles' sampling noise
+		}
+		item := fmt.Sprintf("%s %+.1f ± %.1f µs", d.owner, d.us, d.noise)
+		if d.us > 0 && len(more) < 5 {
+			more = append(more, fmt.Sprintf("%s (%.1f)", item, d.of))
+		} else if d.us < 0 {
+			less = append(less, item)
 		}
 	}
-	s := head + "; by owner in their profiled bursts (" + an + "'s µs in brackets): " + orNone(more)
+	s := fmt.Sprintf("%s; by owner in their profiled bursts (%d and %d samples; ± two standard errors; %s's µs in brackets): %s",
+		head, a.ProfiledBurst.Owners.Samples, b.ProfiledBurst.Owners.Samples, an, orNone(more))
 	if len(less) > 0 {
 		s += "; less: " + strings.Join(less, ", ")
 	}
 	return s
+}
+
+// ownerUS is an owner's µs a handshake in r's profiled bursts (its share
+// of the samples × the measured µs) and its standard error, √(p(1−p)/n)
+// of a share p of n samples.
+func ownerUS(r *Result, owner string, us float64) (v, stderr float64) {
+	b := r.ProfiledBurst.Owners
+	p := b.Percent[owner] / 100
+	return p * us, us * math.Sqrt(p*(1-p)/float64(max(b.Samples, 1)))
 }
 
 func unionOwners(rs ...*Result) []string {
@@ -78,7 +92,7 @@ func unionOwners(rs ...*Result) []string {
 
 func orNone(s []string) string {
 	if len(s) == 0 {
-		return "no owner spends 0.5 µs more"
+		return "no owner spends more beyond the sampling noise"
 	}
 	return strings.Join(s, ", ")
 }

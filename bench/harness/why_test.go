@@ -38,8 +38,8 @@ func TestMissedTargetsSayWhyAndMetOnesDoNot(t *testing.T) {
 	require.Equal(t, "no", hs.Reached)
 	// cliser: registry 20% of 50 = 10 µs, GC 10 µs; write 20 µs against 20 µs; gnet 10 against 10; floor's own 10 µs less.
 	assert.Contains(t, hs.Why, "cliser 50.0 µs, floor 40.0 µs a handshake (+10.0 µs)")
-	assert.Contains(t, hs.Why, "runtime: GC +10.0 µs (10.0), cliser: registry +10.0 µs (10.0)")
-	assert.Contains(t, hs.Why, "less: floor -10.0 µs")
+	assert.Contains(t, hs.Why, "(500 and 400 samples; ± two standard errors; cliser's µs in brackets): runtime: GC +10.0 ± 1.8 µs (10.0), cliser: registry +10.0 ± 1.8 µs (10.0)")
+	assert.Contains(t, hs.Why, "less: floor -10.0 ± 1.7 µs")
 	assert.NotContains(t, hs.Why, "syscalls: write", "the same µs on both sides is no reason")
 	for goal, tg := range got {
 		if tg.Reached != "no" {
@@ -58,6 +58,17 @@ func TestMissedTargetsSayWhyAndMetOnesDoNot(t *testing.T) {
 	assert.Contains(t, s, "| profile file | c.pprof | f.pprof |")
 	assert.Contains(t, s, "| profile: samples, their CPU (% of the profiled bursts' measured CPU) | 500, 0.50s (98%) | 400, 0.40s (98%) |")
 	assert.Contains(t, s, "| profiled burst: CPU a handshake (the profiler's cost beside the above) | 51.0 µs | 41.0 µs |")
+}
+
+// A difference within the profiles' sampling noise is not given as a
+// reason: 20% of 10 samples is 10 ± 12.6 µs.
+func TestCPUWhyLeavesOutNoise(t *testing.T) {
+	rep := floorReportProfiled()
+	rep.Results[KindCliser].ProfiledBurst.Owners.Samples = 10
+	rep.Results[KindFloor].ProfiledBurst.Owners.Samples = 10
+	hs := byGoal(rep.Targets())["CPU per handshake ≤ 1.2× the floor's"]
+	assert.Contains(t, hs.Why, "(10 and 10 samples; ± two standard errors; cliser's µs in brackets): no owner spends more beyond the sampling noise")
+	assert.NotContains(t, hs.Why, "less:")
 }
 
 // Without a profile the reason says which is missing, and why.

@@ -5,7 +5,7 @@
 // bench" to every registered client and prints "shutdown sent N". SIGINT
 // or SIGTERM stops it. With --metrics-listen ADDR it serves its keep-alive
 // RTT histogram at http://ADDR/metrics, the one figure it keeps (see
-// package floor).
+// package floor), beside the Go runtime's (its heap in use).
 package main
 
 import (
@@ -26,7 +26,7 @@ func main() { benchserver.Main("floor-server", run) }
 // run serves until ctx ends; each value on trigger broadcasts a shutdown.
 func run(ctx context.Context, args []string, stdout io.Writer, trigger <-chan os.Signal) (err error) {
 	fs := flag.NewFlagSet("floor-server", flag.ContinueOnError)
-	metricsAddr := fs.String("metrics-listen", "", "serve the keep-alive RTT histogram at http://ADDR/metrics (default: off)")
+	metricsAddr := fs.String("metrics-listen", "", "serve the keep-alive RTT histogram and the Go runtime's figures at http://ADDR/metrics (default: off)")
 	f, password, err := benchserver.ParseFlags(fs, args,
 		benchserver.Flags{Listen: "127.0.0.1:0", KeepAlive: reactor.DefaultKeepInterval,
 			KeepAliveTimeout: reactor.DefaultKeepTimeout, HandshakeTimeout: reactor.DefaultHandshakeTimeout})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cliser/cliser/bench/floor"
@@ -37,12 +38,14 @@ func (c rttCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstHistogram(c.desc, n, r.Sum.Seconds(), cum)
 }
 
-// serveMetrics serves the floor's RTT histogram, alone, at GET /metrics on
-// addr; stop closes it.
+// serveMetrics serves the floor's RTT histogram and the Go runtime's
+// figures (the harness reads the heap in use at each plateau, as it does
+// cliser's) at GET /metrics on addr; stop closes it.
 func serveMetrics(addr string, srv *floor.Server) (stop func() error, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(rttCollector{srv: srv, desc: prometheus.NewDesc(metricRTT,
-		"Time from sending a keep-alive to its echo (the floor's, on cliser's bounds).", nil, nil)})
+		"Time from sending a keep-alive to its echo (the floor's, on cliser's bounds).", nil, nil)},
+		collectors.NewGoCollector())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
