@@ -15,8 +15,8 @@ import (
 	"github.com/cliser/cliser/internal/cpuprofile"
 )
 
-// After its measured bursts, a subprocess server gets as many more, the
-// same, each under its own CPU profile (internal/cpuprofile): the profile
+// After its measured bursts, a subprocess server gets ProfileRounds more,
+// the same, each under its own CPU profile (internal/cpuprofile): the profile
 // says where a burst's CPU goes (profile_owners.go) and costs none of the
 // measured figures. Their own CPU per handshake is kept beside them, which
 // is the profiler's cost.
@@ -64,7 +64,7 @@ func hasBuildTag(bin, tag string) bool {
 	return false
 }
 
-// profiledBurst runs BurstRounds more bursts, each under the server's
+// profiledBurst runs ProfileRounds more bursts, each under the server's
 // profile, merges their profiles into path and reads its owners.
 func (r *runner) profiledBurst(ctx context.Context, path string) error {
 	pb := &r.res.ProfiledBurst
@@ -74,14 +74,14 @@ func (r *runner) profiledBurst(ctx context.Context, path string) error {
 	}
 	var profs []*profile.Profile
 	var profErr error
-	for round := range max(r.set.BurstRounds, 1) {
+	for round := range max(r.set.ProfileRounds, 1) {
 		window := func() func() {
 			if profErr = cpuprofile.Start(proc.process(), path); profErr != nil {
 				return func() {}
 			}
 			return func() { profErr = cpuprofile.Stop(proc.process(), path) }
 		}
-		br, err := r.measureBurst(ctx, sourceNet[r.kind]+1+max(r.set.BurstRounds, 1)+round, nil, window)
+		br, err := r.measureBurst(ctx, profileNet(r.kind, round), nil, window)
 		if err != nil {
 			return err
 		}
@@ -109,6 +109,11 @@ func (r *runner) profiledBurst(ctx context.Context, path string) error {
 		pb.Handshakes, pb.ServerCPU, 1e6*pb.ServerCPU/max(float64(pb.Handshakes), 1), owners.Samples, path)
 	return nil
 }
+
+// profileNet is the 127.N/16 a profiled burst dials from: apart from every
+// kind's measured nets (sourceNet and the ten after it), ProfileRounds of
+// up to ten a kind.
+func profileNet(kind string, round int) int { return sourceNet[kind] + 100 + round%10 }
 
 // mergeInto writes the bursts' profiles as one to path and breaks it down.
 func mergeInto(path string, profs []*profile.Profile, profErr error) (*Breakdown, error) {

@@ -57,7 +57,7 @@ var (
 )
 
 // syscallKind is the system call a stack's work makes (read, write,
-// accept, epoll, close or other), "" for none: named by its outermost
+// accept, epoll, close, sockopt or other), "" for none: named by its outermost
 // wrapper in package syscall or golang.org/x/sys/unix.
 func syscallKind(work []string) string {
 	name := ""
@@ -80,6 +80,8 @@ func syscallKind(work []string) string {
 		return "read"
 	case strings.Contains(name, "write"):
 		return "write"
+	case strings.Contains(name, "sockopt"):
+		return "sockopt"
 	case name == "close":
 		return "close"
 	}

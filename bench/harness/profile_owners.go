@@ -34,7 +34,7 @@ const (
 	ownerOther     = "other"
 )
 
-var ownerOrder = []string{"syscalls: read", "syscalls: write", "syscalls: accept", "syscalls: epoll", "syscalls: close", "syscalls: other",
+var ownerOrder = []string{"syscalls: read", "syscalls: write", "syscalls: accept", "syscalls: epoll", "syscalls: close", "syscalls: sockopt", "syscalls: other",
 	ownerGnet, ownerGC, ownerScavenger, ownerScheduler, ownerRuntime}
 
 // ReadBreakdown reads a CPU profile file and breaks it down by owner.

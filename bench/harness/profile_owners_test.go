@@ -27,6 +27,8 @@ func TestOwnerOfKnownStacks(t *testing.T) {
 		{"syscalls: epoll", []string{"internal/runtime/syscall/linux.Syscall6", "golang.org/x/sys/unix.EpollWait", "github.com/panjf2000/gnet/v2/pkg/netpoll.(*Poller).Polling"}},
 		{"syscalls: epoll", []string{"runtime.exitsyscall", "syscall.Syscall6", "golang.org/x/sys/unix.EpollCtl", "github.com/panjf2000/gnet/v2/pkg/netpoll.(*Poller).AddRead"}},
 		{"syscalls: close", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.Syscall", "golang.org/x/sys/unix.Close", "github.com/panjf2000/gnet/v2.(*conn).close"}},
+		{"syscalls: sockopt", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.Syscall6", "syscall.setsockopt", "syscall.SetsockoptInt",
+			"internal/poll.(*FD).SetsockoptInt", "net.setNoDelay", "net.newTCPConn", "net.(*TCPListener).accept", "github.com/cliser/cliser/bench/baseline.(*Server).acceptLoop"}},
 		{"syscalls: other", []string{"internal/runtime/syscall/linux.Syscall6", "syscall.Syscall", "syscall.Fdatasync", "os.(*File).Sync", "go.etcd.io/bbolt.fdatasync"}},
 		{"runtime: GC", []string{"runtime.scanobject", "runtime.gcDrain", "runtime.gcBgMarkWorker.func2", "runtime.systemstack", "runtime.gcBgMarkWorker"}},
 		{"runtime: GC", []string{"runtime.gcAssistAlloc", "runtime.deductAssistCredit", "runtime.mallocgc", "github.com/cliser/cliser/registry.(*Registry).RegisterPort"}},
@@ -62,7 +64,7 @@ func TestProfiledBurstsOfTheFloor(t *testing.T) {
 	// burst well inside the keep-alive interval even with the race-built
 	// load of this process.
 	set.KeepAlive, set.KeepAliveTimeout = 2*time.Second, 10*time.Second
-	set.Burst, set.BurstRounds = 3000, 1
+	set.Burst, set.BurstRounds, set.ProfileRounds = 3000, 1, 1
 	prefix := filepath.Join(t.TempDir(), "run")
 	res, err := Run(runCtx(t), KindFloor, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), BurstProfilePrefix: prefix})
 	require.NoError(t, err)

@@ -39,6 +39,10 @@ type Settings struct {
 	// server after the shutdown (then closes); 0 skips the bursts.
 	Burst       int `json:"burst"`
 	BurstRounds int `json:"burst_rounds"`
+	// ProfileRounds is how many bursts run after the measured ones under
+	// the server's CPU profile (Env.BurstProfilePrefix): twice the measured
+	// rounds, for some 200-400 samples a server at 200 Hz.
+	ProfileRounds int `json:"profile_rounds,omitempty"`
 	// ServerCPUs and LoadCPUs pin the server subprocess and the load
 	// processes to CPU lists ("0", "1-3"; empty: not pinned), every server
 	// alike; GOMAXPROCS and the servers' event loops follow (pin.go).
@@ -52,13 +56,13 @@ func Quick() Settings {
 	return Settings{Mode: "quick", Stages: []int{1000, 2000, 5000}, Concurrency: 128,
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
-		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 5000, BurstRounds: 2, ShutdownWait: 15 * time.Second, Password: "bench-password",
+		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 5000, BurstRounds: 2, ProfileRounds: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
 		Transport: load.TransportEpoll}
 }
 
 func Full() Settings {
 	s := Quick()
-	s.BurstRounds = 4
+	s.BurstRounds, s.ProfileRounds = 4, 8
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
 	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300

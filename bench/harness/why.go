@@ -48,6 +48,7 @@ func cpuWhy(an string, a *Result, bn string, b *Result) string {
 	}
 	slices.SortStableFunc(ds, func(x, y delta) int { return cmp.Compare(y.us, x.us) }) // ties in the report's order
 	var more, less []string
+	named := 0.0
 	for _, d := range ds {
 		if math.Abs(d.us) < max(d.noise, 0.5) {
 			continue // within the profiles' sampling noise
@@ -57,14 +58,17 @@ func cpuWhy(an string, a *Result, bn string, b *Result) string {
 			more = append(more, fmt.Sprintf("%s (%.1f)", item, d.of))
 		} else if d.us < 0 {
 			less = append(less, item)
+		} else {
+			continue
 		}
+		named += d.us
 	}
 	s := fmt.Sprintf("%s; by owner in their profiled bursts (%d and %d samples; ± two standard errors; %s's µs in brackets): %s",
 		head, a.ProfiledBurst.Owners.Samples, b.ProfiledBurst.Owners.Samples, an, orNone(more))
 	if len(less) > 0 {
 		s += "; less: " + strings.Join(less, ", ")
 	}
-	return s
+	return s + fmt.Sprintf("; these owners make %+.1f µs of the %+.1f µs, the rest is spread among owners each within its noise", named, ua-ub)
 }
 
 // ownerUS is an owner's µs a handshake in r's profiled bursts (its share
