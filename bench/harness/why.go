@@ -63,8 +63,10 @@ func cpuWhy(an string, a *Result, bn string, b *Result) string {
 		}
 		named += d.us
 	}
-	s := fmt.Sprintf("%s; by owner in their profiled bursts (%d and %d samples; ± two standard errors; %s's µs in brackets): %s",
-		head, a.ProfiledBurst.Owners.Samples, b.ProfiledBurst.Owners.Samples, an, orNone(more))
+	pa := perHandshake(a.ProfiledBurst.ServerCPU, a.ProfiledBurst.Handshakes)
+	pb := perHandshake(b.ProfiledBurst.ServerCPU, b.ProfiledBurst.Handshakes)
+	s := fmt.Sprintf("%s; in the profiled bursts themselves %.1f µs and %.1f µs (%+.1f µs); by owner (%d and %d samples; ± two standard errors; shares of the measured µs; %s's in brackets): %s",
+		head, pa, pb, pa-pb, a.ProfiledBurst.Owners.Samples, b.ProfiledBurst.Owners.Samples, an, orNone(more))
 	if len(less) > 0 {
 		s += "; less: " + strings.Join(less, ", ")
 	}

@@ -38,7 +38,7 @@ func TestMissedTargetsSayWhyAndMetOnesDoNot(t *testing.T) {
 	require.Equal(t, "no", hs.Reached)
 	// cliser: registry 20% of 50 = 10 µs, GC 10 µs; write 20 µs against 20 µs; gnet 10 against 10; floor's own 10 µs less.
 	assert.Contains(t, hs.Why, "cliser 50.0 µs, floor 40.0 µs a handshake (+10.0 µs)")
-	assert.Contains(t, hs.Why, "(500 and 400 samples; ± two standard errors; cliser's µs in brackets): runtime: GC +10.0 ± 1.8 µs (10.0), cliser: registry +10.0 ± 1.8 µs (10.0)")
+	assert.Contains(t, hs.Why, "; in the profiled bursts themselves 51.0 µs and 41.0 µs (+10.0 µs); by owner (500 and 400 samples; ± two standard errors; shares of the measured µs; cliser's in brackets): runtime: GC +10.0 ± 1.8 µs (10.0), cliser: registry +10.0 ± 1.8 µs (10.0)")
 	assert.Contains(t, hs.Why, "less: floor -10.0 ± 1.7 µs; these owners make +10.0 µs of the +10.0 µs")
 	assert.NotContains(t, hs.Why, "syscalls: write", "the same µs on both sides is no reason")
 	for goal, tg := range got {
@@ -67,7 +67,7 @@ func TestCPUWhyLeavesOutNoise(t *testing.T) {
 	rep.Results[KindCliser].ProfiledBurst.Owners.Samples = 10
 	rep.Results[KindFloor].ProfiledBurst.Owners.Samples = 10
 	hs := byGoal(rep.Targets())["CPU per handshake ≤ 1.2× the floor's"]
-	assert.Contains(t, hs.Why, "(10 and 10 samples; ± two standard errors; cliser's µs in brackets): no owner spends more beyond the sampling noise")
+	assert.Contains(t, hs.Why, "(10 and 10 samples; ± two standard errors; shares of the measured µs; cliser's in brackets): no owner spends more beyond the sampling noise")
 	assert.NotContains(t, hs.Why, "less:")
 }
 
