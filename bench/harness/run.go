@@ -40,8 +40,9 @@ type Settings struct {
 	Burst       int `json:"burst"`
 	BurstRounds int `json:"burst_rounds"`
 	// ProfileRounds is how many bursts run after the measured ones under
-	// the server's CPU profile (Env.BurstProfilePrefix): twice the measured
-	// rounds, for some 200-400 samples a server at 200 Hz.
+	// the server's CPU profile (Env.BurstProfilePrefix): four gave 173-269
+	// samples a server at 200 Hz in a quick run; each round takes about
+	// 5 s (the burst, its tail and the settle).
 	ProfileRounds int `json:"profile_rounds,omitempty"`
 	// ServerCPUs and LoadCPUs pin the server subprocess and the load
 	// processes to CPU lists ("0", "1-3"; empty: not pinned), every server
@@ -62,7 +63,7 @@ func Quick() Settings {
 
 func Full() Settings {
 	s := Quick()
-	s.BurstRounds, s.ProfileRounds = 4, 8
+	s.BurstRounds = 4
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
 	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300

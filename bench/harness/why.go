@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/cliser/cliser/internal/cpuprofile"
 )
 
 // Why a target is missed, said from the run's own data (issue 17: "where
@@ -194,7 +196,8 @@ func (rep *Report) ownersTable(b *bytes.Buffer) {
 		return
 	}
 	b.WriteString("\n## Where a burst's CPU goes, by owner\n\n")
-	b.WriteString("One more burst after each server's measured ones, under its own CPU profile (its figures are not in the measured ones): each owner's share of the profile's samples, and that share of the server's measured CPU a handshake. System calls are named by their wrapper (the floor makes the same ones); the runtime's work is GC's (assists included), the scavenger's, the scheduler's or other; the rest is the package that did it (an allocation is its caller's).\n\n")
+	fmt.Fprintf(b, "%d more bursts after each server's measured ones, each under its own CPU profile at %d Hz (their figures are not in the measured ones): each owner's share of the profiles' samples, and that share of the server's measured CPU a handshake. System calls are named by their wrapper (the floor makes the same ones); the runtime's work is GC's (assists included), the scavenger's, the scheduler's or other; the rest is the package that did it (an allocation is its caller's).\n\n",
+		max(rep.Settings.ProfileRounds, 1), cpuprofile.Hz)
 	fmt.Fprintf(b, "| owner | %s |\n|%s\n", strings.Join(kinds, " | "), strings.Repeat(" --- |", len(kinds)+1))
 	for _, o := range unionOwners(with...) {
 		fmt.Fprintf(b, "| %s |", o)
