@@ -61,6 +61,7 @@ func (rep *Report) floorTargets() []Target {
 		c.Idle.CPUPercent, f.Idle.CPUPercent, floorIdleCPU,
 		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs; per keep-alive answered (the load keeps up with neither when the machine is busy) %.1f µs and %.1f µs, %.2f×",
 			c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds, idleCPUPerKeepAlive(c), idleCPUPerKeepAlive(f), idleCPUPerKeepAlive(c)/idleCPUPerKeepAlive(f)))
+	explain(out, func() string { return idleWhy(named{KindCliser, c}, named{KindFloor, f}) })
 	out = append(out, rttBesideFloor(c, f))
 	explain(out, func() string { return rttWhy(c, f, rep.Machine.Cores) })
 	return append(out, rep.eventsTargets()...)
@@ -146,7 +147,7 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 				return fmt.Sprintf("the credentials add %.0f B a client (the start RSS above cliser+events', per ID); %s", credPerID, rss())
 			})
 	}
-	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%", nil)
+	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%", func() string { return idleWhy(named{kind, on}, named{KindCliser, off}) })
 	p99 := func(p Percentiles) float64 { return p.P99 }
 	p999 := func(p Percentiles) float64 { return p.P999 }
 	judge("keep-alive RTT p99 (server clock, bucket bounds)", serverRTTOf(on, p99), serverRTTOf(off, p99), "ms", rtt)

@@ -91,6 +91,7 @@ func (rep *Report) Targets() []Target {
 		}
 		judge("idle_cpu_percent", c.Idle.CPUPercent, c.Idle.Seconds > 0,
 			"%.1f%% over %.0fs", c.Idle.CPUPercent, c.Idle.Seconds)
+		explain(out, func() string { return idleWhy(named{KindCliser, c}) })
 		sd := c.Shutdown
 		g := goalOf("shutdown_last_ack_ms")
 		add(g, g.text("clients", fmt.Sprint(sd.Registered)),

@@ -161,8 +161,26 @@ func rateWhy(c *Result, cores int) string {
 		srv, ld, cores, float64(cores)*1e6/(srv+ld))
 }
 
+// idleWhy splits idle CPU into keep-alives answered a second × CPU each,
+// for each server given: whether a server spends more a keep-alive or
+// answers more of them. The hold is not profiled.
+func idleWhy(runs ...named) string {
+	var parts []string
+	for _, n := range runs {
+		parts = append(parts, fmt.Sprintf("%s answered %.0f keep-alives a second at %s of CPU each", n.name,
+			float64(n.r.Idle.KeepAlives)/n.r.Idle.Seconds, num(idleCPUPerKeepAlive(n.r), "µs")))
+	}
+	return strings.Join(parts, "; ") + " (the hold is not profiled)"
+}
+
+// named is a result with its server's name.
+type named struct {
+	name string
+	r    *Result
+}
+
 // unexplained is the Why of a missed target nothing in the run explains.
-const unexplained = "the run records nothing that explains it: only the bursts are profiled, the hold is not"
+const unexplained = "the run records nothing that explains it"
 
 // whyMarkdown writes the missed targets' reasons and the profiled bursts'
 // owners.

@@ -96,6 +96,19 @@ func TestVariantRSSWhySplitsHeapAndHeadroom(t *testing.T) {
 	assert.Positive(t, d)
 }
 
+// Idle CPU: keep-alives answered a second and CPU each, beside cliser's.
+func TestIdleWhySplitsRateAndCost(t *testing.T) {
+	rep := floorReportProfiled()
+	c := rep.Results[KindCliser]
+	c.Idle.KeepAlives = 300000 // 10000 a second over 30 s: 26 µs each at 26% of a core
+	on := *c
+	on.Server, on.Idle.CPUPercent = KindCliserEvents, 1.2*c.Idle.CPUPercent
+	rep.Results[KindCliserEvents] = &on
+	idle := byGoal(rep.Targets())["With the event log and a webhook on: idle server CPU within 10% of off"]
+	require.Equal(t, "no", idle.Reached)
+	assert.Equal(t, "cliser+events answered 10000 keep-alives a second at 31.2 µs of CPU each; cliser answered 10000 keep-alives a second at 26.0 µs of CPU each (the hold is not profiled)", idle.Why)
+}
+
 // The wall-clock rate's bound: server and load CPU on the shared cores.
 func TestRateWhyIsTheCoresBound(t *testing.T) {
 	r := &Result{Burst: Burst{Handshakes: 1000, PerCPU: 20000, LoadCPU: 0.05}}

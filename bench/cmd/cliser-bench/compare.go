@@ -110,6 +110,9 @@ func compare(ctx context.Context, args []string) error {
 	fmt.Fprintf(os.Stderr, "report: %s.md (chart %s.png, data %s.json, benchstat lines %s.txt)\n", base, base, base, base)
 	for _, t := range rep.Targets() {
 		fmt.Fprintf(os.Stderr, "  [%-3s] %s: %s\n", t.Reached, t.Goal, t.Figures)
+		if t.Why != "" {
+			fmt.Fprintf(os.Stderr, "        why: %s\n", t.Why)
+		}
 	}
 	return runFailed(rep)
 }
