@@ -5,9 +5,10 @@ import "slices"
 // What the registry holds per client beyond its records, kept small: the
 // point of cliser is to hold many idle clients cheaply (issue 17).
 
-// dirtyKeep is the largest list of changed entries a flush keeps for
-// reuse: the list a ramp of registrations or a restart's Load grew (8
-// bytes a client) is dropped for a new one.
+// dirtyKeep is the largest list of changed entries kept for reuse once
+// the flushes are quiet (dirtyBurstKeep through a burst): the list a ramp
+// of registrations or a restart's Load grew (8 bytes a client) is dropped
+// for a new one.
 const dirtyKeep = 1024
 
 // markDirtyLocked puts e on the list of changed entries, once. r.mu must
@@ -59,9 +60,10 @@ func (r *Registry) takeDirty(n int) {
 }
 
 // resetDirty empties the list of changed entries after a flush took them,
-// so that it holds no entry alive. r.mu must be held.
+// so that it holds no entry alive. A burst's list is kept for its next
+// flush (lingerOrLetGo lets go of it). r.mu must be held.
 func (r *Registry) resetDirty() {
-	if cap(r.dirty) > dirtyKeep {
+	if cap(r.dirty) > dirtyBurstKeep {
 		r.dirty = nil
 		return
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"sync"
+	"time"
 
 	"github.com/google/btree"
 
@@ -22,6 +23,7 @@ type Registry struct {
 	flushMu   sync.Mutex  // one flush at a time, so batches land in order
 	batch     []Record    // the last flush's batch, emptied, for the next; under flushMu
 	batchText batchText   // its ports and session names as text; under flushMu
+	burstAt   time.Time   // the last flush that needed the kept buffers (burst_keep.go); under flushMu
 	key       entry       // the sweep's search key, reused under mu so it does not allocate
 	wb        writeBehind // the flusher's health (writebehind.go)
 

@@ -88,18 +88,19 @@ func (r *Registry) Run(ctx context.Context) error {
 // reuses, where a burst's flush of 5,000 (or a shutdown's of 19,000) made
 // a batch of its size, ~170 bytes a record, as garbage that brought the
 // next GC cycle closer (issue 17, session 10). The batch is kept for the
-// next flush when one take held all the changes: the steady flushes (a
-// checkpoint's share, a trickle of registrations) make no batch garbage,
-// and after a burst the kept memory goes back.
+// next flush: the steady flushes (a checkpoint's share, a trickle of
+// registrations) make no batch garbage, nor do a burst's after its first
+// (burst_keep.go), and burstLinger after a burst the kept memory goes
+// back.
 func (r *Registry) Flush() error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	// At most what is pending now: changes that keep coming while this
 	// flush runs wait for the next one instead of holding it here.
-	budget, wrote, takes := r.pendingChanges(), false, 0
-	for budget > 0 || takes == 0 {
+	budget, wrote, taken := r.pendingChanges(), false, 0
+	for first := true; budget > 0 || first; first = false {
 		put, gone, more := r.takePending(r.batch[:0], keptBatch)
-		takes++
+		taken += len(put)
 		wrote = wrote || (r.opts.store != nil && len(put)+len(gone) > 0)
 		err := r.save(put, gone)
 		r.keepBatch(put)
@@ -111,10 +112,7 @@ func (r *Registry) Flush() error {
 			break
 		}
 	}
-	if takes > 1 { // a burst's: back to the GC
-		r.batch = nil
-		r.batchText = batchText{}
-	}
+	r.lingerOrLetGo(taken)
 	if wrote { // an empty flush says nothing of the store
 		r.noteFlush(nil)
 	}
