@@ -78,8 +78,8 @@ $(BIN)/cliser:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cliser ./cmd/cliser
 
 # cliser's benchmark build: the release build plus the CPU profile hook
-# (cmd/cliser/cpuprofile.go), which the harness arms for one profiled
-# burst after each server's measured run. make bench runs this one.
+# (cmd/cliser/cpuprofile.go), which the harness arms for the profiled
+# bursts after each server's measured ones. make bench runs this one.
 $(BIN)/cliser-prof:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags cpuprofile -ldflags '$(LDFLAGS)' -o $(BIN)/cliser-prof ./cmd/cliser
 

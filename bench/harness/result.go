@@ -30,7 +30,8 @@ type Result struct {
 
 	// Burst is the handshake burst on the empty server, when it ran.
 	Burst Burst `json:"burst"`
-	// ProfiledBurst is one more burst under the server's CPU profile.
+	// ProfiledBurst is the bursts run after the measured ones under the
+	// server's CPU profile (Settings.ProfileRounds of them).
 	ProfiledBurst ProfiledBurst `json:"profiled_burst,omitzero"`
 
 	// RSS per idle registered client: the slope between two plateaus.

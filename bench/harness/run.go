@@ -86,7 +86,8 @@ type Env struct {
 	// top ramp and of the hold to PREFIX-ramp.pprof and PREFIX-hold.pprof.
 	ProfilePrefix string
 	// BurstProfilePrefix, for a subprocess server, writes the CPU profile
-	// of one more burst after the measured ones to PREFIX-<kind>-burst.pprof
+	// of Settings.ProfileRounds more bursts after the measured ones, merged,
+	// to PREFIX-<kind>-burst.pprof
 	// (burst_profile.go).
 	BurstProfilePrefix string
 }
