@@ -208,10 +208,8 @@ func startFloor(ctx context.Context, o ServerOptions) (*floorProc, error) {
 	return &floorProc{baselineProc: p, metrics: "http://" + addr + "/metrics"}, nil
 }
 
-// heapInuse is the floor's Go heap in use (its /metrics).
-func (s *floorProc) heapInuse(ctx context.Context) (float64, error) {
-	return heapInuseAt(ctx, s.metrics)
-}
+// goMetrics is the floor's page of the Go collector (--metrics-listen).
+func (s *floorProc) goMetrics() string { return s.metrics }
 
 func (s *floorProc) RTT(ctx context.Context) (serverRTT, error) {
 	pg, err := scrapeProm(ctx, s.metrics)

@@ -33,6 +33,9 @@ func TestRunAgainstTheFloorServer(t *testing.T) {
 	assert.Equal(t, 50, res.Shutdown.Sent)
 	assert.EqualValues(t, 50, res.Shutdown.Acked)
 	assert.EqualValues(t, 50, res.Shutdown.Closed)
+	require.NotNil(t, res.Burst.Alloc, "the floor's Go collector counts the bursts' allocations")
+	assert.EqualValues(t, 60, res.Burst.Alloc.Handshakes)
+	assert.Positive(t, res.Burst.Alloc.BytesPerHandshake)
 }
 
 func floorReport() *Report {

@@ -215,9 +215,12 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	row("burst: server CPU per handshake", "µs", func(r *Result) float64 { return burst(r, perCPU(r.Burst.PerCPU)) })
 	row("burst: load processes' CPU per handshake", "µs", func(r *Result) float64 { return perHandshake(r.Burst.LoadCPU, r.Burst.Handshakes) })
 	row("burst: handshake latency p99", "ms", func(r *Result) float64 { return burst(r, r.Burst.Latency.P99) })
+	row("burst: server's Go allocations per handshake", "B", func(r *Result) float64 { return allocOf(r.Burst.Alloc).BytesPerHandshake })
+	row("burst: server's GC cycles per 1,000 handshakes", "cycles", func(r *Result) float64 { return allocOf(r.Burst.Alloc).GCPer1000 })
 	row("stages: handshakes / s (wall clock)", "", func(r *Result) float64 { return r.HandshakeRate })
 	row("stages: handshakes / s of server CPU", "", func(r *Result) float64 { return r.HandshakesPerCPU })
 	row("stages: server CPU per handshake", "µs", func(r *Result) float64 { return perCPU(r.HandshakesPerCPU) })
+	row("stages: server's Go allocations per handshake (settles included)", "B", func(r *Result) float64 { return allocOf(r.RampAlloc).BytesPerHandshake })
 	row("handshake latency p50", "ms", func(r *Result) float64 { return r.Handshake.P50 })
 	row("handshake latency p99", "ms", func(r *Result) float64 { return r.Handshake.P99 })
 	row("handshake latency p999", "ms", func(r *Result) float64 { return r.Handshake.P999 })
@@ -253,6 +256,14 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 		}
 	}
 	b.WriteString("\n")
+}
+
+// allocOf is a count, NaN figures for a server that has none.
+func allocOf(c *AllocCount) AllocCount {
+	if c == nil {
+		return AllocCount{BytesPerHandshake: math.NaN(), GCPer1000: math.NaN()}
+	}
+	return *c
 }
 
 // subprocessOnly hides a memory figure of the in-process server: its RSS
@@ -295,6 +306,8 @@ func num(v float64, unit string) string {
 		return fmt.Sprintf("%.1f%%", v)
 	case unit == "µs":
 		return fmt.Sprintf("%.1f µs", v)
+	case unit == "cycles":
+		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
 }

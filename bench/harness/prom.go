@@ -44,6 +44,10 @@ func scrapeProm(ctx context.Context, url string) (promPage, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Not gzipped: the server's gzip writer (~1 MB, pooled, and dropped
+	// by its GC) would be most of what a window of 1,000 handshakes
+	// counts as allocated.
+	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -73,8 +77,8 @@ func (pg promPage) histogram(name string) (*promHistogram, error) {
 	return h, nil
 }
 
-// gauges are the values of unlabelled gauges (or untyped samples), in the
-// order of names.
+// gauges are the values of unlabelled gauges (or counters, or untyped
+// samples), in the order of names.
 func (pg promPage) gauges(names ...string) ([]float64, error) {
 	out := make([]float64, len(names))
 	for i, n := range names {
@@ -86,6 +90,8 @@ func (pg promPage) gauges(names ...string) ([]float64, error) {
 		switch {
 		case m.GetGauge() != nil:
 			out[i] = m.GetGauge().GetValue()
+		case m.GetCounter() != nil:
+			out[i] = m.GetCounter().GetValue()
 		case m.GetUntyped() != nil:
 			out[i] = m.GetUntyped().GetValue()
 		default:
@@ -93,6 +99,16 @@ func (pg promPage) gauges(names ...string) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// summaryCount is how many observations the unlabelled summary called name
+// has had.
+func (pg promPage) summaryCount(name string) (float64, error) {
+	f := pg[name]
+	if f == nil || len(f.GetMetric()) == 0 || f.GetMetric()[0].GetSummary() == nil {
+		return 0, fmt.Errorf("metrics: no summary %s", name)
+	}
+	return float64(f.GetMetric()[0].GetSummary().GetSampleCount()), nil
 }
 
 // scrapeGauges reads unlabelled gauges from a Prometheus text endpoint.

@@ -27,6 +27,10 @@ type Result struct {
 	HandshakeCPU     float64     `json:"handshake_cpu_s"`
 	HandshakesPerCPU float64     `json:"handshakes_per_cpu_s"`
 	Handshake        Percentiles `json:"handshake_latency_ms"`
+	// RampAlloc is the server's Go allocations and GC cycles from the
+	// first ramp's start to the top plateau's read: the ramps, and the
+	// plateaus' settles (their keep-alives) and heap reads.
+	RampAlloc *AllocCount `json:"stages_alloc,omitempty"`
 
 	// Burst is the handshake burst on the empty server, when it ran.
 	Burst Burst `json:"burst"`
@@ -83,6 +87,9 @@ type Burst struct {
 	PerCPU     float64     `json:"handshakes_per_cpu_s"`
 	LoadCPU    float64     `json:"load_cpu_s"`
 	Latency    Percentiles `json:"latency_ms"`
+	// Alloc is the server's Go allocations and GC cycles over the bursts,
+	// their closes and settles (nil for a server without a Go collector).
+	Alloc *AllocCount `json:"alloc,omitempty"`
 }
 
 // Stage is one ramp and its plateau.

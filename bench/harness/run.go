@@ -274,6 +274,7 @@ func (p *pipeRW) Close() error {
 func (r *runner) run(ctx context.Context) error {
 	var prevIdle float64 // server CPU seconds per second at the previous plateau
 	var rampWall, rampCPU float64
+	rampAlloc := r.allocWindow(ctx, "stages")
 	for i, target := range r.set.Stages {
 		profile := ""
 		if i == len(r.set.Stages)-1 && r.set.Burst <= 0 {
@@ -289,6 +290,7 @@ func (r *runner) run(ctx context.Context) error {
 		rampCPU += st.RampCPU
 		r.res.Handshakes += st.Handshakes
 	}
+	r.res.RampAlloc = rampAlloc(r.res.Handshakes)
 	if rampWall > 0 {
 		r.res.HandshakeRate = float64(r.res.Handshakes) / rampWall
 	}
@@ -333,6 +335,7 @@ func (r *runner) bursts(ctx context.Context) error {
 		return err
 	}
 	var lat load.Stats
+	alloc := r.allocWindow(ctx, "bursts")
 	for round := range max(r.set.BurstRounds, 1) {
 		st, err := r.burst(ctx, round)
 		if err != nil {
@@ -341,6 +344,7 @@ func (r *runner) bursts(ctx context.Context) error {
 		lat.Merge(load.Stats{Handshake: st.Handshake})
 	}
 	b := &r.res.Burst
+	b.Alloc = alloc(b.Handshakes)
 	b.Latency = percentilesOf(lat.Handshake)
 	if b.Seconds > 0 {
 		b.Rate = float64(b.Handshakes) / b.Seconds

@@ -294,10 +294,8 @@ func (s *cliserProc) RTT(ctx context.Context) (serverRTT, error) {
 
 func (s *cliserProc) Stop(ctx context.Context) error { return s.stop(ctx) }
 
-// heapInuse is the server's Go heap in use (its /metrics).
-func (s *cliserProc) heapInuse(ctx context.Context) (float64, error) {
-	return heapInuseAt(ctx, s.admin.Base()+"/metrics")
-}
+// goMetrics is the page where the server serves the Go collector.
+func (s *cliserProc) goMetrics() string { return s.admin.Base() + "/metrics" }
 
 func heapInuseAt(ctx context.Context, url string) (float64, error) {
 	v, err := scrapeGauges(ctx, url, metricHeapInuse)
@@ -315,18 +313,26 @@ const metricHeapInuse = "go_memstats_heap_inuse_bytes"
 // that does not serve it. A failed read is a problem, and the slope is
 // then not fitted.
 func (r *runner) heapInuse(ctx context.Context) int64 {
-	h, ok := r.srv.(interface {
-		heapInuse(context.Context) (float64, error)
-	})
-	if !ok {
+	url := goMetricsOf(r.srv)
+	if url == "" {
 		return 0
 	}
-	v, err := h.heapInuse(ctx)
+	v, err := heapInuseAt(ctx, url)
 	if err != nil {
 		r.problem("heap in use: %v", err)
 		return 0
 	}
 	return int64(v)
+}
+
+// goMetricsOf is the page of srv's Go collector; "" for a server without
+// one (the baseline, and the in-process server, whose runtime is the
+// harness's too).
+func goMetricsOf(srv server) string {
+	if g, ok := srv.(interface{ goMetrics() string }); ok {
+		return g.goMetrics()
+	}
+	return ""
 }
 
 type baselineProc struct {

@@ -102,7 +102,8 @@ func jsonRounds(all []roundResult) []map[string]any {
 			"rss_bytes_per_client": r.RSSPerClient, "idle_cpu_percent": r.IdleCPU, "idle_clients": r.IdleClients,
 			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT,
 			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "pinned": r.Pinned,
-			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait}
+			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait,
+			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc}
 	}
 	return out
 }
@@ -130,12 +131,17 @@ type roundResult struct {
 	// ServerWait and LoadWait are the hold's runqueue wait in % (Idle).
 	ServerWait float64 `json:"server_runqueue_wait_percent"`
 	LoadWait   float64 `json:"load_runqueue_wait_percent"`
+	// BurstAlloc and StagesAlloc are the server's Go allocations and GC
+	// cycles over the bursts and the stages (nil: no Go collector).
+	BurstAlloc  *harness.AllocCount `json:"burst_alloc"`
+	StagesAlloc *harness.AllocCount `json:"stages_alloc"`
 }
 
 func newRoundResult(round int, r *harness.Result) roundResult {
 	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: r.Idle.CPUPercent,
 		IdleClients: r.Idle.Clients, OthersCPU: r.Idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: r.ServerRTT,
-		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: r.Idle.ServerWaitPercent, LoadWait: r.Idle.LoadWaitPercent}
+		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: r.Idle.ServerWaitPercent, LoadWait: r.Idle.LoadWaitPercent,
+		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
 	}
@@ -179,6 +185,7 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 	for _, r := range all {
 		fmt.Fprintf(&b, "| %d | %s%s | %s | %.0f B | %.1f%% | %s | %.0f%% | %d | %.1f%% / %.1f%% |\n", r.Round, r.Server, r.Pinned, usCell(r.HandshakeUS), r.RSSPerClient, r.IdleCPU, rttCell(r), r.OthersCPU, r.Errors, r.ServerWait, r.LoadWait)
 	}
+	b.WriteString(allocTable(all))
 	b.WriteString("\n")
 	tableHead(&b, "ratio, per round (median)", "CPU per handshake", "RSS per idle client", "idle CPU", "RTT p99", "RTT p999")
 	for _, v := range variantRows {
@@ -262,6 +269,35 @@ func usCell(us float64) string {
 	}
 	return fmt.Sprintf("%.1f µs", us)
 }
+
+// allocTable is each run's Go allocations and GC cycles per handshake, off
+// the server's Go collector: counts the machine's other load does not move,
+// beside the noisy CPU. Empty when no server of the rounds served them.
+func allocTable(all []roundResult) string {
+	if !slices.ContainsFunc(all, func(r roundResult) bool { return r.BurstAlloc != nil || r.StagesAlloc != nil }) {
+		return ""
+	}
+	var b bytes.Buffer
+	b.WriteString("\nThe server's Go allocations and GC cycles per handshake (`go_memstats_alloc_bytes_total`, `go_gc_duration_seconds_count` before and after; the bursts with their closes and settles, the stages with their plateaus' settles; – : no Go collector):\n\n")
+	tableHead(&b, "round", "server", "bytes allocated per handshake, bursts / stages", "GC cycles per 1,000 handshakes, bursts / stages")
+	for _, r := range all {
+		fmt.Fprintf(&b, "| %d | %s%s | %s / %s | %s / %s |\n", r.Round, r.Server, r.Pinned,
+			allocCell(r.BurstAlloc, bytesPer), allocCell(r.StagesAlloc, bytesPer), allocCell(r.BurstAlloc, gcPer), allocCell(r.StagesAlloc, gcPer))
+	}
+	return b.String()
+}
+
+// allocCell is one figure of an allocation count, "–" for a server
+// without a Go collector.
+func allocCell(c *harness.AllocCount, f func(harness.AllocCount) string) string {
+	if c == nil {
+		return "–"
+	}
+	return f(*c)
+}
+
+func bytesPer(c harness.AllocCount) string { return fmt.Sprintf("%.0f B", c.BytesPerHandshake) }
+func gcPer(c harness.AllocCount) string    { return fmt.Sprintf("%.2f", c.GCPer1000) }
 
 func rttCell(r roundResult) string {
 	if r.RTT == nil || r.RTT.Count == 0 {
