@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -34,14 +33,18 @@ type direct struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // conn has answered a request before
+	// ctx is what the connection was dialed for: its end stops a try
+	// under way (stopCtx undoes that on close). The deliverer's tries all
+	// come with one ctx, so it is watched once a connection, not once a try.
+	ctx     context.Context
+	stopCtx func() bool
 
-	// The request, its headers and body reader, reused try after try:
-	// no other goroutine sees them.
-	req  *http.Request
-	body bytes.Reader
-	id   []string
-	ts   []string
-	sig  []string
+	// The request (for ReadResponse), its head, its write buffer and the
+	// answer's drain, reused try after try: no other goroutine sees them.
+	req     *http.Request
+	head    head
+	hbuf    []byte
+	scratch []byte // the answer's body, read and dropped
 }
 
 // newDirect is a direct connection to u, or nil when u needs the
@@ -52,26 +55,24 @@ func newDirect(u *url.URL, timeout time.Duration) *direct {
 		return nil
 	}
 	c := &direct{addr: hostPort(u), timeout: timeout, req: req,
-		dialer: net.Dialer{KeepAlive: 30 * time.Second},
-		id:     make([]string, 1), ts: make([]string, 1), sig: make([]string, 1)}
+		dialer: net.Dialer{KeepAlive: 30 * time.Second}}
 	if u.Scheme == "https" {
 		// The system's roots, as the Transport's default; HTTP/1.1 only.
 		c.tls = &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 	}
 	req.Header = http.Header{
-		"Content-Type":                           {"application/json"},
-		"User-Agent":                             {"cliser-webhook"},
-		http.CanonicalHeaderKey(HeaderID):        c.id,
-		http.CanonicalHeaderKey(HeaderTimestamp): c.ts,
-		http.CanonicalHeaderKey(HeaderSignature): c.sig,
+		"Content-Type": {"application/json"},
+		"User-Agent":   {"cliser-webhook"},
 	}
 	if u.User != nil { // as http.Client does for a URL with credentials
 		pw, _ := u.User.Password()
 		req.Header["Authorization"] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))}
 	}
-	// Once a *bytes.Reader (unwrapped by net/http), headers and body go
-	// out in one write.
-	req.Body = io.NopCloser(&c.body)
+	h, err := newHead(req)
+	if err != nil {
+		return nil // not seen with a URL parseURL accepts; the Transport can still send
+	}
+	c.head = h
 	return c
 }
 
@@ -96,7 +97,7 @@ func hostPort(u *url.URL) string {
 // while idle fails before any answer: the request goes once more on a
 // new one (as the Transport does), a repeat the receiver can tell by its
 // webhook-id should it have read the first.
-func (c *direct) do(ctx context.Context, id, ts, sig string, body []byte) (int, http.Header, error) {
+func (c *direct) do(ctx context.Context, id string, ts, sig, body []byte) (int, http.Header, error) {
 	reused := c.conn != nil && c.reused
 	status, h, err := c.try(ctx, id, ts, sig, body)
 	if err != nil && reused && ctx.Err() == nil && closedIdle(err) {
@@ -112,19 +113,25 @@ func closedIdle(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (c *direct) try(ctx context.Context, id, ts, sig string, body []byte) (int, http.Header, error) {
+func (c *direct) try(ctx context.Context, id string, ts, sig, body []byte) (int, http.Header, error) {
 	deadline := time.Now().Add(c.timeout)
+	if c.conn != nil && c.ctx != ctx {
+		c.close() // watched for another ctx
+	}
 	if c.conn == nil {
 		if err := c.dial(ctx, deadline); err != nil {
 			return 0, nil, err
 		}
 	}
-	conn := c.conn
-	_ = conn.SetDeadline(deadline)
-	// The end of ctx (shutdown, a lost lease) stops a try under way.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	_ = c.conn.SetDeadline(deadline)
+	// After the deadline is set: a ctx that ended before it (its watch
+	// may have run first) is seen here, one that ends later by the watch.
+	if err := ctx.Err(); err != nil {
+		c.close()
+		return 0, nil, err
+	}
 	status, h, keep, err := c.exchange(id, ts, sig, body)
-	if !stop() || !keep || err != nil {
+	if ctx.Err() != nil || !keep || err != nil {
 		c.close()
 	} else {
 		c.reused = true
@@ -148,6 +155,8 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 		conn = tc
 	}
 	c.conn, c.reused = conn, false
+	// The end of ctx (shutdown, a lost lease) stops a try under way.
+	c.ctx, c.stopCtx = ctx, context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	c.lim.R = conn
 	if c.bw == nil {
 		// A batch of the default size (~30 KB) and its headers in one
@@ -163,14 +172,11 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 
 // exchange writes the request and reads the answer; keep is whether the
 // connection can carry the next one.
-func (c *direct) exchange(id, ts, sig string, body []byte) (status int, h http.Header, keep bool, err error) {
-	c.id[0], c.ts[0], c.sig[0] = id, ts, sig
-	c.body.Reset(body)
-	c.req.ContentLength = int64(len(body))
-	if err = c.req.Write(c.bw); err == nil {
-		err = c.bw.Flush()
-	}
-	if err != nil {
+func (c *direct) exchange(id string, ts, sig, body []byte) (status int, h http.Header, keep bool, err error) {
+	c.hbuf = c.head.appendTo(c.hbuf[:0], len(body), id, sig, ts)
+	_, _ = c.bw.Write(c.hbuf) // an error stays in bw: Flush returns it
+	_, _ = c.bw.Write(body)
+	if err = c.bw.Flush(); err != nil {
 		return 0, nil, false, err
 	}
 	c.lim.N = maxAnswer
@@ -182,15 +188,37 @@ func (c *direct) exchange(id, ts, sig string, body []byte) (status int, h http.H
 		return 0, nil, false, err
 	}
 	// Read a little of the answer so the connection can be reused.
-	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	n, err := c.discard(resp.Body, 64<<10)
 	_ = resp.Body.Close()
 	keep = err == nil && n < 64<<10 && !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	return resp.StatusCode, resp.Header, keep, nil
 }
 
+// discard reads r to its end or to limit bytes into a buffer of its own:
+// io.Copy to io.Discard takes one from a sync.Pool, which the race
+// detector empties at random (TestSendAllocationBudget runs under it).
+func (c *direct) discard(r io.Reader, limit int64) (int64, error) {
+	if c.scratch == nil {
+		c.scratch = make([]byte, 4<<10)
+	}
+	var n int64
+	for n < limit {
+		k, err := r.Read(c.scratch[:min(int64(len(c.scratch)), limit-n)])
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 func (c *direct) close() {
 	if c.conn != nil {
+		c.stopCtx()
 		_ = c.conn.Close()
-		c.conn = nil
+		c.conn, c.ctx, c.stopCtx = nil, nil, nil
 	}
 }

@@ -1,8 +1,8 @@
 package webhook
 
 import (
-	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/cliser/cliser/events"
@@ -52,5 +52,8 @@ func encodeBatch(body []byte, batch []events.Raw) []byte {
 // requestID is the webhook-id of a batch: the same for every sending of
 // the same events, so a receiver can tell a repeat.
 func requestID(batch []events.Raw) string {
-	return fmt.Sprintf("msg_%d-%d", batch[0].Seq, batch[len(batch)-1].Seq)
+	var b [48]byte
+	id := strconv.AppendUint(append(b[:0], "msg_"...), batch[0].Seq, 10)
+	id = strconv.AppendUint(append(id, '-'), batch[len(batch)-1].Seq, 10)
+	return string(id)
 }

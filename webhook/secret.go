@@ -74,13 +74,13 @@ func (s *Signer) Len() int { return len(s.keys) }
 // Sign returns the webhook-signature header's value for the request id
 // sent at ts with body: "v1,<base64>" for each secret, space-separated.
 func (s *Signer) Sign(id string, ts time.Time, body []byte) string {
-	return s.newMACs().sign(id, ts.Unix(), body)
+	return string(s.newMACs().sign(id, ts.Unix(), body))
 }
 
 // macs are a Signer's keyed HMACs and buffers, reused request after
 // request: Reset restores an HMAC's keyed state without hashing the key
-// again, and nothing but the header's string is allocated. Not safe for
-// concurrent use (the Deliverer keeps one for its goroutine).
+// again, and nothing is allocated. Not safe for concurrent use (the
+// Deliverer keeps one for its goroutine).
 type macs struct {
 	hs       []hash.Hash
 	buf, sum []byte
@@ -94,7 +94,9 @@ func (s *Signer) newMACs() *macs {
 	return m
 }
 
-func (m *macs) sign(id string, unix int64, body []byte) string {
+// sign returns the webhook-signature header's value, valid until the
+// next sign.
+func (m *macs) sign(id string, unix int64, body []byte) []byte {
 	// id "." timestamp "." then the body, streamed: not copied.
 	b := append(append(m.buf[:0], id...), '.')
 	b = append(strconv.AppendInt(b, unix, 10), '.')
@@ -110,5 +112,5 @@ func (m *macs) sign(id string, unix int64, body []byte) string {
 		b = base64.StdEncoding.AppendEncode(append(b, "v1,"...), m.sum)
 	}
 	m.buf = b
-	return string(b[n:])
+	return b[n:]
 }

@@ -73,9 +73,8 @@ func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http
 	unix := time.Now().Unix()
 	sig := d.macs.sign(id, unix, body)
 	d.tsBuf = strconv.AppendInt(d.tsBuf[:0], unix, 10)
-	ts := string(d.tsBuf)
 	if d.direct != nil {
-		return d.direct.do(ctx, id, ts, sig, body)
+		return d.direct.do(ctx, id, d.tsBuf, sig, body)
 	}
 	req, err := http.NewRequestWithContext(d.bodies.traced(ctx), http.MethodPost, d.url, bytes.NewReader(body))
 	if err != nil {
@@ -84,8 +83,8 @@ func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "cliser-webhook")
 	req.Header.Set(HeaderID, id)
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, sig)
+	req.Header.Set(HeaderTimestamp, string(d.tsBuf))
+	req.Header.Set(HeaderSignature, string(sig))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -97,12 +96,9 @@ func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http
 }
 
 func classify(status int, err error) string {
-	var te interface{ Timeout() bool }
 	switch {
-	case err != nil && errors.As(err, &te) && te.Timeout():
-		return ResultTimeout
 	case err != nil:
-		return ResultError
+		return classifyErr(err)
 	case status >= 200 && status < 300:
 		return ResultOK
 	case status == http.StatusGone:
@@ -114,4 +110,14 @@ func classify(status int, err error) string {
 	default:
 		return Result5xx
 	}
+}
+
+// classifyErr is classify of a try that got no answer; apart, so that a
+// try that did allocates nothing for the errors.As target.
+func classifyErr(err error) string {
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		return ResultTimeout
+	}
+	return ResultError
 }

@@ -23,33 +23,8 @@ import (
 // process's CPU (getrusage) a request, so the receiver's share is not in
 // it.
 func BenchmarkSendBatch(b *testing.B) {
-	l, _ := tempLog(b)
-	reason := "closed by client"
-	now := time.Now()
-	for i := range 100 {
-		l.Append(events.Event{Type: events.TypeDisconnected, CID: "storm-" + strconv.Itoa(i), Node: "n1", SID: 7,
-			CIP: "127.0.0.1", CPort: "40000", Session: "s-" + strconv.Itoa(i), ConnectedAt: &now, Reason: &reason})
-	}
-	for l.Newest() < 100 {
-		time.Sleep(time.Millisecond)
-	}
-	url := "http://" + testkit.StartChild(b, receiverProcEnv) + "/hook"
-	sg, err := ParseSecrets(vectorSecret)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(url, l, sg, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	d, batch := fullBatchToChild(b)
 	ctx := context.Background()
-	batch, err := d.read(ctx, nil, 0, 100)
-	if err != nil || len(batch) != 100 {
-		b.Fatal(len(batch), err)
-	}
-	if err := d.send(ctx, batch); err != nil { // the connection, once
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	b.ResetTimer()
@@ -60,6 +35,64 @@ func BenchmarkSendBatch(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/req")
+}
+
+// sendAllocBudget is what one acknowledged request of a full batch may
+// allocate: its webhook-id (1) and net/http's ReadResponse of the answer
+// (6: the Response, its status line, the header map and values). The
+// request's head, signature, timestamp, drain and ctx watch allocate
+// nothing (22 allocations a request before session 12).
+const sendAllocBudget = 7
+
+// TestSendAllocationBudget: a request of a full batch to a real receiver
+// (another process, so that only the deliverer's allocations count)
+// stays within sendAllocBudget.
+func TestSendAllocationBudget(t *testing.T) {
+	d, batch := fullBatchToChild(t)
+	ctx := t.Context()
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := d.send(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.1f allocations a request", allocs)
+	if allocs > sendAllocBudget {
+		t.Fatalf("a request allocates %.1f times, budget %d", allocs, sendAllocBudget)
+	}
+}
+
+// fullBatchToChild is a Deliverer to a receiver in a child process with
+// a full batch (100 storm events, ~30 KB) read from a real log, its
+// connection already made.
+func fullBatchToChild(tb testing.TB) (*Deliverer, []events.Raw) {
+	l, _ := tempLog(tb)
+	reason := "closed by client"
+	now := time.Now()
+	for i := range 100 {
+		l.Append(events.Event{Type: events.TypeDisconnected, CID: "storm-" + strconv.Itoa(i), Node: "n1", SID: 7,
+			CIP: "127.0.0.1", CPort: "40000", Session: "s-" + strconv.Itoa(i), ConnectedAt: &now, Reason: &reason})
+	}
+	for l.Newest() < 100 {
+		time.Sleep(time.Millisecond)
+	}
+	url := "http://" + testkit.StartChild(tb, receiverProcEnv) + "/hook"
+	sg, err := ParseSecrets(vectorSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := New(url, l, sg, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	batch, err := d.read(ctx, nil, 0, 100)
+	if err != nil || len(batch) != 100 {
+		tb.Fatal(len(batch), err)
+	}
+	if err := d.send(ctx, batch); err != nil { // the connection, once
+		tb.Fatal(err)
+	}
+	return d, batch
 }
 
 // receiverProcEnv makes the test binary BenchmarkSendBatch's receiver,
