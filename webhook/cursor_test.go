@@ -131,3 +131,42 @@ func TestCursorWritesArePacedInABacklog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(3001), st.Acked)
 }
+
+// A burst after a quiet spell writes the cursor once, when it is over
+// and caught up (within a second of its first acknowledgement), not also
+// at its first batch because the last write is old: the pacing counts
+// from the oldest acknowledgement not stored. A burst longer than a
+// second may write once more a second.
+func TestCursorOneWriteABurstAfterQuiet(t *testing.T) {
+	l, dir := tempLog(t)
+	rc := newReceiver(t, nil)
+	bc := openCursor(t, dir, rc.srv.URL)
+	defer bc.Close()
+	require.NoError(t, bc.Save(t.Context(), State{}))
+	c := &countingCursor{Cursor: bc}
+	// Full batches only (a batch waits up to 5 s to fill): no short
+	// batch's write before it goes.
+	r := startDeliverer(t, rc.srv.URL, l, c, WithBatch(10), WithLinger(5*time.Second))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	stored := func(acked uint64) func() bool {
+		return func() bool {
+			st, _, err := bc.Load(t.Context())
+			return err == nil && st.Acked == acked && !st.pending()
+		}
+	}
+	appendN(t, l, 10)
+	eventually(t, stored(10), "the first batch stored once caught up")
+	quietFrom := time.Now()
+	eventually(t, func() bool { return time.Since(quietFrom) > cursorEvery }, "quiet for longer than cursorEvery")
+
+	before, sent := c.saves.Load(), len(rc.requests())
+	appendN(t, l, 30)
+	eventually(t, stored(40), "the burst stored once caught up")
+	burst := rc.requests()[sent:]
+	require.Len(t, burst, 3, "three full batches")
+	require.Equal(t, seqRange(11, 40), seqsOf(burst, all))
+	spread := burst[len(burst)-1].at.Sub(burst[0].at)
+	saves := c.saves.Load() - before
+	t.Logf("3 batches over %v, %d cursor writes", spread, saves)
+	assert.LessOrEqual(t, saves, int64(1)+int64(spread/cursorEvery), "one write at the burst's end")
+}

@@ -175,7 +175,9 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 	if d.direct != nil {
 		defer d.direct.close()
 	}
-	saved, savedAt := st, time.Now()
+	// saved is what the cursor holds; unsavedAt is when the oldest
+	// acknowledgement it does not hold came (zero: none).
+	saved, unsavedAt := st, time.Time{}
 	defer func() {
 		// Stopping (not losing the lease: another node may be ahead by
 		// now): store what was acknowledged since the last write.
@@ -187,11 +189,11 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 	}()
 	failures := 0
 	for ctx.Err() == nil {
-		if st.Acked > saved.Acked && !d.waitEvents(ctx, st.Acked, savedAt.Add(cursorEvery)) && ctx.Err() == nil {
-			// Caught up and nothing new within a second of the last
-			// write: store what was acknowledged since.
+		if st.Acked > saved.Acked && !d.waitEvents(ctx, st.Acked, unsavedAt.Add(cursorEvery)) && ctx.Err() == nil {
+			// Caught up and nothing new within a second of the oldest
+			// acknowledgement not stored: store it and what came since.
 			d.save(ctx, st)
-			saved, savedAt = st, time.Now()
+			saved, unsavedAt = st, time.Time{}
 		}
 		var batch []events.Raw
 		if st.pending() {
@@ -203,6 +205,7 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 		switch {
 		case errors.As(err, &gone):
 			st = d.skipLost(ctx, st, gone)
+			saved, unsavedAt = st, time.Time{}
 			continue
 		case err != nil:
 			if ctx.Err() != nil {
@@ -234,7 +237,7 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 			// same batch (that halves the cursor's syncs in a storm).
 			st.First, st.Last = first, last
 			d.save(ctx, st)
-			saved, savedAt = st, time.Now()
+			saved, unsavedAt = st, time.Time{}
 		}
 		if err := d.send(ctx, batch); err != nil {
 			return err
@@ -242,18 +245,24 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 		st = State{Acked: last}
 		d.acked.Store(last)
 		d.m.delivered.Add(float64(len(batch)))
-		// The cursor is written at most every cursorEvery, and within
-		// cursorEvery of an acknowledgement: now, when the last write is
+		if unsavedAt.IsZero() {
+			unsavedAt = time.Now()
+		}
+		// The cursor is written within cursorEvery of an
+		// acknowledgement: now, when the oldest one it does not hold is
 		// that old; else by the next short batch's write before it goes,
 		// or at the top of the loop once no event came in time. A crash
 		// then sends again at most a second's acknowledged batches (the
 		// same batches with the same ids: each stretch between two writes
 		// is full batches only, as a short one is written before it goes),
 		// and a storm's hundreds of batches, full or cut short by the
-		// linger, are not as many synced writes.
-		if time.Since(savedAt) >= cursorEvery {
+		// linger, are not as many synced writes. Paced by the oldest
+		// unstored acknowledgement, not by the last write: a burst after a
+		// quiet spell is not written at its first batch as well as at its
+		// end (three writes a burst, now two).
+		if time.Since(unsavedAt) >= cursorEvery {
 			d.save(ctx, st)
-			saved, savedAt = st, time.Now()
+			saved, unsavedAt = st, time.Time{}
 		}
 	}
 	return ctx.Err()
@@ -262,6 +271,9 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 // waitEvents reports whether an event after seq after exists by
 // deadline (false also when ctx ends).
 func (d *Deliverer) waitEvents(ctx context.Context, after uint64, deadline time.Time) bool {
+	if d.log.Newest() > after {
+		return true // in a storm, nearly always: no timer to set
+	}
 	wctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	return d.log.Wait(wctx, after) == nil
