@@ -33,10 +33,11 @@ type direct struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool // conn has answered a request before
-	// ctx is what the connection was dialed for: its end stops a try
-	// under way (stopCtx undoes that on close). The deliverer's tries all
-	// come with one ctx, so it is watched once a connection, not once a try.
-	ctx     context.Context
+	// done is the Done of the ctx the connection was dialed for: its end
+	// stops a try under way (stopCtx undoes that on close). The
+	// deliverer's tries all come with one ctx, so it is watched once a
+	// connection, not once a try.
+	done    <-chan struct{}
 	stopCtx func() bool
 
 	// The request (for ReadResponse), its head, its write buffer and the
@@ -115,7 +116,7 @@ func closedIdle(err error) bool {
 
 func (c *direct) try(ctx context.Context, id string, ts, sig, body []byte) (int, http.Header, error) {
 	deadline := time.Now().Add(c.timeout)
-	if c.conn != nil && c.ctx != ctx {
+	if c.conn != nil && c.done != ctx.Done() {
 		c.close() // watched for another ctx
 	}
 	if c.conn == nil {
@@ -156,7 +157,7 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 	}
 	c.conn, c.reused = conn, false
 	// The end of ctx (shutdown, a lost lease) stops a try under way.
-	c.ctx, c.stopCtx = ctx, context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	c.done, c.stopCtx = ctx.Done(), context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	c.lim.R = conn
 	if c.bw == nil {
 		// A batch of the default size (~30 KB) and its headers in one
@@ -219,6 +220,6 @@ func (c *direct) close() {
 	if c.conn != nil {
 		c.stopCtx()
 		_ = c.conn.Close()
-		c.conn, c.ctx, c.stopCtx = nil, nil, nil
+		c.conn, c.done, c.stopCtx = nil, nil, nil
 	}
 }

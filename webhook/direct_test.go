@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -163,4 +164,36 @@ func TestDirectBoundsTheAnswer(t *testing.T) {
 	eventually(t, func() bool { return metricValue(t, r.d, MetricRequests, ResultError) >= 2 }, "tries fail")
 	require.Zero(t, r.d.Acked())
 	require.Zero(t, metricValue(t, r.d, MetricRequests, ResultOK))
+}
+
+// TestDirectStopsATryOfAnotherCtx: the connection watches the ctx it was
+// made for; a try with another ctx (a new delivering run) is stopped by
+// that one's end, not left to the timeout.
+func TestDirectStopsATryOfAnotherCtx(t *testing.T) {
+	l, _ := tempLog(t)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n == 2 {
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	t.Cleanup(func() { close(release) })
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	d, err := New(rc.srv.URL+"/hook", l, sg, nil, WithTimeout(time.Minute))
+	require.NoError(t, err)
+	appendN(t, l, 1)
+	batch, err := d.read(t.Context(), nil, 0, 1)
+	require.NoError(t, err)
+	require.NoError(t, d.send(t.Context(), batch), "the first try, on a new connection")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.send(ctx, batch) }()
+	eventually(t, func() bool { return len(rc.requests()) == 2 }, "the second try is held")
+	start := time.Now()
+	cancel()
+	require.ErrorIs(t, testkit.Recv(t, done, 10*time.Second, "the held try did not stop"), context.Canceled)
+	require.Less(t, time.Since(start), 10*time.Second)
 }
