@@ -130,14 +130,16 @@ func (q *queue) takeBlocks(blocks [][]Event, max int) [][]Event {
 
 // maxSpare is the emptied blocks kept for reuse in a steady trickle, and
 // maxSpareBurst the most kept while the writer takes more a transaction:
-// enough for a burst's commit interval (a burst of 7,000 handshakes a
-// second fills 5-6 blocks in 50 ms; with 4 kept, each interval made two
-// new 29 KB blocks for the collector), not a storm's backlog (64 blocks
-// were 8 MB kept for good after one storm, the most of what the log added
-// to the RSS per client). The idle writer lets go of them all (spares.go).
+// a whole transaction's (logChunk events), not a storm's backlog (64
+// blocks were 8 MB kept for good after one storm, the most of what the
+// log added to the RSS per client). At 8, a burst's closes (5,000
+// disconnects queued in a fraction of the writer's interval, taken 16
+// blocks a transaction) made 33 new 29 KB blocks a burst in cliser serve,
+// 192 B a handshake (issue 17, session 12). The idle writer lets go of
+// them all (spares.go).
 const (
 	maxSpare      = 4
-	maxSpareBurst = 8
+	maxSpareBurst = logChunk / blockSize
 )
 
 // release takes back blocks the writer has written: as many are kept as

@@ -530,7 +530,7 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	st.Registered, st.RSS, st.Threads = now.Registered, p2.RSS, p2.Threads
 	st.HeapInuse = r.heapInuse(ctx)
 	st.IdleCPU = 100 * (p2.CPU - p1.CPU).Seconds() / p2.At.Sub(p1.At).Seconds()
-	r.say("plateau %d: registered %d, rss %s, cpu %.1f%%, threads %d", target, st.Registered, mib(st.RSS), st.IdleCPU, st.Threads)
+	r.say("plateau %d: registered %d, rss %s, heap in use %s, cpu %.1f%%, threads %d", target, st.Registered, mib(st.RSS), mib(st.HeapInuse), st.IdleCPU, st.Threads)
 	if st.Registered != int64(target) {
 		r.problem("plateau %d: only %d clients registered", target, st.Registered)
 	}
