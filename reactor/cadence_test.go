@@ -45,9 +45,18 @@ func scheduledTimes(t *testing.T, srv *testServer) (times []keepAliveTimes, pend
 func TestOneWalksKeepAlivesFallDueTogether(t *testing.T) {
 	const interval, tick = 500 * time.Millisecond, 50 * time.Millisecond
 	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 5*time.Second), WithTick(tick))
-	clients := make([]interface{ EchoKeepAlive() string }, 40)
+	// Pipelined, as TestAWalkSendsABoundedBatch: one connect after another
+	// spread the registrations over more than three ticks on a loaded
+	// machine, which is not what this test is about.
+	clients := make([]*testkit.RawClient, 40)
 	for i := range clients {
-		clients[i] = srv.connect(t, fmt.Sprintf("walk-%d", i))
+		clients[i] = srv.dial(t)
+		clients[i].Send(fmt.Sprintf("110 %s\n120 walk-%d\n", testPassword, i))
+	}
+	for _, c := range clients {
+		c.Expect("110 password")
+		c.Expect("120 id")
+		c.ExpectConnected()
 	}
 	for _, c := range clients { // registered within a tick or two: a walk or two sends them all
 		c.EchoKeepAlive()
