@@ -44,8 +44,8 @@ var (
 const writeChunk = 8192
 
 // logChunk is the most events one transaction of the log writes: the
-// transaction's buffer is kept afterwards as the newest events (recent),
-// so a storm's backlog written 8,192 at a time kept ~2.4 MB for good.
+// writer keeps the transaction's arena for the next until the log is idle,
+// so a storm's backlog written 8,192 at a time kept ~2.4 MB.
 const logChunk = 2048
 
 // commitEvery paces the writer's transactions while events keep coming:
@@ -530,8 +530,13 @@ func (l *Log) write(blocks [][]Event) error {
 			l.idx.add(b[i].CID, b[i].Seq)
 		}
 	}
-	// Committed: bbolt holds the arena no more; ReadRaw may serve it.
-	l.arena, l.offs = l.recent.add(first, l.arena, offs)
+	// Committed: bbolt holds the arena no more; recent copies the events
+	// out and the writer keeps it for the next transaction.
+	l.recent.add(first, l.arena, offs)
+	l.offs = offs
+	if cap(l.arena) > maxSpareArena {
+		l.arena = nil
+	}
 	if l.oldest.Load() == 0 {
 		l.oldest.Store(first)
 	}
@@ -541,19 +546,24 @@ func (l *Log) write(blocks [][]Event) error {
 
 // arenaSize is the capacity of a new arena for want bytes: an eighth more
 // for the estimate's error, then, from 16 KiB, the next power of two. Sized
-// to the byte, an evicted arena was too small for the next transaction
-// half the time in a burst, and each miss was a new arena, its pages
-// faulted in and zeroed: 170 B an event of garbage in
-// BenchmarkHandshakeEvents (node/). In powers of two, what recent hands
-// back fits most transactions; at most maxSpareArena of it is kept.
+// to the byte, a kept arena was too small for the next transaction half
+// the time in a burst, and each miss was a new arena, its pages faulted
+// in and zeroed: 170 B an event of garbage in BenchmarkHandshakeEvents
+// (node/). At most maxSpareArena of it is kept.
 func arenaSize(want int) int {
 	return roundUp(want+want/8, 16<<10)
 }
 
-// roundUp is n itself below small, else the next power of two: recent
-// keeps each transaction's arena and offs for its newest 2,048 events, so
-// a trickle's one-event transactions, each its own segment, must not hold
-// a burst's sizes (2,048 arenas of 16 KiB were 32 MB; TestTrickleKeepsSmallSegments).
+// maxSpareArena is the largest arena the writer keeps for its next
+// transaction: one of logChunk events (~0.7 MB at ~340 bytes an event)
+// fits. At 256 KB a storm's transactions (a burst of 5,000 handshakes
+// commits ~1,000 events at a time) took a fresh arena each, its pages
+// faulted in by the encoder: BenchmarkLogAppend allocated 740-760 B an
+// event, 403-439 B with this. It is let go of once the log is idle.
+const maxSpareArena = 1 << 20
+
+// roundUp is n itself below small, else the next power of two: a
+// trickle's one-event transactions do not take a burst's sizes.
 func roundUp(n, small int) int {
 	if n < small {
 		return n

@@ -11,121 +11,130 @@ import (
 // read: each event is encoded once and read from the disk never while the
 // receiver keeps up. Older events come from the file as before.
 //
-// A segment is one committed transaction: the writer's arena itself
-// (blocks: an 8-byte key, then events' JSON a line each), handed over
-// after the commit when bbolt no longer holds it, so keeping it copies
-// nothing. An evicted arena may go back to the writer. Safe for
-// concurrent use.
+// It is a ring of bytes, each committed event's JSON copied in whole (an
+// event never wraps), and a ring of their places: what it holds depends on
+// the events' sizes, not the transactions'. It held each transaction's
+// arena before, whole, and a ramp's 512 KB arenas for its newest 2,048
+// events grew it from ~0.7 to ~1.6-2.1 MB between 2,000 and 19,000
+// clients (issue 17). Safe for concurrent use.
 type recent struct {
-	mu        sync.RWMutex
-	segs      []segment
-	n         int      // events in segs
-	spare     [][]byte // evicted arenas, for the writer's next transactions
-	spareOffs []int    // an evicted segment's offs, likewise
+	mu    sync.RWMutex
+	buf   []byte        // the ring's bytes; an event at ring position p is at p % len(buf)
+	spans []recentEvent // event seq's place is spans[seq % recentKeep]
+	first uint64        // seq of the oldest event held
+	n     int           // events held: first .. first+n-1
+	size  int           // their bytes
+	end   uint64        // ring position after the newest event
 }
 
-type segment struct {
-	first uint64 // seq of the first event
-	buf   []byte // the transaction's arena
-	offs  []int  // each event's JSON in buf: start, end
+type recentEvent struct {
+	at  uint64 // ring position of its first byte
+	len int
 }
 
-func (s *segment) events() int { return len(s.offs) / 2 }
-
-// recentKeep is how many events recent holds at least once it has them:
-// two of the webhook's largest batches (MaxBatch is 1000), twenty of its
-// default. It is memory for good, up to a transaction's more (~0.6 MB at
-// ~300 bytes an event); 8,192 was ~5 MB, which a fleet's RSS per client
-// showed.
+// recentKeep is how many of the newest events recent holds: two of the
+// webhook's largest batches (MaxBatch is 1000), twenty of its default.
+// 8,192 was ~5 MB, which a fleet's RSS per client showed.
 const recentKeep = 2048
 
-// maxSpareArenas is the evicted arenas kept for the writer: two, so that
-// a transaction that evicts nothing (a burst's transactions vary in size,
-// and recent evicts only what it can spare) still gets the one left from
-// the last eviction instead of a new arena.
-const maxSpareArenas = 2
+// recentMin and recentMax bound the ring's bytes. It starts at recentMin
+// and grows while it cannot hold recentKeep events, to about what they
+// take (~0.6 MB at ~300 bytes an event); never past recentMax, so a run
+// of large events holds fewer than recentKeep instead of more memory.
+const (
+	recentMin = 64 << 10
+	recentMax = 2 << 20
+)
 
-// maxSpareArena is the largest arena kept for reuse: a transaction of
-// logChunk events (~0.7 MB at ~340 bytes an event) fits. At 256 KB a
-// storm's transactions (a burst of 5,000 handshakes commits ~1,000 events
-// at a time) took a fresh arena each, its pages faulted in by the encoder:
-// BenchmarkLogAppend allocated 740-760 B an event, 403-439 B with this,
-// and its cpu-ns/event fell to 0.83-0.93x (three interleaved rounds,
-// loaded machine). It is one buffer kept for good, not per client.
-const maxSpareArena = 1 << 20
-
-// add keeps the committed arena buf, holding the events first.. in the
-// layout write made, and returns an arena and an offs for the next
-// transaction (nil when it has none to give).
-func (r *recent) add(first uint64, buf []byte, offs []int) ([]byte, []int) {
+// add copies the committed events first.. from arena, each at
+// arena[offs[2i]:offs[2i+1]], evicting the oldest as it needs room.
+func (r *recent) add(first uint64, arena []byte, offs []int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.segs = append(r.segs, segment{first: first, buf: buf, offs: offs})
-	r.n += len(offs) / 2
-	for len(r.segs) > 1 && r.n-r.segs[0].events() >= recentKeep {
-		r.keepSpare(r.segs[0].buf[:0])
-		if cap(r.segs[0].offs) > cap(r.spareOffs) && cap(r.segs[0].offs) <= 2*logChunk {
-			r.spareOffs = r.segs[0].offs[:0]
-		}
-		r.n -= r.segs[0].events()
-		r.segs[0] = segment{}
-		r.segs = r.segs[1:]
+	if r.n > 0 && r.first+uint64(r.n) != first {
+		r.n = 0 // not the next seq (none is skipped today): start over
 	}
-	offs = r.spareOffs
-	r.spareOffs = nil
-	// The largest: the next transaction is likely as large as the last.
-	k := -1
-	for i, b := range r.spare {
-		if k < 0 || cap(b) > cap(r.spare[k]) {
-			k = i
-		}
-	}
-	if k < 0 {
-		return nil, offs
-	}
-	b := r.spare[k]
-	r.spare = slices.Delete(r.spare, k, k+1)
-	return b, offs
-}
-
-// keepSpare keeps an evicted arena for the writer, in place of the
-// smallest kept when maxSpareArenas are.
-func (r *recent) keepSpare(b []byte) {
-	if cap(b) > maxSpareArena {
-		return
-	}
-	if len(r.spare) < maxSpareArenas {
-		r.spare = append(r.spare, b)
-		return
-	}
-	k := 0
-	for i := range r.spare {
-		if cap(r.spare[i]) < cap(r.spare[k]) {
-			k = i
-		}
-	}
-	if cap(b) > cap(r.spare[k]) {
-		r.spare[k] = b
+	for i := 0; i < len(offs); i += 2 {
+		r.put(first+uint64(i/2), arena[offs[i]:offs[i+1]])
 	}
 }
 
-// spareBytes is the evicted arenas kept for the writer.
-func (r *recent) spareBytes() int {
+// put appends one event. r.mu must be held.
+func (r *recent) put(seq uint64, js []byte) {
+	if r.spans == nil {
+		r.spans = make([]recentEvent, recentKeep)
+	}
+	if len(js) > len(r.buf) || (r.n < recentKeep && !r.fits(len(js))) {
+		r.grow(len(js))
+	}
+	if len(js) > len(r.buf) {
+		r.n = 0 // larger than the ring may be: read from the file
+		return
+	}
+	at := r.end
+	if off := int(at % uint64(len(r.buf))); off+len(js) > len(r.buf) {
+		at += uint64(len(r.buf) - off) // never wrap an event: skip the ring's tail
+	}
+	// Evict what the event overwrites, and the oldest once recentKeep are held.
+	for r.n > 0 && (r.n >= recentKeep || r.spans[r.first%recentKeep].at+uint64(len(r.buf)) < at+uint64(len(js))) {
+		r.size -= r.spans[r.first%recentKeep].len
+		r.first++
+		r.n--
+	}
+	if r.n == 0 {
+		r.first, r.size = seq, 0
+	}
+	off := int(at % uint64(len(r.buf)))
+	copy(r.buf[off:], js)
+	r.spans[seq%recentKeep] = recentEvent{at: at, len: len(js)}
+	r.n++
+	r.size += len(js)
+	r.end = at + uint64(len(js))
+}
+
+// fits says whether an event of size bytes goes in without evicting one.
+func (r *recent) fits(size int) bool {
+	if r.n == 0 {
+		return size <= len(r.buf)
+	}
+	at := r.end
+	if off := int(at % uint64(len(r.buf))); off+size > len(r.buf) {
+		at += uint64(len(r.buf) - off)
+	}
+	return at+uint64(size)-r.spans[r.first%recentKeep].at <= uint64(len(r.buf))
+}
+
+// grow makes the ring about what recentKeep events of the held ones'
+// average size take with an eighth more (at least twice an event of
+// size, within recentMin..recentMax), copying the held events over; it
+// starts at recentMin, before any event says what they take.
+// r.mu must be held.
+func (r *recent) grow(size int) {
+	want := 0
+	if r.n > 0 {
+		want = (r.size + size) * recentKeep / (r.n + 1)
+	}
+	want = min(max(want+want/8, 2*size, recentMin), recentMax)
+	if want <= len(r.buf) {
+		return
+	}
+	buf := make([]byte, want)
+	at := uint64(0)
+	for i := range r.n {
+		s := &r.spans[(r.first+uint64(i))%recentKeep]
+		off := int(s.at % uint64(len(r.buf)))
+		copy(buf[at:], r.buf[off:off+s.len])
+		s.at = at
+		at += uint64(s.len)
+	}
+	r.buf, r.end = buf, at
+}
+
+// heldBytes is the ring's bytes and its places: what recent keeps.
+func (r *recent) heldBytes() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	n := 8 * cap(r.spareOffs)
-	for _, b := range r.spare {
-		n += cap(b)
-	}
-	return n
-}
-
-// dropSpares lets go of the evicted arenas kept for the writer.
-func (r *recent) dropSpares() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	clear(r.spare)
-	r.spare, r.spareOffs = r.spare[:0], nil
+	return cap(r.buf) + cap(r.spans)*16
 }
 
 // read is AppendRaw from memory: up to limit events with after < seq <=
@@ -135,7 +144,7 @@ func (r *recent) dropSpares() {
 func (r *recent) read(out []Raw, buf []byte, after, newest uint64, limit int) ([]Raw, []byte, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if len(r.segs) == 0 || after+1 < r.segs[0].first {
+	if r.n == 0 || after+1 < r.first {
 		return out, buf, false
 	}
 	// Two passes: the first sizes the answer, so that the second copies
@@ -148,19 +157,13 @@ func (r *recent) read(out []Raw, buf []byte, after, newest uint64, limit int) ([
 }
 
 // each calls f with up to limit events with after < seq <= newest, in
-// order, their JSON still in the segment. r.mu must be held.
+// order, their JSON still in the ring. r.mu must be held.
 func (r *recent) each(after, newest uint64, limit int, f func(seq uint64, js []byte)) {
-	for _, s := range r.segs {
-		if s.first+uint64(s.events()) <= after+1 {
-			continue // all of it at or before after
-		}
-		for i := int(max(after+1, s.first) - s.first); i < s.events() && limit > 0; i++ {
-			seq := s.first + uint64(i)
-			if seq > newest {
-				return
-			}
-			f(seq, s.buf[s.offs[2*i]:s.offs[2*i+1]])
-			limit--
-		}
+	last := min(r.first+uint64(r.n)-1, newest)
+	for seq := max(after+1, r.first); seq <= last && limit > 0; seq++ {
+		s := r.spans[seq%recentKeep]
+		off := int(s.at % uint64(len(r.buf)))
+		f(seq, r.buf[off:off+s.len])
+		limit--
 	}
 }

@@ -4,7 +4,7 @@ import "time"
 
 // spareIdle is how long the writer goes without events before it lets go
 // of the buffers it keeps for the next transaction: its arena (up to
-// maxSpareArena), recent's evicted arenas and the queue's spare blocks.
+// maxSpareArena) and offs, and the queue's spare blocks.
 // In a stream of events they save an allocation and its page faults per
 // transaction; once the stream stops they are ~1.5 MB that an idle fleet's
 // server held for good after its last burst (issue 17, session 8).
@@ -31,16 +31,15 @@ func (s *spares) due(held bool, committed time.Time) <-chan time.Time {
 	return s.timer.C
 }
 
-// spareBytes is what the writer keeps for reuse: its arena and offs,
-// recent's spare arenas and offs and the queue's spare blocks. The writer's only.
+// spareBytes is what the writer keeps for reuse: its arena and offs and
+// the queue's spare blocks. The writer's only.
 func (l *Log) spareBytes() int {
-	return cap(l.arena) + 8*cap(l.offs) + l.recent.spareBytes() + l.q.spareBytes()
+	return cap(l.arena) + 8*cap(l.offs) + l.q.spareBytes()
 }
 
 // dropSpares lets go of them (the writer, once idle for spareIdle).
 func (l *Log) dropSpares() {
 	l.arena, l.offs = nil, nil
-	l.recent.dropSpares()
 	l.q.dropSpares()
 	l.spareHeld.Store(0)
 }

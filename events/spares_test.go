@@ -10,7 +10,7 @@ import (
 )
 
 // TestIdleLogLetsGoOfItsSpares: after a burst the writer keeps its reuse
-// buffers (its arena, recent's spare arenas, the queue's spare blocks)
+// buffers (its arena and offs, the queue's spare blocks)
 // while events come, and lets go of them once the log has been idle for
 // spareIdle; the next burst works as before.
 func TestIdleLogLetsGoOfItsSpares(t *testing.T) {
@@ -22,9 +22,9 @@ func TestIdleLogLetsGoOfItsSpares(t *testing.T) {
 		// (seconds) has not passed since.
 		held := l.spareHeld.Load()
 		require.Positive(t, held, "round %d: no spares kept after a burst", round)
-		// Arenas (the writer's and recent's spares), two offs of at most
-		// 2*logChunk ints, the queue's blocks.
-		require.LessOrEqual(t, held, int64((1+maxSpareArenas)*maxSpareArena+2*8*2*logChunk+maxSpareBurst*blockBytes), "round %d", round)
+		// The writer's arena, its offs of at most 2*logChunk ints, the
+		// queue's blocks.
+		require.LessOrEqual(t, held, int64(maxSpareArena+8*2*logChunk+maxSpareBurst*blockBytes), "round %d", round)
 		waitSparesGone(t, l)
 	}
 }

@@ -1,0 +1,184 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// recentFeed commits n events of about size bytes each to a bare recent,
+// per transactions of tx, each in an arena laid out as the writer lays
+// one (an 8-byte key, then JSON a line each, capacity a power of two).
+func recentFeed(r *recent, n, tx, size int) {
+	js := `{"value":"` + strings.Repeat("x", size-12) + `"}`
+	for first := 1; first <= n; first += tx {
+		k := min(tx, n-first+1)
+		arena := make([]byte, 8, arenaSize(k*(size+1)+8))
+		offs := make([]int, 0, 2*k)
+		for range k {
+			arena = append(arena, '\n')
+			offs = append(offs, len(arena))
+			arena = append(arena, js...)
+			offs = append(offs, len(arena))
+		}
+		r.add(uint64(first), arena, offs)
+	}
+}
+
+// What recent holds is the newest events' bytes, whatever transactions
+// carried them: it held each transaction's arena whole before, and a
+// ramp's 512 KB arenas grew it with the ramp (issue 17).
+func TestRecentHeldBytesDoNotGrowWithTransactionSize(t *testing.T) {
+	var small, large recent
+	recentFeed(&small, 3*recentKeep, 10, 250)
+	recentFeed(&large, 3*recentKeep, 1000, 250)
+	require.Equal(t, recentKeep, small.n)
+	require.Equal(t, recentKeep, large.n)
+	need := recentKeep*250 + recentKeep*16 // the events and their places
+	for name, r := range map[string]*recent{"10 a transaction": &small, "1,000 a transaction": &large} {
+		require.LessOrEqual(t, r.heldBytes(), need+need/4, name)
+	}
+	require.Equal(t, small.heldBytes(), large.heldBytes())
+}
+
+// A trickle's one-event transactions hold a small ring until events say
+// it needs more (a burst's sizes held 40 MB once: session 8).
+func TestRecentTrickleHoldsLittle(t *testing.T) {
+	l := openLog(t)
+	for i := range 3 {
+		appendConnects(t, l, "trickle-", i, 1)
+	}
+	require.LessOrEqual(t, l.recent.heldBytes(), recentMin+recentKeep*16)
+	requireRecentAsFile(t, l)
+}
+
+// A real Log's ring wraps around many times with events smaller and
+// larger than the average, and a transaction larger than the ring (it
+// keeps the newest that fit): every read from memory is what the file
+// holds, in order, and a read from before the ring's oldest goes to the
+// file.
+func TestRecentWrapsAroundAsTheFileHolds(t *testing.T) {
+	l := openLog(t)
+	now := time.Now().UTC()
+	seq := 0
+	appendSized := func(n int, size func(i int) int) {
+		for i := range n {
+			require.True(t, l.Append(Event{Type: TypeBanCreated, Time: now, Kind: "ip", Value: strings.Repeat("v", size(i)), By: "t"}))
+		}
+		seq += n
+		waitNewest(t, l, uint64(seq))
+	}
+	for round := range 4 {
+		appendSized(1500, func(i int) int { return 20 + (i*37)%400 }) // 20-420 B of value
+		appendSized(3, func(int) int { return 30000 })                // far above the average
+		require.LessOrEqual(t, l.recent.heldBytes(), recentMax+recentKeep*16, "round %d", round)
+		requireRecentAsFile(t, l)
+	}
+	// One transaction whose events are more than the ring's most: ~2,048
+	// of ~1.5 KB (queued before the writer wakes from its pacing).
+	appendSized(logChunk, func(int) int { return 1500 })
+	l.recent.mu.RLock()
+	held, first := l.recent.n, l.recent.first
+	l.recent.mu.RUnlock()
+	require.Less(t, held, logChunk, "the ring holds the newest that fit")
+	require.Equal(t, uint64(seq)-uint64(held)+1, first)
+	requireRecentAsFile(t, l)
+}
+
+// requireRecentAsFile reads every event recent holds, from each place in
+// it (and one before it), and requires what the file holds.
+func requireRecentAsFile(t *testing.T, l *Log) {
+	t.Helper()
+	l.recent.mu.RLock()
+	first, n := l.recent.first, l.recent.n
+	l.recent.mu.RUnlock()
+	require.Positive(t, n, "recent holds nothing")
+	_, _, ok := l.recent.read(nil, nil, first-2, l.Newest(), 10)
+	require.False(t, ok, "recent answered for an event it does not hold")
+	for after := first - 1; after < first+uint64(n); after += uint64(max(1, n/7)) {
+		got, _, ok := l.recent.read(nil, nil, after, l.Newest(), 500)
+		require.True(t, ok, "after %d", after)
+		var want []Raw
+		require.NoError(t, l.scan(context.Background(), after, 500, func(seq uint64, js []byte) error {
+			want = append(want, Raw{Seq: seq, JSON: append([]byte(nil), js...)})
+			return nil
+		}))
+		require.Equal(t, want, got, "after %d", after)
+	}
+}
+
+// Readers racing the writer (run under -race) see whole events, each seq
+// once, in order, whether from memory or the file.
+func TestRecentReadersRaceTheWriter(t *testing.T) {
+	l := openLog(t)
+	const total = 12000
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			after := uint64(0)
+			for after < total {
+				raws, err := l.ReadRaw(context.Background(), after, 100+r*300)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(raws) == 0 {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					err = l.Wait(ctx, after)
+					cancel()
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				for _, raw := range raws {
+					var ev Event
+					if err := json.Unmarshal(raw.JSON, &ev); err != nil || raw.Seq != after+1 || ev.Seq != raw.Seq {
+						errs <- &seqError{after: after, raw: raw}
+						return
+					}
+					after = raw.Seq
+				}
+			}
+		}()
+	}
+	now := time.Now().UTC()
+	for i := range total {
+		require.True(t, l.Append(Event{Type: TypeBanCreated, Time: now, Kind: "ip", Value: strings.Repeat("w", i%300), By: strconv.Itoa(i)}))
+		if i%500 == 0 {
+			time.Sleep(time.Millisecond) // a few transactions' worth of sizes
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+type seqError struct {
+	after uint64
+	raw   Raw
+}
+
+func (e *seqError) Error() string {
+	return "after " + strconv.FormatUint(e.after, 10) + " read seq " + strconv.FormatUint(e.raw.Seq, 10) + ": " + string(e.raw.JSON)
+}
+
+func waitNewest(t *testing.T, l *Log, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for l.Newest() < seq {
+		require.True(t, time.Now().Before(deadline), "the writer did not reach seq %d", seq)
+		time.Sleep(time.Millisecond)
+	}
+}
