@@ -209,7 +209,7 @@ func TestLogReadRawFromMemoryIsTheFile(t *testing.T) {
 	path := logPath(t)
 	l := openLog(t, path)
 	const total = 20000
-	for burst := range 4 { // several transactions, so several segments
+	for burst := range 4 { // several transactions, so the ring wraps
 		for i := range total / 4 {
 			require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c%d-%d", burst, i), Session: "s"}))
 		}
