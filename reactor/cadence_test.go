@@ -38,6 +38,24 @@ func scheduledTimes(t *testing.T, srv *testServer) (times []keepAliveTimes, pend
 	return times, pending
 }
 
+// registerPipelined registers n clients <prefix>-<i>, each sending both
+// answers in one write before reading the prompts, so that they register
+// within a tick or two even on a loaded machine.
+func registerPipelined(t *testing.T, srv *testServer, prefix string, n int) []*testkit.RawClient {
+	t.Helper()
+	clients := make([]*testkit.RawClient, n)
+	for i := range clients {
+		clients[i] = srv.dial(t)
+		clients[i].Send(fmt.Sprintf("110 %s\n120 %s-%d\n", testPassword, prefix, i))
+	}
+	for _, c := range clients {
+		c.Expect("110 password")
+		c.Expect("120 id")
+		c.ExpectConnected()
+	}
+	return clients
+}
+
 // The clients one wheel walk sends to are due again together, one
 // interval after the walk, however long the walk spent writing: counted
 // from each send's own instant they would drift apart and spread over
@@ -45,19 +63,10 @@ func scheduledTimes(t *testing.T, srv *testServer) (times []keepAliveTimes, pend
 func TestOneWalksKeepAlivesFallDueTogether(t *testing.T) {
 	const interval, tick = 500 * time.Millisecond, 50 * time.Millisecond
 	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 5*time.Second), WithTick(tick))
-	// Pipelined, as TestAWalkSendsABoundedBatch: one connect after another
-	// spread the registrations over more than three ticks on a loaded
-	// machine, which is not what this test is about.
-	clients := make([]*testkit.RawClient, 40)
-	for i := range clients {
-		clients[i] = srv.dial(t)
-		clients[i].Send(fmt.Sprintf("110 %s\n120 walk-%d\n", testPassword, i))
-	}
-	for _, c := range clients {
-		c.Expect("110 password")
-		c.Expect("120 id")
-		c.ExpectConnected()
-	}
+	// Pipelined: one connect after another spread the registrations over
+	// more than three ticks on a loaded machine, which is not what this
+	// test is about.
+	clients := registerPipelined(t, srv, "walk", 40)
 	for _, c := range clients { // registered within a tick or two: a walk or two sends them all
 		c.EchoKeepAlive()
 	}
@@ -91,16 +100,7 @@ func TestAWalkSendsABoundedBatch(t *testing.T) {
 	const interval, tick = 4 * time.Second, 250 * time.Millisecond
 	const n = 3 * minWalkSends
 	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 20*time.Second), WithTick(tick))
-	clients := make([]*testkit.RawClient, n)
-	for i := range clients { // pipelined: they register within a tick or two
-		clients[i] = srv.dial(t)
-		clients[i].Send(fmt.Sprintf("110 %s\n120 batch-%d\n", testPassword, i))
-	}
-	for _, c := range clients {
-		c.Expect("110 password")
-		c.Expect("120 id")
-		c.ExpectConnected()
-	}
+	clients := registerPipelined(t, srv, "batch", n) // within a tick or two
 	for _, c := range clients {
 		c.EchoKeepAlive()
 	}
