@@ -119,6 +119,7 @@ func TestFailedShutdownWriteIsNotCountedNorScheduled(t *testing.T) {
 	assert.Equal(t, 0, wheelSize(t, s.lp), "a closed session is not in the wheel")
 	_, _, shutSent := obs.counts()
 	assert.Zero(t, shutSent, "an order that was never written is not counted")
+	assert.Zero(t, srv.ordersOut.Load(), "nor left out")
 	eventually(t, func() bool { r, _ := srv.reg.Get("wfail-sd"); return !r.CStatus }, "record disconnected")
 }
 

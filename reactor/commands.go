@@ -35,7 +35,7 @@ func (s *session) LastSeen() int64 { return s.seen.Load() }
 
 func (s *session) onLoop(f func()) error {
 	return s.conn.EventLoop().Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-		if s.conn.Context() == s && s.state < closing {
+		if s.conn.Context() == s && s.state < acked {
 			f()
 		}
 		return nil

@@ -75,7 +75,7 @@ func (h *handler) reject(r protocol.Reason) ([]byte, gnet.Action) {
 // client can make the server buffer more than one read beyond it.
 func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	s, _ := c.Context().(*session)
-	if s == nil || s.state >= closing {
+	if s == nil || s.state >= acked {
 		_, _ = c.Discard(-1)
 		return gnet.None
 	}
@@ -102,6 +102,9 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	s.lp.wheel.remove(s)
+	if s.shutdownPending {
+		h.ordersOut.Add(-1)
+	}
 	s.handshakeOver()
 	s.forgetHandshake()
 	if s.reason == protocol.ReasonNone {
@@ -138,7 +141,7 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	now := int64(time.Since(h.epoch))
 	for _, lp := range h.loopList() {
-		if !lp.wheel.idleUntil(now) {
+		if !lp.wheel.idleUntil(now) || lp.heldDue(now) {
 			_ = lp.el.Execute(h.ctx, lp.advance)
 		}
 	}

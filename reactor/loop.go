@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 	"crypto/sha256"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -20,6 +21,11 @@ type loop struct {
 	out       []byte     // lines gathered for batch, sent by its flush
 	due       []*session // scratch for the wheel's due sessions
 	walkAt    int64      // when the running (or last) wheel walk began
+	held      []*session // acked, their closes held (held.go)
+	holdSince int64      // when the first of held was acked
+	// releaseAt is when held go even with orders still out; 0 when none
+	// are held. Read by the ticker.
+	releaseAt atomic.Int64
 	advance   gnet.Runnable
 	hs        map[*session]handshake // sessions between accept and their 120 answer
 	secret    [sha256.Size]byte      // scratch: the digest checkID hands to Identity.Admit
@@ -42,6 +48,9 @@ func (lp *loop) now() int64 { return int64(time.Since(lp.srv.epoch)) }
 // keep-alives and leaves the rest to the next tick's walk.
 func (lp *loop) runDue(context.Context) error {
 	lp.walkAt = lp.now()
+	if lp.heldDue(lp.walkAt) {
+		lp.closeHeld(lp.closesPerWalk())
+	}
 	lp.due = lp.wheel.advance(lp.walkAt, lp.due[:0])
 	sends, most := 0, lp.sendsPerWalk()
 	for i, s := range lp.due {

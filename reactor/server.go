@@ -37,6 +37,9 @@ type Server struct {
 	started  atomic.Bool
 	draining atomic.Bool
 	conns    atomic.Int64 // open TCP connections
+	// ordersOut counts the 130 orders out and not yet acked, nor closed
+	// unacked; none out releases every loop's held closes (held.go).
+	ordersOut atomic.Int64
 
 	loopsMu sync.Mutex              // serialises adding a loop
 	loops   atomic.Pointer[[]*loop] // copied on write: read with no lock or allocation
@@ -157,6 +160,7 @@ func (srv *Server) Stop(ctx context.Context) error {
 	for _, lp := range srv.loopList() {
 		_ = lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
 			lp.wheel.each(func(s *session) { s.fail(protocol.ReasonServerShuttingDown) })
+			lp.closeHeld(len(lp.held))
 			return nil
 		}))
 	}

@@ -18,6 +18,7 @@ const (
 	awaitPassword              // "110 password" sent
 	awaitID                    // "120 id" sent
 	registered                 // "140 connected" sent; keep-alives run
+	acked                      // "130 ok" read; its close is held (held.go)
 	closing                    // closed on our side; the close is queued
 	closed                     // OnClose ran; gnet has released the conn
 )
@@ -70,7 +71,7 @@ func (s *session) consume(buf []byte) int {
 	if s.state == awaitProxy {
 		used = s.readProxyHeader(buf)
 	}
-	for s.state > awaitProxy && s.state < closing {
+	for s.state > awaitProxy && s.state < acked {
 		line, n, err := protocol.NextLine(buf[used:])
 		if err != nil {
 			s.fail(protocol.ReasonFor(err))
@@ -143,7 +144,7 @@ func (s *session) onRegistered(l protocol.Line) {
 	case s.shutdownPending && protocol.IsShutdownAck(l):
 		s.lp.srv.opts.observer.ShutdownAcked()
 		s.lp.srv.reg.ShutdownAcked(s.sid, s)
-		s.closeQuietly(protocol.ReasonShutdown)
+		s.holdClose()
 	default:
 		s.fail(protocol.ReasonProtocolError)
 	}
@@ -233,6 +234,7 @@ func (s *session) shutdown(text string) bool {
 	}
 	s.shutdownPending = true
 	lp := s.lp
+	lp.srv.ordersOut.Add(1) // before the write: a failed one runs OnClose
 	lp.wbuf = protocol.AppendShutdown(lp.wbuf[:0], text)
 	s.write(lp.wbuf)
 	if s.state >= closing {

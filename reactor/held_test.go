@@ -1,0 +1,130 @@
+package reactor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+)
+
+// Every client of a broadcast that acks is closed, with reason shutdown,
+// and no order is left counted as out.
+func TestBroadcastAcksAreAllClosedAsShutdown(t *testing.T) {
+	srv := startServer(t, WithLoops(2))
+	clients := make([]*testkit.RawClient, 100)
+	for i := range clients {
+		clients[i] = srv.connect(t, "held-"+itoa(i))
+	}
+	require.Equal(t, len(clients), srv.ShutdownAll("fleet update"))
+	for _, c := range clients {
+		c.Expect("130 shutdown fleet update")
+		c.Send(protocol.ShutdownAck)
+	}
+	for _, c := range clients {
+		c.ExpectClosed()
+	}
+	for i := range clients {
+		srv.waitDisconnected(t, "held-"+itoa(i), protocol.ReasonShutdown)
+	}
+	assert.Zero(t, srv.ordersOut.Load())
+}
+
+// An acked client's close is held while another's order is out, and goes
+// at the first walk once none is. The tick is an hour, so only the walks
+// the test runs itself close anything.
+func TestAckedCloseHeldWhileAnOrderIsOut(t *testing.T) {
+	srv := startServer(t, WithLoops(1), WithTick(time.Hour))
+	a := srv.connect(t, "held-a")
+	b := srv.connect(t, "held-b")
+	sa := registeredSession(t, srv, "held-a")
+	lp := sa.lp
+	require.Equal(t, 2, srv.ShutdownAll(""))
+	a.Expect("130 shutdown")
+	b.Expect("130 shutdown")
+	a.Send(protocol.ShutdownAck)
+	waitOnLoop(t, lp, func() bool { return sa.state == acked }, "a's ack read")
+
+	onLoopSync(t, lp, func() {
+		at := lp.releaseAt.Load()
+		assert.Len(t, lp.held, 1)
+		assert.False(t, lp.heldDue(at-1), "b's order is out and the hold has time left")
+		assert.True(t, lp.heldDue(at), "the hold runs out")
+	})
+	assert.Equal(t, int64(1), srv.ordersOut.Load(), "b's order")
+
+	b.Send(protocol.ShutdownAck)
+	waitOnLoop(t, lp, func() bool { return lp.heldDue(0) }, "no order out: the held closes may go")
+	onLoopSync(t, lp, func() { _ = lp.runDue(context.Background()) })
+	a.ExpectClosed()
+	b.ExpectClosed()
+	srv.waitDisconnected(t, "held-a", protocol.ReasonShutdown)
+	srv.waitDisconnected(t, "held-b", protocol.ReasonShutdown)
+}
+
+// Stop closes a held client as its ack asked (no 190, reason shutdown),
+// and tells one whose order is still out that the server is going.
+func TestStopClosesHeldClientsAsShutdown(t *testing.T) {
+	srv := startServer(t, WithLoops(1), WithTick(time.Hour))
+	a := srv.connect(t, "stop-held")
+	b := srv.connect(t, "stop-deaf")
+	sa := registeredSession(t, srv, "stop-held")
+	require.Equal(t, 2, srv.ShutdownAll(""))
+	a.Expect("130 shutdown")
+	b.Expect("130 shutdown")
+	a.Send(protocol.ShutdownAck)
+	waitOnLoop(t, sa.lp, func() bool { return sa.state == acked }, "a's ack read")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, srv.Stop(ctx))
+	a.ExpectClosed()
+	b.ExpectClosed(closeLine(protocol.ReasonServerShuttingDown))
+	srv.waitDisconnected(t, "stop-held", protocol.ReasonShutdown)
+	srv.waitDisconnected(t, "stop-deaf", protocol.ReasonServerShuttingDown)
+}
+
+// What a client sends after its "130 ok" is not read: it is closed as
+// shutdown, not as a protocol error.
+func TestLinesAfterTheAckAreIgnored(t *testing.T) {
+	srv := startServer(t)
+	c := srv.connect(t, "held-chatty")
+	require.Equal(t, 1, srv.ShutdownAll(""))
+	c.Expect("130 shutdown")
+	c.Send(protocol.ShutdownAck + "not a line the server reads\n")
+	c.ExpectClosed()
+	srv.waitDisconnected(t, "held-chatty", protocol.ReasonShutdown)
+}
+
+// An order is out until it is acked or its connection closes: by the
+// order's timeout, or by the client.
+func TestOrdersOutCountsUnansweredOrders(t *testing.T) {
+	srv := startServer(t, WithLoops(1), WithKeepAlive(time.Minute, 200*time.Millisecond))
+	deaf := srv.connect(t, "out-deaf")
+	gone := srv.connect(t, "out-gone")
+	require.Equal(t, 2, srv.ShutdownAll(""))
+	deaf.Expect("130 shutdown")
+	gone.Expect("130 shutdown")
+	assert.Equal(t, int64(2), srv.ordersOut.Load())
+
+	require.NoError(t, gone.Conn.Close())
+	srv.waitDisconnected(t, "out-gone", protocol.ReasonClosedByClient)
+	assert.Equal(t, int64(1), srv.ordersOut.Load(), "the deaf client's order")
+	deaf.ExpectClosed()
+	srv.waitDisconnected(t, "out-deaf", protocol.ReasonShutdown)
+	assert.Zero(t, srv.ordersOut.Load())
+}
+
+// waitOnLoop polls cond on lp's loop until it holds.
+func waitOnLoop(t *testing.T, lp *loop, cond func() bool, msg string) {
+	t.Helper()
+	eventually(t, func() bool {
+		var ok bool
+		onLoopSync(t, lp, func() { ok = cond() })
+		return ok
+	}, msg)
+}
