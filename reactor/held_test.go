@@ -128,3 +128,14 @@ func waitOnLoop(t *testing.T, lp *loop, cond func() bool, msg string) {
 		return ok
 	}, msg)
 }
+
+// A walk closes an eighth of what the first due walk found held, and at
+// least minWalkSends: a fleet's closes take nine walks at most.
+func TestCloseShareIsAnEighthOfTheHeld(t *testing.T) {
+	for held, want := range map[int]int{1: minWalkSends, 512: minWalkSends, 9500: 1188} {
+		lp := &loop{held: make([]*session, held)}
+		assert.Equal(t, want, lp.closeShare(), "%d held", held)
+		lp.held = lp.held[:held/2]
+		assert.Equal(t, want, lp.closeShare(), "the share stays until the list is empty")
+	}
+}

@@ -23,6 +23,7 @@ type loop struct {
 	walkAt    int64      // when the running (or last) wheel walk began
 	held      []*session // acked, their closes held (held.go)
 	holdSince int64      // when the first of held was acked
+	share     int        // held closes a walk makes; 0 until the first (closeShare)
 	// releaseAt is when held go even with orders still out; 0 when none
 	// are held. Read by the ticker.
 	releaseAt atomic.Int64
@@ -49,7 +50,7 @@ func (lp *loop) now() int64 { return int64(time.Since(lp.srv.epoch)) }
 func (lp *loop) runDue(context.Context) error {
 	lp.walkAt = lp.now()
 	if lp.heldDue(lp.walkAt) {
-		lp.closeHeld(lp.closesPerWalk())
+		lp.closeHeld(lp.closeShare())
 	}
 	lp.due = lp.wheel.advance(lp.walkAt, lp.due[:0])
 	sends, most := 0, lp.sendsPerWalk()
