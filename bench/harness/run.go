@@ -727,9 +727,6 @@ func (r *runner) shutdown(ctx context.Context) error {
 	sd.FirstOrder = msSince(t0, after.FirstOrder)
 	sd.LastAck = msSince(t0, after.LastAck)
 	sd.LastClose = msSince(t0, after.LastClose)
-	if os.Getenv("CLISER_BENCH_T0") != "" {
-		r.say("shutdown: t0 %d", t0.UnixNano())
-	}
 	r.say("shutdown: sent %d, acked %d, closed %d of %d; last 130 ok at %.1fms, last close at %.1fms",
 		sd.Sent, sd.Acked, sd.Closed, sd.Registered, sd.LastAck, sd.LastClose)
 	if sd.Acked != sd.Registered || sd.Closed != sd.Registered {
