@@ -53,27 +53,51 @@ func readAllocMark(ctx context.Context, url string) (allocMark, error) {
 	return allocMark{bytes: v[0], gc: gc}, nil
 }
 
+// HoldAlloc is what the server's Go heap allocated and the GC cycles it
+// ran over the hold: whether a GC cycle landed in a hold is a count the
+// machine's other load does not move, beside an RTT tail it does.
+type HoldAlloc struct {
+	Bytes             float64 `json:"alloc_bytes"`
+	GCCycles          float64 `json:"gc_cycles"`
+	BytesPerKeepAlive float64 `json:"alloc_bytes_per_keepalive"`
+}
+
+// markWindow reads the server's cumulative figures now and returns what
+// reads them again and gives the window's difference: false for a server
+// without a Go collector, or a failed read (a problem of the run).
+func (r *runner) markWindow(ctx context.Context, what string) func() (allocMark, bool) {
+	url := goMetricsOf(r.srv)
+	none := func() (allocMark, bool) { return allocMark{}, false }
+	if url == "" {
+		return none
+	}
+	m0, err := readAllocMark(ctx, url)
+	if err != nil {
+		r.problem("%s: allocations: %v", what, err)
+		return none
+	}
+	return func() (allocMark, bool) {
+		m1, err := readAllocMark(ctx, url)
+		if err != nil {
+			r.problem("%s: allocations: %v", what, err)
+			return allocMark{}, false
+		}
+		return allocMark{bytes: m1.bytes - m0.bytes, gc: m1.gc - m0.gc}, true
+	}
+}
+
 // allocWindow counts a window's allocations: start it before the
 // handshakes, and call what it returns with their number once their work
 // (the closes, the flushes) is done. Nil for a server without a Go
 // collector; a failed read is a problem and leaves the count nil.
 func (r *runner) allocWindow(ctx context.Context, what string) func(handshakes int64) *AllocCount {
-	url := goMetricsOf(r.srv)
-	if url == "" {
-		return func(int64) *AllocCount { return nil }
-	}
-	m0, err := readAllocMark(ctx, url)
-	if err != nil {
-		r.problem("%s: allocations: %v", what, err)
-		return func(int64) *AllocCount { return nil }
-	}
+	end := r.markWindow(ctx, what)
 	return func(handshakes int64) *AllocCount {
-		m1, err := readAllocMark(ctx, url)
-		if err != nil {
-			r.problem("%s: allocations: %v", what, err)
+		d, ok := end()
+		if !ok {
 			return nil
 		}
-		c := &AllocCount{Handshakes: handshakes, Bytes: m1.bytes - m0.bytes, GCCycles: m1.gc - m0.gc}
+		c := &AllocCount{Handshakes: handshakes, Bytes: d.bytes, GCCycles: d.gc}
 		if handshakes > 0 {
 			c.BytesPerHandshake = c.Bytes / float64(handshakes)
 			c.GCPer1000 = 1000 * c.GCCycles / float64(handshakes)
@@ -81,4 +105,14 @@ func (r *runner) allocWindow(ctx context.Context, what string) func(handshakes i
 		r.say("%s: allocated %.0f B a handshake, %.2f GC cycles a 1,000 (%d handshakes)", what, c.BytesPerHandshake, c.GCPer1000, handshakes)
 		return c
 	}
+}
+
+// holdAlloc is the hold's count from its window d and the keep-alives
+// answered in it.
+func holdAlloc(d allocMark, keepAlives int64) *HoldAlloc {
+	h := &HoldAlloc{Bytes: d.bytes, GCCycles: d.gc}
+	if keepAlives > 0 {
+		h.BytesPerKeepAlive = d.bytes / float64(keepAlives)
+	}
+	return h
 }

@@ -227,6 +227,8 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	row("handshake latency max", "ms", func(r *Result) float64 { return r.Handshake.Max })
 	row("idle server CPU at the top", "%", func(r *Result) float64 { return r.Idle.CPUPercent })
 	row("idle server CPU per keep-alive answered", "µs", idleCPUPerKeepAlive)
+	row("hold: server's Go allocations per keep-alive", "B", func(r *Result) float64 { return holdAllocOf(r.Idle.Alloc).BytesPerKeepAlive })
+	row("hold: server's GC cycles", "cycles", func(r *Result) float64 { return holdAllocOf(r.Idle.Alloc).GCCycles })
 	row("keep-alive RTT p50 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P50 })
 	row("keep-alive RTT p99 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P99 })
 	row("keep-alive RTT p999 (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.P999 })
@@ -264,6 +266,14 @@ func allocOf(c *AllocCount) AllocCount {
 		return AllocCount{BytesPerHandshake: math.NaN(), GCPer1000: math.NaN()}
 	}
 	return *c
+}
+
+// holdAllocOf is the hold's count, NaN figures for a server that has none.
+func holdAllocOf(h *HoldAlloc) HoldAlloc {
+	if h == nil {
+		return HoldAlloc{BytesPerKeepAlive: math.NaN(), GCCycles: math.NaN()}
+	}
+	return *h
 }
 
 // subprocessOnly hides a memory figure of the in-process server: its RSS

@@ -134,6 +134,10 @@ type Idle struct {
 	// scheduling share of the keep-alive RTT's tail.
 	ServerWaitPercent float64 `json:"server_runqueue_wait_percent"`
 	LoadWaitPercent   float64 `json:"load_runqueue_wait_percent"`
+	// Alloc is the server's Go allocations and GC cycles over the hold
+	// (nil: no Go collector): a GC cycle in a hold, where nothing but
+	// keep-alives runs, is a candidate for its RTT tail.
+	Alloc *HoldAlloc `json:"alloc,omitempty"`
 }
 
 // Shutdown is the broadcast: times are from the order (just before the

@@ -593,6 +593,8 @@ func (r *runner) hold(ctx context.Context) error {
 		return err
 	}
 	r.notePinning()
+	// The window holds one /metrics scrape of the server's own, at its start.
+	allocEnd := r.markWindow(ctx, "hold")
 	stopProfile := r.startProfile("hold")
 	r.say("hold: %d clients idle for %s (keep-alive every %s)%s", before.Registered, r.set.Hold, r.set.KeepAlive, r.pinnedText())
 	err = r.wait(ctx, r.set.Hold)
@@ -600,6 +602,7 @@ func (r *runner) hold(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	allocs, allocOK := allocEnd()
 	h1, err := r.sampleHold()
 	if err != nil {
 		return err
@@ -620,6 +623,9 @@ func (r *runner) hold(ctx context.Context) error {
 	if m0 > 0 && m1 > 0 {
 		r.res.Idle.OthersCPUPercent = max(pct(m1-m0)-r.res.Idle.CPUPercent-r.res.Idle.LoadCPUPercent, 0)
 	}
+	if allocOK {
+		r.res.Idle.Alloc = holdAlloc(allocs, r.res.Idle.KeepAlives)
+	}
 	r.res.KeepAliveGap = percentilesOf(load.Since(before.KeepAliveGap, after.KeepAliveGap))
 	switch {
 	case rttErr != nil || rttErr2 != nil:
@@ -635,6 +641,9 @@ func (r *runner) hold(ctx context.Context) error {
 		r.res.Idle.CPUPercent, r.res.Idle.KeepAlives, float64(r.res.Idle.KeepAlives)/secs, mib(p1.RSS),
 		r.res.KeepAliveGap.P50, r.res.KeepAliveGap.P99, r.res.Idle.LoadCPUPercent, mib(l1.RSS),
 		r.res.Idle.OthersCPUPercent, r.res.Idle.LoadAvg, r.res.Idle.ServerWaitPercent, r.res.Idle.LoadWaitPercent)
+	if a := r.res.Idle.Alloc; a != nil {
+		r.say("hold: the server allocated %.0f KB (%.1f B a keep-alive) and ran %.0f GC cycles", a.Bytes/1000, a.BytesPerKeepAlive, a.GCCycles)
+	}
 	if r.res.ServerRTT != nil {
 		r.say("hold: server-clock keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d)",
 			r.res.ServerRTT.P50, r.res.ServerRTT.P99, r.res.ServerRTT.P999, r.res.ServerRTT.Max, r.res.ServerRTT.Count)

@@ -103,7 +103,7 @@ func jsonRounds(all []roundResult) []map[string]any {
 			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT,
 			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "pinned": r.Pinned,
 			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait,
-			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc}
+			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc, "hold_alloc": r.HoldAlloc}
 	}
 	return out
 }
@@ -135,13 +135,15 @@ type roundResult struct {
 	// cycles over the bursts and the stages (nil: no Go collector).
 	BurstAlloc  *harness.AllocCount `json:"burst_alloc"`
 	StagesAlloc *harness.AllocCount `json:"stages_alloc"`
+	// HoldAlloc is the same over the hold (nil: no Go collector).
+	HoldAlloc *harness.HoldAlloc `json:"hold_alloc"`
 }
 
 func newRoundResult(round int, r *harness.Result) roundResult {
 	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: r.Idle.CPUPercent,
 		IdleClients: r.Idle.Clients, OthersCPU: r.Idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: r.ServerRTT,
 		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: r.Idle.ServerWaitPercent, LoadWait: r.Idle.LoadWaitPercent,
-		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc}
+		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc, HoldAlloc: r.Idle.Alloc}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
 	}
@@ -278,11 +280,12 @@ func allocTable(all []roundResult) string {
 		return ""
 	}
 	var b bytes.Buffer
-	b.WriteString("\nThe server's Go allocations and GC cycles per handshake (`go_memstats_alloc_bytes_total`, `go_gc_duration_seconds_count` before and after; the bursts with their closes and settles, the stages with their plateaus' settles; – : no Go collector):\n\n")
-	tableHead(&b, "round", "server", "bytes allocated per handshake, bursts / stages", "GC cycles per 1,000 handshakes, bursts / stages")
+	b.WriteString("\nThe server's Go allocations and GC cycles per handshake (`go_memstats_alloc_bytes_total`, `go_gc_duration_seconds_count` before and after; the bursts with their closes and settles, the stages with their plateaus' settles), and in the hold (a GC cycle there is a candidate for its RTT tail; – : no Go collector):\n\n")
+	tableHead(&b, "round", "server", "bytes allocated per handshake, bursts / stages", "GC cycles per 1,000 handshakes, bursts / stages", "hold: GC cycles / bytes a keep-alive")
 	for _, r := range all {
-		fmt.Fprintf(&b, "| %d | %s%s | %s / %s | %s / %s |\n", r.Round, r.Server, r.Pinned,
-			allocCell(r.BurstAlloc, bytesPer), allocCell(r.StagesAlloc, bytesPer), allocCell(r.BurstAlloc, gcPer), allocCell(r.StagesAlloc, gcPer))
+		fmt.Fprintf(&b, "| %d | %s%s | %s / %s | %s / %s | %s |\n", r.Round, r.Server, r.Pinned,
+			allocCell(r.BurstAlloc, bytesPer), allocCell(r.StagesAlloc, bytesPer), allocCell(r.BurstAlloc, gcPer), allocCell(r.StagesAlloc, gcPer),
+			holdCell(r.HoldAlloc))
 	}
 	return b.String()
 }
@@ -294,6 +297,15 @@ func allocCell(c *harness.AllocCount, f func(harness.AllocCount) string) string 
 		return "–"
 	}
 	return f(*c)
+}
+
+// holdCell is the hold's GC cycles and bytes a keep-alive, "–" for a
+// server without a Go collector.
+func holdCell(h *harness.HoldAlloc) string {
+	if h == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f / %.1f B", h.GCCycles, h.BytesPerKeepAlive)
 }
 
 func bytesPer(c harness.AllocCount) string { return fmt.Sprintf("%.0f B", c.BytesPerHandshake) }

@@ -121,19 +121,21 @@ func TestRoundOrderRotates(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "c"}, kinds, "the list itself is left as it was")
 }
 
-// Each run's allocations per handshake are shown beside the others', "–"
-// for a count the server did not serve; no table when none did.
+// Each run's allocations per handshake, and the hold's GC cycles and bytes
+// a keep-alive, are shown beside the others', "–" for a count the server
+// did not serve; no table when none did.
 func TestFloorRoundsShowTheAllocationsPerHandshake(t *testing.T) {
 	all := []roundResult{
 		{Round: 1, Server: harness.KindCliser, HandshakeUS: 50, RSSPerClient: 1000, IdleCPU: 30,
 			BurstAlloc:  &harness.AllocCount{BytesPerHandshake: 1003.6, GCPer1000: 0.35},
-			StagesAlloc: &harness.AllocCount{BytesPerHandshake: 1210, GCPer1000: 0.4}},
+			StagesAlloc: &harness.AllocCount{BytesPerHandshake: 1210, GCPer1000: 0.4},
+			HoldAlloc:   &harness.HoldAlloc{GCCycles: 1, BytesPerKeepAlive: 17.24}},
 		{Round: 1, Server: harness.KindFloor, HandshakeUS: 40, RSSPerClient: 800, IdleCPU: 25,
 			BurstAlloc: &harness.AllocCount{BytesPerHandshake: 728, GCPer1000: 0.1}},
 	}
 	md := floorRoundsMarkdown(all, harness.Quick(), time.Time{})
-	assert.Contains(t, md, "| 1 | cliser | 1004 B / 1210 B | 0.35 / 0.40 |")
-	assert.Contains(t, md, "| 1 | floor | 728 B / – | 0.10 / – |")
+	assert.Contains(t, md, "| 1 | cliser | 1004 B / 1210 B | 0.35 / 0.40 | 1 / 17.2 B |")
+	assert.Contains(t, md, "| 1 | floor | 728 B / – | 0.10 / – | – |")
 
 	all[0].BurstAlloc, all[0].StagesAlloc, all[1].BurstAlloc = nil, nil, nil
 	assert.NotContains(t, floorRoundsMarkdown(all, harness.Quick(), time.Time{}), "bytes allocated per handshake")
