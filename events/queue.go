@@ -72,7 +72,8 @@ func (q *queue) push(ev Event) bool {
 }
 
 // blockSize is the events of one block of the queue. A block is
-// blockBytes (~29 KB); the queue keeps maxSpare of them between bursts.
+// blockBytes (~29 KB); the queue keeps up to maxSpareBurst of them between
+// bursts.
 // At 512 events (~116 KB) the spares and the last block were ~0.5 MB held
 // for good after a burst.
 const blockSize = 128
@@ -128,29 +129,26 @@ func (q *queue) takeBlocks(blocks [][]Event, max int) [][]Event {
 	return blocks
 }
 
-// maxSpare is the emptied blocks kept for reuse in a steady trickle, and
-// maxSpareBurst the most kept while the writer takes more a transaction:
-// a whole transaction's (logChunk events), not a storm's backlog (64
-// blocks were 8 MB kept for good after one storm, the most of what the
-// log added to the RSS per client). At 8, a burst's closes (5,000
-// disconnects queued in a fraction of the writer's interval, taken 16
-// blocks a transaction) made 33 new 29 KB blocks a burst in cliser serve,
-// 192 B a handshake (issue 17, session 12). The idle writer lets go of
-// them all (spares.go).
-const (
-	maxSpare      = 4
-	maxSpareBurst = logChunk / blockSize
-)
+// maxSpareBurst is the most emptied blocks kept for reuse: a whole
+// transaction's (logChunk events), not a storm's backlog (64 blocks were
+// 8 MB kept for good after one storm, the most of what the log added to
+// the RSS per client). A block is kept only once it came back, so a
+// trickle that fills one block keeps one. Kept up to the last
+// transaction's count, a stream whose transactions went 10, 12, 10, 12
+// blocks made new ones at each rise (34 B an event in
+// BenchmarkLogAppendPaced); at 8, a burst's closes made 33 new 29 KB
+// blocks a burst in cliser serve (192 B a handshake, issue 17, session
+// 12). The idle writer lets go of them all (spares.go).
+const maxSpareBurst = logChunk / blockSize
 
-// release takes back blocks the writer has written: as many are kept as
-// it wrote, from maxSpare to maxSpareBurst.
+// release takes back blocks the writer has written, keeping up to
+// maxSpareBurst.
 func (q *queue) release(blocks [][]Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	keep := min(max(len(blocks), maxSpare), maxSpareBurst)
 	for i, b := range blocks {
 		clear(b) // their strings are the registry's or garbage: do not keep them
-		if len(q.spare) < keep && cap(b) == blockSize {
+		if len(q.spare) < maxSpareBurst && cap(b) == blockSize {
 			q.spare = append(q.spare, b[:0])
 		}
 		blocks[i] = nil
