@@ -78,10 +78,10 @@ type Log struct {
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
-	arena      []byte       // the writer's: keys and values of one transaction
+	arena      arena        // the writer's: keys and values of one transaction
 	offs       []int        // the writer's: each event's JSON in arena, start and end
 	ids        idWriter     // the writer's: the IDs of events queued without one
-	perEvent   int          // arena bytes per event of the last transaction, to size the next
+	perEvent   int          // arena bytes per event of the last transaction, to size its chunks
 	blocks     [][]Event    // the writer's: what it took from the queue
 	blockMax   int          // see blockMax
 	recent     recent       // the newest events' JSON, for ReadRaw
@@ -458,26 +458,34 @@ func (l *Log) write(blocks [][]Event) error {
 		// Seqs only grow: pages filled to the brim, not split in half as
 		// for random keys (half the file, fewer splits).
 		evs.FillPercent = 1.0
-		// bbolt keeps the key and value slices until the commit: one arena
-		// holds them all, reused by the next transaction.
-		arena := l.arena[:0]
-		if want := n * l.perEvent; cap(arena) < want {
-			arena = make([]byte, 0, arenaSize(want)) // one allocation, not a doubling series
-		}
+		// bbolt keeps the key and value slices until the commit: the
+		// arena's chunks hold them all, reused by the next transaction.
+		arena := l.arena.next(n * l.perEvent)
 		k0, v0 := -1, 0 // the open block's key and value in arena
 		put := func() error {
 			if k0 < 0 {
 				return nil
 			}
-			// An arena that grew moved: the slices put before stay valid
+			// A chunk that grew moved: the slices put before stay valid
 			// in the old array, this one points into the new.
 			err := evs.Put(arena[k0:v0:v0], arena[v0:len(arena):len(arena)])
 			k0 = -1
 			return err
 		}
+		written, done := 0, 0 // bytes of the chunks closed, events encoded
 		for _, b := range blocks {
 			for i := range b {
+				if cap(arena)-len(arena) < arenaRoom {
+					// The chunk is full: its open block ends here.
+					if err := put(); err != nil {
+						return err
+					}
+					l.arena.close(arena, len(offs))
+					written += len(arena)
+					arena = l.arena.next((n - done) * l.perEvent)
+				}
 				next++
+				done++
 				b[i].Seq = next
 				nl := -1 // where the '\n' before this event is
 				if k0 < 0 {
@@ -513,11 +521,13 @@ func (l *Log) write(blocks [][]Event) error {
 		if err := put(); err != nil {
 			return err
 		}
-		l.arena, l.perEvent = arena, len(arena)/n+1
+		l.arena.close(arena, len(offs))
+		l.perEvent = (written+len(arena))/n + 1
 		l.storeBytes.Store(tx.Size())
 		return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
 	})
 	if err != nil {
+		l.arena.release()
 		for _, b := range blocks {
 			for i := range b {
 				b[i].Seq = 0
@@ -530,37 +540,21 @@ func (l *Log) write(blocks [][]Event) error {
 			l.idx.add(b[i].CID, b[i].Seq)
 		}
 	}
-	// Committed: bbolt holds the arena no more; recent copies the events
-	// out and the writer keeps it for the next transaction.
-	l.recent.add(first, l.arena, offs)
-	l.offs = offs
-	if cap(l.arena) > maxSpareArena {
-		l.arena = nil
+	// Committed: bbolt holds the chunks no more; recent copies the events
+	// out and the writer keeps them for the next transaction.
+	o0 := 0
+	for _, u := range l.arena.used {
+		l.recent.add(first+uint64(o0/2), u.buf, offs[o0:u.offs])
+		o0 = u.offs
 	}
+	l.arena.release()
+	l.offs = offs
 	if l.oldest.Load() == 0 {
 		l.oldest.Store(first)
 	}
 	l.n.advance(next)
 	return nil
 }
-
-// arenaSize is the capacity of a new arena for want bytes: an eighth more
-// for the estimate's error, then, from 16 KiB, the next power of two. Sized
-// to the byte, a kept arena was too small for the next transaction half
-// the time in a burst, and each miss was a new arena, its pages faulted
-// in and zeroed: 170 B an event of garbage in BenchmarkHandshakeEvents
-// (node/). At most maxSpareArena of it is kept.
-func arenaSize(want int) int {
-	return roundUp(want+want/8, 16<<10)
-}
-
-// maxSpareArena is the largest arena the writer keeps for its next
-// transaction: one of logChunk events (~0.7 MB at ~340 bytes an event)
-// fits. At 256 KB a storm's transactions (a burst of 5,000 handshakes
-// commits ~1,000 events at a time) took a fresh arena each, its pages
-// faulted in by the encoder: BenchmarkLogAppend allocated 740-760 B an
-// event, 403-439 B with this. It is let go of once the log is idle.
-const maxSpareArena = 1 << 20
 
 // roundUp is n itself below small, else the next power of two: a
 // trickle's one-event transactions do not take a burst's sizes.

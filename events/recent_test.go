@@ -14,12 +14,12 @@ import (
 
 // recentFeed commits n events of about size bytes each to a bare recent,
 // per transactions of tx, each in an arena laid out as the writer lays
-// one (an 8-byte key, then JSON a line each, capacity a power of two).
+// one (an 8-byte key, then JSON a line each).
 func recentFeed(r *recent, n, tx, size int) {
 	js := `{"value":"` + strings.Repeat("x", size-12) + `"}`
 	for first := 1; first <= n; first += tx {
 		k := min(tx, n-first+1)
-		arena := make([]byte, 8, arenaSize(k*(size+1)+8))
+		arena := make([]byte, 8, k*(size+1)+8)
 		offs := make([]int, 0, 2*k)
 		for range k {
 			arena = append(arena, '\n')

@@ -3,8 +3,8 @@ package events
 import "time"
 
 // spareIdle is how long the writer goes without events before it lets go
-// of the buffers it keeps for the next transaction: its arena (up to
-// maxSpareArena) and offs, and the queue's spare blocks.
+// of the buffers it keeps for the next transaction: its arena's chunks
+// (up to maxSpareArena) and offs, and the queue's spare blocks.
 // In a stream of events they save an allocation and its page faults per
 // transaction; once the stream stops they are ~1.5 MB that an idle fleet's
 // server held for good after its last burst (issue 17, session 8).
@@ -34,12 +34,13 @@ func (s *spares) due(held bool, committed time.Time) <-chan time.Time {
 // spareBytes is what the writer keeps for reuse: its arena and offs and
 // the queue's spare blocks. The writer's only.
 func (l *Log) spareBytes() int {
-	return cap(l.arena) + 8*cap(l.offs) + l.q.spareBytes()
+	return l.arena.spareBytes() + 8*cap(l.offs) + l.q.spareBytes()
 }
 
 // dropSpares lets go of them (the writer, once idle for spareIdle).
 func (l *Log) dropSpares() {
-	l.arena, l.offs = nil, nil
+	l.arena.drop()
+	l.offs = nil
 	l.q.dropSpares()
 	l.spareHeld.Store(0)
 }

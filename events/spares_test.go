@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -25,6 +26,28 @@ func TestIdleLogLetsGoOfItsSpares(t *testing.T) {
 		// The writer's arena, its offs of at most 2*logChunk ints, the
 		// queue's blocks.
 		require.LessOrEqual(t, held, int64(maxSpareArena+8*2*logChunk+maxSpareBurst*blockBytes), "round %d", round)
+		waitSparesGone(t, l)
+	}
+}
+
+// TestBurstAfterIdleMakesItsArenaOnce: a burst after the idle release
+// grows its transactions (a few events, then hundreds, then logChunk); the
+// writer's arena is made once for the largest of them, in chunks. One
+// arena sized for the transaction at hand made a series of powers of two:
+// 1.5 MiB for transactions of ~0.5 MB (issue 17, session 13).
+func TestBurstAfterIdleMakesItsArenaOnce(t *testing.T) {
+	l := openLog(t)
+	from := 0
+	for round := range 3 {
+		made := l.arena.bytes.Load()
+		for _, n := range []int{1, 40, 300, logChunk, logChunk} {
+			appendConnects(t, l, "burst-", from, n) // each its own transaction
+			from += n
+		}
+		raw, err := l.ReadRaw(context.Background(), l.Newest()-1, 1)
+		require.NoError(t, err)
+		largest := logChunk * (len(raw[0].JSON) + 2) // each event's line and its block's share of a key
+		require.LessOrEqual(t, l.arena.bytes.Load()-made, int64(largest+largest/8+2*arenaChunk), "round %d: arena bytes made", round)
 		waitSparesGone(t, l)
 	}
 }
