@@ -112,7 +112,8 @@ func Open(path string, opts ...Option) (*Log, error) {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
 	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}),
-		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix())}
+		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix()),
+		perEvent: 300} // about a disconnect's, until a transaction says: 0 made the first one's chunks 4 KiB
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	if err := l.load(); err != nil {
 		_ = db.Close()
