@@ -8,14 +8,13 @@ import "sync/atomic"
 // takes as many chunks as its events fill, so a burst after the idle
 // release makes its largest transaction's bytes once. One arena for the
 // whole transaction was made anew each time a transaction outgrew it: a
-// series of powers of two, 256 KiB, 512 KiB, then 1 MiB, ~1.5 MB a burst of
+// series of powers of two, 512 KiB then 1 MiB, ~1.5 MB a burst of
 // 5,000 handshakes in cliser serve (~300 B a handshake, issue 17). The
 // writer's only.
 type arena struct {
-	used  []arenaUsed // this transaction's chunks, in order
-	free  [][]byte    // emptied chunks for the next, at most maxSpareArena bytes
-	made  atomic.Int64
-	bytes atomic.Int64 // of the chunks made, for tests
+	used []arenaUsed  // this transaction's chunks, in order
+	free [][]byte     // emptied chunks for the next, at most maxSpareArena bytes
+	made atomic.Int64 // bytes of the chunks made, for tests
 }
 
 // arenaUsed is one chunk of a transaction and where its events' offsets
@@ -49,8 +48,7 @@ func (a *arena) next(want int) []byte {
 		return b[:0]
 	}
 	size := min(want+want/8+arenaRoom, arenaChunk)
-	a.made.Add(1)
-	a.bytes.Add(int64(size))
+	a.made.Add(int64(size))
 	return make([]byte, 0, size)
 }
 

@@ -39,7 +39,7 @@ func TestBurstAfterIdleMakesItsArenaOnce(t *testing.T) {
 	l := openLog(t)
 	from := 0
 	for round := range 3 {
-		made := l.arena.bytes.Load()
+		made := l.arena.made.Load()
 		for _, n := range []int{1, 40, 300, logChunk, logChunk} {
 			appendConnects(t, l, "burst-", from, n) // each its own transaction
 			from += n
@@ -47,7 +47,7 @@ func TestBurstAfterIdleMakesItsArenaOnce(t *testing.T) {
 		raw, err := l.ReadRaw(context.Background(), l.Newest()-1, 1)
 		require.NoError(t, err)
 		largest := logChunk * (len(raw[0].JSON) + 2) // each event's line and its block's share of a key
-		require.LessOrEqual(t, l.arena.bytes.Load()-made, int64(largest+largest/8+2*arenaChunk), "round %d: arena bytes made", round)
+		require.LessOrEqual(t, l.arena.made.Load()-made, int64(largest+largest/8+2*arenaChunk), "round %d: arena bytes made", round)
 		waitSparesGone(t, l)
 	}
 }
