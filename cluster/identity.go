@@ -144,6 +144,22 @@ func readAll(ctx context.Context, kv jetstream.KeyValue, f func(jetstream.KeyVal
 	}
 }
 
+// Credential reads cid's credential from the bucket; false when it has none.
+func (s *IdentityStore) Credential(ctx context.Context, cid string) (identity.Credential, bool, error) {
+	e, err := s.creds.Get(ctx, keyOf(cid))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return identity.Credential{}, false, nil
+	}
+	if err != nil {
+		return identity.Credential{}, false, fmt.Errorf("cluster: read credential %s: %w", cid, err)
+	}
+	c, err := identity.DecodeCredential(e.Value())
+	if err != nil {
+		return identity.Credential{}, false, fmt.Errorf("cluster: credential %s: %w", cid, err)
+	}
+	return c, true, nil
+}
+
 // PutCredential writes c (digests only) over any earlier one.
 func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential) error {
 	val, err := identity.EncodeCredential(c)

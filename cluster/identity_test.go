@@ -169,6 +169,40 @@ func TestIdentityLoadedByALateNode(t *testing.T) {
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line)
 }
 
+// A rotation with a grace through node 2, of a credential node 1 made:
+// node 2 holds a part of each digest and reads the whole previous one
+// from the bucket; node 3 gets the rotation through its watch and admits
+// both secrets, and a late node loads them from the bucket.
+func TestIdentityRotationAcrossTheCluster(t *testing.T) {
+	url := runNATS(t)
+	n1 := startIdentityNode(t, url, "rot-1")
+	n2 := startIdentityNode(t, url, "rot-2")
+	n3 := startIdentityNode(t, url, "rot-3")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	old, _, err := n1.svc.Enroll(ctx, "rot-dev", 0)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, on2 := n2.svc.Credential("rot-dev")
+		return on2
+	}, 5*time.Second, 5*time.Millisecond, "the credential did not reach node 2")
+	fresh, c, err := n2.svc.Enroll(ctx, "rot-dev", time.Hour)
+	require.NoError(t, err)
+	require.NotNil(t, c.Previous)
+	assert.Equal(t, identity.Digest([]byte(old)), *c.Previous, "the previous digest whole, from the bucket")
+	require.Eventually(t, func() bool {
+		held, ok := n3.svc.Credential("rot-dev")
+		return ok && held.GraceUntil(time.Now()) != nil
+	}, 5*time.Second, 5*time.Millisecond, "the rotation did not reach node 3")
+	for _, secret := range []string{old, fresh} {
+		_, line := answer(t, n3.srv.Addr(), secret, "rot-dev")
+		requireConnected(t, line)
+	}
+	n4 := startIdentityNode(t, url, "rot-4")
+	_, line := answer(t, n4.srv.Addr(), old, "rot-dev")
+	requireConnected(t, line)
+}
+
 // NATS restarts under two nodes: each reads identity afresh and watches
 // again, and a change made after it still reaches the other node and
 // closes the session there.

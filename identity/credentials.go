@@ -27,9 +27,15 @@ func (s *Service) Enroll(ctx context.Context, cid string, grace time.Duration) (
 	secret := NewSecret()
 	now := time.Now().UTC()
 	c := Credential{CID: cid, Digest: Digest([]byte(secret)), CreatedAt: now}
-	if old, ok := s.Credential(cid); ok && grace > 0 {
-		prev, until := old.Digest, now.Add(grace)
-		c.Previous, c.PreviousValidUntil = &prev, &until
+	if grace > 0 {
+		prev, ok, err := s.currentDigest(ctx, cid)
+		if err != nil {
+			return "", Credential{}, err
+		}
+		if ok {
+			until := now.Add(grace)
+			c.Previous, c.PreviousValidUntil = &prev, &until
+		}
 	}
 	if err := s.write(ctx, "put credential", func(ctx context.Context, st Store) error { return st.PutCredential(ctx, c) }); err != nil {
 		return "", Credential{}, err
@@ -40,6 +46,26 @@ func (s *Service) Enroll(ctx context.Context, cid string, grace time.Duration) (
 	s.opts.log.Info("identity: credential created", zap.String("cid", cid), zap.Durationp("grace", nonZero(grace)))
 	s.emit(Event{Type: EventCredentialCreated, Time: now, CID: cid})
 	return secret, c, nil
+}
+
+// currentDigest is cid's current digest whole, for a rotation's grace:
+// the memory holds only a part of it (credtable.go's heldDigest), the
+// store all of it. Without a store the held part, zero-padded, is all
+// there is, and only the memory, which compares that part, keeps it.
+func (s *Service) currentDigest(ctx context.Context, cid string) ([32]byte, bool, error) {
+	if st := s.opts.store; st != nil {
+		c, ok, err := st.Credential(ctx, cid)
+		if err != nil {
+			return [32]byte{}, false, fmt.Errorf("identity: read credential %q: %w", cid, err)
+		}
+		return c.Digest, ok, nil
+	}
+	s.mu.RLock()
+	held, ok := s.creds.heldDigestOf(cid)
+	s.mu.RUnlock()
+	var d [32]byte
+	copy(d[:], held[:])
+	return d, ok, nil
 }
 
 // DeleteCredential removes cid's credential and closes its live session
@@ -70,7 +96,9 @@ func (s *Service) dropCredential(cid string) bool {
 	return had
 }
 
-// Credential returns cid's credential (digests only).
+// Credential returns cid's credential as held in memory: its client ID,
+// its creation to the second and the end of a grace period it is in;
+// no digest (the store has them).
 func (s *Service) Credential(cid string) (Credential, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -87,7 +115,7 @@ func (s *Service) Credentials(after string, limit int) ([]Credential, bool) {
 
 // GraceUntil is the end of c's grace period while it runs, else nil.
 func (c *Credential) GraceUntil(now time.Time) *time.Time {
-	if c.Previous == nil || c.PreviousValidUntil == nil || !now.Before(*c.PreviousValidUntil) {
+	if c.PreviousValidUntil == nil || !now.Before(*c.PreviousValidUntil) {
 		return nil
 	}
 	return c.PreviousValidUntil

@@ -2,8 +2,11 @@ package identity
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/binary"
 	"hash/maphash"
+	"math"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -11,16 +14,17 @@ import (
 // credTable holds every credential in memory, compactly: a server holds
 // one per client it may ever see (tens of thousands), and a Credential
 // with its pointers, its time.Time, its own string and a map entry cost
-// ~300 B of heap apiece. Here one costs a record of 41 bytes and its
+// ~300 B of heap apiece. Here one costs a record of 21 bytes and its
 // client ID's, one after another in one byte region, and a 4-byte slot
 // of an index (open addressing, linear probing, at most 3/4 full); the
 // rare credential in a grace period keeps its previous digest in a side
 // map. Both the records and the index are regions outside the Go heap
-// (region.go), sized exactly at a Load. Not safe for concurrent use: the
-// Service's mu guards it.
+// (region.go), sized exactly at a Load. A digest is held as its first
+// heldDigest bytes only (the store keeps it whole): see heldDigest.
+// Not safe for concurrent use: the Service's mu guards it.
 type credTable struct {
 	seed    maphash.Seed
-	index   []byte // 4-byte slots: 0 empty, else a record's offset + 1. Their count is a power of two.
+	index   []byte // 4-byte slots: 0 empty, else a record's offset + 1
 	recs    []byte // the records; cap is the region's size
 	idxMem  *region
 	recsMem *region
@@ -30,33 +34,42 @@ type credTable struct {
 }
 
 // A record: its client ID's length (the dead bit set once deleted), the
-// creation time in Unix nanoseconds (UTC), the current digest, and the
-// client ID (1 to protocol.MaxClientID = 64 bytes).
+// creation time in whole Unix seconds (the API shows whole seconds), the
+// current digest's first heldDigest bytes, and the client ID (1 to
+// protocol.MaxClientID = 64 bytes).
 const (
 	recLen     = 0
 	recCreated = 1
-	recDigest  = 9
-	recName    = 41
+	recDigest  = 5
+	recName    = recDigest + heldDigest
 	deadBit    = 0x80
 )
 
-// graceEntry is the previous digest of a rotated credential, valid until.
+// heldDigest is how much of a SHA-256 digest the table holds: 128 bits.
+// A handshake passes when the SHA-256 of what it sent starts with these
+// bytes. The secret is 256 random bits; passing without it takes a
+// second preimage of 128 bits (~2^128 hashes, the digest known or not),
+// and the birthday bound (2^64) does not apply: the target is fixed, not
+// any pair. The store keeps all 32 bytes (IDENTITY.md).
+const heldDigest = 16
+
+// graceEntry is the previous digest (its held part) of a rotated
+// credential, valid until.
 type graceEntry struct {
-	prev  [32]byte
+	prev  [heldDigest]byte
 	until time.Time
 }
 
 // minIndex is the smallest index in slots; it doubles whenever 3/4 full.
 const minIndex = 16
 
-// slotsFor is the index size that holds n credentials at most 3/4 full.
-func slotsFor(n int) int {
-	size := minIndex
-	for size*3/4 < n {
-		size *= 2
-	}
-	return size
-}
+// slotsFor is the smallest index that holds n credentials at most 3/4
+// full. Not a power of two: at 19,000 that is 25,334 slots where the
+// next power of two had 32,768 (1.6 B a credential).
+func slotsFor(n int) int { return max(minIndex, (4*n+2)/3) }
+
+// full reports whether one more credential would take the index past 3/4.
+func (t *credTable) full() bool { return (t.n+1)*4 > t.slots()*3 }
 
 // newCredTable holds nothing yet, with room for n credentials of
 // nameBytes bytes of client IDs in all.
@@ -110,12 +123,21 @@ func (t *credTable) nameOf(off uint32) []byte {
 	return t.recs[off+recName : off+recName+n]
 }
 
-func (t *credTable) digestOf(off uint32) *[32]byte {
-	return (*[32]byte)(t.recs[off+recDigest : off+recName])
+func (t *credTable) digestOf(off uint32) *[heldDigest]byte {
+	return (*[heldDigest]byte)(t.recs[off+recDigest : off+recName])
 }
 
 func (t *credTable) createdOf(off uint32) time.Time {
-	return time.Unix(0, int64(binary.LittleEndian.Uint64(t.recs[off+recCreated:]))).UTC()
+	return time.Unix(int64(binary.LittleEndian.Uint32(t.recs[off+recCreated:])), 0).UTC()
+}
+
+// heldOf is the part of d the table holds.
+func heldOf(d *[32]byte) [heldDigest]byte { return [heldDigest]byte(d[:heldDigest]) }
+
+// unixSeconds is at as whole Unix seconds in 4 bytes (1970 to 2106):
+// the API shows created_at to the second, and an enrollment is now.
+func unixSeconds(at time.Time) uint32 {
+	return uint32(min(max(at.Unix(), 0), math.MaxUint32))
 }
 
 // recSize is the size of the record at off.
@@ -123,15 +145,24 @@ func (t *credTable) recSize(off uint32) int {
 	return recName + int(t.recs[off+recLen]&^deadBit)
 }
 
-func (t *credTable) home(cid []byte) int {
-	return int(maphash.Bytes(t.seed, cid) & uint64(t.slots()-1))
+// home is the slot a hash wants: its high bits scaled to the index.
+func (t *credTable) home(h uint64) int {
+	hi, _ := bits.Mul64(h, uint64(t.slots()))
+	return int(hi)
+}
+
+// next is the slot after i, the last wrapping to the first.
+func (t *credTable) next(i int) int {
+	if i++; i == t.slots() {
+		return 0
+	}
+	return i
 }
 
 // find is the index slot holding cid, or the empty slot where it would go
 // (found false).
 func (t *credTable) find(cid string) (slot int, found bool) {
-	mask := t.slots() - 1
-	for i := int(maphash.String(t.seed, cid)) & mask; ; i = (i + 1) & mask {
+	for i := t.home(maphash.String(t.seed, cid)); ; i = t.next(i) {
 		v := t.slot(i)
 		if v == 0 {
 			return i, false
@@ -153,13 +184,13 @@ func (t *credTable) record(cid string) (uint32, bool) {
 // put holds c, replacing cid's credential if it had one.
 func (t *credTable) put(c *Credential) {
 	if c.Previous != nil && c.PreviousValidUntil != nil {
-		t.grace[c.CID] = graceEntry{prev: *c.Previous, until: *c.PreviousValidUntil}
+		t.grace[c.CID] = graceEntry{prev: heldOf(c.Previous), until: *c.PreviousValidUntil}
 	} else {
 		delete(t.grace, c.CID)
 	}
 	off, ok := t.record(c.CID)
 	if !ok {
-		if (t.n+1)*4 > t.slots()*3 {
+		if t.full() {
 			t.grow()
 		}
 		off = t.appendRecord(c.CID)
@@ -167,8 +198,8 @@ func (t *credTable) put(c *Credential) {
 		t.setSlot(slot, off+1)
 		t.n++
 	}
-	binary.LittleEndian.PutUint64(t.recs[off+recCreated:], uint64(c.CreatedAt.UnixNano()))
-	*t.digestOf(off) = c.Digest
+	binary.LittleEndian.PutUint32(t.recs[off+recCreated:], unixSeconds(c.CreatedAt))
+	*t.digestOf(off) = heldOf(&c.Digest)
 }
 
 // appendRecord adds cid's record, its time and digest zero, and is its
@@ -203,16 +234,26 @@ func (t *credTable) reindex(slots int) {
 	m := newRegion(slots * 4)
 	t.idxMem.release()
 	t.idxMem, t.index = m, m.b[:slots*4]
-	mask := slots - 1
 	for off := 0; off < len(t.recs); off += t.recSize(uint32(off)) {
 		if t.recs[off+recLen]&deadBit != 0 {
 			continue
 		}
-		j := t.home(t.nameOf(uint32(off)))
+		j := t.homeOf(uint32(off))
 		for t.slot(j) != 0 {
-			j = (j + 1) & mask
+			j = t.next(j)
 		}
 		t.setSlot(j, uint32(off)+1)
+	}
+}
+
+// homeOf is the slot the record at off wants.
+func (t *credTable) homeOf(off uint32) int { return t.home(maphash.Bytes(t.seed, t.nameOf(off))) }
+
+// fit shrinks the index to the smallest that holds what the table has:
+// a Load streamed through put grew it by doubling.
+func (t *credTable) fit() {
+	if slots := slotsFor(t.n); slots < t.slots() {
+		t.reindex(slots)
 	}
 }
 
@@ -224,7 +265,7 @@ func (t *credTable) delete(cid string) bool {
 	}
 	off := t.slot(slot) - 1
 	t.dead += t.recSize(off)
-	*t.digestOf(off) = [32]byte{} // no digest outlives its credential
+	*t.digestOf(off) = [heldDigest]byte{} // no digest outlives its credential
 	t.recs[off+recLen] |= deadBit
 	t.n--
 	delete(t.grace, cid)
@@ -239,9 +280,8 @@ func (t *credTable) delete(cid string) bool {
 // could not sit where they wanted (linear probing's deletion without
 // tombstones): each entry stays reachable from its home slot.
 func (t *credTable) unslot(hole int) {
-	mask := t.slots() - 1
-	for j := (hole + 1) & mask; t.slot(j) != 0; j = (j + 1) & mask {
-		home := t.home(t.nameOf(t.slot(j) - 1))
+	for j := t.next(hole); t.slot(j) != 0; j = t.next(j) {
+		home := t.homeOf(t.slot(j) - 1)
 		// The entry at j may move to hole unless its home lies
 		// cyclically within (hole, j].
 		if (hole < j && hole < home && home <= j) || (hole > j && (home > hole || home <= j)) {
@@ -268,7 +308,7 @@ func (t *credTable) compact() {
 	t.reindex(t.slots())
 }
 
-// get is cid's credential (a copy).
+// get is cid's credential as held: no digest (see credential).
 func (t *credTable) get(cid string) (Credential, bool) {
 	off, ok := t.record(cid)
 	if !ok {
@@ -277,13 +317,25 @@ func (t *credTable) get(cid string) (Credential, bool) {
 	return t.credential(cid, off), true
 }
 
+// credential is what the table holds of cid's credential: its client
+// ID, its creation to the second and the end of its grace period; not
+// its digests, of which it holds a part (the store has them whole).
 func (t *credTable) credential(cid string, off uint32) Credential {
-	c := Credential{CID: cid, Digest: *t.digestOf(off), CreatedAt: t.createdOf(off)}
+	c := Credential{CID: cid, CreatedAt: t.createdOf(off)}
 	if g, ok := t.grace[cid]; ok {
-		prev, until := g.prev, g.until
-		c.Previous, c.PreviousValidUntil = &prev, &until
+		until := g.until
+		c.PreviousValidUntil = &until
 	}
 	return c
+}
+
+// heldDigestOf is the part of cid's current digest the table holds.
+func (t *credTable) heldDigestOf(cid string) ([heldDigest]byte, bool) {
+	off, ok := t.record(cid)
+	if !ok {
+		return [heldDigest]byte{}, false
+	}
+	return *t.digestOf(off), true
 }
 
 // matches reports whether secret is cid's current secret or, while its
@@ -294,12 +346,12 @@ func (t *credTable) matches(cid string, secret *[32]byte, now time.Time) (ok, pr
 	if !found {
 		return false, false
 	}
-	ok = secret != nil && equal(t.digestOf(off), secret)
+	ok = secret != nil && heldEqual(t.digestOf(off), secret)
 	if len(t.grace) == 0 || secret == nil {
 		return ok, true
 	}
 	if g, graced := t.grace[cid]; graced {
-		prev := equal(&g.prev, secret)
+		prev := heldEqual(&g.prev, secret)
 		ok = ok || (prev && now.Before(g.until))
 	}
 	return ok, true
@@ -353,4 +405,9 @@ func (t *credTable) cids() []string {
 	out := make([]string, 0, t.n)
 	t.live(func(off uint32) { out = append(out, string(t.nameOf(off))) })
 	return out
+}
+
+// heldEqual compares a held digest with the start of d in constant time.
+func heldEqual(held *[heldDigest]byte, d *[32]byte) bool {
+	return subtle.ConstantTimeCompare(held[:], d[:heldDigest]) == 1
 }

@@ -3,7 +3,6 @@ package identity
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 )
 
@@ -22,6 +21,3 @@ func NewSecret() string {
 // hash is right here: the secret is 256 random bits, not a password a person
 // chose, and a slow hash would cost every handshake milliseconds.
 func Digest(secret []byte) [32]byte { return sha256.Sum256(secret) }
-
-// equal compares two digests in constant time.
-func equal(a, b *[32]byte) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }

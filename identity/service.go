@@ -133,6 +133,7 @@ func (s *Service) load(ctx context.Context, st Store) (int, error) {
 		t.release()
 		return 0, err
 	}
+	t.fit()
 	s.replaceTable(t, bans)
 	return t.len(), nil
 }

@@ -156,6 +156,49 @@ func TestServiceRotationWithGrace(t *testing.T) {
 	assert.Equal(t, protocol.ReasonNone, s.Admit("r", digest(fresh), false))
 }
 
+// The memory holds a part of each digest; a rotation still stores the
+// previous digest whole (read from the store), so that the grace outlives
+// a restart and every node of a cluster (which loads the store) has it.
+func TestServiceRotationStoresThePreviousDigestWhole(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	s := identity.New(identity.WithStore(st), identity.WithFlapping(0, 0, 0))
+	require.NoError(t, s.Start(ctx))
+	old, _, err := s.Enroll(ctx, "r", 0)
+	require.NoError(t, err)
+	fresh, c, err := s.Enroll(ctx, "r", time.Hour)
+	require.NoError(t, err)
+	require.NotNil(t, c.Previous)
+	assert.Equal(t, identity.Digest([]byte(old)), *c.Previous)
+	stored, ok, err := st.Credential(ctx, "r")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NotNil(t, stored.Previous)
+	assert.Equal(t, identity.Digest([]byte(old)), *stored.Previous)
+	assert.Equal(t, identity.Digest([]byte(fresh)), stored.Digest)
+	held, ok := s.Credential("r")
+	require.True(t, ok)
+	assert.Equal(t, stored.CreatedAt.Truncate(time.Second), held.CreatedAt, "created_at to the second, as the API shows it")
+	require.NotNil(t, held.GraceUntil(time.Now()))
+	require.NoError(t, s.Close())
+	require.NoError(t, st.Close())
+
+	st, err = boltstore.Open(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	s = identity.New(identity.WithStore(st), identity.WithFlapping(0, 0, 0))
+	require.NoError(t, s.Start(ctx))
+	defer s.Close()
+	assert.Equal(t, protocol.ReasonNone, s.Admit("r", digest(old), false), "the previous secret, in its grace, after a restart")
+	assert.Equal(t, protocol.ReasonNone, s.Admit("r", digest(fresh), false))
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("r", digest("other"), false))
+	_, ok, err = st.Credential(ctx, "none")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
+
 func TestServiceReloadsFromStore(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()

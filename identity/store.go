@@ -40,6 +40,8 @@ type Change struct {
 // Safe for concurrent use.
 type Store interface {
 	Load(ctx context.Context) ([]Credential, []Ban, error)
+	// Credential is cid's stored credential; false when it has none.
+	Credential(ctx context.Context, cid string) (Credential, bool, error)
 	PutCredential(ctx context.Context, c Credential) error
 	DeleteCredential(ctx context.Context, cid string) error
 	PutBan(ctx context.Context, b Ban) error

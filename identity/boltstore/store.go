@@ -124,6 +124,25 @@ func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error
 	return bans, err
 }
 
+// Credential reads cid's stored credential; false when it has none.
+func (s *Store) Credential(_ context.Context, cid string) (identity.Credential, bool, error) {
+	var c identity.Credential
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(credBucket).Get([]byte(cid))
+		if v == nil {
+			return nil
+		}
+		var err error
+		if c, err = identity.DecodeCredential(v); err != nil {
+			return fmt.Errorf("%w: credential %q: %v", ErrCorrupt, cid, err)
+		}
+		found = true
+		return nil
+	})
+	return c, found, err
+}
+
 // PutCredential stores c under its client ID, fsynced on return.
 func (s *Store) PutCredential(_ context.Context, c identity.Credential) error {
 	raw, err := identity.EncodeCredential(c)
