@@ -68,13 +68,21 @@ func closedWithin(t *testing.T, c *testkit.RawClient, want string, since time.Ti
 	t.Logf("%s after %s", want, took)
 }
 
-func TestIdentityAcrossTheCluster(t *testing.T) {
-	url := runNATS(t)
-	n1 := startIdentityNode(t, url, "id-node-1")
-	n2 := startIdentityNode(t, url, "id-node-2")
-	n3 := startIdentityNode(t, url, "id-node-3")
+// threeIdentityNodes starts NATS and three identity nodes named prefix-1
+// to prefix-3 on it; ctx bounds the test's writes to a minute.
+func threeIdentityNodes(t *testing.T, prefix string) (url string, n1, n2, n3 *idNode, ctx context.Context) {
+	t.Helper()
+	url = runNATS(t)
+	n1 = startIdentityNode(t, url, prefix+"-1")
+	n2 = startIdentityNode(t, url, prefix+"-2")
+	n3 = startIdentityNode(t, url, prefix+"-3")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
+	return url, n1, n2, n3, ctx
+}
+
+func TestIdentityAcrossTheCluster(t *testing.T) {
+	_, n1, n2, n3, ctx := threeIdentityNodes(t, "id-node")
 	authFailed := "190 " + protocol.ReasonAuthFailed.String()
 
 	// A credential created through node 1 works on node 3, and there the
@@ -174,12 +182,7 @@ func TestIdentityLoadedByALateNode(t *testing.T) {
 // from the bucket; node 3 gets the rotation through its watch and admits
 // both secrets, and a late node loads them from the bucket.
 func TestIdentityRotationAcrossTheCluster(t *testing.T) {
-	url := runNATS(t)
-	n1 := startIdentityNode(t, url, "rot-1")
-	n2 := startIdentityNode(t, url, "rot-2")
-	n3 := startIdentityNode(t, url, "rot-3")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	url, n1, n2, n3, ctx := threeIdentityNodes(t, "rot")
 	old, _, err := n1.svc.Enroll(ctx, "rot-dev", 0)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
