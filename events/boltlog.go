@@ -272,7 +272,7 @@ func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint
 // readMapped marks the map read by a reader and wakes the idle writer,
 // which lets go of the pages in time (see mapped).
 func (l *Log) readMapped() {
-	if !l.mapped.dirty.Swap(true) {
+	if l.mapped.touched() {
 		select {
 		case l.q.wake <- struct{}{}:
 		default:
