@@ -215,8 +215,8 @@ func crashMidBatch(t *testing.T, crash func(*testkit.Relay, *testNode)) {
 	// The survivors start after the crash: had they watched n1's late
 	// heartbeat after the heal, they could have marked records n1 then
 	// published again, and a record is rightly marked twice.
-	n2 := startNode(t, natsURL, "n2", cluster.WithChanges(record))
-	n3 := startNode(t, natsURL, "n3", cluster.WithChanges(record))
+	n2 := startNodeWith(t, natsURL, "n2", idleClients(), cluster.WithChanges(record))
+	n3 := startNodeWith(t, natsURL, "n3", idleClients(), cluster.WithChanges(record))
 
 	// The survivors mark what reached the bucket; no record stays n1's
 	// and connected.

@@ -21,7 +21,7 @@ import (
 // has every one of them.
 func TestRegistrationsShareSlotMessages(t *testing.T) {
 	url := runNATS(t)
-	n1 := startNode(t, url, "n1")
+	n1 := startNodeWith(t, url, "n1", idleClients())
 	n2 := startNode(t, url, "n2")
 	const clients = 500
 	for i := range clients {
