@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -66,13 +67,13 @@ func BenchmarkHandshakeCredentials(b *testing.B) {
 // in garbage (issue 17), each handshake's connect and disconnect events
 // included (the writer's and the deliverer's share).
 func BenchmarkHandshakeEvents(b *testing.B) {
-	runHandshakes(b, b.TempDir(), sharedAnswers(), eventsOn(b)...)
+	runHandshakes(b, b.TempDir(), sharedAnswers(), eventsOn(b, new(atomic.Int64))...)
 }
 
 // BenchmarkHandshakeCredentialsEvents is both: cliser+identity+events.
 func BenchmarkHandshakeCredentialsEvents(b *testing.B) {
 	dir, ids := seedBenchCredentials(b)
-	runHandshakes(b, dir, ids, eventsOn(b)...)
+	runHandshakes(b, dir, ids, eventsOn(b, new(atomic.Int64))...)
 }
 
 // seedBenchCredentials enrolls a credential for every client ID of the
@@ -95,15 +96,16 @@ func seedBenchCredentials(b *testing.B) (string, [][]byte) {
 }
 
 // eventsOn is the event log and a webhook, with serve's batch and linger, to
-// a receiver that answers 204.
-func eventsOn(b *testing.B) []node.Option {
+// a receiver that answers 204 and counts its requests in requests.
+func eventsOn(tb testing.TB, requests *atomic.Int64) []node.Option {
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		requests.Add(1)
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	b.Cleanup(recv.Close)
+	tb.Cleanup(recv.Close)
 	signer, err := webhook.ParseSecrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32)))
-	require.NoError(b, err)
+	require.NoError(tb, err)
 	return []node.Option{node.WithEventRetention(events.DefaultRetention),
 		node.WithWebhook(node.Webhook{URL: recv.URL + "/hook", Signer: signer,
 			Batch: webhook.DefaultBatch, Linger: webhook.DefaultLinger})} // serve's defaults
