@@ -82,7 +82,7 @@ type Log struct {
 	offs       []int        // the writer's: each event's JSON in arena, start and end
 	ids        idWriter     // the writer's: the IDs of events queued without one
 	perEvent   int          // arena bytes per event of the last transaction, to size its chunks
-	blocks     [][]Event    // the writer's: what it took from the queue
+	blocks     [][]queued   // the writer's: what it took from the queue
 	blockMax   int          // see blockMax
 	recent     recent       // the newest events' JSON, for ReadRaw
 	mapped     mapped       // the file's pages read through the map, let go of in time
@@ -441,9 +441,9 @@ func (l *Log) run() {
 
 // write stores the events of blocks (at most logChunk) in one
 // transaction, giving each event the next seq; consecutive events share a
-// bbolt value (see block.go). On error nothing is kept and the events
-// keep no seq, to be tried again.
-func (l *Log) write(blocks [][]Event) error {
+// bbolt value (see block.go). On error nothing is kept, to be tried
+// again (a queued event holds no seq).
+func (l *Log) write(blocks [][]queued) error {
 	n := 0
 	for _, b := range blocks {
 		n += len(b)
@@ -487,7 +487,8 @@ func (l *Log) write(blocks [][]Event) error {
 				}
 				next++
 				done++
-				b[i].Seq = next
+				ev := b[i].event()
+				ev.Seq = next
 				nl := -1 // where the '\n' before this event is
 				if k0 < 0 {
 					k0 = len(arena)
@@ -499,7 +500,7 @@ func (l *Log) write(blocks [][]Event) error {
 				}
 				s0 := len(arena)
 				var err error
-				if arena, err = appendJSON(arena, &b[i], &l.ids); err != nil {
+				if arena, err = appendJSON(arena, &ev, &l.ids); err != nil {
 					return fmt.Errorf("events: seq %d: %w", next, err)
 				}
 				if nl >= 0 && len(arena)-v0 > l.blockMax {
@@ -529,16 +530,13 @@ func (l *Log) write(blocks [][]Event) error {
 	})
 	if err != nil {
 		l.arena.release()
-		for _, b := range blocks {
-			for i := range b {
-				b[i].Seq = 0
-			}
-		}
 		return err
 	}
+	seq := first
 	for _, b := range blocks {
 		for i := range b {
-			l.idx.add(b[i].CID, b[i].Seq)
+			l.idx.add(b[i].cid, seq)
+			seq++
 		}
 	}
 	// Committed: bbolt holds the chunks no more; recent copies the events

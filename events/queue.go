@@ -21,9 +21,9 @@ import (
 // process's memory.
 type queue struct {
 	mu       sync.Mutex
-	blocks   [][]Event // pending events in blocks of blockSize: a push never copies the backlog
-	n        int       // events in blocks
-	spare    [][]Event // emptied blocks, for reuse
+	blocks   [][]queued // pending events in blocks of blockSize: a push never copies the backlog
+	n        int        // events in blocks
+	spare    [][]queued // emptied blocks, for reuse
 	limit    int
 	closed   bool
 	dropping bool // an episode of drops is under way; logged once
@@ -60,7 +60,7 @@ func (q *queue) push(ev Event) bool {
 		q.blocks = append(q.blocks, q.newBlockLocked())
 		last++
 	}
-	q.blocks[last] = append(q.blocks[last], ev)
+	q.blocks[last] = append(q.blocks[last], queuedOf(&ev))
 	q.n++
 	q.mu.Unlock()
 	q.m.count(ev.Type)
@@ -72,21 +72,21 @@ func (q *queue) push(ev Event) bool {
 }
 
 // blockSize is the events of one block of the queue. A block is
-// blockBytes (~29 KB); the queue keeps up to maxSpareBurst of them between
+// blockBytes (~15 KB); the queue keeps up to maxSpareBurst of them between
 // bursts.
 // At 512 events (~116 KB) the spares and the last block were ~0.5 MB held
 // for good after a burst.
 const blockSize = 128
 
-const blockBytes = blockSize * int(unsafe.Sizeof(Event{}))
+const blockBytes = blockSize * int(unsafe.Sizeof(queued{}))
 
-func (q *queue) newBlockLocked() []Event {
+func (q *queue) newBlockLocked() []queued {
 	if n := len(q.spare); n > 0 {
 		b := q.spare[n-1]
 		q.spare = q.spare[:n-1]
 		return b
 	}
-	return make([]Event, 0, blockSize)
+	return make([]queued, 0, blockSize)
 }
 
 // take moves up to max pending events (whole blocks, at least one) into
@@ -96,7 +96,9 @@ func (q *queue) take(buf []Event, max int) []Event {
 	blocks := q.takeBlocks(nil, max)
 	buf = buf[:0]
 	for _, b := range blocks {
-		buf = append(buf, b...)
+		for i := range b {
+			buf = append(buf, b[i].event())
+		}
 	}
 	q.release(blocks)
 	return buf
@@ -106,7 +108,7 @@ func (q *queue) take(buf []Event, max int) []Event {
 // one, into blocks (emptied first) and returns it: the writer reads the
 // events where the producers put them, and gives the blocks back with
 // release (or putBackBlocks) once they are written.
-func (q *queue) takeBlocks(blocks [][]Event, max int) [][]Event {
+func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	blocks = blocks[:0]
@@ -143,7 +145,7 @@ const maxSpareBurst = logChunk / blockSize
 
 // release takes back blocks the writer has written, keeping up to
 // maxSpareBurst.
-func (q *queue) release(blocks [][]Event) {
+func (q *queue) release(blocks [][]queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, b := range blocks {
@@ -172,10 +174,10 @@ func (q *queue) dropSpares() {
 
 // putBackBlocks returns blocks the writer could not store to the front of
 // the queue, so that order holds on the retry.
-func (q *queue) putBackBlocks(blocks [][]Event) {
+func (q *queue) putBackBlocks(blocks [][]queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	front := make([][]Event, 0, len(blocks)+len(q.blocks))
+	front := make([][]queued, 0, len(blocks)+len(q.blocks))
 	for _, b := range blocks {
 		front = append(front, b)
 		q.n += len(b)
@@ -189,10 +191,14 @@ func (q *queue) putBackBlocks(blocks [][]Event) {
 func (q *queue) putBack(batch []Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	front := make([][]Event, 0, len(batch)/blockSize+1+len(q.blocks))
+	front := make([][]queued, 0, len(batch)/blockSize+1+len(q.blocks))
 	for len(batch) > 0 {
 		n := min(len(batch), blockSize)
-		front = append(front, append(make([]Event, 0, blockSize), batch[:n]...))
+		b := make([]queued, 0, blockSize)
+		for i := range batch[:n] {
+			b = append(b, queuedOf(&batch[i]))
+		}
+		front = append(front, b)
 		batch = batch[n:]
 		q.n += n
 	}

@@ -39,7 +39,7 @@ func TestQueueKeepsATransactionsBlocks(t *testing.T) {
 // BenchmarkLogAppendPaced, issue 17).
 func TestQueueStreamOfUnevenTransactionsMakesNoBlocks(t *testing.T) {
 	q := newQueue(1<<20, newMetrics(), zap.NewNop())
-	var taken [][]Event // the writer's, reused as it reuses its own
+	var taken [][]queued // the writer's, reused as it reuses its own
 	transaction := func(blocks int) {
 		for range blocks * blockSize {
 			q.push(Event{Type: TypeDisconnected, CID: "c"})
