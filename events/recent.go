@@ -11,15 +11,19 @@ import (
 // read: each event is encoded once and read from the disk never while the
 // receiver keeps up. Older events come from the file as before.
 //
-// It is a ring of bytes, each committed event's JSON copied in whole (an
-// event never wraps), and a ring of their places: what it holds depends on
-// the events' sizes, not the transactions'. It held each transaction's
-// arena before, whole, and a ramp's 512 KB arenas for its newest 2,048
-// events grew it from ~0.7 to ~1.6-2.1 MB between 2,000 and 19,000
-// clients (issue 17). Safe for concurrent use.
+// It is a ring of bytes in segments, each committed event's JSON copied
+// in whole (an event never crosses a segment), and a ring of their places:
+// what it holds depends on the events' sizes, not the transactions'. It
+// held each transaction's arena before, whole, and a ramp's 512 KB arenas
+// for its newest 2,048 events grew it from ~0.7 to ~1.6-2.1 MB between
+// 2,000 and 19,000 clients (issue 17). It grows by segments, keeping the
+// ones it has: one buffer made anew and copied into at each growth was
+// 1.77 MB made in a process's life, 1.2 MB of it in the bench's bursts as
+// their disconnects replaced the ramp's smaller connects (issue 17,
+// session 14). Safe for concurrent use.
 type recent struct {
 	mu    sync.RWMutex
-	buf   []byte        // the ring's bytes; an event at ring position p is at p % len(buf)
+	segs  [][]byte      // the ring's bytes: ring position p is at segs[p%len/recentSeg][p%recentSeg]
 	spans []recentEvent // event seq's place is spans[seq % recentKeep]
 	first uint64        // seq of the oldest event held
 	n     int           // events held: first .. first+n-1
@@ -41,9 +45,13 @@ const recentKeep = 2048
 // and grows while it cannot hold recentKeep events, to about what they
 // take (~0.6 MB at ~300 bytes an event); never past recentMax, so a run
 // of large events holds fewer than recentKeep instead of more memory.
+// recentSeg is a segment's bytes: the most an event held may take (a
+// larger one is read from the file), and the most the ring takes beyond
+// what its events need.
 const (
 	recentMin = 64 << 10
 	recentMax = 2 << 20
+	recentSeg = 32 << 10
 )
 
 // add copies the committed events first.. from arena, each at
@@ -59,24 +67,30 @@ func (r *recent) add(first uint64, arena []byte, offs []int) {
 	}
 }
 
+// ringLen is the ring's bytes.
+func (r *recent) ringLen() uint64 { return uint64(len(r.segs)) * recentSeg }
+
+// bytesAt is the ring from position p to the end of its segment.
+func (r *recent) bytesAt(p uint64) []byte {
+	q := p % r.ringLen()
+	return r.segs[q/recentSeg][q%recentSeg:]
+}
+
 // put appends one event. r.mu must be held.
 func (r *recent) put(seq uint64, js []byte) {
 	if r.spans == nil {
 		r.spans = make([]recentEvent, recentKeep)
 	}
-	if len(js) > len(r.buf) || (r.n < recentKeep && !r.fits(len(js))) {
-		r.grow(len(js))
-	}
-	if len(js) > len(r.buf) {
-		r.n = 0 // larger than the ring may be: read from the file
+	if len(js) > recentSeg {
+		r.n = 0 // larger than a segment: read from the file
 		return
 	}
-	at := r.end
-	if off := int(at % uint64(len(r.buf))); off+len(js) > len(r.buf) {
-		at += uint64(len(r.buf) - off) // never wrap an event: skip the ring's tail
+	if len(r.segs) == 0 || (r.n < recentKeep && !r.fits(len(js))) {
+		r.grow(len(js))
 	}
+	at := r.nextAt(len(js))
 	// Evict what the event overwrites, and the oldest once recentKeep are held.
-	for r.n > 0 && (r.n >= recentKeep || r.spans[r.first%recentKeep].at+uint64(len(r.buf)) < at+uint64(len(js))) {
+	for r.n > 0 && (r.n >= recentKeep || r.spans[r.first%recentKeep].at+r.ringLen() < at+uint64(len(js))) {
 		r.size -= r.spans[r.first%recentKeep].len
 		r.first++
 		r.n--
@@ -84,30 +98,38 @@ func (r *recent) put(seq uint64, js []byte) {
 	if r.n == 0 {
 		r.first, r.size = seq, 0
 	}
-	off := int(at % uint64(len(r.buf)))
-	copy(r.buf[off:], js)
+	copy(r.bytesAt(at), js)
 	r.spans[seq%recentKeep] = recentEvent{at: at, len: len(js)}
 	r.n++
 	r.size += len(js)
 	r.end = at + uint64(len(js))
 }
 
+// nextAt is where the next event of size bytes goes: the end, or the
+// next segment's start when it does not fit in the end's.
+func (r *recent) nextAt(size int) uint64 {
+	at := r.end
+	if off := int(at % recentSeg); off+size > recentSeg {
+		at += uint64(recentSeg - off)
+	}
+	return at
+}
+
 // fits says whether an event of size bytes goes in without evicting one.
 func (r *recent) fits(size int) bool {
 	if r.n == 0 {
-		return size <= len(r.buf)
+		return size <= recentSeg
 	}
-	at := r.end
-	if off := int(at % uint64(len(r.buf))); off+size > len(r.buf) {
-		at += uint64(len(r.buf) - off)
-	}
-	return at+uint64(size)-r.spans[r.first%recentKeep].at <= uint64(len(r.buf))
+	return r.nextAt(size)+uint64(size)-r.spans[r.first%recentKeep].at <= r.ringLen()
 }
 
 // grow makes the ring about what recentKeep events of the held ones'
 // average size take with an eighth more (at least twice an event of
-// size, within recentMin..recentMax), copying the held events over; it
-// starts at recentMin, before any event says what they take.
+// size, within recentMin..recentMax), in whole segments; it starts at
+// recentMin, before any event says what they take. The held events stay
+// in their segments: the segments are put in order from the oldest
+// event's, and only the newest events that wrapped around into the front
+// of that one are copied, to a segment after the others.
 // r.mu must be held.
 func (r *recent) grow(size int) {
 	want := 0
@@ -115,26 +137,47 @@ func (r *recent) grow(size int) {
 		want = (r.size + size) * recentKeep / (r.n + 1)
 	}
 	want = min(max(want+want/8, 2*size, recentMin), recentMax)
-	if want <= len(r.buf) {
+	nseg := (want + recentSeg - 1) / recentSeg
+	if nseg <= len(r.segs) {
 		return
 	}
-	buf := make([]byte, want)
-	at := uint64(0)
-	for i := range r.n {
-		s := &r.spans[(r.first+uint64(i))%recentKeep]
-		off := int(s.at % uint64(len(r.buf)))
-		copy(buf[at:], r.buf[off:off+s.len])
-		s.at = at
-		at += uint64(s.len)
+	segs := make([][]byte, 0, nseg)
+	if r.n == 0 {
+		segs, r.end = append(segs, r.segs...), 0
+	} else {
+		ring, m := r.ringLen(), len(r.segs)
+		oldest := r.spans[r.first%recentKeep].at
+		base, k := oldest-oldest%recentSeg, int(oldest%ring/recentSeg)
+		for i := range m {
+			segs = append(segs, r.segs[(k+i)%m])
+		}
+		wrapped := recentSeg * uint64(m) // where what wrapped into segs[0]'s front goes: a new segment
+		for i := range r.n {
+			s := &r.spans[(r.first+uint64(i))%recentKeep]
+			if s.at -= base; s.at >= ring {
+				if len(segs) == m {
+					segs = append(segs, make([]byte, recentSeg))
+				}
+				off := s.at - ring
+				copy(segs[m][off:], segs[0][off:off+uint64(s.len)])
+				s.at = wrapped + off
+			}
+		}
+		if r.end -= base; r.end > ring {
+			r.end = wrapped + r.end - ring
+		}
 	}
-	r.buf, r.end = buf, at
+	for len(segs) < nseg {
+		segs = append(segs, make([]byte, recentSeg))
+	}
+	r.segs = segs
 }
 
 // heldBytes is the ring's bytes and its places: what recent keeps.
 func (r *recent) heldBytes() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return cap(r.buf) + cap(r.spans)*16
+	return len(r.segs)*recentSeg + cap(r.spans)*16
 }
 
 // read is AppendRaw from memory: up to limit events with after < seq <=
@@ -162,8 +205,7 @@ func (r *recent) each(after, newest uint64, limit int, f func(seq uint64, js []b
 	last := min(r.first+uint64(r.n)-1, newest)
 	for seq := max(after+1, r.first); seq <= last && limit > 0; seq++ {
 		s := r.spans[seq%recentKeep]
-		off := int(s.at % uint64(len(r.buf)))
-		f(seq, r.buf[off:off+s.len])
+		f(seq, r.bytesAt(s.at)[:s.len])
 		limit--
 	}
 }
