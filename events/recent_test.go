@@ -238,3 +238,22 @@ func TestRecentGrowsWithoutCopyingItsRing(t *testing.T) {
 	}
 	require.Equal(t, recentKeep, r2.n)
 }
+
+// An event larger than a segment is not held: a read of it goes to the
+// file, and the ring holds the events after it again.
+func TestRecentLeavesAnEventLargerThanASegmentToTheFile(t *testing.T) {
+	l := openLog(t)
+	now := time.Now().UTC()
+	for i, size := range []int{100, recentSeg + 1, 100, 100} {
+		require.True(t, l.Append(Event{Type: TypeBanCreated, Time: now, Kind: "ip", Value: strings.Repeat("v", size), By: "t"}))
+		waitNewest(t, l, uint64(i+1))
+	}
+	_, _, ok := l.recent.read(nil, nil, 1, l.Newest(), 10)
+	require.False(t, ok, "the large event came from memory")
+	got, err := l.ReadRaw(context.Background(), 1, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Contains(t, string(got[0].JSON), strings.Repeat("v", recentSeg+1))
+	requireRecentAsFile(t, l)
+	require.Equal(t, uint64(3), l.recent.first)
+}
