@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -34,4 +35,15 @@ func TestKeepAliveRTTBucketsJudgeTheTargets(t *testing.T) {
 	assert.EqualValues(t, 1, cum[0.002], "1.9 ms at or below 2 ms, 2.1 ms above")
 	assert.EqualValues(t, 3, cum[0.01], "9.9 ms at or below 10 ms, 10.1 ms above")
 	assert.EqualValues(t, 4, cum[0.0125])
+}
+
+// BenchmarkKeepAliveRTT is the metrics' cost of one echo, over the
+// bounds' search (the loops run it once a keep-alive).
+func BenchmarkKeepAliveRTT(b *testing.B) {
+	m := admin.NewMetrics(registry.New())
+	ds := testkit.KeepAliveRTTs(1024)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.KeepAliveRTT(ds[i&1023])
+	}
 }
