@@ -4,13 +4,13 @@ import (
 	"context"
 	"math"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/cliser/cliser/internal/prom"
 	"github.com/cliser/cliser/internal/tick"
 	"github.com/cliser/cliser/protocol"
 )
@@ -126,6 +126,14 @@ func (s *statsSampler) tick(now time.Time) {
 	if len(s.samples) > keep {
 		s.samples = append(s.samples[:0], s.samples[len(s.samples)-keep:]...)
 	}
+	// Only the window's RTT is read: older samples drop their buckets
+	// (a float each), so the hour holds 5 minutes of them.
+	for i := range s.samples {
+		if now.Sub(s.samples[i].at) <= StatsWindow {
+			break
+		}
+		s.samples[i].rtt = nil
+	}
 }
 
 // read takes the cumulative counters from the metrics.
@@ -207,37 +215,25 @@ func (s *statsSampler) snapshot(now time.Time) StatsResponse {
 
 // quantile estimates q from per-bucket counts over rttBuckets (the last
 // count is +Inf) by linear interpolation within the bucket, as
-// Prometheus's histogram_quantile does; nil when nothing was observed.
+// Prometheus's histogram_quantile does; in +Inf's bucket, the highest
+// finite bound; nil when nothing was observed.
 func quantile(q float64, counts []float64) *float64 {
-	var total float64
-	for _, c := range counts {
-		total += c
-	}
-	if total == 0 || len(counts) != len(rttBuckets)+1 {
+	if len(counts) != len(rttBuckets)+1 {
 		return nil
 	}
-	rank := q * total
-	cum := 0.0
-	i := sort.Search(len(counts), func(i int) bool {
-		cum = 0
-		for _, c := range counts[:i+1] {
-			cum += c
-		}
-		return cum >= rank
-	})
-	if i >= len(rttBuckets) { // in +Inf: the highest finite bound
-		v := rttBuckets[len(rttBuckets)-1]
-		return &v
+	cum := make([]float64, len(counts))
+	run := 0.0
+	for i, c := range counts {
+		run += c
+		cum[i] = run
 	}
-	lower := 0.0
-	if i > 0 {
-		lower = rttBuckets[i-1]
+	_, v, ok := prom.BucketQuantile(q, rttBuckets, cum)
+	if !ok {
+		return nil
 	}
-	below := 0.0
-	for _, c := range counts[:i] {
-		below += c
+	if math.IsInf(v, 1) {
+		v = rttBuckets[len(rttBuckets)-1]
 	}
-	v := lower + (rttBuckets[i]-lower)*(rank-below)/counts[i]
 	return &v
 }
 
