@@ -235,6 +235,12 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 	row("keep-alive RTT max (probe method)", "ms", func(r *Result) float64 { return r.ProbeRTT.Max })
 	row("keep-alive RTT p99 (server clock)", "ms", func(r *Result) float64 { return serverRTTOf(r, func(p Percentiles) float64 { return p.P99 }) })
 	row("keep-alive RTT p999 (server clock)", "ms", func(r *Result) float64 { return serverRTTOf(r, func(p Percentiles) float64 { return p.P999 }) })
+	row("keep-alive RTT p99 (server clock, "+rttReading+")", "ms", func(r *Result) float64 {
+		return serverRTTOf(r, func(p Percentiles) float64 { return p.ForRatio().P99 })
+	})
+	row("keep-alive RTT p999 (server clock, "+rttReading+")", "ms", func(r *Result) float64 {
+		return serverRTTOf(r, func(p Percentiles) float64 { return p.ForRatio().P999 })
+	})
 	row("keep-alive gap p50 (interval as clients see it)", "ms", func(r *Result) float64 { return r.KeepAliveGap.P50 })
 	row("keep-alive gap p99", "ms", func(r *Result) float64 { return r.KeepAliveGap.P99 })
 	row("shutdown: last 130 ok sent", "ms", func(r *Result) float64 { return r.Shutdown.LastAck })
@@ -249,13 +255,18 @@ func (rep *Report) comparison(b *bytes.Buffer) {
 		fmt.Fprintf(b, " %s |", rep.Results[k].Idle.LoadAvg)
 	}
 	b.WriteString(strings.Repeat(" |", len(refs)) + "\n")
+	bucketed := false
 	for _, k := range kinds {
 		if r := rep.Results[k]; r.ServerRTT != nil {
 			fmt.Fprintf(b, "\nServer-clock RTT of %s: %s.", k, r.ServerRTTMethod)
 			if r.ServerRTT.UpperBound {
+				bucketed = true
 				b.WriteString(" Bucket upper bounds: the true value is at or below (−1: beyond the last bucket).")
 			}
 		}
+	}
+	if bucketed {
+		b.WriteString("\n\n" + RTTReadingNote())
 	}
 	b.WriteString("\n")
 }

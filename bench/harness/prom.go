@@ -10,6 +10,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/cliser/cliser/internal/prom"
 )
 
 // The harness reads cliser's /metrics with Prometheus' own text parser:
@@ -136,16 +138,21 @@ func (h *promHistogram) since(earlier *promHistogram) *promHistogram {
 // observation: the true value lies at or below it. +Inf when it is past
 // the last finite bucket; NaN when nothing was observed.
 func (h *promHistogram) quantile(q float64) float64 {
-	if h.Count <= 0 {
+	upper, _, ok := prom.BucketQuantile(q, h.Le, h.Cum)
+	if !ok {
 		return math.NaN()
 	}
-	rank := q * h.Count
-	for i, c := range h.Cum {
-		if c >= rank {
-			return h.Le[i]
-		}
+	return upper
+}
+
+// within is the q-quantile interpolated inside its bucket (seconds), as
+// histogram_quantile reads it; +Inf and NaN as quantile.
+func (h *promHistogram) within(q float64) float64 {
+	_, v, ok := prom.BucketQuantile(q, h.Le, h.Cum)
+	if !ok {
+		return math.NaN()
 	}
-	return math.Inf(1)
+	return v
 }
 
 // counter is the value of name's sample whose label is value (a labelled

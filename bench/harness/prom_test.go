@@ -29,6 +29,9 @@ func TestPromHistogramQuantiles(t *testing.T) {
 	assert.InDelta(t, 0.001, h.quantile(0.5), 1e-12)
 	assert.InDelta(t, 0.0025, h.quantile(0.99), 1e-12)
 	assert.InDelta(t, 0.01, h.quantile(0.999), 1e-12)
+	assert.InDelta(t, 0.001*50/90, h.within(0.5), 1e-12, "50 of the 90 in (0, 1 ms]")
+	assert.InDelta(t, 0.0025, h.within(0.99), 1e-12, "the last of (1, 2.5 ms]")
+	assert.InDelta(t, 0.0025+0.0075*0.9, h.within(0.999), 1e-12, "0.9 of the one in (2.5, 10 ms]")
 
 	d := h.since(&promHistogram{Le: h.Le, Cum: []float64{90, 90, 90, 90}, Count: 90})
 	assert.InDelta(t, 10, d.Count, 1e-9)

@@ -154,15 +154,31 @@ type Shutdown struct {
 
 // Percentiles summarises a latency histogram in milliseconds. UpperBound
 // marks values read off histogram buckets: the true value is at or below.
+// Interpolated is then the same quantiles interpolated inside their
+// buckets (histogram_quantile's rule), which two servers' figures are
+// compared on (ForRatio).
 type Percentiles struct {
-	Count      int64   `json:"count"`
-	Mean       float64 `json:"mean"`
-	P50        float64 `json:"p50"`
-	P90        float64 `json:"p90"`
-	P99        float64 `json:"p99"`
-	P999       float64 `json:"p999"`
-	Max        float64 `json:"max"`
-	UpperBound bool    `json:"upper_bound,omitempty"`
+	Count        int64        `json:"count"`
+	Mean         float64      `json:"mean"`
+	P50          float64      `json:"p50"`
+	P90          float64      `json:"p90"`
+	P99          float64      `json:"p99"`
+	P999         float64      `json:"p999"`
+	Max          float64      `json:"max"`
+	UpperBound   bool         `json:"upper_bound,omitempty"`
+	Interpolated *Percentiles `json:"interpolated,omitempty"`
+}
+
+// ForRatio is p as it is set against another server's: interpolated
+// inside the bucket when read off bounds, so that a ratio is not of two
+// bounds (one bucket's step apart when the true values are closer, or
+// equal when they are not); exact values otherwise. Both sides of a
+// ratio are read the same way, since both are bucketed or both exact.
+func (p Percentiles) ForRatio() Percentiles {
+	if p.Interpolated != nil {
+		return *p.Interpolated
+	}
+	return p
 }
 
 // FitSlope sets the RSS-per-client figures from the plateaus.
@@ -226,18 +242,25 @@ func percentilesOf(s *hdrhistogram.Snapshot) Percentiles {
 	}
 }
 
+// percentilesOfBuckets reads h at its bucket bounds, and interpolated
+// inside them; -1 for a quantile past the last bound.
 func percentilesOfBuckets(h *promHistogram) Percentiles {
-	ms := func(q float64) float64 {
-		v := h.quantile(q) * 1000
-		if math.IsInf(v, 1) || math.IsNaN(v) {
-			return -1
+	read := func(at func(float64) float64) Percentiles {
+		ms := func(q float64) float64 {
+			v := at(q) * 1000
+			if math.IsInf(v, 1) || math.IsNaN(v) {
+				return -1
+			}
+			return v
 		}
-		return v
+		p := Percentiles{Count: int64(h.Count), P50: ms(0.5), P90: ms(0.9), P99: ms(0.99), P999: ms(0.999), Max: ms(1)}
+		if h.Count > 0 {
+			p.Mean = h.Sum / h.Count * 1000
+		}
+		return p
 	}
-	p := Percentiles{Count: int64(h.Count), P50: ms(0.5), P90: ms(0.9), P99: ms(0.99), P999: ms(0.999), Max: ms(1), UpperBound: true}
-	if h.Count > 0 {
-		p.Mean = h.Sum / h.Count * 1000
-	}
+	p, in := read(h.quantile), read(h.within)
+	p.UpperBound, p.Interpolated = true, &in
 	return p
 }
 

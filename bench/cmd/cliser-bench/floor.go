@@ -166,6 +166,11 @@ func p50(p harness.Percentiles) float64  { return p.P50 }
 func p99(p harness.Percentiles) float64  { return p.P99 }
 func p999(p harness.Percentiles) float64 { return p.P999 }
 
+// p99r and p999r are read as two servers' are compared: interpolated in
+// the bucket, on both (harness.Percentiles.ForRatio).
+func p99r(p harness.Percentiles) float64  { return p.ForRatio().P99 }
+func p999r(p harness.Percentiles) float64 { return p.ForRatio().P999 }
+
 // variantRows are the ratio rows of the report: each server against cliser
 // (the floor as cliser ÷ floor, the variants as variant ÷ cliser).
 var variantRows = []struct{ kind, label string }{
@@ -254,7 +259,7 @@ func ratiosAgainstCliser(all []roundResult, kind string) [][]float64 {
 			num, den = c, o
 		}
 		for i, v := range []float64{num.HandshakeUS / den.HandshakeUS, num.RSSPerClient / den.RSSPerClient, num.IdleCPU / den.IdleCPU,
-			num.rttP(p99) / den.rttP(p99), num.rttP(p999) / den.rttP(p999)} {
+			num.rttP(p99r) / den.rttP(p99r), num.rttP(p999r) / den.rttP(p999r)} {
 			cols[i] = append(cols[i], v)
 		}
 	}
@@ -331,7 +336,7 @@ func rttCell(r roundResult) string {
 func rttVerdict(all []roundResult) string {
 	var b bytes.Buffer
 	b.WriteString("\nKeep-alive RTT target (issue 17: p99 ≤ 2 ms, p999 ≤ 10 ms; both are bounds of the histogram, so the judgement is exact). ")
-	b.WriteString("The ratios of RTT are of bucket bounds: one bucket's step is 14–33% of its bound between 1 and 15 ms.\n\n")
+	b.WriteString(harness.RTTReadingNote() + "\n\n")
 	for round := 1; ; round++ {
 		c, okC := find(all, round, harness.KindCliser)
 		if !okC {
