@@ -148,10 +148,19 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 			})
 	}
 	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%", func() string { return idleWhy(named{kind, on}, named{KindCliser, off}) })
-	p99 := func(p Percentiles) float64 { return p.ForRatio().P99 }
-	p999 := func(p Percentiles) float64 { return p.ForRatio().P999 }
-	judge("keep-alive RTT p99 (server clock, "+rttReading+")", serverRTTOf(on, p99), serverRTTOf(off, p99), "ms", rtt)
-	judge("keep-alive RTT p999 (server clock, "+rttReading+")", serverRTTOf(on, p999), serverRTTOf(off, p999), "ms", rtt)
+	for _, q := range []struct {
+		name string
+		at   func(Percentiles) float64
+	}{
+		{"p99", func(p Percentiles) float64 { return p.ForRatio().P99 }},
+		{"p999", func(p Percentiles) float64 { return p.ForRatio().P999 }},
+	} {
+		a, b := serverRTTOf(on, q.at), serverRTTOf(off, q.at)
+		judge("keep-alive RTT "+q.name+" (server clock, "+rttReading+")", a, b, "ms", rtt)
+		if on.ServerRTT != nil && on.ServerRTT.UpperBound {
+			out[len(out)-1].Figures += rttCoarse(a, b)
+		}
+	}
 	judge("keep-alive RTT p99 (probe method)", on.ProbeRTT.P99, off.ProbeRTT.P99, "ms", rtt)
 	return out
 }

@@ -19,7 +19,17 @@ const rttReading = "interpolated in its bucket"
 
 // RTTReadingNote says in a report how a bucketed RTT is read.
 func RTTReadingNote() string {
-	return fmt.Sprintf("Bucketed RTT: the bounds are at most %.0f%% apart from %g to %g ms, 2 ms and 10 ms among them;"+
+	return fmt.Sprintf("Bucketed RTT: the bounds are at most %.0f%% apart from %g to %g ms, 2 ms and 10 ms among them, and up to 2.5× apart outside;"+
 		" a within-10%% comparison reads both servers %s (Prometheus' histogram_quantile rule), the absolute targets read the bound.",
 		100*(prom.RTTStep-1), prom.RTTFineFrom*1000, prom.RTTFineTo*1000, rttReading)
+}
+
+// rttCoarse says when a comparison of two RTTs (ms) is not at the fine
+// bounds' resolution: either lies outside their range.
+func rttCoarse(a, b float64) string {
+	out := func(v float64) bool { return v < prom.RTTFineFrom*1000 || v > prom.RTTFineTo*1000 }
+	if out(a) || out(b) {
+		return fmt.Sprintf("; outside %g–%g ms the buckets are coarse, so is this ratio", prom.RTTFineFrom*1000, prom.RTTFineTo*1000)
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"math"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,7 @@ func TestVariantRTTJudgedAtTenPercent(t *testing.T) {
 				tg.Goal == "On: keep-alive RTT p999 (server clock, "+rttReading+") within 10% of off" {
 				judged++
 				assert.Equal(t, c.reached, tg.Reached, "×%v: %s", c.k, tg.Figures)
+				assert.NotContains(t, tg.Figures, "coarse", "4–8 ms is in the fine range")
 			}
 		}
 		assert.Equal(t, 2, judged)
@@ -81,3 +83,18 @@ func TestVariantRTTJudgedAtTenPercent(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A tail past the fine bounds is compared too, and said to be coarse.
+func TestVariantRTTPastTheFineBoundsSaysCoarse(t *testing.T) {
+	ds := testkit.KeepAliveRTTs(190000)
+	off := &Result{ServerRTT: ptr(percentilesOfBuckets(bucketed(ds, 100)))}
+	on := &Result{ServerRTT: ptr(percentilesOfBuckets(bucketed(ds, 106)))}
+	var said int
+	for _, tg := range variantTargets("On", KindCliserEvents, on, off, 0) {
+		if strings.Contains(tg.Goal, "server clock") {
+			said++
+			assert.Contains(t, tg.Figures, "outside 0.5–30 ms the buckets are coarse", tg.Goal)
+		}
+	}
+	assert.Equal(t, 2, said)
+}
