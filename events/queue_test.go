@@ -1,7 +1,6 @@
 package events
 
 import (
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,21 +13,21 @@ import (
 // its 16 made 8 new 29 KB blocks a transaction (192 B a handshake in
 // cliser serve's bursts, issue 17).
 func TestQueueKeepsATransactionsBlocks(t *testing.T) {
-	q := newQueue(1<<20, newMetrics(), zap.NewNop())
+	var q *queue
 	fill := func() {
 		for range logChunk {
 			q.push(Event{Type: TypeDisconnected, CID: "c"})
 		}
 	}
-	fill()
-	blocks := q.takeBlocks(nil, logChunk)
-	require.Len(t, blocks, logChunk/blockSize)
-	q.release(blocks)
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	fill()
-	runtime.ReadMemStats(&m1)
-	require.Zero(t, m1.Mallocs-m0.Mallocs, "allocations in the second transaction's %d pushes", logChunk)
+	mallocs := leastMallocs(func() func() {
+		q = newQueue(1<<20, newMetrics(), zap.NewNop())
+		fill()
+		blocks := q.takeBlocks(nil, logChunk)
+		require.Len(t, blocks, logChunk/blockSize)
+		q.release(blocks)
+		return fill
+	})
+	require.Zero(t, mallocs, "allocations in the second transaction's %d pushes", logChunk)
 	require.Equal(t, logChunk, q.len())
 }
 
@@ -38,7 +37,7 @@ func TestQueueKeepsATransactionsBlocks(t *testing.T) {
 // from 8 to 12 blocks made 4 new ones (34 B an event in
 // BenchmarkLogAppendPaced, issue 17).
 func TestQueueStreamOfUnevenTransactionsMakesNoBlocks(t *testing.T) {
-	q := newQueue(1<<20, newMetrics(), zap.NewNop())
+	var q *queue
 	var taken [][]queued // the writer's, reused as it reuses its own
 	transaction := func(blocks int) {
 		for range blocks * blockSize {
@@ -47,14 +46,16 @@ func TestQueueStreamOfUnevenTransactionsMakesNoBlocks(t *testing.T) {
 		taken = q.takeBlocks(taken, logChunk)
 		q.release(taken)
 	}
-	transaction(12)
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	for range 5 {
-		transaction(8)
+	mallocs := leastMallocs(func() func() {
+		q, taken = newQueue(1<<20, newMetrics(), zap.NewNop()), nil
 		transaction(12)
-	}
-	runtime.ReadMemStats(&m1)
-	require.Zero(t, m1.Mallocs-m0.Mallocs, "allocations in ten transactions of 8 and 12 blocks")
+		return func() {
+			for range 5 {
+				transaction(8)
+				transaction(12)
+			}
+		}
+	})
+	require.Zero(t, mallocs, "allocations in ten transactions of 8 and 12 blocks")
 	require.Zero(t, q.len())
 }
