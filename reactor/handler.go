@@ -134,20 +134,38 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	return gnet.None
 }
 
-// OnTick runs on gnet's ticker goroutine: it only asks each loop to advance
-// its own wheel, and only a loop whose wheel may have something due: each
-// Execute wakes an idle loop (an eventfd write, a futex wake, a context
-// switch), for nothing when no slot up to now holds a session.
+// OnTick runs on gnet's ticker goroutine and sleeps as long as wake says.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	now := int64(time.Since(h.epoch))
-	for _, lp := range h.loopList() {
-		if !lp.wheel.idleUntil(now) || lp.heldDue(now) {
-			_ = lp.el.Execute(h.ctx, lp.advance)
-		}
-	}
+	sleep := h.wake(now)
 	if now-h.lastPrune > int64(time.Minute) {
 		h.lastPrune = now
 		h.guard.prune(now)
 	}
-	return h.opts.tick, gnet.None
+	return sleep, gnet.None
+}
+
+// wake asks each loop to advance its own wheel, and only a loop whose wheel
+// may have something due: each Execute wakes an idle loop (an eventfd
+// write, a futex wake, a context switch), for nothing when no slot up to
+// now holds a session. It returns how long the ticker may sleep: a tick,
+// or while no wheel has anything due up to the first tick that may
+// (options.idleTick at most). Safe from any goroutine.
+func (h *handler) wake(now int64) time.Duration {
+	next := now + int64(h.opts.idleTick())
+	for _, lp := range h.loopList() {
+		if !lp.wheel.idleUntil(now) || lp.heldDue(now) {
+			_ = lp.el.Execute(h.ctx, lp.advance)
+			next = now // the walk may leave sessions due at the next tick
+			continue
+		}
+		next = min(next, lp.wheel.soonestAt())
+		if lp.releaseAt.Load() != 0 {
+			next = now // held closes go when the acks are in
+		}
+	}
+	if h.ordersOut.Load() != 0 {
+		next = now
+	}
+	return max(time.Duration(next-now), h.opts.tick)
 }

@@ -107,6 +107,10 @@ func (w *wheel) firstOccupied() int64 {
 // nanoseconds), so a walk would find nothing. Safe from any goroutine.
 func (w *wheel) idleUntil(now int64) bool { return now/w.res < w.soonest.Load() }
 
+// soonestAt is when (monotonic nanoseconds) the first tick that may hold a
+// session due begins. Safe from any goroutine.
+func (w *wheel) soonestAt() int64 { return w.soonest.Load() * w.res }
+
 // each calls f for every scheduled session (a drain closing them all).
 func (w *wheel) each(f func(*session)) {
 	var all []*session
