@@ -39,26 +39,28 @@ func (rep *Report) floorTargets() []Target {
 		return nil
 	}
 	var out []Target
-	judge := func(goal string, a, b, limit float64, figures string) {
+	// judge judges the ratio v; NaN: not measured.
+	judge := func(goal string, v, limit float64, figures string) {
 		t := Target{Goal: goal, Reached: "n/a", Figures: figures}
-		if a > 0 && b > 0 && !math.IsNaN(a) && !math.IsNaN(b) {
-			t.Reached = map[bool]string{true: "yes", false: "no"}[a/b <= limit]
-			t.Figures = fmt.Sprintf("%.2f× the floor: %s", a/b, figures)
+		if !math.IsNaN(v) {
+			t.Reached = map[bool]string{true: "yes", false: "no"}[v <= limit]
+			t.Figures = fmt.Sprintf("%.2f× the floor: %s", v, figures)
 		}
 		out = append(out, t)
 	}
 	cu, where := handshakeCPU(c)
 	fu, _ := handshakeCPU(f)
-	judge(fmt.Sprintf("CPU per handshake ≤ %.1f× the floor's", floorHandshakeCPU), cu, fu, floorHandshakeCPU,
-		fmt.Sprintf("cliser %.1f µs, floor %.1f µs (%s); stages: cliser %.1f µs, floor %.1f µs",
-			cu, fu, where, perCPU(c.HandshakesPerCPU), perCPU(f.HandshakesPerCPU)))
+	cpu, rounds := cpuRatio(c, f)
+	judge(fmt.Sprintf("CPU per handshake ≤ %.1f× the floor's", floorHandshakeCPU), cpu, floorHandshakeCPU,
+		fmt.Sprintf("%scliser %.1f µs, floor %.1f µs (%s); stages: cliser %.1f µs, floor %.1f µs",
+			wrap(rounds, "", "; "), cu, fu, where, perCPU(c.HandshakesPerCPU), perCPU(f.HandshakesPerCPU)))
 	explain(out, func() string { return cpuWhy(KindCliser, c, KindFloor, f) })
-	judge(fmt.Sprintf("RSS per idle registered client ≤ %.1f× the floor's", floorRSSPerClient), c.RSSPerClient, f.RSSPerClient, floorRSSPerClient,
+	judge(fmt.Sprintf("RSS per idle registered client ≤ %.1f× the floor's", floorRSSPerClient), ratioOf(c.RSSPerClient, f.RSSPerClient), floorRSSPerClient,
 		fmt.Sprintf("cliser %s, floor %s (least-squares slopes; end points alone %s and %s)",
 			bytesStr(c.RSSPerClient), bytesStr(f.RSSPerClient), bytesStr(c.RSSPerClientEnds), bytesStr(f.RSSPerClientEnds)))
 	explain(out, func() string { return heapWhy(c, f, KindCliser, KindFloor) })
 	judge(fmt.Sprintf("Server CPU, %d clients idle at a %s keep-alive, ≤ %.1f× the floor's", c.Idle.Clients, rep.Settings.KeepAlive, floorIdleCPU),
-		c.Idle.CPUPercent, f.Idle.CPUPercent, floorIdleCPU,
+		ratioOf(c.Idle.CPUPercent, f.Idle.CPUPercent), floorIdleCPU,
 		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs; per keep-alive answered (the load keeps up with neither when the machine is busy) %.1f µs and %.1f µs, %.2f×",
 			c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds, idleCPUPerKeepAlive(c), idleCPUPerKeepAlive(f), idleCPUPerKeepAlive(c)/idleCPUPerKeepAlive(f)))
 	explain(out, func() string { return idleWhy(named{KindCliser, c}, named{KindFloor, f}) })
@@ -125,21 +127,26 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 	var out []Target
 	rss := func() string { return heapWhy(on, off, kind, KindCliser) }
 	rtt := func() string { return rttWaitsWhy(kind, on, off) }
-	judge := func(what string, a, b float64, unit string, why func() string) {
-		t := Target{Goal: with + ": " + what + " within 10% of off", Reached: "n/a"}
-		t.Figures = fmt.Sprintf("on %s, off %s", num(a, unit), num(b, unit))
-		if a > 0 && b > 0 && !math.IsNaN(a) && !math.IsNaN(b) {
-			t.Reached = map[bool]string{true: "yes", false: "no"}[a/b <= 1.1]
-			t.Figures = fmt.Sprintf("%+.1f%%: %s", 100*(a/b-1), t.Figures)
+	// judgeRatio judges the ratio v (NaN: not measured) against 10% more.
+	judgeRatio := func(what string, v float64, figures string, why func() string) {
+		t := Target{Goal: with + ": " + what + " within 10% of off", Reached: "n/a", Figures: figures}
+		if !math.IsNaN(v) {
+			t.Reached = map[bool]string{true: "yes", false: "no"}[v <= 1.1]
+			t.Figures = fmt.Sprintf("%+.1f%%: %s", 100*(v-1), figures)
 		}
 		out = append(out, t)
 		if why != nil {
 			explain(out, why)
 		}
 	}
+	judge := func(what string, a, b float64, unit string, why func() string) {
+		judgeRatio(what, ratioOf(a, b), fmt.Sprintf("on %s, off %s", num(a, unit), num(b, unit)), why)
+	}
 	a, _ := handshakeCPU(on)
 	b, _ := handshakeCPU(off)
-	judge("CPU per handshake", a, b, "µs", func() string { return cpuWhy(kind, on, KindCliser, off) })
+	cpu, rounds := cpuRatio(on, off)
+	judgeRatio("CPU per handshake", cpu, fmt.Sprintf("on %s, off %s%s", num(a, "µs"), num(b, "µs"), wrap(rounds, " (", ")")),
+		func() string { return cpuWhy(kind, on, KindCliser, off) })
 	judge("RSS per idle client", on.RSSPerClient, off.RSSPerClient, "B", rss)
 	if credPerID != 0 {
 		judge(fmt.Sprintf("RSS per idle client, its credential included (%.0f B each, held from the start)", credPerID),

@@ -46,9 +46,10 @@ func (rep *Report) Targets() []Target {
 				"baseline %s/client: %.1f× (end points alone: %.1f×)", bytesStr(b.RSSPerClient), ratio, b.RSSPerClientEnds/c.RSSPerClientEnds)
 			explain(out, cliserHeap)
 			if c.Burst.Handshakes > 0 && b.Burst.Handshakes > 0 {
-				judge("handshakes_per_cpu_vs_baseline", c.Burst.PerCPU/b.Burst.PerCPU, true,
-					"%d handshakes in bursts on the emptied server: cliser %.0f (%.0f µs each), baseline %.0f (%.0f µs each): %.2f×; over the stages' ramps: %.0f vs %.0f, %.2f×",
-					c.Burst.Handshakes, c.Burst.PerCPU, 1e6/c.Burst.PerCPU, b.Burst.PerCPU, 1e6/b.Burst.PerCPU, c.Burst.PerCPU/b.Burst.PerCPU,
+				v, rounds := cpuRatio(b, c) // the baseline's CPU a handshake ÷ cliser's
+				judge("handshakes_per_cpu_vs_baseline", v, true,
+					"%.2f×%s: %d handshakes in bursts on the emptied server: cliser %.0f (%.0f µs each), baseline %.0f (%.0f µs each): %.2f×; over the stages' ramps: %.0f vs %.0f, %.2f×",
+					v, wrap(rounds, " (", ")"), c.Burst.Handshakes, c.Burst.PerCPU, 1e6/c.Burst.PerCPU, b.Burst.PerCPU, 1e6/b.Burst.PerCPU, c.Burst.PerCPU/b.Burst.PerCPU,
 					c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
 			} else {
 				judge("handshakes_per_cpu_vs_baseline", c.HandshakesPerCPU/b.HandshakesPerCPU, b.HandshakesPerCPU > 0,
@@ -148,6 +149,7 @@ func (rep *Report) Markdown(w io.Writer) error {
 
 	b.WriteString("\n## cliser against the floor and the baseline\n\n")
 	rep.comparison(&b)
+	rep.burstRoundsMarkdown(&b)
 
 	if fails := rep.Failed(); len(fails) > 0 {
 		b.WriteString("\n## Errors and problems\n\n")

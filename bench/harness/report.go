@@ -23,7 +23,10 @@ type Report struct {
 	Commit    string             `json:"commit,omitempty"`
 	Settings  Settings           `json:"settings"`
 	Results   map[string]*Result `json:"results"`
-	Seconds   float64            `json:"seconds"`
+	// BurstOrder is the servers of each interleaved burst round in the
+	// order they ran (RunInterleaved); nil: each server's bursts ran in a row.
+	BurstOrder [][]string `json:"burst_order,omitempty"`
+	Seconds    float64    `json:"seconds"`
 	// Micro is the output of the codec's and registry's micro-benchmarks
 	// (go test -bench -benchmem), when the run could make it.
 	Micro string `json:"micro_benchmarks,omitempty"`

@@ -88,8 +88,24 @@ type Burst struct {
 	LoadCPU    float64     `json:"load_cpu_s"`
 	Latency    Percentiles `json:"latency_ms"`
 	// Alloc is the server's Go allocations and GC cycles over the bursts,
-	// their closes and settles (nil for a server without a Go collector).
+	// their closes and settles (nil for a server without a Go collector);
+	// interleaved, the other servers' bursts between them too, when this
+	// one sat empty.
 	Alloc *AllocCount `json:"alloc,omitempty"`
+	// Rounds are the measured bursts one by one; the figures above are
+	// their sums.
+	Rounds []BurstRound `json:"rounds,omitempty"`
+}
+
+// BurstRound is one measured burst.
+type BurstRound struct {
+	Round      int       `json:"round"` // from 1
+	At         time.Time `json:"at"`    // its start
+	Handshakes int64     `json:"handshakes"`
+	Seconds    float64   `json:"seconds"`
+	ServerCPU  float64   `json:"server_cpu_s"` // TailCPU included
+	TailCPU    float64   `json:"tail_cpu_s"`
+	LoadCPU    float64   `json:"load_cpu_s"`
 }
 
 // Stage is one ramp and its plateau.

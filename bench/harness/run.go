@@ -96,9 +96,30 @@ type Env struct {
 // that one run's closed sockets never collide with the next run's.
 var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40, KindCliserEvents: 50, KindCliserTrust: 60}
 
-// Run benchmarks one server. The error is for a run that could not be
-// made; what went wrong under load is in the result (Errors, Problems).
+// Run benchmarks one server: every phase, its bursts in a row. The error
+// is for a run that could not be made; what went wrong under load is in
+// the result (Errors, Problems). RunInterleaved runs several servers with
+// their bursts interleaved.
 func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, error) {
+	r, err := start(ctx, kind, set, env)
+	if err != nil {
+		return nil, err
+	}
+	runErr := r.run(ctx)
+	if runErr == nil && r.burstsDue() {
+		runErr = r.openBursts(ctx, r.set.Settle)
+		for round := 0; runErr == nil && round < burstRounds(set); round++ {
+			runErr = r.burst(ctx, round)
+		}
+		if runErr == nil {
+			r.closeBursts()
+		}
+	}
+	return r.finish(ctx, runErr)
+}
+
+// start starts the server and the stages' load.
+func start(ctx context.Context, kind string, set Settings, env Env) (*runner, error) {
 	if len(set.Stages) == 0 {
 		return nil, errors.New("no stages")
 	}
@@ -121,7 +142,8 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(), credentials: credentials, pin: pin}
+	r := &runner{kind: kind, set: set, env: env, srv: srv, res: &Result{Server: kind, Clients: top}, t0: time.Now(),
+		credentials: credentials, pin: pin, profile: profile}
 	r.res.ProfiledBurst.Missing = noProfile
 	if p, err := sampleProc(srv.PID()); err == nil {
 		r.res.StartRSS = p.RSS
@@ -131,13 +153,18 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 		return nil, errors.Join(err, stopServer(srv))
 	}
 	r.fleet, r.res.Workers = fl, workers
-	runErr := r.run(ctx)
-	if runErr == nil && profile != "" {
-		runErr = r.profiledBurst(ctx, profile)
+	return r, nil
+}
+
+// finish runs the profiled bursts (when runErr is nil), closes the load and
+// stops the server.
+func (r *runner) finish(ctx context.Context, runErr error) (*Result, error) {
+	if runErr == nil && r.profile != "" {
+		runErr = r.profiledBurst(ctx, r.profile)
 	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if st, err := fl.Counts(); err == nil {
+	if st, err := r.fleet.Counts(); err == nil {
 		r.res.Errors = st.Errors
 	}
 	for k, v := range r.burstErrors {
@@ -146,11 +173,11 @@ func Run(ctx context.Context, kind string, set Settings, env Env) (*Result, erro
 		}
 		r.res.Errors["burst: "+k] += v
 	}
-	if err := fl.Close(closeCtx); err != nil {
+	if err := r.fleet.Close(closeCtx); err != nil {
 		r.problem("closing the load: %v", err)
 	}
 	r.noteVariant()
-	if err := stopServer(srv); err != nil {
+	if err := stopServer(r.srv); err != nil {
 		r.problem("stopping the server: %v", err)
 	}
 	return r.res, runErr
@@ -164,7 +191,10 @@ func stopServer(srv server) error {
 
 type runner struct {
 	burstErrors map[string]int64
-	credentials int // client IDs enrolled (KindCliserTrust)
+	burstLat    load.Stats                         // the measured bursts' latencies, merged
+	burstAlloc  func(handshakes int64) *AllocCount // ends the bursts' allocation window
+	profile     string                             // the profiled bursts' file; "": none
+	credentials int                                // client IDs enrolled (KindCliserTrust)
 	pin         pins
 	kind        string
 	set         Settings
@@ -314,38 +344,43 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.probe(ctx); err != nil {
 		return err
 	}
-	if err := r.shutdown(ctx); err != nil {
-		return err
-	}
-	return r.bursts(ctx)
+	return r.shutdown(ctx)
 }
 
-// bursts measure handshakes alone, after the shutdown has emptied the
-// server: BurstRounds times, a fleet of its own opens Burst clients as fast
-// as it can, then closes them and lets the server settle. A round is kept
-// short of a keep-alive interval, so no keep-alive falls due during it and
-// there is nothing to subtract; its clients have the stages' client-ids,
-// so the registry gains no records. Running it last keeps the heap it
-// grows out of the RSS figures.
-func (r *runner) bursts(ctx context.Context) error {
-	if r.set.Burst <= 0 || r.res.Shutdown.Registered == 0 {
-		return nil
-	}
-	if err := r.wait(ctx, r.set.Settle); err != nil { // the shutdown's closes
+// The bursts measure handshakes alone, after the shutdown has emptied the
+// server: BurstRounds times, a fleet of its own opens Burst clients as
+// fast as it can, then closes them and lets the server settle. A round is
+// kept short of a keep-alive interval, so no keep-alive falls due during
+// it and there is nothing to subtract; its clients have the stages'
+// client-ids, so the registry gains no records. Running them last keeps
+// the heap they grow out of the RSS figures.
+
+// burstsDue says whether the server gets bursts: they are set, and the
+// shutdown emptied a server that had clients.
+func (r *runner) burstsDue() bool { return r.set.Burst > 0 && r.res.Shutdown.Registered > 0 }
+
+// MaxBurstRounds is the most measured bursts a server can get: each dials
+// from a 127.N/16 of its own, the nine after its kind's sourceNet.
+const MaxBurstRounds = 9
+
+// burstRounds is how many measured bursts a server gets.
+func burstRounds(set Settings) int { return max(set.BurstRounds, 1) }
+
+// openBursts lets the shutdown's closes settle for settle and starts the
+// bursts' allocation window.
+func (r *runner) openBursts(ctx context.Context, settle time.Duration) error {
+	if err := r.wait(ctx, settle); err != nil {
 		return err
 	}
-	var lat load.Stats
-	alloc := r.allocWindow(ctx, "bursts")
-	for round := range max(r.set.BurstRounds, 1) {
-		st, err := r.burst(ctx, round)
-		if err != nil {
-			return err
-		}
-		lat.Merge(load.Stats{Handshake: st.Handshake})
-	}
+	r.burstAlloc = r.allocWindow(ctx, "bursts")
+	return nil
+}
+
+// closeBursts makes the bursts' totals: sums over the rounds.
+func (r *runner) closeBursts() {
 	b := &r.res.Burst
-	b.Alloc = alloc(b.Handshakes)
-	b.Latency = percentilesOf(lat.Handshake)
+	b.Alloc = r.burstAlloc(b.Handshakes)
+	b.Latency = percentilesOf(r.burstLat.Handshake)
 	if b.Seconds > 0 {
 		b.Rate = float64(b.Handshakes) / b.Seconds
 	}
@@ -355,24 +390,28 @@ func (r *runner) bursts(ctx context.Context) error {
 	r.say("bursts: %d handshakes in %.2fs (%.0f/s), server CPU %.3fs (%.3fs after the last handshakes; %.1f µs each, %.0f per CPU-s), load CPU %.3fs (%.1f µs each), p99 %.1fms",
 		b.Handshakes, b.Seconds, b.Rate, b.ServerCPU, b.TailCPU, 1e6*b.ServerCPU/max(float64(b.Handshakes), 1), b.PerCPU,
 		b.LoadCPU, 1e6*b.LoadCPU/max(float64(b.Handshakes), 1), b.Latency.P99)
-	return nil
 }
 
-func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
+// burst runs measured round round (from 0) and adds it to the totals and
+// the rounds.
+func (r *runner) burst(ctx context.Context, round int) error {
 	var profile func() func()
 	if round == 0 {
 		profile = func() func() { return r.startProfile("ramp") }
 	}
 	br, err := r.measureBurst(ctx, sourceNet[r.kind]+1+round, profile, nil)
 	if err != nil {
-		return br.st, err
+		return err
 	}
+	r.burstLat.Merge(load.Stats{Handshake: br.st.Handshake})
 	b := &r.res.Burst
 	b.Handshakes += br.st.Handshakes
 	b.Seconds += br.secs
 	b.ServerCPU += br.cpu
 	b.TailCPU += br.tail
 	b.LoadCPU += br.loadCPU
+	b.Rounds = append(b.Rounds, BurstRound{Round: round + 1, At: br.at, Handshakes: br.st.Handshakes, Seconds: br.secs,
+		ServerCPU: br.cpu, TailCPU: br.tail, LoadCPU: br.loadCPU})
 	for k, v := range br.st.Errors {
 		if r.burstErrors == nil {
 			r.burstErrors = map[string]int64{}
@@ -387,11 +426,12 @@ func (r *runner) burst(ctx context.Context, round int) (load.Stats, error) {
 	}
 	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
 		round+1, br.st.Handshakes, br.secs, br.cpu, br.tail, br.tailSecs, 100*br.idle)
-	return br.st, nil
+	return nil
 }
 
 // burstRound is one burst's measures.
 type burstRound struct {
+	at                    time.Time // the ramp's start
 	st                    load.Stats
 	secs, cpu, tail, idle float64
 	tailSecs, loadCPU     float64
@@ -449,7 +489,7 @@ func (r *runner) measureBurst(ctx context.Context, srcNet int, ramp, window func
 	if rampErr != nil {
 		return br, fmt.Errorf("burst: %w", rampErr)
 	}
-	br.secs = p1.At.Sub(p0.At).Seconds()
+	br.at, br.secs = p0.At, p1.At.Sub(p0.At).Seconds()
 	br.cpu = (p1.CPU - p0.CPU).Seconds() + tl.cpu
 	br.tail, br.tailSecs = tl.cpu, tl.last.At.Sub(p1.At).Seconds()
 	br.loadCPU = (l1.CPU - l0.CPU).Seconds()

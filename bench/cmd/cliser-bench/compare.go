@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +15,9 @@ import (
 	"github.com/cliser/cliser/bench/harness"
 )
 
-// compare runs every server under the same load, one after the other, and
-// writes bench/results/<date>[-mode].{md,png,json,txt}.
+// compare runs every server under the same load, one after the other, the
+// subprocesses' bursts interleaved (harness.RunInterleaved), and writes
+// bench/results/<date>[-mode].{md,png,json,txt}.
 func compare(ctx context.Context, args []string) error {
 	fs, c := commonFlagSet("compare")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
@@ -55,19 +57,22 @@ func compare(ctx context.Context, args []string) error {
 	if *withEvents {
 		kinds = slices.Insert(kinds, 1, harness.KindCliserEvents)
 	}
-	if *inproc {
-		kinds = append(kinds, harness.KindInproc)
-		env.ProfilePrefix = base + "-cliser"
-	}
 	env.BurstProfilePrefix = base
-	for _, kind := range kinds {
-		fmt.Fprintf(os.Stderr, "== %s: stages %v, keep-alive %s\n", kind, set.Stages, set.KeepAlive)
-		res, err := harness.Run(ctx, kind, set, env)
+	run, err := harness.RunInterleaved(ctx, kinds, set, env)
+	maps.Copy(rep.Results, run.Results)
+	rep.BurstOrder = run.Order
+	if err != nil {
+		return err
+	}
+	if *inproc { // in the harness's own process: its bursts run in a row, after the others stopped
+		env.ProfilePrefix = base + "-cliser"
+		fmt.Fprintf(os.Stderr, "== %s: stages %v, keep-alive %s\n", harness.KindInproc, set.Stages, set.KeepAlive)
+		res, err := harness.Run(ctx, harness.KindInproc, set, env)
 		if res != nil {
-			rep.Results[kind] = res
+			rep.Results[harness.KindInproc] = res
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
+			return fmt.Errorf("%s: %w", harness.KindInproc, err)
 		}
 	}
 	if *tickExp > 0 && *inproc {

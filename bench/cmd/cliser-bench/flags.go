@@ -31,6 +31,7 @@ type common struct {
 	inProcess   bool
 	inprocTick  time.Duration
 	burst       int
+	burstRounds int
 	serverCPUs  string
 	loadCPUs    string
 }
@@ -60,6 +61,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.workDir, "work-dir", "", "where servers keep data and logs (default: a temporary directory)")
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.IntVar(&c.burst, "burst", -1, "clients in the handshake burst on the empty server before the stages; 0 skips it (default: the mode's)")
+	fs.IntVar(&c.burstRounds, "burst-rounds", 0, fmt.Sprintf("measured burst rounds a server, 1-%d (default: the mode's)", harness.MaxBurstRounds))
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 	fs.StringVar(&c.serverCPUs, "server-cpus", "", "run every server subprocess on these CPUs (e.g. 0; GOMAXPROCS and its event loops follow); default: all")
 	fs.StringVar(&c.loadCPUs, "load-cpus", "", "run the load processes on these CPUs (e.g. 1); default: all")
@@ -152,6 +154,12 @@ func (c *common) settings() (harness.Settings, error) {
 	}
 	if c.settle >= 0 {
 		s.Settle = c.settle
+	}
+	if c.burstRounds != 0 {
+		if c.burstRounds < 1 || c.burstRounds > harness.MaxBurstRounds {
+			return s, fmt.Errorf("--burst-rounds %d: want 1 to %d", c.burstRounds, harness.MaxBurstRounds)
+		}
+		s.BurstRounds = c.burstRounds
 	}
 	return s, c.pinning(&s)
 }

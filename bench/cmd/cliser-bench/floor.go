@@ -46,7 +46,7 @@ func floorRounds(ctx context.Context, args []string) error {
 	}
 	var all []roundResult
 	for r := range *rounds {
-		for _, k := range roundOrder(kinds, r) {
+		for _, k := range harness.RoundOrder(kinds, r) {
 			for _, s := range pinnedAndNot(set) {
 				fmt.Fprintf(os.Stderr, "== round %d: %s%s\n", r+1, k, pinNote(s))
 				waitForConntrack(fmt.Sprintf("round %d %s", r+1, k), s.Stages[len(s.Stages)-1]+s.Burst*s.BurstRounds)
@@ -352,15 +352,6 @@ func rttVerdict(all []roundResult) string {
 	return b.String()
 }
 
-// roundOrder is the order of round r (from 0): the list rotated by r, so
-// that no server always runs first or last. A round's order moved the
-// variants' ratios by about the 10% they are judged against (session 10,
-// docs/performance.md).
-func roundOrder(kinds []string, r int) []string {
-	k := r % len(kinds)
-	return append(slices.Clone(kinds[k:]), kinds[:k]...)
-}
-
 // serverWhat says what each server of the rounds is.
 var serverWhat = map[string]string{
 	harness.KindCliser:       "cliser (event log off, the shared password)",
@@ -473,6 +464,6 @@ func ratioList(v []float64) string {
 		}
 		fmt.Fprintf(&b, "%.2f×", x)
 	}
-	fmt.Fprintf(&b, " (**%.2f×**)", median(v))
+	fmt.Fprintf(&b, " (**%.2f×**)", harness.Median(v))
 	return b.String()
 }

@@ -110,17 +110,6 @@ func TestFloorRoundsReportPinnedBesideUnpinned(t *testing.T) {
 	assert.Contains(t, md, "  - the same round (pinned: server CPUs 0, load CPUs 1): cliser p99 ≤ 1.75 ms, p999 ≤ 6 ms: **met**; the floor p99 ≤ 3 ms, p999 ≤ 8 ms: missed")
 }
 
-// Each round starts one server further along the list, so that no server
-// always runs first or last.
-func TestRoundOrderRotates(t *testing.T) {
-	kinds := []string{"a", "b", "c"}
-	assert.Equal(t, []string{"a", "b", "c"}, roundOrder(kinds, 0))
-	assert.Equal(t, []string{"b", "c", "a"}, roundOrder(kinds, 1))
-	assert.Equal(t, []string{"c", "a", "b"}, roundOrder(kinds, 2))
-	assert.Equal(t, []string{"a", "b", "c"}, roundOrder(kinds, 3))
-	assert.Equal(t, []string{"a", "b", "c"}, kinds, "the list itself is left as it was")
-}
-
 // Each run's allocations per handshake, and the hold's GC cycles and bytes
 // a keep-alive, are shown beside the others', "–" for a count the server
 // did not serve; no table when none did.

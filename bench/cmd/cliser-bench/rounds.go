@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/cliser/cliser/bench/harness"
 )
 
 // What the round-based benches (identity, webhook) share: their common
@@ -169,17 +171,5 @@ func medianOf[R any](rs []R, modeOf func(R) string, mode string, f func(R) float
 			v = append(v, f(r))
 		}
 	}
-	return median(v)
-}
-
-// median is the middle of v, or the mean of its two middle values when
-// their number is even (the higher one alone biased two rounds upwards).
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	n := len(v)
-	if n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2
-	}
-	return v[n/2]
+	return harness.Median(v)
 }

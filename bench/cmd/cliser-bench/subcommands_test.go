@@ -35,6 +35,8 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"run", runOne, []string{"--load-cpus", "0", "--in-process-load"}, "--load-cpus pins load processes: drop --in-process-load"},
 		{"compare", compare, []string{"--server-cpus", "0"}, "the in-process server runs in the harness: add --inproc=false"},
 		{"floor", floorRounds, []string{"--rounds", "0"}, "--rounds must be positive"},
+		{"compare", compare, []string{"--burst-rounds", "10"}, "--burst-rounds 10: want 1 to 9"},
+		{"run", runOne, []string{"--burst-rounds", "-1"}, "--burst-rounds -1: want 1 to 9"},
 		{"cluster", cluster, []string{"--nodes", "1"}, "--nodes >= 2"},
 		{"cluster", cluster, []string{"--clients-per-node", "0"}, "--clients-per-node >= 1"},
 		{"cluster", cluster, []string{"--load-nice", "20"}, "--load-nice between 1 and 19"},

@@ -431,7 +431,7 @@ func roundRatios(rs []webhookRound, modes string, cpu func(webhookRound) time.Du
 	b.WriteString("| median |")
 	for _, m := range ms {
 		if len(ratios[m]) > 0 {
-			fmt.Fprintf(&b, " %.3f | |", median(ratios[m]))
+			fmt.Fprintf(&b, " %.3f | |", harness.Median(ratios[m]))
 		}
 	}
 	b.WriteString("\n")

@@ -1,0 +1,201 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// The burst CPU targets compare two servers' CPU a handshake. Their totals
+// are sums over bursts that, run a server at a time, were minutes apart;
+// interleaved (RunInterleaved), round r of each server ran seconds from
+// the other servers' round r. So each target is judged on the median over
+// rounds of round r's ratio, and the rounds' range is shown beside it; the
+// ratio of the sums stays in the figures.
+
+// burstRatio is a ratio of two servers' burst CPU a handshake: A's ÷ B's.
+type burstRatio struct {
+	name string
+	a, b string
+}
+
+// burstRatios are the ratios the burst CPU targets judge, in the table's
+// order. The baseline's is inverted: cliser's handshakes per CPU second
+// over the baseline's is the baseline's CPU a handshake over cliser's.
+var burstRatios = []burstRatio{
+	{"cliser ÷ floor", KindCliser, KindFloor},
+	{"cliser+events ÷ cliser", KindCliserEvents, KindCliser},
+	{"cliser+identity+events ÷ cliser", KindCliserTrust, KindCliser},
+	{"baseline ÷ cliser", KindBaseline, KindCliser},
+}
+
+// cpuUS is the round's server CPU a handshake in µs.
+func (b BurstRound) cpuUS() float64 { return perHandshake(b.ServerCPU, b.Handshakes) }
+
+// spread is a median over rounds and the rounds' range.
+type spread struct {
+	median, min, max float64
+	n                int
+}
+
+func spreadOf(v []float64) (spread, bool) {
+	if len(v) == 0 {
+		return spread{}, false
+	}
+	return spread{median: Median(v), min: slices.Min(v), max: slices.Max(v), n: len(v)}, true
+}
+
+// Median is the middle of v, or the mean of its two middle values when
+// their number is even (the higher one alone biased two rounds upwards);
+// NaN for none.
+func Median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	n := len(v)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[n/2]
+}
+
+// roundRatios is a's CPU a handshake ÷ b's for each round both ran,
+// paired by round number.
+func roundRatios(a, b *Result) []float64 {
+	var out []float64
+	for _, x := range a.Burst.Rounds {
+		if r := ratioOf(x.cpuUS(), roundCPU(b, x.Round)); !math.IsNaN(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ratioOf is a ÷ b, NaN unless both are positive numbers.
+func ratioOf(a, b float64) float64 {
+	if !(a > 0 && b > 0) || math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return math.NaN()
+	}
+	return a / b
+}
+
+// cpuRatio is a's CPU a handshake ÷ b's as the burst CPU targets judge
+// it: the median of the rounds' ratios when both ran burst rounds, with
+// note saying so, its range and the sums' ratio; else the ratio of the
+// totals (handshakeCPU: the bursts', else the stages'), note empty.
+func cpuRatio(a, b *Result) (ratio float64, note string) {
+	ua, _ := handshakeCPU(a)
+	ub, _ := handshakeCPU(b)
+	sums := ratioOf(ua, ub)
+	s, ok := spreadOf(roundRatios(a, b))
+	if !ok {
+		return sums, ""
+	}
+	return s.median, fmt.Sprintf("median of %d rounds' ratios, %.2f–%.2f×; the sums' %.2f×", s.n, s.min, s.max, sums)
+}
+
+// burstRoundsMarkdown writes each burst round's CPU a handshake of every
+// server that ran it, each round's ratios, and their medians and ranges:
+// what the burst CPU targets are judged on.
+func (rep *Report) burstRoundsMarkdown(b *bytes.Buffer) {
+	kinds := rep.roundKinds()
+	if len(kinds) == 0 {
+		return
+	}
+	var ratios []burstRatio
+	for _, r := range burstRatios {
+		if slices.Contains(kinds, r.a) && slices.Contains(kinds, r.b) {
+			ratios = append(ratios, r)
+		}
+	}
+	if rep.BurstOrder != nil {
+		b.WriteString("\n## Burst rounds, interleaved\n\nEach round bursts every server once, seconds apart, the order rotated a server every round; the burst CPU targets are judged on the median of the rounds' ratios. Server CPU a handshake (µs), its tail included:\n\n")
+	} else {
+		b.WriteString("\n## Burst rounds\n\nEach server's rounds ran in a row, after its own shutdown (not interleaved). Server CPU a handshake (µs), its tail included:\n\n")
+	}
+	fmt.Fprintf(b, "| round | order | %s |", strings.Join(kinds, " | "))
+	for _, r := range ratios {
+		fmt.Fprintf(b, " %s |", r.name)
+	}
+	b.WriteString("\n|" + strings.Repeat(" --- |", 2+len(kinds)+len(ratios)) + "\n")
+	for i := range rep.roundCount(kinds) {
+		order := "–"
+		if i < len(rep.BurstOrder) {
+			order = strings.Join(rep.BurstOrder[i], ", ")
+		}
+		fmt.Fprintf(b, "| %d | %s |", i+1, order)
+		for _, k := range kinds {
+			fmt.Fprintf(b, " %s |", num(roundCPU(rep.Results[k], i+1), "µs"))
+		}
+		for _, r := range ratios {
+			fmt.Fprintf(b, " %s |", ratio(roundCPU(rep.Results[r.a], i+1), roundCPU(rep.Results[r.b], i+1)))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "| median (range) | |%s", strings.Repeat(" |", len(kinds)))
+	for _, r := range ratios {
+		if s, ok := spreadOf(roundRatios(rep.Results[r.a], rep.Results[r.b])); ok {
+			fmt.Fprintf(b, " **%.2f×** (%.2f–%.2f×) |", s.median, s.min, s.max)
+		} else {
+			b.WriteString(" – |")
+		}
+	}
+	fmt.Fprintf(b, "\n| sums | |")
+	for _, k := range kinds {
+		us, _ := handshakeCPU(rep.Results[k])
+		fmt.Fprintf(b, " %s |", num(us, "µs"))
+	}
+	for _, r := range ratios {
+		ua, _ := handshakeCPU(rep.Results[r.a])
+		ub, _ := handshakeCPU(rep.Results[r.b])
+		fmt.Fprintf(b, " %s |", ratio(ua, ub))
+	}
+	b.WriteString("\n")
+}
+
+// roundKinds are the servers with burst rounds, in report order; with an
+// interleaved order, only the servers it ran (the in-process server's
+// rounds ran in a row of their own).
+func (rep *Report) roundKinds() []string {
+	var out []string
+	for _, k := range rep.kinds() {
+		if len(rep.Results[k].Burst.Rounds) == 0 {
+			continue
+		}
+		if len(rep.BurstOrder) > 0 && !slices.Contains(rep.BurstOrder[0], k) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// roundCount is the most rounds any of kinds ran.
+func (rep *Report) roundCount(kinds []string) int {
+	n := 0
+	for _, k := range kinds {
+		n = max(n, len(rep.Results[k].Burst.Rounds))
+	}
+	return n
+}
+
+// roundCPU is r's CPU a handshake in round (from 1), NaN if it ran none.
+func roundCPU(r *Result, round int) float64 {
+	i := slices.IndexFunc(r.Burst.Rounds, func(b BurstRound) bool { return b.Round == round })
+	if i < 0 {
+		return math.NaN()
+	}
+	return r.Burst.Rounds[i].cpuUS()
+}
+
+// wrap is s between before and after, "" for an empty s.
+func wrap(s, before, after string) string {
+	if s == "" {
+		return ""
+	}
+	return before + s + after
+}

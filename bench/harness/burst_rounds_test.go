@@ -1,0 +1,183 @@
+package harness
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// Each round starts one server further along the list, so that no server
+// always runs first or last.
+func TestRoundOrderRotates(t *testing.T) {
+	kinds := []string{"a", "b", "c"}
+	assert.Equal(t, []string{"a", "b", "c"}, RoundOrder(kinds, 0))
+	assert.Equal(t, []string{"b", "c", "a"}, RoundOrder(kinds, 1))
+	assert.Equal(t, []string{"c", "a", "b"}, RoundOrder(kinds, 2))
+	assert.Equal(t, []string{"a", "b", "c"}, RoundOrder(kinds, 3))
+	assert.Equal(t, []string{"a", "b", "c"}, kinds, "the list itself is left as it was")
+	assert.Empty(t, RoundOrder([]string(nil), 1))
+}
+
+func TestMedian(t *testing.T) {
+	assert.InDelta(t, 2.0, Median([]float64{3, 1, 2}), 1e-12)
+	assert.InDelta(t, 2.5, Median([]float64{4, 1, 3, 2}), 1e-12, "the mean of the two middle values")
+	assert.True(t, math.IsNaN(Median(nil)))
+}
+
+// burstResult is a server whose rounds of 1,000 handshakes took us[i] µs
+// of CPU each, with their sums as the totals.
+func burstResult(kind string, us ...float64) *Result {
+	r := &Result{Server: kind}
+	for i, u := range us {
+		br := BurstRound{Round: i + 1, Handshakes: 1000, ServerCPU: u * 1000 / 1e6}
+		r.Burst.Rounds = append(r.Burst.Rounds, br)
+		r.Burst.Handshakes += br.Handshakes
+		r.Burst.ServerCPU += br.ServerCPU
+	}
+	r.Burst.PerCPU = float64(r.Burst.Handshakes) / r.Burst.ServerCPU
+	return r
+}
+
+// Each burst CPU target is judged on the median of the rounds' ratios, not
+// on the ratio of the sums: one round the machine spoilt for one server
+// moves the sums past the bound, and the median not, and the other way
+// round.
+func TestBurstCPUTargetsJudgeTheMedianOfTheRoundsRatios(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		a, b          []float64 // the rounds' µs of the ratio's two servers
+		reached, note string
+	}{
+		{"one spoilt round: the sums miss, the median meets", []float64{50, 50, 50, 120}, []float64{46, 46, 46, 46}, "yes",
+			"median of 4 rounds' ratios, 1.09–2.61×; the sums' 1.47×"},
+		{"one lucky round: the sums meet, the median misses", []float64{60, 60, 60, 10}, []float64{46, 46, 46, 46}, "no",
+			"median of 4 rounds' ratios, 0.22–1.30×; the sums' 1.03×"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// cliser ÷ floor ≤ 1.2×, cliser+events ÷ cliser ≤ 1.1×: a's
+			// rounds are the numerator's, b's the denominator's.
+			floor := floorTargetsOf(t, map[string]*Result{KindCliser: burstResult(KindCliser, tc.a...), KindFloor: burstResult(KindFloor, tc.b...)})
+			assert.Equal(t, tc.reached, floor.Reached, floor.Figures)
+			assert.Contains(t, floor.Figures, tc.note)
+
+			on, off := burstResult(KindCliserEvents, tc.a...), burstResult(KindCliser, tc.b...)
+			events := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0)[0]
+			assert.Equal(t, "With the event log and a webhook on: CPU per handshake within 10% of off", events.Goal)
+			assert.Equal(t, tc.reached, events.Reached, events.Figures)
+			assert.Contains(t, events.Figures, tc.note)
+
+			// cliser ≥ 2× the baseline's handshakes per CPU second: the
+			// baseline's µs ÷ cliser's ≥ 2. The baseline's rounds are a's
+			// × 2/1.2, cliser's b's: met where a ÷ b ≥ 1.2, so where
+			// cliser ÷ floor misses.
+			base := burstResult(KindBaseline, scaled(tc.a, 2/1.2)...)
+			rep := &Report{Settings: Full(), Results: map[string]*Result{KindCliser: burstResult(KindCliser, tc.b...), KindBaseline: base}}
+			per := targetNamed(t, rep.Targets(), goalOf("handshakes_per_cpu_vs_baseline").Text)
+			want := map[string]string{"yes": "no", "no": "yes"}[tc.reached]
+			assert.Equal(t, want, per.Reached, per.Figures)
+			assert.Contains(t, per.Figures, "median of 4 rounds' ratios")
+		})
+	}
+}
+
+func scaled(v []float64, k float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x * k
+	}
+	return out
+}
+
+func floorTargetsOf(t *testing.T, results map[string]*Result) Target {
+	t.Helper()
+	return targetNamed(t, (&Report{Settings: Full(), Results: results}).floorTargets(), "CPU per handshake ≤ 1.2× the floor's")
+}
+
+func targetNamed(t *testing.T, ts []Target, goal string) Target {
+	t.Helper()
+	for _, tg := range ts {
+		if tg.Goal == goal {
+			return tg
+		}
+	}
+	require.Failf(t, "no such target", "%q among %v", goal, ts)
+	return Target{}
+}
+
+// Without rounds (a report from before them) the sums are judged, as
+// before, and the figures say nothing of rounds.
+func TestBurstCPUTargetWithoutRoundsJudgesTheSums(t *testing.T) {
+	c, f := burstResult(KindCliser, 50, 68), burstResult(KindFloor, 50, 50)
+	c.Burst.Rounds, f.Burst.Rounds = nil, nil
+	tg := floorTargetsOf(t, map[string]*Result{KindCliser: c, KindFloor: f})
+	assert.Equal(t, "yes", tg.Reached, tg.Figures)
+	assert.True(t, strings.HasPrefix(tg.Figures, "1.18× the floor: cliser 59.0 µs"), tg.Figures)
+}
+
+// The report's table gives each round's µs and ratios, in the order the
+// round ran, and the medians the targets are judged on.
+func TestBurstRoundsTable(t *testing.T) {
+	rep := &Report{Settings: Full(), Results: map[string]*Result{
+		KindCliser: burstResult(KindCliser, 50, 60, 55), KindFloor: burstResult(KindFloor, 40, 50, 50),
+		KindCliserEvents: burstResult(KindCliserEvents, 55, 60, 66),
+		KindInproc:       burstResult(KindInproc, 1, 1, 1),
+	}, BurstOrder: [][]string{{KindCliser, KindCliserEvents, KindFloor}, {KindCliserEvents, KindFloor, KindCliser}, {KindFloor, KindCliser, KindCliserEvents}}}
+	var b bytes.Buffer
+	rep.burstRoundsMarkdown(&b)
+	md := b.String()
+	assert.Contains(t, md, "## Burst rounds, interleaved")
+	assert.Contains(t, md, "| round | order | cliser | cliser+events | floor | cliser ÷ floor | cliser+events ÷ cliser |\n")
+	assert.Contains(t, md, "| 1 | cliser, cliser+events, floor | 50.0 µs | 55.0 µs | 40.0 µs | 1.25× | 1.10× |\n")
+	assert.Contains(t, md, "| 2 | cliser+events, floor, cliser | 60.0 µs | 60.0 µs | 50.0 µs | 1.20× | 1.00× |\n")
+	assert.Contains(t, md, "| median (range) | | | | | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.20×) |\n")
+	assert.Contains(t, md, "| sums | | 55.0 µs | 60.3 µs | 46.7 µs | 1.18× | 1.10× |\n")
+	assert.NotContains(t, md, KindInproc, "the in-process server's rounds were not interleaved")
+
+	var full bytes.Buffer
+	require.NoError(t, rep.Markdown(&full))
+	assert.Contains(t, full.String(), "## Burst rounds, interleaved")
+}
+
+// Two subprocess servers run whole, each kept up after its shutdown; then
+// their bursts alternate, the order rotated every round.
+func TestRunInterleavedAlternatesTheBursts(t *testing.T) {
+	set := tiny()
+	set.BurstRounds = 3
+	kinds := []string{KindFloor, KindCliser}
+	run, err := RunInterleaved(runCtx(t), kinds, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t)})
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{KindFloor, KindCliser}, {KindCliser, KindFloor}, {KindFloor, KindCliser}}, run.Order)
+	var starts []time.Time // in the order the rounds ran
+	for i, order := range run.Order {
+		for _, k := range order {
+			res := run.Results[k]
+			assert.Empty(t, res.Problems, k)
+			assert.Empty(t, res.Errors, k)
+			require.Len(t, res.Burst.Rounds, 3, k)
+			br := res.Burst.Rounds[i]
+			assert.Equal(t, i+1, br.Round)
+			assert.EqualValues(t, 30, br.Handshakes)
+			assert.Positive(t, br.ServerCPU)
+			starts = append(starts, br.At)
+		}
+	}
+	for i := 1; i < len(starts); i++ {
+		assert.True(t, starts[i].After(starts[i-1]), "burst %d started before the one the order puts before it", i+1)
+	}
+	for _, k := range kinds {
+		res := run.Results[k]
+		assert.EqualValues(t, 50, res.Shutdown.Acked, k)
+		assert.EqualValues(t, 90, res.Burst.Handshakes, "%s: the sums of the rounds", k)
+		assert.EqualValues(t, 90, res.Burst.Latency.Count, k)
+		assert.Positive(t, res.Burst.PerCPU, k)
+		require.NotNil(t, res.Burst.Alloc, k)
+		assert.EqualValues(t, 90, res.Burst.Alloc.Handshakes, k)
+	}
+}

@@ -1,0 +1,128 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// A whole server run takes minutes, and over minutes the machine drifts by
+// more than the burst CPU targets judge: in eight quiet session 13 runs
+// cliser's CPU a handshake spread 48-71 µs and the floor's 40-52 µs, and
+// the load's CPU for the same keep-alive work was 36.0% beside cliser and
+// 42.3% beside cliser+events in one report. So RunInterleaved keeps every
+// server up, emptied, after its shutdown, and runs the measured bursts in
+// rounds across the servers: each round bursts every server once, seconds
+// apart, and the burst CPU targets are judged on the median over rounds of
+// each round's ratio (burst_rounds.go).
+
+// Interleaved is what RunInterleaved made: each server's result and the
+// order each burst round ran the servers in.
+type Interleaved struct {
+	Results map[string]*Result
+	Order   [][]string
+}
+
+// RunInterleaved runs each of kinds, one after the other, through its
+// stages, hold, probes and shutdown, keeping each up; then BurstRounds
+// rounds of bursts, round r in RoundOrder(kinds, r); then each server's
+// profiled bursts and its stop. Each server gets a work directory of its
+// own under env.WorkDir, as they run side by side. The error is for a run
+// that could not be made; the results made so far come with it.
+func RunInterleaved(ctx context.Context, kinds []string, set Settings, env Env) (Interleaved, error) {
+	out := Interleaved{Results: map[string]*Result{}}
+	if env.Progress == nil {
+		env.Progress = io.Discard
+	}
+	var up []*runner
+	err := func() error {
+		for _, k := range kinds {
+			fmt.Fprintf(env.Progress, "== %s: stages %v, keep-alive %s; its %d bursts of %d interleaved with the others'\n",
+				k, set.Stages, set.KeepAlive, burstRounds(set), set.Burst)
+			r, err := startIn(ctx, k, set, env)
+			if err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+			up = append(up, r)
+			out.Results[k] = r.res
+			if err := r.run(ctx); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		var err error
+		out.Order, err = interleaveBursts(ctx, up)
+		return err
+	}()
+	for _, r := range up {
+		if _, ferr := r.finish(ctx, err); ferr != nil && err == nil {
+			err = fmt.Errorf("%s: %w", r.kind, ferr)
+		}
+	}
+	return out, err
+}
+
+// startIn starts kind in a work directory of its own under env.WorkDir.
+func startIn(ctx context.Context, kind string, set Settings, env Env) (*runner, error) {
+	env.WorkDir = filepath.Join(env.WorkDir, kind)
+	if err := os.MkdirAll(env.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	return start(ctx, kind, set, env)
+}
+
+// interleaveBursts runs the burst rounds across the servers that are due
+// bursts and returns each round's order. The last server's shutdown gets
+// its settle; the others' closes settled during the servers after them.
+func interleaveBursts(ctx context.Context, up []*runner) ([][]string, error) {
+	var due []*runner
+	for _, r := range up {
+		if r.burstsDue() {
+			due = append(due, r)
+		}
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	set := due[0].set
+	if err := up[len(up)-1].wait(ctx, set.Settle); err != nil {
+		return nil, err
+	}
+	for _, r := range due {
+		if err := r.openBursts(ctx, 0); err != nil {
+			return nil, err
+		}
+	}
+	var orders [][]string
+	for round := range burstRounds(set) {
+		order := RoundOrder(due, round)
+		var names []string
+		for _, r := range order {
+			fmt.Fprintf(r.env.Progress, "== burst round %d: %s\n", round+1, r.kind)
+			if err := r.burst(ctx, round); err != nil {
+				return orders, fmt.Errorf("%s: %w", r.kind, err)
+			}
+			names = append(names, r.kind)
+		}
+		orders = append(orders, names)
+	}
+	for _, r := range due {
+		r.closeBursts()
+	}
+	return orders, nil
+}
+
+// RoundOrder is the order of round r (from 0): the list rotated by r, so
+// that no server always runs first or last and a drift of the machine
+// across a round falls on each server alike over the rounds. A round's
+// order moved the variants' ratios by about the 10% they are judged
+// against (session 10, docs/performance.md).
+func RoundOrder[T any](list []T, r int) []T {
+	if len(list) == 0 {
+		return nil
+	}
+	k := r % len(list)
+	return append(slices.Clone(list[k:]), list[:k]...)
+}
