@@ -2,7 +2,9 @@ package harness
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +181,37 @@ func TestRunInterleavedAlternatesTheBursts(t *testing.T) {
 		assert.Positive(t, res.Burst.PerCPU, k)
 		require.NotNil(t, res.Burst.Alloc, k)
 		assert.EqualValues(t, 90, res.Burst.Alloc.Handshakes, k)
+	}
+}
+
+// A server kept up for the rounds is stopped while the others are
+// measured, and continued for its own bursts.
+func TestFreezeStopsTheServer(t *testing.T) {
+	srv, _ := startTestServer(t, KindCliser, 0)
+	r := &runner{kind: KindCliser, srv: srv, fleet: multiFleet{}}
+	require.NoError(t, r.freeze())
+	waitState(t, srv.PID(), func(s byte) bool { return s == 'T' }, "stopped")
+	require.NoError(t, r.thaw())
+	waitState(t, srv.PID(), func(s byte) bool { return s != 'T' }, "running again")
+
+	in := &runner{kind: KindInproc, srv: &inprocServer{}, fleet: multiFleet{}}
+	assert.ErrorContains(t, in.freeze(), "no process of its own")
+	_, err := RunInterleaved(runCtx(t), []string{KindInproc}, tiny(), Env{WorkDir: t.TempDir()})
+	assert.ErrorContains(t, err, "cannot be stopped beside the others")
+}
+
+// waitState polls /proc/PID/stat's state until ok says yes.
+func waitState(t *testing.T, pid int, ok func(byte) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		require.NoError(t, err)
+		i := bytes.LastIndexByte(b, ')')
+		if ok(b[i+2]) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "process %d not %s: state %c", pid, what, b[i+2])
+		time.Sleep(10 * time.Millisecond)
 	}
 }

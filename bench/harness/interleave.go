@@ -2,11 +2,13 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // A whole server run takes minutes, and over minutes the machine drifts by
@@ -14,10 +16,11 @@ import (
 // cliser's CPU a handshake spread 48-71 µs and the floor's 40-52 µs, and
 // the load's CPU for the same keep-alive work was 36.0% beside cliser and
 // 42.3% beside cliser+events in one report. So RunInterleaved keeps every
-// server up, emptied, after its shutdown, and runs the measured bursts in
-// rounds across the servers: each round bursts every server once, seconds
-// apart, and the burst CPU targets are judged on the median over rounds of
-// each round's ratio (burst_rounds.go).
+// server up, emptied (and stopped: freeze.go), after its shutdown, and
+// runs the measured bursts in rounds across the servers: each round
+// bursts every server once, seconds apart, and the burst CPU targets are
+// judged on the median over rounds of each round's ratio
+// (burst_rounds.go).
 
 // Interleaved is what RunInterleaved made: each server's result and the
 // order each burst round ran the servers in.
@@ -27,11 +30,13 @@ type Interleaved struct {
 }
 
 // RunInterleaved runs each of kinds, one after the other, through its
-// stages, hold, probes and shutdown, keeping each up; then BurstRounds
-// rounds of bursts, round r in RoundOrder(kinds, r); then each server's
-// profiled bursts and its stop. Each server gets a work directory of its
-// own under env.WorkDir, as they run side by side. The error is for a run
-// that could not be made; the results made so far come with it.
+// stages, hold, probes and shutdown, keeping each up but stopped
+// (freeze.go) once its closes settled; then BurstRounds rounds of bursts,
+// round r in RoundOrder(kinds, r), each server continued for its own;
+// then each server's profiled bursts and its stop. Each server gets a
+// work directory of its own under env.WorkDir, as they are up side by
+// side. The error is for a run that could not be made; the results made
+// so far come with it.
 func RunInterleaved(ctx context.Context, kinds []string, set Settings, env Env) (Interleaved, error) {
 	out := Interleaved{Results: map[string]*Result{}}
 	if env.Progress == nil {
@@ -51,12 +56,22 @@ func RunInterleaved(ctx context.Context, kinds []string, set Settings, env Env) 
 			if err := r.run(ctx); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
 			}
+			// The shutdown's closes settle, as before the bursts they did.
+			if err := r.wait(ctx, set.Settle); err != nil {
+				return err
+			}
+			if err := r.freeze(); err != nil {
+				return err
+			}
 		}
 		var err error
 		out.Order, err = interleaveBursts(ctx, up)
 		return err
 	}()
 	for _, r := range up {
+		if terr := r.thaw(); terr != nil {
+			r.problem("continuing the server: %v", terr)
+		}
 		if _, ferr := r.finish(ctx, err); ferr != nil && err == nil {
 			err = fmt.Errorf("%s: %w", r.kind, ferr)
 		}
@@ -66,6 +81,9 @@ func RunInterleaved(ctx context.Context, kinds []string, set Settings, env Env) 
 
 // startIn starts kind in a work directory of its own under env.WorkDir.
 func startIn(ctx context.Context, kind string, set Settings, env Env) (*runner, error) {
+	if kind == KindInproc {
+		return nil, fmt.Errorf("%s runs in the harness's own process, which cannot be stopped beside the others: run it alone (Run)", kind)
+	}
 	env.WorkDir = filepath.Join(env.WorkDir, kind)
 	if err := os.MkdirAll(env.WorkDir, 0o755); err != nil {
 		return nil, err
@@ -73,9 +91,14 @@ func startIn(ctx context.Context, kind string, set Settings, env Env) (*runner, 
 	return start(ctx, kind, set, env)
 }
 
+// thawSettle is how long a server continued for its allocation count's
+// first read runs first: what it catches up on (its timers; a GC the
+// runtime forces after two minutes without one) is then not counted.
+const thawSettle = time.Second
+
 // interleaveBursts runs the burst rounds across the servers that are due
-// bursts and returns each round's order. The last server's shutdown gets
-// its settle; the others' closes settled during the servers after them.
+// bursts, every one stopped but the one bursting, and returns each
+// round's order.
 func interleaveBursts(ctx context.Context, up []*runner) ([][]string, error) {
 	var due []*runner
 	for _, r := range up {
@@ -86,32 +109,36 @@ func interleaveBursts(ctx context.Context, up []*runner) ([][]string, error) {
 	if len(due) == 0 {
 		return nil, nil
 	}
-	set := due[0].set
-	if err := up[len(up)-1].wait(ctx, set.Settle); err != nil {
+	// each runs f on r continued, and stops it again.
+	each := func(rs []*runner, f func(r *runner) error) error {
+		for _, r := range rs {
+			if err := errors.Join(r.thaw(), f(r)); err != nil {
+				return fmt.Errorf("%s: %w", r.kind, err)
+			}
+			if err := r.freeze(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := each(due, func(r *runner) error { return r.openBursts(ctx, thawSettle) }); err != nil {
 		return nil, err
 	}
-	for _, r := range due {
-		if err := r.openBursts(ctx, 0); err != nil {
-			return nil, err
-		}
-	}
 	var orders [][]string
-	for round := range burstRounds(set) {
+	for round := range burstRounds(due[0].set) {
 		order := RoundOrder(due, round)
 		var names []string
-		for _, r := range order {
+		err := each(order, func(r *runner) error {
 			fmt.Fprintf(r.env.Progress, "== burst round %d: %s\n", round+1, r.kind)
-			if err := r.burst(ctx, round); err != nil {
-				return orders, fmt.Errorf("%s: %w", r.kind, err)
-			}
 			names = append(names, r.kind)
-		}
+			return r.burst(ctx, round)
+		})
 		orders = append(orders, names)
+		if err != nil {
+			return orders, err
+		}
 	}
-	for _, r := range due {
-		r.closeBursts()
-	}
-	return orders, nil
+	return orders, each(due, func(r *runner) error { r.closeBursts(); return nil })
 }
 
 // RoundOrder is the order of round r (from 0): the list rotated by r, so

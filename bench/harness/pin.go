@@ -125,6 +125,7 @@ func CheckCPUs(flag string, c CPUSet) error {
 // GOMAXPROCS is also set in its environment, so that one inherited from
 // the shell cannot differ. Goroutine-safe.
 func startOn(cmd *exec.Cmd, cpus CPUSet) error {
+	ownGroup(cmd) // stopped and continued alone (freeze.go)
 	if len(cpus) == 0 {
 		return cmd.Start()
 	}
