@@ -433,8 +433,9 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	return nil
 }
 
-// burstRound is one burst's measures.
-type burstRound struct {
+// burstMeasures is one burst's measures, as measureBurst takes them
+// (BurstRound is what the result keeps of them).
+type burstMeasures struct {
 	at                    time.Time // the ramp's start
 	st                    load.Stats
 	secs, cpu, tail, idle float64
@@ -445,8 +446,8 @@ type burstRound struct {
 // follows the server's tail, closes them and lets the server settle.
 // ramp, when set, brackets the ramp alone (the in-process profile);
 // window, the ramp and the tail (the subprocess's profiled burst).
-func (r *runner) measureBurst(ctx context.Context, srcNet int, ramp, window func() func()) (burstRound, error) {
-	var br burstRound
+func (r *runner) measureBurst(ctx context.Context, srcNet int, ramp, window func() func()) (burstMeasures, error) {
+	var br burstMeasures
 	fl, _, err := r.startFleet(ctx, r.set.Burst, 0, srcNet)
 	if err != nil {
 		return br, fmt.Errorf("burst: %w", err)
