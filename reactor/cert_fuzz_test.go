@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -46,7 +47,7 @@ func FuzzProxyCertTLV(f *testing.F) {
 			t.Fatalf("a LOCAL header carried a certificate: %q", data[:n])
 		}
 		again, err := parseProxyHeader(data[:n])
-		if err != nil || again != p {
+		if err != nil || !reflect.DeepEqual(again, p) {
 			t.Fatalf("parsed differently twice: %+v then %+v, %v", p, again, err)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"net"
 
 	"github.com/pires/go-proxyproto"
 )
@@ -66,7 +67,7 @@ func hasPrefixOrIsPrefix(buf, sig []byte) bool {
 
 // proxied is what a PROXY header says.
 type proxied struct {
-	ip   string
+	ip   net.IP
 	port uint16
 	ok   bool // false for a LOCAL header: the socket's address stands
 	cert certInfo
@@ -87,7 +88,7 @@ func parseProxyHeader(hdr []byte) (proxied, error) {
 	if !isTCP {
 		return proxied{}, errNotProxy
 	}
-	p := proxied{ip: src.IP.String(), port: uint16(src.Port), ok: true}
+	p := proxied{ip: src.IP, port: uint16(src.Port), ok: true}
 	tlvs, err := h.TLVs()
 	if err != nil {
 		return proxied{}, err

@@ -35,6 +35,6 @@ func (srv *Server) register(s *session, cid string) {
 	// Check first: below info, the line's fields (a slice on the heap and
 	// the port's string) would be built per registration for nothing.
 	if ce := srv.log.Check(zap.InfoLevel, "client registered"); ce != nil {
-		ce.Write(zap.Uint16("sid", sid), zap.String("cid", cid), zap.String("cip", s.cip), zap.String("cport", s.cport()))
+		ce.Write(zap.Uint16("sid", sid), zap.String("cid", cid), zap.String("cip", *s.cip), zap.String("cport", s.cport()))
 	}
 }

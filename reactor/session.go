@@ -30,7 +30,7 @@ type session struct {
 	conn gnet.Conn
 	lp   *loop
 
-	cip string // the cid is the registry's: the session is one per client
+	cip *string // one string per address (cipNames); the cid is the registry's
 
 	// timing wheel links; slot is -1 when not scheduled. due is kept after
 	// the session fires: while a keep-alive is out it is that keep-alive's
@@ -59,7 +59,7 @@ type session struct {
 // cport is the port as the registry and the logs spell it.
 func (s *session) cport() string { return strconv.Itoa(int(s.port)) }
 
-func newSession(c gnet.Conn, lp *loop, cip string, port uint16) *session {
+func newSession(c gnet.Conn, lp *loop, cip *string, port uint16) *session {
 	return &session{conn: c, lp: lp, cip: cip, port: port, state: awaitPassword, slot: -1}
 }
 
@@ -109,7 +109,7 @@ func (s *session) onPassword(l protocol.Line) {
 		return
 	}
 	if !s.checkPassword(l.Arg) {
-		s.lp.srv.guard.failed(s.cip, s.lp.now())
+		s.lp.srv.guard.failed(*s.cip, s.lp.now())
 		s.fail(protocol.ReasonAuthFailed)
 		return
 	}
@@ -129,7 +129,7 @@ func (s *session) onID(l protocol.Line) {
 	cid := string(l.Arg)
 	if r := s.checkID(cid); r != protocol.ReasonNone {
 		if r == protocol.ReasonAuthFailed {
-			s.lp.srv.guard.failed(s.cip, s.lp.now())
+			s.lp.srv.guard.failed(*s.cip, s.lp.now())
 		}
 		s.fail(r)
 		return
@@ -249,7 +249,7 @@ func (s *session) shutdown(text string) bool {
 // admit passes the per-IP limits once the client's address is known (on
 // accept, or after the PROXY header). False: it has been refused.
 func (s *session) admit() bool {
-	if r := s.lp.srv.guard.admit(s.cip, s.lp.now()); r != protocol.ReasonNone {
+	if r := s.lp.srv.guard.admit(*s.cip, s.lp.now()); r != protocol.ReasonNone {
 		s.refuse(r)
 		return false
 	}
@@ -271,7 +271,7 @@ func (s *session) refuse(r protocol.Reason) {
 func (s *session) handshakeOver() {
 	if s.admitted {
 		s.admitted = false
-		s.lp.srv.guard.done(s.cip, s.lp.now())
+		s.lp.srv.guard.done(*s.cip, s.lp.now())
 	}
 }
 
@@ -294,7 +294,7 @@ func (s *session) readProxyHeader(buf []byte) int {
 		return 0
 	}
 	if p.ok {
-		s.cip, s.port = p.ip, p.port
+		s.cip, s.port = s.lp.cips.of(p.ip), p.port
 		s.keepCert(p.cert)
 	}
 	if !s.addrBanned() && s.admit() {

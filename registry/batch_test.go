@@ -20,7 +20,7 @@ func TestFlushReusesItsBatch(t *testing.T) {
 	r := New()
 	register := func(from, to int) {
 		for i := from; i < to; i++ {
-			_, _, err := r.RegisterPort(fmt.Sprintf("c%05d", i), "192.0.2.1", 4000, nil)
+			_, _, err := r.RegisterPort(fmt.Sprintf("c%05d", i), &internalCIP, 4000, nil)
 			require.NoError(t, err)
 		}
 	}
@@ -53,7 +53,7 @@ func TestBurstFlushReusesOneBatch(t *testing.T) {
 	st := &countingStore{}
 	r := New(WithStore(st), WithMaxClients(n))
 	for i := range n {
-		_, _, err := r.RegisterPort(fmt.Sprintf("b%05d", i), "192.0.2.1", 4000, nil)
+		_, _, err := r.RegisterPort(fmt.Sprintf("b%05d", i), &internalCIP, 4000, nil)
 		require.NoError(t, err)
 	}
 	var before, after runtime.MemStats

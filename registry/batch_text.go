@@ -33,15 +33,15 @@ func (t *batchText) reserve(n int) {
 const textPerRecord = 32
 
 // add appends e's record, its port and session name still empty, and
-// their text.
-func (t *batchText) add(put []Record, e *entry, node string) []Record {
+// their text. r.mu must be held.
+func (t *batchText) add(put []Record, e *entry, r *Registry) []Record {
 	if len(put) == 0 {
 		t.buf, t.ends = t.buf[:0], t.ends[:0]
 	}
-	rec := e.recordNoText(node)
+	rec := e.recordNoText(r.opts.node)
 	t.buf = strconv.AppendUint(t.buf, uint64(e.cport), 10)
 	t.ends = append(t.ends, len(t.buf))
-	t.buf = e.session.appendTo(t.buf)
+	t.buf = r.names.appendTo(t.buf, e.session)
 	t.ends = append(t.ends, len(t.buf))
 	return append(put, rec)
 }

@@ -39,7 +39,7 @@ func BenchmarkRegisterDisconnect(b *testing.B) {
 	for b.Loop() {
 		cid := cids[i%len(cids)]
 		i++
-		if _, _, err := r.RegisterPort(cid, "192.0.2.1", 4000, c); err != nil {
+		if _, _, err := r.RegisterPort(cid, &testCIP, 4000, c); err != nil {
 			b.Fatal(err)
 		}
 		if !r.Disconnect(cid, c, protocol.ReasonClosedByClient) {

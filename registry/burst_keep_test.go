@@ -85,7 +85,7 @@ func burstRegister(t *testing.T, r *Registry, n int) []string {
 	cids := make([]string, n)
 	for i := range cids {
 		cids[i] = fmt.Sprintf("b%05d", i)
-		_, _, err := r.RegisterPort(cids[i], "192.0.2.1", 4000, nil)
+		_, _, err := r.RegisterPort(cids[i], &internalCIP, 4000, nil)
 		require.NoError(t, err)
 	}
 	return cids

@@ -47,9 +47,14 @@ func newSessionPrefix() string {
 }
 
 // nextSessionLocked names a new registered connection. r.mu must be held.
+// A prefix's counter runs out after 4.3 billion names; the names go on
+// under a new random prefix, unique all the same.
 func (r *Registry) nextSessionLocked() sessionName {
+	if r.prefix == 0 || r.sessions == lastCount {
+		r.prefix, r.sessions = r.names.add(newSessionPrefix()), 0
+	}
 	r.sessions++
-	return sessionName{prefix: &r.sessionPrefix, n: r.sessions}
+	return makeName(r.prefix, r.sessions)
 }
 
 // emitLocked hands a change of e to the sink. r.mu must be held.
@@ -57,7 +62,7 @@ func (r *Registry) emitLocked(kind ChangeKind, e *entry, at int64, text string) 
 	if r.opts.changes == nil {
 		return
 	}
-	r.opts.changes(Change{Kind: kind, At: fromNanos(at), Record: e.record(r.opts.node), Text: text})
+	r.opts.changes(Change{Kind: kind, At: fromNanos(at), Record: r.record(e), Text: text})
 }
 
 // ShutdownSent reports that "130 shutdown[ text]" went to the connection

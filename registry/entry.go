@@ -10,11 +10,14 @@ import (
 // entry is how the registry holds a record: compact, because there is one
 // per client and the point of cliser is to hold many idle clients cheaply.
 // Times are Unix nanoseconds (0 for none) instead of three 24-byte
-// time.Time values, and the port is a number; Record, the value callers
-// see, is built on the way out. About 96 bytes against a Record's 220.
+// time.Time values, the port is a number, the address a pointer to a
+// string shared by the clients of one address, and the session name 8
+// bytes (session_name.go); Record, the value callers see, is built on the
+// way out. 80 bytes (Go's size class; TestEntryFitsItsSizeClass) against
+// a Record's 220.
 type entry struct {
 	cid     string
-	cip     string
+	cip     *string     // shared, never written through; nil for none
 	session sessionName // names the connection (EVENTS.md)
 	conn    Conn        // the live connection; nil when disconnected
 
@@ -31,10 +34,10 @@ type entry struct {
 
 func lessCID(a, b *entry) bool { return a.cid < b.cid }
 
-// record is e as callers see it.
-func (e *entry) record(node string) Record {
-	rec := e.recordNoText(node)
-	rec.CPort, rec.Session = strconv.Itoa(int(e.cport)), e.session.String()
+// record is e as callers see it. r.mu must be held.
+func (r *Registry) record(e *entry) Record {
+	rec := e.recordNoText(r.opts.node)
+	rec.CPort, rec.Session = strconv.Itoa(int(e.cport)), r.names.String(e.session)
 	return rec
 }
 
@@ -44,7 +47,7 @@ func (e *entry) recordNoText(node string) Record {
 	return Record{
 		SID:            e.sid,
 		CID:            e.cid,
-		CIP:            e.cip,
+		CIP:            textOf(e.cip),
 		CStatus:        e.cstatus,
 		ConnectedAt:    fromNanos(e.connectedAt),
 		LastSeen:       fromNanos(e.seen()),
@@ -55,10 +58,10 @@ func (e *entry) recordNoText(node string) Record {
 }
 
 // entryOf is the entry of a stored record.
-func entryOf(rec Record, names sessionNames) *entry {
+func entryOf(rec Record, names sessionNames, cips cipTexts) *entry {
 	return &entry{
 		cid:            rec.CID,
-		cip:            rec.CIP,
+		cip:            cips.of(rec.CIP),
 		cport:          parsePort(rec.CPort),
 		connectedAt:    toNanos(rec.ConnectedAt),
 		lastSeen:       toNanos(rec.LastSeen),
@@ -68,6 +71,30 @@ func entryOf(rec Record, names sessionNames) *entry {
 		cstatus:        rec.CStatus,
 		session:        names.of(rec.Session),
 	}
+}
+
+// textOf is *p, "" for nil.
+func textOf(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// cipTexts shares one string per address among the records read from the
+// store, as the reactor does among its connections. Load uses one.
+type cipTexts map[string]*string
+
+func (m cipTexts) of(cip string) *string {
+	if cip == "" {
+		return nil
+	}
+	p, ok := m[cip]
+	if !ok {
+		p = &cip
+		m[cip] = p
+	}
+	return p
 }
 
 // parsePort reads a TCP port; anything else (it never comes from a socket)

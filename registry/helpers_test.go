@@ -26,6 +26,10 @@ type testConn struct {
 
 var connIDs atomic.Int64
 
+// testCIP is the address of the tests' clients, shared by pointer as the
+// reactor shares one string per address.
+var testCIP = "192.0.2.1"
+
 func newConn() *testConn { return &testConn{id: connIDs.Add(1)} }
 
 func (c *testConn) Shutdown(text string) error {

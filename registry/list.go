@@ -87,7 +87,7 @@ func (r *Registry) List(q Query) Page {
 		func(e *entry) (string, bool) { return e.cid, e.cstatus })
 	page := Page{Records: make([]Record, 0, len(entries))}
 	for _, e := range entries {
-		page.Records = append(page.Records, e.record(r.opts.node))
+		page.Records = append(page.Records, r.record(e))
 	}
 	if more {
 		page.Next = entries[len(entries)-1].cid

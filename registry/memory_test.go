@@ -48,3 +48,36 @@ func TestFlushGivesBackTheChangedSet(t *testing.T) {
 	runtime.KeepAlive(r)
 	runtime.KeepAlive(conns)
 }
+
+// What the registry holds per connected client, its indexes included
+// (the entry, the B-tree's item, the cid index's slots; not the cid's
+// string, the caller's), counted over many clients of one address once
+// the flushes have let go of their buffers: it grows with every client
+// held, so a field or an index added carelessly shows here.
+func TestHeapPerClient(t *testing.T) {
+	const n = 20000
+	cids := make([]string, n)
+	for i := range cids {
+		cids[i] = fmt.Sprintf("client-%05d", i)
+	}
+	conn := newConn()
+	at := time.Now() // one goroutine: no Run
+	r := registry.New(registry.WithMaxClients(n), registry.WithClock(func() time.Time { return at }))
+	before := heapInUse()
+	for _, cid := range cids {
+		_, _, err := r.RegisterPort(cid, &testCIP, 4000, conn)
+		require.NoError(t, err)
+	}
+	require.NoError(t, r.Flush())
+	at = at.Add(3 * time.Second) // a quiet flush lets go of the burst's buffers
+	require.NoError(t, r.Flush())
+	perClient := (int64(heapInUse()) - int64(before)) / n
+	t.Logf("%d B a client", perClient)
+	assert.LessOrEqual(t, perClient, int64(maxHeapPerClient))
+	runtime.KeepAlive(r)
+}
+
+// maxHeapPerClient bounds TestHeapPerClient: the entry's 80 B, ~10 B of
+// B-tree and 13 B of cid index at this count (93 B in all; with the
+// 96-byte entry of session 14 it was 109 B).
+const maxHeapPerClient = 100

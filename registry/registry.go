@@ -27,8 +27,9 @@ type Registry struct {
 	key       entry       // the sweep's search key, reused under mu so it does not allocate
 	wb        writeBehind // the flusher's health (writebehind.go)
 
-	sessionPrefix string // random per process; see nextSessionLocked
-	sessions      uint64 // sessions named so far; under mu
+	names    nameTable // the prefixes of the entries' session names; under mu
+	prefix   uint32    // this process's prefix in names, 0 until the first name; under mu
+	sessions uint32    // sessions named under prefix so far; under mu
 }
 
 // getLocked finds cid's entry. r.mu must be held.
@@ -47,8 +48,7 @@ func New(opts ...Option) *Registry {
 		byCID:  btree.NewG(32, lessCID),
 		byHash: newCIDIndex(),
 		opts:   o,
-
-		sessionPrefix: newSessionPrefix(),
+		names:  newNameTable(),
 	}
 }
 
@@ -57,13 +57,15 @@ func New(opts ...Option) *Registry {
 // caller must close it with ReasonReplaced (takeover; the newest wins). It
 // fails with ErrFull when no sid is free or max clients are connected.
 func (r *Registry) Register(cid, cip, cport string, conn Conn) (sid uint16, replaced Conn, err error) {
-	return r.RegisterPort(cid, cip, parsePort(cport), conn)
+	return r.RegisterPort(cid, &cip, parsePort(cport), conn)
 }
 
-// RegisterPort is Register with the port as a number, as the reactor holds
-// it: the string would be formatted for each registration only to be
-// parsed back.
-func (r *Registry) RegisterPort(cid, cip string, cport uint16, conn Conn) (sid uint16, replaced Conn, err error) {
+// RegisterPort is Register with the port as a number and the address by
+// pointer, as the reactor holds them: the port's string would be formatted
+// for each registration only to be parsed back, and the record shares the
+// address's string (one per address) instead of holding its own header.
+// The registry never writes through cip; nor may the caller.
+func (r *Registry) RegisterPort(cid string, cip *string, cport uint16, conn Conn) (sid uint16, replaced Conn, err error) {
 	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -171,7 +173,7 @@ func (r *Registry) Get(cid string) (Record, bool) {
 	if !ok {
 		return Record{}, false
 	}
-	return e.record(r.opts.node), true
+	return r.record(e), true
 }
 
 // Conn returns the live connection of cid: ErrNotFound when there is no

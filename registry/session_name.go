@@ -1,61 +1,93 @@
 package registry
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
 
-// sessionName is a session's name (EVENTS.md) as an entry holds it: a
-// shared prefix and a counter. The names a process hands out are its random
-// prefix and a counter in base 36; as a string each took ~20 bytes of heap
-// (24 with its size class) per record, now the prefix is held once. The
-// field is as large as the string header it replaces.
-type sessionName struct {
-	prefix *string // shared; the whole name when n is 0; nil for none
-	n      uint64
+// sessionName is a session's name (EVENTS.md) as an entry holds it, in 8
+// bytes: the index of a prefix in the registry's nameTable (high half)
+// and a counter (low half), the name being the prefix and the counter in
+// base 36. Counter 0: the table holds the whole name. The zero value is
+// no name (the table's first text is ""). As a string a name took ~20
+// bytes of heap per record, as a prefix pointer and a counter 16.
+type sessionName uint64
+
+func makeName(prefix, n uint32) sessionName { return sessionName(uint64(prefix)<<32 | uint64(n)) }
+
+func (s sessionName) split() (prefix, n uint32) { return uint32(s >> 32), uint32(s) }
+
+// nameTable holds the prefixes of the names a registry holds, and the
+// names read from the store that have no prefix of that form, whole: one
+// per process that named sessions (a random prefix each, see
+// newSessionPrefix), so a few. It only grows. r.mu guards it.
+type nameTable []string
+
+func newNameTable() nameTable { return nameTable{""} }
+
+// add puts text in the table and returns its index.
+func (t *nameTable) add(text string) uint32 {
+	*t = append(*t, text)
+	return uint32(len(*t) - 1)
 }
 
-// String is the name as callers and the store see it.
-func (s sessionName) String() string {
-	if s.prefix != nil && s.n == 0 {
-		return *s.prefix // no copy
+// appendTo appends s's name to dst, as String gives it.
+func (t nameTable) appendTo(dst []byte, s sessionName) []byte {
+	p, n := s.split()
+	dst = append(dst, t[p]...)
+	if n == 0 {
+		return dst
+	}
+	return strconv.AppendUint(dst, uint64(n), 36)
+}
+
+// String is s's name as callers and the store see it.
+func (t nameTable) String(s sessionName) string {
+	if p, n := s.split(); n == 0 {
+		return t[p] // no copy
 	}
 	var buf [64]byte
-	return string(s.appendTo(buf[:0]))
+	return string(t.appendTo(buf[:0], s))
 }
 
-// appendTo appends the name to dst, as String gives it.
-func (s sessionName) appendTo(dst []byte) []byte {
-	switch {
-	case s.prefix == nil:
-		return dst
-	case s.n == 0:
-		return append(dst, *s.prefix...)
-	}
-	return strconv.AppendUint(append(dst, *s.prefix...), s.n, 36)
+// sessionNames reads the names of stored records into a nameTable, one
+// entry per prefix. Not safe for concurrent use; Load uses one.
+type sessionNames struct {
+	t    *nameTable
+	seen map[string]uint32 // text → index in t
 }
 
-// sessionNames shares the prefixes of the names read from the store: one
-// process's names share one. Not safe for concurrent use; Load uses one.
-type sessionNames map[string]*string
+func newSessionNames(t *nameTable) sessionNames {
+	return sessionNames{t: t, seen: map[string]uint32{}}
+}
 
 // of is name held compactly. A name not of the form prefix-counter (the
-// counter in canonical base 36, as nextSessionLocked writes it) is kept
-// whole.
+// counter in canonical base 36, as nextSessionLocked writes it, and
+// within 32 bits) is kept whole.
 func (m sessionNames) of(name string) sessionName {
 	if name == "" {
-		return sessionName{}
+		return 0
 	}
 	i := strings.LastIndexByte(name, '-') + 1
-	n, err := strconv.ParseUint(name[i:], 36, 64)
+	n, err := strconv.ParseUint(name[i:], 36, 32)
 	if i == 0 || err != nil || n == 0 || strconv.FormatUint(n, 36) != name[i:] {
-		return sessionName{prefix: &name}
+		return makeName(m.index(name), 0)
 	}
-	p, ok := m[name[:i]]
-	if !ok {
-		s := strings.Clone(name[:i]) // not the whole name's memory
-		p = &s
-		m[s] = p
-	}
-	return sessionName{prefix: p, n: n}
+	return makeName(m.index(name[:i]), uint32(n))
 }
+
+// index is text's index in the table, added once.
+func (m sessionNames) index(text string) uint32 {
+	if p, ok := m.seen[text]; ok {
+		return p
+	}
+	text = strings.Clone(text) // not the whole name's memory
+	p := m.t.add(text)
+	m.seen[text] = p
+	return p
+}
+
+// lastCount is the highest counter a prefix takes: past it the registry
+// names its sessions under a new random prefix.
+const lastCount = math.MaxUint32

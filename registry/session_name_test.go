@@ -8,6 +8,10 @@ import (
 	"github.com/cliser/cliser/protocol"
 )
 
+// internalCIP is the address of this package's own tests' clients, shared
+// by pointer as the reactor shares one string per address.
+var internalCIP = "192.0.2.1"
+
 var sessionNameGolden = []string{
 	"", "0123456789abcdef-1", "0123456789abcdef-zz", "0123456789abcdef-3w5e11264sgsf",
 	"abc", "-", "a-", "-1", "a-0", "a-01", "a-Z", "a-1-2", "a--1", "a-3w5e11264sgsg", "a-1 ",
@@ -15,23 +19,44 @@ var sessionNameGolden = []string{
 
 // Every name read from the store comes back as it was, whatever its form.
 func TestSessionNameRoundTrip(t *testing.T) {
-	names := sessionNames{}
+	table := newNameTable()
+	names := newSessionNames(&table)
 	for _, name := range sessionNameGolden {
-		assert.Equal(t, name, names.of(name).String(), "%q", name)
+		assert.Equal(t, name, table.String(names.of(name)), "%q", name)
 	}
 }
 
 // One process's names share one prefix: what keeps a record's name off
 // the heap.
 func TestSessionNamesSharePrefixes(t *testing.T) {
-	names := sessionNames{}
+	table := newNameTable()
+	names := newSessionNames(&table)
 	a, b := names.of("0123456789abcdef-1"), names.of("0123456789abcdef-2")
 	c := names.of("fedcba9876543210-1")
-	assert.Same(t, a.prefix, b.prefix)
-	assert.NotSame(t, a.prefix, c.prefix)
-	assert.Equal(t, uint64(2), b.n)
-	odd := names.of("a-01") // not canonical base 36: kept whole
-	assert.Equal(t, uint64(0), odd.n)
+	ap, _ := a.split()
+	bp, bn := b.split()
+	cp, _ := c.split()
+	assert.Equal(t, ap, bp)
+	assert.NotEqual(t, ap, cp)
+	assert.Equal(t, uint32(2), bn)
+	_, oddN := names.of("a-01").split() // not canonical base 36: kept whole
+	assert.Zero(t, oddN)
+	_, bigN := names.of("a-1z141z4").split() // past 32 bits: kept whole
+	assert.Zero(t, bigN)
+	assert.Len(t, table, 5, "one text per prefix, one per whole name, and the empty name")
+}
+
+// A prefix's counter runs out after 4.3 billion names; the next name has
+// a new prefix and is new all the same.
+func TestSessionNamesGoOnPastTheCounter(t *testing.T) {
+	r := New()
+	first := r.names.String(r.nextSessionLocked())
+	r.sessions = lastCount - 1
+	last := r.names.String(r.nextSessionLocked())
+	next := r.names.String(r.nextSessionLocked())
+	assert.Equal(t, first[:len(first)-1]+"1z141z3", last)
+	assert.NotEqual(t, first[:17], next[:17], "a new prefix")
+	assert.Equal(t, "1", next[17:])
 }
 
 // A connection that registers again under a known cid (a reconnect, a
@@ -40,15 +65,15 @@ func TestSessionNamesSharePrefixes(t *testing.T) {
 func TestReRegisterAllocatesNoName(t *testing.T) {
 	r := New()
 	c := &handle{1}
-	_, _, err := r.Register("a", "192.0.2.1", "4000", c)
+	_, _, err := r.RegisterPort("a", &internalCIP, 4000, c)
 	assert.NoError(t, err)
 	allocs := testing.AllocsPerRun(100, func() {
 		r.Disconnect("a", c, protocol.ReasonClosedByClient)
-		_, _, _ = r.Register("a", "192.0.2.1", "4000", c)
+		_, _, _ = r.RegisterPort("a", &internalCIP, 4000, c)
 	})
 	assert.Zero(t, allocs)
 	rec, _ := r.Get("a")
-	assert.Equal(t, r.sessionPrefix+"2u", rec.Session, "the 102nd session: AllocsPerRun runs once more to warm up")
+	assert.Equal(t, r.names[r.prefix]+"2u", rec.Session, "the 102nd session: AllocsPerRun runs once more to warm up")
 }
 
 func FuzzSessionName(f *testing.F) {
@@ -56,7 +81,8 @@ func FuzzSessionName(f *testing.F) {
 		f.Add(name)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		if got := (sessionNames{}).of(name).String(); got != name {
+		table := newNameTable()
+		if got := table.String(newSessionNames(&table).of(name)); got != name {
 			t.Fatalf("%q came back as %q", name, got)
 		}
 	})
@@ -64,8 +90,9 @@ func FuzzSessionName(f *testing.F) {
 
 // appendTo writes what String gives, for every form a name takes.
 func TestSessionNameAppendsAsItPrints(t *testing.T) {
-	prefix, whole := "0123456789abcdef-", "a name of another form"
-	for _, s := range []sessionName{{}, {prefix: &whole}, {prefix: &prefix, n: 1}, {prefix: &prefix, n: 1<<64 - 1}} {
-		assert.Equal(t, "x"+s.String(), string(s.appendTo([]byte("x"))))
+	table := newNameTable()
+	prefix, whole := table.add("0123456789abcdef-"), table.add("a name of another form")
+	for _, s := range []sessionName{0, makeName(whole, 0), makeName(prefix, 1), makeName(prefix, lastCount)} {
+		assert.Equal(t, "x"+table.String(s), string(table.appendTo([]byte("x"), s)))
 	}
 }

@@ -38,7 +38,7 @@ func (r *Registry) Load() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("registry: load: %w", err)
 	}
-	names := sessionNames{}
+	names, cips := newSessionNames(&r.names), cipTexts{}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
@@ -46,13 +46,13 @@ func (r *Registry) Load() (int, error) {
 			rec.CStatus = false
 			rec.Reason = protocol.ReasonServerRestarted
 			rec.DisconnectedAt = rec.LastSeen
-			e := entryOf(rec, names)
+			e := entryOf(rec, names, cips)
 			r.insertLocked(e)
 			r.markDirtyLocked(e)
 			r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
 			continue
 		}
-		r.insertLocked(entryOf(rec, names))
+		r.insertLocked(entryOf(rec, names, cips))
 	}
 	return len(recs), nil
 }
@@ -191,7 +191,7 @@ func (r *Registry) takePending(buf []Record, max int) (put []Record, gone []stri
 	slices.SortFunc(r.dirty, byEntryCID) // pdqsort: one pass when already sorted
 	for _, e := range r.dirty[:n] {
 		e.dirty = false
-		put = r.batchText.add(put, e, r.opts.node)
+		put = r.batchText.add(put, e, r)
 	}
 	r.batchText.fill(put)
 	r.takeDirty(n)
