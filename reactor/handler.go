@@ -57,7 +57,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		c.SetContext(nil)
 		return h.reject(r)
 	}
-	s.admitted = true
+	s.set(admitted, true)
 	lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
 	return promptPassword, gnet.None
 }
@@ -102,7 +102,7 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	s.lp.wheel.remove(s)
-	if s.shutdownPending {
+	if s.is(shutdownPending) {
 		h.ordersOut.Add(-1)
 	}
 	s.handshakeOver()

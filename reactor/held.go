@@ -24,7 +24,8 @@ const (
 func (s *session) holdClose() {
 	lp := s.lp
 	now := lp.now()
-	s.state, s.reason, s.shutdownPending = acked, protocol.ReasonShutdown, false
+	s.state, s.reason = acked, protocol.ReasonShutdown
+	s.set(shutdownPending, false)
 	lp.wheel.remove(s)
 	if len(lp.held) == 0 {
 		lp.holdSince = now

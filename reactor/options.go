@@ -170,8 +170,21 @@ func (o *options) validate() error {
 	if o.requireCertCN && o.proxyPolicy == nil {
 		return fmt.Errorf("%w: the certificate CN check needs trusted PROXY senders", ErrBadOption)
 	}
-	if o.tick <= 0 {
-		o.tick = DefaultTick(o.keepInterval, o.keepTimeout, o.handshakeTimeout)
+	// A session keeps its due tick in 32 bits (wheel.go): the longest
+	// duration must span fewer than maxTicksAhead ticks. Only a duration of
+	// weeks, or a tick set finer than a millisecond, comes near it.
+	longest := max(o.keepInterval, o.keepTimeout, o.handshakeTimeout)
+	switch {
+	case o.tick <= 0:
+		o.tick = max(DefaultTick(o.keepInterval, o.keepTimeout, o.handshakeTimeout), longest/maxTicksAhead+1)
+	case longest/o.tick >= maxTicksAhead:
+		return fmt.Errorf("%w: the tick %v is too fine for %v: a duration spans at most %d ticks", ErrBadOption, o.tick, longest, maxTicksAhead)
 	}
 	return nil
 }
+
+// maxTicksAhead bounds how far ahead the wheel schedules, in ticks: a
+// session's tick is wrap-safe within 2^31 of the wheel's (wheel.dueTick),
+// and half of that leaves room for a loop that stalls. 12 days at a 1ms
+// tick.
+const maxTicksAhead = 1 << 30

@@ -32,35 +32,50 @@ type session struct {
 
 	cip *string // one string per address (cipNames); the cid is the registry's
 
-	// timing wheel links; slot is -1 when not scheduled. due is kept after
-	// the session fires: while a keep-alive is out it is that keep-alive's
-	// timeout deadline, counted from its walk (see sendKeepAlive).
-	due          int64
-	tprev, tnext *session
+	tprev, tnext *session // timing wheel links (wheel.go)
 
 	sentAt int64        // when the outstanding keep-alive went out (monotonic ns)
 	seen   atomic.Int64 // the last correct echo, Unix ns; read by the registry (LastSeen)
 	token  uint32       // its token; tokens count per loop and may wrap
-	slot   int16        // the wheel's slot (wheelSlots fit)
+	// due is the wheel's tick (wheel.dueTick), kept after the session
+	// fires: while a keep-alive is out it is that keep-alive's timeout
+	// deadline, counted from its walk (see sendKeepAlive).
+	due uint32
 
-	sid      uint16
-	port     uint16 // the peer's port (cport)
-	state    state
-	reason   protocol.Reason // why it is closing; set once
-	admitted bool            // counted by the per-IP guard until its handshake ends
-
-	keepPending     bool // a keep-alive is out, unanswered
-	shutdownPending bool // "130 shutdown" is out, "130 ok" not yet back
+	sid    uint16
+	port   uint16 // the peer's port (cport)
+	state  state
+	reason protocol.Reason // why it is closing; set once
+	flags  flags
 }
 
-// Fields are ordered and sized so that a session fits Go's 96-byte size
+// Fields are ordered and sized so that a session fits Go's 80-byte size
 // class: there is one per client.
+
+// flags are a session's yes-or-no facts, one byte for the size class.
+type flags uint8
+
+const (
+	admitted        flags = 1 << iota // counted by the per-IP guard until its handshake ends
+	keepPending                       // a keep-alive is out, unanswered
+	shutdownPending                   // "130 shutdown" is out, "130 ok" not yet back
+)
+
+func (s *session) is(f flags) bool { return s.flags&f != 0 }
+
+func (s *session) set(f flags, on bool) {
+	if on {
+		s.flags |= f
+	} else {
+		s.flags &^= f
+	}
+}
 
 // cport is the port as the registry and the logs spell it.
 func (s *session) cport() string { return strconv.Itoa(int(s.port)) }
 
 func newSession(c gnet.Conn, lp *loop, cip *string, port uint16) *session {
-	return &session{conn: c, lp: lp, cip: cip, port: port, state: awaitPassword, slot: -1}
+	return &session{conn: c, lp: lp, cip: cip, port: port, state: awaitPassword}
 }
 
 // consume runs every complete line at the start of buf through the state
@@ -141,7 +156,7 @@ func (s *session) onRegistered(l protocol.Line) {
 	switch {
 	case l.Code == protocol.CodeKeepAlive && l.Arg != nil:
 		s.onKeepAliveEcho(l.Arg)
-	case s.shutdownPending && protocol.IsShutdownAck(l):
+	case s.is(shutdownPending) && protocol.IsShutdownAck(l):
 		s.lp.srv.opts.observer.ShutdownAcked()
 		s.lp.srv.reg.ShutdownAcked(s.sid, s)
 		s.holdClose()
@@ -152,29 +167,29 @@ func (s *session) onRegistered(l protocol.Line) {
 
 func (s *session) onKeepAliveEcho(arg []byte) {
 	tok, err := protocol.ParseToken(arg)
-	if err != nil || !s.keepPending || tok != uint64(s.token) {
+	if err != nil || !s.is(keepPending) || tok != uint64(s.token) {
 		s.fail(protocol.ReasonProtocolError)
 		return
 	}
 	now := s.lp.now()
-	s.keepPending = false
+	s.set(keepPending, false)
 	s.lp.srv.opts.observer.KeepAliveRTT(nanos(now - s.sentAt))
 	// Not reg.Touch: its lock is shared by every loop and the flusher.
 	s.seen.Store(time.Now().UnixNano())
-	if !s.shutdownPending {
+	if !s.is(shutdownPending) {
 		// The cadence is set by sends, not by echoes, so a slow client
 		// does not stretch its own interval; and by the walk that sent it,
 		// not its own instant in that walk, so a walk's clients fall due
 		// together again (sendKeepAlive).
 		opts := s.lp.srv.opts
-		walk := s.due - int64(opts.keepTimeout)
+		walk := s.lp.wheel.dueAt(s) - int64(opts.keepTimeout)
 		s.lp.wheel.schedule(s, max(walk+int64(opts.keepInterval), now))
 	}
 }
 
 // sendsKeepAliveWhenDue reports whether onDue would send a keep-alive.
 func (s *session) sendsKeepAliveWhenDue() bool {
-	return s.state == registered && !s.shutdownPending && !s.keepPending
+	return s.state == registered && !s.is(shutdownPending) && !s.is(keepPending)
 }
 
 // onDue fires when the session's deadline passes.
@@ -182,11 +197,11 @@ func (s *session) onDue() {
 	switch {
 	case s.state < registered:
 		s.fail(protocol.ReasonHandshakeTimeout)
-	case s.shutdownPending:
+	case s.is(shutdownPending):
 		// The client was ordered down and did not ack in time; it is
 		// closed all the same, and the record says why it was ordered.
 		s.closeQuietly(protocol.ReasonShutdown)
-	case s.keepPending:
+	case s.is(keepPending):
 		s.keepAliveOverdue()
 	case s.state == registered:
 		s.sendKeepAlive()
@@ -196,7 +211,8 @@ func (s *session) onDue() {
 func (s *session) sendKeepAlive() {
 	lp := s.lp
 	lp.nextToken++
-	s.token, s.keepPending = lp.nextToken, true
+	s.token = lp.nextToken
+	s.set(keepPending, true)
 	s.sentAt = lp.now()
 	lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], uint64(s.token))
 	s.write(lp.wbuf)
@@ -229,10 +245,10 @@ func (s *session) keepAliveOverdue() {
 // connection at once (gnet runs OnClose inside Write), and such a session
 // is neither counted nor scheduled again.
 func (s *session) shutdown(text string) bool {
-	if s.state != registered || s.shutdownPending {
+	if s.state != registered || s.is(shutdownPending) {
 		return false
 	}
-	s.shutdownPending = true
+	s.set(shutdownPending, true)
 	lp := s.lp
 	lp.srv.ordersOut.Add(1) // before the write: a failed one runs OnClose
 	lp.wbuf = protocol.AppendShutdown(lp.wbuf[:0], text)
@@ -253,7 +269,7 @@ func (s *session) admit() bool {
 		s.refuse(r)
 		return false
 	}
-	s.admitted = true
+	s.set(admitted, true)
 	return true
 }
 
@@ -269,8 +285,8 @@ func (s *session) refuse(r protocol.Reason) {
 
 // handshakeOver releases the per-IP handshake slot.
 func (s *session) handshakeOver() {
-	if s.admitted {
-		s.admitted = false
+	if s.is(admitted) {
+		s.set(admitted, false)
 		s.lp.srv.guard.done(*s.cip, s.lp.now())
 	}
 }

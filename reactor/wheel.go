@@ -8,7 +8,10 @@ import "sync/atomic"
 // tick, while the wheel touches a slot's worth — roughly the sessions due in
 // that tick plus those parked for a later round. Each session is linked into
 // at most one slot through its own prev/next pointers, so scheduling and
-// removal are O(1) and allocate nothing.
+// removal are O(1) and allocate nothing. A session keeps its tick in 32
+// bits, its slot being the tick's low bits: the tick wraps after 2^32 ticks
+// (49 days at the finest default tick), and the arithmetic on it is
+// wrap-safe while nothing is scheduled 2^31 ticks ahead (options.validate).
 type wheel struct {
 	slots []*session // list heads
 	res   int64      // nanoseconds per slot
@@ -35,13 +38,12 @@ func newWheel(res, now int64) *wheel {
 // schedule (re)arms s to fire at due (monotonic nanoseconds).
 func (w *wheel) schedule(s *session, due int64) {
 	w.remove(s)
-	s.due = due
 	// Round up: the slot of tick t is walked once now >= t*res, so a
 	// session whose due lies inside a tick must wait for the next one, or
 	// it would be walked early, skipped, and parked for a whole round.
 	tick := max((due+w.res-1)/w.res, w.next)
-	slot := int(tick % wheelSlots)
-	s.slot = int16(slot)
+	s.due = uint32(tick)
+	slot := slotOf(s.due)
 	s.tnext = w.slots[slot]
 	if s.tnext != nil {
 		s.tnext.tprev = s
@@ -53,22 +55,42 @@ func (w *wheel) schedule(s *session, due int64) {
 	}
 }
 
+// slotOf is the slot of a tick: 2^32 is a multiple of wheelSlots, so the
+// low bits are the same whether the tick has wrapped or not.
+func slotOf(tick uint32) int { return int(tick % wheelSlots) }
+
+// scheduled reports whether s is linked into a slot: past the head it
+// has a prev, and a head is its own slot's.
+func (w *wheel) scheduled(s *session) bool {
+	return s.tprev != nil || w.slots[slotOf(s.due)] == s
+}
+
 // remove unlinks s if it is scheduled.
 func (w *wheel) remove(s *session) {
-	if s.slot < 0 {
+	if !w.scheduled(s) {
 		return
 	}
 	if s.tprev != nil {
 		s.tprev.tnext = s.tnext
 	} else {
-		w.slots[s.slot] = s.tnext
+		w.slots[slotOf(s.due)] = s.tnext
 	}
 	if s.tnext != nil {
 		s.tnext.tprev = s.tprev
 	}
-	s.tprev, s.tnext, s.slot = nil, nil, -1
+	s.tprev, s.tnext = nil, nil
 	w.size--
 }
+
+// dueTick is s's tick in full, counted from the wheel's next: the one
+// whose low 32 bits s keeps, within 2^31 ticks of next.
+func (w *wheel) dueTick(s *session) int64 {
+	return w.next + int64(int32(s.due-uint32(w.next)))
+}
+
+// dueAt is when s's tick begins (monotonic nanoseconds): its due rounded
+// up to the tick, which is when the wheel fires it.
+func (w *wheel) dueAt(s *session) int64 { return w.dueTick(s) * w.res }
 
 // advance unlinks every session due by now and appends it to due, which the
 // caller fires after advance returns: firing may reschedule, and a session
@@ -81,7 +103,7 @@ func (w *wheel) advance(now int64, due []*session) []*session {
 	for ; w.next <= last; w.next++ {
 		for s := w.slots[w.next%wheelSlots]; s != nil; {
 			nxt := s.tnext
-			if s.due <= now {
+			if w.dueTick(s) <= last {
 				w.remove(s)
 				due = append(due, s)
 			}
