@@ -18,14 +18,23 @@ func TestWheelFiresNothingEarlyAndEverythingOnTime(t *testing.T) {
 		w.schedule(s, due)
 		dues[s] = due
 	}
-	fired := map[*session]int64{}
+	requireFiredOnTime(t, w, dues, 0, 6100, 7)
+}
+
+// requireFiredOnTime advances w from from to to by step and checks that
+// each of dues fires once, never early and less than two ticks late, and
+// that nothing is left.
+func requireFiredOnTime(t *testing.T, w *wheel, dues map[*session]int64, from, to, step int64) {
+	t.Helper()
+	fired := map[*session]bool{}
 	var due []*session
-	for now := int64(0); now <= 6100; now += 7 {
+	for now := from; now <= to; now += step {
 		due = w.advance(now, due[:0])
 		for _, s := range due {
 			require.LessOrEqual(t, dues[s], now, "fired early")
-			require.Less(t, now-dues[s], int64(2*res), "fired late: due %d at %d", dues[s], now)
-			fired[s] = now
+			require.Less(t, now-dues[s], 2*w.res, "fired late: due %d at %d", dues[s], now)
+			require.False(t, fired[s], "fired twice")
+			fired[s] = true
 		}
 	}
 	assert.Len(t, fired, len(dues))

@@ -27,18 +27,7 @@ func TestWheelAcrossTheTickWrap(t *testing.T) {
 		require.Equal(t, want, w.dueAt(s), "due %d", due)
 		dues[s] = due
 	}
-	fired := map[*session]bool{}
-	var due []*session
-	for now := start; now <= start+3100; now += 3 {
-		due = w.advance(now, due[:0])
-		for _, s := range due {
-			require.LessOrEqual(t, dues[s], now, "fired early")
-			require.Less(t, now-dues[s], int64(2*res), "fired late: due %d at %d", dues[s], now)
-			fired[s] = true
-		}
-	}
-	assert.Len(t, fired, len(dues))
-	assert.Zero(t, w.size)
+	requireFiredOnTime(t, w, dues, start, start+3100, 3)
 }
 
 // Keep-alives go on across the wrap of the wheel's tick count, and a
