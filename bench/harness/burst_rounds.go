@@ -90,12 +90,7 @@ func ratioOf(a, b float64) float64 {
 func cpuRatio(a, b *Result) (ratio float64, note string) {
 	ua, _ := handshakeCPU(a)
 	ub, _ := handshakeCPU(b)
-	sums := ratioOf(ua, ub)
-	s, ok := spreadOf(roundRatios(a, b))
-	if !ok {
-		return sums, ""
-	}
-	return s.median, fmt.Sprintf("median of %d rounds' ratios, %.2f–%.2f×; the sums' %.2f×", s.n, s.min, s.max, sums)
+	return medianOr(roundRatios(a, b), "rounds'", ratioOf(ua, ub), "the sums'")
 }
 
 // burstRoundsMarkdown writes each burst round's CPU a handshake of every

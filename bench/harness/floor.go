@@ -59,10 +59,11 @@ func (rep *Report) floorTargets() []Target {
 		fmt.Sprintf("cliser %s, floor %s (least-squares slopes; end points alone %s and %s)",
 			bytesStr(c.RSSPerClient), bytesStr(f.RSSPerClient), bytesStr(c.RSSPerClientEnds), bytesStr(f.RSSPerClientEnds)))
 	explain(out, func() string { return heapWhy(c, f, KindCliser, KindFloor) })
+	idle, held := holdRatio(c, f, holdCPU, ratioOf(c.Idle.CPUPercent, f.Idle.CPUPercent))
 	judge(fmt.Sprintf("Server CPU, %d clients idle at a %s keep-alive, ≤ %.1f× the floor's", c.Idle.Clients, rep.Settings.KeepAlive, floorIdleCPU),
-		ratioOf(c.Idle.CPUPercent, f.Idle.CPUPercent), floorIdleCPU,
-		fmt.Sprintf("cliser %.1f%%, floor %.1f%% of a core over %.0fs; per keep-alive answered (the load keeps up with neither when the machine is busy) %.1f µs and %.1f µs, %.2f×",
-			c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds, idleCPUPerKeepAlive(c), idleCPUPerKeepAlive(f), idleCPUPerKeepAlive(c)/idleCPUPerKeepAlive(f)))
+		idle, floorIdleCPU,
+		fmt.Sprintf("%scliser %.1f%%, floor %.1f%% of a core over %.0fs; per keep-alive answered (the load keeps up with neither when the machine is busy) %.1f µs and %.1f µs, %.2f×",
+			wrap(held, "", "; the stage hold: "), c.Idle.CPUPercent, f.Idle.CPUPercent, c.Idle.Seconds, idleCPUPerKeepAlive(c), idleCPUPerKeepAlive(f), idleCPUPerKeepAlive(c)/idleCPUPerKeepAlive(f)))
 	explain(out, func() string { return idleWhy(named{KindCliser, c}, named{KindFloor, f}) })
 	out = append(out, rttBesideFloor(c, f))
 	explain(out, func() string { return rttWhy(c, f, rep.Machine.Cores) })
@@ -154,16 +155,19 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 				return fmt.Sprintf("the credentials add %.0f B a client (the start RSS above cliser+events', per ID); %s", credPerID, rss())
 			})
 	}
-	judge("idle server CPU", on.Idle.CPUPercent, off.Idle.CPUPercent, "%", func() string { return idleWhy(named{kind, on}, named{KindCliser, off}) })
+	// judgeHold judges a hold figure: the median of the hold rounds'
+	// ratios when they ran, else the stage hold's ratio (a ÷ b).
+	judgeHold := func(what string, f holdMeasure, a, b float64, unit string, why func() string) {
+		v, held := holdRatio(on, off, f, ratioOf(a, b))
+		judgeRatio(what, v, fmt.Sprintf("%son %s, off %s", wrap(held, "", "; the stage hold: "), num(a, unit), num(b, unit)), why)
+	}
+	judgeHold("idle server CPU", holdCPU, on.Idle.CPUPercent, off.Idle.CPUPercent, "%", func() string { return idleWhy(named{kind, on}, named{KindCliser, off}) })
 	for _, q := range []struct {
 		name string
 		at   func(Percentiles) float64
-	}{
-		{"p99", func(p Percentiles) float64 { return p.ForRatio().P99 }},
-		{"p999", func(p Percentiles) float64 { return p.ForRatio().P999 }},
-	} {
-		a, b := serverRTTOf(on, q.at), serverRTTOf(off, q.at)
-		judge("keep-alive RTT "+q.name+" (server clock, "+rttReading+")", a, b, "ms", rtt)
+	}{{"p99", p99Of}, {"p999", p999Of}} {
+		a, b := stageRTT(q.at)(on), stageRTT(q.at)(off)
+		judgeHold("keep-alive RTT "+q.name+" (server clock, "+rttReading+")", holdRTT(q.at), a, b, "ms", rtt)
 		if on.ServerRTT != nil && on.ServerRTT.UpperBound {
 			out[len(out)-1].Figures += rttCoarse(a, b)
 		}
@@ -172,14 +176,9 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 	return out
 }
 
-// idleCPUPerKeepAlive is the hold's server CPU per keep-alive the load
-// answered, in µs.
-func idleCPUPerKeepAlive(r *Result) float64 {
-	if r.Idle.KeepAlives == 0 {
-		return math.NaN()
-	}
-	return r.Idle.CPUPercent / 100 * r.Idle.Seconds * 1e6 / float64(r.Idle.KeepAlives)
-}
+// idleCPUPerKeepAlive is the stage hold's server CPU per keep-alive the
+// load answered, in µs.
+func idleCPUPerKeepAlive(r *Result) float64 { return r.Idle.cpuPerKeepAlive() }
 
 func perCPU(perSecond float64) float64 {
 	if perSecond <= 0 {

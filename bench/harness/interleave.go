@@ -23,17 +23,19 @@ import (
 // (burst_rounds.go).
 
 // Interleaved is what RunInterleaved made: each server's result and the
-// order each burst round ran the servers in.
+// order each burst round and each hold round ran the servers in.
 type Interleaved struct {
-	Results map[string]*Result
-	Order   [][]string
+	Results   map[string]*Result
+	Order     [][]string
+	HoldOrder [][]string
 }
 
 // RunInterleaved runs each of kinds, one after the other, through its
 // stages, hold, probes and shutdown, keeping each up but stopped
 // (freeze.go) once its closes settled; then BurstRounds rounds of bursts,
 // round r in RoundOrder(kinds, r), each server continued for its own;
-// then each server's profiled bursts and its stop. Each server gets a
+// then HoldRounds rounds of keep-alive holds the same way
+// (hold_rounds.go); then each server's profiled bursts and its stop. Each server gets a
 // work directory of its own under env.WorkDir, as they are up side by
 // side. The error is for a run that could not be made; the results made
 // so far come with it.
@@ -65,7 +67,10 @@ func RunInterleaved(ctx context.Context, kinds []string, set Settings, env Env) 
 			}
 		}
 		var err error
-		out.Order, err = interleaveBursts(ctx, up)
+		if out.Order, err = interleaveBursts(ctx, up); err != nil {
+			return err
+		}
+		out.HoldOrder, err = interleaveHolds(ctx, up)
 		return err
 	}()
 	for _, r := range up {
@@ -100,45 +105,71 @@ const thawSettle = time.Second
 // bursts, every one stopped but the one bursting, and returns each
 // round's order.
 func interleaveBursts(ctx context.Context, up []*runner) ([][]string, error) {
-	var due []*runner
-	for _, r := range up {
-		if r.burstsDue() {
-			due = append(due, r)
-		}
-	}
+	due := dueOf(up, (*runner).burstsDue)
 	if len(due) == 0 {
 		return nil, nil
 	}
-	// each runs f on r continued, and stops it again.
-	each := func(rs []*runner, f func(r *runner) error) error {
-		for _, r := range rs {
-			if err := errors.Join(r.thaw(), f(r)); err != nil {
-				return fmt.Errorf("%s: %w", r.kind, err)
-			}
-			if err := r.freeze(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := each(due, func(r *runner) error { return r.openBursts(ctx, thawSettle) }); err != nil {
+	if err := eachThawed(due, func(r *runner) error { return r.openBursts(ctx, thawSettle) }); err != nil {
 		return nil, err
 	}
+	orders, err := rounds(due, burstRounds(due[0].set), "burst round", func(r *runner, round int) error { return r.burst(ctx, round) })
+	if err != nil {
+		return orders, err
+	}
+	return orders, eachThawed(due, func(r *runner) error { r.closeBursts(); return nil })
+}
+
+// interleaveHolds runs the hold rounds (hold_rounds.go) across the
+// servers due them, as interleaveBursts the bursts.
+func interleaveHolds(ctx context.Context, up []*runner) ([][]string, error) {
+	due := dueOf(up, (*runner).holdsDue)
+	if len(due) == 0 {
+		return nil, nil
+	}
+	return rounds(due, due[0].set.HoldRounds, "hold round", func(r *runner, round int) error { return r.holdRound(ctx, round) })
+}
+
+// dueOf are the runners of up that due says yes to.
+func dueOf(up []*runner, due func(*runner) bool) []*runner {
+	var out []*runner
+	for _, r := range up {
+		if due(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// rounds runs n rounds of f across rs, round r in RoundOrder(rs, r), each
+// server continued for its own turn alone; it returns each round's order.
+func rounds(rs []*runner, n int, what string, f func(r *runner, round int) error) ([][]string, error) {
 	var orders [][]string
-	for round := range burstRounds(due[0].set) {
-		order := RoundOrder(due, round)
+	for round := range n {
 		var names []string
-		err := each(order, func(r *runner) error {
-			fmt.Fprintf(r.env.Progress, "== burst round %d: %s\n", round+1, r.kind)
+		err := eachThawed(RoundOrder(rs, round), func(r *runner) error {
+			fmt.Fprintf(r.env.Progress, "== %s %d: %s\n", what, round+1, r.kind)
 			names = append(names, r.kind)
-			return r.burst(ctx, round)
+			return f(r, round)
 		})
 		orders = append(orders, names)
 		if err != nil {
 			return orders, err
 		}
 	}
-	return orders, each(due, func(r *runner) error { r.closeBursts(); return nil })
+	return orders, nil
+}
+
+// eachThawed runs f on each of rs continued, and stops it again.
+func eachThawed(rs []*runner, f func(r *runner) error) error {
+	for _, r := range rs {
+		if err := errors.Join(r.thaw(), f(r)); err != nil {
+			return fmt.Errorf("%s: %w", r.kind, err)
+		}
+		if err := r.freeze(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RoundOrder is the order of round r (from 0): the list rotated by r, so

@@ -150,6 +150,7 @@ func (rep *Report) Markdown(w io.Writer) error {
 	b.WriteString("\n## cliser against the floor and the baseline\n\n")
 	rep.comparison(&b)
 	rep.burstRoundsMarkdown(&b)
+	rep.holdRoundsMarkdown(&b)
 
 	if fails := rep.Failed(); len(fails) > 0 {
 		b.WriteString("\n## Errors and problems\n\n")

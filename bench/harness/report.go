@@ -26,7 +26,10 @@ type Report struct {
 	// BurstOrder is the servers of each interleaved burst round in the
 	// order they ran (RunInterleaved); nil: each server's bursts ran in a row.
 	BurstOrder [][]string `json:"burst_order,omitempty"`
-	Seconds    float64    `json:"seconds"`
+	// HoldOrder is the servers of each interleaved hold round in the order
+	// they ran (hold_rounds.go); nil: no hold rounds.
+	HoldOrder [][]string `json:"hold_order,omitempty"`
+	Seconds   float64    `json:"seconds"`
 	// Micro is the output of the codec's and registry's micro-benchmarks
 	// (go test -bench -benchmem), when the run could make it.
 	Micro string `json:"micro_benchmarks,omitempty"`

@@ -56,6 +56,9 @@ type Result struct {
 	StartRSS int64 `json:"start_rss_bytes,omitempty"`
 
 	Idle Idle `json:"idle"`
+	// HoldRounds are the interleaved keep-alive holds after the bursts
+	// (hold_rounds.go), which the hold targets are judged on.
+	HoldRounds []HoldRound `json:"hold_rounds,omitempty"`
 	// Pinning is where the server and the load ran (pin.go).
 	Pinning *Pinning `json:"pinning,omitempty"`
 

@@ -39,6 +39,11 @@ type Settings struct {
 	// server after the shutdown (then closes); 0 skips the bursts.
 	Burst       int `json:"burst"`
 	BurstRounds int `json:"burst_rounds"`
+	// HoldRounds is how many interleaved keep-alive holds of the top
+	// stage's size each server gets after the bursts (RunInterleaved,
+	// hold_rounds.go), each RoundHold long; 0 skips them.
+	HoldRounds int           `json:"hold_rounds,omitempty"`
+	RoundHold  time.Duration `json:"hold_round,omitempty"`
 	// ProfileRounds is how many bursts run after the measured ones under
 	// the server's CPU profile (Env.BurstProfilePrefix): four gave 173-269
 	// samples a server at 200 Hz in a quick run; each round takes about
@@ -58,6 +63,7 @@ func Quick() Settings {
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
 		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 4000, BurstRounds: 2, ProfileRounds: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
+		HoldRounds: 2, RoundHold: 10 * time.Second,
 		Transport: load.TransportEpoll}
 }
 
@@ -68,6 +74,7 @@ func Quick() Settings {
 func Full() Settings {
 	s := Quick()
 	s.BurstRounds = 6
+	s.HoldRounds, s.RoundHold = 4, 10*time.Second
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
 	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300
@@ -94,6 +101,10 @@ type Env struct {
 	// to PREFIX-<kind>-burst.pprof
 	// (burst_profile.go).
 	BurstProfilePrefix string
+	// RoomFor, when set, waits until the machine has room for need more
+	// connections (the kernel's connection tracking), before a fleet the
+	// hold rounds open; what names it.
+	RoomFor func(what string, need int)
 }
 
 // sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
@@ -171,11 +182,11 @@ func (r *runner) finish(ctx context.Context, runErr error) (*Result, error) {
 	if st, err := r.fleet.Counts(); err == nil {
 		r.res.Errors = st.Errors
 	}
-	for k, v := range r.burstErrors {
+	for k, v := range r.roundErrors {
 		if r.res.Errors == nil {
 			r.res.Errors = map[string]int64{}
 		}
-		r.res.Errors["burst: "+k] += v
+		r.res.Errors[k] += v
 	}
 	if err := r.fleet.Close(closeCtx); err != nil {
 		r.problem("closing the load: %v", err)
@@ -194,7 +205,7 @@ func stopServer(srv server) error {
 }
 
 type runner struct {
-	burstErrors map[string]int64
+	roundErrors map[string]int64                   // the bursts' and hold rounds' fleets', named "burst: ..." and "hold round: ..."
 	burstLat    load.Stats                         // the measured bursts' latencies, merged
 	burstAlloc  func(handshakes int64) *AllocCount // ends the bursts' allocation window
 	profile     string                             // the profiled bursts' file; "": none
@@ -416,12 +427,7 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	b.LoadCPU += br.loadCPU
 	b.Rounds = append(b.Rounds, BurstRound{Round: round + 1, At: br.at, Handshakes: br.st.Handshakes, Seconds: br.secs,
 		ServerCPU: br.cpu, TailCPU: br.tail, LoadCPU: br.loadCPU})
-	for k, v := range br.st.Errors {
-		if r.burstErrors == nil {
-			r.burstErrors = map[string]int64{}
-		}
-		r.burstErrors[k] += v
-	}
+	r.addRoundErrors("burst", br.st.Errors)
 	if br.st.Handshakes != int64(r.set.Burst) {
 		r.problem("burst %d: %d of %d handshakes", round+1, br.st.Handshakes, r.set.Burst)
 	}
@@ -431,6 +437,17 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
 		round+1, br.st.Handshakes, br.secs, br.cpu, br.tail, br.tailSecs, 100*br.idle)
 	return nil
+}
+
+// addRoundErrors adds a burst's or a hold round's fleet's errors to the
+// run's, under what.
+func (r *runner) addRoundErrors(what string, errs map[string]int64) {
+	for k, v := range errs {
+		if r.roundErrors == nil {
+			r.roundErrors = map[string]int64{}
+		}
+		r.roundErrors[what+": "+k] += v
+	}
 }
 
 // burstMeasures is one burst's measures, as measureBurst takes them
@@ -624,77 +641,6 @@ func (r *runner) wait(ctx context.Context, d time.Duration) error {
 // plateaus, which one plateau's garbage-collection timing moves less than
 // the two end points alone.
 func (r *runner) slope() { r.res.FitSlope() }
-
-// hold keeps every client idle at the top for Hold, probes off.
-func (r *runner) hold(ctx context.Context) error {
-	_ = r.fleet.SetProbing(false)
-	before, err := r.fleet.Stats()
-	if err != nil {
-		return err
-	}
-	rtt0, rttErr := r.srv.RTT(ctx)
-	h0, err := r.sampleHold()
-	if err != nil {
-		return err
-	}
-	r.notePinning()
-	// The window holds one /metrics scrape of the server's own, at its start.
-	allocEnd := r.markWindow(ctx, "hold")
-	stopProfile := r.startProfile("hold")
-	r.say("hold: %d clients idle for %s (keep-alive every %s)%s", before.Registered, r.set.Hold, r.set.KeepAlive, r.pinnedText())
-	err = r.wait(ctx, r.set.Hold)
-	stopProfile()
-	if err != nil {
-		return err
-	}
-	allocs, allocOK := allocEnd()
-	h1, err := r.sampleHold()
-	if err != nil {
-		return err
-	}
-	p0, p1, l0, l1, m0, m1 := h0.srv, h1.srv, h0.load, h1.load, h0.machine, h1.machine
-	r.writeHeapProfile()
-	after, err := r.fleet.Stats()
-	if err != nil {
-		return err
-	}
-	rtt1, rttErr2 := r.srv.RTT(ctx)
-	secs := p1.At.Sub(p0.At).Seconds()
-	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / secs }
-	r.res.Idle = Idle{Clients: after.Registered, Seconds: secs, CPUPercent: pct(p1.CPU - p0.CPU),
-		KeepAlives: after.KeepAlives - before.KeepAlives, RSS: p1.RSS,
-		LoadCPUPercent: pct(l1.CPU - l0.CPU), LoadRSS: l1.RSS, LoadAvg: loadAvg(),
-		ServerWaitPercent: pct(h1.srvSched.Wait - h0.srvSched.Wait), LoadWaitPercent: pct(h1.loadSched.Wait - h0.loadSched.Wait)}
-	if m0 > 0 && m1 > 0 {
-		r.res.Idle.OthersCPUPercent = max(pct(m1-m0)-r.res.Idle.CPUPercent-r.res.Idle.LoadCPUPercent, 0)
-	}
-	if allocOK {
-		r.res.Idle.Alloc = holdAlloc(allocs, r.res.Idle.KeepAlives)
-	}
-	r.res.KeepAliveGap = percentilesOf(load.Since(before.KeepAliveGap, after.KeepAliveGap))
-	switch {
-	case rttErr != nil || rttErr2 != nil:
-		r.problem("server RTT: %v", errors.Join(rttErr, rttErr2))
-	case rtt1.Hist != nil:
-		p := percentilesOf(load.Since(rtt0.Hist, rtt1.Hist))
-		r.res.ServerRTT, r.res.ServerRTTMethod = &p, "server clock, in-process observer (HdrHistogram)"
-	case rtt1.Buckets != nil:
-		p := percentilesOfBuckets(rtt1.Buckets.since(rtt0.Buckets))
-		r.res.ServerRTT, r.res.ServerRTTMethod = &p, "server clock, /metrics histogram buckets (upper bounds)"
-	}
-	r.say("hold: cpu %.1f%% of a core, %d keep-alives (%.0f/s), rss %s, gap p50 %.1fms p99 %.1fms; load %.1f%% cpu %s; others %.1f%% cpu; loadavg %s; runqueue wait server %.1f%%, load %.1f%%",
-		r.res.Idle.CPUPercent, r.res.Idle.KeepAlives, float64(r.res.Idle.KeepAlives)/secs, mib(p1.RSS),
-		r.res.KeepAliveGap.P50, r.res.KeepAliveGap.P99, r.res.Idle.LoadCPUPercent, mib(l1.RSS),
-		r.res.Idle.OthersCPUPercent, r.res.Idle.LoadAvg, r.res.Idle.ServerWaitPercent, r.res.Idle.LoadWaitPercent)
-	if a := r.res.Idle.Alloc; a != nil {
-		r.say("hold: the server allocated %.0f KB (%.1f B a keep-alive) and ran %.0f GC cycles", a.Bytes/1000, a.BytesPerKeepAlive, a.GCCycles)
-	}
-	if r.res.ServerRTT != nil {
-		r.say("hold: server-clock keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d)",
-			r.res.ServerRTT.P50, r.res.ServerRTT.P99, r.res.ServerRTT.P999, r.res.ServerRTT.Max, r.res.ServerRTT.Count)
-	}
-	return nil
-}
 
 // probe measures the keep-alive round trip with the probe method, then
 // waits for every probe to be registered again.

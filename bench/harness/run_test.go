@@ -29,6 +29,7 @@ func tiny() Settings {
 	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	s.Probes = 5
 	s.Burst = 30
+	s.HoldRounds, s.RoundHold = 0, 300*time.Millisecond
 	s.ShutdownWait = 10 * time.Second
 	return s
 }

@@ -58,9 +58,10 @@ func compare(ctx context.Context, args []string) error {
 		kinds = slices.Insert(kinds, 1, harness.KindCliserEvents)
 	}
 	env.BurstProfilePrefix = base
+	env.RoomFor = waitForConntrack
 	run, err := harness.RunInterleaved(ctx, kinds, set, env)
 	maps.Copy(rep.Results, run.Results)
-	rep.BurstOrder = run.Order
+	rep.BurstOrder, rep.HoldOrder = run.Order, run.HoldOrder
 	if err != nil {
 		return err
 	}

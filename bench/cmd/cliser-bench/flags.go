@@ -32,6 +32,8 @@ type common struct {
 	inprocTick  time.Duration
 	burst       int
 	burstRounds int
+	holdRounds  int
+	roundHold   time.Duration
 	serverCPUs  string
 	loadCPUs    string
 }
@@ -62,6 +64,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.inprocTick, "inproc-tick", 0, "the in-process reactor's timing-wheel tick (reactor.WithTick); 0 keeps its default")
 	fs.IntVar(&c.burst, "burst", -1, "clients in the handshake burst on the empty server before the stages; 0 skips it (default: the mode's)")
 	fs.IntVar(&c.burstRounds, "burst-rounds", 0, fmt.Sprintf("measured burst rounds a server, 1-%d (default: the mode's)", harness.MaxBurstRounds))
+	fs.IntVar(&c.holdRounds, "hold-rounds", -1, fmt.Sprintf("interleaved keep-alive hold rounds after the bursts (compare), 0-%d; 0 skips them (default: the mode's)", harness.MaxHoldRounds))
+	fs.DurationVar(&c.roundHold, "hold-round", -1, "each hold round's hold (default: the mode's)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 	fs.StringVar(&c.serverCPUs, "server-cpus", "", "run every server subprocess on these CPUs (e.g. 0; GOMAXPROCS and its event loops follow); default: all")
 	fs.StringVar(&c.loadCPUs, "load-cpus", "", "run the load processes on these CPUs (e.g. 1); default: all")
@@ -160,6 +164,15 @@ func (c *common) settings() (harness.Settings, error) {
 			return s, fmt.Errorf("--burst-rounds %d: want 1 to %d", c.burstRounds, harness.MaxBurstRounds)
 		}
 		s.BurstRounds = c.burstRounds
+	}
+	if c.holdRounds >= 0 {
+		if c.holdRounds > harness.MaxHoldRounds {
+			return s, fmt.Errorf("--hold-rounds %d: want 0 to %d", c.holdRounds, harness.MaxHoldRounds)
+		}
+		s.HoldRounds = c.holdRounds
+	}
+	if c.roundHold >= 0 {
+		s.RoundHold = c.roundHold
 	}
 	return s, c.pinning(&s)
 }

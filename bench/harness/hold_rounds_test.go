@@ -1,0 +1,158 @@
+package harness
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// holdResult is a server whose stage hold took stage % of a core with a
+// server-clock RTT p99 and p999 of stage ms, and whose hold rounds took
+// rounds[i] % and ms each.
+func holdResult(kind string, stage float64, rounds ...float64) *Result {
+	rtt := func(v float64) *Percentiles {
+		p := Percentiles{Count: 1000, P99: 9, P999: 9, UpperBound: true}
+		p.Interpolated = &Percentiles{Count: 1000, P99: v, P999: v}
+		return &p
+	}
+	r := &Result{Server: kind, Idle: Idle{Clients: 19000, Seconds: 30, CPUPercent: stage, KeepAlives: 30 * 19000}, ServerRTT: rtt(stage)}
+	for i, v := range rounds {
+		r.HoldRounds = append(r.HoldRounds, HoldRound{Round: i + 1,
+			Idle: Idle{Clients: 19000, Seconds: 10, CPUPercent: v, KeepAlives: 10 * 19000}, ServerRTT: rtt(v)})
+	}
+	return r
+}
+
+// Each hold target is judged on the median of the hold rounds' ratios:
+// not on the stage hold's single ratio, nor on the ratio of the rounds'
+// sums; and the figures say so, with the range and the stage hold's ratio.
+func TestHoldTargetsJudgeTheMedianOfTheRoundsRatios(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		stageA, stageB       float64
+		a, b                 []float64
+		reachedFloor, reachd string // ≤ 1.3× the floor; within 10% of off
+		note                 string
+	}{
+		// The sums: 70 ÷ 40 = 1.75×, missing both; the stage hold's 1.60× too.
+		{"one spoilt round: the stage hold and the sums miss, the median meets", 16, 10, []float64{10, 10, 10, 40}, []float64{10, 10, 10, 10}, "yes", "yes",
+			"median of 4 hold rounds' ratios, 1.00–4.00×; the stage hold's 1.60×"},
+		// The sums: 43 ÷ 40 = 1.08×, meeting both; the stage hold's 1.00× too.
+		{"one lucky round: the stage hold and the sums meet, the median misses", 10, 10, []float64{14, 14, 14, 1}, []float64{10, 10, 10, 10}, "no", "no",
+			"median of 4 hold rounds' ratios, 0.10–1.40×; the stage hold's 1.00×"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &Report{Settings: Full(), Results: map[string]*Result{
+				KindCliser: holdResult(KindCliser, tc.stageA, tc.a...), KindFloor: holdResult(KindFloor, tc.stageB, tc.b...)}}
+			floor := targetNamed(t, rep.floorTargets(), "Server CPU, 19000 clients idle at a 1s keep-alive, ≤ 1.3× the floor's")
+			assert.Equal(t, tc.reachedFloor, floor.Reached, floor.Figures)
+			assert.Contains(t, floor.Figures, tc.note)
+			assert.Contains(t, floor.Figures, "the stage hold: cliser")
+
+			on, off := holdResult(KindCliserEvents, tc.stageA, tc.a...), holdResult(KindCliser, tc.stageB, tc.b...)
+			ts := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0)
+			for _, what := range []string{"idle server CPU", "keep-alive RTT p99 (server clock, " + rttReading + ")", "keep-alive RTT p999 (server clock, " + rttReading + ")"} {
+				tg := targetNamed(t, ts, "With the event log and a webhook on: "+what+" within 10% of off")
+				assert.Equal(t, tc.reachd, tg.Reached, "%s: %s", what, tg.Figures)
+				assert.Contains(t, tg.Figures, tc.note, what)
+			}
+		})
+	}
+}
+
+// A report without hold rounds (before them, or with --hold-rounds 0) is
+// judged on the stage hold, as before.
+func TestHoldTargetsWithoutRoundsJudgeTheStageHold(t *testing.T) {
+	rep := &Report{Settings: Full(), Results: map[string]*Result{KindCliser: holdResult(KindCliser, 14), KindFloor: holdResult(KindFloor, 10)}}
+	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 19000 clients idle at a 1s keep-alive, ≤ 1.3× the floor's")
+	assert.Equal(t, "no", tg.Reached)
+	assert.Contains(t, tg.Figures, "1.40× the floor: cliser 14.0%, floor 10.0%")
+	assert.NotContains(t, tg.Figures, "rounds")
+}
+
+// The table gives each round's figures in the order the round ran, each
+// round's ratios, the medians the targets are judged on and the stage
+// hold's ratios.
+func TestHoldRoundsTable(t *testing.T) {
+	rep := &Report{Settings: Full(), Results: map[string]*Result{
+		KindCliser: holdResult(KindCliser, 10, 10, 12, 11), KindFloor: holdResult(KindFloor, 8, 8, 10, 10),
+		KindCliserEvents: holdResult(KindCliserEvents, 12, 11, 12, 14),
+	}, HoldOrder: [][]string{{KindCliser, KindCliserEvents, KindFloor}, {KindCliserEvents, KindFloor, KindCliser}, {KindFloor, KindCliser, KindCliserEvents}}}
+	var b bytes.Buffer
+	rep.holdRoundsMarkdown(&b)
+	md := b.String()
+	assert.Contains(t, md, "## Hold rounds, interleaved")
+	assert.Contains(t, md, "| 2 | cliser+events | 12.0% | 6.3 µs | 19000 | 12.000 ms | 12.000 ms | 0.0% | 0.0% / 0.0% |\n")
+	assert.Contains(t, md, "| round | cliser ÷ floor, CPU | cliser+events ÷ cliser, CPU | cliser+events ÷ cliser, RTT p99 | cliser+events ÷ cliser, RTT p999 |\n")
+	assert.Contains(t, md, "| 1 | 1.25× | 1.10× | 1.10× | 1.10× |\n")
+	assert.Contains(t, md, "| median (range) | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) |\n")
+	assert.Contains(t, md, "| the stage hold | 1.25× | 1.20× | 1.20× | 1.20× |\n")
+	assert.NotContains(t, md, KindCliserTrust, "a variant the run did not have")
+
+	var full bytes.Buffer
+	require.NoError(t, rep.Markdown(&full))
+	assert.Contains(t, full.String(), "## Hold rounds, interleaved")
+}
+
+// The baseline has no hold target, so it sits the rounds out; a server
+// with no clients at its shutdown, or a run without rounds, too.
+func TestHoldsDue(t *testing.T) {
+	set := tiny()
+	set.HoldRounds = 2
+	due := func(kind string, set Settings, registered int64) bool {
+		r := &runner{kind: kind, set: set, res: &Result{Shutdown: Shutdown{Registered: registered}}}
+		return r.holdsDue()
+	}
+	assert.True(t, due(KindCliser, set, 50))
+	assert.True(t, due(KindFloor, set, 50))
+	assert.False(t, due(KindBaseline, set, 50))
+	assert.False(t, due(KindCliser, set, 0))
+	set.HoldRounds = 0
+	assert.False(t, due(KindCliser, set, 50))
+}
+
+// After the bursts, each server holds the top stage's clients again in
+// rounds, the order rotated; the credentials variant's fleets hold its
+// credentials (no auth failure), and each round measures CPU, keep-alives
+// and the server-clock RTT.
+func TestRunInterleavedHoldsRounds(t *testing.T) {
+	set := tiny()
+	set.BurstRounds = 1
+	set.HoldRounds, set.RoundHold = 3, 600*time.Millisecond
+	kinds := []string{KindFloor, KindCliser, KindCliserTrust}
+	var rooms []string
+	env := Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t),
+		RoomFor: func(what string, need int) { rooms = append(rooms, what); assert.Equal(t, 50, need) }}
+	run, err := RunInterleaved(runCtx(t), kinds, set, env)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{kinds, RoundOrder(kinds, 1), RoundOrder(kinds, 2)}, run.HoldOrder)
+	assert.Len(t, rooms, 9, "a wait for room before every round's fleet")
+	var starts []time.Time // in the order the rounds ran
+	for i, order := range run.HoldOrder {
+		for _, k := range order {
+			res := run.Results[k]
+			assert.Empty(t, res.Problems, k)
+			assert.Empty(t, res.Errors, k)
+			require.Len(t, res.HoldRounds, 3, k)
+			h := res.HoldRounds[i]
+			assert.Equal(t, i+1, h.Round)
+			assert.EqualValues(t, 50, h.Idle.Clients, k)
+			assert.Positive(t, h.Idle.KeepAlives, k)
+			assert.Positive(t, h.Idle.CPUPercent, k)
+			require.NotNil(t, h.ServerRTT, k)
+			assert.Positive(t, h.ServerRTT.Count, k)
+			starts = append(starts, h.At)
+		}
+	}
+	for i := 1; i < len(starts); i++ {
+		assert.True(t, starts[i].After(starts[i-1]), "hold %d started before the one the order puts before it", i+1)
+	}
+	rep := &Report{Settings: set, Results: run.Results, BurstOrder: run.Order, HoldOrder: run.HoldOrder}
+	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 50 clients idle at a 200ms keep-alive, ≤ 1.3× the floor's")
+	assert.Contains(t, tg.Figures, "median of 3 hold rounds' ratios")
+}
