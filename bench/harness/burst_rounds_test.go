@@ -130,21 +130,64 @@ func TestBurstRoundsTable(t *testing.T) {
 		KindCliser: burstResult(KindCliser, 50, 60, 55), KindFloor: burstResult(KindFloor, 40, 50, 50),
 		KindCliserEvents: burstResult(KindCliserEvents, 55, 60, 66),
 		KindInproc:       burstResult(KindInproc, 1, 1, 1),
-	}, BurstOrder: [][]string{{KindCliser, KindCliserEvents, KindFloor}, {KindCliserEvents, KindFloor, KindCliser}, {KindFloor, KindCliser, KindCliserEvents}}}
-	var b bytes.Buffer
-	rep.burstRoundsMarkdown(&b)
-	md := b.String()
-	assert.Contains(t, md, "## Burst rounds, interleaved")
-	assert.Contains(t, md, "| round | order | cliser | cliser+events | floor | cliser ÷ floor | cliser+events ÷ cliser |\n")
-	assert.Contains(t, md, "| 1 | cliser, cliser+events, floor | 50.0 µs | 55.0 µs | 40.0 µs | 1.25× | 1.10× |\n")
-	assert.Contains(t, md, "| 2 | cliser+events, floor, cliser | 60.0 µs | 60.0 µs | 50.0 µs | 1.20× | 1.00× |\n")
-	assert.Contains(t, md, "| median (range) | | | | | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.20×) |\n")
-	assert.Contains(t, md, "| sums | | 55.0 µs | 60.3 µs | 46.7 µs | 1.18× | 1.10× |\n")
+	}, BurstOrder: rotations([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
+	md := sectionOf(t, rep, (*Report).burstRoundsMarkdown, "## Burst rounds, interleaved")
+	hasLines(t, md,
+		"| round | order | cliser | cliser+events | floor | cliser ÷ floor | cliser+events ÷ cliser |\n",
+		"| 1 | cliser, cliser+events, floor | 50.0 µs | 55.0 µs | 40.0 µs | 1.25× | 1.10× |\n",
+		"| 2 | cliser+events, floor, cliser | 60.0 µs | 60.0 µs | 50.0 µs | 1.20× | 1.00× |\n",
+		"| median (range) | | | | | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.20×) |\n",
+		"| sums | | 55.0 µs | 60.3 µs | 46.7 µs | 1.18× | 1.10× |\n",
+	)
 	assert.NotContains(t, md, KindInproc, "the in-process server's rounds were not interleaved")
+}
 
-	var full bytes.Buffer
+// sectionOf is the section write makes of rep, which must open with
+// heading and stand in the whole report.
+func sectionOf(t *testing.T, rep *Report, write func(*Report, *bytes.Buffer), heading string) string {
+	t.Helper()
+	var b, full bytes.Buffer
+	write(rep, &b)
 	require.NoError(t, rep.Markdown(&full))
-	assert.Contains(t, full.String(), "## Burst rounds, interleaved")
+	assert.True(t, strings.HasPrefix(b.String(), "\n"+heading+"\n"), b.String())
+	assert.Contains(t, full.String(), b.String())
+	return b.String()
+}
+
+// hasLines fails unless md holds each of lines.
+func hasLines(t *testing.T, md string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		assert.Contains(t, md, l)
+	}
+}
+
+// rotations are n rounds' orders of kinds.
+func rotations(kinds []string, n int) [][]string {
+	var out [][]string
+	for r := range n {
+		out = append(out, RoundOrder(kinds, r))
+	}
+	return out
+}
+
+// roundsRan checks every server of every round in orders: it ran without
+// error or problem, round (from 0) checks its round and gives its start,
+// and each started after the one the order puts before it.
+func roundsRan(t *testing.T, orders [][]string, results map[string]*Result, what string, round func(res *Result, i int) time.Time) {
+	t.Helper()
+	var starts []time.Time
+	for i, order := range orders {
+		for _, k := range order {
+			res := results[k]
+			assert.Empty(t, res.Problems, k)
+			assert.Empty(t, res.Errors, k)
+			starts = append(starts, round(res, i))
+		}
+	}
+	for i := 1; i < len(starts); i++ {
+		assert.True(t, starts[i].After(starts[i-1]), "%s %d started before the one the order puts before it", what, i+1)
+	}
 }
 
 // Two subprocess servers run whole, each kept up after its shutdown; then
@@ -156,23 +199,14 @@ func TestRunInterleavedAlternatesTheBursts(t *testing.T) {
 	run, err := RunInterleaved(runCtx(t), kinds, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t)})
 	require.NoError(t, err)
 	assert.Equal(t, [][]string{{KindFloor, KindCliser}, {KindCliser, KindFloor}, {KindFloor, KindCliser}}, run.Order)
-	var starts []time.Time // in the order the rounds ran
-	for i, order := range run.Order {
-		for _, k := range order {
-			res := run.Results[k]
-			assert.Empty(t, res.Problems, k)
-			assert.Empty(t, res.Errors, k)
-			require.Len(t, res.Burst.Rounds, 3, k)
-			br := res.Burst.Rounds[i]
-			assert.Equal(t, i+1, br.Round)
-			assert.EqualValues(t, 30, br.Handshakes)
-			assert.Positive(t, br.ServerCPU)
-			starts = append(starts, br.At)
-		}
-	}
-	for i := 1; i < len(starts); i++ {
-		assert.True(t, starts[i].After(starts[i-1]), "burst %d started before the one the order puts before it", i+1)
-	}
+	roundsRan(t, run.Order, run.Results, "burst", func(res *Result, i int) time.Time {
+		require.Len(t, res.Burst.Rounds, 3, res.Server)
+		br := res.Burst.Rounds[i]
+		assert.Equal(t, i+1, br.Round)
+		assert.EqualValues(t, 30, br.Handshakes)
+		assert.Positive(t, br.ServerCPU)
+		return br.At
+	})
 	for _, k := range kinds {
 		res := run.Results[k]
 		assert.EqualValues(t, 50, res.Shutdown.Acked, k)

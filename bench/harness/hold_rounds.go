@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"time"
 )
 
@@ -50,12 +49,11 @@ func (r *runner) holdRound(ctx context.Context, round int) error {
 	if r.env.RoomFor != nil {
 		r.env.RoomFor(fmt.Sprintf("%s hold round %d", r.kind, round+1), top)
 	}
-	fds0 := openFDs(r.srv.PID())
 	fl, _, err := r.startFleet(ctx, top, 0, holdNet(r.kind, round))
 	if err != nil {
 		return fmt.Errorf("hold round %d: %w", round+1, err)
 	}
-	hr, err := r.measureRound(ctx, fl, top)
+	hr, err := r.measureRound(ctx, fl, top, holdNet(r.kind, round))
 	if st, cerr := fl.Counts(); cerr == nil {
 		r.addRoundErrors("hold round", st.Errors)
 	}
@@ -72,18 +70,20 @@ func (r *runner) holdRound(ctx context.Context, round int) error {
 	r.say("hold round %d: %d clients, cpu %.1f%% of a core, %d keep-alives (%.1f µs each); load %.1f%% cpu; runqueue wait server %.1f%%, load %.1f%%%s",
 		hr.Round, hr.Idle.Clients, hr.Idle.CPUPercent, hr.Idle.KeepAlives, hr.Idle.cpuPerKeepAlive(),
 		hr.Idle.LoadCPUPercent, hr.Idle.ServerWaitPercent, hr.Idle.LoadWaitPercent, rttText(hr.ServerRTT))
-	return r.untilClosed(ctx, fds0, round)
+	return r.untilClosed(ctx, round)
 }
 
-// measureRound ramps fl to top, lets it settle and holds it.
-func (r *runner) measureRound(ctx context.Context, fl fleet, top int) (HoldRound, error) {
+// measureRound ramps fl (dialling from 127.net/16) to top, lets it settle
+// and holds it.
+func (r *runner) measureRound(ctx context.Context, fl fleet, top, net int) (HoldRound, error) {
 	var hr HoldRound
 	if err := fl.Ramp(ctx, top, r.set.Rate); err != nil {
 		return hr, err
 	}
-	// Keep-alives fall due an interval after each connect: a settle of a
-	// few intervals, as the stages', lets the ramp's own work end first.
-	if err := sleepCtx(ctx, r.set.Settle); err != nil {
+	// Keep-alives fall due an interval after each connect: two intervals
+	// after the ramp every client has answered one, and the ramp's writes
+	// are waited for by their gauges (untilWritten).
+	if err := sleepCtx(ctx, 2*r.set.KeepAlive); err != nil {
 		return hr, err
 	}
 	r.untilWritten(ctx)
@@ -103,6 +103,11 @@ func (r *runner) measureRound(ctx context.Context, fl fleet, top int) (HoldRound
 		return hr, err
 	}
 	hr.Idle, hr.ServerRTT, _ = r.holdFigures(e0, e1)
+	// What the wait for the closes counts must see the fleet first (a
+	// client that reconnected may add its old socket, half-closed).
+	if n, err := serverSocketsFrom(r.srv.Addr(), net); err != nil || n < top {
+		r.problem("hold round: the server's sockets from 127.%d/16 read %d (%v), want %d: the wait for its closes cannot tell", net, n, err, top)
+	}
 	return hr, nil
 }
 
@@ -151,32 +156,27 @@ func backlog(ctx context.Context, url string) (float64, error) {
 	return sum, nil
 }
 
-// untilClosed waits, at most 20 s, until the server holds no more open
-// files than before the round's fleet (fds0): it has seen every close.
-func (r *runner) untilClosed(ctx context.Context, fds0, round int) error {
+// untilClosed waits, at most 20 s, until the server holds no socket from
+// the round's source net open (tcp_table.go): it has seen every close.
+func (r *runner) untilClosed(ctx context.Context, round int) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		n := openFDs(r.srv.PID())
-		if n <= fds0 || fds0 < 0 {
+		n, err := serverSocketsFrom(r.srv.Addr(), holdNet(r.kind, round))
+		if err != nil {
+			r.problem("hold round %d: reading the server's sockets: %v", round+1, err)
+			return nil
+		}
+		if n == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			r.problem("hold round %d: the server still holds %d files, %d before the round, 20s after its load closed", round+1, n, fds0)
+			r.problem("hold round %d: the server still holds %d of its clients' sockets 20s after its load closed", round+1, n)
 			return nil
 		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 			return err
 		}
 	}
-}
-
-// openFDs is how many files pid holds open, -1 when it cannot be read.
-func openFDs(pid int) int {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return -1
-	}
-	return len(fds)
 }
 
 // rttText is a round's server-clock RTT for the progress line.

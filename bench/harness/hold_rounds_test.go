@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -82,21 +81,16 @@ func TestHoldRoundsTable(t *testing.T) {
 	rep := &Report{Settings: Full(), Results: map[string]*Result{
 		KindCliser: holdResult(KindCliser, 10, 10, 12, 11), KindFloor: holdResult(KindFloor, 8, 8, 10, 10),
 		KindCliserEvents: holdResult(KindCliserEvents, 12, 11, 12, 14),
-	}, HoldOrder: [][]string{{KindCliser, KindCliserEvents, KindFloor}, {KindCliserEvents, KindFloor, KindCliser}, {KindFloor, KindCliser, KindCliserEvents}}}
-	var b bytes.Buffer
-	rep.holdRoundsMarkdown(&b)
-	md := b.String()
-	assert.Contains(t, md, "## Hold rounds, interleaved")
-	assert.Contains(t, md, "| 2 | cliser+events | 12.0% | 6.3 µs | 19000 | 12.000 ms | 12.000 ms | 0.0% | 0.0% / 0.0% |\n")
-	assert.Contains(t, md, "| round | cliser ÷ floor, CPU | cliser+events ÷ cliser, CPU | cliser+events ÷ cliser, RTT p99 | cliser+events ÷ cliser, RTT p999 |\n")
-	assert.Contains(t, md, "| 1 | 1.25× | 1.10× | 1.10× | 1.10× |\n")
-	assert.Contains(t, md, "| median (range) | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) |\n")
-	assert.Contains(t, md, "| the stage hold | 1.25× | 1.20× | 1.20× | 1.20× |\n")
+	}, HoldOrder: rotations([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
+	md := sectionOf(t, rep, (*Report).holdRoundsMarkdown, "## Hold rounds, interleaved")
+	hasLines(t, md,
+		"| 2 | cliser+events | 12.0% | 6.3 µs | 19000 | 12.000 ms | 12.000 ms | 0.0% | 0.0% / 0.0% |\n",
+		"| round | cliser ÷ floor, CPU | cliser+events ÷ cliser, CPU | cliser+events ÷ cliser, RTT p99 | cliser+events ÷ cliser, RTT p999 |\n",
+		"| 1 | 1.25× | 1.10× | 1.10× | 1.10× |\n",
+		"| median (range) | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) |\n",
+		"| the stage hold | 1.25× | 1.20× | 1.20× | 1.20× |\n",
+	)
 	assert.NotContains(t, md, KindCliserTrust, "a variant the run did not have")
-
-	var full bytes.Buffer
-	require.NoError(t, rep.Markdown(&full))
-	assert.Contains(t, full.String(), "## Hold rounds, interleaved")
 }
 
 // The baseline has no hold target, so it sits the rounds out; a server
@@ -132,26 +126,18 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, [][]string{kinds, RoundOrder(kinds, 1), RoundOrder(kinds, 2)}, run.HoldOrder)
 	assert.Len(t, rooms, 9, "a wait for room before every round's fleet")
-	var starts []time.Time // in the order the rounds ran
-	for i, order := range run.HoldOrder {
-		for _, k := range order {
-			res := run.Results[k]
-			assert.Empty(t, res.Problems, k)
-			assert.Empty(t, res.Errors, k)
-			require.Len(t, res.HoldRounds, 3, k)
-			h := res.HoldRounds[i]
-			assert.Equal(t, i+1, h.Round)
-			assert.EqualValues(t, 50, h.Idle.Clients, k)
-			assert.Positive(t, h.Idle.KeepAlives, k)
-			assert.Positive(t, h.Idle.CPUPercent, k)
-			require.NotNil(t, h.ServerRTT, k)
-			assert.Positive(t, h.ServerRTT.Count, k)
-			starts = append(starts, h.At)
-		}
-	}
-	for i := 1; i < len(starts); i++ {
-		assert.True(t, starts[i].After(starts[i-1]), "hold %d started before the one the order puts before it", i+1)
-	}
+	roundsRan(t, run.HoldOrder, run.Results, "hold", func(res *Result, i int) time.Time {
+		k := res.Server
+		require.Len(t, res.HoldRounds, 3, k)
+		h := res.HoldRounds[i]
+		assert.Equal(t, i+1, h.Round)
+		assert.EqualValues(t, 50, h.Idle.Clients, k)
+		assert.Positive(t, h.Idle.KeepAlives, k)
+		assert.Positive(t, h.Idle.CPUPercent, k)
+		require.NotNil(t, h.ServerRTT, k)
+		assert.Positive(t, h.ServerRTT.Count, k)
+		return h.At
+	})
 	rep := &Report{Settings: set, Results: run.Results, BurstOrder: run.Order, HoldOrder: run.HoldOrder}
 	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 50 clients idle at a 200ms keep-alive, ≤ 1.3× the floor's")
 	assert.Contains(t, tg.Figures, "median of 3 hold rounds' ratios")

@@ -63,18 +63,21 @@ func Quick() Settings {
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
 		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 4000, BurstRounds: 2, ProfileRounds: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
-		HoldRounds: 2, RoundHold: 10 * time.Second,
+		HoldRounds: 2, RoundHold: 8 * time.Second,
 		Transport: load.TransportEpoll}
 }
 
 // Full is the 19,000-client shape. Its bursts are six interleaved rounds
 // of 4,000 (session 14; four of 5,000 before): six ratios for the median
 // for ~45 s more a run, and a 4,000 burst (0.26-0.39 s quiet) leaves the
-// window more of the 0.85 s before the burst's first keep-alives.
+// window more of the 0.85 s before the burst's first keep-alives. Its
+// hold rounds are four of 8 s (session 15): a server's round took the
+// hold and 6-9 s more on a loaded machine, so four servers' four rounds
+// add ~3.7 min, keeping bench-full near 16 min.
 func Full() Settings {
 	s := Quick()
 	s.BurstRounds = 6
-	s.HoldRounds, s.RoundHold = 4, 10*time.Second
+	s.HoldRounds = 4
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
 	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300
