@@ -40,21 +40,30 @@ func floorRounds(ctx context.Context, args []string) error {
 		set.Mode, set.Stages = "floor-rounds", []int{2000, 10000}
 		set.Hold, set.ProbeHold, set.Probes, set.BurstRounds = 15*time.Second, 0, 0, 2
 	}
+	// A round's idle figures are its one interleaved hold's (floorHold).
+	switch {
+	case c.holdRounds > 1:
+		return usageError{fmt.Errorf("--hold-rounds %d: a floor round holds its servers once, interleaved (0 or 1)", c.holdRounds)}
+	case c.holdRounds < 0:
+		set.HoldRounds, set.RoundHold = 1, set.Hold
+	}
 	kinds, err := floorServers(*servers)
 	if err != nil {
 		return err
 	}
+	env.RoomFor = waitForConntrack
 	var all []roundResult
 	for r := range *rounds {
-		for _, k := range harness.RoundOrder(kinds, r) {
-			for _, s := range pinnedAndNot(set) {
-				fmt.Fprintf(os.Stderr, "== round %d: %s%s\n", r+1, k, pinNote(s))
-				waitForConntrack(fmt.Sprintf("round %d %s", r+1, k), s.Stages[len(s.Stages)-1]+s.Burst*s.BurstRounds)
-				res, err := harness.Run(ctx, k, s, env)
-				if err != nil {
-					return fmt.Errorf("round %d %s%s: %w", r+1, k, pinNote(s), err)
-				}
-				rr := newRoundResult(r+1, res)
+		order := harness.RoundOrder(kinds, r)
+		for _, s := range pinnedAndNot(set) {
+			fmt.Fprintf(os.Stderr, "== round %d: %s%s, their bursts and hold interleaved\n", r+1, strings.Join(order, ", "), pinNote(s))
+			waitForConntrack(fmt.Sprintf("round %d", r+1), len(order)*(s.Stages[len(s.Stages)-1]+s.Burst*s.BurstRounds))
+			run, err := harness.RunInterleaved(ctx, order, s, env)
+			if err != nil {
+				return fmt.Errorf("round %d%s: %w", r+1, pinNote(s), err)
+			}
+			for _, k := range order {
+				rr := newRoundResult(r+1, run.Results[k])
 				rr.Pinned = pinNote(s)
 				all = append(all, rr)
 			}
@@ -100,7 +109,7 @@ func jsonRounds(all []roundResult) []map[string]any {
 		}
 		out[i] = map[string]any{"round": r.Round, "server": r.Server, "burst_cpu_us_per_handshake": hs,
 			"rss_bytes_per_client": r.RSSPerClient, "idle_cpu_percent": r.IdleCPU, "idle_clients": r.IdleClients,
-			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT,
+			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT, "idle_from": r.IdleFrom,
 			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "pinned": r.Pinned,
 			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait,
 			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc, "hold_alloc": r.HoldAlloc}
@@ -117,6 +126,9 @@ type roundResult struct {
 	IdleClients  int64   `json:"idle_clients"`
 	OthersCPU    float64 `json:"others_cpu_percent"`
 	Errors       int64   `json:"errors"`
+	// IdleFrom names the hold IdleCPU, IdleClients, OthersCPU, RTT and
+	// the waits are from (floorHold); HoldAlloc is the stage hold's.
+	IdleFrom string `json:"idle_from"`
 	// RTT is the hold's server-clock keep-alive RTT, read from the
 	// server's histogram (the bucket upper bounds), nil when the server
 	// keeps none.
@@ -139,10 +151,21 @@ type roundResult struct {
 	HoldAlloc *harness.HoldAlloc `json:"hold_alloc"`
 }
 
+// floorHold is the hold a floor round's idle figures come from: its
+// interleaved hold (RunInterleaved's one hold round), seconds from the
+// other servers', else the stage hold, minutes from them.
+func floorHold(r *harness.Result) (idle harness.Idle, rtt *harness.Percentiles, from string) {
+	if len(r.HoldRounds) > 0 {
+		return r.HoldRounds[0].Idle, r.HoldRounds[0].ServerRTT, "interleaved hold"
+	}
+	return r.Idle, r.ServerRTT, "stage hold"
+}
+
 func newRoundResult(round int, r *harness.Result) roundResult {
-	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: r.Idle.CPUPercent,
-		IdleClients: r.Idle.Clients, OthersCPU: r.Idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: r.ServerRTT,
-		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: r.Idle.ServerWaitPercent, LoadWait: r.Idle.LoadWaitPercent,
+	idle, rtt, from := floorHold(r)
+	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: idle.CPUPercent,
+		IdleClients: idle.Clients, OthersCPU: idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: rtt, IdleFrom: from,
+		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: idle.ServerWaitPercent, LoadWait: idle.LoadWaitPercent,
 		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc, HoldAlloc: r.Idle.Alloc}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
@@ -184,6 +207,9 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 	fmt.Fprintf(&b, "# cliser against the floor, alternating rounds, %s\n\n", at.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "`cliser-bench floor`: round 1 runs, one after the other, %s, and each next round starts one server further along that list; stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
 		serversRun(all), set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
+	if set.HoldRounds > 0 {
+		fmt.Fprintf(&b, "Each round keeps its servers up, stopped, after their stages, hold and shutdown, then runs their bursts and one more hold of %s at the top stage interleaved, seconds apart; the idle CPU, RTT, others' CPU and runqueue waits below are that hold's, the allocations' hold column the stage hold's.\n\n", set.RoundHold)
+	}
 	if note := pinNote(set); note != "" {
 		fmt.Fprintf(&b, "Each server of a round also ran a second time%s, without the bursts: the keep-alive RTT with the load off the server's CPUs, which the machine's two cores otherwise share. Every ratio compares the unpinned runs.\n\n", note)
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/bench/harness"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // Each ratio compares the servers of one round, and the median is marked.
@@ -128,4 +131,32 @@ func TestFloorRoundsShowTheAllocationsPerHandshake(t *testing.T) {
 
 	all[0].BurstAlloc, all[0].StagesAlloc, all[1].BurstAlloc = nil, nil, nil
 	assert.NotContains(t, floorRoundsMarkdown(all, harness.Quick(), time.Time{}), "bytes allocated per handshake")
+}
+
+// `cliser-bench floor` end to end at small N: each round is one
+// interleaved run of its servers, the order rotated, and a round's idle
+// figures are its interleaved hold's.
+func TestFloorRoundsInterleaveEachRound(t *testing.T) {
+	bin, dir, ctx := endToEnd(t, 3*time.Minute)
+	require.NoError(t, floorRounds(ctx, []string{"--cliser-bin", bin, "--floor-bin", testkit.FloorBinary(t), "--in-process-load",
+		"--servers", "cliser,floor", "--rounds", "2", "--stages", "20,50", "--concurrency", "16", "--keepalive-interval", "200ms",
+		"--settle", "100ms", "--hold", "500ms", "--probe-hold", "0", "--probes", "0", "--burst", "30", "--burst-rounds", "1",
+		"--out-dir", dir, "--work-dir", t.TempDir()}))
+	files, err := filepath.Glob(filepath.Join(dir, "*-floor-rounds.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	var rep struct {
+		Rounds []map[string]any `json:"rounds"`
+	}
+	readJSON(t, files[0], &rep)
+	var got []string
+	for _, r := range rep.Rounds {
+		got = append(got, fmt.Sprintf("%v %v", r["round"], r["server"]))
+		assert.Equal(t, "interleaved hold", r["idle_from"], r)
+		assert.EqualValues(t, 50, r["idle_clients"], r)
+		assert.Positive(t, r["idle_cpu_percent"], r)
+		assert.NotNil(t, r["burst_cpu_us_per_handshake"], r)
+		assert.EqualValues(t, 0, r["errors"], r)
+	}
+	assert.Equal(t, []string{"1 cliser", "1 floor", "2 floor", "2 cliser"}, got)
 }

@@ -38,6 +38,7 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"compare", compare, []string{"--burst-rounds", "10"}, "--burst-rounds 10: want 1 to 9"},
 		{"run", runOne, []string{"--burst-rounds", "-1"}, "--burst-rounds -1: want 1 to 9"},
 		{"compare", compare, []string{"--hold-rounds", "10"}, "--hold-rounds 10: want 0 to 9"},
+		{"floor", floorRounds, []string{"--hold-rounds", "2"}, "--hold-rounds 2: a floor round holds its servers once, interleaved (0 or 1)"},
 		{"cluster", cluster, []string{"--nodes", "1"}, "--nodes >= 2"},
 		{"cluster", cluster, []string{"--clients-per-node", "0"}, "--clients-per-node >= 1"},
 		{"cluster", cluster, []string{"--load-nice", "20"}, "--load-nice between 1 and 19"},
