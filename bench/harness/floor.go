@@ -168,6 +168,9 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 	}{{"p99", p99Of}, {"p999", p999Of}} {
 		a, b := stageRTT(q.at)(on), stageRTT(q.at)(off)
 		judgeHold("keep-alive RTT "+q.name+" (server clock, "+rttReading+")", holdRTT(q.at), a, b, "ms", rtt)
+		if len(on.HoldRounds) > 0 && len(off.HoldRounds) > 0 { // what was judged: the rounds'
+			a, b = holdMedian(on, holdRTT(q.at)), holdMedian(off, holdRTT(q.at))
+		}
 		if on.ServerRTT != nil && on.ServerRTT.UpperBound {
 			out[len(out)-1].Figures += rttCoarse(a, b)
 		}

@@ -142,3 +142,26 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 50 clients idle at a 200ms keep-alive, ≤ 1.3× the floor's")
 	assert.Contains(t, tg.Figures, "median of 3 hold rounds' ratios")
 }
+
+// A hold target missed on the rounds' median gives the rounds' figures in
+// its reason beside the stage hold's, and says the ratio is coarse when
+// the rounds' RTTs lie outside the fine buckets, whatever the stage hold's.
+func TestMissedHoldTargetsSayWhatTheRoundsMeasured(t *testing.T) {
+	on, off := holdResult(KindCliserEvents, 10, 14, 14, 14), holdResult(KindCliser, 10, 10, 10, 10)
+	for i := range on.HoldRounds {
+		on.HoldRounds[i].Idle.ServerWaitPercent, off.HoldRounds[i].Idle.ServerWaitPercent = 60, 20
+	}
+	ts := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0)
+	cpu := targetNamed(t, ts, "With the event log and a webhook on: idle server CPU within 10% of off")
+	require.Equal(t, "no", cpu.Reached)
+	assert.Contains(t, cpu.Why, "in the hold rounds, the median round's: cliser+events 19000 a second at 7.4 µs, cliser 19000 a second at 5.3 µs")
+	p99 := targetNamed(t, ts, "With the event log and a webhook on: keep-alive RTT p99 (server clock, "+rttReading+") within 10% of off")
+	require.Equal(t, "no", p99.Reached)
+	assert.Contains(t, p99.Why, "in the hold rounds, the median round's: cliser+events's server 60.0%, load 0.0%; cliser's server 20.0%, load 0.0%")
+	assert.NotContains(t, p99.Figures, "coarse", "rounds of 10-14 ms, inside the fine buckets")
+
+	on, off = holdResult(KindCliserEvents, 10, 40, 40), holdResult(KindCliser, 10, 35, 35)
+	p99 = targetNamed(t, variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0),
+		"With the event log and a webhook on: keep-alive RTT p99 (server clock, "+rttReading+") within 10% of off")
+	assert.Contains(t, p99.Figures, "the buckets are coarse", "rounds of 35-40 ms; the stage hold's 10 ms is not what was judged")
+}

@@ -123,8 +123,15 @@ func rttWhy(r, floor *Result, cores int) string {
 
 // rttWaitsWhy sets a variant's hold runqueue waits beside cliser's.
 func rttWaitsWhy(kind string, on, off *Result) string {
-	return fmt.Sprintf("runqueue waits in the hold (summed over threads, %% of the hold): %s's server %.1f%%, load %.1f%%; %s's server %.1f%%, load %.1f%%",
+	s := fmt.Sprintf("runqueue waits in the hold (summed over threads, %% of the hold): %s's server %.1f%%, load %.1f%%; %s's server %.1f%%, load %.1f%%",
 		kind, on.Idle.ServerWaitPercent, on.Idle.LoadWaitPercent, KindCliser, off.Idle.ServerWaitPercent, off.Idle.LoadWaitPercent)
+	if len(on.HoldRounds) == 0 || len(off.HoldRounds) == 0 {
+		return s
+	}
+	srv := func(h HoldRound) float64 { return h.Idle.ServerWaitPercent }
+	ld := func(h HoldRound) float64 { return h.Idle.LoadWaitPercent }
+	return s + fmt.Sprintf("; in the hold rounds, the median round's: %s's server %.1f%%, load %.1f%%; %s's server %.1f%%, load %.1f%%",
+		kind, holdMedian(on, srv), holdMedian(on, ld), KindCliser, holdMedian(off, srv), holdMedian(off, ld))
 }
 
 // heapWhy sets the RSS slope beside the heap in use's: what grows with
@@ -165,12 +172,30 @@ func rateWhy(c *Result, cores int) string {
 // for each server given: whether a server spends more a keep-alive or
 // answers more of them. The hold is not profiled.
 func idleWhy(runs ...named) string {
-	var parts []string
+	var parts, rounds []string
 	for _, n := range runs {
 		parts = append(parts, fmt.Sprintf("%s answered %.0f keep-alives a second at %s of CPU each", n.name,
 			float64(n.r.Idle.KeepAlives)/n.r.Idle.Seconds, num(idleCPUPerKeepAlive(n.r), "µs")))
+		if len(n.r.HoldRounds) > 0 {
+			rounds = append(rounds, fmt.Sprintf("%s %.0f a second at %s", n.name,
+				holdMedian(n.r, func(h HoldRound) float64 { return float64(h.Idle.KeepAlives) / h.Idle.Seconds }),
+				num(holdMedian(n.r, func(h HoldRound) float64 { return h.Idle.cpuPerKeepAlive() }), "µs")))
+		}
 	}
-	return strings.Join(parts, "; ") + " (the hold is not profiled)"
+	s := strings.Join(parts, "; ")
+	if len(rounds) == len(runs) {
+		s += "; in the hold rounds, the median round's: " + strings.Join(rounds, ", ")
+	}
+	return s + " (the hold is not profiled)"
+}
+
+// holdMedian is the median over r's hold rounds of f.
+func holdMedian(r *Result, f holdMeasure) float64 {
+	v := make([]float64, 0, len(r.HoldRounds))
+	for _, h := range r.HoldRounds {
+		v = append(v, f(h))
+	}
+	return Median(v)
 }
 
 // named is a result with its server's name.
