@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -126,6 +127,19 @@ func (p *page) run(actions ...chromedp.Action) {
 func (p *page) open(url string) {
 	p.t.Helper()
 	p.run(chromedp.Navigate(url))
+}
+
+// navigate starts the page's navigation to url and returns without waiting
+// for its load event: the caller waits for what it needs (waitJS).
+func (p *page) navigate(url string) {
+	p.t.Helper()
+	p.run(chromedp.ActionFunc(func(ctx context.Context) error {
+		_, _, errText, _, err := cdppage.Navigate(url).Do(ctx)
+		if err == nil && errText != "" {
+			err = fmt.Errorf("navigate to %s: %s", url, errText)
+		}
+		return err
+	}))
 }
 
 // eval runs a JavaScript expression and decodes its value into out.

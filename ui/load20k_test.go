@@ -59,7 +59,11 @@ func TestDashboard20000Clients(t *testing.T) {
 	for fast := 0; len(inPage) < loads && fast < within; {
 		p.open("about:blank")
 		t0 := time.Now()
-		p.open(base + "/ui/#/clients")
+		// Not p.open: once, in CI beside the other packages' tests,
+		// chromedp's wait for this load event ran out after 30 s, the cause
+		// not found. The measure is the page's own mark, and the wait for
+		// the rows below bounds the load.
+		p.navigate(base + "/ui/#/clients")
 		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 100`, 10*time.Second)
 		seen := time.Since(t0)
 		var timing struct {
