@@ -66,13 +66,30 @@ func Median(v []float64) float64 {
 // roundRatios is a's CPU a handshake ÷ b's for each round both ran,
 // paired by round number.
 func roundRatios(a, b *Result) []float64 {
+	return pairedRatios(a.Burst.Rounds, b.Burst.Rounds, burstNumber, BurstRound.cpuUS)
+}
+
+func burstNumber(b BurstRound) int { return b.Round }
+
+// pairedRatios is value of a's round ÷ value of b's round of the same
+// number, for each round both ran: the burst and the hold rounds alike.
+func pairedRatios[T any](a, b []T, number func(T) int, value func(T) float64) []float64 {
 	var out []float64
-	for _, x := range a.Burst.Rounds {
-		if r := ratioOf(x.cpuUS(), roundCPU(b, x.Round)); !math.IsNaN(r) {
+	for _, x := range a {
+		if r := ratioOf(value(x), atRound(b, number(x), number, value)); !math.IsNaN(r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// atRound is value of the round numbered round in rounds, NaN if none.
+func atRound[T any](rounds []T, round int, number func(T) int, value func(T) float64) float64 {
+	i := slices.IndexFunc(rounds, func(x T) bool { return number(x) == round })
+	if i < 0 {
+		return math.NaN()
+	}
+	return value(rounds[i])
 }
 
 // ratioOf is a ÷ b, NaN unless both are positive numbers.
@@ -180,11 +197,7 @@ func (rep *Report) roundCount(kinds []string) int {
 
 // roundCPU is r's CPU a handshake in round (from 1), NaN if it ran none.
 func roundCPU(r *Result, round int) float64 {
-	i := slices.IndexFunc(r.Burst.Rounds, func(b BurstRound) bool { return b.Round == round })
-	if i < 0 {
-		return math.NaN()
-	}
-	return r.Burst.Rounds[i].cpuUS()
+	return atRound(r.Burst.Rounds, round, burstNumber, BurstRound.cpuUS)
 }
 
 // wrap is s between before and after, "" for an empty s.

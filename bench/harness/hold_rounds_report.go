@@ -43,23 +43,15 @@ func holdRoundOf(r *Result, round int) (HoldRound, bool) {
 
 // holdAt is f of r's round round, NaN if it held none.
 func holdAt(r *Result, round int, f holdMeasure) float64 {
-	h, ok := holdRoundOf(r, round)
-	if !ok {
-		return math.NaN()
-	}
-	return f(h)
+	return atRound(r.HoldRounds, round, holdNumber, f)
 }
+
+func holdNumber(h HoldRound) int { return h.Round }
 
 // holdRoundRatios is f of a's round ÷ f of b's for each round both held,
 // paired by round number.
 func holdRoundRatios(a, b *Result, f holdMeasure) []float64 {
-	var out []float64
-	for _, h := range a.HoldRounds {
-		if v := ratioOf(f(h), holdAt(b, h.Round, f)); !math.IsNaN(v) {
-			out = append(out, v)
-		}
-	}
-	return out
+	return pairedRatios(a.HoldRounds, b.HoldRounds, holdNumber, f)
 }
 
 // holdRatio is a ÷ b as the hold targets judge it: the median of the hold
