@@ -27,8 +27,9 @@ const dirtyBurstKeep = 8 * dirtyKeep
 // lingerOrLetGo keeps the flush's buffers while flushes need them and lets
 // go of them burstLinger after the last that did: a flush needs them when
 // it took more than a quarter of the kept batch. Steady flushes (a
-// checkpoint's share, a trickle) keep a batch of their own size, since
-// the batch a flush makes is its size. r.flushMu must be held.
+// checkpoint's share, a trickle) keep a batch of at most twice their
+// size, since that is the batch a flush makes (batchCap). r.flushMu must
+// be held.
 func (r *Registry) lingerOrLetGo(taken int) {
 	now := r.opts.now()
 	if taken > cap(r.batch)/4 {
