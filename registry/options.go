@@ -14,6 +14,7 @@ type Option func(*options)
 type options struct {
 	maxClients    int
 	store         Store
+	storeCopies   bool // store is a CopyingStore
 	flushInterval time.Duration
 	checkpoint    time.Duration
 	retention     time.Duration
@@ -39,7 +40,12 @@ func WithMaxClients(n int) Option {
 }
 
 // WithStore keeps records across restarts in s, written behind by Run.
-func WithStore(s Store) Option { return func(o *options) { o.store = s } }
+func WithStore(s Store) Option {
+	return func(o *options) {
+		o.store = s
+		_, o.storeCopies = s.(CopyingStore)
+	}
+}
 
 // WithFlushInterval sets how often Run writes changed records to the store.
 // It bounds what a crash can lose. A value <= 0 keeps the default (Run's

@@ -27,6 +27,17 @@ type Store interface {
 	Close() error
 }
 
+// CopyingStore is a Store whose Save keeps nothing of put, not even its
+// records' strings, once it returns (the log store encodes them). The
+// registry then gives the records' ports and session names from a buffer
+// that the next take overwrites, where for another Store they share one
+// new string a take (batch_text.go).
+type CopyingStore interface {
+	Store
+	// CopiesRecords only marks the promise.
+	CopiesRecords()
+}
+
 // Load fills the registry from its store. Every record comes back with
 // cstatus=false: a record that was connected when the process stopped gets
 // reason "server restarted" and disconnected_at from its last_seen. Call it
@@ -202,7 +213,7 @@ func (r *Registry) takePending(buf []Record, max int) (put []Record, gone []stri
 		e.dirty = false
 		put = r.batchText.add(put, e, r)
 	}
-	r.batchText.fill(put)
+	r.batchText.fill(put, r.opts.storeCopies)
 	r.takeDirty(n)
 	gone, r.gone = r.gone, nil
 	return put, gone, len(r.dirty) > 0

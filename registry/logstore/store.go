@@ -345,6 +345,12 @@ func (s *Store) replayLog(out []registry.Record) ([]registry.Record, error) {
 	return slices.DeleteFunc(out, func(r registry.Record) bool { return r.CID == "" }), nil
 }
 
+var _ registry.CopyingStore = (*Store)(nil)
+
+// CopiesRecords says that Save keeps nothing of its records: it encodes
+// them into the log's frame (registry.CopyingStore).
+func (*Store) CopiesRecords() {}
+
 // Save deletes the cids in gone, then inserts or replaces every record of
 // put (keyed by CID), as one frame appended to the log and fdatasynced:
 // after Save returns nil the batch survives a kill -9 or a power cut, and
