@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -17,22 +16,10 @@ import (
 // a second burst's flush makes no text string (24 B a record before, the
 // bound of TestBurstsReuseTheKeptBuffers being 32).
 func TestCopyingStoreGetsTheTextWithoutAString(t *testing.T) {
-	const n = 5 * keptBatch / 2 // three takes a flush: the buffer is overwritten between them
 	st := &copyingTextStore{textStore{copies: true}}
-	r := New(WithStore(st), WithMaxClients(n))
-	cids := burstRegister(t, r, n)
-	require.NoError(t, r.Flush())
+	r, cids := flushedBurst(t, st) // the buffer is overwritten between a flush's takes
 	st.requireTextOf(t, r, cids)
-
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for _, cid := range cids {
-		require.True(t, r.Disconnect(cid, nil, protocol.ReasonClosedByClient))
-	}
-	require.NoError(t, r.Flush())
-	runtime.ReadMemStats(&after)
-	perRecord := float64(after.TotalAlloc-before.TotalAlloc) / n
-	t.Logf("%.1f B allocated a record by the second burst's changes and flush", perRecord)
+	perRecord := secondBurstPerRecord(t, r, cids)
 	assert.Less(t, perRecord, 8.0, "a take made its text as a string")
 	st.requireTextOf(t, r, cids)
 }
@@ -40,11 +27,8 @@ func TestCopyingStoreGetsTheTextWithoutAString(t *testing.T) {
 // A Store that is not a CopyingStore may keep its records' strings (the
 // cluster's slot store does): later flushes must not change them.
 func TestKeepingStoreKeepsItsText(t *testing.T) {
-	const n = 5 * keptBatch / 2
 	st := &textStore{}
-	r := New(WithStore(st), WithMaxClients(n))
-	cids := burstRegister(t, r, n)
-	require.NoError(t, r.Flush())
+	r, cids := flushedBurst(t, st)
 	kept := make(map[string]Record, len(st.kept))
 	for cid, rec := range st.kept {
 		kept[cid] = Record{CPort: strings.Clone(rec.CPort), Session: strings.Clone(rec.Session)}
@@ -55,7 +39,7 @@ func TestKeepingStoreKeepsItsText(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, r.Flush())
-	require.Len(t, kept, n)
+	require.Len(t, kept, burstSize)
 	for cid, want := range kept {
 		got := st.first[cid]
 		require.Equal(t, want.CPort, got.CPort, cid)
