@@ -42,13 +42,19 @@ func (t nameTable) appendTo(dst []byte, s sessionName) []byte {
 	return strconv.AppendUint(dst, uint64(n), 36)
 }
 
-// String is s's name as callers and the store see it.
-func (t nameTable) String(s sessionName) string {
+// portAndName are a record's port and session name as callers see them,
+// made in one allocation: every event of a connection carries both, and
+// two strings were two of the event log's allocations a handshake (issue
+// 17, session 16). They share one array, which neither outlives by much.
+func (t nameTable) portAndName(port uint16, s sessionName) (cport, name string) {
 	if p, n := s.split(); n == 0 {
-		return t[p] // no copy
+		return strconv.Itoa(int(port)), t[p] // the table's text: no copy
 	}
 	var buf [64]byte
-	return string(t.appendTo(buf[:0], s))
+	b := strconv.AppendUint(buf[:0], uint64(port), 10)
+	k := len(b)
+	text := string(t.appendTo(b, s))
+	return text[:k], text[k:]
 }
 
 // sessionNames reads the names of stored records into a nameTable, one

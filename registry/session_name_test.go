@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +16,30 @@ var internalCIP = "192.0.2.1"
 var sessionNameGolden = []string{
 	"", "0123456789abcdef-1", "0123456789abcdef-zz", "0123456789abcdef-3w5e11264sgsf",
 	"abc", "-", "a-", "-1", "a-0", "a-01", "a-Z", "a-1-2", "a--1", "a-3w5e11264sgsg", "a-1 ",
+}
+
+// String is s's name as callers see it (portAndName's, without the port).
+func (t nameTable) String(s sessionName) string {
+	_, name := t.portAndName(0, s)
+	return name
+}
+
+// A record's port and name come back as strconv and the name's own text
+// give them, in one allocation whatever the name (none for a port below
+// 100 and a name kept whole: strconv's and the table's own strings).
+func TestPortAndNameInOneAllocation(t *testing.T) {
+	table := newNameTable()
+	names := newSessionNames(&table)
+	for _, name := range sessionNameGolden {
+		s := names.of(name)
+		for _, port := range []uint16{0, 7, 99, 100, 40000, 65535} {
+			var cport, got string
+			allocs := testing.AllocsPerRun(100, func() { cport, got = table.portAndName(port, s) })
+			assert.Equal(t, strconv.Itoa(int(port)), cport, "%q", name)
+			assert.Equal(t, name, got, "%d", port)
+			assert.LessOrEqual(t, allocs, 1.0, "%q, %d", name, port)
+		}
+	}
 }
 
 // Every name read from the store comes back as it was, whatever its form.
