@@ -29,6 +29,8 @@ func TestRunAgainstTheFloorServer(t *testing.T) {
 	assert.True(t, res.ServerRTT.UpperBound, "read from the histogram's bounds, as cliser's")
 	for _, st := range res.Stages {
 		assert.Positive(t, st.HeapInuse, "the floor serves the Go collector's heap in use (--metrics-listen)")
+		assert.Positive(t, st.HeapGoal, "and its heap goal")
+		assert.GreaterOrEqual(t, st.HeapIdleKept, int64(0), "and its heap freed and not yet returned")
 	}
 	assert.Equal(t, 50, res.Shutdown.Sent)
 	assert.EqualValues(t, 50, res.Shutdown.Acked)

@@ -50,6 +50,9 @@ type Result struct {
 	// data and garbage occupy, the rest being the heap's headroom returned
 	// or not to the OS, stacks and the runtime's own.
 	HeapPerClient float64 `json:"heap_inuse_bytes_per_client,omitempty"`
+	// HeapIdleKeptPerClient is the same slope of the heap freed and not
+	// yet returned to the OS: most of what lies beyond the heap in use.
+	HeapIdleKeptPerClient float64 `json:"heap_idle_kept_bytes_per_client,omitempty"`
 	// StartRSS is the server's RSS once it was ready, before any client:
 	// what it holds from the start (KindCliserTrust: every credential),
 	// which the slope between plateaus does not see.
@@ -122,7 +125,13 @@ type Stage struct {
 	IdleCPU     float64 `json:"plateau_cpu_percent"` // server CPU while the plateau settled
 	RSS         int64   `json:"plateau_rss_bytes"`
 	HeapInuse   int64   `json:"plateau_heap_inuse_bytes,omitempty"` // go_memstats_heap_inuse_bytes, when served
-	Threads     int     `json:"plateau_threads"`
+	// HeapIdleKept is heap freed and not yet returned to the OS
+	// (heap_idle - heap_released), HeapGoal the next GC's (next_gc),
+	// when served: the RSS beyond the heap in use is mostly the first,
+	// and the scavenger keeps it while under ~1.1x the second.
+	HeapIdleKept int64 `json:"plateau_heap_idle_kept_bytes,omitempty"`
+	HeapGoal     int64 `json:"plateau_heap_goal_bytes,omitempty"`
+	Threads      int   `json:"plateau_threads"`
 }
 
 // Point is one RSS sample.
@@ -223,6 +232,7 @@ func (r *Result) FitSlope() {
 	r.RSSPerClient = leastSquares(pts, func(s Stage) int64 { return s.RSS })
 	if !slices.ContainsFunc(pts, func(s Stage) bool { return s.HeapInuse == 0 }) {
 		r.HeapPerClient = leastSquares(pts, func(s Stage) int64 { return s.HeapInuse })
+		r.HeapIdleKeptPerClient = leastSquares(pts, func(s Stage) int64 { return s.HeapIdleKept })
 	}
 }
 

@@ -593,9 +593,11 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 		return st, err
 	}
 	st.Registered, st.RSS, st.Threads = now.Registered, p2.RSS, p2.Threads
-	st.HeapInuse = r.heapInuse(ctx)
+	h := r.heap(ctx)
+	st.HeapInuse, st.HeapIdleKept, st.HeapGoal = h.inuse, h.idleKept, h.goal
 	st.IdleCPU = 100 * (p2.CPU - p1.CPU).Seconds() / p2.At.Sub(p1.At).Seconds()
-	r.say("plateau %d: registered %d, rss %s, heap in use %s, cpu %.1f%%, threads %d", target, st.Registered, mib(st.RSS), mib(st.HeapInuse), st.IdleCPU, st.Threads)
+	r.say("plateau %d: registered %d, rss %s, heap in use %s, idle not returned %s, goal %s, cpu %.1f%%, threads %d",
+		target, st.Registered, mib(st.RSS), mib(st.HeapInuse), mib(st.HeapIdleKept), mib(st.HeapGoal), st.IdleCPU, st.Threads)
 	if st.Registered != int64(target) {
 		r.problem("plateau %d: only %d clients registered", target, st.Registered)
 	}

@@ -297,32 +297,45 @@ func (s *cliserProc) Stop(ctx context.Context) error { return s.stop(ctx) }
 // goMetrics is the page where the server serves the Go collector.
 func (s *cliserProc) goMetrics() string { return s.admin.Base() + "/metrics" }
 
-func heapInuseAt(ctx context.Context, url string) (float64, error) {
-	v, err := scrapeGauges(ctx, url, metricHeapInuse)
-	if err != nil {
-		return 0, err
-	}
-	return v[0], nil
+// plateauHeap is the server's Go heap at a plateau, from its collector.
+type plateauHeap struct {
+	inuse int64 // spans with at least one object, live or not yet swept
+	// idleKept is heap the last collections freed and the scavenger has
+	// not yet returned (heap_idle - heap_released): resident, counted in
+	// the RSS, in no span. The scavenger keeps what stays under ~1.1x the
+	// heap goal, which the last GC cycle set.
+	idleKept int64
+	goal     int64 // next_gc: the heap size at which the next cycle starts
 }
 
-// metricHeapInuse is the Go collector's heap in use (admin/metrics.go
-// registers it): spans with at least one object, live or not yet swept.
+// heapGauges are the Go collector's figures plateauHeap reads (admin/metrics.go
+// and floor-server register it).
+var heapGauges = []string{metricHeapInuse, "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_next_gc_bytes"}
+
+func heapAt(ctx context.Context, url string) (plateauHeap, error) {
+	v, err := scrapeGauges(ctx, url, heapGauges...)
+	if err != nil {
+		return plateauHeap{}, err
+	}
+	return plateauHeap{inuse: int64(v[0]), idleKept: int64(v[1] - v[2]), goal: int64(v[3])}, nil
+}
+
+// metricHeapInuse is the Go collector's heap in use.
 const metricHeapInuse = "go_memstats_heap_inuse_bytes"
 
-// heapInuse reads the server's heap in use at a plateau; 0 for a server
-// that does not serve it. A failed read is a problem, and the slope is
-// then not fitted.
-func (r *runner) heapInuse(ctx context.Context) int64 {
+// heap reads the server's heap at a plateau; zero for a server that does
+// not serve it. A failed read is a problem, and the slopes are then not
+// fitted.
+func (r *runner) heap(ctx context.Context) plateauHeap {
 	url := goMetricsOf(r.srv)
 	if url == "" {
-		return 0
+		return plateauHeap{}
 	}
-	v, err := heapInuseAt(ctx, url)
+	h, err := heapAt(ctx, url)
 	if err != nil {
 		r.problem("heap in use: %v", err)
-		return 0
 	}
-	return int64(v)
+	return h
 }
 
 // goMetricsOf is the page of srv's Go collector; "" for a server without

@@ -142,7 +142,8 @@ func heapWhy(on, off *Result, onName, offName string) string {
 		if r.HeapPerClient == 0 {
 			return fmt.Sprintf("RSS %s a client, no heap figure (the server serves no %s)", bytesStr(r.RSSPerClient), metricHeapInuse)
 		}
-		return fmt.Sprintf("RSS %s a client = heap in use %s + %s beyond the heap", bytesStr(r.RSSPerClient), bytesStr(r.HeapPerClient), bytesStr(r.RSSPerClient-r.HeapPerClient))
+		return fmt.Sprintf("RSS %s a client = heap in use %s + %s beyond the heap (of it %s freed and not yet returned)", bytesStr(r.RSSPerClient),
+			bytesStr(r.HeapPerClient), bytesStr(r.RSSPerClient-r.HeapPerClient), bytesStr(r.HeapIdleKeptPerClient))
 	}
 	s := onName + ": " + split(on)
 	if off == nil {

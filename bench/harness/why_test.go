@@ -84,7 +84,7 @@ func TestVariantRSSWhySplitsHeapAndHeadroom(t *testing.T) {
 	rep := floorReportProfiled()
 	c := rep.Results[KindCliser]
 	on := *c
-	on.Server, on.RSSPerClient, on.HeapPerClient = KindCliserEvents, 1.2*c.RSSPerClient, 450
+	on.Server, on.RSSPerClient, on.HeapPerClient, on.HeapIdleKeptPerClient = KindCliserEvents, 1.2*c.RSSPerClient, 450, 70
 	rep.Results[KindCliserEvents] = &on
 	got := byGoal(rep.Targets())
 	rss := got["With the event log and a webhook on: RSS per idle client within 10% of off"]
@@ -92,6 +92,7 @@ func TestVariantRSSWhySplitsHeapAndHeadroom(t *testing.T) {
 	d := on.RSSPerClient - c.RSSPerClient
 	assert.Contains(t, rss.Why, "cliser+events: RSS "+bytesStr(on.RSSPerClient)+" a client = heap in use 450 B")
 	assert.Contains(t, rss.Why, "+50 B is heap in use")
+	assert.Contains(t, rss.Why, "(of it 70 B freed and not yet returned)")
 	assert.True(t, strings.Contains(rss.Why, "beyond it (headroom)"), rss.Why)
 	assert.Positive(t, d)
 }
