@@ -3,6 +3,8 @@ package events
 import (
 	"slices"
 	"sync"
+
+	"github.com/cliser/cliser/internal/offheap"
 )
 
 // recent keeps the JSON of the newest events in memory, as the writer
@@ -29,6 +31,11 @@ type recent struct {
 	n     int           // events held: first .. first+n-1
 	size  int           // their bytes
 	end   uint64        // ring position after the newest event
+	// mems hold the segments off the Go heap (kept here while segs are
+	// read): on the heap the ring's ~0.6 MB raised the GC's goal by half
+	// as much again, and the heap a server kept resident after a ramp
+	// with it (issue 17, session 16).
+	mems []*offheap.Region
 }
 
 type recentEvent struct {
@@ -156,7 +163,7 @@ func (r *recent) grow(size int) {
 			s := &r.spans[(r.first+uint64(i))%recentKeep]
 			if s.at -= base; s.at >= ring {
 				if len(segs) == m {
-					segs = append(segs, make([]byte, recentSeg))
+					segs = append(segs, r.newSeg())
 				}
 				off := s.at - ring
 				copy(segs[m][off:], segs[0][off:off+uint64(s.len)])
@@ -168,9 +175,16 @@ func (r *recent) grow(size int) {
 		}
 	}
 	for len(segs) < nseg {
-		segs = append(segs, make([]byte, recentSeg))
+		segs = append(segs, r.newSeg())
 	}
 	r.segs = segs
+}
+
+// newSeg is a segment of the ring, off the Go heap. r.mu must be held.
+func (r *recent) newSeg() []byte {
+	m := offheap.New(recentSeg)
+	r.mems = append(r.mems, m)
+	return m.Bytes()[:recentSeg]
 }
 
 // heldBytes is the ring's bytes and its places: what recent keeps.

@@ -9,6 +9,8 @@ import (
 	"math/bits"
 	"slices"
 	"time"
+
+	"github.com/cliser/cliser/internal/offheap"
 )
 
 // credTable holds every credential in memory, compactly: a server holds
@@ -19,15 +21,15 @@ import (
 // of an index (open addressing, linear probing, at most 3/4 full); the
 // rare credential in a grace period keeps its previous digest in a side
 // map. Both the records and the index are regions outside the Go heap
-// (region.go), sized exactly at a Load. A digest is held as its first
+// (internal/offheap), sized exactly at a Load. A digest is held as its first
 // heldDigest bytes only (the store keeps it whole): see heldDigest.
 // Not safe for concurrent use: the Service's mu guards it.
 type credTable struct {
 	seed    maphash.Seed
 	index   []byte // 4-byte slots: 0 empty, else a record's offset + 1
 	recs    []byte // the records; cap is the region's size
-	idxMem  *region
-	recsMem *region
+	idxMem  *offheap.Region
+	recsMem *offheap.Region
 	dead    int // bytes of recs that deleted credentials' records still take
 	n       int // credentials held
 	grace   map[string]graceEntry
@@ -75,10 +77,10 @@ func (t *credTable) full() bool { return (t.n+1)*4 > t.slots()*3 }
 // nameBytes bytes of client IDs in all.
 func newCredTable(n, nameBytes int) credTable {
 	t := credTable{seed: maphash.MakeSeed(), grace: make(map[string]graceEntry)}
-	t.idxMem = newRegion(slotsFor(n) * 4)
-	t.index = t.idxMem.b[:slotsFor(n)*4]
-	t.recsMem = newRegion(n*recName + nameBytes)
-	t.recs = t.recsMem.b[:0]
+	t.idxMem = offheap.New(slotsFor(n) * 4)
+	t.index = t.idxMem.Bytes()[:slotsFor(n)*4]
+	t.recsMem = offheap.New(n*recName + nameBytes)
+	t.recs = t.recsMem.Bytes()[:0]
 	return t
 }
 
@@ -97,8 +99,8 @@ func loadCredTable(creds []Credential) credTable {
 
 // release gives the table's regions back; it must not be used after.
 func (t *credTable) release() {
-	t.idxMem.release()
-	t.recsMem.release()
+	t.idxMem.Release()
+	t.recsMem.Release()
 	t.index, t.recs, t.idxMem, t.recsMem = nil, nil, nil, nil
 }
 
@@ -219,10 +221,10 @@ func (t *credTable) appendRecord(cid string) uint32 {
 
 // moveRecords copies the records into a new region of size bytes.
 func (t *credTable) moveRecords(size int) {
-	m := newRegion(size)
-	recs := m.b[:len(t.recs)]
+	m := offheap.New(size)
+	recs := m.Bytes()[:len(t.recs)]
 	copy(recs, t.recs)
-	t.recsMem.release()
+	t.recsMem.Release()
 	t.recs, t.recsMem = recs, m
 }
 
@@ -231,9 +233,9 @@ func (t *credTable) grow() { t.reindex(t.slots() * 2) }
 
 // reindex places every live record again in a new index of slots slots.
 func (t *credTable) reindex(slots int) {
-	m := newRegion(slots * 4)
-	t.idxMem.release()
-	t.idxMem, t.index = m, m.b[:slots*4]
+	m := offheap.New(slots * 4)
+	t.idxMem.Release()
+	t.idxMem, t.index = m, m.Bytes()[:slots*4]
 	for off := 0; off < len(t.recs); off += t.recSize(uint32(off)) {
 		if t.recs[off+recLen]&deadBit != 0 {
 			continue
@@ -296,14 +298,14 @@ func (t *credTable) unslot(hole int) {
 // compact copies the live records into a region of their size, and
 // indexes them again (their offsets moved).
 func (t *credTable) compact() {
-	m := newRegion(len(t.recs) - t.dead)
-	recs := m.b[:0]
+	m := offheap.New(len(t.recs) - t.dead)
+	recs := m.Bytes()[:0]
 	for off := 0; off < len(t.recs); off += t.recSize(uint32(off)) {
 		if t.recs[off+recLen]&deadBit == 0 {
 			recs = append(recs, t.recs[off:off+t.recSize(uint32(off))]...)
 		}
 	}
-	t.recsMem.release()
+	t.recsMem.Release()
 	t.recs, t.recsMem, t.dead = recs, m, 0
 	t.reindex(t.slots())
 }

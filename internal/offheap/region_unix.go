@@ -1,6 +1,6 @@
 //go:build unix
 
-package identity
+package offheap
 
 import (
 	"os"

@@ -1,8 +1,8 @@
 //go:build !unix
 
-package identity
+package offheap
 
-// mapBytes: without mmap the table lives on the Go heap.
+// mapBytes: without mmap the bytes live on the Go heap.
 func mapBytes(int) []byte { return nil }
 
 func unmapBytes([]byte) {}
