@@ -37,8 +37,8 @@ type cidIndex struct {
 	// and the heap a server kept resident after a ramp with it (issue 17,
 	// session 16).
 	headMem *offheap.Region
-	base    uint64   // the seq of back[0]
-	back    []uint32 // seq base+i: how far back the same slot's previous event is; 0 for none
+	base    uint64    // the seq of back's first distance
+	back    distances // seq base+i: how far back the same slot's previous event is; 0 for none
 }
 
 // indexSlots is the table's size: 512 KB of seqs. At 19,000 clients a
@@ -62,14 +62,14 @@ func (x *cidIndex) slot(cid string) *uint64 {
 func (x *cidIndex) add(cid string, seq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(x.back) == 0 {
+	if x.back.len() == 0 {
 		x.base = seq
 	}
-	if seq < x.base+uint64(len(x.back)) {
+	if seq < x.base+uint64(x.back.len()) {
 		return // not in order: cannot be, ignored rather than corrupting the chains
 	}
-	for x.base+uint64(len(x.back)) < seq {
-		x.back = append(x.back, 0)
+	for x.base+uint64(x.back.len()) < seq {
+		x.back.push(0)
 	}
 	var d uint32
 	if cid != "" {
@@ -79,7 +79,7 @@ func (x *cidIndex) add(cid string, seq uint64) {
 		}
 		*h = seq
 	}
-	x.back = append(x.back, d)
+	x.back.push(d)
 }
 
 // drop forgets the events before oldest. A slot whose newest event is
@@ -91,14 +91,8 @@ func (x *cidIndex) drop(oldest uint64) {
 		return
 	}
 	i := oldest - x.base
-	if i >= uint64(len(x.back)) {
-		x.back, x.base = x.back[:0], oldest
-		return
-	}
-	x.back, x.base = x.back[i:], oldest
-	if cap(x.back) > 2*len(x.back)+1024 {
-		x.back = append([]uint32(nil), x.back...) // let the dropped head go
-	}
+	x.back.dropFirst(int(min(i, uint64(x.back.len()))))
+	x.base = oldest
 }
 
 // chain is up to n seqs of cid's slot, newest first, from `from` (its
@@ -112,12 +106,12 @@ func (x *cidIndex) chain(cid string, from, floor uint64, n int) (seqs []uint64, 
 	if seq == 0 {
 		seq = *x.slot(cid)
 	}
-	for seq > floor && seq >= x.base && seq < x.base+uint64(len(x.back)) {
+	for seq > floor && seq >= x.base && seq < x.base+uint64(x.back.len()) {
 		if len(seqs) == n {
 			return seqs, seq
 		}
 		seqs = append(seqs, seq)
-		d := uint64(x.back[seq-x.base])
+		d := uint64(x.back.at(int(seq - x.base)))
 		if d == 0 || d > seq {
 			break
 		}
