@@ -420,7 +420,9 @@ func num(v float64) string {
 	if math.IsNaN(v) {
 		return "–"
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	// to the microsecond: bucket bounds summed in floating point print as
+	// 2.9099999999999997 otherwise
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
 
 func yesNo(ok bool) string {

@@ -160,3 +160,11 @@ func TestFloorRoundsInterleaveEachRound(t *testing.T) {
 	}
 	assert.Equal(t, []string{"1 cliser", "1 floor", "2 floor", "2 cliser"}, got)
 }
+
+// RTT bounds print to the microsecond, not as their float sums.
+func TestFloorRoundsPrintBoundsToTheMicrosecond(t *testing.T) {
+	assert.Equal(t, "2.91", num(2.9099999999999997))
+	assert.Equal(t, "13.1", num(13.100000000000001))
+	assert.Equal(t, "0.002", num(0.0015))
+	assert.Equal(t, "–", num(math.NaN()))
+}
