@@ -81,7 +81,8 @@ func (r *runner) profiledBurst(ctx context.Context, path string) error {
 			}
 			return func() { profErr = cpuprofile.Stop(proc.process(), path) }
 		}
-		br, err := r.measureBurst(ctx, profileNet(r.kind, round), nil, window)
+		r.roomFor(fmt.Sprintf("%s profiled burst %d", r.kind, round+1), r.set.Burst)
+		br, err := r.measureBurst(ctx, profileSource(r.kind, round), nil, window)
 		if err != nil {
 			return err
 		}
@@ -110,10 +111,15 @@ func (r *runner) profiledBurst(ctx context.Context, path string) error {
 	return nil
 }
 
-// profileNet is the 127.N/16 a profiled burst dials from: apart from every
-// kind's measured nets (sourceNet and the ten after it), ProfileRounds of
-// up to ten a kind.
-func profileNet(kind string, round int) int { return sourceNet[kind] + 100 + round%10 }
+// profileSource is where profiled burst round (from 0) of kind dials
+// from: the blocks past the measured bursts' (burstSource) in the same
+// nets. (They dialled from the hold rounds' nets until session 17, a
+// minute or less after the last hold round of the kind closed there.)
+func profileSource(kind string, round int) source {
+	b := burstSource(kind, round)
+	b.block += burstBlocks
+	return b
+}
 
 // mergeInto writes the bursts' profiles as one to path and breaks it down.
 func mergeInto(path string, profs []*profile.Profile, profErr error) (*Breakdown, error) {

@@ -34,17 +34,52 @@ var burstRatios = []burstRatio{
 // cpuUS is the round's server CPU a handshake in µs.
 func (b BurstRound) cpuUS() float64 { return perHandshake(b.ServerCPU, b.Handshakes) }
 
-// spread is a median over rounds and the rounds' range.
+// spread is a median over rounds, a 95% interval for it (lo, hi: NaN
+// with fewer than six rounds) and the rounds' range.
 type spread struct {
-	median, min, max float64
-	n                int
+	median, lo, hi, min, max float64
+	n                        int
 }
 
 func spreadOf(v []float64) (spread, bool) {
 	if len(v) == 0 {
 		return spread{}, false
 	}
-	return spread{median: Median(v), min: slices.Min(v), max: slices.Max(v), n: len(v)}, true
+	lo, hi := MedianInterval(v)
+	return spread{median: Median(v), lo: lo, hi: hi, min: slices.Min(v), max: slices.Max(v), n: len(v)}, true
+}
+
+// MedianInterval is a 95% confidence interval for the median of what v's
+// rounds are drawn from, assuming no more than that they are independent:
+// the k-th smallest and the k-th largest of v, k the largest for which
+// the median falls outside them with a probability of at most 5%, which
+// is twice P(Binomial(n, ½) < k) (order statistics). Unlike a bootstrap it
+// needs no random numbers, so a report reads the same twice. NaN, NaN
+// for fewer than six rounds: even the range covers less than 95%.
+func MedianInterval(v []float64) (lo, hi float64) {
+	n := len(v)
+	k, below := 0, 0.0 // below: P(Binomial(n, ½) < k+1)
+	for p := math.Pow(0.5, float64(n)); k < n/2; k++ {
+		if below+p > 0.025 {
+			break
+		}
+		below += p
+		p *= float64(n-k) / float64(k+1)
+	}
+	if k == 0 {
+		return math.NaN(), math.NaN()
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[k-1], v[n-k]
+}
+
+// interval is the 95% interval as the report prints it, "–" for none.
+func (s spread) interval() string {
+	if math.IsNaN(s.lo) {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f–%.2f×", s.lo, s.hi)
 }
 
 // Median is the middle of v, or the mean of its two middle values when
@@ -125,7 +160,7 @@ func (rep *Report) burstRoundsMarkdown(b *bytes.Buffer) {
 		}
 	}
 	if rep.BurstOrder != nil {
-		b.WriteString("\n## Burst rounds, interleaved\n\nEach round bursts every server once, seconds apart, the order rotated a server every round; the burst CPU targets are judged on the median of the rounds' ratios. Server CPU a handshake (µs), its tail included:\n\n")
+		b.WriteString("\n## Burst rounds, interleaved\n\nEach round bursts every server once, seconds apart, the order rotated a server every round; the burst CPU targets are judged on the median of the rounds' ratios, and the 95% interval beside it (order statistics, from six rounds) says how sure that median is. Server CPU a handshake (µs), its tail included:\n\n")
 	} else {
 		b.WriteString("\n## Burst rounds\n\nEach server's rounds ran in a row, after its own shutdown (not interleaved). Server CPU a handshake (µs), its tail included:\n\n")
 	}
@@ -148,10 +183,10 @@ func (rep *Report) burstRoundsMarkdown(b *bytes.Buffer) {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(b, "| median (range) | |%s", strings.Repeat(" |", len(kinds)))
+	fmt.Fprintf(b, "| median (95%% interval; range) | |%s", strings.Repeat(" |", len(kinds)))
 	for _, r := range ratios {
 		if s, ok := spreadOf(roundRatios(rep.Results[r.a], rep.Results[r.b])); ok {
-			fmt.Fprintf(b, " **%.2f×** (%.2f–%.2f×) |", s.median, s.min, s.max)
+			fmt.Fprintf(b, " **%.2f×** (%s; %.2f–%.2f×) |", s.median, s.interval(), s.min, s.max)
 		} else {
 			b.WriteString(" – |")
 		}

@@ -46,10 +46,8 @@ func holdNet(kind string, round int) int { return 100 + sourceNet[kind] + round 
 // adds it to the result.
 func (r *runner) holdRound(ctx context.Context, round int) error {
 	top := r.set.Stages[len(r.set.Stages)-1]
-	if r.env.RoomFor != nil {
-		r.env.RoomFor(fmt.Sprintf("%s hold round %d", r.kind, round+1), top)
-	}
-	fl, _, err := r.startFleet(ctx, top, 0, holdNet(r.kind, round))
+	r.roomFor(fmt.Sprintf("%s hold round %d", r.kind, round+1), top)
+	fl, _, err := r.startFleet(ctx, top, 0, netOf(holdNet(r.kind, round)))
 	if err != nil {
 		return fmt.Errorf("hold round %d: %w", round+1, err)
 	}

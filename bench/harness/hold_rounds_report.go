@@ -69,7 +69,10 @@ func medianOr(ratios []float64, what string, other float64, otherName string) (f
 	if !ok {
 		return other, ""
 	}
-	return s.median, fmt.Sprintf("median of %d %s ratios, %.2f–%.2f×; %s %.2f×", s.n, what, s.min, s.max, otherName, other)
+	if math.IsNaN(s.lo) {
+		return s.median, fmt.Sprintf("median of %d %s ratios, %.2f–%.2f×; %s %.2f×", s.n, what, s.min, s.max, otherName, other)
+	}
+	return s.median, fmt.Sprintf("median of %d %s ratios, 95%% interval %s, range %.2f–%.2f×; %s %.2f×", s.n, what, s.interval(), s.min, s.max, otherName, other)
 }
 
 // holdColumn is one ratio of the hold rounds' table.

@@ -119,13 +119,15 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	set.BurstRounds = 1
 	set.HoldRounds, set.RoundHold = 3, 600*time.Millisecond
 	kinds := []string{KindFloor, KindCliser, KindCliserTrust}
-	var rooms []string
+	rooms := map[int][]string{} // by the room asked for
 	env := Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t),
-		RoomFor: func(what string, need int) { rooms = append(rooms, what); assert.Equal(t, 50, need) }}
+		RoomFor: func(what string, need int) { rooms[need] = append(rooms[need], what) }}
 	run, err := RunInterleaved(runCtx(t), kinds, set, env)
 	require.NoError(t, err)
 	assert.Equal(t, [][]string{kinds, RoundOrder(kinds, 1), RoundOrder(kinds, 2)}, run.HoldOrder)
-	assert.Len(t, rooms, 9, "a wait for room before every round's fleet")
+	assert.Len(t, rooms[50], 9, "a wait for room before every hold round's fleet")
+	assert.Len(t, rooms[set.Burst], 3, "and before every burst")
+	assert.Len(t, rooms, 2)
 	roundsRan(t, run.HoldOrder, run.Results, "hold", func(res *Result, i int) time.Time {
 		k := res.Server
 		require.Len(t, res.HoldRounds, 3, k)

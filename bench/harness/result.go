@@ -112,6 +112,9 @@ type BurstRound struct {
 	ServerCPU  float64   `json:"server_cpu_s"` // TailCPU included
 	TailCPU    float64   `json:"tail_cpu_s"`
 	LoadCPU    float64   `json:"load_cpu_s"`
+	// KeepAlives is how many keep-alives its clients answered before they
+	// closed: none while each lives under a keep-alive interval.
+	KeepAlives int64 `json:"keepalives"`
 }
 
 // Stage is one ramp and its plateau.

@@ -46,8 +46,9 @@ type Settings struct {
 	RoundHold  time.Duration `json:"hold_round,omitempty"`
 	// ProfileRounds is how many bursts run after the measured ones under
 	// the server's CPU profile (Env.BurstProfilePrefix): four gave 173-269
-	// samples a server at 200 Hz in a quick run; each round takes about
-	// 5 s (the burst, its tail and the settle).
+	// samples a server at 200 Hz in a quick run, 130-260 in a full one;
+	// each round takes ~1.5 s (the burst, its tail and its settle:
+	// burst_settle.go), or its room in connection tracking (roomFor).
 	ProfileRounds int `json:"profile_rounds,omitempty"`
 	// ServerCPUs and LoadCPUs pin the server subprocess and the load
 	// processes to CPU lists ("0", "1-3"; empty: not pinned), every server
@@ -62,21 +63,27 @@ func Quick() Settings {
 	return Settings{Mode: "quick", Stages: []int{1000, 2000, 5000}, Concurrency: 128,
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
-		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 4000, BurstRounds: 2, ProfileRounds: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
+		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 4000, BurstRounds: 6, ProfileRounds: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
 		HoldRounds: 2, RoundHold: 8 * time.Second,
 		Transport: load.TransportEpoll}
 }
 
-// Full is the 19,000-client shape. Its bursts are six interleaved rounds
-// of 4,000 (session 14; four of 5,000 before): six ratios for the median
-// for ~45 s more a run, and a 4,000 burst (0.26-0.39 s quiet) leaves the
-// window more of the 0.85 s before the burst's first keep-alives. Its
-// hold rounds are four of 8 s (session 15): a server's round took the
-// hold and 6-9 s more on a loaded machine, so four servers' four rounds
-// add ~3.7 min, keeping bench-full near 16 min.
+// Full is the 19,000-client shape. Its bursts are 24 interleaved rounds
+// of 4,000 (session 17; six before, four of 5,000 before session 14): a
+// single run's six ratios spread 0.83-1.55×, and on a loaded machine the
+// median of 24 had a 95% interval 0.20-0.26 wide against six's 0.16-0.56.
+// A burst settles in ~1.5 s where it waited 4.1 s (burst_settle.go), and
+// the kernel's connection tracking (roomFor) bounds their pace to ~2 s,
+// so the 24 cost a run ~100 s more than the six (estimated). A 4,000
+// burst (0.26-0.39 s quiet) leaves the window
+// more of the 0.85 s before the burst's first keep-alives. Its eight
+// profiled bursts double the owner table's samples. Its hold rounds are
+// four of 8 s (session 15): a server's round took the hold and 6-9 s
+// more on a loaded machine, so four servers' four rounds add ~3.7 min.
 func Full() Settings {
 	s := Quick()
-	s.BurstRounds = 6
+	s.BurstRounds = 24
+	s.ProfileRounds = 8
 	s.HoldRounds = 4
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
@@ -113,6 +120,26 @@ type Env struct {
 // sourceNet gives each server kind its own 127.N.0.0/16 to dial from, so
 // that one run's closed sockets never collide with the next run's.
 var sourceNet = map[string]int{KindCliser: 10, KindBaseline: 20, KindInproc: 30, KindFloor: 40, KindCliserEvents: 50, KindCliserTrust: 60}
+
+// source is where a fleet dials from: its w-th load process from
+// 127.net.(blockWorkers·block + w + 1).1 and the SourceIPs after it. A
+// fleet's addresses are its own so that its sockets never meet an earlier
+// fleet's in TIME_WAIT (the client's side, 60 s) or in the kernel's
+// connection tracking (120 s): a burst dialled again from the addresses of
+// one a few seconds before would find them still there.
+type source struct{ net, block int }
+
+// blockWorkers is the most load processes a fleet can have: a block's
+// share of the third octet.
+const blockWorkers = 16
+
+// netOf is a fleet that dials from the whole of 127.net/16's first block.
+func netOf(net int) source { return source{net: net} }
+
+// ip is the k-th source address of the fleet's w-th load process.
+func (s source) ip(w, k int) string {
+	return fmt.Sprintf("127.%d.%d.%d", s.net, blockWorkers*s.block+w+1, k+1)
+}
 
 // Run benchmarks one server: every phase, its bursts in a row. The error
 // is for a run that could not be made; what went wrong under load is in
@@ -166,7 +193,7 @@ func start(ctx context.Context, kind string, set Settings, env Env) (*runner, er
 	if p, err := sampleProc(srv.PID()); err == nil {
 		r.res.StartRSS = p.RSS
 	}
-	fl, workers, err := r.startFleet(ctx, top, set.Probes, sourceNet[kind])
+	fl, workers, err := r.startFleet(ctx, top, set.Probes, netOf(sourceNet[kind]))
 	if err != nil {
 		return nil, errors.Join(err, stopServer(srv))
 	}
@@ -233,7 +260,7 @@ func (r *runner) say(format string, args ...any) {
 
 // startFleet makes the load: worker processes of at most PerWorker
 // clients each, or one fleet here.
-func (r *runner) startFleet(ctx context.Context, top, probes, srcNet int) (fleet, int, error) {
+func (r *runner) startFleet(ctx context.Context, top, probes int, src source) (fleet, int, error) {
 	set := r.set
 	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
 		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport, Loops: set.LoopsPerWorker}
@@ -244,6 +271,9 @@ func (r *runner) startFleet(ctx context.Context, top, probes, srcNet int) (fleet
 	if r.env.WorkerExe != "" && set.PerWorker > 0 {
 		n = (top + set.PerWorker - 1) / set.PerWorker
 	}
+	if n > blockWorkers {
+		return nil, 0, fmt.Errorf("%d clients need %d load processes of %d: a fleet has at most %d", top, n, set.PerWorker, blockWorkers)
+	}
 	var fl multiFleet
 	first := 0
 	for i := range n {
@@ -251,7 +281,7 @@ func (r *runner) startFleet(ctx context.Context, top, probes, srcNet int) (fleet
 		cfg.FirstIndex = first
 		cfg.Probes = share(probes, n, i)
 		for k := range max(set.SourceIPs, 1) {
-			cfg.SourceIPs = append(cfg.SourceIPs, fmt.Sprintf("127.%d.%d.%d", srcNet, i+1, k+1))
+			cfg.SourceIPs = append(cfg.SourceIPs, src.ip(i, k))
 		}
 		first += share(top, n, i)
 		f, err := r.newFleet(ctx, cfg)
@@ -378,8 +408,21 @@ func (r *runner) run(ctx context.Context) error {
 func (r *runner) burstsDue() bool { return r.set.Burst > 0 && r.res.Shutdown.Registered > 0 }
 
 // MaxBurstRounds is the most measured bursts a server can get: each dials
-// from a 127.N/16 of its own, the nine after its kind's sourceNet.
-const MaxBurstRounds = 9
+// from addresses of its own (burstSource), in the nine 127.N/16 after its
+// kind's sourceNet, burstBlocks blocks of each.
+const MaxBurstRounds = burstNets * burstBlocks
+
+const (
+	burstNets   = 9 // the /16s between a kind's sourceNet and the next kind's
+	burstBlocks = 4
+)
+
+// burstSource is where measured burst round (from 0) of kind dials from:
+// rounds 1-9 from the first block of the nine nets after the kind's
+// sourceNet (as before there were more), the next nine from the second.
+func burstSource(kind string, round int) source {
+	return source{net: sourceNet[kind] + 1 + round%burstNets, block: round / burstNets}
+}
 
 // burstRounds is how many measured bursts a server gets.
 func burstRounds(set Settings) int { return max(set.BurstRounds, 1) }
@@ -417,7 +460,8 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	if round == 0 {
 		profile = func() func() { return r.startProfile("ramp") }
 	}
-	br, err := r.measureBurst(ctx, sourceNet[r.kind]+1+round, profile, nil)
+	r.roomFor(fmt.Sprintf("%s burst %d", r.kind, round+1), r.set.Burst)
+	br, err := r.measureBurst(ctx, burstSource(r.kind, round), profile, nil)
 	if err != nil {
 		return err
 	}
@@ -429,10 +473,13 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	b.TailCPU += br.tail
 	b.LoadCPU += br.loadCPU
 	b.Rounds = append(b.Rounds, BurstRound{Round: round + 1, At: br.at, Handshakes: br.st.Handshakes, Seconds: br.secs,
-		ServerCPU: br.cpu, TailCPU: br.tail, LoadCPU: br.loadCPU})
+		ServerCPU: br.cpu, TailCPU: br.tail, LoadCPU: br.loadCPU, KeepAlives: br.st.KeepAlives})
 	r.addRoundErrors("burst", br.st.Errors)
 	if br.st.Handshakes != int64(r.set.Burst) {
 		r.problem("burst %d: %d of %d handshakes", round+1, br.st.Handshakes, r.set.Burst)
+	}
+	if br.st.KeepAlives > 0 {
+		r.problem("burst %d: its clients answered %d keep-alives: keep-alive CPU is in its figures", round+1, br.st.KeepAlives)
 	}
 	if br.secs >= r.set.KeepAlive.Seconds() {
 		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, br.secs)
@@ -440,6 +487,18 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
 		round+1, br.st.Handshakes, br.secs, br.cpu, br.tail, br.tailSecs, 100*br.idle)
 	return nil
+}
+
+// roomFor waits, when the run says how (Env.RoomFor), until the machine
+// has room for need more connections. A burst's 4,000 stay in the
+// kernel's connection tracking 120 s after they closed, and bursts that
+// follow each other every ~1.5 s would fill its 262,144 entries in about
+// 80 s and have their SYNs dropped: so each burst waits for its room, and
+// that, not the burst, sets the pace of a long run of them.
+func (r *runner) roomFor(what string, need int) {
+	if r.env.RoomFor != nil {
+		r.env.RoomFor(what, need)
+	}
 }
 
 // addRoundErrors adds a burst's or a hold round's fleet's errors to the
@@ -462,13 +521,13 @@ type burstMeasures struct {
 	tailSecs, loadCPU     float64
 }
 
-// measureBurst opens Burst clients from srcNet as fast as the load goes,
+// measureBurst opens Burst clients from src as fast as the load goes,
 // follows the server's tail, closes them and lets the server settle.
 // ramp, when set, brackets the ramp alone (the in-process profile);
 // window, the ramp and the tail (the subprocess's profiled burst).
-func (r *runner) measureBurst(ctx context.Context, srcNet int, ramp, window func() func()) (burstMeasures, error) {
+func (r *runner) measureBurst(ctx context.Context, src source, ramp, window func() func()) (burstMeasures, error) {
 	var br burstMeasures
-	fl, _, err := r.startFleet(ctx, r.set.Burst, 0, srcNet)
+	fl, _, err := r.startFleet(ctx, r.set.Burst, 0, src)
 	if err != nil {
 		return br, fmt.Errorf("burst: %w", err)
 	}
@@ -519,7 +578,7 @@ func (r *runner) measureBurst(ctx context.Context, srcNet int, ramp, window func
 	br.tail, br.tailSecs = tl.cpu, tl.last.At.Sub(p1.At).Seconds()
 	br.loadCPU = (l1.CPU - l0.CPU).Seconds()
 	closeFleet()
-	return br, r.wait(ctx, r.set.Settle)
+	return br, r.settleBurst(ctx, src, br.idle)
 }
 
 // startIf calls start when there is one; the stop it returns may be

@@ -28,7 +28,7 @@ func tiny() Settings {
 	s.KeepAlive, s.KeepAliveTimeout = 200*time.Millisecond, 2*time.Second
 	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	s.Probes = 5
-	s.Burst = 30
+	s.Burst, s.BurstRounds = 30, 2
 	s.HoldRounds, s.RoundHold = 0, 300*time.Millisecond
 	s.ShutdownWait = 10 * time.Second
 	return s

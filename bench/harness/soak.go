@@ -112,7 +112,7 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 
 	steady := s.Clients - s.Pool
 	r := &runner{kind: KindCliser, set: set, env: env, srv: srv, res: &Result{}}
-	fl, _, err := r.startFleet(ctx, steady, 0, 40)
+	fl, _, err := r.startFleet(ctx, steady, 0, netOf(40))
 	if err != nil {
 		return nil, err
 	}

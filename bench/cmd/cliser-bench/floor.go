@@ -57,7 +57,8 @@ func floorRounds(ctx context.Context, args []string) error {
 		order := harness.RoundOrder(kinds, r)
 		for _, s := range pinnedAndNot(set) {
 			fmt.Fprintf(os.Stderr, "== round %d: %s%s, their bursts and hold interleaved\n", r+1, strings.Join(order, ", "), pinNote(s))
-			waitForConntrack(fmt.Sprintf("round %d", r+1), len(order)*(s.Stages[len(s.Stages)-1]+s.Burst*s.BurstRounds))
+			// Each burst and hold waits for its own room (Env.RoomFor).
+			waitForConntrack(fmt.Sprintf("round %d", r+1), len(order)*s.Stages[len(s.Stages)-1])
 			run, err := harness.RunInterleaved(ctx, order, s, env)
 			if err != nil {
 				return fmt.Errorf("round %d%s: %w", r+1, pinNote(s), err)
@@ -112,7 +113,8 @@ func jsonRounds(all []roundResult) []map[string]any {
 			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT, "idle_from": r.IdleFrom,
 			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "pinned": r.Pinned,
 			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait,
-			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc, "hold_alloc": r.HoldAlloc}
+			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc, "hold_alloc": r.HoldAlloc,
+			"burst_rounds_cpu_us": r.BurstRoundsUS}
 	}
 	return out
 }
@@ -149,6 +151,9 @@ type roundResult struct {
 	StagesAlloc *harness.AllocCount `json:"stages_alloc"`
 	// HoldAlloc is the same over the hold (nil: no Go collector).
 	HoldAlloc *harness.HoldAlloc `json:"hold_alloc"`
+	// BurstRoundsUS is each of its bursts' CPU a handshake, in the order
+	// the round's interleaved bursts ran.
+	BurstRoundsUS []float64 `json:"burst_rounds_cpu_us"`
 }
 
 // floorHold is the hold a floor round's idle figures come from: its
@@ -169,6 +174,9 @@ func newRoundResult(round int, r *harness.Result) roundResult {
 		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc, HoldAlloc: r.Idle.Alloc}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
+	}
+	for _, b := range r.Burst.Rounds {
+		rr.BurstRoundsUS = append(rr.BurstRoundsUS, 1e6*b.ServerCPU/max(float64(b.Handshakes), 1))
 	}
 	for _, n := range r.Errors {
 		rr.Errors += n
@@ -232,6 +240,7 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(burstRoundsNote(all))
 	b.WriteString(credentialsNote(all))
 	b.WriteString(rttVerdict(all))
 	return b.String()

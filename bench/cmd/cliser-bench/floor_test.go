@@ -168,3 +168,23 @@ func TestFloorRoundsPrintBoundsToTheMicrosecond(t *testing.T) {
 	assert.Equal(t, "0.002", num(0.0015))
 	assert.Equal(t, "–", num(math.NaN()))
 }
+
+// A round's bursts are paired burst by burst, as compare pairs its rounds:
+// the median of their ratios, its 95% interval from six bursts on, the
+// range; the JSON keeps each burst's figure.
+func TestFloorRoundsGiveTheBurstsMedian(t *testing.T) {
+	cliser := []float64{50, 52, 54, 56, 58, 60, 62, 64, 66, 68}
+	floor := []float64{50, 50, 50, 50, 50, 50, 50, 50, 50, 50}
+	all := []roundResult{
+		{Round: 1, Server: harness.KindCliser, HandshakeUS: 59, BurstRoundsUS: cliser},
+		{Round: 1, Server: harness.KindFloor, HandshakeUS: 50, BurstRoundsUS: floor},
+		{Round: 1, Server: harness.KindCliserEvents, HandshakeUS: 59, BurstRoundsUS: cliser[:4]},
+	}
+	md := floorRoundsMarkdown(all, harness.Quick(), time.Time{})
+	assert.Contains(t, md, "| 1 | cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 10 | **1.18×** | 1.04–1.32× | 1.00–1.36× |\n")
+	assert.Contains(t, md, "| 1 | cliser+events ÷ cliser (target ≤ 1.10×) | 4 | **1.00×** | – | 1.00–1.00× |\n", "four bursts: no interval")
+
+	var buf strings.Builder
+	require.NoError(t, harness.WriteJSON(&buf, jsonRounds(all[:1])))
+	assert.Contains(t, buf.String(), `"burst_rounds_cpu_us": [`)
+}
