@@ -1,6 +1,11 @@
 package events
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cliser/cliser/internal/offheap"
+)
 
 // arena holds the keys and values of the writer's transaction until it
 // commits (bbolt keeps the slices it was given until then), in chunks of
@@ -11,23 +16,34 @@ import "sync/atomic"
 // series of powers of two, 512 KiB then 1 MiB, ~1.5 MB a burst of
 // 5,000 handshakes in cliser serve (~300 B a handshake, issue 17). The
 // writer's only.
+//
+// The chunks are off the Go heap (they hold bytes only) and mapped with
+// their pages present: on the heap each burst after the idle release made
+// ~0.6 MB of garbage (~170 B a handshake) that the scavenger returned to
+// the OS after the burst and the next burst faulted back in a page at a
+// time (~10 µs a fault on this project's VMs). Now the idle release
+// unmaps them and the next burst maps them again in one call a chunk
+// (issue 17, session 17).
 type arena struct {
-	used []arenaUsed  // this transaction's chunks, in order
-	free [][]byte     // emptied chunks for the next, at most maxSpareArena bytes
-	made atomic.Int64 // bytes of the chunks made, for tests
+	used []arenaUsed       // this transaction's chunks, in order
+	free []*offheap.Region // emptied chunks for the next, at most maxSpareArena bytes
+	cur  *offheap.Region   // the chunk next handed out, until close
+	made atomic.Int64      // bytes of the chunks made, for tests
 }
 
-// arenaUsed is one chunk of a transaction and where its events' offsets
-// end in the writer's offs.
+// arenaUsed is one chunk of a transaction, where its events' offsets end
+// in the writer's offs, and the region it was handed out in (buf leaves
+// it when an event larger than the room left grows it by append).
 type arenaUsed struct {
 	buf  []byte
 	offs int
+	mem  *offheap.Region
 }
 
 // arenaChunk is the most bytes of one chunk; arenaRoom is what a chunk
 // must have left for the next event, or it is closed: events are ~200-300
-// bytes, and one larger than what is left grows the chunk by append (kept
-// only while it is no larger than arenaChunk).
+// bytes, and one larger than what is left grows the chunk by append onto
+// the heap (that chunk is not kept).
 const (
 	arenaChunk = 64 << 10
 	arenaRoom  = 4 << 10
@@ -43,29 +59,37 @@ const maxSpareArena = 1 << 20
 // ones), at most arenaChunk.
 func (a *arena) next(want int) []byte {
 	if n := len(a.free); n > 0 {
-		b := a.free[n-1]
+		a.cur = a.free[n-1]
 		a.free = a.free[:n-1]
-		return b[:0]
+		return a.cur.Bytes()[:0]
 	}
-	size := min(want+want/8+arenaRoom, arenaChunk)
-	a.made.Add(int64(size))
-	return make([]byte, 0, size)
+	a.cur = offheap.NewPopulated(min(want+want/8+arenaRoom, arenaChunk)) // written whole: see NewPopulated
+	a.made.Add(int64(len(a.cur.Bytes())))
+	return a.cur.Bytes()[:0]
 }
 
 // close ends the chunk buf, whose events' offsets end at offs.
 func (a *arena) close(buf []byte, offs int) {
-	a.used = append(a.used, arenaUsed{buf: buf, offs: offs})
+	a.used = append(a.used, arenaUsed{buf: buf, offs: offs, mem: a.cur})
+	a.cur = nil
 }
 
 // release takes back the transaction's chunks once bbolt holds them no
-// more, keeping up to maxSpareArena bytes of those no larger than
-// arenaChunk.
+// more, keeping up to maxSpareArena bytes of those still in their region;
+// the rest are unmapped.
 func (a *arena) release() {
+	if a.cur != nil { // a failed transaction's open chunk
+		a.cur.Release()
+		a.cur = nil
+	}
 	kept := a.spareBytes()
 	for i, u := range a.used {
-		if c := cap(u.buf); c <= arenaChunk && kept+c <= maxSpareArena {
-			a.free = append(a.free, u.buf[:0])
-			kept += c
+		inPlace := unsafe.SliceData(u.buf) == unsafe.SliceData(u.mem.Bytes())
+		if size := len(u.mem.Bytes()); inPlace && kept+size <= maxSpareArena {
+			a.free = append(a.free, u.mem)
+			kept += size
+		} else {
+			u.mem.Release()
 		}
 		a.used[i] = arenaUsed{}
 	}
@@ -75,14 +99,17 @@ func (a *arena) release() {
 // spareBytes is what the kept chunks take.
 func (a *arena) spareBytes() int {
 	n := 0
-	for _, b := range a.free {
-		n += cap(b)
+	for _, r := range a.free {
+		n += len(r.Bytes())
 	}
 	return n
 }
 
 // drop lets go of the kept chunks (the idle writer).
 func (a *arena) drop() {
+	for _, r := range a.free {
+		r.Release()
+	}
 	clear(a.free)
 	a.free = nil
 }

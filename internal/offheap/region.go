@@ -20,8 +20,16 @@ type Region struct {
 }
 
 // New maps at least n bytes (rounded up to whole pages), zeroed.
-func New(n int) *Region {
-	r := &Region{b: mapBytes(n)}
+func New(n int) *Region { return newRegion(n, false) }
+
+// NewPopulated is New with every page present from the start: one
+// system call for all of them instead of a page fault at each first
+// touch, ~5x cheaper a page on this project's VMs (2.1 against 10.3 µs,
+// issue 17, session 17). For memory about to be written whole.
+func NewPopulated(n int) *Region { return newRegion(n, true) }
+
+func newRegion(n int, populate bool) *Region {
+	r := &Region{b: mapBytes(n, populate)}
 	if onHeap := r.b == nil; onHeap {
 		r.b = make([]byte, n) // no mmap here: the heap has to do
 		return r

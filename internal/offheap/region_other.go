@@ -3,6 +3,6 @@
 package offheap
 
 // mapBytes: without mmap the bytes live on the Go heap.
-func mapBytes(int) []byte { return nil }
+func mapBytes(int, bool) []byte { return nil }
 
 func unmapBytes([]byte) {}

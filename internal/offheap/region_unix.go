@@ -9,11 +9,16 @@ import (
 )
 
 // mapBytes is n bytes (rounded up to whole pages) of anonymous private
-// memory, or nil when the kernel refuses.
-func mapBytes(n int) []byte {
+// memory, its pages present if populate (where the kernel can), or nil
+// when the kernel refuses.
+func mapBytes(n int, populate bool) []byte {
 	page := os.Getpagesize()
 	n = max(page, (n+page-1)/page*page)
-	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	flags := unix.MAP_PRIVATE | unix.MAP_ANON
+	if populate {
+		flags |= mapPopulate
+	}
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, flags)
 	if err != nil {
 		return nil
 	}
