@@ -359,7 +359,7 @@ func rttCell(r roundResult) string {
 		if math.IsNaN(v) {
 			return "> 10 s"
 		}
-		return strconv.FormatFloat(v, 'f', -1, 64)
+		return num(v)
 	}
 	return fmt.Sprintf("%s / %s / %s ms", ms(r.rttP(p50)), ms(r.rttP(p99)), ms(r.rttP(p999)))
 }

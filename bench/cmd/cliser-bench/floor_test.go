@@ -167,6 +167,9 @@ func TestFloorRoundsPrintBoundsToTheMicrosecond(t *testing.T) {
 	assert.Equal(t, "13.1", num(13.100000000000001))
 	assert.Equal(t, "0.002", num(0.0015))
 	assert.Equal(t, "–", num(math.NaN()))
+	// the rounds' table prints its RTT cells the same way
+	r := roundResult{RTT: &harness.Percentiles{Count: 1, P50: 0.5519999999999999, P99: 2.2300000000000004, P999: 13.799999999999999}}
+	assert.Equal(t, "0.552 / 2.23 / 13.8 ms", rttCell(r))
 }
 
 // A round's bursts are paired burst by burst, as compare pairs its rounds:
