@@ -73,10 +73,10 @@ func Quick() Settings {
 // single run's six ratios spread 0.83-1.55×, and on a loaded machine the
 // median of 24 had a 95% interval 0.20-0.26 wide against six's 0.16-0.56.
 // A burst settles in ~1.5 s where it waited 4.1 s (burst_settle.go), and
-// the kernel's connection tracking (roomFor) bounds their pace to ~2 s,
-// so the 24 cost a run ~100 s more than the six (estimated). A 4,000
-// burst (0.26-0.39 s quiet) leaves the window
-// more of the 0.85 s before the burst's first keep-alives. Its eight
+// the kernel's connection tracking (roomFor) bounds their pace to ~2 s:
+// the 24 cost a quiet full run ~190 s more than the six (1,150 s against
+// 958 s). A 4,000 burst (0.26-0.39 s quiet) leaves the window more of the
+// 0.85 s before the burst's first keep-alives. Its eight
 // profiled bursts double the owner table's samples. Its hold rounds are
 // four of 8 s (session 15): a server's round took the hold and 6-9 s
 // more on a loaded machine, so four servers' four rounds add ~3.7 min.
