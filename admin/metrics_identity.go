@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"math"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cliser/cliser/identity"
@@ -9,6 +11,7 @@ import (
 // The identity metrics (IDENTITY.md).
 const (
 	MetricCredentials         = "cliser_credentials"
+	MetricCredentialsResident = "cliser_credentials_resident_bytes"
 	MetricBansActive          = "cliser_bans_active"
 	MetricFlappingBans        = "cliser_flapping_bans_total"
 	MetricIdentityStoreErrors = "cliser_identity_store_errors_total"
@@ -22,6 +25,10 @@ func (m *Metrics) WatchIdentity(ids *identity.Service) {
 			Name: MetricCredentials,
 			Help: "Client IDs with a credential (a secret of their own).",
 		}, func() float64 { n, _ := ids.Counts(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricCredentialsResident,
+			Help: "Resident bytes of the credentials' table (outside the Go heap): what holding them costs in RSS. NaN where it cannot be read (mincore: Linux only).",
+		}, func() float64 { return credentialBytes(ids) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: MetricFlappingBans,
 			Help: "Flapping bans this node started (--flap-limit registrations within --flap-window).",
@@ -48,4 +55,14 @@ func (c *bansCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range identity.Kinds() {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(bans[k]), k)
 	}
+}
+
+// credentialBytes is ids' credential table's resident bytes; NaN, which
+// the scrape shows as such, when they cannot be read.
+func credentialBytes(ids *identity.Service) float64 {
+	b, err := ids.CredentialBytes()
+	if err != nil {
+		return math.NaN()
+	}
+	return float64(b)
 }

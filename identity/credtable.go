@@ -110,6 +110,18 @@ func (t *credTable) len() int { return t.n }
 // RSS it costs (a region's pages past its records are never touched).
 func (t *credTable) bytes() int { return len(t.recs) + len(t.index) }
 
+// resident is the table's regions' bytes in memory: bytes rounded up to
+// their pages, the room a region keeps for growth costing nothing until
+// written (TestCredTableResidentIsItsBytes).
+func (t *credTable) resident() (int, error) {
+	idx, err := t.idxMem.Resident()
+	if err != nil {
+		return 0, err
+	}
+	recs, err := t.recsMem.Resident()
+	return idx + recs, err
+}
+
 // graced is how many credentials have a previous digest.
 func (t *credTable) graced() int { return len(t.grace) }
 

@@ -184,6 +184,40 @@ func TestCredTableBytesPerCredential(t *testing.T) {
 	}
 }
 
+// What the table reports resident (the cliser_credentials_resident_bytes
+// gauge) is its bytes to the page: a streamed load leaves its records'
+// region with room to grow, which costs nothing and is not counted, and
+// a compaction's smaller regions are what is counted after it.
+func TestCredTableResidentIsItsBytes(t *testing.T) {
+	const n = 50000
+	page := os.Getpagesize()
+	tab := newCredTable(0, 0)
+	defer tab.release()
+	// within checks the resident bytes lie between bytes and bytes plus
+	// the two regions' last pages.
+	within := func(what string) int {
+		got, err := tab.resident()
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, got, tab.bytes(), what)
+		assert.LessOrEqual(t, got, tab.bytes()+2*page, what)
+		return got
+	}
+	empty, err := tab.resident()
+	require.NoError(t, err)
+	assert.Zero(t, empty, "an empty table's pages are not written")
+	for i := range n {
+		tab.put(&Credential{CID: fmt.Sprintf("bench-%d", i), CreatedAt: time.Unix(1796000000, 0)})
+	}
+	tab.fit()
+	require.Greater(t, cap(tab.recs)-len(tab.recs), 10*page, "the streamed load left room to grow")
+	full := within("loaded")
+	t.Logf("%d credentials: resident %.1f B each, the table's bytes %.1f B each", n, float64(full)/n, float64(tab.bytes())/n)
+	for i := range 3 * n / 5 {
+		require.True(t, tab.delete(fmt.Sprintf("bench-%d", i)))
+	}
+	assert.Less(t, within("compacted"), full*3/5, "the compaction's records are what is counted")
+}
+
 // The table holds the first 16 bytes of a digest and compares those, in
 // constant time: a digest that differs only past them matches, one that
 // differs within them does not (credtable.go's heldDigest says why 128

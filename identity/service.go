@@ -225,6 +225,18 @@ func (s *Service) Counts() (credentials int, bans map[string]int) {
 	return s.creds.len(), bans
 }
 
+// CredentialBytes is what holding the credentials costs in RSS: the
+// resident bytes of the table's regions, outside the Go heap. A Load
+// leaves nothing of them on the heap (boltstore's TestCredentialMemory,
+// which also shows this figure is the process's RSS growth across a
+// load); a credential within its grace period keeps its previous digest
+// on the heap (~100 B, rotations only), which go_memstats counts.
+func (s *Service) CredentialBytes() (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.creds.resident()
+}
+
 // FlappingBans is how many flapping bans this node started.
 func (s *Service) FlappingBans() uint64 { return s.flapBans.Load() }
 

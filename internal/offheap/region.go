@@ -6,7 +6,10 @@
 // log's fixed buffers live here (issue 17).
 package offheap
 
-import "runtime"
+import (
+	"os"
+	"runtime"
+)
 
 // Region is memory outside the Go heap. It is unmapped when it is
 // released or else once nothing reaches the Region: a user keeps the
@@ -52,4 +55,17 @@ func (r *Region) Release() {
 		unmapBytes(r.b)
 	}
 	r.b, r.mapped = nil, false
+}
+
+// Resident is how many bytes of r are in memory now: its pages present
+// (a page not written yet costs nothing), or all of it on the heap.
+func (r *Region) Resident() (int, error) {
+	if r == nil {
+		return 0, nil
+	}
+	if !r.mapped {
+		return len(r.b), nil
+	}
+	pages, err := residentPages(r.b)
+	return pages * os.Getpagesize(), err
 }
