@@ -72,7 +72,7 @@ func TestBurstCPUTargetsJudgeTheMedianOfTheRoundsRatios(t *testing.T) {
 			assert.Contains(t, floor.Figures, tc.note)
 
 			on, off := burstResult(KindCliserEvents, tc.a...), burstResult(KindCliser, tc.b...)
-			events := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0)[0]
+			events := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, nil)[0]
 			assert.Equal(t, "With the event log and a webhook on: CPU per handshake within 10% of off", events.Goal)
 			assert.Equal(t, tc.reached, events.Reached, events.Figures)
 			assert.Contains(t, events.Figures, tc.note)

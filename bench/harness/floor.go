@@ -110,21 +110,25 @@ func (rep *Report) eventsTargets() []Target {
 }
 
 // credentialRSS is the memory per enrolled client ID of a run with
-// credentials: its start RSS above that of the same server without them
-// (cliser+events, else cliser), per ID; 0 for a run without. The
-// credentials are held from the start, so the RSS slope leaves them out.
-func (rep *Report) credentialRSS(on *Result) float64 {
+// credentials (CredentialMemory; its start RSS is weighed against
+// cliser+events', else cliser's); nil for a run without.
+func (rep *Report) credentialRSS(on *Result) *CredentialMemory {
+	if on.Credentials == 0 {
+		return nil
+	}
 	ref := rep.Results[KindCliserEvents]
 	if ref == nil {
 		ref = rep.Results[KindCliser]
 	}
-	if on.Credentials == 0 || ref == nil || on.StartRSS == 0 || ref.StartRSS == 0 {
-		return 0
+	var refStart int64
+	if ref != nil {
+		refStart = ref.StartRSS
 	}
-	return float64(on.StartRSS-ref.StartRSS) / float64(on.Credentials)
+	m := NewCredentialMemory(on.Credentials, on.CredentialBytes, on.StartRSS, refStart)
+	return &m
 }
 
-func variantTargets(with, kind string, on, off *Result, credPerID float64) []Target {
+func variantTargets(with, kind string, on, off *Result, cred *CredentialMemory) []Target {
 	var out []Target
 	rss := func() string { return heapWhy(on, off, kind, KindCliser) }
 	rtt := func() string { return rttWaitsWhy(kind, on, off) }
@@ -149,11 +153,11 @@ func variantTargets(with, kind string, on, off *Result, credPerID float64) []Tar
 	judgeRatio("CPU per handshake", cpu, fmt.Sprintf("on %s, off %s%s", num(a, "µs"), num(b, "µs"), wrap(rounds, " (", ")")),
 		func() string { return cpuWhy(kind, on, KindCliser, off) })
 	judge("RSS per idle client", on.RSSPerClient, off.RSSPerClient, "B", rss)
-	if credPerID != 0 {
-		judge(fmt.Sprintf("RSS per idle client, its credential included (%.0f B each, held from the start)", credPerID),
-			on.RSSPerClient+credPerID, off.RSSPerClient, "B", func() string {
-				return fmt.Sprintf("the credentials add %.0f B a client (the start RSS above cliser+events', per ID); %s", credPerID, rss())
-			})
+	if cred != nil {
+		perID, _ := cred.Judged()
+		a, b := on.RSSPerClient+perID, off.RSSPerClient
+		judgeRatio(fmt.Sprintf("RSS per idle client, its credential included (%.0f B each, held from the start)", perID),
+			ratioOf(a, b), fmt.Sprintf("on %s, off %s; the credential: %s", num(a, "B"), num(b, "B"), cred), rss)
 	}
 	// judgeHold judges a hold figure: the median of the hold rounds'
 	// ratios when they ran, else the stage hold's ratio (a ÷ b).

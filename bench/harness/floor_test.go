@@ -130,6 +130,30 @@ func TestEventsTargetsCompareOnWithOff(t *testing.T) {
 	assert.Equal(t, "yes", got[10].Reached, got[10].Figures)
 }
 
+// The credentials are judged on the process's own count when it was read
+// (37 B each: met), and the start RSSes' difference is shown beside it,
+// not judged (1000 B each: it would miss); a run without the count (a
+// cliser before the gauge) is judged on the difference and says so.
+func TestCredentialsJudgedOnTheProcessCount(t *testing.T) {
+	rep := floorReport()
+	trust, ref := *rep.Results[KindCliser], *rep.Results[KindCliser]
+	trust.Server, ref.Server = KindCliserTrust, KindCliserEvents
+	trust.Credentials, trust.StartRSS, trust.CredentialBytes = 10000, 30e6, 370000
+	ref.StartRSS = 20e6
+	rep.Results[KindCliserEvents], rep.Results[KindCliserTrust] = &ref, &trust
+	const with = "With a credential per client and the event log and a webhook on: RSS per idle client, its credential included "
+	got := targetNamed(t, rep.eventsTargets(), with+"(37 B each, held from the start) within 10% of off")
+	assert.Equal(t, "yes", got.Reached, got.Figures)
+	assert.Equal(t, "+3.7%: on 1.01 KiB, off 1000 B; the credential: 37 B a credential, the process's own count: its credential table's resident bytes at the plateau; "+
+		"the start RSS above cliser+events', per ID, 1000 B (two processes' start-ups: not judged)", got.Figures)
+
+	trust.CredentialBytes = 0
+	got = targetNamed(t, rep.eventsTargets(), with+"(1000 B each, held from the start) within 10% of off")
+	assert.Equal(t, "no", got.Reached, got.Figures)
+	assert.Contains(t, got.Figures, "1000 B a credential, the start RSS above cliser+events' (no resident-bytes gauge)")
+	assert.NotContains(t, got.Figures, "not judged")
+}
+
 // cliser+events is `cliser serve` with its event log on and a webhook to
 // the harness's sink: a registration reaches the sink.
 func TestCliserEventsPostsToTheSink(t *testing.T) {

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,6 +31,8 @@ func TestRunCliserWithACredentialPerClient(t *testing.T) {
 	assert.Positive(t, res.ServerRTT.Count)
 	assert.Equal(t, 50, res.Credentials, "the stages' 50 client IDs; the bursts reuse the first 30")
 	assert.Positive(t, res.StartRSS, "read before any client: the credentials' memory, which the slope leaves out")
+	// 50 credentials take a page of records and a page of index.
+	assert.EqualValues(t, 2*os.Getpagesize(), res.CredentialBytes, "the server's own count of its credentials' resident bytes, read at the plateau")
 	assert.Positive(t, res.WebhookRequests, "the webhook delivered")
 }
 

@@ -54,7 +54,7 @@ func TestHoldTargetsJudgeTheMedianOfTheRoundsRatios(t *testing.T) {
 			assert.Contains(t, floor.Figures, "the stage hold: cliser")
 
 			on, off := holdResult(KindCliserEvents, tc.stageA, tc.a...), holdResult(KindCliser, tc.stageB, tc.b...)
-			ts := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0)
+			ts := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, nil)
 			for _, what := range []string{"idle server CPU", "keep-alive RTT p99 (server clock, " + rttReading + ")", "keep-alive RTT p999 (server clock, " + rttReading + ")"} {
 				tg := targetNamed(t, ts, "With the event log and a webhook on: "+what+" within 10% of off")
 				assert.Equal(t, tc.reachd, tg.Reached, "%s: %s", what, tg.Figures)
@@ -153,7 +153,7 @@ func TestMissedHoldTargetsSayWhatTheRoundsMeasured(t *testing.T) {
 	for i := range on.HoldRounds {
 		on.HoldRounds[i].Idle.ServerWaitPercent, off.HoldRounds[i].Idle.ServerWaitPercent = 60, 20
 	}
-	ts := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0)
+	ts := variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, nil)
 	cpu := targetNamed(t, ts, "With the event log and a webhook on: idle server CPU within 10% of off")
 	require.Equal(t, "no", cpu.Reached)
 	assert.Contains(t, cpu.Why, "in the hold rounds, the median round's: cliser+events 19000 a second at 7.4 µs, cliser 19000 a second at 5.3 µs")
@@ -163,7 +163,7 @@ func TestMissedHoldTargetsSayWhatTheRoundsMeasured(t *testing.T) {
 	assert.NotContains(t, p99.Figures, "coarse", "rounds of 10-14 ms, inside the fine buckets")
 
 	on, off = holdResult(KindCliserEvents, 10, 40, 40), holdResult(KindCliser, 10, 35, 35)
-	p99 = targetNamed(t, variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, 0),
+	p99 = targetNamed(t, variantTargets("With the event log and a webhook on", KindCliserEvents, on, off, nil),
 		"With the event log and a webhook on: keep-alive RTT p99 (server clock, "+rttReading+") within 10% of off")
 	assert.Contains(t, p99.Figures, "the buckets are coarse", "rounds of 35-40 ms; the stage hold's 10 ms is not what was judged")
 }

@@ -57,6 +57,11 @@ type Result struct {
 	// what it holds from the start (KindCliserTrust: every credential),
 	// which the slope between plateaus does not see.
 	StartRSS int64 `json:"start_rss_bytes,omitempty"`
+	// CredentialBytes is KindCliserTrust's own count of what its
+	// credentials hold in RSS (cliser_credentials_resident_bytes) at the
+	// top plateau: the figure "its credential included" adds
+	// (CredentialMemory).
+	CredentialBytes int64 `json:"credential_resident_bytes,omitempty"`
 
 	Idle Idle `json:"idle"`
 	// HoldRounds are the interleaved keep-alive holds after the bursts

@@ -68,7 +68,7 @@ func TestVariantRTTJudgedAtTenPercent(t *testing.T) {
 	}{{1.06, "yes"}, {1.14, "no"}} {
 		on := &Result{ServerRTT: ptr(percentilesOfBuckets(bucketed(ds, c.k)))}
 		var judged int
-		for _, tg := range variantTargets("On", KindCliserEvents, on, off, 0) {
+		for _, tg := range variantTargets("On", KindCliserEvents, on, off, nil) {
 			if tg.Goal == "On: keep-alive RTT p99 (server clock, "+rttReading+") within 10% of off" ||
 				tg.Goal == "On: keep-alive RTT p999 (server clock, "+rttReading+") within 10% of off" {
 				judged++
@@ -90,7 +90,7 @@ func TestVariantRTTPastTheFineBoundsSaysCoarse(t *testing.T) {
 	off := &Result{ServerRTT: ptr(percentilesOfBuckets(bucketed(ds, 100)))}
 	on := &Result{ServerRTT: ptr(percentilesOfBuckets(bucketed(ds, 106)))}
 	var said int
-	for _, tg := range variantTargets("On", KindCliserEvents, on, off, 0) {
+	for _, tg := range variantTargets("On", KindCliserEvents, on, off, nil) {
 		if strings.Contains(tg.Goal, "server clock") {
 			said++
 			assert.Contains(t, tg.Figures, "outside 0.5–30 ms the buckets are coarse", tg.Goal)

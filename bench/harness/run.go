@@ -368,6 +368,7 @@ func (r *runner) run(ctx context.Context) error {
 		rampCPU += st.RampCPU
 		r.res.Handshakes += st.Handshakes
 	}
+	r.noteCredentialBytes(ctx)
 	r.res.RampAlloc = rampAlloc(r.res.Handshakes)
 	if rampWall > 0 {
 		r.res.HandshakeRate = float64(r.res.Handshakes) / rampWall

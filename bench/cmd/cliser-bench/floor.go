@@ -111,7 +111,7 @@ func jsonRounds(all []roundResult) []map[string]any {
 		out[i] = map[string]any{"round": r.Round, "server": r.Server, "burst_cpu_us_per_handshake": hs,
 			"rss_bytes_per_client": r.RSSPerClient, "idle_cpu_percent": r.IdleCPU, "idle_clients": r.IdleClients,
 			"others_cpu_percent": r.OthersCPU, "errors": r.Errors, "server_rtt_ms": r.RTT, "idle_from": r.IdleFrom,
-			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "pinned": r.Pinned,
+			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "credential_resident_bytes": r.CredentialBytes, "pinned": r.Pinned,
 			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait,
 			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc, "hold_alloc": r.HoldAlloc,
 			"burst_rounds_cpu_us": r.BurstRoundsUS}
@@ -139,6 +139,9 @@ type roundResult struct {
 	// enrolled (cliser+identity+events).
 	StartRSS    int64 `json:"start_rss_bytes"`
 	Credentials int   `json:"credentials"`
+	// CredentialBytes is the server's own count of its credentials'
+	// resident bytes at the top plateau (harness.CredentialMemory).
+	CredentialBytes int64 `json:"credential_resident_bytes"`
 	// Pinned says where a pinned run's server and load ran ("" for the
 	// unpinned run, which every ratio compares).
 	Pinned string `json:"pinned,omitempty"`
@@ -170,7 +173,7 @@ func newRoundResult(round int, r *harness.Result) roundResult {
 	idle, rtt, from := floorHold(r)
 	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: idle.CPUPercent,
 		IdleClients: idle.Clients, OthersCPU: idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: rtt, IdleFrom: from,
-		StartRSS: r.StartRSS, Credentials: r.Credentials, ServerWait: idle.ServerWaitPercent, LoadWait: idle.LoadWaitPercent,
+		StartRSS: r.StartRSS, Credentials: r.Credentials, CredentialBytes: r.CredentialBytes, ServerWait: idle.ServerWaitPercent, LoadWait: idle.LoadWaitPercent,
 		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc, HoldAlloc: r.Idle.Alloc}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
@@ -247,10 +250,10 @@ func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) 
 }
 
 // credentialsNote: cliser+identity+events holds its credentials from the
-// start, so the RSS slope between its plateaus leaves them out. Its start
-// RSS above cliser+events' (the same server without them; cliser's when
-// that did not run) per enrolled ID is their memory, counted here per
-// client, where a fleet's credentials belong.
+// start, so the RSS slope between its plateaus leaves them out; counted
+// per client, where a fleet's credentials belong, as
+// harness.CredentialMemory judges them: the server's own count, with its
+// start RSS above cliser+events' (cliser's when that did not run) beside.
 func credentialsNote(all []roundResult) string {
 	var b bytes.Buffer
 	for round := 1; ; round++ {
@@ -266,9 +269,10 @@ func credentialsNote(all []roundResult) string {
 		if !ok {
 			ref = c
 		}
-		perID := float64(tr.StartRSS-ref.StartRSS) / float64(tr.Credentials)
-		fmt.Fprintf(&b, "- round %d: cliser+identity+events started with %d credentials at %.1f MiB, %s's start %.1f MiB: %.0f B per credential, which its RSS slope leaves out; counted per client, %.0f B against cliser's %.0f B: **%.2f×**.\n",
-			round, tr.Credentials, mibOf(tr.StartRSS), ref.Server, mibOf(ref.StartRSS), perID, tr.RSSPerClient+perID, c.RSSPerClient, (tr.RSSPerClient+perID)/c.RSSPerClient)
+		m := harness.NewCredentialMemory(tr.Credentials, tr.CredentialBytes, tr.StartRSS, ref.StartRSS)
+		perID, _ := m.Judged()
+		fmt.Fprintf(&b, "- round %d: %d credentials, started at %.1f MiB (%s's start %.1f MiB); %s. Counted per client, %.0f B against cliser's %.0f B: **%.2f×**.\n",
+			round, tr.Credentials, mibOf(tr.StartRSS), ref.Server, mibOf(ref.StartRSS), m, tr.RSSPerClient+perID, c.RSSPerClient, (tr.RSSPerClient+perID)/c.RSSPerClient)
 	}
 	if b.Len() == 0 {
 		return ""
