@@ -149,7 +149,7 @@ func loadInChild(t *testing.T, n int) memReport {
 // The service's own figure of its credentials' memory
 // (cliser_credentials_resident_bytes: the table's pages) is what its
 // credentials add to the process's anonymous RSS: each credential more
-// adds what the table reports (measured 96-104% of it), and the whole
+// adds what the table reports (measured 100-104% of it), and the whole
 // load, less what Start costs with none, is at least 90% the table's
 // (measured 92.8-95.0%: the rest, ~100 KB whatever the count, is the Go
 // runtime's own, in its mappings outside the table's, read with
