@@ -46,19 +46,20 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	s := newSession(c, lp, cip, port)
 	c.SetContext(s)
+	now := lp.now() // one clock read for the guard and the wheel
 	if h.opts.proxyProtocol {
 		// The per-IP limits and bans wait for the real address, and the
 		// prompt for the header.
 		s.state = awaitProxy
-		lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
+		lp.wheel.schedule(s, now+int64(h.opts.handshakeTimeout))
 		return nil, gnet.None
 	}
-	if r := h.guard.admit(*cip, lp.now()); r != protocol.ReasonNone {
+	if r := h.guard.admit(*cip, now); r != protocol.ReasonNone {
 		c.SetContext(nil)
 		return h.reject(r)
 	}
 	s.set(admitted, true)
-	lp.wheel.schedule(s, lp.now()+int64(h.opts.handshakeTimeout))
+	lp.wheel.schedule(s, now+int64(h.opts.handshakeTimeout))
 	return promptPassword, gnet.None
 }
 

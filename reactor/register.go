@@ -13,8 +13,12 @@ import (
 // connection of the same client is told "190 replaced" (takeover: the newest
 // wins), and the client gets "140 connected <sid>". Runs on s's loop.
 func (srv *Server) register(s *session, cid string) {
-	s.handshakeOver()
 	sid, replaced, err := srv.reg.RegisterPort(cid, s.cip, s.port, s)
+	// One clock read for the guard and the wheel, after the registry's
+	// lock: the first keep-alive counts from the registration.
+	lp := s.lp
+	now := lp.now()
+	s.handshakeOverAt(now)
 	if replaced != nil {
 		_ = replaced.Close(protocol.ReasonReplaced)
 	}
@@ -27,10 +31,9 @@ func (srv *Server) register(s *session, cid string) {
 		return
 	}
 	s.sid, s.state = sid, registered
-	lp := s.lp
 	lp.wbuf = protocol.AppendConnected(lp.wbuf[:0], sid)
 	s.write(lp.wbuf)
-	lp.wheel.schedule(s, lp.now()+int64(srv.opts.keepInterval))
+	lp.wheel.schedule(s, now+int64(srv.opts.keepInterval))
 	srv.opts.observer.Handshake(protocol.ReasonNone)
 	// Check first: below info, the line's fields (a slice on the heap and
 	// the port's string) would be built per registration for nothing.

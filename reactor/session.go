@@ -283,11 +283,21 @@ func (s *session) refuse(r protocol.Reason) {
 	s.conn.SetContext(nil)
 }
 
-// handshakeOver releases the per-IP handshake slot.
+// handshakeOver releases the per-IP handshake slot. The clock is read
+// only when there is one to release: most closes are of registered
+// sessions, whose slot went at registration.
 func (s *session) handshakeOver() {
 	if s.is(admitted) {
+		s.handshakeOverAt(s.lp.now())
+	}
+}
+
+// handshakeOverAt is handshakeOver at now, for a caller that has read
+// the clock already.
+func (s *session) handshakeOverAt(now int64) {
+	if s.is(admitted) {
 		s.set(admitted, false)
-		s.lp.srv.guard.done(*s.cip, s.lp.now())
+		s.lp.srv.guard.done(*s.cip, now)
 	}
 }
 
