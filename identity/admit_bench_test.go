@@ -36,3 +36,21 @@ func BenchmarkAdmit(b *testing.B) {
 		i = (i + 7919) % n // not in enrollment order
 	}
 }
+
+// BenchmarkAdmitSharedPassword is Admit as `cliser serve` without
+// credentials calls it, from every event loop at once (RunParallel, one
+// goroutine a P): the shared password, no credential, no client-ID ban.
+func BenchmarkAdmitSharedPassword(b *testing.B) {
+	s := identity.New(identity.WithFlapping(0, 0, 0))
+	require.NoError(b, s.Start(b.Context()))
+	b.Cleanup(func() { _ = s.Close() })
+	d := identity.Digest([]byte("shared"))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if s.Admit("bench-1", &d, true) != protocol.ReasonNone {
+				b.Fatal("refused")
+			}
+		}
+	})
+}

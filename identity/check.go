@@ -7,7 +7,8 @@ import (
 	"github.com/cliser/cliser/protocol"
 )
 
-// The event loop's questions. Each answers from memory under a read lock.
+// The event loop's questions. Each answers from memory, under a read lock
+// when there is anything to look up.
 
 // Deferred reports whether the handshake must check the password together
 // with the client ID, on the 120 answer: once any credential exists, or
@@ -48,14 +49,13 @@ func (s *Service) AddrBanned(cip string) bool {
 // reaches it starts a flapping ban (it is itself admitted).
 func (s *Service) Admit(cid string, secret *[32]byte, shared bool) protocol.Reason {
 	now := time.Now()
-	s.mu.RLock()
-	ok, enrolled := s.creds.matches(cid, secret, now)
-	if !enrolled {
-		ok = shared && !s.opts.require
+	ok, banned := shared && !s.opts.require, false
+	// With no credential and no client-ID ban held, the shared password
+	// decides: no lookups, and no read lock (two atomic writes to a line
+	// that every loop writes).
+	if s.nCreds.Load() > 0 || s.nCIDBans.Load() > 0 {
+		ok, banned = s.lookUp(cid, secret, ok, now)
 	}
-	b := s.bans[BanKey{Kind: KindCID, Value: cid}]
-	banned := b != nil && b.active(now)
-	s.mu.RUnlock()
 	switch {
 	case !ok:
 		return protocol.ReasonAuthFailed
@@ -64,4 +64,18 @@ func (s *Service) Admit(cid string, secret *[32]byte, shared bool) protocol.Reas
 	}
 	s.countRegistration(cid, now)
 	return protocol.ReasonNone
+}
+
+// lookUp is Admit's answer from cid's credential and ban: ok says whether
+// the 110 answer admits it (sharedOK stands for a cid without a
+// credential), banned whether an active client-ID ban refuses it.
+func (s *Service) lookUp(cid string, secret *[32]byte, sharedOK bool, now time.Time) (ok, banned bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ok, enrolled := s.creds.matches(cid, secret, now)
+	if !enrolled {
+		ok = sharedOK
+	}
+	b := s.bans[BanKey{Kind: KindCID, Value: cid}]
+	return ok, b != nil && b.active(now)
 }

@@ -14,14 +14,15 @@ import (
 // Service keeps credentials and bans in memory and answers the event loops
 // from there; it writes behind through its Store and applies the Store's
 // Watch. Every method is safe for concurrent use. The loop-side methods
-// (Deferred, AddrBanned, Admit) take a read lock for a map lookup or two and
-// hash nothing: the caller hands in the secret's digest.
+// (Deferred, AddrBanned, Admit) take at most a read lock for a map lookup or
+// two and hash nothing: the caller hands in the secret's digest.
 type Service struct {
 	opts options
 
 	ready     atomic.Bool
 	nCreds    atomic.Int64 // credentials held: any makes the check deferred
 	nAddrBans atomic.Int64 // ip and net bans held: none skips the address check
+	nCIDBans  atomic.Int64 // client-ID bans held: none (and no credential) skips Admit's lookups
 	nGrace    atomic.Int64 // credentials with a previous digest: none skips their sweep
 	flapBans  atomic.Uint64
 	storeErrs atomic.Uint64
@@ -189,9 +190,11 @@ func giveBack(loaded int) {
 // recountLocked refreshes the counters and the net list; s.mu is held.
 func (s *Service) recountLocked() {
 	s.nets = s.nets[:0]
-	n := 0
+	n, cids := 0, 0
 	for k, b := range s.bans {
 		switch k.Kind {
+		case KindCID:
+			cids++
 		case KindIP:
 			n++
 		case KindNet:
@@ -202,6 +205,7 @@ func (s *Service) recountLocked() {
 		}
 	}
 	s.nAddrBans.Store(int64(n))
+	s.nCIDBans.Store(int64(cids))
 }
 
 func (s *Service) banCount() int {

@@ -250,3 +250,36 @@ func TestServiceRefusesWritesWhenStopped(t *testing.T) {
 	_, ok := s.Credential("late")
 	assert.False(t, ok)
 }
+
+// With no credential held, Admit answers without its lookups until a
+// client-ID ban exists: the ban still refuses its cid, from AddBan, from
+// the store at a restart, and no longer once deleted.
+func TestServiceCIDBanWithoutCredentials(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	s := identity.New(identity.WithStore(st))
+	require.NoError(t, s.Start(ctx))
+	_, err = s.AddBan(ctx, identity.KindIP, "192.0.2.9", "", 0)
+	require.NoError(t, err)
+	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest("pw"), true), "an address ban is not a client-ID ban")
+	_, err = s.AddBan(ctx, identity.KindCID, "dev-1", "r", 0)
+	require.NoError(t, err)
+	assert.False(t, s.Deferred())
+	assert.Equal(t, protocol.ReasonBanned, s.Admit("dev-1", digest("pw"), true))
+	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-2", digest("pw"), true))
+	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("dev-1", digest("nope"), false), "a wrong password is an auth failure, banned or not")
+	require.NoError(t, s.Close())
+	require.NoError(t, st.Close())
+
+	st, err = boltstore.Open(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	s = identity.New(identity.WithStore(st))
+	require.NoError(t, s.Start(ctx))
+	defer s.Close()
+	assert.Equal(t, protocol.ReasonBanned, s.Admit("dev-1", digest("pw"), true), "the ban, loaded from the store")
+	require.NoError(t, s.DeleteBan(ctx, identity.KindCID, "dev-1"))
+	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest("pw"), true))
+}
