@@ -199,31 +199,37 @@ func TestServiceRotationStoresThePreviousDigestWhole(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// startStored starts a service on a store in dir; stop closes both, so
+// that a test can start another on the same dir.
+func startStored(t *testing.T, dir string) (s *identity.Service, stop func()) {
+	t.Helper()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	s = identity.New(identity.WithStore(st))
+	require.NoError(t, s.Start(t.Context()))
+	return s, func() {
+		require.NoError(t, s.Close())
+		require.NoError(t, st.Close())
+	}
+}
+
 func TestServiceReloadsFromStore(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	st, err := boltstore.Open(dir)
-	require.NoError(t, err)
-	s := identity.New(identity.WithStore(st))
-	require.NoError(t, s.Start(ctx))
+	s, stop := startStored(t, dir)
 	secret, _, err := s.Enroll(ctx, "keep", 0)
 	require.NoError(t, err)
 	_, err = s.AddBan(ctx, identity.KindNet, "10.0.0.0/8", "", time.Hour)
 	require.NoError(t, err)
 	short, err := s.AddBan(ctx, identity.KindIP, "192.0.2.1", "", 30*time.Millisecond) // ends while down
 	require.NoError(t, err)
-	require.NoError(t, s.Close())
-	require.NoError(t, st.Close())
+	stop()
 	for time.Now().Before(*short.Until) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	st, err = boltstore.Open(dir)
-	require.NoError(t, err)
-	defer st.Close()
-	s = identity.New(identity.WithStore(st))
-	require.NoError(t, s.Start(ctx))
-	defer s.Close()
+	s, stop = startStored(t, dir)
+	defer stop()
 	assert.True(t, s.Deferred())
 	assert.Equal(t, protocol.ReasonNone, s.Admit("keep", digest(secret), false))
 	assert.True(t, s.AddrBanned("10.9.9.9"))
@@ -257,11 +263,8 @@ func TestServiceRefusesWritesWhenStopped(t *testing.T) {
 func TestServiceCIDBanWithoutCredentials(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	st, err := boltstore.Open(dir)
-	require.NoError(t, err)
-	s := identity.New(identity.WithStore(st))
-	require.NoError(t, s.Start(ctx))
-	_, err = s.AddBan(ctx, identity.KindIP, "192.0.2.9", "", 0)
+	s, stop := startStored(t, dir)
+	_, err := s.AddBan(ctx, identity.KindIP, "192.0.2.9", "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest("pw"), true), "an address ban is not a client-ID ban")
 	_, err = s.AddBan(ctx, identity.KindCID, "dev-1", "r", 0)
@@ -270,15 +273,10 @@ func TestServiceCIDBanWithoutCredentials(t *testing.T) {
 	assert.Equal(t, protocol.ReasonBanned, s.Admit("dev-1", digest("pw"), true))
 	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-2", digest("pw"), true))
 	assert.Equal(t, protocol.ReasonAuthFailed, s.Admit("dev-1", digest("nope"), false), "a wrong password is an auth failure, banned or not")
-	require.NoError(t, s.Close())
-	require.NoError(t, st.Close())
+	stop()
 
-	st, err = boltstore.Open(dir)
-	require.NoError(t, err)
-	defer st.Close()
-	s = identity.New(identity.WithStore(st))
-	require.NoError(t, s.Start(ctx))
-	defer s.Close()
+	s, stop = startStored(t, dir)
+	defer stop()
 	assert.Equal(t, protocol.ReasonBanned, s.Admit("dev-1", digest("pw"), true), "the ban, loaded from the store")
 	require.NoError(t, s.DeleteBan(ctx, identity.KindCID, "dev-1"))
 	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest("pw"), true))
