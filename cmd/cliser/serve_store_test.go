@@ -365,3 +365,21 @@ func logCount(t *testing.T, p *testkit.Served, msg string) int {
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), msg) }, waitFor, 20*time.Millisecond, "logged: %s", msg)
 	return strings.Count(p.LogText(), msg)
 }
+
+// The store's work is on /metrics: the clients' records reach the log in
+// Saves, each synced, and the counters say so.
+func TestBinaryStoreCountsItsWrites(t *testing.T) {
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+	p := testkit.Serve(t, env, serveArgs(t.TempDir(), "--event-retention", "0")...)
+	base := p.AdminURL(t)
+	for i := range 3 {
+		opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("counted-%d", i))
+	}
+	require.Eventually(t, func() bool { return metricOf(t, base, logstore.MetricEntries) >= 3 },
+		waitFor, 20*time.Millisecond, "the three registrations reach the log")
+	saves := metricOf(t, base, logstore.MetricSaves)
+	assert.Positive(t, saves)
+	assert.Equal(t, saves, metricOf(t, base, logstore.MetricSyncs), "one fdatasync a Save")
+	assert.Greater(t, metricOf(t, base, logstore.MetricBytes), 3*100.0, "a record is ~200 bytes")
+	assert.Zero(t, metricOf(t, base, logstore.MetricCompactions))
+}

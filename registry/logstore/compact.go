@@ -87,6 +87,8 @@ func (s *Store) compact() error {
 		return err
 	}
 	s.snapCount = count
+	s.count.compactions.Add(1)
+	s.count.compacted.Add(uint64(count))
 	return s.resetLog()
 }
 

@@ -63,6 +63,8 @@ type Store struct {
 	emptyFile string // a registry file found at zero length, for EmptyFile
 
 	hook func(stage string) // tests: called at the steps of a compaction
+
+	count counters // stats.go
 }
 
 var _ registry.Store = (*Store)(nil)
@@ -379,6 +381,8 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 		return fmt.Errorf("logstore: save %s: %w", s.logPath(), err)
 	}
 	s.logEntries += n
+	s.count.saves.Add(1)
+	s.count.entries.Add(uint64(n))
 	if !s.compactionDue(len(put) + len(gone)) {
 		return nil
 	}
@@ -443,11 +447,13 @@ func (s *Store) append(frames []byte) error {
 		_ = s.cut()
 		return err
 	}
+	s.count.syncs.Add(1)
 	if err := syscall.Fdatasync(int(s.log.Fd())); err != nil {
 		_ = s.cut()
 		return err
 	}
 	s.logEnd += int64(len(frames))
+	s.count.bytes.Add(uint64(len(frames)))
 	return nil
 }
 
