@@ -164,6 +164,7 @@ func benchFlushIn(b *testing.B, cids []string, changed, per int) {
 	}
 	require.NoError(b, r.Flush())
 	b.ReportAllocs()
+	syncs := s.Stats().Syncs
 	var cpu time.Duration // the process's, GC and the kernel's write and fsync included
 	for b.Loop() {
 		for lo := 0; lo < changed; lo += per {
@@ -181,6 +182,7 @@ func benchFlushIn(b *testing.B, cids []string, changed, per int) {
 		}
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(changed), "cpu-ns/record")
+	b.ReportMetric(float64(s.Stats().Syncs-syncs)/float64(b.N), "fdatasyncs/op")
 }
 
 // processCPU is the process's user and system CPU so far: a flush's cost

@@ -28,10 +28,13 @@ type Store interface {
 }
 
 // CopyingStore is a Store whose Save keeps nothing of put, not even its
-// records' strings, once it returns (the log store encodes them). The
-// registry then gives the records' ports and session names from a buffer
-// that the next take overwrites, where for another Store they share one
-// new string a take (batch_text.go).
+// records' strings, once it returns (the log store encodes them), and
+// bounds its own memory whatever the batch. The registry then gives the
+// records' ports and session names from a buffer that the next take
+// overwrites, where for another Store they share one new string a take
+// (batch_text.go), and gives it a whole take in one Save, not saveChunk
+// records at a time: one durable write, so one fsync a take (issue 17,
+// session 18).
 type CopyingStore interface {
 	Store
 	// CopiesRecords only marks the promise.
@@ -136,7 +139,8 @@ func (r *Registry) Flush() error {
 // one transaction over all of them dirties every page of the store at once
 // (a transient of the store's size on each checkpoint, which the soak
 // showed as RSS). A chunk of neighbouring cids dirties only its own pages.
-// On failure what was not saved goes back on the pending lists for the
+// A CopyingStore gets the take in one transaction: it bounds its memory
+// itself. On failure what was not saved goes back on the pending lists for the
 // next flush, and the failure is noted. r.flushMu must be held.
 func (r *Registry) save(put []Record, gone []string) error {
 	if r.opts.store == nil || (len(put) == 0 && len(gone) == 0) {
@@ -145,7 +149,10 @@ func (r *Registry) save(put []Record, gone []string) error {
 	r.wb.inflight.Store(int64(len(put) + len(gone)))
 	defer r.wb.inflight.Store(0)
 	for len(put) > 0 || len(gone) > 0 {
-		n := min(len(put), saveChunk)
+		n := len(put)
+		if !r.opts.storeCopies {
+			n = min(n, saveChunk)
+		}
 		if err := r.opts.store.Save(put[:n], gone); err != nil {
 			r.restorePending(put, gone)
 			r.wb.inflight.Store(0) // back in dirty: counted there

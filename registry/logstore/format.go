@@ -18,9 +18,10 @@ import (
 //	'D' uvarint(len cid) cid                           a deletion
 //	'E' uvarint(count)                                 the snapshot's end
 //
-// All integers little-endian. The log's frames hold P and D entries, one
-// frame per Save, so a Save's batch is checked (and lost to a crash) as
-// one. The snapshot's frames hold P entries only, each cid once, and its
+// All integers little-endian. The log's frames hold P and D entries, a
+// Save's batch in one frame up to frameTarget (more past it), each
+// checked as one: a crash inside a Save that never returned leaves a
+// prefix of its frames, each a whole one. The snapshot's frames hold P entries only, each cid once, and its
 // last frame is a lone E entry counting them: a snapshot that lacks it
 // was cut short.
 
@@ -30,9 +31,9 @@ const (
 	formatVersion = 1
 	headerLen     = 8
 	frameHead     = 8
-	// maxFrame bounds a frame's payload: a Save's batch is a few hundred
-	// KB at most (the registry saves 1 024 records a call) and a frame of
-	// the snapshot frameTarget; a longer length is damage.
+	// maxFrame bounds a frame's payload: a Save encodes at most
+	// pieceRecords records (a few hundred KB) at a time and a snapshot's
+	// frame is frameTarget; a longer length is damage.
 	maxFrame = 64 << 20
 	// frameTarget is where a writer starts a new frame.
 	frameTarget = 256 << 10

@@ -269,7 +269,9 @@ func TestLoadRefusesCorruptAndNewerRecords(t *testing.T) {
 	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
 	frame, at := beginFrame(nil)
 	frame = sealFrame(appendPut(frame, []byte("bad"), []byte(`{"v":7,"cid":"bad"}`)), at)
-	require.NoError(t, s.append(frame))
+	_, err = s.log.WriteAt(frame, s.logEnd)
+	require.NoError(t, err)
+	s.logEnd += int64(len(frame))
 	s.logEntries++
 	_, err = s.Load()
 	require.ErrorIs(t, err, ErrVersion)
