@@ -41,6 +41,20 @@ type CopyingStore interface {
 	CopiesRecords()
 }
 
+// IdleStore is a Store with upkeep it would rather do when nothing is
+// being written (the log store's compaction). Run calls Idle once a
+// stretch of idleFlushes flushes in a row has found nothing to write; an
+// error is noted as a failed flush.
+type IdleStore interface {
+	Store
+	Idle() error
+}
+
+// idleFlushes is how many flushes in a row with nothing to write make the
+// store idle: a second at the default interval, longer than the lull
+// between a burst's registrations and its closes.
+const idleFlushes = 4
+
 // Load fills the registry from its store. Every record comes back with
 // cstatus=false: a record that was connected when the process stopped gets
 // reason "server restarted" and disconnected_at from its last_seen. Call it
@@ -77,11 +91,14 @@ func (r *Registry) Load() (int, error) {
 // connected record once (so last_seen on disk lags by about a checkpoint
 // at most; Touch alone never costs a write) and prunes disconnected
 // records past retention, a share of the records with each flush
-// (checkpoint.go). It returns the last flush's error, if any.
+// (checkpoint.go). Once idleFlushes flushes in a row have found nothing
+// to write, an IdleStore does its upkeep. It returns the last flush's
+// error, if any.
 func (r *Registry) Run(ctx context.Context) error {
 	flush := time.NewTicker(r.opts.flushInterval)
 	defer flush.Stop()
 	sw := sweep{start: r.opts.now()}
+	idle := 0 // flushes in a row that found nothing to write
 	for {
 		select {
 		case <-ctx.Done():
@@ -91,8 +108,26 @@ func (r *Registry) Run(ctx context.Context) error {
 		r.checkpointStep(&sw, r.opts.now())
 		// A failed batch stays pending and goes with the next one;
 		// noteFlush has logged and counted the failure.
-		_ = r.Flush()
+		wrote, _ := r.flush()
+		idle = r.idleStep(idle, wrote)
 	}
+}
+
+// idleStep counts the flushes that wrote nothing and tells an IdleStore
+// when they make a stretch of idleFlushes; it returns the new count.
+func (r *Registry) idleStep(idle int, wrote bool) int {
+	if wrote {
+		return 0
+	}
+	if idle++; idle != idleFlushes {
+		return idle
+	}
+	if s, ok := r.opts.store.(IdleStore); ok {
+		if err := s.Idle(); err != nil {
+			r.noteFlush(fmt.Errorf("registry: store upkeep: %w", err))
+		}
+	}
+	return idle
 }
 
 // Flush writes every pending change now. It is what Run does each interval,
@@ -108,11 +143,17 @@ func (r *Registry) Run(ctx context.Context) error {
 // (burst_keep.go), and burstLinger after a burst the kept memory goes
 // back.
 func (r *Registry) Flush() error {
+	_, err := r.flush()
+	return err
+}
+
+// flush is Flush, and says whether it handed the store anything.
+func (r *Registry) flush() (wrote bool, err error) {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	// At most what is pending now: changes that keep coming while this
 	// flush runs wait for the next one instead of holding it here.
-	budget, wrote, taken := r.pendingChanges(), false, 0
+	budget, taken := r.pendingChanges(), 0
 	for first := true; budget > 0 || first; first = false {
 		put, gone, more := r.takePending(r.batch[:0], keptBatch)
 		taken += len(put)
@@ -120,7 +161,7 @@ func (r *Registry) Flush() error {
 		err := r.save(put, gone)
 		r.keepBatch(put)
 		if err != nil {
-			return err
+			return wrote, err
 		}
 		budget -= len(put) + len(gone)
 		if !more {
@@ -131,7 +172,7 @@ func (r *Registry) Flush() error {
 	if wrote { // an empty flush says nothing of the store
 		r.noteFlush(nil)
 	}
-	return nil
+	return wrote, nil
 }
 
 // save writes a take's records in chunks of saveChunk, sorted by cid, each

@@ -1,8 +1,12 @@
 package registry_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -43,4 +47,45 @@ func TestATakeIsOneSaveOfACopyingStore(t *testing.T) {
 	require.Len(t, recs, n)
 	require.False(t, recs[0].CStatus)
 	require.True(t, recs[n-1].CStatus)
+}
+
+// A burst's Saves are never quiet, so the log store's compaction waited
+// through bursts until the log reached four bounds and then ran inside
+// one. Run tells the store once its flushes have found nothing to write
+// for idleFlushes in a row, and the compaction runs then; a failing one
+// is a failed flush, seen in StoreErr.
+func TestRunLetsTheStoreCompactWhenIdle(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprint("fail=", fail), func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := logstore.Open(dir)
+			require.NoError(t, err)
+			defer s.Close()
+			r := registry.New(registry.WithStore(s), registry.WithFlushInterval(5*time.Millisecond))
+			const n = 17_000   // past the log's least bound, 16,384
+			for i := range n { // closed: no checkpoint rewrites them
+				cid := fmt.Sprintf("idle-%05d", i)
+				_, c := mustRegister(t, r, cid)
+				r.Disconnect(cid, c, protocol.ReasonClosedByClient)
+			}
+			require.NoError(t, r.Flush())
+			require.Zero(t, s.Stats().Compactions, "a burst's Saves do not compact")
+			if fail { // the snapshot's name taken: the rename fails
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, logstore.SnapName, "x"), 0o700))
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			if fail {
+				require.Eventually(t, func() bool { return r.StoreErr() != nil }, 10*time.Second, 5*time.Millisecond)
+				require.ErrorContains(t, r.StoreErr(), "store upkeep")
+				require.Equal(t, uint64(1), r.StoreHealth().Failures)
+				return
+			}
+			require.Eventually(t, func() bool { return s.Stats().Compactions == 1 }, 10*time.Second, 5*time.Millisecond)
+			require.Equal(t, uint64(n), s.Stats().CompactedRecords)
+			require.NoError(t, r.StoreErr())
+		})
+	}
 }

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"hash/maphash"
 	"os"
+
+	"github.com/cliser/cliser/registry"
 )
 
 // A compaction writes a new snapshot: each cid's last state, from the old
 // snapshot and the log, in one sequential pass over each, never a record
-// rewritten in place. It runs inside the Save that finds it due, under the
-// store's lock, so nothing is appended meanwhile:
+// rewritten in place. It runs inside the Idle call (or, failing that, the
+// quiet Save) that finds it due, under the store's lock, so nothing is
+// appended meanwhile:
 //
 //  1. the log is mapped and each of its cids' last entry is noted in a
 //     hash table off the Go heap (mmap.go);
@@ -60,6 +63,38 @@ func (s *Store) compactionDue(changes int) bool {
 		return false
 	}
 	return (quiet && wasQuiet) || s.logEntries >= burstFactor*s.bound()
+}
+
+var _ registry.IdleStore = (*Store)(nil)
+
+// Idle writes a new snapshot when one is due: the registry's flusher calls
+// it once it has had nothing to write for a while, the quietest time
+// there is. Without it a compaction waited for two quiet Saves in a row,
+// which a server that goes from burst to idle and back never makes: the
+// log grew to burstFactor bounds and the compaction then ran inside a
+// burst (the harness's bursts: docs/performance.md, session 18). Safe to
+// call from any goroutine.
+func (s *Store) Idle() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.log == nil {
+		return nil // closed: nothing left to fold
+	}
+	s.lastQuiet = true
+	if s.logEntries < s.bound() || s.logEntries < s.retryAt {
+		return nil
+	}
+	return s.compactOrRetryLater()
+}
+
+// compactOrRetryLater compacts; on failure the next try waits for another
+// bound of entries, not the next Save. s.mu is held.
+func (s *Store) compactOrRetryLater() error {
+	if err := s.compact(); err != nil {
+		s.retryAt = s.logEntries + s.bound()
+		return fmt.Errorf("writing a new snapshot failed (the log grows until one succeeds): %w", err)
+	}
+	return nil
 }
 
 // compact writes a new snapshot from the old one and the log, then

@@ -202,9 +202,30 @@ func helperModel() model {
 // helperCompact is TestHelperProcess's "compact-<stage>": a first
 // compaction halfway, so there is an old snapshot to merge, then the
 // batches up to the last, whose compaction stops at stage ("appended":
-// every batch in the log, no compaction begun).
-func helperCompact(s *Store, stage string) {
+// every batch in the log, no compaction begun). With idle, the last
+// batch's Save compacts nothing, and Idle's compaction stops at stage.
+func helperCompact(s *Store, stage string, idle bool) {
 	s.o.compactMin = 1 << 30
+	stopAt := func() {
+		s.o.compactMin = 1
+		s.hook = func(at string) {
+			if at == stage {
+				fmt.Println("AT " + stage)
+				select {}
+			}
+		}
+	}
+	defer func() {
+		if idle {
+			stopAt()
+			if err := s.Idle(); err != nil {
+				fmt.Println("ERR", err)
+				os.Exit(4)
+			}
+			fmt.Println("ERR the compaction finished")
+			os.Exit(5)
+		}
+	}()
 	helperBatches(func(i int, put []registry.Record, gone []string) {
 		switch i {
 		case helperSaves / 2:
@@ -212,16 +233,10 @@ func helperCompact(s *Store, stage string) {
 		case helperSaves/2 + 1:
 			s.o.compactMin = 1 << 30
 		case helperSaves - 1:
-			if stage == "appended" {
+			if stage == "appended" || idle {
 				break // the log holds it all, the compaction is not due yet
 			}
-			s.o.compactMin = 1
-			s.hook = func(at string) {
-				if at == stage {
-					fmt.Println("AT " + stage)
-					select {}
-				}
-			}
+			stopAt()
 		}
 		if err := s.Save(put, gone); err != nil {
 			fmt.Println("ERR", err)
@@ -232,8 +247,10 @@ func helperCompact(s *Store, stage string) {
 			select {}
 		}
 	})
-	fmt.Println("ERR the compaction finished")
-	os.Exit(5)
+	if !idle {
+		fmt.Println("ERR the compaction finished")
+		os.Exit(5)
+	}
 }
 
 // A registry.snap.tmp left by a crash in the middle of writing it is not

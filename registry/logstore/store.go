@@ -384,9 +384,8 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 	if !s.compactionDue(len(put) + len(gone)) {
 		return nil
 	}
-	if err := s.compact(); err != nil {
-		s.retryAt = s.logEntries + s.bound()
-		return fmt.Errorf("logstore: the batch is saved, but writing a new snapshot failed (the log grows until one succeeds): %w", err)
+	if err := s.compactOrRetryLater(); err != nil {
+		return fmt.Errorf("logstore: the batch is saved, but %w", err)
 	}
 	return nil
 }

@@ -159,7 +159,9 @@ func TestHelperProcess(t *testing.T) {
 	case "hold":
 		fmt.Println("LOCKED")
 	case "compact-written", "compact-renamed", "compact-appended":
-		helperCompact(s, strings.TrimPrefix(mode, "compact-"))
+		helperCompact(s, strings.TrimPrefix(mode, "compact-"), false)
+	case "idle-written", "idle-renamed":
+		helperCompact(s, strings.TrimPrefix(mode, "idle-"), true)
 	case "save":
 		var batch []registry.Record
 		for i := range 100 {

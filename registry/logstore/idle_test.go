@@ -1,0 +1,89 @@
+package logstore
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// A burst's Saves never compact below burstFactor bounds; Idle, the
+// flusher's word that nothing is being written, compacts as soon as one is
+// due, and not before. Load is the last state either way.
+func TestIdleCompactsWhenDue(t *testing.T) {
+	s := openT(t, t.TempDir(), withCompactMin(500))
+	m := model{}
+	save := func(put []registry.Record) {
+		m.save(put, nil)
+		require.NoError(t, s.Save(put, nil))
+	}
+	save(manyRecords("idle", 400))
+	require.NoError(t, s.Idle())
+	require.Zero(t, s.Stats().Compactions, "400 entries: none due below the bound")
+
+	save(manyRecords("idle", 400)) // 800: due, but a burst's Save does not compact
+	require.Equal(t, 800, s.logEntries)
+	require.NoError(t, s.Idle())
+	st := s.Stats()
+	require.Equal(t, uint64(1), st.Compactions)
+	require.Equal(t, uint64(400), st.CompactedRecords)
+	require.Zero(t, s.logEntries)
+	loadEquals(t, s, m)
+
+	require.NoError(t, s.Idle())
+	require.Equal(t, uint64(1), s.Stats().Compactions, "nothing due: nothing done")
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Idle(), "a closed store has nothing to fold")
+}
+
+// A compaction that fails when idle (the snapshot's name taken by a
+// directory, so the rename fails) is reported, leaves the log and the
+// state as they were, and is not retried on every Idle.
+func TestIdleCompactionFailureIsReportedAndKeepsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, withCompactMin(100))
+	m := model{}
+	put := manyRecords("fail", 300)
+	m.save(put, nil)
+	require.NoError(t, s.Save(put, nil))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, SnapName), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, SnapName, "x"), nil, 0o600))
+
+	err := s.Idle()
+	require.ErrorContains(t, err, "writing a new snapshot failed")
+	require.Equal(t, 300, s.logEntries, "the log keeps every entry")
+	require.NoError(t, s.Idle(), "retried only once the log grew by another bound")
+	require.Zero(t, s.Stats().Compactions)
+
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, SnapName)))
+	more := manyRecords("more", 150)
+	m.save(more, nil)
+	require.NoError(t, s.Save(more, nil))
+	require.NoError(t, s.Idle())
+	require.Equal(t, uint64(1), s.Stats().Compactions)
+	loadEquals(t, s, m)
+}
+
+// A kill -9 inside a compaction that Idle began, at its crash points,
+// loses nothing: the same files as a Save's compaction leaves.
+func TestCrashDuringAnIdleCompactionLosesNothing(t *testing.T) {
+	for _, stage := range []string{"written", "renamed"} {
+		t.Run(stage, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd, lines := startHelper(t, "idle-"+stage, dir)
+			require.True(t, lines.Scan(), "child said nothing")
+			require.Equal(t, "AT "+stage, lines.Text())
+			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+			_ = cmd.Wait()
+
+			s := openT(t, dir, WithLockTimeout(time.Second))
+			require.Positive(t, s.logEntries, "the log was not emptied")
+			loadEquals(t, s, helperModel())
+		})
+	}
+}
