@@ -391,15 +391,16 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 }
 
 // pieceRecords is the most records encoded into the kept buffer at a
-// time (~256 KiB, within maxKeptBuf): a Save of more writes them piece by
-// piece and syncs once, where the registry used to make a Save, and so an
-// fdatasync (~200-300 us of CPU here whatever its size), of each 1,024
-// (docs/performance.md, session 18).
+// time (~256 KiB, within maxKeptBuf). A Save of more writes them piece by
+// piece and syncs once: an fdatasync costs ~200-300 us of CPU on the
+// bench's disk whatever its size, and the registry used to make a Save,
+// so a sync, of each 1,024 (docs/performance.md, session 18).
 const pieceRecords = 1024
 
 // appendBatch encodes the batch and writes it at the log's end piece by
 // piece, then syncs it once; it returns the entries written. On an error
-// the log is as it was (append's promise).
+// the log is as it was: what was written is cut off (or, if even that
+// fails, overwritten by the next Save, which starts at the same end).
 func (s *Store) appendBatch(put []registry.Record, gone []string) (int, error) {
 	at, n := s.logEnd, 0
 	for first := true; first || len(put) > 0; first = false {
