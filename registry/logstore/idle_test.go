@@ -3,9 +3,7 @@ package logstore
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,14 +72,7 @@ func TestIdleCompactionFailureIsReportedAndKeepsTheLog(t *testing.T) {
 func TestCrashDuringAnIdleCompactionLosesNothing(t *testing.T) {
 	for _, stage := range []string{"written", "renamed"} {
 		t.Run(stage, func(t *testing.T) {
-			dir := t.TempDir()
-			cmd, lines := startHelper(t, "idle-"+stage, dir)
-			require.True(t, lines.Scan(), "child said nothing")
-			require.Equal(t, "AT "+stage, lines.Text())
-			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-			_ = cmd.Wait()
-
-			s := openT(t, dir, WithLockTimeout(time.Second))
+			s := killedAt(t, "idle-"+stage, stage)
 			require.Positive(t, s.logEntries, "the log was not emptied")
 			loadEquals(t, s, helperModel())
 		})

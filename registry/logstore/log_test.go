@@ -157,14 +157,7 @@ func TestBurstsLeaveTheCompactionToAQuietSave(t *testing.T) {
 func TestCrashDuringACompactionLosesNothing(t *testing.T) {
 	for _, stage := range []string{"appended", "written", "renamed"} {
 		t.Run(stage, func(t *testing.T) {
-			dir := t.TempDir()
-			cmd, lines := startHelper(t, "compact-"+stage, dir)
-			require.True(t, lines.Scan(), "child said nothing")
-			require.Equal(t, "AT "+stage, lines.Text())
-			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-			_ = cmd.Wait()
-
-			s := openT(t, dir, WithLockTimeout(time.Second))
+			s := killedAt(t, "compact-"+stage, stage)
 			switch stage {
 			case "appended", "written":
 				assert.Positive(t, s.logEntries, "the log was not emptied")
@@ -179,6 +172,19 @@ func TestCrashDuringACompactionLosesNothing(t *testing.T) {
 			loadEquals(t, s, m)
 		})
 	}
+}
+
+// killedAt runs the helper in mode until it says it is at stage, kills
+// it with SIGKILL and opens what it left.
+func killedAt(t *testing.T, mode, stage string) *Store {
+	t.Helper()
+	dir := t.TempDir()
+	cmd, lines := startHelper(t, mode, dir)
+	require.True(t, lines.Scan(), "child said nothing")
+	require.Equal(t, "AT "+stage, lines.Text())
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+	return openT(t, dir, WithLockTimeout(time.Second))
 }
 
 const helperSaves = 20
