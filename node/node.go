@@ -12,7 +12,6 @@ import (
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
-	"github.com/cliser/cliser/registry/logstore"
 )
 
 // ErrStarted: Start was called twice, or after Shutdown.
@@ -139,8 +138,8 @@ func (n *Node) start(ctx context.Context) error {
 		// while each still serves its clients: cliser_cluster_nats_connected
 		// says it instead (docs/cluster.md).
 		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr))
-		if ls, ok := n.store.Store.(*logstore.Store); ok { // nil without a data dir
-			n.metrics.Registry().MustRegister(ls.Collectors()...)
+		if c, ok := n.store.Store.(collecting); ok { // the log store; none without a data dir
+			n.metrics.Registry().MustRegister(c.Collectors()...)
 		}
 	}
 	if n.evlog != nil {

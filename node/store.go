@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/cluster"
@@ -76,6 +77,13 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 // store starts on it as on a new one, and every record the operator
 // expected would be gone without a word (a full disk or a bad copy, more
 // often than a deliberate reset).
+// collecting is a store that counts its own work for /metrics.
+type collecting interface {
+	Collectors() []prometheus.Collector
+}
+
+var _ collecting = (*logstore.Store)(nil)
+
 func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 	if path := store.EmptyFile(); path != "" {
 		log.Warn("registry file was empty (zero bytes): starting with an empty registry; "+

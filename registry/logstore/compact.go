@@ -53,13 +53,19 @@ const tmpSuffix = ".tmp"
 // bound is the log's length from which a compaction is due.
 func (s *Store) bound() int { return max(s.o.compactMin, s.snapCount) }
 
+// pastBound: the log has reached its bound, and any retry's after a
+// failed compaction.
+func (s *Store) pastBound() bool {
+	return s.logEntries >= s.bound() && s.logEntries >= s.retryAt
+}
+
 // compactionDue reports whether the Save that just appended changes
 // changes should write a new snapshot.
 func (s *Store) compactionDue(changes int) bool {
 	quiet := changes <= quietBatch
 	wasQuiet := s.lastQuiet
 	s.lastQuiet = quiet
-	if s.logEntries < s.bound() || s.logEntries < s.retryAt {
+	if !s.pastBound() {
 		return false
 	}
 	return (quiet && wasQuiet) || s.logEntries >= burstFactor*s.bound()
@@ -81,7 +87,7 @@ func (s *Store) Idle() error {
 		return nil // closed: nothing left to fold
 	}
 	s.lastQuiet = true
-	if s.logEntries < s.bound() || s.logEntries < s.retryAt {
+	if !s.pastBound() {
 		return nil
 	}
 	return s.compactOrRetryLater()
