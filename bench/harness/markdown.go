@@ -98,6 +98,7 @@ func (rep *Report) Targets() []Target {
 		add(g, g.text("clients", fmt.Sprint(sd.Registered)),
 			sd.Acked == sd.Registered && sd.LastAck >= 0 && g.met(sd.LastAck), sd.Registered > 0,
 			"%d of %d acked, last 130 ok at %.1f ms, last close at %.1f ms", sd.Acked, sd.Registered, sd.LastAck, sd.LastClose)
+		explain(out, func() string { return shutdownWhy(c, rep.Results[KindFloor], rep.Machine.Cores) })
 	}
 	out = append(out, rep.floorTargets()...)
 	if allocs, ok := parseAllocs(rep.Micro, "BenchmarkNextLineParse"); ok {

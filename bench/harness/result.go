@@ -186,6 +186,19 @@ type Shutdown struct {
 	FirstOrder float64 `json:"first_130_received_ms"`
 	LastAck    float64 `json:"last_130_ok_sent_ms"`
 	LastClose  float64 `json:"last_close_ms"`
+	// ToAcks is the scheduler's account from the order until the harness
+	// saw every ack: what the server and the load ran and waited for a CPU.
+	ToAcks *ShutdownSched `json:"to_acks,omitempty"`
+}
+
+// ShutdownSched is the scheduler's times of the server and of the load
+// processes over [the order, every ack seen], that window's length in
+// milliseconds (the harness polls every 10 ms, so it ends up to one poll
+// after the last ack).
+type ShutdownSched struct {
+	SeenMS float64   `json:"seen_ms"`
+	Server SchedTime `json:"server"`
+	Load   SchedTime `json:"load"`
 }
 
 // Percentiles summarises a latency histogram in milliseconds. UpperBound

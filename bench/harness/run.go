@@ -765,6 +765,7 @@ func (r *runner) shutdown(ctx context.Context) error {
 	sd.Registered = before.Registered
 	stopProfile := r.startProfile("shutdown")
 	defer stopProfile()
+	acks := r.startShutdownSched()
 	t0 := time.Now()
 	sd.Sent, err = r.srv.Shutdown(ctx)
 	if err != nil {
@@ -777,6 +778,9 @@ func (r *runner) shutdown(ctx context.Context) error {
 		after, err = r.fleet.Counts()
 		if err != nil {
 			return err
+		}
+		if sd.ToAcks == nil && after.ShutdownAcks-before.ShutdownAcks >= sd.Registered {
+			sd.ToAcks = acks(t0)
 		}
 		closed := after.ClosedAfterAck - before.ClosedAfterAck
 		failed := after.ErrorTotal() - before.ErrorTotal()

@@ -67,6 +67,9 @@ func TestRunCountsEveryClientOfARealServer(t *testing.T) {
 	assert.EqualValues(t, 50, res.Shutdown.Acked)
 	assert.EqualValues(t, 50, res.Shutdown.Closed)
 	assert.GreaterOrEqual(t, res.Shutdown.LastClose, res.Shutdown.LastAck)
+	require.NotNil(t, res.Shutdown.ToAcks, "the scheduler's account up to the last ack")
+	assert.GreaterOrEqual(t, res.Shutdown.ToAcks.SeenMS, res.Shutdown.LastAck)
+	assert.Positive(t, res.Shutdown.ToAcks.Server.Run, "the in-process server ran")
 	assert.NotEmpty(t, res.Series)
 
 	rep := &Report{Settings: tiny(), Results: map[string]*Result{KindInproc: res}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,4 +115,25 @@ func TestIdleWhySplitsRateAndCost(t *testing.T) {
 func TestRateWhyIsTheCoresBound(t *testing.T) {
 	r := &Result{Burst: Burst{Handshakes: 1000, PerCPU: 20000, LoadCPU: 0.05}}
 	assert.Equal(t, "server 50.0 µs + load 50.0 µs of CPU a handshake on 2 shared cores: at most 20000/s were every core busy with nothing else", rateWhy(r, 2))
+}
+
+// A missed shutdown says what the server and the load ran and waited for
+// up to the last ack, the floor's beside it; a run without the account
+// says nothing explains it.
+func TestShutdownWhyIsTheSchedulersAccount(t *testing.T) {
+	c := &Result{Shutdown: Shutdown{LastAck: 613.7, ToAcks: &ShutdownSched{SeenMS: 620,
+		Server: SchedTime{Run: 300 * time.Millisecond, Wait: 250 * time.Millisecond},
+		Load:   SchedTime{Run: 800 * time.Millisecond, Wait: 400 * time.Millisecond}}}}
+	f := &Result{Shutdown: Shutdown{LastAck: 346.7, ToAcks: &ShutdownSched{SeenMS: 350,
+		Server: SchedTime{Run: 200 * time.Millisecond}, Load: SchedTime{Run: 500 * time.Millisecond, Wait: 100 * time.Millisecond}}}}
+	assert.Equal(t, "cliser: last 130 ok at 613.7 ms, every ack seen at 620.0 ms (2 cores: 1240 ms of CPU in that window); in it the server ran 300 ms and waited 250 ms for a CPU, the load processes ran 800 ms and waited 400 ms; "+
+		"floor: last 130 ok at 346.7 ms, every ack seen at 350.0 ms (2 cores: 700 ms of CPU in that window); in it the server ran 200 ms and waited 0 ms for a CPU, the load processes ran 500 ms and waited 100 ms",
+		shutdownWhy(c, f, 2))
+	assert.Equal(t, unexplained, shutdownWhy(&Result{}, f, 2))
+	c.Shutdown.LastAck = 700
+	rep := &Report{Machine: Machine{Cores: 2}, Results: map[string]*Result{KindCliser: c}}
+	c.Shutdown.Registered, c.Shutdown.Acked = 10, 10
+	sd := byGoal(rep.Targets())["Shutdown broadcast to 10 clients: every 130 ok back within 500 ms"]
+	require.Equal(t, "no", sd.Reached)
+	assert.Contains(t, sd.Why, "cliser: last 130 ok at 700.0 ms")
 }
