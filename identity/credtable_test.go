@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -276,4 +277,59 @@ func TestCredTableHundredThousand(t *testing.T) {
 	assert.LessOrEqual(t, tab.len()*4, tab.slots()*3)
 	live := len(tab.recs) - tab.dead
 	assert.Equal(t, tab.len()*recName+names, live, "a live credential takes its record and its ID")
+}
+
+// A probe reads a record (its client ID: a cache miss on a busy loop)
+// only where its slot's tag matches. Over the bench's 19,000 `bench-N`
+// (the index 3/4 full), counted along each probe: the occupied slots a
+// lookup passes, each of which it read before the tags, against those
+// whose tag matches. Also when the records' region outgrows the tags'
+// room and the index is made again (a streamed load).
+func TestCredTableReadsFewRecords(t *testing.T) {
+	for _, streamed := range []bool{false, true} {
+		creds := make([]Credential, 19000)
+		for i := range creds {
+			creds[i] = Credential{CID: fmt.Sprintf("bench-%d", i), Digest: Digest(fmt.Appendf(nil, "s%d", i))}
+		}
+		tab := loadCredTable(creds)
+		if streamed {
+			tab.release()
+			tab = newCredTable(0, 0)
+			for i := range creds {
+				tab.put(&creds[i])
+			}
+			tab.fit()
+		}
+		walk := func(cid string) (passed, read int, found bool) {
+			h := maphash.String(tab.seed, cid)
+			tags := ^uint32(1<<tab.offBits - 1)
+			for i := tab.home(h); tab.slot(i) != 0; i = tab.next(i) {
+				passed++
+				if v := tab.slot(i); v&tags == tab.slotTag(h) {
+					read++
+					if string(tab.nameOf(tab.offOf(v))) == cid {
+						return passed, read, true
+					}
+				}
+			}
+			return passed, read, false
+		}
+		var held, absent [2]int
+		for _, c := range creds {
+			p, r, found := walk(c.CID)
+			require.True(t, found, c.CID)
+			held[0], held[1] = held[0]+p, held[1]+r
+			p, r, found = walk("absent-" + c.CID)
+			require.False(t, found)
+			absent[0], absent[1] = absent[0]+p, absent[1]+r
+			ok, present := tab.matches(c.CID, &c.Digest, time.Now())
+			require.True(t, ok && present, c.CID)
+		}
+		n := float64(len(creds))
+		t.Logf("streamed %v, %d tag bits: a held ID: %.3f slots passed, %.3f records read; an absent one: %.3f passed, %.3f read",
+			streamed, 32-tab.offBits, float64(held[0])/n, float64(held[1])/n, float64(absent[0])/n, float64(absent[1])/n)
+		require.LessOrEqual(t, float64(held[1])/n, 1.01, "records read to find a held ID")
+		require.LessOrEqual(t, float64(absent[1])/n, 0.01, "records read for an absent ID")
+		tab.release()
+	}
 }
