@@ -57,6 +57,47 @@ func checkTime(t *testing.T, at time.Time) {
 	require.Equal(t, "x"+string(want), string(got), "%v", at)
 }
 
+// TestCivilIsTimeDate holds civil to package time's calendar on every day
+// AppendTime writes, 0000-01-01 to 9999-12-31.
+func TestCivilIsTimeDate(t *testing.T) {
+	const first, last = -719528, 2932896 // 0000-01-01, 9999-12-31
+	for days := int64(first); days <= last; days++ {
+		y, m, d := civil(days)
+		wy, wm, wd := time.Unix(days*86400, 0).UTC().Date()
+		if int(y) != wy || m != int(wm) || d != wd {
+			t.Fatalf("day %d: civil gives %d-%d-%d, time %d-%d-%d", days, y, m, d, wy, wm, wd)
+		}
+	}
+}
+
+// TestTimeWriterKeepsNothingWrong runs one TimeWriter over timeCases, each
+// after every other (a date kept, a date changed, a date refused), and
+// holds each result to MarshalJSON.
+func TestTimeWriterKeepsNothingWrong(t *testing.T) {
+	for _, a := range timeCases {
+		for _, b := range timeCases {
+			var w TimeWriter
+			checkWriter(t, &w, a)
+			checkWriter(t, &w, b)
+			checkWriter(t, &w, a)
+		}
+	}
+}
+
+// checkWriter holds w.Append to time.Time's MarshalJSON of at in UTC, as
+// checkTime does AppendTime.
+func checkWriter(t *testing.T, w *TimeWriter, at time.Time) {
+	want, werr := json.Marshal(at.UTC())
+	got, err := w.Append([]byte("x"), at)
+	if werr != nil {
+		require.Error(t, err, "%v", at)
+		require.Equal(t, "x", string(got))
+		return
+	}
+	require.NoError(t, err, "%v", at)
+	require.Equal(t, "x"+string(want), string(got), "%v", at)
+}
+
 func FuzzAppendString(f *testing.F) {
 	for _, s := range stringCases {
 		f.Add(s)
@@ -74,6 +115,19 @@ func FuzzAppendTime(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, sec, nsec int64) {
 		checkTime(t, time.Unix(sec, nsec))
+	})
+}
+
+// FuzzTimeWriter writes two times with one TimeWriter, the second a
+// shift of the first (mostly the same day, as a record's times are).
+func FuzzTimeWriter(f *testing.F) {
+	for _, at := range timeCases {
+		f.Add(at.Unix(), int64(at.Nanosecond()), int64(3600), int64(1))
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec, shift, nshift int64) {
+		var w TimeWriter
+		checkWriter(t, &w, time.Unix(sec, nsec))
+		checkWriter(t, &w, time.Unix(sec+shift, nsec+nshift))
 	})
 }
 

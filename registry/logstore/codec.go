@@ -70,7 +70,10 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 	if rec.CStatus {
 		dst = append(dst, `,"cstatus":true`...)
 	}
-	var err error
+	var (
+		err   error
+		times jsonenc.TimeWriter // a record's times mostly share their date
+	)
 	for _, f := range [...]struct {
 		name string
 		t    time.Time
@@ -83,7 +86,7 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 			continue
 		}
 		dst = append(dst, f.name...)
-		if dst, err = jsonenc.AppendTime(dst, f.t); err != nil {
+		if dst, err = times.Append(dst, f.t); err != nil {
 			return dst[:n0], fmt.Errorf("logstore: encode %q: %w", rec.CID, err)
 		}
 	}
