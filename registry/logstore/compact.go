@@ -123,7 +123,7 @@ func (s *Store) compact() error {
 	defer release()
 	s.emptyFile = ""
 
-	count, err := s.writeSnapshot(func(add func(entry) error) error { return s.merge(add, t, old) })
+	count, err := s.writeSnapshot(func(add func(entry) error) error { return s.merge(add, add, t, old) })
 	if err != nil {
 		return err
 	}
@@ -133,21 +133,30 @@ func (s *Store) compact() error {
 	return s.resetLog()
 }
 
-// merge writes each cid's last state to w: the old snapshot's records as
-// the log left them, then the log's new cids.
-func (s *Store) merge(add func(entry) error, t *lastEntries, old []byte) error {
+// merge calls keep with each snapshot record the log did not change, and
+// last with each cid's last log entry (a put or a deletion): each cid's
+// last state, once. A compaction writes them, a Load decodes them. Damage
+// in the snapshot's frames is reported as such; keep's and last's own
+// errors are returned as they are.
+func (s *Store) merge(keep, last func(entry) error, t *lastEntries, old []byte) error {
 	if old != nil {
+		var fnErr error
 		_, err := scanSnapshot(old, func(_ int, e entry) error {
-			if last, ok := t.take(e.cid); ok {
-				return add(last) // the log's state, or nothing
+			if l, ok := t.take(e.cid); ok {
+				fnErr = last(l)
+			} else {
+				fnErr = keep(e)
 			}
-			return add(e)
+			return fnErr
 		})
+		if fnErr != nil {
+			return fnErr
+		}
 		if err != nil {
 			return damagedSnapshot(s.snapPath(), err)
 		}
 	}
-	return t.rest(add)
+	return t.rest(last)
 }
 
 // step tells a test where a compaction is.

@@ -255,10 +255,13 @@ func (s *Store) EmptyFile() string { return s.emptyFile }
 // Dir is the data dir. Safe to call from any goroutine.
 func (s *Store) Dir() string { return s.dir }
 
-// Load returns every stored record, in cid order: the snapshot's, with the
-// log replayed over it. It fails on the first record that does not decode
-// (the error wraps ErrCorrupt or ErrVersion and names the cid), rather
-// than start a server that silently lost clients. Safe to call from any
+// Load returns every stored record, in cid order: each cid's last state,
+// from the snapshot and the log, folded as a compaction folds them (the
+// log's superseded entries are checked by their frames' CRC, not decoded:
+// a restart decodes each record once, whatever the log's length). It
+// fails on the first record that does not decode (the error wraps
+// ErrCorrupt or ErrVersion and names the cid and the file), rather than
+// start a server that silently lost clients. Safe to call from any
 // goroutine, also while a Save runs; it then sees the state before or
 // after that Save, never half.
 func (s *Store) Load() ([]registry.Record, error) {
@@ -267,84 +270,40 @@ func (s *Store) Load() ([]registry.Record, error) {
 	if s.log == nil {
 		return nil, fmt.Errorf("%w: load %s", ErrClosed, s.dir)
 	}
-	out, err := s.loadSnapshot()
+	logBytes, err := mapFile(s.log, s.logEnd)
+	if err != nil {
+		return nil, fmt.Errorf("logstore: map %s: %w", s.logPath(), err)
+	}
+	defer unmap(logBytes)
+	t, err := newLastEntries(logBytes, s.logEntries)
 	if err != nil {
 		return nil, err
 	}
-	if out, err = s.replayLog(out); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(out, func(a, b registry.Record) int { return strings.Compare(a.CID, b.CID) })
-	return out, nil
-}
-
-func (s *Store) loadSnapshot() ([]registry.Record, error) {
-	b, release, err := s.mapSnapshot()
+	defer t.release()
+	snap, release, err := s.mapSnapshot()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	out := make([]registry.Record, 0, s.snapCount)
-	if b == nil {
-		return out, nil
-	}
-	_, err = scanSnapshot(b, func(at int, e entry) error {
-		rec, err := decodeRecord(e.cid, e.value)
-		if err != nil {
-			return fmt.Errorf("load %s: %w", s.snapPath(), err)
-		}
-		out = append(out, rec)
-		return nil
-	})
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrVersion) {
-		return nil, err
-	}
-	if err != nil { // changed since Open checked it: not by us
-		return nil, damagedSnapshot(s.snapPath(), err)
-	}
-	return out, nil
-}
-
-// replayLog applies the log's entries, in order, to the snapshot's
-// records.
-func (s *Store) replayLog(out []registry.Record) ([]registry.Record, error) {
-	if s.logEntries == 0 {
-		return out, nil
-	}
-	b, err := mapFile(s.log, s.logEnd)
-	if err != nil {
-		return nil, fmt.Errorf("logstore: map %s: %w", s.logPath(), err)
-	}
-	defer unmap(b)
-	at := make(map[string]int, len(out)) // cid -> index in out
-	for i, r := range out {
-		at[r.CID] = i
-	}
-	_, err = scanLog(b, func(off int, e entry) error {
-		i, known := at[string(e.cid)]
-		if e.kind == kindDelete {
-			if known {
-				out[i] = registry.Record{} // no cid: dropped below
-				delete(at, string(e.cid))
+	decodeFrom := func(path string) func(entry) error {
+		return func(e entry) error {
+			if e.kind != kindPut {
+				return nil // deleted
 			}
+			rec, err := decodeRecord(e.cid, e.value)
+			if err != nil {
+				return fmt.Errorf("load %s: %w", path, err)
+			}
+			out = append(out, rec)
 			return nil
 		}
-		rec, err := decodeRecord(e.cid, e.value)
-		if err != nil {
-			return fmt.Errorf("load %s: entry at %d: %w", s.logPath(), off, err)
-		}
-		if known {
-			out[i] = rec
-			return nil
-		}
-		at[rec.CID] = len(out)
-		out = append(out, rec)
-		return nil
-	})
-	if err != nil {
+	}
+	if err := s.merge(decodeFrom(s.snapPath()), decodeFrom(s.logPath()), t, snap); err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(out, func(r registry.Record) bool { return r.CID == "" }), nil
+	slices.SortFunc(out, func(a, b registry.Record) int { return strings.Compare(a.CID, b.CID) })
+	return out, nil
 }
 
 var _ registry.CopyingStore = (*Store)(nil)
