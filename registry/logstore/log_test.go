@@ -607,3 +607,28 @@ func TestFailedCompactionKeepsTheBatchAndWaits(t *testing.T) {
 	assert.Equal(t, len(m), s.snapCount)
 	loadEquals(t, s, m)
 }
+
+// Load decodes each cid's last state only: its garbage does not grow with
+// the changes the log holds (a restart after a long log decodes as many
+// records as after a short one), and the state is the last one.
+func TestLoadDecodesEachRecordOnce(t *testing.T) {
+	s := openT(t, t.TempDir(), withCompactMin(1<<30))
+	m := model{}
+	save := func(put []registry.Record) {
+		m.save(put, nil)
+		require.NoError(t, s.Save(put, nil))
+	}
+	save(manyRecords("once", 300))
+	short := testing.AllocsPerRun(3, func() { _, _ = s.Load() })
+	for step := range 3 {
+		put := manyRecords("once", 300)
+		for i := range put {
+			put[i].SID = uint16(1000 + step)
+		}
+		save(put)
+	}
+	require.Equal(t, 1200, s.logEntries)
+	long := testing.AllocsPerRun(3, func() { _, _ = s.Load() })
+	require.LessOrEqual(t, long, short*1.1, "a log 4 times as long: %v allocations against %v", long, short)
+	loadEquals(t, s, m)
+}
