@@ -78,3 +78,23 @@ func TestCrashDuringAnIdleCompactionLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// The log is folded once it holds twice as many changes as the snapshot
+// holds records (logFactor: a compaction's pass over the snapshot is
+// shared by more changes), and not before.
+func TestCompactionWaitsForLogFactorChangesARecord(t *testing.T) {
+	s := openT(t, t.TempDir(), withCompactMin(100))
+	require.NoError(t, s.Save(manyRecords("f", 400), nil))
+	require.NoError(t, s.Idle())
+	require.Equal(t, 400, s.snapCount, "past compactMin: the first snapshot")
+
+	for range 2*400 - 1 {
+		require.NoError(t, s.Save(manyRecords("f", 1), nil))
+	}
+	require.NoError(t, s.Idle())
+	require.Equal(t, uint64(1), s.Stats().Compactions, "one change short of the bound")
+	require.NoError(t, s.Save(manyRecords("f", 1), nil))
+	require.NoError(t, s.Idle())
+	require.Equal(t, uint64(2), s.Stats().Compactions, "at the bound")
+	require.Zero(t, s.logEntries)
+}
