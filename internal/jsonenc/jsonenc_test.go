@@ -45,9 +45,13 @@ func TestAppendTimeIsJSONMarshal(t *testing.T) {
 
 // checkTime holds AppendTime to time.Time's MarshalJSON of at in UTC: the
 // same bytes, or an error (and dst as it was) where it has one.
-func checkTime(t *testing.T, at time.Time) {
+func checkTime(t *testing.T, at time.Time) { checkAppend(t, at, AppendTime) }
+
+// checkAppend holds appendTime (AppendTime, or a TimeWriter's Append) to
+// time.Time's MarshalJSON of at in UTC.
+func checkAppend(t *testing.T, at time.Time, appendTime func([]byte, time.Time) ([]byte, error)) {
 	want, werr := json.Marshal(at.UTC())
-	got, err := AppendTime([]byte("x"), at)
+	got, err := appendTime([]byte("x"), at)
 	if werr != nil {
 		require.Error(t, err, "%v", at)
 		require.Equal(t, "x", string(got))
@@ -84,19 +88,8 @@ func TestTimeWriterKeepsNothingWrong(t *testing.T) {
 	}
 }
 
-// checkWriter holds w.Append to time.Time's MarshalJSON of at in UTC, as
-// checkTime does AppendTime.
-func checkWriter(t *testing.T, w *TimeWriter, at time.Time) {
-	want, werr := json.Marshal(at.UTC())
-	got, err := w.Append([]byte("x"), at)
-	if werr != nil {
-		require.Error(t, err, "%v", at)
-		require.Equal(t, "x", string(got))
-		return
-	}
-	require.NoError(t, err, "%v", at)
-	require.Equal(t, "x"+string(want), string(got), "%v", at)
-}
+// checkWriter holds w.Append to MarshalJSON, as checkTime does AppendTime.
+func checkWriter(t *testing.T, w *TimeWriter, at time.Time) { checkAppend(t, at, w.Append) }
 
 func FuzzAppendString(f *testing.F) {
 	for _, s := range stringCases {
