@@ -2,6 +2,8 @@ package registry_test
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -26,14 +28,8 @@ func benchCIDs(n int) []string {
 // BenchmarkRegisterDisconnect is one connection's life in the registry:
 // register (a known client coming back, among 50k records) and disconnect.
 func BenchmarkRegisterDisconnect(b *testing.B) {
-	r := registry.New()
-	cids := benchCIDs(benchRecords)
+	r, cids := disconnectedRecords(b)
 	c := newConn()
-	for _, cid := range cids {
-		_, _, err := r.Register(cid, "192.0.2.1", "4000", c)
-		require.NoError(b, err)
-		r.Disconnect(cid, c, protocol.ReasonClosedByClient)
-	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -46,6 +42,19 @@ func BenchmarkRegisterDisconnect(b *testing.B) {
 			b.Fatal("not disconnected")
 		}
 	}
+}
+
+// disconnectedRecords is a registry of benchRecords records, none connected.
+func disconnectedRecords(b *testing.B) (*registry.Registry, []string) {
+	r := registry.New()
+	cids := benchCIDs(benchRecords)
+	c := newConn()
+	for _, cid := range cids {
+		_, _, err := r.Register(cid, "192.0.2.1", "4000", c)
+		require.NoError(b, err)
+		r.Disconnect(cid, c, protocol.ReasonClosedByClient)
+	}
+	return r, cids
 }
 
 // BenchmarkTouch is the keep-alive hot path with 50k clients connected.
@@ -223,4 +232,52 @@ func BenchmarkTakeBurstSpread(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/changed, "ns/record")
+}
+
+// BenchmarkRegisterDisconnectSIDParallel is BenchmarkRegisterDisconnect as
+// the loops make the calls: by sid, from every P at once (run it with
+// -cpu 2), each P its own clients among 50k records.
+func BenchmarkRegisterDisconnectSIDParallel(b *testing.B) { benchRegisterDisconnectSID(b, false) }
+
+// BenchmarkRegisterDisconnectSIDSpaced is the parallel benchmark with each
+// P's own work between the calls, as a loop's handshake has: the lock is
+// seldom contended (as in the harness's profiles), and what the calls
+// cost is mostly the registry's lines the other P wrote since.
+func BenchmarkRegisterDisconnectSIDSpaced(b *testing.B) { benchRegisterDisconnectSID(b, true) }
+
+func benchRegisterDisconnectSID(b *testing.B, spaced bool) {
+	r, cids := disconnectedRecords(b)
+	var next atomic.Int64
+	step := runtime.GOMAXPROCS(0) // RunParallel's goroutines: one cid in step each
+	b.ReportAllocs()
+	b.ResetTimer() // not the 50k records' setup
+	b.RunParallel(func(pb *testing.PB) {
+		c := newConn()
+		var own [64 * 64]byte
+		i := int(next.Add(1)) - 1
+		for pb.Next() {
+			cid := cids[i%len(cids)]
+			i += step
+			sid, _, err := r.RegisterPort(cid, &testCIP, 4000, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if spaced {
+				spaceOut(&own)
+			}
+			if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
+				b.Fatal("not disconnected")
+			}
+			if spaced {
+				spaceOut(&own)
+			}
+		}
+	})
+}
+
+// spaceOut writes a line of each of own's 64: a P's own work.
+func spaceOut(own *[64 * 64]byte) {
+	for i := 0; i < len(own); i += 64 {
+		own[i]++
+	}
 }
