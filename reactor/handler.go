@@ -38,7 +38,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	lp := h.loopOf(c.EventLoop())
 	cip, port := splitAddr(c.RemoteAddr(), &lp.cips)
-	if !h.opts.proxyProtocol && h.opts.identity.AddrBanned(*cip) {
+	if !h.opts.proxyProtocol && h.opts.identity.AddrBanned(cip.ip) {
 		return h.reject(protocol.ReasonBanned)
 	}
 	if h.opts.proxyProtocol && !h.proxyTrusted(c) {
@@ -54,7 +54,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		lp.wheel.schedule(s, now+int64(h.opts.handshakeTimeout))
 		return nil, gnet.None
 	}
-	if r := h.guard.admit(*cip, now); r != protocol.ReasonNone {
+	if r := h.guard.admit(cip, now); r != protocol.ReasonNone {
 		c.SetContext(nil)
 		return h.reject(r)
 	}
@@ -124,13 +124,13 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		h.opts.observer.Disconnected(s.reason)
 		if ce := h.log.Check(zap.InfoLevel, "client disconnected"); ce != nil {
 			ce.Write(zap.Uint16("sid", s.sid), zap.String("cid", cid),
-				zap.String("cip", *s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
+				zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
 		}
 		return gnet.None
 	}
 	h.opts.observer.Handshake(s.reason)
 	if ce := h.log.Check(zap.InfoLevel, "handshake failed"); ce != nil {
-		ce.Write(zap.String("cip", *s.cip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
+		ce.Write(zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
 	}
 	return gnet.None
 }

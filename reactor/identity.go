@@ -103,7 +103,7 @@ func (s *session) forgetHandshake() { delete(s.lp.hs, s) }
 // addrBanned refuses a banned client address: "190 banned" is the first
 // and only line.
 func (s *session) addrBanned() bool {
-	if !s.lp.srv.opts.identity.AddrBanned(*s.cip) {
+	if !s.lp.srv.opts.identity.AddrBanned(s.cip.ip) {
 		return false
 	}
 	s.refuse(protocol.ReasonBanned)
@@ -122,7 +122,7 @@ func (srv *Server) CloseWhere(match func(cip string) bool, r protocol.Reason) in
 		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
 			closed := 0
 			lp.wheel.each(func(s *session) {
-				if s.state == registered && match(*s.cip) {
+				if s.state == registered && match(s.cip.ip) {
 					s.fail(r)
 					closed++
 				}

@@ -1,7 +1,9 @@
 package reactor
 
 import (
+	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cliser/cliser/protocol"
 )
@@ -9,69 +11,105 @@ import (
 // ipGuard enforces the per-IP limits, shared by all loops: a ban after
 // too many authentication failures in a window, and a cap on connections
 // of one IP still in their handshake (so one address cannot hold the
-// connection ceiling with half-open handshakes). Safe for concurrent use;
-// each call holds the lock for one map operation.
+// connection ceiling with half-open handshakes). Safe for concurrent use.
+//
+// A handshake's admit and done take no lock: each loop keeps a pointer to
+// its address's entry (peer.guard) and changes the entry's count with
+// atomics. Only prune deletes an entry, under the lock, and first marks
+// its count dead with a CAS from zero: an admit's CAS from a live count
+// and prune's from zero cannot both win, so no admit is counted in an
+// entry that is gone, and a loop whose entry died fetches the live one
+// under the lock. The failures and the ban are written under the lock,
+// rarely; admit reads the ban without it.
 type ipGuard struct {
 	failLimit  int   // failures that trigger a ban; 0 disables
 	window     int64 // ns: failures count within it, and a ban lasts it
 	maxPending int   // handshakes in progress per IP; 0 disables
 
-	mu  sync.Mutex
-	ips map[string]*ipState
+	mu      sync.Mutex
+	ips     map[string]*ipState
+	pruneAt int // entries at which a new one prunes first (growth bounds the map)
 }
 
 type ipState struct {
-	pending     int
-	failures    int
-	windowStart int64
-	bannedUntil int64
+	pending     atomic.Int32 // handshakes in progress; deadCount once pruned
+	bannedUntil atomic.Int64 // written under mu
+	failures    int          // under mu
+	windowStart int64        // under mu
 }
 
+// deadCount marks an entry prune took out of the map: no count is ever
+// added to it again.
+const deadCount = math.MinInt32
+
+// minPruneAt is the fewest entries at which a new entry prunes first.
+const minPruneAt = 1024
+
 func newIPGuard(failLimit int, window int64, maxPending int) *ipGuard {
-	return &ipGuard{failLimit: failLimit, window: window, maxPending: maxPending, ips: make(map[string]*ipState)}
+	return &ipGuard{failLimit: failLimit, window: window, maxPending: maxPending,
+		ips: make(map[string]*ipState), pruneAt: minPruneAt}
 }
 
 func (g *ipGuard) enabled() bool { return g.failLimit > 0 || g.maxPending > 0 }
 
-// admit counts a new handshake from ip, or says why it is refused.
-func (g *ipGuard) admit(ip string, now int64) protocol.Reason {
+// admit counts a new handshake from p, or says why it is refused. It runs
+// on p's loop: p.guard is that loop's.
+func (g *ipGuard) admit(p *peer, now int64) protocol.Reason {
 	if !g.enabled() {
 		return protocol.ReasonNone
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	st := g.stateLocked(ip)
-	switch {
-	case now < st.bannedUntil:
-		return protocol.ReasonTooManyAttempts
-	case g.maxPending > 0 && st.pending >= g.maxPending:
-		return protocol.ReasonServerFull
+	for {
+		st := p.guard
+		if st == nil {
+			st = g.entry(p.ip, now)
+			p.guard = st
+		}
+		n := st.pending.Load()
+		switch {
+		case n < 0: // pruned: the address's live entry is another
+			p.guard = nil
+			continue
+		case now < st.bannedUntil.Load():
+			return protocol.ReasonTooManyAttempts
+		case g.maxPending > 0 && int(n) >= g.maxPending:
+			return protocol.ReasonServerFull
+		}
+		if st.pending.CompareAndSwap(n, n+1) {
+			return protocol.ReasonNone
+		}
 	}
-	st.pending++
-	return protocol.ReasonNone
 }
 
-// stateLocked returns ip's entry, made on first use. g.mu is held.
-func (g *ipGuard) stateLocked(ip string) *ipState {
+// done ends a handshake admit counted (registered or closed), on p's
+// loop. The entry admit counted in is still p.guard: an entry holding a
+// count is never pruned, so the loop never replaced it.
+func (g *ipGuard) done(p *peer) {
+	if g.enabled() {
+		p.guard.pending.Add(-1)
+	}
+}
+
+// entry is ip's live entry, made on first use.
+func (g *ipGuard) entry(ip string, now int64) *ipState {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stateLocked(ip, now)
+}
+
+// stateLocked returns ip's entry, made on first use. g.mu is held. Since
+// a handshake's end deletes nothing, a new entry prunes first once the map
+// has doubled since the last prune: many addresses cost what they hold.
+func (g *ipGuard) stateLocked(ip string, now int64) *ipState {
 	st := g.ips[ip]
 	if st == nil {
+		if len(g.ips) >= g.pruneAt {
+			g.pruneLocked(now)
+			g.pruneAt = max(minPruneAt, 2*len(g.ips))
+		}
 		st = &ipState{}
 		g.ips[ip] = st
 	}
 	return st
-}
-
-// done ends a handshake admit counted (registered or closed).
-func (g *ipGuard) done(ip string, now int64) {
-	if !g.enabled() {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if st := g.ips[ip]; st != nil {
-		st.pending--
-		g.forgetLocked(ip, st, now)
-	}
 }
 
 // failed records an authentication failure from ip.
@@ -81,13 +119,13 @@ func (g *ipGuard) failed(ip string, now int64) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := g.stateLocked(ip)
+	st := g.stateLocked(ip, now)
 	if now-st.windowStart > g.window {
 		st.failures, st.windowStart = 0, now
 	}
 	st.failures++
 	if st.failures >= g.failLimit {
-		st.bannedUntil = now + g.window
+		st.bannedUntil.Store(now + g.window)
 	}
 }
 
@@ -96,13 +134,18 @@ func (g *ipGuard) failed(ip string, now int64) {
 func (g *ipGuard) prune(now int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for ip, st := range g.ips {
-		g.forgetLocked(ip, st, now)
-	}
+	g.pruneLocked(now)
 }
 
-func (g *ipGuard) forgetLocked(ip string, st *ipState, now int64) {
-	if st.pending <= 0 && now >= st.bannedUntil && now-st.windowStart > g.window {
-		delete(g.ips, ip)
+// pruneLocked deletes the entries that hold no handshake, no ban and no
+// failure within the window, each marked dead first. g.mu is held.
+func (g *ipGuard) pruneLocked(now int64) {
+	for ip, st := range g.ips {
+		if now < st.bannedUntil.Load() || (st.failures > 0 && now-st.windowStart <= g.window) {
+			continue
+		}
+		if st.pending.CompareAndSwap(0, deadCount) {
+			delete(g.ips, ip)
+		}
 	}
 }

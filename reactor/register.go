@@ -13,12 +13,8 @@ import (
 // connection of the same client is told "190 replaced" (takeover: the newest
 // wins), and the client gets "140 connected <sid>". Runs on s's loop.
 func (srv *Server) register(s *session, cid string) {
-	sid, replaced, err := srv.reg.RegisterPort(cid, s.cip, s.port, s)
-	// One clock read for the guard and the wheel, after the registry's
-	// lock: the first keep-alive counts from the registration.
-	lp := s.lp
-	now := lp.now()
-	s.handshakeOverAt(now)
+	sid, replaced, err := srv.reg.RegisterPort(cid, &s.cip.ip, s.port, s)
+	s.handshakeOver()
 	if replaced != nil {
 		_ = replaced.Close(protocol.ReasonReplaced)
 	}
@@ -31,6 +27,8 @@ func (srv *Server) register(s *session, cid string) {
 		return
 	}
 	s.sid, s.state = sid, registered
+	lp := s.lp
+	now := lp.now() // after the registry's lock: the first keep-alive counts from the registration
 	lp.wbuf = protocol.AppendConnected(lp.wbuf[:0], sid)
 	s.write(lp.wbuf)
 	lp.wheel.schedule(s, now+int64(srv.opts.keepInterval))
@@ -38,6 +36,6 @@ func (srv *Server) register(s *session, cid string) {
 	// Check first: below info, the line's fields (a slice on the heap and
 	// the port's string) would be built per registration for nothing.
 	if ce := srv.log.Check(zap.InfoLevel, "client registered"); ce != nil {
-		ce.Write(zap.Uint16("sid", sid), zap.String("cid", cid), zap.String("cip", *s.cip), zap.String("cport", s.cport()))
+		ce.Write(zap.Uint16("sid", sid), zap.String("cid", cid), zap.String("cip", s.cip.ip), zap.String("cport", s.cport()))
 	}
 }

@@ -30,7 +30,7 @@ type session struct {
 	conn gnet.Conn
 	lp   *loop
 
-	cip *string // one string per address (cipNames); the cid is the registry's
+	cip *peer // one per address and loop (cipNames); the cid is the registry's
 
 	tprev, tnext *session // timing wheel links (wheel.go)
 
@@ -74,7 +74,7 @@ func (s *session) set(f flags, on bool) {
 // cport is the port as the registry and the logs spell it.
 func (s *session) cport() string { return strconv.Itoa(int(s.port)) }
 
-func newSession(c gnet.Conn, lp *loop, cip *string, port uint16) *session {
+func newSession(c gnet.Conn, lp *loop, cip *peer, port uint16) *session {
 	return &session{conn: c, lp: lp, cip: cip, port: port, state: awaitPassword}
 }
 
@@ -124,7 +124,7 @@ func (s *session) onPassword(l protocol.Line) {
 		return
 	}
 	if !s.checkPassword(l.Arg) {
-		s.lp.srv.guard.failed(*s.cip, s.lp.now())
+		s.lp.srv.guard.failed(s.cip.ip, s.lp.now())
 		s.fail(protocol.ReasonAuthFailed)
 		return
 	}
@@ -144,7 +144,7 @@ func (s *session) onID(l protocol.Line) {
 	cid := string(l.Arg)
 	if r := s.checkID(cid); r != protocol.ReasonNone {
 		if r == protocol.ReasonAuthFailed {
-			s.lp.srv.guard.failed(*s.cip, s.lp.now())
+			s.lp.srv.guard.failed(s.cip.ip, s.lp.now())
 		}
 		s.fail(r)
 		return
@@ -265,7 +265,7 @@ func (s *session) shutdown(text string) bool {
 // admit passes the per-IP limits once the client's address is known (on
 // accept, or after the PROXY header). False: it has been refused.
 func (s *session) admit() bool {
-	if r := s.lp.srv.guard.admit(*s.cip, s.lp.now()); r != protocol.ReasonNone {
+	if r := s.lp.srv.guard.admit(s.cip, s.lp.now()); r != protocol.ReasonNone {
 		s.refuse(r)
 		return false
 	}
@@ -283,21 +283,12 @@ func (s *session) refuse(r protocol.Reason) {
 	s.conn.SetContext(nil)
 }
 
-// handshakeOver releases the per-IP handshake slot. The clock is read
-// only when there is one to release: most closes are of registered
-// sessions, whose slot went at registration.
+// handshakeOver releases the per-IP handshake slot, once: at
+// registration, or at the close of a handshake that never got there.
 func (s *session) handshakeOver() {
 	if s.is(admitted) {
-		s.handshakeOverAt(s.lp.now())
-	}
-}
-
-// handshakeOverAt is handshakeOver at now, for a caller that has read
-// the clock already.
-func (s *session) handshakeOverAt(now int64) {
-	if s.is(admitted) {
 		s.set(admitted, false)
-		s.lp.srv.guard.done(*s.cip, now)
+		s.lp.srv.guard.done(s.cip)
 	}
 }
 
