@@ -16,5 +16,9 @@
 //   - The registry owns client records; sessions register and drop
 //     themselves there and hand it themselves as registry.Conn, so the admin
 //     API can command them without knowing about gnet.
+//   - The per-IP guard (limits.go) is shared by the loops. A handshake's
+//     admit and done take no lock: each loop holds its address's entry
+//     (cip.go's peer) and counts with atomics; the map and its lock are for
+//     a new address, a failed password and the ticker's prune.
 //   - The codec (package protocol) owns every framing and field rule.
 package reactor

@@ -30,7 +30,7 @@ type loop struct {
 	advance   gnet.Runnable
 	hs        map[*session]handshake // sessions between accept and their 120 answer
 	secret    [sha256.Size]byte      // scratch: the digest checkID hands to Identity.Admit
-	cips      cipNames               // peers' IPs as strings, one per address
+	cips      cipNames               // peers by address: the IP as a string, the guard's entry
 }
 
 func newLoop(srv *Server, el gnet.EventLoop) *loop {
