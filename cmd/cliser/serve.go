@@ -54,6 +54,7 @@ type serveConfig struct {
 	eventRetention   int
 	webhook          webhookConfig // serve_webhook.go
 	ui               bool          // serve_ui.go
+	gcHold           time.Duration // gc_hold.go
 }
 
 func newServeCmd() *cobra.Command {
@@ -108,6 +109,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.clusterReplicas, "cluster-replicas", 1, "replicas of the cluster's JetStream buckets (3 on a 3-server NATS cluster)")
 	f.DurationVar(&cfg.clusterHeartbeat, "cluster-heartbeat", cluster.DefaultHeartbeatTTL, "how long a node's heartbeat lives unrenewed; a lost node's clients are marked within about 1.5 times this")
 	cfg.identity.addFlags(f)
+	f.DurationVar(&cfg.gcHold, "gc-hold", defaultGCHold, "how long the heap goal stays at its peak after the live heap falls (a fleet leaving), so a returning fleet does not run the GC and fault pages back in; 0 lets the goal follow the live heap at once")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
 	addEventFlags(f, cfg)
@@ -125,6 +127,8 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--handshake-timeout must be positive, got %s", cfg.handshakeTimeout)
 	case cfg.shutdownTimeout <= 0:
 		return configErrorf("--shutdown-timeout must be positive, got %s", cfg.shutdownTimeout)
+	case cfg.gcHold < 0:
+		return configErrorf("--gc-hold must be 0 or positive, got %s", cfg.gcHold)
 	case cfg.maxClients < 1 || cfg.maxClients > 65535:
 		return configErrorf("--max-clients must be 1..65535 (sid is 16 bits), got %d", cfg.maxClients)
 	case cfg.maxConns < 0:
@@ -209,7 +213,11 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	log.Debug("garbage collector", zap.Int("gc_percent", tuneGC()))
+	gcPercent := tuneGC()
+	hold := newGCHold(gcPercent, cfg.gcHold)
+	hold.start()
+	defer hold.stop()
+	log.Info("garbage collector", zap.Int("gc_percent", gcPercent), zap.Duration("gc_hold", hold.window))
 	log.Debug("scheduler", zap.Int("gomaxprocs", tuneProcs()))
 	budget.log(log)
 	passwords, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)

@@ -41,6 +41,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"serve", "extra"}, hint: "takes no arguments"},
 			{args: []string{"serve", "--keepalive-interval", "soon"}, hint: `"--keepalive-interval"`},
 			{args: []string{"serve", "--max-clients", "0"}, hint: "--max-clients must be 1..65535"},
+			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
 			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
 			{args: []string{"serve", "--config", unknownKey}, hint: `unknown setting "no-such-setting"`},
 			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},
