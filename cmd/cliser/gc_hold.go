@@ -21,11 +21,11 @@ const defaultGCHold = 5 * time.Minute
 // scavenger hands back the pages the fleet had, which the burst faults in
 // again (docs/performance.md, "Session 20: the GC and the scavenger in the
 // bursts"). Holding the goal costs no memory the process did not already
-// hold at its peak; it only delays giving it back by up to the window.
+// hold at its peak; it only delays giving it back by up to the window (and
+// the next GC after it: the runtime forces one every 2 minutes).
 type gcHold struct {
 	base   int           // the GC percent in force: serveGCPercent or GOGC
 	window time.Duration // how long a peak goal is held; 0: no hold
-	now    func() time.Time
 
 	mu      sync.Mutex
 	peak    float64 // the largest goal base gave, in bytes
@@ -36,7 +36,7 @@ type gcHold struct {
 }
 
 func newGCHold(base int, window time.Duration) *gcHold {
-	return &gcHold{base: base, window: window, now: time.Now, percent: base,
+	return &gcHold{base: base, window: window, percent: base,
 		samples: []metrics.Sample{
 			{Name: "/gc/heap/live:bytes"},
 			{Name: "/gc/scan/stack:bytes"},
@@ -80,7 +80,7 @@ func (h *gcHold) afterGC() bool {
 	metrics.Read(h.samples)
 	live := float64(h.samples[0].Value.Uint64())
 	scan := live + float64(h.samples[1].Value.Uint64()+h.samples[2].Value.Uint64())
-	h.set(h.heldPercent(live, scan, h.now()))
+	h.set(h.heldPercent(live, scan, time.Now()))
 	return true
 }
 
