@@ -89,3 +89,31 @@ func TestChangesServerRestartedAtLoad(t *testing.T) {
 	assert.Equal(t, protocol.ReasonServerRestarted, got[0].Record.Reason)
 	assert.Equal(t, rec.Session, got[0].Record.Session, "the session survives on disk")
 }
+
+// The changes of a reconnecting fleet allocate next to nothing: each
+// change's port and session name are cut from the registry's slab (issue
+// 17, session 20). They were two strings a change, a handshake's two
+// events four allocations.
+func TestChangesCutTheirTextFromASlab(t *testing.T) {
+	var last registry.Change
+	r := registry.New(registry.WithChanges(func(c registry.Change) { last = c }))
+	c := newConn()
+	cids := benchCIDs(1000)
+	for _, cid := range cids {
+		_, _, err := r.RegisterPort(cid, &testCIP, 40000, c)
+		require.NoError(t, err)
+		require.NotEmpty(t, r.DisconnectSID(last.Record.SID, c, protocol.ReasonClosedByClient))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		sid, _, err := r.RegisterPort(cids[i%len(cids)], &testCIP, 40000, c)
+		require.NoError(t, err)
+		r.DisconnectSID(sid, c, protocol.ReasonClosedByClient)
+		i++
+	})
+	require.LessOrEqual(t, allocs, 0.05)
+	want, ok := r.Get(last.Record.CID)
+	require.True(t, ok)
+	require.Equal(t, want.Session, last.Record.Session)
+	require.Equal(t, "40000", last.Record.CPort)
+}

@@ -37,7 +37,7 @@ func lessCID(a, b *entry) bool { return a.cid < b.cid }
 // record is e as callers see it. r.mu must be held.
 func (r *Registry) record(e *entry) Record {
 	rec := e.recordNoText(r.opts.node)
-	rec.CPort, rec.Session = r.names.portAndName(e.cport, e.session)
+	rec.CPort, rec.Session = r.names.portAndName(e.cport, e.session, &r.texts)
 	return rec
 }
 

@@ -28,6 +28,7 @@ type Registry struct {
 	wb        writeBehind // the flusher's health (writebehind.go)
 
 	names    nameTable // the prefixes of the entries' session names; under mu
+	texts    textSlab  // the records' ports and session names, as handed out; under mu
 	prefix   uint32    // this process's prefix in names, 0 until the first name; under mu
 	sessions uint32    // sessions named under prefix so far; under mu
 }

@@ -43,17 +43,17 @@ func (t nameTable) appendTo(dst []byte, s sessionName) []byte {
 }
 
 // portAndName are a record's port and session name as callers see them,
-// made in one allocation: every event of a connection carries both, and
-// two strings were two of the event log's allocations a handshake (issue
-// 17, session 16). They share one array, which neither outlives by much.
-func (t nameTable) portAndName(port uint16, s sessionName) (cport, name string) {
-	if p, n := s.split(); n == 0 {
-		return strconv.Itoa(int(port)), t[p] // the table's text: no copy
-	}
+// cut from slab in one piece: every event of a connection carries both,
+// and as strings of their own they were two of the event log's
+// allocations a handshake (issue 17, sessions 16 and 20).
+func (t nameTable) portAndName(port uint16, s sessionName, slab *textSlab) (cport, name string) {
 	var buf [64]byte
 	b := strconv.AppendUint(buf[:0], uint64(port), 10)
 	k := len(b)
-	text := string(t.appendTo(b, s))
+	if p, n := s.split(); n == 0 {
+		return slab.cut(b), t[p] // the table's text: no copy
+	}
+	text := slab.cut(t.appendTo(b, s))
 	return text[:k], text[k:]
 }
 
