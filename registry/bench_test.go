@@ -281,3 +281,27 @@ func spaceOut(own *[64 * 64]byte) {
 		own[i]++
 	}
 }
+
+// BenchmarkRegisterDisconnectChanges is BenchmarkRegisterDisconnect with
+// a sink for the changes, as the event log's emit has one: what the two
+// changes' records cost the loop that makes them (issue 17).
+func BenchmarkRegisterDisconnectChanges(b *testing.B) {
+	var last registry.Change
+	r := registry.New(registry.WithChanges(func(c registry.Change) { last = c }))
+	cids := benchCIDs(benchRecords)
+	c := newConn()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		cid := cids[i%len(cids)]
+		i++
+		sid, _, err := r.RegisterPort(cid, &testCIP, 40000, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
+			b.Fatal("not disconnected")
+		}
+	}
+	_ = last
+}
