@@ -3,9 +3,7 @@ package node
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +13,7 @@ import (
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/registry/registrytest"
 )
 
 // BenchmarkEmit is a handshake's two events on the loops (issue 17): a
@@ -57,33 +56,14 @@ func (*benchConn) Close(protocol.Reason) error { return nil }
 // paces the calls so that the log's writer keeps up (its queue's blocks
 // are reused, as in the harness's bursts).
 func benchRegistrations(b *testing.B, opts ...registry.Option) {
-	r := registry.New(opts...)
 	cids := make([]string, 5000)
 	for i := range cids {
 		cids[i] = fmt.Sprintf("bench-%05d", i)
 	}
 	cip := "192.0.2.1"
-	var next atomic.Int64
-	step := runtime.GOMAXPROCS(0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		c := new(benchConn)
+	registrytest.RunRegistrations(b, registry.New(opts...), cids, &cip, 40000, func() (registry.Conn, func()) {
 		var own [256 * 64]byte
-		i := int(next.Add(1)) - 1
-		for pb.Next() {
-			cid := cids[i%len(cids)]
-			i += step
-			sid, _, err := r.RegisterPort(cid, &cip, 40000, c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			spaceOut(&own)
-			if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
-				b.Fatal("not disconnected")
-			}
-			spaceOut(&own)
-		}
+		return new(benchConn), func() { spaceOut(&own) }
 	})
 }
 

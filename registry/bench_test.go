@@ -2,8 +2,6 @@ package registry_test
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 	"github.com/cliser/cliser/registry/logstore"
+	"github.com/cliser/cliser/registry/registrytest"
 )
 
 const benchRecords = 50_000
@@ -45,8 +44,8 @@ func BenchmarkRegisterDisconnect(b *testing.B) {
 }
 
 // disconnectedRecords is a registry of benchRecords records, none connected.
-func disconnectedRecords(b *testing.B) (*registry.Registry, []string) {
-	r := registry.New()
+func disconnectedRecords(b *testing.B, opts ...registry.Option) (*registry.Registry, []string) {
+	r := registry.New(opts...)
 	cids := benchCIDs(benchRecords)
 	c := newConn()
 	for _, cid := range cids {
@@ -247,31 +246,12 @@ func BenchmarkRegisterDisconnectSIDSpaced(b *testing.B) { benchRegisterDisconnec
 
 func benchRegisterDisconnectSID(b *testing.B, spaced bool) {
 	r, cids := disconnectedRecords(b)
-	var next atomic.Int64
-	step := runtime.GOMAXPROCS(0) // RunParallel's goroutines: one cid in step each
-	b.ReportAllocs()
-	b.ResetTimer() // not the 50k records' setup
-	b.RunParallel(func(pb *testing.PB) {
-		c := newConn()
+	registrytest.RunRegistrations(b, r, cids, &testCIP, 4000, func() (registry.Conn, func()) {
 		var own [64 * 64]byte
-		i := int(next.Add(1)) - 1
-		for pb.Next() {
-			cid := cids[i%len(cids)]
-			i += step
-			sid, _, err := r.RegisterPort(cid, &testCIP, 4000, c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if spaced {
-				spaceOut(&own)
-			}
-			if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
-				b.Fatal("not disconnected")
-			}
-			if spaced {
-				spaceOut(&own)
-			}
+		if !spaced {
+			return newConn(), func() {}
 		}
+		return newConn(), func() { spaceOut(&own) }
 	})
 }
 
@@ -282,26 +262,16 @@ func spaceOut(own *[64 * 64]byte) {
 	}
 }
 
-// BenchmarkRegisterDisconnectChanges is BenchmarkRegisterDisconnect with
-// a sink for the changes, as the event log's emit has one: what the two
-// changes' records cost the loop that makes them (issue 17).
+// BenchmarkRegisterDisconnectChanges is a connection's life (a known
+// client among 50k registering, then its disconnect by sid; run it with
+// -cpu 1) with a sink for the changes,
+// as the event log's emit has one: what the two changes' records cost the
+// loop that makes them (issue 17).
 func BenchmarkRegisterDisconnectChanges(b *testing.B) {
 	var last registry.Change
-	r := registry.New(registry.WithChanges(func(c registry.Change) { last = c }))
-	cids := benchCIDs(benchRecords)
-	c := newConn()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		cid := cids[i%len(cids)]
-		i++
-		sid, _, err := r.RegisterPort(cid, &testCIP, 40000, c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
-			b.Fatal("not disconnected")
-		}
-	}
+	r, cids := disconnectedRecords(b, registry.WithChanges(func(c registry.Change) { last = c }))
+	registrytest.RunRegistrations(b, r, cids, &testCIP, 40000, func() (registry.Conn, func()) {
+		return newConn(), func() {}
+	})
 	_ = last
 }

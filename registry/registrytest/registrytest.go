@@ -1,12 +1,17 @@
 // Package registrytest holds the fixtures the tests of registry.Record's
 // two encodings share: the cluster bucket's JSON (package cluster) and the
-// registry store's records (package registry/logstore).
+// registry store's records (package registry/logstore); and the loops'
+// registrations that the registry's and node's benchmarks drive.
 package registrytest
 
 import (
+	"runtime"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // The instants the record encodings' golden cases are written at: the
@@ -26,4 +31,34 @@ func FutureReason(text string) protocol.Reason {
 		panic(err)
 	}
 	return r
+}
+
+// RunRegistrations is b.N registrations and disconnects (by sid) from
+// every P at once, as the event loops make them: each P its own clients
+// of cids (one in GOMAXPROCS), its connection and its own work, which
+// newP gives and which runs after each call. The registry's parallel
+// benchmarks and node's BenchmarkEmit share it.
+func RunRegistrations(b *testing.B, r *registry.Registry, cids []string, cip *string, port uint16,
+	newP func() (conn registry.Conn, own func())) {
+	var next atomic.Int64
+	step := runtime.GOMAXPROCS(0) // RunParallel's goroutines: one cid in step each
+	b.ReportAllocs()
+	b.ResetTimer() // not the caller's setup
+	b.RunParallel(func(pb *testing.PB) {
+		c, own := newP()
+		i := int(next.Add(1)) - 1
+		for pb.Next() {
+			cid := cids[i%len(cids)]
+			i += step
+			sid, _, err := r.RegisterPort(cid, cip, port, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			own()
+			if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
+				b.Fatal("not disconnected")
+			}
+			own()
+		}
+	})
 }
