@@ -11,10 +11,11 @@ import (
 // A block is one value of the log's bucket: the JSON of consecutive
 // events, one a line ('\n' between them; our encoder escapes newlines in
 // strings, so a line is an event), under the seq of its first event, 8
-// bytes big endian. The writer puts one block per ~2 KiB of events (two
-// fill a page) instead of one key per event: a bbolt Put is a cursor descent and an
-// insert into the leaf's in-memory node, and per event those were half of
-// the writer's CPU (BenchmarkLogAppend). A block of one event is exactly
+// bytes big endian. The writer puts one block per half a page of events
+// (~8 KiB in the log's 16 KiB pages, ~2 KiB in an earlier build's 4 KiB
+// ones: see logPageSize) instead of one key per event: a bbolt Put is a
+// cursor descent and an insert into the leaf's in-memory node, and per
+// event those were half of the writer's CPU (BenchmarkLogAppend). A block of one event is exactly
 // what earlier builds stored per key, so their files read as they are.
 
 // blockMax is the most bytes of one block's value: bbolt puts at least two
