@@ -44,7 +44,9 @@ var (
 // a commit one pwrite a page, and a block is half a page (block.go): at
 // 16 KiB a burst's commits made a quarter of the pwrites (81 → 23 per
 // 1,000 events) and of the Puts, and the writer took ~15% fewer CPU
-// samples (BenchmarkLogAppendPaced, issue 17, session 20).
+// samples in a steady stream; after an idle, bbolt's fresh 16 KiB
+// buffers take back part of it in page faults (docs/performance.md,
+// "Session 20: the event log's commits").
 const logPageSize = 16 << 10
 
 // writeChunk is the most events one transaction writes or deletes, so that
