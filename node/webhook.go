@@ -16,7 +16,7 @@ import (
 // webhookRun is the deliverer on its goroutine; stop ends it.
 type webhookRun struct {
 	d      *webhook.Deliverer
-	cursor *webhook.BoltCursor // single node; nil in a cluster
+	cursor *webhook.FileCursor // single node; nil in a cluster
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -39,7 +39,7 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 	run := &webhookRun{done: make(chan struct{})}
 	var cursor webhook.Cursor
 	if b.node == nil {
-		if run.cursor, err = webhook.OpenBoltCursor(o.dataDir, wc.URL); err != nil {
+		if run.cursor, err = webhook.OpenFileCursor(o.dataDir, wc.URL); err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 		}
 		cursor = run.cursor

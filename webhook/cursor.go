@@ -41,9 +41,12 @@ type Cursor interface {
 // another receiver is a new webhook, which starts from the newest event,
 // not from where the old receiver stopped. A hash keeps a URL's
 // credentials out of the store's key listing and fits NATS key syntax.
-func cursorKey(url string) string {
+func cursorKey(url string) string { return "wh_" + cursorHash(url) }
+
+// cursorHash names url's cursor, in a key or a file name.
+func cursorHash(url string) string {
 	sum := sha256.Sum256([]byte(url))
-	return "wh_" + hex.EncodeToString(sum[:12])
+	return hex.EncodeToString(sum[:12])
 }
 
 func encodeState(st State) ([]byte, error) { return json.Marshal(st) }

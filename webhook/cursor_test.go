@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestBoltCursorSurvivesReopen(t *testing.T) {
+func TestFileCursorSurvivesReopen(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	c, err := OpenBoltCursor(dir, "http://127.0.0.1:1/hook")
+	c, err := OpenFileCursor(dir, "http://127.0.0.1:1/hook")
 	require.NoError(t, err)
 	_, found, err := c.Load(ctx)
 	require.NoError(t, err)
@@ -21,7 +21,7 @@ func TestBoltCursorSurvivesReopen(t *testing.T) {
 	require.NoError(t, c.Save(ctx, State{Acked: 41, First: 42, Last: 50}))
 	require.NoError(t, c.Close())
 
-	c, err = OpenBoltCursor(dir, "http://127.0.0.1:1/hook")
+	c, err = OpenFileCursor(dir, "http://127.0.0.1:1/hook")
 	require.NoError(t, err)
 	st, found, err := c.Load(ctx)
 	require.NoError(t, err)
@@ -30,7 +30,7 @@ func TestBoltCursorSurvivesReopen(t *testing.T) {
 	require.True(t, st.pending())
 	require.NoError(t, c.Close())
 
-	other, err := OpenBoltCursor(dir, "http://127.0.0.1:1/other")
+	other, err := OpenFileCursor(dir, "http://127.0.0.1:1/other")
 	require.NoError(t, err)
 	defer other.Close()
 	_, found, err = other.Load(ctx)

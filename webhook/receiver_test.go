@@ -165,9 +165,9 @@ func (r *running) halt() error {
 	return r.err
 }
 
-func openCursor(t testing.TB, dir, url string) *BoltCursor {
+func openCursor(t testing.TB, dir, url string) *FileCursor {
 	t.Helper()
-	c, err := OpenBoltCursor(dir, url)
+	c, err := OpenFileCursor(dir, url)
 	require.NoError(t, err)
 	return c
 }

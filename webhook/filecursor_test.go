@@ -1,0 +1,154 @@
+package webhook
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+)
+
+const testURL = "http://127.0.0.1:1/hook"
+
+// A save torn by a crash (its slot not whole) leaves the save before it.
+func TestFileCursorTornSaveKeepsTheOneBefore(t *testing.T) {
+	dir := t.TempDir()
+	c := openCursor(t, dir, testURL)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10}))
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10, First: 11, Last: 20}))
+	require.NoError(t, c.Close())
+
+	path := filepath.Join(dir, CursorFile(testURL))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff, 0xff, 0xff}, slotAt(2)+20) // save 2, torn
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	c = openCursor(t, dir, testURL)
+	st, found, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, State{Acked: 10}, st, "save 1")
+	require.NoError(t, c.Save(t.Context(), State{Acked: 20}), "the torn slot is written again")
+	require.NoError(t, c.Close())
+	c = openCursor(t, dir, testURL)
+	defer c.Close()
+	st, _, err = c.Load(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, State{Acked: 20}, st)
+}
+
+// Both slots damaged is an error, never a silent new start.
+func TestFileCursorBothSlotsDamagedIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	c := openCursor(t, dir, testURL)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 1}))
+	require.NoError(t, c.Save(t.Context(), State{Acked: 2}))
+	require.NoError(t, c.Close())
+	path := filepath.Join(dir, CursorFile(testURL))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	for _, at := range []int64{slotAt(1) + 30, slotAt(2) + 30} {
+		_, err = f.WriteAt([]byte{0xaa}, at)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.Close())
+	_, err = OpenFileCursor(dir, testURL)
+	require.ErrorContains(t, err, "not whole")
+}
+
+// A file a crash left before its creation was synced whole (short) was
+// never saved to: it is made again.
+func TestFileCursorShortFileIsMadeAgain(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, CursorFile(testURL))
+	require.NoError(t, os.WriteFile(path, []byte("cliwh"), 0o600))
+	c := openCursor(t, dir, testURL)
+	defer c.Close()
+	_, found, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.False(t, found)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.EqualValues(t, cursorFileSize, fi.Size())
+}
+
+// A second opener of the same cursor (another process on the data dir)
+// is refused while the first holds it.
+func TestFileCursorOneOpener(t *testing.T) {
+	dir := t.TempDir()
+	c := openCursor(t, dir, testURL)
+	_, err := OpenFileCursor(dir, testURL)
+	require.ErrorContains(t, err, "held by another process")
+	require.NoError(t, c.Close())
+	c = openCursor(t, dir, testURL)
+	require.NoError(t, c.Close())
+}
+
+// A data dir of an earlier build: each URL's state in webhook.db is its
+// cursor's start; a URL not there is new.
+func TestFileCursorTakesWebhookDB(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, LegacyCursorFile), 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(legacyBucket)
+		if err != nil {
+			return err
+		}
+		v, err := encodeState(State{Acked: 41, First: 42, Last: 50})
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(cursorKey(testURL)), v)
+	}))
+	require.NoError(t, db.Close())
+
+	c := openCursor(t, dir, testURL)
+	st, found, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, State{Acked: 41, First: 42, Last: 50}, st)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 50}))
+	require.NoError(t, c.Close())
+	c = openCursor(t, dir, testURL)
+	st, _, err = c.Load(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, State{Acked: 50}, st, "webhook.db is read once, at the file's creation")
+	require.NoError(t, c.Close())
+
+	other := openCursor(t, dir, "http://127.0.0.1:1/other")
+	defer other.Close()
+	_, found, err = other.Load(t.Context())
+	require.NoError(t, err)
+	require.False(t, found)
+}
+
+// FuzzNewestSlot: two slots give a state whose batch is in order, nothing
+// or an error; never a panic; a slot encoded is read back as it was.
+func FuzzNewestSlot(f *testing.F) {
+	a, b := make([]byte, slotSize), make([]byte, slotSize)
+	encodeSlot(a, 3, State{Acked: 41, First: 42, Last: 50})
+	encodeSlot(b, 4, State{Acked: 50})
+	f.Add(a, b)
+	f.Add(a, make([]byte, slotSize))
+	f.Add(make([]byte, slotSize), make([]byte, slotSize))
+	f.Add(a[:20], b)
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		s, found, err := newestSlot(a, b)
+		if err != nil || !found {
+			require.Zero(t, s)
+			return
+		}
+		require.LessOrEqual(t, s.First, s.Last)
+		require.NotZero(t, s.gen)
+		again := make([]byte, slotSize)
+		encodeSlot(again, s.gen, s.State)
+		back, ok, err := decodeSlot(again)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, s, back)
+	})
+}
