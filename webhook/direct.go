@@ -31,7 +31,8 @@ type direct struct {
 	conn   net.Conn
 	lim    io.LimitedReader // conn, bounded per answer (maxAnswer)
 	br     *bufio.Reader
-	bw     *bufio.Writer
+	out    net.Buffers // the request's head and body (in outs), for one writev
+	outs   [2][]byte
 	reused bool // conn has answered a request before
 	// done is the Done of the ctx the connection was dialed for: its end
 	// stops a try under way (stopCtx undoes that on close). The
@@ -159,13 +160,9 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 	// The end of ctx (shutdown, a lost lease) stops a try under way.
 	c.done, c.stopCtx = ctx.Done(), context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	c.lim.R = conn
-	if c.bw == nil {
-		// A batch of the default size (~30 KB) and its headers in one
-		// write.
-		c.bw = bufio.NewWriterSize(conn, 64<<10)
+	if c.br == nil {
 		c.br = bufio.NewReader(&c.lim)
 	} else {
-		c.bw.Reset(conn)
 		c.br.Reset(&c.lim)
 	}
 	return nil
@@ -175,9 +172,10 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 // connection can carry the next one.
 func (c *direct) exchange(id string, ts, sig, body []byte) (status int, h http.Header, keep bool, err error) {
 	c.hbuf = c.head.appendTo(c.hbuf[:0], len(body), id, sig, ts)
-	_, _ = c.bw.Write(c.hbuf) // an error stays in bw: Flush returns it
-	_, _ = c.bw.Write(body)
-	if err = c.bw.Flush(); err != nil {
+	// Head and body in one writev (TCP; over TLS a write each), not
+	// copied first into a write buffer: a batch is ~30 KB.
+	c.out = append(c.outs[:0], c.hbuf, body) // WriteTo consumes out, not outs
+	if _, err = c.out.WriteTo(c.conn); err != nil {
 		return 0, nil, false, err
 	}
 	c.lim.N = maxAnswer

@@ -30,6 +30,7 @@ const (
 
 type metrics struct {
 	requests   *prometheus.CounterVec
+	requestOK  prometheus.Counter // requests' "ok", looked up once: one a batch
 	dropped    prometheus.Counter
 	delivered  prometheus.Counter
 	disabled   prometheus.Gauge
@@ -40,7 +41,7 @@ type metrics struct {
 
 // newMetrics makes the metrics; lag and delivering are read when scraped.
 func newMetrics(lag, delivering func() float64) *metrics {
-	return &metrics{
+	m := &metrics{
 		requests: prom.CounterVec(MetricRequests,
 			`Webhook requests by result: "ok" (2xx), "gone" (410), "http_3xx", "http_4xx", "http_5xx", "timeout", "error".`,
 			"result", ResultOK, ResultGone, Result3xx, Result4xx, Result5xx, ResultTimeout, ResultError),
@@ -51,6 +52,16 @@ func newMetrics(lag, delivering func() float64) *metrics {
 		cursorErrs: prom.Counter(MetricCursorErrs, "Failed reads or writes of the webhook's stored cursor."),
 		lag:        prom.GaugeFunc(MetricLag, "Events in the log not yet acknowledged by the webhook's receiver (0 on a node that does not deliver).", lag),
 	}
+	m.requestOK = m.requests.WithLabelValues(ResultOK)
+	return m
+}
+
+// request is the requests counter of result.
+func (m *metrics) request(result string) prometheus.Counter {
+	if result == ResultOK {
+		return m.requestOK
+	}
+	return m.requests.WithLabelValues(result)
 }
 
 func (m *metrics) collectors() []prometheus.Collector {

@@ -34,7 +34,7 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 			return ctx.Err()
 		}
 		result := classify(status, err)
-		d.m.requests.WithLabelValues(result).Inc()
+		d.m.request(result).Inc()
 		switch {
 		case result == ResultOK:
 			if n > 1 {
