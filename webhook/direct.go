@@ -179,6 +179,12 @@ func (c *direct) exchange(id string, ts, sig, body []byte) (status int, h http.H
 		return 0, nil, false, err
 	}
 	c.lim.N = maxAnswer
+	if _, err = c.br.Peek(1); err != nil {
+		return 0, nil, false, err
+	}
+	if status, ok := quickAnswer(c.br); ok {
+		return status, nil, true, nil
+	}
 	resp, err := http.ReadResponse(c.br, c.req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(c.br, c.req) // 1xx: informational
