@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cliser/cliser/internal/fsx"
 )
 
 // FileCursor is the Cursor of a single node: one webhook's State in a file
@@ -64,7 +66,10 @@ func OpenFileCursor(dir, url string) (*FileCursor, error) {
 // before its creation was synced, is made with the state webhook.db holds
 // for url, if any.
 func (c *FileCursor) open(dir, url string) error {
-	if err := lockFile(c.f, cursorLockWait); err != nil {
+	if err := fsx.Lock(c.f, cursorLockWait); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("lock held by another process after %v", cursorLockWait)
+		}
 		return fmt.Errorf("lock: %w", err)
 	}
 	st, found, err := c.read()
@@ -100,7 +105,7 @@ func (c *FileCursor) create(st State, found bool) error {
 	if found {
 		c.gen = 1
 	}
-	return syncDir(filepath.Dir(c.f.Name()))
+	return fsx.SyncDir(filepath.Dir(c.f.Name()))
 }
 
 // Load implements Cursor.
@@ -149,28 +154,4 @@ func (c *FileCursor) Close() error {
 		return nil
 	}
 	return c.f.Close()
-}
-
-// lockFile takes f's exclusive flock, trying until wait has passed.
-func lockFile(f *os.File, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EWOULDBLOCK) || !time.Now().Before(deadline) {
-			if errors.Is(err, syscall.EWOULDBLOCK) {
-				return fmt.Errorf("held by another process after %v", wait)
-			}
-			return err
-		}
-		time.Sleep(min(10*time.Millisecond, time.Until(deadline)))
-	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	return errors.Join(err, d.Close())
 }

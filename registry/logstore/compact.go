@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"os"
 
+	"github.com/cliser/cliser/internal/fsx"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -170,16 +171,6 @@ func (s *Store) step(stage string) {
 	if s.hook != nil {
 		s.hook(stage)
 	}
-}
-
-// syncDir fsyncs a directory, so a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // lastEntries is each cid's last entry in the log: an open-addressing
@@ -363,7 +354,7 @@ func (s *Store) writeSnapshot(each func(add func(entry) error) error) (int, erro
 	if err := os.Rename(tmp, s.snapPath()); err != nil {
 		return 0, err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsx.SyncDir(s.dir); err != nil {
 		return 0, err
 	}
 	s.step("renamed")

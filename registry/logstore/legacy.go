@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/cliser/cliser/internal/fsx"
 )
 
 // Builds before this one kept the registry in one bbolt file,
@@ -52,7 +54,7 @@ func (s *Store) migrate() (bool, error) {
 	if err := os.Rename(path, path+MigratedSuffix); err != nil {
 		return false, fmt.Errorf("logstore: retire %s: %w", path, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsx.SyncDir(s.dir); err != nil {
 		return false, fmt.Errorf("logstore: %w", err)
 	}
 	return true, nil

@@ -30,8 +30,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
+	"github.com/cliser/cliser/internal/fsx"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -95,7 +95,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logstore: open %s: %w", s.logPath(), err)
 	}
-	if err := lock(f, o.lockTimeout); err != nil {
+	if err := fsx.Lock(f, o.lockTimeout); err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, LogName, o.lockTimeout)
@@ -123,18 +123,6 @@ func (s *Store) open() error {
 		return s.resetLog()
 	}
 	return s.openLog()
-}
-
-// lock takes f's exclusive flock, trying until timeout has passed.
-func lock(f *os.File, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EWOULDBLOCK) || !time.Now().Before(deadline) {
-			return err
-		}
-		time.Sleep(min(10*time.Millisecond, time.Until(deadline)))
-	}
 }
 
 func (s *Store) logPath() string  { return filepath.Join(s.dir, LogName) }
