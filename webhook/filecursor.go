@@ -112,6 +112,9 @@ func (c *FileCursor) create(st State, found bool) error {
 func (c *FileCursor) Load(context.Context) (State, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.f == nil {
+		return State{}, false, os.ErrClosed
+	}
 	st, found, err := c.read()
 	return st.State, found, err
 }
@@ -136,6 +139,9 @@ func (c *FileCursor) read() (slot, bool, error) {
 func (c *FileCursor) Save(_ context.Context, st State) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.f == nil {
+		return os.ErrClosed
+	}
 	gen := c.gen + 1
 	encodeSlot(c.buf[:], gen, st)
 	if _, err := c.f.WriteAt(c.buf[:], slotAt(gen)); err != nil {
@@ -148,10 +154,18 @@ func (c *FileCursor) Save(_ context.Context, st State) error {
 	return nil
 }
 
-// Close releases the file and its lock. Safe on nil.
+// Close releases the file and its lock. Safe on nil, twice, and beside a
+// deliverer still saving: a Save or Load after it fails with os.ErrClosed.
 func (c *FileCursor) Close() error {
-	if c == nil || c.f == nil {
+	if c == nil {
 		return nil
 	}
-	return c.f.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f == nil {
+		return nil
+	}
+	err := c.f.Close()
+	c.f = nil
+	return err
 }
