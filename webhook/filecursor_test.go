@@ -3,11 +3,14 @@ package webhook
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 const testURL = "http://127.0.0.1:1/hook"
@@ -177,4 +180,31 @@ func TestFileCursorCloseBesideASave(t *testing.T) {
 	_, _, err := c.Load(t.Context())
 	require.ErrorIs(t, err, os.ErrClosed)
 	require.NoError(t, c.Close(), "a second Close")
+}
+
+// TestFileCursorOnAFullDisk: a cursor made before the disk filled keeps
+// saving (a save rewrites a slot of a file made whole at its creation);
+// a cursor that must be made on a full disk fails to open with the
+// reason, and opens once there is room.
+func TestFileCursorOnAFullDisk(t *testing.T) {
+	dir := testkit.SmallDisk(t, "64k")
+	c := openCursor(t, dir, testURL)
+	defer c.Close()
+	room := testkit.FillDisk(t, dir)
+	for i := uint64(1); i <= 10; i++ {
+		require.NoError(t, c.Save(t.Context(), State{Acked: i}), "save %d on a full disk", i)
+	}
+	st, found, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, uint64(10), st.Acked)
+
+	other := testURL + "/other"
+	_, err = OpenFileCursor(dir, other)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	require.ErrorContains(t, err, "webhook cursor")
+	room()
+	c2 := openCursor(t, dir, other)
+	require.NoError(t, c2.Save(t.Context(), State{Acked: 1}))
+	require.NoError(t, c2.Close())
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,19 +135,6 @@ func writeRegistry(t *testing.T, dir string, n int, migrate bool) {
 	require.NoError(t, s.Close())
 }
 
-// mountTmpfs mounts a tmpfs of size (mount's syntax: 64k, 8m) on a fresh
-// directory, or skips the test when this machine does not allow it.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(dir, 0o700))
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("a full disk needs a small tmpfs, and mount -t tmpfs is not permitted here (run as root): %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
 // metricOf reads one sample off base's /metrics page (name and labels as
 // the page writes them); a missing one fails the test.
 func metricOf(t *testing.T, base, series string) float64 {
@@ -163,7 +149,7 @@ func metricOf(t *testing.T, base, series string) float64 {
 // records waiting, /readyz 503 with the reason. With room again, one line
 // says so, /readyz is 200, and a kill -9 then loses nothing.
 func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
-	dataDir := mountTmpfs(t, "64k")
+	dataDir := testkit.SmallDisk(t, "64k")
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	args := serveArgs(dataDir, "--event-retention", "0")
 	p := testkit.Serve(t, env, args...)
@@ -215,24 +201,6 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	assert.Len(t, recs, n)
 }
 
-// fillDisk writes a file into dir until the file system has no room left,
-// and returns a func that deletes it (room again).
-func fillDisk(t *testing.T, dir string) func() {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	chunk := make([]byte, 4096)
-	for {
-		if _, err = f.Write(chunk); err != nil {
-			break
-		}
-	}
-	require.ErrorIs(t, err, syscall.ENOSPC, "the filler stops at a full disk")
-	require.NoError(t, f.Close())
-	return func() { require.NoError(t, os.Remove(path)) }
-}
-
 // A full disk under events.db and identity.db (a 2 MiB tmpfs, filled
 // while the server runs): handshakes go on; the log's failing writes are
 // logged once, counted, and /readyz names the fault and the events that
@@ -240,14 +208,14 @@ func fillDisk(t *testing.T, dir string) func() {
 // the waiting events are written (none lost), credentials are made, and
 // after a restart both files read back whole.
 func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
-	dataDir := mountTmpfs(t, "2m")
+	dataDir := testkit.SmallDisk(t, "2m")
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	p := testkit.Serve(t, env, serveArgs(dataDir)...)
 	base := p.AdminURL(t)
 	status, body := testkit.HTTPDo(t, http.MethodPost, base+"/v1/credentials/before-full", "", nil)
 	require.Equal(t, http.StatusCreated, status, body)
 
-	free := fillDisk(t, dataDir)
+	free := testkit.FillDisk(t, dataDir)
 	const n = 400 // 400 events of ~300 bytes: more than bbolt's free pages hold
 	clients := make([]*testkit.RawClient, 0, n)
 	start := time.Now()
