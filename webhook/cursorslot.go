@@ -52,7 +52,7 @@ func decodeSlot(b []byte) (s slot, ok bool, err error) {
 	if len(b) != slotSize {
 		return slot{}, false, fmt.Errorf("webhook cursor: slot of %d bytes", len(b))
 	}
-	if allZero(b) {
+	if [slotSize]byte(b) == [slotSize]byte{} { // empty: never written
 		return slot{}, false, nil
 	}
 	if [8]byte(b[:8]) != slotMagic || crc32.Checksum(b[:40], crcTable) != binary.LittleEndian.Uint32(b[40:]) {
@@ -89,13 +89,4 @@ func newestSlot(a, b []byte) (slot, bool, error) {
 		return slot{}, false, errors.Join(errA, errB)
 	}
 	return slot{}, false, nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
