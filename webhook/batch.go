@@ -72,8 +72,8 @@ func (d *Deliverer) read(ctx context.Context, batch []events.Raw, after uint64, 
 		batch, buf = d.raws[:0], buf[:0]
 	}
 	var err error
-	if rr, ok := d.log.(events.RawReader); ok {
-		batch, buf, err = rr.AppendRaw(ctx, batch, buf, after, limit)
+	if d.raw != nil {
+		batch, buf, err = d.raw.AppendRaw(ctx, batch, buf, after, limit)
 	} else {
 		batch, buf, err = d.readEncoded(ctx, batch, buf, after, limit)
 	}
