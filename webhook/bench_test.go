@@ -4,12 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
-
-	"github.com/cliser/cliser/events"
-	"github.com/cliser/cliser/internal/testkit"
 )
 
 // BenchmarkDeliverBacklog: the deliverer's time per event catching up a
@@ -26,15 +22,7 @@ func BenchmarkDeliverBacklog(b *testing.B) {
 	if err := c.Save(b.Context(), State{}); err != nil {
 		b.Fatal(err)
 	}
-	reason := "closed by client"
-	now := time.Now()
-	for i := range b.N {
-		l.Append(events.Event{Type: events.TypeDisconnected, CID: "storm-" + strconv.Itoa(i), Node: "n1", SID: 7,
-			CIP: "127.0.0.1", CPort: "40000", Session: "s-" + strconv.Itoa(i), ConnectedAt: &now, Reason: &reason})
-	}
-	for l.Newest() < uint64(b.N) {
-		time.Sleep(time.Millisecond)
-	}
+	appendStorm(b, l, b.N)
 	b.ResetTimer()
 	r := startDeliverer(b, srv.URL, l, c)
 	for r.d.Acked() < uint64(b.N) {
@@ -67,24 +55,14 @@ func BenchmarkCursorSave(b *testing.B) {
 // and the cursor's saves (one a second while batches keep going).
 func BenchmarkDeliverToChild(b *testing.B) {
 	l, dir := tempLog(b)
-	url := "http://" + testkit.StartChild(b, receiverProcEnv) + "/hook"
+	url := childReceiver(b)
 	c := openCursor(b, dir, url)
 	defer c.Close()
 	if err := c.Save(b.Context(), State{}); err != nil {
 		b.Fatal(err)
 	}
-	appendStorm(l, b.N)
-	for l.Newest() < uint64(b.N) {
-		time.Sleep(time.Millisecond)
-	}
-	sg, err := ParseSecrets(vectorSecret)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(url, l, sg, c)
-	if err != nil {
-		b.Fatal(err)
-	}
+	appendStorm(b, l, b.N)
+	d := newSigned(b, url, l, c)
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
@@ -100,14 +78,4 @@ func BenchmarkDeliverToChild(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/event")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N), "allocs/event")
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N), "B/event")
-}
-
-// appendStorm appends n client.disconnected events as a storm makes them.
-func appendStorm(l *events.Log, n int) {
-	reason := "closed by client"
-	now := time.Now()
-	for i := range n {
-		l.Append(events.Event{Type: events.TypeDisconnected, CID: "storm-" + strconv.Itoa(i), Node: "n1", SID: 7,
-			CIP: "127.0.0.1", CPort: "40000", Session: "s-" + strconv.Itoa(i), ConnectedAt: &now, Reason: &reason})
-	}
 }

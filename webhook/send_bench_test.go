@@ -66,24 +66,8 @@ func TestSendAllocationBudget(t *testing.T) {
 // connection already made.
 func fullBatchToChild(tb testing.TB) (*Deliverer, []events.Raw) {
 	l, _ := tempLog(tb)
-	reason := "closed by client"
-	now := time.Now()
-	for i := range 100 {
-		l.Append(events.Event{Type: events.TypeDisconnected, CID: "storm-" + strconv.Itoa(i), Node: "n1", SID: 7,
-			CIP: "127.0.0.1", CPort: "40000", Session: "s-" + strconv.Itoa(i), ConnectedAt: &now, Reason: &reason})
-	}
-	for l.Newest() < 100 {
-		time.Sleep(time.Millisecond)
-	}
-	url := "http://" + testkit.StartChild(tb, receiverProcEnv) + "/hook"
-	sg, err := ParseSecrets(vectorSecret)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	d, err := New(url, l, sg, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	appendStorm(tb, l, 100)
+	d := newSigned(tb, childReceiver(tb), l, nil)
 	ctx := context.Background()
 	batch, err := d.read(ctx, nil, 0, 100)
 	if err != nil || len(batch) != 100 {
@@ -93,6 +77,43 @@ func fullBatchToChild(tb testing.TB) (*Deliverer, []events.Raw) {
 		tb.Fatal(err)
 	}
 	return d, batch
+}
+
+// appendStorm appends n client.disconnected events as a storm makes
+// them and waits until the log has them all.
+func appendStorm(tb testing.TB, l *events.Log, n int) {
+	tb.Helper()
+	want := l.Newest() + uint64(n)
+	reason := "closed by client"
+	now := time.Now()
+	for i := range n {
+		l.Append(events.Event{Type: events.TypeDisconnected, CID: "storm-" + strconv.Itoa(i), Node: "n1", SID: 7,
+			CIP: "127.0.0.1", CPort: "40000", Session: "s-" + strconv.Itoa(i), ConnectedAt: &now, Reason: &reason})
+	}
+	for l.Newest() < want {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// childReceiver starts a receiver in a child process (see
+// serveReceiverProcess) and returns its URL.
+func childReceiver(tb testing.TB) string {
+	return "http://" + testkit.StartChild(tb, receiverProcEnv) + "/hook"
+}
+
+// newSigned is a Deliverer of l to url, signed with the test vector's
+// secret, its progress kept in c (nil: none), with the default options.
+func newSigned(tb testing.TB, url string, l events.Reader, c Cursor) *Deliverer {
+	tb.Helper()
+	sg, err := ParseSecrets(vectorSecret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := New(url, l, sg, c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
 
 // receiverProcEnv makes the test binary BenchmarkSendBatch's receiver,
