@@ -544,10 +544,8 @@ func (l *Log) write(blocks [][]queued) error {
 	}
 	seq := first
 	for _, b := range blocks {
-		for i := range b {
-			l.idx.add(b[i].cid, seq)
-			seq++
-		}
+		l.idx.addBlock(b, seq)
+		seq += uint64(len(b))
 	}
 	// Committed: bbolt holds the chunks no more; recent copies the events
 	// out and the writer keeps them for the next transaction.

@@ -62,6 +62,23 @@ func (x *cidIndex) slot(cid string) *uint64 {
 func (x *cidIndex) add(cid string, seq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.addLocked(cid, seq)
+}
+
+// addBlock indexes the events of a queue's block, the first of them seq,
+// under one lock. Most of an add is the read of its slot, a cache miss in
+// the 512 KB table; a lock per event serialised those misses (its locked
+// instructions wait for the loads before them), one per block lets the
+// CPU overlap them, and a reader waits at most a block's 128 adds.
+func (x *cidIndex) addBlock(b []queued, seq uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i := range b {
+		x.addLocked(b[i].cid, seq+uint64(i))
+	}
+}
+
+func (x *cidIndex) addLocked(cid string, seq uint64) {
 	if x.back.len() == 0 {
 		x.base = seq
 	}

@@ -100,3 +100,25 @@ func FuzzIndexChain(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkIndexAddBlock is the writer's indexing of a committed
+// transaction: a burst's events of 19,000 clients, a queue's block (128)
+// at a time, into the default table.
+func BenchmarkIndexAddBlock(b *testing.B) {
+	x := newCIDIndex(indexSlots)
+	block := make([]queued, blockSize)
+	cids := make([]string, 19000)
+	for i := range cids {
+		cids[i] = fmt.Sprintf("storm-%d", i)
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n += len(block) {
+		for i := range block {
+			block[i].cid = cids[(n+i)%len(cids)]
+		}
+		x.addBlock(block, uint64(n)+1)
+		if x.back.len() > DefaultRetention {
+			x.drop(uint64(n) + 1 - DefaultRetention/2)
+		}
+	}
+}
