@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/jsonenc"
 	"github.com/cliser/cliser/internal/prom"
 )
 
@@ -88,16 +89,17 @@ type Log struct {
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
-	arena      arena        // the writer's: keys and values of one transaction
-	offs       []int        // the writer's: each event's JSON in arena, start and end
-	ids        idWriter     // the writer's: the IDs of events queued without one
-	perEvent   int          // arena bytes per event of the last transaction, to size its chunks
-	blocks     [][]queued   // the writer's: what it took from the queue
-	blockMax   int          // see blockMax
-	recent     recent       // the newest events' JSON, for ReadRaw
-	mapped     mapped       // the file's pages read through the map, let go of in time
-	spares     spares       // lets go of the reuse buffers once the log is idle
-	spareHeld  atomic.Int64 // spareBytes after the writer's last commit or release, for tests
+	arena      arena              // the writer's: keys and values of one transaction
+	offs       []int              // the writer's: each event's JSON in arena, start and end
+	ids        idWriter           // the writer's: the IDs of events queued without one
+	times      jsonenc.TimeWriter // the writer's: the date of the last time it encoded
+	perEvent   int                // arena bytes per event of the last transaction, to size its chunks
+	blocks     [][]queued         // the writer's: what it took from the queue
+	blockMax   int                // see blockMax
+	recent     recent             // the newest events' JSON, for ReadRaw
+	mapped     mapped             // the file's pages read through the map, let go of in time
+	spares     spares             // lets go of the reuse buffers once the log is idle
+	spareHeld  atomic.Int64       // spareBytes after the writer's last commit or release, for tests
 }
 
 var (
@@ -510,7 +512,7 @@ func (l *Log) write(blocks [][]queued) error {
 				}
 				s0 := len(arena)
 				var err error
-				if arena, err = appendJSON(arena, &ev, &l.ids); err != nil {
+				if arena, err = appendJSON(arena, &ev, &l.ids, &l.times); err != nil {
 					return fmt.Errorf("events: seq %d: %w", next, err)
 				}
 				if nl >= 0 && len(arena)-v0 > l.blockMax {

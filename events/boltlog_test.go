@@ -247,3 +247,37 @@ func requireRawIs(t *testing.T, evs []events.Event, raws []events.Raw, after uin
 		require.Equal(t, string(want), string(raws[i].JSON), "seq %d", raws[i].Seq)
 	}
 }
+
+// The writer keeps the date of the last time it encoded (for a storm's
+// times, all of one day): each event's times still come back as they
+// went in when they hop between days, within an event and from one event
+// to the next, in one transaction and across two.
+func TestLogKeepsEachTimesOwnDate(t *testing.T) {
+	l := openLog(t, logPath(t))
+	defer l.Close()
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	times := []time.Time{
+		day.Add(-time.Nanosecond), day, day.Add(12 * time.Hour), time.Unix(0, 0).UTC(),
+		time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC), time.Date(2024, 3, 1, 0, 0, 1, 5, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	var want []events.Event
+	for round := range 2 { // the first event of each round finds the writer idle: a transaction of its own
+		for i, at := range times {
+			connected := times[(i+1)%len(times)]
+			ev := events.Event{Type: events.TypeDisconnected, Time: at, CID: fmt.Sprintf("c%d-%d", round, i),
+				ConnectedAt: &connected, Reason: reason("closed")}
+			require.True(t, l.Append(ev))
+			want = append(want, ev)
+		}
+		waitNewest(t, l, uint64(len(want)))
+	}
+	got, err := l.Read(context.Background(), 0, len(want)+1)
+	require.NoError(t, err)
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.True(t, want[i].Time.Equal(got[i].Time), "seq %d: time %v, want %v", got[i].Seq, got[i].Time, want[i].Time)
+		require.NotNil(t, got[i].ConnectedAt)
+		assert.True(t, want[i].ConnectedAt.Equal(*got[i].ConnectedAt), "seq %d: connected_at %v, want %v", got[i].Seq, *got[i].ConnectedAt, *want[i].ConnectedAt)
+	}
+}

@@ -15,12 +15,15 @@ import (
 // and garbage were a third of the writer's CPU. On an error (a time
 // outside the years 0 to 9999) dst comes back as it was.
 func AppendJSON(dst []byte, ev *Event) ([]byte, error) {
-	return appendJSON(dst, ev, nil)
+	var times jsonenc.TimeWriter
+	return appendJSON(dst, ev, nil, &times)
 }
 
 // appendJSON is AppendJSON, with the next ID of ids for an event that has
-// none (when ids is not nil): the single-node writer's.
-func appendJSON(dst []byte, ev *Event, ids *idWriter) ([]byte, error) {
+// none (when ids is not nil), and its times written by times: the
+// single-node writer keeps both across events, so that a storm's times,
+// all of one day, work the calendar out once and not twice an event.
+func appendJSON(dst []byte, ev *Event, ids *idWriter, times *jsonenc.TimeWriter) ([]byte, error) {
 	n0 := len(dst)
 	var err error
 	dst = append(dst, `{"seq":`...)
@@ -34,7 +37,7 @@ func appendJSON(dst []byte, ev *Event, ids *idWriter) ([]byte, error) {
 	dst = append(dst, `,"type":`...)
 	dst = jsonenc.AppendString(dst, ev.Type)
 	dst = append(dst, `,"time":`...)
-	if dst, err = jsonenc.AppendTime(dst, ev.Time); err != nil {
+	if dst, err = times.Append(dst, ev.Time); err != nil {
 		return dst[:n0], err
 	}
 	dst = appendField(dst, `,"node":`, ev.Node)
@@ -48,7 +51,7 @@ func appendJSON(dst []byte, ev *Event, ids *idWriter) ([]byte, error) {
 	dst = appendField(dst, `,"session":`, ev.Session)
 	if ev.ConnectedAt != nil {
 		dst = append(dst, `,"connected_at":`...)
-		if dst, err = jsonenc.AppendTime(dst, *ev.ConnectedAt); err != nil {
+		if dst, err = times.Append(dst, *ev.ConnectedAt); err != nil {
 			return dst[:n0], err
 		}
 	}

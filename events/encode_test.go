@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/jsonenc"
 )
 
 // encodeCases are events of every shape: every type's fields, empty and
@@ -92,5 +94,23 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf, _ = AppendJSON(buf[:0], &ev)
+	}
+}
+
+// BenchmarkAppendJSONInTheWriter is BenchmarkAppendJSON as the log's
+// writer encodes: a storm's events, their IDs given and their times
+// written by the writer's own idWriter and TimeWriter.
+func BenchmarkAppendJSONInTheWriter(b *testing.B) {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 123456789, time.UTC)
+	reason := "closed by client"
+	ev := Event{Type: TypeDisconnected, Time: at, CID: "bench-01234", SID: 1234,
+		CIP: "127.0.10.3", CPort: "41234", Session: "5f0c2a9e3b1d4c77-2n", ConnectedAt: &at, Reason: &reason}
+	ids := newIDWriter(idPrefix())
+	var times jsonenc.TimeWriter
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		ev.Seq++
+		buf, _ = appendJSON(buf[:0], &ev, &ids, &times)
 	}
 }
