@@ -124,6 +124,32 @@ func stormEvent(i int, now *time.Time) events.Event {
 func BenchmarkLogAppendPaced(b *testing.B) {
 	_, l := openBenchLog(b)
 	defer l.Close()
+	appendPaced(b, l, 0)
+}
+
+// BenchmarkLogAppendPacedAtRetention is BenchmarkLogAppendPaced on a log
+// that holds its retention's events already (a server that has run long
+// enough, 1,000,000 events at the default): every commit's events push as
+// many old ones out.
+func BenchmarkLogAppendPacedAtRetention(b *testing.B) {
+	const retention = 20000
+	l, err := events.Open(logPath(b), events.WithRetention(retention))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	now := time.Now().UTC()
+	for i := range retention {
+		l.Append(stormEvent(i, &now))
+	}
+	waitNewestB(b, l, retention)
+	appendPaced(b, l, retention)
+}
+
+// appendPaced appends b.N storm events to l at a burst's pace (see
+// BenchmarkLogAppendPaced), l's newest seq being newest before, and
+// reports the CPU an event.
+func appendPaced(b *testing.B, l *events.Log, newest uint64) {
 	now := time.Now().UTC()
 	evs := make([]events.Event, 19000)
 	for i := range evs {
@@ -142,7 +168,7 @@ func BenchmarkLogAppendPaced(b *testing.B) {
 			time.Sleep(d)
 		}
 	}
-	waitNewestB(b, l, uint64(b.N))
+	waitNewestB(b, l, newest+uint64(b.N))
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }

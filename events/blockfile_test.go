@@ -110,3 +110,31 @@ func TestLogRetentionAcrossBlocks(t *testing.T) {
 	defer l.Close()
 	check(l)
 }
+
+// Once the log holds its retention, the transaction that writes events
+// lets go of as many old ones in the same commit (not in one of its own
+// after it): a reader that sees an event as the newest sees the
+// retention's oldest with it, never more than the retention's events.
+func TestLogTrimsInTheWritersTransaction(t *testing.T) {
+	const keep, batch = 500, 37
+	l := openLog(t, logPath(t), events.WithRetention(keep))
+	defer l.Close()
+	appended := 0
+	appendBatch := func(n int) {
+		for range n {
+			require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c%d", appended%11)}))
+			appended++
+		}
+		waitNewest(t, l, uint64(appended))
+	}
+	appendBatch(keep)
+	for range 10 {
+		appendBatch(batch)
+		newest := l.Newest() // before Oldest: the writer moves oldest first
+		assert.Equal(t, uint64(appended), newest)
+		assert.Equal(t, newest-keep+1, l.Oldest(), "oldest as the newest came")
+	}
+	evs, err := l.Read(context.Background(), uint64(appended-keep), 2*keep)
+	require.NoError(t, err)
+	require.Len(t, evs, keep)
+}

@@ -466,6 +466,7 @@ func (l *Log) write(blocks [][]queued) error {
 	if cap(offs) < 2*n {
 		offs = make([]int, 0, 2*roundUp(n, logChunk/8))
 	}
+	trimmed := uint64(0) // the new oldest, when this transaction trimmed
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		// Seqs only grow: pages filled to the brim, not split in half as
@@ -537,6 +538,13 @@ func (l *Log) write(blocks [][]queued) error {
 		}
 		l.arena.close(arena, len(offs))
 		l.perEvent = (written+len(arena))/n + 1
+		// What the retention lets go of goes in this transaction: in one
+		// of its own it was as many commits again, each two fdatasyncs and
+		// its pages, once the log held its retention. One that fails here
+		// is left to trim, which reports it.
+		if upTo := l.trimTarget(next); upTo > 0 && deleteBefore(evs, upTo) == nil {
+			trimmed = upTo
+		}
 		l.storeBytes.Store(tx.Size())
 		return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
 	})
@@ -561,6 +569,10 @@ func (l *Log) write(blocks [][]queued) error {
 	if l.oldest.Load() == 0 {
 		l.oldest.Store(first)
 	}
+	if trimmed > 0 {
+		l.oldest.Store(trimmed)
+		l.idx.drop(trimmed)
+	}
 	l.n.advance(next)
 	return nil
 }
@@ -580,21 +592,19 @@ func roundUp(n, small int) int {
 
 // trim forgets the oldest events beyond the retention, at most a chunk
 // per transaction, with their index entries, and deletes the blocks that
-// hold only such events.
+// hold only such events. The writer's transactions trim as they go (see
+// write): this is for the rest, beyond a chunk past the oldest (a first
+// transaction, a retention lowered at a reopen) and a trim that failed
+// there.
 func (l *Log) trim() {
 	for {
-		oldest, target := l.oldest.Load(), l.retainedFrom(l.n.newest.Load())
-		if oldest == 0 || target <= oldest {
+		upTo := l.trimTarget(l.n.newest.Load())
+		if upTo == 0 {
 			return
 		}
-		upTo := min(target, oldest+writeChunk) // the new oldest
 		err := l.db.Update(func(tx *bolt.Tx) error {
-			evs := tx.Bucket(bucketEvents)
-			c := evs.Cursor()
-			for k, v := c.First(); k != nil && len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
-				if err := c.Delete(); err != nil {
-					return err
-				}
+			if err := deleteBefore(tx.Bucket(bucketEvents), upTo); err != nil {
+				return err
 			}
 			l.storeBytes.Store(tx.Size())
 			return nil
@@ -607,6 +617,29 @@ func (l *Log) trim() {
 		l.oldest.Store(upTo)
 		l.idx.drop(upTo)
 	}
+}
+
+// trimTarget is the new oldest seq once newest is the newest, at most a
+// chunk past the oldest kept: 0 when the retention lets go of nothing.
+func (l *Log) trimTarget(newest uint64) uint64 {
+	oldest, target := l.oldest.Load(), l.retainedFrom(newest)
+	if oldest == 0 || target <= oldest {
+		return 0
+	}
+	return min(target, oldest+writeChunk)
+}
+
+// deleteBefore deletes the blocks of evs that hold only events before
+// upTo, oldest first. On an error the blocks deleted so far stay deleted
+// in the transaction: they hold only such events.
+func deleteBefore(evs *bolt.Bucket, upTo uint64) error {
+	c := evs.Cursor()
+	for k, v := c.First(); k != nil && len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Collectors are the log's metrics, to register on the admin API's
