@@ -14,7 +14,7 @@ import (
 // 4.1 s each. settleBurst waits instead until it is done: the server back
 // at its idle rate (the tail's measure: no poll tailBusy above it) for
 // tailQuiet, none of its sockets from the burst's net still open
-// (tcp_table.go), none of its writes owed (backlogGauges). settleMost,
+// (tcp_table.go), none of its writes owed (owed.go). settleMost,
 // the fixed wait it replaces, bounds it; past the bound the run has a
 // problem.
 

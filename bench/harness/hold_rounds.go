@@ -109,14 +109,8 @@ func (r *runner) measureRound(ctx context.Context, fl fleet, top, net int) (Hold
 	return hr, nil
 }
 
-// backlogGauges are a cliser's work still owed to its connects: events
-// not yet in the log, events not yet posted to the webhook, registry
-// records not yet written. A server that serves none of them (the floor,
-// cliser with the log off for the first two) owes none.
-var backlogGauges = []string{"cliser_events_queued", "cliser_webhook_lag_events", "cliser_registry_pending_writes"}
-
 // untilWritten waits, at most 10 s, until the server owes none of its
-// connects' writes (backlogGauges), so that a hold measures keep-alives
+// connects' writes (owed.go), so that a hold measures keep-alives
 // and not the ramp's events; past the bound it is a problem of the run.
 func (r *runner) untilWritten(ctx context.Context) {
 	url := goMetricsOf(r.srv)
@@ -137,21 +131,6 @@ func (r *runner) untilWritten(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// backlog sums the backlogGauges the page at url serves.
-func backlog(ctx context.Context, url string) (float64, error) {
-	pg, err := scrapeProm(ctx, url)
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for _, name := range backlogGauges {
-		if v, err := pg.gauges(name); err == nil {
-			sum += v[0]
-		}
-	}
-	return sum, nil
 }
 
 // untilClosed waits, at most 20 s, until the server holds no socket from
