@@ -48,14 +48,8 @@ func (pg promPage) sum(name string) float64 {
 	}
 	var s float64
 	for _, m := range f.GetMetric() {
-		switch {
-		case m.GetCounter() != nil:
-			s += m.GetCounter().GetValue()
-		case m.GetGauge() != nil:
-			s += m.GetGauge().GetValue()
-		case m.GetUntyped() != nil:
-			s += m.GetUntyped().GetValue()
-		}
+		v, _ := valueOf(m)
+		s += v
 	}
 	return s
 }

@@ -88,19 +88,27 @@ func (pg promPage) gauges(names ...string) ([]float64, error) {
 		if f == nil || len(f.GetMetric()) == 0 {
 			return nil, fmt.Errorf("metrics: no gauge %s", n)
 		}
-		m := f.GetMetric()[0]
-		switch {
-		case m.GetGauge() != nil:
-			out[i] = m.GetGauge().GetValue()
-		case m.GetCounter() != nil:
-			out[i] = m.GetCounter().GetValue()
-		case m.GetUntyped() != nil:
-			out[i] = m.GetUntyped().GetValue()
-		default:
+		v, ok := valueOf(f.GetMetric()[0])
+		if !ok {
 			return nil, fmt.Errorf("metrics: %s is a %s, not a gauge", n, f.GetType())
 		}
+		out[i] = v
 	}
 	return out, nil
+}
+
+// valueOf is a gauge's, a counter's or an untyped sample's value; false
+// for a histogram or a summary.
+func valueOf(m *dto.Metric) (float64, bool) {
+	switch {
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue(), true
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue(), true
+	case m.GetUntyped() != nil:
+		return m.GetUntyped().GetValue(), true
+	}
+	return 0, false
 }
 
 // summaryCount is how many observations the unlabelled summary called name
