@@ -78,13 +78,16 @@ func Quick() Settings {
 // 958 s). A 4,000 burst (0.26-0.39 s quiet) leaves the window more of the
 // 0.85 s before the burst's first keep-alives. Its eight
 // profiled bursts double the owner table's samples. Its hold rounds are
-// four of 8 s (session 15): a server's round took the hold and 6-9 s
-// more on a loaded machine, so four servers' four rounds add ~3.7 min.
+// eight of 8 s (four from session 15 to 20): a round of four servers
+// takes ~40 s on the quiet machine, and the four rounds' RTT ratios
+// spread 0.56-2.86× in session 20's run, so their median crossed the
+// 1.10× line from run to run; eight give it a 95% interval (the range
+// of the eight) for ~2.7 min more.
 func Full() Settings {
 	s := Quick()
 	s.BurstRounds = 24
 	s.ProfileRounds = 8
-	s.HoldRounds = 4
+	s.HoldRounds = 8
 	s.Mode = "full"
 	s.Stages = []int{2000, 5000, 10000, 15000, 19000}
 	s.Hold, s.ProbeHold, s.Probes = 30*time.Second, 30*time.Second, 300
