@@ -1,0 +1,71 @@
+package events
+
+import (
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// The retention: the oldest events let go of, whole blocks at a time, in
+// the writer's transactions and after them.
+
+// retainedFrom is the oldest seq the retention keeps when newest is the
+// newest. Blocks are deleted whole, so the file may still hold a few
+// older events, in the block that holds this one: none is ever read.
+func (l *Log) retainedFrom(newest uint64) uint64 {
+	if r := uint64(l.opts.retention); newest > r {
+		return newest - r + 1
+	}
+	return 1
+}
+
+// trim forgets the oldest events beyond the retention, at most a chunk
+// per transaction, with their index entries, and deletes the blocks that
+// hold only such events. The writer's transactions trim as they go (see
+// write): this is for the rest, beyond a chunk past the oldest (a first
+// transaction, a retention lowered at a reopen) and a trim that failed
+// there.
+func (l *Log) trim() {
+	for {
+		upTo := l.trimTarget(l.n.newest.Load())
+		if upTo == 0 {
+			return
+		}
+		err := l.db.Update(func(tx *bolt.Tx) error {
+			if err := deleteBefore(tx.Bucket(bucketEvents), upTo); err != nil {
+				return err
+			}
+			l.storeBytes.Store(tx.Size())
+			return nil
+		})
+		if err != nil {
+			l.m.storeErrors.Inc()
+			l.opts.log.Error("events: deleting events past the retention failed; retrying with the next batch", zap.Error(err))
+			return
+		}
+		l.oldest.Store(upTo)
+		l.idx.drop(upTo)
+	}
+}
+
+// trimTarget is the new oldest seq once newest is the newest, at most a
+// chunk past the oldest kept: 0 when the retention lets go of nothing.
+func (l *Log) trimTarget(newest uint64) uint64 {
+	oldest, target := l.oldest.Load(), l.retainedFrom(newest)
+	if oldest == 0 || target <= oldest {
+		return 0
+	}
+	return min(target, oldest+writeChunk)
+}
+
+// deleteBefore deletes the blocks of evs that hold only events before
+// upTo, oldest first. On an error the blocks deleted so far stay deleted
+// in the transaction: they hold only such events.
+func deleteBefore(evs *bolt.Bucket, upTo uint64) error {
+	c := evs.Cursor()
+	for k, v := c.First(); k != nil && len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
