@@ -18,10 +18,22 @@ func (l *Log) retainedFrom(newest uint64) uint64 {
 	return 1
 }
 
+// trimIn lets go of what the retention no longer keeps once newest is the
+// newest, in the writer's transaction on evs: in one of its own it was as
+// many commits again, each two fdatasyncs and its pages, once the log held
+// its retention. It returns the new oldest seq, 0 when none; one that
+// fails here is left to trim, which reports it.
+func (l *Log) trimIn(evs *bolt.Bucket, newest uint64) uint64 {
+	if upTo := l.trimTarget(newest); upTo > 0 && deleteBefore(evs, upTo) == nil {
+		return upTo
+	}
+	return 0
+}
+
 // trim forgets the oldest events beyond the retention, at most a chunk
 // per transaction, with their index entries, and deletes the blocks that
 // hold only such events. The writer's transactions trim as they go (see
-// write): this is for the rest, beyond a chunk past the oldest (a first
+// trimIn): this is for the rest, beyond a chunk past the oldest (a first
 // transaction, a retention lowered at a reopen) and a trim that failed
 // there.
 func (l *Log) trim() {

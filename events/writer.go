@@ -1,9 +1,7 @@
 package events
 
 import (
-	"encoding/binary"
 	"fmt"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,43 +42,61 @@ func (l *Log) run() {
 		l.blocks = l.q.takeBlocks(l.blocks, logChunk)
 		if len(l.blocks) > 0 {
 			if err := l.write(l.blocks); err != nil {
-				l.q.putBackBlocks(l.blocks)
-				l.m.storeErrors.Inc()
-				if !l.failing.Load() {
-					l.fault.Store(fmt.Sprintf("since %s: %v", time.Now().UTC().Format(time.RFC3339), err))
-					l.failing.Store(true)
-					l.opts.log.Error("events: writing to the log failed; the events wait in memory and the write is retried",
-						zap.Error(err), zap.Int("waiting", l.q.len()))
-				}
-				if l.q.retryAfter(&backoff, l.opts.log) {
+				if l.writeFailed(err, &backoff) {
 					return
 				}
 				continue
 			}
-			if l.failing.Swap(false) {
-				l.opts.log.Info("events: writes to the log work again; the waiting events are written",
-					zap.Uint64("newest_seq", l.n.newest.Load()), zap.Uint64("dropped_so_far", l.q.dropped.Load()))
-			}
-			l.q.release(l.blocks)
-			backoff = 100 * time.Millisecond
-			committed = time.Now()
-			l.trim()
-			l.mapped.touched()
-			l.mapped.releaseDue(l.db)
-			l.spareHeld.Store(int64(l.spareBytes()))
+			backoff, committed = 100*time.Millisecond, time.Now()
+			l.afterCommit()
 			continue // more may have come meanwhile
 		}
 		if l.q.isClosed() {
 			return
 		}
-		select {
-		case <-l.q.wake:
-		case <-l.mapped.due():
-			l.mapped.releaseDue(l.db)
-		case <-l.spares.due(l.spareHeld.Load() > 0, committed):
-			if time.Since(committed) >= spareIdle {
-				l.dropSpares()
-			}
+		l.idle(committed)
+	}
+}
+
+// writeFailed puts the blocks back to be written again, counts the fault
+// and reports it (logged once, for /readyz), and waits out the backoff.
+// It reports whether the log closed meanwhile.
+func (l *Log) writeFailed(err error, backoff *time.Duration) bool {
+	l.q.putBackBlocks(l.blocks)
+	l.m.storeErrors.Inc()
+	if !l.failing.Load() {
+		l.fault.Store(fmt.Sprintf("since %s: %v", time.Now().UTC().Format(time.RFC3339), err))
+		l.failing.Store(true)
+		l.opts.log.Error("events: writing to the log failed; the events wait in memory and the write is retried",
+			zap.Error(err), zap.Int("waiting", l.q.len()))
+	}
+	return l.q.retryAfter(backoff, l.opts.log)
+}
+
+// afterCommit says a fault is over, hands the queue's blocks back, trims
+// what the transaction left to trim and lets go of the map's pages in time.
+func (l *Log) afterCommit() {
+	if l.failing.Swap(false) {
+		l.opts.log.Info("events: writes to the log work again; the waiting events are written",
+			zap.Uint64("newest_seq", l.n.newest.Load()), zap.Uint64("dropped_so_far", l.q.dropped.Load()))
+	}
+	l.q.release(l.blocks)
+	l.trim()
+	l.mapped.touched()
+	l.mapped.releaseDue(l.db)
+	l.spareHeld.Store(int64(l.spareBytes()))
+}
+
+// idle waits for the next event, letting go of the map's pages and the
+// spare buffers when they are due.
+func (l *Log) idle(committed time.Time) {
+	select {
+	case <-l.q.wake:
+	case <-l.mapped.due():
+		l.mapped.releaseDue(l.db)
+	case <-l.spares.due(l.spareHeld.Load() > 0, committed):
+		if time.Since(committed) >= spareIdle {
+			l.dropSpares()
 		}
 	}
 }
@@ -90,116 +106,51 @@ func (l *Log) run() {
 // bbolt value (see block.go). On error nothing is kept, to be tried
 // again (a queued event holds no seq).
 func (l *Log) write(blocks [][]queued) error {
-	n := 0
-	for _, b := range blocks {
-		n += len(b)
-	}
+	n := countEvents(blocks)
 	first := l.n.newest.Load() + 1
-	next := first - 1
-	offs := l.offs[:0]
-	if cap(offs) < 2*n {
-		offs = make([]int, 0, 2*roundUp(n, logChunk/8))
-	}
+	last := first + uint64(n) - 1
+	enc := l.newTxEncoder(n)
 	trimmed := uint64(0) // the new oldest, when this transaction trimmed
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		// Seqs only grow: pages filled to the brim, not split in half as
 		// for random keys (half the file, fewer splits).
 		evs.FillPercent = 1.0
-		// bbolt keeps the key and value slices until the commit: the
-		// arena's chunks hold them all, reused by the next transaction.
-		arena := l.arena.next(n * l.perEvent)
-		k0, v0 := -1, 0 // the open block's key and value in arena
-		put := func() error {
-			if k0 < 0 {
-				return nil
-			}
-			// A chunk that grew moved: the slices put before stay valid
-			// in the old array, this one points into the new.
-			err := evs.Put(arena[k0:v0:v0], arena[v0:len(arena):len(arena)])
-			k0 = -1
+		if err := enc.encode(evs, blocks, first); err != nil {
 			return err
 		}
-		written, done := 0, 0 // bytes of the chunks closed, events encoded
-		for _, b := range blocks {
-			for i := range b {
-				if cap(arena)-len(arena) < arenaRoom {
-					// The chunk is full: its open block ends here.
-					if err := put(); err != nil {
-						return err
-					}
-					l.arena.close(arena, len(offs))
-					written += len(arena)
-					arena = l.arena.next((n - done) * l.perEvent)
-				}
-				next++
-				done++
-				ev := b[i].event()
-				ev.Seq = next
-				nl := -1 // where the '\n' before this event is
-				if k0 < 0 {
-					k0 = len(arena)
-					arena = binary.BigEndian.AppendUint64(arena, next)
-					v0 = len(arena)
-				} else {
-					nl = len(arena)
-					arena = append(arena, '\n')
-				}
-				s0 := len(arena)
-				var err error
-				if arena, err = appendJSON(arena, &ev, &l.ids, &l.times); err != nil {
-					return fmt.Errorf("events: seq %d: %w", next, err)
-				}
-				if nl >= 0 && len(arena)-v0 > l.blockMax {
-					// Too large with this event: the block ends before
-					// it, and it starts the next one (its key where the
-					// newline was).
-					end := len(arena)
-					arena = arena[:nl]
-					if err := put(); err != nil {
-						return err
-					}
-					arena = slices.Grow(arena[:end], 7)[:end+7]
-					copy(arena[s0+7:], arena[s0:end])
-					binary.BigEndian.PutUint64(arena[nl:], next)
-					k0, v0, s0 = nl, nl+8, s0+7
-				}
-				offs = append(offs, s0, len(arena))
-			}
-		}
-		if err := put(); err != nil {
-			return err
-		}
-		l.arena.close(arena, len(offs))
-		l.perEvent = (written+len(arena))/n + 1
-		// What the retention lets go of goes in this transaction: in one
-		// of its own it was as many commits again, each two fdatasyncs and
-		// its pages, once the log held its retention. One that fails here
-		// is left to trim, which reports it.
-		if upTo := l.trimTarget(next); upTo > 0 && deleteBefore(evs, upTo) == nil {
-			trimmed = upTo
-		}
+		l.perEvent = enc.bytesPerEvent()
+		trimmed = l.trimIn(evs, last)
 		l.storeBytes.Store(tx.Size())
-		return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(next))
+		return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(last))
 	})
 	if err != nil {
 		l.arena.release()
 		return err
 	}
+	l.offs = enc.offs
+	l.committed(blocks, first, last, trimmed)
+	return nil
+}
+
+// countEvents is how many events blocks hold.
+func countEvents(blocks [][]queued) int {
+	n := 0
+	for _, b := range blocks {
+		n += len(b)
+	}
+	return n
+}
+
+// committed shows the events first to last, written, to the readers: in
+// the index by cid, in recent, and through Oldest and Newest.
+func (l *Log) committed(blocks [][]queued, first, last, trimmed uint64) {
 	seq := first
 	for _, b := range blocks {
 		l.idx.addBlock(b, seq)
 		seq += uint64(len(b))
 	}
-	// Committed: bbolt holds the chunks no more; recent copies the events
-	// out and the writer keeps them for the next transaction.
-	o0 := 0
-	for _, u := range l.arena.used {
-		l.recent.add(first+uint64(o0/2), u.buf, offs[o0:u.offs])
-		o0 = u.offs
-	}
-	l.arena.release()
-	l.offs = offs
+	l.keepRecent(first)
 	if l.oldest.Load() == 0 {
 		l.oldest.Store(first)
 	}
@@ -207,19 +158,17 @@ func (l *Log) write(blocks [][]queued) error {
 		l.oldest.Store(trimmed)
 		l.idx.drop(trimmed)
 	}
-	l.n.advance(next)
-	return nil
+	l.n.advance(last)
 }
 
-// roundUp is n itself below small, else the next power of two: a
-// trickle's one-event transactions do not take a burst's sizes.
-func roundUp(n, small int) int {
-	if n < small {
-		return n
+// keepRecent copies the committed events, from seq first on, out of the
+// arena's chunks into recent (bbolt holds the chunks no more), and takes
+// the chunks back for the next transaction.
+func (l *Log) keepRecent(first uint64) {
+	o0 := 0
+	for _, u := range l.arena.used {
+		l.recent.add(first+uint64(o0/2), u.buf, l.offs[o0:u.offs])
+		o0 = u.offs
 	}
-	size := small
-	for size < n {
-		size <<= 1
-	}
-	return size
+	l.arena.release()
 }
