@@ -23,7 +23,7 @@ func pageOf(t *testing.T, text string) promPage {
 // (session 21): nothing queued, no lag, yet 1,703 events not yet posted:
 // the writer had taken them and not committed them.
 func TestOwedCountsTheEventsTheWriterHolds(t *testing.T) {
-	const head = "cliser_events_total{type=\"client.registered\"} 38000\ncliser_events_total{type=\"client.disconnected\"} 38000\n" +
+	const head = "cliser_events_total{type=\"client.connected\"} 38000\ncliser_events_total{type=\"client.disconnected\"} 38000\n" +
 		"cliser_events_queued 0\ncliser_webhook_lag_events 0\ncliser_registry_pending_writes 0\n" +
 		"cliser_webhook_events_delivered_total 74297\ncliser_webhook_events_dropped_total 0\n"
 	assert.EqualValues(t, 1703, owedOf(pageOf(t, head+"cliser_webhook_delivering 1\n")))
@@ -33,7 +33,7 @@ func TestOwedCountsTheEventsTheWriterHolds(t *testing.T) {
 
 func TestOwedAddsTheRecordsAndTheLargerOfTheEventFigures(t *testing.T) {
 	events := func(queued, lag, emitted, posted, dropped int) string {
-		return fmt.Sprintf("cliser_events_total{type=\"client.registered\"} %d\ncliser_events_queued %d\ncliser_webhook_lag_events %d\n"+
+		return fmt.Sprintf("cliser_events_total{type=\"client.connected\"} %d\ncliser_events_queued %d\ncliser_webhook_lag_events %d\n"+
 			"cliser_webhook_events_delivered_total %d\ncliser_webhook_events_dropped_total %d\ncliser_webhook_delivering 1\n",
 			emitted, queued, lag, posted, dropped)
 	}
@@ -66,6 +66,6 @@ func TestNothingOwedMeansEveryEventPosted(t *testing.T) {
 	}
 	pg, err := scrapeProm(runCtx(t), url)
 	require.NoError(t, err)
-	assert.EqualValues(t, 150, pg.sum("cliser_events_total"), "one client.registered each")
+	assert.EqualValues(t, 150, pg.sum("cliser_events_total"), "one client.connected each")
 	assert.EqualValues(t, 150, pg.sum("cliser_webhook_events_delivered_total"), "the last 50 wait out the webhook's linger")
 }
