@@ -202,26 +202,11 @@ func webhookBench(ctx context.Context, args []string) error {
 
 func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int, prof string) (res webhookRound, err error) {
 	res = webhookRound{Mode: mode, Round: round + 1, Clients: n}
-	var args, env []string
-	var rcv *stormReceiver
-	if mode == "on" {
-		wh, err := standardwebhooks.NewWebhook(benchWebhookSecret)
-		if err != nil {
-			return res, err
-		}
-		rcv = &stormReceiver{wh: wh, seen: map[uint64]bool{}}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return res, err
-		}
-		hs := &http.Server{Handler: rcv}
-		go func() { _ = hs.Serve(ln) }()
-		defer hs.Close()
-		args = append(args, "--webhook-url", "http://"+ln.Addr().String()+"/hook")
-		env = append(env, "CLISER_WEBHOOK_SECRET="+benchWebhookSecret)
-	} else if mode == "off" {
-		args = append(args, "--event-retention", "0")
+	args, env, rcv, closeRcv, err := stormServerArgs(mode)
+	if err != nil {
+		return res, err
 	}
+	defer closeRcv()
 	if prof != "" {
 		env = append(env, cpuprofile.Env+"="+prof)
 	}
@@ -302,18 +287,57 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 	// Connected, disconnected (closed by client, or replaced when the new
 	// connection won the race), connected again.
 	res.Events = 2*reg1 + res.Registered
-	defer func() { // the log's file, once its writer caught up
-		if fi, err := os.Stat(filepath.Join(dir, events.FileName)); err == nil {
-			res.LogBytes = fi.Size()
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				res.LogAlloc = st.Blocks * 512
-			}
-			res.BytesPerEvt = float64(res.LogAlloc) / float64(res.Events)
-		}
-	}()
+	defer res.noteLogFile(dir) // once its writer caught up
 	if rcv == nil {
 		return res, nil
 	}
+	err = res.awaitDelivery(rcv, stormEnd)
+	return res, err
+}
+
+// stormServerArgs are the server's flags and environment for mode: "on"
+// with a webhook to a receiver started here (closeRcv stops it), "off"
+// with the event log off, else the log alone.
+func stormServerArgs(mode string) (args, env []string, rcv *stormReceiver, closeRcv func(), err error) {
+	closeRcv = func() {}
+	switch mode {
+	case "off":
+		args = append(args, "--event-retention", "0")
+	case "on":
+		wh, err := standardwebhooks.NewWebhook(benchWebhookSecret)
+		if err != nil {
+			return nil, nil, nil, closeRcv, err
+		}
+		rcv = &stormReceiver{wh: wh, seen: map[uint64]bool{}}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, nil, closeRcv, err
+		}
+		hs := &http.Server{Handler: rcv}
+		go func() { _ = hs.Serve(ln) }()
+		closeRcv = func() { _ = hs.Close() }
+		args = append(args, "--webhook-url", "http://"+ln.Addr().String()+"/hook")
+		env = append(env, "CLISER_WEBHOOK_SECRET="+benchWebhookSecret)
+	}
+	return args, env, rcv, closeRcv, nil
+}
+
+// noteLogFile records the event log's size in dir.
+func (res *webhookRound) noteLogFile(dir string) {
+	fi, err := os.Stat(filepath.Join(dir, events.FileName))
+	if err != nil {
+		return
+	}
+	res.LogBytes = fi.Size()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		res.LogAlloc = st.Blocks * 512
+	}
+	res.BytesPerEvt = float64(res.LogAlloc) / float64(res.Events)
+}
+
+// awaitDelivery waits, up to 10 minutes, until rcv has every event of the
+// round, then checks what it got.
+func (res *webhookRound) awaitDelivery(rcv *stormReceiver, stormEnd time.Time) error {
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		got, last := rcv.count()
@@ -323,14 +347,15 @@ func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concu
 			break
 		}
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("the receiver has %d of %d events after 10 minutes", got, res.Events)
+			return fmt.Errorf("the receiver has %d of %d events after 10 minutes", got, res.Events)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	var err error
 	if res.Requests, res.OutOfOrder, err = rcv.verify(); err != nil {
-		return res, fmt.Errorf("the receiver: %w", err)
+		return fmt.Errorf("the receiver: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
 func webhookReport(rs []webhookRound, n int, modes string) string {
