@@ -54,9 +54,15 @@ func (l *Log) trim() {
 			l.opts.log.Error("events: deleting events past the retention failed; retrying with the next batch", zap.Error(err))
 			return
 		}
-		l.oldest.Store(upTo)
-		l.idx.drop(upTo)
+		l.trimmedTo(upTo)
 	}
+}
+
+// trimmedTo shows readers that the events before oldest are gone: through
+// Oldest, and from the index by cid.
+func (l *Log) trimmedTo(oldest uint64) {
+	l.oldest.Store(oldest)
+	l.idx.drop(oldest)
 }
 
 // trimTarget is the new oldest seq once newest is the newest, at most a

@@ -155,8 +155,7 @@ func (l *Log) committed(blocks [][]queued, first, last, trimmed uint64) {
 		l.oldest.Store(first)
 	}
 	if trimmed > 0 {
-		l.oldest.Store(trimmed)
-		l.idx.drop(trimmed)
+		l.trimmedTo(trimmed)
 	}
 	l.n.advance(last)
 }

@@ -38,18 +38,3 @@ func owedOf(pg promPage) float64 {
 	}
 	return pg.sum(admin.MetricRegistryPendingWrites) + evs
 }
-
-// sum is the sum of every sample of the family called name (a counter's
-// labelled values, or one gauge); 0 when the page has none.
-func (pg promPage) sum(name string) float64 {
-	f := pg[name]
-	if f == nil {
-		return 0
-	}
-	var s float64
-	for _, m := range f.GetMetric() {
-		v, _ := valueOf(m)
-		s += v
-	}
-	return s
-}

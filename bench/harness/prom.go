@@ -97,6 +97,21 @@ func (pg promPage) gauges(names ...string) ([]float64, error) {
 	return out, nil
 }
 
+// sum is the sum of every sample of the family called name (a counter's
+// labelled values, or one gauge); 0 when the page has none.
+func (pg promPage) sum(name string) float64 {
+	f := pg[name]
+	if f == nil {
+		return 0
+	}
+	var s float64
+	for _, m := range f.GetMetric() {
+		v, _ := valueOf(m)
+		s += v
+	}
+	return s
+}
+
 // valueOf is a gauge's, a counter's or an untyped sample's value; false
 // for a histogram or a summary.
 func valueOf(m *dto.Metric) (float64, bool) {
