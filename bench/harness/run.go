@@ -710,54 +710,6 @@ func (r *runner) wait(ctx context.Context, d time.Duration) error {
 // the two end points alone.
 func (r *runner) slope() { r.res.FitSlope() }
 
-// probe measures the keep-alive round trip with the probe method, then
-// waits for every probe to be registered again.
-func (r *runner) probe(ctx context.Context) error {
-	if r.set.Probes <= 0 || r.set.ProbeHold <= 0 {
-		return nil
-	}
-	before, err := r.fleet.Stats()
-	if err != nil {
-		return err
-	}
-	if err := r.fleet.SetProbing(true); err != nil {
-		return err
-	}
-	r.say("probe: %d probes for %s", r.set.Probes, r.set.ProbeHold)
-	if err := r.wait(ctx, r.set.ProbeHold); err != nil {
-		return err
-	}
-	if err := r.fleet.SetProbing(false); err != nil {
-		return err
-	}
-	want := int64(r.res.Clients)
-	deadline := time.Now().Add(15 * time.Second)
-	var after load.Stats
-	for {
-		after, err = r.fleet.Counts()
-		if err != nil {
-			return err
-		}
-		if after.ProbesPending == 0 && after.Registered >= want {
-			break
-		}
-		if time.Now().After(deadline) {
-			r.problem("probe: %d probes still pending, %d of %d registered after 15s", after.ProbesPending, after.Registered, want)
-			break
-		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	if after, err = r.fleet.Stats(); err != nil {
-		return err
-	}
-	r.res.ProbeRTT = percentilesOf(load.Since(before.ProbeRTT, after.ProbeRTT))
-	r.say("probe: keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d samples)",
-		r.res.ProbeRTT.P50, r.res.ProbeRTT.P99, r.res.ProbeRTT.P999, r.res.ProbeRTT.Max, r.res.ProbeRTT.Count)
-	return nil
-}
-
 // shutdown orders every client down and times the acks and closes.
 func (r *runner) shutdown(ctx context.Context) error {
 	before, err := r.fleet.Counts()

@@ -1,0 +1,75 @@
+package harness
+
+import (
+	"context"
+	"time"
+
+	"github.com/cliser/cliser/bench/load"
+)
+
+// probe measures the keep-alive round trip with the probe method (the
+// probe phase), then waits for every probe to be registered again.
+func (r *runner) probe(ctx context.Context) error {
+	if r.set.Probes <= 0 || r.set.ProbeHold <= 0 {
+		return nil
+	}
+	r.say("probe: %d probes for %s", r.set.Probes, r.set.ProbeHold)
+	p, err := r.probeWindow(ctx, r.fleet, r.set.ProbeHold, int64(r.res.Clients), r.wait, "probe")
+	if err != nil {
+		return err
+	}
+	r.res.ProbeRTT = p
+	r.say("probe: keep-alive RTT p50 %.3fms p99 %.3fms p999 %.3fms max %.3fms (%d samples)", p.P50, p.P99, p.P999, p.Max, p.Count)
+	return nil
+}
+
+// probeWindow turns fl's probes on for hold (spent in wait), off again,
+// and waits, at most 15 s, until no probe's measurement is pending and
+// want clients are registered; it returns the round trips the probes
+// measured in between. A problem of the run names what.
+func (r *runner) probeWindow(ctx context.Context, fl fleet, hold time.Duration, want int64, wait func(context.Context, time.Duration) error, what string) (Percentiles, error) {
+	before, err := fl.Stats()
+	if err != nil {
+		return Percentiles{}, err
+	}
+	if err := fl.SetProbing(true); err != nil {
+		return Percentiles{}, err
+	}
+	if err := wait(ctx, hold); err != nil {
+		return Percentiles{}, err
+	}
+	if err := fl.SetProbing(false); err != nil {
+		return Percentiles{}, err
+	}
+	if err := r.untilProbesSettled(ctx, fl, want, what); err != nil {
+		return Percentiles{}, err
+	}
+	after, err := fl.Stats()
+	if err != nil {
+		return Percentiles{}, err
+	}
+	return percentilesOf(load.Since(before.ProbeRTT, after.ProbeRTT)), nil
+}
+
+// untilProbesSettled waits, at most 15 s, until none of fl's probes is
+// pending and want clients are registered; past the bound it is a problem
+// of the run.
+func (r *runner) untilProbesSettled(ctx context.Context, fl fleet, want int64, what string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		after, err := fl.Counts()
+		if err != nil {
+			return err
+		}
+		if after.ProbesPending == 0 && after.Registered >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			r.problem("%s: %d probes still pending, %d of %d registered after 15s", what, after.ProbesPending, after.Registered, want)
+			return nil
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
