@@ -179,7 +179,8 @@ func variantTargets(with, kind string, on, off *Result, cred *CredentialMemory) 
 			out[len(out)-1].Figures += rttCoarse(a, b)
 		}
 	}
-	judge("keep-alive RTT p99 (probe method)", on.ProbeRTT.P99, off.ProbeRTT.P99, "ms", rtt)
+	v, figures := probeRatio(on, off)
+	judgeRatio("keep-alive RTT p99 (probe method)", v, figures, rtt)
 	return out
 }
 

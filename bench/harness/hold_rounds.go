@@ -29,6 +29,9 @@ type HoldRound struct {
 	At        time.Time    `json:"at"`    // the hold's start
 	Idle      Idle         `json:"idle"`
 	ServerRTT *Percentiles `json:"server_rtt_ms,omitempty"`
+	// ProbeRTT is the probe method's, in the window after the hold
+	// (hold_rounds_probe.go); nil for a server not due it.
+	ProbeRTT *Percentiles `json:"probe_rtt_ms,omitempty"`
 }
 
 // holdsDue says whether the server gets hold rounds: they are set, it had
@@ -47,7 +50,7 @@ func holdNet(kind string, round int) int { return 100 + sourceNet[kind] + round 
 func (r *runner) holdRound(ctx context.Context, round int) error {
 	top := r.set.Stages[len(r.set.Stages)-1]
 	r.roomFor(fmt.Sprintf("%s hold round %d", r.kind, round+1), top)
-	fl, _, err := r.startFleet(ctx, top, 0, netOf(holdNet(r.kind, round)))
+	fl, _, err := r.startFleet(ctx, top, r.roundProbes(), netOf(holdNet(r.kind, round)))
 	if err != nil {
 		return fmt.Errorf("hold round %d: %w", round+1, err)
 	}
@@ -67,7 +70,7 @@ func (r *runner) holdRound(ctx context.Context, round int) error {
 	r.res.HoldRounds = append(r.res.HoldRounds, hr)
 	r.say("hold round %d: %d clients, cpu %.1f%% of a core, %d keep-alives (%.1f µs each); load %.1f%% cpu; runqueue wait server %.1f%%, load %.1f%%%s",
 		hr.Round, hr.Idle.Clients, hr.Idle.CPUPercent, hr.Idle.KeepAlives, hr.Idle.cpuPerKeepAlive(),
-		hr.Idle.LoadCPUPercent, hr.Idle.ServerWaitPercent, hr.Idle.LoadWaitPercent, rttText(hr.ServerRTT))
+		hr.Idle.LoadCPUPercent, hr.Idle.ServerWaitPercent, hr.Idle.LoadWaitPercent, rttText(hr.ServerRTT)+probeText(hr.ProbeRTT))
 	return r.untilClosed(ctx, round)
 }
 
@@ -106,7 +109,8 @@ func (r *runner) measureRound(ctx context.Context, fl fleet, top, net int) (Hold
 	if n, err := serverSocketsFrom(r.srv.Addr(), net); err != nil || n < top {
 		r.problem("hold round: the server's sockets from 127.%d/16 read %d (%v), want %d: the wait for its closes cannot tell", net, n, err, top)
 	}
-	return hr, nil
+	hr.ProbeRTT, err = r.roundProbeWindow(ctx, fl, top)
+	return hr, err
 }
 
 // untilWritten waits, at most 10 s, until the server owes none of its

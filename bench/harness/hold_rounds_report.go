@@ -89,6 +89,12 @@ func stageRTT(q func(Percentiles) float64) func(*Result) float64 {
 	return func(r *Result) float64 { return serverRTTOf(r, func(p Percentiles) float64 { return q(p.ForRatio()) }) }
 }
 
+// measured says whether h has the column's figure (a round without a
+// probe window has no probe p99).
+func (c holdColumn) measured(h HoldRound) bool { return !math.IsNaN(c.f(h)) }
+
+func probePhaseP99(r *Result) float64 { return r.ProbeRTT.P99 }
+
 // holdColumns are the ratios the hold targets judge, in the table's order.
 var holdColumns = func() []holdColumn {
 	out := []holdColumn{{"cliser ÷ floor, CPU", KindCliser, KindFloor, holdCPU, stageCPU}}
@@ -96,7 +102,8 @@ var holdColumns = func() []holdColumn {
 		out = append(out,
 			holdColumn{v.kind + " ÷ cliser, CPU", v.kind, KindCliser, holdCPU, stageCPU},
 			holdColumn{v.kind + " ÷ cliser, RTT p99", v.kind, KindCliser, holdRTT(p99Of), stageRTT(p99Of)},
-			holdColumn{v.kind + " ÷ cliser, RTT p999", v.kind, KindCliser, holdRTT(p999Of), stageRTT(p999Of)})
+			holdColumn{v.kind + " ÷ cliser, RTT p999", v.kind, KindCliser, holdRTT(p999Of), stageRTT(p999Of)},
+			holdColumn{v.kind + " ÷ cliser, probe p99", v.kind, KindCliser, holdProbe(p99Of), probePhaseP99})
 	}
 	return out
 }()
@@ -109,22 +116,21 @@ func (rep *Report) holdRoundsMarkdown(b *bytes.Buffer) {
 		return
 	}
 	b.WriteString("\n## Hold rounds, interleaved\n\nAfter the burst rounds each server held the top stage's clients again in rounds, seconds apart, the order rotated a server every round;" +
-		" the idle CPU and keep-alive RTT targets are judged on the median of the rounds' ratios. RTT: server clock, " + rttReading + ".\n\n")
-	b.WriteString("| round | server | idle CPU | CPU per keep-alive | keep-alives/s | RTT p99 | RTT p999 | load CPU | runqueue wait, server / load |\n|" + strings.Repeat(" --- |", 9) + "\n")
+		" the idle CPU and keep-alive RTT targets are judged on the median of the rounds' ratios. RTT: server clock, " + rttReading + ".")
+	if rep.Settings.RoundProbeHold > 0 {
+		fmt.Fprintf(b, " Probe: the probe method's p99 (its samples), %d probes over %s after the hold, cliser and its variants only; a round of fewer than %d samples is not read.", rep.Settings.Probes, rep.Settings.RoundProbeHold, minRoundProbes)
+	}
+	b.WriteString("\n\n| round | server | idle CPU | CPU per keep-alive | keep-alives/s | RTT p99 | RTT p999 | probe p99 | load CPU | runqueue wait, server / load |\n|" + strings.Repeat(" --- |", 10) + "\n")
 	for i, order := range rep.HoldOrder {
 		for _, k := range order {
-			h, ok := holdRoundOf(rep.Results[k], i+1)
-			if !ok {
-				continue
+			if h, ok := holdRoundOf(rep.Results[k], i+1); ok {
+				holdRoundRow(b, i+1, k, h)
 			}
-			fmt.Fprintf(b, "| %d | %s | %s | %s | %.0f | %s | %s | %s | %s / %s |\n", i+1, k, num(h.Idle.CPUPercent, "%"), num(h.Idle.cpuPerKeepAlive(), "µs"),
-				float64(h.Idle.KeepAlives)/h.Idle.Seconds, num(holdRTT(p99Of)(h), "ms"), num(holdRTT(p999Of)(h), "ms"),
-				num(h.Idle.LoadCPUPercent, "%"), num(h.Idle.ServerWaitPercent, "%"), num(h.Idle.LoadWaitPercent, "%"))
 		}
 	}
 	var cols []holdColumn
 	for _, c := range holdColumns {
-		if rep.Results[c.a] != nil && rep.Results[c.b] != nil && len(rep.Results[c.a].HoldRounds) > 0 {
+		if rep.Results[c.a] != nil && rep.Results[c.b] != nil && slices.ContainsFunc(rep.Results[c.a].HoldRounds, c.measured) {
 			cols = append(cols, c)
 		}
 	}
@@ -151,9 +157,20 @@ func (rep *Report) holdRoundsMarkdown(b *bytes.Buffer) {
 			b.WriteString(" – |")
 		}
 	}
-	b.WriteString("\n| the stage hold |")
+	b.WriteString("\n| the stage hold (probe: the probe phase) |")
 	for _, c := range cols {
 		fmt.Fprintf(b, " %s |", ratio(c.stage(rep.Results[c.a]), c.stage(rep.Results[c.b])))
 	}
 	b.WriteString("\n")
+}
+
+// holdRoundRow is server k's row of round.
+func holdRoundRow(b *bytes.Buffer, round int, k string, h HoldRound) {
+	probe := "–"
+	if h.ProbeRTT != nil {
+		probe = fmt.Sprintf("%s (%d)", num(h.ProbeRTT.P99, "ms"), h.ProbeRTT.Count)
+	}
+	fmt.Fprintf(b, "| %d | %s | %s | %s | %.0f | %s | %s | %s | %s | %s / %s |\n", round, k, num(h.Idle.CPUPercent, "%"), num(h.Idle.cpuPerKeepAlive(), "µs"),
+		float64(h.Idle.KeepAlives)/h.Idle.Seconds, num(holdRTT(p99Of)(h), "ms"), num(holdRTT(p999Of)(h), "ms"), probe,
+		num(h.Idle.LoadCPUPercent, "%"), num(h.Idle.ServerWaitPercent, "%"), num(h.Idle.LoadWaitPercent, "%"))
 }

@@ -84,12 +84,13 @@ func TestHoldRoundsTable(t *testing.T) {
 	}, HoldOrder: rotations([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
 	md := sectionOf(t, rep, (*Report).holdRoundsMarkdown, "## Hold rounds, interleaved")
 	hasLines(t, md,
-		"| 2 | cliser+events | 12.0% | 6.3 µs | 19000 | 12.000 ms | 12.000 ms | 0.0% | 0.0% / 0.0% |\n",
+		"| 2 | cliser+events | 12.0% | 6.3 µs | 19000 | 12.000 ms | 12.000 ms | – | 0.0% | 0.0% / 0.0% |\n",
 		"| round | cliser ÷ floor, CPU | cliser+events ÷ cliser, CPU | cliser+events ÷ cliser, RTT p99 | cliser+events ÷ cliser, RTT p999 |\n",
 		"| 1 | 1.25× | 1.10× | 1.10× | 1.10× |\n",
 		"| median (range) | **1.20×** (1.10–1.25×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) | **1.10×** (1.00–1.27×) |\n",
-		"| the stage hold | 1.25× | 1.20× | 1.20× | 1.20× |\n",
+		"| the stage hold (probe: the probe phase) | 1.25× | 1.20× | 1.20× | 1.20× |\n",
 	)
+	assert.NotContains(t, md, "÷ cliser, probe p99", "no ratio for probe windows no round had")
 	assert.NotContains(t, md, KindCliserTrust, "a variant the run did not have")
 }
 
@@ -113,11 +114,15 @@ func TestHoldsDue(t *testing.T) {
 // After the bursts, each server holds the top stage's clients again in
 // rounds, the order rotated; the credentials variant's fleets hold its
 // credentials (no auth failure), and each round measures CPU, keep-alives
-// and the server-clock RTT.
+// and the server-clock RTT, and cliser's and the variant's the probe
+// method's RTT after the hold, which their probe target reads.
 func TestRunInterleavedHoldsRounds(t *testing.T) {
 	set := tiny()
 	set.BurstRounds = 1
 	set.HoldRounds, set.RoundHold = 3, 600*time.Millisecond
+	// 40 probes a keep-alive of 200 ms for 1.5 s: ~300 samples a round,
+	// past the 100 a round's p99 is read from.
+	set.Probes, set.RoundProbeHold = 40, 1500*time.Millisecond
 	kinds := []string{KindFloor, KindCliser, KindCliserTrust}
 	rooms := map[int][]string{} // by the room asked for
 	env := Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t),
@@ -138,11 +143,23 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 		assert.Positive(t, h.Idle.CPUPercent, k)
 		require.NotNil(t, h.ServerRTT, k)
 		assert.Positive(t, h.ServerRTT.Count, k)
+		if k == KindFloor {
+			assert.Nil(t, h.ProbeRTT, "no target reads the floor's probes")
+		} else if assert.NotNil(t, h.ProbeRTT, k) {
+			assert.GreaterOrEqual(t, h.ProbeRTT.Count, int64(minRoundProbes), k)
+			assert.Positive(t, h.ProbeRTT.P99, k)
+		}
 		return h.At
 	})
+	for _, k := range kinds {
+		assert.Empty(t, run.Results[k].Problems, k)
+		assert.Empty(t, run.Results[k].Errors, k)
+	}
 	rep := &Report{Settings: set, Results: run.Results, BurstOrder: run.Order, HoldOrder: run.HoldOrder}
 	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 50 clients idle at a 200ms keep-alive, ≤ 1.3× the floor's")
 	assert.Contains(t, tg.Figures, "median of 3 hold rounds' ratios")
+	probe := targetNamed(t, rep.floorTargets(), "With a credential per client and the event log and a webhook on: keep-alive RTT p99 (probe method) within 10% of off")
+	assert.Contains(t, probe.Figures, "median of 3 hold rounds' probe windows' ratios")
 }
 
 // A hold target missed on the rounds' median gives the rounds' figures in

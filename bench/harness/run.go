@@ -44,6 +44,9 @@ type Settings struct {
 	// hold_rounds.go), each RoundHold long; 0 skips them.
 	HoldRounds int           `json:"hold_rounds,omitempty"`
 	RoundHold  time.Duration `json:"hold_round,omitempty"`
+	// RoundProbeHold is each hold round's probe window, after its hold
+	// (hold_rounds_probe.go): Probes of its fleet probing; 0 skips it.
+	RoundProbeHold time.Duration `json:"hold_round_probes,omitempty"`
 	// ProfileRounds is how many bursts run after the measured ones under
 	// the server's CPU profile (Env.BurstProfilePrefix): four gave 173-269
 	// samples a server at 200 Hz in a quick run, 130-260 in a full one;
@@ -64,7 +67,7 @@ func Quick() Settings {
 		KeepAlive: time.Second, KeepAliveTimeout: 5 * time.Second, HandshakeTimeout: 10 * time.Second,
 		Settle: 3 * time.Second, Hold: 10 * time.Second, ProbeHold: 10 * time.Second, Probes: 100,
 		PerWorker: 9500, SourceIPs: 4, LoopsPerWorker: 1, Burst: 4000, BurstRounds: 6, ProfileRounds: 4, ShutdownWait: 15 * time.Second, Password: "bench-password",
-		HoldRounds: 2, RoundHold: 8 * time.Second,
+		HoldRounds: 2, RoundHold: 8 * time.Second, RoundProbeHold: 2 * time.Second,
 		Transport: load.TransportEpoll}
 }
 

@@ -29,7 +29,7 @@ func tiny() Settings {
 	s.Settle, s.Hold, s.ProbeHold = 100*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	s.Probes = 5
 	s.Burst, s.BurstRounds = 30, 2
-	s.HoldRounds, s.RoundHold = 0, 300*time.Millisecond
+	s.HoldRounds, s.RoundHold, s.RoundProbeHold = 0, 300*time.Millisecond, 0
 	s.ShutdownWait = 10 * time.Second
 	return s
 }

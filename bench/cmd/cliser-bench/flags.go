@@ -34,6 +34,7 @@ type common struct {
 	burstRounds int
 	holdRounds  int
 	roundHold   time.Duration
+	roundProbes time.Duration
 	serverCPUs  string
 	loadCPUs    string
 }
@@ -66,6 +67,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.burstRounds, "burst-rounds", 0, fmt.Sprintf("measured burst rounds a server, 1-%d (default: the mode's)", harness.MaxBurstRounds))
 	fs.IntVar(&c.holdRounds, "hold-rounds", -1, fmt.Sprintf("interleaved keep-alive hold rounds after the bursts (compare), 0-%d; 0 skips them (default: the mode's)", harness.MaxHoldRounds))
 	fs.DurationVar(&c.roundHold, "hold-round", -1, "each hold round's hold (default: the mode's)")
+	fs.DurationVar(&c.roundProbes, "hold-round-probes", -1, "each hold round's probe window after its hold, --probes probing (cliser and its variants); 0 skips it (default: the mode's)")
 	fs.BoolVar(&c.inProcess, "in-process-load", false, "run the load in this process instead of load processes (small runs only)")
 	fs.StringVar(&c.serverCPUs, "server-cpus", "", "run every server subprocess on these CPUs (e.g. 0; GOMAXPROCS and its event loops follow); default: all")
 	fs.StringVar(&c.loadCPUs, "load-cpus", "", "run the load processes on these CPUs (e.g. 1); default: all")
@@ -173,6 +175,9 @@ func (c *common) settings() (harness.Settings, error) {
 	}
 	if c.roundHold >= 0 {
 		s.RoundHold = c.roundHold
+	}
+	if c.roundProbes >= 0 {
+		s.RoundProbeHold = c.roundProbes
 	}
 	return s, c.pinning(&s)
 }
