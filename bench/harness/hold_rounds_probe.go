@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // The probe method's RTT p99 "within 10% of off" targets compared one
@@ -45,7 +46,10 @@ func (r *runner) roundProbeWindow(ctx context.Context, fl fleet, top int) (*Perc
 	if r.roundProbes() == 0 {
 		return nil, nil
 	}
+	t0 := time.Now()
 	p, err := r.probeWindow(ctx, fl, r.set.RoundProbeHold, int64(top), sleepCtx, "hold round's probes")
+	// What the window adds to the run: its hold and the probes' settling.
+	r.say("hold round's probes: %s, %d samples", time.Since(t0).Round(time.Millisecond), p.Count)
 	return &p, err
 }
 
