@@ -120,14 +120,16 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	set := tiny()
 	set.BurstRounds = 1
 	set.HoldRounds, set.RoundHold = 3, 600*time.Millisecond
-	// 40 probes a keep-alive of 200 ms for 1.5 s: ~300 samples a round,
+	// 40 probes a keep-alive of 200 ms for 1 s: ~200 samples a round,
 	// past the 100 a round's p99 is read from.
-	set.Probes, set.RoundProbeHold = 40, 1500*time.Millisecond
+	set.Probes, set.RoundProbeHold = 40, time.Second
 	kinds := []string{KindFloor, KindCliser, KindCliserTrust}
 	rooms := map[int][]string{} // by the room asked for
 	env := Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t),
 		RoomFor: func(what string, need int) { rooms[need] = append(rooms[need], what) }}
-	run, err := RunInterleaved(runCtx(t), kinds, set, env)
+	// Nine rounds and their probe windows: more than runCtx's minute under
+	// -race on a busy machine.
+	run, err := RunInterleaved(testkit.Context(t, 2*time.Minute), kinds, set, env)
 	require.NoError(t, err)
 	assert.Equal(t, [][]string{kinds, RoundOrder(kinds, 1), RoundOrder(kinds, 2)}, run.HoldOrder)
 	assert.Len(t, rooms[50], 9, "a wait for room before every hold round's fleet")
