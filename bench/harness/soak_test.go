@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -28,8 +29,16 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	res, err := Soak(testkit.Context(t, 2*time.Minute), s, Env{CliserBin: bin, WorkDir: t.TempDir()})
 	require.NoError(t, err)
 
+	assert.Equal(t, 10, res.Settings.Pool)
+	assert.Equal(t, DefaultSoakLimits(50), res.Settings.Limits, "the defaults filled in")
+	assert.Equal(t, ThisMachine(), res.Machine)
+	assert.WithinDuration(t, time.Now(), res.Started, 2*time.Minute)
 	assert.GreaterOrEqual(t, len(res.Samples), minJudged, "samples")
-	for _, x := range res.Samples {
+	for i, x := range res.Samples {
+		if i > 0 {
+			assert.Greater(t, x.At, res.Samples[i-1].At, "seconds since the churn began")
+			assert.GreaterOrEqual(t, x.ChurnOps, res.Samples[i-1].ChurnOps, "the churn's operations so far")
+		}
 		assert.Positive(t, x.RSS)
 		assert.Positive(t, x.Goroutines)
 		assert.Positive(t, x.FDs)
@@ -43,6 +52,7 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	for _, op := range []string{OpReconnect, OpTakeover, OpFresh} {
 		assert.Positive(t, res.Ops[op], op)
 	}
+	assert.LessOrEqual(t, res.Samples[len(res.Samples)-1].ChurnOps, res.ChurnOps(), "the last sample's count, before the churn stopped")
 	assert.Equal(t, 0, res.Lost)
 	assert.Equal(t, 50, res.End.Connected)
 	assert.Equal(t, len(res.Samples)-int(float64(len(res.Samples))*res.Settings.Limits.WarmupFraction), res.Verdict.Judged)
@@ -56,4 +66,25 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
 	assert.Equal(t, res.Takeovers, back.Takeovers)
 	assert.Len(t, back.Samples, len(res.Samples))
+}
+
+// A soak whose churn pool takes every client, and a cluster of one node,
+// are refused before any server starts.
+func TestSoakAndClusterRefuseTheirShapes(t *testing.T) {
+	s := DefaultSoak()
+	s.Clients, s.Pool = 10, 10
+	_, err := Soak(context.Background(), s, Env{})
+	assert.EqualError(t, err, "soak: 10 clients leave none beside a churn pool of 10")
+	s.Pool = 0 // a tenth of 10: one
+	s.Clients = 1
+	_, err = Soak(context.Background(), s, Env{})
+	assert.EqualError(t, err, "soak: 1 clients leave none beside a churn pool of 1")
+
+	c := DefaultCluster()
+	c.Nodes = 1
+	_, err = Cluster(context.Background(), c, Env{})
+	assert.EqualError(t, err, "cluster: want at least 2 nodes and 1 client per node")
+	c.Nodes, c.PerNode = 2, 0
+	_, err = Cluster(context.Background(), c, Env{})
+	assert.EqualError(t, err, "cluster: want at least 2 nodes and 1 client per node")
 }

@@ -24,6 +24,14 @@ func FloorBinary(t testing.TB) string {
 	return benchTool(t, &floorBin, "floor-server")
 }
 
+// BaselineBinary returns the path of baseline-bench-server, the design
+// note's server that the bench compares cliser with, built the first time
+// it is called. Safe from any goroutine.
+func BaselineBinary(t testing.TB) string {
+	t.Helper()
+	return benchTool(t, &baselineBin, "baseline-bench-server")
+}
+
 // benchTool builds the bench module's ./cmd/<name> once, through o.
 func benchTool(t testing.TB, o *once, name string) string {
 	t.Helper()

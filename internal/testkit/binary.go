@@ -26,7 +26,7 @@ func (o *once) get(t testing.TB, build func() (string, error)) string {
 	return o.path
 }
 
-var cliserBin, benchBin, floorBin once
+var cliserBin, benchBin, floorBin, baselineBin once
 
 // Binary returns the path of the cliser binary, built from ./cmd/cliser of
 // the product module into a temporary directory the first time it is

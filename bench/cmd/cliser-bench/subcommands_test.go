@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -156,6 +157,7 @@ func TestClusterWritesTheReport(t *testing.T) {
 	assert.Zero(t, res.RoutingLost)
 	assert.Empty(t, res.Errors)
 	assert.Empty(t, res.Problems)
+	clusterRunFigures(t, res)
 	// Why the settle takes what it takes: schedstat of the harness (the
 	// nats-server) and of every node, the nodes' publish-to-ack counts,
 	// and a backlog timeline whose last point is the settled state.
@@ -180,6 +182,29 @@ func TestClusterWritesTheReport(t *testing.T) {
 	assert.Contains(t, string(md), "| the harness process (nats-server and the in-process load) |")
 	assert.Contains(t, string(md), "| t | phase | unwritten |")
 	assert.NotContains(t, string(md), "Diagnostic run")
+}
+
+// clusterRunFigures checks what a small cluster run reports beside its
+// samples: its start, each node's address and threads, the ramp's
+// histogram and the nats-server's work over ramp and settle.
+func clusterRunFigures(t *testing.T, res harness.ClusterResult) {
+	t.Helper()
+	assert.WithinDuration(t, time.Now(), res.Started, 2*time.Minute)
+	assert.Equal(t, 30, res.Settings.PerNode)
+	assert.NotEmpty(t, res.LoadAvg)
+	assert.Zero(t, res.Workers, "--in-process-load")
+	for i, n := range res.Nodes {
+		assert.Equal(t, fmt.Sprintf("n%d", i+1), n.ID)
+		assert.NotEmpty(t, n.Addr, n.ID)
+		assert.NotEmpty(t, n.Admin, n.ID)
+		assert.Positive(t, n.Threads, n.ID)
+	}
+	assert.EqualValues(t, 90, res.Handshake.Count)
+	assert.Positive(t, res.RampWall)
+	assert.Positive(t, res.MirrorSettle)
+	assert.Positive(t, res.NATS.InMsgs)
+	assert.InDelta(t, float64(res.NATS.InMsgs)/90, res.NATS.InPerReg, 1e-9)
+	assert.Positive(t, res.NATS.CPU)
 }
 
 // `cliser-bench soak` end to end at small N: the report files are written
