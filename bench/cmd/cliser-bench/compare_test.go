@@ -76,3 +76,30 @@ func fileNames(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// Each of cliser's variants runs next to cliser, the run it is compared
+// with; the floor before the baseline.
+func TestCompareKindsKeepCliserVariantsNextToIt(t *testing.T) {
+	c, e, i, f, b := harness.KindCliser, harness.KindCliserEvents, harness.KindCliserTrust, harness.KindFloor, harness.KindBaseline
+	for _, tc := range []struct {
+		flags compareFlags
+		want  []string
+	}{
+		{compareFlags{}, []string{c, b}},
+		{compareFlags{floor: true}, []string{c, f, b}},
+		{compareFlags{events: true}, []string{c, e, b}},
+		{compareFlags{identity: true}, []string{c, i, b}},
+		{compareFlags{floor: true, events: true, identity: true}, []string{c, e, i, f, b}},
+	} {
+		assert.Equal(t, tc.want, tc.flags.kinds(), "%+v", tc.flags)
+	}
+}
+
+// A quick or custom run says its mode in its name; the full run keeps the
+// plain day, in UTC.
+func TestCompareReportName(t *testing.T) {
+	late := time.Date(2026, 11, 25, 23, 30, 0, 0, time.FixedZone("UTC-2", -2*3600))
+	assert.Equal(t, "2026-11-26", compareReportName(late, "full"))
+	assert.Equal(t, "2026-11-26-quick", compareReportName(late, "quick"))
+	assert.Equal(t, "2026-11-26-custom", compareReportName(late, "custom"))
+}

@@ -36,18 +36,25 @@ func report(args []string) error {
 	for _, r := range rep.Results {
 		r.FitSlope()
 	}
+	if err := writeReportFiles(base, &rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "report: %s.md\n", base)
+	return nil
+}
+
+// writeReportFiles writes a compare report as base.{png,json,txt,md}, its
+// markdown naming the chart beside it.
+func writeReportFiles(base string, rep *harness.Report) error {
 	rep.Chart = filepath.Base(base + ".png")
-	for path, write := range map[string]func(io.Writer) error{
-		base + ".json": rep.WriteJSON,
-		base + ".png":  rep.DrawChart,
-		base + ".txt":  rep.BenchLines,
-		base + ".md":   rep.Markdown,
-	} {
-		if err := writeFile(path, write); err != nil {
+	for _, f := range []struct {
+		ext   string
+		write func(io.Writer) error
+	}{{".png", rep.DrawChart}, {".json", rep.WriteJSON}, {".txt", rep.BenchLines}, {".md", rep.Markdown}} {
+		if err := writeFile(base+f.ext, f.write); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "report: %s.md\n", base)
 	return nil
 }
 
