@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -153,103 +152,37 @@ func Cluster(ctx context.Context, s ClusterSettings, env Env) (*ClusterResult, e
 	if env.Progress == nil {
 		env.Progress = io.Discard
 	}
-	say := func(format string, args ...any) { fmt.Fprintf(env.Progress, "cluster  "+format+"\n", args...) }
-	res := &ClusterResult{Started: time.Now().UTC(), Settings: s, Clients: int64(s.Nodes * s.PerNode)}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		res.LoadAvg = strings.TrimSpace(string(b))
-	}
-
+	c := &clusterRun{s: s, progress: env.Progress, res: newClusterResult(s)}
+	res := c.res
 	ns, url, err := startEmbeddedNATS(filepath.Join(env.WorkDir, "nats"))
 	if err != nil {
 		return nil, err
 	}
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	say("nats-server with JetStream on %s", url)
+	c.say("nats-server with JetStream on %s", url)
 
-	nodes, err := startClusterNodes(ctx, s, env, url)
-	defer stopClusterNodes(nodes, res)
+	c.nodes, err = startClusterNodes(ctx, s, env, url)
+	defer stopClusterNodes(c.nodes, res)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range nodes {
-		res.Nodes = append(res.Nodes, ClusterNode{ID: n.id, Addr: n.Addr(), Admin: n.admin.Base()})
-	}
-	say("%d nodes ready", len(nodes))
+	c.noteNodes()
 
-	fleets, workers, err := startClusterFleets(ctx, s, env, nodes)
+	fleets, workers, err := startClusterFleets(ctx, s, env, c.nodes)
 	if err != nil {
 		return nil, err
 	}
-	res.Workers = workers
-	if s.LoadNice != 0 {
-		if err := reniceLoad(fleets, s.LoadNice); err != nil {
-			return res, err
-		}
-		say("load processes at nice %d (diagnostic)", s.LoadNice)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		for _, f := range fleets {
-			if err := f.Close(cctx); err != nil {
-				res.Problems = append(res.Problems, fmt.Sprintf("closing the load: %v", err))
-			}
-		}
-	}()
-
-	stopProfile, err := startCPUProfile(s.CPUProfile)
-	if err != nil {
+	c.fleets, res.Workers = fleets, workers
+	if err := c.renice(); err != nil {
 		return res, err
 	}
-	defer stopProfile()
-	work := startNATSWork(ns)
-	obs := startSettleWatch(ctx, nodes, fleets)
-	defer obs.finish(res)
-	if err := clusterRamp(ctx, s, fleets, res); err != nil {
+	defer c.closeFleets()
+
+	if err := c.rampAndSettle(ctx, ns); err != nil {
 		return res, err
 	}
-	obs.rampEnded(ctx)
-	say("%d of %d registered in %v: %.0f/s", res.Handshakes, res.Clients, res.RampWall.Round(time.Millisecond), res.RegistrationRate)
-
-	// The samples are taken in the steady state: once every node's mirror
-	// shows every load client connected (the ramp's backlog written and
-	// watched), which takes a while of its own.
-	settle, err := waitMirrors(ctx, nodes, res.Handshakes, 2*time.Minute)
-	res.MirrorSettle = settle
-	if err != nil {
-		res.Problems = append(res.Problems, err.Error())
-	}
-	say("every node's mirror shows %d connected %v after the ramp", res.Handshakes, settle.Round(time.Millisecond))
-	stopProfile()
-	res.NATS = work.done(res.Handshakes)
-	obs.finish(res)
-	say("over ramp and settle: nats-server ran %v, waited %v for a CPU; load ran %v, waited %v",
-		res.CPU.NATS.Run.Round(time.Millisecond), res.CPU.NATS.Wait.Round(time.Millisecond),
-		res.CPU.Load.Run.Round(time.Millisecond), res.CPU.Load.Wait.Round(time.Millisecond))
-
-	m := &sampler{s: s, nodes: nodes, password: s.Load.Password}
-	vis, local, lost := m.visibility(ctx)
-	res.Visibility, res.VisibilityLocal, res.VisibilityLost = latencyOf(vis), latencyOf(local), lost
-	say("visibility on every node: p50 %dµs p99 %dµs (%d samples, %d timed out)", res.Visibility.P50, res.Visibility.P99, res.Visibility.Count, lost)
-
-	route, answer, rlost := m.routing(ctx)
-	res.Routing, res.RoutingAnswer, res.RoutingLost = latencyOf(route), latencyOf(answer), rlost
-	say("routing %s → %s: p50 %dµs p99 %dµs (%d samples, %d failed)", nodes[0].id, nodes[len(nodes)-1].id, res.Routing.P50, res.Routing.P99, res.Routing.Count, rlost)
-
-	for i, n := range nodes {
-		if ps, err := sampleProc(n.PID()); err == nil {
-			res.Nodes[i].RSS, res.Nodes[i].Threads = ps.RSS, ps.Threads
-		}
-		if st, err := fleets[i].Counts(); err == nil {
-			res.Nodes[i].Registered = st.Registered
-			for k, v := range st.Errors {
-				if res.Errors == nil {
-					res.Errors = map[string]int64{}
-				}
-				res.Errors[k] += v
-			}
-		}
-	}
+	c.takeSamples(ctx)
+	c.readNodesAtEnd()
 	return res, nil
 }
 
