@@ -11,7 +11,6 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/procfs"
-	"github.com/cliser/cliser/protocol"
 )
 
 // SoakSettings are a soak's shape: Clients held for Duration while
@@ -89,100 +88,36 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 	if env.Progress == nil {
 		env.Progress = io.Discard
 	}
-	set := s.Load
-	// startCliser turns flapping control off: the churn re-registers the
-	// same IDs on purpose.
-	var args []string
-	if s.Retention > 0 {
-		args = append(args, "--retention", s.Retention.String())
-	}
-	srv, err := startCliser(ctx, ServerOptions{Password: set.Password, KeepAlive: set.KeepAlive,
-		KeepAliveTimeout: set.KeepAliveTimeout, HandshakeTimeout: set.HandshakeTimeout,
-		CliserBin: env.CliserBin, WorkDir: env.WorkDir, Args: args})
+	srv, err := startSoakServer(ctx, s, env)
 	if err != nil {
 		return nil, err
 	}
-	res := &SoakResult{Settings: s, Machine: ThisMachine(), Started: time.Now().UTC()}
+	k := &soakRun{s: s, progress: env.Progress, steady: s.Clients - s.Pool,
+		res: &SoakResult{Settings: s, Machine: ThisMachine(), Started: time.Now().UTC()}}
+	res := k.res
 	defer func() {
 		if err := stopServer(srv); err != nil {
 			res.Problems = append(res.Problems, "stopping the server: "+err.Error())
 		}
 	}()
-	say := func(format string, args ...any) { fmt.Fprintf(env.Progress, "soak  "+format+"\n", args...) }
 
-	steady := s.Clients - s.Pool
-	r := &runner{kind: KindCliser, set: set, env: env, srv: srv, res: &Result{}}
-	fl, _, err := r.startFleet(ctx, steady, 0, netOf(40))
+	r := &runner{kind: KindCliser, set: s.Load, env: env, srv: srv, res: &Result{}}
+	fl, _, err := r.startFleet(ctx, k.steady, 0, netOf(40))
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := fl.Close(cctx); err != nil {
-			res.Problems = append(res.Problems, "closing the load: "+err.Error())
-		}
-	}()
-	say("ramping %d steady clients", steady)
-	if err := fl.Ramp(ctx, steady, set.Rate); err != nil {
+	defer k.closeLoad(fl)
+	k.say("ramping %d steady clients", k.steady)
+	if err := fl.Ramp(ctx, k.steady, s.Load.Rate); err != nil {
 		return nil, err
 	}
-	ch := newChurner(srv.Addr(), set.Password, []string{"127.41.0.1", "127.41.0.2"}, s.Pool, set.HandshakeTimeout)
-	ch.fill()
-	say("%d pool clients registered; churn at %.0f/s for %s", s.Pool, s.ChurnRate, s.Duration)
-
+	ch := k.fillPool(srv)
 	sampler := soakSampler{pid: srv.PID(), metrics: srv.admin.Base() + "/metrics", dataDir: filepath.Join(env.WorkDir, "cliser-data")}
-	t0 := time.Now()
-	churnCtx, stopChurn := context.WithTimeout(ctx, s.Duration)
-	defer stopChurn()
-	var wg sync.WaitGroup
-	wg.Go(func() { runChurn(churnCtx, ch, s.ChurnRate) })
-	tick := time.NewTicker(s.SampleEvery)
-	for done := false; !done; {
-		select {
-		case <-tick.C:
-			sm, err := sampler.sample(ctx)
-			if err != nil {
-				res.Problems = append(res.Problems, "sample: "+err.Error())
-				continue
-			}
-			sm.At = time.Since(t0).Seconds()
-			ops, _, _ := ch.snapshot()
-			sm.ChurnOps = sumErrors(ops)
-			res.Samples = append(res.Samples, sm)
-			say("t=%4.0fs rss=%s (anon %s, file %s, heap in use %s, data file %s) goroutines=%d fds=%d connected=%d ops=%d",
-				sm.At, mib(sm.RSS), mib(sm.RSSAnon), mib(sm.RSSFile), mib(sm.HeapInuse), mib(sm.DataBytes),
-				sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
-		case <-churnCtx.Done():
-			done = true
-		}
-	}
-	tick.Stop()
-	wg.Wait()
+	k.churnAndSample(ctx, ch, sampler)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-
-	// The end: every pool client connected again, then one last look.
-	ch.refill()
-	end, lost := soakEnd(ctx, sampler, s.Clients)
-	res.End, res.Lost = end, lost
-	res.Ops, res.Errors, res.Expected = ch.snapshot()
-	res.Takeovers = res.Expected["190 "+protocol.ReasonReplaced.String()]
-	if st, err := fl.Counts(); err == nil {
-		for k, v := range st.Errors {
-			res.Errors["steady: "+k] += v
-		}
-		if int(st.Registered) != steady {
-			res.Problems = append(res.Problems, fmt.Sprintf("%d of %d steady clients registered at the end", st.Registered, steady))
-		}
-	} else {
-		res.Problems = append(res.Problems, "load counts: "+err.Error())
-	}
-	ch.closeAll()
-	_, churnErrs, _ := ch.snapshot()
-	res.Errors = mergeCounts(res.Errors, churnErrs)
-	res.Verdict = JudgeFlatness(res.Samples, s.Limits)
+	k.end(ctx, ch, sampler, fl)
 	return res, nil
 }
 
