@@ -89,7 +89,25 @@ func TestWebhookWritesTheReport(t *testing.T) {
 	assert.EqualValues(t, 60, on.Events, "connect, disconnect, connect again")
 	assert.Equal(t, on.Events, on.Delivered)
 	assert.Positive(t, on.LogBytes)
+	assert.Positive(t, on.Requests)
+	assert.InDelta(t, float64(on.LogAlloc)/float64(on.Events), on.BytesPerEvt, 1e-9)
+	for _, r := range rs {
+		stormFigures(t, r)
+	}
 	assert.Contains(t, md, "| median |")
+}
+
+// stormFigures checks a webhook round's storm: its place, its clients all
+// registered again, and the server's CPU over it, in all and per handshake.
+func stormFigures(t *testing.T, r webhookRound) {
+	t.Helper()
+	assert.Equal(t, 1, r.Round, r.Mode)
+	assert.Equal(t, 20, r.Clients, r.Mode)
+	assert.EqualValues(t, 20, r.Registered, r.Mode)
+	assert.Zero(t, r.Errors, r.Mode)
+	assert.Positive(t, r.StormWall, r.Mode)
+	assert.Equal(t, r.ServerCPU/20, r.CPUPerHS, r.Mode)
+	assert.InDelta(t, int64(r.CPUPerHS), int64(r.UserPerHS+r.SysPerHS), 1, "%s: user and system", r.Mode)
 }
 
 // runRoundBench runs a round-based bench with 20 clients for one round of
