@@ -8,23 +8,18 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/cliser/cliser/bench/harness"
-	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/events"
-	"github.com/cliser/cliser/internal/cpuprofile"
 )
 
 // webhookBench measures a reconnect storm with the event log and a webhook
@@ -196,164 +191,6 @@ func webhookBench(ctx context.Context, args []string) error {
 		if r.Mode == "on" && r.Delivered != r.Events {
 			return fmt.Errorf("on round %d: %d of %d events delivered", r.Round, r.Delivered, r.Events)
 		}
-	}
-	return nil
-}
-
-func webhookRoundRun(ctx context.Context, bin, dir, mode string, round, n, concurrency, seq int, prof string) (res webhookRound, err error) {
-	res = webhookRound{Mode: mode, Round: round + 1, Clients: n}
-	args, env, rcv, closeRcv, err := stormServerArgs(mode)
-	if err != nil {
-		return res, err
-	}
-	defer closeRcv()
-	if prof != "" {
-		env = append(env, cpuprofile.Env+"="+prof)
-	}
-	cmd, addr, stop, err := startServe(ctx, bin, dir, args, env)
-	if err != nil {
-		return res, err
-	}
-	defer stop()
-	// Each round dials from addresses of its own, as many as its two
-	// engines.
-	srcs := func(k int) []string { return sourceIPs(fmt.Sprintf("127.%d.%d.", 60+k, 20+seq)) }
-	cfg := load.Config{Addr: addr, Password: benchPassword, IDPrefix: "storm-", SourceIPs: srcs(0), Concurrency: concurrency}
-	first, err := load.New(cfg)
-	if err != nil {
-		return res, err
-	}
-	if err := first.Ramp(ctx, n, 0); err != nil {
-		return res, err
-	}
-	reg1 := first.Counts().Registered
-
-	// The storm: every client drops at once and registers again.
-	if prof != "" {
-		if err := cpuprofile.Start(cmd.Process, prof); err != nil {
-			return res, err
-		}
-	}
-	user0, sys0, err := harness.ProcessCPUSplit(cmd.Process.Pid)
-	if err != nil {
-		return res, err
-	}
-	res.Load1 = loadAvg()
-	drops0 := conntrackDrops()
-	start := time.Now()
-	cctx, cancel := context.WithTimeout(ctx, time.Minute)
-	err = first.Close(cctx)
-	cancel()
-	if err != nil {
-		return res, err
-	}
-	cfg.SourceIPs = srcs(1)
-	second, err := load.New(cfg)
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = second.Close(cctx)
-	}()
-	if err := second.Ramp(ctx, n, 0); err != nil {
-		return res, err
-	}
-	stormEnd := time.Now()
-	res.StormWall = stormEnd.Sub(start)
-	res.CTDrops = conntrackDrops() - drops0
-	user1, sys1, err := harness.ProcessCPUSplit(cmd.Process.Pid)
-	if err != nil {
-		return res, err
-	}
-	if prof != "" {
-		if err := cpuprofile.Stop(cmd.Process, prof); err != nil {
-			return res, err
-		}
-	}
-	st := second.Counts()
-	res.Registered = st.Registered
-	res.Errors, res.ErrorKinds = st.ErrorTotal(), st.Errors
-	res.ServerCPU = user1 - user0 + sys1 - sys0
-	if res.Registered > 0 {
-		res.CPUPerHS = res.ServerCPU / time.Duration(res.Registered)
-		res.UserPerHS = (user1 - user0) / time.Duration(res.Registered)
-		res.SysPerHS = (sys1 - sys0) / time.Duration(res.Registered)
-	}
-	if mode == "off" {
-		return res, nil
-	}
-	// Connected, disconnected (closed by client, or replaced when the new
-	// connection won the race), connected again.
-	res.Events = 2*reg1 + res.Registered
-	defer res.noteLogFile(dir) // once its writer caught up
-	if rcv == nil {
-		return res, nil
-	}
-	err = res.awaitDelivery(rcv, stormEnd)
-	return res, err
-}
-
-// stormServerArgs are the server's flags and environment for mode: "on"
-// with a webhook to a receiver started here (closeRcv stops it), "off"
-// with the event log off, else the log alone.
-func stormServerArgs(mode string) (args, env []string, rcv *stormReceiver, closeRcv func(), err error) {
-	closeRcv = func() {}
-	switch mode {
-	case "off":
-		args = append(args, "--event-retention", "0")
-	case "on":
-		wh, err := standardwebhooks.NewWebhook(benchWebhookSecret)
-		if err != nil {
-			return nil, nil, nil, closeRcv, err
-		}
-		rcv = &stormReceiver{wh: wh, seen: map[uint64]bool{}}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, nil, closeRcv, err
-		}
-		hs := &http.Server{Handler: rcv}
-		go func() { _ = hs.Serve(ln) }()
-		closeRcv = func() { _ = hs.Close() }
-		args = append(args, "--webhook-url", "http://"+ln.Addr().String()+"/hook")
-		env = append(env, "CLISER_WEBHOOK_SECRET="+benchWebhookSecret)
-	}
-	return args, env, rcv, closeRcv, nil
-}
-
-// noteLogFile records the event log's size in dir.
-func (res *webhookRound) noteLogFile(dir string) {
-	fi, err := os.Stat(filepath.Join(dir, events.FileName))
-	if err != nil {
-		return
-	}
-	res.LogBytes = fi.Size()
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		res.LogAlloc = st.Blocks * 512
-	}
-	res.BytesPerEvt = float64(res.LogAlloc) / float64(res.Events)
-}
-
-// awaitDelivery waits, up to 10 minutes, until rcv has every event of the
-// round, then checks what it got.
-func (res *webhookRound) awaitDelivery(rcv *stormReceiver, stormEnd time.Time) error {
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		got, last := rcv.count()
-		res.Delivered = got
-		if got >= res.Events {
-			res.CatchUp = max(last.Sub(stormEnd), 0)
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the receiver has %d of %d events after 10 minutes", got, res.Events)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var err error
-	if res.Requests, res.OutOfOrder, err = rcv.verify(); err != nil {
-		return fmt.Errorf("the receiver: %w", err)
 	}
 	return nil
 }
