@@ -111,28 +111,53 @@ func (f *reportFlags) env() (harness.Env, func(), error) {
 	return (&common{cliserBin: f.cliserBin, inProcess: f.inProcess}).env()
 }
 
+// settings are the mode's, with each flag that was set in its place.
 func (c *common) settings() (harness.Settings, error) {
-	var s harness.Settings
-	switch c.mode {
-	case "quick":
-		s = harness.Quick()
-	case "full":
-		s = harness.Full()
-	default:
-		return s, fmt.Errorf("--mode %q: want quick or full", c.mode)
+	s, err := modeSettings(c.mode)
+	if err != nil {
+		return s, err
 	}
 	if c.stages != "" {
-		s.Stages = nil
-		prev := 0
-		for _, f := range strings.Split(c.stages, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= prev {
-				return s, fmt.Errorf("--stages %q: want ascending positive counts", c.stages)
-			}
-			s.Stages, prev = append(s.Stages, n), n
+		if s.Stages, err = parseStages(c.stages); err != nil {
+			return s, err
 		}
 		s.Mode = "custom"
 	}
+	c.overrideLoad(&s)
+	if err := c.rounds(&s); err != nil {
+		return s, err
+	}
+	return s, c.pinning(&s)
+}
+
+// modeSettings are --mode's settings.
+func modeSettings(mode string) (harness.Settings, error) {
+	switch mode {
+	case "quick":
+		return harness.Quick(), nil
+	case "full":
+		return harness.Full(), nil
+	}
+	return harness.Settings{}, fmt.Errorf("--mode %q: want quick or full", mode)
+}
+
+// parseStages reads --stages: ascending positive client counts.
+func parseStages(stages string) ([]int, error) {
+	var out []int
+	prev := 0
+	for _, f := range strings.Split(stages, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= prev {
+			return nil, fmt.Errorf("--stages %q: want ascending positive counts", stages)
+		}
+		out, prev = append(out, n), n
+	}
+	return out, nil
+}
+
+// overrideLoad puts in s the load's and the phases' flags that were set;
+// the others keep the mode's.
+func (c *common) overrideLoad(s *harness.Settings) {
 	if c.rate >= 0 {
 		s.Rate = c.rate
 	}
@@ -161,15 +186,20 @@ func (c *common) settings() (harness.Settings, error) {
 	if c.settle >= 0 {
 		s.Settle = c.settle
 	}
+}
+
+// rounds checks --burst-rounds and --hold-rounds and puts them, and
+// --hold-round and --hold-round-probes, in s.
+func (c *common) rounds(s *harness.Settings) error {
 	if c.burstRounds != 0 {
 		if c.burstRounds < 1 || c.burstRounds > harness.MaxBurstRounds {
-			return s, fmt.Errorf("--burst-rounds %d: want 1 to %d", c.burstRounds, harness.MaxBurstRounds)
+			return fmt.Errorf("--burst-rounds %d: want 1 to %d", c.burstRounds, harness.MaxBurstRounds)
 		}
 		s.BurstRounds = c.burstRounds
 	}
 	if c.holdRounds >= 0 {
 		if c.holdRounds > harness.MaxHoldRounds {
-			return s, fmt.Errorf("--hold-rounds %d: want 0 to %d", c.holdRounds, harness.MaxHoldRounds)
+			return fmt.Errorf("--hold-rounds %d: want 0 to %d", c.holdRounds, harness.MaxHoldRounds)
 		}
 		s.HoldRounds = c.holdRounds
 	}
@@ -179,7 +209,7 @@ func (c *common) settings() (harness.Settings, error) {
 	if c.roundProbes >= 0 {
 		s.RoundProbeHold = c.roundProbes
 	}
-	return s, c.pinning(&s)
+	return nil
 }
 
 // pinning checks --server-cpus and --load-cpus and puts them, written as

@@ -29,12 +29,12 @@ func TestCommonFlagsMakeTheSettings(t *testing.T) {
 	want.Rate, want.Concurrency, want.KeepAlive = 0, 7, 3*time.Second
 	want.Hold, want.ProbeHold, want.Probes, want.PerWorker = 0, 2*time.Second, 0, 300
 	want.InprocTick, want.Burst, want.Settle = 5*time.Millisecond, 0, 0
-	want.BurstRounds, want.HoldRounds, want.RoundHold = 36, 9, time.Second
+	want.BurstRounds, want.HoldRounds, want.RoundHold, want.RoundProbeHold = 36, 9, time.Second, 0
 	want.ServerCPUs, want.LoadCPUs = "0", "0"
 	assert.Equal(t, want, settings("--mode", "full", "--stages", "10, 20,40", "--rate", "0", "--concurrency", "7",
 		"--keepalive-interval", "3s", "--hold", "0s", "--probe-hold", "2s", "--probes", "0", "--per-process", "300",
 		"--inproc-tick", "5ms", "--burst", "0", "--settle", "0s", "--burst-rounds", "36", "--hold-rounds", "9",
-		"--hold-round", "1s", "--server-cpus", "0", "--load-cpus", "0"))
+		"--hold-round", "1s", "--hold-round-probes", "0s", "--server-cpus", "0", "--load-cpus", "0"))
 }
 
 // Each flag's mistake names the flag and what it wants.
