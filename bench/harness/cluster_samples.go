@@ -114,50 +114,57 @@ func (m *sampler) visibility(ctx context.Context) (all, local *hdrhistogram.Hist
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			home := m.nodes[i%len(m.nodes)]
-			cid := fmt.Sprintf("vis-%s-%d", home.id, i)
-			sctx, cancel := context.WithTimeout(ctx, m.s.SampleTimeout)
-			defer cancel()
-			c, t0, err := dialSample(sctx, home.Addr(), m.password, cid, m.s.SampleTimeout)
+			c, everyNode, ownNode, err := m.visibilitySample(ctx, i)
+			mu.Lock()
+			defer mu.Unlock()
+			if c != nil {
+				held = append(held, c)
+			}
 			if err != nil {
-				mu.Lock()
 				lost++
-				mu.Unlock()
 				return
 			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-			// The holding node first: it answers from its own registry, and
-			// polled after the others its time would be theirs.
-			var last, mine time.Time
-			order := append([]*clusterNode{home}, m.nodes...)
-			for j, n := range order {
-				if j > 0 && n == home {
-					continue
-				}
-				at, err := m.waitConnected(sctx, n.admin, cid)
-				if err != nil {
-					mu.Lock()
-					lost++
-					mu.Unlock()
-					return
-				}
-				if n == home {
-					mine = at
-				}
-				if at.After(last) {
-					last = at
-				}
-			}
-			mu.Lock()
-			recordUS(all, last.Sub(t0))
-			recordUS(local, mine.Sub(t0))
-			mu.Unlock()
+			recordUS(all, everyNode)
+			recordUS(local, ownNode)
 		}()
 	}
 	wg.Wait()
 	return all, local, lost
+}
+
+// visibilitySample registers the i-th sample client on its node and times
+// it from its "140 connected" until every node's API shows it connected
+// and until its own node's does. The client, if it registered, is the
+// caller's to hold until the samples are done.
+func (m *sampler) visibilitySample(ctx context.Context, i int) (c *sampleClient, everyNode, ownNode time.Duration, err error) {
+	home := m.nodes[i%len(m.nodes)]
+	cid := fmt.Sprintf("vis-%s-%d", home.id, i)
+	sctx, cancel := context.WithTimeout(ctx, m.s.SampleTimeout)
+	defer cancel()
+	c, t0, err := dialSample(sctx, home.Addr(), m.password, cid, m.s.SampleTimeout)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	// The holding node first: it answers from its own registry, and
+	// polled after the others its time would be theirs.
+	var last, mine time.Time
+	order := append([]*clusterNode{home}, m.nodes...)
+	for j, n := range order {
+		if j > 0 && n == home {
+			continue
+		}
+		at, err := m.waitConnected(sctx, n.admin, cid)
+		if err != nil {
+			return c, 0, 0, err
+		}
+		if n == home {
+			mine = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return c, last.Sub(t0), mine.Sub(t0), nil
 }
 
 // routing holds RoutingSamples clients on the last node, waits until the
