@@ -229,3 +229,30 @@ func TestConfigRejected(t *testing.T) {
 		assert.ErrorIs(t, err, ErrConfig, "%+v", cfg)
 	}
 }
+
+// A client that cannot reach the server is counted by why: refused by a
+// port nobody listens on, or no address to bind for a source this machine
+// does not have.
+func TestDialFailuresCountedByKind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	for _, tc := range []struct {
+		name, kind string
+		sources    []string
+	}{
+		{"refused", "dial: connection refused", nil},
+		{"no such source", "dial: no free local port", []string{"192.0.2.1"}},
+	} {
+		for _, tr := range transports {
+			t.Run(tc.name+"/"+tr, func(t *testing.T) {
+				e := newEngine(t, Config{Addr: closed, Password: testPassword, Transport: tr, SourceIPs: tc.sources})
+				ramp(t, e, 3)
+				require.Eventually(t, func() bool { return e.Stats().ErrorTotal() == 3 }, waitFor, pollEvery)
+				assert.Equal(t, map[string]int64{tc.kind: 3}, e.Stats().Errors)
+				assert.Zero(t, e.Stats().Handshakes)
+			})
+		}
+	}
+}
