@@ -136,30 +136,9 @@ func (st *epollState) dial(c *client, ramp bool, done func()) {
 		c.settle()
 		e.wg.Done()
 	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		fail(dialKind(err))
-		return
-	}
-	// Bounds the blocking connect and every write.
-	tv := unix.NsecToTimeval(int64(e.cfg.DialTimeout))
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if src := st.srcs[c.src]; src != nil {
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: *src}); err != nil {
-			_ = unix.Close(fd)
-			fail(dialKind(err))
-			return
-		}
-	}
-	if err := connect(fd, st.dst, e.cfg.DialTimeout); err != nil {
-		_ = unix.Close(fd)
-		fail(dialKind(err))
-		return
-	}
-	if err := writeAll(fd, c.answers); err != nil {
-		_ = unix.Close(fd)
-		fail(KindWriteError)
+	fd, kind := st.connectSocket(c)
+	if kind != "" {
+		fail(kind)
 		return
 	}
 	ec := &econn{c: c, fd: fd, s: s, done: done, deadline: s.start.Add(e.cfg.HandshakeTimeout).UnixNano()}
@@ -174,15 +153,45 @@ func (st *epollState) dial(c *client, ramp bool, done func()) {
 	lp.mu.Lock()
 	lp.added = append(lp.added, ec)
 	lp.mu.Unlock()
-	err = unix.EpollCtl(lp.efd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)})
+	err := unix.EpollCtl(lp.efd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)})
 	if (err != nil || e.closing.Load()) && st.conns[fd].CompareAndSwap(ec, nil) {
 		_ = unix.Close(fd)
-		kind := KindReadError
+		kind = KindReadError
 		if err != nil {
 			kind = "load: epoll_ctl: " + err.Error()
 		}
 		fail(kind)
 	}
+}
+
+// connectSocket opens a socket from c's source address, connects it to the
+// server and writes c's handshake answers; on a failure it closes the
+// socket and returns the error's kind.
+func (st *epollState) connectSocket(c *client) (fd int, kind string) {
+	timeout := c.e.cfg.DialTimeout
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, dialKind(err)
+	}
+	// Bounds the blocking connect and every write.
+	tv := unix.NsecToTimeval(int64(timeout))
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if src := st.srcs[c.src]; src != nil {
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: *src}); err != nil {
+			_ = unix.Close(fd)
+			return -1, dialKind(err)
+		}
+	}
+	if err := connect(fd, st.dst, timeout); err != nil {
+		_ = unix.Close(fd)
+		return -1, dialKind(err)
+	}
+	if err := writeAll(fd, c.answers); err != nil {
+		_ = unix.Close(fd)
+		return -1, KindWriteError
+	}
+	return fd, ""
 }
 
 // connect is a blocking connect that survives a signal: Go's runtime
