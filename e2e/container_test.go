@@ -237,7 +237,7 @@ func runServer(t *testing.T, image, volume string) serverContainer {
 		"-v", volume+":/data",
 		"-p", "127.0.0.1::7070", "-p", "127.0.0.1::7071",
 		image)
-	mustPodman(t, args...)
+	runPublishing(t, name, args)
 	c := serverContainer{
 		name:     name,
 		protocol: mustPodman(t, "port", name, "7070/tcp"),
@@ -245,6 +245,25 @@ func runServer(t *testing.T, image, volume string) serverContainer {
 	}
 	waitReady(t, c.admin)
 	return c
+}
+
+// runPublishing runs args (a `podman run -d --name name` with ports
+// published on free host ports), once more if podman found no free port:
+// it picks them at random, and beside a bench's thousands of sockets it
+// once gave up ("failed to find an open port").
+func runPublishing(t *testing.T, name string, args []string) {
+	t.Helper()
+	for try := 1; ; try++ {
+		_, err := podman(args...)
+		if err == nil {
+			return
+		}
+		if try == 3 || !strings.Contains(err.Error(), "failed to find an open port") {
+			require.NoError(t, err)
+		}
+		t.Logf("try %d: %v", try, err)
+		_, _ = podman("rm", "-f", "-v", name)
+	}
 }
 
 var adminHTTP = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
