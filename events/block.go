@@ -11,20 +11,23 @@ import (
 // A block is one value of the log's bucket: the JSON of consecutive
 // events, one a line ('\n' between them; our encoder escapes newlines in
 // strings, so a line is an event), under the seq of its first event, 8
-// bytes big endian. The writer puts one block per half a page of events
-// (~8 KiB in the log's 16 KiB pages, ~2 KiB in an earlier build's 4 KiB
-// ones: see logPageSize) instead of one key per event: a bbolt Put is a
+// bytes big endian. The writer puts one block per quarter of a page of
+// events (~4 KiB in the log's 16 KiB pages, ~1 KiB in an earlier build's
+// 4 KiB ones: see logPageSize) instead of one key per event: a bbolt Put is a
 // cursor descent and an insert into the leaf's in-memory node, and per
 // event those were half of the writer's CPU (BenchmarkLogAppend). A block of one event is exactly
 // what earlier builds stored per key, so their files read as they are.
 
-// blockMax is the most bytes of one block's value: bbolt puts at least two
-// values in a leaf page, so two blocks of this size (each with its 16-byte
-// element and 8-byte key) fill one page after its 16-byte header. A larger
-// value makes a page of several, which bbolt allocates anew at every
-// commit instead of from its pool of pages: with blocks of four pages the
+// blockMax is the most bytes of one block's value: four blocks of this
+// size (each with its 16-byte element and 8-byte key) fill one page after
+// its 16-byte header. bbolt never splits a node of four values or fewer
+// (twice its two a page), so with half-page blocks a commit's last leaf,
+// three or four blocks, was a page of two, which bbolt makes anew (32 KiB)
+// at every commit where a page of one comes from its pool: ~10 B an event
+// of a paced stream's garbage, a third of it in Puts again
+// (docs/performance.md, "Session 22"). With blocks of four pages the
 // commit's copies cost what the saved Puts did.
-func blockMax(pageSize int) int { return (pageSize-16)/2 - 16 - 8 }
+func blockMax(pageSize int) int { return (pageSize-16)/4 - 16 - 8 }
 
 // blockEach calls f for each event of the block (k, v) whose seq is in
 // [from, to], in order, until f returns false; it reports whether f asked

@@ -37,9 +37,9 @@ var (
 
 // logPageSize is the page size of a new log file (one made by an earlier
 // build keeps its 4 KiB: bbolt reads the size from the file). bbolt writes
-// a commit one pwrite a page, and a block is half a page (block.go): at
+// a commit one pwrite a page, and a block is a quarter page (block.go): at
 // 16 KiB a burst's commits made a quarter of the pwrites (81 → 23 per
-// 1,000 events) and of the Puts, and the writer took ~15% fewer CPU
+// 1,000 events) and, blocks being half a page then, of the Puts; the writer took ~15% fewer CPU
 // samples in a steady stream; after an idle, bbolt's fresh 16 KiB
 // buffers take back part of it in page faults (docs/performance.md,
 // "Session 20: the event log's commits").

@@ -10,9 +10,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// A new log file has logPageSize pages and blocks that fill half of one;
-// a file made with 4 KiB pages (an earlier build's) keeps them, and its
-// new blocks still fit two a page of its own.
+// A new log file has logPageSize pages and blocks that fill a quarter of
+// one; a file made with 4 KiB pages (an earlier build's) keeps them, and
+// its new blocks still fit four a page of its own.
 func TestLogPageSizeAndItsBlocks(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -47,7 +47,42 @@ func TestLogPageSizeAndItsBlocks(t *testing.T) {
 			}))
 			assert.Equal(t, n, events)
 			assert.LessOrEqual(t, largest, blockMax(want))
-			assert.Greater(t, largest, blockMax(want)-512, "blocks fill their half page, within an event")
+			assert.Greater(t, largest, blockMax(want)-512, "blocks fill their quarter page, within an event")
 		})
 	}
+}
+
+// Every leaf the writer's commits leave is one page: bbolt takes a page
+// of one from its pool and makes a buffer anew for a page of several, at
+// each commit (blockMax). Transactions of several sizes, so that their
+// last leaves hold every count of blocks.
+func TestLogCommitsLeavesOfOnePage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	l, err := Open(path)
+	require.NoError(t, err)
+	from := 0
+	for _, n := range []int{300, 410, 520, 630, 740, 850} {
+		appendConnects(t, l, "leaf-", from, n)
+		from += n
+	}
+	require.NoError(t, l.Close())
+
+	db, err := bolt.Open(path, 0o600, nil) // not read-only: Page needs the freelist
+	require.NoError(t, err)
+	defer db.Close()
+	leaves := 0
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		for id := 2; ; id++ {
+			p, err := tx.Page(id)
+			if p == nil || err != nil {
+				return err
+			}
+			if p.Type == "leaf" {
+				leaves++
+				assert.Zero(t, p.OverflowCount, "leaf page %d of %d pages", id, 1+p.OverflowCount)
+				id += p.OverflowCount
+			}
+		}
+	}))
+	assert.Greater(t, leaves, 10, "the events fill many leaves")
 }
