@@ -31,8 +31,13 @@ type Config struct {
 	// (each 127.x.y.z holds ~28k ephemeral ports). Empty: the kernel picks.
 	SourceIPs []string
 	// Probes is how many clients measure the keep-alive round trip (see the
-	// package doc) while probing is on. They are the first Probes clients.
+	// package doc) while probing is on. They are the first Probes clients;
+	// KeepAlive spreads their measurements over the keep-alive cycle.
 	Probes int
+	// KeepAlive is the server's keep-alive interval: the probes spread
+	// their measurements over it (spread.go). 0: they reconnect at once and
+	// keep the phase their ramp gave them.
+	KeepAlive time.Duration
 	// Concurrency caps handshakes in flight during a ramp. Default 256.
 	Concurrency int
 	// DialTimeout bounds a TCP connect. Default 5s.
@@ -85,6 +90,8 @@ func (c Config) validate() error {
 		return errors.Join(ErrConfig, errors.New("transport must be epoll"))
 	case c.Probes < 0:
 		return errors.Join(ErrConfig, errors.New("probes must not be negative"))
+	case c.KeepAlive < 0:
+		return errors.Join(ErrConfig, errors.New("keep-alive interval must not be negative"))
 	}
 	return nil
 }

@@ -31,5 +31,8 @@
 // replaces the server's send hop (which the server's own clock would include)
 // with the 190's send hop. The probe then reconnects under the same client-id
 // and measures again at its next keep-alive. Only a few clients are probes,
-// so the reconnect churn is a small fraction of the load.
+// so the reconnect churn is a small fraction of the load. With
+// Config.KeepAlive the probes keep their keep-alives spread over the
+// interval (spread.go), so that their samples stand for every moment of
+// the keep-alive cycle.
 package load

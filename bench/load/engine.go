@@ -139,6 +139,7 @@ func (e *Engine) Counts() Stats {
 		ProbeSamples:    e.c.probeSamples.Load(),
 		ProbesPending:   e.c.probesPending.Load(),
 		ProbeReconnects: e.c.probeReconnects.Load(),
+		ProbePhases:     e.c.phases(),
 		ShutdownOrders:  e.c.shutdownOrders.Load(),
 		ShutdownAcks:    e.c.shutdownAcks.Load(),
 		ClosedAfterAck:  e.c.closedAfterAck.Load(),

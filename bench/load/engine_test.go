@@ -224,6 +224,7 @@ func TestConfigRejected(t *testing.T) {
 		{Addr: "127.0.0.1:1", Password: "x", SourceIPs: []string{"nope"}},
 		{Addr: "127.0.0.1:1", Password: "x", Transport: "carrier-pigeon"},
 		{Addr: "localhost-ish", Password: "x"},
+		{Addr: "127.0.0.1:1", Password: "x", KeepAlive: -time.Second},
 	} {
 		_, err := New(cfg)
 		assert.ErrorIs(t, err, ErrConfig, "%+v", cfg)

@@ -333,11 +333,20 @@ func (lp *eloop) ended(ec *econn, now time.Time, again func() bool) {
 		ec.done()
 	}
 	if again() && !e.closing.Load() {
-		go lp.st.dial(ec.c, false, nil)
+		lp.st.redial(ec.c, ec.c.reconnectDelay(now))
 		return
 	}
 	ec.c.settle()
 	e.wg.Done()
+}
+
+// redial connects probe c again after delay (its slot: spread.go).
+func (st *epollState) redial(c *client, delay time.Duration) {
+	if delay <= 0 {
+		go st.dial(c, false, nil)
+		return
+	}
+	time.AfterFunc(delay, func() { st.dial(c, false, nil) })
 }
 
 // sweep fails the connections whose read deadline has passed.

@@ -34,6 +34,7 @@ type session struct {
 	start   time.Time // connect began
 	lastKA  time.Time // the previous keep-alive, for the gap
 	probeAt time.Time // the keep-alive a probe answered twice; zero when none
+	counted bool      // probeAt's round trip is a sample (probing was on)
 	ramp    bool      // the fleet's first connection of this client (counted by the ramp)
 
 	out         []byte    // replies to write after this read
@@ -105,14 +106,15 @@ func (c *client) registeredLine(s *session, l protocol.Line, now time.Time) step
 			c.fail(KindProbeAnswer)
 			return stepEnd
 		}
+		realign := c.realigns(s, now)
 		if !s.lastKA.IsZero() {
 			e.gap.record(now.Sub(s.lastKA))
 		}
 		s.lastKA = now
 		s.out = protocol.AppendKeepAlive(s.out, token)
-		if c.probe && e.probing.Load() {
+		if c.probe && (e.probing.Load() || realign) {
 			s.out = protocol.AppendKeepAlive(s.out, token) // the duplicate: see the package doc
-			s.probeAt = now
+			s.probeAt, s.counted = now, e.probing.Load()
 			c.inFlight = true
 			e.c.probesPending.Add(1)
 		}
@@ -135,8 +137,9 @@ func (c *client) registeredLine(s *session, l protocol.Line, now time.Time) step
 		return stepContinue
 	case protocol.CodeClose:
 		if !s.probeAt.IsZero() && reasonIs(l.Arg, protocol.ReasonProtocolError) {
-			e.rtt.record(now.Sub(s.probeAt))
-			e.c.probeSamples.Add(1)
+			if s.counted {
+				e.probeSample(s.probeAt, now)
+			}
 			return stepReconnect
 		}
 		c.fail(kindOf190(l.Arg))

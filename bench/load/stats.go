@@ -57,6 +57,7 @@ type counters struct {
 	lastAck         atomic.Int64 // unix ns of the latest "130 ok" written
 	lastClose       atomic.Int64 // unix ns of the latest close after an ack
 	firstOrder      atomic.Int64 // unix ns of the earliest 130 received
+	probePhases     [PhaseBins]atomic.Int64
 }
 
 func storeMax(a *atomic.Int64, v int64) {
@@ -111,9 +112,13 @@ type Stats struct {
 	// next registration; 0 with probing off means every probe is settled.
 	ProbesPending   int64 `json:"probes_pending"`
 	ProbeReconnects int64 `json:"probe_reconnects"`
-	ShutdownOrders  int64 `json:"shutdown_orders"`
-	ShutdownAcks    int64 `json:"shutdown_acks"`
-	ClosedAfterAck  int64 `json:"closed_after_ack"`
+	// ProbePhases counts the samples by the part of the keep-alive interval
+	// (of PhaseBins, on the Unix clock) their keep-alive arrived in; zero
+	// without Config.KeepAlive.
+	ProbePhases    [PhaseBins]int64 `json:"probe_phases"`
+	ShutdownOrders int64            `json:"shutdown_orders"`
+	ShutdownAcks   int64            `json:"shutdown_acks"`
+	ClosedAfterAck int64            `json:"closed_after_ack"`
 	// FirstOrder, LastAck and LastClose are unix nanoseconds (0: none yet);
 	// processes on one machine share the clock, so they compare across fleets.
 	FirstOrder int64 `json:"first_order_unix_ns"`
@@ -148,6 +153,9 @@ func (s *Stats) Merge(o Stats) {
 	s.ProbeSamples += o.ProbeSamples
 	s.ProbesPending += o.ProbesPending
 	s.ProbeReconnects += o.ProbeReconnects
+	for i, n := range o.ProbePhases {
+		s.ProbePhases[i] += n
+	}
 	s.ShutdownOrders += o.ShutdownOrders
 	s.ShutdownAcks += o.ShutdownAcks
 	s.ClosedAfterAck += o.ClosedAfterAck
