@@ -32,6 +32,9 @@ type HoldRound struct {
 	// ProbeRTT is the probe method's, in the window after the hold
 	// (hold_rounds_probe.go); nil for a server not due it.
 	ProbeRTT *Percentiles `json:"probe_rtt_ms,omitempty"`
+	// ProbePhases counts its samples by phase of the keep-alive interval
+	// (load.Stats.ProbePhases).
+	ProbePhases []int64 `json:"probe_phases,omitempty"`
 }
 
 // holdsDue says whether the server gets hold rounds: they are set, it had
@@ -82,9 +85,13 @@ func (r *runner) measureRound(ctx context.Context, fl fleet, top, net int) (Hold
 		return hr, err
 	}
 	// Keep-alives fall due an interval after each connect: two intervals
-	// after the ramp every client has answered one, and the ramp's writes
+	// after the ramp every client has answered one (and every probe has
+	// moved to its slot: bench/load/spread.go), and the ramp's writes
 	// are waited for by their gauges (untilWritten).
 	if err := sleepCtx(ctx, 2*r.set.KeepAlive); err != nil {
+		return hr, err
+	}
+	if err := r.untilProbesSettled(ctx, fl, int64(top), "hold round's probes"); err != nil {
 		return hr, err
 	}
 	r.untilWritten(ctx)
@@ -109,7 +116,7 @@ func (r *runner) measureRound(ctx context.Context, fl fleet, top, net int) (Hold
 	if n, err := serverSocketsFrom(r.srv.Addr(), net); err != nil || n < top {
 		r.problem("hold round: the server's sockets from 127.%d/16 read %d (%v), want %d: the wait for its closes cannot tell", net, n, err, top)
 	}
-	hr.ProbeRTT, err = r.roundProbeWindow(ctx, fl, top)
+	hr.ProbeRTT, hr.ProbePhases, err = r.roundProbeWindow(ctx, fl, top)
 	return hr, err
 }
 

@@ -40,17 +40,17 @@ func (r *runner) roundProbes() int {
 	return r.set.Probes
 }
 
-// roundProbeWindow runs the round's probe window on fl (top clients); nil
-// when the round has none.
-func (r *runner) roundProbeWindow(ctx context.Context, fl fleet, top int) (*Percentiles, error) {
+// roundProbeWindow runs the round's probe window on fl (top clients): its
+// round trips (nil when the round has none) and their phases.
+func (r *runner) roundProbeWindow(ctx context.Context, fl fleet, top int) (*Percentiles, []int64, error) {
 	if r.roundProbes() == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	t0 := time.Now()
-	p, err := r.probeWindow(ctx, fl, r.set.RoundProbeHold, int64(top), sleepCtx, "hold round's probes")
+	p, phases, err := r.probeWindow(ctx, fl, r.set.RoundProbeHold, int64(top), sleepCtx, "hold round's probes")
 	// What the window adds to the run: its hold and the probes' settling.
-	r.say("hold round's probes: %s, %d samples", time.Since(t0).Round(time.Millisecond), p.Count)
-	return &p, err
+	r.say("hold round's probes: %s, %d samples%s", time.Since(t0).Round(time.Millisecond), p.Count, phaseText(phases, r.set.KeepAlive))
+	return &p, phases, err
 }
 
 // probeText is a round's probe-method RTT for the progress line.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/internal/testkit"
 )
 
@@ -120,8 +121,8 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	set := tiny()
 	set.BurstRounds = 1
 	set.HoldRounds, set.RoundHold = 3, 600*time.Millisecond
-	// 40 probes a keep-alive of 200 ms for 1 s: ~200 samples a round,
-	// past the 100 a round's p99 is read from.
+	// 40 probes a keep-alive of 200 ms for 1 s: ~200 samples a round (less
+	// the waits for their slots), past the 100 a round's p99 is read from.
 	set.Probes, set.RoundProbeHold = 40, time.Second
 	kinds := []string{KindFloor, KindCliser, KindCliserTrust}
 	rooms := map[int][]string{} // by the room asked for
@@ -150,6 +151,11 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 		} else if assert.NotNil(t, h.ProbeRTT, k) {
 			assert.GreaterOrEqual(t, h.ProbeRTT.Count, int64(minRoundProbes), k)
 			assert.Positive(t, h.ProbeRTT.P99, k)
+			// Spread over the cycle (bench/load/spread.go), not at the
+			// one or two moments of probes ramped together.
+			hit, fullest := phaseSpread(h.ProbePhases)
+			assert.GreaterOrEqual(t, hit, load.PhaseBins/2, "%s: the window's samples by phase: %v", k, h.ProbePhases)
+			assert.Less(t, fullest, 0.3, "%s: the window's samples by phase: %v", k, h.ProbePhases)
 		}
 		return h.At
 	})

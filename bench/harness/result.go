@@ -70,9 +70,12 @@ type Result struct {
 	// Pinning is where the server and the load ran (pin.go).
 	Pinning *Pinning `json:"pinning,omitempty"`
 
-	KeepAliveGap Percentiles  `json:"keepalive_gap_ms"`
-	ProbeRTT     Percentiles  `json:"probe_rtt_ms"`
-	ServerRTT    *Percentiles `json:"server_rtt_ms,omitempty"`
+	KeepAliveGap Percentiles `json:"keepalive_gap_ms"`
+	ProbeRTT     Percentiles `json:"probe_rtt_ms"`
+	// ProbePhases counts the probe phase's samples by phase of the
+	// keep-alive interval (load.Stats.ProbePhases).
+	ProbePhases []int64      `json:"probe_phases,omitempty"`
+	ServerRTT   *Percentiles `json:"server_rtt_ms,omitempty"`
 	// ServerRTTMethod says where ServerRTT comes from.
 	ServerRTTMethod string `json:"server_rtt_method,omitempty"`
 

@@ -269,7 +269,7 @@ func (r *runner) say(format string, args ...any) {
 func (r *runner) startFleet(ctx context.Context, top, probes int, src source) (fleet, int, error) {
 	set := r.set
 	base := load.Config{Addr: r.srv.Addr(), Password: set.Password, Concurrency: set.Concurrency,
-		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport, Loops: set.LoopsPerWorker}
+		HandshakeTimeout: set.HandshakeTimeout, Transport: set.Transport, Loops: set.LoopsPerWorker, KeepAlive: set.KeepAlive}
 	if r.kind == KindCliserTrust {
 		base.IDPrefix, base.SecretKey = trustPrefix, trustKey
 	}
@@ -646,28 +646,38 @@ func (r *runner) rampStage(ctx context.Context, target int, prevIdle float64, pr
 	st.RampCPU = max((p1.CPU-p0.CPU).Seconds()-prevIdle*st.RampSeconds, 0)
 	r.say("ramp to %d: %d handshakes in %.2fs (%.0f/s), server CPU %.2fs, load CPU %.2fs, errors %d",
 		target, st.Handshakes, st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, st.RampLoadCPU, after.ErrorTotal())
+	err = r.settlePlateau(ctx, &st, p1)
+	return st, err
+}
 
+// settlePlateau lets the plateau st reached settle and reads it: RSS,
+// heap, and the server's CPU since p1, the ramp's end.
+func (r *runner) settlePlateau(ctx context.Context, st *Stage, p1 procSample) error {
 	if err := r.wait(ctx, r.set.Settle); err != nil {
-		return st, err
+		return err
+	}
+	// The first stage's probes move to their slots at their first keep-alive.
+	if err := r.untilProbesSettled(ctx, r.fleet, int64(st.Target), fmt.Sprintf("plateau %d", st.Target)); err != nil {
+		return err
 	}
 	p2, err := sampleProc(r.srv.PID())
 	if err != nil {
-		return st, err
+		return err
 	}
 	now, err := r.fleet.Counts()
 	if err != nil {
-		return st, err
+		return err
 	}
 	st.Registered, st.RSS, st.Threads = now.Registered, p2.RSS, p2.Threads
 	h := r.heap(ctx)
 	st.HeapInuse, st.HeapIdleKept, st.HeapGoal = h.inuse, h.idleKept, h.goal
 	st.IdleCPU = 100 * (p2.CPU - p1.CPU).Seconds() / p2.At.Sub(p1.At).Seconds()
 	r.say("plateau %d: registered %d, rss %s, heap in use %s, idle not returned %s, goal %s, cpu %.1f%%, threads %d",
-		target, st.Registered, mib(st.RSS), mib(st.HeapInuse), mib(st.HeapIdleKept), mib(st.HeapGoal), st.IdleCPU, st.Threads)
-	if st.Registered != int64(target) {
-		r.problem("plateau %d: only %d clients registered", target, st.Registered)
+		st.Target, st.Registered, mib(st.RSS), mib(st.HeapInuse), mib(st.HeapIdleKept), mib(st.HeapGoal), st.IdleCPU, st.Threads)
+	if st.Registered != int64(st.Target) {
+		r.problem("plateau %d: only %d clients registered", st.Target, st.Registered)
 	}
-	return st, nil
+	return nil
 }
 
 // sample adds an RSS point and prints progress.
