@@ -151,11 +151,12 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 		} else if assert.NotNil(t, h.ProbeRTT, k) {
 			assert.GreaterOrEqual(t, h.ProbeRTT.Count, int64(minRoundProbes), k)
 			assert.Positive(t, h.ProbeRTT.P99, k)
-			// Spread over the cycle (bench/load/spread.go), not at the
-			// one or two moments of probes ramped together.
+			// Spread over the cycle (bench/load/spread.go): ramped
+			// together, the probes' samples fell in 5-11 of the 20
+			// parts, the fullest holding 24-42% of them.
 			hit, fullest := phaseSpread(h.ProbePhases)
-			assert.GreaterOrEqual(t, hit, load.PhaseBins/2, "%s: the window's samples by phase: %v", k, h.ProbePhases)
-			assert.Less(t, fullest, 0.3, "%s: the window's samples by phase: %v", k, h.ProbePhases)
+			assert.GreaterOrEqual(t, hit, load.PhaseBins*4/5, "%s: the window's samples by phase: %v", k, h.ProbePhases)
+			assert.Less(t, fullest, 0.2, "%s: the window's samples by phase: %v", k, h.ProbePhases)
 		}
 		return h.At
 	})
