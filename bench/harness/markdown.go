@@ -20,93 +20,13 @@ type Target struct {
 // Targets judges the report against the project's performance goals
 // (targets.json); the figures say what was measured and how.
 func (rep *Report) Targets() []Target {
-	c, b, in := rep.Results[KindCliser], rep.Results[KindBaseline], rep.Results[KindInproc]
-	var out []Target
-	// add judges v against g; known false means the run did not measure it.
-	add := func(g goal, text string, ok, known bool, figures string, args ...any) {
-		t := Target{Goal: text, Figures: fmt.Sprintf(figures, args...), Reached: "n/a"}
-		if known {
-			t.Reached = map[bool]string{true: "yes", false: "no"}[ok]
-		}
-		out = append(out, t)
+	var l targetList
+	if c := rep.Results[KindCliser]; c != nil {
+		rep.cliserTargets(&l, c)
 	}
-	judge := func(id string, v float64, known bool, figures string, args ...any) {
-		g := goalOf(id)
-		add(g, g.text(), g.met(v), known, figures, args...)
-	}
-	if c != nil {
-		cliserHeap := func() string { return heapWhy(c, nil, KindCliser, "") }
-		judge("rss_per_client", c.RSSPerClient, c.SlopeTo > 0,
-			"cliser %s/client (least-squares over the plateaus %d→%d clients; end points alone %s)",
-			bytesStr(c.RSSPerClient), c.SlopeFrom, c.SlopeTo, bytesStr(c.RSSPerClientEnds))
-		explain(out, cliserHeap)
-		if b != nil {
-			ratio := b.RSSPerClient / c.RSSPerClient
-			judge("rss_vs_baseline", ratio, c.SlopeTo > 0 && b.SlopeTo > 0,
-				"baseline %s/client: %.1f× (end points alone: %.1f×)", bytesStr(b.RSSPerClient), ratio, b.RSSPerClientEnds/c.RSSPerClientEnds)
-			explain(out, cliserHeap)
-			if c.Burst.Handshakes > 0 && b.Burst.Handshakes > 0 {
-				v, rounds := cpuRatio(b, c) // the baseline's CPU a handshake ÷ cliser's
-				judge("handshakes_per_cpu_vs_baseline", v, true,
-					"%.2f×%s: %d handshakes in bursts on the emptied server: cliser %.0f (%.0f µs each), baseline %.0f (%.0f µs each): %.2f×; over the stages' ramps: %.0f vs %.0f, %.2f×",
-					v, wrap(rounds, " (", ")"), c.Burst.Handshakes, c.Burst.PerCPU, 1e6/c.Burst.PerCPU, b.Burst.PerCPU, 1e6/b.Burst.PerCPU, c.Burst.PerCPU/b.Burst.PerCPU,
-					c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
-			} else {
-				judge("handshakes_per_cpu_vs_baseline", c.HandshakesPerCPU/b.HandshakesPerCPU, b.HandshakesPerCPU > 0,
-					"cliser %.0f, baseline %.0f: %.2f×", c.HandshakesPerCPU, b.HandshakesPerCPU, c.HandshakesPerCPU/b.HandshakesPerCPU)
-			}
-			explain(out, func() string { return cpuWhy(KindCliser, c, KindBaseline, b) })
-		}
-		rate, over := c.HandshakeRate, c.Handshakes
-		if c.Burst.Rate > rate {
-			rate, over = c.Burst.Rate, c.Burst.Handshakes
-		}
-		if c.Burst.Handshakes > 0 {
-			judge("handshake_rate", rate, over > 0,
-				"cliser %.0f/s over %d handshakes (bursts %.0f/s, stages %.0f/s; load and server share %d cores)", rate, over, c.Burst.Rate, c.HandshakeRate, rep.Machine.Cores)
-		} else {
-			judge("handshake_rate", rate, over > 0,
-				"cliser %.0f/s over %d handshakes (load and server share %d cores)", rate, over, rep.Machine.Cores)
-		}
-		explain(out, func() string { return rateWhy(c, rep.Machine.Cores) })
-		rtt, method, rttRun := c.ProbeRTT, "probe method", c
-		if in != nil && in.ServerRTT != nil {
-			rtt, method, rttRun = *in.ServerRTT, "server clock, in-process reactor", in
-		}
-		rttReason := func() string { return rttWhy(rttRun, rep.Results[KindFloor], rep.Machine.Cores) }
-		p99, p999 := goalOf("rtt_p99_ms"), goalOf("rtt_p999_ms")
-		add(p99, p99.text("clients", fmt.Sprint(c.Idle.Clients), "keepalive", rep.Settings.KeepAlive.String()), p99.met(rtt.P99), rtt.Count > 0,
-			"p99 %.3f ms (%s; probe method p99 %.3f ms)", rtt.P99, method, c.ProbeRTT.P99)
-		explain(out, rttReason)
-		judge("rtt_p999_ms", rtt.P999, rtt.Count > 0,
-			"p999 %.3f ms (%s; probe method p999 %.3f ms)", rtt.P999, method, c.ProbeRTT.P999)
-		explain(out, rttReason)
-		for _, k := range rep.kinds() {
-			if r := rep.Results[k]; strings.Contains(k, "tick=") && r.ServerRTT != nil {
-				g := goalOf("tick_experiment")
-				add(g, g.text("tick", strings.TrimPrefix(k, KindInproc+" ")),
-					p99.met(r.ServerRTT.P99) && p999.met(r.ServerRTT.P999), r.ServerRTT.Count > 0,
-					"server clock p99 %.3f ms, p999 %.3f ms; idle CPU %.1f%% (in-process, includes the harness)", r.ServerRTT.P99, r.ServerRTT.P999, r.Idle.CPUPercent)
-				explain(out, func() string { return rttWhy(r, rep.Results[KindFloor], rep.Machine.Cores) })
-			}
-		}
-		judge("idle_cpu_percent", c.Idle.CPUPercent, c.Idle.Seconds > 0,
-			"%.1f%% over %.0fs", c.Idle.CPUPercent, c.Idle.Seconds)
-		explain(out, func() string { return idleWhy(named{KindCliser, c}) })
-		sd := c.Shutdown
-		g := goalOf("shutdown_last_ack_ms")
-		add(g, g.text("clients", fmt.Sprint(sd.Registered)),
-			sd.Acked == sd.Registered && sd.LastAck >= 0 && g.met(sd.LastAck), sd.Registered > 0,
-			"%d of %d acked, last 130 ok at %.1f ms, last close at %.1f ms", sd.Acked, sd.Registered, sd.LastAck, sd.LastClose)
-		explain(out, func() string { return shutdownWhy(c, rep.Results[KindFloor], rep.Machine.Cores) })
-	}
-	out = append(out, rep.floorTargets()...)
-	if allocs, ok := parseAllocs(rep.Micro, "BenchmarkNextLineParse"); ok {
-		judge("parse_allocs", float64(allocs), true, "BenchmarkNextLineParse: %d allocs/op", allocs)
-	} else {
-		judge("parse_allocs", 0, false, "micro-benchmarks not run (see protocol/bench_test.go)")
-	}
-	return out
+	l.out = append(l.out, rep.floorTargets()...)
+	l.parseAllocsTarget(rep.Micro)
+	return l.out
 }
 
 // parseAllocs finds "N allocs/op" on a benchmark's line.
