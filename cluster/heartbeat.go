@@ -239,6 +239,23 @@ func (n *Node) markSlots(refs []slotRef, reason protocol.Reason, pick func(strin
 	ctx, cancel := n.opCtx()
 	defer cancel()
 	now := time.Now().UTC()
+	inflight, failed := n.publishMarks(ctx, p, refs, reason, pick, now)
+	marked, ackFailed := n.awaitMarks(ctx, inflight, now, marked)
+	if ackFailed != nil {
+		failed = ackFailed
+	}
+	if failed != nil && n.ctx.Err() == nil {
+		n.log.Warn("cluster: could not mark every record", zap.Int("slots", len(refs)), zap.Error(failed))
+	}
+	return marked
+}
+
+// publishMarks reads the slots of refs and publishes the marks of those
+// pick selects, each a compare-and-set on the revision read. It returns
+// the marks in flight and the last failure; a failed publish stops it.
+func (n *Node) publishMarks(ctx context.Context, p *publisher, refs []slotRef, reason protocol.Reason,
+	pick func(string) bool, now time.Time,
+) ([]markedSlot, error) {
 	var inflight []markedSlot
 	var failed error
 	slots := n.readSlots(ctx, refs)
@@ -263,11 +280,18 @@ func (n *Node) markSlots(refs []slotRef, reason protocol.Reason, pick func(strin
 		m := &nats.Msg{Subject: p.prefix + slotKey(ref.node, ref.slot), Data: val, Header: nats.Header{hdrWriter: []string{n.id}}}
 		fut, err := p.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(sr.seq))
 		if err != nil {
-			failed = err
-			break
+			return inflight, err
 		}
 		inflight = append(inflight, markedSlot{f: fut, events: events})
 	}
+	return inflight, failed
+}
+
+// awaitMarks waits for each mark in flight and appends the node of each
+// record whose mark was stored to marked. A lost compare-and-set is no
+// failure; it returns the last other failure.
+func (n *Node) awaitMarks(ctx context.Context, inflight []markedSlot, now time.Time, marked []string) ([]string, error) {
+	var failed error
 	for _, w := range inflight {
 		select {
 		case <-w.f.Ok():
@@ -287,10 +311,7 @@ func (n *Node) markSlots(refs []slotRef, reason protocol.Reason, pick func(strin
 			failed = ctx.Err()
 		}
 	}
-	if failed != nil && n.ctx.Err() == nil {
-		n.log.Warn("cluster: could not mark every record", zap.Int("slots", len(refs)), zap.Error(failed))
-	}
-	return marked
+	return marked, failed
 }
 
 // marks is sr's value with its connected records disconnected for reason,
