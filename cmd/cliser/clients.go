@@ -81,9 +81,7 @@ func newClientsCmd() *cobra.Command {
 const defaultListLimit = 100
 
 func newClientsListCmd(o *clientsOptions) *cobra.Command {
-	var status, cursor string
-	var limit, pageSize int
-	var all bool
+	var l listOptions
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List client records, a page of 100 at a time (--all: every one)",
@@ -95,50 +93,70 @@ func newClientsListCmd(o *clientsOptions) *cobra.Command {
 			"  cliser clients list --status connected --limit 20\n" +
 			"  cliser clients list --all -o json",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch status {
-			case "all", "connected", "disconnected":
-			default:
-				return configErrorf("--status %q: want connected, disconnected or all", status)
-			}
-			switch {
-			case limit < 0:
-				return configErrorf("--limit must not be negative, got %d", limit)
-			case all && cmd.Flags().Changed("limit"):
-				return configErrorf("give --limit N or --all, not both")
-			case pageSize < 1 || pageSize > 1000:
-				return configErrorf("--page-size must be 1 to 1000, got %d", pageSize)
-			}
-			if all {
-				limit = 0
-			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			resp, err := listPages(cmd.Context(), c, status, limit, pageSize, cursor)
-			if err != nil {
-				return explain(c, err, "")
-			}
-			if o.output == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), resp)
-			}
-			if err := writeTable(cmd.OutOrStdout(), resp.Clients); err != nil {
-				return err
-			}
-			if resp.Next != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more clients: the next page is --cursor %s; --all lists every one\n", resp.Next)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return l.run(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&status, "status", "all", "connected, disconnected or all")
-	f.IntVar(&limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
-	f.BoolVar(&all, "all", false, "every record: follow the cursors to the end")
-	f.StringVar(&cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
-	f.IntVar(&pageSize, "page-size", 1000, "records per API request (1 to 1000)")
+	f.StringVar(&l.status, "status", "all", "connected, disconnected or all")
+	f.IntVar(&l.limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
+	f.BoolVar(&l.all, "all", false, "every record: follow the cursors to the end")
+	f.StringVar(&l.cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
+	f.IntVar(&l.pageSize, "page-size", 1000, "records per API request (1 to 1000)")
 	return cmd
+}
+
+// listOptions are the flags of `cliser clients list` alone.
+type listOptions struct {
+	status, cursor  string
+	limit, pageSize int
+	all             bool
+}
+
+// run lists the records the flags ask for, as a table (with the next
+// page's hint on stderr) or as JSON.
+func (l *listOptions) run(cmd *cobra.Command, o *clientsOptions) error {
+	if err := l.check(cmd.Flags().Changed("limit")); err != nil {
+		return err
+	}
+	if l.all {
+		l.limit = 0
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	resp, err := listPages(cmd.Context(), c, l.status, l.limit, l.pageSize, l.cursor)
+	if err != nil {
+		return explain(c, err, "")
+	}
+	if o.output == "json" {
+		return writeJSONOut(cmd.OutOrStdout(), resp)
+	}
+	if err := writeTable(cmd.OutOrStdout(), resp.Clients); err != nil {
+		return err
+	}
+	if resp.Next != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "more clients: the next page is --cursor %s; --all lists every one\n", resp.Next)
+	}
+	return nil
+}
+
+// check refuses flags that contradict each other or that the API would
+// refuse (limitGiven: --limit was on the command line).
+func (l *listOptions) check(limitGiven bool) error {
+	switch l.status {
+	case "all", "connected", "disconnected":
+	default:
+		return configErrorf("--status %q: want connected, disconnected or all", l.status)
+	}
+	switch {
+	case l.limit < 0:
+		return configErrorf("--limit must not be negative, got %d", l.limit)
+	case l.all && limitGiven:
+		return configErrorf("give --limit N or --all, not both")
+	case l.pageSize < 1 || l.pageSize > 1000:
+		return configErrorf("--page-size must be 1 to 1000, got %d", l.pageSize)
+	}
+	return nil
 }
 
 // listPages follows the API's cursors until it has limit records (0: all)
