@@ -104,19 +104,32 @@ func (n *Node) apply(c *change) {
 // session here) and the republish check (this node's slot written by
 // another: it judged this node lost).
 func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
-	var replaced []string
-	var marked []string
-	var markedP []published
 	n.mu.Lock()
 	n.lastRev = max(n.lastRev, c.rev)
 	num := n.nodeNumLocked(node)
 	if n.ownInit != nil && num == n.self {
 		n.ownInit[slot] = initialSlot{seq: c.rev, value: v}
 	}
+	replaced := n.indexSlotLocked(num, slot, c.rev, v)
+	marked, markedP := n.othersMarksLocked(num, slot, c, v)
+	n.mu.Unlock()
+	for _, cid := range replaced {
+		n.closeReplaced(cid)
+	}
+	for i, cid := range marked {
+		n.republish(cid, markedP[i])
+	}
+}
+
+// indexSlotLocked takes the records of node num's slot value v, written
+// at rev, into the index by the rule, and its removed cids out of it. It
+// returns the cids whose live session here another node's registration
+// replaced. n.mu must be held.
+func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (replaced []string) {
 	for _, r := range v.Records {
 		reg := r.RegRev
 		if reg == 0 {
-			reg = c.rev
+			reg = rev
 		}
 		cid := r.Rec.CID
 		old, had := n.index.Get(key(cid))
@@ -145,24 +158,27 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 			n.countLocked(e, -1)
 		}
 	}
-	if num == n.self && c.writer != n.id && n.marksAnswered[slot] < c.rev {
-		n.marksAnswered[slot] = c.rev // once, here or by the store's resync
-		for _, r := range v.Records {
-			if p, ok := n.published[r.Rec.CID]; ok && !r.Rec.CStatus && p.cstatus && p.session(r.Rec) {
-				marked, markedP = append(marked, r.Rec.CID), append(markedP, p)
-			}
+	return replaced
+}
+
+// othersMarksLocked: the live sessions this node published that another
+// node's write of this node's slot marked disconnected (it judged this
+// node lost), each answered once, here or by the store's resync. n.mu
+// must be held.
+func (n *Node) othersMarksLocked(num, slot uint16, c *change, v slotValue) (marked []string, markedP []published) {
+	if num != n.self || c.writer == n.id || n.marksAnswered[slot] >= c.rev {
+		return nil, nil
+	}
+	n.marksAnswered[slot] = c.rev // once, here or by the store's resync
+	for _, r := range v.Records {
+		if p, ok := n.published[r.Rec.CID]; ok && !r.Rec.CStatus && p.cstatus && p.session(r.Rec) {
+			marked, markedP = append(marked, r.Rec.CID), append(markedP, p)
 		}
-		if len(marked) > 0 {
-			n.forced[slot] = struct{}{}
-		}
 	}
-	n.mu.Unlock()
-	for _, cid := range replaced {
-		n.closeReplaced(cid)
+	if len(marked) > 0 {
+		n.forced[slot] = struct{}{}
 	}
-	for i, cid := range marked {
-		n.republish(cid, markedP[i])
-	}
+	return marked, markedP
 }
 
 // foreignKey is a key that is not a slot's: a record of the per-client
