@@ -51,16 +51,7 @@ func parseAllocs(micro, name string) (int, bool) {
 // Markdown writes the readable report.
 func (rep *Report) Markdown(w io.Writer) error {
 	var b bytes.Buffer
-	s := rep.Settings
-	fmt.Fprintf(&b, "# cliser benchmark, %s (%s mode)\n\n", rep.Date.UTC().Format("2006-01-02 15:04 UTC"), s.Mode)
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %d GiB, Linux %s, open files %s; the harness ran at nice %d. %s. Commit %s. Run time %.0fs.\n\n",
-		rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.OpenFiles, rep.Machine.Nice, rep.GoVersion, orDash(rep.Commit), rep.Seconds)
-	fmt.Fprintf(&b, "Settings: stages %v clients; ramp rate %s, %d handshakes in flight per load process; keep-alive every %s (timeout %s); plateaus settle %s; idle hold %s; probe phase %s with %d probes; ≤ %d clients per load process, %d source addresses each, %s transport. Servers and load share the machine's cores over loopback.\n\n",
-		s.Stages, rateStr(s.Rate), s.Concurrency, s.KeepAlive, s.KeepAliveTimeout, s.Settle, s.Hold, s.ProbeHold, s.Probes, s.PerWorker, s.SourceIPs, s.Transport)
-	if rep.Chart != "" {
-		fmt.Fprintf(&b, "![RSS against registered clients; keep-alive RTT percentiles](%s)\n\n", rep.Chart)
-	}
-
+	rep.headerMarkdown(&b)
 	b.WriteString("## Targets\n\n| target | reached | figures |\n| --- | --- | --- |\n")
 	targets := rep.Targets()
 	for _, t := range targets {
@@ -81,31 +72,55 @@ func (rep *Report) Markdown(w io.Writer) error {
 	} else {
 		b.WriteString("\nNo errors: every connection, keep-alive, probe and shutdown went as the protocol says.\n")
 	}
+	rep.plateausMarkdown(&b)
+	b.WriteString("\n" + methodText)
+	rep.appendixMarkdown(&b)
+	_, err := w.Write(b.Bytes())
+	return err
+}
 
+// headerMarkdown is the report's title, machine, settings and chart.
+func (rep *Report) headerMarkdown(b *bytes.Buffer) {
+	s := rep.Settings
+	fmt.Fprintf(b, "# cliser benchmark, %s (%s mode)\n\n", rep.Date.UTC().Format("2006-01-02 15:04 UTC"), s.Mode)
+	fmt.Fprintf(b, "Machine: %s, %d cores, %d GiB, Linux %s, open files %s; the harness ran at nice %d. %s. Commit %s. Run time %.0fs.\n\n",
+		rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryGiB, rep.Machine.Kernel, rep.Machine.OpenFiles, rep.Machine.Nice, rep.GoVersion, orDash(rep.Commit), rep.Seconds)
+	fmt.Fprintf(b, "Settings: stages %v clients; ramp rate %s, %d handshakes in flight per load process; keep-alive every %s (timeout %s); plateaus settle %s; idle hold %s; probe phase %s with %d probes; ≤ %d clients per load process, %d source addresses each, %s transport. Servers and load share the machine's cores over loopback.\n\n",
+		s.Stages, rateStr(s.Rate), s.Concurrency, s.KeepAlive, s.KeepAliveTimeout, s.Settle, s.Hold, s.ProbeHold, s.Probes, s.PerWorker, s.SourceIPs, s.Transport)
+	if rep.Chart != "" {
+		fmt.Fprintf(b, "![RSS against registered clients; keep-alive RTT percentiles](%s)\n\n", rep.Chart)
+	}
+}
+
+// plateausMarkdown is the table of every server's plateaus.
+func (rep *Report) plateausMarkdown(b *bytes.Buffer) {
 	b.WriteString("\n## Plateaus\n\n| server | clients | registered | ramp | handshakes/s | server CPU in ramp | load CPU in ramp | plateau CPU | RSS | threads |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, k := range rep.kinds() {
 		for _, st := range rep.Results[k].Stages {
-			fmt.Fprintf(&b, "| %s | %d | %d | %.2fs | %.0f | %.2fs | %.2fs | %.1f%% | %s | %d |\n", k, st.Target, st.Registered,
+			fmt.Fprintf(b, "| %s | %d | %d | %.2fs | %.0f | %.2fs | %.2fs | %.1f%% | %s | %d |\n", k, st.Target, st.Registered,
 				st.RampSeconds, float64(st.Handshakes)/st.RampSeconds, st.RampCPU, st.RampLoadCPU, st.IdleCPU, mib(st.RSS), st.Threads)
 		}
 	}
-	b.WriteString("\n" + methodText)
+}
+
+// appendixMarkdown is the micro-benchmarks' output and the profiles'
+// tops, where the run has them.
+func (rep *Report) appendixMarkdown(b *bytes.Buffer) {
 	if rep.Micro != "" {
 		b.WriteString("\n## Micro-benchmarks (codec and registry hot paths)\n\n```\n" + strings.TrimSpace(rep.Micro) + "\n```\n")
 	}
-	if len(rep.ProfileTop) > 0 {
-		b.WriteString("\n## CPU profile of the in-process cliser server\n\n")
-		names := make([]string, 0, len(rep.ProfileTop))
-		for n := range rep.ProfileTop {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(&b, "### %s\n\n```\n%s\n```\n\n", n, strings.TrimSpace(rep.ProfileTop[n]))
-		}
+	if len(rep.ProfileTop) == 0 {
+		return
 	}
-	_, err := w.Write(b.Bytes())
-	return err
+	b.WriteString("\n## CPU profile of the in-process cliser server\n\n")
+	names := make([]string, 0, len(rep.ProfileTop))
+	for n := range rep.ProfileTop {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(b, "### %s\n\n```\n%s\n```\n\n", n, strings.TrimSpace(rep.ProfileTop[n]))
+	}
 }
 
 // subprocessOnly hides a memory figure of the in-process server: its RSS
