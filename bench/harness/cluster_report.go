@@ -23,30 +23,48 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 		"keep-alive %v; %d cores, load average at the start %s. Command: `cliser-bench cluster --clients-per-node %d`.\n\n",
 		s.Nodes, s.PerNode, r.Clients, r.Workers, s.Load.KeepAlive, runtime.NumCPU(), r.LoadAvg, s.PerNode)
 	niceHeader(&b, s)
+	r.figuresMarkdown(&b)
+	r.nodesMarkdown(&b)
+	settleMarkdown(&b, r)
+	clusterMethodMarkdown(&b, s)
+	r.problemsMarkdown(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// figuresMarkdown is the table of the run's figures.
+func (r *ClusterResult) figuresMarkdown(b *strings.Builder) {
 	b.WriteString("| figure | value |\n| --- | --- |\n")
-	fmt.Fprintf(&b, "| clients registered | %d of %d |\n", r.Handshakes, r.Clients)
-	fmt.Fprintf(&b, "| registration rate, every node at once (wall clock) | **%.0f /s** (%v) |\n", r.RegistrationRate, r.RampWall.Round(time.Millisecond))
-	fmt.Fprintf(&b, "| handshake (connect → 140) p50 / p99 | %s / %s |\n", ms(r.Handshake.P50), ms(r.Handshake.P99))
-	fmt.Fprintf(&b, "| ramp end → every node's mirror shows all %d connected | %v |\n", r.Handshakes, r.MirrorSettle.Round(time.Millisecond))
-	fmt.Fprintf(&b, "| nats-server, ramp start → settled: messages in / out per registration, CPU per registration | %.2f / %.2f, %.1f µs (%.2f s in all) |\n",
+	fmt.Fprintf(b, "| clients registered | %d of %d |\n", r.Handshakes, r.Clients)
+	fmt.Fprintf(b, "| registration rate, every node at once (wall clock) | **%.0f /s** (%v) |\n", r.RegistrationRate, r.RampWall.Round(time.Millisecond))
+	fmt.Fprintf(b, "| handshake (connect → 140) p50 / p99 | %s / %s |\n", ms(r.Handshake.P50), ms(r.Handshake.P99))
+	fmt.Fprintf(b, "| ramp end → every node's mirror shows all %d connected | %v |\n", r.Handshakes, r.MirrorSettle.Round(time.Millisecond))
+	fmt.Fprintf(b, "| nats-server, ramp start → settled: messages in / out per registration, CPU per registration | %.2f / %.2f, %.1f µs (%.2f s in all) |\n",
 		r.NATS.InPerReg, r.NATS.OutPerReg, r.NATS.CPUPerRegUS, r.NATS.CPU.Seconds())
-	fmt.Fprintf(&b, "| visible on every node (140 → GET 200 cstatus true on all) p50 / p99 / max | **%s / %s** / %s (%d samples, %d timed out) |\n",
+	fmt.Fprintf(b, "| visible on every node (140 → GET 200 cstatus true on all) p50 / p99 / max | **%s / %s** / %s (%d samples, %d timed out) |\n",
 		ms(r.Visibility.P50), ms(r.Visibility.P99), ms(r.Visibility.Max), r.Visibility.Count, r.VisibilityLost)
-	fmt.Fprintf(&b, "| visible on the holding node p50 / p99 | %s / %s |\n", ms(r.VisibilityLocal.P50), ms(r.VisibilityLocal.P99))
-	fmt.Fprintf(&b, "| command routing (POST kick on %s → client on %s reads `190 kicked`) p50 / p99 / max | **%s / %s** / %s (%d samples, %d failed) |\n",
+	fmt.Fprintf(b, "| visible on the holding node p50 / p99 | %s / %s |\n", ms(r.VisibilityLocal.P50), ms(r.VisibilityLocal.P99))
+	fmt.Fprintf(b, "| command routing (POST kick on %s → client on %s reads `190 kicked`) p50 / p99 / max | **%s / %s** / %s (%d samples, %d failed) |\n",
 		nodeID(r, 0), nodeID(r, len(r.Nodes)-1), ms(r.Routing.P50), ms(r.Routing.P99), ms(r.Routing.Max), r.Routing.Count, r.RoutingLost)
-	fmt.Fprintf(&b, "| the POST's 202 p50 / p99 | %s / %s |\n\n", ms(r.RoutingAnswer.P50), ms(r.RoutingAnswer.P99))
+	fmt.Fprintf(b, "| the POST's 202 p50 / p99 | %s / %s |\n\n", ms(r.RoutingAnswer.P50), ms(r.RoutingAnswer.P99))
+}
+
+// nodesMarkdown is the table of each node's clients and memory.
+func (r *ClusterResult) nodesMarkdown(b *strings.Builder) {
 	b.WriteString("| node | load clients held | RSS | RSS per client | threads |\n| --- | --- | --- | --- | --- |\n")
 	for _, n := range r.Nodes {
 		per := "–"
 		if n.Registered > 0 {
 			per = fmt.Sprintf("%.0f B", float64(n.RSS)/float64(n.Registered))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.1f MiB | %s | %d |\n", n.ID, n.Registered, float64(n.RSS)/(1<<20), per, n.Threads)
+		fmt.Fprintf(b, "| %s | %d | %.1f MiB | %s | %d |\n", n.ID, n.Registered, float64(n.RSS)/(1<<20), per, n.Threads)
 	}
 	b.WriteString("\nRSS per client is the node's whole RSS over its clients: it includes the runtime " +
 		"and the node's mirror of every record in the cluster (all nodes' clients), so it is above a single node's figure.\n\n")
-	settleMarkdown(&b, r)
+}
+
+// clusterMethodMarkdown says how each figure is measured.
+func clusterMethodMarkdown(b *strings.Builder, s ClusterSettings) {
 	b.WriteString("## What is measured\n\n" +
 		"- **Registration rate**: every node's load ramps at once as fast as the load processes go; " +
 		"clients that reached `140 connected`, over the wall clock from the first connect to the last 140.\n" +
@@ -61,17 +79,19 @@ func (r *ClusterResult) Markdown(w io.Writer) error {
 			"`POST /v1/clients/{cid}/kick` goes to the first node, one at a time, and the time runs until that client reads `190 kicked` "+
 			"(NATS request/reply to the holding node, its kick, the 190 on the wire).\n", s.RoutingSamples) +
 		"- **RSS**: `/proc/PID/status` VmRSS of each node after the samples, load still connected.\n")
+}
+
+// problemsMarkdown lists the run's errors by kind and its problems.
+func (r *ClusterResult) problemsMarkdown(b *strings.Builder) {
 	if len(r.Errors) > 0 || len(r.Problems) > 0 {
 		b.WriteString("\n## Problems\n\n")
 		for k, v := range r.Errors {
-			fmt.Fprintf(&b, "- %d × %s\n", v, k)
+			fmt.Fprintf(b, "- %d × %s\n", v, k)
 		}
 		for _, p := range r.Problems {
-			fmt.Fprintf(&b, "- %s\n", p)
+			fmt.Fprintf(b, "- %s\n", p)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func nodeID(r *ClusterResult, i int) string {
