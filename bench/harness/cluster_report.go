@@ -3,7 +3,9 @@ package harness
 import (
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -85,8 +87,8 @@ func clusterMethodMarkdown(b *strings.Builder, s ClusterSettings) {
 func (r *ClusterResult) problemsMarkdown(b *strings.Builder) {
 	if len(r.Errors) > 0 || len(r.Problems) > 0 {
 		b.WriteString("\n## Problems\n\n")
-		for k, v := range r.Errors {
-			fmt.Fprintf(b, "- %d × %s\n", v, k)
+		for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+			fmt.Fprintf(b, "- %d × %s\n", r.Errors[k], k)
 		}
 		for _, p := range r.Problems {
 			fmt.Fprintf(b, "- %s\n", p)
