@@ -128,24 +128,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.ids = ids
 	n.metrics = admin.NewMetrics(n.reg)
 	n.metrics.WatchIdentity(ids.Service)
-	var adminExtra []admin.Option
-	if n.store.node != nil { // cluster gauges and this node's cluster counters
-		n.metrics.Registry().MustRegister(n.store.node.Collectors()...)
-		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{n.store.node}))
-	} else {
-		// A full disk fails /readyz. In a cluster the store is NATS, and a
-		// NATS outage would take every node out of its balancer at once
-		// while each still serves its clients: cliser_cluster_nats_connected
-		// says it instead (docs/cluster.md).
-		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr))
-		if c, ok := n.store.Store.(collecting); ok { // the log store; none without a data dir
-			n.metrics.Registry().MustRegister(c.Collectors()...)
-		}
-	}
-	if n.evlog != nil {
-		n.metrics.Registry().MustRegister(n.evlog.Collectors()...)
-		adminExtra = append(adminExtra, admin.WithEvents(n.evlog), admin.WithEventsHealth(n.evlog.Healthy))
-	}
+	adminExtra := n.backendsOnAdmin()
 	ropts := append([]reactor.Option{reactor.WithObserver(n.metrics), reactor.WithLogger(o.log),
 		reactor.WithAddr(o.listen)}, o.reactorOpts...)
 	if n.srv, err = reactor.New(n.reg, append(ropts, reactor.WithIdentity(ids))...); err != nil {
@@ -177,6 +160,30 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("listen %s: %w", o.listen, err)
 	}
 	return nil
+}
+
+// backendsOnAdmin registers the metrics of this node's store and event
+// log, and returns what they add to the admin API.
+func (n *Node) backendsOnAdmin() []admin.Option {
+	var adminExtra []admin.Option
+	if n.store.node != nil { // cluster gauges and this node's cluster counters
+		n.metrics.Registry().MustRegister(n.store.node.Collectors()...)
+		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{n.store.node}))
+	} else {
+		// A full disk fails /readyz. In a cluster the store is NATS, and a
+		// NATS outage would take every node out of its balancer at once
+		// while each still serves its clients: cliser_cluster_nats_connected
+		// says it instead (docs/cluster.md).
+		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr))
+		if c, ok := n.store.Store.(collecting); ok { // the log store; none without a data dir
+			n.metrics.Registry().MustRegister(c.Collectors()...)
+		}
+	}
+	if n.evlog != nil {
+		n.metrics.Registry().MustRegister(n.evlog.Collectors()...)
+		adminExtra = append(adminExtra, admin.WithEvents(n.evlog), admin.WithEventsHealth(n.evlog.Healthy))
+	}
+	return adminExtra
 }
 
 // release closes what Start opened, in the stopping order, when Start
