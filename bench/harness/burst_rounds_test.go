@@ -353,6 +353,10 @@ func TestBurstsPastNineRoundsSettleAndKeepNoKeepAlive(t *testing.T) {
 			for _, br := range r.res.Burst.Rounds {
 				assert.EqualValues(t, set.Burst, br.Handshakes, "burst %d", br.Round)
 				assert.Zero(t, br.KeepAlives, "burst %d", br.Round)
+				assert.Positive(t, br.Counters.VoluntarySwitches, "burst %d: the loops wait between handshakes", br.Round)
+				require.NotNil(t, br.Counters.AllocBytes, "burst %d", br.Round)
+				assert.Positive(t, *br.Counters.AllocBytes, "burst %d: its handshakes allocate", br.Round)
+				require.NotNil(t, br.Counters.GCCycles, "burst %d", br.Round)
 			}
 		})
 	}

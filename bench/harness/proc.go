@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -66,44 +67,92 @@ func statTimes(pid int) (user, sys time.Duration, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	// The command name (field 2) may hold spaces; the fields after it start
-	// after the last ')'.
-	rest := b[bytes.LastIndexByte(b, ')')+1:]
-	f := bytes.Fields(rest)
-	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	f, err := statFields(b, 13)
+	if err != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
-	}
-	return time.Duration(utime) * time.Second / clockTicks, time.Duration(stime) * time.Second / clockTicks, nil
+	return time.Duration(f[11]) * time.Second / clockTicks, time.Duration(f[12]) * time.Second / clockTicks, nil
 }
 
-// machineBusy is the CPU time every core spent not idle, from /proc/stat.
-func machineBusy() (time.Duration, error) {
-	b, err := os.ReadFile("/proc/stat")
+// parseMinorFaults is a /proc/<pid>/stat's minor faults (field 10: all
+// the process's threads, the exited ones too).
+func parseMinorFaults(b []byte) (int64, error) {
+	f, err := statFields(b, 8)
 	if err != nil {
 		return 0, err
 	}
+	return f[7], nil
+}
+
+var errStat = errors.New("stat: too few fields or a field not a count")
+
+// statFields parses the first n fields of a /proc/<pid>/stat after the
+// command name, from its state (field 3, read as 0) on, as counts. The
+// command name (field 2) may hold spaces; the fields after it start after
+// the last ')'.
+func statFields(b []byte, n int) ([]int64, error) {
+	f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
+	if len(f) < n {
+		return nil, errStat
+	}
+	out := make([]int64, n)
+	for i := 1; i < n; i++ {
+		v, err := strconv.ParseInt(string(f[i]), 10, 64)
+		if err != nil {
+			return nil, errStat
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// machineBusy is the CPU time every core spent not idle, from /proc/stat
+// (the hypervisor's steal included).
+func machineBusy() (time.Duration, error) {
+	t, err := readMachineTimes()
+	return t.busy + t.steal, err
+}
+
+// machineTimes is /proc/stat's CPU time over every core: busy (not idle,
+// iowait or stolen) and stolen by the hypervisor.
+type machineTimes struct {
+	busy, steal time.Duration
+}
+
+func readMachineTimes() (machineTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTimes{}, err
+	}
 	line, _, _ := bytes.Cut(b, []byte("\n"))
+	return parseCPULine(line)
+}
+
+var errCPULine = errors.New("/proc/stat: want a \"cpu\" line of counts")
+
+// parseCPULine reads /proc/stat's first line: user nice system idle
+// iowait irq softirq steal guest guest_nice, in clock ticks.
+func parseCPULine(line []byte) (machineTimes, error) {
 	f := bytes.Fields(line)
 	if len(f) < 5 || string(f[0]) != "cpu" {
-		return 0, fmt.Errorf("/proc/stat: no cpu line")
+		return machineTimes{}, errCPULine
 	}
-	var busy int64
+	var t machineTimes
 	for i, v := range f[1:] {
 		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/stat: %w", err)
+		if err != nil || n < 0 {
+			return machineTimes{}, errCPULine
 		}
-		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are already in user
-			continue
+		d := time.Duration(n) * time.Second / clockTicks
+		switch {
+		case i == 7:
+			t.steal += d
+		case i == 3 || i == 4 || i >= 8: // idle, iowait; guest times are already in user
+		default:
+			t.busy += d
 		}
-		busy += n
 	}
-	return time.Duration(busy) * time.Second / clockTicks, nil
+	return t, nil
 }
 
 // loadAvg is /proc/loadavg's first three fields.

@@ -123,6 +123,8 @@ type BurstRound struct {
 	// KeepAlives is how many keep-alives its clients answered before they
 	// closed: none while each lives under a keep-alive interval.
 	KeepAlives int64 `json:"keepalives"`
+	// Counters tell what moved with its CPU (burst_counters.go).
+	Counters BurstCounters `json:"counters"`
 }
 
 // Stage is one ramp and its plateau.

@@ -480,7 +480,7 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	b.TailCPU += br.tail
 	b.LoadCPU += br.loadCPU
 	b.Rounds = append(b.Rounds, BurstRound{Round: round + 1, At: br.at, Handshakes: br.st.Handshakes, Seconds: br.secs,
-		ServerCPU: br.cpu, TailCPU: br.tail, LoadCPU: br.loadCPU, KeepAlives: br.st.KeepAlives})
+		ServerCPU: br.cpu, TailCPU: br.tail, LoadCPU: br.loadCPU, KeepAlives: br.st.KeepAlives, Counters: br.counters})
 	r.addRoundErrors("burst", br.st.Errors)
 	if br.st.Handshakes != int64(r.set.Burst) {
 		r.problem("burst %d: %d of %d handshakes", round+1, br.st.Handshakes, r.set.Burst)
@@ -491,8 +491,8 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	if br.secs >= r.set.KeepAlive.Seconds() {
 		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, br.secs)
 	}
-	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%)",
-		round+1, br.st.Handshakes, br.secs, br.cpu, br.tail, br.tailSecs, 100*br.idle)
+	r.say("burst %d: %d handshakes in %.2fs, server CPU %.3fs (%.3fs of it in the %.2fs after the last handshake, net of the idle %.1f%%); %s",
+		round+1, br.st.Handshakes, br.secs, br.cpu, br.tail, br.tailSecs, 100*br.idle, br.counters.perHandshakeNote(br.st.Handshakes))
 	return nil
 }
 
@@ -526,6 +526,7 @@ type burstMeasures struct {
 	st                    load.Stats
 	secs, cpu, tail, idle float64
 	tailSecs, loadCPU     float64
+	counters              BurstCounters
 }
 
 // measureBurst opens Burst clients from src as fast as the load goes,
@@ -534,6 +535,7 @@ type burstMeasures struct {
 // window, the ramp and the tail (the subprocess's profiled burst).
 func (r *runner) measureBurst(ctx context.Context, src source, ramp, window func() func()) (burstMeasures, error) {
 	var br burstMeasures
+	endGC := r.gcWindow(ctx)
 	fl, _, err := r.startFleet(ctx, r.set.Burst, 0, src)
 	if err != nil {
 		return br, fmt.Errorf("burst: %w", err)
@@ -556,6 +558,7 @@ func (r *runner) measureBurst(ctx context.Context, src source, ramp, window func
 	}
 	stopWindow := startIf(window)
 	defer stopWindow()
+	endCounters := counterWindow(r.srv.PID(), fl.PIDs())
 	p0, err := sampleProc(r.srv.PID())
 	if err != nil {
 		return br, err
@@ -573,7 +576,9 @@ func (r *runner) measureBurst(ctx context.Context, src source, ramp, window func
 	if err != nil {
 		return br, err
 	}
+	br.counters = endCounters()
 	stopWindow()
+	endGC(&br.counters)
 	if br.st, err = fl.Stats(); err != nil {
 		return br, err
 	}

@@ -114,7 +114,7 @@ func jsonRounds(all []roundResult) []map[string]any {
 			"start_rss_bytes": r.StartRSS, "credentials": r.Credentials, "credential_resident_bytes": r.CredentialBytes, "pinned": r.Pinned,
 			"server_runqueue_wait_percent": r.ServerWait, "load_runqueue_wait_percent": r.LoadWait,
 			"burst_alloc": r.BurstAlloc, "stages_alloc": r.StagesAlloc, "hold_alloc": r.HoldAlloc,
-			"burst_rounds_cpu_us": r.BurstRoundsUS}
+			"burst_rounds_cpu_us": r.BurstRoundsUS, "burst_rounds": r.BurstRounds}
 	}
 	return out
 }
@@ -157,6 +157,8 @@ type roundResult struct {
 	// BurstRoundsUS is each of its bursts' CPU a handshake, in the order
 	// the round's interleaved bursts ran.
 	BurstRoundsUS []float64 `json:"burst_rounds_cpu_us"`
+	// BurstRounds are those bursts whole, their counters with them.
+	BurstRounds []harness.BurstRound `json:"burst_rounds"`
 }
 
 // floorHold is the hold a floor round's idle figures come from: its
@@ -174,7 +176,7 @@ func newRoundResult(round int, r *harness.Result) roundResult {
 	rr := roundResult{Round: round, Server: r.Server, RSSPerClient: r.RSSPerClient, IdleCPU: idle.CPUPercent,
 		IdleClients: idle.Clients, OthersCPU: idle.OthersCPUPercent, HandshakeUS: math.NaN(), RTT: rtt, IdleFrom: from,
 		StartRSS: r.StartRSS, Credentials: r.Credentials, CredentialBytes: r.CredentialBytes, ServerWait: idle.ServerWaitPercent, LoadWait: idle.LoadWaitPercent,
-		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc, HoldAlloc: r.Idle.Alloc}
+		BurstAlloc: r.Burst.Alloc, StagesAlloc: r.RampAlloc, HoldAlloc: r.Idle.Alloc, BurstRounds: r.Burst.Rounds}
 	if r.Burst.PerCPU > 0 {
 		rr.HandshakeUS = 1e6 / r.Burst.PerCPU
 	}

@@ -158,6 +158,9 @@ func TestFloorRoundsInterleaveEachRound(t *testing.T) {
 		assert.Positive(t, r["idle_cpu_percent"], r)
 		assert.NotNil(t, r["burst_cpu_us_per_handshake"], r)
 		assert.EqualValues(t, 0, r["errors"], r)
+		bursts, _ := r["burst_rounds"].([]any)
+		require.Len(t, bursts, 1, "the round's burst, whole")
+		assert.Contains(t, bursts[0], "counters", "what moved with its CPU")
 	}
 	assert.Equal(t, []string{"1 cliser", "1 floor", "2 floor", "2 cliser"}, got)
 }
