@@ -160,7 +160,7 @@ func (rep *Report) burstRoundsMarkdown(b *bytes.Buffer) {
 		}
 	}
 	if rep.BurstOrder != nil {
-		b.WriteString("\n## Burst rounds, interleaved\n\nEach round bursts every server once, seconds apart, the order rotated a server every round; the burst CPU targets are judged on the median of the rounds' ratios, and the 95% interval beside it (order statistics, from six rounds) says how sure that median is. Server CPU a handshake (µs), its tail included:\n\n")
+		b.WriteString("\n## Burst rounds, interleaved\n\nEach round bursts every server once, seconds apart, the order rotated a server every two rounds and reversed every other round (each pair of servers runs in both orders every two rounds); the burst CPU targets are judged on the median of the rounds' ratios, and the 95% interval beside it (order statistics, from six rounds) says how sure that median is. Server CPU a handshake (µs), its tail included:\n\n")
 	} else {
 		b.WriteString("\n## Burst rounds\n\nEach server's rounds ran in a row, after its own shutdown (not interleaved). Server CPU a handshake (µs), its tail included:\n\n")
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,17 +18,55 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
-// Each round starts one server further along the list, so that no server
-// always runs first or last.
-func TestRoundOrderRotates(t *testing.T) {
+// Rounds 2k and 2k+1 run the list rotated by k, the second reversed.
+func TestRoundOrderRotatesAndReverses(t *testing.T) {
 	kinds := []string{"a", "b", "c"}
 	assert.Equal(t, []string{"a", "b", "c"}, RoundOrder(kinds, 0))
-	assert.Equal(t, []string{"b", "c", "a"}, RoundOrder(kinds, 1))
-	assert.Equal(t, []string{"c", "a", "b"}, RoundOrder(kinds, 2))
-	assert.Equal(t, []string{"a", "b", "c"}, RoundOrder(kinds, 3))
+	assert.Equal(t, []string{"c", "b", "a"}, RoundOrder(kinds, 1))
+	assert.Equal(t, []string{"b", "c", "a"}, RoundOrder(kinds, 2))
+	assert.Equal(t, []string{"a", "c", "b"}, RoundOrder(kinds, 3))
+	assert.Equal(t, []string{"a", "b", "c"}, RoundOrder(kinds, 6))
 	assert.Equal(t, []string{"a", "b", "c"}, kinds, "the list itself is left as it was")
 	assert.Empty(t, RoundOrder([]string(nil), 1))
 }
+
+// Over 2n rounds every server runs in every position twice, and every
+// two rounds each pair runs in both orders: a pair's ratio is not taken
+// with one of them first more often (rotation alone ran cliser before the
+// floor in 2 of 5 rounds of the full run, cliser+events before cliser in
+// 1 of 5).
+func TestRoundOrderBalancesPositionsAndPairs(t *testing.T) {
+	for n := 2; n <= 5; n++ {
+		kinds := []string{"cliser", "cliser+events", "cliser+identity+events", "floor", "baseline"}[:n]
+		positions := map[string]map[int]int{}
+		for r := range 2 * n {
+			for i, k := range RoundOrder(kinds, r) {
+				if positions[k] == nil {
+					positions[k] = map[int]int{}
+				}
+				positions[k][i]++
+			}
+		}
+		for _, k := range kinds {
+			for i := range n {
+				assert.Equal(t, 2, positions[k][i], "%d servers: %s at position %d", n, k, i)
+			}
+		}
+		for r := 0; r < 24; r += 2 {
+			first, second := RoundOrder(kinds, r), RoundOrder(kinds, r+1)
+			for _, a := range kinds {
+				for _, b := range kinds {
+					if a != b {
+						assert.NotEqual(t, before(first, a, b), before(second, a, b), "%d servers, rounds %d and %d: %s and %s in one order", n, r+1, r+2, a, b)
+					}
+				}
+			}
+		}
+	}
+}
+
+// before says whether a runs before b in order.
+func before(order []string, a, b string) bool { return slices.Index(order, a) < slices.Index(order, b) }
 
 func TestMedian(t *testing.T) {
 	assert.InDelta(t, 2.0, Median([]float64{3, 1, 2}), 1e-12)
@@ -132,12 +171,12 @@ func TestBurstRoundsTable(t *testing.T) {
 		KindCliser: burstResult(KindCliser, 50, 60, 55), KindFloor: burstResult(KindFloor, 40, 50, 50),
 		KindCliserEvents: burstResult(KindCliserEvents, 55, 60, 66),
 		KindInproc:       burstResult(KindInproc, 1, 1, 1),
-	}, BurstOrder: rotations([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
+	}, BurstOrder: roundOrders([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
 	md := sectionOf(t, rep, (*Report).burstRoundsMarkdown, "## Burst rounds, interleaved")
 	hasLines(t, md,
 		"| round | order | cliser | cliser+events | floor | cliser ÷ floor | cliser+events ÷ cliser |\n",
 		"| 1 | cliser, cliser+events, floor | 50.0 µs | 55.0 µs | 40.0 µs | 1.25× | 1.10× |\n",
-		"| 2 | cliser+events, floor, cliser | 60.0 µs | 60.0 µs | 50.0 µs | 1.20× | 1.00× |\n",
+		"| 2 | floor, cliser+events, cliser | 60.0 µs | 60.0 µs | 50.0 µs | 1.20× | 1.00× |\n",
 		"| median (95% interval; range) | | | | | **1.20×** (–; 1.10–1.25×) | **1.10×** (–; 1.00–1.20×) |\n",
 		"| sums | | 55.0 µs | 60.3 µs | 46.7 µs | 1.18× | 1.10× |\n",
 	)
@@ -164,8 +203,8 @@ func hasLines(t *testing.T, md string, lines ...string) {
 	}
 }
 
-// rotations are n rounds' orders of kinds.
-func rotations(kinds []string, n int) [][]string {
+// roundOrders are n rounds' orders of kinds.
+func roundOrders(kinds []string, n int) [][]string {
 	var out [][]string
 	for r := range n {
 		out = append(out, RoundOrder(kinds, r))
@@ -193,14 +232,14 @@ func roundsRan(t *testing.T, orders [][]string, results map[string]*Result, what
 }
 
 // Two subprocess servers run whole, each kept up after its shutdown; then
-// their bursts alternate, the order rotated every round.
+// their bursts alternate, each pair in both orders every two rounds.
 func TestRunInterleavedAlternatesTheBursts(t *testing.T) {
 	set := tiny()
 	set.BurstRounds = 3
 	kinds := []string{KindFloor, KindCliser}
 	run, err := RunInterleaved(runCtx(t), kinds, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t)})
 	require.NoError(t, err)
-	assert.Equal(t, [][]string{{KindFloor, KindCliser}, {KindCliser, KindFloor}, {KindFloor, KindCliser}}, run.Order)
+	assert.Equal(t, [][]string{{KindFloor, KindCliser}, {KindCliser, KindFloor}, {KindCliser, KindFloor}}, run.Order)
 	roundsRan(t, run.Order, run.Results, "burst", func(res *Result, i int) time.Time {
 		require.Len(t, res.Burst.Rounds, 3, res.Server)
 		br := res.Burst.Rounds[i]
@@ -282,7 +321,7 @@ func TestBurstTargetsGiveTheMediansInterval(t *testing.T) {
 	assert.Contains(t, floor.Figures, "median of 10 rounds' ratios, 95% interval 1.04–1.32×, range 1.00–1.36×; the sums' 1.18×")
 
 	rep := &Report{Settings: Full(), Results: map[string]*Result{KindCliser: burstResult(KindCliser, a...), KindFloor: burstResult(KindFloor, b...)},
-		BurstOrder: rotations([]string{KindCliser, KindFloor}, len(a))}
+		BurstOrder: roundOrders([]string{KindCliser, KindFloor}, len(a))}
 	md := sectionOf(t, rep, (*Report).burstRoundsMarkdown, "## Burst rounds, interleaved")
 	hasLines(t, md, "| median (95% interval; range) | | | | **1.18×** (1.04–1.32×; 1.00–1.36×) |\n")
 }

@@ -88,7 +88,7 @@ func TestHoldRoundsTableHasTheProbeWindows(t *testing.T) {
 	off := withProbes(holdResult(KindCliser, 10, 10, 12, 11), 8, 600, 2, 2, 2)
 	on := withProbes(holdResult(KindCliserEvents, 12, 11, 12, 14), 16, 610, 2.2, 1.8, 3)
 	rep := &Report{Settings: Full(), Results: map[string]*Result{KindCliser: off, KindCliserEvents: on, KindFloor: holdResult(KindFloor, 8, 8, 10, 10)},
-		HoldOrder: rotations([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
+		HoldOrder: roundOrders([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
 	md := sectionOf(t, rep, (*Report).holdRoundsMarkdown, "## Hold rounds, interleaved")
 	hasLines(t, md,
 		"Probe: the probe method's p99 (its samples), 300 probes over 2s after the hold, cliser and its variants only; a round of fewer than 100 samples is not read.",

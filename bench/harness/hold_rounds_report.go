@@ -115,7 +115,7 @@ func (rep *Report) holdRoundsMarkdown(b *bytes.Buffer) {
 	if len(rep.HoldOrder) == 0 {
 		return
 	}
-	b.WriteString("\n## Hold rounds, interleaved\n\nAfter the burst rounds each server held the top stage's clients again in rounds, seconds apart, the order rotated a server every round;" +
+	b.WriteString("\n## Hold rounds, interleaved\n\nAfter the burst rounds each server held the top stage's clients again in rounds, seconds apart, the order rotated a server every two rounds and reversed every other round;" +
 		" the idle CPU and keep-alive RTT targets are judged on the median of the rounds' ratios. RTT: server clock, " + rttReading + ".")
 	if rep.Settings.RoundProbeHold > 0 {
 		fmt.Fprintf(b, " Probe: the probe method's p99 (its samples), %d probes over %s after the hold, cliser and its variants only; a round of fewer than %d samples is not read.", rep.Settings.Probes, rep.Settings.RoundProbeHold, minRoundProbes)

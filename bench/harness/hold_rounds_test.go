@@ -82,7 +82,7 @@ func TestHoldRoundsTable(t *testing.T) {
 	rep := &Report{Settings: Full(), Results: map[string]*Result{
 		KindCliser: holdResult(KindCliser, 10, 10, 12, 11), KindFloor: holdResult(KindFloor, 8, 8, 10, 10),
 		KindCliserEvents: holdResult(KindCliserEvents, 12, 11, 12, 14),
-	}, HoldOrder: rotations([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
+	}, HoldOrder: roundOrders([]string{KindCliser, KindCliserEvents, KindFloor}, 3)}
 	md := sectionOf(t, rep, (*Report).holdRoundsMarkdown, "## Hold rounds, interleaved")
 	hasLines(t, md,
 		"| 2 | cliser+events | 12.0% | 6.3 µs | 19000 | 12.000 ms | 12.000 ms | – | 0.0% | 0.0% / 0.0% |\n",

@@ -172,15 +172,24 @@ func eachThawed(rs []*runner, f func(r *runner) error) error {
 	return nil
 }
 
-// RoundOrder is the order of round r (from 0): the list rotated by r, so
-// that no server always runs first or last and a drift of the machine
-// across a round falls on each server alike over the rounds. A round's
-// order moved the variants' ratios by about the 10% they are judged
-// against (session 10, docs/performance.md).
+// RoundOrder is the order of round r (from 0): rounds 2k and 2k+1 run the
+// list rotated by k, the second of them reversed. Over 2n rounds of n
+// servers each runs in every position alike, so a drift of the machine
+// across a round falls on each alike (a round's order moved the variants'
+// ratios by about the 10% they are judged against: session 10), and every
+// two rounds each pair of servers runs in both orders. Rotation alone ran
+// a pair d apart in the list in one order in n-d of n rounds (cliser
+// before the floor in 2 of 5, cliser+events before cliser in 1 of 5), and
+// the earlier of a pair cost more (session 23, docs/performance.md): its
+// ratio's median carried that.
 func RoundOrder[T any](list []T, r int) []T {
 	if len(list) == 0 {
 		return nil
 	}
-	k := r % len(list)
-	return append(slices.Clone(list[k:]), list[:k]...)
+	k := (r / 2) % len(list)
+	out := append(slices.Clone(list[k:]), list[:k]...)
+	if r%2 == 1 {
+		slices.Reverse(out)
+	}
+	return out
 }

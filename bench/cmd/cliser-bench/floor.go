@@ -27,7 +27,7 @@ func floorRounds(ctx context.Context, args []string) error {
 	fs, c := commonFlagSet("floor")
 	rounds := fs.Int("rounds", 3, "rounds; each runs every server once")
 	outDir := fs.String("out-dir", "bench/results", "where the report goes")
-	servers := fs.String("servers", strings.Join(floorKinds, ","), "the servers each round runs; round 1 in this order, each next round starting one further along the list; cliser (the reference) must be one")
+	servers := fs.String("servers", strings.Join(floorKinds, ","), "the servers each round runs; round 1 in this order, round 2 in reverse, rounds 3 and 4 the same from one further along the list, and so on; cliser (the reference) must be one")
 	set, env, cleanup, err := c.parse(fs, args)
 	defer cleanup()
 	if err != nil {
@@ -218,7 +218,7 @@ var variantRows = []struct{ kind, label string }{
 func floorRoundsMarkdown(all []roundResult, set harness.Settings, at time.Time) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# cliser against the floor, alternating rounds, %s\n\n", at.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "`cliser-bench floor`: round 1 runs, one after the other, %s, and each next round starts one server further along that list; stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
+	fmt.Fprintf(&b, "`cliser-bench floor`: round 1 runs, one after the other, %s, round 2 in reverse, and rounds 3 and 4 the same from one server further along that list; stages %v, hold %s, bursts of %d × %d; keep-alive %s. The ratios compare the servers of one round.\n\n",
 		serversRun(all), set.Stages, set.Hold, set.Burst, set.BurstRounds, set.KeepAlive)
 	if set.HoldRounds > 0 {
 		fmt.Fprintf(&b, "Each round keeps its servers up, stopped, after their stages, hold and shutdown, then runs their bursts and one more hold of %s at the top stage interleaved, seconds apart; the idle CPU, RTT, others' CPU and runqueue waits below are that hold's, the allocations' hold column the stage hold's.\n\n", set.RoundHold)

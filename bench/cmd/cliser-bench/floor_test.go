@@ -28,7 +28,7 @@ func TestFloorRoundsRatiosPerRound(t *testing.T) {
 	assert.Contains(t, md, "| cliser ÷ floor (targets 1.2×, 1.3×, 1.3×) | 1.25×, 1.50×, 1.00× (**1.25×**) | 1.25×, 1.25×, 1.25× (**1.25×**) | 1.20×, 1.20×, 1.20× (**1.20×**) |")
 	assert.Contains(t, md, "| cliser+events ÷ cliser (target ≤ 1.10×) | 1.05×, 1.05×, 1.05× (**1.05×**) | 1.10×, 1.10×, 1.10× (**1.10×**) | 1.00×, 1.00×, 1.00× (**1.00×**) |")
 
-	assert.Contains(t, md, "round 1 runs, one after the other, cliser (event log off, the shared password), the floor (bin/floor-server) and cliser+events (event log and a webhook on), and each next round starts one server further along that list")
+	assert.Contains(t, md, "round 1 runs, one after the other, cliser (event log off, the shared password), the floor (bin/floor-server) and cliser+events (event log and a webhook on), round 2 in reverse, and rounds 3 and 4 the same from one server further along that list")
 	assert.NotContains(t, md, "cliser+identity+events", "the header names only the servers that ran")
 
 	// Two rounds: the median is their mean, not the larger one.
