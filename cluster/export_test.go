@@ -37,3 +37,8 @@ func EncodeSlot(recs []registry.Record, revs []uint64) ([]byte, error) {
 // flushes, with the count of slot writes before it: a test's hook to cut
 // or crash the node between two of them.
 func WithBeforeSlotWrite(f func(k int)) Option { return func(o *options) { o.beforeSlotWrite = f } }
+
+// WithBeforeBeat has f called before each beat of the node's heartbeat
+// loop (not the first, Start's): a test's hook to stop NATS while a beat
+// is in flight.
+func WithBeforeBeat(f func()) Option { return func(o *options) { o.beforeBeat = f } }

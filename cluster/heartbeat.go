@@ -15,13 +15,13 @@ import (
 	"github.com/cliser/cliser/registry"
 )
 
-// beat renews this node's heartbeat key. The nodes bucket's TTL ages it out
-// when the node stops renewing it: that, not a message of goodbye, is how
-// the others learn that a node is gone.
-func (n *Node) beat() error {
+// beat renews this node's heartbeat key, waiting at most timeout. The
+// nodes bucket's TTL ages it out when the node stops renewing it: that,
+// not a message of goodbye, is how the others learn that a node is gone.
+func (n *Node) beat(timeout time.Duration) error {
 	// Bound by the node's life too: Close must not wait out a beat that
 	// NATS, being away, will never answer.
-	ctx, cancel := context.WithTimeout(n.ctx, n.opts.opTimeout)
+	ctx, cancel := context.WithTimeout(n.ctx, timeout)
 	defer cancel()
 	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
 	rev, err := n.nodes.Put(ctx, keyOf(n.id), val)
@@ -88,9 +88,19 @@ func (n *Node) every(interval time.Duration, fn func()) {
 	}
 }
 
+// heartbeatLoop renews the key every third of the TTL, one beat at a
+// time, each given up after one interval. A beat NATS took in and never
+// answered (it stopped meanwhile) then delays the next by an interval, not
+// by the op timeout (5 s, more than a short TTL): a live node renews its
+// key within about an interval of NATS answering again, inside the TTL
+// the others wait then before judging it (markLost).
 func (n *Node) heartbeatLoop() {
-	n.every(n.opts.heartbeatTTL/3, func() {
-		if err := n.beat(); err != nil {
+	interval := n.opts.heartbeatTTL / 3
+	n.every(interval, func() {
+		if h := n.opts.beforeBeat; h != nil {
+			h()
+		}
+		if err := n.beat(interval); err != nil {
 			n.unhealthy(err) // logged once per outage, not once per beat
 		}
 	})

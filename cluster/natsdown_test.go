@@ -1,9 +1,12 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -105,6 +109,52 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 		r, ok := n2.record(t, "near-1")
 		return ok && !r.CStatus && r.Reason == protocol.ReasonKicked.String()
 	}, "the kick done while NATS was down reached the bucket")
+	n1.stop()
+	n2.stop()
+}
+
+// A beat in flight when NATS stops (n1 sent it, NATS never answers) and
+// NATS back at once: n1 renews its heartbeat again before the others judge
+// it, so its live client is not marked "node lost". Before the beat was
+// bounded by the interval it waited out the 5 s op timeout, five heartbeat
+// TTLs, and n2 marked n1's clients about a TTL after NATS was back.
+func TestBeatInFlightWhenNATSStops(t *testing.T) {
+	ns, restartNATS := restartableNATS(t)
+	url := ns.ClientURL()
+	relay := testkit.StartRelay(t, strings.TrimPrefix(url, "nats://"))
+	var armed atomic.Bool
+	n1 := startNode(t, "nats://"+relay.Addr(), "n1", cluster.WithBeforeBeat(func() {
+		if armed.CompareAndSwap(true, false) {
+			relay.SetHeld(true) // this beat, and all n1 sends after it, never reach NATS
+		}
+	}))
+	n2 := startNode(t, url, "n2")
+	register(t, n1.srv.Addr(), "f-1")
+	register(t, n2.srv.Addr(), "f-2")
+	eventually(t, func() bool { return n2.listed(t, "f-1") && n1.listed(t, "f-2") }, "both listed")
+
+	armed.Store(true)
+	beat := []byte("PUB $KV." + cluster.DefaultNodesBucket + ".n1 ")
+	eventually(t, func() bool { return bytes.Contains(relay.Held(), beat) }, "n1's beat sent and held")
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	relay.SetHeld(false) // to a server gone: the held beat is lost with it
+	restartNATS()
+
+	// n1's heartbeat renewed four times after the outage (over a TTL):
+	// n2 judges a TTL after NATS answers it again, and from then on finds
+	// n1's key each time.
+	nodes := bucketKV(t, url, cluster.DefaultNodesBucket)
+	revs := make(map[uint64]bool)
+	eventually(t, func() bool {
+		if e, err := nodes.Get(context.Background(), "n1"); err == nil {
+			revs[e.Revision()] = true
+		}
+		return len(revs) >= 5 // the one before the outage may be among them
+	}, "n1 beats on after the outage")
+	assert.Equal(t, 0.0, n1.metric(t, cluster.MetricClusterMarkedLost, "")+n2.metric(t, cluster.MetricClusterMarkedLost, ""),
+		"a live node's client marked lost")
+	assert.True(t, n2.listed(t, "f-1"), "n1's live client stays connected")
 	n1.stop()
 	n2.stop()
 }

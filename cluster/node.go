@@ -191,7 +191,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	if err := n.claimID(); err != nil {
 		return err
 	}
-	if err := n.beat(); err != nil {
+	if err := n.beat(n.opts.opTimeout); err != nil {
 		return err
 	}
 	n.mu.Lock()

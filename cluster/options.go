@@ -26,6 +26,8 @@ type options struct {
 	changes        registry.ChangeFunc
 	// beforeSlotWrite, for tests: called before each slot write.
 	beforeSlotWrite func(k int)
+	// beforeBeat, for tests: called before each beat of the heartbeat loop.
+	beforeBeat func()
 }
 
 // Defaults. A lost node's clients are marked within HeartbeatTTL plus one
