@@ -121,17 +121,19 @@ var errSwitches = errors.New("status: want voluntary_ctxt_switches and nonvolunt
 func parseSwitches(status []byte) (voluntary, involuntary int64, err error) {
 	seen := 0
 	for line := range bytes.Lines(status) {
-		for name, into := range map[string]*int64{"voluntary_ctxt_switches:": &voluntary, "nonvoluntary_ctxt_switches:": &involuntary} {
-			v, ok := bytes.CutPrefix(line, []byte(name))
-			if !ok {
+		into := &voluntary
+		v, ok := bytes.CutPrefix(line, []byte("voluntary_ctxt_switches:"))
+		if !ok {
+			into = &involuntary
+			if v, ok = bytes.CutPrefix(line, []byte("nonvoluntary_ctxt_switches:")); !ok {
 				continue
 			}
-			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-			if err != nil || n < 0 {
-				return 0, 0, errSwitches
-			}
-			*into, seen = n, seen+1
 		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, errSwitches
+		}
+		*into, seen = n, seen+1
 	}
 	if seen != 2 {
 		return 0, 0, errSwitches
