@@ -42,3 +42,7 @@ func WithBeforeSlotWrite(f func(k int)) Option { return func(o *options) { o.bef
 // loop (not the first, Start's): a test's hook to stop NATS while a beat
 // is in flight.
 func WithBeforeBeat(f func()) Option { return func(o *options) { o.beforeBeat = f } }
+
+// WithBeforeCheck has f called before each lost-node check: a test's hook
+// to keep the node idle while NATS goes away and comes back.
+func WithBeforeCheck(f func()) Option { return func(o *options) { o.beforeCheck = f } }

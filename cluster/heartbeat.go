@@ -108,6 +108,9 @@ func (n *Node) heartbeatLoop() {
 
 func (n *Node) checkLoop() {
 	n.every(n.opts.checkInterval, func() {
+		if h := n.opts.beforeCheck; h != nil {
+			h()
+		}
 		if err := n.markLost(); err != nil && n.ctx.Err() == nil {
 			n.log.Debug("cluster: lost-node check failed", zap.Error(err)) // unhealthy logged it
 		}

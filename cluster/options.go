@@ -28,6 +28,8 @@ type options struct {
 	beforeSlotWrite func(k int)
 	// beforeBeat, for tests: called before each beat of the heartbeat loop.
 	beforeBeat func()
+	// beforeCheck, for tests: called before each lost-node check.
+	beforeCheck func()
 }
 
 // Defaults. A lost node's clients are marked within HeartbeatTTL plus one
