@@ -39,3 +39,14 @@ func (n *Node) healthy() {
 		n.log.Info("cluster: NATS answers again; judging other nodes after one heartbeat TTL")
 	}
 }
+
+// restartGrace starts the wait before judging others lost again when NATS
+// went away and came back between two of this node's operations, so that
+// none of them failed: the other nodes may not have beaten meanwhile, and
+// a restarted NATS may have lost their heartbeats. A failure noted
+// meanwhile (0) is left for healthy, which starts the grace and logs.
+func (n *Node) restartGrace() {
+	if since := n.healthySince.Load(); since != 0 && n.healthySince.CompareAndSwap(since, time.Now().UnixNano()) {
+		n.log.Info("cluster: NATS connection re-established; judging other nodes after one heartbeat TTL")
+	}
+}

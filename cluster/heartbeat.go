@@ -141,13 +141,7 @@ func (n *Node) aliveNodes() (map[string]bool, error) {
 // the client has registered again meanwhile, its new record stands (a
 // higher registration revision).
 func (n *Node) markLost() error {
-	if r := n.nc.Stats().Reconnects; r != n.reconnects {
-		n.reconnects = r
-		select {
-		case n.rewatch <- struct{}{}:
-		default:
-		}
-	}
+	n.reconnected()
 	if !n.natsConnected() {
 		n.unhealthy(nats.ErrConnectionReconnecting)
 		return nil
@@ -174,6 +168,9 @@ func (n *Node) markLost() error {
 	if err := n.confirmLost(suspects, alive); err != nil {
 		return err
 	}
+	if n.reconnected() {
+		return nil // this check's reads may have come after the blip
+	}
 	marked := n.markWhere(protocol.ReasonNodeLost, func(node string) bool { return !alive[node] })
 	if len(marked) > 0 {
 		n.metrics.markedLost.Add(float64(len(marked)))
@@ -181,6 +178,25 @@ func (n *Node) markLost() error {
 			zap.Strings("nodes", marked), zap.Int("alive", len(alive)))
 	}
 	return nil
+}
+
+// reconnected reports whether the NATS connection was re-established
+// since the last call, and if so has the watch made again and restarts the
+// grace before judging other nodes (restartGrace). The connection's
+// reconnect count, read by the check loop alone, and not a reconnect
+// handler: nc is the caller's, and it may have its own.
+func (n *Node) reconnected() bool {
+	r := n.nc.Stats().Reconnects
+	if r == n.reconnects {
+		return false
+	}
+	n.reconnects = r
+	select {
+	case n.rewatch <- struct{}{}:
+	default:
+	}
+	n.restartGrace()
+	return true
 }
 
 // heldByOthers lists the nodes not in alive that hold connected records.

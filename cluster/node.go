@@ -54,9 +54,11 @@ type Node struct {
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
 	// healthySince is when this node's NATS operations last began to
-	// succeed again (unix nanos; 0 while they fail). Judging others lost
-	// waits a heartbeat TTL past it: after an outage of NATS everyone's
-	// heartbeat has aged out, and the others need a TTL to renew theirs.
+	// succeed again, or its connection was last re-established without a
+	// failure of theirs (restartGrace) (unix nanos; 0 while they fail).
+	// Judging others lost waits a heartbeat TTL past it: after an outage
+	// of NATS everyone's heartbeat has aged out, and the others need a
+	// TTL to renew theirs.
 	healthySince atomic.Int64
 	// republishLogged is when the last republish warning was logged (unix nanos).
 	republishLogged atomic.Int64
@@ -88,7 +90,7 @@ type Node struct {
 
 	synced     chan struct{} // closed once the watch has delivered the initial values
 	rewatch    chan struct{} // asks the watch to be made again (capacity 1)
-	reconnects uint64        // nc's reconnect count at the last check; checkLoop only
+	reconnects uint64        // nc's reconnect count at the last check; Start's, then checkLoop's only
 	ctx        context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -197,6 +199,9 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	n.mu.Lock()
 	n.ownInit = make(map[uint16]initialSlot)
 	n.mu.Unlock()
+	// Reconnects from here on are news to the checks; those before came
+	// before the watch, and before the grace that Start begins.
+	n.reconnects = n.nc.Stats().Reconnects
 	w, err := n.watchRecords(n.ctx, 0)
 	if err != nil {
 		return fmt.Errorf("cluster: watch %s: %w", n.opts.clientsBucket, err)
