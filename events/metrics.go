@@ -24,29 +24,45 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	holds       prometheus.Counter
 
-	byType map[string]prometheus.Counter // resolved up front, read-only: no label lookup per event
+	byType []prometheus.Counter // Types' counters by index, resolved up front: no label lookup per event
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
-		events:      prom.CounterVec(MetricEvents, "Events emitted into the log, by type.", "type"),
+		events: prom.CounterVec(MetricEvents, "Events taken into the log by its writer, by type "+
+			"(the rest of those emitted are in cliser_events_queued or cliser_events_dropped_total).", "type"),
 		dropped:     prom.Counter(MetricDropped, "Events dropped because the log's writer queue was full (the disk or NATS is behind)."),
 		storeErrors: prom.Counter(MetricStoreErrors, "Failed writes of a batch of events to the log's store; the batch is retried."),
 		holds:       prom.Counter(MetricHolds, "Times the cluster's event writer held its publishes back while this node's record writes were behind."),
-		byType:      make(map[string]prometheus.Counter),
 	}
 	for _, t := range Types {
-		m.byType[t] = m.events.WithLabelValues(t)
+		m.byType = append(m.byType, m.events.WithLabelValues(t))
 	}
 	return m
 }
 
-func (m *metrics) count(typ string) {
-	if c, ok := m.byType[typ]; ok {
-		c.Inc()
-		return
+// countTaken counts the events of blocks the writer took in
+// cliser_events_total, but for the first counted ones (counted when they
+// were taken before, then put back): an add a type a take.
+func (m *metrics) countTaken(blocks [][]queued, counted int) {
+	var n [256]int // by queued.typ
+	for _, b := range blocks {
+		for i := range b {
+			switch {
+			case counted > 0:
+				counted--
+			case b[i].typ == 0:
+				m.events.WithLabelValues(b[i].rare.typ).Inc()
+			default:
+				n[b[i].typ]++
+			}
+		}
 	}
-	m.events.WithLabelValues(typ).Inc()
+	for i, c := range m.byType {
+		if n[i+1] > 0 {
+			c.Add(float64(n[i+1]))
+		}
+	}
 }
 
 // collectors are the counters and the gauges every log has.

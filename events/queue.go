@@ -24,6 +24,7 @@ type queue struct {
 	blocks   [][]queued // pending events in blocks of blockSize: a push never copies the backlog
 	n        int        // events in blocks
 	spare    [][]queued // emptied blocks, for reuse
+	counted  int        // events at the front already counted in cliser_events_total: taken, then put back
 	limit    int
 	closed   bool
 	dropping bool // an episode of drops is under way; logged once
@@ -63,7 +64,6 @@ func (q *queue) push(ev Event) bool {
 	q.blocks[last] = append(q.blocks[last], queuedOf(&ev))
 	q.n++
 	q.mu.Unlock()
-	q.m.count(ev.Type)
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -107,8 +107,19 @@ func (q *queue) take(buf []Event, max int) []Event {
 // takeBlocks moves up to max pending events, whole blocks and at least
 // one, into blocks (emptied first) and returns it: the writer reads the
 // events where the producers put them, and gives the blocks back with
-// release (or putBackBlocks) once they are written.
+// release (or putBackBlocks) once they are written. It counts the events
+// in cliser_events_total as they are first taken: by the writer, once a
+// take, not by the loops at each push under the registry's lock, on a
+// line both write (issue 17).
 func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
+	blocks, counted := q.moveBlocks(blocks, max)
+	q.m.countTaken(blocks, counted)
+	return blocks
+}
+
+// moveBlocks is takeBlocks' part under the lock; counted is how many of
+// the events taken, from the first, were counted when taken before.
+func (q *queue) moveBlocks(blocks [][]queued, max int) (_ [][]queued, counted int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	blocks = blocks[:0]
@@ -124,11 +135,13 @@ func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
 	rest := copy(q.blocks, q.blocks[taken:])
 	clear(q.blocks[rest:])
 	q.blocks, q.n = q.blocks[:rest], q.n-n
+	counted = min(q.counted, n)
+	q.counted -= counted
 	if q.dropping && q.n == 0 {
 		q.dropping = false
 		q.log.Info("events: the writer caught up; no more drops")
 	}
-	return blocks
+	return blocks, counted
 }
 
 // maxSpareBurst is the most emptied blocks kept for reuse: a whole
@@ -181,6 +194,7 @@ func (q *queue) putBackBlocks(blocks [][]queued) {
 	for _, b := range blocks {
 		front = append(front, b)
 		q.n += len(b)
+		q.counted += len(b)
 	}
 	q.blocks = append(front, q.blocks...)
 	clear(blocks)
@@ -201,6 +215,7 @@ func (q *queue) putBack(batch []Event) {
 		front = append(front, b)
 		batch = batch[n:]
 		q.n += n
+		q.counted += n
 	}
 	q.blocks = append(front, q.blocks...)
 }

@@ -33,7 +33,9 @@ func backlog(ctx context.Context, url string) (float64, error) {
 func owedOf(pg promPage) float64 {
 	evs := pg.sum(events.MetricQueued) + pg.sum(webhook.MetricLag)
 	if pg.sum(webhook.MetricDelivering) > 0 {
-		notPosted := pg.sum(events.MetricEvents) - pg.sum(webhook.MetricDelivered) - pg.sum(webhook.MetricDropped)
+		// The log counts an event as its writer takes it; the queue holds the rest.
+		emitted := pg.sum(events.MetricEvents) + pg.sum(events.MetricQueued)
+		notPosted := emitted - pg.sum(webhook.MetricDelivered) - pg.sum(webhook.MetricDropped)
 		evs = max(evs, notPosted)
 	}
 	return pg.sum(admin.MetricRegistryPendingWrites) + evs
