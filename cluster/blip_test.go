@@ -109,6 +109,9 @@ func TestNATSBlipBetweenChecks(t *testing.T) {
 	restartNATS()
 	eventually(t, func() bool { return n2.nc.Stats().Reconnects > reconnects && n2.nc.IsConnected() },
 		"n2 reconnected while idle")
+	require.Equal(t, float64(n2.nc.Stats().Reconnects), n2.metric(t, cluster.MetricClusterNATSReconnects, ""),
+		"the blip is counted")
+	require.Positive(t, n2.metric(t, cluster.MetricClusterNATSReconnects, ""))
 	nodes := bucketKV(t, url, cluster.DefaultNodesBucket)
 	eventually(t, func() bool {
 		// Past a TTL since n2's last operation, so that only the blip can

@@ -18,6 +18,7 @@ const (
 	MetricClusterMarkedLost      = "cliser_cluster_node_lost_marked_total"
 	MetricClusterRouted          = "cliser_cluster_commands_routed_total"
 	MetricClusterNATSConnected   = "cliser_cluster_nats_connected"
+	MetricClusterNATSReconnects  = "cliser_cluster_nats_reconnects_total"
 	MetricClusterRepublished     = "cliser_cluster_republished_total"
 	MetricClusterPublishAck      = "cliser_cluster_publish_ack_seconds"
 	MetricClusterPublishInflight = "cliser_cluster_publish_inflight"
@@ -74,6 +75,10 @@ func (n *Node) Collectors() []prometheus.Collector {
 			}
 			return 0
 		}),
+		// nats.go keeps the count; a blip between two operations fails
+		// none of them, so only this shows it (docs/cluster.md).
+		prom.CounterFunc(MetricClusterNATSReconnects, "Times this node's NATS connection was re-established after it dropped.",
+			func() float64 { return float64(n.nc.Stats().Reconnects) }),
 		prom.GaugeFunc(MetricClusterRecords, "Client records in the cluster, connected or not.",
 			func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.index.Len()) }),
 	}

@@ -20,6 +20,12 @@ func CounterVec(name, help, label string, values ...string) *prometheus.CounterV
 	return v
 }
 
+// CounterFunc is a counter that calls read when scraped: for a count
+// another library keeps.
+func CounterFunc(name, help string, read func() float64) prometheus.CounterFunc {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, read)
+}
+
 // Gauge is a gauge named name with help.
 func Gauge(name, help string) prometheus.Gauge {
 	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
