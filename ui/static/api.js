@@ -109,6 +109,21 @@ export function sseParser(onMessage) {
   };
 }
 
+// A page the browser keeps in its back/forward cache must not hold its
+// stream: each would keep one of the six connections a browser gives a
+// host, and a sixth kept page left none to load the dashboard again. The
+// stream lets go on pagehide and follows again on pageshow, resuming
+// after the last id it saw.
+const away = { hidden: false, attempt: null, back: null };
+addEventListener('pagehide', () => { away.hidden = true; away.attempt?.abort(); });
+addEventListener('pageshow', () => { away.hidden = false; away.back?.(); });
+
+// untilShown resolves when the page is shown again (at once when it is).
+function untilShown() {
+  if (!away.hidden) return Promise.resolve();
+  return new Promise((resolve) => { away.back = () => { away.back = null; resolve(); }; });
+}
+
 // stream follows GET /v1/events/stream with fetch (EventSource cannot send
 // a header), resuming after the last id it saw. onState(state) hears
 // 'live', 'retrying' and 'off' (no event log on this server).
@@ -116,10 +131,12 @@ export async function stream(onEvent, onState) {
   let last = '';
   let wait = 500;
   for (;;) {
+    await untilShown();
     try {
       const h = headers({ Accept: 'text/event-stream' });
       if (last) h.set('Last-Event-ID', last);
-      const res = await fetch('/v1/events/stream', { headers: h, cache: 'no-store' });
+      away.attempt = new AbortController();
+      const res = await fetch('/v1/events/stream', { headers: h, cache: 'no-store', signal: away.attempt.signal });
       if (res.status === 401) {
         sessionStorage.removeItem(KEY);
         await askToken();
@@ -140,7 +157,9 @@ export async function stream(onEvent, onState) {
         feed(value);
       }
     } catch (e) {
-      // A server restart or a network blip: retry below, quietly.
+      // A server restart or a network blip: retry below, quietly. Or the
+      // page was hidden: follow again once it is shown.
+      if (away.hidden) { onState('retrying'); continue; }
     }
     onState('retrying');
     await new Promise((r) => setTimeout(r, wait));

@@ -1,0 +1,49 @@
+package ui_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A tab that leaves the dashboard and comes back, again and again, must
+// load it every time, and a page the browser kept in its back/forward cache
+// must follow the stream again when it is shown. Each kept page used to
+// hold its event stream open: one of the browser's six connections to the
+// host each, so the sixth visit waited for a connection that never came.
+func TestDashboardLeftAndComeBack(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	agent(t, s, "leave-1")
+	waitConnected(t, s, "", 1, 10*time.Second)
+	base := "http://" + s.AdminAddr
+	p := newBrowser(t)
+
+	const visits = 8 // more than the six connections a host gets
+	for range visits {
+		p.navigate(base + "/ui/#/clients")
+		p.waitJS(`document.getElementById('live')?.textContent === 'live' && document.querySelector('tr[data-cid="leave-1"]')`, 10*time.Second)
+		p.navigate("about:blank")
+		p.waitJS(`location.href === 'about:blank' && document.readyState === 'complete'`, 10*time.Second)
+	}
+
+	// Back to the last visit: restored from the back/forward cache (its
+	// JavaScript state kept), it follows the stream again.
+	p.eval(`history.back()`, nil)
+	p.waitJS(`location.pathname === '/ui/' && document.getElementById('live').textContent === 'live'`, 10*time.Second)
+	var kept bool
+	p.eval(`!!window.leaveTestMark`, &kept)
+	if !kept {
+		p.eval(`window.leaveTestMark = true`, nil)
+		p.navigate("about:blank")
+		p.waitJS(`location.href === 'about:blank' && document.readyState === 'complete'`, 10*time.Second)
+		p.eval(`history.back()`, nil)
+		p.waitJS(`location.pathname === '/ui/' && document.getElementById('live').textContent === 'live'`, 10*time.Second)
+		p.eval(`!!window.leaveTestMark`, &kept)
+	}
+	assert.True(t, kept, "the page came back from the back/forward cache (its JavaScript state kept)")
+	agent(t, s, "leave-late")
+	p.waitJS(`document.querySelector('tr[data-cid="leave-late"] .badge.on')`, 10*time.Second)
+	assert.Empty(t, p.Problems(), "console errors or failed requests")
+}
