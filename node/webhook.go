@@ -55,6 +55,11 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 		return nil, configErrorf("--webhook-url %v", err)
 	}
 	m.Registry().MustRegister(run.d.Collectors()...)
+	if b.node == nil {
+		// Before the listener: the first clients' events are the
+		// webhook's. A failure here is Run's to retry, log and count.
+		_ = run.d.Begin(context.Background())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	run.cancel = cancel
 	go func() {

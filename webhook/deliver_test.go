@@ -283,6 +283,30 @@ func TestNewWebhookStartsAfterTheNewest(t *testing.T) {
 	require.Equal(t, []uint64{6, 7}, seqsOf(rc.requests(), all))
 }
 
+// TestBeginFixesTheStartBeforeRun: serve calls Begin before it accepts
+// clients, so events that come before Run's goroutine first runs are still
+// the new webhook's; a second Begin does not move the start.
+func TestBeginFixesTheStartBeforeRun(t *testing.T) {
+	l, dir := tempLog(t)
+	appendN(t, l, 5)
+	rc := newReceiver(t, nil)
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	c := openCursor(t, dir, rc.srv.URL)
+	d, err := New(rc.srv.URL, l, sg, c, WithLinger(10*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, d.Begin(t.Context()))
+	appendN(t, l, 3)
+	require.NoError(t, d.Begin(t.Context()))
+	st, found, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.True(t, found)
+	require.EqualValues(t, 5, st.Acked, "the start is fixed by the first Begin")
+	runDeliverer(t, d)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 3 }, "delivered")
+	require.Equal(t, []uint64{6, 7, 8}, seqsOf(rc.requests(), all))
+}
+
 // TestReceiverDownAcrossRestart: the receiver is down while events happen
 // and while the log and deliverer restart on the same data dir; once it is
 // up, it gets every event, in order, and the batch that was in flight

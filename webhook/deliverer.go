@@ -165,20 +165,36 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
-// start loads the cursor, retrying until it answers. A webhook new to
-// this store starts after the newest event at this moment, and says so
-// durably at once: a restart before its first event must not move that
-// start later.
+// Begin fixes where a webhook new to its cursor's store starts: after the
+// newest event now, said durably at once. serve calls it before it accepts
+// clients, so that their first events are the webhook's; left to Run, it
+// was fixed whenever Run's goroutine first ran, which a busy machine put
+// after clients' connects (they were never sent). A cursor that holds a
+// state already is left as it is. Call it before Run, not beside it.
+func (d *Deliverer) Begin(ctx context.Context) error {
+	_, err := d.loadOrBegin(ctx)
+	return err
+}
+
+// loadOrBegin is the cursor's state; a webhook new to this store starts
+// after the newest event at this moment, and says so durably at once: a
+// restart before its first event must not move that start later.
+func (d *Deliverer) loadOrBegin(ctx context.Context) (State, error) {
+	st, found, err := d.cursor.Load(ctx)
+	if err == nil && !found {
+		st = State{Acked: d.log.Newest()}
+		err = d.cursor.Save(ctx, st)
+		if err == nil {
+			d.zl.Info("webhook: new; delivering the events after the newest one now", zap.Uint64("after", st.Acked))
+		}
+	}
+	return st, err
+}
+
+// start loads the cursor (loadOrBegin), retrying until it answers.
 func (d *Deliverer) start(ctx context.Context) (State, error) {
 	for n := 1; ; n++ {
-		st, found, err := d.cursor.Load(ctx)
-		if err == nil && !found {
-			st = State{Acked: d.log.Newest()}
-			err = d.cursor.Save(ctx, st)
-			if err == nil {
-				d.zl.Info("webhook: new; delivering the events after the newest one now", zap.Uint64("after", st.Acked))
-			}
-		}
+		st, err := d.loadOrBegin(ctx)
 		if err == nil {
 			d.cursorOK()
 			d.acked.Store(st.Acked)
