@@ -142,6 +142,13 @@ func (p *page) navigate(url string) {
 	}))
 }
 
+// blank navigates the page to about:blank and waits until it is there.
+func (p *page) blank() {
+	p.t.Helper()
+	p.navigate("about:blank")
+	p.waitJS(`location.href === 'about:blank' && document.readyState === 'complete'`, 10*time.Second)
+}
+
 // eval runs a JavaScript expression and decodes its value into out.
 func (p *page) eval(expr string, out any) {
 	p.t.Helper()

@@ -63,8 +63,7 @@ func TestDashboard20000Clients(t *testing.T) {
 		// for: each earlier page, kept in the back/forward cache, held its
 		// event stream's connection; api.js lets go of it on pagehide,
 		// TestDashboardLeftAndComeBack.)
-		p.navigate("about:blank")
-		p.waitJS(`location.href === 'about:blank' && document.readyState === 'complete'`, 10*time.Second)
+		p.blank()
 		t0 := time.Now()
 		p.navigate(base + "/ui/#/clients")
 		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 100`, 10*time.Second)
