@@ -1,0 +1,175 @@
+package testkit
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// natsClusterUp bounds a cluster's start and a restarted server's return:
+// a meta leader needs a Raft election (up to nats-server's 9 s election
+// timeout), and the machine running the tests may be loaded.
+const natsClusterUp = 30 * time.Second
+
+// globalAccount is the account of clients that authenticate as nobody,
+// which holds the streams a test's nodes make.
+const globalAccount = server.DEFAULT_GLOBAL_ACCOUNT
+
+// NATSCluster is three real nats-servers with JetStream routed into one
+// cluster on 127.0.0.1, each with its own store, the way a fleet runs
+// `--cluster-replicas 3`. Stop and Start end and begin one server's life
+// on the same ports and store, as a crash and a restart would.
+type NATSCluster struct {
+	t       testing.TB
+	opts    []*server.Options
+	servers []*server.Server // nil while stopped
+}
+
+// NATSClusterOf3 starts the cluster and returns once JetStream has a meta
+// leader and every server is current with it; t's cleanup shuts them down.
+// Its ports are picked free first: a clustered JetStream refuses to start
+// without routes, so each server must know the others' ports before any
+// runs, and a restarted server comes back on the same ones.
+func NATSClusterOf3(t testing.TB) *NATSCluster {
+	t.Helper()
+	c := &NATSCluster{t: t, servers: make([]*server.Server, 3)}
+	// One cleanup, made before any node that uses the cluster: it runs
+	// after theirs (a server restarted later must not go before them).
+	t.Cleanup(c.stopAll)
+	var routes []string
+	clusterPorts := make([]int, 3)
+	for i := range clusterPorts {
+		clusterPorts[i] = freePort(t)
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i]))
+	}
+	for i := range 3 {
+		c.opts = append(c.opts, &server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1",
+			Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "cliser-test", Host: "127.0.0.1", Port: clusterPorts[i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
+		c.start(i)
+	}
+	c.WaitCurrent()
+	return c
+}
+
+// freePort is a loopback port nothing listens on now (FreeAddr's).
+func freePort(t testing.TB) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(FreeAddr(t))
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("free port %q: %v", port, err)
+	}
+	return n
+}
+
+func (c *NATSCluster) start(i int) {
+	c.t.Helper()
+	ns, err := server.NewServer(c.opts[i])
+	if err != nil {
+		c.t.Fatalf("nats-server %d: %v", i, err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(natsClusterUp) {
+		ns.Shutdown()
+		c.t.Fatalf("nats-server %d did not start within %s", i, natsClusterUp)
+	}
+	c.servers[i] = ns
+}
+
+// URLs are the three servers' client URLs, in order.
+func (c *NATSCluster) URLs() []string {
+	urls := make([]string, len(c.opts))
+	for i, o := range c.opts {
+		urls[i] = fmt.Sprintf("nats://127.0.0.1:%d", o.Port)
+	}
+	return urls
+}
+
+// Server is server i (0-2), nil while stopped.
+func (c *NATSCluster) Server(i int) *server.Server { return c.servers[i] }
+
+// Stop shuts server i down; its store stays for Start.
+func (c *NATSCluster) Stop(i int) {
+	c.servers[i].Shutdown()
+	c.servers[i].WaitForShutdown()
+	c.servers[i] = nil
+}
+
+// stopAll stops the servers still running.
+func (c *NATSCluster) stopAll() {
+	for i, ns := range c.servers {
+		if ns != nil {
+			c.Stop(i)
+		}
+	}
+}
+
+// Start starts server i again on its ports and store.
+func (c *NATSCluster) Start(i int) { c.start(i) }
+
+// StreamLeader is the index of the running server that leads stream, -1
+// while none does (an election).
+func (c *NATSCluster) StreamLeader(stream string) int {
+	for i, ns := range c.servers {
+		if ns != nil && ns.JetStreamIsStreamLeader(globalAccount, stream) {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitCurrent waits until JetStream has a meta leader, every running
+// server is current with it and, for each stream named, has a leader and
+// a copy current with it on every running server.
+func (c *NATSCluster) WaitCurrent(streams ...string) {
+	c.t.Helper()
+	deadline := time.Now().Add(natsClusterUp)
+	for {
+		why := c.notCurrent(streams)
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("NATS cluster not current within %s: %s", natsClusterUp, why)
+		}
+		time.Sleep(20 * time.Millisecond) // a poll's pace, not a guess at a wait
+	}
+}
+
+// notCurrent says what is not current yet, "" when all is.
+func (c *NATSCluster) notCurrent(streams []string) string {
+	leader := false
+	for i, ns := range c.servers {
+		if ns == nil {
+			continue
+		}
+		leader = leader || ns.JetStreamIsLeader()
+		if !ns.JetStreamIsCurrent() {
+			return fmt.Sprintf("server %d behind the meta leader", i)
+		}
+		for _, s := range streams {
+			if !ns.JetStreamIsStreamCurrent(globalAccount, s) {
+				return fmt.Sprintf("stream %s on server %d behind its leader", s, i)
+			}
+		}
+	}
+	if !leader {
+		return "no meta leader"
+	}
+	for _, s := range streams {
+		if c.StreamLeader(s) < 0 {
+			return "no leader for stream " + s
+		}
+	}
+	return ""
+}
