@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,6 +16,14 @@ const (
 	hdrKVOperation  = "KV-Operation"
 	hdrMarkerReason = "Nats-Marker-Reason"
 )
+
+// watchHeartbeat is the watch's idle heartbeat. nats.go makes the consumer
+// again after two missed ones, and on R3 the consumer (one replica) may
+// live on a NATS server other than the node's: when that server stopped,
+// nats.go's default (5 s) left the node's list behind every other node's
+// writes for up to 20 s; at 1 s it is a few seconds. Idle, it costs one
+// small message a second per node.
+const watchHeartbeat = time.Second
 
 // change is one bucket change as the watch delivers it.
 type change struct {
@@ -47,7 +56,7 @@ func (n *Node) watchRecords(ctx context.Context, from uint64) (*recordWatcher, e
 	}
 	w := &recordWatcher{updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
 	opts := []nats.SubOpt{nats.BindStream("KV_" + n.opts.clientsBucket), nats.OrderedConsumer(),
-		nats.DeliverLastPerSubject(), nats.Context(ctx)}
+		nats.IdleHeartbeat(watchHeartbeat), nats.DeliverLastPerSubject(), nats.Context(ctx)}
 	if from > 0 {
 		opts = append(opts, nats.StartSequence(from))
 	}
