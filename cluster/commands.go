@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
@@ -92,11 +93,21 @@ func (n *Node) serveCommand(m *nats.Msg) {
 	_ = m.Respond(out)
 }
 
-// request sends c to node and waits for its reply until ctx ends.
+// noResponderPause paces the retries of a request nobody subscribed to.
+const noResponderPause = 20 * time.Millisecond
+
+// request sends c to node and waits for its reply until ctx ends. "No
+// responders" is tried again until then: a live node is without its
+// subscription while it dials another NATS server, its own having stopped
+// (milliseconds), and nobody got the command, so sending it again is safe.
 func (n *Node) request(ctx context.Context, node string, c command) (reply, error) {
 	data, _ := json.Marshal(c)
 	n.metrics.routed.Inc()
 	msg, err := n.nc.RequestWithContext(ctx, n.subject(node), data)
+	for errors.Is(err, nats.ErrNoResponders) && ctx.Err() == nil {
+		time.Sleep(noResponderPause) // a request that then finds ctx ended fails with it
+		msg, err = n.nc.RequestWithContext(ctx, n.subject(node), data)
+	}
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}
@@ -189,23 +200,15 @@ func (d *directory) Kick(cid string) error {
 }
 
 // route runs a command here or on the holder. The bucket read and the
-// request share one request timeout (3 s); with the NATS connection down a
-// command for another node's client is refused at once.
+// request each wait at most the request timeout (3 s); with the NATS
+// connection down a command for another node's client is refused at once.
 func (d *directory) route(cid string, c command, here func(registry.Directory) error) error {
 	n := d.node()
 	if _, err := n.reg.Conn(cid); err == nil {
 		return here(n.local)
 	}
-	var rec registry.Record
-	var err error
-	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
-	defer cancel()
 	down := !n.natsConnected()
-	if down {
-		rec, err = n.mirrored(cid)
-	} else {
-		rec, err = n.read(ctx, cid)
-	}
+	rec, err := n.holderOf(cid, down)
 	switch {
 	case err != nil:
 		return err
@@ -216,8 +219,29 @@ func (d *directory) route(cid string, c command, here func(registry.Directory) e
 	case down:
 		return fmt.Errorf("%w (NATS does not answer, so node %s can not be asked)", registry.ErrUnavailable, rec.Node)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
+	defer cancel()
 	_, err = n.request(ctx, rec.Node, c)
 	return err
+}
+
+// holderOf is cid's record, which names its node: the bucket's, or the
+// index's when NATS is down or the bucket does not answer while the
+// connection is up (on R3, for the seconds its stream elects a leader
+// after a NATS server stopped, or a read lost with a server that died as
+// it went out). The request needs no stream, and the holder checks the
+// client itself.
+func (n *Node) holderOf(cid string, down bool) (registry.Record, error) {
+	if down {
+		return n.mirrored(cid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
+	defer cancel()
+	rec, err := n.read(ctx, cid)
+	if errors.Is(err, registry.ErrUnavailable) {
+		return n.mirrored(cid)
+	}
+	return rec, err
 }
 
 // ShutdownAll asks every live node (heartbeat present) at once and sums
