@@ -19,16 +19,24 @@ func NATS(t testing.TB) *server.Server {
 // that ends. t's cleanup shuts it down if the test has not.
 func NATSAt(t testing.TB, dir string, port int) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
-		StoreDir: dir, NoLog: true, NoSigs: true})
+	ns := startNATS(t, &server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true}, 10*time.Second)
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// startNATS starts a nats-server with o and waits until it takes
+// connections, at most up; the caller owns its shutdown.
+func startNATS(t testing.TB, o *server.Options, up time.Duration) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(o)
 	if err != nil {
-		t.Fatalf("nats-server: %v", err)
+		t.Fatalf("nats-server %s: %v", o.ServerName, err)
 	}
 	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	if !ns.ReadyForConnections(up) {
 		ns.Shutdown()
-		t.Fatal("nats-server did not start within 10s")
+		t.Fatalf("nats-server %s did not start within %s", o.ServerName, up)
 	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	return ns
 }

@@ -52,7 +52,7 @@ func NATSClusterOf3(t testing.TB) *NATSCluster {
 			Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
 			Cluster: server.ClusterOpts{Name: "cliser-test", Host: "127.0.0.1", Port: clusterPorts[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
-		c.start(i)
+		c.Start(i)
 	}
 	c.WaitCurrent()
 	return c
@@ -70,20 +70,6 @@ func freePort(t testing.TB) int {
 		t.Fatalf("free port %q: %v", port, err)
 	}
 	return n
-}
-
-func (c *NATSCluster) start(i int) {
-	c.t.Helper()
-	ns, err := server.NewServer(c.opts[i])
-	if err != nil {
-		c.t.Fatalf("nats-server %d: %v", i, err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(natsClusterUp) {
-		ns.Shutdown()
-		c.t.Fatalf("nats-server %d did not start within %s", i, natsClusterUp)
-	}
-	c.servers[i] = ns
 }
 
 // URLs are the three servers' client URLs, in order.
@@ -114,8 +100,11 @@ func (c *NATSCluster) stopAll() {
 	}
 }
 
-// Start starts server i again on its ports and store.
-func (c *NATSCluster) Start(i int) { c.start(i) }
+// Start starts server i (again) on its ports and store.
+func (c *NATSCluster) Start(i int) {
+	c.t.Helper()
+	c.servers[i] = startNATS(c.t, c.opts[i], natsClusterUp)
+}
 
 // StreamLeader is the index of the running server that leads stream, -1
 // while none does (an election).
