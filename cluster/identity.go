@@ -237,16 +237,25 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 	return nil
 }
 
+// identityHeartbeat is the identity watches' idle heartbeat. Each watch's
+// consumer has one replica, on any server of an R3 cluster; when that
+// server stops, nats.go makes it again only after two heartbeats missed,
+// checked every two: 2-4 heartbeats. nats.go's KeyWatcher (5 s) let a ban
+// or a revocation reach the node 10-20 s late; IDENTITY.md gives it 2 s
+// across a cluster, so at most 1 s goes to noticing. Idle, four small
+// messages a second per bucket per node.
+const identityHeartbeat = 250 * time.Millisecond
+
 // watchOnce watches both buckets until ctx ends (nil), NATS reconnects or
 // a watch ends. started is false when the watches could not be made.
 func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change)) (started bool, err error) {
 	reconnects := s.nc.Stats().Reconnects
-	cw, err := s.creds.WatchAll(ctx)
+	cw, err := watchBucket(ctx, s.nc, CredentialsBucket, 0, identityHeartbeat)
 	if err != nil {
 		return false, fmt.Errorf("cluster: watch %s: %w", CredentialsBucket, err)
 	}
 	defer func() { _ = cw.Stop() }()
-	bw, err := s.bans.WatchAll(ctx)
+	bw, err := watchBucket(ctx, s.nc, BansBucket, 0, identityHeartbeat)
 	if err != nil {
 		return false, fmt.Errorf("cluster: watch %s: %w", BansBucket, err)
 	}
@@ -261,27 +270,22 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 			if s.nc.Stats().Reconnects != reconnects {
 				return true, errRewatch
 			}
-		case e, ok := <-cw.Updates():
+		case c, ok := <-cw.Updates():
 			if !ok {
 				return true, fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
 			}
-			if e != nil {
-				credentialEntries.apply(s.log, e, apply)
+			if c != nil {
+				credentialEntries.apply(s.log, c, apply)
 			}
-		case e, ok := <-bw.Updates():
+		case c, ok := <-bw.Updates():
 			if !ok {
 				return true, fmt.Errorf("cluster: watch %s ended", BansBucket)
 			}
-			if e != nil {
-				banEntries.apply(s.log, e, apply)
+			if c != nil {
+				banEntries.apply(s.log, c, apply)
 			}
 		}
 	}
-}
-
-func deleted(e jetstream.KeyValueEntry) bool {
-	op := e.Operation()
-	return op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge
 }
 
 // entryKind turns one bucket's watched entries into changes: a delete or
@@ -306,19 +310,19 @@ var (
 		put:     func(b identity.Ban) identity.Change { return identity.Change{Ban: &b} }}
 )
 
-func (k entryKind[K, V]) apply(log *zap.Logger, e jetstream.KeyValueEntry, apply func(identity.Change)) {
-	if deleted(e) {
-		key, err := k.keyOf(e.Key())
+func (k entryKind[K, V]) apply(log *zap.Logger, c *change, apply func(identity.Change)) {
+	if c.op != jetstream.KeyValuePut {
+		key, err := k.keyOf(c.key)
 		if err != nil {
-			log.Warn("cluster: "+k.name+" key not ours; ignored", zap.String("key", e.Key()))
+			log.Warn("cluster: "+k.name+" key not ours; ignored", zap.String("key", c.key))
 			return
 		}
 		apply(k.removed(key))
 		return
 	}
-	v, err := k.decode(e.Value())
+	v, err := k.decode(c.value)
 	if err != nil {
-		log.Warn("cluster: undecodable "+k.name+"; ignored", zap.String("key", e.Key()), zap.Error(err))
+		log.Warn("cluster: undecodable "+k.name+"; ignored", zap.String("key", c.key), zap.Error(err))
 		return
 	}
 	apply(k.put(v))

@@ -16,7 +16,7 @@ import (
 // watch's consumer does not always survive that) or when the watch ends,
 // it watches again from the revision after the last one applied, so the
 // mirror misses nothing (deletes are markers, delivered like puts).
-func (n *Node) watch(w *recordWatcher) {
+func (n *Node) watch(w *bucketWatcher) {
 	defer n.wg.Done()
 	syncedOnce := false
 	for {
@@ -47,7 +47,7 @@ func (n *Node) watch(w *recordWatcher) {
 
 // follow applies w's changes until ctx ends (false) or the watch must be
 // made again (true).
-func (n *Node) follow(w *recordWatcher, syncedOnce *bool) bool {
+func (n *Node) follow(w *bucketWatcher, syncedOnce *bool) bool {
 	for {
 		var e *change
 		var ok bool

@@ -67,9 +67,11 @@ func startR3Fleet(t *testing.T) *r3Fleet {
 	urls := f.nats.URLs()
 	for i := range 3 {
 		order := append(append([]string{}, urls[i:]...), urls[:i]...)
-		f.nodes = append(f.nodes, startNodeOpts(t, strings.Join(order, ","), fmt.Sprintf("n%d", i+1),
+		id := fmt.Sprintf("n%d", i+1)
+		f.nodes = append(f.nodes, startNodeOpts(t, strings.Join(order, ","), id,
 			node.WithClusterReplicas(3), node.WithEventRetention(10000),
-			node.WithNATSOptions(nats.DontRandomize(), nats.ReconnectWait(50*time.Millisecond))))
+			node.WithNATSOptions(nats.DontRandomize(), nats.ReconnectWait(50*time.Millisecond),
+				nats.CustomInboxPrefix(inboxPrefix(id)))))
 	}
 	f.nats.WaitCurrent(r3Streams...)
 	for _, tn := range f.nodes {
@@ -82,6 +84,11 @@ func startR3Fleet(t *testing.T) *r3Fleet {
 	f.ready = watchReady(t, f.nodes)
 	return f
 }
+
+// inboxPrefix is node id's NATS inbox prefix in an R3 fleet: the deliver
+// subjects of its watches' consumers start with it, which tells a test
+// whose consumer is whose.
+func inboxPrefix(id string) string { return "_INBOX_" + id }
 
 // loseOneServer stops NATS server i, checks the fleet through the outage,
 // starts it again and checks the fleet once the server caught up.

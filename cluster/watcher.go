@@ -17,13 +17,14 @@ const (
 	hdrMarkerReason = "Nats-Marker-Reason"
 )
 
-// watchHeartbeat is the watch's idle heartbeat. nats.go makes the consumer
-// again after two missed ones, and on R3 the consumer (one replica) may
-// live on a NATS server other than the node's: when that server stopped,
-// nats.go's default (5 s) left the node's list behind every other node's
-// writes for up to 20 s; at 1 s it is a few seconds. Idle, it costs one
-// small message a second per node.
-const watchHeartbeat = time.Second
+// recordsHeartbeat is the records watch's idle heartbeat. nats.go makes the
+// consumer again after two missed ones, and on R3 the consumer (one
+// replica) may live on a NATS server other than the node's: when that
+// server stopped, nats.go's default (5 s) left the node's list behind
+// every other node's writes for up to 20 s; at 1 s it is a few seconds.
+// Idle, it costs one small message a second per node. (The identity
+// watches, which a ban's 2 s depends on, take identityHeartbeat.)
+const recordsHeartbeat = time.Second
 
 // change is one bucket change as the watch delivers it.
 type change struct {
@@ -34,11 +35,11 @@ type change struct {
 	writer string // the node that wrote it (hdrWriter); "" when unsaid
 }
 
-// recordWatcher is a key watcher of the clients bucket that hands on the
-// writer's header (nats.go's KeyWatcher does not hand headers on). An
-// ordered push consumer, as that watcher uses: it restarts itself past a
-// gap or a lost consumer.
-type recordWatcher struct {
+// bucketWatcher is a key watcher of one bucket that hands on the writer's
+// header and takes the idle heartbeat it is given (nats.go's KeyWatcher
+// does neither: its heartbeat is a fixed 5 s). An ordered push consumer,
+// as that watcher uses: it restarts itself past a gap or a lost consumer.
+type bucketWatcher struct {
 	mu       sync.Mutex
 	updates  chan *change // nil once: the initial values are all delivered
 	sub      *nats.Subscription
@@ -49,14 +50,21 @@ type recordWatcher struct {
 
 // watchRecords watches the clients bucket from revision from (0: its
 // newest value of every key, then every change).
-func (n *Node) watchRecords(ctx context.Context, from uint64) (*recordWatcher, error) {
-	js, err := n.nc.JetStream()
+func (n *Node) watchRecords(ctx context.Context, from uint64) (*bucketWatcher, error) {
+	return watchBucket(ctx, n.nc, n.opts.clientsBucket, from, recordsHeartbeat)
+}
+
+// watchBucket watches bucket from revision from (0: its newest value of
+// every key, a delete where a key ended with one, then every change), its
+// consumer made again after two missed idle heartbeats of hb.
+func watchBucket(ctx context.Context, nc *nats.Conn, bucket string, from uint64, hb time.Duration) (*bucketWatcher, error) {
+	js, err := nc.JetStream()
 	if err != nil {
 		return nil, err
 	}
-	w := &recordWatcher{updates: make(chan *change, 256), prefix: "$KV." + n.opts.clientsBucket + "."}
-	opts := []nats.SubOpt{nats.BindStream("KV_" + n.opts.clientsBucket), nats.OrderedConsumer(),
-		nats.IdleHeartbeat(watchHeartbeat), nats.DeliverLastPerSubject(), nats.Context(ctx)}
+	w := &bucketWatcher{updates: make(chan *change, 256), prefix: "$KV." + bucket + "."}
+	opts := []nats.SubOpt{nats.BindStream("KV_" + bucket), nats.OrderedConsumer(),
+		nats.IdleHeartbeat(hb), nats.DeliverLastPerSubject(), nats.Context(ctx)}
 	if from > 0 {
 		opts = append(opts, nats.StartSequence(from))
 	}
@@ -84,14 +92,14 @@ func (n *Node) watchRecords(ctx context.Context, from uint64) (*recordWatcher, e
 }
 
 // Updates delivers the changes; a nil once the initial values are in.
-func (w *recordWatcher) Updates() <-chan *change { return w.updates }
+func (w *bucketWatcher) Updates() <-chan *change { return w.updates }
 
 // Stop ends the watch; Updates is closed after.
-func (w *recordWatcher) Stop() error { return w.sub.Unsubscribe() }
+func (w *bucketWatcher) Stop() error { return w.sub.Unsubscribe() }
 
 // deliver runs on the subscription's goroutine; it blocks while the
 // channel is full, by design (the consumer's flow control holds NATS).
-func (w *recordWatcher) deliver(m *nats.Msg) {
+func (w *bucketWatcher) deliver(m *nats.Msg) {
 	md, err := m.Metadata()
 	if err != nil || len(m.Subject) <= len(w.prefix) {
 		return

@@ -1,0 +1,370 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+)
+
+// The identity buckets' streams, the bans' first.
+var identityStreams = []string{"KV_" + cluster.BansBucket, "KV_" + cluster.CredentialsBucket}
+
+// identityFailoverBound is how long a ban or a revocation made while one
+// NATS server is down may take, from the admin API's answer, to hold on
+// every node: IDENTITY.md's 2 s across a cluster, which names no
+// exception. A node whose watch consumer (one replica) lived on the
+// stopped server notices after two to four missed idle heartbeats
+// (250 ms) and makes it again; with nats.go's key watcher (5 s) that was
+// 10-20 s.
+const identityFailoverBound = 2 * time.Second
+
+// writeRetryBound is how long an operator's write is retried while it is
+// refused (a 503, or no answer within the admin client's 5 s): the node
+// making it is dialling another server, or the bucket's stream is
+// electing a leader, which has taken up to 9.5 s (a Raft election
+// timeout) after a server's shutdown.
+const writeRetryBound = 20 * time.Second
+
+// r3Identity is an R3 fleet with, on each node, a device registered with
+// a credential of its own.
+type r3Identity struct {
+	*r3Fleet
+	js      jetstream.JetStream
+	secrets map[string]string // device cid: its secret
+	devices map[string]*testkit.RawClient
+}
+
+// A ban and a credential's deletion made through one node while one NATS
+// server is down, first the one leading the bans bucket's stream and then
+// one that does not, hold on every node within IDENTITY.md's 2 s: the
+// banned client's session on another node ends with 190 banned and its
+// reconnect is refused so, the device's session on the third ends with
+// 190 revoked and its secret is refused on every node. The server comes
+// back, every stream catches up, and lifting the ban and enrolling the
+// device again reach every node as fast.
+func TestR3BansAndRevocationsWithoutOneNATSServer(t *testing.T) {
+	f := startR3Identity(t)
+	leader := f.nats.StreamLeader(identityStreams[0])
+	require.GreaterOrEqual(t, leader, 0, "the bans bucket has a leader")
+	f.banAndRevokeWithout(t, leader, "bans leader")
+	f.banAndRevokeWithout(t, f.busiestFollower(t), "follower")
+	f.ready.assertAlways200(t)
+}
+
+// startR3Identity is startR3Fleet with a device on each node, enrolled
+// through node 1.
+func startR3Identity(t *testing.T) *r3Identity {
+	t.Helper()
+	f := &r3Identity{r3Fleet: startR3Fleet(t), secrets: map[string]string{}, devices: map[string]*testkit.RawClient{}}
+	f.nats.WaitCurrent(identityStreams...)
+	_, f.js = testkit.JetStream(t, strings.Join(f.nats.URLs(), ","))
+	for _, tn := range f.nodes {
+		f.enroll(t, f.nodes[0], tn, tn.id+"-dev")
+	}
+	return f
+}
+
+// opChange is an operator's write and what must then hold on every node.
+type opChange struct {
+	what  string
+	do    func(context.Context) error
+	holds func(*testNode) bool
+}
+
+// enroll makes device's credential through via, waits until every node
+// holds it and registers the device on node on with it.
+func (f *r3Identity) enroll(t *testing.T, via, on *testNode, device string) {
+	t.Helper()
+	var secret string
+	f.makeAll(t, opChange{what: "credential of " + device,
+		do: func(ctx context.Context) error {
+			c, err := via.api.CreateCredential(ctx, device, "")
+			secret = c.Secret
+			return err
+		},
+		holds: func(tn *testNode) bool { return holdsCredential(tn, device) }})
+	dev, line := answer(t, on.srv.Addr(), secret, device)
+	requireConnected(t, line)
+	f.secrets[device], f.devices[device] = secret, dev
+}
+
+// banAndRevokeWithout stops NATS server x and, through node v's admin
+// API, at once bans a client of node a and deletes the credential of node
+// c's device (roles picked so that a watch that must notice its lost
+// consumer does); then starts x again, waits until every stream is
+// current, lifts the ban and enrolls the device again.
+func (f *r3Identity) banAndRevokeWithout(t *testing.T, x int, step string) {
+	t.Helper()
+	a, c, v := f.roles(t, x)
+	banned, device := f.nodes[a].id+"-a", f.nodes[c].id+"-dev"
+	t.Logf("%s: stopping NATS server %d; banning %s (on %s) and revoking %s (on %s) through %s",
+		step, x, banned, f.nodes[a].id, device, f.nodes[c].id, f.nodes[v].id)
+	f.nats.Stop(x)
+	via := f.nodes[v].api
+	f.makeAll(t, opChange{what: step + ": ban of " + banned,
+		do: func(ctx context.Context) error {
+			_, err := via.CreateBan(ctx, admin.BanRequest{Kind: identity.KindCID, Value: banned, Reason: "failover test"})
+			return err
+		},
+		holds: func(tn *testNode) bool { return holdsBan(tn, banned) && !connected(tn, banned) }},
+		opChange{what: step + ": revocation of " + device,
+			do:    func(ctx context.Context) error { return via.DeleteCredential(ctx, device) },
+			holds: func(tn *testNode) bool { return !holdsCredential(tn, device) && !connected(tn, device) }})
+	f.assertBanned(t, f.nodes[a], banned)
+	f.assertRevoked(t, device)
+
+	f.nats.Start(x)
+	f.nats.WaitCurrent(append(append([]string{}, r3Streams...), identityStreams...)...)
+	f.makeAll(t, opChange{what: step + ": lift of the ban of " + banned,
+		do:    func(ctx context.Context) error { return f.nodes[c].api.DeleteBan(ctx, identity.KindCID, banned) },
+		holds: func(tn *testNode) bool { return !holdsBan(tn, banned) }})
+	f.live[banned] = register(t, f.nodes[a].srv.Addr(), banned)
+	f.enroll(t, f.nodes[a], f.nodes[c], device)
+}
+
+func holdsBan(tn *testNode, cid string) bool {
+	_, held := tn.n.Identity().Ban(identity.BanKey{Kind: identity.KindCID, Value: cid})
+	return held
+}
+
+func holdsCredential(tn *testNode, cid string) bool {
+	_, held := tn.n.Identity().Credential(cid)
+	return held
+}
+
+// connected: cid has a live session on tn.
+func connected(tn *testNode, cid string) bool {
+	r, ok := tn.reg.Get(cid)
+	return ok && r.CStatus
+}
+
+// makeAll makes the changes at once, each through write, while polling
+// what each must make hold on every node; each must hold on every node
+// within identityFailoverBound of its write's answer.
+func (f *r3Identity) makeAll(t *testing.T, changes ...opChange) {
+	t.Helper()
+	polled := make(chan [][]time.Time, 1)
+	go func() { polled <- f.firstHeld(changes) }()
+	made := make([]chan time.Time, len(changes))
+	for i, c := range changes {
+		made[i] = make(chan time.Time, 1)
+		go func() { made[i] <- f.write(t, c.do) }()
+	}
+	held := testkit.Recv(t, polled, time.Minute, "the poll of "+changes[0].what)
+	for i, c := range changes {
+		f.assertHeldWithin(t, c.what, testkit.Recv(t, made[i], time.Minute, c.what), held[i])
+	}
+}
+
+// firstHeld polls each change's holds on every node every 5 ms until each
+// holds on every node, or for 30 s more than a write may be retried (so
+// that a failure says how late), and returns when each first held there
+// (zero: never).
+func (f *r3Identity) firstHeld(changes []opChange) [][]time.Time {
+	held := make([][]time.Time, len(changes))
+	for i := range held {
+		held[i] = make([]time.Time, len(f.nodes))
+	}
+	for start := time.Now(); time.Since(start) < writeRetryBound+30*time.Second; time.Sleep(5 * time.Millisecond) {
+		missing := 0
+		for i, c := range changes {
+			for j, tn := range f.nodes {
+				if held[i][j].IsZero() && c.holds(tn) {
+					held[i][j] = time.Now()
+				}
+				if held[i][j].IsZero() {
+					missing++
+				}
+			}
+		}
+		if missing == 0 {
+			break
+		}
+	}
+	return held
+}
+
+// assertHeldWithin checks that what held on every node within
+// identityFailoverBound of made (0: before the write's answer came).
+func (f *r3Identity) assertHeldWithin(t *testing.T, what string, made time.Time, held []time.Time) {
+	t.Helper()
+	took := make([]string, len(held))
+	for j, at := range held {
+		took[j] = f.nodes[j].id + " never"
+		if !at.IsZero() {
+			took[j] = f.nodes[j].id + " " + max(at.Sub(made), 0).String()
+		}
+	}
+	t.Logf("%s: held after %s", what, strings.Join(took, ", "))
+	for j, at := range held {
+		assert.False(t, at.IsZero(), "%s never held on %s", what, f.nodes[j].id)
+		assert.Less(t, at.Sub(made), identityFailoverBound, "%s on %s", what, f.nodes[j].id)
+	}
+}
+
+// write runs an operator's write until it is made, retrying it while it
+// is refused for at most writeRetryBound, and returns when it was made. A
+// 404 after a refusal is a delete the refused attempt made after all.
+// Safe from another goroutine: it fails through t.Errorf.
+func (f *r3Identity) write(t *testing.T, do func(context.Context) error) time.Time {
+	start := time.Now()
+	refused := 0
+	for {
+		err := do(context.Background())
+		var se *admin.StatusError
+		switch {
+		case err == nil, refused > 0 && errors.As(err, &se) && se.Status == http.StatusNotFound:
+			if refused > 0 {
+				t.Logf("a write was refused %d times over %s first", refused, time.Since(start))
+			}
+			return time.Now()
+		case !refusal(err) || time.Since(start) > writeRetryBound:
+			t.Errorf("write: %v (after %d refusals over %s)", err, refused, time.Since(start))
+			return time.Now()
+		}
+		refused++
+		time.Sleep(20 * time.Millisecond) // an operator's retry, paced
+	}
+}
+
+// refusal: err is a 503 or no answer in time, which an operator retries.
+func refusal(err error) bool {
+	var se *admin.StatusError
+	var ne net.Error
+	return errors.As(err, &se) && se.Status == http.StatusServiceUnavailable || errors.As(err, &ne) && ne.Timeout()
+}
+
+// assertBanned: the banned session ended with 190 banned, and a
+// reconnect to its node on is refused the same way.
+func (f *r3Identity) assertBanned(t *testing.T, on *testNode, banned string) {
+	t.Helper()
+	bannedLine := testkit.CloseLine(protocol.ReasonBanned)
+	f.live[banned].ExpectClosed(bannedLine)
+	delete(f.live, banned)
+	_, line := answer(t, on.srv.Addr(), testPassword, banned)
+	assert.Equal(t, bannedLine, line, "%s reconnecting to %s", banned, on.id)
+}
+
+// assertRevoked: the device's session ended with 190 revoked, and its
+// secret is refused on every node.
+func (f *r3Identity) assertRevoked(t *testing.T, device string) {
+	t.Helper()
+	f.devices[device].ExpectClosed(testkit.CloseLine(protocol.ReasonRevoked))
+	delete(f.devices, device)
+	for _, tn := range f.nodes {
+		_, line := answer(t, tn.srv.Addr(), f.secrets[device], device)
+		assert.Equal(t, testkit.CloseLine(protocol.ReasonAuthFailed), line, "%s's old secret on %s", device, tn.id)
+	}
+}
+
+// roles picks, for server x about to stop, the node whose client is
+// banned (a), the node whose device is revoked (c) and the node whose
+// admin API makes both (v): a and c, if they can be, nodes whose watch of
+// that bucket must notice by heartbeat that x stopped.
+func (f *r3Identity) roles(t *testing.T, x int) (a, c, v int) {
+	t.Helper()
+	bans, creds := f.exposed(t, x, identityStreams[0]), f.exposed(t, x, identityStreams[1])
+	t.Logf("server %d: nodes whose watch must notice its loss by heartbeat: bans %v, credentials %v", x, bans, creds)
+	a = pick(bans, -1)
+	c = pick(creds, a)
+	return a, c, 3 - a - c
+}
+
+// pick is the first index where want is true other than not, else the
+// first other than not.
+func pick(want []bool, not int) int {
+	for i, w := range want {
+		if w && i != not {
+			return i
+		}
+	}
+	if not == 0 {
+		return 1
+	}
+	return 0
+}
+
+// busiestFollower is the server, of those not leading the bans bucket's
+// stream, whose stop leaves the most watches to notice it by heartbeat.
+func (f *r3Identity) busiestFollower(t *testing.T) int {
+	t.Helper()
+	leader := f.nats.StreamLeader(identityStreams[0])
+	best, most := -1, -1
+	for x := range 3 {
+		if x == leader {
+			continue
+		}
+		n := 0
+		for _, stream := range identityStreams {
+			for _, e := range f.exposed(t, x, stream) {
+				if e {
+					n++
+				}
+			}
+		}
+		if n > most {
+			best, most = x, n
+		}
+	}
+	return best
+}
+
+// exposed says, for each node, whether its watch of stream's bucket must
+// notice by heartbeat that server x stopped: its consumer lives on x and
+// its own connection does not (a node whose connection drops watches
+// again when it reconnects).
+func (f *r3Identity) exposed(t *testing.T, x int, stream string) []bool {
+	t.Helper()
+	where := f.watchServers(t, stream)
+	out := make([]bool, len(f.nodes))
+	for i, tn := range f.nodes {
+		out[i] = where[i] == x && f.serverNamed(tn.nc.ConnectedServerName()) != x
+	}
+	return out
+}
+
+// watchServers is, for each node, the server holding its watch consumer
+// of stream (-1: none found): the consumer bound to a deliver subject
+// under the node's inbox prefix.
+func (f *r3Identity) watchServers(t *testing.T, stream string) []int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := f.js.Stream(ctx, stream)
+	require.NoError(t, err)
+	where := []int{-1, -1, -1}
+	list := s.ListConsumers(ctx)
+	for ci := range list.Info() {
+		for i, tn := range f.nodes {
+			if ci.PushBound && ci.Cluster != nil && strings.HasPrefix(ci.Config.DeliverSubject, inboxPrefix(tn.id)+".") {
+				where[i] = f.serverNamed(ci.Cluster.Leader)
+			}
+		}
+	}
+	require.NoError(t, list.Err())
+	return where
+}
+
+// serverNamed is the index of the running server called name, -1 if none.
+func (f *r3Identity) serverNamed(name string) int {
+	for i := range 3 {
+		if ns := f.nats.Server(i); ns != nil && ns.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
