@@ -209,22 +209,26 @@ var errRewatch = errors.New("cluster: NATS reconnected")
 const reconnectCheck = time.Second
 
 // Watch calls apply for every change of either bucket, by any node, until
-// ctx ends. Each watch starts with the current values (and the delete each
-// deleted key ended with): nothing written between Load and Watch is
+// ctx ends. The first watch starts with the current values (and the delete
+// each deleted key ended with): nothing written between Load and Watch is
 // missed, and apply is idempotent. When a watch ends or NATS reconnected,
-// it watches again, from the current values once more, so a change missed
-// meanwhile is applied as it would have been — a ban made then still
-// closes the sessions it matches. Only a first watch that cannot start is
-// an error.
+// it watches again from the revision after the last one applied, so a
+// change missed meanwhile is applied as it would have been — a ban made
+// then still closes the sessions it matches. Not from the current values
+// again: the new consumer may be placed on a server still catching up
+// (one just back), whose current values may be older than those applied,
+// and a revoked credential would admit again until it caught up. Only a
+// first watch that cannot start is an error.
 func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) error {
-	started, err := s.watchOnce(ctx, apply)
+	var last identityRevs
+	started, err := s.watchOnce(ctx, apply, &last)
 	for ctx.Err() == nil {
 		if !started {
 			return err
 		}
 		s.log.Info("cluster: watching the identity buckets again", zap.NamedError("why", err))
 		for ctx.Err() == nil {
-			if started, err = s.watchOnce(ctx, apply); started {
+			if started, err = s.watchOnce(ctx, apply, &last); started {
 				break
 			}
 			select {
@@ -237,6 +241,18 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 	return nil
 }
 
+// identityRevs is the last revision Watch applied of each bucket (0: none).
+type identityRevs struct{ creds, bans uint64 }
+
+// resumeFrom is the revision a watch resumes from: the one after rev, or 0
+// (the current values) when none was applied.
+func resumeFrom(rev uint64) uint64 {
+	if rev == 0 {
+		return 0
+	}
+	return rev + 1
+}
+
 // identityHeartbeat is the identity watches' idle heartbeat. Each watch's
 // consumer has one replica, on any server of an R3 cluster; when that
 // server stops, nats.go makes it again only after two heartbeats missed,
@@ -246,16 +262,17 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 // messages a second per bucket per node.
 const identityHeartbeat = 250 * time.Millisecond
 
-// watchOnce watches both buckets until ctx ends (nil), NATS reconnects or
-// a watch ends. started is false when the watches could not be made.
-func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change)) (started bool, err error) {
+// watchOnce watches both buckets, each from after its revision in last,
+// until ctx ends (nil), NATS reconnects or a watch ends, keeping in last
+// what it applied. started is false when the watches could not be made.
+func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change), last *identityRevs) (started bool, err error) {
 	reconnects := s.nc.Stats().Reconnects
-	cw, err := watchBucket(ctx, s.nc, CredentialsBucket, 0, identityHeartbeat)
+	cw, err := watchBucket(ctx, s.nc, CredentialsBucket, resumeFrom(last.creds), identityHeartbeat)
 	if err != nil {
 		return false, fmt.Errorf("cluster: watch %s: %w", CredentialsBucket, err)
 	}
 	defer func() { _ = cw.Stop() }()
-	bw, err := watchBucket(ctx, s.nc, BansBucket, 0, identityHeartbeat)
+	bw, err := watchBucket(ctx, s.nc, BansBucket, resumeFrom(last.bans), identityHeartbeat)
 	if err != nil {
 		return false, fmt.Errorf("cluster: watch %s: %w", BansBucket, err)
 	}
@@ -275,6 +292,7 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 				return true, fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
 			}
 			if c != nil {
+				last.creds = c.rev
 				credentialEntries.apply(s.log, c, apply)
 			}
 		case c, ok := <-bw.Updates():
@@ -282,6 +300,7 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 				return true, fmt.Errorf("cluster: watch %s ended", BansBucket)
 			}
 			if c != nil {
+				last.bans = c.rev
 				banEntries.apply(s.log, c, apply)
 			}
 		}

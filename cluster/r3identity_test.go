@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,17 +87,29 @@ type opChange struct {
 }
 
 // enroll makes device's credential through via, waits until every node
-// holds it and registers the device on node on with it.
+// holds it and registers the device on node on with it. A node holds it
+// when it holds a credential created when the answer says: a try that was
+// refused may have enrolled an earlier secret all the same.
 func (f *r3Identity) enroll(t *testing.T, via, on *testNode, device string) {
 	t.Helper()
 	var secret string
+	var created atomic.Pointer[time.Time] // read by the poll while the write runs
 	f.makeAll(t, opChange{what: "credential of " + device,
 		do: func(ctx context.Context) error {
 			c, err := via.api.CreateCredential(ctx, device, "")
+			if err != nil {
+				return err
+			}
+			at, err := time.Parse(admin.TimeFormat, c.CreatedAt)
 			secret = c.Secret
+			created.Store(&at)
 			return err
 		},
-		holds: func(tn *testNode) bool { return holdsCredential(tn, device) }})
+		holds: func(tn *testNode) bool {
+			c, ok := tn.n.Identity().Credential(device)
+			at := created.Load()
+			return ok && at != nil && c.CreatedAt.Equal(*at)
+		}})
 	dev, line := answer(t, on.srv.Addr(), secret, device)
 	requireConnected(t, line)
 	f.secrets[device], f.devices[device] = secret, dev
