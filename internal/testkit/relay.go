@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -18,8 +17,22 @@ type Relay struct {
 	conns    []net.Conn
 	held     bool       // what the peers send is kept from the target (SetHeld)
 	heldData []byte     // what they sent while held
-	unheld   *sync.Cond // on mu: held or cut changed
+	silent   Ways       // the ways whose bytes are dropped (SetSilent)
+	dropped  int64      // bytes dropped while silent
+	changed  *sync.Cond // on mu: held, silent or cut changed
 }
+
+// Ways are the directions through a relay.
+type Ways uint8
+
+const (
+	// ToTarget is what the peers send to the target.
+	ToTarget Ways = 1 << iota
+	// FromTarget is what the target sends back to the peers.
+	FromTarget
+	// BothWays is both.
+	BothWays = ToTarget | FromTarget
+)
 
 // StartRelay relays a free loopback port to target until t ends.
 func StartRelay(t testing.TB, target string) *Relay {
@@ -29,7 +42,7 @@ func StartRelay(t testing.TB, target string) *Relay {
 		t.Fatalf("relay: %v", err)
 	}
 	r := &Relay{ln: ln, target: target}
-	r.unheld = sync.NewCond(&r.mu)
+	r.changed = sync.NewCond(&r.mu)
 	go r.serve()
 	t.Cleanup(func() { _ = ln.Close(); r.SetCut(true) })
 	return r
@@ -58,46 +71,67 @@ func (r *Relay) serve() {
 		}
 		r.conns = append(r.conns, c, up)
 		r.mu.Unlock()
-		go func() { r.copyHeld(up, c); _ = up.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		go r.pump(up, c, ToTarget)
+		go r.pump(c, up, FromTarget)
 	}
 }
 
-// copyHeld copies what a peer sends to the target: a reader that keeps
-// what comes while the relay is held (Held) and a writer that waits while
-// it is held.
-func (r *Relay) copyHeld(up, c net.Conn) {
+// pump copies src to dst one way: a reader that drops what comes while
+// that way is silent (and keeps what comes while held) and a writer that
+// waits while the relay is held. src's end (its close) reaches dst only
+// once that way is not silent: a silent link sends no FIN either.
+func (r *Relay) pump(dst, src net.Conn, way Ways) {
 	chunks := make(chan []byte, 64)
-	go func() {
-		defer close(chunks)
-		for {
-			buf := make([]byte, 32<<10)
-			k, err := c.Read(buf)
-			if k > 0 {
-				r.mu.Lock()
-				if r.held {
-					r.heldData = append(r.heldData, buf[:k]...)
-				}
-				r.mu.Unlock()
-				chunks <- buf[:k]
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	go r.read(src, way, chunks)
 	failed := false
 	for chunk := range chunks { // drained to the end, so the reader never blocks
 		r.mu.Lock()
-		for r.held && !r.cut {
-			r.unheld.Wait()
+		for way == ToTarget && r.held && !r.cut {
+			r.changed.Wait()
 		}
 		r.mu.Unlock()
 		if !failed {
-			_, err := up.Write(chunk)
+			_, err := dst.Write(chunk)
 			failed = err != nil
 		}
 	}
+	r.mu.Lock()
+	for r.silent&way != 0 && !r.cut {
+		r.changed.Wait()
+	}
+	r.mu.Unlock()
+	_ = dst.Close()
+}
+
+// read hands what src sends to chunks, less what is dropped, until src
+// ends.
+func (r *Relay) read(src net.Conn, way Ways, chunks chan<- []byte) {
+	defer close(chunks)
+	for {
+		buf := make([]byte, 32<<10)
+		k, err := src.Read(buf)
+		if k > 0 && r.pass(buf[:k], way) {
+			chunks <- buf[:k]
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// pass reports whether chunk, read from one way, goes on: not while that
+// way is silent.
+func (r *Relay) pass(chunk []byte, way Ways) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.silent&way != 0 {
+		r.dropped += int64(len(chunk))
+		return false
+	}
+	if way == ToTarget && r.held {
+		r.heldData = append(r.heldData, chunk...)
+	}
+	return true
 }
 
 // Held is a copy of what the peers sent while the relay was held.
@@ -115,7 +149,26 @@ func (r *Relay) SetHeld(held bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.held = held
-	r.unheld.Broadcast()
+	r.changed.Broadcast()
+}
+
+// SetSilent makes the given ways silent (0 heals): what is sent that way
+// is read and dropped, and a close is not passed on, while every socket
+// stays open. It is a partition, a frozen host or a pulled cable as TCP
+// sees it: no FIN, no RST, nothing comes back. What was dropped is lost
+// for good; what is sent after the heal flows again.
+func (r *Relay) SetSilent(ways Ways) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.silent = ways
+	r.changed.Broadcast()
+}
+
+// Dropped is how many bytes the relay dropped while silent.
+func (r *Relay) Dropped() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
 }
 
 // SetCut cuts (closing what is relayed, refusing what comes) or heals.
@@ -123,7 +176,7 @@ func (r *Relay) SetCut(cut bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cut = cut
-	r.unheld.Broadcast()
+	r.changed.Broadcast()
 	if cut {
 		for _, c := range r.conns {
 			_ = c.Close()
