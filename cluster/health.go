@@ -50,3 +50,33 @@ func (n *Node) restartGrace() {
 		n.log.Info("cluster: NATS connection re-established; judging other nodes after one heartbeat TTL")
 	}
 }
+
+// The PINGs of a node's NATS connection (PingOptions). A server that goes
+// silent (a partition, a frozen host: no FIN, no RST, nothing back) is
+// noticed only by its PONGs missing; nats.go's defaults (every 2 min, 2
+// out) take 4-6 min, while the others judge this node lost after a TTL.
+const (
+	pingsPerTTL = 12
+	maxPingsOut = 2
+	// minPingInterval keeps a server that answers a PING within 0.5 s
+	// from being given up, whatever the TTL: below a TTL of 3 s a silent
+	// server may then outlast a beat.
+	minPingInterval = 250 * time.Millisecond
+)
+
+// PingOptions are the NATS connection options that let a node leave a
+// silent server before its heartbeat lapses. nats.go gives a connection
+// up when a PING falls due with maxPingsOut unanswered: between 2 and 3
+// intervals (T/6 to T/4 of the TTL T) after the server fell silent. The
+// beat on the dead connection waits out its third of a TTL and the next
+// goes at once; the key ages out a TTL after the last beat stored, at
+// worst a third of a TTL before the silence. So the node must be on
+// another server within T/3 of it: T/4 and a dial. A server merely busy
+// (storing, electing, under a reconnect storm) still answers PINGs from
+// its reader of this connection, without JetStream; it is given up only
+// after T/6 (1.7 s at the default TTL, 0.5 s at the least) without one.
+// The cost: one PING and PONG per interval.
+func PingOptions(heartbeatTTL time.Duration) []nats.Option {
+	every := max(heartbeatTTL/pingsPerTTL, minPingInterval)
+	return []nats.Option{nats.PingInterval(every), nats.MaxPingsOutstanding(maxPingsOut)}
+}

@@ -42,9 +42,10 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 		return &backend{Store: store}, nil
 	}
 	// Reconnect forever: a NATS server restarting must not stop a node
-	// that serves clients; writes wait in the registry's dirty set.
+	// that serves clients; writes wait in the registry's dirty set. PINGs
+	// paced by the heartbeat: a silent server is left before a beat lapses.
 	ncClosed := make(chan struct{})
-	nc, err := nats.Connect(o.natsURLs, append([]nats.Option{nats.Name("cliser-" + o.nodeID),
+	nc, err := nats.Connect(o.natsURLs, append(append(cluster.PingOptions(o.heartbeat), nats.Name("cliser-"+o.nodeID),
 		nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
 			if c.IsClosed() {
@@ -55,7 +56,7 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 		nats.ClosedHandler(func(*nats.Conn) { close(ncClosed) }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			log.Info("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
-		})}, o.natsOpts...)...)
+		})), o.natsOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
 	}

@@ -1,0 +1,161 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/protocol"
+)
+
+// silentTTL is the heartbeat TTL of the silent-server tests: short, so
+// that a lapse shows within the test, and at least the 3 s from which the
+// node's PINGs scale with it (cluster.PingOptions).
+const silentTTL = 3 * time.Second
+
+// A NATS server goes silent for node n1 (a partition, a frozen host: its
+// socket stays open, no FIN, no RST, nothing comes back) while n1 can
+// reach the cluster's other servers. n1 must dial another within a third
+// of a heartbeat TTL, so that its heartbeat never lapses: none of its
+// live clients is marked "node lost", its new clients are listed on every
+// node, a command routed to it reaches its client. Before its PINGs were
+// paced by the TTL, n1 sat on the dead connection for minutes and the
+// others marked its clients lost after one TTL.
+func TestSilentNATSServerFailsOver(t *testing.T) { silentFailover(t, testkit.BothWays) }
+
+// The same with the server silent only on the way back: n1's beats still
+// reach it and are stored, but no acknowledgement, delivery or PONG comes
+// back, so n1's writes, its list and commands to it stall until it leaves.
+func TestNATSServerSilentOnTheWayBack(t *testing.T) { silentFailover(t, testkit.FromTarget) }
+
+func silentFailover(t *testing.T, ways testkit.Ways) {
+	f, relay := startSilentFleet(t)
+	victim := f.nodes[0]
+	beats := watchBeats(t, f.nats.URLs()[1], victim.id)
+	reconnects := victim.nc.Stats().Reconnects
+
+	relay.SetSilent(ways)
+	silenced := time.Now()
+	require.Eventually(t, func() bool { return relay.Dropped() > 0 }, silentTTL, time.Millisecond, "the relay drops")
+	require.Eventually(t, func() bool { return victim.nc.Stats().Reconnects > reconnects && victim.nc.IsConnected() },
+		silentTTL, 5*time.Millisecond, "%s left the silent server within a heartbeat TTL", victim.id)
+	t.Logf("%s on %s %s after the silence", victim.id, victim.nc.ConnectedUrl(), time.Since(silenced))
+	require.NotContains(t, victim.nc.ConnectedUrl(), relay.Addr())
+
+	f.registerEverywhere(t, "after-silence")
+	cid := victim.id + "-a"
+	_, err := f.nodes[1].api.Kick(context.Background(), cid)
+	require.NoError(t, err, "kick %s through %s", cid, f.nodes[1].id)
+	f.live[cid].ExpectClosed("190 " + protocol.ReasonKicked.String())
+	delete(f.live, cid)
+
+	// Two TTLs of beats after the silence, none missed.
+	beats.awaitRenewals(t, silenced, 2*silentTTL)
+	f.assertNoneLost(t)
+	f.ready.assertAlways200(t)
+	f.assertEventLog(t)
+}
+
+// startSilentFleet is three nodes on a three-server NATS cluster with
+// every stream on three replicas and a heartbeat TTL of silentTTL, two
+// clients each. n1 reaches server 0, its first URL, only through the
+// relay it returns; n2 and n3 prefer servers 1 and 2.
+func startSilentFleet(t *testing.T) (*r3Fleet, *testkit.Relay) {
+	t.Helper()
+	f := &r3Fleet{nats: testkit.NATSClusterOf3(t), live: map[string]*testkit.RawClient{}}
+	urls := f.nats.URLs()
+	relay := testkit.StartRelay(t, strings.TrimPrefix(urls[0], "nats://"))
+	preferred := [][]string{
+		{"nats://" + relay.Addr(), urls[1], urls[2]},
+		{urls[1], urls[2], urls[0]},
+		{urls[2], urls[0], urls[1]},
+	}
+	for i, order := range preferred {
+		f.nodes = append(f.nodes, startNodeOpts(t, strings.Join(order, ","), fmt.Sprintf("n%d", i+1),
+			node.WithClusterReplicas(3), node.WithEventRetention(10000), node.WithClusterHeartbeat(silentTTL),
+			node.WithNATSOptions(nats.DontRandomize(), nats.ReconnectWait(50*time.Millisecond))))
+	}
+	f.nats.WaitCurrent(r3Streams...)
+	for _, tn := range f.nodes {
+		for _, c := range []string{"a", "b"} {
+			f.live[tn.id+"-"+c] = register(t, tn.srv.Addr(), tn.id+"-"+c)
+		}
+	}
+	f.assertAllListed(t, 15*time.Second)
+	f.ready = watchReady(t, f.nodes)
+	return f, relay
+}
+
+// beatWatch polls a node's heartbeat key through a connection of its own
+// and keeps each renewal's time, and each poll that found the key gone.
+type beatWatch struct {
+	mu       sync.Mutex
+	renewals []time.Time
+	missing  []time.Time
+}
+
+// watchBeats polls node's key on the server at url every 20 ms until t
+// ends.
+func watchBeats(t *testing.T, url, node string) *beatWatch {
+	t.Helper()
+	kv := bucketKV(t, url, cluster.DefaultNodesBucket)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	w := &beatWatch{}
+	go func() {
+		defer close(done)
+		last := uint64(0)
+		for ctx.Err() == nil {
+			e, err := kv.Get(ctx, node)
+			w.mu.Lock()
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+				w.missing = append(w.missing, time.Now())
+			case err == nil && e.Revision() != last:
+				last = e.Revision()
+				w.renewals = append(w.renewals, time.Now())
+			}
+			w.mu.Unlock()
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond): // the poll's pace
+			}
+		}
+	}()
+	return w
+}
+
+// awaitRenewals waits until the key was renewed after since+span, then
+// asserts it was never found gone, and logs the longest gap between two
+// renewals across since.
+func (w *beatWatch) awaitRenewals(t *testing.T, since time.Time, span time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.renewals) > 0 && w.renewals[len(w.renewals)-1].After(since.Add(span))
+	}, span+silentTTL, 20*time.Millisecond, "the heartbeat renewed %s after the silence", span)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Empty(t, w.missing, "polls that found the heartbeat aged out")
+	gap := time.Duration(0)
+	for i := 1; i < len(w.renewals); i++ {
+		if w.renewals[i].After(since) {
+			gap = max(gap, w.renewals[i].Sub(w.renewals[i-1]))
+		}
+	}
+	t.Logf("heartbeat: longest gap after the silence %s (TTL %s)", gap, silentTTL)
+}
