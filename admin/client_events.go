@@ -80,31 +80,37 @@ var StreamIdle = 45 * time.Second
 // order, until ctx ends (it then returns nil) or fn fails. It starts after
 // *after, or with only new events when after is nil, and when the
 // connection drops or goes silent it connects again by itself, resuming
-// after the last event it passed to fn (Last-Event-ID), with backoff.
-// Events that fell out of the log come back as *events.GoneError; a
-// rejected request (401, 400, 404) as *StatusError. onState, when not nil,
-// hears of every (re)connection and drop, for a message to the user.
+// after the last event it passed to fn (Last-Event-ID), with backoff; a
+// 503 (a cluster node whose event stream is away for a moment) is tried
+// again the same way. Events that fell out of the log come back as
+// *events.GoneError; a rejected request (401, 400, 404) as *StatusError.
+// onState, when not nil, hears of every (re)connection and drop, for a
+// message to the user.
 func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn func(events.Event) error, onState func(connected bool, err error)) error {
 	var last *uint64
 	if after != nil {
 		v := *after
 		last = &v
-	} else {
-		// "Only new events" is pinned to the newest seq now, so that a
-		// drop before the first event resumes from there too.
-		resp, err := c.Events(ctx, nil, 1, EventsFilter{}, 0)
-		if err != nil {
-			return err
-		}
-		last = &resp.Next
 	}
-	backoff := 250 * time.Millisecond
+	backoff := newStreamBackoff()
 	for {
-		got, err := c.streamOnce(ctx, last, f, func(ev events.Event) error {
-			seq := ev.Seq
-			last = &seq
-			return fn(ev)
-		}, onState)
+		var got bool
+		var err error
+		if last == nil {
+			// "Only new events" is pinned to the newest seq now, so that a
+			// drop before the first event resumes from there too.
+			var resp EventsResponse
+			if resp, err = c.Events(ctx, nil, 1, EventsFilter{}, 0); err == nil {
+				last = &resp.Next
+				continue
+			}
+		} else {
+			got, err = c.streamOnce(ctx, last, f, func(ev events.Event) error {
+				seq := ev.Seq
+				last = &seq
+				return fn(ev)
+			}, onState)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -112,24 +118,42 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 		var gone *events.GoneError
 		var fnErr *callbackError
 		switch {
+		case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
+			got = false // an answer, but not the stream: keep backing off
 		case errors.As(err, &gone), errors.As(err, &se):
 			return err
 		case errors.As(err, &fnErr):
 			return fnErr.err
+		case last == nil:
+			return err // the first request got no answer: a wrong address, say so
 		}
 		if onState != nil {
 			onState(false, err)
 		}
-		if got {
-			backoff = 250 * time.Millisecond
-		}
-		select {
-		case <-ctx.Done():
+		if !backoff.wait(ctx, got) {
 			return nil
-		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
 		}
-		backoff = min(2*backoff, 10*time.Second)
 	}
+}
+
+// streamBackoff spaces Stream's reconnects: 250 ms doubling to 10 s, with
+// jitter, back to 250 ms after a connection that was answered.
+type streamBackoff struct{ d time.Duration }
+
+func newStreamBackoff() streamBackoff { return streamBackoff{250 * time.Millisecond} }
+
+// wait sleeps the next backoff; false when ctx ended first.
+func (b *streamBackoff) wait(ctx context.Context, answered bool) bool {
+	if answered {
+		b.d = 250 * time.Millisecond
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(b.d/2 + rand.N(b.d/2+1)):
+	}
+	b.d = min(2*b.d, 10*time.Second)
+	return true
 }
 
 type callbackError struct{ err error }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -33,7 +34,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrDraining), errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrDraining), errors.Is(err, ErrUnavailable), errors.Is(err, events.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrNotConnected):
 		return http.StatusNotFound

@@ -197,9 +197,9 @@ func (s *Stream) onTail(gen uint64, msg jetstream.Msg) {
 
 // Newest is the newest seq of the stream: what the tail has seen while the
 // node follows it, else the stream's last seq, asked of NATS (the last
-// known one when NATS does not answer).
+// known one when NATS does not answer or is away).
 func (s *Stream) Newest() uint64 {
-	if !s.following() {
+	if !s.following() && s.connected() == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), newestTimeout)
 		defer cancel()
 		if info, err := s.stream.Info(ctx); err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -323,11 +324,18 @@ func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, er
 // fetch reads up to limit events after after (of cid's subject when cid is
 // not "") with an ephemeral consumer.
 func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string) ([]Event, error) {
+	if err := s.connected(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, streamOpTimeout)
 	defer cancel()
-	info, err := s.stream.Info(ctx)
+	var info *jetstream.StreamInfo
+	err := retryNoResponders(ctx, func() (err error) {
+		info, err = s.stream.Info(ctx)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
+		return nil, s.unavailable("stream", err)
 	}
 	s.n.advance(info.State.LastSeq)
 	if first := info.State.FirstSeq; info.State.Msgs > 0 && after+1 < first {
@@ -353,9 +361,16 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 // pending when made, handing each to keep (or gathering them when keep is
 // nil), and deletes the consumer.
 func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limit int, keep func(Event)) ([]Event, error) {
-	cons, err := s.stream.CreateConsumer(ctx, cfg)
+	if err := s.connected(); err != nil {
+		return nil, err
+	}
+	var cons jetstream.Consumer
+	err := retryNoResponders(ctx, func() (err error) {
+		cons, err = s.stream.CreateConsumer(ctx, cfg)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("events: read %s: %w", s.sopts.name, err)
+		return nil, s.unavailable("read", err)
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
@@ -368,7 +383,7 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 	for got := 0; got < want; {
 		batch, err := cons.Fetch(min(want-got, 1000), jetstream.FetchMaxWait(streamOpTimeout))
 		if err != nil {
-			return nil, fmt.Errorf("events: read %s: %w", s.sopts.name, err)
+			return nil, s.unavailable("read", err)
 		}
 		n := 0
 		for msg := range batch.Messages() {
@@ -384,7 +399,7 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, fmt.Errorf("events: read %s: %w", s.sopts.name, err)
+			return nil, s.unavailable("read", err)
 		}
 		if n == 0 {
 			break
@@ -392,6 +407,42 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 		got += n
 	}
 	return out, ctx.Err()
+}
+
+// unavailable is err, a failed NATS request of a read, as ErrUnavailable:
+// the stream is away (an outage, a failover), not the read wrong, so the
+// admin API answers 503 and a client tries again.
+func (s *Stream) unavailable(op string, err error) error {
+	return fmt.Errorf("%w (%s %s: %v)", ErrUnavailable, op, s.sopts.name, err)
+}
+
+// connected is nil while this node's NATS connection is up, else
+// ErrUnavailable at once: a read would only wait out its timeout, longer
+// than an admin client waits for the answer.
+func (s *Stream) connected() error {
+	if st := s.js.Conn().Status(); st != nats.CONNECTED {
+		return fmt.Errorf("%w (NATS is %s)", ErrUnavailable, strings.ToLower(st.String()))
+	}
+	return nil
+}
+
+// noResponderPause paces the retries of a read's request nobody got.
+const noResponderPause = 20 * time.Millisecond
+
+// retryNoResponders calls f again while it fails with "no responders",
+// until ctx ends: nobody got the request (this node between two NATS
+// servers, a stream between two leaders), so sending it again is safe.
+func retryNoResponders(ctx context.Context, f func() error) error {
+	err := f()
+	for errors.Is(err, nats.ErrNoResponders) {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(noResponderPause):
+		}
+		err = f()
+	}
+	return err
 }
 
 // ReadCID is Read for cid's events, from the stream filtered by its subject.
