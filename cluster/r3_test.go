@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -186,8 +187,7 @@ func (f *r3Fleet) assertEventLog(t *testing.T) {
 	var all []events.Event
 	after := uint64(0)
 	for {
-		page, err := f.nodes[0].api.Events(context.Background(), &after, 1000, admin.EventsFilter{}, 0)
-		require.NoError(t, err)
+		page := readEventsRetrying503(t, f.nodes[0].api, after)
 		all = append(all, page.Events...)
 		if len(page.Events) == 0 {
 			break
@@ -213,6 +213,24 @@ func (f *r3Fleet) assertEventLog(t *testing.T) {
 		assert.Equal(t, 1, connected[cid], "%s's connect events", cid)
 	}
 	t.Logf("event log: %d events, seqs %d..%d", len(all), all[0].Seq, all[len(all)-1].Seq)
+}
+
+// readEventsRetrying503 is a page of the log after after, read again
+// while it answers 503 (a stream just back may have no leader yet: the
+// operator tries again), for up to failoverBound.
+func readEventsRetrying503(t *testing.T, c *admin.Client, after uint64) admin.EventsResponse {
+	t.Helper()
+	deadline := time.Now().Add(failoverBound)
+	for {
+		page, err := c.Events(context.Background(), &after, 1000, admin.EventsFilter{}, 0)
+		var se *admin.StatusError
+		if err == nil || !errors.As(err, &se) || se.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			require.NoError(t, err)
+			return page
+		}
+		t.Logf("events after %d: %v; again", after, err)
+		time.Sleep(100 * time.Millisecond) // the operator's retry, not a wait for a condition
+	}
 }
 
 // readyWatch polls every node's /readyz through the test and keeps what
