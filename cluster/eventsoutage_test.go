@@ -37,9 +37,7 @@ func TestEventReadsDuringNATSOutage(t *testing.T) {
 		return true
 	}, "e-1's connect in the log")
 
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	eventually(t, func() bool { return !n1.nc.IsConnected() }, "n1 sees NATS gone")
+	stopNATS(t, ns, n1)
 
 	resumed := followEvents(ctx, t, n1.api, &before, "resuming after a seq")
 	pinned := followEvents(ctx, t, n1.api, nil, "only new events")

@@ -44,6 +44,16 @@ func restartableNATS(t testing.TB) (ns *server.Server, restart func()) {
 	return ns, func() { testkit.NATSAt(t, dir, port) }
 }
 
+// stopNATS shuts ns down and waits until each node's connection is down.
+func stopNATS(t *testing.T, ns *server.Server, nodes ...*testNode) {
+	t.Helper()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	for _, tn := range nodes {
+		eventually(t, func() bool { return !tn.nc.IsConnected() }, "%s sees NATS gone", tn.id)
+	}
+}
+
 // partitioned starts NATS and node n1 behind a relay the test can cut: a
 // partition between n1 and NATS while other nodes still reach it. n1's
 // clients need not read (see idleClients).

@@ -166,6 +166,9 @@ func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential
 	if err != nil {
 		return err
 	}
+	if err := s.connected(ctx); err != nil {
+		return err
+	}
 	if _, err := s.creds.Put(ctx, keyOf(c.CID), val); err != nil {
 		return fmt.Errorf("cluster: write credential %s: %w", c.CID, err)
 	}
@@ -174,6 +177,9 @@ func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential
 
 // DeleteCredential deletes cid's credential; every node's watch sees it.
 func (s *IdentityStore) DeleteCredential(ctx context.Context, cid string) error {
+	if err := s.connected(ctx); err != nil {
+		return err
+	}
 	if err := s.creds.Delete(ctx, keyOf(cid)); err != nil {
 		return fmt.Errorf("cluster: delete credential %s: %w", cid, err)
 	}
@@ -186,6 +192,9 @@ func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
 	if err != nil {
 		return err
 	}
+	if err := s.connected(ctx); err != nil {
+		return err
+	}
 	if _, err := s.bans.Put(ctx, banKey(b.Key()), val); err != nil {
 		return fmt.Errorf("cluster: write ban %s %s: %w", b.Kind, b.Value, err)
 	}
@@ -194,8 +203,35 @@ func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
 
 // DeleteBan deletes ban k; every node's watch sees it.
 func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error {
+	if err := s.connected(ctx); err != nil {
+		return err
+	}
 	if err := s.bans.Delete(ctx, banKey(k)); err != nil {
 		return fmt.Errorf("cluster: delete ban %s %s: %w", k.Kind, k.Value, err)
+	}
+	return nil
+}
+
+// connectGrace is how long a write waits for a NATS connection that is
+// down before it is refused: a node moving to another server is down for
+// milliseconds, while a write put into a connection that stays down waits
+// out its whole timeout (5 s, as long as the admin client waits for the
+// answer, so the operator saw a timeout instead of the 503).
+const connectGrace = time.Second
+
+// connected is nil once the NATS connection is up, waiting up to
+// connectGrace for it; else an error that says nothing was written.
+func (s *IdentityStore) connected(ctx context.Context) error {
+	deadline := time.Now().Add(connectGrace)
+	for st := s.nc.Status(); st != nats.CONNECTED; st = s.nc.Status() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cluster: NATS is %s (down for over %v); nothing was written", strings.ToLower(st.String()), connectGrace)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	return nil
 }

@@ -1,0 +1,94 @@
+package cluster_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/node"
+)
+
+// With NATS down, every admin endpoint of a node with the event log on
+// answers within 3 s (less than the admin client's 5 s), never 500 (which
+// would say cliser is broken), and every error is JSON that says what
+// went wrong: 503 for what needs NATS, the node's own view otherwise.
+func TestEveryEndpointAnswersWhileNATSIsDown(t *testing.T) {
+	ns, restartNATS := restartableNATS(t)
+	n1 := startNodeOpts(t, ns.ClientURL(), "n1", node.WithEventRetention(1000))
+	n2 := startNodeOpts(t, ns.ClientURL(), "n2", node.WithEventRetention(1000))
+	register(t, n1.srv.Addr(), "near-1")
+	register(t, n2.srv.Addr(), "far-1")
+	eventually(t, func() bool { return n1.listed(t, "far-1") && n1.listed(t, "near-1") }, "both listed on n1")
+	hc := &http.Client{Timeout: 10 * time.Second}
+	base := "http://" + n1.n.AdminAddr()
+	for _, setup := range []struct{ path, body string }{
+		{"/v1/credentials/dev-2", ""},
+		{"/v1/bans", `{"kind": "cid", "value": "bad-2", "reason": "x"}`},
+	} {
+		resp, err := hc.Post(base+setup.path, "application/json", strings.NewReader(setup.body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusCreated, resp.StatusCode, setup.path)
+	}
+
+	stopNATS(t, ns, n1)
+
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/healthz", ""},
+		{"GET", "/readyz", ""},
+		{"GET", "/metrics", ""},
+		{"GET", "/v1/clients", ""},
+		{"GET", "/v1/clients/far-1", ""},
+		{"GET", "/v1/clients/near-1", ""},
+		{"GET", "/v1/stats", ""},
+		{"GET", "/v1/events", ""},
+		{"GET", "/v1/events?after=0", ""},
+		{"GET", "/v1/events?after=0&cid=far-1", ""},
+		{"GET", "/v1/events/stream?after=0", ""},
+		{"GET", "/v1/clients/far-1/history", ""},
+		{"GET", "/v1/credentials", ""},
+		{"GET", "/v1/credentials/far-1", ""},
+		{"GET", "/v1/bans", ""},
+		{"POST", "/v1/clients/far-1/kick", ""},
+		{"POST", "/v1/clients/far-1/shutdown", `{"reason": "x"}`},
+		{"POST", "/v1/shutdown", `{"reason": "x"}`},
+		{"POST", "/v1/credentials/dev-1", ""},
+		{"DELETE", "/v1/credentials/dev-2", ""},
+		{"POST", "/v1/bans", `{"kind": "cid", "value": "bad-1", "reason": "x"}`},
+		{"DELETE", "/v1/bans/cid/bad-2", ""},
+	} {
+		req, err := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		require.NoError(t, err)
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		start := time.Now()
+		resp, err := hc.Do(req)
+		took := time.Since(start)
+		if !assert.NoError(t, err, "%s %s", c.method, c.path) {
+			continue
+		}
+		var body []byte
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			body, _ = io.ReadAll(resp.Body)
+		}
+		resp.Body.Close()
+		t.Logf("%s %s: %d in %v: %.200s", c.method, c.path, resp.StatusCode, took.Round(time.Millisecond), body)
+		assert.NotEqual(t, http.StatusInternalServerError, resp.StatusCode, "%s %s: %s", c.method, c.path, body)
+		assert.Less(t, took, 3*time.Second, "%s %s", c.method, c.path)
+		if resp.StatusCode >= 400 {
+			var e struct{ Error string }
+			assert.NoError(t, json.Unmarshal(body, &e), "%s %s: a JSON error: %s", c.method, c.path, body)
+			assert.NotEmpty(t, e.Error, "%s %s", c.method, c.path)
+		}
+	}
+	restartNATS()
+	n1.stop()
+	n2.stop()
+}
