@@ -252,9 +252,9 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 	if !n.natsConnected() {
 		return 0, fmt.Errorf("%w (NATS does not answer, so the other nodes can not be asked; nothing was sent)", registry.ErrUnavailable)
 	}
-	alive, err := n.aliveNodes()
+	alive, err := n.aliveNodes(StatsTimeout) // then requestTimeout for the orders: within an admin client's 5 s
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", registry.ErrUnavailable, err)
+		return 0, fmt.Errorf("%w (the live nodes could not be listed; nothing was sent): %v", registry.ErrUnavailable, err)
 	}
 	delete(alive, n.id)
 	var mu sync.Mutex

@@ -117,9 +117,10 @@ func (n *Node) checkLoop() {
 	})
 }
 
-// aliveNodes lists the nodes whose heartbeat key has not aged out.
-func (n *Node) aliveNodes() (map[string]bool, error) {
-	ctx, cancel := n.opCtx()
+// aliveNodes lists the nodes whose heartbeat key has not aged out,
+// waiting at most timeout.
+func (n *Node) aliveNodes(timeout time.Duration) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	lister, err := n.nodes.ListKeys(ctx)
 	if err != nil {
@@ -146,7 +147,7 @@ func (n *Node) markLost() error {
 		n.unhealthy(nats.ErrConnectionReconnecting)
 		return nil
 	}
-	alive, err := n.aliveNodes()
+	alive, err := n.aliveNodes(n.opts.opTimeout)
 	if err != nil {
 		n.unhealthy(err)
 		return err

@@ -59,14 +59,16 @@ func (n *Node) ServeStats(own func() []byte) error {
 // GatherStats returns every node the cluster knows, in id order: the
 // alive ones (a heartbeat) and the ones that hold records in the bucket
 // without one (down). own is this node's figures, taken without a round
-// trip; every other alive node is asked at once, for at most StatsTimeout
-// (or ctx). With NATS away the other nodes' liveness is unknown: they
+// trip; the heartbeats are listed and every other alive node is asked at
+// once, each for at most StatsTimeout (or ctx), so that the answer comes
+// well within an admin client's 5 s even when the streams have no quorum
+// and NATS takes requests it does not answer. With NATS away the other nodes' liveness is unknown: they
 // come back not alive, with Err set. Safe from any goroutine.
 func (n *Node) GatherStats(ctx context.Context, own func() []byte) []NodeReport {
 	alive, aliveErr := map[string]bool{}, error(nil)
 	if !n.natsConnected() {
 		aliveErr = nats.ErrConnectionReconnecting
-	} else if a, err := n.aliveNodes(); err != nil {
+	} else if a, err := n.aliveNodes(StatsTimeout); err != nil {
 		aliveErr = err
 	} else {
 		alive = a

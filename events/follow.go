@@ -17,8 +17,10 @@ import (
 const DefaultTailIdle = 30 * time.Second
 
 // newestTimeout bounds Newest's one request for the stream's last seq on
-// a node that does not follow the stream: it answers an HTTP request.
-const newestTimeout = 2 * time.Second
+// a node that does not follow the stream: it answers an HTTP request
+// (GET /v1/events reads the newest after it, within readTimeout, both
+// within an admin client's 5 s) or a scrape.
+const newestTimeout = time.Second
 
 // follower is the node's tail of the cluster's stream, run only while
 // something here reads live events: a Wait under way (an SSE stream, a

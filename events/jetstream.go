@@ -33,8 +33,17 @@ const (
 	// publishChunk is the most events published before waiting for their
 	// acknowledgments (under nats.go's default of 4,000 outstanding).
 	publishChunk = 1000
-	// streamOpTimeout bounds one NATS request of a read.
+	// streamOpTimeout bounds one NATS request of the writer, and of the
+	// tail's making.
 	streamOpTimeout = 5 * time.Second
+	// readTimeout bounds a read of the stream for the admin API, its
+	// requests together: well within an admin client's 5 s, as a read of
+	// the clients bucket (the cluster's request timeout, 3 s). Without a
+	// quorum NATS takes a consumer's creation and does not answer.
+	readTimeout = 3 * time.Second
+	// deleteTimeout bounds the deletion of a read's consumer, which the
+	// answer waits for; one left behind ages out (InactiveThreshold).
+	deleteTimeout = 500 * time.Millisecond
 	// dedupWindow is the stream's duplicate window: a batch republished
 	// after a lost acknowledgment is stored once (its events keep their
 	// ids, which are the message ids).
@@ -327,7 +336,7 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 	if err := s.connected(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, streamOpTimeout)
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	var info *jetstream.StreamInfo
 	err := retryNoResponders(ctx, func() (err error) {
@@ -373,7 +382,7 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 		return nil, s.unavailable("read", err)
 	}
 	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
+		dctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
 		_ = s.stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
 		cancel()
 	}()
@@ -381,7 +390,14 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 	want := min(pending, limit)
 	var out []Event
 	for got := 0; got < want; {
-		batch, err := cons.Fetch(min(want-got, 1000), jetstream.FetchMaxWait(streamOpTimeout))
+		wait := streamOpTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(dl))
+		}
+		if wait <= 0 {
+			return nil, s.unavailable("read", context.DeadlineExceeded)
+		}
+		batch, err := cons.Fetch(min(want-got, 1000), jetstream.FetchMaxWait(wait))
 		if err != nil {
 			return nil, s.unavailable("read", err)
 		}

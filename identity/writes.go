@@ -8,8 +8,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// writeTimeout bounds one write to the store.
-const writeTimeout = 5 * time.Second
+// writeTimeout bounds one write to the store: an operator's write
+// answers within an admin client's 5 s, 503 when the store did not take
+// it (NATS without a quorum takes a write and never acknowledges it).
+const writeTimeout = 3 * time.Second
 
 // writeQueue orders every write to the store: an operator's write waits for
 // its turn and its result; a flapping ban or an expiry is queued and not
