@@ -422,7 +422,10 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 		}
 		got += n
 	}
-	return out, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, s.unavailable("read", err)
+	}
+	return out, nil
 }
 
 // unavailable is err, a failed NATS request of a read, as ErrUnavailable:
