@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,10 +26,22 @@ type writeQueue struct {
 }
 
 type writeOp struct {
-	what string
-	do   func(context.Context) error
-	done chan error // nil: nobody waits
+	what  string
+	do    func(context.Context) error
+	done  chan error    // nil: nobody waits
+	state *atomic.Int32 // an operator's write: opQueued, opStarted or opAbandoned
 }
+
+// The states of an operator's write. Its request may end (the client gave
+// up) while the write waits for its turn: it is then not made, so that an
+// answer that said it failed is never undone by the write landing later.
+// Once started it is waited for, so that the answer says what the store
+// holds.
+const (
+	opQueued int32 = iota
+	opStarted
+	opAbandoned
+)
 
 func (q *writeQueue) init() { q.ready = make(chan struct{}, 1) }
 
@@ -70,15 +83,18 @@ func (s *Service) write(ctx context.Context, what string, do func(context.Contex
 	if st == nil {
 		return nil
 	}
-	done := make(chan error, 1)
-	if !s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }, done: done}) {
+	done, state := make(chan error, 1), new(atomic.Int32)
+	if !s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }, done: done, state: state}) {
 		return ErrNotReady
 	}
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		if state.CompareAndSwap(opQueued, opAbandoned) {
+			return ctx.Err()
+		}
+		return <-done // started: within writeTimeout
 	}
 }
 
@@ -106,6 +122,10 @@ func (s *Service) runWrites(ctx context.Context) {
 	failing := false
 	run := func(ops []writeOp) {
 		for _, op := range ops {
+			if op.state != nil && !op.state.CompareAndSwap(opQueued, opStarted) {
+				s.opts.log.Info("identity: a write was not made: its request ended before its turn", zap.String("write", op.what))
+				continue
+			}
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 			err := op.do(wctx)
 			cancel()
