@@ -473,9 +473,12 @@ func (s *Stream) ReadCID(ctx context.Context, cid string, after uint64, limit in
 }
 
 // LatestCID is cid's newest limit events, newest first. It reads all of
-// cid's events the stream keeps (one client's, not the log's).
+// cid's events the stream keeps (one client's, not the log's), within
+// readTimeout as any read for the admin API: without a quorum the
+// consumer's creation may never be answered, and the 20 s it had before
+// ran past an admin client's timeout.
 func (s *Stream) LatestCID(ctx context.Context, cid string, limit int) ([]Event, error) {
-	ctx, cancel := context.WithTimeout(ctx, 4*streamOpTimeout)
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	ring := make([]Event, 0, limit)
 	_, err := s.consume(ctx, jetstream.ConsumerConfig{
