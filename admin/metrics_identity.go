@@ -15,6 +15,7 @@ const (
 	MetricBansActive          = "cliser_bans_active"
 	MetricFlappingBans        = "cliser_flapping_bans_total"
 	MetricIdentityStoreErrors = "cliser_identity_store_errors_total"
+	MetricIdentityAbandoned   = "cliser_identity_writes_abandoned_total"
 )
 
 // WatchIdentity adds the identity gauges and counters, read from ids when
@@ -37,6 +38,10 @@ func (m *Metrics) WatchIdentity(ids *identity.Service) {
 			Name: MetricIdentityStoreErrors,
 			Help: "Writes of credentials and bans to the store that failed.",
 		}, func() float64 { return float64(ids.StoreErrors()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: MetricIdentityAbandoned,
+			Help: "Operators' writes of credentials and bans not made: their request ended while they waited behind slower writes.",
+		}, func() float64 { return float64(ids.AbandonedWrites()) }),
 		&bansCollector{ids: ids, desc: prometheus.NewDesc(MetricBansActive,
 			"Active bans by kind (cid, ip, net).", []string{"kind"}, nil)},
 	)

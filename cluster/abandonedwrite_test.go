@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
@@ -46,6 +47,10 @@ func TestAbandonedIdentityWriteIsNotMade(t *testing.T) {
 		"slow-1's write is on its way to NATS, held")
 	_, err := post("gave-up-1", 300*time.Millisecond)
 	require.Error(t, err, "the client gives up while its write waits behind slow-1's")
+	eventually(t, func() bool {
+		v, ok := testkit.Metric(base, admin.MetricIdentityAbandoned)
+		return ok && v == 1
+	}, "the node saw gave-up-1's request end")
 	relay.SetHeld(false)
 	assert.Equal(t, http.StatusCreated, <-slow, "slow-1's write, let go, is made")
 

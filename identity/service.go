@@ -26,6 +26,7 @@ type Service struct {
 	nGrace    atomic.Int64 // credentials with a previous digest: none skips their sweep
 	flapBans  atomic.Uint64
 	storeErrs atomic.Uint64
+	abandoned atomic.Uint64 // operator writes given up before their turn
 
 	mu    sync.RWMutex
 	creds credTable
@@ -246,6 +247,11 @@ func (s *Service) FlappingBans() uint64 { return s.flapBans.Load() }
 
 // StoreErrors is how many writes behind to the store failed.
 func (s *Service) StoreErrors() uint64 { return s.storeErrs.Load() }
+
+// AbandonedWrites is how many operators' writes were not made because
+// their request ended while they waited for their turn (a store slower
+// than the operator's client). Safe for concurrent use.
+func (s *Service) AbandonedWrites() uint64 { return s.abandoned.Load() }
 
 func (s *Service) emit(e Event) { s.opts.onEvent(e) }
 

@@ -92,6 +92,7 @@ func (s *Service) write(ctx context.Context, what string, do func(context.Contex
 		return err
 	case <-ctx.Done():
 		if state.CompareAndSwap(opQueued, opAbandoned) {
+			s.abandoned.Add(1)
 			return ctx.Err()
 		}
 		return <-done // started: within writeTimeout
