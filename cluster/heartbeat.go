@@ -100,10 +100,56 @@ func (n *Node) heartbeatLoop() {
 		if h := n.opts.beforeBeat; h != nil {
 			h()
 		}
-		if err := n.beat(interval); err != nil {
+		err := n.beat(interval)
+		if err != nil && n.leftCutOffServer() {
+			err = n.beat(interval / 2) // on the new server, within the TTL
+		}
+		if err != nil {
 			n.unhealthy(err) // logged once per outage, not once per beat
 		}
 	})
+}
+
+// leftCutOffServer moves the NATS connection to another server when a
+// beat failed with it up: a server cut off from its peers (a network cut
+// between NATS servers) has no quorum yet answers PINGs, so nats.go would
+// stay on it while this node's heartbeat lapses and the others judge its
+// live clients lost. Asking the server first does not tell: a cut-off
+// server that led the JetStream meta group or the heartbeats' stream
+// answers for them until it steps down, seconds later. A beat that failed
+// on a healthy server (a stream electing its leader for longer than a
+// beat waits) moves the node for nothing, which costs it a reconnect. At
+// most once a TTL, so that where no server has a quorum (two of three
+// lost) a node does not dial round in circles; never with a single
+// server known (given or discovered): there is nowhere to go. It reports
+// whether the connection is up on another server.
+func (n *Node) leftCutOffServer() bool {
+	if !n.natsConnected() || n.ctx.Err() != nil || len(n.nc.Servers()) < 2 ||
+		time.Since(time.Unix(0, n.lastLeft.Load())) < n.opts.heartbeatTTL {
+		return false
+	}
+	from := n.nc.ConnectedUrlRedacted()
+	n.lastLeft.Store(time.Now().UnixNano())
+	n.metrics.leftCutOff.Inc()
+	n.log.Warn("cluster: a heartbeat failed with the NATS connection up (its server cut off from its peers?); moving to another server",
+		zap.String("server", from))
+	if err := n.nc.ForceReconnect(); err != nil {
+		return false
+	}
+	return n.awaitConnected(from, n.opts.heartbeatTTL/12)
+}
+
+// awaitConnected waits up to d for the connection to be up on a server
+// other than from.
+func (n *Node) awaitConnected(from string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && n.ctx.Err() == nil {
+		if n.natsConnected() && n.nc.ConnectedUrlRedacted() != from {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond) // a poll's pace
+	}
+	return false
 }
 
 func (n *Node) checkLoop() {

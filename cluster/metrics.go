@@ -20,6 +20,7 @@ const (
 	MetricClusterNATSConnected   = "cliser_cluster_nats_connected"
 	MetricClusterNATSReconnects  = "cliser_cluster_nats_reconnects_total"
 	MetricClusterRepublished     = "cliser_cluster_republished_total"
+	MetricClusterLeftCutOff      = "cliser_cluster_nats_cut_off_left_total"
 	MetricClusterPublishAck      = "cliser_cluster_publish_ack_seconds"
 	MetricClusterPublishInflight = "cliser_cluster_publish_inflight"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
@@ -34,6 +35,9 @@ type metrics struct {
 	// republished counts live clients this node published again after
 	// another node marked them disconnected.
 	republished prometheus.Counter
+	// leftCutOff counts NATS servers this node left after a beat failed
+	// with the connection up (a server cut off from its peers).
+	leftCutOff prometheus.Counter
 	// ackSeconds is each slot write's time from its publish until the
 	// flusher took its acknowledgement; inflight is how many are out.
 	ackSeconds prometheus.Histogram
@@ -49,6 +53,7 @@ func newMetrics() metrics {
 		markedLost:  prom.Counter(MetricClusterMarkedLost, `Records of lost nodes this node marked "node lost".`),
 		routed:      prom.Counter(MetricClusterRouted, "Admin commands this node sent to another node by request/reply."),
 		republished: prom.Counter(MetricClusterRepublished, "Live clients of this node that another node marked disconnected (it judged this node lost) and that this node's next flush wrote again."),
+		leftCutOff:  prom.Counter(MetricClusterLeftCutOff, "NATS servers this node left after a heartbeat failed with the connection up (a server cut off from its peers has no quorum but answers PINGs)."),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    MetricClusterPublishAck,
 			Help:    "Time from a slot write's asynchronous publish until the flusher took its acknowledgement.",
@@ -64,7 +69,7 @@ func newMetrics() metrics {
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
-		n.metrics.ackSeconds, n.metrics.inflight,
+		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

@@ -74,17 +74,25 @@ func silentFailover(t *testing.T, ways testkit.Ways) {
 // relay it returns; n2 and n3 prefer servers 1 and 2.
 func startSilentFleet(t *testing.T) (*r3Fleet, *testkit.Relay) {
 	t.Helper()
-	f := &r3Fleet{nats: testkit.NATSClusterOf3(t), live: map[string]*testkit.RawClient{}}
-	urls := f.nats.URLs()
+	nc := testkit.NATSClusterOf3(t)
+	urls := nc.URLs()
 	relay := testkit.StartRelay(t, strings.TrimPrefix(urls[0], "nats://"))
-	preferred := [][]string{
+	return startTTLFleet(t, nc, silentTTL, [][]string{
 		{"nats://" + relay.Addr(), urls[1], urls[2]},
 		{urls[1], urls[2], urls[0]},
 		{urls[2], urls[0], urls[1]},
-	}
+	}), relay
+}
+
+// startTTLFleet is three nodes on nc, node i dialling preferred[i] in
+// order, with every stream on three replicas and a heartbeat TTL of ttl,
+// two clients each.
+func startTTLFleet(t *testing.T, nc *testkit.NATSCluster, ttl time.Duration, preferred [][]string) *r3Fleet {
+	t.Helper()
+	f := &r3Fleet{nats: nc, live: map[string]*testkit.RawClient{}}
 	for i, order := range preferred {
 		f.nodes = append(f.nodes, startNodeOpts(t, strings.Join(order, ","), fmt.Sprintf("n%d", i+1),
-			node.WithClusterReplicas(3), node.WithEventRetention(10000), node.WithClusterHeartbeat(silentTTL),
+			node.WithClusterReplicas(3), node.WithEventRetention(10000), node.WithClusterHeartbeat(ttl),
 			node.WithNATSOptions(nats.DontRandomize(), nats.ReconnectWait(50*time.Millisecond))))
 	}
 	f.nats.WaitCurrent(r3Streams...)
@@ -95,7 +103,7 @@ func startSilentFleet(t *testing.T) (*r3Fleet, *testkit.Relay) {
 	}
 	f.assertAllListed(t, 15*time.Second)
 	f.ready = watchReady(t, f.nodes)
-	return f, relay
+	return f
 }
 
 // beatWatch polls a node's heartbeat key through a connection of its own

@@ -28,6 +28,7 @@ type NATSCluster struct {
 	t       testing.TB
 	opts    []*server.Options
 	servers []*server.Server // nil while stopped
+	routes  [3][3]*Relay     // routes[i][j]: server i's route to server j (NATSClusterOf3WithCuts)
 }
 
 // NATSClusterOf3 starts the cluster and returns once JetStream has a meta
@@ -56,6 +57,51 @@ func NATSClusterOf3(t testing.TB) *NATSCluster {
 	}
 	c.WaitCurrent()
 	return c
+}
+
+// NATSClusterOf3WithCuts is NATSClusterOf3 whose routes run through
+// relays, one per server and peer, so that Isolate can cut one server off
+// from the other two while each keeps its clients: a network cut between
+// NATS servers. Each server dials its peers only through its own relays
+// (no route pool), and advertises a port nothing listens on, so that no
+// route learned from a peer's gossip goes around the relays.
+func NATSClusterOf3WithCuts(t testing.TB) *NATSCluster {
+	t.Helper()
+	c := &NATSCluster{t: t, servers: make([]*server.Server, 3)}
+	t.Cleanup(c.stopAll)
+	clusterPorts := make([]int, 3)
+	for i := range clusterPorts {
+		clusterPorts[i] = freePort(t)
+	}
+	nowhere := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	for i := range 3 {
+		var routes []string
+		for j := range 3 {
+			if j != i {
+				c.routes[i][j] = StartRelay(t, fmt.Sprintf("127.0.0.1:%d", clusterPorts[j]))
+				routes = append(routes, "nats://"+c.routes[i][j].Addr())
+			}
+		}
+		c.opts = append(c.opts, &server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1",
+			Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "cliser-test", Host: "127.0.0.1", Port: clusterPorts[i],
+				PoolSize: -1, Advertise: nowhere},
+			Routes: server.RoutesFromStr(strings.Join(routes, ","))})
+		c.Start(i)
+	}
+	c.WaitCurrent()
+	return c
+}
+
+// Isolate cuts server i's routes to both peers (cut) or heals them; its
+// clients stay connected to it. Only for NATSClusterOf3WithCuts.
+func (c *NATSCluster) Isolate(i int, cut bool) {
+	for j := range 3 {
+		if j != i {
+			c.routes[i][j].SetCut(cut)
+			c.routes[j][i].SetCut(cut)
+		}
+	}
 }
 
 // freePort is a loopback port nothing listens on now (FreeAddr's).
