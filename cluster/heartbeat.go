@@ -101,7 +101,11 @@ func (n *Node) heartbeatLoop() {
 			h()
 		}
 		err := n.beat(interval)
-		if err != nil && n.leftCutOffServer() {
+		// Each move goes to the next server of nats.go's pool, so one for
+		// each server known is a round of them: a round begun on a healthy
+		// server while the stream elects its leader passes the cut-off
+		// server and does not end on it, as two of three moves did.
+		for moves := 1; err != nil && moves <= len(n.nc.Servers()) && n.leftCutOffServer(); moves++ {
 			err = n.beat(interval / 2) // on the new server, within the TTL
 		}
 		if err != nil {
@@ -118,18 +122,19 @@ func (n *Node) heartbeatLoop() {
 // server that led the JetStream meta group or the heartbeats' stream
 // answers for them until it steps down, seconds later. A beat that failed
 // on a healthy server (a stream electing its leader for longer than a
-// beat waits) moves the node for nothing, which costs it a reconnect. At
-// most once a TTL, so that where no server has a quorum (two of three
-// lost) a node does not dial round in circles; never with a single
-// server known (given or discovered): there is nowhere to go. It reports
-// whether the connection is up on another server.
+// beat waits) moves the node for nothing, which costs it a reconnect, and
+// may land it on the cut-off server: so the heartbeat loop moves again
+// while beats fail, a round of the servers known a beat at most: where
+// no server has a quorum that bounds the circles (with two of three lost
+// the one left is the only server that answers a dial, and the move gives
+// up after a twelfth of a TTL). Never with a single server known (given
+// or discovered): there is nowhere to go. It reports whether the
+// connection is up on another server.
 func (n *Node) leftCutOffServer() bool {
-	if !n.natsConnected() || n.ctx.Err() != nil || len(n.nc.Servers()) < 2 ||
-		time.Since(time.Unix(0, n.lastLeft.Load())) < n.opts.heartbeatTTL {
+	if !n.natsConnected() || n.ctx.Err() != nil || len(n.nc.Servers()) < 2 {
 		return false
 	}
 	from := n.nc.ConnectedUrlRedacted()
-	n.lastLeft.Store(time.Now().UnixNano())
 	n.metrics.leftCutOff.Inc()
 	n.log.Warn("cluster: a heartbeat failed with the NATS connection up (its server cut off from its peers?); moving to another server",
 		zap.String("server", from))

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
-	"github.com/cliser/cliser/internal/testkit"
 )
 
 // A cut between NATS servers leaves one server alone: its routes to both
@@ -23,13 +22,8 @@ func TestNodeLeavesAnIsolatedNATSServer(t *testing.T) {
 	// (once in four runs another node's heartbeat aged out during the
 	// heal, and it was marked lost); the default is 10 s.
 	const cutTTL = 6 * time.Second
-	nc := testkit.NATSClusterOf3WithCuts(t)
+	nc, f := startCutFleet(t, cutTTL)
 	urls := nc.URLs()
-	f := startTTLFleet(t, nc, cutTTL, [][]string{
-		{urls[0], urls[1], urls[2]},
-		{urls[1], urls[2], urls[0]},
-		{urls[2], urls[0], urls[1]},
-	})
 	// Cut off a server that does not lead the heartbeats' stream, so that
 	// the majority need not elect a leader for it (a Raft timeout, seconds,
 	// during which nobody's beat is stored): node i prefers server i.

@@ -167,3 +167,43 @@ func (w *beatWatch) awaitRenewals(t *testing.T, since time.Time, span time.Durat
 	}
 	t.Logf("heartbeat: longest gap after the silence %s (TTL %s)", gap, silentTTL)
 }
+
+// firstRenewalAfter waits up to within for a renewal after since and
+// returns its time.
+func (w *beatWatch) firstRenewalAfter(t *testing.T, since time.Time, within time.Duration) time.Time {
+	t.Helper()
+	var at time.Time
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, r := range w.renewals {
+			if r.After(since) {
+				at = r
+				return true
+			}
+		}
+		return false
+	}, within, 20*time.Millisecond, "a heartbeat stored after %s", since)
+	return at
+}
+
+// missingCount is how many polls found the key gone.
+func (w *beatWatch) missingCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.missing)
+}
+
+// startCutFleet starts three servers whose routes can be cut
+// (testkit.NATSClusterOf3WithCuts) and a fleet with the heartbeat ttl on
+// them, node i preferring server i.
+func startCutFleet(t *testing.T, ttl time.Duration) (*testkit.NATSCluster, *r3Fleet) {
+	t.Helper()
+	nc := testkit.NATSClusterOf3WithCuts(t)
+	urls := nc.URLs()
+	return nc, startTTLFleet(t, nc, ttl, [][]string{
+		{urls[0], urls[1], urls[2]},
+		{urls[1], urls[2], urls[0]},
+		{urls[2], urls[0], urls[1]},
+	})
+}
