@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/natsretry"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -93,9 +93,6 @@ func (n *Node) serveCommand(m *nats.Msg) {
 	_ = m.Respond(out)
 }
 
-// noResponderPause paces the retries of a request nobody subscribed to.
-const noResponderPause = 20 * time.Millisecond
-
 // request sends c to node and waits for its reply until ctx ends. "No
 // responders" is tried again until then: a live node is without its
 // subscription while it dials another NATS server, its own having stopped
@@ -103,11 +100,11 @@ const noResponderPause = 20 * time.Millisecond
 func (n *Node) request(ctx context.Context, node string, c command) (reply, error) {
 	data, _ := json.Marshal(c)
 	n.metrics.routed.Inc()
-	msg, err := n.nc.RequestWithContext(ctx, n.subject(node), data)
-	for errors.Is(err, nats.ErrNoResponders) && ctx.Err() == nil {
-		time.Sleep(noResponderPause) // a request that then finds ctx ended fails with it
+	var msg *nats.Msg
+	err := natsretry.NoResponders(ctx, func() (err error) {
 		msg, err = n.nc.RequestWithContext(ctx, n.subject(node), data)
-	}
+		return err
+	})
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}

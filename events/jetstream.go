@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/natskey"
+	"github.com/cliser/cliser/internal/natsretry"
 )
 
 // Defaults of the cluster's log.
@@ -339,7 +340,7 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	var info *jetstream.StreamInfo
-	err := retryNoResponders(ctx, func() (err error) {
+	err := natsretry.NoResponders(ctx, func() (err error) {
 		info, err = s.stream.Info(ctx)
 		return err
 	})
@@ -374,7 +375,7 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 		return nil, err
 	}
 	var cons jetstream.Consumer
-	err := retryNoResponders(ctx, func() (err error) {
+	err := natsretry.NoResponders(ctx, func() (err error) {
 		cons, err = s.stream.CreateConsumer(ctx, cfg)
 		return err
 	})
@@ -443,25 +444,6 @@ func (s *Stream) connected() error {
 		return fmt.Errorf("%w (NATS is %s)", ErrUnavailable, strings.ToLower(st.String()))
 	}
 	return nil
-}
-
-// noResponderPause paces the retries of a read's request nobody got.
-const noResponderPause = 20 * time.Millisecond
-
-// retryNoResponders calls f again while it fails with "no responders",
-// until ctx ends: nobody got the request (this node between two NATS
-// servers, a stream between two leaders), so sending it again is safe.
-func retryNoResponders(ctx context.Context, f func() error) error {
-	err := f()
-	for errors.Is(err, nats.ErrNoResponders) {
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(noResponderPause):
-		}
-		err = f()
-	}
-	return err
 }
 
 // ReadCID is Read for cid's events, from the stream filtered by its subject.

@@ -1,4 +1,4 @@
-package events
+package natsretry
 
 import (
 	"context"
@@ -11,12 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A read's request that nobody got is sent again until it is answered or
-// the read's time is up; any other failure is not retried (it may have
-// been received).
-func TestRetryNoResponders(t *testing.T) {
+// A request nobody got is sent again until it is answered or the time is
+// up; any other failure is not retried (it may have been received).
+func TestNoResponders(t *testing.T) {
 	calls := 0
-	err := retryNoResponders(context.Background(), func() error {
+	err := NoResponders(context.Background(), func() error {
 		calls++
 		if calls < 3 {
 			return nats.ErrNoResponders
@@ -27,14 +26,14 @@ func TestRetryNoResponders(t *testing.T) {
 	assert.Equal(t, 3, calls)
 
 	calls = 0
-	err = retryNoResponders(context.Background(), func() error { calls++; return nats.ErrTimeout })
+	err = NoResponders(context.Background(), func() error { calls++; return nats.ErrTimeout })
 	assert.ErrorIs(t, err, nats.ErrTimeout)
 	assert.Equal(t, 1, calls, "a timeout is not retried")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*noResponderPause)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*Pause)
 	defer cancel()
 	start := time.Now()
-	err = retryNoResponders(ctx, func() error { return nats.ErrNoResponders })
+	err = NoResponders(ctx, func() error { return nats.ErrNoResponders })
 	assert.True(t, errors.Is(err, nats.ErrNoResponders), "%v", err)
 	assert.Less(t, time.Since(start), 2*time.Second, "gives up when ctx ends")
 }

@@ -1,0 +1,34 @@
+// Package natsretry sends again a NATS request that nobody got. "No
+// responders" means no subscriber had the request (a node between two
+// NATS servers, a stream between two leaders), so sending it again cannot
+// make it happen twice; any other failure may have been received and is
+// the caller's to judge.
+package natsretry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Pause paces the tries: a stream elects a leader or a node dials another
+// server in milliseconds to seconds, and a try costs one small request.
+const Pause = 20 * time.Millisecond
+
+// NoResponders calls f, and again every Pause while it fails with "no
+// responders", until ctx ends; it returns f's last error. Safe from any
+// goroutine (f's own safety aside).
+func NoResponders(ctx context.Context, f func() error) error {
+	err := f()
+	for errors.Is(err, nats.ErrNoResponders) {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(Pause):
+		}
+		err = f()
+	}
+	return err
+}
