@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/natsretry"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -18,17 +19,24 @@ import (
 // beat renews this node's heartbeat key, waiting at most timeout. The
 // nodes bucket's TTL ages it out when the node stops renewing it: that,
 // not a message of goodbye, is how the others learn that a node is gone.
+// A put the stream did not get (it is electing a leader) is sent again
+// within timeout, so that a beat fails only when its whole wait did.
 func (n *Node) beat(timeout time.Duration) error {
 	// Bound by the node's life too: Close must not wait out a beat that
 	// NATS, being away, will never answer.
 	ctx, cancel := context.WithTimeout(n.ctx, timeout)
 	defer cancel()
 	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
-	rev, err := n.nodes.Put(ctx, keyOf(n.id), val)
+	var rev uint64
+	err := natsretry.NoResponders(ctx, func() (err error) {
+		rev, err = n.nodes.Put(ctx, keyOf(n.id), val)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
 	n.lastBeat.Store(rev)
+	n.moving.Store(false)
 	return nil
 }
 
@@ -136,7 +144,11 @@ func (n *Node) leftCutOffServer() bool {
 	}
 	from := n.nc.ConnectedUrlRedacted()
 	n.metrics.leftCutOff.Inc()
-	n.log.Warn("cluster: a heartbeat failed with the NATS connection up (its server cut off from its peers?); moving to another server",
+	log := n.log.Debug // the first move until a beat is stored is a warning
+	if !n.moving.Swap(true) {
+		log = n.log.Warn
+	}
+	log("cluster: a heartbeat failed with the NATS connection up (its server cut off from its peers?); moving to another server",
 		zap.String("server", from))
 	if err := n.nc.ForceReconnect(); err != nil {
 		return false

@@ -68,5 +68,6 @@ func TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsCutOff(t *testing.T) {
 	}
 	nc.Isolate(s, false)
 	nc.WaitCurrent(r3Streams...)
+	f.ready.assertAlways200(t)
 	f.assertEventLog(t)
 }

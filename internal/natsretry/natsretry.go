@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Pause paces the tries: a stream elects a leader or a node dials another
@@ -18,11 +19,12 @@ import (
 const Pause = 20 * time.Millisecond
 
 // NoResponders calls f, and again every Pause while it fails with "no
-// responders", until ctx ends; it returns f's last error. Safe from any
-// goroutine (f's own safety aside).
+// responders" (or JetStream's "no response from stream", a publish's last
+// try that found none), until ctx ends; it returns f's last error. Safe
+// from any goroutine (f's own safety aside).
 func NoResponders(ctx context.Context, f func() error) error {
 	err := f()
-	for errors.Is(err, nats.ErrNoResponders) {
+	for nobodyGot(err) {
 		select {
 		case <-ctx.Done():
 			return err
@@ -31,4 +33,8 @@ func NoResponders(ctx context.Context, f func() error) error {
 		err = f()
 	}
 	return err
+}
+
+func nobodyGot(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }

@@ -3,10 +3,12 @@ package natsretry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,6 +26,17 @@ func TestNoResponders(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 3, calls)
+
+	calls = 0
+	err = NoResponders(context.Background(), func() error {
+		calls++
+		if calls < 2 {
+			return fmt.Errorf("heartbeat: %w", jetstream.ErrNoStreamResponse)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls, "a publish that found no stream is sent again")
 
 	calls = 0
 	err = NoResponders(context.Background(), func() error { calls++; return nats.ErrTimeout })
