@@ -146,16 +146,16 @@ func watchBeats(t *testing.T, url, node string) *beatWatch {
 	return w
 }
 
-// awaitRenewals waits until the key was renewed after since+span, then
-// asserts it was never found gone, and logs the longest gap between two
-// renewals across since.
+// awaitRenewals waits until the key was renewed after since+span (two
+// TTLs), then asserts it was never found gone, and logs the longest gap
+// between two renewals across since.
 func (w *beatWatch) awaitRenewals(t *testing.T, since time.Time, span time.Duration) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return len(w.renewals) > 0 && w.renewals[len(w.renewals)-1].After(since.Add(span))
-	}, span+silentTTL, 20*time.Millisecond, "the heartbeat renewed %s after the silence", span)
+	}, span+span/2, 20*time.Millisecond, "the heartbeat renewed %s after the silence", span)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	assert.Empty(t, w.missing, "polls that found the heartbeat aged out")
@@ -165,7 +165,7 @@ func (w *beatWatch) awaitRenewals(t *testing.T, since time.Time, span time.Durat
 			gap = max(gap, w.renewals[i].Sub(w.renewals[i-1]))
 		}
 	}
-	t.Logf("heartbeat: longest gap after the silence %s (TTL %s)", gap, silentTTL)
+	t.Logf("heartbeat: longest gap after the silence %s (TTL %s)", gap, span/2)
 }
 
 // firstRenewalAfter waits up to within for a renewal after since and
