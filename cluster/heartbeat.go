@@ -19,19 +19,26 @@ import (
 // beat renews this node's heartbeat key, waiting at most timeout. The
 // nodes bucket's TTL ages it out when the node stops renewing it: that,
 // not a message of goodbye, is how the others learn that a node is gone.
-// A put the stream did not get (it is electing a leader) is sent again
-// within timeout, so that a beat fails only when its whole wait did.
-func (n *Node) beat(timeout time.Duration) error {
+// With resend, a put no stream leader got ("no response from stream") is
+// sent again within timeout; without, it fails at once, which tells a
+// server cut off from the leader soonest.
+func (n *Node) beat(timeout time.Duration, resend bool) error {
 	// Bound by the node's life too: Close must not wait out a beat that
 	// NATS, being away, will never answer.
 	ctx, cancel := context.WithTimeout(n.ctx, timeout)
 	defer cancel()
 	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
 	var rev uint64
-	err := natsretry.NoResponders(ctx, func() (err error) {
+	put := func() (err error) {
 		rev, err = n.nodes.Put(ctx, keyOf(n.id), val)
 		return err
-	})
+	}
+	var err error
+	if resend {
+		err = natsretry.NoResponders(ctx, put)
+	} else {
+		err = put()
+	}
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
@@ -108,13 +115,16 @@ func (n *Node) heartbeatLoop() {
 		if h := n.opts.beforeBeat; h != nil {
 			h()
 		}
-		err := n.beat(interval)
+		err := n.beat(interval, false)
 		// Each move goes to the next server of nats.go's pool, so one for
 		// each server known is a round of them: a round begun on a healthy
 		// server while the stream elects its leader passes the cut-off
-		// server and does not end on it, as two of three moves did.
+		// server and does not end on it, as two of three moves did. Each
+		// hop resends for its whole wait, or a round of hops that found no
+		// leader would end within a second, maybe on the cut-off server,
+		// before the election does.
 		for moves := 1; err != nil && moves <= len(n.nc.Servers()) && n.leftCutOffServer(); moves++ {
-			err = n.beat(interval / 2) // on the new server, within the TTL
+			err = n.beat(interval/2, true) // on the new server, within the TTL
 		}
 		if err != nil {
 			n.unhealthy(err) // logged once per outage, not once per beat

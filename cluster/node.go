@@ -194,7 +194,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	if err := n.claimID(); err != nil {
 		return err
 	}
-	if err := n.beat(n.opts.opTimeout); err != nil {
+	if err := n.beat(n.opts.opTimeout, true); err != nil {
 		return err
 	}
 	n.mu.Lock()
