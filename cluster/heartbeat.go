@@ -143,13 +143,15 @@ func (n *Node) heartbeatLoop() {
 // beat waits) moves the node for nothing, which costs it a reconnect, and
 // may land it on the cut-off server: so the heartbeat loop moves again
 // while beats fail, a round of the servers known a beat at most: where
-// no server has a quorum that bounds the circles (with two of three lost
-// the one left is the only server that answers a dial, and the move gives
-// up after a twelfth of a TTL). Never with a single server known (given
-// or discovered): there is nowhere to go. It reports whether the
-// connection is up on another server.
+// no server has a quorum that bounds the circles. A move that finds no
+// other server within a twelfth of a TTL (two of three lost: the one left
+// is the only server that answers a dial) stops the moves for a TTL, so
+// that the connection is not dropped each beat for nothing. Never with a
+// single server known (given or discovered): there is nowhere to go. It
+// reports whether the connection is up on another server.
 func (n *Node) leftCutOffServer() bool {
-	if !n.natsConnected() || n.ctx.Err() != nil || len(n.nc.Servers()) < 2 {
+	if !n.natsConnected() || n.ctx.Err() != nil || len(n.nc.Servers()) < 2 ||
+		time.Now().UnixNano() < n.noMoveUntil.Load() {
 		return false
 	}
 	from := n.nc.ConnectedUrlRedacted()
@@ -163,7 +165,14 @@ func (n *Node) leftCutOffServer() bool {
 	if err := n.nc.ForceReconnect(); err != nil {
 		return false
 	}
-	return n.awaitConnected(from, n.opts.heartbeatTTL/12)
+	if !n.awaitConnected(from, n.opts.heartbeatTTL/12) {
+		// Back on the same server, or still dialling: no other server
+		// answers (two of three lost). Moving again would only drop the
+		// connection each beat; wait a TTL.
+		n.noMoveUntil.Store(time.Now().Add(n.opts.heartbeatTTL).UnixNano())
+		return false
+	}
+	return true
 }
 
 // awaitConnected waits up to d for the connection to be up on a server

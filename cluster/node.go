@@ -54,6 +54,9 @@ type Node struct {
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
 	moving    atomic.Bool   // a heartbeat failed and the node moved since the last beat stored
+	// noMoveUntil: a move found no other NATS server; none is tried
+	// again before then (Unix ns).
+	noMoveUntil atomic.Int64
 	// healthySince is when this node's NATS operations last began to
 	// succeed again, or its connection was last re-established without a
 	// failure of theirs (restartGrace) (unix nanos; 0 while they fail).
