@@ -40,7 +40,7 @@ func (m *Metrics) WatchIdentity(ids *identity.Service) {
 		}, func() float64 { return float64(ids.StoreErrors()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: MetricIdentityAbandoned,
-			Help: "Operators' writes of credentials and bans not made: their request ended while they waited behind slower writes.",
+			Help: "Operators' writes of credentials and bans not made: their request ended while they waited behind slower writes, or they were queued while the store failed a write.",
 		}, func() float64 { return float64(ids.AbandonedWrites()) }),
 		&bansCollector{ids: ids, desc: prometheus.NewDesc(MetricBansActive,
 			"Active bans by kind (cid, ip, net).", []string{"kind"}, nil)},

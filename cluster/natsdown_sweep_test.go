@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -121,8 +122,67 @@ func TestEveryEndpointAnswersWithoutQuorum(t *testing.T) {
 		eventually(t, func() bool { return tn.nc.ConnectedUrl() == f.nats.URLs()[0] }, "%s on the last server", tn.id)
 	}
 	sweepEndpoints(t, f.nodes[0], "n2-a", 4500*time.Millisecond)
+	refused := concurrentIdentityWrites(t, f.nodes[0], 6, 4500*time.Millisecond)
 	// Back, so that the nodes stop without waiting out their writes.
 	f.nats.Start(1)
 	f.nats.Start(2)
 	f.nats.WaitCurrent(r3Streams...)
+	for _, path := range refused {
+		eventually(t, func() bool {
+			return httpStatus(t, "GET", "http://"+f.nodes[1].n.AdminAddr()+path) == http.StatusNotFound
+		},
+			"%s, refused, is not in the store", path)
+	}
+}
+
+// concurrentIdentityWrites makes n credentials at once on tn while the
+// store does not answer: one is tried and times out, and the ones queued
+// behind it are refused at once rather than each waiting out a timeout
+// of its own. Each answer must come within bound, a JSON 503. It returns
+// the credentials' paths that were refused (not made).
+func concurrentIdentityWrites(t *testing.T, tn *testNode, n int, bound time.Duration) []string {
+	t.Helper()
+	type answer struct {
+		path   string
+		status int
+		body   string
+		took   time.Duration
+	}
+	answers := make(chan answer, n)
+	for i := range n {
+		go func() {
+			path := fmt.Sprintf("/v1/credentials/dev-c%d", i)
+			start := time.Now()
+			resp, err := http.Post("http://"+tn.n.AdminAddr()+path, "application/json", nil)
+			if err != nil {
+				answers <- answer{path: path, body: err.Error(), took: time.Since(start)}
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			answers <- answer{path, resp.StatusCode, string(body), time.Since(start)}
+		}()
+	}
+	var refused []string
+	for range n {
+		a := <-answers
+		t.Logf("POST %s: %d in %v: %.200s", a.path, a.status, a.took.Round(time.Millisecond), a.body)
+		assert.Equal(t, http.StatusServiceUnavailable, a.status, "POST %s: %s", a.path, a.body)
+		assert.Less(t, a.took, bound, "POST %s", a.path)
+		if strings.Contains(a.body, "this one was not made") {
+			refused = append(refused, a.path)
+		}
+	}
+	assert.Len(t, refused, n-1, "all but the write the store was tried with are refused")
+	return refused
+}
+
+func httpStatus(t *testing.T, method, url string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,10 +27,11 @@ type writeQueue struct {
 }
 
 type writeOp struct {
-	what  string
-	do    func(context.Context) error
-	done  chan error    // nil: nobody waits
-	state *atomic.Int32 // an operator's write: opQueued, opStarted or opAbandoned
+	what   string
+	do     func(context.Context) error
+	done   chan error    // nil: nobody waits
+	state  *atomic.Int32 // an operator's write: opQueued, opStarted or opAbandoned
+	queued time.Time     // when it was pushed
 }
 
 // The states of an operator's write. Its request may end (the client gave
@@ -53,6 +55,7 @@ func (q *writeQueue) push(op writeOp) bool {
 		q.mu.Unlock()
 		return false
 	}
+	op.queued = time.Now()
 	q.ops = append(q.ops, op)
 	q.mu.Unlock()
 	select {
@@ -118,18 +121,33 @@ func (s *Service) deleteBehind(k BanKey) {
 // runWrites does the queued writes in order until ctx ends, then what is
 // still queued. A failed write is logged and counted; the first failure of
 // a run of them is a warning, the rest debug, so a dead store does not
-// flood the log.
+// flood the log. An operator's write queued while a write failed is not
+// made: it is answered at once with that failure (behindFailure) rather
+// than after a wait of its own, so that concurrent writes to a store that
+// is away (NATS without a quorum: 3 s each) all answer within an admin
+// client's time. The flapping bans and expiries queued behind one (nobody
+// waits for them) are tried.
 func (s *Service) runWrites(ctx context.Context) {
 	failing := false
+	var failedAt time.Time // when the last failed write ended
+	var failed error
 	run := func(ops []writeOp) {
 		for _, op := range ops {
 			if op.state != nil && !op.state.CompareAndSwap(opQueued, opStarted) {
 				s.opts.log.Info("identity: a write was not made: its request ended before its turn", zap.String("write", op.what))
 				continue
 			}
+			if op.state != nil && op.queued.Before(failedAt) {
+				s.abandoned.Add(1)
+				op.done <- behindFailure(failed)
+				continue
+			}
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 			err := op.do(wctx)
 			cancel()
+			if err != nil {
+				failedAt, failed = time.Now(), err
+			}
 			if op.done != nil {
 				op.done <- err
 			}
@@ -158,4 +176,10 @@ func (s *Service) runWrites(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// behindFailure answers an operator's write queued while err's write
+// failed: not made.
+func behindFailure(err error) error {
+	return fmt.Errorf("the store failed the write queued before this one (%w); this one was not made", err)
 }
