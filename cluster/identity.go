@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,6 +39,9 @@ type IdentityStore struct {
 	nc          *nats.Conn
 	creds, bans jetstream.KeyValue
 	log         *zap.Logger
+
+	mu     sync.Mutex
+	loaded identityRevs // the revisions the last Load read: Watch starts after them
 }
 
 var _ identity.Store = (*IdentityStore)(nil)
@@ -90,24 +94,30 @@ func banKeyOf(key string) (identity.BanKey, error) {
 
 // Load reads every credential and ban. An entry that does not decode
 // fails it, naming the key: a node must not start without a ban it cannot
-// read.
+// read. The next Watch starts after the revisions it read, so that a watch
+// served by a server further behind than the one Load read cannot hand
+// back a revoked credential or a lifted ban.
 func (s *IdentityStore) Load(ctx context.Context) ([]identity.Credential, []identity.Ban, error) {
-	creds, err := decodeAll(ctx, s.creds, CredentialsBucket, identity.DecodeCredential)
+	creds, credsRev, err := decodeAll(ctx, s.creds, CredentialsBucket, identity.DecodeCredential)
 	if err != nil {
 		return nil, nil, err
 	}
-	bans, err := decodeAll(ctx, s.bans, BansBucket, identity.DecodeBan)
+	bans, bansRev, err := decodeAll(ctx, s.bans, BansBucket, identity.DecodeBan)
 	if err != nil {
 		return nil, nil, err
 	}
+	s.mu.Lock()
+	s.loaded = identityRevs{creds: credsRev, bans: bansRev}
+	s.mu.Unlock()
 	return creds, bans, nil
 }
 
 // decodeAll is readAll with decode: every value of kv, named bucket, or
-// the first that does not decode, naming its key.
-func decodeAll[T any](ctx context.Context, kv jetstream.KeyValue, bucket string, decode func([]byte) (T, error)) ([]T, error) {
+// the first that does not decode, naming its key; and the newest revision
+// read.
+func decodeAll[T any](ctx context.Context, kv jetstream.KeyValue, bucket string, decode func([]byte) (T, error)) ([]T, uint64, error) {
 	var out []T
-	err := readAll(ctx, kv, func(e jetstream.KeyValueEntry) error {
+	rev, err := readAll(ctx, kv, func(e jetstream.KeyValueEntry) error {
 		v, err := decode(e.Value())
 		if err != nil {
 			return fmt.Errorf("cluster: bucket %s key %s: %w", bucket, e.Key(), err)
@@ -115,30 +125,37 @@ func decodeAll[T any](ctx context.Context, kv jetstream.KeyValue, bucket string,
 		out = append(out, v)
 		return nil
 	})
-	return out, err
+	return out, rev, err
 }
 
 // readAll calls f for every value in kv: one watch of the current values,
-// deletes left out, stopped at the end of them.
-func readAll(ctx context.Context, kv jetstream.KeyValue, f func(jetstream.KeyValueEntry) error) error {
-	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+// stopped at the end of them. Deletes are left out of f but not out of the
+// newest revision it returns: with one revision kept a key, the newest of
+// the current values and markers is the bucket's last.
+func readAll(ctx context.Context, kv jetstream.KeyValue, f func(jetstream.KeyValueEntry) error) (uint64, error) {
+	w, err := kv.WatchAll(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: read bucket %s: %w", kv.Bucket(), err)
+		return 0, fmt.Errorf("cluster: read bucket %s: %w", kv.Bucket(), err)
 	}
 	defer func() { _ = w.Stop() }()
+	var newest uint64
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("cluster: read bucket %s: %w", kv.Bucket(), ctx.Err())
+			return 0, fmt.Errorf("cluster: read bucket %s: %w", kv.Bucket(), ctx.Err())
 		case e, ok := <-w.Updates():
 			if !ok {
-				return fmt.Errorf("cluster: read bucket %s: the watch ended early", kv.Bucket())
+				return 0, fmt.Errorf("cluster: read bucket %s: the watch ended early", kv.Bucket())
 			}
 			if e == nil {
-				return nil
+				return newest, nil
+			}
+			newest = max(newest, e.Revision())
+			if e.Operation() != jetstream.KeyValuePut {
+				continue
 			}
 			if err := f(e); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
@@ -245,18 +262,21 @@ var errRewatch = errors.New("cluster: NATS reconnected")
 const reconnectCheck = time.Second
 
 // Watch calls apply for every change of either bucket, by any node, until
-// ctx ends. The first watch starts with the current values (and the delete
-// each deleted key ended with): nothing written between Load and Watch is
-// missed, and apply is idempotent. When a watch ends or NATS reconnected,
-// it watches again from the revision after the last one applied, so a
-// change missed meanwhile is applied as it would have been — a ban made
-// then still closes the sessions it matches. Not from the current values
-// again: the new consumer may be placed on a server still catching up
-// (one just back), whose current values may be older than those applied,
-// and a revoked credential would admit again until it caught up. Only a
-// first watch that cannot start is an error.
+// ctx ends. The first watch starts after the revisions the last Load read
+// (with none, at the current values, and the delete each deleted key
+// ended with): nothing written between Load and Watch is missed. When a
+// watch ends or NATS reconnected, it watches again from the revision
+// after the last one applied, so a change missed meanwhile is applied as
+// it would have been — a ban made then still closes the sessions it
+// matches. Never from the current values after a read: the consumer may
+// be placed on a server still catching up (one just back), whose current
+// values may be older than those read or applied, and a revoked
+// credential would admit again until it caught up. Only a first watch
+// that cannot start is an error.
 func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) error {
-	var last identityRevs
+	s.mu.Lock()
+	last := s.loaded
+	s.mu.Unlock()
 	started, err := s.watchOnce(ctx, apply, &last)
 	for ctx.Err() == nil {
 		if !started {
