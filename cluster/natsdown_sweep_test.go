@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
 )
 
@@ -129,7 +130,8 @@ func TestEveryEndpointAnswersWithoutQuorum(t *testing.T) {
 	f.nats.WaitCurrent(r3Streams...)
 	for _, path := range refused {
 		eventually(t, func() bool {
-			return httpStatus(t, "GET", "http://"+f.nodes[1].n.AdminAddr()+path) == http.StatusNotFound
+			status, _ := testkit.HTTPDo(t, "GET", "http://"+f.nodes[1].n.AdminAddr()+path, "", nil)
+			return status == http.StatusNotFound
 		},
 			"%s, refused, is not in the store", path)
 	}
@@ -175,14 +177,4 @@ func concurrentIdentityWrites(t *testing.T, tn *testNode, n int, bound time.Dura
 	}
 	assert.Len(t, refused, n-1, "all but the write the store was tried with are refused")
 	return refused
-}
-
-func httpStatus(t *testing.T, method, url string) int {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode
 }
