@@ -87,7 +87,8 @@ func phaseSpread(phases []int64) (hit int, fullest float64) {
 
 // untilProbesSettled waits, at most 15 s, until none of fl's probes is
 // pending and want clients are registered; past the bound it is a problem
-// of the run.
+// of the run. It stops at once when the clients that failed make up the
+// rest: a failed client does not come back, so waiting cannot fill it.
 func (r *runner) untilProbesSettled(ctx context.Context, fl fleet, want int64, what string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -96,6 +97,10 @@ func (r *runner) untilProbesSettled(ctx context.Context, fl fleet, want int64, w
 			return err
 		}
 		if after.ProbesPending == 0 && after.Registered >= want {
+			return nil
+		}
+		if failed := after.ErrorTotal(); after.ProbesPending == 0 && after.Registered+failed >= want {
+			r.problem("%s: %d of %d registered; %d clients failed (see the errors)", what, after.Registered, want, failed)
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -90,6 +90,8 @@ func TestRunReportsARefusingServer(t *testing.T) {
 	assert.Zero(t, res.Handshakes)
 	assert.Positive(t, res.Errors["190 auth failed"], "errors: %v", res.Errors)
 	assert.EqualValues(t, 50, sumErrors(res.Errors))
+	// Failed clients do not come back: the plateau is not waited out.
+	assert.Contains(t, res.Problems, "plateau 50: 0 of 50 registered; 50 clients failed (see the errors)")
 	rep := &Report{Results: map[string]*Result{KindCliser: res}}
 	assert.NotEmpty(t, rep.Failed())
 }
@@ -110,6 +112,7 @@ func TestRunReportsAGarbageServer(t *testing.T) {
 	res, err := Run(runCtx(t), KindCliser, tiny(), Env{WorkDir: t.TempDir(), External: ext})
 	require.NoError(t, err)
 	assert.EqualValues(t, 50, res.Errors["garbage from server"], "errors: %v", res.Errors)
+	assert.Contains(t, res.Problems, "plateau 20: 0 of 20 registered; 20 clients failed (see the errors)")
 	assert.Contains(t, res.Problems, "no client registered; skipping the hold, the probes and the shutdown")
 	rep := &Report{Results: map[string]*Result{KindCliser: res}}
 	assert.NotEmpty(t, rep.Failed())
