@@ -187,6 +187,19 @@ func (w *beatWatch) firstRenewalAfter(t *testing.T, since time.Time, within time
 	return at
 }
 
+// renewalsBetween is how many renewals were seen after from and before to.
+func (w *beatWatch) renewalsBetween(from, to time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, r := range w.renewals {
+		if r.After(from) && r.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
 // missingCount is how many polls found the key gone.
 func (w *beatWatch) missingCount() int {
 	w.mu.Lock()

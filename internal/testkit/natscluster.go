@@ -163,6 +163,13 @@ func (c *NATSCluster) StreamLeader(stream string) int {
 	return -1
 }
 
+// LeadsStream reports whether running server i leads stream in its own
+// view: one cut off from its peers may think so until it steps down.
+func (c *NATSCluster) LeadsStream(i int, stream string) bool {
+	ns := c.servers[i]
+	return ns != nil && ns.JetStreamIsStreamLeader(globalAccount, stream)
+}
+
 // WaitCurrent waits until JetStream has a meta leader, every running
 // server is current with it and, for each stream named, has a leader and
 // a copy current with it on every running server.
