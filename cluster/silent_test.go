@@ -110,7 +110,8 @@ func startTTLFleet(t *testing.T, nc *testkit.NATSCluster, ttl time.Duration, pre
 // and keeps each renewal's time, and each poll that found the key gone.
 type beatWatch struct {
 	mu       sync.Mutex
-	renewals []time.Time
+	renewals []time.Time // when the poll saw each
+	stored   []time.Time // each one's time in the stream
 	missing  []time.Time
 }
 
@@ -135,6 +136,7 @@ func watchBeats(t *testing.T, url, node string) *beatWatch {
 			case err == nil && e.Revision() != last:
 				last = e.Revision()
 				w.renewals = append(w.renewals, time.Now())
+				w.stored = append(w.stored, e.Created())
 			}
 			w.mu.Unlock()
 			select {
@@ -187,17 +189,18 @@ func (w *beatWatch) firstRenewalAfter(t *testing.T, since time.Time, within time
 	return at
 }
 
-// renewalsBetween is how many renewals were seen after from and before to.
-func (w *beatWatch) renewalsBetween(from, to time.Time) int {
+// storedOfRenewalsBetween is, for each renewal seen after from and
+// before to, its time in the stream.
+func (w *beatWatch) storedOfRenewalsBetween(from, to time.Time) []time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := 0
-	for _, r := range w.renewals {
+	var stored []time.Time
+	for i, r := range w.renewals {
 		if r.After(from) && r.Before(to) {
-			n++
+			stored = append(stored, w.stored[i])
 		}
 	}
-	return n
+	return stored
 }
 
 // missingCount is how many polls found the key gone.

@@ -163,6 +163,15 @@ func (c *NATSCluster) StreamLeader(stream string) int {
 	return -1
 }
 
+// Kill ends server i as its peers and its clients see a SIGKILL: its
+// routes close first, so it hands no stream leadership over, then its
+// client connections. Start it again, then heal with Isolate(i, false).
+// Only for NATSClusterOf3WithCuts.
+func (c *NATSCluster) Kill(i int) {
+	c.Isolate(i, true)
+	c.Stop(i)
+}
+
 // LeadsStream reports whether running server i leads stream in its own
 // view: one cut off from its peers may think so until it steps down.
 func (c *NATSCluster) LeadsStream(i int, stream string) bool {
