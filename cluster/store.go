@@ -33,6 +33,11 @@ func (s *store) Load() ([]registry.Record, error) { return nil, nil }
 // Close does nothing: the node is closed by its owner.
 func (s *store) Close() error { return nil }
 
+// WhatToFix is what an operator does when writes to the bucket fail.
+func (s *store) WhatToFix() string {
+	return "bring the NATS servers back within reach of this node and of each other (JetStream needs a quorum); nothing needs a restart"
+}
+
 // wrote notes this node's write of rec, registered at regRev, then checks
 // whether the index already holds a newer registration from another node:
 // the watch may have delivered it before this note was taken (an

@@ -27,6 +27,13 @@ type Store interface {
 	Close() error
 }
 
+// AdvisingStore is a Store that says what an operator should fix when
+// its writes fail; the write-behind's warning carries it ("fix").
+type AdvisingStore interface {
+	Store
+	WhatToFix() string
+}
+
 // CopyingStore is a Store whose Save keeps nothing of put, not even its
 // records' strings, once it returns (the log store encodes them), and
 // bounds its own memory whatever the batch. The registry then gives the

@@ -307,6 +307,7 @@ func (r *reopenable) cur() *logstore.Store {
 func (r *reopenable) Load() ([]registry.Record, error)                { return r.cur().Load() }
 func (r *reopenable) Save(put []registry.Record, gone []string) error { return r.cur().Save(put, gone) }
 func (r *reopenable) Close() error                                    { return r.cur().Close() }
+func (r *reopenable) WhatToFix() string                               { return r.cur().WhatToFix() }
 
 func (r *reopenable) reopen(t *testing.T) {
 	t.Helper()

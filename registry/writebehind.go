@@ -82,9 +82,12 @@ func (r *Registry) noteFlush(err error) {
 		n := r.wb.failures.Add(1)
 		if r.wb.err == nil {
 			r.wb.since, r.wb.failedSince = time.Now(), n-1
+			fields := []zap.Field{zap.Error(err), zap.Int("pending", r.pendingWrites())}
+			if s, ok := r.opts.store.(AdvisingStore); ok {
+				fields = append(fields, zap.String("fix", s.WhatToFix()))
+			}
 			log.Warn("registry: writing to the store fails; records are kept in memory and retried every flush, "+
-				"but a crash now loses them (free space in the data dir, or fix its permissions)",
-				zap.Error(err), zap.Int("pending", r.pendingWrites()))
+				"but a crash now loses them", fields...)
 		}
 		r.wb.err = err
 		return

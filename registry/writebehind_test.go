@@ -39,8 +39,9 @@ func TestFailingStoreIsLoggedOnceCountedAndRecovers(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "registry store cannot write since")
 	assert.Contains(t, err.Error(), "records waiting")
-	assert.Len(t, logs.FilterMessageSnippet("writing to the store fails").All(), 1,
-		"one warning for the whole outage, not one per flush")
+	warned := logs.FilterMessageSnippet("writing to the store fails").All()
+	require.Len(t, warned, 1, "one warning for the whole outage, not one per flush")
+	assert.Equal(t, st.WhatToFix(), warned[0].ContextMap()["fix"], "the store's advice")
 
 	st.reopen(t)
 	require.Eventually(t, func() bool { return r.StoreErr() == nil }, waitFor, tick, "the next flush works")

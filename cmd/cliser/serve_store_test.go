@@ -175,6 +175,7 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	assert.Positive(t, metricOf(t, base, "cliser_registry_pending_writes"))
 	assert.Equal(t, 1, strings.Count(p.LogText(), "writing to the store fails"),
 		"one warning for the outage, not one per flush:\n%s", p.LogText())
+	assert.Contains(t, p.LogText(), "free space in the data dir", "the warning says what to fix")
 
 	// Room again: the next flush writes everything.
 	out, err := exec.Command("mount", "-o", "remount,size=8m", dataDir).CombinedOutput()

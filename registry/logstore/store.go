@@ -67,7 +67,12 @@ type Store struct {
 	count counters // stats.go
 }
 
-var _ registry.Store = (*Store)(nil)
+var _ registry.AdvisingStore = (*Store)(nil)
+
+// WhatToFix is what an operator does when writes fail.
+func (s *Store) WhatToFix() string {
+	return "free space in the data dir, or fix its permissions; nothing needs a restart"
+}
 
 // maxKeptBuf is the largest encoding buffer kept between Saves: a
 // registry.saveChunk of records (~250 bytes each) and some room; a rare
