@@ -95,6 +95,13 @@ func heartbeatsLeaderGone(t *testing.T, kill bool) {
 	}
 	for _, tn := range f.nodes {
 		t.Logf("%s moved %v times", tn.id, tn.metric(t, cluster.MetricClusterLeftCutOff, ""))
+		// Only a killed server's node lost its connection; the rest moved.
+		lost := f.warnings(tn.id, "cluster: NATS connection lost")
+		if kill && tn == victim {
+			assert.Positive(t, lost, "%s's connection to the killed server", tn.id)
+		} else {
+			assert.Zero(t, lost, "%s: its moves are not lost connections", tn.id)
+		}
 	}
 	if kill {
 		nc.Start(s)

@@ -25,17 +25,21 @@ func (n *Node) watch(w *bucketWatcher) {
 		if !again {
 			return
 		}
-		for {
+		for failed := 0; ; failed++ {
 			n.mu.Lock()
 			from := n.lastRev + 1
 			n.mu.Unlock()
 			var err error
 			w, err = n.watchRecords(n.ctx, from)
 			if err == nil {
-				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from))
+				n.log.Info("cluster: watching the bucket again", zap.Uint64("from_revision", from), zap.Int("failed_tries", failed))
 				break
 			}
-			n.log.Warn("cluster: could not watch the bucket; retrying", zap.Error(err))
+			log := n.log.Debug // once an outage, not each second of it
+			if failed == 0 {
+				log = n.log.Warn
+			}
+			log("cluster: could not watch the bucket; retrying every second", zap.Error(err))
 			select {
 			case <-n.ctx.Done():
 				return

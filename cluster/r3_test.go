@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
@@ -40,6 +41,7 @@ type r3Fleet struct {
 	nats  *testkit.NATSCluster
 	nodes []*testNode
 	live  map[string]*testkit.RawClient // cid: its connection, while connected
+	logs  *observer.ObservedLogs        // every node's, info and up (startTTLFleet's only)
 	ready *readyWatch
 }
 

@@ -13,6 +13,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
@@ -90,8 +94,12 @@ func startSilentFleet(t *testing.T) (*r3Fleet, *testkit.Relay) {
 func startTTLFleet(t *testing.T, nc *testkit.NATSCluster, ttl time.Duration, preferred [][]string) *r3Fleet {
 	t.Helper()
 	f := &r3Fleet{nats: nc, live: map[string]*testkit.RawClient{}}
+	seen, logs := observer.New(zapcore.InfoLevel)
+	f.logs = logs
 	for i, order := range preferred {
-		f.nodes = append(f.nodes, startNodeOpts(t, strings.Join(order, ","), fmt.Sprintf("n%d", i+1),
+		id := fmt.Sprintf("n%d", i+1)
+		log := zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), seen)).Named(id)
+		f.nodes = append(f.nodes, startNodeOpts(t, strings.Join(order, ","), id, node.WithLogger(log),
 			node.WithClusterReplicas(3), node.WithEventRetention(10000), node.WithClusterHeartbeat(ttl),
 			node.WithNATSOptions(nats.DontRandomize(), nats.ReconnectWait(50*time.Millisecond))))
 	}

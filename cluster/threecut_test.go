@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/cliser/cliser/cluster"
 )
@@ -69,6 +70,32 @@ func TestAThreePartCutHealsWithoutLosingClients(t *testing.T) {
 	f.assertNoneLost(t)
 	f.ready.assertAlways200(t) // by choice: NATS away is no reason to refuse clients
 	f.assertEventLog(t)
+	for _, tn := range f.nodes {
+		f.assertWarnedOnceAnOutage(t, tn.id, "cluster: could not watch the bucket", "cluster: watching the bucket again")
+		assert.Zero(t, f.warnings(tn.id, "cluster: NATS connection lost"), "%s: its moves are not lost connections", tn.id)
+		// Its clients of the cut could not be written: one warning, with
+		// the cluster's advice, not a data dir's.
+		stored := f.logs.FilterLoggerName(tn.id).FilterMessageSnippet("registry: writing to the store fails").All()
+		if assert.Len(t, stored, 1, "%s", tn.id) {
+			assert.Contains(t, stored[0].ContextMap()["fix"], "NATS servers", "%s", tn.id)
+		}
+	}
+}
+
+// warnings counts node id's warnings whose message contains snippet.
+func (f *r3Fleet) warnings(id, snippet string) int {
+	return f.logs.FilterLoggerName(id).FilterLevelExact(zapcore.WarnLevel).FilterMessageSnippet(snippet).Len()
+}
+
+// assertWarnedOnceAnOutage: node id warned of a failure (its message
+// starting with failing) at most once before each recovery (recovered)
+// and once after the last, not each time it tried again.
+func (f *r3Fleet) assertWarnedOnceAnOutage(t *testing.T, id, failing, recovered string) {
+	t.Helper()
+	warned := f.warnings(id, failing)
+	back := f.logs.FilterLoggerName(id).FilterMessageSnippet(recovered).Len()
+	t.Logf("%s: %q warned %d times, %q %d times", id, failing, warned, recovered, back)
+	assert.LessOrEqual(t, warned, back+1, "%s: %q a warning each try", id, failing)
 }
 
 // moves is each node's count of moves off a server where beats failed.

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,17 +46,29 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 	// that serves clients; writes wait in the registry's dirty set. PINGs
 	// paced by the heartbeat: a silent server is left before a beat lapses.
 	ncClosed := make(chan struct{})
+	var moved atomic.Bool // the last disconnect was the node's own move (nats.go's handlers run in order)
 	nc, err := nats.Connect(o.natsURLs, append(append(cluster.PingOptions(o.heartbeat), nats.Name("cliser-"+o.nodeID),
 		nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
 			if c.IsClosed() {
 				return // our own Close or drain, not a lost connection
 			}
+			// No error: the node's ForceReconnect, a move off a server
+			// where its beats failed, which the cluster logs itself.
+			moved.Store(err == nil)
+			if err == nil {
+				log.Debug("cluster: NATS connection closed to move to another server")
+				return
+			}
 			log.Warn("cluster: NATS connection lost; reconnecting", zap.Error(err))
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(ncClosed) }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
-			log.Info("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
+			logReconnect := log.Info
+			if moved.Load() {
+				logReconnect = log.Debug
+			}
+			logReconnect("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
 		})), o.natsOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
