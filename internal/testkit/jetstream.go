@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -25,18 +24,6 @@ func JetStream(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 		t.Fatalf("jetstream: %v", err)
 	}
 	return nc, js
-}
-
-// FreeAddr is a loopback address nothing listens on now, which something
-// can listen on later (a peer that is down, then comes up).
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // Gathered is the value of the counter or gauge name among collectors

@@ -86,7 +86,8 @@ func ServeWrapped(t testing.TB, wrapper []string, env []string, args ...string) 
 	case <-p.Exited:
 		hint := ""
 		if strings.Contains(p.LogText(), "address already in use") {
-			hint = "\n(the old process's connections are in TIME_WAIT on this port: the reactor's listener needs SO_REUSEADDR, gnet.WithReuseAddr(true) in reactor/server.go Start)"
+			hint = "\n(another listener has the port, or the old process's connections are in TIME_WAIT on it: " +
+				"the reactor's listener needs SO_REUSEADDR, gnet.WithReuseAddr(true) in reactor/server.go Start)"
 		}
 		t.Fatalf("serve exited early: %v\n%s%s", p.ExitErr, p.LogText(), hint)
 	case <-time.After(30 * time.Second):
