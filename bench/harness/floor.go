@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/freeport"
 )
 
 // KindFloor is bin/floor-server (bench/floor), a subprocess: bare gnet
@@ -219,7 +220,7 @@ type floorProc struct {
 }
 
 func startFloor(ctx context.Context, o ServerOptions) (*floorProc, error) {
-	addr, err := freeAddr()
+	addr, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/cliser/cliser/bench/benchserver"
 	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/internal/cpuprofile"
+	"github.com/cliser/cliser/internal/freeport"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
 )
@@ -205,16 +205,6 @@ func (p *proc) tail() string {
 	return string(b)
 }
 
-// freeAddr asks the kernel for a free loopback port.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 type cliserProc struct {
 	*proc
 	addr  string
@@ -232,11 +222,11 @@ func freshData(workDir string) error {
 func cliserData(workDir string) string { return filepath.Join(workDir, "cliser-data") }
 
 func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
-	addr, err := freeAddr()
+	addr, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}
-	adminAddr, err := freeAddr()
+	adminAddr, err := freeport.Loopback()
 	if err != nil {
 		return nil, err
 	}

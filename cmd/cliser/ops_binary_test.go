@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -156,22 +154,12 @@ func TestBinaryDrainOnSIGTERMSavesRecords(t *testing.T) {
 	}
 }
 
-// freePort finds a port that can be bound on all interfaces right now. It
-// picks below the kernel's ephemeral range (32768 and up here), where the
-// many outgoing connections of a busy test machine do not land.
+// freePort is a port free on every interface now (testkit.FreeAddr's).
 func freePort(t *testing.T) string {
 	t.Helper()
-	for range 100 {
-		port := strconv.Itoa(20000 + rand.IntN(12000))
-		ln, err := net.Listen("tcp", ":"+port)
-		if err != nil {
-			continue
-		}
-		require.NoError(t, ln.Close())
-		return port
-	}
-	t.Fatal("no free port in 20000-31999")
-	return ""
+	_, port, err := net.SplitHostPort(testkit.FreeAddr(t))
+	require.NoError(t, err)
+	return port
 }
 
 // runBinary runs the built cliser with exactly env (no inherited

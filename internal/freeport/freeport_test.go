@@ -1,4 +1,4 @@
-package testkit
+package freeport
 
 import (
 	"net"
@@ -9,20 +9,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// FreeAddr's ports are below the ephemeral range, never the same twice,
-// and free to listen on; a listener on port 0 meanwhile never takes one.
-func TestFreeAddrStaysOutOfTheEphemeralRange(t *testing.T) {
+// Picked ports are below the ephemeral range, never the same twice, and
+// free to listen on; a listener on port 0 meanwhile never takes one.
+func TestLoopbackStaysOutOfTheEphemeralRange(t *testing.T) {
 	seen := map[string]bool{}
 	for range 50 {
-		addr := FreeAddr(t)
+		addr, err := Loopback()
+		require.NoError(t, err)
 		require.False(t, seen[addr], "%s handed out twice", addr)
 		seen[addr] = true
 		_, port, err := net.SplitHostPort(addr)
 		require.NoError(t, err)
 		p, err := strconv.Atoi(port)
 		require.NoError(t, err)
-		assert.GreaterOrEqual(t, p, freeFloor)
-		assert.Less(t, p, ephemeralS)
+		assert.GreaterOrEqual(t, p, Floor)
+		assert.Less(t, p, Ceiling)
 
 		zero, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
