@@ -257,8 +257,7 @@ func (s *IdentityStore) connected(ctx context.Context) error {
 // that, so the watch is made again.
 var errRewatch = errors.New("cluster: NATS reconnected")
 
-// reconnectCheck is how often Watch looks whether NATS reconnected, and
-// how long it waits before watching again after a failure.
+// reconnectCheck is how often Watch looks whether NATS reconnected.
 const reconnectCheck = time.Second
 
 // Watch calls apply for every change of either bucket, by any node, until
@@ -289,13 +288,17 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(reconnectCheck):
+			case <-time.After(watchRetry):
 			}
 		}
 		started = true
 	}
 	return nil
 }
+
+// watchRetry is the wait before making the watches again after a try
+// failed (watchMake bounds a try).
+const watchRetry = 250 * time.Millisecond
 
 // identityRevs is the last revision Watch applied of each bucket (0: none).
 type identityRevs struct{ creds, bans uint64 }

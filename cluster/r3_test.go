@@ -66,7 +66,13 @@ func TestR3SurvivesOneNATSServer(t *testing.T) {
 // a stopped server always drops one node's connection.
 func startR3Fleet(t *testing.T) *r3Fleet {
 	t.Helper()
-	f := &r3Fleet{nats: testkit.NATSClusterOf3(t), live: map[string]*testkit.RawClient{}}
+	return startR3FleetOn(t, testkit.NATSClusterOf3(t))
+}
+
+// startR3FleetOn is startR3Fleet on the cluster nc.
+func startR3FleetOn(t *testing.T, nc *testkit.NATSCluster) *r3Fleet {
+	t.Helper()
+	f := &r3Fleet{nats: nc, live: map[string]*testkit.RawClient{}}
 	urls := f.nats.URLs()
 	for i := range 3 {
 		order := append(append([]string{}, urls[i:]...), urls[:i]...)

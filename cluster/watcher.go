@@ -54,11 +54,20 @@ func (n *Node) watchRecords(ctx context.Context, from uint64) (*bucketWatcher, e
 	return watchBucket(ctx, n.nc, n.opts.clientsBucket, from, recordsHeartbeat)
 }
 
+// watchMake bounds each request that makes a watch's consumer (ctx, which
+// the subscription lives by, has no deadline). Made while the bucket's
+// stream elects a leader (its server killed), the creation waited out
+// nats.go's API timeout, 5 s, and then failed: a ban made once the
+// election was over reached a node 2.97 s after its answer, past
+// IDENTITY.md's 2 s. Bounded, a try fails within a second and the next
+// follows the election.
+const watchMake = time.Second
+
 // watchBucket watches bucket from revision from (0: its newest value of
 // every key, a delete where a key ended with one, then every change), its
 // consumer made again after two missed idle heartbeats of hb.
 func watchBucket(ctx context.Context, nc *nats.Conn, bucket string, from uint64, hb time.Duration) (*bucketWatcher, error) {
-	js, err := nc.JetStream()
+	js, err := nc.JetStream(nats.MaxWait(watchMake))
 	if err != nil {
 		return nil, err
 	}

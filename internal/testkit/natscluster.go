@@ -172,6 +172,23 @@ func (c *NATSCluster) Kill(i int) {
 	c.Stop(i)
 }
 
+// MetaLeader is the index of the running server that leads JetStream's
+// meta group (the one that places streams and consumers), -1 while none
+// does.
+func (c *NATSCluster) MetaLeader() int {
+	for i, ns := range c.servers {
+		if ns != nil && ns.JetStreamIsLeader() {
+			return i
+		}
+	}
+	return -1
+}
+
+// StepDownStream asks server i, leading stream, to hand it to another.
+func (c *NATSCluster) StepDownStream(i int, stream string) error {
+	return c.servers[i].JetStreamStepdownStream(globalAccount, stream)
+}
+
 // LeadsStream reports whether running server i leads stream in its own
 // view: one cut off from its peers may think so until it steps down.
 func (c *NATSCluster) LeadsStream(i int, stream string) bool {
