@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,4 +234,43 @@ func TestIdentityWatchSurvivesNATSRestart(t *testing.T) {
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), dev.ReadLine(), "the ban did not reach node 2 after NATS restarted")
 	require.Eventually(t, func() bool { return n1.svc.Ready() && n2.svc.Ready() }, 20*time.Second, 20*time.Millisecond,
 		"identity not ready again after the restart")
+}
+
+// The node that deletes a credential or lifts a ban reports it, even
+// when the change comes back to it (its own notice or its watch) before
+// its write returns and drops what the write was about to drop.
+func TestIdentityDeletesAreReportedByTheirNode(t *testing.T) {
+	tn := startNode(t, runNATS(t), "rp-1")
+	st, err := tn.node.IdentityStore()
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var types []string
+	svc := identity.New(identity.WithStore(st), identity.WithOnEvent(func(e identity.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		types = append(types, e.Type)
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, svc.Start(ctx))
+	defer func() { _ = svc.Close() }()
+
+	const rounds = 20
+	for i := range rounds {
+		cid := "rp-dev-" + strconv.Itoa(i)
+		_, _, err := svc.Enroll(ctx, cid, 0)
+		require.NoError(t, err)
+		require.NoError(t, svc.DeleteCredential(ctx, cid))
+		_, err = svc.AddBan(ctx, identity.KindCID, cid, "report test", 0)
+		require.NoError(t, err)
+		require.NoError(t, svc.DeleteBan(ctx, identity.KindCID, cid))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	count := map[string]int{}
+	for _, ty := range types {
+		count[ty]++
+	}
+	assert.Equal(t, map[string]int{identity.EventCredentialCreated: rounds, identity.EventCredentialDeleted: rounds,
+		identity.EventBanCreated: rounds, identity.EventBanDeleted: rounds}, count)
 }

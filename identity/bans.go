@@ -103,22 +103,22 @@ func (s *Service) DeleteBan(ctx context.Context, kind, value string) error {
 	if err := s.write(ctx, "delete ban", func(ctx context.Context, st Store) error { return st.DeleteBan(ctx, k) }); err != nil {
 		return err
 	}
-	if s.dropBan(k) {
-		s.opts.log.Info("identity: ban deleted", zap.String("kind", k.Kind), zap.String("value", k.Value))
-		s.emit(banEvent(EventBanDeleted, b, time.Now().UTC()))
-	}
+	// Reported whether or not the change came back first, as a
+	// credential's delete is.
+	s.dropBan(k)
+	s.opts.log.Info("identity: ban deleted", zap.String("kind", k.Kind), zap.String("value", k.Value))
+	s.emit(banEvent(EventBanDeleted, b, time.Now().UTC()))
 	return nil
 }
 
-func (s *Service) dropBan(k BanKey) bool {
+// dropBan forgets ban k, if it is held.
+func (s *Service) dropBan(k BanKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.bans[k]; !ok {
-		return false
+	if _, ok := s.bans[k]; ok {
+		delete(s.bans, k)
+		s.recountLocked()
 	}
-	delete(s.bans, k)
-	s.recountLocked()
-	return true
 }
 
 // Ban returns the active ban k.
