@@ -46,3 +46,6 @@ func WithBeforeBeat(f func()) Option { return func(o *options) { o.beforeBeat = 
 // WithBeforeCheck has f called before each lost-node check: a test's hook
 // to keep the node idle while NATS goes away and comes back.
 func WithBeforeCheck(f func()) Option { return func(o *options) { o.beforeCheck = f } }
+
+// HdrNoticeRev is the notices' revision header, for tests that forge one.
+const HdrNoticeRev = hdrNoticeRev

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/identity"
@@ -37,7 +38,10 @@ const (
 // concurrent use.
 type IdentityStore struct {
 	nc          *nats.Conn
+	js          jetstream.JetStream
 	creds, bans jetstream.KeyValue
+	prefix      string // the cluster's subject prefix: notices go under it
+	notices     *prometheus.CounterVec
 	log         *zap.Logger
 
 	mu     sync.Mutex
@@ -73,7 +77,8 @@ func (n *Node) IdentityStore() (*IdentityStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IdentityStore{nc: n.nc, creds: creds, bans: bans, log: n.log}, nil
+	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix,
+		notices: n.metrics.notices, log: n.log}, nil
 }
 
 // banKey is a ban's key: its kind, a dot, its value as keyOf writes it
@@ -186,9 +191,11 @@ func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential
 	if err := s.connected(ctx); err != nil {
 		return err
 	}
-	if _, err := s.creds.Put(ctx, keyOf(c.CID), val); err != nil {
+	rev, err := s.creds.Put(ctx, keyOf(c.CID), val)
+	if err != nil {
 		return fmt.Errorf("cluster: write credential %s: %w", c.CID, err)
 	}
+	s.announce(CredentialsBucket, keyOf(c.CID), rev, "", val)
 	return nil
 }
 
@@ -197,9 +204,11 @@ func (s *IdentityStore) DeleteCredential(ctx context.Context, cid string) error 
 	if err := s.connected(ctx); err != nil {
 		return err
 	}
-	if err := s.creds.Delete(ctx, keyOf(cid)); err != nil {
+	rev, err := deleteKey(ctx, s.js, CredentialsBucket, keyOf(cid))
+	if err != nil {
 		return fmt.Errorf("cluster: delete credential %s: %w", cid, err)
 	}
+	s.announce(CredentialsBucket, keyOf(cid), rev, "DEL", nil)
 	return nil
 }
 
@@ -212,9 +221,11 @@ func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
 	if err := s.connected(ctx); err != nil {
 		return err
 	}
-	if _, err := s.bans.Put(ctx, banKey(b.Key()), val); err != nil {
+	rev, err := s.bans.Put(ctx, banKey(b.Key()), val)
+	if err != nil {
 		return fmt.Errorf("cluster: write ban %s %s: %w", b.Kind, b.Value, err)
 	}
+	s.announce(BansBucket, banKey(b.Key()), rev, "", val)
 	return nil
 }
 
@@ -223,9 +234,11 @@ func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error 
 	if err := s.connected(ctx); err != nil {
 		return err
 	}
-	if err := s.bans.Delete(ctx, banKey(k)); err != nil {
+	rev, err := deleteKey(ctx, s.js, BansBucket, banKey(k))
+	if err != nil {
 		return fmt.Errorf("cluster: delete ban %s %s: %w", k.Kind, k.Value, err)
 	}
+	s.announce(BansBucket, banKey(k), rev, "DEL", nil)
 	return nil
 }
 
@@ -271,19 +284,27 @@ const reconnectCheck = time.Second
 // be placed on a server still catching up (one just back), whose current
 // values may be older than those read or applied, and a revoked
 // credential would admit again until it caught up. Only a first watch
-// that cannot start is an error.
+// that cannot start is an error. Meanwhile it takes the changes other
+// nodes announce (identitynotice.go), which reach it while no watch can
+// be made; a change comes through whichever path is first, once.
 func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) error {
+	o := &order{}
 	s.mu.Lock()
-	last := s.loaded
+	o.watched = s.loaded
 	s.mu.Unlock()
-	started, err := s.watchOnce(ctx, apply, &last)
+	sub, err := s.hear(o, apply)
+	if err != nil {
+		return fmt.Errorf("cluster: hear identity notices: %w", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	started, err := s.watchOnce(ctx, apply, o)
 	for ctx.Err() == nil {
 		if !started {
 			return err
 		}
 		s.log.Info("cluster: watching the identity buckets again", zap.NamedError("why", err))
 		for ctx.Err() == nil {
-			if started, err = s.watchOnce(ctx, apply, &last); started {
+			if started, err = s.watchOnce(ctx, apply, o); started {
 				break
 			}
 			select {
@@ -321,11 +342,14 @@ func resumeFrom(rev uint64) uint64 {
 // messages a second per bucket per node.
 const identityHeartbeat = 250 * time.Millisecond
 
-// watchOnce watches both buckets, each from after its revision in last,
-// until ctx ends (nil), NATS reconnects or a watch ends, keeping in last
-// what it applied. started is false when the watches could not be made.
-func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change), last *identityRevs) (started bool, err error) {
+// watchOnce watches both buckets, each from after the revision o watched,
+// until ctx ends (nil), NATS reconnects or a watch ends, applying through
+// o. started is false when the watches could not be made.
+func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change), o *order) (started bool, err error) {
 	reconnects := s.nc.Stats().Reconnects
+	o.mu.Lock()
+	last := o.watched
+	o.mu.Unlock()
 	cw, err := watchBucket(ctx, s.nc, CredentialsBucket, resumeFrom(last.creds), identityHeartbeat)
 	if err != nil {
 		return false, fmt.Errorf("cluster: watch %s: %w", CredentialsBucket, err)
@@ -351,16 +375,14 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 				return true, fmt.Errorf("cluster: watch %s ended", CredentialsBucket)
 			}
 			if c != nil {
-				last.creds = c.rev
-				credentialEntries.apply(s.log, c, apply)
+				o.fromWatch(CredentialsBucket, c, func() { credentialEntries.apply(s.log, c, apply) })
 			}
 		case c, ok := <-bw.Updates():
 			if !ok {
 				return true, fmt.Errorf("cluster: watch %s ended", BansBucket)
 			}
 			if c != nil {
-				last.bans = c.rev
-				banEntries.apply(s.log, c, apply)
+				o.fromWatch(BansBucket, c, func() { banEntries.apply(s.log, c, apply) })
 			}
 		}
 	}
@@ -386,6 +408,9 @@ var (
 		decode:  identity.DecodeBan,
 		removed: func(k identity.BanKey) identity.Change { return identity.Change{BanDeleted: &k} },
 		put:     func(b identity.Ban) identity.Change { return identity.Change{Ban: &b} }}
+	// entryKinds are the kinds by bucket, for the notices.
+	entryKinds = map[string]func(*zap.Logger, *change, func(identity.Change)){
+		CredentialsBucket: credentialEntries.apply, BansBucket: banEntries.apply}
 )
 
 func (k entryKind[K, V]) apply(log *zap.Logger, c *change, apply func(identity.Change)) {

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
@@ -234,6 +236,47 @@ func TestIdentityWatchSurvivesNATSRestart(t *testing.T) {
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), dev.ReadLine(), "the ban did not reach node 2 after NATS restarted")
 	require.Eventually(t, func() bool { return n1.svc.Ready() && n2.svc.Ready() }, 20*time.Second, 20*time.Millisecond,
 		"identity not ready again after the restart")
+}
+
+// A change announced on core NATS is applied by its revision: a notice
+// older than what the node's watch last brought does nothing, one newer
+// than anything the watch brought is applied at once. (The changes are
+// written to the bucket by the test, so no node announces them, and both
+// notices are forged: no write stands behind them.)
+func TestIdentityNoticesApplyByRevision(t *testing.T) {
+	url := runNATS(t)
+	n1 := startIdentityNode(t, url, "nt-1")
+	nc, js := testkit.JetStream(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	banOf := func(cid string) []byte {
+		v, err := identity.EncodeBan(identity.Ban{Kind: identity.KindCID, Value: cid, Reason: "notice test", By: identity.ByOperator, At: time.Now()})
+		require.NoError(t, err)
+		return v
+	}
+
+	kv, err := js.KeyValue(ctx, cluster.BansBucket)
+	require.NoError(t, err)
+	rev, err := kv.Put(ctx, "cid.nt-a", banOf("nt-a"))
+	require.NoError(t, err)
+	n1.waitBan(t, "nt-a", true)
+	require.NoError(t, kv.Delete(ctx, "cid.nt-a"))
+	n1.waitBan(t, "nt-a", false)
+
+	forge := func(key string, rev uint64, val []byte) {
+		m := nats.NewMsg(cluster.DefaultSubjectPrefix + ".identity." + cluster.BansBucket + "." + key)
+		m.Header.Set(cluster.HdrNoticeRev, strconv.FormatUint(rev, 10))
+		m.Data = val
+		require.NoError(t, nc.PublishMsg(m))
+	}
+	forge("cid.nt-a", rev, banOf("nt-a")) // the ban as it was before its delete
+	forge("cid.nt-b", rev+1000, banOf("nt-b"))
+	// One connection's messages arrive in order: once nt-b is held, the
+	// notice of nt-a was taken before it.
+	n1.waitBan(t, "nt-b", true, "a notice newer than the watch was not applied")
+	_, held := n1.svc.Ban(identity.BanKey{Kind: identity.KindCID, Value: "nt-a"})
+	assert.False(t, held, "a notice older than the delete brought the ban back")
+	assert.Equal(t, 1.0, n1.metric(t, cluster.MetricClusterIdentityNotices, "applied first"), "only nt-b's notice was applied")
 }
 
 // The node that deletes a credential or lifts a ban reports it, even

@@ -23,7 +23,10 @@ const (
 	MetricClusterLeftCutOff      = "cliser_cluster_nats_cut_off_left_total"
 	MetricClusterPublishAck      = "cliser_cluster_publish_ack_seconds"
 	MetricClusterPublishInflight = "cliser_cluster_publish_inflight"
+	MetricClusterIdentityNotices = "cliser_cluster_identity_notices_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
+
+	noticeApplied, noticeUnsent, noticeBad = "applied first", "unsent", "not ours"
 )
 
 // metrics are the node's counters; the gauges read the mirror at scrape.
@@ -42,6 +45,8 @@ type metrics struct {
 	// flusher took its acknowledgement; inflight is how many are out.
 	ackSeconds prometheus.Histogram
 	inflight   prometheus.Gauge
+	// notices counts identity changes announced on core NATS (identitynotice.go).
+	notices *prometheus.CounterVec
 }
 
 func newMetrics() metrics {
@@ -60,6 +65,9 @@ func newMetrics() metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms to 4 s
 		}),
 		inflight: prom.Gauge(MetricClusterPublishInflight, "Slot writes of this node published and not yet acknowledged (at most 512)."),
+		notices: prom.CounterVec(MetricClusterIdentityNotices,
+			`Identity changes announced on core NATS: "applied first" (this node applied one before its watch brought it), "unsent" (this node could not announce its change; the watches carry it), "not ours" (a notice that did not parse, ignored).`,
+			"result", noticeApplied, noticeUnsent, noticeBad),
 	}
 }
 
@@ -69,7 +77,7 @@ func newMetrics() metrics {
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
-		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight,
+		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

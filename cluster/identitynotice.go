@@ -1,0 +1,135 @@
+package cluster
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/identity"
+)
+
+// Notices: the fast path of an identity change. A watch's consumer is
+// placed by JetStream's meta group, so while that group elects a leader
+// (its server killed: 4-9 s) no watch lost with a server can be made
+// again, and a ban or a revocation reached such a node 6-7 s after its
+// answer, against IDENTITY.md's 2 s. The node that stored a change now
+// also publishes it on core NATS, which needs no leader of any kind;
+// every node applies it at once. The watches stay the path that misses
+// nothing (a notice is fire-and-forget); each change carries its
+// revision, so neither path can move a key back past the other.
+
+// hdrNoticeRev is a notice's header: the change's revision in its bucket.
+const hdrNoticeRev = "Cliser-Revision"
+
+// noticeSubject is where changes of bucket are announced: a token more,
+// the key, is the subject's last.
+func (s *IdentityStore) noticeSubject(bucket string) string {
+	return s.prefix + ".identity." + bucket
+}
+
+// announce publishes the change the store has just made (op "" for a put,
+// with its value). A notice that cannot be sent is counted and left to the
+// watches.
+func (s *IdentityStore) announce(bucket, key string, rev uint64, op string, val []byte) {
+	m := nats.NewMsg(s.noticeSubject(bucket) + "." + key)
+	m.Header.Set(hdrNoticeRev, strconv.FormatUint(rev, 10))
+	if op != "" {
+		m.Header.Set(hdrKVOperation, op)
+	}
+	m.Data = val
+	if err := s.nc.PublishMsg(m); err != nil {
+		s.notices.WithLabelValues(noticeUnsent).Inc()
+		s.log.Debug("cluster: identity change not announced; the watches carry it", zap.String("bucket", bucket), zap.Error(err))
+	}
+}
+
+// deleteKey places key's delete marker in bucket, as jetstream's Delete
+// does, and returns its revision, which Delete does not hand back and a
+// notice must carry.
+func deleteKey(ctx context.Context, js jetstream.JetStream, bucket, key string) (uint64, error) {
+	m := nats.NewMsg("$KV." + bucket + "." + key)
+	m.Header.Set(hdrKVOperation, "DEL")
+	ack, err := js.PublishMsg(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// order is what Watch has applied, shared by the watches and the notices
+// under its lock so that one change never undoes a newer one.
+type order struct {
+	mu      sync.Mutex
+	watched identityRevs      // the last revision each bucket's watch delivered
+	ahead   map[string]uint64 // bucket + "." + key: the revision a notice applied past watched
+}
+
+// fromWatch applies a watched change of bucket unless a notice applied it,
+// or a newer one of its key, first.
+func (o *order) fromWatch(bucket string, c *change, apply func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	*o.watched.of(bucket) = c.rev
+	k := bucket + "." + c.key
+	if rev, ok := o.ahead[k]; !ok || rev < c.rev {
+		apply()
+	}
+	for k, rev := range o.ahead {
+		if rev <= c.rev && strings.HasPrefix(k, bucket+".") {
+			delete(o.ahead, k)
+		}
+	}
+}
+
+// fromNotice applies an announced change unless the watch or an earlier
+// notice already brought it or a newer one of its key. It reports whether
+// it applied it.
+func (o *order) fromNotice(bucket string, c *change, apply func()) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k := bucket + "." + c.key
+	if c.rev <= *o.watched.of(bucket) || o.ahead[k] >= c.rev {
+		return false
+	}
+	apply()
+	if o.ahead == nil {
+		o.ahead = map[string]uint64{}
+	}
+	o.ahead[k] = c.rev
+	return true
+}
+
+// of is the field of bucket.
+func (r *identityRevs) of(bucket string) *uint64 {
+	if bucket == CredentialsBucket {
+		return &r.creds
+	}
+	return &r.bans
+}
+
+// hear subscribes to the notices of both buckets, applying each through
+// o, until the returned subscription is unsubscribed.
+func (s *IdentityStore) hear(o *order, apply func(identity.Change)) (*nats.Subscription, error) {
+	base := s.prefix + ".identity."
+	return s.nc.Subscribe(base+">", func(m *nats.Msg) {
+		bucket, key, ok := strings.Cut(strings.TrimPrefix(m.Subject, base), ".")
+		rev, err := strconv.ParseUint(m.Header.Get(hdrNoticeRev), 10, 64)
+		kind, known := entryKinds[bucket]
+		if !ok || err != nil || !known {
+			s.notices.WithLabelValues(noticeBad).Inc()
+			return
+		}
+		c := changeOf(key, rev, m.Header)
+		if c.op == jetstream.KeyValuePut {
+			c.value = m.Data
+		}
+		if o.fromNotice(bucket, c, func() { kind(s.log, c, apply) }) {
+			s.notices.WithLabelValues(noticeApplied).Inc()
+		}
+	})
+}
