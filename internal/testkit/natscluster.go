@@ -214,6 +214,27 @@ func (c *NATSCluster) WaitCurrent(streams ...string) {
 	}
 }
 
+// unheardPeers says which running server the meta leader has no stats
+// from yet, "" when none: until it has, the leader places no replica
+// there, and a bucket of three replicas made then fails ("no suitable
+// peers for placement, peer offline", seen once at a fleet's start).
+func (c *NATSCluster) unheardPeers() string {
+	leader := c.MetaLeader()
+	if leader < 0 {
+		return "no meta leader"
+	}
+	heard := map[string]bool{}
+	for _, name := range c.servers[leader].JetStreamClusterPeers() {
+		heard[name] = true
+	}
+	for i, ns := range c.servers {
+		if ns != nil && !heard[ns.Name()] {
+			return fmt.Sprintf("the meta leader has not heard from server %d yet", i)
+		}
+	}
+	return ""
+}
+
 // notCurrent says what is not current yet, "" when all is.
 func (c *NATSCluster) notCurrent(streams []string) string {
 	leader := false
@@ -233,6 +254,9 @@ func (c *NATSCluster) notCurrent(streams []string) string {
 	}
 	if !leader {
 		return "no meta leader"
+	}
+	if why := c.unheardPeers(); why != "" {
+		return why
 	}
 	for _, s := range streams {
 		if c.StreamLeader(s) < 0 {
