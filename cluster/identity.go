@@ -40,8 +40,10 @@ type IdentityStore struct {
 	nc          *nats.Conn
 	js          jetstream.JetStream
 	creds, bans jetstream.KeyValue
-	prefix      string // the cluster's subject prefix: notices go under it
+	prefix      string                      // the cluster's subject prefix: notices go under it
+	streams     map[string]jetstream.Stream // the buckets' streams, by bucket: for direct gets
 	notices     *prometheus.CounterVec
+	caughtUp    prometheus.Counter
 	log         *zap.Logger
 
 	mu     sync.Mutex
@@ -77,8 +79,16 @@ func (n *Node) IdentityStore() (*IdentityStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix,
-		notices: n.metrics.notices, log: n.log}, nil
+	streams := map[string]jetstream.Stream{}
+	for _, bucket := range []string{CredentialsBucket, BansBucket} {
+		st, err := n.js.Stream(ctx, "KV_"+bucket)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: bucket %s: %w", bucket, err)
+		}
+		streams[bucket] = st
+	}
+	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix, streams: streams,
+		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log}, nil
 }
 
 // banKey is a ban's key: its kind, a dot, its value as keyOf writes it
@@ -285,8 +295,9 @@ const reconnectCheck = time.Second
 // values may be older than those read or applied, and a revoked
 // credential would admit again until it caught up. Only a first watch
 // that cannot start is an error. Meanwhile it takes the changes other
-// nodes announce (identitynotice.go), which reach it while no watch can
-// be made; a change comes through whichever path is first, once.
+// nodes announce (identitynotice.go) and those its watches missed
+// (identitycatchup.go), both of which reach it while no watch can be
+// made; a change comes through whichever path is first, once.
 func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) error {
 	o := &order{}
 	s.mu.Lock()
@@ -297,6 +308,10 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 		return fmt.Errorf("cluster: hear identity notices: %w", err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	defer o.end()
+	looking, stopLooking := context.WithCancel(ctx)
+	defer stopLooking()
+	go s.catchUp(looking, o, apply)
 	started, err := s.watchOnce(ctx, apply, o)
 	for ctx.Err() == nil {
 		if !started {

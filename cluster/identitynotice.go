@@ -67,14 +67,27 @@ type order struct {
 	mu      sync.Mutex
 	watched identityRevs      // the last revision each bucket's watch delivered
 	ahead   map[string]uint64 // bucket + "." + key: the revision a notice applied past watched
+	ended   bool              // Watch returned: its caller reads the store afresh, nothing more is applied
 }
 
-// fromWatch applies a watched change of bucket unless a notice applied it,
-// or a newer one of its key, first.
+// end applies nothing more once it returns: a notice or a look still
+// under way when Watch returns must not land after its caller's Load.
+func (o *order) end() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ended = true
+}
+
+// fromWatch applies a watched (or caught-up) change of bucket unless a
+// notice applied it, or a newer one of its key, first.
 func (o *order) fromWatch(bucket string, c *change, apply func()) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	*o.watched.of(bucket) = c.rev
+	w := o.watched.of(bucket)
+	if o.ended || c.rev <= *w {
+		return // brought already: caught up by direct gets, then by a watch made again
+	}
+	*w = c.rev
 	k := bucket + "." + c.key
 	if rev, ok := o.ahead[k]; !ok || rev < c.rev {
 		apply()
@@ -93,7 +106,7 @@ func (o *order) fromNotice(bucket string, c *change, apply func()) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	k := bucket + "." + c.key
-	if c.rev <= *o.watched.of(bucket) || o.ahead[k] >= c.rev {
+	if o.ended || c.rev <= *o.watched.of(bucket) || o.ahead[k] >= c.rev {
 		return false
 	}
 	apply()
@@ -102,6 +115,13 @@ func (o *order) fromNotice(bucket string, c *change, apply func()) bool {
 	}
 	o.ahead[k] = c.rev
 	return true
+}
+
+// watchedOf is the last revision of bucket the watch brought.
+func (o *order) watchedOf(bucket string) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return *o.watched.of(bucket)
 }
 
 // of is the field of bucket.

@@ -50,6 +50,12 @@ func TestOrderAppliesEachChangeOnceAndNeverGoesBack(t *testing.T) {
 			{true, CredentialsBucket, put("cid.a", 3), true},
 			{false, CredentialsBucket, put("cid.a", 4), true},
 		}},
+		{"a change caught up, then brought by a watch made again", []step{
+			{true, BansBucket, put("cid.a", 5), true},
+			{true, BansBucket, del("cid.b", 6), true},
+			{true, BansBucket, put("cid.a", 5), false},
+			{true, BansBucket, del("cid.b", 6), false},
+		}},
 		{"a noticed key is let go once the watch passes it", []step{
 			{false, BansBucket, put("cid.a", 7), true},
 			{true, BansBucket, put("cid.b", 8), true},
@@ -77,4 +83,15 @@ func TestOrderAppliesEachChangeOnceAndNeverGoesBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Once Watch has returned nothing more is applied: its caller reads the
+// store afresh.
+func TestOrderAppliesNothingAfterItsEnd(t *testing.T) {
+	var o order
+	o.end()
+	applied := 0
+	o.fromNotice(BansBucket, &change{key: "cid.a", rev: 1, op: jetstream.KeyValuePut}, func() { applied++ })
+	o.fromWatch(BansBucket, &change{key: "cid.a", rev: 2, op: jetstream.KeyValuePut}, func() { applied++ })
+	assert.Zero(t, applied)
 }

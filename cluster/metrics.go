@@ -24,6 +24,7 @@ const (
 	MetricClusterPublishAck      = "cliser_cluster_publish_ack_seconds"
 	MetricClusterPublishInflight = "cliser_cluster_publish_inflight"
 	MetricClusterIdentityNotices = "cliser_cluster_identity_notices_total"
+	MetricClusterIdentityCaught  = "cliser_cluster_identity_caught_up_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 
 	noticeApplied, noticeUnsent, noticeBad = "applied first", "unsent", "not ours"
@@ -47,6 +48,8 @@ type metrics struct {
 	inflight   prometheus.Gauge
 	// notices counts identity changes announced on core NATS (identitynotice.go).
 	notices *prometheus.CounterVec
+	// caughtUp counts identity changes the watches missed (identitycatchup.go).
+	caughtUp prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -68,6 +71,7 @@ func newMetrics() metrics {
 		notices: prom.CounterVec(MetricClusterIdentityNotices,
 			`Identity changes announced on core NATS: "applied first" (this node applied one before its watch brought it), "unsent" (this node could not announce its change; the watches carry it), "not ours" (a notice that did not parse, ignored).`,
 			"result", noticeApplied, noticeUnsent, noticeBad),
+		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, applied by direct gets (the watch's consumer lost and not yet made again)."),
 	}
 }
 
@@ -77,7 +81,7 @@ func newMetrics() metrics {
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
-		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices,
+		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

@@ -94,6 +94,54 @@ func TestR3BansAndRevocationsWithTheMetaLeaderKilled(t *testing.T) {
 	f.ready.assertAlways200(t)
 }
 
+// A ban no node announced — written to the bucket by another program, as
+// a notice a node missed between two servers would leave it — made with
+// the meta leader killed, holds on every node within the same 2 s and
+// closes the banned session: a node whose watch's consumer was lost, and
+// cannot be made again until the meta group elects, reads it by direct
+// get (identitycatchup.go).
+func TestR3UnannouncedBanWithTheMetaLeaderKilled(t *testing.T) {
+	f := startR3IdentityOn(t, testkit.NATSClusterOf3WithCuts(t))
+	meta := f.nats.MetaLeader()
+	require.GreaterOrEqual(t, meta, 0, "the meta group has a leader")
+	a, _, _ := f.roles(t, meta)
+	banned := f.nodes[a].id + "-a"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kv, err := f.js.KeyValue(ctx, cluster.BansBucket)
+	require.NoError(t, err)
+	val, err := identity.EncodeBan(identity.Ban{Kind: identity.KindCID, Value: banned, Reason: "unannounced", By: identity.ByOperator, At: time.Now()})
+	require.NoError(t, err)
+	t.Logf("killing NATS server %d (the meta leader; bans leader: server %d); banning %s (on %s) in the bucket itself",
+		meta, f.nats.StreamLeader(identityStreams[0]), banned, f.nodes[a].id)
+	f.nats.Kill(meta)
+
+	polled := make(chan [][]time.Time, 1)
+	go func() {
+		polled <- f.firstHeld([]opChange{{holds: func(tn *testNode) bool { return holdsBan(tn, banned) && !connected(tn, banned) }}})
+	}()
+	var made time.Time
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		put, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := kv.Put(put, "cid."+banned, val)
+		cancel()
+		if err == nil {
+			made = time.Now()
+			t.Logf("the put was made %s after the kill", made.Sub(start))
+			break
+		}
+		require.Less(t, time.Since(start), writeRetryBound, "the put was refused: %v", err)
+	}
+	held := testkit.Recv(t, polled, time.Minute, "the poll of the ban")
+	f.assertHeldWithin(t, "unannounced ban of "+banned, made, held[0])
+	f.assertBanned(t, f.nodes[a], banned)
+	caught := 0.0
+	for _, tn := range f.nodes {
+		caught += tn.metric(t, cluster.MetricClusterIdentityCaught, "")
+	}
+	t.Logf("changes caught up by direct gets, all nodes: %v", caught)
+}
+
 // bansLeaderApartFromMeta returns the server leading the bans bucket's
 // stream once it is not the meta leader, stepping the stream down until
 // it is not.
