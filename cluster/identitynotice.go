@@ -16,12 +16,13 @@ import (
 // Notices: the fast path of an identity change. A watch's consumer is
 // placed by JetStream's meta group, so while that group elects a leader
 // (its server killed: 4-9 s) no watch lost with a server can be made
-// again, and a ban or a revocation reached such a node 6-7 s after its
+// again, and a ban or a revocation reached such a node 4-7 s after its
 // answer, against IDENTITY.md's 2 s. The node that stored a change now
 // also publishes it on core NATS, which needs no leader of any kind;
-// every node applies it at once. The watches stay the path that misses
-// nothing (a notice is fire-and-forget); each change carries its
-// revision, so neither path can move a key back past the other.
+// every node applies it at once. The watches, with the catching up beside
+// them (identitycatchup.go), stay the path that misses nothing (a notice
+// is fire-and-forget); each change carries its revision, so no path can
+// move a key back past another.
 
 // hdrNoticeRev is a notice's header: the change's revision in its bucket.
 const hdrNoticeRev = "Cliser-Revision"

@@ -71,7 +71,7 @@ func newMetrics() metrics {
 		notices: prom.CounterVec(MetricClusterIdentityNotices,
 			`Identity changes announced on core NATS: "applied first" (this node applied one before its watch brought it), "unsent" (this node could not announce its change; the watches carry it), "not ours" (a notice that did not parse, ignored).`,
 			"result", noticeApplied, noticeUnsent, noticeBad),
-		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, applied by direct gets (the watch's consumer lost and not yet made again)."),
+		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
 	}
 }
 
