@@ -1,6 +1,10 @@
 package cluster
 
-import "github.com/cliser/cliser/registry"
+import (
+	"context"
+
+	"github.com/cliser/cliser/registry"
+)
 
 // For the external tests that read or write the bucket as another node
 // (or another version) would.
@@ -49,3 +53,7 @@ func WithBeforeCheck(f func()) Option { return func(o *options) { o.beforeCheck 
 
 // HdrNoticeRev is the notices' revision header, for tests that forge one.
 const HdrNoticeRev = hdrNoticeRev
+
+// Beating is beating, for the test that reads a heartbeat beside a
+// stale replica.
+func (n *Node) Beating(ctx context.Context, id string) (bool, error) { return n.beating(ctx, id) }

@@ -125,21 +125,42 @@ func (n *Node) heldByOthers(alive map[string]bool) []string {
 // that have one back in alive. The key listing misses a key renewed while
 // it runs (with one revision kept, the old one is gone before the listing
 // reaches it and the new one comes after its end), and a live node's
-// clients must not be marked lost for that.
+// clients must not be marked lost for that. The read is one only the
+// bucket's stream leader answers (beating).
 func (n *Node) confirmLost(suspects []string, alive map[string]bool) error {
 	ctx, cancel := n.opCtx()
 	defer cancel()
 	for _, id := range suspects {
-		_, err := n.nodes.Get(ctx, keyOf(id))
-		switch {
-		case err == nil:
-			alive[id] = true
-		case !errors.Is(err, jetstream.ErrKeyNotFound):
+		beating, err := n.beating(ctx, id)
+		if err != nil {
 			n.unhealthy(err)
 			return fmt.Errorf("cluster: heartbeat of %s: %w", id, err)
 		}
+		alive[id] = alive[id] || beating
 	}
 	return nil
+}
+
+// beating reports whether node id's heartbeat key holds a beat on the
+// nodes bucket's stream leader: a message get, which only the leader
+// answers. A direct get (what the key-value Get sends) is answered by any
+// replica, and a NATS server restarted after the key's last beat had aged
+// out there had none until it caught up: a node read that and marked a
+// live node's clients "node lost", 3 s after the restart, in a CI run of
+// TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsKilled.
+func (n *Node) beating(ctx context.Context, id string) (bool, error) {
+	js, err := n.nc.JetStream(nats.Context(ctx))
+	if err != nil {
+		return false, err
+	}
+	m, err := js.GetLastMsg("KV_"+n.opts.nodesBucket, "$KV."+n.opts.nodesBucket+"."+keyOf(id), nats.Context(ctx))
+	if errors.Is(err, nats.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return changeOf(keyOf(id), m.Sequence, m.Header).op == jetstream.KeyValuePut, nil
 }
 
 // markWhere disconnects, with reason, the connected records of the

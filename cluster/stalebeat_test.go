@@ -1,0 +1,82 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/natskey"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
+)
+
+// A node judging whether another is lost reads its heartbeat from the
+// bucket's stream leader only. A replica that is behind — here one cut
+// off from its peers, whose own copy of the key ages out while the node
+// keeps beating to the leader — answers a direct get (the key-value Get)
+// with "not found"; such an answer, from a NATS server restarted after the
+// key had aged out there, made a node mark a live node's clients "node
+// lost" in CI.
+func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
+	nc := testkit.NATSClusterOf3WithCuts(t)
+	urls := nc.URLs()
+	start := func(server int, id string) *testNode {
+		return startNodeOpts(t, urls[server], id, node.WithClusterReplicas(3), node.WithClusterHeartbeat(time.Second),
+			node.WithNATSOptions(nats.ReconnectWait(50*time.Millisecond)))
+	}
+	beater := start(0, "sb-beater")
+	stream := "KV_" + cluster.DefaultNodesBucket
+	nc.WaitCurrent(stream)
+	leader := nc.StreamLeader(stream)
+	stale := 3 - leader // neither the leader nor the beater's server
+	if leader == 0 {
+		stale = 1
+	}
+	judge := start(stale, "sb-judge")
+	t.Logf("nodes bucket led by server %d; the judge on server %d, cut off next", leader, stale)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	js, err := jetstream.New(judge.nc)
+	require.NoError(t, err)
+	kv, err := js.KeyValue(ctx, cluster.DefaultNodesBucket)
+	require.NoError(t, err)
+	key := natskey.Escape(beater.id)
+	_, err = kv.Get(ctx, key)
+	require.NoError(t, err, "the beater's key before the cut")
+
+	nc.Isolate(stale, true)
+	defer nc.Isolate(stale, false)
+	require.Eventually(t, func() bool {
+		get, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := kv.Get(get, key)
+		return errors.Is(err, jetstream.ErrKeyNotFound)
+	}, 10*time.Second, 50*time.Millisecond, "the cut-off replica never answered the live node's key as gone")
+
+	read, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	beating, err := judge.node.Beating(read, beater.id)
+	t.Logf("the judge's read from the leader: beating %v, error %v", beating, err)
+	require.False(t, err == nil && !beating, "the judge read the live node as lost")
+
+	// Healed, the leader answers: the beater beats, a node that never did not.
+	nc.Isolate(stale, false)
+	require.Eventually(t, func() bool {
+		read, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		beating, err := judge.node.Beating(read, beater.id)
+		return err == nil && beating
+	}, 15*time.Second, 50*time.Millisecond, "the beater read as beating once the cut healed")
+	read, cancel = context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	beating, err = judge.node.Beating(read, "sb-nobody")
+	require.NoError(t, err)
+	require.False(t, beating, "a node that never beat")
+}
