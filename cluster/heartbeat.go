@@ -3,11 +3,9 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/natsretry"
@@ -48,17 +46,17 @@ func (n *Node) beat(timeout time.Duration, resend bool) error {
 // this id is either an earlier run's that stopped without removing it (it
 // is not renewed and ages out) or a live node's (renewed every third of
 // the TTL): watching it for half the TTL tells which. Only a start after
-// a crash waits; a clean stop removes its heartbeat.
+// a crash waits; a clean stop removes its heartbeat. Read from the stream
+// leader: a replica behind it could say the key is gone.
 func (n *Node) claimID() error {
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.heartbeatTTL+n.opts.opTimeout)
 	defer cancel()
-	key := keyOf(n.id)
-	first, err := n.nodes.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil
-	}
+	first, err := n.leaderBeat(ctx, n.id)
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	if first == 0 {
+		return nil
 	}
 	n.log.Info("cluster: a heartbeat under this node id exists; checking that no live node renews it",
 		zap.Duration("for", n.opts.heartbeatTTL/2))
@@ -72,13 +70,13 @@ func (n *Node) claimID() error {
 			return nil
 		case <-poll.C:
 		}
-		cur, err := n.nodes.Get(ctx, key)
+		cur, err := n.leaderBeat(ctx, n.id)
 		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-			return nil
 		case err != nil:
 			return fmt.Errorf("cluster: heartbeat: %w", err)
-		case cur.Revision() != first.Revision():
+		case cur == 0:
+			return nil
+		case cur != first:
 			return ErrNodeIDInUse
 		}
 	}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -176,16 +175,19 @@ func readAll(ctx context.Context, kv jetstream.KeyValue, f func(jetstream.KeyVal
 	}
 }
 
-// Credential reads cid's credential from the bucket; false when it has none.
+// Credential reads cid's credential from the bucket's stream leader
+// (leaderRead: a rotation keeps the digest it reads for its grace, and a
+// replica behind the leader could hand an older one back); false when it
+// has none.
 func (s *IdentityStore) Credential(ctx context.Context, cid string) (identity.Credential, bool, error) {
-	e, err := s.creds.Get(ctx, keyOf(cid))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return identity.Credential{}, false, nil
-	}
+	e, err := leaderRead(ctx, s.nc, CredentialsBucket, keyOf(cid))
 	if err != nil {
 		return identity.Credential{}, false, fmt.Errorf("cluster: read credential %s: %w", cid, err)
 	}
-	c, err := identity.DecodeCredential(e.Value())
+	if e == nil || e.op != jetstream.KeyValuePut {
+		return identity.Credential{}, false, nil
+	}
+	c, err := identity.DecodeCredential(e.value)
 	if err != nil {
 		return identity.Credential{}, false, fmt.Errorf("cluster: credential %s: %w", cid, err)
 	}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -142,25 +141,20 @@ func (n *Node) confirmLost(suspects []string, alive map[string]bool) error {
 }
 
 // beating reports whether node id's heartbeat key holds a beat on the
-// nodes bucket's stream leader: a message get, which only the leader
-// answers. A direct get (what the key-value Get sends) is answered by any
-// replica, and a NATS server restarted after the key's last beat had aged
-// out there had none until it caught up: a node read that and marked a
-// live node's clients "node lost", 3 s after the restart, in a CI run of
-// TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsKilled.
+// nodes bucket's stream leader (leaderBeat).
 func (n *Node) beating(ctx context.Context, id string) (bool, error) {
-	js, err := n.nc.JetStream(nats.Context(ctx))
-	if err != nil {
-		return false, err
+	rev, err := n.leaderBeat(ctx, id)
+	return rev > 0, err
+}
+
+// leaderBeat is the revision of node id's beat as the nodes bucket's
+// stream leader holds it (leaderRead), 0 when it has none.
+func (n *Node) leaderBeat(ctx context.Context, id string) (uint64, error) {
+	c, err := leaderRead(ctx, n.nc, n.opts.nodesBucket, keyOf(id))
+	if err != nil || c == nil || c.op != jetstream.KeyValuePut {
+		return 0, err
 	}
-	m, err := js.GetLastMsg("KV_"+n.opts.nodesBucket, "$KV."+n.opts.nodesBucket+"."+keyOf(id), nats.Context(ctx))
-	if errors.Is(err, nats.ErrMsgNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return changeOf(keyOf(id), m.Sequence, m.Header).op == jetstream.KeyValuePut, nil
+	return c.rev, nil
 }
 
 // markWhere disconnects, with reason, the connected records of the

@@ -11,13 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/natskey"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
 )
 
 // A node judging whether another is lost reads its heartbeat from the
-// bucket's stream leader only. A replica that is behind — here one cut
+// bucket's stream leader only, as a rotation reads the credential it
+// keeps for its grace. A replica that is behind — here one cut
 // off from its peers, whose own copy of the key ages out while the node
 // keeps beating to the leader — answers a direct get (the key-value Get)
 // with "not found"; such an answer, from a NATS server restarted after the
@@ -51,8 +53,28 @@ func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
 	_, err = kv.Get(ctx, key)
 	require.NoError(t, err, "the beater's key before the cut")
 
+	// A credential, rotated below while the judge's server is cut off.
+	judgeStore, err := judge.node.IdentityStore()
+	require.NoError(t, err)
+	beaterStore, err := beater.node.IdentityStore()
+	require.NoError(t, err)
+	old := identity.Credential{CID: "sb-dev", Digest: [32]byte{1}, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	require.NoError(t, beaterStore.PutCredential(ctx, old))
+	creds, err := js.KeyValue(ctx, cluster.CredentialsBucket)
+	require.NoError(t, err)
+	nc.WaitCurrent(stream, "KV_"+cluster.CredentialsBucket)
+
 	nc.Isolate(stale, true)
 	defer nc.Isolate(stale, false)
+	rotated := old
+	rotated.Digest = [32]byte{2}
+	// Made once the majority leads the credentials' stream (the cut-off
+	// server may have led it).
+	require.Eventually(t, func() bool {
+		put, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return beaterStore.PutCredential(put, rotated) == nil
+	}, 30*time.Second, 50*time.Millisecond, "the rotation was never made")
 	require.Eventually(t, func() bool {
 		get, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
@@ -65,6 +87,15 @@ func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
 	beating, err := judge.node.Beating(read, beater.id)
 	t.Logf("the judge's read from the leader: beating %v, error %v", beating, err)
 	require.False(t, err == nil && !beating, "the judge read the live node as lost")
+	e, err := creds.Get(ctx, "sb-dev")
+	require.NoError(t, err)
+	got, err := identity.DecodeCredential(e.Value())
+	require.NoError(t, err)
+	require.Equal(t, old.Digest, got.Digest, "the cut-off replica's copy is the one from before the rotation")
+	read, cancel = context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, _, err := judgeStore.Credential(read, "sb-dev")
+	require.False(t, err == nil && c.Digest == old.Digest, "the judge read the credential from before its rotation")
 
 	// Healed, the leader answers: the beater beats, a node that never did not.
 	nc.Isolate(stale, false)
