@@ -62,19 +62,24 @@ func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
 	require.NoError(t, beaterStore.PutCredential(ctx, old))
 	creds, err := js.KeyValue(ctx, cluster.CredentialsBucket)
 	require.NoError(t, err)
-	nc.WaitCurrent(stream, "KV_"+cluster.CredentialsBucket)
+	// Nor the credentials' leader: cut off, a leader answers reads from
+	// its own copy until it steps down (not covered: see docs/cluster.md).
+	credStream := "KV_" + cluster.CredentialsBucket
+	nc.WaitCurrent(stream, credStream)
+	for range 10 {
+		if nc.StreamLeader(credStream) != stale {
+			break
+		}
+		require.NoError(t, nc.StepDownStream(stale, credStream))
+		nc.WaitCurrent(stream, credStream)
+	}
+	require.NotEqual(t, stale, nc.StreamLeader(credStream), "the credentials' stream stayed with the server to cut off")
 
 	nc.Isolate(stale, true)
 	defer nc.Isolate(stale, false)
 	rotated := old
 	rotated.Digest = [32]byte{2}
-	// Made once the majority leads the credentials' stream (the cut-off
-	// server may have led it).
-	require.Eventually(t, func() bool {
-		put, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		return beaterStore.PutCredential(put, rotated) == nil
-	}, 30*time.Second, 50*time.Millisecond, "the rotation was never made")
+	require.NoError(t, beaterStore.PutCredential(ctx, rotated))
 	require.Eventually(t, func() bool {
 		get, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
