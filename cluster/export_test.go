@@ -54,6 +54,10 @@ func WithBeforeCheck(f func()) Option { return func(o *options) { o.beforeCheck 
 // HdrNoticeRev is the notices' revision header, for tests that forge one.
 const HdrNoticeRev = hdrNoticeRev
 
-// Beating is beating, for the test that reads a heartbeat beside a
-// stale replica.
-func (n *Node) Beating(ctx context.Context, id string) (bool, error) { return n.beating(ctx, id) }
+// Beating reports whether node id beats as the lost-node check reads it
+// (leaderBeat), for the test that reads a heartbeat beside a stale
+// replica.
+func (n *Node) Beating(ctx context.Context, id string) (bool, error) {
+	rev, err := n.leaderBeat(ctx, id)
+	return rev > 0, err
+}

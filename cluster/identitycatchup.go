@@ -83,9 +83,5 @@ func (s *IdentityStore) nextAfter(ctx context.Context, st jetstream.Stream, buck
 	if err != nil {
 		return nil, err
 	}
-	c := changeOf(strings.TrimPrefix(m.Subject, prefix), m.Sequence, m.Header)
-	if c.op == jetstream.KeyValuePut {
-		c.value = m.Data
-	}
-	return c, nil
+	return changeOf(strings.TrimPrefix(m.Subject, prefix), m.Sequence, m.Header, m.Data), nil
 }

@@ -145,10 +145,7 @@ func (s *IdentityStore) hear(o *order, apply func(identity.Change)) (*nats.Subsc
 			s.notices.WithLabelValues(noticeBad).Inc()
 			return
 		}
-		c := changeOf(key, rev, m.Header)
-		if c.op == jetstream.KeyValuePut {
-			c.value = m.Data
-		}
+		c := changeOf(key, rev, m.Header, m.Data)
 		if o.fromNotice(bucket, c, func() { kind(s.log, c, apply) }) {
 			s.notices.WithLabelValues(noticeApplied).Inc()
 		}

@@ -27,7 +27,5 @@ func leaderRead(ctx context.Context, nc *nats.Conn, bucket, key string) (*change
 	if err != nil {
 		return nil, err
 	}
-	c := changeOf(key, m.Sequence, m.Header)
-	c.value = m.Data
-	return c, nil
+	return changeOf(key, m.Sequence, m.Header, m.Data), nil
 }

@@ -125,26 +125,19 @@ func (n *Node) heldByOthers(alive map[string]bool) []string {
 // it runs (with one revision kept, the old one is gone before the listing
 // reaches it and the new one comes after its end), and a live node's
 // clients must not be marked lost for that. The read is one only the
-// bucket's stream leader answers (beating).
+// bucket's stream leader answers (leaderBeat).
 func (n *Node) confirmLost(suspects []string, alive map[string]bool) error {
 	ctx, cancel := n.opCtx()
 	defer cancel()
 	for _, id := range suspects {
-		beating, err := n.beating(ctx, id)
+		rev, err := n.leaderBeat(ctx, id)
 		if err != nil {
 			n.unhealthy(err)
 			return fmt.Errorf("cluster: heartbeat of %s: %w", id, err)
 		}
-		alive[id] = alive[id] || beating
+		alive[id] = alive[id] || rev > 0
 	}
 	return nil
-}
-
-// beating reports whether node id's heartbeat key holds a beat on the
-// nodes bucket's stream leader (leaderBeat).
-func (n *Node) beating(ctx context.Context, id string) (bool, error) {
-	rev, err := n.leaderBeat(ctx, id)
-	return rev > 0, err
 }
 
 // leaderBeat is the revision of node id's beat as the nodes bucket's

@@ -113,10 +113,7 @@ func (w *bucketWatcher) deliver(m *nats.Msg) {
 	if err != nil || len(m.Subject) <= len(w.prefix) {
 		return
 	}
-	c := changeOf(m.Subject[len(w.prefix):], md.Sequence.Stream, m.Header)
-	if c.op == jetstream.KeyValuePut {
-		c.value = m.Data
-	}
+	c := changeOf(m.Subject[len(w.prefix):], md.Sequence.Stream, m.Header, m.Data)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.updates <- c
@@ -129,8 +126,9 @@ func (w *bucketWatcher) deliver(m *nats.Msg) {
 	}
 }
 
-// changeOf reads a change from a message's key and headers.
-func changeOf(key string, rev uint64, h nats.Header) *change {
+// changeOf reads a change from a message's key, headers and data (the
+// value, kept for a put only). Goroutine-safe.
+func changeOf(key string, rev uint64, h nats.Header, data []byte) *change {
 	c := &change{key: key, rev: rev}
 	switch h.Get(hdrKVOperation) {
 	case "DEL":
@@ -149,5 +147,6 @@ func changeOf(key string, rev uint64, h nats.Header) *change {
 		return c
 	}
 	c.writer = h.Get(hdrWriter)
+	c.value = data
 	return c
 }

@@ -23,7 +23,7 @@ func FuzzChangeOf(f *testing.F) {
 				h.Set(k, v)
 			}
 		}
-		c := changeOf("k", 7, h)
+		c := changeOf("k", 7, h, nil)
 		if c.key != "k" || c.rev != 7 {
 			t.Fatalf("key or revision lost: %+v", c)
 		}
