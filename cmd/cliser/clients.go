@@ -58,7 +58,11 @@ func (o *clientsOptions) client() (*admin.Client, error) {
 	if o.timeout <= 0 {
 		return nil, configErrorf("--timeout must be positive, got %s", o.timeout)
 	}
-	c, err := admin.NewClient(o.admin, os.Getenv("CLISER_ADMIN_TOKEN"), o.timeout)
+	token, ok := adminToken()
+	if !ok {
+		return nil, configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: set it to the server's token, one word")
+	}
+	c, err := admin.NewClient(o.admin, token, o.timeout)
 	if err != nil {
 		return nil, configErrorf("--admin (or CLISER_ADMIN): %v", err)
 	}
@@ -194,7 +198,7 @@ func newOneClientCmd[T any](o *clientsOptions, use, short string,
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Args:  clientIDArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client()
 			if err != nil {
@@ -227,6 +231,10 @@ func newClientsShutdownCmd(o *clientsOptions) *cobra.Command {
 				return configErrorf("give a CID or --all, not both")
 			case !all && len(args) != 1:
 				return configErrorf("give one CID, or --all for every connected client")
+			case !all:
+				if err := checkClientID("", args[0]); err != nil {
+					return err
+				}
 			}
 			c, err := o.client()
 			if err != nil {
@@ -276,7 +284,7 @@ func explain(c *admin.Client, err error, cid string) error {
 	case errors.As(err, &ue):
 		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
 	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
-		if os.Getenv("CLISER_ADMIN_TOKEN") == "" {
+		if t, _ := adminToken(); t == "" {
 			return fmt.Errorf("the admin API wants a token: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
 		}
 		return fmt.Errorf("the admin API refused CLISER_ADMIN_TOKEN: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)

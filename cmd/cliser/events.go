@@ -14,7 +14,6 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
-	"github.com/cliser/cliser/protocol"
 )
 
 func init() {
@@ -86,8 +85,10 @@ func tailFilter(types, cid string) (admin.EventsFilter, error) {
 		}
 		f.Types = append(f.Types, t)
 	}
-	if cid != "" && protocol.ValidateClientID([]byte(cid)) != nil {
-		return f, configErrorf("--cid %q is not a client ID: 1 to %d of A-Z a-z 0-9 . _ : @ -", cid, protocol.MaxClientID)
+	if cid != "" {
+		if err := checkClientID("--cid", cid); err != nil {
+			return f, err
+		}
 	}
 	f.CID = cid
 	return f, nil

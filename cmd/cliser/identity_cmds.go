@@ -82,7 +82,7 @@ func newCredentialsAddCmd(o *clientsOptions) *cobra.Command {
 		Long: "Enroll each client ID: the server generates a secret and this prints it, once.\n" +
 			"Enrolling an ID again rotates its secret: the old one stops working at once,\n" +
 			"or after --grace (both work meanwhile).",
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: usageArgs(clientIDArgs(cobra.MinimumNArgs(1))),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if grace < 0 {
 				return configErrorf("--grace must not be negative, got %s", grace)
@@ -160,7 +160,7 @@ func newCredentialsRmCmd(o *clientsOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm CID...",
 		Short: "Delete credentials; each live session of those IDs is closed with 190 revoked",
-		Args:  usageArgs(cobra.MinimumNArgs(1)),
+		Args:  usageArgs(clientIDArgs(cobra.MinimumNArgs(1))),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client()
 			if err != nil {

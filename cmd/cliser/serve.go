@@ -99,7 +99,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
 	f.IntVar(&cfg.maxBacklog, "max-outbound-backlog", reactor.DefaultMaxBacklog, "bytes a client may leave unread before it is dropped as a slow consumer")
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
-	f.StringSliceVar(&cfg.proxyTrusted, "proxy-trusted", nil, "addresses (IP or CIDR, comma-separated) allowed to send the PROXY header; a connection from elsewhere gets `190 protocol error`")
+	f.StringSliceVar(&cfg.proxyTrusted, "proxy-trusted", nil, "`ADDRS` (IP addresses or CIDRs, comma-separated) allowed to send the PROXY header; a connection from elsewhere gets \"190 protocol error\"")
 	f.BoolVar(&cfg.requireCertCN, "require-cert-cn", false, "admit a client only when the PROXY v2 header says it presented a verified client certificate whose CN is its client ID (needs --proxy-trusted)")
 	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
@@ -149,6 +149,15 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--cluster-replicas must be 1..5, got %d", cfg.clusterReplicas)
 	case cfg.clusterHeartbeat < time.Second:
 		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
+	}
+	if err := checkListenAddr("--listen", cfg.listen, false); err != nil {
+		return err
+	}
+	if err := checkListenAddr("--admin-listen", cfg.adminListen, true); err != nil {
+		return err
+	}
+	if _, ok := adminToken(); !ok {
+		return configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: a bearer token is one word of printable characters")
 	}
 	if err := cfg.validateProxy(); err != nil {
 		return err
@@ -252,6 +261,7 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 // token comes from CLISER_ADMIN_TOKEN only (never a flag, so it does not
 // show in ps) and is never logged.
 func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget fdBudget) []node.Option {
+	token, _ := adminToken() // validate checked it
 	opts := []node.Option{
 		node.WithLogger(log),
 		node.WithDataDir(cfg.dataDir),
@@ -273,7 +283,7 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget 
 			reactor.WithMaxBacklog(cfg.maxBacklog),
 		),
 		node.WithAdmin(cfg.adminListen),
-		node.WithAdminToken(os.Getenv("CLISER_ADMIN_TOKEN")),
+		node.WithAdminToken(token),
 		node.WithAdminOptions(append(cfg.adminGuardOptions(), admin.WithMaxConns(cfg.adminMaxConns))...),
 		node.WithUI(cfg.ui),
 	}

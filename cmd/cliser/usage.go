@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cliser/cliser/protocol"
 )
 
 // Every usage mistake exits 2, like a configuration mistake (INTERFACE.md):
@@ -97,4 +99,34 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return configErrorf("%v; usage: %s", err, cmd.UseLine())
 	}
+}
+
+// clientIDArgs is check, then every argument must be a client ID: a
+// malformed one is a usage mistake (exit 2) told before any request, not
+// an HTTP 400 after the valid ones went through.
+func clientIDArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return err
+		}
+		for _, cid := range args {
+			if err := checkClientID("", cid); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// checkClientID says, as a usage mistake, why cid is not a client ID;
+// flag names the flag it came from ("" for an argument).
+func checkClientID(flag, cid string) error {
+	if protocol.ValidateClientID([]byte(cid)) == nil {
+		return nil
+	}
+	what := fmt.Sprintf("%q", cid)
+	if flag != "" {
+		what = flag + " " + what
+	}
+	return configErrorf("%s is not a client ID: 1 to %d of A-Z a-z 0-9 . _ : @ -", what, protocol.MaxClientID)
 }

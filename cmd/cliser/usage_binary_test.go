@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -42,6 +43,11 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"serve", "--keepalive-interval", "soon"}, hint: `"--keepalive-interval"`},
 			{args: []string{"serve", "--max-clients", "0"}, hint: "--max-clients must be 1..65535"},
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
+			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
+			{args: []string{"serve", "--admin-listen", "127.0.0.1:99999"}, hint: "the port must be a number 0..65535"},
+			{args: []string{"serve", "--admin-listen", ""}, hint: "--admin-listen is empty"},
+			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_LISTEN=OFF"}, hint: "or off to turn it off"},
+			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_TOKEN=two words"}, hint: "CLISER_ADMIN_TOKEN holds a space"},
 			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
 			{args: []string{"serve", "--config", unknownKey}, hint: `unknown setting "no-such-setting"`},
 			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},
@@ -68,29 +74,36 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 		"cliser clients get": {
 			{args: []string{"clients", "get"}, hint: "usage: cliser clients get CID"},
 			{args: []string{"clients", "get", "a", "b"}, hint: "usage:"},
+			{args: []string{"clients", "get", "a/b"}, hint: `"a/b" is not a client ID`},
 			{args: []string{"clients", "get", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser clients shutdown": {
 			{args: []string{"clients", "shutdown"}, hint: "give one CID, or --all"},
 			{args: []string{"clients", "shutdown", "a", "--all"}, hint: "not both"},
+			{args: []string{"clients", "shutdown", "a b"}, hint: `"a b" is not a client ID`},
 			{args: []string{"clients", "shutdown", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser clients kick": {
 			{args: []string{"clients", "kick"}, hint: "usage: cliser clients kick CID"},
+			{args: []string{"clients", "kick", strings.Repeat("k", 65)}, hint: "is not a client ID: 1 to 64"},
 			{args: []string{"clients", "kick", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser credentials": {{args: []string{"credentials", "nope"}, hint: "unknown command"}},
 		"cliser credentials add": {
 			{args: []string{"credentials", "add"}, hint: "usage: cliser credentials add CID..."},
 			{args: []string{"credentials", "add", "a", "--grace", "-1h"}, hint: "--grace"},
+			{args: []string{"credentials", "add", "good", "bad id"}, hint: `"bad id" is not a client ID`},
 			{args: []string{"credentials", "add", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser credentials list": {
 			{args: []string{"credentials", "list", "extra"}, hint: "takes no arguments"},
 			{args: []string{"credentials", "list", "-o", "yaml"}, hint: "want table or json"},
 		},
-		"cliser credentials rm": {{args: []string{"credentials", "rm"}, hint: "usage:"}},
-		"cliser bans":           {{args: []string{"bans", "nope"}, hint: "unknown command"}},
+		"cliser credentials rm": {
+			{args: []string{"credentials", "rm"}, hint: "usage:"},
+			{args: []string{"credentials", "rm", "good", "bad id"}, hint: `"bad id" is not a client ID`},
+		},
+		"cliser bans": {{args: []string{"bans", "nope"}, hint: "unknown command"}},
 		"cliser bans add": {
 			{args: []string{"bans", "add", "cid"}, hint: "usage: cliser bans add"},
 			{args: []string{"bans", "add", "planet", "x"}, hint: "planet"},
@@ -103,6 +116,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"events", "tail", "extra"}, hint: "takes no arguments"},
 			{args: []string{"events", "tail", "--type", "client.exploded"}, hint: "--type"},
 			{args: []string{"events", "tail", "--after", "-1"}, hint: "--after"},
+			{args: []string{"events", "tail", "--cid", "a b"}, hint: `--cid "a b" is not a client ID`},
 			{args: []string{"events", "tail"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser status": {
@@ -207,4 +221,15 @@ func TestBinaryProxyTrustFromTheEnvironment(t *testing.T) {
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--proxy-protocol")
 	assert.NotContains(t, trusted.LogText(), "without --proxy-trusted")
 	testkit.Dial(t, trusted.Addr).ExpectClosed("190 " + protocol.ReasonProtocolError.String())
+}
+
+// A word in backticks in a flag's help is its value's name in the usage
+// line ("--tls-ca FILE"): a phrase there would read as the value.
+func TestFlagValueNamesAreOneWord(t *testing.T) {
+	walk(newRootCmd(), func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(f)
+			assert.NotContains(t, name, " ", "%s --%s", c.CommandPath(), f.Name)
+		})
+	})
 }

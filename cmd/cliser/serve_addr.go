@@ -1,0 +1,47 @@
+package main
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// checkListenAddr says what to fix in a listen address, as a configuration
+// mistake (exit 2) before anything is opened; offOK allows "off". An
+// address the system refuses later (in use, no such host) is a runtime
+// failure instead.
+func checkListenAddr(flag, addr string, offOK bool) error {
+	hint := "HOST:PORT, e.g. 127.0.0.1:7070 or :7070"
+	if offOK {
+		hint += ", or off to turn it off"
+	}
+	if addr == "" {
+		return configErrorf("%s is empty: give %s", flag, hint)
+	}
+	if offOK && addr == "off" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return configErrorf("%s %q is not an address: give %s", flag, addr, hint)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return configErrorf("%s %q: the port must be a number 0..65535 (0: any free port)", flag, addr)
+	}
+	return nil
+}
+
+// adminToken is CLISER_ADMIN_TOKEN without the spaces and line ends around
+// it: a token kept in a file usually ends in a newline, and the server
+// trims what a client sends, so an untrimmed setting could never match.
+// The bool is false when what is left cannot be sent in a header at all.
+func adminToken() (string, bool) {
+	tok := strings.TrimSpace(os.Getenv("CLISER_ADMIN_TOKEN"))
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < 0x21 || c == 0x7f {
+			return tok, false
+		}
+	}
+	return tok, true
+}

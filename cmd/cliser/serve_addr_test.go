@@ -1,0 +1,34 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// A token kept in a file ends in a newline: the server and the CLI both
+// take it without, so the token the operator meant works on both sides.
+func TestBinaryAdminTokenWithALineEnd(t *testing.T) {
+	const token = "file-kept-token"
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=" + token + "\n"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.AdminAddr+"/v1/clients", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the token without its line end")
+
+	env := []string{"CLISER_ADMIN=http://" + p.AdminAddr}
+	out, code := runBinary(t, append(env, "CLISER_ADMIN_TOKEN= "+token+"\r\n"), "clients", "list", "-o", "json")
+	assert.Equal(t, 0, code, out)
+	out, code = runBinary(t, append(env, "CLISER_ADMIN_TOKEN=file kept"), "clients", "list")
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "CLISER_ADMIN_TOKEN holds a space")
+	assert.NotContains(t, p.LogText(), token, "the admin token reached the logs")
+}
