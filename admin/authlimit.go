@@ -219,9 +219,11 @@ func (l *authLimiter) noteLocked(ip string, now time.Time) {
 }
 
 func (l *authLimiter) logLocked(now time.Time) {
-	l.log.Warn("admin: requests with a missing or wrong token (the token is never logged)",
-		zap.Int("failures", l.unlogged), zap.Int("throttled", l.throttled),
-		zap.String("last_ip", l.lastIP), zap.Duration("since_last_line", now.Sub(l.lastLog).Round(time.Second)))
+	fields := []zap.Field{zap.Int("failures", l.unlogged), zap.Int("throttled", l.throttled), zap.String("last_ip", l.lastIP)}
+	if !l.lastLog.IsZero() { // the first line has no line before it
+		fields = append(fields, zap.Duration("since_last_line", now.Sub(l.lastLog).Round(time.Second)))
+	}
+	l.log.Warn("admin: requests with a missing or wrong token (the token is never logged)", fields...)
 	l.lastLog, l.unlogged, l.throttled = now, 0, 0
 }
 
