@@ -18,7 +18,8 @@ import (
 //   - a request whose Host is a host name must name localhost or one of
 //     the allowed names (WithAllowedHosts); an IP address always passes,
 //     since DNS rebinding needs a name and Kubernetes probes send the
-//     pod's IP;
+//     pod's IP, and so do the probes (openPaths), which tell a page
+//     nothing but ok and which a health check may call by a service name;
 //   - a state-changing request (POST, PUT, PATCH, DELETE) with an Origin
 //     must come from the API's own origin (scheme aside, host:port equal to
 //     the Host), and one the browser marks cross-site is refused;
@@ -38,7 +39,7 @@ var stateChanging = map[string]bool{
 // lower case, without a trailing dot.
 func guard(allowed map[string]bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if msg := checkHost(r.Host, allowed); msg != "" {
+		if msg := checkHost(r.Host, allowed); msg != "" && !openPaths[r.URL.Path] {
 			writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
 			return
 		}

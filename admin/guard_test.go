@@ -85,16 +85,22 @@ func TestStateChangingCallsTakeJSONOnly(t *testing.T) {
 
 // DNS rebinding: a page whose own name now points at 127.0.0.1 sends its
 // name as Host. Host names other than localhost and the allowed ones are
-// refused, on every path; IP addresses always pass (probes send the pod's).
+// refused, on every path but the probes; IP addresses always pass
+// (Kubernetes probes send the pod's).
 func TestHostNamesOutsideTheAllowListAreRefused(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{apiOpts: []admin.Option{admin.WithAllowedHosts("Cliser.Example.NET.")}})
 	port := s.base[strings.LastIndex(s.base, ":")+1:]
 	for _, host := range []string{"evil.example:" + port, "evil.example", "localhost.evil.example:" + port, "127.0.0.1.nip.io:" + port} {
-		for _, path := range []string{"/v1/clients", "/healthz", "/metrics"} {
+		for _, path := range []string{"/v1/clients", "/metrics", "/v1/events/stream", "/ui/"} {
 			r := s.send(t, request{method: "GET", path: path, host: host})
 			assert.Equal(t, http.StatusForbidden, r.status, "%s %s", host, path)
 			assert.Contains(t, r.errorText(t), "--admin-allowed-hosts", "%s %s", host, path)
+		}
+		// A health check by a service name: the probes say only ok.
+		for _, path := range []string{"/healthz", "/readyz"} {
+			r := s.send(t, request{method: "GET", path: path, host: host})
+			assert.Equal(t, http.StatusOK, r.status, "%s %s: %s", host, path, r.body)
 		}
 	}
 	for _, host := range []string{"localhost:" + port, "LOCALHOST", "localhost.", "127.0.0.1:" + port, "[::1]:" + port,
