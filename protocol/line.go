@@ -35,10 +35,12 @@ func NextLine(buf []byte) (line []byte, n int, err error) {
 }
 
 // Parse splits a line (as NextLine returns it) into code and argument. The
-// code is exactly three ASCII digits; an argument follows a single space and
-// is never empty. NUL and CR anywhere in the line are malformed (a CR is
-// allowed only right before the LF, and NextLine has dropped that one).
-// Parse does not allocate.
+// code is exactly three ASCII digits; an argument is the rest of the line
+// after a single space, and may be empty ("120 ": an ID of no characters,
+// which the field rules then refuse as 190 bad id, as PROTOCOL.md's framing
+// reads). NUL and CR anywhere in the line are malformed (a CR is allowed
+// only right before the LF, and NextLine has dropped that one). Parse does
+// not allocate.
 func Parse(line []byte) (Line, error) {
 	if len(line) < 3 || !isDigit(line[0]) || !isDigit(line[1]) || !isDigit(line[2]) {
 		return Line{}, ErrMalformed
@@ -47,7 +49,7 @@ func Parse(line []byte) (Line, error) {
 	if len(line) == 3 {
 		return Line{Code: code}, nil
 	}
-	if line[3] != ' ' || len(line) == 4 {
+	if line[3] != ' ' {
 		return Line{}, ErrMalformed
 	}
 	arg := line[4:]
@@ -77,7 +79,7 @@ func Validate(l Line) error {
 	if l.Arg == nil {
 		return nil
 	}
-	if len(l.Arg) == 0 || len(l.Arg)+len("000 \n") > MaxLine {
+	if len(l.Arg)+len("000 \n") > MaxLine {
 		return ErrMalformed
 	}
 	if bytes.IndexByte(l.Arg, 0) >= 0 || bytes.IndexByte(l.Arg, '\r') >= 0 || bytes.IndexByte(l.Arg, '\n') >= 0 {

@@ -106,6 +106,17 @@ func TestAuthFailed(t *testing.T) {
 	c.ExpectClosed(closeLine(protocol.ReasonAuthFailed))
 }
 
+// "110 " is a password of no bytes: wrong, like any other outside the
+// field rule (PROTOCOL.md's framing: ARG is the rest of the line).
+func TestEmptyPasswordIsAuthFailed(t *testing.T) {
+	srv := startServer(t)
+	for _, wire := range []string{"110 \n", "110 \r\n"} {
+		c := srv.dial(t)
+		c.Send(wire)
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	}
+}
+
 func TestPasswordOverFieldLimitIsAuthFailed(t *testing.T) {
 	srv := startServer(t)
 	c := srv.dial(t)
@@ -126,7 +137,7 @@ func TestSecondPasswordAllowsRotation(t *testing.T) {
 
 func TestBadID(t *testing.T) {
 	srv := startServer(t)
-	for _, id := range []string{"has space", "slash/no", strings.Repeat("x", protocol.MaxClientID+1), "\xc3\xa4"} {
+	for _, id := range []string{"has space", "slash/no", strings.Repeat("x", protocol.MaxClientID+1), "\xc3\xa4", ""} {
 		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n120 " + id + "\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonBadID))
@@ -146,6 +157,9 @@ func TestProtocolErrors(t *testing.T) {
 		{name: "wrong code for password", send: "120 early-id\n", want: []string{"110 password", pe}},
 		{name: "wrong code for id", send: "110 " + testPassword + "\n110 again\n", want: []string{"110 password", "120 id", pe}},
 		{name: "code alone for password", send: "110\n", want: []string{"110 password", pe}},
+		{name: "code alone for id", send: "110 " + testPassword + "\n120\n", want: []string{"110 password", "120 id", pe}},
+		{name: "empty keep-alive echo", id: "pe-empty", send: "100 \n", want: []string{pe}},
+		{name: "empty shutdown ack", id: "pe-empty-ack", send: "130 \n", want: []string{pe}},
 		{name: "keep-alive before registration", send: "100 1\n", want: []string{"110 password", pe}},
 		{name: "keep-alive echo with none outstanding", id: "pe-none", send: "100 1\n", want: []string{pe}},
 		{name: "shutdown ack with no shutdown pending", id: "pe-ack", send: "130 ok\n", want: []string{pe}},
