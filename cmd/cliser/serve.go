@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,9 +73,9 @@ func newServeCmd() *cobra.Command {
 			if err := applyLayers(cmd.Flags(), path); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, hup, stop := routeSignals(cmd.Context())
 			defer stop()
-			return runServe(ctx, cfg)
+			return runServe(ctx, hup, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -207,7 +205,7 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 	return out, nil
 }
 
-func runServe(ctx context.Context, cfg *serveConfig) error {
+func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -215,8 +213,6 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	if err != nil {
 		return err
 	}
-	hup, stopHUP := notifyReload()
-	defer stopHUP()
 	log, err := newLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -235,7 +231,15 @@ func runServe(ctx context.Context, cfg *serveConfig) error {
 	}
 	cfg.warnProxy(log)
 	n := node.New(cfg.nodeOptions(log, passwords, budget)...)
+	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened
+		log.Info("stopped before starting")
+		return nil
+	}
 	if err := n.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while starting; nothing was served", zap.NamedError("start", err))
+			return nil
+		}
 		if errors.Is(err, node.ErrConfig) {
 			return configErrorf("%v", err)
 		}

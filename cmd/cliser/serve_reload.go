@@ -3,22 +3,11 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/node"
 )
-
-// notifyReload catches SIGHUP from the start of `cliser serve`: Go's
-// default for it is to end the process, which would drop every client
-// with no 190 and no final write of the registry. The caller stops it.
-func notifyReload() (hup chan os.Signal, stop func()) {
-	hup = make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	return hup, func() { signal.Stop(hup) }
-}
 
 // reloadOnHUP re-reads the passwords (CLISER_PASSWORD and --password-file)
 // on every SIGHUP until ctx ends, and swaps them into the running server.

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// serveSignals holds `cliser serve`'s signals from the moment this package
+// starts, before flags, the config file and the logger: until a signal is
+// caught, Go's default for SIGHUP and SIGTERM ends the process at once,
+// with no final write of the registry, and a supervisor may well send one
+// in a start's first milliseconds. Nil for every other subcommand, which
+// keeps the default.
+var serveSignals = catchServeSignals(os.Args)
+
+func catchServeSignals(args []string) chan os.Signal {
+	if len(args) < 2 || args[1] != "serve" {
+		return nil
+	}
+	return catchSignals()
+}
+
+func catchSignals() chan os.Signal {
+	ch := make(chan os.Signal, 8)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	return ch
+}
+
+// routeSignals ends the returned context at the first SIGINT or SIGTERM
+// and hands each SIGHUP to hup (one waits there; more meanwhile are one
+// reload). The caller calls stop when done.
+func routeSignals(parent context.Context) (ctx context.Context, hup <-chan os.Signal, stop func()) {
+	sig := serveSignals
+	if sig == nil { // serve run in-process, as the tests do
+		sig = catchSignals()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	reload := make(chan os.Signal, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-sig:
+				if s != syscall.SIGHUP {
+					cancel()
+					return
+				}
+				select {
+				case reload <- s:
+				default:
+				}
+			}
+		}
+	}()
+	return ctx, reload, func() { signal.Stop(sig); cancel() }
+}
