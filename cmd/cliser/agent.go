@@ -133,8 +133,15 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if cfg.id == "" {
 		return client.Config{}, client.Backoff{}, configErrorf("--id ID is required (or CLISER_ID)")
 	}
+	if err := checkServerAddr(cfg.server); err != nil {
+		return client.Config{}, client.Backoff{}, err
+	}
 	if cfg.onShutdownTimeout <= 0 || cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin {
 		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout and --backoff-min must be positive, --backoff-max at least --backoff-min")
+	}
+	if cfg.dialTimeout <= 0 || cfg.handshakeTimeout <= 0 {
+		return client.Config{}, client.Backoff{}, configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",
+			cfg.dialTimeout, cfg.handshakeTimeout)
 	}
 	pw, err := agentPassword(cfg.passwordFile)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/protocol"
 )
 
 func init() {
@@ -231,6 +232,8 @@ func newClientsShutdownCmd(o *clientsOptions) *cobra.Command {
 				return configErrorf("give a CID or --all, not both")
 			case !all && len(args) != 1:
 				return configErrorf("give one CID, or --all for every connected client")
+			case len(reason) > protocol.MaxShutdownReason:
+				return configErrorf("--reason is %d bytes: at most %d fit the 130 line", len(reason), protocol.MaxShutdownReason)
 			case !all:
 				if err := checkClientID("", args[0]); err != nil {
 					return err

@@ -32,6 +32,20 @@ func checkListenAddr(flag, addr string, offOK bool) error {
 	return nil
 }
 
+// checkServerAddr says what to fix in the agent's --server: an address
+// without a port, or with one out of range, would only fail each dial, so
+// the agent would retry it for ever.
+func checkServerAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return configErrorf("--server %q is not HOST:PORT (e.g. cliser.example.net:7070)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return configErrorf("--server %q: the port must be a number 1..65535", addr)
+	}
+	return nil
+}
+
 // adminToken is CLISER_ADMIN_TOKEN without the spaces and line ends around
 // it: a token kept in a file usually ends in a newline, and the server
 // trims what a client sends, so an untrimmed setting could never match.

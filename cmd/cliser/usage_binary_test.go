@@ -59,6 +59,10 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"agent", "--backoff-min", "soon"}, hint: `"--backoff-min"`},
 			{args: []string{"agent", "--server", "127.0.0.1:1"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--id ID is required"},
 			{args: []string{"agent"}, env: []string{"CLISER_BACKOFF_MIN=soon"}, hint: "CLISER_BACKOFF_MIN"},
+			{args: []string{"agent", "--server", "127.0.0.1", "--id", "a"}, env: []string{"CLISER_PASSWORD=x"}, hint: `--server "127.0.0.1" is not HOST:PORT`},
+			{args: []string{"agent", "--server", "127.0.0.1:99999", "--id", "a"}, env: []string{"CLISER_PASSWORD=x"}, hint: "the port must be a number"},
+			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--dial-timeout", "-5s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--dial-timeout and --handshake-timeout must be positive"},
+			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--handshake-timeout", "0s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "must be positive"},
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD="}, hint: "CLISER_PASSWORD"},
 		},
 		"cliser clients": {{args: []string{"clients", "lst"}, hint: "or list"}},
@@ -81,6 +85,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"clients", "shutdown"}, hint: "give one CID, or --all"},
 			{args: []string{"clients", "shutdown", "a", "--all"}, hint: "not both"},
 			{args: []string{"clients", "shutdown", "a b"}, hint: `"a b" is not a client ID`},
+			{args: []string{"clients", "shutdown", "a", "--reason", strings.Repeat("r", 499)}, hint: "--reason is 499 bytes: at most 498"},
 			{args: []string{"clients", "shutdown", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser clients kick": {
