@@ -2,46 +2,108 @@ package identity
 
 import (
 	"context"
+	"math"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
 )
 
-// flapCount counts one client ID's registrations in the current window.
-// There is one per client that registered within the window, so after a
-// burst one per client: a value in the map, 16 bytes, not a pointer to a
-// struct holding a time.Time.
+// flapCount is one client ID's latest registrations within the window,
+// nanoseconds since flapEpoch: a sliding window, so registrations are
+// counted together whenever they fall within a window of each other, not
+// only within one that began at some earlier registration. There is one
+// per client that registered within the window, so after a burst one per
+// client: a value in the map, 16 bytes, not a pointer to a struct holding
+// a time.Time. It holds the newest two; a client with three or more in
+// the window keeps the older ones in Service.flapsMore, so a client that
+// reconnects once after a blip costs nothing more.
 type flapCount struct {
-	start int64 // when the window began, nanoseconds since flapEpoch
-	n     int64
+	last int64 // the newest registration
+	prev int64 // the one before it, within the window of last; noFlap if none
 }
 
+// noFlap is flapCount.prev when last is the only registration in the
+// window.
+const noFlap = math.MinInt64
+
+// flapBuf is the registrations countRegistration sorts on the stack; a
+// larger --flap-limit spills to the heap, for flapping clients only.
+const flapBuf = 16
+
 // countRegistration counts an admitted registration of cid; the one that
-// reaches the limit starts a flapping ban. It runs on an event loop: the
-// ban is held in memory at once and written behind.
+// reaches the limit within the window of the limit-1 before it starts a
+// flapping ban. It runs on an event loop: the ban is held in memory at
+// once and written behind.
 func (s *Service) countRegistration(cid string, now time.Time) {
 	limit := s.opts.flapLimit
 	if limit <= 0 {
 		return
 	}
-	at := int64(now.Sub(s.flapEpoch))
+	at, window := int64(now.Sub(s.flapEpoch)), int64(s.opts.flapWindow)
 	s.flapMu.Lock()
-	fc, ok := s.flaps[cid]
-	if !ok || at-fc.start > int64(s.opts.flapWindow) {
-		fc = flapCount{start: at}
-	}
-	fc.n++
-	hit := fc.n >= int64(limit)
-	if hit {
-		delete(s.flaps, cid) // the count starts afresh after the ban
-	} else {
-		s.flaps[cid] = fc
-		s.flapPeak = max(s.flapPeak, len(s.flaps))
-	}
+	hit := s.countLocked(cid, at, window, limit)
 	s.flapMu.Unlock()
 	if hit {
 		s.startFlappingBan(cid, now)
 	}
+}
+
+// countLocked records cid's registration at and reports whether it is the
+// limit-th within window; s.flapMu is held.
+func (s *Service) countLocked(cid string, at, window int64, limit int) bool {
+	fc, ok := s.flaps[cid]
+	if !ok || at-fc.last > window {
+		// The common case: nothing else in the window.
+		if ok && fc.prev != noFlap {
+			delete(s.flapsMore, cid)
+		}
+		if limit <= 1 {
+			delete(s.flaps, cid)
+			return true
+		}
+		s.flaps[cid] = flapCount{last: at, prev: noFlap}
+		s.flapPeak = max(s.flapPeak, len(s.flaps))
+		return false
+	}
+	var buf [flapBuf]int64
+	var more []int64
+	if fc.prev != noFlap {
+		more = s.flapsMore[cid]
+	}
+	all := append(buf[:0], more...)
+	if fc.prev != noFlap {
+		all = append(all, fc.prev)
+	}
+	all = append(all, fc.last)
+	// Loops race to the lock, so at may be a little older than last.
+	i, _ := slices.BinarySearch(all, at)
+	all = slices.Insert(all, i, at)
+	newest := all[len(all)-1]
+	first := 0
+	for newest-all[first] > window {
+		first++
+	}
+	all = all[first:]
+	if len(all) >= limit {
+		delete(s.flaps, cid) // the count starts afresh after the ban
+		delete(s.flapsMore, cid)
+		return true
+	}
+	n := len(all)
+	if n == 1 { // at came a window before last: nothing to count it with
+		s.flaps[cid] = flapCount{last: all[0], prev: noFlap}
+		delete(s.flapsMore, cid)
+		return false
+	}
+	s.flaps[cid] = flapCount{last: all[n-1], prev: all[n-2]}
+	if rest := all[:n-2]; len(rest) > 0 {
+		s.flapsMore[cid] = append(more[:0], rest...)
+		s.flapsMorePeak = max(s.flapsMorePeak, len(s.flapsMore))
+	} else if more != nil {
+		delete(s.flapsMore, cid)
+	}
+	return false
 }
 
 func (s *Service) startFlappingBan(cid string, now time.Time) {
@@ -56,31 +118,58 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 	s.emit(banEvent(EventBanCreated, b, now))
 }
 
-// pruneFlaps forgets counts whose window has passed. It scans every count
-// under the lock the loops take to count, so it runs at most once a
-// second (sweep goroutine only). A Go map keeps its tables once grown:
-// when a burst's counts have mostly gone, what is left moves to a map of
-// its size, so the burst's memory goes back.
+// pruneFlaps forgets registrations that have left the window. It scans
+// every count under the lock the loops take to count, so it runs at most
+// once a second (sweep goroutine only). A Go map keeps its tables once
+// grown: when a burst's counts have mostly gone, what is left moves to a
+// map of its size, so the burst's memory goes back.
 func (s *Service) pruneFlaps(now time.Time) {
 	if now.Sub(s.lastFlapPrune) < time.Second {
 		return
 	}
 	s.lastFlapPrune = now
-	at := int64(now.Sub(s.flapEpoch))
+	at, window := int64(now.Sub(s.flapEpoch)), int64(s.opts.flapWindow)
 	s.flapMu.Lock()
 	defer s.flapMu.Unlock()
 	for cid, fc := range s.flaps {
-		if at-fc.start > int64(s.opts.flapWindow) {
+		switch {
+		case at-fc.last > window:
 			delete(s.flaps, cid)
+		case fc.prev != noFlap && at-fc.prev > window:
+			s.flaps[cid] = flapCount{last: fc.last, prev: noFlap}
+		default:
+			continue
+		}
+		if fc.prev != noFlap {
+			delete(s.flapsMore, cid)
 		}
 	}
-	if s.flapPeak > flapKeep && len(s.flaps) < s.flapPeak/4 {
-		small := make(map[string]flapCount, len(s.flaps)) // not maps.Clone: it keeps the size
-		for cid, fc := range s.flaps {
-			small[cid] = fc
+	for cid, more := range s.flapsMore {
+		first := 0
+		for first < len(more) && at-more[first] > window {
+			first++
 		}
-		s.flaps, s.flapPeak = small, len(small)
+		if first == len(more) {
+			delete(s.flapsMore, cid)
+		} else if first > 0 {
+			s.flapsMore[cid] = append(more[:0], more[first:]...)
+		}
 	}
+	s.flaps, s.flapPeak = shrunk(s.flaps, s.flapPeak)
+	s.flapsMore, s.flapsMorePeak = shrunk(s.flapsMore, s.flapsMorePeak)
+}
+
+// shrunk is m, or a copy of its size when it holds under a quarter of its
+// peak (not maps.Clone: that keeps the size), and the peak to track next.
+func shrunk[V any](m map[string]V, peak int) (map[string]V, int) {
+	if peak <= flapKeep || len(m) >= peak/4 {
+		return m, peak
+	}
+	small := make(map[string]V, len(m))
+	for k, v := range m {
+		small[k] = v
+	}
+	return small, len(small)
 }
 
 // flapKeep is the most counts whose map pruneFlaps keeps however few

@@ -2,11 +2,13 @@ package identity
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A burst of registrations leaves a flapping count per client for a
@@ -42,4 +44,126 @@ func heapAlloc() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// registerAt counts cid's registrations at t0 plus each offset and returns
+// after which ones a flapping ban had started (their indexes).
+func registerAt(s *Service, cid string, t0 time.Time, offsets ...time.Duration) []int {
+	var hits []int
+	for i, d := range offsets {
+		before := s.FlappingBans()
+		s.countRegistration(cid, t0.Add(d))
+		if s.FlappingBans() != before {
+			hits = append(hits, i)
+		}
+	}
+	return hits
+}
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// The window slides: registrations that fall within a window of each
+// other ban, wherever an earlier window began. A fixed window that began
+// at 0 and started again at 2.05 s never counted 1.9, 2.05 and 2.1
+// together.
+func TestFlappingWindowSlides(t *testing.T) {
+	s := New(WithFlapping(3, 2*time.Second, time.Minute))
+	t0 := time.Now()
+	assert.Equal(t, []int{3}, registerAt(s, "straddler", t0, 0, ms(1900), ms(2050), ms(2100)),
+		"1.9, 2.05 and 2.1 s are within 2 s: the third of them bans")
+	_, banned := s.Ban(BanKey{Kind: KindCID, Value: "straddler"})
+	assert.True(t, banned)
+
+	// Exactly a window apart is within it, as before.
+	assert.Equal(t, []int{2}, registerAt(s, "edge", t0, 0, ms(1000), ms(2000)))
+}
+
+// Registrations spread just over the window never ban, however many:
+// no three of them fall within 2 s.
+func TestFlappingSpreadJustOverTheWindowDoesNotBan(t *testing.T) {
+	s := New(WithFlapping(3, 2*time.Second, time.Minute))
+	t0 := time.Now()
+	offsets := make([]time.Duration, 40)
+	for i := range offsets {
+		offsets[i] = time.Duration(i) * ms(1001)
+	}
+	assert.Empty(t, registerAt(s, "steady", t0, offsets...))
+	assert.Empty(t, registerAt(s, "three", t0, 0, ms(1000), ms(2001)))
+	assert.Zero(t, s.FlappingBans())
+}
+
+// The count after a ban starts afresh, and the ban's registration is
+// the limit-th since: a client that keeps flapping is banned every limit
+// registrations, not at each one after the first ban.
+func TestFlappingCountStartsAfreshAfterABan(t *testing.T) {
+	s := New(WithFlapping(3, time.Minute, time.Minute))
+	t0 := time.Now()
+	offsets := make([]time.Duration, 9)
+	for i := range offsets {
+		offsets[i] = time.Duration(i) * time.Second
+	}
+	assert.Equal(t, []int{2, 5, 8}, registerAt(s, "loop", t0, offsets...))
+	assert.Empty(t, s.flaps)
+	assert.Empty(t, s.flapsMore)
+}
+
+// countRegistration agrees with the rule written out plainly, on random
+// registrations of a few client IDs, with pruneFlaps run between them.
+func TestFlappingMatchesTheRule(t *testing.T) {
+	for _, limit := range []int{1, 2, 3, 5, 15, 20} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			const window = time.Second
+			s := New(WithFlapping(limit, window, time.Minute))
+			r := rand.New(rand.NewPCG(uint64(limit), 7))
+			t0 := time.Now()
+			at := t0
+			since := map[string][]time.Time{} // each cid's registrations since its last ban
+			for i := range 20000 {
+				cid := fmt.Sprint("c", r.IntN(4))
+				at = at.Add(time.Duration(r.ExpFloat64() * float64(window) / float64(limit)))
+				got := registerAt(s, cid, at, 0) != nil
+				times := append(since[cid], at)
+				// The rule: the limit-th registration within the window
+				// of the limit-1 before it bans.
+				want := len(times) >= limit && at.Sub(times[len(times)-limit]) <= window
+				if want {
+					times = nil
+				}
+				since[cid] = times
+				require.Equal(t, want, got, "registration %d of %s at %s", i, cid, at.Sub(t0))
+				if i%50 == 0 {
+					s.lastFlapPrune = time.Time{}
+					s.pruneFlaps(at)
+				}
+			}
+			s.lastFlapPrune = time.Time{}
+			s.pruneFlaps(at.Add(window + 1))
+			assert.Empty(t, s.flaps)
+			assert.Empty(t, s.flapsMore)
+		})
+	}
+}
+
+// A client with three or more registrations in the window keeps the
+// older ones aside, and only while they are in it; one with two keeps
+// nothing aside.
+func TestFlappingKeepsEarlierRegistrationsOnlyWhileInTheWindow(t *testing.T) {
+	s := New(WithFlapping(DefaultFlapLimit, time.Minute, time.Minute))
+	t0 := time.Now()
+	since := func(d time.Duration) int64 { return int64(t0.Add(d).Sub(s.flapEpoch)) }
+	registerAt(s, "twice", t0, 0, time.Second)
+	assert.Empty(t, s.flapsMore, "two registrations fit the count itself")
+	registerAt(s, "often", t0, 0, time.Second, 2*time.Second, 3*time.Second)
+	assert.Equal(t, map[string][]int64{"often": {since(0), since(time.Second)}}, s.flapsMore)
+	assert.Equal(t, flapCount{last: since(3 * time.Second), prev: since(2 * time.Second)}, s.flaps["often"])
+
+	s.pruneFlaps(t0.Add(time.Minute + 500*time.Millisecond)) // 0 s has left the window
+	assert.Equal(t, map[string][]int64{"often": {since(time.Second)}}, s.flapsMore)
+	s.pruneFlaps(t0.Add(time.Minute + 1500*time.Millisecond)) // 1 s too, and "twice" whole
+	assert.Empty(t, s.flapsMore)
+	assert.Equal(t, map[string]flapCount{"often": {last: since(3 * time.Second), prev: since(2 * time.Second)}}, s.flaps)
+	s.pruneFlaps(t0.Add(time.Minute + 2500*time.Millisecond))
+	assert.Equal(t, map[string]flapCount{"often": {last: since(3 * time.Second), prev: noFlap}}, s.flaps)
+	s.pruneFlaps(t0.Add(time.Minute + 3500*time.Millisecond))
+	assert.Empty(t, s.flaps)
 }

@@ -33,10 +33,12 @@ type Service struct {
 	bans  map[BanKey]*Ban
 	nets  []netBan // the net bans, parsed, for AddrBanned
 
-	flapMu    sync.Mutex
-	flaps     map[string]flapCount
-	flapPeak  int       // the most counts flaps has held since it was made
-	flapEpoch time.Time // flapCount.start counts from it
+	flapMu        sync.Mutex
+	flaps         map[string]flapCount
+	flapsMore     map[string][]int64 // registrations before flapCount.prev in the window, oldest first
+	flapPeak      int                // the most counts flaps has held since it was made
+	flapsMorePeak int                // likewise flapsMore
+	flapEpoch     time.Time          // flapCount's times count from it
 
 	lastFlapPrune time.Time // sweep goroutine only
 
@@ -63,6 +65,7 @@ func New(opts ...Option) *Service {
 		bans:  make(map[BanKey]*Ban),
 		flaps: make(map[string]flapCount),
 
+		flapsMore: make(map[string][]int64),
 		flapEpoch: time.Now(),
 	}
 	s.wq.init()
