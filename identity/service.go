@@ -77,12 +77,14 @@ func New(opts ...Option) *Service {
 // behind queue, the store's Watch, and the sweep of expired bans. Call it
 // once, before the reactor accepts clients.
 func (s *Service) Start(ctx context.Context) error {
+	var ended []Ban
 	if st := s.opts.store; st != nil {
-		n, err := s.load(ctx, st)
+		n, expired, err := s.load(ctx, st)
 		if err != nil {
 			return err
 		}
 		giveBack(n)
+		ended = expired
 	}
 	s.ready.Store(true)
 	s.wq.setOpen(true)
@@ -93,6 +95,14 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.opts.store != nil {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.runWatch(ctx) }()
+	}
+	// Bans that ended while the server was stopped: the sweep never held
+	// them, so they are reported here, once the queue takes their deletes
+	// (before it opens a delete is dropped, and the ban would be found
+	// ended, and reported, again at every start).
+	now := time.Now()
+	for _, b := range ended {
+		s.banEnded(b, now)
 	}
 	s.opts.log.Info("identity loaded", zap.Int("credentials", int(s.nCreds.Load())),
 		zap.Int("bans", s.banCount()), zap.Bool("require_credentials", s.opts.require))
@@ -118,16 +128,15 @@ func (s *Service) Ready() bool { return s.ready.Load() }
 func (s *Service) RequireCredentials() bool { return s.opts.require }
 
 // load holds everything st has, one credential at a time when st can;
-// it is how many credentials.
-func (s *Service) load(ctx context.Context, st Store) (int, error) {
+// it is how many credentials, and the bans that had ended (not held).
+func (s *Service) load(ctx context.Context, st Store) (int, []Ban, error) {
 	el, ok := st.(EachLoader)
 	if !ok {
 		creds, bans, err := st.Load(ctx)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		s.replace(creds, bans)
-		return len(creds), nil
+		return len(creds), s.replace(creds, bans), nil
 	}
 	t := newCredTable(0, 0)
 	bans, err := el.LoadEach(ctx, func(c Credential) error {
@@ -136,21 +145,21 @@ func (s *Service) load(ctx context.Context, st Store) (int, error) {
 	})
 	if err != nil {
 		t.release()
-		return 0, err
+		return 0, nil, err
 	}
 	t.fit()
-	s.replaceTable(t, bans)
-	return t.len(), nil
+	return t.len(), s.replaceTable(t, bans), nil
 }
 
-// replace sets the whole state from a Load; expired bans are dropped (and
-// deleted from the store behind).
-func (s *Service) replace(creds []Credential, bans []Ban) {
-	s.replaceTable(loadCredTable(creds), bans)
+// replace sets the whole state from a Load, less the bans that have
+// ended, which it returns for the caller to delete and report.
+func (s *Service) replace(creds []Credential, bans []Ban) []Ban {
+	return s.replaceTable(loadCredTable(creds), bans)
 }
 
-// replaceTable sets the whole state: creds, and bans less the expired.
-func (s *Service) replaceTable(creds credTable, bans []Ban) {
+// replaceTable sets the whole state: creds, and bans less the expired,
+// which it returns.
+func (s *Service) replaceTable(creds credTable, bans []Ban) []Ban {
 	now := time.Now()
 	s.mu.Lock()
 	old := s.creds
@@ -158,20 +167,18 @@ func (s *Service) replaceTable(creds credTable, bans []Ban) {
 	old.release()
 	s.recountCredsLocked()
 	s.bans = make(map[BanKey]*Ban, len(bans))
-	var expired []BanKey
+	var expired []Ban
 	for i := range bans {
 		b := bans[i]
 		if !b.active(now) {
-			expired = append(expired, b.Key())
+			expired = append(expired, b)
 			continue
 		}
 		s.bans[b.Key()] = &b
 	}
 	s.recountLocked()
 	s.mu.Unlock()
-	for _, k := range expired {
-		s.deleteBehind(k)
-	}
+	return expired
 }
 
 // giveBackAfter is the size of a Load whose garbage is worth a collection

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/identity/boltstore"
@@ -280,4 +282,69 @@ func TestServiceCIDBanWithoutCredentials(t *testing.T) {
 	assert.Equal(t, protocol.ReasonBanned, s.Admit("dev-1", digest("pw"), true), "the ban, loaded from the store")
 	require.NoError(t, s.DeleteBan(ctx, identity.KindCID, "dev-1"))
 	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest("pw"), true))
+}
+
+// A ban that ended while the server was stopped is reported when the
+// server starts again, as the sweep reports one that ends while it runs
+// (EVENTS.md: ban.deleted "also when a ban expires"), logged, and
+// deleted from the store, so that the next start does not report it
+// again. A ban still running is not.
+func TestServiceReportsABanThatExpiredWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	ended := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	require.NoError(t, st.PutBan(ctx, identity.Ban{Kind: identity.KindIP, Value: "192.0.2.1", Reason: "scan", By: identity.ByOperator,
+		At: ended.Add(-time.Hour), Until: &ended}))
+	require.NoError(t, st.PutBan(ctx, identity.Ban{Kind: identity.KindCID, Value: "twin", Reason: "flapping", By: identity.ByFlapping,
+		At: ended.Add(-5 * time.Minute), Until: &ended}))
+	require.NoError(t, st.PutBan(ctx, identity.Ban{Kind: identity.KindNet, Value: "10.0.0.0/8", By: identity.ByOperator,
+		At: ended, Until: &later}))
+	require.NoError(t, st.Close())
+
+	startAndStop := func() (*recorder, *observer.ObservedLogs) {
+		t.Helper()
+		st, err := boltstore.Open(dir)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, st.Close()) }()
+		core, logs := observer.New(zap.InfoLevel)
+		rec := &recorder{}
+		s := identity.New(identity.WithStore(st), identity.WithOnEvent(rec.event), identity.WithLogger(zap.New(core)))
+		require.NoError(t, s.Start(ctx))
+		bans, _ := s.Bans("", identity.BanKey{}, 10)
+		assert.Len(t, bans, 1, "only the running ban is held")
+		require.NoError(t, s.Close()) // its queued writes done
+		return rec, logs
+	}
+
+	rec, logs := startAndStop()
+	rec.mu.Lock()
+	events := rec.events
+	rec.mu.Unlock()
+	require.Len(t, events, 2, "a ban.deleted for each ban that ended while stopped: %v", events)
+	byValue := map[string]identity.Event{}
+	for _, e := range events {
+		assert.Equal(t, identity.EventBanDeleted, e.Type)
+		assert.False(t, e.Time.Before(ended), "reported when it was found ended")
+		byValue[e.Value] = e
+	}
+	assert.Equal(t, identity.Event{Type: identity.EventBanDeleted, Time: byValue["192.0.2.1"].Time, Kind: identity.KindIP,
+		Value: "192.0.2.1", By: identity.ByOperator, Reason: "scan"}, byValue["192.0.2.1"])
+	assert.Equal(t, identity.Event{Type: identity.EventBanDeleted, Time: byValue["twin"].Time, CID: "twin", Kind: identity.KindCID,
+		Value: "twin", By: identity.ByFlapping, Reason: "flapping"}, byValue["twin"])
+	assert.Equal(t, 2, logs.FilterMessage("identity: ban expired").Len(), "each logged")
+	assert.Zero(t, logs.FilterMessage("identity: store write dropped: the service is stopped").Len(), "the deletes reach the store")
+
+	st, err = boltstore.Open(dir)
+	require.NoError(t, err)
+	_, stored, err := st.Load(ctx)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	require.Len(t, stored, 1, "the ended bans are deleted from the store")
+	assert.Equal(t, "10.0.0.0/8", stored[0].Value)
+
+	rec, _ = startAndStop()
+	assert.Empty(t, rec.types(), "reported once, not at every start")
 }

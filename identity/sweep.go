@@ -35,10 +35,18 @@ func (s *Service) sweep(now time.Time) {
 	}
 	s.mu.Unlock()
 	for _, b := range expired {
-		s.deleteBehind(b.Key())
-		s.opts.log.Info("identity: ban expired", zap.String("kind", b.Kind), zap.String("value", b.Value), zap.String("by", b.By))
-		s.emit(banEvent(EventBanDeleted, b, now.UTC()))
+		s.banEnded(b, now)
 	}
+}
+
+// banEnded deletes b, which has ended and is no longer held, from the
+// store behind, logs it and reports its ban.deleted (EVENTS.md: "also
+// when a ban expires"), timed when it was found ended.
+func (s *Service) banEnded(b Ban, now time.Time) {
+	s.deleteBehind(b.Key())
+	s.opts.log.Info("identity: ban expired", zap.String("kind", b.Kind), zap.String("value", b.Value), zap.String("by", b.By),
+		zap.Timep("until", b.Until))
+	s.emit(banEvent(EventBanDeleted, b, now.UTC()))
 }
 
 // sweepDue reports whether a ban has ended or a grace period has run out,

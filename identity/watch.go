@@ -78,14 +78,24 @@ func (s *Service) reload(creds []Credential, bans []Ban) {
 		hadBan[k] = b
 	}
 	s.mu.RUnlock()
-	s.replace(creds, bans)
+	// A ban that ended while held, before the sweep came to it, is
+	// reported here: the sweep will not see it again. One not held here
+	// was reported by this node's sweep already, or by the sweep of a
+	// node that held it. Every ended one is deleted from the store.
+	now := time.Now()
+	for _, b := range s.replace(creds, bans) {
+		if hadBan[b.Key()] != nil {
+			s.banEnded(b, now)
+		} else {
+			s.deleteBehind(b.Key())
+		}
+	}
 	for _, c := range creds {
 		delete(hadCred, c.CID)
 	}
 	for cid := range hadCred {
 		s.opts.closeCID(cid, protocol.ReasonRevoked)
 	}
-	now := time.Now()
 	for i := range bans {
 		b := &bans[i]
 		if old := hadBan[b.Key()]; (old == nil || !sameBan(old, b)) && b.By == ByOperator && b.active(now) {
