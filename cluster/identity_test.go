@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
@@ -316,4 +318,61 @@ func TestIdentityDeletesAreReportedByTheirNode(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{identity.EventCredentialCreated: rounds, identity.EventCredentialDeleted: rounds,
 		identity.EventBanCreated: rounds, identity.EventBanDeleted: rounds}, count)
+}
+
+// The node that bans a live client's ID, or deletes its credential,
+// reports the change before the session it closes ends, so that the
+// session's client.disconnected comes after the ban.created (or the
+// credential.deleted) in the log (EVENTS.md: one client ID's events in
+// the order they happened). Here the change comes back to the node (its
+// notice, its watch), often before its write returns: that echo must not
+// close the session ahead of the report. A client on another node is
+// closed by that node when the change reaches it; nothing orders that
+// against the report (docs/events.md).
+func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
+	tn := startNodeOpts(t, runNATS(t), "eo-1", node.WithEventRetention(10000))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const rounds = 20
+	for i := range rounds {
+		cid := "eo-ban-" + strconv.Itoa(i)
+		c := register(t, tn.srv.Addr(), cid)
+		_, err := tn.api.CreateBan(ctx, admin.BanRequest{Kind: identity.KindCID, Value: cid, Reason: "order test"})
+		require.NoError(t, err)
+		assert.Equal(t, "190 "+protocol.ReasonBanned.String(), c.ReadLine())
+		ev := causeAndDisconnect(t, ctx, tn.api, cid, identity.EventBanCreated)
+		assert.Less(t, ev[identity.EventBanCreated].Seq, ev[events.TypeDisconnected].Seq,
+			"round %d: the disconnect came before the ban that caused it", i)
+	}
+	for i := range rounds {
+		cid := "eo-cred-" + strconv.Itoa(i)
+		cred, err := tn.api.CreateCredential(ctx, cid, "")
+		require.NoError(t, err)
+		c, line := answer(t, tn.srv.Addr(), cred.Secret, cid)
+		requireConnected(t, line)
+		require.NoError(t, tn.api.DeleteCredential(ctx, cid))
+		assert.Equal(t, "190 "+protocol.ReasonRevoked.String(), c.ReadLine())
+		ev := causeAndDisconnect(t, ctx, tn.api, cid, identity.EventCredentialDeleted)
+		assert.Less(t, ev[identity.EventCredentialDeleted].Seq, ev[events.TypeDisconnected].Seq,
+			"round %d: the disconnect came before the delete that caused it", i)
+	}
+}
+
+// causeAndDisconnect waits for cid's event of type cause and its
+// client.disconnected in the log, and returns them by type.
+func causeAndDisconnect(t *testing.T, ctx context.Context, api *admin.Client, cid, cause string) map[string]events.Event {
+	t.Helper()
+	var got map[string]events.Event
+	require.Eventually(t, func() bool {
+		page, err := api.Events(ctx, nil, 100, admin.EventsFilter{CID: cid, Types: []string{cause, events.TypeDisconnected}}, 0)
+		require.NoError(t, err)
+		got = map[string]events.Event{}
+		for _, e := range page.Events {
+			_, twice := got[e.Type]
+			require.False(t, twice, "two %s of %s: %v", e.Type, cid, page.Events)
+			got[e.Type] = e
+		}
+		return len(got) == 2
+	}, 10*time.Second, 10*time.Millisecond, "the events of %s: %v", cid, got)
+	return got
 }

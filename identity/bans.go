@@ -34,32 +34,47 @@ func (s *Service) AddBan(ctx context.Context, kind, value, reason string, d time
 		until := now.Add(d)
 		b.Until = &until
 	}
-	if err := s.write(ctx, "put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) }); err != nil {
+	own := ownBan(b.Key())
+	s.beginOwn(own)
+	err = s.write(ctx, "put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
+	if err == nil {
+		s.holdBan(b)
+		s.opts.log.Info("identity: ban created", zap.String("kind", b.Kind), zap.String("value", b.Value),
+			zap.String("by", b.By), zap.Timep("until", b.Until))
+		s.emit(banEvent(EventBanCreated, b, now))
+	}
+	// The ban is reported before the sessions it closes end, so that each
+	// one's client.disconnected (banned) comes after its ban.created.
+	left := s.endOwn(own)
+	if err != nil {
+		if left != nil {
+			left() // the store took it after all, and every node holds it: enforced, not reported
+		}
 		return Ban{}, err
 	}
-	s.putBan(b)
-	s.opts.log.Info("identity: ban created", zap.String("kind", b.Kind), zap.String("value", b.Value),
-		zap.String("by", b.By), zap.Timep("until", b.Until))
-	s.emit(banEvent(EventBanCreated, b, now))
+	if b.active(time.Now()) {
+		s.closeMatching(b)
+	}
 	return b, nil
 }
 
-// putBan holds b in memory; an operator's ban then closes the live sessions
-// it matches. False when an equal ban was held already (a Watch echo).
-func (s *Service) putBan(b Ban) bool {
+// holdBan holds b in memory. False when an equal ban was held already (a
+// Watch echo).
+func (s *Service) holdBan(b Ban) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if old := s.bans[b.Key()]; old != nil && sameBan(old, &b) {
-		s.mu.Unlock()
 		return false
 	}
 	s.bans[b.Key()] = &b
 	s.recountLocked()
-	s.mu.Unlock()
-	if b.By == ByOperator && b.active(time.Now()) {
-		s.closeMatching(b)
-	}
 	return true
 }
+
+// closes reports whether holding b closes the live sessions it matches:
+// an operator's ban does; a flapping ban leaves the connected session
+// alone.
+func (b *Ban) closes(now time.Time) bool { return b.By == ByOperator && b.active(now) }
 
 func (s *Service) closeMatching(b Ban) {
 	switch b.Kind {

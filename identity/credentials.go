@@ -74,27 +74,35 @@ func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
 	if _, ok := s.Credential(cid); !ok {
 		return ErrNotFound
 	}
-	if err := s.write(ctx, "delete credential", func(ctx context.Context, st Store) error { return st.DeleteCredential(ctx, cid) }); err != nil {
+	own := ownCred(cid)
+	s.beginOwn(own)
+	err := s.write(ctx, "delete credential", func(ctx context.Context, st Store) error { return st.DeleteCredential(ctx, cid) })
+	if err == nil {
+		// Reported whether or not the change came back first (a watch's
+		// or a notice's echo drops it before this does: 2 to 5 of 20
+		// deletes went unreported in cluster mode).
+		s.forgetCredential(cid)
+		s.opts.log.Info("identity: credential deleted", zap.String("cid", cid))
+		s.emit(Event{Type: EventCredentialDeleted, Time: time.Now().UTC(), CID: cid})
+	}
+	// Reported before the session is closed, so that its
+	// client.disconnected (revoked) comes after its credential.deleted.
+	left := s.endOwn(own)
+	if err != nil {
+		if left != nil {
+			left() // the store took it after all, and every node dropped it: enforced, not reported
+		}
 		return err
 	}
-	// Reported whether or not the change came back first (a watch's or a
-	// notice's echo drops it before this does: 2 to 5 of 20 deletes went
-	// unreported in cluster mode).
-	s.dropCredential(cid)
-	s.opts.log.Info("identity: credential deleted", zap.String("cid", cid))
-	s.emit(Event{Type: EventCredentialDeleted, Time: time.Now().UTC(), CID: cid})
+	s.opts.closeCID(cid, protocol.ReasonRevoked)
 	return nil
 }
 
-// dropCredential forgets cid's credential and closes its live session,
-// if it had one.
-func (s *Service) dropCredential(cid string) {
+// forgetCredential forgets cid's credential; false when none was held.
+func (s *Service) forgetCredential(cid string) bool {
 	s.mu.Lock()
-	had := s.deleteCredLocked(cid)
-	s.mu.Unlock()
-	if had {
-		s.opts.closeCID(cid, protocol.ReasonRevoked)
-	}
+	defer s.mu.Unlock()
+	return s.deleteCredLocked(cid)
 }
 
 // Credential returns cid's credential as held in memory: its client ID,

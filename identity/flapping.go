@@ -110,7 +110,7 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 	now = now.UTC()
 	until := now.Add(s.opts.flapBan)
 	b := Ban{Kind: KindCID, Value: cid, Reason: "flapping", By: ByFlapping, At: now, Until: &until}
-	s.putBan(b) // a flapping ban leaves the connected session alone
+	s.holdBan(b) // and closes nothing: a flapping ban leaves the connected session alone
 	s.behind("put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
 	s.flapBans.Add(1)
 	s.opts.log.Warn("identity: client id flapping; new registrations refused", zap.String("cid", cid),

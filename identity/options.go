@@ -85,8 +85,10 @@ func WithAddrCloser(f func(match func(cip string) bool, r protocol.Reason)) Opti
 
 // WithOnEvent receives credential.created/deleted and ban.created/deleted
 // (a ban's expiry included) for the event log. It is called once per change
-// on the node that made it, from admin goroutines, the service's own
-// goroutines, or (for a flapping ban) an event loop: it must not block.
+// on the node that made it, before the change closes any session there
+// (so that a disconnect it causes comes after it), from admin goroutines,
+// the service's own goroutines, or (for a flapping ban) an event loop: it
+// must not block.
 func WithOnEvent(f func(Event)) Option {
 	return func(o *options) {
 		if f != nil {

@@ -42,6 +42,9 @@ type Service struct {
 
 	lastFlapPrune time.Time // sweep goroutine only
 
+	ownMu sync.Mutex
+	own   map[ownKey]*ownWrite // operators' writes in flight on this node (own.go)
+
 	wq writeQueue
 
 	cancel context.CancelFunc

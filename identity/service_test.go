@@ -1,7 +1,10 @@
 package identity_test
 
 import (
+	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,4 +350,115 @@ func TestServiceReportsABanThatExpiredWhileStopped(t *testing.T) {
 
 	rec, _ = startAndStop()
 	assert.Empty(t, rec.types(), "reported once, not at every start")
+}
+
+// echoStore is a bbolt store that hands each ban and credential delete
+// back to the service's watch before the write returns, as the cluster's
+// store does with its notice (often), and may then answer the write with
+// an error anyway (a write the store took though its answer failed).
+type echoStore struct {
+	*boltstore.Store
+	apply   atomic.Pointer[func(identity.Change)]
+	failing atomic.Bool
+}
+
+var errAnswerLost = errors.New("the store's answer was lost")
+
+func (e *echoStore) Watch(_ context.Context, apply func(identity.Change)) error {
+	e.apply.Store(&apply)
+	return nil
+}
+
+func (e *echoStore) echo(c identity.Change) error {
+	(*e.apply.Load())(c)
+	if e.failing.Load() {
+		return errAnswerLost
+	}
+	return nil
+}
+
+func (e *echoStore) PutBan(ctx context.Context, b identity.Ban) error {
+	if err := e.Store.PutBan(ctx, b); err != nil {
+		return err
+	}
+	return e.echo(identity.Change{Ban: &b})
+}
+
+func (e *echoStore) DeleteCredential(ctx context.Context, cid string) error {
+	if err := e.Store.DeleteCredential(ctx, cid); err != nil {
+		return err
+	}
+	return e.echo(identity.Change{CredentialDeleted: cid})
+}
+
+// timeline records events and closes in one order.
+type timeline struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *timeline) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, s)
+}
+
+func (l *timeline) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := l.seen
+	l.seen = nil
+	return seen
+}
+
+// A change that comes back to its node before its write returns holds at
+// once, and leaves the closing of sessions to the write, which reports the
+// change first: the ban.created (credential.deleted) comes before the
+// close, every time, not as the echo and the write race. A write that
+// answers failure after the store took the change reports nothing but
+// still closes what the change closes, as every other node does.
+func TestServiceReportsItsChangeBeforeTheEchoCloses(t *testing.T) {
+	bs, err := boltstore.Open(t.TempDir())
+	require.NoError(t, err)
+	defer bs.Close()
+	st := &echoStore{Store: bs}
+	var tl timeline
+	s := identity.New(identity.WithStore(st), identity.WithFlapping(2, time.Minute, time.Minute),
+		identity.WithOnEvent(func(e identity.Event) { tl.add(e.Type + " " + e.CID) }),
+		identity.WithCloser(func(cid string, r protocol.Reason) { tl.add("close " + cid + " " + r.String()) }))
+	ctx := t.Context()
+	require.NoError(t, s.Start(ctx))
+	defer s.Close()
+	require.Eventually(t, func() bool { return st.apply.Load() != nil }, 5*time.Second, time.Millisecond, "the watch did not start")
+
+	_, err = s.AddBan(ctx, identity.KindCID, "dev-1", "", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ban.created dev-1", "close dev-1 banned"}, tl.take())
+
+	_, _, err = s.Enroll(ctx, "dev-2", 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"credential.created dev-2"}, tl.take())
+	require.NoError(t, s.DeleteCredential(ctx, "dev-2"))
+	assert.Equal(t, []string{"credential.deleted dev-2", "close dev-2 revoked"}, tl.take())
+
+	// A flapping ban (its write behind, and its echo) closes nothing.
+	for range 2 {
+		require.Equal(t, protocol.ReasonNone, s.Admit("twin", nil, true))
+	}
+	require.Eventually(t, func() bool {
+		_, bans, err := bs.Load(ctx)
+		return err == nil && len(bans) == 2
+	}, 5*time.Second, time.Millisecond, "the flapping ban was not written")
+	assert.Equal(t, []string{"ban.created twin"}, tl.take())
+
+	st.failing.Store(true)
+	_, err = s.AddBan(ctx, identity.KindCID, "dev-3", "", 0)
+	require.ErrorIs(t, err, errAnswerLost)
+	_, held := s.Ban(identity.BanKey{Kind: identity.KindCID, Value: "dev-3"})
+	assert.True(t, held, "the echo holds what the store took")
+	_, _, err = s.Enroll(ctx, "dev-4", 0)
+	require.NoError(t, err)
+	require.ErrorIs(t, s.DeleteCredential(ctx, "dev-4"), errAnswerLost)
+	assert.Equal(t, []string{"close dev-3 banned", "credential.created dev-4", "close dev-4 revoked"}, tl.take(),
+		"a failed write is not reported; what the store took is enforced")
 }

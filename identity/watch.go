@@ -45,7 +45,9 @@ func (s *Service) runWatch(ctx context.Context) {
 // idempotent: a change already held does nothing. A deleted credential
 // closes the live session with 190 revoked and an operator's ban the
 // sessions it matches with 190 banned, as on the node that made them;
-// events are reported only there.
+// events are reported only there. The echo of a change this node is
+// still writing holds it and leaves the closing to that write, which
+// reports the change first (own.go).
 func (s *Service) apply(c Change) {
 	switch {
 	case c.Credential != nil:
@@ -54,9 +56,13 @@ func (s *Service) apply(c Change) {
 		s.setCredLocked(&cred)
 		s.mu.Unlock()
 	case c.CredentialDeleted != "":
-		s.dropCredential(c.CredentialDeleted)
+		if cid := c.CredentialDeleted; s.forgetCredential(cid) {
+			s.closeOrLeave(ownCred(cid), func() { s.opts.closeCID(cid, protocol.ReasonRevoked) })
+		}
 	case c.Ban != nil:
-		s.putBan(*c.Ban)
+		if b := *c.Ban; s.holdBan(b) && b.closes(time.Now()) {
+			s.closeOrLeave(ownBan(b.Key()), func() { s.closeMatching(b) })
+		}
 	case c.BanDeleted != nil:
 		s.dropBan(*c.BanDeleted)
 	}
@@ -94,12 +100,12 @@ func (s *Service) reload(creds []Credential, bans []Ban) {
 		delete(hadCred, c.CID)
 	}
 	for cid := range hadCred {
-		s.opts.closeCID(cid, protocol.ReasonRevoked)
+		s.closeOrLeave(ownCred(cid), func() { s.opts.closeCID(cid, protocol.ReasonRevoked) })
 	}
 	for i := range bans {
-		b := &bans[i]
-		if old := hadBan[b.Key()]; (old == nil || !sameBan(old, b)) && b.By == ByOperator && b.active(now) {
-			s.closeMatching(*b)
+		b := bans[i]
+		if old := hadBan[b.Key()]; (old == nil || !sameBan(old, &b)) && b.closes(now) {
+			s.closeOrLeave(ownBan(b.Key()), func() { s.closeMatching(b) })
 		}
 	}
 }

@@ -1,0 +1,74 @@
+package identity
+
+// An operator's change closes sessions (a ban those it matches, a
+// credential's delete its client's), and its event must come first:
+// EVENTS.md keeps one client ID's events in the order they happened, and
+// the disconnect is caused by the change. The node that makes a change
+// reports it once its write has returned, and then closes. In cluster
+// mode the store hands this node's own change back too (its notice, its
+// watch), often before the write returns; that echo holds the change at
+// once but leaves the closing to the write in flight, which closes after
+// its event (or, if its write answered failure though the store took the
+// change, closes without one).
+
+// ownKey names the store key an operator's write on this node changes.
+type ownKey struct {
+	cred bool   // a credential; else a ban
+	k    BanKey // the ban's key; a credential's client ID in k.Value
+}
+
+func ownBan(k BanKey) ownKey    { return ownKey{k: k} }
+func ownCred(cid string) ownKey { return ownKey{cred: true, k: BanKey{Value: cid}} }
+
+// ownWrite is the writes of one key in flight on this node, and the close
+// an echo of one of them left to them.
+type ownWrite struct {
+	n    int
+	left func()
+}
+
+// beginOwn marks a write of k in flight, before it goes to the store.
+func (s *Service) beginOwn(k ownKey) {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	if s.own == nil {
+		s.own = make(map[ownKey]*ownWrite)
+	}
+	w := s.own[k]
+	if w == nil {
+		w = &ownWrite{}
+		s.own[k] = w
+	}
+	w.n++
+}
+
+// endOwn ends a write of k, after its change was reported (or its write
+// failed): from here an echo closes for itself. It returns the close an
+// echo left to the write, nil if none.
+func (s *Service) endOwn(k ownKey) (left func()) {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	w := s.own[k]
+	if w == nil {
+		return nil
+	}
+	left, w.left = w.left, nil
+	if w.n--; w.n == 0 {
+		delete(s.own, k)
+	}
+	return left
+}
+
+// closeOrLeave runs close, the close a change of k just held calls for,
+// unless this node's own write of k is in flight: then it is left to
+// that write, which reports the change first.
+func (s *Service) closeOrLeave(k ownKey, close func()) {
+	s.ownMu.Lock()
+	if w := s.own[k]; w != nil {
+		w.left = close
+		s.ownMu.Unlock()
+		return
+	}
+	s.ownMu.Unlock()
+	close()
+}
