@@ -5,6 +5,21 @@ import (
 	"strings"
 )
 
+// UIConfigPath is what the dashboard must know before its first API call
+// (UIConfig). Like the files it needs no token, and like them it is
+// behind the Host guard.
+const UIConfigPath = "/ui/config.json"
+
+// UIConfig is GET /ui/config.json. Token says the API wants the admin
+// token, so that the page asks for it at once rather than learning it
+// from a 401, which the browser logs as an error; Events says there is an
+// event log, so that the page does not open a stream that answers 404. A
+// caller learns no more than a 401 tells, and whether events are kept.
+type UIConfig struct {
+	Token  bool `json:"token"`
+	Events bool `json:"events"`
+}
+
 // withUI serves the dashboard's files (WithUI) ahead of the token check:
 // they hold no data, and the page asks the operator for the token that its
 // API calls then carry. GET / and GET /ui go to /ui/; /favicon.ico is the page's icon, for
@@ -25,10 +40,17 @@ func (a *API) withUI(next http.Handler) http.Handler {
 			methodNotAllowed(http.MethodGet)(w, r)
 			return
 		}
-		if p == "/" || p == "/ui" {
+		switch p {
+		case "/", "/ui":
 			http.Redirect(w, r, "/ui/", http.StatusFound)
-			return
+		case UIConfigPath:
+			h := w.Header()
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("X-Content-Type-Options", "nosniff")
+			writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil})
+		default:
+			ui.ServeHTTP(w, r)
 		}
-		ui.ServeHTTP(w, r)
 	})
 }
