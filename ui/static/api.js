@@ -56,8 +56,32 @@ async function errorText(res) {
   return res.status + ' ' + res.statusText;
 }
 
-// call sends one request; a 401 asks for the token and tries again.
+// serverConfig is what the server tells the page before its first call
+// (GET /ui/config.json, no token needed): {token, events}, whether it
+// wants the admin token and whether it keeps an event log. Without it
+// the page would learn both from a 401 and a 404, which the browser logs
+// as errors. Should it fail, the page goes on as if neither: a 401 still
+// asks for the token.
+let config = null;
+export function serverConfig() {
+  config ??= fetch('/ui/config.json', { cache: 'no-store' })
+    .then((res) => (res.ok ? res.json() : null), () => null)
+    .then((c) => c || { token: false, events: true });
+  return config;
+}
+
+// ready settles once, before the first call: when the server wants a
+// token and this tab has none, the prompt comes first.
+let settled = null;
+function ready() {
+  settled ??= serverConfig().then((c) => (c.token && !sessionStorage.getItem(KEY) ? askToken() : undefined));
+  return settled;
+}
+
+// call sends one request; a 401 (a token that is no longer right) asks
+// for the token and tries again.
 export async function call(method, path, body) {
+  await ready();
   for (;;) {
     const init = { method, headers: headers() };
     if (body !== undefined) {
@@ -128,6 +152,8 @@ function untilShown() {
 // a header), resuming after the last id it saw. onState(state) hears
 // 'live', 'retrying' and 'off' (no event log on this server).
 export async function stream(onEvent, onState) {
+  if (!(await serverConfig()).events) { onState('off'); return; }
+  await ready();
   let last = '';
   let wait = 500;
   for (;;) {

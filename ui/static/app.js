@@ -4,7 +4,7 @@
 // need to be wired in, and the binary stays free of third-party script.
 // Every API value is put in the page as text (textContent), never as HTML.
 
-import { call, get, stream } from './api.js';
+import { call, get, serverConfig, stream } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -479,7 +479,10 @@ function eventsView(main) {
   type.addEventListener('change', draw);
   cid.addEventListener('input', draw);
   // Fill from the log, so the view is not empty on arrival.
-  if (!feed.length) get('/v1/events?limit=200').then((r) => { if (!feed.length) feed.push(...r.events); draw(); }).catch(() => {});
+  if (!feed.length) {
+    serverConfig().then((c) => c.events && get('/v1/events?limit=200'))
+      .then((r) => { if (r && !feed.length) feed.push(...r.events); draw(); }).catch(() => {});
+  }
   draw();
   return { unmount() { listeners.delete(l); } };
 }
@@ -573,7 +576,7 @@ function route() {
 }
 
 window.addEventListener('hashchange', route);
-// The view starts at once (its first call asks for the token if the
-// server wants one); the stream follows once a call has settled the token.
+// The view starts at once: its first call, like the stream, waits for the
+// token when the server wants one and this tab has none (api.js).
 route();
-get('/v1/stats').catch(() => {}).finally(() => stream(onEvent, setLive));
+stream(onEvent, setLive);
