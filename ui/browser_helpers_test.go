@@ -244,3 +244,71 @@ func waitConnected(t *testing.T, s *testkit.Served, token string, n int, d time.
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// apiDo sends one admin request (a JSON body when body is not "") and
+// returns the status and body.
+func apiDo(t *testing.T, s *testkit.Served, token, method, path, body string) (int, string) {
+	t.Helper()
+	var header http.Header
+	if token != "" {
+		header = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	return testkit.HTTPDo(t, method, s.AdminURL(t)+path, body, header)
+}
+
+// register connects a raw client as id and leaves it connected until the
+// test ends or the caller closes it.
+func register(t *testing.T, s *testkit.Served, id string) *testkit.RawClient {
+	t.Helper()
+	c := testkit.Dial(t, s.Addr)
+	c.Register(password, id)
+	return c
+}
+
+// waitRecord polls GET /v1/clients/{cid} until its cstatus is connected.
+func waitRecord(t *testing.T, s *testkit.Served, cid string, connected bool, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var rec struct {
+			CStatus bool `json:"cstatus"`
+		}
+		apiGet(t, s, "", "/v1/clients/"+cid, &rec)
+		if rec.CStatus == connected {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s %s is not cstatus=%v", d, cid, connected)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// click clicks the first element matching a CSS selector.
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.run(chromedp.Click(sel, chromedp.ByQuery))
+}
+
+// confirm waits for the confirmation dialog and presses its OK button.
+func (p *page) confirm() {
+	p.t.Helper()
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	p.click(`#confirm-ok`)
+	p.waitJS(`!document.getElementById('confirm').open`, 5*time.Second)
+}
+
+// draws reads window.cliserDraws[view]: how often the view redrew.
+func (p *page) draws(view string) int {
+	p.t.Helper()
+	var n int
+	p.eval(`window.cliserDraws.`+view, &n)
+	return n
+}
+
+// reload reloads the page and waits until the new document is there.
+func (p *page) reload() {
+	p.t.Helper()
+	p.eval(`window.beforeReload = true; location.reload()`, nil)
+	p.waitJS(`!window.beforeReload && document.readyState === 'complete'`, 10*time.Second)
+}

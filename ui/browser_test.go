@@ -78,12 +78,27 @@ func TestDashboard(t *testing.T) {
 		p.open(base + "/ui/#/client/kick-me")
 		p.waitJS(`document.querySelectorAll('#client-history tr td').length > 1 && document.getElementById('client-record').textContent.includes('kicked')`, 5*time.Second)
 		p.waitJS(`document.getElementById('client-credential').textContent.includes('No credential')`, 5*time.Second)
-		// The one expected 4xx: the client has no credential of its own,
-		// which GET /v1/credentials/{cid} says with a 404.
-		for _, pr := range p.Problems() {
-			assert.Contains(t, pr, "/v1/credentials/kick-me", pr)
-		}
+		// Disconnected and without a credential: nothing to kick, shut
+		// down or delete.
+		var disabled []bool
+		p.eval(`['act-kick', 'act-shutdown', 'act-delcred', 'act-ban'].map((id) => document.getElementById(id).disabled)`, &disabled)
+		assert.Equal(t, []bool{true, true, true, false}, disabled, "kick, shut down, delete credential, ban")
+		// Asking whether it has a credential is no failed request (it
+		// used to be GET /v1/credentials/kick-me's 404).
+		assert.Empty(t, p.Problems())
 		p.screenshot("client")
+		// Its neighbours' credentials, on either side in client-ID order,
+		// are not its own; then its own.
+		for _, cid := range []string{"kick-mdzz", "kick-me-2", "kick-me"} {
+			status, body := apiDo(t, s, "", "POST", "/v1/credentials/"+cid, "")
+			require.Equal(t, http.StatusCreated, status, body)
+			if cid != "kick-me" {
+				p.reload()
+				p.waitJS(`document.getElementById('client-credential')?.textContent.includes('No credential')`, 5*time.Second)
+			}
+		}
+		p.waitJS(`document.getElementById('client-credential').textContent.includes('Own credential since') && !document.getElementById('act-delcred').disabled`, 5*time.Second)
+		assert.Empty(t, p.Problems())
 	})
 
 	t.Run("PrefixSearchAmong2000", func(t *testing.T) {

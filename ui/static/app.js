@@ -389,7 +389,40 @@ function clients(main, params) {
   return { unmount() { listeners.delete(l); clearInterval(poller); clearTimeout(typing); } };
 }
 
-// A client: its record, its sessions, and the actions.
+// The client-ID alphabet in byte order and the longest ID (PROTOCOL.md's
+// field rule).
+const ID_CHARS = '-.0123456789:@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+const MAX_ID = 64;
+const b64url = (s) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+// idBefore is the greatest client ID that sorts before cid ('' for none,
+// null when cid is no client ID): cid without its last character when
+// that is the alphabet's first, else cid with its last character one
+// lower and padded with the last one to the longest ID.
+function idBefore(cid) {
+  if (!/^[-.0-9:@A-Z_a-z]+$/.test(cid) || cid.length > MAX_ID) return null;
+  const i = ID_CHARS.indexOf(cid[cid.length - 1]);
+  if (i === 0) return cid.slice(0, -1);
+  return cid.slice(0, -1) + ID_CHARS[i - 1] + ID_CHARS[ID_CHARS.length - 1].repeat(MAX_ID - cid.length);
+}
+
+// credentialOf is cid's credential, or null, read from the listing: the
+// page of one after the ID just before cid (the cursor is the previous
+// page's last ID, base64url: operations.md) starts at cid when it has one.
+// GET /v1/credentials/{cid} says "none" with a 404, which the browser logs
+// as an error on every refresh of a client without its own credential.
+async function credentialOf(cid) {
+  const before = idBefore(cid);
+  if (before === null) return null;
+  const q = new URLSearchParams({ limit: '1' });
+  if (before) q.set('cursor', b64url(before));
+  const c = (await get('/v1/credentials?' + q)).credentials[0];
+  return c && c.cid === cid ? c : null;
+}
+
+// A client: its record, its sessions, and the actions (those that do
+// nothing in its state are disabled: kick and shut down while it is
+// disconnected, delete credential while it has none).
 function client(main, cid) {
   const rec = h('dl', { class: 'record', id: 'client-record' });
   const hist = h('tbody', { id: 'client-history' });
@@ -401,6 +434,10 @@ function client(main, cid) {
         ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
       rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+      for (const b of [kick, shutdown]) {
+        b.disabled = !r.cstatus;
+        b.title = r.cstatus ? '' : 'not connected';
+      }
     } catch (e) { rec.replaceChildren(h('dd', { class: 'error' }, e.message)); }
     try {
       const hs = await get('/v1/clients/' + enc(cid) + '/history');
@@ -409,22 +446,26 @@ function client(main, cid) {
           .map((c) => h('td', {}, c)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'no sessions in the event log'))]));
     } catch (e) { hist.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, e.message))); }
     try {
-      const c = await get('/v1/credentials/' + enc(cid));
-      cred.textContent = 'Own credential since ' + fmtTime(c.created_at) + (c.previous_valid_until ? '; the previous one is valid until ' + fmtTime(c.previous_valid_until) : '');
-    } catch (e) { cred.textContent = e.status === 404 ? 'No credential of its own.' : e.message; }
+      const c = await credentialOf(cid);
+      cred.textContent = !c ? 'No credential of its own.'
+        : 'Own credential since ' + fmtTime(c.created_at) + (c.previous_valid_until ? '; the previous one is valid until ' + fmtTime(c.previous_valid_until) : '');
+      delcred.disabled = !c;
+      delcred.title = c ? '' : 'no credential of its own';
+    } catch (e) { cred.textContent = e.message; }
   };
   const del = () => confirmAction('Delete the credential of ' + cid + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
     .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(cid)), 'credential deleted').then(refresh));
   const ban = () => confirmAction('Ban ' + cid + '?', 'Its live sessions close with "190 banned" and it cannot register while banned.',
     [{ name: 'reason', label: 'Reason', placeholder: 'why' }, { name: 'duration', label: 'Duration (empty: until lifted)', placeholder: '1h' }], 'Ban')
     .then((v) => v && act(() => call('POST', '/v1/bans', banBody('cid', cid, v)), 'banned ' + cid).then(refresh));
+  // Disabled until the record and the credential say otherwise.
+  const kick = h('button', { id: 'act-kick', type: 'button', disabled: true, onclick: () => kickClient(cid).then(refresh) }, 'Kick');
+  const shutdown = h('button', { id: 'act-shutdown', type: 'button', disabled: true, onclick: () => shutdownClient(cid).then(refresh) }, 'Shut down…');
+  const delcred = h('button', { id: 'act-delcred', type: 'button', disabled: true, onclick: del }, 'Delete credential');
   main.replaceChildren(
     h('p', {}, h('a', { href: '#/clients' }, '← Clients')),
     h('h1', {}, cid),
-    h('div', { class: 'toolbar' },
-      h('button', { id: 'act-kick', type: 'button', onclick: () => kickClient(cid).then(refresh) }, 'Kick'),
-      h('button', { id: 'act-shutdown', type: 'button', onclick: () => shutdownClient(cid).then(refresh) }, 'Shut down…'),
-      h('button', { id: 'act-delcred', type: 'button', onclick: del }, 'Delete credential'),
+    h('div', { class: 'toolbar' }, kick, shutdown, delcred,
       h('button', { id: 'act-ban', type: 'button', class: 'danger', onclick: ban }, 'Ban…')),
     rec, cred,
     h('h2', {}, 'Sessions'),
