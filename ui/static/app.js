@@ -267,27 +267,63 @@ function chart(canvas, series) {
   g.stroke();
 }
 
+// pager pages an API listing with its cursor, PAGE entries at a time, for
+// every list of the page (clients, bans, credentials): fetch(cursor)
+// gets one page ({next, ...}), show(res, at) draws it and says how many
+// entries it shows. Previous goes back through the cursors of the pages
+// visited; a page emptied by removals goes back one.
+const PAGE = 100;
+function pager(fetch, show, none) {
+  const prev = h('button', { id: 'page-prev', type: 'button', disabled: true }, '← Previous');
+  const next = h('button', { id: 'page-next', type: 'button', disabled: true }, 'Next →');
+  const info = h('span', { class: 'muted', id: 'page-info' });
+  const cursors = ['']; // the cursor of each page visited
+  let at = 0;
+  let seq = 0;
+  let more = false;
+  const load = async () => {
+    const my = ++seq;
+    info.textContent = 'loading…';
+    let res;
+    try { res = await fetch(cursors[at]); } catch (e) { if (my === seq) info.textContent = e.message; return; }
+    if (my !== seq) return; // a newer load won
+    const n = show(res, at);
+    if (!n && at > 0) { at--; load(); return; }
+    more = !!res.next;
+    cursors[at + 1] = res.next;
+    prev.disabled = at === 0;
+    next.disabled = !more;
+    info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' : none;
+  };
+  prev.addEventListener('click', () => { if (at > 0) { at--; load(); } });
+  next.addEventListener('click', () => { if (more) { at++; load(); } });
+  return {
+    info,
+    buttons: h('div', { class: 'pager' }, prev, next),
+    load, // this page again
+    first() { at = 0; cursors.length = 1; load(); },
+  };
+}
+
+// pageQuery is a listing's query for the page at cursor.
+function pageQuery(cursor, extra) {
+  const q = new URLSearchParams({ limit: String(PAGE), ...extra });
+  if (cursor) q.set('cursor', cursor);
+  return q;
+}
+
 // Clients: one API page at a time, updated in place from the stream.
 function clients(main, params) {
   const status = h('select', { id: 'filter-status' },
     ['all', 'connected', 'disconnected'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s)));
   const prefix = h('input', { id: 'filter-prefix', type: 'search', placeholder: 'client-ID prefix', value: params.get('prefix') || '', autocomplete: 'off' });
   const body = h('tbody', { id: 'clients-body' });
-  const info = h('span', { class: 'muted', id: 'clients-info' });
-  const prevBtn = h('button', { id: 'page-prev', type: 'button' }, '← Previous');
-  const nextBtn = h('button', { id: 'page-next', type: 'button' }, 'Next →');
-  main.replaceChildren(
-    h('h1', {}, 'Clients'),
-    h('div', { class: 'toolbar' }, h('label', {}, 'Status ', status), prefix, info),
-    h('table', { class: 'clients' },
-      h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
-      body),
-    h('div', { class: 'pager' }, prevBtn, nextBtn),
-  );
-  let page = { rows: new Map(), next: '' }; // cid -> {rec, tr}
-  const cursors = ['']; // cursor of each page visited, for Previous
-  let at = 0;
-  let seq = 0;
+  // The page on show: its rows by cid, and its range in client-ID order,
+  // which decides whether a client the stream brings belongs on it: after
+  // the previous page's last cid (what the API's cursor stands for), and,
+  // when there is a next page, not after this page's last.
+  let page = { rows: new Map(), after: null, last: null, next: '' }; // rows: cid -> {rec, tr}
+  const lasts = []; // the last cid of each page visited
 
   const renderRow = (rec, tr) => {
     const cells = [
@@ -307,18 +343,16 @@ function clients(main, params) {
     return tr;
   };
 
-  const load = async () => {
-    const my = ++seq;
-    const q = new URLSearchParams({ limit: '100' });
+  const list = pager((cursor) => {
+    const q = pageQuery(cursor);
     if (status.value !== 'all') q.set('status', status.value);
     if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
-    if (cursors[at]) q.set('cursor', cursors[at]);
-    info.textContent = 'loading…';
-    let res;
-    try { res = await get('/v1/clients?' + q); } catch (e) { if (my === seq) info.textContent = e.message; return; }
-    if (my !== seq) return; // a newer query won
+    return get('/v1/clients?' + q);
+  }, (res, at) => {
     if (!performance.getEntriesByName('clients-first-list').length) performance.mark('clients-first-list');
-    page = { rows: new Map(), next: res.next };
+    const n = res.clients.length;
+    lasts[at] = n ? res.clients[n - 1].cid : null;
+    page = { rows: new Map(), after: at > 0 ? lasts[at - 1] : null, last: lasts[at], next: res.next };
     const trs = res.clients.map((rec) => {
       const tr = renderRow(rec, h('tr'));
       page.rows.set(rec.cid, { rec, tr });
@@ -328,14 +362,20 @@ function clients(main, params) {
     // For the 20,000-client timing test and anyone profiling: when the
     // first rows went into the page, from navigation start.
     if (trs.length && !performance.getEntriesByName('clients-first-rows').length) performance.mark('clients-first-rows');
-    info.textContent = res.clients.length ? 'page ' + (at + 1) + ' · ' + res.clients.length + ' shown' : 'no client matches';
-    prevBtn.disabled = at === 0;
-    nextBtn.disabled = !res.next;
-    cursors[at + 1] = res.next;
-  };
+    return n;
+  }, 'no client matches');
+
+  main.replaceChildren(
+    h('h1', {}, 'Clients'),
+    h('div', { class: 'toolbar' }, h('label', {}, 'Status ', status), prefix, list.info),
+    h('table', { class: 'clients' },
+      h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
+      body),
+    list.buttons,
+  );
 
   // Events change rows in place; a newly seen cid that belongs on this
-  // page (in the filter and before the page's end) is inserted in order.
+  // page (in the filter and in the page's range) is inserted in order.
   const dirty = new Set();
   const flush = coalesce(() => {
     draws.clients++;
@@ -358,9 +398,8 @@ function clients(main, params) {
     if (!row) {
       const p = prefix.value.trim();
       if (p && !ev.cid.startsWith(p)) return;
-      const last = [...page.rows.keys()].sort().pop();
-      if (page.next && last && ev.cid > last) return; // on a later page
-      if (cursors[at] && ev.cid <= cursors[at]) return; // on an earlier page
+      if (page.after !== null && ev.cid <= page.after) return; // an earlier page's
+      if (page.next && ev.cid > page.last) return; // a later page's
       row = { rec: { cid: ev.cid }, tr: h('tr') };
       page.rows.set(ev.cid, row);
     }
@@ -378,14 +417,11 @@ function clients(main, params) {
   listeners.add(l);
 
   let typing = 0;
-  const requery = () => { at = 0; cursors.length = 1; load(); };
-  status.addEventListener('change', requery);
-  prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 150); });
-  prevBtn.addEventListener('click', () => { if (at > 0) { at--; load(); } });
-  nextBtn.addEventListener('click', () => { if (page.next) { at++; load(); } });
-  load();
+  status.addEventListener('change', () => list.first());
+  prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => list.first(), 150); });
+  list.load();
   // Without an event log the page polls instead.
-  const poller = setInterval(() => { if (liveState === 'off') load(); }, 2000);
+  const poller = setInterval(() => { if (liveState === 'off') list.load(); }, 2000);
   return { unmount() { listeners.delete(l); clearInterval(poller); clearTimeout(typing); } };
 }
 

@@ -1,0 +1,62 @@
+package ui_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// The clients table's live rows on a page after the first, and how a row
+// changes when its client comes back.
+func TestDashboardClientsLive(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	// 250 records: page 1 holds live-000..099, page 2 live-100..199, page
+	// 3 the rest. live-010 (page 1), live-120 (page 2) and live-220
+	// (page 3) stay connected; the others hang up.
+	held := map[string]*testkit.RawClient{}
+	for i := range 250 {
+		id := fmt.Sprintf("live-%03d", i)
+		c := register(t, s, id)
+		if i == 10 || i == 120 || i == 220 {
+			held[id] = c
+		} else {
+			_ = c.Conn.Close()
+		}
+	}
+	waitConnected(t, s, "", 3, 10*time.Second)
+	base := "http://" + s.AdminAddr
+	p := newBrowser(t)
+	top := t // clients registered in a subtest stay for the next ones
+
+	t.Run("Page2HoldsOnlyItsOwnRange", func(t *testing.T) {
+		p.t = t
+		p.open(base + "/ui/#/clients")
+		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 100`, 10*time.Second)
+		p.click(`#page-next`)
+		p.waitJS(`document.querySelector('#clients-body tr')?.dataset.cid === 'live-100' && document.querySelectorAll('#clients-body tr').length === 100`, 5*time.Second)
+		// A client of page 1 and one of page 3 drop; then one that belongs
+		// on page 2 registers. The stream brings them in that order, so
+		// once the last shows, the page has handled the other two.
+		_ = held["live-010"].Conn.Close()
+		_ = held["live-220"].Conn.Close()
+		waitRecord(t, s, "live-010", false, 5*time.Second)
+		waitRecord(t, s, "live-220", false, 5*time.Second)
+		register(top, s, "live-150x")
+		p.waitJS(`document.querySelector('tr[data-cid="live-150x"] .badge.on')`, 5*time.Second)
+		var first, n string
+		p.eval(`document.querySelector('#clients-body tr').dataset.cid`, &first)
+		p.eval(`String(document.querySelectorAll('#clients-body tr').length)`, &n)
+		assert.Equal(t, "live-100", first, "a page-1 client that drops does not show on page 2")
+		assert.Equal(t, "101", n, "page 2: its 100 rows and live-150x, no client of page 1 or 3")
+		var order bool
+		p.eval(`(() => { const c = [...document.querySelectorAll('#clients-body tr')].map((r) => r.dataset.cid);
+			return c.every((x, i) => i === 0 || c[i - 1] < x) })()`, &order)
+		assert.True(t, order, "rows stay in client-ID order")
+		assert.Empty(t, p.Problems())
+	})
+}
