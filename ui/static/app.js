@@ -299,7 +299,7 @@ function pager(fetch, show, none) {
   next.addEventListener('click', () => { if (more) { at++; load(); } });
   return {
     info,
-    buttons: h('div', { class: 'pager' }, prev, next),
+    buttons: [prev, next],
     load, // this page again
     first() { at = 0; cursors.length = 1; load(); },
   };
@@ -371,7 +371,7 @@ function clients(main, params) {
     h('table', { class: 'clients' },
       h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
       body),
-    list.buttons,
+    h('div', { class: 'pager' }, list.buttons),
   );
 
   // Events change rows in place; a newly seen cid that belongs on this
@@ -571,15 +571,14 @@ function bans(main) {
   const value = h('input', { id: 'ban-value', placeholder: 'pos-0042, 203.0.113.9 or 10.1.0.0/16', required: true });
   const reason = h('input', { id: 'ban-reason', placeholder: 'reason' });
   const duration = h('input', { id: 'ban-duration', placeholder: 'duration (1h; empty: until lifted)' });
-  const load = async () => {
-    try {
-      const r = await get('/v1/bans?limit=1000');
-      body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', {}, h('td', {}, b.kind), h('td', {}, b.value), h('td', {}, b.reason || '—'), h('td', {}, b.by),
-        h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
-        h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
-        : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
-    } catch (e) { body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'error' }, e.message))); }
-  };
+  const list = pager((cursor) => get('/v1/bans?' + pageQuery(cursor)), (r) => {
+    body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', {}, b.reason || '—'), h('td', {}, b.by),
+      h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
+      h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
+      : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
+    return r.bans.length;
+  }, 'no bans');
+  const load = list.load;
   const lift = (b) => confirmAction('Lift the ban on ' + b.kind + ' ' + b.value + '?', 'It can connect again at once.', [], 'Lift')
     .then((v) => v && act(() => call('DELETE', '/v1/bans/' + enc(b.kind) + '/' + enc(b.value)), 'ban lifted').then(load));
   const form = h('form', { class: 'toolbar', id: 'ban-form', onsubmit: (e) => {
@@ -589,7 +588,8 @@ function bans(main) {
         .then((ok) => { if (ok) form.reset(); load(); }));
   } }, kind, value, reason, duration, h('button', { type: 'submit' }, 'Add ban'));
   main.replaceChildren(h('h1', {}, 'Bans'), form,
-    h('table', {}, h('thead', {}, h('tr', {}, ['kind', 'value', 'reason', 'by', 'since', 'until', ''].map((c) => h('th', {}, c)))), body));
+    h('table', {}, h('thead', {}, h('tr', {}, ['kind', 'value', 'reason', 'by', 'since', 'until', ''].map((c) => h('th', {}, c)))), body),
+    h('div', { class: 'pager' }, list.info, list.buttons));
   load();
   const again = coalesce(load, 1000);
   const l = (ev) => { if (ev.type.startsWith('ban.')) again(); };
@@ -603,15 +603,14 @@ function credentials(main) {
   const cid = h('input', { id: 'cred-cid', placeholder: 'client ID', required: true });
   const grace = h('input', { id: 'cred-grace', placeholder: 'grace for the previous secret (24h)' });
   const secretBox = h('div', { id: 'secret-box' });
-  const load = async () => {
-    try {
-      const r = await get('/v1/credentials?limit=1000');
-      body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', {}, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
-        h('td', {}, fmtTime(c.created_at)), h('td', {}, c.previous_valid_until ? fmtTime(c.previous_valid_until) : '—'),
-        h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => remove(c.cid) }, 'Delete'))))
-        : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))]));
-    } catch (e) { body.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'error' }, e.message))); }
-  };
+  const list = pager((cursor) => get('/v1/credentials?' + pageQuery(cursor)), (r) => {
+    body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', { 'data-cid': c.cid }, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
+      h('td', {}, fmtTime(c.created_at)), h('td', {}, c.previous_valid_until ? fmtTime(c.previous_valid_until) : '—'),
+      h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => remove(c.cid) }, 'Delete'))))
+      : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))]));
+    return r.credentials.length;
+  }, 'no credentials');
+  const load = list.load;
   const remove = (c) => confirmAction('Delete the credential of ' + c + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
     .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(c)), 'credential deleted').then(load));
   const showSecret = (r) => {
@@ -626,9 +625,13 @@ function credentials(main) {
     act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(cid.value.trim()), body)); form.reset(); load(); });
   } }, cid, grace, h('button', { type: 'submit' }, 'Create or rotate'));
   main.replaceChildren(h('h1', {}, 'Credentials'), form, secretBox,
-    h('table', {}, h('thead', {}, h('tr', {}, ['cid', 'created', 'previous valid until', ''].map((c) => h('th', {}, c)))), body));
+    h('table', {}, h('thead', {}, h('tr', {}, ['cid', 'created', 'previous valid until', ''].map((c) => h('th', {}, c)))), body),
+    h('div', { class: 'pager' }, list.info, list.buttons));
   load();
-  return { unmount() {} };
+  const again = coalesce(load, 1000);
+  const l = (ev) => { if (ev.type.startsWith('credential.')) again(); };
+  listeners.add(l);
+  return { unmount() { listeners.delete(l); } };
 }
 
 // ---- routing ---------------------------------------------------------------
