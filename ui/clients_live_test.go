@@ -10,6 +10,13 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
+// cellJS is the text of column i of cid's row in the clients table, or
+// null without such a row. Columns: 0 cid, 1 sid, 2 status, 3 cip:cport,
+// 4 node, 5 connected since, 6 last seen, 7 last reason.
+func cellJS(cid string, i int) string {
+	return fmt.Sprintf(`document.querySelector('tr[data-cid=%q]')?.children[%d].textContent`, cid, i)
+}
+
 // The clients table's live rows on a page after the first, and how a row
 // changes when its client comes back.
 func TestDashboardClientsLive(t *testing.T) {
@@ -57,6 +64,44 @@ func TestDashboardClientsLive(t *testing.T) {
 		p.eval(`(() => { const c = [...document.querySelectorAll('#clients-body tr')].map((r) => r.dataset.cid);
 			return c.every((x, i) => i === 0 || c[i - 1] < x) })()`, &order)
 		assert.True(t, order, "rows stay in client-ID order")
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("ReconnectClearsLastReason", func(t *testing.T) {
+		p.t = t
+		status, body := apiDo(t, s, "", "POST", "/v1/clients/live-120/kick", "")
+		assert.Equal(t, 202, status, body)
+		held["live-120"].ExpectClosed("190 kicked")
+		p.waitJS(cellJS("live-120", 7)+` === 'kicked' && document.querySelector('tr[data-cid="live-120"] .badge.off')`, 5*time.Second)
+		register(top, s, "live-120")
+		p.waitJS(`document.querySelector('tr[data-cid="live-120"] .badge.on')`, 5*time.Second)
+		var rec struct {
+			Reason string `json:"reason"`
+		}
+		apiGet(t, s, "", "/v1/clients/live-120", &rec)
+		var reason, seen string
+		p.eval(cellJS("live-120", 7), &reason)
+		p.eval(cellJS("live-120", 6), &seen)
+		assert.Equal(t, "", rec.Reason, "the API: no reason while connected")
+		assert.Equal(t, "—", reason, "the row: no last reason while connected, as the API says")
+		assert.Equal(t, "now", seen)
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("RowFromADisconnectEvent", func(t *testing.T) {
+		p.t = t
+		// Connected before the page loads and not listed (status
+		// disconnected): its row comes from the disconnect event alone.
+		c := register(t, s, "live-050x")
+		p.open(base + "/ui/#/clients?status=disconnected")
+		p.waitJS(`document.querySelector('#clients-body tr')?.dataset.cid === 'live-000'`, 5*time.Second)
+		_ = c.Conn.Close()
+		p.waitJS(`document.querySelector('tr[data-cid="live-050x"] .badge.off')`, 5*time.Second)
+		var addr, since string
+		p.eval(cellJS("live-050x", 3), &addr)
+		p.eval(cellJS("live-050x", 5), &since)
+		assert.Regexp(t, `^127\.0\.0\.1:\d+$`, addr, "the event carries cip and cport")
+		assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, since, "the event carries connected_at")
 		assert.Empty(t, p.Problems())
 	})
 }

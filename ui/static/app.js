@@ -404,11 +404,17 @@ function clients(main, params) {
       page.rows.set(ev.cid, row);
     }
     const r = row.rec;
+    // The record as the API would now give it: while connected no reason
+    // and no disconnected_at; a disconnect carries its session's sid,
+    // address, node and connected_at (EVENTS.md), which a row first seen
+    // from it shows too.
     if (ev.type === 'client.connected') {
-      Object.assign(r, { cstatus: true, sid: ev.sid, cip: ev.cip, cport: ev.cport, node: ev.node, connected_at: ev.time, disconnected_at: null });
+      Object.assign(r, { cstatus: true, sid: ev.sid, cip: ev.cip, cport: ev.cport, node: ev.node,
+        connected_at: ev.time, last_seen: ev.time, disconnected_at: null, reason: '' });
     } else {
       if (r.session_id && ev.session && r.session_id !== ev.session) return; // an older session's end
-      Object.assign(r, { cstatus: false, reason: ev.reason, disconnected_at: ev.time, last_seen: ev.time });
+      Object.assign(r, { cstatus: false, sid: ev.sid ?? r.sid, cip: ev.cip || r.cip, cport: ev.cport || r.cport, node: ev.node || r.node,
+        connected_at: ev.connected_at || r.connected_at, reason: ev.reason, disconnected_at: ev.time, last_seen: ev.time });
     }
     r.session_id = ev.session || r.session_id;
     dirty.add(ev.cid);
