@@ -537,9 +537,12 @@ function eventsView(main) {
   const cid = h('input', { id: 'events-cid', type: 'search', placeholder: 'client ID' });
   const pause = h('button', { id: 'events-pause', type: 'button' }, 'Pause');
   const body = h('tbody', { id: 'events-body' });
-  const info = h('span', { class: 'muted' });
+  const info = h('span', { class: 'muted', id: 'events-info' });
+  // Paused, the view draws from what it showed last (shown), filtered
+  // as the filters say, and nothing that arrived since, until Resume.
   let paused = false;
   let held = 0;
+  let shown = [];
   main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, type, cid, pause, info),
     h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
   const draw = coalesce(() => {
@@ -547,8 +550,9 @@ function eventsView(main) {
     const t = type.value;
     const c = cid.value.trim();
     const rows = [];
-    for (let i = feed.length - 1; i >= 0 && rows.length < 200; i--) {
-      const e = feed[i];
+    if (!paused) shown = feed.slice();
+    for (let i = shown.length - 1; i >= 0 && rows.length < 200; i--) {
+      const e = shown[i];
       if ((t && e.type !== t) || (c && e.cid !== c)) continue;
       const detail = [e.reason && 'reason: ' + e.reason, e.cip && e.cip + ':' + e.cport, e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
       rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v) => h('td', {}, v))));
