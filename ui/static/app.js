@@ -607,6 +607,25 @@ function bans(main) {
   return { unmount() { listeners.delete(l); } };
 }
 
+// copyText puts text on the clipboard and says whether it did. The
+// Clipboard API exists only in a secure context (HTTPS or the loopback):
+// over plain HTTP to another address navigator.clipboard is undefined.
+// Then, or when the browser refuses, el's text is selected and the
+// selection copied the old way; should that fail too, the text stays
+// selected for the operator to copy. It never throws.
+async function copyText(el, text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_) { /* no Clipboard API here, or refused: select it */ }
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const sel = getSelection();
+  sel.removeAllRanges();
+  sel.addRange(range);
+  try { return document.execCommand('copy'); } catch (_) { return false; }
+}
+
 // Credentials: list, create (the secret shown once), delete.
 function credentials(main) {
   const body = h('tbody', { id: 'creds-body' });
@@ -625,7 +644,10 @@ function credentials(main) {
     .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(c)), 'credential deleted').then(load));
   const showSecret = (r) => {
     const code = h('code', { id: 'secret-value' }, r.secret);
-    const copy = h('button', { type: 'button', id: 'secret-copy', onclick: () => navigator.clipboard.writeText(r.secret).then(() => { copy.textContent = 'Copied'; }, () => flash('copy refused by the browser: select the text', true)) }, 'Copy');
+    const copy = h('button', { type: 'button', id: 'secret-copy', onclick: async () => {
+      if (await copyText(code, r.secret)) copy.textContent = 'Copied';
+      else flash('Selected: press Ctrl+C (⌘C on a Mac) to copy it');
+    } }, 'Copy');
     secretBox.replaceChildren(h('div', { class: 'secret' }, h('p', {}, 'Secret of ' + r.cid + ' — shown this once; give it to the device now.'),
       code, copy, h('button', { type: 'button', onclick: () => secretBox.replaceChildren() }, 'Done')));
   };
