@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -89,7 +90,7 @@ func jsString(s string) string {
 }
 
 // Credentials and bans are paged with the API's cursor: past 1,000 every
-// entry can be reached and removed.
+// entry can be reached and removed. Rotating a credential asks first.
 func TestDashboardLongLists(t *testing.T) {
 	needChromium(t)
 	s := serve(t, nil)
@@ -137,6 +138,45 @@ func TestDashboardLongLists(t *testing.T) {
 		require.Len(t, bans.Bans, longLists-1, "the last ban was lifted")
 		assert.Empty(t, bans.Next)
 		assert.Equal(t, fmt.Sprintf("ban-%04d", longLists-2), bans.Bans[len(bans.Bans)-1].Value)
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("RotationAsksFirst", func(t *testing.T) {
+		p.t = t
+		var before struct {
+			CreatedAt string `json:"created_at"`
+		}
+		apiGet(t, s, "", "/v1/credentials/cred-0001", &before)
+		p.open(base + "/ui/#/credentials")
+		p.waitJS(`document.querySelector('#creds-body a')?.textContent === 'cred-0000'`, 10*time.Second)
+		p.run(chromedp.SetValue(`#cred-cid`, "cred-0001", chromedp.ByQuery), chromedp.Click(`#cred-form button[type=submit]`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+		var title string
+		p.eval(`document.getElementById('confirm-title').textContent`, &title)
+		assert.Contains(t, title, "cred-0001")
+		p.click(`#confirm-cancel`)
+		p.waitJS(`!document.getElementById('confirm').open`, 5*time.Second)
+		var after struct {
+			CreatedAt string `json:"created_at"`
+		}
+		apiGet(t, s, "", "/v1/credentials/cred-0001", &after)
+		assert.Equal(t, before.CreatedAt, after.CreatedAt, "cancelled: the credential is not rotated")
+		var secret bool
+		p.eval(`!!document.getElementById('secret-value')`, &secret)
+		assert.False(t, secret)
+		// A new one needs no confirmation; a rotation confirmed rotates.
+		p.run(chromedp.SetValue(`#cred-cid`, "cred-new", chromedp.ByQuery), chromedp.Click(`#cred-form button[type=submit]`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('secret-value')?.textContent.length > 10`, 5*time.Second)
+		p.run(chromedp.SetValue(`#cred-cid`, "cred-0001", chromedp.ByQuery), chromedp.SetValue(`#cred-grace`, "1h", chromedp.ByQuery),
+			chromedp.Click(`#cred-form button[type=submit]`, chromedp.ByQuery))
+		p.waitJS(`document.getElementById('confirm').open && document.getElementById('confirm-text').textContent.includes('keeps working for 1h')`, 5*time.Second)
+		p.confirm()
+		p.waitJS(`document.getElementById('secret-value')?.parentElement.textContent.includes('cred-0001')`, 5*time.Second)
+		var rotated struct {
+			PreviousValidUntil *string `json:"previous_valid_until"`
+		}
+		apiGet(t, s, "", "/v1/credentials/cred-0001", &rotated)
+		assert.NotNil(t, rotated.PreviousValidUntil, "confirmed: rotated, the previous secret valid for the grace")
 		assert.Empty(t, p.Problems())
 	})
 }

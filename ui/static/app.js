@@ -651,10 +651,17 @@ function credentials(main) {
     secretBox.replaceChildren(h('div', { class: 'secret' }, h('p', {}, 'Secret of ' + r.cid + ' — shown this once; give it to the device now.'),
       code, copy, h('button', { type: 'button', onclick: () => secretBox.replaceChildren() }, 'Done')));
   };
-  const form = h('form', { class: 'toolbar', id: 'cred-form', onsubmit: (e) => {
+  // Creating needs no confirmation; rotating (the client has one) does:
+  // without a grace period its current secret stops working at once.
+  const form = h('form', { class: 'toolbar', id: 'cred-form', onsubmit: async (e) => {
     e.preventDefault();
-    const body = grace.value.trim() ? { grace: grace.value.trim() } : undefined;
-    act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(cid.value.trim()), body)); form.reset(); load(); });
+    const id = cid.value.trim();
+    const g = grace.value.trim();
+    let had;
+    try { had = await credentialOf(id); } catch (err) { flash(err.message, true); return; }
+    if (had && !(await confirmAction('Rotate the credential of ' + id + '?', 'It has had one since ' + fmtTime(had.created_at) +
+      '. The new secret works at once; the current one ' + (g ? 'keeps working for ' + g + ', then stops.' : 'stops working now: the device cannot register with it again.'), [], 'Rotate'))) return;
+    act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(id), g ? { grace: g } : undefined)); form.reset(); load(); });
   } }, cid, grace, h('button', { type: 'submit' }, 'Create or rotate'));
   main.replaceChildren(h('h1', {}, 'Credentials'), form, secretBox,
     h('table', {}, h('thead', {}, h('tr', {}, ['cid', 'created', 'previous valid until', ''].map((c) => h('th', {}, c)))), body),
