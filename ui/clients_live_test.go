@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/cliser/cliser/internal/testkit"
@@ -102,6 +103,23 @@ func TestDashboardClientsLive(t *testing.T) {
 		p.eval(cellJS("live-050x", 5), &since)
 		assert.Regexp(t, `^127\.0\.0\.1:\d+$`, addr, "the event carries cip and cport")
 		assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, since, "the event carries connected_at")
+		assert.Empty(t, p.Problems())
+	})
+
+	t.Run("FiltersSurviveAReload", func(t *testing.T) {
+		p.t = t
+		p.open(base + "/ui/#/clients")
+		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 100`, 5*time.Second)
+		p.run(chromedp.SendKeys(`#filter-prefix`, "live-12", chromedp.ByQuery))
+		p.waitJS(`document.querySelectorAll('#clients-body tr').length === 10`, 5*time.Second)
+		p.run(chromedp.SetValue(`#filter-status`, "disconnected", chromedp.ByQuery))
+		p.eval(`document.getElementById('filter-status').dispatchEvent(new Event('change'))`, nil)
+		p.waitJS(`location.hash.includes('prefix=live-12') && location.hash.includes('status=disconnected')`, 5*time.Second)
+		p.reload()
+		p.waitJS(`document.getElementById('filter-prefix')?.value === 'live-12' && document.getElementById('filter-status').value === 'disconnected'`, 10*time.Second)
+		// live-120 is connected again: the other nine.
+		p.waitJS(`(() => { const r = [...document.querySelectorAll('#clients-body tr')].map((r) => r.dataset.cid);
+			return r.length === 9 && r[0] === 'live-121' })()`, 5*time.Second)
 		assert.Empty(t, p.Problems())
 	})
 }

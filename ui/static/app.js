@@ -422,9 +422,20 @@ function clients(main, params) {
   };
   listeners.add(l);
 
+  // The filters go in the URL (#/clients?status=…&prefix=…), so that a
+  // reload or a shared link keeps them; replaceState changes it without a
+  // hashchange, so the view stays as it is.
+  const requery = () => {
+    const q = new URLSearchParams();
+    if (status.value !== 'all') q.set('status', status.value);
+    if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
+    const hash = '#/clients' + (String(q) ? '?' + q : '');
+    if (location.hash !== hash) history.replaceState(history.state, '', hash);
+    list.first();
+  };
   let typing = 0;
-  status.addEventListener('change', () => list.first());
-  prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => list.first(), 150); });
+  status.addEventListener('change', requery);
+  prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 150); });
   list.load();
   // Without an event log the page polls instead.
   const poller = setInterval(() => { if (liveState === 'off') list.load(); }, 2000);
