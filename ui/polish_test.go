@@ -7,7 +7,12 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// What a person notices: one time format.
+// liveIsGreen says whether the header's badge has the "connected" colour.
+const liveIsGreen = `(() => { const s = document.createElement('span'); s.style.color = 'var(--on)'; document.body.append(s);
+	const on = getComputedStyle(s).color; s.remove(); return getComputedStyle(document.getElementById('live')).color === on })()`
+
+// What a person notices: a badge that is green only when live, one time
+// format.
 func TestDashboardPolish(t *testing.T) {
 	needChromium(t)
 	s := serve(t, nil)
@@ -23,5 +28,20 @@ func TestDashboardPolish(t *testing.T) {
 		var note string
 		p.eval(`document.getElementById('stat-note').textContent`, &note)
 		assert.Regexp(t, `updated \d\d:\d\d:\d\d$`, note, "24-hour, as every other time on the page")
+	})
+
+	t.Run("BadgeGreenOnlyWhenLive", func(t *testing.T) {
+		p.t = t
+		p.open(base + "/ui/")
+		p.waitJS(live, 10*time.Second)
+		var green bool
+		p.eval(liveIsGreen, &green)
+		assert.True(t, green, "live: green")
+		off := serve(t, nil, "--event-retention", "0")
+		p.open("http://" + off.AdminAddr + "/ui/")
+		p.waitJS(`document.getElementById('live').textContent === 'no event log'`, 10*time.Second)
+		p.eval(liveIsGreen, &green)
+		assert.False(t, green, "no event log: not green")
+		assert.Empty(t, p.Problems())
 	})
 }

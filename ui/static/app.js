@@ -68,7 +68,7 @@ function onEvent(ev) { draws.streamed++; for (const l of listeners) l(ev); }
 function setLive(state) {
   const el = $('live');
   el.textContent = { live: 'live', retrying: 'reconnecting…', off: 'no event log' }[state] || state;
-  el.className = 'live ' + state;
+  el.className = 'live state-' + state; // green only for state-live (style.css)
   liveState = state;
 }
 let liveState = 'retrying';
