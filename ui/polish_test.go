@@ -7,12 +7,26 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
+// unlabelled lists the form fields of the view that have no label.
+const unlabelled = `[...document.querySelectorAll('main input, main select, dialog input')]
+	.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map((e) => e.id || e.name)`
+
+// clipped lists the fields of the view whose placeholder is wider than
+// the box it is shown in.
+const clipped = `(() => { const g = document.createElement('canvas').getContext('2d');
+	return [...document.querySelectorAll('main input[placeholder]')].filter((e) => {
+		if (!e.placeholder) return false;
+		const cs = getComputedStyle(e);
+		g.font = cs.fontStyle + ' ' + cs.fontWeight + ' ' + cs.fontSize + ' ' + cs.fontFamily;
+		return g.measureText(e.placeholder).width > e.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+	}).map((e) => e.id + ': ' + e.placeholder) })()`
+
 // liveIsGreen says whether the header's badge has the "connected" colour.
 const liveIsGreen = `(() => { const s = document.createElement('span'); s.style.color = 'var(--on)'; document.body.append(s);
 	const on = getComputedStyle(s).color; s.remove(); return getComputedStyle(document.getElementById('live')).color === on })()`
 
-// What a person notices: a badge that is green only when live, one time
-// format.
+// What a person notices: labels, placeholders that fit, a badge that is
+// green only when live, one time format.
 func TestDashboardPolish(t *testing.T) {
 	needChromium(t)
 	s := serve(t, nil)
@@ -20,6 +34,20 @@ func TestDashboardPolish(t *testing.T) {
 	waitConnected(t, s, "", 1, 10*time.Second)
 	base := "http://" + s.AdminAddr
 	p := newBrowser(t)
+
+	t.Run("FieldsHaveLabelsAndRoom", func(t *testing.T) {
+		p.t = t
+		for _, view := range []string{"overview", "clients", "events", "bans", "credentials", "client/polish-1"} {
+			p.open(base + "/ui/#/" + view)
+			p.waitJS(`document.getElementById('main').children.length > 0`, 5*time.Second)
+			var missing, cut []string
+			p.eval(unlabelled, &missing)
+			p.eval(clipped, &cut)
+			assert.Empty(t, missing, "%s: fields without a label", view)
+			assert.Empty(t, cut, "%s: placeholders cut off", view)
+		}
+		assert.Empty(t, p.Problems())
+	})
 
 	t.Run("OneTimeFormat", func(t *testing.T) {
 		p.t = t

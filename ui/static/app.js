@@ -99,6 +99,9 @@ function confirmAction(title, text, fields = [], okLabel = 'Confirm') {
   });
 }
 
+// field is a form field with its label above it.
+const field = (label, input) => h('label', { class: 'field' }, h('span', {}, label), input);
+
 function flash(msg, isError) {
   const el = h('div', { class: 'flash' + (isError ? ' error' : ''), role: 'status' }, msg);
   document.body.append(el);
@@ -318,7 +321,7 @@ function pageQuery(cursor, extra) {
 function clients(main, params) {
   const status = h('select', { id: 'filter-status' },
     ['all', 'connected', 'disconnected'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s)));
-  const prefix = h('input', { id: 'filter-prefix', type: 'search', placeholder: 'client-ID prefix', value: params.get('prefix') || '', autocomplete: 'off' });
+  const prefix = h('input', { id: 'filter-prefix', type: 'search', placeholder: 'pos-00', value: params.get('prefix') || '', autocomplete: 'off' });
   const body = h('tbody', { id: 'clients-body' });
   // The page on show: its rows by cid, and its range in client-ID order,
   // which decides whether a client the stream brings belongs on it: after
@@ -369,7 +372,7 @@ function clients(main, params) {
 
   main.replaceChildren(
     h('h1', {}, 'Clients'),
-    h('div', { class: 'toolbar' }, h('label', {}, 'Status ', status), prefix, list.info),
+    h('div', { class: 'toolbar' }, field('Status', status), field('Client-ID prefix', prefix), list.info),
     h('table', { class: 'clients' },
       h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
       body),
@@ -547,7 +550,7 @@ listeners.add((ev) => { feed.push(ev); if (feed.length > MAX_FEED) feed.splice(0
 function eventsView(main) {
   const type = h('select', { id: 'events-type' }, ['', 'client.connected', 'client.disconnected', 'client.shutdown_sent', 'client.shutdown_acked',
     'credential.created', 'credential.deleted', 'ban.created', 'ban.deleted'].map((t) => h('option', { value: t }, t || 'all types')));
-  const cid = h('input', { id: 'events-cid', type: 'search', placeholder: 'client ID' });
+  const cid = h('input', { id: 'events-cid', type: 'search', placeholder: 'pos-0042', autocomplete: 'off' });
   const pause = h('button', { id: 'events-pause', type: 'button' }, 'Pause');
   const body = h('tbody', { id: 'events-body' });
   const info = h('span', { class: 'muted', id: 'events-info' });
@@ -556,7 +559,7 @@ function eventsView(main) {
   let paused = false;
   let held = 0;
   let shown = [];
-  main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, type, cid, pause, info),
+  main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, field('Type', type), field('Client ID', cid), pause, info),
     h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
   const draw = coalesce(() => {
     draws.events++;
@@ -591,9 +594,9 @@ function eventsView(main) {
 function bans(main) {
   const body = h('tbody', { id: 'bans-body' });
   const kind = h('select', { name: 'kind', id: 'ban-kind' }, ['cid', 'ip', 'net'].map((k) => h('option', { value: k }, k)));
-  const value = h('input', { id: 'ban-value', placeholder: 'pos-0042, 203.0.113.9 or 10.1.0.0/16', required: true });
-  const reason = h('input', { id: 'ban-reason', placeholder: 'reason' });
-  const duration = h('input', { id: 'ban-duration', placeholder: 'duration (1h; empty: until lifted)' });
+  const value = h('input', { id: 'ban-value', placeholder: 'pos-0042 · 203.0.113.9 · 10.1.0.0/16', required: true, autocomplete: 'off' });
+  const reason = h('input', { id: 'ban-reason', placeholder: 'optional' });
+  const duration = h('input', { id: 'ban-duration', placeholder: '1h · empty: until lifted' });
   const list = pager((cursor) => get('/v1/bans?' + pageQuery(cursor)), (r) => {
     body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', {}, b.reason || '—'), h('td', {}, b.by),
       h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
@@ -609,7 +612,8 @@ function bans(main) {
     confirmAction('Ban ' + kind.value + ' ' + value.value + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
       .then((v) => v && act(() => call('POST', '/v1/bans', banBody(kind.value, value.value.trim(), { reason: reason.value, duration: duration.value.trim() })), 'banned')
         .then((ok) => { if (ok) form.reset(); load(); }));
-  } }, kind, value, reason, duration, h('button', { type: 'submit' }, 'Add ban'));
+  } }, field('Kind', kind), field('Client ID, IP or network', value), field('Reason', reason), field('Duration', duration),
+  h('button', { type: 'submit' }, 'Add ban'));
   main.replaceChildren(h('h1', {}, 'Bans'), form,
     h('table', {}, h('thead', {}, h('tr', {}, ['kind', 'value', 'reason', 'by', 'since', 'until', ''].map((c) => h('th', {}, c)))), body),
     h('div', { class: 'pager' }, list.info, list.buttons));
@@ -642,8 +646,8 @@ async function copyText(el, text) {
 // Credentials: list, create (the secret shown once), delete.
 function credentials(main) {
   const body = h('tbody', { id: 'creds-body' });
-  const cid = h('input', { id: 'cred-cid', placeholder: 'client ID', required: true });
-  const grace = h('input', { id: 'cred-grace', placeholder: 'grace for the previous secret (24h)' });
+  const cid = h('input', { id: 'cred-cid', placeholder: 'pos-0042', required: true, autocomplete: 'off' });
+  const grace = h('input', { id: 'cred-grace', placeholder: '24h · empty: none' });
   const secretBox = h('div', { id: 'secret-box' });
   const list = pager((cursor) => get('/v1/credentials?' + pageQuery(cursor)), (r) => {
     body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', { 'data-cid': c.cid }, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
@@ -675,7 +679,7 @@ function credentials(main) {
     if (had && !(await confirmAction('Rotate the credential of ' + id + '?', 'It has had one since ' + fmtTime(had.created_at) +
       '. The new secret works at once; the current one ' + (g ? 'keeps working for ' + g + ', then stops.' : 'stops working now: the device cannot register with it again.'), [], 'Rotate'))) return;
     act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(id), g ? { grace: g } : undefined)); form.reset(); load(); });
-  } }, cid, grace, h('button', { type: 'submit' }, 'Create or rotate'));
+  } }, field('Client ID', cid), field('Old secret still valid for', grace), h('button', { type: 'submit' }, 'Create or rotate'));
   main.replaceChildren(h('h1', {}, 'Credentials'), form, secretBox,
     h('table', {}, h('thead', {}, h('tr', {}, ['cid', 'created', 'previous valid until', ''].map((c) => h('th', {}, c)))), body),
     h('div', { class: 'pager' }, list.info, list.buttons));
