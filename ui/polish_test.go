@@ -49,6 +49,15 @@ func TestDashboardPolish(t *testing.T) {
 		assert.Empty(t, p.Problems())
 	})
 
+	t.Run("OnePageNoPager", func(t *testing.T) {
+		p.t = t
+		p.open(base + "/ui/#/clients")
+		p.waitJS(`document.getElementById('page-info')?.textContent === 'page 1 · 1 shown'`, 5*time.Second)
+		var hidden bool
+		p.eval(`document.getElementById('page-prev').hidden && document.getElementById('page-next').hidden`, &hidden)
+		assert.True(t, hidden, "a single page: no Previous or Next")
+	})
+
 	t.Run("OneTimeFormat", func(t *testing.T) {
 		p.t = t
 		p.open(base + "/ui/#/overview")

@@ -276,7 +276,8 @@ function chart(canvas, series) {
 // every list of the page (clients, bans, credentials): fetch(cursor)
 // gets one page ({next, ...}), show(res, at) draws it and says how many
 // entries it shows. Previous goes back through the cursors of the pages
-// visited; a page emptied by removals goes back one.
+// visited; a page emptied by removals goes back one. With a single page
+// there are no buttons.
 const PAGE = 100;
 function pager(fetch, show, none) {
   const prev = h('button', { id: 'page-prev', type: 'button', disabled: true }, '← Previous');
@@ -298,8 +299,10 @@ function pager(fetch, show, none) {
     cursors[at + 1] = res.next;
     prev.disabled = at === 0;
     next.disabled = !more;
-    info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' : none;
+    prev.hidden = next.hidden = at === 0 && !more;
+    shown(n);
   };
+  const shown = (n) => { info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' : none; };
   prev.addEventListener('click', () => { if (at > 0) { at--; load(); } });
   next.addEventListener('click', () => { if (more) { at++; load(); } });
   return {
@@ -307,6 +310,7 @@ function pager(fetch, show, none) {
     buttons: [prev, next],
     load, // this page again
     first() { at = 0; cursors.length = 1; load(); },
+    shown, // the page now shows n entries (rows the stream added or filtered)
   };
 }
 
@@ -396,6 +400,7 @@ function clients(main, params) {
       row.tr.classList.toggle('filtered', !keep);
     }
     dirty.clear();
+    list.shown(body.querySelectorAll('tr:not(.filtered)').length);
   });
   const l = (ev) => {
     if (ev.type !== 'client.connected' && ev.type !== 'client.disconnected') return;
