@@ -107,10 +107,20 @@ func (a *API) handleList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// prefixOf reads ?prefix=, the start of the client IDs a listing keeps.
+func prefixOf(r *http.Request) (string, error) {
+	p := r.URL.Query().Get("prefix")
+	if len(p) > protocol.MaxClientID {
+		return "", badRequest(fmt.Sprintf("prefix is %d bytes: a client ID has at most %d", len(p), protocol.MaxClientID))
+	}
+	return p, nil
+}
+
 // parseListQuery reads status, limit, prefix and cursor.
 func parseListQuery(r *http.Request) (registry.Query, error) {
 	v := r.URL.Query()
 	var q registry.Query
+	var err error
 	status, ok := registry.ParseStatus(v.Get("status"))
 	if !ok {
 		return q, badRequest(fmt.Sprintf("status %q: want connected, disconnected or all", v.Get("status")))
@@ -123,11 +133,8 @@ func parseListQuery(r *http.Request) (registry.Query, error) {
 		}
 		q.Limit = n
 	}
-	if p := v.Get("prefix"); p != "" {
-		if len(p) > protocol.MaxClientID {
-			return q, badRequest(fmt.Sprintf("prefix is %d bytes: a client ID has at most %d", len(p), protocol.MaxClientID))
-		}
-		q.Prefix = p
+	if q.Prefix, err = prefixOf(r); err != nil {
+		return q, err
 	}
 	if c := v.Get("cursor"); c != "" {
 		after, err := decodeCursor(c)

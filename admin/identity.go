@@ -91,9 +91,10 @@ func (a *API) CreateCredential(ctx context.Context, cid string, grace time.Durat
 	return out, nil
 }
 
-// ListCredentials is GET /v1/credentials: one page in client-ID order.
-// after is the previous page's last cid (decoded from the cursor).
-func (a *API) ListCredentials(after string, limit int) (CredentialList, error) {
+// ListCredentials is GET /v1/credentials: one page in client-ID order of
+// the client IDs that start with prefix ("": all). after is the previous
+// page's last cid (decoded from the cursor).
+func (a *API) ListCredentials(after, prefix string, limit int) (CredentialList, error) {
 	ids, err := a.ids()
 	if err != nil {
 		return CredentialList{}, err
@@ -102,7 +103,7 @@ func (a *API) ListCredentials(after string, limit int) (CredentialList, error) {
 	if err != nil {
 		return CredentialList{}, err
 	}
-	creds, more := ids.Credentials(after, limit)
+	creds, more := ids.Credentials(after, prefix, limit)
 	out := CredentialList{Credentials: make([]Credential, len(creds))}
 	for i, c := range creds {
 		out.Credentials[i] = credentialOf(c)

@@ -60,7 +60,14 @@ func (a *API) handleCreateCredential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleListCredentials(w http.ResponseWriter, r *http.Request) {
-	listPage(w, r, decodeCursor, a.ListCredentials)
+	prefix, err := prefixOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	listPage(w, r, decodeCursor, func(after string, limit int) (CredentialList, error) {
+		return a.ListCredentials(after, prefix, limit)
+	})
 }
 
 func (a *API) handleGetCredential(w http.ResponseWriter, r *http.Request) {

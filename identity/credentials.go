@@ -114,12 +114,13 @@ func (s *Service) Credential(cid string) (Credential, bool) {
 	return s.creds.get(cid)
 }
 
-// Credentials returns up to limit credentials after the client ID after,
-// in client-ID order, and whether more follow.
-func (s *Service) Credentials(after string, limit int) ([]Credential, bool) {
+// Credentials returns up to limit credentials after the client ID after
+// whose client IDs start with prefix ("": all), in client-ID order, and
+// whether more follow.
+func (s *Service) Credentials(after, prefix string, limit int) ([]Credential, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.creds.page(after, limit)
+	return s.creds.page(after, prefix, limit)
 }
 
 // GraceUntil is the end of c's grace period while it runs, else nil.

@@ -410,10 +410,10 @@ func (t *credTable) live(f func(off uint32)) {
 
 // page is up to limit credentials whose client IDs sort after after, in
 // client-ID order, and whether more follow.
-func (t *credTable) page(after string, limit int) ([]Credential, bool) {
+func (t *credTable) page(after, prefix string, limit int) ([]Credential, bool) {
 	var at []uint32
 	t.live(func(off uint32) {
-		if string(t.nameOf(off)) > after {
+		if name := t.nameOf(off); string(name) > after && bytes.HasPrefix(name, []byte(prefix)) {
 			at = append(at, off)
 		}
 	})

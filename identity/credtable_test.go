@@ -84,7 +84,7 @@ func TestCredTableHoldsWhatItWasGiven(t *testing.T) {
 	var walked []string
 	after := ""
 	for {
-		page, more := tab.page(after, 7)
+		page, more := tab.page(after, "", 7)
 		require.LessOrEqual(t, len(page), 7)
 		for _, c := range page {
 			walked = append(walked, c.CID)
@@ -98,10 +98,31 @@ func TestCredTableHoldsWhatItWasGiven(t *testing.T) {
 	assert.IsIncreasing(t, walked)
 	assert.Equal(t, "dev-00", walked[0])
 	assert.Equal(t, "new-1", walked[47])
-	page, more := tab.page("dev-48", 10)
+	page, more := tab.page("dev-48", "", 10)
 	assert.False(t, more)
 	assert.Equal(t, []string{"new-1"}, []string{page[0].CID})
 	assert.Len(t, page, 1)
+
+	// A prefix keeps its IDs only, paged the same way.
+	page, more = tab.page("", "dev-1", 4)
+	assert.True(t, more)
+	assert.Equal(t, []string{"dev-11", "dev-12", "dev-13", "dev-14"}, cidsOf(page)) // dev-10 was deleted above
+	page, more = tab.page("dev-17", "dev-1", 4)
+	assert.False(t, more)
+	assert.Equal(t, []string{"dev-18", "dev-19"}, cidsOf(page))
+	page, _ = tab.page("", "dev-19", 1) // an ID is the first of its own prefix
+	assert.Equal(t, []string{"dev-19"}, cidsOf(page))
+	page, more = tab.page("", "nobody", 4)
+	assert.False(t, more)
+	assert.Empty(t, page)
+}
+
+func cidsOf(cs []Credential) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.CID
+	}
+	return out
 }
 
 // Random puts and deletes over a few hundred client IDs, checked against
@@ -140,7 +161,7 @@ func TestCredTableAgreesWithAMap(t *testing.T) {
 	}
 	assert.True(t, compacted, "the records were compacted at least once")
 	want := slices.Sorted(maps.Keys(model))
-	page, more := tab.page("", len(model)+1)
+	page, more := tab.page("", "", len(model)+1)
 	assert.False(t, more)
 	var got []string
 	for _, c := range page {

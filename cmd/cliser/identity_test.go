@@ -434,6 +434,29 @@ func TestIdentityListsPage(t *testing.T) {
 		}
 	}
 	assert.Len(t, seen, 5)
+
+	// ?prefix= keeps the IDs that start with it, as on /v1/clients; an
+	// ID is the first of its own prefix, which is how the dashboard asks
+	// whether a client has a credential without a 404.
+	s.enroll(t, "page-10", "")
+	for prefix, want := range map[string][]string{
+		"page-1": {"page-1", "page-10"}, "page-4": {"page-4"}, "other": {}, "": nil,
+	} {
+		status, body := testkit.HTTPDo(t, "GET", s.p.AdminURL(t)+"/v1/credentials?prefix="+prefix, "", nil)
+		require.Equal(t, 200, status, body)
+		got := decodeJSON[admin.CredentialList](t, body)
+		cids := []string{}
+		for _, c := range got.Credentials {
+			cids = append(cids, c.CID)
+		}
+		if want == nil {
+			assert.Len(t, cids, 6, "no prefix: all")
+			continue
+		}
+		assert.Equal(t, want, cids, "prefix %q", prefix)
+	}
+	status, body := testkit.HTTPDo(t, "GET", s.p.AdminURL(t)+"/v1/credentials?prefix="+strings.Repeat("p", 65), "", nil)
+	assert.Equal(t, 400, status, body)
 }
 
 // The JSON shapes are IDENTITY.md's, field for field.
