@@ -452,33 +452,12 @@ function clients(main, params) {
   return { unmount() { listeners.delete(l); clearInterval(poller); clearTimeout(typing); } };
 }
 
-// The client-ID alphabet in byte order and the longest ID (PROTOCOL.md's
-// field rule).
-const ID_CHARS = '-.0123456789:@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
-const MAX_ID = 64;
-const b64url = (s) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
-// idBefore is the greatest client ID that sorts before cid ('' for none,
-// null when cid is no client ID): cid without its last character when
-// that is the alphabet's first, else cid with its last character one
-// lower and padded with the last one to the longest ID.
-function idBefore(cid) {
-  if (!/^[-.0-9:@A-Z_a-z]+$/.test(cid) || cid.length > MAX_ID) return null;
-  const i = ID_CHARS.indexOf(cid[cid.length - 1]);
-  if (i === 0) return cid.slice(0, -1);
-  return cid.slice(0, -1) + ID_CHARS[i - 1] + ID_CHARS[ID_CHARS.length - 1].repeat(MAX_ID - cid.length);
-}
-
-// credentialOf is cid's credential, or null, read from the listing: the
-// page of one after the ID just before cid (the cursor is the previous
-// page's last ID, base64url: operations.md) starts at cid when it has one.
-// GET /v1/credentials/{cid} says "none" with a 404, which the browser logs
-// as an error on every refresh of a client without its own credential.
+// credentialOf is cid's credential, or null: a client ID is the first of
+// the credentials its own prefix lists. GET /v1/credentials/{cid} says
+// "none" with a 404, which the browser logs as an error on every refresh
+// of a client without its own credential.
 async function credentialOf(cid) {
-  const before = idBefore(cid);
-  if (before === null) return null;
-  const q = new URLSearchParams({ limit: '1' });
-  if (before) q.set('cursor', b64url(before));
+  const q = new URLSearchParams({ prefix: cid, limit: '1' });
   const c = (await get('/v1/credentials?' + q)).credentials[0];
   return c && c.cid === cid ? c : null;
 }
