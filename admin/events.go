@@ -21,10 +21,11 @@ const (
 	// MaxEventsWait bounds ?wait=: a long-poll is a request, not a stream
 	// (that is /v1/events/stream).
 	MaxEventsWait = 5 * time.Minute
-	// eventsScanCap bounds how many events one filtered request reads
-	// before it answers with what it found: a type filter that matches
-	// nothing must not read a million events per request. next still
-	// moves past what was read, so the consumer makes progress.
+	// eventsScanCap bounds how many events one filtered read takes
+	// before it answers with what matched: a long filtered backlog is
+	// answered in parts. A read that matched nothing reads on (next
+	// must stay the after asked, so a consumer could not get past the
+	// events read otherwise).
 	eventsScanCap = 20_000
 )
 
@@ -63,11 +64,11 @@ func (q EventsQuery) match(ev *events.Event) bool {
 }
 
 // Events is GET /v1/events: up to q.Limit events with seq > q.After, oldest
-// first, and next, to pass back as after. next is the seq of the last
-// event answered; on an empty answer it is the after asked (the newest seq
-// when none was), except that with filters it moves past the events read
-// that did not match. With q.Wait it waits that long for a first event.
-// An *events.GoneError says the asked events are no longer all kept.
+// first, and next, to pass back as after: the seq of the last event
+// answered, or on an empty answer the after asked (the newest seq when
+// none was), with a filter too (EVENTS.md). With q.Wait it waits that long
+// for a first matching event. An *events.GoneError says the asked events
+// are no longer all kept.
 func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error) {
 	r := a.opts.events
 	if r == nil {
@@ -82,75 +83,101 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 	if !q.HasAfter {
 		return a.newestEvents(ctx, q)
 	}
-	var deadline <-chan time.Time
-	if q.Wait > 0 {
-		t := time.NewTimer(q.Wait)
-		defer t.Stop()
-		deadline = t.C
-	}
+	empty := EventsResponse{Events: []events.Event{}, Next: q.After}
+	// The reads go on from where the last one stopped (from.After), while
+	// the answer's next stays the after asked until an event matches: a
+	// filtered consumer that is given its after back re-reads what did
+	// not match on its next request, but one request never reads an
+	// event twice, nor waits for one it has already read.
+	from := q
+	var wctx context.Context
 	for {
-		evs, next, err := readMatching(ctx, r, q)
-		if err != nil || len(evs) > 0 || q.Wait <= 0 {
-			return EventsResponse{Events: nonNil(evs), Next: next}, err
+		evs, read, more, err := readMatching(ctx, r, from)
+		if err != nil || len(evs) > 0 {
+			return EventsResponse{Events: nonNil(evs), Next: lastSeq(evs, q.After)}, err
 		}
-		q.After = next
-		wctx, cancel := context.WithCancel(ctx)
-		waited := make(chan error, 1)
-		go func() { waited <- r.Wait(wctx, next) }()
-		select {
-		case err = <-waited:
-		case <-deadline:
-			cancel()
-			<-waited
-			return EventsResponse{Events: []events.Event{}, Next: next}, nil
+		from.After = read
+		if more {
+			// Stopped at the scan cap with nothing matched: read on. An
+			// empty answer gives the consumer back its after, so the
+			// events read here would be the next request's again.
+			continue
 		}
-		cancel()
-		if err != nil {
-			return EventsResponse{}, err
+		if q.Wait <= 0 {
+			return empty, nil
+		}
+		if wctx == nil {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(ctx, q.Wait)
+			defer cancel()
+		}
+		if err := r.Wait(wctx, read); err != nil {
+			if ctx.Err() != nil {
+				return EventsResponse{}, ctx.Err()
+			}
+			return empty, nil // waited out
 		}
 	}
+}
+
+// lastSeq is the seq of the last of evs, or none when evs is empty.
+func lastSeq(evs []events.Event, none uint64) uint64 {
+	if len(evs) == 0 {
+		return none
+	}
+	return evs[len(evs)-1].Seq
 }
 
 // readMatching reads from q.After on until it has q.Limit matching events,
-// reaches the newest, or has read eventsScanCap. next is the last matching
-// event's seq when the answer is full, else the last seq read (q.After
-// when none).
-func readMatching(ctx context.Context, r events.Reader, q EventsQuery) ([]events.Event, uint64, error) {
-	var out []events.Event
-	next, scanned := q.After, 0
+// reaches the newest, or has read eventsScanCap. It returns them, the seq
+// up to which it has read the log (where a next read goes on from, and
+// what a wait for more waits after), and whether it stopped at the cap
+// with more to read.
+func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []events.Event, read uint64, more bool, err error) {
+	read = q.After
 	h, indexed := r.(events.Historian)
-	for len(out) < q.Limit && scanned < eventsScanCap {
+	indexed = indexed && q.CID != ""
+	var newest uint64
+	if indexed {
+		// The index reads the client's events only: the last of them is
+		// not how far the log was read. Reading them all up to newest
+		// (taken before) is, else a wait after the last of them would
+		// return at once at every other client's event.
+		newest = r.Newest()
+	}
+	for scanned := 0; ; {
+		if scanned >= eventsScanCap {
+			return out, read, true, nil
+		}
 		var page []events.Event
-		var err error
-		if q.CID != "" && indexed {
-			page, err = h.ReadCID(ctx, q.CID, next, MaxEventsLimit)
+		if indexed {
+			page, err = h.ReadCID(ctx, q.CID, read, MaxEventsLimit)
 		} else {
-			page, err = r.Read(ctx, next, MaxEventsLimit)
+			page, err = r.Read(ctx, read, MaxEventsLimit)
 		}
 		if err != nil {
-			return nil, q.After, err
+			return nil, q.After, false, err
 		}
 		if len(page) == 0 {
-			break
+			return out, max(read, newest), false, nil
 		}
+		scanned += len(page)
 		for i := range page {
-			scanned++
 			if !q.match(&page[i]) {
-				next = page[i].Seq
 				continue
 			}
 			out = append(out, page[i])
-			next = page[i].Seq
 			if len(out) == q.Limit {
-				return out, next, nil
+				return out, page[i].Seq, false, nil
 			}
 		}
+		read = page[len(page)-1].Seq
 	}
-	return out, next, nil
 }
 
 // newestEvents answers a query without after: the newest q.Limit matching
-// events (from the last eventsScanCap when filtered).
+// events (from the last eventsScanCap when filtered); next is the last
+// one's seq, the newest seq when none matched.
 func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, error) {
 	r := a.opts.events
 	newest := r.Newest()
@@ -165,7 +192,7 @@ func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, 
 	for {
 		lim := q.Limit
 		q.Limit = int(window) // collect every match in the window, keep the newest
-		evs, _, err := readMatching(ctx, r, q)
+		evs, _, _, err := readMatching(ctx, r, q)
 		q.Limit = lim
 		var gone *events.GoneError
 		if errors.As(err, &gone) && gone.Oldest > q.After+1 {
@@ -176,11 +203,7 @@ func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, 
 			return EventsResponse{}, err
 		}
 		evs = evs[max(len(evs)-q.Limit, 0):]
-		next := newest
-		if len(evs) > 0 {
-			next = evs[len(evs)-1].Seq
-		}
-		return EventsResponse{Events: nonNil(evs), Next: max(next, newest)}, nil
+		return EventsResponse{Events: nonNil(evs), Next: lastSeq(evs, newest)}, nil
 	}
 }
 
@@ -200,7 +223,7 @@ func (a *API) newestOfClient(ctx context.Context, h events.Historian, q EventsQu
 		}
 	}
 	slices.Reverse(out)
-	return EventsResponse{Events: nonNil(out), Next: newest}, nil
+	return EventsResponse{Events: nonNil(out), Next: lastSeq(out, newest)}, nil
 }
 
 func nonNil(evs []events.Event) []events.Event {

@@ -55,7 +55,7 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	q.Limit = MaxEventsLimit
 	// The first page is read before the 200, so that a resume from what
 	// fell out answers 410 with a body a client can read.
-	page, next, err := readMatching(r.Context(), a.opts.events, q)
+	page, next, _, err := readMatching(r.Context(), a.opts.events, q)
 	if err != nil {
 		writeEventsError(w, err)
 		return
@@ -92,14 +92,16 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 				return
 			}
 		}
-		// Wait returns at once when more is already there (a full page,
-		// or a filtered read that stopped at its scan cap).
+		// next is how far the log was read, not the last event sent, so
+		// a filtered stream waits for events it has not read yet. Wait
+		// returns at once when more is already there (a full page, or a
+		// filtered read that stopped at its scan cap).
 		q.After = next
-		if !a.waitStream(ctx, rc, w, q.After) {
-			return
+		if !a.waitStream(ctx, rc, w, q.After) || ctx.Err() != nil {
+			return // Wait says nil when more is there, ended or not
 		}
 		var err error
-		page, next, err = readMatching(ctx, a.opts.events, q)
+		page, next, _, err = readMatching(ctx, a.opts.events, q)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.opts.log.Info("events stream ended: " + err.Error())
