@@ -74,6 +74,24 @@ func appendField(dst []byte, name, v string) []byte {
 	return jsonenc.AppendString(dst, v)
 }
 
+// typeOf reads the "type" of a stored event: written third, after seq
+// and id (by our encoder and by encoding/json, which earlier builds used),
+// and an id can not hold `,"type":"` unescaped. A type with an escape in
+// it is not read here (ok false).
+func typeOf(raw []byte) (typ []byte, ok bool) {
+	const key = `,"type":"`
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		return nil, false
+	}
+	rest := raw[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return nil, false
+	}
+	return rest[:j], true
+}
+
 // timeOf reads the "time" of a stored event without decoding the rest:
 // our encoder writes it fourth, after seq, id and type, none of which can
 // hold `,"time":"` unescaped. Anything odd is the zero time.

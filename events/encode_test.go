@@ -2,6 +2,8 @@ package events
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +115,28 @@ func BenchmarkAppendJSONInTheWriter(b *testing.B) {
 		ev.Seq++
 		buf, _ = appendJSON(buf[:0], &ev, &ids, &times)
 	}
+}
+
+// A stored event's type is read without decoding it, whatever its id
+// holds; a type that would need unescaping is left to the decoder.
+func TestRawTypeReadsTheTypeField(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for _, typ := range append(slices.Clone(Types), "x.custom", `odd"type`, `back\slash`) {
+		for _, id := range []string{"evt-1", `,"type":"ban.created"`, `\",\"type\":\"ban.created`, `ends\`} {
+			js, err := AppendJSON(nil, &Event{Seq: 7, ID: id, Type: typ, Time: at, CID: "c", Kind: "cid"})
+			require.NoError(t, err)
+			got, ok := Raw{Seq: 7, JSON: js}.Type()
+			if strings.ContainsAny(typ, `"\`) {
+				require.False(t, ok, "%s", js)
+				continue
+			}
+			require.True(t, ok, "%s", js)
+			require.Equal(t, typ, string(got), "%s", js)
+			ev, err := Raw{Seq: 7, JSON: js}.Event()
+			require.NoError(t, err)
+			require.Equal(t, typ, ev.Type)
+		}
+	}
+	_, ok := Raw{JSON: []byte(`{"seq":1}`)}.Type()
+	require.False(t, ok)
 }

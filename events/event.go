@@ -73,6 +73,14 @@ type Raw struct {
 // cannot be read).
 func (r Raw) Time() time.Time { return timeOf(r.JSON) }
 
+// Type is the event's type, read from its JSON without decoding the rest
+// (a reader that filters by type decodes only what matches); ok is false
+// when it can not be read that way, and the event must be decoded.
+func (r Raw) Type() (typ []byte, ok bool) { return typeOf(r.JSON) }
+
+// Event decodes the event. Errors wrap ErrCorrupt.
+func (r Raw) Event() (Event, error) { return decodeEvent(r.Seq, r.JSON) }
+
 // RawReader reads events as stored, without decoding them. Safe for
 // concurrent use.
 type RawReader interface {
