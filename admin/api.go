@@ -28,11 +28,14 @@ type API struct {
 	statsOnce sync.Once
 	statsDone chan struct{}
 
-	// streamsCtx ends every event stream when the server shuts down
-	// (an open stream is never idle, so http.Server.Shutdown would wait
-	// for it until its deadline).
+	// streamsCtx ends the stats sampler when the server shuts down.
 	streamsCtx  context.Context
 	stopStreams context.CancelFunc
+	// waitsCtx ends every event stream and long-poll (EndEventWaits): an
+	// open stream or a waiting long-poll is never idle, so
+	// http.Server.Shutdown would wait for it until its deadline.
+	waitsCtx context.Context
+	endWaits context.CancelFunc
 
 	authOnce sync.Once
 	authLim  atomic.Pointer[authLimiter] // made by the first Handler; shared by later ones
@@ -51,8 +54,15 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
 	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
 	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())
+	api.waitsCtx, api.endWaits = context.WithCancel(context.Background())
 	return api
 }
+
+// EndEventWaits answers every long-poll of GET /v1/events at once (with
+// what it has: an empty answer whose next is its after) and ends every
+// event stream, now and from now on: the server is stopping. Shutdown
+// calls it; a node calls it before it closes the event log they read.
+func (a *API) EndEventWaits() { a.endWaits() }
 
 // Ready reports whether the server accepts clients (GET /readyz).
 func (a *API) Ready() bool { return a.opts.ready() }

@@ -67,8 +67,9 @@ func (q EventsQuery) match(ev *events.Event) bool {
 // first, and next, to pass back as after: the seq of the last event
 // answered, or on an empty answer the after asked (the newest seq when
 // none was), with a filter too (EVENTS.md). With q.Wait it waits that long
-// for a first matching event. An *events.GoneError says the asked events
-// are no longer all kept.
+// for a first matching event; a server that stops ends the wait at once,
+// with the empty answer. An *events.GoneError says the asked events are no
+// longer all kept.
 func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error) {
 	r := a.opts.events
 	if r == nil {
@@ -110,12 +111,15 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 			var cancel context.CancelFunc
 			wctx, cancel = context.WithTimeout(ctx, q.Wait)
 			defer cancel()
+			// A stopping server answers its long-polls at once, rather
+			// than hold its stop for their wait and then cut them off.
+			defer context.AfterFunc(a.waitsCtx, cancel)()
 		}
 		if err := r.Wait(wctx, read); err != nil {
 			if ctx.Err() != nil {
 				return EventsResponse{}, ctx.Err()
 			}
-			return empty, nil // waited out
+			return empty, nil // waited out, or the server stops
 		}
 	}
 }

@@ -27,10 +27,13 @@ type countingLog struct {
 	*events.Log
 	reads     atomic.Int64
 	waitAfter atomic.Uint64
+	waiting   atomic.Int64 // Waits under way
 }
 
 func (c *countingLog) Wait(ctx context.Context, after uint64) error {
 	c.waitAfter.Store(after)
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	return c.Log.Wait(ctx, after)
 }
 
@@ -53,6 +56,14 @@ func (c *countingLog) ReadCID(ctx context.Context, cid string, after uint64, lim
 // log and the listener's base URL.
 func eventsAPI(t *testing.T) (*countingLog, string) {
 	t.Helper()
+	l, hs := eventsListener(t)
+	return l, "http://" + hs.Addr()
+}
+
+// eventsListener is eventsAPI's log and listener, which the test may
+// shut down itself.
+func eventsListener(t *testing.T) (*countingLog, *admin.Server) {
+	t.Helper()
 	l, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
 	require.NoError(t, err)
 	log := &countingLog{Log: l}
@@ -64,7 +75,7 @@ func eventsAPI(t *testing.T) (*countingLog, string) {
 		assert.NoError(t, hs.Shutdown(ctx), "a request held the stop")
 		require.NoError(t, l.Close())
 	})
-	return log, "http://" + hs.Addr()
+	return log, hs
 }
 
 // appendEvents appends one event of each type given (of client cid) and

@@ -73,7 +73,7 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	stop := context.AfterFunc(a.streamsCtx, cancel) // the server is shutting down
+	stop := context.AfterFunc(a.waitsCtx, cancel) // the server is shutting down
 	defer stop()
 	a.stream(ctx, rc, w, q, page, next)
 }

@@ -46,6 +46,7 @@ func (a *API) Listen(addr string) (*Server, error) {
 		done: make(chan error, 1),
 		api:  a,
 	}
+	s.http.RegisterOnShutdown(a.endWaits)
 	s.http.RegisterOnShutdown(a.stopStreams)
 	a.statsOnce.Do(func() {
 		a.serveNodeStats()
@@ -79,7 +80,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.stopErr = errors.Join(err, <-s.done)
 		a := s.api
-		a.stopStreams() // also when Shutdown ran before any request
+		a.endWaits() // also when Shutdown ran before any request
+		a.stopStreams()
 		<-a.statsDone
 		a.stopAuthLog()
 	})

@@ -247,6 +247,13 @@ func (n *Node) shutdown(ctx context.Context) error {
 	// Before the store (NATS) and the log it reads: a batch in flight is
 	// sent again after the restart, with the same webhook-id.
 	n.hook.stop()
+	// Before the log closes under them, the admin API's long-polls are
+	// answered and its event streams end (their consumers go on from
+	// their next against the next server); left to the admin API's own
+	// stop, they held it for its whole time and were then cut off.
+	if n.api != nil {
+		n.api.EndEventWaits()
+	}
 	// After the reactor and the registry: the disconnects of the drain
 	// are the log's last events. Before the store: in cluster mode that
 	// drains the NATS connection the log publishes on.

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -313,6 +315,65 @@ func TestEventsBinaryLongPoll(t *testing.T) {
 	}
 	status, _ := testkit.HTTPGet(t, api.Base()+"/v1/events?after=0&wait=forever")
 	assert.Equal(t, http.StatusBadRequest, status)
+}
+
+// A SIGTERM with long-polls pending answers them at once (an empty answer,
+// next its after) and exits promptly: it used to wait out the whole
+// --shutdown-timeout and cut the long-poll off unanswered (curl: "empty
+// reply from server").
+func TestEventsBinaryLongPollAtSIGTERM(t *testing.T) {
+	p, api := eventsServer(t, t.TempDir(), "--shutdown-timeout", "10s")
+	c := opsConnect(t, p.Addr, opsPassword, "sig-1")
+	c.Conn.Close()
+	waitEvents(t, api, 2)
+	type polled struct {
+		resp admin.EventsResponse
+		err  error
+	}
+	polls := map[string]chan polled{}
+	for _, q := range []string{"after=2", "after=0&type=client.shutdown_acked"} {
+		got := make(chan polled, 1)
+		polls[q] = got
+		wrote := make(chan struct{})
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+			http.MethodGet, api.Base()+"/v1/events?wait=60s&"+q, nil)
+		require.NoError(t, err)
+		go func() {
+			var pl polled
+			r, err := http.DefaultClient.Do(req)
+			if err == nil {
+				defer r.Body.Close()
+				if r.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", r.StatusCode)
+				} else {
+					err = json.NewDecoder(r.Body).Decode(&pl.resp)
+				}
+			}
+			pl.err = err
+			got <- pl
+		}()
+		select { // in flight: the server has it
+		case <-wrote:
+		case <-time.After(waitFor):
+			t.Fatalf("%s was never sent", q)
+		}
+	}
+
+	start := time.Now()
+	require.Equal(t, 0, p.Stop(t))
+	assert.Less(t, time.Since(start), 5*time.Second, "the stop waited on the long-polls")
+	for q, next := range map[string]uint64{"after=2": 2, "after=0&type=client.shutdown_acked": 0} {
+		select {
+		case pl := <-polls[q]:
+			require.NoError(t, pl.err, q)
+			assert.Empty(t, pl.resp.Events, q)
+			assert.Equal(t, next, pl.resp.Next, q)
+		case <-time.After(waitFor):
+			t.Fatalf("%s: no answer", q)
+		}
+	}
+	assert.NotContains(t, p.LogText(), "requests still in flight")
 }
 
 // sseReader reads one SSE connection's events.
