@@ -62,6 +62,17 @@ type Reader interface {
 	Newest() uint64
 }
 
+// Bounded is a log that keeps only its newest events (the retention).
+type Bounded interface {
+	// Oldest is the oldest seq kept (0 for an empty log).
+	Oldest() uint64
+}
+
+var (
+	_ Bounded = (*Log)(nil)
+	_ Bounded = (*Stream)(nil)
+)
+
 // Raw is one stored event as its JSON (what AppendJSON wrote), for a
 // reader that passes events on without looking inside: webhook delivery.
 type Raw struct {

@@ -211,6 +211,20 @@ func (s *Stream) Newest() uint64 {
 	return s.n.newest.Load()
 }
 
+// Oldest is the oldest seq the stream keeps, as its retention (MaxMsgs)
+// says from the newest seq this node knows (what its reads take for gone
+// too). It asks NATS nothing: call Newest first for a current one.
+func (s *Stream) Oldest() uint64 {
+	newest, keep := s.n.newest.Load(), uint64(s.opts.retention)
+	switch {
+	case newest == 0:
+		return 0
+	case newest > keep:
+		return newest - keep + 1
+	}
+	return 1
+}
+
 // Wait returns nil once the stream holds an event with Seq > after. It
 // makes the node follow the stream; while that fails (NATS away) it
 // retries every followRetry until ctx ends.

@@ -20,6 +20,7 @@ func TestStreamOneOrderAndRetention(t *testing.T) {
 	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
 	open := func() *events.Stream { return openStream(t, nc, []events.Option{events.WithRetention(10)}) }
 	a, b := open(), open()
+	assert.Zero(t, a.Oldest(), "empty")
 	for i := range 8 {
 		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("a.%d@x", i%2), Node: "a"})
 		b.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("b-%d", i%2), Node: "b"})
@@ -31,6 +32,7 @@ func TestStreamOneOrderAndRetention(t *testing.T) {
 	var gone *events.GoneError
 	require.True(t, errors.As(err, &gone), "MaxMsgs 10 keeps 7..16: %v", err)
 	assert.Equal(t, uint64(7), gone.Oldest)
+	assert.Equal(t, uint64(7), a.Oldest(), "the webhook's lag counts from it")
 
 	fromA, err := a.Read(ctx, 6, 100)
 	require.NoError(t, err)

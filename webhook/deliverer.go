@@ -24,6 +24,7 @@ type Deliverer struct {
 	// asserted once here, not at each read, where the assertion's cache
 	// is filled only ~1 in 1,000 misses.
 	raw    events.RawReader
+	bound  events.Bounded // log's retention, when it says it (for lag)
 	signer *Signer
 	cursor Cursor
 	client *http.Client
@@ -66,6 +67,7 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		log: log, signer: signer, cursor: cursor, o: o,
 	}
 	d.raw, _ = log.(events.RawReader)
+	d.bound, _ = log.(events.Bounded)
 	d.zl = o.log.With(zap.String("webhook", d.where))
 	d.client = &http.Client{
 		Timeout: o.timeout,
@@ -126,15 +128,25 @@ func (d *Deliverer) Disabled() bool { return d.disabled.Load() }
 // on is delivered.
 func (d *Deliverer) Delivering() bool { return d.delivering.Load() }
 
+// lag is the events in the log not yet delivered: newest - max(acked,
+// oldest - 1). An event that fell out of the log before it was delivered
+// is no longer in it (it is counted as dropped once delivery reads past
+// it): a receiver failing for long read as more lag than the log keeps.
+// A webhook a 410 disabled still has its lag, and it grows with the log.
 func (d *Deliverer) lag() float64 {
-	if !d.delivering.Load() {
+	if !d.delivering.Load() && !d.disabled.Load() {
 		return 0
 	}
-	newest, acked := d.log.Newest(), d.acked.Load()
-	if newest <= acked {
+	newest, done := d.log.Newest(), d.acked.Load()
+	if d.bound != nil {
+		if oldest := d.bound.Oldest(); oldest > 0 {
+			done = max(done, oldest-1)
+		}
+	}
+	if newest <= done {
 		return 0
 	}
-	return float64(newest - acked)
+	return float64(newest - done)
 }
 
 // Run delivers until ctx ends (nil) or the receiver disables the webhook

@@ -50,7 +50,7 @@ func newMetrics(lag, delivering func() float64) *metrics {
 		disabled:   prom.Gauge(MetricDisabled, "1 when the receiver answered 410 Gone and the webhook is off until restart."),
 		delivering: prom.GaugeFunc(MetricDelivering, "1 on the node that delivers the webhook (in a cluster, the lease holder).", delivering),
 		cursorErrs: prom.Counter(MetricCursorErrs, "Failed reads or writes of the webhook's stored cursor."),
-		lag:        prom.GaugeFunc(MetricLag, "Events in the log not yet acknowledged by the webhook's receiver (0 on a node that does not deliver).", lag),
+		lag:        prom.GaugeFunc(MetricLag, "Events in the log not yet acknowledged by the webhook's receiver, also after a 410 (0 on a node that does not deliver).", lag),
 	}
 	m.requestOK = m.requests.WithLabelValues(ResultOK)
 	return m
