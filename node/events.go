@@ -32,13 +32,19 @@ var (
 // changeSink hands registry and cluster changes to the event log, once it
 // is open: the cluster node is made (with the sink) before the log, which
 // needs its NATS connection. Nothing calls it before the log is set.
-type changeSink struct{ l atomic.Value } // eventLog
+type changeSink struct {
+	l atomic.Value // eventLog
+	// node names the node of a change whose record names none: on a
+	// single node (whose records name no node) this node; "" in a
+	// cluster, where every record names its own.
+	node string
+}
 
 func (s *changeSink) set(l eventLog) { s.l.Store(&l) }
 
 func (s *changeSink) emit(c registry.Change) {
 	if l, _ := s.l.Load().(*eventLog); l != nil && *l != nil {
-		(*l).Append(eventOf(c))
+		(*l).Append(eventOf(c, s.node))
 	}
 }
 
@@ -76,13 +82,17 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	return l, nil
 }
 
-// eventOf is the event of one registry change (EVENTS.md). It runs under
-// the registry's lock (that keeps each client's events in order), so it
-// only builds the event; Append only queues it.
-func eventOf(c registry.Change) events.Event {
+// eventOf is the event of one registry change (EVENTS.md), its node the
+// record's, else node. It runs under the registry's lock (that keeps each
+// client's events in order), so it only builds the event; Append only
+// queues it. The node's name is one string for every event: no copy.
+func eventOf(c registry.Change, node string) events.Event {
 	rec := c.Record
+	if rec.Node != "" {
+		node = rec.Node
+	}
 	ev := events.Event{
-		Time: c.At, Node: rec.Node, CID: rec.CID, SID: rec.SID,
+		Time: c.At, Node: node, CID: rec.CID, SID: rec.SID,
 		CIP: rec.CIP, CPort: rec.CPort, Session: rec.Session,
 	}
 	switch c.Kind {

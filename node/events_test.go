@@ -20,12 +20,12 @@ func TestDisconnectEventAllocatesItsTimeOnly(t *testing.T) {
 	c := registry.Change{Kind: registry.ChangeDisconnected, At: at, Record: registry.Record{
 		CID: "cid-1", CIP: "127.0.0.1", CPort: "40000", ConnectedAt: at.Add(-time.Minute), Reason: protocol.ReasonClosedByClient}}
 	var ev events.Event
-	allocs := testing.AllocsPerRun(1000, func() { ev = eventOf(c) })
+	allocs := testing.AllocsPerRun(1000, func() { ev = eventOf(c, "n1") })
 	require.LessOrEqual(t, allocs, 1.0)
 	require.Equal(t, events.TypeDisconnected, ev.Type)
 	require.Equal(t, c.Record.ConnectedAt, *ev.ConnectedAt)
 	for r := range 256 {
 		c.Record.Reason = protocol.Reason(r)
-		require.Equal(t, c.Record.Reason.String(), *eventOf(c).Reason, "reason %d", r)
+		require.Equal(t, c.Record.Reason.String(), *eventOf(c, "").Reason, "reason %d", r)
 	}
 }

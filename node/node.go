@@ -82,6 +82,9 @@ func (n *Node) Start(ctx context.Context) error {
 func (n *Node) openRecords() error {
 	o := &n.opts
 	sink := &changeSink{}
+	if !o.clustered() {
+		sink.node = o.name // EVENTS.md: every client event names its node
+	}
 	store, err := openBackend(o, cluster.WithChanges(sink.emit))
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ type options struct {
 	dataDir   string         // "": records in memory only, no identity or event store
 	retention *time.Duration // nil: the registry's and the cluster's defaults
 
+	name      string // a single node's name (WithNodeID)
 	natsURLs  string // "": a single node
 	nodeID    string
 	replicas  int
@@ -76,6 +77,11 @@ func WithRetention(d time.Duration) Option { return func(o *options) { o.retenti
 func WithCluster(urls, id string) Option {
 	return func(o *options) { o.natsURLs, o.nodeID = urls, id }
 }
+
+// WithNodeID names a single node: the node of every client event and of
+// the sessions of a client's history (EVENTS.md); "" (the default) names
+// none. In a cluster WithCluster's id names the node, and this is unused.
+func WithNodeID(id string) Option { return func(o *options) { o.name = id } }
 
 // WithClusterReplicas is the replicas of the cluster's JetStream buckets
 // and stream; default 1.

@@ -317,6 +317,35 @@ func TestEventsBinaryLongPoll(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 }
 
+// On a single node every client event and history session names the node:
+// --node-id, else the host name. They named none ("node": "" in history).
+func TestEventsBinaryNodeOnASingleNode(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--node-id", "n1"}, "n1"},
+		{nil, defaultNodeID()},
+	} {
+		require.NotEmpty(t, c.want, "the host name")
+		p, api := eventsServer(t, t.TempDir(), c.args...)
+		cl := opsConnect(t, p.Addr, opsPassword, "where-1")
+		cl.Conn.Close()
+		evs := waitEvents(t, api, 2)
+		for _, ev := range evs {
+			assert.Equal(t, c.want, ev.Node, "%v: %s %d", c.args, ev.Type, ev.Seq)
+		}
+		status, body := testkit.HTTPGet(t, api.Base()+"/v1/clients/where-1/history")
+		require.Equal(t, http.StatusOK, status)
+		raw := decodeJSON[struct {
+			Sessions []map[string]any `json:"sessions"`
+		}](t, body)
+		require.Len(t, raw.Sessions, 1)
+		assert.Equal(t, c.want, raw.Sessions[0]["node"], "%v: %s", c.args, body)
+		require.Equal(t, 0, p.Stop(t))
+	}
+}
+
 // A SIGTERM with long-polls pending answers them at once (an empty answer,
 // next its after) and exits promptly: it used to wait out the whole
 // --shutdown-timeout and cut the long-poll off unanswered (curl: "empty

@@ -102,7 +102,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
 	f.StringVar(&cfg.cluster, "cluster", "", "join a cluster on NATS JetStream at these URLs (nats://host:4222[,...]); records then live in the cluster, not in --data-dir")
-	f.StringVar(&cfg.nodeID, "node-id", defaultNodeID(), "this node's name in the cluster (default: the host name)")
+	f.StringVar(&cfg.nodeID, "node-id", defaultNodeID(), "this node's name: its ID in a cluster, and the node its clients' events and history name (default: the host name)")
 	f.Lookup("node-id").DefValue = "" // this machine's name is no default for the help to print
 	f.IntVar(&cfg.clusterReplicas, "cluster-replicas", 1, "replicas of the cluster's JetStream buckets (3 on a 3-server NATS cluster)")
 	f.DurationVar(&cfg.clusterHeartbeat, "cluster-heartbeat", cluster.DefaultHeartbeatTTL, "how long a node's heartbeat lives unrenewed; a lost node's clients are marked within about 1.5 times this")
@@ -268,6 +268,7 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget 
 	token, _ := adminToken() // validate checked it
 	opts := []node.Option{
 		node.WithLogger(log),
+		node.WithNodeID(cfg.nodeID), // a single node's events name it too (EVENTS.md)
 		node.WithDataDir(cfg.dataDir),
 		node.WithRetention(cfg.retention),
 		node.WithRegistryOptions(registry.WithMaxClients(cfg.maxClients)),

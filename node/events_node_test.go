@@ -1,0 +1,60 @@
+package node_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
+)
+
+// On a single node every client event names the node (EVENTS.md: "node",
+// the node that held the session), and so do the sessions of a client's
+// history; they named none, history said "node": "".
+func TestSingleNodeEventsNameTheNode(t *testing.T) {
+	n := nodetest.Start(t, node.WithDataDir(t.TempDir()), node.WithEventRetention(100), node.WithNodeID("n1"))
+	api, err := admin.NewClient("http://"+n.AdminAddr(), "", 5*time.Second)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	first := testkit.Dial(t, n.Addr())
+	first.Register(nodetest.Password, "named-1")
+	second := testkit.Dial(t, n.Addr())
+	second.Register(nodetest.Password, "named-1") // a takeover: the first's "replaced"
+	first.ExpectClosed("190 replaced")
+	_, err = api.Shutdown(ctx, "named-1", "for the test")
+	require.NoError(t, err)
+	second.Expect("130 shutdown for the test")
+	second.Send("130 ok\n")
+	second.ExpectClosed()
+
+	var evs []events.Event
+	require.Eventually(t, func() bool {
+		zero := uint64(0)
+		page, err := api.Events(ctx, &zero, 100, admin.EventsFilter{}, 0)
+		evs = page.Events
+		return err == nil && len(evs) >= 6
+	}, 5*time.Second, 5*time.Millisecond, "the six events never reached the log")
+	types := map[string]bool{}
+	for _, ev := range evs {
+		types[ev.Type] = true
+		assert.Equal(t, "n1", ev.Node, "%s %d", ev.Type, ev.Seq)
+	}
+	for _, typ := range []string{events.TypeConnected, events.TypeDisconnected, events.TypeShutdownSent, events.TypeShutdownAcked} {
+		assert.True(t, types[typ], "no %s event", typ)
+	}
+
+	h, err := api.History(ctx, "named-1", 0)
+	require.NoError(t, err)
+	require.Len(t, h.Sessions, 2)
+	for _, s := range h.Sessions {
+		assert.Equal(t, "n1", s.Node)
+	}
+}
