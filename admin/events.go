@@ -92,13 +92,19 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 	// event twice, nor waits for one it has already read.
 	from := q
 	var wctx context.Context
+	// end is the newest seq when a read first stopped at the scan cap: a
+	// request reads on up to it, not after events that keep coming.
+	var end uint64
 	for {
 		evs, read, more, err := readMatching(ctx, r, from)
 		if err != nil || len(evs) > 0 {
 			return EventsResponse{Events: nonNil(evs), Next: lastSeq(evs, q.After)}, err
 		}
 		from.After = read
-		if more {
+		if more && end == 0 {
+			end = r.Newest()
+		}
+		if more && read < end && (wctx == nil || wctx.Err() == nil) {
 			// Stopped at the scan cap with nothing matched: read on. An
 			// empty answer gives the consumer back its after, so the
 			// events read here would be the next request's again.
@@ -115,12 +121,15 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 			// than hold its stop for their wait and then cut them off.
 			defer context.AfterFunc(a.waitsCtx, cancel)()
 		}
-		if err := r.Wait(wctx, read); err != nil {
+		// Wait says nil whenever more is there, over or not: events that
+		// keep coming and never match must not keep a poll past its wait.
+		if wctx.Err() != nil || r.Wait(wctx, read) != nil {
 			if ctx.Err() != nil {
 				return EventsResponse{}, ctx.Err()
 			}
 			return empty, nil // waited out, or the server stops
 		}
+		end = 0
 	}
 }
 

@@ -304,3 +304,54 @@ func BenchmarkEventsTypeFilterMatchingNothing(b *testing.B) {
 		require.Empty(b, r.Events)
 	}
 }
+
+// busyLog is a log on which an event has always just come, and never the
+// one asked for: each read finds one more, so a wait for the next never
+// has to wait.
+type busyLog struct{ newest atomic.Uint64 }
+
+func (b *busyLog) Read(_ context.Context, after uint64, _ int) ([]events.Event, error) {
+	seq := b.newest.Add(1)
+	return []events.Event{{Seq: seq, Type: events.TypeConnected, CID: "busy"}}, nil
+}
+
+func (b *busyLog) Wait(ctx context.Context, after uint64) error {
+	if b.newest.Load()+1 > after { // the next event is there already
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (b *busyLog) Newest() uint64 { return b.newest.Load() + 1 }
+
+// A filtered request that matches nothing answers, and a long-poll when
+// its wait is up, even while events that do not match keep coming faster
+// than it reads them: reading on to the newest, or waiting for the next,
+// would then never end.
+func TestEventsFilteredReadEndsWhileOthersKeepComing(t *testing.T) {
+	hs, err := admin.New(registry.New(), admin.WithEvents(&busyLog{})).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, hs.Shutdown(ctx))
+	}()
+	for _, q := range []string{"after=0&type=ban.created", "after=0&type=ban.created&wait=200ms"} {
+		start := time.Now()
+		got := getAsync("http://" + hs.Addr() + "/v1/events?" + q)
+		select {
+		case p := <-got:
+			require.NoError(t, p.err, q)
+			require.Equal(t, http.StatusOK, p.status, "%s: %s", q, p.body)
+			var a eventsAnswer
+			require.NoError(t, json.Unmarshal(p.body, &a), "%s: %s", q, p.body)
+			assert.Empty(t, a.Events, q)
+			require.NotNil(t, a.Next, q)
+			assert.Equal(t, uint64(0), *a.Next, q)
+			assert.Less(t, time.Since(start), 3*time.Second, q)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no answer after 10 s of other events", q)
+		}
+	}
+}
