@@ -18,6 +18,9 @@ const UIConfigPath = "/ui/config.json"
 type UIConfig struct {
 	Token  bool `json:"token"`
 	Events bool `json:"events"`
+	// Cluster says records name their node: a single node's records do
+	// not, though its events do, so its rows show no node either way.
+	Cluster bool `json:"cluster"`
 }
 
 // withUI serves the dashboard's files (WithUI) ahead of the token check:
@@ -48,7 +51,7 @@ func (a *API) withUI(next http.Handler) http.Handler {
 			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("X-Content-Type-Options", "nosniff")
-			writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil})
+			writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil, Cluster: a.opts.nodes != nil})
 		default:
 			ui.ServeHTTP(w, r)
 		}

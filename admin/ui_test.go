@@ -40,7 +40,7 @@ func TestUIConfigTellsThePageWhatItNeedsWithoutAToken(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		var got admin.UIConfig
 		r.decode(t, &got)
-		assert.Equal(t, admin.UIConfig{Token: c.token != "", Events: c.events}, got)
+		assert.Equal(t, admin.UIConfig{Token: c.token != "", Events: c.events}, got, "no WithNodes: not a cluster")
 		assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
 		assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
 		assert.Equal(t, "DENY", r.header.Get("X-Frame-Options"))

@@ -52,6 +52,9 @@ func TestDashboard(t *testing.T) {
 		agent(t, s, "agent-late")
 		p.waitJS(`document.querySelector('tr[data-cid="agent-late"] .badge.on')`, 5*time.Second)
 		took := time.Since(start)
+		var nodes []string
+		p.eval(`['agent-1', 'agent-late'].map((c) => document.querySelector('tr[data-cid="' + c + '"]').cells[4].textContent)`, &nodes)
+		assert.Equal(t, []string{"—", "—"}, nodes, "a row the stream brings names its node as a listed one does: a single node's records name none")
 		t.Logf("agent started after load shown in %s (process start and handshake included)", took)
 		assert.Less(t, took, 2*time.Second, "a new agent shows without reload within 2 s")
 		assert.Empty(t, p.Problems())

@@ -57,8 +57,9 @@ async function errorText(res) {
 }
 
 // serverConfig is what the server tells the page before its first call
-// (GET /ui/config.json, no token needed): {token, events}, whether it
-// wants the admin token and whether it keeps an event log. Without it
+// (GET /ui/config.json, no token needed): {token, events, cluster},
+// whether it wants the admin token, whether it keeps an event log and
+// whether its records name their node. Without it
 // the page would learn both from a 401 and a 404, which the browser logs
 // as errors. Should it fail, the page goes on as if neither: a 401 still
 // asks for the token.

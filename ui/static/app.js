@@ -333,6 +333,11 @@ function clients(main, params) {
   // when there is a next page, not after this page's last.
   let page = { rows: new Map(), after: null, last: null, next: '' }; // rows: cid -> {rec, tr}
   const lasts = []; // the last cid of each page visited
+  // A row names the node only where the API's records do (a cluster): a
+  // single node's events carry its name, its records do not.
+  let cluster = false;
+  serverConfig().then((c) => { cluster = !!c.cluster; });
+  const nodeOf = (ev, r) => (cluster ? ev.node || r.node : r.node);
 
   const renderRow = (rec, tr) => {
     const cells = [
@@ -419,11 +424,11 @@ function clients(main, params) {
     // address, node and connected_at (EVENTS.md), which a row first seen
     // from it shows too.
     if (ev.type === 'client.connected') {
-      Object.assign(r, { cstatus: true, sid: ev.sid, cip: ev.cip, cport: ev.cport, node: ev.node,
+      Object.assign(r, { cstatus: true, sid: ev.sid, cip: ev.cip, cport: ev.cport, node: nodeOf(ev, r),
         connected_at: ev.time, last_seen: ev.time, disconnected_at: null, reason: '' });
     } else {
       if (r.session_id && ev.session && r.session_id !== ev.session) return; // an older session's end
-      Object.assign(r, { cstatus: false, sid: ev.sid ?? r.sid, cip: ev.cip || r.cip, cport: ev.cport || r.cport, node: ev.node || r.node,
+      Object.assign(r, { cstatus: false, sid: ev.sid ?? r.sid, cip: ev.cip || r.cip, cport: ev.cport || r.cport, node: nodeOf(ev, r),
         connected_at: ev.connected_at || r.connected_at, reason: ev.reason, disconnected_at: ev.time, last_seen: ev.time });
     }
     r.session_id = ev.session || r.session_id;
