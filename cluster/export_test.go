@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 
+	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -60,4 +61,23 @@ const HdrNoticeRev = hdrNoticeRev
 func (n *Node) Beating(ctx context.Context, id string) (bool, error) {
 	rev, err := n.leaderBeat(ctx, id)
 	return rev > 0, err
+}
+
+// HdrExpiry is the header that marks an expiry's delete.
+const HdrExpiry = hdrExpiry
+
+// ExpireWithoutAnswer is ExpireBan's delete of b with its answer lost:
+// the delete lands (b must be what the bucket holds) and s is left not
+// knowing it, as after a publish that timed out and was stored after all.
+func (s *IdentityStore) ExpireWithoutAnswer(ctx context.Context, b identity.Ban) error {
+	key, mark := banKey(b.Key()), s.expiryMark(b)
+	m, err := leaderLast(ctx, s.nc, BansBucket, key)
+	if err != nil {
+		return err
+	}
+	if _, err := expireKey(ctx, s.js, key, m.Sequence, mark); err != nil {
+		return err
+	}
+	s.unanswered(key, mark)
+	return nil
 }

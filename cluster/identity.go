@@ -44,9 +44,11 @@ type IdentityStore struct {
 	notices     *prometheus.CounterVec
 	caughtUp    prometheus.Counter
 	log         *zap.Logger
+	node        string // this node's ID: it marks the deletes its expiries make
 
 	mu     sync.Mutex
-	loaded identityRevs // the revisions the last Load read: Watch starts after them
+	loaded identityRevs      // the revisions the last Load read: Watch starts after them
+	unsure map[string]string // ban key: the mark of this node's expiry delete whose answer was lost
 }
 
 var _ identity.Store = (*IdentityStore)(nil)
@@ -87,7 +89,7 @@ func (n *Node) IdentityStore() (*IdentityStore, error) {
 		streams[bucket] = st
 	}
 	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix, streams: streams,
-		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log}, nil
+		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log, node: n.id}, nil
 }
 
 // banKey is a ban's key: its kind, a dot, its value as keyOf writes it

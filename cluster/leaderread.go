@@ -16,6 +16,16 @@ import (
 // (a CI run of TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsKilled).
 // For the reads a decision rests on; without a leader it fails.
 func leaderRead(ctx context.Context, nc *nats.Conn, bucket, key string) (*change, error) {
+	m, err := leaderLast(ctx, nc, bucket, key)
+	if m == nil || err != nil {
+		return nil, err
+	}
+	return changeOf(key, m.Sequence, m.Header, m.Data), nil
+}
+
+// leaderLast is leaderRead's message as the leader holds it, headers and
+// all; nil when the key never had one.
+func leaderLast(ctx context.Context, nc *nats.Conn, bucket, key string) (*nats.RawStreamMsg, error) {
 	js, err := nc.JetStream(nats.Context(ctx))
 	if err != nil {
 		return nil, err
@@ -27,5 +37,5 @@ func leaderRead(ctx context.Context, nc *nats.Conn, bucket, key string) (*change
 	if err != nil {
 		return nil, err
 	}
-	return changeOf(key, m.Sequence, m.Header, m.Data), nil
+	return m, nil
 }

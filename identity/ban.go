@@ -82,6 +82,10 @@ func ParseBanDuration(s string) (time.Duration, error) {
 // active reports whether b still holds at now.
 func (b *Ban) active(now time.Time) bool { return b.Until == nil || now.Before(*b.Until) }
 
+// Same reports whether b and o are one ban: the same key, reason, maker,
+// start and end (a ban made again of the same key is another).
+func (b Ban) Same(o Ban) bool { return b.Key() == o.Key() && sameBan(&b, &o) }
+
 // Key names b.
 func (b *Ban) Key() BanKey { return BanKey{Kind: b.Kind, Value: b.Value} }
 

@@ -46,6 +46,14 @@ type Store interface {
 	DeleteCredential(ctx context.Context, cid string) error
 	PutBan(ctx context.Context, b Ban) error
 	DeleteBan(ctx context.Context, k BanKey) error
+	// ExpireBan deletes b, a ban that has ended, only while the store
+	// holds b itself at its key: not a newer ban of that key (a ban made
+	// again outlives the old one's expiry), not nothing. won is whether
+	// this call deleted it: of the nodes that expire b, one wins, and it
+	// alone reports the expiry. After an error the caller tries again;
+	// a store whose earlier try landed though its answer was lost says
+	// won then.
+	ExpireBan(ctx context.Context, b Ban) (won bool, err error)
 	// Watch calls apply for every change written by any node (its own
 	// included; apply must be idempotent) until ctx ends. A single-node
 	// store returns nil at once.

@@ -172,6 +172,28 @@ func (s *Store) DeleteBan(_ context.Context, k identity.BanKey) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Delete([]byte(k.String())) })
 }
 
+// ExpireBan removes b only while the file holds b itself under its key,
+// in one transaction: an expiry found before the ban was made again must
+// not delete the new one. won is whether it removed it.
+func (s *Store) ExpireBan(_ context.Context, b identity.Ban) (won bool, err error) {
+	k := []byte(b.Key().String())
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(banBucket)
+		v := bk.Get(k)
+		if v == nil {
+			return nil
+		}
+		// One that does not decode is left alone: it is not b, and Load
+		// must go on refusing to start without it.
+		if held, err := identity.DecodeBan(v); err != nil || !held.Same(b) {
+			return nil
+		}
+		won = true
+		return bk.Delete(k)
+	})
+	return won && err == nil, err
+}
+
 // Watch returns nil at once: on a single node every change is this node's
 // own, already applied.
 func (s *Store) Watch(context.Context, func(identity.Change)) error { return nil }

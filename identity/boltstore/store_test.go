@@ -45,3 +45,37 @@ func TestStoreRoundTripsAcrossReopen(t *testing.T) {
 	assert.Equal(t, b.Value, bans[0].Value)
 	assert.True(t, b.Until.Equal(*bans[0].Until))
 }
+
+// ExpireBan deletes only the ban it was given: an expiry found before the
+// ban of its key was made again leaves the new one, and a second expiry
+// of a ban already gone deletes nothing.
+func TestStoreExpireBanDeletesOnlyThatBan(t *testing.T) {
+	st, err := Open(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := context.Background()
+	ended := time.Now().Add(-time.Minute).UTC()
+	old := identity.Ban{Kind: identity.KindCID, Value: "dev-1", Reason: "r", By: identity.ByOperator, At: ended.Add(-time.Hour), Until: &ended}
+	again := identity.Ban{Kind: identity.KindCID, Value: "dev-1", Reason: "again", By: identity.ByOperator, At: time.Now().UTC()}
+	require.NoError(t, st.PutBan(ctx, old))
+	require.NoError(t, st.PutBan(ctx, again))
+
+	won, err := st.ExpireBan(ctx, old)
+	require.NoError(t, err)
+	assert.False(t, won, "the stale expiry deleted the ban made again")
+	_, bans, err := st.Load(ctx)
+	require.NoError(t, err)
+	require.Len(t, bans, 1)
+	assert.True(t, bans[0].Same(again), "the ban made again stays: %+v", bans[0])
+
+	require.NoError(t, st.PutBan(ctx, old))
+	won, err = st.ExpireBan(ctx, old)
+	require.NoError(t, err)
+	assert.True(t, won)
+	won, err = st.ExpireBan(ctx, old)
+	require.NoError(t, err)
+	assert.False(t, won, "deleted once")
+	_, bans, err = st.Load(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, bans)
+}
