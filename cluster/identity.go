@@ -22,10 +22,12 @@ import (
 // store; a change written by any node reaches every node's Service
 // through Watch, which closes the sessions it revokes or bans there.
 //
-// Ban expiry is the Service's: each node's sweep drops an expired ban and
-// deletes its key (deleting twice is harmless), so the buckets keep no TTL
-// of their own and a ban's end is the same on every node, to the second
-// of its Until.
+// Ban expiry is the Service's: each node's sweep drops an expired ban, so
+// the buckets keep no TTL of their own and a ban's end is the same on
+// every node, to the second of its Until. Each node then deletes its key
+// only if it still holds that ban, at the revision it read (ExpireBan,
+// identityexpiry.go): one node's delete lands, and that node alone
+// reports the expiry.
 
 // Bucket names.
 const (

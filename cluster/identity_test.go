@@ -36,9 +36,10 @@ func (n *idNode) waitBan(t *testing.T, cid string, held bool, msg ...any) {
 	}, 5*time.Second, 5*time.Millisecond, msg...)
 }
 
-func startIdentityNode(t *testing.T, url, id string) *idNode {
+// startIdentityNode starts node id with a fast sweep; opts come after.
+func startIdentityNode(t *testing.T, url, id string, opts ...node.Option) *idNode {
 	t.Helper()
-	tn := startNodeOpts(t, url, id, node.WithIdentityOptions(identity.WithSweepInterval(50*time.Millisecond)))
+	tn := startNodeOpts(t, url, id, append([]node.Option{node.WithIdentityOptions(identity.WithSweepInterval(50 * time.Millisecond))}, opts...)...)
 	return &idNode{testNode: tn, svc: tn.n.Identity()}
 }
 

@@ -23,6 +23,8 @@ type options struct {
 	onEvent    func(Event)
 	log        *zap.Logger
 	sweep      time.Duration
+	retryMin   time.Duration // the first wait before an expiry's failed delete is tried again
+	retryMax   time.Duration // the longest
 }
 
 // Defaults, as IDENTITY.md gives them.
@@ -42,6 +44,8 @@ func defaultOptions() options {
 		onEvent:    func(Event) {},
 		log:        zap.NewNop(),
 		sweep:      200 * time.Millisecond,
+		retryMin:   expiryRetryMin,
+		retryMax:   expiryRetryMax,
 	}
 }
 

@@ -45,7 +45,8 @@ type Service struct {
 	ownMu sync.Mutex
 	own   map[ownKey]*ownWrite // operators' writes in flight on this node (own.go)
 
-	wq writeQueue
+	wq  writeQueue
+	exp expiries // ended bans whose deletes are not answered yet (expiry.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -100,12 +101,14 @@ func (s *Service) Start(ctx context.Context) error {
 		go func() { defer s.wg.Done(); s.runWatch(ctx) }()
 	}
 	// Bans that ended while the server was stopped: the sweep never held
-	// them, so they are reported here, once the queue takes their deletes
+	// them, so their deletes are queued here, once the queue takes them
 	// (before it opens a delete is dropped, and the ban would be found
-	// ended, and reported, again at every start).
+	// ended again at every start). As for the sweep's, the node whose
+	// delete wins reports one: several nodes starting together report it
+	// once.
 	now := time.Now()
-	for _, b := range ended {
-		s.banEnded(b, now)
+	for _, b := range s.expire(ended, now) {
+		s.reportExpired(b, now)
 	}
 	s.opts.log.Info("identity loaded", zap.Int("credentials", int(s.nCreds.Load())),
 		zap.Int("bans", s.banCount()), zap.Bool("require_credentials", s.opts.require))
@@ -155,7 +158,7 @@ func (s *Service) load(ctx context.Context, st Store) (int, []Ban, error) {
 }
 
 // replace sets the whole state from a Load, less the bans that have
-// ended, which it returns for the caller to delete and report.
+// ended, which it returns for the caller to expire.
 func (s *Service) replace(creds []Credential, bans []Ban) []Ban {
 	return s.replaceTable(loadCredTable(creds), bans)
 }

@@ -4,17 +4,19 @@ import (
 	"context"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/cliser/cliser/internal/tick"
 )
 
-// runSweep removes expired bans (ban.deleted, and a delete behind) and
-// ended grace periods every sweep interval until ctx ends.
+// runSweep removes expired bans (their deletes queued, see expiry.go) and
+// ended grace periods every sweep interval until ctx ends, and queues the
+// deletes of ended bans again once a failure's wait is over.
 func (s *Service) runSweep(ctx context.Context) { tick.Every(ctx, s.opts.sweep, s.sweep) }
 
 func (s *Service) sweep(now time.Time) {
 	s.pruneFlaps(now)
+	if s.pendingExpiries() > 0 {
+		s.queueExpiries(now)
+	}
 	if !s.sweepDue(now) {
 		return // the common case: a read lock, no scan of the credentials
 	}
@@ -33,20 +35,11 @@ func (s *Service) sweep(now time.Time) {
 	if len(expired) > 0 {
 		s.recountLocked()
 	}
+	report := s.expire(expired, now)
 	s.mu.Unlock()
-	for _, b := range expired {
-		s.banEnded(b, now)
+	for _, b := range report {
+		s.reportExpired(b, now)
 	}
-}
-
-// banEnded deletes b, which has ended and is no longer held, from the
-// store behind, logs it and reports its ban.deleted (EVENTS.md: "also
-// when a ban expires"), timed when it was found ended.
-func (s *Service) banEnded(b Ban, now time.Time) {
-	s.deleteBehind(b.Key())
-	s.opts.log.Info("identity: ban expired", zap.String("kind", b.Kind), zap.String("value", b.Value), zap.String("by", b.By),
-		zap.Timep("until", b.Until))
-	s.emit(banEvent(EventBanDeleted, b, now.UTC()))
 }
 
 // sweepDue reports whether a ban has ended or a grace period has run out,

@@ -84,17 +84,12 @@ func (s *Service) reload(creds []Credential, bans []Ban) {
 		hadBan[k] = b
 	}
 	s.mu.RUnlock()
-	// A ban that ended while held, before the sweep came to it, is
-	// reported here: the sweep will not see it again. One not held here
-	// was reported by this node's sweep already, or by the sweep of a
-	// node that held it. Every ended one is deleted from the store.
+	// An ended ban still in the store has not been deleted by anyone's
+	// expiry yet (or this node's is on its way): this node tries too, and
+	// reports it if its delete wins (expiry.go).
 	now := time.Now()
-	for _, b := range s.replace(creds, bans) {
-		if hadBan[b.Key()] != nil {
-			s.banEnded(b, now)
-		} else {
-			s.deleteBehind(b.Key())
-		}
+	for _, b := range s.expire(s.replace(creds, bans), now) {
+		s.reportExpired(b, now)
 	}
 	for _, c := range creds {
 		delete(hadCred, c.CID)

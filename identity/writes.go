@@ -114,10 +114,6 @@ func (s *Service) behind(what string, do func(context.Context, Store) error) {
 	}
 }
 
-func (s *Service) deleteBehind(k BanKey) {
-	s.behind("delete ban", func(ctx context.Context, st Store) error { return st.DeleteBan(ctx, k) })
-}
-
 // runWrites does the queued writes in order until ctx ends, then what is
 // still queued. A failed write is logged and counted; the first failure of
 // a run of them is a warning, the rest debug, so a dead store does not

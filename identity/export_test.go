@@ -1,0 +1,12 @@
+package identity
+
+import "time"
+
+// WithExpiryRetry sets the waits before an expiry's failed delete is
+// tried again (1 s doubling to 30 s otherwise), for tests that fail it.
+func WithExpiryRetry(first, most time.Duration) Option {
+	return func(o *options) { o.retryMin, o.retryMax = first, most }
+}
+
+// PendingExpiries is how many ended bans wait for their deletes.
+func (s *Service) PendingExpiries() int { return s.pendingExpiries() }
