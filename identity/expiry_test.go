@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,13 +22,20 @@ type expiryStore struct {
 	entered chan identity.Ban // each call's ban as it starts, when there is room
 	release chan struct{}     // nil: calls are not held
 	fail    atomic.Int32      // the calls still to fail
+	slow    time.Duration     // how long a failing call takes
 	calls   atomic.Int32
+
+	mu    sync.Mutex
+	times []time.Time // when each call started
 }
 
 var errStoreAway = errors.New("the store is away")
 
 func (e *expiryStore) ExpireBan(ctx context.Context, b identity.Ban) (bool, error) {
 	e.calls.Add(1)
+	e.mu.Lock()
+	e.times = append(e.times, time.Now())
+	e.mu.Unlock()
 	select {
 	case e.entered <- b:
 	default:
@@ -36,6 +44,7 @@ func (e *expiryStore) ExpireBan(ctx context.Context, b identity.Ban) (bool, erro
 		<-e.release
 	}
 	if e.fail.Add(-1) >= 0 {
+		time.Sleep(e.slow) // a store that is away takes its time to say so
 		return false, errStoreAway
 	}
 	return e.Store.ExpireBan(ctx, b)
@@ -93,15 +102,18 @@ func TestServiceStaleExpiryLeavesABanMadeAgain(t *testing.T) {
 	assert.True(t, kept, "the ban made again was deleted: %+v", bans)
 }
 
-// A delete the store fails (NATS away) is tried again after a wait, until
-// it is answered; the ban.deleted comes once, when the delete lands, and
-// not while it fails. The ban is not enforced meanwhile.
+// A delete the store fails (NATS away) is tried again after a wait that
+// doubles, until it is answered; the ban.deleted comes once, when the
+// delete lands, and not while it fails. The ban is not enforced
+// meanwhile. Each failure takes longer than a sweep, which must not queue
+// another try while one is under way (it would run at once after the
+// failure, without the wait).
 func TestServiceRetriesAFailedExpiry(t *testing.T) {
 	bs := openBolt(t)
-	st := &expiryStore{Store: bs}
+	st := &expiryStore{Store: bs, slow: 30 * time.Millisecond}
 	st.fail.Store(3)
 	rec := &recorder{}
-	s := startExpiry(t, st, rec, identity.WithExpiryRetry(20*time.Millisecond, 50*time.Millisecond))
+	s := startExpiry(t, st, rec, identity.WithExpiryRetry(40*time.Millisecond, 100*time.Millisecond))
 	ctx := t.Context()
 
 	_, err := s.AddBan(ctx, identity.KindIP, "192.0.2.7", "", 50*time.Millisecond)
@@ -111,6 +123,12 @@ func TestServiceRetriesAFailedExpiry(t *testing.T) {
 	require.Eventually(t, func() bool { return s.PendingExpiries() == 0 }, 5*time.Second, time.Millisecond,
 		"the delete was not tried again until it landed")
 	assert.Equal(t, int32(4), st.calls.Load(), "three failures, then the delete")
+	st.mu.Lock()
+	for i, wait := range []time.Duration{40 * time.Millisecond, 80 * time.Millisecond, 100 * time.Millisecond} {
+		gap := st.times[i+1].Sub(st.times[i])
+		assert.GreaterOrEqual(t, gap, st.slow+wait, "try %d came %s after the one before", i+2, gap)
+	}
+	st.mu.Unlock()
 	assert.Equal(t, uint64(3), s.StoreErrors())
 	assert.Equal(t, []string{identity.EventBanCreated, identity.EventBanDeleted}, rec.types())
 	_, bans, err := bs.Load(ctx)
