@@ -118,7 +118,7 @@ func hostileCases() []hostileCase {
 		{name: "valid UTF-8 but not ASCII id", send: []string{okPass + "120 caf\xc3\xa9\n"}, want: withPrompts(badID)},
 		{name: "id of 65 characters", send: []string{okPass + "120 " + strings.Repeat("x", 65) + "\n"}, want: withPrompts(badID)},
 		{name: "id with a slash", send: []string{okPass + "120 ../../etc/passwd\n"}, want: withPrompts(badID)},
-		{name: "empty id after the space", send: []string{okPass + "120 \n"}, want: withPrompts(errLine)},
+		{name: "empty id after the space", send: []string{okPass + "120 \n"}, want: withPrompts(badID)}, // an ID of no characters
 		{name: "bare 120", send: []string{okPass + "120\n"}, want: withPrompts(errLine)},
 
 		// Wrong codes and lines out of place before registration.
@@ -133,7 +133,7 @@ func hostileCases() []hostileCase {
 		{name: "letters for a code", send: []string{"abc\n"}, want: only110(errLine)},
 		{name: "empty line", send: []string{"\n"}, want: only110(errLine)},
 		{name: "bare 110", send: []string{"110\n"}, want: only110(errLine)},
-		{name: "110 and a space only", send: []string{"110 \n"}, want: only110(errLine)},
+		{name: "110 and a space only", send: []string{"110 \n"}, want: only110(authFailed)}, // a password of no bytes
 		{name: "password twice", send: []string{okPass + okPass}, want: withPrompts(errLine)},
 		{name: "a well-formed HTTP request", send: []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n"}, want: only110(errLine)},
 		// A TLS client on the plain port: no LF in its hello, so the server
