@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/registry/logstore"
 )
 
 // The container image for real: `make image` builds it with podman, and
@@ -195,14 +196,16 @@ func testServerContainer(t *testing.T, image string) {
 	}
 }
 
-// waitInVolume polls the files of a named volume, from the host, until one
-// holds text.
+// waitInVolume polls the registry's files in a named volume, from the
+// host, until one holds text. Only the registry's: the event log
+// (events.db) holds a client's ID as soon as it connects, before the
+// registry's writer has put its record down, and a kill then loses it.
 func waitInVolume(t *testing.T, volume, text string) {
 	t.Helper()
 	dir := mustPodman(t, "volume", "inspect", "--format", "{{.Mountpoint}}", volume)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		files := []string{filepath.Join(dir, logstore.LogName), filepath.Join(dir, logstore.SnapName)}
 		for _, f := range files {
 			if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(text)) {
 				return
