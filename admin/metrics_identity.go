@@ -16,6 +16,7 @@ const (
 	MetricFlappingBans        = "cliser_flapping_bans_total"
 	MetricIdentityStoreErrors = "cliser_identity_store_errors_total"
 	MetricIdentityAbandoned   = "cliser_identity_writes_abandoned_total"
+	MetricExpiriesPending     = "cliser_identity_expiries_pending"
 )
 
 // WatchIdentity adds the identity gauges and counters, read from ids when
@@ -42,6 +43,10 @@ func (m *Metrics) WatchIdentity(ids *identity.Service) {
 			Name: MetricIdentityAbandoned,
 			Help: "Operators' writes of credentials and bans not made: their request ended while they waited behind slower writes, or they were queued while the store failed a write.",
 		}, func() float64 { return float64(ids.AbandonedWrites()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricExpiriesPending,
+			Help: "Ended bans whose delete from the store (and so whose ban.deleted) waits: the store failed it and it is tried again.",
+		}, func() float64 { return float64(ids.PendingExpiries()) }),
 		&bansCollector{ids: ids, desc: prometheus.NewDesc(MetricBansActive,
 			"Active bans by kind (cid, ip, net).", []string{"kind"}, nil)},
 	)

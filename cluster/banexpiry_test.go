@@ -15,6 +15,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
 )
 
@@ -127,12 +128,17 @@ func TestBanExpiryDuringANATSOutageIsReportedOnce(t *testing.T) {
 		n.waitBan(t, "eo-dev-0", false, "node %s enforces the ban past its end", n.id)
 		require.Eventually(t, func() bool { return n.svc.StoreErrors() > 0 }, 10*time.Second, 20*time.Millisecond,
 			"node %s did not try to delete the ended ban", n.id)
+		assert.Equal(t, 1.0, expiriesPending(t, n), "node %s shows the delete it waits for", n.id)
 	}
 	restartNATS()
 	for _, n := range nodes {
 		require.Eventually(t, n.nc.IsConnected, 20*time.Second, 20*time.Millisecond, "node %s did not reconnect", n.id)
 	}
 	requireReportedOnce(t, ctx, nodes, 1, "eo-dev-")
+	for _, n := range nodes {
+		require.Eventually(t, func() bool { return expiriesPending(t, n) == 0 }, 20*time.Second, 20*time.Millisecond,
+			"node %s still shows a delete waiting", n.id)
+	}
 	// Stopped while NATS is up: the restarted server's cleanup runs
 	// before theirs, and a stop without NATS waits out its timeouts.
 	for _, n := range nodes {
@@ -214,4 +220,13 @@ func TestBanEndedWhileStoppedIsReportedOnceByTheCluster(t *testing.T) {
 	for _, b := range held {
 		assert.NotEqual(t, "es-dev", b.Value, "the ended ban stayed in the bucket")
 	}
+}
+
+// expiriesPending is n's cliser_identity_expiries_pending, from its admin
+// API.
+func expiriesPending(t *testing.T, n *idNode) float64 {
+	t.Helper()
+	v, ok := testkit.Metric("http://"+n.n.AdminAddr(), admin.MetricExpiriesPending)
+	require.True(t, ok, "no %s on node %s", admin.MetricExpiriesPending, n.id)
+	return v
 }

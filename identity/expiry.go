@@ -141,8 +141,10 @@ func (s *Service) reportExpired(b Ban, found time.Time) {
 	s.emit(banEvent(EventBanDeleted, b, found.UTC()))
 }
 
-// pendingExpiries is how many ended bans wait for their deletes.
-func (s *Service) pendingExpiries() int {
+// PendingExpiries is how many ended bans wait for their deletes (and so
+// for their ban.deleted): above 0 for long only while the store fails.
+// Safe from any goroutine.
+func (s *Service) PendingExpiries() int {
 	s.exp.mu.Lock()
 	defer s.exp.mu.Unlock()
 	return len(s.exp.pending)

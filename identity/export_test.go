@@ -7,6 +7,3 @@ import "time"
 func WithExpiryRetry(first, most time.Duration) Option {
 	return func(o *options) { o.retryMin, o.retryMax = first, most }
 }
-
-// PendingExpiries is how many ended bans wait for their deletes.
-func (s *Service) PendingExpiries() int { return s.pendingExpiries() }

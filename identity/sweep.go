@@ -14,7 +14,7 @@ func (s *Service) runSweep(ctx context.Context) { tick.Every(ctx, s.opts.sweep, 
 
 func (s *Service) sweep(now time.Time) {
 	s.pruneFlaps(now)
-	if s.pendingExpiries() > 0 {
+	if s.PendingExpiries() > 0 {
 		s.queueExpiries(now)
 	}
 	if !s.sweepDue(now) {
