@@ -29,6 +29,8 @@ func (c *webhookConfig) addFlags(f *pflag.FlagSet) {
 
 func (c *webhookConfig) validate(eventsOn bool) error {
 	switch {
+	case c.url == "" && c.secretFile != "":
+		return configErrorf("--webhook-secret-file signs the webhook's requests: it needs --webhook-url")
 	case c.url == "":
 		return nil
 	case !eventsOn:

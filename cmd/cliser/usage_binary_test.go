@@ -43,6 +43,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"serve", "--keepalive-interval", "soon"}, hint: `"--keepalive-interval"`},
 			{args: []string{"serve", "--max-clients", "0"}, hint: "--max-clients must be 1..65535"},
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
+			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
 			{args: []string{"serve", "--admin-listen", "127.0.0.1:99999"}, hint: "the port must be a number 0..65535"},
 			{args: []string{"serve", "--admin-listen", ""}, hint: "--admin-listen is empty"},
