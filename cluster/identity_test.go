@@ -18,6 +18,7 @@ import (
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -341,7 +342,7 @@ func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
 		_, err := tn.api.CreateBan(ctx, admin.BanRequest{Kind: identity.KindCID, Value: cid, Reason: "order test"})
 		require.NoError(t, err)
 		assert.Equal(t, "190 "+protocol.ReasonBanned.String(), c.ReadLine())
-		ev := causeAndDisconnect(t, ctx, tn.api, cid, identity.EventBanCreated)
+		ev := nodetest.EventsOf(t, ctx, tn.api, cid, identity.EventBanCreated, events.TypeDisconnected)
 		assert.Less(t, ev[identity.EventBanCreated].Seq, ev[events.TypeDisconnected].Seq,
 			"round %d: the disconnect came before the ban that caused it", i)
 	}
@@ -353,27 +354,8 @@ func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
 		requireConnected(t, line)
 		require.NoError(t, tn.api.DeleteCredential(ctx, cid))
 		assert.Equal(t, "190 "+protocol.ReasonRevoked.String(), c.ReadLine())
-		ev := causeAndDisconnect(t, ctx, tn.api, cid, identity.EventCredentialDeleted)
+		ev := nodetest.EventsOf(t, ctx, tn.api, cid, identity.EventCredentialDeleted, events.TypeDisconnected)
 		assert.Less(t, ev[identity.EventCredentialDeleted].Seq, ev[events.TypeDisconnected].Seq,
 			"round %d: the disconnect came before the delete that caused it", i)
 	}
-}
-
-// causeAndDisconnect waits for cid's event of type cause and its
-// client.disconnected in the log, and returns them by type.
-func causeAndDisconnect(t *testing.T, ctx context.Context, api *admin.Client, cid, cause string) map[string]events.Event {
-	t.Helper()
-	var got map[string]events.Event
-	require.Eventually(t, func() bool {
-		page, err := api.Events(ctx, nil, 100, admin.EventsFilter{CID: cid, Types: []string{cause, events.TypeDisconnected}}, 0)
-		require.NoError(t, err)
-		got = map[string]events.Event{}
-		for _, e := range page.Events {
-			_, twice := got[e.Type]
-			require.False(t, twice, "two %s of %s: %v", e.Type, cid, page.Events)
-			got[e.Type] = e
-		}
-		return len(got) == 2
-	}, 10*time.Second, 10*time.Millisecond, "the events of %s: %v", cid, got)
-	return got
 }

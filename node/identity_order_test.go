@@ -40,7 +40,7 @@ func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
 		_, err := api.CreateBan(ctx, admin.BanRequest{Kind: identity.KindCID, Value: cid, Reason: "order test"})
 		require.NoError(t, err)
 		c.ExpectClosed("190 " + protocol.ReasonBanned.String())
-		byType := eventsOf(t, ctx, api, cid, identity.EventBanCreated, events.TypeDisconnected)
+		byType := nodetest.EventsOf(t, ctx, api, cid, identity.EventBanCreated, events.TypeDisconnected)
 		assert.Equal(t, protocol.ReasonBanned.String(), *byType[events.TypeDisconnected].Reason)
 		assert.Less(t, byType[identity.EventBanCreated].Seq, byType[events.TypeDisconnected].Seq,
 			"round %d: the disconnect came before the ban that caused it", i)
@@ -53,7 +53,7 @@ func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
 		c.Register(cred.Secret, cid)
 		require.NoError(t, api.DeleteCredential(ctx, cid))
 		c.ExpectClosed("190 " + protocol.ReasonRevoked.String())
-		byType := eventsOf(t, ctx, api, cid, identity.EventCredentialDeleted, events.TypeDisconnected)
+		byType := nodetest.EventsOf(t, ctx, api, cid, identity.EventCredentialDeleted, events.TypeDisconnected)
 		assert.Equal(t, protocol.ReasonRevoked.String(), *byType[events.TypeDisconnected].Reason)
 		assert.Less(t, byType[identity.EventCredentialDeleted].Seq, byType[events.TypeDisconnected].Seq,
 			"round %d: the disconnect came before the delete that caused it", i)
@@ -92,25 +92,6 @@ func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
 	assert.True(t, rec.CStatus, "the flapping ban left the connected session alone")
 	_, line := dialAndAnswer(t, n.Addr(), cid)
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line, "a new registration is refused")
-}
-
-// eventsOf waits for one event of each type among cid's, and returns them
-// by type (an event of a type that comes twice fails the test).
-func eventsOf(t *testing.T, ctx context.Context, api *admin.Client, cid string, types ...string) map[string]events.Event {
-	t.Helper()
-	var got map[string]events.Event
-	require.Eventually(t, func() bool {
-		page, err := api.Events(ctx, nil, 100, admin.EventsFilter{CID: cid, Types: types}, 0)
-		require.NoError(t, err)
-		got = map[string]events.Event{}
-		for _, e := range page.Events {
-			_, twice := got[e.Type]
-			require.False(t, twice, "two %s of %s: %v", e.Type, cid, page.Events)
-			got[e.Type] = e
-		}
-		return len(got) == len(types)
-	}, 5*time.Second, 10*time.Millisecond, "the events of %s: %v", cid, got)
-	return got
 }
 
 func count(evs []events.Event, typ string) int {
