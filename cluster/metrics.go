@@ -25,6 +25,7 @@ const (
 	MetricClusterPublishInflight = "cliser_cluster_publish_inflight"
 	MetricClusterIdentityNotices = "cliser_cluster_identity_notices_total"
 	MetricClusterIdentityCaught  = "cliser_cluster_identity_caught_up_total"
+	MetricClusterTakeoverWaits   = "cliser_cluster_takeover_event_waits_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 
 	noticeApplied, noticeUnsent, noticeBad = "applied first", "unsent", "not ours"
@@ -50,6 +51,8 @@ type metrics struct {
 	notices *prometheus.CounterVec
 	// caughtUp counts identity changes the watches missed (identitycatchup.go).
 	caughtUp prometheus.Counter
+	// takeoverWaits counts flushes that waited for their events (takeoverorder.go).
+	takeoverWaits *prometheus.CounterVec
 }
 
 func newMetrics() metrics {
@@ -71,6 +74,9 @@ func newMetrics() metrics {
 		notices: prom.CounterVec(MetricClusterIdentityNotices,
 			`Identity changes announced on core NATS: "applied first" (this node applied one before its watch brought it), "unsent" (this node could not announce its change; the watches carry it), "not ours" (a notice that did not parse, ignored).`,
 			"result", noticeApplied, noticeUnsent, noticeBad),
+		takeoverWaits: prom.CounterVec(MetricClusterTakeoverWaits,
+			`Record flushes that took a client over from another node and first waited for this node's events so far to be in the event log: "stored", or "late" (the log failed or took over 2 s; the records went anyway, and the replaced session's close may come first in the log).`,
+			"result", waitStored, waitLate),
 		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
 	}
 }
@@ -81,7 +87,7 @@ func newMetrics() metrics {
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
-		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp,
+		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp, n.metrics.takeoverWaits,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

@@ -66,6 +66,10 @@ type Node struct {
 	healthySince atomic.Int64
 	// republishLogged is when the last republish warning was logged (unix nanos).
 	republishLogged atomic.Int64
+	// eventBarrier is the event log's Stored, for takeovers (takeoverorder.go).
+	eventBarrier atomic.Pointer[func(context.Context) error]
+	// lateTakeoverLogged is when the last late-takeover warning was logged (unix nanos).
+	lateTakeoverLogged atomic.Int64
 
 	mu          sync.Mutex
 	connected   int                  // connected records in the index

@@ -123,6 +123,7 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 		delete(n.forced, s)
 	}
 	n.mu.Unlock()
+	n.awaitTakeoverEvents(put)
 	defer n.backlog.begin(len(put))()
 	return n.writeSlotsLocked()
 }

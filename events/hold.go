@@ -20,15 +20,15 @@ func WithHoldWhile(behind func() bool) StreamOption {
 }
 
 // hold waits while the other writer is behind (see WithHoldWhile), up to
-// maxHold, or until the log closes.
+// maxHold, until the log closes or a Stored call waits on the writer.
 func (s *Stream) hold() {
 	behind := s.sopts.holdWhile
-	if behind == nil || !behind() {
+	if behind == nil || s.stored.urgent.Load() > 0 || !behind() {
 		return
 	}
 	s.m.holds.Inc()
 	deadline := time.Now().Add(maxHold)
-	for behind() && time.Now().Before(deadline) && !s.q.isClosed() {
+	for behind() && s.stored.urgent.Load() == 0 && time.Now().Before(deadline) && !s.q.isClosed() {
 		time.Sleep(holdPoll)
 	}
 }

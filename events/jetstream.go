@@ -108,6 +108,7 @@ type Stream struct {
 
 	f       follower
 	failing atomic.Bool
+	stored  storedMark // stored.go
 	done    chan struct{}
 }
 
@@ -200,12 +201,14 @@ func (s *Stream) run() {
 		batch = s.q.take(batch, writeChunk)
 		if len(batch) > 0 {
 			s.giveIDs(batch)
-			if sent, err := s.publish(batch); err != nil {
+			sent, err := s.publish(batch)
+			if err != nil {
 				s.q.putBack(batch[sent:])
 				s.m.storeErrors.Inc()
 				if !s.failing.Swap(true) {
 					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
 				}
+				s.stored.advance(sent)
 				if s.q.retryAfter(&backoff, s.opts.log) {
 					return
 				}
@@ -214,6 +217,7 @@ func (s *Stream) run() {
 			if s.failing.Swap(false) {
 				s.opts.log.Info("events: publishing to the event stream works again")
 			}
+			s.stored.advance(sent)
 			backoff = 100 * time.Millisecond
 			continue
 		}

@@ -25,6 +25,7 @@ type queue struct {
 	n        int        // events in blocks
 	spare    [][]queued // emptied blocks, for reuse
 	counted  int        // events at the front already counted in cliser_events_total: taken, then put back
+	accepted uint64     // events ever pushed and not dropped (the Stream's Stored waits on them)
 	limit    int
 	closed   bool
 	dropping bool // an episode of drops is under way; logged once
@@ -63,12 +64,25 @@ func (q *queue) push(ev Event) bool {
 	}
 	q.blocks[last] = append(q.blocks[last], queuedOf(&ev))
 	q.n++
+	q.accepted++
 	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// signal wakes the writer if it waits for events.
+func (q *queue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return true
+}
+
+// acceptedCount is how many events were ever pushed and not dropped.
+func (q *queue) acceptedCount() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.accepted
 }
 
 // blockSize is the events of one block of the queue. A block is

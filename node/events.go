@@ -65,6 +65,7 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--cluster: %w", err)
 		}
+		b.node.SetEventBarrier(s.Stored) // but a takeover's event goes before its record
 		log.Info("event log: the cluster's stream", zap.String("stream", events.DefaultStreamName),
 			zap.Uint64("newest_seq", s.Newest()), zap.Int("retention", o.eventRetention))
 		return s, nil

@@ -1,0 +1,111 @@
+package cluster_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+)
+
+// A client that moves from node 1 to node 2 has its client.connected from
+// node 2 before node 1's client.disconnected (replaced) in the cluster's
+// log: the takeover happened first, the close it caused after (EVENTS.md:
+// one client ID's events in the order they happened). Two nodes publish
+// them, so node 2 orders them (cluster.Node.SetEventBarrier). Here node
+// 2's record writes are behind (a reconnect storm: a thousand other
+// clients and a slow bucket), so its event writer would hold back for
+// them (events.WithHoldWhile), while node 1 publishes its closes at once.
+func TestTakeoverDuringARecordBacklogEventsInOrder(t *testing.T) {
+	url := runNATS(t)
+	storm := node.WithReactorOptions(append(idleClients(), reactor.WithMaxHandshakesPerIP(2000))...)
+	n1 := startNodeOpts(t, url, "tb-1", node.WithEventRetention(100000), storm)
+	var slow atomic.Bool
+	n2 := startNodeOpts(t, url, "tb-2", node.WithEventRetention(100000), storm,
+		node.WithClusterOptions(cluster.WithBeforeSlotWrite(func(int) {
+			if slow.Load() {
+				time.Sleep(50 * time.Millisecond)
+			}
+		})))
+	movers := numbered("tb-dev-", 100)
+	registerAll(t, n1.srv.Addr(), movers)
+	eventually(t, func() bool { return len(n2.listAll(t, "connected", 0)) == len(movers) }, "node 2 sees the clients on node 1")
+	slow.Store(true)
+	registerAll(t, n2.srv.Addr(), numbered("tb-fill-", 1200))
+	eventually(t, n2.node.Backlogged, "node 2's record writes behind")
+	registerAll(t, n2.srv.Addr(), movers)
+	slow.Store(false)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	late := 0
+	for _, cid := range movers {
+		ev := eventsOfCID(t, ctx, n2.api, cid, 3)
+		moved, replaced := ev[1], ev[2]
+		if moved.Type != events.TypeConnected {
+			moved, replaced = replaced, moved
+		}
+		require.Equal(t, events.TypeConnected, moved.Type, "%v", ev)
+		require.Equal(t, events.TypeDisconnected, replaced.Type, "%v", ev)
+		assert.Equal(t, "tb-2", moved.Node)
+		assert.Equal(t, protocol.ReasonReplaced.String(), *replaced.Reason)
+		if replaced.Seq < moved.Seq {
+			late++
+		}
+	}
+	assert.Zero(t, late, "clients whose close came before the takeover that caused it, of %d", len(movers))
+	assert.Positive(t, n2.metric(t, cluster.MetricClusterTakeoverWaits, "stored"), "takeover flushes that waited for their events")
+	assert.Zero(t, n2.metric(t, cluster.MetricClusterTakeoverWaits, "late"))
+}
+
+// numbered is n client IDs: prefix and 0 to n-1.
+func numbered(prefix string, n int) []string {
+	cids := make([]string, n)
+	for i := range cids {
+		cids[i] = prefix + strconv.Itoa(i)
+	}
+	return cids
+}
+
+// registerAll registers every cid on addr at once and keeps the
+// connections open until the test ends.
+func registerAll(t *testing.T, addr string, cids []string) {
+	t.Helper()
+	errs := make(chan error, len(cids))
+	for _, cid := range cids {
+		go func() {
+			c, err := handshake(addr, cid)
+			if err == nil {
+				t.Cleanup(func() { _ = c.Close() })
+			}
+			errs <- err
+		}()
+	}
+	for range cids {
+		require.NoError(t, <-errs)
+	}
+}
+
+// eventsOfCID waits until the log holds n events of cid and returns them
+// in log order.
+func eventsOfCID(t testing.TB, ctx context.Context, api *admin.Client, cid string, n int) []events.Event {
+	t.Helper()
+	var got []events.Event
+	require.Eventually(t, func() bool {
+		page, err := api.Events(ctx, nil, 100, admin.EventsFilter{CID: cid}, 0)
+		require.NoError(t, err)
+		got = page.Events
+		return len(got) >= n
+	}, 10*time.Second, 10*time.Millisecond, "%d events of %s: %v", n, cid, got)
+	return got
+}

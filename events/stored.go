@@ -1,0 +1,78 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrNotStored is Stored's answer when the stream's writer is failing: the
+// events wait in the queue for NATS, and waiting for them here would only
+// hold the caller back.
+var ErrNotStored = errors.New("events: the stream's writer is failing; queued events are not stored yet")
+
+// storedMark is how far the stream's writer has come: how many of the
+// queue's accepted events it has stored, and a channel closed at each
+// advance (a broadcast to Stored's waiters).
+type storedMark struct {
+	n      atomic.Uint64
+	urgent atomic.Int32 // Stored calls waiting: the writer does not hold back (hold.go)
+	mu     sync.Mutex
+	moved  chan struct{}
+}
+
+// advance notes k more events stored and wakes the waiters (also for k
+// 0: a failed publish, after which they stop waiting).
+func (m *storedMark) advance(k int) {
+	m.n.Add(uint64(k))
+	m.mu.Lock()
+	if m.moved != nil {
+		close(m.moved)
+		m.moved = nil
+	}
+	m.mu.Unlock()
+}
+
+// next is a channel closed at the next advance.
+func (m *storedMark) next() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.moved == nil {
+		m.moved = make(chan struct{})
+	}
+	return m.moved
+}
+
+// Stored returns once every event appended before the call is stored in
+// the stream, so that what the caller does next comes after them in the
+// cluster's one order: a node's record of a takeover must not reach the
+// node it replaces before the takeover's client.connected is in the log
+// (cluster.Node.SetEventBarrier). Meanwhile the writer does not hold back
+// for a record backlog (WithHoldWhile), which would wait on the caller.
+// It returns ctx's error when ctx ends first, ErrNotStored at once while
+// the writer is failing. Safe from any goroutine but an event loop's (it
+// waits on NATS).
+func (s *Stream) Stored(ctx context.Context) error {
+	target := s.q.acceptedCount()
+	if s.stored.n.Load() >= target {
+		return nil
+	}
+	s.stored.urgent.Add(1)
+	defer s.stored.urgent.Add(-1)
+	s.q.signal()
+	for {
+		moved := s.stored.next()
+		switch {
+		case s.stored.n.Load() >= target:
+			return nil
+		case s.failing.Load():
+			return ErrNotStored
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
