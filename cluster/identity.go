@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,14 +47,20 @@ type IdentityStore struct {
 	notices     *prometheus.CounterVec
 	caughtUp    prometheus.Counter
 	log         *zap.Logger
-	node        string // this node's ID: it marks the deletes its expiries make
+	node        string                                       // this node's ID: it marks the deletes its expiries make
+	barrier     *atomic.Pointer[func(context.Context) error] // the node's event barrier: reports wait on it
+	reports     reports                                      // other nodes' changes waiting for their reports (identityreport.go)
+	reportWaits *prometheus.CounterVec
 
 	mu     sync.Mutex
 	loaded identityRevs      // the revisions the last Load read: Watch starts after them
 	unsure map[string]string // ban key: the mark of this node's expiry delete whose answer was lost
 }
 
-var _ identity.Store = (*IdentityStore)(nil)
+var (
+	_ identity.Store    = (*IdentityStore)(nil)
+	_ identity.Reporter = (*IdentityStore)(nil)
+)
 
 // IdentityStore makes the identity buckets if they are missing (with the
 // node's replica count) and returns the store on them. Safe from any
@@ -91,7 +98,8 @@ func (n *Node) IdentityStore() (*IdentityStore, error) {
 		streams[bucket] = st
 	}
 	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix, streams: streams,
-		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log, node: n.id}, nil
+		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log, node: n.id,
+		barrier: &n.eventBarrier, reportWaits: n.metrics.reportWaits}, nil
 }
 
 // banKey is a ban's key: its kind, a dot, its value as keyOf writes it

@@ -48,6 +48,11 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 		return fmt.Errorf("cluster: hear identity notices: %w", err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	rsub, err := s.hearReports()
+	if err != nil {
+		return fmt.Errorf("cluster: hear identity reports: %w", err)
+	}
+	defer func() { _ = rsub.Unsubscribe() }()
 	defer o.end()
 	looking, stopLooking := context.WithCancel(ctx)
 	defer stopLooking()

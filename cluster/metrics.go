@@ -26,6 +26,7 @@ const (
 	MetricClusterIdentityNotices = "cliser_cluster_identity_notices_total"
 	MetricClusterIdentityCaught  = "cliser_cluster_identity_caught_up_total"
 	MetricClusterTakeoverWaits   = "cliser_cluster_takeover_event_waits_total"
+	MetricClusterReportWaits     = "cliser_cluster_identity_report_waits_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 
 	noticeApplied, noticeUnsent, noticeBad = "applied first", "unsent", "not ours"
@@ -53,6 +54,8 @@ type metrics struct {
 	caughtUp prometheus.Counter
 	// takeoverWaits counts flushes that waited for their events (takeoverorder.go).
 	takeoverWaits *prometheus.CounterVec
+	// reportWaits counts closes of other nodes' identity changes (identityreport.go).
+	reportWaits *prometheus.CounterVec
 }
 
 func newMetrics() metrics {
@@ -77,6 +80,9 @@ func newMetrics() metrics {
 		takeoverWaits: prom.CounterVec(MetricClusterTakeoverWaits,
 			`Record flushes that took a client over from another node and first waited for this node's events so far to be in the event log: "stored", or "late" (the log failed or took over 2 s; the records went anyway, and the replaced session's close may come first in the log).`,
 			"result", waitStored, waitLate),
+		reportWaits: prom.CounterVec(MetricClusterReportWaits,
+			`Credential deletes and bans of another node (or this node's echo of its own) whose closes here waited for that node's report: "reported" (it said its event is in the event log), or "late" (no report within 500 ms: closed anyway, and a close's client.disconnected may come before the change's event in the log).`,
+			"result", reportCame, reportLate),
 		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
 	}
 }
@@ -88,6 +94,7 @@ func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
 		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp, n.metrics.takeoverWaits,
+		n.metrics.reportWaits,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

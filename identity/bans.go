@@ -42,6 +42,7 @@ func (s *Service) AddBan(ctx context.Context, kind, value, reason string, d time
 		s.opts.log.Info("identity: ban created", zap.String("kind", b.Kind), zap.String("value", b.Value),
 			zap.String("by", b.By), zap.Timep("until", b.Until))
 		s.emit(banEvent(EventBanCreated, b, now))
+		s.reported(own)
 	}
 	// The ban is reported before the sessions it closes end, so that each
 	// one's client.disconnected (banned) comes after its ban.created.

@@ -84,6 +84,7 @@ func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
 		s.forgetCredential(cid)
 		s.opts.log.Info("identity: credential deleted", zap.String("cid", cid))
 		s.emit(Event{Type: EventCredentialDeleted, Time: time.Now().UTC(), CID: cid})
+		s.reported(own)
 	}
 	// Reported before the session is closed, so that its
 	// client.disconnected (revoked) comes after its credential.deleted.

@@ -12,13 +12,10 @@ package identity
 // change, closes without one).
 
 // ownKey names the store key an operator's write on this node changes.
-type ownKey struct {
-	cred bool   // a credential; else a ban
-	k    BanKey // the ban's key; a credential's client ID in k.Value
-}
+type ownKey = ChangeKey
 
-func ownBan(k BanKey) ownKey    { return ownKey{k: k} }
-func ownCred(cid string) ownKey { return ownKey{cred: true, k: BanKey{Value: cid}} }
+func ownBan(k BanKey) ownKey    { return ownKey{Ban: k} }
+func ownCred(cid string) ownKey { return ownKey{Credential: true, Ban: BanKey{Value: cid}} }
 
 // ownWrite is the writes of one key in flight on this node, and the close
 // an echo of one of them left to them.
@@ -61,7 +58,9 @@ func (s *Service) endOwn(k ownKey) (left func()) {
 
 // closeOrLeave runs close, the close a change of k just held calls for,
 // unless this node's own write of k is in flight: then it is left to
-// that write, which reports the change first.
+// that write, which reports the change first. Another node's change
+// closes once that node reported it (Reporter), so that the closes'
+// events come after the change's across nodes too.
 func (s *Service) closeOrLeave(k ownKey, close func()) {
 	s.ownMu.Lock()
 	if w := s.own[k]; w != nil {
@@ -70,5 +69,17 @@ func (s *Service) closeOrLeave(k ownKey, close func()) {
 		return
 	}
 	s.ownMu.Unlock()
+	if r, ok := s.opts.store.(Reporter); ok {
+		r.AfterReported(k, close)
+		return
+	}
 	close()
+}
+
+// reported tells the other nodes that this node's change of k is
+// reported (Reporter), so that they close what it closes.
+func (s *Service) reported(k ownKey) {
+	if r, ok := s.opts.store.(Reporter); ok {
+		r.Reported(k)
+	}
 }

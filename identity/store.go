@@ -61,6 +61,28 @@ type Store interface {
 	Close() error
 }
 
+// Reporter is a Store that orders the closes a change causes on the other
+// nodes after the change's event (EVENTS.md: one client ID's events in the
+// order they happened). The node that made a credential's delete or a ban
+// reports it once its event is emitted; the others close what the change
+// closes only when that report (or a bound of time) has come. Without one
+// (a single node) the closes are at once. Safe for concurrent use.
+type Reporter interface {
+	// Reported: this node emitted the event of its change of k. It never
+	// waits: the report goes once the event is in the log.
+	Reported(k ChangeKey)
+	// AfterReported runs close once the node that changed k reported it,
+	// or after a bound; at once if that report came a moment ago.
+	AfterReported(k ChangeKey, close func())
+}
+
+// ChangeKey names what a change changed: a credential (Credential true,
+// its client ID in Ban.Value) or a ban (Ban).
+type ChangeKey struct {
+	Credential bool
+	Ban        BanKey
+}
+
 // EachLoader is a Store that can hand its credentials over one at a time,
 // so that a Load of tens of thousands never holds them all as Credentials
 // at once (the garbage would run the GC over megabytes whose pages and
