@@ -12,4 +12,8 @@ var (
 	// away, a stream between two leaders); nothing is wrong with the
 	// request, and the same read may work a moment later.
 	ErrUnavailable = errors.New("events: the event stream can not be read now; try again")
+	// ErrNotStored is Stored's answer while the stream's writer is failing:
+	// the events wait in the queue for NATS, and waiting for them would
+	// only hold the caller back.
+	ErrNotStored = errors.New("events: the stream's writer is failing; queued events are not stored yet")
 )

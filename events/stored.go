@@ -2,15 +2,9 @@ package events
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 )
-
-// ErrNotStored is Stored's answer when the stream's writer is failing: the
-// events wait in the queue for NATS, and waiting for them here would only
-// hold the caller back.
-var ErrNotStored = errors.New("events: the stream's writer is failing; queued events are not stored yet")
 
 // storedMark is how far the stream's writer has come: how many of the
 // queue's accepted events it has stored, and a channel closed at each
