@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -133,4 +134,31 @@ func distinct(seqs []uint64) []uint64 {
 		}
 	}
 	return out
+}
+
+// TestClusterGoneDisablesTheClustersWebhook: a 410 from the receiver turns
+// the cluster's webhook off, not only the delivering node's: the node that
+// got it keeps the lease, so no other node takes over and sends the same
+// request again. Before, the disabled node gave the lease up at once and
+// each of the other nodes in turn sent the batch and got its own 410 (the
+// receiver that said "gone" got it three times on three nodes).
+func TestClusterGoneDisablesTheClustersWebhook(t *testing.T) {
+	ns := testkit.NATS(t)
+	l, _ := tempLog(t)
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusGone) })
+	url := rc.srv.URL + "/hook"
+	nodes := []*clusterNode{startClusterNode(t, ns.ClientURL(), "n1", url, l)}
+	eventually(t, func() bool { return nodes[0].r.d.Delivering() }, "n1 delivers")
+	nodes = append(nodes, startClusterNode(t, ns.ClientURL(), "n2", url, l), startClusterNode(t, ns.ClientURL(), "n3", url, l))
+
+	appendN(t, l, 3)
+	eventually(t, func() bool { return nodes[0].r.d.Disabled() }, "n1 disabled by the 410")
+	// The lease lives 1 s and a waiting node tries every 250 ms: a node
+	// that took it over would have sent within this window.
+	require.Never(t, func() bool { return len(rc.requests()) > 1 }, 2*time.Second, 10*time.Millisecond,
+		"the receiver answered 410; no other node may send it the batch again")
+	for _, n := range nodes[1:] {
+		require.False(t, n.r.d.Disabled(), "%s never sent", n.name)
+		require.False(t, n.r.d.Delivering(), "%s does not deliver", n.name)
+	}
 }

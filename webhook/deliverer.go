@@ -150,7 +150,8 @@ func (d *Deliverer) lag() float64 {
 }
 
 // Run delivers until ctx ends (nil) or the receiver disables the webhook
-// (ErrDisabled). With a lease it delivers only while holding it.
+// (ErrDisabled). With a lease it delivers only while holding it, and a
+// 410 keeps the lease held until ctx ends, so no other node delivers.
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.zl.Info("webhook: delivering the event log",
 		zap.Int("batch", d.o.batch), zap.Duration("linger", d.o.linger),
@@ -166,6 +167,14 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			d.zl.Info("webhook: this node delivers now (holds the lease)")
 		}
 		err := d.deliver(held)
+		if errors.Is(err, ErrDisabled) && d.o.lease != nil {
+			// The 410 turns the cluster's webhook off, not this node's
+			// delivery only: keep the lease while this run lives, or the
+			// next node would take it and send the receiver that said
+			// "gone" the same batch again (once per node).
+			go func() { <-held.Done(); release() }()
+			return err
+		}
 		release()
 		switch {
 		case errors.Is(err, ErrDisabled):
