@@ -154,6 +154,11 @@ func (cfg *serveConfig) validate() error {
 	if err := checkListenAddr("--admin-listen", cfg.adminListen, true); err != nil {
 		return err
 	}
+	if cfg.cluster != "" {
+		if err := checkNATSURLs(cfg.cluster); err != nil {
+			return err
+		}
+	}
 	if _, ok := adminToken(); !ok {
 		return configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: a bearer token is one word of printable characters")
 	}

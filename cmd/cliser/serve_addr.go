@@ -2,7 +2,9 @@ package main
 
 import (
 	"net"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,4 +60,28 @@ func adminToken() (string, bool) {
 		}
 	}
 	return tok, true
+}
+
+// checkNATSURLs says what to fix in --cluster: a comma-separated list of
+// NATS server URLs (nats://, tls://, ws://, wss://, or HOST:PORT, which
+// nats.go reads as nats://). Another scheme (http://, a typo) would only
+// fail at the dial, as a runtime error, after a DNS lookup.
+func checkNATSURLs(list string) error {
+	hint := "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
+	for _, u := range strings.Split(list, ",") {
+		u = strings.TrimSpace(u)
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		parsed, err := url.Parse(u)
+		switch {
+		case err != nil:
+			return configErrorf("--cluster %q: %v: %s", list, err, hint)
+		case !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme):
+			return configErrorf("--cluster %q: %s:// is not a NATS URL: %s", list, parsed.Scheme, hint)
+		case parsed.Hostname() == "":
+			return configErrorf("--cluster %q: a URL without a host: %s", list, hint)
+		}
+	}
+	return nil
 }

@@ -32,3 +32,14 @@ func TestBinaryAdminTokenWithALineEnd(t *testing.T) {
 	assert.Contains(t, out, "CLISER_ADMIN_TOKEN holds a space")
 	assert.NotContains(t, p.LogText(), token, "the admin token reached the logs")
 }
+
+// What nats.go dials passes; what it would only fail to dial is exit 2.
+func TestCheckNATSURLs(t *testing.T) {
+	for _, ok := range []string{"nats://127.0.0.1:4222", "127.0.0.1:4222", "nats://a:4222, nats://b:4222",
+		"tls://nats.example", "ws://nats.example:8080", "nats://user:pass@nats.example:4222"} {
+		assert.NoError(t, checkNATSURLs(ok), ok)
+	}
+	for _, bad := range []string{"http://nats.example:4222", "nats://", "nats://a:4222,", "nats://%zz"} {
+		assert.Error(t, checkNATSURLs(bad), bad)
+	}
+}

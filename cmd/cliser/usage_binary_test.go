@@ -47,6 +47,8 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
 			{args: []string{"serve", "--admin-listen", "127.0.0.1:99999"}, hint: "the port must be a number 0..65535"},
 			{args: []string{"serve", "--admin-listen", ""}, hint: "--admin-listen is empty"},
+			{args: []string{"serve", "--cluster", "http://nats.example:4222", "--node-id", "n1"}, hint: "http:// is not a NATS URL"},
+			{args: []string{"serve", "--cluster", "nats://a:4222,nats://", "--node-id", "n1"}, hint: "a URL without a host"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_LISTEN=OFF"}, hint: "or off to turn it off"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_TOKEN=two words"}, hint: "CLISER_ADMIN_TOKEN holds a space"},
 			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
