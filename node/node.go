@@ -143,6 +143,9 @@ func (n *Node) start(ctx context.Context) error {
 		// Before the reactor accepts anyone: the node's mirror is complete
 		// and what an earlier run left connected is marked.
 		if err := n.store.node.Start(n.reg, n.srv.ShutdownAll); err != nil {
+			if errors.Is(err, cluster.ErrNodeIDInUse) {
+				return configErrorf("--node-id %s: %v", o.nodeID, err) // the operator's to fix: exit 2
+			}
 			return err
 		}
 		dir = n.store.node.Directory()

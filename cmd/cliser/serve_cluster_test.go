@@ -41,7 +41,8 @@ func stopAll(t *testing.T, nodes []*testkit.Served, secrets ...string) {
 
 // Two serve processes joined by --cluster (flag) and CLISER_CLUSTER (env)
 // on a real embedded nats-server: a client of one is seen and kicked
-// through the other's admin API, and both stop cleanly.
+// through the other's admin API, a third under one's --node-id exits 2,
+// and both stop cleanly.
 func TestBinaryClusterMode(t *testing.T) {
 	ns := testkit.NATS(t)
 	alpha := serveNode(t, []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + ns.ClientURL()}, "alpha")
@@ -57,6 +58,12 @@ func TestBinaryClusterMode(t *testing.T) {
 	_, err := api.Kick(ctx, "cl-client-1")
 	require.NoError(t, err)
 	c.Expect("190 kicked")
+
+	// A third node under alpha's id is a configuration mistake: exit 2.
+	out, code := testkit.Run(t, testkit.Environ([]string{"CLISER_PASSWORD"}, "CLISER_PASSWORD=cl-secret"),
+		append(append([]string{"serve"}, clusterFlags...), "--node-id", "alpha", "--data-dir", t.TempDir(), "--cluster", ns.ClientURL())...)
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "give each node its own --node-id")
 
 	stopAll(t, []*testkit.Served{alpha, beta}, "cl-secret")
 	assert.Contains(t, alpha.LogText(), `"msg":"cluster: joined"`)
