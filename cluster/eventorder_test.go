@@ -109,3 +109,41 @@ func eventsOfCID(t testing.TB, ctx context.Context, api *admin.Client, cid strin
 	}, 10*time.Second, 10*time.Millisecond, "%d events of %s: %v", n, cid, got)
 	return got
 }
+
+// A client that moves from a node that has just died to a live one, before
+// the node is judged lost, still gets its client.disconnected (node lost)
+// for the session on the dead node, once: no node is left to say
+// "replaced", and the lost node's record of it was no longer the client's
+// newest (EVENTS.md: a registered connection ended, for any reason, has
+// one). Before, that session stayed open in the log and the history.
+func TestSessionOfALostNodeClosedAfterItsClientMoved(t *testing.T) {
+	url := runNATS(t)
+	n1 := startNodeOpts(t, url, "ml-1", node.WithEventRetention(10000))
+	n3 := startNodeOpts(t, url, "ml-3", node.WithEventRetention(10000))
+	const cid = "ml-dev"
+	register(t, n3.srv.Addr(), cid)
+	eventually(t, func() bool { return n1.listed(t, cid) }, "n1 sees %s on n3", cid)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first := eventsOfCID(t, ctx, n1.api, cid, 1)[0]
+	n3.nc.Close() // n3 dies to the cluster (crash's first step; its stop follows at cleanup)
+	register(t, n1.srv.Addr(), cid)
+
+	var ended []events.Event
+	eventually(t, func() bool {
+		ended = ended[:0]
+		for _, e := range eventsOfCID(t, ctx, n1.api, cid, 2) {
+			if e.Type == events.TypeDisconnected && e.Session == first.Session {
+				ended = append(ended, e)
+			}
+		}
+		return len(ended) > 0
+	}, "the session on the lost node ends in the log")
+	require.Len(t, ended, 1)
+	assert.Equal(t, protocol.ReasonNodeLost.String(), *ended[0].Reason)
+	assert.Equal(t, "ml-3", ended[0].Node)
+	hist, err := n1.api.History(ctx, cid, 10)
+	require.NoError(t, err)
+	require.Len(t, hist.Sessions, 2)
+	assert.Equal(t, protocol.ReasonNodeLost.String(), hist.Sessions[1].Reason, "the older session, in the history too")
+}

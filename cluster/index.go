@@ -294,5 +294,5 @@ func (n *Node) connectedSlots(pick func(node string) bool) []slotRef {
 		}
 		return true
 	})
-	return out
+	return n.supersededSlotsLocked(pick, seen, out)
 }

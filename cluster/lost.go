@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -107,7 +108,8 @@ func (n *Node) reconnected() bool {
 	return true
 }
 
-// heldByOthers lists the nodes not in alive that hold connected records.
+// heldByOthers lists the nodes not in alive that hold connected records,
+// superseded ones included.
 func (n *Node) heldByOthers(alive map[string]bool) []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -115,6 +117,11 @@ func (n *Node) heldByOthers(alive map[string]bool) []string {
 	for node := range n.connectedBy {
 		if !alive[node] {
 			out = append(out, node)
+		}
+	}
+	for ref := range n.superseded {
+		if !alive[ref.node] && n.connectedBy[ref.node] == 0 && !slices.Contains(out, ref.node) {
+			out = append(out, ref.node)
 		}
 	}
 	return out
@@ -261,8 +268,10 @@ func (n *Node) awaitMarks(ctx context.Context, inflight []markedSlot, now time.T
 }
 
 // marks is sr's value with its connected records disconnected for reason,
-// and those of them that the index holds as the client's current record
-// (the others were registered again elsewhere since: no event for them).
+// and those of them that end a session: the ones the index holds as the
+// client's current record, and the ones a registration on another node
+// superseded, whose holder never said "replaced" (superseded.go). A
+// superseded one of the same node was replaced there, with its event.
 func (n *Node) marks(ref slotRef, sr slotRead, reason protocol.Reason, now time.Time) (slotValue, []registry.Record) {
 	v := slotValue{Records: make([]slotRecord, len(sr.value.Records))}
 	copy(v.Records, sr.value.Records)
@@ -278,7 +287,9 @@ func (n *Node) marks(ref slotRef, sr slotRead, reason protocol.Reason, now time.
 			r.RegRev = sr.seq // the registration was that write; say so
 		}
 		r.Rec.CStatus, r.Rec.Reason, r.Rec.DisconnectedAt = false, reason, now
-		if e, ok := n.index.Get(key(r.Rec.CID)); ok && e.rev() == r.RegRev && n.holderLocked(e) == ref.node {
+		e, ok := n.index.Get(key(r.Rec.CID))
+		current := ok && e.rev() == r.RegRev && n.holderLocked(e) == ref.node
+		if current || ok && e.rev() > r.RegRev && n.holderLocked(e) != ref.node {
 			events = append(events, r.Rec)
 		}
 	}

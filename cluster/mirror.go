@@ -126,10 +126,13 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 }
 
 // indexSlotLocked takes the records of node num's slot value v, written
-// at rev, into the index by the rule, and its removed cids out of it. It
-// returns the cids whose live session here another node's registration
-// replaced. n.mu must be held.
+// at rev, into the index by the rule, and its removed cids out of it, and
+// counts the slot's superseded records again. It returns the cids whose
+// live session here another node's registration replaced. n.mu must be
+// held.
 func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (replaced []string) {
+	superseded := 0
+	defer func() { n.setSupersededLocked(slotRef{node: n.names[num], slot: slot}, superseded) }()
 	for _, r := range v.Records {
 		reg := r.RegRev
 		if reg == 0 {
@@ -138,6 +141,9 @@ func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (repla
 		cid := r.Rec.CID
 		old, had := n.index.Get(key(cid))
 		if had && (reg < old.rev() || reg == old.rev() && old.node() != num) {
+			if r.Rec.CStatus && reg < old.rev() && old.node() != num {
+				superseded++
+			}
 			continue // an older registration's record, or not from its holder
 		}
 		ne := entry{cid: old.cid, meta: packMeta(reg, slot, num, r.Rec.CStatus)}
@@ -150,6 +156,7 @@ func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (repla
 		n.index.ReplaceOrInsert(ne)
 		if had {
 			n.countLocked(old, -1)
+			n.supersedeLocked(old, ne)
 		}
 		n.countLocked(ne, +1)
 		if n.replacedLocked(cid) {
@@ -248,6 +255,7 @@ func (n *Node) dropSlot(node string, slot uint16, rev uint64) {
 	if !ok {
 		return
 	}
+	delete(n.superseded, slotRef{node: node, slot: slot})
 	var gone []entry
 	n.index.Ascend(func(e entry) bool {
 		if e.node() == num && e.slot() == slot {

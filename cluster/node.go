@@ -93,6 +93,11 @@ type Node struct {
 	marksAnswered map[uint16]uint64
 	// foreignKeys counts keys of the per-client layout seen (ErrOldLayout).
 	foreignKeys int
+	// superseded counts, per slot of another node, its connected records
+	// whose client has registered since on a third node: sessions their
+	// holder has still to close ("replaced"), or, lost, never will
+	// (superseded.go).
+	superseded map[slotRef]int
 
 	lastRev uint64 // the newest bucket revision applied to the mirror; under mu
 
@@ -171,6 +176,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 		published:     make(map[string]published),
 		forced:        make(map[uint16]struct{}),
 		marksAnswered: make(map[uint16]uint64),
+		superseded:    make(map[slotRef]int),
 		synced:        make(chan struct{}),
 		rewatch:       make(chan struct{}, 1),
 		ctx:           runCtx, cancel: runCancel,
