@@ -116,35 +116,41 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 		rec.Node = n.id
 		o.put(rec, now)
 	}
-	n.countHeldElsewhere(put)
+	takeover := n.weighPut(put)
 	n.mu.Lock()
 	for s := range n.forced {
 		o.slot(s).dirty = true
 		delete(n.forced, s)
 	}
 	n.mu.Unlock()
-	n.awaitTakeoverEvents(put)
+	if takeover {
+		n.awaitTakeoverEvents()
+	}
 	defer n.backlog.begin(len(put))()
 	return n.writeSlotsLocked()
 }
 
-// countHeldElsewhere counts the records of put that another node has
-// registered since this node's registration of them: written into this
-// node's slot all the same, they lose to the newer one by its revision.
-func (n *Node) countHeldElsewhere(put []registry.Record) {
+// weighPut looks each record of put up in the index, once. It counts
+// those another node has registered since this node's registration of
+// them (written into this node's slot all the same, they lose to the
+// newer one by its revision), and reports whether one takes over a
+// client the index holds connected on another node (takeoverorder.go).
+func (n *Node) weighPut(put []registry.Record) (takeover bool) {
 	held := 0
 	n.mu.Lock()
 	for _, rec := range put {
-		p, known := n.published[rec.CID]
-		if !known {
+		e, ok := n.index.Get(key(rec.CID))
+		if !ok || e.node() == n.self {
 			continue
 		}
-		if e, ok := n.index.Get(key(rec.CID)); ok && e.node() != n.self && e.rev() > p.rev {
+		if p, known := n.published[rec.CID]; known && e.rev() > p.rev {
 			held++
 		}
+		takeover = takeover || rec.CStatus && e.connected()
 	}
 	n.mu.Unlock()
 	if held > 0 {
 		n.metrics.writes.WithLabelValues(writeSkip).Add(float64(held))
 	}
+	return takeover
 }

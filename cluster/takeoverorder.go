@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/cliser/cliser/registry"
 )
 
 // Takeover order. A client that moves to this node from another has its
@@ -35,12 +33,12 @@ func (n *Node) SetEventBarrier(stored func(context.Context) error) {
 	n.eventBarrier.Store(&stored)
 }
 
-// awaitTakeoverEvents waits for the events appended so far when put
-// registers a client that the index holds connected on another node.
-// It runs in the flusher, before the slots are written.
-func (n *Node) awaitTakeoverEvents(put []registry.Record) {
+// awaitTakeoverEvents waits for the events appended so far, before a
+// flush that takes over a client held connected on another node writes
+// its slots (weighPut tells). It runs in the flusher.
+func (n *Node) awaitTakeoverEvents() {
 	stored := n.eventBarrier.Load()
-	if stored == nil || !n.takesOver(put) {
+	if stored == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, takeoverWait)
@@ -51,21 +49,6 @@ func (n *Node) awaitTakeoverEvents(put []registry.Record) {
 		return
 	}
 	n.metrics.takeoverWaits.WithLabelValues(waitStored).Inc()
-}
-
-// takesOver: a connected record of put is held connected by another node.
-func (n *Node) takesOver(put []registry.Record) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, rec := range put {
-		if !rec.CStatus {
-			continue
-		}
-		if e, ok := n.index.Get(key(rec.CID)); ok && e.connected() && e.node() != n.self {
-			return true
-		}
-	}
-	return false
 }
 
 // logLateTakeover warns of a takeover written before its events were
