@@ -474,9 +474,29 @@ function client(main, cid) {
   const rec = h('dl', { class: 'record', id: 'client-record' });
   const hist = h('tbody', { id: 'client-history' });
   const cred = h('p', { id: 'client-credential', class: 'muted' });
+  // What the stream said of the client last. In a cluster the event of a
+  // change reaches this page a moment before the record of it reaches the
+  // node it reads (the holder writes the record a flush later), so a read
+  // that contradicts it is read again, every 250 ms for up to 5 s, rather
+  // than left on show (a kicked client shown connected, with Kick on).
+  let latest = null; // {cstatus, session}
+  let behind = 0;
+  let mounted = true;
+  let retry = 0;
   const refresh = async () => {
+    clearTimeout(retry);
+    const lags = (cstatus) => {
+      if (!latest || cstatus === latest.cstatus || behind >= 20) { behind = 0; return; }
+      behind++;
+      retry = setTimeout(() => { if (mounted) refresh(); }, 250);
+    };
     try {
-      const r = await get('/v1/clients/' + enc(cid));
+      let r;
+      try { r = await get('/v1/clients/' + enc(cid)); } catch (e) {
+        if (e.status === 404) lags(false); // not yet known here
+        throw e;
+      }
+      lags(r.cstatus);
       const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid], ['address', r.cip ? r.cip + ':' + r.cport : '—'],
         ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
@@ -520,9 +540,19 @@ function client(main, cid) {
   );
   refresh();
   const again = coalesce(refresh, 1000);
-  const l = (ev) => { if (ev.cid === cid) again(); };
+  const l = (ev) => {
+    if (ev.cid !== cid) return;
+    // A disconnect of another session than the latest connect's is an
+    // older session's end (a takeover's "replaced"): it is still connected.
+    if (ev.type === 'client.connected') latest = { cstatus: true, session: ev.session };
+    else if (ev.type === 'client.disconnected' && !(latest && latest.session && ev.session && latest.session !== ev.session)) {
+      latest = { cstatus: false, session: ev.session };
+    }
+    behind = 0;
+    again();
+  };
   listeners.add(l);
-  return { unmount() { listeners.delete(l); } };
+  return { unmount() { mounted = false; clearTimeout(retry); listeners.delete(l); } };
 }
 
 function banBody(kind, value, v) {
