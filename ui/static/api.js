@@ -82,6 +82,23 @@ function ready() {
 // call sends one request; a 401 (a token that is no longer right) asks
 // for the token and tries again.
 export async function call(method, path, body) {
+  const res = await send(method, path, body);
+  if (res.status === 204) return null;
+  return res.json();
+}
+
+export const get = (path) => call('GET', path);
+
+// read is get with whether the answer is stale: a cluster node that can
+// not reach NATS answers reads from what it last saw, with the header
+// X-Cliser-Stale: true (docs/cluster.md, "When NATS does not answer").
+export async function read(path) {
+  const res = await send('GET', path);
+  return { data: await res.json(), stale: res.headers.get('X-Cliser-Stale') === 'true' };
+}
+
+// send is call's request: the answer when it is a 2xx, else an APIError.
+async function send(method, path, body) {
   await ready();
   for (;;) {
     const init = { method, headers: headers() };
@@ -96,12 +113,9 @@ export async function call(method, path, body) {
       continue;
     }
     if (!res.ok) throw new APIError(res.status, await errorText(res));
-    if (res.status === 204) return null;
-    return res.json();
+    return res;
   }
 }
-
-export const get = (path) => call('GET', path);
 
 // parseSSE feeds text chunks and calls onMessage({id, event, data}) for
 // each complete message (the text/event-stream rules: lines end in LF, CR

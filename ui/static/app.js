@@ -4,7 +4,7 @@
 // need to be wired in, and the binary stays free of third-party script.
 // Every API value is put in the page as text (textContent), never as HTML.
 
-import { call, get, serverConfig, stream } from './api.js';
+import { call, get, read, serverConfig, stream } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +31,9 @@ function h(tag, attrs, ...kids) {
 const pad2 = (n) => String(n).padStart(2, '0');
 const fmtClock = (d) => pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
 const fmtTime = (s) => {
-  if (!s) return '—';
+  // A stale answer's record of another node's client has zero times
+  // (0001-01-01T00:00:00Z): not known, not the year 1.
+  if (!s || s.startsWith('0001-')) return '—';
   const d = new Date(s);
   return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' + fmtClock(d);
 };
@@ -342,7 +344,7 @@ function clients(main, params) {
   const renderRow = (rec, tr) => {
     const cells = [
       h('a', { href: '#/client/' + enc(rec.cid) }, rec.cid),
-      rec.cstatus ? rec.sid : '—',
+      rec.cstatus && rec.sid ? rec.sid : '—', // sid 0: unknown (a stale answer); sids start at 1
       h('span', { class: 'badge ' + (rec.cstatus ? 'on' : 'off') }, rec.cstatus ? 'connected' : 'disconnected'),
       rec.cip ? rec.cip + ':' + rec.cport : '—',
       rec.node || '—',
@@ -357,12 +359,19 @@ function clients(main, params) {
     return tr;
   };
 
+  // A stale answer (a cluster node cut off from NATS) says so above the
+  // table, and the page is read again every 2 s until a fresh one comes.
+  const staleNote = h('p', { id: 'clients-stale', class: 'error', hidden: true },
+    'Stale: this node can not reach NATS. Other nodes\' clients are shown as this node last saw them (address and times unknown); reading again every 2 s.');
+  let stale = false;
   const list = pager((cursor) => {
     const q = pageQuery(cursor);
     if (status.value !== 'all') q.set('status', status.value);
     if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
-    return get('/v1/clients?' + q);
+    return read('/v1/clients?' + q).then((r) => { r.data.stale = r.stale; return r.data; });
   }, (res, at) => {
+    stale = res.stale;
+    staleNote.hidden = !stale;
     if (!performance.getEntriesByName('clients-first-list').length) performance.mark('clients-first-list');
     const n = res.clients.length;
     lasts[at] = n ? res.clients[n - 1].cid : null;
@@ -382,6 +391,7 @@ function clients(main, params) {
   main.replaceChildren(
     h('h1', {}, 'Clients'),
     h('div', { class: 'toolbar' }, field('Status', status), field('Client-ID prefix', prefix), list.info),
+    staleNote,
     h('table', { class: 'clients' },
       h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
       body),
@@ -452,8 +462,9 @@ function clients(main, params) {
   status.addEventListener('change', requery);
   prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 150); });
   list.load();
-  // Without an event log the page polls instead.
-  const poller = setInterval(() => { if (liveState === 'off') list.load(); }, 2000);
+  // Without an event log the page polls instead, and so it does while
+  // its answers are stale.
+  const poller = setInterval(() => { if (liveState === 'off' || stale) list.load(); }, 2000);
   return { unmount() { listeners.delete(l); clearInterval(poller); clearTimeout(typing); } };
 }
 
@@ -474,6 +485,8 @@ function client(main, cid) {
   const rec = h('dl', { class: 'record', id: 'client-record' });
   const hist = h('tbody', { id: 'client-history' });
   const cred = h('p', { id: 'client-credential', class: 'muted' });
+  const staleNote = h('p', { id: 'client-stale', class: 'error', hidden: true },
+    'Stale: this node can not reach NATS. This is what it last saw of the client; reading again every 2 s.');
   // What the stream said of the client last. In a cluster the event of a
   // change reaches this page a moment before the record of it reaches the
   // node it reads (the holder writes the record a flush later), so a read
@@ -483,6 +496,7 @@ function client(main, cid) {
   let behind = 0;
   let mounted = true;
   let retry = 0;
+  let wasStale = false;
   const refresh = async () => {
     clearTimeout(retry);
     const lags = (cstatus) => {
@@ -490,14 +504,20 @@ function client(main, cid) {
       behind++;
       retry = setTimeout(() => { if (mounted) refresh(); }, 250);
     };
+    let stale = false;
     try {
       let r;
-      try { r = await get('/v1/clients/' + enc(cid)); } catch (e) {
+      try { ({ data: r, stale } = await read('/v1/clients/' + enc(cid))); } catch (e) {
         if (e.status === 404) lags(false); // not yet known here
         throw e;
       }
       lags(r.cstatus);
-      const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid], ['address', r.cip ? r.cip + ':' + r.cport : '—'],
+      // Stale (this node can not reach NATS): say so, and read again
+      // every 2 s until the answer is fresh; the sessions and the
+      // credential, which need NATS too, once it is.
+      staleNote.hidden = !stale;
+      if (stale && !behind) retry = setTimeout(() => { if (mounted) refresh(); }, 2000);
+      const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid || '—'], ['address', r.cip ? r.cip + ':' + r.cport : '—'],
         ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
       rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -506,12 +526,19 @@ function client(main, cid) {
         b.title = r.cstatus ? '' : 'not connected';
       }
     } catch (e) { rec.replaceChildren(h('dd', { class: 'error' }, e.message)); }
+    const skip = stale && wasStale;
+    wasStale = stale;
+    if (skip) return;
     try {
       const hs = await get('/v1/clients/' + enc(cid) + '/history');
       hist.replaceChildren(...(hs.sessions.length ? hs.sessions.map((s) => h('tr', {},
         [fmtTime(s.connected_at), s.disconnected_at ? fmtTime(s.disconnected_at) : 'connected', s.reason || '—', s.sid, s.cip ? s.cip + ':' + s.cport : '—', s.node || '—']
           .map((c) => h('td', {}, c)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'no sessions in the event log'))]));
-    } catch (e) { hist.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, e.message))); }
+    } catch (e) {
+      hist.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, e.message)));
+      // The event log can lag the records when NATS comes back: again in 2 s.
+      if (e.status === 503 && !stale) { clearTimeout(retry); retry = setTimeout(() => { if (mounted) refresh(); }, 2000); }
+    }
     try {
       const c = await credentialOf(cid);
       cred.textContent = !c ? 'No credential of its own.'
@@ -534,7 +561,7 @@ function client(main, cid) {
     h('h1', {}, cid),
     h('div', { class: 'toolbar' }, kick, shutdown, delcred,
       h('button', { id: 'act-ban', type: 'button', class: 'danger', onclick: ban }, 'Ban…')),
-    rec, cred,
+    staleNote, rec, cred,
     h('h2', {}, 'Sessions'),
     h('table', {}, h('thead', {}, h('tr', {}, ['connected', 'disconnected', 'reason', 'sid', 'address', 'node'].map((c) => h('th', {}, c)))), hist),
   );
