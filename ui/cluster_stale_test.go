@@ -98,3 +98,47 @@ func TestDashboardStaleWhileNATSIsAway(t *testing.T) {
 	p.waitJS(`document.getElementById('clients-stale')?.hidden === true && `+cellJS("stale-a", 3)+`?.startsWith('127.0.0.1:')`, 10*time.Second)
 	assert.Empty(t, p.Problems())
 }
+
+// The Events view opened while its node can not reach NATS says the log
+// can not be read, and shows the log's last events once NATS is back,
+// without a reload. Before, it said "0 events since this page opened"
+// and never read the log again: the events before the page opened
+// stayed missing.
+func TestDashboardEventsFillAfterNATSOutage(t *testing.T) {
+	needChromium(t)
+	dir := t.TempDir()
+	ns := testkit.NATSAt(t, dir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	n1 := serve(t, nil, "--cluster", ns.ClientURL(), "--node-id", "n1", "--cluster-heartbeat", "2s")
+	register(t, n1, "before-outage")
+	deadline := time.Now().Add(10 * time.Second)
+	for { // its client.connected is in the log
+		var ev struct {
+			Events []struct{} `json:"events"`
+		}
+		apiGet(t, n1, "", "/v1/events?cid=before-outage", &ev)
+		if len(ev.Events) == 1 {
+			break
+		}
+		require.False(t, time.Now().After(deadline), "the event never in the log")
+		time.Sleep(20 * time.Millisecond)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	waitStale(t, n1, "/v1/clients", true)
+
+	p := newBrowser(t)
+	p.open("http://" + n1.AdminAddr + "/ui/#/events")
+	p.waitJS(`document.getElementById('events-info').textContent.includes('can not be read')`, 10*time.Second)
+	for _, pr := range p.Problems() { // the log's reads answer 503 while NATS is away
+		assert.Regexp(t, `503.*/v1/events`, pr)
+	}
+
+	testkit.NATSAt(t, dir, port)
+	took := p.waitJS(`[...document.querySelectorAll('#events-body tr')].some((r) => r.children[3].textContent === 'before-outage' && r.children[4].textContent === 'n1')
+		&& document.getElementById('events-info').textContent.endsWith('events since this page opened')`, 20*time.Second)
+	t.Logf("the log's events shown %s after NATS came back", took.Round(time.Millisecond))
+	for _, pr := range p.Problems() {
+		assert.Regexp(t, `503.*/v1/events`, pr)
+	}
+}

@@ -605,6 +605,7 @@ function eventsView(main) {
   let paused = false;
   let held = 0;
   let shown = [];
+  let fillError = '';
   main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, field('Type', type), field('Client ID', cid), pause, info),
     h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
   const draw = coalesce(() => {
@@ -620,20 +621,37 @@ function eventsView(main) {
       rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v) => h('td', {}, v))));
     }
     body.replaceChildren(...rows);
-    info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log' : feed.length + ' events since this page opened';
+    info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log'
+      : fillError || feed.length + ' events since this page opened';
   });
   const l = () => { if (paused) { held++; info.textContent = 'paused · ' + held + ' new'; } else draw(); };
   listeners.add(l);
   pause.addEventListener('click', () => { paused = !paused; held = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
   type.addEventListener('change', draw);
   cid.addEventListener('input', draw);
-  // Fill from the log, so the view is not empty on arrival.
-  if (!feed.length) {
-    serverConfig().then((c) => c.events && get('/v1/events?limit=200'))
-      .then((r) => { if (r && !feed.length) feed.push(...r.events); draw(); }).catch(() => {});
-  }
+  // Fill from the log, so the view is not empty on arrival. Events the
+  // stream brought meanwhile stay; the log's older ones go before them.
+  // A log that can not be read now (a cluster node cut off from NATS
+  // answers 503) is said, and read again every 2 s until it answers.
+  let mounted = true;
+  let fillTimer = 0;
+  const fill = () => serverConfig().then((c) => c.events && get('/v1/events?limit=200'))
+    .then((r) => {
+      fillError = '';
+      if (r) {
+        const older = r.events.filter((e) => !feed.length || e.seq < feed[0].seq);
+        feed.unshift(...older);
+        if (feed.length > MAX_FEED) feed.splice(0, feed.length - MAX_FEED);
+      }
+      draw();
+    }, (e) => {
+      fillError = 'the event log can not be read now: ' + e.message;
+      draw();
+      if (mounted) fillTimer = setTimeout(fill, 2000);
+    });
+  if (!feed.length) fill();
   draw();
-  return { unmount() { listeners.delete(l); } };
+  return { unmount() { mounted = false; clearTimeout(fillTimer); listeners.delete(l); } };
 }
 
 // Bans: list, add, lift.
