@@ -220,8 +220,18 @@ func (n *Node) candidates(q registry.Query) ([]candidate, bool) {
 // registry and the others' are what the index holds (cid, node, cstatus);
 // Stale says so.
 func (n *Node) list(q registry.Query) registry.Page {
+	if n.reg != nil && !n.natsConnected() {
+		return n.staleList(q)
+	}
 	cands, more := n.candidates(q)
-	n.readPage(cands)
+	if n.readPage(cands) && n.reg != nil {
+		return n.staleList(q) // the bucket did not answer
+	}
+	return pageOf(q, cands, more)
+}
+
+// pageOf is the page of cands that q's status keeps, and its cursor.
+func pageOf(q registry.Query, cands []candidate, more bool) registry.Page {
 	page := registry.Page{Records: make([]registry.Record, 0, len(cands))}
 	for _, c := range cands {
 		if c.rec.CID != "" && q.Status.Match(c.rec.CStatus) {
@@ -234,13 +244,23 @@ func (n *Node) list(q registry.Query) registry.Page {
 	return page
 }
 
+// staleList is q's page while NATS does not answer: the index's, with
+// this node's registry merged in (withOwn).
+func (n *Node) staleList(q registry.Query) registry.Page {
+	all := q
+	all.Status = registry.StatusAll
+	cands, more := n.candidates(all)
+	n.readPage(cands)
+	return withOwn(q, pageOf(all, cands, more), n.reg.List(all))
+}
+
 // readPage fills cands with their records from the bucket; a record gone
 // meanwhile is blanked (left out). Where the bucket does not answer, an
 // own client's record comes from the registry and the node is marked
-// unhealthy (stale).
-func (n *Node) readPage(cands []candidate) {
+// unhealthy: stale is true.
+func (n *Node) readPage(cands []candidate) (stale bool) {
 	if len(cands) == 0 {
-		return
+		return !n.natsConnected()
 	}
 	var failed error = ErrNATSDown
 	if n.natsConnected() {
@@ -262,7 +282,7 @@ func (n *Node) readPage(cands []candidate) {
 			}
 		}
 		if failed == nil {
-			return
+			return false
 		}
 		n.unhealthy(failed)
 	}
@@ -274,6 +294,7 @@ func (n *Node) readPage(cands []candidate) {
 			cands[i].rec = rec
 		}
 	}
+	return true
 }
 
 // connectedSlots lists the slots holding connected entries whose holder

@@ -71,6 +71,23 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	assert.Equal(t, "true", stale)
 	assert.Less(t, took, prompt)
 	assert.Len(t, page.Clients, 2)
+	// A client that registers here meanwhile is in this node's own list
+	// (docs/cluster.md: "its own clients as its registry holds them now"),
+	// page by page too; it was missing, though its GET found it.
+	register(t, n1.srv.Addr(), "during-1")
+	var cids []string
+	for cursor := ""; ; {
+		status, stale, _ = n1.httpGet(t, "/v1/clients?status=connected&limit=1&cursor="+cursor, &page)
+		require.Equal(t, http.StatusOK, status)
+		assert.Equal(t, "true", stale)
+		for _, c := range page.Clients {
+			cids = append(cids, c.CID+"@"+c.Node)
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	assert.Equal(t, []string{"during-1@n1", "far-1@n2", "near-1@n1"}, cids)
 	status, stale, took = n1.httpGet(t, "/v1/clients/nobody", nil)
 	assert.Equal(t, http.StatusNotFound, status)
 	assert.Equal(t, "true", stale, "not in the mirror either: a stale 404")

@@ -1,0 +1,87 @@
+package cluster
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/registry"
+)
+
+// Walking a stale list page by page, whatever the page size, the status
+// filter and the two sources, gives every cid of either source once, in
+// order, the registry's record where it is connected, else the index's.
+func TestWithOwnPagesTheUnionOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 17))
+	for round := range 300 {
+		idx, own := map[string]registry.Record{}, map[string]registry.Record{}
+		for i := range 30 {
+			cid := fmt.Sprintf("c%02d", i)
+			switch rng.IntN(4) {
+			case 0:
+				idx[cid] = registry.Record{CID: cid, Node: "other", CStatus: rng.IntN(2) == 0}
+			case 1:
+				own[cid] = registry.Record{CID: cid, Node: "self", CStatus: rng.IntN(2) == 0}
+			case 2:
+				idx[cid] = registry.Record{CID: cid, Node: "other", CStatus: rng.IntN(2) == 0}
+				own[cid] = registry.Record{CID: cid, Node: "self", CStatus: rng.IntN(2) == 0}
+			}
+		}
+		q := registry.Query{Limit: 1 + rng.IntN(7), Status: registry.Status(rng.IntN(3))}
+		var want []string
+		for i := range 30 {
+			cid := fmt.Sprintf("c%02d", i)
+			a, inA := idx[cid]
+			b, inB := own[cid]
+			pick, ok := a, inA
+			if inB && (b.CStatus || !inA) {
+				pick, ok = b, true
+			}
+			if ok && q.Status.Match(pick.CStatus) {
+				want = append(want, cid+"/"+pick.Node)
+			}
+		}
+		var got []string
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 100, "round %d: the walk does not end", round)
+			all := q
+			all.Status = registry.StatusAll
+			page := withOwn(q, recsPage(all, idx), recsPage(all, own))
+			for _, r := range page.Records {
+				got = append(got, r.CID+"/"+r.Node)
+			}
+			if page.Next == "" {
+				break
+			}
+			q.After = page.Next
+		}
+		require.Equal(t, want, got, "round %d, limit %d, status %d", round, q.Limit, q.Status)
+	}
+}
+
+// recsPage is q's page of recs, as the registry and the index select one.
+func recsPage(q registry.Query, recs map[string]registry.Record) registry.Page {
+	cids := make([]string, 0, len(recs))
+	for cid := range recs {
+		cids = append(cids, cid)
+	}
+	slices.Sort(cids)
+	items, more := registry.SelectPage(q, func(from string, visit func(string) bool) {
+		for _, cid := range cids {
+			if cid >= from && !visit(cid) {
+				return
+			}
+		}
+	}, func(cid string) (string, bool) { return cid, recs[cid].CStatus })
+	page := registry.Page{}
+	for _, cid := range items {
+		page.Records = append(page.Records, recs[cid])
+	}
+	if more {
+		page.Next = items[len(items)-1]
+	}
+	return page
+}
