@@ -49,6 +49,15 @@ func TestDashboardPolish(t *testing.T) {
 		assert.Empty(t, p.Problems())
 	})
 
+	t.Run("ChartGridEvenAndExact", func(t *testing.T) {
+		p.t = t
+		p.open(base + "/ui/#/overview")
+		p.waitJS(`!!document.getElementById('chart')?.dataset.ticks`, 10*time.Second)
+		var ticks string
+		p.eval(`document.getElementById('chart').dataset.ticks`, &ticks)
+		assert.Equal(t, "0,1,2,3,4", ticks, "one client: whole, evenly spaced labels (were 0,0,1,1,1)")
+	})
+
 	t.Run("OnePageNoPager", func(t *testing.T) {
 		p.t = t
 		p.open(base + "/ui/#/clients")

@@ -238,6 +238,16 @@ function nodesTable() {
   return { section, draw };
 }
 
+// axisStep is the step of the chart's four grid lines over a top value
+// of max: a whole 1, 2, 2.5 or 5 times a power of ten, so that the lines
+// are evenly spaced and every label is exact (rounded labels of max / 4
+// read 0, 1, 3, 4, 5 for a top of 5).
+function axisStep(max) {
+  const raw = max / 4;
+  const p = 10 ** Math.max(0, Math.floor(Math.log10(raw)));
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw && Number.isInteger(s));
+}
+
 // chart draws the series as a line over the last hour.
 function chart(canvas, series) {
   const dpr = window.devicePixelRatio || 1;
@@ -252,16 +262,18 @@ function chart(canvas, series) {
   const now = Date.now() / 1000;
   const t0 = now - 3600;
   const pts = series.filter((p) => p.t >= t0);
-  const max = Math.max(1, ...pts.map((p) => p.connected));
+  const step = axisStep(Math.max(1, ...pts.map((p) => p.connected)));
+  const top = step * 4;
   const x = (t) => pad.l + ((t - t0) / 3600) * (w - pad.l - pad.r);
-  const y = (v) => hgt - pad.b - (v / max) * (hgt - pad.t - pad.b);
+  const y = (v) => hgt - pad.b - (v / top) * (hgt - pad.t - pad.b);
   const css = getComputedStyle(document.body);
   g.strokeStyle = css.getPropertyValue('--grid').trim() || '#ddd';
   g.fillStyle = css.getPropertyValue('--muted').trim() || '#666';
   g.font = '11px system-ui, sans-serif';
   g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = Math.round((max * i) / 4);
+  const ticks = [0, 1, 2, 3, 4].map((i) => i * step);
+  canvas.dataset.ticks = ticks.join(','); // what the grid says, for the browser tests
+  for (const v of ticks) {
     g.beginPath(); g.moveTo(pad.l, y(v)); g.lineTo(w - pad.r, y(v)); g.stroke();
     g.fillText(v.toLocaleString(), 4, y(v) + 4);
   }
