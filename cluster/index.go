@@ -245,12 +245,14 @@ func pageOf(q registry.Query, cands []candidate, more bool) registry.Page {
 }
 
 // staleList is q's page while NATS does not answer: the index's, with
-// this node's registry merged in (withOwn).
+// this node's registry merged in (withOwn). It tries no bucket read (one
+// just failed, or NATS is away): a list answers within the request
+// timeout once, not twice.
 func (n *Node) staleList(q registry.Query) registry.Page {
 	all := q
 	all.Status = registry.StatusAll
 	cands, more := n.candidates(all)
-	n.readPage(cands)
+	n.fillOwn(cands)
 	return withOwn(q, pageOf(all, cands, more), n.reg.List(all))
 }
 
@@ -286,6 +288,14 @@ func (n *Node) readPage(cands []candidate) (stale bool) {
 		}
 		n.unhealthy(failed)
 	}
+	n.fillOwn(cands)
+	return true
+}
+
+// fillOwn gives the own clients of cands not read from the bucket their
+// records from this node's registry; the others keep what the index
+// holds (cid, holder, state).
+func (n *Node) fillOwn(cands []candidate) {
 	for i := range cands {
 		if cands[i].read || !cands[i].own || n.reg == nil {
 			continue
@@ -294,7 +304,6 @@ func (n *Node) readPage(cands []candidate) (stale bool) {
 			cands[i].rec = rec
 		}
 	}
-	return true
 }
 
 // connectedSlots lists the slots holding connected entries whose holder
