@@ -132,7 +132,9 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 // held.
 func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (replaced []string) {
 	superseded := 0
-	defer func() { n.setSupersededLocked(slotRef{node: n.names[num], slot: slot}, superseded) }()
+	if num != noNode { // a holder past the names kept is no slot to mark
+		defer func() { n.setSupersededLocked(slotRef{node: n.names[num], slot: slot}, superseded) }()
+	}
 	for _, r := range v.Records {
 		reg := r.RegRev
 		if reg == 0 {
