@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // watch keeps the mirror in step with the bucket and, on every other
@@ -114,11 +115,16 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 	if n.ownInit != nil && num == n.self {
 		n.ownInit[slot] = initialSlot{seq: c.rev, value: v}
 	}
-	replaced := n.indexSlotLocked(num, slot, c.rev, v)
+	replaced, registered := n.indexSlotLocked(num, slot, c.rev, v)
 	marked, markedP := n.othersMarksLocked(num, slot, c, v)
 	n.mu.Unlock()
 	for _, cid := range replaced {
 		n.closeReplaced(cid)
+	}
+	if f := n.remoteRegistrations.Load(); f != nil {
+		for _, r := range registered {
+			(*f)(r.CID, r.ConnectedAt)
+		}
 	}
 	for i, cid := range marked {
 		n.republish(cid, markedP[i])
@@ -128,9 +134,10 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 // indexSlotLocked takes the records of node num's slot value v, written
 // at rev, into the index by the rule, and its removed cids out of it, and
 // counts the slot's superseded records again. It returns the cids whose
-// live session here another node's registration replaced. n.mu must be
-// held.
-func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (replaced []string) {
+// live session here another node's registration replaced, and another
+// node's registrations new to the index (flapping counts them). n.mu must
+// be held.
+func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (replaced []string, registered []registry.Record) {
 	superseded := 0
 	if num != noNode { // a holder past the names kept is no slot to mark
 		defer func() { n.setSupersededLocked(slotRef{node: n.names[num], slot: slot}, superseded) }()
@@ -160,6 +167,9 @@ func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (repla
 			n.countLocked(old, -1)
 			n.supersedeLocked(old, ne)
 		}
+		if r.Rec.CStatus && num != n.self && (!had || reg > old.rev()) {
+			registered = append(registered, r.Rec)
+		}
 		n.countLocked(ne, +1)
 		if n.replacedLocked(cid) {
 			replaced = append(replaced, cid)
@@ -171,7 +181,7 @@ func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (repla
 			n.countLocked(e, -1)
 		}
 	}
-	return replaced
+	return replaced, registered
 }
 
 // othersMarksLocked: the live sessions this node published that another

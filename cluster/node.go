@@ -70,6 +70,8 @@ type Node struct {
 	eventBarrier atomic.Pointer[func(context.Context) error]
 	// lateTakeoverLogged is when the last late-takeover warning was logged (unix nanos).
 	lateTakeoverLogged atomic.Int64
+	// remoteRegistrations hears other nodes' registrations (SetRemoteRegistrations).
+	remoteRegistrations atomic.Pointer[func(cid string, at time.Time)]
 
 	mu          sync.Mutex
 	connected   int                  // connected records in the index

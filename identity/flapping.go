@@ -42,23 +42,41 @@ func (s *Service) countRegistration(cid string, now time.Time) {
 	}
 	at, window := int64(now.Sub(s.flapEpoch)), int64(s.opts.flapWindow)
 	s.flapMu.Lock()
-	hit := s.countLocked(cid, at, window, limit)
+	hit := s.countLocked(cid, at, window, limit, true)
 	s.flapMu.Unlock()
 	if hit {
 		s.startFlappingBan(cid, now)
 	}
 }
 
+// CountRemoteRegistration counts a registration of cid that another node
+// of the cluster admitted at at (its record reached this node), so that a
+// client ID bouncing between nodes behind a balancer meets --flap-limit
+// as it would on one node; counted per node, N nodes let it register N
+// times as often. It starts no ban itself: the node that admits the
+// registration that reaches the limit does, and its ban holds on every
+// node. Safe from any goroutine.
+func (s *Service) CountRemoteRegistration(cid string, at time.Time) {
+	limit := s.opts.flapLimit
+	if limit <= 0 || time.Since(at) > s.opts.flapWindow {
+		return
+	}
+	s.flapMu.Lock()
+	s.countLocked(cid, int64(at.Sub(s.flapEpoch)), int64(s.opts.flapWindow), limit, false)
+	s.flapMu.Unlock()
+}
+
 // countLocked records cid's registration at and reports whether it is the
-// limit-th within window; s.flapMu is held.
-func (s *Service) countLocked(cid string, at, window int64, limit int) bool {
+// limit-th within window, when it may ban (a registration of this node's;
+// another node's is only counted); s.flapMu is held.
+func (s *Service) countLocked(cid string, at, window int64, limit int, mayBan bool) bool {
 	fc, ok := s.flaps[cid]
 	if !ok || at-fc.last > window {
 		// The common case: nothing else in the window.
 		if ok && fc.prev != noFlap {
 			delete(s.flapsMore, cid)
 		}
-		if limit <= 1 {
+		if limit <= 1 && mayBan {
 			delete(s.flaps, cid)
 			return true
 		}
@@ -85,7 +103,7 @@ func (s *Service) countLocked(cid string, at, window int64, limit int) bool {
 		first++
 	}
 	all = all[first:]
-	if len(all) >= limit {
+	if len(all) >= limit && mayBan {
 		delete(s.flaps, cid) // the count starts afresh after the ban
 		delete(s.flapsMore, cid)
 		return true

@@ -167,3 +167,20 @@ func TestFlappingKeepsEarlierRegistrationsOnlyWhileInTheWindow(t *testing.T) {
 	s.pruneFlaps(t0.Add(time.Minute + 3500*time.Millisecond))
 	assert.Empty(t, s.flaps)
 }
+
+// Another node's registrations count toward the limit but start no ban:
+// the node that admits the registration that reaches it does. One a
+// window old is not counted.
+func TestRemoteRegistrationsCountButDoNotBan(t *testing.T) {
+	s := New(WithFlapping(3, time.Minute, time.Minute))
+	now := time.Now()
+	for range 5 {
+		s.CountRemoteRegistration("remote-only", now)
+	}
+	assert.Zero(t, s.FlappingBans(), "registrations of other nodes alone")
+	s.CountRemoteRegistration("mixed", now.Add(-2*time.Minute)) // out of the window
+	s.CountRemoteRegistration("mixed", now.Add(-time.Second))
+	assert.Empty(t, registerAt(s, "mixed", now, 0), "two in the window: under the limit")
+	assert.Equal(t, []int{0}, registerAt(s, "mixed", now, time.Second), "the third, this node's, bans")
+	assert.Equal(t, []int{0}, registerAt(s, "remote-only", now, 0), "this node's after the others' reached it")
+}

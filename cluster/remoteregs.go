@@ -1,0 +1,14 @@
+package cluster
+
+import "time"
+
+// SetRemoteRegistrations has f told of every registration another node
+// admits, as its record reaches this node's index (cid and its
+// connected_at): identity's flapping counts them, so that a client ID
+// bouncing between nodes meets --flap-limit as on one node. A node's
+// flush carries its clients' latest state, so registrations of one ID on
+// one node within a flush interval (50 ms) count once. f runs on the
+// watch's goroutine and must not wait. Safe to call from any goroutine.
+func (n *Node) SetRemoteRegistrations(f func(cid string, at time.Time)) {
+	n.remoteRegistrations.Store(&f)
+}
