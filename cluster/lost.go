@@ -120,7 +120,7 @@ func (n *Node) heldByOthers(alive map[string]bool) []string {
 		}
 	}
 	for ref := range n.superseded {
-		if !alive[ref.node] && n.connectedBy[ref.node] == 0 && !slices.Contains(out, ref.node) {
+		if !alive[ref.node] && !slices.Contains(out, ref.node) {
 			out = append(out, ref.node)
 		}
 	}

@@ -93,8 +93,8 @@ func newMetrics() metrics {
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
-		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp, n.metrics.takeoverWaits,
-		n.metrics.reportWaits,
+		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp,
+		n.metrics.takeoverWaits, n.metrics.reportWaits,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

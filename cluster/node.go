@@ -64,12 +64,10 @@ type Node struct {
 	// of NATS everyone's heartbeat has aged out, and the others need a
 	// TTL to renew theirs.
 	healthySince atomic.Int64
-	// republishLogged is when the last republish warning was logged (unix nanos).
-	republishLogged atomic.Int64
+	// republishLog and lateTakeoverLog space their warnings (loggate.go).
+	republishLog, lateTakeoverLog logGate
 	// eventBarrier is the event log's Stored, for takeovers (takeoverorder.go).
 	eventBarrier atomic.Pointer[func(context.Context) error]
-	// lateTakeoverLogged is when the last late-takeover warning was logged (unix nanos).
-	lateTakeoverLogged atomic.Int64
 	// remoteRegistrations hears other nodes' registrations (SetRemoteRegistrations).
 	remoteRegistrations atomic.Pointer[func(cid string, at time.Time)]
 

@@ -144,7 +144,8 @@ func (n *Node) weighPut(put []registry.Record) (takeover bool) {
 			continue
 		}
 		if p, known := n.published[rec.CID]; known && e.rev() > p.rev {
-			held++
+			held++ // the other node took it from this one: not a takeover of ours
+			continue
 		}
 		takeover = takeover || rec.CStatus && e.connected()
 	}

@@ -55,11 +55,9 @@ func (n *Node) awaitTakeoverEvents() {
 // stored, at most once a minute (a stream that fails fails for a while;
 // the counter has every one).
 func (n *Node) logLateTakeover(err error) {
-	now := time.Now().UnixNano()
-	if last := n.lateTakeoverLogged.Load(); last != 0 && now-last < int64(time.Minute) {
+	if !n.lateTakeoverLog.open(time.Minute) {
 		return
 	}
-	n.lateTakeoverLogged.Store(now)
 	n.log.Warn("cluster: a takeover is written before its client.connected is in the event log; "+
 		"the replaced session's close may come first in the log", zap.Error(err))
 }

@@ -140,10 +140,10 @@ func (n *Node) start(ctx context.Context) error {
 	ids.srv = n.srv
 	var dir registry.Directory
 	if n.store.node != nil {
-		// Before the reactor accepts anyone: the node's mirror is complete
-		// and what an earlier run left connected is marked.
 		// Flapping counts the cluster's registrations of an ID, not this node's.
 		n.store.node.SetRemoteRegistrations(ids.CountRemoteRegistration)
+		// Before the reactor accepts anyone: the node's mirror is complete
+		// and what an earlier run left connected is marked.
 		if err := n.store.node.Start(n.reg, n.srv.ShutdownAll); err != nil {
 			if errors.Is(err, cluster.ErrNodeIDInUse) {
 				return configErrorf("--node-id %s: %v", o.nodeID, err) // the operator's to fix: exit 2
