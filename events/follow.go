@@ -91,6 +91,7 @@ func (s *Stream) startTailLocked(ctx context.Context, after uint64) error {
 	if err != nil {
 		return fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
 	}
+	s.noteConfig(info)
 	last := info.State.LastSeq
 	s.n.advance(last) // the newest seq is known before the tail catches up
 	lo := max(info.State.FirstSeq, last+1-min(last, streamCache), 1)
@@ -190,7 +191,7 @@ func (s *Stream) onTail(gen uint64, msg jetstream.Msg) {
 	default:
 		s.cache = append(s.cache, ev)
 	}
-	if keep := min(streamCache, s.opts.retention); len(s.cache) >= 2*keep {
+	if keep := int(min(streamCache, s.keep())); len(s.cache) >= 2*keep {
 		s.cache = append(make([]Event, 0, 2*keep), s.cache[len(s.cache)-keep:]...)
 	}
 	s.mu.Unlock()
@@ -205,17 +206,18 @@ func (s *Stream) Newest() uint64 {
 		ctx, cancel := context.WithTimeout(context.Background(), newestTimeout)
 		defer cancel()
 		if info, err := s.stream.Info(ctx); err == nil {
+			s.noteConfig(info)
 			s.n.advance(info.State.LastSeq)
 		}
 	}
 	return s.n.newest.Load()
 }
 
-// Oldest is the oldest seq the stream keeps, as its retention (MaxMsgs)
-// says from the newest seq this node knows (what its reads take for gone
+// Oldest is the oldest seq the stream keeps, as its MaxMsgs
+// (streamkeep.go) says from the newest seq this node knows (what its reads take for gone
 // too). It asks NATS nothing: call Newest first for a current one.
 func (s *Stream) Oldest() uint64 {
-	newest, keep := s.n.newest.Load(), uint64(s.opts.retention)
+	newest, keep := s.n.newest.Load(), s.keep()
 	switch {
 	case newest == 0:
 		return 0

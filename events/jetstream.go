@@ -107,6 +107,8 @@ type Stream struct {
 	cacheGen uint64  // the tail's generation the cache is of (follow.go)
 
 	f       follower
+	kept    atomic.Uint64      // the stream's MaxMsgs (streamkeep.go)
+	cfgSub  *nats.Subscription // announcements of its updates
 	failing atomic.Bool
 	stored  storedMark // stored.go
 	done    chan struct{}
@@ -135,6 +137,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*streamOpTimeout)
 	defer cancel()
+	warnIfRetentionDiffers(ctx, js, so.name, o.retention, o.log)
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        so.name,
 		Description: "cliser's event log: one order for the cluster (docs/events.md)",
@@ -151,6 +154,10 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	s := &Stream{opts: o, sopts: so, js: js, stream: st, m: newMetrics(), n: newNotifier(), done: make(chan struct{})}
 	s.f.idle = so.tailIdle
 	s.n.advance(st.CachedInfo().State.LastSeq)
+	s.noteConfig(st.CachedInfo())
+	if s.cfgSub, err = s.watchConfig(nc); err != nil {
+		return nil, fmt.Errorf("events: watching stream %s: %w", so.name, err)
+	}
 	s.q = newQueue(o.queueLimit, s.m, o.log)
 	s.ids = newIDCutter(idPrefix())
 	go s.run()
@@ -283,6 +290,7 @@ func (s *Stream) publish(batch []Event) (int, error) {
 func (s *Stream) Close() error {
 	s.q.close()
 	<-s.done
+	_ = s.cfgSub.Unsubscribe() // fails only once nc is closed, which ends it too
 	s.f.mu.Lock()
 	s.stopTailLocked()
 	s.f.mu.Unlock()
@@ -313,7 +321,7 @@ func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, er
 	}
 	// The stream keeps the newest MaxMsgs (the retention): what is older
 	// is gone on every node alike, whatever this node's cache still holds.
-	if newest, keep := s.n.newest.Load(), uint64(s.opts.retention); newest > keep && after+1 < newest-keep+1 {
+	if newest, keep := s.n.newest.Load(), s.keep(); newest > keep && after+1 < newest-keep+1 {
 		return nil, &GoneError{Oldest: newest - keep + 1}
 	}
 	s.mu.Lock()
@@ -351,6 +359,7 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 	if err != nil {
 		return nil, s.unavailable("stream", err)
 	}
+	s.noteConfig(info)
 	s.n.advance(info.State.LastSeq)
 	if first := info.State.FirstSeq; info.State.Msgs > 0 && after+1 < first {
 		return nil, &GoneError{Oldest: first}
