@@ -35,6 +35,11 @@ func (s *Service) AddBan(ctx context.Context, kind, value, reason string, d time
 		b.Until = &until
 	}
 	own := ownBan(b.Key())
+	unlock, err := s.lockKey(ctx, own)
+	if err != nil {
+		return Ban{}, err
+	}
+	defer unlock()
 	s.beginOwn(own)
 	err = s.write(ctx, "put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
 	if err == nil {
@@ -112,6 +117,11 @@ func (s *Service) DeleteBan(ctx context.Context, kind, value string) error {
 		return err
 	}
 	k := BanKey{Kind: kind, Value: v}
+	unlock, err := s.lockKey(ctx, ownBan(k))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	b, ok := s.Ban(k)
 	if !ok {
 		return ErrNotFound

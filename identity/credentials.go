@@ -24,6 +24,11 @@ func (s *Service) Enroll(ctx context.Context, cid string, grace time.Duration) (
 	if grace < 0 {
 		return "", Credential{}, fmt.Errorf("%w: %s is negative", ErrBadGrace, grace)
 	}
+	unlock, err := s.lockKey(ctx, ownCred(cid))
+	if err != nil {
+		return "", Credential{}, err
+	}
+	defer unlock()
 	secret := NewSecret()
 	now := time.Now().UTC()
 	c := Credential{CID: cid, Digest: Digest([]byte(secret)), CreatedAt: now}
@@ -71,12 +76,17 @@ func (s *Service) currentDigest(ctx context.Context, cid string) ([32]byte, bool
 // DeleteCredential removes cid's credential and closes its live session
 // with 190 revoked. ErrNotFound when it has none.
 func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
+	own := ownCred(cid)
+	unlock, err := s.lockKey(ctx, own)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, ok := s.Credential(cid); !ok {
 		return ErrNotFound
 	}
-	own := ownCred(cid)
 	s.beginOwn(own)
-	err := s.write(ctx, "delete credential", func(ctx context.Context, st Store) error { return st.DeleteCredential(ctx, cid) })
+	err = s.write(ctx, "delete credential", func(ctx context.Context, st Store) error { return st.DeleteCredential(ctx, cid) })
 	if err == nil {
 		// Reported whether or not the change came back first (a watch's
 		// or a notice's echo drops it before this does: 2 to 5 of 20

@@ -1,5 +1,7 @@
 package identity
 
+import "context"
+
 // An operator's change closes sessions (a ban those it matches, a
 // credential's delete its client's), and its event must come first:
 // EVENTS.md keeps one client ID's events in the order they happened, and
@@ -81,5 +83,46 @@ func (s *Service) closeOrLeave(k ownKey, close func()) {
 func (s *Service) reported(k ownKey) {
 	if r, ok := s.opts.store.(Reporter); ok {
 		r.Reported(k)
+	}
+}
+
+// keyLock is held by an operator's change of one key from its check to
+// its report. Without it two changes of one key raced: two deletes both
+// found it, both answered 204 and both reported a delete; a delete and
+// an enroll (or two enrolls) could reach memory in one order and the
+// store in the other, so the node enforced what a restart would undo.
+type keyLock struct {
+	ch chan struct{}
+	n  int // holders and waiters
+}
+
+// lockKey takes k's lock, or gives up when ctx ends (not made, as a write
+// whose request ended in the queue is not).
+func (s *Service) lockKey(ctx context.Context, k ownKey) (unlock func(), err error) {
+	s.ownMu.Lock()
+	if s.locks == nil {
+		s.locks = make(map[ownKey]*keyLock)
+	}
+	l := s.locks[k]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		s.locks[k] = l
+	}
+	l.n++
+	s.ownMu.Unlock()
+	release := func() {
+		s.ownMu.Lock()
+		if l.n--; l.n == 0 {
+			delete(s.locks, k)
+		}
+		s.ownMu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		s.abandoned.Add(1)
+		return nil, ctx.Err()
 	}
 }

@@ -44,6 +44,7 @@ type Service struct {
 
 	ownMu sync.Mutex
 	own   map[ownKey]*ownWrite // operators' writes in flight on this node (own.go)
+	locks map[ownKey]*keyLock  // operators' changes of one key, one at a time (own.go)
 
 	wq  writeQueue
 	exp expiries // ended bans whose deletes are not answered yet (expiry.go)
