@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/jsonenc"
 	"github.com/cliser/cliser/internal/prom"
 )
@@ -96,7 +98,11 @@ func Open(path string, opts ...Option) (*Log, error) {
 	// A map of 256 MiB of address space (not memory) from the start: bbolt
 	// remaps as the file grows, and each remap copies out every node the
 	// writer's transaction holds (an eighth of its CPU in BenchmarkLogAppend).
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 28, PageSize: logPageSize})
+	const cost = "an empty event log (seqs from 1 again)"
+	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 28, PageSize: logPageSize}, false, cost)
+	if errors.Is(err, boltcheck.ErrDamaged) {
+		return nil, fmt.Errorf("events: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
@@ -104,8 +110,20 @@ func Open(path string, opts ...Option) (*Log, error) {
 		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix()),
 		perEvent: 300} // about a disconnect's, until a transaction says: 0 made the first one's chunks 4 KiB
 	l.q = newQueue(o.queueLimit, l.m, o.log)
-	if err := l.load(); err != nil {
-		_ = db.Close()
+	// The load reads every stored event (the index): a damaged page made
+	// bbolt panic here, with a Go stack, rather than refuse the file.
+	var panicked bool
+	err = boltcheck.Guard(func() error {
+		panicked = true
+		err := l.load()
+		panicked = false
+		return err
+	})
+	if err != nil {
+		_ = boltcheck.Guard(db.Close)
+		if panicked {
+			return nil, fmt.Errorf("events: %w", boltcheck.Damaged(path, err, cost))
+		}
 		return nil, err
 	}
 	go l.run()

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -75,6 +77,9 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	}
 	path := filepath.Join(o.dataDir, events.FileName)
 	l, err := events.Open(path, opts...)
+	if errors.Is(err, boltcheck.ErrDamaged) {
+		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err) // exit 1, as a damaged registry file
+	}
 	if err != nil {
 		return nil, configErrorf("data dir %s: %v", o.dataDir, err)
 	}

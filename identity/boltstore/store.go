@@ -27,6 +27,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/boltmap"
 )
 
@@ -60,9 +61,15 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("identity boltstore: data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	// Checked whole (a small file, read whole by the load anyway): a
+	// damaged page made bbolt panic at start, a truncated file SIGBUS.
+	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second}, true,
+		"with no credentials and no bans (every client ID falls back to the shared password)")
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrInUse, path)
+	}
+	if errors.Is(err, boltcheck.ErrDamaged) {
+		return nil, fmt.Errorf("identity boltstore: %w", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity boltstore: open %s: %w", path, err)

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/identity/boltstore"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// identity.db and events.db, damaged, stop `cliser serve` as a damaged
+// registry file does: exit 1, a line that names the file and says what
+// to do, no Go panic. A damaged page made bbolt panic (a Go stack, exit
+// 2, which INTERFACE.md keeps for usage mistakes) and a truncated file
+// killed the process with SIGBUS.
+func TestBinaryRefusesDamagedIdentityOrEventFile(t *testing.T) {
+	const eventPages = 16384 / 4096 // events.db's page in OS pages (testkit's unit)
+	for _, c := range []struct {
+		name string
+		file string
+		hurt func(t *testing.T, path string)
+	}{
+		{"identity truncated", boltstore.FileName, halve},
+		{"identity pages overwritten", boltstore.FileName, func(t *testing.T, path string) { testkit.OverwritePages(t, path, 2, -1, 11) }},
+		{"identity garbage", boltstore.FileName, garbage},
+		{"events truncated", events.FileName, func(t *testing.T, path string) { require.NoError(t, os.Truncate(path, 3*16384)) }},
+		{"events pages overwritten", events.FileName, func(t *testing.T, path string) {
+			testkit.OverwritePages(t, path, 3*eventPages, 6*eventPages, 12)
+		}},
+		{"events garbage", events.FileName, garbage},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeIdentityAndEvents(t, dir)
+			path := filepath.Join(dir, c.file)
+			c.hurt(t, path)
+			text, code := testkit.Run(t, testkit.Environ(nil, "CLISER_PASSWORD=damage-pw"), "serve", "--listen", "127.0.0.1:0",
+				"--admin-listen", "off", "--data-dir", dir)
+			assert.Equal(t, 1, code, text)
+			assert.Contains(t, text, path, "the message names the file")
+			assert.Contains(t, text, "move it away")
+			assert.Contains(t, text, "backup")
+			assert.NotRegexp(t, `(?m)^panic|\[running\]|goroutine \d+|SIGBUS|fatal error`, text, "a Go crash reached stderr")
+			assert.NotContains(t, text, "cliser ready")
+		})
+	}
+}
+
+func garbage(t *testing.T, path string) {
+	raw := make([]byte, 20000)
+	for i := range raw {
+		raw[i] = byte(i*7 + 3)
+	}
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+// writeIdentityAndEvents fills dir's identity.db with 500 credentials
+// and its events.db with 2,000 events, each over several pages.
+func writeIdentityAndEvents(t *testing.T, dir string) {
+	t.Helper()
+	st, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for i := range 500 {
+		cid := fmt.Sprintf("dev-%04d", i)
+		require.NoError(t, st.PutCredential(ctx, identity.Credential{CID: cid, Digest: identity.Digest([]byte(cid)), CreatedAt: time.Now()}))
+	}
+	require.NoError(t, st.Close())
+	l, err := events.Open(filepath.Join(dir, events.FileName))
+	require.NoError(t, err)
+	for i := range 2000 {
+		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("dev-%04d", i), Session: "s"}))
+	}
+	require.NoError(t, l.Close())
+}
