@@ -86,6 +86,11 @@ func (s *session) checkID(cid string) protocol.Reason {
 	if !ok {
 		return protocol.ReasonAuthFailed
 	}
+	// An ip or net ban made after this connection's accept: the ban's
+	// close sees only registered sessions, so this one would get in.
+	if lp.srv.opts.identity.AddrBanned(s.cip.ip) {
+		return protocol.ReasonBanned
+	}
 	// The certificate first: it has no side effects, while Admit counts
 	// registrations toward flapping.
 	if !s.certAdmits(cid, &hs.cert) {
