@@ -95,13 +95,15 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
+	refuse := func(cause error) error {
+		return fmt.Errorf("events: %w", boltcheck.Refusal(boltcheck.ErrDamaged, path, cause, "an empty event log (seqs from 1 again)"))
+	}
 	// A map of 256 MiB of address space (not memory) from the start: bbolt
 	// remaps as the file grows, and each remap copies out every node the
 	// writer's transaction holds (an eighth of its CPU in BenchmarkLogAppend).
-	const cost = "an empty event log (seqs from 1 again)"
-	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 28, PageSize: logPageSize}, false, cost)
+	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 28, PageSize: logPageSize}, false, refuse)
 	if errors.Is(err, boltcheck.ErrDamaged) {
-		return nil, fmt.Errorf("events: %w", err)
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
@@ -112,17 +114,10 @@ func Open(path string, opts ...Option) (*Log, error) {
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	// The load reads every stored event (the index): a damaged page made
 	// bbolt panic here, with a Go stack, rather than refuse the file.
-	var panicked bool
-	err = boltcheck.Guard(func() error {
-		panicked = true
-		err := l.load()
-		panicked = false
-		return err
-	})
-	if err != nil {
+	if err := boltcheck.Guard(l.load); err != nil {
 		_ = boltcheck.Guard(db.Close)
-		if panicked {
-			return nil, fmt.Errorf("events: %w", boltcheck.Damaged(path, err, cost))
+		if errors.Is(err, boltcheck.ErrPanicked) {
+			return nil, refuse(err)
 		}
 		return nil, err
 	}

@@ -63,8 +63,10 @@ func Open(dir string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	// Checked whole (a small file, read whole by the load anyway): a
 	// damaged page made bbolt panic at start, a truncated file SIGBUS.
-	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second}, true,
-		"with no credentials and no bans (every client ID falls back to the shared password)")
+	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second}, true, func(cause error) error {
+		return boltcheck.Refusal(boltcheck.ErrDamaged, path, cause,
+			"with no credentials and no bans (every client ID falls back to the shared password)")
+	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrInUse, path)
 	}

@@ -1,8 +1,8 @@
 // Package boltcheck opens a bbolt file of the data dir so that damage is
 // an error at start, not a crash: bbolt panics on some damaged pages
 // ("Page expected to be: 4") and faults the process (SIGBUS) on a page id
-// past the end of a truncated file. The registry's logstore has its own
-// copy of these checks (registry/logstore/damage.go, metacheck.go).
+// past the end of a truncated file. The registry's logstore, the identity
+// store and the event log all open their files through it.
 package boltcheck
 
 import (
@@ -17,21 +17,24 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// ErrDamaged marks a file that cannot be trusted. Test it with errors.Is.
-var ErrDamaged = errors.New("data file damaged")
+var (
+	// ErrDamaged marks a file that cannot be trusted (Refusal's default).
+	ErrDamaged = errors.New("data file damaged")
+	// ErrPanicked marks an error that was a panic inside bbolt (Guard).
+	ErrPanicked = errors.New("bbolt failed reading it")
+)
 
 // maxCheckErrors is how many of tx.Check's findings an error quotes.
 const maxCheckErrors = 3
 
 // Open opens path with bo, checking its meta pages against its size first
 // and turning a panic inside bbolt into an error. With check, every page
-// is read (tx.Check): for a small file read whole at start anyway. Errors
-// about the file's content wrap ErrDamaged and say what to do; cost is
-// what moving the file away costs ("with no credentials and no bans").
-// The lock and the OS's errors pass through.
-func Open(path string, mode os.FileMode, bo *bolt.Options, check bool, cost string) (*bolt.DB, error) {
+// is read (tx.Check): for a file read whole at start anyway. An error
+// about the file's content is refuse's answer to its cause (a Refusal);
+// the lock and the OS's errors pass through.
+func Open(path string, mode os.FileMode, bo *bolt.Options, check bool, refuse func(cause error) error) (*bolt.DB, error) {
 	if err := checkMetas(path); err != nil {
-		return nil, Damaged(path, err, cost)
+		return nil, refuse(err)
 	}
 	var db *bolt.DB
 	err := Guard(func() error {
@@ -46,7 +49,7 @@ func Open(path string, mode os.FileMode, bo *bolt.Options, check bool, cost stri
 	case errors.Is(err, bolt.ErrTimeout), errors.As(err, &pathErr), errors.As(err, &errno):
 		return nil, err
 	default:
-		return nil, Damaged(path, err, cost)
+		return nil, refuse(err)
 	}
 	if !check {
 		return db, nil
@@ -64,26 +67,30 @@ func Open(path string, mode os.FileMode, bo *bolt.Options, check bool, cost stri
 	})
 	if err != nil {
 		_ = Guard(db.Close)
-		return nil, Damaged(path, err, cost)
+		return nil, refuse(err)
 	}
 	return db, nil
 }
 
-// Damaged is the refusal of a damaged file: it names the file and says
-// what an operator does about it, since the process will not start until
-// someone does.
-func Damaged(path string, cause error, cost string) error {
+// Refusal is the refusal of a damaged file, wrapping kind (ErrDamaged or
+// a store's own): it names the file and says what an operator does about
+// it and what that costs ("with no credentials and no bans"), since the
+// process will not start until someone does.
+func Refusal(kind error, path string, cause error, cost string) error {
 	why := strings.ReplaceAll(cause.Error(), "panic: ", "") // tx.Check's, read as a crash
 	return fmt.Errorf("%w: %s (%s); cliser will not start on it: move it away "+
 		"(mv %s %s.damaged) to start %s, or put back a backup of it",
-		ErrDamaged, path, why, path, path, cost)
+		kind, path, why, path, path, cost)
 }
 
-// Guard runs fn and turns a panic inside it into an error.
+// Guard runs fn and turns a panic inside it into an error wrapping
+// ErrPanicked. bbolt panics, rather than failing, on some damaged pages
+// ("invalid freelist page", "page N already freed", "Page expected to
+// be: 5"): on a corrupt file that is a clean refusal, not a Go stack.
 func Guard(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("bbolt failed reading it: %v", r)
+			err = fmt.Errorf("%w: %v", ErrPanicked, r)
 		}
 	}()
 	return fn()
@@ -99,8 +106,10 @@ const (
 )
 
 // checkMetas refuses a file whose meta pages name pages it does not hold:
-// bbolt would read them from its map and fault. A missing or empty file
-// passes (bbolt creates or initialises it). It reads only the two metas.
+// bbolt reads the freelist and the root straight from its map, and a page
+// id past the end of a truncated file faults the process (not a panic
+// Guard could recover). A missing or empty file passes (bbolt creates or
+// initialises it). It reads only the two metas.
 func checkMetas(path string) error {
 	f, err := os.Open(path)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/fsx"
 )
 
@@ -73,8 +74,8 @@ func (s *Store) copyLegacy(path string) error {
 	case err != nil:
 		return fmt.Errorf("logstore: open %s: %w", path, err)
 	}
-	defer func() { _ = guard(db.Close) }()
-	err = guard(func() error {
+	defer func() { _ = boltcheck.Guard(db.Close) }()
+	err = boltcheck.Guard(func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			_, err := s.writeSnapshot(func(add func(entry) error) error {
 				b := tx.Bucket(clientsBucket)
@@ -91,7 +92,7 @@ func (s *Store) copyLegacy(path string) error {
 			return err
 		})
 	})
-	if errors.Is(err, errPanicked) {
+	if errors.Is(err, boltcheck.ErrPanicked) {
 		return damagedLegacy(path, err)
 	}
 	if err != nil {
