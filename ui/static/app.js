@@ -630,7 +630,7 @@ function eventsView(main) {
       const e = shown[i];
       if ((t && e.type !== t) || (c && e.cid !== c)) continue;
       const detail = [e.reason && 'reason: ' + e.reason, e.cip && e.cip + ':' + e.cport, e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
-      rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v) => h('td', {}, v))));
+      rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v))));
     }
     body.replaceChildren(...rows);
     info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log'
@@ -674,7 +674,7 @@ function bans(main) {
   const reason = h('input', { id: 'ban-reason', placeholder: 'optional' });
   const duration = h('input', { id: 'ban-duration', placeholder: '1h · empty: until lifted' });
   const list = pager((cursor) => get('/v1/bans?' + pageQuery(cursor)), (r) => {
-    body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', {}, b.reason || '—'), h('td', {}, b.by),
+    body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', { class: 'text' }, b.reason || '—'), h('td', {}, b.by),
       h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
       h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
       : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
@@ -784,6 +784,15 @@ function route() {
     case 'bans': current = bans(main); break;
     case 'credentials': current = credentials(main); break;
     default: current = overview(main);
+  }
+  // Each table scrolls sideways in a box of its own where the window is
+  // narrower than its columns, rather than widen the whole page past
+  // the header (an 800 px window scrolled every view but the overview).
+  for (const t of main.querySelectorAll('table')) {
+    if (t.parentElement.classList.contains('scroll')) continue;
+    const box = h('div', { class: 'scroll' });
+    t.before(box);
+    box.append(t);
   }
 }
 
