@@ -97,6 +97,35 @@ export async function read(path) {
   return { data: await res.json(), stale: res.headers.get('X-Cliser-Stale') === 'true' };
 }
 
+// Whether the server answers: a request that gets no answer at all (the
+// process was killed or restarts, or the network is away) makes it false,
+// any answer true again. The page says so rather than show its last
+// figures as if they were live (app.js), and reads again when it is back.
+const reach = { up: true, since: null, listeners: new Set() };
+function reached(up) {
+  if (up === reach.up) return;
+  reach.up = up;
+  reach.since = up ? null : new Date();
+  if (up) reach.wake?.(); // the stream waiting out its backoff tries now
+  for (const l of reach.listeners) l(up, reach.since);
+}
+// onReach(fn) calls fn(up, since) each time the server stops or starts
+// answering.
+export function onReach(fn) { reach.listeners.add(fn); }
+export const reachable = () => reach.up;
+
+// fetchAnswer is fetch that says whether the server answered.
+async function fetchAnswer(path, init) {
+  let res;
+  try { res = await fetch(path, init); } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    reached(false);
+    throw new APIError(0, 'the server does not answer');
+  }
+  reached(true);
+  return res;
+}
+
 // send is call's request: the answer when it is a 2xx, else an APIError.
 async function send(method, path, body) {
   await ready();
@@ -106,7 +135,7 @@ async function send(method, path, body) {
       init.headers.set('Content-Type', 'application/json');
       init.body = JSON.stringify(body);
     }
-    const res = await fetch(path, init);
+    const res = await fetchAnswer(path, init);
     if (res.status === 401) {
       sessionStorage.removeItem(KEY);
       await askToken();
@@ -169,21 +198,31 @@ function untilShown() {
 export async function stream(onEvent, onState) {
   if (!(await serverConfig()).events) { onState('off'); return; }
   await ready();
+  // The stream starts after the log's newest event, read first, and not
+  // at whatever is newest when it connects: a stream that drops before it
+  // brought any event (a restart on a quiet server) resumes from there,
+  // where it used to resume from the newest event once the server was
+  // back and so missed every event between (the restart's own among
+  // them). A resume from events the log no longer keeps (410) starts
+  // from its newest again.
   let last = '';
+  const newest = () => call('GET', '/v1/events?limit=1').then((r) => (r && r.next !== undefined ? String(r.next) : ''), () => '');
   let wait = 500;
   for (;;) {
     await untilShown();
     try {
+      if (!last) last = await newest();
       const h = headers({ Accept: 'text/event-stream' });
       if (last) h.set('Last-Event-ID', last);
       away.attempt = new AbortController();
-      const res = await fetch('/v1/events/stream', { headers: h, cache: 'no-store', signal: away.attempt.signal });
+      const res = await fetchAnswer('/v1/events/stream', { headers: h, cache: 'no-store', signal: away.attempt.signal });
       if (res.status === 401) {
         sessionStorage.removeItem(KEY);
         await askToken();
         continue;
       }
       if (res.status === 404) { onState('off'); return; }
+      if (res.status === 410) last = '';
       if (!res.ok || !res.body) throw new Error('stream: ' + res.status);
       onState('live');
       wait = 500;
@@ -203,7 +242,8 @@ export async function stream(onEvent, onState) {
       if (away.hidden) { onState('retrying'); continue; }
     }
     onState('retrying');
-    await new Promise((r) => setTimeout(r, wait));
+    await new Promise((r) => { reach.wake = r; setTimeout(r, wait); });
+    reach.wake = null;
     wait = Math.min(wait * 2, 10000);
   }
 }

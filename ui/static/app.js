@@ -4,7 +4,7 @@
 // need to be wired in, and the binary stays free of third-party script.
 // Every API value is put in the page as text (textContent), never as HTML.
 
-import { call, get, read, serverConfig, stream } from './api.js';
+import { call, get, onReach, reachable, read, serverConfig, stream } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -74,6 +74,24 @@ function setLive(state) {
   liveState = state;
 }
 let liveState = 'retrying';
+
+// ---- when the server does not answer ----------------------------------
+
+// A server killed, restarting or out of reach: the page keeps what it
+// showed, dimmed (body.offline, style.css), under a line that says since
+// when nothing has answered, rather than leave its last figures on show
+// as if they were live; the view on show reads again (recovered) once
+// the server answers.
+const recovered = new Set();
+onReach((up, since) => {
+  const el = $('offline');
+  document.body.classList.toggle('offline', !up);
+  el.hidden = up;
+  if (!up) {
+    el.textContent = 'The server does not answer since ' + fmtClock(since) +
+      ': what this page shows is from before then, not live. It keeps trying, and catches up once the server is back.';
+  } else for (const fn of recovered) fn();
+});
 
 // ---- confirmation --------------------------------------------------------
 
@@ -181,7 +199,9 @@ function overview(main) {
   let stopped = false;
   const poll = async () => {
     while (!stopped) {
-      try { stats = await get('/v1/stats'); draw(); } catch (e) { note.textContent = e.message; }
+      // A server that does not answer is said above the page (onReach),
+      // and the note keeps the time of the figures on show.
+      try { stats = await get('/v1/stats'); draw(); } catch (e) { if (e.status) note.textContent = e.message; }
       await new Promise((r) => setTimeout(r, 2000));
     }
   };
@@ -476,8 +496,12 @@ function clients(main, params) {
   list.load();
   // Without an event log the page polls instead, and so it does while
   // its answers are stale.
-  const poller = setInterval(() => { if (liveState === 'off' || stale) list.load(); }, 2000);
-  return { unmount() { listeners.delete(l); clearInterval(poller); clearTimeout(typing); } };
+  // So it does while the server does not answer, and reads again once it
+  // does (onReach): its clients dropped meanwhile.
+  const poller = setInterval(() => { if (liveState === 'off' || stale || !reachable()) list.load(); }, 2000);
+  const back = () => list.load();
+  recovered.add(back);
+  return { unmount() { listeners.delete(l); recovered.delete(back); clearInterval(poller); clearTimeout(typing); } };
 }
 
 // credentialOf is cid's credential, or null: a client ID is the first of
@@ -591,7 +615,8 @@ function client(main, cid) {
     again();
   };
   listeners.add(l);
-  return { unmount() { mounted = false; clearTimeout(retry); listeners.delete(l); } };
+  recovered.add(refresh);
+  return { unmount() { mounted = false; clearTimeout(retry); listeners.delete(l); recovered.delete(refresh); } };
 }
 
 function banBody(kind, value, v) {
@@ -697,7 +722,8 @@ function bans(main) {
   const again = coalesce(load, 1000);
   const l = (ev) => { if (ev.type.startsWith('ban.')) again(); };
   listeners.add(l);
-  return { unmount() { listeners.delete(l); } };
+  recovered.add(load);
+  return { unmount() { listeners.delete(l); recovered.delete(load); } };
 }
 
 // copyText puts text on the clipboard and says whether it did. The
@@ -763,7 +789,8 @@ function credentials(main) {
   const again = coalesce(load, 1000);
   const l = (ev) => { if (ev.type.startsWith('credential.')) again(); };
   listeners.add(l);
-  return { unmount() { listeners.delete(l); } };
+  recovered.add(load);
+  return { unmount() { listeners.delete(l); recovered.delete(load); } };
 }
 
 // ---- routing ---------------------------------------------------------------
