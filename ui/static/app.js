@@ -186,7 +186,13 @@ function overview(main) {
     scope.hidden = !stats.nodes;
     scope.textContent = stats.nodes ? 'The cards and the chart are node ' + stats.node + "'s (the node this page is served by); every node's figures are in the Nodes table." : '';
     el.connected.textContent = stats.connected.toLocaleString();
-    el.records.textContent = stats.records.toLocaleString();
+    // In a cluster the Records card is this node's line of the Nodes
+    // table: the records of the clients it held last (the bucket's,
+    // which add up to the cluster's). Its registry's own count, the
+    // API's top-level records, also keeps the clients that moved to
+    // another node, and the card read 2 beside a line of 1.
+    const own = stats.nodes && stats.nodes.find((n) => n.node === stats.node);
+    el.records.textContent = (own ? own.records : stats.records).toLocaleString();
     el.hs.textContent = stats.handshakes_per_second.toLocaleString();
     el.p50.textContent = fmtSecs(stats.rtt_p50_seconds);
     el.p99.textContent = fmtSecs(stats.rtt_p99_seconds);
@@ -213,8 +219,16 @@ function overview(main) {
     if (!stats || (ev.type !== 'client.connected' && ev.type !== 'client.disconnected')) return;
     const d = ev.type === 'client.connected' ? 1 : -1;
     const line = stats.nodes && stats.nodes.find((n) => n.node === ev.node);
-    if (line) line.connected = Math.max(0, line.connected + d);
-    if (!stats.node || !ev.node || ev.node === stats.node) stats.connected = Math.max(0, stats.connected + d);
+    // A client new to the node has a record too: the records shown are
+    // never fewer than the clients connected (the next poll has them).
+    if (line) {
+      line.connected = Math.max(0, line.connected + d);
+      line.records = Math.max(line.records, line.connected);
+    }
+    if (!stats.node || !ev.node || ev.node === stats.node) {
+      stats.connected = Math.max(0, stats.connected + d);
+      stats.records = Math.max(stats.records, stats.connected);
+    }
     draw();
   };
   listeners.add(l);
