@@ -30,9 +30,13 @@ func TestTakeoverDuringARecordBacklogEventsInOrder(t *testing.T) {
 	url := runNATS(t)
 	storm := node.WithReactorOptions(append(idleClients(), reactor.WithMaxHandshakesPerIP(2000))...)
 	n1 := startNodeOpts(t, url, "tb-1", node.WithEventRetention(100000), storm)
-	var slow atomic.Bool
+	var slow, gated atomic.Bool
+	gate := make(chan struct{})
 	n2 := startNodeOpts(t, url, "tb-2", node.WithEventRetention(100000), storm,
 		node.WithClusterOptions(cluster.WithBeforeSlotWrite(func(int) {
+			if gated.CompareAndSwap(true, false) {
+				<-gate
+			}
 			if slow.Load() {
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -40,8 +44,13 @@ func TestTakeoverDuringARecordBacklogEventsInOrder(t *testing.T) {
 	movers := numbered("tb-dev-", 100)
 	registerAll(t, n1.srv.Addr(), movers)
 	eventually(t, func() bool { return len(n2.listAll(t, "connected", 0)) == len(movers) }, "node 2 sees the clients on node 1")
+	// The storm's records queue behind one held write, so that the next
+	// flush is a large one however slowly a busy machine registers them
+	// (trickled in, each flush was under a publish window: never behind).
 	slow.Store(true)
+	gated.Store(true)
 	registerAll(t, n2.srv.Addr(), numbered("tb-fill-", 1200))
+	close(gate)
 	eventually(t, n2.node.Backlogged, "node 2's record writes behind")
 	registerAll(t, n2.srv.Addr(), movers)
 	slow.Store(false)
