@@ -74,13 +74,19 @@ func TestShutdownRejectsBadBodies(t *testing.T) {
 		"trailing data": `{"reason": "a"} {"reason": "b"}`,
 		"array":         `["x"]`,
 		"too long":      `{"reason": "` + strings.Repeat("r", protocol.MaxShutdownReason+1) + `"}`,
-		"huge body":     `{"reason": "` + strings.Repeat("r", 70<<10) + `"}`,
 	} {
 		r := s.call(t, http.MethodPost, "/v1/clients/body-1/shutdown", body)
 		assert.Equal(t, http.StatusBadRequest, r.status, name)
 		r.errorText(t)
 		r = s.call(t, http.MethodPost, "/v1/shutdown", body)
 		assert.Equal(t, http.StatusBadRequest, r.status, name)
+	}
+	// A body over the limit is 413, not 400: nothing in it was read.
+	huge := `{"reason": "` + strings.Repeat("r", 70<<10) + `"}`
+	for _, path := range []string{"/v1/clients/body-1/shutdown", "/v1/shutdown"} {
+		r := s.call(t, http.MethodPost, path, huge)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, r.status, path)
+		assert.Contains(t, r.errorText(t), "body over 65536 bytes", path)
 	}
 	rec, _ := s.reg.Get("body-1")
 	assert.True(t, rec.CStatus, "no bad request reached the client")

@@ -14,6 +14,8 @@ var (
 	// ErrBadRequest: a query parameter, path value or body is malformed;
 	// the wrapping error says which and what is accepted.
 	ErrBadRequest = errors.New("bad request")
+	// ErrTooLarge: a request body over maxBody.
+	ErrTooLarge = errors.New("request body too large")
 	// ErrUnauthorized: the bearer token is missing or wrong.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrDraining: the server is not accepting clients (starting or
@@ -32,6 +34,8 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrDraining), errors.Is(err, ErrUnavailable), errors.Is(err, events.ErrUnavailable):

@@ -43,6 +43,12 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
 			return
 		}
+		// r.URL.Query() drops what it can not parse: a cursor or filter
+		// lost that way would answer as if it had not been asked.
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: fmt.Sprintf("query: %v; percent-encode the values", err)})
+			return
+		}
 		if stateChanging[r.Method] {
 			if msg := checkOrigin(r); msg != "" {
 				writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})

@@ -4,17 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
-
-// maxBody bounds a command's JSON body; a reason fits in far less.
-const maxBody = 64 << 10
 
 // Handler serves the API, the metrics and the probes. Unknown paths answer
 // 404 and known paths with the wrong method 405 (with Allow), both as JSON
@@ -181,27 +176,11 @@ func (a *API) handleShutdownAll(w http.ResponseWriter, r *http.Request) {
 	respond(w, http.StatusAccepted, resp, err)
 }
 
-// readShutdownBody reads the optional {"reason": "..."}. An empty body is
-// no reason; anything else must be exactly that object, so a misspelt
-// field is an error rather than silently ignored.
+// readShutdownBody reads the optional {"reason": "..."}.
 func readShutdownBody(w http.ResponseWriter, r *http.Request) (ShutdownRequest, error) {
 	var body ShutdownRequest
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		return body, badRequest(fmt.Sprintf("body: %v (at most %d bytes)", err, maxBody))
-	}
-	if strings.TrimSpace(string(raw)) == "" {
-		return body, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return body, badRequest(fmt.Sprintf(`body is not {"reason": "..."}: %v`, err))
-	}
-	if dec.More() {
-		return body, badRequest(`body has data after the JSON object; send one {"reason": "..."}`)
-	}
-	return body, nil
+	err := readJSONBody(w, r, &body, `{"reason": "..."}`, false)
+	return body, err
 }
 
 func writeError(w http.ResponseWriter, err error) {

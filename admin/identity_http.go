@@ -1,12 +1,9 @@
 package admin
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cliser/cliser/identity"
@@ -143,29 +140,4 @@ func parseLimit(r *http.Request) (int, error) {
 		return 0, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, registry.MaxPageLimit))
 	}
 	return n, nil
-}
-
-// readJSONBody decodes exactly one JSON object into v, refusing unknown
-// fields (a misspelt field is an error, not silently ignored). An empty
-// body is allowed unless required.
-func readJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string, required bool) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		return badRequest(fmt.Sprintf("body: %v (at most %d bytes)", err, maxBody))
-	}
-	if strings.TrimSpace(string(raw)) == "" {
-		if required {
-			return badRequest("body missing: send " + shape)
-		}
-		return nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest(fmt.Sprintf("body is not %s: %v", shape, err))
-	}
-	if dec.More() {
-		return badRequest("body has data after the JSON object; send one " + shape)
-	}
-	return nil
 }

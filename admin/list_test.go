@@ -139,6 +139,13 @@ func TestListRejectsBadParameters(t *testing.T) {
 			assert.Contains(t, msg, "cursor", q)
 		}
 	}
+	// A query that does not parse is refused, not read without the pair
+	// it could not parse (a cursor lost that way restarted the listing).
+	for _, path := range []string{"/v1/clients?cursor=%%%", "/v1/events?after=1&type=%zz", "/v1/bans?limit=1;2"} {
+		r := s.call(t, http.MethodGet, path, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, path)
+		assert.Contains(t, r.errorText(t), "query: ", path)
+	}
 	// The plain method refuses the same limits.
 	_, err := s.api.ListClients(registry.Query{Limit: 1001})
 	assert.ErrorIs(t, err, admin.ErrBadRequest)
