@@ -76,6 +76,8 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 		return nil, configErrorf("the event log needs a data dir or a cluster (or --event-retention 0)")
 	}
 	path := filepath.Join(o.dataDir, events.FileName)
+	warnIfEmpty(path, "event log", "starting an empty log, seqs from 1 again (readers and webhook receivers "+
+		"that keep a seq will see old numbers anew)", log)
 	l, err := events.Open(path, opts...)
 	if errors.Is(err, boltcheck.ErrDamaged) {
 		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err) // exit 1, as a damaged registry file

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/identity/boltstore"
@@ -65,6 +66,8 @@ func openIdentityStore(o *options, b *backend) (identity.Store, error) {
 		}
 		return st, nil
 	case o.dataDir != "":
+		warnIfEmpty(filepath.Join(o.dataDir, boltstore.FileName), "identity",
+			"starting with no credentials and no bans (every client ID falls back to the shared password)", o.log)
 		bs, err := boltstore.Open(o.dataDir)
 		if err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)

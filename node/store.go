@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -99,9 +100,21 @@ type collecting interface {
 var _ collecting = (*logstore.Store)(nil)
 
 func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
+	// (The other data files are checked by warnIfEmpty, before bbolt opens
+	// them: it writes a fresh file's pages at once.)
 	if path := store.EmptyFile(); path != "" {
 		log.Warn("registry file was empty (zero bytes): starting with an empty registry; "+
 			"if records were expected, stop cliser and restore the file from a backup",
+			zap.String("file", path))
+	}
+}
+
+// warnIfEmpty says so when the data file at path is there but holds no
+// byte, as warnEmptyRegistry does; bbolt would start a new one on it
+// without a word. starting says what that means for this file.
+func warnIfEmpty(path, what, starting string, log *zap.Logger) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		log.Warn(what+" file was empty (zero bytes): "+starting+"; if that is not expected, stop cliser and restore the file from a backup",
 			zap.String("file", path))
 	}
 }

@@ -96,6 +96,30 @@ func TestBinaryWarnsOnZeroLengthRegistryFile(t *testing.T) {
 	}
 }
 
+// So do a zero-length identity.db and events.db: bbolt would make each a
+// new file without a word, and with it every credential, or the seqs
+// readers keep, would be gone unannounced.
+func TestBinaryWarnsOnZeroLengthIdentityAndEventFiles(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		filepath.Join(dir, "identity.db"): "identity file was empty",
+		filepath.Join(dir, "events.db"):   "event log file was empty",
+	}
+	for path := range files {
+		require.NoError(t, os.WriteFile(path, nil, 0o600))
+	}
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=empty-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	c := testkit.Dial(t, p.Addr)
+	c.Register("empty-pw", "after-empty")
+	logs := p.LogText()
+	for path, warning := range files {
+		assert.Contains(t, logs, warning)
+		assert.Contains(t, logs, path)
+	}
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
 // writeRegistry writes n records into dir's registry.db as a previous
 // build did (bbolt, commits of 400: the file has a freelist). With
 // migrate, the store then opens it (the records become its snapshot),
