@@ -50,3 +50,22 @@ func TestDashboardEventsPause(t *testing.T) {
 	p.waitJS(eventCIDs+`.join() === 'ev-paused'`, 5*time.Second)
 	assert.Empty(t, p.Problems())
 }
+
+// The Events view shows the log's newest events however it is reached:
+// opened after the Overview had heard an event, it showed that event
+// alone, not the log before it.
+func TestDashboardEventsFillAfterAnotherView(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "ev-earlier")
+	waitConnected(t, s, "", 1, 10*time.Second)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/")
+	p.waitJS(live, 10*time.Second)
+	register(t, s, "ev-heard")
+	waitConnected(t, s, "", 2, 10*time.Second)
+	p.waitJS(`document.getElementById('stat-connected')?.textContent === '2'`, 10*time.Second) // the stream brought it
+	p.eval(`location.hash = '#/events'`, nil)
+	p.waitJS(eventCIDs+`.join() === 'ev-heard,ev-earlier'`, 10*time.Second)
+	assert.Empty(t, p.Problems())
+}

@@ -673,15 +673,17 @@ function eventsView(main) {
     }
     body.replaceChildren(...rows);
     info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log'
-      : fillError || feed.length + ' events since this page opened';
+      : fillError || feed.length + ' events: the log\'s newest, then live';
   });
   const l = () => { if (paused) { held++; info.textContent = 'paused · ' + held + ' new'; } else draw(); };
   listeners.add(l);
   pause.addEventListener('click', () => { paused = !paused; held = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
   type.addEventListener('change', draw);
   cid.addEventListener('input', draw);
-  // Fill from the log, so the view is not empty on arrival. Events the
-  // stream brought meanwhile stay; the log's older ones go before them.
+  // Fill from the log on every arrival, so the view shows the log's newest
+  // events and not only what the stream brought since the page opened
+  // (reached from another view, it showed those alone). Events the stream
+  // brought stay; the log's older ones go before them.
   // A log that can not be read now (a cluster node cut off from NATS
   // answers 503) is said, and read again every 2 s until it answers.
   let mounted = true;
@@ -700,7 +702,7 @@ function eventsView(main) {
       draw();
       if (mounted) fillTimer = setTimeout(fill, 2000);
     });
-  if (!feed.length) fill();
+  fill();
   draw();
   return { unmount() { mounted = false; clearTimeout(fillTimer); listeners.delete(l); } };
 }
