@@ -75,7 +75,7 @@ func (s *IdentityStore) ExpireWithoutAnswer(ctx context.Context, b identity.Ban)
 	if err != nil {
 		return err
 	}
-	if _, err := expireKey(ctx, s.js, key, m.Sequence, mark); err != nil {
+	if _, err := deleteAt(ctx, s.js, BansBucket, key, m.Sequence, hdrExpiry, mark); err != nil {
 		return err
 	}
 	s.unanswered(key, mark)

@@ -223,12 +223,13 @@ func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential
 	return nil
 }
 
-// DeleteCredential deletes cid's credential; every node's watch sees it.
+// DeleteCredential deletes cid's credential (deleteOnce); every node's
+// watch sees it. identity.ErrNotFound when the bucket holds none.
 func (s *IdentityStore) DeleteCredential(ctx context.Context, cid string) error {
 	if err := s.connected(ctx); err != nil {
 		return err
 	}
-	rev, err := deleteKey(ctx, s.js, CredentialsBucket, keyOf(cid))
+	rev, err := s.deleteOnce(ctx, CredentialsBucket, keyOf(cid))
 	if err != nil {
 		return fmt.Errorf("cluster: delete credential %s: %w", cid, err)
 	}
@@ -253,12 +254,13 @@ func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
 	return nil
 }
 
-// DeleteBan deletes ban k; every node's watch sees it.
+// DeleteBan deletes ban k (deleteOnce); every node's watch sees it.
+// identity.ErrNotFound when the bucket holds none.
 func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error {
 	if err := s.connected(ctx); err != nil {
 		return err
 	}
-	rev, err := deleteKey(ctx, s.js, BansBucket, banKey(k))
+	rev, err := s.deleteOnce(ctx, BansBucket, banKey(k))
 	if err != nil {
 		return fmt.Errorf("cluster: delete ban %s %s: %w", k.Kind, k.Value, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cliser/cliser/identity"
@@ -54,7 +53,7 @@ func (s *IdentityStore) ExpireBan(ctx context.Context, b identity.Ban) (won bool
 			s.settle(key)
 			return false, nil // made again (or not one this build reads): not b's to delete
 		}
-		rev, err := expireKey(ctx, s.js, key, m.Sequence, mark)
+		rev, err := deleteAt(ctx, s.js, BansBucket, key, m.Sequence, hdrExpiry, mark)
 		if wrongLast(err) {
 			continue // changed since the read: read it again
 		}
@@ -94,20 +93,6 @@ func (s *IdentityStore) settle(key string) string {
 	mark := s.unsure[key]
 	delete(s.unsure, key)
 	return mark
-}
-
-// expireKey places key's delete marker in the bans bucket, marked, only
-// while key's last change is revision last; it returns the marker's
-// revision.
-func expireKey(ctx context.Context, js jetstream.JetStream, key string, last uint64, mark string) (uint64, error) {
-	m := nats.NewMsg("$KV." + BansBucket + "." + key)
-	m.Header.Set(hdrKVOperation, "DEL")
-	m.Header.Set(hdrExpiry, mark)
-	ack, err := js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(last))
-	if err != nil {
-		return 0, err
-	}
-	return ack.Sequence, nil
 }
 
 // wrongLast reports whether err is the stream refusing a write whose

@@ -1,13 +1,11 @@
 package cluster
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/identity"
@@ -47,19 +45,6 @@ func (s *IdentityStore) announce(bucket, key string, rev uint64, op string, val 
 		s.notices.WithLabelValues(noticeUnsent).Inc()
 		s.log.Debug("cluster: identity change not announced; the watches carry it", zap.String("bucket", bucket), zap.Error(err))
 	}
-}
-
-// deleteKey places key's delete marker in bucket, as jetstream's Delete
-// does, and returns its revision, which Delete does not hand back and a
-// notice must carry.
-func deleteKey(ctx context.Context, js jetstream.JetStream, bucket, key string) (uint64, error) {
-	m := nats.NewMsg("$KV." + bucket + "." + key)
-	m.Header.Set(hdrKVOperation, "DEL")
-	ack, err := js.PublishMsg(ctx, m)
-	if err != nil {
-		return 0, err
-	}
-	return ack.Sequence, nil
 }
 
 // order is what Watch has applied, shared by the watches and the notices

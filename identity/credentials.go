@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,10 +100,14 @@ func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
 	// Reported before the session is closed, so that its
 	// client.disconnected (revoked) comes after its credential.deleted.
 	left := s.endOwn(own)
-	if err != nil {
-		if left != nil {
-			left() // the store took it after all, and every node dropped it: enforced, not reported
-		}
+	switch {
+	case err != nil && left != nil && errors.Is(err, ErrNotFound):
+		s.closeAsOthers(own, left) // another node's delete landed first: it reports, as for any of its changes
+		return err
+	case err != nil && left != nil:
+		left() // the store took it after all, and every node dropped it: enforced, not reported
+		return err
+	case err != nil:
 		return err
 	}
 	s.opts.closeCID(cid, protocol.ReasonRevoked)

@@ -71,6 +71,12 @@ func (s *Service) closeOrLeave(k ownKey, close func()) {
 		return
 	}
 	s.ownMu.Unlock()
+	s.closeAsOthers(k, close)
+}
+
+// closeAsOthers runs close, the close another node's change of k calls
+// for, once that node reported the change.
+func (s *Service) closeAsOthers(k ownKey, close func()) {
 	if r, ok := s.opts.store.(Reporter); ok {
 		r.AfterReported(k, close)
 		return

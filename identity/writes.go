@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -141,11 +142,14 @@ func (s *Service) runWrites(ctx context.Context) {
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 			err := op.do(wctx)
 			cancel()
-			if err != nil {
-				failedAt, failed = time.Now(), err
-			}
 			if op.done != nil {
 				op.done <- err
+			}
+			if errors.Is(err, ErrNotFound) {
+				continue // an answer, not a fault: another node's delete of the key landed first
+			}
+			if err != nil {
+				failedAt, failed = time.Now(), err
 			}
 			switch {
 			case err != nil:
