@@ -36,6 +36,15 @@ type Config struct {
 	// ShutdownLinger is how long the client waits for the server to close
 	// after it acked a 130 before it closes itself. Default 5s.
 	ShutdownLinger time.Duration
+	// IdleTimeout, when positive, ends a registered session that has
+	// received no line from the server for this long (the error wraps
+	// ErrConnLost and ErrServerSilent), so that Run reconnects. A server
+	// that froze, or a peer that vanished behind a NAT or proxy, keeps the
+	// socket open and says nothing: without it the client would wait
+	// forever. Set it well above the server's --keepalive-interval. Zero
+	// (the default for Go callers) turns it off; the agent's
+	// --idle-timeout defaults to 2m.
+	IdleTimeout time.Duration
 
 	// LocalAddr, when set, is the local address to dial from (a load test
 	// spreading its clients over several 127.x.y.z sources); nil lets the

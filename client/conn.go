@@ -210,9 +210,28 @@ func (c *Conn) readLoop() {
 	// Lines that came in the same read as the 140 are still buffered.
 	err := c.process(nil)
 	for err == nil {
+		if c.cfg.IdleTimeout > 0 && c.sess.state == stateRegistered {
+			// Every keep-alive moves this on; only a silent server lets it
+			// pass. After a 130 ack the linger deadline rules instead.
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout))
+		}
 		err = c.readOnce()
 	}
+	if errors.Is(err, errTimeout) && c.sess.state == stateRegistered {
+		err = silentError{c.cfg.IdleTimeout}
+	}
 	c.finish(err)
+}
+
+// silentError ends a session whose server said nothing for IdleTimeout.
+type silentError struct{ idle time.Duration }
+
+func (e silentError) Error() string {
+	return fmt.Sprintf("client: no line from the server for %v (idle timeout): connection taken as lost", e.idle)
+}
+
+func (e silentError) Unwrap() []error {
+	return []error{ErrServerSilent, ErrConnLost, os.ErrDeadlineExceeded}
 }
 
 // finish turns the reader's last error into the session's end cause.
@@ -227,6 +246,8 @@ func (c *Conn) finish(err error) {
 		err = c.sess.endCause(err)
 	case c.closing.Load():
 		err = ErrClosed
+	case errors.Is(err, ErrServerSilent):
+		// already says it all, ErrConnLost included
 	default:
 		err = fmt.Errorf("%w: %w", ErrConnLost, err)
 	}

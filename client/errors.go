@@ -86,6 +86,10 @@ var (
 	// ErrConnLost: the connection ended without a 190 from the server (EOF,
 	// reset, write failure). The underlying error is wrapped too.
 	ErrConnLost = errors.New("client: connection lost")
+	// ErrServerSilent: a registered session heard nothing from the server
+	// for Config.IdleTimeout; the client closed it. Always wrapped together
+	// with ErrConnLost.
+	ErrServerSilent = errors.New("client: no line from the server")
 	// ErrBadServer: the server sent something this client cannot accept
 	// (see ServerError). The client closes the connection.
 	ErrBadServer = errors.New("client: bad input from server")

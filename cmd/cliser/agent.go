@@ -30,6 +30,7 @@ type agentConfig struct {
 	onShutdownTimeout time.Duration
 	dialTimeout       time.Duration
 	handshakeTimeout  time.Duration
+	idleTimeout       time.Duration
 	backoffMin        time.Duration
 	backoffMax        time.Duration
 	logLevel          string
@@ -75,6 +76,9 @@ func newAgentCmd() *cobra.Command {
 	f.DurationVar(&cfg.onShutdownTimeout, "on-shutdown-timeout", 30*time.Second, "how long the --on-shutdown command may run before it is killed")
 	f.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "how long a TCP connect may take")
 	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", 10*time.Second, "how long from connect to 140 connected")
+	// A frozen server (or a peer gone behind a NAT) keeps the socket open
+	// and the kernel answers TCP keep-alives, so only silence tells.
+	f.DurationVar(&cfg.idleTimeout, "idle-timeout", 2*time.Minute, "reconnect when the server has sent no line (keep-alive) for this long; keep it well above the server's --keepalive-interval; 0 turns it off")
 	f.DurationVar(&cfg.backoffMin, "backoff-min", 500*time.Millisecond, "base wait between reconnects")
 	f.DurationVar(&cfg.backoffMax, "backoff-max", time.Minute, "longest wait between reconnects (and the wait after auth failed)")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -143,6 +147,9 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 		return client.Config{}, client.Backoff{}, configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",
 			cfg.dialTimeout, cfg.handshakeTimeout)
 	}
+	if cfg.idleTimeout < 0 {
+		return client.Config{}, client.Backoff{}, configErrorf("--idle-timeout must be 0 (off) or positive, got %s", cfg.idleTimeout)
+	}
 	pw, err := agentPassword(cfg.passwordFile)
 	if err != nil {
 		return client.Config{}, client.Backoff{}, err
@@ -154,6 +161,7 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 		ID:               cfg.id,
 		DialTimeout:      cfg.dialTimeout,
 		HandshakeTimeout: cfg.handshakeTimeout,
+		IdleTimeout:      cfg.idleTimeout,
 		Logger:           log,
 	}
 	if err := cc.Validate(); err != nil {

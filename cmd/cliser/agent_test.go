@@ -126,6 +126,24 @@ func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
 	assert.Equal(t, 0, p.Stop(t, os.Interrupt), p.LogText())
 }
 
+// A server that goes silent after 140 (here: keep-alives an hour apart,
+// as a frozen server would look) must not hold the agent: after
+// --idle-timeout without a line it reconnects.
+func TestAgentBinaryIdleTimeoutReconnectsToSilentServer(t *testing.T) {
+	srv, reg := agentServer(t, reactor.WithKeepAlive(time.Hour, time.Second))
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
+		"--server", srv.Addr(), "--id", "e2e-agent-idle", "--idle-timeout", "300ms",
+		"--backoff-min", "10ms", "--backoff-max", "50ms")
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-idle"), 10*time.Second, 10*time.Millisecond, p.LogText())
+	first, _ := reg.Get("e2e-agent-idle")
+	require.Eventually(t, func() bool {
+		r, _ := reg.Get("e2e-agent-idle")
+		return r.CStatus && r.ConnectedAt.After(first.ConnectedAt)
+	}, 10*time.Second, 10*time.Millisecond, "%s", p.LogText())
+	assert.Contains(t, p.LogText(), "no line from the server for 300ms")
+	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+}
+
 func TestAgentBinaryFlagsWinOverEnvironment(t *testing.T) {
 	srv, reg := agentServer(t)
 	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword, "CLISER_ID=bad id!", "CLISER_SERVER=127.0.0.1:1"},
@@ -149,6 +167,7 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 		{"no id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1"}, "--id"},
 		{"bad id from env", []string{"CLISER_PASSWORD=x", "CLISER_ID=has space"}, []string{"--server", "127.0.0.1:1"}, "has space"},
 		{"bad env duration", []string{"CLISER_PASSWORD=x", "CLISER_ON_SHUTDOWN_TIMEOUT=soon"}, []string{"--server", "h:1", "--id", "a"}, "CLISER_ON_SHUTDOWN_TIMEOUT"},
+		{"negative idle timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--idle-timeout", "-1s"}, "--idle-timeout"},
 		{"bad log format", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--log-format", "xml"}, "--log-format"},
 	}
 	for _, c := range cases {

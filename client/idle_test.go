@@ -1,0 +1,74 @@
+package client
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
+)
+
+// A server that registers the client and then says nothing more (a frozen
+// process: the kernel still ACKs, so TCP sees nothing wrong) must not hold
+// the client forever: IdleTimeout ends the session as a lost connection.
+func TestConnIdleTimeoutEndsSessionWithSilentServer(t *testing.T) {
+	sawClose := make(chan bool, 1)
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) { sawClose <- c.waitEOF() }))
+	cfg := testConfig(srv.addr())
+	cfg.IdleTimeout = 200 * time.Millisecond
+	conn := dialT(t, cfg)
+
+	err := waitErr(t, conn)
+	assert.ErrorIs(t, err, ErrServerSilent)
+	assert.ErrorIs(t, err, ErrConnLost)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Contains(t, err.Error(), "no line from the server for 200ms")
+	assert.GreaterOrEqual(t, time.Since(conn.ConnectedAt()), cfg.IdleTimeout)
+	assert.True(t, <-sawClose, "the client closed its end")
+}
+
+// Each keep-alive restarts the idle clock: against the real server with
+// keep-alives far more often than IdleTimeout, the session outlives many
+// idle timeouts.
+func TestConnIdleTimeoutKeptOffByKeepAlives(t *testing.T) {
+	reg := registry.New()
+	srv := startReactor(t, reg, "127.0.0.1:0", reactor.WithKeepAlive(50*time.Millisecond, time.Second))
+	cfg := realConfig(srv.Addr(), "idle-1")
+	cfg.IdleTimeout = 250 * time.Millisecond
+	conn := dialT(t, cfg)
+	first, _ := reg.Get("idle-1")
+	require.Eventually(t, func() bool {
+		r, _ := reg.Get("idle-1")
+		return r.LastSeen.Sub(first.LastSeen) >= 4*cfg.IdleTimeout
+	}, 10*time.Second, 10*time.Millisecond)
+	select {
+	case <-conn.Done():
+		t.Fatalf("session ended: %v", conn.Wait())
+	default:
+	}
+}
+
+// Run treats silence like a dropped connection: it dials again.
+func TestRunReconnectsAfterServerGoesSilent(t *testing.T) {
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) { c.waitEOF() }))
+	cfg := testConfig(srv.addr())
+	cfg.IdleTimeout = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}, &l)
+	require.Eventually(t, func() bool { return l.connected() >= 2 }, 5*time.Second, 5*time.Millisecond)
+	for _, e := range l.All() {
+		if d, ok := e.(Disconnected); ok {
+			assert.ErrorIs(t, d.Err, ErrServerSilent)
+			break
+		}
+	}
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
