@@ -270,6 +270,24 @@ func TestGarbageAfterRegistration(t *testing.T) {
 	}
 }
 
+// The error (which the agent logs) says what was wrong with the framing,
+// not just that it was.
+func TestOverlongServerLineIsNamed(t *testing.T) {
+	for _, g := range garbage {
+		if g.cause != protocol.ErrLineTooLong {
+			continue
+		}
+		t.Run(g.name, func(t *testing.T) {
+			srv := newScriptedServer(t, afterHandshake("1", func(c *scriptConn) {
+				c.send(g.wire)
+				c.waitEOF()
+			}))
+			err := waitErr(t, dialT(t, testConfig(srv.addr())))
+			assert.EqualError(t, err, "client: bad input from server: framing: line too long")
+		})
+	}
+}
+
 func TestGarbageDuringHandshake(t *testing.T) {
 	cases := map[string]string{
 		"keep-alive before 140": "100 1\n",

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"strings"
+
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -59,7 +61,9 @@ func (s *session) consume(in, out []byte, emit func(sessionEvent)) (used int, _ 
 	for {
 		line, n, ferr := protocol.NextLine(in[used:])
 		if ferr != nil {
-			return used, out, badServer(nil, ferr, "framing")
+			// Name the cause ("line too long"): "framing" alone left the
+			// agent's log with nothing to go on.
+			return used, out, badServer(nil, ferr, "framing: "+strings.TrimPrefix(ferr.Error(), "protocol: "))
 		}
 		if n == 0 {
 			return used, out, nil
