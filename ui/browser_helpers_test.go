@@ -208,7 +208,8 @@ func serve(t *testing.T, env []string, args ...string) *testkit.Served {
 func agent(t *testing.T, s *testkit.Served, id string) {
 	t.Helper()
 	testkit.Start(t, testkit.Environ(nil, "CLISER_PASSWORD="+password),
-		"agent", "--server", s.Addr, "--id", id, "--log-level", "warn")
+		// serve's keep-alives are an hour apart: that is not a silent server.
+		"agent", "--server", s.Addr, "--id", id, "--log-level", "warn", "--idle-timeout", "0")
 }
 
 // apiGet reads an admin endpoint as JSON into out.
