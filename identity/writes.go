@@ -142,14 +142,15 @@ func (s *Service) runWrites(ctx context.Context) {
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 			err := op.do(wctx)
 			cancel()
-			if op.done != nil {
-				op.done <- err
-			}
-			if errors.Is(err, ErrNotFound) {
-				continue // an answer, not a fault: another node's delete of the key landed first
+			if errors.Is(err, ErrNotFound) && op.done != nil {
+				op.done <- err // an answer, not a fault: another node's delete of the key landed first
+				continue
 			}
 			if err != nil {
-				failedAt, failed = time.Now(), err
+				failedAt, failed = time.Now(), err // before the answer: a write queued after it is made
+			}
+			if op.done != nil {
+				op.done <- err
 			}
 			switch {
 			case err != nil:
