@@ -172,9 +172,13 @@ func newCredentialsRmCmd(o *clientsOptions) *cobra.Command {
 					failed = append(failed, fmt.Errorf("%s: %w", cid, explain(c, err, "")))
 					continue
 				}
-				if o.output != "json" {
-					fmt.Fprintf(cmd.OutOrStdout(), "credential of %s deleted\n", cid)
+				if o.output == "json" {
+					if err := writeJSONOut(cmd.OutOrStdout(), map[string]any{"cid": cid, "deleted": true}); err != nil {
+						return err
+					}
+					continue
 				}
+				fmt.Fprintf(cmd.OutOrStdout(), "credential of %s deleted\n", cid)
 			}
 			return errors.Join(failed...)
 		},
@@ -276,10 +280,11 @@ func newBansRmCmd(o *clientsOptions) *cobra.Command {
 			if err := c.DeleteBan(cmd.Context(), args[0], args[1]); err != nil {
 				return explain(c, err, "")
 			}
-			if o.output != "json" {
-				fmt.Fprintf(cmd.OutOrStdout(), "ban %s %s lifted\n", args[0], args[1])
+			if o.output == "json" {
+				return writeJSONOut(cmd.OutOrStdout(), map[string]any{"kind": args[0], "value": args[1], "lifted": true})
 			}
-			return nil
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "ban %s %s lifted\n", args[0], args[1])
+			return err
 		},
 	}
 }

@@ -346,8 +346,9 @@ func TestIdentityCLI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "cli-1")
 	assert.NotContains(t, out, "secret")
-	_, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base)
+	out, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base, "-o", "json")
 	require.NoError(t, err)
+	assert.JSONEq(t, `{"cid": "cli-1", "deleted": true}`, out, "-o json says what it did, as kick's does")
 	_, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base)
 	require.Error(t, err)
 	assert.Equal(t, 1, exitCode(err))
@@ -358,8 +359,9 @@ func TestIdentityCLI(t *testing.T) {
 	out, _, err = runCLI(t, "bans", "list", "--admin", base)
 	require.NoError(t, err)
 	assert.Contains(t, out, "lab")
-	_, _, err = runCLI(t, "bans", "rm", "net", "10.9.0.0/16", "--admin", base)
+	out, _, err = runCLI(t, "bans", "rm", "net", "10.9.0.0/16", "--admin", base, "-o", "json")
 	require.NoError(t, err)
+	assert.JSONEq(t, `{"kind": "net", "value": "10.9.0.0/16", "lifted": true}`, out)
 
 	for _, args := range [][]string{
 		{"bans", "add", "host", "x"},
