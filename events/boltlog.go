@@ -165,11 +165,18 @@ func (l *Log) Append(ev Event) bool {
 }
 
 // Close stops taking events, writes what is queued and closes the file.
-// Safe to call once.
+// Events it could not write (the disk full or failing for the last
+// seconds) are an error: they are lost, and a stop that loses them is
+// not a clean one. Safe to call once.
 func (l *Log) Close() error {
 	l.q.close()
 	<-l.done
-	return l.db.Close()
+	var lost error
+	if n := l.q.givenUp.Load(); n > 0 {
+		fault, _ := l.fault.Load().(string)
+		lost = fmt.Errorf("events: %d queued events were not written to %s at close, and are lost (writes failing %s)", n, l.db.Path(), fault)
+	}
+	return errors.Join(lost, l.db.Close())
 }
 
 // Newest is the newest seq (0 for an empty log). Safe for concurrent use.

@@ -32,6 +32,7 @@ type queue struct {
 
 	wake    chan struct{} // capacity 1: "there is something to take"
 	dropped atomic.Uint64
+	givenUp atomic.Int64 // events still queued when the writer gave up at close
 	m       *metrics
 	log     *zap.Logger
 }
@@ -294,7 +295,9 @@ func (q *queue) isDropping() bool {
 // returns true.
 func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool) {
 	if q.isClosed() && *backoff >= 2*time.Second {
-		log.Error("events: giving up on the queued events at close", zap.Int("events", q.len()))
+		n := q.len()
+		q.givenUp.Store(int64(n))
+		log.Error("events: giving up on the queued events at close", zap.Int("events", n))
 		return true
 	}
 	time.Sleep(*backoff)

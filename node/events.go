@@ -130,12 +130,14 @@ var reasonTexts = func() (t [256]string) {
 	return t
 }()
 
-// closeEventLog writes what is queued and closes the log; a failure is
-// logged by the log itself.
-func closeEventLog(l eventLog) {
-	if l != nil {
-		_ = l.Close()
+// closeEventLog writes what is queued and closes the log. Its error
+// (events it could not write, lost) fails the stop: a drain that lost
+// events must not exit 0 as if all were in order.
+func closeEventLog(l eventLog) error {
+	if l == nil {
+		return nil
 	}
+	return l.Close()
 }
 
 // identityEventsTo hands identity's credential and ban changes to l

@@ -106,7 +106,7 @@ func (n *Node) openRecords() error {
 	reg := registry.New(append(regOpts, o.regOpts...)...)
 	loaded, err := reg.Load()
 	if err != nil {
-		closeEventLog(evlog)
+		_ = closeEventLog(evlog)
 		_ = store.Close()
 		return err
 	}
@@ -206,7 +206,7 @@ func (n *Node) release(ctx context.Context) {
 	n.hook.stop()
 	n.stopFlusher()
 	<-n.flushed
-	closeEventLog(n.evlog)
+	_ = closeEventLog(n.evlog)
 	_ = n.store.Close()
 }
 
@@ -265,7 +265,7 @@ func (n *Node) shutdown(ctx context.Context) error {
 	// After the reactor and the registry: the disconnects of the drain
 	// are the log's last events. Before the store: in cluster mode that
 	// drains the NATS connection the log publishes on.
-	closeEventLog(n.evlog)
+	evErr := closeEventLog(n.evlog)
 	closeErr := n.store.Close()
 	// The admin API goes last: it answers reads and /readyz 503 while the
 	// reactor drains and the registry is written. An admin request still
@@ -276,7 +276,7 @@ func (n *Node) shutdown(ctx context.Context) error {
 			log.Warn("admin API closed with requests still in flight", zap.Error(err))
 		}
 	}
-	return errors.Join(stopErr, idsErr, flushErr, closeErr)
+	return errors.Join(stopErr, idsErr, flushErr, evErr, closeErr)
 }
 
 // engineDied: the protocol engine stopped on its own, before any Stop.
