@@ -39,6 +39,8 @@ type API struct {
 
 	authOnce sync.Once
 	authLim  atomic.Pointer[authLimiter] // made by the first Handler; shared by later ones
+
+	waits *waitSlots // bounds event streams and long-polls (waits.go)
 }
 
 // New makes the API over reg.
@@ -55,6 +57,7 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
 	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())
 	api.waitsCtx, api.endWaits = context.WithCancel(context.Background())
+	api.waits = newWaitSlots(o.maxConns, o.metrics)
 	return api
 }
 

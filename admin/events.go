@@ -348,6 +348,11 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Wait > 0 { // the server's write timeout must not cut a long-poll
+		release, ok := a.takeWaitSlot(w, "long-poll")
+		if !ok {
+			return
+		}
+		defer release()
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(q.Wait + 30*time.Second))
 	}
 	resp, err := a.Events(r.Context(), q)

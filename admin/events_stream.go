@@ -49,6 +49,11 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 		}
 		q.After, q.HasAfter = n, true
 	}
+	release, ok := a.takeWaitSlot(w, "event stream")
+	if !ok {
+		return
+	}
+	defer release()
 	if !q.HasAfter {
 		q.After = a.opts.events.Newest()
 	}
