@@ -6,7 +6,8 @@ import (
 )
 
 // ErrConfig marks an error that the operator fixes in the configuration
-// (a data dir that will not open, a webhook URL the deliverer refuses):
+// (no data dir for the event log, a webhook URL the deliverer refuses; a
+// data file that will not open is not one: it exits 1, as damage does):
 // `cliser serve` exits 2 on it. Test it with errors.Is.
 var ErrConfig = errors.New("node: configuration")
 

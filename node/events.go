@@ -82,8 +82,8 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	if errors.Is(err, boltcheck.ErrDamaged) {
 		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err) // exit 1, as a damaged registry file
 	}
-	if err != nil {
-		return nil, configErrorf("data dir %s: %v", o.dataDir, err)
+	if err != nil { // as the registry's and identity's files: exit 1, not a usage mistake's 2
+		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 	}
 	log.Info("event log open", zap.String("file", path), zap.Uint64("newest_seq", l.Newest()),
 		zap.Int("retention", o.eventRetention))

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/node/nodetest"
@@ -78,6 +81,19 @@ func TestNodeConfigMistakes(t *testing.T) {
 	hook := nodetest.New(t, node.WithDataDir(t.TempDir()), node.WithWebhook(node.Webhook{URL: "http://127.0.0.1:1/h"}))
 	err = hook.Start(context.Background())
 	require.ErrorIs(t, err, node.ErrConfig, "a webhook without the event log")
+}
+
+// An event log file that will not open (a directory in its place) is a
+// damaged data dir, as the registry's and identity's files are: not an
+// ErrConfig, whose exit status 2 says a usage mistake.
+func TestNodeEventFileThatWillNotOpenIsNotAConfigMistake(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, events.FileName), 0o700))
+	n := nodetest.New(t, node.WithDataDir(dir), node.WithEventRetention(100))
+	err := n.Start(context.Background())
+	require.Error(t, err)
+	require.NotErrorIs(t, err, node.ErrConfig)
+	require.ErrorContains(t, err, filepath.Join(dir, events.FileName))
 }
 
 // Close stops at once: clients are told 190 and dropped, and the admin

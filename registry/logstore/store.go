@@ -168,6 +168,9 @@ func (s *Store) mapSnapshot() ([]byte, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("logstore: %w", err)
 	}
+	if !fi.Mode().IsRegular() { // a directory mapped as "no such device"
+		return nil, nil, fmt.Errorf("logstore: %s is not a regular file (%s): cliser will not start on it; move it away", s.snapPath(), fi.Mode().Type())
+	}
 	if fi.Size() == 0 {
 		s.emptyFile = s.snapPath()
 		return nil, func() {}, nil

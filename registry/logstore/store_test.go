@@ -62,6 +62,17 @@ func TestOpenFailsOnUnusableDir(t *testing.T) {
 	assert.Contains(t, err.Error(), "data dir")
 }
 
+// A snapshot that is a directory is refused by name; it was mapped and
+// said only "no such device".
+func TestOpenRefusesADirectoryForTheSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "registry.snap"), 0o700))
+	_, err := Open(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "registry.snap is not a regular file")
+	assert.NotContains(t, err.Error(), "no such device")
+}
+
 func TestSaveLoadRoundTrip(t *testing.T) {
 	s := openT(t, t.TempDir())
 	in := []registry.Record{rec("b", 2), rec("a", 1), goldenRecords[1].rec}
