@@ -65,3 +65,33 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 		assert.NotContains(t, logs, pw, "a password reached the logs")
 	}
 }
+
+// A SIGHUP whose password file does not parse keeps the passwords in
+// force and logs a warning; it is counted too, so that an alert sees it
+// (`systemctl reload` succeeds whatever the file says). It was only
+// logged.
+func TestBinarySIGHUPFailureIsCounted(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := writeFile(t, dir, "passwords", "counted-hup-pw\n")
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=", "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--password-file", pwFile)
+	base := p.AdminURL(t)
+	reloads := func(result string) func() bool {
+		return func() bool {
+			v, _ := testkit.Metric(base, `cliser_password_reloads_total{result="`+result+`"}`)
+			return v == 1
+		}
+	}
+
+	writeFile(t, dir, "passwords", "counted-hup-pw\nbad\x00line\n")
+	p.Reload(t)
+	require.Eventually(t, reloads("failed"), waitFor, tick, "the failed reload is counted:\n%s", p.LogText())
+	okBefore, found := testkit.Metric(base, `cliser_password_reloads_total{result="ok"}`)
+	require.True(t, found, "both results are on /metrics from the start")
+	require.Zero(t, okBefore)
+	testkit.Dial(t, p.Addr).Handshake("counted-hup-pw", "hup-kept") // the old password stays in force
+
+	writeFile(t, dir, "passwords", "counted-hup-pw2\n")
+	p.Reload(t)
+	require.Eventually(t, reloads("ok"), waitFor, tick, "the good reload is counted:\n%s", p.LogText())
+}
