@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/net/netutil"
+
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // DefaultMaxConns caps the admin listener's open connections. Idle HTTP
@@ -69,8 +71,8 @@ type capped struct {
 	max     int64
 	n       atomic.Int64
 	full    atomic.Bool
-	logged  atomic.Bool  // this filling's warning was logged
-	lastLog atomic.Int64 // Unix nanoseconds of the last warning
+	logged  atomic.Bool // this filling's warning was logged
+	gate    loggate.Gate
 	log     *zap.Logger
 	open    prometheus.Gauge
 	reached prometheus.Counter
@@ -84,11 +86,9 @@ func (l *capped) Accept() (net.Conn, error) {
 	l.open.Inc()
 	if l.n.Add(1) >= l.max && l.full.CompareAndSwap(false, true) {
 		l.reached.Inc()
-		now := time.Now().UnixNano()
-		if last := l.lastLog.Load(); last != 0 && now-last < int64(fullLogQuiet) {
+		if !l.gate.Open(fullLogQuiet) {
 			return &cappedConn{Conn: c, l: l}, nil
 		}
-		l.lastLog.Store(now)
 		l.logged.Store(true)
 		l.log.Warn("admin listener full: further connections wait in the kernel's queue until one closes "+
 			"(idle or slow HTTP peers? see --admin-max-connections)", zap.Int64("max_connections", l.max))

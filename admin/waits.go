@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // Metric names of the bound on long-lived requests.
@@ -29,7 +31,7 @@ const waitsRetryAfter = 5 * time.Second
 type waitSlots struct {
 	max     int64
 	open    atomic.Int64
-	lastLog atomic.Int64 // Unix nanoseconds of the last refusal logged
+	logGate loggate.Gate // the first refusal of a minute is logged
 	gauge   prometheus.GaugeFunc
 	refused prometheus.Counter
 }
@@ -58,8 +60,7 @@ func (a *API) takeWaitSlot(w http.ResponseWriter, what string) (release func(), 
 	if s.open.Add(1) > s.max {
 		s.open.Add(-1)
 		s.refused.Inc()
-		now := time.Now().UnixNano()
-		if last := s.lastLog.Load(); (last == 0 || now-last >= int64(time.Minute)) && s.lastLog.CompareAndSwap(last, now) {
+		if s.logGate.Open(time.Minute) {
 			a.opts.log.Warn("admin API: an event stream or long-poll was refused: half of --admin-max-connections already "+
 				"wait for events, the rest is kept for probes and short requests (further refusals this minute are only counted)",
 				zap.Int64("max_event_waits", s.max), zap.String("refused", what))

@@ -243,7 +243,7 @@ func (n *Node) republish(cid string, p published) {
 // another node's marks, and warns once per burst, not once per client.
 func (n *Node) noteRepublished(cid string, k int) {
 	n.metrics.republished.Add(float64(k))
-	if n.republishLog.open(republishLogEvery) {
+	if n.republishLog.Open(republishLogEvery) {
 		n.log.Warn("cluster: live clients of this node were marked disconnected by another node (it judged this node lost); publishing them again",
 			zap.String("first_cid", cid), zap.Duration("next_line_in", republishLogEvery))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -65,7 +66,7 @@ type Node struct {
 	// TTL to renew theirs.
 	healthySince atomic.Int64
 	// republishLog and lateTakeoverLog space their warnings (loggate.go).
-	republishLog, lateTakeoverLog logGate
+	republishLog, lateTakeoverLog loggate.Gate
 	// eventBarrier is the event log's Stored, for takeovers (takeoverorder.go).
 	eventBarrier atomic.Pointer[func(context.Context) error]
 	// remoteRegistrations hears other nodes' registrations (SetRemoteRegistrations).

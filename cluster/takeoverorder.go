@@ -55,7 +55,7 @@ func (n *Node) awaitTakeoverEvents() {
 // stored, at most once a minute (a stream that fails fails for a while;
 // the counter has every one).
 func (n *Node) logLateTakeover(err error) {
-	if !n.lateTakeoverLog.open(time.Minute) {
+	if !n.lateTakeoverLog.Open(time.Minute) {
 		return
 	}
 	n.log.Warn("cluster: a takeover is written before its client.connected is in the event log; "+

@@ -1,0 +1,29 @@
+package loggate
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// One line per interval, however many goroutines ask at once.
+func TestGateLetsOneLineThroughPerInterval(t *testing.T) {
+	var g Gate
+	var through atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if g.Open(time.Hour) {
+				through.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), through.Load(), "the first asks of an hour")
+	g.last.Store(time.Now().Add(-2 * time.Hour).UnixNano())
+	assert.True(t, g.Open(time.Hour), "an hour later")
+	assert.False(t, g.Open(time.Hour))
+}
