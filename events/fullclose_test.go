@@ -48,3 +48,25 @@ func TestLogCloseIsNilWhenEverythingWasWritten(t *testing.T) {
 	}
 	require.NoError(t, l.Close())
 }
+
+// So are the cluster's: events still queued when Close gives up on a NATS
+// that does not answer are lost, and Close says how many (it returned nil,
+// and the stop exited 0).
+func TestStreamCloseReportsEventsLostToNATSAway(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	s, err := events.OpenStream(nc, nil)
+	require.NoError(t, err)
+	ns.Shutdown()
+	for i := range 10 {
+		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("away-%d", i)})
+	}
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	t0 := time.Now()
+	err = s.Close()
+	// A stop must end: a publish fails only when its acknowledgment is late
+	// (5 s), and counting tries kept Close ~28 s; now one try after close.
+	assert.Less(t, time.Since(t0), 15*time.Second, "Close gives up within its grace and one late acknowledgment")
+	require.Error(t, err, "events lost at close are an error")
+	assert.Contains(t, err.Error(), "10 queued events were not published")
+}

@@ -286,7 +286,8 @@ func (s *Stream) publish(batch []Event) (int, error) {
 }
 
 // Close publishes what is queued (for a while, if NATS is away) and stops
-// the tail. nc stays open. Safe to call once.
+// the tail; events it gave up on are an error. nc stays open. Safe to
+// call once.
 func (s *Stream) Close() error {
 	s.q.close()
 	<-s.done
@@ -294,6 +295,9 @@ func (s *Stream) Close() error {
 	s.f.mu.Lock()
 	s.stopTailLocked()
 	s.f.mu.Unlock()
+	if n := s.q.givenUp.Load(); n > 0 { // lost: a stop that loses them is not a clean one (exit 1)
+		return fmt.Errorf("events: %d queued events were not published to stream %s at close, and are lost (publishing failing)", n, s.sopts.name)
+	}
 	return nil
 }
 

@@ -28,6 +28,7 @@ type queue struct {
 	accepted uint64     // events ever pushed and not dropped (the Stream's Stored waits on them)
 	limit    int
 	closed   bool
+	closedAt time.Time
 	dropping bool // an episode of drops is under way; logged once
 
 	wake    chan struct{} // capacity 1: "there is something to take"
@@ -244,7 +245,7 @@ func (q *queue) len() int {
 // close refuses further events; what is pending stays for the last drain.
 func (q *queue) close() {
 	q.mu.Lock()
-	q.closed = true
+	q.closed, q.closedAt = true, time.Now()
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -289,12 +290,21 @@ func (q *queue) isDropping() bool {
 	return q.dropping
 }
 
+// closeGrace is how long a closed queue's writer keeps trying a store
+// that fails before it gives the queued events up: a stop must end. A
+// publish to a NATS that is away fails only when its acknowledgment is
+// late (5 s), so counting tries kept a stop waiting ~28 s.
+const closeGrace = 3 * time.Second
+
 // retryAfter is the writers' wait after a failed write: it sleeps
-// *backoff and doubles it up to 5s, or, once the queue is closed and the
-// wait has reached 2s, logs that the queued events are given up and
-// returns true.
+// *backoff and doubles it up to 5s, or, once the queue has been closed
+// for closeGrace or the wait has reached 2s, logs that the queued events
+// are given up and returns true.
 func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool) {
-	if q.isClosed() && *backoff >= 2*time.Second {
+	q.mu.Lock()
+	closed, since := q.closed, time.Since(q.closedAt)
+	q.mu.Unlock()
+	if closed && (*backoff >= 2*time.Second || since >= closeGrace) {
 		n := q.len()
 		q.givenUp.Store(int64(n))
 		log.Error("events: giving up on the queued events at close", zap.Int("events", n))
