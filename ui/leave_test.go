@@ -31,7 +31,9 @@ func TestDashboardLeftAndComeBack(t *testing.T) {
 	// first left (a mark in its JavaScript kept), restored from the
 	// back/forward cache, and it follows the stream again.
 	back := func() {
-		p.eval(`history.back()`, nil)
+		// After this evaluation answers: a navigation that starts first ends
+		// the evaluation with "Inspected target navigated" (seen under load).
+		p.eval(`setTimeout(() => history.back(), 0)`, nil)
 		p.waitJS(`location.pathname === '/ui/' && `+live, 10*time.Second)
 	}
 	back()
