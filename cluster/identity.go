@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/natsretry"
 )
 
 // Fleet identity in cluster mode: credentials and bans in two JetStream
@@ -66,7 +67,7 @@ var (
 // node's replica count) and returns the store on them. Safe from any
 // goroutine; call it once.
 func (n *Node) IdentityStore() (*IdentityStore, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*n.opts.opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
 	mk := func(bucket, what string) (jetstream.KeyValue, error) {
 		kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/loggate"
+	"github.com/cliser/cliser/internal/natsretry"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -141,7 +142,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*o.opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
 	clients, err := clientsBucket(ctx, js, o)
 	if err != nil {

@@ -135,7 +135,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	if err != nil {
 		return nil, fmt.Errorf("events: jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*streamOpTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
 	warnIfRetentionDiffers(ctx, js, so.name, o.retention, o.log)
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{

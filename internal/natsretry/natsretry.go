@@ -38,3 +38,10 @@ func NoResponders(ctx context.Context, f func() error) error {
 func nobodyGot(err error) bool {
 	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
+
+// SetupTimeout bounds the making (or updating) of a node's streams and
+// buckets at its start. A JetStream cluster that is electing leaders, or
+// loaded, can take tens of seconds to place a new stream of three
+// replicas (a start gave up at 10 s on a loaded test machine); a start
+// waits that out rather than exit.
+const SetupTimeout = 30 * time.Second
