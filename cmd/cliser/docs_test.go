@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -306,6 +309,118 @@ func TestDocsOfflineExamplesRun(t *testing.T) {
 		}
 	}
 	assert.GreaterOrEqual(t, ran, 3, "the docs show --version, completion and --help")
+}
+
+// The docs cite tests as evidence ("TestBinarySignalsWhileStarting") and
+// name metrics to alert on: a renamed test or metric must break this
+// test, not leave a reader grepping for a name that is gone.
+
+var (
+	citedTestRE   = regexp.MustCompile(`\b(?:Test|Benchmark|Fuzz)[A-Z0-9][A-Za-z0-9_]*`)
+	citedMetricRE = regexp.MustCompile("`(cliser_[a-z0-9_]+)[`{]")
+	testFuncRE    = regexp.MustCompile(`(?m)^func ((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]*)\(`)
+	metricNameRE  = regexp.MustCompile(`"(cliser_[a-z0-9_]+)"`)
+)
+
+// repoNames walks the repository's Go files: the test, benchmark and fuzz
+// functions of its tests, and the cliser_* string literals of the rest
+// (the metrics' names).
+func repoNames(t *testing.T) (tests, metrics map[string]bool) {
+	t.Helper()
+	tests, metrics = map[string]bool{}, map[string]bool{}
+	err := filepath.WalkDir(repoRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "bin", "data", "node_modules", "testdata":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(p, "_test.go") {
+			for _, m := range testFuncRE.FindAllSubmatch(b, -1) {
+				tests[string(m[1])] = true
+			}
+			return nil
+		}
+		for _, m := range metricNameRE.FindAllSubmatch(b, -1) {
+			metrics[string(m[1])] = true
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return tests, metrics
+}
+
+// missingCitations says which tests and metrics a document names that the
+// code does not have. A metric may be named with a histogram's suffix.
+func missingCitations(name, text string, tests, metrics map[string]bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i, line := range strings.Split(text, "\n") {
+		for _, n := range citedTestRE.FindAllString(line, -1) {
+			if !tests[n] && !seen[n] {
+				seen[n] = true
+				out = append(out, fmt.Sprintf("%s:%d: no test %s", name, i+1, n))
+			}
+		}
+		for _, m := range citedMetricRE.FindAllStringSubmatch(line, -1) {
+			n := m[1]
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if base, ok := strings.CutSuffix(n, suffix); ok && metrics[base] {
+					n = base
+				}
+			}
+			if !metrics[n] && !seen[n] {
+				seen[n] = true
+				out = append(out, fmt.Sprintf("%s:%d: no metric %s", name, i+1, m[1]))
+			}
+		}
+	}
+	return out
+}
+
+// TestDocsCiteRealTestsAndMetrics holds every document but
+// docs/performance.md to the code: that one is a log of experiments,
+// some on branches never merged, and names their tests and metrics.
+func TestDocsCiteRealTestsAndMetrics(t *testing.T) {
+	tests, metrics := repoNames(t)
+	require.Contains(t, tests, "TestDocsCiteRealTestsAndMetrics", "the walk found no tests: is repoRoot right?")
+	require.Contains(t, metrics, "cliser_clients_connected", "the walk found no metric names")
+	docs := docFiles(t)
+	delete(docs, "docs/performance.md")
+	names := make([]string, 0, len(docs))
+	for n := range docs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, miss := range missingCitations(n, docs[n], tests, metrics) {
+			t.Error(miss)
+		}
+	}
+}
+
+// The citation check itself must catch a wrong document.
+func TestDocsCitationCheckCatchesAWrongDocument(t *testing.T) {
+	tests, metrics := repoNames(t)
+	bad := "Evidence: `TestDocsCiteRealTestsAndMetrics`, `go test -run TestNoSuchDocTest ./x`.\n" +
+		"Alert on `cliser_clients_connected`, `cliser_keepalive_rtt_seconds_bucket` and\n" +
+		"`cliser_handshakes_total{result=\"ok\"}`, `cliser_no_such_metric_total{reason}`.\n" +
+		"Not a metric: `deploy/cliser_password`, frontend cliser_tls.\n"
+	assert.Equal(t, []string{
+		"bad.md:1: no test TestNoSuchDocTest",
+		"bad.md:3: no metric cliser_no_such_metric_total",
+	}, missingCitations("bad.md", bad, tests, metrics))
 }
 
 // A help line must not state a default that cobra prints again.
