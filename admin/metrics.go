@@ -143,6 +143,16 @@ func (m *Metrics) Disconnected(reason protocol.Reason) {
 	}
 }
 
+// Restarted counts n sessions that the process's start ended ("server
+// restarted": connected when the last run died), which no reactor saw
+// end. Call it once the admin API is up, so that its stats' window has
+// them too. Safe for concurrent use.
+func (m *Metrics) Restarted(n int) {
+	if c := m.disconnects[protocol.ReasonServerRestarted]; c != nil && n > 0 {
+		c.Add(float64(n))
+	}
+}
+
 // KeepAliveRTT implements reactor.Observer. Safe for concurrent use.
 func (m *Metrics) KeepAliveRTT(d time.Duration) { m.rtt.Observe(d.Seconds()) }
 

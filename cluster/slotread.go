@@ -73,6 +73,7 @@ func (n *Node) loadOwnSlots(init map[uint16]initialSlot) {
 		return
 	}
 	if len(marked) > 0 {
+		n.restarted.Add(int64(len(marked)))
 		n.log.Info("cluster: records of an earlier run marked", zap.Int("records", len(marked)))
 	}
 	if n.opts.changes != nil {
@@ -81,6 +82,10 @@ func (n *Node) loadOwnSlots(init map[uint16]initialSlot) {
 		}
 	}
 }
+
+// Restarted is how many sessions of an earlier run of this node its start
+// marked "server restarted" (loadOwnSlots). Safe from any goroutine.
+func (n *Node) Restarted() int { return int(n.restarted.Load()) }
 
 // initialSlot is one of this node's slots as its first watch found it.
 type initialSlot struct {

@@ -119,6 +119,8 @@ func TestRestartMarksLeftovers(t *testing.T) {
 	assert.False(t, rec.CStatus)
 	assert.Equal(t, protocol.ReasonServerRestarted.String(), rec.Reason)
 	assert.Equal(t, "n1", rec.Node)
+	assert.Equal(t, 1.0, testkit.GatheredFrom(t, again.n.Metrics().Registry(), "cliser_disconnects_total", "server restarted"),
+		"the session the restart ended counts among the disconnects")
 }
 
 // NATS goes away for longer than a heartbeat TTL and comes back (same

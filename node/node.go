@@ -161,6 +161,13 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Sessions the last run left connected ended with this start: in the
+	// disconnects by reason, and the stats' last minutes, as any other.
+	restarted := n.reg.Restarted()
+	if n.store.node != nil {
+		restarted = n.store.node.Restarted()
+	}
+	n.metrics.Restarted(restarted)
 	if n.hook, err = startWebhook(o, n.evlog, n.store, n.metrics); err != nil {
 		return err
 	}

@@ -31,6 +31,8 @@ type Registry struct {
 	texts    textSlab  // the records' ports and session names, as handed out; under mu
 	prefix   uint32    // this process's prefix in names, 0 until the first name; under mu
 	sessions uint32    // sessions named under prefix so far; under mu
+
+	restarted int // records Load marked "server restarted"; under mu
 }
 
 // getLocked finds cid's entry. r.mu must be held.

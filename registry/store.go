@@ -82,6 +82,7 @@ func (r *Registry) Load() (int, error) {
 			rec.CStatus = false
 			rec.Reason = protocol.ReasonServerRestarted
 			rec.DisconnectedAt = rec.LastSeen
+			r.restarted++
 			e := entryOf(rec, names, cips)
 			r.insertLocked(e)
 			r.markDirtyLocked(e)
@@ -91,6 +92,15 @@ func (r *Registry) Load() (int, error) {
 		r.insertLocked(entryOf(rec, names, cips))
 	}
 	return len(recs), nil
+}
+
+// Restarted is how many sessions Load found the store's records still
+// holding, and so marked "server restarted": sessions this process's
+// start ended. Safe from any goroutine.
+func (r *Registry) Restarted() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.restarted
 }
 
 // Run writes changes to the store every flush interval until ctx ends, then

@@ -107,9 +107,22 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 		assert.Equal(t, want, r.Reason, cid)
 		assert.Equal(t, "127.0.0.1", r.CIP, cid)
 	}
+	restarted := 0
 	for cid, r := range got {
 		assert.False(t, r.CStatus, "%s: nothing is connected right after a restart", cid)
+		if r.Reason == protocol.ReasonServerRestarted.String() {
+			restarted++
+		}
 	}
+	// Those sessions ended with this start: they count among the
+	// disconnects by reason, in the metrics and in the stats' last minutes
+	// (the dashboard's), where a restart used to show nothing.
+	series := `cliser_disconnects_total{reason="server restarted"}`
+	assert.Equal(t, float64(restarted), metricOf(t, p2.AdminURL(t), series))
+	require.Eventually(t, func() bool {
+		st, err := api2.Stats(context.Background())
+		return err == nil && st.Disconnects[protocol.ReasonServerRestarted.String()] == restarted
+	}, 20*time.Second, 100*time.Millisecond, "the stats' disconnects have the %d sessions the restart ended", restarted)
 	// The restarted server serves: a known client comes back.
 	opsConnect(t, p2.Addr, opsPassword, "early-01")
 	r, err := api2.Get(context.Background(), "early-01")
