@@ -89,6 +89,17 @@ func TestPasswordsFromEnvAndFile(t *testing.T) {
 	_, err = loadPasswords("", false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--password-file")
+
+	// A line of blanks is refused, not taken for a password any client
+	// sending blanks would match (an editor's stray line).
+	_, err = loadPasswords(writeFile(t, t.TempDir(), "pw", "first\n \t \nsecond\n"), false)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "line 2 is only spaces or tabs")
+	t.Setenv("CLISER_PASSWORD", "   ")
+	_, err = loadPasswords("", false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CLISER_PASSWORD is only spaces or tabs")
 }
 
 func TestServeValidatesRanges(t *testing.T) {

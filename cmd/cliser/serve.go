@@ -185,6 +185,9 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 		if protocol.ValidatePassword([]byte(pw)) != nil {
 			return nil, configErrorf("CLISER_PASSWORD must be 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
 		}
+		if blank(pw) {
+			return nil, configErrorf("CLISER_PASSWORD is only spaces or tabs: a password any client could send by mistake; set a real one")
+		}
 		out = append(out, []byte(pw))
 	}
 	if file != "" {
@@ -200,6 +203,11 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 			if protocol.ValidatePassword([]byte(line)) != nil {
 				return nil, configErrorf("--password-file %s line %d: a password is 1 to %d bytes without NUL", file, n+1, protocol.MaxPassword)
 			}
+			if blank(line) {
+				// Taken as a password it would let in any client that
+				// sends blanks; most likely a stray line of an editor.
+				return nil, configErrorf("--password-file %s line %d is only spaces or tabs: remove the line (a blank password is refused)", file, n+1)
+			}
 			out = append(out, []byte(line))
 		}
 	}
@@ -209,6 +217,9 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// blank reports whether pw is only spaces and tabs.
+func blank(pw string) bool { return strings.Trim(pw, " \t") == "" }
 
 func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error {
 	if err := cfg.validate(); err != nil {
