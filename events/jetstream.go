@@ -209,6 +209,9 @@ func (s *Stream) run() {
 		if len(batch) > 0 {
 			s.giveIDs(batch)
 			sent, err := s.publish(batch)
+			if sent > 0 {
+				s.q.wrote()
+			}
 			if err != nil {
 				s.q.putBack(batch[sent:])
 				s.m.storeErrors.Inc()

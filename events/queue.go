@@ -29,6 +29,9 @@ type queue struct {
 	limit    int
 	closed   bool
 	closedAt time.Time
+	// wroteAt is when the writer last got events into the store (wrote);
+	// the writer's alone, read by retryAfter on its goroutine.
+	wroteAt  time.Time
 	dropping bool // an episode of drops is under way; logged once
 
 	wake    chan struct{} // capacity 1: "there is something to take"
@@ -293,18 +296,28 @@ func (q *queue) isDropping() bool {
 // closeGrace is how long a closed queue's writer keeps trying a store
 // that fails before it gives the queued events up: a stop must end. A
 // publish to a NATS that is away fails only when its acknowledgment is
-// late (5 s), so counting tries kept a stop waiting ~28 s.
+// late (5 s), so counting tries kept a stop waiting ~28 s. It counts from
+// the close or from the store's last write, whichever is later: a drain
+// that took longer than closeGrace and then met one failed write (a
+// leader election, a moment of I/O trouble) gave every event still
+// queued up at once, with no retry at all.
 const closeGrace = 3 * time.Second
 
+// wrote notes that the writer just got events into the store.
+func (q *queue) wrote() { q.wroteAt = time.Now() }
+
 // retryAfter is the writers' wait after a failed write: it sleeps
-// *backoff and doubles it up to 5s, or, once the queue has been closed
-// for closeGrace or the wait has reached 2s, logs that the queued events
-// are given up and returns true.
+// *backoff and doubles it up to 5s, or, once the queue is closed and the
+// store has taken nothing for closeGrace since the close, or the wait has
+// reached 2s, logs that the queued events are given up and returns true.
 func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool) {
 	q.mu.Lock()
-	closed, since := q.closed, time.Since(q.closedAt)
+	closed, from := q.closed, q.closedAt
 	q.mu.Unlock()
-	if closed && (*backoff >= 2*time.Second || since >= closeGrace) {
+	if q.wroteAt.After(from) {
+		from = q.wroteAt
+	}
+	if closed && (*backoff >= 2*time.Second || time.Since(from) >= closeGrace) {
 		n := q.len()
 		q.givenUp.Store(int64(n))
 		log.Error("events: giving up on the queued events at close", zap.Int("events", n))

@@ -48,6 +48,7 @@ func (l *Log) run() {
 				continue
 			}
 			backoff, committed = 100*time.Millisecond, time.Now()
+			l.q.wrote()
 			l.afterCommit()
 			continue // more may have come meanwhile
 		}
