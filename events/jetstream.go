@@ -158,6 +158,15 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	if s.cfgSub, err = s.watchConfig(nc); err != nil {
 		return nil, fmt.Errorf("events: watching stream %s: %w", so.name, err)
 	}
+	// Read again now that updates are heard: another node's start that
+	// set MaxMsgs between this node's update and its subscription was
+	// announced to nobody here, and this node went by the old figure
+	// until its next read of the stream's info (none while it follows).
+	if err := nc.Flush(); err == nil {
+		if info, err := st.Info(ctx); err == nil {
+			s.noteConfig(info)
+		}
+	}
 	s.q = newQueue(o.queueLimit, s.m, o.log)
 	s.ids = newIDCutter(idPrefix())
 	go s.run()
