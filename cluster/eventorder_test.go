@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +42,12 @@ func TestTakeoverDuringARecordBacklogEventsInOrder(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		})))
+	// Opened at the latest when the test ends: a registerAll that fails
+	// the test before the gate opens left node 2's writer held for good,
+	// and its stop in the cleanup hung the package until its timeout.
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(gate) }) }
+	t.Cleanup(openGate)
 	movers := numbered("tb-dev-", 100)
 	registerAll(t, n1.srv.Addr(), movers)
 	eventually(t, func() bool { return len(n2.listAll(t, "connected", 0)) == len(movers) }, "node 2 sees the clients on node 1")
@@ -50,7 +57,7 @@ func TestTakeoverDuringARecordBacklogEventsInOrder(t *testing.T) {
 	slow.Store(true)
 	gated.Store(true)
 	registerAll(t, n2.srv.Addr(), numbered("tb-fill-", 1200))
-	close(gate)
+	openGate()
 	eventually(t, n2.node.Backlogged, "node 2's record writes behind")
 	registerAll(t, n2.srv.Addr(), movers)
 	slow.Store(false)
