@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,8 +17,12 @@ import (
 // delete it was (deleteOnce), as hdrExpiry marks an expiry's.
 const hdrDeletedBy = "Cliser-Deleted-By"
 
-// deleteSeq numbers this process's operator deletes for their marks.
-var deleteSeq atomic.Uint64
+// deleteSeq numbers this process's operator deletes for their marks,
+// after deleteRun, which tells this process from the node's earlier runs.
+var (
+	deleteSeq atomic.Uint64
+	deleteRun = strconv.FormatInt(time.Now().UnixNano(), 36)
+)
 
 // deleteOnce deletes key of bucket while it holds a value, as the one
 // node of the cluster whose delete lands: it reads the key's last change
@@ -29,7 +34,7 @@ var deleteSeq atomic.Uint64
 // lost (a publish timed out without a quorum, stored when it came back)
 // is known for this one's by its mark at the next read.
 func (s *IdentityStore) deleteOnce(ctx context.Context, bucket, key string) (uint64, error) {
-	mark := s.node + " " + strconv.FormatUint(deleteSeq.Add(1), 10)
+	mark := s.node + " " + deleteRun + "." + strconv.FormatUint(deleteSeq.Add(1), 10)
 	var last error
 	for range expireTries {
 		m, err := leaderLast(ctx, s.nc, bucket, key)

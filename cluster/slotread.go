@@ -68,12 +68,12 @@ func (n *Node) loadOwnSlots(init map[uint16]initialSlot) {
 			o.where[r.Rec.CID] = s
 		}
 	}
+	n.restarted.Add(int64(len(marked))) // those sessions ended, written yet or not
 	if err := n.writeSlotsLocked(); err != nil {
 		n.log.Warn("cluster: could not mark the records of an earlier run; they go with the next flush", zap.Error(err))
 		return
 	}
 	if len(marked) > 0 {
-		n.restarted.Add(int64(len(marked)))
 		n.log.Info("cluster: records of an earlier run marked", zap.Int("records", len(marked)))
 	}
 	if n.opts.changes != nil {

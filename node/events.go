@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
-	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -79,10 +77,7 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	warnIfEmpty(path, "event log", "starting an empty log, seqs from 1 again (readers and webhook receivers "+
 		"that keep a seq will see old numbers anew)", log)
 	l, err := events.Open(path, opts...)
-	if errors.Is(err, boltcheck.ErrDamaged) {
-		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err) // exit 1, as a damaged registry file
-	}
-	if err != nil { // as the registry's and identity's files: exit 1, not a usage mistake's 2
+	if err != nil { // damaged or not, as the registry's and identity's files: exit 1, not a usage mistake's 2
 		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 	}
 	log.Info("event log open", zap.String("file", path), zap.Uint64("newest_seq", l.Newest()),
