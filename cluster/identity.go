@@ -53,14 +53,17 @@ type IdentityStore struct {
 	reports     reports                                      // other nodes' changes waiting for their reports (identityreport.go)
 	reportWaits *prometheus.CounterVec
 
-	mu     sync.Mutex
-	loaded identityRevs      // the revisions the last Load read: Watch starts after them
-	unsure map[string]string // ban key: the mark of this node's expiry delete whose answer was lost
+	mu       sync.Mutex
+	loaded   identityRevs          // the revisions the last Load read: Watch starts after them
+	unsure   map[string]string     // ban key: the mark of this node's expiry delete whose answer was lost
+	watching *order                // the running Watch's order; nil between Watches
+	apply    func(identity.Change) // Watch's apply: this node's own writes go to it too (applyOwn)
 }
 
 var (
-	_ identity.Store    = (*IdentityStore)(nil)
-	_ identity.Reporter = (*IdentityStore)(nil)
+	_ identity.Store       = (*IdentityStore)(nil)
+	_ identity.Reporter    = (*IdentityStore)(nil)
+	_ identity.SelfApplier = (*IdentityStore)(nil)
 )
 
 // IdentityStore makes the identity buckets if they are missing (with the
@@ -221,6 +224,7 @@ func (s *IdentityStore) PutCredential(ctx context.Context, c identity.Credential
 		return fmt.Errorf("cluster: write credential %s: %w", c.CID, err)
 	}
 	s.announce(CredentialsBucket, keyOf(c.CID), rev, "", val)
+	s.applyOwn(CredentialsBucket, keyOf(c.CID), rev, "", val)
 	return nil
 }
 
@@ -235,6 +239,7 @@ func (s *IdentityStore) DeleteCredential(ctx context.Context, cid string) error 
 		return fmt.Errorf("cluster: delete credential %s: %w", cid, err)
 	}
 	s.announce(CredentialsBucket, keyOf(cid), rev, "DEL", nil)
+	s.applyOwn(CredentialsBucket, keyOf(cid), rev, "DEL", nil)
 	return nil
 }
 
@@ -252,6 +257,7 @@ func (s *IdentityStore) PutBan(ctx context.Context, b identity.Ban) error {
 		return fmt.Errorf("cluster: write ban %s %s: %w", b.Kind, b.Value, err)
 	}
 	s.announce(BansBucket, banKey(b.Key()), rev, "", val)
+	s.applyOwn(BansBucket, banKey(b.Key()), rev, "", val)
 	return nil
 }
 
@@ -266,7 +272,39 @@ func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error 
 		return fmt.Errorf("cluster: delete ban %s %s: %w", k.Kind, k.Value, err)
 	}
 	s.announce(BansBucket, banKey(k), rev, "DEL", nil)
+	s.applyOwn(BansBucket, banKey(k), rev, "DEL", nil)
 	return nil
+}
+
+// AppliesOwnWrites: every write of the store goes to Watch's apply
+// before it returns (applyOwn), so the Service does not set its memory
+// itself (identity.SelfApplier).
+func (s *IdentityStore) AppliesOwnWrites() bool { return true }
+
+// applyOwn hands the change this node's write has just made to Watch's
+// apply, through the order the watch and the notices apply in: skipped
+// when a newer revision of the key came first (another node's write that
+// landed after this one, whose watch entry or notice beat this write's
+// answer), which the Service's own set after the write used to undo on
+// this node alone, for good. Between two Watches it is applied as it is:
+// the next Load replaces it with what the bucket holds. Before the first
+// Watch it is left to that Watch, which starts after what Load read.
+func (s *IdentityStore) applyOwn(bucket, key string, rev uint64, op string, val []byte) {
+	h := nats.Header{}
+	if op != "" {
+		h.Set(hdrKVOperation, op)
+	}
+	c := changeOf(key, rev, h, val)
+	kind := entryKinds[bucket]
+	s.mu.Lock()
+	o, apply := s.watching, s.apply
+	s.mu.Unlock()
+	switch {
+	case o != nil:
+		o.fromNotice(bucket, c, func() { kind(s.log, c, apply) })
+	case apply != nil:
+		kind(s.log, c, apply)
+	}
 }
 
 // connectGrace is how long a write waits for a NATS connection that is

@@ -42,7 +42,15 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 	o := &order{}
 	s.mu.Lock()
 	o.watched = s.loaded
+	s.watching, s.apply = o, apply
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.watching == o {
+			s.watching = nil
+		}
+		s.mu.Unlock()
+	}()
 	sub, err := s.hear(o, apply)
 	if err != nil {
 		return fmt.Errorf("cluster: hear identity notices: %w", err)

@@ -43,7 +43,9 @@ func (s *Service) AddBan(ctx context.Context, kind, value, reason string, d time
 	s.beginOwn(own)
 	err = s.write(ctx, "put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
 	if err == nil {
-		s.holdBan(b)
+		if !s.selfApplied() {
+			s.holdBan(b)
+		}
 		s.opts.log.Info("identity: ban created", zap.String("kind", b.Kind), zap.String("value", b.Value),
 			zap.String("by", b.By), zap.Timep("until", b.Until))
 		s.emit(banEvent(EventBanCreated, b, now))
@@ -131,7 +133,9 @@ func (s *Service) DeleteBan(ctx context.Context, kind, value string) error {
 	}
 	// Reported whether or not the change came back first, as a
 	// credential's delete is.
-	s.dropBan(k)
+	if !s.selfApplied() {
+		s.dropBan(k)
+	}
 	s.opts.log.Info("identity: ban deleted", zap.String("kind", k.Kind), zap.String("value", k.Value))
 	s.emit(banEvent(EventBanDeleted, b, time.Now().UTC()))
 	return nil

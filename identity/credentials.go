@@ -46,9 +46,11 @@ func (s *Service) Enroll(ctx context.Context, cid string, grace time.Duration) (
 	if err := s.write(ctx, "put credential", func(ctx context.Context, st Store) error { return st.PutCredential(ctx, c) }); err != nil {
 		return "", Credential{}, err
 	}
-	s.mu.Lock()
-	s.setCredLocked(&c)
-	s.mu.Unlock()
+	if !s.selfApplied() {
+		s.mu.Lock()
+		s.setCredLocked(&c)
+		s.mu.Unlock()
+	}
 	s.opts.log.Info("identity: credential created", zap.String("cid", cid), zap.Durationp("grace", nonZero(grace)))
 	s.emit(Event{Type: EventCredentialCreated, Time: now, CID: cid})
 	return secret, c, nil
@@ -92,7 +94,9 @@ func (s *Service) DeleteCredential(ctx context.Context, cid string) error {
 		// Reported whether or not the change came back first (a watch's
 		// or a notice's echo drops it before this does: 2 to 5 of 20
 		// deletes went unreported in cluster mode).
-		s.forgetCredential(cid)
+		if !s.selfApplied() {
+			s.forgetCredential(cid)
+		}
 		s.opts.log.Info("identity: credential deleted", zap.String("cid", cid))
 		s.emit(Event{Type: EventCredentialDeleted, Time: time.Now().UTC(), CID: cid})
 		s.reported(own)

@@ -76,6 +76,20 @@ type Reporter interface {
 	AfterReported(k ChangeKey, close func())
 }
 
+// SelfApplier is a Store that hands each of its own writes to Watch's
+// apply itself before the write returns, in the one order it applies
+// every writer's changes in (cluster mode: the bucket's revisions). The
+// Service then leaves its memory to that instead of setting it after
+// the write returned: another node's newer write of the same key may
+// have reached it first, through its watch or a notice, and the late set
+// undid it on this node alone. Two operators enrolling one client ID at
+// once through two nodes left each node admitting the secret of the
+// write it made itself or of the other, for good; a ban made through one
+// node as another lifted it stayed on the first. Safe for concurrent use.
+type SelfApplier interface {
+	AppliesOwnWrites() bool
+}
+
 // ChangeKey names what a change changed: a credential (Credential true,
 // its client ID in Ban.Value) or a ban (Ban).
 type ChangeKey struct {

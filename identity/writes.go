@@ -103,6 +103,14 @@ func (s *Service) write(ctx context.Context, what string, do func(context.Contex
 	}
 }
 
+// selfApplied reports whether the store applies this node's writes to
+// memory itself, in its order (SelfApplier): the operator's writes then
+// leave memory alone after they return.
+func (s *Service) selfApplied() bool {
+	sa, ok := s.opts.store.(SelfApplier)
+	return ok && sa.AppliesOwnWrites()
+}
+
 // behind queues do and returns at once.
 func (s *Service) behind(what string, do func(context.Context, Store) error) {
 	st := s.opts.store
