@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,6 +266,16 @@ func (n *Node) Close() error {
 	n.wg.Wait()
 	rev := n.lastBeat.Load()
 	if n.nc.IsClosed() || rev == 0 {
+		return nil
+	}
+	if st := n.nc.Status(); st != nats.CONNECTED {
+		// NATS is away: the delete could only wait out its timeout (5 s
+		// of a stop's 10) and fail, and the stop then exited 1 though
+		// nothing was lost. The key ages out in a TTL by itself; until
+		// then the others count this node as live, and a restart under
+		// its id waits half a TTL, as after a crash.
+		n.log.Info("cluster: NATS is away; the heartbeat is left to age out", zap.String("nats", strings.ToLower(st.String())),
+			zap.Duration("ttl", n.opts.heartbeatTTL))
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.opTimeout)

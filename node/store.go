@@ -119,6 +119,19 @@ func warnIfEmpty(path, what, starting string, log *zap.Logger) {
 	}
 }
 
+// leave drains the NATS connection, or closes it while it is not up:
+// with NATS away nothing can be drained, and Drain's "connection
+// reconnecting" made a stop that lost nothing exit 1. What a stop did
+// lose while NATS was away (records, events) is reported by their own
+// closes.
+func (b *backend) leave() error {
+	if b.nc.Status() != nats.CONNECTED {
+		b.nc.Close()
+		return nil
+	}
+	return b.nc.Drain()
+}
+
 // registryOptions are the store's part of the registry's options.
 func (b *backend) registryOptions() []registry.Option {
 	var opts []registry.Option
@@ -141,7 +154,7 @@ func (b *backend) Close() error {
 	}
 	err := b.Store.Close()
 	if b.node != nil {
-		err = errors.Join(err, b.node.Close(), b.nc.Drain())
+		err = errors.Join(err, b.node.Close(), b.leave())
 		select {
 		case <-b.ncClosed:
 		case <-time.After(drainWait):
