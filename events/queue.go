@@ -27,8 +27,7 @@ type queue struct {
 	counted  int        // events at the front already counted in cliser_events_total: taken, then put back
 	accepted uint64     // events ever pushed and not dropped (the Stream's Stored waits on them)
 	limit    int
-	closed   bool
-	closedAt time.Time
+	closedAt time.Time // zero until close
 	// wroteAt is when the writer last got events into the store (wrote);
 	// the writer's alone, read by retryAfter on its goroutine.
 	wroteAt  time.Time
@@ -50,8 +49,8 @@ func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
 // from the writer, which takes events in the order they were pushed.
 func (q *queue) push(ev Event) bool {
 	q.mu.Lock()
-	if q.closed || q.n >= q.limit {
-		first := !q.dropping && !q.closed
+	if !q.closedAt.IsZero() || q.n >= q.limit {
+		first := !q.dropping && q.closedAt.IsZero()
 		q.dropping = true
 		q.mu.Unlock()
 		q.dropped.Add(1)
@@ -248,7 +247,7 @@ func (q *queue) len() int {
 // close refuses further events; what is pending stays for the last drain.
 func (q *queue) close() {
 	q.mu.Lock()
-	q.closed, q.closedAt = true, time.Now()
+	q.closedAt = time.Now()
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -284,7 +283,7 @@ func (n *notifier) changed() <-chan struct{} {
 func (q *queue) isClosed() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.closed
+	return !q.closedAt.IsZero()
 }
 
 func (q *queue) isDropping() bool {
@@ -312,7 +311,7 @@ func (q *queue) wrote() { q.wroteAt = time.Now() }
 // reached 2s, logs that the queued events are given up and returns true.
 func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool) {
 	q.mu.Lock()
-	closed, from := q.closed, q.closedAt
+	closed, from := !q.closedAt.IsZero(), q.closedAt
 	q.mu.Unlock()
 	if q.wroteAt.After(from) {
 		from = q.wroteAt

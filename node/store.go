@@ -100,23 +100,26 @@ type collecting interface {
 var _ collecting = (*logstore.Store)(nil)
 
 func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
-	// (The other data files are checked by warnIfEmpty, before bbolt opens
-	// them: it writes a fresh file's pages at once.)
 	if path := store.EmptyFile(); path != "" {
-		log.Warn("registry file was empty (zero bytes): starting with an empty registry; "+
-			"if records were expected, stop cliser and restore the file from a backup",
-			zap.String("file", path))
+		warnEmpty(path, "registry", "starting with an empty registry", log)
 	}
 }
 
-// warnIfEmpty says so when the data file at path is there but holds no
-// byte, as warnEmptyRegistry does; bbolt would start a new one on it
-// without a word. starting says what that means for this file.
+// warnIfEmpty warns (warnEmpty) when the data file at path is there but
+// holds no byte. Called before bbolt opens the file: it writes a fresh
+// file's pages at once, without a word.
 func warnIfEmpty(path, what, starting string, log *zap.Logger) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
-		log.Warn(what+" file was empty (zero bytes): "+starting+"; if that is not expected, stop cliser and restore the file from a backup",
-			zap.String("file", path))
+		warnEmpty(path, what, starting, log)
 	}
+}
+
+// warnEmpty says that what's file at path was empty and what starting on
+// it means: more often a file lost to a full disk or a bad copy than a
+// new one.
+func warnEmpty(path, what, starting string, log *zap.Logger) {
+	log.Warn(what+" file was empty (zero bytes): "+starting+"; if that is not expected, stop cliser and restore the file from a backup",
+		zap.String("file", path))
 }
 
 // leave drains the NATS connection, or closes it while it is not up:
