@@ -148,10 +148,10 @@ func (cfg *serveConfig) validate() error {
 	case cfg.clusterHeartbeat < time.Second:
 		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
 	}
-	if err := checkListenAddr("--listen", cfg.listen, false); err != nil {
+	if err := checkListenAddr("--listen", cfg.listen, "7070", false); err != nil {
 		return err
 	}
-	if err := checkListenAddr("--admin-listen", cfg.adminListen, true); err != nil {
+	if err := checkListenAddr("--admin-listen", cfg.adminListen, "7071", true); err != nil {
 		return err
 	}
 	if cfg.cluster != "" {

@@ -10,11 +10,12 @@ import (
 )
 
 // checkListenAddr says what to fix in a listen address, as a configuration
-// mistake (exit 2) before anything is opened; offOK allows "off". An
-// address the system refuses later (in use, no such host) is a runtime
-// failure instead.
-func checkListenAddr(flag, addr string, offOK bool) error {
-	hint := "HOST:PORT, e.g. 127.0.0.1:7070 or :7070"
+// mistake (exit 2) before anything is opened; offOK allows "off". The
+// example uses the flag's own default port: the other listener's would
+// only fail next as a port in use. An address the system refuses later
+// (in use, no such host) is a runtime failure instead.
+func checkListenAddr(flag, addr, port string, offOK bool) error {
+	hint := "HOST:PORT, e.g. 127.0.0.1:" + port + " or :" + port
 	if offOK {
 		hint += ", or off to turn it off"
 	}
@@ -24,11 +25,11 @@ func checkListenAddr(flag, addr string, offOK bool) error {
 	if offOK && addr == "off" {
 		return nil
 	}
-	_, port, err := net.SplitHostPort(addr)
+	_, given, err := net.SplitHostPort(addr)
 	if err != nil {
 		return configErrorf("%s %q is not an address: give %s", flag, addr, hint)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+	if n, err := strconv.Atoi(given); err != nil || n < 0 || n > 65535 {
 		return configErrorf("%s %q: the port must be a number 0..65535 (0: any free port)", flag, addr)
 	}
 	return nil

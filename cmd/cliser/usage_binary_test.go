@@ -45,6 +45,8 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
 			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
+			{args: []string{"serve", "--listen", "7070"}, hint: "e.g. 127.0.0.1:7070 or :7070"},
+			{args: []string{"serve", "--admin-listen", "localhost"}, hint: "e.g. 127.0.0.1:7071 or :7071, or off"},
 			{args: []string{"serve", "--admin-listen", "127.0.0.1:99999"}, hint: "the port must be a number 0..65535"},
 			{args: []string{"serve", "--admin-listen", ""}, hint: "--admin-listen is empty"},
 			{args: []string{"serve", "--cluster", "http://nats.example:4222", "--node-id", "n1"}, hint: "http:// is not a NATS URL"},
