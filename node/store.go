@@ -71,6 +71,9 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 			}
 			logReconnect("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
 		})), o.natsOpts...)...)
+	if errors.Is(err, nats.ErrNoServers) { // nats.go's words name no fix
+		return nil, fmt.Errorf("--cluster %s: no NATS server answers there (%w): start nats-server with JetStream (-js) first, or correct --cluster; a node does not start without NATS", o.natsURLs, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
 	}
