@@ -179,6 +179,7 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	warnUnknownEnv(log)
 	cc, backoff, err := cfg.clientConfig(log)
 	if err != nil {
 		return err

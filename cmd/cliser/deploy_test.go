@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -34,27 +32,14 @@ func readRepoFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-// knownEnv is every CLISER_ variable the binary reads: each flag of each
-// subcommand, plus the environment-only secrets and the CLI's address.
-func knownEnv() map[string]bool {
-	known := map[string]bool{"CLISER_PASSWORD": true, "CLISER_ADMIN_TOKEN": true, "CLISER_ADMIN": true}
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		c.Flags().VisitAll(func(f *pflag.Flag) { known[envName(f.Name)] = true })
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(newRootCmd())
-	return known
-}
-
 var envRef = regexp.MustCompile(`CLISER_[A-Z0-9_]+`)
 
 // composeKnobs are compose.yaml's host-side variables: they choose the
 // image and the published ports, and never reach cliser.
 var composeKnobs = map[string]bool{"CLISER_IMAGE": true, "CLISER_PUBLISH": true, "CLISER_PUBLISH_ADMIN": true}
 
+// knownEnv (env_unknown.go) is what the binary reads, the same set its
+// start-up warning holds the environment to.
 func TestDeployFilesUseOnlyRealSettings(t *testing.T) {
 	known := knownEnv()
 	files := []string{"Dockerfile", "deploy/compose.yaml"}

@@ -234,6 +234,7 @@ func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	warnUnknownEnv(log)
 	gcPercent := tuneGC()
 	hold := newGCHold(gcPercent, cfg.gcHold)
 	hold.start()
