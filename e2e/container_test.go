@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,10 +103,30 @@ func TestContainerImage(t *testing.T) {
 	require.NoError(t, err, "make image: %s", out)
 	size := mustPodman(t, "image", "inspect", "--format", "{{.Size}}", image+":e2e")
 	t.Logf("make image: %s in %s, %s bytes", image, time.Since(start).Round(time.Second), size)
+	assertREADMEImageSize(t, root, strings.TrimSpace(size))
 
 	ref := image + ":e2e"
 	t.Run("server", func(t *testing.T) { t.Parallel(); testServerContainer(t, ref) })
 	t.Run("compose", func(t *testing.T) { t.Parallel(); testCompose(t, root, ref) })
+}
+
+// readmeImageSizeRE finds the README's image size, "The image is **18.0 MB**".
+var readmeImageSizeRE = regexp.MustCompile(`The image is \*\*([0-9.]+) MB\*\*`)
+
+// assertREADMEImageSize holds the README's image size to the image built,
+// within 5%: the binary grew by a third once while the README kept its
+// old figure.
+func assertREADMEImageSize(t *testing.T, root, size string) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	m := readmeImageSizeRE.FindSubmatch(readme)
+	require.NotNil(t, m, "README.md says no image size (\"The image is **N MB**\")")
+	said, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(t, err)
+	built, err := strconv.ParseFloat(size, 64)
+	require.NoError(t, err, "podman's size %q", size)
+	assert.InEpsilon(t, built/1e6, said, 0.05, "README.md says the image is %.1f MB; make image built %.1f MB", said, built/1e6)
 }
 
 // testServerContainer: the server container on a named volume takes
