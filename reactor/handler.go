@@ -129,7 +129,7 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		return gnet.None
 	}
 	h.opts.observer.Handshake(s.reason)
-	if ce := h.log.Check(zap.InfoLevel, "handshake failed"); ce != nil {
+	if ce := h.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
 		ce.Write(zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
 	}
 	return gnet.None
@@ -143,6 +143,7 @@ func (h *handler) OnTick() (time.Duration, gnet.Action) {
 		h.lastPrune = now
 		h.guard.prune(now)
 	}
+	h.refusals.flush(time.Now(), false)
 	return sleep, gnet.None
 }
 

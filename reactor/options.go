@@ -33,6 +33,7 @@ type options struct {
 	proxyTrusted     []string                  // proxy_trust.go
 	proxyPolicy      proxyproto.ConnPolicyFunc // built from proxyTrusted
 	requireCertCN    bool                      // cert.go
+	refusalLogEvery  time.Duration             // refusallog.go
 }
 
 // Defaults, as INTERFACE.md gives them.
@@ -61,6 +62,7 @@ func defaultOptions() options {
 		maxBacklog:       DefaultMaxBacklog,
 		loops:            runtime.NumCPU(),
 		logger:           zap.NewNop(),
+		refusalLogEvery:  refusalLogEvery,
 		observer:         nopObserver{},
 		authFailLimit:    DefaultAuthFailLimit,
 		authFailWindow:   DefaultAuthFailWindow,

@@ -75,7 +75,7 @@ func (srv *Server) proxyTrusted(c gnet.Conn) bool {
 // accept, before it may send anything.
 func (h *handler) refuseUntrusted(c gnet.Conn) ([]byte, gnet.Action) {
 	h.proxyRefused(ProxyUntrusted)
-	h.log.Info("connection refused: not a trusted PROXY sender (--proxy-trusted)",
+	h.refusals.Info("connection refused: not a trusted PROXY sender (--proxy-trusted)",
 		zap.Stringer("remote", addrOrNone{c.RemoteAddr()}))
 	return h.reject(protocol.ReasonProtocolError)
 }

@@ -23,7 +23,9 @@ type Server struct {
 	auth  atomic.Pointer[authenticator] // swapped by SetPasswords
 	guard *ipGuard
 	log   *zap.Logger
-	epoch time.Time
+	// refusals logs connections refused before registering, sampled.
+	refusals *refusalLog
+	epoch    time.Time
 
 	ctx    context.Context // lives until Stop; passed to Execute
 	cancel context.CancelFunc
@@ -65,16 +67,17 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &Server{
-		opts:    o,
-		reg:     reg,
-		guard:   newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
-		log:     o.logger,
-		epoch:   time.Now(),
-		ctx:     ctx,
-		cancel:  cancel,
-		booted:  make(chan struct{}),
-		done:    make(chan error, 1),
-		stopped: make(chan struct{}),
+		opts:     o,
+		reg:      reg,
+		guard:    newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
+		log:      o.logger,
+		refusals: newRefusalLog(o.logger, o.refusalLogEvery),
+		epoch:    time.Now(),
+		ctx:      ctx,
+		cancel:   cancel,
+		booted:   make(chan struct{}),
+		done:     make(chan error, 1),
+		stopped:  make(chan struct{}),
 	}
 	srv.auth.Store(newAuthenticator(o.passwords))
 	return srv, nil
@@ -171,7 +174,9 @@ func (srv *Server) Stop(ctx context.Context) error {
 	if err := srv.eng.Stop(stopCtx); err != nil {
 		return err
 	}
-	if err := <-srv.done; err != nil {
+	err := <-srv.done
+	srv.refusals.flush(time.Now(), true) // the ticker no longer runs
+	if err != nil {
 		return err
 	}
 	return drained

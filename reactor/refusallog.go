@@ -1,0 +1,70 @@
+package reactor
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Lines about connections that never registered (a failed handshake, a
+// PROXY header from outside --proxy-trusted) come one per connection, and
+// anyone who reaches the port decides how many connections fail: one peer
+// looping over connect-and-send-garbage wrote 270 KB of log a second, a
+// disk filled from outside. So each such message is written for the first
+// refusalLogFirst connections of every window, and the rest are counted
+// and told in one line per window. cliser_handshakes_total and
+// cliser_proxy_refused_total still count every connection.
+const (
+	refusalLogEvery = 10 * time.Second
+	refusalLogFirst = 20
+)
+
+// refusalLog is the sampled logger of those lines and the count of the
+// ones it dropped. Its Logger is safe from any goroutine.
+type refusalLog struct {
+	*zap.Logger // sampled: refusalLogFirst lines of a message per window
+	log         *zap.Logger
+	every       time.Duration
+	dropped     atomic.Int64
+
+	mu   sync.Mutex // flush: the ticker goroutine, then Stop
+	last time.Time  // when the last summary was written
+}
+
+func newRefusalLog(log *zap.Logger, every time.Duration) *refusalLog {
+	r := &refusalLog{log: log, every: every}
+	count := zapcore.SamplerHook(func(_ zapcore.Entry, d zapcore.SamplingDecision) {
+		if d&zapcore.LogDropped != 0 {
+			r.dropped.Add(1)
+		}
+	})
+	r.Logger = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, every, refusalLogFirst, 0, count)
+	}))
+	return r
+}
+
+// flush writes how many lines were dropped since the last summary, at
+// most once per window unless final (the server stops: nothing goes
+// untold).
+func (r *refusalLog) flush(now time.Time, final bool) {
+	if r.dropped.Load() == 0 {
+		return // the ticker's usual case: no lock
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !final && now.Sub(r.last) < r.every {
+		return
+	}
+	n := r.dropped.Swap(0)
+	if n == 0 {
+		return
+	}
+	r.last = now
+	r.log.Info("connections refused before registering, too many to log one by one: the first lines of each kind per window were "+
+		"logged, these were only counted (cliser_handshakes_total, cliser_proxy_refused_total)",
+		zap.Int64("not_logged", n), zap.Duration("window", r.every), zap.Int("logged_per_window", refusalLogFirst))
+}

@@ -1,0 +1,70 @@
+package reactor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// A peer that opens connection after connection and fails each one (here
+// a line that is not 110; the same for PROXY headers from an untrusted
+// address) chose how many lines the server logged: one a connection, 270
+// KB a second from one Python loop. Now the first lines of each kind per
+// window are logged, and one line tells how many more there were; the
+// count of the logged and the told is every connection.
+func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
+	const conns = 3 * refusalLogFirst
+	const summary = "too many to log one by one"
+	window := func(o *options) { o.refusalLogEvery = time.Hour } // one window for the whole test
+	for name, tc := range map[string]struct {
+		opts []Option
+		line string
+		send string
+		want []string
+	}{
+		"failed handshakes": {line: "handshake failed", send: "hello\n",
+			want: []string{"110 password", closeLine(protocol.ReasonProtocolError)}},
+		"untrusted PROXY senders": {line: "connection refused: not a trusted PROXY sender (--proxy-trusted)",
+			opts: []Option{WithProxyProtocol(true), WithProxyTrusted([]string{"192.0.2.0/24"})},
+			want: []string{closeLine(protocol.ReasonProtocolError)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			core, logs := observer.New(zap.InfoLevel)
+			srv, err := New(registry.New(), append([]Option{WithAddr("127.0.0.1:0"), WithPasswords([][]byte{[]byte(testPassword)}),
+				WithLoops(2), WithLogger(zap.New(core)), window}, tc.opts...)...)
+			require.NoError(t, err)
+			require.NoError(t, srv.Start())
+			s := &testServer{Server: srv}
+			for range conns {
+				c := s.dial(t)
+				if tc.send != "" {
+					c.Send(tc.send)
+				}
+				c.ExpectClosed(tc.want...)
+			}
+			eventually(t, func() bool { return srv.conns.Load() == 0 }, "every refused connection closed")
+			eventually(t, func() bool { return logs.FilterMessageSnippet(summary).Len() > 0 }, "a summary while the server runs")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			require.NoError(t, srv.Stop(ctx))
+
+			logged := logs.FilterMessage(tc.line).Len()
+			assert.Equal(t, refusalLogFirst, logged, "one line a connection for the first of the window only")
+			told := int64(0)
+			summaries := logs.FilterMessageSnippet(summary).All()
+			for _, e := range summaries {
+				told += e.ContextMap()["not_logged"].(int64)
+			}
+			assert.LessOrEqual(t, len(summaries), 2, "one summary a window, and the last at the stop")
+			assert.Equal(t, int64(conns), int64(logged)+told, "every connection is logged or told")
+		})
+	}
+}
