@@ -20,9 +20,14 @@ import (
 //     since DNS rebinding needs a name and Kubernetes probes send the
 //     pod's IP, and so do the probes (openPaths), which tell a page
 //     nothing but ok and which a health check may call by a service name;
-//   - a state-changing request (POST, PUT, PATCH, DELETE) with an Origin
-//     must come from the API's own origin (scheme aside, host:port equal to
-//     the Host), and one the browser marks cross-site is refused;
+//   - a request with an Origin must come from the API's own origin
+//     (scheme aside, host:port equal to the Host), and one the browser
+//     marks cross-site is refused, unless it is a GET or HEAD that follows
+//     a link (the linking page cannot read the answer). A state-changing
+//     request (POST, PUT, PATCH, DELETE) could act; a read could not be
+//     read across origins (the API grants no CORS), but a page's
+//     EventSource or long-poll would still hold a slot of the listener
+//     (waits.go), for nothing. The probes are spared the read rule;
 //   - a state-changing request with a body must say Content-Type:
 //     application/json, which no form and no no-cors fetch can send; a form
 //     content type is refused even with an empty body.
@@ -49,11 +54,13 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: fmt.Sprintf("query: %v; percent-encode the values", err)})
 			return
 		}
-		if stateChanging[r.Method] {
+		if stateChanging[r.Method] || !openPaths[r.URL.Path] {
 			if msg := checkOrigin(r); msg != "" {
 				writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
 				return
 			}
+		}
+		if stateChanging[r.Method] {
 			if msg := checkContentType(r); msg != "" {
 				writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: msg})
 				return
@@ -90,22 +97,24 @@ func checkHost(hostport string, allowed map[string]bool) string {
 		"--admin-allowed-hosts (CLISER_ADMIN_ALLOWED_HOSTS); a name outside it may be DNS rebinding", h)
 }
 
-// checkOrigin says why a state-changing request's Origin is refused, or ""
-// when it has none or it is the API's own.
+// checkOrigin says why a request's Origin is refused, or "" when it has
+// none or it is the API's own.
 func checkOrigin(r *http.Request) string {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		// A browser that sends no Origin may still say where the request
-		// came from.
-		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		// A browser that sends no Origin (a GET, an <img>, a <script>)
+		// may still say where the request came from.
+		site := r.Header.Get("Sec-Fetch-Site")
+		followed := !stateChanging[r.Method] && r.Header.Get("Sec-Fetch-Mode") == "navigate"
+		if (site == "cross-site" || site == "same-site") && !followed {
 			return fmt.Sprintf("a %s request to %s is refused: Sec-Fetch-Site says %s (a page on another site)", r.Method, r.URL.Path, site)
 		}
 		return ""
 	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || !sameHostPort(u, r.Host) {
-		return fmt.Sprintf("a %s request from origin %q is refused: state-changing calls are taken only from the API's own origin (host %q) "+
-			"or from tools that send no Origin (curl, cliser clients)", r.Method, origin, r.Host)
+		return fmt.Sprintf("a %s request from origin %q is refused: the admin API is called only from its own origin (host %q) "+
+			"or by tools that send no Origin (curl, cliser clients)", r.Method, origin, r.Host)
 	}
 	return ""
 }

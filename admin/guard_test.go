@@ -34,6 +34,8 @@ func TestCrossSiteFormCannotShutDownTheFleet(t *testing.T) {
 			"Origin": "http://127.0.0.1:1"}},
 		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Origin": "null"}},
 		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		// A form submitted is a navigation too, but not a read.
+		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}},
 	}
 	for _, a := range attacks {
 		r := s.send(t, a)

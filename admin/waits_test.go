@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -27,22 +26,10 @@ import (
 // with Retry-After, counted and logged once, and probes still answer.
 func TestEventWaitsLeaveRoomForProbes(t *testing.T) {
 	t.Parallel()
-	l, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
-	require.NoError(t, err)
-	reg := registry.New()
-	m := admin.NewMetrics(reg)
 	core, logs := observer.New(zap.WarnLevel)
 	const maxConns = 8
-	hs, err := admin.New(reg, admin.WithEvents(l), admin.WithMetrics(m), admin.WithMaxConns(maxConns),
-		admin.WithLogger(zap.New(core))).Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-		require.NoError(t, l.Close())
-	})
-	addr, base := hs.Addr(), "http://"+hs.Addr()
+	addr := listenWithEvents(t, admin.WithMaxConns(maxConns), admin.WithLogger(zap.New(core)))
+	base := "http://" + addr
 
 	// As many streams as the listener holds connections, each on its own.
 	var open []*testkit.RawClient
@@ -97,12 +84,7 @@ func TestEventWaitsLeaveRoomForProbes(t *testing.T) {
 // (10 s at most: a request left in the kernel's queue fails the test).
 func getOn(t *testing.T, addr, path string) (*testkit.RawClient, *http.Response) {
 	t.Helper()
-	c := testkit.Dial(t, addr)
-	c.Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-	require.NoError(t, c.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	resp, err := http.ReadResponse(bufio.NewReader(c.R), nil)
-	require.NoError(t, err, "GET %s: no answer", path)
-	return c, resp
+	return getWith(t, addr, path, nil)
 }
 
 func metricOf(t *testing.T, base, series string) float64 {
@@ -110,4 +92,23 @@ func metricOf(t *testing.T, base, series string) float64 {
 	v, ok := testkit.Metric(base, series)
 	require.True(t, ok, "no %s on %s/metrics", series, base)
 	return v
+}
+
+// listenWithEvents serves an admin API with metrics and an event log on
+// 127.0.0.1:0 until the test ends, and returns its host:port.
+func listenWithEvents(t *testing.T, opts ...admin.Option) string {
+	t.Helper()
+	l, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
+	require.NoError(t, err)
+	reg := registry.New()
+	opts = append([]admin.Option{admin.WithEvents(l), admin.WithMetrics(admin.NewMetrics(reg))}, opts...)
+	hs, err := admin.New(reg, opts...).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+		require.NoError(t, l.Close())
+	})
+	return hs.Addr()
 }
