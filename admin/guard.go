@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // The guard keeps a web page out of the admin API. Browsers let any page
@@ -44,6 +45,16 @@ var stateChanging = map[string]bool{
 // lower case, without a trailing dot.
 func guard(allowed map[string]bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			// net/http reads what the handler left of a body, up to
+			// 256 KiB, for up to the read timeout, before it sends the
+			// answer or closes: a peer that trickles a body, token or
+			// not, held its 401 back and the slot for 30 s. The answer
+			// goes out now and the connection closes after it; calls
+			// with a body are an operator's commands, rare.
+			w.Header().Set("Connection", "close")
+			defer dropBody(w)
+		}
 		if msg := checkHost(r.Host, allowed); msg != "" && !openPaths[r.URL.Path] {
 			writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
 			return
@@ -150,4 +161,10 @@ func checkContentType(r *http.Request) string {
 			"with a JSON body, or no body and no Content-Type (curl -d sends a form unless told: add -H 'Content-Type: application/json')", ct)
 	}
 	return ""
+}
+
+// dropBody ends the reads of the request's body once the handler is done:
+// what is left is not waited for.
+func dropBody(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"golang.org/x/net/netutil"
 
 	"github.com/cliser/cliser/internal/loggate"
 )
@@ -30,10 +29,11 @@ const (
 	MetricAdminCapReached  = "cliser_admin_connection_cap_reached_total"
 )
 
-// WithMaxConns caps the admin listener's open connections at n; a
-// connection past the cap waits in the kernel's accept queue (it costs
-// the process no descriptor) until one closes. The HTTP server's timeouts
-// free a slot held by an idle peer. n <= 0 leaves the default.
+// WithMaxConns caps the admin listener's open connections at n. A new
+// connection past the cap is made room for by closing the one that has
+// waited longest for a request (limit_evict.go); while every one is being
+// served, it waits, and the ones after it wait in the kernel's accept
+// queue (they cost the process no descriptor). n <= 0 leaves the default.
 func WithMaxConns(n int) Option {
 	return func(o *options) {
 		if n > 0 {
@@ -42,22 +42,23 @@ func WithMaxConns(n int) Option {
 	}
 }
 
-// limit wraps ln with the connection cap (x/net's LimitListener: Accept
-// waits for a free slot before it takes a descriptor) and counts what it
-// holds, so that a full listener is seen: a gauge of open connections, a
-// counter of the times it filled up, and one log line when it fills and
-// once it is half empty again (not one per connection of a flood). Fillings
+// limit wraps ln with the connection cap (capped.Accept holds at most one
+// connection past it, the one waiting for room) and counts what it holds,
+// so that a full listener is seen: a gauge of open connections, a counter
+// of the times it filled up, and one log line when it fills and once it
+// is half empty again (not one per connection of a flood). Fillings
 // within fullLogQuiet of a logged one are counted, not logged: a flood's
 // queued peers, accepted in waves after they left, fill it again and again.
-func (a *API) limit(ln net.Listener) net.Listener {
-	c := &capped{Listener: netutil.LimitListener(ln, a.opts.maxConns), max: int64(a.opts.maxConns), log: a.opts.log,
+func (a *API) limit(ln net.Listener) *capped {
+	c := &capped{Listener: ln, max: int64(a.opts.maxConns), log: a.opts.log,
+		waiting: newWaiting(), freed: make(chan struct{}, 1), done: make(chan struct{}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricAdminConnections,
 			Help: "Open connections of the admin listener."}),
 		reached: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminCapReached,
 			Help: "Times the admin listener reached --admin-max-connections; further connections waited."}),
 	}
 	if a.opts.metrics != nil {
-		for _, col := range []prometheus.Collector{c.open, c.reached} {
+		for _, col := range []prometheus.Collector{c.open, c.reached, c.waiting.evicted} {
 			_ = a.opts.metrics.Registry().Register(col) // a second listener on one Metrics keeps the first's
 		}
 	}
@@ -76,12 +77,23 @@ type capped struct {
 	log     *zap.Logger
 	open    prometheus.Gauge
 	reached prometheus.Counter
+	waiting *waiting      // limit_evict.go
+	freed   chan struct{} // a connection closed (buffered: one signal is enough)
+	done    chan struct{} // the listener closed
+	once    sync.Once
 }
 
+// Accept takes the next connection from the kernel's queue and holds it
+// until the listener has room for it (makeRoom): while it waits, the
+// others stay in the queue and cost no descriptor.
 func (l *capped) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if !l.makeRoom() {
+		_ = c.Close()
+		return nil, net.ErrClosed
 	}
 	l.open.Inc()
 	if l.n.Add(1) >= l.max && l.full.CompareAndSwap(false, true) {
@@ -90,16 +102,27 @@ func (l *capped) Accept() (net.Conn, error) {
 			return &cappedConn{Conn: c, l: l}, nil
 		}
 		l.logged.Store(true)
-		l.log.Warn("admin listener full: further connections wait in the kernel's queue until one closes "+
-			"(idle or slow HTTP peers? see --admin-max-connections)", zap.Int64("max_connections", l.max))
+		l.log.Warn("admin listener full: a connection that waits for a request is closed to make room for a new one, "+
+			"and when none does, new ones wait in the kernel's queue until one closes (see --admin-max-connections)",
+			zap.Int64("max_connections", l.max))
 	}
 	return &cappedConn{Conn: c, l: l}, nil
+}
+
+// Close closes the listener and ends an Accept that waits for room.
+func (l *capped) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
 }
 
 func (l *capped) closed() {
 	l.open.Dec()
 	if l.n.Add(-1) <= l.max/2 && l.full.CompareAndSwap(true, false) && l.logged.Swap(false) {
 		l.log.Info("admin listener has room again", zap.Int64("open", l.n.Load()), zap.Int64("max_connections", l.max))
+	}
+	select {
+	case l.freed <- struct{}{}:
+	default:
 	}
 }
 

@@ -34,42 +34,6 @@ func TestHealthzFollowsLiveness(t *testing.T) {
 	assert.Contains(t, r.errorText(t), "protocol engine stopped")
 }
 
-// The admin listener holds at most its cap of connections: one more
-// waits (unanswered) until a held one closes, then is served.
-func TestAdminListenerCapsConnections(t *testing.T) {
-	t.Parallel()
-	reg := registry.New()
-	m := admin.NewMetrics(reg)
-	addr := listen(t, admin.New(reg, admin.WithMaxConns(3), admin.WithMetrics(m)))
-
-	held := make([]*testkit.RawClient, 3)
-	for i := range held {
-		held[i] = healthzKeepAlive(t, addr)
-	}
-	extra := testkit.Dial(t, addr) // the kernel completes it; cliser does not accept it
-	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
-	_, err := extra.R.ReadString('\n')
-	var ne net.Error
-	require.ErrorAs(t, err, &ne, "the connection past the cap was served")
-	require.True(t, ne.Timeout())
-
-	require.NoError(t, held[0].Conn.Close())
-	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	line, err := extra.R.ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
-
-	// Once the held ones leave, /metrics says the cap was reached once.
-	require.NoError(t, held[1].Conn.Close())
-	require.NoError(t, held[2].Conn.Close())
-	require.Eventually(t, func() bool {
-		reached, _ := testkit.Metric("http://"+addr, admin.MetricAdminCapReached)
-		_, counted := testkit.Metric("http://"+addr, admin.MetricAdminConnections)
-		return reached == 1 && counted
-	}, 10*time.Second, 20*time.Millisecond, "no cap metrics")
-}
-
 // healthzKeepAlive asks /healthz on a new connection, reads the answer
 // and leaves the connection open and idle, as a keep-alive client does.
 func healthzKeepAlive(t *testing.T, addr string) *testkit.RawClient {

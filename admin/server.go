@@ -29,10 +29,11 @@ func (a *API) Listen(addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln = a.limit(ln)
+	capped := a.limit(ln)
 	s := &Server{
 		http: &http.Server{
-			Handler: a.Handler(),
+			Handler:   a.Handler(),
+			ConnState: capped.waiting.connState,
 			// Timeouts so a slow or idle peer cannot hold the admin
 			// listener's goroutines forever.
 			ReadHeaderTimeout: 5 * time.Second,
@@ -56,7 +57,7 @@ func (a *API) Listen(addr string) (*Server, error) {
 		}()
 	})
 	go func() {
-		err := s.http.Serve(ln)
+		err := s.http.Serve(capped)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}

@@ -91,7 +91,7 @@ func newServeCmd() *cobra.Command {
 	f.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful stop may take")
 	f.IntVar(&cfg.maxClients, "max-clients", 65535, "registered clients at once (sid is 16 bits)")
 	f.IntVar(&cfg.maxConns, "max-connections", 0, "open TCP connections at once, handshaking ones included (0: the open-files limit less the descriptor reserve; more than that is refused)")
-	f.IntVar(&cfg.adminMaxConns, "admin-max-connections", admin.DefaultMaxConns, "open connections of the admin listener; the rest wait in the kernel's queue (part of the descriptor reserve)")
+	f.IntVar(&cfg.adminMaxConns, "admin-max-connections", admin.DefaultMaxConns, "open connections of the admin listener; past it a new one closes the longest idle, else waits in the kernel's queue (part of the descriptor reserve)")
 	f.IntVar(&cfg.authFailLimit, "auth-fail-limit", reactor.DefaultAuthFailLimit, "authentication failures from one IP within --auth-fail-window that ban it for that window; 0 disables")
 	f.DurationVar(&cfg.authFailWindow, "auth-fail-window", reactor.DefaultAuthFailWindow, "the window of --auth-fail-limit, and how long a ban lasts")
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")

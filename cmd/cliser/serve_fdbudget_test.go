@@ -72,7 +72,8 @@ func TestBinarySurvivesDescriptorExhaustion(t *testing.T) {
 
 	// ~1,300 idle HTTP connections: each asks /healthz once with
 	// keep-alive and then holds its connection. Past the admin cap they
-	// wait in the kernel's queue, costing cliser nothing.
+	// wait in the kernel's queue, costing cliser nothing, until each
+	// takes the slot of one idle for a second (never more than the cap).
 	idle := dialMany(t, p.AdminAddr, 1300, func(c net.Conn) error {
 		_, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
 		return err

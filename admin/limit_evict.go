@@ -1,0 +1,114 @@
+package admin
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// MetricAdminEvicted counts the connections a full admin listener closed
+// because they waited for a request (idle keep-alives, unfinished
+// headers) while a new connection waited for room.
+const MetricAdminEvicted = "cliser_admin_connections_evicted_total"
+
+// evictAfter is how long a connection must have waited for a request
+// before it may be closed to make room: the connections of a burst, their
+// headers on the way, are not closed for each other, nor a keep-alive
+// between two calls of a dashboard.
+const evictAfter = time.Second
+
+// A connection that only waits for a request costs its peer nothing to
+// hold: one /healthz and an idle keep-alive kept a slot for the 2-minute
+// idle timeout, so 256 of them, two requests a second, held the whole
+// listener with no token and /healthz went unanswered (a liveness probe
+// restarting a healthy server, its fleet dropped). So a new connection
+// past the cap closes the one that has waited longest for a request, new
+// or idle; one that is being served (a request, a stream) is never closed.
+// HTTP lets a server close an idle connection at any time, and clients
+// retry on a new one.
+
+// makeRoom returns once the listener has a slot for the connection just
+// accepted: at once when it has, else once the connection that has waited
+// longest for a request has waited evictAfter and is closed, or one
+// closes by itself. False: the listener was closed meanwhile. Accept's
+// goroutine only.
+func (l *capped) makeRoom() bool {
+	for l.n.Load() >= l.max {
+		wait := l.waiting.evictOldest(time.Now())
+		if wait == 0 {
+			continue // closed: its slot is free
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-l.freed:
+		case <-t.C:
+		case <-l.done:
+			t.Stop()
+			return false
+		}
+		t.Stop()
+	}
+	return true
+}
+
+// waiting is the set of connections that wait for a request, with the
+// time each began to. Safe for concurrent use.
+type waiting struct {
+	mu      sync.Mutex
+	since   map[*cappedConn]time.Time
+	evicted prometheus.Counter
+}
+
+func newWaiting() *waiting {
+	return &waiting{since: make(map[*cappedConn]time.Time),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminEvicted,
+			Help: "Connections waiting for a request (idle, or headers unfinished) that the full admin listener closed to make room."}),
+	}
+}
+
+// connState is the http.Server's ConnState hook: a connection waits for a
+// request from its accept, and again after each answer (idle), until its
+// request's headers are in.
+func (w *waiting) connState(c net.Conn, st http.ConnState) {
+	cc, ok := c.(*cappedConn)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch st {
+	case http.StateNew, http.StateIdle:
+		w.since[cc] = time.Now()
+	default:
+		delete(w.since, cc)
+	}
+}
+
+// evictOldest closes the connection that has waited longest, if it has
+// waited evictAfter, and says 0; else how long until one may be closed
+// (evictAfter when none waits: a check again, unless one closes first).
+func (w *waiting) evictOldest(now time.Time) time.Duration {
+	w.mu.Lock()
+	var oldest *cappedConn
+	var at time.Time
+	for c, t := range w.since {
+		if oldest == nil || t.Before(at) {
+			oldest, at = c, t
+		}
+	}
+	if oldest == nil || now.Sub(at) < evictAfter {
+		w.mu.Unlock()
+		if oldest == nil {
+			return evictAfter
+		}
+		return evictAfter - now.Sub(at)
+	}
+	delete(w.since, oldest)
+	w.mu.Unlock()
+	w.evicted.Inc()
+	_ = oldest.Close()
+	return 0
+}
