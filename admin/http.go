@@ -41,10 +41,11 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound(fmt.Sprintf("no endpoint %s: see docs/operations.md for the API", r.URL.Path)))
 	})
-	// The guard goes first: a foreign Host, Origin or body is refused
-	// before the token is even looked at (guard.go).
-	// The dashboard's files need no token (ui.go); its API calls do.
-	return guard(a.opts.allowedHosts, a.withUI(a.authenticate(mux)))
+	// The headers go on every answer (headers.go). The guard goes first:
+	// a foreign Host, Origin or body is refused before the token is even
+	// looked at (guard.go). The dashboard's files need no token (ui.go);
+	// its API calls do.
+	return withHeaders(guard(a.opts.allowedHosts, a.withUI(a.authenticate(mux))))
 }
 
 func methodNotAllowed(allow string) http.HandlerFunc {

@@ -46,11 +46,7 @@ func (a *API) withUI(next http.Handler) http.Handler {
 		switch p {
 		case "/", "/ui":
 			http.Redirect(w, r, "/ui/", http.StatusFound)
-		case UIConfigPath:
-			h := w.Header()
-			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("X-Content-Type-Options", "nosniff")
+		case UIConfigPath: // with the API's headers (headers.go)
 			writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil, Cluster: a.opts.nodes != nil})
 		default:
 			ui.ServeHTTP(w, r)
