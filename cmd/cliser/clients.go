@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -367,5 +368,19 @@ func orDash(s *string) string {
 	if s == nil || *s == "" {
 		return "-"
 	}
-	return *s
+	return printable(*s)
+}
+
+// printable is s for a terminal: quoted, with Go's escapes, when it holds
+// anything but printable characters and spaces. A ban's reason is free
+// text that anyone with the admin API can write; raw, an escape sequence
+// in it ran in the operator's terminal (a title set, lines hidden or
+// rewritten) and a tab or a newline broke the table.
+func printable(s string) string {
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -376,6 +378,36 @@ func TestIdentityCLI(t *testing.T) {
 		require.Error(t, err, "%v", args)
 		assert.Equal(t, 2, exitCode(err), "%v: %v", args, err)
 	}
+}
+
+// A ban's reason is free text that anyone with the admin API can write.
+// `cliser bans list` printed it raw: an escape sequence in it ran in the
+// operator's terminal (here: set the window title, turn the text red,
+// clear the screen) and a tab shifted the columns. Now such a reason is
+// shown quoted, its control characters as escapes; -o json keeps the
+// text as it is.
+func TestBansListShowsControlCharactersEscaped(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	base := s.p.AdminURL(t)
+	const hostile = "a\x1b]0;pwned\x07\x1b[31mred\x1b[2J\tcol\u202egnp.exe"
+	_, err := s.api.CreateBan(context.Background(), admin.BanRequest{Kind: "cid", Value: "term-1", Reason: hostile})
+	require.NoError(t, err)
+	_, err = s.api.CreateBan(context.Background(), admin.BanRequest{Kind: "cid", Value: "term-2", Reason: "plain text, no quotes"})
+	require.NoError(t, err)
+
+	out, _, err := runCLI(t, "bans", "list", "--admin", base)
+	require.NoError(t, err)
+	assert.NotContains(t, out, "\x1b", "no escape byte reaches the terminal")
+	assert.NotContains(t, out, "\u202e", "no bidi override")
+	assert.Contains(t, out, strconv.Quote(hostile), "the reason shown quoted, with escapes")
+	assert.Contains(t, out, " plain text, no quotes\n", "a plain reason as it is")
+
+	out, _, err = runCLI(t, "bans", "list", "--admin", base, "-o", "json")
+	require.NoError(t, err)
+	var got admin.BanList
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got.Bans, 2)
+	assert.Equal(t, hostile, got.Bans[0].Reason, "JSON keeps the text")
 }
 
 func TestIdentityAdminErrors(t *testing.T) {
