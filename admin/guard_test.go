@@ -181,6 +181,18 @@ func TestTokenOn(t *testing.T) {
 		{http.MethodPost, "/v1/shutdown"},
 		{http.MethodGet, "/metrics"},
 		{http.MethodGet, "/nowhere"},
+		// Every other route of http.go and identity_http.go.
+		{http.MethodGet, "/v1/events"},
+		{http.MethodGet, "/v1/events/stream"},
+		{http.MethodGet, "/v1/clients/tok-1/history"},
+		{http.MethodGet, "/v1/stats"},
+		{http.MethodGet, "/v1/credentials"},
+		{http.MethodGet, "/v1/credentials/tok-1"},
+		{http.MethodPost, "/v1/credentials/tok-1"},
+		{http.MethodDelete, "/v1/credentials/tok-1"},
+		{http.MethodGet, "/v1/bans"},
+		{http.MethodPost, "/v1/bans"},
+		{http.MethodDelete, "/v1/bans/cid/tok-1"},
 	}
 	for _, p := range protected {
 		for _, bad := range []string{"", "wrong", token + "x", token[:len(token)-1]} {
