@@ -73,3 +73,13 @@ func TestTailOfAQuietServerIsEmpty(t *testing.T) {
 	assert.Equal(t, end, tl.last, "past the limit, the window ends at the last handshake")
 	assert.Zero(t, tl.cpu)
 }
+
+// A burst's figures hold keep-alive CPU only when a keep-alive came
+// before the figures' last sample.
+func TestInWindowIsBeforeTheFiguresEnd(t *testing.T) {
+	end := time.Unix(0, 1_000)
+	assert.False(t, inWindow(0, end), "no keep-alive yet")
+	assert.True(t, inWindow(999, end))
+	assert.False(t, inWindow(1_000, end))
+	assert.False(t, inWindow(1_500, end), "after the window: not in the figures")
+}

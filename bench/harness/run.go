@@ -485,8 +485,9 @@ func (r *runner) burst(ctx context.Context, round int) error {
 	if br.st.Handshakes != int64(r.set.Burst) {
 		r.problem("burst %d: %d of %d handshakes", round+1, br.st.Handshakes, r.set.Burst)
 	}
-	if br.st.KeepAlives > 0 {
-		r.problem("burst %d: its clients answered %d keep-alives: keep-alive CPU is in its figures", round+1, br.st.KeepAlives)
+	if inWindow(br.st.FirstKeepAlive, br.end) {
+		r.problem("burst %d: its clients answered keep-alives from %s into its window (%d by the figures' read): keep-alive CPU is in its figures",
+			round+1, time.Unix(0, br.st.FirstKeepAlive).Sub(br.at).Round(time.Millisecond), br.st.KeepAlives)
 	}
 	if br.secs >= r.set.KeepAlive.Seconds() {
 		r.problem("burst %d took %.2fs, a keep-alive interval or more: keep-alive CPU is in its figures", round+1, br.secs)
@@ -523,10 +524,16 @@ func (r *runner) addRoundErrors(what string, errs map[string]int64) {
 // (BurstRound is what the result keeps of them).
 type burstMeasures struct {
 	at                    time.Time // the ramp's start
+	end                   time.Time // the tail's end: the figures' last sample
 	st                    load.Stats
 	secs, cpu, tail, idle float64
 	tailSecs, loadCPU     float64
 	counters              BurstCounters
+}
+
+// inWindow says whether unixNS, a load's time (0: never), is before end.
+func inWindow(unixNS int64, end time.Time) bool {
+	return unixNS != 0 && unixNS < end.UnixNano()
 }
 
 // measureBurst opens Burst clients from src as fast as the load goes,
@@ -587,7 +594,7 @@ func (r *runner) measureBurst(ctx context.Context, src source, ramp, window func
 	}
 	br.at, br.secs = p0.At, p1.At.Sub(p0.At).Seconds()
 	br.cpu = (p1.CPU - p0.CPU).Seconds() + tl.cpu
-	br.tail, br.tailSecs = tl.cpu, tl.last.At.Sub(p1.At).Seconds()
+	br.tail, br.tailSecs, br.end = tl.cpu, tl.last.At.Sub(p1.At).Seconds(), tl.last.At
 	br.loadCPU = (l1.CPU - l0.CPU).Seconds()
 	closeFleet()
 	return br, r.settleBurst(ctx, src, br.idle)

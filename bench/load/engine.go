@@ -144,6 +144,7 @@ func (e *Engine) Counts() Stats {
 		ShutdownAcks:    e.c.shutdownAcks.Load(),
 		ClosedAfterAck:  e.c.closedAfterAck.Load(),
 		FirstOrder:      e.c.firstOrder.Load(),
+		FirstKeepAlive:  e.c.firstKeepAlive.Load(),
 		LastAck:         e.c.lastAck.Load(),
 		LastClose:       e.c.lastClose.Load(),
 		Errors:          e.errs.snapshot(),

@@ -59,6 +59,7 @@ var transports = []string{TransportEpoll}
 func testFleetAgainstRealServer(t *testing.T, transport string) {
 	const n, probes = 50, 5
 	addr, reg := startReactor(t, 20*time.Millisecond)
+	rampFrom := time.Now().UnixNano()
 	e := newEngine(t, Config{Addr: addr, Password: testPassword, Probes: probes, Transport: transport,
 		SourceIPs: []string{"127.0.0.2", "127.0.0.3"}, Concurrency: 16})
 
@@ -73,6 +74,9 @@ func testFleetAgainstRealServer(t *testing.T, transport string) {
 
 	require.Eventually(t, func() bool { return e.Stats().KeepAlives >= 2*n }, waitFor, pollEvery)
 	assert.Positive(t, hdrCount(e.Stats().KeepAliveGap))
+	first := e.Stats().FirstKeepAlive
+	assert.Greater(t, first, rampFrom+int64(20*time.Millisecond), "the first keep-alive comes an interval after a registration")
+	assert.Less(t, first, time.Now().UnixNano())
 
 	e.SetProbing(true)
 	require.Eventually(t, func() bool { return e.Stats().ProbeSamples >= 2*probes }, waitFor, pollEvery)
@@ -202,14 +206,17 @@ func TestProbeAnsweredWrongIsAnError(t *testing.T) {
 }
 
 func TestMergeAddsFleets(t *testing.T) {
-	a := Stats{Handshakes: 2, Errors: map[string]int64{"x": 1}, FirstOrder: 50, LastAck: 70}
+	a := Stats{Handshakes: 2, Errors: map[string]int64{"x": 1}, FirstOrder: 50, LastAck: 70, FirstKeepAlive: 0}
 	h := newHist()
 	h.record(time.Millisecond)
-	b := Stats{Handshakes: 3, Errors: map[string]int64{"x": 2, "y": 1}, FirstOrder: 40, LastAck: 60, Handshake: h.snapshot()}
+	b := Stats{Handshakes: 3, Errors: map[string]int64{"x": 2, "y": 1}, FirstOrder: 40, LastAck: 60, FirstKeepAlive: 30, Handshake: h.snapshot()}
 	a.Merge(b)
 	assert.EqualValues(t, 5, a.Handshakes)
 	assert.Equal(t, map[string]int64{"x": 3, "y": 1}, a.Errors)
 	assert.EqualValues(t, 40, a.FirstOrder)
+	assert.EqualValues(t, 30, a.FirstKeepAlive, "a fleet without keep-alives (0) does not hide another's")
+	a.Merge(Stats{FirstKeepAlive: 35})
+	assert.EqualValues(t, 30, a.FirstKeepAlive)
 	assert.EqualValues(t, 70, a.LastAck)
 	assert.EqualValues(t, 1, hdrCount(a.Handshake))
 	h.record(2 * time.Millisecond)

@@ -119,6 +119,7 @@ func (c *client) registeredLine(s *session, l protocol.Line, now time.Time) step
 			e.c.probesPending.Add(1)
 		}
 		e.c.keepAlives.Add(1)
+		storeMin(&e.c.firstKeepAlive, now.UnixNano())
 		return stepContinue
 	case protocol.CodeShutdown:
 		if _, err := protocol.ParseShutdown(l.Arg); err != nil {

@@ -57,6 +57,7 @@ type counters struct {
 	lastAck         atomic.Int64 // unix ns of the latest "130 ok" written
 	lastClose       atomic.Int64 // unix ns of the latest close after an ack
 	firstOrder      atomic.Int64 // unix ns of the earliest 130 received
+	firstKeepAlive  atomic.Int64 // unix ns of the earliest keep-alive echoed
 	probePhases     [PhaseBins]atomic.Int64
 }
 
@@ -67,6 +68,14 @@ func storeMax(a *atomic.Int64, v int64) {
 			return
 		}
 	}
+}
+
+// earliest is the earlier of two unix times, 0 meaning none.
+func earliest(a, b int64) int64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 func storeMin(a *atomic.Int64, v int64) {
@@ -122,8 +131,12 @@ type Stats struct {
 	// FirstOrder, LastAck and LastClose are unix nanoseconds (0: none yet);
 	// processes on one machine share the clock, so they compare across fleets.
 	FirstOrder int64 `json:"first_order_unix_ns"`
-	LastAck    int64 `json:"last_ack_unix_ns"`
-	LastClose  int64 `json:"last_close_unix_ns"`
+	// FirstKeepAlive is when the first keep-alive was echoed (unix ns, 0:
+	// none yet): a burst's figures hold keep-alive CPU only if it falls
+	// inside the burst's window.
+	FirstKeepAlive int64 `json:"first_keepalive_unix_ns"`
+	LastAck        int64 `json:"last_ack_unix_ns"`
+	LastClose      int64 `json:"last_close_unix_ns"`
 	// Errors counts what went wrong, by kind; empty when nothing did.
 	Errors map[string]int64 `json:"errors,omitempty"`
 	// Handshake is connect-start to "140 connected", ramp clients only.
@@ -159,9 +172,8 @@ func (s *Stats) Merge(o Stats) {
 	s.ShutdownOrders += o.ShutdownOrders
 	s.ShutdownAcks += o.ShutdownAcks
 	s.ClosedAfterAck += o.ClosedAfterAck
-	if o.FirstOrder != 0 && (s.FirstOrder == 0 || o.FirstOrder < s.FirstOrder) {
-		s.FirstOrder = o.FirstOrder
-	}
+	s.FirstOrder = earliest(s.FirstOrder, o.FirstOrder)
+	s.FirstKeepAlive = earliest(s.FirstKeepAlive, o.FirstKeepAlive)
 	s.LastAck = max(s.LastAck, o.LastAck)
 	s.LastClose = max(s.LastClose, o.LastClose)
 	for k, v := range o.Errors {
