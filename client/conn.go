@@ -27,6 +27,8 @@ type Conn struct {
 	cfg  Config
 	log  *zap.Logger
 	sess session // owned by Dial, then by the reader goroutine
+	// keepAlives counts the 100s answered; owned by the reader goroutine.
+	keepAlives int
 
 	buf    []byte // inbound bytes; buf[:have] not yet consumed
 	have   int
@@ -195,6 +197,7 @@ func (c *Conn) dispatch(ev sessionEvent) {
 	case evRegistered:
 		c.log.Debug("registered", zap.Uint16("sid", ev.sid))
 	case evKeepAlive:
+		c.keepAlives++
 		c.log.Debug("keep-alive answered") // the token stays out of logs
 	case evShutdown:
 		c.log.Debug("shutdown ordered, acked", zap.String("text", ev.text))
@@ -218,16 +221,24 @@ func (c *Conn) readLoop() {
 		err = c.readOnce()
 	}
 	if errors.Is(err, errTimeout) && c.sess.state == stateRegistered {
-		err = silentError{c.cfg.IdleTimeout}
+		err = silentError{idle: c.cfg.IdleTimeout, noKeepAlive: c.keepAlives == 0}
 	}
 	c.finish(err)
 }
 
 // silentError ends a session whose server said nothing for IdleTimeout.
-type silentError struct{ idle time.Duration }
+type silentError struct {
+	idle        time.Duration
+	noKeepAlive bool // none in the whole session
+}
 
 func (e silentError) Error() string {
-	return fmt.Sprintf("client: no line from the server for %v (idle timeout): connection taken as lost", e.idle)
+	msg := fmt.Sprintf("client: no line from the server for %v (idle timeout): connection taken as lost", e.idle)
+	if e.noKeepAlive {
+		// The usual cause, and one that repeats every session: say it.
+		msg += fmt.Sprintf("; no keep-alive came since the handshake: if the server's keep-alive interval is %v or more, raise the idle timeout above it", e.idle)
+	}
+	return msg
 }
 
 func (e silentError) Unwrap() []error {

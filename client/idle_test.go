@@ -28,8 +28,25 @@ func TestConnIdleTimeoutEndsSessionWithSilentServer(t *testing.T) {
 	assert.ErrorIs(t, err, ErrConnLost)
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	assert.Contains(t, err.Error(), "no line from the server for 200ms")
+	assert.Contains(t, err.Error(), "no keep-alive came since the handshake", "the likely cause, named")
 	assert.GreaterOrEqual(t, time.Since(conn.ConnectedAt()), cfg.IdleTimeout)
 	assert.True(t, <-sawClose, "the client closed its end")
+}
+
+// A server that kept the session alive and then froze: the silence is
+// the server's, not a keep-alive interval above the idle timeout.
+func TestConnIdleTimeoutAfterKeepAlivesBlamesNoInterval(t *testing.T) {
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		if c.send("100 7\n") {
+			c.readLine() // the echo
+			c.waitEOF()
+		}
+	}))
+	cfg := testConfig(srv.addr())
+	cfg.IdleTimeout = 200 * time.Millisecond
+	err := waitErr(t, dialT(t, cfg))
+	assert.ErrorIs(t, err, ErrServerSilent)
+	assert.NotContains(t, err.Error(), "no keep-alive came")
 }
 
 // Each keep-alive restarts the idle clock: against the real server with

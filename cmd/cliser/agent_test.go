@@ -141,6 +141,7 @@ func TestAgentBinaryIdleTimeoutReconnectsToSilentServer(t *testing.T) {
 		return r.CStatus && r.ConnectedAt.After(first.ConnectedAt)
 	}, 10*time.Second, 10*time.Millisecond, "%s", p.LogText())
 	assert.Contains(t, p.LogText(), "no line from the server for 300ms")
+	assert.Contains(t, p.LogText(), "raise the idle timeout above it")
 	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
 }
 
