@@ -246,6 +246,8 @@ func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error
 	if err != nil {
 		return err
 	}
+	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
+	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
 	cfg.warnProxy(log)
 	n := node.New(cfg.nodeOptions(log, passwords, budget)...)
 	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened

@@ -44,6 +44,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, n *node
 			continue
 		}
 		ok.Inc()
+		warnOpenSecretFile(log, "--password-file", file)
 		log.Info("SIGHUP: passwords reloaded; registered clients stay connected, new handshakes use these",
 			zap.Int("passwords", len(pw)), zap.String("password_file", file))
 	}

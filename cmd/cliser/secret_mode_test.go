@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// A server's secrets file that other users may read is named in one
+// warning at start, with the fix and never the secret; after chmod 600 a
+// reload says nothing more.
+func TestBinaryWarnsOfSecretFilesOthersMayRead(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := writeFile(t, dir, "passwords", "open-mode-pw\n")
+	require.NoError(t, os.Chmod(pwFile, 0o644))
+	hookFile := writeFile(t, dir, "hook", "whsec_c2VjcmV0LXNpZ25pbmcta2V5LTAxMjM0NTY3\n")
+	require.NoError(t, os.Chmod(hookFile, 0o640))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
+		"--password-file", pwFile, "--webhook-url", "http://127.0.0.1:1/hook", "--webhook-secret-file", hookFile,
+		"--keepalive-interval", "1h")
+	log := p.LogText()
+	assert.Equal(t, 1, strings.Count(log, "--password-file may be read by other users of this host: chmod 600 it"), log)
+	assert.Equal(t, 1, strings.Count(log, "--webhook-secret-file may be read by other users of this host"), log)
+	assert.Contains(t, log, "0644")
+	assert.NotContains(t, log, "open-mode-pw")
+	assert.NotContains(t, log, "c2VjcmV0LXNpZ25pbmcta2V5")
+
+	require.NoError(t, os.Chmod(pwFile, 0o600))
+	p.Reload(t)
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "passwords reloaded") },
+		waitFor, tick, "no reload line:\n%s", p.LogText())
+	assert.Equal(t, 1, strings.Count(p.LogText(), "--password-file may be read"), "a 0600 file is not warned of")
+}
