@@ -1,0 +1,117 @@
+package events
+
+import (
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// The stream's writer: one goroutine that publishes what Append queued,
+// in order, and checks every acknowledgment, so that Append never waits
+// on NATS.
+
+// Append queues ev for the stream; it never blocks (see queue). The event
+// gets an id and a time when it has none.
+func (s *Stream) Append(ev Event) bool {
+	if ev.Time.IsZero() {
+		ev.Time = s.opts.now()
+	}
+	return s.q.push(ev)
+}
+
+// run is the writer: it publishes what is queued, in order, and waits for
+// every acknowledgment; a batch with a failure is published again from its
+// first failed event (the stream drops what it already has by message id).
+func (s *Stream) run() {
+	defer close(s.done)
+	var batch []Event
+	backoff := 100 * time.Millisecond
+	for {
+		if s.q.len() > 0 {
+			s.hold() // in the queue, where cliser_events_queued shows them
+		}
+		batch = s.q.take(batch, writeChunk)
+		if len(batch) > 0 {
+			s.giveIDs(batch)
+			sent, err := s.publish(batch)
+			if sent > 0 {
+				s.q.wrote()
+			}
+			if err != nil {
+				s.q.putBack(batch[sent:])
+				s.m.storeErrors.Inc()
+				if !s.failing.Swap(true) {
+					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
+				}
+				s.stored.advance(sent)
+				if s.q.retryAfter(&backoff, s.opts.log) {
+					return
+				}
+				continue
+			}
+			if s.failing.Swap(false) {
+				s.opts.log.Info("events: publishing to the event stream works again")
+			}
+			s.stored.advance(sent)
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		if s.q.isClosed() {
+			return
+		}
+		<-s.q.wake
+	}
+}
+
+// giveIDs gives each event of batch that has none the next ID: once, as
+// it is first taken, so that a batch put back is published again under
+// the same message ids.
+func (s *Stream) giveIDs(batch []Event) {
+	for i := range batch {
+		if batch[i].ID == "" {
+			batch[i].ID = s.ids.id()
+		}
+	}
+}
+
+// publish sends batch in chunks and checks every acknowledgment. It
+// returns how many events from the start are known stored.
+func (s *Stream) publish(batch []Event) (int, error) {
+	for start := 0; start < len(batch); start += publishChunk {
+		if start > 0 {
+			s.hold() // a backlog of records that starts mid-batch goes first too
+		}
+		chunk := batch[start:min(start+publishChunk, len(batch))]
+		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
+		var pubErr error
+		for i := range chunk {
+			data, err := AppendJSON(nil, &chunk[i])
+			if err != nil {
+				return start, err
+			}
+			f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: s.subject(chunk[i].CID), Data: data}, jetstream.WithMsgID(chunk[i].ID))
+			if err != nil {
+				pubErr = err
+				break
+			}
+			futures = append(futures, f)
+		}
+		timeout := time.After(streamOpTimeout)
+		for i, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return start + i, err
+			case <-timeout:
+				return start + i, errors.New("no acknowledgment from JetStream in time")
+			}
+		}
+		if pubErr != nil {
+			return start + len(futures), pubErr
+		}
+	}
+	return len(batch), nil
+}
