@@ -1,0 +1,136 @@
+package logstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// Open's checks of the files (each read whole once, so that damage is
+// refused before anything is served) and the log's resets.
+
+// open migrates, then checks the snapshot and the log. s.log is locked.
+func (s *Store) open() error {
+	migrated, err := s.migrate()
+	if err != nil {
+		return err
+	}
+	if err := s.checkSnapshot(); err != nil {
+		return err
+	}
+	if migrated {
+		return s.resetLog()
+	}
+	return s.openLog()
+}
+
+// checkSnapshot reads the whole snapshot once and counts its records. A
+// missing one is an empty registry; a zero-length one too, which
+// EmptyFile then names.
+func (s *Store) checkSnapshot() error {
+	b, release, err := s.mapSnapshot()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if b == nil {
+		return nil
+	}
+	n, err := scanSnapshot(b, func(int, entry) error { return nil })
+	if err != nil {
+		return damagedSnapshot(s.snapPath(), err)
+	}
+	s.snapCount = n
+	return nil
+}
+
+// mapSnapshot maps the snapshot file; nil when there is none or it is
+// empty (and then noted for EmptyFile).
+func (s *Store) mapSnapshot() ([]byte, func(), error) {
+	f, err := os.Open(s.snapPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, func() {}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("logstore: open %s: %w", s.snapPath(), err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("logstore: %w", err)
+	}
+	if !fi.Mode().IsRegular() { // a directory mapped as "no such device"
+		return nil, nil, fmt.Errorf("logstore: %s is not a regular file (%s): cliser will not start on it; move it away", s.snapPath(), fi.Mode().Type())
+	}
+	if fi.Size() == 0 {
+		s.emptyFile = s.snapPath()
+		return nil, func() {}, nil
+	}
+	b, err := mapFile(f, fi.Size())
+	if err != nil {
+		return nil, nil, fmt.Errorf("logstore: map %s: %w", s.snapPath(), err)
+	}
+	return b, func() { unmap(b) }, nil
+}
+
+// openLog checks the log's frames and trims a torn last one. A new (or
+// zero-length) log gets its header.
+func (s *Store) openLog() error {
+	fi, err := s.log.Stat()
+	if err != nil {
+		return fmt.Errorf("logstore: %w", err)
+	}
+	if fi.Size() < headerLen {
+		// New, or its header's write was cut short by a crash: nothing
+		// was ever saved in it.
+		head := make([]byte, fi.Size())
+		if _, err := s.log.ReadAt(head, 0); err != nil {
+			return fmt.Errorf("logstore: read %s: %w", s.logPath(), err)
+		}
+		if !strings.HasPrefix(string(logMagic[:]), string(head)) {
+			return damagedLog(s.logPath(), fmt.Errorf("%w: not a registry log file", ErrCorrupt))
+		}
+		return s.resetLog()
+	}
+	b, err := mapFile(s.log, fi.Size())
+	if err != nil {
+		return fmt.Errorf("logstore: map %s: %w", s.logPath(), err)
+	}
+	defer unmap(b)
+	entries := 0
+	end, err := scanLog(b, func(int, entry) error { entries++; return nil })
+	if err != nil {
+		return damagedLog(s.logPath(), err)
+	}
+	s.logEnd, s.logEntries = int64(end), entries
+	if int64(end) < fi.Size() {
+		return s.cut()
+	}
+	return nil
+}
+
+// resetLog makes the log a header and nothing else: after a compaction
+// (its entries are in the snapshot) or for a new one.
+func (s *Store) resetLog() error {
+	if err := s.log.Truncate(0); err != nil {
+		return fmt.Errorf("logstore: reset %s: %w", s.logPath(), err)
+	}
+	if _, err := s.log.WriteAt(logMagic[:], 0); err != nil {
+		return fmt.Errorf("logstore: reset %s: %w", s.logPath(), err)
+	}
+	if err := syscall.Fdatasync(int(s.log.Fd())); err != nil {
+		return fmt.Errorf("logstore: reset %s: %w", s.logPath(), err)
+	}
+	s.logEnd, s.logEntries, s.retryAt = headerLen, 0, 0
+	return nil
+}
+
+// cut drops whatever lies past the log's end: a torn or failed write.
+func (s *Store) cut() error {
+	if err := s.log.Truncate(s.logEnd); err != nil {
+		return err
+	}
+	return syscall.Fdatasync(int(s.log.Fd()))
+}
