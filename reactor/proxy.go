@@ -8,6 +8,8 @@ import (
 	"net"
 
 	"github.com/pires/go-proxyproto"
+
+	"github.com/cliser/cliser/protocol"
 )
 
 // PROXY protocol (v1 and v2) on the listener: TLS is terminated in front of
@@ -97,4 +99,33 @@ func parseProxyHeader(hdr []byte) (proxied, error) {
 		return proxied{}, err
 	}
 	return p, nil
+}
+
+// readProxyHeader takes the PROXY header from the start of buf and returns
+// the bytes it used; 0 means wait for more. On a bad header the session fails.
+func (s *session) readProxyHeader(buf []byte) int {
+	n, err := proxyHeaderLen(buf)
+	if err != nil {
+		s.lp.srv.proxyRefused(ProxyBadHeader)
+		s.fail(protocol.ReasonProtocolError)
+		return 0
+	}
+	if n == 0 {
+		return 0
+	}
+	p, err := parseProxyHeader(buf[:n])
+	if err != nil {
+		s.lp.srv.proxyRefused(ProxyBadHeader)
+		s.fail(protocol.ReasonProtocolError)
+		return 0
+	}
+	if p.ok {
+		s.cip, s.port = s.lp.cips.of(p.ip), p.port
+		s.keepCert(p.cert)
+	}
+	if !s.addrBanned() && s.admit() {
+		s.state = awaitPassword
+		s.write(promptPassword) // only now: the proxy's header comes first
+	}
+	return n
 }

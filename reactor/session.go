@@ -3,7 +3,6 @@ package reactor
 import (
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -165,81 +164,6 @@ func (s *session) onRegistered(l protocol.Line) {
 	}
 }
 
-func (s *session) onKeepAliveEcho(arg []byte) {
-	tok, err := protocol.ParseToken(arg)
-	if err != nil || !s.is(keepPending) || tok != uint64(s.token) {
-		s.fail(protocol.ReasonProtocolError)
-		return
-	}
-	now := s.lp.now()
-	s.set(keepPending, false)
-	s.lp.srv.opts.observer.KeepAliveRTT(nanos(now - s.sentAt))
-	// Not reg.Touch: its lock is shared by every loop and the flusher.
-	s.seen.Store(time.Now().UnixNano())
-	if !s.is(shutdownPending) {
-		// The cadence is set by sends, not by echoes, so a slow client
-		// does not stretch its own interval; and by the walk that sent it,
-		// not its own instant in that walk, so a walk's clients fall due
-		// together again (sendKeepAlive).
-		opts := s.lp.srv.opts
-		walk := s.lp.wheel.dueAt(s) - int64(opts.keepTimeout)
-		s.lp.wheel.schedule(s, max(walk+int64(opts.keepInterval), now))
-	}
-}
-
-// sendsKeepAliveWhenDue reports whether onDue would send a keep-alive.
-func (s *session) sendsKeepAliveWhenDue() bool {
-	return s.state == registered && !s.is(shutdownPending) && !s.is(keepPending)
-}
-
-// onDue fires when the session's deadline passes.
-func (s *session) onDue() {
-	switch {
-	case s.state < registered:
-		s.fail(protocol.ReasonHandshakeTimeout)
-	case s.is(shutdownPending):
-		// The client was ordered down and did not ack in time; it is
-		// closed all the same, and the record says why it was ordered.
-		s.closeQuietly(protocol.ReasonShutdown)
-	case s.is(keepPending):
-		s.keepAliveOverdue()
-	case s.state == registered:
-		s.sendKeepAlive()
-	}
-}
-
-func (s *session) sendKeepAlive() {
-	lp := s.lp
-	lp.nextToken++
-	s.token = lp.nextToken
-	s.set(keepPending, true)
-	s.sentAt = lp.now()
-	lp.wbuf = protocol.AppendKeepAlive(lp.wbuf[:0], uint64(s.token))
-	s.write(lp.wbuf)
-	if s.state >= closing { // the write failed and closed it (see shutdown)
-		return
-	}
-	// The deadline counts from the walk, lp.walkAt, the same instant for
-	// every keep-alive the walk sends: the echo takes the walk's time back
-	// from it and schedules the next send from there. Counted from each
-	// send's own instant, a walk's clients would drift apart by the time
-	// the walk spends writing, and spread over more ticks, each waking
-	// the loop. keepAliveOverdue keeps the timeout itself exact.
-	lp.wheel.schedule(s, lp.walkAt+int64(lp.srv.opts.keepTimeout))
-}
-
-// keepAliveOverdue runs when a keep-alive's deadline passes unanswered. The
-// deadline counts from its walk, a little before the send (sendKeepAlive):
-// the client still has until its own send time plus the timeout.
-func (s *session) keepAliveOverdue() {
-	deadline := s.sentAt + int64(s.lp.srv.opts.keepTimeout)
-	if s.lp.now() < deadline {
-		s.lp.wheel.schedule(s, deadline)
-		return
-	}
-	s.fail(protocol.ReasonKeepaliveTimeout)
-}
-
 // shutdown sends the 130 order and waits a keep-alive timeout for the ack.
 // It reports whether the order went out: a write that fails closes the
 // connection at once (gnet runs OnClose inside Write), and such a session
@@ -290,35 +214,6 @@ func (s *session) handshakeOver() {
 		s.set(admitted, false)
 		s.lp.srv.guard.done(s.cip)
 	}
-}
-
-// readProxyHeader takes the PROXY header from the start of buf and returns
-// the bytes it used; 0 means wait for more. On a bad header the session fails.
-func (s *session) readProxyHeader(buf []byte) int {
-	n, err := proxyHeaderLen(buf)
-	if err != nil {
-		s.lp.srv.proxyRefused(ProxyBadHeader)
-		s.fail(protocol.ReasonProtocolError)
-		return 0
-	}
-	if n == 0 {
-		return 0
-	}
-	p, err := parseProxyHeader(buf[:n])
-	if err != nil {
-		s.lp.srv.proxyRefused(ProxyBadHeader)
-		s.fail(protocol.ReasonProtocolError)
-		return 0
-	}
-	if p.ok {
-		s.cip, s.port = s.lp.cips.of(p.ip), p.port
-		s.keepCert(p.cert)
-	}
-	if !s.addrBanned() && s.admit() {
-		s.state = awaitPassword
-		s.write(promptPassword) // only now: the proxy's header comes first
-	}
-	return n
 }
 
 // write sends b on the loop and enforces the outbound backlog cap. Inside
