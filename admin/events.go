@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cliser/cliser/events"
-	"github.com/cliser/cliser/protocol"
 )
 
 // Limits of GET /v1/events (EVENTS.md).
@@ -278,128 +274,4 @@ func nonNil(evs []events.Event) []events.Event {
 		return []events.Event{}
 	}
 	return evs
-}
-
-// parseEventsQuery reads after, limit, type, cid and wait.
-func parseEventsQuery(r *http.Request) (EventsQuery, error) {
-	v := r.URL.Query()
-	var q EventsQuery
-	if s := v.Get("after"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return q, badRequest(fmt.Sprintf("after %q: want a seq, a whole number from 0 (pass the previous answer's next)", s))
-		}
-		q.After, q.HasAfter = n, true
-	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxEventsLimit {
-			return q, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, MaxEventsLimit))
-		}
-		q.Limit = n
-	}
-	types, err := parseTypes(v["type"])
-	if err != nil {
-		return q, err
-	}
-	q.Types = types
-	if s := v.Get("cid"); s != "" {
-		if protocol.ValidateClientID([]byte(s)) != nil {
-			return q, badRequest(fmt.Sprintf("cid %q is not a client ID: 1 to %d of A-Z a-z 0-9 . _ : @ -", s, protocol.MaxClientID))
-		}
-		q.CID = s
-	}
-	if s := v.Get("wait"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 || d > MaxEventsWait {
-			return q, badRequest(fmt.Sprintf("wait %q: want a duration from 0s to %s, like 10s", s, MaxEventsWait))
-		}
-		q.Wait = d
-	}
-	return q, nil
-}
-
-// parseTypes reads ?type= (comma-separated, may repeat). An unknown type is
-// an error rather than a filter that silently never matches.
-func parseTypes(vals []string) (map[string]bool, error) {
-	var out map[string]bool
-	for _, v := range vals {
-		for _, t := range strings.Split(v, ",") {
-			t = strings.TrimSpace(t)
-			if t == "" {
-				continue
-			}
-			if !slices.Contains(events.Types, t) {
-				return nil, badRequest(fmt.Sprintf("type %q: want one of %s (comma-separated)", t, strings.Join(events.Types, ", ")))
-			}
-			if out == nil {
-				out = make(map[string]bool)
-			}
-			out[t] = true
-		}
-	}
-	return out, nil
-}
-
-func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
-	q, err := parseEventsQuery(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if q.Wait > 0 { // the server's write timeout must not cut a long-poll
-		release, ok := a.takeWaitSlot(w, "long-poll")
-		if !ok {
-			return
-		}
-		defer release()
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(q.Wait + 30*time.Second))
-	}
-	resp, err := a.Events(r.Context(), q)
-	if err != nil {
-		writeEventsError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// writeEventsError answers 410 {"error", "oldest"} for events that fell out
-// of the log, and as writeError otherwise.
-func writeEventsError(w http.ResponseWriter, err error) {
-	var gone *events.GoneError
-	if errors.As(err, &gone) {
-		writeJSON(w, http.StatusGone, GoneResponse{
-			Error: fmt.Sprintf("the events after the asked seq are no longer kept (the oldest kept is %d): "+
-				"re-read the client list and resume from the newest event", gone.Oldest),
-			Oldest: gone.Oldest,
-		})
-		return
-	}
-	writeError(w, err)
-}
-
-// WithEventsHealth adds the event log's health to /readyz. A failing log
-// is reported in the body but does not make the server unready: clients
-// are still served, the fault is counted and logged, and pulling the node
-// out of a load balancer would not mend a full disk.
-func WithEventsHealth(check func() error) Option { return func(o *options) { o.eventsHealth = check } }
-
-// readyBody is /readyz's 200 body: the event log's trouble, when any.
-func (a *API) readyBody() map[string]string {
-	body := map[string]string{"status": "ready"}
-	if a.opts.eventsHealth != nil {
-		if err := a.opts.eventsHealth(); err != nil {
-			body["events"] = err.Error()
-		}
-	}
-	return body
-}
-
-// unreadyBody is /readyz's 503 body for a store fault: the error, and the
-// event log's trouble too, since a full disk is usually both's.
-func (a *API) unreadyBody(err error) map[string]string {
-	body := a.readyBody()
-	delete(body, "status")
-	body["error"] = err.Error()
-	return body
 }

@@ -60,26 +60,6 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 	}
 }
 
-func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
-	if !a.opts.live() {
-		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "protocol engine stopped: this process no longer serves clients; restart it"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
-	if !a.Ready() {
-		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not accepting clients: starting or draining"})
-		return
-	}
-	if err := a.storeErr(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, a.unreadyBody(err))
-		return
-	}
-	writeJSON(w, http.StatusOK, a.readyBody())
-}
-
 func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if a.opts.metrics == nil {
 		writeError(w, notFound("metrics are not enabled on this server"))

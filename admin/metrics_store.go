@@ -25,16 +25,3 @@ func storeCollectors(reg *registry.Registry) []prometheus.Collector {
 		}, func() float64 { return float64(reg.StoreHealth().Pending) }),
 	}
 }
-
-// WithStoreHealth makes /readyz answer 503 with check's error while the
-// registry's store cannot be written (registry.Registry.StoreErr): nothing
-// reaches the disk then, and a crash would lose it all.
-func WithStoreHealth(check func() error) Option { return func(o *options) { o.storeHealth = check } }
-
-// storeErr is the store's trouble, if any.
-func (a *API) storeErr() error {
-	if a.opts.storeHealth == nil {
-		return nil
-	}
-	return a.opts.storeHealth()
-}

@@ -31,14 +31,14 @@ type options struct {
 	eventsHealth func() error
 	// maxConns caps the listener's open connections (limit.go).
 	maxConns int
-	// live is the liveness check behind /healthz (live.go).
+	// live is the liveness check behind /healthz (probes.go).
 	live func() bool
 	// allowedHosts are host names a request's Host may name (guard.go).
 	allowedHosts map[string]bool
 	// authFailLimit wrong tokens per authFailWindow and IP, then 429.
 	authFailLimit  int
 	authFailWindow time.Duration
-	// storeHealth fails /readyz while the registry cannot write (metrics_store.go).
+	// storeHealth fails /readyz while the registry cannot write (probes.go).
 	storeHealth func() error
 	// ui serves the dashboard at /ui/ (options_ui.go); nil: no dashboard.
 	ui http.Handler
