@@ -2,17 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,53 +15,6 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands, newClientsCmd, newHealthCmd)
-}
-
-// defaultAdmin is where the CLI finds the admin API when --admin is not
-// given: CLISER_ADMIN, else the server's own CLISER_ADMIN_LISTEN (so that
-// the same environment serves `cliser serve` and, in its container,
-// `cliser health` and `cliser clients`), else the server's default.
-func defaultAdmin() string {
-	if v := os.Getenv("CLISER_ADMIN"); v != "" {
-		return v
-	}
-	if v := os.Getenv("CLISER_ADMIN_LISTEN"); v != "" && v != "off" {
-		if host, port, err := net.SplitHostPort(v); err == nil {
-			switch host {
-			case "", "0.0.0.0", "::":
-				host = "127.0.0.1"
-			}
-			return "http://" + net.JoinHostPort(host, port)
-		}
-	}
-	return "http://127.0.0.1:7071"
-}
-
-// clientsOptions are the flags every `cliser clients` subcommand shares.
-type clientsOptions struct {
-	admin   string
-	output  string
-	timeout time.Duration
-}
-
-func (o *clientsOptions) client() (*admin.Client, error) {
-	switch o.output {
-	case "table", "json":
-	default:
-		return nil, configErrorf("-o %q: want table or json", o.output)
-	}
-	if o.timeout <= 0 {
-		return nil, configErrorf("--timeout must be positive, got %s", o.timeout)
-	}
-	token, ok := adminToken()
-	if !ok {
-		return nil, configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: set it to the server's token, one word")
-	}
-	c, err := admin.NewClient(o.admin, token, o.timeout)
-	if err != nil {
-		return nil, configErrorf("--admin (or CLISER_ADMIN): %v", err)
-	}
-	return c, nil
 }
 
 func newClientsCmd() *cobra.Command {
@@ -280,37 +226,6 @@ func newClientsKickCmd(o *clientsOptions) *cobra.Command {
 		})
 }
 
-// explain turns an API error into one that says what to do.
-func explain(c *admin.Client, err error, cid string) error {
-	var ue *admin.UnreachableError
-	var se *admin.StatusError
-	switch {
-	case errors.As(err, &ue):
-		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
-	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
-		if t, _ := adminToken(); t == "" {
-			return fmt.Errorf("the admin API wants a token: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
-		}
-		return fmt.Errorf("the admin API refused CLISER_ADMIN_TOKEN: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
-	case errors.As(err, &se) && se.Status == http.StatusNotFound && cid != "":
-		if strings.Contains(se.Message, "not connected") {
-			return fmt.Errorf("client %s is not connected", cid)
-		}
-		return fmt.Errorf("no client %s", cid)
-	case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
-		return fmt.Errorf("the server is starting or draining and takes no commands now; try again: %s", se.Message)
-	case errors.As(err, &se):
-		return fmt.Errorf("admin API: %s", se.Error())
-	}
-	return err
-}
-
-func writeJSONOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 // writeTable prints one line per record. A NODE column appears when a
 // record names its node (cluster mode); single-node output stays as it was.
 func writeTable(w io.Writer, recs []admin.ClientRecord) error {
@@ -362,25 +277,4 @@ func statusWord(connected bool) string {
 		return "connected"
 	}
 	return "disconnected"
-}
-
-func orDash(s *string) string {
-	if s == nil || *s == "" {
-		return "-"
-	}
-	return printable(*s)
-}
-
-// printable is s for a terminal: quoted, with Go's escapes, when it holds
-// anything but printable characters and spaces. A ban's reason is free
-// text that anyone with the admin API can write; raw, an escape sequence
-// in it ran in the operator's terminal (a title set, lines hidden or
-// rewritten) and a tab or a newline broke the table.
-func printable(s string) string {
-	for _, r := range s {
-		if !strconv.IsPrint(r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }

@@ -17,36 +17,6 @@ func init() {
 	extraCommands = append(extraCommands, newCredentialsCmd, newBansCmd)
 }
 
-// newAdminGroupCmd is a command that only groups admin-API subcommands
-// made of requests (clients, credentials, bans): a group with --timeout,
-// the bound on each request.
-func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) *cobra.Command {
-	cmd, o := newGroupCmd(use, short, long, subs...)
-	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
-	return cmd
-}
-
-// newGroupCmd is a command that only groups admin-API subcommands: it
-// shows its help, owns the flags they share (--admin, -o) and hands every
-// subcommand the same options.
-func newGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) (*cobra.Command, *clientsOptions) {
-	o := &clientsOptions{}
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Long:  long,
-		Args:  cobra.NoArgs, // a usage mistake through markUsageErrors
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
-	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
-	for _, sub := range subs {
-		cmd.AddCommand(sub(o))
-	}
-	return cmd, o
-}
-
 // listAll follows an API listing's cursors to its last page; fetch gets
 // the page after cursor and returns its items and the next cursor.
 func listAll[T any](fetch func(cursor string) ([]T, string, error)) ([]T, error) {
