@@ -41,14 +41,15 @@ func defaultAdmin() string {
 	return "http://127.0.0.1:7071"
 }
 
-// clientsOptions are the flags every `cliser clients` subcommand shares.
-type clientsOptions struct {
+// adminFlags are the flags every admin-API command shares: where the API
+// is (--admin), the output (-o) and the bound on each request (--timeout).
+type adminFlags struct {
 	admin   string
 	output  string
 	timeout time.Duration
 }
 
-func (o *clientsOptions) client() (*admin.Client, error) {
+func (o *adminFlags) client() (*admin.Client, error) {
 	switch o.output {
 	case "table", "json":
 	default:
@@ -71,7 +72,7 @@ func (o *clientsOptions) client() (*admin.Client, error) {
 // newAdminGroupCmd is a command that only groups admin-API subcommands
 // made of requests (clients, credentials, bans): a group with --timeout,
 // the bound on each request.
-func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) *cobra.Command {
+func newAdminGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Command) *cobra.Command {
 	cmd, o := newGroupCmd(use, short, long, subs...)
 	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 10*time.Second, "how long one request may take")
 	return cmd
@@ -80,8 +81,8 @@ func newAdminGroupCmd(use, short, long string, subs ...func(*clientsOptions) *co
 // newGroupCmd is a command that only groups admin-API subcommands: it
 // shows its help, owns the flags they share (--admin, -o) and hands every
 // subcommand the same options.
-func newGroupCmd(use, short, long string, subs ...func(*clientsOptions) *cobra.Command) (*cobra.Command, *clientsOptions) {
-	o := &clientsOptions{}
+func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Command) (*cobra.Command, *adminFlags) {
+	o := &adminFlags{}
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,

@@ -32,7 +32,7 @@ func newClientsCmd() *cobra.Command {
 // table anyone reads whole; --all asks for that on purpose.
 const defaultListLimit = 100
 
-func newClientsListCmd(o *clientsOptions) *cobra.Command {
+func newClientsListCmd(o *adminFlags) *cobra.Command {
 	var l listOptions
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -65,7 +65,7 @@ type listOptions struct {
 
 // run lists the records the flags ask for, as a table (with the next
 // page's hint on stderr) or as JSON.
-func (l *listOptions) run(cmd *cobra.Command, o *clientsOptions) error {
+func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
 	if err := l.check(cmd.Flags().Changed("limit")); err != nil {
 		return err
 	}
@@ -133,13 +133,13 @@ func listPages(ctx context.Context, c *admin.Client, status string, limit, pageS
 	}
 }
 
-func newClientsGetCmd(o *clientsOptions) *cobra.Command {
+func newClientsGetCmd(o *adminFlags) *cobra.Command {
 	return newOneClientCmd(o, "get CID", "Show one client's record", (*admin.Client).Get, writeRecord)
 }
 
 // newOneClientCmd is a command on one client ID (get, kick): it calls the
 // API for args[0] and prints the answer as JSON or through table.
-func newOneClientCmd[T any](o *clientsOptions, use, short string,
+func newOneClientCmd[T any](o *adminFlags, use, short string,
 	call func(*admin.Client, context.Context, string) (T, error),
 	table func(io.Writer, T) error,
 ) *cobra.Command {
@@ -164,7 +164,7 @@ func newOneClientCmd[T any](o *clientsOptions, use, short string,
 	}
 }
 
-func newClientsShutdownCmd(o *clientsOptions) *cobra.Command {
+func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 	var reason string
 	var all bool
 	cmd := &cobra.Command{
@@ -218,7 +218,7 @@ func newClientsShutdownCmd(o *clientsOptions) *cobra.Command {
 	return cmd
 }
 
-func newClientsKickCmd(o *clientsOptions) *cobra.Command {
+func newClientsKickCmd(o *adminFlags) *cobra.Command {
 	return newOneClientCmd(o, "kick CID", "Disconnect a client now (190 kicked)", (*admin.Client).Kick,
 		func(w io.Writer, resp admin.CommandResponse) error {
 			_, err := fmt.Fprintf(w, "kicked %s\n", resp.CID)

@@ -32,7 +32,7 @@ func newEventsCmd() *cobra.Command {
 	return cmd
 }
 
-func newEventsTailCmd(o *clientsOptions) *cobra.Command {
+func newEventsTailCmd(o *adminFlags) *cobra.Command {
 	var types, cid string
 	var after int64
 	cmd := &cobra.Command{

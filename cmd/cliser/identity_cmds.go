@@ -44,7 +44,7 @@ func newCredentialsCmd() *cobra.Command {
 		newCredentialsAddCmd, newCredentialsListCmd, newCredentialsRmCmd)
 }
 
-func newCredentialsAddCmd(o *clientsOptions) *cobra.Command {
+func newCredentialsAddCmd(o *adminFlags) *cobra.Command {
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "add CID...",
@@ -96,7 +96,7 @@ func newCredentialsAddCmd(o *clientsOptions) *cobra.Command {
 	return cmd
 }
 
-func newCredentialsListCmd(o *clientsOptions) *cobra.Command {
+func newCredentialsListCmd(o *adminFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List enrolled client IDs (never a secret)",
@@ -126,7 +126,7 @@ func newCredentialsListCmd(o *clientsOptions) *cobra.Command {
 	}
 }
 
-func newCredentialsRmCmd(o *clientsOptions) *cobra.Command {
+func newCredentialsRmCmd(o *adminFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm CID...",
 		Short: "Delete credentials; each live session of those IDs is closed with 190 revoked",
@@ -164,7 +164,7 @@ func newBansCmd() *cobra.Command {
 		newBansAddCmd, newBansListCmd, newBansRmCmd)
 }
 
-func newBansAddCmd(o *clientsOptions) *cobra.Command {
+func newBansAddCmd(o *adminFlags) *cobra.Command {
 	var reason string
 	var duration time.Duration
 	cmd := &cobra.Command{
@@ -201,7 +201,7 @@ func newBansAddCmd(o *clientsOptions) *cobra.Command {
 	return cmd
 }
 
-func newBansListCmd(o *clientsOptions) *cobra.Command {
+func newBansListCmd(o *adminFlags) *cobra.Command {
 	var kind string
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -234,7 +234,7 @@ func newBansListCmd(o *clientsOptions) *cobra.Command {
 	return cmd
 }
 
-func newBansRmCmd(o *clientsOptions) *cobra.Command {
+func newBansRmCmd(o *adminFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm KIND VALUE",
 		Short: "Lift a ban",

@@ -26,7 +26,7 @@ const statusLong = "Show the fleet at a glance from the admin API's GET /v1/stat
 // newStatusCmd is `cliser status`: GET /v1/stats read for a person, the
 // fleet at a glance (per node in a cluster).
 func newStatusCmd() *cobra.Command {
-	o := &clientsOptions{}
+	o := &adminFlags{}
 	cmd := &cobra.Command{
 		Use:     "status",
 		Short:   "The fleet at a glance: connected/total, handshakes per second, recent disconnects by reason (per node in a cluster)",
