@@ -29,6 +29,15 @@ var (
 	ErrUnavailable = registry.ErrUnavailable
 )
 
+// The 404s of a part this server runs without.
+var (
+	// ErrNoIdentity: the server was built without fleet identity.
+	ErrNoIdentity = &requestError{msg: "credentials and bans are not enabled on this server", base: ErrNotFound}
+	// errNoEvents: this server keeps no event log (GET /v1/events and
+	// friends).
+	errNoEvents = notFound("this server keeps no event log")
+)
+
 // statusOf maps an API error to its HTTP status.
 func statusOf(err error) int {
 	switch {

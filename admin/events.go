@@ -25,9 +25,6 @@ const (
 	eventsScanCap = 20_000
 )
 
-// ErrNoEvents: this server keeps no event log (GET /v1/events and friends).
-var errNoEvents = notFound("this server keeps no event log")
-
 // WithEvents serves the event log (GET /v1/events, /v1/events/stream,
 // /v1/clients/{cid}/history) from r. When r is also an events.Historian,
 // ?cid= and history read its index by client ID.

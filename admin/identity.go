@@ -59,9 +59,6 @@ type BanRequest struct {
 	Duration string `json:"duration"`
 }
 
-// ErrNoIdentity: the server was built without fleet identity.
-var ErrNoIdentity = &requestError{msg: "credentials and bans are not enabled on this server", base: ErrNotFound}
-
 func (a *API) ids() (*identity.Service, error) {
 	if a.opts.identity == nil {
 		return nil, ErrNoIdentity

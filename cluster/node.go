@@ -19,19 +19,6 @@ import (
 	"github.com/cliser/cliser/registry"
 )
 
-// Sentinel errors.
-var (
-	ErrNoNodeID = errors.New("cluster: a node needs an id")
-	ErrStarted  = errors.New("cluster: node already started")
-	// ErrNodeIDInUse: another live node renews a heartbeat under this id.
-	ErrNodeIDInUse = errors.New("cluster: another live node has this node id; give each node its own --node-id")
-	// ErrOldLayout: the clients bucket holds records keyed by client id,
-	// as builds before the slots wrote them.
-	ErrOldLayout = errors.New("cluster: the clients bucket holds records of the per-client layout of an earlier cliser build, " +
-		"which this build does not read; stop every node, remove the bucket (nats kv rm <bucket>) and start the nodes " +
-		"again (their clients register again on their own), or give this cluster another bucket")
-)
-
 // Node is one cliser node's membership of the cluster: its store (the
 // registry's write-behind target), its mirror of every record, its command
 // endpoint and its heartbeat.

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -12,10 +11,6 @@ import (
 // flush of a mass reconnect does not queue tens of thousands of
 // acknowledgements behind each other.
 const publishWindow = 512
-
-// ErrNATSDown: the node's NATS connection is not up; the flush is kept
-// for the next one.
-var ErrNATSDown = errors.New("cluster: NATS connection is not up")
 
 // publisher writes a flush's slots to the bucket's stream with
 // asynchronous publishes: one round trip for a window of slots, not one

@@ -14,9 +14,6 @@ import (
 	"github.com/cliser/cliser/registry"
 )
 
-// ErrStarted: Start was called twice, or after Shutdown.
-var ErrStarted = errors.New("node: already started")
-
 // Node is one whole cliser node. Make it with New, run it with Start, stop
 // it with Shutdown (a drain) or Close (at once). Start, Shutdown and Close
 // are safe from any goroutine; the accessors are safe once Start has

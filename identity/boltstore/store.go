@@ -37,11 +37,6 @@ const FileName = "identity.db"
 var (
 	credBucket = []byte("credentials")
 	banBucket  = []byte("bans")
-
-	// ErrCorrupt: a stored entry does not decode.
-	ErrCorrupt = errors.New("identity boltstore: corrupt entry")
-	// ErrInUse: another process holds the file's lock.
-	ErrInUse = errors.New("identity boltstore: data dir in use by another process")
 )
 
 // Store is an identity.Store on a bbolt file. Safe for concurrent use.
