@@ -119,7 +119,7 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 }
 
 // Registry is the private Prometheus registry, for tests and for callers
-// that add collectors of their own.
+// that add collectors of their own. Safe from any goroutine.
 func (m *Metrics) Registry() *prometheus.Registry { return m.prom }
 
 // Handler serves the metrics in the Prometheus text format (or another

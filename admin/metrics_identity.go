@@ -20,7 +20,7 @@ const (
 )
 
 // WatchIdentity adds the identity gauges and counters, read from ids when
-// scraped. Call it once.
+// scraped. Call it once, from any goroutine.
 func (m *Metrics) WatchIdentity(ids *identity.Service) {
 	m.prom.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

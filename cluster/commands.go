@@ -117,7 +117,8 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 
 // Directory is the registry.Directory of the whole cluster: reads from the
 // bucket (list from the mirror), commands routed to the holding node.
-// Call it after Start.
+// Call it after Start; the Directory is safe from any goroutine, as
+// registry.Directory asks.
 func (n *Node) Directory() registry.Directory { return (*directory)(n) }
 
 type directory Node

@@ -89,7 +89,8 @@ func newMetrics() metrics {
 
 // Collectors are the node's metrics, to register on the admin API's
 // Prometheus registry (admin.Metrics.Registry). Scraping them never calls
-// NATS: the gauges read the mirror and the last lost-node check.
+// NATS: the gauges read the mirror and the last lost-node check. Safe from
+// any goroutine.
 func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,

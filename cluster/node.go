@@ -183,7 +183,8 @@ func (n *Node) ID() string { return n.id }
 // when not nil, is how a shutdown-all reaches this node's clients (the
 // reactor's ShutdownAll). It returns once the mirror holds every record
 // and this node's records left connected by an earlier run of it are
-// marked "server restarted". Call it before the reactor accepts clients.
+// marked "server restarted". Call it before the reactor accepts clients;
+// safe from any goroutine, a second call returns ErrStarted.
 func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) error {
 	n.mu.Lock()
 	if n.started {

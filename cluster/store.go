@@ -20,7 +20,8 @@ const FlushInterval = 50 * time.Millisecond
 
 // Store returns the registry.Store that writes this node's records to the
 // clients bucket. The registry calls it only from its flusher, behind the
-// hot path: a handshake never waits on NATS.
+// hot path: a handshake never waits on NATS. Safe from any goroutine; the
+// Store is called one call at a time, as registry.Store says.
 func (n *Node) Store() registry.Store { return (*store)(n) }
 
 type store Node

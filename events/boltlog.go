@@ -53,8 +53,8 @@ const writeChunk = 8192
 
 // Log is the single-node event log: a bbolt file in the data dir, written
 // by one goroutine behind the hot path. Append is safe to call from any
-// goroutine (event loops included: it never waits on the disk); the Reader
-// methods are safe for concurrent use.
+// goroutine (event loops included: it never waits on the disk); Close is
+// called once; every other method is safe for concurrent use.
 type Log struct {
 	opts options
 	db   *bolt.DB

@@ -86,8 +86,9 @@ func WithStreamReplicas(n int) StreamOption {
 // client ID; "=" for events of no client), so per-client reads are a
 // filtered consumer, not a scan.
 //
-// Append is safe from any goroutine (event loops included); the Reader and
-// Historian methods are safe for concurrent use.
+// Append is safe from any goroutine (event loops included); Close is
+// called once; every other method is safe for concurrent use, Stored
+// from any goroutine but an event loop's (it waits).
 type Stream struct {
 	opts   options
 	sopts  streamOptions

@@ -52,5 +52,5 @@ func (srv *Server) Alive() bool {
 // should exit so that a supervisor restarts it. Safe from any goroutine.
 func (srv *Server) Exited() <-chan struct{} { return srv.stopped }
 
-// Stopping reports whether Stop has been called.
+// Stopping reports whether Stop has been called. Safe from any goroutine.
 func (srv *Server) Stopping() bool { return srv.draining.Load() }

@@ -9,7 +9,11 @@ import (
 	"github.com/cliser/cliser/protocol"
 )
 
-// Registry holds every client record, connected or not.
+// Registry holds every client record, connected or not. Every method is
+// safe to call from any goroutine: the event loops register and drop
+// clients at once while the admin API reads. One mutex guards the records,
+// held briefly and never over I/O: the store is written by Flush, outside
+// it. Load is still called once, before serving, and Run on one goroutine.
 type Registry struct {
 	mu        sync.Mutex
 	byCID     *btree.BTreeG[*entry] // ordered by cid: cursor pages and the sweep

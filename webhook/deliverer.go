@@ -15,7 +15,8 @@ import (
 )
 
 // Deliverer sends the event log to one webhook. Run it on a goroutine of
-// its own; Acked, Disabled and Collectors are safe from any goroutine.
+// its own (Begin, when called, goes before); Acked, Disabled, Delivering
+// and Collectors are safe from any goroutine.
 type Deliverer struct {
 	url   string
 	where string // the URL without credentials or query, for logs
