@@ -99,7 +99,7 @@ func (o *ownSlots) remove(cid string) {
 }
 
 // Save takes the registry's changes into this node's slots and writes
-// every slot they changed, each once (writeSlots). On a failure the
+// every slot they changed, each once (writeSlotsLocked). On a failure the
 // registry keeps the batch for the next flush; the slots keep their
 // changes too, and go with the next write.
 func (s *store) Save(put []registry.Record, gone []string) error {

@@ -21,7 +21,7 @@ import "hash/maphash"
 type cidIndex struct {
 	seed  maphash.Seed
 	slots []*entry // len is a power of two, or 0
-	tags  []uint8  // per slot: tagOf its entry's cid, 0 when empty
+	tags  []uint8  // per slot: the tag of its entry's cid (hash), 0 when empty
 	n     int
 }
 

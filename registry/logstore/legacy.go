@@ -17,7 +17,7 @@ import (
 // under its cid. The first Open that finds it copies its records, as they
 // are, into a snapshot and renames it registry.db.migrated; from then on
 // the snapshot and the log are the registry. Its damage checks
-// (damage.go, metacheck.go) stay for this one read.
+// (damage.go, through internal/boltcheck) stay for this one read.
 
 // LegacyName is the previous builds' registry file.
 const LegacyName = "registry.db"
