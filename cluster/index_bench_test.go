@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -70,12 +70,6 @@ func joinNode(b *testing.B, url, id string, opts ...cluster.Option) *cluster.Nod
 // embedded nats-server's): on a shared machine it holds where wall-clock
 // latency does not.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op") }
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	start := testkit.CPUTime()
+	return func() { b.ReportMetric(float64((testkit.CPUTime()-start).Microseconds())/float64(b.N), "cpu-µs/op") }
 }

@@ -120,8 +120,8 @@ func follow(b *testing.B, s *events.Stream) {
 }
 
 func reportCPUPer(b *testing.B, per int) func() {
-	start := cpuTime()
+	start := testkit.CPUTime()
 	return func() {
-		b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N*per), "cpu-µs/client")
+		b.ReportMetric(float64((testkit.CPUTime()-start).Microseconds())/float64(b.N*per), "cpu-µs/client")
 	}
 }

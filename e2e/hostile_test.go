@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pires/go-proxyproto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -634,15 +633,6 @@ func assertHandshakeSlotsFree(t *testing.T, s *server, ips ...string) {
 // clients here are raw ones that send a valid v2 header and echo every
 // keep-alive from a goroutine of their own.
 
-func proxyHeader(t testing.TB, version byte, ip string, port int) string {
-	t.Helper()
-	b, err := proxyproto.HeaderProxyFromAddrs(version,
-		&net.TCPAddr{IP: net.ParseIP(ip), Port: port},
-		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
-	require.NoError(t, err)
-	return string(b)
-}
-
 // echoer is a healthy raw client behind a (pretend) proxy.
 type echoer struct {
 	id   string
@@ -654,7 +644,7 @@ type echoer struct {
 func startEchoer(t *testing.T, addr, id, clientIP string) *echoer {
 	t.Helper()
 	c := dialFrom(t, addr, "")
-	c.mustSend(proxyHeader(t, 2, clientIP, 40000))
+	c.mustSend(testkit.ProxyHeader(t, 2, clientIP, 40000))
 	c.handshake(id)
 	e := &echoer{id: id, c: c, done: make(chan struct{})}
 	go func() {
@@ -699,8 +689,8 @@ func TestHostileProxyHeaders(t *testing.T) {
 	}
 	began := time.Now()
 
-	v1 := proxyHeader(t, 1, "198.51.100.20", 1234)
-	v2 := proxyHeader(t, 2, "198.51.100.21", 1234)
+	v1 := testkit.ProxyHeader(t, 1, "198.51.100.20", 1234)
+	v2 := testkit.ProxyHeader(t, 2, "198.51.100.21", 1234)
 	sig2 := "\r\n\r\n\x00\r\nQUIT\n"
 	errLine := testkit.CloseLine(protocol.ReasonProtocolError)
 	want := []string{errLine} // with PROXY on, the prompt waits for a whole header (IDENTITY.md)
@@ -753,7 +743,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 	})
 
 	t.Run("ban follows the header's address", func(t *testing.T) {
-		hdr := proxyHeader(t, 1, "198.51.100.66", 999)
+		hdr := testkit.ProxyHeader(t, 1, "198.51.100.66", 999)
 		for range 2 {
 			c := dialFrom(t, s.Addr(), "")
 			c.mustSend(hdr + "110 nope\n")
@@ -804,7 +794,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 	}
 	// And a fresh proxied client still registers.
 	c := dialFrom(t, s.Addr(), "")
-	c.mustSend(proxyHeader(t, 2, "192.0.2.200", 5555))
+	c.mustSend(testkit.ProxyHeader(t, 2, "192.0.2.200", 5555))
 	assert.NotZero(t, c.handshake("proxied-after"))
 	s.assertNoSecretInLogs(t, testPassword)
 	t.Logf("PROXY garbage: %d cases, %d connections, %d healthy clients lost", len(cases)+2, conns, lost)

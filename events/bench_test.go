@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // BenchmarkLogAppend is the cost of one event from Append to the disk (the
@@ -17,7 +17,7 @@ func BenchmarkLogAppend(b *testing.B) {
 	path, l := openBenchLog(b)
 	now := time.Now().UTC()
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	b.ResetTimer()
 	for i := range b.N {
 		l.Append(stormEvent(i%19000, &now))
@@ -26,7 +26,7 @@ func BenchmarkLogAppend(b *testing.B) {
 	b.StopTimer()
 	// CPU, not wall time: the machine is shared, and the writer's share
 	// runs on its own goroutine.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
 	_ = l.Close()
 	if st, err := os.Stat(path); err == nil && b.N > 1000 {
 		b.ReportMetric(float64(st.Size())/float64(b.N), "disk-bytes/event")
@@ -42,7 +42,7 @@ func BenchmarkLogAppendParallel(b *testing.B) {
 	now := time.Now().UTC()
 	var n atomic.Int64
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -51,13 +51,7 @@ func BenchmarkLogAppendParallel(b *testing.B) {
 	})
 	waitNewestB(b, l, uint64(b.N))
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }
 
 func waitNewestB(b *testing.B, l *events.Log, seq uint64) {
@@ -79,7 +73,7 @@ func BenchmarkReadRaw(b *testing.B) {
 	waitNewestB(b, l, n)
 	read := func(b *testing.B, l *events.Log) {
 		b.ReportAllocs()
-		cpu0 := cpuTime()
+		cpu0 := testkit.CPUTime()
 		for i := range b.N {
 			raws, err := l.ReadRaw(b.Context(), uint64(i%(n/100))*100, 100)
 			if err != nil || len(raws) != 100 {
@@ -87,7 +81,7 @@ func BenchmarkReadRaw(b *testing.B) {
 			}
 		}
 		// CPU, not wall time: the machine is shared.
-		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*100), "cpu-ns/event")
+		b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/float64(b.N*100), "cpu-ns/event")
 	}
 	b.Run("memory", func(b *testing.B) { read(b, l) })
 	_ = l.Close()
@@ -157,7 +151,7 @@ func appendPaced(b *testing.B, l *events.Log, newest uint64) {
 	}
 	const perTick, tick = 70, 5 * time.Millisecond
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; {
@@ -170,5 +164,5 @@ func appendPaced(b *testing.B, l *events.Log, newest uint64) {
 	}
 	waitNewestB(b, l, newest+uint64(b.N))
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -157,7 +158,7 @@ func TestShutdownAllCountsOnlyWrittenOrders(t *testing.T) {
 func TestProxiedPerIPRefusalCountedOnce(t *testing.T) {
 	obs := newCountingObserver()
 	srv := startServer(t, WithObserver(obs), WithProxyProtocol(true), WithMaxHandshakesPerIP(1))
-	hdr := proxyHeader(t, 1, "198.51.100.9")
+	hdr := testkit.ProxyHeader(t, 1, "198.51.100.9", 1000)
 
 	first := srv.dial(t)
 	first.Send(hdr)

@@ -1,11 +1,9 @@
 package reactor
 
 import (
-	"net"
 	"testing"
 	"time"
 
-	"github.com/pires/go-proxyproto"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
@@ -79,16 +77,6 @@ func (s *testServer) waitDisconnected(t testing.TB, id string, reason protocol.R
 		r, _ := s.reg.Get(id)
 		return !r.CStatus && r.Reason == reason
 	}, id+" disconnected: "+reason.String())
-}
-
-// proxyHeader is a PROXY protocol header of version (1 or 2) for a client
-// at ip behind a proxy, as the line's first bytes.
-func proxyHeader(t testing.TB, version byte, ip string) string {
-	t.Helper()
-	b, err := proxyproto.HeaderProxyFromAddrs(version, &net.TCPAddr{IP: net.ParseIP(ip), Port: 1000},
-		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
-	require.NoError(t, err)
-	return string(b)
 }
 
 func eventually(t testing.TB, cond func() bool, msg string) {

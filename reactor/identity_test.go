@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -26,7 +27,7 @@ func TestProxiedAddressBanIsTheFirstLine(t *testing.T) {
 	_, err := ids.AddBan(context.Background(), identity.KindNet, "203.0.113.0/24", "", 0)
 	require.NoError(t, err)
 	srv := startServer(t, WithProxyProtocol(true), WithIdentity(ids))
-	hdr := func(ip string) string { return proxyHeader(t, 2, ip) }
+	hdr := func(ip string) string { return testkit.ProxyHeader(t, 2, ip, 1000) }
 	c := srv.dial(t)
 	c.Send(hdr("203.0.113.77") + "110 " + testPassword + "\n120 behind\n")
 	c.ExpectClosed(closeLine(protocol.ReasonBanned))

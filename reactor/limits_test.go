@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -136,7 +137,7 @@ func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
 
 func TestProxiedAddressIsWhatTheBanSees(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true), WithAuthFailLimit(1, time.Minute))
-	hdr := func(ip string) string { return proxyHeader(t, 1, ip) }
+	hdr := func(ip string) string { return testkit.ProxyHeader(t, 1, ip, 1000) }
 	c := srv.dial(t)
 	c.Send(hdr("198.51.100.1") + "110 wrong\n")
 	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // BenchmarkDeliverBacklog: the deliverer's time per event catching up a
@@ -38,13 +40,13 @@ func BenchmarkCursorSave(b *testing.B) {
 	c := openCursor(b, b.TempDir(), "http://127.0.0.1:9/hook")
 	defer c.Close()
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	for i := range b.N {
 		if err := c.Save(b.Context(), State{Acked: uint64(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/write")
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/write")
 }
 
 // BenchmarkDeliverToChild: the delivering goroutine's whole loop per
@@ -65,14 +67,14 @@ func BenchmarkDeliverToChild(b *testing.B) {
 	d := newSigned(b, url, l, c)
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	b.ResetTimer()
 	r := runDeliverer(b, d)
 	for d.Acked() < uint64(b.N) {
 		time.Sleep(100 * time.Microsecond)
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := testkit.CPUTime() - cpu0
 	runtime.ReadMemStats(&ms1)
 	_ = r.halt()
 	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/event")

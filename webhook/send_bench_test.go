@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ func BenchmarkSendBatch(b *testing.B) {
 	d, batch := fullBatchToChild(b)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	b.ResetTimer()
 	for range b.N {
 		if err := d.send(ctx, batch); err != nil {
@@ -34,7 +33,7 @@ func BenchmarkSendBatch(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/req")
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/req")
 }
 
 // sendAllocBudget is what one acknowledged request of a full batch may
@@ -148,10 +147,4 @@ func serveReceiverProcess() {
 	})}
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); _ = srv.Close() }()
 	_ = srv.Serve(ln)
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

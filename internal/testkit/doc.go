@@ -11,7 +11,9 @@
 // test's server stopped, or its run bounded, when it ends (StopAtEnd,
 // Context), a command that must end by itself (Run, Environ) or keep
 // running (Start, Process), the admin API over plain HTTP (HTTPDo,
-// HTTPGet, Metric) and a free loopback port (FreeAddr).
+// HTTPGet, Metric), a free loopback port (FreeAddr), a PROXY protocol
+// header (ProxyHeader) and the process's CPU time for benchmarks
+// (CPUTime).
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,

@@ -1,0 +1,20 @@
+package testkit
+
+import (
+	"net"
+	"testing"
+
+	"github.com/pires/go-proxyproto"
+	"github.com/stretchr/testify/require"
+)
+
+// ProxyHeader is a PROXY protocol header (version 1 or 2) that says a
+// client at ip:port connected to 192.0.2.1:7070. Safe from any goroutine.
+func ProxyHeader(t testing.TB, version byte, ip string, port int) string {
+	t.Helper()
+	b, err := proxyproto.HeaderProxyFromAddrs(version,
+		&net.TCPAddr{IP: net.ParseIP(ip), Port: port},
+		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}).Format()
+	require.NoError(t, err)
+	return string(b)
+}
