@@ -43,3 +43,18 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 	cfg.LimitMarkerTTL = 0
 	return js.CreateOrUpdateKeyValue(ctx, cfg)
 }
+
+// nodesBucket makes or updates the bucket of the nodes' heartbeats: a key
+// ages out when its node stops renewing it.
+func nodesBucket(ctx context.Context, js jetstream.JetStream, o options) (jetstream.KeyValue, error) {
+	return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      o.nodesBucket,
+		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
+		History:     1,
+		TTL:         o.heartbeatTTL,
+		// File, not memory: a memory stream is gone after a full restart
+		// of the NATS servers, and the nodes' heartbeats with it for good.
+		Storage:  jetstream.FileStorage,
+		Replicas: o.replicas,
+	})
+}

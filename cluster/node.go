@@ -141,16 +141,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
 	}
-	nodes, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      o.nodesBucket,
-		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
-		History:     1,
-		TTL:         o.heartbeatTTL,
-		// File, not memory: a memory stream is gone after a full restart
-		// of the NATS servers, and the nodes' heartbeats with it for good.
-		Storage:  jetstream.FileStorage,
-		Replicas: o.replicas,
-	})
+	nodes, err := nodesBucket(ctx, js, o)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.nodesBucket, err)
 	}
