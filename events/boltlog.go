@@ -112,6 +112,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix()),
 		perEvent: 300} // about a disconnect's, until a transaction says: 0 made the first one's chunks 4 KiB
 	l.q = newQueue(o.queueLimit, l.m, o.log)
+	l.q.afterTake = o.afterTake
 	// The load reads every stored event (the index): a damaged page made
 	// bbolt panic here, with a Go stack, rather than refuse the file.
 	if err := boltcheck.Guard(l.load); err != nil {

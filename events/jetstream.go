@@ -165,6 +165,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 		}
 	}
 	s.q = newQueue(o.queueLimit, s.m, o.log)
+	s.q.afterTake = o.afterTake
 	s.ids = newIDCutter(idPrefix())
 	go s.run()
 	return s, nil

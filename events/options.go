@@ -14,7 +14,8 @@ type options struct {
 	queueLimit int
 	log        *zap.Logger
 	now        func() time.Time
-	indexSlots int // the index's table (tests make clients share slots)
+	indexSlots int            // the index's table (tests make clients share slots)
+	afterTake  func(took int) // tests: called after each of the writer's takes
 }
 
 // Defaults, as EVENTS.md and docs/events.md give them.

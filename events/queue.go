@@ -36,8 +36,11 @@ type queue struct {
 	wake    chan struct{} // capacity 1: "there is something to take"
 	dropped atomic.Uint64
 	givenUp atomic.Int64 // events still queued when the writer gave up at close
-	m       *metrics
-	log     *zap.Logger
+	// afterTake, when set (tests), is called after each take, outside the
+	// lock, with how many events it took.
+	afterTake func(took int)
+	m         *metrics
+	log       *zap.Logger
 }
 
 func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
@@ -132,6 +135,9 @@ func (q *queue) take(buf []Event, max int) []Event {
 func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
 	blocks, counted := q.moveBlocks(blocks, max)
 	q.m.countTaken(blocks, counted)
+	if q.afterTake != nil {
+		q.afterTake(countEvents(blocks))
+	}
 	return blocks
 }
 

@@ -33,6 +33,7 @@ func (s *Stream) run() {
 		if s.q.len() > 0 {
 			s.hold() // in the queue, where cliser_events_queued shows them
 		}
+		closed := s.q.isClosed() // before the take, as the Log's writer (run)
 		batch = s.q.take(batch, writeChunk)
 		if len(batch) > 0 {
 			s.giveIDs(batch)
@@ -59,7 +60,7 @@ func (s *Stream) run() {
 			backoff = 100 * time.Millisecond
 			continue
 		}
-		if s.q.isClosed() {
+		if closed {
 			return
 		}
 		<-s.q.wake

@@ -39,6 +39,11 @@ func (l *Log) run() {
 		if wait := commitEvery - time.Since(committed); wait > 0 && l.q.len() < logChunk && !l.q.isClosed() {
 			time.Sleep(wait)
 		}
+		// Closed is read before the take: a push after the close is
+		// refused, so a closed queue's take has every event there is. Read
+		// after a take that found nothing, it could see a close that came
+		// with events queued meanwhile, and end the writer without them.
+		closed := l.q.isClosed()
 		l.blocks = l.q.takeBlocks(l.blocks, logChunk)
 		if len(l.blocks) > 0 {
 			if err := l.write(l.blocks); err != nil {
@@ -52,7 +57,7 @@ func (l *Log) run() {
 			l.afterCommit()
 			continue // more may have come meanwhile
 		}
-		if l.q.isClosed() {
+		if closed {
 			return
 		}
 		l.idle(committed)
