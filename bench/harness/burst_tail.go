@@ -61,13 +61,19 @@ type tail struct {
 	cpu  float64    // CPU seconds from the last handshake to last, net of idle
 }
 
+// tailQuietPolls is how many quiet polls in a row tailQuiet is: one
+// late poll (the harness itself held off the CPU by a loaded machine)
+// spans tailQuiet alone, however busy the server is before and after it.
+const tailQuietPolls = int(tailQuiet / tailPoll)
+
 // followTail samples pid from end (the last handshake) on until it has
-// been quiet for tailQuiet or the limit comes, and returns where it was
-// last busy and what it spent until then beyond the idle rate.
+// been quiet for tailQuiet, over tailQuietPolls polls at least, or the
+// limit comes, and returns where it was last busy and what it spent until
+// then beyond the idle rate.
 func followTail(ctx context.Context, pid int, end procSample, idle float64, limit time.Time) (tail, error) {
 	t := tail{last: end}
-	prev := end
-	for time.Since(t.last.At) < tailQuiet {
+	prev, quiet := end, 0
+	for time.Since(t.last.At) < tailQuiet || quiet < tailQuietPolls {
 		wait := min(tailPoll, time.Until(limit))
 		if wait <= 0 {
 			break
@@ -81,8 +87,9 @@ func followTail(ctx context.Context, pid int, end procSample, idle float64, limi
 		if err != nil {
 			return t, err
 		}
+		quiet++
 		if rate(prev, s) > idle+tailBusy {
-			t.last = s
+			t.last, quiet = s, 0
 		}
 		prev = s
 	}
