@@ -86,7 +86,9 @@ func phaseSpread(phases []int64) (hit int, fullest float64) {
 }
 
 // untilProbesSettled waits, at most 15 s, until none of fl's probes is
-// pending and want clients are registered; past the bound it is a problem
+// pending or before its first keep-alive (where it may realign: leave and
+// come back, so a count read just then came up short) and want clients
+// are registered; past the bound it is a problem
 // of the run. It stops at once when the clients that failed make up the
 // rest: a failed client does not come back, so waiting cannot fill it.
 func (r *runner) untilProbesSettled(ctx context.Context, fl fleet, want int64, what string) error {
@@ -96,15 +98,16 @@ func (r *runner) untilProbesSettled(ctx context.Context, fl fleet, want int64, w
 		if err != nil {
 			return err
 		}
-		if after.ProbesPending == 0 && after.Registered >= want {
+		settled := after.ProbesPending == 0 && after.ProbesFresh == 0
+		if settled && after.Registered >= want {
 			return nil
 		}
-		if failed := after.ErrorTotal(); after.ProbesPending == 0 && after.Registered+failed >= want {
+		if failed := after.ErrorTotal(); settled && after.Registered+failed >= want {
 			r.problem("%s: %d of %d registered; %d clients failed (see the errors)", what, after.Registered, want, failed)
 			return nil
 		}
 		if time.Now().After(deadline) {
-			r.problem("%s: %d probes still pending, %d of %d registered after 15s", what, after.ProbesPending, after.Registered, want)
+			r.problem("%s: %d probes still pending, %d before their first keep-alive, %d of %d registered after 15s", what, after.ProbesPending, after.ProbesFresh, after.Registered, want)
 			return nil
 		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {

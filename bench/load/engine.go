@@ -131,7 +131,9 @@ func (e *Engine) Stats() Stats {
 // Counts returns the totals without the histograms: cheap enough to poll
 // for progress (a histogram snapshot is tens of thousands of counters).
 func (e *Engine) Counts() Stats {
+	fresh := e.c.probesFresh.Load() // before ProbesPending: a realign counts there before it leaves here
 	return Stats{
+		ProbesFresh:     fresh,
 		Started:         e.c.started.Load(),
 		Handshakes:      e.c.handshakes.Load(),
 		Registered:      e.c.registered.Load(),

@@ -36,6 +36,7 @@ type session struct {
 	probeAt time.Time // the keep-alive a probe answered twice; zero when none
 	counted bool      // probeAt's round trip is a sample (probing was on)
 	ramp    bool      // the fleet's first connection of this client (counted by the ramp)
+	fresh   bool      // a ramp probe's first keep-alive, where it may realign, is still to come
 
 	out         []byte    // replies to write after this read
 	ackQueued   bool      // out holds "130 ok"
@@ -79,6 +80,10 @@ func (c *client) handshakeLine(s *session, l protocol.Line, now time.Time, done 
 		if s.ramp {
 			e.hs.record(now.Sub(s.start))
 			e.c.handshakes.Add(1)
+			if c.probe && e.spreading() {
+				s.fresh = true
+				e.c.probesFresh.Add(1)
+			}
 			done()
 		} else {
 			e.c.probeReconnects.Add(1)
@@ -118,6 +123,7 @@ func (c *client) registeredLine(s *session, l protocol.Line, now time.Time) step
 			c.inFlight = true
 			e.c.probesPending.Add(1)
 		}
+		c.unfresh(s) // after the pending count: Counts reads fresh first
 		e.c.keepAlives.Add(1)
 		storeMin(&e.c.firstKeepAlive, now.UnixNano())
 		return stepContinue
@@ -134,6 +140,7 @@ func (c *client) registeredLine(s *session, l protocol.Line, now time.Time) step
 		s.ackQueued = true
 		s.phase = phaseAcked
 		e.c.registered.Add(-1)
+		c.unfresh(s)
 		s.deadline, s.setDeadline = now.Add(e.cfg.CloseLinger), true
 		return stepContinue
 	case protocol.CodeClose:
@@ -191,6 +198,7 @@ func (c *client) closedAfterAck() {
 // leave takes a registered session off the registered count.
 func (c *client) leave(s *session) {
 	s.probeAt = time.Time{}
+	c.unfresh(s)
 	if s.phase == phaseRegistered {
 		c.e.c.registered.Add(-1)
 		s.phase = phaseAcked // counted once
@@ -202,6 +210,15 @@ func (c *client) leave(s *session) {
 func (c *client) fail(kind string) {
 	if !c.e.closing.Load() {
 		c.e.errs.add(kind)
+	}
+}
+
+// unfresh takes s off the fresh probes' count, once: its first keep-alive
+// came (realigned or not), or it ended without one.
+func (c *client) unfresh(s *session) {
+	if s.fresh {
+		s.fresh = false
+		c.e.c.probesFresh.Add(-1)
 	}
 }
 

@@ -66,3 +66,25 @@ func TestProbeSlotsAreSpreadAndReconnectsWaitForThem(t *testing.T) {
 		assert.InDelta(t, 100/PhaseBins, k, 2, "slots in bin %d: %v", b, bins)
 	}
 }
+
+// A ramp probe off its slot leaves and comes back at its first
+// keep-alive: until then the fleet is not settled, so once it says
+// settled every later count has every client registered (the harness
+// reads its plateau's count after the wait).
+func TestProbesSettledOnlyAfterTheirFirstKeepAlive(t *testing.T) {
+	const n, interval = 30, 300 * time.Millisecond
+	addr, _ := startReactor(t, interval)
+	e := newEngine(t, Config{Addr: addr, Password: testPassword, Probes: n, KeepAlive: interval, Concurrency: 16})
+	require.Empty(t, ramp(t, e, n).Errors)
+	require.Positive(t, e.Counts().ProbesFresh, "ramped probes wait for their first keep-alive")
+
+	require.Eventually(t, func() bool {
+		s := e.Counts()
+		return s.ProbesFresh == 0 && s.ProbesPending == 0
+	}, waitFor, time.Millisecond)
+	assert.GreaterOrEqual(t, e.Counts().KeepAlives, int64(n), "every probe had its first keep-alive")
+	for end := time.Now().Add(2 * interval); time.Now().Before(end); {
+		s := e.Counts()
+		require.EqualValues(t, n, s.Registered, "after settling, %d of %d registered (%d pending)", s.Registered, n, s.ProbesPending)
+	}
+}

@@ -50,6 +50,7 @@ type counters struct {
 	keepAlives      atomic.Int64 // keep-alives echoed
 	probeSamples    atomic.Int64 // probe round trips measured
 	probesPending   atomic.Int64 // probes waiting for their 190
+	probesFresh     atomic.Int64 // ramp probes before their first keep-alive (see session.fresh)
 	probeReconnects atomic.Int64 // probe handshakes after a measurement
 	shutdownOrders  atomic.Int64 // "130 shutdown" received
 	shutdownAcks    atomic.Int64 // "130 ok" written
@@ -118,8 +119,13 @@ type Stats struct {
 	KeepAlives   int64 `json:"keepalives"`
 	ProbeSamples int64 `json:"probe_samples"`
 	// ProbesPending counts probes between their duplicate echo and their
-	// next registration; 0 with probing off means every probe is settled.
-	ProbesPending   int64 `json:"probes_pending"`
+	// next registration.
+	ProbesPending int64 `json:"probes_pending"`
+	// ProbesFresh counts ramp probes registered whose first keep-alive,
+	// where one off its slot realigns (leaves and comes back), is still to
+	// come; zero without Config.KeepAlive. Probes are settled when this
+	// and ProbesPending are both zero.
+	ProbesFresh     int64 `json:"probes_fresh"`
 	ProbeReconnects int64 `json:"probe_reconnects"`
 	// ProbePhases counts the samples by the part of the keep-alive interval
 	// (of PhaseBins, on the Unix clock) their keep-alive arrived in; zero
@@ -165,6 +171,7 @@ func (s *Stats) Merge(o Stats) {
 	s.KeepAlives += o.KeepAlives
 	s.ProbeSamples += o.ProbeSamples
 	s.ProbesPending += o.ProbesPending
+	s.ProbesFresh += o.ProbesFresh
 	s.ProbeReconnects += o.ProbeReconnects
 	for i, n := range o.ProbePhases {
 		s.ProbePhases[i] += n
