@@ -11,8 +11,9 @@ import (
 )
 
 // FuzzGuard feeds arbitrary Host, Origin, Content-Type and Sec-Fetch-Site
-// values to the guard. It must never panic; what it lets through must obey
-// its rules, and what it refuses is a JSON error.
+// values to the guard, on a path that is not a probe. It must never panic;
+// what it lets through must obey its rules (a read from another site's
+// page included), and what it refuses is a JSON error.
 func FuzzGuard(f *testing.F) {
 	allowed := map[string]bool{"ok.example": true}
 	f.Add("POST", "127.0.0.1:7071", "http://evil.example", "application/x-www-form-urlencoded", "", true)
@@ -20,6 +21,8 @@ func FuzzGuard(f *testing.F) {
 	f.Add("POST", "localhost:7071", "", "", "", false)
 	f.Add("GET", "evil.example:7071", "", "", "", false)
 	f.Add("GET", "[::1]:7071", "", "", "", false)
+	f.Add("GET", "127.0.0.1:7071", "http://evil.example", "", "", false)
+	f.Add("GET", "127.0.0.1:7071", "", "", "cross-site", false)
 	f.Add("DELETE", "OK.example.", "https://ok.example", "", "cross-site", false)
 	f.Add("POST", "ok.example:443", "https://ok.example", "text/plain", "", true)
 	f.Add("PUT", "", "null", "application/json", "", true)
@@ -43,22 +46,27 @@ func FuzzGuard(f *testing.F) {
 		if passed && !(h == "" || isIP || normalHost(h) == "localhost" || allowed[normalHost(h)]) {
 			t.Fatalf("host %q passed", host)
 		}
-		if !stateChanging[method] {
-			if !passed && (h == "" || isIP) {
-				t.Fatalf("%s with host %q refused: %s", method, host, rec.Body)
+		// A page on another site says so by its Origin or Sec-Fetch-Site
+		// (no Sec-Fetch-Mode here: nothing is a followed link).
+		crossSite := site == "cross-site" || site == "same-site"
+		if !stateChanging[method] && !passed && (h == "" || isIP) && origin == "" && !crossSite {
+			t.Fatalf("%s with host %q refused: %s", method, host, rec.Body)
+		}
+		if passed && origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || !sameHostPort(u, host) {
+				t.Fatalf("%s from origin %q passed for host %q", method, origin, host)
 			}
-		} else if passed {
+		}
+		if passed && origin == "" && crossSite {
+			t.Fatalf("%s marked %s passed", method, site)
+		}
+		if passed && stateChanging[method] {
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/x-www-form-urlencoded") {
 				t.Fatalf("a form passed: %q", ct)
 			}
 			if body && ct == "" {
 				t.Fatal("a body without a content type passed")
-			}
-			if origin != "" {
-				u, err := url.Parse(origin)
-				if err != nil || !sameHostPort(u, host) {
-					t.Fatalf("origin %q passed for host %q", origin, host)
-				}
 			}
 		}
 		if passed {
