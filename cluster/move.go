@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/natsurl"
 )
 
 // leftCutOffServer moves the NATS connection to another server when a
@@ -28,7 +30,7 @@ func (n *Node) leftCutOffServer() bool {
 		time.Now().UnixNano() < n.noMoveUntil.Load() {
 		return false
 	}
-	from := n.nc.ConnectedUrlRedacted()
+	from := n.server()
 	n.metrics.leftCutOff.Inc()
 	log := n.log.Debug // the first move until a beat is stored is a warning
 	if !n.moving.Swap(true) {
@@ -54,10 +56,15 @@ func (n *Node) leftCutOffServer() bool {
 func (n *Node) awaitConnected(from string, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) && n.ctx.Err() == nil {
-		if n.natsConnected() && n.nc.ConnectedUrlRedacted() != from {
+		if n.natsConnected() && n.server() != from {
 			return true
 		}
 		time.Sleep(5 * time.Millisecond) // a poll's pace
 	}
 	return false
 }
+
+// server is the NATS server this node is connected to, without the URL's
+// user info ("" while not connected): url.Redacted, nats.go's, hides a
+// password but shows a token (nats://TOKEN@host).
+func (n *Node) server() string { return natsurl.Strip(n.nc.ConnectedUrl()) }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cliser/cliser/internal/natsurl"
 )
 
 // checkListenAddr says what to fix in a listen address, as a configuration
@@ -69,7 +72,8 @@ func adminToken() (string, bool) {
 // fail at the dial, as a runtime error, after a DNS lookup.
 func checkNATSURLs(list string) error {
 	hint := "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
-	for _, u := range strings.Split(list, ",") {
+	shown := natsurl.Strip(list) // a URL's user info may be a password or a token
+	for i, u := range strings.Split(list, ",") {
 		u = strings.TrimSpace(u)
 		if !strings.Contains(u, "://") {
 			u = "nats://" + u
@@ -77,11 +81,12 @@ func checkNATSURLs(list string) error {
 		parsed, err := url.Parse(u)
 		switch {
 		case err != nil:
-			return configErrorf("--cluster %q: %v: %s", list, err, hint)
+			// url.Error quotes the URL; its reason alone does not.
+			return configErrorf("--cluster %q: URL %d does not parse (%v): %s", shown, i+1, errors.Unwrap(err), hint)
 		case !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme):
-			return configErrorf("--cluster %q: %s:// is not a NATS URL: %s", list, parsed.Scheme, hint)
+			return configErrorf("--cluster %q: %s:// is not a NATS URL: %s", shown, parsed.Scheme, hint)
 		case parsed.Hostname() == "":
-			return configErrorf("--cluster %q: a URL without a host: %s", list, hint)
+			return configErrorf("--cluster %q: a URL without a host: %s", shown, hint)
 		}
 	}
 	return nil

@@ -42,4 +42,11 @@ func TestCheckNATSURLs(t *testing.T) {
 	for _, bad := range []string{"http://nats.example:4222", "nats://", "nats://a:4222,", "nats://%zz"} {
 		assert.Error(t, checkNATSURLs(bad), bad)
 	}
+	// The message names the list without its passwords and tokens.
+	for _, bad := range []string{"http://u:hunter2@nats.example:4222", "hunter2@nats.example:4222,nats://",
+		"nats://u:hunter2@nats.example:port"} {
+		err := checkNATSURLs(bad)
+		require.Error(t, err, bad)
+		assert.NotContains(t, err.Error(), "hunter2", bad)
+	}
 }

@@ -1,0 +1,25 @@
+package natsurl
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// A user and password, a token and a bare host:port lose their user info;
+// a URL without any is unchanged.
+func TestStripDropsUserInfo(t *testing.T) {
+	got := Strip("nats://u:hunter2@n1:4222, s3cr3t-token@n2:4222,tls://n3:4222")
+	assert.Equal(t, "nats://n1:4222,nats://n2:4222,tls://n3:4222", got)
+	assert.NotContains(t, got, "hunter2")
+	assert.NotContains(t, got, "s3cr3t-token")
+	assert.Equal(t, "(unparsable URL)", Strip("nats://u:p@n1:port"))
+	assert.Equal(t, "", Strip(""))
+}
+
+// The secrets are the passwords and the tokens; user names are no secret.
+func TestSecretsAndScrub(t *testing.T) {
+	secrets := Secrets("nats://u:hunter2@n1:4222,s3cr3t-token@n2:4222,nats://n3:4222")
+	assert.Equal(t, []string{"hunter2", "s3cr3t-token"}, secrets)
+	assert.Equal(t, "dial n1 as u with [redacted]", Scrub("dial n1 as u with hunter2", secrets))
+}
