@@ -29,20 +29,25 @@ func (a *API) Listen(addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.serve(ln), nil
+}
+
+// Take serves the API on the listener of s, which stops answering: the
+// port never refuses a connection in between (one that comes meanwhile
+// waits in the kernel's queue for the API).
+func (a *API) Take(s *Standby) (*Server, error) {
+	ln, err := s.handOver()
+	if err != nil {
+		return nil, err
+	}
+	return a.serve(ln), nil
+}
+
+// serve serves the API on ln in the background.
+func (a *API) serve(ln net.Listener) *Server {
 	capped := a.limit(ln)
 	s := &Server{
-		http: &http.Server{
-			Handler:   a.Handler(),
-			ConnState: capped.waiting.connState,
-			// Timeouts so a slow or idle peer cannot hold the admin
-			// listener's goroutines forever.
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          zap.NewStdLog(a.opts.log.Named("admin.http")),
-		},
+		http: a.httpServer(a.Handler(), capped),
 		addr: ln.Addr().String(),
 		done: make(chan error, 1),
 		api:  a,
@@ -63,7 +68,23 @@ func (a *API) Listen(addr string) (*Server, error) {
 		}
 		s.done <- err
 	}()
-	return s, nil
+	return s
+}
+
+// httpServer is the admin listener's HTTP server for h on capped.
+func (a *API) httpServer(h http.Handler, capped *capped) *http.Server {
+	return &http.Server{
+		Handler:   h,
+		ConnState: capped.waiting.connState,
+		// Timeouts so a slow or idle peer cannot hold the admin
+		// listener's goroutines forever.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(a.opts.log.Named("admin.http")),
+	}
 }
 
 // Addr is the bound address (host:port, with the real port). Safe from any
