@@ -28,7 +28,7 @@ func (n *Node) startAdmin(dir registry.Directory, extra ...admin.Option) (*admin
 		opts = append(opts, admin.WithUI(ui.Handler()))
 	}
 	n.api = admin.New(n.reg, append(append(opts, extra...), o.adminOpts...)...)
-	hs, err := n.api.Listen(o.adminAddr)
+	hs, err := n.listenAdmin()
 	if err != nil {
 		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", o.adminAddr, err)
 	}
@@ -37,6 +37,40 @@ func (n *Node) startAdmin(dir registry.Directory, extra ...admin.Option) (*admin
 		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
 	}
 	return hs, nil
+}
+
+// listenAdmin serves the API on the standby's listener (cluster mode), or
+// binds the admin address.
+func (n *Node) listenAdmin() (*admin.Server, error) {
+	if n.standby != nil {
+		return n.api.Take(n.standby)
+	}
+	return n.api.Listen(n.opts.adminAddr)
+}
+
+// openStandby answers on the admin address while a cluster node waits for
+// NATS and joins (admin.Standby): /healthz 200, /readyz 503 with the
+// wait's reason, /metrics the wait's. The API takes its listener over.
+func (n *Node) openStandby() error {
+	o := &n.opts
+	if !o.clustered() || o.adminOff() {
+		return nil
+	}
+	s, err := admin.ListenStandby(o.adminAddr, n.wait.why, n.wait.gatherer(),
+		append([]admin.Option{admin.WithToken(o.adminToken), admin.WithLogger(o.log)}, o.adminOpts...)...)
+	if err != nil {
+		return fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", o.adminAddr, err)
+	}
+	o.log.Info("admin listener up: probes answer while the node joins the cluster; the API follows", zap.String("admin", s.Addr()))
+	n.standby = s
+	return nil
+}
+
+// closeStandby closes the standby's listener unless the API took it.
+func (n *Node) closeStandby() {
+	if n.standby != nil {
+		_ = n.standby.Close()
+	}
 }
 
 func loopbackOnly(hostport string) bool {

@@ -27,6 +27,8 @@ type Node struct {
 	stopOnce sync.Once
 	stopErr  error
 
+	wait        *natsWait      // a cluster node's wait for NATS at start; nil on a single node
+	standby     *admin.Standby // the admin address until the API takes it (cluster mode)
 	store       *backend
 	evlog       eventLog
 	reg         *registry.Registry
@@ -49,8 +51,10 @@ func New(opts ...Option) *Node {
 	return &Node{opts: o}
 }
 
-// Start opens and starts every part in this order: the store (bbolt, or
-// the cluster's on NATS), the event log, the registry (loaded) and its
+// Start opens and starts every part in this order: in cluster mode the
+// admin address's standby (probes answer while the node waits for NATS
+// and joins), the store (bbolt, or the cluster's on NATS, waited for
+// until ctx ends), the event log, the registry (loaded) and its
 // flusher, identity (loaded within ctx), the reactor (made, not yet
 // listening), the cluster node (its mirror complete, what an earlier run
 // left connected marked), the admin API (so that /readyz says 503 while the
@@ -64,7 +68,14 @@ func (n *Node) Start(ctx context.Context) error {
 		return ErrStarted
 	}
 	n.started = true
-	if err := n.openRecords(); err != nil {
+	if n.opts.clustered() {
+		n.wait = newNATSWait(n.opts.natsURLs, n.opts.log)
+	}
+	if err := n.openStandby(); err != nil {
+		return err
+	}
+	if err := n.openRecords(ctx); err != nil {
+		n.closeStandby()
 		return err
 	}
 	if err := n.start(ctx); err != nil {
@@ -76,13 +87,13 @@ func (n *Node) Start(ctx context.Context) error {
 }
 
 // openRecords opens the store and the event log, and loads the registry.
-func (n *Node) openRecords() error {
+func (n *Node) openRecords(ctx context.Context) error {
 	o := &n.opts
 	sink := &changeSink{}
 	if !o.clustered() {
 		sink.node = o.name // EVENTS.md: every client event names its node
 	}
-	store, err := openBackend(o, cluster.WithChanges(sink.emit))
+	store, err := openBackend(ctx, o, n.wait, cluster.WithChanges(sink.emit))
 	if err != nil {
 		return err
 	}
@@ -180,6 +191,7 @@ func (n *Node) backendsOnAdmin() []admin.Option {
 	var adminExtra []admin.Option
 	if n.store.node != nil { // cluster gauges and this node's cluster counters
 		n.metrics.Registry().MustRegister(n.store.node.Collectors()...)
+		n.metrics.Registry().MustRegister(n.wait.collectors()...)
 		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{n.store.node}))
 	} else {
 		// A full disk fails /readyz. In a cluster the store is NATS, and a
@@ -204,6 +216,7 @@ func (n *Node) release(ctx context.Context) {
 	if n.adminSrv != nil {
 		_ = n.adminSrv.Shutdown(ctx)
 	}
+	n.closeStandby()
 	if n.ids != nil {
 		_ = n.ids.stop()
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/natsurl"
 	"github.com/cliser/cliser/registry"
 	"github.com/cliser/cliser/registry/logstore"
 )
@@ -30,7 +32,7 @@ type backend struct {
 // own drain timeout, and a little.
 const drainWait = nats.DefaultDrainTimeout + time.Second
 
-func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
+func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...cluster.Option) (*backend, error) {
 	log := o.log
 	if !o.clustered() {
 		if o.dataDir == "" {
@@ -43,13 +45,48 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 		warnEmptyRegistry(store, log)
 		return &backend{Store: store}, nil
 	}
-	// Reconnect forever: a NATS server restarting must not stop a node
-	// that serves clients; writes wait in the registry's dirty set. PINGs
-	// paced by the heartbeat: a silent server is left before a beat lapses.
-	ncClosed := make(chan struct{})
+	link, err := wait.connect(ctx, func() (*natsLink, error) { return dialNATS(o) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if fix := refusal(err); fix != "" {
+			return nil, configErrorf("--cluster %s: %s (%s)", wait.urls, fix, wait.scrub(err))
+		}
+		return nil, fmt.Errorf("--cluster %s: %s", wait.urls, wait.scrub(err))
+	}
+	nc := link.nc
+	opts := []cluster.Option{cluster.WithReplicas(o.replicas), cluster.WithHeartbeatTTL(o.heartbeat), cluster.WithLogger(log)}
+	if o.retention != nil {
+		opts = append(opts, cluster.WithRetention(*o.retention))
+	}
+	opts = append(append(opts, extra...), o.clOpts...)
+	node, err := cluster.Join(nc, o.nodeID, opts...)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("--cluster %s: %w", wait.urls, err)
+	}
+	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", natsurl.Strip(nc.ConnectedUrl())))
+	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: link.closed}, nil
+}
+
+// natsLink is a NATS connection and the channel nats.go closes once it
+// is closed (its ClosedHandler, the last of its callbacks).
+type natsLink struct {
+	nc     *nats.Conn
+	closed chan struct{}
+}
+
+// dialNATS is one attempt to connect to NATS. Once up, the connection
+// reconnects forever: a NATS server restarting must not stop a node that
+// serves clients; writes wait in the registry's dirty set. PINGs paced by
+// the heartbeat: a silent server is left before a beat lapses.
+func dialNATS(o *options) (*natsLink, error) {
+	log := o.log
+	closed := make(chan struct{})
 	var moved atomic.Bool // the last disconnect was the node's own move (nats.go's handlers run in order)
 	nc, err := nats.Connect(o.natsURLs, append(append(cluster.PingOptions(o.heartbeat), nats.Name("cliser-"+o.nodeID),
-		nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+		nats.MaxReconnects(-1), nats.ReconnectWait(natsRetry),
 		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
 			if c.IsClosed() {
 				return // our own Close or drain, not a lost connection
@@ -63,32 +100,18 @@ func openBackend(o *options, extra ...cluster.Option) (*backend, error) {
 			}
 			log.Warn("cluster: NATS connection lost; reconnecting", zap.Error(err))
 		}),
-		nats.ClosedHandler(func(*nats.Conn) { close(ncClosed) }),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			logReconnect := log.Info
 			if moved.Load() {
 				logReconnect = log.Debug
 			}
-			logReconnect("cluster: NATS reconnected", zap.String("url", c.ConnectedUrlRedacted()))
+			logReconnect("cluster: NATS reconnected", zap.String("url", natsurl.Strip(c.ConnectedUrl())))
 		})), o.natsOpts...)...)
-	if errors.Is(err, nats.ErrNoServers) { // nats.go's words name no fix
-		return nil, fmt.Errorf("--cluster %s: no NATS server answers there (%w): start nats-server with JetStream (-js) first, or correct --cluster; a node does not start without NATS", o.natsURLs, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
+		return nil, err
 	}
-	opts := []cluster.Option{cluster.WithReplicas(o.replicas), cluster.WithHeartbeatTTL(o.heartbeat), cluster.WithLogger(log)}
-	if o.retention != nil {
-		opts = append(opts, cluster.WithRetention(*o.retention))
-	}
-	opts = append(append(opts, extra...), o.clOpts...)
-	node, err := cluster.Join(nc, o.nodeID, opts...)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("--cluster %s: %w", o.natsURLs, err)
-	}
-	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", nc.ConnectedUrlRedacted()))
-	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: ncClosed}, nil
+	return &natsLink{nc: nc, closed: closed}, nil
 }
 
 // warnEmptyRegistry says so when a registry file was there but empty: the

@@ -218,14 +218,3 @@ func waitNodes(t *testing.T, api *admin.Client, ok func(map[string]admin.NodeSta
 	t.Fatalf("stats nodes never as wanted; last: %+v", last.Nodes)
 	return nil
 }
-
-// A node whose NATS does not answer at start exits 1 and says what to do:
-// nats.go's own words ("no servers available for connection") name no fix.
-func TestBinaryClusterWithoutNATSSaysToStartIt(t *testing.T) {
-	out, code := testkit.Run(t, testkit.Environ([]string{"CLISER_PASSWORD", "CLISER_CLUSTER"}, "CLISER_PASSWORD=cl-secret"),
-		append(append([]string{"serve"}, clusterFlags...), "--node-id", "n1", "--data-dir", t.TempDir(),
-			"--cluster", "nats://"+testkit.FreeAddr(t))...)
-	assert.Equal(t, 1, code, out)
-	assert.Contains(t, out, "no NATS server answers there")
-	assert.Contains(t, out, "start nats-server with JetStream (-js) first, or correct --cluster")
-}

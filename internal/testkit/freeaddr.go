@@ -1,6 +1,8 @@
 package testkit
 
 import (
+	"net"
+	"strconv"
 	"testing"
 
 	"github.com/cliser/cliser/internal/freeport"
@@ -17,4 +19,19 @@ func FreeAddr(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return addr
+}
+
+// PortOf is the port of a host:port, such as FreeAddr's (a server started
+// on it later, NATSAuth).
+func PortOf(t testing.TB, addr string) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -25,6 +25,16 @@ func NATSAt(t testing.TB, dir string, port int) *server.Server {
 	return ns
 }
 
+// NATSAuth is NATSAt with a fresh store, taking only clients that give
+// user and password.
+func NATSAuth(t testing.TB, port int, user, password string) *server.Server {
+	t.Helper()
+	ns := startNATS(t, &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(),
+		Username: user, Password: password, NoLog: true, NoSigs: true}, 10*time.Second)
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
 // startNATS starts a nats-server with o and waits until it takes
 // connections, at most up; the caller owns its shutdown.
 func startNATS(t testing.TB, o *server.Options, up time.Duration) *server.Server {

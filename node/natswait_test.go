@@ -1,0 +1,63 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// A wait for NATS logs one warning when it starts, then one line a pace
+// (not one an attempt), and one when NATS answers; no line carries the
+// URL's password; every attempt that found no server is counted, and the
+// gauge is 1 only while waiting.
+func TestNATSWaitLogsAtItsPace(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	log := zap.New(core)
+	addr := testkit.FreeAddr(t)
+	urls := "nats://cliser:hunter2-pw@" + addr
+	w := newNATSWait(urls, log)
+	const pace = 300 * time.Millisecond
+	w.retry, w.logPace = 10*time.Millisecond, pace
+	o := defaultOptions()
+	o.natsURLs, o.nodeID, o.log = urls, "n1", log
+
+	began := time.Now()
+	done := make(chan *natsLink, 1)
+	go func() {
+		link, err := w.connect(context.Background(), func() (*natsLink, error) { return dialNATS(&o) })
+		assert.NoError(t, err)
+		done <- link
+	}()
+	// Long enough for a few paces and many attempts.
+	require.Eventually(t, func() bool { return testutil.ToFloat64(w.failures) >= 80 && time.Since(began) > 4*pace },
+		20*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 1.0, testutil.ToFloat64(w.waiting))
+	assert.Contains(t, w.why(), "cluster: waiting for NATS at nats://"+addr+": nats: no servers available")
+
+	testkit.NATSAuth(t, testkit.PortOf(t, addr), "cliser", "hunter2-pw")
+	link := testkit.Recv(t, done, 10*time.Second, "no join once NATS answered")
+	waited := time.Since(began)
+	t.Cleanup(link.nc.Close)
+	assert.Equal(t, 0.0, testutil.ToFloat64(w.waiting))
+	assert.Equal(t, "not accepting clients: starting", w.why())
+
+	assert.Equal(t, 1, logs.FilterMessageSnippet("NATS does not answer; waiting").Len())
+	still := logs.FilterMessage("cluster: still waiting for NATS").Len()
+	assert.GreaterOrEqual(t, still, 2, "the wait says it still waits")
+	assert.LessOrEqual(t, still, int(waited/pace), "one line a pace at most: %d in %s", still, waited)
+	assert.Equal(t, 1, logs.FilterMessage("cluster: NATS answered; joining").Len())
+	for _, e := range logs.All() {
+		for k, v := range e.ContextMap() {
+			assert.NotContains(t, fmt.Sprint(v), "hunter2", "%s: field %s", e.Message, k)
+		}
+	}
+}
