@@ -127,7 +127,9 @@ bench-full: build
 	$(BIN)/cliser-bench compare --mode full --cliser-bin $(BIN)/cliser-prof
 
 # Soak: 2000 clients for 2 minutes under churn (reconnects, takeovers,
-# new ids); fails unless the server's RSS, goroutines and fds stay flat.
+# new ids), the server with every feature on (event log, webhook, a
+# credential per client, flapping control); fails unless the server's
+# RSS, goroutines, fds, events.db and webhook lag stay flat.
 # Writes bench/results/<date>-soak.md (see docs/performance.md).
 soak: build
 	$(BIN)/cliser-bench soak --duration 2m

@@ -62,18 +62,28 @@ func startCliserEvents(ctx context.Context, o ServerOptions) (*cliserEvents, err
 	if err != nil {
 		return nil, err
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	secretFile := filepath.Join(o.WorkDir, "webhook-secret")
-	if err := os.WriteFile(secretFile, []byte("whsec_"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+	args, err := webhookArgs(o.WorkDir, url)
+	if err != nil {
 		return nil, errors.Join(err, sink.srv.Close())
 	}
-	o.Args = append(o.Args, "--webhook-url", url, "--webhook-secret-file", secretFile)
+	o.Args = append(o.Args, args...)
 	p, err := startCliser(ctx, o)
 	if err != nil {
 		return nil, errors.Join(err, sink.srv.Close())
 	}
 	return &cliserEvents{cliserProc: p, sink: sink}, nil
+}
+
+// webhookArgs are the flags of `cliser serve` that send its events to
+// url, signed with a random secret written to a file under workDir.
+func webhookArgs(workDir, url string) ([]string, error) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	secretFile := filepath.Join(workDir, "webhook-secret")
+	if err := os.WriteFile(secretFile, []byte("whsec_"+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	return []string{"--webhook-url", url, "--webhook-secret-file", secretFile}, nil
 }
 
 func (s *cliserEvents) Stop(ctx context.Context) error {

@@ -80,6 +80,9 @@ type ServerOptions struct {
 	// Args are more flags for a subprocess: `cliser serve`'s (the soak's
 	// --retention), floor-server's --metrics-listen.
 	Args []string
+	// Flapping leaves `cliser serve`'s flapping control at its defaults
+	// (the soak's FeatureFlapping); else it is off.
+	Flapping bool
 	// CPUs, for a subprocess, are the CPUs it runs on (Settings.ServerCPUs);
 	// empty: all.
 	CPUs CPUSet
@@ -236,11 +239,13 @@ func startCliser(ctx context.Context, o ServerOptions) (*cliserProc, error) {
 		"--handshake-timeout", o.HandshakeTimeout.String(),
 		// Per-connection logs are an operator's choice; the baseline logs
 		// nothing per connection, so neither does cliser here.
-		"--log-level", "warn", "--log-format", "console",
+		"--log-level", "warn", "--log-format", "console"}
+	if !o.Flapping {
 		// The harness reconnects the same client IDs over and over (bursts,
 		// churn, takeovers): flapping by IDENTITY.md's rule, which would
 		// ban them. It measures handshakes, not flapping control.
-		"--flap-limit", "0"}
+		args = append(args, "--flap-limit", "0")
+	}
 	args = append(args, o.Args...)
 	p, err := startProc(o.CliserBin, args, filepath.Join(o.WorkDir, "cliser.log"), io.Discard, o)
 	if err != nil {

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/cliser/cliser/admin"
-	"github.com/cliser/cliser/internal/procfs"
 )
 
 // SoakSettings are a soak's shape: Clients held for Duration while
@@ -27,21 +24,35 @@ type SoakSettings struct {
 	// the registry prunes at its checkpoint (every minute). 0 keeps the
 	// server's default.
 	Retention time.Duration `json:"retention"`
-	Limits    SoakLimits    `json:"limits"`
+	// Features are what the server runs with beyond connections (see
+	// AllSoakFeatures); empty: none, the 2026-11-25 soaks' server.
+	Features []string `json:"features,omitempty"`
+	// EventRetention is the server's --event-retention with FeatureEvents.
+	EventRetention int        `json:"event_retention,omitempty"`
+	Limits         SoakLimits `json:"limits"`
 	// Load is the steady clients' shape (keep-alive, timeouts, load
 	// processes); only its load and server fields are used.
 	Load Settings `json:"load"`
 }
 
-// DefaultSoak is `cliser-bench soak` with no flags.
+// DefaultSoak is `cliser-bench soak` with no flags: every feature on, as
+// on a fleet.
 func DefaultSoak() SoakSettings {
 	return SoakSettings{Clients: 2000, Duration: 2 * time.Minute, ChurnRate: 200,
-		SampleEvery: 2 * time.Second, Retention: 10 * time.Second, Load: Quick()}
+		SampleEvery: 2 * time.Second, Retention: 10 * time.Second, Load: Quick(),
+		Features: slices.Clone(AllSoakFeatures), EventRetention: DefaultEventRetention}
 }
 
-// withDefaults fills what follows from Clients.
+// withDefaults fills what follows from Clients. With flapping control on
+// the pool is half the clients: a tenth (at most 500) at 200 operations a
+// second re-registers each pool id 16 times a minute, which is flapping
+// by IDENTITY.md's rule; half of 5,000 is 3.2 times a minute.
 func (s SoakSettings) withDefaults() SoakSettings {
-	if s.Pool <= 0 {
+	switch {
+	case s.Pool > 0:
+	case s.has(FeatureFlapping):
+		s.Pool = max(1, s.Clients/2)
+	default:
 		s.Pool = max(1, min(s.Clients/10, 500))
 	}
 	if s.Limits == (SoakLimits{}) {
@@ -49,6 +60,9 @@ func (s SoakSettings) withDefaults() SoakSettings {
 	}
 	if s.SampleEvery <= 0 {
 		s.SampleEvery = 2 * time.Second
+	}
+	if s.has(FeatureEvents) && s.EventRetention <= 0 {
+		s.EventRetention = DefaultEventRetention
 	}
 	return s
 }
@@ -67,6 +81,13 @@ type SoakResult struct {
 	End       SoakSample       `json:"end"`  // after the churn stopped and the pool reconnected
 	Lost      int              `json:"lost"` // clients connected at the end short of Clients
 	Problems  []string         `json:"problems,omitempty"`
+
+	// With the soak's features:
+	Enrolled int         `json:"credentials_enrolled,omitempty"` // every steady and pool id, before the server started
+	Webhook  *SinkCounts `json:"webhook,omitempty"`              // what the harness's receiver took
+	// BusiestID is the most registrations of one pool id within the
+	// flapping window, by the harness's count.
+	BusiestID int64 `json:"busiest_pool_id_registrations,omitempty"`
 }
 
 // OK is the soak's pass: flat, nothing lost, no unexpected error.
@@ -88,13 +109,13 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 	if env.Progress == nil {
 		env.Progress = io.Discard
 	}
-	srv, err := startSoakServer(ctx, s, env)
-	if err != nil {
-		return nil, err
-	}
 	k := &soakRun{s: s, progress: env.Progress, steady: s.Clients - s.Pool,
 		res: &SoakResult{Settings: s, Machine: ThisMachine(), Started: time.Now().UTC()}}
 	res := k.res
+	srv, err := k.startServer(ctx, env)
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err := stopServer(srv); err != nil {
 			res.Problems = append(res.Problems, "stopping the server: "+err.Error())
@@ -102,6 +123,9 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 	}()
 
 	r := &runner{kind: KindCliser, set: s.Load, env: env, srv: srv, res: &Result{}}
+	if s.has(FeatureIdentity) {
+		r.kind = KindCliserTrust // its load answers each client's own secret
+	}
 	fl, _, err := r.startFleet(ctx, k.steady, 0, netOf(40))
 	if err != nil {
 		return nil, err
@@ -112,24 +136,28 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 		return nil, err
 	}
 	ch := k.fillPool(srv)
-	sampler := soakSampler{pid: srv.PID(), metrics: srv.admin.Base() + "/metrics", dataDir: filepath.Join(env.WorkDir, "cliser-data")}
+	sampler := soakSampler{pid: srv.PID(), metrics: srv.admin.Base() + "/metrics", dataDir: cliserData(env.WorkDir),
+		features: len(s.Features) > 0}
 	k.churnAndSample(ctx, ch, sampler)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
 	k.end(ctx, ch, sampler, fl)
+	k.endFeatures(srv.sink, ch)
 	return res, nil
 }
 
+// churnInFlight is the most churn operations at once.
+const churnInFlight = 64
+
 // runChurn starts rate operations a second until ctx ends, at most
-// inFlight at once; an operation that finds them all busy waits.
+// churnInFlight at once; an operation that finds them all busy waits.
 func runChurn(ctx context.Context, ch *churner, rate float64) {
 	if rate <= 0 {
 		<-ctx.Done()
 		return
 	}
-	const inFlight = 64
-	sem := make(chan struct{}, inFlight)
+	sem := make(chan struct{}, churnInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	start := time.Now()
@@ -146,12 +174,14 @@ func runChurn(ctx context.Context, ch *churner, rate float64) {
 	}
 }
 
-// soakEnd waits (up to 15s) for every client to be connected, then samples.
-func soakEnd(ctx context.Context, sm soakSampler, clients int) (SoakSample, int) {
+// soakEnd waits (up to 15s) for every client to be connected and, with a
+// webhook, for its receiver to have every event, then samples.
+func soakEnd(ctx context.Context, sm soakSampler, clients int, webhook bool) (SoakSample, int) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		s, err := sm.sample(ctx)
-		if err == nil && (s.Connected >= clients || time.Now().After(deadline)) {
+		done := s.Connected >= clients && (!webhook || s.WebhookLag == 0)
+		if err == nil && (done || time.Now().After(deadline)) {
 			return s, max(clients-s.Connected, 0)
 		}
 		if err != nil && time.Now().After(deadline) {
@@ -169,39 +199,10 @@ func (ch *churner) refill() {
 	for _, s := range ch.pool {
 		s.mu.Lock()
 		if s.c == nil {
-			s.c = ch.connect(s.id)
+			ch.register(s)
 		}
 		s.mu.Unlock()
 	}
-}
-
-// soakSampler reads the server's /proc and /metrics.
-type soakSampler struct {
-	pid     int
-	metrics string
-	dataDir string
-}
-
-func (s soakSampler) sample(ctx context.Context) (SoakSample, error) {
-	var out SoakSample
-	p, err := sampleProc(s.pid)
-	if err != nil {
-		return out, err
-	}
-	out.RSS = p.RSS
-	out.RSSAnon, out.RSSFile = procfs.RSS(s.pid)
-	out.DataBytes = dirBytes(s.dataDir)
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.pid))
-	if err != nil {
-		return out, err
-	}
-	out.FDs = len(fds)
-	g, err := scrapeGauges(ctx, s.metrics, "go_goroutines", admin.MetricClientsConnected, "go_memstats_heap_inuse_bytes")
-	if err != nil {
-		return out, err
-	}
-	out.Goroutines, out.Connected, out.HeapInuse = int(g[0]), int(g[1]), int64(g[2])
-	return out, nil
 }
 
 func mergeCounts(a, b map[string]int64) map[string]int64 {

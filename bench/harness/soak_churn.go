@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/protocol"
@@ -39,9 +40,19 @@ type churner struct {
 	password string
 	sources  []net.Addr // nil entry: the kernel picks
 	timeout  time.Duration
+	// secret, when set, is a pool id's own 110 answer (FeatureIdentity);
+	// admin then enrolls each brand-new id before it connects.
+	secret func(id string) string
+	admin  *admin.Client
+	// evenly takes the pool's slots in turn rather than at random
+	// (FeatureFlapping): each id re-registered as seldom as the pool
+	// allows, with no busy tail to trip the server's flapping rule.
+	evenly bool
 
-	pool  []*poolSlot
-	fresh atomic.Int64 // the next brand-new id's number
+	pool    []*poolSlot
+	next    atomic.Int64 // with evenly, the next slot's number
+	fresh   atomic.Int64 // the next brand-new id's number
+	busiest atomic.Int64 // most registrations of one pool id within flapWindow
 
 	mu       sync.Mutex
 	ops      map[string]int64
@@ -50,10 +61,14 @@ type churner struct {
 }
 
 type poolSlot struct {
-	mu sync.Mutex
-	id string
-	c  *churnConn
+	mu   sync.Mutex
+	id   string
+	c    *churnConn
+	regs []time.Time // its registrations within flapWindow of the newest
 }
+
+// poolPrefix starts the pool's client IDs; the index follows.
+const poolPrefix = "soak-pool-"
 
 func newChurner(addr, password string, sources []string, pool int, timeout time.Duration) *churner {
 	ch := &churner{addr: addr, password: password, timeout: timeout,
@@ -65,7 +80,7 @@ func newChurner(addr, password string, sources []string, pool int, timeout time.
 		ch.sources = []net.Addr{nil}
 	}
 	for i := range pool {
-		ch.pool = append(ch.pool, &poolSlot{id: "soak-pool-" + strconv.Itoa(i)})
+		ch.pool = append(ch.pool, &poolSlot{id: poolPrefix + strconv.Itoa(i)})
 	}
 	return ch
 }
@@ -76,12 +91,20 @@ func (ch *churner) count(m map[string]int64, k string) {
 	ch.mu.Unlock()
 }
 
-// connect dials and registers id; on failure it counts the error and
-// returns nil.
+// connect dials and registers id with the pool's password; on failure it
+// counts the error and returns nil.
 func (ch *churner) connect(id string) *churnConn {
+	pw := ch.password
+	if ch.secret != nil {
+		pw = ch.secret(id)
+	}
+	return ch.connectWith(id, pw)
+}
+
+func (ch *churner) connectWith(id, password string) *churnConn {
 	ctx, cancel := context.WithTimeout(context.Background(), ch.timeout)
 	defer cancel()
-	conn, err := client.Dial(ctx, client.Config{Addr: ch.addr, Password: ch.password, ID: id,
+	conn, err := client.Dial(ctx, client.Config{Addr: ch.addr, Password: password, ID: id,
 		LocalAddr: ch.sources[rand.IntN(len(ch.sources))], DialTimeout: ch.timeout, HandshakeTimeout: ch.timeout})
 	if err != nil {
 		ch.count(ch.errs, "churn handshake: "+endKind(err, false))
@@ -128,7 +151,7 @@ func (ch *churner) fill() {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			s.mu.Lock()
-			s.c = ch.connect(s.id)
+			ch.register(s)
 			s.mu.Unlock()
 		})
 	}
@@ -139,11 +162,41 @@ func (ch *churner) fill() {
 func (ch *churner) op() {
 	switch n := rand.IntN(3); {
 	case n == 0 && len(ch.pool) > 0:
-		ch.reconnect(ch.pool[rand.IntN(len(ch.pool))])
+		ch.reconnect(ch.pick())
 	case n == 1 && len(ch.pool) > 0:
-		ch.takeover(ch.pool[rand.IntN(len(ch.pool))])
+		ch.takeover(ch.pick())
 	default:
 		ch.brandNew()
+	}
+}
+
+// pick is the pool slot of the next reconnect or takeover.
+func (ch *churner) pick() *poolSlot {
+	if ch.evenly {
+		return ch.pool[int(ch.next.Add(1)-1)%len(ch.pool)]
+	}
+	return ch.pool[rand.IntN(len(ch.pool))]
+}
+
+// register connects the slot's id (its lock held) and, when that
+// registered, counts it toward the slot's registrations in the window.
+func (ch *churner) register(s *poolSlot) {
+	s.c = ch.connect(s.id)
+	if s.c == nil {
+		return
+	}
+	now := time.Now()
+	s.regs = append(s.regs, now)
+	first := 0
+	for now.Sub(s.regs[first]) > flapWindow {
+		first++
+	}
+	s.regs = append(s.regs[:0], s.regs[first:]...)
+	for n := int64(len(s.regs)); ; {
+		b := ch.busiest.Load()
+		if n <= b || ch.busiest.CompareAndSwap(b, n) {
+			break
+		}
 	}
 }
 
@@ -155,7 +208,7 @@ func (ch *churner) reconnect(s *poolSlot) {
 		<-old.ended
 		ch.noteEnd(old)
 	}
-	s.c = ch.connect(s.id)
+	ch.register(s)
 	ch.count(ch.ops, OpReconnect)
 }
 
@@ -165,7 +218,7 @@ func (ch *churner) takeover(s *poolSlot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.c
-	s.c = ch.connect(s.id)
+	ch.register(s)
 	ch.count(ch.ops, OpTakeover)
 	if old == nil {
 		return
@@ -188,13 +241,34 @@ func (ch *churner) takeover(s *poolSlot) {
 	}
 }
 
+// brandNew connects a new id, which leaves at once. With identity on it
+// is a device's life in short: enrolled through the admin API, connected
+// on its own secret, and its credential deleted once it left.
 func (ch *churner) brandNew() {
 	id := "soak-new-" + strconv.FormatInt(ch.fresh.Add(1), 10)
-	if c := ch.connect(id); c != nil {
+	defer ch.count(ch.ops, OpFresh)
+	pw := ch.password
+	if ch.admin != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), ch.timeout)
+		defer cancel()
+		cred, err := ch.admin.CreateCredential(ctx, id, "")
+		if err != nil {
+			ch.count(ch.errs, "churn enroll: "+err.Error())
+			return
+		}
+		pw = cred.Secret
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.Background(), ch.timeout)
+			defer cancel()
+			if err := ch.admin.DeleteCredential(dctx, id); err != nil {
+				ch.count(ch.errs, "churn delete credential: "+err.Error())
+			}
+		}()
+	}
+	if c := ch.connectWith(id, pw); c != nil {
 		c.close()
 		<-c.ended
 	}
-	ch.count(ch.ops, OpFresh)
 }
 
 // noteEnd counts a pool connection that ended before we closed it.

@@ -16,6 +16,16 @@ type SoakSample struct {
 	FDs        int   `json:"fds"`
 	Connected  int   `json:"clients_connected"`
 	ChurnOps   int64 `json:"churn_ops"` // done so far
+
+	// With the soak's features (soakSampler.sampleFeatures):
+	EventsBytes      int64 `json:"events_db_bytes,omitempty"`          // events.db on disk
+	EventsNewest     int64 `json:"events_newest_seq,omitempty"`        // cliser_events_newest_seq: events logged so far
+	EventsDropped    int64 `json:"events_dropped,omitempty"`           // by the log's queue and by the webhook
+	WebhookLag       int64 `json:"webhook_lag_events,omitempty"`       // cliser_webhook_lag_events
+	WebhookDelivered int64 `json:"webhook_delivered_events,omitempty"` // cliser_webhook_events_delivered_total
+	Credentials      int64 `json:"credentials,omitempty"`              // cliser_credentials
+	BansActive       int64 `json:"bans_active,omitempty"`              // cliser_bans_active, every kind
+	FlappingBans     int64 `json:"flapping_bans,omitempty"`            // cliser_flapping_bans_total
 }
 
 // SoakLimits are what "flat" means: growth from the first to the last
@@ -31,12 +41,24 @@ type SoakLimits struct {
 	RSSGrowth      float64 `json:"max_rss_anon_growth"`
 	GoroutineSlack float64 `json:"max_goroutines_growth"` // goroutines
 	FDSlack        float64 `json:"max_fds_growth"`        // descriptors
+
+	// With the soak's features (JudgeSoak). EventsGrowth bounds events.db
+	// once the log holds its retention (it then deletes as it appends): the
+	// first quarter of the judged samples taken from then on against the
+	// last, a fraction.
+	EventsGrowth float64 `json:"max_events_db_growth,omitempty"`
+	// LagSlack bounds the webhook's lag: events, last quarter against first.
+	LagSlack float64 `json:"max_webhook_lag_growth,omitempty"`
+	// CredentialSlack bounds the credentials held: each churn operation in
+	// flight holds at most one of its own.
+	CredentialSlack float64 `json:"max_credentials_growth,omitempty"`
 }
 
 // DefaultSoakLimits for a soak of clients connections: the fd slack allows
 // for the churn operations in flight at the moment of a sample.
 func DefaultSoakLimits(clients int) SoakLimits {
-	return SoakLimits{WarmupFraction: 0.2, RSSGrowth: 0.10, GoroutineSlack: 5, FDSlack: float64(max(20, clients/100))}
+	return SoakLimits{WarmupFraction: 0.2, RSSGrowth: 0.10, GoroutineSlack: 5, FDSlack: float64(max(20, clients/100)),
+		EventsGrowth: 0.10, LagSlack: 1000, CredentialSlack: churnInFlight}
 }
 
 // Flatness is the judge's verdict.
@@ -49,6 +71,14 @@ type Flatness struct {
 	RSSFirst, RSSLast               float64
 	GoroutinesFirst, GoroutinesLast float64
 	FDsFirst, FDsLast               float64
+
+	// With the soak's features (JudgeSoak): events.db's quarters of the
+	// judged samples taken at the log's retention (EventsJudged of them),
+	// the webhook's lag and the credentials held.
+	EventsJudged                      int     `json:",omitempty"`
+	EventsFirst, EventsLast           float64 `json:",omitempty"`
+	LagFirst, LagLast                 float64 `json:",omitempty"`
+	CredentialsFirst, CredentialsLast float64 `json:",omitempty"`
 }
 
 // minJudged is the fewest samples after the warm-up that have two

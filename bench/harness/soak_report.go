@@ -19,7 +19,9 @@ func (r *SoakResult) Markdown(w io.Writer) error {
 	r.verdictMarkdown(&b)
 	r.flatnessTable(&b)
 	r.churnMarkdown(&b)
+	r.featuresChurn(&b)
 	r.samplesTable(&b)
+	r.featuresSamples(&b)
 	_, err := w.Write(b.Bytes())
 	return err
 }
@@ -38,6 +40,7 @@ func (r *SoakResult) verdictMarkdown(b *bytes.Buffer) {
 		"Machine: %s, %d cores, %d GiB.\n\n",
 		s.Clients, s.Duration, s.ChurnRate, s.Clients, s.Pool, s.Load.KeepAlive, s.Duration, s.SampleEvery, retentionStr(s.Retention),
 		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryGiB)
+	r.featuresMarkdown(b)
 	fmt.Fprintf(b, "**Verdict: %s** — flat: %v, clients lost: %d, unexpected errors: %d.\n\n",
 		verdict, r.Verdict.Flat, r.Lost, sumErrors(r.Errors))
 	for _, why := range r.Verdict.Reasons {
@@ -51,6 +54,7 @@ func (r *SoakResult) verdictMarkdown(b *bytes.Buffer) {
 		"against the mean of the last quarter (%d samples judged). Limits: anonymous RSS growth < %.0f%%, "+
 		"goroutines growth < %.0f, open fds growth < %.0f.\n\n",
 		100*lim.WarmupFraction, r.Verdict.Judged, 100*lim.RSSGrowth, lim.GoroutineSlack, lim.FDSlack)
+	r.featuresRule(b)
 }
 
 // flatnessTable writes each figure's first and last judged quarter, and
@@ -73,6 +77,7 @@ func (r *SoakResult) flatnessTable(b *bytes.Buffer) {
 	}
 	fmt.Fprintf(b, "| goroutines | %.1f | %.1f | %d |\n", v.GoroutinesFirst, v.GoroutinesLast, r.End.Goroutines)
 	fmt.Fprintf(b, "| open fds | %.1f | %.1f | %d |\n", v.FDsFirst, v.FDsLast, r.End.FDs)
+	r.featuresRows(b)
 	fmt.Fprintf(b, "| clients connected | | | %d of %d |\n\n", r.End.Connected, r.Settings.Clients)
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cliser/cliser/bench/load"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -23,20 +24,6 @@ func (k *soakRun) say(format string, args ...any) {
 	fmt.Fprintf(k.progress, "soak  "+format+"\n", args...)
 }
 
-// startSoakServer starts `cliser serve` with the soak's retention.
-// startCliser turns flapping control off: the churn re-registers the same
-// IDs on purpose.
-func startSoakServer(ctx context.Context, s SoakSettings, env Env) (*cliserProc, error) {
-	var args []string
-	if s.Retention > 0 {
-		args = append(args, "--retention", s.Retention.String())
-	}
-	set := s.Load
-	return startCliser(ctx, ServerOptions{Password: set.Password, KeepAlive: set.KeepAlive,
-		KeepAliveTimeout: set.KeepAliveTimeout, HandshakeTimeout: set.HandshakeTimeout,
-		CliserBin: env.CliserBin, WorkDir: env.WorkDir, Args: args})
-}
-
 // closeLoad ends the steady clients, a failure to a problem of the soak.
 func (k *soakRun) closeLoad(fl fleet) {
 	cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -47,9 +34,14 @@ func (k *soakRun) closeLoad(fl fleet) {
 }
 
 // fillPool registers the churn's pool clients, from their own sources.
-func (k *soakRun) fillPool(srv *cliserProc) *churner {
+func (k *soakRun) fillPool(srv *soakServer) *churner {
 	set := k.s.Load
 	ch := newChurner(srv.Addr(), set.Password, []string{"127.41.0.1", "127.41.0.2"}, k.s.Pool, set.HandshakeTimeout)
+	if k.s.has(FeatureIdentity) {
+		ch.secret = func(id string) string { return load.Secret(trustKey, id) }
+		ch.admin = srv.admin
+	}
+	ch.evenly = k.s.has(FeatureFlapping)
 	ch.fill()
 	k.say("%d pool clients registered; churn at %.0f/s for %s", k.s.Pool, k.s.ChurnRate, k.s.Duration)
 	return ch
@@ -91,6 +83,10 @@ func (k *soakRun) sample(ctx context.Context, ch *churner, sampler soakSampler, 
 	k.say("t=%4.0fs rss=%s (anon %s, file %s, heap in use %s, data file %s) goroutines=%d fds=%d connected=%d ops=%d",
 		sm.At, mib(sm.RSS), mib(sm.RSSAnon), mib(sm.RSSFile), mib(sm.HeapInuse), mib(sm.DataBytes),
 		sm.Goroutines, sm.FDs, sm.Connected, sm.ChurnOps)
+	if len(k.s.Features) > 0 {
+		k.say("       events.db=%s newest seq=%d webhook lag=%d delivered=%d credentials=%d bans=%d flapping bans=%d",
+			mib(sm.EventsBytes), sm.EventsNewest, sm.WebhookLag, sm.WebhookDelivered, sm.Credentials, sm.BansActive, sm.FlappingBans)
+	}
 }
 
 // end reconnects every pool client, takes one last look, counts what
@@ -98,14 +94,14 @@ func (k *soakRun) sample(ctx context.Context, ch *churner, sampler soakSampler, 
 func (k *soakRun) end(ctx context.Context, ch *churner, sampler soakSampler, fl fleet) {
 	res := k.res
 	ch.refill()
-	res.End, res.Lost = soakEnd(ctx, sampler, k.s.Clients)
+	res.End, res.Lost = soakEnd(ctx, sampler, k.s.Clients, k.s.has(FeatureWebhook))
 	res.Ops, res.Errors, res.Expected = ch.snapshot()
 	res.Takeovers = res.Expected["190 "+protocol.ReasonReplaced.String()]
 	k.countSteady(fl)
 	ch.closeAll()
 	_, churnErrs, _ := ch.snapshot()
 	res.Errors = mergeCounts(res.Errors, churnErrs)
-	res.Verdict = JudgeFlatness(res.Samples, k.s.Limits)
+	res.Verdict = JudgeSoak(res.Samples, k.s)
 }
 
 // countSteady adds the steady clients' errors, and a problem when any of

@@ -4,29 +4,34 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
 )
 
-// A small soak against the real server: samples taken, takeovers seen,
-// every operation kind done, no error but the expected "190 replaced", and
-// a report that says so.
+// A small soak against the real server with no feature on (the
+// 2026-11-25 soaks' server): samples taken, takeovers seen, every
+// operation kind done, no error but the expected "190 replaced", and a
+// report that says so.
 func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs cliser serve")
 	}
 	bin := testkit.Binary(t)
 	s := DefaultSoak()
+	s.Features = nil
 	s.Clients, s.Pool = 50, 10
 	s.Duration, s.ChurnRate, s.SampleEvery = 3*time.Second, 60, 250*time.Millisecond
 	s.Load.Concurrency = 16
 	s.Load.KeepAlive, s.Load.KeepAliveTimeout = 200*time.Millisecond, 3*time.Second
-	res, err := Soak(testkit.Context(t, 2*time.Minute), s, Env{CliserBin: bin, WorkDir: t.TempDir()})
+	dir := t.TempDir()
+	res, err := Soak(testkit.Context(t, 2*time.Minute), s, Env{CliserBin: bin, WorkDir: dir})
 	require.NoError(t, err)
 
 	assert.Equal(t, 10, res.Settings.Pool)
@@ -47,6 +52,8 @@ func TestSoakSmallAgainstCliserServe(t *testing.T) {
 	}
 	assert.Empty(t, res.Errors, "unexpected errors")
 	assert.Empty(t, res.Problems)
+	assert.Zero(t, res.End.EventsBytes, "features not sampled")
+	assert.NoFileExists(t, filepath.Join(cliserData(dir), events.FileName), "the event log off")
 	assert.Positive(t, res.Takeovers, "takeovers seen")
 	assert.Equal(t, map[string]int64{"190 replaced": res.Takeovers}, res.Expected)
 	for _, op := range []string{OpReconnect, OpTakeover, OpFresh} {

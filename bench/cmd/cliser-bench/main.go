@@ -3,7 +3,7 @@
 //	cliser-bench compare --mode quick|full   run cliser and the baseline under the same load, write the report
 //	cliser-bench run --server KIND           one server, a table and JSON on stdout
 //	cliser-bench report --from FILE.json     render a run's report again
-//	cliser-bench soak --clients N --duration T   clients under churn; RSS, goroutines, fds must stay flat
+//	cliser-bench soak --clients N --duration T   clients under churn, every feature on; RSS, goroutines, fds, events.db, webhook lag must stay flat
 //	cliser-bench cluster --clients-per-node N   a 3-node cluster on embedded NATS: registration rate, visibility, routing
 //	cliser-bench floor --rounds N            cliser, the floor, cliser+events and cliser+identity+events in alternating rounds: the floor ratios
 //	cliser-bench identity --clients N         handshake CPU and rate: a secret per client vs the shared password
@@ -77,7 +77,7 @@ func usage() {
   cliser-bench compare [--mode quick|full] [flags]   cliser and the baseline, one after the other; writes the report
   cliser-bench run --server cliser|baseline|cliser-inproc [flags]
   cliser-bench report --from bench/results/DATE.json   render a run's report again
-  cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS]   clients under churn; writes bench/results/DATE-soak.md
+  cliser-bench soak [--clients N] [--duration T] [--churn-rate OPS] [--features all|none|F,...]   clients under churn; writes bench/results/DATE-soak.md
   cliser-bench cluster [--clients-per-node N]       3 cluster nodes on embedded NATS; writes bench/results/DATE-cluster[-NxM].md
   cliser-bench floor [--rounds N] [--servers K,...] [flags]   cliser, the floor, cliser+events and cliser+identity+events in alternating rounds; writes bench/results/DATE-floor-rounds.md
   cliser-bench identity [--clients N] [--rounds R] [--out FILE.md]   a secret per client vs the shared password: handshake CPU and rate

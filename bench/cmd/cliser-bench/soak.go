@@ -26,14 +26,21 @@ func soak(ctx context.Context, args []string) error {
 	fs.DurationVar(&s.Load.KeepAlive, "keepalive-interval", s.Load.KeepAlive, "the server's keep-alive interval")
 	fs.IntVar(&s.Load.PerWorker, "per-process", s.Load.PerWorker, "steady clients per load process")
 	fs.DurationVar(&s.Retention, "retention", s.Retention, "the server's --retention; 0 keeps its default (30 days: every brand-new id is a record kept, by design)")
+	features := fs.String("features", "all", "what the server runs with: all, none (the 2026-11-25 soaks' server: no event log, no flapping control), or some of "+
+		strings.Join(harness.AllSoakFeatures, ",")+" (events: the event log; webhook: a receiver here; identity: a credential per client; flapping: its control at the server's defaults)")
+	fs.IntVar(&s.EventRetention, "event-retention", s.EventRetention, "the server's --event-retention with the events feature: small, so that the log reaches its steady state within the soak")
 	warmup := fs.Duration("warmup", 70*time.Second, "left out of the judgement (at most 60% of --duration): the registry's first checkpoint (a minute) and prune come in it")
 	var out reportFlags
 	out.register(fs, "run the steady clients in this process instead of load processes (small runs only)")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return err
 	}
 	if s.Clients < 2 || s.Duration <= 0 || s.ChurnRate < 0 {
 		return errors.New("soak: want --clients >= 2, --duration > 0, --churn-rate >= 0")
+	}
+	if s.Features, err = harness.ParseSoakFeatures(*features); err != nil {
+		return err
 	}
 	s.Limits = harness.DefaultSoakLimits(s.Clients)
 	s.Limits.WarmupFraction = min(warmup.Seconds()/s.Duration.Seconds(), 0.6)

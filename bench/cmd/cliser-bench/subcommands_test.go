@@ -46,6 +46,8 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"cluster", cluster, []string{"--load-nice", "5", "--in-process-load"}, "not --in-process-load"},
 		{"soak", soak, []string{"--clients", "1"}, "--clients >= 2"},
 		{"soak", soak, []string{"--duration", "0s"}, "--duration > 0"},
+		{"soak", soak, []string{"--features", "events,bogus"}, `--features: unknown feature "bogus"`},
+		{"soak", soak, []string{"--features", "webhook"}, "--features: webhook needs events"},
 		{"identity", identityBench, []string{"--clients", "0"}, "--clients and --rounds must be positive"},
 		{"identity", identityBench, []string{"--rounds", "0"}, "--clients and --rounds must be positive"},
 		{"webhook", webhookBench, []string{"--rounds", "0"}, "--clients and --rounds must be positive"},
@@ -225,14 +227,15 @@ func clusterRunFigures(t *testing.T, res harness.ClusterResult) {
 	assert.Positive(t, res.NATS.CPU)
 }
 
-// `cliser-bench soak` end to end at small N: the report files are written
-// whatever the verdict, and a short soak has no unexpected error and loses
-// no client (flatness over three seconds is not asserted: the warm-up of
-// so short a run may still be growing).
+// `cliser-bench soak` end to end at small N, every feature on (the
+// default): the report files are written whatever the verdict, and a
+// short soak has no unexpected error and loses no client (flatness over
+// three seconds is not asserted: the warm-up of so short a run may still
+// be growing).
 func TestSoakWritesTheReport(t *testing.T) {
 	bin, dir, ctx := endToEnd(t, 2*time.Minute)
-	err := soak(ctx, []string{"--clients", "40", "--duration", "3s", "--churn-rate", "50", "--pool", "8",
-		"--sample-every", "250ms", "--keepalive-interval", "200ms", "--in-process-load",
+	err := soak(ctx, []string{"--clients", "40", "--duration", "3s", "--churn-rate", "50", "--pool", "16",
+		"--sample-every", "250ms", "--keepalive-interval", "200ms", "--in-process-load", "--event-retention", "100",
 		"--cliser-bin", bin, "--out-dir", dir})
 	if err != nil {
 		assert.Contains(t, err.Error(), "soak failed")
@@ -247,6 +250,7 @@ func TestSoakWritesTheReport(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "**Verdict: ")
 	assert.Contains(t, string(md), "clients connected | | | 40 of 40")
+	assert.Contains(t, string(md), "Features (`--features events,webhook,identity,flapping`)")
 }
 
 // endToEnd skips under -short, else builds cliser and returns its path, a
