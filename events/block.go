@@ -25,7 +25,7 @@ import (
 // three or four blocks, was a page of two, which bbolt makes anew (32 KiB)
 // at every commit where a page of one comes from its pool: ~10 B an event
 // of a paced stream's garbage, a third of it in Puts again
-// (docs/performance.md, "Session 22"). With blocks of four pages the
+// (docs/performance-journal.md, "Session 22"). With blocks of four pages the
 // commit's copies cost what the saved Puts did.
 func blockMax(pageSize int) int { return (pageSize-16)/4 - 16 - 8 }
 

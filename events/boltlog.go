@@ -43,8 +43,8 @@ var (
 // 16 KiB a burst's commits made a quarter of the pwrites (81 → 23 per
 // 1,000 events) and, blocks being half a page then, of the Puts; the writer took ~15% fewer CPU
 // samples in a steady stream; after an idle, bbolt's fresh 16 KiB
-// buffers take back part of it in page faults (docs/performance.md,
-// "Session 20: the event log's commits").
+// buffers take back part of it in page faults
+// (docs/performance-journal.md, "Session 20: the event log's commits").
 const logPageSize = 16 << 10
 
 // writeChunk is the most events one transaction writes or deletes, so that

@@ -10,7 +10,7 @@ import "time"
 // server held for good after its last burst (issue 17, session 8). Kept
 // with the map's pages for the GC hold's 5 minutes, they saved ≲ 0.4 µs
 // a burst handshake and added 100-420 B to the RSS per idle client
-// (docs/performance.md, session 23).
+// (docs/performance-journal.md, session 23).
 const spareIdle = 2 * time.Second
 
 // spares times that release. The writer's only.

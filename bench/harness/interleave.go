@@ -180,8 +180,8 @@ func eachThawed(rs []*runner, f func(r *runner) error) error {
 // two rounds each pair of servers runs in both orders. Rotation alone ran
 // a pair d apart in the list in one order in n-d of n rounds (cliser
 // before the floor in 2 of 5, cliser+events before cliser in 1 of 5), and
-// the earlier of a pair cost more (session 23, docs/performance.md): its
-// ratio's median carried that.
+// the earlier of a pair cost more (session 23,
+// docs/performance-journal.md): its ratio's median carried that.
 func RoundOrder[T any](list []T, r int) []T {
 	if len(list) == 0 {
 		return nil

@@ -12,7 +12,8 @@ import (
 // when two servers are set side by side (Percentiles.ForRatio): on
 // simulated holds of 190,000 echoes a ratio of bounds erred by 2–2.5%
 // (rms) and one of interpolations by 0.2–0.7%, on both servers alike
-// (docs/performance.md, "Session 14: the keep-alive RTT's resolution").
+// (docs/performance-journal.md, "Session 14: the keep-alive RTT's
+// resolution").
 
 // rttReading names the comparisons' reading in the report.
 const rttReading = "interpolated in its bucket"

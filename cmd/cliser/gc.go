@@ -11,7 +11,7 @@ import (
 // next to nothing, so Go's default headroom of 100% mostly holds garbage
 // that never comes. At 50 the benchmark measured 1,008 bytes of RSS per
 // idle client against 1,294 at 100, with no visible CPU cost
-// (docs/performance.md).
+// (docs/performance.md, "Why the missed targets are missed").
 const serveGCPercent = 50
 
 // tuneGC applies serveGCPercent unless the operator chose with GOGC. It

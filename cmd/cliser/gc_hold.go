@@ -19,10 +19,11 @@ const defaultGCHold = 5 * time.Minute
 // becomes garbage and the heap goal follows the small live heap down: at
 // GOGC=50 the next burst of handshakes then runs a GC every ~3 MB, and the
 // scavenger hands back the pages the fleet had, which the burst faults in
-// again (docs/performance.md, "Session 20: the GC and the scavenger in the
-// bursts"). Holding the goal costs no memory the process did not already
-// hold at its peak; it only delays giving it back by up to the window (and
-// the next GC after it: the runtime forces one every 2 minutes).
+// again (docs/performance-journal.md, "Session 20: the GC and the
+// scavenger in the bursts"). Holding the goal costs no memory the process
+// did not already hold at its peak; it only delays giving it back by up to
+// the window (and the next GC after it: the runtime forces one every 2
+// minutes).
 type gcHold struct {
 	base   int           // the GC percent in force: serveGCPercent or GOGC
 	window time.Duration // how long a peak goal is held; 0: no hold

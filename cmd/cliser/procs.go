@@ -12,8 +12,9 @@ import (
 // ticker, the flusher or the GC, a thread hand-off and a futex wake-up
 // each time, and keeps polling every 20 µs. With one P spare it leaves the
 // loops alone. Measured on 5,000 idle clients at a 1 s keep-alive
-// (docs/performance.md): CPU per keep-alive 0.79×. A second spare P was
-// measured for the event log's bursts (session 25) and not taken: fewer
+// (docs/performance-journal.md, session 5): CPU per keep-alive 0.79×. A
+// second spare P was measured for the event log's bursts (session 25) and
+// not taken: fewer
 // Ps retaken, but more idle threads woken (futex +0.06 a handshake) and
 // no CPU gained. It returns the value in force, for the log.
 func tuneProcs() int {

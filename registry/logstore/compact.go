@@ -83,8 +83,8 @@ var _ registry.IdleStore = (*Store)(nil)
 // there is. Without it a compaction waited for two quiet Saves in a row,
 // which a server that goes from burst to idle and back never makes: the
 // log grew to burstFactor bounds and the compaction then ran inside a
-// burst (the harness's bursts: docs/performance.md, session 18). Safe to
-// call from any goroutine.
+// burst (the harness's bursts: docs/performance-journal.md, session 18).
+// Safe to call from any goroutine.
 func (s *Store) Idle() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -56,7 +56,7 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 // time (~256 KiB, within maxKeptBuf). A Save of more writes them piece by
 // piece and syncs once: an fdatasync costs ~200-300 us of CPU on the
 // bench's disk whatever its size, and the registry used to make a Save,
-// so a sync, of each 1,024 (docs/performance.md, session 18).
+// so a sync, of each 1,024 (docs/performance-journal.md, session 18).
 const pieceRecords = 1024
 
 // appendBatch encodes the batch and writes it at the log's end piece by

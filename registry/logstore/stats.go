@@ -8,8 +8,8 @@ import (
 
 // What the store's writing costs, counted: the flusher's share of a
 // burst's CPU is its Saves, their bytes and fdatasyncs, and the
-// compactions that fall among them (docs/performance.md, session 18), and
-// none of it showed anywhere before.
+// compactions that fall among them (docs/performance-journal.md, session
+// 18), and none of it showed anywhere before.
 
 // Metric names (docs/operations.md).
 const (

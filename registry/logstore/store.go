@@ -13,8 +13,8 @@
 // Load is the snapshot with the log replayed over it. Why not bbolt, as
 // before: a flush of a burst's registrations (ids scattered over the cid
 // order) made bbolt rewrite a 4 KiB leaf per record, 12% of the server's
-// CPU in the harness's bursts (docs/performance.md, sessions 6 to 8). A
-// previous build's registry.db is read once, at the first Open, and
+// CPU in the harness's bursts (docs/performance-journal.md, sessions 6 to
+// 8). A previous build's registry.db is read once, at the first Open, and
 // becomes the first snapshot (legacy.go).
 //
 // The log file also carries the data dir's lock (flock), so a second
