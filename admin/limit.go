@@ -57,12 +57,17 @@ func (a *API) limit(ln net.Listener) *capped {
 		reached: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminCapReached,
 			Help: "Times the admin listener reached --admin-max-connections; further connections waited."}),
 	}
-	if a.opts.metrics != nil {
-		for _, col := range []prometheus.Collector{c.open, c.reached, c.waiting.evicted} {
-			_ = a.opts.metrics.Registry().Register(col) // a second listener on one Metrics keeps the first's
-		}
-	}
 	return c
+}
+
+// countCap adds c's collectors to the API's metrics, if any.
+func (a *API) countCap(c *capped) {
+	if a.opts.metrics == nil {
+		return
+	}
+	for _, col := range []prometheus.Collector{c.open, c.reached, c.waiting.evicted} {
+		_ = a.opts.metrics.Registry().Register(col) // a second listener on one Metrics keeps the first's
+	}
 }
 
 // capped counts the open connections of the capped listener. Safe for

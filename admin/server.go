@@ -32,28 +32,43 @@ func (a *API) Listen(addr string) (*Server, error) {
 	return a.serve(ln), nil
 }
 
-// Take serves the API on the listener of s, which stops answering: the
-// port never refuses a connection in between (one that comes meanwhile
-// waits in the kernel's queue for the API).
+// Take serves the API on the standby's HTTP server, which stops
+// answering as the standby: requests read from then on get the API, and
+// the port never refuses or drops a connection in between. The standby's
+// cap keeps counting what it holds, now in the API's metrics.
 func (a *API) Take(s *Standby) (*Server, error) {
-	ln, err := s.handOver()
-	if err != nil {
-		return nil, err
+	if !s.taken.CompareAndSwap(false, true) {
+		return nil, errStandbyGone
 	}
-	return a.serve(ln), nil
+	a.countCap(s.capped)
+	srv := a.newServer(s.http, s.Addr(), s.done)
+	s.handler.set(a.Handler())
+	s.api.stopAuthLog()
+	return srv, nil
 }
 
 // serve serves the API on ln in the background.
 func (a *API) serve(ln net.Listener) *Server {
 	capped := a.limit(ln)
-	s := &Server{
-		http: a.httpServer(a.Handler(), capped),
-		addr: ln.Addr().String(),
-		done: make(chan error, 1),
-		api:  a,
-	}
-	s.http.RegisterOnShutdown(a.endWaits)
-	s.http.RegisterOnShutdown(a.stopStreams)
+	a.countCap(capped)
+	hs := a.httpServer(a.Handler(), capped)
+	done := make(chan error, 1)
+	s := a.newServer(hs, ln.Addr().String(), done)
+	go func() {
+		err := hs.Serve(capped)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	return s
+}
+
+// newServer is the API's Server over hs, whose Serve ends into done.
+func (a *API) newServer(hs *http.Server, addr string, done chan error) *Server {
+	s := &Server{http: hs, addr: addr, done: done, api: a}
+	hs.RegisterOnShutdown(a.endWaits)
+	hs.RegisterOnShutdown(a.stopStreams)
 	a.statsOnce.Do(func() {
 		a.serveNodeStats()
 		go func() {
@@ -61,13 +76,6 @@ func (a *API) serve(ln net.Listener) *Server {
 			a.stats.run(a.streamsCtx)
 		}()
 	})
-	go func() {
-		err := s.http.Serve(capped)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		s.done <- err
-	}()
 	return s
 }
 

@@ -3,19 +3,14 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// handOverWait bounds the wait for the standby's requests in flight when
-// the API takes its listener over; a probe takes milliseconds.
-const handOverWait = 2 * time.Second
 
 // Standby answers on the admin address while the node behind it can not
 // serve the API yet (a cluster node that waits for NATS at start): the
@@ -23,17 +18,17 @@ const handOverWait = 2 * time.Second
 // (the process is alive: a supervisor must not restart it for waiting),
 // /readyz 503 saying why, /metrics what the wait counts, and every other
 // path 503 with the same reason. The token, the Host guard, the headers
-// and the connection cap apply as on the API. API.Take then serves the
-// API on the same socket.
+// and the connection cap apply as on the API. API.Take then turns the
+// same HTTP server into the API's: its handler is swapped, so no
+// connection is dropped at the handover (an http.Server shut down closes
+// what it accepted but had not read a request from yet).
 type Standby struct {
-	api  *API // bare: its options and the auth limiter, no registry
-	raw  *net.TCPListener
-	http *http.Server
-	done chan error
-
-	once sync.Once
-	ln   net.Listener // for Take; nil once closed
-	err  error
+	api     *API // bare: its options and the auth limiter, no registry
+	capped  *capped
+	http    *http.Server
+	handler swapped
+	done    chan error // Serve's end, ErrServerClosed as nil
+	taken   atomic.Bool
 }
 
 // ListenStandby binds addr and answers there until API.Take or Close. why
@@ -45,21 +40,22 @@ func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	o.metrics = nil // the API's; the standby's cap is not counted
+	o.metrics = nil // the API's; its cap's collectors join them at Take
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := ln.(*net.TCPListener)
-	if !ok {
-		_ = ln.Close()
-		return nil, fmt.Errorf("admin listen %s: not a TCP listener", addr)
-	}
 	a := &API{opts: o}
-	capped := a.limit(kept{raw})
-	s := &Standby{api: a, raw: raw, done: make(chan error, 1)}
-	s.http = a.httpServer(withHeaders(guard(o.allowedHosts, a.authenticate(standbyMux(why, metrics)))), capped)
-	go func() { s.done <- s.http.Serve(capped) }()
+	s := &Standby{api: a, capped: a.limit(ln), done: make(chan error, 1)}
+	s.handler.set(withHeaders(guard(o.allowedHosts, a.authenticate(standbyMux(why, metrics)))))
+	s.http = a.httpServer(&s.handler, s.capped)
+	go func() {
+		err := s.http.Serve(s.capped)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
 	return s, nil
 }
 
@@ -81,50 +77,36 @@ func standbyMux(why func() string, metrics prometheus.Gatherer) http.Handler {
 	return mux
 }
 
-// Addr is the bound address (host:port, with the real port).
-func (s *Standby) Addr() string { return s.raw.Addr().String() }
+// Addr is the bound address (host:port, with the real port). Safe from any
+// goroutine.
+func (s *Standby) Addr() string { return s.capped.Addr().String() }
 
 // Close stops the standby and closes its listener; after API.Take it does
-// nothing. Safe from any goroutine.
+// nothing (the API's Server owns them). Safe from any goroutine.
 func (s *Standby) Close() error {
-	ln, err := s.handOver()
-	if errors.Is(err, errStandbyGone) {
+	if !s.taken.CompareAndSwap(false, true) {
 		return nil
 	}
-	if ln != nil {
-		err = errors.Join(err, ln.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
 	}
-	return err
+	s.api.stopAuthLog()
+	return errors.Join(err, <-s.done)
 }
 
-// handOver stops answering and returns the listener, still bound; once
-// only: a second call (Take after Close, or Close after Take) fails.
-func (s *Standby) handOver() (net.Listener, error) {
-	first := false
-	s.once.Do(func() {
-		first = true
-		ctx, cancel := context.WithTimeout(context.Background(), handOverWait)
-		defer cancel()
-		if err := s.http.Shutdown(ctx); err != nil {
-			_ = s.http.Close()
-		}
-		<-s.done
-		s.api.stopAuthLog()
-		// Shutdown's "close" only moved the deadline (kept): undo it.
-		s.err = s.raw.SetDeadline(time.Time{})
-		s.ln = s.raw
-	})
-	if !first {
-		return nil, errStandbyGone
-	}
-	return s.ln, s.err
-}
+// closeWait bounds the wait for the standby's requests in flight at its
+// Close; a probe takes milliseconds.
+const closeWait = 2 * time.Second
 
-var errStandbyGone = errors.New("admin: the standby's listener was already taken or closed")
+var errStandbyGone = errors.New("admin: the standby was already taken or closed")
 
-// kept is the standby's listener as its HTTP server sees it: closing it
-// ends a pending Accept (a deadline in the past) but leaves the socket
-// bound, for the API to take over.
-type kept struct{ *net.TCPListener }
+// swapped is a handler that can be replaced while it serves. Safe for
+// concurrent use.
+type swapped struct{ h atomic.Pointer[http.Handler] }
 
-func (k kept) Close() error { return k.SetDeadline(time.Now()) }
+func (s *swapped) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swapped) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
