@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"net"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -74,15 +72,10 @@ func checkNATSURLs(list string) error {
 	hint := "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
 	shown := natsurl.Strip(list) // a URL's user info may be a password or a token
 	for i, u := range strings.Split(list, ",") {
-		u = strings.TrimSpace(u)
-		if !strings.Contains(u, "://") {
-			u = "nats://" + u
-		}
-		parsed, err := url.Parse(u)
+		parsed, err := natsurl.Parse(u)
 		switch {
 		case err != nil:
-			// url.Error quotes the URL; its reason alone does not.
-			return configErrorf("--cluster %q: URL %d does not parse (%v): %s", shown, i+1, errors.Unwrap(err), hint)
+			return configErrorf("--cluster %q: URL %d does not parse (%v): %s", shown, i+1, err, hint)
 		case !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme):
 			return configErrorf("--cluster %q: %s:// is not a NATS URL: %s", shown, parsed.Scheme, hint)
 		case parsed.Hostname() == "":

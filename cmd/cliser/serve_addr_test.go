@@ -44,7 +44,8 @@ func TestCheckNATSURLs(t *testing.T) {
 	}
 	// The message names the list without its passwords and tokens.
 	for _, bad := range []string{"http://u:hunter2@nats.example:4222", "hunter2@nats.example:4222,nats://",
-		"nats://u:hunter2@nats.example:port"} {
+		"nats://u:hunter2@nats.example:port",
+		"nats://u:hunter2#x@nats.example:4222", "nats://u:hun/ter2@nats.example:4222", "hunter2tok#@nats.example:4222"} {
 		err := checkNATSURLs(bad)
 		require.Error(t, err, bad)
 		assert.NotContains(t, err.Error(), "hunter2", bad)

@@ -5,6 +5,7 @@
 package natsurl
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 )
@@ -18,7 +19,7 @@ func Strip(list string) string {
 	}
 	parts := strings.Split(list, ",")
 	for i, raw := range parts {
-		u, err := parse(raw)
+		u, err := Parse(raw)
 		if err != nil {
 			parts[i] = "(unparsable URL)"
 			continue
@@ -34,7 +35,7 @@ func Strip(list string) string {
 func Secrets(list string) []string {
 	var out []string
 	for _, raw := range strings.Split(list, ",") {
-		u, err := parse(raw)
+		u, err := Parse(raw)
 		if err != nil || u.User == nil {
 			continue
 		}
@@ -57,11 +58,28 @@ func Scrub(text string, secrets []string) string {
 	return text
 }
 
-// parse reads one entry as nats.go does: a bare host:port is nats://.
-func parse(raw string) (*url.URL, error) {
+// Parse reads one entry as nats.go does: a bare host:port is nats://.
+// Its error never quotes the entry: url.Parse's quotes the whole URL, and
+// its reason a piece of it, which may be a secret. A password or token
+// with an unencoded "/", "?" or "#" is cut there, and its first part
+// read as the host and port (nats://u:pa#ss@h: host "u", port "pa"), so
+// an entry with an "@" but no user info is refused too.
+func Parse(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if !strings.Contains(raw, "://") {
 		raw = "nats://" + raw
 	}
-	return url.Parse(raw)
+	u, err := url.Parse(raw)
+	switch {
+	case strings.Contains(raw, "@") && (err != nil || u.User == nil):
+		return nil, ErrUserInfo
+	case err != nil:
+		return nil, errors.Unwrap(err) // no user info: the reason names a host or port
+	}
+	return u, nil
 }
+
+// ErrUserInfo is Parse's error for user info (before the "@") that does
+// not read as such.
+var ErrUserInfo = errors.New("its user info does not parse: percent-encode a password's or a token's " +
+	`"/" (%2F), "?" (%3F), "#" (%23), "%" (%25) and spaces (%20)`)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A user and password, a token and a bare host:port lose their user info;
@@ -22,4 +23,22 @@ func TestSecretsAndScrub(t *testing.T) {
 	secrets := Secrets("nats://u:hunter2@n1:4222,s3cr3t-token@n2:4222,nats://n3:4222")
 	assert.Equal(t, []string{"hunter2", "s3cr3t-token"}, secrets)
 	assert.Equal(t, "dial n1 as u with [redacted]", Scrub("dial n1 as u with hunter2", secrets))
+}
+
+// A password or token with an unencoded "#", "?" or "/" does not read as
+// user info: url.Parse takes its first part for the host (or fails on it
+// as a port). Neither Strip nor Parse's error shows it, and Parse refuses
+// the entry.
+func TestUnencodedUserInfoStaysHidden(t *testing.T) {
+	for _, raw := range []string{"nats://hunter2tok#@n1:4222", "nats://u:hunter2#x@n1:4222", "u:hunter2?x@n1:4222",
+		"nats://u:hunter2/x@n1:4222", "nats://u:1234#hunter2@n1:4222", "nats://u:hunter2 x@n1:4222"} {
+		_, err := Parse(raw)
+		assert.ErrorIs(t, err, ErrUserInfo, raw)
+		assert.Equal(t, "(unparsable URL)", Strip(raw), raw)
+	}
+	u, err := Parse("nats://u:p%23ss@[::1]:4222")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"p#ss"}, Secrets(u.String()))
+	_, err = Parse("nats://n1:port")
+	assert.EqualError(t, err, `invalid port ":port" after host`, "without user info the reason stays")
 }
