@@ -57,6 +57,10 @@ const reasonSlots = 256
 // its RTT with the same bounds.
 var rttBuckets = prom.KeepAliveRTTBuckets
 
+// helpClientsConnected is MetricClientsConnected's help, on the API and
+// on the standby.
+const helpClientsConnected = "Clients registered and connected now."
+
 // NewMetrics makes the metrics. The connected-clients and records gauges
 // are read from reg when scraped, so they can never drift from it.
 func NewMetrics(reg *registry.Registry) *Metrics {
@@ -66,7 +70,7 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricClientsConnected,
-			Help: "Clients registered and connected now.",
+			Help: helpClientsConnected,
 		}, func() float64 { c, _ := reg.Counts(); return float64(c) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricRegistryRecords,

@@ -16,7 +16,8 @@ import (
 // serve the API yet (a cluster node that waits for NATS at start): the
 // API needs the registry, which needs the node's store. /healthz is 200
 // (the process is alive: a supervisor must not restart it for waiting),
-// /readyz 503 saying why, /metrics what the wait counts, and every other
+// /readyz 503 saying why, /metrics what the wait counts and INTERFACE.md's
+// cliser_clients_connected (0: the protocol port is shut), and every other
 // path 503 with the same reason. The token, the Host guard, the headers
 // and the connection cap apply as on the API. API.Take then turns the
 // same HTTP server into the API's: its handler is swapped, so no
@@ -33,7 +34,7 @@ type Standby struct {
 
 // ListenStandby binds addr and answers there until API.Take or Close. why
 // says why the node is not ready yet; metrics is what /metrics serves
-// (nil: 404). opts are the API's (WithToken, WithLogger, the guard's,
+// besides cliser_clients_connected (nil: nothing else). opts are the API's (WithToken, WithLogger, the guard's,
 // WithMaxConns); the others are ignored.
 func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, opts ...Option) (*Standby, error) {
 	o := defaultOptions()
@@ -67,14 +68,25 @@ func standbyMux(why func() string, metrics prometheus.Gatherer) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: why()})
 	})
-	if metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
-	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(standbyGatherer(metrics), promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not serving the API yet: " + why()})
 	})
 	return mux
+}
+
+// standbyGatherer is metrics and cliser_clients_connected, which
+// INTERFACE.md promises on every /metrics: 0, as no client can be
+// connected before the protocol port opens.
+func standbyGatherer(metrics prometheus.Gatherer) prometheus.Gatherer {
+	r := prometheus.NewRegistry()
+	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricClientsConnected, Help: helpClientsConnected},
+		func() float64 { return 0 }))
+	if metrics == nil {
+		return r
+	}
+	return prometheus.Gatherers{r, metrics}
 }
 
 // Addr is the bound address (host:port, with the real port). Safe from any

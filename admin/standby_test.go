@@ -42,6 +42,7 @@ func TestStandbyAnswersProbesWithItsReason(t *testing.T) {
 	r = send(t, base, request{path: "/metrics", token: token})
 	assert.Equal(t, http.StatusOK, r.status)
 	assert.Contains(t, string(r.body), "cliser_test_waiting 1")
+	assert.Contains(t, string(r.body), "\ncliser_clients_connected 0\n", "INTERFACE.md's gauge, on every /metrics")
 	r = send(t, base, request{path: "/v1/clients", token: token})
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Contains(t, r.errorText(t), why)
@@ -57,6 +58,9 @@ func TestAPITakesTheStandbysListener(t *testing.T) {
 	require.NoError(t, err)
 	base := "http://" + s.Addr()
 	assert.Equal(t, http.StatusServiceUnavailable, send(t, base, request{path: "/readyz"}).status)
+	r := send(t, base, request{path: "/metrics"})
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Contains(t, string(r.body), "\ncliser_clients_connected 0\n", "without metrics of its own too")
 
 	// Probes all along the handover: each gets an answer, the standby's
 	// or the API's.
@@ -86,7 +90,7 @@ func TestAPITakesTheStandbysListener(t *testing.T) {
 	t.Cleanup(func() { _ = hs.Shutdown(t.Context()) })
 	assert.Zero(t, failed.Load(), "probes failed during the handover")
 	assert.Equal(t, s.Addr(), hs.Addr())
-	r := send(t, base, request{path: "/readyz"})
+	r = send(t, base, request{path: "/readyz"})
 	assert.Equal(t, http.StatusOK, r.status, "the API answers now: %s", r.body)
 	assert.NoError(t, s.Close(), "a standby taken over closes nothing")
 	assert.Equal(t, http.StatusOK, send(t, base, request{path: "/healthz"}).status)

@@ -50,7 +50,8 @@ func (n *Node) listenAdmin() (*admin.Server, error) {
 
 // openStandby answers on the admin address while a cluster node waits for
 // NATS and joins (admin.Standby): /healthz 200, /readyz 503 with the
-// wait's reason, /metrics the wait's. The API takes its listener over.
+// wait's reason, /metrics the wait's and cliser_clients_connected 0. The
+// API takes its listener over.
 func (n *Node) openStandby() error {
 	o := &n.opts
 	if !o.clustered() || o.adminOff() {
