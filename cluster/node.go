@@ -117,6 +117,13 @@ func (p published) session(r registry.Record) bool {
 // started: hand n.Store() to the registry, then call Start. nc stays the
 // caller's; Close does not close it.
 func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
+	return JoinContext(context.Background(), nc, id, opts...)
+}
+
+// JoinContext is Join, given up when ctx ends. It may be called again after
+// it failed: it only makes or updates the buckets (the same config each
+// time) and claims nothing, so a failed try leaves nothing to undo.
+func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	if id == "" {
 		return nil, ErrNoNodeID
 	}
@@ -131,7 +138,7 @@ func Join(nc *nats.Conn, id string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, natsretry.SetupTimeout)
 	defer cancel()
 	clients, err := clientsBucket(ctx, js, o)
 	if err != nil {
