@@ -42,37 +42,47 @@ const (
 // warning says so, one line every logPace says how long, and
 // MetricClusterNATSWaiting is 1. A server that answers and refuses the
 // node (its credentials, TLS) ends the start at once: waiting would not
-// mend that.
+// mend that. Once NATS answers, the same wait covers its JetStream until
+// the node has joined (jswait.go).
 type natsWait struct {
 	urls     string   // the --cluster list without user info
 	secrets  []string // its passwords and tokens, scrubbed from errors
 	log      *zap.Logger
 	retry    time.Duration
 	logPace  time.Duration
+	jsProbe  time.Duration // jsProbeTimeout
 	waiting  prometheus.Gauge
 	failures prometheus.Counter
+	// jsFailures counts the joins that found JetStream not usable yet
+	// (jswait.go): NATS answered, its JetStream did not.
+	jsFailures prometheus.Counter
 
-	mu       sync.Mutex
-	since    time.Time // the wait's start; zero when not waiting
-	lastLine time.Time
-	lastErr  string
+	mu        sync.Mutex
+	since     time.Time // the wait's start; zero when not waiting
+	lastLine  time.Time
+	lastErr   string
+	jetStream bool // NATS answered: the wait is for its JetStream
 }
 
 func newNATSWait(urls string, log *zap.Logger) *natsWait {
 	return &natsWait{
 		urls: natsurl.Strip(urls), secrets: natsurl.Secrets(urls), log: log,
-		retry: natsRetry, logPace: natsWaitLogPace,
+		retry: natsRetry, logPace: natsWaitLogPace, jsProbe: jsProbeTimeout,
 		waiting: prom.Gauge(MetricClusterNATSWaiting,
-			"1 while this node waits at start for NATS to answer (the protocol port is not open yet); 0 once it joined."),
+			"1 while this node waits at start for NATS to answer, or for its JetStream to be usable "+
+				"(the protocol port is not open yet); 0 once it joined."),
 		failures: prom.Counter(MetricClusterNATSStartFailures,
 			"Attempts of this node to reach NATS at start that no server answered."),
+		jsFailures: prom.Counter(MetricClusterJetStreamStartFailures,
+			"Attempts of this node to join at start that NATS answered but its JetStream could not serve yet "+
+				"(no meta leader, no quorum, too few servers up for the replicas)."),
 	}
 }
 
 // collectors are the wait's metrics: on the standby's /metrics during the
 // wait, and on the node's after it.
 func (w *natsWait) collectors() []prometheus.Collector {
-	return []prometheus.Collector{w.waiting, w.failures}
+	return []prometheus.Collector{w.waiting, w.failures, w.jsFailures}
 }
 
 // gatherer serves the wait's metrics on the standby's /metrics.
@@ -86,8 +96,11 @@ func (w *natsWait) gatherer() prometheus.Gatherer {
 func (w *natsWait) why() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.since.IsZero() {
+	switch {
+	case w.since.IsZero():
 		return "not accepting clients: starting"
+	case w.jetStream:
+		return "cluster: NATS answers, waiting for JetStream: " + w.lastErr
 	}
 	return fmt.Sprintf("cluster: waiting for NATS at %s: %s", w.urls, w.lastErr)
 }
@@ -146,29 +159,38 @@ func dialWithin(ctx context.Context, dial func() (*natsLink, error)) (*natsLink,
 // wait and then one a logPace.
 func (w *natsWait) failed(err error) {
 	w.failures.Inc()
+	w.note(err, false, "cluster: NATS does not answer; waiting for it (the protocol port opens once this node has joined)",
+		"cluster: still waiting for NATS")
+}
+
+// note keeps err (scrubbed) for why, and logs first when a wait begins,
+// then still once a logPace; jetStream: the wait is for JetStream.
+func (w *natsWait) note(err error, jetStream bool, first, still string) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lastErr = w.scrub(err)
 	switch {
 	case w.since.IsZero():
-		w.since, w.lastLine = now, now
+		w.since, w.lastLine, w.jetStream = now, now, jetStream
 		w.waiting.Set(1)
-		w.log.Warn("cluster: NATS does not answer; waiting for it (the protocol port opens once this node has joined)",
-			zap.String("nats", w.urls), zap.String("error", w.lastErr), zap.Duration("retry", w.retry))
+		w.log.Warn(first, zap.String("nats", w.urls), zap.String("error", w.lastErr), zap.Duration("retry", w.retry))
 	case now.Sub(w.lastLine) >= w.logPace:
 		w.lastLine = now
-		w.log.Warn("cluster: still waiting for NATS", zap.String("nats", w.urls),
+		w.log.Warn(still, zap.String("nats", w.urls),
 			zap.Duration("waited", now.Sub(w.since).Round(time.Second)), zap.String("error", w.lastErr))
 	}
 }
 
 // joined says that a wait, if there was one, ended in a join.
-func (w *natsWait) joined(attempts int) {
+func (w *natsWait) joined(attempts int) { w.ended("cluster: NATS answered; joining", attempts) }
+
+// ended logs msg if a wait is on: it ended after attempts.
+func (w *natsWait) ended(msg string, attempts int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.since.IsZero() {
-		w.log.Info("cluster: NATS answered; joining", zap.String("nats", w.urls),
+		w.log.Info(msg, zap.String("nats", w.urls),
 			zap.Duration("waited", time.Since(w.since).Round(time.Millisecond)), zap.Int("attempts", attempts))
 	}
 }

@@ -47,17 +47,29 @@ func TestNATSWaitLogsAtItsPace(t *testing.T) {
 	link := testkit.Recv(t, done, 10*time.Second, "no join once NATS answered")
 	waited := time.Since(began)
 	t.Cleanup(link.nc.Close)
-	assert.Equal(t, 0.0, testutil.ToFloat64(w.waiting))
-	assert.Equal(t, "not accepting clients: starting", w.why())
-
-	assert.Equal(t, 1, logs.FilterMessageSnippet("NATS does not answer; waiting").Len())
-	still := logs.FilterMessage("cluster: still waiting for NATS").Len()
-	assert.GreaterOrEqual(t, still, 2, "the wait says it still waits")
-	assert.LessOrEqual(t, still, int(waited/pace), "one line a pace at most: %d in %s", still, waited)
-	assert.Equal(t, 1, logs.FilterMessage("cluster: NATS answered; joining").Len())
+	assertWaitEnded(t, w, logs, waitLines{"NATS does not answer; waiting", "cluster: still waiting for NATS",
+		"cluster: NATS answered; joining"}, waited, pace)
 	for _, e := range logs.All() {
 		for k, v := range e.ContextMap() {
 			assert.NotContains(t, fmt.Sprint(v), "hunter2", "%s: field %s", e.Message, k)
 		}
 	}
+}
+
+// waitLines are a wait's log lines: a snippet of its first warning, its
+// "still waiting" line and the line that says it ended.
+type waitLines struct{ first, still, ended string }
+
+// assertWaitEnded checks w after a wait of waited that ended in a join:
+// not waiting, one first warning, at least two "still" lines and at most
+// one a pace, one line for the end.
+func assertWaitEnded(t *testing.T, w *natsWait, logs *observer.ObservedLogs, l waitLines, waited, pace time.Duration) {
+	t.Helper()
+	assert.Equal(t, 0.0, testutil.ToFloat64(w.waiting))
+	assert.Equal(t, "not accepting clients: starting", w.why())
+	assert.Equal(t, 1, logs.FilterMessageSnippet(l.first).Len())
+	still := logs.FilterMessage(l.still).Len()
+	assert.GreaterOrEqual(t, still, 2, "the wait says it still waits")
+	assert.LessOrEqual(t, still, int(waited/pace), "one line a pace at most: %d in %s", still, waited)
+	assert.Equal(t, 1, logs.FilterMessage(l.ended).Len())
 }

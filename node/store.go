@@ -56,18 +56,33 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		return nil, fmt.Errorf("--cluster %s: %s", wait.urls, wait.scrub(err))
 	}
 	nc := link.nc
-	opts := []cluster.Option{cluster.WithReplicas(o.replicas), cluster.WithHeartbeatTTL(o.heartbeat), cluster.WithLogger(log)}
+	node, err := joinCluster(ctx, o, wait, nc, extra)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", natsurl.Strip(nc.ConnectedUrl())))
+	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: link.closed}, nil
+}
+
+// joinCluster joins on nc, waiting for JetStream (natsWait.join); the
+// error says what to fix. nc stays the caller's.
+func joinCluster(ctx context.Context, o *options, wait *natsWait, nc *nats.Conn, extra []cluster.Option) (*cluster.Node, error) {
+	opts := []cluster.Option{cluster.WithReplicas(o.replicas), cluster.WithHeartbeatTTL(o.heartbeat), cluster.WithLogger(o.log)}
 	if o.retention != nil {
 		opts = append(opts, cluster.WithRetention(*o.retention))
 	}
 	opts = append(append(opts, extra...), o.clOpts...)
-	node, err := cluster.Join(nc, o.nodeID, opts...)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("--cluster %s: %w", wait.urls, err)
+	node, err := wait.join(ctx, nc, func(ctx context.Context) (*cluster.Node, error) {
+		return cluster.JoinContext(ctx, nc, o.nodeID, opts...)
+	})
+	switch {
+	case err == nil, ctx.Err() != nil:
+		return node, err
+	case jsRefusal(nc, err) != "":
+		return nil, configErrorf("--cluster %s: %s (%s)", wait.urls, jsRefusal(nc, err), wait.scrub(err))
 	}
-	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", natsurl.Strip(nc.ConnectedUrl())))
-	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: link.closed}, nil
+	return nil, fmt.Errorf("--cluster %s: %w", wait.urls, err)
 }
 
 // natsLink is a NATS connection and the channel nats.go closes once it

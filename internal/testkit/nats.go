@@ -50,3 +50,13 @@ func startNATS(t testing.TB, o *server.Options, up time.Duration) *server.Server
 	}
 	return ns
 }
+
+// NATSWithoutJetStream starts a real nats-server as `nats-server` without
+// -js runs: it takes clients, and has no JetStream. t's cleanup shuts it
+// down.
+func NATSWithoutJetStream(t testing.TB) *server.Server {
+	t.Helper()
+	ns := startNATS(t, &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}, 10*time.Second)
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}

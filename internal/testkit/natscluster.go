@@ -38,6 +38,19 @@ type NATSCluster struct {
 // runs, and a restarted server comes back on the same ones.
 func NATSClusterOf3(t testing.TB) *NATSCluster {
 	t.Helper()
+	c := NATSClusterOf3Stopped(t)
+	for i := range 3 {
+		c.Start(i)
+	}
+	c.WaitCurrent()
+	return c
+}
+
+// NATSClusterOf3Stopped is NATSClusterOf3 with no server started yet:
+// Start them one by one, as a StatefulSet's pods come up. With one
+// running, clients connect but JetStream has no meta leader (no quorum).
+func NATSClusterOf3Stopped(t testing.TB) *NATSCluster {
+	t.Helper()
 	c := &NATSCluster{t: t, servers: make([]*server.Server, 3)}
 	// One cleanup, made before any node that uses the cluster: it runs
 	// after theirs (a server restarted later must not go before them).
@@ -53,9 +66,7 @@ func NATSClusterOf3(t testing.TB) *NATSCluster {
 			Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
 			Cluster: server.ClusterOpts{Name: "cliser-test", Host: "127.0.0.1", Port: clusterPorts[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
-		c.Start(i)
 	}
-	c.WaitCurrent()
 	return c
 }
 
