@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"syscall"
 	"time"
@@ -204,22 +205,43 @@ func (w *natsWait) end() {
 }
 
 // scrub is err's text without the URLs' secrets (a dial error may quote
-// what it dialled).
-func (w *natsWait) scrub(err error) string { return natsurl.Scrub(err.Error(), w.secrets) }
+// what it dialled). A parse error quotes its whole URL, whose secret
+// Secrets could not find in it: none of its text is shown.
+func (w *natsWait) scrub(err error) string {
+	if parse := (*url.Error)(nil); errors.As(err, &parse) {
+		return "a URL does not parse (not shown: it may hold a password or a token)"
+	}
+	return natsurl.Scrub(err.Error(), w.secrets)
+}
 
 // unanswered: err says no NATS server answered (none listening, a name
 // that does not resolve yet, a dial or handshake timed out or cut off):
 // worth waiting for. Anything else is an answer (a refusal, a bad option)
-// and ends the start.
+// and ends the start; so does a URL that cannot be dialled at all (it
+// does not parse, its port is no port), although *url.Error and
+// *net.AddrError are net.Errors too: waiting would not mend it.
 func unanswered(err error) bool {
+	if badURL(err) {
+		return false
+	}
 	var netErr net.Error
 	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.As(err, &netErr)
 }
 
-// refusal says what to fix when err is a NATS server's refusal that the
-// configuration mends, "" otherwise.
+// badURL: err is nats.go's for a --cluster URL that does not parse, or
+// whose port is no port (nats://host:99999).
+func badURL(err error) bool {
+	var (
+		parse *url.Error
+		addr  *net.AddrError
+	)
+	return errors.As(err, &parse) || errors.As(err, &addr)
+}
+
+// refusal says what to fix when err is a NATS server's refusal, or a
+// URL, that the configuration mends; "" otherwise.
 func refusal(err error) string {
 	var (
 		verify  *tls.CertificateVerificationError
@@ -227,6 +249,9 @@ func refusal(err error) string {
 		host    x509.HostnameError
 	)
 	switch {
+	case badURL(err):
+		return "a URL in --cluster cannot be dialled: give nats://HOST:PORT with a port from 1 to 65535 " +
+			`(percent-encode a password's or a token's "/", "?", "#", "%" and spaces)`
 	case errors.Is(err, nats.ErrAuthorization), errors.Is(err, nats.ErrAuthExpired),
 		errors.Is(err, nats.ErrAuthRevoked), errors.Is(err, nats.ErrAccountAuthExpired):
 		return "NATS refused this node's credentials: correct the user and password (nats://USER:PASSWORD@HOST:PORT) " +

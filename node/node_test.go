@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
@@ -108,3 +109,22 @@ func TestNodeClose(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, errors.Is(n.Close(), context.Canceled))
 }
+
+// A --cluster URL that cannot be dialled at all (it does not parse, its
+// port is no port) ends the start at once as an ErrConfig that names no
+// secret: nats.go's errors for them are net.Errors, like a server that
+// does not answer, and the node waited for it for ever.
+func TestNodeClusterURLThatCannotBeDialledIsAConfigMistake(t *testing.T) {
+	for _, u := range []string{"nats://cliser:hunter2@127.0.0.1:99999", "nats://cliser:hun ter2@[::1", "nats://127.0.0.1:0x"} {
+		n := nodetest.New(t, node.WithCluster(u, "n1"))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := n.Start(ctx)
+		cancel()
+		require.ErrorIs(t, err, node.ErrConfig, u)
+		assert.NotErrorIs(t, err, context.DeadlineExceeded, "%s: waited", u)
+		assert.Contains(t, err.Error(), "cannot be dialled", u)
+		assert.NotContains(t, err.Error(), "hunter2", u)
+		assert.NotContains(t, err.Error(), "hun ter2", u)
+	}
+}
+

@@ -80,7 +80,19 @@ func checkNATSURLs(list string) error {
 			return configErrorf("--cluster %q: %s:// is not a NATS URL: %s", shown, parsed.Scheme, hint)
 		case parsed.Hostname() == "":
 			return configErrorf("--cluster %q: a URL without a host: %s", shown, hint)
+		case !validPort(parsed.Port()):
+			return configErrorf("--cluster %q: URL %d's port %q is no port (1 to 65535): %s", shown, i+1, parsed.Port(), hint)
 		}
 	}
 	return nil
+}
+
+// validPort: p is empty (nats.go's default, 4222) or a port from 1 to
+// 65535; nats.go would dial another and wait for an answer forever.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }

@@ -39,7 +39,8 @@ func TestCheckNATSURLs(t *testing.T) {
 		"tls://nats.example", "ws://nats.example:8080", "nats://user:pass@nats.example:4222"} {
 		assert.NoError(t, checkNATSURLs(ok), ok)
 	}
-	for _, bad := range []string{"http://nats.example:4222", "nats://", "nats://a:4222,", "nats://%zz"} {
+	for _, bad := range []string{"http://nats.example:4222", "nats://", "nats://a:4222,", "nats://%zz",
+		"nats://a:99999", "nats://a:0", "nats://u:hunter2@a:65536"} {
 		assert.Error(t, checkNATSURLs(bad), bad)
 	}
 	// The message names the list without its passwords and tokens.
