@@ -21,6 +21,11 @@ import (
 type Node struct {
 	opts options
 
+	// cancelStart ends a Start's waits (for NATS, for JetStream) when
+	// Shutdown or Close comes meanwhile; its own lock, as Start holds mu.
+	startMu     sync.Mutex
+	cancelStart context.CancelFunc
+
 	mu       sync.Mutex
 	started  bool
 	running  bool // Start succeeded
@@ -60,8 +65,13 @@ func New(opts ...Option) *Node {
 // left connected marked), the admin API (so that /readyz says 503 while the
 // reactor starts), the webhook, and last the protocol's listener. On an
 // error whatever was opened is closed again, and the error says what to
-// fix (errors.Is(err, ErrConfig) for a configuration mistake).
+// fix (errors.Is(err, ErrConfig) for a configuration mistake). A Shutdown
+// or Close meanwhile ends Start's waits: Start then returns an error that
+// is context.Canceled, and the node does not run.
 func (n *Node) Start(ctx context.Context) error {
+	n.startMu.Lock()
+	ctx, n.cancelStart = context.WithCancel(ctx)
+	n.startMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.started {
@@ -235,10 +245,18 @@ func (n *Node) release(ctx context.Context) {
 // /readyz 503 while the rest drains. ctx bounds the drain and the admin
 // API's last requests. It returns the errors of the reactor, identity, the
 // last flush and the store; later calls return the first call's error.
-// Safe from any goroutine; a node that never started returns nil.
+// Safe from any goroutine; a node that never started returns nil, and
+// one still starting stops starting (Start returns context.Canceled). A
+// node is not started again after Shutdown (ErrStarted).
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.startMu.Lock()
+	if n.cancelStart != nil {
+		n.cancelStart()
+	}
+	n.startMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.started = true
 	if !n.running {
 		return nil
 	}

@@ -3,10 +3,12 @@ package node_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,3 +130,32 @@ func TestNodeClusterURLThatCannotBeDialledIsAConfigMistake(t *testing.T) {
 	}
 }
 
+// Close while Start waits for NATS ends the wait: Close returns at once
+// (it waited on Start's lock for as long as NATS stayed away), Start
+// returns context.Canceled, the standby lets go of the admin address, and
+// the node does not start again.
+func TestNodeCloseWhileStartWaitsForNATS(t *testing.T) {
+	adminAddr := testkit.FreeAddr(t)
+	n := nodetest.New(t, node.WithCluster("nats://"+testkit.FreeAddr(t), "n1"), node.WithAdmin(adminAddr))
+	started := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a Close that fails to end the wait fails, not hangs
+	defer cancel()
+	go func() { started <- n.Start(ctx) }()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "waiting for NATS")
+	}, 10*time.Second, 20*time.Millisecond, "the standby says the node waits for NATS")
+
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close() }()
+	require.NoError(t, testkit.Recv(t, closed, 5*time.Second, "Close waited for NATS"))
+	require.ErrorIs(t, testkit.Recv(t, started, 5*time.Second, "Start went on waiting"), context.Canceled)
+	_, err := http.Get("http://" + adminAddr + "/readyz")
+	require.Error(t, err, "the standby still holds the admin address")
+	require.ErrorIs(t, n.Start(context.Background()), node.ErrStarted)
+}
