@@ -189,30 +189,39 @@ func (f *r3Fleet) assertNoneLost(t *testing.T) {
 
 // assertEventLog reads the whole event log through node 1: seqs only
 // grow, no event comes twice, every live client connected once, and no
-// "node lost" anywhere.
+// "node lost" anywhere. It reads until every live client's connect is
+// there, for up to eventsBound: an event queued while the stream had no
+// quorum is published on the writer's next try after the heal, which may
+// come later than the test's other checks end.
 func (f *r3Fleet) assertEventLog(t *testing.T) {
 	t.Helper()
 	var all []events.Event
-	after := uint64(0)
-	for {
-		page := readEventsRetrying503(t, f.nodes[0].api, after)
-		all = append(all, page.Events...)
-		if len(page.Events) == 0 {
-			break
+	connected := map[string]int{}
+	everyLiveConnected := func() bool {
+		all = f.readEventLog(t)
+		clear(connected)
+		for _, ev := range all {
+			if ev.Type == events.TypeConnected {
+				connected[ev.CID]++
+			}
 		}
-		after = page.Next
+		for cid := range f.live {
+			if connected[cid] == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if !pollUntil(everyLiveConnected, eventsBound, 100*time.Millisecond) {
+		t.Logf("after %s, the log still lacks connects", eventsBound)
 	}
 	ids := map[string]bool{}
-	connected := map[string]int{}
 	for i, ev := range all {
 		if i > 0 {
 			require.Greater(t, ev.Seq, all[i-1].Seq, "seqs only grow")
 		}
 		require.False(t, ids[ev.ID], "event %s twice", ev.ID)
 		ids[ev.ID] = true
-		if ev.Type == events.TypeConnected {
-			connected[ev.CID]++
-		}
 		if ev.Reason != nil {
 			require.NotEqual(t, protocol.ReasonNodeLost.String(), *ev.Reason, "%s %s", ev.Type, ev.CID)
 		}
@@ -220,7 +229,43 @@ func (f *r3Fleet) assertEventLog(t *testing.T) {
 	for cid := range f.live {
 		assert.Equal(t, 1, connected[cid], "%s's connect events", cid)
 	}
+	require.NotEmpty(t, all, "the event log")
 	t.Logf("event log: %d events, seqs %d..%d", len(all), all[0].Seq, all[len(all)-1].Seq)
+}
+
+// eventsBound is how long an event queued during an outage may take to
+// reach the stream once NATS is whole again: the writer's longest pause
+// between tries (5 s) and a try's wait for its acknowledgment (5 s), and
+// the stream's election after the heal (failoverBound).
+const eventsBound = 10*time.Second + failoverBound
+
+// readEventLog is the whole event log, read through node 1 page by page.
+func (f *r3Fleet) readEventLog(t *testing.T) []events.Event {
+	t.Helper()
+	var all []events.Event
+	after := uint64(0)
+	for {
+		page := readEventsRetrying503(t, f.nodes[0].api, after)
+		all = append(all, page.Events...)
+		if len(page.Events) == 0 {
+			return all
+		}
+		after = page.Next
+	}
+}
+
+// pollUntil calls cond every tick until it is true (true) or d has
+// passed (false); unlike require.Eventually, cond runs on the test's own
+// goroutine, so it may fail the test.
+func pollUntil(cond func() bool, d, tick time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(tick)
+	}
+	return true
 }
 
 // readEventsRetrying503 is a page of the log after after, read again
