@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -32,10 +33,56 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string, r
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return badRequest(fmt.Sprintf("body is not %s: %v", shape, err))
+		return badRequest(fmt.Sprintf("body is not %s: %s", shape, jsonProblem(err)))
 	}
 	if dec.More() {
 		return badRequest("body has data after the JSON object; send one " + shape)
 	}
 	return nil
+}
+
+// jsonProblem says what is wrong with a body in the request's terms: the
+// decoder's own text names Go's types and struct fields
+// ("cannot unmarshal number into Go struct field banBody.value of type
+// string"), which an operator with curl cannot act on.
+func jsonProblem(err error) string {
+	var (
+		typeErr *json.UnmarshalTypeError
+		syntax  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return "the body is a JSON " + typeErr.Value + ", not an object"
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("field %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not valid JSON at byte %d (%s)", syntax.Offset, syntax.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early (a missing closing brace or quote?)"
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown field " + field
+	}
+	return err.Error()
+}
+
+// jsonKind names the JSON value that t's field takes.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }

@@ -67,19 +67,26 @@ func TestShutdownRejectsBadBodies(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{})
 	s.connect(t, "body-1")
-	for name, body := range map[string]string{
-		"not json":      `reason=x`,
-		"wrong type":    `{"reason": 5}`,
-		"unknown field": `{"reson": "typo"}`,
-		"trailing data": `{"reason": "a"} {"reason": "b"}`,
-		"array":         `["x"]`,
-		"too long":      `{"reason": "` + strings.Repeat("r", protocol.MaxShutdownReason+1) + `"}`,
+	// Each answer says what is wrong in the request's terms, never in
+	// Go's (a struct's name, "unmarshal").
+	for name, c := range map[string]struct{ body, says string }{
+		"not json":      {`reason=x`, "not valid JSON at byte 1"},
+		"wrong type":    {`{"reason": 5}`, `field "reason" must be a string, not number`},
+		"object":        {`{"reason": {"a": 1}}`, `field "reason" must be a string, not object`},
+		"unknown field": {`{"reson": "typo"}`, `unknown field "reson"`},
+		"cut short":     {`{"reason": "a"`, "the JSON ends early"},
+		"trailing data": {`{"reason": "a"} {"reason": "b"}`, "data after the JSON object"},
+		"array":         {`["x"]`, "the body is a JSON array, not an object"},
+		"too long":      {`{"reason": "` + strings.Repeat("r", protocol.MaxShutdownReason+1) + `"}`, "reason"},
 	} {
-		r := s.call(t, http.MethodPost, "/v1/clients/body-1/shutdown", body)
-		assert.Equal(t, http.StatusBadRequest, r.status, name)
-		r.errorText(t)
-		r = s.call(t, http.MethodPost, "/v1/shutdown", body)
-		assert.Equal(t, http.StatusBadRequest, r.status, name)
+		for _, path := range []string{"/v1/clients/body-1/shutdown", "/v1/shutdown"} {
+			r := s.call(t, http.MethodPost, path, c.body)
+			assert.Equal(t, http.StatusBadRequest, r.status, name)
+			text := r.errorText(t)
+			assert.Contains(t, text, c.says, "%s: %s", name, path)
+			assert.NotContains(t, text, "Go ", "%s: %s", name, path)
+			assert.NotContains(t, text, "unmarshal", "%s: %s", name, path)
+		}
 	}
 	// A body over the limit is 413, not 400: nothing in it was read.
 	huge := `{"reason": "` + strings.Repeat("r", 70<<10) + `"}`
