@@ -33,6 +33,10 @@ const (
 	jsClusterNoPeers      jetstream.ErrorCode = 10005
 )
 
+// jsReplicasNotSupported: a NATS server that runs JetStream alone (no
+// NATS cluster) keeps one replica of a bucket, and refuses more.
+const jsReplicasNotSupported jetstream.ErrorCode = 10074
+
 // join joins the cluster on nc (join is one try: cluster.JoinContext),
 // waiting while NATS answers but its JetStream cannot serve yet: a NATS
 // cluster of three with one server up has no quorum, and a node that
@@ -102,11 +106,17 @@ func jsNotYet(err error) bool {
 }
 
 // jsRefusal says what to fix when err shows that NATS has no JetStream
-// for this node, "" otherwise: no waiting brings it. nats.go reports "not
+// for this node, or none that keeps --cluster-replicas copies; "" otherwise:
+// no waiting brings it. nats.go reports "not
 // enabled" for a request nobody answered too, so that counts only from
 // a server that says (in its INFO) that it runs without JetStream.
 func jsRefusal(nc *nats.Conn, err error) string {
+	var api *jetstream.APIError
 	switch {
+	case errors.As(err, &api) && api.ErrorCode == jsReplicasNotSupported:
+		return fmt.Sprintf("the NATS server at %s runs JetStream alone, not in a NATS cluster, and keeps one replica "+
+			"of a bucket: give --cluster-replicas 1, or run NATS as a cluster of at least as many servers as replicas",
+			natsurl.Strip(nc.ConnectedUrl()))
 	case errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
 		return "NATS has no JetStream for this node's account: enable JetStream for it in NATS's accounts " +
 			"(jetstream: enabled); the cluster keeps its records in JetStream"

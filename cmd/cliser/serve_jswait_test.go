@@ -80,3 +80,14 @@ func TestBinaryClusterWithoutJetStreamExitsTwo(t *testing.T) {
 	assert.Contains(t, out, "runs without JetStream, which the cluster keeps its records in: start nats-server with -js")
 	assert.NotContains(t, out, "waiting for it")
 }
+
+// Replicas that a NATS server running JetStream alone cannot keep are a
+// configuration mistake: exit 2 with the fix (it was exit 1 with NATS's
+// "replicas > 1 not supported in non-clustered mode").
+func TestBinaryClusterReplicasOnALoneNATSExitsTwo(t *testing.T) {
+	out, code, took := serveRefused(t, testkit.NATS(t).ClientURL(), "--cluster-replicas", "3")
+	assert.Equal(t, 2, code, out)
+	assert.Less(t, took, 10*time.Second)
+	assert.Contains(t, out, "runs JetStream alone, not in a NATS cluster, and keeps one replica of a bucket: give --cluster-replicas 1")
+	assert.NotContains(t, out, "waiting for it")
+}

@@ -179,13 +179,14 @@ func TestBinaryClusterWithWrongNATSPasswordExitsTwo(t *testing.T) {
 	assert.NotContains(t, out, "nw-wrong-pw")
 }
 
-// serveRefused runs `cliser serve --cluster natsURL`, expected to end by
-// itself, and returns what it printed, its exit code and how long it ran.
-func serveRefused(t *testing.T, natsURL string) (out string, code int, took time.Duration) {
+// serveRefused runs `cliser serve --cluster natsURL` (and extra flags),
+// expected to end by itself, and returns what it printed, its exit code
+// and how long it ran.
+func serveRefused(t *testing.T, natsURL string, extra ...string) (out string, code int, took time.Duration) {
 	t.Helper()
 	began := time.Now()
 	out, code = testkit.Run(t, testkit.Environ([]string{"CLISER_PASSWORD", "CLISER_CLUSTER"}, "CLISER_PASSWORD=cl-secret"),
-		append(append([]string{"serve"}, clusterFlags...), "--node-id", "n1", "--data-dir", t.TempDir(),
-			"--cluster", natsURL)...)
+		append(append(append([]string{"serve"}, clusterFlags...), "--node-id", "n1", "--data-dir", t.TempDir(),
+			"--cluster", natsURL), extra...)...)
 	return out, code, time.Since(began)
 }
