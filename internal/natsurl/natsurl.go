@@ -31,7 +31,9 @@ func Strip(list string) string {
 }
 
 // Secrets are the passwords and tokens of the list's URLs, to scrub from
-// a text that may quote one (Scrub).
+// a text that may quote one (Scrub): each as it reads decoded and, when
+// percent-encoded, as the URL spells it (a text that quotes the URL
+// quotes that).
 func Secrets(list string) []string {
 	var out []string
 	for _, raw := range strings.Split(list, ",") {
@@ -43,11 +45,36 @@ func Secrets(list string) []string {
 		if !ok { // nats://token@host: the user part is the token
 			secret = u.User.Username()
 		}
+		// The spelling first: the longer, it is scrubbed whole before the
+		// decoded secret could cut it.
+		if spelt := spelt(raw, ok); spelt != secret && spelt != "" {
+			out = append(out, spelt)
+		}
 		if secret != "" {
 			out = append(out, secret)
 		}
 	}
 	return out
+}
+
+// spelt is the secret of raw, an entry Parse read with user info (its
+// password when hasPassword, else its user name, a token), as raw spells
+// it, percent-encoding and all: url.Userinfo.String would encode it
+// anew, perhaps otherwise.
+func spelt(raw string, hasPassword bool) string {
+	_, rest, _ := strings.Cut(strings.TrimSpace(raw), "://")
+	if rest == "" {
+		rest = strings.TrimSpace(raw) // a bare host:port entry
+	}
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	userinfo := rest[:max(strings.LastIndex(rest, "@"), 0)]
+	name, password, _ := strings.Cut(userinfo, ":")
+	if hasPassword {
+		return password
+	}
+	return name
 }
 
 // Scrub is text with each of secrets replaced by "[redacted]".

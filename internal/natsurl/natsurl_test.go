@@ -23,6 +23,16 @@ func TestSecretsAndScrub(t *testing.T) {
 	secrets := Secrets("nats://u:hunter2@n1:4222,s3cr3t-token@n2:4222,nats://n3:4222")
 	assert.Equal(t, []string{"hunter2", "s3cr3t-token"}, secrets)
 	assert.Equal(t, "dial n1 as u with [redacted]", Scrub("dial n1 as u with hunter2", secrets))
+
+	// Percent-encoded, a secret is scrubbed both as it reads and as the
+	// URL spells it.
+	list := "nats://u:hun%40ter2@n1:4222,s3cr%2ft-tok@n2:4222/"
+	secrets = Secrets(list)
+	assert.Equal(t, []string{"hun%40ter2", "hun@ter2", "s3cr%2ft-tok", "s3cr/t-tok"}, secrets)
+	scrubbed := Scrub("dialled "+list+" with hun@ter2 and s3cr/t-tok", secrets)
+	for _, s := range secrets {
+		assert.NotContains(t, scrubbed, s)
+	}
 }
 
 // A password or token with an unencoded "#", "?" or "/" does not read as
@@ -38,7 +48,7 @@ func TestUnencodedUserInfoStaysHidden(t *testing.T) {
 	}
 	u, err := Parse("nats://u:p%23ss@[::1]:4222")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"p#ss"}, Secrets(u.String()))
+	assert.Equal(t, []string{"p%23ss", "p#ss"}, Secrets(u.String()))
 	_, err = Parse("nats://n1:port")
 	assert.EqualError(t, err, `invalid port ":port" after host`, "without user info the reason stays")
 }
