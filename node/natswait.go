@@ -42,8 +42,9 @@ const (
 // node id is claimed and its earlier run's sessions are marked), one
 // warning says so, one line every logPace says how long, and
 // MetricClusterNATSWaiting is 1. A server that answers and refuses the
-// node (its credentials, TLS) ends the start at once: waiting would not
-// mend that. Once NATS answers, the same wait covers its JetStream until
+// node (its credentials, TLS) ends the start: waiting would not mend
+// that. (nats.go gives the last server's answer of a try, so with some
+// servers down it may take a few tries.) Once NATS answers, the same wait covers its JetStream until
 // the node has joined (jswait.go).
 type natsWait struct {
 	urls     string   // the --cluster list without user info
