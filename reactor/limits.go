@@ -2,6 +2,8 @@ package reactor
 
 import (
 	"math"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -11,7 +13,8 @@ import (
 // ipGuard enforces the per-IP limits, shared by all loops: a ban after
 // too many authentication failures in a window, and a cap on connections
 // of one IP still in their handshake (so one address cannot hold the
-// connection ceiling with half-open handshakes). Safe for concurrent use.
+// connection ceiling with half-open handshakes). An IPv6 client counts by
+// its network of v6Bits (key). Safe for concurrent use.
 //
 // A handshake's admit and done take no lock: each loop keeps a pointer to
 // its address's entry (peer.guard) and changes the entry's count with
@@ -25,6 +28,7 @@ type ipGuard struct {
 	failLimit  int   // failures that trigger a ban; 0 disables
 	window     int64 // ns: failures count within it, and a ban lasts it
 	maxPending int   // handshakes in progress per IP; 0 disables
+	v6Bits     int   // an IPv6 address counts as its network of this many bits
 
 	mu      sync.Mutex
 	ips     map[string]*ipState
@@ -45,9 +49,27 @@ const deadCount = math.MinInt32
 // minPruneAt is the fewest entries at which a new entry prunes first.
 const minPruneAt = 1024
 
-func newIPGuard(failLimit int, window int64, maxPending int) *ipGuard {
-	return &ipGuard{failLimit: failLimit, window: window, maxPending: maxPending,
+func newIPGuard(failLimit int, window int64, maxPending, v6Bits int) *ipGuard {
+	return &ipGuard{failLimit: failLimit, window: window, maxPending: maxPending, v6Bits: v6Bits,
 		ips: make(map[string]*ipState), pruneAt: minPruneAt}
+}
+
+// key is what the limits count ip (a cip) as: an IPv4 address itself, an
+// IPv6 one its network of v6Bits ("2001:db8:1:2::/64"), since a host is
+// given a whole block and could take a fresh address for each try.
+func (g *ipGuard) key(ip string) string {
+	if g.v6Bits >= 128 || strings.IndexByte(ip, ':') < 0 {
+		return ip
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Is4In6() {
+		return ip
+	}
+	prefix, err := addr.Prefix(g.v6Bits)
+	if err != nil {
+		return ip
+	}
+	return prefix.String()
 }
 
 func (g *ipGuard) enabled() bool { return g.failLimit > 0 || g.maxPending > 0 }
@@ -61,7 +83,7 @@ func (g *ipGuard) admit(p *peer, now int64) protocol.Reason {
 	for {
 		st := p.guard
 		if st == nil {
-			st = g.entry(p.ip, now)
+			st = g.entry(g.key(p.ip), now)
 			p.guard = st
 		}
 		n := st.pending.Load()
@@ -117,9 +139,10 @@ func (g *ipGuard) failed(ip string, now int64) {
 	if g.failLimit <= 0 {
 		return
 	}
+	key := g.key(ip)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := g.stateLocked(ip, now)
+	st := g.stateLocked(key, now)
 	if now-st.windowStart > g.window {
 		st.failures, st.windowStart = 0, now
 	}

@@ -17,7 +17,7 @@ func BenchmarkGuardAdmitDone(b *testing.B) { benchGuard(b, false) }
 func BenchmarkGuardAdmitDoneSpaced(b *testing.B) { benchGuard(b, true) }
 
 func benchGuard(b *testing.B, spaced bool) {
-	g := newIPGuard(DefaultAuthFailLimit, int64(DefaultAuthFailWindow), DefaultMaxPendingPerIP)
+	g := newIPGuard(DefaultAuthFailLimit, int64(DefaultAuthFailWindow), DefaultMaxPendingPerIP, DefaultIPv6GuardPrefix)
 	now := int64(time.Second)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -25,7 +25,7 @@ func TestGuardHammeredWithPrune(t *testing.T) {
 	const maxPending, workers, rounds = 2, 3, 50_000
 	window := int64(time.Hour)
 	now := 10 * window
-	g := newIPGuard(2, window, maxPending)
+	g := newIPGuard(2, window, maxPending, DefaultIPv6GuardPrefix)
 	// Two failures half a window apart: at now the failures' window has
 	// passed but the ban, counted from the second, has not.
 	g.failed("10.0.0.9", now-window*5/4)
@@ -80,7 +80,7 @@ func TestGuardHammeredWithPrune(t *testing.T) {
 // A handshake's end deletes nothing, so a stream of distinct addresses
 // must not grow the guard's map without bound before the ticker's prune.
 func TestGuardMapStaysBounded(t *testing.T) {
-	g := newIPGuard(DefaultAuthFailLimit, int64(time.Minute), DefaultMaxPendingPerIP)
+	g := newIPGuard(DefaultAuthFailLimit, int64(time.Minute), DefaultMaxPendingPerIP, DefaultIPv6GuardPrefix)
 	for i := range 10 * minPruneAt {
 		p := &peer{ip: fmt.Sprintf("10.%d.%d.%d", i>>16, byte(i>>8), byte(i))}
 		require.Equal(t, protocol.ReasonNone, g.admit(p, int64(time.Second)))
@@ -102,7 +102,7 @@ func (g *ipGuard) live(p *peer) bool {
 // would).
 func TestGuardCapHammered(t *testing.T) {
 	const maxPending, workers, rounds = 1, 4, 1_000_000
-	g := newIPGuard(0, 0, maxPending)
+	g := newIPGuard(0, 0, maxPending, DefaultIPv6GuardPrefix)
 	var admitted, over atomic.Int64
 	start := make(chan struct{}) // all at once, not one after another
 	var wg sync.WaitGroup

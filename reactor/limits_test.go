@@ -11,6 +11,7 @@ import (
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 func TestTooManyAuthFailuresBansTheIP(t *testing.T) {
@@ -148,4 +149,48 @@ func TestProxiedAddressIsWhatTheBanSees(t *testing.T) {
 	c = srv.dial(t)
 	c.Send(hdr("198.51.100.2"))
 	c.Register(testPassword, "behind-proxy")
+}
+
+// An IPv6 client counts by its /64 (WithIPv6GuardPrefix): a host that
+// takes a fresh address of its block for each try is banned, and capped,
+// as one; another /64 is not, and at /128 each address counts alone.
+func TestIPv6ClientsCountByTheirNetwork(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true), WithAuthFailLimit(2, time.Minute), WithMaxHandshakesPerIP(2))
+	hdr := func(ip string) string { return testkit.ProxyHeader(t, 2, ip, 1000) }
+	for _, ip := range []string{"2001:db8:1:2::a", "2001:db8:1:2:ffff::b"} {
+		c := srv.dial(t)
+		c.Send(hdr(ip) + "110 wrong\n")
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	}
+	c := srv.dial(t)
+	c.Send(hdr("2001:db8:1:2::c"))
+	c.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	c = srv.dial(t)
+	c.Send(hdr("2001:db8:1:3::a"))
+	c.Register(testPassword, "other-64")
+
+	// Two handshakes in progress from one /64 fill its cap.
+	for _, ip := range []string{"2001:db8:5:5::1", "2001:db8:5:5::2"} {
+		c := srv.dial(t)
+		c.Send(hdr(ip))
+		c.Expect("110 password")
+	}
+	c = srv.dial(t)
+	c.Send(hdr("2001:db8:5:5::3"))
+	c.ExpectClosed(closeLine(protocol.ReasonServerFull))
+
+	each := startServer(t, WithProxyProtocol(true), WithAuthFailLimit(1, time.Minute), WithIPv6GuardPrefix(128))
+	c = each.dial(t)
+	c.Send(hdr("2001:db8:1:2::a") + "110 wrong\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	c = each.dial(t)
+	c.Send(hdr("2001:db8:1:2::b"))
+	c.Register(testPassword, "own-128")
+}
+
+func TestIPv6GuardPrefixOutOfRangeIsRefused(t *testing.T) {
+	for _, bits := range []int{0, 15, 129} {
+		_, err := New(registry.New(), WithPasswords([][]byte{[]byte(testPassword)}), WithIPv6GuardPrefix(bits))
+		assert.ErrorIs(t, err, ErrBadOption, "%d bits", bits)
+	}
 }

@@ -28,6 +28,7 @@ type options struct {
 	authFailLimit    int
 	authFailWindow   time.Duration
 	maxPendingPerIP  int
+	ipv6GuardBits    int // limits.go: an IPv6 address counts as its /ipv6GuardBits
 	proxyProtocol    bool
 	identity         Identity
 	proxyTrusted     []string                  // proxy_trust.go
@@ -46,6 +47,10 @@ const (
 	DefaultAuthFailLimit    = 10
 	DefaultAuthFailWindow   = time.Minute
 	DefaultMaxPendingPerIP  = 512
+	// DefaultIPv6GuardPrefix: the per-IP limits count an IPv6 client by
+	// its /64, the block one host or one site is given (RFC 6177): one
+	// address each would let a single host pick a fresh one per try.
+	DefaultIPv6GuardPrefix = 64
 	// fdReserve is kept free below the open-files limit for the listener,
 	// the admin API, the store and logs: an accept that hits EMFILE stops
 	// gnet's whole engine, so cliser refuses clients well before that.
@@ -67,6 +72,7 @@ func defaultOptions() options {
 		authFailLimit:    DefaultAuthFailLimit,
 		authFailWindow:   DefaultAuthFailWindow,
 		maxPendingPerIP:  DefaultMaxPendingPerIP,
+		ipv6GuardBits:    DefaultIPv6GuardPrefix,
 		identity:         sharedOnly{},
 	}
 }
@@ -130,6 +136,11 @@ func WithAuthFailLimit(limit int, window time.Duration) Option {
 // ("190 server full" for the surplus); 0 disables.
 func WithMaxHandshakesPerIP(n int) Option { return func(o *options) { o.maxPendingPerIP = n } }
 
+// WithIPv6GuardPrefix makes the per-IP limits (WithAuthFailLimit,
+// WithMaxHandshakesPerIP) count an IPv6 client by its /bits network
+// (16..128; 128: each address alone). IPv4 clients count by address.
+func WithIPv6GuardPrefix(bits int) Option { return func(o *options) { o.ipv6GuardBits = bits } }
+
 // WithProxyProtocol expects a PROXY protocol v1 or v2 header at the start of
 // every connection and takes cip and cport from it.
 func WithProxyProtocol(on bool) Option { return func(o *options) { o.proxyProtocol = on } }
@@ -163,6 +174,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: event loops must be positive", ErrBadOption)
 	case o.authFailLimit < 0 || o.maxPendingPerIP < 0:
 		return fmt.Errorf("%w: per-IP limits must not be negative", ErrBadOption)
+	case o.ipv6GuardBits < 16 || o.ipv6GuardBits > 128:
+		return fmt.Errorf("%w: the IPv6 guard prefix must be 16..128 bits, got %d", ErrBadOption, o.ipv6GuardBits)
 	case o.authFailLimit > 0 && o.authFailWindow <= 0:
 		return fmt.Errorf("%w: the auth-failure window must be positive", ErrBadOption)
 	}

@@ -69,7 +69,7 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 	srv := &Server{
 		opts:     o,
 		reg:      reg,
-		guard:    newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP),
+		guard:    newIPGuard(o.authFailLimit, int64(o.authFailWindow), o.maxPendingPerIP, o.ipv6GuardBits),
 		log:      o.logger,
 		refusals: newRefusalLog(o.logger, o.refusalLogEvery),
 		epoch:    time.Now(),

@@ -36,6 +36,7 @@ type serveConfig struct {
 	authFailLimit    int
 	authFailWindow   time.Duration
 	maxPendingPerIP  int
+	ipv6GuardPrefix  int
 	proxyProtocol    bool
 	proxyTrusted     []string // serve_proxy.go
 	requireCertCN    bool
@@ -95,6 +96,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.authFailLimit, "auth-fail-limit", reactor.DefaultAuthFailLimit, "authentication failures from one IP within --auth-fail-window that ban it for that window; 0 disables")
 	f.DurationVar(&cfg.authFailWindow, "auth-fail-window", reactor.DefaultAuthFailWindow, "the window of --auth-fail-limit, and how long a ban lasts")
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
+	f.IntVar(&cfg.ipv6GuardPrefix, "ipv6-guard-prefix", reactor.DefaultIPv6GuardPrefix, "the per-IP limits count an IPv6 client by its network of this many bits (16..128; 128: each address alone)")
 	f.IntVar(&cfg.maxBacklog, "max-outbound-backlog", reactor.DefaultMaxBacklog, "bytes a client may leave unread before it is dropped as a slow consumer")
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
 	f.StringSliceVar(&cfg.proxyTrusted, "proxy-trusted", nil, "`ADDRS` (IP addresses or CIDRs, comma-separated) allowed to send the PROXY header; a connection from elsewhere gets \"190 protocol error\"")
@@ -135,6 +137,8 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--admin-max-connections must be positive, got %d", cfg.adminMaxConns)
 	case cfg.authFailLimit < 0 || cfg.maxPendingPerIP < 0:
 		return configErrorf("--auth-fail-limit and --max-handshakes-per-ip must not be negative")
+	case cfg.ipv6GuardPrefix < 16 || cfg.ipv6GuardPrefix > 128:
+		return configErrorf("--ipv6-guard-prefix must be 16..128 (bits of an IPv6 client's network; 128: each address), got %d", cfg.ipv6GuardPrefix)
 	case cfg.authFailLimit > 0 && cfg.authFailWindow <= 0:
 		return configErrorf("--auth-fail-window must be positive, got %s", cfg.authFailWindow)
 	case cfg.maxBacklog < 1:
@@ -301,7 +305,7 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget 
 			reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
 			reactor.WithMaxConns(budget.maxConns),
 			reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
-			reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP),
+			reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP), reactor.WithIPv6GuardPrefix(cfg.ipv6GuardPrefix),
 			reactor.WithProxyProtocol(cfg.proxyProtocol),
 			reactor.WithProxyTrusted(cfg.proxyTrusted), reactor.WithRequireCertCN(cfg.requireCertCN),
 			reactor.WithMaxBacklog(cfg.maxBacklog),

@@ -42,6 +42,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"serve", "extra"}, hint: "takes no arguments"},
 			{args: []string{"serve", "--keepalive-interval", "soon"}, hint: `"--keepalive-interval"`},
 			{args: []string{"serve", "--max-clients", "0"}, hint: "--max-clients must be 1..65535"},
+			{args: []string{"serve", "--ipv6-guard-prefix", "129"}, hint: "--ipv6-guard-prefix must be 16..128"},
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
 			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
