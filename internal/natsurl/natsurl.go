@@ -90,7 +90,8 @@ func Scrub(text string, secrets []string) string {
 // its reason a piece of it, which may be a secret. A password or token
 // with an unencoded "/", "?" or "#" is cut there, and its first part
 // read as the host and port (nats://u:pa#ss@h: host "u", port "pa"), so
-// an entry with an "@" but no user info is refused too.
+// an entry with an "@" but no user info is refused too, and so is one
+// whose last "@" url.Parse read past the authority (atPastAuthority).
 func Parse(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if !strings.Contains(raw, "://") {
@@ -98,12 +99,22 @@ func Parse(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	switch {
-	case strings.Contains(raw, "@") && (err != nil || u.User == nil):
+	case strings.Contains(raw, "@") && (err != nil || u.User == nil || atPastAuthority(raw)):
 		return nil, ErrUserInfo
 	case err != nil:
 		return nil, errors.Unwrap(err) // no user info: the reason names a host or port
 	}
 	return u, nil
+}
+
+// atPastAuthority: raw's last "@" comes after a "/", "?" or "#" that
+// ends the authority for url.Parse, so part of the user info was read as
+// a path, a query or a fragment: nats://u:p@ss#word@h is user u,
+// password p, host ss, fragment "word@h", and Strip showed "ss#word@h".
+func atPastAuthority(raw string) bool {
+	_, rest, _ := strings.Cut(raw, "://")
+	end := strings.IndexAny(rest, "/?#")
+	return end >= 0 && strings.LastIndex(rest, "@") > end
 }
 
 // ErrUserInfo is Parse's error for user info (before the "@") that does

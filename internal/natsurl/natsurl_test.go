@@ -41,7 +41,8 @@ func TestSecretsAndScrub(t *testing.T) {
 // the entry.
 func TestUnencodedUserInfoStaysHidden(t *testing.T) {
 	for _, raw := range []string{"nats://hunter2tok#@n1:4222", "nats://u:hunter2#x@n1:4222", "u:hunter2?x@n1:4222",
-		"nats://u:hunter2/x@n1:4222", "nats://u:1234#hunter2@n1:4222", "nats://u:hunter2 x@n1:4222"} {
+		"nats://u:hunter2/x@n1:4222", "nats://u:1234#hunter2@n1:4222", "nats://u:hunter2 x@n1:4222",
+		"nats://u:hun@ter2#x@n1:4222", "nats://u:hun@ter2?x@n1:4222", "nats://u:hun@ter2/x@n1:4222", "hun@ter2#tok@n1:4222"} {
 		_, err := Parse(raw)
 		assert.ErrorIs(t, err, ErrUserInfo, raw)
 		assert.Equal(t, "(unparsable URL)", Strip(raw), raw)
