@@ -23,6 +23,9 @@ func (a *API) identityRoutes(mux *http.ServeMux) {
 			http.MethodGet: a.handleGetCredential, http.MethodPost: a.handleCreateCredential, http.MethodDelete: a.handleDeleteCredential}},
 		{"/v1/bans", "GET, HEAD, POST", map[string]http.HandlerFunc{http.MethodGet: a.handleListBans, http.MethodPost: a.handleCreateBan}},
 		{"/v1/bans/{kind}/{value}", "DELETE", map[string]http.HandlerFunc{http.MethodDelete: a.handleDeleteBan}},
+		// A network typed as it is listed (curl sends 10.1.0.0/16 as two
+		// segments): the same ban as its escaped form, not "no endpoint".
+		{"/v1/bans/net/{addr}/{bits}", "DELETE", map[string]http.HandlerFunc{http.MethodDelete: a.handleDeleteNetBan}},
 	} {
 		for m, h := range rt.methods {
 			mux.HandleFunc(m+" "+rt.path, h)
@@ -95,6 +98,10 @@ func (a *API) handleListBans(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleDeleteBan(w http.ResponseWriter, r *http.Request) {
 	deleted(w, a.DeleteBan(r.Context(), r.PathValue("kind"), r.PathValue("value")))
+}
+
+func (a *API) handleDeleteNetBan(w http.ResponseWriter, r *http.Request) {
+	deleted(w, a.DeleteBan(r.Context(), "net", r.PathValue("addr")+"/"+r.PathValue("bits")))
 }
 
 // listPage answers a listing: its page (pageOf) through list, as JSON.

@@ -255,6 +255,28 @@ func TestIdentityBanIPAndNetwork(t *testing.T) {
 	assert.Equal(t, 2.0, metricOf(t, base, `cliser_disconnects_total{reason="banned"}`))
 }
 
+// A network ban lifted with the CIDR typed as it is listed (the / not
+// escaped, as curl sends it) is the same ban: 204, then 404, as the escaped
+// form; IPv6 too. A session from that network is admitted again.
+func TestIdentityBanNetDeletedUnescaped(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil)
+	base := s.p.AdminURL(t)
+	s.ban(t, "net", "127.0.9.0/24", "")
+	s.ban(t, "net", "2001:db8::/32", "")
+	testkit.DialFrom(t, s.p.Addr, "127.0.9.1").ExpectClosed("190 banned")
+
+	for _, path := range []string{"/v1/bans/net/127.0.9.0/24", "/v1/bans/net/2001:db8::/32"} {
+		status, body := testkit.HTTPDo(t, http.MethodDelete, base+path, "", nil)
+		assert.Equal(t, http.StatusNoContent, status, "%s: %s", path, body)
+		status, body = testkit.HTTPDo(t, http.MethodDelete, base+path, "", nil)
+		assert.Equal(t, http.StatusNotFound, status, "%s: %s", path, body)
+		assert.Contains(t, body, "no ban net", path)
+	}
+	testkit.DialFrom(t, s.p.Addr, "127.0.9.1").Expect("110 password")
+	status, body := testkit.HTTPDo(t, http.MethodGet, base+"/v1/bans/net/127.0.9.0/24", "", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, status, body)
+}
+
 func TestIdentityBanExpires(t *testing.T) {
 	s := startIDServer(t, t.TempDir(), nil)
 	b := s.ban(t, "cid", "temp-1", "1s")
