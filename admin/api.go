@@ -53,6 +53,11 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	if dir == nil {
 		dir = registry.NewLocalDirectory(reg, o.broadcast)
 	}
+	if o.metrics != nil {
+		for _, c := range o.collectors {
+			_ = o.metrics.Registry().Register(c) // a second API on one Metrics keeps the first's
+		}
+	}
 	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
 	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
 	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())

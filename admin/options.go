@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/events"
@@ -40,6 +41,11 @@ type options struct {
 	authFailWindow time.Duration
 	// storeHealth fails /readyz while the registry cannot write (probes.go).
 	storeHealth func() error
+	// logHealth says in /readyz's body that the process log fails (probes.go).
+	logHealth func() error
+	// collectors are added to metrics' registry: the process's own, whose
+	// owners (the log's sink) the API does not otherwise know.
+	collectors []prometheus.Collector
 	// ui serves the dashboard at /ui/ (options_ui.go); nil: no dashboard.
 	ui http.Handler
 	// statsInterval is the sampling period of GET /v1/stats (stats.go).
@@ -58,6 +64,11 @@ func defaultOptions() options {
 		authFailWindow: DefaultAuthFailWindow,
 		statsInterval:  DefaultStatsInterval,
 	}
+}
+
+// WithCollectors adds cs to the /metrics page (WithMetrics' registry).
+func WithCollectors(cs ...prometheus.Collector) Option {
+	return func(o *options) { o.collectors = append(o.collectors, cs...) }
 }
 
 // WithToken makes every endpoint but /healthz and /readyz want

@@ -27,6 +27,11 @@ func WithLive(live func() bool) Option {
 // reaches the disk then, and a crash would lose it all.
 func WithStoreHealth(check func() error) Option { return func(o *options) { o.storeHealth = check } }
 
+// WithLogHealth adds the process log's health to /readyz's body
+// (logsink.Sink.Health): a log that cannot be written cannot say so
+// itself. As the event log's, it does not make the server unready.
+func WithLogHealth(check func() error) Option { return func(o *options) { o.logHealth = check } }
+
 // WithEventsHealth adds the event log's health to /readyz. A failing log
 // is reported in the body but does not make the server unready: clients
 // are still served, the fault is counted and logged, and pulling the node
@@ -61,12 +66,16 @@ func (a *API) storeErr() error {
 	return a.opts.storeHealth()
 }
 
-// readyBody is /readyz's 200 body: the event log's trouble, when any.
+// readyBody is /readyz's 200 body: the event log's and the process log's
+// trouble, when any.
 func (a *API) readyBody() map[string]string {
 	body := map[string]string{"status": "ready"}
-	if a.opts.eventsHealth != nil {
-		if err := a.opts.eventsHealth(); err != nil {
-			body["events"] = err.Error()
+	for key, check := range map[string]func() error{"events": a.opts.eventsHealth, "log": a.opts.logHealth} {
+		if check == nil {
+			continue
+		}
+		if err := check(); err != nil {
+			body[key] = err.Error()
 		}
 	}
 	return body

@@ -174,7 +174,7 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 }
 
 func runAgent(ctx context.Context, cfg *agentConfig) error {
-	log, err := newLogger(cfg.logLevel, cfg.logFormat)
+	log, _, err := newLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/logsink"
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
@@ -233,7 +234,7 @@ func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.logLevel, cfg.logFormat)
+	log, logSink, err := newLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
 	}
@@ -253,7 +254,7 @@ func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error
 	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
 	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
 	cfg.warnProxy(log)
-	n := node.New(cfg.nodeOptions(log, passwords, budget)...)
+	n := node.New(cfg.nodeOptions(log, logSink, passwords, budget)...)
 	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened
 		log.Info("stopped before starting")
 		return nil
@@ -287,7 +288,7 @@ func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error
 // nodeOptions turns the settings into the node's options. The admin
 // token comes from CLISER_ADMIN_TOKEN only (never a flag, so it does not
 // show in ps) and is never logged.
-func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget fdBudget) []node.Option {
+func (cfg *serveConfig) nodeOptions(log *zap.Logger, logSink *logsink.Sink, passwords [][]byte, budget fdBudget) []node.Option {
 	token, _ := adminToken() // validate checked it
 	opts := []node.Option{
 		node.WithLogger(log),
@@ -312,7 +313,8 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, passwords [][]byte, budget 
 		),
 		node.WithAdmin(cfg.adminListen),
 		node.WithAdminToken(token),
-		node.WithAdminOptions(append(cfg.adminGuardOptions(), admin.WithMaxConns(cfg.adminMaxConns))...),
+		node.WithAdminOptions(append(cfg.adminGuardOptions(), admin.WithMaxConns(cfg.adminMaxConns),
+			admin.WithLogHealth(logSink.Health), admin.WithCollectors(logSink.Collector()))...),
 		node.WithUI(cfg.ui),
 	}
 	if cfg.cluster != "" {

@@ -19,6 +19,13 @@ func catchServeSignals(args []string) chan os.Signal {
 	if len(args) < 2 || args[1] != "serve" {
 		return nil
 	}
+	// A write to a stderr pipe whose reader went away (a log shipper that
+	// restarts, `| head`) raised SIGPIPE, and Go's default for it on fds 1
+	// and 2 ended the process at once: every client dropped, no drain, no
+	// last write. Ignored, the write fails instead, and the log's sink
+	// counts it and /readyz says so (internal/logsink). serve starts no
+	// child that would inherit it.
+	signal.Ignore(syscall.SIGPIPE)
 	return catchSignals()
 }
 
