@@ -65,6 +65,11 @@ func newAgentCmd() *cobra.Command {
 			cfg.tlsOff = cmd.Flags().Changed("tls") && !cfg.tls.enabled
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// As serve (serve_signals.go): a log pipe whose reader went
+			// away fails the log's writes instead of ending the agent.
+			// Caught, not ignored, so that the --on-shutdown command does
+			// not inherit it ignored.
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 			return runAgent(ctx, cfg)
 		},
 	}

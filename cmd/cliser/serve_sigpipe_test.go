@@ -15,6 +15,7 @@ import (
 	"github.com/cliser/cliser/internal/logsink"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // A log pipe whose reader goes away (a shipper restarting, `| head`) does
@@ -70,4 +71,37 @@ func TestBinaryLogPipeClosedKeepsServing(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("no exit after SIGTERM")
 	}
+}
+
+// The agent too outlives its log pipe: kicked after the pipe's reader
+// went away, it logs to the closed pipe and registers again.
+func TestAgentBinaryLogPipeClosedKeepsReconnecting(t *testing.T) {
+	srv, reg := agentServer(t)
+	cmd := exec.Command(testkit.Binary(t), "agent", "--server", srv.Addr(), "--id", "piped-agent",
+		"--backoff-min", "10ms", "--backoff-max", "50ms")
+	cmd.Env = testkit.Environ([]string{"CLISER_PASSWORD"}, "CLISER_PASSWORD="+agentTestPassword)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	registered := make(chan struct{})
+	go func() {
+		lines := bufio.NewScanner(stderr)
+		for lines.Scan() {
+			if strings.Contains(lines.Text(), `"msg":"registered"`) {
+				close(registered)
+				return
+			}
+		}
+	}()
+	testkit.Recv(t, registered, 15*time.Second, "no 'registered' line")
+	require.NoError(t, stderr.Close(), "the log's reader goes away")
+	first, _ := reg.Get("piped-agent")
+
+	require.NoError(t, registry.NewLocalDirectory(reg, nil).Kick("piped-agent"))
+	require.Eventually(t, func() bool {
+		r, ok := reg.Get("piped-agent")
+		return ok && r.CStatus && r.Session != first.Session
+	}, 15*time.Second, 10*time.Millisecond, "the agent registers again after the kick")
 }
