@@ -70,8 +70,14 @@ func New(opts ...Option) *Node {
 // is context.Canceled, and the node does not run.
 func (n *Node) Start(ctx context.Context) error {
 	n.startMu.Lock()
-	ctx, n.cancelStart = context.WithCancel(ctx)
+	again := n.cancelStart != nil // a second Start must not take the first's cancel away
+	if !again {
+		ctx, n.cancelStart = context.WithCancel(ctx)
+	}
 	n.startMu.Unlock()
+	if again {
+		return ErrStarted
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.started {

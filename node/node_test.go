@@ -133,7 +133,8 @@ func TestNodeClusterURLThatCannotBeDialledIsAConfigMistake(t *testing.T) {
 // Close while Start waits for NATS ends the wait: Close returns at once
 // (it waited on Start's lock for as long as NATS stayed away), Start
 // returns context.Canceled, the standby lets go of the admin address, and
-// the node does not start again.
+// the node does not start again. A second Start meanwhile is refused at
+// once, and takes nothing of the first's.
 func TestNodeCloseWhileStartWaitsForNATS(t *testing.T) {
 	adminAddr := testkit.FreeAddr(t)
 	n := nodetest.New(t, node.WithCluster("nats://"+testkit.FreeAddr(t), "n1"), node.WithAdmin(adminAddr))
@@ -150,6 +151,10 @@ func TestNodeCloseWhileStartWaitsForNATS(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "waiting for NATS")
 	}, 10*time.Second, 20*time.Millisecond, "the standby says the node waits for NATS")
+
+	again := make(chan error, 1)
+	go func() { again <- n.Start(ctx) }()
+	require.ErrorIs(t, testkit.Recv(t, again, 5*time.Second, "a second Start waited for the first"), node.ErrStarted)
 
 	closed := make(chan error, 1)
 	go func() { closed <- n.Close() }()
