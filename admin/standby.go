@@ -18,8 +18,9 @@ import (
 // (the process is alive: a supervisor must not restart it for waiting),
 // /readyz 503 saying why, /metrics what the wait counts and INTERFACE.md's
 // cliser_clients_connected (0: the protocol port is shut), and every other
-// path 503 with the same reason. The token, the Host guard, the headers
-// and the connection cap apply as on the API. API.Take then turns the
+// path 503 with the same reason; with a dashboard (WithUI), /ui/ is a page
+// that says so and reloads (standby_page.go). The token, the Host guard,
+// the headers and the connection cap apply as on the API. API.Take then turns the
 // same HTTP server into the API's: its handler is swapped, so no
 // connection is dropped at the handover (an http.Server shut down closes
 // what it accepted but had not read a request from yet).
@@ -35,7 +36,7 @@ type Standby struct {
 // ListenStandby binds addr and answers there until API.Take or Close. why
 // says why the node is not ready yet; metrics is what /metrics serves
 // besides cliser_clients_connected (nil: nothing else). opts are the API's (WithToken, WithLogger, the guard's,
-// WithMaxConns); the others are ignored.
+// WithMaxConns, WithUI); the others are ignored.
 func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, opts ...Option) (*Standby, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -48,7 +49,7 @@ func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, 
 	}
 	a := &API{opts: o}
 	s := &Standby{api: a, capped: a.limit(ln), done: make(chan error, 1)}
-	s.handler.set(withHeaders(guard(o.allowedHosts, a.authenticate(standbyMux(why, metrics)))))
+	s.handler.set(withHeaders(guard(o.allowedHosts, a.withStandbyPage(why, a.authenticate(standbyMux(why, metrics))))))
 	s.http = a.httpServer(&s.handler, s.capped)
 	go func() {
 		err := s.http.Serve(s.capped)

@@ -50,6 +50,36 @@ func TestStandbyAnswersProbesWithItsReason(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, send(t, base, request{path: "/metrics", token: token, host: "evil.example"}).status)
 }
 
+// With a dashboard, the standby's /ui/ is a page that says why, without
+// the token, under a CSP that lets its one script (the reload) run; the
+// page's data is 503, its static files are served, the API stays behind
+// the token, and a POST is refused.
+func TestStandbyDashboardPageSaysWhy(t *testing.T) {
+	const token = "standby-token"
+	why := "cluster: waiting for NATS at nats://127.0.0.1:1: <no servers>"
+	static := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("static file")) })
+	s, err := admin.ListenStandby("127.0.0.1:0", func() string { return why }, nil,
+		admin.WithToken(token), admin.WithLogger(zaptest.NewLogger(t)), admin.WithUI(static))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	base := "http://" + s.Addr()
+
+	r := send(t, base, request{path: "/ui/"})
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "text/html; charset=utf-8", r.header.Get("Content-Type"))
+	assert.Contains(t, string(r.body), "cluster: waiting for NATS at nats://127.0.0.1:1: &lt;no servers&gt;", "why, escaped")
+	assert.Contains(t, string(r.body), "location.reload()")
+	assert.Regexp(t, `^default-src 'none'; script-src 'sha256-[A-Za-z0-9+/]+=*'; frame-ancestors 'none'$`, r.header.Get("Content-Security-Policy"))
+	r = send(t, base, request{path: admin.UIConfigPath})
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Contains(t, r.errorText(t), why)
+	r = send(t, base, request{path: "/ui/app.js"})
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "static file", string(r.body))
+	assert.Equal(t, http.StatusMethodNotAllowed, send(t, base, request{method: http.MethodPost, path: "/ui/"}).status)
+	assert.Equal(t, http.StatusUnauthorized, send(t, base, request{path: "/v1/clients"}).status)
+}
+
 // The API takes the standby's socket over: same address, its own answers,
 // and no request made meanwhile fails. A closed standby's port refuses.
 func TestAPITakesTheStandbysListener(t *testing.T) {

@@ -57,8 +57,11 @@ func (n *Node) openStandby() error {
 	if !o.clustered() || o.adminOff() {
 		return nil
 	}
-	s, err := admin.ListenStandby(o.adminAddr, n.wait.why, n.wait.gatherer(),
-		append([]admin.Option{admin.WithToken(o.adminToken), admin.WithLogger(o.log)}, o.adminOpts...)...)
+	opts := []admin.Option{admin.WithToken(o.adminToken), admin.WithLogger(o.log)}
+	if o.ui {
+		opts = append(opts, admin.WithUI(ui.Handler())) // its page says why it waits
+	}
+	s, err := admin.ListenStandby(o.adminAddr, n.wait.why, n.wait.gatherer(), append(opts, o.adminOpts...)...)
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", o.adminAddr, err)
 	}
