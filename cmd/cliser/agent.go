@@ -105,12 +105,7 @@ func agentPassword(file string) (string, error) {
 		if err != nil {
 			return "", configErrorf("--password-file: %v", err)
 		}
-		for _, line := range strings.Split(string(raw), "\n") {
-			if line = strings.TrimSuffix(line, "\r"); line != "" {
-				return checkPassword(line, "--password-file "+file)
-			}
-		}
-		return "", configErrorf("--password-file %s has no password in it", file)
+		return firstPasswordLine(file, raw)
 	}
 	if pw := os.Getenv("CLISER_PASSWORD"); pw != "" {
 		return checkPassword(pw, "CLISER_PASSWORD")
@@ -128,9 +123,25 @@ func passwordSource(file string) string {
 	return "CLISER_PASSWORD"
 }
 
+// firstPasswordLine is the password of raw, the password file named
+// file: its first non-empty line (LF or CRLF line ends).
+func firstPasswordLine(file string, raw []byte) (string, error) {
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line = strings.TrimSuffix(line, "\r"); line != "" {
+			return checkPassword(line, "--password-file "+file)
+		}
+	}
+	return "", configErrorf("--password-file %s has no password in it", file)
+}
+
 func checkPassword(pw, from string) (string, error) {
 	if protocol.ValidatePassword([]byte(pw)) != nil {
 		return "", configErrorf("%s: a password is 1 to %d bytes without CR, LF or NUL", from, protocol.MaxPassword)
+	}
+	if blank(pw) {
+		// cliser serve takes no such password (loadPasswords), so
+		// the agent would be refused at every connect, for ever.
+		return "", configErrorf("%s: a password of only spaces or tabs is refused by the server: set a real one", from)
 	}
 	return pw, nil
 }

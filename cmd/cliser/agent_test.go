@@ -210,3 +210,22 @@ func TestAgentPasswordFileMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "s3cret", pw)
 }
+
+// A blank password (a stray line of spaces first in the file, or a blank
+// CLISER_PASSWORD) is a configuration mistake: cliser serve takes none, so
+// the agent would only be refused at every connect. The message never
+// quotes the file.
+func TestAgentRefusesBlankPassword(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(file, []byte(" \t\ns3cret\n"), 0o600))
+	_, err := agentPassword(file)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "only spaces or tabs")
+
+	t.Setenv("CLISER_PASSWORD", "  ")
+	_, err = agentPassword("")
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "CLISER_PASSWORD: a password of only spaces or tabs")
+}

@@ -96,6 +96,12 @@ func TestPasswordsFromEnvAndFile(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 2, exitCode(err))
 	assert.Contains(t, err.Error(), "line 2 is only spaces or tabs")
+	// A file with old Mac line ends (CR only) reads as one line: the
+	// message says what line ends are read, and never quotes the line.
+	_, err = loadPasswords(writeFile(t, t.TempDir(), "pw", "first\rsecond\r"), true)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 1: a password is 1 to 256 bytes without CR or NUL (lines end in LF or CRLF)")
+	assert.NotContains(t, err.Error(), "first")
 	t.Setenv("CLISER_PASSWORD", "   ")
 	_, err = loadPasswords("", false)
 	require.Error(t, err)

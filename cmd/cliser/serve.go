@@ -187,38 +187,63 @@ func (cfg *serveConfig) validate() error {
 func loadPasswords(file string, optional bool) ([][]byte, error) {
 	var out [][]byte
 	if pw, ok := os.LookupEnv("CLISER_PASSWORD"); ok && pw != "" {
-		if protocol.ValidatePassword([]byte(pw)) != nil {
-			return nil, configErrorf("CLISER_PASSWORD must be 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
+		p, err := envPassword(pw)
+		if err != nil {
+			return nil, err
 		}
-		if blank(pw) {
-			return nil, configErrorf("CLISER_PASSWORD is only spaces or tabs: a password any client could send by mistake; set a real one")
-		}
-		out = append(out, []byte(pw))
+		out = append(out, p)
 	}
 	if file != "" {
 		raw, err := os.ReadFile(file)
 		if err != nil {
 			return nil, configErrorf("--password-file: %v", err)
 		}
-		for n, line := range strings.Split(string(raw), "\n") {
-			line = strings.TrimSuffix(line, "\r")
-			if line == "" {
-				continue
-			}
-			if protocol.ValidatePassword([]byte(line)) != nil {
-				return nil, configErrorf("--password-file %s line %d: a password is 1 to %d bytes without NUL", file, n+1, protocol.MaxPassword)
-			}
-			if blank(line) {
-				// Taken as a password it would let in any client that
-				// sends blanks; most likely a stray line of an editor.
-				return nil, configErrorf("--password-file %s line %d is only spaces or tabs: remove the line (a blank password is refused)", file, n+1)
-			}
-			out = append(out, []byte(line))
+		pws, err := passwordLines(file, raw)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, pws...)
 	}
 	if len(out) == 0 && !optional {
 		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
 			"or --password-file FILE (one password a line); passwords are never flags")
+	}
+	return out, nil
+}
+
+// envPassword checks a non-empty CLISER_PASSWORD. A refusal never quotes it.
+func envPassword(pw string) ([]byte, error) {
+	if protocol.ValidatePassword([]byte(pw)) != nil {
+		return nil, configErrorf("CLISER_PASSWORD must be 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
+	}
+	if blank(pw) {
+		return nil, configErrorf("CLISER_PASSWORD is only spaces or tabs: a password any client could send by mistake; set a real one")
+	}
+	return []byte(pw), nil
+}
+
+// passwordLines reads raw, the password file named file, as one password a
+// line (LF or CRLF line ends); empty lines are skipped. A refusal names
+// the line by its number, never by its text.
+func passwordLines(file string, raw []byte) ([][]byte, error) {
+	var out [][]byte
+	for n, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			continue
+		}
+		if protocol.ValidatePassword([]byte(line)) != nil {
+			// A CR within the line: most likely a file with old Mac
+			// line ends, read as one long line.
+			return nil, configErrorf("--password-file %s line %d: a password is 1 to %d bytes without CR or NUL (lines end in LF or CRLF)",
+				file, n+1, protocol.MaxPassword)
+		}
+		if blank(line) {
+			// Taken as a password it would let in any client that
+			// sends blanks; most likely a stray line of an editor.
+			return nil, configErrorf("--password-file %s line %d is only spaces or tabs: remove the line (a blank password is refused)", file, n+1)
+		}
+		out = append(out, []byte(line))
 	}
 	return out, nil
 }
