@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -61,20 +62,59 @@ func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
 	if err != nil {
 		return nil, configErrorf("config file: %v", err)
 	}
-	var doc map[string]any
+	return parseConfig(path, raw, fs)
+}
+
+// parseConfig reads raw, the config file at path: a YAML mapping of flag
+// names to single values. A value is taken as written (YAML's quoting
+// aside): decoded first, 0o17 would become 15, 1e6 1e+06 and a date a
+// Go timestamp, and an empty one "<nil>". A refusal names keys, never a
+// value, which may be a URL with a password in it.
+func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string, error) {
+	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, configErrorf("config file %s is not valid YAML: %v", path, err)
 	}
-	out := make(map[string]string, len(doc))
-	for k, v := range doc {
+	if len(doc.Content) == 0 { // an empty file, or only comments
+		return nil, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.AliasNode {
+		root = root.Alias
+	}
+	if root.Kind != yaml.MappingNode {
+		// Not quoted: a file that is no mapping may be another one, a
+		// password file given by mistake.
+		return nil, configErrorf("config file %s is not a YAML mapping of settings (setting: value, one a line)", path)
+	}
+	out := make(map[string]string, len(root.Content)/2)
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, v := root.Content[i], root.Content[i+1]
+		if key.Kind == yaml.AliasNode {
+			key = key.Alias
+		}
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if key.Kind != yaml.ScalarNode {
+			return nil, configErrorf("config file %s line %d: a setting's name is a single word (the flag names of 'cliser serve --help')", path, key.Line)
+		}
+		k := key.Value
 		if fs.Lookup(k) == nil || k == "config" {
-			return nil, configErrorf("config file %s: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, k)
+			return nil, configErrorf("config file %s line %d: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, key.Line, k)
 		}
-		switch v.(type) {
-		case map[string]any, []any:
+		if _, dup := out[k]; dup {
+			return nil, configErrorf("config file %s line %d: %s is set twice", path, key.Line, k)
+		}
+		switch {
+		case v.Kind != yaml.ScalarNode:
 			return nil, configErrorf("config file %s: %s must be a single value", path, k)
+		case v.ShortTag() == "!!null":
+			return nil, configErrorf("config file %s: %s has no value (write %s: \"\" for an empty one)", path, k, k)
+		case !slices.Contains([]string{"!!str", "!!int", "!!float", "!!bool", "!!timestamp"}, v.ShortTag()):
+			return nil, configErrorf("config file %s: %s must be a plain value, not a %s", path, k, v.ShortTag())
 		}
-		out[k] = fmt.Sprint(v)
+		out[k] = v.Value
 	}
 	return out, nil
 }

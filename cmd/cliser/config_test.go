@@ -115,3 +115,30 @@ func TestServeValidatesRanges(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--max-clients")
 }
+
+// A config file's value is taken as written: YAML would decode 1.10 as
+// the number 1.1 and a date as a timestamp, and Go would spell them
+// otherwise. An empty value is a mistake, not "<nil>"; a file that is no
+// mapping (a password file given by mistake) is refused without quoting
+// it.
+func TestConfigValuesAsWritten(t *testing.T) {
+	dir := t.TempDir()
+	got, err := readConfigFile(writeFile(t, dir, "v.yaml", "node-id: 1.10\ndata-dir: 2001-12-14\nmax-clients: 0x10\n"), serveFlags())
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"node-id": "1.10", "data-dir": "2001-12-14", "max-clients": "0x10"}, got)
+
+	_, err = readConfigFile(writeFile(t, dir, "n.yaml", "listen:\n"), serveFlags())
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), `listen has no value (write listen: "" for an empty one)`)
+
+	_, err = readConfigFile(writeFile(t, dir, "p.yaml", "hunter2\n"), serveFlags())
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "is not a YAML mapping of settings")
+	assert.NotContains(t, err.Error(), "hunter2")
+
+	_, err = readConfigFile(writeFile(t, dir, "d.yaml", "max-clients: 1\nmax-clients: 2\n"), serveFlags())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 2: max-clients is set twice")
+}
