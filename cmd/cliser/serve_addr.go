@@ -30,7 +30,7 @@ func checkListenAddr(flag, addr, port string, offOK bool) error {
 	if err != nil {
 		return configErrorf("%s %q is not an address: give %s", flag, addr, hint)
 	}
-	if n, err := strconv.Atoi(given); err != nil || n < 0 || n > 65535 {
+	if n, ok := portNumber(given); !ok || n > 65535 {
 		return configErrorf("%s %q: the port must be a number 0..65535 (0: any free port)", flag, addr)
 	}
 	return nil
@@ -44,10 +44,21 @@ func checkServerAddr(addr string) error {
 	if err != nil {
 		return configErrorf("--server %q is not HOST:PORT (e.g. cliser.example.net:7070)", addr)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	if n, ok := portNumber(port); !ok || n < 1 || n > 65535 {
 		return configErrorf("--server %q: the port must be a number 1..65535", addr)
 	}
 	return nil
+}
+
+// portNumber is p as a port number when p is only digits: Go's net
+// package takes anything else (+80, -0, " 80") for a service name to look
+// up, and would refuse it at the listen or dial.
+func portNumber(p string) (int, bool) {
+	if p == "" || strings.Trim(p, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(p)
+	return n, err == nil
 }
 
 // adminToken is CLISER_ADMIN_TOKEN without the spaces and line ends around
@@ -71,9 +82,15 @@ func adminToken() (string, bool) {
 func checkNATSURLs(list string) error {
 	hint := "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
 	shown := natsurl.Strip(list) // a URL's user info may be a password or a token
-	for i, u := range strings.Split(list, ",") {
+	entries := strings.Split(list, ",")
+	for i, u := range entries {
 		parsed, err := natsurl.Parse(u)
 		switch {
+		case err != nil && !strings.Contains(u, "@") && strings.Contains(strings.Join(entries[i+1:], ","), "@"):
+			// Most likely the front of a password or token cut at an
+			// unencoded ",": neither the reason nor the list may show
+			// it (nats://u:pa,ss@h: host u, port "pa").
+			return configErrorf("--cluster: URL %d does not parse; a password or token with a \",\" in it must be percent-encoded (%%2C): %s", i+1, hint)
 		case err != nil:
 			return configErrorf("--cluster %q: URL %d does not parse (%v): %s", shown, i+1, err, hint)
 		case !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme):
@@ -93,6 +110,6 @@ func validPort(p string) bool {
 	if p == "" {
 		return true
 	}
-	n, err := strconv.Atoi(p)
-	return err == nil && n >= 1 && n <= 65535
+	n, ok := portNumber(p)
+	return ok && n >= 1 && n <= 65535
 }

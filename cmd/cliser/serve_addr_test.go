@@ -52,3 +52,38 @@ func TestCheckNATSURLs(t *testing.T) {
 		assert.NotContains(t, err.Error(), "hunter2", bad)
 	}
 }
+
+// A port is digits: Go's net package takes "+80" or "-0" for a service
+// name to look up, so the listen or dial would fail later, at run time,
+// on an address the check had let through.
+func TestListenAndServerPortsAreDigits(t *testing.T) {
+	for _, ok := range []string{":7070", "127.0.0.1:0", "[::1]:080", "h:65535"} {
+		assert.NoError(t, checkListenAddr("--listen", ok, "7070", false), ok)
+	}
+	for _, bad := range []string{":+80", ":-0", "h: 80", "h:65536", "h:", "h:http"} {
+		err := checkListenAddr("--listen", bad, "7070", false)
+		require.Error(t, err, bad)
+		assert.Equal(t, 2, exitCode(err), bad)
+	}
+	assert.NoError(t, checkServerAddr("cliser.example.net:7070"))
+	for _, bad := range []string{"h:+7070", "h:0", "h:-1", "h:070000"} {
+		err := checkServerAddr(bad)
+		require.Error(t, err, bad)
+		assert.Equal(t, 2, exitCode(err), bad)
+	}
+}
+
+// A password or token with an unencoded "," is cut there, as nats.go
+// cuts it; the front piece reads as a host and a port that does not
+// parse. The refusal shows neither that piece nor the rest.
+func TestCheckNATSURLsCommaInPasswordStaysHidden(t *testing.T) {
+	for _, bad := range []string{"nats://u:hun,ter2@n1:4222", "nats://u:hunter,2xyz@n1:4222", "nats://n0:4222,nats://u:ab cd,hunter2@n1:4222"} {
+		err := checkNATSURLs(bad)
+		require.Error(t, err, bad)
+		assert.Equal(t, 2, exitCode(err), bad)
+		assert.Contains(t, err.Error(), "percent-encoded (%2C)", bad)
+		for _, piece := range []string{"hun", "hunter", "ter2", "2xyz", "ab cd"} {
+			assert.NotContains(t, err.Error(), piece, bad)
+		}
+	}
+}

@@ -1,9 +1,10 @@
 package natsurl
 
 import (
-	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // FuzzSecretsStayOut: a --cluster list whose entry carries a password (or
@@ -35,15 +36,7 @@ func FuzzSecretsStayOut(f *testing.F) {
 			// means; an unencoded token with a ":" is a user and a password.
 			return
 		}
-		info := user + ":" + secret
-		switch {
-		case encode && user == "":
-			info = url.User(secret).String()
-		case encode:
-			info = url.UserPassword(user, secret).String()
-		case user == "":
-			info = secret
-		}
+		info := testkit.NATSUserInfo(user, secret, encode)
 		list := "nats://" + info + "@" + host + "," + other
 		stripped := Strip(list)
 		scrubbed := Scrub(list, Secrets(list))
