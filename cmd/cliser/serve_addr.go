@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"slices"
@@ -79,27 +80,39 @@ func adminToken() (string, bool) {
 // NATS server URLs (nats://, tls://, ws://, wss://, or HOST:PORT, which
 // nats.go reads as nats://). Another scheme (http://, a typo) would only
 // fail at the dial, as a runtime error, after a DNS lookup.
+//
+// A refusal never shows a password or a token, nor a piece of one: one
+// with an unencoded "," is cut there, as nats.go cuts it, and its front
+// reads as URLs of its own (nats://u:pa,ss@h: host u, port "pa"; a token
+// ab,cd@h: host ab). So with user info in the list, the list is not shown
+// (the entry's number says which), and an entry before one with user info
+// is refused without its reason.
 func checkNATSURLs(list string) error {
 	hint := "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
-	shown := natsurl.Strip(list) // a URL's user info may be a password or a token
 	entries := strings.Split(list, ",")
 	for i, u := range entries {
 		parsed, err := natsurl.Parse(u)
+		var why string
 		switch {
-		case err != nil && !strings.Contains(u, "@") && strings.Contains(strings.Join(entries[i+1:], ","), "@"):
-			// Most likely the front of a password or token cut at an
-			// unencoded ",": neither the reason nor the list may show
-			// it (nats://u:pa,ss@h: host u, port "pa").
-			return configErrorf("--cluster: URL %d does not parse; a password or token with a \",\" in it must be percent-encoded (%%2C): %s", i+1, hint)
 		case err != nil:
-			return configErrorf("--cluster %q: URL %d does not parse (%v): %s", shown, i+1, err, hint)
+			why = fmt.Sprintf("does not parse (%v)", err)
 		case !slices.Contains([]string{"nats", "tls", "ws", "wss"}, parsed.Scheme):
-			return configErrorf("--cluster %q: %s:// is not a NATS URL: %s", shown, parsed.Scheme, hint)
+			why = parsed.Scheme + ":// is not a NATS URL"
 		case parsed.Hostname() == "":
-			return configErrorf("--cluster %q: a URL without a host: %s", shown, hint)
+			why = "is a URL without a host"
 		case !validPort(parsed.Port()):
-			return configErrorf("--cluster %q: URL %d's port %q is no port (1 to 65535): %s", shown, i+1, parsed.Port(), hint)
+			why = fmt.Sprintf("has port %q, which is no port (1 to 65535)", parsed.Port())
+		default:
+			continue
 		}
+		switch {
+		case strings.Contains(strings.Join(entries[i+1:], ","), "@"):
+			return configErrorf("--cluster: URL %d is no NATS URL (not shown: it may hold a piece of a password or token "+
+				"cut at a \",\", which must be percent-encoded as %%2C): %s", i+1, hint)
+		case strings.Contains(list, "@"):
+			return configErrorf("--cluster: URL %d %s (the list is not shown: it holds a user or a token): %s", i+1, why, hint)
+		}
+		return configErrorf("--cluster %q: URL %d %s: %s", natsurl.Strip(list), i+1, why, hint)
 	}
 	return nil
 }

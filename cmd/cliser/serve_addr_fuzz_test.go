@@ -136,9 +136,10 @@ func FuzzClusterURLs(f *testing.F) {
 		msg := err.Error()
 		// What the message may show anyway: the non-secret parts, and the
 		// fixed text around them.
-		shown := scheme + user + host + other + "nats://[redacted](unparsable URL)" + msg[strings.LastIndex(msg, ": give"):] +
-			natsurl.ErrUserInfo.Error() + `does not parse; a password or token with a "," in it must be percent-encoded (%2C)` +
-			"is not a NATS URL a URL without a host port is no port (1 to 65535)"
+		shown := scheme + user + host + other + natsurl.Strip(other) + "nats://[redacted](unparsable URL)" + msg[strings.LastIndex(msg, ": give"):] +
+			natsurl.ErrUserInfo.Error() + `is no NATS URL (not shown: it may hold a piece of a password or token cut at a ",", which must be percent-encoded as %2C)` +
+			"is not a NATS URL is a URL without a host has port , which is no port (1 to 65535)" +
+			"(the list is not shown: it holds a user or a token)"
 		secrets := append(natsurl.Secrets(list), secret)
 		if encode && user != "" { // the secret as info spells it
 			_, spelt, _ := strings.Cut(info, ":")

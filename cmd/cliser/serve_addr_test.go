@@ -75,15 +75,23 @@ func TestListenAndServerPortsAreDigits(t *testing.T) {
 
 // A password or token with an unencoded "," is cut there, as nats.go
 // cuts it; the front piece reads as a host and a port that does not
-// parse. The refusal shows neither that piece nor the rest.
+// parse, or as a URL without a host (a "?" read as a query). The
+// refusal shows neither that piece nor the rest.
 func TestCheckNATSURLsCommaInPasswordStaysHidden(t *testing.T) {
-	for _, bad := range []string{"nats://u:hun,ter2@n1:4222", "nats://u:hunter,2xyz@n1:4222", "nats://n0:4222,nats://u:ab cd,hunter2@n1:4222"} {
+	for _, bad := range []string{"nats://u:hun,ter2@n1:4222", "nats://u:hunter,2xyz@n1:4222", "nats://n0:4222,nats://u:ab cd,hunter2@n1:4222",
+		"nats://?hunter2,x@n1:4222", "nats://me@corp:hunter2,x@n1:4222"} {
 		err := checkNATSURLs(bad)
 		require.Error(t, err, bad)
 		assert.Equal(t, 2, exitCode(err), bad)
-		assert.Contains(t, err.Error(), "percent-encoded (%2C)", bad)
+		assert.Contains(t, err.Error(), "percent-encoded as %2C", bad)
 		for _, piece := range []string{"hun", "hunter", "ter2", "2xyz", "ab cd"} {
 			assert.NotContains(t, err.Error(), piece, bad)
 		}
 	}
+	// The front of a token cut at a "," reads as a host; the list is not
+	// shown when a later URL is refused.
+	err := checkNATSURLs("s3cr,3t-tok@n1:4222,nats://")
+	require.Error(t, err)
+	assert.Equal(t, `--cluster: URL 3 is a URL without a host (the list is not shown: it holds a user or a token): `+
+		`give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)`, err.Error())
 }
