@@ -41,8 +41,8 @@ type options struct {
 	authFailWindow time.Duration
 	// storeHealth fails /readyz while the registry cannot write (probes.go).
 	storeHealth func() error
-	// logHealth says in /readyz's body that the process log fails (probes.go).
-	logHealth func() error
+	// notes say in /readyz's body what else ails the server (probes.go).
+	notes []healthNote
 	// collectors are added to metrics' registry: the process's own, whose
 	// owners (the log's sink) the API does not otherwise know.
 	collectors []prometheus.Collector

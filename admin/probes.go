@@ -27,10 +27,18 @@ func WithLive(live func() bool) Option {
 // reaches the disk then, and a crash would lose it all.
 func WithStoreHealth(check func() error) Option { return func(o *options) { o.storeHealth = check } }
 
-// WithLogHealth adds the process log's health to /readyz's body
-// (logsink.Sink.Health): a log that cannot be written cannot say so
-// itself. As the event log's, it does not make the server unready.
-func WithLogHealth(check func() error) Option { return func(o *options) { o.logHealth = check } }
+// WithHealthNote adds check's trouble to /readyz's body under key ("log":
+// logsink.Sink.Health, the process log that cannot say so itself;
+// "webhook": webhook.Deliverer.Healthy). As the event log's, a note does
+// not make the server unready: clients are still served.
+func WithHealthNote(key string, check func() error) Option {
+	return func(o *options) { o.notes = append(o.notes, healthNote{key, check}) }
+}
+
+type healthNote struct {
+	key   string
+	check func() error
+}
 
 // WithEventsHealth adds the event log's health to /readyz. A failing log
 // is reported in the body but does not make the server unready: clients
@@ -66,16 +74,17 @@ func (a *API) storeErr() error {
 	return a.opts.storeHealth()
 }
 
-// readyBody is /readyz's 200 body: the event log's and the process log's
-// trouble, when any.
+// readyBody is /readyz's 200 body: the event log's trouble and the
+// notes', when any.
 func (a *API) readyBody() map[string]string {
 	body := map[string]string{"status": "ready"}
-	for key, check := range map[string]func() error{"events": a.opts.eventsHealth, "log": a.opts.logHealth} {
-		if check == nil {
-			continue
-		}
-		if err := check(); err != nil {
-			body[key] = err.Error()
+	notes := a.opts.notes
+	if a.opts.eventsHealth != nil {
+		notes = append([]healthNote{{"events", a.opts.eventsHealth}}, notes...)
+	}
+	for _, n := range notes {
+		if err := n.check(); err != nil {
+			body[n.key] = err.Error()
 		}
 	}
 	return body

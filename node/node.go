@@ -62,8 +62,8 @@ func New(opts ...Option) *Node {
 // until ctx ends), the event log, the registry (loaded) and its
 // flusher, identity (loaded within ctx), the reactor (made, not yet
 // listening), the cluster node (its mirror complete, what an earlier run
-// left connected marked), the admin API (so that /readyz says 503 while the
-// reactor starts), the webhook, and last the protocol's listener. On an
+// left connected marked), the webhook, the admin API (so that /readyz says
+// 503 while the reactor starts), and last the protocol's listener. On an
 // error whatever was opened is closed again, and the error says what to
 // fix (errors.Is(err, ErrConfig) for a configuration mistake). A Shutdown
 // or Close meanwhile ends Start's waits: Start then returns an error that
@@ -176,6 +176,13 @@ func (n *Node) start(ctx context.Context) error {
 		}
 		dir = n.store.node.Directory()
 	}
+	// The webhook before the admin API, whose /readyz says what ails it.
+	if n.hook, err = startWebhook(o, n.evlog, n.store, n.metrics); err != nil {
+		return err
+	}
+	if n.hook != nil {
+		adminExtra = append(adminExtra, admin.WithHealthNote("webhook", n.hook.d.Healthy))
+	}
 	// The admin listener comes up before the protocol's, so that /readyz
 	// can say 503 while the reactor starts.
 	srv := n.srv
@@ -192,9 +199,6 @@ func (n *Node) start(ctx context.Context) error {
 		restarted = n.store.node.Restarted()
 	}
 	n.metrics.Restarted(restarted)
-	if n.hook, err = startWebhook(o, n.evlog, n.store, n.metrics); err != nil {
-		return err
-	}
 	if err := n.srv.Start(); err != nil {
 		return fmt.Errorf("listen %s: %w", o.listen, err)
 	}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -47,6 +48,7 @@ type Deliverer struct {
 	delivering atomic.Bool
 	disabled   atomic.Bool
 	cursorBad  bool // a cursor fault is being reported; logged once
+	health     health
 }
 
 // New checks the URL and returns a Deliverer of log's events to it,
@@ -276,6 +278,7 @@ func (d *Deliverer) save(ctx context.Context, st State) {
 
 func (d *Deliverer) cursorFault(op string, err error) {
 	d.m.cursorErrs.Inc()
+	d.health.cursor(fmt.Errorf("%s: %w", op, err))
 	if !d.cursorBad {
 		d.cursorBad = true
 		d.zl.Error("webhook: the stored cursor can not be "+op+"; retrying (a restart may send acknowledged events again)", zap.Error(err))
@@ -283,6 +286,7 @@ func (d *Deliverer) cursorFault(op string, err error) {
 }
 
 func (d *Deliverer) cursorOK() {
+	d.health.cursor(nil)
 	if d.cursorBad {
 		d.cursorBad = false
 		d.zl.Info("webhook: the stored cursor works again")

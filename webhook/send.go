@@ -37,17 +37,20 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 		d.m.request(result).Inc()
 		switch {
 		case result == ResultOK:
+			d.health.acknowledged()
 			if n > 1 {
 				d.zl.Info("webhook: the receiver acknowledged again", zap.String("webhook_id", id), zap.Int("tries", n))
 			}
 			return nil
 		case result == ResultGone:
+			d.health.gone()
 			d.disabled.Store(true)
 			d.m.disabled.Set(1)
 			d.zl.Error("webhook: the receiver answered 410 Gone; the webhook is off until cliser restarts",
 				zap.String("webhook_id", id), zap.Uint64("acked", d.acked.Load()))
 			return ErrDisabled
 		}
+		d.health.failed(answerText(result, status, err))
 		wait := retryWait(n, status, h, d.o.backoffMin, d.o.backoffMax, time.Now())
 		fields := []zap.Field{zap.String("webhook_id", id), zap.String("result", result),
 			zap.Int("status", status), zap.Int("try", n), zap.Duration("retry_in", wait), zap.Error(err)}
@@ -120,4 +123,12 @@ func classifyErr(err error) string {
 		return ResultTimeout
 	}
 	return ResultError
+}
+
+// answerText is a try's answer for Healthy: its status, or its error.
+func answerText(result string, status int, err error) string {
+	if err != nil {
+		return result + ": " + err.Error()
+	}
+	return result + " (HTTP " + strconv.Itoa(status) + ")"
 }

@@ -339,7 +339,7 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, logSink *logsink.Sink, pass
 		node.WithAdmin(cfg.adminListen),
 		node.WithAdminToken(token),
 		node.WithAdminOptions(append(cfg.adminGuardOptions(), admin.WithMaxConns(cfg.adminMaxConns),
-			admin.WithLogHealth(logSink.Health), admin.WithCollectors(logSink.Collector()))...),
+			admin.WithHealthNote("log", logSink.Health), admin.WithCollectors(logSink.Collector()))...),
 		node.WithUI(cfg.ui),
 	}
 	if cfg.cluster != "" {

@@ -1,0 +1,58 @@
+package node_test
+
+import (
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
+	"github.com/cliser/cliser/webhook"
+)
+
+// A receiver that does not acknowledge shows in /readyz's body, still 200,
+// for as long as it fails (its log line came once), and not once it
+// acknowledges again.
+func TestReadyzSaysTheWebhookFails(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if down.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(recv.Close)
+	signer, err := webhook.ParseSecrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	require.NoError(t, err)
+	n := nodetest.Start(t, node.WithDataDir(t.TempDir()), node.WithEventRetention(1000),
+		node.WithWebhook(node.Webhook{URL: recv.URL + "/hook", Signer: signer, Batch: 10, Linger: 10 * time.Millisecond}))
+	testkit.Dial(t, n.Addr()).Register(nodetest.Password, "hooked-1")
+
+	readyz := "http://" + n.AdminAddr() + "/readyz"
+	var body string
+	require.Eventually(t, func() bool {
+		var code int
+		code, body = testkit.HTTPGet(t, readyz)
+		return code == http.StatusOK && strings.Contains(body, `"webhook":"webhook: `+recv.URL+`/hook has not acknowledged since `)
+	}, 10*time.Second, 20*time.Millisecond, "readyz: %s", body)
+	assert.Contains(t, body, "(last answer: http_5xx (HTTP 500)); retrying")
+
+	down.Store(false)
+	require.Eventually(t, func() bool {
+		var code int
+		code, body = testkit.HTTPGet(t, readyz)
+		return code == http.StatusOK && !strings.Contains(body, "webhook")
+	}, 10*time.Second, 20*time.Millisecond, "readyz once the receiver acknowledges: %s", body)
+}
