@@ -28,8 +28,7 @@ type options struct {
 	// identity serves the credentials and bans endpoints; nil: 404.
 	identity *identity.Service
 	// events is the event log the events endpoints read; nil: none.
-	events       events.Reader
-	eventsHealth func() error
+	events events.Reader
 	// maxConns caps the listener's open connections (limit.go).
 	maxConns int
 	// live is the liveness check behind /healthz (probes.go).

@@ -44,7 +44,7 @@ type healthNote struct {
 // is reported in the body but does not make the server unready: clients
 // are still served, the fault is counted and logged, and pulling the node
 // out of a load balancer would not mend a full disk.
-func WithEventsHealth(check func() error) Option { return func(o *options) { o.eventsHealth = check } }
+func WithEventsHealth(check func() error) Option { return WithHealthNote("events", check) }
 
 func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	if !a.opts.live() {
@@ -74,15 +74,11 @@ func (a *API) storeErr() error {
 	return a.opts.storeHealth()
 }
 
-// readyBody is /readyz's 200 body: the event log's trouble and the
-// notes', when any.
+// readyBody is /readyz's 200 body: the notes' trouble (the event log's,
+// the webhook's, the process log's), when any.
 func (a *API) readyBody() map[string]string {
 	body := map[string]string{"status": "ready"}
-	notes := a.opts.notes
-	if a.opts.eventsHealth != nil {
-		notes = append([]healthNote{{"events", a.opts.eventsHealth}}, notes...)
-	}
-	for _, n := range notes {
+	for _, n := range a.opts.notes {
 		if err := n.check(); err != nil {
 			body[n.key] = err.Error()
 		}

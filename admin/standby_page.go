@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
-	"strings"
 )
 
 // standbyReload is how often the standby's page asks again: the API's
@@ -42,30 +41,20 @@ var standbyPage = template.Must(template.New("standby").Parse(`<!doctype html>
 // / and /ui go to /ui/, /ui/ is standbyPage (503), the page's data
 // (UIConfigPath) 503 with why, its static files themselves.
 func (a *API) withStandbyPage(why func() string, next http.Handler) http.Handler {
-	ui := a.opts.ui
-	if ui == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		switch {
-		case p != "/" && p != "/ui" && p != "/favicon.ico" && !strings.HasPrefix(p, "/ui/"):
-			next.ServeHTTP(w, r)
-		case r.Method != http.MethodGet && r.Method != http.MethodHead:
-			methodNotAllowed(http.MethodGet)(w, r)
-		case p == "/" || p == "/ui":
-			http.Redirect(w, r, "/ui/", http.StatusFound)
-		case p == "/ui/" || p == "/ui/index.html":
+	return uiPaths(a.opts.ui, next, func(w http.ResponseWriter, r *http.Request) bool {
+		switch r.URL.Path {
+		case "/ui/", "/ui/index.html":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Content-Security-Policy", standbyCSP)
 			w.Header().Set("Retry-After", standbyReload)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_ = standbyPage.Execute(w, why())
-		case p == UIConfigPath:
+		case UIConfigPath:
 			w.Header().Set("Retry-After", standbyReload)
 			writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not serving the API yet: " + why()})
 		default:
-			ui.ServeHTTP(w, r)
+			return false
 		}
+		return true
 	})
 }

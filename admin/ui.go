@@ -29,26 +29,34 @@ type UIConfig struct {
 // browsers that ask for it there. Without a dashboard
 // every path goes to next, so / stays the API's JSON 404.
 func (a *API) withUI(next http.Handler) http.Handler {
-	ui := a.opts.ui
+	return uiPaths(a.opts.ui, next, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != UIConfigPath {
+			return false
+		}
+		// With the API's headers (headers.go).
+		writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil, Cluster: a.opts.nodes != nil})
+		return true
+	})
+}
+
+// uiPaths routes the dashboard's paths (/, /ui, /ui/..., /favicon.ico)
+// to ui, and every other to next: a method other than GET and HEAD is
+// 405, / and /ui go to /ui/, own answers the paths it knows (true), and
+// ui's files are the rest. Without ui (nil) it is next.
+func uiPaths(ui, next http.Handler, own func(http.ResponseWriter, *http.Request) bool) http.Handler {
 	if ui == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p != "/" && p != "/ui" && p != "/favicon.ico" && !strings.HasPrefix(p, "/ui/") {
+		switch {
+		case p != "/" && p != "/ui" && p != "/favicon.ico" && !strings.HasPrefix(p, "/ui/"):
 			next.ServeHTTP(w, r)
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
 			methodNotAllowed(http.MethodGet)(w, r)
-			return
-		}
-		switch p {
-		case "/", "/ui":
+		case p == "/" || p == "/ui":
 			http.Redirect(w, r, "/ui/", http.StatusFound)
-		case UIConfigPath: // with the API's headers (headers.go)
-			writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil, Cluster: a.opts.nodes != nil})
-		default:
+		case !own(w, r):
 			ui.ServeHTTP(w, r)
 		}
 	})

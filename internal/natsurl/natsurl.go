@@ -62,10 +62,7 @@ func Secrets(list string) []string {
 // it, percent-encoding and all: url.Userinfo.String would encode it
 // anew, perhaps otherwise.
 func spelt(raw string, hasPassword bool) string {
-	_, rest, _ := strings.Cut(strings.TrimSpace(raw), "://")
-	if rest == "" {
-		rest = strings.TrimSpace(raw) // a bare host:port entry
-	}
+	rest := afterScheme(raw)
 	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
 		rest = rest[:end]
 	}
@@ -75,6 +72,16 @@ func spelt(raw string, hasPassword bool) string {
 		return password
 	}
 	return name
+}
+
+// afterScheme is raw past its "scheme://"; all of it without one (a
+// bare host:port entry).
+func afterScheme(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		return rest
+	}
+	return raw
 }
 
 // Scrub is text with each of secrets replaced by "[redacted]".
@@ -112,7 +119,7 @@ func Parse(raw string) (*url.URL, error) {
 // a path, a query or a fragment: nats://u:p@ss#word@h is user u,
 // password p, host ss, fragment "word@h", and Strip showed "ss#word@h".
 func atPastAuthority(raw string) bool {
-	_, rest, _ := strings.Cut(raw, "://")
+	rest := afterScheme(raw)
 	end := strings.IndexAny(rest, "/?#")
 	return end >= 0 && strings.LastIndex(rest, "@") > end
 }
