@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -189,7 +190,7 @@ func (srv *Server) waitDrained(ctx context.Context) error {
 	for srv.conns.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("drain ended with %d connections still open: %w", srv.conns.Load(), ctx.Err())
 		case <-t.C:
 		}
 	}

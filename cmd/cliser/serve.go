@@ -75,9 +75,9 @@ func newServeCmd() *cobra.Command {
 			if err := applyLayers(cmd.Flags(), path); err != nil {
 				return err
 			}
-			ctx, hup, stop := routeSignals(cmd.Context())
+			ctx, hurry, hup, stop := routeSignals(cmd.Context())
 			defer stop()
-			return runServe(ctx, hup, cfg)
+			return runServe(ctx, hurry, hup, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -251,7 +251,9 @@ func passwordLines(file string, raw []byte) ([][]byte, error) {
 // blank reports whether pw is only spaces and tabs.
 func blank(pw string) bool { return strings.Trim(pw, " \t") == "" }
 
-func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error {
+// runServe serves until ctx ends, then drains within --shutdown-timeout,
+// or at once when hurry ends (a second signal).
+func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -299,8 +301,14 @@ func runServe(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig) error
 	go reloadOnHUP(ctx, hup, cfg.passwordFile, n, log)
 
 	died := awaitStop(ctx, n, log)
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(hurry, cfg.shutdownTimeout)
 	defer cancel()
+	// Whoever sends a second signal wants the process gone: what waits
+	// (clients, the admin API's requests) is cut; the registry's last
+	// write is not.
+	defer context.AfterFunc(hurry, func() {
+		log.Warn("second signal: cutting the drain short; the registry is still written")
+	})()
 	if err := errors.Join(died, n.Shutdown(stopCtx)); err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err

@@ -35,32 +35,39 @@ func catchSignals() chan os.Signal {
 	return ch
 }
 
-// routeSignals ends the returned context at the first SIGINT or SIGTERM
-// and hands each SIGHUP to hup (one waits there; more meanwhile are one
-// reload). The caller calls stop when done.
-func routeSignals(parent context.Context) (ctx context.Context, hup <-chan os.Signal, stop func()) {
+// routeSignals ends stopping at the first SIGINT or SIGTERM, and hurry at
+// a second one, which cuts the drain short; it hands each SIGHUP to hup
+// (one waits there; more meanwhile are one reload). The caller calls stop
+// when done.
+func routeSignals(parent context.Context) (stopping, hurry context.Context, hup <-chan os.Signal, stop func()) {
 	sig := serveSignals
 	if sig == nil { // serve run in-process, as the tests do
 		sig = catchSignals()
 	}
-	ctx, cancel := context.WithCancel(parent)
+	stopping, cancel := context.WithCancel(parent)
+	hurry, hurried := context.WithCancel(context.WithoutCancel(parent))
 	reload := make(chan os.Signal, 1)
+	done := make(chan struct{})
 	go func() {
 		for {
 			select {
-			case <-ctx.Done():
+			case <-done:
 				return
 			case s := <-sig:
-				if s != syscall.SIGHUP {
+				switch {
+				case s == syscall.SIGHUP:
+					select {
+					case reload <- s:
+					default:
+					}
+				case stopping.Err() == nil:
 					cancel()
-					return
-				}
-				select {
-				case reload <- s:
 				default:
+					hurried()
+					return
 				}
 			}
 		}
 	}()
-	return ctx, reload, func() { signal.Stop(sig); cancel() }
+	return stopping, hurry, reload, func() { signal.Stop(sig); close(done); cancel(); hurried() }
 }

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
 )
 
 // A signal that comes while serve is still starting (here: held reading
@@ -57,4 +63,60 @@ func TestBinarySignalsWhileStarting(t *testing.T) {
 			assert.Equal(t, 0, p.Wait(t), p.LogText())
 		})
 	}
+}
+
+// A second SIGTERM during a drain ends the wait at once: here the drain
+// waits on an admin request whose body is still coming (the stop holds
+// until its 30 s read deadline, under --shutdown-timeout 2m). The
+// registry is still written: a restart finds the client's record.
+func TestBinarySecondSignalCutsTheDrainShort(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=hurry-token"}
+	args := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dir,
+		"--keepalive-interval", "1h", "--shutdown-timeout", "2m"}
+	p := testkit.Serve(t, env, args...)
+	c := opsConnect(t, p.Addr, opsPassword, "hurried-1")
+
+	admin, err := net.DialTimeout("tcp", p.AdminAddr, waitFor)
+	require.NoError(t, err)
+	defer admin.Close()
+	_, err = fmt.Fprintf(admin, "POST /v1/bans HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer hurry-token\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", p.AdminAddr)
+	require.NoError(t, err)
+	require.NoError(t, admin.SetReadDeadline(time.Now().Add(waitFor)))
+	status, err := bufio.NewReader(admin).ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, status, "100 Continue", "the handler reads the body (it never comes)")
+
+	p.Terminate(t)
+	c.ExpectClosed("190 " + protocol.ReasonServerShuttingDown.String())
+	require.Eventually(t, func() bool {
+		conn, err := net.DialTimeout("tcp", p.AdminAddr, time.Second)
+		if err == nil {
+			_ = conn.Close()
+		}
+		return err != nil
+	}, waitFor, tick, "the admin listener never closed:\n%s", p.LogText())
+	select {
+	case <-p.Exited:
+		t.Fatalf("the drain did not wait for the admin request:\n%s", p.LogText())
+	default:
+	}
+
+	p.Terminate(t)
+	select {
+	case <-p.Exited:
+	case <-time.After(waitFor):
+		t.Fatalf("the second SIGTERM did not end the drain:\n%s", p.LogText())
+	}
+	assert.Equal(t, 0, testkit.ExitCode(p.ExitErr), "clients and records in order; only an admin request cut: %s", p.LogText())
+	assert.Contains(t, p.LogText(), "second signal: cutting the drain short")
+	assert.Contains(t, p.LogText(), "stopped; registry written")
+
+	again := testkit.Serve(t, env, args...)
+	code, body := testkit.HTTPDo(t, http.MethodGet, "http://"+again.AdminAddr+"/v1/clients/hurried-1", "",
+		http.Header{"Authorization": {"Bearer hurry-token"}})
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"cid":"hurried-1"`)
+	assert.Equal(t, 0, again.Stop(t), again.LogText())
 }
