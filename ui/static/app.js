@@ -200,7 +200,7 @@ function overview(main) {
     reasons.replaceChildren(...(rows.length ? rows.map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, n)))
       : [h('tr', {}, h('td', { colspan: 2, class: 'muted' }, 'none'))]));
     note.textContent = (stats.node ? 'node ' + stats.node + ' · ' : '') + 'sampled every ' + stats.interval_seconds + ' s · updated ' + fmtClock(new Date(stats.time));
-    chart(canvas, stats.series);
+    chart(canvas, stats.series, stats.connected);
   });
   let stopped = false;
   const poll = async () => {
@@ -282,8 +282,10 @@ function axisStep(max) {
   return [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw && Number.isInteger(s));
 }
 
-// chart draws the series as a line over the last hour.
-function chart(canvas, series) {
+// chart draws the series as a line over the last hour, ending at now on
+// current, the count the card shows: the samples are up to an interval
+// old, and a fleet that came in since drew a line at 0 under "15,000".
+function chart(canvas, series, current) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || 900;
   const hgt = canvas.clientHeight || 240;
@@ -296,6 +298,9 @@ function chart(canvas, series) {
   const now = Date.now() / 1000;
   const t0 = now - 3600;
   const pts = series.filter((p) => p.t >= t0);
+  const last = pts.length ? pts[pts.length - 1].t : t0;
+  pts.push({ t: Math.max(now, last), connected: current });
+  canvas.dataset.last = current; // where the line ends, for the browser tests
   const step = axisStep(Math.max(1, ...pts.map((p) => p.connected)));
   const top = step * 4;
   const x = (t) => pad.l + ((t - t0) / 3600) * (w - pad.l - pad.r);
@@ -312,7 +317,6 @@ function chart(canvas, series) {
     g.fillText(v.toLocaleString(), 4, y(v) + 4);
   }
   for (let m = 60; m >= 0; m -= 15) g.fillText(m ? '-' + m + ' min' : 'now', x(now - m * 60) - (m ? 18 : 22), hgt - 6);
-  if (!pts.length) return;
   g.strokeStyle = css.getPropertyValue('--accent').trim() || '#0f766e';
   g.lineWidth = 2;
   g.beginPath();
