@@ -27,19 +27,20 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		ip, now := remoteIP(r), time.Now()
-		if wait := lim.retryAfter(ip, now); wait > 0 {
-			tooManyFailures(w, wait)
+		key := lim.key(ip)
+		if wait := lim.retryAfter(ip, key, now); wait > 0 {
+			tooManyFailures(w, ip, key, wait)
 			return
 		}
 		given, ok := bearer(r)
 		if !ok {
-			lim.failed(ip, false, now)
+			lim.failed(ip, key, false, now)
 			unauthorized(w, "missing bearer token: send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN)")
 			return
 		}
 		got := sha256.Sum256([]byte(given))
 		if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
-			lim.failed(ip, true, now)
+			lim.failed(ip, key, true, now)
 			unauthorized(w, "wrong bearer token")
 			return
 		}

@@ -12,11 +12,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+
+	"github.com/cliser/cliser/internal/ipkey"
 )
 
 // Wrong admin tokens are counted, logged at most once a minute, and slowed
 // per IP: each address has a bucket of DefaultAuthFailLimit wrong tokens
-// that refills at that many per DefaultAuthFailWindow. With the bucket
+// that refills at that many per DefaultAuthFailWindow. An IPv6 client's
+// "address" is its network of WithIPv6GuardPrefix bits (ipkey.Of, as the
+// protocol side counts it): one host holds a whole /64 and could take a
+// fresh address, and a fresh bucket, for each guess. With the bucket
 // empty, every request of that address that needs the token is answered
 // 429 with Retry-After, the right token included: were the right one let
 // through, the 429 itself would tell a guesser which guess was right.
@@ -34,8 +39,9 @@ const (
 
 	// authLogEvery is the most often a failure line is logged.
 	authLogEvery = time.Minute
-	// authMaxIPs bounds the addresses tracked; past it the untracked ones
-	// share one bucket, so a spray of addresses cannot grow memory.
+	// authMaxIPs bounds the addresses (IPv6: networks) tracked; past it
+	// the untracked ones share one bucket, so a spray of addresses cannot
+	// grow memory.
 	authMaxIPs = 10000
 )
 
@@ -44,6 +50,7 @@ const (
 type authLimiter struct {
 	limit    rate.Limit
 	burst    int // 0: no slowdown
+	v6Bits   int // an IPv6 client counts as its network of this many bits
 	failures *prometheus.CounterVec
 	missing  prometheus.Counter
 	wrong    prometheus.Counter
@@ -59,7 +66,9 @@ type authLimiter struct {
 	lastLog   time.Time
 	unlogged  int
 	throttled int
-	lastIP    string
+	lastIP    string // the last refused request's address
+	lastKey   string // what lastIP counts as (its IPv6 network)
+	limited   string // the key last answered 429 since the last line
 	timer     *time.Timer
 	stopped   bool // the listener closed: no timer any more
 }
@@ -68,6 +77,7 @@ func newAuthLimiter(o options) *authLimiter {
 	l := &authLimiter{
 		log:      o.log,
 		logEvery: authLogEvery,
+		v6Bits:   o.ipv6GuardBits,
 		ips:      make(map[string]*rate.Limiter),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricAdminAuthFailures,
@@ -75,7 +85,7 @@ func newAuthLimiter(o options) *authLimiter {
 		}, []string{"reason"}),
 		throttle: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: MetricAdminAuthThrottled,
-			Help: "Admin API requests answered 429: their address sent too many wrong tokens.",
+			Help: "Admin API requests answered 429: their address (IPv6: its network) sent too many wrong tokens.",
 		}),
 	}
 	if o.metrics != nil {
@@ -127,15 +137,19 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	return c
 }
 
-// retryAfter is how long ip must wait before it may try a token again; 0
-// when it may now.
-func (l *authLimiter) retryAfter(ip string, now time.Time) time.Duration {
+// key is what the limiter counts ip as: the address, or an IPv6 one's
+// network ("2001:db8:1:2::/64").
+func (l *authLimiter) key(ip string) string { return ipkey.Of(ip, l.v6Bits) }
+
+// retryAfter is how long ip, counted as key, must wait before it may try a
+// token again; 0 when it may now.
+func (l *authLimiter) retryAfter(ip, key string, now time.Time) time.Duration {
 	if l.burst == 0 {
 		return 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.bucketLocked(ip, now, false)
+	b := l.bucketLocked(key, now, false)
 	if b == nil {
 		return 0
 	}
@@ -145,13 +159,14 @@ func (l *authLimiter) retryAfter(ip string, now time.Time) time.Duration {
 	}
 	l.throttle.Inc()
 	l.throttled++
-	l.noteLocked(ip, now)
+	l.limited = key
+	l.noteLocked(ip, key, now)
 	return time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
 }
 
-// failed records a refused token from ip. Only a wrong token takes from
-// the bucket: a missing one tells a guesser nothing.
-func (l *authLimiter) failed(ip string, wrong bool, now time.Time) {
+// failed records a refused token from ip, counted as key. Only a wrong
+// token takes from the bucket: a missing one tells a guesser nothing.
+func (l *authLimiter) failed(ip, key string, wrong bool, now time.Time) {
 	if wrong {
 		l.wrong.Inc()
 	} else {
@@ -160,15 +175,15 @@ func (l *authLimiter) failed(ip string, wrong bool, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if wrong && l.burst > 0 {
-		l.bucketLocked(ip, now, true).AllowN(now, 1)
+		l.bucketLocked(key, now, true).AllowN(now, 1)
 	}
 	l.unlogged++
-	l.noteLocked(ip, now)
+	l.noteLocked(ip, key, now)
 }
 
-// bucketLocked finds ip's bucket, making it when create is set.
-func (l *authLimiter) bucketLocked(ip string, now time.Time, create bool) *rate.Limiter {
-	if b, ok := l.ips[ip]; ok {
+// bucketLocked finds key's bucket, making it when create is set.
+func (l *authLimiter) bucketLocked(key string, now time.Time, create bool) *rate.Limiter {
+	if b, ok := l.ips[key]; ok {
 		return b
 	}
 	if !create {
@@ -184,7 +199,7 @@ func (l *authLimiter) bucketLocked(ip string, now time.Time, create bool) *rate.
 		return l.overflow
 	}
 	b := rate.NewLimiter(l.limit, l.burst)
-	l.ips[ip] = b
+	l.ips[key] = b
 	return b
 }
 
@@ -200,8 +215,8 @@ func (l *authLimiter) pruneLocked(now time.Time) {
 
 // noteLocked logs what happened since the last line, at most once per
 // logEvery; what comes within the interval is told by a line at its end.
-func (l *authLimiter) noteLocked(ip string, now time.Time) {
-	l.lastIP = ip
+func (l *authLimiter) noteLocked(ip, key string, now time.Time) {
+	l.lastIP, l.lastKey = ip, key
 	if now.Sub(l.lastLog) >= l.logEvery {
 		l.logLocked(now)
 		return
@@ -218,8 +233,18 @@ func (l *authLimiter) noteLocked(ip string, now time.Time) {
 	}
 }
 
+// logLocked writes the line: besides the counts, the last address and,
+// when it counts as its IPv6 network, that network (counted_as), and the
+// address or network last answered 429 (limited), so that an operator sees
+// which block is slowed.
 func (l *authLimiter) logLocked(now time.Time) {
 	fields := []zap.Field{zap.Int("failures", l.unlogged), zap.Int("throttled", l.throttled), zap.String("last_ip", l.lastIP)}
+	if l.lastKey != l.lastIP {
+		fields = append(fields, zap.String("counted_as", l.lastKey))
+	}
+	if l.throttled > 0 {
+		fields = append(fields, zap.String("limited", l.limited))
+	}
 	if !l.lastLog.IsZero() { // the first line has no line before it
 		fields = append(fields, zap.Duration("since_last_line", now.Sub(l.lastLog).Round(time.Second)))
 	}
@@ -236,11 +261,16 @@ func remoteIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// tooManyFailures answers 429 with Retry-After in whole seconds.
-func tooManyFailures(w http.ResponseWriter, wait time.Duration) {
-	secs := int(math.Ceil(wait.Seconds()))
-	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+// tooManyFailures answers 429 with Retry-After in whole seconds; the
+// error names the network when the address counts as one.
+func tooManyFailures(w http.ResponseWriter, ip, key string, wait time.Duration) {
+	secs := strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1))
+	from := "this address"
+	if key != ip {
+		from = "this address's network " + key
+	}
+	w.Header().Set("Retry-After", secs)
 	writeJSON(w, http.StatusTooManyRequests, ErrorResponse{
-		Error: "too many wrong admin tokens from this address; try again in " + strconv.Itoa(max(secs, 1)) + "s",
+		Error: "too many wrong admin tokens from " + from + "; try again in " + secs + "s",
 	})
 }

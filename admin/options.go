@@ -9,6 +9,7 @@ import (
 
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/ipkey"
 )
 
 // Option configures an API (functional options).
@@ -38,6 +39,9 @@ type options struct {
 	// authFailLimit wrong tokens per authFailWindow and IP, then 429.
 	authFailLimit  int
 	authFailWindow time.Duration
+	// ipv6GuardBits: the limit counts an IPv6 client by its network of
+	// this many bits (ipkey.Of).
+	ipv6GuardBits int
 	// storeHealth fails /readyz while the registry cannot write (probes.go).
 	storeHealth func() error
 	// notes say in /readyz's body what else ails the server (probes.go).
@@ -61,6 +65,7 @@ func defaultOptions() options {
 		log:            zap.NewNop(),
 		authFailLimit:  DefaultAuthFailLimit,
 		authFailWindow: DefaultAuthFailWindow,
+		ipv6GuardBits:  ipkey.DefaultIPv6Prefix,
 		statsInterval:  DefaultStatsInterval,
 	}
 }

@@ -2,11 +2,10 @@ package reactor
 
 import (
 	"math"
-	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/cliser/cliser/internal/ipkey"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -54,23 +53,9 @@ func newIPGuard(failLimit int, window int64, maxPending, v6Bits int) *ipGuard {
 		ips: make(map[string]*ipState), pruneAt: minPruneAt}
 }
 
-// key is what the limits count ip (a cip) as: an IPv4 address itself, an
-// IPv6 one its network of v6Bits ("2001:db8:1:2::/64"), since a host is
-// given a whole block and could take a fresh address for each try.
-func (g *ipGuard) key(ip string) string {
-	if g.v6Bits >= 128 || strings.IndexByte(ip, ':') < 0 {
-		return ip
-	}
-	addr, err := netip.ParseAddr(ip)
-	if err != nil || addr.Is4In6() {
-		return ip
-	}
-	prefix, err := addr.Prefix(g.v6Bits)
-	if err != nil {
-		return ip
-	}
-	return prefix.String()
-}
+// key is what the limits count ip (a cip) as (ipkey.Of): an IPv6 client
+// its network of v6Bits, shared with the admin API's wrong-token limit.
+func (g *ipGuard) key(ip string) string { return ipkey.Of(ip, g.v6Bits) }
 
 func (g *ipGuard) enabled() bool { return g.failLimit > 0 || g.maxPending > 0 }
 

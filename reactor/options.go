@@ -8,6 +8,8 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/ipkey"
 )
 
 // Option configures a Server (functional options, as gnet's).
@@ -48,9 +50,8 @@ const (
 	DefaultAuthFailWindow   = time.Minute
 	DefaultMaxPendingPerIP  = 512
 	// DefaultIPv6GuardPrefix: the per-IP limits count an IPv6 client by
-	// its /64, the block one host or one site is given (RFC 6177): one
-	// address each would let a single host pick a fresh one per try.
-	DefaultIPv6GuardPrefix = 64
+	// its /64 (ipkey.DefaultIPv6Prefix, the admin API's default too).
+	DefaultIPv6GuardPrefix = ipkey.DefaultIPv6Prefix
 	// fdReserve is kept free below the open-files limit for the listener,
 	// the admin API, the store and logs: an accept that hits EMFILE stops
 	// gnet's whole engine, so cliser refuses clients well before that.
@@ -174,8 +175,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("%w: event loops must be positive", ErrBadOption)
 	case o.authFailLimit < 0 || o.maxPendingPerIP < 0:
 		return fmt.Errorf("%w: per-IP limits must not be negative", ErrBadOption)
-	case o.ipv6GuardBits < 16 || o.ipv6GuardBits > 128:
-		return fmt.Errorf("%w: the IPv6 guard prefix must be 16..128 bits, got %d", ErrBadOption, o.ipv6GuardBits)
+	case o.ipv6GuardBits < ipkey.MinIPv6Prefix || o.ipv6GuardBits > ipkey.MaxIPv6Prefix:
+		return fmt.Errorf("%w: the IPv6 guard prefix must be %d..%d bits, got %d", ErrBadOption, ipkey.MinIPv6Prefix, ipkey.MaxIPv6Prefix, o.ipv6GuardBits)
 	case o.authFailLimit > 0 && o.authFailWindow <= 0:
 		return fmt.Errorf("%w: the auth-failure window must be positive", ErrBadOption)
 	}

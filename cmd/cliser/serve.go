@@ -97,7 +97,7 @@ func newServeCmd() *cobra.Command {
 	f.IntVar(&cfg.authFailLimit, "auth-fail-limit", reactor.DefaultAuthFailLimit, "authentication failures from one IP within --auth-fail-window that ban it for that window; 0 disables")
 	f.DurationVar(&cfg.authFailWindow, "auth-fail-window", reactor.DefaultAuthFailWindow, "the window of --auth-fail-limit, and how long a ban lasts")
 	f.IntVar(&cfg.maxPendingPerIP, "max-handshakes-per-ip", reactor.DefaultMaxPendingPerIP, "connections of one IP still in their handshake; 0 disables")
-	f.IntVar(&cfg.ipv6GuardPrefix, "ipv6-guard-prefix", reactor.DefaultIPv6GuardPrefix, "the per-IP limits count an IPv6 client by its network of this many bits (16..128; 128: each address alone)")
+	f.IntVar(&cfg.ipv6GuardPrefix, "ipv6-guard-prefix", reactor.DefaultIPv6GuardPrefix, "the per-IP limits (auth-fail ban, handshakes per IP, the admin API's wrong-token limit) count an IPv6 client by its network of this many bits (16..128; 128: each address alone)")
 	f.IntVar(&cfg.maxBacklog, "max-outbound-backlog", reactor.DefaultMaxBacklog, "bytes a client may leave unread before it is dropped as a slow consumer")
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
 	f.StringSliceVar(&cfg.proxyTrusted, "proxy-trusted", nil, "`ADDRS` (IP addresses or CIDRs, comma-separated) allowed to send the PROXY header; a connection from elsewhere gets \"190 protocol error\"")

@@ -32,8 +32,9 @@ func allowedHosts(list string) ([]string, error) {
 	return out, nil
 }
 
-// adminGuardOptions are the admin options of the guard flags.
+// adminGuardOptions are the admin options of the guard flags; the
+// wrong-token limit counts an IPv6 client by the protocol side's prefix.
 func (cfg *serveConfig) adminGuardOptions() []admin.Option {
 	names, _ := allowedHosts(cfg.adminHosts) // validate checked it
-	return []admin.Option{admin.WithAllowedHosts(names...)}
+	return []admin.Option{admin.WithAllowedHosts(names...), admin.WithIPv6GuardPrefix(cfg.ipv6GuardPrefix)}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
 )
 
@@ -47,4 +49,28 @@ func TestBinaryRefusesAdminAllowedHostsWithPort(t *testing.T) {
 	assert.Equal(t, 2, code, out)
 	assert.Contains(t, out, "--admin-allowed-hosts")
 	assert.Contains(t, out, "without scheme or port")
+}
+
+// --ipv6-guard-prefix reaches the admin API's wrong-token limit too: once
+// ::1 has sent the default 10 wrong tokens, it is answered 429 as its
+// network of the prefix given (/48), the right token included.
+func TestBinaryAdminTokenLimitCountsIPv6ByTheGuardPrefix(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		_ = ln.Close()
+	}
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=the-admin-token"}
+	p := testkit.Serve(t, env, "--listen", "127.0.0.1:0", "--admin-listen", "[::1]:0", "--data-dir", t.TempDir(),
+		"--ipv6-guard-prefix", "48")
+	call := func(token string) (int, string) {
+		return testkit.HTTPDo(t, http.MethodGet, p.AdminURL(t)+"/v1/clients", "", http.Header{"Authorization": {"Bearer " + token}})
+	}
+	for i := range admin.DefaultAuthFailLimit {
+		code, body := call("wrong")
+		require.Equal(t, http.StatusUnauthorized, code, "guess %d: %s", i, body)
+	}
+	code, body := call("the-admin-token")
+	assert.Equal(t, http.StatusTooManyRequests, code, body)
+	assert.Contains(t, body, "network ::/48", "counted by --ipv6-guard-prefix, not the default /64")
 }

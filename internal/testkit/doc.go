@@ -12,8 +12,9 @@
 // Context), a command that must end by itself (Run, Environ) or keep
 // running (Start, Process), the admin API over plain HTTP (HTTPDo,
 // HTTPGet, Metric), a free loopback port (FreeAddr), a PROXY protocol
-// header (ProxyHeader) and the process's CPU time for benchmarks
-// (CPUTime).
+// header (ProxyHeader), a private network namespace whose loopback holds
+// the addresses a test needs (InNetns) and the process's CPU time for
+// benchmarks (CPUTime).
 //
 // It is a normal package (not a _test file) only because test files cannot
 // export to other packages; it must be imported by _test.go files alone,
