@@ -61,7 +61,7 @@ func TestDashboardClientsLive(t *testing.T) {
 		p.eval(`String(document.querySelectorAll('#clients-body tr').length)`, &n)
 		assert.Equal(t, "live-100", first, "a page-1 client that drops does not show on page 2")
 		assert.Equal(t, "101", n, "page 2: its 100 rows and live-150x, no client of page 1 or 3")
-		p.waitJS(`document.getElementById('page-info').textContent === 'page 2 · 101 shown'`, 5*time.Second)
+		p.waitJS(`document.getElementById('page-info').textContent === 'page 2 · 101 shown · 251 records in all'`, 5*time.Second)
 		var order bool
 		p.eval(`(() => { const c = [...document.querySelectorAll('#clients-body tr')].map((r) => r.dataset.cid);
 			return c.every((x, i) => i === 0 || c[i - 1] < x) })()`, &order)

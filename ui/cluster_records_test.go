@@ -75,6 +75,13 @@ func TestDashboardClusterRecordsAndNodeKilled(t *testing.T) {
 	p.eval(`window.moreConnected`, &more)
 	require.Zero(t, more, "the cards showed more clients connected than records")
 
+	// The clients page's total is the cluster's (the nodes' lines added),
+	// not the node's own: mover on n1, fresh on n2.
+	p.open("http://" + n1.AdminAddr + "/ui/#/clients")
+	p.waitJS(`document.getElementById('page-info')?.textContent === 'page 1 · 2 shown · 2 records in all'`, 10*time.Second)
+	p.open("http://" + n2.AdminAddr + "/ui/#/overview")
+	p.waitJS(`document.getElementById('stat-records').textContent === '1'`, 10*time.Second)
+
 	kill9(t, n2)
 	took := p.waitJS(awayJS, 10*time.Second)
 	t.Logf("the page of the killed node says it is away %s after", took.Round(time.Millisecond))

@@ -61,7 +61,7 @@ func TestDashboardPolish(t *testing.T) {
 	t.Run("OnePageNoPager", func(t *testing.T) {
 		p.t = t
 		p.open(base + "/ui/#/clients")
-		p.waitJS(`document.getElementById('page-info')?.textContent === 'page 1 · 1 shown'`, 5*time.Second)
+		p.waitJS(`document.getElementById('page-info')?.textContent === 'page 1 · 1 shown · 1 record in all'`, 5*time.Second)
 		var hidden bool
 		p.eval(`document.getElementById('page-prev').hidden && document.getElementById('page-next').hidden`, &hidden)
 		assert.True(t, hidden, "a single page: no Previous or Next")

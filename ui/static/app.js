@@ -354,7 +354,12 @@ function pager(fetch, show, none) {
     prev.hidden = next.hidden = at === 0 && !more;
     shown(n);
   };
-  const shown = (n) => { info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' : none; };
+  let total = ''; // how many the listing has in all, where the view knows
+  let lastN = 0;
+  const shown = (n) => {
+    lastN = n;
+    info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' + (total ? ' · ' + total : '') : none;
+  };
   prev.addEventListener('click', () => { if (at > 0) { at--; load(); } });
   next.addEventListener('click', () => { if (more) { at++; load(); } });
   return {
@@ -363,6 +368,7 @@ function pager(fetch, show, none) {
     load, // this page again
     first() { at = 0; cursors.length = 1; load(); },
     shown, // the page now shows n entries (rows the stream added or filtered)
+    total(text) { total = text; shown(lastN); }, // "20,000 records", or '' when not known
   };
 }
 
@@ -435,8 +441,29 @@ function clients(main, params) {
     // For the 20,000-client timing test and anyone profiling: when the
     // first rows went into the page, from navigation start.
     if (trs.length && !performance.getEntriesByName('clients-first-rows').length) performance.mark('clients-first-rows');
+    count();
     return n;
   }, 'no client matches');
+
+  // How many the filter has in all, from GET /v1/stats (a prefix's count
+  // is not kept: none then). In a cluster, the nodes' lines add up to
+  // the cluster's; the top-level figures are this node's.
+  let counting = 0;
+  const count = coalesce(async () => {
+    if (!list.info.isConnected) return; // the view is gone
+    const my = ++counting;
+    const want = status.value;
+    if (prefix.value.trim()) { list.total(''); return; }
+    let st;
+    try { st = await get('/v1/stats'); } catch { if (my === counting) list.total(''); return; }
+    if (my !== counting) return;
+    const sum = (f) => (st.nodes ? st.nodes.reduce((a, n) => a + n[f], 0) : st[f]);
+    const connected = sum('connected');
+    const records = Math.max(sum('records'), connected);
+    const n = { all: records, connected, disconnected: records - connected }[want];
+    const what = want !== 'all' ? want : n === 1 ? 'record' : 'records';
+    list.total(n.toLocaleString() + ' ' + what + ' in all');
+  }, 2000);
 
   main.replaceChildren(
     h('h1', {}, 'Clients'),
@@ -469,6 +496,7 @@ function clients(main, params) {
   });
   const l = (ev) => {
     if (ev.type !== 'client.connected' && ev.type !== 'client.disconnected') return;
+    count(); // the totals, whichever page the client is on
     let row = page.rows.get(ev.cid);
     if (!row) {
       const p = prefix.value.trim();
