@@ -32,3 +32,35 @@ func SyncDir(dir string) error {
 	err = d.Sync()
 	return errors.Join(err, d.Close())
 }
+
+// ErrGone and ErrReplaced say that an open data file is no longer the
+// file at its path: removed (the data dir deleted, a tmp cleaner) or
+// replaced by another. Writes to it then still succeed, into a file no
+// restart will read, so the stores check with Placed.
+var (
+	ErrGone     = errors.New("removed from the data dir while open")
+	ErrReplaced = errors.New("replaced in the data dir by another file while open")
+)
+
+// Placed says whether f is still the file at path: nil, or an error
+// wrapping ErrGone or ErrReplaced that names path. Other errors (f
+// closed) are returned as they are.
+func Placed(f *os.File, path string) error {
+	open, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	at, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return &os.PathError{Op: "check", Path: path, Err: ErrGone}
+	case err != nil:
+		return err
+	case !os.SameFile(open, at):
+		if st, ok := open.Sys().(*syscall.Stat_t); ok && st.Nlink == 0 {
+			return &os.PathError{Op: "check", Path: path, Err: ErrGone}
+		}
+		return &os.PathError{Op: "check", Path: path, Err: ErrReplaced}
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -25,4 +26,31 @@ func TestLockIsExclusive(t *testing.T) {
 	require.NoError(t, Lock(b, time.Second))
 	require.NoError(t, SyncDir(filepath.Dir(path)))
 	require.Error(t, SyncDir(filepath.Join(path, "missing")))
+}
+
+func TestPlacedSaysWhenTheFileLeftItsPath(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.db")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, Placed(f, path))
+
+	require.NoError(t, os.Rename(path, path+".old"))
+	require.NoError(t, os.WriteFile(path, []byte("another"), 0o600))
+	err = Placed(f, path)
+	require.ErrorIs(t, err, ErrReplaced)
+	assert.Contains(t, err.Error(), path)
+
+	require.NoError(t, os.RemoveAll(dir))
+	err = Placed(f, path)
+	require.ErrorIs(t, err, ErrGone)
+	assert.Contains(t, err.Error(), path)
+
+	g, err := os.CreateTemp(t.TempDir(), "gone")
+	require.NoError(t, err)
+	defer g.Close()
+	require.NoError(t, os.Remove(g.Name()))
+	require.NoError(t, os.WriteFile(g.Name(), nil, 0o600)) // a new file at the old name
+	require.ErrorIs(t, Placed(g, g.Name()), ErrGone, "the open file has no link left")
 }
