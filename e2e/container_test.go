@@ -463,7 +463,8 @@ func testCompose(t *testing.T, root, image string) {
 	out, err = compose("stop", "-t", fmt.Sprint(int(stopTimeout.Seconds())), "server")
 	require.NoError(t, err, "podman-compose stop server: %s", out)
 	assert.Equal(t, "0", mustPodman(t, "inspect", "--format", "{{.State.ExitCode}}", server), "the server drained and exited 0")
-	assert.Contains(t, podmanLogs(project+"_agent-1_1"), "server shutting down", "the agent heard the drain")
+	// The agent heard the drain: its line may come after the server's exit.
+	testkit.WaitLog(t, 30*time.Second, func() string { return podmanLogs(project + "_agent-1_1") }, "server shutting down")
 
 	out, err = compose("down", "-v")
 	require.NoError(t, err, "podman-compose down: %s", out)

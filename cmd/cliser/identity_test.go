@@ -322,8 +322,8 @@ func TestIdentityFlappingBanStopsTwoAgentsSharingAnID(t *testing.T) {
 		require.Equal(t, rec.CPort, now.CPort)
 		time.Sleep(50 * time.Millisecond)
 	}
-	logs := a.LogText() + b.LogText()
-	assert.Contains(t, logs, "banned", "the refused agent was never told")
+	// The refused agent is told.
+	testkit.WaitLog(t, waitFor, func() string { return a.LogText() + b.LogText() }, "banned")
 	assert.Equal(t, 1.0, metricOf(t, s.p.AdminURL(t), "cliser_flapping_bans_total"))
 }
 
