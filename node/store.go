@@ -38,7 +38,7 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		if o.dataDir == "" {
 			return &backend{}, nil
 		}
-		store, err := logstore.Open(o.dataDir)
+		store, err := logstore.Open(o.dataDir, logstore.WithLogger(log))
 		if err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 		}

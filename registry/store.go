@@ -49,9 +49,10 @@ type CopyingStore interface {
 }
 
 // IdleStore is a Store with upkeep it would rather do when nothing is
-// being written (the log store's compaction). Run calls Idle once a
-// stretch of idleFlushes flushes in a row has found nothing to write; an
-// error is noted as a failed flush.
+// being written (the log store's compaction, and its check that its files
+// are still in the data dir). Run calls Idle at every stretch of
+// idleFlushes flushes in a row that have found nothing to write; an error
+// is noted as a failed flush.
 type IdleStore interface {
 	Store
 	Idle() error
@@ -108,9 +109,9 @@ func (r *Registry) Restarted() int {
 // connected record once (so last_seen on disk lags by about a checkpoint
 // at most; Touch alone never costs a write) and prunes disconnected
 // records past retention, a share of the records with each flush
-// (checkpoint.go). Once idleFlushes flushes in a row have found nothing
-// to write, an IdleStore does its upkeep. It returns the last flush's
-// error, if any.
+// (checkpoint.go). At every idleFlushes flushes in a row that have found
+// nothing to write, an IdleStore does its upkeep. It returns the last
+// flush's error, if any.
 func (r *Registry) Run(ctx context.Context) error {
 	flush := time.NewTicker(r.opts.flushInterval)
 	defer flush.Stop()
@@ -131,12 +132,14 @@ func (r *Registry) Run(ctx context.Context) error {
 }
 
 // idleStep counts the flushes that wrote nothing and tells an IdleStore
-// when they make a stretch of idleFlushes; it returns the new count.
+// at each stretch of idleFlushes; it returns the new count.
 func (r *Registry) idleStep(idle int, wrote bool) int {
 	if wrote {
 		return 0
 	}
-	if idle++; idle != idleFlushes {
+	// Every stretch of idleFlushes, not only the first: the store also
+	// checks then that its files are still in the data dir.
+	if idle++; idle%idleFlushes != 0 {
 		return idle
 	}
 	if s, ok := r.opts.store.(IdleStore); ok {

@@ -91,6 +91,9 @@ func (s *Store) Idle() error {
 	if s.log == nil {
 		return nil // closed: nothing left to fold
 	}
+	if err := s.keepPlaced(); err != nil {
+		return err
+	}
 	s.lastQuiet = true
 	if !s.pastBound() {
 		return nil
@@ -264,5 +267,5 @@ func (s *Store) writeSnapshot(each func(add func(entry) error) error) (int, erro
 		return 0, err
 	}
 	s.step("renamed")
-	return w.count, nil
+	return w.count, s.openSnapshot()
 }

@@ -81,6 +81,10 @@ func crash(t *testing.T, s *Store) {
 	t.Helper()
 	require.NoError(t, s.log.Close())
 	s.log = nil
+	if s.snap != nil {
+		require.NoError(t, s.snap.Close())
+		s.snap = nil
+	}
 }
 
 // Many batches of changes, with frequent compactions: after every Save

@@ -20,6 +20,9 @@ func (s *Store) open() error {
 	if err := s.checkSnapshot(); err != nil {
 		return err
 	}
+	if err := s.openSnapshot(); err != nil {
+		return err
+	}
 	if migrated {
 		return s.resetLog()
 	}

@@ -3,6 +3,8 @@ package logstore
 import (
 	"os"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // Option configures a Store (functional options).
@@ -12,6 +14,7 @@ type options struct {
 	lockTimeout time.Duration
 	fileMode    os.FileMode
 	compactMin  int // tests make it small
+	log         *zap.Logger
 }
 
 func defaultOptions() options {
@@ -23,6 +26,7 @@ func defaultOptions() options {
 		// Records hold client addresses: readable by the owner only.
 		fileMode:   0o600,
 		compactMin: compactMin,
+		log:        zap.NewNop(),
 	}
 }
 
@@ -41,3 +45,13 @@ func WithLockTimeout(d time.Duration) Option {
 
 // WithFileMode sets the permissions of the files the store creates.
 func WithFileMode(m os.FileMode) Option { return func(o *options) { o.fileMode = m } }
+
+// WithLogger sets where the store says that it wrote its files again
+// after they were removed under it (place.go). By default it says nothing.
+func WithLogger(l *zap.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}

@@ -36,6 +36,9 @@ func (s *Store) Save(put []registry.Record, gone []string) error {
 	if s.log == nil {
 		return fmt.Errorf("%w: save %s", ErrClosed, s.dir)
 	}
+	if err := s.keepPlaced(); err != nil {
+		return err
+	}
 	n, err := s.appendBatch(put, gone)
 	if err != nil || n == 0 {
 		return err

@@ -45,10 +45,11 @@ const (
 // to call from any goroutine; they run one at a time. The registry itself
 // calls it one call at a time.
 type Store struct {
-	mu  sync.Mutex
-	o   options
-	dir string
-	log *os.File // nil once closed; holds the dir's lock
+	mu   sync.Mutex
+	o    options
+	dir  string
+	log  *os.File // nil once closed; holds the dir's lock
+	snap *os.File // the snapshot, kept open (place.go); nil when there is none
 
 	logEnd     int64 // where the next frame goes; past it is nothing of ours
 	logEntries int   // entries in the log since the snapshot
@@ -190,6 +191,10 @@ func (s *Store) Close() error {
 	}
 	err := s.log.Close()
 	s.log = nil
+	if s.snap != nil {
+		_ = s.snap.Close()
+		s.snap = nil
+	}
 	if err != nil {
 		return fmt.Errorf("logstore: close %s: %w", s.logPath(), err)
 	}
