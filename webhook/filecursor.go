@@ -93,19 +93,13 @@ func (c *FileCursor) create(st State, found bool) error {
 	if found {
 		encodeSlot(b[slotAt(1):], 1, st)
 	}
-	if err := c.f.Truncate(0); err != nil {
-		return err
-	}
-	if _, err := c.f.WriteAt(b, 0); err != nil {
-		return err
-	}
-	if err := c.f.Sync(); err != nil {
+	if err := c.rewrite(b); err != nil {
 		return err
 	}
 	if found {
 		c.gen = 1
 	}
-	return fsx.SyncDir(filepath.Dir(c.f.Name()))
+	return nil
 }
 
 // Load implements Cursor.
@@ -142,6 +136,9 @@ func (c *FileCursor) Save(_ context.Context, st State) error {
 	if c.f == nil {
 		return os.ErrClosed
 	}
+	if err := c.keepPlaced(); err != nil {
+		return err
+	}
 	gen := c.gen + 1
 	encodeSlot(c.buf[:], gen, st)
 	if _, err := c.f.WriteAt(c.buf[:], slotAt(gen)); err != nil {
@@ -168,4 +165,55 @@ func (c *FileCursor) Close() error {
 	err := c.f.Close()
 	c.f = nil
 	return err
+}
+
+// keepPlaced writes the file again at its path, from the open one, when
+// it is no longer there (the data dir removed or the file replaced under
+// the running server: the saves went on into a file no restart reads, and
+// the restart began the webhook afresh). Another process that made the
+// file since and holds its lock keeps it: the save fails. c.mu is held.
+func (c *FileCursor) keepPlaced() error {
+	path := c.f.Name()
+	cause := fsx.Placed(c.f, path)
+	if cause == nil || (!errors.Is(cause, fsx.ErrGone) && !errors.Is(cause, fsx.ErrReplaced)) {
+		return cause
+	}
+	b := make([]byte, cursorFileSize)
+	if _, err := c.f.ReadAt(b, 0); err != nil {
+		return fmt.Errorf("webhook cursor: %w; reading it to write it again: %w", cause, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("webhook cursor: %w; making the dir again: %w", cause, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("webhook cursor: %w; writing it again: %w", cause, err)
+	}
+	if err := fsx.Lock(f, 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("webhook cursor: %w; another process holds the new file's lock: %w", cause, err)
+	}
+	old := c.f
+	c.f = f
+	if err := c.rewrite(b); err != nil {
+		c.f = old
+		_ = f.Close()
+		return fmt.Errorf("webhook cursor: %w; writing it again: %w", cause, err)
+	}
+	_ = old.Close()
+	return nil
+}
+
+// rewrite makes the file b, synced with its directory.
+func (c *FileCursor) rewrite(b []byte) error {
+	if err := c.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := c.f.WriteAt(b, 0); err != nil {
+		return err
+	}
+	if err := c.f.Sync(); err != nil {
+		return err
+	}
+	return fsx.SyncDir(filepath.Dir(c.f.Name()))
 }

@@ -208,3 +208,44 @@ func TestFileCursorOnAFullDisk(t *testing.T) {
 	require.NoError(t, c2.Save(t.Context(), State{Acked: 1}))
 	require.NoError(t, c2.Close())
 }
+
+// The data dir removed under a running deliverer: the next save writes
+// the file again at its path, both slots, and a restart resumes from it;
+// before, the saves went into the removed file and the restart began the
+// webhook afresh.
+func TestFileCursorRemovedIsWrittenAgainAtTheNextSave(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := openCursor(t, dir, testURL)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10}))
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, c.Save(t.Context(), State{Acked: 20, First: 21, Last: 30}))
+	fi, err := os.Stat(filepath.Join(dir, CursorFile(testURL)))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.NoError(t, c.Close())
+
+	c = openCursor(t, dir, testURL)
+	defer c.Close()
+	st, found, err := c.Load(t.Context())
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, State{Acked: 20, First: 21, Last: 30}, st)
+}
+
+// Another process that made the file since holds its lock: the save
+// fails and says why, and writes nothing over it.
+func TestFileCursorRemovedAndTakenFailsTheSave(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := openCursor(t, dir, testURL)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10}))
+	require.NoError(t, os.RemoveAll(dir))
+	other := openCursor(t, dir, testURL)
+	defer other.Close()
+	err := c.Save(t.Context(), State{Acked: 20})
+	require.ErrorContains(t, err, "removed from the data dir while open")
+	require.ErrorContains(t, err, "another process holds the new file's lock")
+	_, found, err := other.Load(t.Context())
+	require.NoError(t, err)
+	require.False(t, found, "the other's new file is untouched")
+	require.NoError(t, c.Close())
+}
