@@ -22,13 +22,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/boltcheck"
+	"github.com/cliser/cliser/internal/boltkeep"
 	"github.com/cliser/cliser/internal/boltmap"
+	"github.com/cliser/cliser/internal/prom"
 )
 
 // FileName is the database file's name inside the data dir.
@@ -39,10 +44,37 @@ var (
 	banBucket  = []byte("bans")
 )
 
+// MetricLost counts the times identity.db was found removed or replaced
+// while open (docs/operations.md, "The data dir").
+const MetricLost = "cliser_identity_store_lost_total"
+
 // Store is an identity.Store on a bbolt file. Safe for concurrent use.
 type Store struct {
-	db *bolt.DB
+	// mu is held shared by every transaction and exclusively to put the
+	// file back and swap db for the reopened one (see keep).
+	mu   sync.RWMutex
+	db   *bolt.DB
+	keep *boltkeep.Keeper
+	lost prometheus.Counter
+
+	stop    chan struct{}
+	stopped chan struct{}
 }
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log   *zap.Logger
+	every time.Duration
+}
+
+// WithLogger sets where a lost file is reported.
+func WithLogger(l *zap.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithCheckEvery sets how often the file is checked to be at its path
+// (boltkeep.CheckEvery by default); every write is checked after it, too.
+func WithCheckEvery(d time.Duration) Option { return func(o *options) { o.every = d } }
 
 var (
 	_ identity.Store      = (*Store)(nil)
@@ -51,11 +83,35 @@ var (
 
 // Open creates dir when needed (mode 0700) and opens or creates
 // <dir>/identity.db (mode 0600: it holds digests and client addresses).
-func Open(dir string) (*Store, error) {
+// It checks that the file stays at its path until Close (see keep).
+func Open(dir string, opts ...Option) (*Store, error) {
+	o := options{log: zap.NewNop(), every: boltkeep.CheckEvery}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("identity boltstore: data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	db, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	lost := prom.Counter(MetricLost, "Times identity.db was found removed from the data dir (or replaced) while open; "+
+		"it is then written back from the open database.")
+	keep, err := boltkeep.New(path, "identity store", "credentials and bans", o.log, lost)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, keep: keep, lost: lost, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.watch(o.every)
+	return s, nil
+}
+
+// open opens or creates the file at path, with its buckets; at Open and
+// when its file is put back.
+func open(path string) (*bolt.DB, error) {
 	// Checked whole (a small file, read whole by the load anyway): a
 	// damaged page made bbolt panic at start, a truncated file SIGBUS.
 	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second}, true, func(cause error) error {
@@ -83,8 +139,73 @@ func Open(dir string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("identity boltstore: init %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return db, nil
 }
+
+// The file's keep: removed from the data dir while open (rm -rf, a tmp
+// cleaner), bbolt went on committing, fsynced, into a file no restart
+// reads, and the next start found no credential and no ban. The store
+// looks every second and after each write; a lost file is written back
+// from the open database and reopened, under mu held exclusively: the
+// writes are a few operators' actions, the reads short, so holding them
+// off for one copy of a small file is simpler than anything finer, and a
+// write whose call returned is on the disk again.
+
+// watch checks the file every d until Close.
+func (s *Store) watch(d time.Duration) {
+	defer close(s.stopped)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.keepPlaced()
+		}
+	}
+}
+
+// keepPlaced puts the file back when it left its path.
+func (s *Store) keepPlaced() {
+	if !s.keep.Check() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restoreLocked()
+}
+
+// restoreLocked puts the file back and swaps db when it is (still) lost:
+// another caller may have done it meanwhile. mu held.
+func (s *Store) restoreLocked() {
+	if s.keep.Check() {
+		s.db = s.keep.Restore(s.db, open)
+	}
+}
+
+// update is db.Update under mu, followed by the check.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	err := s.db.Update(fn)
+	s.mu.RUnlock()
+	s.keepPlaced()
+	return err
+}
+
+// view is db.View under mu.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.View(fn)
+}
+
+// Healthy is nil unless the file left the data dir and is not yet back:
+// for /readyz.
+func (s *Store) Healthy() error { return s.keep.Healthy() }
+
+// Collectors are the store's metrics, for the admin API's registry.
+func (s *Store) Collectors() []prometheus.Collector { return []prometheus.Collector{s.lost} }
 
 // Load returns every credential and ban in one read transaction (LoadEach).
 func (s *Store) Load(ctx context.Context) ([]identity.Credential, []identity.Ban, error) {
@@ -103,7 +224,7 @@ func (s *Store) Load(ctx context.Context) ([]identity.Credential, []identity.Ban
 // that silently lost a ban.
 func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error) ([]identity.Ban, error) {
 	var bans []identity.Ban
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		err := tx.Bucket(credBucket).ForEach(func(k, v []byte) error {
 			c, err := identity.DecodeCredential(v)
 			if err != nil {
@@ -132,7 +253,7 @@ func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error
 func (s *Store) Credential(_ context.Context, cid string) (identity.Credential, bool, error) {
 	var c identity.Credential
 	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(credBucket).Get([]byte(cid))
 		if v == nil {
 			return nil
@@ -153,12 +274,12 @@ func (s *Store) PutCredential(_ context.Context, c identity.Credential) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(credBucket).Put([]byte(c.CID), raw) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(credBucket).Put([]byte(c.CID), raw) })
 }
 
 // DeleteCredential removes cid's credential; none is no error.
 func (s *Store) DeleteCredential(_ context.Context, cid string) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(credBucket).Delete([]byte(cid)) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(credBucket).Delete([]byte(cid)) })
 }
 
 // PutBan stores b under "kind/value".
@@ -168,12 +289,12 @@ func (s *Store) PutBan(_ context.Context, b identity.Ban) error {
 		return err
 	}
 	k := identity.BanKey{Kind: b.Kind, Value: b.Value}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Put([]byte(k.String()), raw) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Put([]byte(k.String()), raw) })
 }
 
 // DeleteBan removes ban k; none is no error.
 func (s *Store) DeleteBan(_ context.Context, k identity.BanKey) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Delete([]byte(k.String())) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(banBucket).Delete([]byte(k.String())) })
 }
 
 // ExpireBan removes b only while the file holds b itself under its key,
@@ -181,7 +302,7 @@ func (s *Store) DeleteBan(_ context.Context, k identity.BanKey) error {
 // not delete the new one. won is whether it removed it.
 func (s *Store) ExpireBan(_ context.Context, b identity.Ban) (won bool, err error) {
 	k := []byte(b.Key().String())
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(banBucket)
 		v := bk.Get(k)
 		if v == nil {
@@ -202,8 +323,18 @@ func (s *Store) ExpireBan(_ context.Context, b identity.Ban) (won bool, err erro
 // own, already applied.
 func (s *Store) Watch(context.Context, func(identity.Change)) error { return nil }
 
-// Close releases the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the checks and releases the file, put back first if it
+// left its path since the last check: a graceful stop keeps every write.
+// It fails when that restore does, naming the file.
+func (s *Store) Close() error {
+	close(s.stop)
+	<-s.stopped
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restoreLocked()
+	lost := s.keep.Healthy()
+	return errors.Join(lost, s.db.Close(), s.keep.Close())
+}
 
 // PutCredentials stores many credentials in one transaction (one fsync),
 // for a bulk enrollment or a bench's seed.
@@ -216,7 +347,7 @@ func (s *Store) PutCredentials(_ context.Context, cs []identity.Credential) erro
 		}
 		raws[i] = raw
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(credBucket)
 		for i, c := range cs {
 			if err := b.Put([]byte(c.CID), raws[i]); err != nil {
