@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/cliser/cliser/internal/boltcheck"
+	"github.com/cliser/cliser/internal/boltkeep"
 	"github.com/cliser/cliser/internal/jsonenc"
 	"github.com/cliser/cliser/internal/prom"
 )
@@ -57,11 +59,19 @@ const writeChunk = 8192
 // called once; every other method is safe for concurrent use.
 type Log struct {
 	opts options
-	db   *bolt.DB
-	q    *queue
-	m    *metrics
-	n    *notifier
-	idx  *cidIndex
+	path string
+	// db is swapped by the writer, or Close, when its file is put back
+	// (keepPlaced), under dbMu; readers hold dbMu shared.
+	db      *bolt.DB
+	dbMu    sync.RWMutex
+	keep    *boltkeep.Keeper
+	lost    prometheus.Counter
+	checked time.Time    // the writer's: when it last checked the file
+	check   *time.Ticker // wakes the idle writer to check
+	q       *queue
+	m       *metrics
+	n       *notifier
+	idx     *cidIndex
 
 	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
 	failing    atomic.Bool   // the last write failed
@@ -95,20 +105,21 @@ func Open(path string, opts ...Option) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	refuse := func(cause error) error {
-		return fmt.Errorf("events: %w", boltcheck.Refusal(boltcheck.ErrDamaged, path, cause, "an empty event log (seqs from 1 again)"))
-	}
-	// A map of 256 MiB of address space (not memory) from the start: bbolt
-	// remaps as the file grows, and each remap copies out every node the
-	// writer's transaction holds (an eighth of its CPU in BenchmarkLogAppend).
-	db, err := boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 28, PageSize: logPageSize}, false, refuse)
+	db, err := openFile(path)
 	if errors.Is(err, boltcheck.ErrDamaged) {
 		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("events: open %s: %w", path, err)
 	}
-	l := &Log{opts: o, db: db, m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}),
+	lost := prom.Counter(MetricStoreLost, "Times the event log's file was found removed from the data dir (or replaced) while open; "+
+		"it is then written back from the open database.")
+	keep, err := boltkeep.New(path, "event log", "events", o.log, lost)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	l := &Log{opts: o, path: path, db: db, keep: keep, lost: lost, checked: time.Now(), check: time.NewTicker(o.checkEvery), m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}),
 		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix()),
 		perEvent: 300} // about a disconnect's, until a transaction says: 0 made the first one's chunks 4 KiB
 	l.q = newQueue(o.queueLimit, l.m, o.log)
@@ -117,13 +128,47 @@ func Open(path string, opts ...Option) (*Log, error) {
 	// bbolt panic here, with a Go stack, rather than refuse the file.
 	if err := boltcheck.Guard(l.load); err != nil {
 		_ = boltcheck.Guard(db.Close)
+		_ = keep.Close()
+		l.check.Stop()
 		if errors.Is(err, boltcheck.ErrPanicked) {
-			return nil, refuse(err)
+			return nil, refusal(path, err)
 		}
 		return nil, err
 	}
 	go l.run()
 	return l, nil
+}
+
+// openFile opens the log's file at path: at Open and when it is put back.
+func openFile(path string) (*bolt.DB, error) {
+	// A map of 256 MiB of address space (not memory) from the start: bbolt
+	// remaps as the file grows, and each remap copies out every node the
+	// writer's transaction holds (an eighth of its CPU in BenchmarkLogAppend).
+	return boltcheck.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, InitialMmapSize: 1 << 28, PageSize: logPageSize}, false,
+		func(cause error) error { return refusal(path, cause) })
+}
+
+func refusal(path string, cause error) error {
+	return fmt.Errorf("events: %w", boltcheck.Refusal(boltcheck.ErrDamaged, path, cause, "an empty event log (seqs from 1 again)"))
+}
+
+// keepPlaced puts the log's file back when it left its path (the data dir
+// deleted, a tmp cleaner): bbolt went on committing into a file no
+// restart reads. Called by the writer, at most every checkEvery unless
+// now, and by Close once the writer is done: nothing commits meanwhile,
+// and readers are held off (dbMu) while db is swapped for the file put
+// back, with every event written since.
+func (l *Log) keepPlaced(now bool) {
+	if !now && time.Since(l.checked) < l.opts.checkEvery {
+		return
+	}
+	l.checked = time.Now()
+	if !l.keep.Check() {
+		return
+	}
+	l.dbMu.Lock()
+	defer l.dbMu.Unlock()
+	l.db = l.keep.Restore(l.db, openFile)
 }
 
 // load makes the buckets, reads the newest and oldest seq and builds the
@@ -169,15 +214,20 @@ func (l *Log) Append(ev Event) bool {
 // Events it could not write (the disk full or failing for the last
 // seconds) are an error: they are lost, and a stop that loses them is
 // not a clean one. Safe to call once.
+//
+// A file that left its path since the writer last looked is put back
+// first; one that cannot be is an error too.
 func (l *Log) Close() error {
 	l.q.close()
 	<-l.done
+	l.check.Stop()
 	var lost error
 	if n := l.q.givenUp.Load(); n > 0 {
 		fault, _ := l.fault.Load().(string)
-		lost = fmt.Errorf("events: %d queued events were not written to %s at close, and are lost (writes failing %s)", n, l.db.Path(), fault)
+		lost = fmt.Errorf("events: %d queued events were not written to %s at close, and are lost (writes failing %s)", n, l.path, fault)
 	}
-	return errors.Join(lost, l.db.Close())
+	l.keepPlaced(true)
+	return errors.Join(lost, l.keep.Healthy(), l.db.Close(), l.keep.Close())
 }
 
 // Newest is the newest seq (0 for an empty log). Safe for concurrent use.
@@ -189,11 +239,14 @@ func (l *Log) Oldest() uint64 { return l.oldest.Load() }
 // Healthy is nil unless the last write failed or events were dropped
 // since the writer last caught up: for /readyz and the logs.
 func (l *Log) Healthy() error {
+	if err := l.keep.Healthy(); err != nil {
+		return err
+	}
 	switch {
 	case l.failing.Load():
 		fault, _ := l.fault.Load().(string)
 		return fmt.Errorf("event log: writes to %s are failing %s; %d events wait in memory (none lost unless cliser_events_dropped_total grows)",
-			l.db.Path(), fault, l.q.len())
+			l.path, fault, l.q.len())
 	case l.q.isDropping():
 		return fmt.Errorf("event log: queue full, events dropped (%d so far)", l.q.dropped.Load())
 	}
@@ -203,7 +256,7 @@ func (l *Log) Healthy() error {
 // Collectors are the log's metrics, to register on the admin API's
 // Prometheus registry.
 func (l *Log) Collectors() []prometheus.Collector {
-	return append(l.m.collectors(l.q, l.n.newest.Load),
+	return append(l.m.collectors(l.q, l.n.newest.Load), l.lost,
 		prom.GaugeFunc(MetricRetainedBytes, "Size of the event log's file.", func() float64 { return float64(l.storeBytes.Load()) }))
 }
 

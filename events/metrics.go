@@ -15,6 +15,7 @@ const (
 	MetricNewestSeq     = "cliser_events_newest_seq"
 	MetricRetainedBytes = "cliser_events_store_bytes"
 	MetricHolds         = "cliser_events_holds_total"
+	MetricStoreLost     = "cliser_events_store_lost_total"
 )
 
 // metrics are the log's counters; the gauges read the log at scrape.

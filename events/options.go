@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/boltkeep"
 )
 
 // Option configures a log (functional options).
@@ -14,6 +16,7 @@ type options struct {
 	queueLimit int
 	log        *zap.Logger
 	now        func() time.Time
+	checkEvery time.Duration  // how often the log's file is checked to be at its path
 	indexSlots int            // the index's table (tests make clients share slots)
 	afterTake  func(took int) // tests: called after each of the writer's takes
 }
@@ -33,6 +36,7 @@ func defaultOptions() options {
 		queueLimit: DefaultQueueLimit,
 		log:        zap.NewNop(),
 		now:        func() time.Time { return time.Now().UTC() },
+		checkEvery: boltkeep.CheckEvery,
 		indexSlots: indexSlots,
 	}
 }
@@ -51,6 +55,10 @@ func WithQueueLimit(n int) Option {
 
 // WithLogger sets the zap logger.
 func WithLogger(l *zap.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithCheckEvery sets how often the single-node log's writer checks that
+// its file is still at its path (see Log.keepPlaced).
+func WithCheckEvery(d time.Duration) Option { return func(o *options) { o.checkEvery = d } }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }

@@ -36,6 +36,7 @@ func (l *Log) run() {
 	var committed time.Time
 	backoff := 100 * time.Millisecond
 	for {
+		l.keepPlaced(false)
 		if wait := commitEvery - time.Since(committed); wait > 0 && l.q.len() < logChunk && !l.q.isClosed() {
 			time.Sleep(wait)
 		}
@@ -98,6 +99,7 @@ func (l *Log) afterCommit() {
 func (l *Log) idle(committed time.Time) {
 	select {
 	case <-l.q.wake:
+	case <-l.check.C: // keepPlaced, at the loop's top
 	case <-l.mapped.due():
 		l.mapped.releaseDue(l.db)
 	case <-l.spares.due(l.spareHeld.Load() > 0, committed):
