@@ -68,7 +68,7 @@ func openIdentityStore(o *options, b *backend) (identity.Store, error) {
 	case o.dataDir != "":
 		warnIfEmpty(filepath.Join(o.dataDir, boltstore.FileName), "identity",
 			"starting with no credentials and no bans (every client ID falls back to the shared password)", o.log)
-		bs, err := boltstore.Open(o.dataDir)
+		bs, err := boltstore.Open(o.dataDir, boltstore.WithLogger(o.log))
 		if err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 		}
