@@ -34,7 +34,7 @@ func TestBinaryRemovedDataDirIsWrittenAgain(t *testing.T) {
 
 	require.NoError(t, os.RemoveAll(dataDir))
 	require.Eventually(t, func() bool {
-		n, ok := testkit.Metric(base, logstore.MetricRestored)
+		n, ok := testkit.Metric(base, logstore.MetricLost)
 		return ok && n == 1
 	}, waitFor, tick, "the files written again:\n%s", p.LogText())
 	p.WaitLog(t, waitFor, "its files in the data dir were removed or replaced while the server ran", `"data_dir":"`+dataDir+`"`)

@@ -38,17 +38,22 @@ func (s *Store) misplaced() error {
 func (s *Store) keepPlaced() error {
 	cause := s.misplaced()
 	if cause == nil {
+		s.lost = false
 		return nil
 	}
 	if !errors.Is(cause, fsx.ErrGone) && !errors.Is(cause, fsx.ErrReplaced) {
 		return fmt.Errorf("logstore: checking the data dir's files: %w", cause)
 	}
+	if !s.lost { // once a loss, however many Saves fail to mend it
+		s.lost = true
+		s.count.lost.Add(1)
+	}
 	if err := s.restore(); err != nil {
 		return fmt.Errorf("logstore: %w; writing the registry there again failed: %w", cause, err)
 	}
-	s.count.restored.Add(1)
+	s.lost = false
 	s.o.log.Error("registry: its files in the data dir were removed or replaced while the server ran; "+
-		"written there again from the open ones, nothing lost (cliser_registry_store_restored_total)",
+		"written there again from the open ones, nothing lost (cliser_registry_store_lost_total)",
 		zap.String("data_dir", s.dir), zap.NamedError("cause", cause), zap.Int("snapshot_records", s.snapCount),
 		zap.Int("log_entries", s.logEntries))
 	return nil

@@ -52,7 +52,7 @@ func TestRemovedDataDirIsWrittenAgainAtTheNextSave(t *testing.T) {
 	after := manyRecords("after", 20)
 	m.save(after, nil)
 	require.NoError(t, s.Save(after, nil))
-	assert.Equal(t, uint64(1), s.Stats().Restored)
+	assert.Equal(t, uint64(1), s.Stats().Lost)
 	for _, name := range []string{SnapName, LogName} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err, name)
@@ -72,9 +72,9 @@ func TestRemovedDataDirIsWrittenAgainWhenIdle(t *testing.T) {
 	s, m := storeWithSnapshot(t, dir)
 	require.NoError(t, os.RemoveAll(dir))
 	require.NoError(t, s.Idle())
-	assert.Equal(t, uint64(1), s.Stats().Restored)
+	assert.Equal(t, uint64(1), s.Stats().Lost)
 	require.NoError(t, s.Idle())
-	assert.Equal(t, uint64(1), s.Stats().Restored, "in place again: nothing more to do")
+	assert.Equal(t, uint64(1), s.Stats().Lost, "in place again: nothing more to do")
 
 	crash(t, s)
 	again := openT(t, dir)
@@ -92,7 +92,7 @@ func TestReplacedDataDirIsWrittenOver(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, SnapName), []byte("not ours"), 0o600))
 
 	require.NoError(t, s.Idle())
-	assert.Equal(t, uint64(1), s.Stats().Restored)
+	assert.Equal(t, uint64(1), s.Stats().Lost)
 	_, err := os.Stat(filepath.Join(dir+".moved", LogName))
 	require.NoError(t, err, "the moved copy stays")
 	assert.Equal(t, m.records(), reopened(t, s, dir))
@@ -105,7 +105,7 @@ func TestRemovedSnapshotIsWrittenAgain(t *testing.T) {
 	s, m := storeWithSnapshot(t, dir)
 	require.NoError(t, os.Remove(filepath.Join(dir, SnapName)))
 	require.NoError(t, s.Idle())
-	assert.Equal(t, uint64(1), s.Stats().Restored)
+	assert.Equal(t, uint64(1), s.Stats().Lost)
 	assert.Equal(t, m.records(), reopened(t, s, dir))
 }
 
@@ -121,7 +121,8 @@ func TestRemovedDataDirTakenByAnotherStoreIsLeftAlone(t *testing.T) {
 	err := s.Save(manyRecords("after", 1), nil)
 	require.ErrorIs(t, err, ErrInUse)
 	assert.Contains(t, err.Error(), "removed from the data dir while open")
-	assert.Zero(t, s.Stats().Restored)
+	require.ErrorIs(t, s.Save(manyRecords("again", 1), nil), ErrInUse)
+	assert.Equal(t, uint64(1), s.Stats().Lost, "one loss, however many Saves find it")
 	got, err := other.Load()
 	require.NoError(t, err)
 	assert.Empty(t, got, "the other store's dir is untouched")
@@ -154,7 +155,7 @@ func TestIdleRegistryPutsItsRemovedFilesBack(t *testing.T) {
 	saves := s.Stats().Saves
 
 	require.NoError(t, os.RemoveAll(dir))
-	require.Eventually(t, func() bool { return s.Stats().Restored == 1 }, 5*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return s.Stats().Lost == 1 }, 5*time.Second, time.Millisecond,
 		"a later idle stretch puts the files back")
 	assert.Equal(t, saves, s.Stats().Saves, "with nothing saved meanwhile")
 	_, err = os.Stat(filepath.Join(dir, LogName))

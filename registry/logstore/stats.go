@@ -19,7 +19,7 @@ const (
 	MetricSyncs            = "cliser_registry_store_syncs_total"
 	MetricCompactions      = "cliser_registry_store_compactions_total"
 	MetricCompactedRecords = "cliser_registry_store_compacted_records_total"
-	MetricRestored         = "cliser_registry_store_restored_total"
+	MetricLost             = "cliser_registry_store_lost_total"
 )
 
 // Stats counts the store's work since Open.
@@ -30,19 +30,19 @@ type Stats struct {
 	Syncs            uint64 // fdatasyncs of the log by Saves
 	Compactions      uint64 // snapshots written by compactions
 	CompactedRecords uint64 // records those snapshots held
-	Restored         uint64 // times the files were written again after they left their paths (place.go)
+	Lost             uint64 // times the files were found gone from their paths or replaced (place.go)
 }
 
 // counters are Stats, updated under s.mu and read from anywhere.
 type counters struct {
-	saves, entries, bytes, syncs, compactions, compacted, restored atomic.Uint64
+	saves, entries, bytes, syncs, compactions, compacted, lost atomic.Uint64
 }
 
 // Stats reports the store's counts. Safe to call from any goroutine.
 func (s *Store) Stats() Stats {
 	c := &s.count
 	return Stats{Saves: c.saves.Load(), Entries: c.entries.Load(), Bytes: c.bytes.Load(), Syncs: c.syncs.Load(),
-		Compactions: c.compactions.Load(), CompactedRecords: c.compacted.Load(), Restored: c.restored.Load()}
+		Compactions: c.compactions.Load(), CompactedRecords: c.compacted.Load(), Lost: c.lost.Load()}
 }
 
 // Collectors are the store's counts as metrics, to register on the admin
@@ -59,6 +59,6 @@ func (s *Store) Collectors() []prometheus.Collector {
 		counter(MetricSyncs, "fdatasyncs of registry.log by Saves.", &c.syncs),
 		counter(MetricCompactions, "New registry.snap files written (a compaction: the log folded into the snapshot).", &c.compactions),
 		counter(MetricCompactedRecords, "Records written into new registry.snap files.", &c.compacted),
-		counter(MetricRestored, "Times registry.snap and registry.log were written again at their paths from the open files, after they were removed or replaced under the running server.", &c.restored),
+		counter(MetricLost, "Times registry.snap or registry.log was found removed from the data dir (or replaced) while open; they are then written again at their paths from the open files.", &c.lost),
 	}
 }

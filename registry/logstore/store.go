@@ -50,6 +50,7 @@ type Store struct {
 	dir  string
 	log  *os.File // nil once closed; holds the dir's lock
 	snap *os.File // the snapshot, kept open (place.go); nil when there is none
+	lost bool     // the files left their paths and are not back yet (place.go)
 
 	logEnd     int64 // where the next frame goes; past it is nothing of ours
 	logEntries int   // entries in the log since the snapshot
