@@ -52,6 +52,7 @@ func NATSClusterOf3(t testing.TB) *NATSCluster {
 func NATSClusterOf3Stopped(t testing.TB) *NATSCluster {
 	t.Helper()
 	c := &NATSCluster{t: t, servers: make([]*server.Server, 3)}
+	stores := storeDirs(t)
 	// One cleanup, made before any node that uses the cluster: it runs
 	// after theirs (a server restarted later must not go before them).
 	t.Cleanup(c.stopAll)
@@ -63,7 +64,7 @@ func NATSClusterOf3Stopped(t testing.TB) *NATSCluster {
 	}
 	for i := range 3 {
 		c.opts = append(c.opts, &server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1",
-			Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Port: freePort(t), JetStream: true, StoreDir: stores[i], NoLog: true, NoSigs: true,
 			Cluster: server.ClusterOpts{Name: "cliser-test", Host: "127.0.0.1", Port: clusterPorts[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ","))})
 	}
@@ -79,6 +80,7 @@ func NATSClusterOf3Stopped(t testing.TB) *NATSCluster {
 func NATSClusterOf3WithCuts(t testing.TB) *NATSCluster {
 	t.Helper()
 	c := &NATSCluster{t: t, servers: make([]*server.Server, 3)}
+	stores := storeDirs(t)
 	t.Cleanup(c.stopAll)
 	clusterPorts := make([]int, 3)
 	for i := range clusterPorts {
@@ -94,7 +96,7 @@ func NATSClusterOf3WithCuts(t testing.TB) *NATSCluster {
 			}
 		}
 		c.opts = append(c.opts, &server.Options{ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1",
-			Port: freePort(t), JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Port: freePort(t), JetStream: true, StoreDir: stores[i], NoLog: true, NoSigs: true,
 			Cluster: server.ClusterOpts{Name: "cliser-test", Host: "127.0.0.1", Port: clusterPorts[i],
 				PoolSize: -1, Advertise: nowhere},
 			Routes: server.RoutesFromStr(strings.Join(routes, ","))})
@@ -149,6 +151,13 @@ func (c *NATSCluster) Stop(i int) {
 }
 
 // stopAll stops the servers still running.
+// storeDirs makes the three servers' store dirs. Before the cluster's
+// cleanup: a temporary dir made after it is removed before the servers
+// stop, while JetStream still writes in it ("directory not empty").
+func storeDirs(t testing.TB) [3]string {
+	return [3]string{t.TempDir(), t.TempDir(), t.TempDir()}
+}
+
 func (c *NATSCluster) stopAll() {
 	for i, ns := range c.servers {
 		if ns != nil {
