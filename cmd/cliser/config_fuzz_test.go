@@ -121,10 +121,14 @@ func collect(n *yaml.Node, keys, values map[string]bool) {
 
 // FuzzConfigValue: any string, written by YAML as the value of any
 // setting, is read back exactly as it was written (no "<nil>", no 1e+06
-// for 1e6, no Go timestamp for a date).
+// for 1e6, no Go timestamp for a date). Where the YAML package does not
+// read back its own writing (a first line starting with a tab is written
+// as a literal block its reader refuses, yaml/go-yaml#383), the file does
+// not hold the value for anyone: it is read as YAML reads it.
 func FuzzConfigValue(f *testing.F) {
 	for i, s := range []string{"127.0.0.1:9001", "5s", "10", "soon", ":7070", "/var/lib/cliser", "", "~", "null",
-		"2001-12-14", "0o17", "1e6", "0x10", "99999999999999999999999", ".inf", "yes", "True", "nats://u:hunter2@n1:4222", "a\nb", " x "} {
+		"2001-12-14", "0o17", "1e6", "0x10", "99999999999999999999999", ".inf", "yes", "True", "nats://u:hunter2@n1:4222", "a\nb", " x ",
+		"\t\n0", "a\n\tb"} {
 		f.Add(uint8(i), s)
 	}
 	fs := serveFlags()
@@ -144,6 +148,18 @@ func FuzzConfigValue(f *testing.F) {
 			t.Fatal(err)
 		}
 		got, err := parseConfig("c.yaml", raw, fs)
+		var back map[string]string
+		if yerr := yaml.Unmarshal(raw, &back); yerr != nil || back[name] != value {
+			// YAML's own writing and reading disagree (its bug, not ours).
+			if yerr != nil {
+				mustConfigError(t, err, "config file c.yaml is not valid YAML")
+				return
+			}
+			if err != nil || got[name] != back[name] || len(got) != 1 {
+				t.Fatalf("%s: %q written as %q read back as %q, YAML reads %q (%v)", name, value, raw, got, back[name], err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("%s: %q written as %q refused: %v", name, value, raw, err)
 		}
