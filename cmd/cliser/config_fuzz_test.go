@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -22,7 +23,7 @@ var configSeeds = []string{
 	"listen: \":7070\"\nkeepalive-interval: 15s\nmax-clients: 20000\ndata-dir: /var/lib/cliser\n",
 	"listen:\n", "node-id: 2001-12-14\n", "max-clients: 0o17\n", "max-clients: 1e6\n",
 	"nats://u:hunter2@h\n", "node-id: 1.10\n", "max-clients: 0x10\n", "? [a]\n: b\n", "listen: [a, b]\n", "listen: !!binary aGVsbG8=\n",
-	"a: &x 1\nmax-clients: *x\n", "max-clients: 1\nmax-clients: 2\n", "<<: {listen: x}\n", "config: other.yaml\n",
+	"a: &x 1\nmax-clients: *x\n", "max-clients: 1\nmax-clients: 2\n", "<<: {listen: x}\n", "config: other.yaml\n", " soonkeeval: soon\n",
 	"cluster: nats://u:hunter2@n1:4222\n", "# only a comment\n", "",
 }
 
@@ -52,8 +53,14 @@ func FuzzConfigFile(f *testing.F) {
 				collect(doc.Content[0], keys, nil)
 				values := map[string]bool{}
 				collect(doc.Content[0], nil, values)
+				// A refusal names an unknown key as quoted: a value that is
+				// a piece of it ("soon" of "soonkeeval") is not shown by that.
+				msg := err.Error()
+				for k := range keys {
+					msg = strings.ReplaceAll(msg, strconv.Quote(k), "\x00")
+				}
 				for v := range values {
-					if len(v) >= 4 && !keys[v] && strings.Contains(err.Error(), v) &&
+					if len(v) >= 4 && !keys[v] && strings.Contains(msg, v) &&
 						!strings.Contains(strings.Join(knownConfigWords, " "), v) {
 						t.Fatalf("refusal %q quotes the value %q", err, v)
 					}
