@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -22,7 +23,7 @@ var configSeeds = []string{
 	"listen: \":7070\"\nkeepalive-interval: 15s\nmax-clients: 20000\ndata-dir: /var/lib/cliser\n",
 	"listen:\n", "node-id: 2001-12-14\n", "max-clients: 0o17\n", "max-clients: 1e6\n",
 	"nats://u:hunter2@h\n", "node-id: 1.10\n", "max-clients: 0x10\n", "? [a]\n: b\n", "listen: [a, b]\n", "listen: !!binary aGVsbG8=\n",
-	"a: &x 1\nmax-clients: *x\n", "max-clients: 1\nmax-clients: 2\n", "<<: {listen: x}\n", "config: other.yaml\n",
+	"a: &x 1\nmax-clients: *x\n", "max-clients: 1\nmax-clients: 2\n", "<<: {listen: x}\n", "config: other.yaml\n", " soonkeeval: soon\n",
 	"cluster: nats://u:hunter2@n1:4222\n", "# only a comment\n", "",
 }
 
@@ -52,8 +53,14 @@ func FuzzConfigFile(f *testing.F) {
 				collect(doc.Content[0], keys, nil)
 				values := map[string]bool{}
 				collect(doc.Content[0], nil, values)
+				// A refusal names an unknown key as quoted: a value that is
+				// a piece of it ("soon" of "soonkeeval") is not shown by that.
+				msg := err.Error()
+				for k := range keys {
+					msg = strings.ReplaceAll(msg, strconv.Quote(k), "\x00")
+				}
 				for v := range values {
-					if len(v) >= 4 && !keys[v] && strings.Contains(err.Error(), v) &&
+					if len(v) >= 4 && !keys[v] && strings.Contains(msg, v) &&
 						!strings.Contains(strings.Join(knownConfigWords, " "), v) {
 						t.Fatalf("refusal %q quotes the value %q", err, v)
 					}
@@ -121,10 +128,14 @@ func collect(n *yaml.Node, keys, values map[string]bool) {
 
 // FuzzConfigValue: any string, written by YAML as the value of any
 // setting, is read back exactly as it was written (no "<nil>", no 1e+06
-// for 1e6, no Go timestamp for a date).
+// for 1e6, no Go timestamp for a date). Where the YAML package does not
+// read back its own writing (a first line starting with a tab is written
+// as a literal block its reader refuses, yaml/go-yaml#383), the file does
+// not hold the value for anyone: it is read as YAML reads it.
 func FuzzConfigValue(f *testing.F) {
 	for i, s := range []string{"127.0.0.1:9001", "5s", "10", "soon", ":7070", "/var/lib/cliser", "", "~", "null",
-		"2001-12-14", "0o17", "1e6", "0x10", "99999999999999999999999", ".inf", "yes", "True", "nats://u:hunter2@n1:4222", "a\nb", " x "} {
+		"2001-12-14", "0o17", "1e6", "0x10", "99999999999999999999999", ".inf", "yes", "True", "nats://u:hunter2@n1:4222", "a\nb", " x ",
+		"\t\n0", "a\n\tb"} {
 		f.Add(uint8(i), s)
 	}
 	fs := serveFlags()
@@ -144,6 +155,18 @@ func FuzzConfigValue(f *testing.F) {
 			t.Fatal(err)
 		}
 		got, err := parseConfig("c.yaml", raw, fs)
+		var back map[string]string
+		if yerr := yaml.Unmarshal(raw, &back); yerr != nil || back[name] != value {
+			// YAML's own writing and reading disagree (its bug, not ours).
+			if yerr != nil {
+				mustConfigError(t, err, "config file c.yaml is not valid YAML")
+				return
+			}
+			if err != nil || got[name] != back[name] || len(got) != 1 {
+				t.Fatalf("%s: %q written as %q read back as %q, YAML reads %q (%v)", name, value, raw, got, back[name], err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("%s: %q written as %q refused: %v", name, value, raw, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,6 +84,9 @@ func mustConfigError(t *testing.T, err error, prefix string) {
 	}
 }
 
+// clusterPrefix finds the fixed words that number a refused entry.
+var clusterPrefix = regexp.MustCompile(`^--cluster(: URL \d+ )?|: URL \d+ `)
+
 // FuzzClusterURLs: a --cluster list with a password (or a token, when user
 // is "") in one entry, beside others, typed as the operator may, "," and
 // all. Accepted, every entry is a nats, tls, ws or wss URL (or HOST:PORT)
@@ -104,6 +108,7 @@ func FuzzClusterURLs(f *testing.F) {
 		{"nats://", "u", "hun,ter2", "n1:4222", "nats://a:0", false},
 		{"nats://", "u", "ab cd,hunter2", "n1:4222", "nats://%zz", false},
 		{"nats://", "u", "hunter2", "a:65536", "s3cr3t-token@n2:4222", false},
+		{"nats://", "u", "hun,ter", "41:n222", ":0n\x86ts://a:0", false},
 	} {
 		f.Add(seed.scheme, seed.user, seed.secret, seed.host, seed.other, seed.encode)
 	}
@@ -139,7 +144,8 @@ func FuzzClusterURLs(f *testing.F) {
 		shown := scheme + user + host + other + natsurl.Strip(other) + "nats://[redacted](unparsable URL)" + msg[strings.LastIndex(msg, ": give"):] +
 			natsurl.ErrUserInfo.Error() + `is no NATS URL (not shown: it may hold a piece of a password or token cut at a ",", which must be percent-encoded as %2C)` +
 			"is not a NATS URL is a URL without a host has port , which is no port (1 to 65535)" +
-			"(the list is not shown: it holds a user or a token)"
+			"(the list is not shown: it holds a user or a token)" +
+			strings.Join(clusterPrefix.FindAllString(msg, -1), "") // "--cluster: URL 1 " ("ter" of "hun,ter" is in it)
 		secrets := append(natsurl.Secrets(list), secret)
 		if encode && user != "" { // the secret as info spells it
 			_, spelt, _ := strings.Cut(info, ":")
