@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -136,6 +137,7 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	assert.Len(t, rooms[50], 9, "a wait for room before every hold round's fleet")
 	assert.Len(t, rooms[set.Burst], 3, "and before every burst")
 	assert.Len(t, rooms, 2)
+	spread := map[string][]string{} // by server: each round's spread, "" when spread
 	roundsRan(t, run.HoldOrder, run.Results, "hold", func(res *Result, i int) time.Time {
 		k := res.Server
 		require.Len(t, res.HoldRounds, 3, k)
@@ -151,15 +153,30 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 		} else if assert.NotNil(t, h.ProbeRTT, k) {
 			assert.GreaterOrEqual(t, h.ProbeRTT.Count, int64(minRoundProbes), k)
 			assert.Positive(t, h.ProbeRTT.P99, k)
-			// Spread over the cycle (bench/load/spread.go): ramped
-			// together, the probes' samples fell in 5-11 of the 20
-			// parts, the fullest holding 24-42% of them.
 			hit, fullest := phaseSpread(h.ProbePhases)
-			assert.GreaterOrEqual(t, hit, load.PhaseBins*4/5, "%s: the window's samples by phase: %v", k, h.ProbePhases)
-			assert.Less(t, fullest, 0.2, "%s: the window's samples by phase: %v", k, h.ProbePhases)
+			bunched := ""
+			if hit < load.PhaseBins*4/5 || fullest >= 0.2 {
+				bunched = fmt.Sprintf("round %d: %d parts hit, the fullest %.0f%%: %v", i+1, hit, 100*fullest, h.ProbePhases)
+			}
+			spread[k] = append(spread[k], bunched)
 		}
 		return h.At
 	})
+	// Spread over the cycle (bench/load/spread.go): ramped together, the
+	// probes' samples fell in 5-11 of the 20 parts, the fullest holding
+	// 24-42% of them, in every round. One round's stall on a machine busy
+	// with -race and the rest of make test bunches what was due during it
+	// (one part of 20 held 37 of 144 samples, 19 parts hit): most rounds
+	// spread is the mechanism's mark.
+	for k, rounds := range spread {
+		var bunched []string
+		for _, b := range rounds {
+			if b != "" {
+				bunched = append(bunched, b)
+			}
+		}
+		assert.LessOrEqual(t, len(bunched), len(rounds)/2, "%s: the probes' samples bunched by phase in most rounds: %v", k, bunched)
+	}
 	for _, k := range kinds {
 		assert.Empty(t, run.Results[k].Problems, k)
 		assert.Empty(t, run.Results[k].Errors, k)
