@@ -87,8 +87,11 @@ func adminToken() (string, bool) {
 // ab,cd@h: host ab). So with user info in the list, the list is not shown
 // (the entry's number says which), and an entry before one with user info
 // is refused without its reason.
+// natsURLsHint ends every refusal of --cluster: what to give instead.
+const natsURLsHint = "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
+
 func checkNATSURLs(list string) error {
-	hint := "give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)"
+	hint := natsURLsHint
 	entries := strings.Split(list, ",")
 	for i, u := range entries {
 		parsed, err := natsurl.Parse(u)

@@ -139,9 +139,12 @@ func FuzzClusterURLs(f *testing.F) {
 		}
 		mustConfigError(t, err, "--cluster")
 		msg := err.Error()
+		if !strings.HasSuffix(msg, ": "+natsURLsHint) {
+			t.Fatalf("--cluster %q refused without the hint at the end: %s", list, msg)
+		}
 		// What the message may show anyway: the non-secret parts, and the
 		// fixed text around them.
-		shown := scheme + user + host + other + natsurl.Strip(other) + "nats://[redacted](unparsable URL)" + msg[strings.LastIndex(msg, ": give"):] +
+		shown := scheme + user + host + other + natsurl.Strip(other) + "nats://[redacted](unparsable URL)" + natsURLsHint +
 			natsurl.ErrUserInfo.Error() + `is no NATS URL (not shown: it may hold a piece of a password or token cut at a ",", which must be percent-encoded as %2C)` +
 			"is not a NATS URL is a URL without a host has port , which is no port (1 to 65535)" +
 			"(the list is not shown: it holds a user or a token)" +
