@@ -168,6 +168,10 @@ func (l *Log) keepPlaced(now bool) {
 	}
 	l.dbMu.Lock()
 	defer l.dbMu.Unlock()
+	if now {
+		l.db = l.keep.RestoreNow(l.db, openFile)
+		return
+	}
 	l.db = l.keep.Restore(l.db, openFile)
 }
 

@@ -173,13 +173,18 @@ func (s *Store) keepPlaced() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.restoreLocked()
+	s.restoreLocked(false)
 }
 
 // restoreLocked puts the file back and swaps db when it is (still) lost:
-// another caller may have done it meanwhile. mu held.
-func (s *Store) restoreLocked() {
-	if s.keep.Check() {
+// another caller may have done it meanwhile. final: Close's, the last
+// chance, without the wait after a failed restore. mu held.
+func (s *Store) restoreLocked(final bool) {
+	switch {
+	case !s.keep.Check():
+	case final:
+		s.db = s.keep.RestoreNow(s.db, open)
+	default:
 		s.db = s.keep.Restore(s.db, open)
 	}
 }
@@ -331,7 +336,7 @@ func (s *Store) Close() error {
 	<-s.stopped
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.restoreLocked()
+	s.restoreLocked(true)
 	lost := s.keep.Healthy()
 	return errors.Join(lost, s.db.Close(), s.keep.Close())
 }

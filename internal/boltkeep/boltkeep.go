@@ -48,7 +48,23 @@ type Keeper struct {
 	since    time.Time // when it was found lost; zero while in place
 	why      error     // what Check found
 	failed   error     // the last restore's error
+	fails    int       // restores failed in a row
+	next     time.Time // no restore before this after a failed one (retryWait)
 	restores int       // restores done, for tests
+}
+
+// maxRetryWait bounds the wait between failed restores: each is a copy of
+// the whole file, and a large events.db copied every second onto a disk
+// that has no room for it was a second's worth of writes each second.
+const maxRetryWait = time.Minute
+
+// retryWait is the wait after fails restores failed in a row: CheckEvery
+// doubled each time, at most maxRetryWait.
+func retryWait(fails int) time.Duration {
+	if fails > 6 {
+		return maxRetryWait
+	}
+	return min(CheckEvery<<(fails-1), maxRetryWait)
 }
 
 // New watches the file at path, just opened by bbolt (the one found at
@@ -91,7 +107,21 @@ func (k *Keeper) Check() (lost bool) {
 // in Healthy and the log, tried again at the next Check). Its owner calls
 // it while nothing writes to db: a commit after the copy would be in db
 // only. Readers of db must be done or held off: db is closed.
+//
+// After a failed restore the next waits (retryWait); RestoreNow does not.
 func (k *Keeper) Restore(db *bolt.DB, open func(path string) (*bolt.DB, error)) *bolt.DB {
+	k.mu.Lock()
+	wait := time.Now().Before(k.next)
+	k.mu.Unlock()
+	if wait {
+		return db
+	}
+	return k.RestoreNow(db, open)
+}
+
+// RestoreNow is Restore without the wait after a failed one: the owner's
+// Close, the last chance.
+func (k *Keeper) RestoreNow(db *bolt.DB, open func(path string) (*bolt.DB, error)) *bolt.DB {
 	aside, err := k.copyBack(db)
 	var ndb *bolt.DB
 	var watch *os.File
@@ -109,10 +139,13 @@ func (k *Keeper) Restore(db *bolt.DB, open func(path string) (*bolt.DB, error)) 
 	if err != nil {
 		if k.failed == nil {
 			k.log.Error(k.what+": restoring its file failed; "+k.holds+" written since it left the data dir "+
-				"are in memory only and a restart now loses them; retried every "+CheckEvery.String(),
+				"are in memory only and a restart now loses them; retried after "+CheckEvery.String()+
+				", then after a wait that doubles up to "+maxRetryWait.String(),
 				zap.String("file", k.path), zap.Error(err))
 		}
 		k.failed = err
+		k.fails++
+		k.next = time.Now().Add(retryWait(k.fails))
 		return db
 	}
 	if cerr := db.Close(); cerr != nil {
@@ -126,6 +159,7 @@ func (k *Keeper) Restore(db *bolt.DB, open func(path string) (*bolt.DB, error)) 
 	}
 	k.log.Warn(k.what+": its file is back at its path with everything written meanwhile; writes go there again", fields...)
 	k.since, k.why, k.failed = time.Time{}, nil, nil
+	k.fails, k.next = 0, time.Time{}
 	k.restores++
 	return ndb
 }
@@ -205,7 +239,8 @@ func (k *Keeper) Healthy() error {
 	err := fmt.Errorf("%s: its file %s is not at its path since %s (%w); %s written since then reach no file a restart reads",
 		k.what, k.path, k.since.UTC().Format(time.RFC3339), why, k.holds)
 	if k.failed != nil {
-		err = fmt.Errorf("%w: restoring it failed (%w), retried every %s; a graceful stop tries again", err, k.failed, CheckEvery)
+		err = fmt.Errorf("%w: restoring it failed (%w), retried at %s; a graceful stop tries again", err, k.failed,
+			k.next.UTC().Format(time.RFC3339))
 	}
 	return err
 }

@@ -69,9 +69,11 @@ func TestRestoreOverAReplacingFile(t *testing.T) {
 	assert.Contains(t, err.Error(), "replaced in the data dir by another file")
 	require.NoError(t, other.Close())
 
-	// Let go of: moved aside, and ours put back.
+	// Let go of: the next try waits after the failed one; then it is
+	// moved aside, and ours put back.
 	put(t, db, "later")
-	ndb := k.Restore(db, openDB)
+	require.Same(t, db, k.Restore(db, openDB), "a second after the failed restore")
+	ndb := k.RestoreNow(db, openDB)
 	require.NotSame(t, db, ndb)
 	defer ndb.Close()
 	require.NoError(t, k.Healthy())
@@ -86,4 +88,16 @@ func TestRestoreOverAReplacingFile(t *testing.T) {
 	assert.Equal(t, []string{"after", "later", "mine"}, keys(t, path))
 	_, err = os.Stat(path + ".restore")
 	require.ErrorIs(t, err, os.ErrNotExist, "no temporary file left")
+}
+
+// Failed restores are each a copy of the whole file: the wait between
+// them doubles from CheckEvery up to maxRetryWait.
+func TestRetryWaitGrowsToItsBound(t *testing.T) {
+	var got []time.Duration
+	for fails := 1; fails <= 9; fails++ {
+		got = append(got, retryWait(fails))
+	}
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second,
+		32 * time.Second, time.Minute, time.Minute, time.Minute}, got)
+	assert.Equal(t, time.Minute, retryWait(1000), "no overflow")
 }
