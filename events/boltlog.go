@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -221,7 +222,13 @@ func (l *Log) Append(ev Event) bool {
 //
 // A file that left its path since the writer last looked is put back
 // first; one that cannot be is an error too.
-func (l *Log) Close() error {
+func (l *Log) Close() error { return l.CloseWithin(context.Background()) }
+
+// CloseWithin is Close bounded by ctx: once it ends, a write that fails
+// gives the queued events up at once (they are an error, as at Close).
+func (l *Log) CloseWithin(ctx context.Context) error { return closeWithin(ctx, l.q, l.close) }
+
+func (l *Log) close() error {
 	l.q.close()
 	<-l.done
 	l.check.Stop()

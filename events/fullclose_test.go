@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -69,4 +70,47 @@ func TestStreamCloseReportsEventsLostToNATSAway(t *testing.T) {
 	assert.Less(t, time.Since(t0), 15*time.Second, "Close gives up within its grace and one late acknowledgment")
 	require.Error(t, err, "events lost at close are an error")
 	assert.Contains(t, err.Error(), "10 queued events were not published")
+}
+
+// A stop out of time (--shutdown-timeout run out, or a second signal)
+// does not wait out the writers' grace for events they cannot write: once
+// its context ends, CloseWithin gives them up at once, and says so as
+// Close does. Close alone waits its 3 s grace and a late acknowledgment.
+func TestCloseWithinGivesUpWhenTheStopIsOutOfTime(t *testing.T) {
+	const bound = 2 * time.Second // under the 3 s grace the writers keep otherwise
+	t.Run("stream", func(t *testing.T) {
+		ns := testkit.NATS(t)
+		nc, _ := testkit.JetStream(t, ns.ClientURL())
+		s, err := events.OpenStream(nc, nil)
+		require.NoError(t, err)
+		ns.Shutdown()
+		for i := range 10 {
+			s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("late-%d", i)})
+		}
+		require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		t0 := time.Now()
+		err = s.CloseWithin(ctx)
+		assert.Less(t, time.Since(t0), bound)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "10 queued events were not published")
+	})
+	t.Run("log", func(t *testing.T) {
+		dir := testkit.SmallDisk(t, "1m")
+		l, err := events.Open(filepath.Join(dir, events.FileName))
+		require.NoError(t, err)
+		testkit.FillDisk(t, dir)
+		for i := range 2000 { // more than bbolt's free pages hold
+			require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("late-%04d", i)}))
+		}
+		require.Eventually(t, func() bool { return l.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "the writes fail")
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		t0 := time.Now()
+		err = l.CloseWithin(ctx)
+		assert.Less(t, time.Since(t0), bound)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "were not written")
+	})
 }

@@ -195,7 +195,14 @@ func (s *Stream) decode(msg jetstream.Msg) (Event, error) {
 // Close publishes what is queued (for a while, if NATS is away) and stops
 // the tail; events it gave up on are an error. nc stays open. Safe to
 // call once.
-func (s *Stream) Close() error {
+func (s *Stream) Close() error { return s.CloseWithin(context.Background()) }
+
+// CloseWithin is Close bounded by ctx: once it ends, a publish that fails
+// or waits for its acknowledgment gives the queued events up at once
+// (they are an error, as at Close).
+func (s *Stream) CloseWithin(ctx context.Context) error { return closeWithin(ctx, s.q, s.close) }
+
+func (s *Stream) close() error {
 	s.q.close()
 	<-s.done
 	_ = s.cfgSub.Unsubscribe() // fails only once nc is closed, which ends it too

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +34,13 @@ type queue struct {
 	wroteAt  time.Time
 	dropping bool // an episode of drops is under way; logged once
 
-	wake    chan struct{} // capacity 1: "there is something to take"
-	dropped atomic.Uint64
-	givenUp atomic.Int64 // events still queued when the writer gave up at close
+	wake chan struct{} // capacity 1: "there is something to take"
+	// abandoned is closed when a closing log's stop is out of time
+	// (CloseWithin): the writer gives the queued events up at once.
+	abandoned   chan struct{}
+	abandonOnce sync.Once
+	dropped     atomic.Uint64
+	givenUp     atomic.Int64 // events still queued when the writer gave up at close
 	// afterTake, when set (tests), is called after each take, outside the
 	// lock, with how many events it took.
 	afterTake func(took int)
@@ -44,7 +49,7 @@ type queue struct {
 }
 
 func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
-	return &queue{limit: limit, wake: make(chan struct{}, 1), m: m, log: log}
+	return &queue{limit: limit, wake: make(chan struct{}, 1), abandoned: make(chan struct{}), m: m, log: log}
 }
 
 // push queues ev. It reports false when the event was dropped (queue full
@@ -311,10 +316,26 @@ const closeGrace = 3 * time.Second
 // wrote notes that the writer just got events into the store.
 func (q *queue) wrote() { q.wroteAt = time.Now() }
 
+// abandon tells the writer of a closed queue that the stop is out of
+// time: the next failed write gives the queued events up at once, and
+// waits for none. Safe to call more than once, from any goroutine.
+func (q *queue) abandon() { q.abandonOnce.Do(func() { close(q.abandoned) }) }
+
+// isAbandoned: see abandon.
+func (q *queue) isAbandoned() bool {
+	select {
+	case <-q.abandoned:
+		return true
+	default:
+		return false
+	}
+}
+
 // retryAfter is the writers' wait after a failed write: it sleeps
 // *backoff and doubles it up to 5s, or, once the queue is closed and the
 // store has taken nothing for closeGrace since the close, or the wait has
-// reached 2s, logs that the queued events are given up and returns true.
+// reached 2s, or the stop is out of time (abandon), logs that the queued
+// events are given up and returns true.
 func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool) {
 	q.mu.Lock()
 	closed, from := !q.closedAt.IsZero(), q.closedAt
@@ -322,13 +343,31 @@ func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool
 	if q.wroteAt.After(from) {
 		from = q.wroteAt
 	}
-	if closed && (*backoff >= 2*time.Second || time.Since(from) >= closeGrace) {
+	if closed && (q.isAbandoned() || *backoff >= 2*time.Second || time.Since(from) >= closeGrace) {
 		n := q.len()
 		q.givenUp.Store(int64(n))
 		log.Error("events: giving up on the queued events at close", zap.Int("events", n))
 		return true
 	}
-	time.Sleep(*backoff)
+	wait := time.NewTimer(*backoff)
+	defer wait.Stop()
+	var cut <-chan struct{} // only a closed queue's wait is cut: the close comes next
+	if closed {
+		cut = q.abandoned
+	}
+	select {
+	case <-wait.C:
+	case <-cut:
+	}
 	*backoff = min(*backoff*2, 5*time.Second)
 	return false
+}
+
+// closeWithin runs close, the log's or the stream's, with q abandoned once
+// ctx ends: a stop that is out of time (--shutdown-timeout), or cut short
+// by a second signal, does not wait out closeGrace or a late
+// acknowledgment for events it cannot write.
+func closeWithin(ctx context.Context, q *queue, close func() error) error {
+	defer context.AfterFunc(ctx, q.abandon)()
+	return close()
 }

@@ -108,6 +108,8 @@ func (s *Stream) publish(batch []Event) (int, error) {
 				return start + i, err
 			case <-timeout:
 				return start + i, errors.New("no acknowledgment from JetStream in time")
+			case <-s.q.abandoned:
+				return start + i, errors.New("the stop ran out of time waiting for JetStream's acknowledgment")
 			}
 		}
 		if pubErr != nil {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -20,6 +21,7 @@ type eventLog interface {
 	events.Reader
 	Append(events.Event) bool
 	Close() error
+	CloseWithin(context.Context) error
 	Healthy() error
 	Collectors() []prometheus.Collector
 }
@@ -125,14 +127,15 @@ var reasonTexts = func() (t [256]string) {
 	return t
 }()
 
-// closeEventLog writes what is queued and closes the log. Its error
-// (events it could not write, lost) fails the stop: a drain that lost
-// events must not exit 0 as if all were in order.
-func closeEventLog(l eventLog) error {
+// closeEventLog writes what is queued and closes the log, giving up on
+// what it cannot write once ctx ends (the stop out of time, or a second
+// signal). Its error (events it could not write, lost) fails the stop: a
+// drain that lost events must not exit 0 as if all were in order.
+func closeEventLog(ctx context.Context, l eventLog) error {
 	if l == nil {
 		return nil
 	}
-	return l.Close()
+	return l.CloseWithin(ctx)
 }
 
 // identityEventsTo hands identity's credential and ban changes to l

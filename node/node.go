@@ -131,7 +131,7 @@ func (n *Node) openRecords(ctx context.Context) error {
 	reg := registry.New(append(regOpts, o.regOpts...)...)
 	loaded, err := reg.Load()
 	if err != nil {
-		_ = closeEventLog(evlog)
+		_ = closeEventLog(context.Background(), evlog)
 		_ = store.Close()
 		return err
 	}
@@ -252,7 +252,7 @@ func (n *Node) release(ctx context.Context) {
 	n.hook.stop()
 	n.stopFlusher()
 	<-n.flushed
-	_ = closeEventLog(n.evlog)
+	_ = closeEventLog(context.Background(), n.evlog)
 	_ = n.store.Close()
 }
 
@@ -319,7 +319,7 @@ func (n *Node) shutdown(ctx context.Context) error {
 	// After the reactor and the registry: the disconnects of the drain
 	// are the log's last events. Before the store: in cluster mode that
 	// drains the NATS connection the log publishes on.
-	evErr := closeEventLog(n.evlog)
+	evErr := closeEventLog(ctx, n.evlog)
 	closeErr := n.store.Close()
 	// The admin API goes last: it answers reads and /readyz 503 while the
 	// reactor drains and the registry is written. An admin request still

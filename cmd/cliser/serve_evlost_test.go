@@ -22,6 +22,38 @@ import (
 // lost, and the stop says so in its exit status. It exited 0 with
 // "stopped; registry written", one ERROR line earlier being the only trace.
 func TestBinaryStopThatLosesEventsExitsOne(t *testing.T) {
+	p := serveWithEventsFailing(t)
+	status, _ := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz")
+	require.Equal(t, http.StatusOK, status, "the registry still writes: only the log fails")
+
+	p.Terminate(t)
+	code := p.Wait(t)
+	logs := p.LogText()
+	assert.Equal(t, 1, code, "a stop that lost events is not clean:\n%s", logs[max(0, len(logs)-1500):])
+	assert.Contains(t, logs, "queued events were not written")
+	assert.NotContains(t, logs, "stopped; registry written")
+}
+
+// A stop out of time gives up the events it cannot write at its
+// deadline, not after the writer's 3 s grace: all of a stop is within
+// --shutdown-timeout (a second signal ends it the same way).
+func TestBinaryStopOutOfTimeGivesUpEventsAtItsDeadline(t *testing.T) {
+	p := serveWithEventsFailing(t, "--shutdown-timeout", "300ms")
+	t0 := time.Now()
+	p.Terminate(t)
+	code := p.Wait(t)
+	took := time.Since(t0)
+	logs := p.LogText()
+	assert.Equal(t, 1, code, "a stop that lost events is not clean:\n%s", logs[max(0, len(logs)-1500):])
+	assert.Contains(t, logs, "queued events were not written")
+	assert.Less(t, took, 2*time.Second, "the 300ms stop waited out the event writer's 3 s grace")
+}
+
+// serveWithEventsFailing is serve whose event log's disk is full
+// (events.db bind-mounted from a small tmpfs, the registry on a roomy
+// disk), with 300 clients' events queued and failing.
+func serveWithEventsFailing(t *testing.T, extra ...string) *testkit.Served {
+	t.Helper()
 	small := testkit.SmallDisk(t, "1m")
 	dataDir := t.TempDir()
 	evFile := filepath.Join(dataDir, events.FileName)
@@ -34,7 +66,7 @@ func TestBinaryStopThatLosesEventsExitsOne(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", evFile).Run() })
 
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
-	p := testkit.Serve(t, env, serveArgs(dataDir)...)
+	p := testkit.Serve(t, env, serveArgs(dataDir, extra...)...)
 	base := p.AdminURL(t)
 	testkit.FillDisk(t, small)
 	for i := range 300 {
@@ -44,13 +76,5 @@ func TestBinaryStopThatLosesEventsExitsOne(t *testing.T) {
 		_, body := testkit.HTTPGet(t, base+"/readyz")
 		return strings.Contains(body, "event log: writes to")
 	}, waitFor, 20*time.Millisecond, "/readyz names the event log's fault")
-	status, _ := testkit.HTTPGet(t, base+"/readyz")
-	require.Equal(t, http.StatusOK, status, "the registry still writes: only the log fails")
-
-	p.Terminate(t)
-	code := p.Wait(t)
-	logs := p.LogText()
-	assert.Equal(t, 1, code, "a stop that lost events is not clean:\n%s", logs[max(0, len(logs)-1500):])
-	assert.Contains(t, logs, "queued events were not written")
-	assert.NotContains(t, logs, "stopped; registry written")
+	return p
 }
