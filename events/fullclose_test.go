@@ -54,17 +54,9 @@ func TestLogCloseIsNilWhenEverythingWasWritten(t *testing.T) {
 // that does not answer are lost, and Close says how many (it returned nil,
 // and the stop exited 0).
 func TestStreamCloseReportsEventsLostToNATSAway(t *testing.T) {
-	ns := testkit.NATS(t)
-	nc, _ := testkit.JetStream(t, ns.ClientURL())
-	s, err := events.OpenStream(nc, nil)
-	require.NoError(t, err)
-	ns.Shutdown()
-	for i := range 10 {
-		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("away-%d", i)})
-	}
-	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	s := streamWithNATSAway(t)
 	t0 := time.Now()
-	err = s.Close()
+	err := s.Close()
 	// A stop must end: a publish fails only when its acknowledgment is late
 	// (5 s), and counting tries kept Close ~28 s; now one try after close.
 	assert.Less(t, time.Since(t0), 15*time.Second, "Close gives up within its grace and one late acknowledgment")
@@ -79,19 +71,11 @@ func TestStreamCloseReportsEventsLostToNATSAway(t *testing.T) {
 func TestCloseWithinGivesUpWhenTheStopIsOutOfTime(t *testing.T) {
 	const bound = 2 * time.Second // under the 3 s grace the writers keep otherwise
 	t.Run("stream", func(t *testing.T) {
-		ns := testkit.NATS(t)
-		nc, _ := testkit.JetStream(t, ns.ClientURL())
-		s, err := events.OpenStream(nc, nil)
-		require.NoError(t, err)
-		ns.Shutdown()
-		for i := range 10 {
-			s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("late-%d", i)})
-		}
-		require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+		s := streamWithNATSAway(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		t0 := time.Now()
-		err = s.CloseWithin(ctx)
+		err := s.CloseWithin(ctx)
 		assert.Less(t, time.Since(t0), bound)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "10 queued events were not published")
@@ -113,4 +97,20 @@ func TestCloseWithinGivesUpWhenTheStopIsOutOfTime(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "were not written")
 	})
+}
+
+// streamWithNATSAway is a stream whose NATS has gone, with 10 events
+// queued that it fails to publish.
+func streamWithNATSAway(t *testing.T) *events.Stream {
+	t.Helper()
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	s, err := events.OpenStream(nc, nil)
+	require.NoError(t, err)
+	ns.Shutdown()
+	for i := range 10 {
+		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("away-%d", i)})
+	}
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	return s
 }
