@@ -50,9 +50,12 @@ func OpenFileCursor(dir, url string) (*FileCursor, error) {
 		return nil, fmt.Errorf("webhook cursor: data dir: %w", err)
 	}
 	path := filepath.Join(dir, CursorFile(url))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := fsx.OpenLocked(path, 0o600, cursorLockWait)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil, fmt.Errorf("webhook cursor %s: lock held by another process after %v", path, cursorLockWait)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("webhook cursor: open %s: %w", path, err)
+		return nil, fmt.Errorf("webhook cursor: %w", err)
 	}
 	c := &FileCursor{f: f}
 	if err := c.open(dir, url); err != nil {
@@ -62,16 +65,10 @@ func OpenFileCursor(dir, url string) (*FileCursor, error) {
 	return c, nil
 }
 
-// open locks the file and reads it. A new file, or one a crash left
-// before its creation was synced, is made with the state webhook.db holds
-// for url, if any.
+// open reads the locked file. A new file, or one a crash left before its
+// creation was synced, is made with the state webhook.db holds for url,
+// if any.
 func (c *FileCursor) open(dir, url string) error {
-	if err := fsx.Lock(c.f, cursorLockWait); err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("lock held by another process after %v", cursorLockWait)
-		}
-		return fmt.Errorf("lock: %w", err)
-	}
 	st, found, err := c.read()
 	if !errors.Is(err, errNotMade) {
 		if err == nil && found {
@@ -185,13 +182,12 @@ func (c *FileCursor) keepPlaced() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("webhook cursor: %w; making the dir again: %w", cause, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := fsx.OpenLocked(path, 0o600, 0)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return fmt.Errorf("webhook cursor: %w; another process holds the new file's lock: %w", cause, err)
+	}
 	if err != nil {
 		return fmt.Errorf("webhook cursor: %w; writing it again: %w", cause, err)
-	}
-	if err := fsx.Lock(f, 0); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("webhook cursor: %w; another process holds the new file's lock: %w", cause, err)
 	}
 	old := c.f
 	c.f = f

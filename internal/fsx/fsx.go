@@ -22,6 +22,23 @@ func Lock(f *os.File, wait time.Duration) error {
 	}
 }
 
+// OpenLocked opens (creating it with mode when missing) the data file at
+// path for reading and writing, and takes its lock as Lock does: the file
+// on success; else it is closed, and the error names path: the open's,
+// or the lock's (wrapping syscall.EWOULDBLOCK when another process holds
+// it).
+func OpenLocked(path string, mode os.FileMode, wait time.Duration) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := Lock(f, wait); err != nil {
+		_ = f.Close()
+		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+	}
+	return f, nil
+}
+
 // SyncDir fsyncs a directory, so that a file created or renamed in it is
 // durable.
 func SyncDir(dir string) error {

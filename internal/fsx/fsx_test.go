@@ -54,3 +54,18 @@ func TestPlacedSaysWhenTheFileLeftItsPath(t *testing.T) {
 	require.NoError(t, os.WriteFile(g.Name(), nil, 0o600)) // a new file at the old name
 	require.ErrorIs(t, Placed(g, g.Name()), ErrGone, "the open file has no link left")
 }
+
+// OpenLocked makes the file and holds its lock; a second open waits, then
+// fails naming the path, with EWOULDBLOCK to be told apart.
+func TestOpenLockedHoldsTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.log")
+	f, err := OpenLocked(path, 0o600, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	_, err = OpenLocked(path, 0o600, 20*time.Millisecond)
+	require.ErrorIs(t, err, syscall.EWOULDBLOCK)
+	assert.Contains(t, err.Error(), path)
+}

@@ -103,18 +103,11 @@ func (s *Store) restore() error {
 // claimLog opens the file at the log's path, made if need be, and takes
 // its lock at once or not at all.
 func (s *Store) claimLog() (*os.File, error) {
-	f, err := os.OpenFile(s.logPath(), os.O_RDWR|os.O_CREATE, s.o.fileMode)
-	if err != nil {
-		return nil, err
+	f, err := fsx.OpenLocked(s.logPath(), s.o.fileMode, 0)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil, fmt.Errorf("%w: %s (another process took %s's lock)", ErrInUse, s.dir, LogName)
 	}
-	if err := fsx.Lock(f, 0); err != nil {
-		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s (another process took %s's lock)", ErrInUse, s.dir, LogName)
-		}
-		return nil, err
-	}
-	return f, nil
+	return f, err
 }
 
 // restoreSnapshot writes the open snapshot at its path again (through a

@@ -93,16 +93,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("logstore: data dir: %w", err)
 	}
 	s := &Store{o: o, dir: dir, lastQuiet: true} // no burst before the first Save
-	f, err := os.OpenFile(s.logPath(), os.O_RDWR|os.O_CREATE, o.fileMode)
-	if err != nil {
-		return nil, fmt.Errorf("logstore: open %s: %w", s.logPath(), err)
+	f, err := fsx.OpenLocked(s.logPath(), o.fileMode, o.lockTimeout)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, LogName, o.lockTimeout)
 	}
-	if err := fsx.Lock(f, o.lockTimeout); err != nil {
-		_ = f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, LogName, o.lockTimeout)
-		}
-		return nil, fmt.Errorf("logstore: lock %s: %w", s.logPath(), err)
+	if err != nil {
+		return nil, fmt.Errorf("logstore: %w", err)
 	}
 	s.log = f
 	if err := s.open(); err != nil {
