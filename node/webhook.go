@@ -39,10 +39,11 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 	run := &webhookRun{done: make(chan struct{})}
 	var cursor webhook.Cursor
 	if b.node == nil {
-		if run.cursor, err = webhook.OpenFileCursor(o.dataDir, wc.URL); err != nil {
+		if run.cursor, err = webhook.OpenFileCursor(o.dataDir, wc.URL, webhook.CursorLogger(log)); err != nil {
 			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
 		}
 		cursor = run.cursor
+		m.Registry().MustRegister(run.cursor.Collectors()...)
 	} else {
 		cursor, err = clusterWebhook(o, b, &opts)
 		if err != nil {

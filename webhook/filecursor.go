@@ -8,8 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/fsx"
 )
@@ -23,11 +27,20 @@ import (
 // synced (two fdatasyncs), ~2.6x the CPU (BenchmarkCursorSave) in a storm
 // that writes the cursor before each batch cut short by the linger.
 type FileCursor struct {
-	mu  sync.Mutex
-	f   *os.File
-	gen uint64 // the newest slot's generation; 0: none written
-	buf [slotSize]byte
+	mu   sync.Mutex
+	f    *os.File
+	gen  uint64 // the newest slot's generation; 0: none written
+	buf  [slotSize]byte
+	log  *zap.Logger
+	lost atomic.Uint64 // times the file left its path (MetricCursorLost)
+	gone bool          // it is not at its path and not yet written again
 }
+
+// CursorOption configures a FileCursor.
+type CursorOption func(*FileCursor)
+
+// CursorLogger is where a FileCursor says it wrote its file again.
+func CursorLogger(log *zap.Logger) CursorOption { return func(c *FileCursor) { c.log = log } }
 
 var _ Cursor = (*FileCursor)(nil)
 
@@ -45,7 +58,7 @@ func CursorFile(url string) string { return "webhook-" + cursorHash(url) + ".cur
 
 // OpenFileCursor opens (creating when needed) the cursor of the webhook
 // at url in dir.
-func OpenFileCursor(dir, url string) (*FileCursor, error) {
+func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("webhook cursor: data dir: %w", err)
 	}
@@ -57,7 +70,10 @@ func OpenFileCursor(dir, url string) (*FileCursor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook cursor: %w", err)
 	}
-	c := &FileCursor{f: f}
+	c := &FileCursor{f: f, log: zap.NewNop()}
+	for _, o := range opts {
+		o(c)
+	}
 	if err := c.open(dir, url); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("webhook cursor %s: %w", path, err)
@@ -175,6 +191,23 @@ func (c *FileCursor) keepPlaced() error {
 	if cause == nil || (!errors.Is(cause, fsx.ErrGone) && !errors.Is(cause, fsx.ErrReplaced)) {
 		return cause
 	}
+	if !c.gone { // once a loss, however many saves fail to mend it
+		c.gone = true
+		c.lost.Add(1)
+	}
+	if err := c.writeAgain(path, cause); err != nil {
+		return err
+	}
+	c.gone = false
+	c.log.Error("webhook cursor: its file was removed from the data dir (or replaced) while open; "+
+		"written there again from the open one, nothing lost ("+MetricCursorLost+")",
+		zap.String("path", path), zap.NamedError("cause", cause))
+	return nil
+}
+
+// writeAgain makes the file at path again from the open one and takes
+// its lock. c.mu is held.
+func (c *FileCursor) writeAgain(path string, cause error) error {
 	b := make([]byte, cursorFileSize)
 	if _, err := c.f.ReadAt(b, 0); err != nil {
 		return fmt.Errorf("webhook cursor: %w; reading it to write it again: %w", cause, err)
@@ -198,6 +231,14 @@ func (c *FileCursor) keepPlaced() error {
 	}
 	_ = old.Close()
 	return nil
+}
+
+// Collectors are the cursor's metrics. Safe from any goroutine.
+func (c *FileCursor) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: MetricCursorLost,
+		Help: "Times the webhook's cursor file was found removed from the data dir (or replaced) while open; it is then written again at its path from the open file (single node).",
+	}, func() float64 { return float64(c.lost.Load()) })}
 }
 
 // rewrite makes the file b, synced with its directory.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -215,13 +217,21 @@ func TestFileCursorOnAFullDisk(t *testing.T) {
 // webhook afresh.
 func TestFileCursorRemovedIsWrittenAgainAtTheNextSave(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	c := openCursor(t, dir, testURL)
+	core, logs := observer.New(zap.InfoLevel)
+	c, err := OpenFileCursor(dir, testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
 	require.NoError(t, c.Save(t.Context(), State{Acked: 10}))
+	require.Zero(t, testkit.Gathered(t, c.Collectors(), MetricCursorLost, ""))
 	require.NoError(t, os.RemoveAll(dir))
 	require.NoError(t, c.Save(t.Context(), State{Acked: 20, First: 21, Last: 30}))
 	fi, err := os.Stat(filepath.Join(dir, CursorFile(testURL)))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.NoError(t, c.Save(t.Context(), State{Acked: 30}), "placed again: no second restore")
+	require.Equal(t, 1.0, testkit.Gathered(t, c.Collectors(), MetricCursorLost, ""), "counted once")
+	said := logs.FilterMessageSnippet("written there again").All()
+	require.Len(t, said, 1, "logged once")
+	require.Equal(t, zap.ErrorLevel, said[0].Level)
 	require.NoError(t, c.Close())
 
 	c = openCursor(t, dir, testURL)
@@ -229,7 +239,7 @@ func TestFileCursorRemovedIsWrittenAgainAtTheNextSave(t *testing.T) {
 	st, found, err := c.Load(t.Context())
 	require.NoError(t, err)
 	require.True(t, found)
-	require.Equal(t, State{Acked: 20, First: 21, Last: 30}, st)
+	require.Equal(t, State{Acked: 30}, st)
 }
 
 // Another process that made the file since holds its lock: the save
@@ -244,6 +254,8 @@ func TestFileCursorRemovedAndTakenFailsTheSave(t *testing.T) {
 	err := c.Save(t.Context(), State{Acked: 20})
 	require.ErrorContains(t, err, "removed from the data dir while open")
 	require.ErrorContains(t, err, "another process holds the new file's lock")
+	require.Error(t, c.Save(t.Context(), State{Acked: 21}))
+	require.Equal(t, 1.0, testkit.Gathered(t, c.Collectors(), MetricCursorLost, ""), "one loss, however many saves fail")
 	_, found, err := other.Load(t.Context())
 	require.NoError(t, err)
 	require.False(t, found, "the other's new file is untouched")

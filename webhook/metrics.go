@@ -15,6 +15,7 @@ const (
 	MetricDisabled   = "cliser_webhook_disabled"
 	MetricDelivering = "cliser_webhook_delivering"
 	MetricCursorErrs = "cliser_webhook_cursor_errors_total"
+	MetricCursorLost = "cliser_webhook_cursor_lost_total"
 )
 
 // Result labels of MetricRequests.

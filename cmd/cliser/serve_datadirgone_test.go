@@ -16,6 +16,7 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry/logstore"
+	"github.com/cliser/cliser/webhook"
 )
 
 // The data dir deleted under `cliser serve` (rm -rf, a tmp cleaner):
@@ -78,8 +79,9 @@ func TestBinaryKeepsCredentialsWhenTheDataDirIsRemoved(t *testing.T) {
 // crash right after loses no record.
 func TestBinaryRemovedDataDirIsWrittenAgain(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
-	p := testkit.Serve(t, env, serveArgs(dataDir)...)
+	rc := newHookReceiver(t, 0)
+	args := serveArgs(dataDir, "--webhook-url", rc.srv.URL+"/hook", "--webhook-linger", "20ms")
+	p := testkit.Serve(t, webhookEnv(), args...)
 	base := p.AdminURL(t)
 	for i := range 3 {
 		opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("dir-%d", i))
@@ -88,6 +90,7 @@ func TestBinaryRemovedDataDirIsWrittenAgain(t *testing.T) {
 		n, ok := testkit.Metric(base, logstore.MetricEntries)
 		return ok && n >= 3
 	}, waitFor, tick, "the three records written")
+	require.Eventually(t, func() bool { _, _, evs := rc.snapshot(); return len(evs) >= 3 }, waitFor, tick, "delivered")
 
 	require.NoError(t, os.RemoveAll(dataDir))
 	require.Eventually(t, func() bool {
@@ -98,9 +101,19 @@ func TestBinaryRemovedDataDirIsWrittenAgain(t *testing.T) {
 	code, body := testkit.HTTPGet(t, base+"/readyz")
 	assert.Equal(t, 200, code, body)
 
+	// The webhook's cursor comes back at its next save: a new event's.
+	opsConnect(t, p.Addr, opsPassword, "dir-after")
+	require.Eventually(t, func() bool {
+		n, ok := testkit.Metric(base, webhook.MetricCursorLost)
+		return ok && n == 1
+	}, waitFor, tick, "the cursor written again:\n%s", p.LogText())
+	p.WaitLog(t, waitFor, "webhook cursor: its file was removed from the data dir")
+	_, err := os.Stat(filepath.Join(dataDir, webhook.CursorFile(rc.srv.URL+"/hook")))
+	require.NoError(t, err)
+
 	require.NoError(t, p.Cmd.Process.Kill())
 	<-p.Exited
-	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
+	p2 := testkit.Serve(t, webhookEnv(), serveArgs(dataDir)...)
 	got := records(t, apiOf(t, p2))
 	for i := range 3 {
 		r, ok := got[fmt.Sprintf("dir-%d", i)]
