@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/natskey"
 	"github.com/cliser/cliser/internal/natsretry"
@@ -56,6 +57,7 @@ type streamOptions struct {
 	replicas  int
 	tailIdle  time.Duration
 	holdWhile func() bool // hold.go
+	spill     string      // spill.go; "": none
 }
 
 // WithStreamName sets the JetStream stream's name and subject prefix
@@ -109,6 +111,10 @@ type Stream struct {
 	failing atomic.Bool
 	stored  storedMark // stored.go
 	done    chan struct{}
+
+	// spill.go; the writer's after the open
+	spilled      uint64 // events read from the spill file, queued first
+	spillPending bool   // the file is there until they are stored
 }
 
 var (
@@ -167,6 +173,10 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	s.q = newQueue(o.queueLimit, s.m, o.log)
 	s.q.afterTake = o.afterTake
 	s.ids = newIDCutter(idPrefix())
+	if err := s.readSpill(); err != nil {
+		_ = s.cfgSub.Unsubscribe()
+		return nil, err
+	}
 	go s.run()
 	return s, nil
 }
@@ -209,10 +219,21 @@ func (s *Stream) close() error {
 	s.f.mu.Lock()
 	s.stopTailLocked()
 	s.f.mu.Unlock()
-	if n := s.q.givenUp.Load(); n > 0 { // lost: a stop that loses them is not a clean one (exit 1)
-		return fmt.Errorf("events: %d queued events were not published to stream %s at close, and are lost (publishing failing)", n, s.sopts.name)
+	n := s.q.givenUp.Load()
+	if n == 0 {
+		return nil
 	}
-	return nil
+	if s.sopts.spill != "" {
+		kept, err := s.spill()
+		if err == nil {
+			s.opts.log.Warn("events: the queued events NATS did not take are kept in the spill file; the node's next start publishes them",
+				zap.String("file", s.sopts.spill), zap.Int("events", kept))
+			return nil
+		}
+		// lost: a stop that loses them is not a clean one (exit 1)
+		return fmt.Errorf("events: %d queued events were not published to stream %s at close, and are lost (publishing failing; the spill file %s: %w)", n, s.sopts.name, s.sopts.spill, err)
+	}
+	return fmt.Errorf("events: %d queued events were not published to stream %s at close, and are lost (publishing failing)", n, s.sopts.name)
 }
 
 // Healthy is nil unless publishing fails or events were dropped since the

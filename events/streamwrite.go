@@ -57,6 +57,7 @@ func (s *Stream) run() {
 				s.opts.log.Info("events: publishing to the event stream works again")
 			}
 			s.stored.advance(sent)
+			s.spillPublished()
 			backoff = 100 * time.Millisecond
 			continue
 		}

@@ -63,7 +63,11 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	if b.node != nil {
 		// Records go first: the event writer holds back while the
 		// node's record writes are behind (a reconnect storm).
-		s, err := events.OpenStream(b.nc, opts, events.WithStreamReplicas(o.replicas), events.WithHoldWhile(b.node.Backlogged))
+		sopts := []events.StreamOption{events.WithStreamReplicas(o.replicas), events.WithHoldWhile(b.node.Backlogged)}
+		if o.dataDir != "" { // a stop while NATS is away keeps its queued events there
+			sopts = append(sopts, events.WithSpill(filepath.Join(o.dataDir, events.SpillFile(o.nodeID))))
+		}
+		s, err := events.OpenStream(b.nc, opts, sopts...)
 		if err != nil {
 			return nil, fmt.Errorf("--cluster: %w", err)
 		}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
 )
 
@@ -23,10 +27,7 @@ func TestBinaryStopWhileNATSIsAwayLosingNothingExitsZero(t *testing.T) {
 	base := p.AdminURL(t)
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	require.Eventually(t, func() bool {
-		_, body := testkit.HTTPGet(t, base+"/metrics")
-		return strings.Contains(body, "\ncliser_cluster_nats_connected 0\n")
-	}, 10*time.Second, 20*time.Millisecond, "the node never saw NATS go")
+	waitNATSGone(t, base)
 
 	began := time.Now()
 	code := p.Stop(t)
@@ -36,4 +37,57 @@ func TestBinaryStopWhileNATSIsAwayLosingNothingExitsZero(t *testing.T) {
 	assert.Less(t, took, 4*time.Second)
 	assert.NotContains(t, logs, "stopped with errors")
 	assert.Contains(t, logs, "stopped; registry written")
+}
+
+// A node stopped while NATS is away keeps the events it could not publish
+// in its spill file in the data dir (before, they were lost: exit 1 and
+// "are lost"), and its next start publishes them, before its own.
+func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
+	natsDir, dataDir := t.TempDir(), t.TempDir()
+	ns := testkit.NATSAt(t, natsDir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	env := []string{"CLISER_PASSWORD=cl-spill", "CLISER_ADMIN_TOKEN="}
+	args := append(append([]string{}, clusterFlags...), "--node-id", "spill-1", "--data-dir", dataDir, "--cluster", ns.ClientURL())
+	p := testkit.Serve(t, env, args...)
+	base := p.AdminURL(t)
+	c := opsConnect(t, p.Addr, "cl-spill", "spilled")
+	require.Eventually(t, func() bool {
+		_, body := testkit.HTTPGet(t, base+"/v1/events?type=client.connected")
+		return strings.Contains(body, `"cid":"spilled"`)
+	}, 10*time.Second, 20*time.Millisecond, "the connect published")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	waitNATSGone(t, base)
+	require.NoError(t, c.Conn.Close()) // its disconnect: an event NATS cannot take
+	require.Eventually(t, func() bool {
+		n, ok := testkit.Metric(base, "cliser_events_queued")
+		return ok && n >= 1
+	}, 10*time.Second, 20*time.Millisecond, "the disconnect queued")
+	// Exit 1 still: the record of the disconnect was not written (a
+	// record has no spill; the next start marks it `server restarted`).
+	assert.Equal(t, 1, p.Stop(t))
+	p.WaitLog(t, waitFor, "kept in the spill file", `"events":1`)
+	assert.NotContains(t, p.LogText(), "are lost")
+	assert.Contains(t, p.LogText(), `"msg":"stopped with errors","error":"registry: save`)
+	spill := filepath.Join(dataDir, events.SpillFile("spill-1"))
+	_, err := os.Stat(spill)
+	require.NoError(t, err)
+
+	testkit.NATSAt(t, natsDir, port)
+	p2 := testkit.Serve(t, env, args...)
+	require.Eventually(t, func() bool {
+		_, body := testkit.HTTPGet(t, p2.AdminURL(t)+"/v1/events?type=client.disconnected&cid=spilled")
+		return strings.Contains(body, `"reason":"closed by client"`)
+	}, 20*time.Second, 50*time.Millisecond, "the kept disconnect published:\n%s", p2.LogText())
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, waitFor, tick, "the spill file removed")
+}
+
+// waitNATSGone waits until the node at base has seen NATS go.
+func waitNATSGone(t *testing.T, base string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, body := testkit.HTTPGet(t, base+"/metrics")
+		return strings.Contains(body, "\ncliser_cluster_nats_connected 0\n")
+	}, 10*time.Second, 20*time.Millisecond, "the node never saw NATS go")
 }

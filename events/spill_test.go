@@ -1,0 +1,95 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// A node stopped while NATS is away lost its queued events (exit 1). With
+// a spill file the stop keeps them there, and the next open publishes
+// them first, under the ids and times they had, and removes the file.
+func TestStreamSpillKeepsWhatNATSDidNotTakeForTheNextStart(t *testing.T) {
+	natsDir := t.TempDir()
+	spill := filepath.Join(t.TempDir(), "data", events.SpillFile("node a.1"))
+	ns := testkit.NATSAt(t, natsDir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	s, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+	require.NoError(t, err)
+	require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: "before"}))
+	require.Eventually(t, func() bool { return s.Newest() == 1 }, 10*time.Second, 10*time.Millisecond)
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	for i := range 10 {
+		require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("away-%d", i)}))
+	}
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	require.NoError(t, s.Close(), "kept, not lost")
+	b, err := os.ReadFile(spill)
+	require.NoError(t, err)
+	require.Len(t, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), 10, "%s", b)
+
+	ns = testkit.NATSAt(t, natsDir, port)
+	nc2, _ := testkit.JetStream(t, ns.ClientURL())
+	core, logs := observer.New(zap.InfoLevel)
+	s2, err := events.OpenStream(nc2, []events.Option{events.WithLogger(zap.New(core))}, events.WithSpill(spill))
+	require.NoError(t, err)
+	defer s2.Close()
+	require.True(t, s2.Append(events.Event{Type: events.TypeConnected, CID: "after"}))
+	require.Eventually(t, func() bool { return s2.Newest() == 12 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, 10*time.Second, 10*time.Millisecond,
+		"removed once published")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("publishing the events the last stop kept").Len())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := s2.Read(ctx, 0, 100)
+	require.NoError(t, err)
+	require.Len(t, got, 12)
+	kept := strings.Split(string(b), "\n")
+	for i, ev := range got {
+		want := map[bool]string{true: "before", false: "after"}[i == 0]
+		if i > 0 && i < 11 {
+			want = fmt.Sprintf("away-%d", i-1)
+			assert.Contains(t, kept[i-1], `"id":"`+ev.ID+`"`, "published under the id it was kept with")
+			assert.False(t, ev.Time.IsZero())
+		}
+		assert.Equal(t, want, ev.CID, "seq %d: the kept events first, in order", ev.Seq)
+	}
+}
+
+// A spill file that does not parse stops the open and says what to do:
+// skipping it would lose its events without a word.
+func TestStreamSpillThatDoesNotParseStopsTheOpen(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
+	require.NoError(t, os.WriteFile(spill, []byte("{\"type\":\"client.connected\"}\nnot json\n"), 0o600))
+	_, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+	require.ErrorContains(t, err, "line 2")
+	require.ErrorContains(t, err, "move it aside to start without them")
+}
+
+// A spill file's name holds any node id, and stays a file name.
+func TestSpillFileNames(t *testing.T) {
+	assert.Equal(t, "events-node-1.spill", events.SpillFile("node-1"))
+	assert.Equal(t, "events-a=2Fb.spill", events.SpillFile("a/b"))
+	long := events.SpillFile(strings.Repeat("é", 200))
+	assert.LessOrEqual(t, len(long), 255)
+	assert.NotEqual(t, long, events.SpillFile(strings.Repeat("é", 199)+"e"))
+}
