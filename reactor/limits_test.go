@@ -122,11 +122,13 @@ func TestProxyProtocolLocalKeepsSocketAddress(t *testing.T) {
 func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true))
 	for name, wire := range map[string]string{
-		"no header":         "110 " + testPassword + "\n",
-		"v1 garbage":        "PROXY NONSENSE\r\n",
-		"v1 without CRLF":   "PROXY TCP4 " + string(make([]byte, 120)),
-		"v2 bad family":     "\r\n\r\n\x00\r\nQUIT\n\x21\x99\x00\x00",
-		"v2 length too big": "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
+		"no header":       "110 " + testPassword + "\n",
+		"v1 garbage":      "PROXY NONSENSE\r\n",
+		"v1 without CRLF": "PROXY TCP4 " + string(make([]byte, 120)),
+		// short of the 107 bytes that would end the wait anyway
+		"v1 ended by LF alone": "PROXY TCP4 198.51.100.1 192.0.2.1 1000 7070\n110 " + testPassword + "\n",
+		"v2 bad family":        "\r\n\r\n\x00\r\nQUIT\n\x21\x99\x00\x00",
+		"v2 length too big":    "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := srv.dial(t)

@@ -49,9 +49,15 @@ func proxyHeaderLen(buf []byte) (int, error) {
 		}
 		return total, nil
 	case hasPrefixOrIsPrefix(buf, proxyV1Sig):
+		// A v1 header holds no LF but its closing CRLF's, so the first LF
+		// ends it: one without its CR is a broken header now, not after
+		// the handshake timeout.
 		window := buf[:min(len(buf), proxyV1Max)]
-		if i := bytes.Index(window, []byte("\r\n")); i >= 0 {
-			return i + 2, nil
+		if i := bytes.IndexByte(window, '\n'); i >= 0 {
+			if i == 0 || window[i-1] != '\r' {
+				return 0, errNotProxy
+			}
+			return i + 1, nil
 		}
 		if len(buf) >= proxyV1Max {
 			return 0, errNotProxy
