@@ -178,6 +178,11 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 			if duration < 0 {
 				return configErrorf("--duration must not be negative, got %s", duration)
 			}
+			// The API refuses a longer reason with a 400; a flag's bad value
+			// is a usage mistake, answered before any request (exit 2).
+			if len(reason) > identity.MaxBanReason {
+				return configErrorf("--reason is %d bytes: at most %d", len(reason), identity.MaxBanReason)
+			}
 			c, err := o.client()
 			if err != nil {
 				return err
