@@ -120,6 +120,7 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"bans", "add", "cid"}, hint: "usage: cliser bans add"},
 			{args: []string{"bans", "add", "planet", "x"}, hint: "planet"},
 			{args: []string{"bans", "add", "cid", "x", "--duration", "-1h"}, hint: "--duration"},
+			{args: []string{"bans", "add", "cid", "x", "--duration", "0"}, hint: "leave it out for a ban until lifted"},
 			{args: []string{"bans", "add", "cid", "x", "--reason", strings.Repeat("r", identity.MaxBanReason+1)}, hint: "--reason is 257 bytes"},
 		},
 		"cliser bans list": {{args: []string{"bans", "list", "--kind", "planet"}, hint: "--kind"}},
