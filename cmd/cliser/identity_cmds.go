@@ -175,8 +175,16 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 			if _, err := identity.ParseBanValue(args[0], args[1]); err != nil {
 				return configErrorf("%s", trimBanErr(err))
 			}
-			if duration < 0 {
-				return configErrorf("--duration must not be negative, got %s", duration)
+			// An explicit 0 is not "until lifted": the API refuses a
+			// duration that is not positive, and a script's empty or zero
+			// value would otherwise ban for good without a word.
+			if duration < 0 || (duration == 0 && cmd.Flags().Changed("duration")) {
+				return configErrorf("--duration must be positive (e.g. 1h), got %s; leave it out for a ban until lifted", duration)
+			}
+			// The API refuses a longer reason with a 400; a flag's bad value
+			// is a usage mistake, answered before any request (exit 2).
+			if len(reason) > identity.MaxBanReason {
+				return configErrorf("--reason is %d bytes: at most %d", len(reason), identity.MaxBanReason)
 			}
 			c, err := o.client()
 			if err != nil {

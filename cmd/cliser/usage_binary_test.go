@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
@@ -119,6 +120,8 @@ func usageMistakes(t *testing.T) map[string][]usageCase {
 			{args: []string{"bans", "add", "cid"}, hint: "usage: cliser bans add"},
 			{args: []string{"bans", "add", "planet", "x"}, hint: "planet"},
 			{args: []string{"bans", "add", "cid", "x", "--duration", "-1h"}, hint: "--duration"},
+			{args: []string{"bans", "add", "cid", "x", "--duration", "0"}, hint: "leave it out for a ban until lifted"},
+			{args: []string{"bans", "add", "cid", "x", "--reason", strings.Repeat("r", identity.MaxBanReason+1)}, hint: "--reason is 257 bytes"},
 		},
 		"cliser bans list": {{args: []string{"bans", "list", "--kind", "planet"}, hint: "--kind"}},
 		"cliser bans rm":   {{args: []string{"bans", "rm", "cid"}, hint: "usage:"}},
