@@ -205,6 +205,12 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 		out = append(out, pws...)
 	}
 	if len(out) == 0 && !optional {
+		if file != "" {
+			// Named, or the message would tell to give the very flag
+			// that was given.
+			return nil, configErrorf("no password configured: --password-file %s holds none (only empty lines); "+
+				"put one password a line in it, or set CLISER_PASSWORD=<password> in the environment", file)
+		}
 		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
 			"or --password-file FILE (one password a line); passwords are never flags")
 	}
