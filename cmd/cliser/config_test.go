@@ -89,6 +89,16 @@ func TestPasswordsFromEnvAndFile(t *testing.T) {
 	_, err = loadPasswords("", false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--password-file")
+	// A file given but empty is named: "give --password-file" would send
+	// the operator looking at the wrong thing.
+	empty := writeFile(t, t.TempDir(), "pw", "\n\r\n")
+	_, err = loadPasswords(empty, false)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "--password-file "+empty+" holds none")
+	pws, err = loadPasswords(empty, true) // --require-credentials
+	require.NoError(t, err)
+	assert.Empty(t, pws)
 
 	// A line of blanks is refused, not taken for a password any client
 	// sending blanks would match (an editor's stray line).

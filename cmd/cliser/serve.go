@@ -205,6 +205,12 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 		out = append(out, pws...)
 	}
 	if len(out) == 0 && !optional {
+		if file != "" {
+			// Named, or the message would tell to give the very flag
+			// that was given.
+			return nil, configErrorf("no password configured: --password-file %s holds none (only empty lines); "+
+				"put one password a line in it, or set CLISER_PASSWORD=<password> in the environment", file)
+		}
 		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
 			"or --password-file FILE (one password a line); passwords are never flags")
 	}
@@ -298,7 +304,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	}
 	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
 		zap.String("listen", n.Addr()), zap.String("admin", n.AdminAddr()), zap.String("version", version))
-	go reloadOnHUP(ctx, hup, cfg.passwordFile, n, log)
+	go reloadOnHUP(ctx, hup, cfg.passwordFile, cfg.identity.requireCredentials, n, log)
 
 	died := awaitStop(ctx, n, log)
 	stopCtx, cancel := context.WithTimeout(hurry, cfg.shutdownTimeout)

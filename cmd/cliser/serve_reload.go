@@ -17,7 +17,9 @@ const metricPasswordReloads = "cliser_password_reloads_total"
 // on every SIGHUP until ctx ends, and swaps them into the running server.
 // A file that does not read or parse leaves the current passwords in
 // place. It logs how many passwords it loaded, never a password.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, n *node.Node, log *zap.Logger) {
+// noneOK (--require-credentials) lets a reload leave no shared password,
+// as the start may: the last step of moving a fleet to credentials.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, noneOK bool, n *node.Node, log *zap.Logger) {
 	// Counted, not only logged: `systemctl reload` succeeds whatever the
 	// file says, and a failed reload leaves the old passwords in force
 	// while the fleet moves to the new one.
@@ -33,7 +35,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, file string, n *node
 			return
 		case <-hup:
 		}
-		pw, err := loadPasswords(file, false)
+		pw, err := loadPasswords(file, noneOK)
 		if err == nil {
 			err = n.SetPasswords(pw)
 		}

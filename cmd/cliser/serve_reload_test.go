@@ -95,3 +95,28 @@ func TestBinarySIGHUPFailureIsCounted(t *testing.T) {
 	p.Reload(t)
 	require.Eventually(t, reloads("ok"), waitFor, tick, "the good reload is counted:\n%s", p.LogText())
 }
+
+// With --require-credentials the server may run with no shared password,
+// and so may a reload: emptying the password file once every device has
+// its own secret (the last step of identity.md's migration) is a good
+// reload, not a failed one that keeps the retired password in force and
+// sets off the alert on failed reloads.
+func TestBinarySIGHUPMayLeaveNoPasswordUnderRequireCredentials(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := writeFile(t, dir, "passwords", "retired-shared-pw\n")
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=", "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--password-file", pwFile, "--require-credentials")
+	base := p.AdminURL(t)
+
+	writeFile(t, dir, "passwords", "")
+	p.Reload(t)
+	require.Eventually(t, func() bool {
+		v, _ := testkit.Metric(base, `cliser_password_reloads_total{result="ok"}`)
+		return v == 1
+	}, waitFor, tick, "emptying the file is a good reload:\n%s", p.LogText())
+	failed, found := testkit.Metric(base, `cliser_password_reloads_total{result="failed"}`)
+	require.True(t, found)
+	assert.Zero(t, failed, p.LogText())
+	assert.Contains(t, p.LogText(), `"passwords":0`)
+}
