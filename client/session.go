@@ -114,7 +114,7 @@ func (s *session) handshakeLine(l protocol.Line, raw, out []byte) ([]byte, sessi
 		// Prompts: the pipelined handshake answered both before they came.
 		return out, sessionEvent{}, nil
 	case protocol.CodeConnected:
-		sid, err := protocol.ParseConnected(l.Arg)
+		sid, err := protocol.ConnectedSID(l.Arg)
 		if err != nil {
 			return out, sessionEvent{}, badServer(raw, err, "bad connected notice")
 		}
@@ -128,16 +128,13 @@ func (s *session) handshakeLine(l protocol.Line, raw, out []byte) ([]byte, sessi
 func (s *session) registeredLine(l protocol.Line, raw, out []byte) ([]byte, sessionEvent, error) {
 	switch l.Code {
 	case protocol.CodeKeepAlive:
-		token, err := protocol.ParseToken(l.Arg)
-		if err != nil {
-			return out, sessionEvent{}, badServer(raw, err, "bad keep-alive")
+		if !protocol.IsTokenEcho(l.Arg) {
+			return out, sessionEvent{}, badServer(raw, protocol.ErrBadToken, "bad keep-alive")
 		}
-		return protocol.AppendKeepAlive(out, token), sessionEvent{kind: evKeepAlive, token: token}, nil
+		token, _ := protocol.ParseToken(l.Arg) // 0 for one beyond cliser's own
+		return protocol.AppendLine(out, l), sessionEvent{kind: evKeepAlive, token: token}, nil
 	case protocol.CodeShutdown:
-		text, err := protocol.ParseShutdown(l.Arg)
-		if err != nil {
-			return out, sessionEvent{}, badServer(raw, err, "bad shutdown order")
-		}
+		text := protocol.ShutdownOrder(l.Arg)
 		s.state, s.shutdownText = stateShutdownAcked, text
 		return append(out, protocol.ShutdownAck...), sessionEvent{kind: evShutdown, text: text}, nil
 	default:

@@ -56,6 +56,26 @@ func TestConnectedRoundTrip(t *testing.T) {
 	}
 }
 
+// A client reads a server line by its code (PROTOCOL.md): other words
+// before a 140's sid, or in a 130, do not make it another line.
+func TestClientReadsServerLinesByTheirCode(t *testing.T) {
+	for arg, want := range map[string]uint16{"connected 17": 17, "registered 7": 7, "9": 9, "a b 65535": 65535} {
+		got, err := ConnectedSID([]byte(arg))
+		require.NoError(t, err, arg)
+		assert.Equal(t, want, got, arg)
+	}
+	for _, bad := range []string{"connected", "connected 0", "connected 65536", "", "connected 017", "17 "} {
+		_, err := ConnectedSID([]byte(bad))
+		assert.Error(t, err, bad)
+	}
+	for arg, want := range map[string]string{"": "", "shutdown": "", "shutdown now": "now", "halt now": "halt now", "shutdownx": "shutdownx"} {
+		assert.Equal(t, want, ShutdownOrder([]byte(arg)), arg)
+	}
+	for arg, want := range map[string]bool{"7": true, "007": true, "18446744073709551616": true, "": false, "-1": false, "1 2": false, "x": false} {
+		assert.Equal(t, want, IsTokenEcho([]byte(arg)), arg)
+	}
+}
+
 func TestShutdownRoundTrip(t *testing.T) {
 	assert.Equal(t, "130 shutdown\n", string(AppendShutdown(nil, "")))
 	assert.Equal(t, "130 shutdown\n", string(AppendShutdown(nil, " \r\n ")))

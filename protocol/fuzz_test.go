@@ -75,6 +75,19 @@ func FuzzFields(f *testing.F) {
 				t.Fatalf("shutdown %q: encoded %q reads back %q, %v", arg, enc, back, err)
 			}
 		}
+		// The client's readers (code, not words) agree with the mirrors
+		// wherever those read the line.
+		if sid, err := ParseConnected(arg); err == nil {
+			if got, err := ConnectedSID(arg); err != nil || got != sid {
+				t.Fatalf("connected %q: ConnectedSID %d, %v; ParseConnected %d", arg, got, err, sid)
+			}
+		}
+		if text, err := ParseShutdown(arg); err == nil && ShutdownOrder(arg) != text {
+			t.Fatalf("shutdown %q: ShutdownOrder %q, ParseShutdown %q", arg, ShutdownOrder(arg), text)
+		}
+		if _, err := ParseToken(arg); err == nil && !IsTokenEcho(arg) {
+			t.Fatalf("token %q parses but is not echoed", arg)
+		}
 		if ValidateClientID(arg) == nil {
 			if _, err := AppendIDAnswer(nil, arg); err != nil {
 				t.Fatalf("valid id %q not encodable", arg)

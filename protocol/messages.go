@@ -113,6 +113,43 @@ func ParseShutdown(arg []byte) (text string, err error) {
 	return string(rest), nil
 }
 
+// A client relies on a server line's code, not its words (PROTOCOL.md):
+// the readers below are what a client acts on. ParseConnected and
+// ParseShutdown stay the exact mirrors of the encoders.
+
+// ConnectedSID is the sid of a 140 line as a client reads it: the number
+// after the last space, whatever words come before ("connected" from
+// cliser). It fails only when there is no sid to read.
+func ConnectedSID(arg []byte) (uint16, error) {
+	return ParseSID(arg[bytes.LastIndexByte(arg, ' ')+1:])
+}
+
+// ShutdownOrder is the operator's text of a 130 line as a client reads
+// it: any 130 from the server is the order, its argument past the word
+// "shutdown" the text (all of it when the words differ).
+func ShutdownOrder(arg []byte) string {
+	if text, err := ParseShutdown(arg); err == nil {
+		return text
+	}
+	return CleanText(string(arg))
+}
+
+// IsTokenEcho reports whether a keep-alive's argument is a decimal number,
+// which a client echoes byte for byte: a server may pick a token that
+// ParseToken refuses (leading zeros, beyond 64 bits), and "the same
+// token" is then those bytes.
+func IsTokenEcho(arg []byte) bool {
+	if len(arg) == 0 {
+		return false
+	}
+	for _, c := range arg {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
 // IsShutdownAck reports whether a client line is "130 ok".
 func IsShutdownAck(l Line) bool {
 	return l.Code == CodeShutdown && string(l.Arg) == wordOK
