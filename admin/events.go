@@ -75,7 +75,16 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 		return EventsResponse{}, badRequest(fmt.Sprintf("limit must be 1 to %d", MaxEventsLimit))
 	}
 	if !q.HasAfter {
-		return a.newestEvents(ctx, q)
+		resp, err := a.newestEvents(ctx, q)
+		if err != nil || len(resp.Events) > 0 || q.Wait <= 0 {
+			return resp, err
+		}
+		// Nothing (that matches) yet: a long-poll without after waits
+		// for the first event after the newest, as one given that seq
+		// would; waited out, it answers next that newest seq. It used to
+		// answer at once, its wait ignored (EVENTS.md: wait up to that
+		// long for at least one event).
+		q.After, q.HasAfter = resp.Next, true
 	}
 	empty := EventsResponse{Events: []events.Event{}, Next: q.After}
 	// The reads go on from where the last one stopped (from.After), while

@@ -355,3 +355,50 @@ func TestEventsFilteredReadEndsWhileOthersKeepComing(t *testing.T) {
 		}
 	}
 }
+
+// A long-poll without after waits too, when nothing (that matches) is
+// there yet: on an empty log, or with a filter that no event matches, it
+// answers at the first new match, or empty with next the newest seq when
+// its wait is up. It used to answer at once, empty, its wait ignored.
+func TestEventsLongPollWithoutAfterWaits(t *testing.T) {
+	for _, c := range []struct {
+		name, filter string
+		seed         bool   // the log holds seedOf22's events first
+		newest       uint64 // next when waited out
+	}{
+		{"empty log", "", false, 0},
+		{"no type match", "&type=ban.created", true, 22},
+		{"no cid match", "&cid=x", true, 22},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, base := eventsAPI(t)
+			if c.seed {
+				seedOf22(t, l)
+			}
+			start := time.Now()
+			a := getEvents(t, base, "wait=300ms"+c.filter)
+			assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "it did not wait")
+			assert.Empty(t, a.Events)
+			assert.Equal(t, c.newest, *a.Next)
+
+			// The first match that comes during the wait is the answer.
+			got := getAsync(base + "/v1/events?wait=30s" + c.filter)
+			require.Eventually(t, func() bool { return l.waiting.Load() == 1 }, 5*time.Second, time.Millisecond,
+				"the long-poll never waited")
+			want := c.newest + 1
+			if c.filter != "" {
+				appendEvents(t, l, "other", events.TypeDisconnected) // matches neither filter
+				want++
+			}
+			appendEvents(t, l, "x", events.TypeBanCreated)
+			p := await(t, got, c.name)
+			require.NoError(t, p.err)
+			require.Equal(t, http.StatusOK, p.status, "%s", p.body)
+			var b eventsAnswer
+			require.NoError(t, json.Unmarshal(p.body, &b))
+			assert.Equal(t, []uint64{want}, b.seqs(), "%s", p.body)
+			require.NotNil(t, b.Next, "%s", p.body)
+			assert.Equal(t, want, *b.Next)
+		})
+	}
+}
