@@ -126,10 +126,11 @@ func (a *API) ShutdownClient(cid, reason string) (CommandResponse, error) {
 	if err := checkReason(reason); err != nil {
 		return CommandResponse{}, err
 	}
+	reason = protocol.ShutdownText(reason) // the wire's, so the log and the event say what went
 	if err := a.commandError(cid, a.dir.Shutdown(cid, reason)); err != nil {
 		return CommandResponse{}, err
 	}
-	a.opts.log.Info("admin: shutdown queued", zap.String("cid", cid), zap.String("text", protocol.CleanText(reason)))
+	a.opts.log.Info("admin: shutdown queued", zap.String("cid", cid), zap.String("text", reason))
 	return CommandResponse{CID: cid, Command: "shutdown"}, nil
 }
 
@@ -156,11 +157,12 @@ func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 	if err := checkReason(reason); err != nil {
 		return ShutdownAllResponse{}, err
 	}
+	reason = protocol.ShutdownText(reason)
 	sent, err := a.dir.ShutdownAll(reason)
 	if err != nil {
 		return ShutdownAllResponse{}, err
 	}
-	a.opts.log.Info("admin: shutdown queued for all", zap.Int("sent", sent), zap.String("text", protocol.CleanText(reason)))
+	a.opts.log.Info("admin: shutdown queued for all", zap.Int("sent", sent), zap.String("text", reason))
 	return ShutdownAllResponse{Sent: sent}, nil
 }
 

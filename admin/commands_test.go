@@ -61,6 +61,13 @@ func TestShutdownWithoutBodySendsBareOrder(t *testing.T) {
 	r = s.call(t, http.MethodPost, "/v1/clients/bare-3/shutdown", `{"reason": "a\nb"}`)
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
 	c3.Expect("130 shutdown a b")
+
+	// ASCII, as every protocol line is (PROTOCOL.md): the rest went out
+	// as given, UTF-8 and escape codes on the wire.
+	c4 := s.connect(t, "bare-4")
+	r = s.call(t, http.MethodPost, "/v1/clients/bare-4/shutdown", `{"reason": "café \u001b[1m☕"}`)
+	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+	c4.Expect("130 shutdown caf?  [1m?")
 }
 
 func TestShutdownRejectsBadBodies(t *testing.T) {

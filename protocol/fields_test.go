@@ -81,6 +81,10 @@ func TestShutdownRoundTrip(t *testing.T) {
 	assert.Equal(t, "130 shutdown\n", string(AppendShutdown(nil, " \r\n ")))
 	assert.Equal(t, "130 shutdown maintenance window\n", string(AppendShutdown(nil, "maintenance window")))
 	assert.Equal(t, "130 shutdown a b\n", string(AppendShutdown(nil, "a\nb")))
+	// ASCII, as every line is: a colour code or a non-ASCII character
+	// never reaches the wire.
+	assert.Equal(t, "130 shutdown caf? break ?  [31mred\n", string(AppendShutdown(nil, "café\tbreak ☕ \x1b[31mred")))
+	assert.Equal(t, "130 shutdown ?\n", string(AppendShutdown(nil, "\xff")))
 	long := string(AppendShutdown(nil, strings.Repeat("r", 10*MaxLine)))
 	assert.Len(t, long, MaxLine)
 

@@ -44,10 +44,10 @@ func AppendClose(dst []byte, r Reason) []byte {
 }
 
 // AppendShutdown encodes "130 shutdown\n", or "130 shutdown <text>\n" when
-// the operator gave a text. The text is made safe first (see CleanText).
+// the operator gave a text. The text is made safe first (ShutdownText).
 func AppendShutdown(dst []byte, text string) []byte {
 	dst = append(dst, "130 "+wordShutdown...)
-	if t := CleanText(text); t != "" {
+	if t := ShutdownText(text); t != "" {
 		dst = append(dst, ' ')
 		dst = append(dst, t...)
 	}
@@ -69,6 +69,36 @@ func CleanText(s string) string {
 		b = bytes.TrimSpace(b[:MaxShutdownReason])
 	}
 	return string(b)
+}
+
+// ShutdownText is an operator's text as a 130 line carries it: CleanText's,
+// in ASCII, as every line is (PROTOCOL.md). Other control characters (a
+// tab, an escape) become spaces and any other character '?', so "café"
+// goes as "caf?": a terminal's colour codes or a byte a client's parser
+// may refuse never reach the fleet.
+func ShutdownText(s string) string {
+	s = CleanText(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return asciiText(s)
+		}
+	}
+	return s
+}
+
+func asciiText(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			b = append(b, ' ')
+		case r > 0x7e:
+			b = append(b, '?')
+		default:
+			b = append(b, byte(r))
+		}
+	}
+	return string(bytes.TrimSpace(b))
 }
 
 // --- client to server ---
