@@ -29,6 +29,7 @@ type webhookRun struct {
 func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics) (*webhookRun, error) {
 	wc, log := o.hook, o.log
 	if wc.URL == "" {
+		m.Registry().MustRegister(webhook.OffCollectors()...)
 		return nil, nil
 	}
 	if evlog == nil {

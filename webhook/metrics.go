@@ -57,6 +57,14 @@ func newMetrics(lag, delivering func() float64) *metrics {
 	return m
 }
 
+// OffCollectors are the metrics of a server with no webhook, every one at
+// 0: a scrape finds the names EVENTS.md lists whether or not one is set,
+// and a dashboard or alert on them reads 0 rather than no data.
+func OffCollectors() []prometheus.Collector {
+	zero := func() float64 { return 0 }
+	return newMetrics(zero, zero).collectors()
+}
+
 // request is the requests counter of result.
 func (m *metrics) request(result string) prometheus.Counter {
 	if result == ResultOK {

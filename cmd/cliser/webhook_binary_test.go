@@ -319,3 +319,19 @@ func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
 	require.EqualValues(t, newest+1, next, "every event of the log delivered")
 	t.Logf("%d events, %d delivered twice, after killing %s", newest, dups, victim)
 }
+
+// EVENTS.md's "metrics at least" are on every /metrics, at 0 with no
+// --webhook-url: a scrape found no cliser_webhook_* at all then, and a
+// dashboard or alert on them read no data (found by the events audit).
+func TestBinaryWebhookMetricsWithoutAWebhook(t *testing.T) {
+	p := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir())...)
+	_, body := testkit.HTTPGet(t, p.AdminURL(t)+"/metrics")
+	for _, want := range []string{
+		"\ncliser_events_total{type=\"client.connected\"} 0\n",
+		"\ncliser_webhook_requests_total{result=\"ok\"} 0\n",
+		"\ncliser_webhook_lag_events 0\n",
+		"\ncliser_webhook_events_dropped_total 0\n",
+	} {
+		assert.Contains(t, body, want)
+	}
+}
