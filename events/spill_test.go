@@ -79,10 +79,25 @@ func TestStreamSpillThatDoesNotParseStopsTheOpen(t *testing.T) {
 	ns := testkit.NATS(t)
 	nc, _ := testkit.JetStream(t, ns.ClientURL())
 	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
-	require.NoError(t, os.WriteFile(spill, []byte("{\"type\":\"client.connected\"}\nnot json\n"), 0o600))
-	_, err := events.OpenStream(nc, nil, events.WithSpill(spill))
-	require.ErrorContains(t, err, "line 2")
-	require.ErrorContains(t, err, "move it aside to start without them")
+	good := `{"id":"evt-1","type":"client.connected","time":"2026-12-04T16:57:42Z","node":"n","cid":"c","session":"s"}`
+	for _, tc := range []struct{ second, says string }{
+		{"not json", "line 2"},
+		// Lines that parse but are no event: published, they went into the
+		// cluster's log and to the webhook as an event of no type.
+		{"{}", `line 2: event type "" is not one of cliser's`},
+		{`{"type":"client.gone","time":"2026-12-04T16:57:42Z"}`, `line 2: event type "client.gone"`},
+		{`{"id":"evt-2","type":"client.connected","cid":"c"}`, "line 2: event without a time"},
+	} {
+		require.NoError(t, os.WriteFile(spill, []byte(good+"\n"+tc.second+"\n"), 0o600))
+		_, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+		require.ErrorContains(t, err, tc.says, tc.second)
+		require.ErrorContains(t, err, "move it aside to start without them")
+		require.FileExists(t, spill, "kept for the operator")
+	}
+	newest, err := events.OpenStream(nc, nil)
+	require.NoError(t, err)
+	defer newest.Close()
+	assert.Zero(t, newest.Newest(), "nothing of the file went into the log")
 }
 
 // A spill file's name holds any node id, and stays a file name.
