@@ -108,3 +108,36 @@ func TestSpillFileNames(t *testing.T) {
 	assert.LessOrEqual(t, len(long), 255)
 	assert.NotEqual(t, long, events.SpillFile(strings.Repeat("é", 199)+"e"))
 }
+
+// A stop out of time while NATS is away, on a node that follows the
+// stream (the webhook's lease holder, an SSE reader), keeps its events in
+// the spill file at once. The tail's consumer delete waited out its 5 s
+// first, so the stop took 13-14 s with the default grace, past
+// --shutdown-timeout's 10 s (and a supervisor's kill), before anything
+// was kept (seen on three binaries).
+func TestStreamStopOutOfTimeWithATailKeepsItsEventsAtOnce(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, js := testkit.JetStream(t, ns.ClientURL())
+	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
+	s, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Wait(ctx, 1<<40) }() // a live reader: the node follows
+	waitConsumers(t, js, 1, "a Wait makes the node follow")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	for i := range 10 {
+		require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("away-%d", i)}))
+	}
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	out, stop := context.WithCancel(context.Background())
+	stop() // the stop is out of time
+	t0 := time.Now()
+	require.NoError(t, s.CloseWithin(out), "kept, not lost")
+	assert.Less(t, time.Since(t0), 2*time.Second, "nothing waits on the NATS that is away")
+	b, err := os.ReadFile(spill)
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), 10, "%s", b)
+}
