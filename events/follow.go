@@ -162,6 +162,11 @@ func (s *Stream) stopTailLocked() {
 	if info == nil {
 		return // between two consumers (an outage): none to delete
 	}
+	if !s.js.Conn().IsConnected() {
+		// NATS away: the delete would wait out its timeout (5 s of a stop
+		// that must also keep its events); the server ages the consumer out.
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
 	defer cancel()
 	if err := s.stream.DeleteConsumer(ctx, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {

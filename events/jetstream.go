@@ -215,10 +215,19 @@ func (s *Stream) CloseWithin(ctx context.Context) error { return closeWithin(ctx
 func (s *Stream) close() error {
 	s.q.close()
 	<-s.done
+	// The spill before anything else that may wait on NATS: a stop out of
+	// time (a supervisor's kill) must find the events already kept.
+	err := s.keepGivenUp()
 	_ = s.cfgSub.Unsubscribe() // fails only once nc is closed, which ends it too
 	s.f.mu.Lock()
 	s.stopTailLocked()
 	s.f.mu.Unlock()
+	return err
+}
+
+// keepGivenUp keeps what the writer gave up on in the spill file, if the
+// stream has one; events it cannot keep are an error.
+func (s *Stream) keepGivenUp() error {
 	n := s.q.givenUp.Load()
 	if n == 0 {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -81,6 +82,15 @@ func decodeSpill(b []byte) ([]Event, error) {
 		var ev Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		// A line that parses is not yet an event: a hand-edited "{}" went
+		// into the cluster's log (and to the webhook) with no type and no
+		// time. A stop writes every event with both.
+		if !slices.Contains(Types, ev.Type) {
+			return nil, fmt.Errorf("line %d: event type %q is not one of cliser's", line, ev.Type)
+		}
+		if ev.Time.IsZero() {
+			return nil, fmt.Errorf("line %d: event without a time", line)
 		}
 		ev.Seq = 0 // the stream gives it
 		evs = append(evs, ev)

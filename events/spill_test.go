@@ -79,10 +79,25 @@ func TestStreamSpillThatDoesNotParseStopsTheOpen(t *testing.T) {
 	ns := testkit.NATS(t)
 	nc, _ := testkit.JetStream(t, ns.ClientURL())
 	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
-	require.NoError(t, os.WriteFile(spill, []byte("{\"type\":\"client.connected\"}\nnot json\n"), 0o600))
-	_, err := events.OpenStream(nc, nil, events.WithSpill(spill))
-	require.ErrorContains(t, err, "line 2")
-	require.ErrorContains(t, err, "move it aside to start without them")
+	good := `{"id":"evt-1","type":"client.connected","time":"2026-12-04T16:57:42Z","node":"n","cid":"c","session":"s"}`
+	for _, tc := range []struct{ second, says string }{
+		{"not json", "line 2"},
+		// Lines that parse but are no event: published, they went into the
+		// cluster's log and to the webhook as an event of no type.
+		{"{}", `line 2: event type "" is not one of cliser's`},
+		{`{"type":"client.gone","time":"2026-12-04T16:57:42Z"}`, `line 2: event type "client.gone"`},
+		{`{"id":"evt-2","type":"client.connected","cid":"c"}`, "line 2: event without a time"},
+	} {
+		require.NoError(t, os.WriteFile(spill, []byte(good+"\n"+tc.second+"\n"), 0o600))
+		_, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+		require.ErrorContains(t, err, tc.says, tc.second)
+		require.ErrorContains(t, err, "move it aside to start without them")
+		require.FileExists(t, spill, "kept for the operator")
+	}
+	newest, err := events.OpenStream(nc, nil)
+	require.NoError(t, err)
+	defer newest.Close()
+	assert.Zero(t, newest.Newest(), "nothing of the file went into the log")
 }
 
 // A spill file's name holds any node id, and stays a file name.
@@ -92,4 +107,37 @@ func TestSpillFileNames(t *testing.T) {
 	long := events.SpillFile(strings.Repeat("é", 200))
 	assert.LessOrEqual(t, len(long), 255)
 	assert.NotEqual(t, long, events.SpillFile(strings.Repeat("é", 199)+"e"))
+}
+
+// A stop out of time while NATS is away, on a node that follows the
+// stream (the webhook's lease holder, an SSE reader), keeps its events in
+// the spill file at once. The tail's consumer delete waited out its 5 s
+// first, so the stop took 13-14 s with the default grace, past
+// --shutdown-timeout's 10 s (and a supervisor's kill), before anything
+// was kept (seen on three binaries).
+func TestStreamStopOutOfTimeWithATailKeepsItsEventsAtOnce(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, js := testkit.JetStream(t, ns.ClientURL())
+	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
+	s, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Wait(ctx, 1<<40) }() // a live reader: the node follows
+	waitConsumers(t, js, 1, "a Wait makes the node follow")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	for i := range 10 {
+		require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("away-%d", i)}))
+	}
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	out, stop := context.WithCancel(context.Background())
+	stop() // the stop is out of time
+	t0 := time.Now()
+	require.NoError(t, s.CloseWithin(out), "kept, not lost")
+	assert.Less(t, time.Since(t0), 2*time.Second, "nothing waits on the NATS that is away")
+	b, err := os.ReadFile(spill)
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), 10, "%s", b)
 }

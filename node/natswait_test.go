@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,40 @@ func assertWaitEnded(t *testing.T, w *natsWait, logs *observer.ObservedLogs, l w
 	assert.GreaterOrEqual(t, still, 2, "the wait says it still waits")
 	assert.LessOrEqual(t, still, int(waited/pace), "one line a pace at most: %d in %s", still, waited)
 	assert.Equal(t, 1, logs.FilterMessage(l.ended).Len())
+}
+
+// The node's NATS connection reports its asynchronous errors through the
+// node's log, one warning per kind a pace, the rest at debug. nats.go's
+// default printed each as a bare line on stderr: five a second on every
+// node while NATS was away (seen on three binaries, "consumer not
+// active"). A slow consumer is the error a real server gives on demand.
+func TestNATSAsyncErrorsGoToTheLogOncePerPace(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	o := defaultOptions()
+	o.natsURLs, o.nodeID, o.log = testkit.NATS(t).ClientURL(), "n1", zap.New(core)
+	link, err := dialNATS(&o)
+	require.NoError(t, err)
+	t.Cleanup(link.nc.Close)
+
+	sub, err := link.nc.SubscribeSync("slow")
+	require.NoError(t, err)
+	require.NoError(t, sub.SetPendingLimits(1, -1))
+	reported := func() []observer.LoggedEntry {
+		return logs.FilterMessageSnippet("NATS reports an error").All()
+	}
+	for round := 0; len(reported()) < 3; round++ {
+		require.Less(t, round, 200, "no slow consumer reported")
+		for range 10 {
+			require.NoError(t, link.nc.Publish("slow", []byte("x")))
+		}
+		require.NoError(t, link.nc.Flush())
+		_, _ = sub.NextMsg(time.Millisecond) // nats.go reports a slow consumer once per run of drops
+	}
+	got := reported()
+	assert.Equal(t, zap.WarnLevel, got[0].Level)
+	assert.Equal(t, nats.ErrSlowConsumer.Error(), got[0].ContextMap()["error"])
+	assert.Equal(t, "slow", got[0].ContextMap()["subject"])
+	for _, e := range got[1:] {
+		assert.Equal(t, zap.DebugLevel, e.Level, "the same kind again within the pace")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -115,6 +116,7 @@ func dialNATS(o *options) (*natsLink, error) {
 			}
 			log.Warn("cluster: NATS connection lost; reconnecting", zap.Error(err))
 		}),
+		nats.ErrorHandler(asyncErrors(log)),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			logReconnect := log.Info
@@ -127,6 +129,38 @@ func dialNATS(o *options) (*natsLink, error) {
 		return nil, err
 	}
 	return &natsLink{nc: nc, closed: closed}, nil
+}
+
+// asyncErrorPace is how often one kind of NATS asynchronous error is
+// logged as a warning; the others of that kind in between go at debug.
+const asyncErrorPace = 30 * time.Second
+
+// asyncErrors logs the NATS connection's asynchronous errors (a push
+// consumer's missed heartbeats, a slow consumer) through the node's log:
+// one warning per kind of error a pace. Without it nats.go
+// printed each to stderr as a bare text line, mid JSON log: five a second
+// on every node while NATS was away ("consumer not active", one per
+// watched bucket and missed heartbeat).
+func asyncErrors(log *zap.Logger) nats.ErrHandler {
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		kind := err.Error() // a consumer's inbox subject changes each time it is made again
+		mu.Lock()
+		if len(last) > 64 { // kinds are few; bounded all the same
+			clear(last)
+		}
+		now, level := time.Now(), zap.DebugLevel
+		if now.Sub(last[kind]) >= asyncErrorPace {
+			last[kind], level = now, zap.WarnLevel
+		}
+		mu.Unlock()
+		log.Log(level, "cluster: NATS reports an error on a subscription", zap.String("subject", subject), zap.Error(err))
+	}
 }
 
 // warnEmptyRegistry says so when a registry file was there but empty: the
