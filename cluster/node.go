@@ -57,6 +57,7 @@ type Node struct {
 	// republishLog and lateTakeoverLog space their warnings (loggate.go).
 	republishLog, lateTakeoverLog loggate.Gate
 	restarted                     atomic.Int64 // sessions of an earlier run marked at start (slotread.go)
+	ends                          sessionEnds  // the spill file's, for Start (sessionends.go)
 	// eventBarrier is the event log's Stored, for takeovers (takeoverorder.go).
 	eventBarrier atomic.Pointer[func(context.Context) error]
 	// remoteRegistrations hears other nodes' registrations (SetRemoteRegistrations).

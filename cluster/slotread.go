@@ -44,7 +44,8 @@ func (n *Node) lastSlot(node string, s uint16) (seq uint64, v slotValue, writer 
 
 // loadOwnSlots takes over what an earlier run of this node left in the
 // bucket (the initial values of its own slots): its connected records are
-// written "server restarted", and the slots are this node's to write on.
+// written "server restarted" (or as the spill file says they ended), and
+// the slots are this node's to write on.
 func (n *Node) loadOwnSlots(init map[uint16]initialSlot) {
 	o := &n.own
 	o.mu.Lock()
@@ -59,7 +60,10 @@ func (n *Node) loadOwnSlots(init map[uint16]initialSlot) {
 			if r.RegRev == 0 {
 				r.RegRev = is.seq
 			}
-			if r.Rec.CStatus {
+			switch {
+			case n.takeEnd(&r): // its end is in the spill file (sessionends.go)
+				sl.dirty = true
+			case r.Rec.CStatus:
 				r.Rec.CStatus, r.Rec.Reason, r.Rec.DisconnectedAt = false, protocol.ReasonServerRestarted, now
 				marked = append(marked, r.Rec)
 				sl.dirty = true

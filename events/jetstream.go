@@ -112,9 +112,7 @@ type Stream struct {
 	stored  storedMark // stored.go
 	done    chan struct{}
 
-	// spill.go; the writer's after the open
-	spilled      uint64 // events read from the spill file, queued first
-	spillPending bool   // the file is there until they are stored
+	sp spillState // spill.go
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -37,13 +38,25 @@ func SpillFile(node string) string {
 }
 
 // WithSpill keeps the events a stop could not publish in the file at path
-// rather than losing them, and publishes those a previous stop kept there
-// before any other (SpillFile).
+// rather than losing them. Those a previous stop kept there are read at
+// the open and published once the node releases them (ReleaseSpill),
+// which first weighs them against the records (SpilledEnds).
 func WithSpill(path string) StreamOption { return func(o *streamOptions) { o.spill = path } }
 
-// readSpill queues the events a previous stop kept in the spill file, if
-// any, before any other event. A file that does not parse is an error:
-// the start stops rather than lose or skip what it holds.
+// spillState is the events a previous stop kept: held from the open until
+// ReleaseSpill, then pending until the writer has stored them.
+type spillState struct {
+	mu       sync.Mutex
+	read     bool    // a spill file was read at the open
+	released bool    // ReleaseSpill ran
+	held     []Event // read, not yet released
+	pending  bool    // released, the file still there
+	target   uint64  // the queue's accepted count with the kept ones in it
+}
+
+// readSpill holds the events a previous stop kept in the spill file, if
+// any. A file that does not parse is an error: the start stops rather
+// than lose or skip what it holds.
 func (s *Stream) readSpill() error {
 	if s.sopts.spill == "" {
 		return nil
@@ -59,18 +72,58 @@ func (s *Stream) readSpill() error {
 	if err != nil {
 		return fmt.Errorf("events: spill file %s: %w (it holds events a stop could not publish; move it aside to start without them)", s.sopts.spill, err)
 	}
-	if len(evs) == 0 {
-		s.spillPending = true
-		s.spillPublished()
-		return nil
-	}
-	for _, ev := range evs {
-		s.q.push(ev)
-	}
-	s.spilled, s.spillPending = uint64(len(evs)), true
-	s.opts.log.Info("events: publishing the events the last stop kept in the spill file",
+	s.sp.read, s.sp.held = true, evs
+	s.opts.log.Info("events: the last stop kept events in the spill file; they are published once the node has started",
 		zap.String("file", s.sopts.spill), zap.Int("events", len(evs)))
 	return nil
+}
+
+// SpilledEnds are the client.disconnected events of the spill file read
+// at the open, not yet released: a restart weighs them against the
+// records its earlier run left (cluster.Node.SetSessionEnds). Safe from
+// any goroutine.
+func (s *Stream) SpilledEnds() []Event {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	var ends []Event
+	for _, ev := range s.sp.held {
+		if ev.Type == TypeDisconnected {
+			ends = append(ends, ev)
+		}
+	}
+	return ends
+}
+
+// ReleaseSpill queues the events read from the spill file for which keep
+// is true (all with a nil keep), under the ids they had, and removes the
+// file once they are stored. An event not kept is one the cluster already
+// has in another form (a session another node ended). Only the first call
+// does anything; a stop before it leaves the file as it was. Safe from
+// any goroutine.
+func (s *Stream) ReleaseSpill(keep func(Event) bool) {
+	s.sp.mu.Lock()
+	if !s.sp.read || s.sp.released {
+		s.sp.mu.Unlock()
+		return
+	}
+	s.sp.released = true
+	kept := 0
+	for _, ev := range s.sp.held {
+		if keep == nil || keep(ev) {
+			s.q.push(ev)
+			kept++
+		}
+	}
+	dropped := len(s.sp.held) - kept
+	s.sp.held, s.sp.pending, s.sp.target = nil, true, s.q.acceptedCount()
+	s.sp.mu.Unlock()
+	s.opts.log.Info("events: publishing the events the last stop kept in the spill file",
+		zap.String("file", s.sopts.spill), zap.Int("events", kept),
+		zap.Int("left_out", dropped)) // ends the cluster already has
+	if kept == 0 {
+		s.spillPublished()
+	}
+	s.q.signal()
 }
 
 // decodeSpill reads a spill file's events, one JSON event a line.
@@ -98,13 +151,18 @@ func decodeSpill(b []byte) ([]Event, error) {
 	return evs, sc.Err()
 }
 
-// spillPublished removes the spill file once the events read from it are
-// stored (the writer calls it after each acknowledged batch). Writer only.
+// spillPublished removes the spill file once the events released from it
+// are stored (the writer calls it after each acknowledged batch).
 func (s *Stream) spillPublished() {
-	if !s.spillPending || s.stored.n.Load() < s.spilled {
+	s.sp.mu.Lock()
+	done := s.sp.pending && s.stored.n.Load() >= s.sp.target
+	if done {
+		s.sp.pending = false
+	}
+	s.sp.mu.Unlock()
+	if !done {
 		return
 	}
-	s.spillPending = false
 	if err := os.Remove(s.sopts.spill); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.opts.log.Error("events: the spill file's events are published but it could not be removed; "+
 			"the next start publishes them again (JetStream drops those within its 2-minute duplicate window)",
@@ -115,11 +173,15 @@ func (s *Stream) spillPublished() {
 	s.opts.log.Info("events: the spill file's events are published; file removed", zap.String("file", s.sopts.spill))
 }
 
-// spill writes what the closed queue still holds to the spill file
-// (replacing one a previous stop left: what it held is queued first, so
-// the new file holds it too). It reports how many events it kept.
+// spill writes what the closed queue still holds to the spill file,
+// after what it read from there and did not release (replacing the file:
+// released events are queued, so the new file holds all it held). It
+// reports how many events it kept.
 func (s *Stream) spill() (int, error) {
-	evs := s.q.take(nil, s.q.len())
+	s.sp.mu.Lock()
+	evs := append([]Event(nil), s.sp.held...)
+	s.sp.mu.Unlock()
+	evs = append(evs, s.q.take(nil, s.q.len())...)
 	var b []byte
 	for i := range evs {
 		var err error

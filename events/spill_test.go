@@ -50,6 +50,7 @@ func TestStreamSpillKeepsWhatNATSDidNotTakeForTheNextStart(t *testing.T) {
 	s2, err := events.OpenStream(nc2, []events.Option{events.WithLogger(zap.New(core))}, events.WithSpill(spill))
 	require.NoError(t, err)
 	defer s2.Close()
+	s2.ReleaseSpill(nil)
 	require.True(t, s2.Append(events.Event{Type: events.TypeConnected, CID: "after"}))
 	require.Eventually(t, func() bool { return s2.Newest() == 12 }, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, 10*time.Second, 10*time.Millisecond,
@@ -140,4 +141,70 @@ func TestStreamStopOutOfTimeWithATailKeepsItsEventsAtOnce(t *testing.T) {
 	b, err := os.ReadFile(spill)
 	require.NoError(t, err)
 	assert.Len(t, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), 10, "%s", b)
+}
+
+// The spill's events wait for the node's release, which may leave some
+// out (a session another node already ended): those are never published,
+// the rest are, and the file goes. A stop before the release, NATS away,
+// keeps what was read in the file, with what it could not publish.
+func TestStreamSpillWaitsForItsRelease(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
+	at := time.Date(2026, 12, 4, 16, 0, 0, 0, time.UTC)
+	var b []byte
+	for i, typ := range []string{events.TypeConnected, events.TypeDisconnected, events.TypeDisconnected} {
+		line, err := events.AppendJSON(nil, &events.Event{ID: fmt.Sprintf("kept-%d", i), Type: typ, Time: at, CID: fmt.Sprintf("c%d", i), Session: "s"})
+		require.NoError(t, err)
+		b = append(append(b, line...), '\n')
+	}
+	require.NoError(t, os.WriteFile(spill, b, 0o600))
+
+	s, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+	require.NoError(t, err)
+	defer s.Close()
+	ends := s.SpilledEnds()
+	require.Len(t, ends, 2)
+	assert.Equal(t, "c1", ends[0].CID)
+	require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: "meanwhile"}))
+	require.Eventually(t, func() bool { return s.Newest() == 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.FileExists(t, spill, "held until released")
+
+	s.ReleaseSpill(func(ev events.Event) bool { return ev.CID != "c2" })
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, 10*time.Second, 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := s.Read(ctx, 0, 10)
+	require.NoError(t, err)
+	var cids []string
+	for _, ev := range got {
+		cids = append(cids, ev.CID)
+	}
+	assert.Equal(t, []string{"meanwhile", "c0", "c1"}, cids, "c2 left out")
+	s.ReleaseSpill(nil) // once only
+	assert.Never(t, func() bool { return s.Newest() > 3 }, 200*time.Millisecond, 20*time.Millisecond)
+}
+
+// A stop before the release, with NATS away, writes the file again with
+// what it read and what it could not publish: nothing read is lost.
+func TestStreamSpillNotReleasedIsKeptAtTheNextStop(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
+	line, err := events.AppendJSON(nil, &events.Event{ID: "old-1", Type: events.TypeConnected, Time: time.Now(), CID: "old"})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(spill, append(line, '\n'), 0o600))
+	s, err := events.OpenStream(nc, nil, events.WithSpill(spill))
+	require.NoError(t, err)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: "new"}))
+	require.Eventually(t, func() bool { return s.Healthy() != nil }, 10*time.Second, 10*time.Millisecond, "publishing fails")
+	require.NoError(t, s.Close())
+	b, err := os.ReadFile(spill)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	require.Len(t, lines, 2, "%s", b)
+	assert.Contains(t, lines[0], `"id":"old-1"`)
+	assert.Contains(t, lines[1], `"cid":"new"`)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/protocol"
@@ -72,6 +73,7 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 			return nil, fmt.Errorf("--cluster: %w", err)
 		}
 		b.node.SetEventBarrier(s.Stored) // but a takeover's event goes before its record
+		b.node.SetSessionEnds(sessionEnds(s.SpilledEnds()))
 		log.Info("event log: the cluster's stream", zap.String("stream", events.DefaultStreamName),
 			zap.Uint64("newest_seq", s.Newest()), zap.Int("retention", o.eventRetention))
 		return s, nil
@@ -89,6 +91,35 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 	log.Info("event log open", zap.String("file", path), zap.Uint64("newest_seq", l.Newest()),
 		zap.Int("retention", o.eventRetention))
 	return l, nil
+}
+
+// sessionEnds are the session ends of a spill file's disconnects, for the
+// cluster node's start to weigh against its records. One whose reason
+// this version does not know is left to the start's "server restarted".
+func sessionEnds(evs []events.Event) []cluster.SessionEnd {
+	ends := make([]cluster.SessionEnd, 0, len(evs))
+	for _, ev := range evs {
+		if ev.Reason == nil || ev.Session == "" {
+			continue
+		}
+		if r, ok := protocol.ParseReason(*ev.Reason); ok {
+			ends = append(ends, cluster.SessionEnd{CID: ev.CID, Session: ev.Session, Reason: r, At: ev.Time})
+		}
+	}
+	return ends
+}
+
+// releaseSpill publishes the spill file's events once the cluster node has
+// started, but for the ends of sessions another node already ended (its
+// "node lost" is in the log): one end per session.
+func releaseSpill(l eventLog, cn *cluster.Node) {
+	s, ok := l.(*events.Stream)
+	if !ok {
+		return
+	}
+	s.ReleaseSpill(func(ev events.Event) bool {
+		return ev.Type != events.TypeDisconnected || !cn.EndPublished(ev.CID, ev.Session)
+	})
 }
 
 // eventOf is the event of one registry change (EVENTS.md), its node the

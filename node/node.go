@@ -183,6 +183,7 @@ func (n *Node) start(ctx context.Context) error {
 			}
 			return err
 		}
+		releaseSpill(n.evlog, n.store.node)
 		dir = n.store.node.Directory()
 	}
 	// The webhook before the admin API, whose /readyz says what ails it.

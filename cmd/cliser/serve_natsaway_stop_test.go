@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -41,7 +42,10 @@ func TestBinaryStopWhileNATSIsAwayLosingNothingExitsZero(t *testing.T) {
 
 // A node stopped while NATS is away keeps the events it could not publish
 // in its spill file in the data dir (before, they were lost: exit 1 and
-// "are lost"), and its next start publishes them, before its own.
+// "are lost"), and its next start publishes them. Each session ends once
+// in the log: the start takes its records' ends from the file, where it
+// marked them "server restarted" and published a second end of each (found
+// by the cluster audit).
 func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 	natsDir, dataDir := t.TempDir(), t.TempDir()
 	ns := testkit.NATSAt(t, natsDir, -1)
@@ -51,10 +55,12 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 	p := testkit.Serve(t, env, args...)
 	base := p.AdminURL(t)
 	c := opsConnect(t, p.Addr, "cl-spill", "spilled")
-	require.Eventually(t, func() bool {
-		_, body := testkit.HTTPGet(t, base+"/v1/events?type=client.connected")
-		return strings.Contains(body, `"cid":"spilled"`)
-	}, 10*time.Second, 20*time.Millisecond, "the connect published")
+	opsConnect(t, p.Addr, "cl-spill", "held") // connected at the stop
+	waitEventsOf(t, base, "type=client.connected", 2)
+	require.Eventually(t, func() bool { // the records in the bucket, as its mirror has them
+		n, ok := testkit.Metric(base, "cliser_cluster_records")
+		return ok && n == 2
+	}, waitFor, tick, "the records written")
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
@@ -64,10 +70,10 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 		n, ok := testkit.Metric(base, "cliser_events_queued")
 		return ok && n >= 1
 	}, 10*time.Second, 20*time.Millisecond, "the disconnect queued")
-	// Exit 1 still: the record of the disconnect was not written (a
-	// record has no spill; the next start marks it `server restarted`).
+	// Exit 1 still: the records of the disconnects were not written (a
+	// record has no spill; the next start writes them as the file says).
 	assert.Equal(t, 1, p.Stop(t))
-	p.WaitLog(t, waitFor, "kept in the spill file", `"events":1`)
+	p.WaitLog(t, waitFor, "kept in the spill file", `"events":2`)
 	assert.NotContains(t, p.LogText(), "are lost")
 	assert.Contains(t, p.LogText(), `"msg":"stopped with errors","error":"registry: save`)
 	spill := filepath.Join(dataDir, events.SpillFile("spill-1"))
@@ -76,11 +82,29 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 
 	testkit.NATSAt(t, natsDir, port)
 	p2 := testkit.Serve(t, env, args...)
+	base = p2.AdminURL(t)
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, waitFor, tick,
+		"the spill file published and removed:\n%s", p2.LogText())
+	for cid, reason := range map[string]string{"spilled": "closed by client", "held": "server shutting down"} {
+		evs := waitEventsOf(t, base, "type=client.disconnected&cid="+cid, 1)
+		assert.Len(t, evs, 1, "%s: one end of its session, not a second `server restarted`", cid)
+		assert.Equal(t, reason, *evs[0].Reason, cid)
+		_, body := testkit.HTTPGet(t, base+"/v1/clients/"+cid)
+		assert.Contains(t, body, `"reason":"`+reason+`"`, "%s: the record says the end the log says", cid)
+	}
+}
+
+// waitEventsOf waits until /v1/events?query holds at least n events, and
+// returns them.
+func waitEventsOf(t *testing.T, base, query string, n int) []events.Event {
+	t.Helper()
+	var got struct{ Events []events.Event }
 	require.Eventually(t, func() bool {
-		_, body := testkit.HTTPGet(t, p2.AdminURL(t)+"/v1/events?type=client.disconnected&cid=spilled")
-		return strings.Contains(body, `"reason":"closed by client"`)
-	}, 20*time.Second, 50*time.Millisecond, "the kept disconnect published:\n%s", p2.LogText())
-	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, waitFor, tick, "the spill file removed")
+		_, body := testkit.HTTPGet(t, base+"/v1/events?"+query)
+		got.Events = nil
+		return json.Unmarshal([]byte(body), &got) == nil && len(got.Events) >= n
+	}, 20*time.Second, 50*time.Millisecond, "%d events of %s", n, query)
+	return got.Events
 }
 
 // waitNATSGone waits until the node at base has seen NATS go.
@@ -90,4 +114,43 @@ func waitNATSGone(t *testing.T, base string) {
 		_, body := testkit.HTTPGet(t, base+"/metrics")
 		return strings.Contains(body, "\ncliser_cluster_nats_connected 0\n")
 	}, 10*time.Second, 20*time.Millisecond, "the node never saw NATS go")
+}
+
+// A session another node ended meanwhile (it judged the stopped node lost
+// once NATS was back) is not ended again by the spill file: the log has
+// its "node lost", once.
+func TestBinarySpilledEndOfASessionMarkedLostIsLeftOut(t *testing.T) {
+	natsDir, dataDir := t.TempDir(), t.TempDir()
+	ns := testkit.NATSAt(t, natsDir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	env := []string{"CLISER_PASSWORD=cl-lost", "CLISER_ADMIN_TOKEN="}
+	node := func(name, dir string) []string {
+		return append(append([]string{}, clusterFlags...), "--node-id", name, "--data-dir", dir,
+			"--cluster", ns.ClientURL(), "--cluster-heartbeat", "2s")
+	}
+	p := testkit.Serve(t, env, node("lost-1", dataDir)...)
+	survivor := testkit.Serve(t, env, node("lost-2", t.TempDir())...)
+	opsConnect(t, p.Addr, "cl-lost", "gone")
+	require.Eventually(t, func() bool {
+		n, ok := testkit.Metric(p.AdminURL(t), "cliser_cluster_records")
+		return ok && n == 1
+	}, waitFor, tick, "the record written")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	waitNATSGone(t, p.AdminURL(t))
+	assert.Equal(t, 1, p.Stop(t))
+	p.WaitLog(t, waitFor, "kept in the spill file", `"events":1`)
+
+	testkit.NATSAt(t, natsDir, port)
+	lost := waitEventsOf(t, survivor.AdminURL(t), "type=client.disconnected&cid=gone", 1)
+	require.Equal(t, "node lost", *lost[0].Reason)
+
+	spill := filepath.Join(dataDir, events.SpillFile("lost-1"))
+	p2 := testkit.Serve(t, env, node("lost-1", dataDir)...)
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, waitFor, tick,
+		"the spill file released:\n%s", p2.LogText())
+	p2.WaitLog(t, waitFor, "publishing the events the last stop kept", `"events":0`, `"left_out":1`)
+	evs := waitEventsOf(t, p2.AdminURL(t), "type=client.disconnected&cid=gone", 1)
+	assert.Len(t, evs, 1, "one end of the session: the survivor's")
 }
