@@ -346,7 +346,9 @@ func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool
 	if closed && (q.isAbandoned() || *backoff >= 2*time.Second || time.Since(from) >= closeGrace) {
 		n := q.len()
 		q.givenUp.Store(int64(n))
-		log.Error("events: giving up on the queued events at close", zap.Int("events", n))
+		// A warning: what becomes of them (kept in a spill file, or lost:
+		// the close's error) is said next, by the close.
+		log.Warn("events: writes still fail at close; the writer stops with events queued", zap.Int("events", n))
 		return true
 	}
 	wait := time.NewTimer(*backoff)

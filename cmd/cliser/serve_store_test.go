@@ -322,7 +322,7 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 
 	// SIGTERM, check both files, restart: everything reads back.
 	require.Zero(t, p.Stop(t), "serve exits cleanly:\n%s", p.LogText())
-	assert.NotContains(t, p.LogText(), "giving up on the queued events")
+	assert.NotContains(t, p.LogText(), "the writer stops with events queued")
 	for _, f := range []string{events.FileName, "identity.db"} {
 		checkBolt(t, filepath.Join(dataDir, f))
 	}
