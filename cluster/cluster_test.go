@@ -8,12 +8,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/client"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -21,7 +25,15 @@ import (
 // with JetStream and three cliser nodes (reactor, registry, admin API each).
 func TestThreeNodes(t *testing.T) {
 	url := runNATS(t)
-	nodes := startNodes(t, url, "n1", "n2", "n3")
+	// n1 and n2's logs are read too: the line of a lost node's marks.
+	var marks [2]*observer.ObservedLogs
+	withMarks := func(i int, id string) node.Option {
+		core, logs := observer.New(zap.InfoLevel)
+		marks[i] = logs
+		return node.WithLogger(zap.New(zapcore.NewTee(zaptest.NewLogger(t).Named(id).Core(), core)))
+	}
+	nodes := []*testNode{startNodeOpts(t, url, "n1", withMarks(0, "n1")), startNodeOpts(t, url, "n2", withMarks(1, "n2")),
+		startNode(t, url, "n3")}
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	ctx := context.Background()
 	// Agents run to the end of the test: shutdown-all reaches them.
@@ -142,6 +154,15 @@ func TestThreeNodes(t *testing.T) {
 		eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterNodes, "") == 2 }, "two nodes left")
 		x.ExpectClosed("190 " + protocol.ReasonServerShuttingDown.String())
 		assert.Equal(t, 2.0, markedLost(), "each lost record marked once, by one survivor")
+		// The lost node, named once (it was once a record: 65,535 names for
+		// a full node); the survivors counted alive.
+		said := append(marks[0].FilterMessage("cluster: records of lost nodes marked").All(),
+			marks[1].FilterMessage("cluster: records of lost nodes marked").All()...)
+		require.Len(t, said, 1)
+		fields := said[0].ContextMap()
+		assert.EqualValues(t, 2, fields["records"])
+		assert.Equal(t, []any{"n3"}, fields["nodes"])
+		assert.EqualValues(t, 2, fields["alive"])
 
 		// The agent's reconnect lands on another node (client.Run has one
 		// address: a second runner is given node 1's, as a balancer would).

@@ -84,7 +84,7 @@ func (n *Node) markLost() error {
 	if len(marked) > 0 {
 		n.metrics.markedLost.Add(float64(len(marked)))
 		n.log.Info("cluster: records of lost nodes marked", zap.Int("records", len(marked)),
-			zap.Strings("nodes", marked), zap.Int("alive", len(alive)))
+			zap.Strings("nodes", distinct(marked)), zap.Int("alive", countTrue(alive)))
 	}
 	return nil
 }
@@ -294,4 +294,22 @@ func (n *Node) marks(ref slotRef, sr slotRead, reason protocol.Reason, now time.
 		}
 	}
 	return v, events
+}
+
+// distinct is names sorted, each once: the lost nodes of a mark, one name
+// a record (65,535 of them for one full node) in the log line before.
+func distinct(names []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(names)))
+}
+
+// countTrue is how many nodes alive says are: confirmLost adds those it
+// found lost as false, which the log line counted as alive.
+func countTrue(alive map[string]bool) int {
+	k := 0
+	for _, ok := range alive {
+		if ok {
+			k++
+		}
+	}
+	return k
 }
