@@ -233,13 +233,40 @@ func TestFileCursorRemovedIsWrittenAgainAtTheNextSave(t *testing.T) {
 	require.Len(t, said, 1, "logged once")
 	require.Equal(t, zap.ErrorLevel, said[0].Level)
 	require.NoError(t, c.Close())
+	requireStoredState(t, dir, State{Acked: 30})
+}
 
-	c = openCursor(t, dir, testURL)
+// TestFileCursorRemovedIsWrittenAgainWithoutASave: while the receiver
+// does not acknowledge there is no save, so the data dir removed then
+// must be mended by the cursor's own watch: before, the file stayed gone,
+// and a restart began the webhook afresh after the newest event, skipping
+// every event the receiver had not acknowledged.
+func TestFileCursorRemovedIsWrittenAgainWithoutASave(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	core, logs := observer.New(zap.InfoLevel)
+	c, err := OpenFileCursor(dir, testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10, First: 11, Last: 12}))
+	require.NoError(t, os.RemoveAll(dir))
+	path := filepath.Join(dir, CursorFile(testURL))
+	eventually(t, func() bool { return logs.FilterMessageSnippet("written there again").Len() > 0 }, "the file written back with no save")
+	_, err = os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, 1.0, testkit.Gathered(t, c.Collectors(), MetricCursorLost, ""), "counted")
+	require.Len(t, logs.FilterMessageSnippet("written there again").All(), 1, "logged once")
+	require.NoError(t, c.Close())
+	requireStoredState(t, dir, State{Acked: 10, First: 11, Last: 12})
+}
+
+// requireStoredState: a new open of testURL's cursor in dir loads want.
+func requireStoredState(t *testing.T, dir string, want State) {
+	t.Helper()
+	c := openCursor(t, dir, testURL)
 	defer c.Close()
 	st, found, err := c.Load(t.Context())
 	require.NoError(t, err)
 	require.True(t, found)
-	require.Equal(t, State{Acked: 30}, st)
+	require.Equal(t, want, st)
 }
 
 // Another process that made the file since holds its lock: the save
