@@ -76,6 +76,7 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		return nil, fmt.Errorf("webhook cursor: data dir: %w", err)
 	}
 	path := filepath.Join(dir, CursorFile(url))
+	before, statErr := os.Stat(path)
 	f, err := fsx.OpenLocked(path, 0o600, cursorLockWait)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return nil, fmt.Errorf("webhook cursor %s: lock held by another process after %v", path, cursorLockWait)
@@ -87,9 +88,18 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 	for _, o := range opts {
 		o(c)
 	}
-	if err := c.open(dir, url); err != nil {
+	made, err := c.open(dir, url)
+	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("webhook cursor %s: %w", path, err)
+	}
+	if made && statErr == nil {
+		// As for the other data files found empty: more often a file
+		// lost to a full disk or a bad copy than a crash at its creation.
+		c.log.Warn("webhook cursor file was short (a whole one is 8 KiB): taken as new, so delivery starts after "+
+			"the newest event and the events the receiver had not acknowledged are not sent; if that is not "+
+			"expected, stop cliser and restore the file from a backup",
+			zap.String("file", path), zap.Int64("bytes", before.Size()))
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	c.stop = stop
@@ -120,21 +130,21 @@ func (c *FileCursor) watch(time.Time) {
 }
 
 // open reads the locked file. A new file, or one a crash left before its
-// creation was synced, is made with the state webhook.db holds for url,
-// if any.
-func (c *FileCursor) open(dir, url string) error {
+// creation was synced, is made (made) with the state webhook.db holds for
+// url, if any.
+func (c *FileCursor) open(dir, url string) (made bool, err error) {
 	st, found, err := c.read()
 	if !errors.Is(err, errNotMade) {
 		if err == nil && found {
 			c.gen = st.gen
 		}
-		return err
+		return false, err
 	}
 	legacy, found, err := readLegacyCursor(dir, url)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return c.create(legacy, found)
+	return !found, c.create(legacy, found)
 }
 
 // create writes the file whole: two empty slots, or st in the first, and

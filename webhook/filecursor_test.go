@@ -66,13 +66,26 @@ func TestFileCursorBothSlotsDamagedIsAnError(t *testing.T) {
 }
 
 // A file a crash left before its creation was synced whole (short) was
-// never saved to: it is made again.
+// never saved to: it is made again. A short file is also what a full disk
+// or a bad copy leaves, and taking it as new skips the events the
+// receiver had not acknowledged: that is said, as for the other data
+// files found empty; a cursor that was not there is made without a word.
 func TestFileCursorShortFileIsMadeAgain(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, CursorFile(testURL))
+	core, logs := observer.New(zap.InfoLevel)
+	fresh, err := OpenFileCursor(t.TempDir(), testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, fresh.Close())
+	require.Zero(t, logs.Len(), "a new cursor is made without a word")
 	require.NoError(t, os.WriteFile(path, []byte("cliwh"), 0o600))
-	c := openCursor(t, dir, testURL)
+	c, err := OpenFileCursor(dir, testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
 	defer c.Close()
+	said := logs.FilterMessageSnippet("webhook cursor file was short").All()
+	require.Len(t, said, 1, "a short file taken as new is said")
+	require.Equal(t, zap.WarnLevel, said[0].Level)
+	require.EqualValues(t, 5, said[0].ContextMap()["bytes"])
 	_, found, err := c.Load(t.Context())
 	require.NoError(t, err)
 	require.False(t, found)
