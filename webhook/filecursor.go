@@ -89,6 +89,12 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		o(c)
 	}
 	made, err := c.open(dir, url)
+	if errors.Is(err, errDamaged) { // as the other data files' damage: what to do, and what it costs
+		_ = f.Close()
+		return nil, fmt.Errorf("webhook cursor file damaged: %s (%w); cliser will not start on it: move it away "+
+			"(mv %s %s.damaged) to deliver from the newest event on (the events the receiver had not acknowledged "+
+			"are not sent), or put back a backup of it", path, err, path, path)
+	}
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("webhook cursor %s: %w", path, err)

@@ -63,6 +63,12 @@ func TestFileCursorBothSlotsDamagedIsAnError(t *testing.T) {
 	require.NoError(t, f.Close())
 	_, err = OpenFileCursor(dir, testURL)
 	require.ErrorContains(t, err, "not whole")
+	// What to do, as for the other data files (it said only "a slot is
+	// not whole", twice, on two lines).
+	require.ErrorContains(t, err, "webhook cursor file damaged: "+path)
+	require.ErrorContains(t, err, "mv "+path+" "+path+".damaged")
+	require.ErrorContains(t, err, "backup")
+	require.NotContains(t, err.Error(), "\n")
 }
 
 // A file a crash left before its creation was synced whole (short) was
