@@ -86,7 +86,7 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 		"that keep a seq will see old numbers anew)", log)
 	l, err := events.Open(path, opts...)
 	if err != nil { // damaged or not, as the registry's and identity's files: exit 1, not a usage mistake's 2
-		return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
+		return nil, dataDirError(o.dataDir, err)
 	}
 	log.Info("event log open", zap.String("file", path), zap.Uint64("newest_seq", l.Newest()),
 		zap.Int("retention", o.eventRetention))

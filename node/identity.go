@@ -70,7 +70,7 @@ func openIdentityStore(o *options, b *backend) (identity.Store, error) {
 			"starting with no credentials and no bans (every client ID falls back to the shared password)", o.log)
 		bs, err := boltstore.Open(o.dataDir, boltstore.WithLogger(o.log))
 		if err != nil {
-			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
+			return nil, dataDirError(o.dataDir, err)
 		}
 		return bs, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		}
 		store, err := logstore.Open(o.dataDir, logstore.WithLogger(log))
 		if err != nil {
-			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
+			return nil, dataDirError(o.dataDir, err)
 		}
 		warnEmptyRegistry(store, log)
 		return &backend{Store: store}, nil
@@ -240,4 +241,18 @@ func (b *backend) Close() error {
 		}
 	}
 	return err
+}
+
+// dataDirError is err from opening a file in the data dir, named by the
+// dir; one of permission also says who cliser runs as and what to give
+// it: "permission denied" alone left the operator to find out which user
+// needs which file.
+func dataDirError(dir string, err error) error {
+	err = fmt.Errorf("data dir %s: %w", dir, err)
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	uid := os.Geteuid()
+	return fmt.Errorf("%w: cliser runs as uid %d, which may not use it: give that user the data dir and its files "+
+		"(chown -R %d %s; the dir 0700, its files 0600), or run cliser as their owner", err, uid, uid, dir)
 }

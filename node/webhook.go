@@ -41,7 +41,7 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 	var cursor webhook.Cursor
 	if b.node == nil {
 		if run.cursor, err = webhook.OpenFileCursor(o.dataDir, wc.URL, webhook.CursorLogger(log)); err != nil {
-			return nil, fmt.Errorf("data dir %s: %w", o.dataDir, err)
+			return nil, dataDirError(o.dataDir, err)
 		}
 		cursor = run.cursor
 		m.Registry().MustRegister(run.cursor.Collectors()...)

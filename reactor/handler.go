@@ -34,7 +34,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	case h.draining.Load():
 		return h.reject(protocol.ReasonServerShuttingDown)
 	case n > int64(h.opts.maxConns):
-		return h.reject(protocol.ReasonServerFull)
+		return h.refuseFull()
 	}
 	lp := h.loopOf(c.EventLoop())
 	cip, port := splitAddr(c.RemoteAddr(), &lp.cips)
@@ -97,7 +97,9 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 }
 
 func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
-	h.conns.Add(-1)
+	if n := h.conns.Add(-1); h.ceiling.full.Load() {
+		h.ceiling.closed(n, h.opts.maxConns, h.log)
+	}
 	s, _ := c.Context().(*session)
 	if s == nil {
 		return gnet.None

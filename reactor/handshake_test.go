@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/protocol"
 )
@@ -297,4 +299,25 @@ func TestServerFull(t *testing.T) {
 		eventually(t, func() bool { return srv.Connections() == 1 }, "a's slot freed")
 		srv.dial(t).Expect("110 password")
 	})
+}
+
+// TestConnectionCeilingIsLogged: the ceiling's refusals were only counted,
+// so a fleet that outgrew the open-files limit was turned away without a
+// line in the log. The first refusal of a filling is logged, once however
+// many follow, and its end once a tenth of the ceiling is free.
+func TestConnectionCeilingIsLogged(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	srv := startServer(t, WithMaxConns(2), WithLogger(zap.New(core)))
+	a, b := srv.dial(t), srv.dial(t)
+	a.Expect("110 password")
+	b.Expect("110 password")
+	for range 3 {
+		srv.dial(t).ExpectClosed(closeLine(protocol.ReasonServerFull))
+	}
+	full := logs.FilterMessageSnippet("connection ceiling reached").All()
+	require.Len(t, full, 1, "the filling is logged once")
+	assert.Equal(t, zap.WarnLevel, full[0].Level)
+	assert.EqualValues(t, 2, full[0].ContextMap()["max_connections"])
+	_ = a.Conn.Close()
+	eventually(t, func() bool { return logs.FilterMessageSnippet("connection ceiling has room again").Len() == 1 }, "its end is logged")
 }

@@ -40,6 +40,7 @@ type Server struct {
 	started  atomic.Bool
 	draining atomic.Bool
 	conns    atomic.Int64 // open TCP connections
+	ceiling  ceiling      // says when conns reaches --max-connections (ceiling.go)
 	// ordersOut counts the 130 orders out and not yet acked, nor closed
 	// unacked; none out releases every loop's held closes (held.go).
 	ordersOut atomic.Int64

@@ -120,7 +120,7 @@ func (r *Registry) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return r.Flush()
+			return r.lastFlush()
 		case <-flush.C:
 		}
 		r.checkpointStep(&sw, r.opts.now())
@@ -129,6 +129,17 @@ func (r *Registry) Run(ctx context.Context) error {
 		wrote, _ := r.flush()
 		idle = r.idleStep(idle, wrote)
 	}
+}
+
+// lastFlush is the flush of a stop. When it fails, what it could not
+// write is gone with the process: the error says how much, as the event
+// log's does, rather than only the store's error.
+func (r *Registry) lastFlush() error {
+	if err := r.Flush(); err != nil {
+		return fmt.Errorf("registry: %d records not written to the store at close, and lost "+
+			"(a restart will not have these changes): %w", r.pendingWrites(), err)
+	}
+	return nil
 }
 
 // idleStep counts the flushes that wrote nothing and tells an IdleStore

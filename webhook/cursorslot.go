@@ -28,6 +28,9 @@ var slotMagic = [8]byte{'c', 'l', 'i', 'w', 'h', 'c', 'u', '1'}
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// errDamaged: neither of the file's slots is whole, nor both empty.
+var errDamaged = errors.New("neither slot is whole")
+
 // errNotMade: the file was not yet created whole.
 var errNotMade = errors.New("webhook cursor: file not made")
 
@@ -86,7 +89,7 @@ func newestSlot(a, b []byte) (slot, bool, error) {
 	case okB:
 		return sb, true, nil
 	case errA != nil && errB != nil:
-		return slot{}, false, errors.Join(errA, errB)
+		return slot{}, false, fmt.Errorf("%w: slot 0: %w; slot 1: %w", errDamaged, errA, errB)
 	}
 	return slot{}, false, nil
 }

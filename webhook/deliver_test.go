@@ -398,3 +398,25 @@ func TestDeliveringGaugeFollowsTheDeliverer(t *testing.T) {
 	require.NoError(t, r.halt())
 	require.EqualValues(t, 0, metricValue(t, r.d, MetricDelivering, ""), "0 once stopped")
 }
+
+// TestCursorPastABegunAnewLogDeliversTheNewLog: events.db moved away (as
+// docs/operations.md says to do with a damaged one) starts a log whose
+// seqs begin at 1 again, while the webhook's cursor kept the old log's
+// seq. Its events must reach the receiver, and the reset be counted;
+// before, nothing was sent until the new log passed the old seq, with a
+// lag of 0 and no word.
+func TestCursorPastABegunAnewLogDeliversTheNewLog(t *testing.T) {
+	dir := t.TempDir()
+	rc := newReceiver(t, nil)
+	c := openCursor(t, dir, rc.srv.URL)
+	defer c.Close()
+	require.NoError(t, c.Save(t.Context(), State{Acked: 500})) // the old log's receiver had seq 500
+	l := openLog(t, dir)                                       // a new, empty log
+	defer l.Close()
+	r := startDeliverer(t, rc.srv.URL, l, c, WithLinger(10*time.Millisecond))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 3)
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 3 }, "the new log's events delivered")
+	require.Equal(t, seqRange(1, 3), seqsOf(rc.requests(), all))
+	require.EqualValues(t, 1, metricValue(t, r.d, MetricCursorErrs, ""), "the reset is counted")
+}

@@ -221,6 +221,7 @@ func (d *Deliverer) start(ctx context.Context) (State, error) {
 		st, err := d.loadOrBegin(ctx)
 		if err == nil {
 			d.cursorOK()
+			st = d.pastTheLog(ctx, st)
 			d.acked.Store(st.Acked)
 			return st, nil
 		}
@@ -229,6 +230,30 @@ func (d *Deliverer) start(ctx context.Context) (State, error) {
 			return State{}, ctx.Err()
 		}
 	}
+}
+
+// pastTheLog delivers a single node's log from its start when the cursor
+// is past its newest event: the log was begun anew (events.db moved away
+// after damage, or found empty) while the cursor kept the old log's seq.
+// Left as it was, nothing was sent until the new log passed that seq,
+// with no word and a lag of 0. In a cluster the stream's newest may not
+// be known yet, so the cursor is trusted there.
+func (d *Deliverer) pastTheLog(ctx context.Context, st State) State {
+	if d.raw == nil {
+		return st
+	}
+	newest := d.log.Newest()
+	if st.Acked <= newest {
+		return st
+	}
+	d.m.cursorErrs.Inc()
+	d.zl.Error("webhook: the stored cursor is past the event log's newest event: the log was begun anew "+
+		"(events.db moved away or found empty); delivering the new log from its start, whose seqs "+
+		"(and webhook-ids) the receiver may have seen before",
+		zap.Uint64("cursor_acked", st.Acked), zap.Uint64("newest", newest))
+	st = State{}
+	d.save(ctx, st)
+	return st
 }
 
 // goneError is err's *events.GoneError, if any; apart, and nothing

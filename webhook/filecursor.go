@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/fsx"
+	"github.com/cliser/cliser/internal/tick"
 )
 
 // FileCursor is the Cursor of a single node: one webhook's State in a file
@@ -34,7 +35,19 @@ type FileCursor struct {
 	log  *zap.Logger
 	lost atomic.Uint64 // times the file left its path (MetricCursorLost)
 	gone bool          // it is not at its path and not yet written again
+	// stuck: the watch could not write it again; logged once until it can.
+	stuck bool
+	stop  context.CancelFunc // called by Close: ends watch
+	done  chan struct{}      // closed when watch has returned
 }
+
+// cursorWatchEvery is how often the open cursor checks that its file is
+// still at its path (two stat calls), as the registry's and bbolt files
+// are: a save is what wrote it back, and while the receiver does not
+// acknowledge there is none, so a data dir removed then, and a restart,
+// lost the cursor and began the webhook afresh after the newest event,
+// skipping every event the receiver had not yet acknowledged.
+const cursorWatchEvery = time.Second
 
 // CursorOption configures a FileCursor.
 type CursorOption func(*FileCursor)
@@ -63,6 +76,7 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		return nil, fmt.Errorf("webhook cursor: data dir: %w", err)
 	}
 	path := filepath.Join(dir, CursorFile(url))
+	before, statErr := os.Stat(path)
 	f, err := fsx.OpenLocked(path, 0o600, cursorLockWait)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return nil, fmt.Errorf("webhook cursor %s: lock held by another process after %v", path, cursorLockWait)
@@ -70,33 +84,73 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 	if err != nil {
 		return nil, fmt.Errorf("webhook cursor: %w", err)
 	}
-	c := &FileCursor{f: f, log: zap.NewNop()}
+	c := &FileCursor{f: f, log: zap.NewNop(), done: make(chan struct{})}
 	for _, o := range opts {
 		o(c)
 	}
-	if err := c.open(dir, url); err != nil {
+	made, err := c.open(dir, url)
+	if errors.Is(err, errDamaged) { // as the other data files' damage: what to do, and what it costs
+		_ = f.Close()
+		return nil, fmt.Errorf("webhook cursor file damaged: %s (%w); cliser will not start on it: move it away "+
+			"(mv %s %s.damaged) to deliver from the newest event on (the events the receiver had not acknowledged "+
+			"are not sent), or put back a backup of it", path, err, path, path)
+	}
+	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("webhook cursor %s: %w", path, err)
 	}
+	if made && statErr == nil {
+		// As for the other data files found empty: more often a file
+		// lost to a full disk or a bad copy than a crash at its creation.
+		c.log.Warn("webhook cursor file was short (a whole one is 8 KiB): taken as new, so delivery starts after "+
+			"the newest event and the events the receiver had not acknowledged are not sent; if that is not "+
+			"expected, stop cliser and restore the file from a backup",
+			zap.String("file", path), zap.Int64("bytes", before.Size()))
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	go func() {
+		defer close(c.done)
+		tick.Every(ctx, cursorWatchEvery, c.watch)
+	}()
 	return c, nil
 }
 
+// watch writes the file back at its path (keepPlaced) when it has left
+// it; called every cursorWatchEvery until Close.
+func (c *FileCursor) watch(time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f == nil {
+		return
+	}
+	err := c.keepPlaced()
+	switch {
+	case err != nil && !c.stuck:
+		c.stuck = true
+		c.log.Error("webhook cursor: its file left the data dir and can not be written there again yet; "+
+			"retrying every second (a restart now would begin the webhook afresh)", zap.Error(err))
+	case err == nil && c.stuck:
+		c.stuck = false
+	}
+}
+
 // open reads the locked file. A new file, or one a crash left before its
-// creation was synced, is made with the state webhook.db holds for url,
-// if any.
-func (c *FileCursor) open(dir, url string) error {
+// creation was synced, is made (made) with the state webhook.db holds for
+// url, if any.
+func (c *FileCursor) open(dir, url string) (made bool, err error) {
 	st, found, err := c.read()
 	if !errors.Is(err, errNotMade) {
 		if err == nil && found {
 			c.gen = st.gen
 		}
-		return err
+		return false, err
 	}
 	legacy, found, err := readLegacyCursor(dir, url)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return c.create(legacy, found)
+	return !found, c.create(legacy, found)
 }
 
 // create writes the file whole: two empty slots, or st in the first, and
@@ -171,12 +225,15 @@ func (c *FileCursor) Close() error {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.f == nil {
+		c.mu.Unlock()
 		return nil
 	}
 	err := c.f.Close()
 	c.f = nil
+	c.stop()
+	c.mu.Unlock()
+	<-c.done
 	return err
 }
 

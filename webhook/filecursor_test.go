@@ -63,16 +63,35 @@ func TestFileCursorBothSlotsDamagedIsAnError(t *testing.T) {
 	require.NoError(t, f.Close())
 	_, err = OpenFileCursor(dir, testURL)
 	require.ErrorContains(t, err, "not whole")
+	// What to do, as for the other data files (it said only "a slot is
+	// not whole", twice, on two lines).
+	require.ErrorContains(t, err, "webhook cursor file damaged: "+path)
+	require.ErrorContains(t, err, "mv "+path+" "+path+".damaged")
+	require.ErrorContains(t, err, "backup")
+	require.NotContains(t, err.Error(), "\n")
 }
 
 // A file a crash left before its creation was synced whole (short) was
-// never saved to: it is made again.
+// never saved to: it is made again. A short file is also what a full disk
+// or a bad copy leaves, and taking it as new skips the events the
+// receiver had not acknowledged: that is said, as for the other data
+// files found empty; a cursor that was not there is made without a word.
 func TestFileCursorShortFileIsMadeAgain(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, CursorFile(testURL))
+	core, logs := observer.New(zap.InfoLevel)
+	fresh, err := OpenFileCursor(t.TempDir(), testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, fresh.Close())
+	require.Zero(t, logs.Len(), "a new cursor is made without a word")
 	require.NoError(t, os.WriteFile(path, []byte("cliwh"), 0o600))
-	c := openCursor(t, dir, testURL)
+	c, err := OpenFileCursor(dir, testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
 	defer c.Close()
+	said := logs.FilterMessageSnippet("webhook cursor file was short").All()
+	require.Len(t, said, 1, "a short file taken as new is said")
+	require.Equal(t, zap.WarnLevel, said[0].Level)
+	require.EqualValues(t, 5, said[0].ContextMap()["bytes"])
 	_, found, err := c.Load(t.Context())
 	require.NoError(t, err)
 	require.False(t, found)
@@ -233,13 +252,40 @@ func TestFileCursorRemovedIsWrittenAgainAtTheNextSave(t *testing.T) {
 	require.Len(t, said, 1, "logged once")
 	require.Equal(t, zap.ErrorLevel, said[0].Level)
 	require.NoError(t, c.Close())
+	requireStoredState(t, dir, State{Acked: 30})
+}
 
-	c = openCursor(t, dir, testURL)
+// TestFileCursorRemovedIsWrittenAgainWithoutASave: while the receiver
+// does not acknowledge there is no save, so the data dir removed then
+// must be mended by the cursor's own watch: before, the file stayed gone,
+// and a restart began the webhook afresh after the newest event, skipping
+// every event the receiver had not acknowledged.
+func TestFileCursorRemovedIsWrittenAgainWithoutASave(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	core, logs := observer.New(zap.InfoLevel)
+	c, err := OpenFileCursor(dir, testURL, CursorLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10, First: 11, Last: 12}))
+	require.NoError(t, os.RemoveAll(dir))
+	path := filepath.Join(dir, CursorFile(testURL))
+	eventually(t, func() bool { return logs.FilterMessageSnippet("written there again").Len() > 0 }, "the file written back with no save")
+	_, err = os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, 1.0, testkit.Gathered(t, c.Collectors(), MetricCursorLost, ""), "counted")
+	require.Len(t, logs.FilterMessageSnippet("written there again").All(), 1, "logged once")
+	require.NoError(t, c.Close())
+	requireStoredState(t, dir, State{Acked: 10, First: 11, Last: 12})
+}
+
+// requireStoredState: a new open of testURL's cursor in dir loads want.
+func requireStoredState(t *testing.T, dir string, want State) {
+	t.Helper()
+	c := openCursor(t, dir, testURL)
 	defer c.Close()
 	st, found, err := c.Load(t.Context())
 	require.NoError(t, err)
 	require.True(t, found)
-	require.Equal(t, State{Acked: 30}, st)
+	require.Equal(t, want, st)
 }
 
 // Another process that made the file since holds its lock: the save

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,4 +83,39 @@ func writeIdentityAndEvents(t *testing.T, dir string) {
 		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("dev-%04d", i), Session: "s"}))
 	}
 	require.NoError(t, l.Close())
+}
+
+// TestBinaryDataDirPermissionSaysWhatToGive: a data dir cliser's user may
+// not use stops it with exit 1 and says who cliser runs as and what to
+// give it; it said "permission denied" alone. Root ignores permissions,
+// so as root the binary runs as nobody (65534) on a dir root keeps 0700.
+func TestBinaryDataDirPermissionSaysWhatToGive(t *testing.T) {
+	bin := testkit.Binary(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	uid := os.Geteuid()
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	if uid == 0 {
+		uid = 65534
+		pub, err := os.MkdirTemp("", "cliser-nobody-") // nobody must reach the binary
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = os.RemoveAll(pub) })
+		require.NoError(t, os.Chmod(pub, 0o755))
+		b, err := os.ReadFile(bin)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(pub, "cliser"), b, 0o755))
+		cmd.Path, cmd.Args[0] = filepath.Join(pub, "cliser"), filepath.Join(pub, "cliser")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	} else {
+		require.NoError(t, os.Chmod(dir, 0))
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	}
+	cmd.Env = testkit.Environ(nil, "CLISER_PASSWORD=perm-pw")
+	out, err := cmd.CombinedOutput()
+	text := string(out)
+	assert.Equal(t, 1, testkit.ExitCode(err), text)
+	assert.Contains(t, text, "permission denied")
+	assert.Contains(t, text, fmt.Sprintf("cliser runs as uid %d", uid), "who needs the access")
+	assert.Contains(t, text, fmt.Sprintf("chown -R %d %s", uid, dir), "what to give it")
+	assert.NotContains(t, text, "cliser ready")
 }

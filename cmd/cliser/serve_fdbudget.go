@@ -41,7 +41,7 @@ func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
 	b.limit = limit
 	room := limit - b.reserve
 	switch {
-	case cfg.maxConns == 0 && room < 1:
+	case room < 1: // with --max-connections too: "at most 0" and "lower it" could not help
 		return b, configErrorf("the open-files limit %d leaves no descriptor for clients: cliser keeps %d "+
 			"(%d for listeners, store and logs, %d for --admin-max-connections); raise the limit "+
 			"(ulimit -n, systemd LimitNOFILE=) or lower --admin-max-connections",
@@ -52,7 +52,7 @@ func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
 		return b, configErrorf("--max-connections %d does not fit the open-files limit %d: cliser keeps %d "+
 			"descriptors besides clients (%d for listeners, store and logs, %d for --admin-max-connections), "+
 			"so at most %d; raise the limit (ulimit -n, systemd LimitNOFILE=) or lower --max-connections",
-			cfg.maxConns, limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve, max(room, 0))
+			cfg.maxConns, limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve, room)
 	default:
 		b.maxConns = cfg.maxConns
 	}

@@ -49,6 +49,16 @@ func TestBinaryMaxConnectionsCheckedAgainstOpenFilesLimit(t *testing.T) {
 		assert.Contains(t, string(out), "open-files limit "+strconv.Itoa(fdLimit))
 		assert.Contains(t, string(out), "at most 688")
 	}
+	// A limit below the reserve leaves no room whatever --max-connections
+	// says: the message names the reserve to lower, not "at most 0".
+	cmd := exec.Command(wrap[0], "--nofile=300:300", testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
+		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--max-connections", "10")
+	cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
+	out, err := cmd.CombinedOutput()
+	assert.Equal(t, 2, testkit.ExitCode(err), string(out))
+	assert.Contains(t, string(out), "the open-files limit 300 leaves no descriptor for clients")
+	assert.Contains(t, string(out), "lower --admin-max-connections")
+	assert.NotContains(t, string(out), "at most 0")
 	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
 		"--admin-listen", "off", "--data-dir", t.TempDir())
 	assert.Contains(t, p.LogText(), `"open_files_limit":1200,"max_connections":944,"reserved":256`,

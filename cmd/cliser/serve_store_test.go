@@ -173,24 +173,10 @@ func metricOf(t *testing.T, base, series string) float64 {
 // records waiting, /readyz 503 with the reason. With room again, one line
 // says so, /readyz is 200, and a kill -9 then loses nothing.
 func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
-	dataDir := testkit.SmallDisk(t, "64k")
-	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
-	args := serveArgs(dataDir, "--event-retention", "0")
-	p := testkit.Serve(t, env, args...)
+	const n = 800
+	dataDir, p, clients := serveOnAFullDisk(t, n)
 	base := p.AdminURL(t)
-	code, body := testkit.HTTPGet(t, base+"/readyz")
-	require.Equal(t, http.StatusOK, code, body)
-
-	const n = 800 // about 100 KB of records: more than the disk holds
-	clients := make([]*testkit.RawClient, 0, n)
-	for i := range n {
-		clients = append(clients, opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("full-disk-%04d", i)))
-	}
-	require.Eventually(t, func() bool {
-		code, _ := testkit.HTTPGet(t, base+"/readyz")
-		return code == http.StatusServiceUnavailable
-	}, waitFor, 20*time.Millisecond, "/readyz says the store cannot write")
-	_, body = testkit.HTTPGet(t, base+"/readyz")
+	_, body := testkit.HTTPGet(t, base+"/readyz")
 	assert.Contains(t, body, `"error"`)
 	assert.Contains(t, body, "registry store cannot write since")
 	assert.Contains(t, body, "no space left on device")
@@ -226,6 +212,42 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	assert.Len(t, recs, n)
+}
+
+// serveOnAFullDisk is serve on a 64 KiB tmpfs with n clients registered:
+// about 100 KB of records for n = 800, more than the disk holds, so
+// /readyz already says the store cannot write.
+func serveOnAFullDisk(t *testing.T, n int) (string, *testkit.Served, []*testkit.RawClient) {
+	t.Helper()
+	dataDir := testkit.SmallDisk(t, "64k")
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+	p := testkit.Serve(t, env, serveArgs(dataDir, "--event-retention", "0")...)
+	base := p.AdminURL(t)
+	code, body := testkit.HTTPGet(t, base+"/readyz")
+	require.Equal(t, http.StatusOK, code, body)
+	clients := make([]*testkit.RawClient, 0, n)
+	for i := range n {
+		clients = append(clients, opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("full-disk-%04d", i)))
+	}
+	require.Eventually(t, func() bool {
+		code, _ := testkit.HTTPGet(t, base+"/readyz")
+		return code == http.StatusServiceUnavailable
+	}, waitFor, 20*time.Millisecond, "/readyz says the store cannot write")
+	return dataDir, p, clients
+}
+
+// TestBinaryStopOnAFullDiskSaysWhatIsLost: a stop while the registry
+// cannot write exits 1 and says how many records are lost, as the event
+// log's stop does; it gave the store's error alone, which reads as a
+// failed write, not as clients gone from the next start.
+func TestBinaryStopOnAFullDiskSaysWhatIsLost(t *testing.T) {
+	_, p, _ := serveOnAFullDisk(t, 800)
+	p.Terminate(t)
+	code := p.Wait(t)
+	logs := p.LogText()
+	assert.Equal(t, 1, code, logs[max(0, len(logs)-1500):])
+	assert.Regexp(t, `registry: [1-9]\d* records not written to the store at close, and lost`, logs)
+	assert.Contains(t, logs, "no space left on device")
 }
 
 // A full disk under events.db and identity.db (a 2 MiB tmpfs, filled

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
@@ -320,7 +322,11 @@ func TestOpenTrimsATornLogAndRefusesADamagedOne(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, bytes, 0o600))
-			s := openT(t, dir)
+			core, logs := observer.New(zap.InfoLevel)
+			s := openT(t, dir, WithLogger(zap.New(core)))
+			said := logs.FilterMessageSnippet("ended in a write cut short").All()
+			require.Len(t, said, 1, "the dropped tail is said, once")
+			assert.Equal(t, path, said[0].ContextMap()["file"])
 			want := model{}
 			for k, v := range m {
 				want[k] = v
@@ -332,6 +338,7 @@ func TestOpenTrimsATornLogAndRefusesADamagedOne(t *testing.T) {
 			fi, err := os.Stat(path)
 			require.NoError(t, err)
 			assert.LessOrEqual(t, fi.Size(), int64(len(raw)), "the torn frame is cut off")
+			assert.EqualValues(t, int64(len(bytes))-fi.Size(), said[0].ContextMap()["dropped_bytes"])
 			require.NoError(t, s.Close())
 		})
 	}

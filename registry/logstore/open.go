@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"go.uber.org/zap"
 )
 
 // Open's checks of the files (each read whole once, so that damage is
@@ -109,6 +111,13 @@ func (s *Store) openLog() error {
 	}
 	s.logEnd, s.logEntries = int64(end), entries
 	if int64(end) < fi.Size() {
+		// Said, not done quietly: the bytes go for good, and a file cut
+		// by other than a crash (a copy that stopped, a full disk under
+		// a restore) loses clients the operator should hear of.
+		s.o.log.Warn("registry: "+LogName+" ended in a write cut short (a crash during a flush, which never returned): "+
+			"its tail is dropped; clients of that flush come back as they reconnect. If the file was copied or restored, "+
+			"stop cliser and check it against its source",
+			zap.String("file", s.logPath()), zap.Int64("dropped_bytes", fi.Size()-int64(end)), zap.Int("entries_kept", entries))
 		return s.cut()
 	}
 	return nil

@@ -47,7 +47,8 @@ func WithLockTimeout(d time.Duration) Option {
 func WithFileMode(m os.FileMode) Option { return func(o *options) { o.fileMode = m } }
 
 // WithLogger sets where the store says that it wrote its files again
-// after they were removed under it (place.go). By default it says nothing.
+// after they were removed under it (place.go), and that Open dropped a
+// log's torn tail (open.go). By default it says nothing.
 func WithLogger(l *zap.Logger) Option {
 	return func(o *options) {
 		if l != nil {

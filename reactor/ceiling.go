@@ -1,0 +1,49 @@
+package reactor
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/loggate"
+	"github.com/cliser/cliser/protocol"
+)
+
+// ceilingLogQuiet is how long after a logged filling of the connection
+// ceiling further fillings are only counted: clients that retry at the
+// edge fill and free it many times a minute.
+const ceilingLogQuiet = time.Minute
+
+// ceiling says when the connection ceiling (--max-connections) starts to
+// refuse clients, and when it has room again. It was only counted
+// (cliser_accept_rejections_total{reason="server full"}): a fleet that
+// outgrew the open-files limit was turned away without a line in the log.
+type ceiling struct {
+	full   atomic.Bool // refusing since the last "room again"
+	logged atomic.Bool // this filling's warning went out
+	gate   loggate.Gate
+}
+
+// refuseFull refuses a connection past the ceiling; the first of a
+// filling is logged.
+func (h *handler) refuseFull() ([]byte, gnet.Action) {
+	c := &h.ceiling
+	if c.full.CompareAndSwap(false, true) && c.gate.Open(ceilingLogQuiet) {
+		c.logged.Store(true)
+		h.log.Warn("connection ceiling reached: new connections get `190 server full` until some close "+
+			"(--max-connections; by default the open-files limit less a reserve: raise ulimit -n / LimitNOFILE=)",
+			zap.Int("max_connections", h.opts.maxConns))
+	}
+	return h.reject(protocol.ReasonServerFull)
+}
+
+// closed notes a connection's close, open being those still open: once
+// a tenth of the ceiling is free again, a filling that was logged is said
+// to be over.
+func (c *ceiling) closed(open int64, max int, log *zap.Logger) {
+	if open <= int64(max-max/10) && c.full.CompareAndSwap(true, false) && c.logged.Swap(false) {
+		log.Info("connection ceiling has room again", zap.Int64("open", open), zap.Int("max_connections", max))
+	}
+}
