@@ -278,12 +278,23 @@ func TestTakeoverReplacesOlderConnection(t *testing.T) {
 
 func TestServerFull(t *testing.T) {
 	t.Run("max clients", func(t *testing.T) {
-		srv := startServerWithRegistry(t, newRegistryMax(2))
+		core, logs := observer.New(zap.WarnLevel)
+		srv := startServerWithRegistry(t, newRegistryMax(2), WithLogger(zap.New(core)))
 		srv.dial(t).Handshake(testPassword, "full-1")
 		srv.dial(t).Handshake(testPassword, "full-2")
 		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n120 full-3\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonServerFull))
+		// Said once a minute at warn, so a fleet turned away is in the log
+		// however quiet it is kept.
+		for range 2 {
+			c := srv.dial(t)
+			c.Send("110 " + testPassword + "\n120 full-3\n")
+			c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonServerFull))
+		}
+		said := logs.FilterMessageSnippet("registry full").All()
+		require.Len(t, said, 1)
+		assert.Equal(t, zap.WarnLevel, said[0].Level)
 		// A registered client can still take itself over when full.
 		again := srv.dial(t)
 		assert.NotZero(t, again.Handshake(testPassword, "full-1"))

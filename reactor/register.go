@@ -2,12 +2,19 @@ package reactor
 
 import (
 	"errors"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
+
+// registryFullLogQuiet spaces the warnings of a full registry: clients
+// that retry at the edge are refused many times a minute, each counted
+// (cliser_handshakes_total) and sampled among the refusals' lines, but at
+// --log-level warn the fleet was turned away without a word.
+const registryFullLogQuiet = time.Minute
 
 // register finishes a handshake: the registry hands out a sid, an older
 // connection of the same client is told "190 replaced" (takeover: the newest
@@ -19,11 +26,13 @@ func (srv *Server) register(s *session, cid string) {
 		_ = replaced.Close(protocol.ReasonReplaced)
 	}
 	if err != nil {
-		reason := protocol.ReasonServerFull
 		if !errors.Is(err, registry.ErrFull) {
 			srv.log.Error("register failed", zap.String("cid", cid), zap.Error(err))
+		} else if srv.fullLog.Open(registryFullLogQuiet) {
+			srv.log.Warn("registry full: registrations get `190 server full` until clients leave "+
+				"(--max-clients; a node holds at most 65,535: add a node)", zap.String("cid", cid))
 		}
-		s.fail(reason)
+		s.fail(protocol.ReasonServerFull)
 		return
 	}
 	s.sid, s.state = sid, registered

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -41,6 +42,7 @@ type Server struct {
 	draining atomic.Bool
 	conns    atomic.Int64 // open TCP connections
 	ceiling  ceiling      // says when conns reaches --max-connections (ceiling.go)
+	fullLog  loggate.Gate // spaces the registry-full warnings (register.go)
 	// ordersOut counts the 130 orders out and not yet acked, nor closed
 	// unacked; none out releases every loop's held closes (held.go).
 	ordersOut atomic.Int64
