@@ -75,7 +75,7 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 	assert.Equal(t, 1, p.Stop(t))
 	p.WaitLog(t, waitFor, "kept in the spill file", `"events":2`)
 	assert.NotContains(t, p.LogText(), "are lost")
-	assert.Contains(t, p.LogText(), `"msg":"stopped with errors","error":"registry: save`)
+	assert.Contains(t, p.LogText(), `"msg":"stopped with errors","error":"registry: 2 records not written to the store at close`)
 	spill := filepath.Join(dataDir, events.SpillFile("spill-1"))
 	_, err := os.Stat(spill)
 	require.NoError(t, err)
