@@ -111,7 +111,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("events: open %s: %w", path, err)
+		return nil, fmt.Errorf("events: %w", boltcheck.Named(path, err))
 	}
 	lost := prom.Counter(MetricStoreLost, "Times the event log's file was found removed from the data dir (or replaced) while open; "+
 		"it is then written back from the open database.")

@@ -125,7 +125,7 @@ func open(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("identity boltstore: %w", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("identity boltstore: open %s: %w", path, err)
+		return nil, fmt.Errorf("identity boltstore: %w", boltcheck.Named(path, err))
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{credBucket, banBucket} {

@@ -72,6 +72,17 @@ func Open(path string, mode os.FileMode, bo *bolt.Options, check bool, refuse fu
 	return db, nil
 }
 
+// Named is err, an Open of path that failed, with path in it once: the
+// OS's errors name it already ("open X: permission denied"), and a
+// caller's "open X: " before them read "open X: open X: ...".
+func Named(path string, err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && pathErr.Path == path {
+		return err
+	}
+	return fmt.Errorf("open %s: %w", path, err)
+}
+
 // Refusal is the refusal of a damaged file, wrapping kind (ErrDamaged or
 // a store's own): it names the file and says what an operator does about
 // it and what that costs ("with no credentials and no bans"), since the
