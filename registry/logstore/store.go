@@ -90,6 +90,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		opt(&o)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return nil, fmt.Errorf("logstore: data dir %s: it (or a dir above it) is a file, not a directory; "+
+				"give --data-dir a directory, or move the file away: %w", dir, err)
+		}
 		return nil, fmt.Errorf("logstore: data dir: %w", err)
 	}
 	s := &Store{o: o, dir: dir, lastQuiet: true} // no burst before the first Save
