@@ -81,3 +81,23 @@ func Placed(f *os.File, path string) error {
 	}
 	return nil
 }
+
+// Kind names the kind of file mode is in words, for a message: "a
+// directory" reads better than its mode's "d---------".
+func Kind(mode os.FileMode) string {
+	switch {
+	case mode.IsRegular():
+		return "a regular file"
+	case mode.IsDir():
+		return "a directory"
+	case mode&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case mode&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&os.ModeSocket != 0:
+		return "a socket"
+	case mode&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a file of mode " + mode.Type().String()
+}

@@ -69,3 +69,17 @@ func TestOpenLockedHoldsTheLock(t *testing.T) {
 	require.ErrorIs(t, err, syscall.EWOULDBLOCK)
 	assert.Contains(t, err.Error(), path)
 }
+
+// Kind says a file's kind in words, for the messages that refuse one.
+func TestKindInWords(t *testing.T) {
+	dir := t.TempDir()
+	file, link, fifo := filepath.Join(dir, "f"), filepath.Join(dir, "l"), filepath.Join(dir, "p")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	require.NoError(t, os.Symlink(file, link))
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	for path, want := range map[string]string{file: "a regular file", dir: "a directory", link: "a symbolic link", fifo: "a named pipe"} {
+		fi, err := os.Lstat(path)
+		require.NoError(t, err)
+		assert.Equal(t, want, Kind(fi.Mode()), path)
+	}
+}

@@ -129,15 +129,3 @@ func TestOpenSoundFilePassesTheCheckAndMigrates(t *testing.T) {
 	assert.NoFileExists(t, path)
 	assert.FileExists(t, path+MigratedSuffix)
 }
-
-// A data dir path that is a file (or under one) says so and what to do;
-// it ended at mkdir's "not a directory".
-func TestOpenOnAFileSaysItIsNoDirectory(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "data")
-	require.NoError(t, os.WriteFile(file, []byte("x"), 0o600))
-	for _, dir := range []string{file, filepath.Join(file, "below")} {
-		_, err := Open(dir)
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "is a file, not a directory; give --data-dir a directory", dir)
-	}
-}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/fsx"
 )
 
 // Open's checks of the files (each read whole once, so that damage is
@@ -67,7 +69,7 @@ func (s *Store) mapSnapshot() ([]byte, func(), error) {
 		return nil, nil, fmt.Errorf("logstore: %w", err)
 	}
 	if !fi.Mode().IsRegular() { // a directory mapped as "no such device"
-		return nil, nil, fmt.Errorf("logstore: %s is not a regular file (%s): cliser will not start on it; move it away", s.snapPath(), fi.Mode().Type())
+		return nil, nil, fmt.Errorf("logstore: %s is not a regular file but %s: cliser will not start on it; move it away", s.snapPath(), fsx.Kind(fi.Mode()))
 	}
 	if fi.Size() == 0 {
 		s.emptyFile = s.snapPath()

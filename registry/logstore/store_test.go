@@ -54,12 +54,16 @@ func TestOpenCreatesDirAndPrivateFile(t *testing.T) {
 	assert.Empty(t, recs, "a new store is empty")
 }
 
+// A data dir that is a file (or under one) says so and what to do; it
+// ended at mkdir's "not a directory".
 func TestOpenFailsOnUnusableDir(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
-	_, err := Open(filepath.Join(file, "sub"))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "data dir")
+	for _, dir := range []string{file, filepath.Join(file, "sub")} {
+		_, err := Open(dir)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "data dir "+dir+": it (or a dir above it) is a file, not a directory; give --data-dir a directory")
+	}
 }
 
 // A snapshot that is a directory is refused by name; it was mapped and
@@ -69,8 +73,9 @@ func TestOpenRefusesADirectoryForTheSnapshot(t *testing.T) {
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "registry.snap"), 0o700))
 	_, err := Open(dir)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "registry.snap is not a regular file")
+	assert.Contains(t, err.Error(), "registry.snap is not a regular file but a directory")
 	assert.NotContains(t, err.Error(), "no such device")
+	assert.NotContains(t, err.Error(), "d---------", "its kind in words, not a mode")
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
