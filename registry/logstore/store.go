@@ -101,6 +101,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, LogName, o.lockTimeout)
 	}
+	if errors.Is(err, syscall.EISDIR) {
+		return nil, fmt.Errorf("logstore: %s is not a regular file but a directory: cliser will not start on it; move it away", s.logPath())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("logstore: %w", err)
 	}

@@ -76,6 +76,13 @@ func TestOpenRefusesADirectoryForTheSnapshot(t *testing.T) {
 	assert.Contains(t, err.Error(), "registry.snap is not a regular file but a directory")
 	assert.NotContains(t, err.Error(), "no such device")
 	assert.NotContains(t, err.Error(), "d---------", "its kind in words, not a mode")
+
+	// The log too: it said "is a directory", with nothing to do.
+	other := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(other, LogName), 0o700))
+	_, err = Open(other)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), LogName+" is not a regular file but a directory: cliser will not start on it; move it away")
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
