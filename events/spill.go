@@ -22,10 +22,11 @@ import (
 // The spill: a cluster node stopped while NATS is away kept its queued
 // events only in memory, and lost them at exit. With a spill file the
 // stop writes them there (one JSON event a line, as published, ids
-// included), and the next start of the node publishes them first, under
-// the same ids, and removes the file once JetStream has acknowledged
-// them all. A single node has none: its log's writes fail on the disk the
-// spill would go to.
+// included). The next start reads them at the open and publishes them,
+// under the same ids, once the node has weighed their session ends
+// against its records (ReleaseSpill), and removes the file once
+// JetStream has acknowledged them all. A single node has none: its log's
+// writes fail on the disk the spill would go to.
 
 // SpillFile is the name of node's spill file in the data dir.
 func SpillFile(node string) string {
