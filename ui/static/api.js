@@ -38,11 +38,17 @@ function askToken(message) {
       }
       sessionStorage.setItem(KEY, tok);
       input.value = '';
-      dlg.close();
       asking = null;
+      dlg.close();
       resolve();
     };
   });
+  // Every call waits for the token: Escape must not put the prompt away
+  // and leave the page waiting with no way to sign in but a reload. The
+  // browser lets a page refuse the first Escape only, so a close while
+  // still asking opens the prompt again.
+  dlg.oncancel = (ev) => ev.preventDefault();
+  dlg.onclose = () => { if (asking) { dlg.showModal(); input.focus(); } };
   if (!dlg.open) dlg.showModal();
   input.focus();
   return asking;
