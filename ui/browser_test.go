@@ -270,3 +270,105 @@ func TestDashboardToken(t *testing.T) {
 		assert.Contains(t, pr, "401", pr)
 	}
 }
+
+// A client's page makes no failed request when the client has no record
+// (a device given its credential before it first connects, reached from
+// the credentials list), nor on a server without an event log. It read
+// GET /v1/clients/{cid} and its history, and the browser logged both 404s
+// as errors.
+func TestDashboardClientWithoutRecord(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/credentials")
+	p.run(chromedp.SetValue(`#cred-cid`, "prov-0001", chromedp.ByQuery), chromedp.Click(`#cred-form button[type=submit]`, chromedp.ByQuery))
+	p.waitJS(`document.getElementById('secret-value') && document.querySelector('#creds-body tr[data-cid="prov-0001"] a')`, 5*time.Second)
+	var secret string
+	p.eval(`document.getElementById('secret-value').textContent`, &secret)
+	p.click(`#creds-body tr[data-cid="prov-0001"] a`)
+	p.waitJS(`location.hash === '#/client/prov-0001' && document.getElementById('client-record').textContent
+		&& document.getElementById('client-history').textContent
+		&& document.getElementById('client-credential').textContent.includes('Own credential since')`, 5*time.Second)
+	assert.Empty(t, p.Problems(), "no failed request for a client without a record")
+	var shown []string
+	p.eval(`['client-record', 'client-history'].map((id) => document.getElementById(id).textContent)`, &shown)
+	assert.Equal(t, []string{"No record: prov-0001 has not registered, or its record is past --retention.", "no sessions in the event log"}, shown)
+	var disabled []bool
+	p.eval(`['act-kick', 'act-shutdown', 'act-delcred', 'act-ban'].map((id) => document.getElementById(id).disabled)`, &disabled)
+	assert.Equal(t, []bool{true, true, false, false}, disabled, "kick, shut down, delete credential, ban")
+
+	// Once it registers, the page shows it.
+	testkit.Dial(t, s.Addr).Register(secret, "prov-0001")
+	p.reload()
+	p.waitJS(`document.getElementById('client-record').textContent.includes('connected') && !document.getElementById('act-kick').disabled
+		&& document.querySelectorAll('#client-history tr td').length > 1`, 5*time.Second)
+	assert.Empty(t, p.Problems())
+
+	// No event log: no history to ask for.
+	off := serve(t, nil, "--event-retention", "0")
+	register(t, off, "nolog-1")
+	p.open("http://" + off.AdminAddr + "/ui/#/client/nolog-1")
+	p.waitJS(`document.getElementById('client-record').textContent.includes('connected')
+		&& document.getElementById('client-history').textContent`, 5*time.Second)
+	assert.Empty(t, p.Problems(), "no failed request on a server without an event log")
+	var hist string
+	p.eval(`document.getElementById('client-history').textContent`, &hist)
+	assert.Equal(t, "this server keeps no event log", hist)
+}
+
+// A client ID may be "." or "..", which a browser takes in a URL's path
+// for the current and the parent directory, encoded or not: the page's
+// Shut down of client ".." went to POST /v1/shutdown and shut every
+// client down. The page does not name such a client in a path: it shows
+// its record and says why its actions are off.
+func TestDashboardDotClientIDs(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	for _, cid := range []string{"bystander", "..", "."} {
+		register(t, s, cid)
+	}
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/..")
+	p.waitJS(`document.getElementById('client-record').textContent.includes('connected') && document.getElementById('client-credential').textContent
+		&& document.getElementById('client-history').textContent`, 5*time.Second)
+	var disabled []bool
+	p.eval(`['act-kick', 'act-shutdown', 'act-delcred'].map((id) => document.getElementById(id).disabled)`, &disabled)
+	assert.Equal(t, []bool{true, true, true}, disabled, "kick, shut down, delete credential of client '..'")
+	// Whatever the buttons say, the page sends no such path.
+	for _, id := range []string{"act-shutdown", "act-kick"} {
+		p.eval(`(() => { const b = document.getElementById('`+id+`'); b.disabled = false; b.click() })()`, nil)
+		p.confirm()
+	}
+	p.waitJS(`document.querySelectorAll('.flash').length === 2`, 5*time.Second)
+	var flashes []string
+	p.eval(`[...document.querySelectorAll('.flash')].map((f) => f.textContent)`, &flashes)
+	for _, f := range flashes {
+		assert.Contains(t, f, `a client ID of "." or ".." can not be named in a URL`)
+	}
+	// The clients table's Kick of "." and "..".
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
+	p.waitJS(`document.querySelector('tr[data-cid=".."]') && document.querySelector('tr[data-cid="."] .badge.on')`, 5*time.Second)
+	var kicks int
+	p.eval(`document.querySelectorAll('tr[data-cid="."] button, tr[data-cid=".."] button').length`, &kicks)
+	assert.Zero(t, kicks, "no Kick button for a client the page can not name")
+	assert.Empty(t, p.Problems())
+	var ev struct {
+		Events []struct {
+			Type, CID string
+		} `json:"events"`
+	}
+	apiGet(t, s, "", "/v1/events?type=client.shutdown_sent,client.disconnected", &ev)
+	assert.Empty(t, ev.Events, "no client was shut down or kicked")
+	var list struct {
+		Clients []struct {
+			CID     string `json:"cid"`
+			CStatus bool   `json:"cstatus"`
+			Reason  string `json:"reason"`
+		} `json:"clients"`
+	}
+	apiGet(t, s, "", "/v1/clients", &list)
+	require.Len(t, list.Clients, 3)
+	for _, c := range list.Clients {
+		assert.True(t, c.CStatus, "%s still connected (reason %q)", c.CID, c.Reason)
+	}
+}

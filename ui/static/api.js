@@ -132,8 +132,21 @@ async function fetchAnswer(path, init) {
   return res;
 }
 
+// A client ID may be "." or "..", which a browser takes in a URL's path
+// for the current and the parent directory, encoded or not: POST
+// /v1/clients/../shutdown would go to /v1/shutdown and shut every client
+// down. Such a client can not be named in a path from a page (the API's
+// other clients can, as %2E%2E); namable says whether cid can, and send
+// refuses a path with such a segment rather than send it elsewhere.
+export const namable = (cid) => cid !== '.' && cid !== '..';
+export const unnamable = 'a client ID of "." or ".." can not be named in a URL by a browser: use the API (as %2E%2E) or cliser\'s commands';
+const dotSegment = /\/(?:\.|%2e){1,2}(?=[/?#]|$)/i;
+
 // send is call's request: the answer when it is a 2xx, else an APIError.
 async function send(method, path, body) {
+  if (dotSegment.test(path)) {
+    throw new APIError(0, unnamable);
+  }
   await ready();
   for (;;) {
     const init = { method, headers: headers() };

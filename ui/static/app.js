@@ -4,7 +4,7 @@
 // need to be wired in, and the binary stays free of third-party script.
 // Every API value is put in the page as text (textContent), never as HTML.
 
-import { call, get, onReach, reachable, read, serverConfig, stream } from './api.js';
+import { call, get, namable, onReach, reachable, read, serverConfig, stream, unnamable } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -407,7 +407,7 @@ function clients(main, params) {
       fmtTime(rec.connected_at),
       rec.cstatus ? 'now' : fmtTime(rec.disconnected_at || rec.last_seen),
       rec.reason || '—',
-      rec.cstatus ? h('button', { class: 'small', type: 'button', onclick: () => kickClient(rec.cid) }, 'Kick') : '',
+      rec.cstatus && namable(rec.cid) ? h('button', { class: 'small', type: 'button', onclick: () => kickClient(rec.cid) }, 'Kick') : '',
     ];
     tr.replaceChildren(...cells.map((c) => h('td', {}, c)));
     tr.dataset.cid = rec.cid;
@@ -560,6 +560,17 @@ async function credentialOf(cid) {
   return c && c.cid === cid ? c : null;
 }
 
+// recordOf is cid's record, or null, and whether the answer is stale: a
+// client ID is the first of the records its own prefix lists. GET
+// /v1/clients/{cid} says "none" with a 404, which the browser logs as
+// an error: a client's page opened from the credentials of a device that
+// has not connected yet made two.
+async function recordOf(cid) {
+  const { data, stale } = await read('/v1/clients?' + new URLSearchParams({ prefix: cid, limit: '1' }));
+  const r = data.clients[0];
+  return { record: r && r.cid === cid ? r : null, stale };
+}
+
 // A client: its record, its sessions, and the actions (those that do
 // nothing in its state are disabled: kick and shut down while it is
 // disconnected, delete credential while it has none).
@@ -579,6 +590,9 @@ function client(main, cid) {
   let mounted = true;
   let retry = 0;
   let wasStale = false;
+  // "." and ".." can not be named in a URL's path (api.js): the page
+  // shows the client and leaves its commands to the API and the CLI.
+  const named = namable(cid);
   const refresh = async () => {
     clearTimeout(retry);
     const lags = (cstatus) => {
@@ -587,35 +601,46 @@ function client(main, cid) {
       retry = setTimeout(() => { if (mounted) refresh(); }, 250);
     };
     let stale = false;
+    let r = null;
     try {
-      let r;
-      try { ({ data: r, stale } = await read('/v1/clients/' + enc(cid))); } catch (e) {
-        if (e.status === 404) lags(false); // not yet known here
-        throw e;
+      ({ record: r, stale } = await recordOf(cid));
+      if (!r) {
+        lags(false); // not yet known here
+        rec.replaceChildren(h('dd', { class: 'muted' }, 'No record: ' + cid + ' has not registered, or its record is past --retention.'));
+        for (const b of [kick, shutdown]) { b.disabled = true; b.title = 'no record'; }
       }
-      lags(r.cstatus);
       // Stale (this node can not reach NATS): say so, and read again
       // every 2 s until the answer is fresh; the sessions and the
       // credential, which need NATS too, once it is.
       staleNote.hidden = !stale;
       if (stale && !behind) retry = setTimeout(() => { if (mounted) refresh(); }, 2000);
+    } catch (e) { rec.replaceChildren(h('dd', { class: 'error' }, e.message)); }
+    if (r) {
+      lags(r.cstatus);
       const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid || '—'], ['address', r.cip ? r.cip + ':' + r.cport : '—'],
         ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
       rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
       for (const b of [kick, shutdown]) {
-        b.disabled = !r.cstatus;
-        b.title = r.cstatus ? '' : 'not connected';
+        b.disabled = !r.cstatus || !named;
+        b.title = !named ? unnamable : r.cstatus ? '' : 'not connected';
       }
-    } catch (e) { rec.replaceChildren(h('dd', { class: 'error' }, e.message)); }
+    }
     const skip = stale && wasStale;
     wasStale = stale;
     if (skip) return;
     try {
-      const hs = await get('/v1/clients/' + enc(cid) + '/history');
+      // Without a record the history answers 404 unless the log has a
+      // session of it: ask the log first, rather than have the browser
+      // log a failed request for a client that never connected.
+      // A server without an event log has no history to ask for.
+      const log = (await serverConfig()).events;
+      if (!named) throw new Error(unnamable);
+      const none = !log || (!r && !(await get('/v1/events?' + new URLSearchParams({ cid, type: 'client.connected,client.disconnected', limit: '1' }))).events.length);
+      const hs = none ? { sessions: [] } : await get('/v1/clients/' + enc(cid) + '/history');
       hist.replaceChildren(...(hs.sessions.length ? hs.sessions.map((s) => h('tr', {},
         [fmtTime(s.connected_at), s.disconnected_at ? fmtTime(s.disconnected_at) : 'connected', s.reason || '—', s.sid, s.cip ? s.cip + ':' + s.cport : '—', s.node || '—']
-          .map((c) => h('td', {}, c)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'no sessions in the event log'))]));
+          .map((c) => h('td', {}, c)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, log ? 'no sessions in the event log' : 'this server keeps no event log'))]));
     } catch (e) {
       hist.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, e.message)));
       // The event log can lag the records when NATS comes back: again in 2 s.
@@ -625,8 +650,8 @@ function client(main, cid) {
       const c = await credentialOf(cid);
       cred.textContent = !c ? 'No credential of its own.'
         : 'Own credential since ' + fmtTime(c.created_at) + (c.previous_valid_until ? '; the previous one is valid until ' + fmtTime(c.previous_valid_until) : '');
-      delcred.disabled = !c;
-      delcred.title = c ? '' : 'no credential of its own';
+      delcred.disabled = !c || !named;
+      delcred.title = !named ? unnamable : c ? '' : 'no credential of its own';
     } catch (e) { cred.textContent = e.message; }
   };
   const del = () => confirmAction('Delete the credential of ' + cid + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
