@@ -90,14 +90,14 @@ func (c *Client) List(ctx context.Context, status string, limit int, cursor stri
 // Get fetches one record.
 func (c *Client) Get(ctx context.Context, cid string) (ClientRecord, error) {
 	var out ClientRecord
-	err := c.do(ctx, http.MethodGet, "/v1/clients/"+url.PathEscape(cid), nil, http.StatusOK, &out)
+	err := c.do(ctx, http.MethodGet, "/v1/clients/"+pathSegment(cid), nil, http.StatusOK, &out)
 	return out, err
 }
 
 // Shutdown asks cid to shut down, with an optional reason.
 func (c *Client) Shutdown(ctx context.Context, cid, reason string) (CommandResponse, error) {
 	var out CommandResponse
-	err := c.do(ctx, http.MethodPost, "/v1/clients/"+url.PathEscape(cid)+"/shutdown",
+	err := c.do(ctx, http.MethodPost, "/v1/clients/"+pathSegment(cid)+"/shutdown",
 		shutdownBody(reason), http.StatusAccepted, &out)
 	return out, err
 }
@@ -105,7 +105,7 @@ func (c *Client) Shutdown(ctx context.Context, cid, reason string) (CommandRespo
 // Kick closes cid's connection with "190 kicked".
 func (c *Client) Kick(ctx context.Context, cid string) (CommandResponse, error) {
 	var out CommandResponse
-	err := c.do(ctx, http.MethodPost, "/v1/clients/"+url.PathEscape(cid)+"/kick", nil, http.StatusAccepted, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/clients/"+pathSegment(cid)+"/kick", nil, http.StatusAccepted, &out)
 	return out, err
 }
 

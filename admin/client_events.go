@@ -53,7 +53,7 @@ func (c *Client) Events(ctx context.Context, after *uint64, limit int, f EventsF
 
 // History fetches GET /v1/clients/{cid}/history; limit 0 takes the default.
 func (c *Client) History(ctx context.Context, cid string, limit int) (HistoryResponse, error) {
-	path := "/v1/clients/" + url.PathEscape(cid) + "/history"
+	path := "/v1/clients/" + pathSegment(cid) + "/history"
 	if limit > 0 {
 		path += "?limit=" + strconv.Itoa(limit)
 	}

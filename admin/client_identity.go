@@ -16,7 +16,7 @@ func (c *Client) CreateCredential(ctx context.Context, cid, grace string) (Crede
 		body, _ = json.Marshal(CredentialRequest{Grace: grace})
 	}
 	var out Credential
-	err := c.do(ctx, http.MethodPost, "/v1/credentials/"+url.PathEscape(cid), body, http.StatusCreated, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/credentials/"+pathSegment(cid), body, http.StatusCreated, &out)
 	return out, err
 }
 
@@ -30,14 +30,14 @@ func (c *Client) ListCredentials(ctx context.Context, limit int, cursor string) 
 // GetCredential fetches cid's credential (never a secret).
 func (c *Client) GetCredential(ctx context.Context, cid string) (Credential, error) {
 	var out Credential
-	err := c.do(ctx, http.MethodGet, "/v1/credentials/"+url.PathEscape(cid), nil, http.StatusOK, &out)
+	err := c.do(ctx, http.MethodGet, "/v1/credentials/"+pathSegment(cid), nil, http.StatusOK, &out)
 	return out, err
 }
 
 // DeleteCredential removes cid's credential; its live session is closed
 // with 190 revoked.
 func (c *Client) DeleteCredential(ctx context.Context, cid string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/credentials/"+url.PathEscape(cid), nil, http.StatusNoContent, nil)
+	return c.do(ctx, http.MethodDelete, "/v1/credentials/"+pathSegment(cid), nil, http.StatusNoContent, nil)
 }
 
 // CreateBan adds a ban.
@@ -61,7 +61,7 @@ func (c *Client) ListBans(ctx context.Context, kind string, limit int, cursor st
 
 // DeleteBan lifts a ban; value is path-escaped ("10.1.0.0%2F16").
 func (c *Client) DeleteBan(ctx context.Context, kind, value string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/bans/"+url.PathEscape(kind)+"/"+url.PathEscape(value), nil, http.StatusNoContent, nil)
+	return c.do(ctx, http.MethodDelete, "/v1/bans/"+pathSegment(kind)+"/"+pathSegment(value), nil, http.StatusNoContent, nil)
 }
 
 func pageQuery(q url.Values, limit int, cursor string) string {

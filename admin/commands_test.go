@@ -220,3 +220,42 @@ func TestListenerShutdown(t *testing.T) {
 	_, err := http.Get(s.base + "/healthz")
 	require.Error(t, err, "the port is closed")
 }
+
+// Client IDs "." and "..": a path that names them as such is refused,
+// not redirected to its cleaned form, which the client follows with the
+// same method (POST /v1/clients/../shutdown became POST /v1/shutdown and
+// shut every client down); the Go client, which the CLI uses, names them
+// as %2E and %2E%2E and reaches them.
+func TestDotClientIDs(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	dots := s.connect(t, "..")
+	dot := s.connect(t, ".")
+	victim := s.connect(t, "victim")
+
+	for _, path := range []string{"/v1/clients/../shutdown", "/v1/clients/./kick", "/v1/clients/%2E%2E/../shutdown"} {
+		r := s.call(t, http.MethodPost, path, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, "%s: %s", path, r.body)
+		assert.Contains(t, r.errorText(t), "write a client ID of . or .. as %2E or %2E%2E", path)
+	}
+	r := s.call(t, http.MethodGet, "/v1/clients/..", "")
+	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+
+	c, err := admin.NewClient(s.base, "", 5*time.Second)
+	require.NoError(t, err)
+	ctx := t.Context()
+	rec, err := c.Get(ctx, "..")
+	require.NoError(t, err)
+	assert.Equal(t, "..", rec.CID)
+	resp, err := c.Shutdown(ctx, "..", "dots")
+	require.NoError(t, err)
+	assert.Equal(t, "..", resp.CID)
+	dots.Expect("130 shutdown dots")
+	_, err = c.Kick(ctx, ".")
+	require.NoError(t, err)
+	dot.ExpectClosed("190 kicked")
+	// The victim's next line is its own kick, not a shutdown meant for another.
+	_, err = c.Kick(ctx, "victim")
+	require.NoError(t, err)
+	victim.ExpectClosed("190 kicked")
+}
