@@ -156,8 +156,17 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if err := checkServerAddr(cfg.server); err != nil {
 		return client.Config{}, client.Backoff{}, err
 	}
-	if cfg.onShutdownTimeout <= 0 || cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin {
-		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout and --backoff-min must be positive, --backoff-max at least --backoff-min")
+	// One message per mistake, with the value given: a list of every rule
+	// left the reader to find which of three settings was wrong.
+	if cfg.onShutdownTimeout <= 0 {
+		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout must be positive, got %s", cfg.onShutdownTimeout)
+	}
+	if cfg.backoffMin <= 0 {
+		return client.Config{}, client.Backoff{}, configErrorf("--backoff-min must be positive, got %s", cfg.backoffMin)
+	}
+	if cfg.backoffMax < cfg.backoffMin {
+		return client.Config{}, client.Backoff{}, configErrorf("--backoff-max %s is below --backoff-min %s: raise --backoff-max or lower --backoff-min",
+			cfg.backoffMax, cfg.backoffMin)
 	}
 	if cfg.dialTimeout <= 0 || cfg.handshakeTimeout <= 0 {
 		return client.Config{}, client.Backoff{}, configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",
