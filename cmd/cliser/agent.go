@@ -79,7 +79,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.passwordFile, "password-file", "", "file whose first non-empty line is the password (else CLISER_PASSWORD)")
 	f.StringVar(&cfg.onShutdown, "on-shutdown", "", "command `CMD`, run through sh -c after a shutdown order was acked")
 	f.DurationVar(&cfg.onShutdownTimeout, "on-shutdown-timeout", 30*time.Second, "how long the --on-shutdown command may run before it is killed")
-	f.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "how long a TCP connect may take")
+	f.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "how long a TCP connect may take (with --tls, the TLS handshake too)")
 	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", 10*time.Second, "how long from connect to 140 connected")
 	// A frozen server (or a peer gone behind a NAT) keeps the socket open
 	// and the kernel answers TCP keep-alives, so only silence tells.
