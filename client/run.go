@@ -169,6 +169,9 @@ func (r *runner) next(err error) time.Duration {
 		if reason != protocol.ReasonNone {
 			fields = append(fields, zap.Stringer("reason", reason))
 		}
+		if fix := tlsFix(err, r.cfg.TLS); fix != "" {
+			fields = append(fields, zap.String("fix", fix))
+		}
 		r.log.Warn("disconnected", fields...)
 	}
 	r.failures++

@@ -1,11 +1,16 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -44,4 +49,60 @@ func TestDialOverTLS(t *testing.T) {
 	cfg.TLS = &tls.Config{}
 	_, err = Dial(t.Context(), cfg)
 	assert.Error(t, err)
+}
+
+// A certificate that does not verify is fixed by an operator, so the
+// disconnected line says which setting mends it, not only Go's words
+// (found by the agent audit: "certificate signed by unknown authority"
+// named neither --tls-ca nor --tls-server-name).
+func TestTLSFailuresSayWhatToFix(t *testing.T) {
+	serverTLS, trusting := selfSignedTLS(t)
+	tlsLn, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tlsLn.Close() })
+	go acceptAndClose(tlsLn, func(c net.Conn) { _ = c.(*tls.Conn).Handshake() })
+	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = plainLn.Close() })
+	go acceptAndClose(plainLn, func(c net.Conn) { _, _ = c.Write([]byte("110 password\n")) })
+
+	otherCA := testkit.NewCA(t).Pool()
+	for _, tc := range []struct {
+		name string
+		addr string
+		tls  *tls.Config
+		fix  string
+	}{
+		{"wrong name", tlsLn.Addr().String(), &tls.Config{RootCAs: trusting.RootCAs, ServerName: "other.test"}, "--tls-server-name"},
+		{"system roots", tlsLn.Addr().String(), &tls.Config{ServerName: "127.0.0.1"}, "give its certificate with --tls-ca FILE"},
+		{"another CA", tlsLn.Addr().String(), &tls.Config{RootCAs: otherCA, ServerName: "127.0.0.1"}, "no CA in --tls-ca"},
+		{"plain server", plainLn.Addr().String(), &tls.Config{RootCAs: trusting.RootCAs, ServerName: "127.0.0.1"}, "does not speak TLS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			core, logs := observer.New(zap.WarnLevel)
+			cfg := testConfig(tc.addr)
+			cfg.TLS, cfg.Logger = tc.tls, zap.New(core)
+			ctx, cancel := context.WithCancel(t.Context())
+			var l eventLog
+			done := runAsync(ctx, cfg, Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, &l)
+			require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() > 0 },
+				5*time.Second, 5*time.Millisecond)
+			cancel()
+			<-done
+			line := logs.FilterMessage("disconnected").All()[0].ContextMap()
+			assert.Contains(t, line["fix"], tc.fix, "error: %v", line["error"])
+		})
+	}
+}
+
+func acceptAndClose(ln net.Listener, serve func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		serve(c)
+		_ = c.Close()
+	}
 }

@@ -79,7 +79,7 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&cfg.passwordFile, "password-file", "", "file whose first non-empty line is the password (else CLISER_PASSWORD)")
 	f.StringVar(&cfg.onShutdown, "on-shutdown", "", "command `CMD`, run through sh -c after a shutdown order was acked")
 	f.DurationVar(&cfg.onShutdownTimeout, "on-shutdown-timeout", 30*time.Second, "how long the --on-shutdown command may run before it is killed")
-	f.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "how long a TCP connect may take")
+	f.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "how long a TCP connect may take (with --tls, the TLS handshake too)")
 	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", 10*time.Second, "how long from connect to 140 connected")
 	// A frozen server (or a peer gone behind a NAT) keeps the socket open
 	// and the kernel answers TCP keep-alives, so only silence tells.
@@ -156,8 +156,17 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if err := checkServerAddr(cfg.server); err != nil {
 		return client.Config{}, client.Backoff{}, err
 	}
-	if cfg.onShutdownTimeout <= 0 || cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin {
-		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout and --backoff-min must be positive, --backoff-max at least --backoff-min")
+	// One message per mistake, with the value given: a list of every rule
+	// left the reader to find which of three settings was wrong.
+	if cfg.onShutdownTimeout <= 0 {
+		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout must be positive, got %s", cfg.onShutdownTimeout)
+	}
+	if cfg.backoffMin <= 0 {
+		return client.Config{}, client.Backoff{}, configErrorf("--backoff-min must be positive, got %s", cfg.backoffMin)
+	}
+	if cfg.backoffMax < cfg.backoffMin {
+		return client.Config{}, client.Backoff{}, configErrorf("--backoff-max %s is below --backoff-min %s: raise --backoff-max or lower --backoff-min",
+			cfg.backoffMax, cfg.backoffMin)
 	}
 	if cfg.dialTimeout <= 0 || cfg.handshakeTimeout <= 0 {
 		return client.Config{}, client.Backoff{}, configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",

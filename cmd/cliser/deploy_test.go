@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -349,4 +350,32 @@ func TestMakeImageWithoutEngineSaysWhatToInstall(t *testing.T) {
 	assert.Contains(t, string(out), "make image: neither podman nor docker is installed (Debian: apt-get install podman runc)")
 	_, statErr := os.Stat(filepath.Join(bin, "cliser"))
 	assert.True(t, os.IsNotExist(statErr), "no binary was built")
+}
+
+// systemd has no trailing comments: a '#' after a value is part of the
+// value. The README's unit once read `EnvironmentFile=/etc/cliser/agent.env
+// # CLISER_PASSWORD=...`, a path that does not exist, so the agent started
+// without its password and exited 2 at every restart. Every unit the
+// project ships or prints keeps its comments on lines of their own.
+func TestSystemdUnitsHaveNoTrailingComments(t *testing.T) {
+	units := map[string]string{
+		"deploy/systemd/cliser-agent.service": readRepoFile(t, "deploy/systemd/cliser-agent.service"),
+		"deploy/systemd/cliser.service":       readRepoFile(t, "deploy/systemd/cliser.service"),
+	}
+	block := regexp.MustCompile("(?s)```ini\n(.*?)```")
+	docs, err := filepath.Glob(filepath.Join(repoRoot, "docs/*.md"))
+	require.NoError(t, err)
+	for _, doc := range append(docs, filepath.Join(repoRoot, "README.md")) {
+		doc, _ = filepath.Rel(repoRoot, doc)
+		for i, m := range block.FindAllStringSubmatch(readRepoFile(t, doc), -1) {
+			units[fmt.Sprintf("%s ini block %d", doc, i+1)] = m[1]
+		}
+	}
+	setting := regexp.MustCompile(`^[A-Za-z]+=.*\s#`)
+	for name, unit := range units {
+		for n, line := range strings.Split(unit, "\n") {
+			assert.False(t, setting.MatchString(line),
+				"%s line %d: systemd would take the trailing comment as part of the value: %q", name, n+1, line)
+		}
+	}
 }
