@@ -191,37 +191,12 @@ func (s *Stream) spill() (int, error) {
 		}
 		b = append(b, '\n')
 	}
-	if err := writeFileSynced(s.sopts.spill, b); err != nil {
+	if err := os.MkdirAll(filepath.Dir(s.sopts.spill), 0o700); err != nil {
+		return 0, err
+	}
+	err := fsx.ReplaceFile(s.sopts.spill, 0o600, func(f *os.File) error { _, err := f.Write(b); return err })
+	if err != nil {
 		return 0, err
 	}
 	return len(evs), nil
-}
-
-// writeFileSynced makes path hold b whole or not change: a temporary
-// file, synced, renamed over it, and the dir synced.
-func writeFileSynced(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return fsx.SyncDir(dir)
 }

@@ -1,10 +1,11 @@
 // Package fsx holds the file-system steps the stores share: a data file's
-// exclusive lock and a directory's sync.
+// exclusive lock, a directory's sync, and a file replaced whole.
 package fsx
 
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -100,4 +101,30 @@ func Kind(mode os.FileMode) string {
 		return "a device"
 	}
 	return "a file of mode " + mode.Type().String()
+}
+
+// ReplaceFile makes path hold what write writes, whole or not at all:
+// into path+".tmp" (mode), fsynced, renamed over path, and the dir
+// fsynced. A failure removes the tmp file and leaves path as it was.
+func ReplaceFile(path string, mode os.FileMode, write func(*os.File) error) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
 }

@@ -83,3 +83,22 @@ func TestKindInWords(t *testing.T) {
 		assert.Equal(t, want, Kind(fi.Mode()), path)
 	}
 }
+
+// ReplaceFile leaves the file whole, the old one on a failed write, and
+// no tmp file either way.
+func TestReplaceFileIsWholeOrNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, ReplaceFile(path, 0o600, func(f *os.File) error { _, err := f.WriteString("one"); return err }))
+	err := ReplaceFile(path, 0o600, func(f *os.File) error {
+		_, _ = f.WriteString("two, cut short")
+		return os.ErrClosed
+	})
+	require.ErrorIs(t, err, os.ErrClosed)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "one", string(b))
+	assert.NoFileExists(t, path+".tmp")
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}

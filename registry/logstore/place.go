@@ -117,23 +117,11 @@ func (s *Store) restoreSnapshot() (*os.File, error) {
 	if s.snap == nil {
 		return nil, nil
 	}
-	tmp := s.snapPath() + tmpSuffix
-	w, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, s.o.fileMode)
+	err := fsx.ReplaceFile(s.snapPath(), s.o.fileMode, func(w *os.File) error {
+		_, err := io.Copy(w, io.NewSectionReader(s.snap, 0, 1<<62))
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	_, err = io.Copy(w, io.NewSectionReader(s.snap, 0, 1<<62))
-	if err == nil {
-		err = w.Sync()
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.snapPath())
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
 		return nil, err
 	}
 	return os.Open(s.snapPath())
