@@ -7,6 +7,9 @@ LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # make run uses this password unless CLISER_PASSWORD is already set.
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
+# staticcheck finds what vet does not (unused code, deprecated APIs, loops
+# that never loop); pinned, so a new release's checks do not turn CI red.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build install run test lint fuzz screenshots ui-20k bench bench-full bench-cluster soak clean image image-tools $(BIN)/cliser $(BIN)/cliser-prof
 
@@ -69,6 +72,8 @@ ui-20k:
 lint:
 	$(GO) vet ./...
 	$(GO) -C bench vet ./...
+	$(STATICCHECK) ./...
+	cd bench && $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
 	$(GO) -C bench mod tidy -diff
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -477,9 +477,7 @@ func halfOpen(t *testing.T, s *server) int {
 			if !signalled {
 				prompt.Done()
 			}
-			for _, l := range strings.Split(strings.TrimSuffix(string(buf), "\n"), "\n") {
-				lines = append(lines, l)
-			}
+			lines = append(lines, strings.Split(strings.TrimSuffix(string(buf), "\n"), "\n")...)
 			mu.Lock()
 			results = append(results, result{lines: lines, elapsed: time.Since(began), err: rerr})
 			mu.Unlock()

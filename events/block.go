@@ -90,7 +90,7 @@ func seekBlock(b *bolt.Bucket, seq uint64) (*bolt.Cursor, []byte, []byte) {
 // retention deleted from) is a *GoneError.
 func forEachFrom(b *bolt.Bucket, from uint64, f func(seq uint64, js []byte) bool) error {
 	c, k, v := seekBlock(b, from)
-	if k != nil && len(k) == 8 && binary.BigEndian.Uint64(k) > from {
+	if len(k) == 8 && binary.BigEndian.Uint64(k) > from {
 		return &GoneError{Oldest: binary.BigEndian.Uint64(k)}
 	}
 	for ; k != nil; k, v = c.Next() {

@@ -80,7 +80,7 @@ func (l *Log) trimTarget(newest uint64) uint64 {
 // in the transaction: they hold only such events.
 func deleteBefore(evs *bolt.Bucket, upTo uint64) error {
 	c := evs.Cursor()
-	for k, v := c.First(); k != nil && len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
+	for k, v := c.First(); len(k) == 8 && blockLast(k, v) < upTo; k, v = c.First() {
 		if err := c.Delete(); err != nil {
 			return err
 		}

@@ -319,8 +319,6 @@ func percentilesOfBuckets(h *promHistogram) Percentiles {
 	return p
 }
 
-func seconds(d time.Duration) float64 { return d.Seconds() }
-
 func msSince(t0 time.Time, unixNano int64) float64 {
 	if unixNano == 0 {
 		return -1

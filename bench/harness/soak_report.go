@@ -119,7 +119,6 @@ func retentionStr(d time.Duration) string {
 	return d.String()
 }
 
-func anonOf(s SoakSample) float64 { return float64(s.RSSAnon) }
 func fileOf(s SoakSample) float64 { return float64(s.RSSFile) }
 func heapOf(s SoakSample) float64 { return float64(s.HeapInuse) }
 func rssOf(s SoakSample) float64  { return float64(s.RSS) }

@@ -193,14 +193,8 @@ func checkDocCommand(root *cobra.Command, args []string) error {
 	}
 	cmd.InitDefaultHelpFlag() // cobra adds --help and --version on Execute
 	root.InitDefaultVersionFlag()
-	for _, a := range rest {
-		if strings.HasPrefix(a, "-") {
-			break
-		}
-		if cmd.HasSubCommands() {
-			return fmt.Errorf("%q is no subcommand of %q", a, cmd.CommandPath())
-		}
-		break
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && cmd.HasSubCommands() {
+		return fmt.Errorf("%q is no subcommand of %q", rest[0], cmd.CommandPath())
 	}
 	for _, a := range rest {
 		if a == "--" {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/identity"
@@ -118,7 +119,7 @@ func open(path string) (*bolt.DB, error) {
 		return boltcheck.Refusal(boltcheck.ErrDamaged, path, cause,
 			"with no credentials and no bans (every client ID falls back to the shared password)")
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrInUse, path)
 	}
 	if errors.Is(err, boltcheck.ErrDamaged) {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -46,7 +47,7 @@ func Open(path string, mode os.FileMode, bo *bolt.Options, check bool, refuse fu
 	var errno syscall.Errno
 	switch {
 	case err == nil:
-	case errors.Is(err, bolt.ErrTimeout), errors.As(err, &pathErr), errors.As(err, &errno):
+	case errors.Is(err, bolterrors.ErrTimeout), errors.As(err, &pathErr), errors.As(err, &errno):
 		return nil, err
 	default:
 		return nil, refuse(err)

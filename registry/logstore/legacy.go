@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/fsx"
@@ -67,7 +68,7 @@ func (s *Store) migrate() (bool, error) {
 func (s *Store) copyLegacy(path string) error {
 	db, err := openChecked(path, s.o.fileMode, &bolt.Options{ReadOnly: true, Timeout: s.o.lockTimeout})
 	switch {
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, bolterrors.ErrTimeout):
 		return fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, s.dir, LegacyName, s.o.lockTimeout)
 	case errors.Is(err, ErrDamaged):
 		return err
