@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,9 +27,7 @@ func TestBinaryStopWhileNATSIsAwayLosingNothingExitsZero(t *testing.T) {
 	ns := testkit.NATS(t)
 	p := serveNode(t, []string{"CLISER_PASSWORD=cl-away", "CLISER_ADMIN_TOKEN="}, "away-1", "--cluster", ns.ClientURL())
 	base := p.AdminURL(t)
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	waitNATSGone(t, base)
+	stopNATS(t, ns, base)
 
 	began := time.Now()
 	code := p.Stop(t)
@@ -57,19 +56,11 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 	c := opsConnect(t, p.Addr, "cl-spill", "spilled")
 	opsConnect(t, p.Addr, "cl-spill", "held") // connected at the stop
 	waitEventsOf(t, base, "type=client.connected", 2)
-	require.Eventually(t, func() bool { // the records in the bucket, as its mirror has them
-		n, ok := testkit.Metric(base, "cliser_cluster_records")
-		return ok && n == 2
-	}, waitFor, tick, "the records written")
+	waitRecords(t, base, 2)
 
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	waitNATSGone(t, base)
+	stopNATS(t, ns, base)
 	require.NoError(t, c.Conn.Close()) // its disconnect: an event NATS cannot take
-	require.Eventually(t, func() bool {
-		n, ok := testkit.Metric(base, "cliser_events_queued")
-		return ok && n >= 1
-	}, 10*time.Second, 20*time.Millisecond, "the disconnect queued")
+	waitDisconnectSeen(t, p)
 	// Exit 1 still: the records of the disconnects were not written (a
 	// record has no spill; the next start writes them as the file says).
 	assert.Equal(t, 1, p.Stop(t))
@@ -107,6 +98,44 @@ func waitEventsOf(t *testing.T, base, query string, n int) []events.Event {
 	return got.Events
 }
 
+// waitDisconnectSeen waits until the node has ended the one session a
+// test closed: its client.disconnected is then queued (the registry
+// emits it before the line), whatever the writer does with it. Polling
+// cliser_events_queued missed it: the writer takes the event to publish
+// and waits up to 5 s for JetStream's ack, and the gauge shows it only
+// between tries.
+func waitDisconnectSeen(t *testing.T, p *testkit.Served) {
+	t.Helper()
+	p.WaitLog(t, 10*time.Second, `"msg":"client disconnected"`, `"reason":"closed by client"`)
+}
+
+// nodeArgs makes the flags of a node named name with its data in dir,
+// on NATS at url, with the heartbeat's TTL hb.
+func nodeArgs(url, hb string) func(name, dir string) []string {
+	return func(name, dir string) []string {
+		return append(append([]string{}, clusterFlags...), "--node-id", name, "--data-dir", dir,
+			"--cluster", url, "--cluster-heartbeat", hb)
+	}
+}
+
+// waitRecords waits until the node at base holds n records in the
+// cluster's bucket, as its mirror has them.
+func waitRecords(t *testing.T, base string, n float64) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		got, ok := testkit.Metric(base, "cliser_cluster_records")
+		return ok && got == n
+	}, waitFor, tick, "%v records written", n)
+}
+
+// stopNATS stops ns and waits until the node at base has seen it go.
+func stopNATS(t *testing.T, ns *server.Server, base string) {
+	t.Helper()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	waitNATSGone(t, base)
+}
+
 // waitNATSGone waits until the node at base has seen NATS go.
 func waitNATSGone(t *testing.T, base string) {
 	t.Helper()
@@ -124,21 +153,13 @@ func TestBinarySpilledEndOfASessionMarkedLostIsLeftOut(t *testing.T) {
 	ns := testkit.NATSAt(t, natsDir, -1)
 	port := ns.Addr().(*net.TCPAddr).Port
 	env := []string{"CLISER_PASSWORD=cl-lost", "CLISER_ADMIN_TOKEN="}
-	node := func(name, dir string) []string {
-		return append(append([]string{}, clusterFlags...), "--node-id", name, "--data-dir", dir,
-			"--cluster", ns.ClientURL(), "--cluster-heartbeat", "2s")
-	}
+	node := nodeArgs(ns.ClientURL(), "2s")
 	p := testkit.Serve(t, env, node("lost-1", dataDir)...)
 	survivor := testkit.Serve(t, env, node("lost-2", t.TempDir())...)
 	opsConnect(t, p.Addr, "cl-lost", "gone")
-	require.Eventually(t, func() bool {
-		n, ok := testkit.Metric(p.AdminURL(t), "cliser_cluster_records")
-		return ok && n == 1
-	}, waitFor, tick, "the record written")
+	waitRecords(t, p.AdminURL(t), 1)
 
-	ns.Shutdown()
-	ns.WaitForShutdown()
-	waitNATSGone(t, p.AdminURL(t))
+	stopNATS(t, ns, p.AdminURL(t))
 	assert.Equal(t, 1, p.Stop(t))
 	p.WaitLog(t, waitFor, "kept in the spill file", `"events":1`)
 
@@ -153,4 +174,61 @@ func TestBinarySpilledEndOfASessionMarkedLostIsLeftOut(t *testing.T) {
 	p2.WaitLog(t, waitFor, "publishing the events the last stop kept", `"events":0`, `"left_out":1`)
 	evs := waitEventsOf(t, p2.AdminURL(t), "type=client.disconnected&cid=gone", 1)
 	assert.Len(t, evs, 1, "one end of the session: the survivor's")
+}
+
+// A client whose node stopped while NATS was away, and that came back on
+// another node before that node restarted: its new session is the other
+// node's, so the restart leaves its record alone (no "server restarted"
+// over a live session) and publishes the kept end of the old session,
+// which nothing else ended: one end per session.
+func TestBinarySpilledEndOfAClientThatMovedIsPublishedOnce(t *testing.T) {
+	natsDir, dataDir := t.TempDir(), t.TempDir()
+	ns := testkit.NATSAt(t, natsDir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	env := []string{"CLISER_PASSWORD=cl-move", "CLISER_ADMIN_TOKEN="}
+	// A heartbeat long enough that the other node takes the client over
+	// before it could judge the stopped node lost (that path is
+	// TestBinarySpilledEndOfASessionMarkedLostIsLeftOut).
+	node := nodeArgs(ns.ClientURL(), "20s")
+	p := testkit.Serve(t, env, node("move-1", dataDir)...)
+	other := testkit.Serve(t, env, node("move-2", t.TempDir())...)
+	c := opsConnect(t, p.Addr, "cl-move", "mover")
+	first := waitEventsOf(t, p.AdminURL(t), "type=client.connected&cid=mover", 1)[0].Session
+	waitRecords(t, p.AdminURL(t), 1)
+
+	stopNATS(t, ns, p.AdminURL(t))
+	require.NoError(t, c.Conn.Close())
+	waitDisconnectSeen(t, p)
+	assert.Equal(t, 1, p.Stop(t))
+	p.WaitLog(t, waitFor, "kept in the spill file", `"events":1`)
+
+	testkit.NATSAt(t, natsDir, port)
+	base := other.AdminURL(t)
+	require.Eventually(t, func() bool {
+		_, body := testkit.HTTPGet(t, base+"/metrics")
+		return strings.Contains(body, "\ncliser_cluster_nats_connected 1\n")
+	}, 20*time.Second, 20*time.Millisecond, "the other node back on NATS")
+	opsConnect(t, other.Addr, "cl-move", "mover")
+	var second string
+	for _, ev := range waitEventsOf(t, base, "type=client.connected&cid=mover", 2) {
+		if ev.Session != first {
+			second = ev.Session
+		}
+	}
+	require.NotEmpty(t, second, "the new session's client.connected")
+
+	spill := filepath.Join(dataDir, events.SpillFile("move-1"))
+	p2 := testkit.Serve(t, env, node("move-1", dataDir)...)
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, 30*time.Second, tick,
+		"the spill file published and removed:\n%s", p2.LogText())
+	p2.WaitLog(t, waitFor, "publishing the events the last stop kept", `"events":1`, `"left_out":0`)
+
+	ends := waitEventsOf(t, base, "type=client.disconnected&cid=mover", 1)
+	require.Len(t, ends, 1, "one end: the old session's, kept by the stop")
+	assert.Equal(t, first, ends[0].Session)
+	assert.Equal(t, "closed by client", *ends[0].Reason)
+	_, body := testkit.HTTPGet(t, base+"/v1/clients/mover")
+	assert.Contains(t, body, `"cstatus":true`, "the moved client's live record is left alone")
+	assert.Contains(t, body, `"node":"move-2"`)
+	assert.NotContains(t, p2.LogText(), "server restarted")
 }
