@@ -237,6 +237,22 @@ func TestDashboardHeaders(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, res.StatusCode, "--ui=false: no dashboard")
 }
 
+// index.html preloads every module, so that the browser fetches them all
+// at once rather than each when an import names it (the first rows' time,
+// TestDashboard20000Clients); app.js is its script.
+func TestDashboardPreloadsEveryModule(t *testing.T) {
+	index, err := os.ReadFile("static/index.html")
+	require.NoError(t, err)
+	static, err := os.ReadDir("static")
+	require.NoError(t, err)
+	for _, f := range static {
+		if name := f.Name(); strings.HasSuffix(name, ".js") && name != "app.js" {
+			assert.Contains(t, string(index), `<link rel="modulepreload" href="`+name+`">`, name)
+		}
+	}
+	assert.Contains(t, string(index), `<script type="module" src="app.js"></script>`)
+}
+
 // With CLISER_ADMIN_TOKEN set the page asks for the token, refuses a
 // wrong one, then works with the right one, the stream included, and
 // never puts it in the URL.

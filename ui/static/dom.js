@@ -1,4 +1,5 @@
-// The page's DOM helpers and formats, for app.js and every view.
+// What app.js and every view build the page with: DOM helpers, formats,
+// the confirmation dialog, the flash line and the redraw scheduler.
 
 export const $ = (id) => document.getElementById(id);
 
