@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -196,7 +197,14 @@ func TestDashboardHeaders(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusFound, res.StatusCode)
 	assert.Equal(t, "/ui/", res.Header.Get("Location"))
-	for _, path := range []string{"/ui/", "/ui/app.js", "/ui/api.js", "/ui/style.css", "/ui/favicon.svg", "/favicon.ico", "/ui/nope.js"} {
+	// Every file of ui/static, so that a module added later is checked too.
+	paths := []string{"/ui/", "/favicon.ico", "/ui/nope.js"}
+	static, err := os.ReadDir("static")
+	require.NoError(t, err)
+	for _, f := range static {
+		paths = append(paths, "/ui/"+f.Name())
+	}
+	for _, path := range paths {
 		res, err := http.Get(base + path)
 		require.NoError(t, err)
 		res.Body.Close()
@@ -205,6 +213,11 @@ func TestDashboardHeaders(t *testing.T) {
 		} else {
 			assert.Equal(t, http.StatusOK, res.StatusCode, path)
 		}
+		// A module served as anything but JavaScript is refused by the
+		// browser, and the page with it.
+		if strings.HasSuffix(path, ".js") && res.StatusCode == http.StatusOK {
+			assert.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript"), "%s: %s", path, res.Header.Get("Content-Type"))
+		}
 		csp := res.Header.Get("Content-Security-Policy")
 		assert.Contains(t, csp, "script-src 'self'", path)
 		assert.NotContains(t, csp, "unsafe-inline", path)
@@ -212,10 +225,6 @@ func TestDashboardHeaders(t *testing.T) {
 		assert.Equal(t, "DENY", res.Header.Get("X-Frame-Options"), path)
 		assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
 	}
-	res, err = http.Get(base + "/ui/app.js")
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript"), res.Header.Get("Content-Type"))
 	res, err = http.Post(base+"/ui/", "application/json", nil)
 	require.NoError(t, err)
 	res.Body.Close()
@@ -226,6 +235,22 @@ func TestDashboardHeaders(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusNotFound, res.StatusCode, "--ui=false: no dashboard")
+}
+
+// index.html preloads every module, so that the browser fetches them all
+// at once rather than each when an import names it (the first rows' time,
+// TestDashboard20000Clients); app.js is its script.
+func TestDashboardPreloadsEveryModule(t *testing.T) {
+	index, err := os.ReadFile("static/index.html")
+	require.NoError(t, err)
+	static, err := os.ReadDir("static")
+	require.NoError(t, err)
+	for _, f := range static {
+		if name := f.Name(); strings.HasSuffix(name, ".js") && name != "app.js" {
+			assert.Contains(t, string(index), `<link rel="modulepreload" href="`+name+`">`, name)
+		}
+	}
+	assert.Contains(t, string(index), `<script type="module" src="app.js"></script>`)
 }
 
 // With CLISER_ADMIN_TOKEN set the page asks for the token, refuses a

@@ -72,12 +72,12 @@ func TestDashboard20000Clients(t *testing.T) {
 			Rows, List, ListStart, ListEnd, Script float64
 		}
 		p.eval(`(() => { const e = performance.getEntriesByType('resource').find(e => e.name.includes('/v1/clients?'));
-			const a = performance.getEntriesByType('resource').find(e => e.name.endsWith('/app.js'));
+			const js = performance.getEntriesByType('resource').filter(e => e.name.endsWith('.js')).map(e => e.responseEnd);
 			const m = performance.getEntriesByName('clients-first-rows')[0];
 			const l = performance.getEntriesByName('clients-first-list')[0];
-			return {Rows: m ? m.startTime : -1, List: l ? l.startTime : -1, Script: a ? a.responseEnd : -1,
+			return {Rows: m ? m.startTime : -1, List: l ? l.startTime : -1, Script: js.length ? Math.max(...js) : -1,
 				ListStart: e ? e.startTime : -1, ListEnd: e ? e.responseEnd : -1} })()`, &timing)
-		t.Logf("first 100 rows of 20,000 in the page at %.0f ms after navigation start (app.js loaded at %.0f ms, GET /v1/clients sent at %.0f ms, answered at %.0f ms, decoded at %.0f ms); %s seen from the Go side through the DevTools protocol",
+		t.Logf("first 100 rows of 20,000 in the page at %.0f ms after navigation start (the page's last module loaded at %.0f ms, GET /v1/clients sent at %.0f ms, answered at %.0f ms, decoded at %.0f ms); %s seen from the Go side through the DevTools protocol",
 			timing.Rows, timing.Script, timing.ListStart, timing.ListEnd, timing.List, seen.Round(time.Millisecond))
 		require.Positive(t, timing.Rows, "the page marked its first rows")
 		inPage = append(inPage, time.Duration(timing.Rows*float64(time.Millisecond)))

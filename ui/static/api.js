@@ -106,7 +106,7 @@ export async function read(path) {
 // Whether the server answers: a request that gets no answer at all (the
 // process was killed or restarts, or the network is away) makes it false,
 // any answer true again. The page says so rather than show its last
-// figures as if they were live (app.js), and reads again when it is back.
+// figures as if they were live (live.js), and reads again when it is back.
 const reach = { up: true, since: null, listeners: new Set() };
 function reached(up) {
   if (up === reach.up) return;

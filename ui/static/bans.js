@@ -1,0 +1,47 @@
+import { call, get } from './api.js';
+import { act, coalesce, confirmAction, enc, field, fmtTime, h } from './dom.js';
+import { listeners, recovered } from './live.js';
+import { pageQuery, pager } from './pager.js';
+
+// Bans: list, add, lift.
+export function bans(main) {
+  const body = h('tbody', { id: 'bans-body' });
+  const kind = h('select', { name: 'kind', id: 'ban-kind' }, ['cid', 'ip', 'net'].map((k) => h('option', { value: k }, k)));
+  const value = h('input', { id: 'ban-value', placeholder: 'pos-0042 · 203.0.113.9 · 10.1.0.0/16', required: true, autocomplete: 'off' });
+  const reason = h('input', { id: 'ban-reason', placeholder: 'optional' });
+  const duration = h('input', { id: 'ban-duration', placeholder: '1h · empty: until lifted' });
+  const list = pager((cursor) => get('/v1/bans?' + pageQuery(cursor)), (r) => {
+    body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', { class: 'text' }, b.reason || '—'), h('td', {}, b.by),
+      h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
+      h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
+      : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
+    return r.bans.length;
+  }, 'no bans');
+  const load = list.load;
+  const lift = (b) => confirmAction('Lift the ban on ' + b.kind + ' ' + b.value + '?', 'It can connect again at once.', [], 'Lift')
+    .then((v) => v && act(() => call('DELETE', '/v1/bans/' + enc(b.kind) + '/' + enc(b.value)), 'ban lifted').then(load));
+  const form = h('form', { class: 'toolbar', id: 'ban-form', onsubmit: (e) => {
+    e.preventDefault();
+    confirmAction('Ban ' + kind.value + ' ' + value.value + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
+      .then((v) => v && act(() => call('POST', '/v1/bans', banBody(kind.value, value.value.trim(), { reason: reason.value, duration: duration.value.trim() })), 'banned')
+        .then((ok) => { if (ok) form.reset(); load(); }));
+  } }, field('Kind', kind), field('Client ID, IP or network', value), field('Reason', reason), field('Duration', duration),
+  h('button', { type: 'submit' }, 'Add ban'));
+  main.replaceChildren(h('h1', {}, 'Bans'), form,
+    h('table', {}, h('thead', {}, h('tr', {}, ['kind', 'value', 'reason', 'by', 'since', 'until', ''].map((c) => h('th', {}, c)))), body),
+    h('div', { class: 'pager' }, list.info, list.buttons));
+  load();
+  const again = coalesce(load, 1000);
+  const l = (ev) => { if (ev.type.startsWith('ban.')) again(); };
+  listeners.add(l);
+  recovered.add(load);
+  return { unmount() { listeners.delete(l); recovered.delete(load); } };
+}
+
+// banBody is the body of POST /v1/bans, from the Bans view's form or a
+// client's Ban button.
+export function banBody(kind, value, v) {
+  const b = { kind, value, reason: v.reason || '' };
+  if (v.duration) b.duration = v.duration;
+  return b;
+}

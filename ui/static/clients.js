@@ -1,0 +1,176 @@
+import { get, namable, reachable, read, serverConfig } from './api.js';
+import { kickClient } from './client.js';
+import { coalesce, draws, enc, field, fmtTime, h } from './dom.js';
+import { listeners, liveState, recovered } from './live.js';
+import { pageQuery, pager } from './pager.js';
+
+// Clients: one API page at a time, updated in place from the stream.
+export function clients(main, params) {
+  const status = h('select', { id: 'filter-status' },
+    ['all', 'connected', 'disconnected'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s)));
+  const prefix = h('input', { id: 'filter-prefix', type: 'search', placeholder: 'pos-00', value: params.get('prefix') || '', autocomplete: 'off' });
+  const body = h('tbody', { id: 'clients-body' });
+  // The page on show: its rows by cid, and its range in client-ID order,
+  // which decides whether a client the stream brings belongs on it: after
+  // the previous page's last cid (what the API's cursor stands for), and,
+  // when there is a next page, not after this page's last.
+  let page = { rows: new Map(), after: null, last: null, next: '' }; // rows: cid -> {rec, tr}
+  const lasts = []; // the last cid of each page visited
+  // A row names the node only where the API's records do (a cluster): a
+  // single node's events carry its name, its records do not.
+  let cluster = false;
+  serverConfig().then((c) => { cluster = !!c.cluster; });
+  const nodeOf = (ev, r) => (cluster ? ev.node || r.node : r.node);
+
+  const renderRow = (rec, tr) => {
+    const cells = [
+      h('a', { href: '#/client/' + enc(rec.cid) }, rec.cid),
+      rec.cstatus && rec.sid ? rec.sid : '—', // sid 0: unknown (a stale answer); sids start at 1
+      h('span', { class: 'badge ' + (rec.cstatus ? 'on' : 'off') }, rec.cstatus ? 'connected' : 'disconnected'),
+      rec.cip ? rec.cip + ':' + rec.cport : '—',
+      rec.node || '—',
+      fmtTime(rec.connected_at),
+      rec.cstatus ? 'now' : fmtTime(rec.disconnected_at || rec.last_seen),
+      rec.reason || '—',
+      rec.cstatus && namable(rec.cid) ? h('button', { class: 'small', type: 'button', onclick: () => kickClient(rec.cid) }, 'Kick') : '',
+    ];
+    tr.replaceChildren(...cells.map((c) => h('td', {}, c)));
+    tr.dataset.cid = rec.cid;
+    tr.className = rec.cstatus ? '' : 'gone';
+    return tr;
+  };
+
+  // A stale answer (a cluster node cut off from NATS) says so above the
+  // table, and the page is read again every 2 s until a fresh one comes.
+  const staleNote = h('p', { id: 'clients-stale', class: 'error', hidden: true },
+    'Stale: this node can not reach NATS. Other nodes\' clients are shown as this node last saw them (address and times unknown); reading again every 2 s.');
+  let stale = false;
+  const list = pager((cursor) => {
+    const q = pageQuery(cursor);
+    if (status.value !== 'all') q.set('status', status.value);
+    if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
+    return read('/v1/clients?' + q).then((r) => { r.data.stale = r.stale; return r.data; });
+  }, (res, at) => {
+    stale = res.stale;
+    staleNote.hidden = !stale;
+    if (!performance.getEntriesByName('clients-first-list').length) performance.mark('clients-first-list');
+    const n = res.clients.length;
+    lasts[at] = n ? res.clients[n - 1].cid : null;
+    page = { rows: new Map(), after: at > 0 ? lasts[at - 1] : null, last: lasts[at], next: res.next };
+    const trs = res.clients.map((rec) => {
+      const tr = renderRow(rec, h('tr'));
+      page.rows.set(rec.cid, { rec, tr });
+      return tr;
+    });
+    body.replaceChildren(...trs);
+    // For the 20,000-client timing test and anyone profiling: when the
+    // first rows went into the page, from navigation start.
+    if (trs.length && !performance.getEntriesByName('clients-first-rows').length) performance.mark('clients-first-rows');
+    count();
+    return n;
+  }, 'no client matches');
+
+  // How many the filter has in all, from GET /v1/stats (a prefix's count
+  // is not kept: none then). In a cluster, the nodes' lines add up to
+  // the cluster's; the top-level figures are this node's.
+  let counting = 0;
+  const count = coalesce(async () => {
+    if (!list.info.isConnected) return; // the view is gone
+    const my = ++counting;
+    const want = status.value;
+    if (prefix.value.trim()) { list.total(''); return; }
+    let st;
+    try { st = await get('/v1/stats'); } catch { if (my === counting) list.total(''); return; }
+    if (my !== counting) return;
+    const sum = (f) => (st.nodes ? st.nodes.reduce((a, n) => a + n[f], 0) : st[f]);
+    const connected = sum('connected');
+    const records = Math.max(sum('records'), connected);
+    const n = { all: records, connected, disconnected: records - connected }[want];
+    const what = want !== 'all' ? want : n === 1 ? 'record' : 'records';
+    list.total(n.toLocaleString() + ' ' + what + ' in all');
+  }, 2000);
+
+  main.replaceChildren(
+    h('h1', {}, 'Clients'),
+    h('div', { class: 'toolbar' }, field('Status', status), field('Client-ID prefix', prefix), list.info),
+    staleNote,
+    h('table', { class: 'clients' },
+      h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
+      body),
+    h('div', { class: 'pager' }, list.buttons),
+  );
+
+  // Events change rows in place; a newly seen cid that belongs on this
+  // page (in the filter and in the page's range) is inserted in order.
+  const dirty = new Set();
+  const flush = coalesce(() => {
+    draws.clients++;
+    for (const cid of dirty) {
+      const row = page.rows.get(cid);
+      if (!row) continue;
+      const keep = status.value === 'all' || (status.value === 'connected') === row.rec.cstatus;
+      if (!row.tr.isConnected) {
+        const after = [...page.rows.keys()].filter((c) => c > cid && page.rows.get(c).tr.isConnected).sort()[0];
+        body.insertBefore(row.tr, after ? page.rows.get(after).tr : null);
+      }
+      renderRow(row.rec, row.tr);
+      row.tr.classList.toggle('filtered', !keep);
+    }
+    dirty.clear();
+    list.shown(body.querySelectorAll('tr:not(.filtered)').length);
+  });
+  const l = (ev) => {
+    if (ev.type !== 'client.connected' && ev.type !== 'client.disconnected') return;
+    count(); // the totals, whichever page the client is on
+    let row = page.rows.get(ev.cid);
+    if (!row) {
+      const p = prefix.value.trim();
+      if (p && !ev.cid.startsWith(p)) return;
+      if (page.after !== null && ev.cid <= page.after) return; // an earlier page's
+      if (page.next && ev.cid > page.last) return; // a later page's
+      row = { rec: { cid: ev.cid }, tr: h('tr') };
+      page.rows.set(ev.cid, row);
+    }
+    const r = row.rec;
+    // The record as the API would now give it: while connected no reason
+    // and no disconnected_at; a disconnect carries its session's sid,
+    // address, node and connected_at (EVENTS.md), which a row first seen
+    // from it shows too.
+    if (ev.type === 'client.connected') {
+      Object.assign(r, { cstatus: true, sid: ev.sid, cip: ev.cip, cport: ev.cport, node: nodeOf(ev, r),
+        connected_at: ev.time, last_seen: ev.time, disconnected_at: null, reason: '' });
+    } else {
+      if (r.session_id && ev.session && r.session_id !== ev.session) return; // an older session's end
+      Object.assign(r, { cstatus: false, sid: ev.sid ?? r.sid, cip: ev.cip || r.cip, cport: ev.cport || r.cport, node: nodeOf(ev, r),
+        connected_at: ev.connected_at || r.connected_at, reason: ev.reason, disconnected_at: ev.time, last_seen: ev.time });
+    }
+    r.session_id = ev.session || r.session_id;
+    dirty.add(ev.cid);
+    flush();
+  };
+  listeners.add(l);
+
+  // The filters go in the URL (#/clients?status=…&prefix=…), so that a
+  // reload or a shared link keeps them; replaceState changes it without a
+  // hashchange, so the view stays as it is.
+  const requery = () => {
+    const q = new URLSearchParams();
+    if (status.value !== 'all') q.set('status', status.value);
+    if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
+    const hash = '#/clients' + (String(q) ? '?' + q : '');
+    if (location.hash !== hash) history.replaceState(history.state, '', hash);
+    list.first();
+  };
+  let typing = 0;
+  status.addEventListener('change', requery);
+  prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 150); });
+  list.load();
+  // Without an event log the page polls instead, and so it does while
+  // its answers are stale.
+  // So it does while the server does not answer, and reads again once it
+  // does (onReach): its clients dropped meanwhile.
+  const poller = setInterval(() => { if (liveState === 'off' || stale || !reachable()) list.load(); }, 2000);
+  const back = () => list.load();
+  recovered.add(back);
+  return { unmount() { listeners.delete(l); recovered.delete(back); clearInterval(poller); clearTimeout(typing); } };
+}

@@ -1,0 +1,71 @@
+import { get, serverConfig } from './api.js';
+import { coalesce, draws, field, fmtTime, h } from './dom.js';
+import { listeners, liveState } from './live.js';
+
+// Events: the live feed, newest first, filtered here, pausable.
+const feed = []; // the last MAX_FEED events seen since the page loaded
+const MAX_FEED = 500;
+listeners.add((ev) => { feed.push(ev); if (feed.length > MAX_FEED) feed.splice(0, feed.length - MAX_FEED); });
+
+export function eventsView(main) {
+  const type = h('select', { id: 'events-type' }, ['', 'client.connected', 'client.disconnected', 'client.shutdown_sent', 'client.shutdown_acked',
+    'credential.created', 'credential.deleted', 'ban.created', 'ban.deleted'].map((t) => h('option', { value: t }, t || 'all types')));
+  const cid = h('input', { id: 'events-cid', type: 'search', placeholder: 'pos-0042', autocomplete: 'off' });
+  const pause = h('button', { id: 'events-pause', type: 'button' }, 'Pause');
+  const body = h('tbody', { id: 'events-body' });
+  const info = h('span', { class: 'muted', id: 'events-info' });
+  // Paused, the view draws from what it showed last (shown), filtered
+  // as the filters say, and nothing that arrived since, until Resume.
+  let paused = false;
+  let held = 0;
+  let shown = [];
+  let fillError = '';
+  main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, field('Type', type), field('Client ID', cid), pause, info),
+    h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
+  const draw = coalesce(() => {
+    draws.events++;
+    const t = type.value;
+    const c = cid.value.trim();
+    const rows = [];
+    if (!paused) shown = feed.slice();
+    for (let i = shown.length - 1; i >= 0 && rows.length < 200; i--) {
+      const e = shown[i];
+      if ((t && e.type !== t) || (c && e.cid !== c)) continue;
+      const detail = [e.reason && 'reason: ' + e.reason, e.cip && e.cip + ':' + e.cport, e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
+      rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v))));
+    }
+    body.replaceChildren(...rows);
+    info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log'
+      : fillError || feed.length + ' events: the log\'s newest, then live';
+  });
+  const l = () => { if (paused) { held++; info.textContent = 'paused · ' + held + ' new'; } else draw(); };
+  listeners.add(l);
+  pause.addEventListener('click', () => { paused = !paused; held = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
+  type.addEventListener('change', draw);
+  cid.addEventListener('input', draw);
+  // Fill from the log on every arrival, so the view shows the log's newest
+  // events and not only what the stream brought since the page opened
+  // (reached from another view, it showed those alone). Events the stream
+  // brought stay; the log's older ones go before them.
+  // A log that can not be read now (a cluster node cut off from NATS
+  // answers 503) is said, and read again every 2 s until it answers.
+  let mounted = true;
+  let fillTimer = 0;
+  const fill = () => serverConfig().then((c) => c.events && get('/v1/events?limit=200'))
+    .then((r) => {
+      fillError = '';
+      if (r) {
+        const older = r.events.filter((e) => !feed.length || e.seq < feed[0].seq);
+        feed.unshift(...older);
+        if (feed.length > MAX_FEED) feed.splice(0, feed.length - MAX_FEED);
+      }
+      draw();
+    }, (e) => {
+      fillError = 'the event log can not be read now: ' + e.message;
+      draw();
+      if (mounted) fillTimer = setTimeout(fill, 2000);
+    });
+  fill();
+  draw();
+  return { unmount() { mounted = false; clearTimeout(fillTimer); listeners.delete(l); } };
+}

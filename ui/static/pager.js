@@ -1,0 +1,56 @@
+import { h } from './dom.js';
+
+// pager pages an API listing with its cursor, PAGE entries at a time, for
+// every list of the page (clients, bans, credentials): fetch(cursor)
+// gets one page ({next, ...}), show(res, at) draws it and says how many
+// entries it shows. Previous goes back through the cursors of the pages
+// visited; a page emptied by removals goes back one. With a single page
+// there are no buttons.
+const PAGE = 100;
+export function pager(fetch, show, none) {
+  const prev = h('button', { id: 'page-prev', type: 'button', disabled: true }, '← Previous');
+  const next = h('button', { id: 'page-next', type: 'button', disabled: true }, 'Next →');
+  const info = h('span', { class: 'muted', id: 'page-info' });
+  const cursors = ['']; // the cursor of each page visited
+  let at = 0;
+  let seq = 0;
+  let more = false;
+  const load = async () => {
+    const my = ++seq;
+    info.textContent = 'loading…';
+    let res;
+    try { res = await fetch(cursors[at]); } catch (e) { if (my === seq) info.textContent = e.message; return; }
+    if (my !== seq) return; // a newer load won
+    const n = show(res, at);
+    if (!n && at > 0) { at--; load(); return; }
+    more = !!res.next;
+    cursors[at + 1] = res.next;
+    prev.disabled = at === 0;
+    next.disabled = !more;
+    prev.hidden = next.hidden = at === 0 && !more;
+    shown(n);
+  };
+  let total = ''; // how many the listing has in all, where the view knows
+  let lastN = 0;
+  const shown = (n) => {
+    lastN = n;
+    info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' + (total ? ' · ' + total : '') : none;
+  };
+  prev.addEventListener('click', () => { if (at > 0) { at--; load(); } });
+  next.addEventListener('click', () => { if (more) { at++; load(); } });
+  return {
+    info,
+    buttons: [prev, next],
+    load, // this page again
+    first() { at = 0; cursors.length = 1; load(); },
+    shown, // the page now shows n entries (rows the stream added or filtered)
+    total(text) { total = text; shown(lastN); }, // "20,000 records", or '' when not known
+  };
+}
+
+// pageQuery is a listing's query for the page at cursor.
+export function pageQuery(cursor, extra) {
+  const q = new URLSearchParams({ limit: String(PAGE), ...extra });
+  if (cursor) q.set('cursor', cursor);
+  return q;
+}
