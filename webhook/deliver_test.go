@@ -379,7 +379,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	l, _ := tempLog(t)
 	sg, err := ParseSecrets(vectorSecret)
 	require.NoError(t, err)
-	for _, u := range []string{"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::"} {
+	// A port alone is no host (it dialled this machine's port 80), and
+	// ports 0 and over 65535 are none to dial (FuzzWebhookURL).
+	for _, u := range []string{"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::",
+		"http://:80/hook", "https://:443", "http://h:0/", "http://h:65536/hook"} {
 		_, err := New(u, l, sg, nil)
 		require.ErrorIs(t, err, ErrBadURL, u)
 	}
