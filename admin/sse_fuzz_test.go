@@ -11,24 +11,26 @@ import (
 	"github.com/cliser/cliser/events"
 )
 
-// The SSE reader's golden cases: the WHATWG framing as our server writes
-// it and as others may.
+// sseGolden are the SSE reader's golden cases: the WHATWG framing as our
+// server writes it and as others may.
+var sseGolden = []struct {
+	in   string
+	want []sseEvent
+}{
+	{"id: 1\nevent: client.connected\ndata: {}\n\n", []sseEvent{{"1", "client.connected", "{}"}}},
+	{": comment\n\n", nil},
+	{"data: a\ndata: b\n\n", []sseEvent{{"", "", "a\nb"}}},
+	{"data:no-space\n\n", []sseEvent{{"", "", "no-space"}}},
+	{"id: 7\ndata: x\n\ndata: y\n\n", []sseEvent{{"7", "", "x"}, {"7", "", "y"}}}, // the id stays
+	{"id: 8\r\ndata: z\r\n\r\n", []sseEvent{{"8", "", "z"}}},
+	{"event: e\n\n", nil}, // no data: no event
+	{"data: unterminated", nil},
+	{"retry: 10\nfoo: bar\ndata: d\n\n", []sseEvent{{"", "", "d"}}},
+	{"id: a\x00b\ndata: d\n\n", []sseEvent{{"", "", "d"}}},
+}
+
 func TestReadSSEGolden(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want []sseEvent
-	}{
-		{"id: 1\nevent: client.connected\ndata: {}\n\n", []sseEvent{{"1", "client.connected", "{}"}}},
-		{": comment\n\n", nil},
-		{"data: a\ndata: b\n\n", []sseEvent{{"", "", "a\nb"}}},
-		{"data:no-space\n\n", []sseEvent{{"", "", "no-space"}}},
-		{"id: 7\ndata: x\n\ndata: y\n\n", []sseEvent{{"7", "", "x"}, {"7", "", "y"}}}, // the id stays
-		{"id: 8\r\ndata: z\r\n\r\n", []sseEvent{{"8", "", "z"}}},
-		{"event: e\n\n", nil}, // no data: no event
-		{"data: unterminated", nil},
-		{"retry: 10\nfoo: bar\ndata: d\n\n", []sseEvent{{"", "", "d"}}},
-		{"id: a\x00b\ndata: d\n\n", []sseEvent{{"", "", "d"}}},
-	} {
+	for _, c := range sseGolden {
 		var got []sseEvent
 		err := readSSE(strings.NewReader(c.in), nil, func(e sseEvent) error { got = append(got, e); return nil })
 		if err != nil {
@@ -47,8 +49,11 @@ func TestReadSSEGolden(t *testing.T) {
 
 // FuzzReadSSE: any bytes read as a stream end in events or an error, never
 // a panic; an event framed by appendSSE reads back as itself, whatever its
-// fields hold.
+// fields hold. Seeded with the golden cases.
 func FuzzReadSSE(f *testing.F) {
+	for _, c := range sseGolden {
+		f.Add(c.in, "pos-0042", "")
+	}
 	f.Add("id: 1\nevent: client.connected\ndata: {}\n\n", "pos-0042", "keepalive timeout")
 	f.Add("data: a\ndata: b\n\n: c\n", "a\nb", "")
 	f.Add("\r\r\n\n", "", "\x00")

@@ -1,7 +1,10 @@
 package reactor
 
 import (
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pires/go-proxyproto"
@@ -9,7 +12,8 @@ import (
 
 // FuzzProxyHeader feeds arbitrary bytes to the PROXY header framing and
 // parsing: no panic, a measured header never exceeds the bytes given or the
-// v2 limit, and whatever parses gives an address.
+// v2 limit, and whatever parses gives an address. Seeded with the golden
+// headers, good and broken.
 func FuzzProxyHeader(f *testing.F) {
 	src := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 56324}
 	dst := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 7070}
@@ -24,6 +28,16 @@ func FuzzProxyHeader(f *testing.F) {
 	f.Add([]byte("PROXY UNKNOWN\r\n"))
 	f.Add([]byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"))
 	f.Add([]byte("110 pw\n"))
+	for _, name := range slices.Sorted(maps.Keys(brokenProxyHeaders)) {
+		f.Add([]byte(brokenProxyHeaders[name]))
+	}
+	// e2e/hostile_test.go's broken headers that the table above has not.
+	sig2 := "\r\n\r\n\x00\r\nQUIT\n"
+	for _, s := range []string{"PROXY TCP4 999.0.0.1 192.0.2.1 1000 7070\r\n", "PROXY TCP4 1.2.3.4 192.0.2.1 99999 7070\r\n",
+		"PROXY TCP6 1.2.3.4 192.0.2.1 1000 7070\r\n", "proxy TCP4 1.2.3.4 192.0.2.1 1000 7070\r\n",
+		sig2 + "\x21\x11\x00\x04" + "\x01\x02\x03\x04", sig2 + "\x31\x11\x00\x0c" + strings.Repeat("\x01", 12), sig2[:7] + "garbage\n"} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := proxyHeaderLen(data)
 		if err != nil || n == 0 {

@@ -119,17 +119,21 @@ func TestProxyProtocolLocalKeepsSocketAddress(t *testing.T) {
 	assert.Equal(t, "127.0.0.1", rec.CIP)
 }
 
+// brokenProxyHeaders are golden PROXY headers a server refuses, what
+// precedes the handshake on their connection (FuzzProxyHeader's seeds too).
+var brokenProxyHeaders = map[string]string{
+	"no header":       "110 " + testPassword + "\n",
+	"v1 garbage":      "PROXY NONSENSE\r\n",
+	"v1 without CRLF": "PROXY TCP4 " + string(make([]byte, 120)),
+	// short of the 107 bytes that would end the wait anyway
+	"v1 ended by LF alone": "PROXY TCP4 198.51.100.1 192.0.2.1 1000 7070\n110 " + testPassword + "\n",
+	"v2 bad family":        "\r\n\r\n\x00\r\nQUIT\n\x21\x99\x00\x00",
+	"v2 length too big":    "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
+}
+
 func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
 	srv := startServer(t, WithProxyProtocol(true))
-	for name, wire := range map[string]string{
-		"no header":       "110 " + testPassword + "\n",
-		"v1 garbage":      "PROXY NONSENSE\r\n",
-		"v1 without CRLF": "PROXY TCP4 " + string(make([]byte, 120)),
-		// short of the 107 bytes that would end the wait anyway
-		"v1 ended by LF alone": "PROXY TCP4 198.51.100.1 192.0.2.1 1000 7070\n110 " + testPassword + "\n",
-		"v2 bad family":        "\r\n\r\n\x00\r\nQUIT\n\x21\x99\x00\x00",
-		"v2 length too big":    "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
-	} {
+	for name, wire := range brokenProxyHeaders {
 		t.Run(name, func(t *testing.T) {
 			c := srv.dial(t)
 			c.Send(wire)

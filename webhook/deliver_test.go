@@ -2,7 +2,9 @@ package webhook
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,20 +149,27 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
+// retryAfterGolden are parseRetryAfter's golden cases at
+// 2026-11-30T10:00:00Z, and retryAfterRefused what it refuses.
+var (
+	retryAfterGolden = map[string]time.Duration{
 		"0":                             0,
 		"7":                             7 * time.Second,
 		" 120 ":                         2 * time.Minute,
 		"Mon, 30 Nov 2026 10:00:30 GMT": 30 * time.Second,
 		"Mon, 30 Nov 2026 09:00:00 GMT": 0, // in the past: at once
-	} {
+	}
+	retryAfterRefused = []string{"", "-1", "1.5", "soon", "99999999999999999999999"}
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for in, want := range retryAfterGolden {
 		got, ok := parseRetryAfter(in, now)
 		require.True(t, ok, in)
 		require.Equal(t, want, got, in)
 	}
-	for _, in := range []string{"", "-1", "1.5", "soon", "99999999999999999999999"} {
+	for _, in := range retryAfterRefused {
 		_, ok := parseRetryAfter(in, now)
 		require.False(t, ok, in)
 	}
@@ -194,9 +203,13 @@ func TestBackoffIsFullJitterUnderTheCeiling(t *testing.T) {
 	require.Greater(t, len(seen), 100, "full jitter spreads the waits")
 }
 
-// FuzzParseRetryAfter: never a panic, never a negative wait.
+// FuzzParseRetryAfter: never a panic, never a negative wait. Seeded with
+// the golden cases.
 func FuzzParseRetryAfter(f *testing.F) {
-	for _, seed := range []string{"0", "120", "Mon, 30 Nov 2026 10:00:30 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "-5", "", "9223372036854775807"} {
+	for _, in := range slices.Sorted(maps.Keys(retryAfterGolden)) {
+		f.Add(in)
+	}
+	for _, seed := range slices.Concat(retryAfterRefused, []string{"Sunday, 06-Nov-94 08:49:37 GMT", "9223372036854775807"}) {
 		f.Add(seed)
 	}
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
@@ -379,7 +392,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	l, _ := tempLog(t)
 	sg, err := ParseSecrets(vectorSecret)
 	require.NoError(t, err)
-	for _, u := range []string{"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::"} {
+	// A port alone is no host (it dialled this machine's port 80), and
+	// ports 0 and over 65535 are none to dial (FuzzWebhookURL).
+	for _, u := range []string{"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::",
+		"http://:80/hook", "https://:443", "http://h:0/", "http://h:65536/hook"} {
 		_, err := New(u, l, sg, nil)
 		require.ErrorIs(t, err, ErrBadURL, u)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -101,16 +102,25 @@ func transport() *http.Transport {
 }
 
 // CheckURL is nil when rawURL is one New accepts: absolute, http or
-// https, with a host.
+// https, with a host name and a port to dial (none, or 1 to 65535).
 func CheckURL(rawURL string) error {
 	_, err := parseURL(rawURL)
 	return err
 }
 
+// parseURL refuses what url.Parse takes but no request can reach: a
+// host of a port alone ("http://:80/" dialled this machine's port 80)
+// and a port of 0 or over 65535 (every try failed, for ever).
 func parseURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, ErrBadURL
+	}
+	if p := u.Port(); p != "" {
+		// url.Parse lets only digits through.
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, ErrBadURL
+		}
 	}
 	return u, nil
 }

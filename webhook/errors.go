@@ -10,8 +10,9 @@ var (
 	// ErrBadSecret: a secret is not whsec_ followed by standard base64 of
 	// 24 to 64 bytes. The message never contains the secret.
 	ErrBadSecret = errors.New("webhook: a signing secret must be whsec_ followed by the standard base64 of 24 to 64 random bytes")
-	// ErrBadURL: the endpoint is not an absolute http or https URL.
-	ErrBadURL = errors.New("webhook: the URL must be absolute, http:// or https://, with a host")
+	// ErrBadURL: the endpoint is not an absolute http or https URL with
+	// a host to reach.
+	ErrBadURL = errors.New("webhook: the URL must be absolute, http:// or https://, with a host name and, if any, a port from 1 to 65535")
 	// ErrDisabled: the receiver answered 410 Gone; delivery stops until
 	// the process restarts.
 	ErrDisabled = errors.New("webhook: disabled by a 410 Gone from the receiver")

@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,16 +68,18 @@ func TestSignerSignsWithEverySecret(t *testing.T) {
 		"the timestamp is signed")
 }
 
+// badSecrets are ParseSecrets' golden refusals.
+var badSecrets = map[string]string{
+	"empty":      "",
+	"blank":      "  \n ",
+	"no prefix":  "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"not base64": "whsec_%%%%not-base64%%%%",
+	"short key":  "whsec_" + base64.StdEncoding.EncodeToString([]byte("too-short")),
+	"second bad": vectorSecret + " whsec_nope!",
+}
+
 func TestParseSecretsRefusesBadOnesWithoutShowingThem(t *testing.T) {
-	short := "whsec_" + base64.StdEncoding.EncodeToString([]byte("too-short"))
-	for name, in := range map[string]string{
-		"empty":      "",
-		"blank":      "  \n ",
-		"no prefix":  "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-		"not base64": "whsec_%%%%not-base64%%%%",
-		"short key":  short,
-		"second bad": vectorSecret + " whsec_nope!",
-	} {
+	for name, in := range badSecrets {
 		_, err := ParseSecrets(in)
 		require.Error(t, err, name)
 		if strings.TrimSpace(in) == "" {
@@ -106,10 +110,14 @@ func TestLoadSecretsFromEnvAndFile(t *testing.T) {
 }
 
 // FuzzParseSecrets: any input either parses into signers that sign, or
-// is refused with one of the two sentinels; never a panic.
+// is refused with one of the two sentinels; never a panic. Seeded with
+// the golden ones.
 func FuzzParseSecrets(f *testing.F) {
 	for _, seed := range []string{vectorSecret, vectorSecret + " " + vectorSecret, "", "whsec_", "whsec_====", "v1,abc", "whsec_" + strings.Repeat("A", 88)} {
 		f.Add(seed)
+	}
+	for _, name := range slices.Sorted(maps.Keys(badSecrets)) {
+		f.Add(badSecrets[name])
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		sg, err := ParseSecrets(in)

@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,15 +14,22 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
+// ParseCPUList's golden cases: lists and how they print, and refusals
+// and what they say.
+var (
+	cpuListGolden = map[string]string{"": "", "0": "0", " 1 ": "1", "0-2,5": "0-2,5", "5,0-2": "0-2,5",
+		"3,1,2": "1-3", "0-1,1": "0-1", "7-7": "7"}
+	cpuListRefused = map[string]string{"1-0": "runs backwards", "a": "not a CPU number", "-1": "not a CPU number",
+		"1,": "not a CPU number", "0-": "not a CPU number", "1024": "not a CPU number", "+1": "not a CPU number", "1-2-3": "not a CPU number"}
+)
+
 func TestParseCPUList(t *testing.T) {
-	for in, want := range map[string]string{"": "", "0": "0", " 1 ": "1", "0-2,5": "0-2,5", "5,0-2": "0-2,5",
-		"3,1,2": "1-3", "0-1,1": "0-1", "7-7": "7"} {
+	for in, want := range cpuListGolden {
 		c, err := ParseCPUList(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, c.String(), in)
 	}
-	for in, want := range map[string]string{"1-0": "runs backwards", "a": "not a CPU number", "-1": "not a CPU number",
-		"1,": "not a CPU number", "0-": "not a CPU number", "1024": "not a CPU number", "+1": "not a CPU number", "1-2-3": "not a CPU number"} {
+	for in, want := range cpuListRefused {
 		_, err := ParseCPUList(in)
 		assert.ErrorContains(t, err, want, in)
 		assert.ErrorIs(t, err, errCPUList, in)
@@ -28,11 +37,16 @@ func TestParseCPUList(t *testing.T) {
 }
 
 // Whatever it is given, the parser answers a set or an error; a set, written
-// and parsed again, is itself.
+// and parsed again, is itself. Seeded with the golden cases.
 func FuzzParseCPUList(f *testing.F) {
-	for _, s := range []string{"", "0", "0-2,5", "5,0-2", "1-0", "a", "1,", "1023", "0-1023", "+1", "1-2-3"} {
+	for _, s := range slices.Sorted(maps.Keys(cpuListGolden)) {
 		f.Add(s)
 	}
+	for _, s := range slices.Sorted(maps.Keys(cpuListRefused)) {
+		f.Add(s)
+	}
+	f.Add("1023")
+	f.Add("0-1023")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := ParseCPUList(s)
 		if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,17 +21,25 @@ func TestParseConntrackDrops(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(0xf56+0x1166), n)
 
-	_, err = parseConntrackDrops("entries found\n0001 0002\n")
-	assert.ErrorContains(t, err, "no drop column")
-	_, err = parseConntrackDrops("entries drop\n0001\n")
-	assert.ErrorContains(t, err, "columns")
-	_, err = parseConntrackDrops("entries drop\n0001 zz\n")
-	assert.ErrorContains(t, err, "conntrack stat")
+	for in, want := range conntrackRefused {
+		_, err = parseConntrackDrops(in)
+		assert.ErrorContains(t, err, want, in)
+	}
+}
+
+// conntrackRefused are stat files the parser refuses, with what it says.
+var conntrackRefused = map[string]string{
+	"entries found\n0001 0002\n": "no drop column",
+	"entries drop\n0001\n":       "columns",
+	"entries drop\n0001 zz\n":    "conntrack stat",
 }
 
 // The parser never panics, whatever the file holds.
 func FuzzParseConntrackDrops(f *testing.F) {
 	f.Add(conntrackStatGolden)
+	for _, in := range slices.Sorted(maps.Keys(conntrackRefused)) {
+		f.Add(in)
+	}
 	f.Add("entries drop\n0001 ffffffffffffffff\n")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
