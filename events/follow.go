@@ -92,6 +92,9 @@ func (s *Stream) startTailLocked(ctx context.Context, after uint64) error {
 		return fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
 	}
 	s.noteConfig(info)
+	if s.madeAnew(info) {
+		s.renewLocked(info) // no tail runs: none to stop
+	}
 	last := info.State.LastSeq
 	s.n.advance(last) // the newest seq is known before the tail catches up
 	lo := max(info.State.FirstSeq, last+1-min(last, streamCache), 1)
@@ -211,7 +214,7 @@ func (s *Stream) Newest() uint64 {
 		ctx, cancel := context.WithTimeout(context.Background(), newestTimeout)
 		defer cancel()
 		if info, err := s.stream.Info(ctx); err == nil {
-			s.noteConfig(info)
+			s.noteInfo(info)
 			s.n.advance(info.State.LastSeq)
 		}
 	}

@@ -94,6 +94,7 @@ func WithStreamReplicas(n int) StreamOption {
 type Stream struct {
 	opts   options
 	sopts  streamOptions
+	cfg    jetstream.StreamConfig // as this node makes it (again: streamanew.go)
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	q      *queue
@@ -102,8 +103,11 @@ type Stream struct {
 	n      *notifier
 
 	mu       sync.Mutex
-	cache    []Event // the tail's newest events, contiguous by seq; at most 2*streamCache
-	cacheGen uint64  // the tail's generation the cache is of (follow.go)
+	cache    []Event       // the tail's newest events, contiguous by seq; at most 2*streamCache
+	cacheGen uint64        // the tail's generation the cache is of (follow.go)
+	made     time.Time     // when the stream this node reads was made (streamanew.go)
+	renewed  chan struct{} // closed when it is found made anew
+	renewals prometheus.Counter
 
 	f       follower
 	kept    atomic.Uint64      // the stream's MaxMsgs (streamkeep.go)
@@ -139,7 +143,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
 	warnIfRetentionDiffers(ctx, js, so.name, o.retention, o.log)
-	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	cfg := jetstream.StreamConfig{
 		Name:        so.name,
 		Description: "cliser's event log: one order for the cluster (docs/events.md)",
 		Subjects:    []string{so.prefix + ".>"},
@@ -148,14 +152,16 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 		Storage:     jetstream.FileStorage,
 		Replicas:    so.replicas,
 		Duplicates:  dedupWindow,
-	})
+	}
+	st, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
 	}
-	s := &Stream{opts: o, sopts: so, js: js, stream: st, m: newMetrics(), n: newNotifier(), done: make(chan struct{})}
+	s := &Stream{opts: o, sopts: so, cfg: cfg, js: js, stream: st, m: newMetrics(), n: newNotifier(),
+		renewed: make(chan struct{}), renewals: newRenewals(), done: make(chan struct{})}
 	s.f.idle = so.tailIdle
 	s.n.advance(st.CachedInfo().State.LastSeq)
-	s.noteConfig(st.CachedInfo())
+	s.noteInfo(st.CachedInfo())
 	if s.cfgSub, err = s.watchConfig(nc); err != nil {
 		return nil, fmt.Errorf("events: watching stream %s: %w", so.name, err)
 	}
@@ -165,7 +171,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	// until its next read of the stream's info (none while it follows).
 	if err := nc.Flush(); err == nil {
 		if info, err := st.Info(ctx); err == nil {
-			s.noteConfig(info)
+			s.noteInfo(info)
 		}
 	}
 	s.q = newQueue(o.queueLimit, s.m, o.log)
@@ -257,4 +263,6 @@ func (s *Stream) Healthy() error {
 
 // Collectors are the stream log's metrics. The newest seq is Newest's: a
 // scrape of a node that does not follow the stream asks NATS for it.
-func (s *Stream) Collectors() []prometheus.Collector { return s.m.collectors(s.q, s.Newest) }
+func (s *Stream) Collectors() []prometheus.Collector {
+	return append(s.m.collectors(s.q, s.Newest), s.renewals)
+}

@@ -285,6 +285,16 @@ func (n *notifier) advance(seq uint64) {
 	n.mu.Unlock()
 }
 
+// reset sets the newest seq to seq, lower or not (the cluster's stream
+// made anew), and wakes the waiters.
+func (n *notifier) reset(seq uint64) {
+	n.mu.Lock()
+	n.newest.Store(seq)
+	close(n.ch)
+	n.ch = make(chan struct{})
+	n.mu.Unlock()
+}
+
 func (n *notifier) changed() <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()

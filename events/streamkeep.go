@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -37,10 +38,13 @@ func (s *Stream) noteConfig(info *jetstream.StreamInfo) {
 	}
 }
 
-// watchConfig re-reads the stream's configuration whenever JetStream
-// announces an update of it.
+// watchConfig re-reads the stream's info whenever JetStream announces an
+// update of it, or its creation (made anew, streamanew.go).
 func (s *Stream) watchConfig(nc *nats.Conn) (*nats.Subscription, error) {
-	return nc.Subscribe(streamUpdated+s.sopts.name, func(*nats.Msg) {
+	return nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.*."+s.sopts.name, func(msg *nats.Msg) {
+		if !strings.HasPrefix(msg.Subject, streamUpdated) && !strings.HasPrefix(msg.Subject, streamCreated) {
+			return // its leader elected, a snapshot, its deletion (the writer makes it again)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
 		defer cancel()
 		info, err := s.stream.Info(ctx)
@@ -48,7 +52,7 @@ func (s *Stream) watchConfig(nc *nats.Conn) (*nats.Subscription, error) {
 			s.opts.log.Warn("events: reading the event stream's new configuration", zap.Error(err))
 			return
 		}
-		s.noteConfig(info)
+		s.noteInfo(info)
 	})
 }
 

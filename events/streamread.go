@@ -70,7 +70,7 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 	if err != nil {
 		return nil, s.unavailable("stream", err)
 	}
-	s.noteConfig(info)
+	s.noteInfo(info)
 	s.n.advance(info.State.LastSeq)
 	if first := info.State.FirstSeq; info.State.Msgs > 0 && after+1 < first {
 		return nil, &GoneError{Oldest: first}

@@ -44,7 +44,13 @@ func (s *Stream) run() {
 			if err != nil {
 				s.q.putBack(batch[sent:])
 				s.m.storeErrors.Inc()
-				if !s.failing.Swap(true) {
+				remade, rerr := s.remakeIfGone(err)
+				if rerr != nil {
+					err = rerr
+				}
+				// The stream made again is no failing publish: said once, as
+				// such (remakeIfGone), it is published to after the backoff.
+				if !remade && !s.failing.Swap(true) {
 					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
 				}
 				s.stored.advance(sent)
@@ -79,6 +85,14 @@ func (s *Stream) giveIDs(batch []Event) {
 	}
 }
 
+// noRetry turns nats.go's own retries of a publish that found no stream
+// off: it tried each event again on a timer of its own (twice, 250 ms
+// apart), so events that all found none landed in the order of their
+// timers once the stream was there again: made again after a deletion
+// (streamanew.go), or with a leader again. The writer tries again from
+// the first failed event, in order.
+var noRetry = jetstream.WithRetryAttempts(0)
+
 // publish sends batch in chunks and checks every acknowledgment. It
 // returns how many events from the start are known stored.
 func (s *Stream) publish(batch []Event) (int, error) {
@@ -94,7 +108,8 @@ func (s *Stream) publish(batch []Event) (int, error) {
 			if err != nil {
 				return start, err
 			}
-			f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: s.subject(chunk[i].CID), Data: data}, jetstream.WithMsgID(chunk[i].ID))
+			f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: s.subject(chunk[i].CID), Data: data},
+				jetstream.WithMsgID(chunk[i].ID), noRetry)
 			if err != nil {
 				pubErr = err
 				break

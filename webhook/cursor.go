@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // State is how far the receiver has acknowledged, stored after every
@@ -19,6 +20,12 @@ type State struct {
 	// webhook-id. Zero when nothing is in flight.
 	First uint64 `json:"first,omitempty"`
 	Last  uint64 `json:"last,omitempty"`
+	// Made is when the cluster's event stream the seqs count in was
+	// made: a stream deleted and made again counts from 1 again, and a
+	// cursor of seqs alone can not tell its new seqs from the old ones
+	// once the new stream has passed them. Zero on a single node (its
+	// file keeps no such thing) and in a cursor of an older build.
+	Made time.Time `json:"made,omitzero"`
 }
 
 // pending reports whether st holds a batch in flight that directly

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,11 +17,41 @@ import (
 // keep going out (see saveWhenDue).
 const cursorEvery = time.Second
 
-// deliver sends batches from the stored cursor on until ctx ends.
+// deliver sends batches from the stored cursor on until ctx ends; from
+// the cursor again, checked again, whenever the log is found made anew.
 func (d *Deliverer) deliver(ctx context.Context) error {
+	for {
+		err := d.deliverFromCursor(ctx)
+		if ctx.Err() != nil || !errors.Is(err, errRenewed) {
+			return err
+		}
+	}
+}
+
+// errRenewed ends a deliverFromCursor whose log was made anew.
+var errRenewed = errors.New("webhook: the event log was made anew")
+
+// deliverFromCursor is deliver until ctx ends or the log is made anew.
+func (d *Deliverer) deliverFromCursor(ctx context.Context) error {
+	if d.renew != nil {
+		// Before the cursor is checked: a stream made anew after the
+		// check, or during it, ends this run and the next checks again.
+		d.renewed = d.renew.Renewed()
+		renewed := d.renewed
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-renewed:
+				cancel(errRenewed)
+			case <-ctx.Done():
+			}
+		}()
+	}
 	st, err := d.start(ctx)
 	if err != nil {
-		return err
+		return renewedOr(ctx, err)
 	}
 	d.delivering.Store(true)
 	defer d.delivering.Store(false)
@@ -38,10 +69,18 @@ func (d *Deliverer) deliver(ctx context.Context) error {
 		}
 		p.failures = 0
 		if err := d.sendBatch(ctx, &p, batch); err != nil {
-			return err
+			return renewedOr(ctx, err)
 		}
 	}
-	return ctx.Err()
+	return renewedOr(ctx, ctx.Err())
+}
+
+// renewedOr is errRenewed when that is why ctx ended, else err.
+func renewedOr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errRenewed) {
+		return errRenewed
+	}
+	return err
 }
 
 // progress is where a deliver stands: st is the cursor as it would be

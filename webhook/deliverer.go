@@ -50,6 +50,14 @@ type Deliverer struct {
 	disabled   atomic.Bool
 	cursorBad  bool // a cursor fault is being reported; logged once
 	health     health
+
+	// renew is log as a Renewable, when it is one (the cluster's stream);
+	// renewed its Renewed as this run of delivery began, and made the
+	// stream the cursor counts in, as last checked (againstTheStream).
+	// The last two are the delivering goroutine's only.
+	renew   events.Renewable
+	renewed <-chan struct{}
+	made    time.Time
 }
 
 // New checks the URL and returns a Deliverer of log's events to it,
@@ -72,6 +80,7 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 	}
 	d.raw, _ = log.(events.RawReader)
 	d.bound, _ = log.(events.Bounded)
+	d.renew, _ = log.(events.Renewable)
 	d.zl = o.log.With(zap.String("webhook", d.where))
 	d.client = &http.Client{
 		Timeout: o.timeout,
@@ -216,7 +225,7 @@ func (d *Deliverer) Begin(ctx context.Context) error {
 func (d *Deliverer) loadOrBegin(ctx context.Context) (State, error) {
 	st, found, err := d.cursor.Load(ctx)
 	if err == nil && !found {
-		st = State{Acked: d.log.Newest()}
+		st = State{Acked: d.log.Newest(), Made: d.made}
 		err = d.cursor.Save(ctx, st)
 		if err == nil {
 			d.zl.Info("webhook: new; delivering the events after the newest one now", zap.Uint64("after", st.Acked))
@@ -225,12 +234,18 @@ func (d *Deliverer) loadOrBegin(ctx context.Context) (State, error) {
 	return st, err
 }
 
-// start loads the cursor (loadOrBegin), retrying until it answers.
+// start loads the cursor (loadOrBegin), retrying until it answers, and
+// checks it against the log.
 func (d *Deliverer) start(ctx context.Context) (State, error) {
 	for n := 1; ; n++ {
 		st, err := d.loadOrBegin(ctx)
 		if err == nil {
 			d.cursorOK()
+			if d.renew != nil {
+				if st, err = d.againstTheStream(ctx, st); err != nil {
+					return State{}, err
+				}
+			}
 			st = d.pastTheLog(ctx, st)
 			d.acked.Store(st.Acked)
 			return st, nil
@@ -266,6 +281,59 @@ func (d *Deliverer) pastTheLog(ctx context.Context, st State) State {
 	return st
 }
 
+// againstTheStream checks a cluster's cursor against the stream as its
+// leader answers now, waiting for that answer: the stream deleted and
+// made again (nats stream rm, then a node's publish or start) counts
+// from 1 again, and a cursor of the old stream's seqs sent nothing until
+// the new one passed them, with a lag of 0 and no word; once it had, its
+// first events were skipped. A cursor of another stream than the one
+// there now, or past its newest seq (a cursor of an older build, which
+// names no stream), delivers the new stream from its start. Only the
+// leader's answer is one: this node's own newest seq may lag behind (its
+// tail catching up), and a member of a stream with no leader answers from
+// a copy that may too; neither may move the cursor back, and delivery
+// could not read the stream meanwhile anyway.
+func (d *Deliverer) againstTheStream(ctx context.Context, st State) (State, error) {
+	var cur events.Origin
+	for n := 1; ; n++ {
+		var err error
+		if cur, err = d.renew.Current(ctx); err == nil {
+			break
+		}
+		if n == 1 {
+			d.zl.Warn("webhook: the event stream does not answer; delivery waits for it, to check the stored cursor against it",
+				zap.Error(err))
+		}
+		if !sleep(ctx, backoff(n, d.o.backoffMin, d.o.backoffMax)) {
+			return State{}, ctx.Err()
+		}
+	}
+	select {
+	case <-d.renewed:
+		// The answer was this node's first of a stream made anew (Current
+		// took it): the next run decides, once.
+		return State{}, errRenewed
+	default:
+	}
+	d.made = cur.Made
+	anew := !st.Made.IsZero() && !st.Made.Equal(cur.Made)
+	switch {
+	case (anew || st.Acked > cur.Newest) && st != (State{Made: st.Made}):
+		d.m.cursorErrs.Inc()
+		d.zl.Error("webhook: the stored cursor is of an event stream made before the one there now: the stream "+
+			"was deleted and made again (nats stream rm?); delivering the new stream from its start, whose seqs "+
+			"(and webhook-ids) the receiver may have seen before",
+			zap.Uint64("cursor_acked", st.Acked), zap.Time("cursor_stream_made", st.Made),
+			zap.Uint64("newest", cur.Newest), zap.Time("stream_made", cur.Made))
+		st = State{}
+		d.save(ctx, st)
+	case !st.Made.Equal(cur.Made):
+		st.Made = cur.Made
+		d.save(ctx, st) // names its stream from now on
+	}
+	return st, nil
+}
+
 // goneError is err's *events.GoneError, if any; apart, and nothing
 // declared before the nil check, so that a batch read without error
 // allocates nothing for the errors.As target.
@@ -299,9 +367,11 @@ func (d *Deliverer) skipLost(ctx context.Context, st State, gone *events.GoneErr
 	return st
 }
 
-// save stores st. A failure is logged once and counted; delivery goes on
-// (at worst a restart sends again what was acknowledged since).
+// save stores st, of the stream last checked. A failure is logged once
+// and counted; delivery goes on (at worst a restart sends again what was
+// acknowledged since).
 func (d *Deliverer) save(ctx context.Context, st State) {
+	st.Made = d.made
 	if err := d.cursor.Save(ctx, st); err != nil {
 		if ctx.Err() == nil {
 			d.cursorFault("written", err)
