@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -385,4 +386,48 @@ func TestClusterCursorAheadOfAStaleStreamCopyIsKept(t *testing.T) {
 	waitDelivered(rc, 12)
 	require.Equal(t, append(append(seqCIDs(1, "one-", 5), seqCIDs(6, "two-", 5)...), seqCIDs(11, "three-", 2)...), delivered(rc))
 	assert.Zero(t, metricValue(t, b.r.d, MetricCursorErrs, ""), "no reset")
+}
+
+// A NATS server restarted from its store keeps the stream, and the
+// stream keeps the time it was made: no node takes it for a new one, and
+// delivery goes on from the cursor, each event once. Taken for a new
+// stream, every NATS restart would send the receiver the whole log again.
+func TestClusterNATSRestartIsNoNewStream(t *testing.T) {
+	dir := t.TempDir()
+	ns := testkit.NATSAt(t, dir, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	_, js := testkit.JetStream(t, ns.ClientURL())
+	rc := newReceiver(t, nil)
+	url := rc.srv.URL + "/hook"
+	n := openStreamNode(t, ns.ClientURL(), "n")
+	n.deliver(t, url)
+	eventually(t, func() bool { return n.r.d.Delivering() }, "n delivers")
+	deliverOld(t, js, rc, url, n)
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	require.Eventually(t, func() bool { return !n.ncs[0].IsConnected() }, 10*time.Second, 10*time.Millisecond)
+	ns = testkit.NATSAt(t, dir, port)
+	require.Eventually(t, func() bool { return n.ncs[0].IsConnected() && n.ncs[1].IsConnected() },
+		10*time.Second, 10*time.Millisecond, "n back on NATS")
+	n.appendCIDs(t, "after-", 3)
+	waitDelivered(rc, 8)
+	require.Equal(t, append(seqCIDs(1, "old-", 5), seqCIDs(6, "after-", 3)...), delivered(rc),
+		"the seqs go on; nothing sent again")
+	storedAcked(t, js, url, 8)
+	// A node that starts now checks the stored cursor, which names the
+	// stream as it was made, against the stream as NATS has it back.
+	n.stop()
+	n2 := openStreamNode(t, ns.ClientURL(), "n2")
+	n2.deliver(t, url)
+	eventually(t, func() bool { return n2.r.d.Delivering() }, "n2 delivers")
+	n2.appendCIDs(t, "later-", 2)
+	waitDelivered(rc, 10)
+	require.Equal(t, append(append(seqCIDs(1, "old-", 5), seqCIDs(6, "after-", 3)...), seqCIDs(9, "later-", 2)...),
+		delivered(rc), "the seqs go on; nothing sent again")
+	for _, x := range []*streamNode{n, n2} {
+		assert.Zero(t, logLines(x.logs, zapcore.ErrorLevel, "made anew"), x.name)
+	}
+	assert.Zero(t, testkit.Gathered(t, n2.s.Collectors(), events.MetricRenewed, ""), "no new stream")
+	assert.Zero(t, metricValue(t, n2.r.d, MetricCursorErrs, ""), "the cursor kept")
 }
