@@ -2,8 +2,14 @@ package admin
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +62,99 @@ func TestEventsStreamHeartbeatAndShutdown(t *testing.T) {
 	require.NoError(t, hs.Shutdown(testkit.Context(t, 10*time.Second)), "no request left in flight")
 	assert.Less(t, time.Since(start), 5*time.Second)
 	for range lines { // the stream ends
+	}
+}
+
+// FuzzLastEventID sends any Last-Event-ID a client can put in a header
+// to GET /v1/events/stream on a real server over a log of 5 events. Every
+// value gets a stream (200) that resumes right after the seq it names,
+// or a JSON 400 that names the header; a seq written as a number always
+// gets the stream; nothing answers 500 or hangs (each request has 5 s),
+// and the stream's wait slot is given back once the client leaves.
+// Seeded with the ids of the SSE reader's golden cases: what a client
+// sends back.
+func FuzzLastEventID(f *testing.F) {
+	log, err := events.Open(filepath.Join(f.TempDir(), events.FileName))
+	require.NoError(f, err)
+	f.Cleanup(func() { _ = log.Close() })
+	const newest = 5
+	for range newest {
+		require.True(f, log.Append(events.Event{Type: events.TypeConnected, CID: "pos-0042"}))
+	}
+	require.NoError(f, log.Wait(testkit.Context(f, 10*time.Second), newest-1))
+	api := New(registry.New(), WithEvents(log))
+	hs, err := api.Listen("127.0.0.1:0")
+	require.NoError(f, err)
+	f.Cleanup(func() { _ = hs.Shutdown(testkit.Context(f, 10*time.Second)) })
+	client := &http.Client{Transport: &http.Transport{}}
+	f.Cleanup(client.CloseIdleConnections)
+
+	for _, c := range sseGolden {
+		for _, ev := range c.want {
+			f.Add(ev.ID)
+		}
+	}
+	for _, s := range []string{"", " 3 ", "0", "5", "18446744073709551615", "18446744073709551616", "-1", "+1", "0x10", "1e3", "٣", "\t2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		for i := 0; i < len(id); i++ {
+			if c := id[i]; (c < ' ' && c != '\t') || c == 0x7f {
+				return // no HTTP client sends it in a header
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hs.Addr()+"/v1/events/stream", nil)
+		require.NoError(t, err)
+		req.Header.Set("Last-Event-ID", id)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("Last-Event-ID %q: %v", id, err)
+		}
+		defer resp.Body.Close()
+		seq, plain := strconv.ParseUint(id, 10, 64)
+		switch resp.StatusCode {
+		case http.StatusOK:
+			br := bufio.NewReader(resp.Body)
+			if first, err := br.ReadString('\n'); err != nil || first != ": stream of cliser events\n" {
+				t.Fatalf("Last-Event-ID %q: stream opens with %q, %v", id, first, err)
+			}
+			if plain == nil && seq < newest {
+				line, err := readLine(br, "id: ")
+				if want := fmt.Sprintf("id: %d", seq+1); err != nil || line != want {
+					t.Fatalf("Last-Event-ID %q: first event %q, %v; want %q", id, line, err, want)
+				}
+			}
+		case http.StatusBadRequest:
+			var e ErrorResponse
+			if plain == nil {
+				t.Fatalf("Last-Event-ID %q, a seq, refused", id)
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || !strings.Contains(e.Error, "Last-Event-ID") {
+				t.Fatalf("Last-Event-ID %q: 400 %+v, %v: not a JSON error that names the header", id, e, err)
+			}
+		default:
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("Last-Event-ID %q: %d %s", id, resp.StatusCode, b)
+		}
+		resp.Body.Close()
+		cancel()
+		require.Eventually(t, func() bool { return api.waits.open.Load() == 0 }, 5*time.Second, time.Millisecond,
+			"Last-Event-ID %q: the stream's wait slot is given back once its client left", id)
+	})
+}
+
+// readLine reads lines of br until one starts with prefix, which it
+// returns without its newline.
+func readLine(br *bufio.Reader, prefix string) (string, error) {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return line, err
+		}
+		if strings.HasPrefix(line, prefix) {
+			return strings.TrimSuffix(line, "\n"), nil
+		}
 	}
 }

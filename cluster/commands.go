@@ -68,29 +68,36 @@ func errOf(code, node string) error {
 // called on the subscription's goroutine; the commands only queue work on
 // event loops, so it does not hold it long.
 func (n *Node) serveCommand(m *nats.Msg) {
+	out, _ := json.Marshal(answerCommand(n.local, n.log, m.Data))
+	_ = m.Respond(out)
+}
+
+// answerCommand runs the command data holds on local and says how it went:
+// one of the codes above, codeOther for a command this build does not
+// know.
+func answerCommand(local registry.Directory, log *zap.Logger, data []byte) reply {
 	var c command
 	var r reply
 	var err error
-	if jerr := json.Unmarshal(m.Data, &c); jerr != nil {
+	if jerr := json.Unmarshal(data, &c); jerr != nil {
 		err = fmt.Errorf("cluster: bad command: %w", jerr)
 	} else {
 		switch c.Op {
 		case "shutdown":
-			err = n.local.Shutdown(c.CID, c.Text)
+			err = local.Shutdown(c.CID, c.Text)
 		case "kick":
-			err = n.local.Kick(c.CID)
+			err = local.Kick(c.CID)
 		case "shutdown-all":
-			r.Sent, err = n.local.ShutdownAll(c.Text)
+			r.Sent, err = local.ShutdownAll(c.Text)
 		default:
 			err = fmt.Errorf("cluster: unknown command %q", c.Op)
 		}
 	}
 	if err != nil && codeOf(err) == codeOther {
-		n.log.Warn("cluster: routed command failed", zap.String("op", c.Op), zap.String("cid", c.CID), zap.Error(err))
+		log.Warn("cluster: routed command failed", zap.String("op", c.Op), zap.String("cid", c.CID), zap.Error(err))
 	}
 	r.Error = codeOf(err)
-	out, _ := json.Marshal(r)
-	_ = m.Respond(out)
+	return r
 }
 
 // request sends c to node and waits for its reply until ctx ends. "No
@@ -108,9 +115,17 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 	if err != nil {
 		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}
+	return readReply(node, msg.Data)
+}
+
+// readReply reads node's answer to a command: nil or one of Directory's
+// errors. An answer this build can not read is ErrUnavailable, as a code
+// it does not know is (errOf): the node may have run the command or not,
+// and the caller's answer is a 503 to try again, not a 500.
+func readReply(node string, data []byte) (reply, error) {
 	var r reply
-	if err := json.Unmarshal(msg.Data, &r); err != nil {
-		return reply{}, fmt.Errorf("cluster: node %s answered %q: %w", node, msg.Data, err)
+	if err := json.Unmarshal(data, &r); err != nil {
+		return reply{}, fmt.Errorf("%w: node %s answered %.64q, which this node can not read: %v", registry.ErrUnavailable, node, data, err)
 	}
 	return r, errOf(r.Error, node)
 }

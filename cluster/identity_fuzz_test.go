@@ -6,10 +6,14 @@ import (
 	"github.com/cliser/cliser/identity"
 )
 
+// banKeyValues are ban values of every kind's shape: the golden cases of
+// the bans' keys and of their notices.
+var banKeyValues = []string{"203.0.113.9", "10.1.0.0/16", "2001:db8::/32", "pos:0042@site.a", ""}
+
 // FuzzBanKey: every ban key reverses to its kind and value, and is a key
 // JetStream takes.
 func FuzzBanKey(f *testing.F) {
-	for _, v := range []string{"203.0.113.9", "10.1.0.0/16", "2001:db8::/32", "pos:0042@site.a", ""} {
+	for _, v := range banKeyValues {
 		f.Add("ip", v)
 	}
 	f.Fuzz(func(t *testing.T, kind, value string) {

@@ -25,22 +25,39 @@ import (
 // hdrNoticeRev is a notice's header: the change's revision in its bucket.
 const hdrNoticeRev = "Cliser-Revision"
 
-// noticeSubject is where changes of bucket are announced: a token more,
-// the key, is the subject's last.
-func (s *IdentityStore) noticeSubject(bucket string) string {
-	return s.prefix + ".identity." + bucket
+// noticesOf is the subject prefix of the notices under prefix: the
+// bucket, then the key, follow.
+func noticesOf(prefix string) string { return prefix + ".identity." }
+
+// noticeMsg is the notice of the change of bucket's key at rev (op "" for
+// a put, with its value).
+func noticeMsg(prefix, bucket, key string, rev uint64, op string, val []byte) *nats.Msg {
+	m := nats.NewMsg(noticesOf(prefix) + bucket + "." + key)
+	m.Header.Set(hdrNoticeRev, strconv.FormatUint(rev, 10))
+	if op != "" {
+		m.Header.Set(hdrKVOperation, op)
+	}
+	m.Data = val
+	return m
+}
+
+// readNotice reverses noticeMsg; ok is false for a message no node sends
+// (another bucket, no revision).
+func readNotice(prefix string, m *nats.Msg) (bucket string, c *change, ok bool) {
+	rest, ok := strings.CutPrefix(m.Subject, noticesOf(prefix))
+	bucket, key, cut := strings.Cut(rest, ".")
+	rev, err := strconv.ParseUint(m.Header.Get(hdrNoticeRev), 10, 64)
+	if _, known := entryKinds[bucket]; !ok || !cut || err != nil || !known {
+		return "", nil, false
+	}
+	return bucket, changeOf(key, rev, m.Header, m.Data), true
 }
 
 // announce publishes the change the store has just made (op "" for a put,
 // with its value). A notice that cannot be sent is counted and left to the
 // watches.
 func (s *IdentityStore) announce(bucket, key string, rev uint64, op string, val []byte) {
-	m := nats.NewMsg(s.noticeSubject(bucket) + "." + key)
-	m.Header.Set(hdrNoticeRev, strconv.FormatUint(rev, 10))
-	if op != "" {
-		m.Header.Set(hdrKVOperation, op)
-	}
-	m.Data = val
+	m := noticeMsg(s.prefix, bucket, key, rev, op, val)
 	if err := s.nc.PublishMsg(m); err != nil {
 		s.notices.WithLabelValues(noticeUnsent).Inc()
 		s.log.Debug("cluster: identity change not announced; the watches carry it", zap.String("bucket", bucket), zap.Error(err))
@@ -121,16 +138,13 @@ func (r *identityRevs) of(bucket string) *uint64 {
 // hear subscribes to the notices of both buckets, applying each through
 // o, until the returned subscription is unsubscribed.
 func (s *IdentityStore) hear(o *order, apply func(identity.Change)) (*nats.Subscription, error) {
-	base := s.prefix + ".identity."
-	return s.nc.Subscribe(base+">", func(m *nats.Msg) {
-		bucket, key, ok := strings.Cut(strings.TrimPrefix(m.Subject, base), ".")
-		rev, err := strconv.ParseUint(m.Header.Get(hdrNoticeRev), 10, 64)
-		kind, known := entryKinds[bucket]
-		if !ok || err != nil || !known {
+	return s.nc.Subscribe(noticesOf(s.prefix)+">", func(m *nats.Msg) {
+		bucket, c, ok := readNotice(s.prefix, m)
+		if !ok {
 			s.notices.WithLabelValues(noticeBad).Inc()
 			return
 		}
-		c := changeOf(key, rev, m.Header, m.Data)
+		kind := entryKinds[bucket]
 		if o.fromNotice(bucket, c, func() { kind(s.log, c, apply) }) {
 			s.notices.WithLabelValues(noticeApplied).Inc()
 		}

@@ -1,10 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/cliser/cliser/identity"
 )
 
 // One key's changes reach a node by notice and by watch in any order; each
@@ -94,4 +98,62 @@ func TestOrderAppliesNothingAfterItsEnd(t *testing.T) {
 	o.fromNotice(BansBucket, &change{key: "cid.a", rev: 1, op: jetstream.KeyValuePut}, func() { applied++ })
 	o.fromWatch(BansBucket, &change{key: "cid.a", rev: 2, op: jetstream.KeyValuePut}, func() { applied++ })
 	assert.Zero(t, applied)
+}
+
+// FuzzNotice: a notice is read as the change its node announced, its
+// bucket, key, revision, operation and value; any other message is read
+// as a change that announces the same way, or refused as not ours.
+// Seeded with the keys of the bans' and credentials' golden cases.
+func FuzzNotice(f *testing.F) {
+	for i, v := range banKeyValues {
+		k := banKey(identity.BanKey{Kind: identity.KindIP, Value: v})
+		f.Add(noticesOf(DefaultSubjectPrefix)+BansBucket+"."+k, "7", BansBucket, k, uint64(i+1), uint8(i), []byte(`{"v":1}`))
+		k = keyOf(v)
+		f.Add(noticesOf(DefaultSubjectPrefix)+CredentialsBucket+"."+k, "18446744073709551615", CredentialsBucket, k, ^uint64(0), uint8(i), []byte(nil))
+	}
+	for _, s := range []string{"cliser.identity.cliser_bans", "cliser.identity.other.k", "cliser.identity..k", "other.identity.cliser_bans.k", ""} {
+		f.Add(s, "1", BansBucket, "cid.nt-a", uint64(0), uint8(1), []byte{})
+	}
+	f.Add("cliser.identity.cliser_bans.k", "-1", "", "", uint64(1), uint8(2), []byte("x"))
+	f.Add("cliser.identity.cliser_bans.k", "", "", "", uint64(1), uint8(2), []byte("x"))
+	ops := []string{"", "DEL", "PURGE"}
+	f.Fuzz(func(t *testing.T, subject, rev, bucket, key string, n uint64, op uint8, val []byte) {
+		m := nats.NewMsg(subject)
+		m.Header.Set(hdrNoticeRev, rev)
+		m.Header.Set(hdrKVOperation, bucket) // any text, as another sender's
+		m.Data = val
+		if b, c, ok := readNotice(DefaultSubjectPrefix, m); ok {
+			if _, known := entryKinds[b]; !known {
+				t.Fatalf("%q: read as bucket %q", subject, b)
+			}
+			checkNotice(t, b, c.key, c.rev, opName(c), c.value)
+			if again := noticeMsg(DefaultSubjectPrefix, b, c.key, c.rev, "", nil); again.Subject != subject {
+				t.Fatalf("%q read as %q's key %q, announced on %q", subject, b, c.key, again.Subject)
+			}
+		}
+		if _, known := entryKinds[bucket]; known {
+			checkNotice(t, bucket, key, n, ops[int(op)%len(ops)], val)
+		}
+	})
+}
+
+// checkNotice: the notice of this change is read as it.
+func checkNotice(t *testing.T, bucket, key string, rev uint64, op string, val []byte) {
+	t.Helper()
+	m := noticeMsg(DefaultSubjectPrefix, bucket, key, rev, op, val)
+	b, c, ok := readNotice(DefaultSubjectPrefix, m)
+	if !ok || b != bucket || c.key != key || c.rev != rev || opName(c) != op || (op == "" && !bytes.Equal(c.value, val)) {
+		t.Fatalf("%s %q rev %d op %q: read as %q %+v, %v", bucket, key, rev, op, b, c, ok)
+	}
+}
+
+// opName is the KV-Operation header of c's operation ("" for a put).
+func opName(c *change) string {
+	switch c.op {
+	case jetstream.KeyValueDelete:
+		return "DEL"
+	case jetstream.KeyValuePurge:
+		return "PURGE"
+	}
+	return ""
 }

@@ -41,7 +41,10 @@ func slotKey(node string, slot uint16) string {
 // anything else that is not "<node>.<slot>").
 var errNotSlotKey = errors.New("cluster: not a slot key")
 
-// parseSlotKey reverses slotKey.
+// parseSlotKey reverses slotKey. Only the key slotKey makes is read: the
+// node part spelled otherwise (a raw or a lowercase escape, "=31" for
+// "1") would be a second key of the slot, whose writes and deletes the
+// mirror would apply to the slot of the key it does not name.
 func parseSlotKey(key string) (node string, slot uint16, err error) {
 	dot := strings.IndexByte(key, '.')
 	if dot <= 0 {
@@ -52,7 +55,7 @@ func parseSlotKey(key string) (node string, slot uint16, err error) {
 		return "", 0, errNotSlotKey
 	}
 	node, err = idOf(key[:dot])
-	if err != nil {
+	if err != nil || keyOf(node) != key[:dot] {
 		return "", 0, errNotSlotKey
 	}
 	return node, uint16(s), nil

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,24 +66,61 @@ func TestSlotRefusesOtherVersions(t *testing.T) {
 	require.Error(t, err, "a per-client JSON record is not a slot")
 }
 
-func TestSlotKeys(t *testing.T) {
-	for _, c := range []struct {
+// The slot keys' golden cases: nodes and slots, and keys no slot has (a
+// per-client key of an earlier build, another spelling of a slot's key).
+var (
+	slotKeyGolden = []struct {
 		node string
 		slot uint16
-	}{{"n1", 0}, {"pod.a:b@c", 1023}, {"x", 17}} {
+	}{{"n1", 0}, {"pod.a:b@c", 1023}, {"x", 17}}
+	notSlotKeys = []string{"pos-0042", "n1.", "n1.1024", "n1.01", ".3", "n1.-1", "n1.x",
+		"n=31.5", "pod=2ea=3Ab=40c.1", "pod.a.1"}
+)
+
+func TestSlotKeys(t *testing.T) {
+	for _, c := range slotKeyGolden {
 		k := slotKey(c.node, c.slot)
 		node, slot, err := parseSlotKey(k)
 		require.NoError(t, err, k)
 		assert.Equal(t, c.node, node)
 		assert.Equal(t, c.slot, slot)
 	}
-	for _, k := range []string{"pos-0042", "n1.", "n1.1024", "n1.01", ".3", "n1.-1", "n1.x"} {
+	for _, k := range notSlotKeys {
 		_, _, err := parseSlotKey(k)
 		assert.ErrorIs(t, err, errNotSlotKey, k)
 	}
 	assert.Equal(t, uint16(0), slotOf(63))
 	assert.Equal(t, uint16(1), slotOf(64))
 	assert.Equal(t, uint16(slotCount-1), slotOf(65535))
+}
+
+// FuzzSlotKey: a bucket key is read as the slot whose key it is, or
+// refused as errNotSlotKey: no other key may stand for a slot (the mirror
+// would take its writes and deletes for the slot's). Every slot's key
+// reads back as it. Seeded with the golden cases.
+func FuzzSlotKey(f *testing.F) {
+	for _, c := range slotKeyGolden {
+		f.Add(slotKey(c.node, c.slot), c.node, c.slot)
+	}
+	for _, k := range notSlotKeys {
+		f.Add(k, "n1", uint16(0))
+	}
+	f.Fuzz(func(t *testing.T, key, node string, slot uint16) {
+		got, s, err := parseSlotKey(key)
+		switch {
+		case err != nil && !errors.Is(err, errNotSlotKey):
+			t.Fatalf("%q: %v is not errNotSlotKey", key, err)
+		case err == nil && slotKey(got, s) != key:
+			t.Fatalf("%q read as node %q slot %d, whose key is %q", key, got, s, slotKey(got, s))
+		}
+		if node == "" || slot >= slotCount {
+			return // no node has no ID; no slot is past the last
+		}
+		k := slotKey(node, slot)
+		if got, s, err := parseSlotKey(k); err != nil || got != node || s != slot {
+			t.Fatalf("node %q slot %d: key %q read as %q %d, %v", node, slot, k, got, s, err)
+		}
+	})
 }
 
 // FuzzDecodeSlot feeds the slot value parser arbitrary bytes: no panic,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -104,6 +105,15 @@ func TestLogGoneAfterRetention(t *testing.T) {
 	require.NoError(t, err, "after = oldest-1 is still whole")
 	assert.Len(t, evs, 10)
 	evs, err = l.Read(context.Background(), 25, 100)
+	require.NoError(t, err)
+	assert.Empty(t, evs)
+	evs, err = l.Read(context.Background(), math.MaxUint64, 100)
+	require.NoError(t, err, "the last seq there can be is not before the oldest")
+	assert.Empty(t, evs)
+	raws, err := l.ReadRaw(context.Background(), math.MaxUint64, 100)
+	require.NoError(t, err)
+	assert.Empty(t, raws)
+	evs, err = l.ReadCID(context.Background(), "a", math.MaxUint64, 100)
 	require.NoError(t, err)
 	assert.Empty(t, evs)
 	mine, err := l.LatestCID(context.Background(), "a", 100)

@@ -194,15 +194,21 @@ func (s *Stream) subject(cid string) string {
 }
 
 func (s *Stream) decode(msg jetstream.Msg) (Event, error) {
-	var ev Event
-	if err := json.Unmarshal(msg.Data(), &ev); err != nil {
-		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
-	}
 	md, err := msg.Metadata()
 	if err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	ev.Seq = md.Sequence.Stream
+	return decodeStreamed(md.Sequence.Stream, msg.Data())
+}
+
+// decodeStreamed reads the event the stream holds at seq as data: its seq
+// is the stream's (the writer publishes none). Errors wrap ErrCorrupt.
+func decodeStreamed(seq uint64, data []byte) (Event, error) {
+	var ev Event
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return Event{}, fmt.Errorf("%w: event %d: %w", ErrCorrupt, seq, err)
+	}
+	ev.Seq = seq
 	return ev, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,6 +45,12 @@ func TestStreamOneOrderAndRetention(t *testing.T) {
 		assert.Equal(t, uint64(7+i), fromA[i].Seq)
 		assert.Equal(t, fromA[i].ID, fromB[i].ID, "one order")
 	}
+	last, err := a.Read(ctx, math.MaxUint64, 100)
+	require.NoError(t, err, "the last seq there can be is not before the oldest")
+	assert.Empty(t, last)
+	last, err = b.ReadCID(ctx, "b-0", math.MaxUint64, 100)
+	require.NoError(t, err)
+	assert.Empty(t, last)
 	page, err := b.Read(ctx, 14, 1)
 	require.NoError(t, err)
 	require.Len(t, page, 1)

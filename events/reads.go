@@ -33,6 +33,12 @@ func waitFor(ctx context.Context, n *notifier, after uint64) error {
 	}
 }
 
+// goneBefore reports whether the events after `after` are no longer all
+// kept, oldest (0 for none) being the oldest kept: after+1 is below it.
+// Not written as after+1, which wraps to 0 for the last seq there can be
+// (a Last-Event-ID or ?after= of 18446744073709551615 was answered 410).
+func goneBefore(after, oldest uint64) bool { return oldest > 0 && after < oldest-1 }
+
 // Read returns up to limit events with Seq > after, oldest first, or a
 // *GoneError when after+1 is below the oldest seq kept.
 func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
@@ -56,7 +62,7 @@ func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint
 	// commits a moment before: a reader that saw it could otherwise ask
 	// for "only new events" and still be sent it.
 	newest := l.n.newest.Load()
-	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
+	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
 		return &GoneError{Oldest: oldest}
 	}
 	if after >= newest {
@@ -110,7 +116,7 @@ func (l *Log) AppendRaw(ctx context.Context, out []Raw, buf []byte, after uint64
 		return out, buf, nil
 	}
 	newest := l.n.newest.Load() // see scan
-	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
+	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
 		return out, buf, &GoneError{Oldest: oldest}
 	}
 	if out, buf, ok := l.recent.read(out, buf, after, newest, limit); ok {
@@ -134,7 +140,7 @@ func (l *Log) ReadCID(ctx context.Context, cid string, after uint64, limit int) 
 	if limit <= 0 {
 		return nil, nil
 	}
-	if oldest := l.oldest.Load(); oldest > 0 && after+1 < oldest {
+	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
 		return nil, &GoneError{Oldest: oldest}
 	}
 	seqs, _ := l.idx.chain(cid, 0, after, math.MaxInt)

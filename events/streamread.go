@@ -32,7 +32,7 @@ func (s *Stream) Read(ctx context.Context, after uint64, limit int) ([]Event, er
 	}
 	// The stream keeps the newest MaxMsgs (the retention): what is older
 	// is gone on every node alike, whatever this node's cache still holds.
-	if newest, keep := s.n.newest.Load(), s.keep(); newest > keep && after+1 < newest-keep+1 {
+	if newest, keep := s.n.newest.Load(), s.keep(); newest > keep && goneBefore(after, newest-keep+1) {
 		return nil, &GoneError{Oldest: newest - keep + 1}
 	}
 	s.mu.Lock()
@@ -72,7 +72,7 @@ func (s *Stream) fetch(ctx context.Context, after uint64, limit int, cid string)
 	}
 	s.noteInfo(info)
 	s.n.advance(info.State.LastSeq)
-	if first := info.State.FirstSeq; info.State.Msgs > 0 && after+1 < first {
+	if first := info.State.FirstSeq; info.State.Msgs > 0 && goneBefore(after, first) {
 		return nil, &GoneError{Oldest: first}
 	}
 	if after >= info.State.LastSeq {

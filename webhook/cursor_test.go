@@ -45,9 +45,12 @@ func TestCursorKeyHidesTheURL(t *testing.T) {
 	require.Regexp(t, `^[A-Za-z0-9_]+$`, k, "a valid NATS KV key")
 }
 
+// stateGolden are stored cursors: whole, empty and broken ones.
+var stateGolden = []string{`{"acked":41,"first":42,"last":50}`, `{"acked":0}`, `{"first":5,"last":1}`, `{}`, `null`, `{"acked":-1}`, ``}
+
 // FuzzDecodeState: a stored cursor decodes whole or is refused.
 func FuzzDecodeState(f *testing.F) {
-	for _, seed := range []string{`{"acked":41,"first":42,"last":50}`, `{"acked":0}`, `{"first":5,"last":1}`, `{}`, `null`, `{"acked":-1}`, ``} {
+	for _, seed := range stateGolden {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -3,6 +3,7 @@ package webhook
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/testkit"
 )
 
@@ -116,20 +118,9 @@ func TestFileCursorOneOpener(t *testing.T) {
 // cursor's start; a URL not there is new.
 func TestFileCursorTakesWebhookDB(t *testing.T) {
 	dir := t.TempDir()
-	db, err := bolt.Open(filepath.Join(dir, LegacyCursorFile), 0o600, nil)
+	v, err := encodeState(State{Acked: 41, First: 42, Last: 50})
 	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket(legacyBucket)
-		if err != nil {
-			return err
-		}
-		v, err := encodeState(State{Acked: 41, First: 42, Last: 50})
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(cursorKey(testURL)), v)
-	}))
-	require.NoError(t, db.Close())
+	writeLegacyDB(t, dir, testURL, v)
 
 	c := openCursor(t, dir, testURL)
 	st, found, err := c.Load(t.Context())
@@ -149,6 +140,102 @@ func TestFileCursorTakesWebhookDB(t *testing.T) {
 	_, found, err = other.Load(t.Context())
 	require.NoError(t, err)
 	require.False(t, found)
+}
+
+// A damaged webhook.db stops the cursor's open with a refusal that names
+// it and says what to do, where a truncated one faulted the process
+// (SIGBUS) and a broken state did not say which file held it.
+func TestFileCursorRefusesADamagedWebhookDB(t *testing.T) {
+	for name, damage := range map[string]func(path string){
+		"truncated": func(path string) { require.NoError(t, os.Truncate(path, 4*4096)) },
+		"broken state": func(path string) {
+			writeLegacyDB(t, filepath.Dir(path), testURL, []byte(`{"first":5,"last":1}`))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeLegacyDB(t, dir, testURL, []byte(`{"acked":41,"first":42,"last":50}`))
+			path := filepath.Join(dir, LegacyCursorFile)
+			damage(path)
+			for range 2 { // and again: not taken as a new webhook the second time
+				_, err := OpenFileCursor(dir, testURL)
+				require.ErrorIs(t, err, boltcheck.ErrDamaged)
+				require.ErrorContains(t, err, "mv "+path)
+			}
+		})
+	}
+}
+
+// writeLegacyDB writes dir's webhook.db as earlier builds did, with
+// value as url's state.
+func writeLegacyDB(tb testing.TB, dir, url string, value []byte) {
+	tb.Helper()
+	db, err := bolt.Open(filepath.Join(dir, LegacyCursorFile), 0o600, &bolt.Options{NoSync: true, Timeout: 5 * time.Second})
+	require.NoError(tb, err)
+	require.NoError(tb, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(legacyBucket)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(cursorKey(url)), value)
+	}))
+	require.NoError(tb, db.Close())
+}
+
+// FuzzLegacyCursor: an earlier build's webhook.db, whatever its bytes, is
+// read as the state it holds for the URL, as none, or refused with an
+// error that names the file (the operator's to move away), never a panic
+// or a fault. A file written as those builds did is read as decodeState
+// reads the value; then the same file, bytes overwritten at at by patch
+// and cut to cut bytes (when cut is not 0), keeps a read from failing
+// worse. Seeded with the stored cursor's golden cases, whole, truncated
+// (a SIGBUS before boltcheck) and with a broken meta page.
+func FuzzLegacyCursor(f *testing.F) {
+	for _, v := range stateGolden {
+		f.Add([]byte(v), uint16(0), []byte(nil), uint16(0))
+		f.Add([]byte(v), uint16(0), []byte(nil), uint16(4*4096))
+		f.Add([]byte(v), uint16(4096+16), []byte{0xff}, uint16(0))
+	}
+	f.Add([]byte(nil), uint16(0), []byte("not a bbolt file"), uint16(16))
+	dir := f.TempDir()
+	path := filepath.Join(dir, LegacyCursorFile)
+	f.Fuzz(func(t *testing.T, value []byte, at uint16, patch []byte, cut uint16) {
+		_ = os.Remove(path)
+		writeLegacyDB(t, dir, testURL, value)
+		st, found, err := readLegacyCursor(dir, testURL)
+		want, werr := decodeState(value)
+		switch {
+		case len(value) == 0:
+			if err != nil || found {
+				t.Fatalf("no value: %+v, %v, %v", st, found, err)
+			}
+		case werr != nil:
+			if err == nil || !strings.Contains(err.Error(), path) {
+				t.Fatalf("%q (%v): %v, an error that does not name %s", value, werr, err, path)
+			}
+		case err != nil || !found || st != want:
+			t.Fatalf("%q: %+v, %v, %v; want %+v", value, st, found, err, want)
+		}
+
+		file, err := os.ReadFile(path)
+		require.NoError(t, err)
+		copy(file[int(at)%len(file):], patch)
+		if cut > 0 {
+			file = file[:int(cut)%(len(file)+1)]
+		}
+		require.NoError(t, os.WriteFile(path, file, 0o600))
+		st, found, err = readLegacyCursor(dir, testURL)
+		switch {
+		case err != nil:
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("%d bytes, %q at %d: %v does not name %s", len(file), patch, at, err, path)
+			}
+		case found && st.First > st.Last:
+			t.Fatalf("%d bytes, %q at %d: read as %+v", len(file), patch, at, st)
+		case !found && st != (State{}):
+			t.Fatalf("%d bytes, %q at %d: nothing found, %+v", len(file), patch, at, st)
+		}
+	})
 }
 
 // FuzzNewestSlot: two slots give a state whose batch is in order, nothing

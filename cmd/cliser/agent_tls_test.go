@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -227,13 +228,19 @@ func TestAgentBinaryTLSCertificateMismatchKeepsRetrying(t *testing.T) {
 	assert.Equal(t, 0, front.proxiedCount())
 }
 
+// caFileMistakes are --tls-ca files that trust nothing: junk, and a
+// certificate block that holds no certificate.
+var caFileMistakes = struct{ garbage, corrupt []byte }{
+	garbage: []byte("this is not a certificate\n"),
+	corrupt: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}),
+}
+
 func TestAgentBinaryTLSConfigMistakesExitTwo(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.pem")
-	require.NoError(t, os.WriteFile(garbage, []byte("this is not a certificate\n"), 0o600))
+	require.NoError(t, os.WriteFile(garbage, caFileMistakes.garbage, 0o600))
 	corrupt := filepath.Join(dir, "corrupt.pem")
-	require.NoError(t, os.WriteFile(corrupt,
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}), 0o600))
+	require.NoError(t, os.WriteFile(corrupt, caFileMistakes.corrupt, 0o600))
 	missing := filepath.Join(dir, "missing.pem")
 	pw := []string{"CLISER_PASSWORD=" + agentTestPassword}
 	base := []string{"--server", "127.0.0.1:1", "--id", "a"}
@@ -296,4 +303,67 @@ func TestAgentTLSConfig(t *testing.T) {
 
 	_, err = agentTLS{caFile: "x"}.config("h:1", true)
 	assert.ErrorContains(t, err, "contradicts")
+}
+
+// FuzzLoadCABundle: any --tls-ca file is a pool or a configError that
+// names the file, never a panic. A pool trusts what Go's own reading of
+// the bundle trusts; a refusal is a bundle with no certificate Go finds,
+// or one whose certificate block holds no certificate (which Go would skip
+// and so trust less than the operator thinks). Seeded with a real CA and
+// the CA files of TestAgentBinaryTLSConfigMistakesExitTwo.
+func FuzzLoadCABundle(f *testing.F) {
+	ca := testkit.NewCA(f)
+	f.Add(ca.PEM)
+	f.Add(append(append([]byte("# bundle\n"), ca.PEM...), testkit.NewCA(f).PEM...))
+	f.Add(append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("k")}), ca.PEM...))
+	f.Add(caFileMistakes.garbage)
+	f.Add(caFileMistakes.corrupt)
+	f.Add(append(append([]byte{}, ca.PEM...), caFileMistakes.corrupt...))
+	f.Add([]byte{})
+	path := filepath.Join(f.TempDir(), "ca.pem")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		require.NoError(t, os.WriteFile(path, raw, 0o600))
+		pool, err := loadCABundle(path)
+		std := x509.NewCertPool()
+		found := std.AppendCertsFromPEM(raw)
+		if err != nil {
+			var ce *configError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("%q: %v is no configError naming the file", raw, err)
+			}
+			if found && !unparsedCertificate(raw) {
+				t.Fatalf("%q refused (%v), Go reads certificates in it", raw, err)
+			}
+			return
+		}
+		if pool == nil || unparsedCertificate(raw) {
+			t.Fatalf("%q taken (pool %v), a certificate block in it holds none", raw, pool != nil)
+		}
+		if !headered(raw) && (!found || !pool.Equal(std)) {
+			t.Fatalf("%q: the pool is not the one Go reads (found any: %v)", raw, found)
+		}
+	})
+}
+
+// unparsedCertificate: a CERTIFICATE block of b holds no certificate.
+func unparsedCertificate(b []byte) bool {
+	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// headered: a CERTIFICATE block of b has PEM headers, which Go's reading
+// skips and loadCABundle does not.
+func headered(b []byte) bool {
+	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type == "CERTIFICATE" && len(block.Headers) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -27,7 +27,7 @@ type usageCase struct {
 // usageMistakes has, for every runnable command, the mistakes a person
 // makes: an unknown flag, arguments it does not take, a bad value, a bad
 // environment variable and (serve) a bad config file.
-func usageMistakes(t *testing.T) map[string][]usageCase {
+func usageMistakes(t testing.TB) map[string][]usageCase {
 	dir := t.TempDir()
 	unknownKey := writeFile(t, dir, "unknown.yaml", "no-such-setting: 1\n")
 	badYAML := writeFile(t, dir, "bad.yaml", "listen: [\n")
@@ -193,7 +193,7 @@ func TestEveryCommandHasUsageMistakes(t *testing.T) {
 	})
 }
 
-func writeFile(t *testing.T, dir, name, body string) string {
+func writeFile(t testing.TB, dir, name, body string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(p, []byte(body), 0o600))

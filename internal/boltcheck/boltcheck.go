@@ -2,7 +2,8 @@
 // an error at start, not a crash: bbolt panics on some damaged pages
 // ("Page expected to be: 4") and faults the process (SIGBUS) on a page id
 // past the end of a truncated file. The registry's logstore, the identity
-// store and the event log all open their files through it.
+// store, the event log and the webhook's webhook.db of earlier builds all
+// open their files through it.
 package boltcheck
 
 import (
