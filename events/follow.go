@@ -183,8 +183,7 @@ func (s *Stream) stopTailLocked() {
 func (s *Stream) onTail(gen uint64, msg jetstream.Msg) {
 	ev, err := s.decode(msg)
 	if err != nil {
-		s.opts.log.Warn("events: unreadable event in the stream; skipped", zap.Error(err))
-		return
+		return // counted and reported by decode
 	}
 	s.mu.Lock()
 	if s.cacheGen != gen {

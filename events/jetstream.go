@@ -13,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/internal/natskey"
 	"github.com/cliser/cliser/internal/natsretry"
+	"github.com/cliser/cliser/internal/prom"
 )
 
 // Defaults of the cluster's log.
@@ -109,6 +111,12 @@ type Stream struct {
 	renewed  chan struct{} // closed when it is found made anew
 	renewals prometheus.Counter
 
+	// unreadable counts messages in the stream that are no event
+	// (published by hand on its subjects); each is skipped, and a line
+	// says so at most once a minute.
+	unreadable    prometheus.Counter
+	unreadableLog loggate.Gate
+
 	f       follower
 	kept    atomic.Uint64      // the stream's MaxMsgs (streamkeep.go)
 	cfgSub  *nats.Subscription // announcements of its updates
@@ -158,7 +166,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
 	}
 	s := &Stream{opts: o, sopts: so, cfg: cfg, js: js, stream: st, m: newMetrics(), n: newNotifier(),
-		renewed: make(chan struct{}), renewals: newRenewals(), done: make(chan struct{})}
+		renewed: make(chan struct{}), renewals: newRenewals(), unreadable: newUnreadable(), done: make(chan struct{})}
 	s.f.idle = so.tailIdle
 	s.n.advance(st.CachedInfo().State.LastSeq)
 	s.noteInfo(st.CachedInfo())
@@ -193,12 +201,29 @@ func (s *Stream) subject(cid string) string {
 	return s.sopts.prefix + "." + natskey.Escape(cid)
 }
 
+// decode reads msg's event. A message that is none is counted and
+// reported (a line a minute at most): the readers skip it.
 func (s *Stream) decode(msg jetstream.Msg) (Event, error) {
 	md, err := msg.Metadata()
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+	} else {
+		var ev Event
+		if ev, err = decodeStreamed(md.Sequence.Stream, msg.Data()); err == nil {
+			return ev, nil
+		}
 	}
-	return decodeStreamed(md.Sequence.Stream, msg.Data())
+	s.unreadable.Inc()
+	if s.unreadableLog.Open(time.Minute) {
+		s.opts.log.Warn("events: a message in the event stream is no event (published on its subjects by hand?); "+
+			"skipped by every read (cliser_events_unreadable_total)", zap.String("stream", s.sopts.name), zap.Error(err))
+	}
+	return Event{}, err
+}
+
+func newUnreadable() prometheus.Counter {
+	return prom.Counter(MetricUnreadable, "Times a read of the cluster's event stream met a message that is no "+
+		"event (published on its subjects by hand) and skipped it.")
 }
 
 // decodeStreamed reads the event the stream holds at seq as data: its seq
@@ -270,5 +295,5 @@ func (s *Stream) Healthy() error {
 // Collectors are the stream log's metrics. The newest seq is Newest's: a
 // scrape of a node that does not follow the stream asks NATS for it.
 func (s *Stream) Collectors() []prometheus.Collector {
-	return append(s.m.collectors(s.q, s.Newest), s.renewals)
+	return append(s.m.collectors(s.q, s.Newest), s.renewals, s.unreadable)
 }

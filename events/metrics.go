@@ -16,6 +16,7 @@ const (
 	MetricRetainedBytes = "cliser_events_store_bytes"
 	MetricHolds         = "cliser_events_holds_total"
 	MetricStoreLost     = "cliser_events_store_lost_total"
+	MetricUnreadable    = "cliser_events_unreadable_total" // cluster: reads that skipped a message of the stream that is no event
 )
 
 // metrics are the log's counters; the gauges read the log at scrape.

@@ -131,7 +131,7 @@ func (s *Stream) consume(ctx context.Context, cfg jetstream.ConsumerConfig, limi
 			n++
 			ev, err := s.decode(msg)
 			if err != nil {
-				continue
+				continue // counted and reported by decode
 			}
 			if keep != nil {
 				keep(ev)
