@@ -89,6 +89,11 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		o(c)
 	}
 	made, err := c.open(dir, url)
+	if err != nil && errors.Is(statErr, os.ErrNotExist) {
+		// Made by this open, left empty: the next start, once the fault
+		// is fixed (webhook.db moved away), would find it short.
+		_ = os.Remove(path)
+	}
 	if errors.Is(err, errDamaged) { // as the other data files' damage: what to do, and what it costs
 		_ = f.Close()
 		return nil, fmt.Errorf("webhook cursor file damaged: %s (%w); cliser will not start on it: move it away "+

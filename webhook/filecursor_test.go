@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/boltcheck"
@@ -162,6 +164,17 @@ func TestFileCursorRefusesADamagedWebhookDB(t *testing.T) {
 				require.ErrorIs(t, err, boltcheck.ErrDamaged)
 				require.ErrorContains(t, err, "mv "+path)
 			}
+			// Moved away as the refusal says: a new webhook, without a
+			// word of a short cursor file (the refused opens left none).
+			require.NoError(t, os.Rename(path, path+".damaged"))
+			core, logs := observer.New(zapcore.WarnLevel)
+			c, err := OpenFileCursor(dir, testURL, CursorLogger(zap.New(core)))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+			_, found, err := c.Load(t.Context())
+			require.NoError(t, err)
+			assert.False(t, found, "a new webhook")
+			assert.Empty(t, logs.All(), "no warning")
 		})
 	}
 }
