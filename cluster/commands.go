@@ -127,6 +127,9 @@ func readReply(node string, data []byte) (reply, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return reply{}, fmt.Errorf("%w: node %s answered %.64q, which this node can not read: %v", registry.ErrUnavailable, node, data, err)
 	}
+	if r.Sent < 0 { // no build sends one; summed, it would hide other nodes' orders
+		return reply{}, fmt.Errorf("%w: node %s answered %.64q: a negative count", registry.ErrUnavailable, node, data)
+	}
 	return r, errOf(r.Error, node)
 }
 

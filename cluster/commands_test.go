@@ -105,7 +105,7 @@ func checkReply(t *testing.T, data []byte) {
 		}
 		t.Fatalf("%q read as %v, not one of Directory's errors", data, err)
 	}
-	if r.Error != "" {
+	if r.Error != "" || r.Sent < 0 {
 		t.Fatalf("%q read as %+v and no error", data, r)
 	}
 	again, _ := json.Marshal(r)
@@ -122,7 +122,7 @@ func known(reg *registry.Registry, cid string) bool {
 // TestReadReplyUnreadableIsUnavailable: an answer this node can not read
 // is a 503 to try again (as a code it does not know), not a 500.
 func TestReadReplyUnreadableIsUnavailable(t *testing.T) {
-	for _, s := range []string{`not json`, ``, `{"error":7}`, `{"error":"quota exceeded"}`} {
+	for _, s := range []string{`not json`, ``, `{"error":7}`, `{"error":"quota exceeded"}`, `{"sent":-1}`} {
 		_, err := readReply("n2", []byte(s))
 		if !errors.Is(err, registry.ErrUnavailable) {
 			t.Errorf("%q: %v, want ErrUnavailable", s, err)
