@@ -155,14 +155,16 @@ func (s *Service) runWrites(ctx context.Context) {
 				continue
 			}
 			if err != nil {
-				failedAt, failed = time.Now(), err // before the answer: a write queued after it is made
+				// Before the answer: a write queued after it is made, and
+				// whoever got the answer reads the fault counted.
+				failedAt, failed = time.Now(), err
+				s.storeErrs.Add(1)
 			}
 			if op.done != nil {
 				op.done <- err
 			}
 			switch {
 			case err != nil:
-				s.storeErrs.Add(1)
 				if !failing {
 					s.opts.log.Warn("identity: store write failed", zap.String("write", op.what), zap.Error(err))
 				} else {

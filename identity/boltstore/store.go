@@ -58,8 +58,10 @@ type Store struct {
 	keep *boltkeep.Keeper
 	lost prometheus.Counter
 
-	stop    chan struct{}
-	stopped chan struct{}
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Option configures Open.
@@ -331,15 +333,19 @@ func (s *Store) Watch(context.Context, func(identity.Change)) error { return nil
 
 // Close stops the checks and releases the file, put back first if it
 // left its path since the last check: a graceful stop keeps every write.
-// It fails when that restore does, naming the file.
+// It fails when that restore does, naming the file. A second Close
+// returns the first's error.
 func (s *Store) Close() error {
-	close(s.stop)
-	<-s.stopped
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.restoreLocked(true)
-	lost := s.keep.Healthy()
-	return errors.Join(lost, s.db.Close(), s.keep.Close())
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.restoreLocked(true)
+		lost := s.keep.Healthy()
+		s.closeErr = errors.Join(lost, s.db.Close(), s.keep.Close())
+	})
+	return s.closeErr
 }
 
 // PutCredentials stores many credentials in one transaction (one fsync),
