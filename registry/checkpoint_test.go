@@ -30,7 +30,11 @@ func TestCheckpointSpreadOverInterval(t *testing.T) {
 	require.NoError(t, r.Flush())
 	startRunSynced(t, r, s) // the pass begins now, over n+1 records (the probe)
 
-	touched := clk.Advance(time.Second)
+	// Less than a record's share of the interval (60 s / 101): a flush
+	// during the touches visits none. At 1 s one was due, and a flush in
+	// the middle of the loop rewrote the first record before its touch,
+	// so a quarter in only 24 were seen rewritten (under load).
+	touched := clk.Advance(500 * time.Millisecond)
 	for _, c := range clients {
 		r.Touch(c.sid, c.conn)
 	}
@@ -43,7 +47,7 @@ func TestCheckpointSpreadOverInterval(t *testing.T) {
 		}
 		return k
 	}
-	clk.Advance(14 * time.Second) // 15 s of 60
+	clk.Advance(14500 * time.Millisecond) // 15 s of 60
 	require.Eventually(t, func() bool { return rewritten() == 25 }, waitFor, tick, "a quarter in, a quarter rewritten")
 	clk.Advance(15 * time.Second) // 30 s of 60
 	require.Eventually(t, func() bool { return rewritten() == 50 }, waitFor, tick, "half in, half rewritten")
