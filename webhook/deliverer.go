@@ -261,8 +261,8 @@ func (d *Deliverer) start(ctx context.Context) (State, error) {
 // is past its newest event: the log was begun anew (events.db moved away
 // after damage, or found empty) while the cursor kept the old log's seq.
 // Left as it was, nothing was sent until the new log passed that seq,
-// with no word and a lag of 0. In a cluster the stream's newest may not
-// be known yet, so the cursor is trusted there.
+// with no word and a lag of 0. The cluster's stream is checked by
+// againstTheStream instead: only its leader knows its newest seq.
 func (d *Deliverer) pastTheLog(ctx context.Context, st State) State {
 	if d.raw == nil {
 		return st

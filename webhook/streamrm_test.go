@@ -184,13 +184,7 @@ func waitDelivered(rc *receiver, n int) {
 
 // logLines are the lines of logs at level whose message holds part.
 func logLines(logs *observer.ObservedLogs, level zapcore.Level, part string) int {
-	n := 0
-	for _, e := range logs.All() {
-		if e.Level == level && strings.Contains(e.Message, part) {
-			n++
-		}
-	}
-	return n
+	return logs.FilterLevelExact(level).FilterMessageSnippet(part).Len()
 }
 
 // The event stream deleted under running nodes (`nats stream rm
