@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,15 +46,33 @@ func (s *Stream) watchConfig(nc *nats.Conn) (*nats.Subscription, error) {
 		if !strings.HasPrefix(msg.Subject, streamUpdated) && !strings.HasPrefix(msg.Subject, streamCreated) {
 			return // its leader elected, a snapshot, its deletion (the writer makes it again)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
-		defer cancel()
-		info, err := s.stream.Info(ctx)
+		info, err := s.infoAfterAdvisory()
 		if err != nil {
 			s.opts.log.Warn("events: reading the event stream's new configuration", zap.Error(err))
 			return
 		}
 		s.noteInfo(info)
 	})
+}
+
+// infoAfterAdvisory reads the stream's info, again while it fails, for up
+// to streamOpTimeout: a stream just made may not answer yet, and a node
+// that neither publishes nor starts a tail has no other word of a stream
+// made anew (its webhook waited for seqs of the old one).
+func (s *Stream) infoAfterAdvisory() (*jetstream.StreamInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), streamOpTimeout)
+	defer cancel()
+	for {
+		info, err := s.stream.Info(ctx)
+		if err == nil || ctx.Err() != nil {
+			return info, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond): // a retry's pace
+		}
+	}
 }
 
 // warnIfRetentionDiffers says, before this node sets the stream's
