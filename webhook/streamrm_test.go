@@ -57,6 +57,13 @@ func openStreamNodeOn(t *testing.T, streamURL, cursorURL, name string, replicas 
 		return nc
 	}
 	t.Cleanup(n.stop)
+	t.Cleanup(func() { // a failure under load says what each node saw
+		if t.Failed() {
+			for _, e := range logs.All() {
+				t.Logf("%s %s %s %v", name, e.Level, e.Message, e.ContextMap())
+			}
+		}
+	})
 	s, err := events.OpenStream(connect(streamURL), []events.Option{events.WithRetention(1000), events.WithLogger(n.zl)},
 		events.WithStreamReplicas(replicas))
 	require.NoError(t, err)
