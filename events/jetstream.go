@@ -98,6 +98,7 @@ type Stream struct {
 	sopts  streamOptions
 	cfg    jetstream.StreamConfig // as this node makes it (again: streamanew.go)
 	js     jetstream.JetStream
+	w      *writerConn // the writer's own connection (publishconn.go)
 	stream jetstream.Stream
 	q      *queue
 	ids    idCutter // the writer's: the IDs of events queued without one
@@ -182,11 +183,16 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 			s.noteInfo(info)
 		}
 	}
+	if s.w, err = dialWriter(nc); err != nil {
+		_ = s.cfgSub.Unsubscribe()
+		return nil, err
+	}
 	s.q = newQueue(o.queueLimit, s.m, o.log)
 	s.q.afterTake = o.afterTake
 	s.ids = newIDCutter(idPrefix())
 	if err := s.readSpill(); err != nil {
 		_ = s.cfgSub.Unsubscribe()
+		s.w.close()
 		return nil, err
 	}
 	go s.run()
@@ -253,6 +259,7 @@ func (s *Stream) close() error {
 	// The spill before anything else that may wait on NATS: a stop out of
 	// time (a supervisor's kill) must find the events already kept.
 	err := s.keepGivenUp()
+	s.w.close()
 	_ = s.cfgSub.Unsubscribe() // fails only once nc is closed, which ends it too
 	s.f.mu.Lock()
 	s.stopTailLocked()

@@ -53,6 +53,9 @@ func (s *Stream) run() {
 				if !remade && !s.failing.Swap(true) {
 					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
 				}
+				if !remade && s.w.moveOff() {
+					s.opts.log.Debug("events: the writer's NATS connection moves to another server", zap.Error(err))
+				}
 				s.stored.advance(sent)
 				if s.q.retryAfter(&backoff, s.opts.log) {
 					return
@@ -108,7 +111,7 @@ func (s *Stream) publish(batch []Event) (int, error) {
 			if err != nil {
 				return start, err
 			}
-			f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: s.subject(chunk[i].CID), Data: data},
+			f, err := s.w.js.PublishMsgAsync(&nats.Msg{Subject: s.subject(chunk[i].CID), Data: data},
 				jetstream.WithMsgID(chunk[i].ID), noRetry)
 			if err != nil {
 				pubErr = err
