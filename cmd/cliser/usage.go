@@ -45,6 +45,12 @@ func markUsageErrors(root *cobra.Command) {
 		if !c.Runnable() {
 			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 		}
+		// A group's flags end at its first argument: --help after an
+		// unknown subcommand (`cliser nosuch --help`) would show the
+		// group's help and exit 0, as cobra checks no arguments then.
+		if c.HasSubCommands() {
+			c.Flags().SetInterspersed(false)
+		}
 		if c != root && c.Args != nil {
 			c.Args = usageArgs(c.Args)
 		}

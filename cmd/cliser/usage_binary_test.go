@@ -37,6 +37,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		"cliser": {
 			{args: []string{"no-such-command"}, hint: "unknown command"},
 			{args: []string{"clinets"}, hint: "did you mean clients"},
+			{args: []string{"no-such-command", "--help"}, hint: `unknown command "no-such-command" for "cliser"`},
 			{args: []string{"--no-such-flag"}, hint: "see 'cliser --help'"},
 		},
 		"cliser serve": {
@@ -115,7 +116,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"credentials", "rm"}, hint: "usage:"},
 			{args: []string{"credentials", "rm", "good", "bad id"}, hint: `"bad id" is not a client ID`},
 		},
-		"cliser bans": {{args: []string{"bans", "nope"}, hint: "unknown command"}},
+		"cliser bans": {
+			{args: []string{"bans", "nope"}, hint: "unknown command"},
+			{args: []string{"bans", "nope", "-h"}, hint: `unknown command "nope" for "cliser bans"`},
+		},
 		"cliser bans add": {
 			{args: []string{"bans", "add", "cid"}, hint: "usage: cliser bans add"},
 			{args: []string{"bans", "add", "planet", "x"}, hint: "planet"},
@@ -148,7 +152,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"version", "extra"}, hint: "takes no arguments"},
 			{args: []string{"version", "--no-such-flag"}, hint: "see 'cliser version --help'"},
 		},
-		"cliser completion":      {{args: []string{"completion", "tcsh"}, hint: "unknown command"}},
+		"cliser completion": {
+			{args: []string{"completion", "tcsh"}, hint: "unknown command"},
+			{args: []string{"completion", "tcsh", "--help"}, hint: `unknown command "tcsh" for "cliser completion"`},
+		},
 		"cliser completion bash": {{args: []string{"completion", "bash", "extra"}, hint: "takes no arguments"}},
 		"cliser completion zsh":  {{args: []string{"completion", "zsh", "--no-such-flag"}, hint: "--help"}},
 		"cliser completion fish": {{args: []string{"completion", "fish", "--descriptions=maybe"}, hint: "--descriptions"}},
