@@ -1,9 +1,7 @@
 package events
 
 import (
-	"bytes"
 	"strconv"
-	"time"
 
 	"github.com/cliser/cliser/internal/jsonenc"
 )
@@ -72,40 +70,4 @@ func appendField(dst []byte, name, v string) []byte {
 	}
 	dst = append(dst, name...)
 	return jsonenc.AppendString(dst, v)
-}
-
-// typeOf reads the "type" of a stored event: written third, after seq
-// and id (by our encoder and by encoding/json, which earlier builds used),
-// and an id can not hold `,"type":"` unescaped. A type with an escape in
-// it is not read here (ok false).
-func typeOf(raw []byte) (typ []byte, ok bool) {
-	const key = `,"type":"`
-	i := bytes.Index(raw, []byte(key))
-	if i < 0 {
-		return nil, false
-	}
-	rest := raw[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-		return nil, false
-	}
-	return rest[:j], true
-}
-
-// timeOf reads the "time" of a stored event without decoding the rest:
-// our encoder writes it fourth, after seq, id and type, none of which can
-// hold `,"time":"` unescaped. Anything odd is the zero time.
-func timeOf(raw []byte) time.Time {
-	const key = `,"time":"`
-	i := bytes.Index(raw, []byte(key))
-	if i < 0 {
-		return time.Time{}
-	}
-	rest := raw[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return time.Time{}
-	}
-	t, _ := time.Parse(time.RFC3339Nano, string(rest[:j]))
-	return t
 }

@@ -1,12 +1,9 @@
 package events
 
 import (
-	"bytes"
-	"encoding/json"
 	"hash/maphash"
 	"math"
 	"sync"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/cliser/cliser/internal/offheap"
@@ -136,76 +133,4 @@ func (x *cidIndex) chain(cid string, from, floor uint64, n int) (seqs []uint64, 
 		seq -= d
 	}
 	return seqs, 0
-}
-
-// cidOf reads the cid field of a stored event without decoding the rest:
-// the index is built from every event at start. Our encoder (and
-// encoding/json, which earlier builds used) writes `"cid":"` once, and
-// the fields before it hold no quotes that could fake it (see Event's
-// order), so the first match is the field. Bytes written otherwise (a
-// file edited by hand) go to encoding/json, which the index must agree
-// with, as the readers decode the events it points to: see cidFast.
-func cidOf(v []byte) string {
-	if cid, ok := cidFast(v); ok {
-		return cid
-	}
-	var c struct {
-		CID string `json:"cid"`
-	}
-	_ = json.Unmarshal(v, &c)
-	return c.CID
-}
-
-// cidFast is cidOf's shortcut; ok is false when the bytes could make
-// encoding/json read another cid than the first `"cid":"`: an object
-// nested in the event (its cid is not the event's), an escape in a key
-// or in the value, a raw byte that is not UTF-8 (encoding/json reads
-// U+FFFD), or a later key that encoding/json also takes for cid (a
-// duplicate, "CID", `"cid" :`), whose value would win. Our encoders
-// write none of these, except escapes in the free text after the cid.
-// Its guards cost about 100 ns an event (a tenth of a second at start for
-// a million events); encoding/json costs 2 µs.
-func cidFast(v []byte) (cid string, ok bool) {
-	const key = `"cid":"`
-	if len(v) == 0 || v[0] != '{' || bytes.IndexByte(v[1:], '{') >= 0 {
-		return "", false
-	}
-	i := bytes.Index(v, []byte(key))
-	if i < 0 {
-		return "", !mayNameCID(v)
-	}
-	if v[i-1] == '\\' {
-		return "", false // `\"cid":"` ends a key that holds a quote
-	}
-	rest := v[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 || !utf8.Valid(rest[:j]) || mayNameCID(rest[j+1:]) {
-		return "", false
-	}
-	return string(rest[:j]), true
-}
-
-// mayNameCID reports whether b may hold a key that encoding/json takes
-// for the cid field: its match ignores case (only ASCII letters fold to
-// c, i and d), and a key may spell its letters as \u escapes.
-func mayNameCID(b []byte) bool {
-	if bytes.Contains(b, []byte(`\u`)) {
-		return true
-	}
-	return endsKeyCID(b, 'd') || endsKeyCID(b, 'D')
-}
-
-// endsKeyCID reports whether b holds c, i and d (of either case, d given)
-// before a quote.
-func endsKeyCID(b []byte, d byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(b[i:], []byte{d, '"'})
-		if j < 0 {
-			return false
-		}
-		i += j + 2
-		if i >= 4 && b[i-4]|0x20 == 'c' && b[i-3]|0x20 == 'i' {
-			return true
-		}
-	}
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // cidOfCases are what an event's bytes may hold besides what our encoders
@@ -44,8 +47,50 @@ func TestCIDOf(t *testing.T) {
 	}
 }
 
+// fieldCases are events edited by hand whose type or time a first match
+// of the key would misread: the type and time as encoding/json reads them
+// (ok false: the type filter decodes the event).
+var fieldCases = []struct {
+	in, typ string
+	ok      bool
+	time    string
+}{
+	{`{"seq":1,"type":"a","time":"2026-01-02T03:04:05.5Z"}`, "a", true, "2026-01-02T03:04:05.5Z"},
+	{`{"seq":1,"type":"a","Type":"b"}`, "", false, ""},
+	{`{"seq":1,"type":"a","type":"b"}`, "", false, ""},
+	{`{"seq":1,"x":{"q":1,"type":"b"},"type":"a"}`, "", false, ""},
+	{`{"seq":1,"type":"a","time":"2026-01-01T00:00:00Z","TIME":"2027-01-01T00:00:00Z"}`, "a", true, "2027-01-01T00:00:00Z"},
+	{`{"seq":1,"time":"2026-01-01T00:00:00Z","x":{"time":"2027-01-01T00:00:00Z"}}`, "", false, "2026-01-01T00:00:00Z"},
+	{`{"seq":1,"type":"a\u0062","time":"2026-01-01T00:00:00+02:00"}`, "", false, "2026-01-01T00:00:00+02:00"},
+	{`{"seq":1}`, "", false, ""},
+}
+
+// TestFieldsReadAsEncodingJSONDoes: the type filter and the webhook read
+// an event's type and time as its readers decode them.
+func TestFieldsReadAsEncodingJSONDoes(t *testing.T) {
+	for _, c := range fieldCases {
+		var ev Event
+		require.NoError(t, json.Unmarshal([]byte(c.in), &ev), c.in)
+		typ, ok := typeOf([]byte(c.in))
+		assert.Equal(t, c.ok, ok, "%s: typeOf's ok", c.in)
+		if ok {
+			assert.Equal(t, ev.Type, string(typ), c.in)
+			assert.Equal(t, c.typ, string(typ), c.in)
+		}
+		want := time.Time{}
+		if c.time != "" {
+			var err error
+			want, err = time.Parse(time.RFC3339Nano, c.time)
+			require.NoError(t, err)
+		}
+		require.True(t, ev.Time.Equal(want), "%s: the case is wrong: encoding/json reads %v", c.in, ev.Time)
+		assert.True(t, timeOf([]byte(c.in)).Equal(want), "%s: timeOf %v, want %v", c.in, timeOf([]byte(c.in)), want)
+	}
+}
+
 // storedSeeds are every event shape as the writers store it (AppendJSON,
-// and encoding/json for earlier builds), with its seq, and cidOfCases.
+// and encoding/json for earlier builds), with its seq, cidOfCases and
+// fieldCases.
 func storedSeeds(f *testing.F) {
 	for _, ev := range encodeCases() {
 		raw, err := AppendJSON(nil, &ev)
@@ -59,6 +104,9 @@ func storedSeeds(f *testing.F) {
 		f.Add(ev.Seq, raw)
 	}
 	for _, c := range cidOfCases {
+		f.Add(uint64(1), []byte(c.in))
+	}
+	for _, c := range fieldCases {
 		f.Add(uint64(1), []byte(c.in))
 	}
 }
@@ -150,4 +198,53 @@ func sameEvent(a, b Event) bool {
 	}
 	a.Time, b.Time, a.ConnectedAt, b.ConnectedAt, a.Reason, b.Reason = time.Time{}, time.Time{}, nil, nil, nil, nil
 	return a == b
+}
+
+// FuzzTypeOf holds the type filter's shortcut to encoding/json's reading:
+// a type read without decoding is the one the event holds, or none
+// (ok false: the reader decodes it).
+func FuzzTypeOf(f *testing.F) {
+	storedSeeds(f)
+	f.Fuzz(func(t *testing.T, _ uint64, raw []byte) {
+		var ev Event
+		if json.Unmarshal(raw, &ev) != nil {
+			return
+		}
+		if typ, ok := typeOf(raw); ok && string(typ) != ev.Type {
+			t.Fatalf("%q: typeOf read %q, encoding/json %q", raw, typ, ev.Type)
+		}
+	})
+}
+
+// FuzzTimeOf holds the webhook's shortcut to an event's time: the time it
+// reads is the one encoding/json reads, or the zero time.
+func FuzzTimeOf(f *testing.F) {
+	storedSeeds(f)
+	f.Fuzz(func(t *testing.T, _ uint64, raw []byte) {
+		var ev Event
+		if json.Unmarshal(raw, &ev) != nil {
+			return
+		}
+		if got := timeOf(raw); !got.IsZero() && !got.Equal(ev.Time) {
+			t.Fatalf("%q: timeOf read %v, encoding/json %v", raw, got, ev.Time)
+		}
+	})
+}
+
+// BenchmarkFieldsOf: the three shortcuts on a stored connect event (the
+// start's index reads every event's cid; encoding/json takes ~2 µs).
+func BenchmarkFieldsOf(b *testing.B) {
+	at := time.Date(2026, 12, 4, 22, 0, 0, 123456789, time.UTC)
+	raw, err := AppendJSON(nil, &Event{Seq: 1, ID: "ev-1", Type: TypeConnected, Time: at, CID: "pos-0042",
+		CIP: "10.1.2.3", CPort: "40000", SID: 7, Session: "s-1"})
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if cidOf(raw) == "" || !timeOf(raw).Equal(at) {
+			b.Fatal("misread")
+		}
+		if _, ok := typeOf(raw); !ok {
+			b.Fatal("type not read")
+		}
+	}
 }
