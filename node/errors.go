@@ -11,9 +11,9 @@ var (
 	ErrStarted = errors.New("node: already started")
 	// ErrConfig marks an error that the operator fixes in the
 	// configuration (no data dir for the event log, a webhook URL the
-	// deliverer refuses; a data file that will not open is not one: it
-	// exits 1, as damage does): `cliser serve` exits 2 on it. Test it with
-	// errors.Is.
+	// deliverer refuses, a data dir that is a file; a data file that will
+	// not open is not one: it exits 1, as damage does): `cliser serve`
+	// exits 2 on it. Test it with errors.Is.
 	ErrConfig = errors.New("node: configuration")
 )
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -248,6 +249,9 @@ func (b *backend) Close() error {
 // it: "permission denied" alone left the operator to find out which user
 // needs which file.
 func dataDirError(dir string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) { // --data-dir names a file: the flag is the operator's to fix (exit 2)
+		return configErrorf("data dir %s: %v", dir, err)
+	}
 	err = fmt.Errorf("data dir %s: %w", dir, err)
 	if !errors.Is(err, fs.ErrPermission) {
 		return err

@@ -59,6 +59,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
 			{args: []string{"serve", "--config", unknownKey}, hint: `unknown setting "no-such-setting"`},
 			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},
+			{args: []string{"serve", "--data-dir", badYAML, "--listen", "127.0.0.1:0", "--admin-listen", "off"},
+				env: []string{"CLISER_PASSWORD=pw"}, hint: "give --data-dir a directory"},
 			{args: []string{"serve", "--config", badValue}, hint: "keepalive-interval"},
 			{args: []string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, hint: "config file"},
 		},
