@@ -32,6 +32,7 @@ type Conn struct {
 
 	buf    []byte // inbound bytes; buf[:have] not yet consumed
 	have   int
+	heard  bool // a byte came from the server (tlsfix.go)
 	out    []byte
 	events []sessionEvent
 
@@ -131,7 +132,10 @@ func (c *Conn) handshake(ctx context.Context, answers []byte) error {
 				return err
 			}
 			if errors.Is(err, errTimeout) {
-				return fmt.Errorf("%w: no connected notice within %v: %w", ErrHandshake, c.cfg.HandshakeTimeout, os.ErrDeadlineExceeded)
+				err = fmt.Errorf("no connected notice within %v: %w", c.cfg.HandshakeTimeout, os.ErrDeadlineExceeded)
+			}
+			if !c.heard && c.cfg.TLS == nil {
+				err = fmt.Errorf("%w: %w", errNoPrompt, err)
 			}
 			return fmt.Errorf("%w: %w", ErrHandshake, err)
 		}
@@ -150,6 +154,12 @@ var errTimeout = errors.New("client: read timed out")
 // wire before OnShutdown runs.
 func (c *Conn) readOnce() error {
 	n, rerr := c.nc.Read(c.buf[c.have:])
+	if n > 0 && !c.heard {
+		c.heard = true
+		if c.cfg.TLS == nil && tlsRecord(c.buf[c.have:c.have+n]) {
+			return errSpeaksTLS // not lines: an alert to the answers taken for a ClientHello
+		}
+	}
 	c.have += n
 	return c.process(rerr)
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -65,6 +66,14 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = plainLn.Close() })
 	go acceptAndClose(plainLn, func(c net.Conn) { _, _ = c.Write([]byte("110 password\n")) })
+	alertLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = alertLn.Close() })
+	go acceptAndClose(alertLn, func(c net.Conn) { _, _ = c.Write([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a}) })
+	silentLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = silentLn.Close() })
+	go acceptAndClose(silentLn, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) // waits for more of a ClientHello
 
 	otherCA := testkit.NewCA(t).Pool()
 	for _, tc := range []struct {
@@ -77,6 +86,11 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 		{"system roots", tlsLn.Addr().String(), &tls.Config{ServerName: "127.0.0.1"}, "give its certificate with --tls-ca FILE"},
 		{"another CA", tlsLn.Addr().String(), &tls.Config{RootCAs: otherCA, ServerName: "127.0.0.1"}, "no CA in --tls-ca"},
 		{"plain server", plainLn.Addr().String(), &tls.Config{RootCAs: trusting.RootCAs, ServerName: "127.0.0.1"}, "does not speak TLS"},
+		// Go's TLS server closes without a word; OpenSSL's terminators
+		// may answer with an alert (this one's last byte is a newline).
+		{"TLS server, plain client", tlsLn.Addr().String(), nil, "TLS terminator's port, add --tls"},
+		{"TLS alert, plain client", alertLn.Addr().String(), nil, "the server speaks TLS: add --tls"},
+		{"silent server, plain client", silentLn.Addr().String(), nil, "TLS terminator's port, add --tls"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			core, logs := observer.New(zap.WarnLevel)
