@@ -35,8 +35,8 @@ var (
 // duplicate, another case, `"cid" :`), whose value would win. With no key
 // at all, ok says that none is spelled another way (val nil). Our
 // encoders write none of these, except escapes in the free text after the
-// fields read here. Its guards cost about 100 ns an event; encoding/json
-// costs 2 µs.
+// fields read here. Its guards cost 100 to 200 ns an event (typeOf 170
+// ns, all three 510 ns: BenchmarkFieldsOf); encoding/json costs 2 µs.
 func (f field) fast(v []byte) (val []byte, ok bool) {
 	if len(v) == 0 || v[0] != '{' || bytes.IndexByte(v[1:], '{') >= 0 {
 		return nil, false
@@ -128,8 +128,8 @@ func typeOf(raw []byte) (typ []byte, ok bool) {
 // zero time when that fails).
 func timeOf(raw []byte) time.Time {
 	var t time.Time
-	if val, ok := fieldTime.fast(raw); ok && val != nil && t.UnmarshalJSON(val) == nil {
-		return t
+	if val, ok := fieldTime.fast(raw); ok && (val == nil || t.UnmarshalJSON(val) == nil) {
+		return t // nil: no time, spelled no way
 	}
 	var e struct {
 		Time time.Time `json:"time"`
