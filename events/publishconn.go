@@ -58,12 +58,13 @@ func (w *writerConn) close() {
 	w.nc.Close()
 }
 
-// moveOff moves the connection to another server after a publish failed
-// with it up: a server cut off from its peers still answers PINGs, so
-// nats.go stays on it while the stream's leader is out of its reach (the
-// node's own connection moves on failed beats, cluster/move.go, and this
-// one must not stay behind). A failure on a healthy server (a leader
-// election) costs a reconnect; the writer's backoff paces the moves.
+// moveOff moves the connection to another server after a publish got no
+// acknowledgment with it up: a server cut off from its peers still
+// answers PINGs, so nats.go stays on it while the stream's leader is out
+// of its reach (the node's own connection moves on failed beats,
+// cluster/move.go, and this one must not stay behind). A silence on a
+// healthy server (a slow election) costs a reconnect; the writer's
+// backoff paces the moves.
 func (w *writerConn) moveOff() bool {
 	if w.nc.Status() != nats.CONNECTED || len(w.nc.Servers()) < 2 {
 		return false

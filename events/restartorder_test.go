@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -32,41 +33,63 @@ func TestStreamKeepsItsOrderWhenNATSRestartsUnderIt(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 
-	n := 0
-	appendOne := func() {
-		require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%04d", n)}))
-		n++
-	}
-	appendSome := func() {
-		for range 20 {
-			appendOne()
-		}
-		time.Sleep(time.Millisecond)
-	}
-	appendOne()
+	a := &numbered{t: t, s: s}
+	a.some(1)
 	for round := range 6 {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		// Events keep coming while it is away, and while it comes back.
 		for s.Healthy() == nil {
-			appendSome()
-			require.Less(t, n, 1_000_000, "round %d: publishing never failed", round)
+			a.some(20)
+			require.Less(t, a.n, 1_000_000, "round %d: publishing never failed", round)
 		}
-		appendSome()
+		a.some(20)
 		ns = testkit.NATSAt(t, natsDir, port)
 		for s.Healthy() != nil {
-			appendSome()
-			require.Less(t, n, 1_000_000, "round %d: publishing never worked again", round)
+			a.some(20)
+			require.Less(t, a.n, 1_000_000, "round %d: publishing never worked again", round)
 		}
 	}
-	want := uint64(n)
-	require.Eventually(t, func() bool { return s.Newest() >= want }, 20*time.Second, 10*time.Millisecond)
+	a.requireInOrder(20 * time.Second)
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// numbered appends events numbered from 0 in their cid, and checks that
+// the stream holds them once each, in that order.
+type numbered struct {
+	t *testing.T
+	s *events.Stream
+	n int
+}
+
+func numberedCID(i int) string { return fmt.Sprintf("c-%06d", i) }
+
+// some appends k events, then pauses a millisecond: a node's pace.
+func (a *numbered) some(k int) {
+	for range k {
+		require.True(a.t, a.s.Append(events.Event{Type: events.TypeConnected, CID: numberedCID(a.n)}))
+		a.n++
+	}
+	time.Sleep(time.Millisecond)
+}
+
+func (a *numbered) requireInOrder(within time.Duration) {
+	t, s, want := a.t, a.s, uint64(a.n)
+	deadline := time.Now().Add(within)
+	for s.Newest() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream's newest seq is %d of %d after %v (writer: %v)", s.Newest(), want, within, s.Healthy())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var got []string
 	for after := uint64(0); after < want; {
 		evs, err := s.Read(ctx, after, 1000)
+		if errors.Is(err, events.ErrUnavailable) && ctx.Err() == nil { // a leader elected
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
 		require.NoError(t, err)
 		require.NotEmpty(t, evs)
 		for _, ev := range evs {
@@ -74,11 +97,11 @@ func TestStreamKeepsItsOrderWhenNATSRestartsUnderIt(t *testing.T) {
 			after = ev.Seq
 		}
 	}
-	require.Len(t, got, n, "each event once")
+	require.Len(t, got, a.n, "each event once")
 	for i, cid := range got {
-		if want := "c-" + fmt.Sprintf("%04d", i); cid != want {
+		if cid != numberedCID(i) {
 			at, _ := strconv.Atoi(strings.TrimPrefix(cid, "c-"))
-			t.Fatalf("seq %d holds %s, want %s: the stream's order is not the node's (%d of %d)", i+1, cid, want, at, n)
+			t.Fatalf("seq %d holds %s, want %s: the stream's order is not the node's (%d of %d)", i+1, cid, numberedCID(i), at, a.n)
 		}
 	}
 }

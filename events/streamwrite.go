@@ -53,7 +53,7 @@ func (s *Stream) run() {
 				if !remade && !s.failing.Swap(true) {
 					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
 				}
-				if !remade && s.w.moveOff() {
+				if errors.Is(err, errNoAck) && s.w.moveOff() {
 					s.opts.log.Debug("events: the writer's NATS connection moves to another server", zap.Error(err))
 				}
 				s.stored.advance(sent)
@@ -87,6 +87,12 @@ func (s *Stream) giveIDs(batch []Event) {
 		}
 	}
 }
+
+// errNoAck: a publish's acknowledgment did not come within
+// streamOpTimeout. A stream electing a leader answers "no response from
+// stream" at once; silence is what a server cut off from its peers gives
+// (moveOff).
+var errNoAck = errors.New("no acknowledgment from JetStream in time")
 
 // noRetry turns nats.go's own retries of a publish that found no stream
 // off: it tried each event again on a timer of its own (twice, 250 ms
@@ -126,7 +132,7 @@ func (s *Stream) publish(batch []Event) (int, error) {
 			case err := <-f.Err():
 				return start + i, err
 			case <-timeout:
-				return start + i, errors.New("no acknowledgment from JetStream in time")
+				return start + i, errNoAck
 			case <-s.q.abandoned:
 				return start + i, errors.New("the stop ran out of time waiting for JetStream's acknowledgment")
 			}
