@@ -171,24 +171,7 @@ func TestBinaryWebhookDeliversAtTheDescriptorCeiling(t *testing.T) {
 	}
 	require.Eventually(t, delivered(healthy), 30*time.Second, 20*time.Millisecond, "the connects delivered")
 
-	idle := dialMany(t, p.AdminAddr, 1300, func(c net.Conn) error {
-		_, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
-		return err
-	})
-	t.Cleanup(func() { closeAll(idle) })
-	var full atomic.Int64
-	extra := dialMany(t, p.Addr, 1000, func(c net.Conn) error {
-		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
-		line, err := bufio.NewReader(c).ReadString('\n')
-		if line == "190 server full\n" {
-			full.Add(1)
-		} else if err != nil || line != "110 password\n" {
-			return fmt.Errorf("first line %q: %v", line, err)
-		}
-		return nil
-	})
-	t.Cleanup(func() { closeAll(extra) })
-	require.Positive(t, full.Load(), "the protocol connections reached their ceiling")
+	fillToTheCeiling(t, p)
 
 	// At the ceiling: the healthy clients leave, and their disconnects go
 	// out on new connections to the receiver.
@@ -250,6 +233,31 @@ func TestBinarySurvivesConnectFlood(t *testing.T) {
 	registerWhenRoom(t, p.Addr, "after-flood")
 	assert.NotContains(t, p.LogText(), "too many open files")
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
+// fillToTheCeiling holds 1300 idle admin connections and 1000 protocol
+// connections open on p (under the limit of 1200) until t ends, and
+// checks that the protocol listener answered some "190 server full".
+func fillToTheCeiling(t *testing.T, p *testkit.Served) {
+	t.Helper()
+	idle := dialMany(t, p.AdminAddr, 1300, func(c net.Conn) error {
+		_, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+		return err
+	})
+	t.Cleanup(func() { closeAll(idle) })
+	var full atomic.Int64
+	extra := dialMany(t, p.Addr, 1000, func(c net.Conn) error {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if line == "190 server full\n" {
+			full.Add(1)
+		} else if err != nil || line != "110 password\n" {
+			return fmt.Errorf("first line %q: %v", line, err)
+		}
+		return nil
+	})
+	t.Cleanup(func() { closeAll(extra) })
+	require.Positive(t, full.Load(), "the protocol connections reached their ceiling")
 }
 
 // serveUnderLimit runs serve under prlimit's open-files limit, with fast
