@@ -21,16 +21,17 @@ import (
 const MetricLogWriteErrors = "cliser_log_write_errors_total"
 
 // Sink writes log lines to w and remembers whether the last failed. Safe
-// for concurrent use (zap locks a sink that is not; this one locks
-// itself, for Health).
+// for concurrent use: it writes one line at a time, so lines do not
+// interleave and Health follows the order of the writes.
 type Sink struct {
 	w      io.Writer
 	name   string
 	errors prometheus.Counter
 
-	mu      sync.Mutex
-	since   time.Time // the first failure of the failures now running; zero when writes work
-	lost    uint64    // lines lost since then
+	writing sync.Mutex // one line at a time, each noted before the next
+	mu      sync.Mutex // guards the state below; held across no write
+	since   time.Time  // the first failure of the failures now running; zero when writes work
+	lost    uint64     // lines lost since then
 	lastErr error
 }
 
@@ -40,8 +41,13 @@ func New(w io.Writer, name string) *Sink {
 		"Log lines the process could not write (its stderr closed or full); /readyz says since when.")}
 }
 
-// Write writes p, one encoded line, and notes its failure.
+// Write writes p, one encoded line, and notes its failure. Writes take
+// turns: a line written before a pipe closed, noted late, would clear
+// the failure of the line after it. Health does not wait on a write
+// stuck in a full pipe.
 func (s *Sink) Write(p []byte) (int, error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	n, err := s.w.Write(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()

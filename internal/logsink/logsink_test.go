@@ -4,6 +4,7 @@ import (
 	"errors"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
@@ -46,4 +47,54 @@ func TestSinkKeepsItsFailures(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, s.Health(), "writes work again")
 	assert.Equal(t, 3.0, testutil.ToFloat64(s.errors), "a counter only grows")
+}
+
+// stalled lets its first write through only when released; every later
+// write fails.
+type stalled struct {
+	entered, release chan struct{}
+	calls            int
+}
+
+func (w *stalled) Write(p []byte) (int, error) {
+	w.calls++
+	if w.calls == 1 {
+		close(w.entered)
+		<-w.release
+		return len(p), nil
+	}
+	return 0, syscall.EPIPE
+}
+
+// A line that went out before the pipe closed, but whose writer is slow
+// to note it, does not clear the failure of a line written after it:
+// the sink's state follows the order of the writes. Before, a write
+// stalled between its syscall and the sink's lock cleared a newer
+// broken pipe, and /readyz said nothing while lines were lost. Health
+// does not wait for the stuck write.
+func TestSinkKeepsTheNewestWritesOutcome(t *testing.T) {
+	w := &stalled{entered: make(chan struct{}), release: make(chan struct{})}
+	s := New(w, "stderr")
+	first := make(chan error, 1)
+	go func() { _, err := s.Write([]byte("before the close\n")); first <- err }()
+	<-w.entered
+	health := make(chan error, 1)
+	go func() { health <- s.Health() }()
+	select {
+	case err := <-health:
+		require.NoError(t, err, "no write has failed yet")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Health waits on a write stuck in its syscall (a full pipe would hang /readyz)")
+	}
+	second := make(chan error, 1)
+	go func() { _, err := s.Write([]byte("after the close\n")); second <- err }()
+	select {
+	case err := <-second:
+		t.Fatalf("a write finished while an earlier one was still in its syscall: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(w.release)
+	require.NoError(t, <-first)
+	require.ErrorIs(t, <-second, syscall.EPIPE)
+	assert.Error(t, s.Health(), "the newest write failed")
 }
