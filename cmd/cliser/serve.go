@@ -311,11 +311,17 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	defer cancel()
 	// Whoever sends a second signal wants the process gone: what waits
 	// (clients, the admin API's requests) is cut; the registry's last
-	// write is not.
-	defer context.AfterFunc(hurry, func() {
+	// write is not. The warning is out before the process exits.
+	warned := make(chan struct{})
+	stopWarning := context.AfterFunc(hurry, func() {
+		defer close(warned)
 		log.Warn("second signal: cutting the drain short; the registry is still written")
-	})()
-	if err := errors.Join(died, n.Shutdown(stopCtx)); err != nil {
+	})
+	err = errors.Join(died, n.Shutdown(stopCtx))
+	if !stopWarning() {
+		<-warned
+	}
+	if err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err
 	}
