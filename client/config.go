@@ -22,6 +22,19 @@ type Config struct {
 	// "--password-file F"); Run names it when the server refuses the
 	// password. Optional.
 	PasswordSource string
+	// ReadPassword, when set, is called before every attempt after the
+	// first (by Run, on its goroutine) and what it returns answers that
+	// attempt's 110: a secret rotated into a device's password file is
+	// used without a restart. When it fails, or returns no valid
+	// password, the attempt keeps the password it had and Run logs why,
+	// once until a read works again. Its errors must not hold the
+	// password.
+	ReadPassword func() (string, error)
+	// TryNow, when set, ends Run's wait between attempts at once on each
+	// receive (the agent's SIGHUP, after an operator fixed what the
+	// server refused). A token sent while a session is up is dropped
+	// before the next wait, so it does not skip the backoff later.
+	TryNow <-chan struct{}
 	// ID is the client-id answered to "120 id". Required; 1 to 64 of
 	// A-Z a-z 0-9 . _ : @ -.
 	ID string

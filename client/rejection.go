@@ -10,11 +10,18 @@ import (
 // rejection is the one log line for a close that retrying soon cannot fix
 // (backoffLong): what the server said, what the operator should check, and
 // when the next try is, so the long wait that follows is not a silence.
-// source names where the password came from ("" when unknown).
-func rejection(reason protocol.Reason, source string, wait time.Duration) string {
-	password := "the password"
+// source names where the password came from ("" when unknown); reread
+// says it is read again before each try (Config.ReadPassword).
+func rejection(reason protocol.Reason, source string, reread bool, wait time.Duration) string {
+	password, revoked := "the password", "give the client its new one"
 	if source != "" {
 		password = "the password in " + source
+	}
+	if reread {
+		password += " (read again before each try)"
+		if source != "" {
+			revoked = "put its new one in " + source + " (read again before each try)"
+		}
 	}
 	var advice string
 	switch reason {
@@ -28,7 +35,7 @@ func rejection(reason protocol.Reason, source string, wait time.Duration) string
 	case protocol.ReasonBanned:
 		advice = "an operator banned this ID, address or network (190 banned): see cliser bans list"
 	case protocol.ReasonRevoked:
-		advice = "an operator revoked this ID's secret (190 revoked): give the client its new one"
+		advice = "an operator revoked this ID's secret (190 revoked): " + revoked
 	default:
 		advice = fmt.Sprintf("the server rejected this client (190 %s): check the password and ID", reason)
 	}

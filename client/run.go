@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,8 +78,9 @@ type runner struct {
 	events func(Event)
 	log    *zap.Logger
 
-	failures int // since the last stable session
-	replaced int // replacements in a row
+	failures    int  // since the last stable session
+	replaced    int  // replacements in a row
+	readFailing bool // ReadPassword's last call failed (said once)
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -90,7 +92,10 @@ func (r *runner) run(ctx context.Context) error {
 			r.cfg.OnShutdown(text)
 		}
 	}
-	for {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			r.rereadPassword(&dialCfg)
+		}
 		r.log.Info("connecting")
 		err := r.session(ctx, dialCfg)
 		if ctx.Err() != nil {
@@ -106,13 +111,59 @@ func (r *runner) run(ctx context.Context) error {
 		wait := r.next(err)
 		r.events(Retrying{In: wait})
 		r.log.Info("retrying", zap.Duration("in", wait))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := r.wait(ctx, wait); err != nil {
+			return err
 		}
+	}
+}
+
+// wait sleeps d between attempts, or less when ctx ends (its error) or
+// TryNow says to try at once (nil).
+func (r *runner) wait(ctx context.Context, d time.Duration) error {
+	for drained := false; !drained; { // tokens from the session's time
+		select {
+		case <-r.cfg.TryNow:
+		default:
+			drained = true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.cfg.TryNow:
+		r.log.Info("trying again now, as asked")
+	case <-t.C:
+	}
+	return nil
+}
+
+// rereadPassword sets cfg.Password from ReadPassword, when set. A read
+// that fails keeps the password cfg has; the failure is logged once.
+func (r *runner) rereadPassword(cfg *Config) {
+	if r.cfg.ReadPassword == nil {
+		return
+	}
+	source := zap.String("source", r.cfg.PasswordSource)
+	pw, err := r.cfg.ReadPassword()
+	if err == nil && protocol.ValidatePassword([]byte(pw)) != nil {
+		err = fmt.Errorf("not a password: 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
+	}
+	if err != nil {
+		if !r.readFailing {
+			r.log.Error("the password cannot be read again; the attempts use the one read before", source, zap.Error(err))
+		}
+		r.readFailing = true
+		return
+	}
+	if r.readFailing {
+		r.log.Info("the password reads again", source)
+		r.readFailing = false
+	}
+	if pw != cfg.Password {
+		r.log.Info("the password changed; this attempt answers with the new one", source)
+		cfg.Password = pw
 	}
 }
 
@@ -160,7 +211,7 @@ func (r *runner) next(err error) time.Duration {
 	case backoffLong:
 		r.replaced = 0
 		wait = r.b.delay(kind, r.failures)
-		r.log.Error(rejection(reason, r.cfg.PasswordSource, wait),
+		r.log.Error(rejection(reason, r.cfg.PasswordSource, r.cfg.ReadPassword != nil, wait),
 			zap.Stringer("reason", reason), zap.Duration("backoff", wait), zap.Time("next_try_at", time.Now().Add(wait)))
 	default:
 		r.replaced = 0

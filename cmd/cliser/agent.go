@@ -49,9 +49,11 @@ func newAgentCmd() *cobra.Command {
 		Long: "Run a cliser client. It keeps one session with the server, reconnecting with\n" +
 			"exponential backoff and full jitter when it drops. On `130 shutdown` it answers\n" +
 			"`130 ok`, runs --on-shutdown through `sh -c` (the order's text is in\n" +
-			"CLISER_SHUTDOWN_REASON), and exits 0. SIGINT or SIGTERM close it cleanly (exit 0).\n\n" +
+			"CLISER_SHUTDOWN_REASON), and exits 0. SIGINT or SIGTERM close it cleanly (exit 0);\n" +
+			"SIGHUP makes it try again at once when it waits between attempts.\n\n" +
 			"The password comes from CLISER_PASSWORD or the first non-empty line of\n" +
-			"--password-file (the file wins when both are set); it is never a flag.\n" +
+			"--password-file (the file wins when both are set; it is read again before\n" +
+			"every attempt); it is never a flag.\n" +
 			"Every flag is also an environment variable CLISER_<FLAG> (--server is\n" +
 			"CLISER_SERVER); flags win over the environment.\n\n" +
 			"--tls speaks TLS to a terminator in front of the server (certificates are\n" +
@@ -65,12 +67,17 @@ func newAgentCmd() *cobra.Command {
 			cfg.tlsOff = cmd.Flags().Changed("tls") && !cfg.tls.enabled
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// Caught from the start: Go's default for SIGHUP ends the
+			// process, and an operator sends it after fixing a password.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			// As serve (serve_signals.go): a log pipe whose reader went
 			// away fails the log's writes instead of ending the agent.
 			// Caught, not ignored, so that the --on-shutdown command does
 			// not inherit it ignored.
 			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-			return runAgent(ctx, cfg)
+			return runAgent(ctx, hup, cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -183,6 +190,7 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 		Addr:             cfg.server,
 		Password:         pw,
 		PasswordSource:   passwordSource(cfg.passwordFile),
+		ReadPassword:     rereadPassword(cfg.passwordFile),
 		ID:               cfg.id,
 		DialTimeout:      cfg.dialTimeout,
 		HandshakeTimeout: cfg.handshakeTimeout,
@@ -198,7 +206,7 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	return cc, client.Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}, nil
 }
 
-func runAgent(ctx context.Context, cfg *agentConfig) error {
+func runAgent(ctx context.Context, hup <-chan os.Signal, cfg *agentConfig) error {
 	log, _, err := newLogger(cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		return err
@@ -216,10 +224,19 @@ func runAgent(ctx context.Context, cfg *agentConfig) error {
 		}
 		log.Info("TLS on", zap.String("server_name", cc.TLS.ServerName), zap.String("trusted_cas", roots))
 	}
-	var order atomic.Pointer[client.ShutdownOrdered]
+	var (
+		order atomic.Pointer[client.ShutdownOrdered]
+		up    atomic.Bool
+	)
+	cc.TryNow = tryOnHUP(ctx, hup, &up, &cc, log)
 	err = client.Run(ctx, cc, backoff, func(e client.Event) {
-		if so, ok := e.(client.ShutdownOrdered); ok {
-			order.Store(&so)
+		switch e := e.(type) {
+		case client.Connected:
+			up.Store(true)
+		case client.Disconnected:
+			up.Store(false)
+		case client.ShutdownOrdered:
+			order.Store(&e)
 		}
 	})
 	switch {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/client"
+)
+
+// A device's secret is rotated by writing its new one into the agent's
+// --password-file (docs/identity.md): the agent reads the file again
+// before every attempt, and SIGHUP makes a waiting agent try at once.
+
+// rereadPassword reads file again for each attempt; nil when the
+// password comes from CLISER_PASSWORD, which a running process cannot
+// see change.
+func rereadPassword(file string) func() (string, error) {
+	if file == "" {
+		return nil
+	}
+	return func() (string, error) { return agentPassword(file) }
+}
+
+// tryOnHUP turns each SIGHUP into a try at once (client.Config.TryNow)
+// and says what it does: nothing to a session that is up, which keeps
+// the password it registered with.
+func tryOnHUP(ctx context.Context, hup <-chan os.Signal, up *atomic.Bool, cc *client.Config, log *zap.Logger) <-chan struct{} {
+	now := make(chan struct{}, 1)
+	source := zap.String("source", cc.PasswordSource)
+	upMsg := "SIGHUP: the session is up and stays; the file is read again before the next attempt"
+	if cc.ReadPassword == nil {
+		upMsg = "SIGHUP: the session is up and stays (CLISER_PASSWORD is not read again; restart the agent to change it)"
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			if up.Load() {
+				log.Info(upMsg, source)
+				continue
+			}
+			log.Info("SIGHUP: trying again now", source)
+			select {
+			case now <- struct{}{}:
+			default: // one is pending already
+			}
+		}
+	}()
+	return now
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// A device whose secret was rotated gets its new one in its password
+// file; the agent answers with it from its next attempt, without a
+// restart. Here the agent waits out a refusal (half an hour and more
+// with --backoff-max 1h) until SIGHUP makes it try at once; SIGHUP does
+// not end it, leaves a session that is up alone, and a file that goes
+// missing keeps the password read before. Before, the agent read the
+// file once, so a rotated secret needed a restart, and SIGHUP ended it
+// (exit 129).
+func TestAgentBinaryReadsItsPasswordFileAgainAndTriesOnSIGHUP(t *testing.T) {
+	srv, reg := agentServer(t)
+	pwFile := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(pwFile, []byte("the-old-secret\n"), 0o600))
+	p := startAgent(t, nil, "--server", srv.Addr(), "--id", "rotated-1", "--password-file", pwFile,
+		"--backoff-min", "10ms", "--backoff-max", "1h")
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "the server refused the password") },
+		waitFor, tick, "%s", p.LogText())
+	assert.Contains(t, p.LogText(), "--password-file "+pwFile+" (read again before each try)")
+
+	require.NoError(t, os.WriteFile(pwFile, []byte(agentTestPassword+"\n"), 0o600))
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, connectedRecord(reg, "rotated-1"), waitFor, tick, "SIGHUP did not end the wait:\n%s", p.LogText())
+	first, _ := reg.Get("rotated-1")
+	logs := p.LogText()
+	assert.Contains(t, logs, `"msg":"SIGHUP: trying again now"`)
+	assert.Contains(t, logs, `"msg":"the password changed; this attempt answers with the new one"`)
+
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "SIGHUP: the session is up and stays") },
+		waitFor, tick, "%s", p.LogText())
+	p.RequireRunning(t, "SIGHUP ended the agent")
+	rec, _ := reg.Get("rotated-1")
+	assert.True(t, rec.CStatus)
+	assert.Equal(t, first.SID, rec.SID, "the session was left alone")
+
+	require.NoError(t, os.Remove(pwFile))
+	conn, err := reg.Conn("rotated-1")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(protocol.ReasonKicked))
+	require.Eventually(t, func() bool {
+		r, _ := reg.Get("rotated-1")
+		return r.CStatus && r.SID != first.SID
+	}, waitFor, tick, "the agent did not come back with the password it had:\n%s", p.LogText())
+	logs = p.LogText()
+	assert.Contains(t, logs, `"msg":"the password cannot be read again; the attempts use the one read before"`)
+	assert.Contains(t, logs, "no such file or directory")
+	assert.NotContains(t, logs, agentTestPassword, "the password reached the logs")
+	assert.NotContains(t, logs, "the-old-secret", "the password reached the logs")
+	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+}
+
+// With the password in CLISER_PASSWORD, SIGHUP says that a running agent
+// cannot see it change, and a waiting agent still tries at once.
+func TestAgentBinarySIGHUPWithThePasswordInTheEnvironment(t *testing.T) {
+	srv, reg := agentServer(t)
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword}, "--server", srv.Addr(), "--id", "env-hup-1")
+	require.Eventually(t, connectedRecord(reg, "env-hup-1"), waitFor, tick, p.LogText())
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		return strings.Contains(p.LogText(), "CLISER_PASSWORD is not read again; restart the agent to change it")
+	}, waitFor, tick, "%s", p.LogText())
+	p.RequireRunning(t, "SIGHUP ended the agent")
+	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+}
