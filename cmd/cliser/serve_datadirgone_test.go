@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity/boltstore"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
@@ -120,5 +122,75 @@ func TestBinaryRemovedDataDirIsWrittenAgain(t *testing.T) {
 		if assert.True(t, ok, "dir-%d lost", i) {
 			assert.Equal(t, protocol.ReasonServerRestarted.String(), r.Reason)
 		}
+	}
+}
+
+// The data dir removed while its disk is full: the removed files still
+// hold their room (the server has them open), so none can be written
+// back. Each store says so (/readyz: the identity store's restore
+// failing with no space, the registry's store unready) and loses
+// nothing: once there is room they are back at their path, and a kill
+// -9 then a restart finds every credential and record, those taken
+// while the disk was full too.
+func TestBinaryRemovedDataDirOnAFullDiskIsWrittenBackOnceThereIsRoom(t *testing.T) {
+	disk := testkit.SmallDisk(t, "8m")
+	dataDir := filepath.Join(disk, "data")
+	env := []string{"CLISER_PASSWORD=" + idPassword, "CLISER_ADMIN_TOKEN="}
+	p := testkit.Serve(t, env, serveArgs(dataDir)...)
+	base := p.AdminURL(t)
+	ctx := context.Background()
+	_, err := apiOf(t, p).CreateCredential(ctx, "before-full", "")
+	require.NoError(t, err)
+	opsConnect(t, p.Addr, idPassword, "full-before")
+	require.Eventually(t, func() bool {
+		n, ok := testkit.Metric(base, logstore.MetricEntries)
+		return ok && n >= 1
+	}, waitFor, tick, "the record written")
+
+	room := testkit.FillDisk(t, disk)
+	require.NoError(t, os.RemoveAll(dataDir))
+	opsConnect(t, p.Addr, idPassword, "full-during")
+	require.Eventually(t, func() bool {
+		code, body := testkit.HTTPGet(t, base+"/readyz")
+		return code == 503 && strings.Contains(body, `"identity":"identity store: its file `+filepath.Join(dataDir, boltstore.FileName)) &&
+			strings.Contains(body, "restoring it failed") && strings.Contains(body, "no space left on device")
+	}, waitFor, 20*time.Millisecond, "/readyz says the files cannot be written back:\n%s", p.LogText())
+	_, body := testkit.HTTPGet(t, base+"/readyz")
+	assert.Regexp(t, `"error":"registry store cannot write since [^"]*registry.log: no space left on device"`, body)
+	assert.Regexp(t, `"events":"event log: its file [^"]*restoring it failed [^"]*no space left on device`, body)
+
+	room()
+	require.Eventually(t, func() bool {
+		code, body := testkit.HTTPGet(t, base+"/readyz")
+		return code == 200 && !strings.Contains(body, `"identity"`)
+	}, 2*waitFor, 20*time.Millisecond, "/readyz clears once the files are back")
+	for _, name := range []string{boltstore.FileName, logstore.LogName, events.FileName} {
+		_, err := os.Stat(filepath.Join(dataDir, name))
+		assert.NoError(t, err, "%s is back at its path", name)
+	}
+	left, err := filepath.Glob(filepath.Join(dataDir, "*.restore"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "a failed restore leaves no part of a file")
+	require.Eventually(t, func() bool {
+		n, ok := testkit.Metric(base, "cliser_registry_pending_writes")
+		return ok && n == 0
+	}, waitFor, tick, "the registry's writes are on disk")
+
+	require.NoError(t, p.Cmd.Process.Kill())
+	<-p.Exited
+	p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
+	list, err := apiOf(t, p2).ListCredentials(ctx, 100, "")
+	require.NoError(t, err)
+	require.Len(t, list.Credentials, 1)
+	assert.Equal(t, "before-full", list.Credentials[0].CID)
+	got := records(t, apiOf(t, p2))
+	connected := map[string]bool{}
+	for _, ev := range allEvents(t, apiOf(t, p2), admin.EventsFilter{}) {
+		connected[ev.CID] = connected[ev.CID] || ev.Type == events.TypeConnected
+	}
+	for _, cid := range []string{"full-before", "full-during"} {
+		_, ok := got[cid]
+		assert.True(t, ok, "%s's record lost:\n%s", cid, p.LogText())
+		assert.True(t, connected[cid], "%s's client.connected lost", cid)
 	}
 }
