@@ -194,3 +194,62 @@ func TestBinaryRemovedDataDirOnAFullDiskIsWrittenBackOnceThereIsRoom(t *testing.
 		assert.True(t, connected[cid], "%s's client.connected lost", cid)
 	}
 }
+
+// The data dir removed while the process is at its descriptor ceiling
+// (open-files limit 1200, the admin listener and the protocol
+// connections at their caps): putting the files back opens several
+// (each bbolt file's copy, the reopened database, its watch; the
+// registry's log), and the descriptor reserve covers them. Every store
+// is back at its path, /readyz is clear, and a kill -9 then a restart
+// finds every credential, record and event.
+func TestBinaryRemovedDataDirIsWrittenBackAtTheDescriptorCeiling(t *testing.T) {
+	wrap := prlimitOrSkip(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	env := []string{"CLISER_PASSWORD=fd-pw", "CLISER_ADMIN_TOKEN="}
+	args := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir,
+		"--keepalive-interval", "1h", "--handshake-timeout", "2m", "--max-handshakes-per-ip", "0"}
+	p := testkit.ServeWrapped(t, wrap, env, args...)
+	base := p.AdminURL(t)
+	ctx := context.Background()
+	_, err := apiOf(t, p).CreateCredential(ctx, "at-the-ceiling", "")
+	require.NoError(t, err)
+	opsConnect(t, p.Addr, "fd-pw", "ceiling-before")
+
+	fillToTheCeiling(t, p)
+	require.NoError(t, os.RemoveAll(dataDir))
+	_, err = apiOf(t, p).CreateCredential(ctx, "after-removal", "")
+	require.NoError(t, err, "taken into the open file at the ceiling")
+	require.Eventually(t, func() bool {
+		lost, ok := testkit.Metric(base, boltstore.MetricLost)
+		restored := strings.Count(p.LogText(), "its file is back at its path")
+		return ok && lost == 1 && restored == 2
+	}, 2*waitFor, 20*time.Millisecond, "identity.db and events.db put back:\n%s", p.LogText())
+	p.WaitLog(t, waitFor, "registry: its files in the data dir were removed or replaced while the server ran")
+	code, body := testkit.HTTPGet(t, base+"/readyz")
+	assert.Equal(t, 200, code, body)
+	assert.NotContains(t, body, `"identity"`)
+	assert.NotContains(t, body, `"events"`)
+	for _, name := range []string{boltstore.FileName, logstore.LogName, events.FileName} {
+		_, err := os.Stat(filepath.Join(dataDir, name))
+		assert.NoError(t, err, "%s is back at its path", name)
+	}
+	assert.NotContains(t, p.LogText(), "too many open files")
+
+	require.NoError(t, p.Cmd.Process.Kill())
+	<-p.Exited
+	p2 := testkit.Serve(t, env, args...)
+	list, err := apiOf(t, p2).ListCredentials(ctx, 100, "")
+	require.NoError(t, err)
+	var cids []string
+	for _, c := range list.Credentials {
+		cids = append(cids, c.CID)
+	}
+	assert.ElementsMatch(t, []string{"at-the-ceiling", "after-removal"}, cids)
+	_, ok := records(t, apiOf(t, p2))["ceiling-before"]
+	assert.True(t, ok, "the record is lost")
+	var seen []string
+	for _, ev := range allEvents(t, apiOf(t, p2), admin.EventsFilter{}) {
+		seen = append(seen, ev.Type+" "+ev.CID)
+	}
+	assert.Subset(t, seen, []string{"client.connected ceiling-before", "credential.created after-removal"})
+}
