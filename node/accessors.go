@@ -8,6 +8,7 @@ import (
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
+	"github.com/cliser/cliser/webhook"
 )
 
 // The accessors hand tests and `cliser serve` the parts of a started node.
@@ -34,6 +35,15 @@ func (n *Node) AdminAddr() string {
 // SetPasswords swaps the accepted passwords (SIGHUP); registered clients
 // stay. Safe from any goroutine after Start.
 func (n *Node) SetPasswords(pw [][]byte) error { return n.srv.SetPasswords(pw) }
+
+// Webhook is the webhook's deliverer, nil without a webhook URL. Set by
+// Start; its SetSigner (SIGHUP) is safe from any goroutine.
+func (n *Node) Webhook() *webhook.Deliverer {
+	if n.hook == nil {
+		return nil
+	}
+	return n.hook.d
+}
 
 // Registry is the node's registry (goroutine-safe itself).
 func (n *Node) Registry() *registry.Registry { return n.reg }

@@ -17,8 +17,8 @@ import (
 )
 
 // Deliverer sends the event log to one webhook. Run it on a goroutine of
-// its own (Begin, when called, goes before); Acked, Disabled, Delivering
-// and Collectors are safe from any goroutine.
+// its own (Begin, when called, goes before); Acked, Disabled, Delivering,
+// SetSigner and Collectors are safe from any goroutine.
 type Deliverer struct {
 	url   string
 	where string // the URL without credentials or query, for logs
@@ -26,9 +26,10 @@ type Deliverer struct {
 	// raw is log as a RawReader, when it is one (the single-node log):
 	// asserted once here, not at each read, where the assertion's cache
 	// is filled only ~1 in 1,000 misses.
-	raw    events.RawReader
-	bound  events.Bounded // log's retention, when it says it (for lag)
-	signer *Signer
+	raw   events.RawReader
+	bound events.Bounded // log's retention, when it says it (for lag)
+	// signer is what the next try signs with; SetSigner swaps it.
+	signer atomic.Pointer[Signer]
 	cursor Cursor
 	client *http.Client
 	o      options
@@ -42,6 +43,7 @@ type Deliverer struct {
 	rawBuf []byte
 	bodies bodyBuf
 	macs   *macs
+	macsOf *Signer // whose keys macs holds
 	direct *direct // nil: requests go through client (https, a proxy)
 	tsBuf  []byte
 
@@ -76,8 +78,9 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 	}
 	d := &Deliverer{
 		url: rawURL, where: u.Scheme + "://" + u.Host + u.Path,
-		log: log, signer: signer, cursor: cursor, o: o,
+		log: log, cursor: cursor, o: o,
 	}
+	d.signer.Store(signer)
 	d.raw, _ = log.(events.RawReader)
 	d.bound, _ = log.(events.Bounded)
 	d.renew, _ = log.(events.Renewable)
@@ -89,7 +92,6 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     transport(),
 	}
-	d.macs = signer.newMACs()
 	d.direct = newDirect(u, o.timeout)
 	d.m = newMetrics(d.lag, func() float64 {
 		if d.delivering.Load() {
@@ -98,6 +100,17 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		return 0
 	})
 	return d, nil
+}
+
+// SetSigner makes every try from the next one on signed with s's secrets
+// (SIGHUP, for a rotation without a restart); a request being retried
+// is signed anew at each try anyway. Safe from any goroutine.
+func (d *Deliverer) SetSigner(s *Signer) error {
+	if s == nil || s.Len() == 0 {
+		return ErrNoSecret
+	}
+	d.signer.Store(s)
+	return nil
 }
 
 // transport is net/http's default with a write buffer that holds a whole
@@ -177,7 +190,7 @@ func (d *Deliverer) lag() float64 {
 func (d *Deliverer) Run(ctx context.Context) error {
 	d.zl.Info("webhook: delivering the event log",
 		zap.Int("batch", d.o.batch), zap.Duration("linger", d.o.linger),
-		zap.Int("secrets", d.signer.Len()), zap.Bool("lease", d.o.lease != nil))
+		zap.Int("secrets", d.signer.Load().Len()), zap.Bool("lease", d.o.lease != nil))
 	for {
 		held, release := ctx, func() {}
 		if d.o.lease != nil {

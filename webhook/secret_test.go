@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -131,4 +132,17 @@ func FuzzParseSecrets(f *testing.F) {
 			require.True(t, hmacVerify(f, "msg_1-1", "1", []byte("{}"), header))
 		}
 	})
+}
+
+// A deliverer never goes unsigned: SetSigner refuses no secret, and the
+// secrets in force stay.
+func TestSetSignerRefusesNoSecret(t *testing.T) {
+	l, dir := tempLog(t)
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	d, err := New("http://127.0.0.1:9/hook", l, sg, openCursor(t, dir, "http://127.0.0.1:9/hook"))
+	require.NoError(t, err)
+	require.ErrorIs(t, d.SetSigner(nil), ErrNoSecret)
+	require.ErrorIs(t, d.SetSigner(&Signer{}), ErrNoSecret)
+	assert.Same(t, sg, d.signer.Load())
 }

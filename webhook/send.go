@@ -74,6 +74,9 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 // come much later than the first try.
 func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http.Header, error) {
 	unix := time.Now().Unix()
+	if s := d.signer.Load(); s != d.macsOf {
+		d.macs, d.macsOf = s.newMACs(), s
+	}
 	sig := d.macs.sign(id, unix, body)
 	d.tsBuf = strconv.AppendInt(d.tsBuf[:0], unix, 10)
 	if d.direct != nil {
