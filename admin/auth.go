@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 	"time"
@@ -11,15 +9,14 @@ import (
 // openPaths answer without a token: an orchestrator's probes carry none.
 var openPaths = map[string]bool{"/healthz": true, "/readyz": true}
 
-// authenticate wraps next so that, when a token is set, every path but the
-// probes wants "Authorization: Bearer <token>". Both sides are hashed before
-// the constant-time compare, so neither the token's content nor its length
-// shows in the time taken.
+// authenticate wraps next so that, when tokens are set, every path but the
+// probes wants "Authorization: Bearer <token>", one of them (Tokens.match:
+// constant time on digests).
 func (a *API) authenticate(next http.Handler) http.Handler {
-	if a.opts.token == "" {
+	tokens := a.opts.tokens
+	if tokens.Len() == 0 {
 		return next
 	}
-	want := sha256.Sum256([]byte(a.opts.token))
 	lim := a.authLimiter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if openPaths[r.URL.Path] {
@@ -35,11 +32,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		given, ok := bearer(r)
 		if !ok {
 			lim.failed(ip, key, false, now)
-			unauthorized(w, "missing bearer token: send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN)")
+			unauthorized(w, "missing bearer token: send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN, or a line of its --admin-token-file)")
 			return
 		}
-		got := sha256.Sum256([]byte(given))
-		if subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		if !tokens.match(given) {
 			lim.failed(ip, key, true, now)
 			unauthorized(w, "wrong bearer token")
 			return

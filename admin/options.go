@@ -16,7 +16,7 @@ import (
 type Option func(*options)
 
 type options struct {
-	token   string
+	tokens  *Tokens
 	ready   func() bool
 	metrics *Metrics
 	log     *zap.Logger
@@ -77,7 +77,16 @@ func WithCollectors(cs ...prometheus.Collector) Option {
 
 // WithToken makes every endpoint but /healthz and /readyz want
 // "Authorization: Bearer <token>". An empty token leaves the API open.
-func WithToken(token string) Option { return func(o *options) { o.token = token } }
+func WithToken(token string) Option {
+	if token == "" {
+		return WithTokens(nil)
+	}
+	return WithTokens(NewTokens(token))
+}
+
+// WithTokens is WithToken for a set of tokens that can be swapped while
+// the API serves (Tokens.Set); nil or empty leaves the API open.
+func WithTokens(t *Tokens) Option { return func(o *options) { o.tokens = t } }
 
 // WithReady sets the readiness check behind /readyz and behind the
 // commands' 503 (reactor.Server.Ready: started and not draining). By

@@ -34,7 +34,7 @@ func (a *API) withUI(next http.Handler) http.Handler {
 			return false
 		}
 		// With the API's headers (headers.go).
-		writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.token != "", Events: a.opts.events != nil, Cluster: a.opts.nodes != nil})
+		writeJSON(w, http.StatusOK, UIConfig{Token: a.opts.tokens.Len() > 0, Events: a.opts.events != nil, Cluster: a.opts.nodes != nil})
 		return true
 	})
 }

@@ -20,7 +20,7 @@ func (n *Node) startAdmin(dir registry.Directory, extra ...admin.Option) (*admin
 		return nil, nil
 	}
 	opts := []admin.Option{admin.WithReady(n.srv.Ready), admin.WithMetrics(n.metrics), admin.WithBroadcast(n.srv.ShutdownAll),
-		admin.WithToken(o.adminToken), admin.WithLogger(log)}
+		admin.WithTokens(o.adminTokens), admin.WithLogger(log)}
 	if dir != nil { // cluster mode: the API answers for every node
 		opts = append(opts, admin.WithDirectory(dir))
 	}
@@ -32,8 +32,8 @@ func (n *Node) startAdmin(dir registry.Directory, extra ...admin.Option) (*admin
 	if err != nil {
 		return nil, fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", o.adminAddr, err)
 	}
-	log.Info("admin API listening", zap.String("admin", hs.Addr()), zap.Bool("token", o.adminToken != ""))
-	if o.adminToken == "" && !loopbackOnly(hs.Addr()) {
+	log.Info("admin API listening", zap.String("admin", hs.Addr()), zap.Bool("token", o.adminTokens.Len() > 0))
+	if o.adminTokens.Len() == 0 && !loopbackOnly(hs.Addr()) {
 		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
 	}
 	return hs, nil
@@ -57,7 +57,7 @@ func (n *Node) openStandby() error {
 	if !o.clustered() || o.adminOff() {
 		return nil
 	}
-	opts := []admin.Option{admin.WithToken(o.adminToken), admin.WithLogger(o.log)}
+	opts := []admin.Option{admin.WithTokens(o.adminTokens), admin.WithLogger(o.log)}
 	if o.ui {
 		opts = append(opts, admin.WithUI(ui.Handler())) // its page says why it waits
 	}

@@ -37,10 +37,10 @@ type options struct {
 	eventRetention int // 0: no event log
 	hook           Webhook
 
-	adminAddr  string // "" or "off": no admin listener
-	adminToken string
-	adminOpts  []admin.Option
-	ui         bool
+	adminAddr   string // "" or "off": no admin listener
+	adminTokens *admin.Tokens
+	adminOpts   []admin.Option
+	ui          bool
 }
 
 func defaultOptions() options {
@@ -146,7 +146,16 @@ func WithAdmin(addr string) Option { return func(o *options) { o.adminAddr = add
 
 // WithAdminToken makes the admin API want "Authorization: Bearer token";
 // "" wants none. The token is never logged.
-func WithAdminToken(token string) Option { return func(o *options) { o.adminToken = token } }
+func WithAdminToken(token string) Option {
+	if token == "" {
+		return WithAdminTokens(nil)
+	}
+	return WithAdminTokens(admin.NewTokens(token))
+}
+
+// WithAdminTokens is WithAdminToken for a set that `cliser serve` swaps
+// on SIGHUP (--admin-token-file); nil or empty wants none.
+func WithAdminTokens(t *admin.Tokens) Option { return func(o *options) { o.adminTokens = t } }
 
 // WithAdminOptions adds options to the admin API, after the node's own.
 func WithAdminOptions(opts ...admin.Option) Option {

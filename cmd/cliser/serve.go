@@ -27,6 +27,8 @@ type serveConfig struct {
 	adminListen      string
 	adminHosts       string
 	passwordFile     string
+	adminTokenFile   string
+	adminTokens      *admin.Tokens // loaded by validate; swapped on SIGHUP
 	keepInterval     time.Duration
 	keepTimeout      time.Duration
 	handshakeTimeout time.Duration
@@ -85,6 +87,7 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.listen, "listen", reactor.DefaultAddr, "the protocol's TCP address")
 	f.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:7071", "the admin HTTP API's address; off turns it off")
 	addAdminGuardFlags(f, cfg)
+	addAdminTokenFlags(f, cfg)
 	addUIFlags(f, cfg)
 	f.StringVar(&cfg.passwordFile, "password-file", "", "file of accepted passwords, one a line")
 	f.DurationVar(&cfg.keepInterval, "keepalive-interval", reactor.DefaultKeepInterval, "time between keep-alives to a registered client")
@@ -164,9 +167,14 @@ func (cfg *serveConfig) validate() error {
 			return err
 		}
 	}
-	if _, ok := adminToken(); !ok {
-		return configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: a bearer token is one word of printable characters")
+	if cfg.adminTokenFile != "" && cfg.adminListen == "off" {
+		return configErrorf("--admin-token-file guards the admin API: it needs --admin-listen (not off)")
 	}
+	tokens, err := loadAdminTokens(cfg.adminTokenFile)
+	if err != nil {
+		return err
+	}
+	cfg.adminTokens = admin.NewTokens(tokens...)
 	if err := cfg.validateProxy(); err != nil {
 		return err
 	}
@@ -286,6 +294,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	}
 	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
 	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
+	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
 	cfg.warnProxy(log)
 	n := node.New(cfg.nodeOptions(log, logSink, passwords, budget)...)
 	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened
@@ -334,7 +343,6 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 // token comes from CLISER_ADMIN_TOKEN only (never a flag, so it does not
 // show in ps) and is never logged.
 func (cfg *serveConfig) nodeOptions(log *zap.Logger, logSink *logsink.Sink, passwords [][]byte, budget fdBudget) []node.Option {
-	token, _ := adminToken() // validate checked it
 	opts := []node.Option{
 		node.WithLogger(log),
 		node.WithNodeID(cfg.nodeID), // a single node's events name it too (EVENTS.md)
@@ -357,7 +365,7 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, logSink *logsink.Sink, pass
 			reactor.WithMaxBacklog(cfg.maxBacklog),
 		),
 		node.WithAdmin(cfg.adminListen),
-		node.WithAdminToken(token),
+		node.WithAdminTokens(cfg.adminTokens),
 		node.WithAdminOptions(append(cfg.adminGuardOptions(), admin.WithMaxConns(cfg.adminMaxConns),
 			admin.WithHealthNote("log", logSink.Health), admin.WithCollectors(logSink.Collector()))...),
 		node.WithUI(cfg.ui),

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,20 +59,6 @@ func portNumber(p string) (int, bool) {
 	}
 	n, err := strconv.Atoi(p)
 	return n, err == nil
-}
-
-// adminToken is CLISER_ADMIN_TOKEN without the spaces and line ends around
-// it: a token kept in a file usually ends in a newline, and the server
-// trims what a client sends, so an untrimmed setting could never match.
-// The bool is false when what is left cannot be sent in a header at all.
-func adminToken() (string, bool) {
-	tok := strings.TrimSpace(os.Getenv("CLISER_ADMIN_TOKEN"))
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; c < 0x21 || c == 0x7f {
-			return tok, false
-		}
-	}
-	return tok, true
 }
 
 // checkNATSURLs says what to fix in --cluster: a comma-separated list of

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -13,39 +14,116 @@ import (
 
 // SIGHUP reloads, by result: counted, not only logged, since `systemctl
 // reload` succeeds whatever the files say, and a failed reload leaves the
-// old secrets in force while the fleet (or the receiver) moves on.
+// old secrets in force while the fleet (or the receiver, or the tools)
+// moves on.
 const (
 	metricPasswordReloads      = "cliser_password_reloads_total"
 	metricWebhookSecretReloads = "cliser_webhook_secret_reloads_total"
+	metricAdminTokenReloads    = "cliser_admin_token_reloads_total"
 )
 
+// secretReload is one kind of secret a SIGHUP reads again and swaps in.
+type secretReload struct {
+	flag    string // its file's flag: "--password-file"
+	file    string
+	count   string // the log field of how many were loaded: "passwords"
+	done    string // the log line of a reload that worked
+	failed  string // the log line of one that left what is in force
+	swap    func() (int, error)
+	reloads *prometheus.CounterVec
+}
+
 // reloadOnHUP re-reads, on every SIGHUP until ctx ends, the passwords
-// (CLISER_PASSWORD and --password-file) and, with a webhook, its signing
-// secrets (CLISER_WEBHOOK_SECRET and --webhook-secret-file), and swaps
-// them into the running server. What does not read or parse leaves what
-// is in force in place. It logs how many it loaded, never a secret.
+// (CLISER_PASSWORD and --password-file), with a webhook its signing
+// secrets (CLISER_WEBHOOK_SECRET and --webhook-secret-file), and with
+// --admin-token-file the admin API's tokens, and swaps each into the
+// running server. What does not read or check out leaves what is in
+// force in place. It logs how many it loaded, never a secret.
 func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig, n *node.Node, log *zap.Logger) {
-	passwords := reloadCounter(n, metricPasswordReloads,
-		"SIGHUP password reloads by result: ok, or failed (the passwords in force stay).")
-	var secrets *prometheus.CounterVec
-	if n.Webhook() != nil {
-		secrets = reloadCounter(n, metricWebhookSecretReloads,
-			"SIGHUP webhook secret reloads by result: ok, or failed (the secrets in force stay).")
-	}
+	reloads := secretReloads(cfg, n)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
 		}
-		reloadPasswords(cfg.passwordFile, cfg.identity.requireCredentials, n, passwords, log)
-		if secrets != nil {
-			reloadWebhookSecrets(cfg.webhook.secretFile, n.Webhook(), secrets, log)
+		for _, r := range reloads {
+			r.run(log)
 		}
 	}
 }
 
-// reloadCounter is a reload counter by result, on the node's registry.
+// secretReloads are the reloads cfg and n have, their counters on the
+// node's registry.
+func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
+	out := []*secretReload{{
+		flag: "--password-file", file: cfg.passwordFile, count: "passwords",
+		done:   "SIGHUP: passwords reloaded; registered clients stay connected, new handshakes use these",
+		failed: "SIGHUP: password reload failed; the current passwords stay in force",
+		// noneOK (--require-credentials) lets a reload leave no shared
+		// password, as the start may: the last step of moving a fleet
+		// to credentials.
+		swap: func() (int, error) {
+			pw, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
+			if err == nil {
+				err = n.SetPasswords(pw)
+			}
+			return len(pw), err
+		},
+		reloads: reloadCounter(n, metricPasswordReloads, "SIGHUP password reloads by result: ok, or failed (the passwords in force stay)."),
+	}}
+	if d := n.Webhook(); d != nil {
+		// A receiver's rotation (add its new secret, switch, drop the
+		// old one) needs no restart, which would have every client
+		// reconnect.
+		out = append(out, &secretReload{
+			flag: "--webhook-secret-file", file: cfg.webhook.secretFile, count: "secrets",
+			done:   "SIGHUP: webhook secrets reloaded; the next request is signed with these",
+			failed: "SIGHUP: webhook secret reload failed; the current secrets stay in force",
+			swap: func() (int, error) {
+				signer, err := webhook.LoadSecrets(cfg.webhook.secretFile) // names a bad secret's position only
+				if err != nil {
+					return 0, err
+				}
+				return signer.Len(), d.SetSigner(signer)
+			},
+			reloads: reloadCounter(n, metricWebhookSecretReloads, "SIGHUP webhook secret reloads by result: ok, or failed (the secrets in force stay)."),
+		})
+	}
+	if cfg.adminTokenFile != "" {
+		out = append(out, &secretReload{
+			flag: "--admin-token-file", file: cfg.adminTokenFile, count: "tokens",
+			done:   "SIGHUP: admin tokens reloaded; a request with a token no longer listed gets 401",
+			failed: "SIGHUP: admin token reload failed; the current tokens stay in force",
+			swap: func() (int, error) {
+				list, err := loadAdminTokens(cfg.adminTokenFile)
+				if err == nil {
+					err = cfg.adminTokens.Set(list)
+				}
+				return len(list), err
+			},
+			reloads: reloadCounter(n, metricAdminTokenReloads, "SIGHUP --admin-token-file reloads by result: ok, or failed (the tokens in force stay)."),
+		})
+	}
+	return out
+}
+
+// run swaps the secret in, counts how that went and says so.
+func (r *secretReload) run(log *zap.Logger) {
+	file := zap.String(strings.ReplaceAll(strings.TrimPrefix(r.flag, "--"), "-", "_"), r.file)
+	n, err := r.swap()
+	if err != nil {
+		r.reloads.WithLabelValues("failed").Inc()
+		log.Warn(r.failed, file, zap.Error(err))
+		return
+	}
+	r.reloads.WithLabelValues("ok").Inc()
+	warnOpenSecretFile(log, r.flag, r.file)
+	log.Info(r.done, zap.Int(r.count, n), file)
+}
+
+// reloadCounter is a reload counter by result, both results on
+// /metrics from the start, on the node's registry.
 func reloadCounter(n *node.Node, name, help string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"result"})
 	c.WithLabelValues("ok")
@@ -54,45 +132,4 @@ func reloadCounter(n *node.Node, name, help string) *prometheus.CounterVec {
 		_ = m.Registry().Register(c)
 	}
 	return c
-}
-
-// reloadPasswords swaps in the passwords of file and CLISER_PASSWORD.
-// noneOK (--require-credentials) lets a reload leave no shared password,
-// as the start may: the last step of moving a fleet to credentials.
-func reloadPasswords(file string, noneOK bool, n *node.Node, reloads *prometheus.CounterVec, log *zap.Logger) {
-	pw, err := loadPasswords(file, noneOK)
-	if err == nil {
-		err = n.SetPasswords(pw)
-	}
-	if err != nil {
-		reloads.WithLabelValues("failed").Inc()
-		log.Warn("SIGHUP: password reload failed; the current passwords stay in force",
-			zap.String("password_file", file), zap.Error(err))
-		return
-	}
-	reloads.WithLabelValues("ok").Inc()
-	warnOpenSecretFile(log, "--password-file", file)
-	log.Info("SIGHUP: passwords reloaded; registered clients stay connected, new handshakes use these",
-		zap.Int("passwords", len(pw)), zap.String("password_file", file))
-}
-
-// reloadWebhookSecrets swaps in the signing secrets of file and
-// CLISER_WEBHOOK_SECRET: a receiver's rotation (add its new secret, switch
-// the receiver, drop the old one) needs no restart, which would have every
-// client reconnect.
-func reloadWebhookSecrets(file string, d *webhook.Deliverer, reloads *prometheus.CounterVec, log *zap.Logger) {
-	signer, err := webhook.LoadSecrets(file)
-	if err == nil {
-		err = d.SetSigner(signer)
-	}
-	if err != nil { // it names a bad secret's position, never its text
-		reloads.WithLabelValues("failed").Inc()
-		log.Warn("SIGHUP: webhook secret reload failed; the current secrets stay in force",
-			zap.String("webhook_secret_file", file), zap.Error(err))
-		return
-	}
-	reloads.WithLabelValues("ok").Inc()
-	warnOpenSecretFile(log, "--webhook-secret-file", file)
-	log.Info("SIGHUP: webhook secrets reloaded; the next request is signed with these",
-		zap.Int("secrets", signer.Len()), zap.String("webhook_secret_file", file))
 }

@@ -33,6 +33,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 	badYAML := writeFile(t, dir, "bad.yaml", "listen: [\n")
 	badValue := writeFile(t, dir, "value.yaml", "keepalive-interval: soon\n")
 	badAdmin := []string{"CLISER_ADMIN=ftp://nowhere"}
+	noToken := writeFile(t, dir, "no-token", "\n\n")
+	twoWords := writeFile(t, dir, "two-words", "good-token\nbad token\n")
 	return map[string][]usageCase{
 		"cliser": {
 			{args: []string{"no-such-command"}, hint: "unknown command"},
@@ -56,6 +58,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--cluster", "nats://a:4222,nats://", "--node-id", "n1"}, hint: "a URL without a host"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_LISTEN=OFF"}, hint: "or off to turn it off"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_TOKEN=two words"}, hint: "CLISER_ADMIN_TOKEN holds a space"},
+			{args: []string{"serve", "--admin-token-file", filepath.Join(dir, "missing")}, hint: "--admin-token-file: open"},
+			{args: []string{"serve", "--admin-token-file", noToken}, hint: "holds no token: put one a line in it"},
+			{args: []string{"serve", "--admin-token-file", twoWords}, hint: "line 2 holds a space or a control character"},
+			{args: []string{"serve", "--admin-token-file", noToken, "--admin-listen", "off"}, hint: "it needs --admin-listen (not off)"},
 			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
 			{args: []string{"serve", "--config", unknownKey}, hint: `unknown setting "no-such-setting"`},
 			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},

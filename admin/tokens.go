@@ -1,0 +1,67 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"sync/atomic"
+)
+
+// ErrNoToken: a swap to no token at all is refused; it would open an API
+// that started with authentication.
+var ErrNoToken = errors.New("admin: no token: the admin API keeps the tokens in force rather than open without one")
+
+// Tokens is the set of bearer tokens the admin API accepts, swapped whole
+// (SIGHUP) while requests are checked against it: several at once let a
+// token be rotated with no moment where neither works. Only their SHA-256
+// digests are kept. Safe from any goroutine.
+type Tokens struct {
+	digests atomic.Pointer[[][sha256.Size]byte]
+}
+
+// NewTokens is the set of list's tokens; with none, the API is open, and
+// stays open (Set refuses to change that in either direction).
+func NewTokens(list ...string) *Tokens {
+	t := &Tokens{}
+	t.digests.Store(digestsOf(list))
+	return t
+}
+
+// Set makes list the accepted tokens from the next request on. An empty
+// list is ErrNoToken, as is any list on a set made without tokens: a
+// reload neither opens the API nor closes it.
+func (t *Tokens) Set(list []string) error {
+	if len(list) == 0 || t.Len() == 0 {
+		return ErrNoToken
+	}
+	t.digests.Store(digestsOf(list))
+	return nil
+}
+
+// Len is how many tokens are accepted; 0 for a nil set.
+func (t *Tokens) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(*t.digests.Load())
+}
+
+// match reports whether given is one of the tokens. Each is compared, in
+// constant time on their digests, so neither a token's content, its
+// length nor which one matched shows in the time taken.
+func (t *Tokens) match(given string) bool {
+	got := sha256.Sum256([]byte(given))
+	found := 0
+	for _, want := range *t.digests.Load() {
+		found |= subtle.ConstantTimeCompare(want[:], got[:])
+	}
+	return found == 1
+}
+
+func digestsOf(list []string) *[][sha256.Size]byte {
+	ds := make([][sha256.Size]byte, 0, len(list))
+	for _, tok := range list {
+		ds = append(ds, sha256.Sum256([]byte(tok)))
+	}
+	return &ds
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// The admin API's tokens: CLISER_ADMIN_TOKEN and the lines of
+// --admin-token-file, all accepted. The file is read again on SIGHUP, so
+// a token is rotated (add the new line, HUP, move the tools, drop the old
+// line, HUP) without a restart, which would have every client reconnect.
+
+func addAdminTokenFlags(f *pflag.FlagSet, cfg *serveConfig) {
+	f.StringVar(&cfg.adminTokenFile, "admin-token-file", "",
+		"file of admin API bearer tokens, one a line (besides CLISER_ADMIN_TOKEN); read again on SIGHUP")
+}
+
+// adminToken is CLISER_ADMIN_TOKEN without the spaces and line ends around
+// it: a token kept in a file usually ends in a newline, and the server
+// trims what a client sends, so an untrimmed setting could never match.
+// The bool is false when what is left cannot be sent in a header at all.
+func adminToken() (string, bool) {
+	tok := strings.TrimSpace(os.Getenv("CLISER_ADMIN_TOKEN"))
+	return tok, bearerWord(tok)
+}
+
+// bearerWord reports whether tok can be sent as a bearer token: printable
+// characters, no space.
+func bearerWord(tok string) bool {
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < 0x21 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// loadAdminTokens is CLISER_ADMIN_TOKEN's token, when set, and file's
+// (one a line; empty lines skipped). A file named is a promise of a
+// token: one without any is a mistake. Errors never hold a token.
+func loadAdminTokens(file string) ([]string, error) {
+	var out []string
+	if tok, ok := adminToken(); !ok {
+		return nil, configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: a bearer token is one word of printable characters")
+	} else if tok != "" {
+		out = append(out, tok)
+	}
+	if file == "" {
+		return out, nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, configErrorf("--admin-token-file: %v", err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(raw), "\n") {
+		tok := strings.TrimSpace(line)
+		if tok == "" {
+			continue
+		}
+		if !bearerWord(tok) {
+			return nil, configErrorf("--admin-token-file %s line %d holds a space or a control character: "+
+				"a bearer token is one word of printable characters, one a line", file, i+1)
+		}
+		out, n = append(out, tok), n+1
+	}
+	if n == 0 {
+		return nil, configErrorf("--admin-token-file %s holds no token: put one a line in it (empty lines are skipped)", file)
+	}
+	return out, nil
+}
