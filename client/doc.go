@@ -10,8 +10,10 @@
 //     on one reader goroutine per connection (no writer goroutine).
 //   - Run keeps a session alive: it redials with exponential backoff and
 //     full jitter, waits long after "auth failed", never fights back
-//     quickly after "replaced", and returns after an acked shutdown. This
-//     is what `cliser agent` runs.
+//     quickly after "replaced", and returns after an acked shutdown. It
+//     can read the password again before each attempt (ReadPassword: a
+//     rotated secret without a restart) and cut a wait short (TryNow).
+//     This is what `cliser agent` runs.
 //   - Fleet runs thousands of sessions in one process on gnet's client
 //     event loops, with no goroutine per session, and reports every step
 //     with its receive time. It does not reconnect.
