@@ -162,7 +162,7 @@ func TestBinaryRemovedDataDirOnAFullDiskIsWrittenBackOnceThereIsRoom(t *testing.
 	room()
 	require.Eventually(t, func() bool {
 		code, body := testkit.HTTPGet(t, base+"/readyz")
-		return code == 200 && !strings.Contains(body, `"identity"`)
+		return code == 200 && !strings.Contains(body, `"identity"`) && !strings.Contains(body, `"events"`)
 	}, 2*waitFor, 20*time.Millisecond, "/readyz clears once the files are back")
 	for _, name := range []string{boltstore.FileName, logstore.LogName, events.FileName} {
 		_, err := os.Stat(filepath.Join(dataDir, name))
