@@ -32,8 +32,9 @@ type Config struct {
 	ReadPassword func() (string, error)
 	// TryNow, when set, ends Run's wait between attempts at once on each
 	// receive (the agent's SIGHUP, after an operator fixed what the
-	// server refused). A token sent while a session is up is dropped
-	// before the next wait, so it does not skip the backoff later.
+	// server refused), one sent while the attempt before the wait failed
+	// included. A token sent while a session was up is dropped as it
+	// ends, so it does not skip the backoff after it.
 	TryNow <-chan struct{}
 	// ID is the client-id answered to "120 id". Required; 1 to 64 of
 	// A-Z a-z 0-9 . _ : @ -.

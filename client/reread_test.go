@@ -87,8 +87,9 @@ func TestRunReadsThePasswordAgainBeforeEachAttempt(t *testing.T) {
 }
 
 // TryNow ends a long wait at once (here the wait after auth failed, half
-// an hour and more); a token sent while a session was up does not cut
-// the wait that follows it short.
+// an hour and more), also when it came while the attempt before the wait
+// was failing; a token sent while a session was up does not cut the wait
+// that follows it short.
 func TestRunTryNowEndsTheWait(t *testing.T) {
 	reg := registry.New()
 	srv := startReactor(t, reg, "127.0.0.1:0")
@@ -100,9 +101,11 @@ func TestRunTryNowEndsTheWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var l eventLog
+	now <- struct{}{} // before the first attempt has even failed
 	done := runAsync(ctx, cfg, Backoff{Min: time.Hour, Max: time.Hour}, &l)
 
-	require.Eventually(t, func() bool { return len(l.retries()) == 1 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(l.retries()) == 2 }, 10*time.Second, time.Millisecond,
+		"a token sent during the failing attempt was dropped")
 	assert.GreaterOrEqual(t, l.retries()[0], 30*time.Minute, "auth failed waits in [Max/2, Max]")
 	src.set(realPassword)
 	now <- struct{}{}
@@ -113,7 +116,7 @@ func TestRunTryNowEndsTheWait(t *testing.T) {
 	conn, err := reg.Conn("reread-2")
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(protocol.ReasonKicked))
-	require.Eventually(t, func() bool { return len(l.retries()) == 2 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(l.retries()) == 3 }, 10*time.Second, time.Millisecond)
 	// The wait after the kick is up to an hour; a token kept from the
 	// session would end it at once, with another read and attempt.
 	assert.Never(t, func() bool { return src.reads.Load() > reads }, 300*time.Millisecond, time.Millisecond,

@@ -97,7 +97,10 @@ func (r *runner) run(ctx context.Context) error {
 			r.rereadPassword(&dialCfg)
 		}
 		r.log.Info("connecting")
-		err := r.session(ctx, dialCfg)
+		registered, err := r.session(ctx, dialCfg)
+		if registered {
+			r.dropTryNow() // asked while the session was up: nothing to cut short
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -117,16 +120,21 @@ func (r *runner) run(ctx context.Context) error {
 	}
 }
 
-// wait sleeps d between attempts, or less when ctx ends (its error) or
-// TryNow says to try at once (nil).
-func (r *runner) wait(ctx context.Context, d time.Duration) error {
-	for drained := false; !drained; { // tokens from the session's time
+// dropTryNow empties TryNow.
+func (r *runner) dropTryNow() {
+	for {
 		select {
 		case <-r.cfg.TryNow:
 		default:
-			drained = true
+			return
 		}
 	}
+}
+
+// wait sleeps d between attempts, or less when ctx ends (its error) or
+// TryNow says to try at once (nil): also when it said so since the
+// attempt that failed began.
+func (r *runner) wait(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -167,8 +175,9 @@ func (r *runner) rereadPassword(cfg *Config) {
 	}
 }
 
-// session dials and holds one session until it ends; it returns why.
-func (r *runner) session(ctx context.Context, cfg Config) error {
+// session dials and holds one session until it ends; it returns whether
+// it registered, and why it ended.
+func (r *runner) session(ctx context.Context, cfg Config) (bool, error) {
 	// Dial starts the reader, which may take a 130 before Dial returns:
 	// its ShutdownOrdered waits for Connected, so events keep their order.
 	announced := make(chan struct{})
@@ -176,7 +185,7 @@ func (r *runner) session(ctx context.Context, cfg Config) error {
 	cfg.OnShutdown = func(text string) { <-announced; onShutdown(text) }
 	conn, err := Dial(ctx, cfg)
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.log.Info("registered", zap.Uint16("sid", conn.SID()))
 	r.events(Connected{SID: conn.SID()})
@@ -187,13 +196,13 @@ func (r *runner) session(ctx context.Context, cfg Config) error {
 		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = conn.Close(closeCtx)
-		return ctx.Err()
+		return true, ctx.Err()
 	}
 	err = conn.Wait()
 	if time.Since(conn.ConnectedAt()) >= r.b.StableAfter {
 		r.failures = 0
 	}
-	return err
+	return true, err
 }
 
 // next records a failed attempt or ended session and picks the wait.
