@@ -54,7 +54,18 @@ func loadAdminTokens(file string) ([]string, error) {
 	if err != nil {
 		return nil, configErrorf("--admin-token-file: %v", err)
 	}
-	n := 0
+	toks, err := adminTokenLines(file, raw)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, toks...), nil
+}
+
+// adminTokenLines are the tokens of raw, the token file named file: its
+// lines less the spaces around them, empty ones skipped. A line that is
+// not one bearer word, or a file with none, is refused, by line number.
+func adminTokenLines(file string, raw []byte) ([]string, error) {
+	var out []string
 	for i, line := range strings.Split(string(raw), "\n") {
 		tok := strings.TrimSpace(line)
 		if tok == "" {
@@ -64,9 +75,9 @@ func loadAdminTokens(file string) ([]string, error) {
 			return nil, configErrorf("--admin-token-file %s line %d holds a space or a control character: "+
 				"a bearer token is one word of printable characters, one a line", file, i+1)
 		}
-		out, n = append(out, tok), n+1
+		out = append(out, tok)
 	}
-	if n == 0 {
+	if len(out) == 0 {
 		return nil, configErrorf("--admin-token-file %s holds no token: put one a line in it (empty lines are skipped)", file)
 	}
 	return out, nil
