@@ -302,5 +302,5 @@ func (s *Stream) Healthy() error {
 // Collectors are the stream log's metrics. The newest seq is Newest's: a
 // scrape of a node that does not follow the stream asks NATS for it.
 func (s *Stream) Collectors() []prometheus.Collector {
-	return append(s.m.collectors(s.q, s.Newest), s.renewals, s.unreadable)
+	return append(s.m.collectors(s.q, s.Newest), s.renewals, s.unreadable, s.w.reconnects())
 }

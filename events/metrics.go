@@ -17,6 +17,9 @@ const (
 	MetricHolds         = "cliser_events_holds_total"
 	MetricStoreLost     = "cliser_events_store_lost_total"
 	MetricUnreadable    = "cliser_events_unreadable_total" // cluster: reads that skipped a message of the stream that is no event
+	// MetricWriterReconnects counts, in a cluster, the times the event
+	// writer's own NATS connection (publishconn.go) was made again.
+	MetricWriterReconnects = "cliser_events_nats_reconnects_total"
 )
 
 // metrics are the log's counters; the gauges read the log at scrape.

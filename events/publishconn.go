@@ -5,6 +5,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cliser/cliser/internal/prom"
 )
 
 // The writer publishes on a connection of its own, nc's twin but for one
@@ -50,6 +53,15 @@ func dialWriter(nc *nats.Conn) (*writerConn, error) {
 		pc.Close()
 	}()
 	return w, nil
+}
+
+// reconnects counts the connection's reconnects, from nats.go's count:
+// a drop, or a move (moveOff). Not the node's connection's
+// (cliser_cluster_nats_reconnects_total): this one goes its own way.
+func (w *writerConn) reconnects() prometheus.Collector {
+	return prom.CounterFunc(MetricWriterReconnects,
+		"Times the event writer's own NATS connection was made again: after a drop, or to leave a server whose publishes got no acknowledgment.",
+		func() float64 { return float64(w.nc.Stats().Reconnects) })
 }
 
 // close closes the connection, once the writer is done with it.

@@ -51,6 +51,8 @@ func TestStreamKeepsItsOrderWhenNATSRestartsUnderIt(t *testing.T) {
 		}
 	}
 	a.requireInOrder(20 * time.Second)
+	assert.GreaterOrEqual(t, testkit.Gathered(t, s.Collectors(), events.MetricWriterReconnects, ""), 6.0,
+		"the writer's connection came back after each restart, counted")
 }
 
 // numbered appends events numbered from 0 in their cid, and checks that
@@ -153,6 +155,7 @@ func TestStreamWriterLeavesAServerCutOffFromItsPeers(t *testing.T) {
 	// Stored returns ErrNotStored at once while the writer fails: poll it.
 	require.Eventually(t, func() bool { return stored(time.Second) == nil }, 30*time.Second, 50*time.Millisecond,
 		"published through another server while the cut lasts")
+	assert.GreaterOrEqual(t, testkit.Gathered(t, s.Collectors(), events.MetricWriterReconnects, ""), 1.0, "the move, counted")
 
 	_, js := testkit.JetStream(t, urls[1])
 	st, err := js.Stream(context.Background(), events.DefaultStreamName)
