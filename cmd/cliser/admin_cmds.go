@@ -44,12 +44,13 @@ func defaultAdmin() string {
 // adminFlags are the flags every admin-API command shares: where the API
 // is (--admin), the output (-o) and the bound on each request (--timeout).
 type adminFlags struct {
-	admin   string
-	output  string
-	timeout time.Duration
+	admin     string
+	tokenFile string // --admin-token-file (admin_token_cli.go)
+	output    string
+	timeout   time.Duration
 }
 
-func (o *adminFlags) client() (*admin.Client, error) {
+func (o *adminFlags) client() (*apiClient, error) {
 	switch o.output {
 	case "table", "json":
 	default:
@@ -58,15 +59,15 @@ func (o *adminFlags) client() (*admin.Client, error) {
 	if o.timeout <= 0 {
 		return nil, configErrorf("--timeout must be positive, got %s", o.timeout)
 	}
-	token, ok := adminToken()
-	if !ok {
-		return nil, configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: set it to the server's token, one word")
+	token, from, err := cliToken(o.tokenFile)
+	if err != nil {
+		return nil, err
 	}
 	c, err := admin.NewClient(o.admin, token, o.timeout)
 	if err != nil {
 		return nil, configErrorf("--admin (or CLISER_ADMIN): %v", err)
 	}
-	return c, nil
+	return &apiClient{Client: c, tokenFrom: from}, nil
 }
 
 // newAdminGroupCmd is a command that only groups admin-API subcommands
@@ -92,6 +93,7 @@ func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Comma
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	o.addTokenFlag(pf)
 	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
 	for _, sub := range subs {
 		cmd.AddCommand(sub(o))
@@ -100,17 +102,17 @@ func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Comma
 }
 
 // explain turns an API error into one that says what to do.
-func explain(c *admin.Client, err error, cid string) error {
+func explain(c *apiClient, err error, cid string) error {
 	var ue *admin.UnreachableError
 	var se *admin.StatusError
 	switch {
 	case errors.As(err, &ue):
 		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
 	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
-		if t, _ := adminToken(); t == "" {
-			return fmt.Errorf("the admin API wants a token: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
+		if c.tokenFrom == "" {
+			return fmt.Errorf("the admin API wants a token: set CLISER_ADMIN_TOKEN to the server's token, or give --admin-token-file (%s)", se.Message)
 		}
-		return fmt.Errorf("the admin API refused CLISER_ADMIN_TOKEN: set CLISER_ADMIN_TOKEN to the server's token (%s)", se.Message)
+		return fmt.Errorf("the admin API refused the token of %s: put the server's token there (%s)", c.tokenFrom, se.Message)
 	case errors.As(err, &se) && se.Status == http.StatusNotFound && cid != "":
 		if strings.Contains(se.Message, "not connected") {
 			return fmt.Errorf("client %s is not connected", cid)

@@ -28,7 +28,7 @@ func FuzzAdminTokenFile(f *testing.F) {
 	refusal := regexp.MustCompile(`^--admin-token-file tf (line (\d+) holds a space or a control character: ` +
 		`a bearer token is one word of printable characters, one a line|holds no token: put one a line in it \(empty lines are skipped\))$`)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		toks, err := adminTokenLines("tf", raw)
+		toks, err := adminTokenLines("--admin-token-file tf", raw)
 		var want []string // the model
 		badLine := 0
 		for n, line := range strings.Split(string(raw), "\n") {

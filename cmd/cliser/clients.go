@@ -22,8 +22,10 @@ func newClientsCmd() *cobra.Command {
 		"List and command clients through the admin API",
 		"List and command the server's clients through its admin API.\n\n"+
 			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n"+
-			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071). When the server has\n"+
-			"CLISER_ADMIN_TOKEN set, set the same CLISER_ADMIN_TOKEN here.\n"+
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071). When the server wants a\n"+
+			"token, give one of its tokens: --admin-token-file FILE (its first line), else\n"+
+			"CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names, as the\n"+
+			"server reads them, so the server's own environment serves here too.\n"+
 			"Output is a table for people; -o json is for scripts.",
 		newClientsListCmd, newClientsGetCmd, newClientsShutdownCmd, newClientsKickCmd)
 }
@@ -113,7 +115,7 @@ func (l *listOptions) check(limitGiven bool) error {
 
 // listPages follows the API's cursors until it has limit records (0: all)
 // or the last page. Next is set when it stopped early and more remain.
-func listPages(ctx context.Context, c *admin.Client, status string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
+func listPages(ctx context.Context, c *apiClient, status string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
 	out := admin.ListResponse{Clients: []admin.ClientRecord{}}
 	for {
 		page := pageSize
@@ -152,7 +154,7 @@ func newOneClientCmd[T any](o *adminFlags, use, short string,
 			if err != nil {
 				return err
 			}
-			resp, err := call(c, cmd.Context(), args[0])
+			resp, err := call(c.Client, cmd.Context(), args[0])
 			if err != nil {
 				return explain(c, err, args[0])
 			}

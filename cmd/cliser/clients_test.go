@@ -19,6 +19,7 @@ func cliEnv(t *testing.T) {
 	t.Setenv("CLISER_ADMIN", "")
 	t.Setenv("CLISER_ADMIN_LISTEN", "")
 	t.Setenv("CLISER_ADMIN_TOKEN", "")
+	t.Setenv("CLISER_ADMIN_TOKEN_FILE", "")
 }
 
 func TestCLIListTableJSONAndPages(t *testing.T) {
@@ -162,7 +163,7 @@ func TestCLIErrorsSayWhatToDo(t *testing.T) {
 	t.Setenv("CLISER_ADMIN_TOKEN", "wrong")
 	_, _, err = runCLI(t, "clients", "list", "--admin", s.admin)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "refused CLISER_ADMIN_TOKEN")
+	assert.Contains(t, err.Error(), "refused the token of CLISER_ADMIN_TOKEN")
 	t.Setenv("CLISER_ADMIN_TOKEN", token)
 	_, _, err = runCLI(t, "clients", "list", "--admin", s.admin)
 	require.NoError(t, err)

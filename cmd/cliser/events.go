@@ -26,7 +26,7 @@ func newEventsCmd() *cobra.Command {
 		"Follow the event log through the admin API",
 		"Follow the server's event log (docs/events.md) through its admin API.\n\n"+
 			"The API is found at --admin (default: $CLISER_ADMIN, else derived from\n"+
-			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071); CLISER_ADMIN_TOKEN as for\n"+
+			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071); the token as for\n"+
 			"`cliser clients`.",
 		newEventsTailCmd)
 	return cmd
@@ -96,7 +96,7 @@ func tailFilter(types, cid string) (admin.EventsFilter, error) {
 
 // tail prints the stream until ctx ends. Events that fell out of the log
 // while it was away are said on stderr, and it goes on from the oldest kept.
-func tail(ctx context.Context, c *admin.Client, after *uint64, f admin.EventsFilter, asJSON bool, out, errw io.Writer) error {
+func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter, asJSON bool, out, errw io.Writer) error {
 	dropped := false
 	onState := func(connected bool, err error) {
 		switch {

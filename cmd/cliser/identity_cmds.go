@@ -40,7 +40,7 @@ func newCredentialsCmd() *cobra.Command {
 		"Manage credentials through the admin API (docs/identity.md). A credential binds\n"+
 			"a generated secret to one client ID: from then on that ID is admitted only with\n"+
 			"that secret as its 110 answer. The secret is shown once, when it is created.\n"+
-			"The API is found as for `cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN).",
+			"The API is found as for `cliser clients` (--admin, CLISER_ADMIN; the token as there).",
 		newCredentialsAddCmd, newCredentialsListCmd, newCredentialsRmCmd)
 }
 

@@ -54,17 +54,18 @@ func loadAdminTokens(file string) ([]string, error) {
 	if err != nil {
 		return nil, configErrorf("--admin-token-file: %v", err)
 	}
-	toks, err := adminTokenLines(file, raw)
+	toks, err := adminTokenLines("--admin-token-file "+file, raw)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, toks...), nil
 }
 
-// adminTokenLines are the tokens of raw, the token file named file: its
-// lines less the spaces around them, empty ones skipped. A line that is
-// not one bearer word, or a file with none, is refused, by line number.
-func adminTokenLines(file string, raw []byte) ([]string, error) {
+// adminTokenLines are the tokens of raw, the token file that name (the
+// setting and the path) gives: its lines less the spaces around them,
+// empty ones skipped. A line that is not one bearer word, or a file with
+// none, is refused, by line number.
+func adminTokenLines(name string, raw []byte) ([]string, error) {
 	var out []string
 	for i, line := range strings.Split(string(raw), "\n") {
 		tok := strings.TrimSpace(line)
@@ -72,13 +73,13 @@ func adminTokenLines(file string, raw []byte) ([]string, error) {
 			continue
 		}
 		if !bearerWord(tok) {
-			return nil, configErrorf("--admin-token-file %s line %d holds a space or a control character: "+
-				"a bearer token is one word of printable characters, one a line", file, i+1)
+			return nil, configErrorf("%s line %d holds a space or a control character: "+
+				"a bearer token is one word of printable characters, one a line", name, i+1)
 		}
 		out = append(out, tok)
 	}
 	if len(out) == 0 {
-		return nil, configErrorf("--admin-token-file %s holds no token: put one a line in it (empty lines are skipped)", file)
+		return nil, configErrorf("%s holds no token: put one a line in it (empty lines are skipped)", name)
 	}
 	return out, nil
 }

@@ -21,7 +21,7 @@ const statusLong = "Show the fleet at a glance from the admin API's GET /v1/stat
 	"In a cluster the figures are the sums over the nodes, then one line per node\n" +
 	"(state up, unreachable or down).\n" +
 	"-o json prints the API's answer as it is. The API is found as for\n" +
-	"`cliser clients` (--admin, CLISER_ADMIN, CLISER_ADMIN_TOKEN)."
+	"`cliser clients` (--admin, CLISER_ADMIN; the token as there)."
 
 // newStatusCmd is `cliser status`: GET /v1/stats read for a person, the
 // fleet at a glance (per node in a cluster).
@@ -50,6 +50,7 @@ func newStatusCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	o.addTokenFlag(f)
 	f.StringVarP(&o.output, "output", "o", "table", "table or json")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long the request may take")
 	return cmd

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cliser/cliser/admin"
+)
+
+// The admin commands' token: --admin-token-file when given, else
+// CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names. The
+// file is the server's own kind (one token a line) and the first line is
+// sent: in the server's container the environment that serves `cliser
+// serve` serves `cliser clients` too, and mid-rotation (new line added
+// below the old) the first still works until it is dropped.
+
+// apiClient is an admin API client that knows where its token came from,
+// so that a 401 names the setting to fix.
+type apiClient struct {
+	*admin.Client
+	tokenFrom string // "" when no token is sent
+}
+
+func (o *adminFlags) addTokenFlag(f *pflag.FlagSet) {
+	f.StringVar(&o.tokenFile, "admin-token-file", "",
+		"file whose first line is the admin token (else CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names)")
+}
+
+// cliToken is the token to send and where it came from; both "" when
+// there is none. A file that cannot be read, or holds no token, is a
+// mistake to fix, not a reason to go on without one.
+func cliToken(fileFlag string) (tok, from string, err error) {
+	if fileFlag != "" {
+		return tokenFromFile("--admin-token-file", fileFlag)
+	}
+	tok, ok := adminToken()
+	if !ok {
+		return "", "", configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: set it to the server's token, one word")
+	}
+	if tok != "" {
+		return tok, "CLISER_ADMIN_TOKEN", nil
+	}
+	if file := strings.TrimSpace(os.Getenv("CLISER_ADMIN_TOKEN_FILE")); file != "" {
+		return tokenFromFile("CLISER_ADMIN_TOKEN_FILE", file)
+	}
+	return "", "", nil
+}
+
+// tokenFromFile is the first token of file, named by setting.
+func tokenFromFile(setting, file string) (tok, from string, err error) {
+	name := setting + " " + file
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", configErrorf("%s: %v", setting, err)
+	}
+	toks, err := adminTokenLines(name, raw)
+	if err != nil {
+		return "", "", err
+	}
+	return toks[0], name, nil
+}
