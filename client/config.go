@@ -67,6 +67,12 @@ type Config struct {
 
 	// TLS, when set, wraps the connection in TLS with this config.
 	TLS *tls.Config
+	// ReadTLS, when set, is called before every attempt after the first
+	// (by Run, on its goroutine) and the config it returns replaces TLS
+	// for that attempt: a CA bundle renewed on disk is trusted without a
+	// restart. When it fails, or returns nil, the attempt keeps the
+	// config it had and Run logs why, once until a read works again.
+	ReadTLS func() (*tls.Config, error)
 	// Logger gets debug lines about the session; nil means no logs.
 	Logger *zap.Logger
 

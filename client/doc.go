@@ -11,8 +11,9 @@
 //   - Run keeps a session alive: it redials with exponential backoff and
 //     full jitter, waits long after "auth failed", never fights back
 //     quickly after "replaced", and returns after an acked shutdown. It
-//     can read the password again before each attempt (ReadPassword: a
-//     rotated secret without a restart) and cut a wait short (TryNow).
+//     can read the password and the TLS config again before each attempt
+//     (ReadPassword, ReadTLS: a rotated secret or a renewed CA without a
+//     restart) and cut a wait short (TryNow).
 //     This is what `cliser agent` runs.
 //   - Fleet runs thousands of sessions in one process on gnet's client
 //     event loops, with no goroutine per session, and reports every step

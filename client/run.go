@@ -78,9 +78,28 @@ type runner struct {
 	events func(Event)
 	log    *zap.Logger
 
-	failures    int  // since the last stable session
-	replaced    int  // replacements in a row
-	readFailing bool // ReadPassword's last call failed (said once)
+	failures int       // since the last stable session
+	replaced int       // replacements in a row
+	pwFault  faultOnce // ReadPassword's
+	tlsFault faultOnce // ReadTLS's
+}
+
+// faultOnce says a fault that repeats on every attempt once, and once
+// that it ended.
+type faultOnce struct{ failing bool }
+
+func (f *faultOnce) fail(log *zap.Logger, msg string, fields ...zap.Field) {
+	if !f.failing {
+		log.Error(msg, fields...)
+	}
+	f.failing = true
+}
+
+func (f *faultOnce) ok(log *zap.Logger, msg string, fields ...zap.Field) {
+	if f.failing {
+		log.Info(msg, fields...)
+	}
+	f.failing = false
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -95,6 +114,7 @@ func (r *runner) run(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			r.rereadPassword(&dialCfg)
+			r.rereadTLS(&dialCfg)
 		}
 		r.log.Info("connecting")
 		registered, err := r.session(ctx, dialCfg)
@@ -159,20 +179,35 @@ func (r *runner) rereadPassword(cfg *Config) {
 		err = fmt.Errorf("not a password: 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
 	}
 	if err != nil {
-		if !r.readFailing {
-			r.log.Error("the password cannot be read again; the attempts use the one read before", source, zap.Error(err))
-		}
-		r.readFailing = true
+		r.pwFault.fail(r.log, "the password cannot be read again; the attempts use the one read before", source, zap.Error(err))
 		return
 	}
-	if r.readFailing {
-		r.log.Info("the password reads again", source)
-		r.readFailing = false
-	}
+	r.pwFault.ok(r.log, "the password reads again", source)
 	if pw != cfg.Password {
 		r.log.Info("the password changed; this attempt answers with the new one", source)
 		cfg.Password = pw
 	}
+}
+
+// rereadTLS sets cfg.TLS from ReadTLS, when set. A read that fails keeps
+// the config cfg has; the failure is logged once.
+func (r *runner) rereadTLS(cfg *Config) {
+	if r.cfg.ReadTLS == nil {
+		return
+	}
+	tc, err := r.cfg.ReadTLS()
+	if err == nil && tc == nil {
+		err = errors.New("no TLS config")
+	}
+	if err != nil {
+		r.tlsFault.fail(r.log, "the TLS settings cannot be read again; the attempts use the ones read before", zap.Error(err))
+		return
+	}
+	r.tlsFault.ok(r.log, "the TLS settings read again")
+	if cfg.TLS == nil || !tc.RootCAs.Equal(cfg.TLS.RootCAs) {
+		r.log.Info("the trusted CAs changed; this attempt verifies with the new ones")
+	}
+	cfg.TLS = tc
 }
 
 // session dials and holds one session until it ends; it returns whether

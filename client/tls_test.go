@@ -3,14 +3,17 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
@@ -119,4 +122,60 @@ func acceptAndClose(ln net.Listener, serve func(net.Conn)) {
 		serve(c)
 		_ = c.Close()
 	}
+}
+
+// tlsSource is what a CA bundle on disk says over time: a config, none,
+// or a failure to read it.
+type tlsSource struct {
+	cfg   atomic.Pointer[tls.Config]
+	err   atomic.Pointer[error]
+	reads atomic.Int64
+}
+
+func (s *tlsSource) read() (*tls.Config, error) {
+	s.reads.Add(1)
+	if err := s.err.Load(); err != nil {
+		return nil, *err
+	}
+	return s.cfg.Load(), nil
+}
+
+// A CA renewed on disk is trusted from the next attempt on (ReadTLS),
+// without a restart; a bundle that cannot be read, or gives no config,
+// keeps the config of before and says so once, not at each attempt.
+func TestRunReadsTheTLSConfigAgainBeforeEachAttempt(t *testing.T) {
+	serverTLS, trusting := selfSignedTLS(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	require.NoError(t, err)
+	srv := serveScript(t, ln, func(c *scriptConn) {
+		if _, _, ok := c.handshake("7"); ok {
+			c.waitEOF()
+		}
+	})
+	var src tlsSource
+	readErr := errors.New("open ca.pem: permission denied")
+	src.err.Store(&readErr)
+	core, logs := observer.New(zapcore.InfoLevel)
+	cfg := testConfig(srv.addr())
+	cfg.TLS = &tls.Config{RootCAs: testkit.NewCA(t).Pool()} // the old CA
+	cfg.ReadTLS, cfg.Logger = src.read, zap.New(core)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond}, &l)
+
+	require.Eventually(t, func() bool { return src.reads.Load() >= 3 }, 10*time.Second, time.Millisecond)
+	src.err.Store(nil) // no error, and no config: still a failure
+	n := src.reads.Load()
+	require.Eventually(t, func() bool { return src.reads.Load() >= n+3 }, 10*time.Second, time.Millisecond)
+	assert.Zero(t, l.connected(), "the old CA does not verify the server")
+	assert.Equal(t, 1, logs.FilterMessage("the TLS settings cannot be read again; the attempts use the ones read before").Len(),
+		"said once while it fails")
+
+	src.cfg.Store(trusting)
+	require.Eventually(t, func() bool { return l.connected() == 1 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 1, logs.FilterMessage("the TLS settings read again").Len())
+	assert.Equal(t, 1, logs.FilterMessage("the trusted CAs changed; this attempt verifies with the new ones").Len())
+	cancel()
+	require.ErrorIs(t, testkit.Recv(t, done, 10*time.Second, "Run did not return"), context.Canceled)
 }
