@@ -203,6 +203,7 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if cc.TLS, err = cfg.tls.config(cfg.server, cfg.tlsOff); err != nil {
 		return client.Config{}, client.Backoff{}, err
 	}
+	cc.ReadTLS = cfg.tls.reread(cfg.server)
 	return cc, client.Backoff{Min: cfg.backoffMin, Max: cfg.backoffMax}, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"os"
 	"sync/atomic"
 
@@ -11,8 +12,9 @@ import (
 )
 
 // A device's secret is rotated by writing its new one into the agent's
-// --password-file (docs/identity.md): the agent reads the file again
-// before every attempt, and SIGHUP makes a waiting agent try at once.
+// --password-file (docs/identity.md), a renewed CA bundle into its
+// --tls-ca (docs/tls.md): the agent reads both again before every
+// attempt, and SIGHUP makes a waiting agent try at once.
 
 // rereadPassword reads file again for each attempt; nil when the
 // password comes from CLISER_PASSWORD, which a running process cannot
@@ -22,6 +24,16 @@ func rereadPassword(file string) func() (string, error) {
 		return nil
 	}
 	return func() (string, error) { return agentPassword(file) }
+}
+
+// reread builds the TLS config again for each attempt, the --tls-ca
+// bundle read anew; nil without one (the system roots are read once, by
+// Go, for the process).
+func (a agentTLS) reread(server string) func() (*tls.Config, error) {
+	if a.caFile == "" {
+		return nil
+	}
+	return func() (*tls.Config, error) { return a.config(server, false) }
 }
 
 // tryOnHUP turns each SIGHUP into a try at once (client.Config.TryNow)

@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // A device whose secret was rotated gets its new one in its password
@@ -48,13 +50,7 @@ func TestAgentBinaryReadsItsPasswordFileAgainAndTriesOnSIGHUP(t *testing.T) {
 	assert.Equal(t, first.SID, rec.SID, "the session was left alone")
 
 	require.NoError(t, os.Remove(pwFile))
-	conn, err := reg.Conn("rotated-1")
-	require.NoError(t, err)
-	require.NoError(t, conn.Close(protocol.ReasonKicked))
-	require.Eventually(t, func() bool {
-		r, _ := reg.Get("rotated-1")
-		return r.CStatus && r.SID != first.SID
-	}, waitFor, tick, "the agent did not come back with the password it had:\n%s", p.LogText())
+	kickAndAwaitReturn(t, reg, "rotated-1", p, "the agent did not come back with the password it had")
 	logs = p.LogText()
 	assert.Contains(t, logs, `"msg":"the password cannot be read again; the attempts use the one read before"`)
 	assert.Contains(t, logs, "no such file or directory")
@@ -75,4 +71,57 @@ func TestAgentBinarySIGHUPWithThePasswordInTheEnvironment(t *testing.T) {
 	}, waitFor, tick, "%s", p.LogText())
 	p.RequireRunning(t, "SIGHUP ended the agent")
 	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+}
+
+// A terminator's certificate renewed under a new CA: the agent refuses
+// it while its --tls-ca trusts only the old CA, and takes the new bundle
+// written into that file from its next attempt (SIGHUP: at once), without
+// a restart. A bundle that no longer reads keeps the one read before.
+// Before, the agent read --tls-ca once, so every agent of a fleet needed
+// a restart to trust a renewed CA.
+func TestAgentBinaryReadsItsCABundleAgain(t *testing.T) {
+	srv, reg := agentServer(t)
+	oldCA, newCA := testkit.NewCA(t), testkit.NewCA(t)
+	caFile := oldCA.WriteFile(t, t.TempDir())
+	front := startTLSTerminator(t, newCA.Issue(t, "cliser.test").TLS, srv.Addr())
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword}, "--server", front.addr(), "--id", "renewed-ca-1",
+		"--tls-ca", caFile, "--tls-server-name", "cliser.test", "--backoff-min", "10ms", "--backoff-max", "1h")
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "x509: certificate signed by unknown authority") },
+		waitFor, tick, "%s", p.LogText())
+	assert.Zero(t, front.proxiedCount(), "an unverified session went through")
+
+	require.NoError(t, os.WriteFile(caFile, newCA.PEM, 0o600))
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, connectedRecord(reg, "renewed-ca-1"), waitFor, tick, "the new CA was not taken:\n%s", p.LogText())
+	assert.Contains(t, p.LogText(), `"msg":"the trusted CAs changed; this attempt verifies with the new ones"`)
+
+	require.NoError(t, os.WriteFile(caFile, caFileMistakes.garbage, 0o600))
+	kickAndAwaitReturn(t, reg, "renewed-ca-1", p, "the agent did not come back with the CA it had")
+	logs := p.LogText()
+	assert.Contains(t, logs, `"msg":"the TLS settings cannot be read again; the attempts use the ones read before"`)
+	assert.Contains(t, logs, "has no PEM certificate in it")
+	assert.Equal(t, 1, strings.Count(logs, "the trusted CAs changed"), "only the renewal changed them")
+
+	require.NoError(t, os.WriteFile(caFile, newCA.PEM, 0o600))
+	conn, err := reg.Conn("renewed-ca-1")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(protocol.ReasonKicked))
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), `"msg":"the TLS settings read again"`) },
+		waitFor, tick, "%s", p.LogText())
+	assert.NotContains(t, p.LogText(), agentTestPassword)
+	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+}
+
+// kickAndAwaitReturn kicks the agent's session of cid and waits for it to
+// register again, in a session of its own.
+func kickAndAwaitReturn(t *testing.T, reg *registry.Registry, cid string, p *testkit.Process, failMsg string) {
+	t.Helper()
+	before, _ := reg.Get(cid)
+	conn, err := reg.Conn(cid)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(protocol.ReasonKicked))
+	require.Eventually(t, func() bool {
+		r, _ := reg.Get(cid)
+		return r.CStatus && r.SID != before.SID
+	}, waitFor, tick, "%s:\n%s", failMsg, p.LogText())
 }
