@@ -71,12 +71,11 @@ func (w *writerConn) close() {
 }
 
 // moveOff moves the connection to another server after a publish got no
-// acknowledgment with it up: a server cut off from its peers still
+// answer with it up (unanswered): a server cut off from its peers still
 // answers PINGs, so nats.go stays on it while the stream's leader is out
 // of its reach (the node's own connection moves on failed beats,
-// cluster/move.go, and this one must not stay behind). A silence on a
-// healthy server (a slow election) costs a reconnect; the writer's
-// backoff paces the moves.
+// cluster/move.go, and this one must not stay behind). An election on a
+// healthy server costs a reconnect; the writer's backoff paces the moves.
 func (w *writerConn) moveOff() bool {
 	if w.nc.Status() != nats.CONNECTED || len(w.nc.Servers()) < 2 {
 		return false

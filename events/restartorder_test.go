@@ -129,8 +129,44 @@ func TestStreamWritersConnectionEndsWithTheStreamAndTheNodes(t *testing.T) {
 
 // The writer's connection leaves a NATS server cut off from its peers, as
 // the node's does (cluster/move.go): else the node's events waited there
-// for the cut to heal while the node itself went on elsewhere.
+// for the cut to heal while the node itself went on elsewhere. What the
+// cut server answers depends on the stream's leader: silence while it
+// leads, then "no response from stream" once it stepped down (16 s seen),
+// and a 409 "in process" to events it held and is sent again. The move
+// was made on silence only: one run in six stayed on the cut server, and
+// one that came back to it waited 16 s there.
 func TestStreamWriterLeavesAServerCutOffFromItsPeers(t *testing.T) {
+	t.Run("it leads the stream", func(t *testing.T) { leaveCutServer(t, cutLeads) })
+	t.Run("it led the stream and stepped down", func(t *testing.T) { leaveCutServer(t, cutLedThenSteppedDown) })
+	t.Run("a peer leads the stream", func(t *testing.T) { leaveCutServer(t, peerLeads) })
+}
+
+// leadership is where the stream's leader is when the cut server gets
+// the events.
+type leadership int
+
+const (
+	cutLeads leadership = iota
+	cutLedThenSteppedDown
+	peerLeads
+)
+
+// leaderOn steps the stream's leadership down until server 0 leads it
+// (on0) or does not.
+func leaderOn(t *testing.T, nc3 *testkit.NATSCluster, on0 bool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		nc3.WaitCurrent(events.DefaultStreamName)
+		leader := nc3.StreamLeader(events.DefaultStreamName)
+		if (leader == 0) == on0 {
+			return true
+		}
+		require.NoError(t, nc3.StepDownStream(leader, events.DefaultStreamName))
+		return false
+	}, 60*time.Second, 10*time.Millisecond, "the stream's leader placed")
+}
+
+func leaveCutServer(t *testing.T, lead leadership) {
 	nc3 := testkit.NATSClusterOf3WithCuts(t)
 	urls := nc3.URLs()
 	nc, err := nats.Connect(strings.Join(urls, ","), nats.DontRandomize(), nats.MaxReconnects(-1),
@@ -147,14 +183,21 @@ func TestStreamWriterLeavesAServerCutOffFromItsPeers(t *testing.T) {
 		return s.Stored(ctx)
 	}
 	require.NoError(t, stored(10*time.Second))
+	leaderOn(t, nc3, lead != peerLeads)
 
 	nc3.Isolate(0, true) // the server both connections are on
+	if lead == cutLedThenSteppedDown {
+		require.Eventually(t, func() bool { return !nc3.LeadsStream(0, events.DefaultStreamName) }, 60*time.Second, 20*time.Millisecond,
+			"the cut server never stepped down")
+	}
+	sent := time.Now()
 	for i := range 10 {
 		require.True(t, s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("cut-%d", i)}))
 	}
 	// Stored returns ErrNotStored at once while the writer fails: poll it.
-	require.Eventually(t, func() bool { return stored(time.Second) == nil }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return stored(time.Second) == nil }, 20*time.Second, 50*time.Millisecond,
 		"published through another server while the cut lasts")
+	t.Logf("stored %s after they were appended", time.Since(sent).Round(time.Millisecond))
 	assert.GreaterOrEqual(t, testkit.Gathered(t, s.Collectors(), events.MetricWriterReconnects, ""), 1.0, "the move, counted")
 
 	_, js := testkit.JetStream(t, urls[1])

@@ -53,7 +53,7 @@ func (s *Stream) run() {
 				if !remade && !s.failing.Swap(true) {
 					s.opts.log.Error("events: publishing to the cluster's event stream failed; retrying", zap.Error(err))
 				}
-				if errors.Is(err, errNoAck) && s.w.moveOff() {
+				if !remade && unanswered(err) && s.w.moveOff() {
 					s.opts.log.Debug("events: the writer's NATS connection moves to another server", zap.Error(err))
 				}
 				s.stored.advance(sent)
@@ -89,10 +89,27 @@ func (s *Stream) giveIDs(batch []Event) {
 }
 
 // errNoAck: a publish's acknowledgment did not come within
-// streamOpTimeout. A stream electing a leader answers "no response from
-// stream" at once; silence is what a server cut off from its peers gives
-// (moveOff).
+// streamOpTimeout.
 var errNoAck = errors.New("no acknowledgment from JetStream in time")
+
+// inProcess is JetStream's 409 "duplicate message id is in process": the
+// leader holds a proposal with the id that it has not committed.
+const inProcess jetstream.ErrorCode = 10158
+
+// unanswered reports whether a publish failed for want of a stored
+// answer, a reason to try it through another server (moveOff). A server
+// cut off from its peers gives silence (errNoAck) while it thinks it
+// still leads the stream, a 409 in process to the same events tried
+// again (it holds them, uncommitted, until it steps down: 16 s seen),
+// and "no response from stream" when the leader is a peer out of its
+// reach. A healthy server gives the latter during an election, and the
+// 409 in a step-down stall (docs/events.md): a move then costs a
+// reconnect and nothing else.
+func unanswered(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, errNoAck) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		(errors.As(err, &api) && api.ErrorCode == inProcess)
+}
 
 // noRetry turns nats.go's own retries of a publish that found no stream
 // off: it tried each event again on a timer of its own (twice, 250 ms
