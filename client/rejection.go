@@ -11,8 +11,10 @@ import (
 // (backoffLong): what the server said, what the operator should check, and
 // when the next try is, so the long wait that follows is not a silence.
 // source names where the password came from ("" when unknown); reread
-// says it is read again before each try (Config.ReadPassword).
-func rejection(reason protocol.Reason, source string, reread bool, wait time.Duration) string {
+// says it is read again before each try (Config.ReadPassword); withCert
+// that the client presents a certificate, whose CN a server with
+// --require-cert-cn holds to the client ID.
+func rejection(reason protocol.Reason, source string, reread, withCert bool, wait time.Duration) string {
 	password, revoked := "the password", "give the client its new one"
 	if source != "" {
 		password = "the password in " + source
@@ -28,6 +30,11 @@ func rejection(reason protocol.Reason, source string, reread bool, wait time.Dur
 	case protocol.ReasonAuthFailed:
 		advice = "the server refused the password (190 auth failed): check " + password +
 			", or this ID's own secret if it was given one (cliser credentials)"
+		if withCert {
+			advice = "the server refused the password or the client certificate (190 auth failed): check " + password +
+				", this ID's own secret if it was given one (cliser credentials), and that the client certificate's CN" +
+				" is this ID (a server with --require-cert-cn)"
+		}
 	case protocol.ReasonTooManyAttempts:
 		advice = "the server refuses this address for a while after too many wrong passwords (190 too many attempts): check " + password
 	case protocol.ReasonBadID:

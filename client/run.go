@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -204,10 +207,26 @@ func (r *runner) rereadTLS(cfg *Config) {
 		return
 	}
 	r.tlsFault.ok(r.log, "the TLS settings read again")
-	if cfg.TLS == nil || !tc.RootCAs.Equal(cfg.TLS.RootCAs) {
+	var wasCAs *x509.CertPool
+	var wasCerts []tls.Certificate
+	if cfg.TLS != nil {
+		wasCAs, wasCerts = cfg.TLS.RootCAs, cfg.TLS.Certificates
+	}
+	if !tc.RootCAs.Equal(wasCAs) {
 		r.log.Info("the trusted CAs changed; this attempt verifies with the new ones")
 	}
+	if !sameLeaf(tc.Certificates, wasCerts) {
+		r.log.Info("the client certificate changed; this attempt presents the new one")
+	}
 	cfg.TLS = tc
+}
+
+// sameLeaf reports whether a and b present the same certificate (or none).
+func sameLeaf(a, b []tls.Certificate) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	return slices.Equal(a[0].Certificate[0], b[0].Certificate[0])
 }
 
 // session dials and holds one session until it ends; it returns whether
@@ -255,7 +274,8 @@ func (r *runner) next(err error) time.Duration {
 	case backoffLong:
 		r.replaced = 0
 		wait = r.b.delay(kind, r.failures)
-		r.log.Error(rejection(reason, r.cfg.PasswordSource, r.cfg.ReadPassword != nil, wait),
+		withCert := r.cfg.TLS != nil && len(r.cfg.TLS.Certificates) > 0
+		r.log.Error(rejection(reason, r.cfg.PasswordSource, r.cfg.ReadPassword != nil, withCert, wait),
 			zap.Stringer("reason", reason), zap.Duration("backoff", wait), zap.Time("next_try_at", time.Now().Add(wait)))
 	default:
 		r.replaced = 0

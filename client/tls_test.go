@@ -78,6 +78,21 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 	t.Cleanup(func() { _ = silentLn.Close() })
 	go acceptAndClose(silentLn, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) // waits for more of a ClientHello
 
+	// A terminator that verifies clients: TLS 1.3's refusal of a client
+	// certificate comes after the handshake, on the client's first read.
+	fleet := testkit.NewCA(t)
+	mtlsServer := serverTLS.Clone()
+	mtlsServer.ClientAuth, mtlsServer.ClientCAs = tls.RequireAndVerifyClientCert, fleet.Pool()
+	mtlsLn, err := tls.Listen("tcp", "127.0.0.1:0", mtlsServer)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mtlsLn.Close() })
+	go acceptAndClose(mtlsLn, func(c net.Conn) { _ = c.(*tls.Conn).Handshake() })
+	withCert := func(c testkit.Cert) *tls.Config {
+		cfg := trusting.Clone()
+		cfg.ServerName, cfg.Certificates = "127.0.0.1", []tls.Certificate{c.TLS}
+		return cfg
+	}
+
 	otherCA := testkit.NewCA(t).Pool()
 	for _, tc := range []struct {
 		name string
@@ -94,6 +109,10 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 		{"TLS server, plain client", tlsLn.Addr().String(), nil, "TLS terminator's port, add --tls"},
 		{"TLS alert, plain client", alertLn.Addr().String(), nil, "the server speaks TLS: add --tls"},
 		{"silent server, plain client", silentLn.Addr().String(), nil, "TLS terminator's port, add --tls"},
+		{"no client certificate", mtlsLn.Addr().String(), &tls.Config{RootCAs: trusting.RootCAs, ServerName: "127.0.0.1"},
+			"wants a client certificate: give --tls-cert and --tls-key"},
+		{"a client certificate of another CA", mtlsLn.Addr().String(), withCert(testkit.NewCA(t).IssueClient(t, "dev-1")),
+			"refused the client certificate of --tls-cert"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			core, logs := observer.New(zap.WarnLevel)

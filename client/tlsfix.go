@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
+	"slices"
 )
 
 // A client without TLS pointed at a TLS port: the terminator takes the
@@ -59,6 +61,26 @@ func tlsFix(err error, tlsCfg *tls.Config) string {
 			"or check this machine's clock"
 	case errors.As(err, &record):
 		return "the server does not speak TLS: point --server at the TLS terminator, or drop --tls"
+	case refusedClientCert(err) && len(tlsCfg.Certificates) == 0:
+		return "the TLS terminator wants a client certificate: give --tls-cert and --tls-key (tls.Config.Certificates)"
+	case refusedClientCert(err):
+		return "the TLS terminator refused the client certificate of --tls-cert (tls.Config.Certificates): " +
+			"it must be issued by a CA the terminator trusts for clients, valid now, and for client authentication"
 	}
 	return ""
+}
+
+// clientCertAlerts are Go's words for the alerts a server sends about the
+// client's certificate (the alert type itself is not exported): none
+// sent, or one it does not accept.
+var clientCertAlerts = []string{"tls: certificate required", "tls: bad certificate", "tls: unsupported certificate",
+	"tls: revoked certificate", "tls: expired certificate", "tls: unknown certificate", "tls: unknown certificate authority"}
+
+// refusedClientCert reports whether the server ended the TLS session with
+// one of clientCertAlerts. With TLS 1.3 it comes after the handshake, on
+// the first read.
+func refusedClientCert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" && op.Err != nil &&
+		slices.Contains(clientCertAlerts, op.Err.Error())
 }
