@@ -57,7 +57,8 @@ func newAgentCmd() *cobra.Command {
 			"Every flag is also an environment variable CLISER_<FLAG> (--server is\n" +
 			"CLISER_SERVER); flags win over the environment.\n\n" +
 			"--tls speaks TLS to a terminator in front of the server (certificates are\n" +
-			"always verified); --tls-ca and --tls-server-name imply it.\n" +
+			"always verified); --tls-ca, --tls-server-name, --tls-cert and --tls-key\n" +
+			"imply it.\n" +
 			"See docs/agent.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,6 +99,8 @@ func newAgentCmd() *cobra.Command {
 	f.BoolVar(&cfg.tls.enabled, "tls", false, "speak TLS to the server (a TLS terminator in front of cliser); TLS 1.2 or later, certificate always verified")
 	f.StringVar(&cfg.tls.caFile, "tls-ca", "", "PEM `FILE` of CA certificates to trust instead of the system roots (implies --tls)")
 	f.StringVar(&cfg.tls.serverName, "tls-server-name", "", "`NAME` sent as SNI and verified in the certificate (default: the host of --server; implies --tls)")
+	f.StringVar(&cfg.tls.certFile, "tls-cert", "", "PEM `FILE` of the client certificate (and its chain) to present, with --tls-key; read again before every attempt (implies --tls)")
+	f.StringVar(&cfg.tls.keyFile, "tls-key", "", "PEM `FILE` of the client certificate's private key, mode 600 (implies --tls)")
 	return cmd
 }
 
@@ -105,7 +108,7 @@ func newAgentCmd() *cobra.Command {
 // when one is given, else CLISER_PASSWORD. It never logs it.
 func agentPassword(file string) (string, error) {
 	if file != "" {
-		if err := checkSecretFileMode(file); err != nil {
+		if err := checkSecretFileMode("--password-file", file); err != nil {
 			return "", err
 		}
 		raw, err := os.ReadFile(file)
@@ -224,6 +227,7 @@ func runAgent(ctx context.Context, hup <-chan os.Signal, cfg *agentConfig) error
 			roots = cfg.tls.caFile
 		}
 		log.Info("TLS on", zap.String("server_name", cc.TLS.ServerName), zap.String("trusted_cas", roots))
+		logClientCert(log, cc.TLS, cc.ID)
 	}
 	var (
 		order atomic.Pointer[client.ShutdownOrdered]

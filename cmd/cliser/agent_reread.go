@@ -13,7 +13,8 @@ import (
 
 // A device's secret is rotated by writing its new one into the agent's
 // --password-file (docs/identity.md), a renewed CA bundle into its
-// --tls-ca (docs/tls.md): the agent reads both again before every
+// --tls-ca, a renewed client certificate into its --tls-cert and
+// --tls-key (docs/tls.md): the agent reads them again before every
 // attempt, and SIGHUP makes a waiting agent try at once.
 
 // rereadPassword reads file again for each attempt; nil when the
@@ -27,10 +28,10 @@ func rereadPassword(file string) func() (string, error) {
 }
 
 // reread builds the TLS config again for each attempt, the --tls-ca
-// bundle read anew; nil without one (the system roots are read once, by
-// Go, for the process).
+// bundle and the --tls-cert and --tls-key read anew; nil without a file
+// (the system roots are read once, by Go, for the process).
 func (a agentTLS) reread(server string) func() (*tls.Config, error) {
-	if a.caFile == "" {
+	if a.caFile == "" && a.certFile == "" {
 		return nil
 	}
 	return func() (*tls.Config, error) { return a.config(server, false) }

@@ -15,26 +15,29 @@ type agentTLS struct {
 	enabled    bool   // --tls
 	caFile     string // --tls-ca
 	serverName string // --tls-server-name
+	certFile   string // --tls-cert: the client certificate (agent_tls_cert.go)
+	keyFile    string // --tls-key: its key
 }
 
 // wanted reports whether the agent speaks TLS: --tls, or any other TLS
-// flag, since naming a CA or a server name means nothing without it.
+// flag, since naming a CA, a server name or a client certificate means
+// nothing without it.
 func (a agentTLS) wanted() bool {
-	return a.enabled || a.caFile != "" || a.serverName != ""
+	return a.enabled || a.wantedBesidesTLS()
 }
 
 // config builds the client's TLS config for server (HOST:PORT), nil when
 // TLS is off. tlsExplicitlyOff is true when --tls=false (or CLISER_TLS=false)
-// was given: together with --tls-ca or --tls-server-name that is a
-// contradiction, and guessing which one was meant could send the password
-// in the clear.
+// was given: together with any other TLS flag that is a contradiction,
+// and guessing which one was meant could send the password in the clear.
 //
 // Verification is always on: there is deliberately no way to skip it. The
 // server name defaults to the host of server; when that is an IP address Go
 // checks it against the certificate's IP SANs and sends no SNI.
-func (a agentTLS) config(server string, tlsExplicitlyOff bool) (*tls.Config, error) {
-	if tlsExplicitlyOff && (a.caFile != "" || a.serverName != "") {
-		return nil, configErrorf("--tls=false contradicts --tls-ca/--tls-server-name (or CLISER_TLS_CA/CLISER_TLS_SERVER_NAME); drop one")
+func (a agentTLS) config(server string, tlsExplicitlyOff bool) (cfg *tls.Config, err error) {
+	if tlsExplicitlyOff && a.wantedBesidesTLS() {
+		return nil, configErrorf("--tls=false contradicts --tls-ca/--tls-server-name/--tls-cert/--tls-key " +
+			"(or CLISER_TLS_CA/CLISER_TLS_SERVER_NAME/CLISER_TLS_CERT/CLISER_TLS_KEY); drop one")
 	}
 	if !a.wanted() {
 		return nil, nil
@@ -47,7 +50,7 @@ func (a agentTLS) config(server string, tlsExplicitlyOff bool) (*tls.Config, err
 		}
 		name = host
 	}
-	cfg := &tls.Config{ServerName: name, MinVersion: tls.VersionTLS12}
+	cfg = &tls.Config{ServerName: name, MinVersion: tls.VersionTLS12}
 	if a.caFile != "" {
 		pool, err := loadCABundle(a.caFile)
 		if err != nil {
@@ -55,7 +58,15 @@ func (a agentTLS) config(server string, tlsExplicitlyOff bool) (*tls.Config, err
 		}
 		cfg.RootCAs = pool
 	}
+	if cfg.Certificates, err = a.clientCert(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// wantedBesidesTLS reports whether a TLS flag other than --tls is given.
+func (a agentTLS) wantedBesidesTLS() bool {
+	return a.caFile != "" || a.serverName != "" || a.certFile != "" || a.keyFile != ""
 }
 
 // loadCABundle reads a PEM bundle of CA certificates. Unlike

@@ -48,10 +48,14 @@ type tlsTerminator struct {
 
 func startTLSTerminator(t *testing.T, cert tls.Certificate, backend string) *tlsTerminator {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-	})
+	return startTLSTerminatorWith(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, backend)
+}
+
+// startTLSTerminatorWith is startTLSTerminator on cfg: one that verifies
+// clients' certificates, say.
+func startTLSTerminatorWith(t *testing.T, cfg *tls.Config, backend string) *tlsTerminator {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	require.NoError(t, err)
 	tt := &tlsTerminator{ln: ln, backend: backend, conns: map[net.Conn]struct{}{}}
 	tt.wg.Add(1)
