@@ -336,7 +336,41 @@ func TestCertCNThroughHAProxy(t *testing.T) {
 		assert.Error(t, err, "%s must not be in the registry", id)
 	}
 	_ = conn.Close(ctx)
+	agentWithCert(t, api, front, filepath.Join(dir, "ca.pem"), password, ca.IssueClient(t, "cn-agent-1"))
 	assert.NotContains(t, cliser.LogText(), password, "a password reached the logs")
+}
+
+// agentWithCert runs the bundled agent, the built binary, with dev's
+// certificate (--tls-cert, --tls-key) through front: as the ID of its CN
+// it registers; as another ID it is refused, as it said at its start.
+func agentWithCert(t *testing.T, api *admin.Client, front, caFile, password string, dev testkit.Cert) {
+	t.Helper()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, dev.ChainPEM, 0o644))
+	require.NoError(t, os.WriteFile(keyFile, dev.KeyPEM, 0o600))
+	env := testkit.Environ(nil, "CLISER_PASSWORD="+password)
+	args := func(id string) []string {
+		return []string{"agent", "--server", front, "--id", id, "--tls-ca", caFile, "--tls-server-name", tlsServerName,
+			"--tls-cert", certFile, "--tls-key", keyFile, "--backoff-min", "50ms"}
+	}
+	agent := testkit.Start(t, env, args("cn-agent-1")...)
+	impostor := testkit.Start(t, env, args("cn-agent-2")...)
+	ctx := t.Context()
+	require.Eventually(t, func() bool {
+		rec, err := api.Get(ctx, "cn-agent-1")
+		return err == nil && rec.CStatus
+	}, 15*time.Second, 20*time.Millisecond, "the agent did not register with its certificate:\n%s", agent.LogText())
+	require.Eventually(t, func() bool { return strings.Contains(impostor.LogText(), "190 auth failed") },
+		15*time.Second, 20*time.Millisecond, "%s", impostor.LogText())
+	logs := impostor.LogText()
+	assert.Contains(t, logs, "the client certificate's CN is not --id")
+	assert.Contains(t, logs, "that the client certificate's CN is this ID (a server with --require-cert-cn)")
+	_, err := api.Get(ctx, "cn-agent-2")
+	assert.Error(t, err, "the impostor is in the registry")
+	_, err = api.Shutdown(ctx, "cn-agent-1", "cert test over")
+	require.NoError(t, err)
+	require.Equal(t, 0, agent.Wait(t), "the agent must exit 0 after a shutdown order:\n%s", agent.LogText())
 }
 
 // tlsTranscript dials front over TLS, answers both prompts at once and
