@@ -241,8 +241,10 @@ func (r *runner) session(ctx context.Context, cfg Config) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	r.log.Info("registered", zap.Uint16("sid", conn.SID()))
+	// Connected before the log line: a reader of the log (the agent's
+	// tests, an operator sending SIGHUP) then knows Run's caller knows.
 	r.events(Connected{SID: conn.SID()})
+	r.log.Info("registered", zap.Uint16("sid", conn.SID()))
 	close(announced)
 	select {
 	case <-conn.Done():
