@@ -37,9 +37,10 @@ func TestAgentBinaryReadsItsPasswordFileAgainAndTriesOnSIGHUP(t *testing.T) {
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, connectedRecord(reg, "rotated-1"), waitFor, tick, "SIGHUP did not end the wait:\n%s", p.LogText())
 	first, _ := reg.Get("rotated-1")
-	logs := p.LogText()
-	assert.Contains(t, logs, `"msg":"SIGHUP: trying again now"`)
-	assert.Contains(t, logs, `"msg":"the password changed; this attempt answers with the new one"`)
+	// The registry knows before the agent does, and before its lines are
+	// read: poll them, up to its own "registered" (then it is up).
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"SIGHUP: trying again now"`,
+		`"msg":"the password changed; this attempt answers with the new one"`, `"msg":"registered"`)
 
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "SIGHUP: the session is up and stays") },
@@ -51,9 +52,9 @@ func TestAgentBinaryReadsItsPasswordFileAgainAndTriesOnSIGHUP(t *testing.T) {
 
 	require.NoError(t, os.Remove(pwFile))
 	kickAndAwaitReturn(t, reg, "rotated-1", p, "the agent did not come back with the password it had")
-	logs = p.LogText()
-	assert.Contains(t, logs, `"msg":"the password cannot be read again; the attempts use the one read before"`)
-	assert.Contains(t, logs, "no such file or directory")
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"the password cannot be read again; the attempts use the one read before"`,
+		"no such file or directory")
+	logs := p.LogText()
 	assert.NotContains(t, logs, agentTestPassword, "the password reached the logs")
 	assert.NotContains(t, logs, "the-old-secret", "the password reached the logs")
 	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
@@ -65,6 +66,8 @@ func TestAgentBinarySIGHUPWithThePasswordInTheEnvironment(t *testing.T) {
 	srv, reg := agentServer(t)
 	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword}, "--server", srv.Addr(), "--id", "env-hup-1")
 	require.Eventually(t, connectedRecord(reg, "env-hup-1"), waitFor, tick, p.LogText())
+	// The registry knows before the agent does: SIGHUP once it says so.
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"registered"`)
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, func() bool {
 		return strings.Contains(p.LogText(), "CLISER_PASSWORD is not read again; restart the agent to change it")
@@ -93,13 +96,13 @@ func TestAgentBinaryReadsItsCABundleAgain(t *testing.T) {
 	require.NoError(t, os.WriteFile(caFile, newCA.PEM, 0o600))
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, connectedRecord(reg, "renewed-ca-1"), waitFor, tick, "the new CA was not taken:\n%s", p.LogText())
-	assert.Contains(t, p.LogText(), `"msg":"the trusted CAs changed; this attempt verifies with the new ones"`)
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"the trusted CAs changed; this attempt verifies with the new ones"`)
 
 	require.NoError(t, os.WriteFile(caFile, caFileMistakes.garbage, 0o600))
 	kickAndAwaitReturn(t, reg, "renewed-ca-1", p, "the agent did not come back with the CA it had")
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"the TLS settings cannot be read again; the attempts use the ones read before"`,
+		"has no PEM certificate in it", `"msg":"registered"`)
 	logs := p.LogText()
-	assert.Contains(t, logs, `"msg":"the TLS settings cannot be read again; the attempts use the ones read before"`)
-	assert.Contains(t, logs, "has no PEM certificate in it")
 	assert.Equal(t, 1, strings.Count(logs, "the trusted CAs changed"), "only the renewal changed them")
 
 	require.NoError(t, os.WriteFile(caFile, newCA.PEM, 0o600))

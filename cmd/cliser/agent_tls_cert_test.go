@@ -88,7 +88,8 @@ func TestAgentBinaryPresentsItsClientCertificate(t *testing.T) {
 	writeClientCert(t, dir, fleet.IssueClient(t, "pos-0042"))
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, connectedRecord(reg, "pos-0042"), waitFor, tick, "the renewed certificate was not presented:\n%s", p.LogText())
-	assert.Contains(t, p.LogText(), `"msg":"the client certificate changed; this attempt presents the new one"`)
+	// The registry may know before the agent's lines are read: poll them.
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"the client certificate changed; this attempt presents the new one"`)
 	assert.NotContains(t, p.LogText(), "the trusted CAs changed", "the CA file is the same")
 	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
 
@@ -97,6 +98,7 @@ func TestAgentBinaryPresentsItsClientCertificate(t *testing.T) {
 	q := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword}, "--server", front.addr(), "--id", "pos-0099",
 		"--tls-ca", caFile, "--tls-server-name", "cliser.test", "--tls-cert", certFile, "--tls-key", keyFile)
 	require.Eventually(t, connectedRecord(reg, "pos-0099"), waitFor, tick, q.LogText())
-	assert.Contains(t, q.LogText(), `"msg":"the client certificate's CN is not --id: a server with --require-cert-cn refuses it","cn":"pos-0042","id":"pos-0099"`)
+	testkit.WaitLog(t, waitFor, q.LogText,
+		`"msg":"the client certificate's CN is not --id: a server with --require-cert-cn refuses it","cn":"pos-0042","id":"pos-0099"`)
 	assert.Equal(t, 0, q.Stop(t, nil), q.LogText())
 }
