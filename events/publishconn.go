@@ -60,7 +60,7 @@ func dialWriter(nc *nats.Conn) (*writerConn, error) {
 // (cliser_cluster_nats_reconnects_total): this one goes its own way.
 func (w *writerConn) reconnects() prometheus.Collector {
 	return prom.CounterFunc(MetricWriterReconnects,
-		"Times the event writer's own NATS connection was made again: after a drop, or to leave a server whose publishes got no acknowledgment.",
+		"Times the event writer's own NATS connection was made again: after a drop, or to leave a server whose publishes got no stored answer (a server cut off from its peers).",
 		func() float64 { return float64(w.nc.Stats().Reconnects) })
 }
 
