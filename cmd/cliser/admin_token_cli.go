@@ -50,14 +50,9 @@ func cliToken(fileFlag string) (tok, from string, err error) {
 
 // tokenFromFile is the first token of file, named by setting.
 func tokenFromFile(setting, file string) (tok, from string, err error) {
-	name := setting + " " + file
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return "", "", configErrorf("%s: %v", setting, err)
-	}
-	toks, err := adminTokenLines(name, raw)
+	toks, err := readTokenFile(setting, file)
 	if err != nil {
 		return "", "", err
 	}
-	return toks[0], name, nil
+	return toks[0], setting + " " + file, nil
 }

@@ -50,15 +50,21 @@ func loadAdminTokens(file string) ([]string, error) {
 	if file == "" {
 		return out, nil
 	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return nil, configErrorf("--admin-token-file: %v", err)
-	}
-	toks, err := adminTokenLines("--admin-token-file "+file, raw)
+	toks, err := readTokenFile("--admin-token-file", file)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, toks...), nil
+}
+
+// readTokenFile reads the tokens of file, which setting names: the
+// server's and the CLI's files are one kind.
+func readTokenFile(setting, file string) ([]string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, configErrorf("%s: %v", setting, err)
+	}
+	return adminTokenLines(setting+" "+file, raw)
 }
 
 // adminTokenLines are the tokens of raw, the token file that name (the
