@@ -360,6 +360,9 @@ func TestClusterCursorAheadOfAStaleStreamCopyIsKept(t *testing.T) {
 	a.deliverWith(t, url, ac)
 	waitDelivered(rc, 10)
 	require.Equal(t, append(seqCIDs(1, "one-", 5), seqCIDs(6, "two-", 5)...), delivered(rc), "%v", a.logs.All())
+	// The receiver records a batch before it answers: halted before the
+	// answer, a would rightly store 5 with 6-10 in flight.
+	eventually(t, func() bool { return a.r.d.Acked() == 10 }, "a has the receiver's answer")
 	require.NoError(t, a.r.halt()) // stores its cursor, 10, on s
 	storedAcked(t, b.js, url, 10)
 
