@@ -92,10 +92,14 @@ type progress struct {
 	failures  int // reads of the log failed in a row
 }
 
-// saveProgress stores p's cursor.
+// saveProgress stores p's cursor. A write that failed is tried again
+// cursorEvery later (by saveWhenCaughtUp or saveWhenDue), and at stop.
 func (d *Deliverer) saveProgress(ctx context.Context, p *progress) {
-	d.save(ctx, p.st)
-	p.saved, p.unsavedAt = p.st, time.Time{}
+	if d.save(ctx, p.st) {
+		p.saved, p.unsavedAt = p.st, time.Time{}
+		return
+	}
+	p.unsavedAt = time.Now()
 }
 
 // saveOnStop stores what was acknowledged since the last write, when
@@ -110,9 +114,10 @@ func (d *Deliverer) saveOnStop(ctx context.Context, p *progress) {
 
 // saveWhenCaughtUp stores the cursor when caught up and nothing new came
 // within a second of the oldest acknowledgement not stored: it and what
-// came since.
+// came since. A write that fails is tried each second until it is done or
+// an event comes.
 func (d *Deliverer) saveWhenCaughtUp(ctx context.Context, p *progress) {
-	if p.st.Acked > p.saved.Acked && !d.waitEvents(ctx, p.st.Acked, p.unsavedAt.Add(cursorEvery)) && ctx.Err() == nil {
+	for p.st.Acked > p.saved.Acked && !d.waitEvents(ctx, p.st.Acked, p.unsavedAt.Add(cursorEvery)) && ctx.Err() == nil {
 		d.saveProgress(ctx, p)
 	}
 }

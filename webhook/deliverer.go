@@ -380,18 +380,20 @@ func (d *Deliverer) skipLost(ctx context.Context, st State, gone *events.GoneErr
 	return st
 }
 
-// save stores st, of the stream last checked. A failure is logged once
-// and counted; delivery goes on (at worst a restart sends again what was
-// acknowledged since).
-func (d *Deliverer) save(ctx context.Context, st State) {
+// save stores st, of the stream last checked, and reports whether it
+// did. A failure is logged once and counted, but not one cut short by a
+// stop or a lost lease (a timeout is a failure); delivery goes on (at
+// worst a restart sends again what was acknowledged since).
+func (d *Deliverer) save(ctx context.Context, st State) bool {
 	st.Made = d.made
 	if err := d.cursor.Save(ctx, st); err != nil {
-		if ctx.Err() == nil {
+		if !errors.Is(ctx.Err(), context.Canceled) {
 			d.cursorFault("written", err)
 		}
-		return
+		return false
 	}
 	d.cursorOK()
+	return true
 }
 
 func (d *Deliverer) cursorFault(op string, err error) {

@@ -1,0 +1,94 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// faultyCursor fails or holds the writes of an acknowledgement (Acked >
+// 0) while told to, as a store that is full or does not answer.
+type faultyCursor struct {
+	Cursor
+	mode    atomic.Int32
+	refused atomic.Int64 // writes failed or held
+}
+
+const (
+	cursorWorks int32 = iota
+	cursorRefuses
+	cursorHangs // until the write's context ends
+)
+
+func (c *faultyCursor) Save(ctx context.Context, st State) error {
+	if st.Acked == 0 {
+		return c.Cursor.Save(ctx, st)
+	}
+	switch c.mode.Load() {
+	case cursorRefuses:
+		c.refused.Add(1)
+		return errors.New("no space left on device")
+	case cursorHangs:
+		c.refused.Add(1)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return c.Cursor.Save(ctx, st)
+}
+
+// faultyDelivery delivers a log of one event through a faultyCursor in
+// mode, and waits for the receiver's acknowledgement.
+func faultyDelivery(t *testing.T, mode int32) (*running, *faultyCursor, *FileCursor, *observer.ObservedLogs) {
+	l, dir := tempLog(t)
+	rc := newReceiver(t, nil)
+	fc := openCursor(t, dir, rc.srv.URL)
+	t.Cleanup(func() { _ = fc.Close() })
+	c := &faultyCursor{Cursor: fc}
+	c.mode.Store(mode)
+	core, logs := observer.New(zapcore.InfoLevel)
+	r := startDeliverer(t, rc.srv.URL, l, c, WithLinger(10*time.Millisecond), WithLogger(zap.New(core)))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	eventually(t, func() bool { return r.d.Acked() == 1 }, "acknowledged")
+	return r, c, fc, logs
+}
+
+// A cursor write that failed is tried again though no event comes: the
+// log said "retrying", yet the acknowledgement was taken as stored, so a
+// quiet webhook kept the fault (and /readyz said so) until its next event.
+func TestCursorWriteFailureIsTriedAgain(t *testing.T) {
+	r, c, fc, logs := faultyDelivery(t, cursorRefuses)
+	eventually(t, func() bool { return c.refused.Load() >= 2 }, "the write tried again, with no new event")
+	require.Error(t, r.d.Healthy(), "the fault shows")
+	assert.Equal(t, 1, logLines(logs, zapcore.ErrorLevel, "stored cursor can not be written"), "logged once")
+	assert.GreaterOrEqual(t, metricValue(t, r.d, MetricCursorErrs, ""), 2.0, "each failure counted")
+
+	c.mode.Store(cursorWorks)
+	eventually(t, func() bool {
+		st, _, err := fc.Load(t.Context())
+		return err == nil && st.Acked == 1
+	}, "stored once the store works")
+	eventually(t, func() bool { return r.d.Healthy() == nil }, "the fault clears")
+	assert.Equal(t, 1, logLines(logs, zapcore.InfoLevel, "stored cursor works again"))
+}
+
+// The last write, at stop, that timed out is a failure to say: it was
+// dropped without a word, as a write cut short by the stop itself is.
+func TestCursorWriteTimedOutAtStopIsLogged(t *testing.T) {
+	r, c, fc, logs := faultyDelivery(t, cursorHangs)
+	require.NoError(t, r.halt())
+	assert.Positive(t, c.refused.Load())
+	assert.Equal(t, 1, logLines(logs, zapcore.ErrorLevel, "stored cursor can not be written"), "%v", logs.All())
+	assert.EqualValues(t, 1, metricValue(t, r.d, MetricCursorErrs, ""), "counted")
+	st, _, err := fc.Load(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, st.Acked, "not stored")
+}
