@@ -57,11 +57,14 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 		return nil, configErrorf("--webhook-url %v", err)
 	}
 	m.Registry().MustRegister(run.d.Collectors()...)
-	if b.node == nil {
-		// Before the listener: the first clients' events are the
-		// webhook's. A failure here is Run's to retry, log and count.
-		_ = run.d.Begin(context.Background())
-	}
+	// Before the listener: the first clients' events are the webhook's.
+	// In a cluster, of nodes starting together the first one's start
+	// stands; left to the lease holder's first run, it came after the
+	// clients that connected meanwhile, to this node or another. A
+	// failure here is Run's to retry, log and count.
+	bctx, bcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_ = run.d.Begin(bctx)
+	bcancel()
 	ctx, cancel := context.WithCancel(context.Background())
 	run.cancel = cancel
 	go func() {

@@ -44,6 +44,13 @@ type Cursor interface {
 	Save(ctx context.Context, st State) error
 }
 
+// starter is a Cursor shared by nodes that may fix a new webhook's start
+// at once: Create stores st only when no state is stored, and returns the
+// state stored (st, created, or the other node's).
+type starter interface {
+	Create(ctx context.Context, st State) (stored State, created bool, err error)
+}
+
 // cursorKey names a webhook's state after its URL: pointing cliser at
 // another receiver is a new webhook, which starts from the newest event,
 // not from where the old receiver stopped. A hash keeps a URL's

@@ -234,15 +234,21 @@ func (d *Deliverer) Begin(ctx context.Context) error {
 
 // loadOrBegin is the cursor's state; a webhook new to this store starts
 // after the newest event at this moment, and says so durably at once: a
-// restart before its first event must not move that start later.
+// restart before its first event must not move that start later. Of a
+// cluster's nodes starting at once, the first to store it fixes it.
 func (d *Deliverer) loadOrBegin(ctx context.Context) (State, error) {
 	st, found, err := d.cursor.Load(ctx)
-	if err == nil && !found {
-		st = State{Acked: d.log.Newest(), Made: d.made}
+	if err != nil || found {
+		return st, err
+	}
+	st, created := State{Acked: d.log.Newest(), Made: d.made}, true
+	if s, ok := d.cursor.(starter); ok {
+		st, created, err = s.Create(ctx, st)
+	} else {
 		err = d.cursor.Save(ctx, st)
-		if err == nil {
-			d.zl.Info("webhook: new; delivering the events after the newest one now", zap.Uint64("after", st.Acked))
-		}
+	}
+	if err == nil && created {
+		d.zl.Info("webhook: new; delivering the events after the newest one now", zap.Uint64("after", st.Acked))
 	}
 	return st, err
 }

@@ -63,3 +63,21 @@ func (c *KVCursor) Save(ctx context.Context, st State) error {
 	}
 	return nil
 }
+
+// Create implements starter: nodes that start together with a new
+// webhook each fix its start, and the first write stands.
+func (c *KVCursor) Create(ctx context.Context, st State) (State, bool, error) {
+	val, err := encodeState(st)
+	if err != nil {
+		return State{}, false, err
+	}
+	_, err = c.kv.Create(ctx, c.key, val)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		st, _, err = c.Load(ctx)
+		return st, false, err
+	}
+	if err != nil {
+		return State{}, false, fmt.Errorf("webhook cursor: %w", err)
+	}
+	return st, true, nil
+}
