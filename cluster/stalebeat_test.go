@@ -45,8 +45,9 @@ func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	js, err := jetstream.New(judge.nc)
-	require.NoError(t, err)
+	// The test's own reads of the cut-off replica, on a connection that
+	// stays there: the judge's moves off a server its heartbeat fails on.
+	_, js := testkit.JetStream(t, urls[stale])
 	kv, err := js.KeyValue(ctx, cluster.DefaultNodesBucket)
 	require.NoError(t, err)
 	key := natskey.Escape(beater.id)
@@ -90,7 +91,7 @@ func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
 	read, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	beating, err := judge.node.Beating(read, beater.id)
-	t.Logf("the judge's read from the leader: beating %v, error %v", beating, err)
+	t.Logf("the judge's read from the leader, through %s: beating %v, error %v", judge.nc.ConnectedUrl(), beating, err)
 	require.False(t, err == nil && !beating, "the judge read the live node as lost")
 	e, err := creds.Get(ctx, "sb-dev")
 	require.NoError(t, err)
