@@ -137,8 +137,8 @@ func (d *Deliverer) nextBatch(ctx context.Context, st State) ([]events.Raw, erro
 func (d *Deliverer) notRead(ctx context.Context, p *progress, err error) {
 	switch gone := goneError(err); {
 	case gone != nil:
-		p.st = d.skipLost(ctx, p.st, gone)
-		p.saved, p.unsavedAt = p.st, time.Time{}
+		p.st = d.skipLost(p.st, gone)
+		d.saveProgress(ctx, p)
 	case err != nil:
 		if ctx.Err() != nil {
 			return

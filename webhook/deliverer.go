@@ -368,8 +368,8 @@ func goneError(err error) *events.GoneError {
 }
 
 // skipLost moves past events that fell out of the log before the
-// receiver got them: counted, logged, never silent.
-func (d *Deliverer) skipLost(ctx context.Context, st State, gone *events.GoneError) State {
+// receiver got them: counted, logged, never silent. The caller stores it.
+func (d *Deliverer) skipLost(st State, gone *events.GoneError) State {
 	lost := uint64(0)
 	if gone.Oldest > st.Acked+1 {
 		lost = gone.Oldest - 1 - st.Acked
@@ -382,7 +382,6 @@ func (d *Deliverer) skipLost(ctx context.Context, st State, gone *events.GoneErr
 		st = State{Acked: 0}
 	}
 	d.acked.Store(st.Acked)
-	d.save(ctx, st)
 	return st
 }
 
