@@ -111,9 +111,16 @@ func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
 		beating, err := judge.node.Beating(read, beater.id)
 		return err == nil && beating
 	}, 15*time.Second, 50*time.Millisecond, "the beater read as beating once the cut healed")
-	read, cancel = context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	beating, err = judge.node.Beating(read, "sb-nobody")
-	require.NoError(t, err)
+	// An answer, not an error: the judge may still be moving off a
+	// server its heartbeat failed on while the leaders settle.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		read, cancel := context.WithTimeout(ctx, time.Second)
+		beating, err = judge.node.Beating(read, "sb-nobody")
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	require.NoError(t, err, "the judge answers for a node that never beat")
 	require.False(t, beating, "a node that never beat")
 }
