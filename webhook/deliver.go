@@ -103,9 +103,13 @@ func (d *Deliverer) saveProgress(ctx context.Context, p *progress) {
 }
 
 // saveOnStop stores what was acknowledged since the last write, when
-// stopping (not when losing the lease: another node may be ahead by now).
+// stopping; not when the lease was lost (another node may be ahead by
+// now). A holder that stops holds the lease until Run releases it, after
+// this: the next holder resumes where it stopped, not up to a second of
+// batches before (a rolling restart sent the receiver those again).
 func (d *Deliverer) saveOnStop(ctx context.Context, p *progress) {
-	if d.o.lease == nil && p.st.Acked > p.saved.Acked {
+	stopping := d.o.lease == nil || (d.stopped != nil && d.stopped.Err() != nil)
+	if stopping && p.st.Acked > p.saved.Acked {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		d.save(sctx, State{Acked: p.st.Acked})
 		cancel()

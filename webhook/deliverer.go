@@ -52,6 +52,7 @@ type Deliverer struct {
 	disabled   atomic.Bool
 	cursorBad  bool // a cursor fault is being reported; logged once
 	health     health
+	stopped    context.Context // Run's; ended: stopping, not a lost lease
 
 	// renew is log as a Renewable, when it is one (the cluster's stream);
 	// renewed its Renewed as this run of delivery began, and made the
@@ -191,6 +192,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	d.zl.Info("webhook: delivering the event log",
 		zap.Int("batch", d.o.batch), zap.Duration("linger", d.o.linger),
 		zap.Int("secrets", d.signer.Load().Len()), zap.Bool("lease", d.o.lease != nil))
+	d.stopped = ctx
 	for {
 		held, release := ctx, func() {}
 		if d.o.lease != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,6 +25,8 @@ type Lease interface {
 	// Acquire blocks until this node holds the lease or ctx ends. held
 	// ends when the lease is lost (or ctx ends); release gives it up at
 	// once, so another node can take over without waiting for the TTL.
+	// Until release no other node takes it (but by the TTL's expiry):
+	// the holder's last cursor write comes first.
 	Acquire(ctx context.Context) (held context.Context, release func(), err error)
 }
 
@@ -75,13 +78,14 @@ func (l *KVLease) Acquire(ctx context.Context) (context.Context, func(), error) 
 		rev, err := l.take(ctx)
 		if err == nil {
 			held, cancel := context.WithCancel(ctx)
-			done := make(chan struct{})
+			released, done := make(chan struct{}), make(chan struct{})
 			go func() {
 				defer close(done)
-				l.renew(held, cancel, rev)
+				l.renew(held, cancel, released, rev)
 			}()
+			var once sync.Once
 			release := func() {
-				cancel()
+				once.Do(func() { close(released); cancel() })
 				<-done
 			}
 			return held, release, nil
@@ -117,15 +121,18 @@ func (l *KVLease) take(ctx context.Context) (uint64, error) {
 	return l.kv.Update(opCtx, l.key, []byte(l.holder), e.Revision())
 }
 
-// renew keeps the lease until held ends, then deletes the key if this
-// node still holds it; it cancels held when the lease is lost.
-func (l *KVLease) renew(held context.Context, lost context.CancelFunc, rev uint64) {
+// renew keeps the lease until held ends, and once released deletes the
+// key if this node still holds it; it cancels held when the lease is
+// lost. The key outlives held until the release: a holder that stops
+// writes its cursor before another node can take the lease and read it.
+func (l *KVLease) renew(held context.Context, lost context.CancelFunc, released <-chan struct{}, rev uint64) {
 	tick := time.NewTicker(l.ttl / 3)
 	defer tick.Stop()
 	lastOK := time.Now()
 	for {
 		select {
 		case <-held.Done():
+			<-released
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_ = l.kv.Delete(ctx, l.key, jetstream.LastRevision(rev))
 			cancel()
