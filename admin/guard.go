@@ -29,12 +29,17 @@ import (
 //     read across origins (the API grants no CORS), but a page's
 //     EventSource or long-poll would still hold a slot of the listener
 //     (waits.go), for nothing. The probes are spared the read rule;
-//   - a state-changing request with a body must say Content-Type:
-//     application/json, which no form and no no-cors fetch can send; a form
-//     content type is refused even with an empty body.
+//   - a state-changing request from a browser (it sends an Origin, a
+//     Sec-Fetch-* header or a Referer) with a body must say Content-Type:
+//     application/json, which no form and no no-cors fetch can send; a
+//     form content type is refused even with an empty body. The Origin
+//     rule stops a page on another site already: this one holds for a
+//     browser that left its Origin out.
 //
-// curl without a body, the operator CLI and the probes send neither Origin
-// nor a content type, so they pass.
+// curl, scripts, the operator CLI and the probes send no Origin, so they
+// pass, with any content type: curl -d sends a form type by default, and
+// Go's and Python's HTTP clients send none; the body is read as JSON all
+// the same.
 
 // stateChanging are the methods the Origin and Content-Type rules apply to.
 var stateChanging = map[string]bool{
@@ -71,7 +76,7 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if stateChanging[r.Method] {
+		if stateChanging[r.Method] && fromBrowser(r) {
 			if msg := checkContentType(r); msg != "" {
 				writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: msg})
 				return
@@ -144,21 +149,34 @@ func sameHostPort(origin *url.URL, host string) bool {
 	return normalHost(origin.Hostname()) == normalHost(h) && port == p
 }
 
-// checkContentType says why a state-changing request's body is refused,
-// or "" when it has none, or says it is JSON.
+// browserHeaders are what a browser adds to the requests of a page and no
+// HTTP tool sends unless told.
+var browserHeaders = []string{"Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Referer"}
+
+// fromBrowser reports whether r bears any of browserHeaders.
+func fromBrowser(r *http.Request) bool {
+	for _, h := range browserHeaders {
+		if r.Header.Get(h) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkContentType says why a browser's state-changing request's body is
+// refused, or "" when it has none, or says it is JSON.
 func checkContentType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		if r.ContentLength == 0 {
 			return ""
 		}
-		return fmt.Sprintf("a %s request with a body must say Content-Type: application/json "+
-			"(curl: -H 'Content-Type: application/json')", r.Method)
+		return fmt.Sprintf("a %s request from a browser with a body must say Content-Type: application/json", r.Method)
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return fmt.Sprintf("Content-Type %q is refused: the admin API takes JSON only; send Content-Type: application/json "+
-			"with a JSON body, or no body and no Content-Type (curl -d sends a form unless told: add -H 'Content-Type: application/json')", ct)
+		return fmt.Sprintf("Content-Type %q is refused from a browser: the admin API takes JSON only; send Content-Type: "+
+			"application/json with a JSON body, or no body and no Content-Type", ct)
 	}
 	return ""
 }

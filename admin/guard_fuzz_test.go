@@ -13,12 +13,14 @@ import (
 // FuzzGuard feeds arbitrary Host, Origin, Content-Type and Sec-Fetch-Site
 // values to the guard, on a path that is not a probe. It must never panic;
 // what it lets through must obey its rules (a read from another site's
-// page included), and what it refuses is a JSON error.
+// page included; a content type is a browser's rule only), and what it
+// refuses is a JSON error.
 func FuzzGuard(f *testing.F) {
 	allowed := map[string]bool{"ok.example": true}
 	f.Add("POST", "127.0.0.1:7071", "http://evil.example", "application/x-www-form-urlencoded", "", true)
 	f.Add("POST", "127.0.0.1:7071", "http://127.0.0.1:7071", "application/json; charset=utf-8", "same-origin", true)
 	f.Add("POST", "localhost:7071", "", "", "", false)
+	f.Add("POST", "127.0.0.1:7071", "", "application/x-www-form-urlencoded", "", true) // curl -d
 	f.Add("GET", "evil.example:7071", "", "", "", false)
 	f.Add("GET", "[::1]:7071", "", "", "", false)
 	f.Add("GET", "127.0.0.1:7071", "http://evil.example", "", "", false)
@@ -61,7 +63,11 @@ func FuzzGuard(f *testing.F) {
 		if passed && origin == "" && crossSite {
 			t.Fatalf("%s marked %s passed", method, site)
 		}
-		if passed && stateChanging[method] {
+		browser := origin != "" || site != ""
+		if !browser && rec.Code == http.StatusUnsupportedMediaType {
+			t.Fatalf("a tool's %s refused for its content type %q", method, ct)
+		}
+		if passed && stateChanging[method] && browser {
 			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/x-www-form-urlencoded") {
 				t.Fatalf("a form passed: %q", ct)
 			}

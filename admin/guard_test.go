@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -51,19 +52,28 @@ func TestCrossSiteFormCannotShutDownTheFleet(t *testing.T) {
 	c.Expect("130 shutdown")
 }
 
-// A state-changing call takes JSON or nothing: a form content type is
-// refused even with an empty body, and a body must say it is JSON (what a
-// no-cors fetch of a Blob cannot).
-func TestStateChangingCallsTakeJSONOnly(t *testing.T) {
+// A browser's state-changing call takes JSON or nothing: a form content
+// type is refused even with an empty body, and a body must say it is JSON
+// (what a no-cors fetch of a Blob cannot). A browser says it is one by an
+// Origin, a Sec-Fetch-* header or a Referer, even from the API's own page.
+func TestStateChangingCallsFromABrowserTakeJSONOnly(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackConfig{})
 	s.connect(t, "json-1")
+	browser := func(ct, marker, value string) map[string]string {
+		h := map[string]string{marker: value}
+		if ct != "" {
+			h["Content-Type"] = ct
+		}
+		return h
+	}
 	for _, rq := range []request{
-		{method: "POST", path: "/v1/shutdown", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}},
-		{method: "POST", path: "/v1/shutdown", body: `{"reason":"x"}`, header: map[string]string{"Content-Type": "text/plain"}},
-		{method: "POST", path: "/v1/shutdown", body: "--b\r\n\r\nx\r\n--b--", header: map[string]string{"Content-Type": "multipart/form-data; boundary=b"}},
-		{method: "POST", path: "/v1/clients/json-1/kick", body: `{}`},                                               // a body, no type
-		{method: "DELETE", path: "/v1/clients", body: `x`, header: map[string]string{"Content-Type": "text/plain"}}, // before the 405
+		{method: "POST", path: "/v1/shutdown", header: browser("application/x-www-form-urlencoded", "Origin", s.base)},
+		{method: "POST", path: "/v1/shutdown", body: `{"reason":"x"}`, header: browser("text/plain", "Sec-Fetch-Site", "same-origin")},
+		{method: "POST", path: "/v1/shutdown", body: "--b\r\n\r\nx\r\n--b--", header: browser("multipart/form-data; boundary=b", "Sec-Fetch-Mode", "no-cors")},
+		{method: "POST", path: "/v1/clients/json-1/kick", body: `{}`, header: browser("", "Sec-Fetch-Dest", "empty")}, // a body, no type
+		{method: "POST", path: "/v1/shutdown", body: `{}`, header: browser("text/plain", "Referer", s.base+"/ui/")},
+		{method: "DELETE", path: "/v1/clients", body: `x`, header: browser("text/plain", "Origin", s.base)}, // before the 405
 	} {
 		r := s.send(t, rq)
 		assert.Equal(t, http.StatusUnsupportedMediaType, r.status, "%+v: %s", rq, r.body)
@@ -72,17 +82,35 @@ func TestStateChangingCallsTakeJSONOnly(t *testing.T) {
 	rec, _ := s.reg.Get("json-1")
 	assert.True(t, rec.CStatus, "nothing reached the client")
 
-	// What curl and the CLI send keeps working: no body and no type, or
-	// JSON that says so (a charset included), from the API's own origin or
-	// from none.
-	for _, rq := range []request{
-		{method: "POST", path: "/v1/clients/json-1/shutdown", body: `{"reason":"maintenance"}`,
-			header: map[string]string{"Content-Type": "application/json; charset=utf-8", "Origin": s.base}},
-		{method: "POST", path: "/v1/clients/json-1/kick"},
-	} {
+	// JSON that says so (a charset included), from the API's own origin.
+	r := s.send(t, request{method: "POST", path: "/v1/clients/json-1/shutdown", body: `{"reason":"maintenance"}`,
+		header: map[string]string{"Content-Type": "application/json; charset=utf-8", "Origin": s.base}})
+	assert.Equal(t, http.StatusAccepted, r.status, r.body)
+}
+
+// Tools are not browsers: curl -d sends a form type, Go's and Python's
+// HTTP clients send no type, and the body is read as JSON whatever its
+// type says. Before, each got 415 for a JSON body.
+func TestStateChangingCallsFromToolsTakeAnyContentType(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for i, ct := range []string{"application/x-www-form-urlencoded", "", "text/plain"} {
+		cid := fmt.Sprintf("tool-%d", i)
+		c := s.connect(t, cid)
+		rq := request{method: "POST", path: "/v1/clients/" + cid + "/shutdown", body: `{"reason":"from a tool"}`}
+		if ct != "" {
+			rq.header = map[string]string{"Content-Type": ct}
+		}
 		r := s.send(t, rq)
-		assert.Equal(t, http.StatusAccepted, r.status, "%+v: %s", rq, r.body)
+		assert.Equal(t, http.StatusAccepted, r.status, "%q: %s", ct, r.body)
+		c.Expect("130 shutdown from a tool")
 	}
+	r := s.send(t, request{method: "POST", path: "/v1/shutdown", body: `reason=x`,
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+	assert.Equal(t, http.StatusBadRequest, r.status, "a form's body is no JSON: %s", r.body)
+	assert.Contains(t, r.errorText(t), "not valid JSON")
+	r = s.send(t, request{method: "POST", path: "/v1/clients/tool-9/kick"})
+	assert.Equal(t, http.StatusNotFound, r.status, "no body, no type: %s", r.body)
 }
 
 // DNS rebinding: a page whose own name now points at 127.0.0.1 sends its
