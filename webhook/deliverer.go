@@ -81,11 +81,11 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		url: rawURL, where: u.Scheme + "://" + u.Host + u.Path,
 		log: log, cursor: cursor, o: o,
 	}
-	d.signer.Store(signer)
 	d.raw, _ = log.(events.RawReader)
 	d.bound, _ = log.(events.Bounded)
 	d.renew, _ = log.(events.Renewable)
 	d.zl = o.log.With(zap.String("webhook", d.where))
+	d.storeSigner(signer)
 	d.client = &http.Client{
 		Timeout: o.timeout,
 		// A redirect is answered to us, not followed: the signature and
@@ -110,8 +110,19 @@ func (d *Deliverer) SetSigner(s *Signer) error {
 	if s == nil || s.Len() == 0 {
 		return ErrNoSecret
 	}
-	d.signer.Store(s)
+	d.storeSigner(s)
 	return nil
+}
+
+// storeSigner puts s in force, and warns of a key shorter than Standard
+// Webhooks recommends: it signs, but is easier to guess.
+func (d *Deliverer) storeSigner(s *Signer) {
+	d.signer.Store(s)
+	if at, bytes := s.short(); len(at) > 0 {
+		d.zl.Warn(fmt.Sprintf("webhook: a signing secret's key is under %d bytes; Standard Webhooks asks for 24 to 64 "+
+			"random bytes: a short key is easier to guess (make one: openssl rand -base64 32)", MinKeyBytes),
+			zap.Ints("secret", at), zap.Ints("bytes", bytes), zap.Int("secrets", s.Len()))
+	}
 }
 
 // transport is net/http's default with a write buffer that holds a whole

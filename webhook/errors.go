@@ -8,8 +8,8 @@ var (
 	// receiver could not tell cliser's requests from anyone's.
 	ErrNoSecret = errors.New("webhook: no signing secret: set CLISER_WEBHOOK_SECRET=whsec_<base64> (several space-separated for rotation) or give a secret file")
 	// ErrBadSecret: a secret is not whsec_ followed by standard base64 of
-	// 24 to 64 bytes. The message never contains the secret.
-	ErrBadSecret = errors.New("webhook: a signing secret must be whsec_ followed by the standard base64 of 24 to 64 random bytes")
+	// a key. The message never contains the secret.
+	ErrBadSecret = errors.New("webhook: a signing secret must be whsec_ followed by the standard base64 of its key (24 to 64 random bytes)")
 	// ErrBadURL: the endpoint is not an absolute http or https URL with
 	// a host to reach.
 	ErrBadURL = errors.New("webhook: the URL must be absolute, http:// or https://, with a host name and, if any, a port from 1 to 65535")
