@@ -192,10 +192,15 @@ func TestIdentityDeleteRevokesWithinASecond(t *testing.T) {
 	s := startIDServer(t, t.TempDir(), nil)
 	secret := s.enroll(t, "rev-1", "")
 	live := startLive(t, s.p.Addr, "", secret, "rev-1")
+	base := s.p.AdminURL(t)
+	assert.Equal(t, 1.0, metricOf(t, base, "cliser_credentials"))
 	start := time.Now()
 	require.NoError(t, s.api.DeleteCredential(context.Background(), "rev-1"))
 	assert.Equal(t, "190 revoked", live.ended(time.Second))
 	t.Logf("revoked after %v", time.Since(start))
+	assert.Equal(t, 0.0, metricOf(t, base, "cliser_credentials"))
+	assert.Eventually(t, func() bool { return metricOf(t, base, `cliser_disconnects_total{reason="revoked"}`) == 1 },
+		waitFor, tick, "the revoked session's end counted (once its close is done)")
 	assertStatus(t, s.api.DeleteCredential(context.Background(), "rev-1"), http.StatusNotFound)
 	// Without its credential the ID falls back to the shared password (and
 	// with no credential left, the password is checked alone again).
@@ -211,6 +216,8 @@ func TestIdentityBanClientID(t *testing.T) {
 	s.ban(t, "cid", "bad-1", "")
 	assert.Equal(t, "190 banned", live.ended(time.Second))
 	refused(t, s.p.Addr, "", idPassword, "bad-1", "190 banned")
+	assert.Eventually(t, func() bool { return metricOf(t, s.p.AdminURL(t), `cliser_handshakes_total{result="banned"}`) == 1 },
+		waitFor, tick, "the handshake refused at its ID counted")
 	opsConnect(t, s.p.Addr, idPassword, "good-1")
 	require.NoError(t, s.api.DeleteBan(context.Background(), "cid", "bad-1"))
 	opsConnect(t, s.p.Addr, idPassword, "bad-1")
