@@ -43,6 +43,10 @@ type Event struct {
 	By          string     `json:"by,omitempty"`
 }
 
+// MarshalJSON is AppendJSON, so that an event read back and sent on (the
+// list, the stream, the CLI) is written as the log's writer writes it.
+func (ev Event) MarshalJSON() ([]byte, error) { return AppendJSON(nil, &ev) }
+
 // GoneError: the events after the asked seq are no longer all kept.
 type GoneError struct{ Oldest uint64 }
 

@@ -2,8 +2,11 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
+
+	"github.com/cliser/cliser/internal/jsonenc"
 )
 
 // Session is one registered connection of a client, as
@@ -17,6 +20,28 @@ type Session struct {
 	ConnectedAt    *time.Time `json:"connected_at"`
 	DisconnectedAt *time.Time `json:"disconnected_at"` // null while connected
 	Reason         string     `json:"reason"`          // why it ended; "" while connected
+}
+
+// MarshalJSON writes the session with its times as the events' (to the
+// microsecond, six digits), which they come from.
+func (s Session) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Session        string  `json:"session"`
+		SID            uint16  `json:"sid"`
+		Node           string  `json:"node"`
+		CIP            string  `json:"cip"`
+		CPort          string  `json:"cport"`
+		ConnectedAt    *micros `json:"connected_at"`
+		DisconnectedAt *micros `json:"disconnected_at"`
+		Reason         string  `json:"reason"`
+	}{s.Session, s.SID, s.Node, s.CIP, s.CPort, (*micros)(s.ConnectedAt), (*micros)(s.DisconnectedAt), s.Reason})
+}
+
+// micros is a time written to the microsecond.
+type micros time.Time
+
+func (m micros) MarshalJSON() ([]byte, error) {
+	return jsonenc.AppendTimeAs(nil, time.Time(m), jsonenc.Micros)
 }
 
 // Historian answers per-client questions from an index by client ID, so

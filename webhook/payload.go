@@ -23,8 +23,9 @@ type Payload struct {
 }
 
 // encodeBatch is the body of a batch, put together from the events'
-// stored JSON: what json.Marshal(Payload) gives, without decoding and
-// encoding again every event. Its timestamp is the newest event's time,
+// stored JSON: what json.Marshal(Payload) gives (its timestamp to the
+// microsecond, as the events' times), without decoding and encoding
+// again every event. Its timestamp is the newest event's time,
 // not the time of sending, so that a request sent again (a retry, a
 // restart, another node after a takeover) has the very same body as well
 // as the same webhook-id.
@@ -38,7 +39,7 @@ func encodeBatch(body []byte, batch []events.Raw) []byte {
 	body = slices.Grow(body, n)
 	body = append(body, `{"type":"`+PayloadType+`","timestamp":`...)
 	// The time came from our own encoder: always in range.
-	body, _ = jsonenc.AppendTime(body, batch[len(batch)-1].Time())
+	body, _ = jsonenc.AppendTimeAs(body, batch[len(batch)-1].Time(), jsonenc.Micros)
 	body = append(body, `,"data":{"events":[`...)
 	for i, e := range batch {
 		if i > 0 {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -10,9 +11,10 @@ import (
 	"github.com/cliser/cliser/events"
 )
 
-// The body put together from stored JSON is json.Marshal's of the Payload.
+// The body put together from stored JSON is json.Marshal's of the Payload,
+// its timestamp to the microsecond in six digits, as the events' times.
 func TestEncodeBatchIsPayload(t *testing.T) {
-	at := time.Date(2026, 11, 30, 10, 0, 0, 5000, time.UTC)
+	at := time.Date(2026, 11, 30, 10, 0, 0, 120000789, time.UTC)
 	why := "a <b> & \"c\""
 	evs := []events.Event{
 		{Seq: 7, ID: "evt-a", Type: events.TypeConnected, Time: at, CID: "x", SID: 3},
@@ -28,6 +30,9 @@ func TestEncodeBatchIsPayload(t *testing.T) {
 	p.Data.Events = evs
 	want, err := json.Marshal(p)
 	require.NoError(t, err)
+	want = bytes.Replace(want, []byte(`"timestamp":"2026-11-30T10:00:01.120000789Z"`),
+		[]byte(`"timestamp":"2026-11-30T10:00:01.120000Z"`), 1)
+	require.Contains(t, string(want), `"timestamp":"2026-11-30T10:00:01.120000Z"`)
 	require.Equal(t, string(want), string(encodeBatch(nil, raws)))
 	// Into the buffer of an earlier body, as the deliverer reuses it.
 	reused := append(make([]byte, 0, 16), "an earlier body"...)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,6 +142,17 @@ func TestEventsBinaryLifecycle(t *testing.T) {
 	for _, k := range []string{"seq", "id", "type", "time", "cid", "sid", "cip", "cport", "session", "connected_at", "reason"} {
 		assert.Contains(t, raw.Events[0], k)
 	}
+	// Times as EVENTS.md's example: UTC, six digits of the second; the
+	// disconnect's connected_at is its session's connected time.
+	micros := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
+	assert.Regexp(t, micros, raw.Events[0]["time"])
+	assert.Regexp(t, micros, raw.Events[0]["connected_at"])
+	_, body = testkit.HTTPGet(t, api.Base()+"/v1/events?after=0&limit=1")
+	connected := decodeJSON[struct {
+		Events []map[string]any `json:"events"`
+	}](t, body)
+	require.Len(t, connected.Events, 1)
+	assert.Equal(t, connected.Events[0]["time"], raw.Events[0]["connected_at"])
 
 	// Without after: the newest limit events.
 	newest, err := api.Events(context.Background(), nil, 2, admin.EventsFilter{}, 0)

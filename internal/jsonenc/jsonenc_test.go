@@ -50,7 +50,13 @@ func checkTime(t *testing.T, at time.Time) { checkAppend(t, at, AppendTime) }
 // checkAppend holds appendTime (AppendTime, or a TimeWriter's Append) to
 // time.Time's MarshalJSON of at in UTC.
 func checkAppend(t *testing.T, at time.Time, appendTime func([]byte, time.Time) ([]byte, error)) {
-	want, werr := json.Marshal(at.UTC())
+	checkAgainst(t, at, appendTime, func(at time.Time) string { b, _ := json.Marshal(at); return string(b) })
+}
+
+// checkAgainst holds appendTime to want of at in UTC where MarshalJSON
+// writes at, and to its error (and dst as it was) where it has one.
+func checkAgainst(t *testing.T, at time.Time, appendTime func([]byte, time.Time) ([]byte, error), want func(time.Time) string) {
+	_, werr := json.Marshal(at.UTC())
 	got, err := appendTime([]byte("x"), at)
 	if werr != nil {
 		require.Error(t, err, "%v", at)
@@ -58,7 +64,33 @@ func checkAppend(t *testing.T, at time.Time, appendTime func([]byte, time.Time) 
 		return
 	}
 	require.NoError(t, err, "%v", at)
-	require.Equal(t, "x"+string(want), string(got), "%v", at)
+	require.Equal(t, "x"+want(at.UTC()), string(got), "%v", at)
+}
+
+// fractionLayouts are the time.Format layouts of the fractions that are
+// not MarshalJSON's, quoted.
+var fractionLayouts = map[Fraction]string{Micros: `"2006-01-02T15:04:05.000000Z07:00"`}
+
+// TestAppendAsIsTimeFormat holds Micros to time.Format of at
+// in UTC, with MarshalJSON's errors (a year beyond four digits), through
+// AppendTimeAs and through a TimeWriter that already holds another date.
+func TestAppendAsIsTimeFormat(t *testing.T) {
+	for f := range fractionLayouts {
+		for _, at := range timeCases {
+			checkAs(t, at, f, func(dst []byte, at time.Time) ([]byte, error) { return AppendTimeAs(dst, at, f) })
+			w := TimeWriter{}
+			_, _ = w.Append(nil, time.Unix(86400*3, 0))
+			checkAs(t, at, f, func(dst []byte, at time.Time) ([]byte, error) { return w.AppendAs(dst, at, f) })
+		}
+	}
+	got, err := AppendTimeAs(nil, time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), Micros)
+	require.NoError(t, err)
+	require.Equal(t, `"2026-11-30T10:00:00.000000Z"`, string(got), "six digits on a whole second too")
+}
+
+// checkAs holds appendTime's Fraction f to time.Format.
+func checkAs(t *testing.T, at time.Time, f Fraction, appendTime func([]byte, time.Time) ([]byte, error)) {
+	checkAgainst(t, at, appendTime, func(at time.Time) string { return at.Format(fractionLayouts[f]) })
 }
 
 // TestCivilIsTimeDate holds civil to package time's calendar on every day
@@ -108,6 +140,18 @@ func FuzzAppendTime(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, sec, nsec int64) {
 		checkTime(t, time.Unix(sec, nsec))
+	})
+}
+
+// FuzzAppendAs holds Micros to time.Format.
+func FuzzAppendAs(f *testing.F) {
+	for _, at := range timeCases {
+		f.Add(at.Unix(), int64(at.Nanosecond()))
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		checkAs(t, time.Unix(sec, nsec), Micros, func(dst []byte, at time.Time) ([]byte, error) {
+			return AppendTimeAs(dst, at, Micros)
+		})
 	})
 }
 

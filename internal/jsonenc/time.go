@@ -14,9 +14,12 @@ import (
 // date out twice (once for the year check) and goes through its layout
 // machinery, and was half of the event log's encoding (two times in a
 // disconnect event; BenchmarkAppendJSON in events/).
-func AppendTime(dst []byte, t time.Time) ([]byte, error) {
+func AppendTime(dst []byte, t time.Time) ([]byte, error) { return AppendTimeAs(dst, t, Nanos) }
+
+// AppendTimeAs is AppendTime with the fraction written as f.
+func AppendTimeAs(dst []byte, t time.Time, f Fraction) ([]byte, error) {
 	var w TimeWriter
-	return w.Append(dst, t)
+	return w.AppendAs(dst, t, f)
 }
 
 // A TimeWriter appends times as AppendTime does and keeps the last one's
@@ -28,8 +31,26 @@ type TimeWriter struct {
 	date [10]byte // its "YYYY-MM-DD"; date[0] == 0: none yet
 }
 
+// Fraction is how a time's part below the second is written.
+type Fraction uint8
+
+const (
+	// Nanos is up to nine digits with the trailing zeros cut (none for a
+	// whole second): time.Time's MarshalJSON.
+	Nanos Fraction = iota
+	// Micros is exactly six digits, the rest cut: EVENTS.md's event
+	// times, fixed in width so that every consumer's parser takes them.
+	Micros
+)
+
 // Append appends t as AppendTime does.
 func (w *TimeWriter) Append(dst []byte, t time.Time) ([]byte, error) {
+	return w.AppendAs(dst, t, Nanos)
+}
+
+// AppendAs appends t in UTC with its fraction written as f: RFC 3339, the
+// year in four digits, quoted.
+func (w *TimeWriter) AppendAs(dst []byte, t time.Time, f Fraction) ([]byte, error) {
 	sec := t.Unix()
 	days, s := sec/86400, sec%86400
 	if s < 0 {
@@ -44,7 +65,10 @@ func (w *TimeWriter) Append(dst []byte, t time.Time) ([]byte, error) {
 	dst = append2(append(dst, 'T'), int(s/3600))
 	dst = append2(append(dst, ':'), int(s/60%60))
 	dst = append2(append(dst, ':'), int(s%60))
-	if ns := t.Nanosecond(); ns != 0 {
+	switch ns := t.Nanosecond(); {
+	case f == Micros:
+		dst = appendMicros(dst, ns)
+	case f == Nanos && ns != 0:
 		dst = appendFraction(dst, ns)
 	}
 	return append(dst, 'Z', '"'), nil
@@ -98,6 +122,13 @@ const pairs = "00010203040506070809" + "10111213141516171819" + "202122232425262
 
 // append2 appends v (0 to 99) as two digits.
 func append2(dst []byte, v int) []byte { return append(dst, pairs[2*v], pairs[2*v+1]) }
+
+// appendMicros appends "." and the microseconds of ns (0 to 999,999,999)
+// as six digits.
+func appendMicros(dst []byte, ns int) []byte {
+	us := ns / 1e3
+	return append2(append2(append2(append(dst, '.'), us/1e4), us/100%100), us%100)
+}
 
 // appendFraction appends ".", then ns (1 to 999,999,999) as nine digits
 // with the trailing zeros cut, as RFC3339Nano's ".999999999" does.
