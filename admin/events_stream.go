@@ -87,6 +87,7 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 // client leaves or a write fails.
 func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, q EventsQuery, page []events.Event, next uint64) {
 	var buf []byte
+	wrote := time.Now() // the opening comment
 	for {
 		if len(page) > 0 {
 			buf = buf[:0]
@@ -96,13 +97,15 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 			if writeStream(rc, w, string(buf)) != nil {
 				return
 			}
+			wrote = time.Now()
 		}
 		// next is how far the log was read, not the last event sent, so
 		// a filtered stream waits for events it has not read yet. Wait
 		// returns at once when more is already there (a full page, or a
 		// filtered read that stopped at its scan cap).
 		q.After = next
-		if !a.waitStream(ctx, rc, w, q.After) || ctx.Err() != nil {
+		var ok bool
+		if wrote, ok = a.waitStream(ctx, rc, w, q.After, wrote); !ok || ctx.Err() != nil {
 			return // Wait says nil when more is there, ended or not
 		}
 		var err error
@@ -116,22 +119,26 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 	}
 }
 
-// waitStream waits for an event after after, sending a comment line every
-// streamHeartbeat meanwhile. False: the client left or a write failed.
-func (a *API) waitStream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, after uint64) bool {
+// waitStream waits for an event after after, and sends a comment line
+// whenever the stream has been quiet for streamHeartbeat: timed from its
+// last write (wrote, returned updated), not from the log's last event, so
+// that a filtered stream whose events all go elsewhere gets one too.
+// False: the client left or a write failed.
+func (a *API) waitStream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, after uint64, wrote time.Time) (time.Time, bool) {
 	for {
-		wctx, cancel := context.WithTimeout(ctx, streamHeartbeat)
+		wctx, cancel := context.WithTimeout(ctx, streamHeartbeat-time.Since(wrote))
 		err := a.opts.events.Wait(wctx, after)
 		cancel()
 		switch {
 		case err == nil:
-			return true
+			return wrote, true
 		case ctx.Err() != nil:
-			return false
+			return wrote, false
 		}
 		if writeStream(rc, w, ": keep-alive\n\n") != nil {
-			return false
+			return wrote, false
 		}
+		wrote = time.Now()
 	}
 }
 

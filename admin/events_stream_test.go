@@ -65,6 +65,58 @@ func TestEventsStreamHeartbeatAndShutdown(t *testing.T) {
 	}
 }
 
+// A filtered stream gets its comment line while the log is busy with
+// events it filters out: the heartbeat is timed from the stream's own last
+// write, so a proxy sees bytes however the log's other traffic goes.
+func TestFilteredStreamGetsItsHeartbeatWhileOtherEventsFlow(t *testing.T) {
+	old := streamHeartbeat
+	streamHeartbeat = 300 * time.Millisecond
+	defer func() { streamHeartbeat = old }()
+	log, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
+	require.NoError(t, err)
+	defer log.Close()
+	hs, err := New(registry.New(), WithEvents(log)).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = hs.Shutdown(testkit.Context(t, 10*time.Second)) }()
+
+	busy, stopBusy := context.WithCancel(context.Background())
+	defer stopBusy()
+	go func() { // an event every 20 ms, none of the stream's type
+		for busy.Err() == nil {
+			log.Append(events.Event{Type: events.TypeConnected, Time: time.Now(), CID: "elsewhere"})
+			select {
+			case <-busy.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	resp, err := http.Get("http://" + hs.Addr() + "/v1/events/stream?type=" + events.TypeBanDeleted)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	keepAlives, timeout := 0, time.After(20*time.Second)
+	for keepAlives < 3 {
+		select {
+		case l := <-lines:
+			require.NotContains(t, l, "elsewhere", "the filter lets only ban.deleted through")
+			if l == ": keep-alive" {
+				keepAlives++
+			}
+		case <-timeout:
+			t.Fatalf("%d keep-alive comments in 20 s at a 300 ms heartbeat while %d events went by",
+				keepAlives, log.Newest())
+		}
+	}
+}
+
 // FuzzLastEventID sends any Last-Event-ID a client can put in a header
 // to GET /v1/events/stream on a real server over a log of 5 events. Every
 // value gets a stream (200) that resumes right after the seq it names,
