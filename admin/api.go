@@ -103,12 +103,12 @@ func (a *API) ListClients(q registry.Query) (ListResponse, error) {
 
 // GetClient is GET /v1/clients/{cid}.
 func (a *API) GetClient(cid string) (ClientRecord, error) {
-	if err := checkCID(cid); err != nil {
+	if err := lookupCID(cid, noClient(cid)); err != nil {
 		return ClientRecord{}, err
 	}
 	rec, err := a.dir.Get(cid)
 	if errors.Is(err, registry.ErrNotFound) {
-		return ClientRecord{}, notFound(fmt.Sprintf("no client %q", cid))
+		return ClientRecord{}, notFound(noClient(cid))
 	}
 	if err != nil {
 		return ClientRecord{}, err
@@ -167,7 +167,7 @@ func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 }
 
 func (a *API) checkCommand(cid string) error {
-	if err := checkCID(cid); err != nil {
+	if err := lookupCID(cid, noClient(cid)); err != nil {
 		return err
 	}
 	if !a.opts.ready() {
@@ -183,7 +183,7 @@ func (a *API) commandError(cid string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, registry.ErrNotFound):
-		return notFound(fmt.Sprintf("no client %q", cid))
+		return notFound(noClient(cid))
 	case errors.Is(err, registry.ErrNotConnected):
 		return notFound(fmt.Sprintf("client %q is not connected", cid))
 	case errors.Is(err, registry.ErrNotQueued):
@@ -192,6 +192,8 @@ func (a *API) commandError(cid string, err error) error {
 	return err
 }
 
+func noClient(cid string) string { return fmt.Sprintf("no client %q", cid) }
+
 // queueFailed: the connection's event loop no longer takes work, which
 // happens only while the server stops.
 func (a *API) queueFailed(cid string, err error) error {
@@ -199,9 +201,26 @@ func (a *API) queueFailed(cid string, err error) error {
 	return ErrDraining
 }
 
+// cidRule is what a client ID may be (PROTOCOL.md), for the errors that
+// name it.
+var cidRule = fmt.Sprintf("1 to %d bytes of letters, digits and . _ : @ -", protocol.MaxClientID)
+
+// checkCID refuses (400) a client ID that breaks the protocol's rule, for a
+// call that would make something under it.
 func checkCID(cid string) error {
 	if err := protocol.ValidateClientID([]byte(cid)); err != nil {
-		return badRequest(fmt.Sprintf("client id %q is not valid: 1 to %d bytes of letters, digits and . _ : @ -", cid, protocol.MaxClientID))
+		return badRequest(fmt.Sprintf("client id %q is not valid: %s", cid, cidRule))
+	}
+	return nil
+}
+
+// lookupCID answers none (a 404) for a client ID that breaks the
+// protocol's rule, in a call that looks it up: no client, and so no record
+// or credential, can have it (INTERFACE.md: "the record, or 404"). The
+// message says why.
+func lookupCID(cid, none string) error {
+	if err := protocol.ValidateClientID([]byte(cid)); err != nil {
+		return notFound(fmt.Sprintf("%s: not a valid client id (%s)", none, cidRule))
 	}
 	return nil
 }

@@ -138,7 +138,8 @@ func TestKickOneClient(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, r.status)
 	assert.Equal(t, `no client "ghost"`, r.errorText(t))
 	r = s.call(t, http.MethodPost, "/v1/clients/bad%20id/kick", "")
-	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Equal(t, http.StatusNotFound, r.status, "no client can have it")
+	assert.Contains(t, r.errorText(t), `no client "bad id": not a valid client id`)
 
 	// The other client heard nothing and is still registered.
 	stay, _ := s.reg.Get("stay")

@@ -117,12 +117,12 @@ func (a *API) GetCredential(cid string) (Credential, error) {
 	if err != nil {
 		return Credential{}, err
 	}
-	if err := checkCID(cid); err != nil {
+	if err := lookupCID(cid, noCredential(cid)); err != nil {
 		return Credential{}, err
 	}
 	c, ok := ids.Credential(cid)
 	if !ok {
-		return Credential{}, notFound(fmt.Sprintf("no credential for %q", cid))
+		return Credential{}, notFound(noCredential(cid))
 	}
 	return credentialOf(c), nil
 }
@@ -134,12 +134,12 @@ func (a *API) DeleteCredential(ctx context.Context, cid string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkCID(cid); err != nil {
+	if err := lookupCID(cid, noCredential(cid)); err != nil {
 		return err
 	}
 	err = ids.DeleteCredential(ctx, cid)
 	if errors.Is(err, identity.ErrNotFound) {
-		return notFound(fmt.Sprintf("no credential for %q", cid))
+		return notFound(noCredential(cid))
 	}
 	return storeError(err)
 }
@@ -263,3 +263,5 @@ func banOf(b identity.Ban) Ban {
 	}
 	return out
 }
+
+func noCredential(cid string) string { return fmt.Sprintf("no credential for %q", cid) }

@@ -71,12 +71,14 @@ func TestGetUnknownAndInvalidClient(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, r.status)
 	assert.Equal(t, `no client "nobody"`, r.errorText(t))
 
+	// An ID no client can have: INTERFACE.md's "the record, or 404", the
+	// error saying why.
 	r = s.call(t, http.MethodGet, "/v1/clients/"+url.PathEscape("has space"), "")
-	assert.Equal(t, http.StatusBadRequest, r.status)
-	assert.Contains(t, r.errorText(t), "is not valid")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Contains(t, r.errorText(t), `no client "has space": not a valid client id (1 to 64 bytes`)
 	r = s.call(t, http.MethodGet, "/v1/clients/"+strings.Repeat("x", 65), "")
-	assert.Equal(t, http.StatusBadRequest, r.status)
-	r.errorText(t)
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.Contains(t, r.errorText(t), "not a valid client id")
 }
 
 func listAll(t *testing.T, s *stack, query string) admin.ListResponse {

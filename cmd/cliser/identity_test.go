@@ -451,6 +451,8 @@ func TestIdentityAdminErrors(t *testing.T) {
 		{"POST", "/v1/bans", `{"kind":"ip","value":"1.2.3.4","color":"red"}`, 400},
 		{"POST", "/v1/bans", ``, 400},
 		{"POST", "/v1/credentials/bad%20id", ``, 400},
+		{"GET", "/v1/credentials/bad%20id", ``, 404}, // no credential can have it
+		{"DELETE", "/v1/credentials/bad%20id", ``, 404},
 		{"POST", "/v1/credentials/x", `{"grace":"soon"}`, 400},
 		{"GET", "/v1/credentials?limit=0", ``, 400},
 		{"GET", "/v1/credentials?cursor=!!", ``, 400},
