@@ -62,7 +62,8 @@ func newAgentCmd() *cobra.Command {
 			"See docs/agent.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyLayers(cmd.Flags(), ""); err != nil {
+			from, err := applyLayers(cmd.Flags(), "")
+			if err != nil {
 				return err
 			}
 			cfg.tlsOff = cmd.Flags().Changed("tls") && !cfg.tls.enabled
@@ -78,7 +79,7 @@ func newAgentCmd() *cobra.Command {
 			// Caught, not ignored, so that the --on-shutdown command does
 			// not inherit it ignored.
 			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-			return runAgent(ctx, hup, cfg)
+			return from.named(runAgent(ctx, hup, cfg))
 		},
 	}
 	f := cmd.Flags()

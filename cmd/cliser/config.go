@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -29,11 +30,13 @@ func envName(flag string) string {
 // environment, then from the config file (when --config names one): flags
 // win over the environment, the environment over the file, the file over
 // the defaults. Config file keys are the flag names; values are YAML scalars.
-func applyLayers(fs *pflag.FlagSet, configPath string) error {
+// It says where each flag it set came from.
+func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 	file, err := readConfigFile(configPath, fs)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	from := settingSources{}
 	var firstErr error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Changed || f.Name == "config" || firstErr != nil {
@@ -43,16 +46,58 @@ func applyLayers(fs *pflag.FlagSet, configPath string) error {
 			if err := fs.Set(f.Name, v); err != nil {
 				firstErr = configErrorf("environment %s=%q: %v", envName(f.Name), v, err)
 			}
+			from[f.Name] = envName(f.Name)
 			return
 		}
 		if v, ok := file[f.Name]; ok {
 			if err := fs.Set(f.Name, v); err != nil {
 				firstErr = configErrorf("config file %s: %s: %q: %v", configPath, f.Name, v, err)
 			}
+			from[f.Name] = "config file " + configPath
 		}
 	})
-	return firstErr
+	return from, firstErr
 }
+
+// settingSources is where each flag the command line did not set came
+// from: its environment variable, or the config file.
+type settingSources map[string]string
+
+// named adds to a configError's first mention of each flag that came from
+// the environment or the config file where it came from: the checks name
+// flags, and a person who set CLISER_PROXY_TRUSTED looks for that. Any
+// other error comes back as it is.
+func (s settingSources) named(err error) error {
+	var ce *configError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	msg := err.Error()
+	for name, from := range s {
+		if at := flagMention(msg, "--"+name); at >= 0 {
+			msg = msg[:at] + " (from " + from + ")" + msg[at:]
+		}
+	}
+	return &configError{msg: msg}
+}
+
+// flagMention is where msg's first mention of flag ends (a mention of a
+// longer flag, --proxy-protocol-x for --proxy-protocol, is none), or -1.
+func flagMention(msg, flag string) int {
+	for from := 0; ; {
+		i := strings.Index(msg[from:], flag)
+		if i < 0 {
+			return -1
+		}
+		end := from + i + len(flag)
+		if end == len(msg) || !isFlagByte(msg[end]) {
+			return end
+		}
+		from = end
+	}
+}
+
+func isFlagByte(b byte) bool { return b == '-' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
 
 func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
 	if path == "" {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ func parseServe(t *testing.T, args ...string) (*serveConfig, error) {
 	if !cmd.Flags().Changed("config") {
 		path = os.Getenv(envName("config"))
 	}
-	if err := applyLayers(cmd.Flags(), path); err != nil {
+	if _, err := applyLayers(cmd.Flags(), path); err != nil {
 		return nil, err
 	}
 	cfg.listen, _ = cmd.Flags().GetString("listen")
@@ -151,4 +153,20 @@ func TestConfigValuesAsWritten(t *testing.T) {
 	_, err = readConfigFile(writeFile(t, dir, "d.yaml", "max-clients: 1\nmax-clients: 2\n"), serveFlags())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "line 2: max-clients is set twice")
+}
+
+// A check's message gets where each flag it names came from, at the flag's
+// first whole mention only: a longer flag that starts with its name is
+// another flag.
+func TestSettingSourcesNameWhereAFlagCameFrom(t *testing.T) {
+	from := settingSources{"proxy-protocol": "CLISER_PROXY_PROTOCOL", "max-clients": "config file c.yaml"}
+	err := fmt.Errorf("starting: %w", configErrorf("--proxy-protocol-x is not --proxy-protocol; --max-clients and --max-clients"))
+	named := from.named(err)
+	assert.Equal(t, "starting: --proxy-protocol-x is not --proxy-protocol (from CLISER_PROXY_PROTOCOL); "+
+		"--max-clients (from config file c.yaml) and --max-clients", named.Error())
+	var ce *configError
+	assert.ErrorAs(t, named, &ce, "still a mistake in the settings: exit 2")
+	plain := errors.New("--max-clients: not a configError")
+	assert.Same(t, plain, from.named(plain))
+	assert.NoError(t, from.named(nil))
 }

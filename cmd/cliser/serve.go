@@ -74,12 +74,13 @@ func newServeCmd() *cobra.Command {
 			if !cmd.Flags().Changed("config") {
 				path = os.Getenv(envName("config"))
 			}
-			if err := applyLayers(cmd.Flags(), path); err != nil {
+			from, err := applyLayers(cmd.Flags(), path)
+			if err != nil {
 				return err
 			}
 			ctx, hurry, hup, stop := routeSignals(cmd.Context())
 			defer stop()
-			return runServe(ctx, hurry, hup, cfg)
+			return from.named(runServe(ctx, hurry, hup, cfg))
 		},
 	}
 	f := cmd.Flags()

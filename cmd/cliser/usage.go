@@ -22,7 +22,7 @@ func markUsageErrors(root *cobra.Command) {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return configErrorf("%v; see '%s --help'", err, cmd.CommandPath())
+		return configErrorf("%v%s; see '%s --help'", err, passwordFlagHint(cmd, err), cmd.CommandPath())
 	})
 	// Without Args, cobra answers an unknown subcommand of the root with a
 	// plain error before any validator runs; with them, the root says it.
@@ -55,6 +55,15 @@ func markUsageErrors(root *cobra.Command) {
 			c.Args = usageArgs(c.Args)
 		}
 	})
+}
+
+// passwordFlagHint says where a password goes, to one who gave it as
+// --password to a command that takes one.
+func passwordFlagHint(cmd *cobra.Command, err error) string {
+	if cmd.Flags().Lookup("password-file") == nil || err.Error() != "unknown flag: --password" {
+		return ""
+	}
+	return " (a password is never a flag, which ps and shell history show: set CLISER_PASSWORD or --password-file)"
 }
 
 // helpTopic refuses `help` of a command that does not exist.

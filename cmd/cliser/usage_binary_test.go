@@ -32,6 +32,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 	unknownKey := writeFile(t, dir, "unknown.yaml", "no-such-setting: 1\n")
 	badYAML := writeFile(t, dir, "bad.yaml", "listen: [\n")
 	badValue := writeFile(t, dir, "value.yaml", "keepalive-interval: soon\n")
+	zeroClients := writeFile(t, dir, "zero.yaml", "max-clients: 0\n")
 	badAdmin := []string{"CLISER_ADMIN=ftp://nowhere"}
 	noToken := writeFile(t, dir, "no-token", "\n\n")
 	twoWords := writeFile(t, dir, "two-words", "good-token\nbad token\n")
@@ -69,9 +70,18 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 				env: []string{"CLISER_PASSWORD=pw"}, hint: "give --data-dir a directory"},
 			{args: []string{"serve", "--config", badValue}, hint: "keepalive-interval"},
 			{args: []string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, hint: "config file"},
+			// A check names the flag, and where its value came from.
+			{args: []string{"serve"}, env: []string{"CLISER_PASSWORD=pw", "CLISER_PROXY_PROTOCOL=true", "CLISER_PROXY_TRUSTED=nonsense"},
+				hint: "--proxy-trusted (from CLISER_PROXY_TRUSTED) wants IP addresses"},
+			{args: []string{"serve", "--config", zeroClients}, env: []string{"CLISER_PASSWORD=pw"},
+				hint: "--max-clients (from config file " + zeroClients + ") must be 1..65535"},
+			{args: []string{"serve", "--password", "x"}, hint: "a password is never a flag, which ps and shell history show: set CLISER_PASSWORD or --password-file"},
 		},
 		"cliser agent": {
 			{args: []string{"agent", "extra"}, hint: "takes no arguments"},
+			{args: []string{"agent", "--password=x"}, hint: "set CLISER_PASSWORD or --password-file"},
+			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD=x", "CLISER_DIAL_TIMEOUT=-5s"},
+				hint: "--dial-timeout (from CLISER_DIAL_TIMEOUT) and --handshake-timeout must be positive"},
 			{args: []string{"agent", "--backoff-min", "soon"}, hint: `"--backoff-min"`},
 			{args: []string{"agent", "--server", "127.0.0.1:1"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--id ID is required"},
 			{args: []string{"agent"}, env: []string{"CLISER_BACKOFF_MIN=soon"}, hint: "CLISER_BACKOFF_MIN"},
