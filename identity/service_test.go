@@ -114,6 +114,31 @@ func TestServiceAddressBans(t *testing.T) {
 	assert.Equal(t, `kind "host": want cid, ip or net`, identity.BanProblem(err), "what to fix, without the package's prefix")
 }
 
+// A ban of a value already banned replaces it, terms and all: one ban in
+// the list, the newest's reason and end, and a ban.created for each; it
+// is how an operator extends, shortens or makes permanent a ban, a
+// flapping one too. Written the way it was typed, a network is the same
+// ban as its canonical form.
+func TestServiceBanMadeAgainReplacesTheFirst(t *testing.T) {
+	rec := &recorder{}
+	s := start(t, t.TempDir(), rec)
+	ctx := t.Context()
+	_, err := s.AddBan(ctx, identity.KindNet, "10.1.0.0/16", "an hour", time.Hour)
+	require.NoError(t, err)
+	_, err = s.AddBan(ctx, identity.KindNet, "10.1.2.3/16", "for good", 0)
+	require.NoError(t, err)
+	bans, more := s.Bans("", identity.BanKey{}, 10)
+	require.False(t, more)
+	require.Len(t, bans, 1)
+	assert.Equal(t, "10.1.0.0/16", bans[0].Value)
+	assert.Equal(t, "for good", bans[0].Reason)
+	assert.Nil(t, bans[0].Until, "until lifted now")
+	_, counts := s.Counts()
+	assert.Equal(t, 1, counts["net"])
+	require.Eventually(t, func() bool { return len(rec.types()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []string{"ban.created", "ban.created"}, rec.types())
+}
+
 func TestServiceBanExpiresByItself(t *testing.T) {
 	rec := &recorder{}
 	s := start(t, t.TempDir(), rec)
