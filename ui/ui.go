@@ -6,8 +6,11 @@ package ui
 
 import (
 	"embed"
+	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed static
@@ -39,6 +42,30 @@ func Handler() http.Handler {
 			http.ServeFileFS(w, r, sub, "favicon.svg")
 			return
 		}
+		if missing(sub, strings.TrimPrefix(r.URL.Path, "/ui/")) {
+			notFound(w, r.URL.Path)
+			return
+		}
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// missing reports whether name is a path the dashboard has no file or
+// directory at; one that is no such path (".."), the file server answers.
+func missing(files fs.FS, name string) bool {
+	name = strings.TrimSuffix(name, "/")
+	if name == "" || !fs.ValidPath(name) {
+		return false
+	}
+	_, err := fs.Stat(files, name)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// notFound is the admin API's error, a JSON 404 (INTERFACE.md: errors are
+// JSON too), in place of the file server's text.
+func notFound(w http.ResponseWriter, path string) {
+	body, _ := json.Marshal(map[string]string{"error": "no file " + path + " in the dashboard: its page is /ui/"})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write(append(body, '\n'))
 }
