@@ -23,6 +23,24 @@ func TestShutdownOrderAckedRecordsShutdown(t *testing.T) {
 	srv.waitDisconnected(t, "sd-1", protocol.ReasonShutdown)
 }
 
+// A second order while the first is out sends nothing: one "130 ok"
+// answers one order, and the first's text and timeout stand.
+func TestSecondShutdownOrderWhileOneIsOutSendsNothing(t *testing.T) {
+	obs := newCountingObserver()
+	srv := startServer(t, WithObserver(obs), WithKeepAlive(time.Hour, time.Minute))
+	c := srv.connect(t, "sd-twice")
+	s := registeredSession(t, srv, "sd-twice")
+	require.NoError(t, s.Shutdown("first"))
+	c.Expect("130 shutdown first")
+	require.NoError(t, s.Shutdown("second"))
+	onLoopSync(t, s.lp, func() {}) // after the second order's task
+	_, _, shutSent := obs.counts()
+	assert.Equal(t, 1, shutSent)
+	c.Send(protocol.ShutdownAck)
+	c.ExpectClosed() // no "130 shutdown second" before the close
+	srv.waitDisconnected(t, "sd-twice", protocol.ReasonShutdown)
+}
+
 func TestShutdownWithoutAckClosesAfterTimeout(t *testing.T) {
 	srv := startServer(t, WithKeepAlive(time.Minute, 80*time.Millisecond))
 	c := srv.connect(t, "sd-deaf")
