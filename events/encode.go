@@ -38,7 +38,7 @@ func appendJSON(dst []byte, ev *Event, ids *idWriter, times *jsonenc.TimeWriter)
 	dst = append(dst, `,"type":`...)
 	dst = jsonenc.AppendString(dst, ev.Type)
 	dst = append(dst, `,"time":`...)
-	if dst, err = times.AppendAs(dst, ev.Time, jsonenc.Micros); err != nil {
+	if dst, err = times.Append(dst, ev.Time, jsonenc.Micros); err != nil {
 		return dst[:n0], err
 	}
 	dst = appendField(dst, `,"node":`, ev.Node)
@@ -52,7 +52,7 @@ func appendJSON(dst []byte, ev *Event, ids *idWriter, times *jsonenc.TimeWriter)
 	dst = appendField(dst, `,"session":`, ev.Session)
 	if ev.ConnectedAt != nil {
 		dst = append(dst, `,"connected_at":`...)
-		if dst, err = times.AppendAs(dst, *ev.ConnectedAt, jsonenc.Micros); err != nil {
+		if dst, err = times.Append(dst, *ev.ConnectedAt, jsonenc.Micros); err != nil {
 			return dst[:n0], err
 		}
 	}

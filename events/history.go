@@ -41,7 +41,7 @@ func (s Session) MarshalJSON() ([]byte, error) {
 type micros time.Time
 
 func (m micros) MarshalJSON() ([]byte, error) {
-	return jsonenc.AppendTimeAs(nil, time.Time(m), jsonenc.Micros)
+	return jsonenc.AppendTime(nil, time.Time(m), jsonenc.Micros)
 }
 
 // Historian answers per-client questions from an index by client ID, so

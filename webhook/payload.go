@@ -39,7 +39,7 @@ func encodeBatch(body []byte, batch []events.Raw) []byte {
 	body = slices.Grow(body, n)
 	body = append(body, `{"type":"`+PayloadType+`","timestamp":`...)
 	// The time came from our own encoder: always in range.
-	body, _ = jsonenc.AppendTimeAs(body, batch[len(batch)-1].Time(), jsonenc.Micros)
+	body, _ = jsonenc.AppendTime(body, batch[len(batch)-1].Time(), jsonenc.Micros)
 	body = append(body, `,"data":{"events":[`...)
 	for i, e := range batch {
 		if i > 0 {

@@ -45,10 +45,12 @@ func TestAppendTimeIsJSONMarshal(t *testing.T) {
 
 // checkTime holds AppendTime to time.Time's MarshalJSON of at in UTC: the
 // same bytes, or an error (and dst as it was) where it has one.
-func checkTime(t *testing.T, at time.Time) { checkAppend(t, at, AppendTime) }
+func checkTime(t *testing.T, at time.Time) {
+	checkAppend(t, at, func(dst []byte, at time.Time) ([]byte, error) { return AppendTime(dst, at, Nanos) })
+}
 
-// checkAppend holds appendTime (AppendTime, or a TimeWriter's Append) to
-// time.Time's MarshalJSON of at in UTC.
+// checkAppend holds appendTime (AppendTime, or a TimeWriter's Append, of
+// Nanos) to time.Time's MarshalJSON of at in UTC.
 func checkAppend(t *testing.T, at time.Time, appendTime func([]byte, time.Time) ([]byte, error)) {
 	checkAgainst(t, at, appendTime, func(at time.Time) string { b, _ := json.Marshal(at); return string(b) })
 }
@@ -71,19 +73,19 @@ func checkAgainst(t *testing.T, at time.Time, appendTime func([]byte, time.Time)
 // not MarshalJSON's, quoted.
 var fractionLayouts = map[Fraction]string{Micros: `"2006-01-02T15:04:05.000000Z07:00"`}
 
-// TestAppendAsIsTimeFormat holds Micros to time.Format of at
-// in UTC, with MarshalJSON's errors (a year beyond four digits), through
-// AppendTimeAs and through a TimeWriter that already holds another date.
-func TestAppendAsIsTimeFormat(t *testing.T) {
+// TestAppendMicrosIsTimeFormat holds Micros to time.Format of at in UTC,
+// with MarshalJSON's errors (a year beyond four digits), through
+// AppendTime and through a TimeWriter that already holds another date.
+func TestAppendMicrosIsTimeFormat(t *testing.T) {
 	for f := range fractionLayouts {
 		for _, at := range timeCases {
-			checkAs(t, at, f, func(dst []byte, at time.Time) ([]byte, error) { return AppendTimeAs(dst, at, f) })
+			checkAs(t, at, f, func(dst []byte, at time.Time) ([]byte, error) { return AppendTime(dst, at, f) })
 			w := TimeWriter{}
-			_, _ = w.Append(nil, time.Unix(86400*3, 0))
-			checkAs(t, at, f, func(dst []byte, at time.Time) ([]byte, error) { return w.AppendAs(dst, at, f) })
+			_, _ = w.Append(nil, time.Unix(86400*3, 0), Nanos)
+			checkAs(t, at, f, func(dst []byte, at time.Time) ([]byte, error) { return w.Append(dst, at, f) })
 		}
 	}
-	got, err := AppendTimeAs(nil, time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), Micros)
+	got, err := AppendTime(nil, time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), Micros)
 	require.NoError(t, err)
 	require.Equal(t, `"2026-11-30T10:00:00.000000Z"`, string(got), "six digits on a whole second too")
 }
@@ -121,7 +123,9 @@ func TestTimeWriterKeepsNothingWrong(t *testing.T) {
 }
 
 // checkWriter holds w.Append to MarshalJSON, as checkTime does AppendTime.
-func checkWriter(t *testing.T, w *TimeWriter, at time.Time) { checkAppend(t, at, w.Append) }
+func checkWriter(t *testing.T, w *TimeWriter, at time.Time) {
+	checkAppend(t, at, func(dst []byte, at time.Time) ([]byte, error) { return w.Append(dst, at, Nanos) })
+}
 
 func FuzzAppendString(f *testing.F) {
 	for _, s := range stringCases {
@@ -143,14 +147,14 @@ func FuzzAppendTime(f *testing.F) {
 	})
 }
 
-// FuzzAppendAs holds Micros to time.Format.
-func FuzzAppendAs(f *testing.F) {
+// FuzzAppendMicros holds Micros to time.Format.
+func FuzzAppendMicros(f *testing.F) {
 	for _, at := range timeCases {
 		f.Add(at.Unix(), int64(at.Nanosecond()))
 	}
 	f.Fuzz(func(t *testing.T, sec, nsec int64) {
 		checkAs(t, time.Unix(sec, nsec), Micros, func(dst []byte, at time.Time) ([]byte, error) {
-			return AppendTimeAs(dst, at, Micros)
+			return AppendTime(dst, at, Micros)
 		})
 	})
 }
@@ -174,7 +178,7 @@ func BenchmarkAppendTime(b *testing.B) {
 	buf := make([]byte, 0, 64)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, _ = AppendTime(buf[:0], at)
+		buf, _ = AppendTime(buf[:0], at, Nanos)
 	}
 }
 

@@ -6,20 +6,17 @@ import (
 	"time"
 )
 
-// AppendTime writes t in UTC as time.Time's MarshalJSON does (RFC 3339
-// with the nanoseconds' trailing zeros cut), with its rule that the year
-// has exactly four digits (RFC 3339 has no other).
+// AppendTime writes t in UTC, quoted, as time.Time's MarshalJSON does
+// (RFC 3339, with its rule that the year has exactly four digits: RFC 3339
+// has no other), its fraction written as f.
 //
 // Hand-written from the Unix seconds: time's own AppendFormat works the
 // date out twice (once for the year check) and goes through its layout
 // machinery, and was half of the event log's encoding (two times in a
 // disconnect event; BenchmarkAppendJSON in events/).
-func AppendTime(dst []byte, t time.Time) ([]byte, error) { return AppendTimeAs(dst, t, Nanos) }
-
-// AppendTimeAs is AppendTime with the fraction written as f.
-func AppendTimeAs(dst []byte, t time.Time, f Fraction) ([]byte, error) {
+func AppendTime(dst []byte, t time.Time, f Fraction) ([]byte, error) {
 	var w TimeWriter
-	return w.AppendAs(dst, t, f)
+	return w.Append(dst, t, f)
 }
 
 // A TimeWriter appends times as AppendTime does and keeps the last one's
@@ -44,13 +41,7 @@ const (
 )
 
 // Append appends t as AppendTime does.
-func (w *TimeWriter) Append(dst []byte, t time.Time) ([]byte, error) {
-	return w.AppendAs(dst, t, Nanos)
-}
-
-// AppendAs appends t in UTC with its fraction written as f: RFC 3339, the
-// year in four digits, quoted.
-func (w *TimeWriter) AppendAs(dst []byte, t time.Time, f Fraction) ([]byte, error) {
+func (w *TimeWriter) Append(dst []byte, t time.Time, f Fraction) ([]byte, error) {
 	sec := t.Unix()
 	days, s := sec/86400, sec%86400
 	if s < 0 {

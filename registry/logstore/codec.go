@@ -86,7 +86,7 @@ func appendRecord(dst []byte, rec registry.Record) ([]byte, error) {
 			continue
 		}
 		dst = append(dst, f.name...)
-		if dst, err = times.Append(dst, f.t); err != nil {
+		if dst, err = times.Append(dst, f.t, jsonenc.Nanos); err != nil {
 			return dst[:n0], fmt.Errorf("logstore: encode %q: %w", rec.CID, err)
 		}
 	}
