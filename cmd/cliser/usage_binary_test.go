@@ -238,7 +238,7 @@ func TestBinaryRefusesUntrustworthyProxySettings(t *testing.T) {
 		{"cert CN, nothing else", []string{"--require-cert-cn"}, nil, "set --proxy-protocol and --proxy-trusted"},
 		{"trusted without PROXY protocol", []string{"--proxy-trusted", "127.0.0.1"}, nil, "it needs --proxy-protocol"},
 		{"trusted, not an address", []string{"--proxy-protocol", "--proxy-trusted", "haproxy.internal"}, nil, "--proxy-trusted wants IP addresses or CIDRs"},
-		{"trusted from the environment, bad CIDR", []string{"--proxy-protocol"}, []string{"CLISER_PROXY_TRUSTED=10.0.0.0/33"}, "--proxy-trusted wants IP addresses or CIDRs"},
+		{"trusted from the environment, bad CIDR", []string{"--proxy-protocol"}, []string{"CLISER_PROXY_TRUSTED=10.0.0.0/33"}, "--proxy-trusted (from CLISER_PROXY_TRUSTED) wants IP addresses or CIDRs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir()}, tc.args...)
