@@ -76,11 +76,13 @@ func (a *API) EndEventWaits() { a.endWaits() }
 func (a *API) Ready() bool { return a.opts.ready() }
 
 // ListClients is GET /v1/clients: one page of records in cid order. q.After
-// is the previous page's last cid (decoded from the cursor); q.Limit must be
-// 0 (the default, registry.DefaultPageLimit) up to registry.MaxPageLimit.
+// is the previous page's last cid (decoded from the cursor); q.Limit is 0
+// (the default, registry.DefaultPageLimit) or more, at most
+// registry.MaxPageLimit taken.
 func (a *API) ListClients(q registry.Query) (ListResponse, error) {
-	if q.Limit < 0 || q.Limit > registry.MaxPageLimit {
-		return ListResponse{}, badRequest(fmt.Sprintf("limit must be 1 to %d", registry.MaxPageLimit))
+	var err error
+	if q.Limit, err = pageSize(q.Limit, registry.DefaultPageLimit, registry.MaxPageLimit); err != nil {
+		return ListResponse{}, err
 	}
 	if q.After != "" {
 		if err := protocol.ValidateClientID([]byte(q.After)); err != nil {

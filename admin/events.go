@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -68,11 +67,9 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 	if r == nil {
 		return EventsResponse{}, errNoEvents
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultEventsLimit
-	}
-	if q.Limit < 0 || q.Limit > MaxEventsLimit {
-		return EventsResponse{}, badRequest(fmt.Sprintf("limit must be 1 to %d", MaxEventsLimit))
+	var err error
+	if q.Limit, err = pageSize(q.Limit, DefaultEventsLimit, MaxEventsLimit); err != nil {
+		return EventsResponse{}, err
 	}
 	if !q.HasAfter {
 		resp, err := a.newestEvents(ctx, q)

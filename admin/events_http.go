@@ -64,12 +64,9 @@ func parseEventsQuery(r *http.Request) (EventsQuery, error) {
 		}
 		q.After, q.HasAfter = n, true
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxEventsLimit {
-			return q, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, MaxEventsLimit))
-		}
-		q.Limit = n
+	var err error
+	if q.Limit, err = parseLimit(v.Get("limit"), MaxEventsLimit); err != nil {
+		return q, err
 	}
 	types, err := parseTypes(v["type"])
 	if err != nil {
@@ -84,10 +81,10 @@ func parseEventsQuery(r *http.Request) (EventsQuery, error) {
 	}
 	if s := v.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 || d > MaxEventsWait {
-			return q, badRequest(fmt.Sprintf("wait %q: want a duration from 0s to %s, like 10s", s, MaxEventsWait))
+		if err != nil || d < 0 {
+			return q, badRequest(fmt.Sprintf("wait %q: want a duration like 10s (at most %s: a longer one is read so)", s, MaxEventsWait))
 		}
-		q.Wait = d
+		q.Wait = min(d, MaxEventsWait) // as a limit over the most: answered at the most
 	}
 	return q, nil
 }

@@ -40,10 +40,17 @@ func TestEventsAndHistoryPageSizes(t *testing.T) {
 	a = getEvents(t, base, "after=0&limit=1000")
 	require.Len(t, a.Events, 1000, "the most")
 	assert.EqualValues(t, 1000, *a.Next)
-	for _, q := range []string{"limit=1001", "after=0&limit=0", "limit=-1"} {
+	// More than the most is read as the most (EVENTS.md: "at most 1000"):
+	// a full page and its next, not an error for asking too much.
+	for _, q := range []string{"after=0&limit=1001", "after=0&limit=99999999999999999999999"} {
+		a = getEvents(t, base, q)
+		require.Len(t, a.Events, 1000, q)
+		assert.EqualValues(t, 1000, *a.Next, q)
+	}
+	for _, q := range []string{"after=0&limit=0", "limit=-1", "limit=+5", "limit=1.5", "limit=ten"} {
 		r := send(t, base, request{path: "/v1/events?" + q})
 		assert.Equal(t, http.StatusBadRequest, r.status, "%s: %s", q, r.body)
-		assert.Contains(t, r.errorText(t), "from 1 to 1000", q)
+		assert.Contains(t, r.errorText(t), "want a whole number from 1 (at most 1000 a page)", q)
 	}
 
 	var h struct {
@@ -60,4 +67,13 @@ func TestEventsAndHistoryPageSizes(t *testing.T) {
 	r = send(t, base, request{path: "/v1/clients/h/history?limit=25"})
 	r.decode(t, &h)
 	assert.Len(t, h.Sessions, 25)
+	r = send(t, base, request{path: "/v1/clients/h/history?limit=5000"})
+	require.Equal(t, http.StatusOK, r.status, "the most, not an error: %s", r.body)
+	r.decode(t, &h)
+	assert.Len(t, h.Sessions, 25, "every session there is")
+	r = send(t, base, request{path: "/v1/clients/h/history?limit=0"})
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	r = send(t, base, request{path: "/v1/clients/a%20b/history"})
+	assert.Equal(t, http.StatusNotFound, r.status, "no client can have it")
+	assert.Contains(t, r.errorText(t), `no client "a b": not a valid client id`)
 }

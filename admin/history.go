@@ -3,12 +3,9 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/cliser/cliser/events"
-	"github.com/cliser/cliser/protocol"
 )
 
 // Limits of GET /v1/clients/{cid}/history.
@@ -27,14 +24,12 @@ type HistoryResponse struct {
 // ID. A client the log has no session of, and the registry no record of,
 // is not found.
 func (a *API) History(ctx context.Context, cid string, limit int) (HistoryResponse, error) {
-	if err := protocol.ValidateClientID([]byte(cid)); err != nil {
-		return HistoryResponse{}, badRequest(fmt.Sprintf("cid %q is not a client ID: 1 to %d of A-Z a-z 0-9 . _ : @ -", cid, protocol.MaxClientID))
+	if err := lookupCID(cid, noClient(cid)); err != nil {
+		return HistoryResponse{}, err
 	}
-	if limit == 0 {
-		limit = DefaultHistoryLimit
-	}
-	if limit < 0 || limit > MaxHistoryLimit {
-		return HistoryResponse{}, badRequest(fmt.Sprintf("limit must be 1 to %d", MaxHistoryLimit))
+	limit, err := pageSize(limit, DefaultHistoryLimit, MaxHistoryLimit)
+	if err != nil {
+		return HistoryResponse{}, err
 	}
 	h, ok := a.opts.events.(events.Historian)
 	if !ok {
@@ -54,14 +49,10 @@ func (a *API) History(ctx context.Context, cid string, limit int) (HistoryRespon
 }
 
 func (a *API) handleHistory(w http.ResponseWriter, r *http.Request) {
-	limit := 0
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxHistoryLimit {
-			writeError(w, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, MaxHistoryLimit)))
-			return
-		}
-		limit = n
+	limit, err := parseLimit(r.URL.Query().Get("limit"), MaxHistoryLimit)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	resp, err := a.History(r.Context(), r.PathValue("cid"), limit)
 	if err != nil {

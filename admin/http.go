@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -102,12 +103,8 @@ func parseListQuery(r *http.Request) (registry.Query, error) {
 		return q, badRequest(fmt.Sprintf("status %q: want connected, disconnected or all", v.Get("status")))
 	}
 	q.Status = status
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > registry.MaxPageLimit {
-			return q, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, registry.MaxPageLimit))
-		}
-		q.Limit = n
+	if q.Limit, err = parseLimit(v.Get("limit"), registry.MaxPageLimit); err != nil {
+		return q, err
 	}
 	if q.Prefix, err = prefixOf(r); err != nil {
 		return q, err
@@ -191,4 +188,36 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // messages like "Bearer <token>" stay readable
 	_ = enc.Encode(v)
+}
+
+// parseLimit reads a page's ?limit= (s; "": 0, the default) for a list of
+// at most most a page: a whole number from 1; the method gives it its
+// bounds (pageSize).
+func parseLimit(s string, most int) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 63)
+	if err != nil && !errors.Is(err, strconv.ErrRange) || n < 1 {
+		return 0, badRequest(fmt.Sprintf("limit %q: %s", s, limitRule(most)))
+	}
+	return int(min(n, math.MaxInt)), nil // ErrRange: the most uint63 there is
+}
+
+// pageSize is a page's size from a caller's limit: 0 is def, and one over
+// most is most (EVENTS.md: "at most 1000"): a caller who asks for more
+// than a page holds gets a full page and its cursor, rather than an error
+// for asking too much. A negative one is a mistake.
+func pageSize(limit, def, most int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, badRequest(fmt.Sprintf("limit %d: %s", limit, limitRule(most)))
+	case limit == 0:
+		return def, nil
+	}
+	return min(limit, most), nil
+}
+
+func limitRule(most int) string {
+	return fmt.Sprintf("want a whole number from 1 (at most %d a page)", most)
 }

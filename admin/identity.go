@@ -96,7 +96,7 @@ func (a *API) ListCredentials(after, prefix string, limit int) (CredentialList, 
 	if err != nil {
 		return CredentialList{}, err
 	}
-	limit, err = pageLimit(limit)
+	limit, err = pageSize(limit, registry.DefaultPageLimit, registry.MaxPageLimit)
 	if err != nil {
 		return CredentialList{}, err
 	}
@@ -180,7 +180,7 @@ func (a *API) ListBans(kind string, after identity.BanKey, limit int) (BanList, 
 	default:
 		return BanList{}, badRequest(fmt.Sprintf("kind %q: want cid, ip or net", kind))
 	}
-	limit, err = pageLimit(limit)
+	limit, err = pageSize(limit, registry.DefaultPageLimit, registry.MaxPageLimit)
 	if err != nil {
 		return BanList{}, err
 	}
@@ -209,17 +209,6 @@ func (a *API) DeleteBan(ctx context.Context, kind, value string) error {
 		return notFound(fmt.Sprintf("no ban %s %s", kind, value))
 	}
 	return storeError(err)
-}
-
-// pageLimit applies the clients' paging rule: 0 is the default page.
-func pageLimit(limit int) (int, error) {
-	if limit < 0 || limit > registry.MaxPageLimit {
-		return 0, badRequest(fmt.Sprintf("limit must be 1 to %d", registry.MaxPageLimit))
-	}
-	if limit == 0 {
-		limit = registry.DefaultPageLimit
-	}
-	return limit, nil
 }
 
 // decodeBanCursor reads a ban cursor back (see encodeCursor).

@@ -3,7 +3,6 @@ package admin
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/cliser/cliser/identity"
@@ -127,24 +126,11 @@ func deleted(w http.ResponseWriter, err error) {
 // pageOf reads a listing's ?limit= and its ?cursor=, which decode turns
 // into the key to list after (the zero key without one).
 func pageOf[K any](r *http.Request, decode func(string) (K, error)) (after K, limit int, err error) {
-	if limit, err = parseLimit(r); err != nil {
+	if limit, err = parseLimit(r.URL.Query().Get("limit"), registry.MaxPageLimit); err != nil {
 		return after, 0, err
 	}
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		after, err = decode(c)
 	}
 	return after, limit, err
-}
-
-// parseLimit reads ?limit= as the clients' listing does.
-func parseLimit(r *http.Request) (int, error) {
-	s := r.URL.Query().Get("limit")
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > registry.MaxPageLimit {
-		return 0, badRequest(fmt.Sprintf("limit %q: want a number from 1 to %d", s, registry.MaxPageLimit))
-	}
-	return n, nil
 }

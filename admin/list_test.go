@@ -126,7 +126,7 @@ func TestListRejectsBadParameters(t *testing.T) {
 	validButBad := base64.RawURLEncoding.EncodeToString([]byte("not an id"))
 	for _, q := range []string{
 		"?status=online", "?status=CONNECTED",
-		"?limit=0", "?limit=-1", "?limit=abc", "?limit=1001", "?limit=1.5",
+		"?limit=0", "?limit=-1", "?limit=abc", "?limit=1.5",
 		"?cursor=!!!", "?cursor=" + validButBad,
 	} {
 		r := s.call(t, http.MethodGet, "/v1/clients"+q, "")
@@ -136,7 +136,7 @@ func TestListRejectsBadParameters(t *testing.T) {
 		case strings.Contains(q, "status"):
 			assert.Contains(t, msg, "want connected, disconnected or all", q)
 		case strings.Contains(q, "limit"):
-			assert.Contains(t, msg, "1 to 1000", q)
+			assert.Contains(t, msg, "want a whole number from 1 (at most 1000 a page)", q)
 		default:
 			assert.Contains(t, msg, "cursor", q)
 		}
@@ -148,9 +148,12 @@ func TestListRejectsBadParameters(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, r.status, path)
 		assert.Contains(t, r.errorText(t), "query: ", path)
 	}
-	// The plain method refuses the same limits.
-	_, err := s.api.ListClients(registry.Query{Limit: 1001})
+	// The plain method refuses the same limits, and takes more than a
+	// page as a full page.
+	_, err := s.api.ListClients(registry.Query{Limit: -1})
 	assert.ErrorIs(t, err, admin.ErrBadRequest)
+	_, err = s.api.ListClients(registry.Query{Limit: 1001})
+	assert.NoError(t, err)
 }
 
 // Pages are by cid, so clients joining and leaving between two pages never
@@ -211,6 +214,22 @@ func TestPaginationExactPage(t *testing.T) {
 	p = listAll(t, s, "?limit=2&cursor="+p.Next)
 	assert.Equal(t, []string{"e2", "e3"}, cids(p.Clients))
 	assert.Equal(t, "", p.Next)
+}
+
+// A limit over the most a page holds is a full page and its cursor, not
+// an error: a tool that asks for all 20,000 clients at once pages on.
+func TestListLimitOverTheMostIsAFullPage(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	for i := range registry.MaxPageLimit + 1 {
+		s.connect(t, fmt.Sprintf("m%04d", i))
+	}
+	p := listAll(t, s, "?limit=20000")
+	require.Len(t, p.Clients, registry.MaxPageLimit)
+	require.NotEmpty(t, p.Next)
+	p = listAll(t, s, "?limit=20000&cursor="+url.QueryEscape(p.Next))
+	assert.Equal(t, []string{fmt.Sprintf("m%04d", registry.MaxPageLimit)}, cids(p.Clients))
+	assert.Empty(t, p.Next)
 }
 
 // ?prefix= on GET /v1/clients: only matching IDs, paged; a prefix longer

@@ -90,10 +90,11 @@ func FuzzReadSSE(f *testing.F) {
 }
 
 // FuzzEventsQuery: any query is refused with a 400 that says why, or gives
-// values within the documented bounds.
+// values within the documented bounds (a limit once Events sizes its page).
 func FuzzEventsQuery(f *testing.F) {
 	for _, q := range []string{"", "after=0&limit=1000", "after=18446744073709551615", "limit=0", "type=client.connected,ban.created",
-		"type=nope", "cid=pos-0042", "cid=a%20b", "wait=10s", "wait=-1s", "wait=6m", "after=-1", "type=,,"} {
+		"type=nope", "cid=pos-0042", "cid=a%20b", "wait=10s", "wait=-1s", "wait=6m", "after=-1", "type=,,",
+		"limit=1001", "limit=99999999999999999999999", "limit=+1"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, query string) {
@@ -108,7 +109,8 @@ func FuzzEventsQuery(f *testing.F) {
 			}
 			return
 		}
-		if q.Limit < 0 || q.Limit > MaxEventsLimit || q.Wait < 0 || q.Wait > MaxEventsWait {
+		if n, err := pageSize(q.Limit, DefaultEventsLimit, MaxEventsLimit); err != nil || n < 1 || n > MaxEventsLimit ||
+			q.Wait < 0 || q.Wait > MaxEventsWait {
 			t.Fatalf("%q: out of bounds: %+v", query, q)
 		}
 		for typ := range q.Types {

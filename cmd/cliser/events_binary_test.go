@@ -194,6 +194,8 @@ func TestEventsBinaryFiltersAndHistory(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "client.disconnected", "the error lists the known types")
 	status, _ = testkit.HTTPGet(t, api.Base()+"/v1/events?limit=1001")
+	assert.Equal(t, http.StatusOK, status, "more than the most is the most")
+	status, _ = testkit.HTTPGet(t, api.Base()+"/v1/events?limit=0")
 	assert.Equal(t, http.StatusBadRequest, status)
 
 	h, err := api.History(context.Background(), "flappy", 0)
