@@ -341,6 +341,30 @@ func TestDashboardClientWithoutRecord(t *testing.T) {
 	assert.Equal(t, "this server keeps no event log", hist)
 }
 
+// A client link that does not decode (#/client/%, typed or cut short) or
+// names no possible client says so on the page, with no request for it
+// and no error in the console; the page and its stream go on. Before, the
+// decode threw: the first load stopped before the stream started.
+func TestDashboardMalformedClientLink(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/%")
+	p.waitJS(`document.getElementById('client-invalid')?.textContent === '"%" is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -'
+		&& document.getElementById('live').textContent === 'live'`, 10*time.Second)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/a%20b")
+	p.waitJS(`document.getElementById('client-invalid')?.textContent.startsWith('"a b" is not a client ID')`, 5*time.Second)
+	assert.Empty(t, p.Problems(), "no failed request, no console error")
+	// The stream is live: a client that registers shows on the clients view.
+	p.open("http://" + s.AdminAddr + "/ui/#/client/%")
+	p.waitJS(`document.getElementById('live').textContent === 'live'`, 10*time.Second)
+	p.run(chromedp.Evaluate(`location.hash = '#/clients'`, nil))
+	p.waitJS(`document.getElementById('clients-body') !== null`, 5*time.Second)
+	register(t, s, "after-bad-link")
+	p.waitJS(`document.querySelector('tr[data-cid="after-bad-link"] .badge.on')`, 5*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
 // A client ID may be "." or "..", which a browser takes in a URL's path
 // for the current and the parent directory, encoded or not: the page's
 // Shut down of client ".." went to POST /v1/shutdown and shut every

@@ -99,10 +99,12 @@ func TestDashboardClientsLive(t *testing.T) {
 		p.waitJS(`document.querySelector('#clients-body tr')?.dataset.cid === 'live-000'`, 5*time.Second)
 		_ = c.Conn.Close()
 		p.waitJS(`document.querySelector('tr[data-cid="live-050x"] .badge.off')`, 5*time.Second)
-		var addr, since string
+		var addr, since, sid string
 		p.eval(cellJS("live-050x", 3), &addr)
 		p.eval(cellJS("live-050x", 5), &since)
+		p.eval(cellJS("live-050x", 1), &sid)
 		assert.Regexp(t, `^127\.0\.0\.1:\d+$`, addr, "the event carries cip and cport")
+		assert.Regexp(t, `^[1-9]\d*$`, sid, "a disconnected row shows its last sid, as the API gives it")
 		assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, since, "the event carries connected_at")
 		assert.Empty(t, p.Problems())
 	})

@@ -34,7 +34,7 @@ function route() {
   main.dataset.view = view;
   switch (view) {
     case 'clients': current = clients(main, params); break;
-    case 'client': current = client(main, decodeURIComponent(parts.slice(1).join('/'))); break;
+    case 'client': current = client(main, decoded(parts.slice(1).join('/'))); break;
     case 'events': current = eventsView(main); break;
     case 'bans': current = bans(main); break;
     case 'credentials': current = credentials(main); break;
@@ -48,6 +48,17 @@ function route() {
     const box = h('div', { class: 'scroll' });
     t.before(box);
     box.append(t);
+  }
+}
+
+// decoded is a link's client ID; one that does not decode (#/client/%,
+// typed or cut short) is taken as written, and the client's view says no
+// client has it, where an exception here stopped the page and its stream.
+function decoded(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

@@ -41,7 +41,17 @@ async function recordOf(cid) {
 // A client: its record, its sessions, and the actions (those that do
 // nothing in its state are disabled: kick and shut down while it is
 // disconnected, delete credential while it has none).
+// clientID is PROTOCOL.md's rule for a client ID.
+const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
+
 export function client(main, cid) {
+  if (!clientID.test(cid)) {
+    // A link typed or cut short: no client can have it, and no request
+    // is made for it (the API's 404s would be errors in the console).
+    main.replaceChildren(h('h2', {}, 'Client'), h('p', { class: 'error', id: 'client-invalid' },
+      JSON.stringify(cid) + ' is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -'));
+    return { unmount() {} };
+  }
   const rec = h('dl', { class: 'record', id: 'client-record' });
   const hist = h('tbody', { id: 'client-history' });
   const cred = h('p', { id: 'client-credential', class: 'muted' });

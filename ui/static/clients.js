@@ -25,7 +25,7 @@ export function clients(main, params) {
   const renderRow = (rec, tr) => {
     const cells = [
       h('a', { href: '#/client/' + enc(rec.cid) }, rec.cid),
-      rec.cstatus && rec.sid ? rec.sid : '—', // sid 0: unknown (a stale answer); sids start at 1
+      rec.sid || '—', // a disconnected record's last sid, as the API gives it; 0: unknown (a stale answer)
       h('span', { class: 'badge ' + (rec.cstatus ? 'on' : 'off') }, rec.cstatus ? 'connected' : 'disconnected'),
       rec.cip ? rec.cip + ':' + rec.cport : '—',
       rec.node || '—',
