@@ -30,8 +30,16 @@ function askToken(message) {
       ev.preventDefault();
       const tok = input.value.trim();
       if (!tok) return;
-      const res = await fetch('/v1/stats', { headers: { Authorization: 'Bearer ' + tok } });
-      if (res.status === 401 || res.status === 429) {
+      let res;
+      try {
+        res = await fetch('/v1/stats', { headers: { Authorization: 'Bearer ' + tok } });
+      } catch (_) {
+        err.textContent = 'The server does not answer: try again once it does.';
+        return;
+      }
+      // 403: the Host or Origin guard, whatever the token; it is not
+      // kept, as one refused is not.
+      if (res.status === 401 || res.status === 403 || res.status === 429) {
         err.textContent = 'Refused: ' + await errorText(res);
         input.select();
         return;
@@ -67,13 +75,17 @@ async function errorText(res) {
 // whether it wants the admin token, whether it keeps an event log and
 // whether its records name their node. Without it
 // the page would learn both from a 401 and a 404, which the browser logs
-// as errors. Should it fail, the page goes on as if neither: a 401 still
-// asks for the token.
+// as errors. Should it fail, the page goes on as if neither (a 401 still
+// asks for the token), and the next call asks again: a server down when
+// the page loaded does not leave its guess in place for the tab's life.
 let config = null;
 export function serverConfig() {
   config ??= fetch('/ui/config.json', { cache: 'no-store' })
     .then((res) => (res.ok ? res.json() : null), () => null)
-    .then((c) => c || { token: false, events: true });
+    .then((c) => {
+      if (!c) config = null;
+      return c || { token: false, events: true };
+    });
   return config;
 }
 
@@ -118,6 +130,11 @@ function reached(up) {
 // onReach(fn) calls fn(up, since) each time the server stops or starts
 // answering.
 export function onReach(fn) { reach.listeners.add(fn); }
+
+// onGap(fn) hears when the stream had to skip events the log no longer
+// keeps (a resume answered 410): what the page built from them is stale.
+const gaps = new Set();
+export function onGap(fn) { gaps.add(fn); }
 export const reachable = () => reach.up;
 
 // fetchAnswer is fetch that says whether the server answered.
@@ -241,7 +258,10 @@ export async function stream(onEvent, onState) {
         continue;
       }
       if (res.status === 404) { onState('off'); return; }
-      if (res.status === 410) last = '';
+      if (res.status === 410) { // events it missed are gone: the views read again
+        last = '';
+        for (const fn of gaps) fn();
+      }
       if (!res.ok || !res.body) throw new Error('stream: ' + res.status);
       onState('live');
       wait = 500;

@@ -42,6 +42,7 @@ export function bans(main) {
 // client's Ban button.
 export function banBody(kind, value, v) {
   const b = { kind, value, reason: v.reason || '' };
-  if (v.duration) b.duration = v.duration;
+  const d = (v.duration || '').trim(); // as typed in a client's Ban dialog too
+  if (d) b.duration = d;
   return b;
 }

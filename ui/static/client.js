@@ -3,7 +3,7 @@
 
 import { call, get, namable, read, serverConfig, unnamable } from './api.js';
 import { banBody } from './bans.js';
-import { act, coalesce, confirmAction, enc, fmtTime, h } from './dom.js';
+import { act, addr, coalesce, confirmAction, enc, fmtTime, h } from './dom.js';
 import { listeners, recovered } from './live.js';
 
 export function kickClient(cid) {
@@ -94,7 +94,7 @@ export function client(main, cid) {
     } catch (e) { rec.replaceChildren(h('dd', { class: 'error' }, e.message)); }
     if (r) {
       lags(r.cstatus);
-      const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid || '—'], ['address', r.cip ? r.cip + ':' + r.cport : '—'],
+      const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid || '—'], ['address', r.cip ? addr(r.cip, r.cport) : '—'],
         ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
       rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -116,7 +116,7 @@ export function client(main, cid) {
       const none = !log || (!r && !(await get('/v1/events?' + new URLSearchParams({ cid, type: 'client.connected,client.disconnected', limit: '1' }))).events.length);
       const hs = none ? { sessions: [] } : await get('/v1/clients/' + enc(cid) + '/history');
       hist.replaceChildren(...(hs.sessions.length ? hs.sessions.map((s) => h('tr', {},
-        [fmtTime(s.connected_at), s.disconnected_at ? fmtTime(s.disconnected_at) : 'connected', s.reason || '—', s.sid, s.cip ? s.cip + ':' + s.cport : '—', s.node || '—']
+        [fmtTime(s.connected_at), s.disconnected_at ? fmtTime(s.disconnected_at) : 'connected', s.reason || '—', s.sid, s.cip ? addr(s.cip, s.cport) : '—', s.node || '—']
           .map((c) => h('td', {}, c)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, log ? 'no sessions in the event log' : 'this server keeps no event log'))]));
     } catch (e) {
       hist.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, e.message)));

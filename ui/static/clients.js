@@ -1,6 +1,6 @@
 import { get, namable, reachable, read, serverConfig } from './api.js';
 import { kickClient } from './client.js';
-import { coalesce, draws, enc, field, fmtTime, h } from './dom.js';
+import { addr, coalesce, draws, enc, field, fmtTime, h } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 
@@ -27,7 +27,7 @@ export function clients(main, params) {
       h('a', { href: '#/client/' + enc(rec.cid) }, rec.cid),
       rec.sid || '—', // a disconnected record's last sid, as the API gives it; 0: unknown (a stale answer)
       h('span', { class: 'badge ' + (rec.cstatus ? 'on' : 'off') }, rec.cstatus ? 'connected' : 'disconnected'),
-      rec.cip ? rec.cip + ':' + rec.cport : '—',
+      rec.cip ? addr(rec.cip, rec.cport) : '—',
       rec.node || '—',
       fmtTime(rec.connected_at),
       rec.cstatus ? 'now' : fmtTime(rec.disconnected_at || rec.last_seen),

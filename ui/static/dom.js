@@ -34,6 +34,9 @@ export const fmtTime = (s) => {
 };
 export const fmtSecs = (v) => (v === null || v === undefined ? '—' : v < 1 ? (v * 1000).toFixed(1) + ' ms' : v.toFixed(2) + ' s');
 export const enc = encodeURIComponent;
+// addr is an address and port as the page shows them: an IPv6 address in
+// brackets, so that its port does not read as one more group of it.
+export const addr = (ip, port) => (ip.includes(':') ? '[' + ip + ']' : ip) + ':' + port;
 
 // How often each view redrew and how many events the stream brought, for
 // the browser tests (a storm must not redraw more than a few times a

@@ -1,11 +1,15 @@
 import { get, serverConfig } from './api.js';
-import { coalesce, draws, field, fmtTime, h } from './dom.js';
+import { addr, coalesce, draws, field, fmtTime, h } from './dom.js';
 import { listeners, liveState } from './live.js';
 
 // Events: the live feed, newest first, filtered here, pausable.
 const feed = []; // the last MAX_FEED events seen since the page loaded
 const MAX_FEED = 500;
 listeners.add((ev) => { feed.push(ev); if (feed.length > MAX_FEED) feed.splice(0, feed.length - MAX_FEED); });
+
+// matches says whether e passes the view's filters: type t and client ID
+// c, each "" for any.
+const matches = (e, t, c) => (!t || e.type === t) && (!c || e.cid === c);
 
 export function eventsView(main) {
   const type = h('select', { id: 'events-type' }, ['', 'client.connected', 'client.disconnected', 'client.shutdown_sent', 'client.shutdown_acked',
@@ -30,15 +34,19 @@ export function eventsView(main) {
     if (!paused) shown = feed.slice();
     for (let i = shown.length - 1; i >= 0 && rows.length < 200; i--) {
       const e = shown[i];
-      if ((t && e.type !== t) || (c && e.cid !== c)) continue;
-      const detail = [e.reason && 'reason: ' + e.reason, e.cip && e.cip + ':' + e.cport, e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
+      if (!matches(e, t, c)) continue;
+      const detail = [e.reason && 'reason: ' + e.reason, e.cip && addr(e.cip, e.cport), e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
       rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v))));
     }
     body.replaceChildren(...rows);
     info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log'
       : fillError || feed.length + ' events: the log\'s newest, then live';
   });
-  const l = () => { if (paused) { held++; info.textContent = 'paused · ' + held + ' new'; } else draw(); };
+  // While paused, "N new" counts the events the filters would show.
+  const l = (e) => {
+    if (!paused) draw();
+    else if (matches(e, type.value, cid.value.trim())) { held++; info.textContent = 'paused · ' + held + ' new'; }
+  };
   listeners.add(l);
   pause.addEventListener('click', () => { paused = !paused; held = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
   type.addEventListener('change', draw);

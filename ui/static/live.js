@@ -1,7 +1,7 @@
 // What every view hears and reads again: the server's events as they
 // happen, and its answering again after a time it did not.
 
-import { onReach } from './api.js';
+import { onGap, onReach } from './api.js';
 import { $, draws, fmtClock } from './dom.js';
 
 // ---- the live event stream, shared by every view ----------------------
@@ -33,3 +33,5 @@ onReach((up, since) => {
       ': what this page shows is from before then, not live. It keeps trying, and catches up once the server is back.';
   } else for (const fn of recovered) fn();
 });
+// So does a stream that skipped events the log no longer keeps.
+onGap(() => { for (const fn of recovered) fn(); });

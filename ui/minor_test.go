@@ -1,0 +1,60 @@
+package ui_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// An IPv6 client's address shows in brackets, so that its port does not
+// read as one more group of it: in the clients table, on its page and in
+// the events feed. The client comes through a PROXY header, as it would
+// through a TLS terminator.
+func TestDashboardShowsIPv6AddressesInBrackets(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil, "--proxy-protocol", "--proxy-trusted", "127.0.0.1")
+	c := testkit.Dial(t, s.Addr)
+	c.Send(testkit.ProxyHeader(t, 1, "2001:db8::7", 40000))
+	c.Register(password, "six-1")
+	v4 := testkit.Dial(t, s.Addr)
+	v4.Send(testkit.ProxyHeader(t, 2, "203.0.113.9", 40001))
+	v4.Register(password, "four-1")
+	p := newBrowser(t)
+	base := "http://" + s.AdminAddr + "/ui/"
+	p.open(base + "#/clients")
+	p.waitJS(cellJS("six-1", 3)+` === '[2001:db8::7]:40000' && `+cellJS("four-1", 3)+` === '203.0.113.9:40001'`, 10*time.Second)
+	p.open(base + "#/client/six-1")
+	p.waitJS(recordJS("address")+` === '[2001:db8::7]:40000'`, 10*time.Second)
+	p.open(base + "#/events")
+	p.waitJS(`[...document.querySelectorAll('#events-body td')].some((td) => td.textContent.includes('[2001:db8::7]:40000'))`, 10*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
+// Paused, "N new" counts the events the filters would show, not every
+// event that arrived.
+func TestDashboardEventsPauseCountsWhatTheFiltersShow(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/events")
+	p.waitJS(live, 10*time.Second)
+	p.run(chromedp.SetValue(`#events-type`, "client.disconnected", chromedp.ByQuery))
+	p.eval(`document.getElementById('events-type').dispatchEvent(new Event('change'))`, nil)
+	p.click(`#events-pause`)
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 0 new'`, 5*time.Second)
+	streamed := p.draws("streamed")
+	c := register(t, s, "pause-count") // client.connected: filtered out
+	waitConnected(t, s, "", 1, 10*time.Second)
+	_ = c.Conn.Close()              // client.disconnected: counted
+	register(t, s, "pause-count-2") // client.connected: filtered out
+	p.waitJS(fmt.Sprintf(`window.cliserDraws.streamed >= %d`, streamed+3), 10*time.Second)
+	var info string
+	p.eval(`document.getElementById('events-info').textContent`, &info)
+	assert.Equal(t, "paused · 1 new", info, "three events came, one of the filter's type")
+	assert.Empty(t, p.Problems())
+}
