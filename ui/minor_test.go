@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 
@@ -56,5 +57,66 @@ func TestDashboardEventsPauseCountsWhatTheFiltersShow(t *testing.T) {
 	var info string
 	p.eval(`document.getElementById('events-info').textContent`, &info)
 	assert.Equal(t, "paused · 1 new", info, "three events came, one of the filter's type")
+	assert.Empty(t, p.Problems())
+}
+
+// A client that connects while the clients page's read is out keeps its
+// row when the answer, older than its event, comes: the events heard
+// meanwhile are replayed onto the answer. The browser holds the answer
+// (DevTools' Fetch domain) until the stream brought the event.
+func TestDashboardClientsKeepWhatTheStreamBroughtDuringARead(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "race-a")
+	p := newBrowser(t)
+	held := make(chan fetch.RequestID, 4)
+	chromedp.ListenTarget(p.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			held <- e.RequestID
+		}
+	})
+	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/v1/clients?*", RequestStage: fetch.RequestStageResponse}}))
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
+	var id fetch.RequestID
+	select {
+	case id = <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the clients page never read its first page")
+	}
+	streamed := p.draws("streamed")
+	register(t, s, "race-b")
+	p.waitJS(fmt.Sprintf(`window.cliserDraws.streamed > %d`, streamed), 10*time.Second)
+	p.run(fetch.ContinueRequest(id), fetch.Disable())
+	p.waitJS(`document.querySelector('tr[data-cid="race-a"]') && document.querySelector('tr[data-cid="race-b"] .badge.on')`, 10*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
+// The clients page reads its first page once the stream knows where it
+// starts: a client that connects between the two is in the one or the
+// other. The browser holds the stream's first read of the newest seq
+// while the client connects.
+func TestDashboardClientsFirstPageAfterTheStreamsStart(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "gap-a")
+	p := newBrowser(t)
+	held := make(chan fetch.RequestID, 4)
+	chromedp.ListenTarget(p.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			held <- e.RequestID
+		}
+	})
+	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/v1/events?limit=1"}}))
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
+	var id fetch.RequestID
+	select {
+	case id = <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream never read the newest seq")
+	}
+	register(t, s, "gap-b")
+	waitConnected(t, s, "", 2, 10*time.Second)
+	p.run(fetch.ContinueRequest(id), fetch.Disable())
+	p.waitJS(`document.querySelector('tr[data-cid="gap-a"]') && document.querySelector('tr[data-cid="gap-b"] .badge.on')`, 10*time.Second)
 	assert.Empty(t, p.Problems())
 }

@@ -131,6 +131,12 @@ function reached(up) {
 // answering.
 export function onReach(fn) { reach.listeners.add(fn); }
 
+// streamStart settles once the stream knows the seq it starts after (or
+// that there is no stream): a list read after it misses no client that
+// the stream does not bring.
+let started;
+export const streamStart = new Promise((r) => { started = r; });
+
 // onGap(fn) hears when the stream had to skip events the log no longer
 // keeps (a resume answered 410): what the page built from them is stale.
 const gaps = new Set();
@@ -232,7 +238,7 @@ function untilShown() {
 // a header), resuming after the last id it saw. onState(state) hears
 // 'live', 'retrying' and 'off' (no event log on this server).
 export async function stream(onEvent, onState) {
-  if (!(await serverConfig()).events) { onState('off'); return; }
+  if (!(await serverConfig()).events) { onState('off'); started(); return; }
   await ready();
   // The stream starts after the log's newest event, read first, and not
   // at whatever is newest when it connects: a stream that drops before it
@@ -248,6 +254,7 @@ export async function stream(onEvent, onState) {
     await untilShown();
     try {
       if (!last) last = await newest();
+      started();
       const h = headers({ Accept: 'text/event-stream' });
       if (last) h.set('Last-Event-ID', last);
       away.attempt = new AbortController();

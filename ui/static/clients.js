@@ -1,4 +1,4 @@
-import { get, namable, reachable, read, serverConfig } from './api.js';
+import { get, namable, reachable, read, serverConfig, streamStart } from './api.js';
 import { kickClient } from './client.js';
 import { addr, coalesce, draws, enc, field, fmtTime, h } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
@@ -45,11 +45,16 @@ export function clients(main, params) {
   const staleNote = h('p', { id: 'clients-stale', class: 'error', hidden: true },
     'Stale: this node can not reach NATS. Other nodes\' clients are shown as this node last saw them (address and times unknown); reading again every 2 s.');
   let stale = false;
+  // The events heard while a page's read is out, replayed onto its answer
+  // in order: the answer is of some moment during the read, and a row
+  // the stream changed meanwhile would otherwise go back to it.
+  let heard = null;
   const list = pager((cursor) => {
     const q = pageQuery(cursor);
     if (status.value !== 'all') q.set('status', status.value);
     if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
-    return read('/v1/clients?' + q).then((r) => { r.data.stale = r.stale; return r.data; });
+    heard = [];
+    return read('/v1/clients?' + q).then((r) => { r.data.stale = r.stale; return r.data; }, (e) => { heard = null; throw e; });
   }, (res, at) => {
     stale = res.stale;
     staleNote.hidden = !stale;
@@ -63,6 +68,9 @@ export function clients(main, params) {
       return tr;
     });
     body.replaceChildren(...trs);
+    const replay = heard || [];
+    heard = null;
+    for (const ev of replay) l(ev);
     // For the 20,000-client timing test and anyone profiling: when the
     // first rows went into the page, from navigation start.
     if (trs.length && !performance.getEntriesByName('clients-first-rows').length) performance.mark('clients-first-rows');
@@ -121,6 +129,7 @@ export function clients(main, params) {
   });
   const l = (ev) => {
     if (ev.type !== 'client.connected' && ev.type !== 'client.disconnected') return;
+    heard?.push(ev);
     count(); // the totals, whichever page the client is on
     let row = page.rows.get(ev.cid);
     if (!row) {
@@ -164,7 +173,9 @@ export function clients(main, params) {
   let typing = 0;
   status.addEventListener('change', requery);
   prefix.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 150); });
-  list.load();
+  // The first page is read once the stream knows where it starts, so that
+  // a client that connects in between is in the one or the other.
+  streamStart.then(() => { if (list.info.isConnected) list.load(); });
   // Without an event log the page polls instead, and so it does while
   // its answers are stale.
   // So it does while the server does not answer, and reads again once it
