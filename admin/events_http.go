@@ -84,7 +84,7 @@ func parseEventsQuery(r *http.Request) (EventsQuery, error) {
 		if err != nil || d < 0 {
 			return q, badRequest(fmt.Sprintf("wait %q: want a duration like 10s (at most %s: a longer one is read so)", s, MaxEventsWait))
 		}
-		q.Wait = min(d, MaxEventsWait) // as a limit over the most: answered at the most
+		q.Wait = min(d, MaxEventsWait) // a longer wait is the longest, as a larger limit is the most
 	}
 	return q, nil
 }
