@@ -165,10 +165,15 @@ func (r *running) halt() error {
 	return r.err
 }
 
+// openCursor opens url's cursor in dir, closed when the test ends (after
+// the deliverers started later stop): its watcher writes a file that has
+// left the dir back, and so raced the temp dir's removal (CI: "directory
+// not empty").
 func openCursor(t testing.TB, dir, url string) *FileCursor {
 	t.Helper()
 	c, err := OpenFileCursor(dir, url)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
