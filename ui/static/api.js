@@ -130,6 +130,7 @@ function reached(up) {
 // onReach(fn) calls fn(up, since) each time the server stops or starts
 // answering.
 export function onReach(fn) { reach.listeners.add(fn); }
+export const reachable = () => reach.up;
 
 // streamStart settles once the stream knows the seq it starts after (or
 // that there is no stream): a list read after it misses no client that
@@ -141,7 +142,6 @@ export const streamStart = new Promise((r) => { started = r; });
 // keeps (a resume answered 410): what the page built from them is stale.
 const gaps = new Set();
 export function onGap(fn) { gaps.add(fn); }
-export const reachable = () => reach.up;
 
 // fetchAnswer is fetch that says whether the server answered.
 async function fetchAnswer(path, init) {

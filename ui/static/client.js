@@ -38,12 +38,12 @@ async function recordOf(cid) {
   return { record: r && r.cid === cid ? r : null, stale };
 }
 
-// A client: its record, its sessions, and the actions (those that do
-// nothing in its state are disabled: kick and shut down while it is
-// disconnected, delete credential while it has none).
 // clientID is PROTOCOL.md's rule for a client ID.
 const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
 
+// A client: its record, its sessions, and the actions (those that do
+// nothing in its state are disabled: kick and shut down while it is
+// disconnected, delete credential while it has none).
 export function client(main, cid) {
   if (!clientID.test(cid)) {
     // A link typed or cut short: no client can have it, and no request
