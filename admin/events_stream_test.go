@@ -33,18 +33,7 @@ func TestEventsStreamHeartbeatAndShutdown(t *testing.T) {
 	hs, err := New(registry.New(), WithEvents(log)).Listen("127.0.0.1:0")
 	require.NoError(t, err)
 
-	resp, err := http.Get("http://" + hs.Addr() + "/v1/events/stream")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := streamLines(t, "http://"+hs.Addr()+"/v1/events/stream")
 	keepAlives := 0
 	timeout := time.After(10 * time.Second)
 	for keepAlives < 3 {
@@ -90,18 +79,7 @@ func TestFilteredStreamGetsItsHeartbeatWhileOtherEventsFlow(t *testing.T) {
 			}
 		}
 	}()
-	resp, err := http.Get("http://" + hs.Addr() + "/v1/events/stream?type=" + events.TypeBanDeleted)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := streamLines(t, "http://"+hs.Addr()+"/v1/events/stream?type="+events.TypeBanDeleted)
 	keepAlives, timeout := 0, time.After(20*time.Second)
 	for keepAlives < 3 {
 		select {
@@ -115,6 +93,25 @@ func TestFilteredStreamGetsItsHeartbeatWhileOtherEventsFlow(t *testing.T) {
 				keepAlives, log.Newest())
 		}
 	}
+}
+
+// streamLines opens the event stream at url (200) and hands its lines on
+// until it ends; the body is closed when the test ends.
+func streamLines(t *testing.T, url string) <-chan string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return lines
 }
 
 // FuzzLastEventID sends any Last-Event-ID a client can put in a header

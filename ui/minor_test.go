@@ -69,20 +69,9 @@ func TestDashboardClientsKeepWhatTheStreamBroughtDuringARead(t *testing.T) {
 	s := serve(t, nil)
 	register(t, s, "race-a")
 	p := newBrowser(t)
-	held := make(chan fetch.RequestID, 4)
-	chromedp.ListenTarget(p.ctx, func(ev any) {
-		if e, ok := ev.(*fetch.EventRequestPaused); ok {
-			held <- e.RequestID
-		}
-	})
-	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/v1/clients?*", RequestStage: fetch.RequestStageResponse}}))
+	held := p.hold(&fetch.RequestPattern{URLPattern: "*/v1/clients?*", RequestStage: fetch.RequestStageResponse})
 	p.open("http://" + s.AdminAddr + "/ui/#/clients")
-	var id fetch.RequestID
-	select {
-	case id = <-held:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the clients page never read its first page")
-	}
+	id := testkit.Recv(t, held, 10*time.Second, "the clients page never read its first page")
 	streamed := p.draws("streamed")
 	register(t, s, "race-b")
 	p.waitJS(fmt.Sprintf(`window.cliserDraws.streamed > %d`, streamed), 10*time.Second)
@@ -100,23 +89,26 @@ func TestDashboardClientsFirstPageAfterTheStreamsStart(t *testing.T) {
 	s := serve(t, nil)
 	register(t, s, "gap-a")
 	p := newBrowser(t)
+	held := p.hold(&fetch.RequestPattern{URLPattern: "*/v1/events?limit=1"})
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
+	id := testkit.Recv(t, held, 10*time.Second, "the stream never read the newest seq")
+	register(t, s, "gap-b")
+	waitConnected(t, s, "", 2, 10*time.Second)
+	p.run(fetch.ContinueRequest(id), fetch.Disable())
+	p.waitJS(`document.querySelector('tr[data-cid="gap-a"]') && document.querySelector('tr[data-cid="gap-b"] .badge.on')`, 10*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
+// hold has the browser pause the requests that match pattern (DevTools'
+// Fetch domain) and hands on each one's id, for fetch.ContinueRequest.
+func (p *page) hold(pattern *fetch.RequestPattern) <-chan fetch.RequestID {
+	p.t.Helper()
 	held := make(chan fetch.RequestID, 4)
 	chromedp.ListenTarget(p.ctx, func(ev any) {
 		if e, ok := ev.(*fetch.EventRequestPaused); ok {
 			held <- e.RequestID
 		}
 	})
-	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/v1/events?limit=1"}}))
-	p.open("http://" + s.AdminAddr + "/ui/#/clients")
-	var id fetch.RequestID
-	select {
-	case id = <-held:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the stream never read the newest seq")
-	}
-	register(t, s, "gap-b")
-	waitConnected(t, s, "", 2, 10*time.Second)
-	p.run(fetch.ContinueRequest(id), fetch.Disable())
-	p.waitJS(`document.querySelector('tr[data-cid="gap-a"]') && document.querySelector('tr[data-cid="gap-b"] .badge.on')`, 10*time.Second)
-	assert.Empty(t, p.Problems())
+	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{pattern}))
+	return held
 }
