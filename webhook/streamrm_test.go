@@ -181,10 +181,12 @@ func deliverOld(t *testing.T, js jetstream.JetStream, rc *receiver, url string, 
 	storedAcked(t, js, url, 5)
 }
 
-// waitDelivered waits up to 10 s for rc to hold n events; what it holds
-// then is the test's to check.
+// waitDelivered waits up to 30 s for rc to hold n events; what it holds
+// then is the test's to check. After a cut heals, a publish that got no
+// acknowledgment (5 s) is tried again once a leader answers, and the
+// delivery follows: 10 s was not always enough in CI.
 func waitDelivered(rc *receiver, n int) {
-	for deadline := time.Now().Add(10 * time.Second); len(delivered(rc)) < n && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); len(delivered(rc)) < n && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
