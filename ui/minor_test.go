@@ -2,12 +2,14 @@ package ui_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -111,4 +113,38 @@ func (p *page) hold(pattern *fetch.RequestPattern) <-chan fetch.RequestID {
 	})
 	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{pattern}))
 	return held
+}
+
+// A stream the server refuses says so: "reconnecting…" with the status
+// beside it and the server's reason on hover, not a bare "reconnecting…"
+// that leaves the operator guessing. Here every stream slot the server
+// keeps (half of --admin-max-connections) is held by another reader; once
+// they let go the page goes live by itself.
+func TestDashboardSaysWhyItsStreamIsRefused(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil, "--admin-max-connections", "8")
+	var held []*http.Response
+	for range 4 {
+		req, err := http.NewRequest(http.MethodGet, s.AdminURL(t)+"/v1/events/stream", nil)
+		require.NoError(t, err)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		held = append(held, res)
+	}
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/")
+	p.waitJS(`document.getElementById('live').textContent === 'reconnecting… (refused: 503)'`, 10*time.Second)
+	var title string
+	p.eval(`document.getElementById('live').title`, &title)
+	assert.Contains(t, title, "event streams and long-polls are open, the most this server holds")
+	for _, res := range held {
+		_ = res.Body.Close()
+	}
+	p.waitJS(live, 20*time.Second)
+	p.eval(`document.getElementById('live').title`, &title)
+	assert.Equal(t, "live event stream", title)
+	for _, pr := range p.Problems() {
+		assert.Regexp(t, `503.* http://`+s.AdminAddr+`/v1/events/stream$`, pr, "only the refused streams failed")
+	}
 }

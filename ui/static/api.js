@@ -235,8 +235,10 @@ function untilShown() {
 }
 
 // stream follows GET /v1/events/stream with fetch (EventSource cannot send
-// a header), resuming after the last id it saw. onState(state) hears
-// 'live', 'retrying' and 'off' (no event log on this server).
+// a header), resuming after the last id it saw. onState(state, why) hears
+// 'live', 'retrying' and 'off' (no event log on this server); why is the
+// server's answer when it refused the stream (a 503 past the most streams
+// it holds, say), for the operator to see why the page is not live.
 export async function stream(onEvent, onState) {
   if (!(await serverConfig()).events) { onState('off'); started(); return; }
   await ready();
@@ -252,6 +254,7 @@ export async function stream(onEvent, onState) {
   let wait = 500;
   for (;;) {
     await untilShown();
+    let why = null;
     try {
       if (!last) last = await newest();
       started();
@@ -269,7 +272,7 @@ export async function stream(onEvent, onState) {
         last = '';
         for (const fn of gaps) fn();
       }
-      if (!res.ok || !res.body) throw new Error('stream: ' + res.status);
+      if (!res.ok || !res.body) throw new APIError(res.status, await errorText(res));
       onState('live');
       wait = 500;
       const feed = sseParser((m) => {
@@ -283,11 +286,13 @@ export async function stream(onEvent, onState) {
         feed(value);
       }
     } catch (e) {
-      // A server restart or a network blip: retry below, quietly. Or the
-      // page was hidden: follow again once it is shown.
+      // A server restart or a network blip: retry below, quietly (the
+      // offline line says the server does not answer). Or the page was
+      // hidden: follow again once it is shown.
       if (away.hidden) { onState('retrying'); continue; }
+      why = e instanceof APIError ? e : null;
     }
-    onState('retrying');
+    onState('retrying', why);
     await new Promise((r) => { reach.wake = r; setTimeout(r, wait); });
     reach.wake = null;
     wait = Math.min(wait * 2, 10000);

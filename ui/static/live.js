@@ -8,9 +8,13 @@ import { $, draws, fmtClock } from './dom.js';
 
 export const listeners = new Set();
 export function onEvent(ev) { draws.streamed++; for (const l of listeners) l(ev); }
-export function setLive(state) {
+// why, an APIError, is the server's refusal of the stream: its status
+// shows beside "reconnecting…" and its message on hover.
+export function setLive(state, why) {
   const el = $('live');
   el.textContent = { live: 'live', retrying: 'reconnecting…', off: 'no event log' }[state] || state;
+  if (why) el.textContent += ' (refused: ' + why.status + ')';
+  el.title = why ? 'the server refused the stream: ' + why.message : 'live event stream';
   el.className = 'live state-' + state; // green only for state-live (style.css)
   liveState = state;
 }
