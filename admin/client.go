@@ -83,16 +83,20 @@ func (c *Client) List(ctx context.Context, status string, limit int, cursor stri
 		path += "?" + q.Encode()
 	}
 	var out ListResponse
-	err := c.do(ctx, http.MethodGet, path, nil, http.StatusOK, &out)
+	h, err := c.exchange(ctx, http.MethodGet, path, nil, http.StatusOK, &out)
+	out.Stale = isStale(h)
 	return out, err
 }
 
 // Get fetches one record.
 func (c *Client) Get(ctx context.Context, cid string) (ClientRecord, error) {
 	var out ClientRecord
-	err := c.do(ctx, http.MethodGet, "/v1/clients/"+pathSegment(cid), nil, http.StatusOK, &out)
+	h, err := c.exchange(ctx, http.MethodGet, "/v1/clients/"+pathSegment(cid), nil, http.StatusOK, &out)
+	out.Stale = isStale(h)
 	return out, err
 }
+
+func isStale(h http.Header) bool { return h.Get(HeaderStale) == "true" }
 
 // Shutdown asks cid to shut down, with an optional reason.
 func (c *Client) Shutdown(ctx context.Context, cid, reason string) (CommandResponse, error) {
@@ -130,13 +134,20 @@ func shutdownBody(reason string) []byte {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, want int, out any) error {
+	_, err := c.exchange(ctx, method, path, body, want, out)
+	return err
+}
+
+// exchange is do that also returns the answer's header (nil when there
+// was no answer).
+func (c *Client) exchange(ctx context.Context, method, path string, body []byte, want int, out any) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -146,23 +157,23 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, want 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &UnreachableError{URL: c.base, Err: unwrapURLError(err)}
+		return nil, &UnreachableError{URL: c.base, Err: unwrapURLError(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return &UnreachableError{URL: c.base, Err: err}
+		return nil, &UnreachableError{URL: c.base, Err: err}
 	}
 	if resp.StatusCode != want {
-		return statusError(resp.StatusCode, raw)
+		return resp.Header, statusError(resp.StatusCode, raw)
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err)
+		return resp.Header, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // statusError reads an error answer's {"error": "..."} (and a 410's

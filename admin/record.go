@@ -14,19 +14,25 @@ import (
 //
 // Times are RFC 3339 in UTC, to the second. DisconnectedAt is null while
 // connected; Reason is the protocol.Reason text, "" while connected.
+//
+// A time not known is null: in cluster mode, another node's client in a
+// stale answer (HeaderStale), whose sid is 0 and address empty too.
 type ClientRecord struct {
 	SID            uint16  `json:"sid"`
 	CID            string  `json:"cid"`
 	CIP            string  `json:"cip"`
 	CPort          string  `json:"cport"`
 	CStatus        bool    `json:"cstatus"`
-	ConnectedAt    string  `json:"connected_at"`
-	LastSeen       string  `json:"last_seen"`
+	ConnectedAt    *string `json:"connected_at"`
+	LastSeen       *string `json:"last_seen"`
 	DisconnectedAt *string `json:"disconnected_at"`
 	Reason         string  `json:"reason"`
 	// Node is the cluster node that holds or last held the client; absent
 	// in single-node mode, so that output stays as INTERFACE.md shows it.
 	Node string `json:"node,omitempty"`
+	// Stale: Client read it from an answer marked HeaderStale. Not in
+	// the JSON, where the header says it.
+	Stale bool `json:"-"`
 }
 
 // TimeFormat is the API's time format: RFC 3339, UTC, whole seconds.
@@ -40,25 +46,35 @@ func recordOf(r registry.Record) ClientRecord {
 		CIP:         r.CIP,
 		CPort:       r.CPort,
 		CStatus:     r.CStatus,
-		ConnectedAt: formatTime(r.ConnectedAt),
-		LastSeen:    formatTime(r.LastSeen),
+		ConnectedAt: knownTime(r.ConnectedAt),
+		LastSeen:    knownTime(r.LastSeen),
 		Reason:      r.Reason.String(),
 		Node:        r.Node,
 	}
-	if !r.CStatus && !r.DisconnectedAt.IsZero() {
-		t := formatTime(r.DisconnectedAt)
-		out.DisconnectedAt = &t
+	if !r.CStatus {
+		out.DisconnectedAt = knownTime(r.DisconnectedAt)
 	}
 	return out
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
+// knownTime is t in the API's format, nil when t is zero (not known).
+func knownTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := formatTime(t)
+	return &s
+}
+
 // ListResponse is the answer of GET /v1/clients. Next is the cursor of the
 // following page, "" on the last one.
 type ListResponse struct {
 	Clients []ClientRecord `json:"clients"`
 	Next    string         `json:"next"`
+	// Stale: as ClientRecord's.
+	Stale bool `json:"-"`
 }
 
 // CommandResponse is the 202 answer of a command to one client: the

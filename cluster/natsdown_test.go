@@ -51,6 +51,10 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	status, stale, _ := n1.httpGet(t, "/v1/clients/far-1", &rec)
 	require.Equal(t, http.StatusOK, status)
 	assert.Empty(t, stale, "NATS up: not stale")
+	assert.NotNil(t, rec.ConnectedAt)
+	got, err := n1.api.Get(context.Background(), "far-1")
+	require.NoError(t, err)
+	assert.False(t, got.Stale)
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
@@ -65,6 +69,18 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	assert.Less(t, took, prompt)
 	assert.True(t, rec.CStatus)
 	assert.Equal(t, "n2", rec.Node)
+	// What the mirror does not hold is not known: null times (not the
+	// year 1), sid 0, no address; the Go client says stale.
+	assert.Nil(t, rec.ConnectedAt)
+	assert.Nil(t, rec.LastSeen)
+	assert.Zero(t, rec.SID)
+	assert.Empty(t, rec.CIP)
+	got, err = n1.api.Get(context.Background(), "far-1")
+	require.NoError(t, err)
+	assert.True(t, got.Stale)
+	list, err := n1.api.List(context.Background(), "", 0, "")
+	require.NoError(t, err)
+	assert.True(t, list.Stale)
 	var page admin.ListResponse
 	status, stale, took = n1.httpGet(t, "/v1/clients", &page)
 	require.Equal(t, http.StatusOK, status)
@@ -96,7 +112,7 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	// A command to another node's client: 503 at once.
 	ctx := context.Background()
 	start := time.Now()
-	_, err := n1.api.Kick(ctx, "far-1")
+	_, err = n1.api.Kick(ctx, "far-1")
 	var se *admin.StatusError
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, http.StatusServiceUnavailable, se.Status)

@@ -82,6 +82,9 @@ func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
 	if err != nil {
 		return explain(c, err, "")
 	}
+	if resp.Stale {
+		staleNote(cmd.ErrOrStderr(), c.Base())
+	}
 	if o.output == "json" {
 		return writeJSONOut(cmd.OutOrStdout(), resp)
 	}
@@ -127,6 +130,7 @@ func listPages(ctx context.Context, c *apiClient, status string, limit, pageSize
 			return out, err
 		}
 		out.Clients = append(out.Clients, resp.Clients...)
+		out.Stale = out.Stale || resp.Stale
 		cursor = resp.Next
 		if cursor == "" || (limit > 0 && len(out.Clients) >= limit) {
 			out.Next = cursor
@@ -157,6 +161,9 @@ func newOneClientCmd[T any](o *adminFlags, use, short string,
 			resp, err := call(c.Client, cmd.Context(), args[0])
 			if err != nil {
 				return explain(c, err, args[0])
+			}
+			if r, ok := any(resp).(admin.ClientRecord); ok && r.Stale {
+				staleNote(cmd.ErrOrStderr(), c.Base())
 			}
 			if o.output == "json" {
 				return writeJSONOut(cmd.OutOrStdout(), resp)
@@ -208,6 +215,9 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return explain(c, err, args[0])
 			}
+			if r, ok := any(resp).(admin.ClientRecord); ok && r.Stale {
+				staleNote(cmd.ErrOrStderr(), c.Base())
+			}
 			if o.output == "json" {
 				return writeJSONOut(out, resp)
 			}
@@ -242,8 +252,8 @@ func writeTable(w io.Writer, recs []admin.ClientRecord) error {
 	}
 	fmt.Fprintln(tw, header)
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s", r.CID, r.SID, statusWord(r.CStatus),
-			net.JoinHostPort(r.CIP, r.CPort), r.ConnectedAt, r.LastSeen, orDash(r.DisconnectedAt), orDash(&r.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.CID, sidText(r.SID), statusWord(r.CStatus),
+			addressText(r), orDash(r.ConnectedAt), orDash(r.LastSeen), orDash(r.DisconnectedAt), orDash(&r.Reason))
 		if withNode {
 			fmt.Fprintf(tw, "\t%s", orDash(&r.Node))
 		}
@@ -256,12 +266,12 @@ func writeRecord(w io.Writer, r admin.ClientRecord) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"cid", r.CID},
-		{"sid", fmt.Sprint(r.SID)},
+		{"sid", sidText(r.SID)},
 		{"status", statusWord(r.CStatus)},
-		{"cip", r.CIP},
-		{"cport", r.CPort},
-		{"connected_at", r.ConnectedAt},
-		{"last_seen", r.LastSeen},
+		{"cip", orDash(&r.CIP)},
+		{"cport", orDash(&r.CPort)},
+		{"connected_at", orDash(r.ConnectedAt)},
+		{"last_seen", orDash(r.LastSeen)},
 		{"disconnected_at", orDash(r.DisconnectedAt)},
 		{"reason", orDash(&r.Reason)},
 		{"node", r.Node},
@@ -279,4 +289,28 @@ func statusWord(connected bool) string {
 		return "connected"
 	}
 	return "disconnected"
+}
+
+// staleNote says on stderr that the answer came from a node's copy
+// (admin.HeaderStale), so that a "-" in it reads as not known.
+func staleNote(w io.Writer, base string) {
+	fmt.Fprintf(w, "note: a stale answer: %s cannot reach NATS and shows other nodes' clients as it last saw them, "+
+		"their sid, address and times not known (-); its own clients are current (docs/cluster.md)\n", base)
+}
+
+// sidText is the sid, "-" for 0: no session has sid 0, a stale answer's
+// record of another node's client does.
+func sidText(sid uint16) string {
+	if sid == 0 {
+		return "-"
+	}
+	return fmt.Sprint(sid)
+}
+
+// addressText is cip:cport, "-" when not known.
+func addressText(r admin.ClientRecord) string {
+	if r.CIP == "" {
+		return "-"
+	}
+	return net.JoinHostPort(r.CIP, r.CPort)
 }

@@ -218,3 +218,45 @@ func waitNodes(t *testing.T, api *admin.Client, ok func(map[string]admin.NodeSta
 	t.Fatalf("stats nodes never as wanted; last: %+v", last.Nodes)
 	return nil
 }
+
+// With NATS away, a node answers from its copy: the CLI says the answer
+// is stale, and shows another node's client's sid, address and times as
+// "-" (not 0, ":" and the year 1); its JSON has null times.
+func TestBinaryClusterCLISaysAnAnswerIsStale(t *testing.T) {
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
+	alpha := serveNode(t, env, "alpha")
+	beta := serveNode(t, env, "beta")
+	opsConnect(t, beta.Addr, "cl-secret", "far-1")
+	api := apiOf(t, alpha)
+	require.Eventually(t, func() bool {
+		rec, err := api.Get(context.Background(), "far-1")
+		return err == nil && rec.CStatus && rec.Node == "beta"
+	}, 15*time.Second, 20*time.Millisecond, "alpha sees beta's client")
+	out, errOut, err := runCLI(t, "clients", "get", "far-1", "--admin", alpha.AdminAddr)
+	require.NoError(t, err)
+	assert.NotContains(t, errOut, "stale", "NATS up: a fresh answer")
+	assert.Regexp(t, `(?m)^sid:\s+\d+$`, out)
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	require.Eventually(t, func() bool {
+		rec, err := api.Get(context.Background(), "far-1")
+		return err == nil && rec.Stale
+	}, 15*time.Second, 20*time.Millisecond, "alpha answers stale")
+	out, errOut, err = runCLI(t, "clients", "get", "far-1", "--admin", alpha.AdminAddr)
+	require.NoError(t, err)
+	assert.Contains(t, errOut, "a stale answer: http://"+alpha.AdminAddr+" cannot reach NATS")
+	for _, field := range []string{"sid", "cip", "cport", "connected_at", "last_seen"} {
+		assert.Regexp(t, `(?m)^`+field+`:\s+-$`, out)
+	}
+	assert.Regexp(t, `(?m)^node:\s+beta$`, out)
+	out, errOut, err = runCLI(t, "clients", "list", "--admin", alpha.AdminAddr)
+	require.NoError(t, err)
+	assert.Contains(t, errOut, "a stale answer")
+	assert.Regexp(t, `(?m)^far-1\s+-\s+connected\s+-\s+-\s+-\s+-\s+-\s+beta$`, out)
+	out, _, err = runCLI(t, "clients", "get", "far-1", "--admin", alpha.AdminAddr, "-o", "json")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"connected_at": null`)
+	assert.Contains(t, out, `"last_seen": null`)
+}
