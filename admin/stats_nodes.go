@@ -31,6 +31,10 @@ type NodeStats struct {
 	// the bucket's. Records is the bucket's: the records of the clients
 	// this node held last, so the nodes' records add up to the cluster's.
 	StatsFigures
+	// Series is the node's connected clients over the last hour, a point
+	// a minute (its samples thinned: a chart's line, kept small as every
+	// node sends it at every poll); absent when the node did not answer.
+	Series []StatsPoint `json:"series,omitempty"`
 	// Error says why the node's own figures are missing.
 	Error string `json:"error,omitempty"`
 }
@@ -64,5 +68,23 @@ func (a *API) serveNodeStats() {
 // ownNodeStats is this node's line: its registry's counts and its rates.
 func (a *API) ownNodeStats() NodeStats {
 	s := a.stats.snapshot(time.Now())
-	return NodeStats{Node: a.reg.Node(), State: NodeUp, StatsFigures: s.StatsFigures}
+	return NodeStats{Node: a.reg.Node(), State: NodeUp, StatsFigures: s.StatsFigures,
+		Series: thinned(s.Series, a.stats.every, nodeSeriesStep)}
+}
+
+// nodeSeriesStep is the spacing of a node's series in the nodes list.
+const nodeSeriesStep = time.Minute
+
+// thinned keeps a point every step of series (sampled every every),
+// counted back from the newest, which it always keeps.
+func thinned(series []StatsPoint, every, step time.Duration) []StatsPoint {
+	if len(series) == 0 {
+		return nil
+	}
+	k := max(1, int(step/every))
+	out := make([]StatsPoint, 0, len(series)/k+1)
+	for i := (len(series) - 1) % k; i < len(series); i += k {
+		out = append(out, series[i])
+	}
+	return out
 }

@@ -64,6 +64,12 @@ func TestDashboardCluster(t *testing.T) {
 		assert.Equal(t, fmt.Sprint(api[name].Connected), shown[name], "node %s: the page's connected count is the API's", name)
 	}
 	p.waitJS(`document.getElementById('nodes-total').children[2].textContent === '6'`, 5*time.Second)
+	// The chart has a line per node, each ending on its count, and a
+	// legend that names them.
+	p.waitJS(`document.getElementById('chart').dataset.lines === '{"n1":1,"n2":2,"n3":3}'`, 10*time.Second)
+	var legend []string
+	p.eval(`[...document.querySelectorAll('#chart-legend li')].map((li) => li.textContent + (li.querySelector('.swatch') ? ' +line' : ''))`, &legend)
+	assert.Equal(t, []string{"n1 (this node) +line", "n2 +line", "n3 +line"}, legend)
 	assert.Empty(t, p.Problems(), "console errors or failed requests on load")
 	p.screenshot("overview-cluster")
 
@@ -80,6 +86,9 @@ func TestDashboardCluster(t *testing.T) {
 	t.Logf("stopped node shown down %s after the page opened", took.Round(time.Millisecond))
 	assert.Equal(t, "down", apiNodes(t, s)["n3"].State)
 	p.waitJS(`document.getElementById('nodes-total').children[1].textContent === '2 of 3 up'`, 5*time.Second)
+	// A down node sends no figures: no line, and the legend says so.
+	p.waitJS(`document.getElementById('chart').dataset.lines === '{"n1":1,"n2":2}' &&
+		document.querySelector('#chart-legend li[data-node="n3"]').textContent === 'n3 (down: no line)'`, 10*time.Second)
 	assert.Empty(t, p.Problems())
 	p.screenshot("overview-cluster-down")
 }

@@ -173,6 +173,10 @@ func checkClusterStats(t *testing.T, ns *server.Server, api *admin.Client, n3 *t
 			if !ok || s.State != admin.NodeUp || s.Connected != c || s.Records != c {
 				return false
 			}
+			// Each node's chart line, sampled every 5 s, ends on its count.
+			if len(s.Series) == 0 || s.Series[len(s.Series)-1].Connected != c {
+				return false
+			}
 		}
 		return len(nodes) == 3
 	})
@@ -183,6 +187,7 @@ func checkClusterStats(t *testing.T, ns *server.Server, api *admin.Client, n3 *t
 		return s.State == admin.NodeDown && s.Connected == 0 && nodes["n2"].State == admin.NodeUp
 	})
 	assert.Equal(t, 3, nodes["n3"].Records, "a stopped node's records stay in the bucket")
+	assert.Empty(t, nodes["n3"].Series, "a stopped node has no figures of its own")
 	assert.Equal(t, 2, nodes["n2"].Connected)
 
 	// NATS away: no other node's liveness can be read; n1 still answers

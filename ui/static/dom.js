@@ -26,9 +26,8 @@ export function h(tag, attrs, ...kids) {
 const pad2 = (n) => String(n).padStart(2, '0');
 export const fmtClock = (d) => pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
 export const fmtTime = (s) => {
-  // A stale answer's record of another node's client has zero times
-  // (0001-01-01T00:00:00Z): not known, not the year 1.
-  if (!s || s.startsWith('0001-')) return '—';
+  // null: not known (a stale answer's record of another node's client).
+  if (!s) return '—';
   const d = new Date(s);
   return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' + fmtClock(d);
 };

@@ -14,6 +14,7 @@ export function overview(main) {
   const reasons = h('tbody', { id: 'stat-reasons' });
   const nodes = nodesTable();
   const canvas = h('canvas', { id: 'chart', width: 900, height: 240 });
+  const legend = h('ul', { class: 'legend', id: 'chart-legend', hidden: true });
   const note = h('p', { class: 'muted', id: 'stat-note' });
   const scope = h('p', { class: 'muted', id: 'stat-scope', hidden: true });
   const card = (label, num) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), num);
@@ -22,7 +23,7 @@ export function overview(main) {
     h('div', { class: 'cards' }, card('Connected now', el.connected), card('Records', el.records),
       card('Handshakes / s', el.hs), card('Keep-alive RTT p50', el.p50), card('Keep-alive RTT p99', el.p99)),
     nodes.section,
-    h('section', {}, h('h2', {}, 'Connected clients, last hour'), canvas, note),
+    h('section', {}, h('h2', {}, 'Connected clients, last hour'), canvas, legend, note),
     h('section', {}, h('h2', {}, 'Disconnects in the last 5 minutes'),
       h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'reason'), h('th', {}, 'count'))), reasons)),
   );
@@ -32,7 +33,7 @@ export function overview(main) {
     draws.overview++;
     nodes.draw(stats);
     scope.hidden = !stats.nodes;
-    scope.textContent = stats.nodes ? 'The cards and the chart are node ' + stats.node + "'s (the node this page is served by); every node's figures are in the Nodes table." : '';
+    scope.textContent = stats.nodes ? 'The cards are node ' + stats.node + "'s (the node this page is served by); the chart has a line per node, and every node's figures are in the Nodes table." : '';
     el.connected.textContent = stats.connected.toLocaleString();
     // In a cluster the Records card is this node's line of the Nodes
     // table: the records of the clients it held last (the bucket's,
@@ -48,7 +49,9 @@ export function overview(main) {
     reasons.replaceChildren(...(rows.length ? rows.map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, n)))
       : [h('tr', {}, h('td', { colspan: 2, class: 'muted' }, 'none'))]));
     note.textContent = (stats.node ? 'node ' + stats.node + ' · ' : '') + 'sampled every ' + stats.interval_seconds + ' s · updated ' + fmtClock(new Date(stats.time));
-    chart(canvas, stats.series, stats.connected);
+    const lines = chartLines(stats);
+    chart(canvas, lines);
+    drawLegend(legend, lines, !!stats.nodes);
   });
   let stopped = false;
   const poll = async () => {
@@ -130,10 +133,35 @@ function axisStep(max) {
   return [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw && Number.isInteger(s));
 }
 
-// chart draws the series as a line over the last hour, ending at now on
-// current, the count the card shows: the samples are up to an interval
-// old, and a fleet that came in since drew a line at 0 under "15,000".
-function chart(canvas, series, current) {
+// chartLines is what the chart draws: this node's series, and in a
+// cluster one line per node besides (a point a minute: the API thins the
+// other nodes'), each ending on its count now and in its own colour, this
+// node's in the accent. A node that did not answer (down, unreachable)
+// has no series, and no line.
+function chartLines(stats) {
+  const own = { node: stats.node || '', pts: stats.series, current: stats.connected, color: 'accent', own: true };
+  if (!stats.nodes) return [own];
+  let i = 0;
+  return stats.nodes.map((n) => (n.node === stats.node ? own
+    : { node: n.node, pts: n.series, current: n.connected, color: 'series-' + ((i++ % 5) + 1), state: n.state }));
+}
+
+// drawLegend names each node's line (cluster mode only).
+function drawLegend(ul, lines, cluster) {
+  ul.hidden = !cluster;
+  ul.replaceChildren(...lines.map((l) => {
+    const sw = h('span', { class: 'swatch' });
+    sw.style.background = 'var(--' + l.color + ')';
+    return h('li', { 'data-node': l.node, class: l.pts ? null : 'none' }, l.pts ? sw : null,
+      l.node, l.own ? ' (this node)' : '', l.pts ? '' : ' (' + l.state + ': no line)');
+  }));
+}
+
+// chart draws each line over the last hour, ending at now on its current
+// count, the one the cards and the Nodes table show: the samples are up
+// to an interval old, and a fleet that came in since drew a line at 0
+// under "15,000".
+function chart(canvas, lines) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || 900;
   const hgt = canvas.clientHeight || 240;
@@ -145,11 +173,17 @@ function chart(canvas, series, current) {
   const pad = { l: 56, r: 12, t: 12, b: 24 };
   const now = Date.now() / 1000;
   const t0 = now - 3600;
-  const pts = series.filter((p) => p.t >= t0);
-  const last = pts.length ? pts[pts.length - 1].t : t0;
-  pts.push({ t: Math.max(now, last), connected: current });
-  canvas.dataset.last = current; // where the line ends, for the browser tests
-  const step = axisStep(Math.max(1, ...pts.map((p) => p.connected)));
+  const drawn = lines.filter((l) => l.pts).map((l) => {
+    const pts = l.pts.filter((p) => p.t >= t0);
+    const last = pts.length ? pts[pts.length - 1].t : t0;
+    pts.push({ t: Math.max(now, last), connected: l.current });
+    return { ...l, pts };
+  });
+  // Where the lines end, for the browser tests: this node's, and each
+  // node's by name.
+  canvas.dataset.last = lines.find((l) => l.own)?.current ?? '';
+  canvas.dataset.lines = JSON.stringify(Object.fromEntries(drawn.map((l) => [l.node, l.current])));
+  const step = axisStep(Math.max(1, ...drawn.flatMap((l) => l.pts.map((p) => p.connected))));
   const top = step * 4;
   const x = (t) => pad.l + ((t - t0) / 3600) * (w - pad.l - pad.r);
   const y = (v) => hgt - pad.b - (v / top) * (hgt - pad.t - pad.b);
@@ -165,9 +199,12 @@ function chart(canvas, series, current) {
     g.fillText(v.toLocaleString(), 4, y(v) + 4);
   }
   for (let m = 60; m >= 0; m -= 15) g.fillText(m ? '-' + m + ' min' : 'now', x(now - m * 60) - (m ? 18 : 22), hgt - 6);
-  g.strokeStyle = css.getPropertyValue('--accent').trim() || '#0f766e';
   g.lineWidth = 2;
-  g.beginPath();
-  pts.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p.connected)) : g.moveTo(x(p.t), y(p.connected))));
-  g.stroke();
+  // This node's line last, on top.
+  for (const l of [...drawn.filter((d) => !d.own), ...drawn.filter((d) => d.own)]) {
+    g.strokeStyle = css.getPropertyValue('--' + l.color).trim() || '#0f766e';
+    g.beginPath();
+    l.pts.forEach((p, i) => (i ? g.lineTo(x(p.t), y(p.connected)) : g.moveTo(x(p.t), y(p.connected))));
+    g.stroke();
+  }
 }
