@@ -177,8 +177,9 @@ type collecting interface {
 var _ collecting = (*logstore.Store)(nil)
 
 func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
-	if path := store.EmptyFile(); path != "" {
-		warnEmpty(path, "registry", "starting with an empty registry", log)
+	if path, starting := store.EmptyFile(); path != "" {
+		log.Warn("registry file was empty (zero bytes; a log, or no more than a part of its header): "+starting+
+			"; if that is not expected, stop cliser and restore the file from a backup", zap.String("file", path))
 	}
 }
 

@@ -129,7 +129,7 @@ func (s *Store) compact() error {
 		return err
 	}
 	defer release()
-	s.emptyFile = ""
+	s.emptyFile, s.emptyStart = "", ""
 
 	count, err := s.writeSnapshot(func(add func(entry) error) error { return s.merge(add, add, t, old) })
 	if err != nil {

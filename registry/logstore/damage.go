@@ -1,6 +1,7 @@
 package logstore
 
 import (
+	"fmt"
 	"os"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,9 +25,13 @@ func damagedSnapshot(path string, cause error) error {
 	return damaged(path, cause, "with only the changes its log holds (the clients of the last minutes)")
 }
 
-// damagedLog refuses registry.log.
-func damagedLog(path string, cause error) error {
-	return damaged(path, cause, "from the last snapshot (the changes since it are lost)")
+// damagedLog refuses registry.log, once the snapshot is checked: moving
+// the log away starts from the snapshot, or from nothing without one.
+func (s *Store) damagedLog(cause error) error {
+	if s.snapCount == 0 {
+		return damaged(s.logPath(), cause, "with an empty registry (there is no snapshot: every record is in the log)")
+	}
+	return damaged(s.logPath(), cause, fmt.Sprintf("from the last snapshot, %s (%d records; the changes since it are lost)", SnapName, s.snapCount))
 }
 
 // openChecked opens path and checks every page it reaches (tx.Check)

@@ -106,7 +106,9 @@ func TestOpenZeroLengthFileIsAnEmptyStoreAndSaysSo(t *testing.T) {
 			path := filepath.Join(dir, name)
 			require.NoError(t, os.WriteFile(path, nil, 0o600))
 			s := openT(t, dir)
-			assert.Equal(t, path, s.EmptyFile())
+			got, starting := s.EmptyFile()
+			assert.Equal(t, path, got)
+			assert.Equal(t, "starting with an empty registry", starting)
 			recs, err := s.Load()
 			require.NoError(t, err)
 			assert.Empty(t, recs)
@@ -114,7 +116,8 @@ func TestOpenZeroLengthFileIsAnEmptyStoreAndSaysSo(t *testing.T) {
 		})
 	}
 	fresh := openT(t, t.TempDir())
-	assert.Empty(t, fresh.EmptyFile(), "a new store is not a zero-length file")
+	got, _ := fresh.EmptyFile()
+	assert.Empty(t, got, "a new store is not a zero-length file")
 }
 
 func TestOpenSoundFilePassesTheCheckAndMigrates(t *testing.T) {
@@ -125,7 +128,8 @@ func TestOpenSoundFilePassesTheCheckAndMigrates(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, recs, 3000)
 	assert.Equal(t, rec("device-00042", 43), recs[42])
-	assert.Empty(t, s.EmptyFile())
+	got, _ := s.EmptyFile()
+	assert.Empty(t, got)
 	assert.NoFileExists(t, path)
 	assert.FileExists(t, path+MigratedSuffix)
 }

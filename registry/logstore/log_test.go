@@ -357,10 +357,69 @@ func TestOpenTrimsATornLogAndRefusesADamagedOne(t *testing.T) {
 			require.ErrorIs(t, err, ErrDamaged)
 			assert.Contains(t, err.Error(), path)
 			assert.Contains(t, err.Error(), "move it away")
-			assert.Contains(t, err.Error(), "changes since it are lost")
+			assert.Contains(t, err.Error(), "from the last snapshot, registry.snap (2 records; the changes since it are lost)")
 			assert.Contains(t, err.Error(), "backup")
 		})
 	}
+}
+
+// With no snapshot every record is in the log: moving a damaged one away
+// starts with none, and the refusal says so rather than offer a snapshot
+// that is not there.
+func TestDamagedLogWithoutASnapshotSaysMovingItAwayLosesAll(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1), rec("b", 2)}, nil))
+	require.NoError(t, s.Close())
+	require.NoFileExists(t, filepath.Join(dir, SnapName))
+	path := filepath.Join(dir, LogName)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	b[headerLen+frameHead+3] ^= 0x20
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	_, err = Open(dir)
+	require.ErrorIs(t, err, ErrDamaged)
+	assert.Contains(t, err.Error(), "with an empty registry (there is no snapshot: every record is in the log)")
+	assert.NotContains(t, err.Error(), "last snapshot")
+}
+
+// A log that was there but holds no whole header (emptied, or cut
+// inside its first 8 bytes: a full disk, a bad copy) is taken as new,
+// and EmptyFile says so and what starting on it means: the snapshot's
+// records, or none. Before, it was taken without a word, and the changes
+// it held were gone unannounced. A log Open makes is not reported.
+func TestOpenSaysALogWithoutAHeaderWasTakenAsNew(t *testing.T) {
+	for _, size := range []int{0, 4} {
+		t.Run(fmt.Sprintf("%d bytes, after a snapshot", size), func(t *testing.T) {
+			dir, _ := savedDir(t)
+			path := filepath.Join(dir, LogName)
+			require.NoError(t, os.Truncate(path, int64(size)))
+			s := openT(t, dir)
+			got, starting := s.EmptyFile()
+			assert.Equal(t, path, got)
+			assert.Equal(t, "starting from the 2 records of registry.snap; the changes since it, if the log held any, are lost", starting)
+			loadEquals(t, s, model{"a": rec("a", 1), "b": rec("b", 2)})
+		})
+		t.Run(fmt.Sprintf("%d bytes, no snapshot", size), func(t *testing.T) {
+			dir := t.TempDir()
+			s := openT(t, dir)
+			require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+			require.NoError(t, s.Close())
+			path := filepath.Join(dir, LogName)
+			require.NoError(t, os.Truncate(path, int64(size)))
+			s = openT(t, dir)
+			got, starting := s.EmptyFile()
+			assert.Equal(t, path, got)
+			assert.Equal(t, "starting with an empty registry", starting)
+			loadEquals(t, s, model{})
+		})
+	}
+	dir := t.TempDir()
+	s := openT(t, dir)
+	require.NoError(t, s.Close())
+	s = openT(t, dir) // the header Open wrote: a log, empty but whole
+	got, _ := s.EmptyFile()
+	assert.Empty(t, got)
 }
 
 // A damaged snapshot is refused at Open, whatever the damage.

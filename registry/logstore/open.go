@@ -28,9 +28,23 @@ func (s *Store) open() error {
 		return err
 	}
 	if migrated {
-		return s.resetLog()
+		err = s.resetLog()
+	} else {
+		err = s.openLog()
 	}
-	return s.openLog()
+	s.emptyStart = s.startingOnEmpty()
+	return err
+}
+
+// startingOnEmpty says what starting on the empty file (emptyFile) means.
+func (s *Store) startingOnEmpty() string {
+	switch {
+	case s.emptyFile == s.logPath() && s.snapCount > 0:
+		return fmt.Sprintf("starting from the %d records of %s; the changes since it, if the log held any, are lost", s.snapCount, SnapName)
+	case s.emptyFile == s.snapPath() && s.logEntries > 0:
+		return "starting with only the changes its log holds (the clients of the last minutes)"
+	}
+	return "starting with an empty registry"
 }
 
 // checkSnapshot reads the whole snapshot once and counts its records. A
@@ -97,7 +111,12 @@ func (s *Store) openLog() error {
 			return fmt.Errorf("logstore: read %s: %w", s.logPath(), err)
 		}
 		if !strings.HasPrefix(string(logMagic[:]), string(head)) {
-			return damagedLog(s.logPath(), fmt.Errorf("%w: not a registry log file", ErrCorrupt))
+			return s.damagedLog(fmt.Errorf("%w: not a registry log file", ErrCorrupt))
+		}
+		if s.logExisted && s.emptyFile == "" {
+			// Also what a log lost to a full disk or a bad copy looks
+			// like: said, not taken quietly.
+			s.emptyFile = s.logPath()
 		}
 		return s.resetLog()
 	}
@@ -109,7 +128,7 @@ func (s *Store) openLog() error {
 	entries := 0
 	end, err := scanLog(b, func(int, entry) error { entries++; return nil })
 	if err != nil {
-		return damagedLog(s.logPath(), err)
+		return s.damagedLog(err)
 	}
 	s.logEnd, s.logEntries = int64(end), entries
 	if int64(end) < fi.Size() {

@@ -62,7 +62,10 @@ type Store struct {
 
 	buf []byte // Save's and compaction's encoding, kept between calls
 
-	emptyFile string // a registry file found at zero length, for EmptyFile
+	// emptyFile: a registry file found empty, for EmptyFile, and
+	// emptyStart what starting on it meant.
+	emptyFile, emptyStart string
+	logExisted            bool // registry.log was there before Open
 
 	hook func(stage string) // tests: called at the steps of a compaction
 
@@ -97,6 +100,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("logstore: data dir: %w", err)
 	}
 	s := &Store{o: o, dir: dir, lastQuiet: true} // no burst before the first Save
+	_, statErr := os.Lstat(s.logPath())
+	s.logExisted = statErr == nil
 	f, err := fsx.OpenLocked(s.logPath(), o.fileMode, o.lockTimeout)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return nil, fmt.Errorf("%w: %s (lock on %s not free after %v)", ErrInUse, dir, LogName, o.lockTimeout)
@@ -118,11 +123,13 @@ func Open(dir string, opts ...Option) (*Store, error) {
 func (s *Store) logPath() string  { return filepath.Join(s.dir, LogName) }
 func (s *Store) snapPath() string { return filepath.Join(s.dir, SnapName) }
 
-// EmptyFile names a registry file Open found at zero length and took for
-// an empty registry, or is "". The caller should tell the operator: such
-// a file is more often a registry lost to a full disk or a bad copy than
-// a new one. Safe to call from any goroutine.
-func (s *Store) EmptyFile() string { return s.emptyFile }
+// EmptyFile names a registry file Open found empty and took for a new
+// one (zero bytes; the log, shorter than its header), and what starting
+// on it means ("starting with an empty registry", or from the snapshot's
+// records); path is "" when none was. The caller should tell the
+// operator: such a file is more often one lost to a full disk or a bad
+// copy than a new one. Call it after Open, before the first Save.
+func (s *Store) EmptyFile() (path, starting string) { return s.emptyFile, s.emptyStart }
 
 // Dir is the data dir. Safe to call from any goroutine.
 func (s *Store) Dir() string { return s.dir }
