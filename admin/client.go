@@ -34,6 +34,11 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT", base)
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("admin address %q: port %s is not 1 to 65535", base, p)
+		}
+	}
 	return &Client{
 		base:  strings.TrimSuffix(u.String(), "/"),
 		token: token,

@@ -89,7 +89,7 @@ func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Comma
 		Short: short,
 		Long:  long,
 		Args:  cobra.NoArgs, // a usage mistake through markUsageErrors
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:  needsSubcommand,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")

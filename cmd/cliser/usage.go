@@ -32,7 +32,7 @@ func markUsageErrors(root *cobra.Command) {
 		}
 		return unknownCommand(cmd, args[0])
 	}
-	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	root.RunE = needsSubcommand
 	// `cliser help nosuch` would print the root's help and exit 0.
 	for _, c := range root.Commands() {
 		if c.Name() == "help" {
@@ -43,7 +43,7 @@ func markUsageErrors(root *cobra.Command) {
 		// cobra checks arguments only of a runnable command: a group
 		// (completion) would show its help for an unknown subcommand.
 		if !c.Runnable() {
-			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+			c.RunE = needsSubcommand
 		}
 		// A group's flags end at its first argument: --help after an
 		// unknown subcommand (`cliser nosuch --help`) would show the
@@ -55,6 +55,21 @@ func markUsageErrors(root *cobra.Command) {
 			c.Args = usageArgs(c.Args)
 		}
 	})
+}
+
+// needsSubcommand is a group's run: alone it does nothing, a usage
+// mistake (exit 2), so its usage goes to stderr and the error names its
+// subcommands. --help still shows it on stdout, exit 0.
+func needsSubcommand(cmd *cobra.Command, _ []string) error {
+	cmd.SetOut(cmd.ErrOrStderr())
+	_ = cmd.Help()
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return configErrorf("give a command: %s (see '%s --help')", strings.Join(names, ", "), cmd.CommandPath())
 }
 
 // passwordFlagHint says where a password goes, to one who gave it as

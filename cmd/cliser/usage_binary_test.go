@@ -42,6 +42,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"clinets"}, hint: "did you mean clients"},
 			{args: []string{"no-such-command", "--help"}, hint: `unknown command "no-such-command" for "cliser"`},
 			{args: []string{"--no-such-flag"}, hint: "see 'cliser --help'"},
+			{args: nil, hint: "give a command: agent, bans, "},
 		},
 		"cliser serve": {
 			{args: []string{"serve", "extra"}, hint: "takes no arguments"},
@@ -91,7 +92,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--handshake-timeout", "0s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "must be positive"},
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD="}, hint: "CLISER_PASSWORD"},
 		},
-		"cliser clients": {{args: []string{"clients", "lst"}, hint: "or list"}},
+		"cliser clients": {
+			{args: []string{"clients", "lst"}, hint: "or list"},
+			{args: []string{"clients"}, hint: "give a command: get, kick, list, shutdown (see 'cliser clients --help')"},
+		},
 		"cliser clients list": {
 			{args: []string{"clients", "list", "extra"}, hint: "takes no arguments"},
 			{args: []string{"clients", "list", "--status", "gone"}, hint: "--status"},
@@ -100,6 +104,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"clients", "list", "-o", "yaml"}, hint: "want table or json"},
 			{args: []string{"clients", "list", "--timeout", "0s"}, hint: "--timeout must be positive"},
 			{args: []string{"clients", "list"}, env: badAdmin, hint: "CLISER_ADMIN"},
+			{args: []string{"clients", "list", "--admin", "127.0.0.1:99999"}, hint: `--admin (or CLISER_ADMIN): admin address "http://127.0.0.1:99999": port 99999 is not 1 to 65535`},
 		},
 		"cliser clients get": {
 			{args: []string{"clients", "get"}, hint: "usage: cliser clients get CID"},
@@ -119,7 +124,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"clients", "kick", strings.Repeat("k", 65)}, hint: "is not a client ID: 1 to 64"},
 			{args: []string{"clients", "kick", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
-		"cliser credentials": {{args: []string{"credentials", "nope"}, hint: "unknown command"}},
+		"cliser credentials": {
+			{args: []string{"credentials", "nope"}, hint: "unknown command"},
+			{args: []string{"credentials"}, hint: "give a command: add, list, rm (see 'cliser credentials --help')"},
+		},
 		"cliser credentials add": {
 			{args: []string{"credentials", "add"}, hint: "usage: cliser credentials add CID..."},
 			{args: []string{"credentials", "add", "a", "--grace", "-1h"}, hint: "--grace"},
@@ -137,6 +145,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		"cliser bans": {
 			{args: []string{"bans", "nope"}, hint: "unknown command"},
 			{args: []string{"bans", "nope", "-h"}, hint: `unknown command "nope" for "cliser bans"`},
+			{args: []string{"bans"}, hint: "give a command: add, list, rm (see 'cliser bans --help')"},
 		},
 		"cliser bans add": {
 			{args: []string{"bans", "add", "cid"}, hint: "usage: cliser bans add"},
@@ -147,7 +156,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		},
 		"cliser bans list": {{args: []string{"bans", "list", "--kind", "planet"}, hint: "--kind"}},
 		"cliser bans rm":   {{args: []string{"bans", "rm", "cid"}, hint: "usage:"}},
-		"cliser events":    {{args: []string{"events", "tial"}, hint: "did you mean tail"}},
+		"cliser events": {
+			{args: []string{"events", "tial"}, hint: "did you mean tail"},
+			{args: []string{"events"}, hint: "give a command: tail (see 'cliser events --help')"},
+		},
 		"cliser events tail": {
 			{args: []string{"events", "tail", "extra"}, hint: "takes no arguments"},
 			{args: []string{"events", "tail", "--type", "client.exploded"}, hint: "--type"},
@@ -165,6 +177,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"health", "extra"}, hint: "takes no arguments"},
 			{args: []string{"health", "--timeout", "soon"}, hint: `"--timeout"`},
 			{args: []string{"health"}, env: badAdmin, hint: "CLISER_ADMIN"},
+			{args: []string{"health", "--admin", "http://127.0.0.1:0"}, hint: "port 0 is not 1 to 65535"},
 		},
 		"cliser version": {
 			{args: []string{"version", "extra"}, hint: "takes no arguments"},
@@ -172,6 +185,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		},
 		"cliser completion": {
 			{args: []string{"completion", "tcsh"}, hint: "unknown command"},
+			{args: []string{"completion"}, hint: "give a command: bash, fish, powershell, zsh (see 'cliser completion --help')"},
 			{args: []string{"completion", "tcsh", "--help"}, hint: `unknown command "tcsh" for "cliser completion"`},
 		},
 		"cliser completion bash": {{args: []string{"completion", "bash", "extra"}, hint: "takes no arguments"}},
