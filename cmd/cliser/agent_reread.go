@@ -44,8 +44,10 @@ func tryOnHUP(ctx context.Context, hup <-chan os.Signal, up *atomic.Bool, cc *cl
 	now := make(chan struct{}, 1)
 	source := zap.String("source", cc.PasswordSource)
 	upMsg := "SIGHUP: the session is up and stays; the file is read again before the next attempt"
+	tryMsg := "SIGHUP: trying again now"
 	if cc.ReadPassword == nil {
 		upMsg = "SIGHUP: the session is up and stays (CLISER_PASSWORD is not read again; restart the agent to change it)"
+		tryMsg = "SIGHUP: trying again now, with the same password (CLISER_PASSWORD is not read again; restart the agent to change it)"
 	}
 	go func() {
 		for {
@@ -58,7 +60,7 @@ func tryOnHUP(ctx context.Context, hup <-chan os.Signal, up *atomic.Bool, cc *cl
 				log.Info(upMsg, source)
 				continue
 			}
-			log.Info("SIGHUP: trying again now", source)
+			log.Info(tryMsg, source)
 			select {
 			case now <- struct{}{}:
 			default: // one is pending already

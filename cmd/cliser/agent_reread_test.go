@@ -61,9 +61,19 @@ func TestAgentBinaryReadsItsPasswordFileAgainAndTriesOnSIGHUP(t *testing.T) {
 }
 
 // With the password in CLISER_PASSWORD, SIGHUP says that a running agent
-// cannot see it change, and a waiting agent still tries at once.
+// cannot see it change, and a waiting agent still tries at once, saying
+// so too (before, a refused agent's SIGHUP said only "trying again now",
+// and tried the same wrong password).
 func TestAgentBinarySIGHUPWithThePasswordInTheEnvironment(t *testing.T) {
 	srv, reg := agentServer(t)
+	refused := startAgent(t, []string{"CLISER_PASSWORD=not-the-password"}, "--server", srv.Addr(), "--id", "env-hup-0",
+		"--backoff-min", "10ms", "--backoff-max", "1h")
+	testkit.WaitLog(t, waitFor, refused.LogText, "the server refused the password")
+	require.NoError(t, refused.Cmd.Process.Signal(syscall.SIGHUP))
+	testkit.WaitLog(t, waitFor, refused.LogText,
+		`"msg":"SIGHUP: trying again now, with the same password (CLISER_PASSWORD is not read again; restart the agent to change it)"`)
+	assert.Equal(t, 0, refused.Stop(t, nil), refused.LogText())
+
 	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword}, "--server", srv.Addr(), "--id", "env-hup-1")
 	require.Eventually(t, connectedRecord(reg, "env-hup-1"), waitFor, tick, p.LogText())
 	// The registry knows before the agent does: SIGHUP once it says so.
