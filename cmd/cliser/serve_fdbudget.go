@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 
@@ -43,9 +44,8 @@ func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
 	switch {
 	case room < 1: // with --max-connections too: "at most 0" and "lower it" could not help
 		return b, configErrorf("the open-files limit %d leaves no descriptor for clients: cliser keeps %d "+
-			"(%d for listeners, store and logs, %d for --admin-max-connections); raise the limit "+
-			"(ulimit -n, systemd LimitNOFILE=) or lower --admin-max-connections",
-			limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve)
+			"(%d for listeners, store and logs, %d for --admin-max-connections); %s",
+			limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve, noRoomFix(limit))
 	case cfg.maxConns == 0:
 		b.maxConns = room
 	case cfg.maxConns > room:
@@ -57,6 +57,16 @@ func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
 		b.maxConns = cfg.maxConns
 	}
 	return b, nil
+}
+
+// noRoomFix is what to do about a limit that leaves no room: lowering
+// --admin-max-connections helps only while the fixed reserve fits.
+func noRoomFix(limit int) string {
+	const raise = "raise the limit (ulimit -n, systemd LimitNOFILE=)"
+	if limit <= reactor.FDReserve {
+		return fmt.Sprintf("%s above %d: the %d kept for listeners, store and logs alone do not fit", raise, reactor.FDReserve, reactor.FDReserve)
+	}
+	return raise + " or lower --admin-max-connections"
 }
 
 func (b fdBudget) log(log *zap.Logger) {

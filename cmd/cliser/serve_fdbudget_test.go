@@ -59,6 +59,15 @@ func TestBinaryMaxConnectionsCheckedAgainstOpenFilesLimit(t *testing.T) {
 	assert.Contains(t, string(out), "the open-files limit 300 leaves no descriptor for clients")
 	assert.Contains(t, string(out), "lower --admin-max-connections")
 	assert.NotContains(t, string(out), "at most 0")
+	// At or below the fixed reserve lowering the admin cap cannot help:
+	// the message says only what can (an audit followed it in vain).
+	cmd = exec.Command(wrap[0], "--nofile=200:200", testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
+		"--admin-listen", "off", "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
+	out, err = cmd.CombinedOutput()
+	assert.Equal(t, 2, testkit.ExitCode(err), string(out))
+	assert.Contains(t, string(out), "raise the limit (ulimit -n, systemd LimitNOFILE=) above 256: the 256 kept for listeners, store and logs alone do not fit")
+	assert.NotContains(t, string(out), "lower --admin-max-connections")
 	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
 		"--admin-listen", "off", "--data-dir", t.TempDir())
 	assert.Contains(t, p.LogText(), `"open_files_limit":1200,"max_connections":944,"reserved":256`,
