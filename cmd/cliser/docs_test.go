@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -403,6 +404,30 @@ func TestDocsCiteRealTestsAndMetrics(t *testing.T) {
 			t.Error(miss)
 		}
 	}
+}
+
+// A log line quoted in a document names the file and line that log it
+// (zap's caller): the line must still be the one that says its message.
+// README's and docs/agent.md's transcripts drifted as the code changed
+// (an audit found register.go:38 for 47).
+func TestDocsQuoteLogLinesFromWhereTheyAre(t *testing.T) {
+	caller := regexp.MustCompile(`(?m)\t([a-z]+/[a-z_]+\.go):(\d+)\t([^\t{\n]+?)(?:\t|$)`)
+	found := 0
+	for name, text := range docFiles(t) {
+		for _, m := range caller.FindAllStringSubmatch(text, -1) {
+			found++
+			path := m[1]
+			if strings.HasPrefix(path, "cliser/") { // zap names package main's dir
+				path = "cmd/" + path
+			}
+			lines := strings.Split(readRepoFile(t, path), "\n")
+			n, _ := strconv.Atoi(m[2])
+			if assert.LessOrEqual(t, n, len(lines), "%s quotes %s:%s", name, m[1], m[2]) {
+				assert.Contains(t, lines[n-1], strconv.Quote(m[3]), "%s quotes %s:%s for %q", name, m[1], m[2], m[3])
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, found, 13, "README's transcript has 2 log lines, docs/agent.md's 11")
 }
 
 // The citation check itself must catch a wrong document.
