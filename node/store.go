@@ -178,7 +178,7 @@ var _ collecting = (*logstore.Store)(nil)
 
 func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 	if path, starting := store.EmptyFile(); path != "" {
-		log.Warn("registry file was empty (zero bytes; a log, or no more than a part of its header): "+starting+
+		log.Warn("registry file was empty (zero bytes; for registry.log, less than its 8-byte header): "+starting+
 			"; if that is not expected, stop cliser and restore the file from a backup", zap.String("file", path))
 	}
 }
