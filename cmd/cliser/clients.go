@@ -215,9 +215,6 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return explain(c, err, args[0])
 			}
-			if r, ok := any(resp).(admin.ClientRecord); ok && r.Stale {
-				staleNote(cmd.ErrOrStderr(), c.Base())
-			}
 			if o.output == "json" {
 				return writeJSONOut(out, resp)
 			}
