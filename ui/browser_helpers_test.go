@@ -44,6 +44,8 @@ type page struct {
 
 	mu       sync.Mutex
 	problems []string
+	sent     map[network.RequestID]string // method and URL of each request, for its failure
+	done     map[string]bool              // method and URL of each request that finished or failed
 }
 
 // newBrowser starts chromium headless (killed when the test ends) and
@@ -89,14 +91,61 @@ func (p *page) listen(ev any) {
 		if e.Entry.Level == log.LevelError {
 			add("log: " + e.Entry.Text + " " + e.Entry.URL)
 		}
+	case *network.EventRequestWillBeSent:
+		p.mu.Lock()
+		if p.sent == nil {
+			p.sent = map[network.RequestID]string{}
+		}
+		p.sent[e.RequestID] = e.Request.Method + " " + e.Request.URL
+		p.mu.Unlock()
+	case *network.EventLoadingFinished:
+		p.mu.Lock()
+		p.settle(p.sent[e.RequestID])
+		p.mu.Unlock()
 	case *network.EventLoadingFailed:
-		if !e.Canceled { // a stream ended by navigation is not a failure
-			add("request failed: " + e.ErrorText)
+		p.mu.Lock()
+		req := p.sent[e.RequestID]
+		p.settle(req)
+		p.mu.Unlock()
+		// A GET canceled is a stream ended by navigation, not a failure;
+		// a command canceled is an answer the page left unread, which
+		// DevTools lists as failed (net::ERR_ABORTED).
+		if !e.Canceled || !strings.HasPrefix(req, "GET ") {
+			add("request failed: " + e.ErrorText + " " + req)
 		}
 	case *network.EventResponseReceived:
 		if e.Response.Status >= 400 {
 			add(fmt.Sprintf("HTTP %d %s", e.Response.Status, e.Response.URL))
 		}
+	}
+}
+
+// settle notes that req ("METHOD URL") is over; p.mu is held.
+func (p *page) settle(req string) {
+	if p.done == nil {
+		p.done = map[string]bool{}
+	}
+	p.done[req] = true
+}
+
+// waitDone waits until a request of method to a URL ending in suffix has
+// finished or failed: an answer the page leaves unread is cancelled (a
+// failure) only once the browser lets go of it, after the page moved on.
+func (p *page) waitDone(method, suffix string, d time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		p.mu.Lock()
+		found := false
+		for req := range p.done {
+			found = found || (strings.HasPrefix(req, method+" ") && strings.HasSuffix(req, suffix))
+		}
+		p.mu.Unlock()
+		if found {
+			return
+		}
+		require.False(p.t, time.Now().After(deadline), "no %s …%s finished or failed within %s", method, suffix, d)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -147,4 +147,12 @@ func TestDashboardSaysWhyItsStreamIsRefused(t *testing.T) {
 	for _, pr := range p.Problems() {
 		assert.Regexp(t, `503.* http://`+s.AdminAddr+`/v1/events/stream$`, pr, "only the refused streams failed")
 	}
+	// A server that does not answer at all refuses nothing: the badge
+	// says reconnecting, and the line above the page why (before, it read
+	// "(refused: 0)").
+	require.NoError(t, s.Cmd.Process.Kill())
+	s.WaitExit(t)
+	p.waitJS(awayJS+` && document.getElementById('live').textContent === 'reconnecting…'`, 10*time.Second)
+	p.eval(`document.getElementById('live').title`, &title)
+	assert.Equal(t, "live event stream", title)
 }

@@ -29,7 +29,14 @@ function askToken(message) {
     form.onsubmit = async (ev) => {
       ev.preventDefault();
       const tok = input.value.trim();
-      if (!tok) return;
+      // A header takes printable ASCII only: fetch would throw on
+      // anything else, which read as a server that does not answer.
+      if (!tok) { err.textContent = 'Type the admin token (CLISER_ADMIN_TOKEN, or a line of --admin-token-file).'; return; }
+      if (!/^[\x21-\x7e]+$/.test(tok)) {
+        err.textContent = 'An admin token is printable ASCII without spaces: this one cannot be the server\'s.';
+        input.select();
+        return;
+      }
       let res;
       try {
         res = await fetch('/v1/stats', { headers: { Authorization: 'Bearer ' + tok } });
@@ -101,7 +108,12 @@ function ready() {
 // for the token and tries again.
 export async function call(method, path, body) {
   const res = await send(method, path, body);
-  if (res.status === 204) return null;
+  if (res.status === 204) {
+    // Read, though empty: a body left unread is a request the browser
+    // cancels, which DevTools lists as failed (net::ERR_ABORTED).
+    await res.text();
+    return null;
+  }
   return res.json();
 }
 
@@ -119,14 +131,27 @@ export async function read(path) {
 // process was killed or restarts, or the network is away) makes it false,
 // any answer true again. The page says so rather than show its last
 // figures as if they were live (live.js), and reads again when it is back.
-const reach = { up: true, since: null, listeners: new Set() };
+const reach = { up: true, since: null, listeners: new Set(), back: [] };
 function reached(up) {
   if (up === reach.up) return;
   reach.up = up;
   reach.since = up ? null : new Date();
-  if (up) reach.wake?.(); // the stream waiting out its backoff tries now
+  if (up) {
+    // Back, maybe restarted with other settings (an event log now, or
+    // none): what it said of itself is asked again.
+    config = null;
+    reach.wake?.(); // the stream waiting out its backoff tries now
+    for (const fn of reach.back.splice(0)) fn();
+  }
   for (const l of reach.listeners) l(up, reach.since);
 }
+// comeback resolves the next time the server answers again after it did
+// not.
+const comeback = () => new Promise((r) => { reach.back.push(r); });
+// asked waits, while the server keeps no event log, until it may have
+// restarted with one: it came back, or 5 s went by (a restart between
+// two of the page's calls is seen by none). Its config is asked again.
+const asked = () => Promise.race([comeback(), new Promise((r) => { setTimeout(r, 5000); })]).then(() => { config = null; });
 // onReach(fn) calls fn(up, since) each time the server stops or starts
 // answering.
 export function onReach(fn) { reach.listeners.add(fn); }
@@ -240,7 +265,10 @@ function untilShown() {
 // server's answer when it refused the stream (a 503 past the most streams
 // it holds, say), for the operator to see why the page is not live.
 export async function stream(onEvent, onState) {
-  if (!(await serverConfig()).events) { onState('off'); started(); return; }
+  // A server without an event log may come back with one (restarted):
+  // the stream asks again each time it is back.
+  let off = false;
+  while (!(await serverConfig()).events) { onState('off'); off = true; started(); await asked(); }
   await ready();
   // The stream starts after the log's newest event, read first, and not
   // at whatever is newest when it connects: a stream that drops before it
@@ -267,13 +295,22 @@ export async function stream(onEvent, onState) {
         await askToken();
         continue;
       }
-      if (res.status === 404) { onState('off'); return; }
+      if (res.status === 404) { // no event log now: ask again until it has one
+        onState('off');
+        off = true;
+        await asked();
+        while (!(await serverConfig()).events) await asked();
+        continue;
+      }
       if (res.status === 410) { // events it missed are gone: the views read again
         last = '';
         for (const fn of gaps) fn();
       }
       if (!res.ok || !res.body) throw new APIError(res.status, await errorText(res));
       onState('live');
+      // From no event log to one (restarted): the views read again, as
+      // after a gap, and drop what they showed of no log.
+      if (off) { off = false; for (const fn of gaps) fn(); }
       wait = 500;
       const feed = sseParser((m) => {
         if (m.id) last = m.id;
@@ -290,7 +327,7 @@ export async function stream(onEvent, onState) {
       // offline line says the server does not answer). Or the page was
       // hidden: follow again once it is shown.
       if (away.hidden) { onState('retrying'); continue; }
-      why = e instanceof APIError ? e : null;
+      why = e instanceof APIError && e.status > 0 ? e : null; // 0: no answer at all
     }
     onState('retrying', why);
     await new Promise((r) => { reach.wake = r; setTimeout(r, wait); });

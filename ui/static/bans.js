@@ -22,7 +22,7 @@ export function bans(main) {
     .then((v) => v && act(() => call('DELETE', '/v1/bans/' + enc(b.kind) + '/' + enc(b.value)), 'ban lifted').then(load));
   const form = h('form', { class: 'toolbar', id: 'ban-form', onsubmit: (e) => {
     e.preventDefault();
-    confirmAction('Ban ' + kind.value + ' ' + value.value + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
+    confirmAction('Ban ' + kind.value + ' ' + value.value.trim() + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
       .then((v) => v && act(() => call('POST', '/v1/bans', banBody(kind.value, value.value.trim(), { reason: reason.value, duration: duration.value.trim() })), 'banned')
         .then((ok) => { if (ok) form.reset(); load(); }));
   } }, field('Kind', kind), field('Client ID, IP or network', value), field('Reason', reason), field('Duration', duration),

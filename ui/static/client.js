@@ -1,7 +1,7 @@
 // One client's page (#/client/<cid>), and the commands on a client that
 // the Clients view has too.
 
-import { call, get, namable, read, serverConfig, unnamable } from './api.js';
+import { call, get, namable, reachable, read, serverConfig, unnamable } from './api.js';
 import { banBody } from './bans.js';
 import { act, addr, coalesce, confirmAction, enc, fmtTime, h } from './dom.js';
 import { listeners, recovered } from './live.js';
@@ -11,9 +11,17 @@ export function kickClient(cid) {
     .then((v) => v && act(() => call('POST', '/v1/clients/' + enc(cid) + '/kick'), 'kicked ' + cid));
 }
 
+// maxReason is protocol.MaxShutdownReason: the bytes of a reason that fit
+// the 130 line.
+const maxReason = 498;
+
 function shutdownClient(cid) {
+  const check = (v) => {
+    const n = new TextEncoder().encode(v).length;
+    return n > maxReason ? 'The reason is ' + n + ' bytes: at most ' + maxReason + ' fit the 130 line.' : '';
+  };
   return confirmAction('Shut down ' + cid + '?', 'The client is told "130 shutdown" with this reason; a well-behaved client acknowledges and stops.',
-    [{ name: 'reason', label: 'Reason', placeholder: 'maintenance' }], 'Shut down')
+    [{ name: 'reason', label: 'Reason (ASCII: any other character reaches the device as "?")', placeholder: 'maintenance', check }], 'Shut down')
     .then((v) => v && act(() => call('POST', '/v1/clients/' + enc(cid) + '/shutdown', v.reason ? { reason: v.reason } : undefined), 'shutdown sent to ' + cid));
 }
 
@@ -38,8 +46,10 @@ async function recordOf(cid) {
   return { record: r && r.cid === cid ? r : null, stale };
 }
 
-// clientID is PROTOCOL.md's rule for a client ID.
-const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
+// clientID is PROTOCOL.md's rule for a client ID, and notAClientID what
+// the page says of one that breaks it.
+export const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
+export const notAClientID = (cid) => JSON.stringify(cid) + ' is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -';
 
 // A client: its record, its sessions, and the actions (those that do
 // nothing in its state are disabled: kick and shut down while it is
@@ -48,8 +58,7 @@ export function client(main, cid) {
   if (!clientID.test(cid)) {
     // A link typed or cut short: no client can have it, and no request
     // is made for it (the API's 404s would be errors in the console).
-    main.replaceChildren(h('h2', {}, 'Client'), h('p', { class: 'error', id: 'client-invalid' },
-      JSON.stringify(cid) + ' is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -'));
+    main.replaceChildren(h('h2', {}, 'Client'), h('p', { class: 'error', id: 'client-invalid' }, notAClientID(cid)));
     return { unmount() {} };
   }
   const rec = h('dl', { class: 'record', id: 'client-record' });
@@ -67,6 +76,7 @@ export function client(main, cid) {
   let mounted = true;
   let retry = 0;
   let wasStale = false;
+  let connected = false; // as the record shown says
   // "." and ".." can not be named in a URL's path (api.js): the page
   // shows the client and leaves its commands to the API and the CLI.
   const named = namable(cid);
@@ -97,7 +107,8 @@ export function client(main, cid) {
       const f = [['cid', r.cid], ['status', r.cstatus ? 'connected' : 'disconnected'], ['sid', r.sid || '—'], ['address', r.cip ? addr(r.cip, r.cport) : '—'],
         ['node', r.node || '—'], ['connected at', fmtTime(r.connected_at)], ['last seen', fmtTime(r.last_seen)],
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
-      rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+      rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)]));
+      connected = r.cstatus;
       for (const b of [kick, shutdown]) {
         b.disabled = !r.cstatus || !named;
         b.title = !named ? unnamable : r.cstatus ? '' : 'not connected';
@@ -150,6 +161,17 @@ export function client(main, cid) {
     h('table', {}, h('thead', {}, h('tr', {}, ['connected', 'disconnected', 'reason', 'sid', 'address', 'node'].map((c) => h('th', {}, c)))), hist),
   );
   refresh();
+  // A connected client's last_seen moves with each keep-alive, which no
+  // event says: while it is connected its record alone is read again
+  // every 10 s, and the line follows.
+  const seen = setInterval(async () => {
+    if (!connected || !reachable()) return;
+    try {
+      const { record: r } = await recordOf(cid);
+      const dd = rec.querySelector('dd[data-field="last seen"]');
+      if (r && r.cstatus && dd) dd.textContent = fmtTime(r.last_seen);
+    } catch { /* said by the next refresh */ }
+  }, 10000);
   const again = coalesce(refresh, 1000);
   const l = (ev) => {
     if (ev.cid !== cid) return;
@@ -164,5 +186,5 @@ export function client(main, cid) {
   };
   listeners.add(l);
   recovered.add(refresh);
-  return { unmount() { mounted = false; clearTimeout(retry); listeners.delete(l); recovered.delete(refresh); } };
+  return { unmount() { mounted = false; clearTimeout(retry); clearInterval(seen); listeners.delete(l); recovered.delete(refresh); } };
 }

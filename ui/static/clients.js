@@ -76,7 +76,7 @@ export function clients(main, params) {
     if (trs.length && !performance.getEntriesByName('clients-first-rows').length) performance.mark('clients-first-rows');
     count();
     return n;
-  }, 'no client matches');
+  }, 'no client matches', () => { body.replaceChildren(); page.rows.clear(); });
 
   // How many the filter has in all, from GET /v1/stats (a prefix's count
   // is not kept: none then). In a cluster, the nodes' lines add up to
@@ -180,7 +180,13 @@ export function clients(main, params) {
   // its answers are stale.
   // So it does while the server does not answer, and reads again once it
   // does (onReach): its clients dropped meanwhile.
-  const poller = setInterval(() => { if (liveState === 'off' || stale || !reachable()) list.load(); }, 2000);
+  // In a cluster a fresh page can turn stale with nothing on the stream to
+  // say so (NATS away, no event stored): a one-record read every 2 s
+  // finds out, and the page is read again, stale line and all.
+  const poller = setInterval(() => {
+    if (liveState === 'off' || stale || !reachable()) list.load();
+    else if (cluster) read('/v1/clients?limit=1').then((r) => { if (r.stale && !stale) list.load(); }, () => {});
+  }, 2000);
   const back = () => list.load();
   recovered.add(back);
   return { unmount() { listeners.delete(l); recovered.delete(back); clearInterval(poller); clearTimeout(typing); } };

@@ -1,5 +1,5 @@
 import { call, get } from './api.js';
-import { credentialOf } from './client.js';
+import { clientID, credentialOf, notAClientID } from './client.js';
 import { act, coalesce, confirmAction, enc, field, flash, fmtTime, h } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
@@ -35,6 +35,9 @@ export function credentials(main) {
     e.preventDefault();
     const id = cid.value.trim();
     const g = grace.value.trim();
+    // Checked here: the lookup below would answer a path's or a prefix's
+    // error for it, not the field's.
+    if (!clientID.test(id)) { flash(notAClientID(id), true); return; }
     let had;
     try { had = await credentialOf(id); } catch (err) { flash(err.message, true); return; }
     if (had && !(await confirmAction('Rotate the credential of ' + id + '?', 'It has had one since ' + fmtTime(had.created_at) +

@@ -71,14 +71,22 @@ export function confirmAction(title, text, fields = [], okLabel = 'Confirm') {
   $('confirm-ok').textContent = okLabel;
   const box = $('confirm-fields');
   box.replaceChildren(...fields.map((f) => h('label', {}, f.label,
-    h('input', { name: f.name, placeholder: f.placeholder || '', 'data-field': f.name }))));
+    h('input', { name: f.name, placeholder: f.placeholder || '', 'data-field': f.name, oninput: (e) => e.target.setCustomValidity('') }))));
   return new Promise((resolve) => {
     const done = (v) => { dlg.close(); resolve(v); };
     $('confirm-cancel').onclick = () => done(null);
+    // A field's check(value) says what is wrong with it, and the dialog
+    // stays open with what was typed, rather than close on a request the
+    // API will refuse.
     $('confirm-form').onsubmit = (e) => {
       e.preventDefault();
       const out = {};
-      for (const inp of box.querySelectorAll('input')) out[inp.name] = inp.value;
+      for (const inp of box.querySelectorAll('input')) {
+        const why = fields.find((f) => f.name === inp.name)?.check?.(inp.value) || '';
+        inp.setCustomValidity(why);
+        if (why) { inp.reportValidity(); return; }
+        out[inp.name] = inp.value;
+      }
       done(out);
     };
     dlg.oncancel = () => resolve(null);

@@ -1,6 +1,6 @@
 import { get, serverConfig } from './api.js';
 import { addr, coalesce, draws, field, fmtTime, h } from './dom.js';
-import { listeners, liveState } from './live.js';
+import { listeners, liveState, recovered } from './live.js';
 
 // Events: the live feed, newest first, filtered here, pausable.
 const feed = []; // the last MAX_FEED events seen since the page loaded
@@ -21,7 +21,8 @@ export function eventsView(main) {
   // Paused, the view draws from what it showed last (shown), filtered
   // as the filters say, and nothing that arrived since, until Resume.
   let paused = false;
-  let held = 0;
+  let held = []; // what arrived while paused
+  let heldShown = 0; // how many of them the filters pass
   let shown = [];
   let fillError = '';
   main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, field('Type', type), field('Client ID', cid), pause, info),
@@ -32,25 +33,35 @@ export function eventsView(main) {
     const c = cid.value.trim();
     const rows = [];
     if (!paused) shown = feed.slice();
-    for (let i = shown.length - 1; i >= 0 && rows.length < 200; i--) {
+    for (let i = shown.length - 1; i >= 0; i--) { // all MAX_FEED: the count below says so
       const e = shown[i];
       if (!matches(e, t, c)) continue;
       const detail = [e.reason && 'reason: ' + e.reason, e.cip && addr(e.cip, e.cport), e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
       rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v))));
     }
     body.replaceChildren(...rows);
-    info.textContent = paused ? 'paused · ' + held + ' new' : liveState === 'off' ? 'this server keeps no event log'
+    info.textContent = paused ? pausedText() : liveState === 'off' ? 'this server keeps no event log'
       : fillError || feed.length + ' events: the log\'s newest, then live';
   });
-  // While paused, "N new" counts the events the filters would show.
+  // While paused, "N new" counts the events the filters would show, as
+  // they are now: changed while paused, the count follows.
+  const pausedText = () => 'paused · ' + heldShown + ' new';
   const l = (e) => {
     if (!paused) draw();
-    else if (matches(e, type.value, cid.value.trim())) { held++; info.textContent = 'paused · ' + held + ' new'; }
+    else {
+      held.push(e);
+      if (matches(e, type.value, cid.value.trim())) heldShown++;
+      info.textContent = pausedText();
+    }
+  };
+  const refilter = () => {
+    heldShown = held.filter((e) => matches(e, type.value, cid.value.trim())).length;
+    draw();
   };
   listeners.add(l);
-  pause.addEventListener('click', () => { paused = !paused; held = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
-  type.addEventListener('change', draw);
-  cid.addEventListener('input', draw);
+  pause.addEventListener('click', () => { paused = !paused; held = []; heldShown = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
+  type.addEventListener('change', refilter);
+  cid.addEventListener('input', refilter);
   // Fill from the log on every arrival, so the view shows the log's newest
   // events and not only what the stream brought since the page opened
   // (reached from another view, it showed those alone). Events the stream
@@ -75,5 +86,7 @@ export function eventsView(main) {
     });
   fill();
   draw();
-  return { unmount() { mounted = false; clearTimeout(fillTimer); listeners.delete(l); } };
+  // Back after a restart (with an event log now, maybe): read it again.
+  recovered.add(fill);
+  return { unmount() { mounted = false; clearTimeout(fillTimer); listeners.delete(l); recovered.delete(fill); } };
 }

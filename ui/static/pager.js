@@ -5,9 +5,11 @@ import { h } from './dom.js';
 // gets one page ({next, ...}), show(res, at) draws it and says how many
 // entries it shows. Previous goes back through the cursors of the pages
 // visited; a page emptied by removals goes back one. With a single page
-// there are no buttons.
+// there are no buttons. A query the API refuses (a 4xx: a prefix too
+// long, say) calls clear, so that no row is left on show as if it
+// matched what was asked.
 const PAGE = 100;
-export function pager(fetch, show, none) {
+export function pager(fetch, show, none, clear) {
   const prev = h('button', { id: 'page-prev', type: 'button', disabled: true }, '← Previous');
   const next = h('button', { id: 'page-next', type: 'button', disabled: true }, 'Next →');
   const info = h('span', { class: 'muted', id: 'page-info' });
@@ -19,7 +21,12 @@ export function pager(fetch, show, none) {
     const my = ++seq;
     info.textContent = 'loading…';
     let res;
-    try { res = await fetch(cursors[at]); } catch (e) { if (my === seq) info.textContent = e.message; return; }
+    try { res = await fetch(cursors[at]); } catch (e) {
+      if (my !== seq) return;
+      info.textContent = e.message;
+      if (e.status >= 400 && e.status < 500) { clear?.(); prev.hidden = next.hidden = true; }
+      return;
+    }
     if (my !== seq) return; // a newer load won
     const n = show(res, at);
     if (!n && at > 0) { at--; load(); return; }

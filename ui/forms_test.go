@@ -1,0 +1,161 @@
+package ui_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// What the page says of what an operator typed: each case was found by a
+// browser audit, where the page blamed the server, or the wrong field,
+// or showed rows that did not match.
+
+// A token the browser cannot send (not printable ASCII) is refused as
+// such, and an empty one asked for; before, the first read "The server
+// does not answer" and the second did nothing.
+func TestDashboardTokenPromptSaysWhatIsWrongWithTheTyping(t *testing.T) {
+	needChromium(t)
+	const token = "ui-admin-token-typed"
+	s := serve(t, []string{"CLISER_ADMIN_TOKEN=" + token})
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/")
+	p.waitJS(`document.getElementById('login').open`, 10*time.Second)
+	for _, c := range []struct{ typed, says string }{
+		{"abc✓", "An admin token is printable ASCII without spaces"},
+		{"   ", "Type the admin token"},
+	} {
+		p.eval(`document.getElementById('login-token').value = `+fmt.Sprintf("%q", c.typed), nil)
+		p.click(`#login-submit`)
+		p.waitJS(fmt.Sprintf(`document.getElementById('login-error').textContent.startsWith(%q)`, c.says), 5*time.Second)
+	}
+	p.eval(`document.getElementById('login-token').value = ''`, nil)
+	p.run(chromedp.SendKeys(`#login-token`, token, chromedp.ByQuery), chromedp.Click(`#login-submit`, chromedp.ByQuery))
+	p.waitJS(`!document.getElementById('login').open && document.getElementById('stat-connected').textContent === '0'`, 5*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
+// A prefix the API refuses leaves no row on show as if it matched.
+func TestDashboardRefusedPrefixClearsTheRows(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "row-1")
+	register(t, s, "row-2")
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/clients")
+	p.waitJS(`document.querySelectorAll('#clients-body tr').length === 2`, 10*time.Second)
+	p.eval(`(() => { const i = document.getElementById('filter-prefix'); i.value = 'r'.repeat(65); i.dispatchEvent(new Event('input')); })()`, nil)
+	p.waitJS(`document.getElementById('page-info').textContent.includes('at most 64') && document.querySelectorAll('#clients-body tr').length === 0`, 5*time.Second)
+	for _, pr := range p.Problems() {
+		assert.Regexp(t, `400.*/v1/clients\?limit=100&prefix=r{65}$`, pr, "only the refused query")
+	}
+}
+
+// The credentials form says a client ID is not one, whatever it is:
+// before, spaces read "no endpoint /v1/credentials/" and 65 characters
+// "prefix is 65 bytes", from the page's own lookup.
+func TestDashboardCredentialsFormChecksTheClientID(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/credentials")
+	p.waitJS(`!!document.getElementById('cred-form')`, 10*time.Second)
+	for _, typed := range []string{"   ", strings.Repeat("c", 65), "a b"} {
+		p.eval(`document.getElementById('cred-cid').value = `+fmt.Sprintf("%q", typed), nil)
+		p.eval(`document.getElementById('cred-form').requestSubmit()`, nil)
+		p.waitJS(fmt.Sprintf(`[...document.querySelectorAll('.flash.error')].some((f) => f.textContent === %q)`,
+			fmt.Sprintf("%q is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -", strings.TrimSpace(typed))), 5*time.Second)
+	}
+	assert.Empty(t, p.Problems(), "nothing was asked of the API")
+}
+
+// Paused, "N new" counts through the filters as they are now: changed
+// while paused, the count follows.
+func TestDashboardEventsPausedCountFollowsAFilterChange(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/events")
+	p.waitJS(live, 10*time.Second)
+	p.click(`#events-pause`)
+	for i := range 3 {
+		register(t, s, fmt.Sprintf("held-%d", i))
+	}
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 3 new'`, 10*time.Second)
+	setCID := func(v string) {
+		p.eval(fmt.Sprintf(`(() => { const i = document.getElementById('events-cid'); i.value = %q; i.dispatchEvent(new Event('input')); })()`, v), nil)
+	}
+	setCID("nobody")
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 0 new'`, 5*time.Second)
+	setCID("held-1")
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 1 new'`, 5*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
+// A page open on a server without an event log finds the log the server
+// has after a restart, without a reload: the badge goes live and the
+// Events view shows the new events. Before, it kept "no event log".
+func TestDashboardFindsTheEventLogOfARestartedServer(t *testing.T) {
+	needChromium(t)
+	listen, admin, dir := testkit.FreeAddr(t), testkit.FreeAddr(t), t.TempDir()
+	s := serveAt(t, listen, admin, dir, "--event-retention", "0")
+	p := newBrowser(t)
+	p.open("http://" + admin + "/ui/#/events")
+	p.waitJS(`document.getElementById('live').textContent === 'no event log'`, 10*time.Second)
+	require.Empty(t, p.Problems())
+	kill9(t, s)
+	s = serveAt(t, listen, admin, dir)
+	register(t, s, "after-log")
+	took := p.waitJS(live+` && [...document.querySelectorAll('#events-body tr')].some((r) => r.children[3].textContent === 'after-log')`, 20*time.Second)
+	t.Logf("the page found the event log %s after the server was back", took.Round(time.Millisecond))
+	_ = p.Problems() // what the page asked while the server was away
+}
+
+// A client's page follows its last_seen, which no event says: read again
+// while it is connected. Before, it kept the time the page was opened.
+func TestDashboardClientPageFollowsLastSeen(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil, "--keepalive-interval", "1s")
+	agent(t, s, "seen-1")
+	waitConnected(t, s, "", 1, 10*time.Second)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/seen-1")
+	p.waitJS(recordJS("status")+` === 'connected'`, 10*time.Second)
+	var first string
+	p.eval(recordJS("last seen"), &first)
+	p.waitJS(fmt.Sprintf(`%s !== %q`, recordJS("last seen"), first), 25*time.Second)
+	assert.Empty(t, p.Problems())
+}
+
+// The shutdown dialog says a reason is too long and stays open with it,
+// and says what becomes of characters the protocol line cannot carry.
+// Before, it closed on the API's refusal, and the typed text was lost.
+func TestDashboardShutdownDialogKeepsATooLongReason(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	c := register(t, s, "long-reason")
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/long-reason")
+	p.waitJS(`!document.getElementById('act-shutdown').disabled`, 10*time.Second)
+	p.click(`#act-shutdown`)
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	var label string
+	p.eval(`document.querySelector('#confirm-fields label').textContent`, &label)
+	assert.Contains(t, label, `any other character reaches the device as "?"`)
+	p.eval(`document.querySelector('#confirm-fields input').value = 'r'.repeat(499)`, nil)
+	p.click(`#confirm-ok`)
+	p.waitJS(`document.querySelector('#confirm-fields input').validationMessage === 'The reason is 499 bytes: at most 498 fit the 130 line.'`, 5*time.Second)
+	var open bool
+	p.eval(`document.getElementById('confirm').open && document.querySelector('#confirm-fields input').value.length === 499`, &open)
+	assert.True(t, open, "the dialog stays, with what was typed")
+	p.eval(`(() => { const i = document.querySelector('#confirm-fields input'); i.value = 'r'.repeat(498); i.dispatchEvent(new Event('input')); })()`, nil)
+	p.click(`#confirm-ok`)
+	c.Expect("130 shutdown " + strings.Repeat("r", 498))
+	assert.Empty(t, p.Problems())
+}
