@@ -145,13 +145,17 @@ function reached(up) {
   }
   for (const l of reach.listeners) l(up, reach.since);
 }
-// comeback resolves the next time the server answers again after it did
-// not.
-const comeback = () => new Promise((r) => { reach.back.push(r); });
 // asked waits, while the server keeps no event log, until it may have
 // restarted with one: it came back, or 5 s went by (a restart between
 // two of the page's calls is seen by none). Its config is asked again.
-const asked = () => Promise.race([comeback(), new Promise((r) => { setTimeout(r, 5000); })]).then(() => { config = null; });
+const asked = () => new Promise((resolve) => {
+  const back = () => { clearTimeout(timer); resolve(); };
+  const timer = setTimeout(() => { // not back: let go of the waiter, which would pile up
+    reach.back.splice(reach.back.indexOf(back) >>> 0, 1);
+    resolve();
+  }, 5000);
+  reach.back.push(back);
+}).then(() => { config = null; });
 // onReach(fn) calls fn(up, since) each time the server stops or starts
 // answering.
 export function onReach(fn) { reach.listeners.add(fn); }
