@@ -149,6 +149,31 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
+// TestRetryAfterZeroIsNoRetryAfter: a Retry-After of 0, or a date
+// already past (a receiver's clock behind ours), is the backoff's wait,
+// not none: taken at its word, it had cliser try again at once, tens of
+// thousands of times a second, while the receiver kept saying so.
+func TestRetryAfterZeroIsNoRetryAfter(t *testing.T) {
+	for name, value := range map[string]string{"zero": "0", "past date": "Mon, 30 Nov 2026 09:00:00 GMT"} {
+		t.Run(name, func(t *testing.T) {
+			l, dir := tempLog(t)
+			rc := newReceiver(t, func(_ int, w http.ResponseWriter) {
+				w.Header().Set("Retry-After", value)
+				w.WriteHeader(http.StatusServiceUnavailable)
+			})
+			const step = 100 * time.Millisecond
+			r := startDeliverer(t, rc.srv.URL, l, openCursor(t, dir, rc.srv.URL), WithLinger(time.Millisecond), WithBackoff(step, step))
+			eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+			appendN(t, l, 1)
+			eventually(t, func() bool { return len(rc.requests()) >= 10 }, "retried")
+			reqs := rc.requests()
+			// Nine waits, each uniform in [0, step]: under one step
+			// together once in 9! (362,880) runs.
+			require.GreaterOrEqual(t, reqs[9].at.Sub(reqs[0].at), step, "ten tries took the backoff's waits")
+		})
+	}
+}
+
 // retryAfterGolden are parseRetryAfter's golden cases at
 // 2026-11-30T10:00:00Z, and retryAfterRefused what it refuses.
 var (

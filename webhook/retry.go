@@ -51,10 +51,12 @@ const MaxRetryAfter = time.Hour
 
 // retryWait is the wait after the n-th failure in a row that answered
 // status with header h: the receiver's Retry-After on 429 and 503 (at most
-// MaxRetryAfter), else the backoff.
+// MaxRetryAfter), else the backoff. A Retry-After under the backoff's
+// first step (0, or a date already past: a receiver's clock behind ours)
+// counts as none, or it would have us try again at once, without end.
 func retryWait(n, status int, h http.Header, base, ceil time.Duration, now time.Time) time.Duration {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok {
+		if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok && d >= base {
 			return min(d, MaxRetryAfter)
 		}
 	}
