@@ -7,10 +7,10 @@ import (
 	"unicode/utf8"
 )
 
-// Three fields of a stored event are read without decoding the rest: the
+// Four fields of a stored event are read without decoding the rest: the
 // cid (the index is built from every event at start), the type (a type
-// filter decodes only what it answers) and the time (the webhook's linger
-// and payload). Our encoder (and encoding/json, which earlier builds
+// filter decodes only what it answers), the time (the webhook's linger
+// and payload) and the id (the webhook's request id). Our encoder (and encoding/json, which earlier builds
 // used) writes each once, at the top level, and the fields before it hold
 // no quote that could fake its key, so the first match is the field.
 // Bytes written otherwise (a file edited by hand) go to encoding/json,
@@ -25,6 +25,7 @@ var (
 	fieldCID  = field{"cid", `"cid":"`}
 	fieldType = field{"type", `"type":"`}
 	fieldTime = field{"time", `"time":"`}
+	fieldID   = field{"id", `"id":"`}
 )
 
 // fast is f's value in v, quotes included; ok is false when the bytes
@@ -72,8 +73,9 @@ func (f field) mayName(b []byte) bool {
 }
 
 // endsKey reports whether b holds f's name, its last letter as given and
-// the others of either case, before a quote. Found by its last letter and
-// the quote, which is quicker than trying each quote.
+// the others of either case, between quotes. Found by its last letter and
+// the quote, which is quicker than trying each quote. The opening quote
+// keeps a name that ends another ("id" in "cid") from counting.
 func (f field) endsKey(b []byte, last byte) bool {
 	n := len(f.name)
 	for i := 0; ; {
@@ -82,7 +84,7 @@ func (f field) endsKey(b []byte, last byte) bool {
 			return false
 		}
 		i += j + 2 // past the quote; the name would end at i-2
-		if i >= n+1 && foldsTo(b[i-1-n:i-2], f.name[:n-1]) {
+		if i >= n+2 && b[i-2-n] == '"' && foldsTo(b[i-1-n:i-2], f.name[:n-1]) {
 			return true
 		}
 	}
@@ -136,4 +138,19 @@ func timeOf(raw []byte) time.Time {
 	}
 	_ = json.Unmarshal(raw, &e)
 	return e.Time
+}
+
+// idOf reads the id of a stored event as encoding/json does.
+func idOf(raw []byte) []byte {
+	if val, ok := fieldID.fast(raw); ok {
+		if val == nil {
+			return nil
+		}
+		return val[1 : len(val)-1]
+	}
+	var e struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return []byte(e.ID)
 }

@@ -47,6 +47,38 @@ func TestCIDOf(t *testing.T) {
 	}
 }
 
+// idOfCases are as cidOfCases, for the id (the webhook's request id).
+var idOfCases = []struct{ in, id string }{
+	{`{"seq":1,"id":"evt-ad30341166383733-1","type":"client.connected","cid":"pos-1"}`, "evt-ad30341166383733-1"},
+	{`{"seq":1,"cid":"c-id"}`, ""},
+	{`{"seq":1,"id":"a","cid":"x"}`, "a"},
+	{`{"seq":1,"id":"a","ID":"upper"}`, "upper"},
+	{`{"seq":1,"id":"a","id":"last"}`, "last"},
+	{`{"seq":1,"id":"a","id":"escaped"}`, "escaped"},
+	{`{"seq":1,"id":"aA"}`, "aA"},
+	{`{"seq":1,"x":{"id":"nested"},"id":"top"}`, "top"},
+	{"{\"seq\":1,\"id\":\"bad \xff\"}", "bad \ufffd"},
+}
+
+// TestIDOf: the webhook names a batch by the id its readers decode, and
+// reads our encoder's without an allocation (sending allocates once a
+// request).
+func TestIDOf(t *testing.T) {
+	for _, c := range idOfCases {
+		var ev Event
+		if err := json.Unmarshal([]byte(c.in), &ev); err != nil || ev.ID != c.id {
+			t.Fatalf("%s: encoding/json reads %q, %v: the case is wrong", c.in, ev.ID, err)
+		}
+		if got := idOf([]byte(c.in)); string(got) != c.id {
+			t.Errorf("%s: idOf %q, want %q", c.in, got, c.id)
+		}
+	}
+	raw, err := AppendJSON(nil, &Event{Seq: 9, ID: "evt-1-9", Type: TypeConnected, Time: time.Now(), CID: "pos-1", CIP: "10.0.0.1"})
+	require.NoError(t, err)
+	require.Equal(t, "evt-1-9", string(Raw{Seq: 9, JSON: raw}.ID()))
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = idOf(raw) }), "our encoder's id is read in place")
+}
+
 // fieldCases are events edited by hand whose type or time a first match
 // of the key would misread: the type and time as encoding/json reads them
 // (ok false: the type filter decodes the event).
@@ -107,6 +139,9 @@ func storedSeeds(f *testing.F) {
 		f.Add(uint64(1), []byte(c.in))
 	}
 	for _, c := range fieldCases {
+		f.Add(uint64(1), []byte(c.in))
+	}
+	for _, c := range idOfCases {
 		f.Add(uint64(1), []byte(c.in))
 	}
 }
@@ -212,6 +247,21 @@ func FuzzTypeOf(f *testing.F) {
 		}
 		if typ, ok := typeOf(raw); ok && string(typ) != ev.Type {
 			t.Fatalf("%q: typeOf read %q, encoding/json %q", raw, typ, ev.Type)
+		}
+	})
+}
+
+// FuzzIDOf holds the webhook's shortcut to an event's id: the id it
+// reads is the one encoding/json reads.
+func FuzzIDOf(f *testing.F) {
+	storedSeeds(f)
+	f.Fuzz(func(t *testing.T, _ uint64, raw []byte) {
+		var ev Event
+		if json.Unmarshal(raw, &ev) != nil {
+			return
+		}
+		if got := idOf(raw); string(got) != ev.ID {
+			t.Fatalf("%q: idOf read %q, encoding/json %q", raw, got, ev.ID)
 		}
 	})
 }

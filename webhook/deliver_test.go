@@ -35,7 +35,7 @@ func TestDeliverSignedInOrder(t *testing.T) {
 		require.False(t, q.payload.Timestamp.IsZero())
 		require.LessOrEqual(t, len(q.payload.Data.Events), 7, "batch size")
 		evs := q.payload.Data.Events
-		require.Equal(t, "msg_"+strconv.FormatUint(evs[0].Seq, 10)+"-"+strconv.FormatUint(evs[len(evs)-1].Seq, 10), q.id)
+		require.Equal(t, "msg_"+strconv.FormatUint(evs[0].Seq, 10)+"-"+strconv.FormatUint(evs[len(evs)-1].Seq, 10)+"_"+evs[0].ID, q.id)
 		require.Equal(t, events.TypeConnected, evs[0].Type)
 		require.NotEmpty(t, evs[0].ID)
 		ts, err := strconv.ParseInt(q.ts, 10, 64)
@@ -371,6 +371,9 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 		inFlight = st.Last
 	}
 	require.Zero(t, st.Acked)
+	first, err := l.ReadRaw(t.Context(), 0, 1)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
 	require.NoError(t, r.halt())
 	require.NoError(t, c.Close())
 	require.NoError(t, l.Close())
@@ -389,7 +392,7 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 80 }, "every event after the receiver is back")
 	reqs := rc.requests()
 	require.Equal(t, seqRange(1, 80), seqsOf(reqs, all), "every event once, in order")
-	require.Equal(t, "msg_1-"+strconv.FormatUint(inFlight, 10), reqs[0].id, "the batch in flight before the restart keeps its id")
+	require.Equal(t, "msg_1-"+strconv.FormatUint(inFlight, 10)+"_"+string(first[0].ID()), reqs[0].id, "the batch in flight before the restart keeps its id")
 	for _, q := range reqs {
 		require.True(t, q.verified)
 	}

@@ -50,11 +50,34 @@ func encodeBatch(body []byte, batch []events.Raw) []byte {
 	return append(body, "]}}"...)
 }
 
-// requestID is the webhook-id of a batch: the same for every sending of
-// the same events, so a receiver can tell a repeat.
+// requestID is the webhook-id of a batch, msg_<first seq>-<last
+// seq>_<first event's id>: the same for every sending of the same events
+// (a retry, a restart, another node), so a receiver can tell a repeat. The
+// seqs alone repeat: every new log counts from 1, so two deployments
+// sharing a receiver, or one whose log was reset, sent the same ids for
+// other events, and a receiver that drops repeats by webhook-id (as
+// Standard Webhooks has it unique) lost them. An event's id is unique
+// across processes and nodes (events/ids.go).
 func requestID(batch []events.Raw) string {
-	var b [48]byte
+	var b [128]byte
 	id := strconv.AppendUint(append(b[:0], "msg_"...), batch[0].Seq, 10)
 	id = strconv.AppendUint(append(id, '-'), batch[len(batch)-1].Seq, 10)
+	if ev := batch[0].ID(); headerSafe(ev) {
+		id = append(append(id, '_'), ev...)
+	}
 	return string(id)
+}
+
+// headerSafe: s may go into a header as it is (an id from a log edited by
+// hand may not): 1 to 64 ASCII letters, digits, '-' and '_'.
+func headerSafe(s []byte) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,5 +38,23 @@ func TestEncodeBatchIsPayload(t *testing.T) {
 	// Into the buffer of an earlier body, as the deliverer reuses it.
 	reused := append(make([]byte, 0, 16), "an earlier body"...)
 	require.Equal(t, string(want), string(encodeBatch(reused[:0], raws)))
-	require.Equal(t, "msg_7-8", requestID(raws))
+	require.Equal(t, "msg_7-8_evt-a", requestID(raws))
+}
+
+// TestRequestIDIsUniqueAcrossLogs: two logs (two deployments sharing a
+// receiver, or one log reset) number their events alike; the first
+// event's id tells their batches apart. An id unfit for a header (a log
+// edited by hand) is left out rather than sent.
+func TestRequestIDIsUniqueAcrossLogs(t *testing.T) {
+	batch := func(id string) []events.Raw {
+		js, err := events.AppendJSON(nil, &events.Event{Seq: 1, ID: id, Type: events.TypeConnected, Time: time.Now(), CID: "x"})
+		require.NoError(t, err)
+		return []events.Raw{{Seq: 1, JSON: js}, {Seq: 2, JSON: js}}
+	}
+	a, b := requestID(batch("evt-ad30341166383733-1")), requestID(batch("evt-0f1e2d3c4b5a6978-1"))
+	require.Equal(t, "msg_1-2_evt-ad30341166383733-1", a)
+	require.NotEqual(t, a, b)
+	for _, unfit := range []string{"", "evt-1\r\nX-Injected: 1", "evt 1", "évt-1", strings.Repeat("e", 65)} {
+		require.Equal(t, "msg_1-2", requestID(batch(unfit)), "%q", unfit)
+	}
 }

@@ -59,7 +59,7 @@ type webhookRound struct {
 // 57,000 events while the storm runs took CPU from the load generator in
 // this process in "on" rounds only, which made the storm slower and the
 // server's work per handshake different from the other modes'. Which
-// events arrived is read from the webhook-id (msg_<first>-<last>) and held
+// events arrived is read from the webhook-id (msg_<first>-<last>_<id>) and held
 // to the body by verify.
 type stormReceiver struct {
 	wh *standardwebhooks.Webhook
