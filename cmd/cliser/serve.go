@@ -297,6 +297,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
 	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
 	cfg.warnProxy(log)
+	cfg.webhook.warn(log, cfg.eventRetention)
 	n := node.New(cfg.nodeOptions(log, logSink, passwords, budget)...)
 	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened
 		log.Info("stopped before starting")

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/webhook"
@@ -49,6 +50,19 @@ func (c *webhookConfig) validate(eventsOn bool) error {
 	}
 	c.signer = signer
 	return nil
+}
+
+// warn warns of a log that keeps fewer events than one request carries:
+// a burst within the linger, or while a request is out, then falls out of
+// the log before it is sent, with the receiver up (counted as dropped, as
+// for a receiver away).
+func (c *webhookConfig) warn(log *zap.Logger, retention int) {
+	if c.url != "" && retention < c.batch {
+		log.Warn("--event-retention keeps fewer events than one webhook request carries: events that come in a burst "+
+			"fall out of the log before they are sent, even with the receiver up (cliser_webhook_events_dropped_total); "+
+			"keep the retention far above the largest burst, as the default does",
+			zap.Int("event_retention", retention), zap.Int("webhook_batch", c.batch))
+	}
 }
 
 // node is the webhook as the node's option.

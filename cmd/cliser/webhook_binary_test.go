@@ -196,6 +196,25 @@ func TestBinaryWebhookConfigMistakesExitTwo(t *testing.T) {
 	}
 }
 
+// TestBinaryWebhookWarnsOfARetentionUnderABatch: a log that keeps fewer
+// events than a request carries loses a burst before it is sent, with the
+// receiver up: said at start, and the loss counted.
+func TestBinaryWebhookWarnsOfARetentionUnderABatch(t *testing.T) {
+	rc := newHookReceiver(t, 0)
+	p := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir(), "--webhook-url", rc.srv.URL, "--event-retention", "10", "--webhook-linger", "2s")...)
+	assert.Contains(t, p.LogText(), "--event-retention keeps fewer events than one webhook request carries")
+	for i := range 15 { // 15 connects, 15 disconnects: 30 events within the linger
+		c := opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("burst-%d", i))
+		_ = c.Conn.Close()
+	}
+	base := p.AdminURL(t)
+	require.Eventually(t, func() bool { return metricOf(t, base, "cliser_webhook_events_dropped_total") > 0 },
+		waitFor, tick, "the burst's oldest events fell out before they were sent, and are counted")
+
+	quiet := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir(), "--webhook-url", rc.srv.URL, "--event-retention", "100")...)
+	assert.NotContains(t, quiet.LogText(), "--event-retention keeps fewer")
+}
+
 // TestBinaryWebhookClusterKillDeliverer: three serve processes on a real
 // nats-server deliver the cluster's log once; the delivering one is killed
 // (SIGKILL) while events keep coming. Another node takes over: every event
