@@ -334,10 +334,21 @@ func waitRecord(t *testing.T, s *testkit.Served, cid string, connected bool, d t
 	}
 }
 
-// click clicks the first element matching a CSS selector.
+// click clicks the first element matching a CSS selector. A table the
+// page redraws (a list read again, a live event) can replace the element
+// between chromedp finding it and clicking it, which then fails with "Could
+// not find node with given id" before any click: it is found again.
 func (p *page) click(sel string) {
 	p.t.Helper()
-	p.run(chromedp.Click(sel, chromedp.ByQuery))
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		err := chromedp.Run(ctx, chromedp.Click(sel, chromedp.ByQuery))
+		if err == nil || !strings.Contains(err.Error(), "Could not find node") || ctx.Err() != nil {
+			require.NoError(p.t, err, "click %s", sel)
+			return
+		}
+	}
 }
 
 // confirm waits for the confirmation dialog and presses its OK button.

@@ -67,7 +67,7 @@ func TestDashboard(t *testing.T) {
 		c := testkit.Dial(t, s.Addr)
 		c.Register(password, "kick-me")
 		p.waitJS(`document.querySelector('tr[data-cid="kick-me"] .badge.on')`, 5*time.Second)
-		p.run(chromedp.Click(`tr[data-cid="kick-me"] button`, chromedp.ByQuery))
+		p.click(`tr[data-cid="kick-me"] button`)
 		p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
 		p.screenshot("confirm")
 		p.run(chromedp.Click(`#confirm-ok`, chromedp.ByQuery))
