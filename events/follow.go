@@ -41,6 +41,12 @@ type follower struct {
 	lastUse time.Time
 	idle    time.Duration
 	failing bool // starting the tail failed; logged once until it works
+
+	// closing ends with the stream's close, and with it a tail's start
+	// in flight: one that lost NATS held mu, and the close, for the
+	// start's 5 s timeout.
+	closing context.Context
+	closed  context.CancelFunc
 }
 
 // following reports whether the tail runs, so the notifier is current.
@@ -52,6 +58,9 @@ func (s *Stream) following() bool { return s.f.on.Load() }
 func (s *Stream) follow(ctx context.Context, after uint64) (done func(), err error) {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
+	if s.f.closing.Err() != nil {
+		return nil, ErrClosed
+	}
 	if s.f.tail == nil {
 		if err := s.startTailLocked(ctx, after); err != nil {
 			if !s.f.failing {
@@ -87,6 +96,7 @@ func (s *Stream) touch() {
 func (s *Stream) startTailLocked(ctx context.Context, after uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, streamOpTimeout)
 	defer cancel()
+	defer context.AfterFunc(s.f.closing, cancel)()
 	info, err := s.stream.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("events: stream %s: %w", s.sopts.name, err)
@@ -236,13 +246,17 @@ func (s *Stream) Oldest() uint64 {
 
 // Wait returns nil once the stream holds an event with Seq > after. It
 // makes the node follow the stream; while that fails (NATS away) it
-// retries every followRetry until ctx ends.
+// retries every followRetry until ctx ends, or the stream is closed
+// (ErrClosed).
 func (s *Stream) Wait(ctx context.Context, after uint64) error {
 	for {
 		done, err := s.follow(ctx, after)
 		if err == nil {
 			defer done()
 			return waitFor(ctx, s.n, after)
+		}
+		if errors.Is(err, ErrClosed) {
+			return err
 		}
 		select {
 		case <-ctx.Done():

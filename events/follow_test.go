@@ -126,3 +126,32 @@ func TestStreamLiveReaderAcrossTailRestarts(t *testing.T) {
 		require.Equal(t, uint64(i+1), seq, "every event once, in order")
 	}
 }
+
+// A stream closed while a live reader tries to follow it with NATS away:
+// the close does not wait on the reader's start (it held the tail's lock
+// through its 5 s request, and a stop out of time waited with it, 1 CI
+// run in 10), and the reader ends with ErrClosed rather than retrying
+// until its own context ends.
+func TestStreamCloseEndsAFollowInFlight(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	s, err := events.OpenStream(nc, nil)
+	require.NoError(t, err)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	waited := make(chan error, 1)
+	go func() { waited <- s.Wait(context.Background(), 1<<40) }()
+	require.Eventually(t, func() bool { return !nc.IsConnected() }, 10*time.Second, 10*time.Millisecond)
+
+	out, stop := context.WithCancel(context.Background())
+	stop()
+	t0 := time.Now()
+	_ = s.CloseWithin(out)
+	assert.Less(t, time.Since(t0), 2*time.Second, "the close waited on a follow's request to the NATS that is away")
+	select {
+	case err := <-waited:
+		require.ErrorIs(t, err, events.ErrClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a live reader of a closed stream still waits")
+	}
+}

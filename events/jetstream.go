@@ -169,6 +169,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	s := &Stream{opts: o, sopts: so, cfg: cfg, js: js, stream: st, m: newMetrics(), n: newNotifier(),
 		renewed: make(chan struct{}), renewals: newRenewals(), unreadable: newUnreadable(), done: make(chan struct{})}
 	s.f.idle = so.tailIdle
+	s.f.closing, s.f.closed = context.WithCancel(context.Background())
 	s.n.advance(st.CachedInfo().State.LastSeq)
 	s.noteInfo(st.CachedInfo())
 	if s.cfgSub, err = s.watchConfig(nc); err != nil {
@@ -254,6 +255,7 @@ func (s *Stream) Close() error { return s.CloseWithin(context.Background()) }
 func (s *Stream) CloseWithin(ctx context.Context) error { return closeWithin(ctx, s.q, s.close) }
 
 func (s *Stream) close() error {
+	s.f.closed() // a tail's start in flight gives up, and with it mu
 	s.q.close()
 	<-s.done
 	// The spill before anything else that may wait on NATS: a stop out of
