@@ -139,10 +139,17 @@ func clientIDArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		if err := check(cmd, args); err != nil {
 			return err
 		}
+		seen := make(map[string]bool, len(args))
 		for _, cid := range args {
 			if err := checkClientID("", cid); err != nil {
 				return err
 			}
+			// Enrolling an ID twice printed two secrets, the first of
+			// them already rotated away.
+			if seen[cid] {
+				return configErrorf("client ID %q is given twice: give each once", cid)
+			}
+			seen[cid] = true
 		}
 		return nil
 	}

@@ -132,6 +132,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"credentials", "add"}, hint: "usage: cliser credentials add CID..."},
 			{args: []string{"credentials", "add", "a", "--grace", "-1h"}, hint: "--grace"},
 			{args: []string{"credentials", "add", "good", "bad id"}, hint: `"bad id" is not a client ID`},
+			{args: []string{"credentials", "add", "dup", "other", "dup"}, hint: `client ID "dup" is given twice`},
 			{args: []string{"credentials", "add", "a"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser credentials list": {
@@ -141,6 +142,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		"cliser credentials rm": {
 			{args: []string{"credentials", "rm"}, hint: "usage:"},
 			{args: []string{"credentials", "rm", "good", "bad id"}, hint: `"bad id" is not a client ID`},
+			{args: []string{"credentials", "rm", "dup", "dup"}, hint: `client ID "dup" is given twice`},
 		},
 		"cliser bans": {
 			{args: []string{"bans", "nope"}, hint: "unknown command"},
