@@ -383,6 +383,13 @@ func TestIdentityCLI(t *testing.T) {
 	_, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base)
 	require.Error(t, err)
 	assert.Equal(t, 1, exitCode(err))
+	// Two failures are two lines, each cliser's (the second had no prefix).
+	out, code := testkit.Run(t, testkit.Environ([]string{"CLISER_ADMIN"}), "credentials", "rm", "gone-1", "gone-2", "--admin", base)
+	assert.Equal(t, 1, code, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.True(t, strings.HasPrefix(lines[0], "cliser: gone-1: "), out)
+	assert.True(t, strings.HasPrefix(lines[1], "cliser: gone-2: "), out)
 
 	out, _, err = runCLI(t, "bans", "add", "net", "10.9.0.0/16", "--reason", "lab", "--duration", "1h", "--admin", base)
 	require.NoError(t, err)
