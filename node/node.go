@@ -10,6 +10,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity/boltstore"
 	"github.com/cliser/cliser/reactor"
 	"github.com/cliser/cliser/registry"
@@ -126,6 +127,15 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if evlog != nil {
 		sink.set(evlog)
 		regOpts = append(regOpts, registry.WithChanges(sink.emit))
+	}
+	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
+		// After a kill -9 the store may lag the log, or the log the store:
+		// Load weighs the two, so each session ends once in the log.
+		if logged, err := loggedSessions(ctx, l); err != nil {
+			o.log.Warn("event log: its newest sessions could not be read; sessions a kill -9 left open go by the registry's records alone", zap.Error(err))
+		} else {
+			regOpts = append(regOpts, registry.WithLogged(logged))
+		}
 	}
 	regOpts = append(regOpts, registry.WithLogger(o.log)) // a failing store is logged (and /readyz says so)
 	reg := registry.New(append(regOpts, o.regOpts...)...)

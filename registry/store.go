@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/cliser/cliser/protocol"
 )
 
 // Store keeps records across restarts. The registry calls it only from Load
@@ -78,21 +76,35 @@ func (r *Registry) Load() (int, error) {
 	names, cips := newSessionNames(&r.names), cipTexts{}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	logged := r.opts.logged
+	r.opts.logged = nil // Load's alone, once
 	for _, rec := range recs {
-		if rec.CStatus {
-			rec.CStatus = false
-			rec.Reason = protocol.ReasonServerRestarted
-			rec.DisconnectedAt = rec.LastSeen
-			r.restarted++
-			e := entryOf(rec, names, cips)
-			r.insertLocked(e)
-			r.markDirtyLocked(e)
-			r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
-			continue
-		}
-		r.insertLocked(entryOf(rec, names, cips))
+		lg, ok := logged[rec.CID]
+		delete(logged, rec.CID)
+		r.loadLocked(rec, true, lg, ok, names, cips)
+	}
+	for _, lg := range logged { // sessions the store never held
+		r.loadLocked(Record{}, false, lg, true, names, cips)
 	}
 	return len(recs), nil
+}
+
+// loadLocked inserts the record weigh keeps, written back when it is not
+// the stored one, and logs the end weigh says the log lacks. r.mu held.
+func (r *Registry) loadLocked(stored Record, found bool, lg Logged, logged bool, names sessionNames, cips cipTexts) {
+	rec, out := weigh(stored, found, lg, logged)
+	e := entryOf(rec, names, cips)
+	r.insertLocked(e)
+	if !found || rec != stored {
+		r.markDirtyLocked(e)
+	}
+	switch out {
+	case restarted:
+		r.restarted++
+		r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
+	case storedEnd:
+		r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
+	}
 }
 
 // Restarted is how many sessions Load found the store's records still

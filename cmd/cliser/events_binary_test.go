@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptrace"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -263,6 +265,46 @@ func TestEventsBinaryResumeAcrossRestart(t *testing.T) {
 	assert.Equal(t, "server restarted", reasonOf(evs[3]), "a crash is said at the next start")
 	assert.Equal(t, evs[2].Session, evs[3].Session)
 	_ = p
+}
+
+// A kill -9 right after events reach the log, before the registry's next
+// write (250 ms): each session still ends once in the log. An event-log
+// audit saw a closed session end again as "server restarted" at the next
+// start (its record was still connected on disk), and one registered
+// just before the kill never end at all (its record never reached it).
+func TestEventsBinaryEachSessionEndsOnceAfterAKill(t *testing.T) {
+	dir := t.TempDir()
+	p, api := eventsServer(t, dir)
+	closed := opsConnect(t, p.Addr, opsPassword, "closed")
+	require.NoError(t, closed.Conn.Close())
+	live := opsConnect(t, p.Addr, opsPassword, "live")
+	waitEvents(t, api, 3)
+	require.NoError(t, p.Cmd.Process.Kill())
+	p.WaitExit(t)
+	_ = live.Conn.Close()
+
+	_, api = eventsServer(t, dir)
+	evs := waitEvents(t, api, 4)
+	ends := map[string][]string{} // reasons by session
+	for _, ev := range evs {
+		if ev.Type == events.TypeConnected {
+			ends[ev.Session] = ends[ev.Session][:0:0]
+		}
+	}
+	for _, ev := range evs {
+		if ev.Type == events.TypeDisconnected {
+			ends[ev.Session] = append(ends[ev.Session], reasonOf(ev))
+		}
+	}
+	require.Len(t, ends, 2, "%+v", evs)
+	for session, reasons := range ends {
+		assert.Len(t, reasons, 1, "session %s ended %v", session, reasons)
+	}
+	assert.Contains(t, slices.Concat(slices.Collect(maps.Values(ends))...), "closed by client")
+	assert.Contains(t, slices.Concat(slices.Collect(maps.Values(ends))...), "server restarted")
+	rec, err := api.Get(context.Background(), "live")
+	require.NoError(t, err)
+	assert.Equal(t, "server restarted", rec.Reason, "the record says it too")
 }
 
 func TestEventsBinaryGoneAfterRetention(t *testing.T) {

@@ -1,0 +1,69 @@
+package node
+
+import (
+	"context"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// loggedTail is how many of the log's newest events a start reads to
+// weigh the registry's store against (registry.Logged). The store lags
+// the log by a flush (250 ms): a reconnect storm's quarter second is some
+// 10,000 events; reading 32,768 takes tens of milliseconds, once.
+const loggedTail = 32768
+
+// loggedSessions is the newest session of each client ID among the
+// single-node log's last loggedTail events. A client whose events there
+// lack a session (an earlier build's) or whose end's reason this version
+// does not know is left out: Load goes by its record alone.
+func loggedSessions(ctx context.Context, l *events.Log) (map[string]registry.Logged, error) {
+	newest := l.Newest()
+	after := newest - min(newest, loggedTail)
+	out := map[string]registry.Logged{}
+	for after < newest {
+		evs, err := l.Read(ctx, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			noteSession(out, ev)
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	return out, nil
+}
+
+// noteSession updates out with one event of the log, in order.
+func noteSession(out map[string]registry.Logged, ev events.Event) {
+	if ev.Type != events.TypeConnected && ev.Type != events.TypeDisconnected {
+		return
+	}
+	if ev.Session == "" {
+		delete(out, ev.CID)
+		return
+	}
+	rec := registry.Record{CID: ev.CID, SID: ev.SID, CIP: ev.CIP, CPort: ev.CPort, Session: ev.Session,
+		CStatus: true, ConnectedAt: ev.Time, LastSeen: ev.Time}
+	if ev.Type == events.TypeConnected {
+		out[ev.CID] = registry.Logged{Rec: rec}
+		return
+	}
+	why, ok := protocol.Reason(0), ev.Reason != nil
+	if ok {
+		why, ok = protocol.ParseReason(*ev.Reason)
+	}
+	if !ok {
+		delete(out, ev.CID)
+		return
+	}
+	if ev.ConnectedAt != nil {
+		rec.ConnectedAt = *ev.ConnectedAt
+	}
+	rec.CStatus, rec.Reason, rec.DisconnectedAt = false, why, ev.Time
+	out[ev.CID] = registry.Logged{Rec: rec, Ended: true}
+}

@@ -1,0 +1,56 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// loggedSessions reads each client's newest session off a real log: a
+// closed one with its end, a live one, a takeover's new session; a client
+// whose end has no session, or a reason this version does not know, is
+// left to its record.
+func TestLoggedSessionsAreEachClientsNewest(t *testing.T) {
+	l, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
+	require.NoError(t, err)
+	defer l.Close()
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	conn := func(cid, session string, at time.Time) events.Event {
+		return events.Event{Type: events.TypeConnected, Time: at, CID: cid, SID: 3, CIP: "192.0.2.9", CPort: "4000", Session: session}
+	}
+	end := func(c events.Event, why string, at time.Time) events.Event {
+		connected := c.Time
+		c.Type, c.ConnectedAt, c.Reason, c.Time = events.TypeDisconnected, &connected, &why, at
+		return c
+	}
+	for _, ev := range []events.Event{
+		conn("closed", "s-1", t0), end(conn("closed", "s-1", t0), "closed by client", t0.Add(time.Second)),
+		conn("live", "s-2", t0),
+		conn("taken", "s-3", t0), end(conn("taken", "s-3", t0), "replaced", t0.Add(time.Second)), conn("taken", "s-4", t0.Add(time.Second)),
+		conn("old", "", t0),
+		conn("odd", "s-5", t0), end(conn("odd", "s-5", t0), "a reason from the future", t0.Add(time.Second)),
+		{Type: events.TypeBanCreated, Kind: "cid", Value: "live", By: "operator"},
+	} {
+		require.True(t, l.Append(ev))
+	}
+	require.Eventually(t, func() bool { return l.Newest() == 10 }, 5*time.Second, 10*time.Millisecond)
+
+	got, err := loggedSessions(context.Background(), l)
+	require.NoError(t, err)
+	assert.Len(t, got, 3, "%v", got)
+	assert.Equal(t, registry.Logged{Ended: true, Rec: registry.Record{CID: "closed", SID: 3, CIP: "192.0.2.9", CPort: "4000",
+		Session: "s-1", ConnectedAt: t0, LastSeen: t0.Add(time.Second), DisconnectedAt: t0.Add(time.Second),
+		Reason: protocol.ReasonClosedByClient}}, got["closed"])
+	assert.False(t, got["live"].Ended)
+	assert.True(t, got["live"].Rec.CStatus)
+	assert.Equal(t, "s-4", got["taken"].Rec.Session)
+	assert.False(t, got["taken"].Ended)
+}
