@@ -34,8 +34,8 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		events: prom.CounterVec(MetricEvents, "Events taken into the log by its writer, by type "+
-			"(the rest of those emitted are in cliser_events_queued or cliser_events_dropped_total).", "type"),
+		events: prom.CounterVec(MetricEvents, "Events written into the log, by type (a single node's counted when stored, a cluster's as its writer takes them; "+
+			"the rest of those emitted are in cliser_events_queued or cliser_events_dropped_total).", "type"),
 		dropped:     prom.Counter(MetricDropped, "Events dropped because the log's writer queue was full (the disk or NATS is behind)."),
 		storeErrors: prom.Counter(MetricStoreErrors, "Failed writes of a batch of events to the log's store; the batch is retried."),
 		holds:       prom.Counter(MetricHolds, "Times the cluster's event writer held its publishes back while this node's record writes were behind."),
@@ -74,7 +74,7 @@ func (m *metrics) countTaken(blocks [][]queued, counted int) {
 func (m *metrics) collectors(q *queue, newest func() uint64) []prometheus.Collector {
 	return []prometheus.Collector{
 		m.events, m.dropped, m.storeErrors, m.holds,
-		prom.GaugeFunc(MetricQueued, "Events waiting for the log's writer.", func() float64 { return float64(q.len()) }),
+		prom.GaugeFunc(MetricQueued, "Events not in the log yet: waiting for its writer, or being written.", func() float64 { return float64(q.unwritten()) }),
 		prom.GaugeFunc(MetricNewestSeq, "The newest seq in the event log.", func() float64 { return float64(newest()) }),
 	}
 }

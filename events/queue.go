@@ -26,6 +26,7 @@ type queue struct {
 	n        int        // events in blocks
 	spare    [][]queued // emptied blocks, for reuse
 	counted  int        // events at the front already counted in cliser_events_total: taken, then put back
+	writing  int        // events the single node's writer took and has not stored or put back
 	accepted uint64     // events ever pushed and not dropped (the Stream's Stored waits on them)
 	limit    int
 	closedAt time.Time // zero until close
@@ -119,7 +120,11 @@ func (q *queue) newBlockLocked() []queued {
 // buf (emptied first) and returns it. The caller keeps buf, so a steady
 // writer copies each event once and allocates nothing.
 func (q *queue) take(buf []Event, max int) []Event {
-	blocks := q.takeBlocks(nil, max)
+	blocks, counted := q.moveBlocks(nil, max)
+	q.m.countTaken(blocks, counted) // the stream's writer counts as it takes; putBack marks what it counted
+	if q.afterTake != nil {
+		q.afterTake(countEvents(blocks))
+	}
 	buf = buf[:0]
 	for _, b := range blocks {
 		for i := range b {
@@ -131,15 +136,14 @@ func (q *queue) take(buf []Event, max int) []Event {
 }
 
 // takeBlocks moves up to max pending events, whole blocks and at least
-// one, into blocks (emptied first) and returns it: the writer reads the
-// events where the producers put them, and gives the blocks back with
-// release (or putBackBlocks) once they are written. It counts the events
-// in cliser_events_total as they are first taken: by the writer, once a
-// take, not by the loops at each push under the registry's lock, on a
-// line both write (issue 17).
+// one, into blocks (emptied first) and returns it: the single node's
+// writer reads the events where the producers put them, and gives the
+// blocks back with written (or putBackBlocks) once they are stored.
 func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
-	blocks, counted := q.moveBlocks(blocks, max)
-	q.m.countTaken(blocks, counted)
+	blocks, _ = q.moveBlocks(blocks, max) // none counted: putBackBlocks counts none
+	q.mu.Lock()
+	q.writing = countEvents(blocks)
+	q.mu.Unlock()
 	if q.afterTake != nil {
 		q.afterTake(countEvents(blocks))
 	}
@@ -214,6 +218,19 @@ func (q *queue) dropSpares() {
 	q.spare = q.spare[:0]
 }
 
+// written counts blocks the writer stored in cliser_events_total and
+// takes them back: by the writer, once a commit, not by the loops at
+// each push under the registry's lock, on a line both write (issue 17);
+// at the commit, not the take, so that a failing store's events are in
+// cliser_events_queued alone (an audit saw them in both).
+func (q *queue) written(blocks [][]queued) {
+	q.m.countTaken(blocks, 0)
+	q.mu.Lock()
+	q.writing = 0
+	q.mu.Unlock()
+	q.release(blocks)
+}
+
 // putBackBlocks returns blocks the writer could not store to the front of
 // the queue, so that order holds on the retry.
 func (q *queue) putBackBlocks(blocks [][]queued) {
@@ -223,8 +240,8 @@ func (q *queue) putBackBlocks(blocks [][]queued) {
 	for _, b := range blocks {
 		front = append(front, b)
 		q.n += len(b)
-		q.counted += len(b)
 	}
+	q.writing = 0
 	q.blocks = append(front, q.blocks...)
 	clear(blocks)
 }
@@ -253,6 +270,15 @@ func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n
+}
+
+// unwritten is cliser_events_queued: the events waiting for the writer,
+// and those the single node's writer is storing (counted once stored):
+// with cliser_events_total and the dropped, every event emitted.
+func (q *queue) unwritten() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n + q.writing
 }
 
 // close refuses further events; what is pending stays for the last drain.

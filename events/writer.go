@@ -87,7 +87,7 @@ func (l *Log) afterCommit() {
 		l.opts.log.Info("events: writes to the log work again; the waiting events are written",
 			zap.Uint64("newest_seq", l.n.newest.Load()), zap.Uint64("dropped_so_far", l.q.dropped.Load()))
 	}
-	l.q.release(l.blocks)
+	l.q.written(l.blocks)
 	l.trim()
 	l.mapped.touched()
 	l.mapped.releaseDue(l.db)

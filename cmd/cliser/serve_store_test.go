@@ -283,6 +283,11 @@ func TestBinaryEventsAndIdentityFullDisk(t *testing.T) {
 	require.Eventually(t, func() bool { return metricOf(t, base, events.MetricStoreErrors) >= 3 },
 		waitFor, 20*time.Millisecond, "failing writes are retried, each counted")
 	assert.Positive(t, metricOf(t, base, events.MetricQueued), "the events wait")
+	// Counted when stored, so never more than the log holds (read first:
+	// the newest seq moves before the count does).
+	counted := metricOf(t, base, events.MetricEvents+`{type="client.connected"}`)
+	assert.LessOrEqual(t, counted, metricOf(t, base, events.MetricNewestSeq),
+		"the events a failing write holds are in cliser_events_queued, not counted as in the log")
 	assert.Equal(t, 1, logCount(t, p, "events: writing to the log failed"),
 		"one error line for the outage, not one per try:\n%s", p.LogText())
 
