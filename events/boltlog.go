@@ -131,7 +131,9 @@ func Open(path string, opts ...Option) (*Log, error) {
 		_ = boltcheck.Guard(db.Close)
 		_ = keep.Close()
 		l.check.Stop()
-		if errors.Is(err, boltcheck.ErrPanicked) {
+		// An event that does not read (its page whole) is as damaged a
+		// file: the refusal names it and says what to do.
+		if errors.Is(err, boltcheck.ErrPanicked) || errors.Is(err, ErrCorrupt) {
 			return nil, refusal(path, err)
 		}
 		return nil, err

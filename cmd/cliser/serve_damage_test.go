@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -39,6 +40,7 @@ func TestBinaryRefusesDamagedIdentityOrEventFile(t *testing.T) {
 			testkit.OverwritePages(t, path, 3*eventPages, 6*eventPages, 12)
 		}},
 		{"events garbage", events.FileName, garbage},
+		{"events event garbled", events.FileName, garbleEvent}, // bbolt's pages whole, one event not JSON
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -55,6 +57,17 @@ func TestBinaryRefusesDamagedIdentityOrEventFile(t *testing.T) {
 			assert.NotContains(t, text, "cliser ready")
 		})
 	}
+}
+
+// garbleEvent turns one stored event's opening brace into a bracket,
+// in place: the file's structure holds, the event does not read.
+func garbleEvent(t *testing.T, path string) {
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	at := bytes.Index(raw, []byte(`{"seq":1000,`))
+	require.Positive(t, at, "event 1000 is stored as its JSON")
+	raw[at] = '['
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
 }
 
 func garbage(t *testing.T, path string) {
