@@ -120,11 +120,9 @@ func (q *queue) newBlockLocked() []queued {
 // buf (emptied first) and returns it. The caller keeps buf, so a steady
 // writer copies each event once and allocates nothing.
 func (q *queue) take(buf []Event, max int) []Event {
-	blocks, counted := q.moveBlocks(nil, max)
+	blocks, counted := q.moveBlocks(nil, max, false)
 	q.m.countTaken(blocks, counted) // the stream's writer counts as it takes; putBack marks what it counted
-	if q.afterTake != nil {
-		q.afterTake(countEvents(blocks))
-	}
+	q.took(blocks)
 	buf = buf[:0]
 	for _, b := range blocks {
 		for i := range b {
@@ -140,19 +138,22 @@ func (q *queue) take(buf []Event, max int) []Event {
 // writer reads the events where the producers put them, and gives the
 // blocks back with written (or putBackBlocks) once they are stored.
 func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
-	blocks, _ = q.moveBlocks(blocks, max) // none counted: putBackBlocks counts none
-	q.mu.Lock()
-	q.writing = countEvents(blocks)
-	q.mu.Unlock()
-	if q.afterTake != nil {
-		q.afterTake(countEvents(blocks))
-	}
+	blocks, _ = q.moveBlocks(blocks, max, true) // none counted: putBackBlocks counts none
+	q.took(blocks)
 	return blocks
 }
 
-// moveBlocks is takeBlocks' part under the lock; counted is how many of
-// the events taken, from the first, were counted when taken before.
-func (q *queue) moveBlocks(blocks [][]queued, max int) (_ [][]queued, counted int) {
+// took tells a test's afterTake how many events a take took.
+func (q *queue) took(blocks [][]queued) {
+	if q.afterTake != nil {
+		q.afterTake(countEvents(blocks))
+	}
+}
+
+// moveBlocks is a take's part under the lock; counted is how many of
+// the events taken, from the first, were counted when taken before. With
+// writing (the single node's writer), they are what it is writing.
+func (q *queue) moveBlocks(blocks [][]queued, max int, writing bool) (_ [][]queued, counted int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	blocks = blocks[:0]
@@ -168,6 +169,9 @@ func (q *queue) moveBlocks(blocks [][]queued, max int) (_ [][]queued, counted in
 	rest := copy(q.blocks, q.blocks[taken:])
 	clear(q.blocks[rest:])
 	q.blocks, q.n = q.blocks[:rest], q.n-n
+	if writing {
+		q.writing = n
+	}
 	counted = min(q.counted, n)
 	q.counted -= counted
 	if q.dropping && q.n == 0 {
