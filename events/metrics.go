@@ -34,7 +34,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		events: prom.CounterVec(MetricEvents, "Events written into the log, by type (a single node's counted when stored, a cluster's as its writer takes them; "+
+		events: prom.CounterVec(MetricEvents, "Events written into the log, by type (counted once stored; "+
 			"the rest of those emitted are in cliser_events_queued or cliser_events_dropped_total).", "type"),
 		dropped:     prom.Counter(MetricDropped, "Events dropped because the log's writer queue was full (the disk or NATS is behind)."),
 		storeErrors: prom.Counter(MetricStoreErrors, "Failed writes of a batch of events to the log's store; the batch is retried."),
@@ -46,23 +46,37 @@ func newMetrics() *metrics {
 	return m
 }
 
-// countTaken counts the events of blocks the writer took in
-// cliser_events_total, but for the first counted ones (counted when they
-// were taken before, then put back): an add a type a take.
-func (m *metrics) countTaken(blocks [][]queued, counted int) {
+// countBlocks counts the events of blocks in cliser_events_total: an
+// add a type a commit.
+func (m *metrics) countBlocks(blocks [][]queued) {
 	var n [256]int // by queued.typ
 	for _, b := range blocks {
 		for i := range b {
-			switch {
-			case counted > 0:
-				counted--
-			case b[i].typ == 0:
+			if b[i].typ == 0 {
 				m.events.WithLabelValues(b[i].rare.typ).Inc()
-			default:
+			} else {
 				n[b[i].typ]++
 			}
 		}
 	}
+	m.addByType(&n)
+}
+
+// countEvents is countBlocks for the stream's batch.
+func (m *metrics) countEvents(batch []Event) {
+	var n [256]int // by typeIndex
+	for i := range batch {
+		if t := typeIndex(batch[i].Type); t > 0 {
+			n[t]++
+		} else {
+			m.events.WithLabelValues(batch[i].Type).Inc()
+		}
+	}
+	m.addByType(&n)
+}
+
+// addByType adds n (by typeIndex) to the known types' counters.
+func (m *metrics) addByType(n *[256]int) {
 	for i, c := range m.byType {
 		if n[i+1] > 0 {
 			c.Add(float64(n[i+1]))

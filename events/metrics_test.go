@@ -23,13 +23,14 @@ func countsOf(m *metrics, types ...string) map[string]float64 {
 	return got
 }
 
-// TestEventsTotalCountsEachEventOnceAsTaken: cliser_events_total counts
+// TestEventsTotalCountsEachEventOnceStored: cliser_events_total counts
 // the single node's events when its writer has stored them, by type (a
 // type beyond Types too): not while a failing write holds them back (they
 // are in cliser_events_queued alone: an audit saw a full disk's events in
-// both), never when they were dropped. The stream's writer counts as it
-// takes, never again for what a failed publish puts back.
-func TestEventsTotalCountsEachEventOnceAsTaken(t *testing.T) {
+// both), never when they were dropped. The stream's writer counts them at
+// their acknowledgment: what a failed publish puts back is in
+// cliser_events_queued alone, and counted once published on a retry.
+func TestEventsTotalCountsEachEventOnceStored(t *testing.T) {
 	m := newMetrics()
 	q := newQueue(400, m, zap.NewNop())
 	push := func(typ string, n int) {
@@ -60,13 +61,22 @@ func TestEventsTotalCountsEachEventOnceAsTaken(t *testing.T) {
 
 	push(TypeConnected, 200)
 	batch := q.take(nil, logChunk)
-	q.putBack(batch[150:]) // the stream published 150 of them
+	require.Equal(t, want, countsOf(m, types...), "taken to publish, not acknowledged yet")
+	require.Equal(t, 200, q.unwritten(), "being published: still in cliser_events_queued")
+	q.published(batch[:150]) // the stream acknowledged 150 of them
+	q.putBack(batch[150:])
+	want[TypeConnected] += 150
+	require.Equal(t, want, countsOf(m, types...), "the acknowledged counted")
+	require.Equal(t, 50, q.unwritten(), "the put back in cliser_events_queued alone")
 	push(TypeConnected, 7)
-	batch = q.take(batch, 100) // the 50 put back, then the new 7
-	want[TypeConnected] += 207
-	require.Len(t, batch, 57)
-	require.Equal(t, want, countsOf(m, types...), "the stream's put back counted once")
-	require.Zero(t, q.len())
+	push("custom.type", 1)
+	batch = q.take(batch, 100) // the 50 put back, then the new 8
+	require.Len(t, batch, 58)
+	q.published(batch)
+	want[TypeConnected] += 57
+	want["custom.type"]++
+	require.Equal(t, want, countsOf(m, types...), "the put back counted once, when published")
+	require.Zero(t, q.unwritten())
 }
 
 // TestLogCountsWhatItsWriterTook: a real log's page shows every event
@@ -86,7 +96,7 @@ func TestLogCountsWhatItsWriterTook(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(l.Collectors()...)
 	want := `
-# HELP cliser_events_total Events written into the log, by type (a single node's counted when stored, a cluster's as its writer takes them; the rest of those emitted are in cliser_events_queued or cliser_events_dropped_total).
+# HELP cliser_events_total Events written into the log, by type (counted once stored; the rest of those emitted are in cliser_events_queued or cliser_events_dropped_total).
 # TYPE cliser_events_total counter
 cliser_events_total{type="ban.created"} 1
 cliser_events_total{type="ban.deleted"} 0

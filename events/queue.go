@@ -25,8 +25,7 @@ type queue struct {
 	blocks   [][]queued // pending events in blocks of blockSize: a push never copies the backlog
 	n        int        // events in blocks
 	spare    [][]queued // emptied blocks, for reuse
-	counted  int        // events at the front already counted in cliser_events_total: taken, then put back
-	writing  int        // events the single node's writer took and has not stored or put back
+	writing  int        // events the writer took and has not stored or put back
 	accepted uint64     // events ever pushed and not dropped (the Stream's Stored waits on them)
 	limit    int
 	closedAt time.Time // zero until close
@@ -120,8 +119,7 @@ func (q *queue) newBlockLocked() []queued {
 // buf (emptied first) and returns it. The caller keeps buf, so a steady
 // writer copies each event once and allocates nothing.
 func (q *queue) take(buf []Event, max int) []Event {
-	blocks, counted := q.moveBlocks(nil, max, false)
-	q.m.countTaken(blocks, counted) // the stream's writer counts as it takes; putBack marks what it counted
+	blocks := q.moveBlocks(nil, max)
 	q.took(blocks)
 	buf = buf[:0]
 	for _, b := range blocks {
@@ -138,7 +136,7 @@ func (q *queue) take(buf []Event, max int) []Event {
 // writer reads the events where the producers put them, and gives the
 // blocks back with written (or putBackBlocks) once they are stored.
 func (q *queue) takeBlocks(blocks [][]queued, max int) [][]queued {
-	blocks, _ = q.moveBlocks(blocks, max, true) // none counted: putBackBlocks counts none
+	blocks = q.moveBlocks(blocks, max)
 	q.took(blocks)
 	return blocks
 }
@@ -150,10 +148,9 @@ func (q *queue) took(blocks [][]queued) {
 	}
 }
 
-// moveBlocks is a take's part under the lock; counted is how many of
-// the events taken, from the first, were counted when taken before. With
-// writing (the single node's writer), they are what it is writing.
-func (q *queue) moveBlocks(blocks [][]queued, max int, writing bool) (_ [][]queued, counted int) {
+// moveBlocks is a take's part under the lock: what it takes is what the
+// writer is writing (in cliser_events_queued until stored or put back).
+func (q *queue) moveBlocks(blocks [][]queued, max int) [][]queued {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	blocks = blocks[:0]
@@ -169,16 +166,12 @@ func (q *queue) moveBlocks(blocks [][]queued, max int, writing bool) (_ [][]queu
 	rest := copy(q.blocks, q.blocks[taken:])
 	clear(q.blocks[rest:])
 	q.blocks, q.n = q.blocks[:rest], q.n-n
-	if writing {
-		q.writing = n
-	}
-	counted = min(q.counted, n)
-	q.counted -= counted
+	q.writing = n
 	if q.dropping && q.n == 0 {
 		q.dropping = false
 		q.log.Info("events: the writer caught up; no more drops")
 	}
-	return blocks, counted
+	return blocks
 }
 
 // maxSpareBurst is the most emptied blocks kept for reuse: a whole
@@ -228,7 +221,7 @@ func (q *queue) dropSpares() {
 // at the commit, not the take, so that a failing store's events are in
 // cliser_events_queued alone (an audit saw them in both).
 func (q *queue) written(blocks [][]queued) {
-	q.m.countTaken(blocks, 0)
+	q.m.countBlocks(blocks)
 	q.mu.Lock()
 	q.writing = 0
 	q.mu.Unlock()
@@ -265,9 +258,20 @@ func (q *queue) putBack(batch []Event) {
 		front = append(front, b)
 		batch = batch[n:]
 		q.n += n
-		q.counted += n
 	}
+	q.writing = 0
 	q.blocks = append(front, q.blocks...)
+}
+
+// published counts the events the stream stored in cliser_events_total:
+// at the acknowledgment, as the single node's at the commit (written),
+// so that a publish failing while NATS is away leaves its events in
+// cliser_events_queued alone.
+func (q *queue) published(batch []Event) {
+	q.m.countEvents(batch)
+	q.mu.Lock()
+	q.writing = max(q.writing-len(batch), 0)
+	q.mu.Unlock()
 }
 
 func (q *queue) len() int {
@@ -277,7 +281,7 @@ func (q *queue) len() int {
 }
 
 // unwritten is cliser_events_queued: the events waiting for the writer,
-// and those the single node's writer is storing (counted once stored):
+// and those it is storing (counted once stored):
 // with cliser_events_total and the dropped, every event emitted.
 func (q *queue) unwritten() int {
 	q.mu.Lock()

@@ -40,6 +40,7 @@ func (s *Stream) run() {
 			sent, err := s.publish(batch)
 			if sent > 0 {
 				s.q.wrote()
+				s.q.published(batch[:sent])
 			}
 			if err != nil {
 				s.q.putBack(batch[sent:])

@@ -40,7 +40,7 @@ func TestOwedAddsTheRecordsAndTheLargerOfTheEventFigures(t *testing.T) {
 	assert.EqualValues(t, 5+30, owedOf(pageOf(t, "cliser_registry_pending_writes 5\n"+events(10, 20, 100, 80, 0))),
 		"queued and lagging events counted where they exceed the emitted but not posted")
 	assert.EqualValues(t, 5+10, owedOf(pageOf(t, events(10, 0, 100, 95, 0))),
-		"the log counts an event as its writer takes it: the 10 queued are emitted and not posted beside the 5 taken")
+		"the log counts an event once stored: the 10 queued are emitted and not posted beside the 5 stored")
 	assert.EqualValues(t, 0, owedOf(pageOf(t, events(0, 0, 100, 90, 10))), "an event the webhook gave up on is not owed")
 	assert.EqualValues(t, 7, owedOf(pageOf(t, "cliser_registry_pending_writes 7\n")), "cliser with the log off owes its records alone")
 	assert.EqualValues(t, 0, owedOf(pageOf(t, "go_goroutines 12\n")), "a server without cliser's metrics owes nothing")

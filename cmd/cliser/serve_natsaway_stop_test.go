@@ -61,6 +61,14 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 	stopNATS(t, ns, base)
 	require.NoError(t, c.Conn.Close()) // its disconnect: an event NATS cannot take
 	waitDisconnectSeen(t, p)
+	waitEventsQueued(t, base, 1)
+	total := func(typ string) float64 {
+		n, ok := testkit.Metric(base, `cliser_events_total{type="`+typ+`"}`)
+		require.True(t, ok, typ)
+		return n
+	}
+	assert.Zero(t, total("client.disconnected"), "not stored: in cliser_events_queued alone (it was in both)")
+	assert.EqualValues(t, 2, total("client.connected"))
 	// Exit 1 still: the records of the disconnects were not written (a
 	// record has no spill; the next start writes them as the file says).
 	assert.Equal(t, 1, p.Stop(t))
@@ -100,13 +108,26 @@ func waitEventsOf(t *testing.T, base, query string, n int) []events.Event {
 
 // waitDisconnectSeen waits until the node has ended the one session a
 // test closed: its client.disconnected is then queued (the registry
-// emits it before the line), whatever the writer does with it. Polling
-// cliser_events_queued missed it: the writer takes the event to publish
-// and waits up to 5 s for JetStream's ack, and the gauge shows it only
-// between tries.
+// emits it before the line), whatever the writer does with it.
 func waitDisconnectSeen(t *testing.T, p *testkit.Served) {
 	t.Helper()
 	p.WaitLog(t, 10*time.Second, `"msg":"client disconnected"`, `"reason":"closed by client"`)
+}
+
+// waitEventsQueued waits until the node at base has n events not in the
+// log: waiting for its writer, or being published and not acknowledged.
+func waitEventsQueued(t *testing.T, base string, n float64) {
+	t.Helper()
+	waitMetric(t, base, "cliser_events_queued", n)
+}
+
+// waitMetric waits until the node at base shows series at n.
+func waitMetric(t *testing.T, base, series string, n float64) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		got, ok := testkit.Metric(base, series)
+		return ok && got == n
+	}, waitFor, tick, "%s %v", series, n)
 }
 
 // nodeArgs makes the flags of a node named name with its data in dir,
@@ -122,10 +143,7 @@ func nodeArgs(url, hb string) func(name, dir string) []string {
 // cluster's bucket, as its mirror has them.
 func waitRecords(t *testing.T, base string, n float64) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		got, ok := testkit.Metric(base, "cliser_cluster_records")
-		return ok && got == n
-	}, waitFor, tick, "%v records written", n)
+	waitMetric(t, base, "cliser_cluster_records", n)
 }
 
 // stopNATS stops ns and waits until the node at base has seen it go.
