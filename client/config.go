@@ -77,7 +77,9 @@ type Config struct {
 	Logger *zap.Logger
 
 	// OnShutdown is called once when the server orders "130 shutdown",
-	// after "130 ok" has been written. It runs on the connection's reader
+	// after "130 ok" has been written, or its write has failed: the order
+	// stands either way (a device told to stop that came back instead
+	// would defeat it). It runs on the connection's reader
 	// goroutine, so keep-alives are not answered while it runs (the server
 	// closes the connection after the ack anyway). text is the operator's
 	// reason, "" when none.

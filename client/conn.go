@@ -173,13 +173,17 @@ func (c *Conn) process(rerr error) error {
 	})
 	c.out = out
 	c.have = copy(c.buf, c.buf[used:c.have])
+	var werr error
 	if len(out) > 0 {
-		if err := c.write(out); err != nil {
-			return err
-		}
+		werr = c.write(out)
 	}
 	for _, ev := range c.events {
-		c.dispatch(ev)
+		if werr == nil || ev.kind == evShutdown { // an order stands unacked: see OnShutdown
+			c.dispatch(ev, werr)
+		}
+	}
+	if werr != nil {
+		return werr
 	}
 	if cerr != nil {
 		return cerr
@@ -202,7 +206,9 @@ func (c *Conn) write(b []byte) error {
 	return err
 }
 
-func (c *Conn) dispatch(ev sessionEvent) {
+// dispatch acts on ev once the lines it answers were written, or their
+// write failed with werr.
+func (c *Conn) dispatch(ev sessionEvent, werr error) {
 	switch ev.kind {
 	case evRegistered:
 		c.log.Debug("registered", zap.Uint16("sid", ev.sid))
@@ -210,7 +216,11 @@ func (c *Conn) dispatch(ev sessionEvent) {
 		c.keepAlives++
 		c.log.Debug("keep-alive answered") // the token stays out of logs
 	case evShutdown:
-		c.log.Debug("shutdown ordered, acked", zap.String("text", ev.text))
+		if werr != nil {
+			c.log.Warn("the shutdown order's ack could not be written; the order stands", zap.String("text", ev.text), zap.Error(werr))
+		} else {
+			c.log.Debug("shutdown ordered, acked", zap.String("text", ev.text))
+		}
 		// The server closes after the ack; if it does not, we do.
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.ShutdownLinger))
 		if c.cfg.OnShutdown != nil {
@@ -222,11 +232,14 @@ func (c *Conn) dispatch(ev sessionEvent) {
 func (c *Conn) readLoop() {
 	// Lines that came in the same read as the 140 are still buffered.
 	err := c.process(nil)
+	armed := false
 	for err == nil {
-		if c.cfg.IdleTimeout > 0 && c.sess.state == stateRegistered {
-			// Every keep-alive moves this on; only a silent server lets it
-			// pass. After a 130 ack the linger deadline rules instead.
+		// Every whole line (a keep-alive) moves this on, not a byte: a
+		// server trickling a line that never ends is a silent one. After
+		// a 130 ack the linger deadline rules instead.
+		if c.cfg.IdleTimeout > 0 && c.sess.state == stateRegistered && (!armed || len(c.events) > 0) {
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.cfg.IdleTimeout))
+			armed = true
 		}
 		err = c.readOnce()
 	}

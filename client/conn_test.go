@@ -194,6 +194,34 @@ func TestShutdownAckedThenHookOnce(t *testing.T) {
 	assert.Equal(t, "maintenance window", text.Load())
 }
 
+// A shutdown order whose ack cannot be written (the server reset the
+// connection right after it) stands: OnShutdown runs and the session ends
+// with ErrShutdown. The order was taken as acked and OnShutdown skipped,
+// so the agent exited 0 without its hook or a word (found by an audit).
+// Whether the reset beats the ack's write, or the order itself, is the
+// kernel's race: each round must be a whole order or a lost session.
+func TestShutdownOrderStandsWhenItsAckCannotBeWritten(t *testing.T) {
+	srv := newScriptedServer(t, afterHandshake("9", func(c *scriptConn) {
+		c.send("130 shutdown bye\n")
+		_ = c.nc.(*net.TCPConn).SetLinger(0) // the close is a reset
+	}))
+	orders := 0
+	for range 20 {
+		var calls atomic.Int32
+		cfg := testConfig(srv.addr())
+		cfg.OnShutdown = func(string) { calls.Add(1) }
+		err := waitErr(t, dialT(t, cfg))
+		if errors.Is(err, ErrShutdown) {
+			orders++
+			require.EqualValues(t, 1, calls.Load(), "an order ended the session without its hook")
+		} else {
+			require.ErrorIs(t, err, ErrConnLost, "the reset lost the order itself")
+			require.Zero(t, calls.Load())
+		}
+	}
+	t.Logf("%d of 20 rounds saw the order", orders)
+}
+
 func TestShutdownLingerClosesWhenServerDoesNot(t *testing.T) {
 	sawEOF := make(chan bool, 1)
 	srv := newScriptedServer(t, afterHandshake("9", func(c *scriptConn) {

@@ -49,6 +49,33 @@ func TestConnIdleTimeoutAfterKeepAlivesBlamesNoInterval(t *testing.T) {
 	assert.NotContains(t, err.Error(), "no keep-alive came")
 }
 
+// A whole line restarts the idle clock, not a byte: a server that
+// trickles a keep-alive a byte at a time and never ends it held the
+// session until the line limit (512 bytes: at a byte every 119 s of the
+// agent's 2m idle timeout, ~17 h). The trickle runs until the client
+// closes; the session must end one idle timeout after the last whole line.
+func TestConnIdleTimeoutIsNotKeptOffByATrickle(t *testing.T) {
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		if !c.send("100 1\n") || !c.send("100 ") {
+			return
+		}
+		for c.send("7") {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}))
+	cfg := testConfig(srv.addr())
+	cfg.IdleTimeout = 300 * time.Millisecond
+	conn := dialT(t, cfg)
+	select {
+	case <-conn.Done():
+	case <-time.After(20 * cfg.IdleTimeout): // the trickle reaches the line limit after ~10 s
+		t.Fatal("a trickle of bytes without a line kept the idle timeout off")
+	}
+	err := conn.Wait()
+	assert.ErrorIs(t, err, ErrServerSilent)
+	assert.NotContains(t, err.Error(), "no keep-alive came", "one came before the trickle")
+}
+
 // Each keep-alive restarts the idle clock: against the real server with
 // keep-alives far more often than IdleTimeout, the session outlives many
 // idle timeouts. The idle timeout is 20 keep-alive intervals: with 5, a

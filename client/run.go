@@ -108,7 +108,7 @@ func (f *faultOnce) ok(log *zap.Logger, msg string, fields ...zap.Field) {
 func (r *runner) run(ctx context.Context) error {
 	dialCfg := r.cfg
 	dialCfg.OnShutdown = func(text string) {
-		r.log.Info("shutdown ordered by the server, acked", zap.String("text", text))
+		r.log.Info("shutdown ordered by the server", zap.String("text", text)) // acked, or Conn warned
 		r.events(ShutdownOrdered{Text: text})
 		if r.cfg.OnShutdown != nil {
 			r.cfg.OnShutdown(text)
