@@ -35,9 +35,10 @@ type Fleet struct {
 	dialer net.Dialer
 	log    *zap.Logger
 
-	mu       sync.Mutex
-	sessions map[*Session]struct{} // open ones, for Close
-	closing  bool
+	mu        sync.Mutex
+	sessions  map[*Session]struct{} // open ones, for Close
+	closing   bool
+	enrolling sync.WaitGroup // Opens handing a socket to the loops: Close stops them after
 
 	counts fleetCounters
 }
@@ -147,10 +148,7 @@ func (f *Fleet) Open(ctx context.Context, index int, id string) (*Session, error
 		return nil, configError("id %q: %v", id, err)
 	}
 	s := &Session{Index: index, ID: id, f: f, answers: answers}
-	f.mu.Lock()
-	closing := f.closing
-	f.mu.Unlock()
-	if closing {
+	if f.isClosing() {
 		return nil, ErrClosed
 	}
 	s.start = time.Now()
@@ -159,9 +157,18 @@ func (f *Fleet) Open(ctx context.Context, index int, id string) (*Session, error
 		f.counts.dialFailed.Add(1)
 		return nil, fmt.Errorf("client: dial %s: %w", f.cfg.Addr, err)
 	}
+	// A Close during the dial: loops that stopped would never take nc,
+	// and the enroll would wait for them forever.
 	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		_ = nc.Close()
+		return nil, ErrClosed
+	}
 	f.sessions[s] = struct{}{}
+	f.enrolling.Add(1)
 	f.mu.Unlock()
+	defer f.enrolling.Done()
 	// Enroll dups the socket into the loop and closes nc.
 	if _, err := f.cli.EnrollContext(nc, s); err != nil {
 		f.forget(s)
@@ -204,8 +211,15 @@ func (f *Fleet) Close() error {
 	for _, s := range open {
 		_ = s.Close()
 	}
+	f.enrolling.Wait()
 	// Stop closes what is left on the loops, with OnClose for each.
 	return f.cli.Stop()
+}
+
+func (f *Fleet) isClosing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closing
 }
 
 func (f *Fleet) forget(s *Session) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,4 +199,49 @@ func TestFleetConfigErrors(t *testing.T) {
 	defer f.Close()
 	_, err = f.Open(context.Background(), 0, "bad id")
 	assert.ErrorIs(t, err, ErrConfig)
+}
+
+// A Close while Opens dial: each Open returns (a session, or ErrClosed)
+// and each session it returned gets its one Closed. An Open whose dial
+// outlasted the check before it handed its socket to loops that had
+// stopped, and waited for them forever (found by an audit). Each round
+// closes after a few Opens went through, so some are mid-dial then.
+func TestFleetCloseWhileOpening(t *testing.T) {
+	srv := startReactor(t, registry.New(), "127.0.0.1:0")
+	for round := range 10 {
+		rec := newFleetRecorder()
+		f := newTestFleet(t, srv.Addr(), rec.events())
+		var wg sync.WaitGroup
+		var opened atomic.Int32
+		through := make(chan struct{}, 20)
+		for i := range 20 {
+			wg.Go(func() {
+				if _, err := f.Open(context.Background(), i, fmt.Sprintf("race-%d-%d", round, i)); err == nil {
+					opened.Add(1)
+				} else {
+					assert.ErrorIs(t, err, ErrClosed)
+				}
+				through <- struct{}{}
+			})
+		}
+		for range round % 5 {
+			<-through
+		}
+		require.NoError(t, f.Close())
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: an Open still waits after Close", round)
+		}
+		require.Eventually(t, rec.with(func(r *fleetRecorder) bool { return len(r.closed) == int(opened.Load()) }),
+			5*time.Second, 5*time.Millisecond, "round %d: a Closed for each session Open returned", round)
+		rec.mu.Lock()
+		for i, errs := range rec.closed {
+			assert.Len(t, errs, 1, "round %d, session %d: one Closed", round, i)
+		}
+		rec.mu.Unlock()
+		assert.Zero(t, f.OpenSessions())
+	}
 }
