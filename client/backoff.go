@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -16,10 +17,10 @@ import (
 //     [0, min(Max, Min*Factor^n)], n the number of failures since the last
 //     stable session. Full jitter spreads a fleet that lost its server at
 //     the same moment.
-//   - After "auth failed", "too many attempts" or "bad id" retrying soon
-//     cannot help (the password or ID must change first, or the server's
-//     per-IP limiter must cool down): the wait is long, a uniform time in
-//     [Max/2, Max].
+//   - After "auth failed", "too many attempts", "bad id", "banned" or
+//     "revoked" retrying soon cannot help (the password, the ID or a ban
+//     must change first, or the server's per-IP limiter must cool down):
+//     the wait is long, a uniform time in [Max/2, Max].
 //   - After "replaced" another connection with our ID won. Reconnecting
 //     at once would replace it back and the two would fight in a tight
 //     loop; so the wait is at least Min and grows with every replacement in
@@ -48,7 +49,7 @@ const (
 func (b Backoff) withDefaults() Backoff {
 	b.Min = OrDefault(b.Min, defaultBackoffMin)
 	b.Max = max(OrDefault(b.Max, defaultBackoffMax), b.Min)
-	if b.Factor < 1 {
+	if !(b.Factor >= 1) { // NaN too: it made every wait 0
 		b.Factor = defaultBackoffFactor
 	}
 	b.StableAfter = OrDefault(b.StableAfter, defaultStableAfter)
@@ -61,7 +62,7 @@ func (b Backoff) ceiling(n int) time.Duration {
 	for i := 0; i < n && d < float64(b.Max); i++ {
 		d *= b.Factor
 	}
-	if d > float64(b.Max) {
+	if d >= float64(b.Max) { // float64(MaxInt64) converts back to an overflow
 		return b.Max
 	}
 	return time.Duration(d)
@@ -102,10 +103,15 @@ func (b Backoff) delay(kind backoffKind, n int) time.Duration {
 	}
 }
 
-// between is uniform in [lo, hi].
+// between is uniform in [lo, hi] (but for hi itself when hi-lo is
+// MaxInt64: its +1 would overflow).
 func between(lo, hi time.Duration) time.Duration {
 	if hi <= lo {
 		return lo
 	}
-	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
+	n := int64(hi - lo)
+	if n < math.MaxInt64 {
+		n++
+	}
+	return lo + time.Duration(rand.Int64N(n))
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,4 +178,20 @@ func TestBackoffDefaults(t *testing.T) {
 	b := Backoff{}.withDefaults()
 	assert.Equal(t, Backoff{Min: 500 * time.Millisecond, Max: time.Minute, Factor: 2, StableAfter: 30 * time.Second}, b)
 	assert.Equal(t, time.Second, Backoff{Min: time.Second, Max: time.Millisecond}.withDefaults().Max, "Max below Min is raised")
+	assert.EqualValues(t, 2, Backoff{Factor: math.NaN()}.withDefaults().Factor, "a NaN factor made every wait 0")
+}
+
+// The largest Max there is: waits stay in [0, Max] at every count, and
+// none overflows (rand.Int64N(hi-lo+1) panicked after ~35 failures; the
+// agent takes any --backoff-max). An audit found it.
+func TestBackoffAtTheLargestMax(t *testing.T) {
+	b := Backoff{Max: math.MaxInt64}.withDefaults()
+	for n := range 80 {
+		for _, kind := range []backoffKind{backoffNormal, backoffLong, backoffReplaced} {
+			d := b.delay(kind, n)
+			require.GreaterOrEqual(t, d, time.Duration(0), "kind %d, n %d", kind, n)
+		}
+	}
+	assert.Equal(t, b.Max, b.ceiling(70), "Min*2^70 is past Max: Max, not an overflowed conversion")
+	assert.NotPanics(t, func() { between(0, math.MaxInt64) })
 }
