@@ -40,11 +40,23 @@ func rejection(reason protocol.Reason, source string, reread, withCert bool, wai
 	case protocol.ReasonBadID:
 		advice = "the server refused this client ID (190 bad id): check the ID"
 	case protocol.ReasonBanned:
-		advice = "an operator banned this ID, address or network (190 banned): see cliser bans list"
+		// The client cannot tell whose ban: a flapping one is the likelier
+		// surprise, two devices sharing this ID.
+		advice = "this ID, address or network is banned (190 banned), by an operator or by the server for flapping" +
+			" (this ID registering over and over: two devices sharing it?): see cliser bans list"
 	case protocol.ReasonRevoked:
 		advice = "an operator revoked this ID's secret (190 revoked): " + revoked
 	default:
 		advice = fmt.Sprintf("the server rejected this client (190 %s): check the password and ID", reason)
 	}
-	return fmt.Sprintf("%s; next try in %s", advice, wait.Round(time.Second))
+	return fmt.Sprintf("%s; next try in %s", advice, roundWait(wait))
+}
+
+// roundWait is wait to the second, or to the millisecond under one (a
+// --backoff-max under 1s printed "next try in 0s").
+func roundWait(wait time.Duration) time.Duration {
+	if wait < time.Second {
+		return wait.Round(time.Millisecond)
+	}
+	return wait.Round(time.Second)
 }

@@ -1,0 +1,26 @@
+package client
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/cliser/cliser/protocol"
+)
+
+// A ban names both who may have made it: a flapping ban is the server's,
+// and said to be an operator's it sent the person who shares an ID with
+// another device the wrong way. A wait under a second is not "0s".
+func TestRejectionNamesBothBansAndEveryWait(t *testing.T) {
+	line := rejection(protocol.ReasonBanned, "", false, false, 40*time.Second)
+	assert.Contains(t, line, "by an operator or by the server for flapping")
+	assert.Contains(t, line, "see cliser bans list; next try in 40s")
+	for wait, want := range map[time.Duration]string{
+		180 * time.Millisecond:   "next try in 180ms",
+		1499 * time.Millisecond:  "next try in 1s",
+		51139 * time.Millisecond: "next try in 51s",
+	} {
+		assert.Contains(t, rejection(protocol.ReasonAuthFailed, "", false, false, wait), want)
+	}
+}
