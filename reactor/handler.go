@@ -39,6 +39,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	lp := h.loopOf(c.EventLoop())
 	cip, port := splitAddr(c.RemoteAddr(), &lp.cips)
 	if !h.opts.proxyProtocol && h.opts.identity.AddrBanned(cip.ip) {
+		h.logRefused(cip, port, protocol.ReasonBanned)
 		return h.reject(protocol.ReasonBanned)
 	}
 	if h.opts.proxyProtocol && !h.proxyTrusted(c) {
@@ -56,6 +57,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if r := h.guard.admit(cip, now); r != protocol.ReasonNone {
 		c.SetContext(nil)
+		h.logRefused(cip, port, r)
 		return h.reject(r)
 	}
 	s.set(admitted, true)

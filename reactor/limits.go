@@ -119,10 +119,11 @@ func (g *ipGuard) stateLocked(ip string, now int64) *ipState {
 	return st
 }
 
-// failed records an authentication failure from ip.
-func (g *ipGuard) failed(ip string, now int64) {
+// failed records an authentication failure from ip, and reports whether
+// it was the one that has ip refused for the window.
+func (g *ipGuard) failed(ip string, now int64) bool {
 	if g.failLimit <= 0 {
-		return
+		return false
 	}
 	key := g.key(ip)
 	g.mu.Lock()
@@ -135,6 +136,7 @@ func (g *ipGuard) failed(ip string, now int64) {
 	if st.failures >= g.failLimit {
 		st.bannedUntil.Store(now + g.window)
 	}
+	return st.failures == g.failLimit
 }
 
 // prune drops entries with nothing left to remember; the ticker calls it

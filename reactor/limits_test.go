@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"encoding/binary"
 	"net"
 	"testing"
 	"time"
@@ -140,6 +141,31 @@ func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
 			c.ExpectClosed(closeLine(protocol.ReasonProtocolError)) // nothing before the header
 		})
 	}
+}
+
+// A v2 header may carry 4096 bytes after its fixed 16 (docs/tls.md): one
+// at the cap is read, one a byte past it refused, before any prompt.
+func TestProxyV2HeaderIsCappedAt4096BytesOfPayload(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true))
+	header := func(payload int) string {
+		b := []byte("\r\n\r\n\x00\r\nQUIT\n\x21\x11")                        // v2 PROXY, TCP over IPv4
+		b = binary.BigEndian.AppendUint16(b, uint16(payload))                // addresses and TLVs
+		b = append(b, 198, 51, 100, 9, 192, 0, 2, 1, 0x10, 0x00, 0x1b, 0x9e) // 198.51.100.9:4096 -> 192.0.2.1:7070
+		noop := payload - 12 - 3                                             // PP2_TYPE_NOOP's value fills the rest
+		b = append(b, 0x04, byte(noop>>8), byte(noop))
+		return string(append(b, make([]byte, noop)...))
+	}
+	c := srv.dial(t)
+	c.Send(header(4096) + "110 " + testPassword + "\n120 big-header\n")
+	c.Expect("110 password")
+	c.Expect("120 id")
+	c.ExpectConnected()
+	rec, _ := srv.reg.Get("big-header")
+	assert.Equal(t, "198.51.100.9", rec.CIP)
+
+	c = srv.dial(t)
+	c.Send(header(4097))
+	c.ExpectClosed(closeLine(protocol.ReasonProtocolError))
 }
 
 func TestProxiedAddressIsWhatTheBanSees(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/cliser/cliser/protocol"
 )
 
 // Lines about connections that never registered (a failed handshake, a
@@ -15,8 +17,9 @@ import (
 // looping over connect-and-send-garbage wrote 270 KB of log a second, a
 // disk filled from outside. So each such message is written for the first
 // refusalLogFirst connections of every window, and the rest are counted
-// and told in one line per window. cliser_handshakes_total and
-// cliser_proxy_refused_total still count every connection.
+// and told in one line per window. cliser_handshakes_total,
+// cliser_accept_rejections_total and cliser_proxy_refused_total still
+// count every connection.
 const (
 	refusalLogEvery = 10 * time.Second
 	refusalLogFirst = 20
@@ -65,6 +68,25 @@ func (r *refusalLog) flush(now time.Time, final bool) {
 	}
 	r.last = now
 	r.log.Info("connections refused before registering, too many to log one by one: the first lines of each kind per window were "+
-		"logged, these were only counted (cliser_handshakes_total, cliser_proxy_refused_total)",
+		"logged, these were only counted (cliser_handshakes_total, cliser_accept_rejections_total, cliser_proxy_refused_total)",
 		zap.Int64("not_logged", n), zap.Duration("window", r.every), zap.Int("logged_per_window", refusalLogFirst))
+}
+
+// logRefused logs a connection refused by its address before its
+// handshake (a ban, the per-IP limits), sampled as failed handshakes are:
+// the address may be retrying in a loop. Without it an operator could not
+// tell which address was turned away.
+func (srv *Server) logRefused(cip *peer, port uint16, r protocol.Reason) {
+	if ce := srv.refusals.Check(zap.InfoLevel, "connection refused before its handshake"); ce != nil {
+		ce.Write(zap.String("cip", cip.ip), zap.Uint16("cport", port), zap.Stringer("reason", r))
+	}
+}
+
+// logAddressRefused says that ip's wrong passwords have it refused for
+// the window: nothing else would name it (it is no ban in /v1/bans).
+func (srv *Server) logAddressRefused(ip string) {
+	if ce := srv.refusals.Check(zap.WarnLevel, "address refused for --auth-fail-window after too many wrong passwords"); ce != nil {
+		ce.Write(zap.String("cip", ip), zap.String("counted_as", srv.guard.key(ip)),
+			zap.Int("auth_fail_limit", srv.opts.authFailLimit), zap.Duration("window", srv.opts.authFailWindow))
+	}
 }

@@ -19,22 +19,35 @@ import (
 // address) chose how many lines the server logged: one a connection, 270
 // KB a second from one Python loop. Now the first lines of each kind per
 // window are logged, and one line tells how many more there were; the
-// count of the logged and the told is every connection.
+// count of the logged and the told is every connection. Connections
+// refused by their address on accept (here after too many wrong passwords;
+// a ban or the per-IP handshake cap alike) were not logged at all (audit).
 func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
 	const conns = 3 * refusalLogFirst
 	const summary = "too many to log one by one"
 	window := func(o *options) { o.refusalLogEvery = time.Hour } // one window for the whole test
 	for name, tc := range map[string]struct {
-		opts []Option
-		line string
-		send string
-		want []string
+		opts   []Option
+		before func(t *testing.T, s *testServer)
+		line   string
+		send   string
+		want   []string
 	}{
 		"failed handshakes": {line: "handshake failed", send: "hello\n",
 			want: []string{"110 password", closeLine(protocol.ReasonProtocolError)}},
 		"untrusted PROXY senders": {line: "connection refused: not a trusted PROXY sender (--proxy-trusted)",
 			opts: []Option{WithProxyProtocol(true), WithProxyTrusted([]string{"192.0.2.0/24"})},
 			want: []string{closeLine(protocol.ReasonProtocolError)}},
+		"addresses refused on accept": {line: "connection refused before its handshake",
+			opts: []Option{WithAuthFailLimit(2, time.Hour)},
+			before: func(t *testing.T, s *testServer) {
+				for range 2 {
+					c := s.dial(t)
+					c.Send("110 wrong\n")
+					c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+				}
+			},
+			want: []string{closeLine(protocol.ReasonTooManyAttempts)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			core, logs := observer.New(zap.InfoLevel)
@@ -43,6 +56,9 @@ func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, srv.Start())
 			s := &testServer{Server: srv}
+			if tc.before != nil {
+				tc.before(t, s)
+			}
 			for range conns {
 				c := s.dial(t)
 				if tc.send != "" {
@@ -65,6 +81,11 @@ func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
 			}
 			assert.LessOrEqual(t, len(summaries), 2, "one summary a window, and the last at the stop")
 			assert.Equal(t, int64(conns), int64(logged)+told, "every connection is logged or told")
+			if tc.before != nil {
+				refused := logs.FilterMessage("address refused for --auth-fail-window after too many wrong passwords").All()
+				require.Len(t, refused, 1, "said once, at the failure that refused the address")
+				assert.Equal(t, "127.0.0.1", refused[0].ContextMap()["cip"])
+			}
 		})
 	}
 }

@@ -123,12 +123,19 @@ func (s *session) onPassword(l protocol.Line) {
 		return
 	}
 	if !s.checkPassword(l.Arg) {
-		s.lp.srv.guard.failed(s.cip.ip, s.lp.now())
+		s.authFailed()
 		s.fail(protocol.ReasonAuthFailed)
 		return
 	}
 	s.state = awaitID
 	s.write(promptID)
+}
+
+// authFailed counts a wrong password against the client's address.
+func (s *session) authFailed() {
+	if s.lp.srv.guard.failed(s.cip.ip, s.lp.now()) {
+		s.lp.srv.logAddressRefused(s.cip.ip)
+	}
 }
 
 func (s *session) onID(l protocol.Line) {
@@ -143,7 +150,7 @@ func (s *session) onID(l protocol.Line) {
 	cid := string(l.Arg)
 	if r := s.checkID(cid); r != protocol.ReasonNone {
 		if r == protocol.ReasonAuthFailed {
-			s.lp.srv.guard.failed(s.cip.ip, s.lp.now())
+			s.authFailed()
 		}
 		s.fail(r)
 		return
@@ -202,6 +209,7 @@ func (s *session) admit() bool {
 // (handler.reject): counted once as a rejection, and OnClose finds no
 // session, so it is not counted again as a failed handshake.
 func (s *session) refuse(r protocol.Reason) {
+	s.lp.srv.logRefused(s.cip, s.port, r)
 	s.lp.srv.opts.observer.Rejected(r)
 	s.fail(r)
 	s.conn.SetContext(nil)
