@@ -25,8 +25,10 @@ import (
 //     at once would replace it back and the two would fight in a tight
 //     loop; so the wait is at least Min and grows with every replacement in
 //     a row: uniform in [d/2, d], d = min(Max, Min*Factor^k) for the k-th
-//     replacement in a row. Two agents sharing an ID end up trading the
-//     session about once per Max, not thousands of times a second.
+//     replacement in a row (a refusal such as "banned" between two
+//     replacements does not break the row; another disconnect does). Two
+//     agents sharing an ID end up trading the session about once per Max,
+//     not thousands of times a second.
 type Backoff struct {
 	// Min is the base wait. Default 500ms.
 	Min time.Duration

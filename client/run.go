@@ -273,8 +273,7 @@ func (r *runner) next(err error) time.Duration {
 		r.replaced++
 		r.log.Warn("disconnected: replaced by a newer connection with the same id; not fighting back",
 			zap.Int("in_a_row", r.replaced), zap.Duration("backoff", wait))
-	case backoffLong:
-		r.replaced = 0
+	case backoffLong: // a ban ends no fight over an ID: flapping bans come of one
 		wait = r.b.delay(kind, r.failures)
 		withCert := r.cfg.TLS != nil && len(r.cfg.TLS.Certificates) > 0
 		r.log.Error(rejection(reason, r.cfg.PasswordSource, r.cfg.ReadPassword != nil, withCert, wait),

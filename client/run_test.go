@@ -146,6 +146,32 @@ func TestRunBadConfigReturnsAtOnce(t *testing.T) {
 	assert.ErrorIs(t, err, ErrConfig)
 }
 
+// A ban between replacements (the flapping ban two agents sharing an ID
+// earn) does not end the fight: the replacements after it go on counting
+// up, and their waits with them. It reset the count, so after the ban the
+// two came back at Min and flapped into the next ban (audit).
+func TestRunReplacedCountOutlivesABan(t *testing.T) {
+	var n atomic.Int32
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		if n.Add(1) == 4 {
+			c.send("190 banned\n")
+			return
+		}
+		c.send("190 replaced\n")
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l eventLog
+	b := Backoff{Min: 20 * time.Millisecond, Max: time.Second}
+	done := runAsync(ctx, testConfig(srv.addr()), b, &l)
+	require.Eventually(t, func() bool { return len(l.retries()) >= 5 }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	retries := l.retries()
+	assert.GreaterOrEqual(t, retries[3], b.Max/2, "the ban's long wait")
+	assert.GreaterOrEqual(t, retries[4], min(b.Max, b.Min<<4)/2, "the 4th replacement in a row, the ban between")
+}
+
 func TestBackoffBounds(t *testing.T) {
 	b := Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}.withDefaults()
 	for i := 0; i < 2000; i++ {
