@@ -25,11 +25,25 @@ type Server struct {
 // Listen binds addr and serves the API in the background; it returns once
 // the listener is bound, so a caller that passes port 0 can read Addr.
 func (a *API) Listen(addr string) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr)
 	if err != nil {
 		return nil, err
 	}
 	return a.serve(ln), nil
+}
+
+// listen binds addr as --listen does (reactor's pinAddr): an IPv4 host,
+// 0.0.0.0 among them, is IPv4 alone. Go's "tcp" binds 0.0.0.0 on every
+// IPv6 address too, so an admin API an operator kept to IPv4 answered on
+// IPv6 as well (audit).
+func listen(addr string) (net.Listener, error) {
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			network = "tcp4"
+		}
+	}
+	return net.Listen(network, addr)
 }
 
 // Take serves the API on the standby's HTTP server, which stops

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -43,7 +42,7 @@ func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, 
 		opt(&o)
 	}
 	o.metrics = nil // the API's; its cap's collectors join them at Take
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen(addr)
 	if err != nil {
 		return nil, err
 	}
