@@ -7,18 +7,24 @@ import (
 	"strings"
 )
 
-// refuseDotSegments answers 400 to a path with a "." or ".." segment
-// written as such. A client ID may be "." or "..", and net/http's mux
-// answers such a path with a redirect to its cleaned form, which HTTP
-// clients follow with the same method: POST /v1/clients/../shutdown
-// became POST /v1/shutdown and shut every client down. Such an ID is
-// named as %2E or %2E%2E, which the routes read as the ID.
-func refuseDotSegments(next http.Handler) http.Handler {
+// refuseUncleanPaths answers 400 to a path that net/http's mux would
+// answer with a redirect to its cleaned form, which HTTP clients follow
+// with the same method: one with a "." or ".." segment written as such
+// (POST /v1/clients/../shutdown became POST /v1/shutdown and shut every
+// client down; a client ID may be "." or "..", named as %2E or %2E%2E,
+// which the routes read as the ID), or with an empty segment ("//": an
+// HTML 307, not the JSON every error is).
+func refuseUncleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for seg := range strings.SplitSeq(r.URL.EscapedPath(), "/") {
+		p := r.URL.EscapedPath()
+		if strings.Contains(p, "//") {
+			writeError(w, badRequest(fmt.Sprintf("path %s has an empty segment (//): name each part once", p)))
+			return
+		}
+		for seg := range strings.SplitSeq(p, "/") {
 			if seg == "." || seg == ".." {
 				writeError(w, badRequest(fmt.Sprintf("path %s has a %q segment, which HTTP clients and servers resolve: write a client ID of . or .. as %%2E or %%2E%%2E",
-					r.URL.EscapedPath(), seg)))
+					p, seg)))
 				return
 			}
 		}

@@ -46,7 +46,7 @@ func (a *API) Handler() http.Handler {
 	// a foreign Host, Origin or body is refused before the token is even
 	// looked at (guard.go). The dashboard's files need no token (ui.go);
 	// its API calls do.
-	return withHeaders(guard(a.opts.allowedHosts, refuseDotSegments(a.withUI(a.authenticate(mux)))))
+	return withHeaders(guard(a.opts.allowedHosts, refuseUncleanPaths(a.withUI(a.authenticate(mux)))))
 }
 
 func methodNotAllowed(allow string) http.HandlerFunc {
