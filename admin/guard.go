@@ -66,8 +66,8 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 		}
 		// r.URL.Query() drops what it can not parse: a cursor or filter
 		// lost that way would answer as if it had not been asked.
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: fmt.Sprintf("query: %v; percent-encode the values", err)})
+		if msg := checkQuery(r.URL.RawQuery); msg != "" {
+			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: msg})
 			return
 		}
 		if stateChanging[r.Method] || !openPaths[r.URL.Path] {
@@ -185,4 +185,24 @@ func checkContentType(r *http.Request) string {
 // what is left is not waited for.
 func dropBody(w http.ResponseWriter) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// repeatable are the query parameters that may be given more than once
+// (?type=a&type=b is ?type=a,b); any other read one of its values and
+// dropped the rest without a word (?limit=2&limit=3 answered 2).
+var repeatable = map[string]bool{"type": true}
+
+// checkQuery says what is wrong with a query: one that does not parse, or
+// a parameter given twice that is read once.
+func checkQuery(raw string) string {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return fmt.Sprintf("query: %v; percent-encode the values", err)
+	}
+	for k, vs := range q {
+		if len(vs) > 1 && !repeatable[k] {
+			return fmt.Sprintf("query: %q is given %d times; give it once", k, len(vs))
+		}
+	}
+	return ""
 }

@@ -148,6 +148,15 @@ func TestListRejectsBadParameters(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, r.status, path)
 		assert.Contains(t, r.errorText(t), "query: ", path)
 	}
+	// A parameter given twice was read once, its other value dropped
+	// without a word (audit); type is a list and may repeat.
+	for path, name := range map[string]string{"/v1/clients?status=disconnected&status=connected": "status",
+		"/v1/clients?limit=2&limit=3": "limit", "/v1/events?after=0&limit=3&limit=1": "limit"} {
+		r := s.call(t, http.MethodGet, path, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, path)
+		assert.Contains(t, r.errorText(t), `query: "`+name+`" is given 2 times; give it once`, path)
+	}
+	assert.NotContains(t, s.call(t, http.MethodGet, "/v1/events?type=client.connected&type=client.disconnected", "").body, "is given")
 	// The plain method refuses the same limits, and takes more than a
 	// page as a full page.
 	_, err := s.api.ListClients(registry.Query{Limit: -1})
