@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string, r
 		}
 		return nil
 	}
+	if msg := checkKeys(raw, v); msg != "" {
+		return badRequest(fmt.Sprintf("body is not %s: %s", shape, msg))
+	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -39,6 +43,70 @@ func readJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string, r
 		return badRequest("body has data after the JSON object; send one " + shape)
 	}
 	return nil
+}
+
+// checkKeys holds the body's top level to what encoding/json lets pass:
+// null (decoded as nothing), a name in another case ({"REASON": ...} was
+// the reason) and a name given twice (the last won). The rest is the
+// decoder's to say, so a body this cannot read passes here.
+func checkKeys(raw []byte, v any) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	if tok == nil {
+		return "the body is a JSON null, not an object"
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return ""
+	}
+	names := jsonNames(reflect.TypeOf(v))
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return ""
+		}
+		if !names[key] {
+			for name := range names {
+				if strings.EqualFold(name, key) {
+					return fmt.Sprintf("unknown field %q (names are case-sensitive: %q)", key, name)
+				}
+			}
+		}
+		if seen[key] {
+			return fmt.Sprintf("field %q is given twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+// jsonNames are the JSON names of the fields of the struct t points to.
+func jsonNames(t reflect.Type) map[string]bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	names := make(map[string]bool)
+	if t.Kind() != reflect.Struct {
+		return names
+	}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if name != "-" && f.IsExported() {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // jsonProblem says what is wrong with a body in the request's terms: the

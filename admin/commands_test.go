@@ -85,6 +85,12 @@ func TestShutdownRejectsBadBodies(t *testing.T) {
 		"trailing data": {`{"reason": "a"} {"reason": "b"}`, "data after the JSON object"},
 		"array":         {`["x"]`, "the body is a JSON array, not an object"},
 		"too long":      {`{"reason": "` + strings.Repeat("r", protocol.MaxShutdownReason+1) + `"}`, "reason"},
+		// encoding/json matches names in any case and lets the last of
+		// a repeated one win, and null decodes to nothing: all three
+		// were a 202 (audit).
+		"other case": {`{"REASON": "upper"}`, `unknown field "REASON" (names are case-sensitive: "reason")`},
+		"twice":      {`{"reason": "one", "reason": "two"}`, `field "reason" is given twice`},
+		"null":       {`null`, "the body is a JSON null, not an object"},
 	} {
 		for _, path := range []string{"/v1/clients/body-1/shutdown", "/v1/shutdown"} {
 			r := s.call(t, http.MethodPost, path, c.body)
@@ -222,7 +228,8 @@ func TestListenerShutdown(t *testing.T) {
 	require.Error(t, err, "the port is closed")
 }
 
-// Client IDs "." and "..": a path that names them as such is refused,
+// Client IDs "." and "..": a path that names them as such (or has an
+// empty segment) is refused,
 // not redirected to its cleaned form, which the client follows with the
 // same method (POST /v1/clients/../shutdown became POST /v1/shutdown and
 // shut every client down); the Go client, which the CLI uses, names them
@@ -241,6 +248,12 @@ func TestDotClientIDs(t *testing.T) {
 	}
 	r := s.call(t, http.MethodGet, "/v1/clients/..", "")
 	assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	// An empty segment was an HTML 307 to the cleaned path (audit).
+	for _, path := range []string{"/v1//shutdown", "/v1/clients//victim", "//v1/clients/victim/kick"} {
+		r := s.call(t, http.MethodPost, path, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, "%s: %s", path, r.body)
+		assert.Contains(t, r.errorText(t), "has an empty segment (//)", path)
+	}
 
 	c, err := admin.NewClient(s.base, "", 5*time.Second)
 	require.NoError(t, err)

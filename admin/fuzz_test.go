@@ -36,7 +36,8 @@ func FuzzCursor(f *testing.F) {
 // real handler (over a registry with records, without a reactor: every
 // record is disconnected, so no command reaches a connection). Whatever
 // comes in, the answer is one of the documented statuses with a JSON body
-// (or ServeMux's redirect of an unclean path), and every error body is
+// (or ServeMux's redirect of a subtree's root to its slash, "/ui" to
+// "/ui/"; an unclean path is a 400), and every error body is
 // exactly {"error": "<non-empty>"}.
 func FuzzHandler(f *testing.F) {
 	reg := registry.New()
@@ -54,6 +55,9 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/v1/clients/a/kick", "", "", false)
 	f.Add("DELETE", "/v1/clients", "cursor=%%%", "", true)
 	f.Add("GET", "/healthz", "", "", false)
+	f.Add("POST", "/v1//shutdown", "", `{"REASON":"x","reason":"y"}`, true)
+	f.Add("POST", "/v1/shutdown", "", "null", true)
+	f.Add("GET", "/v1/clients", "limit=2&limit=3", "", true)
 	f.Fuzz(func(t *testing.T, method, path, query, body string, auth bool) {
 		if !validMethod(method) || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n?#%") || strings.ContainsAny(query, " \t\r\n#") {
 			return // not something an HTTP client can send
@@ -76,7 +80,7 @@ func FuzzHandler(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		switch rec.Code {
 		case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-			// ServeMux sends an unclean path ("/a/../b") to its clean form.
+			// ServeMux sends a subtree's root to its slash.
 			if rec.Header().Get("Location") == "" {
 				t.Fatalf("%s %s: redirect without Location", method, target)
 			}
