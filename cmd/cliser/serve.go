@@ -163,6 +163,9 @@ func (cfg *serveConfig) validate() error {
 	if err := checkListenAddr("--admin-listen", cfg.adminListen, "7071", true); err != nil {
 		return err
 	}
+	if err := checkListenersApart(cfg.listen, cfg.adminListen); err != nil {
+		return err
+	}
 	if cfg.cluster != "" {
 		if err := checkNATSURLs(cfg.cluster); err != nil {
 			return err

@@ -36,6 +36,42 @@ func checkListenAddr(flag, addr, port string, offOK bool) error {
 	return nil
 }
 
+// checkListenersApart refuses --listen and --admin-listen on one port
+// where their hosts meet: the second listener would fail to bind, an exit
+// 1 that named neither flag. Port 0 is any free port, never the same.
+func checkListenersApart(listen, admin string) error {
+	if admin == "off" {
+		return nil
+	}
+	lh, lp, err1 := net.SplitHostPort(listen)
+	ah, ap, err2 := net.SplitHostPort(admin)
+	if err1 != nil || err2 != nil || lp != ap || lp == "0" || !hostsMeet(lh, ah) {
+		return nil
+	}
+	return configErrorf("--listen %q and --admin-listen %q are both port %s: give the admin API a port of its own (the default is 127.0.0.1:7071)",
+		listen, admin, lp)
+}
+
+// hostsMeet reports whether listeners on hosts a and b would claim one
+// address: the same host, or a wildcard and a host of its family ("" and
+// "::" are both families, "0.0.0.0" IPv4 alone).
+func hostsMeet(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ipa, ipb := net.ParseIP(a), net.ParseIP(b)
+	meets := func(wild string, ipw, other net.IP) bool {
+		switch {
+		case wild == "" || (ipw != nil && ipw.IsUnspecified() && ipw.To4() == nil):
+			return true
+		case ipw != nil && ipw.IsUnspecified(): // 0.0.0.0
+			return other == nil || other.To4() != nil
+		}
+		return false
+	}
+	return meets(a, ipa, ipb) || meets(b, ipb, ipa)
+}
+
 // checkServerAddr says what to fix in the agent's --server: an address
 // without a port, or with one out of range, would only fail each dial, so
 // the agent would retry it for ever.

@@ -95,3 +95,28 @@ func TestCheckNATSURLsCommaInPasswordStaysHidden(t *testing.T) {
 	assert.Equal(t, `--cluster: URL 3 is a URL without a host (the list is not shown: it holds a user or a token): `+
 		`give nats://HOST:PORT[,nats://HOST:PORT...] (tls://, ws:// and wss:// too)`, err.Error())
 }
+
+// --listen and --admin-listen meet where both would bind one address;
+// apart, each binds (IPv4's wildcard leaves IPv6 hosts alone; port 0 is
+// any free port).
+func TestListenersApart(t *testing.T) {
+	for _, tc := range []struct {
+		listen, admin string
+		meet          bool
+	}{
+		{"127.0.0.1:7070", "127.0.0.1:7070", true},
+		{":7070", "127.0.0.1:7070", true},
+		{"[::]:7070", "127.0.0.1:7070", true},
+		{"0.0.0.0:7070", "127.0.0.1:7070", true},
+		{"127.0.0.1:7070", "0.0.0.0:7070", true},
+		{"localhost:7070", "localhost:7070", true},
+		{"0.0.0.0:7070", "[::1]:7070", false},
+		{"127.0.0.1:7070", "127.0.0.2:7070", false},
+		{":7070", "127.0.0.1:7071", false},
+		{"127.0.0.1:0", "127.0.0.1:0", false},
+		{":7070", "off", false},
+	} {
+		err := checkListenersApart(tc.listen, tc.admin)
+		assert.Equal(t, tc.meet, err != nil, "%s and %s: %v", tc.listen, tc.admin, err)
+	}
+}

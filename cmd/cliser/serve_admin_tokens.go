@@ -42,6 +42,11 @@ func bearerWord(tok string) bool {
 // token: one without any is a mistake. Errors never hold a token.
 func loadAdminTokens(file string) ([]string, error) {
 	var out []string
+	if raw := os.Getenv("CLISER_ADMIN_TOKEN"); raw != "" && strings.TrimSpace(raw) == "" {
+		// Taken as no token, it ran the API open without a word (audit):
+		// "$(cat file)" of an emptied file and a stray space.
+		return nil, configErrorf("CLISER_ADMIN_TOKEN is set but holds no token (only spaces or line ends): set the token, or unset the variable to run the admin API without one")
+	}
 	if tok, ok := adminToken(); !ok {
 		return nil, configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: a bearer token is one word of printable characters")
 	} else if tok != "" {

@@ -56,6 +56,9 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--admin-listen", "localhost"}, hint: "e.g. 127.0.0.1:7071 or :7071, or off"},
 			{args: []string{"serve", "--admin-listen", "127.0.0.1:99999"}, hint: "the port must be a number 0..65535"},
 			{args: []string{"serve", "--admin-listen", ""}, hint: "--admin-listen is empty"},
+			// It bound, then failed: exit 1, naming neither flag (audit).
+			{args: []string{"serve", "--listen", "127.0.0.1:47095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
+			{args: []string{"serve", "--listen", ":47095", "--admin-listen", "127.0.0.1:47095"}, hint: "give the admin API a port of its own"},
 			{args: []string{"serve", "--cluster", "http://nats.example:4222", "--node-id", "n1"}, hint: "http:// is not a NATS URL"},
 			{args: []string{"serve", "--cluster", "nats://a:4222,nats://", "--node-id", "n1"}, hint: "a URL without a host"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_LISTEN=OFF"}, hint: "or off to turn it off"},
@@ -64,6 +67,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--admin-token-file", noToken}, hint: "holds no token: put one a line in it"},
 			{args: []string{"serve", "--admin-token-file", twoWords}, hint: "line 2 holds a space or a control character"},
 			{args: []string{"serve", "--admin-token-file", noToken, "--admin-listen", "off"}, hint: "it needs --admin-listen (not off)"},
+			{args: []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, env: []string{"CLISER_ADMIN_TOKEN= \n"},
+				hint: "CLISER_ADMIN_TOKEN is set but holds no token"},
 			{args: []string{"serve"}, env: []string{"CLISER_MAX_CLIENTS=lots"}, hint: "CLISER_MAX_CLIENTS"},
 			{args: []string{"serve", "--config", unknownKey}, hint: `unknown setting "no-such-setting"`},
 			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},
