@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cliser/cliser/admin"
 )
@@ -41,11 +42,50 @@ func defaultAdmin() string {
 	return "http://127.0.0.1:7071"
 }
 
+// adminAddr is the API's address for a command whose --admin flag is f,
+// and the setting that gave it, for its messages. A CLISER_ADMIN_LISTEN
+// the CLI cannot use is a mistake: defaultAdmin passes it over, and the
+// command went to the default address and blamed --admin (audit).
+func adminAddr(f *pflag.Flag) (addr, from string, err error) {
+	addr = f.Value.String()
+	if f.Changed {
+		return addr, "--admin", nil
+	}
+	if os.Getenv("CLISER_ADMIN") != "" {
+		return addr, "CLISER_ADMIN", nil
+	}
+	switch v := os.Getenv("CLISER_ADMIN_LISTEN"); {
+	case v == "":
+		return addr, "--admin", nil
+	case v == "off":
+		return "", "", configErrorf("CLISER_ADMIN_LISTEN is off: the server of this environment runs without its admin API; give --admin or CLISER_ADMIN to reach one")
+	default:
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return "", "", configErrorf("CLISER_ADMIN_LISTEN %q is not HOST:PORT (e.g. 127.0.0.1:7071); or give --admin or CLISER_ADMIN", v)
+		}
+		return addr, "CLISER_ADMIN_LISTEN", nil
+	}
+}
+
+// newAPIClient is admin.NewClient for the address f names.
+func newAPIClient(f *pflag.Flag, token string, timeout time.Duration) (*admin.Client, error) {
+	addr, from, err := adminAddr(f)
+	if err != nil {
+		return nil, err
+	}
+	c, err := admin.NewClient(addr, token, timeout)
+	if err != nil {
+		return nil, configErrorf("%s: %v", from, err)
+	}
+	return c, nil
+}
+
 // adminFlags are the flags every admin-API command shares: where the API
 // is (--admin), the output (-o) and the bound on each request (--timeout).
 type adminFlags struct {
 	admin     string
-	tokenFile string // --admin-token-file (admin_token_cli.go)
+	adminFlag *pflag.Flag // --admin itself: was it given?
+	tokenFile string      // --admin-token-file (admin_token_cli.go)
 	output    string
 	timeout   time.Duration
 }
@@ -63,9 +103,9 @@ func (o *adminFlags) client() (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := admin.NewClient(o.admin, token, o.timeout)
+	c, err := newAPIClient(o.adminFlag, token, o.timeout)
 	if err != nil {
-		return nil, configErrorf("--admin (or CLISER_ADMIN): %v", err)
+		return nil, err
 	}
 	return &apiClient{Client: c, tokenFrom: from}, nil
 }
@@ -93,6 +133,7 @@ func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Comma
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
+	o.adminFlag = pf.Lookup("admin")
 	o.addTokenFlag(pf)
 	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
 	for _, sub := range subs {

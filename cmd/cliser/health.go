@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/cliser/cliser/admin"
 )
 
 // newHealthCmd is `cliser health`: a probe for places without a shell or
@@ -28,9 +26,9 @@ func newHealthCmd() *cobra.Command {
 			if timeout <= 0 {
 				return configErrorf("--timeout must be positive, got %s", timeout)
 			}
-			c, err := admin.NewClient(addr, "", timeout)
+			c, err := newAPIClient(cmd.Flags().Lookup("admin"), "", timeout)
 			if err != nil {
-				return configErrorf("--admin (or CLISER_ADMIN): %v", err)
+				return err
 			}
 			path := "/healthz"
 			if ready {

@@ -103,13 +103,21 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		},
 		"cliser clients list": {
 			{args: []string{"clients", "list", "extra"}, hint: "takes no arguments"},
+			// The server's own variable, used when CLISER_ADMIN is not set:
+			// one the CLI cannot use went to the default address (audit).
+			{args: []string{"clients", "list"}, env: []string{"CLISER_ADMIN=", "CLISER_ADMIN_LISTEN=garbage"},
+				hint: `CLISER_ADMIN_LISTEN "garbage" is not HOST:PORT`},
+			{args: []string{"clients", "list"}, env: []string{"CLISER_ADMIN=", "CLISER_ADMIN_LISTEN=off"},
+				hint: "CLISER_ADMIN_LISTEN is off: the server of this environment runs without its admin API"},
+			{args: []string{"clients", "list"}, env: []string{"CLISER_ADMIN=", "CLISER_ADMIN_LISTEN=127.0.0.1:99999"},
+				hint: "CLISER_ADMIN_LISTEN: "},
 			{args: []string{"clients", "list", "--status", "gone"}, hint: "--status"},
 			{args: []string{"clients", "list", "--limit", "-1"}, hint: "--limit"},
 			{args: []string{"clients", "list", "--limit", "5", "--all"}, hint: "not both"},
 			{args: []string{"clients", "list", "-o", "yaml"}, hint: "want table or json"},
 			{args: []string{"clients", "list", "--timeout", "0s"}, hint: "--timeout must be positive"},
 			{args: []string{"clients", "list"}, env: badAdmin, hint: "CLISER_ADMIN"},
-			{args: []string{"clients", "list", "--admin", "127.0.0.1:99999"}, hint: `--admin (or CLISER_ADMIN): admin address "http://127.0.0.1:99999": port 99999 is not 1 to 65535`},
+			{args: []string{"clients", "list", "--admin", "127.0.0.1:99999"}, hint: `cliser: --admin: admin address "http://127.0.0.1:99999": port 99999 is not 1 to 65535`},
 		},
 		"cliser clients get": {
 			{args: []string{"clients", "get"}, hint: "usage: cliser clients get CID"},
@@ -184,6 +192,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"health", "extra"}, hint: "takes no arguments"},
 			{args: []string{"health", "--timeout", "soon"}, hint: `"--timeout"`},
 			{args: []string{"health"}, env: badAdmin, hint: "CLISER_ADMIN"},
+			{args: []string{"health"}, env: []string{"CLISER_ADMIN=", "CLISER_ADMIN_LISTEN=off"}, hint: "CLISER_ADMIN_LISTEN is off"},
 			{args: []string{"health", "--admin", "http://127.0.0.1:0"}, hint: "port 0 is not 1 to 65535"},
 		},
 		"cliser version": {
