@@ -45,16 +45,61 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 }
 
 // nodesBucket makes or updates the bucket of the nodes' heartbeats: a key
-// ages out when its node stops renewing it.
-func nodesBucket(ctx context.Context, js jetstream.JetStream, o options) (jetstream.KeyValue, error) {
-	return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+// ages out when its node stops renewing it. Its TTL is the cluster's
+// heartbeat, and it returns the one this node must keep. A node started
+// with another --cluster-heartbeat follows the bucket's while another node
+// is alive: each start set the bucket to its own, and a shorter TTL aged
+// out the keys of nodes renewing every third of a longer one between two
+// renewals (an audit saw the webhook lease, which follows it, move back
+// and forth every 3 s and batches sent twice). With none alive it takes
+// this node's, so a heartbeat is changed by restarting every node.
+func nodesBucket(ctx context.Context, js jetstream.JetStream, id string, o options) (jetstream.KeyValue, time.Duration, error) {
+	ttl := o.heartbeatTTL
+	if cur, others, err := liveHeartbeats(ctx, js, o.nodesBucket, id); err != nil {
+		return nil, 0, err
+	} else if cur != 0 && cur != ttl && others > 0 {
+		o.log.Warn("cluster: --cluster-heartbeat differs from the cluster's, which its live nodes keep: this node keeps the cluster's; "+
+			"give every node the same, and restart them all to change it",
+			zap.Duration("cluster_heartbeat", cur), zap.Duration("this_nodes_flag", ttl), zap.Int("live_nodes", others))
+		ttl = cur
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      o.nodesBucket,
 		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
 		History:     1,
-		TTL:         o.heartbeatTTL,
+		TTL:         ttl,
 		// File, not memory: a memory stream is gone after a full restart
 		// of the NATS servers, and the nodes' heartbeats with it for good.
 		Storage:  jetstream.FileStorage,
 		Replicas: o.replicas,
 	})
+	return kv, ttl, err
+}
+
+// liveHeartbeats reads the nodes bucket, when there is one: its TTL, and
+// how many heartbeats of nodes other than id it holds (each is renewed
+// within the TTL, or gone).
+func liveHeartbeats(ctx context.Context, js jetstream.JetStream, bucket, id string) (time.Duration, int, error) {
+	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	others := 0
+	for k := range keys.Keys() {
+		if k != keyOf(id) {
+			others++
+		}
+	}
+	return st.TTL(), others, nil
 }

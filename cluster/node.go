@@ -132,9 +132,6 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.checkInterval <= 0 {
-		o.checkInterval = o.heartbeatTTL / 2
-	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
@@ -149,9 +146,13 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
 	}
-	nodes, err := nodesBucket(ctx, js, o)
+	nodes, ttl, err := nodesBucket(ctx, js, id, o)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.nodesBucket, err)
+	}
+	o.heartbeatTTL = ttl
+	if o.checkInterval <= 0 {
+		o.checkInterval = o.heartbeatTTL / 2
 	}
 	runCtx, runCancel := context.WithCancel(context.Background())
 	return &Node{
@@ -175,6 +176,11 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 
 // ID is the node's id. Safe from any goroutine.
 func (n *Node) ID() string { return n.id }
+
+// HeartbeatTTL is the cluster's heartbeat, which this node keeps: its
+// WithHeartbeatTTL, or the live cluster's when that differs (nodesBucket).
+// Safe from any goroutine.
+func (n *Node) HeartbeatTTL() time.Duration { return n.opts.heartbeatTTL }
 
 // Start serves the node: heartbeat, mirror watch (and takeover), command
 // endpoint, lost-node checks. reg is this node's registry (made with

@@ -88,7 +88,7 @@ func clusterWebhook(o *options, b *backend, opts *[]webhook.Option) (webhook.Cur
 	if err != nil {
 		return nil, err
 	}
-	lease, err := webhook.NewKVLease(ctx, js, o.hook.URL, o.nodeID, o.heartbeat, o.replicas, o.log)
+	lease, err := webhook.NewKVLease(ctx, js, o.hook.URL, o.nodeID, b.node.HeartbeatTTL(), o.replicas, o.log) // the cluster's, as its heartbeats
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,10 @@ var _ Lease = (*KVLease)(nil)
 
 // NewKVLease creates or binds the lease bucket with ttl (at least 1s) and
 // returns the lease of the webhook at url, to be held under the name
-// holder (the node's ID).
+// holder (the node's ID). Every node must give the same ttl (the
+// cluster's heartbeat): the bucket takes the last one given, and a
+// holder renewing every third of a longer one loses its key between two
+// renewals.
 func NewKVLease(ctx context.Context, js jetstream.JetStream, url, holder string, ttl time.Duration, replicas int, log *zap.Logger) (*KVLease, error) {
 	if ttl < time.Second {
 		return nil, fmt.Errorf("webhook lease: TTL %s is under 1s", ttl)
@@ -146,7 +149,8 @@ func (l *KVLease) renew(held context.Context, lost context.CancelFunc, released 
 		case err == nil:
 			rev, lastOK = next, time.Now()
 		case isWrongRevision(err):
-			l.log.Warn("webhook: another node took the delivery lease; stopping here")
+			l.log.Warn("webhook: the delivery lease is lost (another node took it, or it expired before its renewal); stopping here",
+				zap.Duration("ttl", l.ttl))
 			lost()
 		case time.Since(lastOK) > l.ttl/2:
 			l.log.Warn("webhook: the delivery lease could not be renewed; giving it up", zap.Error(err))
