@@ -25,8 +25,8 @@ type Payload struct {
 // encodeBatch is the body of a batch, put together from the events'
 // stored JSON: what json.Marshal(Payload) gives (its timestamp to the
 // microsecond, as the events' times), without decoding and encoding
-// again every event. Its timestamp is the newest event's time,
-// not the time of sending, so that a request sent again (a retry, a
+// again every event. Its timestamp is the last event's time (the
+// highest seq's, not always the latest time), not the time of sending, so that a request sent again (a retry, a
 // restart, another node after a takeover) has the very same body as well
 // as the same webhook-id.
 //
