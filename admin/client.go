@@ -39,6 +39,11 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 			return nil, fmt.Errorf("admin address %q: port %s is not 1 to 65535", base, p)
 		}
 	}
+	// A path is kept (an API behind a proxy's prefix), but one ending in
+	// the API's own /v1 asked for /v1/v1/clients and met a 404 (audit).
+	if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1") {
+		return nil, fmt.Errorf("admin address %q: give the server's address without /v1 (each request adds it)", base)
+	}
 	return &Client{
 		base:  strings.TrimSuffix(u.String(), "/"),
 		token: token,
