@@ -270,7 +270,7 @@ func (l *Log) Healthy() error {
 // Prometheus registry.
 func (l *Log) Collectors() []prometheus.Collector {
 	return append(l.m.collectors(l.q, l.n.newest.Load), l.lost,
-		prom.GaugeFunc(MetricRetainedBytes, "Size of the event log's file.", func() float64 { return float64(l.storeBytes.Load()) }))
+		prom.GaugeFunc(MetricRetainedBytes, "Bytes of the event log's file in use: bbolt's pages up to the highest in use (the file is grown ahead of it, so ls shows more).", func() float64 { return float64(l.storeBytes.Load()) }))
 }
 
 func seqKey(seq uint64) []byte {

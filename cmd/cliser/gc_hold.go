@@ -45,10 +45,19 @@ func newGCHold(base int, window time.Duration) *gcHold {
 		}}
 }
 
+// held is the hold's window, 0 when there is none: --gc-hold 0, or GOGC=off
+// (nothing to hold; the start line said a 5m hold under GOGC=off).
+func (h *gcHold) held() time.Duration {
+	if h.base <= 0 {
+		return 0
+	}
+	return h.window
+}
+
 // start re-reads the heap after every GC cycle, from the finalizer of an
 // object each cycle frees, until stop.
 func (h *gcHold) start() {
-	if h.window <= 0 || h.base <= 0 {
+	if h.held() <= 0 {
 		return
 	}
 	h.arm()

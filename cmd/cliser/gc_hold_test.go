@@ -82,4 +82,8 @@ func TestBinaryServeLogsItsGCSettings(t *testing.T) {
 	assert.Contains(t, p.LogText(), `"gc_percent":80`, "GOGC stands")
 	assert.Contains(t, p.LogText(), `"gc_hold":300`, "the default hold")
 	p.Terminate(t)
+
+	p = testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=", "GOGC=off"}, serveArgs(t.TempDir())...)
+	assert.Contains(t, p.LogText(), `"gc_percent":-1,"gc_hold":0}`, "no hold under GOGC=off, and the line says so")
+	p.Terminate(t)
 }

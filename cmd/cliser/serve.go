@@ -289,7 +289,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	hold := newGCHold(gcPercent, cfg.gcHold)
 	hold.start()
 	defer hold.stop()
-	log.Info("garbage collector", zap.Int("gc_percent", gcPercent), zap.Duration("gc_hold", hold.window))
+	log.Info("garbage collector", zap.Int("gc_percent", gcPercent), zap.Duration("gc_hold", hold.held()))
 	log.Debug("scheduler", zap.Int("gomaxprocs", tuneProcs()))
 	budget.log(log)
 	passwords, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
