@@ -2,7 +2,11 @@ package client
 
 import (
 	"context"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -36,4 +40,18 @@ func runAsync(ctx context.Context, cfg Config, b Backoff, l *eventLog) <-chan er
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, b, l.Add) }()
 	return done
+}
+
+// retriesOf runs Run against addr until it has waited n times (within
+// the deadline), stops it, and returns its waits.
+func retriesOf(t *testing.T, addr string, b Backoff, n int, within time.Duration) []time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, testConfig(addr), b, &l)
+	require.Eventually(t, func() bool { return len(l.retries()) >= n }, within, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	return l.retries()
 }

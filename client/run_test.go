@@ -102,16 +102,8 @@ func TestRunReplacedDoesNotFightBack(t *testing.T) {
 	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
 		c.send("190 replaced\n")
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var l eventLog
 	b := Backoff{Min: 20 * time.Millisecond, Max: time.Second}
-	done := runAsync(ctx, testConfig(srv.addr()), b, &l)
-	require.Eventually(t, func() bool { return len(l.retries()) >= 4 }, 5*time.Second, 5*time.Millisecond)
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
-
-	retries := l.retries()
+	retries := retriesOf(t, srv.addr(), b, 4, 5*time.Second)
 	for k, in := range retries {
 		assert.GreaterOrEqual(t, in, b.Min, "never below Min after replaced")
 		// the k-th replacement in a row waits at least half of Min*2^(k+1)
@@ -159,15 +151,8 @@ func TestRunReplacedCountOutlivesABan(t *testing.T) {
 		}
 		c.send("190 replaced\n")
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var l eventLog
 	b := Backoff{Min: 20 * time.Millisecond, Max: time.Second}
-	done := runAsync(ctx, testConfig(srv.addr()), b, &l)
-	require.Eventually(t, func() bool { return len(l.retries()) >= 5 }, 10*time.Second, 5*time.Millisecond)
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
-	retries := l.retries()
+	retries := retriesOf(t, srv.addr(), b, 5, 10*time.Second)
 	assert.GreaterOrEqual(t, retries[3], b.Max/2, "the ban's long wait")
 	assert.GreaterOrEqual(t, retries[4], min(b.Max, b.Min<<4)/2, "the 4th replacement in a row, the ban between")
 }
