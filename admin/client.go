@@ -181,6 +181,10 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
+		if looksLikeHTML(strings.TrimSpace(string(raw))) {
+			return resp.Header, fmt.Errorf("%s %s: answer is an HTML page, not cliser's JSON: "+
+				"is %s a proxy or another server rather than cliser's admin API?", method, path, c.base)
+		}
 		return resp.Header, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err)
 	}
 	return resp.Header, nil
@@ -191,12 +195,44 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 func statusError(status int, raw []byte) *StatusError {
 	var e GoneResponse
 	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
-		e.Error = strings.TrimSpace(string(raw))
-		if e.Error == "" {
-			e.Error = http.StatusText(status)
-		}
+		e.Error = foreignBody(status, raw)
 	}
 	return &StatusError{Status: status, Message: e.Error, oldest: e.Oldest}
+}
+
+// foreignBodyMax bounds how much of an answer that is not cliser's a
+// message quotes.
+const foreignBodyMax = 120
+
+// foreignBody describes an error answer that is not cliser's JSON: a
+// proxy's HTML page is named, not printed, and other text is cut to one
+// short line so a terminal never fills with another server's page.
+func foreignBody(status int, raw []byte) string {
+	text := strings.TrimSpace(string(raw))
+	switch {
+	case text == "":
+		return http.StatusText(status)
+	case looksLikeHTML(text):
+		return fmt.Sprintf("%s, with an HTML page instead of cliser's JSON error: "+
+			"is this address a proxy or another server rather than cliser's admin API?", http.StatusText(status))
+	}
+	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
+		text = text[:i] + " …"
+	}
+	if len(text) > foreignBodyMax {
+		text = strings.ToValidUTF8(text[:foreignBodyMax], "") + " …"
+	}
+	if q := strconv.QuoteToGraphic(text); q[1:len(q)-1] != text {
+		return q // control bytes shown escaped, not sent to the terminal
+	}
+	return text
+}
+
+func looksLikeHTML(text string) bool {
+	head := strings.ToLower(text[:min(len(text), 64)])
+	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html") ||
+		strings.HasPrefix(head, "<head") || strings.HasPrefix(head, "<body") ||
+		strings.HasPrefix(head, "<?xml") || strings.HasPrefix(head, "<!--")
 }
 
 // unwrapURLError drops net/http's "Get \"url\": " prefix, which the
