@@ -185,6 +185,9 @@ func TestStartingAndDraining(t *testing.T) {
 	r := s.call(t, http.MethodGet, "/readyz", "")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status, "starting")
 	assert.Contains(t, r.errorText(t), "starting or draining")
+	r = s.call(t, http.MethodGet, "/v1/health", "")
+	assert.Equal(t, http.StatusOK, r.status, "/v1/health answers its verdict as a 200")
+	assert.JSONEq(t, `{"ready": false, "error": "not accepting clients: starting or draining"}`, string(r.body))
 	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz", "").status)
 	r = s.call(t, http.MethodPost, "/v1/shutdown", "")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
@@ -194,6 +197,7 @@ func TestStartingAndDraining(t *testing.T) {
 	r = s.call(t, http.MethodGet, "/readyz", "")
 	assert.Equal(t, http.StatusOK, r.status)
 	assert.JSONEq(t, `{"status": "ready"}`, string(r.body))
+	assert.JSONEq(t, `{"ready": true}`, string(s.call(t, http.MethodGet, "/v1/health", "").body))
 	c := s.connect(t, "drain-1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

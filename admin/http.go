@@ -33,6 +33,7 @@ func (a *API) Handler() http.Handler {
 		{http.MethodGet, "/v1/events/stream", a.handleEventsStream},
 		{http.MethodGet, "/v1/clients/{cid}/history", a.handleHistory},
 		{http.MethodGet, "/v1/stats", a.handleStats},
+		{http.MethodGet, "/v1/health", a.handleHealth},
 	}
 	for _, rt := range routes {
 		mux.HandleFunc(rt.method+" "+rt.path, rt.h)

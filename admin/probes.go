@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"maps"
 	"net/http"
 )
 
@@ -55,15 +56,44 @@ func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
+	h := a.Health()
 	if !a.Ready() {
-		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "not accepting clients: starting or draining"})
+		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: h.Error})
 		return
 	}
-	if err := a.storeErr(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, a.unreadyBody(err))
-		return
+	status, body := http.StatusOK, map[string]string{"status": "ready"}
+	if !h.Ready {
+		status, body = http.StatusServiceUnavailable, map[string]string{"error": h.Error}
 	}
-	writeJSON(w, http.StatusOK, a.readyBody())
+	maps.Copy(body, h.Notes)
+	writeJSON(w, status, body)
+}
+
+func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.Health())
+}
+
+// Health is GET /v1/health: /readyz's verdict and notes, answered 200 so
+// that the dashboard can show them on every view (a browser logs each
+// 503 it is answered as a failed request). Safe from any goroutine.
+func (a *API) Health() HealthResponse {
+	h := HealthResponse{Ready: true}
+	for _, n := range a.opts.notes {
+		if err := n.check(); err != nil {
+			if h.Notes == nil {
+				h.Notes = map[string]string{}
+			}
+			h.Notes[n.key] = err.Error()
+		}
+	}
+	if !a.Ready() {
+		h.Ready, h.Error = false, "not accepting clients: starting or draining"
+	} else if err := a.storeErr(); err != nil {
+		// A full disk is usually the event log's trouble too: the
+		// notes stay beside the error.
+		h.Ready, h.Error = false, err.Error()
+	}
+	return h
 }
 
 // storeErr is the store's trouble, if any.
@@ -72,25 +102,4 @@ func (a *API) storeErr() error {
 		return nil
 	}
 	return a.opts.storeHealth()
-}
-
-// readyBody is /readyz's 200 body: the notes' trouble (the event log's,
-// the webhook's, the process log's), when any.
-func (a *API) readyBody() map[string]string {
-	body := map[string]string{"status": "ready"}
-	for _, n := range a.opts.notes {
-		if err := n.check(); err != nil {
-			body[n.key] = err.Error()
-		}
-	}
-	return body
-}
-
-// unreadyBody is /readyz's 503 body for a store fault: the error, and the
-// event log's trouble too, since a full disk is usually both's.
-func (a *API) unreadyBody(err error) map[string]string {
-	body := a.readyBody()
-	delete(body, "status")
-	body["error"] = err.Error()
-	return body
 }

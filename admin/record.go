@@ -99,3 +99,13 @@ type ShutdownRequest struct {
 type ErrorResponse struct {
 	Error string `json:"error"`
 }
+
+// HealthResponse is GET /v1/health. Ready is /readyz's 200; Error says
+// why not (starting, draining, a store that cannot be written); Notes
+// are trouble that leaves the server ready, by what has it ("events",
+// "webhook", "log"), as /readyz's body lists them.
+type HealthResponse struct {
+	Ready bool              `json:"ready"`
+	Error string            `json:"error,omitempty"`
+	Notes map[string]string `json:"notes,omitempty"`
+}

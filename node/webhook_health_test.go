@@ -2,11 +2,8 @@ package node_test
 
 import (
 	"encoding/base64"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,17 +20,7 @@ import (
 // for as long as it fails (its log line came once), and not once it
 // acknowledges again.
 func TestReadyzSaysTheWebhookFails(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if down.Load() {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(recv.Close)
+	recv := testkit.NewReceiver(t, http.StatusInternalServerError)
 	signer, err := webhook.ParseSecrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32)))
 	require.NoError(t, err)
 	n := nodetest.Start(t, node.WithDataDir(t.TempDir()), node.WithEventRetention(1000),
@@ -48,11 +35,20 @@ func TestReadyzSaysTheWebhookFails(t *testing.T) {
 		return code == http.StatusOK && strings.Contains(body, `"webhook":"webhook: `+recv.URL+`/hook has not acknowledged since `)
 	}, 10*time.Second, 20*time.Millisecond, "readyz: %s", body)
 	assert.Contains(t, body, "(last answer: http_5xx (HTTP 500)); retrying")
+	// /v1/health says the same, as a 200 the dashboard reads.
+	health := "http://" + n.AdminAddr() + "/v1/health"
+	code, hbody := testkit.HTTPGet(t, health)
+	require.Equal(t, http.StatusOK, code, hbody)
+	assert.Contains(t, hbody, `"ready":true,`)
+	assert.Contains(t, hbody, `"notes":{"webhook":"webhook: `+recv.URL+`/hook has not acknowledged since `)
 
-	down.Store(false)
+	recv.Down.Store(false)
 	require.Eventually(t, func() bool {
 		var code int
 		code, body = testkit.HTTPGet(t, readyz)
 		return code == http.StatusOK && !strings.Contains(body, "webhook")
 	}, 10*time.Second, 20*time.Millisecond, "readyz once the receiver acknowledges: %s", body)
+	code, hbody = testkit.HTTPGet(t, health)
+	assert.Equal(t, http.StatusOK, code)
+	assert.JSONEq(t, `{"ready":true}`, hbody)
 }

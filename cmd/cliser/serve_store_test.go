@@ -180,6 +180,9 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	assert.Contains(t, body, `"error"`)
 	assert.Contains(t, body, "registry store cannot write since")
 	assert.Contains(t, body, "no space left on device")
+	code, body := testkit.HTTPGet(t, base+"/v1/health") // the dashboard's banner
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `{"ready":false,"error":"registry store cannot write since`)
 	require.Eventually(t, func() bool { return metricOf(t, base, "cliser_registry_flush_failures_total") >= 4 },
 		waitFor, 20*time.Millisecond, "flushes keep failing, each counted")
 	assert.Positive(t, metricOf(t, base, "cliser_registry_pending_writes"))
