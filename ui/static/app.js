@@ -16,6 +16,7 @@ import { clients } from './clients.js';
 import { credentials } from './credentials.js';
 import { $, h } from './dom.js';
 import { eventsView } from './events.js';
+import { watchHealth } from './health.js';
 import { onEvent, setLive } from './live.js';
 import { overview } from './overview.js';
 
@@ -67,3 +68,4 @@ window.addEventListener('hashchange', route);
 // token when the server wants one and this tab has none (api.js).
 route();
 stream(onEvent, setLive);
+watchHealth();

@@ -1,0 +1,30 @@
+// The server's own trouble, on every view: GET /v1/health every 5 s, as
+// /readyz says it (a store that cannot write, draining) and what leaves
+// it ready but needs the operator (an event log that cannot write, a
+// webhook whose receiver does not acknowledge, a process log that fails).
+// It is read as a 200: a browser logs each 503 it is answered as a failed
+// request. A server that does not answer is the offline line's (live.js).
+
+import { get } from './api.js';
+import { $, h } from './dom.js';
+
+const labels = { events: 'Event log', webhook: 'Webhook', log: 'Process log' };
+const every = 5000;
+
+// watchHealth polls until the page goes; show puts the answer up.
+export async function watchHealth() {
+  for (;;) {
+    try { show(await get('/v1/health')); } catch (_) { /* offline line, or a server without /v1/health */ }
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+function show(health) {
+  const el = $('health');
+  const notes = Object.entries(health.notes || {}).sort(([a], [b]) => a.localeCompare(b));
+  el.hidden = health.ready && notes.length === 0;
+  el.classList.toggle('unready', !health.ready);
+  const items = notes.map(([k, v]) => h('li', { 'data-key': k }, h('b', {}, (labels[k] || k) + ': '), v));
+  if (!health.ready) items.unshift(h('li', { 'data-key': 'ready' }, h('b', {}, 'Not ready: '), health.error || 'no reason given'));
+  el.replaceChildren(h('ul', {}, ...items));
+}
