@@ -65,16 +65,24 @@ func (d *Deliverer) Healthy() error {
 	defer h.mu.Unlock()
 	switch {
 	case !h.offSince.IsZero():
-		return fmt.Errorf("webhook: off since %s: %s answered 410 Gone; restart cliser to deliver again (%.0f events wait)",
-			stamp(h.offSince), d.where, d.lag())
+		return fmt.Errorf("webhook: off since %s: %s answered 410 Gone; restart cliser to deliver again (%s)",
+			stamp(h.offSince), d.where, waiting(d.lag()))
 	case !h.failing.IsZero():
-		return fmt.Errorf("webhook: %s has not acknowledged since %s (last answer: %s); retrying, %.0f events wait",
-			d.where, stamp(h.failing), h.lastAnswer, d.lag())
+		return fmt.Errorf("webhook: %s has not acknowledged since %s (last answer: %s); retrying, %s",
+			d.where, stamp(h.failing), h.lastAnswer, waiting(d.lag()))
 	case !h.cursorSince.IsZero():
 		return fmt.Errorf("webhook: its cursor cannot be stored since %s: %s (a restart may send acknowledged events again)",
 			stamp(h.cursorSince), h.cursorErr)
 	}
 	return nil
+}
+
+// waiting is "1 event waits" or "12 events wait".
+func waiting(lag float64) string {
+	if lag == 1 {
+		return "1 event waits"
+	}
+	return fmt.Sprintf("%.0f events wait", lag)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
