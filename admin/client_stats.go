@@ -12,3 +12,11 @@ func (c *Client) Stats(ctx context.Context) (StatsResponse, error) {
 	err := c.do(ctx, http.MethodGet, "/v1/stats", nil, http.StatusOK, &out)
 	return out, err
 }
+
+// Health fetches GET /v1/health: whether the node is ready, why not, and
+// the trouble that leaves it ready (notes by key: events, webhook, log).
+func (c *Client) Health(ctx context.Context) (HealthResponse, error) {
+	var out HealthResponse
+	err := c.do(ctx, http.MethodGet, "/v1/health", nil, http.StatusOK, &out)
+	return out, err
+}

@@ -24,10 +24,10 @@ func TestDashboardSaysWhenTheWebhookFails(t *testing.T) {
 	register(t, s, "hooked-1") // an event for the receiver to refuse
 
 	banner := `document.getElementById('health')`
-	p.waitJS(`!`+banner+`.hidden && `+banner+`.querySelector('li[data-key=webhook]')?.textContent.startsWith('Webhook: webhook: `+recv.URL+`/hook has not acknowledged since')`, 20*time.Second)
+	p.waitJS(`!`+banner+`.hidden && `+banner+`.querySelector('li[data-key=webhook]')?.textContent.startsWith('webhook: `+recv.URL+`/hook has not acknowledged since')`, 20*time.Second)
 	var text string
 	p.eval(banner+`.textContent`, &text)
-	assert.Contains(t, text, "(last answer: http_5xx (HTTP 503)); retrying")
+	assert.Contains(t, text, "(last answer: http_5xx (HTTP 503)); retrying, 1 event waits")
 	var unready bool
 	p.eval(banner+`.classList.contains('unready')`, &unready)
 	assert.False(t, unready, "a failing webhook leaves the server ready")

@@ -298,6 +298,7 @@ func TestCLIStatusSingleNode(t *testing.T) {
 	assert.Regexp(t, `(?m)^handshakes:\s+\d+\.\d\d/s over the last minute$`, out)
 	assert.Regexp(t, `(?m)^keep-alive RTT:\s+(-|p50 .* ms, p99 .* ms) over the last 5 minutes$`, out)
 	assert.Regexp(t, `(?m)^disconnects:\s+kicked 1 over the last 5 minutes$`, out)
+	assert.Regexp(t, `(?m)^health:\s+ready\n\z`, out, "the node's health closes the summary")
 	assert.NotContains(t, out, "NODE", "a single node has no node table")
 
 	out, _, err = runCLI(t, "status", "--admin", s.admin, "-o", "json")

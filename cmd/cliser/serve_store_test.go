@@ -183,6 +183,9 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	code, body := testkit.HTTPGet(t, base+"/v1/health") // the dashboard's banner
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, `{"ready":false,"error":"registry store cannot write since`)
+	status, _, err := runCLI(t, "status", "--admin", base)
+	require.NoError(t, err, "status reads a node that is not ready")
+	assert.Regexp(t, `(?m)^health:\s+NOT READY: registry store cannot write since .*no space left on device`, status)
 	require.Eventually(t, func() bool { return metricOf(t, base, "cliser_registry_flush_failures_total") >= 4 },
 		waitFor, 20*time.Millisecond, "flushes keep failing, each counted")
 	assert.Positive(t, metricOf(t, base, "cliser_registry_pending_writes"))

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +20,9 @@ func init() { extraCommands = append(extraCommands, newStatusCmd) }
 
 const statusLong = "Show the fleet at a glance from the admin API's GET /v1/stats: clients\n" +
 	"connected of all records, handshakes per second over the last minute,\n" +
-	"keep-alive round trips and disconnects by reason over the last five minutes.\n" +
+	"keep-alive round trips and disconnects by reason over the last five minutes,\n" +
+	"then the node's health from GET /v1/health: ready or why not, and what else\n" +
+	"ails it (an event log that cannot write, a webhook that fails).\n" +
 	"In a cluster the figures are the sums over the nodes, then one line per node\n" +
 	"(state up, unreachable or down).\n" +
 	"-o json prints the API's answer as it is. The API is found as for\n" +
@@ -45,7 +50,7 @@ func newStatusCmd() *cobra.Command {
 			if o.output == "json" {
 				return writeJSONOut(cmd.OutOrStdout(), st)
 			}
-			return writeStatus(cmd.OutOrStdout(), c.Base(), st)
+			return writeStatus(cmd.OutOrStdout(), c.Base(), st, healthOf(cmd.Context(), c))
 		},
 	}
 	f := cmd.Flags()
@@ -57,9 +62,9 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
-// writeStatus prints the summary, and in a cluster a table of nodes whose
-// total is the summary's figures.
-func writeStatus(w io.Writer, base string, st admin.StatsResponse) error {
+// writeStatus prints the summary and the node's health, and in a cluster
+// a table of nodes whose total is the summary's figures.
+func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLines) error {
 	window := spanText(time.Duration(st.WindowSeconds * float64(time.Second)))
 	if len(st.Nodes) > 0 {
 		st = clusterTotal(st)
@@ -76,6 +81,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse) error {
 		fmt.Fprintf(tw, "keep-alive RTT:\t%s over the last %s\n", rttText(st.RTTP50Seconds, st.RTTP99Seconds), window)
 	}
 	fmt.Fprintf(tw, "disconnects:\t%s over the last %s\n", disconnectsText(st.Disconnects), window)
+	writeHealth(tw, hl)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -148,4 +154,35 @@ func disconnectsText(d map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", r, d[r])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// healthOf is the node's GET /v1/health, or a line saying why it could
+// not be read (an older server has no such endpoint).
+func healthOf(ctx context.Context, c *apiClient) healthLines {
+	h, err := c.Health(ctx)
+	if err != nil {
+		return healthLines{err: err}
+	}
+	return healthLines{h: h}
+}
+
+type healthLines struct {
+	h   admin.HealthResponse
+	err error
+}
+
+// writeHealth puts "health:" and the node's verdict in the summary, then
+// a line per note.
+func writeHealth(tw *tabwriter.Writer, hl healthLines) {
+	switch {
+	case hl.err != nil:
+		fmt.Fprintf(tw, "health:\tnot known: %v\n", hl.err)
+	case hl.h.Ready:
+		fmt.Fprintf(tw, "health:\tready\n")
+	default:
+		fmt.Fprintf(tw, "health:\tNOT READY: %s\n", hl.h.Error)
+	}
+	for _, k := range slices.Sorted(maps.Keys(hl.h.Notes)) {
+		fmt.Fprintf(tw, "\t%s\n", hl.h.Notes[k]) // "webhook: …": each names its part
+	}
 }

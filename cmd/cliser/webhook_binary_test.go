@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,12 @@ func TestBinaryWebhookReceiverDownAcrossRestart(t *testing.T) {
 	for i := range 5 {
 		opsConnect(t, p2.Addr, opsPassword, fmt.Sprintf("second-%d", i))
 	}
+	var out string // cliser status says the receiver is away, the server ready
+	require.Eventually(t, func() bool {
+		out, _, _ = runCLI(t, "status", "--admin", p2.AdminURL(t))
+		return strings.Contains(out, "has not acknowledged since")
+	}, waitFor, tick, "cliser status never named the webhook's trouble:\n%s", out)
+	assert.Regexp(t, `(?m)^health:\s+ready\n\s+webhook: http://`+regexp.QuoteMeta(addr)+`/hook has not acknowledged since .*; retrying, \d+ events wait$`, out)
 	rc := newHookReceiver(t, 0)
 	rc.listenOn(t, addr)
 	// 5 connected + 5 disconnected (server shutting down) + 5 connected.

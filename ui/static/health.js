@@ -1,14 +1,14 @@
 // The server's own trouble, on every view: GET /v1/health every 5 s, as
 // /readyz says it (a store that cannot write, draining) and what leaves
 // it ready but needs the operator (an event log that cannot write, a
-// webhook whose receiver does not acknowledge, a process log that fails).
+// webhook whose receiver does not acknowledge, a process log that fails,
+// an identity store out of reach).
 // It is read as a 200: a browser logs each 503 it is answered as a failed
 // request. A server that does not answer is the offline line's (live.js).
 
 import { get } from './api.js';
 import { $, h } from './dom.js';
 
-const labels = { events: 'Event log', webhook: 'Webhook', log: 'Process log' };
 const every = 5000;
 
 // watchHealth polls until the page goes; show puts the answer up.
@@ -24,7 +24,8 @@ function show(health) {
   const notes = Object.entries(health.notes || {}).sort(([a], [b]) => a.localeCompare(b));
   el.hidden = health.ready && notes.length === 0;
   el.classList.toggle('unready', !health.ready);
-  const items = notes.map(([k, v]) => h('li', { 'data-key': k }, h('b', {}, (labels[k] || k) + ': '), v));
+  // Each note names what it is about ("webhook: …", "event log: …").
+  const items = notes.map(([k, v]) => h('li', { 'data-key': k }, v));
   if (!health.ready) items.unshift(h('li', { 'data-key': 'ready' }, h('b', {}, 'Not ready: '), health.error || 'no reason given'));
   el.replaceChildren(h('ul', {}, ...items));
 }
