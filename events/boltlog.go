@@ -90,6 +90,7 @@ type Log struct {
 	mapped     mapped             // the file's pages read through the map, let go of in time
 	spares     spares             // lets go of the reuse buffers once the log is idle
 	spareHeld  atomic.Int64       // spareBytes after the writer's last commit or release, for tests
+	floor      seqFloor           // the writer's, after Open: seqs never go back (floor.go)
 }
 
 var (
@@ -125,9 +126,12 @@ func Open(path string, opts ...Option) (*Log, error) {
 		perEvent: 300} // about a disconnect's, until a transaction says: 0 made the first one's chunks 4 KiB
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	l.q.afterTake = o.afterTake
+	l.floor.path = floorPath(path)
+	floor, floorErr := readFloor(l.floor.path)
+	l.floor.floor = floor
 	// The load reads every stored event (the index): a damaged page made
 	// bbolt panic here, with a Go stack, rather than refuse the file.
-	if err := boltcheck.Guard(l.load); err != nil {
+	if err := boltcheck.Guard(func() error { return l.load(floorErr) }); err != nil {
 		_ = boltcheck.Guard(db.Close)
 		_ = keep.Close()
 		l.check.Stop()
@@ -138,6 +142,10 @@ func Open(path string, opts ...Option) (*Log, error) {
 		}
 		return nil, err
 	}
+	// Where the floor file is behind (none yet, or one a restore put
+	// back), it is moved now; should that fail, the first commit tries
+	// again and says so.
+	_ = l.floor.cover(l.n.newest.Load())
 	go l.run()
 	return l, nil
 }
@@ -152,7 +160,7 @@ func openFile(path string) (*bolt.DB, error) {
 }
 
 func refusal(path string, cause error) error {
-	return fmt.Errorf("events: %w", boltcheck.Refusal(boltcheck.ErrDamaged, path, cause, "an empty event log (seqs from 1 again)"))
+	return fmt.Errorf("events: %w", boltcheck.Refusal(boltcheck.ErrDamaged, path, cause, "an empty event log, whose seqs go on after the newest this one gave (events.seq)"))
 }
 
 // keepPlaced puts the log's file back when it left its path (the data dir
@@ -179,8 +187,10 @@ func (l *Log) keepPlaced(now bool) {
 }
 
 // load makes the buckets, reads the newest and oldest seq and builds the
-// index by client ID.
-func (l *Log) load() error {
+// index by client ID. A log begun anew goes on after the floor file's
+// seq (floor.go); floorErr, the floor file's damage, stops only such a
+// log, which could not tell where to go on.
+func (l *Log) load(floorErr error) error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		_ = tx.DeleteBucket([]byte("by-cid")) // an earlier build's index on disk
 		for _, b := range [][]byte{bucketEvents, bucketMeta} {
@@ -191,10 +201,16 @@ func (l *Log) load() error {
 		if v := tx.Bucket(bucketMeta).Get(keyNewest); len(v) == 8 {
 			l.n.newest.Store(binary.BigEndian.Uint64(v))
 		}
+		if err := l.goOnAfterFloor(tx, floorErr); err != nil {
+			return err
+		}
 		l.storeBytes.Store(tx.Size())
 		evs := tx.Bucket(bucketEvents)
 		k, _ := evs.Cursor().First()
 		if len(k) != 8 {
+			if newest := l.n.newest.Load(); newest > 0 {
+				l.oldest.Store(newest + 1) // none kept: a reader after less is answered 410
+			}
 			return nil // empty
 		}
 		oldest := max(binary.BigEndian.Uint64(k), l.retainedFrom(l.n.newest.Load()))
@@ -240,6 +256,7 @@ func (l *Log) close() error {
 		lost = fmt.Errorf("events: %d queued events were not written to %s at close, and are lost (writes failing %s)", n, l.path, fault)
 	}
 	l.keepPlaced(true)
+	l.floor.settle(l.n.newest.Load(), l.opts.log)
 	return errors.Join(lost, l.keep.Healthy(), l.db.Close(), l.keep.Close())
 }
 

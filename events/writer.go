@@ -117,6 +117,9 @@ func (l *Log) write(blocks [][]queued) error {
 	n := countEvents(blocks)
 	first := l.n.newest.Load() + 1
 	last := first + uint64(n) - 1
+	if err := l.floor.cover(last); err != nil {
+		return err // as a failed commit: the events wait, and the fault is said
+	}
 	enc := l.newTxEncoder(n)
 	trimmed := uint64(0) // the new oldest, when this transaction trimmed
 	err := l.db.Update(func(tx *bolt.Tx) error {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// eventsAfter is GET /v1/events?after=N: the status, the events' seqs and
+// next.
+func eventsAfter(t *testing.T, base string, after uint64) (int, []uint64, uint64) {
+	t.Helper()
+	code, body := testkit.HTTPGet(t, fmt.Sprintf("%s/v1/events?after=%d&limit=1000", base, after))
+	var page struct {
+		Events []struct {
+			Seq uint64 `json:"seq"`
+		} `json:"events"`
+		Next uint64 `json:"next"`
+	}
+	if code == http.StatusOK {
+		require.NoError(t, json.Unmarshal([]byte(body), &page), body)
+	}
+	seqs := make([]uint64, 0, len(page.Events))
+	for _, e := range page.Events {
+		seqs = append(seqs, e.Seq)
+	}
+	return code, seqs, page.Next
+}
+
+// events.db moved away (a damaged one's refusal says to) after a stop or
+// a kill -9: the new log's seqs go on past every seq the old one gave, so
+// a consumer's cursor (next, Last-Event-ID, a webhook's) is answered: the
+// new events, or 410 for what is gone. Seqs began at 1 again, and a
+// consumer that kept next waited without a word until the new log passed it.
+func TestBinaryEventLogBegunAnewKeepsSeqsGrowing(t *testing.T) {
+	for _, stop := range []string{"SIGTERM", "SIGKILL"} {
+		t.Run(stop, func(t *testing.T) {
+			dataDir := t.TempDir()
+			env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+			p := testkit.Serve(t, env, serveArgs(dataDir)...)
+			for i := range 3 {
+				opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("before-%d", i))
+			}
+			var last uint64 // the newest seq the old log gave
+			require.Eventually(t, func() bool {
+				var seqs []uint64
+				_, seqs, last = eventsAfter(t, p.AdminURL(t), 0)
+				return len(seqs) == 3
+			}, waitFor, tick)
+			evFile := filepath.Join(dataDir, events.FileName)
+			if stop == "SIGKILL" { // it writes no event
+				require.NoError(t, p.Cmd.Process.Kill())
+				<-p.Exited
+			} else {
+				require.Equal(t, 0, p.Stop(t))
+				old, err := events.Open(evFile) // the stop's events too (its floor is settled: no change)
+				require.NoError(t, err)
+				last = old.Newest()
+				require.NoError(t, old.Close())
+			}
+			require.NoError(t, os.Rename(evFile, evFile+".damaged"))
+
+			p2 := testkit.Serve(t, env, serveArgs(dataDir)...)
+			p2.WaitLog(t, waitFor, "the event log begins anew")
+			base := p2.AdminURL(t)
+			code, seqs, next := eventsAfter(t, base, last)
+			if stop == "SIGTERM" {
+				require.Equal(t, http.StatusOK, code, "after a clean stop, a consumer that had every event missed none")
+				assert.Empty(t, seqs)
+				assert.Equal(t, last, next)
+			} else {
+				// A kill leaves the floor's reserve: the events after last
+				// may have been given and are gone either way.
+				require.Equal(t, http.StatusGone, code)
+				_, body := testkit.HTTPGet(t, base+"/v1/events?limit=1") // resume from the newest, as a 410 says to
+				var page struct{ Next uint64 }
+				require.NoError(t, json.Unmarshal([]byte(body), &page), body)
+				next = page.Next
+				require.Greater(t, next, last)
+			}
+			opsConnect(t, p2.Addr, opsPassword, "after-1")
+			var after []uint64
+			require.Eventually(t, func() bool {
+				code, after, _ = eventsAfter(t, base, next)
+				return code == http.StatusOK && len(after) == 1
+			}, waitFor, tick, "the consumer gets the new log's event")
+			assert.Equal(t, next+1, after[0])
+			assert.Greater(t, after[0], last, "seq never goes back")
+			code, _, _ = eventsAfter(t, base, 1)
+			assert.Equal(t, http.StatusGone, code, "one behind is told its events are gone")
+			assert.Equal(t, 0, p2.Stop(t), p2.LogText())
+		})
+	}
+}

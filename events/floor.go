@@ -1,0 +1,115 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/fsx"
+)
+
+// floorReserve is how far past the newest seq the floor file is moved
+// when a commit passes it: one fsynced write per 65,536 events, and a
+// log begun anew after a crash skips at most that many seqs (after a
+// clean stop, none: settle).
+const floorReserve = 1 << 16
+
+// seqFloor is the file beside the log's (events.seq beside events.db)
+// that holds a seq no event has passed. A log begun anew (events.db moved
+// away after damage, or found empty) goes on after it, so that seq never
+// goes back (EVENTS.md) and a reader's cursor of the old log is answered
+// (410, or the new events) where it waited without a word for the new
+// log to reach it. Kept outside events.db because it must outlive it.
+// The writer's alone, after Open.
+type seqFloor struct {
+	path  string
+	floor uint64 // on disk: every committed seq is at most this
+}
+
+// floorPath is the floor file of the log at path: events.db → events.seq.
+func floorPath(path string) string { return strings.TrimSuffix(path, ".db") + ".seq" }
+
+// readFloor reads the floor file: 0 when there is none.
+func readFloor(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("events: %w", err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q: "+
+			"with events.db empty or gone the log cannot tell where its seqs go on; "+
+			"put back the file from a backup, or remove it to start seqs from 1 again (readers then re-read from the start)",
+			path, b[:min(len(b), 40)])
+	}
+	return n, nil
+}
+
+// cover moves the floor file past last before a commit of seqs up to
+// last; nothing is written while the floor already covers it.
+func (f *seqFloor) cover(last uint64) error {
+	if last <= f.floor {
+		return nil
+	}
+	return f.write(last + floorReserve)
+}
+
+// settle writes the newest seq itself as the floor at close, once no
+// commit can follow: a log begun anew after a clean stop goes on right
+// after it, and a reader that had every event is not answered 410 for
+// the reserve's seqs, which no event had. It writes back a floor file
+// removed while open, too. Should it fail, the reserve on disk still
+// keeps seqs from going back: a warning says so.
+func (f *seqFloor) settle(newest uint64, log *zap.Logger) {
+	if newest == 0 {
+		return
+	}
+	if err := f.write(newest); err != nil {
+		log.Warn("events: the seq floor file was not settled at close; a log begun anew would skip "+
+			"up to its reserve of seqs", zap.Error(err))
+	}
+}
+
+func (f *seqFloor) write(n uint64) error {
+	err := fsx.ReplaceFile(f.path, 0o600, func(file *os.File) error {
+		_, err := file.WriteString(strconv.FormatUint(n, 10) + "\n")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("seq floor %s: %w", f.path, err)
+	}
+	f.floor = n
+	return nil
+}
+
+// goOnAfterFloor is load's step for the floor file: a log with no newest
+// seq of its own (begun anew) takes the floor's, in tx, and says so once.
+// A damaged floor file stops such a log; beside a log that has its newest
+// seq it is rewritten (Open's cover), with a warning.
+func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
+	newest := l.n.newest.Load()
+	switch {
+	case floorErr != nil && newest == 0:
+		return floorErr
+	case floorErr != nil:
+		l.opts.log.Warn("events: the seq floor file is damaged; written again from events.db's newest seq",
+			zap.String("file", l.floor.path), zap.Uint64("newest", newest), zap.Error(floorErr))
+		l.floor.floor = 0
+		return nil
+	case newest != 0 || l.floor.floor == 0:
+		return nil
+	}
+	l.opts.log.Warn("events: the event log begins anew (events.db moved away or found empty); "+
+		"its seqs go on after the floor file's, so that none goes back: a reader after an older seq is answered 410",
+		zap.String("file", l.path), zap.String("floor_file", l.floor.path), zap.Uint64("after", l.floor.floor))
+	l.n.newest.Store(l.floor.floor)
+	return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(l.floor.floor))
+}

@@ -1,0 +1,153 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/events"
+)
+
+const floorFile = "events.seq"
+
+func appendConnected(t *testing.T, l *events.Log, n int) {
+	t.Helper()
+	from := l.Newest()
+	for range n {
+		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: "floor"}))
+	}
+	waitNewest(t, l, from+uint64(n))
+}
+
+func readFloorFile(t *testing.T, dir string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, floorFile))
+	require.NoError(t, err)
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	require.NoError(t, err, "%q", b)
+	return n
+}
+
+// events.db moved away after a clean stop (as a damaged one's refusal
+// says to do): the new log goes on right after the old one's newest seq,
+// so seq never goes back. A reader that had every event waits for the
+// next; one behind is answered 410, as its events are gone.
+func TestLogBegunAnewAfterACleanStopGoesOnAfterItsNewest(t *testing.T) {
+	path := logPath(t)
+	l := openLog(t, path)
+	appendConnected(t, l, 10)
+	require.NoError(t, l.Close())
+	assert.EqualValues(t, 10, readFloorFile(t, filepath.Dir(path)), "a clean stop settles the floor on the newest seq")
+	require.NoError(t, os.Rename(path, path+".damaged"))
+
+	core, logs := observer.New(zapcore.WarnLevel)
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	defer l.Close()
+	assert.EqualValues(t, 10, l.Newest())
+	require.Equal(t, 1, logs.FilterMessageSnippet("the event log begins anew").Len(), "said once: %v", logs.All())
+
+	_, err := l.Read(context.Background(), 5, 100)
+	var gone *events.GoneError
+	require.True(t, errors.As(err, &gone), "a reader after 5 missed 6 to 10: %v", err)
+	assert.EqualValues(t, 11, gone.Oldest)
+	evs, err := l.Read(context.Background(), 10, 100)
+	require.NoError(t, err, "a reader after 10 missed nothing")
+	assert.Empty(t, evs)
+
+	caughtUp := waiting(l, 10)
+	appendConnected(t, l, 1)
+	require.NoError(t, <-caughtUp, "the reader after 10 is woken by the new log's first event")
+	evs, err = l.Read(context.Background(), 10, 100)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.EqualValues(t, 11, evs[0].Seq)
+}
+
+// While the log runs, the floor file is ahead of every committed seq, so
+// that a kill -9 followed by a lost events.db cannot hand out a seq
+// again; the new log then skips at most the reserve.
+func TestLogFloorFileStaysAheadOfCommittedSeqs(t *testing.T) {
+	path := logPath(t)
+	dir := filepath.Dir(path)
+	l := openLog(t, path)
+	appendConnected(t, l, 25)
+	floor := readFloorFile(t, dir)
+	assert.GreaterOrEqual(t, floor, l.Newest(), "the floor covers every committed seq before a stop")
+	assert.LessOrEqual(t, floor, l.Newest()+1<<16, "and is ahead by at most the reserve")
+
+	// The crash: the file as it was while running, then events.db gone.
+	require.NoError(t, l.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), []byte(strconv.FormatUint(floor, 10)+"\n"), 0o600))
+	require.NoError(t, os.Remove(path))
+	l = openLog(t, path)
+	defer l.Close()
+	appendConnected(t, l, 1)
+	evs, err := l.Read(context.Background(), floor, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, floor+1, evs[0].Seq, "no seq the old log may have given is given again")
+}
+
+// A log begun anew beside a damaged floor file cannot tell where its seqs
+// go on: it refuses to open and says what to do. Beside a log that has
+// its newest seq, the file is written again, with a warning.
+func TestLogDamagedFloorFile(t *testing.T) {
+	path := logPath(t)
+	dir := filepath.Dir(path)
+	l := openLog(t, path)
+	appendConnected(t, l, 3)
+	require.NoError(t, l.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), []byte("garbage\x00"), 0o600))
+
+	core, logs := observer.New(zapcore.WarnLevel)
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	assert.EqualValues(t, 3, l.Newest())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("seq floor file is damaged").Len(), "%v", logs.All())
+	assert.GreaterOrEqual(t, readFloorFile(t, dir), uint64(3), "written again at once")
+	require.NoError(t, l.Close())
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), []byte("12x\n"), 0o600))
+	require.NoError(t, os.Remove(path))
+	_, err := events.Open(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(dir, floorFile)+" should hold one number")
+	assert.Contains(t, err.Error(), `"12x\n"`)
+	assert.Contains(t, err.Error(), "remove it to start seqs from 1 again")
+}
+
+// A floor file that cannot be written is a failed commit: the events wait
+// in memory, /readyz's note names the file, and they are written once it
+// can be.
+func TestLogFloorFileThatCannotBeWrittenHoldsTheEvents(t *testing.T) {
+	path := logPath(t)
+	dir := filepath.Dir(path)
+	const total = 2 + 1<<16 // past the floor the first commit writes, 1 + the reserve
+	l := openLog(t, path, events.WithQueueLimit(total))
+	defer l.Close()
+	appendConnected(t, l, 1)
+	// The commit that passes the reserve must move the floor; its tmp
+	// file is a directory, which cannot be opened for writing.
+	require.NoError(t, os.Mkdir(filepath.Join(dir, floorFile+".tmp"), 0o700))
+	for range total - 1 {
+		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: "floor"}))
+	}
+	require.Eventually(t, func() bool { return l.Healthy() != nil }, 10*time.Second, 10*time.Millisecond)
+	assert.Contains(t, l.Healthy().Error(), "seq floor "+filepath.Join(dir, floorFile))
+	assert.LessOrEqual(t, l.Newest(), uint64(1+1<<16), "no commit past the floor on disk")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, floorFile+".tmp")))
+	waitNewest(t, l, total)
+	require.Eventually(t, func() bool { return l.Healthy() == nil }, 10*time.Second, 10*time.Millisecond)
+	assert.GreaterOrEqual(t, readFloorFile(t, dir), l.Newest())
+}
