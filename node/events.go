@@ -82,8 +82,9 @@ func openEventLog(o *options, b *backend) (eventLog, error) {
 		return nil, configErrorf("the event log needs a data dir or a cluster (or --event-retention 0)")
 	}
 	path := filepath.Join(o.dataDir, events.FileName)
-	warnIfEmpty(path, "event log", "starting an empty log, whose seqs go on after the newest the old one gave "+
-		"(events.seq; from 1 again without it)", log)
+	starting := "starting an empty log, whose seqs go on after the newest the old one gave (events.seq; from 1 again without it)"
+	warnIfEmpty(path, "event log", starting, log)
+	warnIfMissing(b, path, "event log", starting, log)
 	l, err := events.Open(path, opts...)
 	if err != nil { // damaged or not, as the registry's and identity's files: exit 1, not a usage mistake's 2
 		return nil, dataDirError(o.dataDir, err)

@@ -66,8 +66,10 @@ func openIdentityStore(o *options, b *backend) (identity.Store, error) {
 		}
 		return st, nil
 	case o.dataDir != "":
-		warnIfEmpty(filepath.Join(o.dataDir, boltstore.FileName), "identity",
-			"starting with no credentials and no bans (every client ID falls back to the shared password)", o.log)
+		path, starting := filepath.Join(o.dataDir, boltstore.FileName),
+			"starting with no credentials and no bans (every client ID falls back to the shared password)"
+		warnIfEmpty(path, "identity", starting, o.log)
+		warnIfMissing(b, path, "identity", starting, o.log)
 		bs, err := boltstore.Open(o.dataDir, boltstore.WithLogger(o.log))
 		if err != nil {
 			return nil, dataDirError(o.dataDir, err)

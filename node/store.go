@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +30,10 @@ type backend struct {
 	node           *cluster.Node // nil on a single node
 	nc             *nats.Conn
 	ncClosed       chan struct{} // closed by nats.go once nc is closed
+	// usedBefore: a single node's data dir held the registry's log
+	// before this start, so a data file missing from it was lost, not
+	// yet made (warnIfMissing).
+	usedBefore bool
 }
 
 // drainWait bounds Close's wait for the drained connection: nats.go's
@@ -41,12 +46,13 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		if o.dataDir == "" {
 			return &backend{}, nil
 		}
+		_, statErr := os.Stat(filepath.Join(o.dataDir, logstore.LogName))
 		store, err := logstore.Open(o.dataDir, logstore.WithLogger(log))
 		if err != nil {
 			return nil, dataDirError(o.dataDir, err)
 		}
 		warnEmptyRegistry(store, log)
-		return &backend{Store: store}, nil
+		return &backend{Store: store, usedBefore: statErr == nil}, nil
 	}
 	link, err := wait.connect(ctx, func() (*natsLink, error) { return dialNATS(o) })
 	if err != nil {
@@ -189,6 +195,19 @@ func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 func warnIfEmpty(path, what, starting string, log *zap.Logger) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		warnEmpty(path, what, starting, log)
+	}
+}
+
+// warnIfMissing warns when the data file at path is not there in a data
+// dir used before: removed, or lost with a bad copy or restore, it
+// starts anew as an empty one would, and that went without a word (a
+// missing identity.db let every client ID in on the shared password and
+// lifted every ban). An upgrade from a build without the file says it
+// once, needlessly.
+func warnIfMissing(b *backend, path, what, starting string, log *zap.Logger) {
+	if _, err := os.Stat(path); b.usedBefore && errors.Is(err, os.ErrNotExist) {
+		log.Warn(what+" file is missing from a data dir that holds the registry: "+starting+
+			"; if that is not expected, stop cliser and restore the file from a backup", zap.String("file", path))
 	}
 }
 

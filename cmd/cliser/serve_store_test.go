@@ -120,6 +120,36 @@ func TestBinaryWarnsOnZeroLengthIdentityAndEventFiles(t *testing.T) {
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
 }
 
+// identity.db or events.db removed from a data dir used before starts
+// anew as an empty one does, and says so: a missing identity.db let every
+// client ID in on the shared password and lifted every ban without a
+// word. A first start in a new data dir says nothing of the kind.
+func TestBinaryWarnsOnMissingIdentityAndEventFiles(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CLISER_PASSWORD=missing-pw", "CLISER_ADMIN_TOKEN="}
+	args := []string{"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir}
+	p := testkit.Serve(t, env, args...)
+	testkit.Dial(t, p.Addr).Register("missing-pw", "before-missing")
+	require.Equal(t, 0, p.Stop(t), p.LogText())
+	assert.NotContains(t, p.LogText(), "is missing from a data dir", "a new data dir is not a lost file")
+
+	files := map[string]string{
+		filepath.Join(dir, "identity.db"): "identity file is missing from a data dir that holds the registry: starting with no credentials and no bans",
+		filepath.Join(dir, "events.db"):   "event log file is missing from a data dir that holds the registry: starting an empty log",
+	}
+	for path := range files {
+		require.NoError(t, os.Remove(path))
+	}
+	p = testkit.Serve(t, env, args...)
+	testkit.Dial(t, p.Addr).Register("missing-pw", "after-missing")
+	logs := p.LogText()
+	for path, warning := range files {
+		assert.Contains(t, logs, warning)
+		assert.Contains(t, logs, path)
+	}
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
 // writeRegistry writes n records into dir's registry.db as a previous
 // build did (bbolt, commits of 400: the file has a freelist). With
 // migrate, the store then opens it (the records become its snapshot),
