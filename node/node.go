@@ -238,7 +238,7 @@ func (n *Node) backendsOnAdmin() []admin.Option {
 		// NATS outage would take every node out of its balancer at once
 		// while each still serves its clients: cliser_cluster_nats_connected
 		// says it instead (docs/cluster.md).
-		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr))
+		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr), admin.WithHealthNote("registry", n.reg.UpkeepErr))
 		if c, ok := n.store.Store.(collecting); ok { // the log store; none without a data dir
 			n.metrics.Registry().MustRegister(c.Collectors()...)
 		}

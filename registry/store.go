@@ -169,6 +169,7 @@ func (r *Registry) idleStep(idle int, wrote bool) int {
 		if err := s.Idle(); err != nil {
 			r.noteFlush(fmt.Errorf("registry: store upkeep: %w", err))
 		}
+		r.noteUpkeep()
 	}
 	return idle
 }
@@ -214,6 +215,7 @@ func (r *Registry) flush() (wrote bool, err error) {
 	r.lingerOrLetGo(taken)
 	if wrote { // an empty flush says nothing of the store
 		r.noteFlush(nil)
+		r.noteUpkeep() // a Save may have compacted
 	}
 	return wrote, nil
 }

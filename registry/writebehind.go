@@ -26,6 +26,7 @@ type writeBehind struct {
 	err         error     // the last flush's error; nil once one succeeds
 	since       time.Time // when the flushes started failing
 	failedSince uint64    // failures counted when they started failing
+	upkeep      error     // the store's UpkeepErr as last seen
 }
 
 // StoreHealth is what the write-behind reports.
@@ -98,6 +99,49 @@ func (r *Registry) noteFlush(err error) {
 			zap.Uint64("failed_flushes", r.wb.failures.Load()-r.wb.failedSince))
 		r.wb.err = nil
 	}
+}
+
+// UpkeepStore is a Store with upkeep of its own (a compaction of its
+// files) whose failure puts nothing saved at risk but wants the operator.
+type UpkeepStore interface {
+	// UpkeepErr is nil, or why the upkeep fails and since when. Safe
+	// from any goroutine.
+	UpkeepErr() error
+}
+
+// noteUpkeep reads the store's upkeep after a flush or an idle upkeep,
+// and logs its turns from working to failing and back.
+func (r *Registry) noteUpkeep() {
+	s, ok := r.opts.store.(UpkeepStore)
+	if !ok {
+		return
+	}
+	err := s.UpkeepErr()
+	log := r.opts.log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	r.wb.mu.Lock()
+	defer r.wb.mu.Unlock()
+	switch {
+	case err != nil && r.wb.upkeep == nil:
+		log.Warn("registry: the store's upkeep fails; every change is saved, and retried", zap.Error(err))
+	case err == nil && r.wb.upkeep != nil:
+		log.Info("registry: the store's upkeep works again")
+	}
+	r.wb.upkeep = err
+}
+
+// UpkeepErr is the store's upkeep failure as the flusher last saw it
+// (UpkeepStore), for /readyz's body: the server stays ready, as nothing
+// saved is at risk. Safe from any goroutine.
+func (r *Registry) UpkeepErr() error {
+	r.wb.mu.Lock()
+	defer r.wb.mu.Unlock()
+	if r.wb.upkeep == nil {
+		return nil
+	}
+	return fmt.Errorf("registry: %w", r.wb.upkeep)
 }
 
 // WithLogger sets the logger of the write-behind's warnings. By default

@@ -3,6 +3,7 @@ package logstore
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cliser/cliser/internal/fsx"
 	"github.com/cliser/cliser/registry"
@@ -55,13 +56,22 @@ const (
 
 const tmpSuffix = ".tmp"
 
+// compactRetry: after a failed compaction the next is tried once the log
+// holds another bound of changes, or once this long has passed, whichever
+// comes first: a disk given room again gets its snapshot (and the
+// operator the fault's end) without waiting for the fleet to change.
+const compactRetry = 10 * time.Second
+
 // bound is the log's length from which a compaction is due.
 func (s *Store) bound() int { return max(s.o.compactMin, logFactor*s.snapCount) }
 
-// pastBound: the log has reached its bound, and any retry's after a
-// failed compaction.
+// pastBound: the log has reached its bound, and after a failed
+// compaction its retry is due (compactRetry).
 func (s *Store) pastBound() bool {
-	return s.logEntries >= s.bound() && s.logEntries >= s.retryAt
+	if s.logEntries < s.bound() {
+		return false
+	}
+	return s.logEntries >= s.retryAt || (s.compactErr != nil && time.Since(s.compactTried) >= s.o.compactRetry)
 }
 
 // compactionDue reports whether the Save that just appended changes
@@ -95,20 +105,43 @@ func (s *Store) Idle() error {
 		return err
 	}
 	s.lastQuiet = true
-	if !s.pastBound() {
-		return nil
+	if s.pastBound() {
+		s.compactOrRetryLater()
 	}
-	return s.compactOrRetryLater()
+	return nil
 }
 
 // compactOrRetryLater compacts; on failure the next try waits for another
-// bound of entries, not the next Save. s.mu is held.
-func (s *Store) compactOrRetryLater() error {
+// bound of entries or compactRetry, not the next Save, and UpkeepErr says
+// so until one succeeds. Nothing saved is at risk meanwhile: the log
+// holds it. s.mu is held.
+func (s *Store) compactOrRetryLater() {
 	if err := s.compact(); err != nil {
 		s.retryAt = s.logEntries + s.bound()
-		return fmt.Errorf("writing a new snapshot failed (the log grows until one succeeds): %w", err)
+		s.compactTried = time.Now()
+		if s.compactErr == nil {
+			s.compactFailed = s.compactTried // since: the first of the failures now running
+		}
+		s.compactErr = err
+		s.count.compactFailures.Add(1)
+		return
 	}
-	return nil
+	s.compactErr = nil
+}
+
+var _ registry.UpkeepStore = (*Store)(nil)
+
+// UpkeepErr is nil, or why compactions fail since when: the log keeps
+// every change and grows until one succeeds, retried within compactRetry.
+// Safe to call from any goroutine.
+func (s *Store) UpkeepErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.compactErr == nil {
+		return nil
+	}
+	return fmt.Errorf("writing a new %s fails since %s (every change is in %s, which grows until one succeeds; retried every %s): %w",
+		SnapName, s.compactFailed.UTC().Format(time.RFC3339), LogName, s.o.compactRetry, s.compactErr)
 }
 
 // compact writes a new snapshot from the old one and the log, then

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/registry"
@@ -41,10 +43,11 @@ func TestIdleCompactsWhenDue(t *testing.T) {
 
 // A compaction that fails when idle (the snapshot's name taken by a
 // directory, so the rename fails) is reported, leaves the log and the
-// state as they were, and is not retried on every Idle.
+// state as they were, and is not retried on every Idle: once the log grew
+// by another bound, or once compactRetry has passed.
 func TestIdleCompactionFailureIsReportedAndKeepsTheLog(t *testing.T) {
 	dir := t.TempDir()
-	s := openT(t, dir, withCompactMin(100))
+	s := openT(t, dir, withCompactMin(100), WithCompactRetry(time.Hour))
 	m := model{}
 	put := manyRecords("fail", 300)
 	m.save(put, nil)
@@ -52,10 +55,11 @@ func TestIdleCompactionFailureIsReportedAndKeepsTheLog(t *testing.T) {
 	require.NoError(t, os.Mkdir(filepath.Join(dir, SnapName), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, SnapName, "x"), nil, 0o600))
 
-	err := s.Idle()
-	require.ErrorContains(t, err, "writing a new snapshot failed")
+	require.NoError(t, s.Idle())
+	require.ErrorContains(t, s.UpkeepErr(), "writing a new registry.snap fails")
 	require.Equal(t, 300, s.logEntries, "the log keeps every entry")
-	require.NoError(t, s.Idle(), "retried only once the log grew by another bound")
+	require.NoError(t, s.Idle())
+	require.Equal(t, uint64(1), s.Stats().CompactFailures, "retried only once the log grew by another bound")
 	require.Zero(t, s.Stats().Compactions)
 
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, SnapName)))
@@ -64,6 +68,36 @@ func TestIdleCompactionFailureIsReportedAndKeepsTheLog(t *testing.T) {
 	require.NoError(t, s.Save(more, nil))
 	require.NoError(t, s.Idle())
 	require.Equal(t, uint64(1), s.Stats().Compactions)
+	require.NoError(t, s.UpkeepErr())
+	loadEquals(t, s, m)
+}
+
+// A disk given room again gets its snapshot within compactRetry, though
+// nothing changes: a failure held readiness (and the operator's fault
+// line) until the fleet next changed.
+func TestIdleRetriesAFailedCompactionInTime(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, withCompactMin(100), WithCompactRetry(250*time.Millisecond))
+	m := model{}
+	put := manyRecords("room", 300)
+	m.save(put, nil)
+	require.NoError(t, s.Save(put, nil))
+	blocker := filepath.Join(dir, SnapName+tmpSuffix)
+	require.NoError(t, os.Mkdir(blocker, 0o700))
+	require.NoError(t, s.Idle())
+	require.Error(t, s.UpkeepErr())
+	// Tried again once the retry's time has passed, and not at every
+	// Idle after that: each try is a pass over every record.
+	require.Eventually(t, func() bool { _ = s.Idle(); return s.Stats().CompactFailures == 2 }, 5*time.Second, 10*time.Millisecond)
+	for range 5 {
+		require.NoError(t, s.Idle())
+	}
+	require.Equal(t, uint64(2), s.Stats().CompactFailures, "a try at every Idle")
+
+	require.NoError(t, os.Remove(blocker))
+	require.Eventually(t, func() bool { _ = s.Idle(); return s.UpkeepErr() == nil }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, uint64(1), s.Stats().Compactions)
+	assert.Zero(t, s.logEntries)
 	loadEquals(t, s, m)
 }
 

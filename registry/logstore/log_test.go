@@ -645,12 +645,13 @@ func TestCompactionAllocatesAlmostNothing(t *testing.T) {
 	assert.Equal(t, uint16(2), got[0].SID)
 }
 
-// A snapshot that cannot be written fails the Save that tried it, saying
-// that its batch is saved all the same (it is), and is not tried again on
-// every Save but once the log has grown by another bound.
+// A snapshot that cannot be written leaves the Save that tried it a
+// success (its batch is saved), is said by UpkeepErr until one succeeds,
+// and is not tried again on every Save but once the log has grown by
+// another bound.
 func TestFailedCompactionKeepsTheBatchAndWaits(t *testing.T) {
 	dir := t.TempDir()
-	s := openT(t, dir, withCompactMin(10))
+	s := openT(t, dir, withCompactMin(10), WithCompactRetry(time.Hour))
 	blocker := filepath.Join(dir, SnapName+tmpSuffix)
 	require.NoError(t, os.Mkdir(blocker, 0o700)) // the temporary file cannot be created
 	m := model{}
@@ -659,9 +660,10 @@ func TestFailedCompactionKeepsTheBatchAndWaits(t *testing.T) {
 		put[i] = rec(fmt.Sprintf("c%d", i), 1)
 	}
 	m.save(put, nil)
-	err := s.Save(put, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the batch is saved, but writing a new snapshot failed")
+	require.NoError(t, s.Save(put, nil), "the batch is saved")
+	require.ErrorContains(t, s.UpkeepErr(), "writing a new registry.snap fails since ")
+	assert.ErrorContains(t, s.UpkeepErr(), "every change is in registry.log")
+	assert.Equal(t, uint64(1), s.Stats().CompactFailures)
 	loadEquals(t, s, m)
 
 	one := []registry.Record{rec("c-next", 2)}
@@ -675,6 +677,7 @@ func TestFailedCompactionKeepsTheBatchAndWaits(t *testing.T) {
 		require.NoError(t, s.Save(b, nil))
 	}
 	assert.Equal(t, len(m), s.snapCount)
+	assert.NoError(t, s.UpkeepErr(), "said until one succeeds")
 	loadEquals(t, s, m)
 }
 

@@ -14,7 +14,10 @@ type options struct {
 	lockTimeout time.Duration
 	fileMode    os.FileMode
 	compactMin  int // tests make it small
-	log         *zap.Logger
+	// compactRetry: how long after a failed compaction the next is tried
+	// without waiting for another bound of changes (tests make it small).
+	compactRetry time.Duration
+	log          *zap.Logger
 }
 
 func defaultOptions() options {
@@ -24,9 +27,10 @@ func defaultOptions() options {
 		// server on the same dir fails fast with ErrInUse.
 		lockTimeout: 2 * time.Second,
 		// Records hold client addresses: readable by the owner only.
-		fileMode:   0o600,
-		compactMin: compactMin,
-		log:        zap.NewNop(),
+		fileMode:     0o600,
+		compactMin:   compactMin,
+		compactRetry: compactRetry,
+		log:          zap.NewNop(),
 	}
 }
 
@@ -40,6 +44,17 @@ func WithLockTimeout(d time.Duration) Option {
 			d = time.Nanosecond
 		}
 		o.lockTimeout = d
+	}
+}
+
+// WithCompactRetry sets how long after a failed compaction (a full disk)
+// the next is tried without waiting for another bound of changes; by
+// default 10 s. A value <= 0 keeps the default.
+func WithCompactRetry(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.compactRetry = d
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ const (
 	MetricCompactions      = "cliser_registry_store_compactions_total"
 	MetricCompactedRecords = "cliser_registry_store_compacted_records_total"
 	MetricLost             = "cliser_registry_store_lost_total"
+	MetricCompactFailures  = "cliser_registry_store_compaction_failures_total"
 )
 
 // Stats counts the store's work since Open.
@@ -31,18 +32,20 @@ type Stats struct {
 	Compactions      uint64 // snapshots written by compactions
 	CompactedRecords uint64 // records those snapshots held
 	Lost             uint64 // times the files were found gone from their paths or replaced (place.go)
+	CompactFailures  uint64 // compactions that failed (UpkeepErr)
 }
 
 // counters are Stats, updated under s.mu and read from anywhere.
 type counters struct {
-	saves, entries, bytes, syncs, compactions, compacted, lost atomic.Uint64
+	saves, entries, bytes, syncs, compactions, compacted, lost, compactFailures atomic.Uint64
 }
 
 // Stats reports the store's counts. Safe to call from any goroutine.
 func (s *Store) Stats() Stats {
 	c := &s.count
 	return Stats{Saves: c.saves.Load(), Entries: c.entries.Load(), Bytes: c.bytes.Load(), Syncs: c.syncs.Load(),
-		Compactions: c.compactions.Load(), CompactedRecords: c.compacted.Load(), Lost: c.lost.Load()}
+		Compactions: c.compactions.Load(), CompactedRecords: c.compacted.Load(), Lost: c.lost.Load(),
+		CompactFailures: c.compactFailures.Load()}
 }
 
 // Collectors are the store's counts as metrics, to register on the admin
@@ -59,6 +62,7 @@ func (s *Store) Collectors() []prometheus.Collector {
 		counter(MetricSyncs, "fdatasyncs of registry.log by Saves.", &c.syncs),
 		counter(MetricCompactions, "New registry.snap files written (a compaction: the log folded into the snapshot).", &c.compactions),
 		counter(MetricCompactedRecords, "Records written into new registry.snap files.", &c.compacted),
+		counter(MetricCompactFailures, "Compactions that failed to write a new registry.snap (a full disk, say); registry.log keeps every change meanwhile.", &c.compactFailures),
 		counter(MetricLost, "Times registry.snap or registry.log was found removed from the data dir (or replaced) while open; they are then written again at their paths from the open files.", &c.lost),
 	}
 }

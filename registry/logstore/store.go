@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cliser/cliser/internal/fsx"
 	"github.com/cliser/cliser/registry"
@@ -59,6 +60,10 @@ type Store struct {
 	// this many entries, not on every Save.
 	retryAt   int
 	lastQuiet bool // the last Save was a quiet one (compact.go)
+	// compactErr: the last compaction failed (at compactTried) and none
+	// has succeeded since the first of those failures (compactFailed).
+	compactErr                  error
+	compactFailed, compactTried time.Time
 
 	buf []byte // Save's and compaction's encoding, kept between calls
 
