@@ -5,7 +5,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // The token prompt can not be put away while the page has no token:
@@ -31,4 +34,39 @@ func TestDashboardTokenPromptStays(t *testing.T) {
 	p.run(chromedp.SendKeys(`#login-token`, token, chromedp.ByQuery), chromedp.Click(`#login-submit`, chromedp.ByQuery))
 	p.waitJS(`!document.getElementById('login').open && document.getElementById('stat-connected').textContent === '0'`, 5*time.Second)
 	require.Empty(t, p.Problems())
+}
+
+// A server restarted with another token: the page asks again and says why
+// (the token it kept was refused), and the stream's badge says it was
+// refused (401). The prompt came back with no word, under a badge that
+// read "reconnecting…" as if the server were away.
+func TestDashboardSaysWhenTheKeptTokenIsRefused(t *testing.T) {
+	needChromium(t)
+	listen, admin := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	args := []string{"--listen", listen, "--admin-listen", admin, "--data-dir", t.TempDir()}
+	s := serve(t, []string{"CLISER_ADMIN_TOKEN=token-before"}, args...)
+	p := newBrowser(t)
+	p.open("http://" + admin + "/ui/")
+	signIn := func(token string) {
+		p.waitJS(`document.getElementById('login').open`, 20*time.Second)
+		p.run(chromedp.SendKeys(`#login-token`, token, chromedp.ByQuery), chromedp.Click(`#login-submit`, chromedp.ByQuery))
+		p.waitJS(`!document.getElementById('login').open && document.getElementById('live').textContent === 'live'`, 20*time.Second)
+	}
+	signIn("token-before")
+	var msg string
+	p.eval(`document.getElementById('login-error').textContent`, &msg)
+	assert.Empty(t, msg, "a first sign-in has nothing to explain")
+	require.Empty(t, p.Problems())
+
+	require.Equal(t, 0, s.Stop(t))
+	serve(t, []string{"CLISER_ADMIN_TOKEN=token-after"}, args...)
+	p.waitJS(`document.getElementById('login').open && document.getElementById('login-error').textContent.includes('refused the token this tab kept')`, 20*time.Second)
+	p.waitJS(`document.getElementById('live').textContent === 'reconnecting… (refused: 401)'`, 20*time.Second)
+	var title string
+	p.eval(`document.getElementById('live').title`, &title)
+	assert.Contains(t, title, "refused the token")
+	signIn("token-after")
+	for _, problem := range p.Problems() { // the refused calls, and the server away meanwhile
+		assert.Regexp(t, `HTTP 401|ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 401`, problem)
+	}
 }

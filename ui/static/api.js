@@ -69,6 +69,15 @@ function askToken(message) {
   return asking;
 }
 
+// refused forgets the token a 401 answered and says why the prompt is
+// back: the server restarted with another token, or it was removed from
+// its --admin-token-file. A tab that had none is asked plainly.
+function refused() {
+  const had = sessionStorage.getItem(KEY);
+  sessionStorage.removeItem(KEY);
+  return had ? 'The server refused the token this tab kept (it may have restarted with another one): type the current token.' : '';
+}
+
 async function errorText(res) {
   try {
     const body = await res.json();
@@ -208,8 +217,7 @@ async function send(method, path, body) {
     }
     const res = await fetchAnswer(path, init);
     if (res.status === 401) {
-      sessionStorage.removeItem(KEY);
-      await askToken();
+      await askToken(refused());
       continue;
     }
     if (!res.ok) throw new APIError(res.status, await errorText(res));
@@ -295,8 +303,8 @@ export async function stream(onEvent, onState) {
       away.attempt = new AbortController();
       const res = await fetchAnswer('/v1/events/stream', { headers: h, cache: 'no-store', signal: away.attempt.signal });
       if (res.status === 401) {
-        sessionStorage.removeItem(KEY);
-        await askToken();
+        onState('retrying', new APIError(401, 'the server refused the token: sign in again'));
+        await askToken(refused());
         continue;
       }
       if (res.status === 404) { // no event log now: ask again until it has one
