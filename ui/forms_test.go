@@ -159,3 +159,28 @@ func TestDashboardShutdownDialogKeepsATooLongReason(t *testing.T) {
 	c.Expect("130 shutdown " + strings.Repeat("r", 498))
 	assert.Empty(t, p.Problems())
 }
+
+// A confirmation goes with the view it was asked on: Back while "Kick
+// x?" is open put the clients view under a dialog whose Confirm still
+// kicked x.
+func TestDashboardConfirmationGoesWithItsView(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "stays-1")
+	p := newBrowser(t)
+	base := "http://" + s.AdminAddr + "/ui/"
+	p.open(base + "#/clients")
+	p.waitJS(cellJS("stays-1", 0)+` === 'stays-1'`, 10*time.Second)
+	p.run(chromedp.Navigate(base + "#/client/stays-1"))
+	p.waitJS(`!document.getElementById('act-kick').disabled`, 10*time.Second)
+	p.click(`#act-kick`)
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	p.eval(`history.back()`, nil)
+	p.waitJS(`document.getElementById('main').dataset.view === 'clients' && !document.getElementById('confirm').open`, 5*time.Second)
+	var rec struct {
+		CStatus bool `json:"cstatus"`
+	}
+	apiGet(t, s, "", "/v1/clients/stays-1", &rec)
+	assert.True(t, rec.CStatus, "no kick went out")
+	assert.Empty(t, p.Problems())
+}

@@ -14,7 +14,7 @@ import { bans } from './bans.js';
 import { client } from './client.js';
 import { clients } from './clients.js';
 import { credentials } from './credentials.js';
-import { $, h } from './dom.js';
+import { $, cancelConfirm, h } from './dom.js';
 import { eventsView } from './events.js';
 import { watchHealth } from './health.js';
 import { onEvent, setLive } from './live.js';
@@ -29,6 +29,7 @@ function route() {
   const parts = path.split('/').filter(Boolean);
   const params = new URLSearchParams(query || '');
   const main = $('main');
+  cancelConfirm();
   if (current) current.unmount();
   const view = parts[0] || 'overview';
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === (view === 'client' ? 'clients' : view));

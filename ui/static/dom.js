@@ -90,8 +90,20 @@ export function confirmAction(title, text, fields = [], okLabel = 'Confirm') {
       done(out);
     };
     dlg.oncancel = () => resolve(null);
+    pending = () => done(null);
     dlg.showModal();
   });
+}
+
+// pending cancels the confirmation on show, if any.
+let pending = null;
+
+// cancelConfirm puts away a confirmation the page moved on from (Back,
+// a link): it named an action of the view it was asked on, and a Confirm
+// over another view read as that view's.
+export function cancelConfirm() {
+  if ($('confirm').open && pending) pending();
+  pending = null;
 }
 
 // field is a form field with its label above it.
