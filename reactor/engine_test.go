@@ -31,6 +31,11 @@ func TestEngineStoppedUnderTheServerIsNotAlive(t *testing.T) {
 	assert.False(t, srv.Alive())
 	assert.False(t, srv.Ready())
 	assert.False(t, srv.Stopping(), "nobody called Stop: the engine died")
+	// Its clients did not leave: the server is going, as after a crash.
+	r, ok := srv.reg.Get("engine-1")
+	require.True(t, ok)
+	assert.False(t, r.CStatus)
+	assert.Equal(t, "server restarted", r.Reason.String())
 }
 
 func TestAliveThroughStop(t *testing.T) {

@@ -113,9 +113,13 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	s.handshakeOver()
 	s.forgetHandshake()
 	if s.reason == protocol.ReasonNone {
-		s.reason = protocol.ReasonClosedByClient
-		if h.draining.Load() {
+		switch {
+		case h.draining.Load():
 			s.reason = protocol.ReasonServerShuttingDown
+		case h.engineDown.Load(): // gnet stopped on its own: the process exits (Exited)
+			s.reason = protocol.ReasonServerRestarted
+		default:
+			s.reason = protocol.ReasonClosedByClient
 		}
 	}
 	wasRegistered := s.state == registered || s.sid != 0
