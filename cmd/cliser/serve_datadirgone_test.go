@@ -149,6 +149,9 @@ func TestBinaryRemovedDataDirOnAFullDiskIsWrittenBackOnceThereIsRoom(t *testing.
 
 	room := testkit.FillDisk(t, disk)
 	require.NoError(t, os.RemoveAll(dataDir))
+	// Files no process holds open (the event log's events.seq) gave
+	// their room back: taken too, so that none can be written back.
+	roomFreed := testkit.FillDisk(t, disk)
 	opsConnect(t, p.Addr, idPassword, "full-during")
 	require.Eventually(t, func() bool {
 		code, body := testkit.HTTPGet(t, base+"/readyz")
@@ -160,6 +163,7 @@ func TestBinaryRemovedDataDirOnAFullDiskIsWrittenBackOnceThereIsRoom(t *testing.
 	assert.Regexp(t, `"events":"event log: its file [^"]*restoring it failed [^"]*no space left on device`, body)
 
 	room()
+	roomFreed()
 	require.Eventually(t, func() bool {
 		code, body := testkit.HTTPGet(t, base+"/readyz")
 		return code == 200 && !strings.Contains(body, `"identity"`) && !strings.Contains(body, `"events"`)

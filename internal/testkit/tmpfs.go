@@ -28,9 +28,9 @@ func SmallDisk(t *testing.T, size string) string {
 // left, and returns a func that deletes it (room again).
 func FillDisk(t *testing.T, dir string) func() {
 	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(dir, "filler-*") // a second call fills what frees meanwhile
 	require.NoError(t, err)
+	path := f.Name()
 	chunk := make([]byte, 4096)
 	for {
 		if _, err = f.Write(chunk); err != nil {
