@@ -401,6 +401,24 @@ func TestDashboardDotClientIDs(t *testing.T) {
 	p.eval(`document.querySelectorAll('tr[data-cid="."] button, tr[data-cid=".."] button').length`, &kicks)
 	assert.Zero(t, kicks, "no Kick button for a client the page can not name")
 	assert.Empty(t, p.Problems())
+	// Their credentials: Delete is off up front, and Create or rotate of
+	// ".." says why at once, where both asked for a confirmation first.
+	for _, path := range []string{"/v1/credentials/%2E", "/v1/credentials/%2E%2E"} {
+		code, body := apiDo(t, s, "", "POST", path, "")
+		require.Equal(t, 201, code, body)
+	}
+	p.open("http://" + s.AdminAddr + "/ui/#/credentials")
+	p.waitJS(`document.querySelector('#creds-body tr[data-cid=".."]') && document.querySelector('#creds-body tr[data-cid="."]')`, 5*time.Second)
+	var deletable []bool
+	p.eval(`['.', '..'].map((c) => !document.querySelector('#creds-body tr[data-cid="' + c + '"] button').disabled)`, &deletable)
+	assert.Equal(t, []bool{false, false}, deletable, "Delete of '.' and '..'")
+	p.run(chromedp.SendKeys(`#cred-cid`, "..", chromedp.ByQuery))
+	p.click(`#cred-form button[type=submit]`)
+	p.waitJS(`[...document.querySelectorAll('.flash')].some((f) => f.textContent.includes('can not be named in a URL'))`, 5*time.Second)
+	var asked bool
+	p.eval(`document.getElementById('confirm').open`, &asked)
+	assert.False(t, asked, "no confirmation for what cannot be done")
+	assert.Empty(t, p.Problems())
 	var ev struct {
 		Events []struct {
 			Type, CID string

@@ -82,7 +82,7 @@ export function clients(main, params) {
   // is not kept: none then). In a cluster, the nodes' lines add up to
   // the cluster's; the top-level figures are this node's.
   let counting = 0;
-  const count = coalesce(async () => {
+  const countNow = async () => {
     if (!list.info.isConnected) return; // the view is gone
     const my = ++counting;
     const want = status.value;
@@ -96,7 +96,8 @@ export function clients(main, params) {
     const n = { all: records, connected, disconnected: records - connected }[want];
     const what = want !== 'all' ? want : n === 1 ? 'record' : 'records';
     list.total(n.toLocaleString() + ' ' + what + ' in all');
-  }, 2000);
+  };
+  const count = coalesce(countNow, 2000);
 
   main.replaceChildren(
     h('h1', {}, 'Clients'),
@@ -168,6 +169,10 @@ export function clients(main, params) {
     if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
     const hash = '#/clients' + (String(q) ? '?' + q : '');
     if (location.hash !== hash) history.replaceState(history.state, '', hash);
+    // The old filter's total goes now, not at the next count: beside the
+    // new filter's rows it was wrong for up to 2 s.
+    list.total('');
+    countNow();
     list.first();
   };
   let typing = 0;

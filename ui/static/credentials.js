@@ -1,4 +1,4 @@
-import { call, get } from './api.js';
+import { call, get, namable, unnamable } from './api.js';
 import { clientID, credentialOf, notAClientID } from './client.js';
 import { act, coalesce, confirmAction, enc, field, flash, fmtTime, h } from './dom.js';
 import { listeners, recovered } from './live.js';
@@ -13,7 +13,9 @@ export function credentials(main) {
   const list = pager((cursor) => get('/v1/credentials?' + pageQuery(cursor)), (r) => {
     body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', { 'data-cid': c.cid }, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
       h('td', {}, fmtTime(c.created_at)), h('td', {}, c.previous_valid_until ? fmtTime(c.previous_valid_until) : '—'),
-      h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => remove(c.cid) }, 'Delete'))))
+      // "." and "..": the page cannot name them in a URL; off up front,
+      // as on the client's page, rather than after a confirmation.
+      h('td', {}, h('button', { class: 'small', type: 'button', disabled: !namable(c.cid), title: namable(c.cid) ? undefined : unnamable, onclick: () => remove(c.cid) }, 'Delete'))))
       : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))]));
     return r.credentials.length;
   }, 'no credentials');
@@ -38,6 +40,7 @@ export function credentials(main) {
     // Checked here: the lookup below would answer a path's or a prefix's
     // error for it, not the field's.
     if (!clientID.test(id)) { flash(notAClientID(id), true); return; }
+    if (!namable(id)) { flash(unnamable, true); return; }
     let had;
     try { had = await credentialOf(id); } catch (err) { flash(err.message, true); return; }
     if (had && !(await confirmAction('Rotate the credential of ' + id + '?', 'It has had one since ' + fmtTime(had.created_at) +

@@ -44,10 +44,11 @@ export const draws = { overview: 0, clients: 0, events: 0, streamed: 0 };
 window.cliserDraws = draws;
 
 // A redraw scheduler: however many events arrive, fn runs at most every
-// minGap ms, on an animation frame.
+// minGap ms, on an animation frame. The first runs at once: counted from
+// 0, it waited until minGap after the page's navigation.
 export function coalesce(fn, minGap = 250) {
   let queued = false;
-  let lastRun = 0;
+  let lastRun = -Infinity;
   return () => {
     if (queued) return;
     queued = true;

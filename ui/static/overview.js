@@ -46,7 +46,7 @@ export function overview(main) {
     el.p50.textContent = fmtSecs(stats.rtt_p50_seconds);
     el.p99.textContent = fmtSecs(stats.rtt_p99_seconds);
     const rows = Object.entries(stats.disconnects).sort((a, b) => b[1] - a[1]);
-    reasons.replaceChildren(...(rows.length ? rows.map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, n)))
+    reasons.replaceChildren(...(rows.length ? rows.map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, n.toLocaleString())))
       : [h('tr', {}, h('td', { colspan: 2, class: 'muted' }, 'none'))]));
     note.textContent = (stats.node ? 'node ' + stats.node + ' · ' : '') + 'sampled every ' + stats.interval_seconds + ' s · updated ' + fmtClock(new Date(stats.time));
     const lines = chartLines(stats);
@@ -105,7 +105,7 @@ function nodesTable() {
       seen.add(n.node);
       let tr = rows.get(n.node);
       if (!tr) { tr = h('tr', { 'data-node': n.node }); rows.set(n.node, tr); }
-      const reasons = Object.entries(n.disconnects || {}).sort((a, b) => b[1] - a[1]).map(([r, c]) => r + ' ' + c).join(' · ');
+      const reasons = Object.entries(n.disconnects || {}).sort((a, b) => b[1] - a[1]).map(([r, c]) => r + ' ' + c.toLocaleString()).join(' · ');
       const state = h('span', { class: 'badge ' + (badge[n.state] || 'off'), title: n.error || '' }, n.state);
       tr.replaceChildren(...[h('span', {}, n.node, n.node === stats.node ? h('span', { class: 'muted' }, ' (this node)') : null), state,
         n.connected.toLocaleString(), n.records.toLocaleString(), n.state === 'up' ? n.handshakes_per_second.toLocaleString() : '—',
