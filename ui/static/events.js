@@ -1,5 +1,5 @@
 import { get, serverConfig } from './api.js';
-import { addr, coalesce, draws, field, fmtTime, h } from './dom.js';
+import { addr, coalesce, draws, enc, field, fmtTime, h } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 
 // Events: the live feed, newest first, filtered here, pausable.
@@ -27,22 +27,34 @@ export function eventsView(main) {
   let fillError = '';
   main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, field('Type', type), field('Client ID', cid), pause, info),
     h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
+  // A client ID typed is also looked up in the log (?cid=): its events
+  // may be older than the feed's 500, which the filter alone searched.
+  let logged = null; // {cid, events}: the log's newest events of that client ID
   const draw = coalesce(() => {
     draws.events++;
     const t = type.value;
     const c = cid.value.trim();
     const rows = [];
     if (!paused) shown = feed.slice();
-    for (let i = shown.length - 1; i >= 0; i--) { // all MAX_FEED: the count below says so
-      const e = shown[i];
+    const own = c && logged?.cid === c ? withLogged(logged.events, shown) : shown;
+    for (let i = own.length - 1; i >= 0; i--) { // all MAX_FEED: the count below says so
+      const e = own[i];
       if (!matches(e, t, c)) continue;
       const detail = [e.reason && 'reason: ' + e.reason, e.cip && addr(e.cip, e.cport), e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
       rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v))));
     }
     body.replaceChildren(...rows);
     info.textContent = paused ? pausedText() : liveState === 'off' ? 'this server keeps no event log'
-      : fillError || feed.length + ' events: the log\'s newest, then live';
+      : fillError || (own !== shown ? rows.length + (rows.length === 1 ? ' event of ' : ' events of ') + c + ': the log\'s newest, then live'
+        : feed.length + ' events: the log\'s newest, then live');
   });
+  let typing = 0;
+  const readCID = () => {
+    const c = cid.value.trim();
+    if (!c) { logged = null; return; }
+    serverConfig().then((conf) => conf.events && get('/v1/events?limit=200&cid=' + enc(c)))
+      .then((r) => { if (r && mounted && cid.value.trim() === c) { logged = { cid: c, events: r.events }; draw(); } }, () => {});
+  };
   // While paused, "N new" counts the events the filters would show, as
   // they are now: changed while paused, the count follows.
   const pausedText = () => 'paused · ' + heldShown + ' new';
@@ -61,7 +73,7 @@ export function eventsView(main) {
   listeners.add(l);
   pause.addEventListener('click', () => { paused = !paused; held = []; heldShown = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
   type.addEventListener('change', refilter);
-  cid.addEventListener('input', refilter);
+  cid.addEventListener('input', () => { refilter(); clearTimeout(typing); typing = setTimeout(readCID, 250); });
   // Fill from the log on every arrival, so the view shows the log's newest
   // events and not only what the stream brought since the page opened
   // (reached from another view, it showed those alone). Events the stream
@@ -88,5 +100,12 @@ export function eventsView(main) {
   draw();
   // Back after a restart (with an event log now, maybe): read it again.
   recovered.add(fill);
-  return { unmount() { mounted = false; clearTimeout(fillTimer); listeners.delete(l); recovered.delete(fill); } };
+  return { unmount() { mounted = false; clearTimeout(fillTimer); clearTimeout(typing); listeners.delete(l); recovered.delete(fill); } };
+}
+
+// withLogged is the feed's events with a client's events from the log
+// that it does not hold, in seq order.
+function withLogged(logged, shown) {
+  const have = new Set(shown.map((e) => e.seq));
+  return logged.filter((e) => !have.has(e.seq)).concat(shown).sort((a, b) => a.seq - b.seq);
 }
