@@ -184,3 +184,21 @@ func TestDashboardConfirmationGoesWithItsView(t *testing.T) {
 	assert.True(t, rec.CStatus, "no kick went out")
 	assert.Empty(t, p.Problems())
 }
+
+// The ban form says a client ID is not one before it asks to confirm, as
+// the credentials' form does: it sent the request, and the API's 400 was
+// the first word of it (and a failed request in the console).
+func TestDashboardBanFormChecksTheClientID(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/bans")
+	p.waitJS(`document.getElementById('ban-form')`, 10*time.Second)
+	p.run(chromedp.SendKeys(`#ban-value`, "not an id", chromedp.ByQuery))
+	p.click(`#ban-form button[type=submit]`)
+	p.waitJS(`[...document.querySelectorAll('.flash')].some((f) => f.textContent === '"not an id" is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -')`, 5*time.Second)
+	var asked bool
+	p.eval(`document.getElementById('confirm').open`, &asked)
+	assert.False(t, asked, "no confirmation of a ban the API would refuse")
+	assert.Empty(t, p.Problems(), "no request went out")
+}

@@ -1,5 +1,6 @@
 import { call, get } from './api.js';
-import { act, coalesce, confirmAction, enc, field, fmtTime, h } from './dom.js';
+import { clientID, notAClientID } from './client.js';
+import { act, coalesce, confirmAction, enc, field, flash, fmtTime, h } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 
@@ -22,6 +23,9 @@ export function bans(main) {
     .then((v) => v && act(() => call('DELETE', '/v1/bans/' + enc(b.kind) + '/' + enc(b.value)), 'ban lifted').then(load));
   const form = h('form', { class: 'toolbar', id: 'ban-form', onsubmit: (e) => {
     e.preventDefault();
+    // As the credentials' form: said here, before a confirmation of a
+    // request the API would refuse.
+    if (kind.value === 'cid' && !clientID.test(value.value.trim())) { flash(notAClientID(value.value.trim()), true); return; }
     confirmAction('Ban ' + kind.value + ' ' + value.value.trim() + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
       .then((v) => v && act(() => call('POST', '/v1/bans', banBody(kind.value, value.value.trim(), { reason: reason.value, duration: duration.value.trim() })), 'banned')
         .then((ok) => { if (ok) form.reset(); load(); }));
