@@ -21,6 +21,12 @@ const loggedTail = 32768
 func loggedSessions(ctx context.Context, l *events.Log) (map[string]registry.Logged, error) {
 	newest := l.Newest()
 	after := newest - min(newest, loggedTail)
+	// Not before the oldest kept: a log begun anew after its floor
+	// (events.seq) or a small --event-retention keeps fewer, and reading
+	// from before them is a 410 that skipped the whole tail.
+	if oldest := l.Oldest(); oldest > 0 {
+		after = max(after, oldest-1)
+	}
 	out := map[string]registry.Logged{}
 	for after < newest {
 		evs, err := l.Read(ctx, after, 1000)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -53,4 +54,44 @@ func TestLoggedSessionsAreEachClientsNewest(t *testing.T) {
 	assert.True(t, got["live"].Rec.CStatus)
 	assert.Equal(t, "s-4", got["taken"].Rec.Session)
 	assert.False(t, got["taken"].Ended)
+}
+
+// A log begun anew after its floor (events.seq), or one that keeps fewer
+// events than loggedTail, is read from its oldest event: read from
+// before it, the start got a 410 and weighed the records alone, so a
+// session a kill -9 left only in the log was lost.
+func TestLoggedSessionsOfALogThatKeepsFewerThanTheTail(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T, path string) *events.Log
+	}{
+		{"begun anew", func(t *testing.T, path string) *events.Log {
+			require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), "events.seq"), []byte("500000\n"), 0o600))
+			l, err := events.Open(path)
+			require.NoError(t, err)
+			return l
+		}},
+		{"small retention", func(t *testing.T, path string) *events.Log {
+			l, err := events.Open(path, events.WithRetention(100))
+			require.NoError(t, err)
+			for range 300 {
+				require.True(t, l.Append(events.Event{Type: events.TypeBanCreated, Kind: "cid", Value: "x", By: "operator"}))
+			}
+			require.Eventually(t, func() bool { return l.Newest() == 300 }, 5*time.Second, 10*time.Millisecond)
+			return l
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tc.open(t, filepath.Join(t.TempDir(), events.FileName))
+			defer l.Close()
+			from := l.Newest()
+			require.True(t, l.Append(events.Event{Type: events.TypeConnected, Time: time.Now(), CID: "only-logged", SID: 1,
+				CIP: "192.0.2.1", CPort: "1", Session: "s-1"}))
+			require.Eventually(t, func() bool { return l.Newest() == from+1 }, 5*time.Second, 10*time.Millisecond)
+			got, err := loggedSessions(context.Background(), l)
+			require.NoError(t, err)
+			require.Contains(t, got, "only-logged")
+			assert.True(t, got["only-logged"].Rec.CStatus)
+		})
+	}
 }
