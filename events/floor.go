@@ -19,6 +19,10 @@ import (
 // clean stop, none: settle).
 const floorReserve = 1 << 16
 
+// maxFloor is the largest floor taken: past it, seqs and the reserve
+// would wrap around (a seq is a uint64), and no log gives 2^62 events.
+const maxFloor = 1 << 62
+
 // seqFloor is the file beside the log's (events.seq beside events.db)
 // that holds a seq no event has passed. A log begun anew (events.db moved
 // away after damage, or found empty) goes on after it, so that seq never
@@ -44,11 +48,15 @@ func readFloor(path string) (uint64, error) {
 		return 0, fmt.Errorf("events: %w", err)
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	why := "not a number"
+	if err == nil && n > maxFloor {
+		err, why = errors.New("too large"), fmt.Sprintf("a number past any seq a log gives, at most %d", uint64(maxFloor))
+	}
 	if err != nil {
-		return 0, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q: "+
+		return 0, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q (%s): "+
 			"with events.db empty or gone the log cannot tell where its seqs go on; "+
 			"put back the file from a backup, or remove it to start seqs from 1 again (readers then re-read from the start)",
-			path, b[:min(len(b), 40)])
+			path, b[:min(len(b), 40)], why)
 	}
 	return n, nil
 }

@@ -122,8 +122,16 @@ func TestLogDamagedFloorFile(t *testing.T) {
 	_, err := events.Open(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(dir, floorFile)+" should hold one number")
-	assert.Contains(t, err.Error(), `"12x\n"`)
+	assert.Contains(t, err.Error(), `"12x\n" (not a number)`)
 	assert.Contains(t, err.Error(), "remove it to start seqs from 1 again")
+
+	// A number no log reaches would wrap seqs round to 0: damage too.
+	for _, huge := range []string{"18446744073709551615", "4611686018427387905"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), []byte(huge+"\n"), 0o600))
+		_, err = events.Open(path)
+		require.Error(t, err, huge)
+		assert.Contains(t, err.Error(), "(a number past any seq a log gives, at most 4611686018427387904)", huge)
+	}
 }
 
 // A floor file that cannot be written is a failed commit: the events wait
