@@ -14,7 +14,7 @@ func (c *Client) Stats(ctx context.Context) (StatsResponse, error) {
 }
 
 // Health fetches GET /v1/health: whether the node is ready, why not, and
-// the trouble that leaves it ready (notes by key: events, webhook, log).
+// the trouble that leaves it ready (notes by key: events, webhook, ...).
 func (c *Client) Health(ctx context.Context) (HealthResponse, error) {
 	var out HealthResponse
 	err := c.do(ctx, http.MethodGet, "/v1/health", nil, http.StatusOK, &out)

@@ -103,7 +103,7 @@ type ErrorResponse struct {
 // HealthResponse is GET /v1/health. Ready is /readyz's 200; Error says
 // why not (starting, draining, a store that cannot be written); Notes
 // are trouble that leaves the server ready, by what has it ("events",
-// "webhook", "log", "identity"), as /readyz's body lists them; each
+// "webhook", "log", "identity", "registry"), as /readyz's body lists them; each
 // text names its part too ("webhook: …").
 type HealthResponse struct {
 	Ready bool              `json:"ready"`

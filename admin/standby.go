@@ -68,6 +68,9 @@ func standbyMux(why func() string, metrics prometheus.Gatherer) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: why()})
 	})
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, _ *http.Request) { // /readyz's verdict as a 200, as later
+		writeJSON(w, http.StatusOK, HealthResponse{Error: why()})
+	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(standbyGatherer(metrics), promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "1")

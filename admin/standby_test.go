@@ -46,6 +46,11 @@ func TestStandbyAnswersProbesWithItsReason(t *testing.T) {
 	r = send(t, base, request{path: "/v1/clients", token: token})
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Contains(t, r.errorText(t), why)
+	// /v1/health is /readyz's verdict as a 200 here too, behind the token.
+	assert.Equal(t, http.StatusUnauthorized, send(t, base, request{path: "/v1/health"}).status)
+	r = send(t, base, request{path: "/v1/health", token: token})
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"ready": false, "error": "`+why+`"}`, string(r.body))
 	assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
 	assert.Equal(t, http.StatusForbidden, send(t, base, request{path: "/metrics", token: token, host: "evil.example"}).status)
 }
