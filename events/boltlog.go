@@ -91,6 +91,10 @@ type Log struct {
 	spares     spares             // lets go of the reuse buffers once the log is idle
 	spareHeld  atomic.Int64       // spareBytes after the writer's last commit or release, for tests
 	floor      seqFloor           // the writer's, after Open: seqs never go back (floor.go)
+	anew       struct {           // set at Open, read-only after: BegunAnew
+		after uint64
+		exact bool
+	}
 }
 
 var (
@@ -127,8 +131,8 @@ func Open(path string, opts ...Option) (*Log, error) {
 	l.q = newQueue(o.queueLimit, l.m, o.log)
 	l.q.afterTake = o.afterTake
 	l.floor.path = floorPath(path)
-	floor, floorErr := readFloor(l.floor.path)
-	l.floor.floor = floor
+	var floorErr error
+	l.floor.floor, l.floor.exact, floorErr = readFloor(l.floor.path)
 	// The load reads every stored event (the index): a damaged page made
 	// bbolt panic here, with a Go stack, rather than refuse the file.
 	if err := boltcheck.Guard(func() error { return l.load(floorErr) }); err != nil {

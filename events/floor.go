@@ -33,32 +33,41 @@ const maxFloor = 1 << 62
 type seqFloor struct {
 	path  string
 	floor uint64 // on disk: every committed seq is at most this
+	// exact: floor is the newest seq itself (settled at a clean stop),
+	// not a reserve past it; its file says "reserved" otherwise.
+	exact bool
 }
+
+// floorReserved marks a floor file's number as a reserve: the log's
+// newest was somewhere at or below it.
+const floorReserved = " reserved"
 
 // floorPath is the floor file of the log at path: events.db → events.seq.
 func floorPath(path string) string { return strings.TrimSuffix(path, ".db") + ".seq" }
 
-// readFloor reads the floor file: 0 when there is none.
-func readFloor(path string) (uint64, error) {
+// readFloor reads the floor file: 0 when there is none; exact when its
+// number is the old log's newest seq, not a reserve past it.
+func readFloor(path string) (n uint64, exact bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("events: %w", err)
+		return 0, false, fmt.Errorf("events: %w", err)
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	text, reserved := strings.CutSuffix(strings.TrimSpace(string(b)), floorReserved)
+	n, err = strconv.ParseUint(text, 10, 64)
 	why := "not a number"
 	if err == nil && n > maxFloor {
 		err, why = errors.New("too large"), fmt.Sprintf("a number past any seq a log gives, at most %d", uint64(maxFloor))
 	}
 	if err != nil {
-		return 0, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q (%s): "+
+		return 0, false, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q (%s): "+
 			"with events.db empty or gone the log cannot tell where its seqs go on; "+
 			"put back the file from a backup, or remove it to start seqs from 1 again (readers then re-read from the start)",
 			path, b[:min(len(b), 40)], why)
 	}
-	return n, nil
+	return n, !reserved, nil
 }
 
 // cover moves the floor file past last before a commit of seqs up to
@@ -67,7 +76,7 @@ func (f *seqFloor) cover(last uint64) error {
 	if last <= f.floor {
 		return nil
 	}
-	return f.write(last + floorReserve)
+	return f.write(last+floorReserve, false)
 }
 
 // settle writes the newest seq itself as the floor at close, once no
@@ -80,22 +89,35 @@ func (f *seqFloor) settle(newest uint64, log *zap.Logger) {
 	if newest == 0 {
 		return
 	}
-	if err := f.write(newest); err != nil {
+	if err := f.write(newest, true); err != nil {
 		log.Warn("events: the seq floor file was not settled at close; a log begun anew would skip "+
 			"up to its reserve of seqs", zap.Error(err))
 	}
 }
 
-func (f *seqFloor) write(n uint64) error {
+func (f *seqFloor) write(n uint64, exact bool) error {
+	line := strconv.FormatUint(n, 10)
+	if !exact {
+		line += floorReserved
+	}
 	err := fsx.ReplaceFile(f.path, 0o600, func(file *os.File) error {
-		_, err := file.WriteString(strconv.FormatUint(n, 10) + "\n")
+		_, err := file.WriteString(line + "\n")
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("seq floor %s: %w", f.path, err)
 	}
-	f.floor = n
+	f.floor, f.exact = n, exact
 	return nil
+}
+
+// BegunAnew says whether this log was begun anew at Open, going on after
+// the floor file's seq (after): exact when that was the old log's newest
+// seq (a clean stop), else a reserve at or above it, so that how many of
+// the seqs past a reader's cursor had events is not known. Safe from any
+// goroutine.
+func (l *Log) BegunAnew() (after uint64, exact, ok bool) {
+	return l.anew.after, l.anew.exact, l.anew.after > 0
 }
 
 // goOnAfterFloor is load's step for the floor file: a log with no newest
@@ -117,7 +139,9 @@ func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 	}
 	l.opts.log.Warn("events: the event log begins anew (events.db moved away or found empty); "+
 		"its seqs go on after the floor file's, so that none goes back: a reader after an older seq is answered 410",
-		zap.String("file", l.path), zap.String("floor_file", l.floor.path), zap.Uint64("after", l.floor.floor))
+		zap.String("file", l.path), zap.String("floor_file", l.floor.path), zap.Uint64("after", l.floor.floor),
+		zap.Bool("exact", l.floor.exact))
+	l.anew.after, l.anew.exact = l.floor.floor, l.floor.exact
 	l.n.newest.Store(l.floor.floor)
 	return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(l.floor.floor))
 }

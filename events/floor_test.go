@@ -30,13 +30,16 @@ func appendConnected(t *testing.T, l *events.Log, n int) {
 	waitNewest(t, l, from+uint64(n))
 }
 
-func readFloorFile(t *testing.T, dir string) uint64 {
+// readFloorFile is the floor file's number, and whether it is exact (a
+// clean stop's) rather than a reserve.
+func readFloorFile(t *testing.T, dir string) (uint64, bool) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, floorFile))
 	require.NoError(t, err)
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	text, reserved := strings.CutSuffix(strings.TrimSpace(string(b)), " reserved")
+	n, err := strconv.ParseUint(text, 10, 64)
 	require.NoError(t, err, "%q", b)
-	return n
+	return n, !reserved
 }
 
 // events.db moved away after a clean stop (as a damaged one's refusal
@@ -48,7 +51,9 @@ func TestLogBegunAnewAfterACleanStopGoesOnAfterItsNewest(t *testing.T) {
 	l := openLog(t, path)
 	appendConnected(t, l, 10)
 	require.NoError(t, l.Close())
-	assert.EqualValues(t, 10, readFloorFile(t, filepath.Dir(path)), "a clean stop settles the floor on the newest seq")
+	floor, exact := readFloorFile(t, filepath.Dir(path))
+	assert.EqualValues(t, 10, floor, "a clean stop settles the floor on the newest seq")
+	assert.True(t, exact)
 	require.NoError(t, os.Rename(path, path+".damaged"))
 
 	core, logs := observer.New(zapcore.WarnLevel)
@@ -56,6 +61,10 @@ func TestLogBegunAnewAfterACleanStopGoesOnAfterItsNewest(t *testing.T) {
 	defer l.Close()
 	assert.EqualValues(t, 10, l.Newest())
 	require.Equal(t, 1, logs.FilterMessageSnippet("the event log begins anew").Len(), "said once: %v", logs.All())
+	after, exact, anew := l.BegunAnew()
+	assert.True(t, anew)
+	assert.True(t, exact, "seqs 1 to 10 all had events")
+	assert.EqualValues(t, 10, after)
 
 	_, err := l.Read(context.Background(), 5, 100)
 	var gone *events.GoneError
@@ -82,16 +91,23 @@ func TestLogFloorFileStaysAheadOfCommittedSeqs(t *testing.T) {
 	dir := filepath.Dir(path)
 	l := openLog(t, path)
 	appendConnected(t, l, 25)
-	floor := readFloorFile(t, dir)
+	floor, exact := readFloorFile(t, dir)
+	assert.False(t, exact, "a reserve while running")
 	assert.GreaterOrEqual(t, floor, l.Newest(), "the floor covers every committed seq before a stop")
 	assert.LessOrEqual(t, floor, l.Newest()+1<<16, "and is ahead by at most the reserve")
+	running, err := os.ReadFile(filepath.Join(dir, floorFile))
+	require.NoError(t, err)
 
 	// The crash: the file as it was while running, then events.db gone.
 	require.NoError(t, l.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), []byte(strconv.FormatUint(floor, 10)+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
 	require.NoError(t, os.Remove(path))
 	l = openLog(t, path)
 	defer l.Close()
+	after, exact, anew := l.BegunAnew()
+	assert.True(t, anew)
+	assert.False(t, exact, "how many of the reserve's seqs had events is not known")
+	assert.Equal(t, floor, after)
 	appendConnected(t, l, 1)
 	evs, err := l.Read(context.Background(), floor, 10)
 	require.NoError(t, err)
@@ -114,7 +130,8 @@ func TestLogDamagedFloorFile(t *testing.T) {
 	l = openLog(t, path, events.WithLogger(zap.New(core)))
 	assert.EqualValues(t, 3, l.Newest())
 	assert.Equal(t, 1, logs.FilterMessageSnippet("seq floor file is damaged").Len(), "%v", logs.All())
-	assert.GreaterOrEqual(t, readFloorFile(t, dir), uint64(3), "written again at once")
+	again, _ := readFloorFile(t, dir)
+	assert.GreaterOrEqual(t, again, uint64(3), "written again at once")
 	require.NoError(t, l.Close())
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), []byte("12x\n"), 0o600))
@@ -157,5 +174,6 @@ func TestLogFloorFileThatCannotBeWrittenHoldsTheEvents(t *testing.T) {
 	require.NoError(t, os.Remove(filepath.Join(dir, floorFile+".tmp")))
 	waitNewest(t, l, total)
 	require.Eventually(t, func() bool { return l.Healthy() == nil }, 10*time.Second, 10*time.Millisecond)
-	assert.GreaterOrEqual(t, readFloorFile(t, dir), l.Newest())
+	floor, _ := readFloorFile(t, dir)
+	assert.GreaterOrEqual(t, floor, l.Newest())
 }

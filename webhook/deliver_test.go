@@ -4,12 +4,15 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
@@ -463,4 +466,38 @@ func TestCursorPastABegunAnewLogDeliversTheNewLog(t *testing.T) {
 	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 3 }, "the new log's events delivered")
 	require.Equal(t, seqRange(1, 3), seqsOf(rc.requests(), all))
 	require.EqualValues(t, 1, metricValue(t, r.d, MetricCursorErrs, ""), "the reset is counted")
+}
+
+// A single node's log begun anew from its floor file (events.seq, the
+// old events.db gone): after a clean stop the floor is the old log's
+// newest, and the events past the cursor up to it fell out with the file:
+// dropped. After a crash it is a reserve: how many of its seqs had events
+// is not known, so it is a cursor that met a log begun anew, not 65,536
+// events counted dropped. Either way the new log's events go out.
+func TestCursorBehindALogBegunAnewFromItsFloor(t *testing.T) {
+	for _, tc := range []struct {
+		floor            string
+		dropped, cursors float64
+	}{
+		{floor: "500\n", dropped: 400},
+		{floor: "500 reserved\n", cursors: 1},
+	} {
+		t.Run(tc.floor[:len(tc.floor)-1], func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "events.seq"), []byte(tc.floor), 0o600))
+			rc := newReceiver(t, nil)
+			c := openCursor(t, dir, rc.srv.URL)
+			defer c.Close()
+			require.NoError(t, c.Save(t.Context(), State{Acked: 100})) // the receiver had the old log's 1 to 100
+			l := openLog(t, dir)
+			defer l.Close()
+			r := startDeliverer(t, rc.srv.URL, l, c, WithLinger(10*time.Millisecond))
+			eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+			appendN(t, l, 3)
+			eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 3 }, "the new log's events delivered")
+			require.Equal(t, seqRange(501, 503), seqsOf(rc.requests(), all))
+			assert.InDelta(t, tc.dropped, metricValue(t, r.d, MetricDropped, ""), 0)
+			assert.InDelta(t, tc.cursors, metricValue(t, r.d, MetricCursorErrs, ""), 0)
+		})
+	}
 }

@@ -387,15 +387,38 @@ func (d *Deliverer) skipLost(st State, gone *events.GoneError) State {
 	if gone.Oldest > st.Acked+1 {
 		lost = gone.Oldest - 1 - st.Acked
 	}
-	d.m.dropped.Add(float64(lost))
-	d.zl.Error("webhook: events fell out of the log before the receiver acknowledged them; resuming from the oldest kept",
-		zap.Uint64("lost", lost), zap.Uint64("acked", st.Acked), zap.Uint64("oldest", gone.Oldest))
+	switch {
+	case d.pastAReserve(gone):
+		// A log begun anew after a crash goes on after its floor's
+		// reserve: some of the seqs skipped never had an event, so
+		// the count would be a guess. Said, and counted as a cursor
+		// that met a log begun anew, not as dropped events.
+		d.m.cursorErrs.Inc()
+		d.zl.Error("webhook: the event log was begun anew after a crash (events.db lost): the events after the receiver's "+
+			"last acknowledged one, up to at most the floor's seq, are gone with it; how many there were is not known",
+			zap.Uint64("acked", st.Acked), zap.Uint64("floor", gone.Oldest-1))
+	default:
+		d.m.dropped.Add(float64(lost))
+		d.zl.Error("webhook: events fell out of the log before the receiver acknowledged them; resuming from the oldest kept",
+			zap.Uint64("lost", lost), zap.Uint64("acked", st.Acked), zap.Uint64("oldest", gone.Oldest))
+	}
 	st = State{Acked: gone.Oldest - 1}
 	if gone.Oldest == 0 {
 		st = State{Acked: 0}
 	}
 	d.acked.Store(st.Acked)
 	return st
+}
+
+// pastAReserve: gone's oldest is the first seq of a single node's log
+// begun anew from a reserved floor (events.BegunAnew), not exact.
+func (d *Deliverer) pastAReserve(gone *events.GoneError) bool {
+	l, ok := d.log.(interface{ BegunAnew() (uint64, bool, bool) })
+	if !ok {
+		return false
+	}
+	after, exact, anew := l.BegunAnew()
+	return anew && !exact && gone.Oldest == after+1
 }
 
 // save stores st, of the stream last checked, and reports whether it
