@@ -1,6 +1,5 @@
 import { call, get } from './api.js';
-import { clientID, notAClientID } from './client.js';
-import { act, coalesce, confirmAction, enc, field, flash, fmtTime, h } from './dom.js';
+import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 

@@ -3,7 +3,7 @@
 
 import { call, get, namable, reachable, read, serverConfig, unnamable } from './api.js';
 import { banBody } from './bans.js';
-import { act, addr, coalesce, confirmAction, enc, fmtTime, h } from './dom.js';
+import { act, addr, clientID, coalesce, confirmAction, enc, fmtTime, h, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 
 export function kickClient(cid) {
@@ -45,11 +45,6 @@ async function recordOf(cid) {
   const r = data.clients[0];
   return { record: r && r.cid === cid ? r : null, stale };
 }
-
-// clientID is PROTOCOL.md's rule for a client ID, and notAClientID what
-// the page says of one that breaks it.
-export const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
-export const notAClientID = (cid) => JSON.stringify(cid) + ' is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -';
 
 // A client: its record, its sessions, and the actions (those that do
 // nothing in its state are disabled: kick and shut down while it is

@@ -1,6 +1,6 @@
 import { call, get, namable, unnamable } from './api.js';
-import { clientID, credentialOf, notAClientID } from './client.js';
-import { act, coalesce, confirmAction, enc, field, flash, fmtTime, h } from './dom.js';
+import { credentialOf } from './client.js';
+import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 

@@ -126,3 +126,8 @@ export async function act(fn, okMsg) {
     return false;
   }
 }
+
+// clientID is PROTOCOL.md's rule for a client ID, and notAClientID what
+// the page says of one that breaks it.
+export const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
+export const notAClientID = (cid) => JSON.stringify(cid) + ' is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -';
