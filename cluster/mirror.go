@@ -117,14 +117,17 @@ func (n *Node) applySlot(node string, slot uint16, c *change, v slotValue) {
 	}
 	replaced, registered := n.indexSlotLocked(num, slot, c.rev, v)
 	marked, markedP := n.othersMarksLocked(num, slot, c, v)
-	n.mu.Unlock()
-	for _, cid := range replaced {
-		n.closeReplaced(cid)
-	}
+	// Counted before the index shows them (n.mu): a registration seen
+	// in this node's list is one its flapping has counted, so the next
+	// one here, however soon, is counted after it.
 	if f := n.remoteRegistrations.Load(); f != nil {
 		for _, r := range registered {
 			(*f)(r.CID, r.ConnectedAt)
 		}
+	}
+	n.mu.Unlock()
+	for _, cid := range replaced {
+		n.closeReplaced(cid)
 	}
 	for i, cid := range marked {
 		n.republish(cid, markedP[i])

@@ -8,7 +8,9 @@ import "time"
 // bouncing between nodes meets --flap-limit as on one node. A node's
 // flush carries its clients' latest state, so registrations of one ID on
 // one node within a flush interval (50 ms) count once. f runs on the
-// watch's goroutine and must not wait. Safe to call from any goroutine.
+// watch's goroutine, under the index's lock (before the registration
+// shows in this node's list), and must not wait or call the Node. Safe
+// to call from any goroutine.
 func (n *Node) SetRemoteRegistrations(f func(cid string, at time.Time)) {
 	n.remoteRegistrations.Store(&f)
 }
