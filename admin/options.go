@@ -53,6 +53,10 @@ type options struct {
 	ui http.Handler
 	// statsInterval is the sampling period of GET /v1/stats (stats.go).
 	statsInterval time.Duration
+	prior         struct { // WithPriorDisconnects
+		at       time.Time
+		byReason map[string]int
+	}
 	// nodes gives GET /v1/stats every node's figures (stats_nodes.go).
 	nodes Nodes
 }
@@ -128,3 +132,11 @@ func WithDirectory(d Directory) Option { return func(o *options) { o.directory =
 // WithIdentity serves the credentials and bans endpoints (IDENTITY.md)
 // from ids. Without it they answer 404.
 func WithIdentity(ids *identity.Service) Option { return func(o *options) { o.identity = ids } }
+
+// WithPriorDisconnects adds to GET /v1/stats' disconnects the ends a
+// previous run of this node logged within StatsWindow before this start
+// (by reason, as of at, the newest): a graceful restart's own "server
+// shutting down" ends were the previous process's.
+func WithPriorDisconnects(at time.Time, byReason map[string]int) Option {
+	return func(o *options) { o.prior.at, o.prior.byReason = at, byReason }
+}

@@ -69,6 +69,9 @@ type sample struct {
 	handshakes         float64
 	disconnects        map[string]float64
 	rtt                []float64 // per-bucket (not cumulative) observations
+	// prior: the last run's ends, read from the event log at start
+	// (seedPrior): disconnects only, not a point of the series.
+	prior bool
 }
 
 // counters are the cumulative values read at a tick.
@@ -136,6 +139,23 @@ func (s *statsSampler) tick(now time.Time) {
 	}
 }
 
+// seedPrior puts the ends a previous run of this node logged in the
+// window before this start into the disconnects, as of at (the newest of
+// them): a restart's own "server shutting down" ends were the previous
+// process's counters, and the overview said none.
+func (s *statsSampler) seedPrior(at time.Time, byReason map[string]int) {
+	if len(byReason) == 0 {
+		return
+	}
+	smp := sample{at: at, disconnects: make(map[string]float64, len(byReason)), prior: true}
+	for r, n := range byReason {
+		smp.disconnects[r] = float64(n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samples = append([]sample{smp}, s.samples...)
+}
+
 // read takes the cumulative counters from the metrics.
 func (s *statsSampler) read() counters {
 	c := counters{disconnects: map[string]float64{}}
@@ -181,8 +201,16 @@ func (s *statsSampler) snapshot(now time.Time) StatsResponse {
 	var rtt []float64
 	var first time.Time
 	for _, smp := range s.samples {
-		out.Series = append(out.Series, StatsPoint{Time: smp.at.Unix(), Connected: smp.connected, Records: smp.records})
 		age := now.Sub(smp.at)
+		if smp.prior {
+			if age <= StatsWindow {
+				for r, d := range smp.disconnects {
+					out.Disconnects[r] += int(d)
+				}
+			}
+			continue
+		}
+		out.Series = append(out.Series, StatsPoint{Time: smp.at.Unix(), Connected: smp.connected, Records: smp.records})
 		if age <= statsRateSpan {
 			if first.IsZero() {
 				first = smp.at

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/protocol"
@@ -14,11 +15,21 @@ import (
 // 10,000 events; reading 32,768 takes tens of milliseconds, once.
 const loggedTail = 32768
 
+// priorEnds are the sessions' ends the log holds from since on, by
+// reason, and the time of the newest: what the last run's final minutes
+// add to this one's stats (admin.WithPriorDisconnects).
+type priorEnds struct {
+	at       time.Time
+	byReason map[string]int
+}
+
 // loggedSessions is the newest session of each client ID among the
 // single-node log's last loggedTail events. A client whose events there
 // lack a session (an earlier build's) or whose end's reason this version
-// does not know is left out: Load goes by its record alone.
-func loggedSessions(ctx context.Context, l *events.Log) (map[string]registry.Logged, error) {
+// does not know is left out: Load goes by its record alone. It also
+// counts the ends logged from since on.
+func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, error) {
+	prior := priorEnds{byReason: map[string]int{}}
 	newest := l.Newest()
 	after := newest - min(newest, loggedTail)
 	// Not before the oldest kept: a log begun anew after its floor
@@ -31,17 +42,21 @@ func loggedSessions(ctx context.Context, l *events.Log) (map[string]registry.Log
 	for after < newest {
 		evs, err := l.Read(ctx, after, 1000)
 		if err != nil {
-			return nil, err
+			return nil, prior, err
 		}
 		if len(evs) == 0 {
 			break
 		}
 		for _, ev := range evs {
 			noteSession(out, ev)
+			if ev.Type == events.TypeDisconnected && ev.Reason != nil && !ev.Time.Before(since) {
+				prior.byReason[*ev.Reason]++
+				prior.at = ev.Time
+			}
 		}
 		after = evs[len(evs)-1].Seq
 	}
-	return out, nil
+	return out, prior, nil
 }
 
 // noteSession updates out with one event of the log, in order.

@@ -44,7 +44,7 @@ func TestLoggedSessionsAreEachClientsNewest(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return l.Newest() == 10 }, 5*time.Second, 10*time.Millisecond)
 
-	got, err := loggedSessions(context.Background(), l)
+	got, _, err := loggedSessions(context.Background(), l, time.Now())
 	require.NoError(t, err)
 	assert.Len(t, got, 3, "%v", got)
 	assert.Equal(t, registry.Logged{Ended: true, Rec: registry.Record{CID: "closed", SID: 3, CIP: "192.0.2.9", CPort: "4000",
@@ -88,7 +88,7 @@ func TestLoggedSessionsOfALogThatKeepsFewerThanTheTail(t *testing.T) {
 			require.True(t, l.Append(events.Event{Type: events.TypeConnected, Time: time.Now(), CID: "only-logged", SID: 1,
 				CIP: "192.0.2.1", CPort: "1", Session: "s-1"}))
 			require.Eventually(t, func() bool { return l.Newest() == from+1 }, 5*time.Second, 10*time.Millisecond)
-			got, err := loggedSessions(context.Background(), l)
+			got, _, err := loggedSessions(context.Background(), l, time.Now())
 			require.NoError(t, err)
 			require.Contains(t, got, "only-logged")
 			assert.True(t, got["only-logged"].Rec.CStatus)

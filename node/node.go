@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -47,6 +48,7 @@ type Node struct {
 	api         *admin.API
 	adminSrv    *admin.Server
 	hook        *webhookRun
+	prior       priorEnds // the last run's ends in the stats' window, from the log (single node)
 }
 
 // New makes a node from opts; nothing is opened until Start.
@@ -131,10 +133,11 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
 		// After a kill -9 the store may lag the log, or the log the store:
 		// Load weighs the two, so each session ends once in the log.
-		if logged, err := loggedSessions(ctx, l); err != nil {
+		if logged, prior, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow)); err != nil {
 			o.log.Warn("event log: its newest sessions could not be read; sessions a kill -9 left open go by the registry's records alone", zap.Error(err))
 		} else {
 			regOpts = append(regOpts, registry.WithLogged(logged))
+			n.prior = prior
 		}
 	}
 	regOpts = append(regOpts, registry.WithLogger(o.log)) // a failing store is logged (and /readyz says so)
@@ -206,6 +209,7 @@ func (n *Node) start(ctx context.Context) error {
 	// The admin listener comes up before the protocol's, so that /readyz
 	// can say 503 while the reactor starts.
 	srv := n.srv
+	adminExtra = append(adminExtra, admin.WithPriorDisconnects(n.prior.at, n.prior.byReason))
 	n.adminSrv, err = n.startAdmin(dir, append(adminExtra,
 		admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }),
 		admin.WithLive(srv.Alive))...)
