@@ -72,9 +72,18 @@ type Bounded interface {
 	Oldest() uint64
 }
 
+// Floored is a log that may have begun anew at its start, its seqs going
+// on after a floor (a single node's events.seq: floor.go).
+type Floored interface {
+	// BegunAnew is the seq it went on after, whether that was the old
+	// log's newest exactly, and whether it began anew at all.
+	BegunAnew() (after uint64, exact, ok bool)
+}
+
 var (
 	_ Bounded = (*Log)(nil)
 	_ Bounded = (*Stream)(nil)
+	_ Floored = (*Log)(nil)
 )
 
 // Raw is one stored event as its JSON (what AppendJSON wrote), for a

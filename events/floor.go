@@ -111,11 +111,11 @@ func (f *seqFloor) write(n uint64, exact bool) error {
 	return nil
 }
 
-// BegunAnew says whether this log was begun anew at Open, going on after
-// the floor file's seq (after): exact when that was the old log's newest
-// seq (a clean stop), else a reserve at or above it, so that how many of
-// the seqs past a reader's cursor had events is not known. Safe from any
-// goroutine.
+// BegunAnew (Floored) says whether this log was begun anew at Open,
+// going on after the floor file's seq (after): exact when that was the
+// old log's newest seq (a clean stop), else a reserve at or above it, so
+// that how many of the seqs past a reader's cursor had events is not
+// known. Safe from any goroutine.
 func (l *Log) BegunAnew() (after uint64, exact, ok bool) {
 	return l.anew.after, l.anew.exact, l.anew.after > 0
 }

@@ -413,7 +413,7 @@ func (d *Deliverer) skipLost(st State, gone *events.GoneError) State {
 // pastAReserve: gone's oldest is the first seq of a single node's log
 // begun anew from a reserved floor (events.BegunAnew), not exact.
 func (d *Deliverer) pastAReserve(gone *events.GoneError) bool {
-	l, ok := d.log.(interface{ BegunAnew() (uint64, bool, bool) })
+	l, ok := d.log.(events.Floored)
 	if !ok {
 		return false
 	}
