@@ -38,6 +38,7 @@ var (
 	bucketEvents = []byte("events")
 	bucketMeta   = []byte("meta")
 	keyNewest    = []byte("newest") // the newest seq ever written: seq never goes back, even past deletions
+	keyGapTo     = []byte("gap-to") // seqs up to it are not all kept: an older events.db put back (floor.go)
 )
 
 // logPageSize is the page size of a new log file (one made by an earlier
@@ -95,6 +96,7 @@ type Log struct {
 		after uint64
 		exact bool
 	}
+	gapTo uint64 // set at Open, read-only after: readers after less are answered 410 (floor.go)
 }
 
 var (
@@ -204,6 +206,9 @@ func (l *Log) load(floorErr error) error {
 		}
 		if v := tx.Bucket(bucketMeta).Get(keyNewest); len(v) == 8 {
 			l.n.newest.Store(binary.BigEndian.Uint64(v))
+		}
+		if v := tx.Bucket(bucketMeta).Get(keyGapTo); len(v) == 8 {
+			l.gapTo = binary.BigEndian.Uint64(v)
 		}
 		if err := l.goOnAfterFloor(tx, floorErr); err != nil {
 			return err

@@ -134,6 +134,8 @@ func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 			zap.String("file", l.floor.path), zap.Uint64("newest", newest), zap.Error(floorErr))
 		l.floor.floor = 0
 		return nil
+	case newest != 0 && l.floor.exact && newest < l.floor.floor:
+		return l.goOnAfterGap(tx, newest)
 	case newest != 0 || l.floor.floor == 0:
 		return nil
 	}
@@ -144,4 +146,27 @@ func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 	l.anew.after, l.anew.exact = l.floor.floor, l.floor.exact
 	l.n.newest.Store(l.floor.floor)
 	return tx.Bucket(bucketMeta).Put(keyNewest, seqKey(l.floor.floor))
+}
+
+// goOnAfterGap is goOnAfterFloor's for an older events.db put back (a
+// backup, as a damaged one's refusal offers) beside a floor a clean stop
+// settled past its newest seq: the seqs between were given, and their
+// events are gone. Seqs go on after the floor, and a reader after a seq
+// before it is answered 410, as for events the retention dropped: it
+// missed some. Kept in the log (keyGapTo), for the restarts that follow.
+// Only a clean stop's floor tells: after a crash the reserve is always
+// past the newest seq.
+func (l *Log) goOnAfterGap(tx *bolt.Tx, newest uint64) error {
+	l.opts.log.Warn("events: events.db is older than the event log the server last stopped with (a backup put back?): "+
+		"the events after its newest seq, up to the floor file's, are gone; seqs go on after the floor file's, "+
+		"and a reader after an older seq is answered 410",
+		zap.String("file", l.path), zap.Uint64("newest", newest), zap.String("floor_file", l.floor.path),
+		zap.Uint64("floor", l.floor.floor))
+	l.gapTo = l.floor.floor
+	l.n.newest.Store(l.floor.floor)
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keyGapTo, seqKey(l.floor.floor)); err != nil {
+		return err
+	}
+	return meta.Put(keyNewest, seqKey(l.floor.floor))
 }

@@ -177,3 +177,54 @@ func TestLogFloorFileThatCannotBeWrittenHoldsTheEvents(t *testing.T) {
 	floor, _ := readFloorFile(t, dir)
 	assert.GreaterOrEqual(t, floor, l.Newest())
 }
+
+// An older events.db put back (a backup, as a damaged one's refusal
+// offers) beside a clean stop's floor: its seqs would have gone back to
+// its own newest. They go on after the floor, a reader after a seq before
+// it is answered 410 (it missed events that are gone), the backup's
+// events stay readable, and so it stays after a restart.
+func TestLogOlderFilePutBackGoesOnAfterTheFloor(t *testing.T) {
+	path := logPath(t)
+	l := openLog(t, path)
+	appendConnected(t, l, 4)
+	require.NoError(t, l.Close())
+	backup, err := os.ReadFile(path)
+	require.NoError(t, err)
+	l = openLog(t, path)
+	appendConnected(t, l, 6)
+	require.NoError(t, l.Close())
+	require.NoError(t, os.WriteFile(path, backup, 0o600))
+
+	core, logs := observer.New(zapcore.WarnLevel)
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	assert.EqualValues(t, 10, l.Newest(), "the seqs 5 to 10 were given")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("events.db is older than the event log the server last stopped with").Len(), "%v", logs.All())
+	_, _, anew := l.BegunAnew()
+	assert.False(t, anew, "the backup's events are there")
+	assertGap := func(l *events.Log) {
+		t.Helper()
+		for _, after := range []uint64{0, 2, 4, 9} {
+			_, err := l.Read(context.Background(), after, 100)
+			var gone *events.GoneError
+			require.True(t, errors.As(err, &gone), "a reader after %d missed events up to 10: %v", after, err)
+			assert.EqualValues(t, 11, gone.Oldest)
+		}
+		old, err := l.LatestCID(context.Background(), "floor", 100)
+		require.NoError(t, err)
+		assert.Len(t, old, 5, "the backup's four and the new one, newest first")
+		assert.EqualValues(t, 4, old[len(old)-4].Seq)
+	}
+	appendConnected(t, l, 1)
+	evs, err := l.Read(context.Background(), 10, 100)
+	require.NoError(t, err, "a reader after 10 missed nothing")
+	require.Len(t, evs, 1)
+	assert.EqualValues(t, 11, evs[0].Seq, "not 5: that seq was given")
+	assertGap(l)
+	require.NoError(t, l.Close())
+
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	defer l.Close()
+	assert.EqualValues(t, 11, l.Newest())
+	assertGap(l)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("events.db is older").Len(), "said once, at the restore")
+}

@@ -39,6 +39,19 @@ func waitFor(ctx context.Context, n *notifier, after uint64) error {
 // (a Last-Event-ID or ?after= of 18446744073709551615 was answered 410).
 func goneBefore(after, oldest uint64) bool { return oldest > 0 && after < oldest-1 }
 
+// gone is the answer to a reader after `after` whose events are no longer
+// all kept: below the oldest kept, or before the gap an older events.db
+// put back left (floor.go); nil when they are.
+func (l *Log) gone(after uint64) *GoneError {
+	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
+		return &GoneError{Oldest: oldest}
+	}
+	if after < l.gapTo {
+		return &GoneError{Oldest: l.gapTo + 1}
+	}
+	return nil
+}
+
 // Read returns up to limit events with Seq > after, oldest first, or a
 // *GoneError when after+1 is below the oldest seq kept.
 func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
@@ -62,8 +75,8 @@ func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint
 	// commits a moment before: a reader that saw it could otherwise ask
 	// for "only new events" and still be sent it.
 	newest := l.n.newest.Load()
-	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
-		return &GoneError{Oldest: oldest}
+	if gone := l.gone(after); gone != nil {
+		return gone
 	}
 	if after >= newest {
 		return nil
@@ -116,8 +129,8 @@ func (l *Log) AppendRaw(ctx context.Context, out []Raw, buf []byte, after uint64
 		return out, buf, nil
 	}
 	newest := l.n.newest.Load() // see scan
-	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
-		return out, buf, &GoneError{Oldest: oldest}
+	if gone := l.gone(after); gone != nil {
+		return out, buf, gone
 	}
 	if out, buf, ok := l.recent.read(out, buf, after, newest, limit); ok {
 		return out, buf, ctx.Err()
@@ -140,8 +153,8 @@ func (l *Log) ReadCID(ctx context.Context, cid string, after uint64, limit int) 
 	if limit <= 0 {
 		return nil, nil
 	}
-	if oldest := l.oldest.Load(); goneBefore(after, oldest) {
-		return nil, &GoneError{Oldest: oldest}
+	if gone := l.gone(after); gone != nil {
+		return nil, gone
 	}
 	seqs, _ := l.idx.chain(cid, 0, after, math.MaxInt)
 	slices.Reverse(seqs)
