@@ -96,6 +96,31 @@ func TestBinaryWarnsOnZeroLengthRegistryFile(t *testing.T) {
 	}
 }
 
+// registry.snap removed while the server was stopped (or left out of a
+// copy of the data dir) is refused, exit 1: the log alone holds only the
+// last minutes' changes, and before, the server started on them and the
+// fleet's other records were gone without a word. The refusal's way on,
+// an empty snapshot, starts with a warning.
+func TestBinaryRefusesARegistryLogWhoseSnapshotIsMissing(t *testing.T) {
+	dir := t.TempDir()
+	writeRegistry(t, dir, 200, true)
+	snap := filepath.Join(dir, logstore.SnapName)
+	require.NoError(t, os.Remove(snap))
+	env := testkit.Environ(nil, "CLISER_PASSWORD=missing-pw")
+	text, code := testkit.Run(t, env, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	assert.Equal(t, 1, code, text)
+	assert.Contains(t, text, snap+": registry.log holds only the changes since a snapshot, and the snapshot is gone")
+	assert.Contains(t, text, "put back registry.snap from a backup")
+	assert.Contains(t, text, "touch "+snap)
+	assert.NotContains(t, text, "cliser ready")
+
+	require.NoError(t, os.WriteFile(snap, nil, 0o600))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=missing-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	testkit.Dial(t, p.Addr).Register("missing-pw", "after-missing")
+	assert.Contains(t, p.LogText(), "starting with only the changes its log holds")
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
 // So do a zero-length identity.db and events.db: bbolt would make each a
 // new file without a word, and with it every credential, or the seqs
 // readers keep, would be gone unannounced.

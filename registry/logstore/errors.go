@@ -20,6 +20,9 @@ var (
 	// naming the file and what to do, rather than serve a partial
 	// registry.
 	ErrDamaged = errors.New("logstore: registry file damaged")
+	// ErrMissing: registry.snap is gone beside a log that follows it.
+	// Open refuses rather than start on the log's changes alone.
+	ErrMissing = errors.New("logstore: registry file missing")
 	// ErrVersion: a stored record or file has an encoding version this
 	// build does not know, most likely written by a newer cliser.
 	ErrVersion = errors.New("logstore: unsupported version")

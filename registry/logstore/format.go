@@ -18,6 +18,12 @@ import (
 //	'D' uvarint(len cid) cid                           a deletion
 //	'E' uvarint(count)                                 the snapshot's end
 //
+// A log that follows a snapshot of any record begins with a frame that
+// holds one deletion of snapMark, a cid no client has (a NUL byte): a
+// start that finds it with no registry.snap refuses to start on the log
+// alone. Earlier builds read it as a deletion of nothing, so the format
+// version stays 1.
+//
 // All integers little-endian. The log's frames hold P and D entries, a
 // Save's batch in one frame up to frameTarget (more past it), each
 // checked as one: a crash inside a Save that never returned leaves a
@@ -63,6 +69,13 @@ type entry struct {
 	value []byte // a put's record encoding
 	count uint64 // an end's record count
 }
+
+// snapMark is the cid of the deletion that opens a log written after a
+// snapshot (see the format above).
+const snapMark = "\x00snapshot"
+
+// isSnapMark reports whether e is the log's snapshot mark.
+func isSnapMark(e entry) bool { return e.kind == kindDelete && string(e.cid) == snapMark }
 
 // appendDelete appends a deletion of cid.
 func appendDelete(dst []byte, cid string) []byte {

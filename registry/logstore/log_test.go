@@ -422,6 +422,41 @@ func TestOpenSaysALogWithoutAHeaderWasTakenAsNew(t *testing.T) {
 	assert.Empty(t, got)
 }
 
+// A snapshot missing beside a log that follows it (removed while the
+// server was stopped, left out of a copy of the data dir) is refused:
+// starting on the log alone lost every client the snapshot held without
+// a word. An empty one put in its place starts on the log's changes, as
+// the refusal says, with EmptyFile's warning; a data dir that never had
+// a snapshot starts as before.
+func TestOpenRefusesALogWhoseSnapshotIsMissing(t *testing.T) {
+	dir, _ := savedDir(t)
+	s := openT(t, dir)
+	require.NoError(t, s.Save([]registry.Record{rec("c", 3)}, nil))
+	require.NoError(t, s.Close())
+	snap := filepath.Join(dir, SnapName)
+	require.NoError(t, os.Rename(snap, snap+".elsewhere"))
+
+	_, err := Open(dir)
+	require.ErrorIs(t, err, ErrMissing)
+	assert.Contains(t, err.Error(), snap+": registry.log holds only the changes since a snapshot, and the snapshot is gone")
+	assert.Contains(t, err.Error(), "touch "+snap)
+
+	require.NoError(t, os.WriteFile(snap, nil, 0o600))
+	s = openT(t, dir)
+	got, starting := s.EmptyFile()
+	assert.Equal(t, snap, got)
+	assert.Equal(t, "starting with only the changes its log holds (the clients of the last minutes)", starting)
+	loadEquals(t, s, model{"c": rec("c", 3)})
+	require.NoError(t, s.Close())
+
+	fresh := t.TempDir()
+	s = openT(t, fresh)
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+	require.NoError(t, s.Close())
+	s = openT(t, fresh)
+	loadEquals(t, s, model{"a": rec("a", 1)})
+}
+
 // A damaged snapshot is refused at Open, whatever the damage.
 func TestOpenRefusesADamagedSnapshot(t *testing.T) {
 	dir, _ := savedDir(t)
@@ -511,6 +546,11 @@ var (
 		"\xb3\x00\x00\x00" + "\x97\xfc\x03\x24" +
 		"P\x08pos-0042\xa5\x00\x00\x00" + goldenRecords[0].enc +
 		"\x02\x00\x00\x00" + "\x7e\xcb\x35\xa1" + "E\x01"
+	// goldenMarkedLog: the log a compaction leaves, its snapshot mark a
+	// deletion of a cid no client has, which earlier builds read as one.
+	goldenMarkedLog = "CLSLOG\x00\x01" +
+		"\x0b\x00\x00\x00" + "\x9f\x10\xb0\xc9" +
+		"D\x09\x00snapshot"
 )
 
 func TestGoldenFiles(t *testing.T) {
@@ -526,8 +566,11 @@ func TestGoldenFiles(t *testing.T) {
 	raw, err = os.ReadFile(filepath.Join(dir, SnapName))
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("%q", goldenSnap), fmt.Sprintf("%q", raw))
+	raw, err = os.ReadFile(filepath.Join(dir, LogName))
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("%q", goldenMarkedLog), fmt.Sprintf("%q", raw))
 
-	for _, f := range []string{goldenLog, goldenSnap} { // the first frame's checksum
+	for _, f := range []string{goldenLog, goldenSnap, goldenMarkedLog} { // the first frame's checksum
 		payload := []byte(f[headerLen+frameHead:][:int(f[headerLen])])
 		assert.Equal(t, bitwiseCRC32C(payload), binary.LittleEndian.Uint32([]byte(f[headerLen+4:])))
 	}
@@ -559,6 +602,7 @@ func reencode(e entry) []byte {
 // ErrCorrupt, and what it accepts encodes back to the same bytes.
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(goldenLog[headerLen+frameHead:]))
+	f.Add([]byte(goldenMarkedLog[headerLen+frameHead:]))
 	f.Add([]byte(goldenSnap[len(goldenSnap)-2:]))
 	f.Add([]byte("D\x81\x00x"))
 	f.Add([]byte("P\x01x\x00\x00\x00\x00"))
@@ -593,6 +637,7 @@ func FuzzScanFiles(f *testing.F) {
 	f.Add([]byte(goldenLog[:len(goldenLog)-4]))
 	f.Add([]byte(goldenSnap[:len(goldenSnap)-3]))
 	f.Add(append([]byte(goldenLog), 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	f.Add([]byte(goldenMarkedLog))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		end, err := scanLog(b, func(_ int, e entry) error {
 			if e.kind != kindPut && e.kind != kindDelete {

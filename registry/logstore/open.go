@@ -32,8 +32,25 @@ func (s *Store) open() error {
 	} else {
 		err = s.openLog()
 	}
+	if err == nil && s.followsSnap {
+		err = s.snapshotThere()
+	}
 	s.emptyStart = s.startingOnEmpty()
 	return err
+}
+
+// snapshotThere refuses a log that follows a snapshot when the snapshot
+// is missing (removed, or left out of a copy of the data dir): starting
+// would lose every client it held, without a word. A zero-length one is
+// the operator's choice to start without it (a warning says so).
+func (s *Store) snapshotThere() error {
+	if _, err := os.Lstat(s.snapPath()); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %s holds only the changes since a snapshot, and the snapshot is gone (removed, or left out of a copy of the data dir); "+
+		"cliser will not start on the log alone, which would lose every client the snapshot held: put back %s from a backup, "+
+		"or create it empty (touch %s) to start with only the changes its log holds (the clients of the last minutes)",
+		ErrMissing, s.snapPath(), LogName, SnapName, s.snapPath())
 }
 
 // startingOnEmpty says what starting on the empty file (emptyFile) means.
@@ -126,7 +143,14 @@ func (s *Store) openLog() error {
 	}
 	defer unmap(b)
 	entries := 0
-	end, err := scanLog(b, func(int, entry) error { entries++; return nil })
+	end, err := scanLog(b, func(at int, e entry) error {
+		if at == headerLen+frameHead && isSnapMark(e) {
+			s.followsSnap = true
+			return nil
+		}
+		entries++
+		return nil
+	})
 	if err != nil {
 		return s.damagedLog(err)
 	}
@@ -144,19 +168,27 @@ func (s *Store) openLog() error {
 	return nil
 }
 
-// resetLog makes the log a header and nothing else: after a compaction
-// (its entries are in the snapshot) or for a new one.
+// resetLog makes the log a header and nothing else, after a compaction
+// (its entries are in the snapshot) or for a new one; and the snapshot
+// mark when the snapshot holds a record (format.go).
 func (s *Store) resetLog() error {
+	head := logMagic[:]
+	if s.snapCount > 0 {
+		var at int
+		head, at = beginFrame(append([]byte(nil), head...))
+		head = sealFrame(appendDelete(head, snapMark), at)
+	}
 	if err := s.log.Truncate(0); err != nil {
 		return fmt.Errorf("logstore: reset %s: %w", s.logPath(), err)
 	}
-	if _, err := s.log.WriteAt(logMagic[:], 0); err != nil {
+	if _, err := s.log.WriteAt(head, 0); err != nil {
 		return fmt.Errorf("logstore: reset %s: %w", s.logPath(), err)
 	}
 	if err := syscall.Fdatasync(int(s.log.Fd())); err != nil {
 		return fmt.Errorf("logstore: reset %s: %w", s.logPath(), err)
 	}
-	s.logEnd, s.logEntries, s.retryAt = headerLen, 0, 0
+	s.logEnd, s.logEntries, s.retryAt = int64(len(head)), 0, 0
+	s.followsSnap = s.snapCount > 0
 	return nil
 }
 

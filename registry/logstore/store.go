@@ -71,6 +71,7 @@ type Store struct {
 	// emptyStart what starting on it meant.
 	emptyFile, emptyStart string
 	logExisted            bool // registry.log was there before Open
+	followsSnap           bool // the log begins with the snapshot mark (format.go)
 
 	hook func(stage string) // tests: called at the steps of a compaction
 
