@@ -238,7 +238,7 @@ func storeError(err error) error {
 func credentialOf(c identity.Credential) Credential {
 	out := Credential{CID: c.CID, CreatedAt: formatTime(c.CreatedAt)}
 	if t := c.GraceUntil(time.Now()); t != nil {
-		s := formatTime(*t)
+		s := formatDeadline(*t)
 		out.PreviousValidUntil = &s
 	}
 	return out
@@ -247,7 +247,7 @@ func credentialOf(c identity.Credential) Credential {
 func banOf(b identity.Ban) Ban {
 	out := Ban{Kind: b.Kind, Value: b.Value, Reason: b.Reason, By: b.By, At: formatTime(b.At)}
 	if b.Until != nil {
-		s := formatTime(*b.Until)
+		s := formatDeadline(*b.Until)
 		out.Until = &s
 	}
 	return out

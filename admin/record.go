@@ -59,6 +59,16 @@ func recordOf(r registry.Record) ClientRecord {
 
 func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
+// formatDeadline is a time something lasts until (a ban's end, a grace's),
+// rounded up to the whole second: cut down, it read up to a second before
+// the end, and a tool that retried at it was still refused.
+func formatDeadline(t time.Time) string {
+	if up := t.Truncate(time.Second); !up.Equal(t) {
+		t = up.Add(time.Second)
+	}
+	return formatTime(t)
+}
+
 // knownTime is t in the API's format, nil when t is zero (not known).
 func knownTime(t time.Time) *string {
 	if t.IsZero() {

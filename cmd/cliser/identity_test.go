@@ -296,6 +296,32 @@ func TestIdentityBanExpires(t *testing.T) {
 	opsConnect(t, s.p.Addr, idPassword, "temp-1")
 }
 
+// A ban's until and a grace's previous_valid_until are the API's whole
+// seconds rounded up: at the time shown the ban is over and the previous
+// secret refused. Cut down, they read up to a second early, and a tool
+// that retried at until was still banned (found by the identity audit).
+func TestIdentityDeadlinesShownAreNotBeforeTheirEnd(t *testing.T) {
+	s := startIDServer(t, t.TempDir(), nil, "--flap-limit", "0")
+	atShown := func(shown *string) {
+		t.Helper()
+		require.NotNil(t, shown)
+		end, err := time.Parse(time.RFC3339, *shown)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return !time.Now().Before(end) }, 5*time.Second, 5*time.Millisecond)
+	}
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1300 * time.Millisecond))) // mid-second: cut down would show a time before the end
+	b := s.ban(t, "cid", "until-1", "1500ms")
+	atShown(b.Until)
+	opsConnect(t, s.p.Addr, idPassword, "until-1")
+
+	old := s.enroll(t, "grace-1", "")
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1300 * time.Millisecond)))
+	c, err := s.api.CreateCredential(context.Background(), "grace-1", "1500ms")
+	require.NoError(t, err)
+	atShown(c.PreviousValidUntil)
+	refused(t, s.p.Addr, "", old, "grace-1", "190 auth failed")
+}
+
 // Two real agents configured with one ID fight over it until the flapping
 // ban: then one keeps the ID and the other is refused.
 func TestIdentityFlappingBanStopsTwoAgentsSharingAnID(t *testing.T) {
