@@ -33,6 +33,7 @@ func TestBinaryRefusesToStartWithoutPassword(t *testing.T) {
 	assert.Equal(t, 2, code, out)
 	assert.Contains(t, out, "no password configured")
 	assert.Contains(t, out, "CLISER_PASSWORD")
+	assert.Contains(t, out, "give --require-credentials", "the other way to start, IDENTITY.md's (found by the identity audit)")
 }
 
 func TestBinaryVersion(t *testing.T) {

@@ -224,7 +224,8 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 				"put one password a line in it, or set CLISER_PASSWORD=<password> in the environment", file)
 		}
 		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
-			"or --password-file FILE (one password a line); passwords are never flags")
+			"or --password-file FILE (one password a line); passwords are never flags. " +
+			"To admit only client IDs with a credential of their own, and no shared password, give --require-credentials")
 	}
 	return out, nil
 }
