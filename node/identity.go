@@ -18,6 +18,30 @@ type identityRun struct {
 	store identity.Store
 	// srv is set once the reactor exists; the closers need it.
 	srv *reactor.Server
+	// lost: identity.db was found empty or missing at start (a warning
+	// said so), so every enrolled client ID falls back to the shared
+	// password; Healthy keeps saying it until a credential or a ban is
+	// made again.
+	lost error
+}
+
+// Healthy is the identity note of /v1/health: the store's fault, or a
+// start without identity.db while nothing has been enrolled or banned
+// since. Safe from any goroutine.
+func (r *identityRun) Healthy(store func() error) func() error {
+	return func() error {
+		if err := store(); err != nil {
+			return err
+		}
+		if r.lost == nil {
+			return nil
+		}
+		creds, bans := r.Counts()
+		if creds > 0 || bans[identity.KindCID]+bans[identity.KindIP]+bans[identity.KindNet] > 0 {
+			return nil
+		}
+		return r.lost
+	}
 }
 
 // startIdentity opens the identity store (bbolt in the data dir on a single
@@ -25,10 +49,11 @@ type identityRun struct {
 // In cluster mode the store is the cluster's JetStream buckets.
 func startIdentity(ctx context.Context, o *options, b *backend, reg *registry.Registry, extra ...identity.Option) (*identityRun, error) {
 	run := &identityRun{}
-	st, err := openIdentityStore(o, b)
+	st, lost, err := openIdentityStore(o, b)
 	if err != nil {
 		return nil, err
 	}
+	run.lost = lost
 	run.store = st
 	opts := []identity.Option{
 		identity.WithLogger(o.log),
@@ -56,27 +81,31 @@ func startIdentity(ctx context.Context, o *options, b *backend, reg *registry.Re
 }
 
 // openIdentityStore is the cluster's JetStream key-value buckets (shared
-// and watched by every node), bbolt in the data dir, or nil (memory).
-func openIdentityStore(o *options, b *backend) (identity.Store, error) {
+// and watched by every node), bbolt in the data dir, or nil (memory); and
+// lost, what to say while a data dir's identity.db found empty or missing
+// has not been enrolled into again.
+func openIdentityStore(o *options, b *backend) (st identity.Store, lost, err error) {
 	switch {
 	case b.node != nil:
 		st, err := b.node.IdentityStore()
 		if err != nil {
-			return nil, fmt.Errorf("--cluster: identity: %w", err)
+			return nil, nil, fmt.Errorf("--cluster: identity: %w", err)
 		}
-		return st, nil
+		return st, nil, nil
 	case o.dataDir != "":
 		path, starting := filepath.Join(o.dataDir, boltstore.FileName),
 			"starting with no credentials and no bans (every client ID falls back to the shared password)"
-		warnIfEmpty(path, "identity", starting, o.log)
-		warnIfMissing(b, path, "identity", starting, o.log)
+		if warnIfEmpty(path, "identity", starting, o.log) || warnIfMissing(b, path, "identity", starting, o.log) {
+			lost = fmt.Errorf("started without the credentials and bans of %s (found empty or missing): every client ID "+
+				"falls back to the shared password; restore the file from a backup (stop cliser first), or enroll and ban again", path)
+		}
 		bs, err := boltstore.Open(o.dataDir, boltstore.WithLogger(o.log))
 		if err != nil {
-			return nil, dataDirError(o.dataDir, err)
+			return nil, nil, dataDirError(o.dataDir, err)
 		}
-		return bs, nil
+		return bs, lost, nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // stop ends the service (its queued writes done) and closes the store.

@@ -176,7 +176,7 @@ func (n *Node) start(ctx context.Context) error {
 		// taking the node out of its balancer would not mend, and clients
 		// are still admitted from memory.
 		n.metrics.Registry().MustRegister(bs.Collectors()...)
-		adminExtra = append(adminExtra, admin.WithHealthNote("identity", bs.Healthy))
+		adminExtra = append(adminExtra, admin.WithHealthNote("identity", ids.Healthy(bs.Healthy)))
 	}
 	ropts := append([]reactor.Option{reactor.WithObserver(n.metrics), reactor.WithLogger(o.log),
 		reactor.WithAddr(o.listen)}, o.reactorOpts...)

@@ -189,26 +189,30 @@ func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 	}
 }
 
-// warnIfEmpty warns (warnEmpty) when the data file at path is there but
+// warnIfEmpty warns (warnEmpty), and says so, when the data file at path is there but
 // holds no byte. Called before bbolt opens the file: it writes a fresh
 // file's pages at once, without a word.
-func warnIfEmpty(path, what, starting string, log *zap.Logger) {
+func warnIfEmpty(path, what, starting string, log *zap.Logger) bool {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		warnEmpty(path, what, starting, log)
+		return true
 	}
+	return false
 }
 
-// warnIfMissing warns when the data file at path is not there in a data
+// warnIfMissing warns, and says so, when the data file at path is not there in a data
 // dir used before: removed, or lost with a bad copy or restore, it
 // starts anew as an empty one would, and that went without a word (a
 // missing identity.db let every client ID in on the shared password and
 // lifted every ban). An upgrade from a build without the file says it
 // once, needlessly.
-func warnIfMissing(b *backend, path, what, starting string, log *zap.Logger) {
+func warnIfMissing(b *backend, path, what, starting string, log *zap.Logger) bool {
 	if _, err := os.Stat(path); b.usedBefore && errors.Is(err, os.ErrNotExist) {
 		log.Warn(what+" file is missing from a data dir that holds the registry: "+starting+
 			"; if that is not expected, stop cliser and restore the file from a backup", zap.String("file", path))
+		return true
 	}
+	return false
 }
 
 // warnEmpty says that what's file at path was empty and what starting on

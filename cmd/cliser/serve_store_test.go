@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -143,6 +144,52 @@ func TestBinaryWarnsOnZeroLengthIdentityAndEventFiles(t *testing.T) {
 		assert.Contains(t, logs, path)
 	}
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
+// A start without identity.db's credentials and bans (the file empty, or
+// missing from a data dir used before) lets every enrolled client ID in
+// on the shared password: besides the warning, /v1/health's identity note
+// says so (the dashboard's banner, cliser status) until a credential or a
+// ban is made again, and the server stays ready (found by the identity
+// audit: a warning at start alone).
+func TestBinaryHealthSaysIdentityStartedWithoutItsFile(t *testing.T) {
+	for _, lose := range []string{"emptied", "removed"} {
+		t.Run(lose, func(t *testing.T) {
+			dir := t.TempDir()
+			env := []string{"CLISER_PASSWORD=lost-pw", "CLISER_ADMIN_TOKEN="}
+			args := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dir}
+			p := testkit.Serve(t, env, args...)
+			api := apiOf(t, p)
+			_, err := api.CreateCredential(context.Background(), "enrolled-1", "")
+			require.NoError(t, err)
+			h, err := api.Health(context.Background())
+			require.NoError(t, err)
+			assert.Empty(t, h.Notes["identity"], "a new data dir lost nothing")
+			require.Equal(t, 0, p.Stop(t), p.LogText())
+
+			path := filepath.Join(dir, "identity.db")
+			if lose == "emptied" {
+				require.NoError(t, os.WriteFile(path, nil, 0o600))
+			} else {
+				require.NoError(t, os.Remove(path))
+			}
+			p = testkit.Serve(t, env, args...)
+			api = apiOf(t, p)
+			h, err = api.Health(context.Background())
+			require.NoError(t, err)
+			assert.True(t, h.Ready, "clients are still served")
+			assert.Contains(t, h.Notes["identity"], "started without the credentials and bans of "+path)
+			assert.Contains(t, h.Notes["identity"], "every client ID falls back to the shared password")
+			testkit.Dial(t, p.Addr).Register("lost-pw", "enrolled-1")
+
+			_, err = api.CreateBan(context.Background(), admin.BanRequest{Kind: "cid", Value: "someone", Reason: "again"})
+			require.NoError(t, err)
+			h, err = api.Health(context.Background())
+			require.NoError(t, err)
+			assert.Empty(t, h.Notes["identity"], "the operator has begun again")
+			assert.Equal(t, 0, p.Stop(t), p.LogText())
+		})
+	}
 }
 
 // identity.db or events.db removed from a data dir used before starts
