@@ -59,7 +59,8 @@ func (c *Client) Base() string { return c.base }
 type StatusError struct {
 	Status  int
 	Message string
-	oldest  uint64 // a 410's oldest seq kept (events)
+	oldest  uint64  // a 410's oldest seq kept (events)
+	newest  *uint64 // a 410's newest seq, for a cursor past it (events)
 }
 
 func (e *StatusError) Error() string {
@@ -197,7 +198,7 @@ func statusError(status int, raw []byte) *StatusError {
 	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
 		e.Error = foreignBody(status, raw)
 	}
-	return &StatusError{Status: status, Message: e.Error, oldest: e.Oldest}
+	return &StatusError{Status: status, Message: e.Error, oldest: e.Oldest, newest: e.Newest}
 }
 
 // foreignBodyMax bounds how much of an answer that is not cliser's a

@@ -68,6 +68,9 @@ func goneOf(err error) error {
 	if !errors.As(err, &se) || se.Status != http.StatusGone {
 		return err
 	}
+	if se.newest != nil {
+		return &events.GoneError{Oldest: se.oldest, Ahead: true, Newest: *se.newest}
+	}
 	return &events.GoneError{Oldest: se.oldest}
 }
 

@@ -45,10 +45,12 @@ type EventsResponse struct {
 	Next   uint64         `json:"next"`
 }
 
-// GoneResponse is the 410 answer when the asked events fell out of the log.
+// GoneResponse is the 410 answer when the asked events fell out of the
+// log, or were never its own: Newest then says how far it has come.
 type GoneResponse struct {
-	Error  string `json:"error"`
-	Oldest uint64 `json:"oldest"`
+	Error  string  `json:"error"`
+	Oldest uint64  `json:"oldest"`
+	Newest *uint64 `json:"newest,omitempty"`
 }
 
 func (q EventsQuery) match(ev *events.Event) bool {
@@ -146,6 +148,9 @@ func lastSeq(evs []events.Event, none uint64) uint64 {
 // what a wait for more waits after), and whether it stopped at the cap
 // with more to read.
 func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []events.Event, read uint64, more bool, err error) {
+	if err := aheadOf(r, q.After); err != nil {
+		return nil, q.After, false, err
+	}
 	read = q.After
 	h, indexed := r.(events.Historian)
 	indexed = indexed && q.CID != ""
@@ -277,4 +282,26 @@ func nonNil(evs []events.Event) []events.Event {
 		return []events.Event{}
 	}
 	return evs
+}
+
+// aheadOf is the answer to a reader after a seq the log never gave. A
+// single node's log (events.Floored) has given every seq up to its
+// newest, so a cursor past it is another log's (a data dir lost whole,
+// events.seq with it; another server behind the same address), and it
+// waited without a word until the log passed it, then skipped what came
+// before (found by the events audit). A cluster node may lag behind the
+// stream another node answered from: it waits, as before.
+func aheadOf(r events.Reader, after uint64) error {
+	if _, single := r.(events.Floored); !single {
+		return nil
+	}
+	newest := r.Newest()
+	if after <= newest {
+		return nil
+	}
+	var oldest uint64
+	if b, ok := r.(events.Bounded); ok {
+		oldest = b.Oldest()
+	}
+	return &events.GoneError{Oldest: oldest, Ahead: true, Newest: newest}
 }

@@ -42,6 +42,14 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 // of the log, and as writeError otherwise.
 func writeEventsError(w http.ResponseWriter, err error) {
 	var gone *events.GoneError
+	if errors.As(err, &gone) && gone.Ahead {
+		writeJSON(w, http.StatusGone, GoneResponse{
+			Error: fmt.Sprintf("the asked seq is past the newest this server's event log has given, %d: the cursor is another log's "+
+				"(its data dir lost, or another server): re-read the client list and resume from the newest event", gone.Newest),
+			Oldest: gone.Oldest, Newest: &gone.Newest,
+		})
+		return
+	}
 	if errors.As(err, &gone) {
 		writeJSON(w, http.StatusGone, GoneResponse{
 			Error: fmt.Sprintf("the events after the asked seq are no longer kept (the oldest kept is %d): "+

@@ -175,6 +175,14 @@ func FuzzLastEventID(f *testing.F) {
 					t.Fatalf("Last-Event-ID %q: first event %q, %v; want %q", id, line, err, want)
 				}
 			}
+		case http.StatusGone: // past the newest: another log's cursor
+			var e GoneResponse
+			if plain != nil || seq <= newest {
+				t.Fatalf("Last-Event-ID %q: 410, for a seq the log gave", id)
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Newest == nil || *e.Newest != newest {
+				t.Fatalf("Last-Event-ID %q: 410 %+v, %v: not the newest seq", id, e, err)
+			}
 		case http.StatusBadRequest:
 			var e ErrorResponse
 			if plain == nil {

@@ -47,10 +47,20 @@ type Event struct {
 // list, the stream, the CLI) is written as the log's writer writes it.
 func (ev Event) MarshalJSON() ([]byte, error) { return AppendJSON(nil, &ev) }
 
-// GoneError: the events after the asked seq are no longer all kept.
-type GoneError struct{ Oldest uint64 }
+// GoneError: the events after the asked seq are no longer all kept; or,
+// Ahead, the asked seq is past the newest this log has given (Newest): a
+// cursor of another log. Either way the reader re-reads the client list
+// and resumes from the newest event (EVENTS.md's 410).
+type GoneError struct {
+	Oldest uint64
+	Ahead  bool
+	Newest uint64
+}
 
 func (e *GoneError) Error() string {
+	if e.Ahead {
+		return fmt.Sprintf("the asked seq is past the newest this log has given, %d: the cursor is another log's", e.Newest)
+	}
 	return fmt.Sprintf("events after the asked seq are no longer kept; the oldest kept is %d", e.Oldest)
 }
 

@@ -119,6 +119,12 @@ func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter
 		if after != nil {
 			from = *after
 		}
+		if gone.Ahead {
+			fmt.Fprintf(errw, "cliser: this server's event log never gave events after %d (its newest is %d: the cursor is another log's); "+
+				"continuing after its newest\n", from, gone.Newest)
+			after = &gone.Newest
+			continue
+		}
 		fmt.Fprintf(errw, "cliser: events after %d are no longer kept; continuing from the oldest kept, %d\n", from, gone.Oldest)
 		next := gone.Oldest - 1
 		after = &next

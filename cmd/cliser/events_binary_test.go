@@ -338,6 +338,44 @@ func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 	require.Equal(t, http.StatusGone, status)
 }
 
+// A cursor past the newest seq a single node's log gave is another
+// log's (a data dir lost whole, events.seq with it; another server): 410,
+// with the newest seq, for the list and the stream, where it waited
+// without a word for the log to pass it; and events tail goes on after
+// the newest (found by the events audit).
+func TestEventsBinaryGoneForACursorPastTheNewest(t *testing.T) {
+	p, api := eventsServer(t, t.TempDir())
+	c := opsConnect(t, p.Addr, opsPassword, "ahead-1")
+	c.Conn.Close()
+	require.Eventually(t, func() bool { return eventsNewest(t, api) == 2 }, waitFor, 20*time.Millisecond)
+
+	status, body := testkit.HTTPGet(t, api.Base()+"/v1/events?after=100&wait=10s")
+	require.Equal(t, http.StatusGone, status, body)
+	gone := decodeJSON[admin.GoneResponse](t, body)
+	require.NotNil(t, gone.Newest)
+	assert.EqualValues(t, 2, *gone.Newest)
+	assert.Contains(t, gone.Error, "past the newest this server's event log has given, 2")
+	status, body = testkit.HTTPDo(t, http.MethodGet, api.Base()+"/v1/events/stream", "", http.Header{"Last-Event-ID": {"100"}})
+	require.Equal(t, http.StatusGone, status, "410 before the stream starts: %s", body)
+	status, body = testkit.HTTPGet(t, api.Base()+"/v1/events?after=2")
+	assert.Equal(t, http.StatusOK, status, "the newest itself is this log's: %s", body)
+
+	tail := startTail(t, api.Base(), "--after", "100", "-o", "json")
+	time.Sleep(300 * time.Millisecond) // let the tail meet the 410 first; it must work either way
+	c = opsConnect(t, p.Addr, opsPassword, "ahead-2")
+	defer c.Conn.Close()
+	ev := tail.nextJSON(t)
+	assert.EqualValues(t, 3, ev.Seq, "the tail went on after the newest")
+	assert.Equal(t, "ahead-2", ev.CID)
+}
+
+func eventsNewest(t *testing.T, api *admin.Client) uint64 {
+	t.Helper()
+	r, err := api.Events(context.Background(), nil, 1, admin.EventsFilter{}, 0)
+	require.NoError(t, err)
+	return r.Next
+}
+
 func TestEventsBinaryLongPoll(t *testing.T) {
 	p, api := eventsServer(t, t.TempDir())
 	after := uint64(0)
