@@ -208,7 +208,12 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 		return nil
 	})
 	if err == nil {
-		err = io.ErrUnexpectedEOF // the server ended the stream
+		err = errStreamEnded
 	}
 	return true, err
 }
+
+// errStreamEnded is a stream the server closed cleanly (it stopped or
+// restarted): Stream connects again. It read "unexpected EOF" in the
+// tail's reconnect line (found by the events audit).
+var errStreamEnded = errors.New("the server ended the stream: stopped or restarting?")

@@ -618,6 +618,8 @@ func TestEventsBinaryTail(t *testing.T) {
 	ev = tailOut.nextJSON(t)
 	assert.Equal(t, uint64(3), ev.Seq)
 	assert.Equal(t, "t2", ev.CID)
+	assert.Contains(t, tailOut.stderr.String(), "stream dropped (the server ended the stream: stopped or restarting?); reconnecting",
+		"the clean stop named, not \"unexpected EOF\" (found by the events audit)")
 	line = tailTable.nextLine(t)
 	assert.Contains(t, line, "cid=t2")
 }
@@ -627,7 +629,8 @@ func serveArgsAdmin(dataDir, adminAddr string) []string {
 }
 
 type tailProc struct {
-	lines chan string
+	lines  chan string
+	stderr *testkit.LockedBuffer
 }
 
 func startTail(t *testing.T, admin string, args ...string) *tailProc {
@@ -636,8 +639,9 @@ func startTail(t *testing.T, admin string, args ...string) *tailProc {
 	cmd := exec.CommandContext(ctx, testkit.Binary(t), append([]string{"events", "tail", "--admin", admin}, args...)...)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
+	tp := &tailProc{lines: make(chan string, 100), stderr: &testkit.LockedBuffer{}}
+	cmd.Stderr = tp.stderr
 	require.NoError(t, cmd.Start())
-	tp := &tailProc{lines: make(chan string, 100)}
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
