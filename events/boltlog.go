@@ -272,8 +272,16 @@ func (l *Log) close() error {
 // Newest is the newest seq (0 for an empty log). Safe for concurrent use.
 func (l *Log) Newest() uint64 { return l.n.newest.Load() }
 
-// Oldest is the oldest seq kept (0 for an empty log).
-func (l *Log) Oldest() uint64 { return l.oldest.Load() }
+// Oldest is the oldest seq kept (0 for an empty log), from which every
+// seq is kept: past the gap an older events.db put back left, whose
+// events only a client's history still reads (floor.go).
+func (l *Log) Oldest() uint64 {
+	oldest := l.oldest.Load()
+	if l.gapTo > 0 && oldest <= l.gapTo {
+		return l.gapTo + 1
+	}
+	return oldest
+}
 
 // Healthy is nil unless the last write failed or events were dropped
 // since the writer last caught up: for /readyz and the logs.

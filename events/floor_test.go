@@ -214,6 +214,7 @@ func TestLogOlderFilePutBackGoesOnAfterTheFloor(t *testing.T) {
 		assert.Len(t, old, 5, "the backup's four and the new one, newest first")
 		assert.EqualValues(t, 4, old[len(old)-4].Seq)
 	}
+	assert.EqualValues(t, 11, l.Oldest(), "every seq from the oldest is kept: past the gap")
 	appendConnected(t, l, 1)
 	evs, err := l.Read(context.Background(), 10, 100)
 	require.NoError(t, err, "a reader after 10 missed nothing")

@@ -101,3 +101,49 @@ func TestBinaryEventLogBegunAnewKeepsSeqsGrowing(t *testing.T) {
 		})
 	}
 }
+
+// An older events.db put back from a backup (the damage refusal offers
+// it) after a clean stop: the server starts, its seqs go on past every
+// seq the newer log gave, a consumer behind them is answered 410 and one
+// that had every event gets the next.
+func TestBinaryOlderEventLogPutBackKeepsSeqsGrowing(t *testing.T) {
+	dataDir := t.TempDir()
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+	evFile := filepath.Join(dataDir, events.FileName)
+	var newest uint64
+	var backup []byte
+	for i := range 2 {
+		p := testkit.Serve(t, env, serveArgs(dataDir)...)
+		opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("put-back-%d", i))
+		require.Eventually(t, func() bool {
+			_, _, next := eventsAfter(t, p.AdminURL(t), newest)
+			return next > newest
+		}, waitFor, tick)
+		require.Equal(t, 0, p.Stop(t), p.LogText())
+		old, err := events.Open(evFile)
+		require.NoError(t, err)
+		newest = old.Newest()
+		require.NoError(t, old.Close())
+		if i == 0 {
+			var err error
+			backup, err = os.ReadFile(evFile)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, os.WriteFile(evFile, backup, 0o600))
+
+	p := testkit.Serve(t, env, serveArgs(dataDir)...)
+	p.WaitLog(t, waitFor, "events.db is older than the event log the server last stopped with")
+	base := p.AdminURL(t)
+	code, _, _ := eventsAfter(t, base, 1)
+	assert.Equal(t, http.StatusGone, code, "its events after 1 are not all there")
+	opsConnect(t, p.Addr, opsPassword, "after-put-back")
+	var seqs []uint64
+	require.Eventually(t, func() bool {
+		code, seqs, _ = eventsAfter(t, base, newest)
+		return code == http.StatusOK && len(seqs) == 1
+	}, waitFor, tick, "the consumer that had every event gets the next")
+	assert.Equal(t, newest+1, seqs[0], "not a seq the newer log gave")
+	assert.NotContains(t, p.LogText(), "its newest sessions could not be read", "the start reads the log from past the gap")
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
