@@ -150,6 +150,11 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--max-outbound-backlog must be positive, got %d", cfg.maxBacklog)
 	case cfg.retention < 0:
 		return configErrorf("--retention must not be negative, got %s", cfg.retention)
+	case cfg.dataDir == "" && cfg.cluster == "":
+		// It kept everything in memory, lost at every stop without a word
+		// (found by the interface audit).
+		return configErrorf("--data-dir is empty: a single node keeps its registry, credentials, bans and event log there " +
+			"across restarts; give a directory (the default is ./data)")
 	case cfg.cluster != "" && cfg.nodeID == "":
 		return configErrorf("--node-id is needed with --cluster (the host name could not be read)")
 	case cfg.clusterReplicas < 1 || cfg.clusterReplicas > 5:

@@ -56,6 +56,9 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--admin-listen", "localhost"}, hint: "e.g. 127.0.0.1:7071 or :7071, or off"},
 			{args: []string{"serve", "--admin-listen", "127.0.0.1:99999"}, hint: "the port must be a number 0..65535"},
 			{args: []string{"serve", "--admin-listen", ""}, hint: "--admin-listen is empty"},
+			// It kept everything in memory, lost at every stop (audit).
+			{args: []string{"serve", "--data-dir", "", "--event-retention", "0"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--data-dir is empty: a single node keeps"},
+			{args: []string{"serve", "--event-retention", "0"}, env: []string{"CLISER_PASSWORD=x", "CLISER_DATA_DIR="}, hint: "give a directory (the default is ./data)"},
 			// It bound, then failed: exit 1, naming neither flag (audit).
 			{args: []string{"serve", "--listen", "127.0.0.1:47095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
 			{args: []string{"serve", "--listen", ":47095", "--admin-listen", "127.0.0.1:47095"}, hint: "give the admin API a port of its own"},
