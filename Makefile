@@ -32,19 +32,26 @@ install: $(BIN)/cliser
 	@echo "make install: $(DESTDIR)$(BINDIR)/cliser"
 
 # Starts the server in the foreground on its defaults (protocol :7070,
-# admin 127.0.0.1:7071, data in ./data) with a development password. The
-# banner says the addresses in use: CLISER_LISTEN, CLISER_ADMIN_LISTEN and
-# CLISER_DATA_DIR move them.
+# admin 127.0.0.1:7071, data in ./data) with a development password, unless
+# CLISER_PASSWORD or CLISER_PASSWORD_FILE gives the passwords (then the
+# development one is not added, and the banner never prints a real one).
+# The banner says the addresses in use: CLISER_LISTEN, CLISER_ADMIN_LISTEN
+# and CLISER_DATA_DIR move them.
 run: build
-	@pw="$${CLISER_PASSWORD:-$(DEV_PASSWORD)}"; \
-	listen="$${CLISER_LISTEN:-:7070}"; port="$${listen##*:}"; \
+	@listen="$${CLISER_LISTEN:-:7070}"; port="$${listen##*:}"; \
 	admin="$${CLISER_ADMIN_LISTEN:-127.0.0.1:7071}"; \
-	case "$$admin" in off|OFF|Off) admin="off";; *) admin="on http://$$admin";; esac; \
+	case "$$admin" in off) admin="off";; *) admin="on http://$$admin";; esac; \
 	echo "cliser: protocol on $$listen, admin API $$admin, data in $${CLISER_DATA_DIR:-./data}"; \
-	echo "cliser: development password: $$pw   (set CLISER_PASSWORD to choose another)"; \
+	if [ -n "$${CLISER_PASSWORD}$${CLISER_PASSWORD_FILE}" ]; then \
+		pw="<password>"; \
+		echo "cliser: passwords from $${CLISER_PASSWORD:+CLISER_PASSWORD }$${CLISER_PASSWORD_FILE:+CLISER_PASSWORD_FILE}"; \
+	else \
+		pw="$(DEV_PASSWORD)"; export CLISER_PASSWORD="$$pw"; \
+		echo "cliser: development password: $$pw   (set CLISER_PASSWORD or CLISER_PASSWORD_FILE to choose others)"; \
+	fi; \
 	echo "cliser: connect by hand:  nc localhost $$port   then type  110 $$pw  and  120 my-device-1"; \
 	echo "cliser: or run an agent:  CLISER_PASSWORD=$$pw $(BIN)/cliser agent --server localhost:$$port --id my-device-1"; \
-	CLISER_PASSWORD="$$pw" exec $(BIN)/cliser serve --log-format console
+	exec $(BIN)/cliser serve --log-format console
 
 # The whole suite, with the race detector. .ci/run calls exactly this.
 # ./... stops at bench/go.mod, so the bench module is run explicitly, at

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// `make run`, the README's first command: the development password only
+// when no password is given, and never a real password in its banner. It
+// added dev-password beside a CLISER_PASSWORD_FILE, and printed a
+// CLISER_PASSWORD as "development password" (found by the interface
+// audit).
+func TestMakeRun(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	root, err := filepath.Abs(repoRoot)
+	require.NoError(t, err)
+	bin := t.TempDir()
+	require.NoError(t, os.Symlink(testkit.Binary(t), filepath.Join(bin, "cliser")))
+	pwFile := filepath.Join(t.TempDir(), "passwords")
+	require.NoError(t, os.WriteFile(pwFile, []byte("file-pw\n"), 0o600))
+
+	for _, tc := range []struct {
+		name        string
+		env         []string
+		admitted    string
+		refused     string
+		banner      string
+		notInBanner string
+	}{
+		{"no password", nil, "dev-password", "file-pw", "development password: dev-password", "passwords from"},
+		{"a password file", []string{"CLISER_PASSWORD_FILE=" + pwFile}, "file-pw", "dev-password", "passwords from CLISER_PASSWORD_FILE", "dev-password"},
+		{"a password", []string{"CLISER_PASSWORD=prod-S3cret"}, "prod-S3cret", "dev-password", "passwords from CLISER_PASSWORD", "prod-S3cret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := "127.0.0.1:" + freePort(t)
+			env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CLISER_LISTEN=" + addr,
+				"CLISER_ADMIN_LISTEN=off", "CLISER_DATA_DIR=" + t.TempDir()}, tc.env...)
+			out := runMake(t, root, bin, env)
+			waitAccepting(t, addr, out)
+			testkit.Dial(t, addr).Register(tc.admitted, "make-run-1")
+			c := testkit.Dial(t, addr)
+			c.Send("110 " + tc.refused + "\n")
+			c.ExpectClosed("110 password", "190 auth failed")
+			assert.Contains(t, out.String(), tc.banner)
+			banner, _, _ := strings.Cut(out.String(), "cliser ready") // the server's own lines come after
+			assert.NotContains(t, banner, tc.notInBanner)
+		})
+	}
+}
+
+// runMake starts `make run` with BIN holding a built cliser (the build
+// step taken as done), in a process group of its own, stopped at the end.
+func runMake(t *testing.T, root, bin string, env []string) *testkit.LockedBuffer {
+	t.Helper()
+	cmd := exec.Command("make", "-s", "-C", root, "-o", "build", "run", "BIN="+bin)
+	cmd.Env = env
+	out := &testkit.LockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return out
+}
+
+func waitAccepting(t *testing.T, addr string, out *testkit.LockedBuffer) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond, "make run never listened:\n%s", out)
+}
