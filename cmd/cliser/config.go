@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -105,7 +107,7 @@ func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, configErrorf("config file: %v", err)
+		return nil, configErrorf("config file (--config or CLISER_CONFIG): %v", err)
 	}
 	return parseConfig(path, raw, fs)
 }
@@ -116,11 +118,20 @@ func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
 // Go timestamp, and an empty one "<nil>". A refusal names keys, never a
 // value, which may be a URL with a password in it.
 func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
+	var doc, more yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, nil // an empty file, or only comments
+	} else if err != nil {
 		return nil, configErrorf("config file %s is not valid YAML: %v", path, err)
 	}
-	if len(doc.Content) == 0 { // an empty file, or only comments
+	// A second document (after a --- line) was dropped without a word,
+	// unknown keys and all (found by the interface audit).
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return nil, configErrorf("config file %s holds more than one YAML document (a --- or ... line): cliser reads one; "+
+			"put every setting in a single mapping", path)
+	}
+	if len(doc.Content) == 0 {
 		return nil, nil
 	}
 	root := doc.Content[0]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,6 +71,21 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	_, err = parseServe(t, "--config", bad)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "keepalive-interval")
+
+	// A second document was dropped, unknown keys and all (audit).
+	for _, text := range []string{"log-level: info\n---\nkeepalive-interval: 1s\nbogus-key: 1\n", "log-level: info\n...\nbogus\n"} {
+		multi := writeFile(t, dir, "m.yaml", text)
+		_, err = parseServe(t, "--config", multi)
+		require.Error(t, err, text)
+		assert.Contains(t, err.Error(), "holds more than one YAML document", text)
+	}
+	single := writeFile(t, dir, "s.yaml", "---\nlog-level: info\n...\n")
+	_, err = parseServe(t, "--config", single)
+	require.NoError(t, err, "one document, marked as such")
+
+	_, err = parseServe(t, "--config", filepath.Join(dir, "none.yaml"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "(--config or CLISER_CONFIG)", "the setting that named it")
 
 	t.Setenv("CLISER_MAX_CLIENTS", "many")
 	_, err = parseServe(t)
