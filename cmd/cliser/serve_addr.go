@@ -53,13 +53,23 @@ func checkListenersApart(listen, admin string) error {
 }
 
 // hostsMeet reports whether listeners on hosts a and b would claim one
-// address: the same host, or a wildcard and a host of its family ("" and
-// "::" are both families, "0.0.0.0" IPv4 alone).
+// address: the same host (an IPv4 address and its IPv4-mapped IPv6 form
+// too, and localhost and a loopback address), or a wildcard and a host of
+// its family ("" and "::" are both families, "0.0.0.0" IPv4 alone). Other
+// names are not looked up; their bind says what it meets. The forms
+// missed bound the admin API first and failed the protocol's bind, exit
+// 1, "address already in use" (found by the interface audit).
 func hostsMeet(a, b string) bool {
 	if a == b {
 		return true
 	}
 	ipa, ipb := net.ParseIP(a), net.ParseIP(b)
+	if ipa != nil && ipb != nil && ipa.Equal(ipb) {
+		return true
+	}
+	if (a == "localhost" && ipb != nil && ipb.IsLoopback()) || (b == "localhost" && ipa != nil && ipa.IsLoopback()) {
+		return true
+	}
 	meets := func(wild string, ipw, other net.IP) bool {
 		switch {
 		case wild == "" || (ipw != nil && ipw.IsUnspecified() && ipw.To4() == nil):
