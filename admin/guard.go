@@ -2,10 +2,12 @@ package admin
 
 import (
 	"fmt"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,7 +68,7 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 		}
 		// r.URL.Query() drops what it can not parse: a cursor or filter
 		// lost that way would answer as if it had not been asked.
-		if msg := checkQuery(r.URL.RawQuery); msg != "" {
+		if msg := checkQuery(r.URL.Path, r.URL.RawQuery); msg != "" {
 			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: msg})
 			return
 		}
@@ -192,16 +194,37 @@ func dropBody(w http.ResponseWriter) {
 // dropped the rest without a word (?limit=2&limit=3 answered 2).
 var repeatable = map[string]bool{"type": true}
 
-// checkQuery says what is wrong with a query: one that does not parse, or
-// a parameter given twice that is read once.
-func checkQuery(raw string) string {
+// apiParams are the query parameters the API's paths read. Under /v1/
+// another name is refused: ?staus=connected, a typo, answered every
+// record, disconnected ones too, and a script that kicked what it listed
+// would have kicked them all (found by the interface audit).
+var apiParams = []string{"status", "limit", "cursor", "prefix", "after", "type", "cid", "wait", "kind"}
+
+// emptyIsAValue are the parameters whose empty value means what it says:
+// every ID starts with the empty prefix, and the empty cursor is the
+// first page (a last page's next).
+var emptyIsAValue = map[string]bool{"prefix": true, "cursor": true}
+
+// checkQuery says what is wrong with the query of a request for path: one
+// that does not parse, or a parameter given twice that is read once; and
+// under /v1/ one the API does not read, or one given empty where empty is
+// no value (?limit= was the default page, as if not asked).
+func checkQuery(path, raw string) string {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return fmt.Sprintf("query: %v; percent-encode the values", err)
 	}
-	for k, vs := range q {
-		if len(vs) > 1 && !repeatable[k] {
+	api := strings.HasPrefix(path, "/v1/")
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		vs := q[k]
+		switch {
+		case len(vs) > 1 && !repeatable[k]:
 			return fmt.Sprintf("query: %q is given %d times; give it once", k, len(vs))
+		case api && !slices.Contains(apiParams, k):
+			return fmt.Sprintf("query: unknown parameter %q (the API reads %s); the token goes in the Authorization header",
+				k, strings.Join(apiParams, ", "))
+		case api && slices.Contains(vs, "") && !emptyIsAValue[k]:
+			return fmt.Sprintf("query: %q is empty: give it a value, or leave it out", k)
 		}
 	}
 	return ""

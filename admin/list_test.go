@@ -157,6 +157,24 @@ func TestListRejectsBadParameters(t *testing.T) {
 		assert.Contains(t, r.errorText(t), `query: "`+name+`" is given 2 times; give it once`, path)
 	}
 	assert.NotContains(t, s.call(t, http.MethodGet, "/v1/events?type=client.connected&type=client.disconnected", "").body, "is given")
+	// A parameter the API does not read, a typo, answered as if no filter
+	// was asked: every record, disconnected ones too; an empty one as if
+	// not given (found by the interface audit).
+	for path, want := range map[string]string{
+		"/v1/clients?staus=connected":  `query: unknown parameter "staus" (the API reads status, limit`,
+		"/v1/clients?Status=connected": `unknown parameter "Status"`,
+		"/v1/events?limt=5":            `unknown parameter "limt"`,
+		"/v1/clients?token=x":          "the token goes in the Authorization header",
+		"/v1/clients?limit=":           `query: "limit" is empty: give it a value, or leave it out`,
+		"/v1/events?after=&limit=1":    `"after" is empty`,
+		"/v1/bans?kind=&limit=1":       `"kind" is empty`,
+	} {
+		r := s.call(t, http.MethodGet, path, "")
+		assert.Equal(t, http.StatusBadRequest, r.status, path)
+		assert.Contains(t, r.errorText(t), want, path)
+	}
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/v1/clients?status=connected&limit=5&prefix=a", "").status)
+	assert.NotEqual(t, http.StatusBadRequest, s.call(t, http.MethodGet, "/metrics?x=1", "").status, "outside /v1/ as before")
 	// The plain method refuses the same limits, and takes more than a
 	// page as a full page.
 	_, err := s.api.ListClients(registry.Query{Limit: -1})
