@@ -38,6 +38,14 @@ func TestMissingFileIsAJSONError(t *testing.T) {
 		assert.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
 		assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", path)
 	}
+	// No such path either, sent encoded: the file server's plain text
+	// answered it (found by the interface audit).
+	for _, path := range []string{"/ui/..%2Fv1/clients", "/ui/%2E%2E%2Fv1%2Fclients", "/ui/x/..%2F..%2Fhealthz"} {
+		res, body := get(path)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, path)
+		assert.Equal(t, "application/json", res.Header.Get("Content-Type"), "%s: %s", path, body)
+		assert.Contains(t, body, "in the dashboard: its page is /ui/", path)
+	}
 	res, body := get("/ui/")
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, body, "<html")
