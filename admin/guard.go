@@ -125,13 +125,13 @@ func checkOrigin(r *http.Request) string {
 		site := r.Header.Get("Sec-Fetch-Site")
 		followed := !stateChanging[r.Method] && r.Header.Get("Sec-Fetch-Mode") == "navigate"
 		if (site == "cross-site" || site == "same-site") && !followed {
-			return fmt.Sprintf("a %s request to %s is refused: Sec-Fetch-Site says %s (a page on another site)", r.Method, r.URL.Path, site)
+			return fmt.Sprintf("%s %s is refused: Sec-Fetch-Site says %s (a page on another site)", r.Method, r.URL.Path, site)
 		}
 		return ""
 	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || !sameHostPort(u, r.Host) {
-		return fmt.Sprintf("a %s request from origin %q is refused: the admin API is called only from its own origin (host %q) "+
+		return fmt.Sprintf("%s from origin %q is refused: the admin API is called only from its own origin (host %q) "+
 			"or by tools that send no Origin (curl, cliser clients)", r.Method, origin, r.Host)
 	}
 	return ""
@@ -173,7 +173,7 @@ func checkContentType(r *http.Request) string {
 		if r.ContentLength == 0 {
 			return ""
 		}
-		return fmt.Sprintf("a %s request from a browser with a body must say Content-Type: application/json", r.Method)
+		return fmt.Sprintf("%s from a browser with a body must say Content-Type: application/json", r.Method)
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
