@@ -33,7 +33,9 @@ func (cfg *serveConfig) validateProxy() error {
 func (cfg *serveConfig) warnProxy(log *zap.Logger) {
 	if cfg.proxyProtocol && len(cfg.proxyTrusted) == 0 {
 		log.Warn("--proxy-protocol without --proxy-trusted: anyone who reaches the listener directly " +
-			"can send a PROXY header claiming any client address (evading IP bans and per-IP limits); " +
+			"can send a PROXY header claiming any client address (evading IP bans and per-IP limits), " +
+			"and connections that send no header yet are counted by no address, so one host can hold " +
+			"every free connection for the handshake timeout (clients from elsewhere then get 190 server full); " +
 			"set --proxy-trusted to the addresses of your TLS terminators")
 	}
 }

@@ -289,6 +289,7 @@ func TestBinaryProxyTrustFromTheEnvironment(t *testing.T) {
 	plain := testkit.Serve(t, []string{"CLISER_PASSWORD=pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off",
 		"--data-dir", t.TempDir(), "--proxy-protocol")
 	assert.Contains(t, plain.LogText(), "--proxy-protocol without --proxy-trusted")
+	assert.Contains(t, plain.LogText(), "one host can hold every free connection", "the second risk, named (found by the wire audit)")
 
 	trusted := testkit.Serve(t, []string{"CLISER_PASSWORD=pw", "CLISER_PROXY_TRUSTED=10.0.0.0/8, 192.0.2.7", "CLISER_REQUIRE_CERT_CN=true"},
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--proxy-protocol")
