@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 	"testing"
 )
 
@@ -16,6 +18,15 @@ func FuzzLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for len(data) > 0 {
 			line, n, err := NextLine(data)
+			if errors.Is(err, ErrMalformed) {
+				// Refused before its LF: no ending makes it a line.
+				for _, end := range []string{"", " x", "\r"} {
+					if _, perr := Parse(append(slices.Clip(data), end...)); perr == nil {
+						t.Fatalf("%q refused before its LF, but %q parses", data, append(slices.Clip(data), end...))
+					}
+				}
+				return
+			}
 			if err != nil || n == 0 {
 				if err == nil && len(data) >= MaxLine {
 					t.Fatalf("%d bytes without LF not flagged", len(data))

@@ -77,6 +77,11 @@ var GoldenLines = []GoldenLine{
 	{Name: "bare cr in arg", Wire: "110 pa\rss\n", Err: ErrMalformed},
 	{Name: "double cr", Wire: "130 ok\r\r\n", Err: ErrMalformed},
 	{Name: "binary noise", Wire: "\xff\xfe\xfd\x00\x01\n", Err: ErrMalformed},
+	// Refused before an LF: no ending makes them a line, and they waited
+	// for a timeout's reason (found by the wire audit).
+	{Name: "nul before the lf", Wire: "110 s3c\x00", Err: ErrMalformed},
+	{Name: "tls client hello", Wire: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", Err: ErrMalformed},
+	{Name: "http request, no lf yet", Wire: "GET / HTTP/1.1\r", Err: ErrMalformed},
 	{Name: "line over limit", Wire: tooLongLine, Err: ErrLineTooLong},
 	{Name: "limit reached without lf", Wire: noLFAtLimit, Err: ErrLineTooLong},
 }

@@ -14,7 +14,10 @@ type Line struct {
 // it takes from buf, LF included. n == 0 with a nil error means no complete
 // line yet: wait for more bytes. ErrLineTooLong comes as soon as MaxLine
 // bytes have arrived without an LF, so a caller never buffers more than
-// MaxLine bytes of one line.
+// MaxLine bytes of one line; ErrMalformed as soon as the bytes of a line
+// not yet ended can start no line Parse accepts (a NUL, or a code that is
+// no digits: TLS, HTTP, binary), which waited for an LF that may never
+// come and was answered by a timeout's reason instead.
 func NextLine(buf []byte) (line []byte, n int, err error) {
 	window := buf
 	if len(window) > MaxLine {
@@ -24,6 +27,9 @@ func NextLine(buf []byte) (line []byte, n int, err error) {
 	if i < 0 {
 		if len(buf) >= MaxLine {
 			return nil, 0, ErrLineTooLong
+		}
+		if neverALine(window) {
+			return nil, 0, ErrMalformed
 		}
 		return nil, 0, nil
 	}
@@ -93,3 +99,15 @@ func appendCode(dst []byte, c Code) []byte {
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// neverALine reports whether p, the start of a line not yet ended, can
+// start no line Parse accepts, whatever follows: one with a NUL, or whose
+// first bytes are not the code's digits.
+func neverALine(p []byte) bool {
+	for i := 0; i < len(p) && i < 3; i++ {
+		if !isDigit(p[i]) {
+			return true
+		}
+	}
+	return bytes.IndexByte(p, 0) >= 0
+}

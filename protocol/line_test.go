@@ -39,7 +39,8 @@ func TestGoldenLinesDecodeAndReencode(t *testing.T) {
 }
 
 // Every vector must frame the same whether it arrives whole or one byte at
-// a time: NextLine never reports a line before its LF.
+// a time: NextLine never reports a line before its LF; a malformed one may
+// be refused before it.
 func TestNextLineByteByByte(t *testing.T) {
 	for _, g := range GoldenLines {
 		var buf []byte
@@ -54,9 +55,16 @@ func TestNextLineByteByByte(t *testing.T) {
 				assert.Equal(t, len(g.Wire), n, g.Name)
 			}
 		}
-		if g.Err == ErrLineTooLong {
+		switch {
+		case g.Err == ErrLineTooLong:
 			assert.ErrorIs(t, gotErr, ErrLineTooLong, g.Name)
-		} else if !g.Partial() {
+		case g.Err == ErrMalformed && gotErr != nil: // refused before its LF
+			assert.ErrorIs(t, gotErr, ErrMalformed, g.Name)
+		case g.Err == ErrMalformed: // framed, refused by Parse
+			require.NotNil(t, got, g.Name)
+			_, err := Parse(got)
+			assert.ErrorIs(t, err, ErrMalformed, g.Name)
+		case !g.Partial():
 			assert.NoError(t, gotErr, g.Name)
 			assert.NotNil(t, got, g.Name)
 		}

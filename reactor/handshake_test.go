@@ -223,10 +223,17 @@ func TestLineTooLong(t *testing.T) {
 	t.Run("limit reached without LF, sent in small pieces", func(t *testing.T) {
 		c := srv.dial(t)
 		c.Expect("110 password")
+		c.Send("110 ") // a line that may yet be one: not refused as malformed
 		for range protocol.MaxLine / 64 {
 			c.Send(strings.Repeat("b", 64))
 		}
 		c.ExpectClosed(closeLine(protocol.ReasonLineTooLong))
+	})
+	t.Run("junk without LF is refused at once, not at the handshake's timeout", func(t *testing.T) {
+		c := srv.dial(t)
+		c.Expect("110 password")
+		c.Send("110 s3c\x00") // no LF: it used to wait for one (found by the wire audit)
+		c.ExpectClosed(closeLine(protocol.ReasonProtocolError))
 	})
 	t.Run("exactly the limit is fine", func(t *testing.T) {
 		c := srv.dial(t)
