@@ -321,7 +321,8 @@ var garbage = []struct {
 	{"empty line", "\n", protocol.ErrMalformed},
 	{"binary noise", "\xff\xfe\x00\x01\x02garbage\n", protocol.ErrMalformed},
 	{"overlong line", "100 " + strings.Repeat("9", 600) + "\n", protocol.ErrLineTooLong},
-	{"no LF at limit", strings.Repeat("\x01", protocol.MaxLine), protocol.ErrLineTooLong},
+	{"no LF at limit", "100 " + strings.Repeat("1", protocol.MaxLine), protocol.ErrLineTooLong},
+	{"junk without LF", strings.Repeat("\x01", 8), protocol.ErrMalformed}, // refused as it comes
 	{"token not a number", "100 abc\n", protocol.ErrBadToken},
 	{"signed token", "100 -1\n", protocol.ErrBadToken},
 	{"empty token", "100 \n", protocol.ErrBadToken},

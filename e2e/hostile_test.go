@@ -95,7 +95,8 @@ func hostileCases() []hostileCase {
 		{name: "line of exactly 512 bytes is a line (password too long)", send: []string{"110 " + strings.Repeat("a", 507) + "\n"}, want: only110(authFailed)},
 		{name: "512 bytes without LF", send: []string{"110 " + strings.Repeat("a", 508)}, want: only110(tooLong)},
 		{name: "511 bytes without LF, then silence", send: []string{"110 " + strings.Repeat("a", 507)}, want: only110(hsTimeout)},
-		{name: "64 KiB without LF in one write", send: []string{strings.Repeat("a", 64<<10)}, want: only110(tooLong)},
+		{name: "64 KiB without LF in one write", send: []string{"110 " + strings.Repeat("a", 64<<10)}, want: only110(tooLong)},
+		{name: "64 KiB of letters without LF: no line starts so", send: []string{strings.Repeat("a", 64<<10)}, want: only110(errLine)}, // whatever the reads' split
 		{name: "overlong id line after a good password", send: []string{okPass + "120 " + strings.Repeat("i", 600) + "\n"}, want: withPrompts(tooLong)},
 		{name: "overlong line in 1-byte writes", send: chunks("110 "+strings.Repeat("a", 520), 1), pace: 0, want: only110(tooLong)},
 
@@ -105,7 +106,8 @@ func hostileCases() []hostileCase {
 		{name: "NUL in the id", send: []string{okPass + "120 ab\x00cd\n"}, want: withPrompts(errLine)},
 		{name: "NUL in the code", send: []string{"1\x000 " + pw + "\n"}, want: only110(errLine)},
 		{name: "binary noise with newlines", send: []string{noise(1, 2048, true)}, want: only110(errLine)},
-		{name: "binary noise without newline, 4 KiB", send: []string{noise(2, 4096, false)}, want: only110(tooLong)},
+		{name: "binary noise without newline, 4 KiB", send: []string{noise(2, 4096, false)}, want: only110(errLine)}, // refused as it comes, not at 512 bytes
+		{name: "NUL before any LF", send: []string{"110 e2e\x00"}, want: only110(errLine)},
 		{name: "bare CR between the answers", send: []string{"110 " + pw + "\r120 dev-1\n"}, want: only110(errLine)},
 		{name: "CR CR LF", send: []string{"110 " + pw + "\r\r\n"}, want: only110(errLine)},
 		{name: "a line of only CRLF", send: []string{"\r\n"}, want: only110(errLine)},
@@ -135,9 +137,10 @@ func hostileCases() []hostileCase {
 		{name: "110 and a space only", send: []string{"110 \n"}, want: only110(authFailed)}, // a password of no bytes
 		{name: "password twice", send: []string{okPass + okPass}, want: withPrompts(errLine)},
 		{name: "a well-formed HTTP request", send: []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n"}, want: only110(errLine)},
-		// A TLS client on the plain port: no LF in its hello, so the server
-		// waits for a line that never comes.
-		{name: "a TLS ClientHello", send: []string{"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + noise(3, 160, false)}, want: only110(hsTimeout)},
+		// A TLS client on the plain port: no LF in its hello, but no line
+		// starts with 0x16, so it is refused at once; it waited for the
+		// handshake's timeout (found by the wire audit).
+		{name: "a TLS ClientHello", send: []string{"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + noise(3, 160, false)}, want: only110(errLine)},
 
 		// The password.
 		{name: "wrong password", send: []string{"110 wrong\n"}, want: only110(authFailed)},
@@ -714,7 +717,8 @@ func TestHostileProxyHeaders(t *testing.T) {
 		{"NUL bytes", strings.Repeat("\x00", 64), want},
 		{"two headers", v1 + v1, only110(errLine)},
 		{"valid v2 header, then NUL junk", v2 + "\x00\x00\x00\n", only110(errLine)},
-		{"valid v1 header, then overlong line", v1 + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))},
+		{"valid v1 header, then overlong line", v1 + "110 " + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))},
+		{"valid v1 header, then letters", v1 + strings.Repeat("a", 600), only110(errLine)},
 		{"truncated v2 header, then silence", v2[:20], []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
 		{"silence", "", []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
 	}

@@ -25,11 +25,13 @@ func NextLine(buf []byte) (line []byte, n int, err error) {
 	}
 	i := bytes.IndexByte(window, '\n')
 	if i < 0 {
-		if len(buf) >= MaxLine {
-			return nil, 0, ErrLineTooLong
-		}
+		// Junk first, whatever its length, so that its answer does not
+		// hang on how the bytes were split into reads.
 		if neverALine(window) {
 			return nil, 0, ErrMalformed
+		}
+		if len(buf) >= MaxLine {
+			return nil, 0, ErrLineTooLong
 		}
 		return nil, 0, nil
 	}
