@@ -66,6 +66,13 @@ type handshake struct {
 // deferred, only a shared password goes on, as in the seed.
 func (s *session) checkPassword(pw []byte) bool {
 	lp := s.lp
+	// No password or secret is of this form (1 to 256 bytes): refused at
+	// once in the deferred check too, where it got 120 id and failed at
+	// its 120 answer (found by the wire audit).
+	if protocol.ValidatePassword(pw) != nil {
+		delete(lp.hs, s)
+		return false
+	}
 	hs := lp.hs[s]
 	hs.secret = sha256.Sum256(pw)
 	hs.shared = lp.srv.auth.Load().checkDigest(&hs.secret)

@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,4 +62,21 @@ func TestRequireCredentialsNeedsNoPassword(t *testing.T) {
 	srv.dial(t).Register(secret, "only")
 	_, err = New(srv.reg, WithPasswords(nil))
 	require.ErrorIs(t, err, ErrNoPassword)
+}
+
+// In the deferred check an answer that is no password (over 256 bytes,
+// or none) is refused at once, as without credentials: it got 120 id and
+// failed at its 120 answer (found by the wire audit). It counts toward
+// the per-IP ban as any wrong one.
+func TestDeferredCheckRefusesAnAnswerThatIsNoPasswordAtOnce(t *testing.T) {
+	ids := startIdentity(t)
+	_, _, err := ids.Enroll(context.Background(), "dev", 0)
+	require.NoError(t, err)
+	srv := startServer(t, WithIdentity(ids), WithAuthFailLimit(2, time.Minute))
+	for _, pw := range []string{strings.Repeat("p", protocol.MaxPassword+1), ""} {
+		c := srv.dial(t)
+		c.Send("110 " + pw + "\n")
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	}
+	srv.dial(t).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 }
