@@ -36,6 +36,19 @@ func eventsAfter(t *testing.T, base string, after uint64) (int, []uint64, uint64
 	return code, seqs, page.Next
 }
 
+// oneEventAfter waits until GET /v1/events?after=N answers one event, and
+// gives its seq; why says what the wait is for.
+func oneEventAfter(t *testing.T, base string, after uint64, why string) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	require.Eventually(t, func() bool {
+		var code int
+		code, seqs, _ = eventsAfter(t, base, after)
+		return code == http.StatusOK && len(seqs) == 1
+	}, waitFor, tick, why)
+	return seqs
+}
+
 // events.db moved away (a damaged one's refusal says to) after a stop or
 // a kill -9: the new log's seqs go on past every seq the old one gave, so
 // a consumer's cursor (next, Last-Event-ID, a webhook's) is answered: the
@@ -88,11 +101,7 @@ func TestBinaryEventLogBegunAnewKeepsSeqsGrowing(t *testing.T) {
 				require.Greater(t, next, last)
 			}
 			opsConnect(t, p2.Addr, opsPassword, "after-1")
-			var after []uint64
-			require.Eventually(t, func() bool {
-				code, after, _ = eventsAfter(t, base, next)
-				return code == http.StatusOK && len(after) == 1
-			}, waitFor, tick, "the consumer gets the new log's event")
+			after := oneEventAfter(t, base, next, "the consumer gets the new log's event")
 			assert.Equal(t, next+1, after[0])
 			assert.Greater(t, after[0], last, "seq never goes back")
 			code, _, _ = eventsAfter(t, base, 1)
@@ -138,11 +147,7 @@ func TestBinaryOlderEventLogPutBackKeepsSeqsGrowing(t *testing.T) {
 	code, _, _ := eventsAfter(t, base, 1)
 	assert.Equal(t, http.StatusGone, code, "its events after 1 are not all there")
 	opsConnect(t, p.Addr, opsPassword, "after-put-back")
-	var seqs []uint64
-	require.Eventually(t, func() bool {
-		code, seqs, _ = eventsAfter(t, base, newest)
-		return code == http.StatusOK && len(seqs) == 1
-	}, waitFor, tick, "the consumer that had every event gets the next")
+	seqs := oneEventAfter(t, base, newest, "the consumer that had every event gets the next")
 	assert.Equal(t, newest+1, seqs[0], "not a seq the newer log gave")
 	assert.NotContains(t, p.LogText(), "its newest sessions could not be read", "the start reads the log from past the gap")
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
