@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/identity/boltstore"
@@ -20,27 +21,49 @@ type identityRun struct {
 	srv *reactor.Server
 	// lost: identity.db was found empty or missing at start (a warning
 	// said so), so every enrolled client ID falls back to the shared
-	// password; Healthy keeps saying it until a credential or a ban is
-	// made again.
-	lost error
+	// password; Healthy keeps saying it until an operator enrolls or bans
+	// again (rebuilt).
+	lost    error
+	rebuilt atomic.Bool
 }
 
 // Healthy is the identity note of /v1/health: the store's fault, or a
-// start without identity.db while nothing has been enrolled or banned
-// since. Safe from any goroutine.
+// start without identity.db while no credential and no operator's ban has
+// been made since (a flapping ban is no operator's doing). Safe from any
+// goroutine.
 func (r *identityRun) Healthy(store func() error) func() error {
 	return func() error {
 		if err := store(); err != nil {
 			return err
 		}
-		if r.lost == nil {
+		if r.lost == nil || r.rebuilt.Load() {
 			return nil
 		}
-		creds, bans := r.Counts()
-		if creds > 0 || bans[identity.KindCID]+bans[identity.KindIP]+bans[identity.KindNet] > 0 {
+		if r.operatorMadeAny() {
+			r.rebuilt.Store(true)
 			return nil
 		}
 		return r.lost
+	}
+}
+
+// operatorMadeAny reports whether a credential or an operator's ban is
+// held: the first stops the walk through the bans.
+func (r *identityRun) operatorMadeAny() bool {
+	if creds, _ := r.Counts(); creds > 0 {
+		return true
+	}
+	for after := (identity.BanKey{}); ; {
+		bans, more := r.Bans("", after, 1000)
+		for i := range bans {
+			if bans[i].By == identity.ByOperator {
+				return true
+			}
+		}
+		if !more || len(bans) == 0 {
+			return false
+		}
+		after = bans[len(bans)-1].Key()
 	}
 }
 

@@ -173,7 +173,7 @@ func TestBinaryHealthSaysIdentityStartedWithoutItsFile(t *testing.T) {
 			} else {
 				require.NoError(t, os.Remove(path))
 			}
-			p = testkit.Serve(t, env, args...)
+			p = testkit.Serve(t, env, append(args, "--flap-limit", "2")...)
 			api = apiOf(t, p)
 			h, err = api.Health(context.Background())
 			require.NoError(t, err)
@@ -181,6 +181,16 @@ func TestBinaryHealthSaysIdentityStartedWithoutItsFile(t *testing.T) {
 			assert.Contains(t, h.Notes["identity"], "started without the credentials and bans of "+path)
 			assert.Contains(t, h.Notes["identity"], "every client ID falls back to the shared password")
 			testkit.Dial(t, p.Addr).Register("lost-pw", "enrolled-1")
+
+			// A flapping ban is no operator's doing: the note stays.
+			testkit.Dial(t, p.Addr).Register("lost-pw", "enrolled-1")
+			require.Eventually(t, func() bool {
+				l, err := api.ListBans(context.Background(), "cid", 0, "")
+				return err == nil && len(l.Bans) == 1 && l.Bans[0].By == "flapping"
+			}, waitFor, tick)
+			h, err = api.Health(context.Background())
+			require.NoError(t, err)
+			assert.Contains(t, h.Notes["identity"], "started without the credentials and bans", "a flapping ban rebuilds nothing")
 
 			_, err = api.CreateBan(context.Background(), admin.BanRequest{Kind: "cid", Value: "someone", Reason: "again"})
 			require.NoError(t, err)
