@@ -151,8 +151,9 @@ func (a *API) KickClient(cid string) (CommandResponse, error) {
 }
 
 // ShutdownAll is POST /v1/shutdown: it queues "130 shutdown[ <reason>]" on
-// every connected client and says on how many. A client that leaves between
-// the snapshot and its command is counted but gets nothing.
+// every connected client and says on how many it was queued (the
+// directory's count: a client whose order is pending already is not
+// counted again).
 func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 	if !a.opts.ready() {
 		return ShutdownAllResponse{}, ErrDraining

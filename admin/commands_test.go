@@ -2,8 +2,10 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +218,53 @@ func TestStartingAndDraining(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	r.decode(t, &rec)
 	assert.Equal(t, "server shutting down", rec.Reason)
+}
+
+// A ready check's fault (identity that does not follow its store, a
+// registry that cannot write) takes the node out of its balancer under
+// its own name, notes and all, while the engine still serves: commands
+// go through.
+func TestReadyCheckFaultLeavesCommandsWorking(t *testing.T) {
+	t.Parallel()
+	var fault atomic.Pointer[error]
+	s := newStack(t, stackConfig{apiOpts: []admin.Option{
+		admin.WithReadyCheck(func() error {
+			if e := fault.Load(); e != nil {
+				return *e
+			}
+			return nil
+		}),
+		admin.WithHealthNote("events", func() error { return errors.New("event log: disk full") }),
+	}})
+	r := s.call(t, http.MethodGet, "/readyz", "")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"status": "ready", "events": "event log: disk full"}`, string(r.body))
+
+	e := errors.New("identity: credentials and bans not followed since 2026-12-05T00:00:00Z (watch)")
+	fault.Store(&e)
+	r = s.call(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.JSONEq(t, `{"error": "`+e.Error()+`", "events": "event log: disk full"}`, string(r.body), "the notes stay when not ready")
+	r = s.call(t, http.MethodGet, "/v1/health", "")
+	assert.JSONEq(t, `{"ready": false, "error": "`+e.Error()+`", "notes": {"events": "event log: disk full"}}`, string(r.body))
+
+	c := s.connect(t, "rc-1")
+	r = s.call(t, http.MethodPost, "/v1/clients/rc-1/kick", "")
+	require.Equal(t, http.StatusAccepted, r.status, "a kick is not refused as draining: %s", r.body)
+	c.ExpectClosed(testkit.CloseLine(protocol.ReasonKicked))
+	r = s.call(t, http.MethodPost, "/v1/shutdown", "")
+	assert.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
+}
+
+// A server still starting says so on /readyz, with what else ails it.
+func TestReadyzKeepsNotesWhileStarting(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{noStart: true, apiOpts: []admin.Option{
+		admin.WithHealthNote("events", func() error { return errors.New("event log: disk full") }),
+	}})
+	r := s.call(t, http.MethodGet, "/readyz", "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.JSONEq(t, `{"error": "not accepting clients: starting or draining", "events": "event log: disk full"}`, string(r.body))
 }
 
 // The listener's Shutdown ends in-flight work, closes the port, and may be

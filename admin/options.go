@@ -42,8 +42,8 @@ type options struct {
 	// ipv6GuardBits: the limit counts an IPv6 client by its network of
 	// this many bits (ipkey.Of).
 	ipv6GuardBits int
-	// storeHealth fails /readyz while the registry cannot write (probes.go).
-	storeHealth func() error
+	// readyChecks fail /readyz while one has an error (probes.go).
+	readyChecks []func() error
 	// notes say in /readyz's body what else ails the server (probes.go).
 	notes []healthNote
 	// collectors are added to metrics' registry: the process's own, whose
@@ -92,9 +92,9 @@ func WithToken(token string) Option {
 // the API serves (Tokens.Set); nil or empty leaves the API open.
 func WithTokens(t *Tokens) Option { return func(o *options) { o.tokens = t } }
 
-// WithReady sets the readiness check behind /readyz and behind the
-// commands' 503 (reactor.Server.Ready: started and not draining). By
-// default the API is always ready.
+// WithReady sets the intake check behind /readyz and behind the commands'
+// 503 (reactor.Server.Ready: started and not draining); what else /readyz
+// wants is WithReadyCheck's. By default the API is always ready.
 func WithReady(ready func() bool) Option {
 	return func(o *options) {
 		if ready != nil {

@@ -6,9 +6,9 @@ import (
 )
 
 // The probes: /healthz follows the protocol engine (WithLive), /readyz the
-// intake (WithReady) and the registry's store (WithStoreHealth), and says
-// in its body what ails the event log (WithEventsHealth). Neither wants a
-// token (auth.go).
+// intake (WithReady) and what else must hold before clients are sent here
+// (WithReadyCheck: the registry's store, identity), and says in its body
+// what ails the rest (WithHealthNote). Neither wants a token (auth.go).
 
 // WithLive sets the liveness check behind /healthz
 // (reactor.Server.Alive: the protocol engine runs). While it says false,
@@ -23,10 +23,15 @@ func WithLive(live func() bool) Option {
 	}
 }
 
-// WithStoreHealth makes /readyz answer 503 with check's error while the
-// registry's store cannot be written (registry.Registry.StoreErr): nothing
-// reaches the disk then, and a crash would lose it all.
-func WithStoreHealth(check func() error) Option { return func(o *options) { o.storeHealth = check } }
+// WithReadyCheck makes /readyz answer 503 with check's error while it has
+// one: the registry's store cannot be written (registry.Registry.StoreErr:
+// a crash would lose it all), or identity does not enforce every ban it
+// knows of (identity.Service.ReadyErr). Unlike WithReady, it leaves the
+// admin's commands working: the protocol engine still serves clients.
+// Checks are asked in the order given; the first error is the answer.
+func WithReadyCheck(check func() error) Option {
+	return func(o *options) { o.readyChecks = append(o.readyChecks, check) }
+}
 
 // WithHealthNote adds check's trouble to /readyz's body under key ("log":
 // logsink.Sink.Health, the process log that cannot say so itself;
@@ -55,12 +60,11 @@ func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// handleReadyz answers from one Health: its verdict and, ready or not, its
+// notes (an event log that cannot write matters most when something else
+// is wrong too).
 func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 	h := a.Health()
-	if !a.Ready() {
-		writeJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: h.Error})
-		return
-	}
 	status, body := http.StatusOK, map[string]string{"status": "ready"}
 	if !h.Ready {
 		status, body = http.StatusServiceUnavailable, map[string]string{"error": h.Error}
@@ -88,7 +92,7 @@ func (a *API) Health() HealthResponse {
 	}
 	if !a.Ready() {
 		h.Ready, h.Error = false, "not accepting clients: starting or draining"
-	} else if err := a.storeErr(); err != nil {
+	} else if err := a.readyErr(); err != nil {
 		// A full disk is usually the event log's trouble too: the
 		// notes stay beside the error.
 		h.Ready, h.Error = false, err.Error()
@@ -96,10 +100,12 @@ func (a *API) Health() HealthResponse {
 	return h
 }
 
-// storeErr is the store's trouble, if any.
-func (a *API) storeErr() error {
-	if a.opts.storeHealth == nil {
-		return nil
+// readyErr is the first ready check's error, if any.
+func (a *API) readyErr() error {
+	for _, check := range a.opts.readyChecks {
+		if err := check(); err != nil {
+			return err
+		}
 	}
-	return a.opts.storeHealth()
+	return nil
 }

@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +25,7 @@ func (s *Service) runWatch(ctx context.Context) {
 			return
 		}
 		s.ready.Store(false)
+		s.watchFault.Store(&watchFault{since: time.Now(), err: err})
 		s.opts.log.Warn("identity: store watch failed; not ready until it is back", zap.Error(err))
 		for ctx.Err() == nil {
 			select {
@@ -34,11 +37,33 @@ func (s *Service) runWatch(ctx context.Context) {
 			if err == nil {
 				s.reload(creds, bans)
 				s.ready.Store(true)
+				s.watchFault.Store(nil)
 				s.opts.log.Info("identity: store watch back")
 				break
 			}
 		}
 	}
+}
+
+// watchFault is why and since when the store's changes are not followed.
+type watchFault struct {
+	since time.Time
+	err   error
+}
+
+// ReadyErr is nil when Ready, else why not, for /readyz: a node that does
+// not enforce every credential and ban it knows of is not ready
+// (IDENTITY.md), but it still serves its clients, so the cause is named
+// rather than "starting or draining". Safe from any goroutine.
+func (s *Service) ReadyErr() error {
+	if s.ready.Load() {
+		return nil
+	}
+	if f := s.watchFault.Load(); f != nil {
+		return fmt.Errorf("identity: credentials and bans not followed since %s (%v): a ban or revocation made meanwhile may not hold here",
+			f.since.UTC().Format(time.RFC3339), f.err)
+	}
+	return errors.New("identity: credentials and bans not loaded yet")
 }
 
 // apply takes one change another node (or this one) wrote. It is

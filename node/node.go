@@ -158,8 +158,8 @@ func (n *Node) openRecords(ctx context.Context) error {
 	return nil
 }
 
-// start brings up identity, the reactor, the cluster node, the admin API,
-// the webhook and the listener; release undoes what it did.
+// start brings up identity, the reactor, the cluster node, the webhook,
+// the admin API and the listener; release undoes what it did.
 func (n *Node) start(ctx context.Context) error {
 	o := &n.opts
 	ids, err := startIdentity(ctx, o, n.store, n.reg, identityEventsTo(n.evlog)...)
@@ -208,11 +208,9 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	// The admin listener comes up before the protocol's, so that /readyz
 	// can say 503 while the reactor starts.
-	srv := n.srv
 	adminExtra = append(adminExtra, admin.WithPriorDisconnects(n.prior.at, n.prior.byReason))
 	n.adminSrv, err = n.startAdmin(dir, append(adminExtra,
-		admin.WithIdentity(ids.Service), admin.WithReady(func() bool { return srv.Ready() && ids.Ready() }),
-		admin.WithLive(srv.Alive))...)
+		admin.WithIdentity(ids.Service), admin.WithReadyCheck(ids.ReadyErr), admin.WithLive(n.srv.Alive))...)
 	if err != nil {
 		return err
 	}
@@ -242,7 +240,7 @@ func (n *Node) backendsOnAdmin() []admin.Option {
 		// NATS outage would take every node out of its balancer at once
 		// while each still serves its clients: cliser_cluster_nats_connected
 		// says it instead (docs/cluster.md).
-		adminExtra = append(adminExtra, admin.WithStoreHealth(n.reg.StoreErr), admin.WithHealthNote("registry", n.reg.UpkeepErr))
+		adminExtra = append(adminExtra, admin.WithReadyCheck(n.reg.StoreErr), admin.WithHealthNote("registry", n.reg.UpkeepErr))
 		if c, ok := n.store.Store.(collecting); ok { // the log store; none without a data dir
 			n.metrics.Registry().MustRegister(c.Collectors()...)
 		}
@@ -278,7 +276,7 @@ func (n *Node) release(ctx context.Context) {
 // the store close, and the admin API goes last: it answers reads and
 // /readyz 503 while the rest drains. ctx bounds the drain and the admin
 // API's last requests. It returns the errors of the reactor, identity, the
-// last flush and the store; later calls return the first call's error.
+// last flush, the event log and the store; later calls return the first call's error.
 // Safe from any goroutine; a node that never started returns nil, and
 // one still starting stops starting (Start returns context.Canceled). A
 // node is not started again after Shutdown (ErrStarted).
