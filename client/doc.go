@@ -1,7 +1,8 @@
 // Package client is the Go client of the cliser protocol (version 1, see
 // docs/protocol.md): the bundled agent, the tests and third-party programs
 // use it. It speaks the wire only through package protocol, and one state
-// machine (session.go) holds the client's rules for all three engines:
+// machine (session.go) holds the client's rules for both engines, Conn and
+// Fleet (Run is built on Conn):
 //
 //   - Dial returns a *Conn: one registered session. It sends the pipelined
 //     handshake ("110 <password>" and "120 <id>" in one write, without
@@ -27,9 +28,13 @@
 // a line out of place), after which the client closes; ErrConnLost when
 // the connection ended without a 190.
 //
-// Which engine for a benchmark: Fleet. Measured with the server in another
-// process (BenchmarkFleetMemory, BenchmarkConnMemory; Go heap plus stacks
-// after GC, 2000-5000 idle registered sessions, linux/amd64): a Fleet
+// Which engine for many sessions in one process (a simulator, a load
+// test): Fleet. (cliser's own benchmark keeps an engine of its own,
+// bench/load, that reports every misbehaviour and answers a burst of
+// keep-alives in one pass; docs/performance.md says why.) Measured with
+// the server in another process (BenchmarkFleetMemory,
+// BenchmarkConnMemory; Go heap plus stacks after GC, 2000-5000 idle
+// registered sessions, linux/amd64): a Fleet
 // session costs about 750 bytes and no goroutine; a Conn about 4.7 KB and
 // one goroutine. Fleet also reports the receive time of every keep-alive,
 // 140 and 130, so a load generator computes handshake latency

@@ -54,7 +54,7 @@ type Node struct {
 	// of NATS everyone's heartbeat has aged out, and the others need a
 	// TTL to renew theirs.
 	healthySince atomic.Int64
-	// republishLog and lateTakeoverLog space their warnings (loggate.go).
+	// republishLog and lateTakeoverLog space their warnings (internal/loggate).
 	republishLog, lateTakeoverLog loggate.Gate
 	restarted                     atomic.Int64 // sessions of an earlier run marked at start (slotread.go)
 	ends                          sessionEnds  // the spill file's, for Start (sessionends.go)

@@ -13,7 +13,7 @@ import (
 )
 
 // The bucket holds a node's records by slot, not one key per client: a
-// slot is a block of slotSize sids of one node, keyed "<node>.<slot>",
+// slot is a block of 1<<slotShift sids of one node, keyed "<node>.<slot>",
 // and its value is every record of that node whose last sid falls in the
 // block. A node's sids come from its own allocator, so a ramp of
 // registrations fills few slots, and a flush republishes each changed

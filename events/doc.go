@@ -8,6 +8,6 @@
 // bounded queue and never wait on the disk or NATS. Readers (the JSON API,
 // SSE, per-client history, webhook delivery, the dashboard) use Reader.
 //
-// The package imports only protocol and libraries; the registry and the
-// reactor reach it through a small sink func wired in cmd/cliser.
+// The package imports only internal/* and libraries; package node wires
+// the registry's and the cluster's changes in (node/events.go).
 package events

@@ -4,7 +4,9 @@
 // package and the benchmark tools all speak the protocol through it, so each
 // rule of the framing and of the fields lives here exactly once.
 //
-// Every function in this package is pure and safe for concurrent use.
+// Every function in this package is safe for concurrent use, and pure but
+// for one: Reason.UnmarshalText remembers a reason it does not know, under
+// a lock, so that it reads back the same (reason_future.go).
 //
 // The contract is docs/protocol.md; golden.go holds the byte vectors that
 // both the codec tests and the server tests replay.

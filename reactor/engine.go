@@ -9,7 +9,8 @@ import (
 // FDReserve is the part of the open-files limit that `cliser serve` keeps
 // out of --max-connections for everything but protocol connections: the
 // listeners, gnet's pollers and event fds, the store, logs, the runtime,
-// and connections gnet has accepted but not yet handed to a loop. The
+// and the connection each loop has accepted but not yet opened (one a
+// loop: each accepts for itself, WithReusePort). The
 // admin listener's cap comes on top of it. gnet v2's acceptor treats an
 // accept error other than EAGAIN, EINTR, ECONNRESET or ECONNABORTED
 // (EMFILE among them) as fatal and stops the whole engine, so cliser must

@@ -21,7 +21,9 @@ type Observer interface {
 	ShutdownSent()
 	ShutdownAcked()
 	// Rejected reports a connection refused before its handshake began
-	// (server full, server shutting down, too many attempts).
+	// (server full, server shutting down, too many attempts, a banned
+	// address, an untrusted PROXY sender; behind a PROXY header, the
+	// address it names refused likewise).
 	Rejected(reason protocol.Reason)
 }
 

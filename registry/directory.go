@@ -41,7 +41,7 @@ type Staler interface {
 // localDirectory is the Directory of a single node: its own registry.
 type localDirectory struct {
 	reg       *Registry
-	broadcast func(text string) int // nil: one command per Conn
+	broadcast func(text string) int // nil: one command per Conn (a node without a reactor: tests)
 }
 
 // NewLocalDirectory is the Directory over one node's registry; broadcast,

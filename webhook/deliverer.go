@@ -44,7 +44,7 @@ type Deliverer struct {
 	bodies bodyBuf
 	macs   *macs
 	macsOf *Signer // whose keys macs holds
-	direct *direct // nil: requests go through client (https, a proxy)
+	direct *direct // nil: a proxy is set in the environment; requests go through client
 	tsBuf  []byte
 
 	acked      atomic.Uint64
