@@ -20,11 +20,12 @@ type Service struct {
 	opts options
 
 	ready      atomic.Bool
-	watchFault atomic.Pointer[watchFault] // set while ready is false for a failed watch
-	nCreds     atomic.Int64               // credentials held: any makes the check deferred
-	nAddrBans  atomic.Int64               // ip and net bans held: none skips the address check
-	nCIDBans   atomic.Int64               // client-ID bans held: none (and no credential) skips Admit's lookups
-	nGrace     atomic.Int64               // credentials with a previous digest: none skips their sweep
+	watchFault atomic.Pointer[fault] // set while ready is false for a failed watch
+	writeFault atomic.Pointer[fault] // set from a failed store write to the next that succeeds
+	nCreds     atomic.Int64          // credentials held: any makes the check deferred
+	nAddrBans  atomic.Int64          // ip and net bans held: none skips the address check
+	nCIDBans   atomic.Int64          // client-ID bans held: none (and no credential) skips Admit's lookups
+	nGrace     atomic.Int64          // credentials with a previous digest: none skips their sweep
 	flapBans   atomic.Uint64
 	storeErrs  atomic.Uint64
 	abandoned  atomic.Uint64 // operator writes given up before their turn

@@ -5,7 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/identity/boltstore"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // An operator's write the store fails is counted before it is answered:
@@ -22,4 +27,48 @@ func TestServiceCountsAFailedWriteBeforeItsAnswer(t *testing.T) {
 		require.Error(t, err)
 		require.Equal(t, uint64(i+1), s.StoreErrors(), "write %d answered before it was counted", i+1)
 	}
+	assert.NoError(t, s.WriteErr(), "an operator's failed write is answered, not noted")
+}
+
+// A write nobody waits for (a flapping ban) that the store fails is kept
+// for the identity note: the ban is held in memory only.
+func TestServiceNotesAFailedWriteNobodyWaitedFor(t *testing.T) {
+	bs := openBolt(t)
+	s := startExpiry(t, bs, &recorder{}, identity.WithFlapping(2, time.Minute, time.Minute))
+	require.NoError(t, bs.Close())
+	for range 3 { // the third is banned for flapping
+		s.Admit("twin", nil, true)
+	}
+	require.EqualValues(t, 1, s.FlappingBans())
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, 5*time.Millisecond, "the ban's write was not noted")
+	assert.ErrorContains(t, s.WriteErr(), "identity: store writes fail since")
+	assert.ErrorContains(t, s.WriteErr(), "a flapping ban made meanwhile is held in memory only")
+}
+
+// On a full disk a flapping ban's write fails and is noted; once there is
+// room, the next write that lands clears the note.
+func TestServiceWriteNoteClearsWhenTheDiskHasRoom(t *testing.T) {
+	dir := testkit.SmallDisk(t, "2m")
+	bs, err := boltstore.Open(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = bs.Close() })
+	s := startExpiry(t, bs, &recorder{}, identity.WithFlapping(2, time.Minute, time.Hour))
+	flap := func(cid string) {
+		for range 3 { // the third is banned for flapping
+			s.Admit(cid, nil, true)
+		}
+	}
+	free := testkit.FillDisk(t, dir)
+	for i := 0; i < 5000 && s.WriteErr() == nil; i++ {
+		flap(fmt.Sprintf("twin-%04d", i))
+		if i%50 == 49 { // let the queue catch up
+			require.Eventually(t, func() bool { return s.StoreErrors() > 0 || s.FlappingBans() == uint64(i+1) }, 5*time.Second, time.Millisecond)
+		}
+	}
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, 5*time.Millisecond, "no write failed on a full disk")
+	assert.ErrorContains(t, s.WriteErr(), "no space left on device")
+
+	free()
+	flap("after-room")
+	require.Eventually(t, func() bool { return s.WriteErr() == nil }, 5*time.Second, 5*time.Millisecond, "a write that landed did not clear the note")
 }

@@ -25,7 +25,7 @@ func (s *Service) runWatch(ctx context.Context) {
 			return
 		}
 		s.ready.Store(false)
-		s.watchFault.Store(&watchFault{since: time.Now(), err: err})
+		s.watchFault.Store(&fault{since: time.Now(), err: err})
 		s.opts.log.Warn("identity: store watch failed; not ready until it is back", zap.Error(err))
 		for ctx.Err() == nil {
 			select {
@@ -43,12 +43,6 @@ func (s *Service) runWatch(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// watchFault is why and since when the store's changes are not followed.
-type watchFault struct {
-	since time.Time
-	err   error
 }
 
 // ReadyErr is nil when Ready, else why not, for /readyz: a node that does

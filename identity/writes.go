@@ -159,6 +159,11 @@ func (s *Service) runWrites(ctx context.Context) {
 				// whoever got the answer reads the fault counted.
 				failedAt, failed = time.Now(), err
 				s.storeErrs.Add(1)
+				if op.done == nil { // nobody was told: a note says it
+					s.noteWrite(failedAt, err)
+				}
+			} else {
+				s.writeFault.Store(nil)
 			}
 			if op.done != nil {
 				op.done <- err
@@ -187,6 +192,36 @@ func (s *Service) runWrites(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// fault is why and since when something of the store fails.
+type fault struct {
+	since time.Time
+	err   error
+}
+
+// noteWrite keeps a failed write for WriteErr: the first failure's time,
+// the last one's error.
+func (s *Service) noteWrite(at time.Time, err error) {
+	since := at
+	if f := s.writeFault.Load(); f != nil {
+		since = f.since
+	}
+	s.writeFault.Store(&fault{since: since, err: err})
+}
+
+// WriteErr is nil unless a write nobody waited for (a flapping ban, an
+// expiry's delete) failed since the store last took one: then since when
+// and the last error, for the identity note of /v1/health. An operator's
+// write is answered its error instead. The flapping ban is held in memory
+// only, and a restart would lose it. Safe from any goroutine.
+func (s *Service) WriteErr() error {
+	f := s.writeFault.Load()
+	if f == nil {
+		return nil
+	}
+	return fmt.Errorf("identity: store writes fail since %s (%v): a flapping ban made meanwhile is held in memory only",
+		f.since.UTC().Format(time.RFC3339), f.err)
 }
 
 // behindFailure answers an operator's write queued while err's write

@@ -27,13 +27,18 @@ type identityRun struct {
 	rebuilt atomic.Bool
 }
 
-// Healthy is the identity note of /v1/health: the store's fault, or a
-// start without identity.db while no credential and no operator's ban has
-// been made since (a flapping ban is no operator's doing). Safe from any
-// goroutine.
+// Healthy is the identity note of /v1/health: the store's fault (store,
+// when not nil: the file's), a write the store failed, or a start without
+// identity.db while no credential and no operator's ban has been made
+// since (a flapping ban is no operator's doing). Safe from any goroutine.
 func (r *identityRun) Healthy(store func() error) func() error {
 	return func() error {
-		if err := store(); err != nil {
+		if store != nil {
+			if err := store(); err != nil {
+				return err
+			}
+		}
+		if err := r.WriteErr(); err != nil {
 			return err
 		}
 		if r.lost == nil || r.rebuilt.Load() {

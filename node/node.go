@@ -170,14 +170,16 @@ func (n *Node) start(ctx context.Context) error {
 	n.metrics = admin.NewMetrics(n.reg)
 	n.metrics.WatchIdentity(ids.Service)
 	adminExtra := n.backendsOnAdmin()
+	// A note, not a 503, as the event log's: a file is put back within a
+	// second; one that cannot be, or a write that fails, is a disk's (or
+	// NATS') fault that taking the node out of its balancer would not
+	// mend, and clients are still admitted from memory.
+	var fileHealth func() error
 	if bs, ok := ids.store.(*boltstore.Store); ok {
-		// A note, not a 503, as the event log's: its file is put back
-		// within a second; one that cannot be is a disk's fault that
-		// taking the node out of its balancer would not mend, and clients
-		// are still admitted from memory.
 		n.metrics.Registry().MustRegister(bs.Collectors()...)
-		adminExtra = append(adminExtra, admin.WithHealthNote("identity", ids.Healthy(bs.Healthy)))
+		fileHealth = bs.Healthy
 	}
+	adminExtra = append(adminExtra, admin.WithHealthNote("identity", ids.Healthy(fileHealth)))
 	ropts := append([]reactor.Option{reactor.WithObserver(n.metrics), reactor.WithLogger(o.log),
 		reactor.WithAddr(o.listen)}, o.reactorOpts...)
 	if n.srv, err = reactor.New(n.reg, append(ropts, reactor.WithIdentity(ids))...); err != nil {
