@@ -187,6 +187,11 @@ func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 		log.Warn("registry file was empty (zero bytes; for registry.log, less than its 8-byte header): "+starting+
 			"; if that is not expected, stop cliser and restore the file from a backup", zap.String("file", path))
 	}
+	if store.MissingLog() {
+		log.Warn("registry file missing: "+logstore.LogName+" beside "+logstore.SnapName+" (removed, or left out of a copy of the data dir): "+
+			"starting from the snapshot's records; the changes since it are lost. If that is not expected, stop cliser and put "+
+			logstore.LogName+" back from a backup", zap.String("file", filepath.Join(store.Dir(), logstore.LogName)))
+	}
 }
 
 // warnIfEmpty warns (warnEmpty), and says so, when the data file at path is there but

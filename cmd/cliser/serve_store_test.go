@@ -63,6 +63,9 @@ func TestBinaryRefusesDamagedRegistryFile(t *testing.T) {
 			assert.Contains(t, text, path, "the message names the file")
 			assert.Contains(t, text, "move it away")
 			assert.Contains(t, text, "backup")
+			if c.file == logstore.SnapName { // its log follows it: refused without one (audit)
+				assert.Contains(t, text, "touch "+path)
+			}
 			assert.NotRegexp(t, `(?m)^panic|\[running\]|goroutine \d+`, text, "a Go panic reached stderr")
 			assert.NotContains(t, text, "panic")
 			assert.NotContains(t, text, "cliser ready")
@@ -119,6 +122,47 @@ func TestBinaryRefusesARegistryLogWhoseSnapshotIsMissing(t *testing.T) {
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=missing-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
 	testkit.Dial(t, p.Addr).Register("missing-pw", "after-missing")
 	assert.Contains(t, p.LogText(), "starting with only the changes its log holds")
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
+// registry.log removed beside its snapshot starts from the snapshot, with
+// a warning: the changes since it are lost, and before, without a word
+// (upgrade audit).
+func TestBinaryWarnsOnARegistryLogMissingBesideItsSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	writeRegistry(t, dir, 200, true)
+	logPath := filepath.Join(dir, logstore.LogName)
+	require.NoError(t, os.Remove(logPath))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=missing-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	testkit.Dial(t, p.Addr).Register("missing-pw", "after-missing")
+	logs := p.LogText()
+	assert.Contains(t, logs, "registry file missing: registry.log beside registry.snap")
+	assert.Contains(t, logs, logPath)
+	assert.Contains(t, logs, `"records":200`)
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
+// A registry.db an older build made after the upgrade (a downgrade) is
+// refused, exit 1, naming both ways on: before, the next start replaced
+// every record of the snapshot and the log with it, and overwrote the
+// retired file, without a word (upgrade audit).
+func TestBinaryRefusesARegistryDBOfADowngrade(t *testing.T) {
+	dir := t.TempDir()
+	writeRegistry(t, dir, 200, true)
+	require.NoError(t, os.Rename(filepath.Join(dir, logstore.LegacyName+logstore.MigratedSuffix), filepath.Join(dir, "kept")))
+	writeRegistry(t, dir, 2, false) // the older build's new file
+	require.NoError(t, os.Rename(filepath.Join(dir, "kept"), filepath.Join(dir, logstore.LegacyName+logstore.MigratedSuffix)))
+	legacy := filepath.Join(dir, logstore.LegacyName)
+	env := testkit.Environ(nil, "CLISER_PASSWORD=two-pw")
+	text, code := testkit.Run(t, env, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	assert.Equal(t, 1, code, text)
+	assert.Contains(t, text, "registry files of two builds")
+	assert.Contains(t, text, "mv "+legacy+" "+legacy+".downgrade")
+	assert.NotContains(t, text, "cliser ready")
+
+	require.NoError(t, os.Rename(legacy, legacy+".downgrade"))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=two-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	assert.Contains(t, p.LogText(), `"records":200`, "this build's records, kept")
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
 }
 

@@ -3,6 +3,7 @@ package logstore
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,9 +21,14 @@ func damagedLegacy(path string, cause error) error {
 	return damaged(path, cause, "with an empty registry")
 }
 
-// damagedSnapshot refuses registry.snap.
+// damagedSnapshot refuses registry.snap. Its way on leaves an empty file
+// in its place: a log that follows a snapshot is refused without one
+// (snapshotThere), and moving it away alone led there (audit).
 func damagedSnapshot(path string, cause error) error {
-	return damaged(path, cause, "with only the changes its log holds (the clients of the last minutes)")
+	why := strings.ReplaceAll(cause.Error(), "panic: ", "")
+	return fmt.Errorf("%w: %s (%s); cliser will not start on it: move it away and leave an empty one "+
+		"(mv %s %s.damaged && touch %s) to start with only the changes its log holds (the clients of the last minutes), "+
+		"or put back a backup of it", ErrDamaged, path, why, path, path, path)
 }
 
 // damagedLog refuses registry.log, once the snapshot is checked: moving

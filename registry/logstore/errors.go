@@ -23,6 +23,10 @@ var (
 	// ErrMissing: registry.snap is gone beside a log that follows it.
 	// Open refuses rather than start on the log's changes alone.
 	ErrMissing = errors.New("logstore: registry file missing")
+	// ErrTwoBuilds: a registry.db beside registry.db.migrated: an older
+	// build wrote it after this data dir's registry moved to the snapshot
+	// and the log (a downgrade). Open refuses to choose between them.
+	ErrTwoBuilds = errors.New("logstore: registry files of two builds")
 	// ErrVersion: a stored record or file has an encoding version this
 	// build does not know, most likely written by a newer cliser.
 	ErrVersion = errors.New("logstore: unsupported version")

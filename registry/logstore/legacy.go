@@ -31,10 +31,13 @@ const MigratedSuffix = ".migrated"
 var clientsBucket = []byte("clients")
 
 // migrate makes a snapshot of registry.db's records, when the data dir has
-// one, and retires it. A registry.db is always newer than the snapshot
-// beside it (an older build wrote it, or a crash stopped the migration
-// before its rename), so its records replace the snapshot's and the log's.
-// It reports whether it migrated. s.log is locked.
+// one, and retires it. Without a registry.db.migrated, a registry.db is
+// newer than the snapshot beside it (a crash stopped the migration before
+// its rename, or the operator put the retired file back for an older
+// build and ran it), so its records replace the snapshot's and the log's.
+// With one, an older build made it anew after the migration: the
+// snapshot and the log hold what it never saw, and the choice is the
+// operator's (twoBuilds). It reports whether it migrated. s.log is locked.
 func (s *Store) migrate() (bool, error) {
 	path := filepath.Join(s.dir, LegacyName)
 	fi, err := os.Stat(path)
@@ -43,6 +46,9 @@ func (s *Store) migrate() (bool, error) {
 	}
 	if err != nil {
 		return false, fmt.Errorf("logstore: %w", err)
+	}
+	if _, err := os.Lstat(path + MigratedSuffix); err == nil {
+		return false, s.twoBuilds(path)
 	}
 	if fi.Size() == 0 {
 		s.emptyFile = path // bbolt would have made it an empty registry
@@ -60,6 +66,18 @@ func (s *Store) migrate() (bool, error) {
 		return false, fmt.Errorf("logstore: %w", err)
 	}
 	return true, nil
+}
+
+// twoBuilds refuses a registry.db made by an older build beside the
+// migrated one: migrating it would replace every record the snapshot and
+// the log hold, and the rename would overwrite the retired file, both
+// without a word (upgrade audit).
+func (s *Store) twoBuilds(path string) error {
+	return fmt.Errorf("%w: %s beside %s%s: an older build made a new %s after this data dir's registry moved to %s and %s (a downgrade), "+
+		"and they hold different clients; cliser will not choose: to keep this build's records (those up to the downgrade), "+
+		"move %s away (mv %s %s.downgrade); to keep the older build's instead, move %s, %s and %s%s away",
+		ErrTwoBuilds, path, LegacyName, MigratedSuffix, LegacyName, SnapName, LogName,
+		LegacyName, path, path, SnapName, LogName, LegacyName, MigratedSuffix)
 }
 
 // copyLegacy writes registry.db's records into a new snapshot, checking

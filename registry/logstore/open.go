@@ -135,6 +135,10 @@ func (s *Store) openLog() error {
 			// like: said, not taken quietly.
 			s.emptyFile = s.logPath()
 		}
+		// Every snapshot is followed by its log (a compaction makes the
+		// new log before it returns), so a snapshot of records without
+		// one lost the log: removed, or left out of a copy.
+		s.missingLog = !s.logExisted && s.snapCount > 0
 		return s.resetLog()
 	}
 	b, err := mapFile(s.log, fi.Size())

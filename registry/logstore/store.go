@@ -71,6 +71,7 @@ type Store struct {
 	// emptyStart what starting on it meant.
 	emptyFile, emptyStart string
 	logExisted            bool // registry.log was there before Open
+	missingLog            bool // registry.log was not there beside a snapshot of records
 	followsSnap           bool // the log begins with the snapshot mark (format.go)
 
 	hook func(stage string) // tests: called at the steps of a compaction
@@ -136,6 +137,12 @@ func (s *Store) snapPath() string { return filepath.Join(s.dir, SnapName) }
 // operator: such a file is more often one lost to a full disk or a bad
 // copy than a new one. Call it after Open, before the first Save.
 func (s *Store) EmptyFile() (path, starting string) { return s.emptyFile, s.emptyStart }
+
+// MissingLog reports whether Open found registry.snap's records without
+// the registry.log that always follows a snapshot (removed, or left out of
+// a copy of the data dir): the changes since the snapshot are lost, and
+// the caller should tell the operator. Call it after Open.
+func (s *Store) MissingLog() bool { return s.missingLog }
 
 // Dir is the data dir. Safe to call from any goroutine.
 func (s *Store) Dir() string { return s.dir }

@@ -396,3 +396,66 @@ func BenchmarkSaveCheckpoint50k(b *testing.B) {
 	require.NoError(b, s.Save(batch, nil))
 	benchLoop(b, func() error { return s.Save(batch, nil) })
 }
+
+// An upgrade, a downgrade to a build before the snapshot and the log
+// (which makes a new registry.db), and the upgrade again: the second
+// registry.db is refused, naming both ways on, and nothing is replaced
+// or overwritten. Following the first way keeps this build's records.
+func TestOpenRefusesARegistryDBMadeAfterTheMigration(t *testing.T) {
+	dir := t.TempDir()
+	good, err := appendRecord(nil, rec("before-upgrade", 1))
+	require.NoError(t, err)
+	writeRaw(t, dir, "before-upgrade", string(good))
+	s, err := Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Save([]registry.Record{rec("after-upgrade", 2)}, nil))
+	require.NoError(t, s.Close())
+	retired, err := os.ReadFile(filepath.Join(dir, LegacyName+MigratedSuffix))
+	require.NoError(t, err)
+
+	downgraded, err := appendRecord(nil, rec("after-downgrade", 3))
+	require.NoError(t, err)
+	writeRaw(t, dir, "after-downgrade", string(downgraded)) // the older build's new registry.db
+	_, err = Open(dir)
+	require.ErrorIs(t, err, ErrTwoBuilds)
+	legacy := filepath.Join(dir, LegacyName)
+	assert.Contains(t, err.Error(), "mv "+legacy+" "+legacy+".downgrade")
+	assert.Contains(t, err.Error(), "move "+SnapName+", "+LogName+" and "+LegacyName+MigratedSuffix+" away")
+	after, err := os.ReadFile(filepath.Join(dir, LegacyName+MigratedSuffix))
+	require.NoError(t, err)
+	assert.Equal(t, retired, after, "the retired file is not overwritten")
+
+	require.NoError(t, os.Rename(legacy, legacy+".downgrade"))
+	s = openT(t, dir)
+	out, err := s.Load()
+	require.NoError(t, err)
+	var cids []string
+	for _, r := range out {
+		cids = append(cids, r.CID)
+	}
+	assert.ElementsMatch(t, []string{"before-upgrade", "after-upgrade"}, cids)
+}
+
+// A snapshot of records without its log (removed, or left out of a copy)
+// is said: the changes since the snapshot are lost.
+func TestOpenSaysALogMissingBesideASnapshot(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Save([]registry.Record{rec("a", 1)}, nil))
+	require.NoError(t, s.compact())
+	require.NoError(t, s.Close())
+	s = openT(t, dir)
+	assert.False(t, s.MissingLog(), "a log beside its snapshot")
+	require.NoError(t, s.Close())
+
+	require.NoError(t, os.Remove(filepath.Join(dir, LogName)))
+	s = openT(t, dir)
+	assert.True(t, s.MissingLog())
+	out, err := s.Load()
+	require.NoError(t, err)
+	assert.Len(t, out, 1, "the snapshot's records")
+	require.NoError(t, s.Close())
+	s = openT(t, dir)
+	assert.False(t, s.MissingLog(), "said once: the start made the log again")
+}
