@@ -151,7 +151,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 	// Where the floor file is behind (none yet, or one a restore put
 	// back), it is moved now; should that fail, the first commit tries
 	// again and says so.
-	_ = l.floor.cover(l.n.newest.Load())
+	_ = l.floor.cover(l.n.newest.Load(), l.n.newest.Load())
 	go l.run()
 	return l, nil
 }

@@ -13,11 +13,17 @@ import (
 	"github.com/cliser/cliser/internal/fsx"
 )
 
-// floorReserve is how far past the newest seq the floor file is moved
-// when a commit passes it: one fsynced write per 65,536 events, and a
-// log begun anew after a crash skips at most that many seqs (after a
-// clean stop, none: settle).
+// floorReserve is how far past the newest committed seq the floor file
+// is moved when a commit would pass it: two fsynced writes per 65,536
+// events (cover, landed), and a log begun anew after a crash skips at
+// most that many seqs (after a clean stop, none: settle). A reserve is
+// counted from a seq already committed, so that after a crash the log's
+// newest is never below the reserve less floorReserve: an events.db whose
+// newest is, was put back (goOnAfterFloor).
 const floorReserve = 1 << 16
+
+// A commit's seqs fit in the reserve counted from the seq before them.
+var _ [floorReserve - logChunk]struct{}
 
 // maxFloor is the largest floor taken: past it, seqs and the reserve
 // would wrap around (a seq is a uint64), and no log gives 2^62 events.
@@ -36,6 +42,9 @@ type seqFloor struct {
 	// exact: floor is the newest seq itself (settled at a clean stop),
 	// not a reserve past it; its file says "reserved" otherwise.
 	exact bool
+	// rebase: cover moved the floor before a commit; landed counts it
+	// again from the commit's last seq.
+	rebase bool
 }
 
 // floorReserved marks a floor file's number as a reserve: the log's
@@ -71,12 +80,30 @@ func readFloor(path string) (n uint64, exact bool, err error) {
 }
 
 // cover moves the floor file past last before a commit of seqs up to
-// last; nothing is written while the floor already covers it.
-func (f *seqFloor) cover(last uint64) error {
+// last, to the reserve past committed, the newest seq already committed;
+// nothing is written while the floor already covers last.
+func (f *seqFloor) cover(committed, last uint64) error {
 	if last <= f.floor {
 		return nil
 	}
-	return f.write(last+floorReserve, false)
+	if err := f.write(committed+floorReserve, false); err != nil {
+		return err
+	}
+	f.rebase = true
+	return nil
+}
+
+// landed counts the reserve again from last, once the commit cover made
+// room for has landed. Otherwise a backup of the log taken before that
+// commit (at the clean stop before this run, say) and put back after a
+// crash would look like the crash alone: its newest is the seq the
+// reserve was counted from. Should the write fail, the floor as it is
+// still holds (every commit is below it), and the next commit tries
+// again; cover's failures are the ones said (Healthy).
+func (f *seqFloor) landed(last uint64) {
+	if f.rebase && f.write(last+floorReserve, false) == nil {
+		f.rebase = false
+	}
 }
 
 // settle writes the newest seq itself as the floor at close, once no
@@ -134,7 +161,8 @@ func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 			zap.String("file", l.floor.path), zap.Uint64("newest", newest), zap.Error(floorErr))
 		l.floor.floor = 0
 		return nil
-	case newest != 0 && l.floor.exact && newest < l.floor.floor:
+	case newest != 0 && l.floor.exact && newest < l.floor.floor,
+		newest != 0 && !l.floor.exact && newest < l.floor.floor-min(l.floor.floor, floorReserve):
 		return l.goOnAfterGap(tx, newest)
 	case newest != 0 || l.floor.floor == 0:
 		return nil
@@ -154,8 +182,13 @@ func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 // events are gone. Seqs go on after the floor, and a reader after a seq
 // before it is answered 410, as for events the retention dropped: it
 // missed some. Kept in the log (keyGapTo), for the restarts that follow.
-// Only a clean stop's floor tells: after a crash the reserve is always
-// past the newest seq.
+// A clean stop's floor tells any older file; after a crash, the reserve
+// tells a file older than the seq it was counted from (floorReserve):
+// one put back from less far behind cannot be told from the crash. (A
+// reserve an earlier build left at a crash was counted from the last seq
+// of the commit it covered, up to logChunk later: a crash in that commit
+// reads as a put-back, whose only cost is a 410 to readers of the last
+// events.)
 func (l *Log) goOnAfterGap(tx *bolt.Tx, newest uint64) error {
 	l.opts.log.Warn("events: events.db is older than the event log the server last stopped with (a backup put back?): "+
 		"the events after its newest seq, up to the floor file's, are gone; seqs go on after the floor file's, "+

@@ -229,3 +229,73 @@ func TestLogOlderFilePutBackGoesOnAfterTheFloor(t *testing.T) {
 	assertGap(l)
 	assert.Equal(t, 1, logs.FilterMessageSnippet("events.db is older").Len(), "said once, at the restore")
 }
+
+// The same after a kill -9: the floor is then a reserve, counted from a
+// committed seq, and again from the newest once a commit landed, so a
+// backup taken at the clean stop before the run (newest 4) is told from
+// the crash: its seqs go on after the reserve, and a reader after one of
+// the run's seqs (5 to 10) is answered 410 rather than given seqs again
+// (black-box audit: seqs 11 and 12 were handed out twice).
+func TestLogOlderFilePutBackAfterACrashGoesOnAfterTheReserve(t *testing.T) {
+	path := logPath(t)
+	dir := filepath.Dir(path)
+	l := openLog(t, path)
+	appendConnected(t, l, 4)
+	require.NoError(t, l.Close())
+	backup, err := os.ReadFile(path)
+	require.NoError(t, err)
+	l = openLog(t, path)
+	appendConnected(t, l, 3)
+	appendConnected(t, l, 3)
+	floor, exact := readFloorFile(t, dir)
+	require.False(t, exact)
+	assert.Greater(t, floor, uint64(4+1<<16), "counted again from the first commit's last seq once it landed")
+	assert.LessOrEqual(t, floor, l.Newest()+1<<16)
+	running, err := os.ReadFile(filepath.Join(dir, floorFile))
+	require.NoError(t, err)
+
+	// The crash: the floor file as it was while running; then the backup.
+	require.NoError(t, l.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
+	require.NoError(t, os.WriteFile(path, backup, 0o600))
+	core, logs := observer.New(zapcore.WarnLevel)
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	defer l.Close()
+	assert.Equal(t, 1, logs.FilterMessageSnippet("events.db is older than the event log the server last stopped with").Len(), "%v", logs.All())
+	assert.Equal(t, floor, l.Newest())
+	_, err = l.Read(context.Background(), 8, 100)
+	var gone *events.GoneError
+	require.True(t, errors.As(err, &gone), "a reader after 8 missed events: %v", err)
+	assert.Equal(t, floor+1, gone.Oldest)
+	appendConnected(t, l, 1)
+	evs, err := l.Read(context.Background(), floor, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, floor+1, evs[0].Seq, "not 5: seqs 5 to 10 were given")
+}
+
+// A crash alone, with the log as the crash left it, is not a put-back:
+// seqs go on after the log's own newest.
+func TestLogCrashAloneGoesOnAfterItsNewest(t *testing.T) {
+	path := logPath(t)
+	dir := filepath.Dir(path)
+	l := openLog(t, path)
+	appendConnected(t, l, 4)
+	require.NoError(t, l.Close())
+	l = openLog(t, path)
+	appendConnected(t, l, 3)
+	running, err := os.ReadFile(filepath.Join(dir, floorFile))
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
+	core, logs := observer.New(zapcore.WarnLevel)
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	defer l.Close()
+	assert.Zero(t, logs.Len(), "%v", logs.All())
+	assert.EqualValues(t, 7, l.Newest())
+	appendConnected(t, l, 1)
+	evs, err := l.Read(context.Background(), 7, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.EqualValues(t, 8, evs[0].Seq)
+}

@@ -117,7 +117,7 @@ func (l *Log) write(blocks [][]queued) error {
 	n := countEvents(blocks)
 	first := l.n.newest.Load() + 1
 	last := first + uint64(n) - 1
-	if err := l.floor.cover(last); err != nil {
+	if err := l.floor.cover(first-1, last); err != nil {
 		return err // as a failed commit: the events wait, and the fault is said
 	}
 	enc := l.newTxEncoder(n)
@@ -140,6 +140,7 @@ func (l *Log) write(blocks [][]queued) error {
 		return err
 	}
 	l.offs = enc.offs
+	l.floor.landed(last) // before the readers see it: when a test sees last, so does the file
 	l.committed(blocks, first, last, trimmed)
 	return nil
 }
