@@ -68,7 +68,7 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 		}
 		// r.URL.Query() drops what it can not parse: a cursor or filter
 		// lost that way would answer as if it had not been asked.
-		if msg := checkQuery(r.URL.Path, r.URL.RawQuery); msg != "" {
+		if msg := checkQuery(r); msg != "" {
 			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: msg})
 			return
 		}
@@ -194,35 +194,40 @@ func dropBody(w http.ResponseWriter) {
 // dropped the rest without a word (?limit=2&limit=3 answered 2).
 var repeatable = map[string]bool{"type": true}
 
-// apiParams are the query parameters the API's paths read. Under /v1/
-// another name is refused: ?staus=connected, a typo, answered every
-// record, disconnected ones too, and a script that kicked what it listed
-// would have kicked them all (found by the interface audit).
-var apiParams = []string{"status", "limit", "cursor", "prefix", "after", "type", "cid", "wait", "kind"}
-
 // emptyIsAValue are the parameters whose empty value means what it says:
 // every ID starts with the empty prefix, and the empty cursor is the
 // first page (a last page's next).
 var emptyIsAValue = map[string]bool{"prefix": true, "cursor": true}
 
-// checkQuery says what is wrong with the query of a request for path: one
-// that does not parse, or a parameter given twice that is read once; and
-// under /v1/ one the API does not read, or one given empty where empty is
-// no value (?limit= was the default page, as if not asked).
-func checkQuery(path, raw string) string {
-	q, err := url.ParseQuery(raw)
+// checkQuery says what is wrong with r's query: one that does not parse,
+// or a parameter given twice that is read once; and under /v1/ one its
+// endpoint does not read (endpointParams; a path that names no endpoint
+// is left to its 404 or 405), or one given empty where empty is no value
+// (?limit= was the default page, as if not asked).
+func checkQuery(r *http.Request) string {
+	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return fmt.Sprintf("query: %v; percent-encode the values", err)
 	}
-	api := strings.HasPrefix(path, "/v1/")
+	api := strings.HasPrefix(r.URL.Path, "/v1/")
+	var pattern string
+	var params []string
+	known := false
+	if api && len(q) > 0 {
+		pattern, params, known = paramsOf(r)
+	}
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		vs := q[k]
 		switch {
 		case len(vs) > 1 && !repeatable[k]:
 			return fmt.Sprintf("query: %q is given %d times; give it once", k, len(vs))
-		case api && !slices.Contains(apiParams, k):
-			return fmt.Sprintf("query: unknown parameter %q (the API reads %s); the token goes in the Authorization header",
-				k, strings.Join(apiParams, ", "))
+		case known && !slices.Contains(params, k):
+			reads := "no parameters"
+			if len(params) > 0 {
+				reads = strings.Join(params, ", ")
+			}
+			return fmt.Sprintf("query: unknown parameter %q (%s reads %s); the token goes in the Authorization header",
+				k, pattern, reads)
 		case api && slices.Contains(vs, "") && !emptyIsAValue[k]:
 			return fmt.Sprintf("query: %q is empty: give it a value, or leave it out", k)
 		}

@@ -36,7 +36,7 @@ func (a *API) Handler() http.Handler {
 		{http.MethodGet, "/v1/health", a.handleHealth},
 	}
 	for _, rt := range routes {
-		mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+		handle(mux, rt.method+" "+rt.path, rt.h)
 		mux.HandleFunc(rt.path, methodNotAllowed(rt.method))
 	}
 	a.identityRoutes(mux)

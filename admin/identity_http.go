@@ -27,7 +27,7 @@ func (a *API) identityRoutes(mux *http.ServeMux) {
 		{"/v1/bans/net/{addr}/{bits}", "DELETE", map[string]http.HandlerFunc{http.MethodDelete: a.handleDeleteNetBan}},
 	} {
 		for m, h := range rt.methods {
-			mux.HandleFunc(m+" "+rt.path, h)
+			handle(mux, m+" "+rt.path, h)
 		}
 		allow := rt.allow
 		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {

@@ -161,19 +161,33 @@ func TestListRejectsBadParameters(t *testing.T) {
 	// was asked: every record, disconnected ones too; an empty one as if
 	// not given (found by the interface audit).
 	for path, want := range map[string]string{
-		"/v1/clients?staus=connected":  `query: unknown parameter "staus" (the API reads status, limit`,
+		"/v1/clients?staus=connected":  `query: unknown parameter "staus" (GET /v1/clients reads status, prefix, limit, cursor)`,
 		"/v1/clients?Status=connected": `unknown parameter "Status"`,
 		"/v1/events?limt=5":            `unknown parameter "limt"`,
 		"/v1/clients?token=x":          "the token goes in the Authorization header",
 		"/v1/clients?limit=":           `query: "limit" is empty: give it a value, or leave it out`,
 		"/v1/events?after=&limit=1":    `"after" is empty`,
 		"/v1/bans?kind=&limit=1":       `"kind" is empty`,
+		// Each endpoint takes what it reads, not what another does: one
+		// list for the whole API let these through (audit).
+		"/v1/events?cursor=abc":       `unknown parameter "cursor" (GET /v1/events reads after, limit, type, cid, wait)`,
+		"/v1/events?status=connected": `unknown parameter "status" (GET /v1/events reads`,
+		"/v1/clients?after=5":         `unknown parameter "after" (GET /v1/clients reads`,
+		"/v1/clients?wait=xyz":        `unknown parameter "wait" (GET /v1/clients reads`,
+		"/v1/clients/p0?limit=abc":    `unknown parameter "limit" (GET /v1/clients/{cid} reads no parameters)`,
+		"/v1/health?status=bogus":     `unknown parameter "status" (GET /v1/health reads no parameters)`,
+		"/v1/events/stream?limit=5":   `unknown parameter "limit" (GET /v1/events/stream reads after, type, cid)`,
 	} {
 		r := s.call(t, http.MethodGet, path, "")
 		assert.Equal(t, http.StatusBadRequest, r.status, path)
 		assert.Contains(t, r.errorText(t), want, path)
 	}
 	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/v1/clients?status=connected&limit=5&prefix=a", "").status)
+	// A command takes no parameter: POST /v1/shutdown?cid=x, meant for one
+	// client, would have told every one.
+	r := s.call(t, http.MethodPost, "/v1/shutdown?cid=p0", "")
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Contains(t, r.errorText(t), `unknown parameter "cid" (POST /v1/shutdown reads no parameters)`)
 	assert.NotEqual(t, http.StatusBadRequest, s.call(t, http.MethodGet, "/metrics?x=1", "").status, "outside /v1/ as before")
 	// The plain method refuses the same limits, and takes more than a
 	// page as a full page.
