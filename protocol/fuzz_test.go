@@ -19,10 +19,20 @@ func FuzzLine(f *testing.F) {
 		for len(data) > 0 {
 			line, n, err := NextLine(data)
 			if errors.Is(err, ErrMalformed) {
-				// Refused before its LF: no ending makes it a line.
-				for _, end := range []string{"", " x", "\r"} {
+				// Refused before its LF: no ending makes it a line,
+				// framed as a reader frames it (a CR before the LF is
+				// the line's end) or not.
+				for _, end := range []string{"", " x"} {
 					if _, perr := Parse(append(slices.Clip(data), end...)); perr == nil {
 						t.Fatalf("%q refused before its LF, but %q parses", data, append(slices.Clip(data), end...))
+					}
+				}
+				for _, end := range []string{"\n", "\r\n", " x\n", " x\r\n", "x\n"} {
+					whole := append(slices.Clip(data), end...)
+					if line, n, ferr := NextLine(whole); ferr == nil && n > 0 {
+						if _, perr := Parse(line); perr == nil {
+							t.Fatalf("%q refused before its LF, but %q is a line", data, whole)
+						}
 					}
 				}
 				return

@@ -61,6 +61,9 @@ var GoldenLines = []GoldenLine{
 	{Name: "longest line", Wire: "110 " + longestArg + "\n", Code: CodePassword, Arg: longestArg},
 	{Name: "partial line waits", Wire: "110 s3c"},
 	{Name: "partial just under limit waits", Wire: noLFShortOne},
+	// A CR may yet be the end of the line: its LF decides.
+	{Name: "partial ending in cr waits", Wire: "110 s3c\r"},
+	{Name: "partial code and cr waits", Wire: "130\r"},
 
 	// invalid
 	{Name: "empty line", Wire: "\n", Err: ErrMalformed},
@@ -82,6 +85,13 @@ var GoldenLines = []GoldenLine{
 	{Name: "nul before the lf", Wire: "110 s3c\x00", Err: ErrMalformed},
 	{Name: "tls client hello", Wire: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", Err: ErrMalformed},
 	{Name: "http request, no lf yet", Wire: "GET / HTTP/1.1\r", Err: ErrMalformed},
+	// After the code comes a space, or the line's end (LF, or CR LF);
+	// a CR is followed by its LF or by nothing yet.
+	{Name: "letter after the code, no lf yet", Wire: "110x", Err: ErrMalformed},
+	{Name: "four digits, no lf yet", Wire: "1100", Err: ErrMalformed},
+	{Name: "cr then a byte, no lf yet", Wire: "110 pw\rX", Err: ErrMalformed},
+	{Name: "code, cr then a byte, no lf yet", Wire: "130\rX", Err: ErrMalformed},
+	{Name: "two crs, no lf yet", Wire: "130 ok\r\r", Err: ErrMalformed},
 	{Name: "line over limit", Wire: tooLongLine, Err: ErrLineTooLong},
 	{Name: "limit reached without lf", Wire: noLFAtLimit, Err: ErrLineTooLong},
 }

@@ -15,9 +15,10 @@ type Line struct {
 // line yet: wait for more bytes. ErrLineTooLong comes as soon as MaxLine
 // bytes have arrived without an LF, so a caller never buffers more than
 // MaxLine bytes of one line; ErrMalformed as soon as the bytes of a line
-// not yet ended can start no line Parse accepts (a NUL, or a code that is
-// no digits: TLS, HTTP, binary), which waited for an LF that may never
-// come and was answered by a timeout's reason instead.
+// not yet ended can start no line Parse accepts (a NUL, a code that is no
+// digits: TLS, HTTP, binary; a fourth byte that is not a space or CR; a CR
+// not followed by LF), which waited for an LF that may never come and was
+// answered by a timeout's reason instead.
 func NextLine(buf []byte) (line []byte, n int, err error) {
 	window := buf
 	if len(window) > MaxLine {
@@ -103,13 +104,25 @@ func appendCode(dst []byte, c Code) []byte {
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // neverALine reports whether p, the start of a line not yet ended, can
-// start no line Parse accepts, whatever follows: one with a NUL, or whose
-// first bytes are not the code's digits.
+// start no line Parse accepts, whatever follows: one with a NUL; whose
+// first bytes are not the code's digits; whose fourth is neither the
+// space before an argument nor a CR that may end the line ("110x",
+// "1100"); or with a CR that a byte other than LF follows ("110 pw\rX":
+// a CR only ends a line, right before its LF). It runs on a partial line
+// alone, never per complete one.
 func neverALine(p []byte) bool {
 	for i := 0; i < len(p) && i < 3; i++ {
 		if !isDigit(p[i]) {
 			return true
 		}
+	}
+	if len(p) > 3 && p[3] != ' ' && p[3] != '\r' {
+		return true
+	}
+	// p holds no LF, so a CR before its last byte has a byte other than
+	// LF after it.
+	if cr := bytes.IndexByte(p, '\r'); cr >= 0 && cr < len(p)-1 {
+		return true
 	}
 	return bytes.IndexByte(p, 0) >= 0
 }
