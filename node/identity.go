@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/identity/boltstore"
@@ -25,6 +28,7 @@ type identityRun struct {
 	// again (rebuilt).
 	lost    error
 	rebuilt atomic.Bool
+	unmark  func() error // the store's mark of lost, removed once rebuilt
 }
 
 // Healthy is the identity note of /v1/health: the store's fault (store,
@@ -45,6 +49,9 @@ func (r *identityRun) Healthy(store func() error) func() error {
 			return nil
 		}
 		if r.operatorMadeAny() {
+			if r.unmark != nil && r.unmark() != nil {
+				return nil // said again at the next start, and gone then
+			}
 			r.rebuilt.Store(true)
 			return nil
 		}
@@ -83,6 +90,9 @@ func startIdentity(ctx context.Context, o *options, b *backend, reg *registry.Re
 	}
 	run.lost = lost
 	run.store = st
+	if bs, ok := st.(*boltstore.Store); ok && lost != nil {
+		run.unmark = bs.UnmarkStartedWithout
+	}
 	opts := []identity.Option{
 		identity.WithLogger(o.log),
 		identity.WithCloser(func(cid string, r protocol.Reason) {
@@ -123,13 +133,22 @@ func openIdentityStore(o *options, b *backend) (st identity.Store, lost, err err
 	case o.dataDir != "":
 		path, starting := filepath.Join(o.dataDir, boltstore.FileName),
 			"starting with no credentials and no bans (every client ID falls back to the shared password)"
-		if warnIfEmpty(path, "identity", starting, o.log) || warnIfMissing(b, path, "identity", starting, o.log) {
-			lost = fmt.Errorf("started without the credentials and bans of %s (found empty or missing): every client ID "+
-				"falls back to the shared password; restore the file from a backup (stop cliser first), or enroll and ban again", path)
-		}
+		found := !warnIfEmpty(path, "identity", starting, o.log) && !warnIfMissing(b, path, "identity", starting, o.log)
 		bs, err := boltstore.Open(o.dataDir, boltstore.WithLogger(o.log))
 		if err != nil {
 			return nil, nil, dataDirError(o.dataDir, err)
+		}
+		at, marked := bs.StartedWithout()
+		if !found && !marked {
+			at = time.Now()
+			if err := bs.MarkStartedWithout(at); err != nil {
+				o.log.Warn("identity: the start without identity.db could not be marked in the new file: the next start will not say it", zap.Error(err))
+			}
+		}
+		if !found || marked {
+			lost = fmt.Errorf("started at %s without the credentials and bans of %s (found empty or missing), and none has been "+
+				"enrolled or banned since: every client ID falls back to the shared password; restore the file from a backup "+
+				"(stop cliser first), or enroll and ban again", at.UTC().Format(time.RFC3339), path)
 		}
 		return bs, lost, nil
 	}

@@ -222,7 +222,7 @@ func TestBinaryHealthSaysIdentityStartedWithoutItsFile(t *testing.T) {
 			h, err = api.Health(context.Background())
 			require.NoError(t, err)
 			assert.True(t, h.Ready, "clients are still served")
-			assert.Contains(t, h.Notes["identity"], "started without the credentials and bans of "+path)
+			assert.Contains(t, h.Notes["identity"], "without the credentials and bans of "+path)
 			assert.Contains(t, h.Notes["identity"], "every client ID falls back to the shared password")
 			testkit.Dial(t, p.Addr).Register("lost-pw", "enrolled-1")
 
@@ -234,13 +234,26 @@ func TestBinaryHealthSaysIdentityStartedWithoutItsFile(t *testing.T) {
 			}, waitFor, tick)
 			h, err = api.Health(context.Background())
 			require.NoError(t, err)
-			assert.Contains(t, h.Notes["identity"], "started without the credentials and bans", "a flapping ban rebuilds nothing")
+			assert.Contains(t, h.Notes["identity"], "without the credentials and bans", "a flapping ban rebuilds nothing")
+
+			// Nor does a restart: the new file is no real one (audit).
+			require.Equal(t, 0, p.Stop(t), p.LogText())
+			p = testkit.Serve(t, env, args...)
+			api = apiOf(t, p)
+			h, err = api.Health(context.Background())
+			require.NoError(t, err)
+			assert.Contains(t, h.Notes["identity"], "without the credentials and bans of "+path, "said again after a restart")
 
 			_, err = api.CreateBan(context.Background(), admin.BanRequest{Kind: "cid", Value: "someone", Reason: "again"})
 			require.NoError(t, err)
 			h, err = api.Health(context.Background())
 			require.NoError(t, err)
 			assert.Empty(t, h.Notes["identity"], "the operator has begun again")
+			require.Equal(t, 0, p.Stop(t), p.LogText())
+			p = testkit.Serve(t, env, args...)
+			h, err = apiOf(t, p).Health(context.Background())
+			require.NoError(t, err)
+			assert.Empty(t, h.Notes["identity"], "and stays gone after a restart")
 			assert.Equal(t, 0, p.Stop(t), p.LogText())
 		})
 	}

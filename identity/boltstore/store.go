@@ -14,6 +14,8 @@
 // Layout: bucket "credentials" keyed by client ID, bucket "bans" keyed by
 // "kind/value"; each value is JSON with a version field "v" (digests in
 // hex, times in RFC 3339 UTC). Secrets are never stored, only digests.
+// Bucket "meta", when there, holds the started-without mark
+// (startedwithout.go).
 package boltstore
 
 import (
