@@ -56,6 +56,7 @@ type Store struct {
 	// mu is held shared by every transaction and exclusively to put the
 	// file back and swap db for the reopened one (see keep).
 	mu   sync.RWMutex
+	path string
 	db   *bolt.DB
 	keep *boltkeep.Keeper
 	lost prometheus.Counter
@@ -109,7 +110,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, keep: keep, lost: lost, stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Store{path: path, db: db, keep: keep, lost: lost, stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.watch(o.every)
 	return s, nil
 }
@@ -229,16 +230,21 @@ func (s *Store) Load(ctx context.Context) ([]identity.Credential, []identity.Ban
 
 // LoadEach hands cred every credential and returns every ban, in one read
 // transaction, and then lets go of the file's pages it read
-// (boltmap.Release). It fails on the first entry that does not decode
-// (wrapping ErrCorrupt and naming the key) rather than start a server
-// that silently lost a ban.
+// (boltmap.Release). It fails on the first entry that does not decode, or
+// whose key is not its own (a flipped byte bbolt has no checksum for: a
+// ban on "ban-mX" under the key of "ban-me" lifted that ban without a
+// word), wrapping ErrCorrupt and naming the file, the key and the way on,
+// rather than start a server that silently lost a ban.
 func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error) ([]identity.Ban, error) {
 	var bans []identity.Ban
 	err := s.view(func(tx *bolt.Tx) error {
 		err := tx.Bucket(credBucket).ForEach(func(k, v []byte) error {
 			c, err := identity.DecodeCredential(v)
+			if err == nil && c.CID != string(k) {
+				err = fmt.Errorf("it holds client ID %q", c.CID)
+			}
 			if err != nil {
-				return fmt.Errorf("%w: credential %q: %v", ErrCorrupt, k, err)
+				return s.corrupt(fmt.Errorf("credential %q: %v", k, err))
 			}
 			return cred(c)
 		})
@@ -247,8 +253,11 @@ func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error
 		}
 		err = tx.Bucket(banBucket).ForEach(func(k, v []byte) error {
 			b, err := identity.DecodeBan(v)
+			if err == nil && b.Key().String() != string(k) {
+				err = fmt.Errorf("it holds the ban %q", b.Key().String())
+			}
 			if err != nil {
-				return fmt.Errorf("%w: ban %q: %v", ErrCorrupt, k, err)
+				return s.corrupt(fmt.Errorf("ban %q: %v", k, err))
 			}
 			bans = append(bans, b)
 			return nil
@@ -257,6 +266,13 @@ func (s *Store) LoadEach(_ context.Context, cred func(identity.Credential) error
 		return err
 	})
 	return bans, err
+}
+
+// corrupt refuses the file for an entry that cannot be trusted, as a
+// damaged page is refused (open).
+func (s *Store) corrupt(cause error) error {
+	return boltcheck.Refusal(ErrCorrupt, s.path, cause,
+		"with no credentials and no bans (every client ID falls back to the shared password)")
 }
 
 // Credential reads cid's stored credential; false when it has none.
