@@ -4,7 +4,8 @@ BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-# make run uses this password unless CLISER_PASSWORD is already set.
+# make run uses this password unless CLISER_PASSWORD, CLISER_PASSWORD_FILE
+# or CLISER_CONFIG is set.
 DEV_PASSWORD ?= dev-password
 FUZZTIME ?= 10s
 # staticcheck finds what vet does not (unused code, deprecated APIs, loops
@@ -33,24 +34,33 @@ install: $(BIN)/cliser
 
 # Starts the server in the foreground on its defaults (protocol :7070,
 # admin 127.0.0.1:7071, data in ./data) with a development password, unless
-# CLISER_PASSWORD or CLISER_PASSWORD_FILE gives the passwords (then the
-# development one is not added, and the banner never prints a real one).
-# The banner says the addresses in use: CLISER_LISTEN, CLISER_ADMIN_LISTEN
-# and CLISER_DATA_DIR move them.
+# CLISER_PASSWORD, CLISER_PASSWORD_FILE or a config file (CLISER_CONFIG)
+# gives the passwords: then the development one is not added (the server
+# says how to give one if the file holds none), and the banner prints no
+# password. The banner says the addresses in use: CLISER_LISTEN,
+# CLISER_ADMIN_LISTEN and CLISER_DATA_DIR move them; one a config file may
+# set instead is named as such, not guessed (its YAML is the server's to
+# read). Its agent command is safe to paste: no "<password>", which a shell
+# reads as a redirection.
 run: build
-	@listen="$${CLISER_LISTEN:-:7070}"; port="$${listen##*:}"; \
+	@set_by() { if [ -z "$$1" ] && [ -n "$${CLISER_CONFIG}" ]; then echo " (or the config file's $$2)"; fi; }; \
+	listen="$${CLISER_LISTEN:-:7070}"; port="$${listen##*:}"; \
+	[ -z "$$(set_by "$${CLISER_LISTEN}" listen)" ] || port=PORT; \
 	admin="$${CLISER_ADMIN_LISTEN:-127.0.0.1:7071}"; \
 	case "$$admin" in off) admin="off";; *) admin="on http://$$admin";; esac; \
-	echo "cliser: protocol on $$listen, admin API $$admin, data in $${CLISER_DATA_DIR:-./data}"; \
-	if [ -n "$${CLISER_PASSWORD}$${CLISER_PASSWORD_FILE}" ]; then \
-		pw="<password>"; \
-		echo "cliser: passwords from $${CLISER_PASSWORD:+CLISER_PASSWORD }$${CLISER_PASSWORD_FILE:+CLISER_PASSWORD_FILE}"; \
+	echo "cliser: protocol on $$listen$$(set_by "$${CLISER_LISTEN}" listen)," \
+		"admin API $$admin$$(set_by "$${CLISER_ADMIN_LISTEN}" admin-listen)," \
+		"data in $${CLISER_DATA_DIR:-./data}$$(set_by "$${CLISER_DATA_DIR}" data-dir)"; \
+	[ -z "$${CLISER_CONFIG}" ] || echo "cliser: config file $${CLISER_CONFIG} (CLISER_CONFIG): the server's log below says where it listens and keeps its data"; \
+	if [ -n "$${CLISER_PASSWORD}$${CLISER_PASSWORD_FILE}$${CLISER_CONFIG}" ]; then \
+		pw="<password>"; agent=", with CLISER_PASSWORD set to one of the passwords:  "; \
+		echo "cliser: passwords from $${CLISER_PASSWORD:+CLISER_PASSWORD }$${CLISER_PASSWORD_FILE:+CLISER_PASSWORD_FILE }$${CLISER_CONFIG:+the config file }(no development password)"; \
 	else \
-		pw="$(DEV_PASSWORD)"; export CLISER_PASSWORD="$$pw"; \
-		echo "cliser: development password: $$pw   (set CLISER_PASSWORD or CLISER_PASSWORD_FILE to choose others)"; \
+		pw="$(DEV_PASSWORD)"; export CLISER_PASSWORD="$$pw"; agent=":  CLISER_PASSWORD=$$pw "; \
+		echo "cliser: development password: $$pw   (set CLISER_PASSWORD, CLISER_PASSWORD_FILE or CLISER_CONFIG to choose others)"; \
 	fi; \
 	echo "cliser: connect by hand:  nc localhost $$port   then type  110 $$pw  and  120 my-device-1"; \
-	echo "cliser: or run an agent:  CLISER_PASSWORD=$$pw $(BIN)/cliser agent --server localhost:$$port --id my-device-1"; \
+	echo "cliser: or run an agent$${agent}$(BIN)/cliser agent --server localhost:$$port --id my-device-1"; \
 	exec $(BIN)/cliser serve --log-format console
 
 # The whole suite, with the race detector. .ci/run calls exactly this.

@@ -19,8 +19,10 @@ import (
 // `make run`, the README's first command: the development password only
 // when no password is given, and never a real password in its banner. It
 // added dev-password beside a CLISER_PASSWORD_FILE, and printed a
-// CLISER_PASSWORD as "development password" (found by the interface
-// audit).
+// CLISER_PASSWORD as "development password"; then beside a config file's
+// password-file, with a banner that named the defaults the file moved and
+// an agent command whose "<password>" a shell reads as a redirection
+// (found by the interface audits).
 func TestMakeRun(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
@@ -35,28 +37,48 @@ func TestMakeRun(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		env         []string
+		config      string // a config file's passwords; it sets the addresses and data dir too
 		admitted    string
 		refused     string
-		banner      string
-		notInBanner string
+		banner      []string
+		notInBanner []string
 	}{
-		{"no password", nil, "dev-password", "file-pw", "development password: dev-password", "passwords from"},
-		{"a password file", []string{"CLISER_PASSWORD_FILE=" + pwFile}, "file-pw", "dev-password", "passwords from CLISER_PASSWORD_FILE", "dev-password"},
-		{"a password", []string{"CLISER_PASSWORD=prod-S3cret"}, "prod-S3cret", "dev-password", "passwords from CLISER_PASSWORD", "prod-S3cret"},
+		{"no password", nil, "", "dev-password", "file-pw", []string{"development password: dev-password"}, []string{"passwords from"}},
+		{"a password file", []string{"CLISER_PASSWORD_FILE=" + pwFile}, "", "file-pw", "dev-password",
+			[]string{"passwords from CLISER_PASSWORD_FILE"}, []string{"dev-password"}},
+		{"a password", []string{"CLISER_PASSWORD=prod-S3cret"}, "", "prod-S3cret", "dev-password",
+			[]string{"passwords from CLISER_PASSWORD"}, []string{"prod-S3cret"}},
+		{"a config file's password file", nil, "password-file: " + pwFile, "file-pw", "dev-password",
+			[]string{"passwords from the config file", ":7070 (or the config file's listen)", "(or the config file's admin-listen)",
+				"./data (or the config file's data-dir)", "--server localhost:PORT"},
+			[]string{"dev-password", "protocol on :7070,"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := "127.0.0.1:" + freePort(t)
-			env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CLISER_LISTEN=" + addr,
-				"CLISER_ADMIN_LISTEN=off", "CLISER_DATA_DIR=" + t.TempDir()}, tc.env...)
-			out := runMake(t, root, bin, env)
+			env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, tc.env...)
+			settings := []string{"CLISER_LISTEN=" + addr, "CLISER_ADMIN_LISTEN=off", "CLISER_DATA_DIR=" + t.TempDir()}
+			if tc.config != "" {
+				settings = []string{"CLISER_CONFIG=" + writeFile(t, t.TempDir(), "cliser.yaml",
+					tc.config+"\nlisten: "+addr+"\nadmin-listen: \"off\"\ndata-dir: "+t.TempDir()+"\n")}
+			}
+			out := runMake(t, root, bin, append(env, settings...))
 			waitAccepting(t, addr, out)
 			testkit.Dial(t, addr).Register(tc.admitted, "make-run-1")
 			c := testkit.Dial(t, addr)
 			c.Send("110 " + tc.refused + "\n")
 			c.ExpectClosed("110 password", "190 auth failed")
-			assert.Contains(t, out.String(), tc.banner)
 			banner, _, _ := strings.Cut(out.String(), "cliser ready") // the server's own lines come after
-			assert.NotContains(t, banner, tc.notInBanner)
+			for _, want := range tc.banner {
+				assert.Contains(t, banner, want)
+			}
+			for _, not := range tc.notInBanner {
+				assert.NotContains(t, banner, not)
+			}
+			_, agent, ok := strings.Cut(banner, "or run an agent")
+			require.True(t, ok, banner)
+			agent, _, _ = strings.Cut(agent, "\n")
+			_, command, _ := strings.Cut(agent, ":  ")
+			assert.NotRegexp(t, `[<>|;&]`, command, "the agent command pasted into a shell")
 		})
 	}
 }
