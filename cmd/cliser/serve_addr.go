@@ -38,48 +38,53 @@ func checkListenAddr(flag, addr, port string, offOK bool) error {
 
 // checkListenersApart refuses --listen and --admin-listen on one port
 // where their hosts meet: the second listener would fail to bind, an exit
-// 1 that named neither flag. Port 0 is any free port, never the same.
+// 1 that named neither flag. Ports compare as numbers (:07072 is :7072);
+// port 0 is any free port, never the same.
 func checkListenersApart(listen, admin string) error {
 	if admin == "off" {
 		return nil
 	}
 	lh, lp, err1 := net.SplitHostPort(listen)
 	ah, ap, err2 := net.SplitHostPort(admin)
-	if err1 != nil || err2 != nil || lp != ap || lp == "0" || !hostsMeet(lh, ah) {
+	ln, ok1 := portNumber(lp)
+	an, ok2 := portNumber(ap)
+	if err1 != nil || err2 != nil || !ok1 || !ok2 || ln != an || ln == 0 || !hostsMeet(lh, ah) {
 		return nil
 	}
-	return configErrorf("--listen %q and --admin-listen %q are both port %s: give the admin API a port of its own (the default is 127.0.0.1:7071)",
-		listen, admin, lp)
+	return configErrorf("--listen %q and --admin-listen %q are both port %d: give the admin API a port of its own (the default is 127.0.0.1:7071)",
+		listen, admin, ln)
 }
 
-// hostsMeet reports whether listeners on hosts a and b would claim one
-// address: the same host (an IPv4 address and its IPv4-mapped IPv6 form
-// too, and localhost and a loopback address), or a wildcard and a host of
-// its family ("" and "::" are both families, "0.0.0.0" IPv4 alone). Other
-// names are not looked up; their bind says what it meets. The forms
-// missed bound the admin API first and failed the protocol's bind, exit
-// 1, "address already in use" (found by the interface audit).
-func hostsMeet(a, b string) bool {
-	if a == b {
+// hostsMeet reports whether the protocol's listener on host listen and
+// the admin API's on host admin would claim one address: the same host
+// (names in any case, an IPv4 address and its IPv4-mapped IPv6 form,
+// localhost and a loopback address), or a wildcard ("", "::" or
+// "0.0.0.0") and any host. The one pair apart: the admin API's 0.0.0.0
+// and the protocol's IPv6 address, which gnet binds IPv6 only; Go's
+// listener on an IPv6 address is dual-stack, so Linux refuses the
+// protocol's 0.0.0.0 beside it. Other names are not looked up; their bind
+// says what it meets. The forms missed bound the admin API first and
+// failed the protocol's bind, exit 1, "address already in use" (found by
+// the interface audits).
+func hostsMeet(listen, admin string) bool {
+	if strings.EqualFold(listen, admin) {
 		return true
 	}
-	ipa, ipb := net.ParseIP(a), net.ParseIP(b)
-	if ipa != nil && ipb != nil && ipa.Equal(ipb) {
+	lip, aip := net.ParseIP(listen), net.ParseIP(admin)
+	switch {
+	case lip != nil && aip != nil && lip.Equal(aip), isWildcard(listen, lip):
 		return true
+	case isWildcard(admin, aip):
+		return aip == nil || aip.To4() == nil || lip == nil || lip.To4() != nil
 	}
-	if (a == "localhost" && ipb != nil && ipb.IsLoopback()) || (b == "localhost" && ipa != nil && ipa.IsLoopback()) {
-		return true
-	}
-	meets := func(wild string, ipw, other net.IP) bool {
-		switch {
-		case wild == "" || (ipw != nil && ipw.IsUnspecified() && ipw.To4() == nil):
-			return true
-		case ipw != nil && ipw.IsUnspecified(): // 0.0.0.0
-			return other == nil || other.To4() != nil
-		}
-		return false
-	}
-	return meets(a, ipa, ipb) || meets(b, ipb, ipa)
+	return isLocalhostOf(listen, aip) || isLocalhostOf(admin, lip)
+}
+
+func isWildcard(host string, ip net.IP) bool { return host == "" || (ip != nil && ip.IsUnspecified()) }
+
+// isLocalhostOf: host is localhost, which resolves to the loopback address ip.
+func isLocalhostOf(host string, ip net.IP) bool {
+	return strings.EqualFold(host, "localhost") && ip != nil && ip.IsLoopback()
 }
 
 // checkServerAddr says what to fix in the agent's --server: an address

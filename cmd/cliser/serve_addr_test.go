@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"testing"
 
@@ -97,8 +98,10 @@ func TestCheckNATSURLsCommaInPasswordStaysHidden(t *testing.T) {
 }
 
 // --listen and --admin-listen meet where both would bind one address;
-// apart, each binds (IPv4's wildcard leaves IPv6 hosts alone; port 0 is
-// any free port).
+// apart, each binds (port 0 is any free port). The protocol's IPv4
+// wildcard meets the admin API's IPv6 host too, names meet in any case
+// and ports as numbers: each bound the admin API, then failed the
+// protocol's bind, exit 1 (audit).
 func TestListenersApart(t *testing.T) {
 	for _, tc := range []struct {
 		listen, admin string
@@ -114,7 +117,20 @@ func TestListenersApart(t *testing.T) {
 		{"[::1]:7070", "localhost:7070", true},
 		{"127.0.0.1:7070", "[::ffff:127.0.0.1]:7070", true},
 		{"localhost:7070", "10.0.0.1:7070", false},
-		{"0.0.0.0:7070", "[::1]:7070", false},
+		{"0.0.0.0:7070", "[::1]:7070", true},
+		{"[::1]:7070", "0.0.0.0:7070", false}, // gnet binds [::1] IPv6 only
+		{"[::1]:7070", ":7070", true},
+		{"[::1]:7070", "[::]:7070", true},
+		{"0.0.0.0:7070", "[2001:db8::1]:7070", true},
+		{"0.0.0.0:7070", "cliser.example.net:7070", true},
+		{"LOCALHOST:7070", "127.0.0.1:7070", true},
+		{"127.0.0.1:7070", "LocalHost:7070", true},
+		{"Cliser.Example.NET:7070", "cliser.example.net:7070", true},
+		{":7070", ":07070", true},
+		{"127.0.0.1:007070", "localhost:7070", true},
+		{"127.0.0.1:0", "127.0.0.1:00", false},
+		{"[::1]:7070", "127.0.0.1:7070", false},
+		{"cliser.example.net:7070", "other.example.net:7070", false},
 		{"127.0.0.1:7070", "127.0.0.2:7070", false},
 		{":7070", "127.0.0.1:7071", false},
 		{"127.0.0.1:0", "127.0.0.1:0", false},
@@ -123,4 +139,19 @@ func TestListenersApart(t *testing.T) {
 		err := checkListenersApart(tc.listen, tc.admin)
 		assert.Equal(t, tc.meet, err != nil, "%s and %s: %v", tc.listen, tc.admin, err)
 	}
+}
+
+// The pair the check leaves apart binds and serves: gnet binds the
+// protocol's IPv6 address IPv6 only, beside the admin API's 0.0.0.0 on
+// the same port.
+func TestBinaryProtocolIPv6BesideAdminIPv4Wildcard(t *testing.T) {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback")
+	}
+	_ = l.Close()
+	port := freePort(t)
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword}, "--listen", "[::1]:"+port,
+		"--admin-listen", "0.0.0.0:"+port, "--data-dir", t.TempDir())
+	testkit.Dial(t, p.Addr).Register(opsPassword, "v6-beside-v4")
 }

@@ -62,6 +62,9 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			// It bound, then failed: exit 1, naming neither flag (audit).
 			{args: []string{"serve", "--listen", "127.0.0.1:47095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
 			{args: []string{"serve", "--listen", ":47095", "--admin-listen", "127.0.0.1:47095"}, hint: "give the admin API a port of its own"},
+			{args: []string{"serve", "--listen", "0.0.0.0:47095", "--admin-listen", "[::1]:47095"}, hint: "are both port 47095"},
+			{args: []string{"serve", "--listen", "LOCALHOST:47095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
+			{args: []string{"serve", "--listen", "127.0.0.1:047095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
 			{args: []string{"serve", "--cluster", "http://nats.example:4222", "--node-id", "n1"}, hint: "http:// is not a NATS URL"},
 			{args: []string{"serve", "--cluster", "nats://a:4222,nats://", "--node-id", "n1"}, hint: "a URL without a host"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_LISTEN=OFF"}, hint: "or off to turn it off"},
