@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 
 	"github.com/pires/go-proxyproto"
@@ -28,16 +29,41 @@ func (cfg *serveConfig) validateProxy() error {
 	return nil
 }
 
-// warnProxy warns of plain --proxy-protocol without --proxy-trusted,
-// naming the risk.
+// proxyRisk is what trusting every sender of a PROXY header risks.
+const proxyRisk = "anyone who reaches the listener directly " +
+	"can send a PROXY header claiming any client address (evading IP bans and per-IP limits), " +
+	"and connections that send no header yet are counted by no address, so one host can hold " +
+	"every free connection for the handshake timeout (clients from elsewhere then get 190 server full)"
+
+// warnProxy warns of plain --proxy-protocol without --proxy-trusted, and
+// of a --proxy-trusted that trusts every address (a /0, which started
+// without a word: audit), naming the risk.
 func (cfg *serveConfig) warnProxy(log *zap.Logger) {
-	if cfg.proxyProtocol && len(cfg.proxyTrusted) == 0 {
-		log.Warn("--proxy-protocol without --proxy-trusted: anyone who reaches the listener directly " +
-			"can send a PROXY header claiming any client address (evading IP bans and per-IP limits), " +
-			"and connections that send no header yet are counted by no address, so one host can hold " +
-			"every free connection for the handshake timeout (clients from elsewhere then get 190 server full); " +
-			"set --proxy-trusted to the addresses of your TLS terminators")
+	if !cfg.proxyProtocol {
+		return
 	}
+	if len(cfg.proxyTrusted) == 0 {
+		log.Warn("--proxy-protocol without --proxy-trusted: " + proxyRisk +
+			"; set --proxy-trusted to the addresses of your TLS terminators")
+		return
+	}
+	if all := trustsEveryAddress(cfg.proxyTrusted); all != "" {
+		log.Warn("--proxy-trusted "+all+" trusts every address: "+proxyRisk+
+			"; list only the addresses of your TLS terminators", zap.Strings("proxy_trusted", cfg.proxyTrusted))
+	}
+}
+
+// trustsEveryAddress is the first entry of trusted with a prefix of length
+// 0 (0.0.0.0/0, ::/0, 10.0.0.0/0: every IPv4 or every IPv6 address), or "".
+func trustsEveryAddress(trusted []string) string {
+	for _, e := range trusted {
+		if _, n, err := net.ParseCIDR(e); err == nil {
+			if ones, _ := n.Mask.Size(); ones == 0 {
+				return e
+			}
+		}
+	}
+	return ""
 }
 
 func trimEmpty(in []string) []string {

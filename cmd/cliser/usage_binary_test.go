@@ -297,7 +297,20 @@ func TestBinaryProxyTrustFromTheEnvironment(t *testing.T) {
 	trusted := testkit.Serve(t, []string{"CLISER_PASSWORD=pw", "CLISER_PROXY_TRUSTED=10.0.0.0/8, 192.0.2.7", "CLISER_REQUIRE_CERT_CN=true"},
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--proxy-protocol")
 	assert.NotContains(t, trusted.LogText(), "without --proxy-trusted")
+	assert.NotContains(t, trusted.LogText(), "trusts every address")
 	testkit.Dial(t, trusted.Addr).ExpectClosed("190 " + protocol.ReasonProtocolError.String())
+}
+
+// Trusting every address is plain --proxy-protocol's risk: it started
+// without a word (audit). Any prefix of length 0 warns, named.
+func TestBinaryProxyTrustingEveryAddressWarns(t *testing.T) {
+	for _, all := range []string{"0.0.0.0/0", "::/0", "10.0.0.5, 10.0.0.0/0"} {
+		p := testkit.Serve(t, []string{"CLISER_PASSWORD=pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off",
+			"--data-dir", t.TempDir(), "--proxy-protocol", "--proxy-trusted", all)
+		last := all[strings.LastIndex(all, " ")+1:]
+		assert.Contains(t, p.LogText(), "--proxy-trusted "+last+" trusts every address", all)
+		assert.Contains(t, p.LogText(), "one host can hold every free connection", all)
+	}
 }
 
 // A word in backticks in a flag's help is its value's name in the usage
