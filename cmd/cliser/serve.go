@@ -52,6 +52,7 @@ type serveConfig struct {
 	nodeID           string
 	clusterReplicas  int
 	clusterHeartbeat time.Duration
+	clusterOnly      []string       // the --cluster-* flags given: a mistake without --cluster
 	identity         identityConfig // serve_identity.go
 	eventRetention   int
 	webhook          webhookConfig // serve_webhook.go
@@ -78,6 +79,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.clusterOnly = clusterOnlyGiven(cmd.Flags())
 			ctx, hurry, hup, stop := routeSignals(cmd.Context())
 			defer stop()
 			return from.named(runServe(ctx, hurry, hup, cfg))
@@ -155,6 +157,12 @@ func (cfg *serveConfig) validate() error {
 		// (found by the interface audit).
 		return configErrorf("--data-dir is empty: a single node keeps its registry, credentials, bans and event log there " +
 			"across restarts; give a directory (the default is ./data)")
+	case cfg.cluster == "" && len(cfg.clusterOnly) == 1:
+		return configErrorf("%s is a setting of cluster mode: it needs --cluster (NATS URLs); a single node would ignore it, so leave it out",
+			cfg.clusterOnly[0])
+	case cfg.cluster == "" && len(cfg.clusterOnly) > 1:
+		return configErrorf("%s are settings of cluster mode: they need --cluster (NATS URLs); a single node would ignore them, so leave them out",
+			strings.Join(cfg.clusterOnly, " and "))
 	case cfg.cluster != "" && cfg.nodeID == "":
 		return configErrorf("--node-id is needed with --cluster (the host name could not be read)")
 	case cfg.clusterReplicas < 1 || cfg.clusterReplicas > 5:

@@ -33,6 +33,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 	badYAML := writeFile(t, dir, "bad.yaml", "listen: [\n")
 	badValue := writeFile(t, dir, "value.yaml", "keepalive-interval: soon\n")
 	zeroClients := writeFile(t, dir, "zero.yaml", "max-clients: 0\n")
+	clusterOnly := writeFile(t, dir, "cluster-only.yaml", "cluster-replicas: 3\n")
 	badAdmin := []string{"CLISER_ADMIN=ftp://nowhere"}
 	noToken := writeFile(t, dir, "no-token", "\n\n")
 	twoWords := writeFile(t, dir, "two-words", "good-token\nbad token\n")
@@ -66,6 +67,14 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--listen", "LOCALHOST:47095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
 			{args: []string{"serve", "--listen", "127.0.0.1:047095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
 			{args: []string{"serve", "--cluster", "http://nats.example:4222", "--node-id", "n1"}, hint: "http:// is not a NATS URL"},
+			// Ignored on a single node, without a word (audit); set to its default too.
+			{args: []string{"serve", "--cluster-replicas", "3"}, env: []string{"CLISER_PASSWORD=pw"}, hint: "--cluster-replicas is a setting of cluster mode: it needs --cluster"},
+			{args: []string{"serve", "--cluster-heartbeat", "10s", "--cluster-replicas", "1"}, env: []string{"CLISER_PASSWORD=pw"},
+				hint: "--cluster-heartbeat and --cluster-replicas are settings of cluster mode: they need --cluster"},
+			{args: []string{"serve"}, env: []string{"CLISER_PASSWORD=pw", "CLISER_CLUSTER_HEARTBEAT=5s"},
+				hint: "--cluster-heartbeat (from CLISER_CLUSTER_HEARTBEAT) is a setting of cluster mode: it needs --cluster"},
+			{args: []string{"serve", "--config", clusterOnly}, env: []string{"CLISER_PASSWORD=pw"},
+				hint: "--cluster-replicas (from config file " + clusterOnly + ") is a setting of cluster mode"},
 			{args: []string{"serve", "--cluster", "nats://a:4222,nats://", "--node-id", "n1"}, hint: "a URL without a host"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_LISTEN=OFF"}, hint: "or off to turn it off"},
 			{args: []string{"serve"}, env: []string{"CLISER_ADMIN_TOKEN=two words"}, hint: "CLISER_ADMIN_TOKEN holds a space"},
