@@ -118,8 +118,13 @@ func agentPassword(file string) (string, error) {
 		}
 		return firstPasswordLine(file, raw)
 	}
-	if pw := os.Getenv("CLISER_PASSWORD"); pw != "" {
+	pw, set := os.LookupEnv("CLISER_PASSWORD")
+	switch {
+	case pw != "":
 		return checkPassword(pw, "CLISER_PASSWORD")
+	case set:
+		return "", configErrorf("no password: CLISER_PASSWORD is set but empty; give it the password, " +
+			"or give --password-file FILE; a password is never a flag")
 	}
 	return "", configErrorf("no password: set CLISER_PASSWORD=<password> in the environment, " +
 		"or --password-file FILE; a password is never a flag")

@@ -107,6 +107,7 @@ func TestPasswordsFromEnvAndFile(t *testing.T) {
 	_, err = loadPasswords("", false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--password-file")
+	assert.Contains(t, err.Error(), "CLISER_PASSWORD is set but empty", "not told to set what is set (audit)")
 	// A file given but empty is named: "give --password-file" would send
 	// the operator looking at the wrong thing.
 	empty := writeFile(t, t.TempDir(), "pw", "\n\r\n")

@@ -230,17 +230,31 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 		out = append(out, pws...)
 	}
 	if len(out) == 0 && !optional {
-		if file != "" {
-			// Named, or the message would tell to give the very flag
-			// that was given.
-			return nil, configErrorf("no password configured: --password-file %s holds none (only empty lines); "+
-				"put one password a line in it, or set CLISER_PASSWORD=<password> in the environment", file)
-		}
-		return nil, configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
-			"or --password-file FILE (one password a line); passwords are never flags. " +
-			"To admit only client IDs with a credential of their own, and no shared password, give --require-credentials")
+		return nil, noPasswordError(file)
 	}
 	return out, nil
+}
+
+// noPasswordError says what to fix when no password is configured. A
+// password file given, or a CLISER_PASSWORD set but empty, is named: the
+// message would tell to give the very thing that was given.
+func noPasswordError(file string) error {
+	_, setEmpty := os.LookupEnv("CLISER_PASSWORD")
+	switch {
+	case file != "" && setEmpty:
+		return configErrorf("no password configured: --password-file %s holds none (only empty lines), and CLISER_PASSWORD is set but empty; "+
+			"put one password a line in the file, or give CLISER_PASSWORD a password", file)
+	case file != "":
+		return configErrorf("no password configured: --password-file %s holds none (only empty lines); "+
+			"put one password a line in it, or set CLISER_PASSWORD=<password> in the environment", file)
+	case setEmpty:
+		return configErrorf("no password configured: CLISER_PASSWORD is set but empty; give it a password, " +
+			"or give --password-file FILE (one password a line); passwords are never flags. " +
+			"To admit only client IDs with a credential of their own, and no shared password, give --require-credentials")
+	}
+	return configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
+		"or --password-file FILE (one password a line); passwords are never flags. " +
+		"To admit only client IDs with a credential of their own, and no shared password, give --require-credentials")
 }
 
 // envPassword checks a non-empty CLISER_PASSWORD. A refusal never quotes it.

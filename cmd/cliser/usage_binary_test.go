@@ -96,6 +96,9 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 				hint: "--proxy-trusted (from CLISER_PROXY_TRUSTED) wants IP addresses"},
 			{args: []string{"serve", "--config", zeroClients}, env: []string{"CLISER_PASSWORD=pw"},
 				hint: "--max-clients (from config file " + zeroClients + ") must be 1..65535"},
+			// It said "set CLISER_PASSWORD", which was set (audit).
+			{args: []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", filepath.Join(dir, "data")},
+				env: []string{"CLISER_PASSWORD="}, hint: "no password configured: CLISER_PASSWORD is set but empty; give it a password"},
 			{args: []string{"serve", "--password", "x"}, hint: "a password is never a flag, which ps and shell history show: set CLISER_PASSWORD or --password-file"},
 		},
 		"cliser agent": {
@@ -110,7 +113,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"agent", "--server", "127.0.0.1:99999", "--id", "a"}, env: []string{"CLISER_PASSWORD=x"}, hint: "the port must be a number"},
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--dial-timeout", "-5s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--dial-timeout and --handshake-timeout must be positive"},
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--handshake-timeout", "0s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "must be positive"},
-			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD="}, hint: "CLISER_PASSWORD"},
+			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD="}, hint: "CLISER_PASSWORD is set but empty"},
 		},
 		"cliser clients": {
 			{args: []string{"clients", "lst"}, hint: "or list"},
