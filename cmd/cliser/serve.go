@@ -152,6 +152,9 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--max-outbound-backlog must be positive, got %d", cfg.maxBacklog)
 	case cfg.retention < 0:
 		return configErrorf("--retention must not be negative, got %s", cfg.retention)
+	case cfg.dataDir != "" && strings.TrimSpace(cfg.dataDir) == "":
+		// It made a directory named " " (found by the interface audit).
+		return configErrorf("--data-dir %q is only white space, which would name a directory so: give a directory (the default is ./data)", cfg.dataDir)
 	case cfg.dataDir == "" && cfg.cluster == "":
 		// It kept everything in memory, lost at every stop without a word
 		// (found by the interface audit).

@@ -60,6 +60,11 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			// It kept everything in memory, lost at every stop (audit).
 			{args: []string{"serve", "--data-dir", "", "--event-retention", "0"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--data-dir is empty: a single node keeps"},
 			{args: []string{"serve", "--event-retention", "0"}, env: []string{"CLISER_PASSWORD=x", "CLISER_DATA_DIR="}, hint: "give a directory (the default is ./data)"},
+			// It made a directory named " " (audit); in cluster mode too, for the spill file.
+			{args: []string{"serve", "--data-dir", " ", "--listen", "127.0.0.1:0", "--admin-listen", "off"}, env: []string{"CLISER_PASSWORD=x"},
+				hint: `--data-dir " " is only white space`},
+			{args: []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--cluster", "nats://127.0.0.1:1", "--node-id", "n1"},
+				env: []string{"CLISER_PASSWORD=x", "CLISER_DATA_DIR=\t "}, hint: `--data-dir (from CLISER_DATA_DIR) "\t " is only white space`},
 			// It bound, then failed: exit 1, naming neither flag (audit).
 			{args: []string{"serve", "--listen", "127.0.0.1:47095", "--admin-listen", "127.0.0.1:47095"}, hint: "are both port 47095"},
 			{args: []string{"serve", "--listen", ":47095", "--admin-listen", "127.0.0.1:47095"}, hint: "give the admin API a port of its own"},
