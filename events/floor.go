@@ -67,13 +67,11 @@ func readFloor(path string) (n uint64, exact bool, err error) {
 	text, reserved := strings.CutSuffix(strings.TrimSpace(string(b)), floorReserved)
 	n, err = strconv.ParseUint(text, 10, 64)
 	why := "not a number"
-	if err == nil && n > maxFloor {
+	if errors.Is(err, strconv.ErrRange) || err == nil && n > maxFloor {
 		err, why = errors.New("too large"), fmt.Sprintf("a number past any seq a log gives, at most %d", uint64(maxFloor))
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q (%s): "+
-			"with events.db empty or gone the log cannot tell where its seqs go on; "+
-			"put back the file from a backup, or remove it to start seqs from 1 again (readers then re-read from the start)",
+		return 0, false, fmt.Errorf("events: %s should hold one number, the newest seq the event log may have given, and holds %q (%s)",
 			path, b[:min(len(b), 40)], why)
 	}
 	return n, !reserved, nil
@@ -155,7 +153,8 @@ func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 	newest := l.n.newest.Load()
 	switch {
 	case floorErr != nil && newest == 0:
-		return floorErr
+		return fmt.Errorf("%w: with events.db empty or gone the log cannot tell where its seqs go on; "+
+			"put back the file from a backup, or remove it to start seqs from 1 again (readers then re-read from the start)", floorErr)
 	case floorErr != nil:
 		l.opts.log.Warn("events: the seq floor file is damaged; written again from events.db's newest seq",
 			zap.String("file", l.floor.path), zap.Uint64("newest", newest), zap.Error(floorErr))

@@ -209,8 +209,8 @@ func warnIfEmpty(path, what, starting string, log *zap.Logger) bool {
 // dir used before: removed, or lost with a bad copy or restore, it
 // starts anew as an empty one would, and that went without a word (a
 // missing identity.db let every client ID in on the shared password and
-// lifted every ban). An upgrade from a build without the file says it
-// once, needlessly.
+// lifted every ban). Every build with the registry's log made both files,
+// so only an event log that was off until now says it, once, needlessly.
 func warnIfMissing(b *backend, path, what, starting string, log *zap.Logger) bool {
 	if _, err := os.Stat(path); b.usedBefore && errors.Is(err, os.ErrNotExist) {
 		log.Warn(what+" file is missing from a data dir that holds the registry: "+starting+

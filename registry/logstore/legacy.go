@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/fsx"
@@ -65,6 +66,9 @@ func (s *Store) migrate() (bool, error) {
 	if err := fsx.SyncDir(s.dir); err != nil {
 		return false, fmt.Errorf("logstore: %w", err)
 	}
+	// Said: an operator going back a build must rename it back (upgrade audit).
+	s.o.log.Info("registry: an earlier build's "+LegacyName+" copied into "+SnapName+" and kept as "+LegacyName+MigratedSuffix+
+		" (docs/operations.md, going back to an older build)", zap.String("file", path+MigratedSuffix))
 	return true, nil
 }
 

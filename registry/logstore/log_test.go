@@ -492,7 +492,10 @@ func TestOpenMigratesAFileOfThePreviousBuild(t *testing.T) {
 	legacy := filepath.Join(dir, LegacyName)
 	require.NoError(t, os.WriteFile(legacy, raw, 0o600))
 
-	s := openT(t, dir)
+	core, logs := observer.New(zap.InfoLevel)
+	s := openT(t, dir, WithLogger(zap.New(core)))
+	assert.Equal(t, 1, logs.FilterMessageSnippet("copied into "+SnapName+" and kept as "+LegacyName+MigratedSuffix).Len(),
+		"the migration is said: %v", logs.All())
 	got, err := s.Load()
 	require.NoError(t, err)
 	at := time.Date(2026, 11, 25, 19, 1, 58, 0, time.UTC)
