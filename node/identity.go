@@ -146,7 +146,7 @@ func openIdentityStore(o *options, b *backend) (st identity.Store, lost, err err
 			}
 		}
 		if !found || marked {
-			lost = fmt.Errorf("started at %s without the credentials and bans of %s (found empty or missing), and none has been "+
+			lost = fmt.Errorf("identity: started at %s without the credentials and bans of %s (found empty or missing), and none has been "+
 				"enrolled or banned since: every client ID falls back to the shared password; restore the file from a backup "+
 				"(stop cliser first), or enroll and ban again", at.UTC().Format(time.RFC3339), path)
 		}

@@ -399,7 +399,7 @@ func (d *Deliverer) skipLost(st State, gone *events.GoneError) State {
 			zap.Uint64("acked", st.Acked), zap.Uint64("floor", gone.Oldest-1))
 	default:
 		d.m.dropped.Add(float64(lost))
-		d.zl.Error("webhook: events fell out of the log before the receiver acknowledged them; resuming from the oldest kept",
+		d.zl.Error("webhook: events the receiver had not acknowledged are no longer in the log (dropped by retention, or gone with an events.db put back from a backup); resuming from the oldest kept",
 			zap.Uint64("lost", lost), zap.Uint64("acked", st.Acked), zap.Uint64("oldest", gone.Oldest))
 	}
 	st = State{Acked: gone.Oldest - 1}

@@ -166,7 +166,8 @@ func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string,
 		case v.Kind != yaml.ScalarNode:
 			return nil, configErrorf("config file %s: %s must be a single value", path, k)
 		case v.ShortTag() == "!!null":
-			return nil, configErrorf("config file %s: %s has no value (write %s: \"\" for an empty one)", path, k, k)
+			// Not "write it empty": most settings refuse an empty value.
+			return nil, configErrorf("config file %s: %s has no value: give it one, or remove the line", path, k)
 		case !slices.Contains([]string{"!!str", "!!int", "!!float", "!!bool", "!!timestamp"}, v.ShortTag()):
 			return nil, configErrorf("config file %s: %s must be a plain value, not a %s", path, k, v.ShortTag())
 		}

@@ -159,7 +159,7 @@ func TestConfigValuesAsWritten(t *testing.T) {
 	_, err = readConfigFile(writeFile(t, dir, "n.yaml", "listen:\n"), serveFlags())
 	require.Error(t, err)
 	assert.Equal(t, 2, exitCode(err))
-	assert.Contains(t, err.Error(), `listen has no value (write listen: "" for an empty one)`)
+	assert.Contains(t, err.Error(), `listen has no value: give it one, or remove the line`)
 
 	_, err = readConfigFile(writeFile(t, dir, "p.yaml", "hunter2\n"), serveFlags())
 	require.Error(t, err)
