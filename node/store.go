@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/identity/boltstore"
 	"github.com/cliser/cliser/internal/natsurl"
 	"github.com/cliser/cliser/registry"
 	"github.com/cliser/cliser/registry/logstore"
@@ -47,11 +49,17 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 			return &backend{}, nil
 		}
 		_, statErr := os.Stat(filepath.Join(o.dataDir, logstore.LogName))
+		registryGone := registryFilesGone(o.dataDir)
 		store, err := logstore.Open(o.dataDir, logstore.WithLogger(log))
 		if err != nil {
 			return nil, dataDirError(o.dataDir, err)
 		}
 		warnEmptyRegistry(store, log)
+		if registryGone {
+			log.Warn("registry files missing from a data dir that holds identity.db or events.db (removed, or left out of a copy): "+
+				"starting with an empty registry, and the clients the event log holds; if that is not expected, stop cliser and "+
+				"restore "+logstore.SnapName+" and "+logstore.LogName+" from a backup", zap.String("data_dir", o.dataDir))
+		}
 		return &backend{Store: store, usedBefore: statErr == nil}, nil
 	}
 	link, err := wait.connect(ctx, func() (*natsLink, error) { return dialNATS(o) })
@@ -201,6 +209,23 @@ func warnIfEmpty(path, what, starting string, log *zap.Logger) bool {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		warnEmpty(path, what, starting, log)
 		return true
+	}
+	return false
+}
+
+// registryFilesGone reports whether dir holds none of the registry's files
+// but another data file: every build that made those made the registry's
+// too, so they were lost (black-box audit: that start said nothing).
+func registryFilesGone(dir string) bool {
+	for _, name := range []string{logstore.LogName, logstore.SnapName, logstore.LegacyName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	for _, name := range []string{boltstore.FileName, events.FileName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
 	}
 	return false
 }

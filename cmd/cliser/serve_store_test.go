@@ -289,6 +289,29 @@ func TestBinaryWarnsOnMissingIdentityAndEventFiles(t *testing.T) {
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
 }
 
+// Both registry files removed from a data dir that holds the others
+// start with the registry the event log rebuilds, and say so: that start
+// said nothing (black-box audit).
+func TestBinaryWarnsOnRegistryFilesMissingBesideTheOthers(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CLISER_PASSWORD=missing-pw", "CLISER_ADMIN_TOKEN="}
+	args := []string{"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir}
+	p := testkit.Serve(t, env, args...)
+	testkit.Dial(t, p.Addr).Register("missing-pw", "before-missing")
+	require.Equal(t, 0, p.Stop(t), p.LogText())
+	assert.NotContains(t, p.LogText(), "registry files missing", "a new data dir is not a lost file")
+
+	for _, name := range []string{logstore.SnapName, logstore.LogName} { // a snapshot only once compacted
+		if err := os.Remove(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			require.NoError(t, err)
+		}
+	}
+	p = testkit.Serve(t, env, args...)
+	testkit.Dial(t, p.Addr).Register("missing-pw", "after-missing")
+	assert.Contains(t, p.LogText(), "registry files missing from a data dir that holds identity.db or events.db")
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
 // writeRegistry writes n records into dir's registry.db as a previous
 // build did (bbolt, commits of 400: the file has a freelist). With
 // migrate, the store then opens it (the records become its snapshot),
