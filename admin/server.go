@@ -72,6 +72,12 @@ func (a *API) serve(ln net.Listener) *Server {
 		err := hs.Serve(capped)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
+		} else {
+			// Said when it happens, not at the stop: the protocol serves
+			// on, but the API, metrics and probes are gone (a failing
+			// /healthz has a supervisor restart the process).
+			a.opts.log.Error("admin: the HTTP listener stopped; the admin API, metrics and probes no longer answer",
+				zap.String("admin", s.addr), zap.Error(err))
 		}
 		done <- err
 	}()
