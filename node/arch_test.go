@@ -15,14 +15,25 @@ const module = "github.com/cliser/cliser/"
 // so an arrow that comes back through a third package fails too.
 func TestImportsRunOneWay(t *testing.T) {
 	forbidden := map[string][]string{
-		"cluster":  {"admin", "reactor", "node", "ui", "webhook"},
-		"admin":    {"reactor", "cluster", "node"},
-		"registry": {"admin", "cluster", "reactor", "node", "identity", "events"},
-		"protocol": {"registry", "admin", "cluster", "reactor", "node"},
-		"reactor":  {"admin", "cluster", "node"},
-		"events":   {"admin", "cluster", "reactor", "registry", "node"},
-		"webhook":  {"admin", "cluster", "reactor", "node"},
-		"identity": {"admin", "cluster", "reactor", "registry", "node"},
+		"cluster":  {"admin", "reactor", "node", "ui", "webhook", "client"},
+		"admin":    {"reactor", "cluster", "node", "webhook", "ui", "client"},
+		"registry": {"admin", "cluster", "reactor", "node", "identity", "events", "webhook", "ui", "client"},
+		"protocol": {"registry", "admin", "cluster", "reactor", "node", "identity", "events", "webhook", "ui", "client"},
+		"reactor":  {"admin", "cluster", "node", "webhook", "ui", "client"},
+		"events":   {"admin", "cluster", "reactor", "registry", "node", "identity", "webhook", "ui", "client"},
+		"webhook":  {"admin", "cluster", "reactor", "node", "registry", "identity", "ui", "client"},
+		"identity": {"admin", "cluster", "reactor", "registry", "node", "events", "webhook", "ui", "client"},
+		// The client speaks the wire only through protocol; the
+		// dashboard's files know no Go package.
+		"client": {"admin", "cluster", "reactor", "registry", "node", "identity", "events", "webhook", "ui"},
+		"ui":     {"admin", "cluster", "reactor", "registry", "node", "identity", "events", "webhook", "client", "protocol"},
+	}
+	// internal/* are libraries under every package: none imports one of
+	// them (testkit, the tests' kit, speaks the protocol).
+	for _, pkg := range goListInternal(t) {
+		if !strings.HasSuffix(pkg, "/testkit") {
+			forbidden[strings.TrimPrefix(pkg, module)] = topLevel
+		}
 	}
 	for pkg, bad := range forbidden {
 		deps := goListDeps(t, module+pkg)
@@ -32,6 +43,19 @@ func TestImportsRunOneWay(t *testing.T) {
 			}
 		}
 	}
+}
+
+// topLevel are the packages at the top of the module.
+var topLevel = []string{"admin", "client", "cluster", "events", "identity", "node", "protocol", "reactor", "registry", "ui", "webhook"}
+
+// goListInternal names the packages under internal/.
+func goListInternal(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", module+"internal/...").Output()
+	if err != nil {
+		t.Fatalf("go list internal/...: %v", err)
+	}
+	return strings.Fields(string(out))
 }
 
 // goListDeps is the set of packages pkg depends on, itself included.
