@@ -163,7 +163,13 @@ func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 	}
 	reason = protocol.ShutdownText(reason)
 	sent, err := a.dir.ShutdownAll(reason)
-	if err != nil {
+	var unconfirmed *registry.UnconfirmedError
+	switch {
+	case errors.As(err, &unconfirmed): // the others' orders stand: 202, naming who did not confirm
+		a.opts.log.Warn("admin: shutdown queued for all, not confirmed by every node", zap.Int("sent", sent),
+			zap.Strings("unconfirmed_nodes", unconfirmed.Nodes), zap.String("text", reason))
+		return ShutdownAllResponse{Sent: sent, UnconfirmedNodes: unconfirmed.Nodes}, nil
+	case err != nil:
 		return ShutdownAllResponse{}, err
 	}
 	a.opts.log.Info("admin: shutdown queued for all", zap.Int("sent", sent), zap.String("text", reason))

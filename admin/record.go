@@ -98,6 +98,10 @@ type CommandResponse struct {
 // connected clients the 130 order was queued for.
 type ShutdownAllResponse struct {
 	Sent int `json:"sent"`
+	// UnconfirmedNodes are the cluster's nodes that did not confirm the
+	// order in time: their clients may not have been told (absent when
+	// every node confirmed).
+	UnconfirmedNodes []string `json:"unconfirmed_nodes,omitempty"`
 }
 
 // ShutdownRequest is the optional body of the shutdown commands.

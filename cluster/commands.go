@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nats-io/nats.go"
@@ -261,8 +262,9 @@ func (n *Node) holderOf(cid string, down bool) (registry.Record, error) {
 }
 
 // ShutdownAll asks every live node (heartbeat present) at once and sums
-// what they sent. A node that does not answer in time is logged and
-// counted as 0; the others' orders stand.
+// what they sent. A node that does not answer in time is logged, counted
+// (cliser_cluster_shutdown_all_unconfirmed_total) and named in an
+// *registry.UnconfirmedError beside the sum; the others' orders stand.
 func (d *directory) ShutdownAll(text string) (int, error) {
 	n := d.node()
 	if !n.natsConnected() {
@@ -276,6 +278,7 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sent := 0
+	var unconfirmed []string
 	for node := range alive {
 		wg.Add(1)
 		go func() {
@@ -285,6 +288,10 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 			r, err := n.request(ctx, node, command{Op: "shutdown-all", Text: text})
 			if err != nil {
 				n.log.Warn("cluster: shutdown-all not confirmed by a node", zap.String("to", node), zap.Error(err))
+				n.metrics.unconfirmed.Inc()
+				mu.Lock()
+				unconfirmed = append(unconfirmed, node)
+				mu.Unlock()
 				return
 			}
 			n.log.Debug("cluster: shutdown-all confirmed", zap.String("by", node), zap.Int("sent", r.Sent))
@@ -295,5 +302,9 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 	}
 	here, err := n.local.ShutdownAll(text)
 	wg.Wait()
+	if err == nil && len(unconfirmed) > 0 {
+		slices.Sort(unconfirmed)
+		err = &registry.UnconfirmedError{Nodes: unconfirmed}
+	}
 	return sent + here, err
 }

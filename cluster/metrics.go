@@ -27,6 +27,7 @@ const (
 	MetricClusterIdentityCaught  = "cliser_cluster_identity_caught_up_total"
 	MetricClusterTakeoverWaits   = "cliser_cluster_takeover_event_waits_total"
 	MetricClusterReportWaits     = "cliser_cluster_identity_report_waits_total"
+	MetricClusterUnconfirmed     = "cliser_cluster_shutdown_all_unconfirmed_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 
 	noticeApplied, noticeUnsent, noticeBad = "applied first", "unsent", "not ours"
@@ -56,6 +57,8 @@ type metrics struct {
 	takeoverWaits *prometheus.CounterVec
 	// reportWaits counts closes of other nodes' identity changes (identityreport.go).
 	reportWaits *prometheus.CounterVec
+	// unconfirmed counts nodes that did not confirm a shutdown-all (commands.go).
+	unconfirmed prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -83,6 +86,7 @@ func newMetrics() metrics {
 		reportWaits: prom.CounterVec(MetricClusterReportWaits,
 			`Credential deletes and bans of another node (or this node's echo of its own) whose closes here waited for that node's report: "reported" (it said its event is in the event log), or "late" (no report within 500 ms: closed anyway, and a close's client.disconnected may come before the change's event in the log).`,
 			"result", reportCame, reportLate),
+		unconfirmed: prom.Counter(MetricClusterUnconfirmed, "Nodes that did not confirm this node's POST /v1/shutdown in time: their clients may not have been told."),
 		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
 	}
 }
@@ -95,7 +99,7 @@ func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
 		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp,
-		n.metrics.takeoverWaits, n.metrics.reportWaits,
+		n.metrics.takeoverWaits, n.metrics.reportWaits, n.metrics.unconfirmed,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

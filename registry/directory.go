@@ -27,7 +27,9 @@ type Directory interface {
 	Shutdown(cid, text string) error
 	// Kick queues "190 kicked" and the close on cid's connection.
 	Kick(cid string) error
-	// ShutdownAll queues 130 on every connected client and says on how many.
+	// ShutdownAll queues 130 on every connected client and says on how
+	// many; an *UnconfirmedError beside the count names the nodes that did
+	// not confirm theirs (cluster mode).
 	ShutdownAll(text string) (int, error)
 }
 

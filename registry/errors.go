@@ -1,6 +1,9 @@
 package registry
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors of the registry.
 var (
@@ -20,3 +23,12 @@ var (
 	// not be reached in time; try again (Directory).
 	ErrUnavailable = errors.New("the node that holds the client can not be reached; try again later")
 )
+
+// UnconfirmedError is a broadcast (Directory.ShutdownAll) that the nodes
+// it names did not confirm in time: their clients may not have been told.
+// The count beside it is the others'.
+type UnconfirmedError struct{ Nodes []string }
+
+func (e *UnconfirmedError) Error() string {
+	return "not confirmed by node(s) " + strings.Join(e.Nodes, ", ") + ": their clients may not have been told; try again"
+}

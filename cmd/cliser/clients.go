@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -181,7 +182,9 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 		Short: "Tell a connected client (or all of them) to shut down (130 shutdown)",
 		Long: "Send \"130 shutdown[ <reason>]\" to a connected client, or with --all to every\n" +
 			"connected client. The server answers once the order is queued; the client\n" +
-			"answers \"130 ok\" and its record then says reason \"shutdown\".",
+			"answers \"130 ok\" and its record then says reason \"shutdown\". In a cluster,\n" +
+			"--all exits 1 naming any node that did not confirm the order in time (its\n" +
+			"clients may not have been told).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case all && len(args) > 0:
@@ -206,9 +209,15 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 					return explain(c, err, "")
 				}
 				if o.output == "json" {
-					return writeJSONOut(out, resp)
+					err = writeJSONOut(out, resp)
+				} else {
+					_, err = fmt.Fprintf(out, "shutdown sent to %d connected clients\n", resp.Sent)
 				}
-				_, err = fmt.Fprintf(out, "shutdown sent to %d connected clients\n", resp.Sent)
+				if err == nil && len(resp.UnconfirmedNodes) > 0 {
+					// Exit 1: a script must not take the fleet for told.
+					err = fmt.Errorf("not confirmed by node(s) %s: their clients may not have been told; run it again",
+						strings.Join(resp.UnconfirmedNodes, ", "))
+				}
 				return err
 			}
 			resp, err := c.Shutdown(cmd.Context(), args[0], reason)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"syscall"
 	"testing"
 	"time"
 
@@ -264,4 +265,29 @@ func TestBinaryClusterCLISaysAnAnswerIsStale(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, `"connected_at": null`)
 	assert.Contains(t, out, `"last_seen": null`)
+}
+
+// `cliser clients shutdown --all` through a node while another was killed
+// a moment ago (its heartbeat not yet gone): the others are told, and the
+// command names the node that did not confirm and exits 1, so that a
+// script does not take the fleet for told.
+func TestBinaryClusterShutdownAllSaysANodeDidNotConfirm(t *testing.T) {
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
+	alpha := serveNode(t, env, "alpha")
+	beta := serveNode(t, env, "beta")
+	c := opsConnect(t, alpha.Addr, "cl-secret", "near-1")
+	api := apiOf(t, alpha)
+	require.Eventually(t, func() bool {
+		st, err := api.Stats(context.Background())
+		return err == nil && len(st.Nodes) == 2 && st.Nodes[0].State == "up" && st.Nodes[1].State == "up"
+	}, 15*time.Second, 20*time.Millisecond, "both nodes up")
+	beta.Signal(t, syscall.SIGKILL)
+	beta.WaitExit(t)
+
+	out, _, err := runCLI(t, "clients", "shutdown", "--all", "--reason", "partial", "--admin", alpha.AdminAddr)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not confirmed by node(s) beta: their clients may not have been told")
+	assert.Contains(t, out, "shutdown sent to 1 connected clients")
+	c.Expect("130 shutdown partial")
 }
