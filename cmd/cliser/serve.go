@@ -79,7 +79,8 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.clusterOnly = clusterOnlyGiven(cmd.Flags())
+			cfg.clusterOnly = flagsGiven(cmd.Flags(), "cluster-replicas", "cluster-heartbeat")
+			cfg.webhook.tuning = flagsGiven(cmd.Flags(), "webhook-batch", "webhook-linger")
 			ctx, hurry, hup, stop := routeSignals(cmd.Context())
 			defer stop()
 			return from.named(runServe(ctx, hurry, hup, cfg))

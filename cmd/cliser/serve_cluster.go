@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -17,14 +18,14 @@ func defaultNodeID() string {
 	return strings.TrimSpace(h)
 }
 
-// clusterOnlyGiven names the flags of cluster mode alone (--cluster-*)
-// that fs has set: by the command line, the environment or the config
-// file (applyLayers sets those as flags too); a default is none. On a
-// single node they were ignored without a word (audit).
-func clusterOnlyGiven(fs *pflag.FlagSet) []string {
+// flagsGiven names the flags among names that fs has set: by the command
+// line, the environment or the config file (applyLayers sets those as
+// flags too); a default is none. A setting of a mode that is off (the
+// cluster's, a webhook's) was ignored without a word (audit).
+func flagsGiven(fs *pflag.FlagSet, names ...string) []string {
 	var given []string
 	fs.Visit(func(f *pflag.Flag) {
-		if strings.HasPrefix(f.Name, "cluster-") {
+		if slices.Contains(names, f.Name) {
 			given = append(given, "--"+f.Name)
 		}
 	})

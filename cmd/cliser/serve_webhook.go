@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -18,6 +19,7 @@ type webhookConfig struct {
 	secretFile string
 	batch      int
 	linger     time.Duration
+	tuning     []string        // --webhook-batch, --webhook-linger as given: a mistake without --webhook-url
 	signer     *webhook.Signer // loaded by validate
 }
 
@@ -32,6 +34,11 @@ func (c *webhookConfig) validate(eventsOn bool) error {
 	switch {
 	case c.url == "" && c.secretFile != "":
 		return configErrorf("--webhook-secret-file signs the webhook's requests: it needs --webhook-url")
+	case c.url == "" && len(c.tuning) == 1:
+		return configErrorf("%s tunes the webhook's requests: it needs --webhook-url; without one it would be ignored, so leave it out", c.tuning[0])
+	case c.url == "" && len(c.tuning) > 1:
+		return configErrorf("%s tune the webhook's requests: they need --webhook-url; without one they would be ignored, so leave them out",
+			strings.Join(c.tuning, " and "))
 	case c.url == "":
 		return nil
 	case !eventsOn:
