@@ -87,7 +87,7 @@ func newMetrics() metrics {
 			`Credential deletes and bans of another node (or this node's echo of its own) whose closes here waited for that node's report: "reported" (it said its event is in the event log), or "late" (no report within 500 ms: closed anyway, and a close's client.disconnected may come before the change's event in the log).`,
 			"result", reportCame, reportLate),
 		unconfirmed: prom.Counter(MetricClusterUnconfirmed, "Nodes that did not confirm this node's POST /v1/shutdown in time: their clients may not have been told."),
-		caughtUp: prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
+		caughtUp:    prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
 	}
 }
 
