@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -45,46 +44,17 @@ func (s *session) onLoop(f func()) error {
 // ShutdownAll queues "130 shutdown[ <text>]" on every registered client that
 // has no order pending, and returns on how many it queued it: the line is in
 // the connection's outbound buffer, which gnet flushes after the task, so
-// "queued" is not "on the wire". It queues one task per
-// event loop rather than one per client, so a broadcast to tens of
-// thousands costs a handful of wake-ups. Safe from any goroutine; it returns
-// once every loop has run its task, or once the engine has stopped: gnet
-// drops the tasks still queued on a loop that stops, so waiting for those
-// alone could wait forever. A loop that stopped first sent nothing and is
-// not counted.
+// "queued" is not "on the wire". Safe from any goroutine; it returns once
+// every loop has run its task or the engine has stopped (onEveryLoop). A
+// loop that stopped first sent nothing and is not counted.
 func (srv *Server) ShutdownAll(text string) int {
-	var sent atomic.Int64
-	loops := srv.loopList()
-	// The last task to finish closes ran; no goroutine waits on a task
-	// that may never run.
-	var pending atomic.Int64
-	pending.Store(int64(len(loops)))
-	ran := make(chan struct{})
-	finished := func() {
-		if pending.Add(-1) == 0 {
-			close(ran)
-		}
-	}
-	if len(loops) == 0 {
-		return 0
-	}
-	for _, lp := range loops {
-		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
-			defer finished()
-			lp.wheel.each(func(s *session) {
-				if s.shutdown(text) {
-					sent.Add(1)
-				}
-			})
-			return nil
-		}))
-		if err != nil { // the engine is stopping: nothing to send on this loop
-			finished()
-		}
-	}
-	select {
-	case <-ran:
-	case <-srv.stopped:
-	}
-	return int(sent.Load())
+	return srv.onEveryLoop(func(lp *loop) int {
+		sent := 0
+		lp.wheel.each(func(s *session) {
+			if s.shutdown(text) {
+				sent++
+			}
+		})
+		return sent
+	})
 }

@@ -1,10 +1,7 @@
 package reactor
 
 import (
-	"context"
 	"crypto/sha256"
-
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/cliser/cliser/protocol"
 )
@@ -123,36 +120,18 @@ func (s *session) addrBanned() bool {
 }
 
 // CloseWhere closes every registered session whose client address match
-// accepts, with "190 <r>" (an operator's ip or net ban). It queues one task
-// per event loop and returns once each has run, or once the engine has
-// stopped (see ShutdownAll). Safe from any goroutine.
+// accepts, with "190 <r>" (an operator's ip or net ban), and returns how
+// many. It returns once every loop has run its task, or once the engine
+// has stopped (onEveryLoop). Safe from any goroutine.
 func (srv *Server) CloseWhere(match func(cip string) bool, r protocol.Reason) int {
-	n := 0
-	loops := srv.loopList()
-	done := make(chan int, len(loops))
-	for _, lp := range loops {
-		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
-			closed := 0
-			lp.wheel.each(func(s *session) {
-				if s.state == registered && match(s.cip.ip) {
-					s.fail(r)
-					closed++
-				}
-			})
-			done <- closed
-			return nil
-		}))
-		if err != nil { // the engine is stopping
-			done <- 0
-		}
-	}
-	for range loops {
-		select {
-		case closed := <-done:
-			n += closed
-		case <-srv.stopped: // gnet dropped the tasks it had not run
-			return n
-		}
-	}
-	return n
+	return srv.onEveryLoop(func(lp *loop) int {
+		closed := 0
+		lp.wheel.each(func(s *session) {
+			if s.state == registered && match(s.cip.ip) {
+				s.fail(r)
+				closed++
+			}
+		})
+		return closed
+	})
 }

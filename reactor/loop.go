@@ -84,3 +84,50 @@ func (lp *loop) sendsPerWalk() int {
 }
 
 func nanos(ns int64) time.Duration { return time.Duration(ns) }
+
+// onEveryLoop runs f on every loop, each call on its loop, and returns the sum
+// of what the runs returned. It queues one task per loop, so a broadcast
+// to tens of thousands of clients costs a handful of wake-ups. It returns
+// once every task has run, or once the engine has stopped: gnet drops the
+// tasks still queued on a loop that stops, so waiting for those alone
+// could wait forever. A task that never ran adds nothing. Safe from any
+// goroutine.
+func (srv *Server) onEveryLoop(f func(*loop) int) int {
+	loops := srv.loopList()
+	// Room for every task's send: one that runs after the wait gave up
+	// must not block its loop.
+	done := make(chan int, len(loops))
+	for _, lp := range loops {
+		err := lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
+			done <- f(lp)
+			return nil
+		}))
+		if err != nil { // the engine is stopping: the task will not run
+			done <- 0
+		}
+	}
+	sum := 0
+	for range loops {
+		select {
+		case n := <-done:
+			sum += n
+		case <-srv.stopped:
+			return sum + ranBeforeStop(done)
+		}
+	}
+	return sum
+}
+
+// ranBeforeStop sums what is in done without waiting: once the engine has
+// stopped no loop runs, so every task that ran has already sent.
+func ranBeforeStop(done chan int) int {
+	sum := 0
+	for {
+		select {
+		case n := <-done:
+			sum += n
+		default:
+			return sum
+		}
+	}
+}
