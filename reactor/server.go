@@ -164,6 +164,10 @@ func (srv *Server) Stop(ctx context.Context) error {
 		return ErrNotStarted
 	}
 	srv.draining.Store(true)
+	// Not onEveryLoop: what Stop waits for is the connections' close,
+	// which ctx bounds; waiting for the tasks first would not be bounded.
+	// Execute fails only on an engine already shut down, which left no
+	// connection to tell.
 	for _, lp := range srv.loopList() {
 		_ = lp.el.Execute(srv.ctx, gnet.RunnableFunc(func(context.Context) error {
 			lp.wheel.each(func(s *session) { s.fail(protocol.ReasonServerShuttingDown) })
