@@ -79,7 +79,7 @@ func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
 	if err != nil {
 		return err
 	}
-	resp, err := listPages(cmd.Context(), c, l.status, l.limit, l.pageSize, l.cursor)
+	resp, err := listClients(cmd.Context(), c, l.status, l.limit, l.pageSize, l.cursor)
 	if err != nil {
 		return explain(c, err, "")
 	}
@@ -117,25 +117,36 @@ func (l *listOptions) check(limitGiven bool) error {
 	return nil
 }
 
-// listPages follows the API's cursors until it has limit records (0: all)
-// or the last page. Next is set when it stopped early and more remain.
-func listPages(ctx context.Context, c *apiClient, status string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
-	out := admin.ListResponse{Clients: []admin.ClientRecord{}}
+// listClients lists the records the flags ask for, over as many pages as
+// that takes. Stale is set when any page was stale.
+func listClients(ctx context.Context, c *apiClient, status string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
+	var stale bool
+	clients, next, err := listPages(limit, pageSize, cursor, func(n int, cursor string) ([]admin.ClientRecord, string, error) {
+		resp, err := c.List(ctx, status, n, cursor)
+		stale = stale || resp.Stale
+		return resp.Clients, resp.Next, err
+	})
+	return admin.ListResponse{Clients: clients, Next: next, Stale: stale}, err
+}
+
+// listPages follows an API listing's cursors from cursor until it has
+// limit items (0: all) or the last page. fetch gets at most n items after
+// cursor and returns them and the next cursor. next is set when it stopped
+// early and more remain. The list is never nil, so JSON shows [] for none.
+func listPages[T any](limit, pageSize int, cursor string, fetch func(n int, cursor string) ([]T, string, error)) ([]T, string, error) {
+	list := []T{}
 	for {
-		page := pageSize
+		n := pageSize
 		if limit > 0 {
-			page = min(page, limit-len(out.Clients))
+			n = min(n, limit-len(list))
 		}
-		resp, err := c.List(ctx, status, page, cursor)
+		items, next, err := fetch(n, cursor)
 		if err != nil {
-			return out, err
+			return nil, "", err
 		}
-		out.Clients = append(out.Clients, resp.Clients...)
-		out.Stale = out.Stale || resp.Stale
-		cursor = resp.Next
-		if cursor == "" || (limit > 0 && len(out.Clients) >= limit) {
-			out.Next = cursor
-			return out, nil
+		list = append(list, items...)
+		if cursor = next; cursor == "" || (limit > 0 && len(list) >= limit) {
+			return list, cursor, nil
 		}
 	}
 }

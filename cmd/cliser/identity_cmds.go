@@ -17,23 +17,6 @@ func init() {
 	extraCommands = append(extraCommands, newCredentialsCmd, newBansCmd)
 }
 
-// listAll follows an API listing's cursors to its last page; fetch gets
-// the page after cursor and returns its items and the next cursor.
-func listAll[T any](fetch func(cursor string) ([]T, string, error)) ([]T, error) {
-	all := []T{}
-	cursor := ""
-	for {
-		items, next, err := fetch(cursor)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if cursor = next; cursor == "" {
-			return all, nil
-		}
-	}
-}
-
 func newCredentialsCmd() *cobra.Command {
 	return newAdminGroupCmd("credentials",
 		"Enroll client IDs with a secret of their own, list and remove them",
@@ -106,8 +89,8 @@ func newCredentialsListCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := listAll(func(cursor string) ([]admin.Credential, string, error) {
-				page, err := c.ListCredentials(cmd.Context(), 1000, cursor)
+			all, _, err := listPages(0, 1000, "", func(n int, cursor string) ([]admin.Credential, string, error) {
+				page, err := c.ListCredentials(cmd.Context(), n, cursor)
 				return page.Credentials, page.Next, err
 			})
 			if err != nil {
@@ -225,8 +208,8 @@ func newBansListCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := listAll(func(cursor string) ([]admin.Ban, string, error) {
-				page, err := c.ListBans(cmd.Context(), kind, 1000, cursor)
+			all, _, err := listPages(0, 1000, "", func(n int, cursor string) ([]admin.Ban, string, error) {
+				page, err := c.ListBans(cmd.Context(), kind, n, cursor)
 				return page.Bans, page.Next, err
 			})
 			if err != nil {
