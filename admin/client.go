@@ -83,20 +83,29 @@ func (c *Client) List(ctx context.Context, status string, limit int, cursor stri
 	if status != "" {
 		q.Set("status", status)
 	}
+	var out ListResponse
+	h, err := c.exchange(ctx, http.MethodGet, "/v1/clients"+pageQuery(q, limit, cursor), nil, http.StatusOK, &out)
+	out.Stale = isStale(h)
+	return out, err
+}
+
+// pageQuery is the query of one page of a listing: q's parameters, then
+// limit (0: the server's default) and cursor ("": the first page). It is
+// "" when there are none.
+func pageQuery(q url.Values, limit int, cursor string) string {
+	if q == nil {
+		q = url.Values{}
+	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	path := "/v1/clients"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
+	if len(q) == 0 {
+		return ""
 	}
-	var out ListResponse
-	h, err := c.exchange(ctx, http.MethodGet, path, nil, http.StatusOK, &out)
-	out.Stale = isStale(h)
-	return out, err
+	return "?" + q.Encode()
 }
 
 // Get fetches one record.

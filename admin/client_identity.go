@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 )
 
 // CreateCredential enrolls cid (or rotates its secret); grace "" or a
@@ -62,20 +61,4 @@ func (c *Client) ListBans(ctx context.Context, kind string, limit int, cursor st
 // DeleteBan lifts a ban; value is path-escaped ("10.1.0.0%2F16").
 func (c *Client) DeleteBan(ctx context.Context, kind, value string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/bans/"+pathSegment(kind)+"/"+pathSegment(value), nil, http.StatusNoContent, nil)
-}
-
-func pageQuery(q url.Values, limit int, cursor string) string {
-	if q == nil {
-		q = url.Values{}
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	if len(q) == 0 {
-		return ""
-	}
-	return "?" + q.Encode()
 }
