@@ -72,7 +72,7 @@ func (s *session) checkPassword(pw []byte) bool {
 	}
 	hs := lp.hs[s]
 	hs.secret = sha256.Sum256(pw)
-	hs.shared = lp.srv.auth.Load().checkDigest(&hs.secret)
+	hs.shared = lp.srv.auth.MatchDigest(&hs.secret)
 	if !hs.shared && !lp.srv.opts.identity.Deferred() {
 		delete(lp.hs, s)
 		return false

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cliser/cliser/internal/loggate"
+	"github.com/cliser/cliser/internal/secretset"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -22,7 +23,7 @@ import (
 type Server struct {
 	opts  options
 	reg   *registry.Registry
-	auth  atomic.Pointer[authenticator] // swapped by SetPasswords
+	auth  secretset.Set // swapped by SetPasswords
 	guard *ipGuard
 	log   *zap.Logger
 	// refusals logs connections refused before registering, sampled.
@@ -83,7 +84,7 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 		done:     make(chan error, 1),
 		stopped:  make(chan struct{}),
 	}
-	srv.auth.Store(newAuthenticator(o.passwords))
+	srv.auth.Replace(o.passwords)
 	return srv, nil
 }
 

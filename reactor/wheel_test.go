@@ -67,15 +67,6 @@ func TestWheelSurvivesLongStall(t *testing.T) {
 	assert.Equal(t, []*session{s}, due)
 }
 
-func TestPasswordCheck(t *testing.T) {
-	a := newAuthenticator([][]byte{[]byte("one"), []byte("two")})
-	assert.True(t, a.check([]byte("one")))
-	assert.True(t, a.check([]byte("two")))
-	assert.False(t, a.check([]byte("on")))
-	assert.False(t, a.check([]byte("one ")))
-	assert.False(t, a.check(nil))
-}
-
 // The ticker skips a loop while its wheel has nothing due: soonest must
 // never lie later than a scheduled session's tick, or that session would
 // wait for some other wake-up.
