@@ -1,10 +1,9 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
-	"sync/atomic"
+
+	"github.com/cliser/cliser/internal/secretset"
 )
 
 // ErrNoToken: a swap to no token at all is refused; it would open an API
@@ -14,16 +13,16 @@ var ErrNoToken = errors.New("admin: no token: the admin API keeps the tokens in 
 // Tokens is the set of bearer tokens the admin API accepts, swapped whole
 // (SIGHUP) while requests are checked against it: several at once let a
 // token be rotated with no moment where neither works. Only their SHA-256
-// digests are kept. Safe from any goroutine.
+// digests are kept (secretset). Safe from any goroutine.
 type Tokens struct {
-	digests atomic.Pointer[[][sha256.Size]byte]
+	set secretset.Set
 }
 
 // NewTokens is the set of list's tokens; with none, the API is open, and
 // stays open (Set refuses to change that in either direction).
 func NewTokens(list ...string) *Tokens {
 	t := &Tokens{}
-	t.digests.Store(digestsOf(list))
+	t.set.Replace(bytesOf(list))
 	return t
 }
 
@@ -34,7 +33,7 @@ func (t *Tokens) Set(list []string) error {
 	if len(list) == 0 || t.Len() == 0 {
 		return ErrNoToken
 	}
-	t.digests.Store(digestsOf(list))
+	t.set.Replace(bytesOf(list))
 	return nil
 }
 
@@ -43,25 +42,18 @@ func (t *Tokens) Len() int {
 	if t == nil {
 		return 0
 	}
-	return len(*t.digests.Load())
+	return t.set.Len()
 }
 
-// match reports whether given is one of the tokens. Each is compared, in
-// constant time on their digests, so neither a token's content, its
-// length nor which one matched shows in the time taken.
-func (t *Tokens) match(given string) bool {
-	got := sha256.Sum256([]byte(given))
-	found := 0
-	for _, want := range *t.digests.Load() {
-		found |= subtle.ConstantTimeCompare(want[:], got[:])
-	}
-	return found == 1
-}
+// match reports whether given is one of the tokens, in constant time:
+// neither a token's content, its length nor which one matched shows in
+// the time taken.
+func (t *Tokens) match(given string) bool { return t.set.Match([]byte(given)) }
 
-func digestsOf(list []string) *[][sha256.Size]byte {
-	ds := make([][sha256.Size]byte, 0, len(list))
-	for _, tok := range list {
-		ds = append(ds, sha256.Sum256([]byte(tok)))
+func bytesOf(list []string) [][]byte {
+	out := make([][]byte, len(list))
+	for i, tok := range list {
+		out[i] = []byte(tok)
 	}
-	return &ds
+	return out
 }
