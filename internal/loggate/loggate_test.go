@@ -27,3 +27,19 @@ func TestGateLetsOneLineThroughPerInterval(t *testing.T) {
 	assert.True(t, g.Open(time.Hour), "an hour later")
 	assert.False(t, g.Open(time.Hour))
 }
+
+// One first failure and one recovery per episode, however many tries
+// repeat either.
+func TestEpisodeTellsItsStartAndEnd(t *testing.T) {
+	var e Episode
+	assert.False(t, e.Failing(), "the zero Episode")
+	assert.False(t, e.OK(), "a success with no failure before it")
+	assert.True(t, e.Fail(), "the first failure")
+	assert.True(t, e.Failing())
+	assert.False(t, e.Fail(), "a repeat")
+	assert.False(t, e.Fail())
+	assert.True(t, e.OK(), "the first success after")
+	assert.False(t, e.Failing())
+	assert.False(t, e.OK(), "a repeat")
+	assert.True(t, e.Fail(), "a new episode")
+}
