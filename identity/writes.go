@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // writeTimeout bounds one write to the store: an operator's write
@@ -133,7 +135,7 @@ func (s *Service) behind(what string, do func(context.Context, Store) error) {
 // client's time. The flapping bans and expiries queued behind one (nobody
 // waits for them) are tried.
 func (s *Service) runWrites(ctx context.Context) {
-	failing := false
+	var writes loggate.Episode
 	var failedAt time.Time // when the last failed write ended
 	var failed error
 	run := func(ops []writeOp) {
@@ -169,15 +171,11 @@ func (s *Service) runWrites(ctx context.Context) {
 				op.done <- err
 			}
 			switch {
+			case err != nil && writes.Fail():
+				s.opts.log.Warn("identity: store write failed", zap.String("write", op.what), zap.Error(err))
 			case err != nil:
-				if !failing {
-					s.opts.log.Warn("identity: store write failed", zap.String("write", op.what), zap.Error(err))
-				} else {
-					s.opts.log.Debug("identity: store write failed", zap.String("write", op.what), zap.Error(err))
-				}
-				failing = true
-			case failing:
-				failing = false
+				s.opts.log.Debug("identity: store write failed", zap.String("write", op.what), zap.Error(err))
+			case writes.OK():
 				s.opts.log.Info("identity: store writes succeed again")
 			}
 		}
