@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // Deliverer sends the event log to one webhook. Run it on a goroutine of
@@ -50,7 +51,7 @@ type Deliverer struct {
 	acked      atomic.Uint64
 	delivering atomic.Bool
 	disabled   atomic.Bool
-	cursorBad  bool // a cursor fault is being reported; logged once
+	cursorBad  loggate.Episode // the stored cursor's faults; the delivering goroutine's
 	health     health
 	stopped    context.Context // Run's; ended: stopping, not a lost lease
 
@@ -440,16 +441,14 @@ func (d *Deliverer) save(ctx context.Context, st State) bool {
 func (d *Deliverer) cursorFault(op string, err error) {
 	d.m.cursorErrs.Inc()
 	d.health.cursor(fmt.Errorf("%s: %w", op, err))
-	if !d.cursorBad {
-		d.cursorBad = true
+	if d.cursorBad.Fail() {
 		d.zl.Error("webhook: the stored cursor can not be "+op+"; retrying (a restart may send acknowledged events again)", zap.Error(err))
 	}
 }
 
 func (d *Deliverer) cursorOK() {
 	d.health.cursor(nil)
-	if d.cursorBad {
-		d.cursorBad = false
+	if d.cursorBad.OK() {
 		d.zl.Info("webhook: the stored cursor works again")
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // LeaseBucket is the cluster's KV bucket of the delivery lease. Its TTL is
@@ -76,7 +78,7 @@ func NewKVLease(ctx context.Context, js jetstream.JetStream, url, holder string,
 
 // Acquire implements Lease. It tries every TTL/4.
 func (l *KVLease) Acquire(ctx context.Context) (context.Context, func(), error) {
-	failing := false
+	var reads loggate.Episode // a run of failed reads warns once; its end is not logged
 	for {
 		rev, err := l.take(ctx)
 		if err == nil {
@@ -93,12 +95,11 @@ func (l *KVLease) Acquire(ctx context.Context) (context.Context, func(), error) 
 			}
 			return held, release, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !failing {
-			failing = true // logged once until it works again
+		switch {
+		case errors.Is(err, jetstream.ErrKeyExists): // read: another node holds it
+			reads.OK()
+		case reads.Fail():
 			l.log.Warn("webhook: the delivery lease can not be read; retrying", zap.Error(err))
-		}
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			failing = false
 		}
 		select {
 		case <-ctx.Done():
