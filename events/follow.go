@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // DefaultTailIdle is how long a node keeps following the cluster's stream
@@ -40,7 +42,7 @@ type follower struct {
 	waiting int                      // Waits under way
 	lastUse time.Time
 	idle    time.Duration
-	failing bool // starting the tail failed; logged once until it works
+	failing loggate.Episode // starting the tail fails; logged once until it works
 
 	// closing ends with the stream's close, and with it a tail's start
 	// in flight: one that lost NATS held mu, and the close, for the
@@ -63,14 +65,12 @@ func (s *Stream) follow(ctx context.Context, after uint64) (done func(), err err
 	}
 	if s.f.tail == nil {
 		if err := s.startTailLocked(ctx, after); err != nil {
-			if !s.f.failing {
-				s.f.failing = true
+			if s.f.failing.Fail() {
 				s.opts.log.Warn("events: can not follow the cluster's stream; live readers wait and retry", zap.Error(err))
 			}
 			return nil, err
 		}
-		if s.f.failing {
-			s.f.failing = false
+		if s.f.failing.OK() {
 			s.opts.log.Info("events: following the cluster's stream again")
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // queue is the hand-off between producers (event loops, the registry, the
@@ -32,7 +34,7 @@ type queue struct {
 	// wroteAt is when the writer last got events into the store (wrote);
 	// the writer's alone, read by retryAfter on its goroutine.
 	wroteAt  time.Time
-	dropping bool // an episode of drops is under way; logged once
+	dropping loggate.Episode // drops, from the first to the drain that ends them
 
 	wake chan struct{} // capacity 1: "there is something to take"
 	// abandoned is closed when a closing log's stop is out of time
@@ -58,8 +60,7 @@ func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
 func (q *queue) push(ev Event) bool {
 	q.mu.Lock()
 	if !q.closedAt.IsZero() || q.n >= q.limit {
-		first := !q.dropping && q.closedAt.IsZero()
-		q.dropping = true
+		first := q.dropping.Fail() && q.closedAt.IsZero()
 		q.mu.Unlock()
 		q.dropped.Add(1)
 		q.m.dropped.Inc()
@@ -167,8 +168,7 @@ func (q *queue) moveBlocks(blocks [][]queued, max int) [][]queued {
 	clear(q.blocks[rest:])
 	q.blocks, q.n = q.blocks[:rest], q.n-n
 	q.writing = n
-	if q.dropping && q.n == 0 {
-		q.dropping = false
+	if q.n == 0 && q.dropping.OK() {
 		q.log.Info("events: the writer caught up; no more drops")
 	}
 	return blocks
@@ -344,7 +344,7 @@ func (q *queue) isClosed() bool {
 func (q *queue) isDropping() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.dropping
+	return q.dropping.Failing()
 }
 
 // closeGrace is how long a closed queue's writer keeps trying a store
