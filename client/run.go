@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -81,28 +82,10 @@ type runner struct {
 	events func(Event)
 	log    *zap.Logger
 
-	failures int       // since the last stable session
-	replaced int       // replacements in a row
-	pwFault  faultOnce // ReadPassword's
-	tlsFault faultOnce // ReadTLS's
-}
-
-// faultOnce says a fault that repeats on every attempt once, and once
-// that it ended.
-type faultOnce struct{ failing bool }
-
-func (f *faultOnce) fail(log *zap.Logger, msg string, fields ...zap.Field) {
-	if !f.failing {
-		log.Error(msg, fields...)
-	}
-	f.failing = true
-}
-
-func (f *faultOnce) ok(log *zap.Logger, msg string, fields ...zap.Field) {
-	if f.failing {
-		log.Info(msg, fields...)
-	}
-	f.failing = false
+	failures int             // since the last stable session
+	replaced int             // replacements in a row
+	pwFault  loggate.Episode // ReadPassword's: a fault repeats on every attempt
+	tlsFault loggate.Episode // ReadTLS's
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -182,10 +165,14 @@ func (r *runner) rereadPassword(cfg *Config) {
 		err = fmt.Errorf("not a password: 1 to %d bytes without CR, LF or NUL", protocol.MaxPassword)
 	}
 	if err != nil {
-		r.pwFault.fail(r.log, "the password cannot be read again; the attempts use the one read before", source, zap.Error(err))
+		if r.pwFault.Fail() {
+			r.log.Error("the password cannot be read again; the attempts use the one read before", source, zap.Error(err))
+		}
 		return
 	}
-	r.pwFault.ok(r.log, "the password reads again", source)
+	if r.pwFault.OK() {
+		r.log.Info("the password reads again", source)
+	}
 	if pw != cfg.Password {
 		r.log.Info("the password changed; this attempt answers with the new one", source)
 		cfg.Password = pw
@@ -203,10 +190,14 @@ func (r *runner) rereadTLS(cfg *Config) {
 		err = errors.New("no TLS config")
 	}
 	if err != nil {
-		r.tlsFault.fail(r.log, "the TLS settings cannot be read again; the attempts use the ones read before", zap.Error(err))
+		if r.tlsFault.Fail() {
+			r.log.Error("the TLS settings cannot be read again; the attempts use the ones read before", zap.Error(err))
+		}
 		return
 	}
-	r.tlsFault.ok(r.log, "the TLS settings read again")
+	if r.tlsFault.OK() {
+		r.log.Info("the TLS settings read again")
+	}
 	var wasCAs *x509.CertPool
 	var wasCerts []tls.Certificate
 	if cfg.TLS != nil {
