@@ -14,8 +14,8 @@ type Line struct {
 // it takes from buf, LF included. n == 0 with a nil error means no complete
 // line yet: wait for more bytes. ErrLineTooLong comes as soon as MaxLine
 // bytes have arrived without an LF, so a caller never buffers more than
-// MaxLine bytes of one line; ErrMalformed as soon as the bytes of a line
-// not yet ended can start no line Parse accepts (a NUL, a code that is no
+// MaxLine bytes of one line; before that, ErrMalformed as soon as the
+// bytes of a line not yet ended can start no line Parse accepts (a NUL, a code that is no
 // digits: TLS, HTTP, binary; a fourth byte that is not a space or CR; a CR
 // not followed by LF), which waited for an LF that may never come and was
 // answered by a timeout's reason instead.
@@ -26,13 +26,15 @@ func NextLine(buf []byte) (line []byte, n int, err error) {
 	}
 	i := bytes.IndexByte(window, '\n')
 	if i < 0 {
-		// Junk first, whatever its length, so that its answer does not
-		// hang on how the bytes were split into reads.
-		if neverALine(window) {
-			return nil, 0, ErrMalformed
-		}
+		// The length first, as PROTOCOL.md words it ("512 bytes without
+		// an LF" is too long, junk or not): junk that arrived whole past
+		// MaxLine answered "protocol error", where a test of the spec
+		// sends 600 bytes in one write and waits for "line too long".
 		if len(buf) >= MaxLine {
 			return nil, 0, ErrLineTooLong
+		}
+		if neverALine(window) {
+			return nil, 0, ErrMalformed
 		}
 		return nil, 0, nil
 	}
