@@ -226,8 +226,11 @@ func checkQuery(r *http.Request) string {
 			if len(params) > 0 {
 				reads = strings.Join(params, ", ")
 			}
-			return fmt.Sprintf("query: unknown parameter %q (%s reads %s); the token goes in the Authorization header",
-				k, pattern, reads)
+			msg := fmt.Sprintf("query: unknown parameter %q (%s reads %s)", k, pattern, reads)
+			if strings.Contains(strings.ToLower(k), "token") { // only where it is the likely mistake (cluster audit)
+				msg += "; the token goes in the Authorization header"
+			}
+			return msg
 		case api && slices.Contains(vs, "") && !emptyIsAValue[k]:
 			return fmt.Sprintf("query: %q is empty: give it a value, or leave it out", k)
 		}

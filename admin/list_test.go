@@ -187,7 +187,8 @@ func TestListRejectsBadParameters(t *testing.T) {
 	// client, would have told every one.
 	r := s.call(t, http.MethodPost, "/v1/shutdown?cid=p0", "")
 	assert.Equal(t, http.StatusBadRequest, r.status)
-	assert.Contains(t, r.errorText(t), `unknown parameter "cid" (POST /v1/shutdown reads no parameters)`)
+	assert.Equal(t, `query: unknown parameter "cid" (POST /v1/shutdown reads no parameters)`, r.errorText(t),
+		"the token's hint only where the name is about a token")
 	assert.NotEqual(t, http.StatusBadRequest, s.call(t, http.MethodGet, "/metrics?x=1", "").status, "outside /v1/ as before")
 	// The plain method refuses the same limits, and takes more than a
 	// page as a full page.
