@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,6 +43,25 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 		zap.String("bucket", o.clientsBucket))
 	cfg.LimitMarkerTTL = 0
 	return js.CreateOrUpdateKeyValue(ctx, cfg)
+}
+
+// identityBucket makes or updates one of the identity buckets.
+func identityBucket(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (jetstream.KeyValue, error) {
+	what := map[string]string{
+		CredentialsBucket: "cliser credentials (SHA-256 digests only), keyed by client id",
+		BansBucket:        "cliser bans, keyed by kind.value",
+	}[bucket]
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: what,
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bucket %s: %w", bucket, err)
+	}
+	return kv, nil
 }
 
 // nodesBucket makes or updates the bucket of the nodes' heartbeats: a key

@@ -113,7 +113,13 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 		msg, err = n.nc.RequestWithContext(ctx, n.subject(node), data)
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
+		// Sent and not answered: a node that is only slow (a paused
+		// process) carries it out when it gets to it (cluster audit).
+		return reply{}, fmt.Errorf("%w: node %s did not answer in time (%v); it may still carry the command out: "+
+			"read the client's record before trying again", registry.ErrUnavailable, node, err)
+	case err != nil:
 		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}
 	return readReply(node, msg.Data)

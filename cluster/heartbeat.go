@@ -121,6 +121,9 @@ func (n *Node) heartbeatLoop() {
 		for moves := 1; err != nil && moves <= len(n.nc.Servers()) && n.leftCutOffServer(); moves++ {
 			err = n.beat(interval/2, true) // on the new server, within the TTL
 		}
+		if err != nil && n.remakeIfGone(interval/2) {
+			err = n.beat(interval, false)
+		}
 		if err != nil {
 			n.unhealthy(err) // logged once per outage, not once per beat
 		}

@@ -55,6 +55,7 @@ type IdentityStore struct {
 
 	mu       sync.Mutex
 	loaded   identityRevs          // the revisions the last Load read: Watch starts after them
+	made     map[string]time.Time  // each bucket's stream's creation as the last Load found it (identityrenew.go)
 	unsure   map[string]string     // ban key: the mark of this node's expiry delete whose answer was lost
 	watching *order                // the running Watch's order; nil between Watches
 	apply    func(identity.Change) // Watch's apply: this node's own writes go to it too (applyOwn)
@@ -72,24 +73,11 @@ var (
 func (n *Node) IdentityStore() (*IdentityStore, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
-	mk := func(bucket, what string) (jetstream.KeyValue, error) {
-		kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      bucket,
-			Description: what,
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    n.opts.replicas,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("cluster: bucket %s: %w", bucket, err)
-		}
-		return kv, nil
-	}
-	creds, err := mk(CredentialsBucket, "cliser credentials (SHA-256 digests only), keyed by client id")
+	creds, err := identityBucket(ctx, n.js, CredentialsBucket, n.opts.replicas)
 	if err != nil {
 		return nil, err
 	}
-	bans, err := mk(BansBucket, "cliser bans, keyed by kind.value")
+	bans, err := identityBucket(ctx, n.js, BansBucket, n.opts.replicas)
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +124,13 @@ func (s *IdentityStore) Load(ctx context.Context) ([]identity.Credential, []iden
 	if err != nil {
 		return nil, nil, err
 	}
+	made, err := s.streamsMade(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	s.mu.Lock()
 	s.loaded = identityRevs{creds: credsRev, bans: bansRev}
+	s.made = made
 	s.mu.Unlock()
 	return creds, bans, nil
 }

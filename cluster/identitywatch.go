@@ -67,13 +67,16 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 	go s.catchUp(looking, o, apply)
 	started, err := s.watchOnce(ctx, apply, o)
 	for ctx.Err() == nil {
-		if !started {
+		if !started || errors.Is(err, identity.ErrStoreRenewed) {
 			return err
 		}
 		s.log.Info("cluster: watching the identity buckets again", zap.NamedError("why", err))
 		for ctx.Err() == nil {
 			if started, err = s.watchOnce(ctx, apply, o); started {
 				break
+			}
+			if err := s.renewed(ctx); err != nil { // a watch of a bucket gone is never made
+				return err
 			}
 			select {
 			case <-ctx.Done():
@@ -130,13 +133,18 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 	defer func() { _ = bw.Stop() }()
 	tick := time.NewTicker(reconnectCheck)
 	defer tick.Stop()
-	for {
+	for ticks := 1; ; ticks++ {
 		select {
 		case <-ctx.Done():
 			return true, nil
 		case <-tick.C:
 			if s.nc.Stats().Reconnects != reconnects {
 				return true, errRewatch
+			}
+			if ticks%int(renewCheck/reconnectCheck) == 0 {
+				if err := s.renewed(ctx); err != nil {
+					return true, err
+				}
 			}
 		case c, ok := <-cw.Updates():
 			if !ok {

@@ -28,6 +28,7 @@ const (
 	MetricClusterTakeoverWaits   = "cliser_cluster_takeover_event_waits_total"
 	MetricClusterReportWaits     = "cliser_cluster_identity_report_waits_total"
 	MetricClusterUnconfirmed     = "cliser_cluster_shutdown_all_unconfirmed_total"
+	MetricClusterBucketsRemade   = "cliser_cluster_buckets_remade_total"
 	writeOK, writeSkip, writeErr = "ok", "held elsewhere", "error"
 
 	noticeApplied, noticeUnsent, noticeBad = "applied first", "unsent", "not ours"
@@ -59,6 +60,8 @@ type metrics struct {
 	reportWaits *prometheus.CounterVec
 	// unconfirmed counts nodes that did not confirm a shutdown-all (commands.go).
 	unconfirmed prometheus.Counter
+	// remade counts the buckets found gone and made again (bucketgone.go).
+	remade prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -86,6 +89,7 @@ func newMetrics() metrics {
 		reportWaits: prom.CounterVec(MetricClusterReportWaits,
 			`Credential deletes and bans of another node (or this node's echo of its own) whose closes here waited for that node's report: "reported" (it said its event is in the event log), or "late" (no report within 500 ms: closed anyway, and a close's client.disconnected may come before the change's event in the log).`,
 			"result", reportCame, reportLate),
+		remade:      prom.Counter(MetricClusterBucketsRemade, "Times this node found the cluster's buckets gone from NATS (restarted without its store, or deleted) and made them again."),
 		unconfirmed: prom.Counter(MetricClusterUnconfirmed, "Nodes that did not confirm this node's POST /v1/shutdown in time: their clients may not have been told."),
 		caughtUp:    prom.Counter(MetricClusterIdentityCaught, "Identity changes this node's watches had not brought a look (250 ms) after it first saw them, read by direct gets instead (a watch's consumer lost and not yet made again)."),
 	}
@@ -99,7 +103,7 @@ func (n *Node) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		n.metrics.writes, n.metrics.takeovers, n.metrics.markedLost, n.metrics.routed, n.metrics.republished,
 		n.metrics.leftCutOff, n.metrics.ackSeconds, n.metrics.inflight, n.metrics.notices, n.metrics.caughtUp,
-		n.metrics.takeoverWaits, n.metrics.reportWaits, n.metrics.unconfirmed,
+		n.metrics.takeoverWaits, n.metrics.reportWaits, n.metrics.unconfirmed, n.metrics.remade,
 		prom.GaugeFunc(MetricClusterNodes, "Nodes with a live heartbeat at this node's last check.",
 			func() float64 { return float64(n.aliveSeen.Load()) }),
 		prom.GaugeFunc(MetricClusterConnected, "Clients connected on any node, as this node's mirror of the bucket shows.",

@@ -133,7 +133,7 @@ func (f *r3Fleet) kickThroughAnotherNode(t *testing.T, step string) {
 			break
 		}
 		require.True(t, strings.Contains(err.Error(), "NATS does not answer") ||
-			strings.Contains(err.Error(), "node "+f.nodes[k].id+": context deadline exceeded"),
+			strings.Contains(err.Error(), "node "+f.nodes[k].id+" did not answer in time (context deadline exceeded)"),
 			"kick %s through %s: %v", cid, via.id, err)
 		require.Less(t, time.Since(start), failoverBound, "kick %s through %s", cid, via.id)
 		refused++

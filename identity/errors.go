@@ -16,6 +16,11 @@ var (
 	// ErrNotReady: the service is not running (not started, or stopped), so
 	// nothing can be written.
 	ErrNotReady = errors.New("identity: not loaded yet")
+	// ErrStoreRenewed: a Store's Watch found its store made anew (the
+	// cluster's buckets gone from NATS and made again): what it held
+	// before is gone, and the service takes the new store's state as it
+	// is, closing no session for it.
+	ErrStoreRenewed = errors.New("identity: the store was made anew")
 	// ErrBadValue: a stored credential or ban does not decode (another
 	// version, or bytes no Store wrote).
 	ErrBadValue = errors.New("identity: not a cliser identity value")

@@ -26,7 +26,14 @@ func (s *Service) runWatch(ctx context.Context) {
 		}
 		s.ready.Store(false)
 		s.watchFault.Store(&fault{since: time.Now(), err: err})
-		s.opts.log.Warn("identity: store watch failed; not ready until it is back", zap.Error(err))
+		renewed := errors.Is(err, ErrStoreRenewed)
+		if renewed {
+			s.opts.log.Error("identity: the store was made anew (the cluster's buckets gone from NATS): the credentials and bans "+
+				"it held are gone, and this node drops them too once it has read the new one, closing no session for it; "+
+				"enroll and ban again", zap.Error(err))
+		} else {
+			s.opts.log.Warn("identity: store watch failed; not ready until it is back", zap.Error(err))
+		}
 		for ctx.Err() == nil {
 			select {
 			case <-ctx.Done():
@@ -35,7 +42,11 @@ func (s *Service) runWatch(ctx context.Context) {
 			}
 			creds, bans, err := st.Load(ctx)
 			if err == nil {
-				s.reload(creds, bans)
+				if renewed {
+					s.renew(creds, bans)
+				} else {
+					s.reload(creds, bans)
+				}
 				s.ready.Store(true)
 				s.watchFault.Store(nil)
 				s.opts.log.Info("identity: store watch back")
@@ -84,6 +95,17 @@ func (s *Service) apply(c Change) {
 		}
 	case c.BanDeleted != nil:
 		s.dropBan(*c.BanDeleted)
+	}
+}
+
+// renew takes a store made anew as it is: what the old one held is gone
+// from every node alike, and no operator revoked or banned anything, so
+// no session is closed for it. An ended ban in it is expired as at
+// reload.
+func (s *Service) renew(creds []Credential, bans []Ban) {
+	now := time.Now()
+	for _, b := range s.expire(s.replace(creds, bans), now) {
+		s.reportExpired(b, now)
 	}
 }
 

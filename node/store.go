@@ -62,6 +62,9 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		}
 		return &backend{Store: store, usedBefore: statErr == nil}, nil
 	}
+	if err := spillDirReady(o.dataDir); err != nil {
+		return nil, err
+	}
 	link, err := wait.connect(ctx, func() (*natsLink, error) { return dialNATS(o) })
 	if err != nil {
 		if ctx.Err() != nil {
@@ -296,6 +299,24 @@ func (b *backend) Close() error {
 		}
 	}
 	return err
+}
+
+// spillDirReady makes a cluster node's data dir, where a stop while NATS
+// is away spills the events it could not publish, at start: a file there,
+// or a dir it may not make, was found only by that stop, with the events
+// lost (cluster audit).
+func spillDirReady(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			err = fmt.Errorf("it (or a dir above it) is a file, not a directory; give --data-dir a directory (it keeps the events "+
+				"a stop while NATS is away could not publish), or move the file away: %w", err)
+		}
+		return dataDirError(dir, err)
+	}
+	return nil
 }
 
 // dataDirError is err from opening a file in the data dir, named by the

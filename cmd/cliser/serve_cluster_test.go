@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"syscall"
 	"testing"
@@ -290,4 +291,30 @@ func TestBinaryClusterShutdownAllSaysANodeDidNotConfirm(t *testing.T) {
 	assert.Contains(t, err.Error(), "not confirmed by node(s) beta: their clients may not have been told")
 	assert.Contains(t, out, "shutdown sent to 1 connected clients")
 	c.Expect("130 shutdown partial")
+}
+
+// A kick routed to a node that is paused (SIGSTOP) is answered 503 after
+// the request's timeout, and the answer says the node may still carry it
+// out, which it does once it runs again: "try again later" alone had an
+// operator kick the next session too (cluster audit).
+func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
+	alpha := serveNode(t, env, "alpha")
+	beta := serveNode(t, env, "beta")
+	c := opsConnect(t, beta.Addr, "cl-secret", "paused-1")
+	api := apiOf(t, alpha)
+	require.Eventually(t, func() bool {
+		rec, err := api.Get(context.Background(), "paused-1")
+		return err == nil && rec.CStatus && rec.Node == "beta"
+	}, 15*time.Second, 20*time.Millisecond, "alpha sees beta's client")
+	beta.Signal(t, syscall.SIGSTOP)
+	_, err := api.Kick(context.Background(), "paused-1")
+	beta.Signal(t, syscall.SIGCONT)
+	var se *admin.StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, http.StatusServiceUnavailable, se.Status)
+	assert.Contains(t, se.Message, "node beta did not answer in time")
+	assert.Contains(t, se.Message, "it may still carry the command out: read the client's record before trying again")
+	c.ExpectClosed("190 kicked")
 }

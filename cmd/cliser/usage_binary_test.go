@@ -96,6 +96,9 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--config", badYAML}, hint: "is not valid YAML"},
 			{args: []string{"serve", "--data-dir", badYAML, "--listen", "127.0.0.1:0", "--admin-listen", "off"},
 				env: []string{"CLISER_PASSWORD=pw"}, hint: "give --data-dir a directory"},
+			// A cluster node's too, at start rather than at the stop that spills (cluster audit).
+			{args: []string{"serve", "--cluster", "nats://127.0.0.1:1", "--node-id", "n1", "--data-dir", badYAML, "--listen", "127.0.0.1:0", "--admin-listen", "off"},
+				env: []string{"CLISER_PASSWORD=pw"}, hint: "give --data-dir a directory (it keeps the events"},
 			{args: []string{"serve", "--config", badValue}, hint: "keepalive-interval"},
 			{args: []string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, hint: "config file"},
 			// A check names the flag, and where its value came from.
