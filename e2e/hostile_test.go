@@ -109,7 +109,7 @@ func hostileCases() []hostileCase {
 		{name: "NUL in the id", send: []string{okPass + "120 ab\x00cd\n"}, want: withPrompts(errLine)},
 		{name: "NUL in the code", send: []string{"1\x000 " + pw + "\n"}, want: only110(errLine)},
 		{name: "binary noise with newlines", send: []string{noise(1, 2048, true)}, want: only110(errLine)},
-		{name: "binary noise without newline, 4 KiB", send: []string{noise(2, 4096, false)}, want: only110(tooLong)}, // 512 bytes without an LF
+		{name: "binary noise without newline, 4 KiB", send: []string{noise(2, 4096, false)}, want: only110(tooLong)},    // 512 bytes without an LF
 		{name: "binary noise without newline, 100 bytes", send: []string{noise(2, 100, false)}, want: only110(errLine)}, // refused as it comes
 		{name: "NUL before any LF", send: []string{"110 e2e\x00"}, want: only110(errLine)},
 		{name: "bare CR between the answers", send: []string{"110 " + pw + "\r120 dev-1\n"}, want: only110(errLine)},
