@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -46,7 +47,9 @@ func TestServiceNotesAFailedWriteNobodyWaitedFor(t *testing.T) {
 }
 
 // On a full disk a flapping ban's write fails and is noted; once there is
-// room, the next write that lands clears the note.
+// room, it is tried again by itself and lands, and only then does the
+// note go (cluster audit: the ban lived in memory alone, and any other
+// write that landed cleared the note).
 func TestServiceWriteNoteClearsWhenTheDiskHasRoom(t *testing.T) {
 	dir := testkit.SmallDisk(t, "2m")
 	bs, err := boltstore.Open(dir)
@@ -59,8 +62,10 @@ func TestServiceWriteNoteClearsWhenTheDiskHasRoom(t *testing.T) {
 		}
 	}
 	free := testkit.FillDisk(t, dir)
+	last := ""
 	for i := 0; i < 5000 && s.WriteErr() == nil; i++ {
-		flap(fmt.Sprintf("twin-%04d", i))
+		last = fmt.Sprintf("twin-%04d", i)
+		flap(last)
 		if i%50 == 49 { // let the queue catch up
 			require.Eventually(t, func() bool { return s.StoreErrors() > 0 || s.FlappingBans() == uint64(i+1) }, 5*time.Second, time.Millisecond)
 		}
@@ -69,6 +74,12 @@ func TestServiceWriteNoteClearsWhenTheDiskHasRoom(t *testing.T) {
 	assert.ErrorContains(t, s.WriteErr(), "no space left on device")
 
 	free()
-	flap("after-room")
-	require.Eventually(t, func() bool { return s.WriteErr() == nil }, 5*time.Second, 5*time.Millisecond, "a write that landed did not clear the note")
+	require.Eventually(t, func() bool { return s.WriteErr() == nil }, 5*time.Second, 5*time.Millisecond, "the failed write was not tried again")
+	_, bans, err := bs.Load(context.Background())
+	require.NoError(t, err)
+	held := false
+	for _, b := range bans {
+		held = held || b.Value == last
+	}
+	assert.True(t, held, "the ban whose write failed is in the store once there is room")
 }

@@ -132,64 +132,125 @@ func (s *Service) behind(what string, do func(context.Context, Store) error) {
 // made: it is answered at once with that failure (behindFailure) rather
 // than after a wait of its own, so that concurrent writes to a store that
 // is away (NATS without a quorum: 3 s each) all answer within an admin
-// client's time. The flapping bans and expiries queued behind one (nobody
-// waits for them) are tried.
+// client's time. A write nobody waits for (a flapping ban, an expiry)
+// that fails is kept and tried again, in order, every retryEvery and
+// before any later write, until it lands: a flapping ban made while NATS
+// was away lived on this node alone, and its expiry found nothing to
+// delete and reported no end (cluster audit).
 func (s *Service) runWrites(ctx context.Context) {
-	var writes loggate.Episode
-	var failedAt time.Time // when the last failed write ended
-	var failed error
-	run := func(ops []writeOp) {
-		for _, op := range ops {
-			if op.state != nil && !op.state.CompareAndSwap(opQueued, opStarted) {
-				s.opts.log.Info("identity: a write was not made: its request ended before its turn", zap.String("write", op.what))
-				continue
-			}
-			if op.state != nil && op.queued.Before(failedAt) {
-				s.abandoned.Add(1)
-				op.done <- behindFailure(failed)
-				continue
-			}
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-			err := op.do(wctx)
-			cancel()
-			if errors.Is(err, ErrNotFound) && op.done != nil {
-				op.done <- err // an answer, not a fault: another node's delete of the key landed first
-				continue
-			}
-			if err != nil {
-				// Before the answer: a write queued after it is made, and
-				// whoever got the answer reads the fault counted.
-				failedAt, failed = time.Now(), err
-				s.storeErrs.Add(1)
-				if op.done == nil { // nobody was told: a note says it
-					s.noteWrite(failedAt, err)
-				}
-			} else {
-				s.writeFault.Store(nil)
-			}
-			if op.done != nil {
-				op.done <- err
-			}
-			switch {
-			case err != nil && writes.Fail():
-				s.opts.log.Warn("identity: store write failed", zap.String("write", op.what), zap.Error(err))
-			case err != nil:
-				s.opts.log.Debug("identity: store write failed", zap.String("write", op.what), zap.Error(err))
-			case writes.OK():
-				s.opts.log.Info("identity: store writes succeed again")
-			}
-		}
-	}
+	w := writer{s: s, ctx: ctx}
+	retry := time.NewTicker(retryEvery)
+	defer retry.Stop()
 	for {
 		select {
 		case <-s.wq.ready:
-			run(s.wq.take())
+			w.run(s.wq.take())
+		case <-retry.C:
+			if len(w.pending) > 0 {
+				w.retry()
+			}
 		case <-ctx.Done():
 			s.wq.setOpen(false) // nothing is queued after this take
-			run(s.wq.take())
+			w.run(s.wq.take())
+			if n := len(w.pending); n > 0 {
+				s.opts.log.Warn("identity: writes the store never took are dropped at the stop: what they held lived in memory only",
+					zap.Int("writes", n), zap.Error(w.failed))
+			}
 			return
 		}
 	}
+}
+
+// retryEvery is how often the writes the store failed are tried again.
+const retryEvery = time.Second
+
+// writer is runWrites' state, on its goroutine alone.
+type writer struct {
+	s        *Service
+	ctx      context.Context
+	episode  loggate.Episode
+	failedAt time.Time // when the last failed write ended
+	failed   error
+	pending  []writeOp // writes nobody waits for that the store failed, oldest first
+}
+
+func (w *writer) run(ops []writeOp) {
+	s := w.s
+	for _, op := range ops {
+		if op.state != nil && !op.state.CompareAndSwap(opQueued, opStarted) {
+			s.opts.log.Info("identity: a write was not made: its request ended before its turn", zap.String("write", op.what))
+			continue
+		}
+		switch {
+		case op.done == nil && len(w.pending) > 0:
+			w.pending = append(w.pending, op) // behind the ones that failed, in order; the ticker tries them
+		case op.done != nil && (op.queued.Before(w.failedAt) || !w.retry()):
+			s.abandoned.Add(1)
+			op.done <- behindFailure(w.failed)
+		default:
+			w.do(op)
+		}
+	}
+}
+
+// retry tries the pending writes again, in order, and reports whether
+// none is left.
+func (w *writer) retry() bool {
+	for len(w.pending) > 0 {
+		if w.try(w.pending[0]) != nil {
+			return false
+		}
+		w.pending = w.pending[1:]
+	}
+	w.s.writeFault.Store(nil)
+	return true
+}
+
+// do makes op's write with none pending before it, answers it, and keeps
+// it for retry when it failed and nobody waits for it.
+func (w *writer) do(op writeOp) {
+	err := w.try(op)
+	switch {
+	case err != nil && op.done == nil:
+		w.pending = append(w.pending, op)
+	case err == nil:
+		w.s.writeFault.Store(nil)
+	}
+	if op.done != nil {
+		op.done <- err
+	}
+}
+
+// try makes one write, counting and logging a failure. ErrNotFound is no
+// failure: another node's delete of the key landed first.
+func (w *writer) try(op writeOp) error {
+	s := w.s
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), writeTimeout)
+	err := op.do(wctx)
+	cancel()
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if op.done == nil {
+			return nil // nothing left to write
+		}
+		return err // the operator's answer
+	case err != nil:
+		// Before the answer: a write queued after it is made, and
+		// whoever got the answer reads the fault counted.
+		w.failedAt, w.failed = time.Now(), err
+		s.storeErrs.Add(1)
+		if op.done == nil { // nobody was told: a note says it
+			s.noteWrite(w.failedAt, err)
+		}
+		if w.episode.Fail() {
+			s.opts.log.Warn("identity: store write failed", zap.String("write", op.what), zap.Error(err))
+		} else {
+			s.opts.log.Debug("identity: store write failed", zap.String("write", op.what), zap.Error(err))
+		}
+	case w.episode.OK():
+		s.opts.log.Info("identity: store writes succeed again")
+	}
+	return err
 }
 
 // fault is why and since when something of the store fails.
