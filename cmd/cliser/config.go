@@ -45,7 +45,11 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
-			if err := fs.Set(f.Name, v); err != nil {
+			err := fs.Set(f.Name, v)
+			switch {
+			case err != nil && v == "": // the parser's 'parsing "": invalid syntax' said neither (cluster audit)
+				firstErr = configErrorf("environment %s is set but empty: give it a value (%s), or unset it", envName(f.Name), f.Value.Type())
+			case err != nil:
 				firstErr = configErrorf("environment %s=%q: %v", envName(f.Name), v, err)
 			}
 			from[f.Name] = envName(f.Name)

@@ -80,6 +80,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 				hint: "--cluster-heartbeat (from CLISER_CLUSTER_HEARTBEAT) is a setting of cluster mode: it needs --cluster"},
 			{args: []string{"serve", "--config", clusterOnly}, env: []string{"CLISER_PASSWORD=pw"},
 				hint: "--cluster-replicas (from config file " + clusterOnly + ") is a setting of cluster mode"},
+			{args: []string{"serve"}, env: []string{"CLISER_PASSWORD=pw", "CLISER_KEEPALIVE_INTERVAL="},
+				hint: "environment CLISER_KEEPALIVE_INTERVAL is set but empty: give it a value (duration), or unset it"},
 			{args: []string{"serve", "--webhook-linger", "1s"}, env: []string{"CLISER_PASSWORD=pw"}, hint: "--webhook-linger tunes the webhook's requests: it needs --webhook-url"},
 			{args: []string{"serve"}, env: []string{"CLISER_PASSWORD=pw", "CLISER_WEBHOOK_BATCH=10"}, hint: "--webhook-batch (from CLISER_WEBHOOK_BATCH) tunes"},
 			{args: []string{"serve", "--cluster", "nats://a:4222,nats://", "--node-id", "n1"}, hint: "a URL without a host"},
