@@ -148,7 +148,7 @@ func lastSeq(evs []events.Event, none uint64) uint64 {
 // what a wait for more waits after), and whether it stopped at the cap
 // with more to read.
 func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []events.Event, read uint64, more bool, err error) {
-	if err := aheadOf(r, q.After); err != nil {
+	if err := aheadOf(ctx, r, q.After); err != nil {
 		return nil, q.After, false, err
 	}
 	read = q.After
@@ -290,14 +290,26 @@ func nonNil(evs []events.Event) []events.Event {
 // events.seq with it; another server behind the same address), and it
 // waited without a word until the log passed it, then skipped what came
 // before (found by the events audit). A cluster node may lag behind the
-// stream another node answered from: it waits, as before.
-func aheadOf(r events.Reader, after uint64) error {
-	if _, single := r.(events.Floored); !single {
-		return nil
-	}
+// stream another node answered from, so it asks the stream's leader
+// (events.Renewable): only a cursor past the stream's own newest is
+// another log's (the stream made anew under its readers: the cluster
+// audit's tail waited silently for the new stream to reach seq 141). No
+// answer from the leader: it waits, as before.
+func aheadOf(ctx context.Context, r events.Reader, after uint64) error {
 	newest := r.Newest()
 	if after <= newest {
 		return nil
+	}
+	if _, single := r.(events.Floored); !single {
+		rn, ok := r.(events.Renewable)
+		if !ok {
+			return nil
+		}
+		cur, err := rn.Current(ctx)
+		if err != nil || after <= cur.Newest {
+			return nil
+		}
+		newest = cur.Newest
 	}
 	var oldest uint64
 	if b, ok := r.(events.Bounded); ok {
