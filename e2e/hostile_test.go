@@ -722,7 +722,8 @@ func TestHostileProxyHeaders(t *testing.T) {
 		{"two headers", v1 + v1, only110(errLine)},
 		{"valid v2 header, then NUL junk", v2 + "\x00\x00\x00\n", only110(errLine)},
 		{"valid v1 header, then overlong line", v1 + "110 " + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))},
-		{"valid v1 header, then letters", v1 + strings.Repeat("a", 600), only110(errLine)},
+		{"valid v1 header, then letters", v1 + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))}, // 512 bytes without an LF
+		{"valid v1 header, then a few letters", v1 + strings.Repeat("a", 60), only110(errLine)},
 		{"truncated v2 header, then silence", v2[:20], []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
 		{"silence", "", []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
 	}
