@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -44,8 +45,65 @@ func (n *Node) remakeIfGone(within time.Duration) bool {
 	n.log.Error("cluster: the cluster's buckets were gone from NATS (restarted without its store, or deleted): made again; "+
 		"every node writes its clients again, and the credentials and bans NATS held are gone from every node: enroll and ban again",
 		zap.String("clients_bucket", n.opts.clientsBucket), zap.String("nodes_bucket", n.opts.nodesBucket))
-	n.rewriteOwnSlots()
+	n.lookForRenewal(time.Time{})
 	return true
+}
+
+// renewEvery is how often the heartbeat loop looks at the clients
+// bucket's stream: one JetStream API request a look.
+const renewEvery = 5 * time.Second
+
+// lookForRenewal, every renewEvery from the heartbeat loop (at once with
+// a zero now), finds the clients bucket made anew, by this node or
+// another: its revisions count from 1 again. The node then writes all its
+// clients into it, and its watch reads it from its first revision: the
+// watch resumed after the old bucket's last, and every node's list
+// missed the registrations made after the wipe (cluster audit). What the
+// mirror held of the old bucket stays until the node restarts: the note
+// says so (RenewedNote).
+func (n *Node) lookForRenewal(now time.Time) {
+	if !now.IsZero() && now.Sub(n.lastRenewCheck) < renewEvery {
+		return
+	}
+	n.lastRenewCheck = now
+	if !n.natsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.opts.heartbeatTTL/6)
+	st, err := n.js.Stream(ctx, "KV_"+n.opts.clientsBucket)
+	cancel()
+	if err != nil {
+		return // gone: the failed beat's look makes it again
+	}
+	made := st.CachedInfo().Created.UnixNano()
+	if n.clientsMade.Swap(made) == made {
+		return
+	}
+	n.renewedAt.CompareAndSwap(0, time.Now().UnixNano())
+	n.log.Error("cluster: the clients bucket was made anew (NATS lost its store): this node writes its clients into it again "+
+		"and reads it from its first revision; what its list held of the old one stays until it restarts: restart the nodes one at a time",
+		zap.String("bucket", n.opts.clientsBucket))
+	n.mu.Lock()
+	n.lastRev = 0
+	n.mu.Unlock()
+	select {
+	case n.rewatch <- struct{}{}:
+	default:
+	}
+	n.rewriteOwnSlots()
+}
+
+// RenewedNote is the cluster's health note (/v1/health) once the clients
+// bucket was made anew under this node, until it restarts. Safe from any
+// goroutine.
+func (n *Node) RenewedNote() error {
+	at := n.renewedAt.Load()
+	if at == 0 {
+		return nil
+	}
+	return fmt.Errorf("cluster: the clients bucket was made anew at %s (NATS lost its store): this node's list still holds what it "+
+		"read of the old one, and a client's older record may win over its newer; restart the nodes one at a time",
+		time.Unix(0, at).UTC().Format(time.RFC3339))
 }
 
 // remakeBuckets makes every bucket a start makes. Another node may be

@@ -2,10 +2,12 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
@@ -31,6 +33,14 @@ func TestBucketsLostWithNATSStoreAreMadeAgain(t *testing.T) {
 	require.NoError(t, err)
 	n2.waitBan(t, "before-wipe", true)
 	register(t, n1.srv.Addr(), "bg-dev")
+	register(t, n2.srv.Addr(), "bg-dev-2")
+	// Revisions in the old bucket well past what the new one reaches in
+	// the test: a watch that resumed after them would see nothing new.
+	for i := range 30 {
+		cid := fmt.Sprintf("bg-old-%02d", i)
+		register(t, n1.srv.Addr(), cid)
+		eventually(t, func() bool { return n2.listed(t, cid) }, "%s listed before the wipe", cid)
+	}
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
@@ -50,7 +60,15 @@ func TestBucketsLostWithNATSStoreAreMadeAgain(t *testing.T) {
 		return err == nil
 	}, 20*time.Second, 100*time.Millisecond, "no ban could be written to the buckets made again")
 	n1.waitBan(t, "after-wipe", true, "a ban made after the wipe did not reach node 1")
+	// Every node writes its live clients into the new bucket, and reads it
+	// from its first revision: one registered after the wipe is seen too.
 	eventually(t, func() bool { return n2.listed(t, "bg-dev") }, "node 1's live client is not in the new bucket")
+	eventually(t, func() bool { return n1.listed(t, "bg-dev-2") }, "node 2's live client is not in the new bucket")
+	register(t, n2.srv.Addr(), "bg-after")
+	eventually(t, func() bool { return n1.listed(t, "bg-after") }, "a client registered after the wipe is not seen from node 1")
+	for _, n := range []*idNode{n1, n2} {
+		assert.ErrorContains(t, n.node.RenewedNote(), "the clients bucket was made anew", "%s has no note", n.id)
+	}
 	rec, ok := n1.reg.Get("bg-dev")
 	require.True(t, ok && rec.CStatus, "the live session was closed: %+v", rec)
 }

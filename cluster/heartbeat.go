@@ -124,6 +124,9 @@ func (n *Node) heartbeatLoop() {
 		if err != nil && n.remakeIfGone(interval/2) {
 			err = n.beat(interval, false)
 		}
+		if err == nil {
+			n.lookForRenewal(time.Now())
+		}
 		if err != nil {
 			n.unhealthy(err) // logged once per outage, not once per beat
 		}

@@ -43,6 +43,10 @@ type Node struct {
 	backlog   backlog       // whether those writes are behind (backlog.go)
 	aliveSeen atomic.Int64  // nodes alive at the last check
 	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
+	// clientsMade is the clients bucket's stream's creation as this node
+	// last saw it, and renewedAt when it first saw another (bucketgone.go).
+	clientsMade, renewedAt atomic.Int64
+	lastRenewCheck         time.Time // the heartbeat loop's alone
 	moving    atomic.Bool   // a heartbeat failed and the node moved since the last beat stored
 	// noMoveUntil: a move found no other NATS server; none is tried
 	// again before then (Unix ns).
@@ -155,7 +159,7 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 		o.checkInterval = o.heartbeatTTL / 2
 	}
 	runCtx, runCancel := context.WithCancel(context.Background())
-	return &Node{
+	node := &Node{
 		id: id, opts: o, log: o.log.With(zap.String("node", id)),
 		nc: nc, js: js, clients: clients, stream: stream, nodes: nodes,
 		metrics:       newMetrics(),
@@ -171,7 +175,9 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 		synced:        make(chan struct{}),
 		rewatch:       make(chan struct{}, 1),
 		ctx:           runCtx, cancel: runCancel,
-	}, nil
+	}
+	node.clientsMade.Store(stream.CachedInfo().Created.UnixNano())
+	return node, nil
 }
 
 // ID is the node's id. Safe from any goroutine.

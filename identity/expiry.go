@@ -85,7 +85,7 @@ func (s *Service) queueExpiries(now time.Time) {
 	}
 	s.exp.mu.Unlock()
 	if due {
-		s.behind("expire bans", s.expirePending)
+		s.behindRetried("expire bans", s.expirePending)
 	}
 }
 

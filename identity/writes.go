@@ -35,6 +35,9 @@ type writeOp struct {
 	done   chan error    // nil: nobody waits
 	state  *atomic.Int32 // an operator's write: opQueued, opStarted or opAbandoned
 	queued time.Time     // when it was pushed
+	// retried: a write nobody waits for whose caller retries it itself:
+	// the writer tries it once, in its turn (behindRetried).
+	retried bool
 }
 
 // The states of an operator's write. Its request may end (the client gave
@@ -113,13 +116,28 @@ func (s *Service) selfApplied() bool {
 	return ok && sa.AppliesOwnWrites()
 }
 
-// behind queues do and returns at once.
+// behind queues do and returns at once; the writer tries it again until
+// it lands (runWrites).
 func (s *Service) behind(what string, do func(context.Context, Store) error) {
+	s.behindOp(writeOp{what: what}, do)
+}
+
+// behindRetried is behind for a write with a retry of its own (the
+// expiries' backoff, expiry.go): the writer tries it once, and its
+// failure is no memory-only write to note (the ended ban is gone from
+// memory and still in the store, which a restart expires again).
+func (s *Service) behindRetried(what string, do func(context.Context, Store) error) {
+	s.behindOp(writeOp{what: what, retried: true}, do)
+}
+
+func (s *Service) behindOp(op writeOp, do func(context.Context, Store) error) {
 	st := s.opts.store
 	if st == nil {
 		return
 	}
-	if !s.wq.push(writeOp{what: what, do: func(ctx context.Context) error { return do(ctx, st) }}) {
+	op.do = func(ctx context.Context) error { return do(ctx, st) }
+	if !s.wq.push(op) {
+		what := op.what
 		s.storeErrs.Add(1)
 		s.opts.log.Warn("identity: store write dropped: the service is stopped", zap.String("write", what))
 	}
@@ -197,10 +215,11 @@ func (w *writer) run(ops []writeOp) {
 // none is left.
 func (w *writer) retry() bool {
 	for len(w.pending) > 0 {
-		if w.try(w.pending[0]) != nil {
+		op := w.pending[0]
+		if err := w.try(op); err != nil && !op.retried {
 			return false
 		}
-		w.pending = w.pending[1:]
+		w.pending = w.pending[1:] // landed, or its caller tries it again itself
 	}
 	w.s.writeFault.Store(nil)
 	return true
@@ -211,9 +230,9 @@ func (w *writer) retry() bool {
 func (w *writer) do(op writeOp) {
 	err := w.try(op)
 	switch {
-	case err != nil && op.done == nil:
+	case err != nil && op.done == nil && !op.retried:
 		w.pending = append(w.pending, op)
-	case err == nil:
+	case err == nil && len(w.pending) == 0:
 		w.s.writeFault.Store(nil)
 	}
 	if op.done != nil {
@@ -239,7 +258,7 @@ func (w *writer) try(op writeOp) error {
 		// whoever got the answer reads the fault counted.
 		w.failedAt, w.failed = time.Now(), err
 		s.storeErrs.Add(1)
-		if op.done == nil { // nobody was told: a note says it
+		if op.done == nil && !op.retried { // nobody was told, and it lives in memory only: a note says it
 			s.noteWrite(w.failedAt, err)
 		}
 		if w.episode.Fail() {
