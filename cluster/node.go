@@ -46,8 +46,8 @@ type Node struct {
 	// clientsMade is the clients bucket's stream's creation as this node
 	// last saw it, and renewedAt when it first saw another (bucketgone.go).
 	clientsMade, renewedAt atomic.Int64
-	lastRenewCheck         time.Time // the heartbeat loop's alone
-	moving    atomic.Bool   // a heartbeat failed and the node moved since the last beat stored
+	lastRenewCheck         time.Time   // the heartbeat loop's alone
+	moving                 atomic.Bool // a heartbeat failed and the node moved since the last beat stored
 	// noMoveUntil: a move found no other NATS server; none is tried
 	// again before then (Unix ns).
 	noMoveUntil atomic.Int64
