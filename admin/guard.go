@@ -227,7 +227,7 @@ func checkQuery(r *http.Request) string {
 				reads = strings.Join(params, ", ")
 			}
 			msg := fmt.Sprintf("query: unknown parameter %q (%s reads %s)", k, pattern, reads)
-			if strings.Contains(strings.ToLower(k), "token") { // only where it is the likely mistake (cluster audit)
+			if secretLike(k) { // only where it is the likely mistake (cluster audit)
 				msg += "; the token goes in the Authorization header"
 			}
 			return msg
@@ -236,4 +236,17 @@ func checkQuery(r *http.Request) string {
 		}
 	}
 	return ""
+}
+
+// secretLike reports whether a query parameter's name reads like a
+// credential put in the URL (?token=, ?access_token=, ?auth=, ?bearer=,
+// ?api_key=).
+func secretLike(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range []string{"token", "auth", "bearer", "key"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -165,6 +165,8 @@ func TestListRejectsBadParameters(t *testing.T) {
 		"/v1/clients?Status=connected": `unknown parameter "Status"`,
 		"/v1/events?limt=5":            `unknown parameter "limt"`,
 		"/v1/clients?token=x":          "the token goes in the Authorization header",
+		"/v1/clients?api_key=x":        "the token goes in the Authorization header",
+		"/v1/clients?authorization=x":  "the token goes in the Authorization header",
 		"/v1/clients?limit=":           `query: "limit" is empty: give it a value, or leave it out`,
 		"/v1/events?after=&limit=1":    `"after" is empty`,
 		"/v1/bans?kind=&limit=1":       `"kind" is empty`,

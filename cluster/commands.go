@@ -115,15 +115,27 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 	})
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
-		// Sent and not answered: a node that is only slow (a paused
-		// process) carries it out when it gets to it (cluster audit).
-		return reply{}, fmt.Errorf("%w: node %s did not answer in time (%v); it may still carry the command out: "+
-			"read the client's record before trying again", registry.ErrUnavailable, node, err)
+		return reply{}, &noAnswer{node: node, err: err}
 	case err != nil:
 		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}
 	return readReply(node, msg.Data)
 }
+
+// noAnswer is a command sent and not answered in time: a node that is
+// only slow (a paused process) carries it out when it gets to it, so the
+// 503 says so rather than "can not be reached; try again" (cluster audit).
+type noAnswer struct {
+	node string
+	err  error
+}
+
+func (e *noAnswer) Error() string {
+	return fmt.Sprintf("node %s did not answer in time (%v); it may still carry the command out: read the client's record before trying again",
+		e.node, e.err)
+}
+
+func (e *noAnswer) Unwrap() error { return registry.ErrUnavailable }
 
 // readReply reads node's answer to a command: nil or one of Directory's
 // errors. An answer this build can not read is ErrUnavailable, as a code

@@ -200,7 +200,7 @@ func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 	}
 	if store.MissingLog() {
 		log.Warn("registry file missing: "+logstore.LogName+" beside "+logstore.SnapName+" (removed, or left out of a copy of the data dir): "+
-			"starting from the snapshot's records; the changes since it are lost. If that is not expected, stop cliser and put "+
+			"starting from the snapshot's records; the changes since it are lost (but for the clients the event log holds, when on). If that is not expected, stop cliser and put "+
 			logstore.LogName+" back from a backup", zap.String("file", filepath.Join(store.Dir(), logstore.LogName)))
 	}
 }

@@ -160,7 +160,9 @@ func explain(c *apiClient, err error, cid string) error {
 		}
 		return fmt.Errorf("no client %s", cid)
 	case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
-		return fmt.Errorf("the server is starting or draining and takes no commands now; try again: %s", se.Message)
+		// The server's message says why (starting, draining, a node that
+		// did not answer, NATS away): not every 503 is a drain.
+		return fmt.Errorf("the server could not take the command now: %s", se.Message)
 	case errors.As(err, &se):
 		return fmt.Errorf("admin API: %s", se.Error())
 	}

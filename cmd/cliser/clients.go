@@ -222,7 +222,7 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 				if o.output == "json" {
 					err = writeJSONOut(out, resp)
 				} else {
-					_, err = fmt.Fprintf(out, "shutdown sent to %d connected clients\n", resp.Sent)
+					_, err = fmt.Fprintf(out, "shutdown sent to %d connected %s\n", resp.Sent, plural(resp.Sent, "client", "clients"))
 				}
 				if err == nil && len(resp.UnconfirmedNodes) > 0 {
 					// Exit 1: a script must not take the fleet for told.
@@ -330,4 +330,12 @@ func addressText(r admin.ClientRecord) string {
 		return "-"
 	}
 	return net.JoinHostPort(r.CIP, r.CPort)
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -47,7 +47,7 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			err := fs.Set(f.Name, v)
 			switch {
-			case err != nil && v == "": // the parser's 'parsing "": invalid syntax' said neither (cluster audit)
+			case err != nil && strings.TrimSpace(v) == "": // the parser's 'parsing "": invalid syntax' said neither (cluster audit)
 				firstErr = configErrorf("environment %s is set but empty: give it a value (%s), or unset it", envName(f.Name), f.Value.Type())
 			case err != nil:
 				firstErr = configErrorf("environment %s=%q: %v", envName(f.Name), v, err)
@@ -56,7 +56,11 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			return
 		}
 		if v, ok := file[f.Name]; ok {
-			if err := fs.Set(f.Name, v); err != nil {
+			err := fs.Set(f.Name, v)
+			switch {
+			case err != nil && strings.TrimSpace(v) == "":
+				firstErr = configErrorf("config file %s: %s is empty: give it a value (%s), or remove the line", configPath, f.Name, f.Value.Type())
+			case err != nil:
 				firstErr = configErrorf("config file %s: %s: %q: %v", configPath, f.Name, v, err)
 			}
 			from[f.Name] = "config file " + configPath

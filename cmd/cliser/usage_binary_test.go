@@ -34,6 +34,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 	badValue := writeFile(t, dir, "value.yaml", "keepalive-interval: soon\n")
 	zeroClients := writeFile(t, dir, "zero.yaml", "max-clients: 0\n")
 	clusterOnly := writeFile(t, dir, "cluster-only.yaml", "cluster-replicas: 3\n")
+	emptyDuration := writeFile(t, dir, "empty-duration.yaml", "keepalive-interval: \"\"\n")
 	badAdmin := []string{"CLISER_ADMIN=ftp://nowhere"}
 	noToken := writeFile(t, dir, "no-token", "\n\n")
 	twoWords := writeFile(t, dir, "two-words", "good-token\nbad token\n")
@@ -80,6 +81,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 				hint: "--cluster-heartbeat (from CLISER_CLUSTER_HEARTBEAT) is a setting of cluster mode: it needs --cluster"},
 			{args: []string{"serve", "--config", clusterOnly}, env: []string{"CLISER_PASSWORD=pw"},
 				hint: "--cluster-replicas (from config file " + clusterOnly + ") is a setting of cluster mode"},
+			{args: []string{"serve", "--config", emptyDuration}, env: []string{"CLISER_PASSWORD=pw"},
+				hint: "keepalive-interval is empty: give it a value (duration), or remove the line"},
+			{args: []string{"serve"}, env: []string{"CLISER_PASSWORD=pw", "CLISER_KEEPALIVE_INTERVAL= "},
+				hint: "environment CLISER_KEEPALIVE_INTERVAL is set but empty"},
 			{args: []string{"serve"}, env: []string{"CLISER_PASSWORD=pw", "CLISER_KEEPALIVE_INTERVAL="},
 				hint: "environment CLISER_KEEPALIVE_INTERVAL is set but empty: give it a value (duration), or unset it"},
 			{args: []string{"serve", "--webhook-linger", "1s"}, env: []string{"CLISER_PASSWORD=pw"}, hint: "--webhook-linger tunes the webhook's requests: it needs --webhook-url"},
