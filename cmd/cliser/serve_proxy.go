@@ -1,7 +1,7 @@
 package main
 
 import (
-	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/pires/go-proxyproto"
@@ -53,17 +53,61 @@ func (cfg *serveConfig) warnProxy(log *zap.Logger) {
 	}
 }
 
-// trustsEveryAddress is the first entry of trusted with a prefix of length
-// 0 (0.0.0.0/0, ::/0, 10.0.0.0/0: every IPv4 or every IPv6 address), or "".
+// trustsEveryAddress names the entries of trusted that together cover
+// every IPv4 or every IPv6 address, or is "": a /0 (0.0.0.0/0, ::/0,
+// 10.0.0.0/0), and as well ::ffff:0.0.0.0/96 or two /1 halves, which
+// trusted every IPv4 sender without a word (late audit).
 func trustsEveryAddress(trusted []string) string {
+	var v4, v6 []netip.Prefix
+	var v4s, v6s []string
 	for _, e := range trusted {
-		if _, n, err := net.ParseCIDR(e); err == nil {
-			if ones, _ := n.Mask.Size(); ones == 0 {
-				return e
-			}
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			continue // a plain address trusts one sender
+		}
+		p = p.Masked()
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		if p.Addr().Is4() {
+			v4, v4s = append(v4, p), append(v4s, e)
+		} else {
+			v6, v6s = append(v6, p), append(v6s, e)
 		}
 	}
+	switch {
+	case covers(v4, netip.PrefixFrom(netip.IPv4Unspecified(), 0)):
+		return strings.Join(v4s, ",")
+	case covers(v6, netip.PrefixFrom(netip.IPv6Unspecified(), 0)):
+		return strings.Join(v6s, ",")
+	}
 	return ""
+}
+
+// covers reports whether the prefixes ps together hold every address of
+// q: one holds it whole, or each half of it is covered.
+func covers(ps []netip.Prefix, q netip.Prefix) bool {
+	overlaps := false
+	for _, p := range ps {
+		if p.Bits() <= q.Bits() && p.Contains(q.Addr()) {
+			return true
+		}
+		overlaps = overlaps || p.Overlaps(q)
+	}
+	if !overlaps || q.Bits() == q.Addr().BitLen() {
+		return false
+	}
+	lo, hi := halves(q)
+	return covers(ps, lo) && covers(ps, hi)
+}
+
+// halves splits q into its two prefixes one bit longer.
+func halves(q netip.Prefix) (lo, hi netip.Prefix) {
+	b := q.Addr().AsSlice()
+	lo = netip.PrefixFrom(q.Addr(), q.Bits()+1)
+	b[q.Bits()/8] |= 0x80 >> (q.Bits() % 8)
+	a, _ := netip.AddrFromSlice(b)
+	return lo, netip.PrefixFrom(a, q.Bits()+1)
 }
 
 func trimEmpty(in []string) []string {

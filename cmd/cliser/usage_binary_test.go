@@ -342,6 +342,25 @@ func TestBinaryProxyTrustingEveryAddressWarns(t *testing.T) {
 	}
 }
 
+// Prefixes that together trust every IPv4 or every IPv6 sender warn as a
+// /0 does (late audit: ::ffff:0.0.0.0/96 and two /1 halves did not); ones
+// that leave any address out do not.
+func TestTrustsEveryAddressByCoverage(t *testing.T) {
+	for trusted, want := range map[string]string{
+		"0.0.0.0/0":                             "0.0.0.0/0",
+		"::ffff:0.0.0.0/96":                     "::ffff:0.0.0.0/96",
+		"0.0.0.0/1,128.0.0.0/1":                 "0.0.0.0/1,128.0.0.0/1",
+		"0.0.0.0/2,64.0.0.0/2,128.0.0.0/1":      "0.0.0.0/2,64.0.0.0/2,128.0.0.0/1",
+		"::/1,8000::/1":                         "::/1,8000::/1",
+		"0.0.0.0/1":                             "",
+		"0.0.0.0/1,128.0.0.0/2,192.0.0.0/3":     "",
+		"10.0.0.0/8,10.0.0.5":                   "",
+		"::ffff:0.0.0.0/97,::ffff:128.0.0.0/97": "::ffff:0.0.0.0/97,::ffff:128.0.0.0/97",
+	} {
+		assert.Equal(t, want, trustsEveryAddress(strings.Split(trusted, ",")), trusted)
+	}
+}
+
 // A word in backticks in a flag's help is its value's name in the usage
 // line ("--tls-ca FILE"): a phrase there would read as the value.
 func TestFlagValueNamesAreOneWord(t *testing.T) {
