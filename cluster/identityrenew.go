@@ -28,13 +28,22 @@ const renewCheck = 5 * time.Second
 func (s *IdentityStore) streamsMade(ctx context.Context) (map[string]time.Time, error) {
 	made := make(map[string]time.Time, 2)
 	for _, b := range []string{CredentialsBucket, BansBucket} {
-		st, err := s.js.Stream(ctx, "KV_"+b)
+		at, err := s.streamMade(ctx, b)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: bucket %s: %w", b, err)
 		}
-		made[b] = st.CachedInfo().Created
+		made[b] = at
 	}
 	return made, nil
+}
+
+// streamMade is when bucket's stream was made, as JetStream answers now.
+func (s *IdentityStore) streamMade(ctx context.Context, bucket string) (time.Time, error) {
+	st, err := s.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return st.CachedInfo().Created, nil
 }
 
 // renewed is an error wrapping identity.ErrStoreRenewed when a bucket's
@@ -45,15 +54,14 @@ func (s *IdentityStore) renewed(ctx context.Context) error {
 	was := s.made
 	s.mu.Unlock()
 	for _, b := range []string{CredentialsBucket, BansBucket} {
-		st, err := s.js.Stream(ctx, "KV_"+b)
+		at, err := s.streamMade(ctx, b)
 		switch {
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			return fmt.Errorf("%w: bucket %s is gone from NATS", identity.ErrStoreRenewed, b)
 		case err != nil:
 			return nil
-		case !was[b].IsZero() && !st.CachedInfo().Created.Equal(was[b]):
-			return fmt.Errorf("%w: bucket %s was made again at %s", identity.ErrStoreRenewed, b,
-				st.CachedInfo().Created.UTC().Format(time.RFC3339))
+		case !was[b].IsZero() && !at.Equal(was[b]):
+			return fmt.Errorf("%w: bucket %s was made again at %s", identity.ErrStoreRenewed, b, at.UTC().Format(time.RFC3339))
 		}
 	}
 	return nil

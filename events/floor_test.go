@@ -95,12 +95,8 @@ func TestLogFloorFileStaysAheadOfCommittedSeqs(t *testing.T) {
 	assert.False(t, exact, "a reserve while running")
 	assert.GreaterOrEqual(t, floor, l.Newest(), "the floor covers every committed seq before a stop")
 	assert.LessOrEqual(t, floor, l.Newest()+1<<16, "and is ahead by at most the reserve")
-	running, err := os.ReadFile(filepath.Join(dir, floorFile))
-	require.NoError(t, err)
-
 	// The crash: the file as it was while running, then events.db gone.
-	require.NoError(t, l.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
+	closeAsCrash(t, l, dir)
 	require.NoError(t, os.Remove(path))
 	l = openLog(t, path)
 	defer l.Close()
@@ -251,12 +247,9 @@ func TestLogOlderFilePutBackAfterACrashGoesOnAfterTheReserve(t *testing.T) {
 	require.False(t, exact)
 	assert.Greater(t, floor, uint64(4+1<<16), "counted again from the first commit's last seq once it landed")
 	assert.LessOrEqual(t, floor, l.Newest()+1<<16)
-	running, err := os.ReadFile(filepath.Join(dir, floorFile))
-	require.NoError(t, err)
 
 	// The crash: the floor file as it was while running; then the backup.
-	require.NoError(t, l.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
+	closeAsCrash(t, l, dir)
 	require.NoError(t, os.WriteFile(path, backup, 0o600))
 	core, logs := observer.New(zapcore.WarnLevel)
 	l = openLog(t, path, events.WithLogger(zap.New(core)))
@@ -284,10 +277,7 @@ func TestLogCrashAloneGoesOnAfterItsNewest(t *testing.T) {
 	require.NoError(t, l.Close())
 	l = openLog(t, path)
 	appendConnected(t, l, 3)
-	running, err := os.ReadFile(filepath.Join(dir, floorFile))
-	require.NoError(t, err)
-	require.NoError(t, l.Close())
-	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
+	closeAsCrash(t, l, dir)
 	core, logs := observer.New(zapcore.WarnLevel)
 	l = openLog(t, path, events.WithLogger(zap.New(core)))
 	defer l.Close()
@@ -298,4 +288,14 @@ func TestLogCrashAloneGoesOnAfterItsNewest(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, evs, 1)
 	assert.EqualValues(t, 8, evs[0].Seq)
+}
+
+// closeAsCrash closes l and leaves its floor file as it was while the log
+// ran: what a kill -9 leaves (a clean close settles the file).
+func closeAsCrash(t *testing.T, l *events.Log, dir string) {
+	t.Helper()
+	running, err := os.ReadFile(filepath.Join(dir, floorFile))
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, floorFile), running, 0o600))
 }
