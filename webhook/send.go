@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -93,6 +94,14 @@ func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http
 	req.Header.Set(HeaderSignature, string(sig))
 	resp, err := d.client.Do(req)
 	if err != nil {
+		// A *url.Error's text is the whole URL, query included (only a
+		// password is masked): it goes to the log and to /readyz, which
+		// answers without the admin token. Name the receiver as the log
+		// does instead.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = d.where
+		}
 		return 0, nil, err
 	}
 	// Read a little of the answer so the connection can be reused.
