@@ -326,3 +326,23 @@ func TestDotClientIDs(t *testing.T) {
 	require.NoError(t, err)
 	victim.ExpectClosed("190 kicked")
 }
+
+// With an admin token, /readyz (which wants none) says ready or not and
+// why, but not the notes: they name the webhook's URL, whose path is the
+// secret of many receivers (https://discord.com/api/webhooks/ID/TOKEN),
+// and the data dir's files. /v1/health, behind the token, has them.
+func TestReadyzKeepsNotesBehindTheToken(t *testing.T) {
+	t.Parallel()
+	note := "webhook: https://hooks.example/api/webhooks/1/path-s3cret has not acknowledged since 2026-12-05T00:00:00Z"
+	s := newStack(t, stackConfig{token: "readyz-token", apiOpts: []admin.Option{
+		admin.WithHealthNote("webhook", func() error { return errors.New(note) }),
+	}})
+	r := s.callToken(t, http.MethodGet, "/readyz", "", "")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"status": "ready"}`, string(r.body))
+	r = s.callToken(t, http.MethodGet, "/readyz", "", "readyz-token")
+	assert.JSONEq(t, `{"status": "ready"}`, string(r.body), "a probe's answer is the same for all")
+	r = s.call(t, http.MethodGet, "/v1/health", "")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"ready": true, "notes": {"webhook": "`+note+`"}}`, string(r.body))
+}

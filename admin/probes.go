@@ -62,14 +62,19 @@ func (a *API) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 
 // handleReadyz answers from one Health: its verdict and, ready or not, its
 // notes (an event log that cannot write matters most when something else
-// is wrong too).
+// is wrong too). With admin tokens set, the notes are left to
+// GET /v1/health, behind the token: /readyz answers anyone, and a note
+// names what the token keeps to operators (the webhook's URL, whose path
+// is the secret of many receivers; the data dir's files).
 func (a *API) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 	h := a.Health()
 	status, body := http.StatusOK, map[string]string{"status": "ready"}
 	if !h.Ready {
 		status, body = http.StatusServiceUnavailable, map[string]string{"error": h.Error}
 	}
-	maps.Copy(body, h.Notes)
+	if a.opts.tokens.Len() == 0 {
+		maps.Copy(body, h.Notes)
+	}
 	writeJSON(w, status, body)
 }
 
