@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -51,16 +52,48 @@ type starter interface {
 	Create(ctx context.Context, st State) (stored State, created bool, err error)
 }
 
-// cursorKey names a webhook's state after its URL: pointing cliser at
-// another receiver is a new webhook, which starts from the newest event,
-// not from where the old receiver stopped. A hash keeps a URL's
-// credentials out of the store's key listing and fits NATS key syntax.
+// cursorKey names a webhook's state after its receiver: pointing cliser
+// at another receiver is a new webhook, which starts from the newest
+// event, not from where the old receiver stopped. A hash keeps a URL's
+// secrets out of the store's key listing and fits NATS key syntax.
 func cursorKey(url string) string { return "wh_" + cursorHash(url) }
 
-// cursorHash names url's cursor, in a key or a file name.
-func cursorHash(url string) string {
-	sum := sha256.Sum256([]byte(url))
+// oldCursorKey is url's key in builds before this one (oldCursorHash).
+func oldCursorKey(url string) string { return "wh_" + oldCursorHash(url) }
+
+// cursorHash names url's cursor, in a key or a file name: the URL's
+// without its user info, so that a password changed in the URL keeps the
+// receiver's cursor (it was a new webhook, and every event the receiver
+// had not acknowledged was skipped without a word; events audit). The
+// query stays: it may name the receiver (a channel) as well as a token.
+func cursorHash(url string) string { return hashOf(withoutUserInfo(url)) }
+
+// oldCursorHash is the name builds before this one gave url's cursor: the
+// whole URL's. A cursor found only under it is taken over (once).
+func oldCursorHash(url string) string { return hashOf(url) }
+
+func hashOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:12])
+}
+
+// withoutUserInfo is rawURL with its user info cut out as written, the
+// rest byte for byte (a re-encoded URL could hash apart from the same
+// receiver's older cursor).
+func withoutUserInfo(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return rawURL
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return rawURL
+	}
+	return scheme + "://" + rest[at+1:]
 }
 
 func encodeState(st State) ([]byte, error) { return json.Marshal(st) }

@@ -76,6 +76,10 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		return nil, fmt.Errorf("webhook cursor: data dir: %w", err)
 	}
 	path := filepath.Join(dir, CursorFile(url))
+	renamed, err := takeOldName(dir, path, url)
+	if err != nil {
+		return nil, err
+	}
 	before, statErr := os.Stat(path)
 	f, err := fsx.OpenLocked(path, 0o600, cursorLockWait)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -87,6 +91,10 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 	c := &FileCursor{f: f, log: zap.NewNop(), done: make(chan struct{})}
 	for _, o := range opts {
 		o(c)
+	}
+	if renamed != "" {
+		c.log.Info("webhook cursor file renamed: a cursor is named after its receiver without the URL's password now",
+			zap.String("from", renamed), zap.String("to", path))
 	}
 	made, err := c.open(dir, url)
 	if err != nil && errors.Is(statErr, os.ErrNotExist) {
@@ -119,6 +127,29 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		tick.Every(ctx, cursorWatchEvery, c.watch)
 	}()
 	return c, nil
+}
+
+// takeOldName renames url's cursor file from the name older builds gave
+// it (oldCursorHash) to path, when only the old one is there, and returns
+// the old path then.
+func takeOldName(dir, path, url string) (string, error) {
+	old := filepath.Join(dir, "webhook-"+oldCursorHash(url)+".cursor")
+	if old == path {
+		return "", nil
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		return "", nil // there, or unreadable: the open says which
+	}
+	if _, err := os.Lstat(old); err != nil {
+		return "", nil
+	}
+	if err := os.Rename(old, path); err != nil {
+		return "", fmt.Errorf("webhook cursor: renaming %s to %s: %w", old, path, err)
+	}
+	if err := fsx.SyncDir(dir); err != nil {
+		return "", fmt.Errorf("webhook cursor: %w", err)
+	}
+	return old, nil
 }
 
 // watch writes the file back at its path (keepPlaced) when it has left

@@ -18,6 +18,7 @@ const CursorBucket = "cliser_webhook"
 type KVCursor struct {
 	kv  jetstream.KeyValue
 	key string
+	old string // the key builds before this one used (oldCursorKey)
 }
 
 var _ Cursor = (*KVCursor)(nil)
@@ -35,12 +36,16 @@ func NewKVCursor(ctx context.Context, js jetstream.JetStream, url string, replic
 	if err != nil {
 		return nil, fmt.Errorf("webhook cursor: bucket %s: %w", CursorBucket, err)
 	}
-	return &KVCursor{kv: kv, key: cursorKey(url)}, nil
+	return &KVCursor{kv: kv, key: cursorKey(url), old: oldCursorKey(url)}, nil
 }
 
-// Load implements Cursor.
+// Load implements Cursor. A cursor found only under the key older builds
+// used is this one's: the next Save stores it under the new key.
 func (c *KVCursor) Load(ctx context.Context) (State, bool, error) {
 	e, err := c.kv.Get(ctx, c.key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) && c.old != c.key {
+		e, err = c.kv.Get(ctx, c.old)
+	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return State{}, false, nil
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // legacyBucket is webhook.db's bucket: each URL's State, JSON, under
-// cursorKey(url).
+// oldCursorKey(url).
 var legacyBucket = []byte("webhook")
 
 // readLegacyCursor reads url's state from dir's webhook.db, which builds
@@ -41,7 +41,7 @@ func readLegacyCursor(dir, url string) (st State, found bool, err error) {
 	err = boltcheck.Guard(func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			if b := tx.Bucket(legacyBucket); b != nil {
-				raw = append([]byte(nil), b.Get([]byte(cursorKey(url)))...)
+				raw = append([]byte(nil), b.Get([]byte(oldCursorKey(url)))...)
 			}
 			return nil
 		})
