@@ -37,6 +37,7 @@ type EventsQuery struct {
 	Types    map[string]bool // empty: every type
 	CID      string          // "": every client
 	Wait     time.Duration   // long-poll: wait up to this for at least one event
+	until    uint64          // readMatching reads no event past it; 0: up to the newest
 }
 
 // EventsResponse is GET /v1/events' answer.
@@ -176,6 +177,7 @@ func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []ev
 		switch {
 		case byType:
 			raws, buf, err = raw.AppendRaw(ctx, raws[:0], buf[:0], read, MaxEventsLimit)
+			raws = upTo(raws, q.until, func(r events.Raw) uint64 { return r.Seq })
 			if err == nil && len(raws) > 0 {
 				n, last = len(raws), raws[len(raws)-1].Seq
 				page, err = ofTypes(raws, q.Types)
@@ -188,8 +190,11 @@ func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []ev
 		if err != nil {
 			return nil, q.After, false, err
 		}
-		if !byType && len(page) > 0 {
-			n, last = len(page), page[len(page)-1].Seq
+		if !byType {
+			page = upTo(page, q.until, func(ev events.Event) uint64 { return ev.Seq })
+			if len(page) > 0 {
+				n, last = len(page), page[len(page)-1].Seq
+			}
 		}
 		if n == 0 {
 			return out, max(read, newest), false, nil
@@ -205,7 +210,22 @@ func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []ev
 			}
 		}
 		read = last
+		if q.until != 0 && read >= q.until {
+			return out, read, false, nil
+		}
 	}
+}
+
+// upTo is s without its elements past until (all of s when until is 0);
+// s is in seq order.
+func upTo[T any](s []T, until uint64, seq func(T) uint64) []T {
+	if until == 0 {
+		return s
+	}
+	for len(s) > 0 && seq(s[len(s)-1]) > until {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // ofTypes decodes the events of raws whose type is one of types: a type
@@ -227,35 +247,41 @@ func ofTypes(raws []events.Raw, types map[string]bool) ([]events.Event, error) {
 }
 
 // newestEvents answers a query without after: the newest q.Limit matching
-// events (from the last eventsScanCap when filtered); next is the last
-// one's seq, the newest seq when none matched.
+// events; next is the last one's seq, the newest seq when none matched. A
+// filtered one reads back from the newest in windows that double, up to
+// eventsScanCap each, until it has q.Limit matches or reaches the oldest
+// event kept: it read the newest eventsScanCap alone, and answered none
+// when the matches were older (events audit). A window's matches are all
+// decoded, so the first, small, decodes few when matches are many.
 func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, error) {
 	r := a.opts.events
 	newest := r.Newest()
-	window := uint64(q.Limit)
-	if len(q.Types) > 0 || q.CID != "" {
-		window = eventsScanCap
-	}
 	if h, ok := r.(events.Historian); ok && q.CID != "" {
 		return a.newestOfClient(ctx, h, q, newest)
 	}
-	q.After = newest - min(window, newest)
-	for {
-		lim := q.Limit
-		q.Limit = int(window) // collect every match in the window, keep the newest
-		evs, _, _, err := readMatching(ctx, r, q)
-		q.Limit = lim
-		var gone *events.GoneError
-		if errors.As(err, &gone) && gone.Oldest > q.After+1 {
-			q.After = gone.Oldest - 1 // the window reaches past the oldest kept
-			continue
+	filtered := len(q.Types) > 0 || q.CID != ""
+	window := uint64(q.Limit)
+	var out []events.Event // the matches found, oldest first
+	for hi := newest; hi > 0 && len(out) < q.Limit; {
+		w := q
+		w.After, w.until, w.Limit = hi-min(window, hi), hi, int(window)
+		hi = w.After
+		evs, _, _, err := readMatching(ctx, r, w)
+		for gone := (*events.GoneError)(nil); errors.As(err, &gone) && gone.Oldest > w.After+1; {
+			w.After, hi = gone.Oldest-1, 0 // the window reaches past the oldest kept: the last
+			evs, _, _, err = readMatching(ctx, r, w)
 		}
 		if err != nil {
 			return EventsResponse{}, err
 		}
-		evs = evs[max(len(evs)-q.Limit, 0):]
-		return EventsResponse{Events: nonNil(evs), Next: lastSeq(evs, newest)}, nil
+		out = append(evs, out...)
+		if !filtered {
+			break
+		}
+		window = min(2*window, eventsScanCap)
 	}
+	out = out[max(len(out)-q.Limit, 0):]
+	return EventsResponse{Events: nonNil(out), Next: lastSeq(out, newest)}, nil
 }
 
 // newestOfClient is newestEvents for ?cid=, from the index.
