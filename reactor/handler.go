@@ -98,7 +98,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
+func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	if n := h.conns.Add(-1); h.ceiling.full.Load() {
 		h.ceiling.closed(n, h.opts.maxConns, h.log)
 	}
@@ -116,7 +116,13 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 		switch {
 		case h.draining.Load():
 			s.reason = protocol.ReasonServerShuttingDown
-		case h.engineDown.Load(): // gnet stopped on its own: the process exits (Exited)
+		case h.engineDown.Load(), err == nil:
+			// gnet stopped on its own: the process exits (Exited). The
+			// loop whose accept failed closes its connections (with no
+			// error: a peer's close or a failed write carries one, and
+			// every close of ours set a reason) before the engine's
+			// OnShutdown runs, so engineDown alone named that loop's
+			// clients "closed by client".
 			s.reason = protocol.ReasonServerRestarted
 		default:
 			s.reason = protocol.ReasonClosedByClient

@@ -475,8 +475,15 @@ func TestBinaryExitsWhenTheEngineDies(t *testing.T) {
 	}
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
 		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
-	c := testkit.Dial(t, p.Addr)
-	c.Register("fd-pw", "before-death")
+	// Clients on both loops (the kernel spreads connections over the
+	// loops' listeners): the one whose accept fails closes its own before
+	// the engine's OnShutdown, and its clients were recorded "closed by
+	// client" while the other loop's said "server restarted".
+	const clients = 16
+	for i := range clients {
+		c := testkit.Dial(t, p.Addr)
+		c.Register("fd-pw", fmt.Sprintf("before-death-%d", i))
+	}
 
 	pid := strconv.Itoa(p.Cmd.Process.Pid)
 	fds, err := os.ReadDir("/proc/" + pid + "/fd")
@@ -504,4 +511,12 @@ func TestBinaryExitsWhenTheEngineDies(t *testing.T) {
 	assert.Contains(t, logs, "too many open files", "gnet's own reason is in the log")
 	assert.Contains(t, logs, "protocol engine stopped")
 	assert.Contains(t, logs, "supervisor restarts cliser")
+	ended := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `"client disconnected"`) && strings.Contains(line, `"cid":"before-death-`) {
+			ended++
+			assert.Contains(t, line, `"reason":"server restarted"`, "every client the dead engine dropped")
+		}
+	}
+	assert.Equal(t, clients, ended, logs)
 }
