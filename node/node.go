@@ -212,7 +212,8 @@ func (n *Node) start(ctx context.Context) error {
 	// can say 503 while the reactor starts.
 	adminExtra = append(adminExtra, admin.WithPriorDisconnects(n.prior.at, n.prior.byReason))
 	n.adminSrv, err = n.startAdmin(dir, append(adminExtra,
-		admin.WithIdentity(ids.Service), admin.WithReadyCheck(ids.ReadyErr), admin.WithLive(n.srv.Alive))...)
+		admin.WithIdentity(ids.Service), admin.WithReadyCheck(ids.ReadyErr), admin.WithLive(n.srv.Alive),
+		admin.WithHealthNote("connections", n.srv.CeilingErr))...)
 	if err != nil {
 		return err
 	}

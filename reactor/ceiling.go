@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,9 @@ const ceilingLogQuiet = time.Minute
 // (cliser_accept_rejections_total{reason="server full"}): a fleet that
 // outgrew the open-files limit was turned away without a line in the log.
 type ceiling struct {
-	full   atomic.Bool // refusing since the last "room again"
-	logged atomic.Bool // this filling's warning went out
+	full   atomic.Bool  // refusing since the last "room again"
+	since  atomic.Int64 // when this filling's first refusal came (Unix ns)
+	logged atomic.Bool  // this filling's warning went out
 	gate   loggate.Gate
 }
 
@@ -30,6 +32,9 @@ type ceiling struct {
 // filling is logged.
 func (h *handler) refuseFull() ([]byte, gnet.Action) {
 	c := &h.ceiling
+	if !c.full.Load() {
+		c.since.Store(time.Now().UnixNano())
+	}
 	if c.full.CompareAndSwap(false, true) && c.gate.Open(ceilingLogQuiet) {
 		c.logged.Store(true)
 		h.log.Warn("connection ceiling reached: new connections get `190 server full` until some close "+
@@ -46,4 +51,21 @@ func (c *ceiling) closed(open int64, max int, log *zap.Logger) {
 	if open <= int64(max-max/10) && c.full.CompareAndSwap(true, false) && c.logged.Swap(false) {
 		log.Info("connection ceiling has room again", zap.Int64("open", open), zap.Int("max_connections", max))
 	}
+}
+
+// CeilingErr says, while the connection ceiling refuses new connections
+// (from the first refusal until a tenth of it is free again), since when:
+// a note of /readyz and /v1/health (the dashboard's banner, cliser
+// status). Before, they said "ready" and nothing else while every new
+// client got "190 server full"; only a counter and one log line a
+// minute told. The server stays ready: its clients are served, and the
+// ones it refuses retry. Safe from any goroutine.
+func (srv *Server) CeilingErr() error {
+	c := &srv.ceiling
+	if !c.full.Load() {
+		return nil
+	}
+	return fmt.Errorf("connections: the connection ceiling (%d, --max-connections) is reached since %s: "+
+		"new connections get `190 server full` until some close",
+		srv.opts.maxConns, time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339))
 }

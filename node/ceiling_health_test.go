@@ -1,0 +1,60 @@
+package node_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/node/nodetest"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/reactor"
+)
+
+// While the connection ceiling refuses every new client with "190 server
+// full", /readyz (and so /v1/health, the dashboard's banner and cliser
+// status) says so in a note; it said only "ready". The server stays
+// ready: its clients are served. The note goes once a tenth of the
+// ceiling is free again (here: one of ten connections closes).
+func TestReadyzNotesAFullConnectionCeiling(t *testing.T) {
+	n := nodetest.Start(t, node.WithReactorOptions(reactor.WithMaxConns(10)))
+	readyz := func() (int, map[string]string) {
+		resp, err := http.Get("http://" + n.AdminAddr() + "/readyz")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body map[string]string
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		return resp.StatusCode, body
+	}
+	code, body := readyz()
+	require.Equal(t, http.StatusOK, code)
+	require.NotContains(t, body, "connections", "no note before the ceiling is reached")
+
+	var first *testkit.RawClient
+	for i := range 10 {
+		c := testkit.Dial(t, n.Addr())
+		c.Expect("110 password")
+		if i == 0 {
+			first = c
+		}
+	}
+	testkit.Dial(t, n.Addr()).ExpectClosed("190 " + protocol.ReasonServerFull.String())
+	code, body = readyz()
+	assert.Equal(t, http.StatusOK, code, "a full server still serves its clients")
+	assert.Contains(t, body["connections"], "190 server full", "readyz: %v", body)
+
+	require.NoError(t, first.Conn.Close())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, body = readyz(); body["connections"] == "" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the note stayed after the ceiling had room: %v", body)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
