@@ -115,6 +115,9 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	if s.reason == protocol.ReasonNone {
 		switch {
 		case h.draining.Load():
+			if err == nil { // the engine's stop closed it before its loop told it (Stop)
+				h.untold.Add(1)
+			}
 			s.reason = protocol.ReasonServerShuttingDown
 		case h.engineDown.Load(), err == nil:
 			// gnet stopped on its own: the process exits (Exited). The
