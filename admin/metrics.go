@@ -24,7 +24,26 @@ const (
 	MetricShutdownsSent     = "cliser_shutdown_commands_sent_total"
 	MetricShutdownsAcked    = "cliser_shutdown_commands_acked_total"
 	MetricRejections        = "cliser_accept_rejections_total"
+	MetricConnectionsOpen   = "cliser_connections_open"
+	MetricConnectionsMax    = "cliser_connections_max"
 )
+
+// ConnectionGauges are the protocol listener's open connections (open,
+// read when scraped) and its ceiling, max: how near the server is to
+// refusing new clients with 190 server full, which the process's open
+// descriptors (admin connections and data files among them) did not say.
+func ConnectionGauges(open func() int, max int) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricConnectionsOpen,
+			Help: "TCP connections open on the client listener, those in their handshake included.",
+		}, func() float64 { return float64(open()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: MetricConnectionsMax,
+			Help: "The connection ceiling (--max-connections): past it new connections get 190 server full.",
+		}, func() float64 { return float64(max) }),
+	}
+}
 
 // HandshakeOK is the result label of a handshake that registered the
 // client; a failed one is labelled with its protocol.Reason text.

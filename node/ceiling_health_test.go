@@ -20,7 +20,8 @@ import (
 // full", /readyz (and so /v1/health, the dashboard's banner and cliser
 // status) says so in a note; it said only "ready". The server stays
 // ready: its clients are served. The note goes once a tenth of the
-// ceiling is free again (here: one of ten connections closes).
+// ceiling is free again (here: one of ten connections closes). The
+// gauges cliser_connections_open and _max say how near it is.
 func TestReadyzNotesAFullConnectionCeiling(t *testing.T) {
 	n := nodetest.Start(t, node.WithReactorOptions(reactor.WithMaxConns(10)))
 	readyz := func() (int, map[string]string) {
@@ -44,6 +45,14 @@ func TestReadyzNotesAFullConnectionCeiling(t *testing.T) {
 		}
 	}
 	testkit.Dial(t, n.Addr()).ExpectClosed("190 " + protocol.ReasonServerFull.String())
+	base := "http://" + n.AdminAddr()
+	ceiling, ok := testkit.Metric(base, "cliser_connections_max")
+	require.True(t, ok)
+	assert.EqualValues(t, 10, ceiling)
+	require.Eventually(t, func() bool { // the refused one's close may not have run yet
+		open, ok := testkit.Metric(base, "cliser_connections_open")
+		return ok && open == 10
+	}, 5*time.Second, 10*time.Millisecond, "cliser_connections_open")
 	code, body = readyz()
 	assert.Equal(t, http.StatusOK, code, "a full server still serves its clients")
 	assert.Contains(t, body["connections"], "190 server full", "readyz: %v", body)

@@ -186,6 +186,7 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	ids.srv = n.srv
+	n.metrics.Registry().MustRegister(admin.ConnectionGauges(n.srv.Connections, n.srv.MaxConnections())...)
 	var dir registry.Directory
 	if n.store.node != nil {
 		// Flapping counts the cluster's registrations of an ID, not this node's.

@@ -53,6 +53,10 @@ func (c *ceiling) closed(open int64, max int, log *zap.Logger) {
 	}
 }
 
+// MaxConnections is the connection ceiling (WithMaxConns). Safe from any
+// goroutine.
+func (srv *Server) MaxConnections() int { return srv.opts.maxConns }
+
 // CeilingErr says, while the connection ceiling refuses new connections
 // (from the first refusal until a tenth of it is free again), since when:
 // a note of /readyz and /v1/health (the dashboard's banner, cliser
