@@ -125,10 +125,15 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
+// minKeepInterval is the shortest --keepalive-interval taken.
+const minKeepInterval = 10 * time.Millisecond
+
 func (cfg *serveConfig) validate() error {
 	switch {
-	case cfg.keepInterval <= 0:
-		return configErrorf("--keepalive-interval must be positive, got %s", cfg.keepInterval)
+	case cfg.keepInterval < minKeepInterval:
+		// 1ns was taken: a ping-pong every 2 ms on every connection.
+		return configErrorf("--keepalive-interval must be at least %s (each keep-alive is a round trip every client answers), got %s",
+			minKeepInterval, cfg.keepInterval)
 	case cfg.keepTimeout <= 0:
 		return configErrorf("--keepalive-timeout must be positive, got %s", cfg.keepTimeout)
 	case cfg.handshakeTimeout <= 0:
