@@ -3,11 +3,15 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/events"
 )
@@ -19,7 +23,7 @@ var streamHeartbeat = 10 * time.Second
 
 // streamWriteTimeout bounds one write to a stream's peer: a consumer that
 // stops reading is cut off instead of holding the goroutine forever.
-const streamWriteTimeout = 30 * time.Second
+var streamWriteTimeout = 30 * time.Second
 
 // handleEventsStream is GET /v1/events/stream: Server-Sent Events, one per
 // event (id: seq, event: type, data: the JSON). It resumes after the
@@ -73,7 +77,7 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	// A first comment opens the stream at once, so a client knows it is
 	// connected before the first event.
-	if writeStream(rc, w, ": stream of cliser events\n\n") != nil {
+	if a.writeStream(rc, w, openingComment) != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -94,7 +98,7 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 			for i := range page {
 				buf = appendSSE(buf, &page[i])
 			}
-			if writeStream(rc, w, string(buf)) != nil {
+			if a.writeStream(rc, w, buf) != nil {
 				return
 			}
 			wrote = time.Now()
@@ -135,19 +139,31 @@ func (a *API) waitStream(ctx context.Context, rc *http.ResponseController, w htt
 		case ctx.Err() != nil:
 			return wrote, false
 		}
-		if writeStream(rc, w, ": keep-alive\n\n") != nil {
+		if a.writeStream(rc, w, keepAliveComment) != nil {
 			return wrote, false
 		}
 		wrote = time.Now()
 	}
 }
 
-func writeStream(rc *http.ResponseController, w http.ResponseWriter, s string) error {
+var (
+	openingComment   = []byte(": stream of cliser events\n\n")
+	keepAliveComment = []byte(": keep-alive\n\n")
+)
+
+// writeStream writes b (kept by no one after: a page was copied twice
+// more, ~1.2 MB held a stalled reader) and logs a reader cut off for not
+// reading: it was cut without a trace (events audit).
+func (a *API) writeStream(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
 	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if _, err := w.Write([]byte(s)); err != nil {
-		return err
+	_, err := w.Write(b)
+	if err == nil {
+		err = rc.Flush()
 	}
-	return rc.Flush()
+	if errors.Is(err, os.ErrDeadlineExceeded) { // not a client that left: net/http ends ctx at any failed write
+		a.opts.log.Info("events stream cut off: its reader read nothing for "+streamWriteTimeout.String(), zap.Error(err))
+	}
+	return err
 }
 
 // appendSSE frames one event. The JSON is one line (encoding/json writes
