@@ -2,6 +2,8 @@ package cluster_test
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
 )
 
 // A client ID bouncing between two nodes (two devices on one ID behind a
@@ -35,6 +38,49 @@ func TestFlappingCountsTheClustersRegistrations(t *testing.T) {
 			}
 			return false
 		}, "registration %d on %s reaches %s", i+1, at.id, other.id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eventually(t, func() bool {
+		bans, err := nodes[0].api.ListBans(ctx, identity.KindCID, 0, "")
+		require.NoError(t, err)
+		for _, b := range bans.Bans {
+			if b.Value == cid && b.By == identity.ByFlapping {
+				return true
+			}
+		}
+		return false
+	}, "the flapping ban holds on %s", nodes[0].id)
+	_, line := answer(t, nodes[0].srv.Addr(), testPassword, cid)
+	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line, "a fifth registration")
+}
+
+// A device in a crash loop registers and is gone before its node's next
+// flush: the record that reaches the other nodes is already disconnected.
+// It is a registration all the same, and counts toward --flap-limit on
+// every node. Before, only a record still connected when it reached a
+// node was counted, so a crash loop across two nodes took twice the limit.
+func TestFlappingCountsRegistrationsGoneBeforeTheFlush(t *testing.T) {
+	url := runNATS(t)
+	// A flush interval long against the client's register-and-close, so
+	// that the record every flush carries is the disconnected one.
+	opts := []node.Option{node.WithIdentityOptions(identity.WithFlapping(4, time.Minute, time.Minute)),
+		node.WithRegistryOptions(registry.WithFlushInterval(300 * time.Millisecond))}
+	nodes := []*testNode{startNodeOpts(t, url, "flc-1", opts...), startNodeOpts(t, url, "flc-2", opts...)}
+	const cid = "flc-dev"
+	for i := range 4 { // the fourth reaches the limit and is still admitted
+		at, other := nodes[i%2], nodes[(i+1)%2]
+		c := register(t, at.srv.Addr(), cid)
+		port := strconv.Itoa(c.Conn.LocalAddr().(*net.TCPAddr).Port)
+		require.NoError(t, c.Conn.Close())
+		eventually(t, func() bool {
+			for _, r := range other.listAll(t, "", 0) {
+				if r.CID == cid && r.Node == at.id && r.CPort == port {
+					return !r.CStatus
+				}
+			}
+			return false
+		}, "registration %d on %s reaches %s, disconnected", i+1, at.id, other.id)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -170,7 +170,10 @@ func (n *Node) indexSlotLocked(num, slot uint16, rev uint64, v slotValue) (repla
 			n.countLocked(old, -1)
 			n.supersedeLocked(old, ne)
 		}
-		if r.Rec.CStatus && num != n.self && (!had || reg > old.rev()) {
+		// A registration is new by its revision, connected or not: a
+		// client gone before its node's flush (a crash loop) reaches
+		// this node only as a disconnected record, and still counts.
+		if num != n.self && (!had || reg > old.rev()) {
 			registered = append(registered, r.Rec)
 		}
 		n.countLocked(ne, +1)
