@@ -100,6 +100,18 @@ func (k *Keeper) Check() (lost bool) {
 	return true
 }
 
+// Size is the size of the file bbolt opened (fstat of it, wherever it is
+// now), for an owner that checks it was not cut under the open database.
+func (k *Keeper) Size() (int64, error) {
+	k.mu.Lock() // Restore swaps watch
+	defer k.mu.Unlock()
+	fi, err := k.watch.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
 // Restore writes db's content at the path (bbolt's hot copy of a read
 // transaction, from bbolt's own open file) and reopens it with open; it
 // returns the database to use from now on: the reopened one, with db
