@@ -128,12 +128,31 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 	now = now.UTC()
 	until := now.Add(s.opts.flapBan)
 	b := Ban{Kind: KindCID, Value: cid, Reason: "flapping", By: ByFlapping, At: now, Until: &until}
-	s.holdBan(b) // and closes nothing: a flapping ban leaves the connected session alone
+	// And closes nothing: a flapping ban leaves the connected session alone.
+	if !s.holdFlappingBan(b, now) {
+		return
+	}
 	s.behind("put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
 	s.flapBans.Add(1)
 	s.opts.log.Warn("identity: client id flapping; new registrations refused", zap.String("cid", cid),
 		zap.Int("limit", s.opts.flapLimit), zap.Duration("window", s.opts.flapWindow), zap.Time("until", until))
 	s.emit(banEvent(EventBanCreated, b, now))
+}
+
+// holdFlappingBan holds b unless an operator's ban of its client ID is
+// active: one made between this registration's check (Admit) and its
+// count, which the flapping ban replaced, so that a ban until lifted
+// ended with the flapping ban's few minutes (and was gone from the store
+// too, its write behind the operator's).
+func (s *Service) holdFlappingBan(b Ban, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.bans[b.Key()]; old != nil && old.By == ByOperator && old.active(now) {
+		return false
+	}
+	s.bans[b.Key()] = &b
+	s.recountLocked()
+	return true
 }
 
 // pruneFlaps forgets registrations that have left the window. It scans
