@@ -76,6 +76,9 @@ func (s *Service) holdBan(b Ban) bool {
 	}
 	s.bans[b.Key()] = &b
 	s.recountLocked()
+	if b.closes(time.Now()) {
+		s.closings.Add(1)
+	}
 	return true
 }
 

@@ -66,6 +66,34 @@ func (s *Service) Admit(cid string, secret *[32]byte, shared bool) protocol.Reas
 	return protocol.ReasonNone
 }
 
+// Closings counts the changes held that close live sessions by client ID:
+// an operator's ban and a credential's deletion. Such a close looks the
+// client ID up in the registry, and a registration whose Admit answered
+// before the change and that reached the registry after the close's look
+// was left alone. The event loop reads this before Admit and again after
+// the registration, and asks Recheck only when it moved.
+func (s *Service) Closings() uint64 { return s.closings.Load() }
+
+// Recheck says whether a registration just admitted (cid, the digest of
+// its 110 answer, whether that was a shared password) is closed by a
+// change held since its Admit: ReasonBanned for an operator's ban of cid,
+// ReasonRevoked when cid's credential is gone and the answer admits it no
+// more; ReasonNone otherwise. It counts nothing toward flapping, and a
+// rotation (the old secret refused) is left alone, as a rotation leaves
+// live sessions.
+func (s *Service) Recheck(cid string, secret *[32]byte, shared bool) protocol.Reason {
+	now := time.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if b := s.bans[BanKey{Kind: KindCID, Value: cid}]; b != nil && b.closes(now) {
+		return protocol.ReasonBanned
+	}
+	if _, enrolled := s.creds.matches(cid, secret, now); !enrolled && !(shared && !s.opts.require) {
+		return protocol.ReasonRevoked
+	}
+	return protocol.ReasonNone
+}
+
 // lookUp is Admit's answer from cid's credential and ban: ok says whether
 // the 110 answer admits it (sharedOK stands for a cid without a
 // credential), banned whether an active client-ID ban refuses it.

@@ -30,6 +30,10 @@ type Service struct {
 	storeErrs  atomic.Uint64
 	abandoned  atomic.Uint64 // operator writes given up before their turn
 
+	// closings counts the changes held that close live sessions by client
+	// ID (an operator's ban, a credential's deletion): see Closings.
+	closings atomic.Uint64
+
 	mu    sync.RWMutex
 	creds credTable
 	bans  map[BanKey]*Ban
@@ -285,6 +289,9 @@ func (s *Service) setCredLocked(c *Credential) {
 func (s *Service) deleteCredLocked(cid string) bool {
 	had := s.creds.delete(cid)
 	s.recountCredsLocked()
+	if had {
+		s.closings.Add(1)
+	}
 	return had
 }
 

@@ -24,6 +24,11 @@ type Identity interface {
 	// RequireCredentials reports whether a client ID without a credential
 	// is refused; the server may then run with no shared password.
 	RequireCredentials() bool
+	// Closings counts the changes that close live sessions by client ID;
+	// read before Admit and after the registration, and when it moved,
+	// Recheck says whether the new session is closed (and why).
+	Closings() uint64
+	Recheck(cid string, secret *[32]byte, shared bool) protocol.Reason
 }
 
 // sharedOnly is the seed's rule when no Identity is given: the shared
@@ -33,6 +38,10 @@ type sharedOnly struct{}
 func (sharedOnly) Deferred() bool           { return false }
 func (sharedOnly) AddrBanned(string) bool   { return false }
 func (sharedOnly) RequireCredentials() bool { return false }
+func (sharedOnly) Closings() uint64         { return 0 }
+func (sharedOnly) Recheck(string, *[32]byte, bool) protocol.Reason {
+	return protocol.ReasonNone
+}
 func (sharedOnly) Admit(_ string, _ *[32]byte, shared bool) protocol.Reason {
 	if shared {
 		return protocol.ReasonNone
@@ -82,28 +91,29 @@ func (s *session) checkPassword(pw []byte) bool {
 }
 
 // checkID decides the 120 answer: the client certificate's name, then the
-// pair (110 answer, client ID) against credentials and bans.
-func (s *session) checkID(cid string) protocol.Reason {
+// pair (110 answer, client ID) against credentials and bans. shared: the
+// 110 answer was a shared password (its digest stays in lp.secret).
+func (s *session) checkID(cid string) (r protocol.Reason, shared bool) {
 	lp := s.lp
 	hs, ok := lp.hs[s]
 	delete(lp.hs, s)
 	if !ok {
-		return protocol.ReasonAuthFailed
+		return protocol.ReasonAuthFailed, false
 	}
 	// An ip or net ban made after this connection's accept: the ban's
 	// close sees only registered sessions, so this one would get in.
 	if lp.srv.opts.identity.AddrBanned(s.cip.ip) {
-		return protocol.ReasonBanned
+		return protocol.ReasonBanned, false
 	}
 	// The certificate first: it has no side effects, while Admit counts
 	// registrations toward flapping.
 	if !s.certAdmits(cid, &hs.cert) {
-		return protocol.ReasonAuthFailed
+		return protocol.ReasonAuthFailed, false
 	}
 	// The digest goes by the loop's scratch: a pointer into hs, through
 	// the interface, put hs on the heap on every handshake.
 	lp.secret = hs.secret
-	return lp.srv.opts.identity.Admit(cid, &lp.secret, hs.shared)
+	return lp.srv.opts.identity.Admit(cid, &lp.secret, hs.shared), hs.shared
 }
 
 // forgetHandshake drops what the loop kept for s (its handshake ended).

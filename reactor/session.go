@@ -148,7 +148,10 @@ func (s *session) onID(l protocol.Line) {
 		return
 	}
 	cid := string(l.Arg)
-	if r := s.checkID(cid); r != protocol.ReasonNone {
+	id := s.lp.srv.opts.identity
+	closings := id.Closings()
+	r, shared := s.checkID(cid)
+	if r != protocol.ReasonNone {
 		if r == protocol.ReasonAuthFailed {
 			s.authFailed()
 		}
@@ -156,6 +159,14 @@ func (s *session) onID(l protocol.Line) {
 		return
 	}
 	s.lp.srv.register(s, cid)
+	// An operator's ban or a credential's deletion held after Admit's look
+	// may have run its close before this session was in the registry,
+	// and missed it: asked again, only then.
+	if s.state == registered && id.Closings() != closings {
+		if r := id.Recheck(cid, &s.lp.secret, shared); r != protocol.ReasonNone {
+			s.fail(r)
+		}
+	}
 }
 
 func (s *session) onRegistered(l protocol.Line) {
