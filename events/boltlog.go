@@ -180,6 +180,7 @@ func (l *Log) keepPlaced(now bool) {
 		return
 	}
 	l.checked = time.Now()
+	_ = l.keep.Cut() // said (log, /readyz) though nothing is written
 	if !l.keep.Check() {
 		return
 	}
@@ -192,12 +193,40 @@ func (l *Log) keepPlaced(now bool) {
 	l.db = l.keep.Restore(l.db, openFile)
 }
 
+// update is db.Update unless the file was cut under the server
+// (boltkeep's Cut: the transaction would fault the process), and notes
+// the file's growth.
+func (l *Log) update(fn func(*bolt.Tx) error) error {
+	if err := l.keep.Cut(); err != nil {
+		return err
+	}
+	err := l.db.Update(fn)
+	l.keep.Grown()
+	return err
+}
+
+// view is db.View unless the file was cut under the server (update).
+func (l *Log) view(fn func(*bolt.Tx) error) error {
+	if err := l.keep.Cut(); err != nil {
+		return err
+	}
+	return l.db.View(fn)
+}
+
+// releaseMappedDue lets go of the map's pages when due (mapped), unless
+// the file was cut (a read transaction reads its meta page).
+func (l *Log) releaseMappedDue() {
+	if l.keep.Cut() == nil {
+		l.mapped.releaseDue(l.db)
+	}
+}
+
 // load makes the buckets, reads the newest and oldest seq and builds the
 // index by client ID. A log begun anew goes on after the floor file's
 // seq (floor.go); floorErr, the floor file's damage, stops only such a
 // log, which could not tell where to go on.
 func (l *Log) load(floorErr error) error {
-	return l.db.Update(func(tx *bolt.Tx) error {
+	return l.update(func(tx *bolt.Tx) error {
 		_ = tx.DeleteBucket([]byte("by-cid")) // an earlier build's index on disk
 		for _, b := range [][]byte{bucketEvents, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {

@@ -84,7 +84,7 @@ func (l *Log) scan(ctx context.Context, after uint64, limit int, f func(seq uint
 	defer l.readMapped() // a reader far behind reads the whole file through the map
 	l.dbMu.RLock()       // see keepPlaced
 	defer l.dbMu.RUnlock()
-	return l.db.View(func(tx *bolt.Tx) error {
+	return l.view(func(tx *bolt.Tx) error {
 		var ferr error
 		err := forEachFrom(tx.Bucket(bucketEvents), after+1, func(seq uint64, js []byte) bool {
 			if limit == 0 || seq > newest {
@@ -188,7 +188,7 @@ func (l *Log) get(ctx context.Context, cid string, seqs []uint64, limit int) ([]
 	var out []Event
 	l.dbMu.RLock() // see keepPlaced
 	defer l.dbMu.RUnlock()
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		for _, seq := range seqs {
 			if len(out) == limit {

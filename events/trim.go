@@ -42,7 +42,7 @@ func (l *Log) trim() {
 		if upTo == 0 {
 			return
 		}
-		err := l.db.Update(func(tx *bolt.Tx) error {
+		err := l.update(func(tx *bolt.Tx) error {
 			if err := deleteBefore(tx.Bucket(bucketEvents), upTo); err != nil {
 				return err
 			}

@@ -90,7 +90,7 @@ func (l *Log) afterCommit() {
 	l.q.written(l.blocks)
 	l.trim()
 	l.mapped.touched()
-	l.mapped.releaseDue(l.db)
+	l.releaseMappedDue()
 	l.spareHeld.Store(int64(l.spareBytes()))
 }
 
@@ -101,7 +101,7 @@ func (l *Log) idle(committed time.Time) {
 	case <-l.q.wake:
 	case <-l.check.C: // keepPlaced, at the loop's top
 	case <-l.mapped.due():
-		l.mapped.releaseDue(l.db)
+		l.releaseMappedDue()
 	case <-l.spares.due(l.spareHeld.Load() > 0, committed):
 		if time.Since(committed) >= spareIdle {
 			l.dropSpares()
@@ -122,7 +122,7 @@ func (l *Log) write(blocks [][]queued) error {
 	}
 	enc := l.newTxEncoder(n)
 	trimmed := uint64(0) // the new oldest, when this transaction trimmed
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		evs := tx.Bucket(bucketEvents)
 		// Seqs only grow: pages filled to the brim, not split in half as
 		// for random keys (half the file, fewer splits).

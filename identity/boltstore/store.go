@@ -25,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,13 +60,6 @@ type Store struct {
 	db   *bolt.DB
 	keep *boltkeep.Keeper
 	lost prometheus.Counter
-	log  *zap.Logger
-
-	// size is the largest size db's file had after an open or a write
-	// (bbolt grows its file, never shrinks it); cut is set once the file
-	// is found shorter than that (see checkCut).
-	size atomic.Int64
-	cut  atomic.Pointer[error]
 
 	stop      chan struct{}
 	stopped   chan struct{}
@@ -118,8 +110,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, keep: keep, lost: lost, log: o.log, stop: make(chan struct{}), stopped: make(chan struct{})}
-	s.noteSize()
+	s := &Store{path: path, db: db, keep: keep, lost: lost, stop: make(chan struct{}), stopped: make(chan struct{})}
+	keep.Grown()
 	go s.watch(o.every)
 	return s, nil
 }
@@ -177,9 +169,7 @@ func (s *Store) watch(d time.Duration) {
 			return
 		case <-t.C:
 			s.keepPlaced()
-			s.mu.RLock()
-			_ = s.checkCut()
-			s.mu.RUnlock()
+			_ = s.keep.Cut()
 		}
 	}
 }
@@ -198,7 +188,6 @@ func (s *Store) keepPlaced() {
 // another caller may have done it meanwhile. final: Close's, the last
 // chance, without the wait after a failed restore. mu held.
 func (s *Store) restoreLocked(final bool) {
-	db := s.db
 	switch {
 	case !s.keep.Check():
 	case final:
@@ -206,19 +195,17 @@ func (s *Store) restoreLocked(final bool) {
 	default:
 		s.db = s.keep.Restore(s.db, open)
 	}
-	if s.db != db && s.cut.Load() == nil {
-		s.size.Store(0) // another file, of its own size
-		s.noteSize()
-	}
 }
 
-// update is db.Update under mu, followed by the check.
+// update is db.Update under mu, followed by the check. A file cut under
+// the server (boltkeep's Cut) is neither written nor read: the
+// credentials and bans held in memory are still enforced.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
 	s.mu.RLock()
-	err := s.checkCut()
+	err := s.keep.Cut()
 	if err == nil {
 		err = s.db.Update(fn)
-		s.noteSize()
+		s.keep.Grown()
 	}
 	s.mu.RUnlock()
 	s.keepPlaced()
@@ -229,62 +216,15 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 func (s *Store) view(fn func(*bolt.Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if err := s.checkCut(); err != nil {
+	if err := s.keep.Cut(); err != nil {
 		return err
 	}
 	return s.db.View(fn)
 }
 
-// noteSize records the size of db's file after an open or a write. mu
-// held (shared will do).
-func (s *Store) noteSize() {
-	size, err := s.keep.Size()
-	if err != nil {
-		return
-	}
-	for {
-		old := s.size.Load()
-		if size <= old || s.size.CompareAndSwap(old, size) {
-			return
-		}
-	}
-}
-
-// checkCut refuses every transaction once the file is shorter than the
-// database open on it was: cut under the running server (truncate,
-// `> identity.db`, a copy over it that went wrong). bbolt reads its pages
-// through a memory map, and a page past the file's end is a SIGBUS that
-// no recover catches: the next write killed the process, and every client
-// with it. The credentials and bans held in memory are still enforced;
-// writes answer this error, once logged, and Healthy says it (/readyz).
-// mu held (shared will do).
-func (s *Store) checkCut() error {
-	if p := s.cut.Load(); p != nil {
-		return *p
-	}
-	size, err := s.keep.Size()
-	if err != nil || size >= s.size.Load() {
-		return nil
-	}
-	cut := fmt.Errorf("%w: %s is %d bytes, shorter than the %d of the database open on it: it was cut while "+
-		"cliser ran; nothing more is written to it, the credentials and bans held in memory are still enforced; "+
-		"stop cliser and put back a backup of it (or move it away to start with none)",
-		ErrCut, s.path, size, s.size.Load())
-	if s.cut.CompareAndSwap(nil, &cut) {
-		s.log.Error("identity store: its file was cut under the running server", zap.Error(cut))
-	}
-	return *s.cut.Load()
-}
-
-// Healthy is nil unless the file left the data dir and is not yet back:
-// for /readyz.
-func (s *Store) Healthy() error {
-	var cut error
-	if p := s.cut.Load(); p != nil {
-		cut = *p
-	}
-	return errors.Join(s.keep.Healthy(), cut)
-}
+// Healthy is nil unless the file left the data dir and is not yet back,
+// or was cut under the server: for /readyz.
+func (s *Store) Healthy() error { return s.keep.Healthy() }
 
 // Collectors are the store's metrics, for the admin API's registry.
 func (s *Store) Collectors() []prometheus.Collector { return []prometheus.Collector{s.lost} }

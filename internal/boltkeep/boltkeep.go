@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,6 +52,9 @@ type Keeper struct {
 	fails    int       // restores failed in a row
 	next     time.Time // no restore before this after a failed one (retryWait)
 	restores int       // restores done, for tests
+
+	grown atomic.Int64          // the file's largest size after an open or a write (Grown)
+	cut   atomic.Pointer[error] // set once the file is found shorter (Cut)
 }
 
 // maxRetryWait bounds the wait between failed restores: each is a copy of
@@ -165,6 +169,9 @@ func (k *Keeper) RestoreNow(db *bolt.DB, open func(path string) (*bolt.DB, error
 	}
 	_ = k.watch.Close()
 	k.watch = watch
+	if fi, err := watch.Stat(); err == nil && k.cut.Load() == nil {
+		k.grown.Store(fi.Size()) // another file, of its own size
+	}
 	fields := []zap.Field{zap.String("file", k.path), zap.Duration("lost_for", time.Since(k.since))}
 	if aside != "" {
 		fields = append(fields, zap.String("moved_aside", aside))
@@ -235,9 +242,11 @@ func heldElsewhere(path string) error {
 	return err // closing f lets go of the lock
 }
 
-// Healthy is nil unless the file is lost and not yet restored: for
-// /readyz.
-func (k *Keeper) Healthy() error {
+// Healthy is nil unless the file is lost and not yet restored, or was
+// cut (Cut): for /readyz.
+func (k *Keeper) Healthy() error { return errors.Join(k.lostErr(), k.cutErr()) }
+
+func (k *Keeper) lostErr() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.since.IsZero() {
