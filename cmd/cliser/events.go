@@ -56,6 +56,15 @@ func newEventsTailCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Given but empty ("$T" unset in a script) is a mistake, as
+			// the API's ?type= and ?cid= are: read as no filter, it
+			// followed every event.
+			if cmd.Flags().Changed("type") && len(f.Types) == 0 {
+				return configErrorf("--type %q names no event type: give one or more of %s, or leave it out", types, strings.Join(events.Types, ", "))
+			}
+			if cmd.Flags().Changed("cid") && cid == "" {
+				return configErrorf("--cid is empty: give a client ID, or leave it out")
+			}
 			var from *uint64
 			if cmd.Flags().Changed("after") {
 				if after < 0 {

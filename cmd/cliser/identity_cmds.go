@@ -199,6 +199,10 @@ func newBansListCmd(o *adminFlags) *cobra.Command {
 		Short: "List active bans",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("kind") && kind == "" {
+				// Read as no filter, it listed every kind.
+				return configErrorf("--kind is empty: want cid, ip or net, or leave it out")
+			}
 			switch kind {
 			case "", identity.KindCID, identity.KindIP, identity.KindNet:
 			default:

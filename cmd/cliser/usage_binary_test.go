@@ -207,8 +207,11 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"bans", "add", "cid", "x", "--duration", "0"}, hint: "leave it out for a ban until lifted"},
 			{args: []string{"bans", "add", "cid", "x", "--reason", strings.Repeat("r", identity.MaxBanReason+1)}, hint: "--reason is 257 bytes"},
 		},
-		"cliser bans list": {{args: []string{"bans", "list", "--kind", "planet"}, hint: "--kind"}},
-		"cliser bans rm":   {{args: []string{"bans", "rm", "cid"}, hint: "usage:"}},
+		"cliser bans list": {
+			{args: []string{"bans", "list", "--kind", "planet"}, hint: "--kind"},
+			{args: []string{"bans", "list", "--kind", ""}, hint: "--kind is empty"},
+		},
+		"cliser bans rm": {{args: []string{"bans", "rm", "cid"}, hint: "usage:"}},
 		"cliser events": {
 			{args: []string{"events", "tial"}, hint: "did you mean tail"},
 			{args: []string{"events"}, hint: "give a command: tail (see 'cliser events --help')"},
@@ -218,6 +221,9 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"events", "tail", "--type", "client.exploded"}, hint: "--type"},
 			{args: []string{"events", "tail", "--after", "-1"}, hint: "--after"},
 			{args: []string{"events", "tail", "--cid", "a b"}, hint: `--cid "a b" is not a client ID`},
+			{args: []string{"events", "tail", "--type", ""}, hint: "--type \"\" names no event type"},
+			{args: []string{"events", "tail", "--type", " , "}, hint: "names no event type"},
+			{args: []string{"events", "tail", "--cid", ""}, hint: "--cid is empty"},
 			{args: []string{"events", "tail"}, env: badAdmin, hint: "CLISER_ADMIN"},
 		},
 		"cliser status": {
