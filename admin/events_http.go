@@ -116,5 +116,8 @@ func parseTypes(vals []string) (map[string]bool, error) {
 			out[t] = true
 		}
 	}
+	if len(vals) > 0 && out == nil { // "?type=," filtered nothing out: read as every type, as ?type= is refused
+		return nil, badRequest(`query: "type" names no type: give one or more, comma-separated, or leave it out`)
+	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -58,4 +59,15 @@ func TestEventsNewestMatchesOlderThanAWindow(t *testing.T) {
 	a = getEvents(t, base, "type=client.disconnected")
 	assert.Empty(t, a.Events, "no match in the whole log")
 	assert.EqualValues(t, total, *a.Next)
+}
+
+// ?type= of commas alone filtered nothing out and answered every type,
+// while ?type= is refused (docs audit).
+func TestEventsTypeOfCommasAloneIsRefused(t *testing.T) {
+	_, base := eventsAPI(t)
+	for _, path := range []string{"/v1/events?type=,", "/v1/events?type=%20,%20", "/v1/events/stream?type=,"} {
+		r := send(t, base, request{path: path})
+		assert.Equal(t, http.StatusBadRequest, r.status, path)
+		assert.Contains(t, r.errorText(t), `query: "type" names no type`, path)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -94,6 +95,9 @@ func tailFilter(types, cid string) (admin.EventsFilter, error) {
 		}
 		f.Types = append(f.Types, t)
 	}
+	if types != "" && len(f.Types) == 0 { // commas alone, as the API's ?type=, is refused
+		return f, configErrorf("--type %q names no event type: give one or more of %s, or leave it out", types, strings.Join(events.Types, ", "))
+	}
 	if cid != "" {
 		if err := checkClientID("--cid", cid); err != nil {
 			return f, err
@@ -158,7 +162,7 @@ func printEvent(w io.Writer, ev events.Event, asJSON bool) error {
 	}
 	add("node", ev.Node)
 	if ev.CIP != "" {
-		add("addr", ev.CIP+":"+ev.CPort)
+		add("addr", net.JoinHostPort(ev.CIP, ev.CPort)) // [::1]:port, as clients list writes it
 	}
 	add("kind", ev.Kind)
 	add("value", ev.Value)
