@@ -164,6 +164,11 @@ func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string,
 			return nil, configErrorf("config file %s line %d: a setting's name is a single word (the flag names of 'cliser serve --help')", path, key.Line)
 		}
 		k := key.Value
+		if fs.Lookup(k+"-file") != nil && fs.Lookup(k) == nil { // password:, admin-token:, webhook-secret:
+			return nil, configErrorf("config file %s line %d: %q: a secret is not a setting of this file, which is "+
+				"read by more than cliser (backups, config management): give %s-file: PATH here, or its environment "+
+				"variable", path, key.Line, k, k)
+		}
 		if fs.Lookup(k) == nil || k == "config" {
 			return nil, configErrorf("config file %s line %d: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, key.Line, k)
 		}

@@ -104,7 +104,8 @@ var knownConfigWords = []string{"config file c.yaml is not valid YAML: yaml: lin
 	"is not a YAML mapping of settings (setting: value, one a line)",
 	"a setting's name is a single word (the flag names of 'cliser serve --help')",
 	"unknown setting (settings are the flag names of 'cliser serve --help')", "is set twice",
-	"must be a single value", "has no value: give it one, or remove the line", "must be a plain value, not a !!"}
+	"must be a single value", "has no value: give it one, or remove the line", "must be a plain value, not a !!",
+	"a secret is not a setting of this file, which is read by more than cliser (backups, config management): give -file: PATH here, or its environment variable"}
 
 // collect gathers the mapping keys (into keys) or the other scalars (into
 // values) under n.

@@ -66,6 +66,16 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	_, err := parseServe(t, "--config", unknown)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown setting "keepalive"`)
+	// A secret written in the file got "unknown setting" alone, where the
+	// flag says where a password goes (docs audit); the value is not echoed.
+	for _, k := range []string{"password", "admin-token", "webhook-secret"} {
+		f := writeFile(t, dir, k+".yaml", k+": s3cret-value\n")
+		_, err = parseServe(t, "--config", f)
+		require.Error(t, err, k)
+		assert.Contains(t, err.Error(), `"`+k+`": a secret is not a setting of this file`, k)
+		assert.Contains(t, err.Error(), k+"-file: PATH", k)
+		assert.NotContains(t, err.Error(), "s3cret-value", k)
+	}
 
 	bad := writeFile(t, dir, "b.yaml", "keepalive-interval: soon\n")
 	_, err = parseServe(t, "--config", bad)
