@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cliser/cliser/identity"
@@ -203,6 +204,10 @@ func (a *API) DeleteBan(ctx context.Context, kind, value string) error {
 	}
 	err = ids.DeleteBan(ctx, kind, value)
 	switch {
+	case errors.Is(err, identity.ErrBadBan) && slices.Contains(identity.Kinds(), kind):
+		// A value no ban can hold is no ban (IDENTITY.md: 204 or 404), as
+		// DELETE /v1/credentials/{cid} of a bad ID is; it was a 400.
+		return notFound(fmt.Sprintf("no ban %s %s: %s", kind, value, identity.BanProblem(err)))
 	case errors.Is(err, identity.ErrBadBan):
 		return badRequest(identity.BanProblem(err))
 	case errors.Is(err, identity.ErrNotFound):
