@@ -39,20 +39,7 @@ func TestFlappingCountsTheClustersRegistrations(t *testing.T) {
 			return false
 		}, "registration %d on %s reaches %s", i+1, at.id, other.id)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	eventually(t, func() bool {
-		bans, err := nodes[0].api.ListBans(ctx, identity.KindCID, 0, "")
-		require.NoError(t, err)
-		for _, b := range bans.Bans {
-			if b.Value == cid && b.By == identity.ByFlapping {
-				return true
-			}
-		}
-		return false
-	}, "the flapping ban holds on %s", nodes[0].id)
-	_, line := answer(t, nodes[0].srv.Addr(), testPassword, cid)
-	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line, "a fifth registration")
+	flappingBanHolds(t, nodes[0], cid)
 }
 
 // A device in a crash loop registers and is gone before its node's next
@@ -82,10 +69,17 @@ func TestFlappingCountsRegistrationsGoneBeforeTheFlush(t *testing.T) {
 			return false
 		}, "registration %d on %s reaches %s, disconnected", i+1, at.id, other.id)
 	}
+	flappingBanHolds(t, nodes[0], cid)
+}
+
+// flappingBanHolds waits for n to hold a flapping ban of cid, and checks
+// that a fifth registration there is refused.
+func flappingBanHolds(t *testing.T, n *testNode, cid string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	eventually(t, func() bool {
-		bans, err := nodes[0].api.ListBans(ctx, identity.KindCID, 0, "")
+		bans, err := n.api.ListBans(ctx, identity.KindCID, 0, "")
 		require.NoError(t, err)
 		for _, b := range bans.Bans {
 			if b.Value == cid && b.By == identity.ByFlapping {
@@ -93,7 +87,7 @@ func TestFlappingCountsRegistrationsGoneBeforeTheFlush(t *testing.T) {
 			}
 		}
 		return false
-	}, "the flapping ban holds on %s", nodes[0].id)
-	_, line := answer(t, nodes[0].srv.Addr(), testPassword, cid)
+	}, "the flapping ban holds on %s", n.id)
+	_, line := answer(t, n.srv.Addr(), testPassword, cid)
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line, "a fifth registration")
 }
