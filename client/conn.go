@@ -76,6 +76,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		done:   make(chan struct{}),
 		events: make([]sessionEvent, 0, 4),
 	}
+	c.sess.secret = []byte(cfg.Password)
 	if err := c.handshake(ctx, answers); err != nil {
 		_ = nc.Close()
 		return nil, err

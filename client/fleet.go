@@ -148,6 +148,7 @@ func (f *Fleet) Open(ctx context.Context, index int, id string) (*Session, error
 		return nil, configError("id %q: %v", id, err)
 	}
 	s := &Session{Index: index, ID: id, f: f, answers: answers}
+	s.sess.secret = []byte(f.cfg.Password)
 	if f.isClosing() {
 		return nil, ErrClosed
 	}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/cliser/cliser/protocol"
@@ -25,6 +26,10 @@ type session struct {
 	sid   uint16
 	// shutdownText is the operator's text of an acked 130.
 	shutdownText string
+	// secret is the password answered to 110: a line quoted in an error
+	// shows it as <password>. Something that is not a cliser server (a
+	// mistyped --server) may quote the answers it could not parse back.
+	secret []byte
 }
 
 type sessionState uint8
@@ -94,10 +99,13 @@ func (s *session) handleLine(raw, out []byte) ([]byte, sessionEvent, error) {
 	}
 	l, err := protocol.Parse(raw)
 	if err != nil {
-		return out, sessionEvent{}, badServer(raw, err, "malformed line")
+		return out, sessionEvent{}, s.bad(raw, err, "malformed line")
 	}
 	if l.Code == protocol.CodeClose {
-		r, text, _ := protocol.ParseCloseReason(l.Arg)
+		r, text, ok := protocol.ParseCloseReason(l.Arg)
+		if !ok { // not a reason of ours: whatever the other end says
+			text = string(s.redact(l.Arg))
+		}
 		return out, sessionEvent{}, &ClosedError{Reason: r, Text: text}
 	}
 	switch s.state {
@@ -116,12 +124,12 @@ func (s *session) handshakeLine(l protocol.Line, raw, out []byte) ([]byte, sessi
 	case protocol.CodeConnected:
 		sid, err := protocol.ConnectedSID(l.Arg)
 		if err != nil {
-			return out, sessionEvent{}, badServer(raw, err, "bad connected notice")
+			return out, sessionEvent{}, s.bad(raw, err, "bad connected notice")
 		}
 		s.sid, s.state = sid, stateRegistered
 		return out, sessionEvent{kind: evRegistered, sid: sid}, nil
 	default:
-		return out, sessionEvent{}, badServer(raw, nil, "unexpected line during the handshake")
+		return out, sessionEvent{}, s.bad(raw, nil, "unexpected line during the handshake")
 	}
 }
 
@@ -129,7 +137,7 @@ func (s *session) registeredLine(l protocol.Line, raw, out []byte) ([]byte, sess
 	switch l.Code {
 	case protocol.CodeKeepAlive:
 		if !protocol.IsTokenEcho(l.Arg) {
-			return out, sessionEvent{}, badServer(raw, protocol.ErrBadToken, "bad keep-alive")
+			return out, sessionEvent{}, s.bad(raw, protocol.ErrBadToken, "bad keep-alive")
 		}
 		token, _ := protocol.ParseToken(l.Arg) // 0 for one beyond cliser's own
 		return protocol.AppendLine(out, l), sessionEvent{kind: evKeepAlive, token: token}, nil
@@ -138,8 +146,21 @@ func (s *session) registeredLine(l protocol.Line, raw, out []byte) ([]byte, sess
 		s.state, s.shutdownText = stateShutdownAcked, text
 		return append(out, protocol.ShutdownAck...), sessionEvent{kind: evShutdown, text: text}, nil
 	default:
-		return out, sessionEvent{}, badServer(raw, nil, "unexpected line after registration")
+		return out, sessionEvent{}, s.bad(raw, nil, "unexpected line after registration")
 	}
+}
+
+// bad is badServer for raw, the password in it shown as <password>.
+func (s *session) bad(raw []byte, cause error, what string) *ServerError {
+	return badServer(s.redact(raw), cause, what)
+}
+
+// redact is b with every copy of the password replaced by <password>.
+func (s *session) redact(b []byte) []byte {
+	if len(s.secret) == 0 || !bytes.Contains(b, s.secret) {
+		return b
+	}
+	return bytes.ReplaceAll(b, s.secret, []byte("<password>"))
 }
 
 // endCause is the error a session ends with when its transport ends with

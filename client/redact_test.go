@@ -1,0 +1,43 @@
+package client
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A mistyped --server may reach a service that quotes back what it could
+// not parse (Redis: "-ERR unknown command '110', with args beginning with:
+// 'the-password'"). The error, which the agent logs, must not carry the
+// password: it shows <password> instead.
+func TestBadServerLineDoesNotShowThePassword(t *testing.T) {
+	for name, reply := range map[string]string{
+		"malformed":    "-ERR unknown command '110', with args beginning with: '%s' \r\n",
+		"out of place": "500 unknown command 110 %s\n",
+		"unknown 190":  "190 no such command: 110 %s\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			const pw = "Fleet-Secret-77"
+			srv := newScriptedServer(t, func(c *scriptConn) {
+				line, ok := c.readLine()
+				if !ok {
+					return
+				}
+				c.send(strings.ReplaceAll(reply, "%s", strings.TrimPrefix(line, "110 ")))
+				c.waitEOF()
+			})
+			cfg := testConfig(srv.addr())
+			cfg.Password = pw
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := Dial(ctx, cfg)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), pw)
+			assert.Contains(t, err.Error(), "<password") // cut at 64 bytes
+		})
+	}
+}
