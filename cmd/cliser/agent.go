@@ -162,6 +162,9 @@ func checkPassword(pw, from string) (string, error) {
 	return pw, nil
 }
 
+// minAgentBackoff is the shortest --backoff-min taken.
+const minAgentBackoff = 10 * time.Millisecond
+
 func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Backoff, error) {
 	if cfg.server == "" {
 		return client.Config{}, client.Backoff{}, configErrorf("--server HOST:PORT is required (or CLISER_SERVER)")
@@ -177,8 +180,11 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if cfg.onShutdownTimeout <= 0 {
 		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout must be positive, got %s", cfg.onShutdownTimeout)
 	}
-	if cfg.backoffMin <= 0 {
-		return client.Config{}, client.Backoff{}, configErrorf("--backoff-min must be positive, got %s", cfg.backoffMin)
+	if cfg.backoffMin < minAgentBackoff {
+		// 1ns was taken: with --backoff-max as small, a server down (or a
+		// wrong password) was redialled some 15000 times a second.
+		return client.Config{}, client.Backoff{}, configErrorf("--backoff-min must be at least %s (every wait between attempts can be this short), got %s",
+			minAgentBackoff, cfg.backoffMin)
 	}
 	if cfg.backoffMax < cfg.backoffMin {
 		return client.Config{}, client.Backoff{}, configErrorf("--backoff-max %s is below --backoff-min %s: raise --backoff-max or lower --backoff-min",

@@ -174,7 +174,8 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 		{"bad env duration", []string{"CLISER_PASSWORD=x", "CLISER_ON_SHUTDOWN_TIMEOUT=soon"}, []string{"--server", "h:1", "--id", "a"}, "CLISER_ON_SHUTDOWN_TIMEOUT"},
 		{"negative idle timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--idle-timeout", "-1s"}, "--idle-timeout"},
 		{"zero hook timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--on-shutdown-timeout", "0s"}, "--on-shutdown-timeout must be positive, got 0s"},
-		{"zero backoff min", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "0s"}, "--backoff-min must be positive, got 0s"},
+		{"zero backoff min", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "0s"}, "--backoff-min must be at least 10ms"},
+		{"1ns backoff", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "1ns", "--backoff-max", "1ns"}, "--backoff-min must be at least 10ms (every wait between attempts can be this short), got 1ns"},
 		{"backoff max below min", []string{"CLISER_PASSWORD=x", "CLISER_BACKOFF_MAX=1s"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "2s"}, "--backoff-max (from CLISER_BACKOFF_MAX) 1s is below --backoff-min 2s"},
 		{"bad log format", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--log-format", "xml"}, "--log-format"},
 	}
