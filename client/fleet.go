@@ -34,6 +34,7 @@ type Fleet struct {
 	cli    *gnet.Client
 	dialer net.Dialer
 	log    *zap.Logger
+	secret []byte // cfg.Password, once for every session's errors (session.redact)
 
 	mu        sync.Mutex
 	sessions  map[*Session]struct{} // open ones, for Close
@@ -101,6 +102,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		cfg:      cfg,
 		dialer:   net.Dialer{Timeout: cfg.DialTimeout},
 		log:      cfg.Logger,
+		secret:   []byte(cfg.Password),
 		sessions: make(map[*Session]struct{}),
 	}
 	cli, err := gnet.NewClient(&fleetHandler{f: f},
@@ -143,12 +145,12 @@ type Session struct {
 // open; Registered (or Closed) reports how the handshake ends. index is
 // the caller's tag, given back as Session.Index.
 func (f *Fleet) Open(ctx context.Context, index int, id string) (*Session, error) {
-	answers, err := handshakeAnswers([]byte(f.cfg.Password), []byte(id))
+	answers, err := handshakeAnswers(f.secret, []byte(id))
 	if err != nil {
 		return nil, configError("id %q: %v", id, err)
 	}
 	s := &Session{Index: index, ID: id, f: f, answers: answers}
-	s.sess.secret = []byte(f.cfg.Password)
+	s.sess.secret = f.secret
 	if f.isClosing() {
 		return nil, ErrClosed
 	}
