@@ -2,7 +2,7 @@ import { get, namable, reachable, read, serverConfig, streamStart } from './api.
 import { kickClient } from './client.js';
 import { addr, coalesce, draws, enc, field, fmtTime, h } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
-import { pageQuery, pager } from './pager.js';
+import { PAGE, pageQuery, pager } from './pager.js';
 
 // Clients: one API page at a time, updated in place from the stream.
 export function clients(main, params) {
@@ -138,6 +138,12 @@ export function clients(main, params) {
       if (p && !ev.cid.startsWith(p)) return;
       if (page.after !== null && ev.cid <= page.after) return; // an earlier page's
       if (page.next && ev.cid > page.last) return; // a later page's
+      // The last page takes every new cid after its range's start: a
+      // fleet registering under it made it one page of thousands of rows,
+      // and inserting each in order froze the tab (14 s for 15,000). Once
+      // it holds a page's worth, it is read again instead, and the API
+      // pages it with a cursor like any other.
+      if (!page.next && page.rows.size >= PAGE) { overflow(); return; }
       row = { rec: { cid: ev.cid }, tr: h('tr') };
       page.rows.set(ev.cid, row);
     }
@@ -158,6 +164,7 @@ export function clients(main, params) {
     dirty.add(ev.cid);
     flush();
   };
+  const overflow = coalesce(() => list.load(), 1000);
   listeners.add(l);
 
   // The filters go in the URL (#/clients?status=…&prefix=…), so that a

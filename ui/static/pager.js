@@ -8,7 +8,7 @@ import { h } from './dom.js';
 // there are no buttons. A query the API refuses (a 4xx: a prefix too
 // long, say) calls clear, so that no row is left on show as if it
 // matched what was asked.
-const PAGE = 100;
+export const PAGE = 100;
 export function pager(fetch, show, none, clear) {
   const prev = h('button', { id: 'page-prev', type: 'button', disabled: true }, '← Previous');
   const next = h('button', { id: 'page-next', type: 'button', disabled: true }, 'Next →');
