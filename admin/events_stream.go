@@ -84,7 +84,34 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(a.waitsCtx, cancel) // the server is shutting down
 	defer stop()
+	a.endWhenRevoked(ctx, cancel, r)
 	a.stream(ctx, rc, w, q, page, next)
+}
+
+// endWhenRevoked ends a stream whose token a reload of the tokens (SIGHUP)
+// dropped: it was checked once, when the stream opened, and a stream kept
+// every event coming to the holder of a revoked token for as long as it
+// held it. The client's resume then gets the 401 any request would.
+func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelFunc, r *http.Request) {
+	tokens := a.opts.tokens
+	if tokens.Len() == 0 {
+		return
+	}
+	given, _ := bearer(r)
+	go func() {
+		for {
+			changed := tokens.changes()
+			if !tokens.match(given) {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+		}
+	}()
 }
 
 // stream sends page, then every matching event as it comes, until the

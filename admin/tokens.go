@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/cliser/cliser/internal/secretset"
 )
@@ -16,6 +17,9 @@ var ErrNoToken = errors.New("admin: no token: the admin API keeps the tokens in 
 // digests are kept (secretset). Safe from any goroutine.
 type Tokens struct {
 	set secretset.Set
+
+	mu      sync.Mutex
+	changed chan struct{} // closed by the next Set; nil until asked for
 }
 
 // NewTokens is the set of list's tokens; with none, the API is open, and
@@ -34,7 +38,24 @@ func (t *Tokens) Set(list []string) error {
 		return ErrNoToken
 	}
 	t.set.Replace(bytesOf(list))
+	t.mu.Lock()
+	if t.changed != nil {
+		close(t.changed)
+		t.changed = nil
+	}
+	t.mu.Unlock()
 	return nil
+}
+
+// changes is closed by the next Set: a request that outlives its check
+// (an event stream) looks at its token again then.
+func (t *Tokens) changes() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.changed == nil {
+		t.changed = make(chan struct{})
+	}
+	return t.changed
 }
 
 // Len is how many tokens are accepted; 0 for a nil set.
