@@ -138,12 +138,12 @@ export function clients(main, params) {
       if (p && !ev.cid.startsWith(p)) return;
       if (page.after !== null && ev.cid <= page.after) return; // an earlier page's
       if (page.next && ev.cid > page.last) return; // a later page's
-      // The last page takes every new cid after its range's start: a
-      // fleet registering under it made it one page of thousands of rows,
-      // and inserting each in order froze the tab (14 s for 15,000). Once
-      // it holds a page's worth, it is read again instead, and the API
-      // pages it with a cursor like any other.
-      if (!page.next && page.rows.size >= PAGE) { overflow(); return; }
+      // A fleet registering in a page's range made it one page of
+      // thousands of rows, each inserted in order, which froze the tab
+      // (14 s for 15,000): the last page, whose range has no end, takes
+      // new clients up to a page's worth, any other up to twice that;
+      // then it is read again, and the API pages it with its cursor.
+      if (page.rows.size >= (page.next ? 2 * PAGE : PAGE)) { overflow(); return; }
       row = { rec: { cid: ev.cid }, tr: h('tr') };
       page.rows.set(ev.cid, row);
     }
