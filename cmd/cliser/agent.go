@@ -245,7 +245,9 @@ func runAgent(ctx context.Context, hup <-chan os.Signal, cfg *agentConfig) error
 		order atomic.Pointer[client.ShutdownOrdered]
 		up    atomic.Bool
 	)
-	cc.TryNow = tryOnHUP(ctx, hup, &up, &cc, log)
+	runCtx, runEnded := context.WithCancel(ctx)
+	defer runEnded()
+	cc.TryNow = tryOnHUP(runCtx, hup, &up, &cc, log)
 	err = client.Run(ctx, cc, backoff, func(e client.Event) {
 		switch e := e.(type) {
 		case client.Connected:
@@ -256,11 +258,17 @@ func runAgent(ctx context.Context, hup <-chan os.Signal, cfg *agentConfig) error
 			order.Store(&e)
 		}
 	})
+	runEnded() // tryOnHUP said "the session is up and stays" while the hook ran
 	switch {
 	case order.Load() != nil:
 		// Acked: the hook runs even when a signal cut the wait for the
 		// server's close short, since the server was told "130 ok".
+		hookDone := make(chan struct{})
+		if cfg.onShutdown != "" {
+			go sayWhileTheHookRuns(ctx, hup, log, hookDone)
+		}
 		runShutdownHook(log, cfg, order.Load().Text)
+		close(hookDone)
 		log.Info("agent exits after the shutdown order")
 		return nil
 	case errors.Is(err, context.Canceled):
@@ -270,6 +278,24 @@ func runAgent(ctx context.Context, hup <-chan os.Signal, cfg *agentConfig) error
 		return configErrorf("%v", err)
 	default:
 		return err
+	}
+}
+
+// sayWhileTheHookRuns logs the signals that come while the shutdown hook
+// runs, until done: the agent exits once it ends, whatever they ask, and
+// a stop signal left no trace of having been received (agent audit).
+func sayWhileTheHookRuns(ctx context.Context, hup <-chan os.Signal, log *zap.Logger, done <-chan struct{}) {
+	stop := ctx.Done()
+	for {
+		select {
+		case <-done:
+			return
+		case <-hup:
+			log.Info("SIGHUP: the agent runs its on-shutdown command and exits after it")
+		case <-stop:
+			log.Info("stop signal: the agent exits once its on-shutdown command ends (at most --on-shutdown-timeout)")
+			stop = nil
+		}
 	}
 }
 

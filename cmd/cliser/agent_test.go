@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,4 +237,25 @@ func TestAgentRefusesBlankPassword(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 2, exitCode(err))
 	assert.Contains(t, err.Error(), "CLISER_PASSWORD: a password of only spaces or tabs")
+}
+
+// While the shutdown hook runs, a SIGHUP said "the session is up and
+// stays" of a session that had ended, and a stop signal left no trace;
+// the agent exits when the hook ends, and says so for each (agent audit).
+func TestAgentSignalsWhileTheHookRunsAreSaid(t *testing.T) {
+	srv, reg := agentServer(t)
+	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
+		"--server", srv.Addr(), "--id", "e2e-agent-6", "--on-shutdown", "sleep 2")
+	require.Eventually(t, connectedRecord(reg, "e2e-agent-6"), 10*time.Second, 10*time.Millisecond, p.LogText())
+	conn, err := reg.Conn("e2e-agent-6")
+	require.NoError(t, err)
+	require.NoError(t, conn.Shutdown(""))
+	p.WaitLog(t, 10*time.Second, "running the on-shutdown command")
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGHUP))
+	p.WaitLog(t, 10*time.Second, "SIGHUP: the agent runs its on-shutdown command and exits after it")
+	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
+	p.WaitLog(t, 10*time.Second, "stop signal: the agent exits once its on-shutdown command ends")
+	assert.Equal(t, 0, p.Wait(t), p.LogText())
+	assert.Contains(t, p.LogText(), "on-shutdown command finished", "the hook ran to its end")
+	assert.NotContains(t, p.LogText(), "the session is up and stays")
 }
