@@ -262,7 +262,9 @@ func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, 
 	filtered := len(q.Types) > 0 || q.CID != ""
 	window := uint64(q.Limit)
 	var out []events.Event // the matches found, oldest first
-	for hi := newest; hi > 0 && len(out) < q.Limit; {
+	// One read at least: a log whose newest is not known yet (a cluster
+	// node cut off from NATS) answers its error, not an empty page.
+	for hi, first := newest, true; first || hi > 0 && len(out) < q.Limit; first = false {
 		w := q
 		w.After, w.until, w.Limit = hi-min(window, hi), hi, int(window)
 		hi = w.After
