@@ -280,11 +280,15 @@ func (n *Node) marks(ref slotRef, sr slotRead, reason protocol.Reason, now time.
 	defer n.mu.Unlock()
 	for i := range v.Records {
 		r := &v.Records[i]
+		// The registration was that write; say so, of a record gone before
+		// it too: left 0 in this write, it took the mark's revision, a
+		// registration newer than the client's on another node (the list
+		// showed it disconnected there, and flapping counted it again).
+		if r.RegRev == 0 {
+			r.RegRev = sr.seq
+		}
 		if !r.Rec.CStatus {
 			continue
-		}
-		if r.RegRev == 0 {
-			r.RegRev = sr.seq // the registration was that write; say so
 		}
 		r.Rec.CStatus, r.Rec.Reason, r.Rec.DisconnectedAt = false, reason, now
 		e, ok := n.index.Get(key(r.Rec.CID))
