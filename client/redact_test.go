@@ -41,3 +41,32 @@ func TestBadServerLineDoesNotShowThePassword(t *testing.T) {
 		})
 	}
 }
+
+// A password of several words: Redis splits its input on spaces and quotes
+// each word apart ("'correct' 'horse' ..."), so the whole password is
+// nowhere in the line, and its first word was shown (late audit).
+func TestBadServerLineDoesNotShowAPasswordsWords(t *testing.T) {
+	const pw = "correct horse battery staple"
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		line, ok := c.readLine()
+		if !ok {
+			return
+		}
+		args := ""
+		for _, w := range strings.Fields(strings.TrimPrefix(line, "110 ")) {
+			args += "'" + w + "' "
+		}
+		c.send("-ERR unknown command '110', with args beginning with: " + args + "\r\n")
+		c.waitEOF()
+	})
+	cfg := testConfig(srv.addr())
+	cfg.Password = pw
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, cfg)
+	require.Error(t, err)
+	for _, w := range strings.Fields(pw) {
+		assert.NotContains(t, err.Error(), w)
+	}
+	assert.Contains(t, err.Error(), "<password") // the quote is cut at 64 bytes
+}

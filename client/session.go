@@ -155,13 +155,32 @@ func (s *session) bad(raw []byte, cause error, what string) *ServerError {
 	return badServer(s.redact(raw), cause, what)
 }
 
-// redact is b with every copy of the password replaced by <password>.
+// redact is b with every copy of the password replaced by <password>,
+// and of each of its words when it has several: a service that splits
+// its input on spaces quotes them apart (Redis: "with args beginning
+// with: 'correct' 'horse' ..."), and the first word was shown. A word
+// shorter than minRedactedWord is left: replacing every "a" would garble
+// the line and hide little.
 func (s *session) redact(b []byte) []byte {
-	if len(s.secret) == 0 || !bytes.Contains(b, s.secret) {
+	if len(s.secret) == 0 {
 		return b
 	}
-	return bytes.ReplaceAll(b, s.secret, []byte("<password>"))
+	mark := []byte("<password>")
+	if bytes.Contains(b, s.secret) {
+		b = bytes.ReplaceAll(b, s.secret, mark)
+	}
+	if words := bytes.Fields(s.secret); len(words) > 1 {
+		for _, w := range words {
+			if len(w) >= minRedactedWord && bytes.Contains(b, w) {
+				b = bytes.ReplaceAll(b, w, mark)
+			}
+		}
+	}
+	return b
 }
+
+// minRedactedWord is the shortest word of a password redact replaces.
+const minRedactedWord = 3
 
 // endCause is the error a session ends with when its transport ends with
 // err and no 190 has come: an acked shutdown wins over a lost connection.
