@@ -67,3 +67,26 @@ func TestReadyzNotesAFullConnectionCeiling(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Below a ceiling of 10 a tenth of it is no connection: the refused
+// connection's own close ended the filling at once ("room again" logged
+// while every new client was still refused), and the note never showed
+// (late audit). One connection at least must be free again.
+func TestReadyzNotesASmallFullConnectionCeiling(t *testing.T) {
+	n := nodetest.Start(t, node.WithReactorOptions(reactor.WithMaxConns(5)))
+	for range 5 {
+		testkit.Dial(t, n.Addr()).Expect("110 password")
+	}
+	testkit.Dial(t, n.Addr()).ExpectClosed("190 " + protocol.ReasonServerFull.String())
+	base := "http://" + n.AdminAddr()
+	require.Eventually(t, func() bool { // the refused one's close has run
+		open, ok := testkit.Metric(base, "cliser_connections_open")
+		return ok && open == 5
+	}, 5*time.Second, 10*time.Millisecond, "cliser_connections_open")
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	assert.Contains(t, body["connections"], "190 server full", "readyz: %v", body)
+}

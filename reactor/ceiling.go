@@ -45,10 +45,12 @@ func (h *handler) refuseFull() ([]byte, gnet.Action) {
 }
 
 // closed notes a connection's close, open being those still open: once
-// a tenth of the ceiling is free again, a filling that was logged is said
-// to be over.
+// a tenth of the ceiling (one connection at least) is free again, a
+// filling that was logged is said to be over. Below a ceiling of 10 a
+// tenth was none: the refused connection's own close ended the filling,
+// "room again" was logged at once and the note never showed (late audit).
 func (c *ceiling) closed(open int64, max int, log *zap.Logger) {
-	if open <= int64(max-max/10) && c.full.CompareAndSwap(true, false) && c.logged.Swap(false) {
+	if open <= int64(max-roomAgain(max)) && c.full.CompareAndSwap(true, false) && c.logged.Swap(false) {
 		log.Info("connection ceiling has room again", zap.Int64("open", open), zap.Int("max_connections", max))
 	}
 }
@@ -73,3 +75,7 @@ func (srv *Server) CeilingErr() error {
 		"new connections get `190 server full` until some close",
 		srv.opts.maxConns, time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339))
 }
+
+// roomAgain is how many connections of a ceiling must be free again for
+// a filling to be over: a tenth, one at least.
+func roomAgain(ceiling int) int { return max(ceiling/10, 1) }
