@@ -132,6 +132,10 @@ func (s *Service) reload(creds []Credential, bans []Ban) {
 	for _, b := range s.expire(s.replace(creds, bans), now) {
 		s.reportExpired(b, now)
 	}
+	// The closes below look up registered sessions: one admitted before
+	// the new state and registered after a close's look is asked again
+	// (Closings), as for a ban or a delete applied one by one.
+	s.closings.Add(1)
 	for _, c := range creds {
 		delete(hadCred, c.CID)
 	}
