@@ -47,7 +47,8 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrDraining), errors.Is(err, ErrUnavailable), errors.Is(err, events.ErrUnavailable):
+	case errors.Is(err, ErrDraining), errors.Is(err, ErrUnavailable), errors.Is(err, events.ErrUnavailable),
+		errors.Is(err, events.ErrFileCut):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrNotFound), errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrNotConnected):
 		return http.StatusNotFound

@@ -1,6 +1,10 @@
 package events
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/cliser/cliser/internal/boltkeep"
+)
 
 // Sentinel errors.
 var (
@@ -16,4 +20,7 @@ var (
 	// the events wait in the queue for NATS, and waiting for them would
 	// only hold the caller back.
 	ErrNotStored = errors.New("events: the stream's writer is failing; queued events are not stored yet")
+	// ErrFileCut: the single node's log file was cut under the running
+	// server; it is neither read nor written until a restart.
+	ErrFileCut = boltkeep.ErrCut
 )

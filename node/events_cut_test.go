@@ -40,6 +40,11 @@ func TestEventsFileCutUnderTheServerIsRefusedNotACrash(t *testing.T) {
 		testkit.Dial(t, n.Addr()).Register(nodetest.Password, fmt.Sprintf("cut-events-%d", i))
 		testkit.HTTPGet(t, base+"/v1/events?after=0")
 		testkit.HTTPGet(t, base+"/v1/events?type=client.connected")
+		// A read from the file (a client's history): 503, as for the
+		// identity file; it was a 500.
+		code, body := testkit.HTTPGet(t, base+"/v1/clients/cut-events-0/history")
+		assert.Equal(t, http.StatusServiceUnavailable, code, body)
+		assert.Contains(t, body, "cut while cliser ran")
 	}
 	var ready string
 	require.Eventually(t, func() bool {

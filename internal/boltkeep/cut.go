@@ -44,7 +44,7 @@ func (k *Keeper) Cut() error {
 	if err != nil || size >= grown {
 		return nil
 	}
-	cut := fmt.Errorf("%s: %w: %s is %d bytes, shorter than the %d of the database open on it: it was cut while "+
+	cut := fmt.Errorf("%s: %w: %s was %d bytes when found, shorter than the %d of the database open on it: it was cut while "+
 		"cliser ran; nothing more is written to it or read from it. Stop cliser and put back a backup of it "+
 		"(or move it away: a start without it begins with no %s)", k.what, ErrCut, k.path, size, grown, k.holds)
 	if k.cut.CompareAndSwap(nil, &cut) {
