@@ -8,6 +8,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -99,4 +101,29 @@ func TestKVCursorOfAnOlderBuildIsTakenOver(t *testing.T) {
 	assert.Equal(t, State{Acked: 11}, st)
 	_, err = c.kv.Get(ctx, cursorKey(url))
 	require.NotErrorIs(t, err, jetstream.ErrKeyNotFound)
+}
+
+// A cursor new to its URL beside another URL's says so: a password
+// changed in the URL together with an upgrade finds neither name, and the
+// webhook began afresh without a word (late audit).
+func TestNewCursorBesideAnotherURLsWarns(t *testing.T) {
+	dir := t.TempDir()
+	c := openCursor(t, dir, "http://hook:pw1@127.0.0.1:1/hook")
+	require.NoError(t, c.Save(t.Context(), State{Acked: 10}))
+	require.NoError(t, c.Close())
+	first := filepath.Join(dir, CursorFile("http://hook:pw1@127.0.0.1:1/hook"))
+
+	core, logs := observer.New(zap.WarnLevel)
+	c2, err := OpenFileCursor(dir, "http://127.0.0.1:1/other", CursorLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, c2.Close())
+	warned := logs.FilterMessageSnippet("new for this URL while the data dir holds another URL's").All()
+	require.Len(t, warned, 1)
+	assert.Equal(t, []any{first}, warned[0].ContextMap()["others"])
+
+	core, logs = observer.New(zap.WarnLevel)
+	c3, err := OpenFileCursor(dir, "http://127.0.0.1:1/other", CursorLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, c3.Close())
+	assert.Zero(t, logs.Len(), "a cursor found is no new one")
 }

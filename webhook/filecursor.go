@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -120,6 +121,15 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 			"expected, stop cliser and restore the file from a backup",
 			zap.String("file", path), zap.Int64("bytes", before.Size()))
 	}
+	if others := otherCursors(dir, path); made && errors.Is(statErr, os.ErrNotExist) && len(others) > 0 {
+		// A password changed in the URL with an upgrade names no cursor
+		// this build or the older one wrote (late audit): say what is
+		// there, rather than begin afresh without a word.
+		c.log.Warn("webhook cursor: new for this URL while the data dir holds another URL's; delivery starts after "+
+			"the newest event. If one of them is this receiver's under its URL before a change, stop cliser and "+
+			"rename it to this one to resume where the receiver stopped; else remove it",
+			zap.String("file", path), zap.Strings("others", others))
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	c.stop = stop
 	go func() {
@@ -127,6 +137,12 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		tick.Every(ctx, cursorWatchEvery, c.watch)
 	}()
 	return c, nil
+}
+
+// otherCursors are the cursor files in dir other than path.
+func otherCursors(dir, path string) []string {
+	all, _ := filepath.Glob(filepath.Join(dir, "webhook-*.cursor"))
+	return slices.DeleteFunc(all, func(p string) bool { return p == path })
 }
 
 // takeOldName renames url's cursor file from the name older builds gave
