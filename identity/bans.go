@@ -74,12 +74,18 @@ func (s *Service) holdBan(b Ban) bool {
 	if old := s.bans[b.Key()]; old != nil && sameBan(old, &b) {
 		return false
 	}
-	s.bans[b.Key()] = &b
+	s.setBanLocked(&b)
+	return true
+}
+
+// setBanLocked holds b, and moves Closings when it closes sessions. s.mu
+// held.
+func (s *Service) setBanLocked(b *Ban) {
+	s.bans[b.Key()] = b
 	s.recountLocked()
 	if b.closes(time.Now()) {
 		s.closings.Add(1)
 	}
-	return true
 }
 
 // closes reports whether holding b closes the live sessions it matches:

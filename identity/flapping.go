@@ -147,11 +147,10 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 func (s *Service) holdFlappingBan(b Ban, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.bans[b.Key()]; old != nil && old.By == ByOperator && old.active(now) {
+	if old := s.bans[b.Key()]; old != nil && old.closes(now) { // an operator's, active
 		return false
 	}
-	s.bans[b.Key()] = &b
-	s.recountLocked()
+	s.setBanLocked(&b)
 	return true
 }
 

@@ -60,8 +60,8 @@ func newEventsTailCmd(o *adminFlags) *cobra.Command {
 			// Given but empty ("$T" unset in a script) is a mistake, as
 			// the API's ?type= and ?cid= are: read as no filter, it
 			// followed every event.
-			if cmd.Flags().Changed("type") && len(f.Types) == 0 {
-				return configErrorf("--type %q names no event type: give one or more of %s, or leave it out", types, strings.Join(events.Types, ", "))
+			if cmd.Flags().Changed("type") && types == "" { // tailFilter refuses commas alone
+				return noEventType(types)
 			}
 			if cmd.Flags().Changed("cid") && cid == "" {
 				return configErrorf("--cid is empty: give a client ID, or leave it out")
@@ -96,7 +96,7 @@ func tailFilter(types, cid string) (admin.EventsFilter, error) {
 		f.Types = append(f.Types, t)
 	}
 	if types != "" && len(f.Types) == 0 { // commas alone, as the API's ?type=, is refused
-		return f, configErrorf("--type %q names no event type: give one or more of %s, or leave it out", types, strings.Join(events.Types, ", "))
+		return f, noEventType(types)
 	}
 	if cid != "" {
 		if err := checkClientID("--cid", cid); err != nil {
@@ -105,6 +105,11 @@ func tailFilter(types, cid string) (admin.EventsFilter, error) {
 	}
 	f.CID = cid
 	return f, nil
+}
+
+// noEventType refuses a --type given that names no type.
+func noEventType(types string) error {
+	return configErrorf("--type %q names no event type: give one or more of %s, or leave it out", types, strings.Join(events.Types, ", "))
 }
 
 // tail prints the stream until ctx ends. Events that fell out of the log
