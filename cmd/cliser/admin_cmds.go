@@ -159,6 +159,10 @@ func explain(c *apiClient, err error, cid string) error {
 			return fmt.Errorf("client %s is not connected", cid)
 		}
 		return fmt.Errorf("no client %s", cid)
+	case errors.As(err, &se) && se.Status == http.StatusBadRequest:
+		// The request is what the flags and arguments made it: a value
+		// the CLI cannot check itself (a cursor is opaque to it).
+		return configErrorf("the admin API refused the request: %s", se.Message)
 	case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
 		// The server's message says why (starting, draining, a node that
 		// did not answer, NATS away): not every 503 is a drain.

@@ -175,6 +175,8 @@ func TestCLIErrorsSayWhatToDo(t *testing.T) {
 		{"clients", "list", "--limit", "-1"},
 		{"clients", "list", "--page-size", "1001"},
 		{"clients", "list", "--admin", "ftp://x"},
+		// Told by the API's 400: a cursor is opaque to the CLI.
+		{"clients", "list", "--cursor", "garbage"},
 	} {
 		if !hasAdmin(args) {
 			args = append(args, "--admin", s.admin)
