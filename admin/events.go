@@ -255,9 +255,10 @@ func ofTypes(raws []events.Raw, types map[string]bool) ([]events.Event, error) {
 // events; next is the last one's seq, the newest seq when none matched. A
 // filtered one reads back from the newest in windows that double, up to
 // eventsScanCap each, until it has q.Limit matches or reaches the oldest
-// event kept: it read the newest eventsScanCap alone, and answered none
-// when the matches were older (events audit). A window's matches are all
-// decoded, so the first, small, decodes few when matches are many.
+// event kept, or, in a log without raw reads, decodedReach events back:
+// it read the newest eventsScanCap alone, and answered none when the
+// matches were older (events audit). A window's matches are all decoded,
+// so the first, small, decodes few when matches are many.
 func (a *API) newestEvents(ctx context.Context, q EventsQuery) (EventsResponse, error) {
 	r := a.opts.events
 	newest := r.Newest()

@@ -14,7 +14,7 @@ import (
 // that passes Validate can always say its handshake, and the server reads
 // back the very password and ID (so a config that cannot work is refused
 // at once, not retried for ever); a refusal wraps ErrConfig and never
-// holds the password. Seeded with TestConfigValidate's cases.
+// holds the password. Seeded with TestConfigValidation's cases.
 func FuzzConfigValidate(f *testing.F) {
 	f.Add("127.0.0.1:7070", "s3cret", "pos-0042")
 	f.Add("", "p", "a")

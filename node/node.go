@@ -256,8 +256,9 @@ func (n *Node) backendsOnAdmin() []admin.Option {
 	return adminExtra
 }
 
-// release closes what Start opened, in the stopping order, when Start
-// failed half-way.
+// release closes what Start opened, when Start failed half-way: the
+// admin API first (no client was admitted, so it has no drain to
+// outlast, unlike Shutdown's), the store last.
 func (n *Node) release(ctx context.Context) {
 	if n.adminSrv != nil {
 		_ = n.adminSrv.Shutdown(ctx)

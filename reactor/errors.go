@@ -10,7 +10,7 @@ var (
 	ErrNoRegistry = errors.New("reactor: no registry")
 	// ErrStarted: Start was called twice.
 	ErrStarted = errors.New("reactor: already started")
-	// ErrNotStarted: Stop or Addr before Start.
+	// ErrNotStarted: Stop before Start.
 	ErrNotStarted = errors.New("reactor: not started")
 	// ErrBadOption: an option's value is out of range; the error says which.
 	ErrBadOption = errors.New("reactor: bad option")

@@ -62,7 +62,9 @@ type Server struct {
 }
 
 // New makes a server that registers clients in reg. It fails with
-// ErrNoPassword when no password is given.
+// ErrNoRegistry for a nil reg, ErrNoPassword when no password is given
+// and identity does not require credentials, and ErrBadOption for an
+// option out of range.
 func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 	if reg == nil {
 		return nil, ErrNoRegistry

@@ -382,8 +382,9 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 }
 
 // nodeOptions turns the settings into the node's options. The admin
-// token comes from CLISER_ADMIN_TOKEN only (never a flag, so it does not
-// show in ps) and is never logged.
+// tokens are the ones validate loaded (CLISER_ADMIN_TOKEN and
+// --admin-token-file: never a flag's value, so none shows in ps); they
+// are never logged.
 func (cfg *serveConfig) nodeOptions(log *zap.Logger, logSink *logsink.Sink, passwords [][]byte, budget fdBudget) []node.Option {
 	opts := []node.Option{
 		node.WithLogger(log),

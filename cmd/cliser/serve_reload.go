@@ -60,9 +60,9 @@ func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
 		flag: "--password-file", file: cfg.passwordFile, count: "passwords",
 		done:   "SIGHUP: passwords reloaded; registered clients stay connected, new handshakes use these",
 		failed: "SIGHUP: password reload failed; the current passwords stay in force",
-		// noneOK (--require-credentials) lets a reload leave no shared
-		// password, as the start may: the last step of moving a fleet
-		// to credentials.
+		// Under --require-credentials (loadPasswords' optional) a reload
+		// may leave no shared password, as the start may: the last step
+		// of moving a fleet to credentials.
 		swap: func() (int, error) {
 			pw, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
 			if err == nil {
