@@ -128,7 +128,29 @@ func newServeCmd() *cobra.Command {
 // minKeepInterval is the shortest --keepalive-interval taken.
 const minKeepInterval = 10 * time.Millisecond
 
+// validate checks every setting, the first mistake found failing it, and
+// loads the admin tokens (validateAdminTokens).
 func (cfg *serveConfig) validate() error {
+	for _, check := range []func() error{
+		cfg.validateLimits,
+		cfg.validateStorage,
+		cfg.validateAddrs,
+		cfg.validateAdminTokens,
+		cfg.validateProxy,
+		cfg.validateEvents,
+		func() error { return cfg.webhook.validate(cfg.eventRetention > 0) },
+		func() error { _, err := allowedHosts(cfg.adminHosts); return err },
+		cfg.identity.validate,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateLimits checks the durations, counts and sizes.
+func (cfg *serveConfig) validateLimits() error {
 	switch {
 	case cfg.keepInterval < minKeepInterval:
 		// 1ns was taken: a ping-pong every 2 ms on every connection.
@@ -158,6 +180,14 @@ func (cfg *serveConfig) validate() error {
 		return configErrorf("--max-outbound-backlog must be positive, got %d", cfg.maxBacklog)
 	case cfg.retention < 0:
 		return configErrorf("--retention must not be negative, got %s", cfg.retention)
+	}
+	return nil
+}
+
+// validateStorage checks where the records live: the data dir, or the
+// cluster's settings.
+func (cfg *serveConfig) validateStorage() error {
+	switch {
 	case cfg.dataDir != "" && strings.TrimSpace(cfg.dataDir) == "":
 		// It made a directory named " " (found by the interface audit).
 		return configErrorf("--data-dir %q is only white space, which would name a directory so: give a directory (the default is ./data)", cfg.dataDir)
@@ -179,6 +209,12 @@ func (cfg *serveConfig) validate() error {
 	case cfg.clusterHeartbeat < time.Second:
 		return configErrorf("--cluster-heartbeat must be at least 1s, got %s", cfg.clusterHeartbeat)
 	}
+	return nil
+}
+
+// validateAddrs checks the listeners' addresses and the cluster's NATS
+// URLs.
+func (cfg *serveConfig) validateAddrs() error {
 	if err := checkListenAddr("--listen", cfg.listen, "7070", false); err != nil {
 		return err
 	}
@@ -189,10 +225,13 @@ func (cfg *serveConfig) validate() error {
 		return err
 	}
 	if cfg.cluster != "" {
-		if err := checkNATSURLs(cfg.cluster); err != nil {
-			return err
-		}
+		return checkNATSURLs(cfg.cluster)
 	}
+	return nil
+}
+
+// validateAdminTokens loads the admin tokens into cfg.adminTokens.
+func (cfg *serveConfig) validateAdminTokens() error {
 	if cfg.adminTokenFile != "" && cfg.adminListen == "off" {
 		return configErrorf("--admin-token-file guards the admin API: it needs --admin-listen (not off)")
 	}
@@ -201,19 +240,7 @@ func (cfg *serveConfig) validate() error {
 		return err
 	}
 	cfg.adminTokens = admin.NewTokens(tokens...)
-	if err := cfg.validateProxy(); err != nil {
-		return err
-	}
-	if err := cfg.validateEvents(); err != nil {
-		return err
-	}
-	if err := cfg.webhook.validate(cfg.eventRetention > 0); err != nil {
-		return err
-	}
-	if _, err := allowedHosts(cfg.adminHosts); err != nil {
-		return err
-	}
-	return cfg.identity.validate()
+	return nil
 }
 
 // loadPasswords gathers the accepted passwords from CLISER_PASSWORD and the
