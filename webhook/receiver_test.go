@@ -155,6 +155,20 @@ func runDeliverer(t testing.TB, d *Deliverer) *running {
 	return r
 }
 
+// endsByItself waits up to 10 s for Run to return unstopped, and returns
+// its error (halt's too from then on).
+func (r *running) endsByItself(t testing.TB) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.once.Do(func() { r.err = err })
+		return r.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end by itself")
+		return nil
+	}
+}
+
 // halt stops the deliverer and waits for it; it returns Run's error.
 // Safe to call more than once.
 func (r *running) halt() error {
