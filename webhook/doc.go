@@ -5,7 +5,8 @@
 // A Deliverer runs on a goroutine of its own and only reads the log: a slow
 // or dead receiver never slows the protocol. It sends batches of events in
 // log order, one request in flight at a time, retries each until a 2xx
-// (exponential backoff with full jitter, Retry-After honoured), and stores
+// (exponential backoff jittered above its base, not from 0: retry.go;
+// Retry-After honoured) or a 410 that turns delivery off, and stores
 // how far the receiver has acknowledged in a Cursor so that delivery
 // resumes there after a restart. In a cluster every node runs a Deliverer,
 // but only the holder of a Lease delivers; when it dies another node takes
