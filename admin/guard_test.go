@@ -175,6 +175,10 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		{http.MethodPost, "/healthz", "GET, HEAD"},
 		{http.MethodPost, "/readyz", "GET, HEAD"},
 		{http.MethodPost, "/metrics", "GET, HEAD"},
+		{http.MethodPut, "/v1/credentials", "GET, HEAD"},
+		{http.MethodPatch, "/v1/credentials/x", "GET, HEAD, POST, DELETE"},
+		{http.MethodGet, "/v1/bans/cid/x", "DELETE"},
+		{http.MethodGet, "/v1/bans/net/10.1.0.0/16", "DELETE"},
 	} {
 		r := s.call(t, tc.method, tc.path, "")
 		assert.Equal(t, http.StatusMethodNotAllowed, r.status, "%s %s", tc.method, tc.path)

@@ -50,6 +50,8 @@ func (a *API) Handler() http.Handler {
 	return withHeaders(guard(a.opts.allowedHosts, refuseUncleanPaths(a.withUI(a.authenticate(mux)))))
 }
 
+// methodNotAllowed answers 405 as JSON with an Allow header: allow is one
+// method (GET allows HEAD too) or the header's whole list.
 func methodNotAllowed(allow string) http.HandlerFunc {
 	if allow == http.MethodGet {
 		allow = "GET, HEAD"

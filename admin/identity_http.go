@@ -29,13 +29,7 @@ func (a *API) identityRoutes(mux *http.ServeMux) {
 		for m, h := range rt.methods {
 			handle(mux, m+" "+rt.path, h)
 		}
-		allow := rt.allow
-		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, ErrorResponse{
-				Error: fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, allow),
-			})
-		})
+		mux.HandleFunc(rt.path, methodNotAllowed(rt.allow))
 	}
 }
 
