@@ -117,12 +117,14 @@ func registerAll(t *testing.T, addr string, cids []string) {
 func eventsOfCID(t testing.TB, ctx context.Context, api *admin.Client, cid string, n int) []events.Event {
 	t.Helper()
 	var got []events.Event
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		page, err := api.Events(ctx, nil, 100, admin.EventsFilter{CID: cid}, 0)
-		require.NoError(t, err)
+		if !assert.NoError(c, err) {
+			return
+		}
 		got = page.Events
-		return len(got) >= n
-	}, 10*time.Second, 10*time.Millisecond, "%d events of %s: %v", n, cid, got)
+		assert.GreaterOrEqual(c, len(got), n, "events of %s: %v", cid, got)
+	}, 10*time.Second, 10*time.Millisecond, "%d events of %s", n, cid)
 	return got
 }
 

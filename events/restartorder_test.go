@@ -155,14 +155,14 @@ const (
 // (on0) or does not.
 func leaderOn(t *testing.T, nc3 *testkit.NATSCluster, on0 bool) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		nc3.WaitCurrent(events.DefaultStreamName)
 		leader := nc3.StreamLeader(events.DefaultStreamName)
 		if (leader == 0) == on0 {
-			return true
+			return
 		}
-		require.NoError(t, nc3.StepDownStream(leader, events.DefaultStreamName))
-		return false
+		assert.NoError(c, nc3.StepDownStream(leader, events.DefaultStreamName))
+		c.Errorf("the stream's leader is node %d", leader)
 	}, 60*time.Second, 10*time.Millisecond, "the stream's leader placed")
 }
 

@@ -74,10 +74,11 @@ func TestConcurrentDeletesOfOneKeyDeleteOnce(t *testing.T) {
 	// order: once a later marker is in the log, every one of them is.
 	_, err = api.CreateCredential(ctx, "marker", "")
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		page, err := api.Events(ctx, nil, 1, admin.EventsFilter{CID: "marker"}, 0)
-		require.NoError(t, err)
-		return len(page.Events) == 1
+		if assert.NoError(c, err) {
+			assert.Len(c, page.Events, 1, "the marker's event")
+		}
 	}, 5*time.Second, 10*time.Millisecond)
 	zero := uint64(0)
 	page, err := api.Events(ctx, &zero, 1000, admin.EventsFilter{CID: cid}, 0)

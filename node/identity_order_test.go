@@ -67,12 +67,15 @@ func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
 		testkit.Dial(t, n.Addr()).Register(nodetest.Password, cid)
 	}
 	var evs []events.Event
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		page, err := api.Events(ctx, nil, 100, admin.EventsFilter{CID: cid}, 0)
-		require.NoError(t, err)
+		if !assert.NoError(c, err) {
+			return
+		}
 		evs = page.Events
-		return count(evs, events.TypeConnected) == 3 && count(evs, events.TypeDisconnected) == 2
-	}, 5*time.Second, 10*time.Millisecond, "the flapper's events: %v", evs)
+		assert.True(c, count(evs, events.TypeConnected) == 3 && count(evs, events.TypeDisconnected) == 2,
+			"the flapper's events: %v", evs)
+	}, 5*time.Second, 10*time.Millisecond, "3 connects and 2 disconnects of the flapper")
 	var banSeq, connectedSeq uint64
 	for _, e := range evs {
 		switch e.Type {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -47,11 +48,16 @@ func TestRestartKeepsTheLastRunsDisconnectsInTheStats(t *testing.T) {
 			T int64 `json:"t"`
 		} `json:"series"`
 	}
-	require.Eventually(t, func() bool {
-		_, body := testkit.HTTPGet(t, "http://"+again.AdminAddr()+"/v1/stats")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, err := http.Get("http://" + again.AdminAddr() + "/v1/stats")
+		if !assert.NoError(c, err) {
+			return
+		}
+		defer resp.Body.Close()
 		st.Disconnects = nil
-		require.NoError(t, json.Unmarshal([]byte(body), &st), body)
-		return st.Disconnects["closed by client"] == 1
+		if assert.NoError(c, json.NewDecoder(resp.Body).Decode(&st)) {
+			assert.Equal(c, 1, st.Disconnects["closed by client"], "disconnects: %v", st.Disconnects)
+		}
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, map[string]int{"server shutting down": 3, "closed by client": 1}, st.Disconnects)
 	require.NotEmpty(t, st.Series)
