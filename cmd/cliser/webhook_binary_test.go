@@ -303,7 +303,10 @@ func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
 	procs[victim].WaitExit(t)
 	require.Eventually(t, func() bool { d := delivering(); return len(d) == 1 && d[0] != victim }, 30*time.Second, 50*time.Millisecond,
 		"a survivor takes delivery over")
-	time.Sleep(time.Second) // events keep coming after the takeover
+	// Events keep coming after the takeover, and the new deliverer sends them.
+	_, _, atTakeover := rc.snapshot()
+	require.Eventually(t, func() bool { _, _, evs := rc.snapshot(); return len(evs) >= len(atTakeover)+20 }, 30*time.Second,
+		20*time.Millisecond, "deliveries after the takeover")
 	stop.Store(true)
 	wg.Wait()
 
