@@ -42,7 +42,7 @@ func answerPipelined(c net.Conn, password, id string) (uint16, error) {
 		}
 		lines = append(lines, strings.TrimSuffix(line, "\n"))
 	}
-	if lines[0] != "110 password" || lines[1] != "120 id" {
+	if lines[0]+"\n" != protocol.PromptPassword || lines[1]+"\n" != protocol.PromptID {
 		return 0, fmt.Errorf("unexpected %q", lines)
 	}
 	arg, ok := strings.CutPrefix(lines[2], "140 ")

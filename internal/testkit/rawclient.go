@@ -108,14 +108,13 @@ func (c *RawClient) Handshake(password, id string) uint16 {
 }
 
 // Register sends both answers at once, as a pipelining client does, then
-// reads the two prompts and the 140 connected line.
-func (c *RawClient) Register(password, id string) {
+// reads the two prompts and the 140 connected line, and returns its sid.
+func (c *RawClient) Register(password, id string) uint16 {
 	c.t.Helper()
 	c.Send("110 " + password + "\n120 " + id + "\n")
-	c.Expect("110 password")
-	c.Expect("120 id")
-	line := c.ReadLine()
-	require.True(c.t, strings.HasPrefix(line, "140 connected "), "want 140, got %q", line)
+	c.Expect(strings.TrimSuffix(protocol.PromptPassword, "\n"))
+	c.Expect(strings.TrimSuffix(protocol.PromptID, "\n"))
+	return c.ExpectConnected()
 }
 
 // ExpectConnected reads a "140 connected <sid>" line and returns the sid.
