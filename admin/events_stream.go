@@ -89,9 +89,9 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 }
 
 // endWhenRevoked ends a stream whose token a reload of the tokens (SIGHUP)
-// dropped: it was checked once, when the stream opened, and a stream kept
-// every event coming to the holder of a revoked token for as long as it
-// held it. The client's resume then gets the 401 any request would.
+// dropped: the auth check runs once, when the stream opens, and the
+// holder of a revoked token would otherwise keep its events coming. The
+// client's resume then gets the 401 any request would.
 func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelFunc, r *http.Request) {
 	tokens := a.opts.tokens
 	if tokens.Len() == 0 {
