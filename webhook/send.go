@@ -56,7 +56,7 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 		fields := []zap.Field{zap.String("webhook_id", id), zap.String("result", result),
 			zap.Int("status", status), zap.Int("try", n), zap.Duration("retry_in", wait), zap.Error(err)}
 		if result == Result3xx {
-			fields = append(fields, zap.String("location", h.Get("Location")),
+			fields = append(fields, zap.String("location", shownLocation(h.Get("Location"))),
 				zap.String("hint", "redirects are not followed: set --webhook-url to the final address"))
 		}
 		if n == 1 { // once per batch, not once per try
@@ -143,4 +143,23 @@ func answerText(result string, status int, err error) string {
 		return result + ": " + err.Error()
 	}
 	return result + " (HTTP " + strconv.Itoa(status) + ")"
+}
+
+// shownLocation is a redirect's Location as the log may show it: without
+// its user info, query and fragment, as the webhook's own URL is shown. A
+// receiver that redirects keeps the rest of the URL (http to https, a
+// new host), so its Location carries the --webhook-url's password and
+// ?token= as often as not.
+func shownLocation(loc string) string {
+	if loc == "" {
+		return ""
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "(not a URL)"
+	}
+	if u.Scheme == "" && u.Host == "" {
+		return u.EscapedPath()
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
