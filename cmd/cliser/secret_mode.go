@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 )
 
@@ -23,5 +26,37 @@ func warnOpenSecretFile(log *zap.Logger, flag, file string) {
 	if mode := st.Mode().Perm(); mode&0o077 != 0 {
 		log.Warn(flag+" may be read by other users of this host: chmod 600 it (owner read/write only)",
 			zap.String("file", file), zap.String("mode", fmt.Sprintf("%04o", mode)))
+	}
+}
+
+// urlSecretFlags is the URL flags given on the command line (not from the
+// environment or the config file, which from names) whose value holds a
+// secret: a user and password or a token in --cluster's URLs, those or a
+// query (?token=) in --webhook-url's. Any user of the host reads a
+// process's command line (ps, /proc/PID/cmdline, mode 0444).
+func urlSecretFlags(fs *pflag.FlagSet, from settingSources) []string {
+	var out []string
+	for _, name := range []string{"cluster", "webhook-url"} {
+		f := fs.Lookup(name)
+		if f == nil || !f.Changed || from[name] != "" {
+			continue
+		}
+		for _, raw := range strings.Split(f.Value.String(), ",") {
+			u, err := url.Parse(strings.TrimSpace(raw))
+			if err == nil && (u.User != nil || name == "webhook-url" && u.RawQuery != "") {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// warnSecretFlags logs a warning for each flag urlSecretFlags found,
+// naming the flag, never its value.
+func warnSecretFlags(log *zap.Logger, flags []string) {
+	for _, name := range flags {
+		log.Warn("--"+name+" holds a password or token on the command line, which other users of this host may read (ps, /proc/PID/cmdline): give it as "+
+			envName(name)+" instead (a process's environment is readable by its own user only)", zap.String("flag", "--"+name))
 	}
 }

@@ -37,3 +37,25 @@ func TestBinaryWarnsOfSecretFilesOthersMayRead(t *testing.T) {
 		waitFor, tick, "no reload line:\n%s", p.LogText())
 	assert.Equal(t, 1, strings.Count(p.LogText(), "--password-file may be read"), "a 0600 file is not warned of")
 }
+
+// TestBinaryWarnsOfURLSecretsOnTheCommandLine: a --webhook-url or
+// --cluster with a password or token in it, given as a flag, is in every
+// user's ps; the server says so at start, naming the flag and not the
+// secret. The same URL from the environment is not warned of.
+func TestBinaryWarnsOfURLSecretsOnTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	hookFile := writeFile(t, dir, "hook", "whsec_c2VjcmV0LXNpZ25pbmcta2V5LTAxMjM0NTY3\n")
+	hook := "http://user:pw-s3cret@127.0.0.1:1/hook?token=q-s3cret"
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=flag-url-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
+		"--webhook-url", hook, "--webhook-secret-file", hookFile, "--keepalive-interval", "1h")
+	log := p.LogText()
+	assert.Equal(t, 1, strings.Count(log, "--webhook-url holds a password or token on the command line"), log)
+	assert.Contains(t, log, "CLISER_WEBHOOK_URL")
+	assert.NotContains(t, log, "s3cret")
+
+	p = testkit.Serve(t, []string{"CLISER_PASSWORD=flag-url-pw", "CLISER_WEBHOOK_URL=" + hook},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
+		"--webhook-secret-file", hookFile, "--keepalive-interval", "1h")
+	assert.NotContains(t, p.LogText(), "on the command line")
+}

@@ -53,6 +53,7 @@ type serveConfig struct {
 	clusterReplicas  int
 	clusterHeartbeat time.Duration
 	clusterOnly      []string       // the --cluster-* flags given: a mistake without --cluster
+	secretFlags      []string       // flags given on the command line whose URL holds a secret (secret_mode.go)
 	identity         identityConfig // serve_identity.go
 	eventRetention   int
 	webhook          webhookConfig // serve_webhook.go
@@ -80,6 +81,7 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			cfg.clusterOnly = flagsGiven(cmd.Flags(), "cluster-replicas", "cluster-heartbeat")
+			cfg.secretFlags = urlSecretFlags(cmd.Flags(), from)
 			cfg.webhook.tuning = flagsGiven(cmd.Flags(), "webhook-batch", "webhook-linger")
 			ctx, hurry, hup, stop := routeSignals(cmd.Context())
 			defer stop()
@@ -363,6 +365,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
 	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
 	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
+	warnSecretFlags(log, cfg.secretFlags)
 	cfg.warnProxy(log)
 	cfg.webhook.warn(log, cfg.eventRetention)
 	n := node.New(cfg.nodeOptions(log, logSink, passwords, budget)...)
