@@ -19,6 +19,7 @@ import (
 // concurrent use.
 type Client struct {
 	base  string // scheme://host:port, no trailing slash
+	shown string // base with its password, if any, as xxxxx: for messages
 	token string
 	http  *http.Client
 }
@@ -31,28 +32,36 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		base = "http://" + base
 	}
 	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT", base)
+	if err != nil {
+		// Its error quotes the address, password and all.
+		return nil, fmt.Errorf("admin address: want http://HOST:PORT (%v)", unwrapURLError(err))
+	}
+	shown := u.Redacted()
+	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT", shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("admin address %q: port %s is not 1 to 65535", base, p)
+			return nil, fmt.Errorf("admin address %q: port %s is not 1 to 65535", shown, p)
 		}
 	}
 	// A path is kept (an API behind a proxy's prefix), but one ending in
 	// the API's own /v1 asked for /v1/v1/clients and met a 404 (audit).
 	if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/v1") {
-		return nil, fmt.Errorf("admin address %q: give the server's address without /v1 (each request adds it)", base)
+		return nil, fmt.Errorf("admin address %q: give the server's address without /v1 (each request adds it)", shown)
 	}
 	return &Client{
 		base:  strings.TrimSuffix(u.String(), "/"),
+		shown: strings.TrimSuffix(shown, "/"),
 		token: token,
 		http:  &http.Client{Timeout: timeout},
 	}, nil
 }
 
-// Base is the API's base URL.
-func (c *Client) Base() string { return c.base }
+// Base is the API's base URL as messages show it: a password in it (an API
+// behind a proxy's basic auth) is xxxxx, as every error of the client
+// shows it.
+func (c *Client) Base() string { return c.shown }
 
 // StatusError is an answer other than the one expected: the HTTP status
 // and the API's {"error": "..."} text.
@@ -177,12 +186,12 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &UnreachableError{URL: c.base, Err: unwrapURLError(err)}
+		return nil, &UnreachableError{URL: c.shown, Err: unwrapURLError(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, &UnreachableError{URL: c.base, Err: err}
+		return nil, &UnreachableError{URL: c.shown, Err: err}
 	}
 	if resp.StatusCode != want {
 		return resp.Header, statusError(resp.StatusCode, raw)
@@ -193,7 +202,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 	if err := json.Unmarshal(raw, out); err != nil {
 		if looksLikeHTML(strings.TrimSpace(string(raw))) {
 			return resp.Header, fmt.Errorf("%s %s: answer is an HTML page, not cliser's JSON: "+
-				"is %s a proxy or another server rather than cliser's admin API?", method, path, c.base)
+				"is %s a proxy or another server rather than cliser's admin API?", method, path, c.shown)
 		}
 		return resp.Header, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err)
 	}

@@ -185,7 +185,7 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 	hc := &http.Client{Transport: c.http.Transport, CheckRedirect: c.http.CheckRedirect}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return false, &UnreachableError{URL: c.base, Err: unwrapURLError(err)}
+		return false, &UnreachableError{URL: c.shown, Err: unwrapURLError(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
