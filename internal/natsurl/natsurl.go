@@ -106,12 +106,23 @@ func Parse(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	switch {
+	case strings.Contains(raw, "@") && err != nil && hostErr(raw) != nil:
+		return nil, hostErr(raw) // user info aside: the fault is the host's (nats://u:p@[::1)
 	case strings.Contains(raw, "@") && (err != nil || u.User == nil || atPastAuthority(raw)):
 		return nil, ErrUserInfo
 	case err != nil:
 		return nil, errors.Unwrap(err) // no user info: the reason names a host or port
 	}
 	return u, nil
+}
+
+// hostErr is url.Parse's reason for raw without what comes before its
+// last "@", or nil when that parses.
+func hostErr(raw string) error {
+	rest := afterScheme(raw)
+	scheme := strings.TrimSuffix(raw, rest)
+	_, err := url.Parse(scheme + rest[strings.LastIndex(rest, "@")+1:])
+	return errors.Unwrap(err)
 }
 
 // atPastAuthority: raw's last "@" comes after a "/", "?" or "#" that

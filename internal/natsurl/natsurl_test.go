@@ -52,4 +52,8 @@ func TestUnencodedUserInfoStaysHidden(t *testing.T) {
 	assert.Equal(t, []string{"p%23ss", "p#ss"}, Secrets(u.String()))
 	_, err = Parse("nats://n1:port")
 	assert.EqualError(t, err, `invalid port ":port" after host`, "without user info the reason stays")
+	_, err = Parse("nats://u:hunter2@[::1")
+	assert.EqualError(t, err, `missing ']' in host`, "a host's fault is told as such, user info aside")
+	_, err = Parse("u:hunter2@n1:port")
+	assert.EqualError(t, err, `invalid port ":port" after host`)
 }
