@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -90,4 +91,44 @@ func TestBinaryCLIFindsTheTokenInTheServersEnvironment(t *testing.T) {
 	out, code = runBinary(t, []string{"CLISER_ADMIN=" + p.AdminAddr}, "clients", "list")
 	assert.Equal(t, 1, code, out)
 	assert.Contains(t, out, "set CLISER_ADMIN_TOKEN to the server's token, or give --admin-token-file")
+}
+
+// `cliser credentials add/rm CID...` went on to the next client ID after
+// a 401, once for each: every wrong token takes one of the 10 an address
+// may spend a minute (security.md), so 15 IDs with an old token locked
+// the operator's address out of the API, the right token included (429),
+// for a minute. Now a failure that every later ID would meet too (the
+// token refused or throttled, the API unreachable) stops the loop and
+// names the IDs not tried.
+func TestCLIManyIDsStopAtTheFirstRefusedToken(t *testing.T) {
+	cliEnv(t)
+	const token = "the-right-token"
+	s := startOpsServer(t, token)
+	ids := make([]string, 15)
+	for i := range ids {
+		ids[i] = "many-" + string(rune('a'+i))
+	}
+	t.Setenv("CLISER_ADMIN_TOKEN", "an-old-token")
+	for _, sub := range []string{"add", "rm"} {
+		_, _, err := runCLI(t, append([]string{"credentials", sub, "--admin", s.admin}, ids...)...)
+		require.Error(t, err, sub)
+		assert.Equal(t, 1, exitCode(err), sub)
+		msg := err.Error()
+		assert.Contains(t, msg, "refused the token of CLISER_ADMIN_TOKEN", sub)
+		assert.Equal(t, 1, strings.Count(msg, "refused the token"), "one refusal, not one per ID: %s", msg)
+		assert.Contains(t, msg, "not tried: many-b", sub)
+	}
+	t.Setenv("CLISER_ADMIN_TOKEN", token)
+	_, _, err := runCLI(t, "clients", "list", "--admin", s.admin)
+	require.NoError(t, err, "the right token is not locked out by the wrong one's tries")
+	out, _, err := runCLI(t, append([]string{"credentials", "add", "--admin", s.admin, "-o", "json"}, ids...)...)
+	require.NoError(t, err)
+	assert.Len(t, decodeJSON[[]admin.Credential](t, out), len(ids))
+
+	// A failure of one ID alone (404) still goes on to the others.
+	_, _, err = runCLI(t, "credentials", "rm", "--admin", s.admin, "never-enrolled", ids[0])
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "not tried")
+	_, err = s.API().GetCredential(ids[0])
+	assert.Error(t, err, "the second ID was deleted after the first's 404")
 }

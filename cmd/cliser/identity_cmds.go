@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -50,10 +52,14 @@ func newCredentialsAddCmd(o *adminFlags) *cobra.Command {
 			}
 			out := []admin.Credential{}
 			var failed []error
-			for _, cid := range args {
+			for i, cid := range args {
 				cred, err := c.CreateCredential(cmd.Context(), cid, g)
 				if err != nil {
 					failed = append(failed, fmt.Errorf("%s: %w", cid, explain(c, err, "")))
+					if stopsTheRest(err) {
+						failed = append(failed, notTried(args[i+1:]))
+						break
+					}
 					continue
 				}
 				out = append(out, cred)
@@ -77,6 +83,30 @@ func newCredentialsAddCmd(o *adminFlags) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&grace, "grace", 0, "when rotating, how long the previous secret keeps working (e.g. 24h)")
 	return cmd
+}
+
+// stopsTheRest reports whether err, one client ID's failure, is one
+// every later ID would meet too: the API unreachable, the token refused
+// or throttled. Going on would repeat it once an ID, and each wrong
+// token takes one of the 10 an address may spend a minute
+// (docs/security.md): 15 IDs with an old token locked the operator's
+// address out of the API, the right token included, for a minute.
+func stopsTheRest(err error) bool {
+	var ue *admin.UnreachableError
+	var se *admin.StatusError
+	if errors.As(err, &ue) {
+		return true
+	}
+	return errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusTooManyRequests)
+}
+
+// notTried names the client IDs a stopped loop did not send (nil when
+// none remain).
+func notTried(rest []string) error {
+	if len(rest) == 0 {
+		return nil
+	}
+	return fmt.Errorf("not tried: %s", strings.Join(rest, " "))
 }
 
 func newCredentialsListCmd(o *adminFlags) *cobra.Command {
@@ -120,9 +150,13 @@ func newCredentialsRmCmd(o *adminFlags) *cobra.Command {
 				return err
 			}
 			var failed []error
-			for _, cid := range args {
+			for i, cid := range args {
 				if err := c.DeleteCredential(cmd.Context(), cid); err != nil {
 					failed = append(failed, fmt.Errorf("%s: %w", cid, explain(c, err, "")))
+					if stopsTheRest(err) {
+						failed = append(failed, notTried(args[i+1:]))
+						break
+					}
 					continue
 				}
 				if o.output == "json" {
