@@ -84,8 +84,9 @@ var StreamIdle = 45 * time.Second
 // *after, or with only new events when after is nil, and when the
 // connection drops or goes silent it connects again by itself, resuming
 // after the last event it passed to fn (Last-Event-ID), with backoff; a
-// 503 (a cluster node whose event stream is away for a moment) is tried
-// again the same way. Events that fell out of the log come back as
+// 503 (a cluster node whose event stream is away for a moment) or a 429
+// (this address's wrong-token bucket empty for a while) is tried again
+// the same way. Events that fell out of the log come back as
 // *events.GoneError; a rejected request (401, 400, 404) as *StatusError.
 // onState, when not nil, hears of every (re)connection and drop, for a
 // message to the user.
@@ -121,8 +122,11 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 		var gone *events.GoneError
 		var fnErr *callbackError
 		switch {
-		case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
-			got = false // an answer, but not the stream: keep backing off
+		case errors.As(err, &se) && (se.Status == http.StatusServiceUnavailable || se.Status == http.StatusTooManyRequests):
+			// An answer, but not the stream: keep backing off. A 429 is
+			// this address's wrong-token bucket, empty for a while (the
+			// right token included), not the end of the stream.
+			got = false
 		case errors.As(err, &gone), errors.As(err, &se):
 			return err
 		case errors.As(err, &fnErr):
