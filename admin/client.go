@@ -48,7 +48,8 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 	// A query or a fragment would go into every request's URL, before its
 	// path (http://h:7071?x=1/v1/clients): the dashboard's page answered.
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, fmt.Errorf("admin address %q: give it without a query (?...) or fragment (#...): http://HOST:PORT, or a path prefix", base)
+		// Not quoted: a query may hold a token.
+		return nil, fmt.Errorf("admin address: give it without a query (?...) or fragment (#...): http://HOST:PORT, or a path prefix")
 	}
 	// A path is kept (an API behind a proxy's prefix), but one ending in
 	// the API's own /v1 asked for /v1/v1/clients and met a 404 (audit).

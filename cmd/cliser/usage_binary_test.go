@@ -146,7 +146,6 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			// another server?", exit 1 (API audit).
 			{args: []string{"clients", "list", "--admin", "http://127.0.0.1:7071?x=1"}, hint: "without a query"},
 			{args: []string{"clients", "list", "--admin", "http://127.0.0.1:7071/#top"}, hint: "without a query"},
-			{args: []string{"clients", "list", "--cursor", "@@@"}, hint: "--cursor"},
 			// The server's own variable, used when CLISER_ADMIN is not set:
 			// one the CLI cannot use went to the default address (audit).
 			{args: []string{"clients", "list"}, env: []string{"CLISER_ADMIN=", "CLISER_ADMIN_LISTEN=garbage"},
