@@ -73,7 +73,10 @@ func ParseBanDuration(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	if err != nil {
+		return 0, fmt.Errorf("%w: duration %q: want a duration like 1h or 30m, at most 2562047h, or none for until lifted", ErrBadBan, s)
+	}
+	if d <= 0 {
 		return 0, fmt.Errorf("%w: duration %q: want a positive duration like 1h or 30m, or none for until lifted", ErrBadBan, s)
 	}
 	return d, nil
