@@ -83,7 +83,13 @@ func (r *Registry) Load() (int, error) {
 		delete(logged, rec.CID)
 		r.loadLocked(rec, true, lg, ok, names, cips)
 	}
+	cutoff := r.opts.now().Add(-r.opts.retention)
 	for _, lg := range logged { // sessions the store never held
+		// One that ended before the retention was pruned from the store,
+		// not lost by a kill -9: it stays pruned.
+		if lg.Ended && r.opts.retention > 0 && lg.Rec.DisconnectedAt.Before(cutoff) {
+			continue
+		}
 		r.loadLocked(Record{}, false, lg, true, names, cips)
 	}
 	return len(recs), nil
