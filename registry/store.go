@@ -63,7 +63,9 @@ const idleFlushes = 4
 
 // Load fills the registry from its store. Every record comes back with
 // cstatus=false: a record that was connected when the process stopped gets
-// reason "server restarted" and disconnected_at from its last_seen. Call it
+// reason "server restarted" and disconnected_at from its last_seen. It
+// returns the records it holds then: the store's and those of the event
+// log's sessions the store never held (a kill -9's last flush). Call it
 // once, before serving.
 func (r *Registry) Load() (int, error) {
 	if r.opts.store == nil {
@@ -92,7 +94,7 @@ func (r *Registry) Load() (int, error) {
 		}
 		r.loadLocked(Record{}, false, lg, true, names, cips)
 	}
-	return len(recs), nil
+	return r.byCID.Len(), nil
 }
 
 // loadLocked inserts the record weigh keeps, written back when it is not
