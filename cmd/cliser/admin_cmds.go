@@ -107,7 +107,7 @@ func (o *adminFlags) client() (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &apiClient{Client: c, tokenFrom: from}, nil
+	return &apiClient{Client: c, tokenFrom: from, timeout: o.timeout}, nil
 }
 
 // newAdminGroupCmd is a command that only groups admin-API subcommands
@@ -146,7 +146,11 @@ func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Comma
 func explain(c *apiClient, err error, cid string) error {
 	var ue *admin.UnreachableError
 	var se *admin.StatusError
+	var ne net.Error
 	switch {
+	case errors.As(err, &ue) && errors.As(ue.Err, &ne) && ne.Timeout() && c.timeout > 0:
+		return fmt.Errorf("the admin API at %s did not answer within --timeout %s (%v): a busy server may need a longer one",
+			c.Base(), c.timeout, ue.Err)
 	case errors.As(err, &ue):
 		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
 	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:

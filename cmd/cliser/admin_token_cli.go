@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,7 +21,8 @@ import (
 // so that a 401 names the setting to fix.
 type apiClient struct {
 	*admin.Client
-	tokenFrom string // "" when no token is sent
+	tokenFrom string        // "" when no token is sent
+	timeout   time.Duration // --timeout, for the message of a request that ran out of it
 }
 
 func (o *adminFlags) addTokenFlag(f *pflag.FlagSet) {

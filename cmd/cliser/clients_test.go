@@ -162,6 +162,15 @@ func TestCLIErrorsSayWhatToDo(t *testing.T) {
 		assert.NotContains(t, err.Error(), "s3cret", admin)
 	}
 
+	// A listener that never answers: out of --timeout, not unreachable.
+	mute, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer mute.Close()
+	_, _, err = runCLI(t, "clients", "list", "--admin", mute.Addr().String(), "--timeout", "200ms")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "did not answer within --timeout 200ms")
+	assert.Equal(t, 1, exitCode(err))
+
 	const token = "cli-admin-token"
 	s := startOpsServer(t, token)
 	_, _, err = runCLI(t, "clients", "list", "--admin", s.admin)
