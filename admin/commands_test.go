@@ -123,7 +123,14 @@ func TestKickOneClient(t *testing.T) {
 	c := s.connect(t, "kick-me")
 	other := s.connect(t, "stay")
 
-	r := s.call(t, http.MethodPost, "/v1/clients/kick-me/kick", "")
+	// A body is refused, not ignored: a reason here would look taken.
+	r := s.call(t, http.MethodPost, "/v1/clients/kick-me/kick", `{"reason": "maintenance"}`)
+	require.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	assert.Contains(t, r.errorText(t), "takes no body")
+	before, _ := s.reg.Get("kick-me")
+	require.True(t, before.CStatus, "not kicked by the refused call")
+
+	r = s.call(t, http.MethodPost, "/v1/clients/kick-me/kick", "")
 	require.Equal(t, http.StatusAccepted, r.status, "%s", r.body)
 	var resp admin.CommandResponse
 	r.decode(t, &resp)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -62,5 +63,31 @@ func handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 	if _, ok := endpointParams[pattern]; !ok && strings.HasPrefix(path, "/v1/") {
 		panic("admin: route " + pattern + " is not in endpointParams: name the query parameters it reads")
 	}
+	if takesNoBody[pattern] {
+		h = refusingBody(pattern, h)
+	}
 	mux.HandleFunc(pattern, h)
+}
+
+// takesNoBody are the state-changing routes that read no body. One sent
+// is refused, as an unknown query parameter is: kick with
+// {"reason": "..."} answered 202 as if the reason were taken (API audit).
+var takesNoBody = map[string]bool{
+	"POST /v1/clients/{cid}/kick":       true,
+	"DELETE /v1/credentials/{cid}":      true,
+	"DELETE /v1/bans/{kind}/{value}":    true,
+	"DELETE /v1/bans/net/{addr}/{bits}": true,
+}
+
+// refusingBody is h behind a 400 for a request with a body. A chunked
+// body is told by its first byte.
+func refusingBody(pattern string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var b [1]byte
+		if n, _ := io.ReadFull(r.Body, b[:]); n > 0 {
+			writeError(w, badRequest(pattern+" takes no body: send none"))
+			return
+		}
+		h(w, r)
+	}
 }

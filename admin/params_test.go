@@ -91,6 +91,9 @@ func TestQueryParamsPerEndpoint(t *testing.T) {
 // /v1/ missing from endpointParams panics in Handler: handle.)
 func TestEndpointParamsAreRoutes(t *testing.T) {
 	t.Parallel()
+	for pattern := range takesNoBody {
+		assert.Contains(t, endpointParams, pattern, "takesNoBody names a route")
+	}
 	a := New(registry.New())
 	t.Cleanup(func() { a.stopStreams(); a.endWaits() })
 	h := a.Handler()
