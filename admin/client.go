@@ -92,11 +92,15 @@ func (e *UnreachableError) Error() string { return fmt.Sprintf("cannot reach %s:
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // List fetches one page: status "connected", "disconnected", "all" or ""
-// (all); limit 0 for the server's default; cursor "" for the first page.
-func (c *Client) List(ctx context.Context, status string, limit int, cursor string) (ListResponse, error) {
+// (all); prefix "" for every client ID; limit 0 for the server's default;
+// cursor "" for the first page.
+func (c *Client) List(ctx context.Context, status, prefix string, limit int, cursor string) (ListResponse, error) {
 	q := url.Values{}
 	if status != "" {
 		q.Set("status", status)
+	}
+	if prefix != "" {
+		q.Set("prefix", prefix)
 	}
 	var out ListResponse
 	h, err := c.exchange(ctx, http.MethodGet, "/v1/clients"+pageQuery(q, limit, cursor), nil, http.StatusOK, &out)

@@ -311,7 +311,7 @@ func (tn *testNode) listAll(t testing.TB, status string, limit int) []admin.Clie
 	var out []admin.ClientRecord
 	cursor := ""
 	for {
-		page, err := tn.api.List(context.Background(), status, limit, cursor)
+		page, err := tn.api.List(context.Background(), status, "", limit, cursor)
 		require.NoError(t, err)
 		out = append(out, page.Clients...)
 		if page.Next == "" {

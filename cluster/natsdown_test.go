@@ -78,7 +78,7 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	got, err = n1.api.Get(context.Background(), "far-1")
 	require.NoError(t, err)
 	assert.True(t, got.Stale)
-	list, err := n1.api.List(context.Background(), "", 0, "")
+	list, err := n1.api.List(context.Background(), "", "", 0, "")
 	require.NoError(t, err)
 	assert.True(t, list.Stale)
 	var page admin.ListResponse

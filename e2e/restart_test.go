@@ -163,7 +163,7 @@ func TestSIGKILLUnderLoadAndRestart(t *testing.T) {
 	// One connection per client, each with its own sid, as the registry says.
 	api, err := admin.NewClient("http://"+second.AdminAddr, "", 5*time.Second)
 	require.NoError(t, err)
-	page, err := api.List(context.Background(), "all", registry.MaxPageLimit, "")
+	page, err := api.List(context.Background(), "all", "", registry.MaxPageLimit, "")
 	require.NoError(t, err)
 	require.Len(t, page.Clients, clients)
 	seen := map[uint16]string{}

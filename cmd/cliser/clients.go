@@ -46,12 +46,14 @@ func newClientsListCmd(o *adminFlags) *cobra.Command {
 			"to the last record.",
 		Example: "  cliser clients list\n" +
 			"  cliser clients list --status connected --limit 20\n" +
+			"  cliser clients list --prefix pos- --all\n" +
 			"  cliser clients list --all -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return l.run(cmd, o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&l.status, "status", "all", "connected, disconnected or all")
+	f.StringVar(&l.prefix, "prefix", "", "only client IDs that start with this")
 	f.IntVar(&l.limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
 	f.BoolVar(&l.all, "all", false, "every record: follow the cursors to the end")
 	f.StringVar(&l.cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
@@ -62,6 +64,7 @@ func newClientsListCmd(o *adminFlags) *cobra.Command {
 // listOptions are the flags of `cliser clients list` alone.
 type listOptions struct {
 	status, cursor  string
+	prefix          string
 	limit, pageSize int
 	all             bool
 }
@@ -79,7 +82,7 @@ func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
 	if err != nil {
 		return err
 	}
-	resp, err := listClients(cmd.Context(), c, l.status, l.limit, l.pageSize, l.cursor)
+	resp, err := listClients(cmd.Context(), c, l.status, l.prefix, l.limit, l.pageSize, l.cursor)
 	if err != nil {
 		return explain(c, err, "")
 	}
@@ -119,10 +122,10 @@ func (l *listOptions) check(limitGiven bool) error {
 
 // listClients lists the records the flags ask for, over as many pages as
 // that takes. Stale is set when any page was stale.
-func listClients(ctx context.Context, c *apiClient, status string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
+func listClients(ctx context.Context, c *apiClient, status, prefix string, limit, pageSize int, cursor string) (admin.ListResponse, error) {
 	var stale bool
 	clients, next, err := listPages(limit, pageSize, cursor, func(n int, cursor string) ([]admin.ClientRecord, string, error) {
-		resp, err := c.List(ctx, status, n, cursor)
+		resp, err := c.List(ctx, status, prefix, n, cursor)
 		stale = stale || resp.Stale
 		return resp.Clients, resp.Next, err
 	})

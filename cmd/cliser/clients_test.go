@@ -58,6 +58,13 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 	assert.Equal(t, "dev-gone", dis.Clients[0].CID)
 	assert.Equal(t, "closed by client", dis.Clients[0].Reason)
 
+	// --prefix keeps the IDs that start with it, over every page.
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--prefix", "dev-0", "--page-size", "3", "--all")
+	require.NoError(t, err)
+	pre := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, pre.Clients, 10, "dev-00 to dev-09")
+	assert.Equal(t, "dev-09", pre.Clients[9].CID)
+
 	// --limit stops early and hands out the cursor; --cursor goes on.
 	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--status", "connected", "--limit", "5", "--page-size", "2")
 	require.NoError(t, err)

@@ -42,7 +42,7 @@ func records(t *testing.T, c *admin.Client) map[string]admin.ClientRecord {
 	out := map[string]admin.ClientRecord{}
 	cursor := ""
 	for {
-		page, err := c.List(context.Background(), "all", 7, cursor)
+		page, err := c.List(context.Background(), "all", "", 7, cursor)
 		require.NoError(t, err)
 		for _, r := range page.Clients {
 			out[r.CID] = r

@@ -55,7 +55,7 @@ func TestBinaryClusterMode(t *testing.T) {
 	api := apiOf(t, beta)
 	ctx := context.Background()
 	require.Eventually(t, func() bool {
-		page, err := api.List(ctx, "connected", 0, "")
+		page, err := api.List(ctx, "connected", "", 0, "")
 		return err == nil && len(page.Clients) == 1 && page.Clients[0].CID == "cl-client-1" && page.Clients[0].Node == "alpha"
 	}, 15*time.Second, 20*time.Millisecond, "beta lists alpha's client")
 	_, err := api.Kick(ctx, "cl-client-1")

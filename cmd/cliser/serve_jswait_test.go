@@ -53,7 +53,7 @@ func TestBinaryClusterWaitsForJetStream(t *testing.T) {
 	opsConnect(t, listen, "nw-secret", "js-client")
 	api := adminClient(t, base)
 	require.Eventually(t, func() bool {
-		page, err := api.List(context.Background(), "connected", 0, "")
+		page, err := api.List(context.Background(), "connected", "", 0, "")
 		return err == nil && len(page.Clients) == 1 && page.Clients[0].CID == "js-client"
 	}, 15*time.Second, 20*time.Millisecond, "the joined node never listed its client")
 	logs := stopJoined(t, p, base, waited, "cluster: NATS answers but its JetStream cannot serve yet; waiting for it",

@@ -133,7 +133,7 @@ func TestBinaryClusterWaitsForNATS(t *testing.T) {
 	other := serveNode(t, []string{"CLISER_PASSWORD=nw-secret", "CLISER_ADMIN_TOKEN="}, "other", "--cluster", url)
 	api := apiOf(t, other)
 	require.Eventually(t, func() bool {
-		page, err := api.List(context.Background(), "connected", 0, "")
+		page, err := api.List(context.Background(), "connected", "", 0, "")
 		return err == nil && len(page.Clients) == 1 && page.Clients[0].CID == "nw-client" && page.Clients[0].Node == "waiter"
 	}, 15*time.Second, 20*time.Millisecond, "the other node never listed the waiter's client")
 	stopAll(t, []*testkit.Served{other}, "nw-hunter2")

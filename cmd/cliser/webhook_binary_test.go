@@ -285,7 +285,7 @@ func TestBinaryWebhookClusterKillDeliverer(t *testing.T) {
 	// once a survivor's mirror lists all five connected.
 	mirror := adminClient(t, bases[survivors[0]])
 	require.Eventually(t, func() bool {
-		page, err := mirror.List(context.Background(), "connected", 1000, "")
+		page, err := mirror.List(context.Background(), "connected", "", 1000, "")
 		if err != nil {
 			return false
 		}
