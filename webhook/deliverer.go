@@ -79,7 +79,7 @@ func New(rawURL string, log events.Reader, signer *Signer, cursor Cursor, opts .
 		opt(&o)
 	}
 	d := &Deliverer{
-		url: rawURL, where: u.Scheme + "://" + u.Host + u.Path,
+		url: rawURL, where: shownURL(u),
 		log: log, cursor: cursor, o: o,
 	}
 	d.raw, _ = log.(events.RawReader)

@@ -159,7 +159,11 @@ func shownLocation(loc string) string {
 		return "(not a URL)"
 	}
 	if u.Scheme == "" && u.Host == "" {
-		return u.EscapedPath()
+		return u.Path
 	}
-	return u.Scheme + "://" + u.Host + u.EscapedPath()
+	return shownURL(u)
 }
+
+// shownURL is u as logs and notes show it: no user info, query or
+// fragment, where a receiver's secrets go.
+func shownURL(u *url.URL) string { return u.Scheme + "://" + u.Host + u.Path }
