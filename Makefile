@@ -41,11 +41,17 @@ install: $(BIN)/cliser
 # CLISER_ADMIN_LISTEN and CLISER_DATA_DIR move them; one a config file may
 # set instead is named as such, not guessed (its YAML is the server's to
 # read). Its agent command is safe to paste: no "<password>", which a shell
-# reads as a redirection.
+# reads as a redirection; and it dials the host CLISER_LISTEN names (a
+# wildcard is localhost), quoted when it is an IPv6 one ([::1] is a glob):
+# "localhost" was refused by a server listening on one address of another
+# interface.
 run: build
 	@set_by() { if [ -z "$$1" ] && [ -n "$${CLISER_CONFIG}" ]; then echo " (or the config file's $$2)"; fi; }; \
-	listen="$${CLISER_LISTEN:-:7070}"; port="$${listen##*:}"; \
-	[ -z "$$(set_by "$${CLISER_LISTEN}" listen)" ] || port=PORT; \
+	listen="$${CLISER_LISTEN:-:7070}"; port="$${listen##*:}"; host="$${listen%:*}"; \
+	case "$$host" in ""|"0.0.0.0"|"[::]") host=localhost;; esac; \
+	[ -z "$$(set_by "$${CLISER_LISTEN}" listen)" ] || { port=PORT; host=localhost; }; \
+	nchost="$${host#[}"; nchost="$${nchost%]}"; server="$$host:$$port"; \
+	case "$$host" in "["*) server="'$$server'";; esac; \
 	admin="$${CLISER_ADMIN_LISTEN:-127.0.0.1:7071}"; \
 	case "$$admin" in off) admin="off";; *) admin="on http://$$admin";; esac; \
 	echo "cliser: protocol on $$listen$$(set_by "$${CLISER_LISTEN}" listen)," \
@@ -59,8 +65,8 @@ run: build
 		pw="$(DEV_PASSWORD)"; export CLISER_PASSWORD="$$pw"; agent=":  CLISER_PASSWORD=$$pw "; \
 		echo "cliser: development password: $$pw   (set CLISER_PASSWORD, CLISER_PASSWORD_FILE or CLISER_CONFIG to choose others)"; \
 	fi; \
-	echo "cliser: connect by hand:  nc localhost $$port   then type  110 $$pw  and  120 my-device-1"; \
-	echo "cliser: or run an agent$${agent}$(BIN)/cliser agent --server localhost:$$port --id my-device-1"; \
+	echo "cliser: connect by hand:  nc $$nchost $$port   then type  110 $$pw  and  120 my-device-1"; \
+	echo "cliser: or run an agent$${agent}$(BIN)/cliser agent --server $$server --id my-device-1"; \
 	exec $(BIN)/cliser serve --log-format console
 
 # The whole suite, with the race detector. .ci/run calls exactly this.

@@ -79,6 +79,32 @@ func TestMakeRun(t *testing.T) {
 			agent, _, _ = strings.Cut(agent, "\n")
 			_, command, _ := strings.Cut(agent, ":  ")
 			assert.NotRegexp(t, `[<>|;&]`, command, "the agent command pasted into a shell")
+			if tc.config != "" {
+				return
+			}
+			// The commands dial the address CLISER_LISTEN names: they said
+			// localhost, which a server listening on one address of another
+			// interface refuses.
+			host, port, err := net.SplitHostPort(addr)
+			require.NoError(t, err)
+			assert.Contains(t, banner, "nc "+host+" "+port+" ")
+			assert.Contains(t, command, "--server "+addr+" ")
+			if tc.admitted != "dev-password" {
+				return // the command names no password: it is the operator's to set
+			}
+			// Pasted as printed, the agent registers.
+			pasted := exec.Command("sh", "-c", command)
+			pasted.Env = env
+			agentOut := &testkit.LockedBuffer{}
+			pasted.Stdout, pasted.Stderr = agentOut, agentOut
+			pasted.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			require.NoError(t, pasted.Start())
+			defer func() {
+				_ = syscall.Kill(-pasted.Process.Pid, syscall.SIGTERM)
+				_ = pasted.Wait()
+			}()
+			require.Eventually(t, func() bool { return strings.Contains(agentOut.String(), `"msg":"registered"`) },
+				10*time.Second, 20*time.Millisecond, "the pasted agent command did not register:\n%s", agentOut)
 		})
 	}
 }
