@@ -34,7 +34,7 @@ func (n *Node) startAdmin(dir registry.Directory, extra ...admin.Option) (*admin
 	}
 	log.Info("admin API listening", zap.String("admin", hs.Addr()), zap.Bool("token", o.adminTokens.Len() > 0))
 	if o.adminTokens.Len() == 0 && !loopbackOnly(hs.Addr()) {
-		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN", zap.String("admin", hs.Addr()))
+		log.Warn("admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN or --admin-token-file", zap.String("admin", hs.Addr()))
 	}
 	return hs, nil
 }

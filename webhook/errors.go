@@ -6,7 +6,7 @@ import "errors"
 var (
 	// ErrNoSecret: a webhook without a signing secret is refused, since a
 	// receiver could not tell cliser's requests from anyone's.
-	ErrNoSecret = errors.New("webhook: no signing secret: set CLISER_WEBHOOK_SECRET=whsec_<base64> (several space-separated for rotation) or give a secret file")
+	ErrNoSecret = errors.New("webhook: no signing secret: set CLISER_WEBHOOK_SECRET=whsec_<base64> (several space-separated for rotation), or --webhook-secret-file FILE")
 	// ErrBadSecret: a secret is not whsec_ followed by standard base64 of
 	// a key. The message never contains the secret.
 	ErrBadSecret = errors.New("webhook: a signing secret must be whsec_ followed by the standard base64 of its key (24 to 64 random bytes)")

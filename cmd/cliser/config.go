@@ -169,7 +169,11 @@ func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string,
 				"read by more than cliser (backups, config management): give %s-file: PATH here, or its environment "+
 				"variable", path, key.Line, k, k)
 		}
-		if fs.Lookup(k) == nil || k == "config" {
+		if k == "config" {
+			return nil, configErrorf("config file %s line %d: config: a config file names no other (one file, from --config or CLISER_CONFIG): "+
+				"remove the line", path, key.Line)
+		}
+		if fs.Lookup(k) == nil {
 			return nil, configErrorf("config file %s line %d: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, key.Line, k)
 		}
 		if _, dup := out[k]; dup {

@@ -77,6 +77,14 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 		assert.NotContains(t, err.Error(), "s3cret-value", k)
 	}
 
+	// config: is a flag of 'cliser serve --help', so "unknown setting"
+	// contradicted the help the message sent the user to.
+	nested := writeFile(t, dir, "n.yaml", "config: other.yaml\n")
+	_, err = parseServe(t, "--config", nested)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "a config file names no other")
+	assert.Equal(t, 2, exitCode(err))
+
 	bad := writeFile(t, dir, "b.yaml", "keepalive-interval: soon\n")
 	_, err = parseServe(t, "--config", bad)
 	require.Error(t, err)

@@ -313,7 +313,7 @@ func envOf(cmd *exec.Cmd, name string) string {
 func TestBinaryWarnsOfOpenAdminAPI(t *testing.T) {
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="},
 		"--listen", "127.0.0.1:0", "--admin-listen", ":0", "--data-dir", t.TempDir())
-	assert.Contains(t, p.LogText(), `"msg":"admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN"`)
+	assert.Contains(t, p.LogText(), `"msg":"admin API reachable beyond this host without a token: set CLISER_ADMIN_TOKEN or --admin-token-file"`)
 
 	q := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, serveArgs(t.TempDir())...)
 	assert.Contains(t, q.LogText(), `"token":false`)

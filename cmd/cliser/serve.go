@@ -287,11 +287,11 @@ func noPasswordError(file string) error {
 			"put one password a line in it, or set CLISER_PASSWORD=<password> in the environment", file)
 	case setEmpty:
 		return configErrorf("no password configured: CLISER_PASSWORD is set but empty; give it a password, " +
-			"or give --password-file FILE (one password a line); passwords are never flags. " +
+			"or give --password-file FILE (one password a line; password-file: in a config file); passwords are never flags. " +
 			"To admit only client IDs with a credential of their own, and no shared password, give --require-credentials")
 	}
 	return configErrorf("no password configured: set CLISER_PASSWORD=<password> in the environment, " +
-		"or --password-file FILE (one password a line); passwords are never flags. " +
+		"or --password-file FILE (one password a line; password-file: in a config file); passwords are never flags. " +
 		"To admit only client IDs with a credential of their own, and no shared password, give --require-credentials")
 }
 
