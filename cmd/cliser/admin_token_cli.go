@@ -12,7 +12,7 @@ import (
 
 // The admin commands' token: --admin-token-file when given, else
 // CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names. The
-// file is the server's own kind (one token a line) and the first line is
+// file is the server's own kind (one token a line) and the first token is
 // sent: in the server's container the environment that serves `cliser
 // serve` serves `cliser clients` too, and mid-rotation (new line added
 // below the old) the first still works until it is dropped.
@@ -27,7 +27,7 @@ type apiClient struct {
 
 func (o *adminFlags) addTokenFlag(f *pflag.FlagSet) {
 	f.StringVar(&o.tokenFile, "admin-token-file", "",
-		"file whose first line is the admin token (else CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names)")
+		"file whose first token (its first line that is not empty) is the admin token (else CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names)")
 }
 
 // cliToken is the token to send and where it came from; both "" when
