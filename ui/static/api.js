@@ -261,9 +261,22 @@ export function sseParser(onMessage) {
 // host, and a sixth kept page left none to load the dashboard again. The
 // stream lets go on pagehide and follows again on pageshow, resuming
 // after the last id it saw.
-const away = { hidden: false, attempt: null, back: null };
-addEventListener('pagehide', () => { away.hidden = true; away.attempt?.abort(); });
-addEventListener('pageshow', () => { away.hidden = false; away.back?.(); });
+// So does a tab in the background (hidden), and for the same six: each
+// open tab of the dashboard held a stream, and with six (client pages
+// opened in tabs, say) no tab had a connection left for its reads; the
+// one on show kept its green "live" over figures that no longer moved,
+// and a seventh did not load (TestDashboardBackgroundTabsLetGoOfTheStream).
+const away = {
+  left: false, // pagehide: in the back/forward cache
+  attempt: null,
+  back: null,
+  get hidden() { return this.left || document.visibilityState === 'hidden'; },
+};
+const letGo = () => away.attempt?.abort();
+const comeBack = () => { if (!away.hidden) away.back?.(); };
+addEventListener('pagehide', () => { away.left = true; letGo(); });
+addEventListener('pageshow', () => { away.left = false; comeBack(); });
+document.addEventListener('visibilitychange', () => (document.visibilityState === 'hidden' ? letGo() : comeBack()));
 
 // untilShown resolves when the page is shown again (at once when it is).
 function untilShown() {
@@ -293,14 +306,17 @@ export async function stream(onEvent, onState) {
   const newest = () => call('GET', '/v1/events?limit=1').then((r) => (r && r.next !== undefined ? String(r.next) : ''), () => '');
   let wait = 500;
   for (;;) {
-    await untilShown();
     let why = null;
     try {
+      // The seq it starts after is known before it waits to be shown: a
+      // tab opened in the background reads its lists at once.
       if (!last) last = await newest();
       started();
+      await untilShown();
       const h = headers({ Accept: 'text/event-stream' });
       if (last) h.set('Last-Event-ID', last);
       away.attempt = new AbortController();
+      if (away.hidden) continue; // hidden while it read the log's newest
       const res = await fetchAnswer('/v1/events/stream', { headers: h, cache: 'no-store', signal: away.attempt.signal });
       if (res.status === 401) {
         onState('retrying', new APIError(401, 'the server refused the token: sign in again'));
