@@ -110,9 +110,15 @@ export function cancelConfirm() {
 // field is a form field with its label above it.
 export const field = (label, input) => h('label', { class: 'field' }, h('span', {}, label), input);
 
+// flash shows msg for 4 s at the bottom right. Those on show at once
+// stack in one box (#flashes), each in full: each used to sit at the same
+// spot over the one before, and one with a long word (a 65-character
+// client ID) ran off a narrow window's left edge.
 export function flash(msg, isError) {
+  let box = $('flashes');
+  if (!box) { box = h('div', { id: 'flashes' }); document.body.append(box); }
   const el = h('div', { class: 'flash' + (isError ? ' error' : ''), role: 'status' }, msg);
-  document.body.append(el);
+  box.append(el);
   setTimeout(() => el.remove(), 4000);
 }
 
