@@ -302,14 +302,18 @@ func (n *Node) countLocked(e entry, delta int) {
 
 // replacedLocked: the index holds another node's registration of cid at
 // a revision newer than this node's registration of its live session.
-// n.mu must be held.
+// Connected or not: a registration gone before its node's flush is
+// written once, disconnected, and is still the newer one (on one node it
+// would have replaced this session too). Left live, the session was
+// listed disconnected on every node, the newer record winning the index,
+// for as long as it lasted. n.mu must be held.
 func (n *Node) replacedLocked(cid string) bool {
 	p, ok := n.published[cid]
 	if !ok || !p.cstatus {
 		return false
 	}
 	e, ok := n.index.Get(key(cid))
-	return ok && e.rev() > p.rev && e.connected() && e.node() != n.self
+	return ok && e.rev() > p.rev && e.node() != n.self
 }
 
 // closeReplaced ends this node's session of cid with 190 replaced, if the
