@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -60,7 +59,7 @@ const renewEvery = 5 * time.Second
 // watch resumed after the old bucket's last, and every node's list
 // missed the registrations made after the wipe (cluster audit). What the
 // mirror held of the old bucket stays until the node restarts: the note
-// says so (RenewedNote).
+// says so (HealthNote).
 func (n *Node) lookForRenewal(now time.Time) {
 	if !now.IsZero() && now.Sub(n.lastRenewCheck) < renewEvery {
 		return
@@ -91,24 +90,6 @@ func (n *Node) lookForRenewal(now time.Time) {
 	default:
 	}
 	n.rewriteOwnSlots()
-}
-
-// RenewedNote is the cluster's health note (/v1/health): while NATS does
-// not answer this node (what cliser_cluster_nats_connected 0 says), and
-// once the clients bucket was made anew under this node, until it
-// restarts. Safe from any goroutine.
-func (n *Node) RenewedNote() error {
-	var notes []error
-	if !n.natsOK() {
-		notes = append(notes, errors.New("cluster: NATS does not answer this node: its lists are its own view (marked stale), "+
-			"and commands to other nodes' clients and reads of the event log are refused until it does"))
-	}
-	if at := n.renewedAt.Load(); at != 0 {
-		notes = append(notes, fmt.Errorf("cluster: the clients bucket was made anew at %s (NATS lost its store): this node's list still holds what it "+
-			"read of the old one, and a client's older record may win over its newer; restart the nodes one at a time",
-			time.Unix(0, at).UTC().Format(time.RFC3339)))
-	}
-	return errors.Join(notes...)
 }
 
 // remakeBuckets makes every bucket a start makes. Another node may be

@@ -67,7 +67,7 @@ func TestBucketsLostWithNATSStoreAreMadeAgain(t *testing.T) {
 	register(t, n2.srv.Addr(), "bg-after")
 	eventually(t, func() bool { return n1.listed(t, "bg-after") }, "a client registered after the wipe is not seen from node 1")
 	for _, n := range []*idNode{n1, n2} {
-		assert.ErrorContains(t, n.node.RenewedNote(), "the clients bucket was made anew", "%s has no note", n.id)
+		assert.ErrorContains(t, n.node.HealthNote(), "the clients bucket was made anew", "%s has no note", n.id)
 	}
 	rec, ok := n1.reg.Get("bg-dev")
 	require.True(t, ok && rec.CStatus, "the live session was closed: %+v", rec)

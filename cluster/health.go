@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -79,4 +81,22 @@ const (
 func PingOptions(heartbeatTTL time.Duration) []nats.Option {
 	every := max(heartbeatTTL/pingsPerTTL, minPingInterval)
 	return []nats.Option{nats.PingInterval(every), nats.MaxPingsOutstanding(maxPingsOut)}
+}
+
+// HealthNote is the cluster's health note (/v1/health): while NATS does
+// not answer this node (what cliser_cluster_nats_connected 0 says), and
+// once the clients bucket was made anew under this node, until it
+// restarts. Safe from any goroutine.
+func (n *Node) HealthNote() error {
+	var notes []error
+	if !n.natsOK() {
+		notes = append(notes, errors.New("cluster: NATS does not answer this node: its lists are its own view (marked stale), "+
+			"and commands to other nodes' clients and reads of the event log are refused until it does"))
+	}
+	if at := n.renewedAt.Load(); at != 0 {
+		notes = append(notes, fmt.Errorf("cluster: the clients bucket was made anew at %s (NATS lost its store): this node's list still holds what it "+
+			"read of the old one, and a client's older record may win over its newer; restart the nodes one at a time",
+			time.Unix(0, at).UTC().Format(time.RFC3339)))
+	}
+	return errors.Join(notes...)
 }

@@ -238,7 +238,7 @@ func (n *Node) backendsOnAdmin() []admin.Option {
 	if n.store.node != nil { // cluster gauges and this node's cluster counters
 		n.metrics.Registry().MustRegister(n.store.node.Collectors()...)
 		n.metrics.Registry().MustRegister(n.wait.collectors()...)
-		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{n.store.node}), admin.WithHealthNote("cluster", n.store.node.RenewedNote))
+		adminExtra = append(adminExtra, admin.WithNodes(clusterNodes{n.store.node}), admin.WithHealthNote("cluster", n.store.node.HealthNote))
 	} else {
 		// A full disk fails /readyz. In a cluster the store is NATS, and a
 		// NATS outage would take every node out of its balancer at once
