@@ -180,7 +180,7 @@ func TestEachRunStartsAnEmptyCliser(t *testing.T) {
 	next, err := startServer(runCtx(t), KindCliser, o)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = stopServer(next) })
-	list, err := next.(*cliserProc).admin.List(runCtx(t), "", 10, "")
+	list, err := next.(*cliserProc).admin.List(runCtx(t), "", "", 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, list.Clients, "the last run's records")
 }
