@@ -137,6 +137,9 @@ func (r *Registry) Run(ctx context.Context) error {
 	defer flush.Stop()
 	sw := sweep{start: r.opts.now()}
 	idle := 0 // flushes in a row that found nothing to write
+	stop := make(chan struct{})
+	defer close(stop) // after the last flush: a stop's stall is told too
+	go r.watchStalls(stop)
 	for {
 		select {
 		case <-ctx.Done():
@@ -247,7 +250,10 @@ func (r *Registry) save(put []Record, gone []string) error {
 		if !r.opts.storeCopies {
 			n = min(n, saveChunk)
 		}
-		if err := r.opts.store.Save(put[:n], gone); err != nil {
+		r.saveBegins()
+		err := r.opts.store.Save(put[:n], gone)
+		r.saveEnds()
+		if err != nil {
 			r.restorePending(put, gone)
 			r.wb.inflight.Store(0) // back in dirty: counted there
 			err = fmt.Errorf("registry: save: %w", err)

@@ -27,6 +27,82 @@ type writeBehind struct {
 	since       time.Time // when the flushes started failing
 	failedSince uint64    // failures counted when they started failing
 	upkeep      error     // the store's UpkeepErr as last seen
+	saveStart   time.Time // when the Save in flight began; zero when none is
+	stallLogged bool      // the Save in flight was logged as stalled
+}
+
+// stallAfter is how long a Save may go without returning before the store
+// is taken as one that does not answer: a frozen file system (fsfreeze, a
+// snapshot tool), a failing disk's retries, a network mount that hangs.
+// Such a write fails nothing, so without this nothing said it: /readyz
+// stayed 200 with no note and the log was silent for as long as the
+// disk did not answer, while every change since waited in memory for a
+// crash to lose (an audit froze the data dir for a minute). Far above
+// an fdatasync on a busy disk, so a slow one is not taken for it.
+const stallAfter = 10 * time.Second
+
+// saveBegins and saveEnds bracket a Save (store.go): while one has gone
+// stallAfter without returning, StoreErr says so and the watch logs it
+// once; its return is logged when its stall was.
+func (r *Registry) saveBegins() {
+	r.wb.mu.Lock()
+	r.wb.saveStart = time.Now()
+	r.wb.mu.Unlock()
+}
+
+func (r *Registry) saveEnds() {
+	r.wb.mu.Lock()
+	defer r.wb.mu.Unlock()
+	if r.wb.stallLogged {
+		r.logger().Info("registry: a write to the store returned after its stall",
+			zap.Duration("took", time.Since(r.wb.saveStart).Round(time.Millisecond)))
+		r.wb.stallLogged = false
+	}
+	r.wb.saveStart = time.Time{}
+}
+
+// stalledFor is how long the Save in flight has gone without returning,
+// when that is stallAfter or more; else 0. r.wb.mu is held.
+func (r *Registry) stalledFor() time.Duration {
+	if r.wb.saveStart.IsZero() {
+		return 0
+	}
+	if d := time.Since(r.wb.saveStart); d >= stallAfter {
+		return d
+	}
+	return 0
+}
+
+// watchStalls logs, once a Save has gone stallAfter without returning,
+// one warning for it: the flusher is stuck in that Save and can say
+// nothing itself. It runs until stop is closed.
+func (r *Registry) watchStalls(stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		r.wb.mu.Lock()
+		if d := r.stalledFor(); d > 0 && !r.wb.stallLogged {
+			r.wb.stallLogged = true
+			r.logger().Warn("registry: a write to the store has not returned; records are kept in memory, "+
+				"but a crash now loses them",
+				zap.Duration("waiting_for", d.Round(time.Second)), zap.Int("pending", r.pendingWrites()),
+				zap.String("fix", "the data dir's disk does not answer: a frozen file system (fsfreeze), "+
+					"a failing disk, or a network mount that hangs"))
+		}
+		r.wb.mu.Unlock()
+	}
+}
+
+func (r *Registry) logger() *zap.Logger {
+	if r.opts.log == nil {
+		return zap.NewNop()
+	}
+	return r.opts.log
 }
 
 // StoreHealth is what the write-behind reports.
@@ -56,6 +132,14 @@ func (r *Registry) StoreHealth() StoreHealth {
 func (r *Registry) StoreErr() error {
 	h := r.StoreHealth()
 	if h.Err == nil {
+		r.wb.mu.Lock()
+		d, since := r.stalledFor(), r.wb.saveStart
+		r.wb.mu.Unlock()
+		if d > 0 {
+			return fmt.Errorf("registry store cannot write: a write to it has not returned since %s (%s; %d records waiting, "+
+				"kept in memory: a crash now loses them): the data dir's disk does not answer",
+				since.UTC().Format(time.RFC3339), d.Round(time.Second), h.Pending)
+		}
 		return nil
 	}
 	return fmt.Errorf("registry store cannot write since %s (%d records waiting, kept in memory and retried): %w",
