@@ -77,6 +77,7 @@ type Log struct {
 
 	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
 	failing    atomic.Bool   // the last write failed
+	writeStart atomic.Int64  // when the write in flight began (Unix ns); 0 when none is
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	storeBytes atomic.Int64
@@ -326,8 +327,20 @@ func (l *Log) Healthy() error {
 	case l.q.isDropping():
 		return fmt.Errorf("event log: queue full, events dropped (%d so far)", l.q.dropped.Load())
 	}
+	if at := l.writeStart.Load(); at != 0 {
+		if d := time.Since(time.Unix(0, at)); d >= writeStall {
+			return fmt.Errorf("event log: a write to %s has not returned since %s (%s); %d events wait in memory: the data dir's disk does not answer",
+				l.path, time.Unix(0, at).UTC().Format(time.RFC3339), d.Round(time.Second), l.q.len())
+		}
+	}
 	return nil
 }
+
+// writeStall is how long a write may go without returning before /readyz
+// says the log's disk does not answer (a frozen file system, a hung
+// mount): such a write fails nothing, and the events waited without a
+// word (the registry's store says the same after as long).
+const writeStall = 10 * time.Second
 
 // Collectors are the log's metrics, to register on the admin API's
 // Prometheus registry.

@@ -47,7 +47,10 @@ func (l *Log) run() {
 		closed := l.q.isClosed()
 		l.blocks = l.q.takeBlocks(l.blocks, logChunk)
 		if len(l.blocks) > 0 {
-			if err := l.write(l.blocks); err != nil {
+			l.writeStart.Store(time.Now().UnixNano())
+			err := l.write(l.blocks)
+			l.writeStart.Store(0)
+			if err != nil {
 				if l.writeFailed(err, &backoff) {
 					return
 				}

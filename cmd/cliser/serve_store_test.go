@@ -609,8 +609,9 @@ func TestBinaryStoreCountsItsWrites(t *testing.T) {
 
 // A data dir whose disk stops answering (fsfreeze on an ext4 loop disk:
 // writes block, none fails) is seen as a full one is: once a write has
-// gone 10 s without returning, /readyz is 503 and says so, one warning
-// is logged, and the records wait in memory while clients are served;
+// gone 10 s without returning, /readyz is 503 and says so (the event
+// log's note too), one warning is logged, and the records wait in
+// memory while clients are served;
 // thawed, the write returns, one line says so, /readyz is 200 and a
 // kill -9 loses nothing. Before, /readyz stayed 200 with no note and the
 // log said nothing for as long as the disk was frozen (an audit froze it
@@ -619,7 +620,7 @@ func TestBinaryFrozenDiskIsSeenAndRecovers(t *testing.T) {
 	disk, freeze := testkit.FrozenDisk(t)
 	dataDir := filepath.Join(disk, "data")
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
-	p := testkit.Serve(t, env, serveArgs(dataDir, "--event-retention", "0")...)
+	p := testkit.Serve(t, env, serveArgs(dataDir)...)
 	base := p.AdminURL(t)
 	opsConnect(t, p.Addr, opsPassword, "frozen-before")
 	require.Eventually(t, func() bool {
@@ -632,9 +633,10 @@ func TestBinaryFrozenDiskIsSeenAndRecovers(t *testing.T) {
 	opsConnect(t, p.Addr, opsPassword, "frozen-during")
 	require.Eventually(t, func() bool {
 		code, body := testkit.HTTPGet(t, base+"/readyz")
-		return code == http.StatusServiceUnavailable && strings.Contains(body, "has not returned since") &&
-			strings.Contains(body, "does not answer")
-	}, 3*waitFor, 50*time.Millisecond, "/readyz says the store does not answer:\n%s", p.LogText())
+		return code == http.StatusServiceUnavailable &&
+			strings.Contains(body, `"error":"registry store cannot write: a write to it has not returned since`) &&
+			strings.Contains(body, `"events":"event log: a write to `+filepath.Join(dataDir, events.FileName)+` has not returned since`)
+	}, 3*waitFor, 50*time.Millisecond, "/readyz says the stores do not answer:\n%s", p.LogText())
 	p.WaitLog(t, waitFor, "a write to the store has not returned")
 	opsConnect(t, p.Addr, opsPassword, "frozen-during-2") // clients are still served
 	assert.Positive(t, metricOf(t, base, "cliser_registry_pending_writes"))
@@ -643,8 +645,11 @@ func TestBinaryFrozenDiskIsSeenAndRecovers(t *testing.T) {
 	thaw()
 	require.Eventually(t, func() bool {
 		code, _ := testkit.HTTPGet(t, base+"/readyz")
-		return code == http.StatusOK && metricOf(t, base, "cliser_registry_pending_writes") == 0
-	}, waitFor, 20*time.Millisecond, "/readyz is 200 once the write returns")
+		return code == http.StatusOK && metricOf(t, base, "cliser_registry_pending_writes") == 0 &&
+			metricOf(t, base, "cliser_events_queued") == 0
+	}, waitFor, 20*time.Millisecond, "/readyz is 200 once the writes return")
+	_, body := testkit.HTTPGet(t, base+"/readyz")
+	assert.NotContains(t, body, `"events"`)
 	p.WaitLog(t, waitFor, "returned after its stall")
 
 	require.NoError(t, p.Cmd.Process.Kill())
