@@ -48,7 +48,7 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		if o.dataDir == "" {
 			return &backend{}, nil
 		}
-		_, statErr := os.Stat(filepath.Join(o.dataDir, logstore.LogName))
+		usedBefore := dataDirUsed(o.dataDir)
 		registryGone := registryFilesGone(o.dataDir)
 		store, err := logstore.Open(o.dataDir, logstore.WithLogger(log))
 		if err != nil {
@@ -60,7 +60,7 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 				"starting with an empty registry, and the clients the event log holds; if that is not expected, stop cliser and "+
 				"restore "+logstore.SnapName+" and "+logstore.LogName+" from a backup", zap.String("data_dir", o.dataDir))
 		}
-		return &backend{Store: store, usedBefore: statErr == nil}, nil
+		return &backend{Store: store, usedBefore: usedBefore}, nil
 	}
 	if err := spillDirReady(o.dataDir); err != nil {
 		return nil, err
@@ -219,6 +219,33 @@ func warnIfEmpty(path, what, starting string, log *zap.Logger) bool {
 // registryFilesGone reports whether dir holds none of the registry's files
 // but another data file: every build that made those made the registry's
 // too, so they were lost (black-box audit: that start said nothing).
+// dataDirUsed: dir held the registry's log before this start, with its
+// header at least, or a data file beside it. A log of no more than a
+// part of its header tells nothing: a first start that failed on a full
+// disk leaves an empty one and nothing else, and the next start took the
+// new dir for one whose identity.db and events.db were lost, with two
+// warnings and an "identity" note that stays until an operator enrolls
+// or bans (edge audit).
+func dataDirUsed(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, logstore.LogName))
+	if err != nil {
+		return false
+	}
+	if fi.Size() >= logHeaderLen {
+		return true
+	}
+	for _, name := range []string{logstore.SnapName, logstore.LegacyName, boltstore.FileName, events.FileName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// logHeaderLen is the length of registry.log's header (its magic and
+// format version), which a log in use always holds.
+const logHeaderLen = 8
+
 func registryFilesGone(dir string) bool {
 	for _, name := range []string{logstore.LogName, logstore.SnapName, logstore.LegacyName} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {

@@ -665,3 +665,30 @@ func TestBinaryFrozenDiskIsSeenAndRecovers(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"frozen-before", "frozen-during", "frozen-during-2"}, cids)
 }
+
+// A first start on a full disk fails (exit 1) and leaves an empty
+// registry.log and nothing else. Once there is room, the next start is
+// a new data dir's: no warning that identity.db or events.db went
+// missing, and no "identity" note on /readyz. Before, it took the empty
+// log for a used dir, warned that both files were lost and kept saying
+// on /readyz that the server started without its credentials and bans,
+// until an operator enrolled or banned (edge audit).
+func TestBinaryFirstStartOnAFullDiskLeavesNoFalseAlarm(t *testing.T) {
+	disk := testkit.SmallDisk(t, "2m")
+	dataDir := filepath.Join(disk, "data")
+	room := testkit.FillDisk(t, disk)
+	env := testkit.Environ(nil, "CLISER_PASSWORD="+opsPassword, "CLISER_ADMIN_TOKEN=")
+	text, code := testkit.Run(t, env, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dataDir)
+	require.Equal(t, 1, code, text)
+	require.Contains(t, text, "no space left on device")
+
+	room()
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, serveArgs(dataDir)...)
+	base := p.AdminURL(t)
+	opsConnect(t, p.Addr, opsPassword, "after-full-first-start")
+	code, body := testkit.HTTPGet(t, base+"/readyz")
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.NotContains(t, body, `"identity"`, "a new data dir lost no credentials")
+	assert.NotContains(t, p.LogText(), "is missing from a data dir")
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
