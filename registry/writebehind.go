@@ -91,8 +91,8 @@ func (r *Registry) watchStalls(stop <-chan struct{}) {
 			r.logger().Warn("registry: a write to the store has not returned; records are kept in memory, "+
 				"but a crash now loses them",
 				zap.Duration("waiting_for", d.Round(time.Second)), zap.Int("pending", r.pendingWrites()),
-				zap.String("fix", "the data dir's disk does not answer: a frozen file system (fsfreeze), "+
-					"a failing disk, or a network mount that hangs"))
+				zap.String("fix", "the store does not answer: on a single node the data dir's disk (a frozen "+
+					"file system, a failing disk, a network mount that hangs); in a cluster, NATS"))
 		}
 		r.wb.mu.Unlock()
 	}
