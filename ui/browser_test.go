@@ -38,6 +38,11 @@ func TestDashboard(t *testing.T) {
 		var shown string
 		p.eval(`document.getElementById('stat-connected').textContent`, &shown)
 		assert.Equal(t, fmt.Sprint(st.Connected), shown, "the page's connected count is the API's")
+		// A single node's chart has one line and no legend: shown, it read
+		// " (this node)", a name left out (.legend's display beat hidden).
+		var legend string
+		p.eval(`getComputedStyle(document.getElementById('chart-legend')).display`, &legend)
+		assert.Equal(t, "none", legend, "no legend on a single node")
 		// The browser asks for the favicon on its own time, after the
 		// page's load: read once, the check failed on a busy machine.
 		p.waitJS(`performance.getEntriesByType('resource').some(e => e.name.endsWith('/ui/favicon.svg'))`, 5*time.Second)
