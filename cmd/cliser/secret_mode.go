@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/natsurl"
 )
 
 // warnOpenSecretFile logs one warning when the server's file of secrets
@@ -42,7 +44,13 @@ func urlSecretFlags(fs *pflag.FlagSet, from settingSources) []string {
 			continue
 		}
 		for _, raw := range strings.Split(f.Value.String(), ",") {
-			u, err := url.Parse(strings.TrimSpace(raw))
+			parse := url.Parse
+			if name == "cluster" {
+				// As nats.go reads it: a bare u:p@host:4222 or
+				// token@host:4222 is nats:// with that user info.
+				parse = natsurl.Parse
+			}
+			u, err := parse(strings.TrimSpace(raw))
 			if err == nil && (u.User != nil || name == "webhook-url" && u.RawQuery != "") {
 				out = append(out, name)
 				break

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -58,4 +59,30 @@ func TestBinaryWarnsOfURLSecretsOnTheCommandLine(t *testing.T) {
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
 		"--webhook-secret-file", hookFile, "--keepalive-interval", "1h")
 	assert.NotContains(t, p.LogText(), "on the command line")
+}
+
+// A --cluster entry without a scheme is nats:// to nats.go, user info
+// and all: u:p@host:4222 and token@host:4222 hold a secret as much as
+// nats://u:p@host:4222 does, and were not warned of (url.Parse reads "u"
+// or "token@host" as a scheme or a path).
+func TestURLSecretFlagsReadClusterEntriesAsNATSDoes(t *testing.T) {
+	for list, want := range map[string]bool{
+		"u:p@127.0.0.1:4222":                        true,
+		"s3cret-token@127.0.0.1:4222":               true,
+		"127.0.0.1:4222, u:p@127.0.0.1:4223":        true,
+		"nats://u:p@127.0.0.1:4222":                 true,
+		"127.0.0.1:4222":                            false,
+		"nats://127.0.0.1:4222,nats://h.example:42": false,
+	} {
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		fs.String("cluster", "", "")
+		fs.String("webhook-url", "", "")
+		require.NoError(t, fs.Set("cluster", list))
+		got := urlSecretFlags(fs, settingSources{})
+		if want {
+			assert.Equal(t, []string{"cluster"}, got, "%s", list)
+		} else {
+			assert.Empty(t, got, "%s", list)
+		}
+	}
 }
