@@ -36,7 +36,7 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		// Its error quotes the address, password and all.
 		return nil, fmt.Errorf("admin address: want http://HOST:PORT (%v)", unwrapURLError(err))
 	}
-	shown := u.Redacted()
+	shown := redacted(u)
 	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT", shown)
 	}
@@ -62,6 +62,17 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		token: token,
 		http:  &http.Client{Timeout: timeout},
 	}, nil
+}
+
+// redacted is u with its user info as xxxxx: a token is often given as
+// the user name alone (https://TOKEN@host), which URL.Redacted keeps.
+func redacted(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User("xxxxx")
+	return c.String()
 }
 
 // Base is the API's base URL as messages show it: a password in it (an API

@@ -162,7 +162,8 @@ func TestCLIErrorsSayWhatToDo(t *testing.T) {
 	assert.Contains(t, err.Error(), dead)
 	assert.Equal(t, 1, exitCode(err))
 	// A password in the address (a proxy's basic auth) is not repeated.
-	for _, admin := range []string{"http://u:adm-s3cret@" + ln.Addr().String(), "http://u:adm-s3cret@127.0.0.1:99999",
+	for _, admin := range []string{"http://u:adm-s3cret@" + ln.Addr().String(), "http://adm-s3cret@" + ln.Addr().String(),
+		"http://u:adm-s3cret@127.0.0.1:99999",
 		"http://u:adm-s3cret%zz@127.0.0.1:1", "ftp://u:adm-s3cret@127.0.0.1:1"} {
 		_, _, err = runCLI(t, "clients", "list", "--admin", admin)
 		require.Error(t, err, admin)
