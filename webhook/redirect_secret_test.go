@@ -55,6 +55,7 @@ func TestShownLocation(t *testing.T) {
 		"/other?token=x":                     "/other",
 		"https://u:p@h.example:8443/a?b=c#d": "https://h.example:8443/a",
 		"http://[::1/":                       "(not a URL)",
+		"//u:p@h.example/a?b=c#d":            "//h.example/a",
 	} {
 		require.Equal(t, want, shownLocation(in), in)
 	}

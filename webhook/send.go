@@ -166,4 +166,9 @@ func shownLocation(loc string) string {
 
 // shownURL is u as logs and notes show it: no user info, query or
 // fragment, where a receiver's secrets go.
-func shownURL(u *url.URL) string { return u.Scheme + "://" + u.Host + u.Path }
+func shownURL(u *url.URL) string {
+	if u.Scheme == "" { // a Location of //host/path: the scheme of the request
+		return "//" + u.Host + u.Path
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
