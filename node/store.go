@@ -216,9 +216,6 @@ func warnIfEmpty(path, what, starting string, log *zap.Logger) bool {
 	return false
 }
 
-// registryFilesGone reports whether dir holds none of the registry's files
-// but another data file: every build that made those made the registry's
-// too, so they were lost (black-box audit: that start said nothing).
 // dataDirUsed: dir held the registry's log before this start, with its
 // header at least, or a data file beside it. A log of no more than a
 // part of its header tells nothing: a first start that failed on a full
@@ -246,6 +243,9 @@ func dataDirUsed(dir string) bool {
 // format version), which a log in use always holds.
 const logHeaderLen = 8
 
+// registryFilesGone reports whether dir holds none of the registry's files
+// but another data file: every build that made those made the registry's
+// too, so they were lost (black-box audit: that start said nothing).
 func registryFilesGone(dir string) bool {
 	for _, name := range []string{logstore.LogName, logstore.SnapName, logstore.LegacyName} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
