@@ -202,3 +202,50 @@ func TestDashboardBanFormChecksTheClientID(t *testing.T) {
 	assert.False(t, asked, "no confirmation of a ban the API would refuse")
 	assert.Empty(t, p.Problems(), "no request went out")
 }
+
+// The client's Ban dialog says what the API would refuse (a reason over
+// 256 bytes, a duration that is none) and stays open with what was
+// typed, as the shutdown dialog does. It closed on the API's 400.
+func TestDashboardBanDialogKeepsWhatWasTyped(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "ban-typed")
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/ban-typed")
+	p.waitJS(`!document.getElementById('act-ban').disabled`, 10*time.Second)
+	p.click(`#act-ban`)
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	field := func(name string) string { return `document.querySelector('#confirm-fields input[name=` + name + `]')` }
+	set := func(name, value string) {
+		p.eval(fmt.Sprintf(`(() => { const i = %s; i.value = %q; i.dispatchEvent(new Event('input')); })()`, field(name), value), nil)
+	}
+	for _, c := range []struct{ name, value, why string }{
+		{"reason", strings.Repeat("r", 257), "The reason is 257 bytes: at most 256."},
+		{"duration", "abc", "A duration is like 1h, 30m or 1h30m (empty: until lifted)."},
+		{"duration", "0s", "A ban lasts more than 0 (empty: until lifted)."},
+	} {
+		set("reason", "ok")
+		set("duration", "")
+		set(c.name, c.value)
+		p.click(`#confirm-ok`)
+		p.waitJS(fmt.Sprintf(`%s.validationMessage === %q`, field(c.name), c.why), 5*time.Second)
+		var kept bool
+		p.eval(fmt.Sprintf(`document.getElementById('confirm').open && %s.value === %q`, field(c.name), c.value), &kept)
+		assert.True(t, kept, "%s %q: the dialog stays, with what was typed", c.name, c.value)
+	}
+	set("reason", "typed")
+	set("duration", "1h30m")
+	p.click(`#confirm-ok`)
+	require.Eventually(t, func() bool {
+		n, ok := testkit.Metric("http://"+s.AdminAddr, `cliser_bans_active{kind="cid"}`)
+		return ok && n == 1
+	}, 5*time.Second, 20*time.Millisecond, "the ban made once the fields pass")
+	var bans struct {
+		Bans []struct{ Value, Reason string } `json:"bans"`
+	}
+	apiGet(t, s, "", "/v1/bans", &bans)
+	require.Len(t, bans.Bans, 1)
+	assert.Equal(t, "ban-typed", bans.Bans[0].Value)
+	assert.Equal(t, "typed", bans.Bans[0].Reason)
+	assert.Empty(t, p.Problems())
+}

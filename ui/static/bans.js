@@ -41,6 +41,24 @@ export function bans(main) {
   return { unmount() { listeners.delete(l); recovered.delete(load); } };
 }
 
+// maxBanReason is the API's limit on a ban's reason, in bytes.
+const maxBanReason = 256;
+
+// banReasonCheck and banDurationCheck say what the API would refuse in a
+// ban's reason and duration, so that the client's Ban dialog stays open
+// with what was typed: it closed on the API's 400, the text lost.
+export const banReasonCheck = (v) => {
+  const n = new TextEncoder().encode(v).length;
+  return n > maxBanReason ? 'The reason is ' + n + ' bytes: at most ' + maxBanReason + '.' : '';
+};
+const goDuration = /^\+?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
+export const banDurationCheck = (v) => {
+  const d = v.trim();
+  if (!d) return '';
+  if (!goDuration.test(d)) return 'A duration is like 1h, 30m or 1h30m (empty: until lifted).';
+  return /[1-9]/.test(d.replace(/(ns|us|µs|μs|ms|s|m|h)/g, ' ')) ? '' : 'A ban lasts more than 0 (empty: until lifted).';
+};
+
 // banBody is the body of POST /v1/bans, from the Bans view's form or a
 // client's Ban button.
 export function banBody(kind, value, v) {

@@ -2,7 +2,7 @@
 // the Clients view has too.
 
 import { call, get, namable, reachable, read, serverConfig, unnamable } from './api.js';
-import { banBody } from './bans.js';
+import { banBody, banDurationCheck, banReasonCheck } from './bans.js';
 import { act, addr, clientID, coalesce, confirmAction, enc, fmtTime, h, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 
@@ -140,7 +140,8 @@ export function client(main, cid) {
   const del = () => confirmAction('Delete the credential of ' + cid + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
     .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(cid)), 'credential deleted').then(refresh));
   const ban = () => confirmAction('Ban ' + cid + '?', 'Its live sessions close with "190 banned" and it cannot register while banned.',
-    [{ name: 'reason', label: 'Reason', placeholder: 'why' }, { name: 'duration', label: 'Duration (empty: until lifted)', placeholder: '1h' }], 'Ban')
+    [{ name: 'reason', label: 'Reason', placeholder: 'why', check: banReasonCheck },
+      { name: 'duration', label: 'Duration (empty: until lifted)', placeholder: '1h', check: banDurationCheck }], 'Ban')
     .then((v) => v && act(() => call('POST', '/v1/bans', banBody('cid', cid, v)), 'banned ' + cid).then(refresh));
   // Disabled until the record and the credential say otherwise.
   const kick = h('button', { id: 'act-kick', type: 'button', disabled: true, onclick: () => kickClient(cid).then(refresh) }, 'Kick');
