@@ -19,6 +19,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/registry"
 	"github.com/cliser/cliser/registry/logstore"
 )
 
@@ -404,12 +405,19 @@ func TestBinaryFullDiskIsSeenAndRecovers(t *testing.T) {
 	// kill -9: every record is on disk.
 	require.NoError(t, p.Cmd.Process.Kill())
 	p.WaitExit(t)
+	assert.Len(t, recordsOnDisk(t, dataDir), n)
+}
+
+// recordsOnDisk is what dataDir's registry files hold, read once the
+// server is gone.
+func recordsOnDisk(t *testing.T, dataDir string) []registry.Record {
+	t.Helper()
 	st, err := logstore.Open(dataDir)
 	require.NoError(t, err)
 	recs, err := st.Load()
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
-	assert.Len(t, recs, n)
+	return recs
 }
 
 // serveOnAFullDisk is serve on a 64 KiB tmpfs with n clients registered:
@@ -654,11 +662,7 @@ func TestBinaryFrozenDiskIsSeenAndRecovers(t *testing.T) {
 
 	require.NoError(t, p.Cmd.Process.Kill())
 	p.WaitExit(t)
-	st, err := logstore.Open(dataDir)
-	require.NoError(t, err)
-	recs, err := st.Load()
-	require.NoError(t, err)
-	require.NoError(t, st.Close())
+	recs := recordsOnDisk(t, dataDir)
 	cids := make([]string, 0, len(recs))
 	for _, r := range recs {
 		cids = append(cids, r.CID)
