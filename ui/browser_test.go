@@ -79,6 +79,12 @@ func TestDashboard(t *testing.T) {
 		c.ExpectClosed("190 kicked")
 		p.waitJS(`(() => { const r = document.querySelector('tr[data-cid="kick-me"]');
 			return r && r.querySelector('.badge.off') && r.children[7].textContent === 'kicked' })()`, 5*time.Second)
+		// The row drew again without its Kick button, which had the
+		// focus back from the dialog: the focus stays in the row, on its
+		// link, rather than fall to <body> (a keyboard user lost their place).
+		var focused string
+		p.eval(`document.activeElement.closest('tr')?.dataset.cid + ' ' + document.activeElement.tagName`, &focused)
+		assert.Equal(t, "kick-me A", focused)
 		assert.Empty(t, p.Problems())
 	})
 

@@ -34,7 +34,11 @@ export function clients(main, params) {
       rec.reason || '—',
       rec.cstatus && namable(rec.cid) ? h('button', { class: 'small', type: 'button', onclick: () => kickClient(rec.cid) }, 'Kick') : '',
     ];
+    // A row drawn again keeps the focus it held (its Kick button, given
+    // back by the dialog, is gone once the client is): on its link.
+    const focused = tr.contains(document.activeElement);
     tr.replaceChildren(...cells.map((c) => h('td', {}, c)));
+    if (focused) tr.querySelector('a').focus({ preventScroll: true });
     tr.dataset.cid = rec.cid;
     tr.className = rec.cstatus ? '' : 'gone';
     return tr;
