@@ -30,12 +30,7 @@ func TestBadServerLineDoesNotShowThePassword(t *testing.T) {
 				c.send(strings.ReplaceAll(reply, "%s", strings.TrimPrefix(line, "110 ")))
 				c.waitEOF()
 			})
-			cfg := testConfig(srv.addr())
-			cfg.Password = pw
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_, err := Dial(ctx, cfg)
-			require.Error(t, err)
+			err := dialWithPassword(t, srv, pw)
 			assert.NotContains(t, err.Error(), pw)
 			assert.Contains(t, err.Error(), "<password") // cut at 64 bytes
 		})
@@ -59,14 +54,22 @@ func TestBadServerLineDoesNotShowAPasswordsWords(t *testing.T) {
 		c.send("-ERR unknown command '110', with args beginning with: " + args + "\r\n")
 		c.waitEOF()
 	})
+	err := dialWithPassword(t, srv, pw)
+	for _, w := range strings.Fields(pw) {
+		assert.NotContains(t, err.Error(), w)
+	}
+	assert.Contains(t, err.Error(), "<password") // the quote is cut at 64 bytes
+}
+
+// dialWithPassword dials srv with pw as the password and returns the
+// error the dial must end in.
+func dialWithPassword(t *testing.T, srv *scriptedServer, pw string) error {
+	t.Helper()
 	cfg := testConfig(srv.addr())
 	cfg.Password = pw
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := Dial(ctx, cfg)
 	require.Error(t, err)
-	for _, w := range strings.Fields(pw) {
-		assert.NotContains(t, err.Error(), w)
-	}
-	assert.Contains(t, err.Error(), "<password") // the quote is cut at 64 bytes
+	return err
 }
