@@ -146,6 +146,9 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	h.opts.observer.Handshake(s.reason)
+	if s.is(failLogged) {
+		return gnet.None
+	}
 	if ce := h.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
 		ce.Write(zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", s.reason))
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
@@ -79,4 +81,33 @@ func TestDeferredCheckRefusesAnAnswerThatIsNoPasswordAtOnce(t *testing.T) {
 		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
 	}
 	srv.dial(t).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+}
+
+// A handshake refused at its ID is logged with the ID it claimed: the
+// line had only the address, and an operator asking why a device stays
+// out searches by its ID. One refused before it named one keeps no cid.
+func TestHandshakeFailedNamesTheClaimedID(t *testing.T) {
+	ids := startIdentity(t)
+	_, err := ids.AddBan(context.Background(), identity.KindCID, "outcast", "", 0)
+	require.NoError(t, err)
+	core, logs := observer.New(zap.InfoLevel)
+	srv := startServer(t, WithIdentity(ids), WithLogger(zap.New(core)))
+	c := srv.dial(t)
+	c.Send("110 " + testPassword + "\n120 outcast\n")
+	c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonBanned))
+	c = srv.dial(t)
+	c.Send("110 wrong\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+
+	eventually(t, func() bool { return logs.FilterMessage("handshake failed").Len() == 2 }, "both refusals logged")
+	lines := logs.FilterMessage("handshake failed").All()
+	require.Len(t, lines, 2, "each refusal logged once")
+	byReason := map[string]map[string]any{}
+	for _, l := range lines {
+		byReason[l.ContextMap()["reason"].(string)] = l.ContextMap()
+	}
+	require.Contains(t, byReason, protocol.ReasonBanned.String())
+	require.Equal(t, "outcast", byReason[protocol.ReasonBanned.String()]["cid"])
+	require.Equal(t, "127.0.0.1", byReason[protocol.ReasonBanned.String()]["cip"])
+	require.NotContains(t, byReason[protocol.ReasonAuthFailed.String()], "cid")
 }

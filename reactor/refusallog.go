@@ -90,3 +90,17 @@ func (srv *Server) logAddressRefused(ip string) {
 			zap.Int("auth_fail_limit", srv.opts.authFailLimit), zap.Duration("window", srv.opts.authFailWindow))
 	}
 }
+
+// failWithID fails a handshake refused at its 120 answer, and logs it
+// here, where the cid it claimed is known: OnClose has only the address,
+// and an operator looking for why a device stays out searches its ID.
+func (s *session) failWithID(r protocol.Reason, cid string) {
+	if s.state >= closing {
+		return
+	}
+	if ce := s.lp.srv.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
+		ce.Write(zap.String("cid", cid), zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", r))
+	}
+	s.set(failLogged, true)
+	s.fail(r)
+}

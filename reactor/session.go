@@ -58,6 +58,7 @@ const (
 	admitted        flags = 1 << iota // counted by the per-IP guard until its handshake ends
 	keepPending                       // a keep-alive is out, unanswered
 	shutdownPending                   // "130 shutdown" is out, "130 ok" not yet back
+	failLogged                        // its refused handshake is logged already, with the cid it claimed
 )
 
 func (s *session) is(f flags) bool { return s.flags&f != 0 }
@@ -155,7 +156,7 @@ func (s *session) onID(l protocol.Line) {
 		if r == protocol.ReasonAuthFailed {
 			s.authFailed()
 		}
-		s.fail(r)
+		s.failWithID(r, cid)
 		return
 	}
 	s.lp.srv.register(s, cid)
