@@ -30,6 +30,19 @@ export function eventsView(main) {
   // A client ID typed is also looked up in the log (?cid=): its events
   // may be older than the feed's 500, which the filter alone searched.
   let logged = null; // {cid, events}: the log's newest events of that client ID
+  // The row of each event on show, by seq: an event's row is built once,
+  // and a redraw puts in the new rows and takes out those no longer
+  // shown, leaving the others where they are (it drew all 500 again on
+  // every event).
+  let rowOf = new Map();
+  const row = (e) => {
+    let tr = rowOf.get(e.seq);
+    if (!tr) {
+      const detail = [e.reason && 'reason: ' + e.reason, e.cip && addr(e.cip, e.cport), e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
+      tr = h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v)));
+    }
+    return tr;
+  };
   const draw = coalesce(() => {
     draws.events++;
     const t = type.value;
@@ -37,13 +50,16 @@ export function eventsView(main) {
     const rows = [];
     if (!paused) shown = feed.slice();
     const own = c && logged?.cid === c ? withLogged(logged.events, shown) : shown;
+    const next = new Map();
     for (let i = own.length - 1; i >= 0; i--) { // all MAX_FEED: the count below says so
       const e = own[i];
       if (!matches(e, t, c)) continue;
-      const detail = [e.reason && 'reason: ' + e.reason, e.cip && addr(e.cip, e.cport), e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
-      rows.push(h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v))));
+      const tr = row(e);
+      next.set(e.seq, tr);
+      rows.push(tr);
     }
-    body.replaceChildren(...rows);
+    rowOf = next;
+    place(body, rows);
     info.textContent = paused ? pausedText() : liveState === 'off' ? 'this server keeps no event log'
       : fillError || (own !== shown ? rows.length + (rows.length === 1 ? ' event of ' : ' events of ') + c + ': the log\'s newest, then live'
         : feed.length + ' events: the log\'s newest, then live');
@@ -108,4 +124,17 @@ export function eventsView(main) {
 function withLogged(logged, shown) {
   const have = new Set(shown.map((e) => e.seq));
   return logged.filter((e) => !have.has(e.seq)).concat(shown).sort((a, b) => a.seq - b.seq);
+}
+
+// place makes rows (newest first, as body holds them) body's rows: those
+// no longer among them go, the new ones go in where they belong, and the
+// others stay as they are, the same elements in the same places.
+function place(body, rows) {
+  const keep = new Set(rows);
+  for (const tr of [...body.children]) if (!keep.has(tr)) tr.remove();
+  let at = body.firstElementChild;
+  for (const tr of rows) {
+    if (tr === at) at = at.nextElementSibling;
+    else body.insertBefore(tr, at);
+  }
 }
