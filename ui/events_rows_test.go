@@ -58,3 +58,34 @@ func TestDashboardEventsAddOnlyTheNewRows(t *testing.T) {
 	assert.Equal(t, []int{more, 2 + more - 500}, []int{added, removed}, "rows put in and taken out for %d new events", more)
 	assert.Empty(t, p.Problems())
 }
+
+// The Events view's line counts the events the filters show: with a type
+// chosen it said how many the feed held, every type's ("4 events" over
+// one row).
+func TestDashboardEventsCountWhatTheFilterShows(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	for _, id := range []string{"count-a", "count-b"} {
+		register(t, s, id)
+	}
+	c := register(t, s, "count-c")
+	waitConnected(t, s, "", 3, 10*time.Second)
+	_ = c.Conn.Close() // the one client.disconnected of four events
+	waitConnected(t, s, "", 2, 10*time.Second)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/events")
+	const info = `document.getElementById('events-info').textContent`
+	p.waitJS(live+` && document.querySelectorAll('#events-body tr').length === 4`, 10*time.Second)
+	var text string
+	p.eval(info, &text)
+	assert.Equal(t, "4 events: the log's newest, then live", text, "no filter")
+
+	p.eval(`(() => { const s = document.getElementById('events-type'); s.value = 'client.disconnected'; s.dispatchEvent(new Event('change')); })()`, nil)
+	p.waitJS(eventCIDs+`.join() === 'count-c'`, 5*time.Second)
+	p.eval(info, &text)
+	assert.Equal(t, "1 of 4 events: the log's newest, then live", text, "a type chosen")
+
+	register(t, s, "count-d") // a client.connected: not shown, one more in the feed
+	p.waitJS(info+` === "1 of 5 events: the log's newest, then live"`, 5*time.Second)
+	assert.Empty(t, p.Problems())
+}

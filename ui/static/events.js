@@ -62,7 +62,9 @@ export function eventsView(main) {
     place(body, rows);
     info.textContent = paused ? pausedText() : liveState === 'off' ? 'this server keeps no event log'
       : fillError || (own !== shown ? rows.length + (rows.length === 1 ? ' event of ' : ' events of ') + c + ': the log\'s newest, then live'
-        : feed.length + ' events: the log\'s newest, then live');
+        // A filter on: how many of the feed's it shows ("1 of 500
+        // events"); it said the feed's count alone, over one row.
+        : (t || c ? rows.length + ' of ' : '') + feed.length + (feed.length === 1 ? ' event' : ' events') + ': the log\'s newest, then live');
   });
   let typing = 0;
   const readCID = () => {
