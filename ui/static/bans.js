@@ -16,7 +16,7 @@ export function bans(main) {
       h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
       : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
     return r.bans.length;
-  }, 'no bans');
+  }, ''); // an empty list says so in its table, not beside the pager as well
   const load = list.load;
   const lift = (b) => confirmAction('Lift the ban on ' + b.kind + ' ' + b.value + '?', 'It can connect again at once.', [], 'Lift')
     .then((v) => v && act(() => call('DELETE', '/v1/bans/' + enc(b.kind) + '/' + enc(b.value)), 'ban lifted').then(load));

@@ -18,7 +18,7 @@ export function credentials(main) {
       h('td', {}, h('button', { class: 'small', type: 'button', disabled: !namable(c.cid), title: namable(c.cid) ? undefined : unnamable, onclick: () => remove(c.cid) }, 'Delete'))))
       : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))]));
     return r.credentials.length;
-  }, 'no credentials');
+  }, ''); // an empty list says so in its table, not beside the pager as well
   const load = list.load;
   const remove = (c) => confirmAction('Delete the credential of ' + c + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
     .then((v) => v && act(() => call('DELETE', '/v1/credentials/' + enc(c)), 'credential deleted').then(load));
