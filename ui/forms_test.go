@@ -249,3 +249,30 @@ func TestDashboardBanDialogKeepsWhatWasTyped(t *testing.T) {
 	assert.Equal(t, "typed", bans.Bans[0].Reason)
 	assert.Empty(t, p.Problems())
 }
+
+// After a shutdown ordered from a client's page the keyboard's focus
+// stays on the page, on its heading, when the client's ending disables
+// the Shut down button the dialog gave the focus back to: it fell to
+// <body>, and a keyboard user lost their place (as with a Clients row's
+// Kick, bf35327).
+func TestDashboardShutdownKeepsTheFocus(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	c := register(t, s, "sd-focus")
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/sd-focus")
+	p.waitJS(`!document.getElementById('act-shutdown').disabled`, 10*time.Second)
+	p.click(`#act-shutdown`)
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	p.eval(`document.querySelector('#confirm-fields input').value = 'bye'`, nil)
+	p.confirm()
+	c.Expect("130 shutdown bye")
+	p.waitJS(`document.activeElement.id === 'act-shutdown'`, 5*time.Second) // given back by the dialog
+	c.Send("130 ok\n")
+	c.ExpectClosed()
+	p.waitJS(recordJS("status")+` === 'disconnected' && document.getElementById('act-shutdown').disabled`, 10*time.Second)
+	var focused string
+	p.eval(`document.activeElement.tagName + ' ' + document.activeElement.textContent.slice(0, 40)`, &focused)
+	assert.Equal(t, "H1 sd-focus", focused)
+	assert.Empty(t, p.Problems())
+}

@@ -75,6 +75,17 @@ export function client(main, cid) {
   // "." and ".." can not be named in a URL's path (api.js): the page
   // shows the client and leaves its commands to the API and the CLI.
   const named = namable(cid);
+  // The page's heading takes the focus from a button that goes off while
+  // it holds it (Shut down or Kick, given it back by their dialog, once
+  // the client is gone; Delete credential once it is deleted): it fell to
+  // <body>, and a keyboard user lost their place.
+  const heading = h('h1', { tabindex: -1 }, cid);
+  const able = (b, on, title) => {
+    const focused = document.activeElement === b;
+    b.disabled = !on;
+    b.title = title;
+    if (focused && !on) heading.focus({ preventScroll: true });
+  };
   const refresh = async () => {
     clearTimeout(retry);
     const lags = (cstatus) => {
@@ -89,7 +100,7 @@ export function client(main, cid) {
       if (!r) {
         lags(false); // not yet known here
         rec.replaceChildren(h('dd', { class: 'muted' }, 'No record: ' + cid + ' has not registered, or its record is past --retention.'));
-        for (const b of [kick, shutdown]) { b.disabled = true; b.title = 'no record'; }
+        for (const b of [kick, shutdown]) able(b, false, 'no record');
       }
       // Stale (this node can not reach NATS): say so, and read again
       // every 2 s until the answer is fresh; the sessions and the
@@ -104,10 +115,7 @@ export function client(main, cid) {
         ['disconnected at', fmtTime(r.disconnected_at)], ['last reason', r.reason || '—']];
       rec.replaceChildren(...f.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)]));
       connected = r.cstatus;
-      for (const b of [kick, shutdown]) {
-        b.disabled = !r.cstatus || !named;
-        b.title = !named ? unnamable : r.cstatus ? '' : 'not connected';
-      }
+      for (const b of [kick, shutdown]) able(b, r.cstatus && named, !named ? unnamable : r.cstatus ? '' : 'not connected');
     }
     const skip = stale && wasStale;
     wasStale = stale;
@@ -133,8 +141,7 @@ export function client(main, cid) {
       const c = await credentialOf(cid);
       cred.textContent = !c ? 'No credential of its own.'
         : 'Own credential since ' + fmtTime(c.created_at) + (c.previous_valid_until ? '; the previous one is valid until ' + fmtTime(c.previous_valid_until) : '');
-      delcred.disabled = !c || !named;
-      delcred.title = !named ? unnamable : c ? '' : 'no credential of its own';
+      able(delcred, c && named, !named ? unnamable : c ? '' : 'no credential of its own');
     } catch (e) { cred.textContent = e.message; }
   };
   const del = () => confirmAction('Delete the credential of ' + cid + '?', 'Its live session closes with "190 revoked".', [], 'Delete')
@@ -149,7 +156,7 @@ export function client(main, cid) {
   const delcred = h('button', { id: 'act-delcred', type: 'button', disabled: true, onclick: del }, 'Delete credential');
   main.replaceChildren(
     h('p', {}, h('a', { href: '#/clients' }, '← Clients')),
-    h('h1', {}, cid),
+    heading,
     h('div', { class: 'toolbar' }, kick, shutdown, delcred,
       h('button', { id: 'act-ban', type: 'button', class: 'danger', onclick: ban }, 'Ban…')),
     staleNote, rec, cred,
