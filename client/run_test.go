@@ -73,6 +73,44 @@ func TestRunStopsAfterShutdownWithHookOnce(t *testing.T) {
 	assert.Equal(t, []Event{Connected{SID: 5}, ShutdownOrdered{Text: "bye"}}, l.All())
 }
 
+// "190 shutdown" is no order (only a 130 is, and 190's reasons do not
+// include "shutdown"): Run reconnects, calls no hook, and does not end.
+// It read as ErrShutdown, and Run returned nil: the agent exited 0 for
+// good, before the handshake too, without an ack or its hook.
+func TestRunA190ShutdownIsNoOrder(t *testing.T) {
+	for name, script := range map[string]func(*scriptConn){
+		"registered": afterHandshake("5", func(c *scriptConn) { c.send("190 shutdown\n") }),
+		"handshaking": func(c *scriptConn) {
+			c.readLine()
+			c.readLine()
+			c.send("110 password\n190 shutdown\n")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, script)
+			cfg := testConfig(srv.addr())
+			var hooks atomic.Int32
+			cfg.OnShutdown = func(string) { hooks.Add(1) }
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var l eventLog
+			done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+			require.Eventually(t, func() bool { return srv.acceptedCount() >= 3 }, 5*time.Second, 5*time.Millisecond,
+				"Run dials again after a 190 shutdown")
+			for _, e := range l.All() {
+				if d, ok := e.(Disconnected); ok {
+					assert.NotErrorIs(t, d.Err, ErrShutdown)
+					assert.Equal(t, protocol.ReasonNone, d.Reason)
+					assert.Contains(t, d.Err.Error(), `"shutdown"`)
+				}
+			}
+			cancel()
+			assert.ErrorIs(t, <-done, context.Canceled)
+			assert.Zero(t, hooks.Load(), "no hook without a 130")
+		})
+	}
+}
+
 func TestRunAuthFailedBacksOffLong(t *testing.T) {
 	srv := newScriptedServer(t, func(c *scriptConn) {
 		c.readLine()

@@ -106,6 +106,13 @@ func (s *session) handleLine(raw, out []byte) ([]byte, sessionEvent, error) {
 		if !ok { // not a reason of ours: whatever the other end says
 			text = string(s.redact(l.Arg))
 		}
+		if r == protocol.ReasonShutdown {
+			// Not a 190 reason (PROTOCOL.md): a session ends "shutdown"
+			// only by an acked 130. Taken as one, "190 shutdown" read as
+			// ErrShutdown: Run returned nil, and the agent exited 0 for
+			// good, with no ack and no hook.
+			r = protocol.ReasonNone
+		}
 		return out, sessionEvent{}, &ClosedError{Reason: r, Text: text}
 	}
 	switch s.state {
