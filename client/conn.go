@@ -129,6 +129,9 @@ func (c *Conn) handshake(ctx context.Context, answers []byte) error {
 			}
 			var ce *ClosedError
 			var se *ServerError
+			if errors.As(err, &ce) && ce.Reason == protocol.ReasonProtocolError && !c.sess.prompted {
+				return fmt.Errorf("%w: %w", errRefusedUnprompted, err)
+			}
 			if errors.As(err, &ce) || errors.As(err, &se) {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
@@ -204,4 +205,43 @@ func TestRealServerManySessionsDistinctSIDs(t *testing.T) {
 	}
 	connected, _ := reg.Counts()
 	assert.Equal(t, 50, connected)
+}
+
+// An agent pointed at a --proxy-protocol port past its TLS terminator is
+// told "190 protocol error" before any prompt (docs/tls.md): the log says
+// what to fix. It said only "protocol error", read as a bug of the client.
+// The same line after the 110 prompt is another fault: no such advice.
+func TestRefusedBeforeThePromptNamesTheProxyProtocol(t *testing.T) {
+	proxied := startReactor(t, registry.New(), "127.0.0.1:0", reactor.WithProxyProtocol(true))
+	prompted := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		c.send("110 password\n190 protocol error\n")
+	})
+	for _, tc := range []struct {
+		name, addr, fix string
+	}{
+		{"proxy-protocol port", proxied.Addr(), "--proxy-protocol"},
+		{"after the prompt", prompted.addr(), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			core, logs := observer.New(zap.WarnLevel)
+			cfg := realConfig(tc.addr, "pp-1")
+			cfg.Logger = zap.New(core)
+			ctx, cancel := context.WithCancel(t.Context())
+			var l eventLog
+			done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+			require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() > 0 },
+				5*time.Second, 5*time.Millisecond)
+			cancel()
+			assert.ErrorIs(t, <-done, context.Canceled)
+			line := logs.FilterMessage("disconnected").All()[0].ContextMap()
+			assert.Equal(t, "protocol error", line["reason"], "the reason stays the server's")
+			if tc.fix == "" {
+				assert.NotContains(t, line, "fix")
+				return
+			}
+			assert.Contains(t, line["fix"], tc.fix, "error: %v", line["error"])
+		})
+	}
 }

@@ -30,6 +30,11 @@ type session struct {
 	// shows it as <password>. Something that is not a cliser server (a
 	// mistyped --server) may quote the answers it could not parse back.
 	secret []byte
+	// prompted: a 110 or 120 prompt came. A cliser serve says 110 first,
+	// but with --proxy-protocol not before a PROXY header, and a
+	// connection without one (or from outside --proxy-trusted) gets
+	// "190 protocol error" unprompted.
+	prompted bool
 }
 
 type sessionState uint8
@@ -127,6 +132,7 @@ func (s *session) handshakeLine(l protocol.Line, raw, out []byte) ([]byte, sessi
 	switch l.Code {
 	case protocol.CodePassword, protocol.CodeID:
 		// Prompts: the pipelined handshake answered both before they came.
+		s.prompted = true
 		return out, sessionEvent{}, nil
 	case protocol.CodeConnected:
 		sid, err := protocol.ConnectedSID(l.Arg)

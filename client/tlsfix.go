@@ -15,6 +15,10 @@ import (
 var (
 	errSpeaksTLS = errors.New("client: the server answered in TLS")
 	errNoPrompt  = errors.New("client: no prompt from the server")
+	// errRefusedUnprompted: "190 protocol error" before any prompt, what
+	// a cliser serve --proxy-protocol says to a connection that did not
+	// come from its terminator (docs/tls.md).
+	errRefusedUnprompted = errors.New("client: refused before the first prompt")
 )
 
 // tlsRecord reports whether b begins as a TLS record: an alert or a
@@ -29,6 +33,13 @@ func tlsRecord(b []byte) bool {
 // mends it; a device's log is read by someone who needs the flag. tlsCfg
 // is the config the dial used.
 func tlsFix(err error, tlsCfg *tls.Config) string {
+	if errors.Is(err, errRefusedUnprompted) {
+		// It left only "protocol error", which read as a client bug.
+		return "the server refused before its first prompt, as cliser serve --proxy-protocol refuses a connection " +
+			"without a PROXY header from an address in --proxy-trusted: point --server at the TLS terminator in front " +
+			"of it (with --tls); if that is the terminator, it must send the header (HAProxy: send-proxy-v2) " +
+			"from an address in --proxy-trusted"
+	}
 	if tlsCfg == nil {
 		switch {
 		case errors.Is(err, errSpeaksTLS):
