@@ -84,6 +84,7 @@ type runner struct {
 
 	failures int             // since the last stable session
 	replaced int             // replacements in a row
+	plainUp  bool            // a session registered without TLS: see fix
 	pwFault  loggate.Episode // ReadPassword's: a fault repeats on every attempt
 	tlsFault loggate.Episode // ReadTLS's
 }
@@ -106,6 +107,7 @@ func (r *runner) run(ctx context.Context) error {
 		registered, err := r.session(ctx, dialCfg)
 		if registered {
 			r.dropTryNow() // asked while the session was up: nothing to cut short
+			r.plainUp = r.plainUp || dialCfg.TLS == nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -276,11 +278,23 @@ func (r *runner) next(err error) time.Duration {
 		if reason != protocol.ReasonNone {
 			fields = append(fields, zap.Stringer("reason", reason))
 		}
-		if fix := tlsFix(err, r.cfg.TLS); fix != "" {
+		if fix := r.fix(err); fix != "" {
 			fields = append(fields, zap.String("fix", fix))
 		}
 		r.log.Warn("disconnected", fields...)
 	}
 	r.failures++
 	return wait
+}
+
+// fix is the disconnected line's advice for err, "" for none: tlsFix's,
+// but for silence at an address where a session registered in the clear
+// before, which is no TLS port: "add --tls" sent the reader of a frozen
+// server's agent (SIGSTOP, an accept queue never read) after TLS.
+func (r *runner) fix(err error) string {
+	if r.plainUp && errors.Is(err, errNoPrompt) {
+		return "the server took the connection but sent no prompt, where it registered this client " +
+			"without TLS before: it is likely stopped, frozen or overloaded; see its log and /readyz"
+	}
+	return tlsFix(err, r.cfg.TLS)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/protocol"
 )
@@ -243,4 +245,37 @@ func TestBackoffAtTheLargestMax(t *testing.T) {
 	}
 	assert.Equal(t, b.Max, b.ceiling(70), "Min*2^70 is past Max: Max, not an overflowed conversion")
 	assert.NotPanics(t, func() { between(0, math.MaxInt64) })
+}
+
+// Silence where a session registered in the clear before is a server
+// stopped or frozen (SIGSTOP: the kernel still takes connections), not a
+// TLS port: the advice says so. It said "add --tls", as before any
+// session, where it stays (TestTLSFailuresSayWhatToFix).
+func TestRunSilenceAfterASessionIsNoTLSPort(t *testing.T) {
+	var conns atomic.Int32
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if conns.Add(1) == 1 {
+			if _, _, ok := c.handshake("5"); ok {
+				c.nc.Close() // the first session ends; then the server freezes
+			}
+			return
+		}
+		c.waitEOF()
+	})
+	core, logs := observer.New(zap.WarnLevel)
+	cfg := testConfig(srv.addr())
+	cfg.HandshakeTimeout, cfg.Logger = 50*time.Millisecond, zap.New(core)
+	ctx, cancel := context.WithCancel(t.Context())
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+	require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() >= 2 },
+		5*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	lines := logs.FilterMessage("disconnected").All()
+	assert.NotContains(t, lines[0].ContextMap(), "fix", "a lost session: %v", lines[0].ContextMap())
+	silent := lines[1].ContextMap()
+	assert.Contains(t, silent["error"], "no prompt")
+	assert.Contains(t, silent["fix"], "stopped, frozen or overloaded")
+	assert.NotContains(t, silent["fix"], "--tls")
 }
