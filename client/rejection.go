@@ -36,7 +36,9 @@ func rejection(reason protocol.Reason, source string, reread, withCert bool, wai
 				" is this ID (a server with --require-cert-cn)"
 		}
 	case protocol.ReasonTooManyAttempts:
-		advice = "the server refuses this address for a while after too many wrong passwords (190 too many attempts): check " + password
+		// Behind NAT the wrong passwords may be another device's.
+		advice = "the server refuses this address for a while after too many wrong passwords from it, this client's " +
+			"or another's at the same address (190 too many attempts): check " + password + " here and on the others"
 	case protocol.ReasonBadID:
 		advice = "the server refused this client ID (190 bad id): check the ID"
 	case protocol.ReasonBanned:

@@ -24,3 +24,11 @@ func TestRejectionNamesBothBansAndEveryWait(t *testing.T) {
 		assert.Contains(t, rejection(protocol.ReasonAuthFailed, "", false, false, wait), want)
 	}
 }
+
+// "too many attempts" may be another device's doing behind a NAT: it
+// sent one with the right password to check it alone (agent audit).
+func TestRejectionTooManyAttemptsNamesTheOthersAtTheAddress(t *testing.T) {
+	line := rejection(protocol.ReasonTooManyAttempts, "", false, false, time.Minute)
+	assert.Contains(t, line, "this client's or another's at the same address")
+	assert.Contains(t, line, "here and on the others")
+}

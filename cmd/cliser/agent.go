@@ -93,7 +93,7 @@ func newAgentCmd() *cobra.Command {
 	// A frozen server (or a peer gone behind a NAT) keeps the socket open
 	// and the kernel answers TCP keep-alives, so only silence tells.
 	f.DurationVar(&cfg.idleTimeout, "idle-timeout", 2*time.Minute, "reconnect when the server has sent no line (keep-alive) for this long; keep it well above the server's --keepalive-interval; 0 turns it off")
-	f.DurationVar(&cfg.backoffMin, "backoff-min", 500*time.Millisecond, "base wait between reconnects")
+	f.DurationVar(&cfg.backoffMin, "backoff-min", 500*time.Millisecond, "base wait between reconnects; each wait is drawn at random up to its bound, so one may be shorter")
 	f.DurationVar(&cfg.backoffMax, "backoff-max", time.Minute, "longest wait between reconnects (and the wait after auth failed)")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
