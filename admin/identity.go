@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
@@ -84,6 +86,7 @@ func (a *API) CreateCredential(ctx context.Context, cid string, grace time.Durat
 	if err != nil {
 		return Credential{}, storeError(err)
 	}
+	a.eventStored(ctx)
 	out := credentialOf(c)
 	out.Secret = secret
 	return out, nil
@@ -142,6 +145,9 @@ func (a *API) DeleteCredential(ctx context.Context, cid string) error {
 	if errors.Is(err, identity.ErrNotFound) {
 		return notFound(noCredential(cid))
 	}
+	if err == nil {
+		a.eventStored(ctx)
+	}
 	return storeError(err)
 }
 
@@ -166,6 +172,7 @@ func (a *API) CreateBan(ctx context.Context, req BanRequest) (Ban, error) {
 	if err != nil {
 		return Ban{}, storeError(err)
 	}
+	a.eventStored(ctx)
 	return banOf(b), nil
 }
 
@@ -212,8 +219,33 @@ func (a *API) DeleteBan(ctx context.Context, kind, value string) error {
 		return badRequest(identity.BanProblem(err))
 	case errors.Is(err, identity.ErrNotFound):
 		return notFound(fmt.Sprintf("no ban %s %s", kind, value))
+	case err == nil:
+		a.eventStored(ctx)
 	}
 	return storeError(err)
+}
+
+// eventStoredWait bounds eventStored: a change is answered after it
+// however its event fares (a disk that does not answer).
+const eventStoredWait = 3 * time.Second
+
+// eventStored waits for the event log to hold the event of the
+// operator's change just made (credential.created, credential.deleted,
+// ban.created, ban.deleted), as the change itself is on disk before its
+// answer: before, a kill -9 right after the 2xx kept the credential or
+// the ban and lost its event, every time (crash audit). A log that fails
+// or is slow answers anyway: the change is made, and its event waits in
+// memory as for any other (Healthy, /readyz).
+func (a *API) eventStored(ctx context.Context) {
+	s, ok := a.opts.events.(interface{ Stored(context.Context) error })
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, eventStoredWait)
+	defer cancel()
+	if err := s.Stored(ctx); err != nil {
+		a.opts.log.Debug("admin: an identity change answered before its event was stored", zap.Error(err))
+	}
 }
 
 // decodeBanCursor reads a ban cursor back (see encodeCursor).

@@ -98,6 +98,8 @@ type Log struct {
 		exact bool
 	}
 	gapTo uint64 // set at Open, read-only after: readers after less are answered 410 (floor.go)
+	// stored counts the queue's events the writer committed (Stored).
+	stored storedMark
 }
 
 var (

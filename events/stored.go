@@ -70,3 +70,34 @@ func (s *Stream) Stored(ctx context.Context) error {
 		}
 	}
 }
+
+// Stored returns once every event appended before the call is committed
+// to the file (fsynced), so that an answer given after it (an
+// operator's ban or credential, admin.API) is not followed by a kill -9
+// that keeps the change and loses its event. The writer commits at once
+// when idle, else within its pace (commitEvery). It returns ctx's error
+// when ctx ends first, and ErrNotStored at once while the writes fail
+// or once the writer has stopped: the events then wait in memory, as
+// Healthy says. Safe from any goroutine but an event loop's.
+func (l *Log) Stored(ctx context.Context) error {
+	target := l.q.acceptedCount()
+	for {
+		moved := l.stored.next()
+		switch {
+		case l.stored.n.Load() >= target:
+			return nil
+		case l.failing.Load():
+			return ErrNotStored
+		}
+		select {
+		case <-moved:
+		case <-l.done:
+			if l.stored.n.Load() >= target {
+				return nil
+			}
+			return ErrNotStored
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -33,6 +33,7 @@ const commitEvery = 100 * time.Millisecond
 // transaction per chunk, trims to the retention, and wakes the waiters.
 func (l *Log) run() {
 	defer close(l.done)
+	defer l.stored.advance(0) // Stored's waiters see the writer gone
 	var committed time.Time
 	backoff := 100 * time.Millisecond
 	for {
@@ -51,6 +52,7 @@ func (l *Log) run() {
 			err := l.write(l.blocks)
 			l.writeStart.Store(0)
 			if err != nil {
+				l.stored.advance(0) // Stored's waiters see the failure
 				if l.writeFailed(err, &backoff) {
 					return
 				}
@@ -58,7 +60,9 @@ func (l *Log) run() {
 			}
 			backoff, committed = 100*time.Millisecond, time.Now()
 			l.q.wrote()
+			n := countEvents(l.blocks)
 			l.afterCommit()
+			l.stored.advance(n)
 			continue // more may have come meanwhile
 		}
 		if closed {
