@@ -77,6 +77,7 @@ type Log struct {
 
 	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
 	failing    atomic.Bool   // the last write failed
+	damageSaid atomic.Bool   // an event that did not read back is logged (damaged)
 	writeStart atomic.Int64  // when the write in flight began (Unix ns); 0 when none is
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}

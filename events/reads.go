@@ -64,7 +64,7 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 		out = append(out, ev)
 		return err
 	})
-	return out, err
+	return out, l.damaged(err)
 }
 
 // scan calls f with up to limit events with Seq > after, oldest first, in
@@ -209,7 +209,7 @@ func (l *Log) get(ctx context.Context, cid string, seqs []uint64, limit int) ([]
 				return err
 			}
 			if derr != nil {
-				return derr
+				return l.damaged(derr)
 			}
 		}
 		return ctx.Err()

@@ -1,7 +1,9 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,4 +42,40 @@ func TestStreamSkipsAMessageThatIsNoEvent(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, testkit.Gathered(t, s.Collectors(), events.MetricUnreadable, ""), 2.0, "each read's skip counted")
 	assert.Equal(t, 1, logs.FilterMessageSnippet("is no event").Len(), "logged once")
+}
+
+// An event damaged inside its value (bit rot: its JSON whole, its time
+// not) opens, the load reading only its cid; a read that reaches it
+// says which file and what to do, and the log says it once. It said
+// only "corrupt event", the file unnamed, and nothing in the log.
+func TestLogDamagedEventNamesTheFileOnce(t *testing.T) {
+	path := logPath(t)
+	l := openLog(t, path)
+	for _, cid := range []string{"a", "b", "c"} {
+		require.True(t, l.Append(events.Event{Type: events.TypeConnected, CID: cid}))
+	}
+	waitNewest(t, l, 3)
+	require.NoError(t, l.Close())
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	at := bytes.Index(raw, []byte(`{"seq":2,`))
+	require.Positive(t, at)
+	tm := bytes.Index(raw[at:], []byte(`"time":"`))
+	require.Positive(t, tm)
+	raw[at+tm+len(`"time":"`)] = 'x'
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+
+	core, logs := observer.New(zapcore.ErrorLevel)
+	l = openLog(t, path, events.WithLogger(zap.New(core)))
+	defer l.Close()
+	for range 2 {
+		_, err = l.Read(context.Background(), 0, 10)
+		require.ErrorIs(t, err, events.ErrCorrupt)
+		assert.Contains(t, err.Error(), path)
+		assert.Contains(t, err.Error(), "move it away")
+		_, err = l.ReadCID(context.Background(), "b", 0, 10)
+		require.ErrorIs(t, err, events.ErrCorrupt)
+		assert.Contains(t, err.Error(), path)
+	}
+	assert.Equal(t, 1, logs.FilterMessage("event log: an event could not be read back").Len(), "logged once")
 }

@@ -133,7 +133,16 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
 		// After a kill -9 the store may lag the log, or the log the store:
 		// Load weighs the two, so each session ends once in the log.
-		if logged, prior, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow)); err != nil {
+		logged, prior, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow))
+		if errors.Is(err, events.ErrCorrupt) {
+			// Damage inside an event (the load reads only each one's
+			// cid) is refused as a damaged page is: the file is named,
+			// and what to do about it.
+			_ = closeEventLog(context.Background(), evlog)
+			_ = store.Close()
+			return fmt.Errorf("event log: its newest events do not read back; cliser will not start on it: %w", err)
+		}
+		if err != nil {
 			o.log.Warn("event log: its newest sessions could not be read; sessions a kill -9 left open go by the registry's records alone", zap.Error(err))
 		} else {
 			regOpts = append(regOpts, registry.WithLogged(logged))

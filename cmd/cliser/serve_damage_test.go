@@ -41,6 +41,9 @@ func TestBinaryRefusesDamagedIdentityOrEventFile(t *testing.T) {
 		}},
 		{"events garbage", events.FileName, garbage},
 		{"events event garbled", events.FileName, garbleEvent}, // bbolt's pages whole, one event not JSON
+		// JSON still, its time not (bit rot inside a value): the load
+		// reads only its cid, the newest sessions' read refuses it.
+		{"events event's time garbled", events.FileName, garbleEventTime},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -67,6 +70,19 @@ func garbleEvent(t *testing.T, path string) {
 	at := bytes.Index(raw, []byte(`{"seq":1000,`))
 	require.Positive(t, at, "event 1000 is stored as its JSON")
 	raw[at] = '['
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+// garbleEventTime turns a digit of one stored event's time into a
+// letter, in place.
+func garbleEventTime(t *testing.T, path string) {
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	at := bytes.Index(raw, []byte(`{"seq":1000,`))
+	require.Positive(t, at, "event 1000 is stored as its JSON")
+	tm := bytes.Index(raw[at:], []byte(`"time":"`))
+	require.Positive(t, tm, "event 1000 has a time")
+	raw[at+tm+len(`"time":"`)] = 'x'
 	require.NoError(t, os.WriteFile(path, raw, 0o600))
 }
 
