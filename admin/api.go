@@ -60,7 +60,9 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	}
 	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
 	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
-	api.stats.seedPrior(o.prior.at, o.prior.byReason)
+	for _, p := range o.prior {
+		api.stats.seedPrior(p.at, p.byReason)
+	}
 	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())
 	api.waitsCtx, api.endWaits = context.WithCancel(context.Background())
 	api.waits = newWaitSlots(o.maxConns, o.metrics)

@@ -53,10 +53,7 @@ type options struct {
 	ui http.Handler
 	// statsInterval is the sampling period of GET /v1/stats (stats.go).
 	statsInterval time.Duration
-	prior         struct { // WithPriorDisconnects
-		at       time.Time
-		byReason map[string]int
-	}
+	prior         []priorDisconnects // WithPriorDisconnects
 	// nodes gives GET /v1/stats every node's figures (stats_nodes.go).
 	nodes Nodes
 }
@@ -135,8 +132,16 @@ func WithIdentity(ids *identity.Service) Option { return func(o *options) { o.id
 
 // WithPriorDisconnects adds to GET /v1/stats' disconnects the ends a
 // previous run of this node logged within StatsWindow before this start
-// (by reason, as of at, the newest): a graceful restart's own "server
-// shutting down" ends were the previous process's.
+// (by reason, as of at, the newest of them): a graceful restart's own
+// "server shutting down" ends were the previous process's. Each call adds
+// one such group, which leaves the window StatsWindow after its at: give
+// the ends in groups of close times, so that none is counted long past it.
 func WithPriorDisconnects(at time.Time, byReason map[string]int) Option {
-	return func(o *options) { o.prior.at, o.prior.byReason = at, byReason }
+	return func(o *options) { o.prior = append(o.prior, priorDisconnects{at, byReason}) }
+}
+
+// priorDisconnects is one WithPriorDisconnects.
+type priorDisconnects struct {
+	at       time.Time
+	byReason map[string]int
 }

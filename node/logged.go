@@ -16,11 +16,34 @@ import (
 const loggedTail = 32768
 
 // priorEnds are the sessions' ends the log holds from since on, by
-// reason, and the time of the newest: what the last run's final minutes
-// add to this one's stats (admin.WithPriorDisconnects).
-type priorEnds struct {
+// reason, in buckets of priorBucket of their times, each as of the newest
+// end in it: what the last run's final minutes add to this one's stats
+// (admin.WithPriorDisconnects). Each bucket leaves the stats' window with
+// its own ends; one bucket for all, as of the newest, kept an end up to
+// the whole window past it.
+type priorEnds map[time.Time]*priorBucketEnds
+
+type priorBucketEnds struct {
 	at       time.Time
 	byReason map[string]int
+}
+
+// priorBucket is the stats' sampling period (admin's default): a prior
+// end leaves the window at most that late, as a sampled one does.
+const priorBucket = 5 * time.Second
+
+// add counts one end at t.
+func (p priorEnds) add(t time.Time, reason string) {
+	k := t.Truncate(priorBucket)
+	b := p[k]
+	if b == nil {
+		b = &priorBucketEnds{byReason: map[string]int{}}
+		p[k] = b
+	}
+	b.byReason[reason]++
+	if t.After(b.at) {
+		b.at = t
+	}
 }
 
 // loggedSessions is the newest session of each client ID among the
@@ -29,7 +52,7 @@ type priorEnds struct {
 // does not know is left out: Load goes by its record alone. It also
 // counts the ends logged from since on.
 func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, error) {
-	prior := priorEnds{byReason: map[string]int{}}
+	prior := priorEnds{}
 	newest := l.Newest()
 	after := newest - min(newest, loggedTail)
 	// Not before the oldest kept: a log begun anew after its floor
@@ -50,8 +73,7 @@ func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[st
 		for _, ev := range evs {
 			noteSession(out, ev)
 			if ev.Type == events.TypeDisconnected && ev.Reason != nil && !ev.Time.Before(since) {
-				prior.byReason[*ev.Reason]++
-				prior.at = ev.Time
+				prior.add(ev.Time, *ev.Reason)
 			}
 		}
 		after = evs[len(evs)-1].Seq

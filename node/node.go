@@ -220,7 +220,9 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	// The admin listener comes up before the protocol's, so that /readyz
 	// can say 503 while the reactor starts.
-	adminExtra = append(adminExtra, admin.WithPriorDisconnects(n.prior.at, n.prior.byReason))
+	for _, b := range n.prior {
+		adminExtra = append(adminExtra, admin.WithPriorDisconnects(b.at, b.byReason))
+	}
 	n.adminSrv, err = n.startAdmin(dir, append(adminExtra,
 		admin.WithIdentity(ids.Service), admin.WithReadyCheck(ids.ReadyErr), admin.WithLive(n.srv.Alive),
 		admin.WithHealthNote("connections", n.srv.CeilingErr))...)
