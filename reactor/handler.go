@@ -138,6 +138,14 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 		// owns its record, and its line names it by sid, as its
 		// "client registered" line did.
 		cid := h.reg.DisconnectSID(s.sid, s, s.reason)
+		if cid == "" {
+			// A newer connection took the record over (Register, the
+			// only way a live session loses it): the registry ended this
+			// session as replaced, in its record and its event, whatever
+			// closed it here since (a held "130 ok", a timeout at the same
+			// moment). The metrics say so too, not a second story.
+			s.reason = protocol.ReasonReplaced
+		}
 		h.opts.observer.Disconnected(s.reason)
 		if ce := h.log.Check(zap.InfoLevel, "client disconnected"); ce != nil {
 			ce.Write(zap.Uint16("sid", s.sid), zap.String("cid", cid),
