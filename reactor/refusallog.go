@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,7 +79,7 @@ func (r *refusalLog) flush(now time.Time, final bool) {
 // tell which address was turned away.
 func (srv *Server) logRefused(cip *peer, port uint16, r protocol.Reason) {
 	if ce := srv.refusals.Check(zap.InfoLevel, "connection refused before its handshake"); ce != nil {
-		ce.Write(zap.String("cip", cip.ip), zap.Uint16("cport", port), zap.Stringer("reason", r))
+		ce.Write(zap.String("cip", cip.ip), zap.String("cport", strconv.Itoa(int(port))), zap.Stringer("reason", r))
 	}
 }
 

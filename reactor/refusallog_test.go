@@ -73,6 +73,11 @@ func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
 			require.NoError(t, srv.Stop(ctx))
 
 			logged := logs.FilterMessage(tc.line).Len()
+			for _, e := range logs.FilterMessage(tc.line).All() {
+				if p, ok := e.ContextMap()["cport"]; ok {
+					assert.IsType(t, "", p, "cport is a string, as in every line") // was a number on accept
+				}
+			}
 			assert.Equal(t, refusalLogFirst, logged, "one line a connection for the first of the window only")
 			told := int64(0)
 			summaries := logs.FilterMessageSnippet(summary).All()
