@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -69,9 +68,7 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 	run.cancel = cancel
 	go func() {
 		defer close(run.done)
-		if err := run.d.Run(ctx); errors.Is(err, webhook.ErrDisabled) {
-			log.Error("webhook off until restart: the receiver answered 410 Gone")
-		}
+		_ = run.d.Run(ctx) // a 410's ErrDisabled is logged by the deliverer, once
 	}()
 	return run, nil
 }

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
@@ -51,4 +55,20 @@ func TestReadyzSaysTheWebhookFails(t *testing.T) {
 	code, hbody = testkit.HTTPGet(t, health)
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"ready":true}`, hbody)
+}
+
+// A receiver's 410 Gone is one ERROR line: the node said it again when
+// the deliverer returned (metrics audit).
+func TestWebhookGoneIsLoggedOnce(t *testing.T) {
+	recv := testkit.NewReceiver(t, http.StatusGone)
+	signer, err := webhook.ParseSecrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	require.NoError(t, err)
+	core, logs := observer.New(zapcore.ErrorLevel)
+	n := nodetest.New(t, node.WithLogger(zap.New(core)), node.WithDataDir(t.TempDir()), node.WithEventRetention(1000),
+		node.WithWebhook(node.Webhook{URL: recv.URL + "/hook", Signer: signer, Batch: 10, Linger: 10 * time.Millisecond}))
+	require.NoError(t, n.Start(context.Background()))
+	testkit.Dial(t, n.Addr()).Register(nodetest.Password, "gone-1")
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("410 Gone").Len() > 0 }, 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, n.Close())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("410 Gone").Len(), "one line for one 410")
 }
