@@ -28,6 +28,31 @@ func (m *storedMark) advance(k int) {
 	m.mu.Unlock()
 }
 
+// wait returns once target events are stored; ErrNotStored at once
+// while failing says the writes fail, or when done (nil: never) closes
+// short of target; ctx's error when it ends first.
+func (m *storedMark) wait(ctx context.Context, target uint64, failing *atomic.Bool, done <-chan struct{}) error {
+	for {
+		moved := m.next()
+		switch {
+		case m.n.Load() >= target:
+			return nil
+		case failing.Load():
+			return ErrNotStored
+		}
+		select {
+		case <-moved:
+		case <-done:
+			if m.n.Load() >= target {
+				return nil
+			}
+			return ErrNotStored
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // next is a channel closed at the next advance.
 func (m *storedMark) next() <-chan struct{} {
 	m.mu.Lock()
@@ -55,20 +80,7 @@ func (s *Stream) Stored(ctx context.Context) error {
 	s.stored.urgent.Add(1)
 	defer s.stored.urgent.Add(-1)
 	s.q.signal()
-	for {
-		moved := s.stored.next()
-		switch {
-		case s.stored.n.Load() >= target:
-			return nil
-		case s.failing.Load():
-			return ErrNotStored
-		}
-		select {
-		case <-moved:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.stored.wait(ctx, target, &s.failing, nil)
 }
 
 // Stored returns once every event appended before the call is committed
@@ -80,24 +92,5 @@ func (s *Stream) Stored(ctx context.Context) error {
 // or once the writer has stopped: the events then wait in memory, as
 // Healthy says. Safe from any goroutine but an event loop's.
 func (l *Log) Stored(ctx context.Context) error {
-	target := l.q.acceptedCount()
-	for {
-		moved := l.stored.next()
-		switch {
-		case l.stored.n.Load() >= target:
-			return nil
-		case l.failing.Load():
-			return ErrNotStored
-		}
-		select {
-		case <-moved:
-		case <-l.done:
-			if l.stored.n.Load() >= target {
-				return nil
-			}
-			return ErrNotStored
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return l.stored.wait(ctx, l.q.acceptedCount(), &l.failing, l.done)
 }
