@@ -24,7 +24,12 @@ func rereadPassword(file string) func() (string, error) {
 	if file == "" {
 		return nil
 	}
-	return func() (string, error) { return agentPassword(file) }
+	return func() (string, error) {
+		if err := rereadable("--password-file", file); err != nil {
+			return "", err
+		}
+		return agentPassword(file)
+	}
 }
 
 // reread builds the TLS config again for each attempt, the --tls-ca
@@ -34,7 +39,14 @@ func (a agentTLS) reread(server string) func() (*tls.Config, error) {
 	if a.caFile == "" && a.certFile == "" {
 		return nil
 	}
-	return func() (*tls.Config, error) { return a.config(server, false) }
+	return func() (*tls.Config, error) {
+		for _, f := range [][2]string{{"--tls-ca", a.caFile}, {"--tls-cert", a.certFile}, {"--tls-key", a.keyFile}} {
+			if err := rereadable(f[0], f[1]); err != nil {
+				return nil, err
+			}
+		}
+		return a.config(server, false)
+	}
 }
 
 // tryOnHUP turns each SIGHUP into a try at once (client.Config.TryNow)

@@ -138,3 +138,24 @@ func kickAndAwaitReturn(t *testing.T, reg *registry.Registry, cid string, p *tes
 		return r.CStatus && r.SID != before.SID
 	}, waitFor, tick, "%s:\n%s", failMsg, p.LogText())
 }
+
+// An agent whose password file is a named pipe (sops exec-file's, a
+// shell's <(...)) reads it at start and answers with that password from
+// then on: opening the pipe again before the next attempt waited for a
+// writer without end, so a dropped session never came back, and SIGTERM
+// no longer stopped the agent.
+func TestAgentBinaryDoesNotWaitOnANamedPipe(t *testing.T) {
+	srv, reg := agentServer(t)
+	pwFile := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, syscall.Mkfifo(pwFile, 0o600))
+	writePipeOnce(t, pwFile, agentTestPassword+"\n")
+	p := startAgent(t, nil, "--server", srv.Addr(), "--id", "piped-1", "--password-file", pwFile,
+		"--backoff-min", "10ms", "--backoff-max", "100ms")
+	require.Eventually(t, connectedRecord(reg, "piped-1"), waitFor, tick, "%s", p.LogText())
+
+	kickAndAwaitReturn(t, reg, "piped-1", p, "the agent waited on the pipe")
+	testkit.WaitLog(t, waitFor, p.LogText, `"msg":"the password cannot be read again; the attempts use the one read before"`,
+		"is a named pipe")
+	assert.NotContains(t, p.LogText(), agentTestPassword, "the password reached the logs")
+	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+}

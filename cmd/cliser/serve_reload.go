@@ -111,7 +111,10 @@ func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
 // run swaps the secret in, counts how that went and says so.
 func (r *secretReload) run(log *zap.Logger) {
 	file := zap.String(strings.ReplaceAll(strings.TrimPrefix(r.flag, "--"), "-", "_"), r.file)
-	n, err := r.swap()
+	n, err := 0, rereadable(r.flag, r.file)
+	if err == nil {
+		n, err = r.swap()
+	}
 	if err != nil {
 		r.reloads.WithLabelValues("failed").Inc()
 		log.Warn(r.failed, file, zap.Error(err))

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -119,4 +122,64 @@ func TestBinarySIGHUPMayLeaveNoPasswordUnderRequireCredentials(t *testing.T) {
 	require.True(t, found)
 	assert.Zero(t, failed, p.LogText())
 	assert.Contains(t, p.LogText(), `"passwords":0`)
+}
+
+// A password file that is a named pipe (sops exec-file's, a shell's
+// <(...)) is read at start; a SIGHUP does not open it again, which waited
+// for a writer without end: the reload hung, nothing was logged or
+// counted, and every SIGHUP after it was dropped, the one after the file
+// was made a regular file included. It is now a failed reload, counted,
+// and the next SIGHUP reads the regular file.
+func TestBinarySIGHUPDoesNotWaitOnANamedPipe(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "passwords")
+	require.NoError(t, syscall.Mkfifo(pwFile, 0o600))
+	writePipeOnce(t, pwFile, "piped-hup-pw\n")
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=", "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--password-file", pwFile)
+	base := p.AdminURL(t)
+	reloads := func(result string) func() bool {
+		return func() bool {
+			v, _ := testkit.Metric(base, `cliser_password_reloads_total{result="`+result+`"}`)
+			return v == 1
+		}
+	}
+
+	p.Reload(t)
+	require.Eventually(t, reloads("failed"), waitFor, tick, "the reload waited on the pipe:\n%s", p.LogText())
+	assert.Contains(t, p.LogText(), "is a named pipe")
+	testkit.Dial(t, p.Addr).Handshake("piped-hup-pw", "pipe-kept") // the password read at start stays
+
+	require.NoError(t, os.Remove(pwFile))
+	writeFile(t, filepath.Dir(pwFile), "passwords", "regular-hup-pw\n")
+	p.Reload(t)
+	require.Eventually(t, reloads("ok"), waitFor, tick, "the next SIGHUP was dropped:\n%s", p.LogText())
+	testkit.Dial(t, p.Addr).Handshake("regular-hup-pw", "pipe-replaced")
+	assert.NotContains(t, p.LogText(), "piped-hup-pw", "a password reached the logs")
+}
+
+// writePipeOnce writes body to the named pipe at path once, when a reader
+// opens it, as sops exec-file does. A writer still waiting at the end is
+// let go.
+func writePipeOnce(t *testing.T, path, body string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		_, _ = f.WriteString(body)
+		_ = f.Close()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default: // nobody read it: a reader that gives up at once frees the writer
+			if f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+				_ = f.Close()
+			}
+			<-done
+		}
+	})
 }
