@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"time"
 
@@ -53,10 +55,29 @@ func (c *webhookConfig) validate(eventsOn bool) error {
 	}
 	signer, err := webhook.LoadSecrets(c.secretFile)
 	if err != nil { // the error names a bad secret's position, never its text
-		return configErrorf("--webhook-url: %v", err)
+		return c.secretError(err)
 	}
 	c.signer = signer
 	return nil
+}
+
+// secretError says which of the secrets' sources err, LoadSecrets',
+// is about. It blamed --webhook-url, and to a --webhook-secret-file
+// with no secret in it said to give a --webhook-secret-file.
+func (c *webhookConfig) secretError(err error) error {
+	env := strings.TrimSpace(os.Getenv(webhook.SecretEnv)) != ""
+	switch {
+	case c.secretFile == "" && !env:
+		return configErrorf("--webhook-url: %v", err)
+	case errors.Is(err, webhook.ErrNoSecret):
+		return configErrorf("--webhook-secret-file %s holds no secret: put one whsec_<base64> in it (several, space- or line-separated, "+
+			"for rotation), or set %s", c.secretFile, webhook.SecretEnv)
+	case c.secretFile == "":
+		return configErrorf("%s: %v", webhook.SecretEnv, err)
+	case !env:
+		return configErrorf("--webhook-secret-file %s: %v", c.secretFile, err)
+	}
+	return configErrorf("%s and --webhook-secret-file %s (its secrets counted after the variable's): %v", webhook.SecretEnv, c.secretFile, err)
 }
 
 // warn warns of a log that keeps fewer events than one request carries:

@@ -179,19 +179,29 @@ func TestBinaryWebhookHangingReceiverDoesNotSlowHandshakes(t *testing.T) {
 
 // TestBinaryWebhookConfigMistakesExitTwo: a webhook without a secret, a
 // bad secret, a bad URL, or without the event log is refused at start with
-// what to fix, and the secret never shows.
+// what to fix, and the secret never shows. A secret's mistake names where
+// the secret came from: it named --webhook-url, and to an empty
+// --webhook-secret-file said to give a --webhook-secret-file.
 func TestBinaryWebhookConfigMistakesExitTwo(t *testing.T) {
 	badSecret := "whsec_c2hvcnQ!" // not base64 (a short key is no mistake: docs/events.md)
+	dir := t.TempDir()
+	emptyFile := writeFile(t, dir, "empty-secrets", "\n")
+	badFile := writeFile(t, dir, "bad-secrets", whSecret+"\n"+badSecret+"\n")
+	hook := []string{"--webhook-url", "http://127.0.0.1:9/hook"}
 	for name, tc := range map[string]struct {
 		env  []string
 		args []string
 		want string
 	}{
-		"no secret":  {nil, []string{"--webhook-url", "http://127.0.0.1:9/hook"}, "CLISER_WEBHOOK_SECRET"},
-		"bad secret": {[]string{"CLISER_WEBHOOK_SECRET=" + badSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook"}, "whsec_"},
-		"bad url":    {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "127.0.0.1:9/hook"}, "http:// or https://"},
-		"no log":     {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--event-retention", "0"}, "--event-retention"},
-		"batch":      {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--webhook-batch", "0"}, "--webhook-batch"},
+		"no secret":  {nil, hook, "CLISER_WEBHOOK_SECRET"},
+		"bad secret": {[]string{"CLISER_WEBHOOK_SECRET=" + badSecret}, hook, "cliser: CLISER_WEBHOOK_SECRET: secret 1 of 1: webhook: a signing secret must be whsec_"},
+		"empty file": {nil, append(hook, "--webhook-secret-file", emptyFile), "--webhook-secret-file " + emptyFile + " holds no secret: put one whsec_<base64> in it"},
+		"bad file":   {nil, append(hook, "--webhook-secret-file", badFile), "cliser: --webhook-secret-file " + badFile + ": secret 2 of 2: webhook: a signing secret must be whsec_"},
+		"bad either": {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, append(hook, "--webhook-secret-file", badFile),
+			"CLISER_WEBHOOK_SECRET and --webhook-secret-file " + badFile + " (its secrets counted after the variable's): secret 3 of 3"},
+		"bad url": {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "127.0.0.1:9/hook"}, "http:// or https://"},
+		"no log":  {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--event-retention", "0"}, "--event-retention"},
+		"batch":   {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--webhook-batch", "0"}, "--webhook-batch"},
 	} {
 		env := testkit.Environ([]string{"CLISER_WEBHOOK_SECRET"}, append(tc.env, "CLISER_PASSWORD="+opsPassword)...)
 		out, code := testkit.Run(t, env, append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off",
