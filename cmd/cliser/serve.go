@@ -130,6 +130,10 @@ func newServeCmd() *cobra.Command {
 // minKeepInterval is the shortest --keepalive-interval taken.
 const minKeepInterval = 10 * time.Millisecond
 
+// maxProtocolTimer is the longest keep-alive interval or timeout taken: a
+// week keeps the timing wheel at its 1 ms tick.
+const maxProtocolTimer = 7 * 24 * time.Hour
+
 // validate checks every setting, the first mistake found failing it, and
 // loads the admin tokens (validateAdminTokens).
 func (cfg *serveConfig) validate() error {
@@ -162,6 +166,11 @@ func (cfg *serveConfig) validateLimits() error {
 		return configErrorf("--keepalive-timeout must be positive, got %s", cfg.keepTimeout)
 	case cfg.handshakeTimeout <= 0:
 		return configErrorf("--handshake-timeout must be positive, got %s", cfg.handshakeTimeout)
+	case max(cfg.keepInterval, cfg.keepTimeout, cfg.handshakeTimeout) > maxProtocolTimer:
+		// Past about 12 days the wheel's tick grows to fit (reactor's
+		// maxTicksAhead): every keep-alive came seconds late, unsaid.
+		return configErrorf("--keepalive-interval, --keepalive-timeout and --handshake-timeout must each be at most %s, got %s, %s and %s",
+			maxProtocolTimer, cfg.keepInterval, cfg.keepTimeout, cfg.handshakeTimeout)
 	case cfg.shutdownTimeout <= 0:
 		return configErrorf("--shutdown-timeout must be positive, got %s", cfg.shutdownTimeout)
 	case cfg.gcHold < 0:
