@@ -237,7 +237,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.metrics.Restarted(restarted)
 	if err := n.srv.Start(); err != nil {
-		return fmt.Errorf("listen %s: %w", o.listen, err)
+		return fmt.Errorf("listen %s: %w (set --listen to another address)", o.listen, err)
 	}
 	return nil
 }

@@ -64,6 +64,7 @@ func TestNodeStartFailureReleasesEverything(t *testing.T) {
 	n := nodetest.New(t, node.WithDataDir(dir), node.WithListen(taken.Addr().String()))
 	err = n.Start(context.Background())
 	require.ErrorContains(t, err, "listen "+taken.Addr().String())
+	require.ErrorContains(t, err, "(set --listen to another address)", "the fix names the flag, as --admin-listen's does")
 	require.NoError(t, n.Shutdown(context.Background()), "Shutdown of a node that never ran")
 	require.ErrorIs(t, n.Start(context.Background()), node.ErrStarted)
 

@@ -172,6 +172,10 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if cfg.id == "" {
 		return client.Config{}, client.Backoff{}, configErrorf("--id ID is required (or CLISER_ID)")
 	}
+	if err := protocol.ValidateClientID([]byte(cfg.id)); err != nil {
+		// The client's own check said only `client: bad config: id "..."`.
+		return client.Config{}, client.Backoff{}, configErrorf("--id %q: %v", cfg.id, err)
+	}
 	if err := checkServerAddr(cfg.server); err != nil {
 		return client.Config{}, client.Backoff{}, err
 	}
