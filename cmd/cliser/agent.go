@@ -172,9 +172,9 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 	if cfg.id == "" {
 		return client.Config{}, client.Backoff{}, configErrorf("--id ID is required (or CLISER_ID)")
 	}
-	if err := protocol.ValidateClientID([]byte(cfg.id)); err != nil {
+	if protocol.ValidateClientID([]byte(cfg.id)) != nil {
 		// The client's own check said only `client: bad config: id "..."`.
-		return client.Config{}, client.Backoff{}, configErrorf("--id %q: %v", cfg.id, err)
+		return client.Config{}, client.Backoff{}, configErrorf("--id %q: an ID is 1 to %d of A-Z a-z 0-9 . _ : @ -", cfg.id, protocol.MaxClientID)
 	}
 	if err := checkServerAddr(cfg.server); err != nil {
 		return client.Config{}, client.Backoff{}, err

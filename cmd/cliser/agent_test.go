@@ -172,7 +172,7 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 		{"no server", []string{"CLISER_PASSWORD=x"}, []string{"--id", "a"}, "--server"},
 		{"no id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1"}, "--id"},
 		{"bad id from env", []string{"CLISER_PASSWORD=x", "CLISER_ID=has space"}, []string{"--server", "127.0.0.1:1"}, "has space"},
-		{"bad id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1", "--id", "bad/id"}, `--id "bad/id": `},
+		{"bad id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1", "--id", "bad/id"}, `--id "bad/id": an ID is 1 to 64 of`},
 		{"bad env duration", []string{"CLISER_PASSWORD=x", "CLISER_ON_SHUTDOWN_TIMEOUT=soon"}, []string{"--server", "h:1", "--id", "a"}, "CLISER_ON_SHUTDOWN_TIMEOUT"},
 		{"negative idle timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--idle-timeout", "-1s"}, "--idle-timeout"},
 		{"zero hook timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--on-shutdown-timeout", "0s"}, "--on-shutdown-timeout must be positive, got 0s"},
