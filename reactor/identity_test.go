@@ -55,6 +55,27 @@ func TestDeferredAuthFailuresCountTowardTheIPBan(t *testing.T) {
 	srv.dial(t).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
 }
 
+// In the deferred check the secret is judged at the 120 answer: a
+// connection opened before its address was refused gets "190 too many
+// attempts" there too, the right secret included (limits audit).
+func TestDeferredAuthBanRefusesConnectionsAlreadyOpen(t *testing.T) {
+	ids := startIdentity(t)
+	secret, _, err := ids.Enroll(context.Background(), "dev", 0)
+	require.NoError(t, err)
+	srv := startServer(t, WithIdentity(ids), WithAuthFailLimit(2, time.Minute))
+	early := srv.dial(t)
+	early.Send("110 " + secret + "\n")
+	early.Expect("110 password")
+	early.Expect("120 id") // any answer gets it: the pair is judged at 120
+	for range 2 {
+		c := srv.dial(t)
+		c.Send("110 wrong\n120 dev\n")
+		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonAuthFailed))
+	}
+	early.Send("120 dev\n")
+	early.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+}
+
 // With --require-credentials the server needs no shared password.
 func TestRequireCredentialsNeedsNoPassword(t *testing.T) {
 	ids := startIdentity(t, identity.WithRequireCredentials(true))

@@ -96,6 +96,17 @@ func (g *ipGuard) done(p *peer) {
 	}
 }
 
+// refused reports whether p's address is refused now for its wrong
+// passwords, on p's loop. Asked of a handshake admit counted: its entry,
+// p.guard, is live while it holds that count. A connection accepted
+// before the refusal would otherwise have its answer checked all the
+// same, and an address could open its --max-handshakes-per-ip handshakes
+// first and have that many guesses checked a window, the right one let in.
+func (g *ipGuard) refused(p *peer, now int64) bool {
+	st := p.guard
+	return g.failLimit > 0 && st != nil && now < st.bannedUntil.Load()
+}
+
 // entry is ip's live entry, made on first use.
 func (g *ipGuard) entry(ip string, now int64) *ipState {
 	g.mu.Lock()

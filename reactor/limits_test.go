@@ -29,6 +29,33 @@ func TestTooManyAuthFailuresBansTheIP(t *testing.T) {
 	assert.NotZero(t, other.Handshake(testPassword, "not-banned"), "another address is not affected")
 }
 
+// A connection opened before its address was refused for wrong passwords
+// has its answer refused too, the right one included: the ban checked
+// only new connections, so one address that opened its 512 handshakes
+// first had all 512 guesses checked a window instead of the limit, and
+// the right one got through (limits audit).
+func TestAuthBanRefusesConnectionsAlreadyOpen(t *testing.T) {
+	srv := startServer(t, WithAuthFailLimit(2, time.Minute))
+	open := make([]*testkit.RawClient, 4)
+	for i := range open {
+		open[i] = srv.dialFrom(t, "127.0.0.12")
+		open[i].Expect("110 password")
+	}
+	for _, c := range open[:2] {
+		c.Send("110 wrong\n")
+		c.ExpectClosed(closeLine(protocol.ReasonAuthFailed))
+	}
+	open[2].Send("110 guess\n")
+	open[2].ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	open[3].Send("110 " + testPassword + "\n120 guessed\n")
+	open[3].ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+	_, ok := srv.reg.Get("guessed")
+	assert.False(t, ok, "a refused address registers nothing")
+
+	other := srv.dialFrom(t, "127.0.0.13")
+	assert.NotZero(t, other.Handshake(testPassword, "not-refused"), "another address is not affected")
+}
+
 func TestAuthBanEndsAfterWindow(t *testing.T) {
 	// The window must outlast the next dial on a loaded machine (150ms did
 	// not: the ban had lifted before it came); eventually waits 5s for the end.

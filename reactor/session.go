@@ -123,6 +123,10 @@ func (s *session) onPassword(l protocol.Line) {
 		s.fail(protocol.ReasonProtocolError)
 		return
 	}
+	if s.refusedNow() {
+		s.fail(protocol.ReasonTooManyAttempts)
+		return
+	}
 	if !s.checkPassword(l.Arg) {
 		s.authFailed()
 		s.fail(protocol.ReasonAuthFailed)
@@ -130,6 +134,14 @@ func (s *session) onPassword(l protocol.Line) {
 	}
 	s.state = awaitID
 	s.write(promptID)
+}
+
+// refusedNow reports whether the handshake's address was refused for
+// wrong passwords (--auth-fail-limit) since its accept: new connections
+// are refused on accept, and the answers of those already open get "190
+// too many attempts" before they are checked.
+func (s *session) refusedNow() bool {
+	return s.is(admitted) && s.lp.srv.guard.refused(s.cip, s.lp.now())
 }
 
 // authFailed counts a wrong password against the client's address.
@@ -149,6 +161,10 @@ func (s *session) onID(l protocol.Line) {
 		return
 	}
 	cid := string(l.Arg)
+	if s.refusedNow() { // the pair (110 answer, id) is judged here
+		s.failWithID(protocol.ReasonTooManyAttempts, cid)
+		return
+	}
 	id := s.lp.srv.opts.identity
 	closings := id.Closings()
 	r, shared := s.checkID(cid)
