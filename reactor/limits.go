@@ -140,7 +140,10 @@ func (g *ipGuard) failed(ip string, now int64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.stateLocked(key, now)
-	if now-st.windowStart > g.window {
+	// The window opens at the address's first failure: an entry made by
+	// its accept has windowStart 0, the server's start, and its first
+	// window ended early.
+	if st.failures == 0 || now-st.windowStart > g.window {
 		st.failures, st.windowStart = 0, now
 	}
 	st.failures++

@@ -253,3 +253,18 @@ func TestIPv6GuardPrefixOutOfRangeIsRefused(t *testing.T) {
 		assert.ErrorIs(t, err, ErrBadOption, "%d bits", bits)
 	}
 }
+
+// An address's window of wrong passwords opens at its first: an entry
+// made by an accept (windowStart 0, the server's start) counted from
+// the start, and a failure late in the server's first window was
+// forgotten as soon as that window ended (limits audit).
+func TestAuthFailWindowOpensAtTheFirstFailure(t *testing.T) {
+	const window = int64(time.Minute)
+	g := newIPGuard(3, window, 0, DefaultIPv6GuardPrefix)
+	p := &peer{ip: "192.0.2.7"}
+	require.Equal(t, protocol.ReasonNone, g.admit(p, 1)) // the entry, made at accept
+	late := window - int64(time.Second)
+	assert.False(t, g.failed(p.ip, late))
+	assert.False(t, g.failed(p.ip, late+int64(2*time.Second)))
+	assert.True(t, g.failed(p.ip, late+int64(3*time.Second)), "three failures within 3 s: refused")
+}
