@@ -41,9 +41,31 @@ type changeSink struct {
 	// single node (whose records name no node) this node; "" in a
 	// cluster, where every record names its own.
 	node string
+	// ended counts the cluster's session ends (emitMarked), once the
+	// metrics are made.
+	ended atomic.Pointer[func(protocol.Reason)]
 }
 
 func (s *changeSink) set(l eventLog) { s.l.Store(&l) }
+
+// countEnds has ended told of each session end emitMarked hears.
+func (s *changeSink) countEnds(ended func(protocol.Reason)) { s.ended.Store(&ended) }
+
+// emitMarked is emit for the cluster node's own changes. Of those, the
+// "node lost" ends are the sessions of lost nodes whose marks this node
+// won (once for the cluster, as their events): no reactor saw them end,
+// so they are counted here, in cliser_disconnects_total and the stats'
+// disconnects. Before, the counter's "node lost" stayed 0 on every node
+// and a node's crash showed in no overview (cluster audit). The "server
+// restarted" ends of the start are counted by Restarted.
+func (s *changeSink) emitMarked(c registry.Change) {
+	if c.Kind == registry.ChangeDisconnected && c.Record.Reason == protocol.ReasonNodeLost {
+		if f := s.ended.Load(); f != nil {
+			(*f)(c.Record.Reason)
+		}
+	}
+	s.emit(c)
+}
 
 func (s *changeSink) emit(c registry.Change) {
 	if l, _ := s.l.Load().(*eventLog); l != nil && *l != nil {

@@ -48,6 +48,7 @@ type Node struct {
 	api         *admin.API
 	adminSrv    *admin.Server
 	hook        *webhookRun
+	sink        *changeSink
 	prior       priorEnds // the last run's ends in the stats' window, from the log (single node)
 }
 
@@ -110,10 +111,11 @@ func (n *Node) Start(ctx context.Context) error {
 func (n *Node) openRecords(ctx context.Context) error {
 	o := &n.opts
 	sink := &changeSink{}
+	n.sink = sink
 	if !o.clustered() {
 		sink.node = o.name // EVENTS.md: every client event names its node
 	}
-	store, err := openBackend(ctx, o, n.wait, cluster.WithChanges(sink.emit))
+	store, err := openBackend(ctx, o, n.wait, cluster.WithChanges(sink.emitMarked))
 	if err != nil {
 		return err
 	}
@@ -178,6 +180,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.ids = ids
 	n.metrics = admin.NewMetrics(n.reg)
 	n.metrics.WatchIdentity(ids.Service)
+	n.sink.countEnds(n.metrics.Disconnected)
 	adminExtra := n.backendsOnAdmin()
 	// A note, not a 503, as the event log's: a file is put back within a
 	// second; one that cannot be, or a write that fails, is a disk's (or

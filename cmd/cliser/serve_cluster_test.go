@@ -322,3 +322,40 @@ func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
 	assert.Contains(t, err.Error(), "the server could not take the command now: node beta did not answer in time")
 	c.ExpectClosed("190 kicked")
 }
+
+// A node killed with clients connected: the survivor that marks them
+// "node lost" counts their ends in cliser_disconnects_total and the
+// stats' disconnects, once for the cluster as their events, so `cliser
+// status` and the overview show the crash. Before, the counter's "node
+// lost" stayed 0 on every node and the summary said no client had gone.
+func TestBinaryClusterNodeLostEndsAreCounted(t *testing.T) {
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=nl-secret"}
+	n1 := serveNode(t, env, "n1", "--cluster", ns.ClientURL(), "--cluster-heartbeat", "1s")
+	n2 := serveNode(t, env, "n2", "--cluster", ns.ClientURL(), "--cluster-heartbeat", "1s")
+	for i := range 3 {
+		testkit.Dial(t, n2.Addr).Register("nl-secret", fmt.Sprintf("nl-%d", i))
+	}
+	api := apiOf(t, n1)
+	// Records: the bucket has them (Connected is n2's own count).
+	waitNodes(t, api, func(nodes map[string]admin.NodeStats) bool {
+		return nodes["n2"].Connected == 3 && nodes["n2"].Records == 3
+	})
+	require.NoError(t, n2.Cmd.Process.Kill())
+	n2.WaitExit(t)
+
+	base := n1.AdminURL(t)
+	series := `cliser_disconnects_total{reason="node lost"}`
+	require.Eventually(t, func() bool {
+		v, _ := testkit.Metric(base, series)
+		return v == 3
+	}, 20*time.Second, 50*time.Millisecond, "the survivor counts the lost node's sessions")
+	nodes := waitNodes(t, api, func(nodes map[string]admin.NodeStats) bool {
+		return nodes["n1"].Disconnects["node lost"] == 3
+	})
+	assert.Equal(t, admin.NodeDown, nodes["n2"].State)
+	status, _, err := runCLI(t, "status", "--admin", base)
+	require.NoError(t, err)
+	assert.Regexp(t, `disconnects:\s+node lost 3 over the last 5 minutes`, status)
+	assert.Equal(t, 3.0, metricOf(t, base, series), "once, however many checks ran")
+}
