@@ -59,7 +59,8 @@ func errOf(code, node string) error {
 	case codeNotConnected:
 		return registry.ErrNotConnected
 	case codeDraining:
-		return registry.ErrDraining
+		// That node drains, not the one asked: say which.
+		return fmt.Errorf("%w (node %s answered so)", registry.ErrDraining, node)
 	}
 	// The node could not queue it: it is stopping, most likely.
 	return fmt.Errorf("%w: node %s could not queue the command", registry.ErrUnavailable, node)

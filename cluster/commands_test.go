@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/protocol"
@@ -132,4 +133,12 @@ func TestReadReplyUnreadableIsUnavailable(t *testing.T) {
 	if err != nil || r.Sent != 3 {
 		t.Errorf("sent 3: %+v, %v", r, err)
 	}
+}
+
+// A holder that is draining is named: the node asked answered 503 as if
+// it drained itself (cluster audit).
+func TestReadReplyDrainingNamesTheHolder(t *testing.T) {
+	_, err := readReply("n2", []byte(`{"error":"`+codeDraining+`"}`))
+	require.ErrorIs(t, err, registry.ErrDraining)
+	require.ErrorContains(t, err, "(node n2 answered so)")
 }
