@@ -95,7 +95,16 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", n.Node, n.State, n.Connected, n.Records,
 			n.HandshakesPerS, rttText(n.RTTP50Seconds, n.RTTP99Seconds), disconnectsText(n.Disconnects))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Why a node is unreachable was in -o json alone (cluster audit).
+	for _, n := range st.Nodes {
+		if n.Error != "" {
+			fmt.Fprintf(w, "%s %s: %s\n", n.Node, n.State, n.Error)
+		}
+	}
+	return nil
 }
 
 // clusterTotal sums the nodes' figures: the nodes' records add up to the
