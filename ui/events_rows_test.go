@@ -43,8 +43,10 @@ func TestDashboardEventsAddOnlyTheNewRows(t *testing.T) {
 	p.eval(`window.rowsRemoved`, &removed)
 	assert.Equal(t, []int{1, 0}, []int{added, removed}, "rows put in and taken out for one new event")
 
-	// Past the feed's 500: each new event's row is put in once, and the
-	// oldest rows alone go.
+	// Past the feed's 500: each new event's row is put in at most once,
+	// and the oldest rows alone go. Events that came and went within one
+	// draw (a loaded machine coalesces draws) are never put in, so the
+	// bounds are at most, and what stays is exact.
 	const more = 520
 	p.eval(countFromNow, nil)
 	streamed := p.draws("streamed")
@@ -55,7 +57,9 @@ func TestDashboardEventsAddOnlyTheNewRows(t *testing.T) {
 		&& !window.kept.isConnected && !%s.includes('rows-second')`, streamed+more, eventCIDs), 20*time.Second)
 	p.eval(`window.rowsAdded`, &added)
 	p.eval(`window.rowsRemoved`, &removed)
-	assert.Equal(t, []int{more, 2 + more - 500}, []int{added, removed}, "rows put in and taken out for %d new events", more)
+	assert.LessOrEqual(t, added, more, "rows put in for %d new events", more)
+	assert.LessOrEqual(t, removed, 2+more-500, "rows taken out for %d new events", more)
+	assert.Equal(t, 500-2, added-removed, "rows put in less rows taken out: from 2 rows to 500")
 	assert.Empty(t, p.Problems())
 }
 
