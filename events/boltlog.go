@@ -81,6 +81,8 @@ type Log struct {
 	writeStart atomic.Int64  // when the write in flight began (Unix ns); 0 when none is
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
+	urge       chan struct{} // capacity 1: a Stored call or Close cuts the writer's pace short
+	paceTimer  *time.Timer   // the writer's (pace), made at its first pace
 	storeBytes atomic.Int64
 	arena      arena              // the writer's: keys and values of one transaction
 	offs       []int              // the writer's: each event's JSON in arena, start and end
@@ -131,7 +133,7 @@ func Open(path string, opts ...Option) (*Log, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	l := &Log{opts: o, path: path, db: db, keep: keep, lost: lost, checked: time.Now(), check: time.NewTicker(o.checkEvery), m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}),
+	l := &Log{opts: o, path: path, db: db, keep: keep, lost: lost, checked: time.Now(), check: time.NewTicker(o.checkEvery), m: newMetrics(), n: newNotifier(), idx: newCIDIndex(o.indexSlots), done: make(chan struct{}), urge: make(chan struct{}, 1),
 		blockMax: blockMax(db.Info().PageSize), ids: newIDWriter(idPrefix()),
 		perEvent: 300} // about a disconnect's, until a transaction says: 0 made the first one's chunks 4 KiB
 	l.q = newQueue(o.queueLimit, l.m, o.log)
@@ -290,6 +292,7 @@ func (l *Log) CloseWithin(ctx context.Context) error { return closeWithin(ctx, l
 
 func (l *Log) close() error {
 	l.q.close()
+	l.urgeWriter() // what is queued is written now, not after the pace
 	<-l.done
 	l.check.Stop()
 	var lost error

@@ -19,6 +19,9 @@ type options struct {
 	checkEvery time.Duration  // how often the log's file is checked to be at its path
 	indexSlots int            // the index's table (tests make clients share slots)
 	afterTake  func(took int) // tests: called after each of the writer's takes
+	// commitEvery paces the writer (writer.go's commitEvery; tests make
+	// it long to tell a pace cut short from one waited out).
+	commitEvery time.Duration
 }
 
 // Defaults, as EVENTS.md and docs/events.md give them.
@@ -32,12 +35,13 @@ const (
 
 func defaultOptions() options {
 	return options{
-		retention:  DefaultRetention,
-		queueLimit: DefaultQueueLimit,
-		log:        zap.NewNop(),
-		now:        func() time.Time { return time.Now().UTC() },
-		checkEvery: boltkeep.CheckEvery,
-		indexSlots: indexSlots,
+		retention:   DefaultRetention,
+		queueLimit:  DefaultQueueLimit,
+		log:         zap.NewNop(),
+		now:         func() time.Time { return time.Now().UTC() },
+		checkEvery:  boltkeep.CheckEvery,
+		indexSlots:  indexSlots,
+		commitEvery: commitEvery,
 	}
 }
 

@@ -86,11 +86,18 @@ func (s *Stream) Stored(ctx context.Context) error {
 // Stored returns once every event appended before the call is committed
 // to the file (fsynced), so that an answer given after it (an
 // operator's ban or credential, admin.API) is not followed by a kill -9
-// that keeps the change and loses its event. The writer commits at once
-// when idle, else within its pace (commitEvery). It returns ctx's error
+// that keeps the change and loses its event. The writer commits at once,
+// its pace (commitEvery) cut short while Stored waits. It returns ctx's error
 // when ctx ends first, and ErrNotStored at once while the writes fail
 // or once the writer has stopped: the events then wait in memory, as
 // Healthy says. Safe from any goroutine but an event loop's.
 func (l *Log) Stored(ctx context.Context) error {
-	return l.stored.wait(ctx, l.q.acceptedCount(), &l.failing, l.done)
+	target := l.q.acceptedCount()
+	if l.stored.n.Load() >= target {
+		return nil
+	}
+	l.stored.urgent.Add(1)
+	defer l.stored.urgent.Add(-1)
+	l.urgeWriter()
+	return l.stored.wait(ctx, target, &l.failing, l.done)
 }

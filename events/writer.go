@@ -38,8 +38,9 @@ func (l *Log) run() {
 	backoff := 100 * time.Millisecond
 	for {
 		l.keepPlaced(false)
-		if wait := commitEvery - time.Since(committed); wait > 0 && l.q.len() < logChunk && !l.q.isClosed() {
-			time.Sleep(wait)
+		if wait := l.opts.commitEvery - time.Since(committed); wait > 0 && l.q.len() < logChunk && !l.q.isClosed() &&
+			l.stored.urgent.Load() == 0 {
+			l.pace(wait)
 		}
 		// Closed is read before the take: a push after the close is
 		// refused, so a closed queue's take has every event there is. Read
@@ -69,6 +70,31 @@ func (l *Log) run() {
 			return
 		}
 		l.idle(committed)
+	}
+}
+
+// pace waits out the rest of the writer's pace, or less: a Stored call
+// (an operator's answer waits on it) or Close cuts it short. A sleep
+// held each such answer up to commitEvery: a script adding bans or
+// credentials one after another got ten a second, not a hundred.
+func (l *Log) pace(d time.Duration) {
+	if l.paceTimer == nil {
+		l.paceTimer = time.NewTimer(d)
+	} else {
+		l.paceTimer.Reset(d) // Go 1.23's timers: no stale tick after a Stop
+	}
+	select {
+	case <-l.paceTimer.C:
+	case <-l.urge:
+		l.paceTimer.Stop()
+	}
+}
+
+// urgeWriter cuts the writer's pace short (pace), now or at its next.
+func (l *Log) urgeWriter() {
+	select {
+	case l.urge <- struct{}{}:
+	default:
 	}
 }
 
