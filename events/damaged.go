@@ -15,7 +15,7 @@ func (l *Log) damaged(err error) error {
 	if !errors.Is(err, ErrCorrupt) {
 		return err
 	}
-	err = fmt.Errorf("%w in %s: the file is damaged (a disk fault); stop cliser and move it away (mv %s %s.damaged) "+
+	err = fmt.Errorf("%w in %s: the file is damaged (a disk fault): with cliser stopped, move it away (mv %s %s.damaged) "+
 		"to start an empty event log whose seqs go on after this one's (events.seq), or put back a backup of it",
 		err, l.path, l.path, l.path)
 	if l.damageSaid.CompareAndSwap(false, true) {

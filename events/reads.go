@@ -206,7 +206,7 @@ func (l *Log) get(ctx context.Context, cid string, seqs []uint64, limit int) ([]
 				}
 				return false
 			}); err != nil && k != nil {
-				return err
+				return l.damaged(err)
 			}
 			if derr != nil {
 				return l.damaged(derr)

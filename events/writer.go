@@ -53,7 +53,6 @@ func (l *Log) run() {
 			err := l.write(l.blocks)
 			l.writeStart.Store(0)
 			if err != nil {
-				l.stored.advance(0) // Stored's waiters see the failure
 				if l.writeFailed(err, &backoff) {
 					return
 				}
@@ -110,6 +109,7 @@ func (l *Log) writeFailed(err error, backoff *time.Duration) bool {
 		l.opts.log.Error("events: writing to the log failed; the events wait in memory and the write is retried",
 			zap.Error(err), zap.Int("waiting", l.q.len()))
 	}
+	l.stored.advance(0) // after failing is set: Stored's waiters woken see it, not a wait out the backoff
 	return l.q.retryAfter(backoff, l.opts.log)
 }
 
