@@ -264,12 +264,14 @@ func TestRunSilenceAfterASessionIsNoTLSPort(t *testing.T) {
 	})
 	core, logs := observer.New(zap.WarnLevel)
 	cfg := testConfig(srv.addr())
-	cfg.HandshakeTimeout, cfg.Logger = 50*time.Millisecond, zap.New(core)
+	// Long enough for the first, real handshake on a loaded machine: a
+	// miss would spend the script's one answering connection.
+	cfg.HandshakeTimeout, cfg.Logger = 500*time.Millisecond, zap.New(core)
 	ctx, cancel := context.WithCancel(t.Context())
 	var l eventLog
 	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
 	require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() >= 2 },
-		5*time.Second, 5*time.Millisecond)
+		10*time.Second, 5*time.Millisecond)
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
 	lines := logs.FilterMessage("disconnected").All()
