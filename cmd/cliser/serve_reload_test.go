@@ -76,20 +76,12 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 func TestBinarySIGHUPFailureIsCounted(t *testing.T) {
 	dir := t.TempDir()
 	pwFile := writeFile(t, dir, "passwords", "counted-hup-pw\n")
-	p := testkit.Serve(t, []string{"CLISER_PASSWORD=", "CLISER_ADMIN_TOKEN="},
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--password-file", pwFile)
-	base := p.AdminURL(t)
-	reloads := func(result string) func() bool {
-		return func() bool {
-			v, _ := testkit.Metric(base, `cliser_password_reloads_total{result="`+result+`"}`)
-			return v == 1
-		}
-	}
+	p, reloads := serveReloading(t, pwFile)
 
 	writeFile(t, dir, "passwords", "counted-hup-pw\nbad\x00line\n")
 	p.Reload(t)
 	require.Eventually(t, reloads("failed"), waitFor, tick, "the failed reload is counted:\n%s", p.LogText())
-	okBefore, found := testkit.Metric(base, `cliser_password_reloads_total{result="ok"}`)
+	okBefore, found := testkit.Metric(p.AdminURL(t), `cliser_password_reloads_total{result="ok"}`)
 	require.True(t, found, "both results are on /metrics from the start")
 	require.Zero(t, okBefore)
 	testkit.Dial(t, p.Addr).Handshake("counted-hup-pw", "hup-kept") // the old password stays in force
@@ -134,15 +126,7 @@ func TestBinarySIGHUPDoesNotWaitOnANamedPipe(t *testing.T) {
 	pwFile := filepath.Join(t.TempDir(), "passwords")
 	require.NoError(t, syscall.Mkfifo(pwFile, 0o600))
 	writePipeOnce(t, pwFile, "piped-hup-pw\n")
-	p := testkit.Serve(t, []string{"CLISER_PASSWORD=", "CLISER_ADMIN_TOKEN="},
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--password-file", pwFile)
-	base := p.AdminURL(t)
-	reloads := func(result string) func() bool {
-		return func() bool {
-			v, _ := testkit.Metric(base, `cliser_password_reloads_total{result="`+result+`"}`)
-			return v == 1
-		}
-	}
+	p, reloads := serveReloading(t, pwFile)
 
 	p.Reload(t)
 	require.Eventually(t, reloads("failed"), waitFor, tick, "the reload waited on the pipe:\n%s", p.LogText())
@@ -182,4 +166,19 @@ func writePipeOnce(t *testing.T, path, body string) {
 			<-done
 		}
 	})
+}
+
+// serveReloading serves with pwFile as --password-file, and gives a
+// condition: one reload of that result counted.
+func serveReloading(t *testing.T, pwFile string) (*testkit.Served, func(result string) func() bool) {
+	t.Helper()
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=", "CLISER_ADMIN_TOKEN="},
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--password-file", pwFile)
+	base := p.AdminURL(t)
+	return p, func(result string) func() bool {
+		return func() bool {
+			v, _ := testkit.Metric(base, `cliser_password_reloads_total{result="`+result+`"}`)
+			return v == 1
+		}
+	}
 }
