@@ -119,8 +119,10 @@ func TestRunTryNowEndsTheWait(t *testing.T) {
 	require.Eventually(t, func() bool { return len(l.retries()) == 3 }, 10*time.Second, time.Millisecond)
 	// The wait after the kick is up to an hour; a token kept from the
 	// session would end it at once, with another read and attempt.
-	assert.Never(t, func() bool { return src.reads.Load() > reads }, 300*time.Millisecond, time.Millisecond,
-		"a token sent while the session was up cut the next wait short")
+	if !assert.Never(t, func() bool { return src.reads.Load() > reads }, 300*time.Millisecond, time.Millisecond,
+		"a token sent while the session was up cut the next wait short") {
+		t.Logf("Run's events: %+v", l.All()) // it failed once under CI load, unexplained
+	}
 	assert.Len(t, now, 0, "the session's token was dropped")
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
