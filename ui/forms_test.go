@@ -137,14 +137,7 @@ func TestDashboardClientPageFollowsLastSeen(t *testing.T) {
 // and says what becomes of characters the protocol line cannot carry.
 // Before, it closed on the API's refusal, and the typed text was lost.
 func TestDashboardShutdownDialogKeepsATooLongReason(t *testing.T) {
-	needChromium(t)
-	s := serve(t, nil)
-	c := register(t, s, "long-reason")
-	p := newBrowser(t)
-	p.open("http://" + s.AdminAddr + "/ui/#/client/long-reason")
-	p.waitJS(`!document.getElementById('act-shutdown').disabled`, 10*time.Second)
-	p.click(`#act-shutdown`)
-	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	c, p := openShutdownDialog(t, "long-reason")
 	var label string
 	p.eval(`document.querySelector('#confirm-fields label').textContent`, &label)
 	assert.Contains(t, label, `any other character reaches the device as "?"`)
@@ -256,14 +249,7 @@ func TestDashboardBanDialogKeepsWhatWasTyped(t *testing.T) {
 // <body>, and a keyboard user lost their place (as with a Clients row's
 // Kick, bf35327).
 func TestDashboardShutdownKeepsTheFocus(t *testing.T) {
-	needChromium(t)
-	s := serve(t, nil)
-	c := register(t, s, "sd-focus")
-	p := newBrowser(t)
-	p.open("http://" + s.AdminAddr + "/ui/#/client/sd-focus")
-	p.waitJS(`!document.getElementById('act-shutdown').disabled`, 10*time.Second)
-	p.click(`#act-shutdown`)
-	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	c, p := openShutdownDialog(t, "sd-focus")
 	p.eval(`document.querySelector('#confirm-fields input').value = 'bye'`, nil)
 	p.confirm()
 	c.Expect("130 shutdown bye")
@@ -275,4 +261,19 @@ func TestDashboardShutdownKeepsTheFocus(t *testing.T) {
 	p.eval(`document.activeElement.tagName + ' ' + document.activeElement.textContent.slice(0, 40)`, &focused)
 	assert.Equal(t, "H1 sd-focus", focused)
 	assert.Empty(t, p.Problems())
+}
+
+// openShutdownDialog registers cid, opens its page in a browser and its
+// Shut down dialog.
+func openShutdownDialog(t *testing.T, cid string) (*testkit.RawClient, *page) {
+	t.Helper()
+	needChromium(t)
+	s := serve(t, nil)
+	c := register(t, s, cid)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/client/" + cid)
+	p.waitJS(`!document.getElementById('act-shutdown').disabled`, 10*time.Second)
+	p.click(`#act-shutdown`)
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	return c, p
 }
