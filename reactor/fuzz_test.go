@@ -27,6 +27,7 @@ func FuzzProxyHeader(f *testing.F) {
 	}
 	f.Add([]byte("PROXY UNKNOWN\r\n"))
 	f.Add([]byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00"))
+	f.Add([]byte("\r\n\r\n\x00\r\nQUIT\n\x21\x00\x00\x00"))
 	f.Add([]byte("110 pw\n"))
 	for _, name := range slices.Sorted(maps.Keys(brokenProxyHeaders)) {
 		f.Add([]byte(brokenProxyHeaders[name]))

@@ -3,6 +3,8 @@ package reactor
 import (
 	"encoding/binary"
 	"net"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,6 +147,39 @@ func TestProxyProtocolLocalKeepsSocketAddress(t *testing.T) {
 	c.ExpectConnected()
 	rec, _ := srv.reg.Get("health-1")
 	assert.Equal(t, "127.0.0.1", rec.CIP)
+}
+
+// A v2 PROXY header of family UNSPEC (a proxy forwarding a connection of
+// a family it cannot describe) says nothing of the client, as v1's
+// "PROXY UNKNOWN" does: proxy-protocol.txt lets the receiver accept it with
+// the socket's address and ignore the rest. v1's was accepted and v2's
+// refused with "190 protocol error", so the same proxy's connection fared
+// differently by the header version it spoke. Now both, LOCAL and a
+// header with TLVs after it too, keep the socket's address.
+func TestProxyProtocolUnspecKeepsSocketAddress(t *testing.T) {
+	srv := startServer(t, WithProxyProtocol(true))
+	sig2 := "\r\n\r\n\x00\r\nQUIT\n"
+	for name, header := range map[string]string{
+		"v1 UNKNOWN":                "PROXY UNKNOWN\r\n",
+		"v1 UNKNOWN with addresses": "PROXY UNKNOWN 203.0.113.7 192.0.2.1 56324 7070\r\n",
+		"v2 LOCAL":                  sig2 + "\x20\x00\x00\x00",
+		"v2 PROXY UNSPEC":           sig2 + "\x21\x00\x00\x00",
+		"v2 PROXY UNSPEC with TLVs": sig2 + "\x21\x00\x00\x07" + "\x04\x00\x04noop", // PP2_TYPE_NOOP
+	} {
+		t.Run(name, func(t *testing.T) {
+			id := "unspec-" + strings.NewReplacer(" ", "-").Replace(name)
+			c := srv.dial(t)
+			c.Send(header + "110 " + testPassword + "\n120 " + id + "\n")
+			c.Expect("110 password")
+			c.Expect("120 id")
+			c.ExpectConnected()
+			rec, ok := srv.reg.Get(id)
+			require.True(t, ok)
+			local := c.Conn.LocalAddr().(*net.TCPAddr)
+			assert.Equal(t, "127.0.0.1", rec.CIP)
+			assert.Equal(t, strconv.Itoa(local.Port), rec.CPort, "the socket's port, not one from the header")
+		})
+	}
 }
 
 // brokenProxyHeaders are golden PROXY headers a server refuses, what

@@ -81,10 +81,21 @@ type proxied struct {
 	cert certInfo
 }
 
+// proxyV2Unspec is the start of a v2 PROXY (not LOCAL) header of family
+// UNSPEC: the proxy forwards a connection it cannot describe.
+var proxyV2Unspec = append(bytes.Clone(proxyproto.SIGV2), 0x21, 0x00)
+
 // parseProxyHeader reads a complete header (as proxyHeaderLen measured it).
-// A LOCAL header (the proxy's own health check) carries no client address
-// and no certificate.
+// A LOCAL header (the proxy's own health check), v1's "PROXY UNKNOWN" and
+// v2's PROXY of family UNSPEC carry no client address and no certificate:
+// the socket's address stands. proxy-protocol.txt has a receiver accept
+// UNSPEC and ignore what follows; go-proxyproto refuses a PROXY UNSPEC,
+// so it is taken here, before the library sees it, like v1's UNKNOWN,
+// whose rest is ignored too.
 func parseProxyHeader(hdr []byte) (proxied, error) {
+	if bytes.HasPrefix(hdr, proxyV2Unspec) {
+		return proxied{}, nil
+	}
 	h, err := proxyproto.Read(bufio.NewReaderSize(bytes.NewReader(hdr), max(len(hdr), 16)))
 	if err != nil {
 		return proxied{}, err
