@@ -724,7 +724,7 @@ func TestHostileProxyHeaders(t *testing.T) {
 		{"valid v1 header, then overlong line", v1 + "110 " + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))},
 		{"valid v1 header, then letters", v1 + strings.Repeat("a", 600), only110(testkit.CloseLine(protocol.ReasonLineTooLong))}, // 512 bytes without an LF
 		{"valid v1 header, then a few letters", v1 + strings.Repeat("a", 60), only110(errLine)},
-		{"truncated v2 header, then silence", v2[:20], []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
+		{"truncated v2 header, then silence", v2[:20], want}, // a bad header once the handshake time is up
 		{"silence", "", []string{testkit.CloseLine(protocol.ReasonHandshakeTimeout)}},
 	}
 	conns := 0

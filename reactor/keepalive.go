@@ -15,6 +15,8 @@ import (
 // onDue fires when the session's deadline passes.
 func (s *session) onDue() {
 	switch {
+	case s.state == awaitProxy:
+		s.proxyTimedOut()
 	case s.state < registered:
 		s.fail(protocol.ReasonHandshakeTimeout)
 	case s.is(shutdownPending):

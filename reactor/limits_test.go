@@ -5,12 +5,15 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pires/go-proxyproto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
@@ -180,6 +183,57 @@ func TestProxyProtocolUnspecKeepsSocketAddress(t *testing.T) {
 			assert.Equal(t, strconv.Itoa(local.Port), rec.CPort, "the socket's port, not one from the header")
 		})
 	}
+}
+
+// proxyHandshakeCounter counts failed handshakes by reason and refused
+// PROXY headers.
+type proxyHandshakeCounter struct {
+	*countingObserver
+	badHeader atomic.Int64
+}
+
+func (p *proxyHandshakeCounter) ProxyRefused(r ProxyRefusal) {
+	if r == ProxyBadHeader {
+		p.badHeader.Add(1)
+	}
+}
+
+// A PROXY header cut short, its sender then silent, is a bad header, as
+// one that is malformed: "190 protocol error", counted in
+// cliser_proxy_refused_total{cause="missing or malformed header"} and
+// logged as a handshake failed for "protocol error". It was told and
+// counted as a handshake timeout, as if the proxy had sent nothing,
+// which hid a proxy that breaks its headers. A connection that sends
+// nothing at all still times out, no PROXY refusal.
+func TestProxyHeaderCutShortThenSilenceIsABadHeader(t *testing.T) {
+	ob := &proxyHandshakeCounter{countingObserver: newCountingObserver()}
+	core, logs := observer.New(zap.InfoLevel)
+	srv := startServer(t, WithProxyProtocol(true), WithHandshakeTimeout(200*time.Millisecond),
+		WithObserver(ob), WithLogger(zap.New(core)))
+	v1 := testkit.ProxyHeader(t, 1, "198.51.100.30", 1000)
+	v2 := testkit.ProxyHeader(t, 2, "198.51.100.31", 1000)
+	cut := []string{v1[:3], v1[:20], v2[:5], v2[:20], v2[:len(v2)-1]}
+	conns := make([]*testkit.RawClient, len(cut))
+	for i, wire := range cut {
+		conns[i] = srv.dial(t)
+		conns[i].Send(wire)
+	}
+	silent := srv.dial(t)
+	for i, c := range conns {
+		assert.Equal(t, []string{closeLine(protocol.ReasonProtocolError)}, transcript(t, c), "%q", cut[i])
+	}
+	assert.Equal(t, []string{closeLine(protocol.ReasonHandshakeTimeout)}, transcript(t, silent))
+
+	eventually(t, func() bool {
+		hs, _, _ := ob.counts()
+		return hs[protocol.ReasonProtocolError] == len(cut) && hs[protocol.ReasonHandshakeTimeout] == 1
+	}, "each cut header counted as a protocol error, the silence as a timeout")
+	assert.Equal(t, int64(len(cut)), ob.badHeader.Load(), "each cut header is a bad PROXY header; the silence none")
+	reasons := map[string]int{}
+	for _, e := range logs.FilterMessage("handshake failed").All() {
+		reasons[e.ContextMap()["reason"].(string)]++
+	}
+	assert.Equal(t, map[string]int{"protocol error": len(cut), "handshake timeout": 1}, reasons)
 }
 
 // brokenProxyHeaders are golden PROXY headers a server refuses, what

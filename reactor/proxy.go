@@ -119,7 +119,9 @@ func parseProxyHeader(hdr []byte) (proxied, error) {
 }
 
 // readProxyHeader takes the PROXY header from the start of buf and returns
-// the bytes it used; 0 means wait for more. On a bad header the session fails.
+// the bytes it used; 0 means wait for more. On a bad header the session
+// fails, and on one begun and not finished in the handshake time too
+// (proxyTimedOut).
 func (s *session) readProxyHeader(buf []byte) int {
 	n, err := proxyHeaderLen(buf)
 	if err != nil {
@@ -128,6 +130,7 @@ func (s *session) readProxyHeader(buf []byte) int {
 		return 0
 	}
 	if n == 0 {
+		s.set(proxyPartial, len(buf) > 0)
 		return 0
 	}
 	p, err := parseProxyHeader(buf[:n])
@@ -145,4 +148,18 @@ func (s *session) readProxyHeader(buf []byte) int {
 		s.write(promptPassword) // only now: the proxy's header comes first
 	}
 	return n
+}
+
+// proxyTimedOut ends a session whose handshake time ran out before its
+// PROXY header was whole. One that had begun is a bad header (cut short,
+// its sender silent): refused and counted as a malformed one is, "190
+// protocol error", not told as a handshake timeout, which would hide a
+// proxy that breaks its headers. One with no byte yet is a timeout.
+func (s *session) proxyTimedOut() {
+	if !s.is(proxyPartial) {
+		s.fail(protocol.ReasonHandshakeTimeout)
+		return
+	}
+	s.lp.srv.proxyRefused(ProxyBadHeader)
+	s.fail(protocol.ReasonProtocolError)
 }

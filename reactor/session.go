@@ -59,6 +59,7 @@ const (
 	keepPending                       // a keep-alive is out, unanswered
 	shutdownPending                   // "130 shutdown" is out, "130 ok" not yet back
 	failLogged                        // its refused handshake is logged already, with the cid it claimed
+	proxyPartial                      // a PROXY header has begun to arrive, not whole yet
 )
 
 func (s *session) is(f flags) bool { return s.flags&f != 0 }
