@@ -76,10 +76,19 @@ func (r *refusalLog) flush(now time.Time, final bool) {
 // logRefused logs a connection refused by its address before its
 // handshake (a ban, the per-IP limits), sampled as failed handshakes are:
 // the address may be retrying in a loop. Without it an operator could not
-// tell which address was turned away.
+// tell which address was turned away. One the per-IP guard refused (every
+// reason but a ban, which matches the address or its own network) says
+// what the guard counts it as, counted_as, as logAddressRefused does: an
+// IPv6 address is refused for its /64's failures or handshakes, which its
+// own address alone would not explain.
 func (srv *Server) logRefused(cip *peer, port uint16, r protocol.Reason) {
 	if ce := srv.refusals.Check(zap.InfoLevel, "connection refused before its handshake"); ce != nil {
-		ce.Write(zap.String("cip", cip.ip), zap.String("cport", strconv.Itoa(int(port))), zap.Stringer("reason", r))
+		if r == protocol.ReasonBanned {
+			ce.Write(zap.String("cip", cip.ip), zap.String("cport", strconv.Itoa(int(port))), zap.Stringer("reason", r))
+			return
+		}
+		ce.Write(zap.String("cip", cip.ip), zap.String("cport", strconv.Itoa(int(port))), zap.Stringer("reason", r),
+			zap.String("counted_as", srv.guard.key(cip.ip)))
 	}
 }
 

@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -93,4 +95,80 @@ func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A connection refused on accept by the per-IP guard ("too many attempts",
+// the per-IP handshake cap's "server full") is refused for what the guard
+// counts its address as: an IPv6 address's /64. Its line named only the
+// address, so an operator looking at 2001:db8:1:2::b, which never sent a
+// wrong password, could not tell that its /64's had it refused; the WARN
+// that refuses an address said counted_as, this line did not. Now it says
+// counted_as too, IPv4 (the address itself) as IPv6, behind a PROXY header
+// or on [::1].
+func TestGuardRefusalsSayWhatTheAddressCountsAs(t *testing.T) {
+	refused := "connection refused before its handshake"
+	hdr := func(ip string) string { return testkit.ProxyHeader(t, 2, ip, 1000) }
+	core, logs := observer.New(zap.InfoLevel)
+	srv := startServer(t, WithProxyProtocol(true), WithAuthFailLimit(1, time.Hour), WithMaxHandshakesPerIP(1),
+		WithLogger(zap.New(core)))
+
+	c := srv.dial(t)
+	c.Send(hdr("2001:db8:1:2::a") + "110 wrong\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	c = srv.dial(t)
+	c.Send(hdr("2001:db8:1:2::b"))
+	c.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+
+	c = srv.dial(t)
+	c.Send(hdr("2001:db8:5:5::1"))
+	c.Expect("110 password") // it holds its /64's one handshake
+	c = srv.dial(t)
+	c.Send(hdr("2001:db8:5:5::2"))
+	c.ExpectClosed(closeLine(protocol.ReasonServerFull))
+	c = srv.dial(t)
+	c.Send(hdr("198.51.100.40") + "110 wrong\n")
+	c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	c = srv.dial(t)
+	c.Send(hdr("198.51.100.40"))
+	c.ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+
+	want := map[string]string{
+		"2001:db8:1:2::b": "2001:db8:1:2::/64",
+		"2001:db8:5:5::2": "2001:db8:5:5::/64",
+		"198.51.100.40":   "198.51.100.40",
+	}
+	got := func() map[string]any {
+		m := map[string]any{}
+		for _, e := range logs.FilterMessage(refused).All() {
+			m[e.ContextMap()["cip"].(string)] = e.ContextMap()["counted_as"]
+		}
+		return m
+	}
+	eventually(t, func() bool { return len(got()) == len(want) }, "a line for each refused address")
+	for ip, key := range want {
+		assert.Equal(t, key, got()[ip], "%s's line", ip)
+	}
+	for _, e := range logs.FilterMessage("address refused for --auth-fail-window after too many wrong passwords").All() {
+		if e.ContextMap()["cip"] == "2001:db8:1:2::a" {
+			assert.Equal(t, "2001:db8:1:2::/64", e.ContextMap()["counted_as"], "the WARN said it already")
+		}
+	}
+
+	t.Run("on [::1]", func(t *testing.T) {
+		if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+			t.Skip("no IPv6 loopback:", err)
+		} else {
+			_ = l.Close()
+		}
+		core, logs := observer.New(zap.InfoLevel)
+		srv := startServer(t, WithAddr("[::1]:0"), WithAuthFailLimit(1, time.Hour), WithLogger(zap.New(core)))
+		c := srv.dial(t)
+		c.Send("110 wrong\n")
+		c.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+		srv.dial(t).ExpectClosed(closeLine(protocol.ReasonTooManyAttempts))
+		eventually(t, func() bool { return logs.FilterMessage(refused).Len() == 1 }, "the refusal is logged")
+		e := logs.FilterMessage(refused).All()[0].ContextMap()
+		assert.Equal(t, "::1", e["cip"])
+		assert.Equal(t, "::/64", e["counted_as"])
+	})
 }
