@@ -97,6 +97,7 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 		last = &v
 	}
 	backoff := newStreamBackoff()
+	answered := false // any request of this Stream got an HTTP answer
 	for {
 		var got bool
 		var err error
@@ -106,6 +107,7 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 			var resp EventsResponse
 			if resp, err = c.Events(ctx, nil, 1, EventsFilter{}, 0); err == nil {
 				last = &resp.Next
+				answered = true
 				continue
 			}
 		} else {
@@ -114,6 +116,7 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 				last = &seq
 				return fn(ev)
 			}, onState)
+			answered = answered || got
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -126,13 +129,16 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 			// An answer, but not the stream: keep backing off. A 429 is
 			// this address's wrong-token bucket, empty for a while (the
 			// right token included), not the end of the stream.
-			got = false
+			got, answered = false, true
 		case errors.As(err, &gone), errors.As(err, &se):
 			return err
 		case errors.As(err, &fnErr):
 			return fnErr.err
-		case last == nil:
-			return err // the first request got no answer: a wrong address, say so
+		case !answered:
+			// No request got an answer yet: a wrong address or no server,
+			// say so. With a starting seq (--after) it reconnected for
+			// ever, "stream dropped" on a stream never up (CLI audit).
+			return err
 		}
 		if onState != nil {
 			onState(false, err)

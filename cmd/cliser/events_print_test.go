@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"testing"
 	"time"
 
@@ -19,5 +20,25 @@ func TestEventsTailBracketsIPv6Addresses(t *testing.T) {
 		ev := events.Event{Seq: 1, Time: time.Now(), Type: events.TypeConnected, CID: "v6", CIP: cip, CPort: "47734"}
 		require.NoError(t, printEvent(&out, ev, false))
 		assert.Contains(t, out.String(), want)
+	}
+}
+
+// A tail from a seq (--after) whose address never answers says so and
+// exits 1, as one without --after does: it reconnected for ever, saying
+// "stream dropped" of a stream that was never up (CLI audit).
+func TestEventsTailFromASeqSaysAWrongAddress(t *testing.T) {
+	cliEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	for _, args := range [][]string{{}, {"--after", "0"}, {"--after", "7", "--type", "client.connected"}} {
+		start := time.Now()
+		_, stderr, err := runCLI(t, append([]string{"events", "tail", "--admin", dead}, args...)...)
+		require.Error(t, err, "%v: the tail ended without a word (stderr: %s)", args, stderr)
+		assert.Contains(t, err.Error(), "is `cliser serve` running? check --admin/CLISER_ADMIN", args)
+		assert.Equal(t, 1, exitCode(err), args)
+		assert.NotContains(t, stderr, "stream dropped", args)
+		assert.Less(t, time.Since(start), 10*time.Second, "%v: it retried before saying so", args)
 	}
 }
