@@ -60,7 +60,7 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		base:  strings.TrimSuffix(u.String(), "/"),
 		shown: strings.TrimSuffix(shown, "/"),
 		token: token,
-		http:  &http.Client{Timeout: timeout},
+		http:  &http.Client{Timeout: timeout, Transport: newTransport()},
 	}, nil
 }
 
@@ -99,7 +99,12 @@ type UnreachableError struct {
 	Err error
 }
 
-func (e *UnreachableError) Error() string { return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err) }
+func (e *UnreachableError) Error() string {
+	if errors.Is(e.Err, ErrNotHTTP) { // reached, but not an HTTP server
+		return fmt.Sprintf("%s: %v", e.URL, e.Err)
+	}
+	return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+}
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // List fetches one page: status "connected", "disconnected", "all" or ""
@@ -212,7 +217,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, &UnreachableError{URL: c.shown, Err: err}
+		return nil, &UnreachableError{URL: c.shown, Err: notHTTP(err)}
 	}
 	if resp.StatusCode != want {
 		return resp.Header, statusError(resp.StatusCode, raw)
@@ -280,7 +285,7 @@ func looksLikeHTML(text string) bool {
 func unwrapURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err
+		return notHTTP(ue.Err)
 	}
-	return err
+	return notHTTP(err)
 }

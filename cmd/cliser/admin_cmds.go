@@ -151,6 +151,8 @@ func explain(c *apiClient, err error, cid string) error {
 	case errors.As(err, &ue) && errors.As(ue.Err, &ne) && ne.Timeout() && c.timeout > 0:
 		return fmt.Errorf("the admin API at %s did not answer within --timeout %s (%v): a busy server may need a longer one",
 			c.Base(), c.timeout, ue.Err)
+	case errors.As(err, &ue) && errors.Is(ue.Err, admin.ErrNotHTTP):
+		return fmt.Errorf("%s is not the admin API: %v; check --admin/CLISER_ADMIN", c.Base(), ue.Err)
 	case errors.As(err, &ue):
 		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
 	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:

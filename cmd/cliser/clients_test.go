@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"log"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -209,6 +212,33 @@ func TestCLIErrorsSayWhatToDo(t *testing.T) {
 		require.Error(t, err, args)
 		assert.Equal(t, 2, exitCode(err), "%v: %v", args, err)
 	}
+}
+
+// --admin given the protocol port, a neighbour of the admin port and a
+// likely slip, says so: it said "is `cliser serve` running?" of a server
+// that was, sometimes with net/http's "readLoopPeekFailLocked: %!w(<nil>)"
+// and a stray "Unsolicited response received on idle HTTP channel" log
+// line (CLI audit).
+func TestCLISaysTheProtocolPortIsNotTheAdminAPI(t *testing.T) {
+	cliEnv(t)
+	var logged bytes.Buffer
+	log.SetOutput(&logged)
+	defer log.SetOutput(os.Stderr)
+	s := startOpsServer(t, "")
+	proto := "http://" + s.Addr()
+	for i := range 5 {
+		for _, args := range [][]string{{"clients", "list"}, {"status"}, {"events", "tail"}, {"events", "tail", "--after", "0"}} {
+			_, stderr, err := runCLI(t, append(args, "--admin", proto)...)
+			require.Error(t, err, "%d %v", i, args)
+			assert.Contains(t, err.Error(), proto+" is not the admin API", args)
+			assert.Contains(t, err.Error(), "--admin-listen", args)
+			assert.NotContains(t, err.Error(), "is `cliser serve` running", args)
+			assert.NotContains(t, err.Error(), "%!", args)
+			assert.NotContains(t, stderr, "stream dropped", args)
+			assert.Equal(t, 1, exitCode(err), args)
+		}
+	}
+	assert.Empty(t, logged.String(), "net/http's own log lines")
 }
 
 func hasAdmin(args []string) bool {
