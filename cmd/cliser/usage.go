@@ -22,7 +22,7 @@ func markUsageErrors(root *cobra.Command) {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return configErrorf("%v%s; see '%s --help'", err, passwordFlagHint(cmd, err), cmd.CommandPath())
+		return configErrorf("%v%s; see '%s --help'", flagValueError(err), passwordFlagHint(cmd, err), cmd.CommandPath())
 	})
 	// Without Args, cobra answers an unknown subcommand of the root with a
 	// plain error before any validator runs; with them, the root says it.

@@ -227,6 +227,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"events", "tail", "extra"}, hint: "takes no arguments"},
 			{args: []string{"events", "tail", "--type", "client.exploded"}, hint: "--type"},
 			{args: []string{"events", "tail", "--after", "-1"}, hint: "--after"},
+			{args: []string{"events", "tail", "--after", "x"}, hint: `invalid argument "x" for "--after" flag: it takes a whole number;`},
+			{args: []string{"events", "tail", "--after", "99999999999999999999"}, hint: `flag: too large for a whole number;`},
 			{args: []string{"events", "tail", "--cid", "a b"}, hint: `--cid "a b" is not a client ID`},
 			{args: []string{"events", "tail", "--type", ""}, hint: "--type \"\" names no event type"},
 			{args: []string{"events", "tail", "--type", " , "}, hint: "names no event type"},
