@@ -269,7 +269,10 @@ func newBansRmCmd(o *adminFlags) *cobra.Command {
 		Short: "Lift a ban",
 		Args:  usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := identity.ParseBanValue(args[0], args[1]); err != nil {
+			// The ban lifted is named as it is kept and listed (10.1.0.0/16
+			// for 10.1.2.3/16), not as typed (CLI audit).
+			value, err := identity.ParseBanValue(args[0], args[1])
+			if err != nil {
 				return configErrorf("%s", trimBanErr(err))
 			}
 			c, err := o.client()
@@ -280,9 +283,9 @@ func newBansRmCmd(o *adminFlags) *cobra.Command {
 				return explain(c, err, "")
 			}
 			if o.output == "json" {
-				return writeJSONOut(cmd.OutOrStdout(), map[string]any{"kind": args[0], "value": args[1], "lifted": true})
+				return writeJSONOut(cmd.OutOrStdout(), map[string]any{"kind": args[0], "value": value, "lifted": true})
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "ban %s %s lifted\n", args[0], args[1])
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "ban %s %s lifted\n", args[0], value)
 			return err
 		},
 	}

@@ -423,9 +423,14 @@ func TestIdentityCLI(t *testing.T) {
 	out, _, err = runCLI(t, "bans", "list", "--admin", base)
 	require.NoError(t, err)
 	assert.Contains(t, out, "lab")
-	out, _, err = runCLI(t, "bans", "rm", "net", "10.9.0.0/16", "--admin", base, "-o", "json")
+	// Typed with host bits, named as it is kept and listed.
+	out, _, err = runCLI(t, "bans", "rm", "net", "10.9.1.2/16", "--admin", base, "-o", "json")
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"kind": "net", "value": "10.9.0.0/16", "lifted": true}`, out)
+	runCLI(t, "bans", "add", "ip", "::ffff:10.9.9.9", "--admin", base)
+	out, _, err = runCLI(t, "bans", "rm", "ip", "::ffff:10.9.9.9", "--admin", base)
+	require.NoError(t, err)
+	assert.Equal(t, "ban ip 10.9.9.9 lifted\n", out)
 
 	for _, args := range [][]string{
 		{"bans", "add", "host", "x"},
