@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cliser/cliser/internal/secretfile"
 )
 
 // SecretEnv is the environment variable that holds the signing secrets.
@@ -64,7 +66,7 @@ func ParseSecrets(s string) (*Signer, error) {
 func LoadSecrets(file string) (*Signer, error) {
 	all := os.Getenv(SecretEnv)
 	if file != "" {
-		raw, err := os.ReadFile(file)
+		raw, err := secretfile.Read(file)
 		if err != nil {
 			return nil, fmt.Errorf("webhook secret file: %w", err)
 		}

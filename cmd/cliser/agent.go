@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/client"
+	"github.com/cliser/cliser/internal/secretfile"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -112,7 +113,7 @@ func agentPassword(file string) (string, error) {
 		if err := checkSecretFileMode("--password-file", file); err != nil {
 			return "", err
 		}
-		raw, err := os.ReadFile(file)
+		raw, err := secretfile.Read(file)
 		if err != nil {
 			return "", configErrorf("--password-file: %v", err)
 		}

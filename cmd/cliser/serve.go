@@ -13,6 +13,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/logsink"
+	"github.com/cliser/cliser/internal/secretfile"
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
@@ -266,7 +267,7 @@ func loadPasswords(file string, optional bool) ([][]byte, error) {
 		out = append(out, p)
 	}
 	if file != "" {
-		raw, err := os.ReadFile(file)
+		raw, err := secretfile.Read(file)
 		if err != nil {
 			return nil, configErrorf("--password-file: %v", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/cliser/cliser/internal/secretfile"
 )
 
 // The admin API's tokens: CLISER_ADMIN_TOKEN and the lines of
@@ -65,7 +67,7 @@ func loadAdminTokens(file string) ([]string, error) {
 // readTokenFile reads the tokens of file, which setting names: the
 // server's and the CLI's files are one kind.
 func readTokenFile(setting, file string) ([]string, error) {
-	raw, err := os.ReadFile(file)
+	raw, err := secretfile.Read(file)
 	if err != nil {
 		return nil, configErrorf("%s: %v", setting, err)
 	}
