@@ -93,7 +93,7 @@ func newAgentCmd() *cobra.Command {
 	f.DurationVar(&cfg.handshakeTimeout, "handshake-timeout", 10*time.Second, "how long from connect to 140 connected")
 	// A frozen server (or a peer gone behind a NAT) keeps the socket open
 	// and the kernel answers TCP keep-alives, so only silence tells.
-	f.DurationVar(&cfg.idleTimeout, "idle-timeout", 2*time.Minute, "reconnect when the server has sent no line (keep-alive) for this long; keep it well above the server's --keepalive-interval; 0 turns it off")
+	f.DurationVar(&cfg.idleTimeout, "idle-timeout", 2*time.Minute, "reconnect when the server has sent no line (keep-alive) for this long; keep it well above the server's --keepalive-interval; at least 1s; 0 turns it off")
 	f.DurationVar(&cfg.backoffMin, "backoff-min", 500*time.Millisecond, "base wait between reconnects; each wait is drawn at random up to its bound, so one may be shorter")
 	f.DurationVar(&cfg.backoffMax, "backoff-max", time.Minute, "longest wait between reconnects (and the wait after auth failed)")
 	f.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -166,6 +166,13 @@ func checkPassword(pw, from string) (string, error) {
 // minAgentBackoff is the shortest --backoff-min taken.
 const minAgentBackoff = 10 * time.Millisecond
 
+// minIdleTimeout is the shortest --idle-timeout taken (0, off, aside).
+// Any was: 1ms closed each session as soon as it registered, so the
+// agent redialled without end, and the server logged a client come and
+// gone over and over. Below a second a pause of the server's (a GC, a
+// busy host) is taken for a silent server.
+const minIdleTimeout = time.Second
+
 func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Backoff, error) {
 	if cfg.server == "" {
 		return client.Config{}, client.Backoff{}, configErrorf("--server HOST:PORT is required (or CLISER_SERVER)")
@@ -199,8 +206,9 @@ func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Bac
 		return client.Config{}, client.Backoff{}, configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",
 			cfg.dialTimeout, cfg.handshakeTimeout)
 	}
-	if cfg.idleTimeout < 0 {
-		return client.Config{}, client.Backoff{}, configErrorf("--idle-timeout must be 0 (off) or positive, got %s", cfg.idleTimeout)
+	if cfg.idleTimeout < 0 || (cfg.idleTimeout > 0 && cfg.idleTimeout < minIdleTimeout) {
+		return client.Config{}, client.Backoff{}, configErrorf("--idle-timeout must be 0 (off) or at least %s, and well above the server's "+
+			"--keepalive-interval (a session silent this long is closed and redialled), got %s", minIdleTimeout, cfg.idleTimeout)
 	}
 	pw, err := agentPassword(cfg.passwordFile)
 	if err != nil {

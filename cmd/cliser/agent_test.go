@@ -133,7 +133,7 @@ func TestAgentBinaryAuthFailedKeepsTryingAndSaysWhy(t *testing.T) {
 func TestAgentBinaryIdleTimeoutReconnectsToSilentServer(t *testing.T) {
 	srv, reg := agentServer(t, reactor.WithKeepAlive(time.Hour, time.Second))
 	p := startAgent(t, []string{"CLISER_PASSWORD=" + agentTestPassword},
-		"--server", srv.Addr(), "--id", "e2e-agent-idle", "--idle-timeout", "300ms",
+		"--server", srv.Addr(), "--id", "e2e-agent-idle", "--idle-timeout", "1s",
 		"--backoff-min", "10ms", "--backoff-max", "50ms")
 	require.Eventually(t, connectedRecord(reg, "e2e-agent-idle"), 10*time.Second, 10*time.Millisecond, p.LogText())
 	first, _ := reg.Get("e2e-agent-idle")
@@ -144,7 +144,7 @@ func TestAgentBinaryIdleTimeoutReconnectsToSilentServer(t *testing.T) {
 	// The log reaches the test through a pipe and a copying goroutine,
 	// which may trail the reconnect the registry already shows.
 	require.Eventually(t, func() bool {
-		return strings.Contains(p.LogText(), "no line from the server for 300ms") &&
+		return strings.Contains(p.LogText(), "no line from the server for 1s") &&
 			strings.Contains(p.LogText(), "raise the idle timeout above it")
 	}, 10*time.Second, 10*time.Millisecond, "the idle timeout is not said: %s", p.LogText())
 	assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
@@ -174,7 +174,7 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 		{"bad id from env", []string{"CLISER_PASSWORD=x", "CLISER_ID=has space"}, []string{"--server", "127.0.0.1:1"}, "has space"},
 		{"bad id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1", "--id", "bad/id"}, `--id "bad/id": an ID is 1 to 64 of`},
 		{"bad env duration", []string{"CLISER_PASSWORD=x", "CLISER_ON_SHUTDOWN_TIMEOUT=soon"}, []string{"--server", "h:1", "--id", "a"}, "CLISER_ON_SHUTDOWN_TIMEOUT"},
-		{"negative idle timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--idle-timeout", "-1s"}, "--idle-timeout"},
+		{"negative idle timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--idle-timeout", "-1s"}, "--idle-timeout must be 0 (off) or at least 1s"},
 		{"zero hook timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--on-shutdown-timeout", "0s"}, "--on-shutdown-timeout must be positive, got 0s"},
 		{"zero backoff min", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "0s"}, "--backoff-min must be at least 10ms"},
 		{"1ns backoff", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "1ns", "--backoff-max", "1ns"}, "--backoff-min must be at least 10ms (every wait between attempts can be this short), got 1ns"},
@@ -259,4 +259,31 @@ func TestAgentSignalsWhileTheHookRunsAreSaid(t *testing.T) {
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
 	assert.Contains(t, p.LogText(), "on-shutdown command finished", "the hook ran to its end")
 	assert.NotContains(t, p.LogText(), "the session is up and stays")
+}
+
+// An --idle-timeout below a second is refused at start, 0 (off) and 1s
+// taken. Taken, 1ms closed each session as it registered: the agent
+// redialled without end, the server saw it come and go.
+func TestAgentBinaryRefusesAnIdleTimeoutBelowASecond(t *testing.T) {
+	srv, reg := agentServer(t)
+	env := []string{"CLISER_PASSWORD=" + agentTestPassword}
+	for _, d := range []string{"1ms", "999ms"} {
+		p := startAgent(t, env, "--server", srv.Addr(), "--id", "idle-short", "--idle-timeout", d, "--backoff-min", "10ms", "--backoff-max", "10ms")
+		select {
+		case <-p.Exited:
+		case <-time.After(waitFor):
+			t.Fatalf("--idle-timeout %s was taken:\n%s", d, p.LogText())
+		}
+		assert.Equal(t, 2, testkit.ExitCode(p.ExitErr), p.LogText())
+		assert.Contains(t, p.LogText(), "--idle-timeout must be 0 (off) or at least 1s, and well above the server's --keepalive-interval "+
+			"(a session silent this long is closed and redialled), got "+d)
+	}
+	_, ok := reg.Get("idle-short")
+	assert.False(t, ok, "an agent refused at start connected")
+	for _, d := range []string{"0", "1s"} {
+		id := "idle-" + d
+		p := startAgent(t, env, "--server", srv.Addr(), "--id", id, "--idle-timeout", d)
+		require.Eventually(t, connectedRecord(reg, id), waitFor, tick, "--idle-timeout %s: %s", d, p.LogText())
+		assert.Equal(t, 0, p.Stop(t, nil), p.LogText())
+	}
 }
