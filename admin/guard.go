@@ -24,7 +24,9 @@ import (
 //     pod's IP, and so do the probes (openPaths), which tell a page
 //     nothing but ok and which a health check may call by a service name;
 //   - a request with an Origin must come from the API's own origin
-//     (scheme aside, host:port equal to the Host), and one the browser
+//     (scheme aside, host:port equal to the Host: the API is plain HTTP,
+//     so an https:// origin is a TLS terminator in front of it, and the
+//     scheme the browser used is not the server's to see), and one the browser
 //     marks cross-site is refused, unless it is a GET or HEAD that follows
 //     a link (the linking page cannot read the answer). A state-changing
 //     request (POST, PUT, PATCH, DELETE) could act; a read could not be

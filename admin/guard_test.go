@@ -264,3 +264,33 @@ func TestTokenOff(t *testing.T) {
 		assert.Equal(t, http.StatusOK, s.callToken(t, http.MethodGet, "/metrics", "", tok).status)
 	}
 }
+
+// The Origin's scheme is not compared with the API's: the API speaks
+// plain HTTP, and a TLS terminator in front of it forwards the browser's
+// Host with the page's https:// Origin (the dashboard through it).
+// Held to http, each such call got 403. Its host and port still count.
+func TestOriginSchemeIsNotCompared(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{apiOpts: []admin.Option{admin.WithAllowedHosts("cliser.example.net")}})
+	hostport := strings.TrimPrefix(s.base, "http://")
+	kick := func(host, origin string) reply {
+		return s.send(t, request{method: "POST", path: "/v1/clients/nobody/kick", host: host,
+			header: map[string]string{"Origin": origin}})
+	}
+	for _, c := range []struct{ host, origin string }{
+		{"cliser.example.net", "https://cliser.example.net"},     // a terminator on 443, Host forwarded
+		{"cliser.example.net:443", "https://cliser.example.net"}, // the same, the port in Host
+		{hostport, "https://" + hostport},
+		{hostport, "http://" + hostport},
+	} {
+		r := kick(c.host, c.origin)
+		assert.Equal(t, http.StatusNotFound, r.status, "Host %s, Origin %s: %s", c.host, c.origin, r.body) // past the guard
+	}
+	for _, c := range []struct{ host, origin string }{
+		{"cliser.example.net:443", "https://cliser.example.net:8443"},
+		{hostport, "https://127.0.0.1:1"},
+	} {
+		r := kick(c.host, c.origin)
+		assert.Equal(t, http.StatusForbidden, r.status, "Host %s, Origin %s: %s", c.host, c.origin, r.body)
+	}
+}
