@@ -140,15 +140,18 @@ func checkOrigin(r *http.Request) string {
 }
 
 // sameHostPort compares an origin with the request's Host, the scheme's
-// default port filled in on both sides.
+// default port filled in on the origin's side. A Host without a port went
+// to the default port of the scheme the browser used, which the server
+// does not see: 80 or 443. It took the origin's port, whatever it was, so
+// a page at https://host:8443 passed for https://host.
 func sameHostPort(origin *url.URL, host string) bool {
 	port := origin.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[origin.Scheme]
 	}
 	h, p, err := net.SplitHostPort(host)
-	if err != nil { // no port in Host: the scheme's default
-		h, p = hostOnly(host), port
+	if err != nil { // no port in Host
+		return normalHost(origin.Hostname()) == normalHost(hostOnly(host)) && (port == "80" || port == "443")
 	}
 	return normalHost(origin.Hostname()) == normalHost(h) && port == p
 }

@@ -294,3 +294,34 @@ func TestOriginSchemeIsNotCompared(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, r.status, "Host %s, Origin %s: %s", c.host, c.origin, r.body)
 	}
 }
+
+// A Host without a port is the default port of the scheme the browser
+// used, 80 or 443: an Origin on another port of that host is another
+// origin, refused as one beside a Host that names its port is. It passed:
+// the Host's missing port was filled in with the Origin's, whatever it
+// was, so a page at https://host:8443 could call the API at https://host.
+func TestOriginOnAnotherPortOfAPortlessHostIsRefused(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{apiOpts: []admin.Option{admin.WithAllowedHosts("cliser.example.net")}})
+	kick := func(host, origin string) reply {
+		return s.send(t, request{method: "POST", path: "/v1/clients/nobody/kick", host: host,
+			header: map[string]string{"Origin": origin}})
+	}
+	for _, c := range []struct{ host, origin string }{
+		{"cliser.example.net", "https://cliser.example.net:8443"},
+		{"cliser.example.net", "http://cliser.example.net:8080"},
+		{"127.0.0.1", "http://127.0.0.1:7071"},
+		{"cliser.example.net", "ftp://cliser.example.net"},
+	} {
+		r := kick(c.host, c.origin)
+		assert.Equal(t, http.StatusForbidden, r.status, "Host %s, Origin %s: %s", c.host, c.origin, r.body)
+	}
+	for _, c := range []struct{ host, origin string }{
+		{"cliser.example.net", "https://cliser.example.net"},
+		{"cliser.example.net", "http://cliser.example.net"},
+		{"127.0.0.1", "http://127.0.0.1"},
+	} {
+		r := kick(c.host, c.origin)
+		assert.Equal(t, http.StatusNotFound, r.status, "Host %s, Origin %s: %s", c.host, c.origin, r.body) // past the guard
+	}
+}
