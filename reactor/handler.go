@@ -135,10 +135,10 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	s.state = closed
 	if wasRegistered {
 		// By sid: the session keeps no cid. A replaced session no longer
-		// owns its record, and its line names it by sid, as its
-		// "client registered" line did.
-		cid := h.reg.DisconnectSID(s.sid, s, s.reason)
-		if cid == "" {
+		// owns its record; the registry kept the cid it was replaced for,
+		// so its line names it, as its "client registered" line did.
+		cid, owned := h.reg.DisconnectSID(s.sid, s, s.reason)
+		if !owned {
 			// A newer connection took the record over (Register, the
 			// only way a live session loses it): the registry ended this
 			// session as replaced, in its record and its event, whatever

@@ -37,6 +37,13 @@ type Registry struct {
 	sessions uint32    // sessions named under prefix so far; under mu
 
 	restarted int // records Load marked "server restarted"; under mu
+
+	// taken holds the cid of each connection a takeover replaced, until its
+	// own late disconnect takes it (DisconnectSID, Disconnect): its sid was
+	// handed back at the takeover, so that disconnect no longer finds its
+	// record, and the reactor's session keeps no cid of its own to name it
+	// in its "client disconnected" line. Under mu; nil until a takeover.
+	taken map[Conn]string
 }
 
 // getLocked finds cid's entry. r.mu must be held.
@@ -81,6 +88,12 @@ func (r *Registry) RegisterPort(cid string, cip *string, cport uint16, conn Conn
 		// Takeover: the old connection's sid goes back first, so a full
 		// registry still lets a client replace itself.
 		replaced = e.conn
+		if replaced != conn {
+			if r.taken == nil {
+				r.taken = make(map[Conn]string)
+			}
+			r.taken[replaced] = cid
+		}
 		r.releaseLocked(e)
 		// The old connection's end goes out before the new one's start,
 		// so a consumer sees a client's sessions in order; its own late
@@ -128,21 +141,31 @@ func (r *Registry) Disconnect(cid string, conn Conn, reason protocol.Reason) boo
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, _ := r.getLocked(cid)
-	return r.disconnectLocked(e, conn, reason, now)
+	if r.disconnectLocked(e, conn, reason, now) {
+		return true
+	}
+	delete(r.taken, conn)
+	return false
 }
 
 // DisconnectSID is Disconnect for the connection conn that was given sid:
 // an array index instead of a search by cid, for a caller that keeps no
 // cid (the reactor's session, to stay small). It returns the record's cid
-// when conn still owned it, "" otherwise (replaced, or already gone).
-func (r *Registry) DisconnectSID(sid uint16, conn Conn, reason protocol.Reason) (cid string) {
+// and owned when conn still owned it. Otherwise it changes nothing and
+// owned is false: cid is then the one a takeover replaced conn for (its
+// end is already recorded, as replaced), or "" when conn is already gone.
+func (r *Registry) DisconnectSID(sid uint16, conn Conn, reason protocol.Reason) (cid string, owned bool) {
 	now := toNanos(r.opts.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.bySID[sid]; r.disconnectLocked(e, conn, reason, now) {
-		return e.cid
+		return e.cid, true
 	}
-	return ""
+	if cid, ok := r.taken[conn]; ok {
+		delete(r.taken, conn)
+		return cid, false
+	}
+	return "", false
 }
 
 // disconnectLocked marks e disconnected if conn still owns it (e may be

@@ -55,7 +55,7 @@ func RunRegistrations(b *testing.B, r *registry.Registry, cids []string, cip *st
 				b.Fatal(err)
 			}
 			own()
-			if r.DisconnectSID(sid, c, protocol.ReasonClosedByClient) == "" {
+			if _, owned := r.DisconnectSID(sid, c, protocol.ReasonClosedByClient); !owned {
 				b.Fatal("not disconnected")
 			}
 			own()
