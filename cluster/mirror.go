@@ -325,6 +325,10 @@ func (n *Node) closeReplaced(cid string) {
 	}
 	n.mu.Lock()
 	p, ok := n.published[cid]
+	to := "" // the node whose registration replaced it, as the index has it
+	if e, in := n.index.Get(key(cid)); in && e.node() != n.self {
+		to = n.holderLocked(e)
+	}
 	n.mu.Unlock()
 	rec, found := n.reg.Get(cid)
 	if !ok || !found || !rec.CStatus || !p.session(rec) {
@@ -334,7 +338,7 @@ func (n *Node) closeReplaced(cid string) {
 	if err != nil {
 		return
 	}
-	n.log.Info("cluster: client registered on another node; closing here", zap.String("cid", cid))
+	n.log.Info("cluster: client registered on another node; closing here", zap.String("cid", cid), zap.String("to_node", to))
 	n.metrics.takeovers.Inc()
 	_ = conn.Close(protocol.ReasonReplaced)
 }

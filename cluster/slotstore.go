@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/cliser/cliser/registry"
 )
 
@@ -135,8 +137,12 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 // them (written into this node's slot all the same, they lose to the
 // newer one by its revision), and reports whether one takes over a
 // client the index holds connected on another node (takeoverorder.go).
+// Each such takeover is logged with the node that held the client: the
+// reactor's "client registered" line could not say, as only the index
+// knows, and the other node's line names this one.
 func (n *Node) weighPut(put []registry.Record) (takeover bool) {
 	held := 0
+	var from []string // cid, then the node that held it, of each takeover
 	n.mu.Lock()
 	for _, rec := range put {
 		e, ok := n.index.Get(key(rec.CID))
@@ -147,11 +153,19 @@ func (n *Node) weighPut(put []registry.Record) (takeover bool) {
 			held++ // the other node took it from this one: not a takeover of ours
 			continue
 		}
-		takeover = takeover || rec.CStatus && e.connected()
+		if rec.CStatus && e.connected() {
+			takeover = true
+			from = append(from, rec.CID, n.holderLocked(e))
+		}
 	}
 	n.mu.Unlock()
 	if held > 0 {
 		n.metrics.writes.WithLabelValues(writeSkip).Add(float64(held))
+	}
+	for i := 0; i < len(from); i += 2 {
+		if ce := n.log.Check(zap.InfoLevel, "cluster: client taken over from another node"); ce != nil {
+			ce.Write(zap.String("cid", from[i]), zap.String("from_node", from[i+1]))
+		}
 	}
 	return takeover
 }

@@ -1,0 +1,47 @@
+package cluster_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/protocol"
+)
+
+// A client that moves from n1 to n2 is a takeover whose two log lines
+// name the other node: n2's says which node held the client before
+// ("from_node"), n1's, closing its session, which node has it now
+// ("to_node"). Before, n2 logged nothing of the takeover and n1's line
+// named only n1 (its logger's "node"), so which node took the client, or
+// from where, was not in either log (logs audit).
+func TestTakeoverLinesNameTheOtherNode(t *testing.T) {
+	url := runNATS(t)
+	logged := func(id string) (node.Option, *observer.ObservedLogs) {
+		core, logs := observer.New(zap.InfoLevel)
+		return node.WithLogger(zap.New(zapcore.NewTee(zaptest.NewLogger(t).Named(id).Core(), core))), logs
+	}
+	o1, logs1 := logged("n1")
+	o2, logs2 := logged("n2")
+	n1, n2 := startNodeOpts(t, url, "n1", o1), startNodeOpts(t, url, "n2", o2)
+
+	old := register(t, n1.srv.Addr(), "mover")
+	eventually(t, func() bool { return n2.listed(t, "mover") }, "n2 sees mover held by n1")
+	register(t, n2.srv.Addr(), "mover")
+	old.ExpectClosed("190 " + protocol.ReasonReplaced.String())
+
+	var took, closing []observer.LoggedEntry
+	eventually(t, func() bool {
+		took = logs2.FilterMessage("cluster: client taken over from another node").All()
+		closing = logs1.FilterMessage("cluster: client registered on another node; closing here").All()
+		return len(took) > 0 && len(closing) > 0
+	}, "both nodes' takeover lines")
+	assert.Len(t, took, 1)
+	assert.Equal(t, map[string]any{"node": "n2", "cid": "mover", "from_node": "n1"}, took[0].ContextMap())
+	assert.Len(t, closing, 1)
+	assert.Equal(t, map[string]any{"node": "n1", "cid": "mover", "to_node": "n2"}, closing[0].ContextMap())
+}
