@@ -55,6 +55,19 @@ func (l *Log) gone(after uint64) *GoneError {
 // Read returns up to limit events with Seq > after, oldest first, or a
 // *GoneError when after+1 is below the oldest seq kept.
 func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	out, err := l.read(ctx, after, limit)
+	return out, l.damaged(err)
+}
+
+// ReadUnlogged is Read for a caller that reports a damaged event itself,
+// with the same file and remedy in the error: the start, which refuses a
+// damaged tail with one message (its exit line), not that and a log line.
+func (l *Log) ReadUnlogged(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	out, err := l.read(ctx, after, limit)
+	return out, l.damagedErr(err)
+}
+
+func (l *Log) read(ctx context.Context, after uint64, limit int) ([]Event, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -64,7 +77,7 @@ func (l *Log) Read(ctx context.Context, after uint64, limit int) ([]Event, error
 		out = append(out, ev)
 		return err
 	})
-	return out, l.damaged(err)
+	return out, err
 }
 
 // scan calls f with up to limit events with Seq > after, oldest first, in

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,4 +149,27 @@ func TestBinaryDataDirPermissionSaysWhatToGive(t *testing.T) {
 	assert.Contains(t, text, fmt.Sprintf("cliser runs as uid %d", uid), "who needs the access")
 	assert.Contains(t, text, fmt.Sprintf("chown -R %d %s", uid, dir), "what to give it")
 	assert.NotContains(t, text, "cliser ready")
+}
+
+// Damage in the newest events refuses the start as any damaged file does:
+// one message, the exit line, naming the file and the remedy (an event
+// that is not JSON is refused at open; one whose time is garbled, by the
+// read of the newest sessions). Before, that read also logged it at ERROR
+// ("event log: an event could not be read back", the same file and
+// remedy), so the refusal was said twice (logs audit).
+func TestBinaryDamagedNewestEventsSaidOnce(t *testing.T) {
+	for name, garble := range map[string]func(*testing.T, string){"not JSON": garbleEvent, "time garbled": garbleEventTime} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeIdentityAndEvents(t, dir)
+			path := filepath.Join(dir, events.FileName)
+			garble(t, path)
+			text, code := testkit.Run(t, testkit.Environ(nil, "CLISER_PASSWORD=damage-pw"), "serve", "--listen", "127.0.0.1:0",
+				"--admin-listen", "off", "--data-dir", dir)
+			assert.Equal(t, 1, code, text)
+			assert.Equal(t, 1, strings.Count(text, "move it away"), "the remedy is said once:\n%s", text)
+			assert.NotContains(t, text, "could not be read back", "no log line besides the exit line")
+			assert.Regexp(t, `(?m)^cliser: .*cliser will not start on it.*`+regexp.QuoteMeta(path), text, "the exit line names the file")
+		})
+	}
 }
