@@ -287,11 +287,11 @@ func (n *Node) holderOf(cid string, down bool) (registry.Record, error) {
 func (d *directory) ShutdownAll(text string) (int, error) {
 	n := d.node()
 	if !n.natsConnected() {
-		return 0, fmt.Errorf("%w (NATS does not answer, so the other nodes can not be asked; nothing was sent)", registry.ErrUnavailable)
+		return 0, shutdownAllUnavailable("NATS does not answer, so the other nodes can not be asked")
 	}
 	alive, err := n.aliveNodes(StatsTimeout) // then requestTimeout for the orders: within an admin client's 5 s
 	if err != nil {
-		return 0, fmt.Errorf("%w (the live nodes could not be listed; nothing was sent): %v", registry.ErrUnavailable, err)
+		return 0, shutdownAllUnavailable("the live nodes could not be listed: " + err.Error())
 	}
 	delete(alive, n.id)
 	var mu sync.Mutex
@@ -327,3 +327,15 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 	}
 	return sent + here, err
 }
+
+// shutdownAllUnavailable is ShutdownAll's refusal, a 503 as
+// registry.ErrUnavailable is, in its own words: that error's text speaks
+// of one client's node, so an operator who ordered every client of the
+// cluster to shut down was told of "the node that holds the client".
+type shutdownAllUnavailable string
+
+func (e shutdownAllUnavailable) Error() string {
+	return "shutdown of every client in the cluster not sent, to any client on any node: " + string(e) + "; try again later"
+}
+
+func (e shutdownAllUnavailable) Unwrap() error { return registry.ErrUnavailable }
