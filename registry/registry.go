@@ -88,7 +88,7 @@ func (r *Registry) RegisterPort(cid string, cip *string, cport uint16, conn Conn
 		// Takeover: the old connection's sid goes back first, so a full
 		// registry still lets a client replace itself.
 		replaced = e.conn
-		if replaced != conn {
+		if replaced != nil && replaced != conn {
 			if r.taken == nil {
 				r.taken = make(map[Conn]string)
 			}
