@@ -85,8 +85,11 @@ func (c *Client) Base() string { return c.shown }
 type StatusError struct {
 	Status  int
 	Message string
-	oldest  uint64  // a 410's oldest seq kept (events)
-	newest  *uint64 // a 410's newest seq, for a cursor past it (events)
+	// RetryAfter is the answer's Retry-After (a 429 of a locked-out
+	// address, a 503 of a full server); 0 when it has none.
+	RetryAfter time.Duration
+	oldest     uint64  // a 410's oldest seq kept (events)
+	newest     *uint64 // a 410's newest seq, for a cursor past it (events)
 }
 
 func (e *StatusError) Error() string {
@@ -220,7 +223,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 		return nil, &UnreachableError{URL: c.shown, Err: notHTTP(err)}
 	}
 	if resp.StatusCode != want {
-		return resp.Header, statusError(resp.StatusCode, raw)
+		return resp.Header, statusError(resp.StatusCode, resp.Header, raw)
 	}
 	if out == nil {
 		return resp.Header, nil
@@ -236,13 +239,34 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 }
 
 // statusError reads an error answer's {"error": "..."} (and a 410's
-// "oldest").
-func statusError(status int, raw []byte) *StatusError {
+// "oldest") and its Retry-After.
+func statusError(status int, h http.Header, raw []byte) *StatusError {
 	var e GoneResponse
 	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
 		e.Error = foreignBody(status, raw)
 	}
-	return &StatusError{Status: status, Message: e.Error, oldest: e.Oldest, newest: e.Newest}
+	return &StatusError{Status: status, Message: e.Error, RetryAfter: retryAfter(h.Get("Retry-After"), time.Now()),
+		oldest: e.Oldest, newest: e.Newest}
+}
+
+// maxRetryAfter bounds the Retry-After a client waits: the API's own are
+// seconds to a minute, and a proxy's hours would stall a tail unsaid.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter reads a Retry-After, whole seconds or an HTTP date; 0 when
+// it is absent or neither.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return min(max(at.Sub(now), 0), maxRetryAfter)
+	}
+	return 0
 }
 
 // foreignBodyMax bounds how much of an answer that is not cliser's a

@@ -86,10 +86,11 @@ var StreamIdle = 45 * time.Second
 // after the last event it passed to fn (Last-Event-ID), with backoff; a
 // 503 (a cluster node whose event stream is away for a moment) or a 429
 // (this address's wrong-token bucket empty for a while) is tried again
-// the same way. Events that fell out of the log come back as
-// *events.GoneError; a rejected request (401, 400, 404) as *StatusError.
-// onState, when not nil, hears of every (re)connection and drop, for a
-// message to the user.
+// too, after the answer's Retry-After when it has one. Events that fell
+// out of the log come back as *events.GoneError; a rejected request (401,
+// 400, 404) as *StatusError. onState, when not nil, hears of every
+// (re)connection and drop, for a message to the user; a drop's error is a
+// *RetryError, which says how long Stream waits before it tries again.
 func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn func(events.Event) error, onState func(connected bool, err error)) error {
 	var last *uint64
 	if after != nil {
@@ -140,14 +141,32 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 			// ever, "stream dropped" on a stream never up (CLI audit).
 			return err
 		}
-		if onState != nil {
-			onState(false, err)
+		wait := backoff.next(got)
+		if se != nil && se.RetryAfter > 0 {
+			// The server said when (a locked-out address: when its
+			// bucket has a token again); sooner is refused again, and
+			// every 429 was logged and counted as one more.
+			wait = se.RetryAfter
 		}
-		if !backoff.wait(ctx, got) {
+		if onState != nil {
+			onState(false, &RetryError{Err: err, After: wait})
+		}
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-time.After(wait):
 		}
 	}
 }
+
+// RetryError is a drop or a refusal that Stream tries again after After.
+type RetryError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
 
 // streamBackoff spaces Stream's reconnects: 250 ms doubling to 10 s, with
 // jitter, back to 250 ms after a connection that was answered.
@@ -155,18 +174,14 @@ type streamBackoff struct{ d time.Duration }
 
 func newStreamBackoff() streamBackoff { return streamBackoff{250 * time.Millisecond} }
 
-// wait sleeps the next backoff; false when ctx ended first.
-func (b *streamBackoff) wait(ctx context.Context, answered bool) bool {
+// next is the next backoff to wait.
+func (b *streamBackoff) next(answered bool) time.Duration {
 	if answered {
 		b.d = 250 * time.Millisecond
 	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(b.d/2 + rand.N(b.d/2+1)):
-	}
+	d := b.d/2 + rand.N(b.d/2+1)
 	b.d = min(2*b.d, 10*time.Second)
-	return true
+	return d
 }
 
 type callbackError struct{ err error }
@@ -200,7 +215,7 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return true, goneOf(statusError(resp.StatusCode, raw))
+		return true, goneOf(statusError(resp.StatusCode, resp.Header, raw))
 	}
 	if onState != nil {
 		onState(true, nil)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -115,16 +116,27 @@ func noEventType(types string) error {
 // tail prints the stream until ctx ends. Events that fell out of the log
 // while it was away are said on stderr, and it goes on from the oldest kept.
 func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter, asJSON bool, out, errw io.Writer) error {
-	dropped := false
+	dropped := false // a line said the stream is not up
+	up := false      // a connection of this tail was up
 	onState := func(connected bool, err error) {
+		var se *admin.StatusError
+		var re *admin.RetryError
 		switch {
-		case connected && dropped:
+		case connected && dropped && up:
 			fmt.Fprintln(errw, "cliser: reconnected; resuming after the last event printed")
-			dropped = false
+		case connected && dropped:
+			fmt.Fprintln(errw, "cliser: connected")
+		case !connected && errors.As(err, &se) && se.Status == http.StatusTooManyRequests && errors.As(err, &re):
+			// Not a drop: no stream was up, and trying again before the
+			// Retry-After is refused again (CLI audit: "stream dropped",
+			// a retry every second).
+			fmt.Fprintf(errw, "cliser: the admin API at %s locks this address out for a while: too many wrong tokens "+
+				"came from it (the right one is refused too until then); trying again in %s\n", c.Base(), roundUp(re.After))
 		case !connected:
 			fmt.Fprintf(errw, "cliser: stream dropped (%v); reconnecting\n", err)
-			dropped = true
 		}
+		dropped = !connected
+		up = up || connected
 	}
 	print := func(ev events.Event) error { return printEvent(out, ev, asJSON) }
 	for {
@@ -147,6 +159,11 @@ func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter
 		next := gone.Oldest - 1
 		after = &next
 	}
+}
+
+// roundUp is d in whole seconds, rounded up, as a wait is told.
+func roundUp(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // printEvent writes one event: its JSON, or a table-like line of the
