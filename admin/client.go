@@ -28,17 +28,34 @@ type Client struct {
 // a bare "host:port" gets http://). token, when not empty, is sent as a
 // bearer token.
 func NewClient(base, token string, timeout time.Duration) (*Client, error) {
+	typed := typedRedacted(base)
+	if strings.TrimSpace(base) == "" {
+		// It said `admin address "http:"`, a value nobody typed (audit).
+		return nil, fmt.Errorf("admin address %q is empty: want http://HOST:PORT or HOST:PORT", base)
+	}
 	if !strings.Contains(base, "://") {
+		// "htp:/x", "http:x", "localhost:": a scheme without its "//", or
+		// a port left out. Read as HOST:PORT with http:// before it, it
+		// went to the host "htp" on port 80 and met no server (exit 1).
+		authority, _, _ := strings.Cut(base, "/")
+		if scheme, rest, ok := strings.Cut(base, ":"); ok && isScheme(scheme) && !startsWithPort(rest) &&
+			!strings.Contains(authority, "@") { // USER:PASSWORD@HOST:PORT
+
+			return nil, fmt.Errorf("admin address %q is not a URL cliser can use: want http://HOST:PORT, https://HOST:PORT or HOST:PORT", typed)
+		}
 		base = "http://" + base
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		// Its error quotes the address, password and all.
-		return nil, fmt.Errorf("admin address: want http://HOST:PORT (%v)", unwrapURLError(err))
+		// Its error quotes the address, password and all: typed has none.
+		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT (%v)", typed, unwrapURLError(err))
 	}
 	shown := redacted(u)
-	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("admin address %q: want http://HOST:PORT", shown)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("admin address %q: the scheme %s is not http or https: want http://HOST:PORT", typed, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("admin address %q has no host: want http://HOST:PORT", typed)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
@@ -62,6 +79,54 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		token: token,
 		http:  &http.Client{Timeout: timeout, Transport: newTransport()},
 	}, nil
+}
+
+// isScheme says whether s can be a URL's scheme (RFC 3986: a letter,
+// then letters, digits, + - .).
+func isScheme(s string) bool {
+	if s == "" || !('a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// startsWithPort says whether rest, what follows HOST: in a bare
+// HOST:PORT[/path], starts with a port: digits up to the path (or a query,
+// refused later with its own message) or the end.
+func startsWithPort(rest string) bool {
+	port := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		port = rest[:i]
+	}
+	if port == "" {
+		return false
+	}
+	for _, c := range []byte(port) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// typedRedacted is an address as it was typed, for a message, with what
+// comes before its last "@" after the scheme (a user name, a password, a
+// token) as xxxxx: it may be too malformed for url.Parse to say where the
+// user info ends, and a password must not be quoted.
+func typedRedacted(s string) string {
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	if at := strings.LastIndex(s[start:], "@"); at >= 0 {
+		return s[:start] + "xxxxx" + s[start+at:]
+	}
+	return s
 }
 
 // redacted is u with its user info as xxxxx: a token is often given as

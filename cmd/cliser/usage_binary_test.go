@@ -163,6 +163,14 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"clients", "list", "--timeout", "0s"}, hint: "--timeout must be positive"},
 			{args: []string{"clients", "list"}, env: badAdmin, hint: "CLISER_ADMIN"},
 			{args: []string{"clients", "list", "--admin", "127.0.0.1:99999"}, hint: `cliser: --admin: admin address "http://127.0.0.1:99999": port 99999 is not 1 to 65535`},
+			// It said `admin address "http:"`, a value never typed; "htp:/x"
+			// went to the host "htp" (exit 1, unreachable) (CLI audit).
+			{args: []string{"clients", "list", "--admin", ""}, hint: `cliser: --admin: admin address "" is empty: want http://HOST:PORT or HOST:PORT`},
+			{args: []string{"clients", "list", "--admin", "htp:/x"}, hint: `admin address "htp:/x" is not a URL cliser can use`},
+			{args: []string{"clients", "list", "--admin", "http:127.0.0.1:7071"}, hint: `admin address "http:127.0.0.1:7071" is not a URL`},
+			{args: []string{"clients", "list", "--admin", "localhost:"}, hint: `admin address "localhost:" is not a URL`},
+			{args: []string{"clients", "list", "--admin", "FTP://x"}, hint: `admin address "FTP://x": the scheme ftp is not http or https`},
+			{args: []string{"clients", "list", "--admin", "http://tok:pw@[::1"}, hint: `admin address "http://xxxxx@[::1": want http://HOST:PORT`},
 		},
 		"cliser clients get": {
 			{args: []string{"clients", "get"}, hint: "usage: cliser clients get CID"},
