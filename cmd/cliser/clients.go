@@ -53,7 +53,7 @@ func newClientsListCmd(o *adminFlags) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&l.status, "status", "all", "connected, disconnected or all")
-	f.StringVar(&l.prefix, "prefix", "", "only client IDs that start with this")
+	f.StringVar(&l.prefix, "prefix", "", "only client IDs that start with this (a start of a client ID; empty: every one)")
 	f.IntVar(&l.limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
 	f.BoolVar(&l.all, "all", false, "every record: follow the cursors to the end")
 	f.StringVar(&l.cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
@@ -116,6 +116,13 @@ func (l *listOptions) check(limitGiven bool) error {
 		return configErrorf("give --limit N or --all, not both")
 	case l.pageSize < 1 || l.pageSize > 1000:
 		return configErrorf("--page-size must be 1 to 1000, got %d", l.pageSize)
+	}
+	// "" is every client ID; any other prefix of one is a client ID
+	// itself. One no ID can start with listed an empty table, where the
+	// other commands refuse such an ID (CLI audit).
+	if l.prefix != "" && protocol.ValidateClientID([]byte(l.prefix)) != nil {
+		return configErrorf("--prefix %q: no client ID starts with it (a client ID is 1 to %d of A-Z a-z 0-9 . _ : @ -)",
+			l.prefix, protocol.MaxClientID)
 	}
 	return nil
 }

@@ -67,6 +67,13 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 	pre := decodeJSON[admin.ListResponse](t, out)
 	require.Len(t, pre.Clients, 10, "dev-00 to dev-09")
 	assert.Equal(t, "dev-09", pre.Clients[9].CID)
+	// An empty --prefix is every client ID, a whole ID one of them.
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--prefix", "", "--all")
+	require.NoError(t, err)
+	assert.Len(t, decodeJSON[admin.ListResponse](t, out).Clients, 12, "--prefix \"\" lists every record")
+	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--prefix", "dev-gone")
+	require.NoError(t, err)
+	assert.Len(t, decodeJSON[admin.ListResponse](t, out).Clients, 1)
 
 	// --limit stops early and hands out the cursor; --cursor goes on.
 	out, _, err = runCLI(t, "clients", "list", "--admin", s.admin, "-o", "json", "--status", "connected", "--limit", "5", "--page-size", "2")

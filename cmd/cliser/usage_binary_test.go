@@ -159,6 +159,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"clients", "list", "--status", "gone"}, hint: "--status"},
 			{args: []string{"clients", "list", "--limit", "-1"}, hint: "--limit"},
 			{args: []string{"clients", "list", "--limit", "5", "--all"}, hint: "not both"},
+			// A prefix no client ID starts with listed an empty table (CLI audit).
+			{args: []string{"clients", "list", "--prefix", "bad id"}, hint: `--prefix "bad id": no client ID starts with it (a client ID is 1 to 64 of`},
+			{args: []string{"clients", "list", "--prefix", "pos/"}, hint: `--prefix "pos/": no client ID starts with it`},
+			{args: []string{"clients", "list", "--prefix", strings.Repeat("p", 65)}, hint: "no client ID starts with it"},
 			{args: []string{"clients", "list", "-o", "yaml"}, hint: "want table or json"},
 			{args: []string{"clients", "list", "--timeout", "0s"}, hint: "--timeout must be positive"},
 			{args: []string{"clients", "list"}, env: badAdmin, hint: "CLISER_ADMIN"},
