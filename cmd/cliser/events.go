@@ -31,6 +31,9 @@ func newEventsCmd() *cobra.Command {
 			"$CLISER_ADMIN_LISTEN, else http://127.0.0.1:7071); the token as for\n"+
 			"`cliser clients`.",
 		newEventsTailCmd)
+	// tail prints lines, not a table: the shared "table or json" said
+	// otherwise (CLI audit). The value stays "table", as for every group.
+	cmd.PersistentFlags().Lookup("output").Usage = "table: one line per event; json: each event's JSON on a line of its own (for jq)"
 	return cmd
 }
 

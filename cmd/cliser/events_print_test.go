@@ -42,3 +42,17 @@ func TestEventsTailFromASeqSaysAWrongAddress(t *testing.T) {
 		assert.Less(t, time.Since(start), 10*time.Second, "%v: it retried before saying so", args)
 	}
 }
+
+// The events help says what tail prints for each -o: its "table or json"
+// was the clients' words, and tail prints lines, not a table (CLI audit).
+func TestEventsHelpSaysTailPrintsLines(t *testing.T) {
+	for _, args := range [][]string{{"events", "--help"}, {"events", "tail", "--help"}} {
+		out, _, err := runCLI(t, args...)
+		require.NoError(t, err)
+		assert.Contains(t, out, "table: one line per event; json: each event's JSON on a line of its own", args)
+		assert.NotContains(t, out, "table or json", args)
+	}
+	out, _, err := runCLI(t, "clients", "--help")
+	require.NoError(t, err)
+	assert.Contains(t, out, "table or json", "the clients' tables keep their words")
+}
