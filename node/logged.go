@@ -13,7 +13,7 @@ import (
 // weigh the registry's store against (registry.Logged). The store lags
 // the log by a flush (250 ms): a reconnect storm's quarter second is some
 // 10,000 events; reading 32,768 takes tens of milliseconds, once.
-const loggedTail = 32768
+const loggedTail uint64 = 32768
 
 // priorEnds are the sessions' ends the log holds from since on, by
 // reason, in buckets of priorBucket of their times, each as of the newest
@@ -52,9 +52,16 @@ func (p priorEnds) add(t time.Time, reason string) {
 // does not know is left out: Load goes by its record alone. It also
 // counts the ends logged from since on.
 func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, error) {
+	return loggedSessionsTail(ctx, l, since, loggedTail)
+}
+
+// loggedSessionsTail is loggedSessions over the log's newest tail events.
+// The ends from since on are counted however many events the log holds
+// after them (priorBefore), not only those of the tail.
+func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tail uint64) (map[string]registry.Logged, priorEnds, error) {
 	prior := priorEnds{}
 	newest := l.Newest()
-	after := newest - min(newest, loggedTail)
+	after := newest - min(newest, tail)
 	// Not before the oldest kept: a log begun anew after its floor
 	// (events.seq) or a small --event-retention keeps fewer, and reading
 	// from before them is a 410 that skipped the whole tail.
@@ -62,6 +69,8 @@ func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[st
 		after = max(after, oldest-1)
 	}
 	out := map[string]registry.Logged{}
+	tailFrom := after
+	var tailBegins time.Time // the time of the tail's first event
 	for after < newest {
 		evs, err := l.ReadUnlogged(ctx, after, 1000) // a damaged one refuses the start, which says so
 		if err != nil {
@@ -69,6 +78,9 @@ func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[st
 		}
 		if len(evs) == 0 {
 			break
+		}
+		if tailBegins.IsZero() {
+			tailBegins = evs[0].Time
 		}
 		for _, ev := range evs {
 			noteSession(out, ev)
@@ -78,7 +90,62 @@ func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[st
 		}
 		after = evs[len(evs)-1].Seq
 	}
+	if !tailBegins.IsZero() && !tailBegins.Before(since) {
+		// The tail lies wholly inside the window: the ends before it
+		// count too. A window of more events than the tail (a reconnect
+		// storm of a large fleet, two restarts of it within the
+		// window) had them missed, and the stats after the start said a
+		// fraction of the ends the log held.
+		priorBefore(ctx, l, tailFrom, since, tail, prior)
+	}
 	return out, prior, nil
+}
+
+// priorBefore adds to prior the ends from since on among the log's events
+// up to seq hi, reading back from hi a window of step events at a time,
+// without decoding any but the ends, until a window reaches back before
+// since or to the oldest event kept: it reads the window's events, not
+// the whole log. A read that fails stops the count (the figures are the
+// stats', not a session's).
+func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time, step uint64, prior priorEnds) {
+	var floor uint64
+	if oldest := l.Oldest(); oldest > 0 {
+		floor = oldest - 1
+	}
+	var raws []events.Raw
+	var buf []byte
+	var err error
+	for hi > floor {
+		lo := hi - min(hi-floor, step)
+		older := false
+		for at := lo; at < hi; {
+			raws, buf, err = l.AppendRaw(ctx, raws[:0], buf[:0], at, int(min(hi-at, 1000)))
+			if err != nil || len(raws) == 0 {
+				return
+			}
+			for _, r := range raws {
+				if r.Time().Before(since) {
+					older = true
+					continue
+				}
+				if typ, ok := r.Type(); ok && string(typ) != events.TypeDisconnected {
+					continue
+				}
+				ev, err := r.Event()
+				if err != nil {
+					return
+				}
+				if ev.Type == events.TypeDisconnected && ev.Reason != nil {
+					prior.add(ev.Time, *ev.Reason)
+				}
+			}
+			at = raws[len(raws)-1].Seq
+		}
+		if older {
+			return
+		}
+		hi = lo
+	}
 }
 
 // noteSession updates out with one event of the log, in order.
