@@ -51,14 +51,16 @@ func (p priorEnds) add(t time.Time, reason string) {
 // lack a session (an earlier build's) or whose end's reason this version
 // does not know is left out: Load goes by its record alone. It also
 // counts the ends logged from since on.
-func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, error) {
-	return loggedSessionsTail(ctx, l, since, loggedTail)
+func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, bool, error) {
+	return loggedSessionsTail(ctx, l, since, loggedTail, priorReadMax)
 }
 
 // loggedSessionsTail is loggedSessions over the log's newest tail events.
 // The ends from since on are counted however many events the log holds
-// after them (priorBefore), not only those of the tail.
-func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tail uint64) (map[string]registry.Logged, priorEnds, error) {
+// after them (priorBefore), not only those of the tail, up to readMax
+// events before it; capped says the window went on past them.
+func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tail, readMax uint64) (
+	_ map[string]registry.Logged, _ priorEnds, capped bool, _ error) {
 	prior := priorEnds{}
 	newest := l.Newest()
 	after := newest - min(newest, tail)
@@ -74,7 +76,7 @@ func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tai
 	for after < newest {
 		evs, err := l.ReadUnlogged(ctx, after, 1000) // a damaged one refuses the start, which says so
 		if err != nil {
-			return nil, prior, err
+			return nil, prior, false, err
 		}
 		if len(evs) == 0 {
 			break
@@ -96,32 +98,40 @@ func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tai
 		// storm of a large fleet, two restarts of it within the
 		// window) had them missed, and the stats after the start said a
 		// fraction of the ends the log held.
-		priorBefore(ctx, l, tailFrom, since, tail, prior)
+		capped = priorBefore(ctx, l, tailFrom, since, tail, readMax, prior)
 	}
-	return out, prior, nil
+	return out, prior, capped, nil
 }
+
+// priorReadMax bounds the events priorBefore reads, so that a start after
+// a storm is not held up for the stats' sake: a window of 1,000,000
+// events (500,000 ends) took 2.5 s to count, 0.7 s with this bound. Past
+// it the counts are a floor, and the start says so.
+const priorReadMax = 8 * loggedTail
 
 // priorBefore adds to prior the ends from since on among the log's events
 // up to seq hi, reading back from hi a window of step events at a time,
 // without decoding any but the ends, until a window reaches back before
 // since or to the oldest event kept: it reads the window's events, not
-// the whole log. A read that fails stops the count (the figures are the
+// the whole log, and at most limit of them (capped: the window went on
+// before them). A read that fails stops the count (the figures are the
 // stats', not a session's).
-func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time, step uint64, prior priorEnds) {
+func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time, step, limit uint64, prior priorEnds) (capped bool) {
 	var floor uint64
 	if oldest := l.Oldest(); oldest > 0 {
 		floor = oldest - 1
 	}
+	stop := max(floor, hi-min(hi, limit))
 	var raws []events.Raw
 	var buf []byte
 	var err error
-	for hi > floor {
-		lo := hi - min(hi-floor, step)
+	for hi > stop {
+		lo := hi - min(hi-stop, step)
 		older := false
 		for at := lo; at < hi; {
 			raws, buf, err = l.AppendRaw(ctx, raws[:0], buf[:0], at, int(min(hi-at, 1000)))
 			if err != nil || len(raws) == 0 {
-				return
+				return false
 			}
 			for _, r := range raws {
 				if r.Time().Before(since) {
@@ -133,7 +143,7 @@ func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time,
 				}
 				ev, err := r.Event()
 				if err != nil {
-					return
+					return false
 				}
 				if ev.Type == events.TypeDisconnected && ev.Reason != nil {
 					prior.add(ev.Time, *ev.Reason)
@@ -142,10 +152,11 @@ func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time,
 			at = raws[len(raws)-1].Seq
 		}
 		if older {
-			return
+			return false
 		}
 		hi = lo
 	}
+	return stop > floor
 }
 
 // noteSession updates out with one event of the log, in order.

@@ -46,7 +46,7 @@ func TestLoggedSessionsAreEachClientsNewest(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return l.Newest() == 10 }, 5*time.Second, 10*time.Millisecond)
 
-	got, _, err := loggedSessions(context.Background(), l, time.Now())
+	got, _, _, err := loggedSessions(context.Background(), l, time.Now())
 	require.NoError(t, err)
 	assert.Len(t, got, 3, "%v", got)
 	assert.Equal(t, registry.Logged{Ended: true, Rec: registry.Record{CID: "closed", SID: 3, CIP: "192.0.2.9", CPort: "4000",
@@ -90,7 +90,7 @@ func TestLoggedSessionsOfALogThatKeepsFewerThanTheTail(t *testing.T) {
 			require.True(t, l.Append(events.Event{Type: events.TypeConnected, Time: time.Now(), CID: "only-logged", SID: 1,
 				CIP: "192.0.2.1", CPort: "1", Session: "s-1"}))
 			require.Eventually(t, func() bool { return l.Newest() == from+1 }, 5*time.Second, 10*time.Millisecond)
-			got, _, err := loggedSessions(context.Background(), l, time.Now())
+			got, _, _, err := loggedSessions(context.Background(), l, time.Now())
 			require.NoError(t, err)
 			require.Contains(t, got, "only-logged")
 			assert.True(t, got["only-logged"].Rec.CStatus)
@@ -133,7 +133,7 @@ func TestPriorEndsCountedBeyondTheTail(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return l.Newest() == uint64(len(evs)) }, 5*time.Second, 10*time.Millisecond)
 
-	_, prior, err := loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20)
+	_, prior, capped, err := loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 1000)
 	require.NoError(t, err)
 	got := map[string]int{}
 	for _, b := range prior {
@@ -142,4 +142,19 @@ func TestPriorEndsCountedBeyondTheTail(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"closed by client": 40, "server shutting down": 5}, got)
+	assert.False(t, capped, "the read reached before the window")
+
+	// At most readMax events before the tail are read, so that a start
+	// after a storm is not held up: here the 30 before the tail, all
+	// connects, and the count says it is short.
+	_, prior, capped, err = loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 30)
+	require.NoError(t, err)
+	got = map[string]int{}
+	for _, b := range prior {
+		for r, n := range b.byReason {
+			got[r] += n
+		}
+	}
+	assert.Equal(t, map[string]int{"server shutting down": 5}, got)
+	assert.True(t, capped, "the window went on before the events read")
 }

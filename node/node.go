@@ -135,7 +135,7 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
 		// After a kill -9 the store may lag the log, or the log the store:
 		// Load weighs the two, so each session ends once in the log.
-		logged, prior, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow))
+		logged, prior, capped, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow))
 		if errors.Is(err, events.ErrCorrupt) {
 			// Damage inside an event (the load reads only each one's
 			// cid) is refused as a damaged page is: the file is named,
@@ -149,6 +149,10 @@ func (n *Node) openRecords(ctx context.Context) error {
 		} else {
 			regOpts = append(regOpts, registry.WithLogged(logged))
 			n.prior = prior
+			if capped {
+				o.log.Info("event log: the stats count the last run's ends from the newest events only: more fell in their window",
+					zap.Uint64("events_read", loggedTail+priorReadMax))
+			}
 		}
 	}
 	regOpts = append(regOpts, registry.WithLogger(o.log)) // a failing store is logged (and /readyz says so)
