@@ -81,3 +81,10 @@ func (s *IdentityStore) ExpireWithoutAnswer(ctx context.Context, b identity.Ban)
 	s.unanswered(key, mark)
 	return nil
 }
+
+// BeatUnanswered writes a heartbeat as a beat does and drops its answer:
+// a beat that Close cancelled in flight after it landed.
+func (n *Node) BeatUnanswered(ctx context.Context) error {
+	_, err := n.putBeat(ctx, false)
+	return err
+}

@@ -22,24 +22,31 @@ func (n *Node) beat(timeout time.Duration, resend bool) error {
 	// NATS, being away, will never answer.
 	ctx, cancel := context.WithTimeout(n.ctx, timeout)
 	defer cancel()
-	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
-	var rev uint64
-	put := func() (err error) {
-		rev, err = n.nodes.Put(ctx, keyOf(n.id), val)
-		return err
-	}
-	var err error
-	if resend {
-		err = natsretry.NoResponders(ctx, put)
-	} else {
-		err = put()
-	}
+	rev, err := n.putBeat(ctx, resend)
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
 	n.lastBeat.Store(rev)
 	n.moving.Store(false)
 	return nil
+}
+
+// putBeat writes a heartbeat and returns its revision. The value is kept
+// before it is sent (lastPut): one that lands unanswered is still known
+// as this run's at Close (removeUnansweredBeat).
+func (n *Node) putBeat(ctx context.Context, resend bool) (rev uint64, err error) {
+	val, _ := json.Marshal(map[string]any{"node": n.id, "at": time.Now().UTC()})
+	n.lastPut.Store(&val)
+	put := func() (err error) {
+		rev, err = n.nodes.Put(ctx, keyOf(n.id), val)
+		return err
+	}
+	if resend {
+		err = natsretry.NoResponders(ctx, put)
+	} else {
+		err = put()
+	}
+	return rev, err
 }
 
 // claimID refuses an id another live node uses. A heartbeat found under

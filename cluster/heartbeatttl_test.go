@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,4 +37,19 @@ func TestNodesKeepTheClusterHeartbeat(t *testing.T) {
 	n3 := startNodeOpts(t, url, "n3", node.WithClusterHeartbeat(2*time.Second))
 	assert.Equal(t, 2*time.Second, n3.node.HeartbeatTTL(), "no node alive: a restart changes it")
 	assert.Equal(t, 2*time.Second, ttlOf())
+}
+
+// A clean stop removes the node's heartbeat also when its last beat
+// landed unanswered (the stop cancelled it in flight): the delete was
+// made at the revision the node had seen, found a newer one, and left the
+// heartbeat, so the others counted the stopped node live for a TTL (a
+// start after it kept that node's heartbeat setting: this file's test
+// failed so under CI load).
+func TestStopRemovesAHeartbeatThatLandedUnanswered(t *testing.T) {
+	url := runNATS(t)
+	n1 := startNodeOpts(t, url, "n1", node.WithClusterHeartbeat(time.Minute))
+	require.NoError(t, n1.node.BeatUnanswered(context.Background()))
+	n1.stop()
+	_, err := bucketKV(t, url, cluster.DefaultNodesBucket).Get(context.Background(), "n1")
+	assert.ErrorIs(t, err, jetstream.ErrKeyNotFound, "the stopped node's heartbeat is gone")
 }

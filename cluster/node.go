@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,11 +39,12 @@ type Node struct {
 	sub   *nats.Subscription
 
 	metrics   metrics
-	pub       publisher     // this node's asynchronous writes (publisher.go)
-	own       ownSlots      // this node's records by slot (slotstore.go)
-	backlog   backlog       // whether those writes are behind (backlog.go)
-	aliveSeen atomic.Int64  // nodes alive at the last check
-	lastBeat  atomic.Uint64 // revision of this node's last heartbeat; 0 before the first
+	pub       publisher              // this node's asynchronous writes (publisher.go)
+	own       ownSlots               // this node's records by slot (slotstore.go)
+	backlog   backlog                // whether those writes are behind (backlog.go)
+	aliveSeen atomic.Int64           // nodes alive at the last check
+	lastBeat  atomic.Uint64          // revision of this node's last heartbeat; 0 before the first
+	lastPut   atomic.Pointer[[]byte] // the last heartbeat value sent, answered or not
 	// clientsMade is the clients bucket's stream's creation as this node
 	// last saw it, and renewedAt when it first saw another (bucketgone.go).
 	clientsMade, renewedAt atomic.Int64
@@ -282,10 +284,29 @@ func (n *Node) Close() error {
 	// Only this node's own last heartbeat: never another node's under the
 	// same id (see ErrNodeIDInUse).
 	err := n.nodes.Delete(ctx, keyOf(n.id), jetstream.LastRevision(rev))
+	if isConflict(err) {
+		err = n.removeUnansweredBeat(ctx)
+	}
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !isConflict(err) {
 		return fmt.Errorf("cluster: remove heartbeat: %w", err)
 	}
 	return nil
+}
+
+// removeUnansweredBeat removes this node's heartbeat when the bucket holds
+// the last one it sent, landed but never answered (Close cancelled the
+// beat in flight), so lastBeat is behind it. Left, it kept the stopped
+// node live to the others for a TTL. Any other value is another run's
+// under this id, and stays.
+func (n *Node) removeUnansweredBeat(ctx context.Context) error {
+	e, err := n.nodes.Get(ctx, keyOf(n.id))
+	if err != nil {
+		return err
+	}
+	if sent := n.lastPut.Load(); sent == nil || !bytes.Equal(e.Value(), *sent) {
+		return nil
+	}
+	return n.nodes.Delete(ctx, keyOf(n.id), jetstream.LastRevision(e.Revision()))
 }
 
 func (n *Node) subject(node string) string {
