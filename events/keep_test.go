@@ -16,6 +16,7 @@ import (
 
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/fsx"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // The data dir removed under a running log (rm -rf, a tmp cleaner): its
@@ -58,8 +59,7 @@ func TestLogKeepsItsFileWhenTheDataDirIsRemoved(t *testing.T) {
 	defer func() { stop(); readers.Wait() }()
 
 	// Removed, a file where the dir was: not put back yet, and said so.
-	require.NoError(t, os.RemoveAll(dir))
-	require.NoError(t, os.WriteFile(dir, []byte("in the way"), 0o600))
+	testkit.SwapDirForFile(t, dir, []byte("in the way"))
 	appendN(100)
 	waitNewest(t, l, 200)
 	require.Eventually(t, func() bool {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/fsx"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // The data dir removed under a running store (rm -rf, a tmp cleaner):
@@ -44,8 +45,7 @@ func TestStoreKeepsItsFileWhenTheDataDirIsRemoved(t *testing.T) {
 
 	// Removed, and a file where the dir was: the store cannot put it back
 	// yet, and says so, while writes still succeed.
-	require.NoError(t, os.RemoveAll(dir))
-	require.NoError(t, os.WriteFile(dir, []byte("in the way"), 0o600))
+	testkit.SwapDirForFile(t, dir, []byte("in the way"))
 	require.NoError(t, st.PutCredential(ctx, cred("while-lost")))
 	require.Eventually(t, func() bool {
 		err := st.Healthy()
