@@ -379,3 +379,14 @@ func TestSystemdUnitsHaveNoTrailingComments(t *testing.T) {
 		}
 	}
 }
+
+// The server logs a line at info for each client's end and registration:
+// a restart of a 15,000-client fleet wrote 30,000 within seconds, and
+// journald's default limit for a service (10,000 lines in 30 s) would
+// drop the rest of the 30 s, the stop's outcome and the start's errors
+// with them. The shipped unit lifts the limit.
+func TestServerUnitKeepsAFleetRestartsLog(t *testing.T) {
+	unit := readRepoFile(t, "deploy/systemd/cliser.service")
+	assert.Regexp(t, regexp.MustCompile(`(?m)^LogRateLimitIntervalSec=0$`), unit,
+		"deploy/systemd/cliser.service must set LogRateLimitIntervalSec=0: journald drops a fleet restart's lines otherwise")
+}
