@@ -66,7 +66,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		if ctx.Err() != nil {
 			err = ctx.Err() // net's "operation was canceled" does not wrap it
 		}
-		return nil, fmt.Errorf("client: dial %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("%w %s: %w", ErrDial, cfg.Addr, err)
 	}
 	c := &Conn{
 		nc:     nc,

@@ -83,6 +83,9 @@ func ReasonOf(err error) protocol.Reason {
 var (
 	// ErrClosed: the session was closed locally (Conn.Close).
 	ErrClosed = errors.New("client: connection closed")
+	// ErrDial: no connection was made (refused, unreachable, timed out);
+	// the dialer's error is wrapped too.
+	ErrDial = errors.New("client: dial")
 	// ErrConnLost: the connection ended without a 190 from the server (EOF,
 	// reset, write failure). The underlying error is wrapped too.
 	ErrConnLost = errors.New("client: connection lost")

@@ -158,7 +158,7 @@ func (f *Fleet) Open(ctx context.Context, index int, id string) (*Session, error
 	nc, err := f.dialer.DialContext(ctx, "tcp", f.cfg.Addr)
 	if err != nil {
 		f.counts.dialFailed.Add(1)
-		return nil, fmt.Errorf("client: dial %s: %w", f.cfg.Addr, err)
+		return nil, fmt.Errorf("%w %s: %w", ErrDial, f.cfg.Addr, err)
 	}
 	// A Close during the dial: loops that stopped would never take nc,
 	// and the enroll would wait for them forever.

@@ -281,7 +281,11 @@ func (r *runner) next(err error) time.Duration {
 		if fix := r.fix(err); fix != "" {
 			fields = append(fields, zap.String("fix", fix))
 		}
-		r.log.Warn("disconnected", fields...)
+		if errors.Is(err, ErrDial) {
+			r.log.Warn("could not connect", fields...) // a dial that failed ended no session
+		} else {
+			r.log.Warn("disconnected", fields...)
+		}
 	}
 	r.failures++
 	return wait

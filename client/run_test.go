@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 )
 
@@ -280,4 +281,27 @@ func TestRunSilenceAfterASessionIsNoTLSPort(t *testing.T) {
 	assert.Contains(t, silent["error"], "no prompt")
 	assert.Contains(t, silent["fix"], "stopped, frozen or overloaded")
 	assert.NotContains(t, silent["fix"], "--tls")
+}
+
+// A dial that fails is logged as "could not connect", not "disconnected":
+// nothing was connected, and an operator read the line as sessions lost
+// (network audit). Its error is ErrDial.
+func TestRunSaysADialThatFailedCouldNotConnect(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	cfg := testConfig(testkit.FreeAddr(t)) // nothing listens there
+	cfg.Logger = zap.New(core)
+	ctx, cancel := context.WithCancel(t.Context())
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+	require.Eventually(t, func() bool { return logs.FilterMessage("could not connect").Len() >= 2 },
+		10*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	assert.Zero(t, logs.FilterMessage("disconnected").Len())
+	assert.Contains(t, logs.FilterMessage("could not connect").All()[0].ContextMap()["error"], "client: dial "+cfg.Addr+": ")
+	for _, e := range l.All() {
+		if d, ok := e.(Disconnected); ok {
+			assert.ErrorIs(t, d.Err, ErrDial)
+		}
+	}
 }

@@ -219,7 +219,7 @@ func TestAgentBinaryTLSCertificateMismatchKeepsRetrying(t *testing.T) {
 				return strings.Count(p.LogText(), c.want) >= 3
 			}, 15*time.Second, 10*time.Millisecond, p.LogText())
 			logs := p.LogText()
-			assert.Contains(t, logs, `"msg":"disconnected"`)
+			assert.Contains(t, logs, `"msg":"could not connect"`, "the TLS handshake is the dial's")
 			assert.Contains(t, logs, `"msg":"retrying"`)
 			assert.NotContains(t, logs, `"msg":"registered"`)
 			_, known := reg.Get(id)
