@@ -118,7 +118,7 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 		rec.Node = n.id
 		o.put(rec, now)
 	}
-	takeover := n.weighPut(put)
+	takeover, from := n.weighPut(put)
 	n.mu.Lock()
 	for s := range n.forced {
 		o.slot(s).dirty = true
@@ -129,20 +129,21 @@ func (s *store) Save(put []registry.Record, gone []string) error {
 		n.awaitTakeoverEvents()
 	}
 	defer n.backlog.begin(len(put))()
-	return n.writeSlotsLocked()
+	if err := n.writeSlotsLocked(); err != nil {
+		return err // the registry hands the batch back: logged when it is written
+	}
+	n.logTakeovers(from)
+	return nil
 }
 
 // weighPut looks each record of put up in the index, once. It counts
 // those another node has registered since this node's registration of
 // them (written into this node's slot all the same, they lose to the
 // newer one by its revision), and reports whether one takes over a
-// client the index holds connected on another node (takeoverorder.go).
-// Each such takeover is logged with the node that held the client: the
-// reactor's "client registered" line could not say, as only the index
-// knows, and the other node's line names this one.
-func (n *Node) weighPut(put []registry.Record) (takeover bool) {
+// client the index holds connected on another node (takeoverorder.go),
+// with from: the cid and the node that held it, of each such takeover.
+func (n *Node) weighPut(put []registry.Record) (takeover bool, from []string) {
 	held := 0
-	var from []string // cid, then the node that held it, of each takeover
 	n.mu.Lock()
 	for _, rec := range put {
 		e, ok := n.index.Get(key(rec.CID))
@@ -162,10 +163,19 @@ func (n *Node) weighPut(put []registry.Record) (takeover bool) {
 	if held > 0 {
 		n.metrics.writes.WithLabelValues(writeSkip).Add(float64(held))
 	}
+	return takeover, from
+}
+
+// logTakeovers logs each takeover of from (weighPut's) with the node that
+// held the client, once its registration is written: the reactor's
+// "client registered" line could not say, as only the index knows, and
+// the other node's line names this one. Logged before the write, a flush
+// that failed (NATS away) said it again at every retry, every flush
+// interval for as long as the outage lasted.
+func (n *Node) logTakeovers(from []string) {
 	for i := 0; i < len(from); i += 2 {
 		if ce := n.log.Check(zap.InfoLevel, "cluster: client taken over from another node"); ce != nil {
 			ce.Write(zap.String("cid", from[i]), zap.String("from_node", from[i+1]))
 		}
 	}
-	return takeover
 }
