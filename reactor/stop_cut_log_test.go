@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/panjf2000/gnet/v2"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
