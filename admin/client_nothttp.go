@@ -25,7 +25,8 @@ func notHTTP(err error) error {
 		return nil
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "malformed HTTP") || strings.Contains(msg, "readLoopPeekFailLocked") {
+	if strings.Contains(msg, "malformed HTTP") || strings.Contains(msg, "readLoopPeekFailLocked") ||
+		strings.Contains(msg, "first record does not look like a TLS handshake") { // https:// at a plain port
 		return ErrNotHTTP
 	}
 	return err

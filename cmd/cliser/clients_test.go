@@ -232,8 +232,11 @@ func TestCLISaysTheProtocolPortIsNotTheAdminAPI(t *testing.T) {
 	log.SetOutput(&logged)
 	defer log.SetOutput(os.Stderr)
 	s := startOpsServer(t, "")
-	proto := "http://" + s.Addr()
 	for i := range 5 {
+		proto := "http://" + s.Addr()
+		if i == 4 { // https:// too: the TLS handshake meets "110 password"
+			proto = "https://" + s.Addr()
+		}
 		for _, args := range [][]string{{"clients", "list"}, {"status"}, {"events", "tail"}, {"events", "tail", "--after", "0"}} {
 			_, stderr, err := runCLI(t, append(args, "--admin", proto)...)
 			require.Error(t, err, "%d %v", i, args)

@@ -20,7 +20,7 @@ func flagValueError(err error) error {
 	}
 	takes := takesOf(bad.GetFlag().Value.Type())
 	if errors.Is(num.Err, strconv.ErrRange) {
-		return fmt.Errorf("invalid argument %q for \"--%s\" flag: too large for %s", bad.GetValue(), bad.GetFlag().Name, takes)
+		return fmt.Errorf("invalid argument %q for \"--%s\" flag: out of range for %s", bad.GetValue(), bad.GetFlag().Name, takes)
 	}
 	return fmt.Errorf("invalid argument %q for \"--%s\" flag: it takes %s", bad.GetValue(), bad.GetFlag().Name, takes)
 }
