@@ -156,7 +156,13 @@ func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time,
 		}
 		hi = lo
 	}
-	return stop > floor
+	if stop == floor {
+		return false
+	}
+	// Capped only when the window goes on: the next older event, not
+	// read, is in it too.
+	raws, _, err = l.AppendRaw(ctx, raws[:0], buf[:0], stop-1, 1)
+	return err == nil && len(raws) == 1 && !raws[0].Time().Before(since)
 }
 
 // noteSession updates out with one event of the log, in order.

@@ -157,4 +157,10 @@ func TestPriorEndsCountedBeyondTheTail(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{"server shutting down": 5}, got)
 	assert.True(t, capped, "the window went on before the events read")
+
+	// A bound met exactly where the window begins is no cap: the 75 events
+	// before the tail are all the window has (the 3 before are older).
+	_, _, capped, err = loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 75)
+	require.NoError(t, err)
+	assert.False(t, capped, "the next older event is before the window")
 }
