@@ -135,6 +135,11 @@ func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter
 			// a retry every second).
 			fmt.Fprintf(errw, "cliser: the admin API at %s locks this address out for a while: too many wrong tokens "+
 				"came from it (the right one is refused too until then); trying again in %s\n", c.Base(), roundUp(re.After))
+		case !connected && !up:
+			// No stream was up yet to drop (a cluster node's 503 while its
+			// event stream is away): "dropped" sent the reader looking
+			// for a connection that never was.
+			fmt.Fprintf(errw, "cliser: the event stream is not available yet (%v); trying again\n", err)
 		case !connected:
 			fmt.Fprintf(errw, "cliser: stream dropped (%v); reconnecting\n", err)
 		}

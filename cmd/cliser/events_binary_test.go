@@ -797,3 +797,29 @@ func reasonsOf(evs []events.Event) []string {
 	}
 	return out
 }
+
+// A stream refused before one was ever up (503: every event-wait slot
+// held) is said as not available yet, not as "stream dropped", and the
+// tail connects once a slot frees (review: "dropped" of a stream never up
+// sent the reader looking for a connection that never was).
+func TestEventsBinaryTailSaysAStreamNeverUpIsNotDropped(t *testing.T) {
+	p, api := eventsServer(t, t.TempDir(), "--admin-max-connections", "2") // one event wait
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.Base()+"/v1/events/stream", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the one slot held")
+
+	tp := startTail(t, api.Base())
+	require.Eventually(t, func() bool { return strings.Contains(tp.stderr.String(), "the event stream is not available yet") },
+		10*time.Second, 10*time.Millisecond, tp.stderr.String())
+	assert.NotContains(t, tp.stderr.String(), "stream dropped")
+	cancel()
+	_ = resp.Body.Close()
+	require.Eventually(t, func() bool { return strings.Contains(tp.stderr.String(), "cliser: connected") },
+		15*time.Second, 10*time.Millisecond, tp.stderr.String())
+	c := opsConnect(t, p.Addr, opsPassword, "after-the-wait")
+	defer c.Conn.Close()
+	assert.Contains(t, tp.nextLine(t), "cid=after-the-wait")
+}
