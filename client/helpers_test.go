@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -40,6 +42,23 @@ func runAsync(ctx context.Context, cfg Config, b Backoff, l *eventLog) <-chan er
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, b, l.Add) }()
 	return done
+}
+
+// runWarning runs Run with cfg, its warnings observed, until until holds
+// of them (polled within within), then stops it; it returns the warnings,
+// Run's events and its result.
+func runWarning(t *testing.T, cfg Config, b Backoff, within time.Duration, until func(*observer.ObservedLogs) bool) (
+	*observer.ObservedLogs, *eventLog, error) {
+	t.Helper()
+	core, logs := observer.New(zap.WarnLevel)
+	cfg.Logger = zap.New(core)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, cfg, b, &l)
+	require.Eventually(t, func() bool { return until(logs) }, within, 5*time.Millisecond)
+	cancel()
+	return logs, &l, <-done
 }
 
 // retriesOf runs Run against addr until it has waited n times (within

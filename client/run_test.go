@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
@@ -263,18 +262,13 @@ func TestRunSilenceAfterASessionIsNoTLSPort(t *testing.T) {
 		}
 		c.waitEOF()
 	})
-	core, logs := observer.New(zap.WarnLevel)
 	cfg := testConfig(srv.addr())
 	// Long enough for the first, real handshake on a loaded machine: a
 	// miss would spend the script's one answering connection.
-	cfg.HandshakeTimeout, cfg.Logger = 500*time.Millisecond, zap.New(core)
-	ctx, cancel := context.WithCancel(t.Context())
-	var l eventLog
-	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
-	require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() >= 2 },
-		10*time.Second, 5*time.Millisecond)
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
+	cfg.HandshakeTimeout = 500 * time.Millisecond
+	logs, _, err := runWarning(t, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, 10*time.Second,
+		func(logs *observer.ObservedLogs) bool { return logs.FilterMessage("disconnected").Len() >= 2 })
+	assert.ErrorIs(t, err, context.Canceled)
 	lines := logs.FilterMessage("disconnected").All()
 	assert.NotContains(t, lines[0].ContextMap(), "fix", "a lost session: %v", lines[0].ContextMap())
 	silent := lines[1].ContextMap()
@@ -287,16 +281,10 @@ func TestRunSilenceAfterASessionIsNoTLSPort(t *testing.T) {
 // nothing was connected, and an operator read the line as sessions lost
 // (network audit). Its error is ErrDial.
 func TestRunSaysADialThatFailedCouldNotConnect(t *testing.T) {
-	core, logs := observer.New(zap.WarnLevel)
 	cfg := testConfig(testkit.FreeAddr(t)) // nothing listens there
-	cfg.Logger = zap.New(core)
-	ctx, cancel := context.WithCancel(t.Context())
-	var l eventLog
-	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
-	require.Eventually(t, func() bool { return logs.FilterMessage("could not connect").Len() >= 2 },
-		10*time.Second, 5*time.Millisecond)
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
+	logs, l, err := runWarning(t, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, 10*time.Second,
+		func(logs *observer.ObservedLogs) bool { return logs.FilterMessage("could not connect").Len() >= 2 })
+	assert.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, logs.FilterMessage("disconnected").Len())
 	assert.Contains(t, logs.FilterMessage("could not connect").All()[0].ContextMap()["error"], "client: dial "+cfg.Addr+": ")
 	for _, e := range l.All() {

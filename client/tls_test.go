@@ -115,23 +115,18 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 			"refused the client certificate of --tls-cert"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			core, logs := observer.New(zap.WarnLevel)
 			cfg := testConfig(tc.addr)
-			cfg.TLS, cfg.Logger = tc.tls, zap.New(core)
-			ctx, cancel := context.WithCancel(t.Context())
-			var l eventLog
-			done := runAsync(ctx, cfg, Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, &l)
+			cfg.TLS = tc.tls
 			// A TLS handshake that fails is a dial that failed; a client
 			// certificate refused after it, a session lost.
-			failed := func() *observer.ObservedLogs {
+			failed := func(logs *observer.ObservedLogs) *observer.ObservedLogs {
 				return logs.Filter(func(e observer.LoggedEntry) bool {
 					return e.Message == "disconnected" || e.Message == "could not connect"
 				})
 			}
-			require.Eventually(t, func() bool { return failed().Len() > 0 }, 5*time.Second, 5*time.Millisecond)
-			cancel()
-			<-done
-			line := failed().All()[0].ContextMap()
+			logs, _, _ := runWarning(t, cfg, Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, 5*time.Second,
+				func(logs *observer.ObservedLogs) bool { return failed(logs).Len() > 0 })
+			line := failed(logs).All()[0].ContextMap()
 			assert.Contains(t, line["fix"], tc.fix, "error: %v", line["error"])
 		})
 	}
