@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cliser/cliser/events"
@@ -51,16 +53,17 @@ func (p priorEnds) add(t time.Time, reason string) {
 // lack a session (an earlier build's) or whose end's reason this version
 // does not know is left out: Load goes by its record alone. It also
 // counts the ends logged from since on.
-func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, bool, error) {
+func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, error, error) {
 	return loggedSessionsTail(ctx, l, since, loggedTail, priorReadMax)
 }
 
 // loggedSessionsTail is loggedSessions over the log's newest tail events.
 // The ends from since on are counted however many events the log holds
 // after them (priorBefore), not only those of the tail, up to readMax
-// events before it; capped says the window went on past them.
+// events before it. short says why the ends counted are a floor, nil when
+// they are all the window's: errPriorCapped, or a read that failed.
 func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tail, readMax uint64) (
-	_ map[string]registry.Logged, _ priorEnds, capped bool, _ error) {
+	_ map[string]registry.Logged, _ priorEnds, short, _ error) {
 	prior := priorEnds{}
 	newest := l.Newest()
 	after := newest - min(newest, tail)
@@ -76,7 +79,7 @@ func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tai
 	for after < newest {
 		evs, err := l.ReadUnlogged(ctx, after, 1000) // a damaged one refuses the start, which says so
 		if err != nil {
-			return nil, prior, false, err
+			return nil, prior, nil, err
 		}
 		if len(evs) == 0 {
 			break
@@ -98,9 +101,9 @@ func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tai
 		// storm of a large fleet, two restarts of it within the
 		// window) had them missed, and the stats after the start said a
 		// fraction of the ends the log held.
-		capped = priorBefore(ctx, l, tailFrom, since, tail, readMax, prior)
+		short = priorBefore(ctx, l, tailFrom, since, tail, readMax, prior)
 	}
-	return out, prior, capped, nil
+	return out, prior, short, nil
 }
 
 // priorReadMax bounds the events priorBefore reads, so that a start after
@@ -113,10 +116,11 @@ const priorReadMax = 8 * loggedTail
 // up to seq hi, reading back from hi a window of step events at a time,
 // without decoding any but the ends, until a window reaches back before
 // since or to the oldest event kept: it reads the window's events, not
-// the whole log, and at most limit of them (capped: the window went on
-// before them). A read that fails stops the count (the figures are the
-// stats', not a session's).
-func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time, step, limit uint64, prior priorEnds) (capped bool) {
+// the whole log, and at most limit of them (errPriorCapped: the window
+// went on before them). A read that fails stops the count and is returned
+// (the figures are the stats', not a session's: no reason to refuse a
+// start, but one to say so).
+func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time, step, limit uint64, prior priorEnds) (short error) {
 	var floor uint64
 	if oldest := l.Oldest(); oldest > 0 {
 		floor = oldest - 1
@@ -130,8 +134,11 @@ func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time,
 		older := false
 		for at := lo; at < hi; {
 			raws, buf, err = l.AppendRaw(ctx, raws[:0], buf[:0], at, int(min(hi-at, 1000)))
-			if err != nil || len(raws) == 0 {
-				return false
+			if err != nil {
+				return fmt.Errorf("reading the events after seq %d: %w", at, err)
+			}
+			if len(raws) == 0 {
+				return nil
 			}
 			for _, r := range raws {
 				if r.Time().Before(since) {
@@ -143,7 +150,7 @@ func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time,
 				}
 				ev, err := r.Event()
 				if err != nil {
-					return false
+					return fmt.Errorf("event %d: %w", r.Seq, err)
 				}
 				if ev.Type == events.TypeDisconnected && ev.Reason != nil {
 					prior.add(ev.Time, *ev.Reason)
@@ -152,18 +159,24 @@ func priorBefore(ctx context.Context, l *events.Log, hi uint64, since time.Time,
 			at = raws[len(raws)-1].Seq
 		}
 		if older {
-			return false
+			return nil
 		}
 		hi = lo
 	}
 	if stop == floor {
-		return false
+		return nil
 	}
 	// Capped only when the window goes on: the next older event, not
 	// read, is in it too.
 	raws, _, err = l.AppendRaw(ctx, raws[:0], buf[:0], stop-1, 1)
-	return err == nil && len(raws) == 1 && !raws[0].Time().Before(since)
+	if err == nil && len(raws) == 1 && !raws[0].Time().Before(since) {
+		return errPriorCapped
+	}
+	return nil
 }
+
+// errPriorCapped: the window held more events than priorReadMax.
+var errPriorCapped = errors.New("the window holds more events than were read")
 
 // noteSession updates out with one event of the log, in order.
 func noteSession(out map[string]registry.Logged, ev events.Event) {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -133,7 +134,7 @@ func TestPriorEndsCountedBeyondTheTail(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return l.Newest() == uint64(len(evs)) }, 5*time.Second, 10*time.Millisecond)
 
-	_, prior, capped, err := loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 1000)
+	_, prior, short, err := loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 1000)
 	require.NoError(t, err)
 	got := map[string]int{}
 	for _, b := range prior {
@@ -142,12 +143,12 @@ func TestPriorEndsCountedBeyondTheTail(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"closed by client": 40, "server shutting down": 5}, got)
-	assert.False(t, capped, "the read reached before the window")
+	assert.NoError(t, short, "the read reached before the window")
 
 	// At most readMax events before the tail are read, so that a start
 	// after a storm is not held up: here the 30 before the tail, all
 	// connects, and the count says it is short.
-	_, prior, capped, err = loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 30)
+	_, prior, short, err = loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 30)
 	require.NoError(t, err)
 	got = map[string]int{}
 	for _, b := range prior {
@@ -156,11 +157,62 @@ func TestPriorEndsCountedBeyondTheTail(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"server shutting down": 5}, got)
-	assert.True(t, capped, "the window went on before the events read")
+	assert.ErrorIs(t, short, errPriorCapped, "the window went on before the events read")
 
 	// A bound met exactly where the window begins is no cap: the 75 events
 	// before the tail are all the window has (the 3 before are older).
-	_, _, capped, err = loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 75)
+	_, _, short, err = loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 75)
 	require.NoError(t, err)
-	assert.False(t, capped, "the next older event is before the window")
+	assert.NoError(t, short, "the next older event is before the window")
+}
+
+// An event of the window that does not read back stops the count of the
+// last run's ends and says why: it stopped without a word, and the stats
+// said fewer ends than the log held as if that were all of them.
+func TestPriorEndsSayWhereADamagedEventStoppedThem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), events.FileName)
+	l, err := events.Open(path)
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	for i := range 60 {
+		at, why := now.Add(-time.Minute), "closed by client"
+		require.True(t, l.Append(events.Event{Type: events.TypeDisconnected, Time: at, CID: fmt.Sprintf("d-%d", i), SID: 3,
+			CIP: "192.0.2.9", CPort: "4000", Session: fmt.Sprintf("s-%d", i), ConnectedAt: &at, Reason: &why}))
+	}
+	require.Eventually(t, func() bool { return l.Newest() == 60 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, l.Close())
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	// Every copy of event 5 (before the tail's 20): bbolt leaves stale
+	// pages behind its writes. The reason's opening quote: not JSON.
+	n := 0
+	for off := 0; ; n++ {
+		at := bytes.Index(raw[off:], []byte(`{"seq":5,`))
+		if at < 0 {
+			break
+		}
+		at += off
+		rs := bytes.Index(raw[at:], []byte(`"reason":"`))
+		require.Positive(t, rs)
+		raw[at+rs+len(`"reason":`)] = 'x'
+		off = at + 1
+	}
+	require.Positive(t, n)
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+
+	l, err = events.Open(path)
+	require.NoError(t, err)
+	defer l.Close()
+	_, prior, short, err := loggedSessionsTail(context.Background(), l, now.Add(-admin.StatsWindow), 20, 1000)
+	require.NoError(t, err, "the tail reads back: the start goes on")
+	require.Error(t, short)
+	assert.NotErrorIs(t, short, errPriorCapped)
+	assert.Contains(t, short.Error(), "event 5")
+	got := 0
+	for _, b := range prior {
+		got += b.byReason["closed by client"]
+	}
+	// The tail's 20, then back a window of 20 at a time, each read oldest
+	// first: 21 to 40, and of 1 to 20 those before the damaged one.
+	assert.Equal(t, 20+20+4, got, "the ends read before the count stopped")
 }

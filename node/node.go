@@ -135,7 +135,7 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
 		// After a kill -9 the store may lag the log, or the log the store:
 		// Load weighs the two, so each session ends once in the log.
-		logged, prior, capped, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow))
+		logged, prior, short, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow))
 		if errors.Is(err, events.ErrCorrupt) {
 			// Damage inside an event (the load reads only each one's
 			// cid) is refused as a damaged page is: the file is named,
@@ -149,9 +149,13 @@ func (n *Node) openRecords(ctx context.Context) error {
 		} else {
 			regOpts = append(regOpts, registry.WithLogged(logged))
 			n.prior = prior
-			if capped {
+			switch {
+			case errors.Is(short, errPriorCapped):
 				o.log.Info("event log: the stats count the last run's ends from the newest events only: more fell in their window",
 					zap.Uint64("events_read", loggedTail+priorReadMax))
+			case short != nil:
+				o.log.Warn("event log: the stats count the last run's ends only as far back as an event that could not be read; "+
+					"the counts are a floor (GET /v1/events names the damage when a read reaches it)", zap.Error(short))
 			}
 		}
 	}
