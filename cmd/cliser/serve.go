@@ -395,7 +395,9 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	}
 	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
 		zap.String("listen", n.Addr()), zap.String("admin", n.AdminAddr()), zap.String("version", version))
-	go reloadOnHUP(ctx, hup, cfg, n, log)
+	served, endServed := context.WithCancel(context.WithoutCancel(ctx))
+	defer endServed()
+	go reloadOnHUP(ctx, served, hup, cfg, n, log)
 
 	died := awaitStop(ctx, n, log)
 	stopCtx, cancel := context.WithTimeout(hurry, cfg.shutdownTimeout)

@@ -38,14 +38,21 @@ type secretReload struct {
 // secrets (CLISER_WEBHOOK_SECRET and --webhook-secret-file), and with
 // --admin-token-file the admin API's tokens, and swaps each into the
 // running server. What does not read or check out leaves what is in
-// force in place. It logs how many it loaded, never a secret.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, cfg *serveConfig, n *node.Node, log *zap.Logger) {
+// force in place. It logs how many it loaded, never a secret. Once
+// stopping ends, until served does, a SIGHUP reloads nothing and says so:
+// a drain may last --shutdown-timeout, and a reload then must not look
+// taken.
+func reloadOnHUP(stopping, served context.Context, hup <-chan os.Signal, cfg *serveConfig, n *node.Node, log *zap.Logger) {
 	reloads := secretReloads(cfg, n)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-served.Done():
 			return
 		case <-hup:
+		}
+		if stopping.Err() != nil {
+			log.Info("SIGHUP while stopping: nothing reloaded")
+			continue
 		}
 		for _, r := range reloads {
 			r.run(log)

@@ -97,9 +97,12 @@ func TestBinarySecondSignalCutsTheDrainShort(t *testing.T) {
 		}
 		return err != nil
 	}, waitFor, tick, "the admin listener never closed:\n%s", p.LogText())
+	p.Reload(t)
+	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "SIGHUP while stopping: nothing reloaded") },
+		waitFor, tick, "a SIGHUP in the drain said nothing:\n%s", p.LogText())
 	select {
 	case <-p.Exited:
-		t.Fatalf("the drain did not wait for the admin request:\n%s", p.LogText())
+		t.Fatalf("the drain did not wait for the admin request (or a SIGHUP ended it):\n%s", p.LogText())
 	default:
 	}
 
