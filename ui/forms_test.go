@@ -87,14 +87,24 @@ func TestDashboardEventsPausedCountFollowsAFilterChange(t *testing.T) {
 	for i := range 3 {
 		register(t, s, fmt.Sprintf("held-%d", i))
 	}
-	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 3 new'`, 10*time.Second)
+	register(t, s, "held-1") // a takeover: held-1 disconnected (replaced), then connected again
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 5 new'`, 10*time.Second)
 	setCID := func(v string) {
 		p.eval(fmt.Sprintf(`(() => { const i = document.getElementById('events-cid'); i.value = %q; i.dispatchEvent(new Event('input')); })()`, v), nil)
+	}
+	setType := func(v string) {
+		p.eval(fmt.Sprintf(`(() => { const s = document.getElementById('events-type'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, v), nil)
 	}
 	setCID("nobody")
 	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 0 new'`, 5*time.Second)
 	setCID("held-1")
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 3 new'`, 5*time.Second)
+	setType("client.disconnected")
 	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 1 new'`, 5*time.Second)
+	setCID("")
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 1 new'`, 5*time.Second)
+	setType("client.connected")
+	p.waitJS(`document.getElementById('events-info').textContent === 'paused · 4 new'`, 5*time.Second)
 	assert.Empty(t, p.Problems())
 }
 

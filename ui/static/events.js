@@ -21,7 +21,10 @@ export function eventsView(main) {
   // Paused, the view draws from what it showed last (shown), filtered
   // as the filters say, and nothing that arrived since, until Resume.
   let paused = false;
-  let held = []; // what arrived while paused
+  // What arrived while paused, as counts by type and client ID: enough
+  // to count it under any filter, where the events themselves grew
+  // without end in a pause left on.
+  let held = new Map(); // type + '\n' + cid -> {t, c, n}
   let heldShown = 0; // how many of them the filters pass
   let shown = [];
   let fillError = '';
@@ -79,17 +82,20 @@ export function eventsView(main) {
   const l = (e) => {
     if (!paused) draw();
     else {
-      held.push(e);
+      const k = e.type + '\n' + (e.cid || '');
+      const g = held.get(k) || held.set(k, { t: e.type, c: e.cid, n: 0 }).get(k);
+      g.n++;
       if (matches(e, type.value, cid.value.trim())) heldShown++;
       info.textContent = pausedText();
     }
   };
   const refilter = () => {
-    heldShown = held.filter((e) => matches(e, type.value, cid.value.trim())).length;
+    heldShown = 0;
+    for (const g of held.values()) if (matches({ type: g.t, cid: g.c }, type.value, cid.value.trim())) heldShown += g.n;
     draw();
   };
   listeners.add(l);
-  pause.addEventListener('click', () => { paused = !paused; held = []; heldShown = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
+  pause.addEventListener('click', () => { paused = !paused; held = new Map(); heldShown = 0; pause.textContent = paused ? 'Resume' : 'Pause'; draw(); });
   type.addEventListener('change', refilter);
   cid.addEventListener('input', () => { refilter(); clearTimeout(typing); typing = setTimeout(readCID, 250); });
   // Fill from the log on every arrival, so the view shows the log's newest
