@@ -242,3 +242,21 @@ func assertNoWaitingNames(t *testing.T, srv *testServer) {
 		return true
 	}, "certificate names left behind")
 }
+
+// A connection refused once its PROXY header named the address (the
+// per-IP handshake cap here; an address ban alike) leaves nothing of its
+// certificate behind on its loop: its OnClose finds no session, so the
+// refusal itself must drop what the header kept.
+func TestRefusedAfterProxyHeaderLeavesNoCertificateBehind(t *testing.T) {
+	srv := certServer(t, WithMaxHandshakesPerIP(1))
+	first := srv.dial(t)
+	first.Send(string(proxyV2(t, "203.0.113.20", verifiedCert("cn-first"))))
+	first.Expect("110 password")
+	for range 3 {
+		c := srv.dial(t)
+		c.Send(string(proxyV2(t, "203.0.113.20", verifiedCert("cn-refused"))))
+		assert.Equal(t, []string{closeLine(protocol.ReasonServerFull)}, transcript(t, c))
+	}
+	require.NoError(t, first.Conn.Close())
+	assertNoWaitingNames(t, srv)
+}

@@ -242,6 +242,9 @@ func (s *session) refuse(r protocol.Reason) {
 	s.lp.srv.opts.observer.Rejected(r)
 	s.fail(r)
 	s.conn.SetContext(nil)
+	// What the header kept (its certificate) goes now: the OnClose that
+	// drops it for other closes finds no session here.
+	s.forgetHandshake()
 }
 
 // handshakeOver releases the per-IP handshake slot, once: at
