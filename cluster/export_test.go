@@ -43,6 +43,10 @@ func EncodeSlot(recs []registry.Record, revs []uint64) ([]byte, error) {
 // or crash the node between two of them.
 func WithBeforeSlotWrite(f func(k int)) Option { return func(o *options) { o.beforeSlotWrite = f } }
 
+// WithoutBatchGet has the node read slots one by one, as it does on a
+// NATS server before 2.11 (no batched direct get).
+func WithoutBatchGet() Option { return func(o *options) { o.noBatchGet = true } }
+
 // WithBeforeBeat has f called before each beat of the node's heartbeat
 // loop (not the first, Start's): a test's hook to stop NATS while a beat
 // is in flight.

@@ -30,6 +30,9 @@ type options struct {
 	beforeBeat func()
 	// beforeCheck, for tests: called before each lost-node check.
 	beforeCheck func()
+	// noBatchGet, for tests: read slots one by one, as on a NATS server
+	// before 2.11, which has no batched direct get.
+	noBatchGet bool
 }
 
 // Defaults. A lost node's clients are marked within HeartbeatTTL plus one

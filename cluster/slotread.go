@@ -123,17 +123,25 @@ func (n *Node) readSlots(ctx context.Context, refs []slotRef) map[slotRef]slotRe
 		out[r] = sr
 		mu.Unlock()
 	}
-	if len(refs) > 1 {
+	if len(refs) > 1 && !n.opts.noBatchGet {
 		if err := n.readSlotsBatch(ctx, subjects, at, put); err == nil {
 			return out
 		}
 	}
+	// The slots the batch left unanswered, picked before any read starts:
+	// the reads write out as they answer, so this loop must not read it.
+	var todo []int
+	mu.Lock()
+	for i, r := range refs {
+		if _, done := out[r]; !done {
+			todo = append(todo, i)
+		}
+	}
+	mu.Unlock()
 	sem := make(chan struct{}, fetchParallel)
 	var wg sync.WaitGroup
-	for i, r := range refs {
-		if _, done := out[r]; done {
-			continue
-		}
+	for _, i := range todo {
+		r := refs[i]
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
