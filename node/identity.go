@@ -20,8 +20,10 @@ import (
 type identityRun struct {
 	*identity.Service
 	store identity.Store
-	// srv is set once the reactor exists; the closers need it.
-	srv *reactor.Server
+	// srv is set once the reactor exists; the closers need it. Atomic:
+	// a ban that arrives while the node starts runs a closer on the
+	// identity service's watch goroutine.
+	srv atomic.Pointer[reactor.Server]
 	// lost: identity.db was found empty or missing at start (a warning
 	// said so), so every enrolled client ID falls back to the shared
 	// password; Healthy keeps saying it until an operator enrolls or bans
@@ -101,8 +103,8 @@ func startIdentity(ctx context.Context, o *options, b *backend, reg *registry.Re
 			}
 		}),
 		identity.WithAddrCloser(func(match func(string) bool, r protocol.Reason) {
-			if run.srv != nil {
-				run.srv.CloseWhere(match, r)
+			if srv := run.srv.Load(); srv != nil {
+				srv.CloseWhere(match, r)
 			}
 		}),
 	}

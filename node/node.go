@@ -205,7 +205,7 @@ func (n *Node) start(ctx context.Context) error {
 	if n.srv, err = reactor.New(n.reg, append(ropts, reactor.WithIdentity(ids))...); err != nil {
 		return err
 	}
-	ids.srv = n.srv
+	ids.srv.Store(n.srv)
 	n.metrics.Registry().MustRegister(admin.ConnectionGauges(n.srv.Connections, n.srv.MaxConnections())...)
 	var dir registry.Directory
 	if n.store.node != nil {
