@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -40,6 +41,8 @@ func (n *Node) aliveNodes(timeout time.Duration) (map[string]bool, error) {
 			alive[id] = true
 		}
 	}
+	known := maps.Clone(alive)
+	n.aliveKnown.Store(&known)
 	return alive, nil
 }
 

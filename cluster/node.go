@@ -45,6 +45,10 @@ type Node struct {
 	aliveSeen atomic.Int64           // nodes alive at the last check
 	lastBeat  atomic.Uint64          // revision of this node's last heartbeat; 0 before the first
 	lastPut   atomic.Pointer[[]byte] // the last heartbeat value sent, answered or not
+	// aliveKnown is the nodes alive at the last read of the heartbeats
+	// that worked: with NATS away GET /v1/stats still lists them
+	// (unreachable), those that hold no record included.
+	aliveKnown atomic.Pointer[map[string]bool]
 	// clientsMade is the clients bucket's stream's creation as this node
 	// last saw it, and renewedAt when it first saw another (bucketgone.go).
 	clientsMade, renewedAt atomic.Int64

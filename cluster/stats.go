@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -63,7 +64,8 @@ func (n *Node) ServeStats(own func() []byte) error {
 // once, each for at most StatsTimeout (or ctx), so that the answer comes
 // well within an admin client's 5 s even when the streams have no quorum
 // and NATS takes requests it does not answer. With NATS away the other nodes' liveness is unknown: they
-// come back not alive, with Err set. Safe from any goroutine.
+// come back not alive, with Err set, those alive at the last read of the
+// heartbeats that worked included. Safe from any goroutine.
 func (n *Node) GatherStats(ctx context.Context, own func() []byte) []NodeReport {
 	alive, aliveErr := map[string]bool{}, error(nil)
 	if !n.natsConnected() {
@@ -75,7 +77,17 @@ func (n *Node) GatherStats(ctx context.Context, own func() []byte) []NodeReport 
 	}
 	alive[n.id] = true
 	byNode := n.mirrorCounts()
-	for id := range alive {
+	listed := alive
+	if aliveErr != nil {
+		// The nodes alive at the last read that worked are listed too,
+		// not alive, with Err: one that holds no record was left out, as
+		// if it had gone.
+		if known := n.aliveKnown.Load(); known != nil {
+			listed = maps.Clone(*known)
+			listed[n.id] = true
+		}
+	}
+	for id := range listed {
 		if _, ok := byNode[id]; !ok {
 			byNode[id] = &NodeReport{Node: id}
 		}
