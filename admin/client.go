@@ -61,6 +61,10 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return nil, fmt.Errorf("admin address %q: port %s is not 1 to 65535", shown, p)
 		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		// "127.0.0.1:", "http://host:": it dialled port 80 (or 443) and
+		// said the API was not running, exit 1 (docs audit).
+		return nil, fmt.Errorf("admin address %q: HOST: without its port: want http://HOST:PORT", shown)
 	}
 	// A query or a fragment would go into every request's URL, before its
 	// path (http://h:7071?x=1/v1/clients): the dashboard's page answered.

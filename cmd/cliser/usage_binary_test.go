@@ -173,6 +173,10 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"clients", "list", "--admin", "htp:/x"}, hint: `admin address "htp:/x" is not a URL cliser can use`},
 			{args: []string{"clients", "list", "--admin", "http:127.0.0.1:7071"}, hint: `admin address "http:127.0.0.1:7071" is not a URL`},
 			{args: []string{"clients", "list", "--admin", "localhost:"}, hint: `admin address "localhost:" is not a URL`},
+			// HOST: whose host is no scheme went to port 80 (or 443),
+			// "cannot reach", exit 1 (docs audit).
+			{args: []string{"clients", "list", "--admin", "127.0.0.1:"}, hint: `admin address "http://127.0.0.1:": HOST: without its port`},
+			{args: []string{"clients", "list", "--admin", "https://[::1]:/x"}, hint: `admin address "https://[::1]:/x": HOST: without its port`},
 			{args: []string{"clients", "list", "--admin", "FTP://x"}, hint: `admin address "FTP://x": the scheme ftp is not http or https`},
 			{args: []string{"clients", "list", "--admin", "http://tok:pw@[::1"}, hint: `admin address "http://xxxxx@[::1": want http://HOST:PORT`},
 		},
