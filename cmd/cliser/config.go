@@ -181,7 +181,7 @@ func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string,
 		}
 		switch {
 		case v.Kind != yaml.ScalarNode:
-			return nil, configErrorf("config file %s: %s must be a single value", path, k)
+			return nil, configErrorf("config file %s: %s must be a single value%s", path, k, listHint(fs.Lookup(k)))
 		case v.ShortTag() == "!!null":
 			// Not "write it empty": most settings refuse an empty value.
 			return nil, configErrorf("config file %s: %s has no value: give it one, or remove the line", path, k)
@@ -191,4 +191,13 @@ func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string,
 		out[k] = v.Value
 	}
 	return out, nil
+}
+
+// listHint tells a YAML list given to a setting that takes several values
+// how to write them: one comma-separated string, as the flag takes.
+func listHint(f *pflag.Flag) string {
+	if strings.Contains(f.Usage, "comma-separated") || strings.Contains(f.Usage, "[,") {
+		return ` (several are one comma-separated string: "a,b")`
+	}
+	return ""
 }

@@ -85,6 +85,17 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	assert.Contains(t, err.Error(), "a config file names no other")
 	assert.Equal(t, 2, exitCode(err))
 
+	// A YAML list, where the flag takes one comma-separated string: the
+	// message says how to write it, for those settings only.
+	list := writeFile(t, dir, "l.yaml", "proxy-trusted: [10.0.0.1, 10.0.0.2]\n")
+	_, err = parseServe(t, "--config", list)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `proxy-trusted must be a single value (several are one comma-separated string: "a,b")`)
+	one := writeFile(t, dir, "o.yaml", "listen: [a, b]\n")
+	_, err = parseServe(t, "--config", one)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "comma-separated", "listen takes one address")
+
 	bad := writeFile(t, dir, "b.yaml", "keepalive-interval: soon\n")
 	_, err = parseServe(t, "--config", bad)
 	require.Error(t, err)
