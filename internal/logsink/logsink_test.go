@@ -2,6 +2,9 @@ package logsink
 
 import (
 	"errors"
+	"io"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,4 +100,45 @@ func TestSinkKeepsTheNewestWritesOutcome(t *testing.T) {
 	require.NoError(t, <-first)
 	require.ErrorIs(t, <-second, syscall.EPIPE)
 	assert.Error(t, s.Health(), "the newest write failed")
+}
+
+// A pipe whose reader stops reading without closing it (a log shipper
+// hung) does not hold the writers: once a write has waited writeWait,
+// the lines after it are dropped at once, counted, and Health says the
+// reader does not read; once it reads again, so do the lines. Before, a
+// full pipe held every goroutine that logs, the event loops among them:
+// handshakes stopped while /healthz and /readyz said all was well.
+func TestSinkDoesNotWaitOnAPipeNobodyReads(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
+	s := New(w, "stderr")
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for range 1000 { // 1 MB: many times a pipe's buffer
+			_, _ = s.Write(line)
+		}
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writes wait on the pipe nobody reads")
+	}
+	h := s.Health()
+	require.Error(t, h, "lines were dropped and Health did not say so")
+	assert.Contains(t, h.Error(), "log: a write to stderr has not returned since ")
+	assert.Contains(t, h.Error(), "its reader does not read")
+	assert.Greater(t, testutil.ToFloat64(s.errors), 0.0, "the dropped lines are counted")
+
+	go func() { _, _ = io.Copy(io.Discard, r) }() // the reader is back
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Health() != nil {
+		require.True(t, time.Now().Before(deadline), "Health still says %v with the pipe read again", s.Health())
+		_, _ = s.Write([]byte("again\n"))
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err = s.Write([]byte("written\n"))
+	require.NoError(t, err)
 }
