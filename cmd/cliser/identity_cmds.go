@@ -64,25 +64,50 @@ func newCredentialsAddCmd(o *adminFlags) *cobra.Command {
 				}
 				out = append(out, cred)
 			}
-			if o.output == "json" {
-				if err := writeJSONOut(cmd.OutOrStdout(), out); err != nil {
-					return err
+			if err := writeSecrets(cmd.OutOrStdout(), o.output, out); err != nil {
+				if len(out) > 0 {
+					err = secretsNotShown(out, err)
 				}
-			} else if len(out) > 0 {
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "CID\tSECRET\tPREVIOUS_VALID_UNTIL")
-				for _, cr := range out {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", cr.CID, cr.Secret, orDash(cr.PreviousValidUntil))
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
+				return errors.Join(append(failed, err)...)
 			}
 			return errors.Join(failed...)
 		},
 	}
 	cmd.Flags().DurationVar(&grace, "grace", 0, "when rotating, how long the previous secret keeps working (e.g. 24h)")
 	return cmd
+}
+
+// writeSecrets prints the credentials made, each secret once.
+func writeSecrets(w io.Writer, output string, out []admin.Credential) error {
+	if output == "json" {
+		return writeJSONOut(w, out)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CID\tSECRET\tPREVIOUS_VALID_UNTIL")
+	for _, cr := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", cr.CID, cr.Secret, orDash(cr.PreviousValidUntil))
+	}
+	return tw.Flush()
+}
+
+// secretsNotShown is the error of credentials made whose secrets could
+// not be printed (err: a full disk under a redirect, a closed pipe). The
+// server holds them and nobody else does: their IDs are now refused
+// with the shared password and no client has the secret. Before, the
+// message was the write's alone ("write /dev/stdout: no space left on
+// device"), which read as if nothing had been done.
+func secretsNotShown(out []admin.Credential, err error) error {
+	cids := make([]string, len(out))
+	for i, cr := range out {
+		cids[i] = cr.CID
+	}
+	list := strings.Join(cids, " ")
+	return fmt.Errorf("credentials created for %s, but their secrets could not be printed (%w): nobody holds them, "+
+		"and these IDs are no longer admitted with the shared password; run `cliser credentials add %s` again "+
+		"for new secrets (the lost ones stop working), or `cliser credentials rm %s`", list, err, list, list)
 }
 
 // stopsTheRest reports whether err, one client ID's failure, is one

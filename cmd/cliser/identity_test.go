@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -605,4 +606,33 @@ func TestIdentityAPIShapes(t *testing.T) {
 	assert.Len(t, bans["bans"], 1)
 	call("DELETE", "/v1/credentials/shape-1", "", http.StatusNoContent)
 	call("DELETE", "/v1/bans/cid/x-1", "", http.StatusNoContent)
+}
+
+// A secret that could not be printed (stdout a full disk) is lost with
+// its credential made: the error says so and what to run, not only the
+// write's own words, which read as if nothing had been done while the ID
+// was from then on refused with the shared password.
+func TestCredentialsAddSaysASecretNotPrintedIsLost(t *testing.T) {
+	srv := startOpsServer(t, "")
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	defer full.Close()
+	for _, output := range []string{"table", "json"} {
+		root := newRootCmd()
+		var errb strings.Builder
+		root.SetOut(full)
+		root.SetErr(&errb)
+		cid := "lost-secret-" + output
+		root.SetArgs([]string{"credentials", "add", cid, "--admin", srv.admin, "-o", output})
+		err := root.ExecuteContext(context.Background())
+		require.Error(t, err, output)
+		assert.ErrorContains(t, err, "no space left on device", output)
+		assert.ErrorContains(t, err, "credentials created for "+cid+", but their secrets could not be printed", output)
+		assert.ErrorContains(t, err, "run `cliser credentials add "+cid+"` again", output)
+		list, _, lerr := runCLI(t, "credentials", "list", "--admin", srv.admin)
+		require.NoError(t, lerr)
+		assert.Contains(t, list, cid, "the credential was made: the message must not read as if it were not")
+	}
 }
