@@ -107,7 +107,7 @@ func secretsNotShown(out []admin.Credential, err error) error {
 	list := strings.Join(cids, " ")
 	return fmt.Errorf("credentials created for %s, but their secrets could not be printed (%w): nobody holds them, "+
 		"and these IDs are no longer admitted with the shared password; run `cliser credentials add %s` again "+
-		"for new secrets (the lost ones stop working), or `cliser credentials rm %s`", list, err, list, list)
+		"for new secrets (the lost ones stop working when the rotation's grace ends), or `cliser credentials rm %s`", list, err, list, list)
 }
 
 // stopsTheRest reports whether err, one client ID's failure, is one
