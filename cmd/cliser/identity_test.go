@@ -636,3 +636,24 @@ func TestCredentialsAddSaysASecretNotPrintedIsLost(t *testing.T) {
 		assert.Contains(t, list, cid, "the credential was made: the message must not read as if it were not")
 	}
 }
+
+// A command that did its work and could not print it fails: `credentials
+// rm` into a full disk exited 0, its confirmation lost unsaid.
+func TestOutputThatCannotBeWrittenFails(t *testing.T) {
+	srv := startOpsServer(t, "")
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	defer full.Close()
+	_, _, err = runCLI(t, "credentials", "add", "rm-unprinted", "--admin", srv.admin)
+	require.NoError(t, err)
+	root := newRootCmd()
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"credentials", "rm", "rm-unprinted", "--admin", srv.admin})
+	err = execute(root, full)
+	require.Error(t, err, "the removal's line was not written")
+	assert.ErrorContains(t, err, "done, but its output could not be written")
+	assert.ErrorContains(t, err, "no space left on device")
+	assert.Equal(t, 1, exitCode(err))
+}

@@ -15,10 +15,37 @@ import (
 )
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	if err := execute(newRootCmd(), os.Stdout); err != nil {
 		printError(os.Stderr, err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// execute runs root with its output to out, and fails a command that
+// did its work but could not print it (a full disk under a redirect):
+// `credentials rm k1 > /dev/full` exited 0 (error-path audit).
+func execute(root *cobra.Command, out io.Writer) error {
+	w := &outWriter{w: out}
+	root.SetOut(w)
+	err := root.Execute()
+	if err == nil && w.err != nil {
+		err = fmt.Errorf("done, but its output could not be written: %w", w.err)
+	}
+	return err
+}
+
+// outWriter keeps the first error of the writes to w.
+type outWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outWriter) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	return n, err
 }
 
 // printError writes err a line at a time, each with the program's name:
