@@ -138,7 +138,13 @@ func (l *KVLease) renew(held context.Context, lost context.CancelFunc, released 
 		case <-held.Done():
 			<-released
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = l.kv.Delete(ctx, l.key, jetstream.LastRevision(rev))
+			// A delete that fails (NATS away at a stop) leaves the key to its
+			// TTL: the next holder waits that long, which the log says. A
+			// revision that moved on is another holder's: nothing to give up.
+			if err := l.kv.Delete(ctx, l.key, jetstream.LastRevision(rev)); err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				l.log.Warn("webhook: the delivery lease could not be given up; another node delivers once it expires",
+					zap.Duration("ttl", l.ttl), zap.Error(err))
+			}
 			cancel()
 			return
 		case <-tick.C:

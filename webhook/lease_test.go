@@ -7,7 +7,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -127,4 +129,21 @@ func TestKVCursorSharedAcrossConnections(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, State{Acked: 7, First: 8, Last: 9}, st)
+}
+
+// A release that cannot delete the key (NATS gone at the stop) says the
+// next holder waits for the TTL; it said nothing.
+func TestKVLeaseReleaseThatFailsIsLogged(t *testing.T) {
+	url, ctx := natsFor(t)
+	nc, js := testkit.JetStream(t, url)
+	core, logs := observer.New(zap.WarnLevel)
+	l, err := NewKVLease(ctx, js, leaseURL, "n1", 20*time.Second, 1, zap.New(core))
+	require.NoError(t, err)
+	_, release, err := l.Acquire(ctx)
+	require.NoError(t, err)
+	nc.Close()
+	release()
+	require.Eventually(t, func() bool {
+		return logs.FilterMessageSnippet("the delivery lease could not be given up").Len() == 1
+	}, 10*time.Second, 10*time.Millisecond, "%v", logs.All())
 }
