@@ -107,7 +107,7 @@ func (l *capped) Accept() (net.Conn, error) {
 			return &cappedConn{Conn: c, l: l}, nil
 		}
 		l.logged.Store(true)
-		l.log.Warn("admin listener full: a connection that waits for a request is closed to make room for a new one, "+
+		l.log.Warn("admin listener full: a connection that waits for a request, or for its peer to read an answer, is closed to make room for a new one, "+
 			"and when none does, new ones wait in the kernel's queue until one closes (see --admin-max-connections)",
 			zap.Int64("max_connections", l.max))
 	}
@@ -133,8 +133,17 @@ func (l *capped) closed() {
 
 type cappedConn struct {
 	net.Conn
-	l    *capped
-	once sync.Once
+	l       *capped
+	once    sync.Once
+	writing atomic.Int64 // when the Write under way began (unix ns); 0: none
+}
+
+// Write marks the time a write waits for its peer to read (limit_evict.go).
+func (c *cappedConn) Write(b []byte) (int, error) {
+	c.writing.Store(time.Now().UnixNano())
+	n, err := c.Conn.Write(b)
+	c.writing.Store(0)
+	return n, err
 }
 
 func (c *cappedConn) Close() error {

@@ -26,9 +26,16 @@ const evictAfter = time.Second
 // listener with no token and /healthz went unanswered (a liveness probe
 // restarting a healthy server, its fleet dropped). So a new connection
 // past the cap closes the one that has waited longest for a request, new
-// or idle; one that is being served (a request, a stream) is never closed.
-// HTTP lets a server close an idle connection at any time, and clients
-// retry on a new one.
+// or idle; one that is being served (a request, a stream) is not closed
+// for it while its answer goes out. HTTP lets a server close an idle
+// connection at any time, and clients retry on a new one.
+//
+// Nor does a peer that does not read its answers: a write blocked on a
+// peer that has not read for evictAfter waits as an idle connection does,
+// and is closed the same way. Before, thousands of /healthz pipelined on a
+// connection, its answers never read, kept it being served for the
+// 30-second write timeout, and 256 such connections a half-minute, no
+// token needed, kept /healthz unanswered (audit).
 
 // makeRoom returns once the listener has a slot for the connection just
 // accepted: at once when it has, else once the connection that has waited
@@ -54,8 +61,8 @@ func (l *capped) makeRoom() bool {
 	return true
 }
 
-// waiting is the set of connections that wait for a request, with the
-// time each began to. Safe for concurrent use.
+// waiting is the set of open connections, with the time each began to
+// wait for a request (zero while one is served). Safe for concurrent use.
 type waiting struct {
 	mu      sync.Mutex
 	since   map[*cappedConn]time.Time
@@ -65,7 +72,7 @@ type waiting struct {
 func newWaiting() *waiting {
 	return &waiting{since: make(map[*cappedConn]time.Time),
 		evicted: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminEvicted,
-			Help: "Connections waiting for a request (idle, or headers unfinished) that the full admin listener closed to make room."}),
+			Help: "Connections waiting for a request (idle, or headers unfinished), or for their peer to read an answer, that the full admin listener closed to make room."}),
 	}
 }
 
@@ -82,20 +89,37 @@ func (w *waiting) connState(c net.Conn, st http.ConnState) {
 	switch st {
 	case http.StateNew, http.StateIdle:
 		w.since[cc] = time.Now()
+	case http.StateActive:
+		w.since[cc] = time.Time{} // served: evicted only if its peer stops reading (waitedSince)
 	default:
 		delete(w.since, cc)
 	}
 }
 
-// evictOldest closes the connection that has waited longest, if it has
-// waited evictAfter, and says 0; else how long until one may be closed
-// (evictAfter when none waits: a check again, unless one closes first).
+// waitedSince is when c began to wait: for a request, or, while it is
+// served, for its peer to take the bytes of a write that is still blocked.
+// False: it is served, and not stuck on a write.
+func waitedSince(c *cappedConn, t time.Time) (time.Time, bool) {
+	if !t.IsZero() {
+		return t, true
+	}
+	if ns := c.writing.Load(); ns != 0 {
+		return time.Unix(0, ns), true
+	}
+	return time.Time{}, false
+}
+
+// evictOldest closes the connection that has waited longest
+// (waitedSince), if it has waited evictAfter, and says 0; else how long
+// until one may be closed (evictAfter when none waits: a check again,
+// unless one closes first).
 func (w *waiting) evictOldest(now time.Time) time.Duration {
 	w.mu.Lock()
 	var oldest *cappedConn
 	var at time.Time
 	for c, t := range w.since {
-		if oldest == nil || t.Before(at) {
+		t, ok := waitedSince(c, t)
+		if ok && (oldest == nil || t.Before(at)) {
 			oldest, at = c, t
 		}
 	}

@@ -1,9 +1,13 @@
 package admin_test
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,11 +42,24 @@ func TestIdlePeersCannotHoldTheAdminListener(t *testing.T) {
 			c.Send("POST /v1/shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
 			return c
 		},
+		// Pages pipelined, their answers never read: the server's write
+		// blocks once the socket buffers are full, and the connection was
+		// being served for the 30 s write timeout.
+		"answers never read": func(t *testing.T, addr string) *testkit.RawClient {
+			c := dialSmallReadBuffer(t, addr)
+			_, err := c.Write([]byte(strings.Repeat("GET /v1/clients?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer tok\r\n\r\n", 64)))
+			require.NoError(t, err)
+			return nil // never read
+		},
 	}
 	for name, hold := range holders {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			reg := registry.New()
+			for i := range 1000 { // a page of ~150 KB
+				_, _, err := reg.Register(fmt.Sprintf("client-%04d", i), "192.0.2.1", "4000", nil)
+				require.NoError(t, err)
+			}
 			m := admin.NewMetrics(reg)
 			addr := listen(t, admin.New(reg, admin.WithMaxConns(maxConns), admin.WithMetrics(m), admin.WithToken("tok")))
 			for range 2 * maxConns {
@@ -96,4 +113,19 @@ func TestAdminListenerCapsConnections(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
 	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricAdminCapReached))
+}
+
+// dialSmallReadBuffer connects with a receive buffer of a few KB, set
+// before the handshake so that the window the server sees is small too.
+func dialSmallReadBuffer(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	c, err := d.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
