@@ -75,6 +75,12 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		// The head is the whole answer: a stream whose body goes nowhere
+		// held its wait slot, and the connection (a keep-alive's next
+		// request went unanswered), until the client closed (audit).
+		return
+	}
 	// A first comment opens the stream at once, so a client knows it is
 	// connected before the first event.
 	if a.writeStream(rc, w, openingComment) != nil {

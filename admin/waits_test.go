@@ -112,3 +112,27 @@ func listenWithEvents(t *testing.T, opts ...admin.Option) string {
 	})
 	return hs.Addr()
 }
+
+// HEAD of the stream is its head and no more: the answer ends there, its
+// wait slot is given back, and the connection takes its next request.
+// Before, the stream ran with its body thrown away until the client
+// closed: the slot held, and a keep-alive's next request never answered.
+func TestHeadOfTheStreamEnds(t *testing.T) {
+	t.Parallel()
+	addr := listenWithEvents(t)
+	base := "http://" + addr
+	c := testkit.Dial(t, addr)
+	c.Send("HEAD /v1/events/stream HTTP/1.1\r\nHost: " + addr + "\r\n\r\n" +
+		"GET /healthz HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")
+	require.NoError(t, c.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	head, err := http.ReadResponse(c.R, &http.Request{Method: http.MethodHead})
+	require.NoError(t, err)
+	require.NoError(t, head.Body.Close())
+	assert.Equal(t, http.StatusOK, head.StatusCode)
+	assert.Equal(t, "text/event-stream", head.Header.Get("Content-Type"))
+	next, err := http.ReadResponse(c.R, nil)
+	require.NoError(t, err, "the request after the HEAD is answered")
+	require.NoError(t, next.Body.Close())
+	assert.Equal(t, http.StatusOK, next.StatusCode)
+	assert.Zero(t, metricOf(t, base, admin.MetricEventWaits), "the HEAD holds no wait slot")
+}
