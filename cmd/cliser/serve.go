@@ -180,8 +180,10 @@ func (cfg *serveConfig) validateLimits() error {
 		return configErrorf("--max-clients must be 1..65535 (sid is 16 bits), got %d", cfg.maxClients)
 	case cfg.maxConns < 0:
 		return configErrorf("--max-connections must not be negative (0: derived from the open-files limit), got %d", cfg.maxConns)
-	case cfg.adminMaxConns < 1:
-		return configErrorf("--admin-max-connections must be positive, got %d", cfg.adminMaxConns)
+	case cfg.adminMaxConns < 2:
+		// Event streams may hold half: with 1, one stream held the only
+		// slot and /healthz went unanswered (admin HTTP audit).
+		return configErrorf("--admin-max-connections must be at least 2 (event streams may hold half; the rest is for probes and commands), got %d", cfg.adminMaxConns)
 	case cfg.authFailLimit < 0 || cfg.maxPendingPerIP < 0:
 		return configErrorf("--auth-fail-limit and --max-handshakes-per-ip must not be negative")
 	case cfg.ipv6GuardPrefix < 16 || cfg.ipv6GuardPrefix > 128:

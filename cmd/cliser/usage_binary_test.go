@@ -54,6 +54,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			// Past ~12 days the wheel's tick grew to fit, every keep-alive late, unsaid (config audit).
 			{args: []string{"serve", "--keepalive-timeout", "1000000h"}, hint: "must each be at most 168h0m0s"},
 			{args: []string{"serve", "--max-clients", "0"}, hint: "--max-clients must be 1..65535"},
+			{args: []string{"serve", "--admin-max-connections", "1"}, hint: "--admin-max-connections must be at least 2"},
 			{args: []string{"serve", "--ipv6-guard-prefix", "129"}, hint: "--ipv6-guard-prefix must be 16..128"},
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
 			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
