@@ -29,6 +29,12 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			tooManyFailures(w, ip, key, wait)
 			return
 		}
+		// Two headers: which one counted was the order's doing (a wrong
+		// token then the right one was a 401, the reverse a 200).
+		if len(r.Header.Values("Authorization")) > 1 {
+			writeJSON(w, http.StatusBadRequest, ErrorResponse{Error: "more than one Authorization header: send one"})
+			return
+		}
 		given, ok := bearer(r)
 		if !ok {
 			lim.failed(ip, key, false, now)

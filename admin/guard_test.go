@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -253,6 +254,22 @@ func TestTokenOn(t *testing.T) {
 	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/metrics", "").status)
 	r = s.send(t, request{path: "/v1/clients/tok-1", header: map[string]string{"Authorization": "bearer " + token}})
 	assert.Equal(t, http.StatusOK, r.status)
+
+	// Two Authorization headers, in either order: a 400, not the first
+	// one's verdict (a wrong token then the right one was a 401, the
+	// reverse a 200).
+	for _, pair := range [][2]string{{"wrong", token}, {token, "wrong"}} {
+		req, err := http.NewRequest(http.MethodGet, s.base+"/v1/clients", nil)
+		require.NoError(t, err)
+		req.Header.Add("Authorization", "Bearer "+pair[0])
+		req.Header.Add("Authorization", "Bearer "+pair[1])
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%v: %s", pair, body)
+		assert.Contains(t, string(body), "more than one Authorization header", "%v", pair)
+	}
 	assert.Equal(t, http.StatusAccepted, s.call(t, http.MethodPost, "/v1/clients/tok-1/kick", "").status)
 }
 
