@@ -70,8 +70,11 @@ func TestIdlePeersCannotHoldTheAdminListener(t *testing.T) {
 				c, resp := getOn(t, addr, "/healthz")
 				assert.Equal(t, http.StatusOK, resp.StatusCode, "probe %d", i)
 				// Each batch of holders ahead of it has to have waited a
-				// second (evictAfter): two batches, then the probes.
-				assert.Less(t, time.Since(start), 4*time.Second, "probe %d answered within seconds", i)
+				// second (evictAfter): two batches, then the probes. The
+				// bound is loose (a race build on 2 busy cores took 4.2 s):
+				// what fails is a hold, the 30 s of a timeout, which
+				// getOn's 10 s read deadline catches first.
+				assert.Less(t, time.Since(start), 8*time.Second, "probe %d answered within seconds", i)
 				require.NoError(t, c.Conn.Close())
 			}
 			assert.LessOrEqual(t, metricValue(t, m, admin.MetricAdminConnections), float64(maxConns))
