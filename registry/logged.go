@@ -50,8 +50,14 @@ func weigh(rec Record, stored bool, lg Logged, logged bool) (Record, outcome) {
 	case stored && lg.Rec.Session == rec.Session:
 		switch {
 		case lg.Ended: // the log's end wins: it is the one clients and readers saw
+			if rec.CStatus {
+				// A kill -9 kept the end from the store, whose last_seen is
+				// a checkpoint's: the end is the latest sign of life known.
+				// A stored end has its own last_seen, the last echo: kept,
+				// or a restart moved it to disconnected_at.
+				rec.LastSeen = later(rec.LastSeen, lg.Rec.DisconnectedAt)
+			}
 			rec.CStatus, rec.Reason, rec.DisconnectedAt = false, lg.Rec.Reason, lg.Rec.DisconnectedAt
-			rec.LastSeen = later(rec.LastSeen, lg.Rec.DisconnectedAt)
 			return rec, keep
 		case rec.CStatus:
 			return endRestarted(rec, rec.LastSeen), restarted
