@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/natsretry"
 )
 
 // markerTTL is how long the clients bucket keeps the marker it writes when
@@ -34,7 +36,7 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 		Replicas:       o.replicas,
 		LimitMarkerTTL: markerTTL,
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	kv, err := createOrUpdateKV(ctx, js, cfg)
 	if !errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
 		return kv, err
 	}
@@ -42,7 +44,15 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 		"records the bucket expires stay in the nodes' lists until they restart",
 		zap.String("bucket", o.clientsBucket))
 	cfg.LimitMarkerTTL = 0
-	return js.CreateOrUpdateKeyValue(ctx, cfg)
+	return createOrUpdateKV(ctx, js, cfg)
+}
+
+// createOrUpdateKV is js.CreateOrUpdateKeyValue, tried again within ctx
+// when NATS left a try unanswered (natsretry.Setup).
+func createOrUpdateKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	return natsretry.Setup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, cfg)
+	})
 }
 
 // identityBucket makes or updates one of the identity buckets.
@@ -51,7 +61,7 @@ func identityBucket(ctx context.Context, js jetstream.JetStream, bucket string, 
 		CredentialsBucket: "cliser credentials (SHA-256 digests only), keyed by client id",
 		BansBucket:        "cliser bans, keyed by kind.value",
 	}[bucket]
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := createOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: what,
 		History:     1,
@@ -75,15 +85,22 @@ func identityBucket(ctx context.Context, js jetstream.JetStream, bucket string, 
 // this node's, so a heartbeat is changed by restarting every node.
 func nodesBucket(ctx context.Context, js jetstream.JetStream, id string, o options) (jetstream.KeyValue, time.Duration, error) {
 	ttl := o.heartbeatTTL
-	if cur, others, err := liveHeartbeats(ctx, js, o.nodesBucket, id); err != nil {
+	type live struct {
+		ttl    time.Duration
+		others int
+	}
+	if l, err := natsretry.Setup(ctx, func(ctx context.Context) (live, error) {
+		cur, others, err := liveHeartbeats(ctx, js, o.nodesBucket, id)
+		return live{cur, others}, err
+	}); err != nil {
 		return nil, 0, err
-	} else if cur != 0 && cur != ttl && others > 0 {
+	} else if cur, others := l.ttl, l.others; cur != 0 && cur != ttl && others > 0 {
 		o.log.Warn("cluster: --cluster-heartbeat differs from the cluster's, which its live nodes keep: this node keeps the cluster's; "+
 			"give every node the same, and restart them all to change it",
 			zap.Duration("cluster_heartbeat", cur), zap.Duration("this_nodes_flag", ttl), zap.Int("live_nodes", others))
 		ttl = cur
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := createOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      o.nodesBucket,
 		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
 		History:     1,

@@ -152,7 +152,9 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
 	}
-	stream, err := js.Stream(ctx, "KV_"+o.clientsBucket)
+	stream, err := natsretry.Setup(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.Stream(ctx, "KV_"+o.clientsBucket)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: bucket %s: %w", o.clientsBucket, err)
 	}

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -162,7 +163,16 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 		Replicas:    so.replicas,
 		Duplicates:  dedupWindow,
 	}
-	st, err := js.CreateOrUpdateStream(ctx, cfg)
+	tried := false
+	st, err := natsretry.Setup(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		if tried { // a create unanswered: made meanwhile? (natsretry.Setup)
+			if st, err := js.Stream(ctx, so.name); !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return st, err
+			}
+		}
+		tried = true
+		return js.CreateOrUpdateStream(ctx, cfg)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/natsretry"
 	"github.com/cliser/cliser/webhook"
 )
 
@@ -79,7 +80,9 @@ func clusterWebhook(o *options, b *backend, opts *[]webhook.Option) (webhook.Cur
 	if err != nil {
 		return nil, fmt.Errorf("webhook: jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// The budget of the cluster's other buckets: nodes started together
+	// on a fresh NATS cluster meet here too (natsretry.Setup).
+	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
 	cursor, err := webhook.NewKVCursor(ctx, js, o.hook.URL, o.replicas)
 	if err != nil {

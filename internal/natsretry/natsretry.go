@@ -8,6 +8,7 @@ package natsretry
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -45,3 +46,38 @@ func nobodyGot(err error) bool {
 // replicas (a start gave up at 10 s on a loaded test machine); a start
 // waits that out rather than exit.
 const SetupTimeout = 30 * time.Second
+
+// SetupTryTimeout bounds one try of a stream's or bucket's making within
+// SetupTimeout. NATS leaves unanswered a create of a replicated stream
+// that another client's create of the same stream overtook (nodes started
+// together on a fresh NATS cluster: seen on nats-server 2.9 through 2.15,
+// two nodes of three each time), and such a node waited out the whole
+// SetupTimeout, then logged that JetStream could not serve; the next try
+// finds the stream at once. A slow placement is not cut short by it: the
+// server goes on placing the stream, and a later try finds it made.
+const SetupTryTimeout = 5 * time.Second
+
+// Setup calls f with a context of at most SetupTryTimeout, and again,
+// after a pause of up to a second, while a try ran out of that time and
+// ctx has some left; it returns f's last answer. The pause is random:
+// nodes started together would otherwise try again together, and meet
+// again. f must be safe to repeat (a create-or-update of one config).
+// Without a deadline on ctx, f is called once, with ctx.
+func Setup[T any](ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		return f(ctx)
+	}
+	for {
+		tctx, cancel := context.WithTimeout(ctx, SetupTryTimeout)
+		v, err := f(tctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(rand.N(time.Second)):
+		}
+	}
+}
