@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -291,5 +292,42 @@ func TestRunSaysADialThatFailedCouldNotConnect(t *testing.T) {
 		if d, ok := e.(Disconnected); ok {
 			assert.ErrorIs(t, d.Err, ErrDial)
 		}
+	}
+}
+
+// Bytes that are no line after an acked 130 (a NUL, 600 bytes without an
+// LF) do not undo the order: Run returns nil with one hook and no
+// reconnect. They ended the session as bad server input, and Run dialled
+// again and registered, the hook not run (the agent ran it only when a
+// stop signal ended Run).
+func TestRunShutdownOrderStandsWhateverFollowsIt(t *testing.T) {
+	for name, after := range map[string]string{
+		"nul":      "\x00\x00junk",
+		"overlong": strings.Repeat("x", 2*protocol.MaxLine),
+		"line":     "190 kicked\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+				c.send("130 shutdown bye\n" + after)
+				c.waitEOF()
+			}))
+			var hooks atomic.Int32
+			cfg := testConfig(srv.addr())
+			cfg.ShutdownLinger = 500 * time.Millisecond
+			cfg.OnShutdown = func(string) { hooks.Add(1) }
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var l eventLog
+			done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+			select {
+			case err := <-done:
+				require.NoError(t, err, "the order stands")
+			case <-time.After(8 * time.Second):
+				t.Fatal("Run did not return after the shutdown order")
+			}
+			assert.Equal(t, int32(1), hooks.Load())
+			assert.Equal(t, 1, srv.acceptedCount(), "no reconnect after a shutdown order")
+			assert.Equal(t, []Event{Connected{SID: 5}, ShutdownOrdered{Text: "bye"}}, l.All())
+		})
 	}
 }

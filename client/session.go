@@ -70,6 +70,13 @@ type sessionEvent struct {
 func (s *session) consume(in, out []byte, emit func(sessionEvent)) (used int, _ []byte, err error) {
 	for {
 		line, n, ferr := protocol.NextLine(in[used:])
+		if ferr != nil && s.state == stateShutdownAcked {
+			// As any line after the ack (handleLine): noise or an overlong
+			// line cannot undo an order acked. It ended the session as bad
+			// input, and Run dialled again: the agent registered anew, and
+			// its hook waited for a stop signal.
+			return len(in), out, nil
+		}
 		if ferr != nil {
 			// Name the cause ("line too long"): "framing" alone left the
 			// agent's log with nothing to go on.
