@@ -73,3 +73,22 @@ func dialWithPassword(t *testing.T, srv *scriptedServer, pw string) error {
 	require.Error(t, err)
 	return err
 }
+
+// A service that quotes only the start of what it got: Redis quotes at
+// most 128 bytes of the arguments, so a longer password was nowhere whole
+// in the line, and its first bytes were shown up to the 64-byte cut
+// ("...with args beginning with: 'Zq7xxxxxx").
+func TestBadServerLineDoesNotShowAPasswordCutShort(t *testing.T) {
+	pw := "Zq7" + strings.Repeat("k", 150)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		line, ok := c.readLine()
+		if !ok {
+			return
+		}
+		c.send("-ERR unknown command '110', with args beginning with: '" + strings.TrimPrefix(line, "110 ")[:128] + "' \r\n")
+		c.waitEOF()
+	})
+	err := dialWithPassword(t, srv, pw)
+	assert.NotContains(t, err.Error(), "Zq7")
+	assert.Contains(t, err.Error(), "<password") // the quote is cut at 64 bytes
+}

@@ -180,20 +180,30 @@ func (s *session) bad(raw []byte, cause error, what string) *ServerError {
 // its input on spaces quotes them apart (Redis: "with args beginning
 // with: 'correct' 'horse' ..."), and the first word was shown. A word
 // shorter than minRedactedWord is left: replacing every "a" would garble
-// the line and hide little.
+// the line and hide little. A quote cut short is replaced too
+// (redactPrefix).
 func (s *session) redact(b []byte) []byte {
 	if len(s.secret) == 0 {
 		return b
 	}
-	mark := []byte("<password>")
-	if bytes.Contains(b, s.secret) {
-		b = bytes.ReplaceAll(b, s.secret, mark)
-	}
+	b = redactPrefix(b, s.secret)
 	if words := bytes.Fields(s.secret); len(words) > 1 {
 		for _, w := range words {
-			if len(w) >= minRedactedWord && bytes.Contains(b, w) {
-				b = bytes.ReplaceAll(b, w, mark)
-			}
+			b = redactPrefix(b, w)
+		}
+	}
+	return b
+}
+
+// redactPrefix is b with every copy of w, or else of its longest prefix
+// of minRedactedWord bytes or more that b holds, replaced by <password>:
+// a service may quote only the start of what it got (Redis quotes at most
+// 128 bytes of the arguments), and a password over that length was shown
+// up to the 64-byte cut of the line, its first bytes in the agent's log.
+func redactPrefix(b, w []byte) []byte {
+	for k := len(w); k >= minRedactedWord; k-- {
+		if bytes.Contains(b, w[:k]) {
+			return bytes.ReplaceAll(b, w[:k], []byte("<password>"))
 		}
 	}
 	return b
