@@ -68,7 +68,9 @@ func TestClientReadsServerLinesByTheirCode(t *testing.T) {
 		_, err := ConnectedSID([]byte(bad))
 		assert.Error(t, err, bad)
 	}
-	for arg, want := range map[string]string{"": "", "shutdown": "", "shutdown now": "now", "halt now": "halt now", "shutdownx": "shutdownx"} {
+	for arg, want := range map[string]string{"": "", "shutdown": "", "shutdown now": "now", "halt now": "halt now", "shutdownx": "shutdownx",
+		// In ASCII, as a server sends it: escapes reached the agent's hook raw.
+		"shutdown a\x1b[31mb\x07c": "a [31mb c", "shutdown café": "caf?", "halt\tnow\xff": "halt now?"} {
 		assert.Equal(t, want, ShutdownOrder([]byte(arg)), arg)
 	}
 	for arg, want := range map[string]bool{"7": true, "007": true, "18446744073709551616": true, "": false, "-1": false, "1 2": false, "x": false} {

@@ -103,7 +103,7 @@ func FuzzFields(f *testing.F) {
 				t.Fatalf("connected %q: ConnectedSID %d, %v; ParseConnected %d", arg, got, err, sid)
 			}
 		}
-		if text, err := ParseShutdown(arg); err == nil && ShutdownOrder(arg) != text {
+		if text, err := ParseShutdown(arg); err == nil && ShutdownOrder(arg) != ShutdownText(text) {
 			t.Fatalf("shutdown %q: ShutdownOrder %q, ParseShutdown %q", arg, ShutdownOrder(arg), text)
 		}
 		if _, err := ParseToken(arg); err == nil && !IsTokenEcho(arg) {

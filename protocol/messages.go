@@ -156,12 +156,14 @@ func ConnectedSID(arg []byte) (uint16, error) {
 
 // ShutdownOrder is the operator's text of a 130 line as a client reads
 // it: any 130 from the server is the order, its argument past the word
-// "shutdown" the text (all of it when the words differ).
+// "shutdown" the text (all of it when the words differ), in ASCII as
+// ShutdownText makes it: a server's escape codes reached the agent's hook
+// raw (CLISER_SHUTDOWN_REASON).
 func ShutdownOrder(arg []byte) string {
 	if text, err := ParseShutdown(arg); err == nil {
-		return text
+		return ShutdownText(text)
 	}
-	return CleanText(string(arg))
+	return ShutdownText(string(arg))
 }
 
 // IsTokenEcho reports whether a keep-alive's argument is a decimal number,
