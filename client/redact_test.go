@@ -92,3 +92,22 @@ func TestBadServerLineDoesNotShowAPasswordCutShort(t *testing.T) {
 	assert.NotContains(t, err.Error(), "Zq7")
 	assert.Contains(t, err.Error(), "<password") // the quote is cut at 64 bytes
 }
+
+// A password shorter than a redacted word is still replaced where the
+// line holds it whole: only its words and its cut-short starts need
+// minRedactedWord bytes. The prefix pass left a password of one or two
+// bytes in the line, as no redaction did before it.
+func TestBadServerLineDoesNotShowAShortPassword(t *testing.T) {
+	const pw = "Q7"
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		line, ok := c.readLine()
+		if !ok {
+			return
+		}
+		c.send("500 unknown command " + line + "\n")
+		c.waitEOF()
+	})
+	err := dialWithPassword(t, srv, pw)
+	assert.NotContains(t, err.Error(), pw)
+	assert.Contains(t, err.Error(), "110 <password>")
+}

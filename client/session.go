@@ -180,12 +180,15 @@ func (s *session) bad(raw []byte, cause error, what string) *ServerError {
 // its input on spaces quotes them apart (Redis: "with args beginning
 // with: 'correct' 'horse' ..."), and the first word was shown. A word
 // shorter than minRedactedWord is left: replacing every "a" would garble
-// the line and hide little. A quote cut short is replaced too
-// (redactPrefix).
+// the line and hide little; the whole password is replaced at any
+// length. A quote cut short is replaced too (redactPrefix).
 func (s *session) redact(b []byte) []byte {
 	if len(s.secret) == 0 {
 		return b
 	}
+	// Whole, at any length (a password of one or two bytes too); then
+	// its start cut short, and its words.
+	b = bytes.ReplaceAll(b, s.secret, []byte("<password>"))
 	b = redactPrefix(b, s.secret)
 	if words := bytes.Fields(s.secret); len(words) > 1 {
 		for _, w := range words {
