@@ -111,3 +111,20 @@ func TestBadServerLineDoesNotShowAShortPassword(t *testing.T) {
 	assert.NotContains(t, err.Error(), pw)
 	assert.Contains(t, err.Error(), "110 <password>")
 }
+
+// A password whose start is a word of the server's own line ("unknown")
+// leaves that word: marked, it said how the password begins. Only a start
+// of minRedactedPrefix bytes or more is taken for a quote cut short.
+func TestBadServerLineDoesNotMarkAShortStartOfThePassword(t *testing.T) {
+	const pw = "unknown-but-secret-7f3a"
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, ok := c.readLine(); !ok {
+			return
+		}
+		c.send("-ERR unknown command\r\n")
+		c.waitEOF()
+	})
+	err := dialWithPassword(t, srv, pw)
+	assert.Contains(t, err.Error(), "-ERR unknown command")
+	assert.NotContains(t, err.Error(), "<password>")
+}

@@ -198,13 +198,19 @@ func (s *session) redact(b []byte) []byte {
 	return b
 }
 
-// redactPrefix is b with every copy of w, or else of its longest prefix
-// of minRedactedWord bytes or more that b holds, replaced by <password>:
-// a service may quote only the start of what it got (Redis quotes at most
-// 128 bytes of the arguments), and a password over that length was shown
-// up to the 64-byte cut of the line, its first bytes in the agent's log.
+// redactPrefix is b with every copy of w (of minRedactedWord bytes or
+// more), or else of its longest prefix of minRedactedPrefix bytes or more
+// that b holds, replaced by <password>: a service may quote only the
+// start of what it got (Redis quotes at most 128 bytes of the arguments),
+// and a password over that length was shown up to the 64-byte cut of the
+// line, its first bytes in the agent's log. A shorter prefix is left: a
+// word of the server's own ("unknown") would be taken for one, and its
+// mark would say how the password begins.
 func redactPrefix(b, w []byte) []byte {
-	for k := len(w); k >= minRedactedWord; k-- {
+	if len(w) >= minRedactedWord && bytes.Contains(b, w) {
+		return bytes.ReplaceAll(b, w, []byte("<password>"))
+	}
+	for k := len(w) - 1; k >= minRedactedPrefix; k-- {
 		if bytes.Contains(b, w[:k]) {
 			return bytes.ReplaceAll(b, w[:k], []byte("<password>"))
 		}
@@ -212,8 +218,12 @@ func redactPrefix(b, w []byte) []byte {
 	return b
 }
 
-// minRedactedWord is the shortest word of a password redact replaces.
-const minRedactedWord = 3
+// minRedactedWord is the shortest word of a password redact replaces;
+// minRedactedPrefix the shortest start of one cut short.
+const (
+	minRedactedWord   = 3
+	minRedactedPrefix = 12
+)
 
 // endCause is the error a session ends with when its transport ends with
 // err and no 190 has come: an acked shutdown wins over a lost connection.
