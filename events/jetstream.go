@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,8 +167,12 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	tried := false
 	st, err := natsretry.Setup(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		if tried { // a create unanswered: made meanwhile? (natsretry.Setup)
-			if st, err := js.Stream(ctx, so.name); !errors.Is(err, jetstream.ErrStreamNotFound) {
-				return st, err
+			st, err := js.Stream(ctx, so.name)
+			if err == nil && sameStream(st.CachedInfo().Config, cfg) {
+				return st, nil
+			}
+			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return nil, err
 			}
 		}
 		tried = true
@@ -315,4 +320,11 @@ func (s *Stream) Healthy() error {
 // scrape of a node that does not follow the stream asks NATS for it.
 func (s *Stream) Collectors() []prometheus.Collector {
 	return append(s.m.collectors(s.q, s.Newest), s.renewals, s.unreadable, s.w.reconnects())
+}
+
+// sameStream: the stream found has what cfg asks of it, so a retried
+// create keeps it; else the update is sent again (a retention changed).
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return have.MaxMsgs == want.MaxMsgs && have.Replicas == want.Replicas && have.Duplicates == want.Duplicates &&
+		have.Discard == want.Discard && slices.Equal(have.Subjects, want.Subjects)
 }

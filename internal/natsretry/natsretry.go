@@ -2,7 +2,8 @@
 // responders" means no subscriber had the request (a node between two
 // NATS servers, a stream between two leaders), so sending it again cannot
 // make it happen twice; any other failure may have been received and is
-// the caller's to judge.
+// the caller's to judge. Setup is the exception: it sends again a
+// create-or-update that timed out, which is safe to repeat.
 package natsretry
 
 import (
