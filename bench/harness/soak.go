@@ -142,7 +142,7 @@ func Soak(ctx context.Context, s SoakSettings, env Env) (*SoakResult, error) {
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-	k.end(ctx, ch, sampler, fl)
+	k.end(ctx, ch, sampler, fl, srv.sink)
 	k.endFeatures(srv.sink, ch)
 	return res, nil
 }
@@ -175,12 +175,15 @@ func runChurn(ctx context.Context, ch *churner, rate float64) {
 }
 
 // soakEnd waits (up to 15s) for every client to be connected and, with a
-// webhook, for its receiver to have every event, then samples.
-func soakEnd(ctx context.Context, sm soakSampler, clients int, webhook bool) (SoakSample, int) {
+// webhook (received: the receiver's newest seq), for its receiver to have
+// every event, then samples. The lag alone said caught up while the last
+// events were still on their way: a scrape read it before they were in
+// the log and the log's newest after (the receiver had 364 of 366).
+func soakEnd(ctx context.Context, sm soakSampler, clients int, received func() int64) (SoakSample, int) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		s, err := sm.sample(ctx)
-		done := s.Connected >= clients && (!webhook || s.WebhookLag == 0)
+		done := s.Connected >= clients && (received == nil || (s.WebhookLag == 0 && received() >= s.EventsNewest))
 		if err == nil && (done || time.Now().After(deadline)) {
 			return s, max(clients-s.Connected, 0)
 		}

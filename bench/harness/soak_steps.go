@@ -91,10 +91,14 @@ func (k *soakRun) sample(ctx context.Context, ch *churner, sampler soakSampler, 
 
 // end reconnects every pool client, takes one last look, counts what
 // the churn and the steady clients saw, and judges the samples.
-func (k *soakRun) end(ctx context.Context, ch *churner, sampler soakSampler, fl fleet) {
+func (k *soakRun) end(ctx context.Context, ch *churner, sampler soakSampler, fl fleet, sink *eventSink) {
 	res := k.res
 	ch.refill()
-	res.End, res.Lost = soakEnd(ctx, sampler, k.s.Clients, k.s.has(FeatureWebhook))
+	var received func() int64
+	if sink != nil {
+		received = func() int64 { return int64(sink.counts().NewestSeq) }
+	}
+	res.End, res.Lost = soakEnd(ctx, sampler, k.s.Clients, received)
 	res.Ops, res.Errors, res.Expected = ch.snapshot()
 	res.Takeovers = res.Expected["190 "+protocol.ReasonReplaced.String()]
 	k.countSteady(fl)
