@@ -36,7 +36,7 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 		Replicas:       o.replicas,
 		LimitMarkerTTL: markerTTL,
 	}
-	kv, err := createOrUpdateKV(ctx, js, cfg)
+	kv, err := natsretry.CreateOrUpdateKV(ctx, js, cfg)
 	if !errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
 		return kv, err
 	}
@@ -44,15 +44,7 @@ func clientsBucket(ctx context.Context, js jetstream.JetStream, o options) (jets
 		"records the bucket expires stay in the nodes' lists until they restart",
 		zap.String("bucket", o.clientsBucket))
 	cfg.LimitMarkerTTL = 0
-	return createOrUpdateKV(ctx, js, cfg)
-}
-
-// createOrUpdateKV is js.CreateOrUpdateKeyValue, tried again within ctx
-// when NATS left a try unanswered (natsretry.Setup).
-func createOrUpdateKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	return natsretry.Setup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
-		return js.CreateOrUpdateKeyValue(ctx, cfg)
-	})
+	return natsretry.CreateOrUpdateKV(ctx, js, cfg)
 }
 
 // identityBucket makes or updates one of the identity buckets.
@@ -61,7 +53,7 @@ func identityBucket(ctx context.Context, js jetstream.JetStream, bucket string, 
 		CredentialsBucket: "cliser credentials (SHA-256 digests only), keyed by client id",
 		BansBucket:        "cliser bans, keyed by kind.value",
 	}[bucket]
-	kv, err := createOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
+	kv, err := natsretry.CreateOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: what,
 		History:     1,
@@ -100,7 +92,7 @@ func nodesBucket(ctx context.Context, js jetstream.JetStream, id string, o optio
 			zap.Duration("cluster_heartbeat", cur), zap.Duration("this_nodes_flag", ttl), zap.Int("live_nodes", others))
 		ttl = cur
 	}
-	kv, err := createOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
+	kv, err := natsretry.CreateOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      o.nodesBucket,
 		Description: "cliser node heartbeats; a key ages out when its node stops renewing it",
 		History:     1,

@@ -28,14 +28,12 @@ var _ Cursor = (*KVCursor)(nil)
 // NewKVCursor creates or binds the cursor bucket (replicas as the
 // cluster's other buckets) and returns the cursor of the webhook at url.
 func NewKVCursor(ctx context.Context, js jetstream.JetStream, url string, replicas int) (*KVCursor, error) {
-	kv, err := natsretry.Setup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
-		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      CursorBucket,
-			Description: "cliser: how far each webhook's receiver acknowledged the event log",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    max(replicas, 1),
-		})
+	kv, err := natsretry.CreateOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      CursorBucket,
+		Description: "cliser: how far each webhook's receiver acknowledged the event log",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook cursor: bucket %s: %w", CursorBucket, err)

@@ -63,15 +63,13 @@ func NewKVLease(ctx context.Context, js jetstream.JetStream, url, holder string,
 	if log == nil {
 		log = zap.NewNop()
 	}
-	kv, err := natsretry.Setup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
-		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      LeaseBucket,
-			Description: "cliser: the node that delivers each webhook",
-			History:     1,
-			TTL:         ttl,
-			Storage:     jetstream.FileStorage,
-			Replicas:    max(replicas, 1),
-		})
+	kv, err := natsretry.CreateOrUpdateKV(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      LeaseBucket,
+		Description: "cliser: the node that delivers each webhook",
+		History:     1,
+		TTL:         ttl,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook lease: bucket %s: %w", LeaseBucket, err)

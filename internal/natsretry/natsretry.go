@@ -82,3 +82,11 @@ func Setup[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 		}
 	}
 }
+
+// CreateOrUpdateKV is js.CreateOrUpdateKeyValue through Setup: the
+// cluster's buckets and the webhook's are made so.
+func CreateOrUpdateKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	return Setup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, cfg)
+	})
+}
