@@ -109,6 +109,10 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 		{"TLS server, plain client", tlsLn.Addr().String(), nil, "TLS terminator's port, add --tls"},
 		{"TLS alert, plain client", alertLn.Addr().String(), nil, "the server speaks TLS: add --tls"},
 		{"silent server, plain client", silentLn.Addr().String(), nil, "TLS terminator's port, add --tls"},
+		// A TLS client at a port that takes the connection and says
+		// nothing (a frozen server, a terminator whose backend is down).
+		{"silent server, TLS client", silentLn.Addr().String(), &tls.Config{RootCAs: trusting.RootCAs, ServerName: "127.0.0.1"},
+			"did not finish the TLS handshake"},
 		{"no client certificate", mtlsLn.Addr().String(), &tls.Config{RootCAs: trusting.RootCAs, ServerName: "127.0.0.1"},
 			"wants a client certificate: give --tls-cert and --tls-key"},
 		{"a client certificate of another CA", mtlsLn.Addr().String(), withCert(testkit.NewCA(t).IssueClient(t, "dev-1")),
@@ -116,7 +120,7 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(tc.addr)
-			cfg.TLS = tc.tls
+			cfg.TLS, cfg.DialTimeout = tc.tls, time.Second
 			// A TLS handshake that fails is a dial that failed; a client
 			// certificate refused after it, a session lost.
 			failed := func(logs *observer.ObservedLogs) *observer.ObservedLogs {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -51,12 +52,19 @@ func tlsFix(err error, tlsCfg *tls.Config) string {
 		return ""
 	}
 	var (
+		dialOp  *net.OpError
 		host    x509.HostnameError
 		unknown x509.UnknownAuthorityError
 		invalid x509.CertificateInvalidError
 		record  tls.RecordHeaderError
 	)
 	switch {
+	case errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &dialOp) && dialOp.Op == "dial"):
+		// The TCP connect was made (its timeout is a dial OpError): only
+		// "context deadline exceeded" was left to read.
+		return "the server took the connection but did not finish the TLS handshake within --dial-timeout " +
+			"(Config.DialTimeout): check that --server is the TLS terminator's port, and that the terminator is not " +
+			"overloaded or waiting on its backend"
 	case errors.As(err, &host):
 		return "the server's certificate does not carry the name checked: connect by a name it carries, " +
 			"or give one with --tls-server-name (tls.Config.ServerName)"
