@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -214,7 +215,8 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 		Short: "Ban a client ID, an IP address or a network (CIDR)",
 		Args:  usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := identity.ParseBanValue(args[0], args[1]); err != nil {
+			value, err := identity.ParseBanValue(args[0], args[1])
+			if err != nil {
 				return configErrorf("%s", trimBanErr(err))
 			}
 			// An explicit 0 is not "until lifted": the API refuses a
@@ -240,6 +242,7 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return explain(c, err, "")
 			}
+			warnWholeFamily(cmd.ErrOrStderr(), args[0], value)
 			if o.output == "json" {
 				return writeJSONOut(cmd.OutOrStdout(), b)
 			}
@@ -249,6 +252,23 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 	cmd.Flags().StringVar(&reason, "reason", "", "why (shown in the list and the event log)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "how long the ban lasts (e.g. 1h); none: until lifted")
 	return cmd
+}
+
+// warnWholeFamily says so when a net ban covers every address of its
+// family (0.0.0.0/0, ::/0): typed by mistake for one address, it locks
+// the whole fleet out, and the ban's own line does not say that.
+func warnWholeFamily(w io.Writer, kind, value string) {
+	if kind != identity.KindNet {
+		return
+	}
+	if p, err := netip.ParsePrefix(value); err == nil && p.Bits() == 0 {
+		family := "IPv4"
+		if p.Addr().Is6() {
+			family = "IPv6"
+		}
+		_, _ = fmt.Fprintf(w, "cliser: note: net %s covers every %s address: every client over %s is refused "+
+			"(190 banned) and the connected ones are closed, until `cliser bans rm net %s`\n", value, family, family, value)
+	}
 }
 
 func newBansListCmd(o *adminFlags) *cobra.Command {

@@ -418,9 +418,20 @@ func TestIdentityCLI(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[0], "cliser: gone-1: "), out)
 	assert.True(t, strings.HasPrefix(lines[1], "cliser: gone-2: "), out)
 
-	out, _, err = runCLI(t, "bans", "add", "net", "10.9.0.0/16", "--reason", "lab", "--duration", "1h", "--admin", base)
+	out, stderr, err := runCLI(t, "bans", "add", "net", "10.9.0.0/16", "--reason", "lab", "--duration", "1h", "--admin", base)
 	require.NoError(t, err)
 	assert.Contains(t, out, "10.9.0.0/16")
+	assert.Empty(t, stderr)
+	// A whole family banned, typed with host bits: made, and said what it does.
+	for _, net := range []struct{ typed, kept, family string }{{"10.1.2.3/0", "0.0.0.0/0", "IPv4"}, {"::/0", "::/0", "IPv6"}} {
+		out, stderr, err = runCLI(t, "bans", "add", "net", net.typed, "--admin", base)
+		require.NoError(t, err)
+		assert.Contains(t, out, net.kept)
+		assert.Contains(t, stderr, "net "+net.kept+" covers every "+net.family+" address")
+		assert.Contains(t, stderr, "until `cliser bans rm net "+net.kept+"`")
+		_, _, err = runCLI(t, "bans", "rm", "net", net.kept, "--admin", base)
+		require.NoError(t, err)
+	}
 	out, _, err = runCLI(t, "bans", "list", "--admin", base)
 	require.NoError(t, err)
 	assert.Contains(t, out, "lab")
