@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
@@ -46,6 +47,22 @@ func (p priorEnds) add(t time.Time, reason string) {
 	if t.After(b.at) {
 		b.at = t
 	}
+}
+
+// priorSince is where the last run's ends begin to count in the stats:
+// the window before now, or before the log's newest event when that is
+// later. The clock was set back since (an NTP step, a wrong clock at
+// boot): from now's window, every end the log holds was in it, and the
+// overview counted a whole run's ends as its last minutes' (clock audit).
+func priorSince(ctx context.Context, l *events.Log, now time.Time) time.Time {
+	end := now
+	if newest := l.Newest(); newest > 0 {
+		raws, _, err := l.AppendRaw(ctx, nil, nil, newest-1, 1)
+		if err == nil && len(raws) == 1 && raws[0].Time().After(now) {
+			end = raws[0].Time()
+		}
+	}
+	return end.Add(-admin.StatsWindow)
 }
 
 // loggedSessions is the newest session of each client ID among the

@@ -135,7 +135,7 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
 		// After a kill -9 the store may lag the log, or the log the store:
 		// Load weighs the two, so each session ends once in the log.
-		logged, prior, short, err := loggedSessions(ctx, l, time.Now().Add(-admin.StatsWindow))
+		logged, prior, short, err := loggedSessions(ctx, l, priorSince(ctx, l, time.Now()))
 		if errors.Is(err, events.ErrCorrupt) {
 			// Damage inside an event (the load reads only each one's
 			// cid) is refused as a damaged page is: the file is named,

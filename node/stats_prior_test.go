@@ -114,3 +114,44 @@ func TestPriorDisconnectsLeaveTheWindowEachAtItsTime(t *testing.T) {
 		}
 	}, 20*time.Second, 50*time.Millisecond)
 }
+
+// A start with the clock behind the log's (an NTP step back, a wrong
+// clock at boot) counts the last run's ends of the window before its
+// newest event, not every end the log holds: they were all "after" the
+// start's window began, and the overview counted a whole run's ends as
+// the last minutes', for as long as the clock stayed behind them (clock
+// audit).
+func TestPriorDisconnectsWithTheClockSetBackCountOnlyTheLastRunsWindow(t *testing.T) {
+	dir := t.TempDir()
+	var offset atomic.Int64 // how far run 1's clock is ahead of the real one
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())).UTC() }
+	n := nodetest.Start(t, node.WithDataDir(dir), node.WithEventRetention(1000),
+		node.WithRegistryOptions(registry.WithClock(clock)))
+	end := func(cid string, ahead time.Duration) {
+		offset.Store(int64(ahead))
+		c := testkit.Dial(t, n.Addr())
+		c.Register(nodetest.Password, cid)
+		_ = c.Conn.Close()
+		require.Eventually(t, func() bool {
+			rec, ok := n.Registry().Get(cid)
+			return ok && !rec.CStatus
+		}, 5*time.Second, 5*time.Millisecond)
+	}
+	const year = 365 * 24 * time.Hour
+	end("long-before-the-last", year-time.Hour) // an hour before the run's last end
+	end("the-last", year)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, n.Shutdown(ctx))
+
+	again := nodetest.Start(t, node.WithDataDir(dir), node.WithEventRetention(1000))
+	resp, err := http.Get("http://" + again.AdminAddr() + "/v1/stats")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var st struct {
+		Disconnects map[string]int `json:"disconnects"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	assert.Equal(t, map[string]int{"closed by client": 1}, st.Disconnects,
+		"an end an hour before the last run's last is not of its final minutes")
+}
