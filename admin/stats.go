@@ -147,6 +147,11 @@ func (s *statsSampler) seedPrior(at time.Time, byReason map[string]int) {
 	if len(byReason) == 0 {
 		return
 	}
+	if now := time.Now(); at.After(now) {
+		// Logged before a clock step back: as of now, they leave the
+		// window with it, not once the clock has caught up with them.
+		at = now
+	}
 	smp := sample{at: at, disconnects: make(map[string]float64, len(byReason)), prior: true}
 	for r, n := range byReason {
 		smp.disconnects[r] = float64(n)

@@ -35,3 +35,16 @@ func TestStatsKeepRTTForTheWindowOnly(t *testing.T) {
 		assert.InDelta(t, 0.001, *p99, 0.0001, "the window's echoes, each 1 ms")
 	}
 }
+
+// The last run's ends logged "after" this start (the clock was set back
+// since) leave the window a window after the start: before, their age
+// was negative, and they were counted as the last minutes' until the
+// clock caught up with them, a year for a clock a year behind (clock
+// audit).
+func TestStatsPriorEndsFromAheadLeaveTheWindow(t *testing.T) {
+	s := newStatsSampler(func() (int, int) { return 0, 0 }, NewMetrics(registry.New()), time.Minute)
+	start := time.Now()
+	s.seedPrior(start.Add(365*24*time.Hour), map[string]int{"server shutting down": 3})
+	assert.Equal(t, map[string]int{"server shutting down": 3}, s.snapshot(start).Disconnects)
+	assert.Empty(t, s.snapshot(start.Add(StatsWindow+time.Second)).Disconnects)
+}
