@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/loggate"
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // DefaultMaxConns caps the admin listener's open connections. Idle HTTP
@@ -135,12 +136,12 @@ type cappedConn struct {
 	net.Conn
 	l       *capped
 	once    sync.Once
-	writing atomic.Int64 // when the Write under way began (unix ns); 0: none
+	writing atomic.Int64 // when the Write under way began (mono.Now); 0: none
 }
 
 // Write marks the time a write waits for its peer to read (limit_evict.go).
 func (c *cappedConn) Write(b []byte) (int, error) {
-	c.writing.Store(time.Now().UnixNano())
+	c.writing.Store(mono.Now())
 	n, err := c.Conn.Write(b)
 	c.writing.Store(0)
 	return n, err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // MetricAdminEvicted counts the connections a full admin listener closed
@@ -104,7 +106,7 @@ func waitedSince(c *cappedConn, t time.Time) (time.Time, bool) {
 		return t, true
 	}
 	if ns := c.writing.Load(); ns != 0 {
-		return time.Unix(0, ns), true
+		return mono.Time(ns), true
 	}
 	return time.Time{}, false
 }

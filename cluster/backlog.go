@@ -3,6 +3,8 @@ package cluster
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // backlogHold is how long after a large flush the node still counts as
@@ -18,7 +20,7 @@ const backlogHold = 150 * time.Millisecond
 // routing and takeover read; the events only wait in their queue.
 type backlog struct {
 	large  atomic.Int32 // large flushes under way (one writer: 0 or 1)
-	endsAt atomic.Int64 // unix nanos the last large flush ended
+	endsAt atomic.Int64 // when the last large flush ended (mono.Now); 0: none yet
 }
 
 // begin notes a flush of n records; the returned func ends it.
@@ -28,7 +30,7 @@ func (b *backlog) begin(n int) (end func()) {
 	}
 	b.large.Add(1)
 	return func() {
-		b.endsAt.Store(time.Now().UnixNano())
+		b.endsAt.Store(mono.Now())
 		b.large.Add(-1)
 	}
 }
@@ -37,5 +39,9 @@ func (b *backlog) begin(n int) (end func()) {
 // backlog). Safe for concurrent use; it costs two atomic loads.
 func (n *Node) Backlogged() bool {
 	b := &n.backlog
-	return b.large.Load() > 0 || time.Now().UnixNano()-b.endsAt.Load() < int64(backlogHold)
+	if b.large.Load() > 0 {
+		return true
+	}
+	ended := b.endsAt.Load()
+	return ended != 0 && mono.Since(ended) < backlogHold
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // natsConnected: the NATS connection is up. While it is not (reconnecting),
@@ -37,7 +39,7 @@ func (n *Node) unhealthy(err error) {
 // healthy notes that a NATS operation succeeded; the first success after a
 // failure is logged.
 func (n *Node) healthy() {
-	if n.healthySince.CompareAndSwap(0, time.Now().UnixNano()) {
+	if n.healthySince.CompareAndSwap(0, mono.Now()) {
 		n.log.Info("cluster: NATS answers again; judging other nodes after one heartbeat TTL")
 	}
 }
@@ -48,7 +50,7 @@ func (n *Node) healthy() {
 // a restarted NATS may have lost their heartbeats. A failure noted
 // meanwhile (0) is left for healthy, which starts the grace and logs.
 func (n *Node) restartGrace() {
-	if since := n.healthySince.Load(); since != 0 && n.healthySince.CompareAndSwap(since, time.Now().UnixNano()) {
+	if since := n.healthySince.Load(); since != 0 && n.healthySince.CompareAndSwap(since, mono.Now()) {
 		n.log.Info("cluster: NATS connection re-established; judging other nodes after one heartbeat TTL")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/mono"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -70,7 +71,7 @@ func (n *Node) markLost() error {
 	}
 	alive[n.id] = true
 	n.aliveSeen.Store(int64(len(alive)))
-	if time.Since(time.Unix(0, since)) < n.opts.heartbeatTTL {
+	if mono.Since(since) < n.opts.heartbeatTTL {
 		return nil
 	}
 	suspects := n.heldByOthers(alive)

@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/cliser/cliser/internal/mono"
 	"github.com/cliser/cliser/internal/natsurl"
 )
 
@@ -27,7 +28,7 @@ import (
 // reports whether the connection is up on another server.
 func (n *Node) leftCutOffServer() bool {
 	if !n.natsConnected() || n.ctx.Err() != nil || len(n.nc.Servers()) < 2 ||
-		time.Now().UnixNano() < n.noMoveUntil.Load() {
+		mono.Now() < n.noMoveUntil.Load() {
 		return false
 	}
 	from := n.server()
@@ -45,7 +46,7 @@ func (n *Node) leftCutOffServer() bool {
 		// Back on the same server, or still dialling: no other server
 		// answers (two of three lost). Moving again would only drop the
 		// connection each beat; wait a TTL.
-		n.noMoveUntil.Store(time.Now().Add(n.opts.heartbeatTTL).UnixNano())
+		n.noMoveUntil.Store(mono.Now() + int64(n.opts.heartbeatTTL))
 		return false
 	}
 	return true

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/loggate"
+	"github.com/cliser/cliser/internal/mono"
 	"github.com/cliser/cliser/internal/natsretry"
 	"github.com/cliser/cliser/registry"
 )
@@ -55,11 +56,11 @@ type Node struct {
 	lastRenewCheck         time.Time   // the heartbeat loop's alone
 	moving                 atomic.Bool // a heartbeat failed and the node moved since the last beat stored
 	// noMoveUntil: a move found no other NATS server; none is tried
-	// again before then (Unix ns).
+	// again before then (mono.Now).
 	noMoveUntil atomic.Int64
 	// healthySince is when this node's NATS operations last began to
 	// succeed again, or its connection was last re-established without a
-	// failure of theirs (restartGrace) (unix nanos; 0 while they fail).
+	// failure of theirs (restartGrace) (mono.Now; 0 while they fail).
 	// Judging others lost waits a heartbeat TTL past it: after an outage
 	// of NATS everyone's heartbeat has aged out, and the others need a
 	// TTL to renew theirs.
@@ -253,7 +254,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 		return fmt.Errorf("cluster: subscribe: %w", err)
 	}
 	n.sub = sub
-	n.healthySince.Store(time.Now().UnixNano())
+	n.healthySince.Store(mono.Now())
 	n.wg.Add(2)
 	go n.heartbeatLoop()
 	go n.checkLoop()

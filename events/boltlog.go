@@ -17,6 +17,7 @@ import (
 	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/boltkeep"
 	"github.com/cliser/cliser/internal/jsonenc"
+	"github.com/cliser/cliser/internal/mono"
 	"github.com/cliser/cliser/internal/prom"
 )
 
@@ -78,7 +79,7 @@ type Log struct {
 	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
 	failing    atomic.Bool   // the last write failed
 	damageSaid atomic.Bool   // an event that did not read back is logged (damaged)
-	writeStart atomic.Int64  // when the write in flight began (Unix ns); 0 when none is
+	writeStart atomic.Int64  // when the write in flight began (mono.Now); 0 when none is
 	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	urge       chan struct{} // capacity 1: a Stored call or Close cuts the writer's pace short
@@ -334,9 +335,9 @@ func (l *Log) Healthy() error {
 		return fmt.Errorf("event log: queue full, events dropped (%d so far)", l.q.dropped.Load())
 	}
 	if at := l.writeStart.Load(); at != 0 {
-		if d := time.Since(time.Unix(0, at)); d >= writeStall {
+		if d := mono.Since(at); d >= writeStall {
 			return fmt.Errorf("event log: a write to %s has not returned since %s (%s); %d events wait in memory: the data dir's disk does not answer",
-				l.path, time.Unix(0, at).UTC().Format(time.RFC3339), d.Round(time.Second), l.q.len())
+				l.path, mono.Time(at).UTC().Format(time.RFC3339), d.Round(time.Second), l.q.len())
 		}
 	}
 	return nil

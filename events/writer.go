@@ -6,6 +6,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // The writer: one goroutine that takes the queue's events and writes them
@@ -49,7 +51,7 @@ func (l *Log) run() {
 		closed := l.q.isClosed()
 		l.blocks = l.q.takeBlocks(l.blocks, logChunk)
 		if len(l.blocks) > 0 {
-			l.writeStart.Store(time.Now().UnixNano())
+			l.writeStart.Store(mono.Now())
 			err := l.write(l.blocks)
 			l.writeStart.Store(0)
 			if err != nil {

@@ -7,15 +7,17 @@ package loggate
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // Gate lets one line through per interval. The zero Gate is open. Safe
 // for concurrent use.
-type Gate struct{ last atomic.Int64 } // unix nanos of the last line let through
+type Gate struct{ last atomic.Int64 } // the last line let through (mono.Now)
 
 // Open reports whether a line may be logged now, and if so notes it.
 func (g *Gate) Open(every time.Duration) bool {
-	now := time.Now().UnixNano()
+	now := mono.Now()
 	last := g.last.Load()
 	return (last == 0 || now-last >= int64(every)) && g.last.CompareAndSwap(last, now)
 }

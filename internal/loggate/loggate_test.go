@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/cliser/cliser/internal/mono"
 )
 
 // One line per interval, however many goroutines ask at once.
@@ -23,7 +25,7 @@ func TestGateLetsOneLineThroughPerInterval(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int32(1), through.Load(), "the first asks of an hour")
-	g.last.Store(time.Now().Add(-2 * time.Hour).UnixNano())
+	g.last.Store(mono.Now() - int64(2*time.Hour))
 	assert.True(t, g.Open(time.Hour), "an hour later")
 	assert.False(t, g.Open(time.Hour))
 }
