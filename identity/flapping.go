@@ -58,11 +58,17 @@ func (s *Service) countRegistration(cid string, now time.Time) {
 // node. Safe from any goroutine.
 func (s *Service) CountRemoteRegistration(cid string, at time.Time) {
 	limit := s.opts.flapLimit
-	if limit <= 0 || time.Since(at) > s.opts.flapWindow {
+	age := time.Since(at) // by the wall clock: at is another node's reading of it
+	if limit <= 0 || age > s.opts.flapWindow {
 		return
 	}
+	// Placed by its age on this node's monotonic line, as its own are:
+	// at.Sub(flapEpoch) read both by the wall clock, and a clock step
+	// since the start moved another node's registrations by the step
+	// against this node's (clock audit).
+	pos := int64(time.Since(s.flapEpoch) - age)
 	s.flapMu.Lock()
-	s.countLocked(cid, int64(at.Sub(s.flapEpoch)), int64(s.opts.flapWindow), limit, false)
+	s.countLocked(cid, pos, int64(s.opts.flapWindow), limit, false)
 	s.flapMu.Unlock()
 }
 
