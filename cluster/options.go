@@ -89,15 +89,6 @@ func WithRetention(d time.Duration) Option { return func(o *options) { o.retenti
 // cluster). Default 1.
 func WithReplicas(n int) Option { return func(o *options) { o.replicas = max(n, 1) } }
 
-// WithBuckets names the two buckets (tests run several clusters on one
-// server).
-func WithBuckets(clients, nodes string) Option {
-	return func(o *options) { o.clientsBucket, o.nodesBucket = clients, nodes }
-}
-
-// WithSubjectPrefix sets the first token of the command subjects.
-func WithSubjectPrefix(p string) Option { return func(o *options) { o.subjectPrefix = p } }
-
 // WithLogger sets the zap logger.
 func WithLogger(l *zap.Logger) Option {
 	return func(o *options) {

@@ -64,12 +64,6 @@ type streamOptions struct {
 	spill     string      // spill.go; "": none
 }
 
-// WithStreamName sets the JetStream stream's name and subject prefix
-// (tests run several clusters on one NATS server).
-func WithStreamName(name, subjectPrefix string) StreamOption {
-	return func(o *streamOptions) { o.name, o.prefix = name, subjectPrefix }
-}
-
 // WithTailIdle sets how long the node follows the stream after its last
 // live reader (DefaultTailIdle; tests shorten it).
 func WithTailIdle(d time.Duration) StreamOption {

@@ -63,6 +63,3 @@ func WithLogger(l *zap.Logger) Option { return func(o *options) { o.log = l } }
 // WithCheckEvery sets how often the single-node log's writer checks that
 // its file is still at its path (see Log.keepPlaced).
 func WithCheckEvery(d time.Duration) Option { return func(o *options) { o.checkEvery = d } }
-
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }

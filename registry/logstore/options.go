@@ -58,9 +58,6 @@ func WithCompactRetry(d time.Duration) Option {
 	}
 }
 
-// WithFileMode sets the permissions of the files the store creates.
-func WithFileMode(m os.FileMode) Option { return func(o *options) { o.fileMode = m } }
-
 // WithLogger sets where the store says that it wrote its files again
 // after they were removed under it (place.go), and that Open dropped a
 // log's torn tail (open.go). By default it says nothing.
