@@ -25,13 +25,6 @@ type Set struct {
 	digests atomic.Pointer[[]Digest]
 }
 
-// New is the set of secrets.
-func New(secrets [][]byte) *Set {
-	s := &Set{}
-	s.Replace(secrets)
-	return s
-}
-
 // Replace makes secrets the set from the next Match on; a Match under way
 // finishes against the set it began with.
 func (s *Set) Replace(secrets [][]byte) {
