@@ -37,15 +37,6 @@ const (
 var ownerOrder = []string{"syscalls: read", "syscalls: write", "syscalls: accept", "syscalls: epoll", "syscalls: close", "syscalls: sockopt", "syscalls: other",
 	ownerGnet, ownerGC, ownerScavenger, ownerScheduler, ownerRuntime}
 
-// ReadBreakdown reads a CPU profile file and breaks it down by owner.
-func ReadBreakdown(path string) (*Breakdown, error) {
-	p, err := readProfile(path)
-	if err != nil {
-		return nil, err
-	}
-	return breakdownOf(p)
-}
-
 func readProfile(path string) (*profile.Profile, error) {
 	f, err := os.Open(path)
 	if err != nil {
