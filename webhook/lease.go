@@ -18,10 +18,6 @@ import (
 // the lease's: a key not renewed within it expires.
 const LeaseBucket = "cliser_webhook_lease"
 
-// DefaultLeaseTTL is how long a delivering node's lease lives unrenewed: a
-// killed node's webhook resumes on another node within about this long.
-const DefaultLeaseTTL = 5 * time.Second
-
 // Lease says which one node of a cluster delivers. Implementations are
 // safe for concurrent use.
 type Lease interface {
