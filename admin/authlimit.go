@@ -18,7 +18,7 @@ import (
 
 // Wrong admin tokens are counted, logged at most once a minute, and slowed
 // per IP: each address has a bucket of DefaultAuthFailLimit wrong tokens
-// that refills at that many per DefaultAuthFailWindow. An IPv6 client's
+// that refills at that many per defaultAuthFailWindow. An IPv6 client's
 // "address" is its network of WithIPv6GuardPrefix bits (ipkey.Of, as the
 // protocol side counts it): one host holds a whole /64 and could take a
 // fresh address, and a fresh bucket, for each guess. With the bucket
@@ -27,10 +27,10 @@ import (
 // through, the 429 itself would tell a guesser which guess was right.
 
 const (
-	// DefaultAuthFailLimit and DefaultAuthFailWindow: 10 wrong tokens a
+	// DefaultAuthFailLimit and defaultAuthFailWindow: 10 wrong tokens a
 	// minute per IP, then 429 (WithAuthFailLimit).
 	DefaultAuthFailLimit  = 10
-	DefaultAuthFailWindow = time.Minute
+	defaultAuthFailWindow = time.Minute
 
 	// MetricAdminAuthFailures counts requests refused 401 by reason
 	// ("missing" or "wrong" token); MetricAdminAuthThrottled the 429s.

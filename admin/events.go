@@ -12,7 +12,7 @@ import (
 
 // Limits of GET /v1/events (EVENTS.md).
 const (
-	DefaultEventsLimit = 100
+	defaultEventsLimit = 100
 	MaxEventsLimit     = 1000
 	// MaxEventsWait bounds ?wait=: a long-poll is a request, not a stream
 	// (that is /v1/events/stream).
@@ -38,7 +38,7 @@ func WithEvents(r events.Reader) Option { return func(o *options) { o.events = r
 type EventsQuery struct {
 	After    uint64
 	HasAfter bool            // false: the newest Limit events
-	Limit    int             // 0: DefaultEventsLimit
+	Limit    int             // 0: defaultEventsLimit
 	Types    map[string]bool // empty: every type
 	CID      string          // "": every client
 	Wait     time.Duration   // long-poll: wait up to this for at least one event
@@ -76,7 +76,7 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 		return EventsResponse{}, errNoEvents
 	}
 	var err error
-	if q.Limit, err = pageSize(q.Limit, DefaultEventsLimit, MaxEventsLimit); err != nil {
+	if q.Limit, err = pageSize(q.Limit, defaultEventsLimit, MaxEventsLimit); err != nil {
 		return EventsResponse{}, err
 	}
 	if !q.HasAfter {

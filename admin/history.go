@@ -10,8 +10,8 @@ import (
 
 // Limits of GET /v1/clients/{cid}/history.
 const (
-	DefaultHistoryLimit = 20
-	MaxHistoryLimit     = 1000
+	defaultHistoryLimit = 20
+	maxHistoryLimit     = 1000
 )
 
 // HistoryResponse is GET /v1/clients/{cid}/history's answer.
@@ -27,7 +27,7 @@ func (a *API) History(ctx context.Context, cid string, limit int) (HistoryRespon
 	if err := lookupCID(cid, noClient(cid)); err != nil {
 		return HistoryResponse{}, err
 	}
-	limit, err := pageSize(limit, DefaultHistoryLimit, MaxHistoryLimit)
+	limit, err := pageSize(limit, defaultHistoryLimit, maxHistoryLimit)
 	if err != nil {
 		return HistoryResponse{}, err
 	}
@@ -49,7 +49,7 @@ func (a *API) History(ctx context.Context, cid string, limit int) (HistoryRespon
 }
 
 func (a *API) handleHistory(w http.ResponseWriter, r *http.Request) {
-	limit, err := parseLimit(r.URL.Query().Get("limit"), MaxHistoryLimit)
+	limit, err := parseLimit(r.URL.Query().Get("limit"), maxHistoryLimit)
 	if err != nil {
 		writeError(w, err)
 		return

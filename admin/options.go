@@ -65,9 +65,9 @@ func defaultOptions() options {
 		maxConns:       DefaultMaxConns,
 		log:            zap.NewNop(),
 		authFailLimit:  DefaultAuthFailLimit,
-		authFailWindow: DefaultAuthFailWindow,
+		authFailWindow: defaultAuthFailWindow,
 		ipv6GuardBits:  ipkey.DefaultIPv6Prefix,
-		statsInterval:  DefaultStatsInterval,
+		statsInterval:  defaultStatsInterval,
 	}
 }
 

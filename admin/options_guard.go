@@ -26,7 +26,7 @@ func WithAllowedHosts(names ...string) Option {
 // WithAuthFailLimit sets how many wrong tokens one IP may send per window
 // before the API answers it 429 (with Retry-After) until the window has
 // refilled; limit 0 turns the slowdown off (failures are still counted and
-// logged). The default is DefaultAuthFailLimit per DefaultAuthFailWindow.
+// logged). The default is DefaultAuthFailLimit per defaultAuthFailWindow.
 func WithAuthFailLimit(limit int, window time.Duration) Option {
 	return func(o *options) { o.authFailLimit, o.authFailWindow = max(limit, 0), window }
 }

@@ -11,7 +11,7 @@ import (
 func WithUI(h http.Handler) Option { return func(o *options) { o.ui = h } }
 
 // WithStatsInterval sets how often GET /v1/stats samples the counts
-// (DefaultStatsInterval); the series keeps StatsHistory of them.
+// (defaultStatsInterval); the series keeps statsHistory of them.
 func WithStatsInterval(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {

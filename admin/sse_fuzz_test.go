@@ -109,7 +109,7 @@ func FuzzEventsQuery(f *testing.F) {
 			}
 			return
 		}
-		if n, err := pageSize(q.Limit, DefaultEventsLimit, MaxEventsLimit); err != nil || n < 1 || n > MaxEventsLimit ||
+		if n, err := pageSize(q.Limit, defaultEventsLimit, MaxEventsLimit); err != nil || n < 1 || n > MaxEventsLimit ||
 			q.Wait < 0 || q.Wait > MaxEventsWait {
 			t.Fatalf("%q: out of bounds: %+v", query, q)
 		}

@@ -22,9 +22,9 @@ import (
 
 // Defaults of the stats sampler.
 const (
-	DefaultStatsInterval = 5 * time.Second
-	// StatsHistory is how far back the series goes.
-	StatsHistory = time.Hour
+	defaultStatsInterval = 5 * time.Second
+	// statsHistory is how far back the series goes.
+	statsHistory = time.Hour
 	// StatsWindow is the span of the disconnect counts and RTT quantiles.
 	StatsWindow = 5 * time.Minute
 	// statsRateSpan is the span of handshakes per second.
@@ -88,7 +88,7 @@ type statsSampler struct {
 	every  time.Duration
 
 	mu      sync.Mutex
-	samples []sample // oldest first, at most StatsHistory/every+1
+	samples []sample // oldest first, at most statsHistory/every+1
 	last    counters
 }
 
@@ -124,7 +124,7 @@ func (s *statsSampler) tick(now time.Time) {
 		}
 	}
 	s.last = cur
-	keep := int(StatsHistory/s.every) + 1
+	keep := int(statsHistory/s.every) + 1
 	s.samples = append(s.samples, smp)
 	if len(s.samples) > keep {
 		s.samples = append(s.samples[:0], s.samples[len(s.samples)-keep:]...)

@@ -289,7 +289,7 @@ func (d *directory) ShutdownAll(text string) (int, error) {
 	if !n.natsConnected() {
 		return 0, shutdownAllUnavailable("NATS does not answer, so the other nodes can not be asked")
 	}
-	alive, err := n.aliveNodes(StatsTimeout) // then requestTimeout for the orders: within an admin client's 5 s
+	alive, err := n.aliveNodes(statsTimeout) // then requestTimeout for the orders: within an admin client's 5 s
 	if err != nil {
 		return 0, shutdownAllUnavailable("the live nodes could not be listed: " + err.Error())
 	}

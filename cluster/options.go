@@ -42,7 +42,7 @@ const (
 	DefaultNodesBucket    = "cliser_nodes"
 	DefaultSubjectPrefix  = "cliser"
 	DefaultHeartbeatTTL   = 10 * time.Second
-	DefaultRequestTimeout = 3 * time.Second
+	defaultRequestTimeout = 3 * time.Second
 )
 
 func defaultOptions() options {
@@ -51,7 +51,7 @@ func defaultOptions() options {
 		nodesBucket:    DefaultNodesBucket,
 		subjectPrefix:  DefaultSubjectPrefix,
 		heartbeatTTL:   DefaultHeartbeatTTL,
-		requestTimeout: DefaultRequestTimeout,
+		requestTimeout: defaultRequestTimeout,
 		opTimeout:      5 * time.Second,
 		replicas:       1,
 		log:            zap.NewNop(),

@@ -15,9 +15,9 @@ import (
 // for on cliser.node.<id>.stats, so that any node can answer for every
 // node. The payload is opaque here: the admin API makes and reads it.
 
-// StatsTimeout bounds how long GatherStats waits for a node's figures; a
+// statsTimeout bounds how long GatherStats waits for a node's figures; a
 // node that is slower shows as unreachable rather than hold the page.
-const StatsTimeout = time.Second
+const statsTimeout = time.Second
 
 // NodeReport is one node as GatherStats found it.
 type NodeReport struct {
@@ -61,7 +61,7 @@ func (n *Node) ServeStats(own func() []byte) error {
 // alive ones (a heartbeat) and the ones that hold records in the bucket
 // without one (down). own is this node's figures, taken without a round
 // trip; the heartbeats are listed and every other alive node is asked at
-// once, each for at most StatsTimeout (or ctx), so that the answer comes
+// once, each for at most statsTimeout (or ctx), so that the answer comes
 // well within an admin client's 5 s even when the streams have no quorum
 // and NATS takes requests it does not answer. With NATS away the other nodes' liveness is unknown: they
 // come back not alive, with Err set, those alive at the last read of the
@@ -70,7 +70,7 @@ func (n *Node) GatherStats(ctx context.Context, own func() []byte) []NodeReport 
 	alive, aliveErr := map[string]bool{}, error(nil)
 	if !n.natsConnected() {
 		aliveErr = nats.ErrConnectionReconnecting
-	} else if a, err := n.aliveNodes(StatsTimeout); err != nil {
+	} else if a, err := n.aliveNodes(statsTimeout); err != nil {
 		aliveErr = err
 	} else {
 		alive = a
@@ -92,7 +92,7 @@ func (n *Node) GatherStats(ctx context.Context, own func() []byte) []NodeReport 
 			byNode[id] = &NodeReport{Node: id}
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, StatsTimeout)
+	ctx, cancel := context.WithTimeout(ctx, statsTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	out := make([]NodeReport, 0, len(byNode))

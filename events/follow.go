@@ -14,9 +14,9 @@ import (
 	"github.com/cliser/cliser/internal/loggate"
 )
 
-// DefaultTailIdle is how long a node keeps following the cluster's stream
+// defaultTailIdle is how long a node keeps following the cluster's stream
 // after its last live reader (see follower).
-const DefaultTailIdle = 30 * time.Second
+const defaultTailIdle = 30 * time.Second
 
 // newestTimeout bounds Newest's one request for the stream's last seq on
 // a node that does not follow the stream: it answers an HTTP request

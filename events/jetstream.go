@@ -65,7 +65,7 @@ type streamOptions struct {
 }
 
 // WithTailIdle sets how long the node follows the stream after its last
-// live reader (DefaultTailIdle; tests shorten it).
+// live reader (defaultTailIdle; tests shorten it).
 func WithTailIdle(d time.Duration) StreamOption {
 	return func(o *streamOptions) { o.tailIdle = max(d, time.Millisecond) }
 }
@@ -137,7 +137,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	for _, opt := range opts {
 		opt(&o)
 	}
-	so := streamOptions{name: DefaultStreamName, prefix: DefaultSubjectPrefix, replicas: 1, tailIdle: DefaultTailIdle}
+	so := streamOptions{name: DefaultStreamName, prefix: DefaultSubjectPrefix, replicas: 1, tailIdle: defaultTailIdle}
 	for _, opt := range sopts {
 		opt(&so)
 	}

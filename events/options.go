@@ -27,16 +27,16 @@ type options struct {
 // Defaults, as EVENTS.md and docs/events.md give them.
 const (
 	DefaultRetention = 1_000_000
-	// DefaultQueueLimit bounds the events waiting for the writer. At ~300
+	// defaultQueueLimit bounds the events waiting for the writer. At ~300
 	// bytes an event it is ~80 MB at worst; a storm of 65,535 clients all
 	// reconnecting is 131,070 events, well inside it.
-	DefaultQueueLimit = 1 << 18
+	defaultQueueLimit = 1 << 18
 )
 
 func defaultOptions() options {
 	return options{
 		retention:   DefaultRetention,
-		queueLimit:  DefaultQueueLimit,
+		queueLimit:  defaultQueueLimit,
 		log:         zap.NewNop(),
 		now:         func() time.Time { return time.Now().UTC() },
 		checkEvery:  boltkeep.CheckEvery,

@@ -212,7 +212,7 @@ func TestRetryWaitHonoursRetryAfterOn429And503Only(t *testing.T) {
 		"a 500's Retry-After is not the contract's; the backoff applies")
 	require.Equal(t, 3*time.Second, retryWait(1, 503, h, time.Millisecond, 10*time.Millisecond, now),
 		"honoured beyond the backoff's ceiling")
-	require.Equal(t, MaxRetryAfter, retryWait(1, 429, http.Header{"Retry-After": {"864000"}}, time.Second, time.Minute, now),
+	require.Equal(t, maxRetryAfter, retryWait(1, 429, http.Header{"Retry-After": {"864000"}}, time.Second, time.Minute, now),
 		"but not for days")
 }
 

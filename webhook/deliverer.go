@@ -121,7 +121,7 @@ func (d *Deliverer) storeSigner(s *Signer) {
 	d.signer.Store(s)
 	if at, bytes := s.short(); len(at) > 0 {
 		d.zl.Warn(fmt.Sprintf("webhook: a signing secret's key is under %d bytes; Standard Webhooks asks for 24 to 64 "+
-			"random bytes: a short key is easier to guess (make one: openssl rand -base64 32)", MinKeyBytes),
+			"random bytes: a short key is easier to guess (make one: openssl rand -base64 32)", minKeyBytes),
 			zap.Ints("secret", at), zap.Ints("bytes", bytes), zap.Int("secrets", s.Len()))
 	}
 }

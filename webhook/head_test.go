@@ -24,7 +24,7 @@ func TestHeadIsRequestWrite(t *testing.T) {
 	} {
 		u, err := url.Parse(raw)
 		require.NoError(t, err)
-		c := newDirect(u, DefaultTimeout)
+		c := newDirect(u, defaultTimeout)
 		require.NotNil(t, c, raw)
 		id, sig, ts := "msg_1-100", "v1,abc= v1,def=", strconv.FormatInt(1764583200, 10)
 		got := append(c.head.appendTo(nil, len(body), id, []byte(sig), []byte(ts)), body...)

@@ -12,9 +12,9 @@ import (
 const (
 	DefaultBatch      = 100
 	DefaultLinger     = 200 * time.Millisecond
-	DefaultBackoffMin = time.Second
-	DefaultBackoffMax = 5 * time.Minute
-	DefaultTimeout    = 15 * time.Second
+	defaultBackoffMin = time.Second
+	defaultBackoffMax = 5 * time.Minute
+	defaultTimeout    = 15 * time.Second
 	// MaxBatch bounds --webhook-batch: a request stays well under what
 	// receivers usually accept (a few MB).
 	MaxBatch = 1000
@@ -33,8 +33,8 @@ type options struct {
 func defaultOptions() options {
 	return options{
 		batch: DefaultBatch, linger: DefaultLinger,
-		backoffMin: DefaultBackoffMin, backoffMax: DefaultBackoffMax,
-		timeout: DefaultTimeout, log: zap.NewNop(),
+		backoffMin: defaultBackoffMin, backoffMax: defaultBackoffMax,
+		timeout: defaultTimeout, log: zap.NewNop(),
 	}
 }
 

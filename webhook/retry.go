@@ -48,19 +48,19 @@ func backoff(n int, base, ceil time.Duration) time.Duration {
 	return base + rand.N(top-base+1)
 }
 
-// MaxRetryAfter bounds a receiver's Retry-After, so that a typo there
+// maxRetryAfter bounds a receiver's Retry-After, so that a typo there
 // (a date years ahead) can not stall delivery for longer than an hour.
-const MaxRetryAfter = time.Hour
+const maxRetryAfter = time.Hour
 
 // retryWait is the wait after the n-th failure in a row that answered
 // status with header h: the receiver's Retry-After on 429 and 503 (at most
-// MaxRetryAfter), else the backoff. A Retry-After under the backoff's
+// maxRetryAfter), else the backoff. A Retry-After under the backoff's
 // first step (0, or a date already past: a receiver's clock behind ours)
 // counts as none, or it would have us try again at once, without end.
 func retryWait(n, status int, h http.Header, base, ceil time.Duration, now time.Time) time.Duration {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		if d, ok := parseRetryAfter(h.Get("Retry-After"), now); ok && d >= base {
-			return min(d, MaxRetryAfter)
+			return min(d, maxRetryAfter)
 		}
 	}
 	return backoff(n, base, ceil)

@@ -33,10 +33,10 @@ type Signer struct {
 	keys [][]byte
 }
 
-// MinKeyBytes is the shortest key Standard Webhooks recommends (it says
+// minKeyBytes is the shortest key Standard Webhooks recommends (it says
 // 24 to 64 bytes, "should"). A shorter one signs, as its libraries
 // accept it, and the Deliverer warns of it.
-const MinKeyBytes = 24
+const minKeyBytes = 24
 
 // ParseSecrets reads whitespace-separated secrets of the form
 // whsec_<base64>. An empty string is ErrNoSecret. Errors name the
@@ -78,10 +78,10 @@ func LoadSecrets(file string) (*Signer, error) {
 // Len is the number of secrets, hence of signatures on each request.
 func (s *Signer) Len() int { return len(s.keys) }
 
-// short are the positions (from 1) and lengths of keys under MinKeyBytes.
+// short are the positions (from 1) and lengths of keys under minKeyBytes.
 func (s *Signer) short() (at, bytes []int) {
 	for i, k := range s.keys {
-		if len(k) < MinKeyBytes {
+		if len(k) < minKeyBytes {
 			at, bytes = append(at, i+1), append(bytes, len(k))
 		}
 	}

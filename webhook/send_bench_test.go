@@ -102,7 +102,7 @@ func appendStorm(tb testing.TB, l *events.Log, n int) {
 }
 
 // stormChunk is what appendStorm queues at once, well under the queue's
-// limit (events.DefaultQueueLimit).
+// limit (events' defaultQueueLimit).
 const stormChunk = 50_000
 
 // childReceiver starts a receiver in a child process (see
