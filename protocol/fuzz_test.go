@@ -51,8 +51,8 @@ func FuzzLine(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if err := validate(l); err != nil {
-				t.Fatalf("parsed line %q fails validate: %v", line, err)
+			if err := Validate(l); err != nil {
+				t.Fatalf("parsed line %q fails Validate: %v", line, err)
 			}
 			enc := AppendLine(nil, l)
 			again, m, err := NextLine(enc)

@@ -71,9 +71,8 @@ func Parse(line []byte) (Line, error) {
 }
 
 // AppendLine encodes l as "CODE[ SP ARG]\n" onto dst. It mirrors Parse:
-// Parse(AppendLine(nil, l) without its LF) gives l back for every l with a
-// code up to 999 and an argument that fits MaxLine and holds no NUL, CR
-// or LF (the fuzz test's validate).
+// Parse(AppendLine(nil, l) without its LF) gives l back for every l that
+// Validate accepts.
 func AppendLine(dst []byte, l Line) []byte {
 	dst = appendCode(dst, l.Code)
 	if l.Arg != nil {
@@ -81,6 +80,23 @@ func AppendLine(dst []byte, l Line) []byte {
 		dst = append(dst, l.Arg...)
 	}
 	return append(dst, '\n')
+}
+
+// Validate reports whether l would encode to a line that Parse accepts.
+func Validate(l Line) error {
+	if l.Code > 999 {
+		return ErrMalformed
+	}
+	if l.Arg == nil {
+		return nil
+	}
+	if len(l.Arg)+len("000 \n") > MaxLine {
+		return ErrMalformed
+	}
+	if bytes.IndexByte(l.Arg, 0) >= 0 || bytes.IndexByte(l.Arg, '\r') >= 0 || bytes.IndexByte(l.Arg, '\n') >= 0 {
+		return ErrMalformed
+	}
+	return nil
 }
 
 func appendCode(dst []byte, c Code) []byte {

@@ -25,7 +25,7 @@ func TestGoldenLinesDecodeAndReencode(t *testing.T) {
 					assert.Equal(t, g.Code, l.Code)
 					assert.Equal(t, g.NoArg, l.Arg == nil)
 					assert.Equal(t, g.Arg, string(l.Arg))
-					require.NoError(t, validate(l))
+					require.NoError(t, Validate(l))
 					want := g.Canonical
 					if want == "" {
 						want = g.Wire
@@ -86,10 +86,10 @@ func TestNextLineTakesOnlyTheFirst(t *testing.T) {
 
 func TestValidateRejectsWhatParseRejects(t *testing.T) {
 	for _, arg := range []string{"a\nb", "a\rb", "a\x00b", strings.Repeat("x", MaxLine)} {
-		assert.Error(t, validate(Line{Code: CodeID, Arg: []byte(arg)}), "%q", arg)
+		assert.Error(t, Validate(Line{Code: CodeID, Arg: []byte(arg)}), "%q", arg)
 	}
-	assert.Error(t, validate(Line{Code: 1000}))
-	assert.NoError(t, validate(Line{Code: CodeShutdown}))
+	assert.Error(t, Validate(Line{Code: 1000}))
+	assert.NoError(t, Validate(Line{Code: CodeShutdown}))
 }
 
 func TestParseDoesNotAllocate(t *testing.T) {
