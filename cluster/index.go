@@ -73,8 +73,10 @@ func (n *Node) nodeNumLocked(name string) uint16 {
 		return num
 	}
 	if len(n.names) > nodeMask {
+		// "peer", not "node": n.log already names this node so, and a
+		// second "node" key in one JSON line hid one of the two.
 		n.log.Warn("cluster: more than 32,767 node names seen; records of further nodes are indexed without a holder",
-			zap.String("node", name))
+			zap.String("peer", name))
 		return noNode
 	}
 	num := uint16(len(n.names))
