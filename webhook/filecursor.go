@@ -310,7 +310,7 @@ func (c *FileCursor) keepPlaced() error {
 	c.gone = false
 	c.log.Error("webhook cursor: its file was removed from the data dir (or replaced) while open; "+
 		"written there again from the open one, nothing lost ("+MetricCursorLost+")",
-		zap.String("path", path), zap.NamedError("cause", cause))
+		zap.String("file", path), zap.NamedError("cause", cause)) // "file", as the other lines about a file
 	return nil
 }
 

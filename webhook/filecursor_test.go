@@ -351,6 +351,9 @@ func TestFileCursorRemovedIsWrittenAgainAtTheNextSave(t *testing.T) {
 	said := logs.FilterMessageSnippet("written there again").All()
 	require.Len(t, said, 1, "logged once")
 	require.Equal(t, zap.ErrorLevel, said[0].Level)
+	// Under "file", the key of every other line that names a file (the
+	// registry's and the stores' in the same case): it was "path".
+	require.Equal(t, filepath.Join(dir, CursorFile(testURL)), said[0].ContextMap()["file"])
 	require.NoError(t, c.Close())
 	requireStoredState(t, dir, State{Acked: 30})
 }
