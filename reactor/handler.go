@@ -43,7 +43,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return h.reject(protocol.ReasonBanned)
 	}
 	if h.opts.proxyProtocol && !h.proxyTrusted(c) {
-		return h.refuseUntrusted(c)
+		return h.refuseUntrusted(cip, port)
 	}
 	s := newSession(c, lp, cip, port)
 	c.SetContext(s)

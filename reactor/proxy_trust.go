@@ -2,7 +2,7 @@ package reactor
 
 import (
 	"fmt"
-	"net"
+	"strconv"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/pires/go-proxyproto"
@@ -72,11 +72,14 @@ func (srv *Server) proxyTrusted(c gnet.Conn) bool {
 }
 
 // refuseUntrusted closes a connection from outside --proxy-trusted on
-// accept, before it may send anything.
-func (h *handler) refuseUntrusted(c gnet.Conn) ([]byte, gnet.Action) {
+// accept, before it may send anything. Its line names the sender as cip
+// and cport, as every other line about a connection does: under
+// "remote" (ip:port) a search of the log by cip missed it.
+func (h *handler) refuseUntrusted(cip *peer, port uint16) ([]byte, gnet.Action) {
 	h.proxyRefused(ProxyUntrusted)
-	h.refusals.Info("connection refused: not a trusted PROXY sender (--proxy-trusted)",
-		zap.Stringer("remote", addrOrNone{c.RemoteAddr()}))
+	if ce := h.refusals.Check(zap.InfoLevel, "connection refused: not a trusted PROXY sender (--proxy-trusted)"); ce != nil {
+		ce.Write(zap.String("cip", cip.ip), zap.String("cport", strconv.Itoa(int(port))))
+	}
 	return h.reject(protocol.ReasonProtocolError)
 }
 
@@ -84,14 +87,4 @@ func (srv *Server) proxyRefused(r ProxyRefusal) {
 	if ob, ok := srv.opts.observer.(ProxyObserver); ok {
 		ob.ProxyRefused(r)
 	}
-}
-
-// addrOrNone prints a possibly nil address.
-type addrOrNone struct{ net.Addr }
-
-func (a addrOrNone) String() string {
-	if a.Addr == nil {
-		return ""
-	}
-	return a.Addr.String()
 }

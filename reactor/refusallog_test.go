@@ -79,6 +79,9 @@ func TestRefusedConnectionsDoNotFloodTheLog(t *testing.T) {
 				if p, ok := e.ContextMap()["cport"]; ok {
 					assert.IsType(t, "", p, "cport is a string, as in every line") // was a number on accept
 				}
+				// An untrusted PROXY sender's was "remote" (ip:port): a
+				// search by cip missed it.
+				assert.Equal(t, "127.0.0.1", e.ContextMap()["cip"], "the address under cip, as in every line")
 			}
 			assert.Equal(t, refusalLogFirst, logged, "one line a connection for the first of the window only")
 			told := int64(0)
