@@ -88,8 +88,19 @@ func (srv *Server) logRefused(cip *peer, port uint16, r protocol.Reason) {
 			return
 		}
 		ce.Write(zap.String("cip", cip.ip), zap.String("cport", strconv.Itoa(int(port))), zap.Stringer("reason", r),
-			zap.String("counted_as", srv.guard.key(cip.ip)))
+			zap.String("counted_as", srv.guard.key(cip.ip)), zap.String("flag", guardFlag(r)))
 	}
+}
+
+// guardFlag names the setting behind a refusal of the per-IP guard: its
+// "server full" is the wire's word for the per-IP handshake cap too, and
+// read alone it sent an operator to --max-clients and the connection
+// ceiling, not to the flag a plant behind one NAT needs raised.
+func guardFlag(r protocol.Reason) string {
+	if r == protocol.ReasonServerFull {
+		return "--max-handshakes-per-ip"
+	}
+	return "--auth-fail-limit"
 }
 
 // logAddressRefused says that ip's wrong passwords have it refused for

@@ -151,6 +151,13 @@ func TestGuardRefusalsSayWhatTheAddressCountsAs(t *testing.T) {
 	for ip, key := range want {
 		assert.Equal(t, key, got()[ip], "%s's line", ip)
 	}
+	// The flag behind each: "server full" alone pointed at --max-clients.
+	flags := map[string]any{}
+	for _, e := range logs.FilterMessage(refused).All() {
+		flags[e.ContextMap()["cip"].(string)] = e.ContextMap()["flag"]
+	}
+	assert.Equal(t, map[string]any{"2001:db8:1:2::b": "--auth-fail-limit", "2001:db8:5:5::2": "--max-handshakes-per-ip",
+		"198.51.100.40": "--auth-fail-limit"}, flags)
 	for _, e := range logs.FilterMessage("address refused for --auth-fail-window after too many wrong passwords").All() {
 		if e.ContextMap()["cip"] == "2001:db8:1:2::a" {
 			assert.Equal(t, "2001:db8:1:2::/64", e.ContextMap()["counted_as"], "the WARN said it already")
