@@ -17,6 +17,7 @@ import (
 	"github.com/cliser/cliser/internal/boltcheck"
 	"github.com/cliser/cliser/internal/boltkeep"
 	"github.com/cliser/cliser/internal/jsonenc"
+	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/internal/mono"
 	"github.com/cliser/cliser/internal/prom"
 )
@@ -76,11 +77,12 @@ type Log struct {
 	n       *notifier
 	idx     *cidIndex
 
-	oldest     atomic.Uint64 // the oldest seq kept; 0 while empty
-	failing    atomic.Bool   // the last write failed
-	damageSaid atomic.Bool   // an event that did not read back is logged (damaged)
-	writeStart atomic.Int64  // when the write in flight began (mono.Now); 0 when none is
-	fault      atomic.Value  // string: why the writes fail and since when, for /readyz
+	oldest     atomic.Uint64   // the oldest seq kept; 0 while empty
+	failing    atomic.Bool     // the last write failed
+	damageSaid atomic.Bool     // an event that did not read back is logged (damaged)
+	writeStart atomic.Int64    // when the write in flight began (mono.Now); 0 when none is
+	trimFault  loggate.Episode // the writer's: trims failing (trim.go)
+	fault      atomic.Value    // string: why the writes fail and since when, for /readyz
 	done       chan struct{}
 	urge       chan struct{} // capacity 1: a Stored call or Close cuts the writer's pace short
 	paceTimer  *time.Timer   // the writer's (pace), made at its first pace

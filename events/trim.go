@@ -40,6 +40,9 @@ func (l *Log) trim() {
 	for {
 		upTo := l.trimTarget(l.n.newest.Load())
 		if upTo == 0 {
+			if l.trimFault.OK() {
+				l.opts.log.Info("events: deleting events past the retention works again")
+			}
 			return
 		}
 		err := l.update(func(tx *bolt.Tx) error {
@@ -50,8 +53,14 @@ func (l *Log) trim() {
 			return nil
 		})
 		if err != nil {
+			// It runs after each commit: a fault that lasts is one line, and
+			// counted each time.
 			l.m.storeErrors.Inc()
-			l.opts.log.Error("events: deleting events past the retention failed; retrying with the next batch", zap.Error(err))
+			log := l.opts.log.Debug
+			if l.trimFault.Fail() {
+				log = l.opts.log.Error
+			}
+			log("events: deleting events past the retention failed; retrying with the next batch", zap.Error(err))
 			return
 		}
 		l.trimmedTo(upTo)
