@@ -140,7 +140,10 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 	}
 	s.behind("put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
 	s.flapBans.Add(1)
-	s.opts.log.Warn("identity: client id flapping; new registrations refused", zap.String("cid", cid),
+	// What to look for and how to undo it: the line was the operator's
+	// only lead (log audit).
+	s.opts.log.Warn("identity: client id flapping; new registrations refused until the ban ends: look for two devices "+
+		"sharing this ID or one in a reconnect loop; lift it early with `cliser bans rm cid "+cid+"`", zap.String("cid", cid),
 		zap.Int("limit", s.opts.flapLimit), zap.Duration("window", s.opts.flapWindow), zap.Time("until", until))
 	s.emit(banEvent(EventBanCreated, b, now))
 }

@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // A burst of registrations leaves a flapping count per client for a
@@ -183,4 +186,17 @@ func TestRemoteRegistrationsCountButDoNotBan(t *testing.T) {
 	assert.Empty(t, registerAt(s, "mixed", now, 0), "two in the window: under the limit")
 	assert.Equal(t, []int{0}, registerAt(s, "mixed", now, time.Second), "the third, this node's, bans")
 	assert.Equal(t, []int{0}, registerAt(s, "remote-only", now, 0), "this node's after the others' reached it")
+}
+
+// The flapping ban's line says what to look for and how to lift the ban:
+// it was the operator's only lead (log audit).
+func TestFlappingBanLineSaysWhatToDo(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	s := New(WithFlapping(2, time.Minute, time.Minute), WithLogger(zap.New(core)))
+	require.Equal(t, []int{1}, registerAt(s, "pos-7", time.Now(), 0, time.Second))
+	lines := logs.FilterMessageSnippet("flapping").All()
+	require.Len(t, lines, 1)
+	assert.Contains(t, lines[0].Message, "two devices sharing this ID")
+	assert.Contains(t, lines[0].Message, "`cliser bans rm cid pos-7`")
+	assert.Equal(t, "pos-7", lines[0].ContextMap()["cid"])
 }
