@@ -185,6 +185,12 @@ func (d *Deliverer) lag() float64 {
 	if !d.delivering.Load() && !d.disabled.Load() {
 		return 0
 	}
+	return float64(d.behind())
+}
+
+// behind is how many events of the log the receiver has not acknowledged
+// (lag's count, whether or not this node delivers).
+func (d *Deliverer) behind() uint64 {
 	newest, done := d.log.Newest(), d.acked.Load()
 	if d.bound != nil {
 		if oldest := d.bound.Oldest(); oldest > 0 {
@@ -194,7 +200,7 @@ func (d *Deliverer) lag() float64 {
 	if newest <= done {
 		return 0
 	}
-	return float64(newest - done)
+	return newest - done
 }
 
 // Run delivers until ctx ends (nil) or the receiver disables the webhook
@@ -229,10 +235,24 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		case errors.Is(err, ErrDisabled):
 			return err
 		case ctx.Err() != nil:
+			d.sayStopped()
 			return nil
 		}
 		d.zl.Info("webhook: lease lost; another node delivers")
 	}
+}
+
+// sayStopped closes the webhook's story in the log at a stop: a receiver
+// still failing had its one warning when it began, and nothing said how
+// far delivery got (log audit).
+func (d *Deliverer) sayStopped() {
+	if n := d.behind(); n > 0 {
+		d.zl.Warn("webhook: stopped with events the receiver has not acknowledged; they are sent from the cursor "+
+			"at the next start (in a cluster, by the node that takes the lease)",
+			zap.Uint64("not_acknowledged", n), zap.Uint64("acked_seq", d.acked.Load()))
+		return
+	}
+	d.zl.Info("webhook: stopped; the receiver has acknowledged every event", zap.Uint64("acked_seq", d.acked.Load()))
 }
 
 // Begin fixes where a webhook new to its cursor's store starts: after the
