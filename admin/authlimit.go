@@ -248,7 +248,11 @@ func (l *authLimiter) logLocked(now time.Time) {
 	if !l.lastLog.IsZero() { // the first line has no line before it
 		fields = append(fields, zap.Duration("since_last_line", now.Sub(l.lastLog).Round(time.Second)))
 	}
-	l.log.Warn("admin: requests with a missing or wrong token (the token is never logged)", fields...)
+	// Where to look: the line was read as an attack when it is most often
+	// a tool left with the token before a rotation (log audit).
+	l.log.Warn("admin: requests with a missing or wrong token (the token is never logged): a tool at last_ip "+
+		"still sends a token from before a rotation (CLISER_ADMIN_TOKEN, a script, a scraper), or someone guesses; "+
+		"see docs/security.md", fields...)
 	l.lastLog, l.unlogged, l.throttled = now, 0, 0
 }
 

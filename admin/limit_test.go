@@ -161,6 +161,7 @@ func TestAdminAuthFailuresLogRateLimited(t *testing.T) {
 	lines := logs.FilterMessageSnippet("missing or wrong token").All()
 	require.Len(t, lines, 1, "one line for the first failure; the rest wait for the interval's end")
 	assert.Equal(t, int64(1), lines[0].ContextMap()["failures"])
+	assert.Contains(t, lines[0].Message, "a tool at last_ip still sends a token from before a rotation", "where to look")
 	assert.NotContains(t, lines[0].ContextMap(), "since_last_line", "the first line has none before it")
 	for _, l := range logs.All() {
 		for _, v := range l.ContextMap() {
