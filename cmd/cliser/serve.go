@@ -395,11 +395,14 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 		}
 		return err
 	}
+	// Before ready: the reload counters are there for the first scrape
+	// (registered by reloadOnHUP's goroutine, a scrape at ready missed them).
+	reloads := secretReloads(cfg, n)
 	log.Info("cliser ready: connect with `nc HOST PORT`, answer `110 <password>` then `120 <client-id>`",
 		zap.String("listen", n.Addr()), zap.String("admin", n.AdminAddr()), zap.String("version", version))
 	served, endServed := context.WithCancel(context.WithoutCancel(ctx))
 	defer endServed()
-	go reloadOnHUP(ctx, served, hup, cfg, n, log)
+	go reloadOnHUP(ctx, served, hup, reloads, log)
 
 	died := awaitStop(ctx, n, log)
 	stopCtx, cancel := context.WithTimeout(hurry, cfg.shutdownTimeout)

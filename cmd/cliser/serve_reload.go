@@ -42,8 +42,7 @@ type secretReload struct {
 // stopping ends, until served does, a SIGHUP reloads nothing and says so:
 // a drain may last --shutdown-timeout, and a reload then must not look
 // taken.
-func reloadOnHUP(stopping, served context.Context, hup <-chan os.Signal, cfg *serveConfig, n *node.Node, log *zap.Logger) {
-	reloads := secretReloads(cfg, n)
+func reloadOnHUP(stopping, served context.Context, hup <-chan os.Signal, reloads []*secretReload, log *zap.Logger) {
 	for {
 		select {
 		case <-served.Done():
