@@ -67,6 +67,7 @@ type Metrics struct {
 	shutSent     prometheus.Counter
 	shutAcked    prometheus.Counter
 	proxyRefused [3]prometheus.Counter // by protocol.ProxyRefusal (metrics_proxy.go)
+	perIPCapped  prometheus.Counter    // metrics_proxy.go
 }
 
 // reasonSlots sizes the per-reason arrays; protocol.Reason is a uint8.
@@ -137,6 +138,7 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked)
 	m.prom.MustRegister(storeCollectors(reg)...)
 	m.addProxyMetrics()
+	m.addCapMetric()
 	m.handler = promhttp.HandlerFor(m.prom, promhttp.HandlerOpts{Registry: m.prom})
 	return m
 }

@@ -29,3 +29,19 @@ func (m *Metrics) ProxyRefused(r protocol.ProxyRefusal) {
 		inc(m.proxyRefused[r])
 	}
 }
+
+// MetricPerIPCapped counts the connections the per-IP handshake cap
+// refused, which the wire and cliser_accept_rejections_total call "server
+// full" as they do the connection ceiling's.
+const MetricPerIPCapped = "cliser_handshakes_per_ip_refused_total"
+
+func (m *Metrics) addCapMetric() {
+	m.perIPCapped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricPerIPCapped,
+		Help: `Connections refused 190 server full by --max-handshakes-per-ip: their address (IPv6: its network) had that many handshakes under way. Also in cliser_accept_rejections_total{reason="server full"}, with the connection ceiling's.`,
+	})
+	m.prom.MustRegister(m.perIPCapped)
+}
+
+// PerIPCapped implements reactor.CapObserver. Safe for concurrent use.
+func (m *Metrics) PerIPCapped() { m.perIPCapped.Inc() }

@@ -88,7 +88,7 @@ func TestMetricsLint(t *testing.T) {
 		admin.MetricClientsConnected, admin.MetricRegistryRecords, admin.MetricHandshakes,
 		admin.MetricDisconnects, admin.MetricKeepAliveRTT, admin.MetricKeepAliveTimeouts,
 		admin.MetricShutdownsSent, admin.MetricShutdownsAcked, admin.MetricRejections,
-		admin.MetricProxyRefused, admin.MetricRegistryFlushFailures, admin.MetricRegistryPendingWrites,
+		admin.MetricProxyRefused, admin.MetricPerIPCapped, admin.MetricRegistryFlushFailures, admin.MetricRegistryPendingWrites,
 	}, names)
 	problems, err = testutil.GatherAndLint(m.Registry(), names...)
 	require.NoError(t, err)

@@ -10,4 +10,5 @@ import (
 var (
 	_ reactor.Observer      = (*admin.Metrics)(nil)
 	_ reactor.ProxyObserver = (*admin.Metrics)(nil)
+	_ reactor.CapObserver   = (*admin.Metrics)(nil)
 )

@@ -22,6 +22,7 @@ type countingObserver struct {
 	handshakes map[protocol.Reason]int
 	rejected   map[protocol.Reason]int
 	shutSent   int
+	capped     int // PerIPCapped's
 }
 
 func newCountingObserver() *countingObserver {
@@ -38,6 +39,18 @@ func (o *countingObserver) Rejected(r protocol.Reason) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.rejected[r]++
+}
+
+func (o *countingObserver) PerIPCapped() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.capped++
+}
+
+func (o *countingObserver) cappedCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.capped
 }
 
 func (o *countingObserver) ShutdownSent() {
@@ -171,4 +184,31 @@ func TestProxiedPerIPRefusalCountedOnce(t *testing.T) {
 	handshakes, rejected, _ := obs.counts()
 	assert.Equal(t, 1, rejected[protocol.ReasonServerFull])
 	assert.Zero(t, handshakes[protocol.ReasonServerFull], "the refusal is not also a failed handshake")
+	assert.Equal(t, 1, obs.cappedCount(), "the per-IP cap's, behind the header")
+}
+
+// The per-IP handshake cap's "server full" is counted apart from the
+// connection ceiling's, which the wire and the rejections' label call the
+// same: a site behind one NAT is told from a full server (metrics audit).
+func TestPerIPCapCountedApartFromTheCeiling(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []Option
+		capped int
+	}{
+		{"per-IP cap", []Option{WithMaxHandshakesPerIP(1)}, 1},
+		{"ceiling", []Option{WithMaxConns(1), WithMaxHandshakesPerIP(0)}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := newCountingObserver()
+			srv := startServer(t, append([]Option{WithObserver(obs)}, tc.opts...)...)
+			first := srv.dial(t)
+			first.Expect("110 password")
+			second := srv.dial(t)
+			second.ExpectClosed(closeLine(protocol.ReasonServerFull))
+			eventually(t, func() bool { _, rejected, _ := obs.counts(); return rejected[protocol.ReasonServerFull] == 1 },
+				"the refusal counted")
+			assert.Equal(t, tc.capped, obs.cappedCount())
+		})
+	}
 }

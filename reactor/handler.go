@@ -58,6 +58,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if r := h.guard.admit(cip, now); r != protocol.ReasonNone {
 		c.SetContext(nil)
 		h.logRefused(cip, port, r)
+		h.countCapped(r)
 		return h.reject(r)
 	}
 	s.set(admitted, true)

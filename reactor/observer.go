@@ -27,6 +27,15 @@ type Observer interface {
 	Rejected(reason protocol.Reason)
 }
 
+// CapObserver is an Observer that also counts the connections the per-IP
+// handshake cap (WithMaxHandshakesPerIP) refused. The wire says "server
+// full" for them, as for the connection ceiling: apart, a dashboard tells
+// one address's burst (a site behind one NAT) from a full server. An
+// Observer without it is not told. Same rules as Observer.
+type CapObserver interface {
+	PerIPCapped()
+}
+
 type nopObserver struct{}
 
 func (nopObserver) Handshake(protocol.Reason)    {}

@@ -92,6 +92,14 @@ func (srv *Server) logRefused(cip *peer, port uint16, r protocol.Reason) {
 	}
 }
 
+// countCapped tells a CapObserver of a refusal of the per-IP guard that
+// was its handshake cap's (on accept, or after the PROXY header).
+func (srv *Server) countCapped(r protocol.Reason) {
+	if ob, ok := srv.opts.observer.(CapObserver); ok && r == protocol.ReasonServerFull {
+		ob.PerIPCapped()
+	}
+}
+
 // guardFlag names the setting behind a refusal of the per-IP guard: its
 // "server full" is the wire's word for the per-IP handshake cap too, and
 // read alone it sent an operator to --max-clients and the connection

@@ -226,6 +226,7 @@ func (s *session) shutdown(text string) bool {
 // accept, or after the PROXY header). False: it has been refused.
 func (s *session) admit() bool {
 	if r := s.lp.srv.guard.admit(s.cip, s.lp.now()); r != protocol.ReasonNone {
+		s.lp.srv.countCapped(r)
 		s.refuse(r)
 		return false
 	}
