@@ -32,7 +32,14 @@ function route() {
   cancelConfirm();
   if (current) current.unmount();
   const view = parts[0] || 'overview';
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === (view === 'client' ? 'clients' : view));
+  // aria-current says to a screen reader which link is the view on show,
+  // which the class said only in colour.
+  for (const a of document.querySelectorAll('#nav a')) {
+    const on = a.dataset.view === (view === 'client' ? 'clients' : view);
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   main.dataset.view = view;
   switch (view) {
     case 'clients': current = clients(main, params); break;

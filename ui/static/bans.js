@@ -1,5 +1,5 @@
 import { call, get } from './api.js';
-import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, notAClientID } from './dom.js';
+import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, head, keepFocus, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 
@@ -10,11 +10,12 @@ export function bans(main) {
   const value = h('input', { id: 'ban-value', placeholder: 'pos-0042 · 203.0.113.9 · 10.1.0.0/16', required: true, autocomplete: 'off' });
   const reason = h('input', { id: 'ban-reason', placeholder: 'optional' });
   const duration = h('input', { id: 'ban-duration', placeholder: '1h · empty: until lifted' });
+  const heading = h('h1', { tabindex: -1 }, 'Bans');
   const list = pager((cursor) => get('/v1/bans?' + pageQuery(cursor)), (r) => {
-    body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', { class: 'text' }, b.reason || '—'), h('td', {}, b.by),
+    keepFocus(body, 'data-ban', heading, () => body.replaceChildren(...(r.bans.length ? r.bans.map((b) => h('tr', { 'data-ban': b.kind + '/' + b.value }, h('td', {}, b.kind), h('td', {}, b.value), h('td', { class: 'text' }, b.reason || '—'), h('td', {}, b.by),
       h('td', {}, fmtTime(b.at)), h('td', {}, b.until ? fmtTime(b.until) : 'until lifted'),
       h('td', {}, h('button', { class: 'small', type: 'button', onclick: () => lift(b) }, 'Lift'))))
-      : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))]));
+      : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'no bans'))])));
     return r.bans.length;
   }, ''); // an empty list says so in its table, not beside the pager as well
   const load = list.load;
@@ -30,8 +31,8 @@ export function bans(main) {
         .then((ok) => { if (ok) form.reset(); load(); }));
   } }, field('Kind', kind), field('Client ID, IP or network', value), field('Reason', reason), field('Duration', duration),
   h('button', { type: 'submit' }, 'Add ban'));
-  main.replaceChildren(h('h1', {}, 'Bans'), form,
-    h('table', {}, h('thead', {}, h('tr', {}, ['kind', 'value', 'reason', 'by', 'since', 'until', ''].map((c) => h('th', {}, c)))), body),
+  main.replaceChildren(heading, form,
+    h('table', {}, head(['kind', 'value', 'reason', 'by', 'since', 'until', '']), body),
     h('div', { class: 'pager' }, list.info, list.buttons));
   load();
   const again = coalesce(load, 1000);

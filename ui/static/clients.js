@@ -1,6 +1,6 @@
 import { get, namable, reachable, read, serverConfig, streamStart } from './api.js';
 import { kickClient } from './client.js';
-import { addr, coalesce, draws, enc, field, fmtTime, h } from './dom.js';
+import { addr, coalesce, draws, enc, field, fmtTime, h, head, keepFocus } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 import { PAGE, pageQuery, pager } from './pager.js';
 
@@ -10,6 +10,7 @@ export function clients(main, params) {
     ['all', 'connected', 'disconnected'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s)));
   const prefix = h('input', { id: 'filter-prefix', type: 'search', placeholder: 'pos-00', value: params.get('prefix') || '', autocomplete: 'off' });
   const body = h('tbody', { id: 'clients-body' });
+  const heading = h('h1', { tabindex: -1 }, 'Clients'); // where the focus goes when its row does
   // The page on show: its rows by cid, and its range in client-ID order,
   // which decides whether a client the stream brings belongs on it: after
   // the previous page's last cid (what the API's cursor stands for), and,
@@ -71,7 +72,7 @@ export function clients(main, params) {
       page.rows.set(rec.cid, { rec, tr });
       return tr;
     });
-    body.replaceChildren(...trs);
+    keepFocus(body, 'data-cid', heading, () => body.replaceChildren(...trs));
     const replay = heard || [];
     heard = null;
     for (const ev of replay) l(ev);
@@ -104,11 +105,11 @@ export function clients(main, params) {
   const count = coalesce(countNow, 2000);
 
   main.replaceChildren(
-    h('h1', {}, 'Clients'),
+    heading,
     h('div', { class: 'toolbar' }, field('Status', status), field('Client-ID prefix', prefix), list.info),
     staleNote,
     h('table', { class: 'clients' },
-      h('thead', {}, h('tr', {}, ['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', ''].map((c) => h('th', {}, c)))),
+      head(['cid', 'sid', 'status', 'cip:cport', 'node', 'connected since', 'last seen', 'last reason', '']),
       body),
     h('div', { class: 'pager' }, list.buttons),
   );

@@ -1,6 +1,6 @@
 import { call, get, namable, unnamable } from './api.js';
 import { credentialOf } from './client.js';
-import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, notAClientID } from './dom.js';
+import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, head, keepFocus, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 
@@ -9,14 +9,17 @@ export function credentials(main) {
   const body = h('tbody', { id: 'creds-body' });
   const cid = h('input', { id: 'cred-cid', placeholder: 'pos-0042', required: true, autocomplete: 'off' });
   const grace = h('input', { id: 'cred-grace', placeholder: '24h · empty: none' });
-  const secretBox = h('div', { id: 'secret-box' });
+  // A polite live region: a screen reader says the secret is on show
+  // (shown once), which nothing else announced.
+  const secretBox = h('div', { id: 'secret-box', role: 'status' });
+  const heading = h('h1', { tabindex: -1 }, 'Credentials');
   const list = pager((cursor) => get('/v1/credentials?' + pageQuery(cursor)), (r) => {
-    body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', { 'data-cid': c.cid }, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
+    keepFocus(body, 'data-cid', heading, () => body.replaceChildren(...(r.credentials.length ? r.credentials.map((c) => h('tr', { 'data-cid': c.cid }, h('td', {}, h('a', { href: '#/client/' + enc(c.cid) }, c.cid)),
       h('td', {}, fmtTime(c.created_at)), h('td', {}, c.previous_valid_until ? fmtTime(c.previous_valid_until) : '—'),
       // "." and "..": the page cannot name them in a URL; off up front,
       // as on the client's page, rather than after a confirmation.
       h('td', {}, h('button', { class: 'small', type: 'button', disabled: !namable(c.cid), title: namable(c.cid) ? undefined : unnamable, onclick: () => remove(c.cid) }, 'Delete'))))
-      : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))]));
+      : [h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'no credentials'))])));
     return r.credentials.length;
   }, ''); // an empty list says so in its table, not beside the pager as well
   const load = list.load;
@@ -29,7 +32,7 @@ export function credentials(main) {
       else flash('Selected: press Ctrl+C (⌘C on a Mac) to copy it');
     } }, 'Copy');
     secretBox.replaceChildren(h('div', { class: 'secret' }, h('p', {}, 'Secret of ' + r.cid + ' — shown this once; give it to the device now.'),
-      code, copy, h('button', { type: 'button', onclick: () => secretBox.replaceChildren() }, 'Done')));
+      code, copy, h('button', { type: 'button', onclick: () => { secretBox.replaceChildren(); cid.focus(); } }, 'Done')));
   };
   // Creating needs no confirmation; rotating (the client has one) does:
   // without a grace period its current secret stops working at once.
@@ -47,8 +50,8 @@ export function credentials(main) {
       '. The new secret works at once; the current one ' + (g ? 'keeps working for ' + g + ', then stops.' : 'stops working now: the device cannot register with it again.'), [], 'Rotate'))) return;
     act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(id), g ? { grace: g } : undefined)); form.reset(); load(); });
   } }, field('Client ID', cid), field('Old secret still valid for', grace), h('button', { type: 'submit' }, 'Create or rotate'));
-  main.replaceChildren(h('h1', {}, 'Credentials'), form, secretBox,
-    h('table', {}, h('thead', {}, h('tr', {}, ['cid', 'created', 'previous valid until', ''].map((c) => h('th', {}, c)))), body),
+  main.replaceChildren(heading, form, secretBox,
+    h('table', {}, head(['cid', 'created', 'previous valid until', '']), body),
     h('div', { class: 'pager' }, list.info, list.buttons));
   load();
   const again = coalesce(load, 1000);

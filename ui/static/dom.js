@@ -61,6 +61,36 @@ export function coalesce(fn, minGap = 250) {
   };
 }
 
+// head is a table's header row; a column without a title (the row's
+// buttons) is named for a screen reader, which read an empty header.
+export const head = (cols) => h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c || h('span', { class: 'sr-only' }, 'actions')))));
+
+// keepFocus runs redraw, which puts new rows in body, and gives the
+// keyboard's focus, when a row's link or button held it, to the same
+// control of the row with the same key (attribute attr) or, that row
+// gone, of the row now at its place; without one, to fallback. It fell
+// to <body> (a Lift, a Delete, any list read again by an event or a
+// poll), and a keyboard user lost their place.
+export function keepFocus(body, attr, fallback, redraw) {
+  const el = document.activeElement;
+  const tr = el && body.contains(el) ? el.closest('tr') : null;
+  if (!tr) { redraw(); return; }
+  const controls = (r) => (r ? [...r.querySelectorAll('a, button')] : []);
+  const key = tr.getAttribute(attr);
+  const at = controls(tr).indexOf(el);
+  const row = [...body.rows].indexOf(tr);
+  redraw();
+  if (el.isConnected) return;
+  const rows = [...body.rows];
+  const usable = (c) => (c && !c.disabled ? c : null);
+  // The same row keeps it (on its link, once its button is gone): never
+  // another client's Kick in its stead.
+  const same = key === null ? null : rows.find((r) => r.getAttribute(attr) === key);
+  const to = same ? usable(controls(same)[at]) || usable(controls(same)[0])
+    : usable(controls(rows[Math.min(row, rows.length - 1)])[at]);
+  (to || fallback).focus({ preventScroll: true });
+}
+
 // ---- confirmation --------------------------------------------------------
 
 // confirmAction shows the dialog; fields are [{name, label, placeholder}];
@@ -114,11 +144,11 @@ export const field = (label, input) => h('label', { class: 'field' }, h('span', 
 // stack in one box (#flashes), each in full: each used to sit at the same
 // spot over the one before, and one with a long word (a 65-character
 // client ID) ran off a narrow window's left edge.
+// The box is a polite live region (index.html) that a screen reader
+// reads each message of.
 export function flash(msg, isError) {
-  let box = $('flashes');
-  if (!box) { box = h('div', { id: 'flashes' }); document.body.append(box); }
-  const el = h('div', { class: 'flash' + (isError ? ' error' : ''), role: 'status' }, msg);
-  box.append(el);
+  const el = h('div', { class: 'flash' + (isError ? ' error' : '') }, msg);
+  $('flashes').append(el);
   setTimeout(() => el.remove(), 4000);
 }
 

@@ -13,7 +13,8 @@ export function overview(main) {
   };
   const reasons = h('tbody', { id: 'stat-reasons' });
   const nodes = nodesTable();
-  const canvas = h('canvas', { id: 'chart', width: 900, height: 240 });
+  // A canvas is nothing to a screen reader without a role and a name.
+  const canvas = h('canvas', { id: 'chart', width: 900, height: 240, role: 'img', 'aria-label': 'Chart of connected clients over the last hour' });
   const legend = h('ul', { class: 'legend', id: 'chart-legend', hidden: true });
   const note = h('p', { class: 'muted', id: 'stat-note' });
   const scope = h('p', { class: 'muted', id: 'stat-scope', hidden: true });
