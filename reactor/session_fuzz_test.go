@@ -1,0 +1,167 @@
+package reactor
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/protocol"
+	"github.com/cliser/cliser/registry"
+)
+
+// FuzzSession sends arbitrary client bytes, cut into writes of a fuzzed
+// size, to a real server over TCP, then half-closes and reads all the
+// server says. The per-connection state machine must answer as the
+// protocol's model of the bytes does: "110 password" first, "120 id"
+// exactly when the first line is the password, "140 connected <sid>"
+// exactly when the second is then a valid id, at most one 190 and
+// nothing after it. And a refused or ended handshake leaves nothing
+// behind: no connection, no per-IP handshake slot (one allowed, so a
+// leak refuses every later exec), no loop handshake state, no session
+// still connected in the registry. Seeded with the golden lines, after
+// and in place of a handshake.
+func FuzzSession(f *testing.F) {
+	reg := registry.New()
+	srv, err := New(reg, WithAddr("127.0.0.1:0"), WithPasswords([][]byte{[]byte(testPassword)}), WithLoops(2),
+		WithLogger(zap.NewNop()), WithAuthFailLimit(0, time.Minute), WithMaxHandshakesPerIP(1))
+	require.NoError(f, err)
+	require.NoError(f, srv.Start())
+	testkit.StopAtEnd(f, srv.Stop)
+
+	hs := "110 " + testPassword + "\n120 pos-0042\n"
+	for _, g := range protocol.GoldenLines {
+		f.Add([]byte(g.Wire), uint8(0))
+		f.Add([]byte(hs+g.Wire), uint8(5))
+	}
+	for _, s := range []string{hs, hs + "130 ok\n", hs + "100 1\n", "110 " + testPassword + "\r\n120 a\r\n",
+		"110 wrong\n120 a\n", "110 " + testPassword + "\n120 bad id\n", "110\n", "120 a\n", "110 " + testPassword,
+		"110 " + testPassword + "\n120 pos-0042"} {
+		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(s), uint8(2))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, cut uint8) {
+		got, clean := exchange(t, srv.Addr(), data, int(cut)%64+1)
+		cid := checkAnswers(t, data, got, clean)
+		eventually(t, func() bool { return srv.Connections() == 0 }, "connection closed")
+		eventually(t, func() bool { return pendingHandshakes(srv) == 0 }, "handshake state released")
+		if cid != "" {
+			eventually(t, func() bool { r, _ := reg.Get(cid); return !r.CStatus }, cid+" disconnected")
+		}
+	})
+}
+
+// exchange writes data in writes of step bytes, half-closes, and reads to
+// the server's close. clean: the read ended at a FIN, every line seen.
+func exchange(t *testing.T, addr string, data []byte, step int) ([]byte, bool) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	for i := 0; i < len(data); i += step {
+		if _, err := c.Write(data[i:min(i+step, len(data))]); err != nil {
+			break // the server closed on an earlier line
+		}
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("%q: server neither closed nor answered in 10s; got %q", data, got)
+	}
+	return got, err == nil
+}
+
+// checkAnswers holds the server's lines to the model of the client's
+// lines; it returns the cid that got "140 connected", if one did.
+func checkAnswers(t *testing.T, data, got []byte, clean bool) string {
+	want, cid, refused := model(data)
+	var lines []string
+	for len(got) > 0 {
+		i := bytes.IndexByte(got, '\n')
+		if i < 0 {
+			t.Fatalf("%q: server sent a partial line %q", data, got)
+		}
+		lines = append(lines, string(got[:i]))
+		got = got[i+1:]
+	}
+	for i, l := range lines {
+		if _, err := protocol.Parse([]byte(l)); err != nil {
+			t.Fatalf("%q: server line %q does not parse: %v", data, l, err)
+		}
+		if i < len(want) {
+			if l != want[i] && !(want[i] == "140" && isConnected(l)) {
+				t.Fatalf("%q: server said %q, want %q first", data, lines, want)
+			}
+			continue
+		}
+		if i == len(want) && len(l) > 4 && l[:4] == "190 " && i == len(lines)-1 {
+			continue
+		}
+		t.Fatalf("%q: server said %q after %q", data, l, want)
+	}
+	if clean && len(lines) < len(want) {
+		t.Fatalf("%q: server said %q, want %q first", data, lines, want)
+	}
+	if clean && refused && (len(lines) == len(want) || lines[len(lines)-1][:4] != "190 ") {
+		t.Fatalf("%q: a refused line got no 190: %q", data, lines)
+	}
+	if len(lines) >= 3 && isConnected(lines[2]) {
+		return cid
+	}
+	return ""
+}
+
+func isConnected(l string) bool {
+	arg, ok := bytes.CutPrefix([]byte(l), []byte("140 connected "))
+	_, err := strconv.ParseUint(string(arg), 10, 16)
+	return ok && err == nil
+}
+
+// model is what the server must say to data before any 190 ("140" stands
+// for "140 connected <sid>"), the cid it registers, and whether a line of
+// data is refused (a 190 must follow). With no keep-alive out (the
+// interval is 30 s), every line after the handshake is refused.
+func model(data []byte) (want []string, cid string, refused bool) {
+	want = []string{protocol.PromptPassword[:len(protocol.PromptPassword)-1]}
+	for step := 0; ; step++ {
+		raw, n, err := protocol.NextLine(data)
+		if err != nil {
+			return want, cid, true
+		}
+		if n == 0 {
+			return want, cid, false
+		}
+		data = data[n:]
+		l, err := protocol.Parse(raw)
+		switch {
+		case err != nil:
+			return want, cid, true
+		case step == 0 && l.Code == protocol.CodePassword && string(l.Arg) == testPassword:
+			want = append(want, protocol.PromptID[:len(protocol.PromptID)-1])
+		case step == 1 && l.Code == protocol.CodeID && l.Arg != nil && protocol.ValidateClientID(l.Arg) == nil:
+			want, cid = append(want, "140"), string(l.Arg)
+		default:
+			return want, cid, true
+		}
+	}
+}
+
+// pendingHandshakes counts what the guard and the loops still hold for
+// handshakes: per-IP slots and the loops' handshake state.
+func pendingHandshakes(srv *Server) int {
+	n := 0
+	srv.guard.mu.Lock()
+	for _, st := range srv.guard.ips {
+		n += max(int(st.pending.Load()), 0)
+	}
+	srv.guard.mu.Unlock()
+	return n + srv.onEveryLoop(func(lp *loop) int { return len(lp.hs) })
+}
