@@ -26,36 +26,52 @@ import (
 // nothing after it. And a refused or ended handshake leaves nothing
 // behind: no connection, no per-IP handshake slot (one allowed, so a
 // leak refuses every later exec), no loop handshake state, no session
-// still connected in the registry. Seeded with the golden lines, after
-// and in place of a handshake.
+// still connected in the registry. proxy picks a server with the PROXY
+// protocol on, where a header (as proxyHeaderLen and parseProxyHeader
+// read it) must come before the prompt. Seeded with the golden lines,
+// after and in place of a handshake, and the golden PROXY headers.
 func FuzzSession(f *testing.F) {
 	reg := registry.New()
-	srv, err := New(reg, WithAddr("127.0.0.1:0"), WithPasswords([][]byte{[]byte(testPassword)}), WithLoops(2),
-		WithLogger(zap.NewNop()), WithAuthFailLimit(0, time.Minute), WithMaxHandshakesPerIP(1))
-	require.NoError(f, err)
-	require.NoError(f, srv.Start())
-	testkit.StopAtEnd(f, srv.Stop)
+	plain, proxied := fuzzServer(f, reg, false), fuzzServer(f, reg, true)
 
 	hs := "110 " + testPassword + "\n120 pos-0042\n"
 	for _, g := range protocol.GoldenLines {
-		f.Add([]byte(g.Wire), uint8(0))
-		f.Add([]byte(hs+g.Wire), uint8(5))
+		f.Add([]byte(g.Wire), uint8(0), false)
+		f.Add([]byte(hs+g.Wire), uint8(5), false)
+	}
+	for _, h := range []string{testkit.ProxyHeader(f, 1, "203.0.113.7", 4000), testkit.ProxyHeader(f, 2, "2001:db8::7", 4000), "PROXY UNKNOWN\r\n", "PROXY TCP4 1.2.3.4\r\n"} {
+		f.Add([]byte(h+hs), uint8(3), true)
+		f.Add([]byte(h), uint8(0), true)
 	}
 	for _, s := range []string{hs, hs + "130 ok\n", hs + "100 1\n", "110 " + testPassword + "\r\n120 a\r\n",
 		"110 wrong\n120 a\n", "110 " + testPassword + "\n120 bad id\n", "110\n", "120 a\n", "110 " + testPassword,
 		"110 " + testPassword + "\n120 pos-0042"} {
-		f.Add([]byte(s), uint8(0))
-		f.Add([]byte(s), uint8(2))
+		f.Add([]byte(s), uint8(0), false)
+		f.Add([]byte(s), uint8(2), false)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, cut uint8) {
+	f.Fuzz(func(t *testing.T, data []byte, cut uint8, proxy bool) {
+		srv := plain
+		if proxy {
+			srv = proxied
+		}
 		got, clean := exchange(t, srv.Addr(), data, int(cut)%64+1)
-		cid := checkAnswers(t, data, got, clean)
+		cid := checkAnswers(t, data, got, clean, proxy)
 		eventually(t, func() bool { return srv.Connections() == 0 }, "connection closed")
 		eventually(t, func() bool { return pendingHandshakes(srv) == 0 }, "handshake state released")
 		if cid != "" {
 			eventually(t, func() bool { r, _ := reg.Get(cid); return !r.CStatus }, cid+" disconnected")
 		}
 	})
+}
+
+func fuzzServer(f *testing.F, reg *registry.Registry, proxy bool) *Server {
+	srv, err := New(reg, WithAddr("127.0.0.1:0"), WithPasswords([][]byte{[]byte(testPassword)}), WithLoops(2),
+		WithLogger(zap.NewNop()), WithAuthFailLimit(0, time.Minute), WithMaxHandshakesPerIP(1),
+		WithProxyProtocol(proxy))
+	require.NoError(f, err)
+	require.NoError(f, srv.Start())
+	testkit.StopAtEnd(f, srv.Stop)
+	return srv
 }
 
 // exchange writes data in writes of step bytes, half-closes, and reads to
@@ -81,8 +97,8 @@ func exchange(t *testing.T, addr string, data []byte, step int) ([]byte, bool) {
 
 // checkAnswers holds the server's lines to the model of the client's
 // lines; it returns the cid that got "140 connected", if one did.
-func checkAnswers(t *testing.T, data, got []byte, clean bool) string {
-	want, cid, refused := model(data)
+func checkAnswers(t *testing.T, data, got []byte, clean, proxy bool) string {
+	want, cid, refused := model(data, proxy)
 	var lines []string
 	for len(got) > 0 {
 		i := bytes.IndexByte(got, '\n')
@@ -129,7 +145,17 @@ func isConnected(l string) bool {
 // for "140 connected <sid>"), the cid it registers, and whether a line of
 // data is refused (a 190 must follow). With no keep-alive out (the
 // interval is 30 s), every line after the handshake is refused.
-func model(data []byte) (want []string, cid string, refused bool) {
+func model(data []byte, proxy bool) (want []string, cid string, refused bool) {
+	if proxy {
+		n, err := proxyHeaderLen(data)
+		if n == 0 {
+			return nil, "", err != nil
+		}
+		if _, err := parseProxyHeader(data[:n]); err != nil {
+			return nil, "", true
+		}
+		data = data[n:]
+	}
 	want = []string{protocol.PromptPassword[:len(protocol.PromptPassword)-1]}
 	for step := 0; ; step++ {
 		raw, n, err := protocol.NextLine(data)
