@@ -12,7 +12,9 @@ import (
 
 // FuzzProxyHeader feeds arbitrary bytes to the PROXY header framing and
 // parsing: no panic, a measured header never exceeds the bytes given or the
-// v2 limit, and whatever parses gives an address. Seeded with the golden
+// v2 limit, every prefix of it waits for more and a refusal stands
+// whatever follows (the header comes in reads of any size), and whatever
+// parses gives an address. Seeded with the golden
 // headers, good and broken.
 func FuzzProxyHeader(f *testing.F) {
 	src := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 56324}
@@ -41,8 +43,24 @@ func FuzzProxyHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := proxyHeaderLen(data)
-		if err != nil || n == 0 {
+		if err != nil {
+			// Refused for good: no bytes still to come make it a header,
+			// or a session would be failed for what a later read fixes.
+			for _, more := range []string{"\r\n", " 1\r\n", "\x00\x00"} {
+				if m, err := proxyHeaderLen(append(slices.Clip(data), more...)); err == nil {
+					t.Fatalf("%q refused, but %q measures %d", data, append(slices.Clip(data), more...), m)
+				}
+			}
 			return
+		}
+		if n == 0 {
+			return
+		}
+		// A header cut anywhere by the reads is waited for, not refused.
+		for k := range n {
+			if m, err := proxyHeaderLen(data[:k]); m != 0 || err != nil {
+				t.Fatalf("%q measures %d, but its first %d bytes %d, %v", data[:n], n, k, m, err)
+			}
 		}
 		if n > len(data) || n > proxyV2Fixed+proxyV2MaxLen {
 			t.Fatalf("header length %d of %d bytes", n, len(data))
