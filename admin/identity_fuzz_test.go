@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,8 @@ import (
 // an identity service kept in memory (so no write can fail). Whatever
 // comes in, the answer is one of IDENTITY.md's statuses, an error is
 // exactly {"error": "<non-empty>"}, a ban or credential made is deleted
-// by the path IDENTITY.md gives for it (its value path-escaped), and a
+// by the path IDENTITY.md gives for it (its value path-escaped), a
+// refused request changes no ban or credential, and a
 // listing's next cursor lists the following page. Seeded with the
 // endpoints' examples of IDENTITY.md and the identity tests' values.
 func FuzzIdentityHandler(f *testing.F) {
@@ -91,7 +93,14 @@ func FuzzIdentityHandler(f *testing.F) {
 		if _, err := http.NewRequest(method, "http://admin.test"+target, nil); err != nil {
 			return // not a URL an HTTP client can send
 		}
+		before := identityState(ids)
 		rec := do(t, method, target, body)
+		if rec.Code >= 300 {
+			// Refused: nothing of it applied.
+			if after := identityState(ids); after != before {
+				t.Fatalf("%s %s %q: %d, but the bans and credentials changed:\n%s\n%s", method, target, body, rec.Code, before, after)
+			}
+		}
 		switch rec.Code {
 		case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 			if rec.Header().Get("Location") == "" {
@@ -152,4 +161,11 @@ func FuzzIdentityHandler(f *testing.F) {
 			}
 		}
 	})
+}
+
+// identityState is every ban and credential, in order, as text.
+func identityState(ids *identity.Service) string {
+	bans, _ := ids.Bans("", identity.BanKey{}, 1<<20)
+	creds, _ := ids.Credentials("", "", 1<<20)
+	return fmt.Sprintf("%+v\n%+v", bans, creds)
 }
