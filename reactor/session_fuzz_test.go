@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func FuzzSession(f *testing.F) {
 	}
 	for _, s := range []string{hs, hs + "130 ok\n", hs + "100 1\n", "110 " + testPassword + "\r\n120 a\r\n",
 		"110 wrong\n120 a\n", "110 " + testPassword + "\n120 bad id\n", "110\n", "120 a\n", "110 " + testPassword,
-		"110 " + testPassword + "\n120 pos-0042"} {
+		"110 " + testPassword + "\n120 pos-0042", strings.Repeat("0", 600), hs + strings.Repeat("\x00", 600)} {
 		f.Add([]byte(s), uint8(0), false)
 		f.Add([]byte(s), uint8(2), false)
 	}
@@ -99,7 +100,7 @@ func exchange(t *testing.T, addr string, data []byte, step int) ([]byte, bool) {
 // checkAnswers holds the server's lines to the model of the client's
 // lines; it returns the cid that got "140 connected", if one did.
 func checkAnswers(t *testing.T, data, got []byte, clean, proxy bool) string {
-	want, cid := model(data, proxy)
+	want, cid, alt := model(data, proxy)
 	var lines []string
 	for len(got) > 0 {
 		i := bytes.IndexByte(got, '\n')
@@ -115,7 +116,7 @@ func checkAnswers(t *testing.T, data, got []byte, clean, proxy bool) string {
 		t.Fatalf("%q: server said %q, want %q", data, lines, want)
 	}
 	for i, l := range lines {
-		if l != want[i] && !(want[i] == "140" && isConnected(l)) {
+		if l != want[i] && !(want[i] == "140" && isConnected(l)) && !(i == len(want)-1 && l == alt) {
 			t.Fatalf("%q: server said %q, want %q", data, lines, want)
 		}
 	}
@@ -133,14 +134,15 @@ func isConnected(l string) bool {
 
 // model is what the server must say to data, read whole ("140" stands
 // for "140 connected <sid>"), the last line a "190 <reason>" when a line
-// of data is refused, and the cid it registers. With no keep-alive out
+// of data is refused, the cid it registers, and alt, the other 190 a
+// cut may give instead. With no keep-alive out
 // (the interval is 30 s) and no failure limit, every line after the
 // handshake is a protocol error, and the reason depends on the bytes
 // alone, not on how the reads cut them.
-func model(data []byte, proxy bool) (want []string, cid string) {
-	refuse := func(r protocol.Reason) ([]string, string) {
+func model(data []byte, proxy bool) (want []string, cid, alt string) {
+	refuse := func(r protocol.Reason) ([]string, string, string) {
 		l := protocol.AppendClose(nil, r)
-		return append(want, string(l[:len(l)-1])), cid
+		return append(want, string(l[:len(l)-1])), cid, alt
 	}
 	if proxy {
 		n, err := proxyHeaderLen(data)
@@ -148,7 +150,7 @@ func model(data []byte, proxy bool) (want []string, cid string) {
 			return refuse(protocol.ReasonProtocolError)
 		}
 		if n == 0 {
-			return nil, ""
+			return nil, "", ""
 		}
 		if _, err := parseProxyHeader(data[:n]); err != nil {
 			return refuse(protocol.ReasonProtocolError)
@@ -159,10 +161,16 @@ func model(data []byte, proxy bool) (want []string, cid string) {
 	for step := 0; ; step++ {
 		raw, n, err := protocol.NextLine(data)
 		if err != nil {
+			// 512 bytes without an LF are too long, junk or not; junk in
+			// fewer is refused as it comes (docs/protocol.md): the one
+			// answer the reads' sizes may change.
+			if _, _, jerr := protocol.NextLine(data[:min(len(data), protocol.MaxLine-1)]); errors.Is(err, protocol.ErrLineTooLong) && jerr != nil {
+				alt = "190 " + protocol.ReasonProtocolError.String()
+			}
 			return refuse(protocol.ReasonFor(err))
 		}
 		if n == 0 {
-			return want, cid
+			return want, cid, ""
 		}
 		data = data[n:]
 		l, err := protocol.Parse(raw)
