@@ -59,9 +59,11 @@ func tlsFix(err error, tlsCfg *tls.Config) string {
 		record  tls.RecordHeaderError
 	)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &dialOp) && dialOp.Op == "dial"):
-		// The TCP connect was made (its timeout is a dial OpError): only
-		// "context deadline exceeded" was left to read.
+	case errors.Is(err, ErrDial) && errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &dialOp) && dialOp.Op == "dial"):
+		// In the dial, after the TCP connect (its timeout is a dial
+		// OpError): the TLS handshake, of which only "context deadline
+		// exceeded" was left to read. A deadline in cliser's own
+		// handshake is ErrHandshake's.
 		return "the server took the connection but did not finish the TLS handshake within --dial-timeout " +
 			"(Config.DialTimeout): check that --server is the TLS terminator's port, and that the terminator is not " +
 			"overloaded or waiting on its backend"
