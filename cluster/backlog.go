@@ -36,7 +36,8 @@ func (b *backlog) begin(n int) (end func()) {
 }
 
 // Backlogged reports whether this node's record writes are behind (see
-// backlog). Safe for concurrent use; it costs two atomic loads.
+// backlog). Safe for concurrent use; it costs two atomic loads and a
+// monotonic clock read.
 func (n *Node) Backlogged() bool {
 	b := &n.backlog
 	if b.large.Load() > 0 {
