@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
@@ -202,4 +203,13 @@ func TestRunReadsTheTLSConfigAgainBeforeEachAttempt(t *testing.T) {
 	assert.Equal(t, 1, logs.FilterMessage("the trusted CAs changed; this attempt verifies with the new ones").Len())
 	cancel()
 	require.ErrorIs(t, testkit.Recv(t, done, 10*time.Second, "Run did not return"), context.Canceled)
+}
+
+// A deadline that ended in cliser's own handshake, after TLS, is no TLS
+// handshake that did not finish (late review): only a dial's is.
+func TestTLSHandshakeHintIsForTheDialOnly(t *testing.T) {
+	cfg := &tls.Config{ServerName: "127.0.0.1"}
+	assert.Empty(t, tlsFix(fmt.Errorf("%w: %w", ErrHandshake, context.DeadlineExceeded), cfg))
+	assert.Contains(t, tlsFix(fmt.Errorf("%w 127.0.0.1:1: %w", ErrDial, context.DeadlineExceeded), cfg),
+		"did not finish the TLS handshake")
 }
