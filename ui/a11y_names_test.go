@@ -80,6 +80,11 @@ func TestDashboardNamesAndRoles(t *testing.T) {
 			want = "clients"
 		}
 		assert.Equal(t, []string{want}, current, "%s: the header's link of the view on show", view)
+		var title string
+		p.eval(`document.title`, &title)
+		assert.Equal(t, map[string]string{"overview": "Overview · cliser", "clients": "Clients · cliser",
+			"client/a11y-1": "a11y-1 · Client · cliser", "events": "Events · cliser", "bans": "Bans · cliser",
+			"credentials": "Credentials · cliser"}[view], title, "%s: the tab's title names the view", view)
 		assert.Empty(t, p.unnamed(), "%s: without a name", view)
 	}
 	var regions string

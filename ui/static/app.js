@@ -49,6 +49,10 @@ function route() {
     case 'credentials': current = credentials(main); break;
     default: current = overview(main);
   }
+  // The tab's title names the view (and the client): every tab and
+  // history entry read "cliser" alone.
+  const name = { clients: 'Clients', client: 'Client', events: 'Events', bans: 'Bans', credentials: 'Credentials' }[view] || 'Overview';
+  document.title = (view === 'client' ? decoded(parts.slice(1).join('/')) + ' · ' : '') + name + ' · cliser';
   // Each table scrolls sideways in a box of its own where the window is
   // narrower than its columns, rather than widen the whole page past
   // the header (an 800 px window scrolled every view but the overview).
