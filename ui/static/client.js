@@ -3,7 +3,7 @@
 
 import { call, get, namable, reachable, read, serverConfig, unnamable } from './api.js';
 import { banBody, banDurationCheck, banReasonCheck } from './bans.js';
-import { act, addr, clientID, coalesce, confirmAction, enc, fmtTime, h, notAClientID } from './dom.js';
+import { act, addr, clientID, coalesce, confirmAction, enc, fmtTime, h, head, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 
 export function kickClient(cid) {
@@ -161,7 +161,7 @@ export function client(main, cid) {
       h('button', { id: 'act-ban', type: 'button', class: 'danger', onclick: ban }, 'Ban…')),
     staleNote, rec, cred,
     h('h2', {}, 'Sessions'),
-    h('table', {}, h('thead', {}, h('tr', {}, ['connected', 'disconnected', 'reason', 'sid', 'address', 'node'].map((c) => h('th', {}, c)))), hist),
+    h('table', {}, head(['connected', 'disconnected', 'reason', 'sid', 'address', 'node']), hist),
   );
   refresh();
   // A connected client's last_seen moves with each keep-alive, which no

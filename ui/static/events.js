@@ -1,5 +1,5 @@
 import { get, serverConfig } from './api.js';
-import { addr, coalesce, draws, enc, field, fmtTime, h } from './dom.js';
+import { addr, coalesce, draws, enc, field, fmtTime, h, head } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 
 // Events: the live feed, newest first, filtered here, pausable.
@@ -29,7 +29,7 @@ export function eventsView(main) {
   let shown = [];
   let fillError = '';
   main.replaceChildren(h('h1', {}, 'Events'), h('div', { class: 'toolbar' }, field('Type', type), field('Client ID', cid), pause, info),
-    h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'type', 'cid', 'node', 'detail'].map((c) => h('th', {}, c)))), body));
+    h('table', {}, head(['seq', 'time', 'type', 'cid', 'node', 'detail']), body));
   // A client ID typed is also looked up in the log (?cid=): its events
   // may be older than the feed's 500, which the filter alone searched.
   let logged = null; // {cid, events}: the log's newest events of that client ID

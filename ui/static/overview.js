@@ -1,5 +1,5 @@
 import { get } from './api.js';
-import { coalesce, draws, fmtClock, fmtSecs, h } from './dom.js';
+import { coalesce, draws, fmtClock, fmtSecs, h, head } from './dom.js';
 import { listeners } from './live.js';
 
 // Overview: counts, rates and the chart, from GET /v1/stats every 2 s.
@@ -26,7 +26,7 @@ export function overview(main) {
     nodes.section,
     h('section', {}, h('h2', {}, 'Connected clients, last hour'), canvas, legend, note),
     h('section', {}, h('h2', {}, 'Disconnects in the last 5 minutes'),
-      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'reason'), h('th', {}, 'count'))), reasons)),
+      h('table', {}, head(['reason', 'count']), reasons)),
   );
   let stats = null;
   const draw = coalesce(() => {
@@ -94,8 +94,8 @@ function nodesTable() {
   const body = h('tbody', { id: 'nodes-body' });
   const total = h('tr', { id: 'nodes-total', class: 'total' });
   const section = h('section', { id: 'nodes', hidden: true }, h('h2', {}, 'Nodes'),
-    h('table', {}, h('thead', {}, h('tr', {}, ['node', 'state', 'connected', 'records', 'handshakes / s', 'RTT p50', 'RTT p99', 'disconnects (5 min)']
-      .map((c) => h('th', {}, c)))), body, h('tfoot', {}, total)));
+    h('table', {}, head(['node', 'state', 'connected', 'records', 'handshakes / s', 'RTT p50', 'RTT p99', 'disconnects (5 min)']),
+      body, h('tfoot', {}, total)));
   const rows = new Map(); // node -> tr
   const badge = { up: 'on', down: 'off', unreachable: 'warn' };
   const draw = (stats) => {
