@@ -26,7 +26,7 @@ func (m *Metrics) WatchIdentity(ids *identity.Service) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricCredentials,
 			Help: "Client IDs with a credential (a secret of their own).",
-		}, func() float64 { n, _ := ids.Counts(); return float64(n) }),
+		}, func() float64 { return float64(ids.CredentialCount()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricCredentialsResident,
 			Help: "Resident bytes of the credentials' table (outside the Go heap): what holding them costs in RSS. NaN where it cannot be read (mincore: Linux only).",

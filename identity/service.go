@@ -253,6 +253,11 @@ func (s *Service) Counts() (credentials int, bans map[string]int) {
 	return s.creds.len(), bans
 }
 
+// CredentialCount is how many client IDs hold a credential, without
+// walking the bans as Counts does (the metric's scrape). Safe for
+// concurrent use.
+func (s *Service) CredentialCount() int { return int(s.nCreds.Load()) }
+
 // CredentialBytes is what holding the credentials costs in RSS: the
 // resident bytes of the table's regions, outside the Go heap. A Load
 // leaves nothing of them on the heap (boltstore's TestCredentialMemory,
