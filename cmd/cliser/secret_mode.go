@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -28,6 +29,30 @@ func warnOpenSecretFile(log *zap.Logger, flag, file string) {
 	if mode := st.Mode().Perm(); mode&0o077 != 0 {
 		log.Warn(flag+" may be read by other users of this host: chmod 600 it (owner read/write only)",
 			zap.String("file", file), zap.String("mode", fmt.Sprintf("%04o", mode)))
+	}
+}
+
+// warnOpenDataDir logs one warning when --data-dir, or the directory that
+// holds it, may be written by its group or other users (a sticky parent,
+// as /tmp, excepted: others cannot rename what is not theirs there). They
+// could replace the registry, the credentials and the bans, or plant a
+// link at a temporary file's name that the server then writes through.
+// A warning, as for secret files: a container's volume is often 0777 with
+// nobody else on the host. A dir not made yet is made 0700.
+func warnOpenDataDir(log *zap.Logger, dir string) {
+	if dir == "" {
+		return
+	}
+	for _, d := range []string{dir, filepath.Dir(filepath.Clean(dir))} {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode()&os.ModeSticky != 0 && d != dir {
+			continue
+		}
+		if mode := st.Mode().Perm(); mode&0o022 != 0 {
+			log.Warn("--data-dir may be written by other users of this host, who could replace its files or plant links the server writes through: chmod go-w it",
+				zap.String("dir", d), zap.String("mode", fmt.Sprintf("%04o", mode)))
+			return
+		}
 	}
 }
 

@@ -86,3 +86,22 @@ func TestURLSecretFlagsReadClusterEntriesAsNATSDoes(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryWarnsOfADataDirOthersMayWrite: a --data-dir that others may
+// write (a 0777 volume, a dir made by hand) let them replace identity.db or
+// plant a link at registry.snap.tmp, which the server opens with O_TRUNC,
+// without a word in the log (security audit). A 0700 one says nothing.
+func TestBinaryWarnsOfADataDirOthersMayWrite(t *testing.T) {
+	const warning = "--data-dir may be written by other users of this host"
+	open := t.TempDir()
+	require.NoError(t, os.Chmod(open, 0o777))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", open, "--keepalive-interval", "1h")
+	log := p.LogText()
+	assert.Equal(t, 1, strings.Count(log, warning), log)
+	assert.Contains(t, log, "0777")
+
+	p = testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
+	assert.NotContains(t, p.LogText(), warning)
+}

@@ -377,6 +377,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
 	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
 	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
+	warnOpenDataDir(log, cfg.dataDir)
 	warnSecretFlags(log, cfg.secretFlags)
 	cfg.warnProxy(log)
 	cfg.webhook.warn(log, cfg.eventRetention)
