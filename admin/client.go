@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +23,8 @@ type Client struct {
 	shown string // base with its password, if any, as xxxxx: for messages
 	token string
 	http  *http.Client
+	// clear: the token would cross a network unencrypted (clearToken).
+	clear bool
 }
 
 // NewClient makes a client of the API at base ("http://127.0.0.1:7071";
@@ -82,6 +85,7 @@ func NewClient(base, token string, timeout time.Duration) (*Client, error) {
 		shown: strings.TrimSuffix(shown, "/"),
 		token: token,
 		http:  &http.Client{Timeout: timeout, Transport: newTransport()},
+		clear: token != "" && clearToken(u),
 	}, nil
 }
 
@@ -143,6 +147,26 @@ func redacted(u *url.URL) string {
 	c.User = url.User("xxxxx")
 	return c.String()
 }
+
+// clearToken says whether a request to u would carry its bearer token
+// unencrypted beyond this host: http:// to a host other than localhost or
+// a loopback address. A name that merely resolves to the loopback counts
+// as remote: the CLI does not resolve it to tell.
+func clearToken(u *url.URL) bool {
+	if u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// SendsTokenInClear reports whether this client sends its token over plain
+// HTTP to another host, where anyone on the path may read it.
+func (c *Client) SendsTokenInClear() bool { return c.clear }
 
 // Base is the API's base URL as messages show it: a password in it (an API
 // behind a proxy's basic auth) is xxxxx, as every error of the client

@@ -88,6 +88,7 @@ type adminFlags struct {
 	tokenFile string      // --admin-token-file (admin_token_cli.go)
 	output    string
 	timeout   time.Duration
+	cmd       *cobra.Command // the command that owns the flags: its stderr takes warnings
 }
 
 func (o *adminFlags) client() (*apiClient, error) {
@@ -107,7 +108,27 @@ func (o *adminFlags) client() (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnClearToken(o.stderr(), c, from)
 	return &apiClient{Client: c, tokenFrom: from, timeout: o.timeout}, nil
+}
+
+// stderr is where the owning command writes its errors.
+func (o *adminFlags) stderr() io.Writer {
+	if o.cmd == nil {
+		return os.Stderr
+	}
+	return o.cmd.ErrOrStderr()
+}
+
+// warnClearToken says, before the first request, that the token of from
+// is about to cross a network unencrypted: the admin API speaks plain
+// HTTP, so a token sent to another host by http:// is anyone's on the
+// path. Before, the CLI sent it without a word (security audit).
+func warnClearToken(w io.Writer, c *admin.Client, from string) {
+	if c.SendsTokenInClear() {
+		fmt.Fprintf(w, "cliser: warning: the token of %s goes to %s over plain HTTP, readable by anyone on the path: "+
+			"reach the API by https:// (a TLS terminator in front of it) or a loopback address (an SSH tunnel)\n", from, c.Base())
+	}
 }
 
 // newAdminGroupCmd is a command that only groups admin-API subcommands
@@ -134,6 +155,7 @@ func newGroupCmd(use, short, long string, subs ...func(*adminFlags) *cobra.Comma
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
 	o.adminFlag = pf.Lookup("admin")
+	o.cmd = cmd
 	o.addTokenFlag(pf)
 	pf.StringVarP(&o.output, "output", "o", "table", "table or json")
 	for _, sub := range subs {

@@ -132,3 +132,32 @@ func TestCLIManyIDsStopAtTheFirstRefusedToken(t *testing.T) {
 	_, err = s.API().GetCredential(ids[0])
 	assert.Error(t, err, "the second ID was deleted after the first's 404")
 }
+
+// TestCLIWarnsOfATokenSentInClear: the admin API speaks plain HTTP, so a
+// token sent by http:// to another host is readable on the path; the CLI
+// said nothing (security audit). It warns, naming the setting and never
+// the token, and is quiet on the loopback, over https, or with no token.
+func TestCLIWarnsOfATokenSentInClear(t *testing.T) {
+	cliEnv(t)
+	const token = "clear-admin-token"
+	const warning = "over plain HTTP, readable by anyone on the path"
+	s := startOpsServer(t, token)
+	t.Setenv("CLISER_ADMIN_TOKEN", token)
+	port := s.admin[strings.LastIndex(s.admin, ":"):]
+	for _, local := range []string{s.admin, "http://localhost" + port} {
+		_, stderr, err := runCLI(t, "clients", "list", "--admin", local)
+		require.NoError(t, err, local)
+		assert.NotContains(t, stderr, warning, local)
+	}
+	// TEST-NET-1: the warning comes before the request, which fails.
+	remote := "http://192.0.2.1:7071"
+	_, stderr, err := runCLI(t, "status", "--admin", remote, "--timeout", "300ms")
+	require.Error(t, err)
+	assert.Contains(t, stderr, "the token of CLISER_ADMIN_TOKEN goes to "+remote+" "+warning)
+	assert.NotContains(t, stderr, token)
+	_, stderr, _ = runCLI(t, "clients", "list", "--admin", "https://192.0.2.1:7071", "--timeout", "300ms")
+	assert.NotContains(t, stderr, warning, "https")
+	t.Setenv("CLISER_ADMIN_TOKEN", "")
+	_, stderr, _ = runCLI(t, "clients", "list", "--admin", remote, "--timeout", "300ms")
+	assert.NotContains(t, stderr, warning, "no token, nothing to leak")
+}

@@ -56,6 +56,7 @@ func newStatusCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.admin, "admin", defaultAdmin(), "admin API address (env CLISER_ADMIN)")
 	o.adminFlag = f.Lookup("admin")
+	o.cmd = cmd
 	o.addTokenFlag(f)
 	f.StringVarP(&o.output, "output", "o", "table", "table or json")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long the request may take")
