@@ -63,11 +63,14 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			case err != nil:
 				firstErr = configErrorf("config file %s: %s: %q: %v", configPath, f.Name, v, err)
 			}
-			from[f.Name] = "config file " + configPath
+			from[f.Name] = configSource + configPath
 		}
 	})
 	return from, firstErr
 }
+
+// configSource starts a settingSources value for a flag the config file set.
+const configSource = "config file "
 
 // settingSources is where each flag the command line did not set came
 // from: its environment variable, or the config file.

@@ -56,33 +56,60 @@ func warnOpenDataDir(log *zap.Logger, dir string) {
 	}
 }
 
-// urlSecretFlags is the URL flags given on the command line (not from the
-// environment or the config file, which from names) whose value holds a
-// secret: a user and password or a token in --cluster's URLs, those or a
-// query (?token=) in --webhook-url's. Any user of the host reads a
-// process's command line (ps, /proc/PID/cmdline, mode 0444).
-func urlSecretFlags(fs *pflag.FlagSet, from settingSources) []string {
-	var out []string
+// urlSecretFlags is the URL flags whose value holds a secret: a user and
+// password or a token in --cluster's URLs, those or a query (?token=) in
+// --webhook-url's. onLine: given on the command line, which any user of
+// the host reads (ps, /proc/PID/cmdline, mode 0444); inFile: from the
+// config file, which its mode may open to others (warnOpenConfig). From
+// the environment they are neither.
+func urlSecretFlags(fs *pflag.FlagSet, from settingSources) (onLine, inFile []string) {
 	for _, name := range []string{"cluster", "webhook-url"} {
 		f := fs.Lookup(name)
-		if f == nil || !f.Changed || from[name] != "" {
+		if f == nil || !f.Changed || !urlHoldsSecret(name, f.Value.String()) {
 			continue
 		}
-		for _, raw := range strings.Split(f.Value.String(), ",") {
-			parse := url.Parse
-			if name == "cluster" {
-				// As nats.go reads it: a bare u:p@host:4222 or
-				// token@host:4222 is nats:// with that user info.
-				parse = natsurl.Parse
-			}
-			u, err := parse(strings.TrimSpace(raw))
-			if err == nil && (u.User != nil || name == "webhook-url" && u.RawQuery != "") {
-				out = append(out, name)
-				break
-			}
+		switch {
+		case from[name] == "":
+			onLine = append(onLine, name)
+		case strings.HasPrefix(from[name], configSource):
+			inFile = append(inFile, name)
 		}
 	}
-	return out
+	return onLine, inFile
+}
+
+// urlHoldsSecret says whether a value of the URL flag name carries user
+// info, or for --webhook-url a query.
+func urlHoldsSecret(name, value string) bool {
+	for _, raw := range strings.Split(value, ",") {
+		parse := url.Parse
+		if name == "cluster" {
+			// As nats.go reads it: a bare u:p@host:4222 or
+			// token@host:4222 is nats:// with that user info.
+			parse = natsurl.Parse
+		}
+		u, err := parse(strings.TrimSpace(raw))
+		if err == nil && (u.User != nil || name == "webhook-url" && u.RawQuery != "") {
+			return true
+		}
+	}
+	return false
+}
+
+// warnOpenConfig logs one warning when the config file holds a URL with a
+// secret (flags names its keys) and its group or other users may read it.
+func warnOpenConfig(log *zap.Logger, file string, flags []string) {
+	if len(flags) == 0 {
+		return
+	}
+	st, err := os.Stat(file)
+	if err != nil {
+		return
+	}
+	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+		log.Warn("--config may be read by other users of this host and holds a password or token in a URL: chmod 600 it (owner read/write only)",
+			zap.String("file", file), zap.Strings("keys", flags), zap.String("mode", fmt.Sprintf("%04o", mode)))
+	}
 }
 
 // warnSecretFlags logs a warning for each flag urlSecretFlags found,

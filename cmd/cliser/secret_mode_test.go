@@ -78,7 +78,7 @@ func TestURLSecretFlagsReadClusterEntriesAsNATSDoes(t *testing.T) {
 		fs.String("cluster", "", "")
 		fs.String("webhook-url", "", "")
 		require.NoError(t, fs.Set("cluster", list))
-		got := urlSecretFlags(fs, settingSources{})
+		got, _ := urlSecretFlags(fs, settingSources{})
 		if want {
 			assert.Equal(t, []string{"cluster"}, got, "%s", list)
 		} else {
@@ -104,4 +104,33 @@ func TestBinaryWarnsOfADataDirOthersMayWrite(t *testing.T) {
 	p = testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
 	assert.NotContains(t, p.LogText(), warning)
+}
+
+// TestBinaryWarnsOfAnOpenConfigWithURLSecrets: a config file holding a
+// --webhook-url with a token, or a --cluster password, was read at any
+// mode without a word, where the same secret in a file of its own was
+// warned of (security audit). The key is named, never the value; a 0600
+// file, or one without a secret, says nothing.
+func TestBinaryWarnsOfAnOpenConfigWithURLSecrets(t *testing.T) {
+	const warning = "--config may be read by other users of this host"
+	dir := t.TempDir()
+	hookFile := writeFile(t, dir, "hook", "whsec_c2VjcmV0LXNpZ25pbmcta2V5LTAxMjM0NTY3\n")
+	serve := func(conf string, mode os.FileMode) string {
+		file := writeFile(t, t.TempDir(), "cliser.yaml", conf+"webhook-secret-file: "+hookFile+"\n")
+		require.NoError(t, os.Chmod(file, mode))
+		p := testkit.Serve(t, []string{"CLISER_PASSWORD=conf-url-pw"},
+			"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(),
+			"--config", file, "--keepalive-interval", "1h")
+		return p.LogText()
+	}
+	secret := "webhook-url: http://127.0.0.1:1/hook?token=q-s3cret\n"
+	log := serve(secret, 0o644)
+	assert.Equal(t, 1, strings.Count(log, warning), log)
+	assert.Contains(t, log, `"keys":["webhook-url"]`)
+	assert.Contains(t, log, "0644")
+	assert.NotContains(t, log, "s3cret")
+	assert.NotContains(t, log, "on the command line")
+
+	assert.NotContains(t, serve(secret, 0o600), warning)
+	assert.NotContains(t, serve("webhook-url: http://127.0.0.1:1/hook\n", 0o644), warning)
 }

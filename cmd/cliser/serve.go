@@ -55,6 +55,8 @@ type serveConfig struct {
 	clusterHeartbeat time.Duration
 	clusterOnly      []string       // the --cluster-* flags given: a mistake without --cluster
 	secretFlags      []string       // flags given on the command line whose URL holds a secret (secret_mode.go)
+	secretInConfig   []string       // keys of the config file whose URL holds a secret
+	configPath       string         // the config file read, if any
 	identity         identityConfig // serve_identity.go
 	eventRetention   int
 	webhook          webhookConfig // serve_webhook.go
@@ -82,7 +84,8 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			cfg.clusterOnly = flagsGiven(cmd.Flags(), "cluster-replicas", "cluster-heartbeat")
-			cfg.secretFlags = urlSecretFlags(cmd.Flags(), from)
+			cfg.secretFlags, cfg.secretInConfig = urlSecretFlags(cmd.Flags(), from)
+			cfg.configPath = path
 			cfg.webhook.tuning = flagsGiven(cmd.Flags(), "webhook-batch", "webhook-linger")
 			ctx, hurry, hup, stop := routeSignals(cmd.Context())
 			defer stop()
@@ -379,6 +382,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
 	warnOpenDataDir(log, cfg.dataDir)
 	warnSecretFlags(log, cfg.secretFlags)
+	warnOpenConfig(log, cfg.configPath, cfg.secretInConfig)
 	cfg.warnProxy(log)
 	cfg.webhook.warn(log, cfg.eventRetention)
 	n := node.New(cfg.nodeOptions(log, logSink, passwords, budget)...)
