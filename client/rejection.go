@@ -47,7 +47,10 @@ func rejection(reason protocol.Reason, source string, reread, withCert bool, wai
 		advice = "this ID, address or network is banned (190 banned), by an operator or by the server for flapping" +
 			" (this ID registering over and over: two devices sharing it?): see cliser bans list"
 	case protocol.ReasonRevoked:
-		advice = "an operator revoked this ID's secret (190 revoked): " + revoked
+		// Without its credential the ID is on the shared-password rule
+		// again, unless the server has --require-credentials.
+		advice = "an operator revoked this ID's secret (190 revoked): " + revoked +
+			", or the fleet's shared password if the server admits this ID without a secret of its own"
 	default:
 		advice = fmt.Sprintf("the server rejected this client (190 %s): check the password and ID", reason)
 	}

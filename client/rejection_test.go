@@ -32,3 +32,13 @@ func TestRejectionTooManyAttemptsNamesTheOthersAtTheAddress(t *testing.T) {
 	assert.Contains(t, line, "this client's or another's at the same address")
 	assert.Contains(t, line, "here and on the others")
 }
+
+// A revoked secret leaves the ID on the shared-password rule
+// (docs/identity.md): the line named only a new secret, and an operator
+// who had removed the credential to go back to the shared password read
+// that the device needed one (runbook audit).
+func TestRejectionRevokedNamesTheSharedPasswordToo(t *testing.T) {
+	line := rejection(protocol.ReasonRevoked, "--password-file /etc/cliser/password", true, false, time.Minute)
+	assert.Contains(t, line, "put its new one in --password-file /etc/cliser/password (read again before each try)")
+	assert.Contains(t, line, "or the fleet's shared password if the server admits this ID without a secret of its own")
+}
