@@ -32,12 +32,13 @@ func damagedSnapshot(path string, cause error) error {
 }
 
 // damagedLog refuses registry.log, once the snapshot is checked: moving
-// the log away starts from the snapshot, or from nothing without one.
+// the log away starts from the snapshot, or from nothing without one;
+// the node then adds the clients its event log holds (node/store.go).
 func (s *Store) damagedLog(cause error) error {
 	if s.snapCount == 0 {
-		return damaged(s.logPath(), cause, "with an empty registry (there is no snapshot: every record is in the log)")
+		return damaged(s.logPath(), cause, "with an empty registry (there is no snapshot: every record is in the log) but for the clients the event log holds, when on")
 	}
-	return damaged(s.logPath(), cause, fmt.Sprintf("from the last snapshot, %s (%d records; the changes since it are lost)", SnapName, s.snapCount))
+	return damaged(s.logPath(), cause, fmt.Sprintf("from the last snapshot, %s (%d records; the changes since it are lost but for the clients the event log holds, when on)", SnapName, s.snapCount))
 }
 
 // openChecked opens path and checks every page it reaches (tx.Check)

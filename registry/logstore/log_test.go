@@ -357,7 +357,7 @@ func TestOpenTrimsATornLogAndRefusesADamagedOne(t *testing.T) {
 			require.ErrorIs(t, err, ErrDamaged)
 			assert.Contains(t, err.Error(), path)
 			assert.Contains(t, err.Error(), "move it away")
-			assert.Contains(t, err.Error(), "from the last snapshot, registry.snap (2 records; the changes since it are lost)")
+			assert.Contains(t, err.Error(), "from the last snapshot, registry.snap (2 records; the changes since it are lost but for the clients the event log holds, when on)")
 			assert.Contains(t, err.Error(), "backup")
 		})
 	}
@@ -379,7 +379,7 @@ func TestDamagedLogWithoutASnapshotSaysMovingItAwayLosesAll(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, b, 0o600))
 	_, err = Open(dir)
 	require.ErrorIs(t, err, ErrDamaged)
-	assert.Contains(t, err.Error(), "with an empty registry (there is no snapshot: every record is in the log)")
+	assert.Contains(t, err.Error(), "with an empty registry (there is no snapshot: every record is in the log) but for the clients the event log holds, when on")
 	assert.NotContains(t, err.Error(), "last snapshot")
 }
 
