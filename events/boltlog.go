@@ -190,9 +190,15 @@ func (l *Log) keepPlaced(now bool) {
 	}
 	l.checked = time.Now()
 	_ = l.keep.Cut() // said (log, /readyz) though nothing is written
-	if !l.keep.Check() {
-		return
+	if l.keep.Check() {
+		l.restore(now)
 	}
+	l.floor.keep(l.opts.log)
+}
+
+// restore swaps db for the file put back at its path; readers are held
+// off meanwhile.
+func (l *Log) restore(now bool) {
 	l.dbMu.Lock()
 	defer l.dbMu.Unlock()
 	if now {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/internal/fsx"
+	"github.com/cliser/cliser/internal/loggate"
 )
 
 // floorReserve is how far past the newest committed seq the floor file
@@ -45,6 +46,7 @@ type seqFloor struct {
 	// rebase: cover moved the floor before a commit; landed counts it
 	// again from the commit's last seq.
 	rebase bool
+	lost   loggate.Episode // keep's writes failing
 }
 
 // floorReserved marks a floor file's number as a reserve: the log's
@@ -118,6 +120,30 @@ func (f *seqFloor) settle(newest uint64, log *zap.Logger) {
 		log.Warn("events: the seq floor file was not settled at close; a log begun anew would skip "+
 			"up to its reserve of seqs", zap.Error(err))
 	}
+}
+
+// keep writes the floor file back when it left its path (the data dir
+// removed, the file alone): only settle would, at a clean stop, and after
+// a crash an older events.db put back would give its seqs again. Called
+// with keepPlaced, after events.db is put back; a write that fails is
+// tried at the next check, and said once until one lands.
+func (f *seqFloor) keep(log *zap.Logger) {
+	if f.floor == 0 {
+		return // nothing committed to keep from going back
+	}
+	if _, err := os.Stat(f.path); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err := f.write(f.floor, f.exact); err != nil {
+		if f.lost.Fail() {
+			log.Warn("events: the seq floor file is gone from the data dir and cannot be written back yet; tried again every check",
+				zap.String("file", f.path), zap.Error(err))
+		}
+		return
+	}
+	f.lost.OK()
+	log.Warn("events: the seq floor file was gone from the data dir (removed while open); written back",
+		zap.String("file", f.path), zap.Uint64("floor", f.floor))
 }
 
 func (f *seqFloor) write(n uint64, exact bool) error {
