@@ -32,25 +32,32 @@ func warnOpenSecretFile(log *zap.Logger, flag, file string) {
 	}
 }
 
-// warnOpenDataDir logs one warning when --data-dir, or the directory that
-// holds it, may be written by its group or other users (a sticky parent,
-// as /tmp, excepted: others cannot rename what is not theirs there). They
-// could replace the registry, the credentials and the bans, or plant a
-// link at a temporary file's name that the server then writes through.
-// A warning, as for secret files: a container's volume is often 0777 with
-// nobody else on the host. A dir not made yet is made 0700.
+// warnOpenDataDir logs one warning when --data-dir may be written by its
+// group or other users, or the directory that holds it by other users (a
+// sticky one, as /tmp, excepted: others cannot rename what is not theirs
+// there). They could replace the registry, the credentials and the bans,
+// or plant a link at a temporary file's name that the server then writes
+// through. The parent's group is not asked of: under a umask of 002 (user
+// private groups, Debian's and Fedora's default for people) every dir a
+// user makes is group-writable, and the group is the user alone; cliser
+// makes the data dir 0700, so one group-writable was made so on purpose.
+// A warning, as for secret files: a container's volume is often 0777
+// with nobody else on the host.
 func warnOpenDataDir(log *zap.Logger, dir string) {
 	if dir == "" {
 		return
 	}
-	for _, d := range []string{dir, filepath.Dir(filepath.Clean(dir))} {
-		st, err := os.Stat(d)
-		if err != nil || st.Mode()&os.ModeSticky != 0 && d != dir {
+	for _, c := range []struct {
+		dir  string
+		mask os.FileMode
+	}{{dir, 0o022}, {filepath.Dir(filepath.Clean(dir)), 0o002}} {
+		st, err := os.Stat(c.dir)
+		if err != nil || st.Mode()&os.ModeSticky != 0 && c.dir != dir {
 			continue
 		}
-		if mode := st.Mode().Perm(); mode&0o022 != 0 {
+		if mode := st.Mode().Perm(); mode&c.mask != 0 {
 			log.Warn("--data-dir may be written by other users of this host, who could replace its files or plant links the server writes through: chmod go-w it",
-				zap.String("dir", d), zap.String("mode", fmt.Sprintf("%04o", mode)))
+				zap.String("dir", c.dir), zap.String("mode", fmt.Sprintf("%04o", mode)))
 			return
 		}
 	}

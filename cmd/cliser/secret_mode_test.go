@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -104,6 +105,18 @@ func TestBinaryWarnsOfADataDirOthersMayWrite(t *testing.T) {
 	p = testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
 	assert.NotContains(t, p.LogText(), warning)
+
+	// The dir holding it: others may rename it away (not in a sticky
+	// dir); its group alone may not be asked of, since under a umask of
+	// 002 every dir a person makes is group-writable (make run's parent
+	// is the clone) and the group is that person.
+	for mode, want := range map[os.FileMode]int{0o777: 1, os.ModeSticky | 0o777: 0, 0o775: 0} {
+		parent := t.TempDir()
+		require.NoError(t, os.Chmod(parent, mode))
+		p = testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
+			"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", filepath.Join(parent, "data"), "--keepalive-interval", "1h")
+		assert.Equal(t, want, strings.Count(p.LogText(), warning), "parent %v: %s", mode, p.LogText())
+	}
 }
 
 // TestBinaryWarnsOfAnOpenConfigWithURLSecrets: a config file holding a
