@@ -46,6 +46,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			unauthorized(w, "wrong bearer token")
 			return
 		}
+		lim.succeeded(key, now)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -43,6 +43,14 @@ const (
 	// the untracked ones share one bucket, so a spray of addresses cannot
 	// grow memory.
 	authMaxIPs = 10000
+	// authMaxKnown bounds the addresses remembered for having sent the
+	// right token within authKnownFor: they keep a bucket of their own
+	// past authMaxIPs. A spray of wrong tokens from over 10,000 addresses
+	// emptied the shared bucket, and the operator's tools and the
+	// Prometheus scrape got 429 with it for as long as the spray lasted
+	// (leak audit); the right token is no guess a spray can make.
+	authMaxKnown = 1000
+	authKnownFor = 24 * time.Hour
 )
 
 // authLimiter is the per-IP slowdown, the counters and the log line. Safe
@@ -60,6 +68,8 @@ type authLimiter struct {
 
 	mu        sync.Mutex
 	ips       map[string]*rate.Limiter
+	maxIPs    int                  // authMaxIPs; smaller in tests
+	known     map[string]time.Time // keys that sent the right token, and when last
 	overflow  *rate.Limiter
 	lastPrune time.Time
 	// the log line: what happened since the last one
@@ -79,6 +89,8 @@ func newAuthLimiter(o options) *authLimiter {
 		logEvery: authLogEvery,
 		v6Bits:   o.ipv6GuardBits,
 		ips:      make(map[string]*rate.Limiter),
+		maxIPs:   authMaxIPs,
+		known:    make(map[string]time.Time),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricAdminAuthFailures,
 			Help: `Admin API requests refused for a "missing" or "wrong" bearer token.`,
@@ -181,21 +193,51 @@ func (l *authLimiter) failed(ip, key string, wrong bool, now time.Time) {
 	l.noteLocked(ip, key, now)
 }
 
-// bucketLocked finds key's bucket, making it when create is set.
+// succeeded notes that key sent the right token (knownLocked).
+func (l *authLimiter) succeeded(key string, now time.Time) {
+	if l.burst == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.known[key]; !ok && len(l.known) >= authMaxKnown {
+		for k, at := range l.known {
+			if now.Sub(at) >= authKnownFor {
+				delete(l.known, k)
+			}
+		}
+		if len(l.known) >= authMaxKnown {
+			return // a thousand addresses in a day: the newest share the table's lot
+		}
+	}
+	l.known[key] = now
+}
+
+// knownLocked reports whether key sent the right token within
+// authKnownFor: past the table's bound it keeps a bucket of its own.
+func (l *authLimiter) knownLocked(key string, now time.Time) bool {
+	at, ok := l.known[key]
+	return ok && now.Sub(at) < authKnownFor
+}
+
+// bucketLocked finds key's bucket, making it when create is set. Past
+// maxIPs an address not known shares the overflow bucket.
 func (l *authLimiter) bucketLocked(key string, now time.Time, create bool) *rate.Limiter {
 	if b, ok := l.ips[key]; ok {
 		return b
 	}
+	full := len(l.ips) >= l.maxIPs && !l.knownLocked(key, now)
 	if !create {
-		if len(l.ips) >= authMaxIPs {
+		if full {
 			return l.overflow
 		}
 		return nil
 	}
-	if len(l.ips) >= authMaxIPs/2 && now.Sub(l.lastPrune) >= time.Second {
+	if len(l.ips) >= l.maxIPs/2 && now.Sub(l.lastPrune) >= time.Second {
 		l.pruneLocked(now)
+		full = len(l.ips) >= l.maxIPs && !l.knownLocked(key, now)
 	}
-	if len(l.ips) >= authMaxIPs {
+	if full {
 		return l.overflow
 	}
 	b := rate.NewLimiter(l.limit, l.burst)
