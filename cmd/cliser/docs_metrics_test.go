@@ -133,17 +133,9 @@ func TestDocsListEveryMetricOfARealServer(t *testing.T) {
 	}
 	require.Contains(t, docs, "cliser_clients_connected", "no metrics table found")
 
-	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "admin-tokens")
-	const token = "docs-metrics-token-0123456789"
-	require.NoError(t, os.WriteFile(tokenFile, []byte(token+"\n"), 0o600))
-	single := testkit.Serve(t, webhookEnv(), serveArgs(filepath.Join(dir, "data"),
-		"--webhook-url", "http://127.0.0.1:1/hook", "--admin-token-file", tokenFile)...)
-	ns := testkit.NATS(t)
-	node := serveNode(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, "docs-metrics", "--cluster", ns.ClientURL())
-
-	served := scrapeFamilies(t, single.AdminURL(t), token)
-	for name, f := range scrapeFamilies(t, node.AdminURL(t), "") {
+	single, node := scrapeEveryMetric(t)
+	served := single
+	for name, f := range node {
 		if _, ok := served[name]; !ok {
 			served[name] = f
 		}
@@ -167,6 +159,22 @@ func TestDocsListEveryMetricOfARealServer(t *testing.T) {
 		}
 		assert.Contains(t, served, name, "%s is listed at %s and served by neither a single node nor a cluster node", name, d.where)
 	}
+}
+
+// scrapeEveryMetric starts a single node with every optional metric on
+// (a webhook, --admin-token-file) and a cluster node, and scrapes both:
+// what the docs' tables and the alerting rules are held to.
+func scrapeEveryMetric(t *testing.T) (single, node map[string]*dto.MetricFamily) {
+	t.Helper()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "admin-tokens")
+	const token = "docs-metrics-token-0123456789"
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token+"\n"), 0o600))
+	s := testkit.Serve(t, webhookEnv(), serveArgs(filepath.Join(dir, "data"),
+		"--webhook-url", "http://127.0.0.1:1/hook", "--admin-token-file", tokenFile)...)
+	ns := testkit.NATS(t)
+	n := serveNode(t, []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}, "docs-metrics", "--cluster", ns.ClientURL())
+	return scrapeFamilies(t, s.AdminURL(t), token), scrapeFamilies(t, n.AdminURL(t), "")
 }
 
 // docPattern is the docs' family pattern (go_*) that name falls under.
