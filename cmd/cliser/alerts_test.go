@@ -383,6 +383,7 @@ func TestAlertRulesFireOnARealServer(t *testing.T) {
 	hook := "http://" + testkit.FreeAddr(t) + "/hook" // nobody listens: refused
 	p := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir(), "--webhook-url", hook, "--webhook-linger", "20ms")...)
 	prom := startPrometheus(t, p.AdminAddr, rulesWithoutFor(t))
+	t.Logf("prometheus ready %s after the start of cliser", time.Since(start).Round(time.Millisecond))
 
 	// Healthy: three scrapes in, the rules evaluated after them, no alert.
 	require.Eventually(t, func() bool { return scrapedSamples(t, prom) >= 3 }, 15*time.Second, 100*time.Millisecond,
@@ -390,6 +391,7 @@ func TestAlertRulesFireOnARealServer(t *testing.T) {
 	healthyAt := time.Now()
 	require.Eventually(t, func() bool { return rulesEvaluatedSince(t, prom, healthyAt) }, 10*time.Second, 100*time.Millisecond)
 	assert.Empty(t, activeAlerts(t, prom), "alerts on a healthy server")
+	t.Logf("no alert on the healthy server %s after its start", time.Since(start).Round(time.Millisecond))
 
 	// The fault: an event to deliver, and a receiver that is not there.
 	opsConnect(t, p.Addr, opsPassword, "alerted-client")
