@@ -59,6 +59,9 @@ func New(reg *registry.Registry, opts ...Option) *API {
 		}
 	}
 	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
+	if o.metrics != nil {
+		_ = o.metrics.Registry().Register(api.readyGauge()) // as the collectors: the first API's stays
+	}
 	api.stats = newStatsSampler(reg.Counts, o.metrics, o.statsInterval)
 	for _, p := range o.prior {
 		api.stats.seedPrior(p.at, p.byReason)

@@ -1,9 +1,12 @@
 package admin_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,4 +269,41 @@ func TestStatsFollowTraffic(t *testing.T) {
 	for i := 1; i < len(st.Series); i++ {
 		assert.GreaterOrEqual(t, st.Series[i].Time, st.Series[i-1].Time, "the series is oldest first")
 	}
+}
+
+// cliser_ready is /readyz's verdict, read at each scrape: the alerting
+// rules had no metric for a 503 and needed a probe beside the scrape.
+// Not accepting clients, or a ready check's error, is 0.
+func TestReadyGaugeFollowsReadyz(t *testing.T) {
+	var accepting atomic.Bool
+	var fault atomic.Pointer[error]
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	api := admin.New(reg, admin.WithMetrics(m), admin.WithReady(accepting.Load), admin.WithReadyCheck(func() error {
+		if e := fault.Load(); e != nil {
+			return *e
+		}
+		return nil
+	}))
+	hs, err := api.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hs.Shutdown(context.Background()) })
+	base := "http://" + hs.Addr()
+	both := func() (int, string) {
+		status := send(t, base, request{path: "/readyz"}).status
+		return status, string(send(t, base, request{path: "/metrics"}).body)
+	}
+
+	status, metrics := both()
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Contains(t, metrics, "\ncliser_ready 0\n", "starting")
+	accepting.Store(true)
+	status, metrics = both()
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, metrics, "\ncliser_ready 1\n")
+	storeErr := errors.New("registry store cannot write")
+	fault.Store(&storeErr)
+	status, metrics = both()
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Contains(t, metrics, "\ncliser_ready 0\n", "a ready check fails")
 }

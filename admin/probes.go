@@ -3,6 +3,8 @@ package admin
 import (
 	"maps"
 	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The probes: /healthz follows the protocol engine (WithLive), /readyz the
@@ -103,6 +105,22 @@ func (a *API) Health() HealthResponse {
 		h.Ready, h.Error = false, err.Error()
 	}
 	return h
+}
+
+// MetricReady is /readyz's verdict as a gauge: an alert on a 503 needed
+// a probe of its own (the blackbox exporter) beside the scrape.
+const MetricReady = "cliser_ready"
+
+const helpReady = "1 while GET /readyz answers 200 (accepting clients, and every ready check passes), else 0."
+
+// readyGauge is MetricReady, read at each scrape as /readyz reads it.
+func (a *API) readyGauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricReady, Help: helpReady}, func() float64 {
+		if a.Ready() && a.readyErr() == nil {
+			return 1
+		}
+		return 0
+	})
 }
 
 // readyErr is the first ready check's error, if any.

@@ -86,6 +86,8 @@ func standbyGatherer(metrics prometheus.Gatherer) prometheus.Gatherer {
 	r := prometheus.NewRegistry()
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricClientsConnected, Help: helpClientsConnected},
 		func() float64 { return 0 }))
+	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricReady, Help: helpReady},
+		func() float64 { return 0 })) // its /readyz is 503 throughout
 	if metrics == nil {
 		return r
 	}

@@ -43,6 +43,7 @@ func TestStandbyAnswersProbesWithItsReason(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.status)
 	assert.Contains(t, string(r.body), "cliser_test_waiting 1")
 	assert.Contains(t, string(r.body), "\ncliser_clients_connected 0\n", "INTERFACE.md's gauge, on every /metrics")
+	assert.Contains(t, string(r.body), "\ncliser_ready 0\n", "/readyz's 503 as the gauge the alerting rules read")
 	r = send(t, base, request{path: "/v1/clients", token: token})
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Contains(t, r.errorText(t), why)
