@@ -301,7 +301,7 @@ func writeRecord(w io.Writer, r admin.ClientRecord) error {
 		{"last_seen", orDash(r.LastSeen)},
 		{"disconnected_at", orDash(r.DisconnectedAt)},
 		{"reason", orDash(&r.Reason)},
-		{"node", r.Node},
+		{"node", printable(r.Node)}, // --node-id is free text
 	} {
 		if kv[0] == "node" && kv[1] == "" {
 			continue // single node: no such line

@@ -181,9 +181,12 @@ func printEvent(w io.Writer, ev events.Event, asJSON bool) error {
 		return json.NewEncoder(w).Encode(ev)
 	}
 	line := fmt.Sprintf("%-8d %s  %-22s", ev.Seq, ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Type)
+	// Every value through printable: the node is the operator's free
+	// --node-id (another machine's, in a cluster), and its escape codes
+	// reached the terminal raw.
 	add := func(k, v string) {
 		if v != "" {
-			line += " " + k + "=" + v
+			line += " " + k + "=" + printable(v)
 		}
 	}
 	add("cid", ev.CID)

@@ -93,7 +93,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tCONNECTED\tRECORDS\tHANDSHAKES/S\tRTT\tDISCONNECTS")
 	for _, n := range st.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", n.Node, n.State, n.Connected, n.Records,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", printable(n.Node), n.State, n.Connected, n.Records,
 			n.HandshakesPerS, rttText(n.RTTP50Seconds, n.RTTP99Seconds), disconnectsText(n.Disconnects))
 	}
 	if err := tw.Flush(); err != nil {
@@ -102,7 +102,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	// Why a node is unreachable was in -o json alone (cluster audit).
 	for _, n := range st.Nodes {
 		if n.Error != "" {
-			fmt.Fprintf(w, "%s %s: %s\n", n.Node, n.State, n.Error)
+			fmt.Fprintf(w, "%s %s: %s\n", printable(n.Node), n.State, printable(n.Error))
 		}
 	}
 	return nil
@@ -190,9 +190,9 @@ func writeHealth(tw *tabwriter.Writer, hl healthLines) {
 	case hl.h.Ready:
 		fmt.Fprintf(tw, "health:\tready\n")
 	default:
-		fmt.Fprintf(tw, "health:\tNOT READY: %s\n", hl.h.Error)
+		fmt.Fprintf(tw, "health:\tNOT READY: %s\n", printable(hl.h.Error))
 	}
 	for _, k := range slices.Sorted(maps.Keys(hl.h.Notes)) {
-		fmt.Fprintf(tw, "\t%s\n", hl.h.Notes[k]) // "webhook: …": each names its part
+		fmt.Fprintf(tw, "\t%s\n", printable(hl.h.Notes[k])) // "webhook: …": each names its part
 	}
 }
