@@ -2,35 +2,40 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
 )
 
 // --node-id is free text, and every client event names it. `cliser events
 // tail` printed it raw: the escape codes in it set the operator's window
 // title and colours, and a bidi override turned the rest of the line
-// around (odd-input audit). Now it is quoted with Go's escapes, as a
-// ban's reason is; -o json keeps it as it is.
+// around (odd-input audit). serve now refuses such a --node-id
+// (TestEveryUsageMistakeExits2), and the tail quotes what a node of an
+// earlier build may still send, with Go's escapes, as a ban's reason is;
+// -o json keeps it as it is. Printing alone: no server of this build
+// makes such an event.
 func TestEventsTailShowsANodeIDWithEscapeCodesQuoted(t *testing.T) {
 	const hostile = "n\x1b]0;pwned\x07\x1b[31mred\u202eevil"
-	p, api := eventsServer(t, t.TempDir(), "--node-id", hostile)
-	c := opsConnect(t, p.Addr, opsPassword, "odd-node-1")
-	c.Conn.Close()
-	waitEvents(t, api, 2)
+	ev := events.Event{Seq: 7, Type: events.TypeConnected, CID: "odd-node-1", SID: 1, Node: hostile, By: "op\x1b[8m"}
+	var out bytes.Buffer
+	require.NoError(t, printEvent(&out, ev, false))
+	line := out.String()
+	assert.NotContains(t, line, "\x1b", "no escape byte reaches the terminal: %q", line)
+	assert.NotContains(t, line, "\u202e", "no bidi override: %q", line)
+	assert.Contains(t, line, `node="n\x1b]0;pwned\a\x1b[31mred\u202eevil"`)
+	assert.Contains(t, line, `by="op\x1b[8m"`)
 
-	tp := startTail(t, api.Base(), "--after", "0")
-	for range 2 {
-		line := tp.nextLine(t)
-		assert.NotContains(t, line, "\x1b", "no escape byte reaches the terminal: %q", line)
-		assert.NotContains(t, line, "\u202e", "no bidi override: %q", line)
-		assert.Contains(t, line, `node="n\x1b]0;pwned\a\x1b[31mred\u202eevil"`)
-	}
-	js := startTail(t, api.Base(), "--after", "0", "-o", "json")
-	assert.Equal(t, hostile, js.nextJSON(t).Node, "-o json keeps the text")
+	out.Reset()
+	require.NoError(t, printEvent(&out, ev, true))
+	var back events.Event
+	require.NoError(t, json.Unmarshal(out.Bytes(), &back))
+	assert.Equal(t, hostile, back.Node, "-o json keeps the text")
 }
 
 // A cluster's records and `cliser status` name other machines' --node-id:
