@@ -50,7 +50,7 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			case err != nil && strings.TrimSpace(v) == "": // the parser's 'parsing "": invalid syntax' said neither (cluster audit)
 				firstErr = configErrorf("environment %s is set but empty: give it a value (%s), or unset it", envName(f.Name), f.Value.Type())
 			case err != nil:
-				firstErr = configErrorf("environment %s=%q: %v", envName(f.Name), v, err)
+				firstErr = configErrorf("environment %s=%q: %v%s", envName(f.Name), v, err, boolHint(f))
 			}
 			from[f.Name] = envName(f.Name)
 			return
@@ -61,12 +61,22 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			case err != nil && strings.TrimSpace(v) == "":
 				firstErr = configErrorf("config file %s: %s is empty: give it a value (%s), or remove the line", configPath, f.Name, f.Value.Type())
 			case err != nil:
-				firstErr = configErrorf("config file %s: %s: %q: %v", configPath, f.Name, v, err)
+				firstErr = configErrorf("config file %s: %s: %q: %v%s", configPath, f.Name, v, err, boolHint(f))
 			}
 			from[f.Name] = configSource + configPath
 		}
 	})
 	return from, firstErr
+}
+
+// boolHint says what a switch takes: YAML 1.1's yes, no, on and off are
+// no Go bool, and the parser's "strconv.ParseBool: invalid syntax" did
+// not say what is (odd-input audit).
+func boolHint(f *pflag.Flag) string {
+	if f.Value.Type() == "bool" {
+		return " (give true or false)"
+	}
+	return ""
 }
 
 // configSource starts a settingSources value for a flag the config file set.

@@ -116,10 +116,24 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "(--config or CLISER_CONFIG)", "the setting that named it")
 
+	// YAML 1.1's yes and no are no Go bool: the parser's own words did
+	// not say what is (odd-input audit); a number's message has no such hint.
+	yes := writeFile(t, dir, "y.yaml", "ui: yes\n")
+	_, err = parseServe(t, "--config", yes)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `ui: "yes"`)
+	assert.Contains(t, err.Error(), "(give true or false)")
+	t.Setenv("CLISER_UI", "off")
+	_, err = parseServe(t)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "(give true or false)")
+	t.Setenv("CLISER_UI", "true")
+
 	t.Setenv("CLISER_MAX_CLIENTS", "many")
 	_, err = parseServe(t)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CLISER_MAX_CLIENTS")
+	assert.NotContains(t, err.Error(), "true or false")
 }
 
 func TestPasswordsFromEnvAndFile(t *testing.T) {
