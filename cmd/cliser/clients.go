@@ -224,6 +224,7 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			noteFoldedText(cmd.ErrOrStderr(), reason)
 			if all {
 				resp, err := c.ShutdownAll(cmd.Context(), reason)
 				if err != nil {
@@ -348,4 +349,14 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// noteFoldedText says on stderr when the 130 line carries reason other
+// than as given (protocol.ShutdownText: ASCII, control characters as
+// spaces): the log and the shutdown_sent event showed the text that went,
+// and the operator who typed it read only "shutdown sent" (odd-input audit).
+func noteFoldedText(w io.Writer, reason string) {
+	if sent := protocol.ShutdownText(reason); sent != strings.TrimSpace(reason) {
+		_, _ = fmt.Fprintf(w, "cliser: note: the 130 line carries ASCII only: the text goes as %q\n", sent)
+	}
 }

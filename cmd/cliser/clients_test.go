@@ -123,9 +123,10 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	a := opsConnect(t, addr, opsPassword, "cli-a")
 	b := opsConnect(t, addr, opsPassword, "cli-b")
 
-	out, _, err := runCLI(t, "clients", "shutdown", "cli-a", "--reason", "maintenance window", "--admin", s.admin)
+	out, errOut, err := runCLI(t, "clients", "shutdown", "cli-a", "--reason", "maintenance window", "--admin", s.admin)
 	require.NoError(t, err)
 	assert.Equal(t, "shutdown sent to cli-a\n", out)
+	assert.Empty(t, errOut, "the text goes as given")
 	a.Expect("130 shutdown maintenance window")
 	a.Send(protocol.ShutdownAck)
 	a.ExpectClosed()
@@ -145,11 +146,13 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 
 	c := opsConnect(t, addr, opsPassword, "cli-c")
 	d := opsConnect(t, addr, opsPassword, "cli-d")
-	out, _, err = runCLI(t, "clients", "shutdown", "--all", "--reason", "bye", "--admin", s.admin)
+	// Folded to ASCII on its way (PROTOCOL.md): the operator is told what went.
+	out, errOut, err = runCLI(t, "clients", "shutdown", "--all", "--reason", "bye\x1b[31m café", "--admin", s.admin)
 	require.NoError(t, err)
 	assert.Equal(t, "shutdown sent to 2 connected clients\n", out)
-	c.Expect("130 shutdown bye")
-	d.Expect("130 shutdown bye")
+	assert.Equal(t, "cliser: note: the 130 line carries ASCII only: the text goes as \"bye [31m caf?\"\n", errOut)
+	c.Expect("130 shutdown bye [31m caf?")
+	d.Expect("130 shutdown bye [31m caf?")
 
 	_, _, err = runCLI(t, "clients", "shutdown", "--admin", s.admin)
 	require.Error(t, err)
