@@ -435,6 +435,19 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		_, err := New(u, l, sg, nil)
 		require.ErrorIs(t, err, ErrBadURL, u)
 	}
+	// What url.Parse found is said, never the URL (it may hold a token).
+	for u, hint := range map[string]string{
+		"http://[fe80::1%eth0]:9/h":  "an IPv6 zone as [fe80::1%25eth0]",
+		"http://tok:p%zz@h/":         "not followed by two hex digits",
+		"http://a b/?token=s3cret":   "a space or a control character",
+		"http://h/\x1b?token=s3cret": "a space or a control character",
+	} {
+		_, err := New(u, l, sg, nil)
+		require.ErrorIs(t, err, ErrBadURL, u)
+		assert.Contains(t, err.Error(), hint, u)
+		assert.NotContains(t, err.Error(), "s3cret", u)
+		assert.NotContains(t, err.Error(), "zz", u)
+	}
 	_, err = New("http://127.0.0.1:1/", l, nil, nil)
 	require.True(t, errors.Is(err, ErrNoSecret))
 	require.True(t, strings.HasPrefix(ErrNoSecret.Error(), "webhook:"))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -143,12 +144,30 @@ func CheckURL(rawURL string) error {
 	return err
 }
 
+// badURL is ErrBadURL with what url.Parse found, in words of its own:
+// its error quotes the URL, which may hold a token. An IPv6 zone written
+// as it is typed (%eth0) and a space were told only the general rule
+// (odd-input audit).
+func badURL(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "invalid URL escape"):
+		return fmt.Errorf("%w: a %% in it is not followed by two hex digits (write %% as %%25, an IPv6 zone as [fe80::1%%25eth0])", ErrBadURL)
+	case strings.Contains(msg, "invalid character"), strings.Contains(msg, "invalid control character"):
+		return fmt.Errorf("%w: it holds a space or a control character (percent-encode it: a space is %%20)", ErrBadURL)
+	}
+	return ErrBadURL
+}
+
 // parseURL refuses what url.Parse takes but no request can reach: a
 // host of a port alone ("http://:80/" dialled this machine's port 80)
 // and a port of 0 or over 65535 (every try failed, for ever).
 func parseURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+	if err != nil {
+		return nil, badURL(err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, ErrBadURL
 	}
 	if p := u.Port(); p != "" {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ var webhookURLSeeds = []string{
 	"", "ftp://x/", "127.0.0.1:8080/hook", "http:///nohost", "::",
 	"http://127.0.0.1:1/hook", "http://127.0.0.1:1/other", "https://user:hunter2@example.net/hook?token=s3cret",
 	"https://[::1]:8443/x", "http://h:/", "http://h:0/", "http://h:65536/", "http://:80/",
+	"http://[fe80::1%eth0]:9/h", "http://x/%zz", "http://a b/", "http://x/\x1b",
 }
 
 // FuzzWebhookURL: --webhook-url, checked at start. What is accepted is
@@ -28,8 +30,11 @@ func FuzzWebhookURL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		err := CheckURL(raw)
 		if err != nil {
-			if err != ErrBadURL {
+			if !errors.Is(err, ErrBadURL) {
 				t.Fatalf("%q refused with %v, not ErrBadURL", raw, err)
+			}
+			if msg := strings.TrimPrefix(err.Error(), ErrBadURL.Error()); len(raw) >= 4 && strings.Contains(msg, raw) {
+				t.Fatalf("%q refused with a message that shows it: %v", raw, err)
 			}
 			return
 		}
