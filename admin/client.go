@@ -150,18 +150,21 @@ func redacted(u *url.URL) string {
 
 // clearToken says whether a request to u would carry its bearer token
 // unencrypted beyond this host: http:// to a host other than localhost or
-// a loopback address. A name that merely resolves to the loopback counts
-// as remote: the CLI does not resolve it to tell.
+// a loopback address. An empty or unspecified host (":7071",
+// "0.0.0.0:7071", as a listen address is written) is dialled on this
+// host, as defaultAdmin reads CLISER_ADMIN_LISTEN. A name that merely
+// resolves to the loopback counts as remote: the CLI does not resolve it
+// to tell.
 func clearToken(u *url.URL) bool {
 	if u.Scheme != "http" {
 		return false
 	}
 	host := u.Hostname()
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+	if host == "" || strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return false
 	}
 	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	return ip == nil || !ip.IsLoopback() && !ip.IsUnspecified()
 }
 
 // SendsTokenInClear reports whether this client sends its token over plain
