@@ -136,7 +136,7 @@ ENGINE       ?= $(firstword $(shell command -v podman 2>/dev/null) $(shell comma
 CA_BUNDLE    ?= /etc/ssl/certs/ca-certificates.crt
 PODMAN_FLAGS ?= --runtime runc --cgroup-manager cgroupfs
 image: image-tools $(BIN)/cliser
-	rm -rf $(BIN)/image && mkdir -p $(BIN)/image/data
+	rm -rf $(BIN)/image && mkdir -p $(BIN)/image && mkdir -m 0700 $(BIN)/image/data
 	cp $(BIN)/cliser $(BIN)/image/cliser
 	cp "$(CA_BUNDLE)" $(BIN)/image/ca-certificates.crt
 	@# podman keeps HEALTHCHECK only in the docker image format.

@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
@@ -32,35 +34,47 @@ func warnOpenSecretFile(log *zap.Logger, flag, file string) {
 	}
 }
 
-// warnOpenDataDir logs one warning when --data-dir may be written by its
-// group or other users, or the directory that holds it by other users (a
-// sticky one, as /tmp, excepted: others cannot rename what is not theirs
-// there). They could replace the registry, the credentials and the bans,
-// or plant a link at a temporary file's name that the server then writes
-// through. The parent's group is not asked of: under a umask of 002 (user
-// private groups, Debian's and Fedora's default for people) every dir a
-// user makes is group-writable, and the group is the user alone; cliser
-// makes the data dir 0700, so one group-writable was made so on purpose.
-// A warning, as for secret files: a container's volume is often 0777
-// with nobody else on the host.
+// warnOpenDataDir logs one warning when --data-dir may be written by other
+// users, or by a group the process is not in, or the directory that holds
+// it by other users (a sticky one, as /tmp, excepted: others cannot rename
+// what is not theirs there). They could replace the registry, the
+// credentials and the bans, or plant a link at a temporary file's name
+// that the server then writes through. A group of its own is not asked
+// of: a Kubernetes volume with fsGroup is group-writable for the pod's
+// own group, and under a umask of 002 (user private groups) every dir a
+// person makes is, for a group of that person alone. A warning, as for
+// secret files: a container's volume is often 0777 with nobody else on
+// the host.
 func warnOpenDataDir(log *zap.Logger, dir string) {
 	if dir == "" {
 		return
 	}
-	for _, c := range []struct {
-		dir  string
-		mask os.FileMode
-	}{{dir, 0o022}, {filepath.Dir(filepath.Clean(dir)), 0o002}} {
-		st, err := os.Stat(c.dir)
-		if err != nil || st.Mode()&os.ModeSticky != 0 && c.dir != dir {
+	for i, d := range []string{dir, filepath.Dir(filepath.Clean(dir))} {
+		st, err := os.Stat(d)
+		if err != nil || i == 1 && st.Mode()&os.ModeSticky != 0 {
 			continue
 		}
-		if mode := st.Mode().Perm(); mode&c.mask != 0 {
+		mode := st.Mode().Perm()
+		if mode&0o002 != 0 || i == 0 && mode&0o020 != 0 && !ownGroup(st) {
 			log.Warn("--data-dir may be written by other users of this host, who could replace its files or plant links the server writes through: chmod go-w it",
-				zap.String("dir", c.dir), zap.String("mode", fmt.Sprintf("%04o", mode)))
+				zap.String("dir", d), zap.String("mode", fmt.Sprintf("%04o", mode)))
 			return
 		}
 	}
+}
+
+// ownGroup reports whether fi's group is one the process runs in (its
+// group or a supplementary one).
+func ownGroup(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	if int(st.Gid) == os.Getgid() {
+		return true
+	}
+	groups, _ := os.Getgroups()
+	return slices.Contains(groups, int(st.Gid))
 }
 
 // urlSecretFlags is the URL flags whose value holds a secret: a user and

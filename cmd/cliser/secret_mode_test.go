@@ -106,6 +106,23 @@ func TestBinaryWarnsOfADataDirOthersMayWrite(t *testing.T) {
 		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
 	assert.NotContains(t, p.LogText(), warning)
 
+	// Writable by its group: a group the server runs in is its own (a
+	// Kubernetes volume with fsGroup is 2770 for the pod's group); one
+	// it is not in holds others (review of the first version's check).
+	shared := t.TempDir()
+	require.NoError(t, os.Chmod(shared, 0o770))
+	p = testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
+		"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", shared, "--keepalive-interval", "1h")
+	assert.NotContains(t, p.LogText(), warning, "its own group")
+	if os.Geteuid() == 0 { // only root gives a dir to a group it is not in
+		other := t.TempDir()
+		require.NoError(t, os.Chmod(other, 0o770))
+		require.NoError(t, os.Chown(other, -1, 54321))
+		p = testkit.Serve(t, []string{"CLISER_PASSWORD=open-dir-pw"},
+			"--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", other, "--keepalive-interval", "1h")
+		assert.Equal(t, 1, strings.Count(p.LogText(), warning), "another group: %s", p.LogText())
+	}
+
 	// The dir holding it: others may rename it away (not in a sticky
 	// dir); its group alone may not be asked of, since under a umask of
 	// 002 every dir a person makes is group-writable (make run's parent
