@@ -98,6 +98,7 @@ var (
 	// group_*: label names, not metrics.
 	promqlGroupingRE = regexp.MustCompile(`\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
 	promqlRangeRE    = regexp.MustCompile(`\[[^\]]*\]`)
+	promqlOffsetRE   = regexp.MustCompile(`\boffset\s+-?(?:[0-9]+[a-z]+)+`)
 	promqlSelectorRE = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?`)
 	promqlMatcherRE  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"`)
 	promqlCounterFns = regexp.MustCompile(`\b(?:increase|rate|irate|resets)\s*\(\s*$`)
@@ -122,6 +123,7 @@ func promqlSelectors(expr string) []promqlSelector {
 	blank := func(s string) string { return strings.Repeat(" ", len(s)) }
 	text := promqlGroupingRE.ReplaceAllStringFunc(expr, blank)
 	text = promqlRangeRE.ReplaceAllStringFunc(text, blank)
+	text = promqlOffsetRE.ReplaceAllStringFunc(text, blank)
 	var out []promqlSelector
 	for _, m := range promqlSelectorRE.FindAllStringSubmatchIndex(text, -1) {
 		name := text[m[2]:m[3]]
@@ -141,8 +143,11 @@ func promqlSelectors(expr string) []promqlSelector {
 }
 
 func TestPromqlSelectorsFindsNamesAndMatchers(t *testing.T) {
-	got := promqlSelectors(`sum without (result) (increase(a_total{result!="ok"}[10m])) > 0 and on(instance) b == 0 or up{job="x"}`)
-	require.Len(t, got, 3)
+	got := promqlSelectors(`sum without (result) (increase(a_total{result!="ok"}[10m])) > 0 and on(instance) b == 0 or up{job="x"}` +
+		` or min_over_time(c[4m]) > max_over_time(c[5m] offset 1h5m)`)
+	require.Len(t, got, 5, "%v", got)
+	assert.Equal(t, "c", got[3].name)
+	assert.Equal(t, "c", got[4].name, "an offset's duration is no metric")
 	assert.Equal(t, "a_total", got[0].name)
 	assert.Equal(t, [][3]string{{"result", "!=", "ok"}}, got[0].matchers)
 	assert.Regexp(t, promqlCounterFns, got[0].before)
