@@ -146,15 +146,17 @@ func CheckURL(rawURL string) error {
 
 // badURL is ErrBadURL with what url.Parse found, in words of its own:
 // its error quotes the URL, which may hold a token. An IPv6 zone written
-// as it is typed (%eth0) and a space were told only the general rule
-// (odd-input audit).
+// as it is typed (%eth0), a space in the host and an escape code were
+// told only the general rule (odd-input audit).
 func badURL(err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "invalid URL escape"):
 		return fmt.Errorf("%w: a %% in it is not followed by two hex digits (write %% as %%25, an IPv6 zone as [fe80::1%%25eth0])", ErrBadURL)
-	case strings.Contains(msg, "invalid character"), strings.Contains(msg, "invalid control character"):
-		return fmt.Errorf("%w: it holds a space or a control character (percent-encode it: a space is %%20)", ErrBadURL)
+	case strings.Contains(msg, "invalid control character"):
+		return fmt.Errorf("%w: it holds a control character (percent-encode it)", ErrBadURL)
+	case strings.Contains(msg, "in host name"):
+		return fmt.Errorf("%w: its host name holds a character no host name can (a space, or one of \\ { } | ^ `)", ErrBadURL)
 	}
 	return ErrBadURL
 }
