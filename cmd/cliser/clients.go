@@ -224,12 +224,12 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			noteFoldedText(cmd.ErrOrStderr(), reason)
 			if all {
 				resp, err := c.ShutdownAll(cmd.Context(), reason)
 				if err != nil {
 					return explain(c, err, "")
 				}
+				noteFoldedText(cmd.ErrOrStderr(), reason)
 				if o.output == "json" {
 					err = writeJSONOut(out, resp)
 				} else {
@@ -246,6 +246,7 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return explain(c, err, args[0])
 			}
+			noteFoldedText(cmd.ErrOrStderr(), reason)
 			if o.output == "json" {
 				return writeJSONOut(out, resp)
 			}

@@ -132,9 +132,10 @@ func TestCLIShutdownKickAndShutdownAll(t *testing.T) {
 	a.ExpectClosed()
 	require.Eventually(t, func() bool { r, _ := s.Registry().Get("cli-a"); return r.Reason == protocol.ReasonShutdown }, waitFor, tick)
 
-	_, _, err = runCLI(t, "clients", "shutdown", "cli-a", "--admin", s.admin)
+	_, errOut, err = runCLI(t, "clients", "shutdown", "cli-a", "--reason", "café", "--admin", s.admin)
 	require.Error(t, err)
 	assert.Equal(t, "client cli-a is not connected", err.Error())
+	assert.NotContains(t, errOut, "the text goes as", "nothing went")
 	_, _, err = runCLI(t, "clients", "kick", "ghost", "--admin", s.admin)
 	require.Error(t, err)
 	assert.Equal(t, "no client ghost", err.Error())
