@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -221,11 +222,11 @@ func (cfg *serveConfig) validateStorage() error {
 			strings.Join(cfg.clusterOnly, " and "))
 	case cfg.cluster != "" && cfg.nodeID == "":
 		return configErrorf("--node-id is needed with --cluster (the host name could not be read)")
-	case printable(cfg.nodeID) != cfg.nodeID:
+	case printable(cfg.nodeID) != cfg.nodeID || !utf8.ValidString(cfg.nodeID):
 		// Every event and record names the node: its escape codes and
 		// direction marks reached operators' terminals (odd-input audit).
-		return configErrorf("--node-id %s holds a control or invisible character: give a plain name (the default is the host name)",
-			printable(cfg.nodeID))
+		return configErrorf("--node-id %q holds a control or invisible character, or bytes that are no UTF-8: give a plain name (the default is the host name)",
+			cfg.nodeID)
 	case cfg.clusterReplicas < 1 || cfg.clusterReplicas > 5:
 		return configErrorf("--cluster-replicas must be 1..5, got %d", cfg.clusterReplicas)
 	case cfg.clusterHeartbeat < time.Second:

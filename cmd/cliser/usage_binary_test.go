@@ -59,6 +59,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
 			// Every event names the node: its escapes reached terminals (odd-input audit).
 			{args: []string{"serve", "--node-id", "n\x1b]0;x\a‮"}, hint: `--node-id "n\x1b]0;x\a\u202e" holds a control or invisible character`},
+			{args: []string{"serve", "--node-id", "n\xff"}, hint: `--node-id "n\xff" holds a control or invisible character, or bytes that are no UTF-8`},
 			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
 			{args: []string{"serve", "--listen", "7070"}, hint: "e.g. 127.0.0.1:7070 or :7070"},
