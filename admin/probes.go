@@ -97,14 +97,24 @@ func (a *API) Health() HealthResponse {
 			h.Notes[n.key] = err.Error()
 		}
 	}
-	if !a.Ready() {
-		h.Ready, h.Error = false, "not accepting clients: starting or draining"
-	} else if err := a.readyErr(); err != nil {
-		// A full disk is usually the event log's trouble too: the
-		// notes stay beside the error.
-		h.Ready, h.Error = false, err.Error()
+	// A full disk is usually the event log's trouble too: the notes stay
+	// beside the error.
+	if why := a.unready(); why != "" {
+		h.Ready, h.Error = false, why
 	}
 	return h
+}
+
+// unready is why /readyz answers 503, "" while it answers 200: the one
+// verdict of Health and the cliser_ready gauge. Safe from any goroutine.
+func (a *API) unready() string {
+	if !a.Ready() {
+		return "not accepting clients: starting or draining"
+	}
+	if err := a.readyErr(); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // MetricReady is /readyz's verdict as a gauge: an alert on a 503 needed
@@ -116,7 +126,7 @@ const helpReady = "1 while GET /readyz answers 200 (accepting clients, and every
 // readyGauge is MetricReady, read at each scrape as /readyz reads it.
 func (a *API) readyGauge() prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricReady, Help: helpReady}, func() float64 {
-		if a.Ready() && a.readyErr() == nil {
+		if a.unready() == "" {
 			return 1
 		}
 		return 0
