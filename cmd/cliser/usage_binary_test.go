@@ -58,7 +58,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--ipv6-guard-prefix", "129"}, hint: "--ipv6-guard-prefix must be 16..128"},
 			{args: []string{"serve", "--gc-hold", "-1s"}, hint: "--gc-hold must be 0 or positive"},
 			// Every event names the node: its escapes reached terminals (odd-input audit).
-			{args: []string{"serve", "--node-id", "n\x1b]0;x\a‮"}, hint: `--node-id "n\x1b]0;x\a\u202e" holds a control or invisible character`},
+			{args: []string{"serve", "--node-id", "n\x1b]0;x\a\u202e"}, hint: `--node-id "n\x1b]0;x\a\u202e" holds a control or invisible character`},
 			{args: []string{"serve", "--node-id", "n\xff"}, hint: `--node-id "n\xff" holds a control or invisible character, or bytes that are no UTF-8`},
 			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
