@@ -1,0 +1,67 @@
+package admin
+
+import (
+	"bufio"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/registry"
+)
+
+// Each swap of the tokens ends the event streams of the tokens it drops,
+// the second swap as much as the first (docs/operations.md, rotating a
+// token: add the new one, HUP, drop the old, HUP). A mutation audit found
+// the wake-up of waiting streams (the channel Set closes, and its reset
+// for the next Set) removable with every admin test passing.
+func TestEveryTokenSwapEndsTheStreamsOfDroppedTokens(t *testing.T) {
+	log, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
+	require.NoError(t, err)
+	defer log.Close()
+	tokens := NewTokens("token-a", "token-b")
+	hs, err := New(registry.New(), WithEvents(log), WithTokens(tokens)).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer hs.Shutdown(t.Context())
+
+	open := func(token string) chan struct{} {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+hs.Addr()+"/v1/events/stream", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		t.Cleanup(func() { _ = res.Body.Close() })
+		ended := make(chan struct{})
+		go func() {
+			defer close(ended)
+			for sc := bufio.NewScanner(res.Body); sc.Scan(); {
+			}
+		}()
+		return ended
+	}
+	endsWithin := func(ended chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: its stream is still open 10s after the swap", what)
+		}
+	}
+	aEnded, bEnded := open("token-a"), open("token-b")
+
+	require.NoError(t, tokens.Set([]string{"token-a", "token-c"}))
+	endsWithin(bEnded, "token-b dropped by the first swap")
+	select {
+	case <-aEnded:
+		t.Fatal("the stream of token-a, still listed, ended at the first swap")
+	default:
+	}
+
+	require.NoError(t, tokens.Set([]string{"token-c"}))
+	endsWithin(aEnded, "token-a dropped by the second swap")
+}
