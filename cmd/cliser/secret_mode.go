@@ -21,17 +21,25 @@ import (
 // container's secret mount is often 0644 with nobody else on the host to
 // read it. An unreadable file is the loader's to report.
 func warnOpenSecretFile(log *zap.Logger, flag, file string) {
+	if mode, open := openToOthers(file); open {
+		log.Warn(flag+" may be read by other users of this host: chmod 600 it (owner read/write only)",
+			zap.String("file", file), zap.String("mode", mode))
+	}
+}
+
+// openToOthers reports whether file's group or other users have any
+// access to it, with its mode as "0644"; false for no file or one that
+// cannot be read (the loader's to report).
+func openToOthers(file string) (string, bool) {
 	if file == "" {
-		return
+		return "", false
 	}
 	st, err := os.Stat(file)
 	if err != nil {
-		return
+		return "", false
 	}
-	if mode := st.Mode().Perm(); mode&0o077 != 0 {
-		log.Warn(flag+" may be read by other users of this host: chmod 600 it (owner read/write only)",
-			zap.String("file", file), zap.String("mode", fmt.Sprintf("%04o", mode)))
-	}
+	mode := st.Mode().Perm()
+	return fmt.Sprintf("%04o", mode), mode&0o077 != 0
 }
 
 // warnOpenDataDir logs one warning when --data-dir may be written by other
@@ -120,16 +128,9 @@ func urlHoldsSecret(name, value string) bool {
 // warnOpenConfig logs one warning when the config file holds a URL with a
 // secret (flags names its keys) and its group or other users may read it.
 func warnOpenConfig(log *zap.Logger, file string, flags []string) {
-	if len(flags) == 0 {
-		return
-	}
-	st, err := os.Stat(file)
-	if err != nil {
-		return
-	}
-	if mode := st.Mode().Perm(); mode&0o077 != 0 {
+	if mode, open := openToOthers(file); open && len(flags) > 0 {
 		log.Warn("--config may be read by other users of this host and holds a password or token in a URL: chmod 600 it (owner read/write only)",
-			zap.String("file", file), zap.Strings("keys", flags), zap.String("mode", fmt.Sprintf("%04o", mode)))
+			zap.String("file", file), zap.Strings("keys", flags), zap.String("mode", mode))
 	}
 }
 
