@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/events"
 )
 
 // faultyCursor fails or holds the writes of an acknowledgement (Acked >
@@ -44,9 +47,19 @@ func (c *faultyCursor) Save(ctx context.Context, st State) error {
 	return c.Cursor.Save(ctx, st)
 }
 
+// faulty is a delivery through a faultyCursor.
+type faulty struct {
+	r    *running
+	c    *faultyCursor
+	fc   *FileCursor // the cursor c stands in front of
+	logs *observer.ObservedLogs
+	l    *events.Log
+	rc   *receiver
+}
+
 // faultyDelivery delivers a log of one event through a faultyCursor in
 // mode, and waits for the receiver's acknowledgement.
-func faultyDelivery(t *testing.T, mode int32) (*running, *faultyCursor, *FileCursor, *observer.ObservedLogs) {
+func faultyDelivery(t *testing.T, mode int32) faulty {
 	l, dir := tempLog(t)
 	rc := newReceiver(t, nil)
 	fc := openCursor(t, dir, rc.srv.URL)
@@ -58,14 +71,15 @@ func faultyDelivery(t *testing.T, mode int32) (*running, *faultyCursor, *FileCur
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
 	appendN(t, l, 1)
 	eventually(t, func() bool { return r.d.Acked() == 1 }, "acknowledged")
-	return r, c, fc, logs
+	return faulty{r: r, c: c, fc: fc, logs: logs, l: l, rc: rc}
 }
 
 // A cursor write that failed is tried again though no event comes: the
 // log said "retrying", yet the acknowledgement was taken as stored, so a
 // quiet webhook kept the fault (and /readyz said so) until its next event.
 func TestCursorWriteFailureIsTriedAgain(t *testing.T) {
-	r, c, fc, logs := faultyDelivery(t, cursorRefuses)
+	f := faultyDelivery(t, cursorRefuses)
+	r, c, fc, logs := f.r, f.c, f.fc, f.logs
 	eventually(t, func() bool { return c.refused.Load() >= 2 }, "the write tried again, with no new event")
 	require.Error(t, r.d.Healthy(), "the fault shows")
 	assert.Equal(t, 1, logLines(logs, zapcore.ErrorLevel, "stored cursor can not be written"), "logged once")
@@ -83,7 +97,8 @@ func TestCursorWriteFailureIsTriedAgain(t *testing.T) {
 // The last write, at stop, that timed out is a failure to say: it was
 // dropped without a word, as a write cut short by the stop itself is.
 func TestCursorWriteTimedOutAtStopIsLogged(t *testing.T) {
-	r, c, fc, logs := faultyDelivery(t, cursorHangs)
+	f := faultyDelivery(t, cursorHangs)
+	r, c, fc, logs := f.r, f.c, f.fc, f.logs
 	require.NoError(t, r.halt())
 	assert.Positive(t, c.refused.Load())
 	assert.Equal(t, 1, logLines(logs, zapcore.ErrorLevel, "stored cursor can not be written"), "%v", logs.All())
@@ -91,4 +106,28 @@ func TestCursorWriteTimedOutAtStopIsLogged(t *testing.T) {
 	st, _, err := fc.Load(t.Context())
 	require.NoError(t, err)
 	assert.Zero(t, st.Acked, "not stored")
+}
+
+// A short batch waits for the write of its bounds: sent unstored, a batch
+// whose holder then ended came again from the next holder with other
+// bounds, under another webhook-id (a CI run of
+// TestClusterFailoverLosesNothing met it).
+func TestShortBatchWaitsForItsBoundsToBeStored(t *testing.T) {
+	f := faultyDelivery(t, cursorRefuses)
+	r, c, fc, rc := f.r, f.c, f.fc, f.rc
+	eventually(t, func() bool { return c.refused.Load() >= 1 }, "the acknowledgement's write refused")
+	appendN(t, f.l, 1)
+	refused := c.refused.Load()
+	eventually(t, func() bool { return c.refused.Load() >= refused+2 }, "the bounds' write tried again")
+	require.Len(t, rc.requests(), 1, "event 2 not sent while its bounds are not stored")
+	assert.EqualValues(t, 1, r.d.Acked())
+
+	c.mode.Store(cursorWorks)
+	eventually(t, func() bool { return r.d.Acked() == 2 }, "sent once its bounds are stored")
+	reqs := rc.requests()
+	require.Len(t, reqs, 2)
+	assert.True(t, strings.HasPrefix(reqs[1].id, "msg_2-2_"), "webhook-id %s", reqs[1].id)
+	st, _, err := fc.Load(t.Context())
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, st.Acked)
 }

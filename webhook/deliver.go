@@ -92,14 +92,16 @@ type progress struct {
 	failures  int // reads of the log failed in a row
 }
 
-// saveProgress stores p's cursor. A write that failed is tried again
-// cursorEvery later (by saveWhenCaughtUp or saveWhenDue), and at stop.
-func (d *Deliverer) saveProgress(ctx context.Context, p *progress) {
+// saveProgress stores p's cursor, and reports whether it did. A write that
+// failed is tried again cursorEvery later (by saveWhenCaughtUp,
+// saveWhenDue or saveBounds), and at stop.
+func (d *Deliverer) saveProgress(ctx context.Context, p *progress) bool {
 	if d.save(ctx, p.st) {
 		p.saved, p.unsavedAt = p.st, time.Time{}
-		return
+		return true
 	}
 	p.unsavedAt = time.Now()
+	return false
 }
 
 // saveOnStop stores what was acknowledged since the last write, when
@@ -166,7 +168,9 @@ func (d *Deliverer) sendBatch(ctx context.Context, p *progress, batch []events.R
 	first, last := batch[0].Seq, batch[len(batch)-1].Seq
 	if (p.st.First != first || p.st.Last != last) && len(batch) < d.o.batch {
 		p.st.First, p.st.Last = first, last
-		d.saveProgress(ctx, p)
+		if !d.saveBounds(ctx, p) {
+			return ctx.Err()
+		}
 	}
 	if err := d.send(ctx, batch); err != nil {
 		return err
@@ -176,6 +180,19 @@ func (d *Deliverer) sendBatch(ctx context.Context, p *progress, batch []events.R
 	d.m.delivered.Add(float64(len(batch)))
 	d.saveWhenDue(ctx, p)
 	return nil
+}
+
+// saveBounds stores a short batch's bounds before it goes, trying each
+// cursorEvery until the store takes them; false when ctx ended first. Sent
+// unstored, a batch whose holder then ended came again from the next
+// holder with other bounds, under another webhook-id (a CI run met it).
+func (d *Deliverer) saveBounds(ctx context.Context, p *progress) bool {
+	for !d.saveProgress(ctx, p) {
+		if !sleep(ctx, cursorEvery) {
+			return false
+		}
+	}
+	return true
 }
 
 // saveWhenDue stores the cursor once the oldest acknowledgement it does
