@@ -122,9 +122,9 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 	set := tiny()
 	set.BurstRounds = 1
 	set.HoldRounds, set.RoundHold = 3, 600*time.Millisecond
-	// 40 probes a keep-alive of 200 ms for 1 s: ~200 samples a round (less
+	// 40 probes a keep-alive of 400 ms for 2 s: ~200 samples a round (less
 	// the waits for their slots), past the 100 a round's p99 is read from.
-	set.Probes, set.RoundProbeHold = 40, time.Second
+	set.Probes, set.RoundProbeHold = 40, 2*time.Second
 	kinds := []string{KindFloor, KindCliser, KindCliserTrust}
 	rooms := map[int][]string{} // by the room asked for
 	env := Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), CliserBin: testkit.Binary(t),
@@ -182,7 +182,7 @@ func TestRunInterleavedHoldsRounds(t *testing.T) {
 		assert.Empty(t, run.Results[k].Errors, k)
 	}
 	rep := &Report{Settings: set, Results: run.Results, BurstOrder: run.Order, HoldOrder: run.HoldOrder}
-	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 50 clients idle at a 200ms keep-alive, ≤ 1.3× the floor's")
+	tg := targetNamed(t, rep.floorTargets(), "Server CPU, 50 clients idle at a 400ms keep-alive, ≤ 1.3× the floor's")
 	assert.Contains(t, tg.Figures, "median of 3 hold rounds' ratios")
 	probe := targetNamed(t, rep.floorTargets(), "With a credential per client and the event log and a webhook on: keep-alive RTT p99 (probe method) within 10% of off")
 	assert.Contains(t, probe.Figures, "median of 3 hold rounds' probe windows' ratios")
