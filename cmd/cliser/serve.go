@@ -372,38 +372,16 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	}
 	defer func() { _ = log.Sync() }()
 	warnUnknownEnv(log)
-	gcPercent := tuneGC()
-	hold := newGCHold(gcPercent, cfg.gcHold)
-	hold.start()
+	hold := startGCHold(log, cfg.gcHold)
 	defer hold.stop()
-	log.Info("garbage collector", zap.Int("gc_percent", gcPercent), zap.Duration("gc_hold", hold.held()))
-	log.Debug("scheduler", zap.Int("gomaxprocs", tuneProcs()))
 	budget.log(log)
 	passwords, err := loadPasswords(cfg.passwordFile, cfg.identity.requireCredentials)
 	if err != nil {
 		return err
 	}
-	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
-	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
-	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
-	warnOpenDataDir(log, cfg.dataDir)
-	warnSecretFlags(log, cfg.secretFlags)
-	warnOpenConfig(log, cfg.configPath, cfg.secretInConfig)
-	cfg.warnProxy(log)
-	cfg.webhook.warn(log, cfg.eventRetention)
+	cfg.warnAtStart(log)
 	n := node.New(cfg.nodeOptions(log, logSink, passwords, budget)...)
-	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened
-		log.Info("stopped before starting")
-		return nil
-	}
-	if err := n.Start(ctx); err != nil {
-		if ctx.Err() != nil {
-			log.Info("stopped while starting; nothing was served", zap.NamedError("start", err))
-			return nil
-		}
-		if errors.Is(err, node.ErrConfig) {
-			return configErrorf("%v", err)
-		}
+	if served, err := startNode(ctx, n, log); !served {
 		return err
 	}
 	// Before ready: the reload counters are there for the first scrape
@@ -414,9 +392,59 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 	served, endServed := context.WithCancel(context.WithoutCancel(ctx))
 	defer endServed()
 	go reloadOnHUP(ctx, served, hup, reloads, log)
+	return stopWhenTold(ctx, hurry, n, cfg.shutdownTimeout, log)
+}
 
+// startGCHold tunes the collector and starts --gc-hold; the caller stops it.
+func startGCHold(log *zap.Logger, gcHold time.Duration) *gcHold {
+	gcPercent := tuneGC()
+	hold := newGCHold(gcPercent, gcHold)
+	hold.start()
+	log.Info("garbage collector", zap.Int("gc_percent", gcPercent), zap.Duration("gc_hold", hold.held()))
+	log.Debug("scheduler", zap.Int("gomaxprocs", tuneProcs()))
+	return hold
+}
+
+// warnAtStart logs what the settings leave open: secret files and a data
+// dir others may read or write, secrets in flags or in a readable config,
+// a PROXY header taken from anyone, and an event log too short for one
+// webhook request.
+func (cfg *serveConfig) warnAtStart(log *zap.Logger) {
+	warnOpenSecretFile(log, "--password-file", cfg.passwordFile)
+	warnOpenSecretFile(log, "--webhook-secret-file", cfg.webhook.secretFile)
+	warnOpenSecretFile(log, "--admin-token-file", cfg.adminTokenFile)
+	warnOpenDataDir(log, cfg.dataDir)
+	warnSecretFlags(log, cfg.secretFlags)
+	warnOpenConfig(log, cfg.configPath, cfg.secretInConfig)
+	cfg.warnProxy(log)
+	cfg.webhook.warn(log, cfg.eventRetention)
+}
+
+// startNode starts n; served is false when it did not start, with the
+// error to exit with (nil when a signal came first: nothing to report).
+func startNode(ctx context.Context, n *node.Node, log *zap.Logger) (served bool, err error) {
+	if ctx.Err() != nil { // SIGINT or SIGTERM before anything was opened
+		log.Info("stopped before starting")
+		return false, nil
+	}
+	if err := n.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while starting; nothing was served", zap.NamedError("start", err))
+			return false, nil
+		}
+		if errors.Is(err, node.ErrConfig) {
+			return false, configErrorf("%v", err)
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// stopWhenTold serves until a signal or the node's death, then shuts n
+// down within timeout, or at once on hurry (a second signal).
+func stopWhenTold(ctx, hurry context.Context, n *node.Node, timeout time.Duration, log *zap.Logger) error {
 	died := awaitStop(ctx, n, log)
-	stopCtx, cancel := context.WithTimeout(hurry, cfg.shutdownTimeout)
+	stopCtx, cancel := context.WithTimeout(hurry, timeout)
 	defer cancel()
 	// Whoever sends a second signal wants the process gone: what waits
 	// (clients, the admin API's requests) is cut; the registry's last
@@ -426,7 +454,7 @@ func runServe(ctx, hurry context.Context, hup <-chan os.Signal, cfg *serveConfig
 		defer close(warned)
 		log.Warn("second signal: cutting the drain short; the registry is still written")
 	})
-	err = errors.Join(died, n.Shutdown(stopCtx))
+	err := errors.Join(died, n.Shutdown(stopCtx))
 	if !stopWarning() {
 		<-warned
 	}
