@@ -148,30 +148,8 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
 	defer cancel()
 	warnIfRetentionDiffers(ctx, js, so.name, o.retention, o.log)
-	cfg := jetstream.StreamConfig{
-		Name:        so.name,
-		Description: "cliser's event log: one order for the cluster (docs/events.md)",
-		Subjects:    []string{so.prefix + ".>"},
-		MaxMsgs:     int64(o.retention),
-		Discard:     jetstream.DiscardOld,
-		Storage:     jetstream.FileStorage,
-		Replicas:    so.replicas,
-		Duplicates:  dedupWindow,
-	}
-	tried := false
-	st, err := natsretry.Setup(ctx, func(ctx context.Context) (jetstream.Stream, error) {
-		if tried { // a create unanswered: made meanwhile? (natsretry.Setup)
-			st, err := js.Stream(ctx, so.name)
-			if err == nil && sameStream(st.CachedInfo().Config, cfg) {
-				return st, nil
-			}
-			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-				return nil, err
-			}
-		}
-		tried = true
-		return js.CreateOrUpdateStream(ctx, cfg)
-	})
+	cfg := streamConfig(so, o.retention)
+	st, err := createStream(ctx, js, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
 	}
@@ -207,6 +185,39 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	}
 	go s.run()
 	return s, nil
+}
+
+// streamConfig is the stream every node creates or updates alike.
+func streamConfig(so streamOptions, retention int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        so.name,
+		Description: "cliser's event log: one order for the cluster (docs/events.md)",
+		Subjects:    []string{so.prefix + ".>"},
+		MaxMsgs:     int64(retention),
+		Discard:     jetstream.DiscardOld,
+		Storage:     jetstream.FileStorage,
+		Replicas:    so.replicas,
+		Duplicates:  dedupWindow,
+	}
+}
+
+// createStream creates or updates the stream as cfg, tried again within
+// ctx while NATS does not answer (natsretry.Setup).
+func createStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	tried := false
+	return natsretry.Setup(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		if tried { // a create unanswered: made meanwhile? (natsretry.Setup)
+			st, err := js.Stream(ctx, cfg.Name)
+			if err == nil && sameStream(st.CachedInfo().Config, cfg) {
+				return st, nil
+			}
+			if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return nil, err
+			}
+		}
+		tried = true
+		return js.CreateOrUpdateStream(ctx, cfg)
+	})
 }
 
 // subject is where cid's events go.
