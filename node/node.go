@@ -189,17 +189,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.metrics = admin.NewMetrics(n.reg)
 	n.metrics.WatchIdentity(ids.Service)
 	n.sink.countEnds(n.metrics.Disconnected)
-	adminExtra := n.backendsOnAdmin()
-	// A note, not a 503, as the event log's: a file is put back within a
-	// second; one that cannot be, or a write that fails, is a disk's (or
-	// NATS') fault that taking the node out of its balancer would not
-	// mend, and clients are still admitted from memory.
-	var fileHealth func() error
-	if bs, ok := ids.store.(*boltstore.Store); ok {
-		n.metrics.Registry().MustRegister(bs.Collectors()...)
-		fileHealth = bs.Healthy
-	}
-	adminExtra = append(adminExtra, admin.WithHealthNote("identity", ids.Healthy(fileHealth)))
+	adminExtra := append(n.backendsOnAdmin(), n.identityOnAdmin())
 	ropts := append([]reactor.Option{reactor.WithObserver(n.metrics), reactor.WithLogger(o.log),
 		reactor.WithAddr(o.listen)}, o.reactorOpts...)
 	if n.srv, err = reactor.New(n.reg, append(ropts, reactor.WithIdentity(ids))...); err != nil {
@@ -207,20 +197,9 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	ids.srv.Store(n.srv)
 	n.metrics.Registry().MustRegister(admin.ConnectionGauges(n.srv.Connections, n.srv.MaxConnections())...)
-	var dir registry.Directory
-	if n.store.node != nil {
-		// Flapping counts the cluster's registrations of an ID, not this node's.
-		n.store.node.SetRemoteRegistrations(ids.CountRemoteRegistration)
-		// Before the reactor accepts anyone: the node's mirror is complete
-		// and what an earlier run left connected is marked.
-		if err := n.store.node.Start(n.reg, n.srv.ShutdownAll); err != nil {
-			if errors.Is(err, cluster.ErrNodeIDInUse) {
-				return configErrorf("--node-id %s: %v", o.nodeID, err) // the operator's to fix: exit 2
-			}
-			return err
-		}
-		releaseSpill(n.evlog, n.store.node)
-		dir = n.store.node.Directory()
+	dir, err := n.joinCluster()
+	if err != nil {
+		return err
 	}
 	// The webhook before the admin API, whose /readyz says what ails it.
 	if n.hook, err = startWebhook(o, n.evlog, n.store, n.metrics); err != nil {
@@ -251,6 +230,39 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("listen %s: %w (set --listen to another address)", o.listen, err)
 	}
 	return nil
+}
+
+// identityOnAdmin registers the identity file's metrics, and returns its
+// health note. A note, not a 503, as the event log's: a file is put back
+// within a second; one that cannot be, or a write that fails, is a disk's
+// (or NATS') fault that taking the node out of its balancer would not
+// mend, and clients are still admitted from memory.
+func (n *Node) identityOnAdmin() admin.Option {
+	var fileHealth func() error
+	if bs, ok := n.ids.store.(*boltstore.Store); ok {
+		n.metrics.Registry().MustRegister(bs.Collectors()...)
+		fileHealth = bs.Healthy
+	}
+	return admin.WithHealthNote("identity", n.ids.Healthy(fileHealth))
+}
+
+// joinCluster starts a cluster node's store, before the reactor accepts
+// anyone: its mirror complete, what an earlier run left connected marked.
+// The directory is nil on a single node.
+func (n *Node) joinCluster() (registry.Directory, error) {
+	if n.store.node == nil {
+		return nil, nil
+	}
+	// Flapping counts the cluster's registrations of an ID, not this node's.
+	n.store.node.SetRemoteRegistrations(n.ids.CountRemoteRegistration)
+	if err := n.store.node.Start(n.reg, n.srv.ShutdownAll); err != nil {
+		if errors.Is(err, cluster.ErrNodeIDInUse) {
+			return nil, configErrorf("--node-id %s: %v", n.opts.nodeID, err) // the operator's to fix: exit 2
+		}
+		return nil, err
+	}
+	releaseSpill(n.evlog, n.store.node)
+	return n.store.node.Directory(), nil
 }
 
 // backendsOnAdmin registers the metrics of this node's store and event
