@@ -121,12 +121,9 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 			return empty, nil
 		}
 		if wctx == nil {
-			var cancel context.CancelFunc
-			wctx, cancel = context.WithTimeout(ctx, q.Wait)
-			defer cancel()
-			// A stopping server answers its long-polls at once, rather
-			// than hold its stop for their wait and then cut them off.
-			defer context.AfterFunc(a.waitsCtx, cancel)()
+			var end func()
+			wctx, end = a.pollContext(ctx, q.Wait)
+			defer end()
 		}
 		// Wait says nil whenever more is there, over or not: events that
 		// keep coming and never match must not keep a poll past its wait.
@@ -138,6 +135,15 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 		}
 		end = 0
 	}
+}
+
+// pollContext is a long-poll's wait: ctx for at most wait, and cut short
+// when the server stops, which answers its long-polls at once rather than
+// hold its stop for their wait and then cut them off. end releases it.
+func (a *API) pollContext(ctx context.Context, wait time.Duration) (context.Context, func()) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	stop := context.AfterFunc(a.waitsCtx, cancel)
+	return wctx, func() { stop(); cancel() }
 }
 
 // lastSeq is the seq of the last of evs, or none when evs is empty.
@@ -158,48 +164,22 @@ func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []ev
 		return nil, q.After, false, err
 	}
 	read = q.After
-	h, indexed := r.(events.Historian)
-	indexed = indexed && q.CID != ""
-	raw, _ := r.(events.RawReader)
-	byType := !indexed && raw != nil && len(q.Types) > 0
+	pg := newMatchPager(r, q)
 	var newest uint64
-	if indexed {
+	if pg.indexed {
 		// The index reads the client's events only: the last of them is
 		// not how far the log was read. Reading them all up to newest
 		// (taken before) is, else a wait after the last of them would
 		// return at once at every other client's event.
 		newest = r.Newest()
 	}
-	var raws []events.Raw
-	var buf []byte
 	for scanned := 0; ; {
 		if scanned >= eventsScanCap {
 			return out, read, true, nil
 		}
-		var page []events.Event // what may match, of n events read up to last
-		var n int
-		var last uint64
-		switch {
-		case byType:
-			raws, buf, err = raw.AppendRaw(ctx, raws[:0], buf[:0], read, MaxEventsLimit)
-			raws = upTo(raws, q.until, func(r events.Raw) uint64 { return r.Seq })
-			if err == nil && len(raws) > 0 {
-				n, last = len(raws), raws[len(raws)-1].Seq
-				page, err = ofTypes(raws, q.Types)
-			}
-		case indexed:
-			page, err = h.ReadCID(ctx, q.CID, read, MaxEventsLimit)
-		default:
-			page, err = r.Read(ctx, read, MaxEventsLimit)
-		}
+		page, n, last, err := pg.next(ctx, read)
 		if err != nil {
 			return nil, q.After, false, err
-		}
-		if !byType {
-			page = upTo(page, q.until, func(ev events.Event) uint64 { return ev.Seq })
-			if len(page) > 0 {
-				n, last = len(page), page[len(page)-1].Seq
-			}
 		}
 		if n == 0 {
 			return out, max(read, newest), false, nil
@@ -219,6 +199,53 @@ func readMatching(ctx context.Context, r events.Reader, q EventsQuery) (out []ev
 			return out, read, false, nil
 		}
 	}
+}
+
+// matchPager reads the log for readMatching a page at a time, the
+// cheapest way q allows: a client's events by the index, events of some
+// types by their raw type field (only those decoded), else every event.
+type matchPager struct {
+	q       EventsQuery
+	r       events.Reader
+	h       events.Historian
+	raw     events.RawReader
+	indexed bool // by the cid index
+	byType  bool // raw, decoding the types asked for only
+	raws    []events.Raw
+	buf     []byte
+}
+
+func newMatchPager(r events.Reader, q EventsQuery) *matchPager {
+	pg := &matchPager{q: q, r: r}
+	pg.h, pg.indexed = r.(events.Historian)
+	pg.indexed = pg.indexed && q.CID != ""
+	pg.raw, _ = r.(events.RawReader)
+	pg.byType = !pg.indexed && pg.raw != nil && len(q.Types) > 0
+	return pg
+}
+
+// next reads the page after read, up to q.until: what in it may match,
+// how many events it read (0: none left) and the seq of the last.
+func (pg *matchPager) next(ctx context.Context, read uint64) (page []events.Event, n int, last uint64, err error) {
+	switch {
+	case pg.byType:
+		pg.raws, pg.buf, err = pg.raw.AppendRaw(ctx, pg.raws[:0], pg.buf[:0], read, MaxEventsLimit)
+		pg.raws = upTo(pg.raws, pg.q.until, func(r events.Raw) uint64 { return r.Seq })
+		if err != nil || len(pg.raws) == 0 {
+			return nil, 0, 0, err
+		}
+		page, err = ofTypes(pg.raws, pg.q.Types)
+		return page, len(pg.raws), pg.raws[len(pg.raws)-1].Seq, err
+	case pg.indexed:
+		page, err = pg.h.ReadCID(ctx, pg.q.CID, read, MaxEventsLimit)
+	default:
+		page, err = pg.r.Read(ctx, read, MaxEventsLimit)
+	}
+	page = upTo(page, pg.q.until, func(ev events.Event) uint64 { return ev.Seq })
+	if err != nil || len(page) == 0 {
+		return nil, 0, 0, err
+	}
+	return page, len(page), page[len(page)-1].Seq, nil
 }
 
 // upTo is s without its elements past until (all of s when until is 0);
