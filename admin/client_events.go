@@ -122,27 +122,15 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 		if ctx.Err() != nil {
 			return nil
 		}
-		var se *StatusError
-		var gone *events.GoneError
-		var fnErr *callbackError
-		switch {
-		case errors.As(err, &se) && (se.Status == http.StatusServiceUnavailable || se.Status == http.StatusTooManyRequests):
-			// An answer, but not the stream: keep backing off. A 429 is
-			// this address's wrong-token bucket, empty for a while (the
-			// right token included), not the end of the stream.
+		refused, stop, end := streamEnds(err, answered)
+		if stop {
+			return end
+		}
+		if refused {
 			got, answered = false, true
-		case errors.As(err, &gone), errors.As(err, &se):
-			return err
-		case errors.As(err, &fnErr):
-			return fnErr.err
-		case !answered:
-			// No request got an answer yet: a wrong address or no server,
-			// say so. With a starting seq (--after) it reconnected for
-			// ever, "stream dropped" on a stream never up (CLI audit).
-			return err
 		}
 		wait := backoff.next(got)
-		if se != nil && se.RetryAfter > 0 {
+		if se := (*StatusError)(nil); errors.As(err, &se) && se.RetryAfter > 0 {
 			// The server said when (a locked-out address: when its
 			// bucket has a token again); sooner is refused again, and
 			// every 429 was logged and counted as one more.
@@ -157,6 +145,31 @@ func (c *Client) Stream(ctx context.Context, after *uint64, f EventsFilter, fn f
 		case <-time.After(wait):
 		}
 	}
+}
+
+// streamEnds says what a Stream whose request ended in err does next:
+// stop, returning end, or try again; refused is an answer
+// that was not the stream (503, 429), which Stream backs off from. A 429
+// is this address's wrong-token bucket, empty for a while (the right
+// token included), not the end of the stream. Before any request got an
+// answer (answered false), a drop ends it: a wrong address or no server,
+// which with a starting seq (--after) was "stream dropped" for ever, on
+// a stream never up (CLI audit).
+func streamEnds(err error, answered bool) (refused, stop bool, end error) {
+	var se *StatusError
+	var gone *events.GoneError
+	var fnErr *callbackError
+	switch {
+	case errors.As(err, &se) && (se.Status == http.StatusServiceUnavailable || se.Status == http.StatusTooManyRequests):
+		return true, false, nil
+	case errors.As(err, &gone), errors.As(err, &se):
+		return false, true, err
+	case errors.As(err, &fnErr):
+		return false, true, fnErr.err
+	case !answered:
+		return false, true, err
+	}
+	return false, false, nil
 }
 
 // RetryError is a drop or a refusal that Stream tries again after After.
