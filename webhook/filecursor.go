@@ -113,22 +113,8 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		_ = f.Close()
 		return nil, fmt.Errorf("webhook cursor %s: %w", path, err)
 	}
-	if made && statErr == nil {
-		// As for the other data files found empty: more often a file
-		// lost to a full disk or a bad copy than a crash at its creation.
-		c.log.Warn("webhook cursor file was short (a whole one is 8 KiB): taken as new, so delivery starts after "+
-			"the newest event and the events the receiver had not acknowledged are not sent; if that is not "+
-			"expected, stop cliser and restore the file from a backup",
-			zap.String("file", path), zap.Int64("bytes", before.Size()))
-	}
-	if others := otherCursors(dir, path); made && errors.Is(statErr, os.ErrNotExist) && len(others) > 0 {
-		// A password changed in the URL with an upgrade names no cursor
-		// this build or the older one wrote (late audit): say what is
-		// there, rather than begin afresh without a word.
-		c.log.Warn("webhook cursor: new for this URL while the data dir holds another URL's; delivery starts after "+
-			"the newest event. If one of them is this receiver's under its URL before a change, stop cliser and "+
-			"rename it to this one to resume where the receiver stopped; else remove it",
-			zap.String("file", path), zap.Strings("others", others))
+	if made {
+		c.warnMade(dir, path, before, statErr)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	c.stop = stop
@@ -137,6 +123,31 @@ func OpenFileCursor(dir, url string, opts ...CursorOption) (*FileCursor, error) 
 		tick.Every(ctx, cursorWatchEvery, c.watch)
 	}()
 	return c, nil
+}
+
+// warnMade warns of a cursor taken as new (delivery starts after the
+// newest event) where an operator may not expect it: a file that was
+// there, short (before, as stat found it), or none while the data dir
+// holds another URL's.
+func (c *FileCursor) warnMade(dir, path string, before os.FileInfo, statErr error) {
+	if statErr == nil {
+		// As for the other data files found empty: more often a file
+		// lost to a full disk or a bad copy than a crash at its creation.
+		c.log.Warn("webhook cursor file was short (a whole one is 8 KiB): taken as new, so delivery starts after "+
+			"the newest event and the events the receiver had not acknowledged are not sent; if that is not "+
+			"expected, stop cliser and restore the file from a backup",
+			zap.String("file", path), zap.Int64("bytes", before.Size()))
+		return
+	}
+	if others := otherCursors(dir, path); errors.Is(statErr, os.ErrNotExist) && len(others) > 0 {
+		// A password changed in the URL with an upgrade names no cursor
+		// this build or the older one wrote (late audit): say what is
+		// there, rather than begin afresh without a word.
+		c.log.Warn("webhook cursor: new for this URL while the data dir holds another URL's; delivery starts after "+
+			"the newest event. If one of them is this receiver's under its URL before a change, stop cliser and "+
+			"rename it to this one to resume where the receiver stopped; else remove it",
+			zap.String("file", path), zap.Strings("others", others))
+	}
 }
 
 // otherCursors are the cursor files in dir other than path.
