@@ -173,42 +173,50 @@ const minAgentBackoff = 10 * time.Millisecond
 // busy host) is taken for a silent server.
 const minIdleTimeout = time.Second
 
-func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Backoff, error) {
+// check refuses settings the agent can not run with, one message per
+// mistake, with the value given: a list of every rule left the reader to
+// find which of three settings was wrong.
+func (cfg *agentConfig) check() error {
 	if cfg.server == "" {
-		return client.Config{}, client.Backoff{}, configErrorf("--server HOST:PORT is required (or CLISER_SERVER)")
+		return configErrorf("--server HOST:PORT is required (or CLISER_SERVER)")
 	}
 	if cfg.id == "" {
-		return client.Config{}, client.Backoff{}, configErrorf("--id ID is required (or CLISER_ID)")
+		return configErrorf("--id ID is required (or CLISER_ID)")
 	}
 	if protocol.ValidateClientID([]byte(cfg.id)) != nil {
 		// The client's own check said only `client: bad config: id "..."`.
-		return client.Config{}, client.Backoff{}, configErrorf("--id %q: an ID is 1 to %d of A-Z a-z 0-9 . _ : @ -", cfg.id, protocol.MaxClientID)
+		return configErrorf("--id %q: an ID is 1 to %d of A-Z a-z 0-9 . _ : @ -", cfg.id, protocol.MaxClientID)
 	}
 	if err := checkServerAddr(cfg.server); err != nil {
-		return client.Config{}, client.Backoff{}, err
+		return err
 	}
-	// One message per mistake, with the value given: a list of every rule
-	// left the reader to find which of three settings was wrong.
 	if cfg.onShutdownTimeout <= 0 {
-		return client.Config{}, client.Backoff{}, configErrorf("--on-shutdown-timeout must be positive, got %s", cfg.onShutdownTimeout)
+		return configErrorf("--on-shutdown-timeout must be positive, got %s", cfg.onShutdownTimeout)
 	}
 	if cfg.backoffMin < minAgentBackoff {
 		// 1ns was taken: with --backoff-max as small, a server down (or a
 		// wrong password) was redialled some 15000 times a second.
-		return client.Config{}, client.Backoff{}, configErrorf("--backoff-min must be at least %s (every wait between attempts can be this short), got %s",
+		return configErrorf("--backoff-min must be at least %s (every wait between attempts can be this short), got %s",
 			minAgentBackoff, cfg.backoffMin)
 	}
 	if cfg.backoffMax < cfg.backoffMin {
-		return client.Config{}, client.Backoff{}, configErrorf("--backoff-max %s is below --backoff-min %s: raise --backoff-max or lower --backoff-min",
+		return configErrorf("--backoff-max %s is below --backoff-min %s: raise --backoff-max or lower --backoff-min",
 			cfg.backoffMax, cfg.backoffMin)
 	}
 	if cfg.dialTimeout <= 0 || cfg.handshakeTimeout <= 0 {
-		return client.Config{}, client.Backoff{}, configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",
+		return configErrorf("--dial-timeout and --handshake-timeout must be positive, got %s and %s",
 			cfg.dialTimeout, cfg.handshakeTimeout)
 	}
 	if cfg.idleTimeout < 0 || (cfg.idleTimeout > 0 && cfg.idleTimeout < minIdleTimeout) {
-		return client.Config{}, client.Backoff{}, configErrorf("--idle-timeout must be 0 (off) or at least %s, and well above the server's "+
+		return configErrorf("--idle-timeout must be 0 (off) or at least %s, and well above the server's "+
 			"--keepalive-interval (a session silent this long is closed and redialled), got %s", minIdleTimeout, cfg.idleTimeout)
+	}
+	return nil
+}
+
+func (cfg *agentConfig) clientConfig(log *zap.Logger) (client.Config, client.Backoff, error) {
+	if err := cfg.check(); err != nil {
+		return client.Config{}, client.Backoff{}, err
 	}
 	pw, err := agentPassword(cfg.passwordFile)
 	if err != nil {
