@@ -100,7 +100,7 @@ type initialSlot struct {
 // readSlots reads the last value of each slot in refs: one batched direct
 // get (nats-server 2.11 or later), else fetchParallel reads at a time.
 func (n *Node) readSlots(ctx context.Context, refs []slotRef) map[slotRef]slotRead {
-	out := make(map[slotRef]slotRead, len(refs))
+	reads := &slotReads{out: make(map[slotRef]slotRead, len(refs))}
 	prefix := "$KV." + n.opts.clientsBucket + "."
 	subjects := make([]string, len(refs))
 	at := make(map[string]slotRef, len(refs))
@@ -108,36 +108,56 @@ func (n *Node) readSlots(ctx context.Context, refs []slotRef) map[slotRef]slotRe
 		subjects[i] = prefix + slotKey(r.node, r.slot)
 		at[subjects[i]] = r
 	}
-	var mu sync.Mutex
-	put := func(r slotRef, m *jetstream.RawStreamMsg, err error) {
-		var sr slotRead
-		switch {
-		case err != nil:
-			sr.err = err
-		case m == nil || isDeleteOrMarker(m.Header):
-		default:
-			sr.seq = m.Sequence
-			sr.value, sr.err = decodeSlot(m.Data, r.node)
-		}
-		mu.Lock()
-		out[r] = sr
-		mu.Unlock()
-	}
 	if len(refs) > 1 && !n.opts.noBatchGet {
-		if err := n.readSlotsBatch(ctx, subjects, at, put); err == nil {
-			return out
+		if err := n.readSlotsBatch(ctx, subjects, at, reads.put); err == nil {
+			return reads.out
 		}
 	}
-	// The slots the batch left unanswered, picked before any read starts:
-	// the reads write out as they answer, so this loop must not read it.
+	n.readEachSlot(ctx, refs, subjects, reads.missing(refs), reads.put)
+	return reads.out
+}
+
+// slotReads gathers readSlots' answers, put from several goroutines.
+type slotReads struct {
+	mu  sync.Mutex
+	out map[slotRef]slotRead
+}
+
+// put records r's read: its value, none (no message, or a delete), or err.
+func (s *slotReads) put(r slotRef, m *jetstream.RawStreamMsg, err error) {
+	var sr slotRead
+	switch {
+	case err != nil:
+		sr.err = err
+	case m == nil || isDeleteOrMarker(m.Header):
+	default:
+		sr.seq = m.Sequence
+		sr.value, sr.err = decodeSlot(m.Data, r.node)
+	}
+	s.mu.Lock()
+	s.out[r] = sr
+	s.mu.Unlock()
+}
+
+// missing are the indexes in refs of the slots not yet read (the batch
+// left them unanswered), picked before any read of them starts: the reads
+// write out as they answer.
+func (s *slotReads) missing(refs []slotRef) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var todo []int
-	mu.Lock()
 	for i, r := range refs {
-		if _, done := out[r]; !done {
+		if _, done := s.out[r]; !done {
 			todo = append(todo, i)
 		}
 	}
-	mu.Unlock()
+	return todo
+}
+
+// readEachSlot reads the slots refs[i] for i in todo one request each,
+// fetchParallel at a time, and puts each answer.
+func (n *Node) readEachSlot(ctx context.Context, refs []slotRef, subjects []string, todo []int,
+	put func(slotRef, *jetstream.RawStreamMsg, error)) {
 	sem := make(chan struct{}, fetchParallel)
 	var wg sync.WaitGroup
 	for _, i := range todo {
@@ -158,7 +178,6 @@ func (n *Node) readSlots(ctx context.Context, refs []slotRef) map[slotRef]slotRe
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // slotRef names one slot of one node.
