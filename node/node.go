@@ -133,30 +133,14 @@ func (n *Node) openRecords(ctx context.Context) error {
 		regOpts = append(regOpts, registry.WithChanges(sink.emit))
 	}
 	if l, ok := evlog.(*events.Log); ok && store.Store != nil {
-		// After a kill -9 the store may lag the log, or the log the store:
-		// Load weighs the two, so each session ends once in the log.
-		logged, prior, short, err := loggedSessions(ctx, l, priorSince(ctx, l, time.Now()))
-		if errors.Is(err, events.ErrCorrupt) {
-			// Damage inside an event (the load reads only each one's
-			// cid) is refused as a damaged page is: the file is named,
-			// and what to do about it.
+		logged, err := n.lastRunFromLog(ctx, l)
+		if err != nil {
 			_ = closeEventLog(context.Background(), evlog)
 			_ = store.Close()
-			return fmt.Errorf("event log: its newest events do not read back; cliser will not start on it: %w", err)
+			return err
 		}
-		if err != nil {
-			o.log.Warn("event log: its newest sessions could not be read; sessions a kill -9 left open go by the registry's records alone", zap.Error(err))
-		} else {
+		if logged != nil {
 			regOpts = append(regOpts, registry.WithLogged(logged))
-			n.prior = prior
-			switch {
-			case errors.Is(short, errPriorCapped):
-				o.log.Info("event log: the stats count the last run's ends from the newest events only: more fell in their window",
-					zap.Uint64("events_read", loggedTail+priorReadMax))
-			case short != nil:
-				o.log.Warn("event log: the stats count the last run's ends only as far back as an event that could not be read; "+
-					"the counts are a floor (GET /v1/events names the damage when a read reaches it)", zap.Error(short))
-			}
 		}
 	}
 	regOpts = append(regOpts, registry.WithLogger(o.log)) // a failing store is logged (and /readyz says so)
@@ -175,6 +159,35 @@ func (n *Node) openRecords(ctx context.Context) error {
 	n.stopFlusher, n.flushed = stop, make(chan error, 1)
 	go func() { n.flushed <- reg.Run(flushCtx) }()
 	return nil
+}
+
+// lastRunFromLog reads the sessions the log holds for the registry's load:
+// after a kill -9 the store may lag the log, or the log the store, and
+// Load weighs the two, so each session ends once in the log. It keeps the
+// last run's ends by reason for the stats (n.prior). A log whose newest
+// sessions do not read is noted and taken as none (nil); damage inside an
+// event is an error, refused as a damaged page is: the file is named,
+// and what to do about it.
+func (n *Node) lastRunFromLog(ctx context.Context, l *events.Log) (map[string]registry.Logged, error) {
+	log := n.opts.log
+	logged, prior, short, err := loggedSessions(ctx, l, priorSince(ctx, l, time.Now()))
+	if errors.Is(err, events.ErrCorrupt) {
+		return nil, fmt.Errorf("event log: its newest events do not read back; cliser will not start on it: %w", err)
+	}
+	if err != nil {
+		log.Warn("event log: its newest sessions could not be read; sessions a kill -9 left open go by the registry's records alone", zap.Error(err))
+		return nil, nil
+	}
+	n.prior = prior
+	switch {
+	case errors.Is(short, errPriorCapped):
+		log.Info("event log: the stats count the last run's ends from the newest events only: more fell in their window",
+			zap.Uint64("events_read", loggedTail+priorReadMax))
+	case short != nil:
+		log.Warn("event log: the stats count the last run's ends only as far back as an event that could not be read; "+
+			"the counts are a floor (GET /v1/events names the damage when a read reaches it)", zap.Error(short))
+	}
+	return logged, nil
 }
 
 // start brings up identity, the reactor, the cluster node, the webhook,
