@@ -173,37 +173,48 @@ func parseConfig(path string, raw []byte, fs *pflag.FlagSet) (map[string]string,
 		if v.Kind == yaml.AliasNode {
 			v = v.Alias
 		}
-		if key.Kind != yaml.ScalarNode {
-			return nil, configErrorf("config file %s line %d: a setting's name is a single word (the flag names of 'cliser serve --help')", path, key.Line)
-		}
-		k := key.Value
-		if fs.Lookup(k+"-file") != nil && fs.Lookup(k) == nil { // password:, admin-token:, webhook-secret:
-			return nil, configErrorf("config file %s line %d: %q: a secret is not a setting of this file, which is "+
-				"read by more than cliser (backups, config management): give %s-file: PATH here, or its environment "+
-				"variable", path, key.Line, k, k)
-		}
-		if k == "config" {
-			return nil, configErrorf("config file %s line %d: config: a config file names no other (one file, from --config or CLISER_CONFIG): "+
-				"remove the line", path, key.Line)
-		}
-		if fs.Lookup(k) == nil {
-			return nil, configErrorf("config file %s line %d: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, key.Line, k)
+		k, err := configSetting(path, key, v, fs)
+		if err != nil {
+			return nil, err
 		}
 		if _, dup := out[k]; dup {
 			return nil, configErrorf("config file %s line %d: %s is set twice", path, key.Line, k)
 		}
-		switch {
-		case v.Kind != yaml.ScalarNode:
-			return nil, configErrorf("config file %s: %s must be a single value%s", path, k, listHint(fs.Lookup(k)))
-		case v.ShortTag() == "!!null":
-			// Not "write it empty": most settings refuse an empty value.
-			return nil, configErrorf("config file %s: %s has no value: give it one, or remove the line", path, k)
-		case !slices.Contains([]string{"!!str", "!!int", "!!float", "!!bool", "!!timestamp"}, v.ShortTag()):
-			return nil, configErrorf("config file %s: %s must be a plain value, not a %s", path, k, v.ShortTag())
-		}
 		out[k] = v.Value
 	}
 	return out, nil
+}
+
+// configSetting checks one line of a config file, key: v, and returns the
+// setting's name: a flag of fs, not a secret (a file read by more than
+// cliser), nor another config file, with a plain single value.
+func configSetting(path string, key, v *yaml.Node, fs *pflag.FlagSet) (string, error) {
+	if key.Kind != yaml.ScalarNode {
+		return "", configErrorf("config file %s line %d: a setting's name is a single word (the flag names of 'cliser serve --help')", path, key.Line)
+	}
+	k := key.Value
+	if fs.Lookup(k+"-file") != nil && fs.Lookup(k) == nil { // password:, admin-token:, webhook-secret:
+		return "", configErrorf("config file %s line %d: %q: a secret is not a setting of this file, which is "+
+			"read by more than cliser (backups, config management): give %s-file: PATH here, or its environment "+
+			"variable", path, key.Line, k, k)
+	}
+	if k == "config" {
+		return "", configErrorf("config file %s line %d: config: a config file names no other (one file, from --config or CLISER_CONFIG): "+
+			"remove the line", path, key.Line)
+	}
+	if fs.Lookup(k) == nil {
+		return "", configErrorf("config file %s line %d: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, key.Line, k)
+	}
+	switch {
+	case v.Kind != yaml.ScalarNode:
+		return "", configErrorf("config file %s: %s must be a single value%s", path, k, listHint(fs.Lookup(k)))
+	case v.ShortTag() == "!!null":
+		// Not "write it empty": most settings refuse an empty value.
+		return "", configErrorf("config file %s: %s has no value: give it one, or remove the line", path, k)
+	case !slices.Contains([]string{"!!str", "!!int", "!!float", "!!bool", "!!timestamp"}, v.ShortTag()):
+		return "", configErrorf("config file %s: %s must be a plain value, not a %s", path, k, v.ShortTag())
+	}
+	return k, nil
 }
 
 // listHint tells a YAML list given to a setting that takes several values
