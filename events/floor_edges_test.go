@@ -70,3 +70,60 @@ func TestLogCrashInTheCommitThatMovedTheFloorGoesOnAfterItsNewest(t *testing.T) 
 	require.Len(t, evs, 1)
 	assert.EqualValues(t, 4, evs[0].Seq)
 }
+
+// 2^62 is the largest floor taken (docs/events.md: a number past it is
+// damage): a log begun anew beside it goes on after it.
+func TestLogBegunAnewAfterTheLargestFloor(t *testing.T) {
+	path := logPath(t)
+	const most = 1 << 62
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), floorFile), []byte("4611686018427387904\n"), 0o600))
+	l := openLog(t, path, events.WithLogger(zap.NewNop()))
+	defer l.Close()
+	after, exact, anew := l.BegunAnew()
+	assert.True(t, anew)
+	assert.True(t, exact)
+	assert.EqualValues(t, uint64(most), after)
+	assert.EqualValues(t, uint64(most), l.Newest())
+}
+
+// A first start, with neither events.db nor events.seq, begins nothing
+// anew: no WARN, and BegunAnew says no.
+func TestLogFirstStartSaysNothingOfAFloor(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	l := openLog(t, logPath(t), events.WithLogger(zap.New(core)))
+	defer l.Close()
+	_, _, anew := l.BegunAnew()
+	assert.False(t, anew)
+	assert.Zero(t, logs.Len(), "%v", logs.All())
+	appendConnected(t, l, 1)
+	assert.EqualValues(t, 1, l.Oldest())
+}
+
+// An older events.db put back, then the retention trimming up to the
+// floor itself: the oldest seq kept is the floor + 1 (the floor's own
+// event is gone with the gap), as docs/events.md says of the log's oldest.
+func TestLogOldestPastAGapTrimmedToTheFloor(t *testing.T) {
+	path := logPath(t)
+	l := openLog(t, path)
+	appendConnected(t, l, 4)
+	require.NoError(t, l.Close())
+	backup, err := os.ReadFile(path)
+	require.NoError(t, err)
+	l = openLog(t, path)
+	appendConnected(t, l, 6)
+	require.NoError(t, l.Close()) // floor 10
+	require.NoError(t, os.WriteFile(path, backup, 0o600))
+
+	l = openLog(t, path, events.WithRetention(2), events.WithLogger(zap.NewNop()))
+	defer l.Close()
+	require.EqualValues(t, 10, l.Newest())
+	// 11: the retention keeps 10 and 11, and the commit trims to 10 (the
+	// trim is in its transaction, seen with its newest seq), which is in
+	// the gap.
+	appendConnected(t, l, 1)
+	assert.EqualValues(t, 11, l.Oldest())
+	_, err = l.Read(context.Background(), 9, 10)
+	var gone *events.GoneError
+	require.ErrorAs(t, err, &gone)
+	assert.EqualValues(t, 11, gone.Oldest)
+}
