@@ -95,6 +95,7 @@ func TestLogFirstStartSaysNothingOfAFloor(t *testing.T) {
 	_, _, anew := l.BegunAnew()
 	assert.False(t, anew)
 	assert.Zero(t, logs.Len(), "%v", logs.All())
+	assert.Zero(t, l.Oldest(), "an empty log keeps no seq")
 	appendConnected(t, l, 1)
 	assert.EqualValues(t, 1, l.Oldest())
 }
