@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,11 +54,17 @@ func TestEventsFromAClockAheadWaitOnlyTheLinger(t *testing.T) {
 }
 
 // lingerSpy is the real log, telling when delivery waits out a linger
-// (a Wait under a deadline): the moment a short batch was read.
+// (a Wait under a deadline): the moment a short batch was read. With
+// hold set, the wait begins only once hold is closed.
 type lingerSpy struct {
 	*events.Log
 	lingering chan struct{}
+	hold      chan struct{}
+	release   sync.Once
 }
+
+// goOn lets a held linger begin.
+func (s *lingerSpy) goOn() { s.release.Do(func() { close(s.hold) }) }
 
 func (s *lingerSpy) Wait(ctx context.Context, after uint64) error {
 	if _, ok := ctx.Deadline(); ok {
@@ -65,8 +72,21 @@ func (s *lingerSpy) Wait(ctx context.Context, after uint64) error {
 		case s.lingering <- struct{}{}:
 		default:
 		}
+		if s.hold != nil {
+			<-s.hold
+		}
 	}
 	return s.Log.Wait(ctx, after)
+}
+
+// lingered waits until the deliverer lingers over a short batch.
+func (s *lingerSpy) lingered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.lingering:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the short batch did not linger")
+	}
 }
 
 // A short batch that becomes full while it lingers goes at once, full:
@@ -80,12 +100,31 @@ func TestABatchFilledWhileItLingersGoesAtOnce(t *testing.T) {
 	r := startDeliverer(t, rc.srv.URL, spy, openCursor(t, dir, rc.srv.URL), WithBatch(5), WithLinger(time.Minute))
 	eventually(t, r.d.Delivering, "delivering")
 	appendN(t, l, 1)
-	select {
-	case <-spy.lingering:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the short batch did not linger")
-	}
+	spy.lingered(t)
 	appendN(t, l, 4)
 	eventually(t, func() bool { return len(rc.requests()) >= 1 }, "the batch went once full, not after the minute")
 	require.Equal(t, seqRange(1, 5), seqsOf(rc.requests(), all))
+}
+
+// What a lingering batch gathers stops at the batch size: events past it
+// go in the next request. A mutation audit found the second read's limit
+// changeable to a whole batch more with every test passing: a batch of 5
+// went out with 10 events.
+func TestALingeringBatchGathersNoMoreThanTheBatchSize(t *testing.T) {
+	l, dir := tempLog(t)
+	spy := &lingerSpy{Log: l, lingering: make(chan struct{}, 1), hold: make(chan struct{})}
+	rc := newReceiver(t, nil)
+	r := startDeliverer(t, rc.srv.URL, spy, openCursor(t, dir, rc.srv.URL), WithBatch(5), WithLinger(time.Minute))
+	t.Cleanup(spy.goOn) // before the deliverer's stop, should the test fail first
+	eventually(t, r.d.Delivering, "delivering")
+	appendN(t, l, 1)
+	spy.lingered(t)
+	appendN(t, l, 9) // while the batch of one lingers: ten in the log
+	spy.goOn()
+	eventually(t, func() bool { return len(rc.requests()) >= 1 }, "the first batch sent")
+	require.Equal(t, seqRange(1, 5), seqsOf(rc.requests()[:1], all), "the first request is the batch's 5")
+	eventually(t, func() bool { return len(seqsOf(rc.requests(), all)) >= 10 }, "all ten sent")
+	reqs := rc.requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, seqRange(6, 10), seqsOf(reqs[1:], all))
 }
