@@ -36,7 +36,7 @@ func TestClusterNATSOutageStopsThenResumes(t *testing.T) {
 		"the bounds' write failed twice, or the lease went")
 	require.Len(t, rc.requests(), sent, "nothing sent while NATS is away")
 
-	ns = testkit.NATSAt(t, dir, port)
+	testkit.NATSAt(t, dir, port) // NATS back: the same store, the same port
 	eventually(t, func() bool { return len(distinct(seqsOf(rc.requests(), all))) == 10 }, "the rest delivered once NATS is back")
 	require.Equal(t, seqRange(1, 10), distinct(seqsOf(rc.requests(), all)))
 	byID := map[string][]events.Event{}
