@@ -161,3 +161,49 @@ func TestKVCursorWritesFailingAreErrors(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, created)
 }
+
+// The holder renews every third of the TTL (docs/events.md, "Once per
+// cluster"), and one failed renewal does not give the lease up: only
+// renewals failing for half the TTL do.
+func TestKVLeaseRenewsEveryThirdAndRidesOutOneFailure(t *testing.T) {
+	url, ctx := natsFor(t)
+	ttl := 6 * time.Second // long: the bounds below keep a second of margin
+	l1, nc1 := leaseOn(ctx, t, url, "n1", ttl)
+	kv := leaseKV(ctx, t, url)
+	w, err := kv.Watch(ctx, cursorKey(leaseURL), jetstream.UpdatesOnly())
+	require.NoError(t, err)
+	defer func() { _ = w.Stop() }()
+	held1, release1, err := l1.Acquire(ctx)
+	require.NoError(t, err)
+	defer release1()
+
+	var last, seen time.Time
+	for renewals := 0; renewals < 3; {
+		select {
+		case e := <-w.Updates():
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			if !last.IsZero() {
+				gap := e.Created().Sub(last)
+				require.Less(t, gap, ttl*5/12, "renewed later than a third of the TTL")
+				renewals++
+			}
+			last, seen = e.Created(), time.Now()
+		case <-time.After(ttl):
+			t.Fatal("no renewal within the TTL")
+		}
+	}
+	// Cut off well after that renewal's answer came back (a cut as it
+	// comes makes the renewal that landed fail): the next renewal fails a
+	// third of the TTL after it, and only the one after gives up.
+	<-time.After(time.Until(seen.Add(ttl / 12)))
+	nc1.Close()
+	select {
+	case <-held1.Done():
+		t.Logf("n1 let go %s after its last renewal", time.Since(seen))
+		require.Greater(t, time.Since(seen), ttl/2, "one failed renewal gave the lease up")
+	case <-time.After(2 * ttl):
+		t.Fatal("n1 still believes it holds the lease")
+	}
+}
