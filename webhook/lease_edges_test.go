@@ -207,3 +207,25 @@ func TestKVLeaseRenewsEveryThirdAndRidesOutOneFailure(t *testing.T) {
 		t.Fatal("n1 still believes it holds the lease")
 	}
 }
+
+// Of two nodes fixing a new webhook's start, the first write stands and
+// the second is given it (docs/events.md: "the first to store the start
+// keeps it").
+func TestKVCursorCreateGivesTheSecondNodeTheFirstStart(t *testing.T) {
+	url, ctx := natsFor(t)
+	_, js1 := testkit.JetStream(t, url)
+	_, js2 := testkit.JetStream(t, url)
+	c1, err := NewKVCursor(ctx, js1, leaseURL, 1)
+	require.NoError(t, err)
+	c2, err := NewKVCursor(ctx, js2, leaseURL, 1)
+	require.NoError(t, err)
+	first := State{Acked: 5, Made: time.Unix(1, 0).UTC()}
+	st, created, err := c1.Create(ctx, first)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, first, st)
+	st, created, err = c2.Create(ctx, State{Acked: 9, Made: time.Unix(1, 0).UTC()})
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, first, st)
+}
