@@ -167,7 +167,7 @@ func TestKVCursorWritesFailingAreErrors(t *testing.T) {
 // renewals failing for half the TTL do.
 func TestKVLeaseRenewsEveryThirdAndRidesOutOneFailure(t *testing.T) {
 	url, ctx := natsFor(t)
-	ttl := 6 * time.Second // long: the bounds below keep a second of margin
+	ttl := 6 * time.Second // long: the bounds below keep most of a second of margin
 	l1, nc1 := leaseOn(ctx, t, url, "n1", ttl)
 	kv := leaseKV(ctx, t, url)
 	w, err := kv.Watch(ctx, cursorKey(leaseURL), jetstream.UpdatesOnly())
@@ -186,7 +186,9 @@ func TestKVLeaseRenewsEveryThirdAndRidesOutOneFailure(t *testing.T) {
 			}
 			if !last.IsZero() {
 				gap := e.Created().Sub(last)
-				require.Less(t, gap, ttl*5/12, "renewed later than a third of the TTL")
+				// Under half the TTL, as a renewal every half (or later) never
+				// is: every third leaves 0.9 s for a loaded machine's delays.
+				require.Less(t, gap, ttl/2-100*time.Millisecond, "renewed every half of the TTL or later, not every third")
 				renewals++
 			}
 			last, seen = e.Created(), time.Now()
