@@ -100,10 +100,11 @@ func (o *adminFlags) client() (*apiClient, error) {
 	if o.timeout <= 0 {
 		return nil, configErrorf("--timeout must be positive, got %s", o.timeout)
 	}
-	token, from, err := cliToken(o.tokenFile)
+	token, from, file, err := cliToken(o.tokenFile)
 	if err != nil {
 		return nil, err
 	}
+	warnOpenTokenFile(o.stderr(), from, file)
 	c, err := newAPIClient(o.adminFlag, token, o.timeout)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -30,31 +32,42 @@ func (o *adminFlags) addTokenFlag(f *pflag.FlagSet) {
 		"file whose first token (its first line that is not empty) is the admin token (else CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names)")
 }
 
-// cliToken is the token to send and where it came from; both "" when
-// there is none. A file that cannot be read, or holds no token, is a
-// mistake to fix, not a reason to go on without one.
-func cliToken(fileFlag string) (tok, from string, err error) {
+// cliToken is the token to send, where it came from and the file it was
+// read from; all "" when there is none. A file that cannot be read, or
+// holds no token, is a mistake to fix, not a reason to go on without one.
+func cliToken(fileFlag string) (tok, from, file string, err error) {
 	if fileFlag != "" {
 		return tokenFromFile("--admin-token-file", fileFlag)
 	}
 	tok, ok := adminToken()
 	if !ok {
-		return "", "", configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: set it to the server's token, one word")
+		return "", "", "", configErrorf("CLISER_ADMIN_TOKEN holds a space or a control character: set it to the server's token, one word")
 	}
 	if tok != "" {
-		return tok, "CLISER_ADMIN_TOKEN", nil
+		return tok, "CLISER_ADMIN_TOKEN", "", nil
 	}
 	if file := strings.TrimSpace(os.Getenv("CLISER_ADMIN_TOKEN_FILE")); file != "" {
 		return tokenFromFile("CLISER_ADMIN_TOKEN_FILE", file)
 	}
-	return "", "", nil
+	return "", "", "", nil
 }
 
 // tokenFromFile is the first token of file, named by setting.
-func tokenFromFile(setting, file string) (tok, from string, err error) {
+func tokenFromFile(setting, file string) (tok, from, path string, err error) {
 	toks, err := readTokenFile(setting, file)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	return toks[0], setting + " " + file, nil
+	return toks[0], setting + " " + file, file, nil
+}
+
+// warnOpenTokenFile says on w that the token's file may be read by the
+// host's other users, as the server logs of its own (secret_mode.go): a
+// warning, not the agent's refusal, since the person running the command
+// reads it and a container's secret mount is often 0644. Before, the CLI
+// read such a file without a word.
+func warnOpenTokenFile(w io.Writer, from, file string) {
+	if mode, open := openToOthers(file); open {
+		fmt.Fprintf(w, "cliser: warning: %s (mode %s) may be read by other users of this host: chmod 600 it (owner read/write only)\n", from, mode)
+	}
 }

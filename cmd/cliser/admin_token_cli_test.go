@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -160,4 +161,32 @@ func TestCLIWarnsOfATokenSentInClear(t *testing.T) {
 	t.Setenv("CLISER_ADMIN_TOKEN", "")
 	_, stderr, _ = runCLI(t, "clients", "list", "--admin", remote, "--timeout", "300ms")
 	assert.NotContains(t, stderr, warning, "no token, nothing to leak")
+}
+
+// A token file the host's other users may read is warned of on stderr, as
+// the server logs of its own, and the command still runs: a container's
+// secret mount is often 0644. Before, the CLI read it without a word.
+func TestCLIWarnsOfATokenFileOthersMayRead(t *testing.T) {
+	cliEnv(t)
+	const token = "open-admin-token"
+	const warning = "may be read by other users of this host: chmod 600 it"
+	s := startOpsServer(t, token)
+	f := writeTokenFile(t, token+"\n")
+	list := func(args ...string) string {
+		_, stderr, err := runCLI(t, append([]string{"clients", "list", "--admin", s.admin}, args...)...)
+		require.NoError(t, err)
+		return stderr
+	}
+	assert.NotContains(t, list("--admin-token-file", f), warning, "0600")
+
+	for _, mode := range []os.FileMode{0o640, 0o604} {
+		require.NoError(t, os.Chmod(f, mode))
+		stderr := list("--admin-token-file", f)
+		assert.Contains(t, stderr, "cliser: warning: --admin-token-file "+f+" (mode "+"0"+strconv.FormatUint(uint64(mode), 8)+") "+warning)
+		assert.NotContains(t, stderr, token)
+	}
+	t.Setenv("CLISER_ADMIN_TOKEN_FILE", f)
+	assert.Contains(t, list(), "cliser: warning: CLISER_ADMIN_TOKEN_FILE "+f+" (mode 0604) "+warning)
+	t.Setenv("CLISER_ADMIN_TOKEN", token)
+	assert.NotContains(t, list(), warning, "the environment's token went first: the file was not read")
 }
