@@ -71,7 +71,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	c := &Conn{
 		nc:     nc,
 		cfg:    cfg,
-		log:    cfg.Logger.With(zap.String("server", cfg.Addr), zap.String("id", cfg.ID)),
+		log:    cfg.Logger.With(zap.String("server", cfg.Addr), zap.String("cid", cfg.ID)),
 		buf:    make([]byte, 2*protocol.MaxLine),
 		done:   make(chan struct{}),
 		events: make([]sessionEvent, 0, 4),

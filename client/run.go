@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, b Backoff, events func(Event)) error {
 		events = func(Event) {}
 	}
 	r := runner{cfg: cfg, b: b, events: events,
-		log: cfg.Logger.With(zap.String("server", cfg.Addr), zap.String("id", cfg.ID))}
+		log: cfg.Logger.With(zap.String("server", cfg.Addr), zap.String("cid", cfg.ID))}
 	return r.run(ctx)
 }
 

@@ -70,7 +70,7 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 		if !started || errors.Is(err, identity.ErrStoreRenewed) {
 			return err
 		}
-		s.log.Info("cluster: watching the identity buckets again", zap.NamedError("why", err))
+		s.log.Info("cluster: watching the identity buckets again", zap.NamedError("cause", err))
 		for ctx.Err() == nil {
 			if started, err = s.watchOnce(ctx, apply, o); started {
 				break

@@ -81,7 +81,7 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		nc.Close()
 		return nil, err
 	}
-	log.Info("cluster: joined", zap.String("node_id", o.nodeID), zap.String("nats", natsurl.Strip(nc.ConnectedUrl())))
+	log.Info("cluster: joined", zap.String("node", o.nodeID), zap.String("nats", natsurl.Strip(nc.ConnectedUrl())))
 	return &backend{Store: node.Store(), node: node, nc: nc, ncClosed: link.closed}, nil
 }
 

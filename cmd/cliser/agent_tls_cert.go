@@ -50,7 +50,7 @@ func logClientCert(log *zap.Logger, cfg *tls.Config, id string) {
 	log.Info("TLS client certificate", cn, zap.Time("not_after", leaf.NotAfter))
 	if leaf.Subject.CommonName != id {
 		log.Warn("the client certificate's CN is not --id: a server with --require-cert-cn refuses it",
-			cn, zap.String("id", id))
+			cn, zap.String("cid", id))
 	}
 	if now := time.Now(); now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
 		log.Warn("the client certificate is expired or not yet valid: renew it, or check this machine's clock",

@@ -99,6 +99,6 @@ func TestAgentBinaryPresentsItsClientCertificate(t *testing.T) {
 		"--tls-ca", caFile, "--tls-server-name", "cliser.test", "--tls-cert", certFile, "--tls-key", keyFile)
 	require.Eventually(t, connectedRecord(reg, "pos-0099"), waitFor, tick, q.LogText())
 	testkit.WaitLog(t, waitFor, q.LogText,
-		`"msg":"the client certificate's CN is not --id: a server with --require-cert-cn refuses it","cn":"pos-0042","id":"pos-0099"`)
+		`"msg":"the client certificate's CN is not --id: a server with --require-cert-cn refuses it","cn":"pos-0042","cid":"pos-0099"`)
 	assert.Equal(t, 0, q.Stop(t, nil), q.LogText())
 }
