@@ -91,6 +91,12 @@ func (a *API) Events(ctx context.Context, q EventsQuery) (EventsResponse, error)
 		// long for at least one event).
 		q.After, q.HasAfter = resp.Next, true
 	}
+	return a.eventsAfter(ctx, r, q)
+}
+
+// eventsAfter answers a query with an after: the events past it that
+// match, or, given a wait, the first that come within it.
+func (a *API) eventsAfter(ctx context.Context, r events.Reader, q EventsQuery) (EventsResponse, error) {
 	empty := EventsResponse{Events: []events.Event{}, Next: q.After}
 	// The reads go on from where the last one stopped (from.After), while
 	// the answer's next stays the after asked until an event matches: a
