@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/admin"
@@ -93,7 +94,13 @@ func newServeCmd() *cobra.Command {
 			return from.named(runServe(ctx, hurry, hup, cfg))
 		},
 	}
-	f := cmd.Flags()
+	addServeFlags(cmd.Flags(), cfg)
+	return cmd
+}
+
+// addServeFlags defines serve's flags into cfg; every one is also an
+// environment variable and a --config key (config.go).
+func addServeFlags(f *pflag.FlagSet, cfg *serveConfig) {
 	f.StringVar(&cfg.config, "config", "", "YAML file of settings, keyed by flag name")
 	f.StringVar(&cfg.listen, "listen", reactor.DefaultAddr, "the protocol's TCP address")
 	f.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:7071", "the admin HTTP API's address; off turns it off")
@@ -129,7 +136,6 @@ func newServeCmd() *cobra.Command {
 	f.StringVar(&cfg.logFormat, "log-format", "json", "json or console")
 	addEventFlags(f, cfg)
 	cfg.webhook.addFlags(f)
-	return cmd
 }
 
 // minKeepInterval is the shortest --keepalive-interval taken.
