@@ -25,6 +25,26 @@ var streamHeartbeat = 10 * time.Second
 // stops reading is cut off instead of holding the goroutine forever.
 var streamWriteTimeout = 30 * time.Second
 
+// streamQuery is the stream's query: after, type and cid, and a
+// Last-Event-ID (an EventSource's resume) over after.
+func streamQuery(r *http.Request) (EventsQuery, error) {
+	q, err := parseEventsQuery(r)
+	if err != nil {
+		return q, err
+	}
+	if q.Wait > 0 || r.URL.Query().Has("limit") {
+		return q, badRequest("wait and limit are for GET /v1/events; the stream takes after, type and cid")
+	}
+	if id := strings.TrimSpace(r.Header.Get("Last-Event-ID")); id != "" {
+		n, err := strconv.ParseUint(id, 10, 64)
+		if err != nil {
+			return q, badRequest(fmt.Sprintf("Last-Event-ID %q: want the id (seq) of the last event received", id))
+		}
+		q.After, q.HasAfter = n, true
+	}
+	return q, nil
+}
+
 // handleEventsStream is GET /v1/events/stream: Server-Sent Events, one per
 // event (id: seq, event: type, data: the JSON). It resumes after the
 // Last-Event-ID header or ?after=N; without either it sends only new
@@ -36,22 +56,10 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNoEvents)
 		return
 	}
-	q, err := parseEventsQuery(r)
+	q, err := streamQuery(r)
 	if err != nil {
 		writeError(w, err)
 		return
-	}
-	if q.Wait > 0 || r.URL.Query().Has("limit") {
-		writeError(w, badRequest("wait and limit are for GET /v1/events; the stream takes after, type and cid"))
-		return
-	}
-	if id := strings.TrimSpace(r.Header.Get("Last-Event-ID")); id != "" {
-		n, err := strconv.ParseUint(id, 10, 64)
-		if err != nil {
-			writeError(w, badRequest(fmt.Sprintf("Last-Event-ID %q: want the id (seq) of the last event received", id)))
-			return
-		}
-		q.After, q.HasAfter = n, true
 	}
 	release, ok := a.takeWaitSlot(w, "event stream")
 	if !ok {
