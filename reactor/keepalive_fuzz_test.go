@@ -24,10 +24,13 @@ import (
 // timeouts (an unanswered keep-alive, an unacked shutdown order) run too,
 // and may overtake a slow harness's answer.
 const (
-	kaInterval      = 10 * time.Millisecond
+	kaInterval      = 5 * time.Millisecond
 	kaStrictTimeout = 5 * time.Second
 	kaFastTimeout   = 50 * time.Millisecond
 	kaCID           = "ka-fuzz"
+	// kaMaxOps bounds an input's ops: each may wait an interval for a
+	// keep-alive, and the fuzzer's long inputs stalled its workers.
+	kaMaxOps = 32
 )
 
 // The ops of a FuzzKeepAlive input: an op byte (mod kaOps), an arg byte,
@@ -167,7 +170,7 @@ func (r *kaRun) run(addr string) {
 	if l, _ := r.next(); !isConnected(l) {
 		r.t.Fatalf("handshake: server said %q, want 140 connected", l)
 	}
-	for len(r.in) > 0 && !r.closed {
+	for i := 0; i < kaMaxOps && len(r.in) > 0 && !r.closed; i++ {
 		r.step()
 	}
 	switch {
