@@ -1,0 +1,78 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// Tests found by a mutation audit of the stream backend: each names the
+// mutant it kills.
+
+// storedWithin waits until s has stored everything appended to it.
+func storedWithin(t *testing.T, s *events.Stream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.Eventually(t, func() bool { return s.Stored(ctx) == nil }, 10*time.Second, 5*time.Millisecond, "stored")
+}
+
+// A node that opens a stream others wrote knows its newest seq at once:
+// Oldest asks NATS nothing (the webhook's lag reads it), so it goes by
+// what the open read. Kills: OpenStream's s.n.advance(LastSeq) dropped
+// (Oldest was 0 until something asked NATS).
+func TestStreamOpenKnowsTheNewestSeq(t *testing.T) {
+	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
+	opts := []events.Option{events.WithRetention(10)}
+	a := openStream(t, nc, opts)
+	for i := range 15 {
+		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i)})
+	}
+	storedWithin(t, a)
+	b := openStream(t, nc, opts)
+	assert.Equal(t, uint64(6), b.Oldest(), "seqs 6..15 kept, known from the open")
+}
+
+// An event of no client (an IP ban) goes to <prefix>.=, as docs/events.md
+// says, and a read of the no-client events finds it alone. Kills:
+// subject's `cid == ""` branch dropped (the subject was "<prefix>.").
+func TestStreamEventOfNoClientGoesToTheEqualsSubject(t *testing.T) {
+	nc, js := testkit.JetStream(t, testkit.NATS(t).ClientURL())
+	s := openStream(t, nc, nil)
+	s.Append(events.Event{Type: events.TypeConnected, CID: "a"})
+	s.Append(events.Event{Type: events.TypeConnected})
+	storedWithin(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, events.DefaultStreamName)
+	require.NoError(t, err)
+	msg, err := st.GetLastMsgForSubject(ctx, events.DefaultSubjectPrefix+".=")
+	require.NoError(t, err, "the event of no client under <prefix>.=")
+	assert.Equal(t, uint64(2), msg.Sequence)
+	evs, err := s.LatestCID(ctx, "", 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, uint64(2), evs[0].Seq)
+}
+
+// A stream closed while it follows deletes its tail's consumer: nc stays
+// open (it is the node's), so nothing else would. Kills: close's
+// stopTailLocked dropped.
+func TestStreamCloseDeletesItsTail(t *testing.T) {
+	nc, js := testkit.JetStream(t, testkit.NATS(t).ClientURL())
+	s, err := events.OpenStream(nc, nil) // the default idle time: the tail outlives the test unless closed
+	require.NoError(t, err)
+	got := waiting(s, 0)
+	waitConsumers(t, js, 1, "the Wait follows")
+	s.Append(events.Event{Type: events.TypeConnected, CID: "a"})
+	require.NoError(t, <-got)
+	require.NoError(t, s.Close())
+	waitConsumers(t, js, 0, "closed, the tail's consumer is deleted")
+}
