@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -75,4 +76,28 @@ func TestStreamCloseDeletesItsTail(t *testing.T) {
 	require.NoError(t, <-got)
 	require.NoError(t, s.Close())
 	waitConsumers(t, js, 0, "closed, the tail's consumer is deleted")
+}
+
+// A stream closed before its node's connection lets go of that
+// connection: opened and closed again and again on one nc (a test, or a
+// node's restart of its log) it leaves nothing running behind. Kills:
+// writerConn.close's RemoveStatusListener dropped (each close left a
+// goroutine waiting for nc's end).
+func TestStreamCloseLeavesNothingOnTheNodesConnection(t *testing.T) {
+	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
+	cycle := func() {
+		s, err := events.OpenStream(nc, nil)
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+	}
+	cycle()
+	before := runtime.NumGoroutine()
+	const cycles = 40
+	for range cycles {
+		cycle()
+	}
+	// The writers' connections end asynchronously: poll. One goroutine
+	// left per cycle is the leak; a few of the last still ending are not.
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() < before+cycles/2 }, 10*time.Second, 10*time.Millisecond,
+		"goroutines left after %d opens and closes", cycles)
 }
