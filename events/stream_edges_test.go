@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -100,4 +101,58 @@ func TestStreamCloseLeavesNothingOnTheNodesConnection(t *testing.T) {
 	// left per cycle is the leak; a few of the last still ending are not.
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() < before+cycles/2 }, 10*time.Second, 10*time.Millisecond,
 		"goroutines left after %d opens and closes", cycles)
+}
+
+// jsAPIRequests is how many JetStream API requests ns has served.
+func jsAPIRequests(t *testing.T, ns *server.Server) uint64 {
+	t.Helper()
+	info, err := ns.Jsz(nil)
+	require.NoError(t, err)
+	return info.API.Total
+}
+
+// A node that follows the stream answers its live readers from memory: a
+// reader caught up with an empty stream, one that reads what the tail
+// holds from its first event on, and one caught up at the newest cost no
+// NATS request (that is what the tail is for: SSE, the webhook). Kills:
+// Read's `after >= s.Newest()` as `>` (both places) and the cache's
+// `after+1 >= cache[0].Seq` as `after >=` (each a fetch instead).
+func TestStreamFollowingReadsAskNATSNothing(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	a, b := openStream(t, nc, nil), openStream(t, nc, nil)
+	got := waiting(b, 0)
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return b.Newest() == 0 && consumersOf(t, ns) == 1 }, 10*time.Second, 5*time.Millisecond, "b follows")
+
+	before := jsAPIRequests(t, ns)
+	evs, err := b.Read(ctx, 0, 10)
+	require.NoError(t, err)
+	assert.Empty(t, evs)
+	assert.Equal(t, before, jsAPIRequests(t, ns), "a reader caught up with the empty stream")
+
+	for i := range 3 {
+		a.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i)})
+	}
+	require.NoError(t, <-got)
+	require.Eventually(t, func() bool { // the tail holds all three
+		evs, err := b.Read(ctx, 2, 10)
+		return err == nil && len(evs) == 1
+	}, 10*time.Second, 5*time.Millisecond)
+	before = jsAPIRequests(t, ns)
+	evs, err = b.Read(ctx, 0, 10)
+	require.NoError(t, err)
+	assert.Len(t, evs, 3)
+	evs, err = b.Read(ctx, 3, 10)
+	require.NoError(t, err)
+	assert.Empty(t, evs)
+	assert.Equal(t, before, jsAPIRequests(t, ns), "reads from the tail's first event and at the newest")
+}
+
+// consumersOf is how many consumers ns holds (a following node holds one).
+func consumersOf(t *testing.T, ns *server.Server) int {
+	t.Helper()
+	info, err := ns.Jsz(nil)
+	require.NoError(t, err)
+	return info.Consumers
 }
