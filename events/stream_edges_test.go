@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -116,7 +117,8 @@ func jsAPIRequests(t *testing.T, ns *server.Server) uint64 {
 // holds from its first event on, and one caught up at the newest cost no
 // NATS request (that is what the tail is for: SSE, the webhook). Kills:
 // Read's `after >= s.Newest()` as `>` (both places) and the cache's
-// `after+1 >= cache[0].Seq` as `after >=` (each a fetch instead).
+// `after+1 >= cache[0].Seq` as `after >=` (each a fetch instead), and
+// the page's bound `min(n, i+limit)` as `i+limit+1`.
 func TestStreamFollowingReadsAskNATSNothing(t *testing.T) {
 	ns := testkit.NATS(t)
 	nc, _ := testkit.JetStream(t, ns.ClientURL())
@@ -147,6 +149,9 @@ func TestStreamFollowingReadsAskNATSNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, evs)
 	assert.Equal(t, before, jsAPIRequests(t, ns), "reads from the tail's first event and at the newest")
+	evs, err = b.Read(ctx, 0, 2)
+	require.NoError(t, err)
+	assert.Len(t, evs, 2, "a page from memory is limit long")
 }
 
 // consumersOf is how many consumers ns holds (a following node holds one).
@@ -155,4 +160,74 @@ func consumersOf(t *testing.T, ns *server.Server) int {
 	info, err := ns.Jsz(nil)
 	require.NoError(t, err)
 	return info.Consumers
+}
+
+// A node that follows the stream answers 410 for what the stream dropped,
+// though its memory still holds it: the stream keeps its MaxMsgs newest,
+// on every node alike. Kills: Read's `goneBefore(after, newest-keep+1)`
+// as `newest-keep` (event 2, dropped by the stream, was served from the
+// tail's memory).
+func TestStreamFollowingNodeAnswersGoneForWhatTheStreamDropped(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	s := openStream(t, nc, []events.Option{events.WithRetention(10)})
+	got := waiting(s, 0)
+	require.Eventually(t, func() bool { return consumersOf(t, ns) == 1 }, 10*time.Second, 5*time.Millisecond,
+		"the tail runs before the first event: it holds every one from seq 1")
+	ctx := context.Background()
+	tailHas := func(seq uint64) {
+		require.Eventually(t, func() bool {
+			evs, err := s.Read(ctx, seq-1, 10)
+			return err == nil && len(evs) == 1
+		}, 10*time.Second, 5*time.Millisecond, "the tail has seq %d", seq)
+	}
+	for i := range 12 {
+		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i)})
+		if i == 9 { // the tail takes 1..10 before the stream drops any
+			require.NoError(t, <-got)
+			tailHas(10)
+		}
+	}
+	tailHas(12)
+	evs, err := s.Read(ctx, 1, 100)
+	var gone *events.GoneError
+	require.ErrorAs(t, err, &gone, "seqs 3..12 kept; read: %v", evs)
+	assert.Equal(t, uint64(3), gone.Oldest)
+	evs, err = s.Read(ctx, 2, 100)
+	require.NoError(t, err)
+	assert.Len(t, evs, 10)
+}
+
+// A read with NATS away answers ErrUnavailable at once, not after its
+// 3 s timeout (an admin client waits 5 s, and a Newest for a scrape 1 s).
+// Kills: connected()'s status check dropped.
+func TestStreamReadWithNATSAwayIsUnavailableAtOnce(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	s := openStream(t, nc, nil)
+	ns.Shutdown()
+	require.Eventually(t, func() bool { return !nc.IsConnected() }, 10*time.Second, 5*time.Millisecond)
+	start := time.Now()
+	_, err := s.Read(context.Background(), 0, 10)
+	require.ErrorIs(t, err, events.ErrUnavailable)
+	assert.Less(t, time.Since(start), 2*time.Second, "at once, not after the read's timeout")
+}
+
+// Events published one at a time are counted as stored one by one:
+// cliser_events_total counts each, and cliser_events_queued falls back to
+// 0. Kills: the writer's `sent > 0` as `sent > 1` (a batch of one was
+// neither counted nor taken off the queued gauge).
+func TestStreamCountsEventsPublishedOneAtATime(t *testing.T) {
+	nc, _ := testkit.JetStream(t, testkit.NATS(t).ClientURL())
+	s := openStream(t, nc, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.Collectors()...)
+	for i := range 2 {
+		s.Append(events.Event{Type: events.TypeConnected, CID: fmt.Sprintf("c-%d", i)})
+		storedWithin(t, s) // a batch of one each
+	}
+	require.Eventually(t, func() bool {
+		return testkit.GatheredFrom(t, reg, events.MetricEvents, events.TypeConnected) == 2 &&
+			testkit.GatheredFrom(t, reg, events.MetricQueued, "") == 0
+	}, 10*time.Second, 5*time.Millisecond, "each stored event counted, none left queued")
 }
