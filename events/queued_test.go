@@ -31,6 +31,13 @@ func TestQueuedKeepsTheEvent(t *testing.T) {
 		{Type: TypeShutdownSent, Time: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Nanosecond), CID: "c", Reason: &empty},
 		{Type: TypeBanCreated, Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), Kind: "ip", Value: "203.0.113.0/24", By: "op", Reason: &reason},
 		{Type: "something.else", Time: time.Unix(0, 0).UTC(), ID: "mine-1", Seq: 7},
+		// Each of rare's fields alone, on a type of Types: each makes the
+		// rare part (a mutation audit: leaving a seq, a kind, a value or a
+		// by out of that test passed every test).
+		{Type: TypeConnected, Time: at, CID: "c", Seq: 9},
+		{Type: TypeBanDeleted, Time: at, Kind: "ip"},
+		{Type: TypeBanDeleted, Time: at, Value: "203.0.113.9"},
+		{Type: TypeBanDeleted, Time: at, By: "op"},
 		{},
 	} {
 		q := queuedOf(&ev)
