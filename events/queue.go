@@ -70,17 +70,39 @@ func (q *queue) push(ev Event) bool {
 		}
 		return false
 	}
+	q.appendLocked(&ev)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// pushKept queues evs past the limit: events an earlier run accepted (a
+// spill), whose drop would lose them for good, where a new event's drop
+// is counted as the overload it is. False when the queue is closed: none
+// was queued. Safe for concurrent use.
+func (q *queue) pushKept(evs []Event) bool {
+	q.mu.Lock()
+	if !q.closedAt.IsZero() {
+		q.mu.Unlock()
+		return false
+	}
+	for i := range evs {
+		q.appendLocked(&evs[i])
+	}
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+func (q *queue) appendLocked(ev *Event) {
 	last := len(q.blocks) - 1
 	if last < 0 || len(q.blocks[last]) == blockSize {
 		q.blocks = append(q.blocks, q.newBlockLocked())
 		last++
 	}
-	q.blocks[last] = append(q.blocks[last], queuedOf(&ev))
+	q.blocks[last] = append(q.blocks[last], queuedOf(ev))
 	q.n++
 	q.accepted++
-	q.mu.Unlock()
-	q.signal()
-	return true
 }
 
 // signal wakes the writer if it waits for events.

@@ -98,33 +98,38 @@ func (s *Stream) SpilledEnds() []Event {
 // ReleaseSpill queues the events read from the spill file for which keep
 // is true (all with a nil keep), under the ids they had, and removes the
 // file once they are stored. An event not kept is one the cluster already
-// has in another form (a session another node ended). Only the first call
-// does anything; a stop before it leaves the file as it was. Safe from
-// any goroutine.
+// has in another form (a session another node ended). They are queued
+// past the queue's limit: two stops in a row with NATS away can spill
+// more than it holds, and a full queue dropped the rest while the file
+// went (mutation audit). Only the first call does anything; a stop before
+// it, or one under way, leaves the file as it was. Safe from any
+// goroutine.
 func (s *Stream) ReleaseSpill(keep func(Event) bool) {
 	s.sp.mu.Lock()
 	if !s.sp.read || s.sp.released {
 		s.sp.mu.Unlock()
 		return
 	}
-	s.sp.released = true
-	kept := 0
+	var kept []Event
 	for _, ev := range s.sp.held {
 		if keep == nil || keep(ev) {
-			s.q.push(ev)
-			kept++
+			kept = append(kept, ev)
 		}
 	}
-	dropped := len(s.sp.held) - kept
+	if !s.q.pushKept(kept) {
+		s.sp.mu.Unlock()
+		return // closed: the stop's spill writes held back to the file
+	}
+	dropped := len(s.sp.held) - len(kept)
+	s.sp.released = true
 	s.sp.held, s.sp.pending, s.sp.target = nil, true, s.q.acceptedCount()
 	s.sp.mu.Unlock()
 	s.opts.log.Info("events: publishing the events the last stop kept in the spill file",
-		zap.String("file", s.sopts.spill), zap.Int("events", kept),
+		zap.String("file", s.sopts.spill), zap.Int("events", len(kept)),
 		zap.Int("left_out", dropped)) // ends the cluster already has
-	if kept == 0 {
+	if len(kept) == 0 {
 		s.spillPublished()
 	}
-	s.q.signal()
 }
 
 // decodeSpill reads a spill file's events, one JSON event a line.

@@ -214,3 +214,36 @@ func TestStreamSpillNotReleasedIsKeptAtTheNextStop(t *testing.T) {
 	assert.Contains(t, lines[0], `"id":"old-1"`)
 	assert.Contains(t, lines[1], `"cid":"new"`)
 }
+
+// A spill larger than the queue's limit is published whole: two stops in
+// a row with NATS away can spill more than the queue holds, and its
+// release dropped what did not fit (counted as dropped, said nowhere
+// else) and then removed the file with the rest stored (mutation audit).
+func TestStreamSpillLargerThanTheQueueIsPublishedWhole(t *testing.T) {
+	ns := testkit.NATS(t)
+	nc, _ := testkit.JetStream(t, ns.ClientURL())
+	spill := filepath.Join(t.TempDir(), events.SpillFile("n"))
+	var b []byte
+	for i := range 5 {
+		line, err := events.AppendJSON(nil, &events.Event{ID: fmt.Sprintf("kept-%d", i), Type: events.TypeConnected, Time: time.Now(), CID: fmt.Sprintf("c%d", i)})
+		require.NoError(t, err)
+		b = append(append(b, line...), '\n')
+	}
+	require.NoError(t, os.WriteFile(spill, b, 0o600))
+
+	s, err := events.OpenStream(nc, []events.Option{events.WithQueueLimit(2)}, events.WithSpill(spill))
+	require.NoError(t, err)
+	defer s.Close()
+	s.ReleaseSpill(nil)
+	require.Eventually(t, func() bool { _, err := os.Stat(spill); return os.IsNotExist(err) }, 10*time.Second, 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := s.Read(ctx, 0, 10)
+	require.NoError(t, err)
+	var ids []string
+	for _, ev := range got {
+		ids = append(ids, ev.ID)
+	}
+	assert.Equal(t, []string{"kept-0", "kept-1", "kept-2", "kept-3", "kept-4"}, ids, "every spilled event, in order")
+	assert.Nil(t, s.Healthy(), "nothing dropped")
+}
