@@ -140,7 +140,9 @@ func (q *queue) newBlockLocked() []queued {
 
 // take moves up to max pending events (whole blocks, at least one) into
 // buf (emptied first) and returns it. The caller keeps buf, so a steady
-// writer copies each event once and allocates nothing.
+// writer copies each event once; the blocks' list is a take's own (one
+// small allocation a batch, on the writer), as a stop's spill may take
+// while an abandoned writer still runs.
 func (q *queue) take(buf []Event, max int) []Event {
 	blocks := q.moveBlocks(nil, max)
 	q.took(blocks)
