@@ -33,7 +33,10 @@ type queue struct {
 	closedAt time.Time // zero until close
 	// wroteAt is when the writer last got events into the store (wrote);
 	// the writer's alone, read by retryAfter on its goroutine.
-	wroteAt  time.Time
+	wroteAt time.Time
+	// taking is take's list of blocks, kept between takes: take runs on
+	// the writer, and on a stop's spill once the writer has ended.
+	taking   [][]queued
 	dropping loggate.Episode // drops, from the first to the drain that ends them
 
 	wake chan struct{} // capacity 1: "there is something to take"
@@ -140,11 +143,11 @@ func (q *queue) newBlockLocked() []queued {
 
 // take moves up to max pending events (whole blocks, at least one) into
 // buf (emptied first) and returns it. The caller keeps buf, so a steady
-// writer copies each event once; the blocks' list is a take's own (one
-// small allocation a batch, on the writer), as a stop's spill may take
-// while an abandoned writer still runs.
+// writer copies each event once and allocates nothing. Not safe for
+// concurrent use: the writer's, then a stop's once the writer ended.
 func (q *queue) take(buf []Event, max int) []Event {
-	blocks := q.moveBlocks(nil, max)
+	blocks := q.moveBlocks(q.taking, max)
+	q.taking = blocks
 	q.took(blocks)
 	buf = buf[:0]
 	for _, b := range blocks {
