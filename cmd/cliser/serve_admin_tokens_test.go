@@ -34,11 +34,16 @@ func TestBinarySIGHUPRotatesTheAdminToken(t *testing.T) {
 		writeFile(t, dir, "admin-tokens", body)
 		p.Reload(t)
 		want := fmt.Sprintf("cliser_admin_token_reloads_total{result=%q} %d\n", result, n)
+		last := map[string]string{"ok": "1", "failed": "0"}[result]
+		wantLast := "cliser_admin_token_last_reload_successful " + last + "\n"
 		require.Eventually(t, func() bool {
 			code, text := testkit.HTTPDo(t, http.MethodGet, base+"/metrics", "", http.Header{"Authorization": {"Bearer token-env"}})
-			return code == http.StatusOK && strings.Contains(text, want)
-		}, waitFor, tick, "the reload is counted %s:\n%s", result, p.LogText())
+			return code == http.StatusOK && strings.Contains(text, want) && strings.Contains(text, wantLast)
+		}, waitFor, tick, "the reload is counted %s, and is the last one's result:\n%s", result, p.LogText())
 	}
+	code, text := testkit.HTTPDo(t, http.MethodGet, base+"/metrics", "", http.Header{"Authorization": {"Bearer token-env"}})
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, text, "cliser_admin_token_last_reload_successful 1\n", "the start's load was good")
 
 	assert.Equal(t, http.StatusOK, status("token-old"))
 	assert.Equal(t, http.StatusOK, status("token-env"))
@@ -58,8 +63,9 @@ func TestBinarySIGHUPRotatesTheAdminToken(t *testing.T) {
 	reload("token-new\nnot one word\n", "failed", 2)
 	assert.Equal(t, http.StatusOK, status("token-new"))
 	assert.Equal(t, http.StatusUnauthorized, status("not"))
-	code, _ := testkit.HTTPGet(t, base+"/v1/clients")
+	code, _ = testkit.HTTPGet(t, base+"/v1/clients")
 	assert.Equal(t, http.StatusUnauthorized, code, "the API never opened")
+	reload("token-new\n", "ok", 3) // a good reload after failed ones ends the alert
 
 	logs := p.LogText()
 	assert.Contains(t, logs, `"msg":"SIGHUP: admin tokens reloaded; a request with a token no longer listed gets 401"`)

@@ -22,6 +22,17 @@ const (
 	metricAdminTokenReloads    = "cliser_admin_token_reloads_total"
 )
 
+// Whether the last reload of each worked (1; also before any, the start
+// having loaded it) or left the old secrets in force (0): the counters
+// cannot say it of the last one, so an alert on them ended while a
+// failed reload still held, a revoked token included, and went on after
+// a good one.
+const (
+	metricPasswordReloadOK      = "cliser_password_last_reload_successful"
+	metricWebhookSecretReloadOK = "cliser_webhook_secret_last_reload_successful"
+	metricAdminTokenReloadOK    = "cliser_admin_token_last_reload_successful"
+)
+
 // secretReload is one kind of secret a SIGHUP reads again and swaps in.
 type secretReload struct {
 	flag    string // its file's flag: "--password-file"
@@ -31,6 +42,7 @@ type secretReload struct {
 	failed  string // the log line of one that left what is in force
 	swap    func() (int, error)
 	reloads *prometheus.CounterVec
+	lastOK  prometheus.Gauge // 1 or 0: the last reload's result
 }
 
 // reloadOnHUP re-reads, on every SIGHUP until ctx ends, the passwords
@@ -77,6 +89,7 @@ func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
 			return len(pw), err
 		},
 		reloads: reloadCounter(n, metricPasswordReloads, "SIGHUP password reloads by result: ok, or failed (the passwords in force stay)."),
+		lastOK:  reloadGauge(n, metricPasswordReloadOK, "1 when the last SIGHUP password reload worked (or none was asked), 0 when it failed and the old passwords stay in force."),
 	}}
 	if d := n.Webhook(); d != nil {
 		// A receiver's rotation (add its new secret, switch, drop the
@@ -94,6 +107,7 @@ func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
 				return signer.Len(), d.SetSigner(signer)
 			},
 			reloads: reloadCounter(n, metricWebhookSecretReloads, "SIGHUP webhook secret reloads by result: ok, or failed (the secrets in force stay)."),
+			lastOK:  reloadGauge(n, metricWebhookSecretReloadOK, "1 when the last SIGHUP webhook secret reload worked (or none was asked), 0 when it failed and the old secrets still sign."),
 		})
 	}
 	if cfg.adminTokenFile != "" {
@@ -109,6 +123,7 @@ func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
 				return len(list), err
 			},
 			reloads: reloadCounter(n, metricAdminTokenReloads, "SIGHUP --admin-token-file reloads by result: ok, or failed (the tokens in force stay)."),
+			lastOK:  reloadGauge(n, metricAdminTokenReloadOK, "1 when the last SIGHUP --admin-token-file reload worked (or none was asked), 0 when it failed and the old tokens stay valid."),
 		})
 	}
 	return out
@@ -123,12 +138,25 @@ func (r *secretReload) run(log *zap.Logger) {
 	}
 	if err != nil {
 		r.reloads.WithLabelValues("failed").Inc()
+		r.lastOK.Set(0)
 		log.Warn(r.failed, file, zap.Error(err))
 		return
 	}
 	r.reloads.WithLabelValues("ok").Inc()
+	r.lastOK.Set(1)
 	warnOpenSecretFile(log, r.flag, r.file)
 	log.Info(r.done, zap.Int(r.count, n), file)
+}
+
+// reloadGauge is a reload's last result, 1 from the start, on the node's
+// registry.
+func reloadGauge(n *node.Node, name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	g.Set(1)
+	if m := n.Metrics(); m != nil {
+		_ = m.Registry().Register(g)
+	}
+	return g
 }
 
 // reloadCounter is a reload counter by result, both results on
