@@ -153,9 +153,7 @@ func (r *secretReload) run(log *zap.Logger) {
 func reloadGauge(n *node.Node, name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 	g.Set(1)
-	if m := n.Metrics(); m != nil {
-		_ = m.Registry().Register(g)
-	}
+	registerOnNode(n, g)
 	return g
 }
 
@@ -165,8 +163,13 @@ func reloadCounter(n *node.Node, name, help string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"result"})
 	c.WithLabelValues("ok")
 	c.WithLabelValues("failed")
+	registerOnNode(n, c)
+	return c
+}
+
+// registerOnNode puts c on the node's /metrics, when it serves one.
+func registerOnNode(n *node.Node, c prometheus.Collector) {
 	if m := n.Metrics(); m != nil {
 		_ = m.Registry().Register(c)
 	}
-	return c
 }
