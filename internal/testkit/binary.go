@@ -1,11 +1,13 @@
 package testkit
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -21,12 +23,51 @@ type once struct {
 
 func (o *once) get(t testing.TB, build func() (string, error)) string {
 	t.Helper()
+	if !inMain.Load() {
+		t.Fatal("testkit: this package's TestMain must call testkit.Main(m), which removes the binaries the tests build")
+	}
 	o.do.Do(func() { o.path, o.err = build() })
 	require.NoError(t, o.err)
 	return o.path
 }
 
 var cliserBin, benchBin, floorBin, baselineBin once
+
+// Each build is ~26 MB; left behind, a day of test runs filled /tmp with
+// gigabytes. Main removes them, and the builders refuse to run without it.
+var (
+	inMain  atomic.Bool
+	builtMu sync.Mutex
+	built   []string // the temporary directories the builds went into
+)
+
+// Main runs the package's tests, removes the binaries they built and exits
+// with the tests' status. A package whose tests call Binary, BenchBinary,
+// FloorBinary or BaselineBinary calls it from TestMain:
+//
+//	func TestMain(m *testing.M) { testkit.Main(m) }
+func Main(m *testing.M) {
+	inMain.Store(true)
+	code := m.Run()
+	if err := removeBuilt(); err != nil {
+		os.Stderr.WriteString("testkit: " + err.Error() + "\n")
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// removeBuilt removes every build's directory. Not safe while a build
+// runs: Main calls it after the tests.
+func removeBuilt() error {
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	var errs []error
+	for _, dir := range built {
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	built = nil
+	return errors.Join(errs...)
+}
 
 // Binary returns the path of the cliser binary, built from ./cmd/cliser of
 // the product module into a temporary directory the first time it is
@@ -59,6 +100,9 @@ func goBuild(dir, pkg, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	builtMu.Lock()
+	built = append(built, tmp)
+	builtMu.Unlock()
 	path := filepath.Join(tmp, name)
 	cmd := exec.Command("go", "build", "-o", path, pkg)
 	cmd.Dir = dir

@@ -1,5 +1,6 @@
 // Package testkit holds the test helpers that several packages' tests
-// need: the cliser binary built once per test process (Binary) and run as
+// need: the cliser binary built once per test process (Binary, removed
+// when the tests end by the TestMain helper Main) and run as
 // `cliser serve` (Serve), a buffer a running subprocess can write to while
 // a test reads it (LockedBuffer), a throwaway TLS CA that issues server
 // certificates (NewCA), a client that speaks the line protocol by hand

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/cliser/cliser/internal/testkit"
+)
+
+// TestMain removes the binaries this package's tests build (testkit.Main).
+func TestMain(m *testing.M) { testkit.Main(m) }
