@@ -63,11 +63,23 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *page {
 	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
+	t.Cleanup(func() { closeBrowser(t, ctx); cancel(); cancelAlloc() })
 	p := &page{t: t, ctx: ctx}
 	chromedp.ListenTarget(ctx, p.listen)
 	require.NoError(t, chromedp.Run(ctx, network.Enable(), log.Enable(), runtime.Enable()))
 	return p
+}
+
+// closeBrowser asks chromium to quit and waits until it has and chromedp
+// has removed its profile directory. Cancelling alone kills chromium, which
+// then leaves its singleton directory in TMPDIR, and the test process may
+// exit before chromedp removes the profile: a thousand of each a day.
+func closeBrowser(t *testing.T, ctx context.Context) {
+	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer tcancel()
+	if err := chromedp.Cancel(tctx); err != nil {
+		t.Errorf("closing chromium: %v", err)
+	}
 }
 
 func (p *page) listen(ev any) {
