@@ -71,3 +71,17 @@ func TestEventsTypeOfCommasAloneIsRefused(t *testing.T) {
 		assert.Contains(t, r.errorText(t), `query: "type" names no type`, path)
 	}
 }
+
+// An empty item between commas is skipped, so a list built with a
+// trailing or doubled comma still filters by the types it names
+// (docs/events.md); only a list that names no type is refused (above).
+func TestEventsTypeListSkipsEmptyItems(t *testing.T) {
+	l, base := eventsAPI(t)
+	appendEvents(t, l, "c", events.TypeConnected, events.TypeDisconnected, events.TypeShutdownAcked)
+	for _, q := range []string{"after=0&type=client.connected,,client.shutdown_acked", "after=0&type=client.connected,client.shutdown_acked,"} {
+		a := getEvents(t, base, q)
+		require.Len(t, a.Events, 2, q)
+		assert.Equal(t, events.TypeConnected, a.Events[0].Type, q)
+		assert.Equal(t, events.TypeShutdownAcked, a.Events[1].Type, q)
+	}
+}
