@@ -61,7 +61,7 @@ func (s *Store) migrate() (bool, error) {
 		return false, err
 	}
 	if err := os.Rename(path, path+MigratedSuffix); err != nil {
-		return false, fmt.Errorf("logstore: retire %s: %w", path, err)
+		return false, fmt.Errorf("logstore: retire %s: %w", LegacyName, err) // err names both paths
 	}
 	if err := fsx.SyncDir(s.dir); err != nil {
 		return false, fmt.Errorf("logstore: %w", err)

@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -175,4 +176,34 @@ func TestDamagedRegistryDBSaysMovingItAwayStartsEmpty(t *testing.T) {
 	_, err := Open(dir)
 	require.ErrorIs(t, err, ErrDamaged)
 	assert.Contains(t, err.Error(), "(mv "+path+" "+path+".damaged) to start with an empty registry")
+}
+
+// registry.db that can not be renamed once copied (here immutable, which
+// stops root too) fails Open, naming both names once: a start that went on
+// would migrate it again next time and replace every record saved since.
+// Kills "migrate ignores the rename's error".
+func TestMigrationThatCanNotRetireRegistryDBFailsOpen(t *testing.T) {
+	dir := t.TempDir()
+	populatedRegistryFile(t, dir, 10)
+	legacy := filepath.Join(dir, LegacyName)
+	if out, err := exec.Command("chattr", "+i", legacy).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i (root on a file system with attributes): %v: %s", err, out)
+	}
+	immutable := true
+	unlock := func() {
+		if immutable {
+			immutable = false
+			require.NoError(t, exec.Command("chattr", "-i", legacy).Run())
+		}
+	}
+	t.Cleanup(unlock)
+
+	_, err := Open(dir)
+	require.Error(t, err)
+	assert.Equal(t, "logstore: retire "+LegacyName+": rename "+legacy+" "+legacy+MigratedSuffix+": operation not permitted", err.Error())
+	assert.NoFileExists(t, legacy+MigratedSuffix)
+
+	unlock()
+	assert.Len(t, cidsOf(t, openT(t, dir)), 10, "the next start migrates every record")
+	assert.FileExists(t, legacy+MigratedSuffix)
 }
