@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"maps"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ type ipGuard struct {
 	mu      sync.Mutex
 	ips     map[string]*ipState
 	pruneAt int // entries at which a new one prunes first (growth bounds the map)
+	peak    int // most entries since ips was made: a Go map keeps its peak's room
 }
 
 type ipState struct {
@@ -126,6 +128,7 @@ func (g *ipGuard) stateLocked(ip string, now int64) *ipState {
 		}
 		st = &ipState{}
 		g.ips[ip] = st
+		g.peak = max(g.peak, len(g.ips))
 	}
 	return st
 }
@@ -172,4 +175,18 @@ func (g *ipGuard) pruneLocked(now int64) {
 			delete(g.ips, ip)
 		}
 	}
+	g.shrinkLocked()
+}
+
+// shrinkLocked moves the entries into a map of their size once they are a
+// quarter of the peak or fewer: deletes leave a Go map its peak's room, so
+// an address storm's memory would stay for the life of the process. The
+// entries move as they are: loops hold pointers to them. g.mu is held.
+func (g *ipGuard) shrinkLocked() {
+	if g.peak < 4*minPruneAt || len(g.ips) > g.peak/4 {
+		return
+	}
+	ips := make(map[string]*ipState, len(g.ips)) // not maps.Clone: it keeps the room
+	maps.Copy(ips, g.ips)
+	g.ips, g.peak = ips, len(ips)
 }

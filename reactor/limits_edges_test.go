@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -77,4 +79,32 @@ func TestAddressBannedMidHandshakeIsRefusedAtTheID(t *testing.T) {
 	c.ExpectClosed(closeLine(protocol.ReasonBanned))
 	_, ok := srv.reg.Get("late-ban")
 	assert.False(t, ok)
+}
+
+// Once an address storm's entries are pruned, the guard's map gives back
+// the storm's memory: deletes leave a Go map its peak's room, and a server
+// would hold it for the life of the process.
+func TestGuardPruneGivesBackAStormsMemory(t *testing.T) {
+	const n, window = 200_000, int64(time.Minute)
+	heap := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	g := newIPGuard(2, window, 0, DefaultIPv6GuardPrefix)
+	before := heap()
+	for i := range n {
+		g.failed(fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&0xff, i&0xff), 1)
+	}
+	storm := heap() - before
+	g.prune(2 + window)
+	require.Empty(t, g.ips)
+	left := heap() - before
+	runtime.KeepAlive(g)
+	t.Logf("the guard held %d KiB for %d addresses; %d KiB once pruned", storm>>10, n, left>>10)
+	assert.Less(t, left, storm/20, "the map kept the storm's room")
+
+	g.failed("192.0.2.7", 3+window) // and the new map is the live one
+	assert.Len(t, g.ips, 1)
 }
