@@ -24,6 +24,16 @@ const DefaultMaxConns = 256
 // only counted.
 const fullLogQuiet = time.Minute
 
+// adminWriteBuffer is each admin connection's kernel send buffer (the
+// kernel doubles it). Left to autotuning it grew to 4 MB on a peer that
+// does not read, and a write blocks, which makes the connection one to
+// close for room (limit_evict.go), only once that much is queued: 256 such
+// peers, no token needed, held 1 GB of the host's TCP memory (past
+// tcp_mem's pressure mark on a small host, which squeezes the fleet's
+// sockets too) and cost the CPU to render it. 256 KiB holds a page of
+// 1,000 clients.
+const adminWriteBuffer = 128 << 10
+
 // Metric names of the admin listener's cap.
 const (
 	MetricAdminConnections = "cliser_admin_connections"
@@ -100,6 +110,9 @@ func (l *capped) Accept() (net.Conn, error) {
 	if !l.makeRoom() {
 		_ = c.Close()
 		return nil, net.ErrClosed
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(adminWriteBuffer) // fails on a closed socket alone, which Serve finds
 	}
 	l.open.Inc()
 	if l.n.Add(1) >= l.max && l.full.CompareAndSwap(false, true) {
