@@ -68,3 +68,23 @@ func getWith(t *testing.T, addr, path string, h map[string]string) (*testkit.Raw
 	require.NoError(t, err, "GET %s: no answer", path)
 	return c, resp
 }
+
+// docs/security.md: Sec-Fetch-Site same-site gets 403 as cross-site does.
+// Ports are not part of a site: a page another program serves on this
+// host (http://localhost:3000) is same-site with the API, and its <img>
+// or <script> sends no Origin. Dropping same-site from checkOrigin passed
+// every test (mutation audit).
+func TestSameSitePagesCannotHoldTheEventStream(t *testing.T) {
+	t.Parallel()
+	addr := listenWithEvents(t)
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}
+	for _, path := range []string{"/v1/events/stream", "/v1/events?after=0&wait=1m", "/v1/clients"} {
+		c, resp := getWith(t, addr, path, sameSite)
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, path)
+		require.NoError(t, c.Conn.Close())
+	}
+	assert.Zero(t, metricOf(t, "http://"+addr, admin.MetricEventWaits), "no refused read took a wait slot")
+	c, resp := getWith(t, addr, "/v1/clients", map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"})
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "a link followed still reads")
+	require.NoError(t, c.Conn.Close())
+}
