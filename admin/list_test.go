@@ -192,6 +192,7 @@ func TestListRejectsBadParameters(t *testing.T) {
 	assert.Equal(t, `query: unknown parameter "cid" (POST /v1/shutdown reads no parameters)`, r.errorText(t),
 		"the token's hint only where the name is about a token")
 	assert.NotEqual(t, http.StatusBadRequest, s.call(t, http.MethodGet, "/metrics?x=1", "").status, "outside /v1/ as before")
+	assert.Equal(t, http.StatusOK, s.call(t, http.MethodGet, "/healthz?nocache=", "").status, "an empty value too: a probe's cache-buster")
 	// The plain method refuses the same limits, and takes more than a
 	// page as a full page.
 	_, err := s.api.ListClients(registry.Query{Limit: -1})
