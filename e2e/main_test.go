@@ -4,13 +4,17 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // TestMain fails the package's tests when goroutines outlive them: a
 // leaked reader, ticker or event loop shows here with its stack.
 // IgnoreCurrent spares only what runs before any test: the goroutines
 // package init starts for the life of the process (gnet's default ants
-// pool purges and ticks from init).
+// pool purges and ticks from init). testkit.Main removes the cliser build
+// the tests run.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreCurrent())
+	before := goleak.IgnoreCurrent()
+	testkit.Main(m, func() error { return goleak.Find(before) })
 }

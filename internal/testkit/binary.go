@@ -41,14 +41,25 @@ var (
 	built   []string // the temporary directories the builds went into
 )
 
-// Main runs the package's tests, removes the binaries they built and exits
-// with the tests' status. A package whose tests call Binary, BenchBinary,
-// FloorBinary or BaselineBinary calls it from TestMain:
+// Main runs the package's tests, then the checks (a leak check, say),
+// which fail a passing run with their error, removes the binaries the
+// tests built, and exits with the run's status. A package whose tests call
+// Binary, BenchBinary, FloorBinary, BaselineBinary, or Serve, Start and Run
+// (they run Binary), calls it from TestMain:
 //
 //	func TestMain(m *testing.M) { testkit.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M, checks ...func() error) {
 	inMain.Store(true)
 	code := m.Run()
+	for _, check := range checks {
+		if code != 0 {
+			break
+		}
+		if err := check(); err != nil {
+			os.Stderr.WriteString("testkit: " + err.Error() + "\n")
+			code = 1
+		}
+	}
 	if err := removeBuilt(); err != nil {
 		os.Stderr.WriteString("testkit: " + err.Error() + "\n")
 		code = 1
