@@ -50,3 +50,40 @@ func TestNoResponders(t *testing.T) {
 	assert.True(t, errors.Is(err, nats.ErrNoResponders), "%v", err)
 	assert.Less(t, time.Since(start), 2*time.Second, "gives up when ctx ends")
 }
+
+// Setup tries again a stream seen half made ("not found" just after its
+// create, or its name taken by a create that crossed this one's), and a
+// try that ran out of time; any other error ends it at once.
+func TestSetupTriesAgainAStreamBeingPlaced(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, placing := range []error{jetstream.ErrStreamNotFound, jetstream.ErrStreamNameAlreadyInUse,
+		fmt.Errorf("info: %w", jetstream.ErrStreamNotFound), context.DeadlineExceeded,
+		&jetstream.APIError{Code: 404, ErrorCode: jetstream.JSErrCodeStreamNotFound, Description: "stream not found"}} {
+		calls := 0
+		v, err := Setup(ctx, func(context.Context) (int, error) {
+			if calls++; calls < 3 {
+				return 0, placing
+			}
+			return 7, nil
+		})
+		require.NoError(t, err, "%v", placing)
+		assert.Equal(t, 7, v)
+		assert.Equal(t, 3, calls, "%v", placing)
+	}
+
+	calls := 0
+	_, err := Setup(ctx, func(context.Context) (int, error) { calls++; return 0, jetstream.ErrBucketExists })
+	assert.ErrorIs(t, err, jetstream.ErrBucketExists)
+	assert.Equal(t, 1, calls, "another error is the caller's")
+
+	calls = 0
+	_, err = Setup(context.Background(), func(context.Context) (int, error) { calls++; return 0, jetstream.ErrStreamNotFound })
+	assert.ErrorIs(t, err, jetstream.ErrStreamNotFound)
+	assert.Equal(t, 1, calls, "without a deadline, one try")
+
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	_, err = Setup(short, func(context.Context) (int, error) { return 0, jetstream.ErrStreamNotFound })
+	assert.ErrorIs(t, err, jetstream.ErrStreamNotFound, "ctx's end gives the last error")
+}
