@@ -22,3 +22,23 @@ func TestReloadMovesClosings(t *testing.T) {
 	assert.Greater(t, s.Closings(), before)
 	assert.Equal(t, "banned", s.Recheck("reloaded-ban", &[32]byte{}, true).String())
 }
+
+// An operator's ban and a credential's delete move Closings when they are
+// made, on the node that made them too, so that a registration admitted
+// just before and registered after the close's look is asked again
+// (mutants: setBanLocked and deleteCredLocked without their Add).
+func TestOperatorChangesMoveClosings(t *testing.T) {
+	s := New()
+	require.NoError(t, s.Start(context.Background()))
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	before := s.Closings()
+	_, err := s.AddBan(ctx, KindCID, "dev-1", "", 0)
+	require.NoError(t, err)
+	assert.Greater(t, s.Closings(), before, "an operator's ban")
+	_, _, err = s.Enroll(ctx, "dev-2", 0)
+	require.NoError(t, err)
+	before = s.Closings()
+	require.NoError(t, s.DeleteCredential(ctx, "dev-2"))
+	assert.Greater(t, s.Closings(), before, "a credential's delete")
+}
