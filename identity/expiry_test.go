@@ -179,3 +179,74 @@ func TestServiceWithoutStoreReportsAnExpiry(t *testing.T) {
 	require.Eventually(t, func() bool { return len(rec.types()) == 2 }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, []string{identity.EventBanCreated, identity.EventBanDeleted}, rec.types())
 }
+
+// A ban.deleted of an expiry is timed when the ban was found ended, not
+// when the store at last took its delete (reportExpired; mutant: timed at
+// the report, seconds late after a store outage).
+func TestServiceExpiryEventIsTimedWhenFound(t *testing.T) {
+	st := &expiryStore{Store: openBolt(t), slow: 20 * time.Millisecond}
+	st.fail.Store(2)
+	rec := &recorder{}
+	s := startExpiry(t, st, rec, identity.WithExpiryRetry(40*time.Millisecond, 40*time.Millisecond))
+	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.7", "", 30*time.Millisecond)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rec.types()) == 2 }, 5*time.Second, time.Millisecond)
+	rec.mu.Lock()
+	deleted := rec.events[1]
+	rec.mu.Unlock()
+	st.mu.Lock()
+	firstTry := st.times[0]
+	st.mu.Unlock()
+	assert.Equal(t, identity.EventBanDeleted, deleted.Type)
+	assert.False(t, deleted.Time.After(firstTry), "ban.deleted at %s, its delete first tried at %s", deleted.Time, firstTry)
+}
+
+// gaps are the times between the tries of an expiryStore, from the n-th.
+func (e *expiryStore) gaps(from int) []time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []time.Duration
+	for i := from + 1; i < len(e.times); i++ {
+		out = append(out, e.times[i].Sub(e.times[i-1]))
+	}
+	return out
+}
+
+// The wait between the tries of a failing delete doubles up to its most
+// (docs/identity.md: "1 s doubling to 30 s apart"), not on without end
+// (mutant: no min with the most, which left a long outage's deletes
+// minutes apart). Here 5 ms doubling to 20 ms: ten failures wait at most
+// about 20 ms each, where doubling without end waits 2.5 s for the last.
+func TestServiceExpiryRetryWaitStopsDoubling(t *testing.T) {
+	st := &expiryStore{Store: openBolt(t)}
+	st.fail.Store(10)
+	s := startExpiry(t, st, &recorder{}, identity.WithExpiryRetry(5*time.Millisecond, 20*time.Millisecond))
+	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.7", "", time.Millisecond)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return st.calls.Load() == 11 && s.PendingExpiries() == 0 }, 10*time.Second, time.Millisecond)
+	for i, gap := range st.gaps(0) {
+		assert.Less(t, gap, time.Second, "try %d came %s after the one before", i+2, gap)
+	}
+}
+
+// Once the store answers, the wait starts again from its least at the
+// next failure (docs/identity.md: "back to 0 once the store answers"),
+// rather than from where the last outage left it (mutant: the success
+// kept the backoff).
+func TestServiceExpiryRetryWaitStartsAfreshAfterASuccess(t *testing.T) {
+	st := &expiryStore{Store: openBolt(t)}
+	st.fail.Store(7) // 5 ms doubling: the last wait 320 ms, the next 640 ms
+	s := startExpiry(t, st, &recorder{}, identity.WithExpiryRetry(5*time.Millisecond, time.Hour))
+	ctx := t.Context()
+	_, err := s.AddBan(ctx, identity.KindIP, "192.0.2.7", "", time.Millisecond)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return st.calls.Load() == 8 && s.PendingExpiries() == 0 }, 10*time.Second, time.Millisecond)
+
+	st.fail.Store(1)
+	_, err = s.AddBan(ctx, identity.KindIP, "192.0.2.8", "", time.Millisecond)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return st.calls.Load() == 10 && s.PendingExpiries() == 0 }, 10*time.Second, time.Millisecond)
+	gaps := st.gaps(8)
+	require.Len(t, gaps, 1)
+	assert.Less(t, gaps[0], 500*time.Millisecond, "the first wait of a new outage")
+}
