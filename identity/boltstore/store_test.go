@@ -2,6 +2,8 @@ package boltstore
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -78,4 +80,19 @@ func TestStoreExpireBanDeletesOnlyThatBan(t *testing.T) {
 	_, bans, err = st.Load(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, bans)
+}
+
+// Open creates a missing data dir, and the dirs above it, 0700 (Open's
+// doc: the file holds digests and client addresses), whatever the umask
+// lets through (mutant: MkdirAll with 0755).
+func TestOpenMakesAMissingDataDirPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "data")
+	st, err := Open(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		fi, err := os.Stat(d)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), d)
+	}
 }
