@@ -288,10 +288,12 @@ func (s *Service) noteWrite(at time.Time, err error) {
 	s.writeFault.Store(&fault{since: since, err: err})
 }
 
-// WriteErr is nil unless a write nobody waited for (a flapping ban, an
-// expiry's delete) failed since the store last took one: then since when
-// and the last error, for the identity note of /v1/health. An operator's
-// write is answered its error instead. The flapping ban is held in memory
+// WriteErr is nil unless a write nobody waited for and that no one else
+// tries again (a flapping ban) failed since the store last took one: then
+// since when and the last error, for the identity note of /v1/health. An
+// operator's write is answered its error instead, and an expiry's delete
+// is tried again on its own backoff and counted in
+// cliser_identity_expiries_pending. The flapping ban is held in memory
 // only, and a restart would lose it. Safe from any goroutine.
 func (s *Service) WriteErr() error {
 	f := s.writeFault.Load()
