@@ -124,3 +124,28 @@ func TestShutdownAllOneTaskPerLoop(t *testing.T) {
 	}
 	eventually(t, func() bool { n, _ := srv.reg.Counts(); return n == 0 }, "all acked and closed")
 }
+
+// An unanswered order closes its client after a keep-alive timeout
+// (docs/protocol.md, reason `shutdown`: "or did not within the
+// keep-alive timeout"), counted from the order. Found by a mutation
+// audit: with the order's deadline three timeouts away every test still
+// passed, as the one above only waits for the close.
+func TestShutdownOrderDeadlineIsOneKeepAliveTimeout(t *testing.T) {
+	const timeout = 2 * time.Minute
+	srv := startServer(t, WithLoops(1), WithKeepAlive(time.Hour, timeout))
+	c := srv.connect(t, "sd-deadline")
+	s := registeredSession(t, srv, "sd-deadline")
+	var before, after int64
+	onLoopSync(t, s.lp, func() { before = s.lp.now() })
+	require.NoError(t, s.Shutdown(""))
+	c.Expect("130 shutdown")
+	var due int64
+	onLoopSync(t, s.lp, func() {
+		after = s.lp.now()
+		require.True(t, s.is(shutdownPending))
+		due = s.lp.wheel.dueAt(s)
+	})
+	tick := int64(srv.opts.tick)
+	assert.GreaterOrEqual(t, due, before+int64(timeout), "not before a timeout from the order")
+	assert.LessOrEqual(t, due, after+int64(timeout)+tick, "one timeout from the order, rounded up to the tick")
+}
