@@ -25,3 +25,16 @@ func TestDrainingServerRefusesNewConnections(t *testing.T) {
 	assert.Equal(t, 1, rejected[protocol.ReasonServerShuttingDown])
 	assert.Empty(t, handshakes, "refused before its handshake: no handshake counted")
 }
+
+// A registered connection that ends during the drain with no reason of
+// its own (its peer's close, or the engine's stop cutting it untold) is
+// recorded "server shutting down": the server was stopping, and "server
+// restarted" says the process died (docs/protocol.md). Found by a
+// mutation audit: with the two swapped in OnClose, every test passed.
+func TestConnectionEndingDuringTheDrainIsRecordedShuttingDown(t *testing.T) {
+	srv := startServer(t)
+	c := srv.connect(t, "drain-leaver")
+	srv.draining.Store(true) // Stop's first step, before its loops tell anyone
+	_ = c.Conn.Close()
+	srv.waitDisconnected(t, "drain-leaver", protocol.ReasonServerShuttingDown)
+}
