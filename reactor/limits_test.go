@@ -357,3 +357,23 @@ func TestAuthFailWindowOpensAtTheFirstFailure(t *testing.T) {
 	assert.False(t, g.failed(p.ip, late+int64(2*time.Second)))
 	assert.True(t, g.failed(p.ip, late+int64(3*time.Second)), "three failures within 3 s: refused")
 }
+
+// A handshake that ends without registering (its client left, its
+// password was wrong) frees its slot too: else an address's slots leak
+// one per abandoned handshake until --max-handshakes-per-ip refuses it
+// for good. Found by a mutation audit: with OnClose's release removed,
+// every test passed.
+func TestAbandonedHandshakesFreeTheirSlots(t *testing.T) {
+	srv := startServer(t, WithMaxHandshakesPerIP(1))
+	left := srv.dialFrom(t, "127.0.0.12")
+	left.Expect("110 password")
+	_ = left.Conn.Close()
+	eventually(t, func() bool { return srv.Connections() == 0 }, "the abandoned handshake closed")
+
+	wrong := srv.dialFrom(t, "127.0.0.12")
+	wrong.Send("110 not-the-password\n")
+	wrong.ExpectClosed("110 password", closeLine(protocol.ReasonAuthFailed))
+	eventually(t, func() bool { return srv.Connections() == 0 }, "the failed handshake closed")
+
+	srv.dialFrom(t, "127.0.0.12").Register(testPassword, "slot-back")
+}
