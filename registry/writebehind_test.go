@@ -26,6 +26,7 @@ func TestFailingStoreIsLoggedOnceCountedAndRecovers(t *testing.T) {
 	startRunSynced(t, r, st)
 	require.NoError(t, r.StoreErr())
 
+	closedAt := time.Now()
 	require.NoError(t, st.Close()) // the store now fails every write: ErrClosed
 	for i := range 20 {
 		mustRegister(t, r, "wb-"+itoaPad(i))
@@ -37,8 +38,9 @@ func TestFailingStoreIsLoggedOnceCountedAndRecovers(t *testing.T) {
 	assert.GreaterOrEqual(t, h.Pending, 20, "the records wait in memory")
 	err := r.StoreErr()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "registry store cannot write since")
+	assert.Contains(t, err.Error(), "registry store cannot write since "+h.Since.UTC().Format(time.RFC3339))
 	assert.Contains(t, err.Error(), "records waiting")
+	assert.False(t, h.Since.Before(closedAt) || h.Since.After(time.Now()), "failing since %s: from the first failed flush", h.Since)
 	warned := logs.FilterMessageSnippet("writing to the store fails").All()
 	require.Len(t, warned, 1, "one warning for the whole outage, not one per flush")
 	assert.Equal(t, st.WhatToFix(), warned[0].ContextMap()["fix"], "the store's advice")
