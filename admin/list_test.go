@@ -302,3 +302,19 @@ func TestListPrefixHTTP(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, r.status)
 	assert.Contains(t, r.errorText(t), "prefix")
 }
+
+// A prefix as long as a client ID may be is one whole client ID, and
+// finds it: only a longer one is refused. Found by mutation: refusing a
+// prefix of exactly protocol.MaxClientID bytes passed.
+func TestListPrefixAsLongAsAClientID(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackConfig{})
+	cid := strings.Repeat("x", protocol.MaxClientID)
+	s.connect(t, cid)
+	var page admin.ListResponse
+	r := s.call(t, http.MethodGet, "/v1/clients?prefix="+cid, "")
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	r.decode(t, &page)
+	require.Len(t, page.Clients, 1)
+	assert.Equal(t, cid, page.Clients[0].CID)
+}
