@@ -27,6 +27,10 @@ var sseGolden = []struct {
 	{"data: unterminated", nil},
 	{"retry: 10\nfoo: bar\ndata: d\n\n", []sseEvent{{"", "", "d"}}},
 	{"id: a\x00b\ndata: d\n\n", []sseEvent{{"", "", "d"}}},
+	// The event type is the dispatched event's alone, and only one space
+	// after the colon is the framing's (WHATWG; found by mutation).
+	{"event: e\ndata: 1\n\ndata: 2\n\n", []sseEvent{{"", "e", "1"}, {"", "", "2"}}},
+	{"data:  two\n\n", []sseEvent{{"", "", " two"}}},
 }
 
 func TestReadSSEGolden(t *testing.T) {
