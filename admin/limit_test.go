@@ -26,10 +26,14 @@ func TestHealthzFollowsLiveness(t *testing.T) {
 	var live atomic.Bool
 	live.Store(true)
 	base := "http://" + listen(t, admin.New(registry.New(), admin.WithLive(live.Load)))
-	assert.Equal(t, http.StatusOK, send(t, base, request{path: "/healthz"}).status)
+	r := send(t, base, request{path: "/healthz"})
+	assert.Equal(t, http.StatusOK, r.status)
+	var body map[string]string
+	r.decode(t, &body)
+	assert.Equal(t, map[string]string{"status": "ok"}, body, "docs/operations.md's body")
 
 	live.Store(false)
-	r := send(t, base, request{path: "/healthz"})
+	r = send(t, base, request{path: "/healthz"})
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Contains(t, r.errorText(t), "protocol engine stopped")
 }
