@@ -1,0 +1,117 @@
+package admin_test
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/registry"
+)
+
+// holdBody starts a POST whose body is not all sent: a connection being
+// served (its request read) until finish is called.
+func holdBody(t *testing.T, addr string) (c *testkit.RawClient, finish func()) {
+	t.Helper()
+	const body = `{"reason":"x"}`
+	c = testkit.Dial(t, addr)
+	c.Send("POST /v1/shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body[:1])
+	return c, func() { c.Send(body[1:]) }
+}
+
+// An idle keep-alive is closed for room only once it has waited a second
+// (docs/security.md: "once that one has waited 1s"), and each such close
+// is counted in cliser_admin_connections_evicted_total. Found by mutation:
+// an eviction wait of 0, a dropped count, closed connections kept among
+// those to close (each counted again), and a connection closed for room
+// and again by the server counted out twice, all passed.
+func TestFullAdminListenerClosesAnIdleConnectionAfterASecond(t *testing.T) {
+	t.Parallel()
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	addr := listen(t, admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m)))
+	// Connections that closed by themselves are forgotten, not closed
+	// again (and counted) for room.
+	for range 2 {
+		require.NoError(t, healthzKeepAlive(t, addr).Conn.Close())
+	}
+	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 0 },
+		10*time.Second, 10*time.Millisecond, "the closed connections are still counted")
+	start := time.Now() // before either keep-alive began to wait
+	healthzKeepAlive(t, addr)
+	b := healthzKeepAlive(t, addr)
+	c, resp := getOn(t, addr, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.GreaterOrEqual(t, time.Since(start), time.Second, "an idle keep-alive was closed before it had waited 1 s")
+	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricAdminEvicted), "the one closed for room is counted")
+
+	// The one closed for room is closed again by the HTTP server: it
+	// still counts once (else the cap grows by one each time).
+	require.NoError(t, c.Conn.Close())
+	require.NoError(t, b.Conn.Close())
+	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 0 },
+		10*time.Second, 10*time.Millisecond, "all closed")
+	healthzKeepAlive(t, addr)
+	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 1 },
+		10*time.Second, 10*time.Millisecond, "one open, counted once")
+}
+
+// Connections being served are never closed for room, however long a new
+// one waits (docs/security.md: "while every one is being served, it
+// waits"). Found by mutation: a served connection dated like an idle one
+// was closed a second after its request began, and the test of the cap
+// only looked for 300 ms.
+func TestServedConnectionsAreNotClosedForRoom(t *testing.T) {
+	t.Parallel()
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	addr := listen(t, admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m)))
+	a, finishA := holdBody(t, addr)
+	holdBody(t, addr)
+	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 2 },
+		10*time.Second, 10*time.Millisecond, "both held")
+	extra := testkit.Dial(t, addr)
+	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	// Well past the second an idle one waits before it is closed.
+	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(2500*time.Millisecond)))
+	_, err := extra.R.ReadString('\n')
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "a served connection was closed for room")
+	require.True(t, ne.Timeout())
+	assert.Zero(t, metricValue(t, m, admin.MetricAdminEvicted))
+
+	finishA()
+	require.NoError(t, a.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	line, err := a.R.ReadString('\n')
+	require.NoError(t, err, "the held request is answered")
+	assert.Equal(t, "HTTP/1.1 202 Accepted\r\n", line)
+}
+
+// An event stream between two events is being served: a connection that
+// waits for room does not close it, however long ago it last wrote.
+// Found by mutation: a write's start kept after it ended made the stream
+// look stuck on a peer that does not read, and it was closed a second
+// later.
+func TestAStreamIsNotClosedForRoomBetweenEvents(t *testing.T) {
+	t.Parallel()
+	addr := listenWithEvents(t, admin.WithMaxConns(2))
+	stream, resp := getOn(t, addr, "/v1/events/stream")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	holdBody(t, addr)
+	extra := testkit.Dial(t, addr)
+	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	// Well past the second an idle one waits before it is closed.
+	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(2500*time.Millisecond)))
+	_, err := extra.R.ReadString('\n')
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "the stream was closed for room")
+	require.True(t, ne.Timeout())
+	require.NoError(t, stream.Conn.Close())
+}
