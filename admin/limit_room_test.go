@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
@@ -160,4 +162,27 @@ func TestAdminListenerDefaultCapIs256(t *testing.T) {
 			assert.Equal(t, 1.0, metricValue(t, m, admin.MetricAdminCapReached), "and that is the cap")
 		})
 	}
+}
+
+// A full listener logs once when it fills and once when half of it is
+// free again (docs/operations.md, cliser_admin_connection_cap_reached_total:
+// "then once when half of it is free again"). Found by mutation: the
+// second line never came, or only below half, and no test saw.
+func TestAdminListenerSaysWhenHalfOfItIsFreeAgain(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.InfoLevel)
+	reg := registry.New()
+	m := admin.NewMetrics(reg)
+	addr := listen(t, admin.New(reg, admin.WithMaxConns(4), admin.WithMetrics(m), admin.WithLogger(zap.New(core))))
+	held := make([]*testkit.RawClient, 4)
+	for i := range held {
+		held[i] = healthzKeepAlive(t, addr)
+	}
+	require.Equal(t, 1, logs.FilterMessageSnippet("admin listener full").Len())
+	for _, c := range held[:2] {
+		require.NoError(t, c.Conn.Close())
+	}
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("has room again").Len() == 1 },
+		10*time.Second, 10*time.Millisecond, "half free: said once")
+	assert.Equal(t, 2.0, metricValue(t, m, admin.MetricAdminConnections))
 }
