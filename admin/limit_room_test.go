@@ -121,25 +121,35 @@ func TestAStreamIsNotClosedForRoomBetweenEvents(t *testing.T) {
 // When a served connection closes, the one waiting for room is taken at
 // once, not at the next check a second later. Found by mutation: without
 // the signal of a close, the wait still ended, up to 1 s late; and a cap
-// of 1 was read as the default.
+// of 1 was read as the default. The quickest of three takes is judged: a
+// loaded machine delays some, the mutant delays every one by ~1 s.
 func TestWaitingConnectionTakesAFreedSlotAtOnce(t *testing.T) {
 	t.Parallel()
 	reg := registry.New()
 	m := admin.NewMetrics(reg)
 	addr := listen(t, admin.New(reg, admin.WithMaxConns(1), admin.WithMetrics(m)))
-	_, finish := holdBody(t, addr)
-	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 1 },
-		10*time.Second, 10*time.Millisecond, "held")
-	require.Equal(t, 1.0, metricValue(t, m, admin.MetricAdminCapReached), "a cap of 1 is full")
-	extra := testkit.Dial(t, addr) // accepted at once, then waits a second at most for room
-	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-	start := time.Now()
-	finish() // answered, then closed (it had a body)
-	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	line, err := extra.R.ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
-	assert.Less(t, time.Since(start), 500*time.Millisecond, "the freed slot was taken only at the next check")
+	quickest := time.Hour
+	for try := range 3 {
+		_, finish := holdBody(t, addr)
+		require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 1 },
+			10*time.Second, 10*time.Millisecond, "held")
+		if try == 0 {
+			require.Equal(t, 1.0, metricValue(t, m, admin.MetricAdminCapReached), "a cap of 1 is full")
+		}
+		extra := testkit.Dial(t, addr) // accepted at once, then waits a second at most for room
+		extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+		start := time.Now()
+		finish() // answered, then closed (it had a body)
+		require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		line, err := extra.R.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
+		quickest = min(quickest, time.Since(start))
+		require.NoError(t, extra.Conn.Close())
+		require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 0 },
+			10*time.Second, 10*time.Millisecond, "the slot freed for the next try")
+	}
+	assert.Less(t, quickest, 500*time.Millisecond, "the freed slot was taken only at the next check")
 }
 
 // The admin listener holds 256 connections by default (docs/security.md:
