@@ -51,6 +51,22 @@ func TestReadSSEGolden(t *testing.T) {
 	}
 }
 
+// seen is told of every line, the heartbeat's comments and blank lines
+// too: it is what keeps `cliser events --follow` on a quiet stream past
+// StreamIdle (found by mutation: with the call gone, every test passed,
+// and a follow hung up 45 s into a stream of heartbeats alone).
+func TestReadSSETellsSeenOfEveryLine(t *testing.T) {
+	seen := 0
+	err := readSSE(strings.NewReader(": ping\n\n: ping\n\nid: 1\ndata: {}\n\n"), func() { seen++ },
+		func(sseEvent) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != 7 {
+		t.Fatalf("seen %d lines, want 7", seen)
+	}
+}
+
 // FuzzReadSSE: any bytes read as a stream end in events or an error, never
 // a panic; an event framed by appendSSE reads back as itself, whatever its
 // fields hold. Seeded with the golden cases.
