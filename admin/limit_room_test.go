@@ -28,6 +28,20 @@ func holdBody(t *testing.T, addr string) (c *testkit.RawClient, finish func()) {
 	return c, func() { c.Send(body[1:]) }
 }
 
+// unanswered sends a /healthz on a new connection and fails t, saying
+// why, if it is answered within wait; it returns the connection.
+func unanswered(t *testing.T, addr string, wait time.Duration, why string) *testkit.RawClient {
+	t.Helper()
+	c := testkit.Dial(t, addr)
+	c.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	require.NoError(t, c.Conn.SetReadDeadline(time.Now().Add(wait)))
+	_, err := c.R.ReadString('\n')
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, why)
+	require.True(t, ne.Timeout(), why)
+	return c
+}
+
 // An idle keep-alive is closed for room only once it has waited a second
 // (docs/security.md: "once that one has waited 1s"), and each such close
 // is counted in cliser_admin_connections_evicted_total. Found by mutation:
@@ -79,14 +93,8 @@ func TestServedConnectionsAreNotClosedForRoom(t *testing.T) {
 	holdBody(t, addr)
 	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 2 },
 		10*time.Second, 10*time.Millisecond, "both held")
-	extra := testkit.Dial(t, addr)
-	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	// Well past the second an idle one waits before it is closed.
-	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(2500*time.Millisecond)))
-	_, err := extra.R.ReadString('\n')
-	var ne net.Error
-	require.ErrorAs(t, err, &ne, "a served connection was closed for room")
-	require.True(t, ne.Timeout())
+	unanswered(t, addr, 2500*time.Millisecond, "a served connection was closed for room")
 	assert.Zero(t, metricValue(t, m, admin.MetricAdminEvicted))
 
 	finishA()
@@ -107,14 +115,8 @@ func TestAStreamIsNotClosedForRoomBetweenEvents(t *testing.T) {
 	stream, resp := getOn(t, addr, "/v1/events/stream")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	holdBody(t, addr)
-	extra := testkit.Dial(t, addr)
-	extra.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	// Well past the second an idle one waits before it is closed.
-	require.NoError(t, extra.Conn.SetReadDeadline(time.Now().Add(2500*time.Millisecond)))
-	_, err := extra.R.ReadString('\n')
-	var ne net.Error
-	require.ErrorAs(t, err, &ne, "the stream was closed for room")
-	require.True(t, ne.Timeout())
+	unanswered(t, addr, 2500*time.Millisecond, "the stream was closed for room")
 	require.NoError(t, stream.Conn.Close())
 }
 
