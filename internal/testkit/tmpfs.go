@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -47,7 +50,10 @@ func FillDisk(t *testing.T, dir string) func() {
 // blocks, none fails) and returns the one that thaws it. The test is
 // skipped where mkfs.ext4, a loop mount or fsfreeze is not at hand (run
 // as root). The cleanup thaws it before unmounting: a process blocked
-// in a write to a frozen file system cannot even be killed.
+// in a write to a frozen file system cannot even be killed. Should the
+// test process die with the disk frozen (a test's timeout panics), a
+// process of its own thaws and unmounts it frozenAtMost after the freeze
+// (thawLater).
 func FrozenDisk(t *testing.T) (dir string, freeze func() (thaw func())) {
 	t.Helper()
 	for _, tool := range []string{"mkfs.ext4", "fsfreeze"} {
@@ -69,12 +75,18 @@ func FrozenDisk(t *testing.T) (dir string, freeze func() (thaw func())) {
 		t.Skipf("a frozen disk needs a loop mount, not permitted here (run as root): %v: %s", err, out)
 	}
 	var frozen bool
+	var watchdog *thawer
 	thaw := func() {
 		if frozen {
+			if watchdog != nil {
+				watchdog.stop()
+			}
 			out, err := exec.Command("fsfreeze", "-u", dir).CombinedOutput()
-			require.NoError(t, err, "%s", out)
-			frozen = false
+			if !strings.Contains(string(out), "Invalid argument") { // EINVAL: the thawer thawed it
+				require.NoError(t, err, "%s", out)
+			}
 		}
+		frozen = false
 	}
 	t.Cleanup(func() {
 		thaw()
@@ -84,6 +96,40 @@ func FrozenDisk(t *testing.T) (dir string, freeze func() (thaw func())) {
 		out, err := exec.Command("fsfreeze", "-f", dir).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		frozen = true
+		watchdog, err = thawLater(dir, frozenAtMost)
+		require.NoError(t, err)
 		return thaw
 	}
+}
+
+// frozenAtMost is how long a FrozenDisk stays frozen if its test never
+// thaws it: longer than any test keeps one frozen.
+var frozenAtMost = 5 * time.Minute
+
+// thawer is a process that thaws and unmounts a frozen disk after a while,
+// in a session of its own so that it outlives the test process. A frozen
+// mount left behind hangs every process that touches it: a CI run's
+// cleanup, rm -rf of its TMPDIR, sat in uninterruptible sleep for 40
+// minutes behind one whose test had timed out.
+type thawer struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func thawLater(dir string, after time.Duration) (*thawer, error) {
+	cmd := exec.Command("sh", "-c", `sleep "$1"; fsfreeze -u "$2"; umount -l "$2"`,
+		"thaw", strconv.FormatFloat(after.Seconds(), 'f', 3, 64), dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	w := &thawer{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(w.done) }()
+	return w, nil
+}
+
+// stop ends the thawer, which may have thawed the disk already.
+func (w *thawer) stop() {
+	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL) // sh and its sleep
+	<-w.done
 }
