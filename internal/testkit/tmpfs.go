@@ -109,8 +109,8 @@ var frozenAtMost = 5 * time.Minute
 // thawer is a process that thaws and unmounts a frozen disk after a while,
 // in a session of its own so that it outlives the test process. A frozen
 // mount left behind hangs every process that touches it: a CI run's
-// cleanup, rm -rf of its TMPDIR, sat in uninterruptible sleep for 40
-// minutes behind one whose test had timed out.
+// cleanup, rm -rf of its TMPDIR, sat in uninterruptible sleep for half an
+// hour behind one whose test had timed out.
 type thawer struct {
 	cmd  *exec.Cmd
 	done chan struct{}
