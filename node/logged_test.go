@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -181,24 +181,8 @@ func TestPriorEndsSayWhereADamagedEventStoppedThem(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return l.Newest() == 60 }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, l.Close())
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	// Every copy of event 5 (before the tail's 20): bbolt leaves stale
-	// pages behind its writes. The reason's opening quote: not JSON.
-	n := 0
-	for off := 0; ; n++ {
-		at := bytes.Index(raw[off:], []byte(`{"seq":5,`))
-		if at < 0 {
-			break
-		}
-		at += off
-		rs := bytes.Index(raw[at:], []byte(`"reason":"`))
-		require.Positive(t, rs)
-		raw[at+rs+len(`"reason":`)] = 'x'
-		off = at + 1
-	}
-	require.Positive(t, n)
-	require.NoError(t, os.WriteFile(path, raw, 0o600))
+	// Event 5 (before the tail's 20): the reason's opening quote, not JSON.
+	testkit.GarbleEvery(t, path, `{"seq":5,`, `"reason":`, 'x')
 
 	l, err = events.Open(path)
 	require.NoError(t, err)

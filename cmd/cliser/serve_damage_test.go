@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -67,25 +66,13 @@ func TestBinaryRefusesDamagedIdentityOrEventFile(t *testing.T) {
 // garbleEvent turns one stored event's opening brace into a bracket,
 // in place: the file's structure holds, the event does not read.
 func garbleEvent(t *testing.T, path string) {
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	at := bytes.Index(raw, []byte(`{"seq":1000,`))
-	require.Positive(t, at, "event 1000 is stored as its JSON")
-	raw[at] = '['
-	require.NoError(t, os.WriteFile(path, raw, 0o600))
+	testkit.GarbleEvery(t, path, `{"seq":1000,`, "", '[')
 }
 
 // garbleEventTime turns a digit of one stored event's time into a
 // letter, in place.
 func garbleEventTime(t *testing.T, path string) {
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	at := bytes.Index(raw, []byte(`{"seq":1000,`))
-	require.Positive(t, at, "event 1000 is stored as its JSON")
-	tm := bytes.Index(raw[at:], []byte(`"time":"`))
-	require.Positive(t, tm, "event 1000 has a time")
-	raw[at+tm+len(`"time":"`)] = 'x'
-	require.NoError(t, os.WriteFile(path, raw, 0o600))
+	testkit.GarbleEvery(t, path, `{"seq":1000,`, `"time":"`, 'x')
 }
 
 func garbage(t *testing.T, path string) {

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
 	"os"
@@ -52,4 +53,29 @@ func FreelistPage(t testing.TB, path string) int {
 	}
 	require.Greater(t, page, 1, "%s: no freelist page named", path)
 	return page
+}
+
+// GarbleEvery damages one stored record in place, the file's structure
+// kept: in every copy of the bytes at (bbolt leaves stale copies in freed
+// pages, and which copy is live depends on how the writes were batched),
+// it sets the byte just past the first after that follows to b (after
+// "": the first byte of at). It fails the test when path holds no copy.
+func GarbleEvery(t testing.TB, path, at, after string, b byte) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	n := 0
+	for off := 0; ; n++ {
+		i := bytes.Index(raw[off:], []byte(at))
+		if i < 0 {
+			break
+		}
+		i += off
+		j := bytes.Index(raw[i:], []byte(after))
+		require.GreaterOrEqual(t, j, 0, "%s: a copy of %q has no %q after it", path, at, after)
+		raw[i+j+len(after)] = b
+		off = i + 1
+	}
+	require.Positive(t, n, "%s holds no %q", path, at)
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
 }
