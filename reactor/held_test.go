@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -34,36 +35,57 @@ func TestBroadcastAcksAreAllClosedAsShutdown(t *testing.T) {
 	assert.Zero(t, srv.ordersOut.Load())
 }
 
-// An acked client's close is held while another's order is out, and goes
-// at the first walk once none is. The tick is an hour, so only the walks
-// the test runs itself close anything.
+// An acked client's close is held while another's order is out, until
+// the loop has read no ack for ackQuiet, and never past ackHold from the
+// first held; it goes at the first walk once no order is out, and the
+// loop then asks no walk of the ticker. The tick is an hour, so only the
+// walks the test runs itself close anything. Found by mutation: the
+// quiet time, the cap, and a release time kept after the list emptied
+// (the ticker woke the loop every tick from then on) all passed.
 func TestAckedCloseHeldWhileAnOrderIsOut(t *testing.T) {
 	srv := startServer(t, WithLoops(1), WithTick(time.Hour))
 	a := srv.connect(t, "held-a")
 	b := srv.connect(t, "held-b")
+	c := srv.connect(t, "held-c")
 	sa := registeredSession(t, srv, "held-a")
+	sc := registeredSession(t, srv, "held-c")
 	lp := sa.lp
-	require.Equal(t, 2, srv.ShutdownAll(""))
-	a.Expect("130 shutdown")
-	b.Expect("130 shutdown")
+	require.Equal(t, 3, srv.ShutdownAll(""))
+	for _, rc := range []*testkit.RawClient{a, b, c} {
+		rc.Expect("130 shutdown")
+	}
 	a.Send(protocol.ShutdownAck)
 	waitOnLoop(t, lp, func() bool { return sa.state == acked }, "a's ack read")
 
 	onLoopSync(t, lp, func() {
 		at := lp.releaseAt.Load()
 		assert.Len(t, lp.held, 1)
+		// docs/protocol.md: "read no ack for 100 ms, or 1 s after the first ack it held".
+		assert.Equal(t, int64(100*time.Millisecond), at-lp.holdSince, "the first ack is held for the quiet time")
 		assert.False(t, lp.heldDue(at-1), "b's order is out and the hold has time left")
 		assert.True(t, lp.heldDue(at), "the hold runs out")
+		lp.holdSince -= int64(time.Second) // as if a had been held a second
+	})
+	c.Send(protocol.ShutdownAck)
+	waitOnLoop(t, lp, func() bool { return sc.state == acked }, "c's ack read")
+	onLoopSync(t, lp, func() {
+		assert.Equal(t, lp.holdSince+int64(time.Second), lp.releaseAt.Load(), "acks read since do not hold a past its cap")
 	})
 	assert.Equal(t, int64(1), srv.ordersOut.Load(), "b's order")
 
 	b.Send(protocol.ShutdownAck)
 	waitOnLoop(t, lp, func() bool { return lp.heldDue(0) }, "no order out: the held closes may go")
-	onLoopSync(t, lp, func() { _ = lp.runDue(context.Background()) })
-	a.ExpectClosed()
-	b.ExpectClosed()
-	srv.waitDisconnected(t, "held-a", protocol.ReasonShutdown)
-	srv.waitDisconnected(t, "held-b", protocol.ReasonShutdown)
+	onLoopSync(t, lp, func() {
+		_ = lp.runDue(context.Background())
+		assert.Empty(t, lp.held)
+		assert.False(t, lp.heldDue(math.MaxInt64), "nothing held: the ticker has no walk to ask for")
+	})
+	for _, rc := range []*testkit.RawClient{a, b, c} {
+		rc.ExpectClosed()
+	}
+	for _, cid := range []string{"held-a", "held-b", "held-c"} {
+		srv.waitDisconnected(t, cid, protocol.ReasonShutdown)
+	}
 }
 
 // Stop closes a held client as its ack asked (no 190, reason shutdown),
