@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"maps"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -186,8 +187,12 @@ var (
 		" 120 ":                         2 * time.Minute,
 		"Mon, 30 Nov 2026 10:00:30 GMT": 30 * time.Second,
 		"Mon, 30 Nov 2026 09:00:00 GMT": 0, // in the past: at once
+		// Past a Duration: the longest one, not refused (it was
+		// refused, and the backoff's 1 s came instead).
+		"99999999999999999999999": time.Duration(math.MaxInt64/int64(time.Second)) * time.Second,
+		"9223372036854775808":     time.Duration(math.MaxInt64/int64(time.Second)) * time.Second,
 	}
-	retryAfterRefused = []string{"", "-1", "1.5", "soon", "99999999999999999999999"}
+	retryAfterRefused = []string{"", "-1", "+5", "1.5", "soon", "1 2"}
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -214,6 +219,8 @@ func TestRetryWaitHonoursRetryAfterOn429And503Only(t *testing.T) {
 		"honoured beyond the backoff's ceiling")
 	require.Equal(t, maxRetryAfter, retryWait(1, 429, http.Header{"Retry-After": {"864000"}}, time.Second, time.Minute, now),
 		"but not for days")
+	require.Equal(t, maxRetryAfter, retryWait(1, 503, http.Header{"Retry-After": {"99999999999999999999999"}}, time.Second, time.Minute, now),
+		"nor for more seconds than a Duration holds")
 }
 
 // Every wait lies in EVENTS.md's 1 s to 5 min, the top doubling each try,

@@ -16,10 +16,13 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseUint(v, 10, 63); err == nil {
+	if strings.Trim(v, "0123456789") == "" {
+		// delay-seconds: digits only. Past what a Duration holds is "a
+		// long time", not no header (retryWait caps it at an hour).
 		const most = uint64(1<<63-1) / uint64(time.Second)
-		if secs > most {
-			secs = most
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || secs > most {
+			secs = most // err: only ErrRange, v being digits
 		}
 		return time.Duration(secs) * time.Second, true
 	}
