@@ -1,0 +1,43 @@
+package testkit
+
+import (
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+// A test binary that panics on its -timeout runs no cleanup: the servers
+// it started lived on (one was found still serving 100 minutes later),
+// holding ports and CPU for the packages after it. So the processes the
+// helpers start are killed by the kernel when the test process ends.
+// Linux sends that signal (Pdeathsig) when the thread that forked the
+// child exits, not the process, and Go ends a thread whose locked
+// goroutine exits: so every start is made on one thread, locked to a
+// goroutine that never returns.
+
+var (
+	tiedOnce sync.Once
+	tiedRuns chan func()
+)
+
+// startTied starts cmd so that it is killed when this process ends.
+// Safe from any goroutine.
+func startTied(cmd *exec.Cmd) error {
+	tiedOnce.Do(func() {
+		tiedRuns = make(chan func())
+		go func() {
+			runtime.LockOSThread() // for good: this thread is every child's parent
+			for f := range tiedRuns {
+				f()
+			}
+		}()
+	})
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	done := make(chan error, 1)
+	tiedRuns <- func() { done <- cmd.Start() }
+	return <-done
+}
