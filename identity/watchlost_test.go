@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,5 +179,35 @@ func TestServiceReloadClosesWhatItsLostWatchMissed(t *testing.T) {
 	waitExpired(t, f, bs, "ended-meanwhile")
 	assert.Equal(t, 1, f.logged(zapcore.WarnLevel, "identity: store watch failed; not ready until it is back"))
 	assert.Zero(t, f.logged(zapcore.ErrorLevel, "identity: the store was made anew"))
+	assert.Equal(t, 1, f.logged(zapcore.InfoLevel, "identity: store watch back"))
+}
+
+// A watch that found the store made anew (the cluster's buckets gone
+// from NATS) takes the new store as it is: what the old one held is gone
+// from every node alike and no operator revoked it, so no session is
+// closed for it, and the operator is told at error level what was lost.
+// An ended ban found there is expired all the same. (Mutants: reload
+// taken for renew, the renewed test or its log swapped, renew's expiry
+// dropped.)
+func TestServiceRenewedStoreClosesNothing(t *testing.T) {
+	bs := openBolt(t)
+	ctx := t.Context()
+	f := startLostWatch(t, bs)
+	_, _, err := f.s.Enroll(ctx, "wiped", 0)
+	require.NoError(t, err)
+
+	// The store made anew: the credential is gone with the old one.
+	require.NoError(t, bs.DeleteCredential(ctx, "wiped"))
+	now := time.Now()
+	ended := now.Add(-time.Hour)
+	require.NoError(t, bs.PutBan(ctx, cidBan("ended-anew", identity.ByOperator, now.Add(-2*time.Hour), &ended)))
+
+	f.lose(t, fmt.Errorf("%w: bucket gone for the test", identity.ErrStoreRenewed))
+	assert.Empty(t, f.closed(), "a store made anew closed sessions")
+	_, held := f.s.Credential("wiped")
+	assert.False(t, held, "the credential the new store lacks is still held")
+	waitExpired(t, f, bs, "ended-anew")
+	assert.Equal(t, 1, f.logged(zapcore.ErrorLevel, "identity: the store was made anew"))
+	assert.Zero(t, f.logged(zapcore.WarnLevel, "identity: store watch failed"))
 	assert.Equal(t, 1, f.logged(zapcore.InfoLevel, "identity: store watch back"))
 }
