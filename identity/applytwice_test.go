@@ -1,0 +1,54 @@
+package identity_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/protocol"
+)
+
+// applyStore is a bbolt store whose Watch hands its apply to the test,
+// which plays the changes other nodes made through it.
+type applyStore struct {
+	identity.Store
+	apply atomic.Pointer[func(identity.Change)]
+}
+
+func (a *applyStore) Watch(ctx context.Context, apply func(identity.Change)) error {
+	a.apply.Store(&apply)
+	<-ctx.Done()
+	return nil
+}
+
+// Another node's change reaches a node more than once (its notice, its
+// watch, a watch made again that replays from a revision): the first
+// closes what it closes, the next close nothing. A client ID whose
+// credential was deleted may connect again with the shared password; a
+// replay of the delete must not close it with 190 revoked. The same for
+// a ban replayed. (Mutants of watch.go's apply: forgetCredential's
+// answer and holdBan's ignored.)
+func TestServiceChangeSeenAgainClosesNothing(t *testing.T) {
+	st := &applyStore{Store: openBolt(t)}
+	rec := &recorder{}
+	s := startExpiry(t, st, rec, identity.WithCloser(rec.close))
+	require.Eventually(t, func() bool { return st.apply.Load() != nil }, 5*time.Second, time.Millisecond, "the watch did not start")
+	apply := *st.apply.Load()
+	_, _, err := s.Enroll(t.Context(), "dev-1", 0)
+	require.NoError(t, err)
+
+	ban := identity.Ban{Kind: identity.KindCID, Value: "dev-2", By: identity.ByOperator, At: time.Now()}
+	for range 2 {
+		apply(identity.Change{CredentialDeleted: "dev-1"})
+		apply(identity.Change{Ban: &ban})
+	}
+	assert.Equal(t, protocol.ReasonNone, s.Admit("dev-1", digest("pw"), true), "the shared password admits dev-1 again")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	assert.Equal(t, []string{"dev-1 revoked", "dev-2 banned"}, rec.closed)
+}
