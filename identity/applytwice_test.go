@@ -52,3 +52,21 @@ func TestServiceChangeSeenAgainClosesNothing(t *testing.T) {
 	defer rec.mu.Unlock()
 	assert.Equal(t, []string{"dev-1 revoked", "dev-2 banned"}, rec.closed)
 }
+
+// Another node's flapping ban refuses new registrations here too, but
+// closes no session: a flapping ban leaves the connected session alone
+// (IDENTITY.md), on every node. (Mutant: apply's b.closes dropped, which
+// closed the twins' sessions on the other nodes with 190 banned.)
+func TestServiceOthersFlappingBanClosesNothing(t *testing.T) {
+	st := &applyStore{Store: openBolt(t)}
+	rec := &recorder{}
+	s := startExpiry(t, st, rec, identity.WithCloser(rec.close))
+	require.Eventually(t, func() bool { return st.apply.Load() != nil }, 5*time.Second, time.Millisecond, "the watch did not start")
+	until := time.Now().Add(time.Minute)
+	(*st.apply.Load())(identity.Change{Ban: &identity.Ban{Kind: identity.KindCID, Value: "twin", By: identity.ByFlapping,
+		At: time.Now(), Until: &until}})
+	assert.Equal(t, protocol.ReasonBanned, s.Admit("twin", nil, true), "the flapping ban is not held")
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	assert.Empty(t, rec.closed, "another node's flapping ban closed a session")
+}
