@@ -1,0 +1,73 @@
+package identity_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/identity/boltstore"
+)
+
+// downStore is a bbolt store whose PutBan fails while down is set, and
+// whose first PutBan of the client ID hold waits for release.
+type downStore struct {
+	*boltstore.Store
+	down    atomic.Bool
+	puts    atomic.Int32
+	hold    string
+	held    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (d *downStore) PutBan(ctx context.Context, b identity.Ban) error {
+	d.puts.Add(1)
+	if d.hold != "" && b.Value == d.hold && d.held.CompareAndSwap(false, true) {
+		close(d.entered)
+		<-d.release
+	}
+	if d.down.Load() {
+		return errStoreAway
+	}
+	return d.Store.PutBan(ctx, b)
+}
+
+// flap registers cid until its flapping ban starts (limit 2).
+func flap(s *identity.Service, cid string) {
+	for range 3 {
+		s.Admit(cid, nil, true)
+	}
+}
+
+// A flapping ban whose write failed lands before an operator's later write
+// of the same key, not after it: the operator's ban until lifted, made
+// once the store was back, stayed in the store, not the flapping ban of a
+// minute. Mutant Q10 (the pending writes not tried before an operator's
+// write) made the operator's write first and the pending one over it at
+// the next retry.
+func TestServicePendingWriteLandsBeforeAnOperatorsLaterWrite(t *testing.T) {
+	bs := openBolt(t)
+	st := &downStore{Store: bs}
+	st.down.Store(true)
+	s := startExpiry(t, st, &recorder{}, identity.WithFlapping(2, time.Minute, time.Minute))
+	flap(s, "dev-1")
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, time.Millisecond, "the flapping ban's write did not fail")
+
+	st.down.Store(false)
+	_, err := s.AddBan(t.Context(), identity.KindCID, "dev-1", "by hand", 0)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.WriteErr() == nil }, 5*time.Second, time.Millisecond, "the flapping ban's write never landed")
+
+	_, bans, err := bs.Load(t.Context())
+	require.NoError(t, err)
+	require.Len(t, bans, 1)
+	assert.Equal(t, identity.ByOperator, bans[0].By, "the store holds %+v", bans[0])
+	b, ok := s.Ban(identity.BanKey{Kind: identity.KindCID, Value: "dev-1"})
+	require.True(t, ok)
+	assert.Equal(t, identity.ByOperator, b.By)
+}
