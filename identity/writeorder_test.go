@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,4 +71,43 @@ func TestServicePendingWriteLandsBeforeAnOperatorsLaterWrite(t *testing.T) {
 	b, ok := s.Ban(identity.BanKey{Kind: identity.KindCID, Value: "dev-1"})
 	require.True(t, ok)
 	assert.Equal(t, identity.ByOperator, b.By)
+}
+
+// Operators' writes queued while a write fails are answered that failure
+// at once, without each trying the store again (NATS without a quorum
+// takes writeTimeout, 3 s, to fail each: five queued writes answered in
+// 15 s, past an admin client's 5). Mutant Q9 (the queued-before-the-
+// failure test dropped) tried the failed write again for each.
+func TestServiceWritesQueuedDuringAFailureDoNotTryTheStore(t *testing.T) {
+	bs := openBolt(t)
+	st := &downStore{Store: bs, hold: "dev-1", entered: make(chan struct{}), release: make(chan struct{})}
+	st.down.Store(true)
+	s := startExpiry(t, st, &recorder{}, identity.WithFlapping(2, time.Minute, time.Minute))
+	flap(s, "dev-1")
+	select {
+	case <-st.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the flapping ban's write did not reach the store")
+	}
+
+	const n = 5
+	answers := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.AddBan(t.Context(), identity.KindIP, fmt.Sprintf("192.0.2.%d", i+1), "", 0)
+			answers <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return s.QueuedWrites() == n }, 5*time.Second, time.Millisecond)
+	close(st.release) // the flapping ban's write fails
+	for range n {
+		select {
+		case err := <-answers:
+			require.ErrorContains(t, err, "this one was not made")
+		case <-time.After(10 * time.Second):
+			t.Fatal("a queued write was not answered")
+		}
+	}
+	// One try, and at most one more from the retry's tick meanwhile.
+	assert.LessOrEqual(t, st.puts.Load(), int32(2), "the queued writes tried the store")
 }
