@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,4 +111,33 @@ func TestServiceWritesQueuedDuringAFailureDoNotTryTheStore(t *testing.T) {
 	}
 	// One try, and at most one more from the retry's tick meanwhile.
 	assert.LessOrEqual(t, st.puts.Load(), int32(2), "the queued writes tried the store")
+}
+
+// The identity note's "since" is when the writes began to fail, and
+// stays so while the retries fail too (noteWrite: the first failure's
+// time, the last one's error). Mutant Q26 showed the last retry's time,
+// so an outage of an hour read as a second old.
+func TestServiceWriteNoteKeepsTheFirstFailuresTime(t *testing.T) {
+	bs := openBolt(t)
+	s := startExpiry(t, bs, &recorder{}, identity.WithFlapping(2, time.Minute, time.Minute))
+	require.NoError(t, bs.Close()) // every write fails from now on
+	flap(s, "dev-1")
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, time.Millisecond)
+	first := noteSince(t, s)
+	n := s.StoreErrors()
+	// The retries come a second apart: three more end two seconds later,
+	// and the last one's note is at least the second's.
+	require.Eventually(t, func() bool { return s.StoreErrors() >= n+3 }, 10*time.Second, 5*time.Millisecond, "the write was not tried again")
+	assert.Equal(t, first, noteSince(t, s))
+}
+
+// noteSince is the time in s's identity note.
+func noteSince(t *testing.T, s *identity.Service) string {
+	t.Helper()
+	err := s.WriteErr()
+	require.Error(t, err)
+	_, rest, ok := strings.Cut(err.Error(), "fail since ")
+	require.True(t, ok, "%v", err)
+	since, _, _ := strings.Cut(rest, " ")
+	return since
 }
