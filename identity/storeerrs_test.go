@@ -83,3 +83,21 @@ func TestServiceWriteNoteClearsWhenTheDiskHasRoom(t *testing.T) {
 	}
 	assert.True(t, held, "the ban whose write failed is in the store once there is room")
 }
+
+// An ended ban's delete that the store fails is no write held in memory
+// only: it is tried again on its own backoff and counted in
+// cliser_identity_expiries_pending, and the identity note (which says a
+// flapping ban is held in memory only) stays unset. Mutant Q23 noted it,
+// and the note told the operator of a flapping ban that did not exist.
+func TestServiceFailedExpiryIsNotNoted(t *testing.T) {
+	st := &expiryStore{Store: openBolt(t)}
+	st.fail.Store(1 << 20) // every delete fails
+	s := startExpiry(t, st, &recorder{}, identity.WithExpiryRetry(5*time.Millisecond, 5*time.Millisecond))
+	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.7", "", time.Millisecond)
+	require.NoError(t, err)
+	// Writes go one at a time: once the second failure is counted, the
+	// first one's note would be made.
+	require.Eventually(t, func() bool { return s.StoreErrors() >= 2 }, 5*time.Second, time.Millisecond, "the delete was not tried twice")
+	assert.NoError(t, s.WriteErr())
+	assert.Equal(t, 1, s.PendingExpiries())
+}
