@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,22 @@ func TestServiceStoreWriteFailuresLogTheirStartAndEnd(t *testing.T) {
 	back := logs.FilterMessage("identity: store writes succeed again").All()
 	require.Len(t, back, 1)
 	assert.Equal(t, zapcore.InfoLevel, back[0].Level)
+}
+
+// A write the store never took, still waiting for its retry when the
+// service stops, is dropped with a warning: what it held (a flapping ban)
+// lived in memory only. Mutant Q27 (the warning dropped) passed every
+// test.
+func TestServiceStopWarnsOfWritesNeverTaken(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	bs := openBolt(t)
+	s := startExpiry(t, bs, &recorder{}, identity.WithLogger(zap.New(core)), identity.WithFlapping(2, time.Minute, time.Minute))
+	require.NoError(t, bs.Close()) // every write fails from now on
+	flap(s, "dev-1")
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, time.Millisecond)
+	require.NoError(t, s.Close())
+	dropped := logs.FilterMessage("identity: writes the store never took are dropped at the stop: what they held lived in memory only").All()
+	require.Len(t, dropped, 1)
+	assert.Equal(t, zapcore.WarnLevel, dropped[0].Level)
+	assert.EqualValues(t, 1, dropped[0].ContextMap()["writes"])
 }
