@@ -78,7 +78,9 @@ func TestServicePendingWriteLandsBeforeAnOperatorsLaterWrite(t *testing.T) {
 // at once, without each trying the store again (NATS without a quorum
 // takes writeTimeout, 3 s, to fail each: five queued writes answered in
 // 15 s, past an admin client's 5). Mutant Q9 (the queued-before-the-
-// failure test dropped) tried the failed write again for each.
+// failure test dropped) tried the failed write again for each; Q11
+// left them out of cliser_identity_writes_abandoned_total, which
+// docs/identity.md says counts them.
 func TestServiceWritesQueuedDuringAFailureDoNotTryTheStore(t *testing.T) {
 	bs := openBolt(t)
 	st := &downStore{Store: bs, hold: "dev-1", entered: make(chan struct{}), release: make(chan struct{})}
@@ -111,6 +113,7 @@ func TestServiceWritesQueuedDuringAFailureDoNotTryTheStore(t *testing.T) {
 	}
 	// One try, and at most one more from the retry's tick meanwhile.
 	assert.LessOrEqual(t, st.puts.Load(), int32(2), "the queued writes tried the store")
+	assert.Equal(t, uint64(n), s.AbandonedWrites(), "the writes not made are counted (cliser_identity_writes_abandoned_total)")
 }
 
 // The identity note's "since" is when the writes began to fail, and
