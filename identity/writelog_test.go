@@ -62,3 +62,18 @@ func TestServiceStopWarnsOfWritesNeverTaken(t *testing.T) {
 	assert.Equal(t, zapcore.WarnLevel, dropped[0].Level)
 	assert.EqualValues(t, 1, dropped[0].ContextMap()["writes"])
 }
+
+// A write queued once the service has stopped (a flapping ban from a
+// registration admitted during the shutdown) is not made: it is counted
+// as a failed write and logged, not lost without a trace. Mutant Q4 (the
+// count dropped) passed every test.
+func TestServiceWriteAfterTheStopIsCounted(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	s := startExpiry(t, openBolt(t), &recorder{}, identity.WithLogger(zap.New(core)), identity.WithFlapping(2, time.Minute, time.Minute))
+	require.NoError(t, s.Close())
+	flap(s, "dev-1")
+	assert.Equal(t, uint64(1), s.StoreErrors())
+	dropped := logs.FilterMessage("identity: store write dropped: the service is stopped").All()
+	require.Len(t, dropped, 1)
+	assert.Equal(t, zapcore.WarnLevel, dropped[0].Level)
+}
