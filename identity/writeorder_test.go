@@ -144,3 +144,31 @@ func noteSince(t *testing.T, s *identity.Service) string {
 	since, _, _ := strings.Cut(rest, " ")
 	return since
 }
+
+// A write queued when the service stops is made before it ends (the
+// drain in runWrites): a flapping ban made just before a shutdown is in
+// the store at the next start. Mutant Q6 (the drain dropped) lost it when
+// the stop was seen before the queued write; which of the two the writer
+// sees first is chance, so the stop is made ten times.
+func TestServiceStopMakesTheQueuedWrites(t *testing.T) {
+	for i := range 10 {
+		bs := openBolt(t)
+		st := &downStore{Store: bs, hold: "slow", entered: make(chan struct{}), release: make(chan struct{})}
+		ctx, cancel := context.WithCancel(t.Context())
+		s := identity.New(identity.WithStore(st), identity.WithFlapping(2, time.Minute, time.Minute))
+		require.NoError(t, s.Start(ctx))
+		flap(s, "slow")
+		select {
+		case <-st.entered: // the writer is busy: what follows is queued
+		case <-time.After(5 * time.Second):
+			t.Fatal("the first write did not reach the store")
+		}
+		flap(s, "dev-1")
+		cancel()
+		close(st.release)
+		require.NoError(t, s.Close())
+		_, bans, err := bs.Load(t.Context())
+		require.NoError(t, err)
+		require.Len(t, bans, 2, "stop %d: the write queued at the stop was not made", i+1)
+	}
+}
