@@ -172,3 +172,45 @@ func TestServiceStopMakesTheQueuedWrites(t *testing.T) {
 		require.Len(t, bans, 2, "stop %d: the write queued at the stop was not made", i+1)
 	}
 }
+
+// flakyStore fails ExpireBan as expiryStore does, and PutBan while down.
+type flakyStore struct {
+	*expiryStore
+	down atomic.Bool
+}
+
+func (f *flakyStore) PutBan(ctx context.Context, b identity.Ban) error {
+	if f.down.Load() {
+		return errStoreAway
+	}
+	return f.expiryStore.PutBan(ctx, b)
+}
+
+// A failed flapping ban's write, tried again once the store is back,
+// clears the identity note even if an ended ban's delete queued behind it
+// still fails: that delete has its own backoff and is no write held in
+// memory only. Mutant Q12 (a failing delete stopped the retry) kept it at
+// the head of the retries: the note said a flapping ban lived in memory
+// only for as long as the deletes failed, and every operator's write was
+// answered that the store failed.
+func TestServiceFailingExpiryDoesNotHoldTheRetries(t *testing.T) {
+	bs := openBolt(t)
+	until := time.Now().Add(200 * time.Millisecond).UTC()
+	require.NoError(t, bs.PutBan(t.Context(), identity.Ban{Kind: identity.KindIP, Value: "192.0.2.7", By: identity.ByOperator,
+		At: time.Now().UTC(), Until: &until}))
+	st := &flakyStore{expiryStore: &expiryStore{Store: bs}}
+	st.fail.Store(1 << 20) // every delete fails
+	st.down.Store(true)
+	s := startExpiry(t, st, &recorder{}, identity.WithFlapping(2, time.Minute, time.Minute),
+		identity.WithExpiryRetry(5*time.Millisecond, 5*time.Millisecond))
+	flap(s, "dev-1")
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, time.Millisecond)
+	// The ban ends: its delete, queued behind the failed write, waits
+	// with it for the retry.
+	require.Eventually(t, func() bool { return s.PendingExpiries() == 1 }, 5*time.Second, time.Millisecond)
+	st.down.Store(false)
+	require.Eventually(t, func() bool { return s.WriteErr() == nil }, 5*time.Second, time.Millisecond,
+		"the note stayed though the flapping ban was written")
+	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.8", "", 0)
+	require.NoError(t, err)
+}
