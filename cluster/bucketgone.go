@@ -34,7 +34,7 @@ func (n *Node) remakeIfGone(within time.Duration) bool {
 	if !errors.Is(err, jetstream.ErrBucketNotFound) {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, natsretry.SetupTimeout)
+	ctx, cancel := natsretry.SetupContext(n.ctx, n.log)
 	defer cancel()
 	if err := n.remakeBuckets(ctx); err != nil {
 		n.log.Warn("cluster: the cluster's buckets are gone from NATS and could not be made again; tried at the next heartbeat", zap.Error(err))

@@ -71,7 +71,7 @@ var (
 // node's replica count) and returns the store on them. Safe from any
 // goroutine; call it once.
 func (n *Node) IdentityStore() (*IdentityStore, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
+	ctx, cancel := natsretry.SetupContext(context.Background(), n.log)
 	defer cancel()
 	creds, err := identityBucket(ctx, n.js, CredentialsBucket, n.opts.replicas)
 	if err != nil {

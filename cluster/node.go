@@ -147,7 +147,7 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 	if err != nil {
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, natsretry.SetupTimeout)
+	ctx, cancel := natsretry.SetupContext(ctx, o.log)
 	defer cancel()
 	clients, err := clientsBucket(ctx, js, o)
 	if err != nil {

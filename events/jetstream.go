@@ -145,7 +145,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	if err != nil {
 		return nil, fmt.Errorf("events: jetstream: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
+	ctx, cancel := natsretry.SetupContext(context.Background(), o.log)
 	defer cancel()
 	warnIfRetentionDiffers(ctx, js, so.name, o.retention, o.log)
 	cfg := streamConfig(so, o.retention)

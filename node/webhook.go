@@ -82,7 +82,7 @@ func clusterWebhook(o *options, b *backend, opts *[]webhook.Option) (webhook.Cur
 	}
 	// The budget of the cluster's other buckets: nodes started together
 	// on a fresh NATS cluster meet here too (natsretry.Setup).
-	ctx, cancel := context.WithTimeout(context.Background(), natsretry.SetupTimeout)
+	ctx, cancel := natsretry.SetupContext(context.Background(), o.log)
 	defer cancel()
 	cursor, err := webhook.NewKVCursor(ctx, js, o.hook.URL, o.replicas)
 	if err != nil {

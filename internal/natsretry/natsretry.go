@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 )
 
 // Pause paces the tries: a stream elects a leader or a node dials another
@@ -58,10 +59,21 @@ const SetupTimeout = 30 * time.Second
 // server goes on placing the stream, and a later try finds it made.
 const SetupTryTimeout = 5 * time.Second
 
+type setupLogKey struct{}
+
+// SetupContext is the context of a start's making of streams and
+// buckets: SetupTimeout from parent, with log for Setup's tries again.
+// Each such try is logged: a node whose creates went unanswered was
+// silent for 23 s between "cluster: joined" and ready.
+func SetupContext(parent context.Context, log *zap.Logger) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithValue(parent, setupLogKey{}, log), SetupTimeout)
+}
+
 // Setup calls f with a context of at most SetupTryTimeout, and again,
 // after a pause of up to a second, while a try ran out of that time or met
 // a stream being placed (placing), and ctx has some left; it returns f's
-// last answer. The pause is random:
+// last answer, and logs each try again to SetupContext's logger. The
+// pause is random:
 // nodes started together would otherwise try again together, and meet
 // again. f must be safe to repeat (a create-or-update of one config).
 // Without a deadline on ctx, f is called once, with ctx.
@@ -69,12 +81,17 @@ func Setup[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 	if _, ok := ctx.Deadline(); !ok {
 		return f(ctx)
 	}
-	for {
+	log, _ := ctx.Value(setupLogKey{}).(*zap.Logger)
+	for try := 1; ; try++ {
 		tctx, cancel := context.WithTimeout(ctx, SetupTryTimeout)
 		v, err := f(tctx)
 		cancel()
 		if err == nil || ctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || placing(err)) {
 			return v, err
+		}
+		if log != nil {
+			log.Info("NATS: a stream or bucket of the start got no answer in time, or was seen half made; trying again "+
+				"(NATS leaves unanswered a create that another node's overtook)", zap.Int("try", try), zap.Error(err))
 		}
 		select {
 		case <-ctx.Done():

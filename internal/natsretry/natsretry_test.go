@@ -11,6 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // A request nobody got is sent again until it is answered or the time is
@@ -86,4 +89,39 @@ func TestSetupTriesAgainAStreamBeingPlaced(t *testing.T) {
 	defer cancelShort()
 	_, err = Setup(short, func(context.Context) (int, error) { return 0, jetstream.ErrStreamNotFound })
 	assert.ErrorIs(t, err, jetstream.ErrStreamNotFound, "ctx's end gives the last error")
+}
+
+// Each try again is logged to SetupContext's logger, with its number and
+// why, so a slow start says what it waits for (a node was silent for 23 s
+// between "cluster: joined" and ready); a first try that works, or one
+// that fails for good, logs nothing here (its caller says why).
+func TestSetupLogsEachTryAgain(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	ctx, cancel := SetupContext(context.Background(), zap.New(core))
+	defer cancel()
+	deadline, ok := ctx.Deadline()
+	require.True(t, ok)
+	assert.InDelta(t, float64(SetupTimeout), float64(time.Until(deadline)), float64(time.Second))
+
+	calls := 0
+	_, err := Setup(ctx, func(context.Context) (int, error) {
+		if calls++; calls < 3 {
+			return 0, context.DeadlineExceeded
+		}
+		return 1, nil
+	})
+	require.NoError(t, err)
+	tries := logs.FilterMessageSnippet("trying again").All()
+	require.Len(t, tries, 2)
+	for i, e := range tries {
+		assert.Equal(t, zapcore.InfoLevel, e.Level)
+		assert.EqualValues(t, i+1, e.ContextMap()["try"])
+		assert.Equal(t, context.DeadlineExceeded.Error(), e.ContextMap()["error"])
+	}
+
+	_, err = Setup(ctx, func(context.Context) (int, error) { return 0, jetstream.ErrBucketExists })
+	require.Error(t, err)
+	_, err = Setup(ctx, func(context.Context) (int, error) { return 1, nil })
+	require.NoError(t, err)
+	assert.Equal(t, 2, logs.Len(), "only tries again are logged")
 }
