@@ -21,17 +21,26 @@ var (
 	tiedRuns chan func()
 )
 
+// TiedParent names the goroutine that starts the helpers' processes and
+// lives as long as the test process: a goroutine leak check ignores it
+// (goleak.IgnoreTopFunction).
+const TiedParent = "github.com/cliser/cliser/internal/testkit.tiedParent"
+
+// tiedParent runs the starts, on a thread of its own for good: this
+// thread is every tied child's parent.
+func tiedParent() {
+	runtime.LockOSThread()
+	for f := range tiedRuns {
+		f()
+	}
+}
+
 // startTied starts cmd so that it is killed when this process ends.
 // Safe from any goroutine.
 func startTied(cmd *exec.Cmd) error {
 	tiedOnce.Do(func() {
 		tiedRuns = make(chan func())
-		go func() {
-			runtime.LockOSThread() // for good: this thread is every child's parent
-			for f := range tiedRuns {
-				f()
-			}
-		}()
+		go tiedParent()
 	})
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
