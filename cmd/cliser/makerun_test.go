@@ -62,7 +62,12 @@ func TestMakeRun(t *testing.T) {
 					tc.config+"\nlisten: "+addr+"\nadmin-listen: \"off\"\ndata-dir: "+t.TempDir()+"\n")}
 			}
 			out := runMake(t, root, bin, append(env, settings...))
-			waitAccepting(t, addr, out)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("make run wrote:\n%s", out)
+				}
+			})
+			waitReady(t, addr, out)
 			testkit.Dial(t, addr).Register(tc.admitted, "make-run-1")
 			c := testkit.Dial(t, addr)
 			c.Send("110 " + tc.refused + "\n")
@@ -126,13 +131,19 @@ func runMake(t *testing.T, root, bin string, env []string) *testkit.LockedBuffer
 	return out
 }
 
-func waitAccepting(t *testing.T, addr string, out *testkit.LockedBuffer) {
+// waitReady waits for the ready line of the server make run started,
+// naming addr: that server, not another process that took the port after
+// it was picked, holds it. A bare connect passed once before a
+// registration was reset with nothing read (CI, load 5), and the test
+// said nothing of what make run wrote.
+func waitReady(t *testing.T, addr string, out *testkit.LockedBuffer) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
+		for line := range strings.Lines(out.String()) {
+			if strings.Contains(line, "cliser ready") && strings.Contains(line, `"`+addr+`"`) {
+				return true
+			}
 		}
-		return err == nil
-	}, 30*time.Second, 20*time.Millisecond, "make run never listened:\n%s", out)
+		return false
+	}, 30*time.Second, 20*time.Millisecond, "make run's server never said it was ready on %s:\n%s", addr, out)
 }
