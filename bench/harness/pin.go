@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,48 +115,21 @@ func CheckCPUs(flag string, c CPUSet) error {
 	return nil
 }
 
-// startOn starts cmd on cpus (all CPUs when empty). A child inherits the
-// affinity of the thread that forks it, so the fork runs on a goroutine
-// locked to its thread, pinned for the fork and then given its own CPUs
-// back (should that fail, the thread stays locked and goes with the
-// goroutine). The child's Go runtime then sizes GOMAXPROCS, and cliser and
-// the floor their event loops (runtime.NumCPU), to the CPUs given;
-// GOMAXPROCS is also set in its environment, so that one inherited from
-// the shell cannot differ. Goroutine-safe.
+// startOn starts cmd on cpus (all CPUs when empty), to die with the
+// harness (tied.go). A child inherits the affinity of the thread that
+// forks it; its Go runtime then sizes GOMAXPROCS, and cliser and the
+// floor their event loops (runtime.NumCPU), to the CPUs given. GOMAXPROCS
+// is also set in its environment, so that one inherited from the shell
+// cannot differ. Goroutine-safe.
 func startOn(cmd *exec.Cmd, cpus CPUSet) error {
 	ownGroup(cmd) // stopped and continued alone (freeze.go)
-	if len(cpus) == 0 {
-		return cmd.Start()
-	}
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
-	}
-	cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(len(cpus)))
-	var set unix.CPUSet
-	for _, c := range cpus {
-		set.Set(c)
-	}
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		var own unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &own); err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("sched_getaffinity: %w", err)
-			return
+	if len(cpus) > 0 {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
 		}
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("sched_setaffinity %s: %w", cpus, err)
-			return
-		}
-		err := cmd.Start()
-		if unix.SchedSetaffinity(0, &own) == nil {
-			runtime.UnlockOSThread()
-		}
-		done <- err
-	}()
-	return <-done
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(len(cpus)))
+	}
+	return StartTied(cmd, cpus)
 }
 
 // cpusAllowed is process pid's Cpus_allowed_list from /proc/PID/status:

@@ -67,8 +67,8 @@ func needTwoCPUs(t *testing.T) {
 }
 
 // A child started on a CPU runs there (the kernel's Cpus_allowed_list says
-// so), with GOMAXPROCS to match, and the harness itself stays on all its
-// CPUs.
+// so), with GOMAXPROCS to match, a child not pinned runs on the harness's
+// CPUs, and the harness itself stays on all its CPUs.
 func TestStartOnPinsTheChildOnly(t *testing.T) {
 	needTwoCPUs(t)
 	before, err := cpusAllowed(os.Getpid())
@@ -85,6 +85,15 @@ func TestStartOnPinsTheChildOnly(t *testing.T) {
 		assert.Equal(t, cpu, got)
 		assert.Contains(t, cmd.Env, "GOMAXPROCS=1")
 	}
+	// The same thread forks every child: one not pinned after a pinned
+	// one gets the harness's CPUs again.
+	cmd := exec.Command("sleep", "30")
+	require.NoError(t, startOn(cmd, nil))
+	got, err := cpusAllowed(cmd.Process.Pid)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, before, got, "an unpinned child after a pinned one")
 	after, err := cpusAllowed(os.Getpid())
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "the harness's own CPUs are untouched")

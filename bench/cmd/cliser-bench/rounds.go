@@ -121,7 +121,7 @@ func startServe(ctx context.Context, bin, dir string, extra, env []string) (cmd 
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := harness.StartTied(cmd, nil); err != nil { // dies with the bench, however it ends
 		return nil, "", nil, err
 	}
 	stop = func() {

@@ -1,0 +1,77 @@
+package testkit
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Running says whether process pid exists and is no zombie (killed, not
+// yet reaped).
+func Running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, after, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(after, "Z")
+}
+
+// RunningFor says whether every pid still runs after d: a SIGKILL sent
+// at its start takes effect within milliseconds.
+func RunningFor(d time.Duration, pids ...int) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for _, pid := range pids {
+			if !Running(pid) {
+				return false
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // polling their state
+	}
+	return true
+}
+
+// AwaitThreadEnd waits up to within for this process's thread tid to end.
+func AwaitThreadEnd(tid int, within time.Duration) bool {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); {
+		if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); os.IsNotExist(err) {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond) // polling the thread's end
+	}
+	return false
+}
+
+// TiedChildren runs this test binary as a child with env set to 1. The
+// child starts processes, prints their pids and whether they ran on after
+// the thread that asked for them ended (RunningFor), and exits with no
+// cleanup. TiedChildren fails t unless they ran on, and then died with
+// the child.
+func TiedChildren(t *testing.T, env string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", out)
+	fields := strings.Fields(string(out))
+	require.GreaterOrEqual(t, len(fields), 2, "child said %q", out)
+	var pids []int
+	for _, f := range fields[:len(fields)-1] {
+		pid, err := strconv.Atoi(f)
+		require.NoError(t, err, "child said %q", out)
+		pids = append(pids, pid)
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	}
+	require.Equal(t, "true", fields[len(fields)-1], "a process died with the thread that asked for it")
+	require.Eventually(t, func() bool {
+		return !slices.ContainsFunc(pids, Running)
+	}, 10*time.Second, 10*time.Millisecond, "a process outlived the test process that started it")
+}
