@@ -50,7 +50,7 @@ func startLoadWorker(t *testing.T) *loadWorker {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
+	require.NoError(t, testkit.StartTied(cmd))
 	w := &loadWorker{t: t, c: jsonrpc.NewClient(pipe{stdout, stdin})}
 	t.Cleanup(func() { _ = w.c.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return w

@@ -641,7 +641,7 @@ func startTail(t *testing.T, admin string, args ...string) *tailProc {
 	require.NoError(t, err)
 	tp := &tailProc{lines: make(chan string, 100), stderr: &testkit.LockedBuffer{}}
 	cmd.Stderr = tp.stderr
-	require.NoError(t, cmd.Start())
+	require.NoError(t, testkit.StartTied(cmd))
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {

@@ -103,7 +103,7 @@ func TestMakeRun(t *testing.T) {
 			agentOut := &testkit.LockedBuffer{}
 			pasted.Stdout, pasted.Stderr = agentOut, agentOut
 			pasted.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			require.NoError(t, pasted.Start())
+			require.NoError(t, testkit.StartTied(pasted))
 			defer func() {
 				_ = syscall.Kill(-pasted.Process.Pid, syscall.SIGTERM)
 				_ = pasted.Wait()

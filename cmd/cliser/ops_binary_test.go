@@ -269,7 +269,7 @@ func startEnvOnly(t *testing.T, env []string) (*exec.Cmd, *testkit.LockedBuffer,
 	cmd.Dir = t.TempDir()
 	logs := &testkit.LockedBuffer{}
 	cmd.Stderr = logs
-	require.NoError(t, cmd.Start())
+	require.NoError(t, testkit.StartTied(cmd))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {

@@ -30,7 +30,7 @@ func TestBinaryLogPipeClosedKeepsServing(t *testing.T) {
 	cmd.Env = testkit.Environ([]string{"CLISER_PASSWORD"}, "CLISER_PASSWORD=pipe-pw")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
+	require.NoError(t, testkit.StartTied(cmd))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
@@ -82,7 +82,7 @@ func TestAgentBinaryLogPipeClosedKeepsReconnecting(t *testing.T) {
 	cmd.Env = testkit.Environ([]string{"CLISER_PASSWORD"}, "CLISER_PASSWORD="+agentTestPassword)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
+	require.NoError(t, testkit.StartTied(cmd))
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	registered := make(chan struct{})

@@ -25,7 +25,7 @@ func StartChild(t testing.TB, env string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := startTied(cmd); err != nil {
+	if err := StartTied(cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })

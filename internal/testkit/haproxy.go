@@ -19,7 +19,7 @@ func HAProxy(t *testing.T, bin, cfgPath, front string) {
 	cmd := exec.Command(bin, "-f", cfgPath, "-db")
 	var out LockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, startTied(cmd))
+	require.NoError(t, StartTied(cmd))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {

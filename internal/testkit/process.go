@@ -29,7 +29,7 @@ func Start(t testing.TB, env []string, args ...string) *Process {
 	cmd.Env = env
 	p := &Process{Cmd: cmd, Exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
-	require.NoError(t, startTied(cmd))
+	require.NoError(t, StartTied(cmd))
 	go func() { p.ExitErr = cmd.Wait(); close(p.Exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

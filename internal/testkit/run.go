@@ -24,7 +24,7 @@ func Run(t testing.TB, env []string, args ...string) (string, int) {
 	cmd.Env, cmd.Dir = env, t.TempDir()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := startTied(cmd); err != nil {
+	if err := StartTied(cmd); err != nil {
 		t.Fatalf("cliser %v: %v", args, err)
 	}
 	done := make(chan error, 1)

@@ -47,7 +47,7 @@ func ServeWrapped(t testing.TB, wrapper []string, env []string, args ...string) 
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, startTied(cmd))
+	require.NoError(t, StartTied(cmd))
 	p := &Served{Cmd: cmd, Exited: make(chan struct{})}
 	type ready struct{ listen, admin string }
 	readyc := make(chan ready, 1)

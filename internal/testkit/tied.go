@@ -35,9 +35,9 @@ func tiedParent() {
 	}
 }
 
-// startTied starts cmd so that it is killed when this process ends.
+// StartTied starts cmd so that it is killed when this process ends.
 // Safe from any goroutine.
-func startTied(cmd *exec.Cmd) error {
+func StartTied(cmd *exec.Cmd) error {
 	tiedOnce.Do(func() {
 		tiedRuns = make(chan func())
 		go tiedParent()

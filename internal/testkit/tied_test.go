@@ -26,7 +26,7 @@ func tiedChild() {
 	go func() {
 		runtime.LockOSThread() // not unlocked: the thread ends with the goroutine
 		cmd := exec.Command("sleep", "60")
-		if err := startTied(cmd); err != nil {
+		if err := StartTied(cmd); err != nil {
 			fmt.Println("start:", err)
 			os.Exit(1)
 		}
