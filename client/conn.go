@@ -101,8 +101,13 @@ func dial(ctx context.Context, cfg Config) (net.Conn, error) {
 	}
 	// Redialling a local server that is down can pick the server's own port
 	// as the ephemeral port and "connect" to itself (TCP simultaneous open).
-	// Such a socket would hold the port the restarting server needs.
+	// Such a socket would hold the port the restarting server needs; so
+	// would its TIME_WAIT after a plain close, for a minute (the client's
+	// socket has no SO_REUSEADDR): a reset leaves none.
 	if nc.LocalAddr().String() == nc.RemoteAddr().String() {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
 		_ = nc.Close()
 		return nil, errSelfConnect
 	}

@@ -510,3 +510,34 @@ func TestDialFromLocalAddr(t *testing.T) {
 	assert.Equal(t, "127.0.0.7", conn.LocalAddr().(*net.TCPAddr).IP.String())
 	require.NoError(t, conn.Close(context.Background()))
 }
+
+// Dialling an address nothing listens on from that same address makes
+// the kernel connect the socket to itself (TCP simultaneous open), as a
+// redial of a local server that is down can by chance. Dial refuses such
+// a connection as a dial error at once and frees the port: held, it kept
+// the restarting server from its own port.
+func TestDialRefusesAConnectionToItself(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().(*net.TCPAddr)
+	require.NoError(t, ln.Close())
+
+	cfg := testConfig(addr.String())
+	cfg.LocalAddr = addr
+	cfg.HandshakeTimeout = 500 * time.Millisecond
+	start := time.Now()
+	conn, err := Dial(context.Background(), cfg)
+	if conn != nil {
+		_ = conn.Close(context.Background())
+	}
+	require.ErrorIs(t, err, ErrDial)
+	assert.ErrorIs(t, err, errSelfConnect)
+	assert.Less(t, time.Since(start), cfg.HandshakeTimeout, "refused at the dial, not by the handshake")
+	require.Eventually(t, func() bool {
+		ln, err := net.Listen("tcp", addr.String())
+		if err == nil {
+			_ = ln.Close()
+		}
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond, "the port is free again")
+}
