@@ -1,0 +1,116 @@
+package client
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Tests from a mutation audit of Run: each pins a rule a mutant broke
+// with every other test passing.
+
+// retriesCutShort runs Run against addr until it has waited n times and
+// returns the waits it picked. Each wait is cut short by TryNow, sent as
+// Retrying is reported, so long picks cost no time.
+func retriesCutShort(t *testing.T, addr string, b Backoff, n int) []time.Duration {
+	t.Helper()
+	now := make(chan struct{}, 1)
+	cfg := testConfig(addr)
+	cfg.TryNow = now
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var l eventLog
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, b, func(e Event) {
+			l.Add(e)
+			if _, ok := e.(Retrying); ok {
+				select {
+				case now <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}()
+	require.Eventually(t, func() bool { return len(l.retries()) >= n }, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	return l.retries()[:n]
+}
+
+// The ordinary wait grows with the failures since the last stable
+// session (docs/agent.md: "n the failures since the last session that
+// stayed up 30 s or more"), and a session that lasted StableAfter resets
+// the count. Neither the reset, its comparison, the count's growth nor
+// the session's start time had a test.
+func TestRunStableSessionResetsTheFailureCount(t *testing.T) {
+	// Every session registers and is dropped at once.
+	srv := newScriptedServer(t, afterHandshake("5", func(*scriptConn) {}))
+	b := Backoff{Min: time.Millisecond, Max: time.Hour, Factor: 10}
+
+	b.StableAfter = time.Hour // no session is stable: the ceilings grow 1ms, 10ms, 100ms, ...
+	grown := retriesCutShort(t, srv.addr(), b, 8)
+	// All eight under Min has a chance of about 1e-21.
+	assert.Greater(t, slices.Max(grown), b.Min, "the waits grow with the failures: %v", grown)
+
+	b.StableAfter = time.Nanosecond // every session is stable: each wait is the first's
+	for i, in := range retriesCutShort(t, srv.addr(), b, 8) {
+		assert.LessOrEqual(t, in, b.Min, "wait %d after a stable session", i)
+	}
+}
+
+// An ordinary disconnect ends a row of replacements (docs/agent.md: "a
+// refusal such as banned between two replacements does not break the
+// row; another disconnect does"): the replacement after it waits as the
+// first in a row, in [Min, 2*Min]. Only the ban's half had a test.
+func TestRunOrdinaryDisconnectEndsTheReplacedRow(t *testing.T) {
+	var n atomic.Int32
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		if n.Add(1) == 3 {
+			c.send("190 kicked\n")
+			return
+		}
+		c.send("190 replaced\n")
+	}))
+	b := Backoff{Min: 20 * time.Millisecond, Max: 10 * time.Second}
+	r := retriesCutShort(t, srv.addr(), b, 5)
+	for _, i := range []int{0, 3} {
+		assert.GreaterOrEqual(t, r[i], b.Min, "retry %d: the first replacement in a row", i)
+		assert.LessOrEqual(t, r[i], 2*b.Min, "retry %d: the first replacement in a row", i)
+	}
+	assert.GreaterOrEqual(t, r[1], 2*b.Min, "the second in a row")
+	assert.LessOrEqual(t, r[1], 4*b.Min, "the second in a row")
+	assert.LessOrEqual(t, r[2], 4*b.Min, "the kick's ordinary wait, its third failure")
+}
+
+// A 140 and a 130 in one segment: Run reports Connected, then
+// ShutdownOrdered, and returns nil. The handshake stops reading at the
+// 140 so that the order reaches the session's reader, after Connected.
+func TestRunShutdownInTheSegmentOfThe140(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		c.send("110 password\n120 id\n140 connected 6\n130 shutdown now\n")
+		c.readLine()
+	})
+	var hooks atomic.Int32
+	cfg := testConfig(srv.addr())
+	cfg.OnShutdown = func(string) { hooks.Add(1) }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(8 * time.Second):
+		t.Fatal("Run did not return after the shutdown order")
+	}
+	assert.Equal(t, []Event{Connected{SID: 6}, ShutdownOrdered{Text: "now"}}, l.All())
+	assert.EqualValues(t, 1, hooks.Load())
+}
