@@ -80,3 +80,20 @@ func TestRejectionAuthFailedNamesTheCertificateAndAnUnknownSource(t *testing.T) 
 	revoked := rejection(protocol.ReasonRevoked, "", true, false, time.Minute)
 	assert.Contains(t, revoked, "(190 revoked): give the client its new one, or")
 }
+
+// The ordinary wait is full jitter, uniform in [0, ceiling] (docs/agent.md:
+// it spreads a fleet that lost its server at once), not only in its upper
+// half: of 200 draws some fall in the lowest quarter (all missing it has a
+// chance of 0.75^200, about 1e-25). A mutation audit found "equal jitter"
+// ([ceiling/2, ceiling]) passing every test.
+func TestBackoffOrdinaryWaitIsFullJitter(t *testing.T) {
+	b := Backoff{Min: 100 * time.Millisecond, Max: time.Minute}.withDefaults()
+	ceiling := b.ceiling(3)
+	low := 0
+	for range 200 {
+		if b.delay(backoffNormal, 3) < ceiling/4 {
+			low++
+		}
+	}
+	assert.Positive(t, low, "no wait in [0, %v)", ceiling/4)
+}

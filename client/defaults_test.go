@@ -24,3 +24,16 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 7, OrDefault(0, 7))
 	assert.Equal(t, 1.5, OrDefault(1.5, 2))
 }
+
+// The defaults are the documented figures (Config's comments; docs/agent.md:
+// the agent "waits for the server to close the connection (at most 5 s)"
+// after its 130 ok), not only the constants' names: a mutation audit
+// changed defaultShutdownLinger with every test passing.
+func TestConfigDefaultsAreTheDocumentedFigures(t *testing.T) {
+	c := Config{}.withDefaults()
+	assert.Equal(t, 10*time.Second, c.DialTimeout)
+	assert.Equal(t, 10*time.Second, c.HandshakeTimeout)
+	assert.Equal(t, 10*time.Second, c.WriteTimeout)
+	assert.Equal(t, 5*time.Second, c.ShutdownLinger)
+	assert.Zero(t, c.IdleTimeout, "off for Go callers")
+}
