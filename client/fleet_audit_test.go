@@ -1,0 +1,80 @@
+package client
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Tests from a mutation audit of Fleet: each pins a rule a mutant broke
+// with every other test passing.
+
+// fleetEchoes opens one Fleet session against a scripted server that
+// sends the handshake's lines and then a keep-alive as send says, and
+// returns the echo the server read ("" for none within 5s).
+func fleetEchoes(t *testing.T, send func(c *scriptConn, lines string) bool) string {
+	t.Helper()
+	echo := make(chan string, 1)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		c.readLine()
+		c.readLine()
+		if !send(c, "110 password\n120 id\n140 connected 5\n100 9\n") {
+			echo <- ""
+			return
+		}
+		line, _ := c.readLine()
+		echo <- line
+		c.waitEOF()
+	})
+	rec := newFleetRecorder()
+	f, err := NewFleet(FleetConfig{Addr: srv.addr(), Password: realPassword, EventLoops: 1, Events: rec.events()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close() })
+	_, err = f.Open(context.Background(), 0, "seg-1")
+	require.NoError(t, err)
+	got := <-echo
+	require.Eventually(t, rec.with(func(r *fleetRecorder) bool { return r.keepAlives[0] == 1 }), 5*time.Second, time.Millisecond)
+	return got
+}
+
+// The lines after the 140 in the same segment are read in the same
+// OnTraffic: the loop sees no new bytes to call it again, so a
+// keep-alive left behind the 140 went unanswered until the server gave
+// up on the session.
+func TestFleetReadsTheLinesBehindThe140(t *testing.T) {
+	assert.Equal(t, "100 9", fleetEchoes(t, func(c *scriptConn, lines string) bool { return c.send(lines) }))
+}
+
+// Lines that come a byte at a time are reassembled: an OnTraffic that
+// consumed nothing must discard nothing (gnet's Discard(0) drops the
+// whole buffer, the start of the line with it).
+func TestFleetReassemblesLinesSplitAcrossReads(t *testing.T) {
+	assert.Equal(t, "100 9", fleetEchoes(t, func(c *scriptConn, lines string) bool {
+		for i := range len(lines) {
+			if !c.send(lines[i : i+1]) {
+				return false
+			}
+		}
+		return true
+	}))
+}
+
+// An Open whose dial fails is counted (FleetCounts.DialFailed), and is
+// no session: none is open, none gets Closed.
+func TestFleetCountsADialThatFailed(t *testing.T) {
+	srv := newScriptedServer(t, func(*scriptConn) {})
+	addr := srv.addr()
+	srv.stop() // nothing listens there now
+	f, err := NewFleet(FleetConfig{Addr: addr, Password: realPassword, EventLoops: 1})
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.Open(context.Background(), 0, "dead-1")
+	require.ErrorIs(t, err, ErrDial)
+	c := f.Counts()
+	assert.EqualValues(t, 1, c.DialFailed)
+	assert.Zero(t, c.Opened)
+	assert.Zero(t, f.OpenSessions())
+}
