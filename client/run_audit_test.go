@@ -114,3 +114,34 @@ func TestRunShutdownInTheSegmentOfThe140(t *testing.T) {
 	assert.Equal(t, []Event{Connected{SID: 6}, ShutdownOrdered{Text: "now"}}, l.All())
 	assert.EqualValues(t, 1, hooks.Load())
 }
+
+// A ReadPassword that returns no valid password (an empty file, a line
+// with a CR left in it) keeps the one of before (Config.ReadPassword):
+// the next attempt answers with it. Taken as is, Dial refused the
+// config and Run returned ErrConfig: the agent exited on a half-written
+// password file. A mutation audit removed the check with every test
+// passing.
+func TestRunKeepsThePasswordWhenTheReadOneIsInvalid(t *testing.T) {
+	answers := make(chan string, 4)
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if pw, _, ok := c.handshake("5"); ok {
+			select {
+			case answers <- pw:
+			default: // the first few are enough
+			}
+		}
+		// the session ends at once: Run attempts again
+	})
+	cfg := testConfig(srv.addr())
+	cfg.ReadPassword = func() (string, error) { return "half\nwritten", nil }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, &l)
+	require.Eventually(t, func() bool { return l.connected() >= 2 }, 10*time.Second, time.Millisecond,
+		"Run goes on after an invalid read: %v", l.All())
+	assert.Equal(t, "110 s3cret", <-answers)
+	assert.Equal(t, "110 s3cret", <-answers, "the second attempt answers with the password of before")
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+}
