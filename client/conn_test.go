@@ -524,15 +524,12 @@ func TestDialRefusesAConnectionToItself(t *testing.T) {
 
 	cfg := testConfig(addr.String())
 	cfg.LocalAddr = addr
-	cfg.HandshakeTimeout = 500 * time.Millisecond
-	start := time.Now()
 	conn, err := Dial(context.Background(), cfg)
 	if conn != nil {
 		_ = conn.Close(context.Background())
 	}
 	require.ErrorIs(t, err, ErrDial)
-	assert.ErrorIs(t, err, errSelfConnect)
-	assert.Less(t, time.Since(start), cfg.HandshakeTimeout, "refused at the dial, not by the handshake")
+	assert.ErrorIs(t, err, errSelfConnect, "refused at the dial, not by the handshake")
 	require.Eventually(t, func() bool {
 		ln, err := net.Listen("tcp", addr.String())
 		if err == nil {
