@@ -165,3 +165,12 @@ func TestNodeCloseWhileStartWaitsForNATS(t *testing.T) {
 	require.Error(t, err, "the standby still holds the admin address")
 	require.ErrorIs(t, n.Start(context.Background()), node.ErrStarted)
 }
+
+// A node stopped before it ever started stays stopped: Start then says
+// ErrStarted (Shutdown's doc) instead of running a node nobody will stop
+// again (mutation audit: dropping Shutdown's mark survived every test).
+func TestNodeShutdownBeforeStartKeepsItStopped(t *testing.T) {
+	n := nodetest.New(t)
+	require.NoError(t, n.Shutdown(context.Background()))
+	require.ErrorIs(t, n.Start(context.Background()), node.ErrStarted)
+}
