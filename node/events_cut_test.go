@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/boltkeep"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
 	"github.com/cliser/cliser/node/nodetest"
@@ -61,4 +63,12 @@ func TestEventsFileCutUnderTheServerIsRefusedNotACrash(t *testing.T) {
 	rec, ok := n.Registry().Get("cut-events-3")
 	require.True(t, ok)
 	assert.True(t, rec.CStatus, "clients register while the log is cut")
+
+	// The stop fails with it (Shutdown returns the event log's error):
+	// an exit 0 would pass for a stop that kept every event.
+	ctx, cancel := context.WithTimeout(context.Background(), nodetest.StopTimeout)
+	defer cancel()
+	err := n.Shutdown(ctx)
+	require.ErrorIs(t, err, boltkeep.ErrCut)
+	assert.Contains(t, err.Error(), events.FileName)
 }
