@@ -85,6 +85,14 @@ func TestNodeConfigMistakes(t *testing.T) {
 	hook := nodetest.New(t, node.WithDataDir(t.TempDir()), node.WithWebhook(node.Webhook{URL: "http://127.0.0.1:1/h"}))
 	err = hook.Start(context.Background())
 	require.ErrorIs(t, err, node.ErrConfig, "a webhook without the event log")
+
+	// --data-dir naming a file: the flag is the operator's to fix (exit 2).
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	onFile := nodetest.New(t, node.WithDataDir(file))
+	err = onFile.Start(context.Background())
+	require.ErrorIs(t, err, node.ErrConfig, "a data dir that is a file")
+	require.ErrorContains(t, err, "data dir "+file)
 }
 
 // An event log file that will not open (a directory in its place) is a
