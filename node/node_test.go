@@ -182,3 +182,22 @@ func TestNodeShutdownBeforeStartKeepsItStopped(t *testing.T) {
 	require.NoError(t, n.Shutdown(context.Background()))
 	require.ErrorIs(t, n.Start(context.Background()), node.ErrStarted)
 }
+
+// A cluster node's data dir (where a stop while NATS is away spills the
+// events it could not publish) that is a file refuses the start at once,
+// before any wait for NATS: found only by that stop, the events were
+// lost (cluster audit); no mutation of ./node's tests noticed the check
+// go (mutation audit).
+func TestClusterDataDirThatIsAFileIsRefusedAtStart(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	// No NATS at the URL: the refusal must come before the wait for it.
+	n := nodetest.New(t, node.WithCluster("nats://"+testkit.FreeAddr(t), "n1"), node.WithDataDir(file),
+		node.WithEventRetention(100))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.Start(ctx)
+	require.ErrorIs(t, err, node.ErrConfig)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "waited for NATS")
+	assert.ErrorContains(t, err, "is a file, not a directory")
+}
