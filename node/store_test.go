@@ -1,0 +1,44 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/identity/boltstore"
+	"github.com/cliser/cliser/registry/logstore"
+)
+
+// dataDirUsed: a registry.log with its header at least (a start got that
+// far), or beside another data file, is a used dir's; a log shorter than
+// its header alone is a first start's that failed (a full disk), whose
+// next start must not warn of lost files. The boundary is the header's
+// length (mutation audit: ">=" made ">" survived every test).
+func TestDataDirUsedFromTheLogsHeaderOn(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		logLen  int
+		besides string
+		used    bool
+	}{
+		{"no log", -1, "", false},
+		{"empty log", 0, "", false},
+		{"part of the header", logHeaderLen - 1, "", false},
+		{"the header", logHeaderLen, "", true},
+		{"empty log beside identity.db", 0, boltstore.FileName, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.logLen >= 0 {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, logstore.LogName), make([]byte, tc.logLen), 0o600))
+			}
+			if tc.besides != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, tc.besides), nil, 0o600))
+			}
+			assert.Equal(t, tc.used, dataDirUsed(dir))
+		})
+	}
+}
