@@ -201,3 +201,20 @@ func TestClusterDataDirThatIsAFileIsRefusedAtStart(t *testing.T) {
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "waited for NATS")
 	assert.ErrorContains(t, err, "is a file, not a directory")
 }
+
+// NATS refusing the node's credentials ends the start at once as an
+// ErrConfig that says what to correct and shows no password: waiting
+// would not mend it (mutation audit: the refusal's case in refusal()
+// went without a test of ./node failing).
+func TestClusterCredentialsRefusedAreAConfigMistake(t *testing.T) {
+	addr := testkit.FreeAddr(t)
+	testkit.NATSAuth(t, testkit.PortOf(t, addr), "cliser", "right-pw")
+	n := nodetest.New(t, node.WithCluster("nats://cliser:wrong-pw@"+addr, "n1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := n.Start(ctx)
+	require.ErrorIs(t, err, node.ErrConfig)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded, "waited")
+	assert.Contains(t, err.Error(), "NATS refused this node's credentials")
+	assert.NotContains(t, err.Error(), "wrong-pw")
+}
