@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -56,5 +57,38 @@ func TestSingleNodeEventsNameTheNode(t *testing.T) {
 	require.Len(t, h.Sessions, 2)
 	for _, s := range h.Sessions {
 		assert.Equal(t, "n1", s.Node)
+	}
+}
+
+// A ban's events carry kind, value, by and reason, its deletion's too
+// (EVENTS.md: `ban.created`, `ban.deleted`: kind, value, by, reason).
+// Mutation audit: identityEvent dropping ban.deleted's reason survived
+// every test; the binary's test checks ban.created's only.
+func TestBanDeletedEventKeepsItsReason(t *testing.T) {
+	n := nodetest.Start(t, node.WithDataDir(t.TempDir()), node.WithEventRetention(100))
+	base := "http://" + n.AdminAddr()
+	status, body := testkit.HTTPDo(t, http.MethodPost, base+"/v1/bans", `{"kind": "ip", "value": "192.0.2.9", "reason": "scanner"}`, nil)
+	require.Less(t, status, 300, body)
+	status, body = testkit.HTTPDo(t, http.MethodDelete, base+"/v1/bans/ip/192.0.2.9", "", nil)
+	require.Less(t, status, 300, body)
+
+	api, err := admin.NewClient(base, "", 5*time.Second)
+	require.NoError(t, err)
+	var evs []events.Event
+	require.Eventually(t, func() bool {
+		zero := uint64(0)
+		page, err := api.Events(context.Background(), &zero, 10, admin.EventsFilter{}, 0)
+		evs = page.Events
+		return err == nil && len(evs) >= 2
+	}, 5*time.Second, 5*time.Millisecond, "the ban's two events never reached the log")
+	require.Equal(t, events.TypeBanCreated, evs[0].Type)
+	require.Equal(t, events.TypeBanDeleted, evs[1].Type)
+	for _, ev := range evs[:2] {
+		assert.Equal(t, "ip", ev.Kind, ev.Type)
+		assert.Equal(t, "192.0.2.9", ev.Value, ev.Type)
+		assert.Equal(t, "operator", ev.By, ev.Type)
+		if assert.NotNil(t, ev.Reason, ev.Type) {
+			assert.Equal(t, "scanner", *ev.Reason, ev.Type)
+		}
 	}
 }
