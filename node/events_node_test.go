@@ -44,10 +44,27 @@ func TestSingleNodeEventsNameTheNode(t *testing.T) {
 		return err == nil && len(evs) >= 6
 	}, 5*time.Second, 5*time.Millisecond, "the six events never reached the log")
 	types := map[string]bool{}
+	connected := map[string]time.Time{} // by session
 	for _, ev := range evs {
 		types[ev.Type] = true
 		assert.Equal(t, "n1", ev.Node, "%s %d", ev.Type, ev.Seq)
+		if ev.Type == events.TypeConnected {
+			connected[ev.Session] = ev.Time
+		}
 	}
+	// Each end says when its session began (EVENTS.md: connected_at,
+	// reason); only an allocation test caught its loss (mutation audit).
+	var reasons []string
+	for _, ev := range evs {
+		if ev.Type != events.TypeDisconnected {
+			continue
+		}
+		require.NotNil(t, ev.ConnectedAt, "%d", ev.Seq)
+		require.NotNil(t, ev.Reason, "%d", ev.Seq)
+		assert.WithinDuration(t, connected[ev.Session], *ev.ConnectedAt, time.Second, "%d", ev.Seq)
+		reasons = append(reasons, *ev.Reason)
+	}
+	assert.Equal(t, []string{"replaced", "shutdown"}, reasons)
 	for _, typ := range []string{events.TypeConnected, events.TypeDisconnected, events.TypeShutdownSent, events.TypeShutdownAcked} {
 		assert.True(t, types[typ], "no %s event", typ)
 	}
