@@ -92,3 +92,8 @@ func (n *Node) BeatUnanswered(ctx context.Context) error {
 	_, err := n.putBeat(ctx, false)
 	return err
 }
+
+// HeldByOthers is heldByOthers with this node alone alive: the nodes
+// whose heartbeats and slots the lost-node check would read, were the
+// others all gone.
+func (n *Node) HeldByOthers() []string { return n.heldByOthers(map[string]bool{n.id: true}) }
