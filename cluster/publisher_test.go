@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,4 +91,42 @@ func TestBackloggedWhileALargeFlushIsWritten(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Eventually(t, func() bool { return !n.Backlogged() }, 10*time.Second, 5*time.Millisecond,
 		"behind no longer, a moment after the flush")
+}
+
+// Backlogged holds through every slot write of a large flush, not only
+// once the flush has ended, and for a moment after its end (the registry's
+// next flush comes 50 ms later): the check before each write sees it, and
+// so does one right after the flush, when it comes within 100 ms of the
+// last write (a loaded machine may take longer: then it is not judged).
+func TestBackloggedDuringALargeFlushAndAMomentAfter(t *testing.T) {
+	nc, err := nats.Connect(runNATS(t))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	var (
+		node      atomic.Pointer[cluster.Node]
+		writes    atomic.Int64 // slot writes seen by the hook while the node is set
+		notBehind atomic.Int64 // of them, those Backlogged denied
+		lastWrite atomic.Int64 // when the last one began (UnixNano)
+	)
+	n, err := cluster.Join(nc, "b2", cluster.WithBeforeSlotWrite(func(int) {
+		if nd := node.Load(); nd != nil {
+			writes.Add(1)
+			if !nd.Backlogged() {
+				notBehind.Add(1)
+			}
+			lastWrite.Store(time.Now().UnixNano())
+		}
+	}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = n.Close() })
+	node.Store(n)
+	require.NoError(t, n.Store().Save(connectedRecords("large-%05d", 5000), nil))
+	after, now := n.Backlogged(), time.Now()
+	require.Positive(t, writes.Load(), "slot writes of the large flush")
+	assert.Zero(t, notBehind.Load(), "slot writes of %d not counted as a backlog", writes.Load())
+	if since := now.Sub(time.Unix(0, lastWrite.Load())); since < 100*time.Millisecond {
+		assert.True(t, after, "backlogged %v after the last slot write of a large flush", since)
+	} else {
+		t.Logf("the flush's answer came %v after its last write: the hold is not judged", since)
+	}
 }
