@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/node"
 )
@@ -121,6 +122,15 @@ func TestEveryEndpointAnswersWithoutQuorum(t *testing.T) {
 	f.nats.Stop(2)
 	for _, tn := range f.nodes {
 		eventually(t, func() bool { return tn.nc.ConnectedUrl() == f.nats.URLs()[0] }, "%s on the last server", tn.id)
+	}
+	// Connected, yet NATS does not answer: the node says so (natsOK), by
+	// its metric, its health note and its stale reads, while its
+	// connection is up (a move between servers would say it anyway).
+	for _, tn := range f.nodes {
+		eventually(t, func() bool {
+			return tn.nc.IsConnected() && tn.metric(t, cluster.MetricClusterNATSConnected, "") == 0 &&
+				tn.node.HealthNote() != nil && tn.node.Stale() && tn.nc.IsConnected()
+		}, "%s: NATS is not answering, and it says so", tn.id)
 	}
 	sweepEndpoints(t, f.nodes[0], "n2-a", 4500*time.Millisecond)
 	refused := concurrentIdentityWrites(t, f.nodes[0], 6, 4500*time.Millisecond)
