@@ -145,3 +145,30 @@ func TestRunKeepsThePasswordWhenTheReadOneIsInvalid(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, <-done, context.Canceled)
 }
+
+// Run's events may be nil (its doc: "events, when not nil, is called"):
+// a caller that wants only the logs passes none. Every kind of event
+// comes here (a kick, a wait, a session, a shutdown order) and Run
+// returns nil after the ack. A mutation audit removed the nil check with
+// every test passing; each event was then a call of a nil func.
+func TestRunWithoutEvents(t *testing.T) {
+	var n atomic.Int32
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		if n.Add(1) == 1 {
+			c.send("190 kicked\n")
+			return
+		}
+		c.send("100 7\n130 shutdown bye\n")
+		c.readLine()
+		c.readLine()
+	}))
+	done := make(chan error, 1)
+	go func() { done <- Run(t.Context(), testConfig(srv.addr()), Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, nil) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the shutdown order")
+	}
+	assert.EqualValues(t, 2, n.Load())
+}
