@@ -128,3 +128,57 @@ func TestBadServerLineDoesNotMarkAShortStartOfThePassword(t *testing.T) {
 	assert.Contains(t, err.Error(), "-ERR unknown command")
 	assert.NotContains(t, err.Error(), "<password>")
 }
+
+// The bounds docs/agent.md gives for the redaction, each pinned from both
+// sides: a word of a password of several is replaced from 3 bytes on, a
+// quote of the password's start from 12 bytes on, and a quote cut short
+// is replaced whole (its longest start that the line holds), so no byte
+// of it is left after the mark. A mutation audit moved each bound by one,
+// and replaced the shortest start instead of the longest, with every
+// test passing. The server quotes in a line of its own ("500 '...'"),
+// short enough for the 64-byte cut to keep all of it.
+func TestBadServerLineRedactionBounds(t *testing.T) {
+	const long = "Kp4sW9xQ2mZt-Hd6vN3rL8cY" // 24 bytes, no part of it in the server's line
+	for name, tc := range map[string]struct {
+		pw, quote   string
+		shown, gone []string
+	}{
+		"a word of 3 bytes is replaced, of 2 is left": {
+			pw: "Qx 7Kz Wm9pR", quote: "'Qx' '7Kz' 'Wm9pR'",
+			shown: []string{"'Qx' '<password>' '<password>'"}, gone: []string{"7Kz", "Wm9pR"},
+		},
+		"a start of 12 bytes is replaced": {
+			pw: long, quote: "'" + long[:12] + "'",
+			shown: []string{"'<password>'"}, gone: []string{long[:12]},
+		},
+		"a start of 11 bytes is left": {
+			pw: long, quote: "'" + long[:11] + "'",
+			shown: []string{"'" + long[:11] + "'"},
+		},
+		"all but its last byte is replaced": {
+			pw: long, quote: "'" + long[:23] + "'",
+			shown: []string{"'<password>'"},
+		},
+		"a start cut short is replaced whole": {
+			pw: long, quote: "'" + long[:20] + "'",
+			shown: []string{"'<password>'"}, gone: []string{long[12:20]},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newScriptedServer(t, func(c *scriptConn) {
+				if _, ok := c.readLine(); !ok {
+					return
+				}
+				c.send("500 " + tc.quote + "\n")
+				c.waitEOF()
+			})
+			msg := dialWithPassword(t, srv, tc.pw).Error()
+			for _, s := range tc.shown {
+				assert.Contains(t, msg, s)
+			}
+			for _, s := range tc.gone {
+				assert.NotContains(t, msg, s)
+			}
+		})
+	}
+}
