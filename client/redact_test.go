@@ -130,10 +130,10 @@ func TestBadServerLineDoesNotMarkAShortStartOfThePassword(t *testing.T) {
 }
 
 // The bounds docs/agent.md gives for the redaction, each pinned from both
-// sides: a word of a password of several is replaced from 3 bytes on, a
-// quote of the password's start from 12 bytes on, and a quote cut short
-// is replaced whole (its longest start that the line holds), so no byte
-// of it is left after the mark. A mutation audit moved each bound by one,
+// sides: a word of a password of several (two are several) is replaced
+// from 3 bytes on, a quote of the password's start from 12 bytes on, and
+// a quote cut short is replaced whole (its longest start that the line
+// holds), so no byte of it is left after the mark. A mutation audit moved each bound by one,
 // and replaced the shortest start instead of the longest, with every
 // test passing. The server quotes in a line of its own ("500 '...'"),
 // short enough for the 64-byte cut to keep all of it.
@@ -146,6 +146,10 @@ func TestBadServerLineRedactionBounds(t *testing.T) {
 		"a word of 3 bytes is replaced, of 2 is left": {
 			pw: "Qx 7Kz Wm9pR", quote: "'Qx' '7Kz' 'Wm9pR'",
 			shown: []string{"'Qx' '<password>' '<password>'"}, gone: []string{"7Kz", "Wm9pR"},
+		},
+		"each of two words is replaced": {
+			pw: "Wm9pR 7Kzq", quote: "'Wm9pR' '7Kzq'",
+			shown: []string{"'<password>' '<password>'"}, gone: []string{"Wm9pR", "7Kzq"},
 		},
 		"a start of 12 bytes is replaced": {
 			pw: long, quote: "'" + long[:12] + "'",

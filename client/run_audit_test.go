@@ -163,7 +163,9 @@ func TestRunWithoutEvents(t *testing.T) {
 		c.readLine()
 	}))
 	done := make(chan error, 1)
-	go func() { done <- Run(t.Context(), testConfig(srv.addr()), Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, nil) }()
+	go func() {
+		done <- Run(t.Context(), testConfig(srv.addr()), Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, nil)
+	}()
 	select {
 	case err := <-done:
 		require.NoError(t, err)
