@@ -133,10 +133,11 @@ func TestBadServerLineDoesNotMarkAShortStartOfThePassword(t *testing.T) {
 // sides: a word of a password of several (two are several) is replaced
 // from 3 bytes on, a quote of the password's start from 12 bytes on, and
 // a quote cut short is replaced whole (its longest start that the line
-// holds), so no byte of it is left after the mark. A mutation audit moved each bound by one,
-// and replaced the shortest start instead of the longest, with every
-// test passing. The server quotes in a line of its own ("500 '...'"),
-// short enough for the 64-byte cut to keep all of it.
+// holds), so no byte of it is left after the mark. A mutation audit
+// moved each bound by one, and replaced the shortest start instead of
+// the longest, with every test passing. The server quotes in a line of
+// its own ("500 '...'"), short enough for the 64-byte cut to keep all of
+// it.
 func TestBadServerLineRedactionBounds(t *testing.T) {
 	const long = "Kp4sW9xQ2mZt-Hd6vN3rL8cY" // 24 bytes, no part of it in the server's line
 	for name, tc := range map[string]struct {
