@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -77,4 +78,38 @@ func TestFleetCountsADialThatFailed(t *testing.T) {
 	assert.EqualValues(t, 1, c.DialFailed)
 	assert.Zero(t, c.Opened)
 	assert.Zero(t, f.OpenSessions())
+}
+
+// A keep-alive's token reaches FleetEvents.KeepAlive as sent (a bench
+// pairs it with the server's send times), and a session the server drops
+// without a 190 ends in ErrConnLost, wrapping what ended it (io.EOF when
+// the server closed), and is counted Lost. A mutation audit zeroed the
+// token, dropped the io.EOF and skipped the Lost count, each with every
+// test passing.
+func TestFleetReportsTheTokenAndALostSession(t *testing.T) {
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		c.send("100 4242\n")
+		c.readLine() // the echo; then the server closes
+	}))
+	tokens := make(chan uint64, 1)
+	closed := make(chan error, 1)
+	f, err := NewFleet(FleetConfig{Addr: srv.addr(), Password: realPassword, EventLoops: 1, Events: FleetEvents{
+		KeepAlive: func(_ *Session, token uint64, _ time.Time) { tokens <- token },
+		Closed:    func(_ *Session, err error, _ time.Time) { closed <- err },
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close() })
+	_, err = f.Open(context.Background(), 0, "lost-1")
+	require.NoError(t, err)
+	select {
+	case err := <-closed:
+		assert.ErrorIs(t, err, ErrConnLost)
+		assert.ErrorIs(t, err, io.EOF)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Closed after the server closed")
+	}
+	assert.EqualValues(t, 4242, <-tokens)
+	c := f.Counts()
+	assert.EqualValues(t, 1, c.Lost)
+	assert.Zero(t, c.ClosedLocally+c.BadServer)
 }
