@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDefaults: an unset or negative optional field gets its default, a
@@ -36,4 +37,18 @@ func TestConfigDefaultsAreTheDocumentedFigures(t *testing.T) {
 	assert.Equal(t, 10*time.Second, c.WriteTimeout)
 	assert.Equal(t, 5*time.Second, c.ShutdownLinger)
 	assert.Zero(t, c.IdleTimeout, "off for Go callers")
+}
+
+// A FleetConfig's DialTimeout of 0 is its documented default of 10s, not
+// net.Dialer's "no timeout" (an Open without a context deadline, to a
+// host that drops SYNs, would hang for the OS's minutes): a mutation
+// audit let 0 through with every test passing. A negative one gets the
+// default too.
+func TestFleetDialTimeoutDefault(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Second} {
+		f, err := NewFleet(FleetConfig{Addr: "127.0.0.1:1", Password: realPassword, EventLoops: 1, DialTimeout: d})
+		require.NoError(t, err)
+		assert.Equal(t, 10*time.Second, f.dialer.Timeout, "DialTimeout %v", d)
+		require.NoError(t, f.Close())
+	}
 }
