@@ -83,9 +83,10 @@ func TestFleetCountsADialThatFailed(t *testing.T) {
 // A keep-alive's token reaches FleetEvents.KeepAlive as sent (a bench
 // pairs it with the server's send times), and a session the server drops
 // without a 190 ends in ErrConnLost, wrapping what ended it (io.EOF when
-// the server closed), and is counted Lost. A mutation audit zeroed the
-// token, dropped the io.EOF and skipped the Lost count, each with every
-// test passing.
+// the server closed), and is counted Lost, not under a reason of
+// Closed. A mutation audit zeroed the token, skipped the Lost count and
+// filled Closed with a zero for every reason, each with every test
+// passing.
 func TestFleetReportsTheTokenAndALostSession(t *testing.T) {
 	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
 		c.send("100 4242\n")
@@ -112,4 +113,5 @@ func TestFleetReportsTheTokenAndALostSession(t *testing.T) {
 	c := f.Counts()
 	assert.EqualValues(t, 1, c.Lost)
 	assert.Zero(t, c.ClosedLocally+c.BadServer)
+	assert.Empty(t, c.Closed, "no 190 came: Closed holds only reasons seen, not a row of zeros for each")
 }
