@@ -138,6 +138,11 @@ type Session struct {
 	sess session
 	out  []byte
 	err  error // terminal error seen in OnTraffic
+	// A Write that fails in OnTraffic closes the conn at once: gnet calls
+	// OnClose from inside it, which then leaves Closed to OnTraffic, after
+	// the read's events (Closed is a session's last call).
+	writing, closedInWrite bool
+	closeCause             error
 }
 
 // Open dials one session, registers it with the loops and sends the
@@ -275,7 +280,10 @@ func (h *fleetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 		_, _ = c.Discard(total) // Discard(0) would drop everything
 	}
 	if len(s.out) > 0 {
-		if _, werr := c.Write(s.out); werr != nil && err == nil {
+		s.writing = true
+		_, werr := c.Write(s.out)
+		s.writing = false
+		if werr != nil && err == nil && !s.closedInWrite {
 			err = fmt.Errorf("%w: %w", ErrConnLost, werr)
 		}
 	}
@@ -284,6 +292,11 @@ func (h *fleetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	if cap(s.out) > 4*protocol.MaxLine {
 		s.out = nil // a burst grew it; do not keep it per idle session
+	}
+	if s.closedInWrite {
+		s.err = err // a 190 or a bad line read before the write stays the cause
+		h.closed(s, s.closeCause)
+		return gnet.None
 	}
 	if err != nil {
 		s.err = err
@@ -316,6 +329,16 @@ func (h *fleetHandler) dispatch(s *Session, ev sessionEvent, at time.Time) {
 
 func (h *fleetHandler) OnClose(c gnet.Conn, cerr error) gnet.Action {
 	s := c.Context().(*Session)
+	if s.writing {
+		s.closedInWrite, s.closeCause = true, cerr
+		return gnet.None
+	}
+	h.closed(s, cerr)
+	return gnet.None
+}
+
+// closed reports the end of s, cerr being what gnet closed it with.
+func (h *fleetHandler) closed(s *Session, cerr error) {
 	err := s.err
 	var ce *ClosedError
 	switch {
@@ -336,7 +359,6 @@ func (h *fleetHandler) OnClose(c gnet.Conn, cerr error) gnet.Action {
 	if cb := h.f.cfg.Events.Closed; cb != nil {
 		cb(s, err, time.Now())
 	}
-	return gnet.None
 }
 
 func isServerError(err error) bool {
