@@ -213,3 +213,23 @@ func TestTLSHandshakeHintIsForTheDialOnly(t *testing.T) {
 	assert.Contains(t, tlsFix(fmt.Errorf("%w 127.0.0.1:1: %w", ErrDial, context.DeadlineExceeded), cfg),
 		"did not finish the TLS handshake")
 }
+
+// Only a TLS record's start (0x15 or 0x16, then version 3.x) is taken
+// for a server that speaks TLS: another answer that begins with such a
+// byte is bad input from the server, the bytes quoted, not advice to add
+// --tls. A mutation audit dropped the version byte's check with every
+// test passing.
+func TestOnlyATLSRecordReadsAsTLS(t *testing.T) {
+	srv := newScriptedServer(t, func(c *scriptConn) {
+		if _, ok := c.readLine(); !ok {
+			return
+		}
+		c.send("\x16\x01 not a record\n")
+		c.waitEOF()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Dial(ctx, testConfig(srv.addr()))
+	require.ErrorIs(t, err, ErrBadServer)
+	assert.NotErrorIs(t, err, errSpeaksTLS)
+}
