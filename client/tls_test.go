@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -232,4 +233,29 @@ func TestOnlyATLSRecordReadsAsTLS(t *testing.T) {
 	_, err := Dial(ctx, testConfig(srv.addr()))
 	require.ErrorIs(t, err, ErrBadServer)
 	assert.NotErrorIs(t, err, errSpeaksTLS)
+}
+
+// A certificate out of its validity (here: the client's clock two days
+// ahead of the one-day certificate) is told to renew it or check the
+// clock; a certificate invalid for another reason is not. A mutation
+// audit gave the expiry advice to every invalid certificate with every
+// test passing; no test had an expired one.
+func TestTLSFixNamesOnlyAnExpiredCertificateSo(t *testing.T) {
+	serverTLS, clientTLS := selfSignedTLS(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go acceptAndClose(ln, func(c net.Conn) { _ = c.(*tls.Conn).Handshake() })
+	clientTLS.ServerName = "127.0.0.1"
+	clientTLS.Time = func() time.Time { return time.Now().Add(48 * time.Hour) }
+	cfg := testConfig(ln.Addr().String())
+	cfg.TLS = clientTLS
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = Dial(ctx, cfg)
+	require.Error(t, err)
+	assert.Contains(t, tlsFix(err, clientTLS), "expired or not yet valid: renew it", "error: %v", err)
+
+	usage := &tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.IncompatibleUsage}}
+	assert.NotContains(t, tlsFix(fmt.Errorf("%w: %w", ErrDial, usage), clientTLS), "expired")
 }
