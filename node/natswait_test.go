@@ -105,26 +105,29 @@ func TestNATSAsyncErrorsGoToTheLogOncePerPace(t *testing.T) {
 	got := reported()
 	assert.Equal(t, zap.WarnLevel, got[0].Level)
 	assert.Equal(t, nats.ErrSlowConsumer.Error(), got[0].ContextMap()["error"])
-	assert.Equal(t, "slow", got[0].ContextMap()["subject"])
+	assert.NotContains(t, got[0].ContextMap(), "subject", "nats.go may be rewriting it (TestNATSAsyncErrorsOfARemadeOrderedConsumer)")
 	for _, e := range got[1:] {
 		assert.Equal(t, zap.DebugLevel, e.Level, "the same kind again within the pace")
 	}
 
-	// The kind is the error, not the subject: a consumer made again has
-	// another inbox, and keyed by it each one warned anew.
+	// The kind is the error, not the subscription: a consumer made again
+	// is another, and each one warned anew.
 	other, err := link.nc.SubscribeSync("slow-again")
 	require.NoError(t, err)
 	require.NoError(t, other.SetPendingLimits(1, -1))
-	onOther := func() []observer.LoggedEntry {
-		return logs.FilterMessageSnippet("NATS reports an error").FilterField(zap.String("subject", "slow-again")).All()
-	}
-	for round := 0; len(onOther()) < 1; round++ {
-		require.Less(t, round, 200, "no slow consumer reported on the second subject")
+	before := len(reported())
+	for round := 0; ; round++ {
+		require.Less(t, round, 200, "no slow consumer reported on the second subscription")
 		for range 10 {
 			require.NoError(t, link.nc.Publish("slow-again", []byte("x")))
 		}
 		require.NoError(t, link.nc.Flush())
 		_, _ = other.NextMsg(time.Millisecond)
+		if dropped, err := other.Dropped(); err == nil && dropped > 0 && len(reported()) > before {
+			break
+		}
 	}
-	assert.Equal(t, zap.DebugLevel, onOther()[0].Level, "the same error on another subject within the pace")
+	for _, e := range reported()[before:] {
+		assert.Equal(t, zap.DebugLevel, e.Level, "the same error on another subscription within the pace")
+	}
 }

@@ -163,12 +163,11 @@ const asyncErrorPace = 30 * time.Second
 func asyncErrors(log *zap.Logger) nats.ErrHandler {
 	var mu sync.Mutex
 	last := map[string]time.Time{}
-	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
-		subject := ""
-		if sub != nil {
-			subject = sub.Subject
-		}
-		kind := err.Error() // a consumer's inbox subject changes each time it is made again
+	// No field of the subscription is read: nats.go rewrites an ordered
+	// consumer's Subject, under a lock of its own, when it makes it again
+	// after a gap, which the drops of a slow consumer make (a data race).
+	return func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		kind := err.Error()
 		mu.Lock()
 		if len(last) > 64 { // kinds are few; bounded all the same
 			clear(last)
@@ -178,7 +177,7 @@ func asyncErrors(log *zap.Logger) nats.ErrHandler {
 			last[kind], level = now, zap.WarnLevel
 		}
 		mu.Unlock()
-		log.Log(level, "cluster: NATS reports an error on a subscription", zap.String("subject", subject), zap.Error(err))
+		log.Log(level, "cluster: NATS reports an error on a subscription", zap.Error(err))
 	}
 }
 
