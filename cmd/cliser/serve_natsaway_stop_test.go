@@ -90,6 +90,9 @@ func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
 		assert.Equal(t, reason, *evs[0].Reason, cid)
 		_, body := testkit.HTTPGet(t, base+"/v1/clients/"+cid)
 		assert.Contains(t, body, `"reason":"`+reason+`"`, "%s: the record says the end the log says", cid)
+		// and when: the kept end's time, not the restart's
+		at := evs[0].Time.UTC().Format(time.RFC3339)
+		assert.Contains(t, body, `"disconnected_at":"`+at+`"`, "%s: the record's end is the log's", cid)
 	}
 }
 
