@@ -19,7 +19,7 @@ import (
 // its notice missed), made while the node's watches deliver nothing (their
 // consumers paused: alive, heartbeating, silent, as a consumer whose
 // server lost its peers is), holds on the node within IDENTITY.md's 2 s,
-// and so does its lifting, ten at once as fast as one: the node reads them by direct gets
+// and so does its lifting, twenty at once as fast as one: the node reads them by direct gets
 // (identitycatchup.go). Only an R3 test with the meta leader killed took
 // that path, and only when the watch happened to lag.
 func TestChangesAWatchDoesNotBringAreCaughtUp(t *testing.T) {
@@ -31,8 +31,8 @@ func TestChangesAWatchDoesNotBringAreCaughtUp(t *testing.T) {
 	pauseIdentityWatches(ctx, t, js)
 	kv := bucketKV(t, url, cluster.BansBucket)
 	// Several at once: one look applies them all (catchUpBatch), not one
-	// a look (two looks, 500 ms, each: 5 s for ten).
-	const bans = 10
+	// a look (two looks, 500 ms, each: 10 s for twenty).
+	const bans = 20
 	cid := func(i int) string { return "cu-banned-" + strconv.Itoa(i) }
 	for i := range bans {
 		val, err := identity.EncodeBan(identity.Ban{Kind: identity.KindCID, Value: cid(i), Reason: "unannounced",
@@ -73,8 +73,8 @@ func pauseIdentityWatches(ctx context.Context, t *testing.T, js jetstream.JetStr
 }
 
 // waitBansWithin waits until n holds a ban of each of cid(0..count-1)
-// (held) or of none, within IDENTITY.md's 2 s and a second more for a
-// loaded machine.
+// (held) or of none, within IDENTITY.md's 2 s and two more for a loaded
+// machine.
 func (n *idNode) waitBansWithin(t *testing.T, cid func(int) string, count int, held bool, msg string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
@@ -84,5 +84,5 @@ func (n *idNode) waitBansWithin(t *testing.T, cid func(int) string, count int, h
 			}
 		}
 		return true
-	}, 3*time.Second, 5*time.Millisecond, msg)
+	}, 4*time.Second, 5*time.Millisecond, msg)
 }

@@ -33,7 +33,7 @@ func TestNodeOnTheLastNATSServerLeftMovesOnceATTL(t *testing.T) {
 
 	nc.Stop(1)
 	nc.Stop(2)
-	require.Eventually(t, func() bool { return moves() > 0 }, 3*ttl, 20*time.Millisecond,
+	require.Eventually(t, func() bool { return moves() > 0 }, 10*ttl, 20*time.Millisecond,
 		"the node never tried to move off the server without a quorum")
 	first := time.Now()
 	// One a TTL after the first, one more for a beat in flight at either
