@@ -80,24 +80,6 @@ func TestDialCancelUnblocksTheHandshakeAtOnce(t *testing.T) {
 	}
 }
 
-// A handshake that timed out after the server's prompt is no silent
-// server: no "no prompt" (whose advice is "add --tls").
-func TestHandshakeTimeoutAfterAPromptIsNoSilence(t *testing.T) {
-	srv := newScriptedServer(t, func(c *scriptConn) {
-		c.readLine()
-		c.readLine()
-		c.send("110 password\n") // and then nothing
-		c.waitEOF()
-	})
-	cfg := testConfig(srv.addr())
-	cfg.HandshakeTimeout = 100 * time.Millisecond
-	_, err := Dial(context.Background(), cfg)
-	require.ErrorIs(t, err, ErrHandshake)
-	assert.NotErrorIs(t, err, errNoPrompt)
-	assert.Empty(t, tlsFix(err, nil), "no TLS advice for a server that spoke: %v", err)
-	assert.Contains(t, err.Error(), "no connected notice within 100ms")
-}
-
 // After a 130 ack the linger rules, not IdleTimeout: a server that does
 // not close is left after ShutdownLinger even when the idle timeout is far
 // longer (the agent's 2m against its 5s linger).

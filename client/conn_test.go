@@ -398,6 +398,8 @@ func TestGarbageDuringHandshake(t *testing.T) {
 	}
 }
 
+// A handshake that timed out after the server's prompt is no silent
+// server: no "no prompt" (whose advice is "add --tls"; a mutation audit).
 func TestHandshakeTimeout(t *testing.T) {
 	srv := newScriptedServer(t, func(c *scriptConn) {
 		c.readLine()
@@ -412,6 +414,9 @@ func TestHandshakeTimeout(t *testing.T) {
 	assert.ErrorIs(t, err, ErrHandshake)
 	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "a timeout says so to errors.Is")
 	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.NotErrorIs(t, err, errNoPrompt)
+	assert.Empty(t, tlsFix(err, nil), "no TLS advice for a server that spoke: %v", err)
+	assert.Contains(t, err.Error(), "no connected notice within 100ms")
 }
 
 func TestDialContextCancelledDuringHandshake(t *testing.T) {
