@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // Tests from a mutation audit of Conn: each pins a rule a mutant broke
@@ -78,24 +77,6 @@ func TestDialCancelUnblocksTheHandshakeAtOnce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the cancel did not end the handshake")
 	}
-}
-
-// After a 130 ack the linger rules, not IdleTimeout: a server that does
-// not close is left after ShutdownLinger even when the idle timeout is far
-// longer (the agent's 2m against its 5s linger).
-func TestShutdownLingerRulesOverTheIdleTimeout(t *testing.T) {
-	sawEOF := make(chan bool, 1)
-	srv := newScriptedServer(t, afterHandshake("9", func(c *scriptConn) {
-		c.send("130 shutdown\n")
-		c.readLine()
-		sawEOF <- c.waitEOF() // the server keeps the connection open
-	}))
-	cfg := testConfig(srv.addr())
-	cfg.ShutdownLinger = 50 * time.Millisecond
-	cfg.IdleTimeout = time.Minute
-	conn := dialT(t, cfg)
-	require.ErrorIs(t, waitErr(t, conn), ErrShutdown, "ended by the linger, within waitErr's 5s")
-	assert.True(t, <-sawEOF, "the client closed after the linger")
 }
 
 // A server that sends and never reads (its process stuck, the kernel's

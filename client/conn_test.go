@@ -222,6 +222,9 @@ func TestShutdownOrderStandsWhenItsAckCannotBeWritten(t *testing.T) {
 	t.Logf("%d of 20 rounds saw the order", orders)
 }
 
+// After a 130 ack the linger rules, not IdleTimeout: a server that does
+// not close is left after ShutdownLinger even when the idle timeout is far
+// longer (the agent's 2m against its 5s linger; a mutation audit).
 func TestShutdownLingerClosesWhenServerDoesNot(t *testing.T) {
 	sawEOF := make(chan bool, 1)
 	srv := newScriptedServer(t, afterHandshake("9", func(c *scriptConn) {
@@ -231,6 +234,7 @@ func TestShutdownLingerClosesWhenServerDoesNot(t *testing.T) {
 	}))
 	cfg := testConfig(srv.addr())
 	cfg.ShutdownLinger = 50 * time.Millisecond
+	cfg.IdleTimeout = time.Minute
 	conn := dialT(t, cfg)
 	assert.True(t, <-sawEOF, "client must close after the linger")
 	err := waitErr(t, conn)
