@@ -70,9 +70,7 @@ func TestWebhookCursorIsFreeAfterShutdown(t *testing.T) {
 	require.NoError(t, first.Shutdown(ctx))
 
 	again := nodetest.New(t, opts...)
-	start := time.Now()
-	require.NoError(t, again.Start(context.Background()))
-	assert.Less(t, time.Since(start), time.Second, "no wait for a lock the first node still held")
+	require.NoError(t, again.Start(context.Background()), "the first node still held the cursor's lock")
 }
 
 // Node.Webhook's Batch is the most events a request carries
