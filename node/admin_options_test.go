@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,15 +54,7 @@ func TestStandbyHasTheAdminOptionsAndTheDashboard(t *testing.T) {
 		<-started
 	})
 	base := "http://" + adminAddr
-	require.Eventually(t, func() bool { // the standby, once it knows why it waits
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "waiting for NATS")
-	}, 10*time.Second, 20*time.Millisecond, "the standby says the node waits for NATS")
+	waitStandby(t, adminAddr) // the standby, once it knows why it waits
 
 	code, _, body := adminGet(t, base+"/v1/health", "cliser.example")
 	assert.Equal(t, http.StatusOK, code, "an allowed host: %s", body)

@@ -151,15 +151,7 @@ func TestNodeCloseWhileStartWaitsForNATS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a Close that fails to end the wait fails, not hangs
 	defer cancel()
 	go func() { started <- n.Start(ctx) }()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "waiting for NATS")
-	}, 10*time.Second, 20*time.Millisecond, "the standby says the node waits for NATS")
+	waitStandby(t, adminAddr)
 
 	again := make(chan error, 1)
 	go func() { again <- n.Start(ctx) }()
@@ -217,4 +209,19 @@ func TestClusterCredentialsRefusedAreAConfigMistake(t *testing.T) {
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "waited")
 	assert.Contains(t, err.Error(), "NATS refused this node's credentials")
 	assert.NotContains(t, err.Error(), "wrong-pw")
+}
+
+// waitStandby waits until the standby on adminAddr says the node waits
+// for NATS.
+func waitStandby(t *testing.T, adminAddr string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "waiting for NATS")
+	}, 10*time.Second, 20*time.Millisecond, "the standby says the node waits for NATS")
 }
