@@ -117,10 +117,21 @@ func (n *Node) request(ctx context.Context, node string, c command) (reply, erro
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout):
 		return reply{}, &noAnswer{node: node, err: err}
+	case connectionDown(err):
+		// Down since route saw it up (a move off a stopped server): the
+		// refusal route gives a connection seen down, in its words.
+		return reply{}, fmt.Errorf("%w (NATS does not answer, so node %s can not be asked: %v)", registry.ErrUnavailable, node, err)
 	case err != nil:
 		return reply{}, fmt.Errorf("%w: node %s: %v", registry.ErrUnavailable, node, err)
 	}
 	return readReply(node, msg.Data)
+}
+
+// connectionDown: err is the node's NATS connection being down, closed or
+// dialling, not an answer of NATS.
+func connectionDown(err error) bool {
+	return errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrConnectionClosed)
 }
 
 // noAnswer is a command sent and not answered in time: a node that is

@@ -97,3 +97,10 @@ func (n *Node) BeatUnanswered(ctx context.Context) error {
 // whose heartbeats and slots the lost-node check would read, were the
 // others all gone.
 func (n *Node) HeldByOthers() []string { return n.heldByOthers(map[string]bool{n.id: true}) }
+
+// RequestKick sends node a kick of cid over NATS, as route does once it
+// has seen the connection up.
+func (n *Node) RequestKick(node, cid string) error {
+	_, err := n.request(context.Background(), node, command{Op: "kick", CID: cid})
+	return err
+}
