@@ -51,3 +51,25 @@ func TestIdentityBucketsMadeAgainUnderTheWatchAreLoadedWhole(t *testing.T) {
 	require.NoError(t, err)
 	n1.waitBan(t, "after-remake", true, "a ban made in the new bucket did not reach node 1")
 }
+
+// The identity buckets deleted by hand and not made again (the nodes
+// bucket is there, so no heartbeat fails and no node makes them): every
+// identity write fails, and a node must say so by turning not ready, not
+// keep serving the credentials and bans of buckets that are gone.
+func TestIdentityBucketsGoneTurnTheNodeNotReady(t *testing.T) {
+	url := runNATS(t)
+	n1 := startIdentityNode(t, url, "ig-1")
+	require.Eventually(t, n1.svc.Ready, 10*time.Second, 20*time.Millisecond, "never ready")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	for _, b := range []string{cluster.CredentialsBucket, cluster.BansBucket} {
+		require.NoError(t, js.DeleteKeyValue(ctx, b))
+	}
+	require.Eventually(t, func() bool { return !n1.svc.Ready() }, 20*time.Second, 20*time.Millisecond,
+		"the node stays ready with its identity buckets gone") // a look every 5 s
+}
