@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/identity"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // The identity buckets deleted and made again by hand, NATS up all along:
@@ -29,11 +29,7 @@ func TestIdentityBucketsMadeAgainUnderTheWatchAreLoadedWhole(t *testing.T) {
 	require.NoError(t, err)
 	n2.waitBan(t, "before-remake", true)
 
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	_, js := testkit.JetStream(t, url)
 	// Deleted and made again at once: a look between the two is unlikely.
 	for _, b := range []string{cluster.CredentialsBucket, cluster.BansBucket} {
 		require.NoError(t, js.DeleteKeyValue(ctx, b))
@@ -62,11 +58,7 @@ func TestIdentityBucketsGoneTurnTheNodeNotReady(t *testing.T) {
 	require.Eventually(t, n1.svc.Ready, 10*time.Second, 20*time.Millisecond, "never ready")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	_, js := testkit.JetStream(t, url)
 	for _, b := range []string{cluster.CredentialsBucket, cluster.BansBucket} {
 		require.NoError(t, js.DeleteKeyValue(ctx, b))
 	}
