@@ -230,3 +230,15 @@ func TestSettingSourcesNameWhereAFlagCameFrom(t *testing.T) {
 	assert.Same(t, plain, from.named(plain))
 	assert.NoError(t, from.named(nil))
 }
+
+// A YAML anchor's alias is the value (or the name) it stands for: a file
+// that names one duration twice by an alias got "must be a single value"
+// once the alias was not followed (mutation audit).
+func TestConfigAliasesAreTheirValues(t *testing.T) {
+	dir := t.TempDir()
+	got, err := readConfigFile(writeFile(t, dir, "a.yaml",
+		"keepalive-interval: &d 5s\nkeepalive-timeout: *d\nnode-id: &k max-clients\n*k : 7\n"), serveFlags())
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"keepalive-interval": "5s", "keepalive-timeout": "5s",
+		"node-id": "max-clients", "max-clients": "7"}, got)
+}
