@@ -190,3 +190,27 @@ func TestCLIWarnsOfATokenFileOthersMayRead(t *testing.T) {
 	t.Setenv("CLISER_ADMIN_TOKEN", token)
 	assert.NotContains(t, list(), warning, "the environment's token went first: the file was not read")
 }
+
+// A throttled address (429, after 10 wrong tokens a minute) stops a
+// many-ID command as a refused token does: each further ID would meet
+// the 429 too. With -o json a script still gets a JSON list, empty, when
+// no credential was made. Both passed every test mutated away (mutation
+// audit: stopsTheRest without 429; writeSecrets printing nothing).
+func TestCLIManyIDsStopWhenThrottled(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "the-right-token")
+	t.Setenv("CLISER_ADMIN_TOKEN", "an-old-token")
+	throttled := false
+	for i := 0; i < 40 && !throttled; i++ { // 10 wrong tokens a minute is the limit; a bound, not a wait
+		_, _, err := runCLI(t, "clients", "list", "--admin", s.admin)
+		require.Error(t, err)
+		throttled = !strings.Contains(err.Error(), "refused the token")
+	}
+	require.True(t, throttled, "the address was never throttled")
+	out, _, err := runCLI(t, "credentials", "add", "--admin", s.admin, "-o", "json", "thr-a", "thr-b", "thr-c")
+	require.Error(t, err)
+	assert.Equal(t, 1, exitCode(err))
+	assert.Contains(t, err.Error(), "not tried: thr-b thr-c")
+	assert.Equal(t, 1, strings.Count(err.Error(), "thr-a:"), err.Error())
+	assert.Equal(t, "[]\n", out, "a JSON list for scripts, empty")
+}
