@@ -102,6 +102,7 @@ func TestCLIGet(t *testing.T) {
 	assert.Regexp(t, `(?m)^cid:\s+pos-0042$`, out)
 	assert.Regexp(t, `(?m)^status:\s+connected$`, out)
 	assert.Regexp(t, `(?m)^disconnected_at:\s+-$`, out)
+	assert.NotRegexp(t, `(?m)^node:`, out, "a single node's record has no node line")
 
 	out, _, err = runCLI(t, "clients", "get", "pos-0042", "--admin", s.admin, "-o", "json")
 	require.NoError(t, err)
