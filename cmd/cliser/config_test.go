@@ -91,6 +91,11 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	_, err = parseServe(t, "--config", list)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `proxy-trusted must be a single value (several are one comma-separated string: "a,b")`)
+	// --cluster's usage shows its list as URL[,...], not in words.
+	urls := writeFile(t, dir, "c.yaml", "cluster: [nats://a:4222, nats://b:4222]\n")
+	_, err = parseServe(t, "--config", urls)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `cluster must be a single value (several are one comma-separated string: "a,b")`)
 	one := writeFile(t, dir, "o.yaml", "listen: [a, b]\n")
 	_, err = parseServe(t, "--config", one)
 	require.Error(t, err)
