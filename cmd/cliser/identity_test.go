@@ -404,6 +404,11 @@ func TestIdentityCLI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "cli-1")
 	assert.NotContains(t, out, "secret")
+	// -o json is the API's shape, {"credentials": [...]}, as bans list's is.
+	out, _, err = runCLI(t, "credentials", "list", "--admin", base, "-o", "json")
+	require.NoError(t, err)
+	assert.Len(t, decodeJSON[admin.CredentialList](t, out).Credentials, 2)
+	assert.True(t, strings.HasPrefix(out, "{"), out)
 	out, _, err = runCLI(t, "credentials", "rm", "cli-1", "--admin", base, "-o", "json")
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"cid": "cli-1", "deleted": true}`, out, "-o json says what it did, as kick's does")
