@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // The dashboard's load tests drive the benchmark's load engine (package
@@ -50,7 +51,7 @@ func startLoadWorker(t *testing.T) *loadWorker {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
-	require.NoError(t, testkit.StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	w := &loadWorker{t: t, c: jsonrpc.NewClient(pipe{stdout, stdin})}
 	t.Cleanup(func() { _ = w.c.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return w

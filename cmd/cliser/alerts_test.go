@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // deploy/prometheus/cliser-alerts.yaml is what operators page on. These
@@ -355,7 +356,7 @@ scrape_configs:
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+listen, "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, testkit.StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {

@@ -23,6 +23,7 @@ import (
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // eventsServer runs the built binary with an event log in a fresh (or the
@@ -641,7 +642,7 @@ func startTail(t *testing.T, admin string, args ...string) *tailProc {
 	require.NoError(t, err)
 	tp := &tailProc{lines: make(chan string, 100), stderr: &testkit.LockedBuffer{}}
 	cmd.Stderr = tp.stderr
-	require.NoError(t, testkit.StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {

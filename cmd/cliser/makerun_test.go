@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // `make run`, the README's first command: the development password only
@@ -103,7 +104,7 @@ func TestMakeRun(t *testing.T) {
 			agentOut := &testkit.LockedBuffer{}
 			pasted.Stdout, pasted.Stderr = agentOut, agentOut
 			pasted.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			require.NoError(t, testkit.StartTied(pasted))
+			require.NoError(t, tied.Start(pasted))
 			defer func() {
 				_ = syscall.Kill(-pasted.Process.Pid, syscall.SIGTERM)
 				_ = pasted.Wait()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry/logstore"
 )
@@ -269,7 +270,7 @@ func startEnvOnly(t *testing.T, env []string) (*exec.Cmd, *testkit.LockedBuffer,
 	cmd.Dir = t.TempDir()
 	logs := &testkit.LockedBuffer{}
 	cmd.Stderr = logs
-	require.NoError(t, testkit.StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cliser/cliser/internal/logsink"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/registry"
 )
@@ -30,7 +31,7 @@ func TestBinaryLogPipeClosedKeepsServing(t *testing.T) {
 	cmd.Env = testkit.Environ([]string{"CLISER_PASSWORD"}, "CLISER_PASSWORD=pipe-pw")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, testkit.StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
@@ -82,7 +83,7 @@ func TestAgentBinaryLogPipeClosedKeepsReconnecting(t *testing.T) {
 	cmd.Env = testkit.Environ([]string{"CLISER_PASSWORD"}, "CLISER_PASSWORD="+agentTestPassword)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, testkit.StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	registered := make(chan struct{})

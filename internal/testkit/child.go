@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // StartChild runs the test binary again as a child process with env=1 in
@@ -25,7 +27,7 @@ func StartChild(t testing.TB, env string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := StartTied(cmd); err != nil {
+	if err := tied.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })

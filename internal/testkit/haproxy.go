@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // HAProxy runs haproxy in the foreground (-db) and waits until its
@@ -19,7 +21,7 @@ func HAProxy(t *testing.T, bin, cfgPath, front string) {
 	cmd := exec.Command(bin, "-f", cfgPath, "-db")
 	var out LockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {

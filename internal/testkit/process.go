@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // Process is a long-running cliser command other than serve (the agent)
@@ -29,7 +31,7 @@ func Start(t testing.TB, env []string, args ...string) *Process {
 	cmd.Env = env
 	p := &Process{Cmd: cmd, Exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
-	require.NoError(t, StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	go func() { p.ExitErr = cmd.Wait(); close(p.Exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()

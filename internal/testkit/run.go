@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // runLimit bounds a command the tests expect to end by itself: a refusal
@@ -24,7 +26,7 @@ func Run(t testing.TB, env []string, args ...string) (string, int) {
 	cmd.Env, cmd.Dir = env, t.TempDir()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := StartTied(cmd); err != nil {
+	if err := tied.Start(cmd); err != nil {
 		t.Fatalf("cliser %v: %v", args, err)
 	}
 	done := make(chan error, 1)

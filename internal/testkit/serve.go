@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/internal/tied"
 )
 
 // Served is `cliser serve` running as a subprocess of the test. Its
@@ -47,7 +49,7 @@ func ServeWrapped(t testing.TB, wrapper []string, env []string, args ...string) 
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	require.NoError(t, StartTied(cmd))
+	require.NoError(t, tied.Start(cmd))
 	p := &Served{Cmd: cmd, Exited: make(chan struct{})}
 	type ready struct{ listen, admin string }
 	readyc := make(chan ready, 1)

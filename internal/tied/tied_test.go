@@ -1,4 +1,4 @@
-package testkit
+package tied_test
 
 import (
 	"fmt"
@@ -8,11 +8,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/internal/tied"
 )
 
-const tiedEnv = "TESTKIT_TIED_CHILD"
+const tiedEnv = "TIED_CHILD"
 
-func TestMain(m *testing.M) { ChildMain(m, tiedEnv, tiedChild) }
+func TestMain(m *testing.M) { testkit.ChildMain(m, tiedEnv, tiedChild) }
 
 // tiedChild is the child of TestTiedProcessDiesWithItsTestProcess: it
 // starts a sleep tied to it from a goroutine whose thread then exits,
@@ -26,18 +29,18 @@ func tiedChild() {
 	go func() {
 		runtime.LockOSThread() // not unlocked: the thread ends with the goroutine
 		cmd := exec.Command("sleep", "60")
-		if err := StartTied(cmd); err != nil {
+		if err := tied.Start(cmd); err != nil {
 			fmt.Println("start:", err)
 			os.Exit(1)
 		}
 		c <- started{syscall.Gettid(), cmd.Process.Pid}
 	}()
 	s := <-c
-	if !AwaitThreadEnd(s.tid, 10*time.Second) {
+	if !testkit.AwaitThreadEnd(s.tid, 10*time.Second) {
 		fmt.Println("the locked goroutine's thread did not end")
 		os.Exit(1)
 	}
-	fmt.Println(s.pid, RunningFor(300*time.Millisecond, s.pid))
+	fmt.Println(s.pid, testkit.RunningFor(300*time.Millisecond, s.pid))
 	os.Exit(0)
 }
 
@@ -45,4 +48,4 @@ func tiedChild() {
 // no cleanup run (a panic on -timeout), and not when the thread that
 // asked for it ends. Without Pdeathsig the sleep outlived its parent;
 // started on the asking thread, it died with that thread.
-func TestTiedProcessDiesWithItsTestProcess(t *testing.T) { TiedChildren(t, tiedEnv) }
+func TestTiedProcessDiesWithItsTestProcess(t *testing.T) { testkit.TiedChildren(t, tiedEnv) }
