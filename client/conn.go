@@ -87,15 +87,14 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 }
 
 func dial(ctx context.Context, cfg Config) (net.Conn, error) {
-	nd := &net.Dialer{Timeout: cfg.DialTimeout, LocalAddr: cfg.LocalAddr}
-	var nc net.Conn
-	var err error
-	if cfg.TLS != nil {
-		td := &tls.Dialer{NetDialer: nd, Config: cfg.TLS}
-		nc, err = td.DialContext(ctx, "tcp", cfg.Addr)
-	} else {
-		nc, err = nd.DialContext(ctx, "tcp", cfg.Addr)
+	if cfg.TLS != nil && cfg.DialTimeout > 0 {
+		// As tls.Dialer's: the timeout bounds the TLS handshake too.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.DialTimeout)
+		defer cancel()
 	}
+	nd := &net.Dialer{Timeout: cfg.DialTimeout, LocalAddr: cfg.LocalAddr}
+	nc, err := nd.DialContext(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +102,8 @@ func dial(ctx context.Context, cfg Config) (net.Conn, error) {
 	// as the ephemeral port and "connect" to itself (TCP simultaneous open).
 	// Such a socket would hold the port the restarting server needs; so
 	// would its TIME_WAIT after a plain close, for a minute (the client's
-	// socket has no SO_REUSEADDR): a reset leaves none.
+	// socket has no SO_REUSEADDR): a reset leaves none. Checked before TLS,
+	// whose handshake with itself would fail as something else.
 	if nc.LocalAddr().String() == nc.RemoteAddr().String() {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
@@ -111,7 +111,30 @@ func dial(ctx context.Context, cfg Config) (net.Conn, error) {
 		_ = nc.Close()
 		return nil, errSelfConnect
 	}
-	return nc, nil
+	if cfg.TLS == nil {
+		return nc, nil
+	}
+	return tlsClient(ctx, nc, cfg)
+}
+
+// tlsClient runs the TLS handshake on nc as tls.Dialer would: the server
+// name checked is the dialled host unless the config names one.
+func tlsClient(ctx context.Context, nc net.Conn, cfg Config) (net.Conn, error) {
+	tc := cfg.TLS
+	if tc.ServerName == "" {
+		host, _, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			host = cfg.Addr
+		}
+		tc = tc.Clone()
+		tc.ServerName = host
+	}
+	conn := tls.Client(nc, tc)
+	if err := conn.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 var errSelfConnect = errors.New("connected to itself (nothing listens there)")

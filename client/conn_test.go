@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -526,24 +527,37 @@ func TestDialFromLocalAddr(t *testing.T) {
 // a connection as a dial error at once and frees the port: held, it kept
 // the restarting server from its own port.
 func TestDialRefusesAConnectionToItself(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().(*net.TCPAddr)
-	require.NoError(t, ln.Close())
+	for _, tc := range []struct {
+		name string
+		tls  *tls.Config
+	}{
+		{"plain", nil},
+		// The TLS handshake with itself ran first and failed as "tls:
+		// received unexpected handshake message", which names no cause.
+		{"tls", &tls.Config{MinVersion: tls.VersionTLS12}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			addr := ln.Addr().(*net.TCPAddr)
+			require.NoError(t, ln.Close())
 
-	cfg := testConfig(addr.String())
-	cfg.LocalAddr = addr
-	conn, err := Dial(context.Background(), cfg)
-	if conn != nil {
-		_ = conn.Close(context.Background())
+			cfg := testConfig(addr.String())
+			cfg.LocalAddr = addr
+			cfg.TLS = tc.tls
+			conn, err := Dial(context.Background(), cfg)
+			if conn != nil {
+				_ = conn.Close(context.Background())
+			}
+			require.ErrorIs(t, err, ErrDial)
+			assert.ErrorIs(t, err, errSelfConnect, "refused at the dial, not by the handshake")
+			require.Eventually(t, func() bool {
+				ln, err := net.Listen("tcp", addr.String())
+				if err == nil {
+					_ = ln.Close()
+				}
+				return err == nil
+			}, 5*time.Second, 10*time.Millisecond, "the port is free again")
+		})
 	}
-	require.ErrorIs(t, err, ErrDial)
-	assert.ErrorIs(t, err, errSelfConnect, "refused at the dial, not by the handshake")
-	require.Eventually(t, func() bool {
-		ln, err := net.Listen("tcp", addr.String())
-		if err == nil {
-			_ = ln.Close()
-		}
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond, "the port is free again")
 }
