@@ -1,14 +1,17 @@
 package cluster_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/cluster"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // With NATS away, GET /v1/stats lists every node it knew alive as
@@ -61,4 +64,39 @@ func TestNATSDownStatsKeepsANodeWithoutRecords(t *testing.T) {
 		"n1 sees NATS away")
 	assert.Equal(t, map[string]string{"n1": admin.NodeUp, "n2": admin.NodeUnreachable, "n3": admin.NodeUnreachable,
 		"n4": admin.NodeUnreachable}, states(), "every node n1 knew or that holds a record, unreachable; n2 holds no record")
+}
+
+// A node with a live heartbeat that takes the request for its figures and
+// never answers (a node stuck, or NATS without quorum taking requests) is
+// unreachable on GET /v1/stats, and the page still comes well within an
+// admin client's 5 s: each node is asked for at most a second.
+func TestStatsOfANodeThatDoesNotAnswerComeInTime(t *testing.T) {
+	url := runNATS(t)
+	n1 := startNode(t, url, "n1")
+	nc, _ := testkit.JetStream(t, url)
+	_, err := nc.SubscribeSync(cluster.DefaultSubjectPrefix + ".node.ghost.stats") // takes, never answers
+	require.NoError(t, err)
+	require.NoError(t, nc.Flush())
+	nodes := bucketKV(t, url, cluster.DefaultNodesBucket)
+	var ghost admin.NodeStats
+	var took time.Duration
+	eventually(t, func() bool {
+		// Beaten again at each try: the tests' heartbeat ages out in 1 s.
+		_, err := nodes.Put(context.Background(), "ghost", []byte("{}"))
+		require.NoError(t, err)
+		var st admin.StatsResponse
+		var status int
+		status, _, took = n1.httpGet(t, "/v1/stats", &st)
+		require.Equal(t, http.StatusOK, status)
+		for _, n := range st.Nodes {
+			if n.Node == "ghost" {
+				ghost = n
+				return true
+			}
+		}
+		return false
+	}, "n1 lists the ghost")
+	assert.Equal(t, admin.NodeUnreachable, ghost.State)
+	assert.NotEmpty(t, ghost.Error)
+	assert.Less(t, took, 4*time.Second, "the page waited on the ghost past its second")
 }
