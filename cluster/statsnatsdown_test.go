@@ -20,6 +20,7 @@ import (
 // it had never been there, while those holding records stayed. Before,
 // with NATS up, a node that stopped is down (not asked: asking it would
 // have made it unreachable) with its records, none of them connected.
+// The list is in name order throughout.
 func TestNATSDownStatsKeepsANodeWithoutRecords(t *testing.T) {
 	ns, _ := restartableNATS(t)
 	url := ns.ClientURL()
@@ -34,8 +35,11 @@ func TestNATSDownStatsKeepsANodeWithoutRecords(t *testing.T) {
 		status, _, _ := n1.httpGet(t, "/v1/stats", &st)
 		require.Equal(t, http.StatusOK, status)
 		out := map[string]admin.NodeStats{}
-		for _, n := range st.Nodes {
+		for i, n := range st.Nodes {
 			out[n.Node] = n
+			if i > 0 {
+				require.Less(t, st.Nodes[i-1].Node, n.Node, "the nodes in name order (docs/operations.md)")
+			}
 		}
 		return out
 	}
