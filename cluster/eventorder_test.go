@@ -112,6 +112,23 @@ func registerAll(t *testing.T, addr string, cids []string) {
 	}
 }
 
+// A takeover whose node's event log does not store its events (a stream
+// without quorum) waits for them at most 2 s: then its record goes anyway,
+// the old node closes its session, and the wait counts as "late"
+// (docs/cluster.md, cliser_cluster_takeover_event_waits_total).
+func TestTakeoverWhoseEventsAreNotStoredGoesLate(t *testing.T) {
+	url := runNATS(t)
+	n1, n2 := startNode(t, url, "n1"), startNode(t, url, "n2")
+	n2.node.SetEventBarrier(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+	register(t, n1.srv.Addr(), "late-1")
+	eventually(t, func() bool { return n2.listed(t, "late-1") }, "n2 sees the client on n1")
+	register(t, n2.srv.Addr(), "late-1")
+	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterTakeovers, "") == 1 },
+		"n1 closes its session: the takeover was written after its wait")
+	assert.GreaterOrEqual(t, n2.metric(t, cluster.MetricClusterTakeoverWaits, "late"), 1.0)
+	assert.Zero(t, n2.metric(t, cluster.MetricClusterTakeoverWaits, "stored"))
+}
+
 // eventsOfCID waits until the log holds n events of cid and returns them
 // in log order.
 func eventsOfCID(t testing.TB, ctx context.Context, api *admin.Client, cid string, n int) []events.Event {
