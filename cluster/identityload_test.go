@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -17,7 +18,10 @@ import (
 // A watch after a Load starts after the revisions the Load read, deletes
 // included: it hands back nothing the Load already had, so a watch whose
 // consumer lands on a server further behind than the Load's cannot hand
-// back a credential the Load saw revoked.
+// back a credential the Load saw revoked. The change after the Load is
+// written to the bucket by the test, as another node would without its
+// notice: this store's own write is applied before it returns
+// (applyOwn), so the check ran before the watch had brought anything.
 func TestIdentityWatchStartsAfterLoad(t *testing.T) {
 	ns := testkit.NATS(t)
 	n := startNode(t, ns.ClientURL(), "n1")
@@ -43,7 +47,10 @@ func TestIdentityWatchStartsAfterLoad(t *testing.T) {
 	go func() {
 		done <- st.Watch(wctx, func(c identity.Change) { mu.Lock(); got = append(got, c); mu.Unlock() })
 	}()
-	put("w-3")
+	val, err := identity.EncodeCredential(identity.Credential{CID: "w-3", CreatedAt: time.Now().UTC()})
+	require.NoError(t, err)
+	_, err = bucketKV(t, ns.ClientURL(), cluster.CredentialsBucket).Put(ctx, "w-3", val)
+	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
