@@ -40,9 +40,10 @@ func TestOrderAppliesEachChangeOnceAndNeverGoesBack(t *testing.T) {
 			{true, BansBucket, del("cid.a", 7), false},
 			{true, BansBucket, put("cid.a", 9), true},
 		}},
-		{"an older notice after a newer one", []step{
+		{"an older notice after a newer one, and the same one again", []step{
 			{false, CredentialsBucket, del("d", 8), true},
 			{false, CredentialsBucket, put("d", 6), false},
+			{false, CredentialsBucket, del("d", 8), false}, // a write's own applyOwn, then its notice
 		}},
 		{"a notice the watch has passed", []step{
 			{true, BansBucket, put("cid.b", 10), true},
@@ -59,6 +60,11 @@ func TestOrderAppliesEachChangeOnceAndNeverGoesBack(t *testing.T) {
 			{true, BansBucket, del("cid.b", 6), true},
 			{true, BansBucket, put("cid.a", 5), false},
 			{true, BansBucket, del("cid.b", 6), false},
+		}},
+		{"the other bucket's watch does not let a noticed key go", []step{
+			{false, BansBucket, del("cid.a", 7), true},
+			{true, CredentialsBucket, put("cid.a", 8), true},
+			{true, BansBucket, put("cid.a", 5), false},
 		}},
 		{"a noticed key is let go once the watch passes it", []step{
 			{false, BansBucket, put("cid.a", 7), true},
