@@ -36,6 +36,7 @@ func TestReportsReleaseClosesOnceByReportOrBound(t *testing.T) {
 	assert.Equal(t, []string{reportCame}, counted, "one wait, one count")
 
 	r.reported("cliser_credentials.b") // the report before the change (its notice lost)
+	r.reported("bans.cid.other")       // another key's report does not forget b's
 	r.after("cliser_credentials.b", closer("b"), count)
 	closes, _ = got()
 	assert.Equal(t, []string{"a1", "a2", "b"}, closes, "at once")
