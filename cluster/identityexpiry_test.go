@@ -56,6 +56,9 @@ func TestExpireBanLeavesABanMadeAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, bans, 1)
 	assert.True(t, bans[0].Same(again), "the bucket holds %+v", bans[0])
+	won, err := st1.ExpireBan(ctx, endedBan("ea-never-made"))
+	require.NoError(t, err)
+	assert.False(t, won, "an expiry of a ban the bucket never held won")
 	n1idn := &idNode{testNode: n1, svc: n1.n.Identity()}
 	n1idn.waitBan(t, "ea-dev", true, "the ban made again is not enforced")
 }
@@ -134,4 +137,17 @@ func TestExpireBanAfterItsAnswerWasLost(t *testing.T) {
 	won, err = st1.ExpireBan(ctx, b)
 	require.NoError(t, err)
 	assert.False(t, won, "won twice")
+
+	// A delete whose answer was lost and that never landed (here it
+	// lands and the ban is put back, as if it had not): the delete another
+	// node places after it is not taken for this node's own.
+	require.NoError(t, st1.PutBan(ctx, b))
+	require.NoError(t, st1.ExpireWithoutAnswer(ctx, b))
+	require.NoError(t, st1.PutBan(ctx, b))
+	won, err = st2.ExpireBan(ctx, b)
+	require.NoError(t, err)
+	assert.True(t, won, "the other node's delete did not land")
+	won, err = st1.ExpireBan(ctx, b)
+	require.NoError(t, err)
+	assert.False(t, won, "another node's delete taken for this node's unanswered one")
 }
