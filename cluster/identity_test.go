@@ -212,6 +212,13 @@ func TestIdentityRotationAcrossTheCluster(t *testing.T) {
 	n4 := startIdentityNode(t, url, "rot-4")
 	_, line := answer(t, n4.srv.Addr(), old, "rot-dev")
 	requireConnected(t, line)
+
+	// Deleted, then enrolled again with a grace: the bucket's delete
+	// marker is no credential, so there is no previous digest to keep.
+	require.NoError(t, n1.svc.DeleteCredential(ctx, "rot-dev"))
+	_, c, err = n2.svc.Enroll(ctx, "rot-dev", time.Hour)
+	require.NoError(t, err, "a grace over a deleted credential")
+	assert.Nil(t, c.Previous)
 }
 
 // NATS restarts under two nodes: each reads identity afresh and watches
