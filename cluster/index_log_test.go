@@ -12,15 +12,18 @@ import (
 // TestIndexFullLogsThePeerApartFromThisNode: the warning of a node name
 // past the index's 32,767 named that node under "node", the key this
 // node's logger already carries, so the JSON line held "node" twice and a
-// reader kept one of them.
+// reader kept one of them. The 32,767th name still gets its number; only
+// the next is indexed without a holder.
 func TestIndexFullLogsThePeerApartFromThisNode(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	n := &Node{
 		log:      zap.New(core).With(zap.String("node", "self")),
-		names:    make([]string, nodeMask+1), // the index is full
+		names:    make([]string, nodeMask), // one number left
 		nodeNums: map[string]uint16{},
 	}
-	require.Equal(t, noNode, n.nodeNumLocked("late-node"))
+	require.Equal(t, uint16(nodeMask), n.nodeNumLocked("last-node"), "the 32,767th name still gets its number")
+	require.Empty(t, logs.All())
+	require.Equal(t, noNode, n.nodeNumLocked("late-node"), "the index is full")
 
 	entries := logs.All()
 	require.Len(t, entries, 1)
