@@ -55,7 +55,7 @@ func TestRegistrationsShareSlotMessages(t *testing.T) {
 
 // TestStartRefusesPerClientBucket: a bucket written by a build before the
 // slots (a key per client) is refused with a message that says what to
-// do, not misread.
+// do, not misread; once its keys are deleted, the node starts.
 func TestStartRefusesPerClientBucket(t *testing.T) {
 	url := runNATS(t)
 	first := startNode(t, url, "n0") // makes the bucket
@@ -73,6 +73,10 @@ func TestStartRefusesPerClientBucket(t *testing.T) {
 	require.ErrorIs(t, err, cluster.ErrOldLayout)
 	assert.Contains(t, err.Error(), "nats kv rm")
 	require.NoError(t, n.Close())
+
+	// A per-client key deleted is no record of that layout: the node starts.
+	require.NoError(t, clientsKV(t, url).Delete(context.Background(), "old-1"))
+	startNode(t, url, "n2")
 }
 
 func cidsOf(recs []admin.ClientRecord) []string {
