@@ -19,7 +19,8 @@ import (
 // show it as its text, the connected gauge follows, a node of this build
 // that held an older session does not win over the newer node's record
 // with its own end of it, and a slot value this build can not read at all
-// is left out of the index and never written over.
+// is left out of the index and never written over, and takes the records
+// the slot held before out of it.
 func TestFutureReasonKeptAsText(t *testing.T) {
 	url := runNATS(t)
 	nodes := startNodes(t, url, "n1", "n2")
@@ -89,4 +90,12 @@ func TestFutureReasonKeptAsText(t *testing.T) {
 	raw, err := kv.Get(ctx, cluster.SlotKey("n3", 1))
 	require.NoError(t, err)
 	assert.Equal(t, unreadable, raw.Value(), "the unreadable slot is left as it was")
+
+	// n3's slot 0 turns unreadable: its records leave the index, not shown
+	// in a state the bucket no longer has.
+	_, err = kv.Put(ctx, cluster.SlotKey("n3", 0), unreadable)
+	require.NoError(t, err)
+	eventually(t, func() bool { return n1.metric(t, cluster.MetricClusterRecords, "") == 1 },
+		"only fut-3 (n2's) is left in n1's index")
+	assert.Equal(t, []string{"fut-3"}, cidsOf(n1.listAll(t, "all", 0)))
 }
