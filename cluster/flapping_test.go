@@ -72,22 +72,56 @@ func TestFlappingCountsRegistrationsGoneBeforeTheFlush(t *testing.T) {
 	flappingBanHolds(t, nodes[0], cid)
 }
 
+// A registration reaches the other nodes twice, connected and then ended
+// (the same registration's revision, from its holder): it is counted
+// once. Counted at its end too, two registrations on fle-1 took fle-2 to
+// the limit of four with its own next one, the third.
+func TestFlappingCountsARegistrationNotItsEnd(t *testing.T) {
+	url := runNATS(t)
+	flap := node.WithIdentityOptions(identity.WithFlapping(4, time.Minute, time.Minute))
+	n1, n2 := startNodeOpts(t, url, "fle-1", flap), startNodeOpts(t, url, "fle-2", flap)
+	const cid = "fle-dev"
+	for i := range 2 {
+		c := register(t, n1.srv.Addr(), cid)
+		port := strconv.Itoa(c.Conn.LocalAddr().(*net.TCPAddr).Port)
+		seen := func(connected bool) func() bool {
+			return func() bool {
+				for _, r := range n2.listAll(t, "", 0) {
+					if r.CID == cid && r.CPort == port {
+						return r.CStatus == connected
+					}
+				}
+				return false
+			}
+		}
+		eventually(t, seen(true), "registration %d on fle-1 reaches fle-2", i+1)
+		require.NoError(t, c.Conn.Close())
+		eventually(t, seen(false), "registration %d's end reaches fle-2", i+1)
+	}
+	register(t, n2.srv.Addr(), cid) // the third: its ban is held at once if it reached the limit
+	assert.False(t, hasFlappingBan(t, n2, cid), "fle-2 counted each registration's end as one more")
+}
+
 // flappingBanHolds waits for n to hold a flapping ban of cid, and checks
 // that a fifth registration there is refused.
 func flappingBanHolds(t *testing.T, n *testNode, cid string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	eventually(t, func() bool {
-		bans, err := n.api.ListBans(ctx, identity.KindCID, 0, "")
-		require.NoError(t, err)
-		for _, b := range bans.Bans {
-			if b.Value == cid && b.By == identity.ByFlapping {
-				return true
-			}
-		}
-		return false
-	}, "the flapping ban holds on %s", n.id)
+	eventually(t, func() bool { return hasFlappingBan(t, n, cid) }, "the flapping ban holds on %s", n.id)
 	_, line := answer(t, n.srv.Addr(), testPassword, cid)
 	assert.Equal(t, "190 "+protocol.ReasonBanned.String(), line, "a fifth registration")
+}
+
+// hasFlappingBan is whether n lists a flapping ban of cid.
+func hasFlappingBan(t *testing.T, n *testNode, cid string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bans, err := n.api.ListBans(ctx, identity.KindCID, 0, "")
+	require.NoError(t, err)
+	for _, b := range bans.Bans {
+		if b.Value == cid && b.By == identity.ByFlapping {
+			return true
+		}
+	}
+	return false
 }
