@@ -105,15 +105,22 @@ func TestDuplicateNodeIDRefused(t *testing.T) {
 }
 
 // A node that comes back under the same id before its heartbeat aged out
-// marks what its earlier run left connected "server restarted".
+// marks what its earlier run left connected "server restarted", and only
+// that: another node's slot of the same number, written since, is not its.
 func TestRestartMarksLeftovers(t *testing.T) {
 	url := runNATS(t)
-	first := startNode(t, url, "n1")
+	first, other := startNode(t, url, "n1"), startNode(t, url, "n2")
 	register(t, first.srv.Addr(), "r-1")
 	eventually(t, func() bool { return first.listed(t, "r-1") }, "published")
 	first.crash()
+	register(t, other.srv.Addr(), "r-2") // n2's slot 0, after n1's in the stream
+	eventually(t, func() bool { return other.listed(t, "r-2") }, "n2's client published")
 
 	again := startNode(t, url, "n1")
+	rec2, ok := again.record(t, "r-2")
+	require.True(t, ok)
+	assert.True(t, rec2.CStatus, "n2's live client is left alone")
+	assert.Equal(t, "n2", rec2.Node)
 	rec, ok := again.record(t, "r-1")
 	require.True(t, ok)
 	assert.False(t, rec.CStatus)
