@@ -1,9 +1,11 @@
 package cluster_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/cluster"
@@ -27,4 +29,8 @@ func TestListReadsSlotsOneByOneWithoutARace(t *testing.T) {
 	for range 20 {
 		require.Len(t, n1.listAll(t, "", 1000), clients)
 	}
+	page, err := n1.api.List(context.Background(), "", "", 1000, "")
+	require.NoError(t, err)
+	assert.Len(t, page.Clients, clients)
+	assert.Empty(t, page.Next, "the last page names no next")
 }
