@@ -68,7 +68,8 @@ func TestWithOwnPagesTheUnionOnce(t *testing.T) {
 	}
 }
 
-// recsPage is q's page of recs, as the registry and the index select one.
+// recsPage is q's page of recs, as the registry and the index select one
+// (pageOf: a hole is left out, the cursor kept).
 func recsPage(q registry.Query, recs map[string]registry.Record) registry.Page {
 	cids := make([]string, 0, len(recs))
 	for cid := range recs {
@@ -82,14 +83,9 @@ func recsPage(q registry.Query, recs map[string]registry.Record) registry.Page {
 			}
 		}
 	}, func(cid string) (string, bool) { return cid, recs[cid].CStatus })
-	page := registry.Page{}
-	for _, cid := range items {
-		if recs[cid].CID != "" {
-			page.Records = append(page.Records, recs[cid])
-		}
+	cands := make([]candidate, len(items))
+	for i, cid := range items {
+		cands[i] = candidate{e: key(cid), rec: recs[cid]}
 	}
-	if more {
-		page.Next = items[len(items)-1]
-	}
-	return page
+	return pageOf(q, cands, more)
 }
