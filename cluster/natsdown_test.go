@@ -45,7 +45,10 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	n2 := startNode(t, url, "n2")
 	near := register(t, n1.srv.Addr(), "near-1")
 	register(t, n2.srv.Addr(), "far-1")
+	gone := register(t, n1.srv.Addr(), "near-gone")
+	require.NoError(t, gone.Conn.Close())
 	eventually(t, func() bool { return n1.listed(t, "far-1") && n1.listed(t, "near-1") }, "both listed on n1")
+	eventually(t, func() bool { r, ok := n1.record(t, "near-gone"); return ok && !r.CStatus }, "near-gone's end published")
 	assert.Equal(t, 1.0, n1.metric(t, cluster.MetricClusterNATSConnected, ""))
 	var rec admin.ClientRecord
 	status, stale, _ := n1.httpGet(t, "/v1/clients/far-1", &rec)
@@ -86,7 +89,11 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "true", stale)
 	assert.Less(t, took, prompt)
-	assert.Len(t, page.Clients, 2)
+	require.Len(t, page.Clients, 3)
+	// This node's own ended client: its registry's whole record, not the
+	// index's cid, node and state.
+	assert.Equal(t, "near-gone", page.Clients[2].CID)
+	assert.NotEmpty(t, page.Clients[2].CIP, "near-gone's record from n1's registry")
 	// A client that registers here meanwhile is in this node's own list
 	// (docs/cluster.md: "its own clients as its registry holds them now"),
 	// page by page too; it was missing, though its GET found it.
