@@ -109,7 +109,10 @@ func TestDuplicateNodeIDRefused(t *testing.T) {
 // that: another node's slot of the same number, written since, is not its.
 func TestRestartMarksLeftovers(t *testing.T) {
 	url := runNATS(t)
-	first, other := startNode(t, url, "n1"), startNode(t, url, "n2")
+	checks := &gate{}
+	checks.hold() // n2 never judges n1 lost: the marks are the restart's alone
+	first, other := startNode(t, url, "n1"), startNode(t, url, "n2", cluster.WithBeforeCheck(checks.wait))
+	t.Cleanup(checks.release) // before the nodes' stops, which wait for their loops
 	register(t, first.srv.Addr(), "r-1")
 	eventually(t, func() bool { return first.listed(t, "r-1") }, "published")
 	first.crash()
