@@ -53,7 +53,9 @@ func TestSlotGolden(t *testing.T) {
 }
 
 // TestSlotRefusesOtherVersions: a value of another layout version is an
-// error, not misread.
+// error, not misread; so is one of this version that is not whole (bytes
+// past its end, a flag or a reason this layout has no meaning for), and a
+// time the layout can not hold is refused, not written as another.
 func TestSlotRefusesOtherVersions(t *testing.T) {
 	enc, err := encodeSlot(nil, goldenSlots[1].value)
 	require.NoError(t, err)
@@ -64,6 +66,25 @@ func TestSlotRefusesOtherVersions(t *testing.T) {
 	require.Error(t, err)
 	_, err = decodeSlot([]byte(`{"sid":1}`), "n1")
 	require.Error(t, err, "a per-client JSON record is not a slot")
+
+	golden, err := hex.DecodeString(goldenSlots[1].hex)
+	require.NoError(t, err)
+	const flagsAt = 30 // version, count, cid, regrev, sid, cip, cport: then the flags (0x07)
+	require.Equal(t, byte(0x07), golden[flagsAt])
+	for name, b := range map[string][]byte{
+		"a byte past its end":   append(bytes.Clone(golden), 0),
+		"an unknown flag":       append(append(bytes.Clone(golden[:flagsAt]), 0x17), golden[flagsAt+1:]...),
+		"a reason no build has": append(bytes.Clone(golden[:len(golden)-3]), 1, 0xff, 0, 0),
+	} {
+		_, err := decodeSlot(b, "n1")
+		require.ErrorIs(t, err, errSlotValue, name)
+	}
+
+	v := goldenSlots[1].value
+	v.Records = []slotRecord{v.Records[0]}
+	v.Records[0].Rec.ConnectedAt = t0.AddDate(300, 0, 0) // past 2262: no int64 of nanoseconds
+	_, err = encodeSlot(nil, v)
+	require.ErrorContains(t, err, "out of range")
 }
 
 // The slot keys' golden cases: nodes and slots, and keys no slot has (a
