@@ -11,6 +11,8 @@ import (
 
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/internal/testkit"
+	"github.com/cliser/cliser/node"
+	"github.com/cliser/cliser/registry"
 )
 
 // A record the bucket expires (retention) leaves every node's mirror too:
@@ -56,4 +58,24 @@ func TestJoinAddsMarkersToAnOldBucket(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, st.(*jetstream.KeyValueBucketStatus).LimitMarkerTTL(), "limit markers on")
 	assert.Equal(t, time.Hour, st.TTL())
+}
+
+// A record the registry prunes (its retention) while its slot stays in
+// the bucket leaves every node's mirror too: the slot's next write names
+// it as removed, as a record no longer in a value is not taken for gone.
+func TestPrunedRecordLeavesEveryMirror(t *testing.T) {
+	url := runNATS(t)
+	n1 := startNodeOpts(t, url, "pr-1", node.WithRegistryOptions(registry.WithRetention(time.Second),
+		registry.WithCheckpoint(200*time.Millisecond), registry.WithFlushInterval(100*time.Millisecond)))
+	n2 := startNode(t, url, "pr-2")
+
+	_ = register(t, n1.srv.Addr(), "pr-stays") // keeps the slot written
+	c := register(t, n1.srv.Addr(), "pr-gone") // the next sid: the same slot
+	eventually(t, func() bool { return n2.listed(t, "pr-stays") && n2.listed(t, "pr-gone") }, "n2 lists both")
+	require.NoError(t, c.Conn.Close())
+	eventually(t, func() bool { _, ok := n1.reg.Get("pr-gone"); return !ok }, "n1 prunes pr-gone")
+	eventually(t, func() bool {
+		all := n2.listAll(t, "all", 0)
+		return len(all) == 1 && all[0].CID == "pr-stays" && n2.metric(t, cluster.MetricClusterRecords, "") == 1
+	}, "n2's list and gauge: pr-gone gone, pr-stays kept")
 }
