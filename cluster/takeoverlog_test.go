@@ -16,7 +16,8 @@ import (
 // A client that moves from n1 to n2 is a takeover whose two log lines
 // name the other node: n2's says which node held the client before
 // ("from_node"), n1's, closing its session, which node has it now
-// ("to_node"). Before, n2 logged nothing of the takeover and n1's line
+// ("to_node"). A client that left n1 before it came to n2 is no
+// takeover, and has no line. Before, n2 logged nothing of the takeover and n1's line
 // named only n1 (its logger's "node"), so which node took the client, or
 // from where, was not in either log (logs audit).
 func TestTakeoverLinesNameTheOtherNode(t *testing.T) {
@@ -28,6 +29,16 @@ func TestTakeoverLinesNameTheOtherNode(t *testing.T) {
 	o1, logs1 := logged("n1")
 	o2, logs2 := logged("n2")
 	n1, n2 := startNodeOpts(t, url, "n1", o1), startNodeOpts(t, url, "n2", o2)
+
+	// A client gone from n1 that comes back on n2 is taken from no one:
+	// no line (only mover's below).
+	back := register(t, n1.srv.Addr(), "returner")
+	eventually(t, func() bool { return n2.listed(t, "returner") }, "n2 sees returner held by n1")
+	assert.NoError(t, back.Conn.Close())
+	eventually(t, func() bool { r, ok := n2.record(t, "returner"); return ok && !r.CStatus }, "n2 sees returner gone")
+	register(t, n2.srv.Addr(), "returner")
+	eventually(t, func() bool { r, ok := n1.record(t, "returner"); return ok && r.CStatus && r.Node == "n2" },
+		"n1 sees returner back on n2")
 
 	old := register(t, n1.srv.Addr(), "mover")
 	eventually(t, func() bool { return n2.listed(t, "mover") }, "n2 sees mover held by n1")
