@@ -19,9 +19,25 @@ import (
 // than the client's live session on another node: the list showed the
 // connected client disconnected on the lost node, and flapping counted one
 // registration more on every survivor.
-func TestLostMarksKeepARegistrationsRevision(t *testing.T) {
+func TestLostMarksKeepARegistrationsRevision(t *testing.T) { registrationsRevisionKept(t, false) }
+
+// The same record, when its node restarts before a survivor judges it
+// lost: the restart's write of the slot (its marks "server restarted")
+// keeps the record's registration revision too.
+func TestRestartKeepsARegistrationsRevision(t *testing.T) { registrationsRevisionKept(t, true) }
+
+func registrationsRevisionKept(t *testing.T, restart bool) {
 	url := runNATS(t)
-	n1 := startNodeOpts(t, url, "lrr-1", node.WithRegistryOptions(registry.WithFlushInterval(300*time.Millisecond)))
+	// A long heartbeat when n1 restarts: n2 must not judge it lost first.
+	beat := time.Second
+	if restart {
+		beat = 10 * time.Second
+	}
+	start := func() *testNode {
+		return startNodeOpts(t, url, "lrr-1", node.WithRegistryOptions(registry.WithFlushInterval(300*time.Millisecond)),
+			node.WithClusterHeartbeat(beat))
+	}
+	n1 := start()
 	n2 := startNode(t, url, "lrr-2")
 
 	_ = register(t, n1.srv.Addr(), "lrr-stays") // a live record in the slot: the survivor marks it
@@ -41,10 +57,15 @@ func TestLostMarksKeepARegistrationsRevision(t *testing.T) {
 	}, "lrr-dev connected on n2")
 
 	n1.crash()
+	reason := protocol.ReasonNodeLost
+	if restart {
+		start()
+		reason = protocol.ReasonServerRestarted
+	}
 	eventually(t, func() bool {
 		r, ok := n2.record(t, "lrr-stays")
-		return ok && !r.CStatus && r.Reason == protocol.ReasonNodeLost.String()
-	}, "n1's live client marked node lost")
+		return ok && !r.CStatus && r.Reason == reason.String()
+	}, "n1's live client marked %s", reason)
 	r, ok := n2.record(t, "lrr-dev")
 	require.True(t, ok)
 	require.Equal(t, "lrr-2", r.Node, "lrr-dev is n2's: %+v", r)
