@@ -72,7 +72,7 @@ func TestTakeoverRace(t *testing.T) {
 }
 
 // A live client wrongly marked "node lost" (its node's heartbeat was late)
-// is published again by its node.
+// is published again by its node, and counted republished once.
 func TestWrongfulNodeLostIsRepaired(t *testing.T) {
 	url := runNATS(t)
 	n1 := startNode(t, url, "n1")
@@ -86,6 +86,8 @@ func TestWrongfulNodeLostIsRepaired(t *testing.T) {
 		got := bucketRecord(t, kv, "w-1")
 		return got.CStatus && got.Node == "n1" && got.Reason == protocol.ReasonNone
 	}, "the live session is published again")
+	// Counted once, by the watch or by the write's resync, not by both.
+	assert.Equal(t, 1.0, n1.metric(t, cluster.MetricClusterRepublished, ""))
 }
 
 // A second node under a live node's id is refused: it would take the
