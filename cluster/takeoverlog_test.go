@@ -17,9 +17,9 @@ import (
 // name the other node: n2's says which node held the client before
 // ("from_node"), n1's, closing its session, which node has it now
 // ("to_node"). A client that left n1 before it came to n2 is no
-// takeover, and has no line. Before, n2 logged nothing of the takeover and n1's line
-// named only n1 (its logger's "node"), so which node took the client, or
-// from where, was not in either log (logs audit).
+// takeover, and has no line. Before, n2 logged nothing of the takeover
+// and n1's line named only n1 (its logger's "node"), so which node took
+// the client, or from where, was not in either log (logs audit).
 func TestTakeoverLinesNameTheOtherNode(t *testing.T) {
 	url := runNATS(t)
 	logged := func(id string) (node.Option, *observer.ObservedLogs) {
