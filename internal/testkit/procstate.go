@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,4 +75,38 @@ func TiedChildren(t *testing.T, env string) {
 	require.Eventually(t, func() bool {
 		return !slices.ContainsFunc(pids, Running)
 	}, 10*time.Second, 10*time.Millisecond, "a process outlived the test process that started it")
+}
+
+// TiedChild is TiedChildren's child: start, run on a goroutine whose
+// thread then ends, starts processes and gives their pids. TiedChild waits
+// for that thread to be gone, prints the pids and whether they ran on
+// 300 ms after it, and exits with no cleanup, as a test binary does that
+// panics on its -timeout.
+func TiedChild(start func() ([]int, error)) {
+	runtime.LockOSThread() // the main thread never ends: keep the goroutine below off it
+	type started struct {
+		tid  int
+		pids []int
+		err  error
+	}
+	c := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread() // not unlocked: the thread ends with the goroutine
+		pids, err := start()
+		c <- started{syscall.Gettid(), pids, err}
+	}()
+	s := <-c
+	if s.err != nil {
+		fmt.Println("start:", s.err)
+		os.Exit(1)
+	}
+	if !AwaitThreadEnd(s.tid, 10*time.Second) {
+		fmt.Println("the locked goroutine's thread did not end")
+		os.Exit(1)
+	}
+	for _, pid := range s.pids {
+		fmt.Print(pid, " ")
+	}
+	fmt.Println(RunningFor(300*time.Millisecond, s.pids...))
+	os.Exit(0)
 }

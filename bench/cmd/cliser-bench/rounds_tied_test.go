@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,30 +15,16 @@ const (
 	tiedDirEnv   = "CLISER_BENCH_TIED_DIR"
 )
 
-// tiedServe is TestRoundServersDieWithTheBench's bench: it starts a
-// round's cliser serve from a goroutine whose thread then ends, says
-// whether the server runs 300 ms after that, and exits with no cleanup,
-// as a bench does that is killed or panics.
+// tiedServe is TestRoundServersDieWithTheBench's bench: a round's cliser
+// serve.
 func tiedServe() {
-	runtime.LockOSThread() // the main thread never ends: keep the goroutine below off it
-	type started struct{ tid, pid int }
-	c := make(chan started, 1)
-	go func() {
-		runtime.LockOSThread() // not unlocked: the thread ends with the goroutine
+	testkit.TiedChild(func() ([]int, error) {
 		cmd, _, _, err := startServe(context.Background(), os.Getenv(tiedBinEnv), os.Getenv(tiedDirEnv), nil, nil)
 		if err != nil {
-			fmt.Println("serve:", err)
-			os.Exit(1)
+			return nil, err
 		}
-		c <- started{tid: syscall.Gettid(), pid: cmd.Process.Pid}
-	}()
-	s := <-c
-	if !testkit.AwaitThreadEnd(s.tid, 10*time.Second) {
-		fmt.Println("the locked goroutine's thread did not end")
-		os.Exit(1)
-	}
-	fmt.Println(s.pid, testkit.RunningFor(300*time.Millisecond, s.pid))
-	os.Exit(0)
+		return []int{cmd.Process.Pid}, nil
+	})
 }
 
 // A round's server dies with the bench, however the bench ends: one
