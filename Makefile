@@ -77,12 +77,15 @@ run: build
 # takes ~6.5 min instead of ~10. Three, not more: the cluster package
 # (~5 min) is the longest lane anyway, and more at once only loads the
 # machine under its timing. The bench module's output comes last.
+# -timeout is a guard against a hung test, not a speed goal: at load 17
+# (CI beside three audits) the cluster and cmd/cliser packages passed
+# 9 min; on a quiet machine they took 391 s and 390 s.
 test:
 	@out=$$(mktemp); \
-	echo "$(GO) -C bench test -race -count=1 -timeout 9m ./...  (output below, when done)"; \
-	$(GO) -C bench test -race -count=1 -timeout 9m ./... >$$out 2>&1 & bench=$$!; \
-	echo "$(GO) test -race -count=1 -timeout 9m -p 3 ./..."; \
-	$(GO) test -race -count=1 -timeout 9m -p 3 ./...; main=$$?; \
+	echo "$(GO) -C bench test -race -count=1 -timeout 15m ./...  (output below, when done)"; \
+	$(GO) -C bench test -race -count=1 -timeout 15m ./... >$$out 2>&1 & bench=$$!; \
+	echo "$(GO) test -race -count=1 -timeout 15m -p 3 ./..."; \
+	$(GO) test -race -count=1 -timeout 15m -p 3 ./...; main=$$?; \
 	wait $$bench; b=$$?; cat $$out; rm -f $$out; \
 	if [ $$main -ne 0 ] || [ $$b -ne 0 ]; then echo "make test: FAIL (main module $$main, bench module $$b)"; exit 1; fi
 
