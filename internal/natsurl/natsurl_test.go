@@ -33,6 +33,18 @@ func TestSecretsAndScrub(t *testing.T) {
 	for _, s := range secrets {
 		assert.NotContains(t, scrubbed, s)
 	}
+
+	// An unencoded "@" in a password: url.Parse ends the user info at the
+	// last "@", and so does the spelling, else its head alone was scrubbed
+	// and its tail showed.
+	secrets = Secrets("nats://u:hun@ter2@n1:4222")
+	assert.Equal(t, []string{"hun@ter2"}, secrets)
+	assert.Equal(t, "auth as u with [redacted] failed", Scrub("auth as u with hun@ter2 failed", secrets))
+
+	// An empty password is no secret: scrubbed, "" would cut the text
+	// between every byte.
+	assert.Empty(t, Secrets("nats://u:@n1:4222"))
+	assert.Equal(t, "dial n1", Scrub("dial n1", Secrets("nats://u:@n1:4222")))
 }
 
 // A password or token with an unencoded "#", "?" or "/" does not read as
