@@ -23,7 +23,15 @@ func TestLockIsExclusive(t *testing.T) {
 	defer b.Close()
 	require.ErrorIs(t, Lock(b, 30*time.Millisecond), syscall.EWOULDBLOCK)
 	require.NoError(t, a.Close())
-	require.NoError(t, Lock(b, time.Second))
+	// Free, the lock is taken at once, not once the wait has passed.
+	took := make(chan error, 1)
+	go func() { took <- Lock(b, time.Hour) }()
+	select {
+	case err := <-took:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a free lock waited out its wait")
+	}
 	require.NoError(t, SyncDir(filepath.Dir(path)))
 	require.Error(t, SyncDir(filepath.Join(path, "missing")))
 }
@@ -65,9 +73,19 @@ func TestOpenLockedHoldsTheLock(t *testing.T) {
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	fds := openFDs(t)
 	_, err = OpenLocked(path, 0o600, 20*time.Millisecond)
 	require.ErrorIs(t, err, syscall.EWOULDBLOCK)
 	assert.Contains(t, err.Error(), path)
+	assert.Equal(t, fds, openFDs(t), "the file refused its lock is closed")
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(fds)
 }
 
 // Kind says a file's kind in words, for the messages that refuse one.
