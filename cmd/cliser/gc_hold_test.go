@@ -28,6 +28,11 @@ func TestHeldPercentKeepsThePeakGoalForTheWindow(t *testing.T) {
 	assert.InDelta(t, 9*mb, h.peak, 1, "the new peak is the goal base gives")
 
 	assert.Equal(t, 50, h.heldPercent(0, 0, t0.Add(62*time.Second)), "nothing to scan")
+
+	// A heap back at its peak (9 MB) holds it anew from then: a fleet at
+	// its size for long keeps its goal a window past its last cycle there.
+	assert.Equal(t, 50, h.heldPercent(6*mb, 6*mb, t0.Add(100*time.Second)))
+	assert.Equal(t, 200, h.heldPercent(3*mb, 3*mb, t0.Add(150*time.Second)), "the window runs from the last cycle at the peak")
 }
 
 // The hold runs on the real runtime: after a GC that finds a large heap
