@@ -265,6 +265,7 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 		"cliser health": {
 			{args: []string{"health", "extra"}, hint: "takes no arguments"},
 			{args: []string{"health", "--timeout", "soon"}, hint: `"--timeout"`},
+			{args: []string{"health", "--timeout", "0s"}, hint: "--timeout must be positive"}, // else no bound: a hung server hangs the probe
 			{args: []string{"health"}, env: badAdmin, hint: "CLISER_ADMIN"},
 			{args: []string{"health"}, env: []string{"CLISER_ADMIN=", "CLISER_ADMIN_LISTEN=off"}, hint: "CLISER_ADMIN_LISTEN is off"},
 			{args: []string{"health", "--admin", "http://127.0.0.1:0"}, hint: "port 0 is not 1 to 65535"},
