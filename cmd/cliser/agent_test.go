@@ -175,6 +175,7 @@ func TestAgentBinaryConfigMistakesExitTwo(t *testing.T) {
 		{"bad id", []string{"CLISER_PASSWORD=x"}, []string{"--server", "127.0.0.1:1", "--id", "bad/id"}, `--id "bad/id": an ID is 1 to 64 of`},
 		{"bad env duration", []string{"CLISER_PASSWORD=x", "CLISER_ON_SHUTDOWN_TIMEOUT=soon"}, []string{"--server", "h:1", "--id", "a"}, "CLISER_ON_SHUTDOWN_TIMEOUT"},
 		{"negative idle timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--idle-timeout", "-1s"}, "--idle-timeout must be 0 (off) or at least 1s"},
+		{"zero dial timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--dial-timeout", "0s"}, "--dial-timeout and --handshake-timeout must be positive, got 0s and 10s"},
 		{"zero hook timeout", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--on-shutdown-timeout", "0s"}, "--on-shutdown-timeout must be positive, got 0s"},
 		{"zero backoff min", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "0s"}, "--backoff-min must be at least 10ms"},
 		{"1ns backoff", []string{"CLISER_PASSWORD=x"}, []string{"--server", "h:1", "--id", "a", "--backoff-min", "1ns", "--backoff-max", "1ns"}, "--backoff-min must be at least 10ms (every wait between attempts can be this short), got 1ns"},
@@ -238,6 +239,13 @@ func TestAgentRefusesBlankPassword(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 2, exitCode(err))
 	assert.Contains(t, err.Error(), "CLISER_PASSWORD: a password of only spaces or tabs")
+
+	// Set but empty (a template's unfilled variable) is said as such, not
+	// as a password missing from the environment.
+	t.Setenv("CLISER_PASSWORD", "")
+	_, err = agentPassword("")
+	assert.Equal(t, 2, exitCode(err))
+	assert.ErrorContains(t, err, "no password: CLISER_PASSWORD is set but empty")
 }
 
 // While the shutdown hook runs, a SIGHUP said "the session is up and
@@ -257,6 +265,7 @@ func TestAgentSignalsWhileTheHookRunsAreSaid(t *testing.T) {
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
 	p.WaitLog(t, 10*time.Second, "stop signal: the agent exits once its on-shutdown command ends")
 	assert.Equal(t, 0, p.Wait(t), p.LogText())
+	assert.Equal(t, 1, strings.Count(p.LogText(), "stop signal: the agent exits"), "said once, not at each turn of its wait")
 	assert.Contains(t, p.LogText(), "on-shutdown command finished", "the hook ran to its end")
 	assert.NotContains(t, p.LogText(), "the session is up and stays")
 }
