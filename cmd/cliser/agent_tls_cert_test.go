@@ -1,15 +1,24 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 )
@@ -34,6 +43,16 @@ func TestAgentTLSClientCertConfig(t *testing.T) {
 	require.NotNil(t, cfg, "a client certificate implies TLS")
 	require.Len(t, cfg.Certificates, 1)
 	assert.Equal(t, "cliser.test", cfg.ServerName)
+
+	// Without --tls-ca (the system roots) a renewed certificate is read
+	// again before each attempt all the same.
+	reread := agentTLS{certFile: certFile, keyFile: keyFile}.reread("cliser.test:7443")
+	require.NotNil(t, reread, "a client certificate alone is not read again")
+	renewed := fleet.IssueClient(t, "pos-0042")
+	writeClientCert(t, filepath.Dir(certFile), renewed)
+	cfg, err = reread()
+	require.NoError(t, err)
+	assert.Equal(t, renewed.TLS.Certificate[0], cfg.Certificates[0].Certificate[0], "the renewed certificate is presented")
 
 	_, otherKey := writeClientCert(t, t.TempDir(), fleet.IssueClient(t, "pos-0043"))
 	for _, tc := range []struct {
@@ -101,4 +120,31 @@ func TestAgentBinaryPresentsItsClientCertificate(t *testing.T) {
 	testkit.WaitLog(t, waitFor, q.LogText,
 		`"msg":"the client certificate's CN is not --id: a server with --require-cert-cn refuses it","cn":"pos-0042","cid":"pos-0099"`)
 	assert.Equal(t, 0, q.Stop(t, nil), q.LogText())
+}
+
+// logClientCert warns of a certificate outside its validity, past it or
+// before it, and not of one inside it: the terminator would refuse it,
+// and the warning says why before a try does.
+func TestLogClientCertWarnsOutsideItsValidity(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name          string
+		notBefore, at time.Time
+		warns         bool
+	}{
+		{"valid", now.Add(-time.Hour), now.Add(time.Hour), false},
+		{"expired", now.Add(-2 * time.Hour), now.Add(-time.Hour), true},
+		{"not yet valid", now.Add(time.Hour), now.Add(2 * time.Hour), true},
+	} {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pos-1"},
+			NotBefore: c.notBefore, NotAfter: c.at}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		require.NoError(t, err)
+		core, logs := observer.New(zap.InfoLevel)
+		logClientCert(zap.New(core), &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}}}}, "pos-1")
+		assert.Equal(t, c.warns, logs.FilterMessageSnippet("expired or not yet valid").Len() == 1, c.name)
+		assert.Zero(t, logs.FilterMessageSnippet("CN is not --id").Len(), c.name)
+	}
 }
