@@ -49,29 +49,38 @@ func TestBinaryMaxConnectionsCheckedAgainstOpenFilesLimit(t *testing.T) {
 		assert.Contains(t, string(out), "open-files limit "+strconv.Itoa(fdLimit))
 		assert.Contains(t, string(out), "at most 688")
 	}
-	// A limit below the reserve leaves no room whatever --max-connections
-	// says: the message names the reserve to lower, not "at most 0".
-	cmd := exec.Command(wrap[0], "--nofile=300:300", testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
-		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--max-connections", "10")
-	cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
-	out, err := cmd.CombinedOutput()
-	assert.Equal(t, 2, testkit.ExitCode(err), string(out))
-	assert.Contains(t, string(out), "the open-files limit 300 leaves no descriptor for clients")
-	assert.Contains(t, string(out), "lower --admin-max-connections")
-	assert.NotContains(t, string(out), "at most 0")
+	// A limit below the reserve, or just at it (512: 256 fixed and 256 for
+	// the admin cap), leaves no room whatever --max-connections says: the
+	// message names the reserve to lower, not "at most 0".
+	for _, limit := range []string{"300", "512"} {
+		cmd := exec.Command(wrap[0], "--nofile="+limit+":"+limit, testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
+			"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--max-connections", "10")
+		cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
+		out, err := cmd.CombinedOutput()
+		assert.Equal(t, 2, testkit.ExitCode(err), string(out))
+		assert.Contains(t, string(out), "the open-files limit "+limit+" leaves no descriptor for clients")
+		assert.Contains(t, string(out), "lower --admin-max-connections")
+		assert.NotContains(t, string(out), "at most 0")
+	}
 	// At or below the fixed reserve lowering the admin cap cannot help:
 	// the message says only what can (an audit followed it in vain).
-	cmd = exec.Command(wrap[0], "--nofile=200:200", testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
-		"--admin-listen", "off", "--data-dir", t.TempDir())
-	cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
-	out, err = cmd.CombinedOutput()
-	assert.Equal(t, 2, testkit.ExitCode(err), string(out))
-	assert.Contains(t, string(out), "raise the limit (ulimit -n, systemd LimitNOFILE=) above 256: the 256 kept for listeners, store and logs alone do not fit")
-	assert.NotContains(t, string(out), "lower --admin-max-connections")
+	for _, limit := range []string{"200", "256"} {
+		cmd := exec.Command(wrap[0], "--nofile="+limit+":"+limit, testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
+			"--admin-listen", "off", "--data-dir", t.TempDir())
+		cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
+		out, err := cmd.CombinedOutput()
+		assert.Equal(t, 2, testkit.ExitCode(err), string(out))
+		assert.Contains(t, string(out), "raise the limit (ulimit -n, systemd LimitNOFILE=) above 256: the 256 kept for listeners, store and logs alone do not fit")
+		assert.NotContains(t, string(out), "lower --admin-max-connections")
+	}
 	p := testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
 		"--admin-listen", "off", "--data-dir", t.TempDir())
 	assert.Contains(t, p.LogText(), `"open_files_limit":1200,"max_connections":944,"reserved":256`,
 		"with the admin API off its cap is not reserved")
+	// The most that fits is taken, not refused.
+	p = testkit.ServeWrapped(t, wrap, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
+		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--max-connections", "688")
+	assert.Contains(t, p.LogText(), `"open_files_limit":1200,"max_connections":688,"reserved":512`)
 }
 
 // The descriptor-exhaustion attack of issue 16: under an open-files limit
