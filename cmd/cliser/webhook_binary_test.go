@@ -202,6 +202,8 @@ func TestBinaryWebhookConfigMistakesExitTwo(t *testing.T) {
 		"bad url": {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "127.0.0.1:9/hook"}, "http:// or https://"},
 		"no log":  {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--event-retention", "0"}, "--event-retention"},
 		"batch":   {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--webhook-batch", "0"}, "--webhook-batch"},
+		"batch over": {[]string{"CLISER_WEBHOOK_SECRET=" + whSecret}, []string{"--webhook-url", "http://127.0.0.1:9/hook", "--webhook-batch", "1001"},
+			"--webhook-batch must be 1..1000, got 1001"},
 	} {
 		env := testkit.Environ([]string{"CLISER_WEBHOOK_SECRET"}, append(tc.env, "CLISER_PASSWORD="+opsPassword)...)
 		out, code := testkit.Run(t, env, append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off",
@@ -228,7 +230,8 @@ func TestBinaryWebhookWarnsOfARetentionUnderABatch(t *testing.T) {
 	require.Eventually(t, func() bool { return metricOf(t, base, "cliser_webhook_events_dropped_total") > 0 },
 		waitFor, tick, "the burst's oldest events fell out before they were sent, and are counted")
 
-	quiet := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir(), "--webhook-url", rc.srv.URL, "--event-retention", "100")...)
+	// A linger of 0 (each event sent at once) is a setting, not a mistake.
+	quiet := testkit.Serve(t, webhookEnv(), serveArgs(t.TempDir(), "--webhook-url", rc.srv.URL, "--event-retention", "100", "--webhook-linger", "0")...)
 	assert.NotContains(t, quiet.LogText(), "--event-retention keeps fewer")
 }
 
