@@ -337,6 +337,14 @@ func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 	assert.Equal(t, uint64(7), gone.Oldest)
 	status, _ = testkit.HTTPGet(t, api.Base()+"/v1/events/stream?after=3&cid=r")
 	require.Equal(t, http.StatusGone, status)
+
+	// events tail from a seq no longer kept says so and prints from the
+	// oldest kept on, that one included.
+	tail := startTail(t, api.Base(), "--after", "2", "-o", "json")
+	assert.EqualValues(t, 7, tail.nextJSON(t).Seq, "the oldest kept is printed")
+	require.Eventually(t, func() bool {
+		return strings.Contains(tail.stderr.String(), "cliser: events after 2 are no longer kept; continuing from the oldest kept, 7\n")
+	}, waitFor, 20*time.Millisecond, "the gap said: %s", tail.stderr.String())
 }
 
 // A cursor past the newest seq a single node's log gave is another
@@ -621,6 +629,9 @@ func TestEventsBinaryTail(t *testing.T) {
 	assert.Equal(t, "t2", ev.CID)
 	assert.Contains(t, tailOut.stderr.String(), "stream dropped (the server ended the stream: stopped or restarting?); reconnecting",
 		"the clean stop named, not \"unexpected EOF\" (found by the events audit)")
+	require.Eventually(t, func() bool {
+		return strings.Contains(tailOut.stderr.String(), "cliser: reconnected; resuming after the last event printed\n")
+	}, waitFor, 20*time.Millisecond, "the reconnect said as one: %s", tailOut.stderr.String())
 	line = tailTable.nextLine(t)
 	assert.Contains(t, line, "cid=t2")
 }
