@@ -23,6 +23,15 @@ func TestEventsTailBracketsIPv6Addresses(t *testing.T) {
 	}
 }
 
+// A wait is told in whole seconds rounded up: rounded down, a lockout's
+// last 900 ms read "trying again in 0s" (mutation audit).
+func TestEventsTailRoundsAWaitUp(t *testing.T) {
+	for d, want := range map[time.Duration]time.Duration{time.Nanosecond: time.Second, 900 * time.Millisecond: time.Second,
+		2 * time.Second: 2 * time.Second, 2500 * time.Millisecond: 3 * time.Second} {
+		assert.Equal(t, want, roundUp(d), "%v", d)
+	}
+}
+
 // A tail from a seq (--after) whose address never answers says so and
 // exits 1, as one without --after does: it reconnected for ever, saying
 // "stream dropped" of a stream that was never up (CLI audit).
