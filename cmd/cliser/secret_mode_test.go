@@ -86,6 +86,16 @@ func TestURLSecretFlagsReadClusterEntriesAsNATSDoes(t *testing.T) {
 			assert.Empty(t, got, "%s", list)
 		}
 	}
+	// Where it came from decides the warning: the environment is read by
+	// its own user only, a config file as its mode says.
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.String("cluster", "", "")
+	require.NoError(t, fs.Set("cluster", "nats://u:p@127.0.0.1:4222"))
+	onLine, inFile := urlSecretFlags(fs, settingSources{"cluster": "CLISER_CLUSTER"})
+	assert.Empty(t, onLine)
+	assert.Empty(t, inFile, "from the environment")
+	_, inFile = urlSecretFlags(fs, settingSources{"cluster": configSource + "cliser.yaml"})
+	assert.Equal(t, []string{"cluster"}, inFile)
 }
 
 // TestBinaryWarnsOfADataDirOthersMayWrite: a --data-dir that others may
