@@ -18,6 +18,7 @@ func TestFileCursorSurvivesReopen(t *testing.T) {
 	_, found, err := c.Load(ctx)
 	require.NoError(t, err)
 	require.False(t, found, "a new webhook has no cursor")
+	require.NoError(t, c.Save(ctx, State{Acked: 40}))
 	require.NoError(t, c.Save(ctx, State{Acked: 41, First: 42, Last: 50}))
 	require.NoError(t, c.Close())
 
@@ -28,6 +29,16 @@ func TestFileCursorSurvivesReopen(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, State{Acked: 41, First: 42, Last: 50}, st)
 	require.True(t, st.pending())
+	// A save after a reopen goes on from the file's newest slot: counted
+	// from none, it overwrote the newest and left the one before it the
+	// state (a mutation audit found open's generation droppable).
+	require.NoError(t, c.Save(ctx, State{Acked: 50}))
+	require.NoError(t, c.Close())
+	c, err = OpenFileCursor(dir, "http://127.0.0.1:1/hook")
+	require.NoError(t, err)
+	st, _, err = c.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, State{Acked: 50}, st, "the save after the reopen is the state")
 	require.NoError(t, c.Close())
 
 	other, err := OpenFileCursor(dir, "http://127.0.0.1:1/other")
