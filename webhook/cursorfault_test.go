@@ -135,3 +135,37 @@ func TestShortBatchWaitsForItsBoundsToBeStored(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, st.Acked)
 }
+
+// failingReader is a log whose reads fail while told to (a disk error).
+type failingReader struct {
+	events.Reader
+	fail atomic.Bool
+}
+
+func (r *failingReader) Read(ctx context.Context, after uint64, limit int) ([]events.Event, error) {
+	if r.fail.Load() {
+		return nil, errors.New("input/output error")
+	}
+	return r.Reader.Read(ctx, after, limit)
+}
+
+// A log that can not be read is said once an outage, each outage: the
+// count of failures in a row starts again at a batch read (a mutation
+// audit found its reset droppable with every test passing: a second
+// outage was silent, and its retries began at the first one's backoff).
+func TestLogReadFailuresAreSaidOnceEachOutage(t *testing.T) {
+	l, dir := tempLog(t)
+	rc := newReceiver(t, nil)
+	lr := &failingReader{Reader: l}
+	core, logs := observer.New(zapcore.InfoLevel)
+	r := startDeliverer(t, rc.srv.URL, lr, openCursor(t, dir, rc.srv.URL), WithLinger(10*time.Millisecond), WithLogger(zap.New(core)))
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	for outage := 1; outage <= 2; outage++ {
+		lr.fail.Store(true)
+		appendN(t, l, 1)
+		eventually(t, func() bool { return logLines(logs, zapcore.ErrorLevel, "event log can not be read") == outage }, "outage %d said", outage)
+		lr.fail.Store(false)
+		eventually(t, func() bool { return r.d.Acked() == uint64(outage) }, "delivered once the log reads again")
+	}
+	assert.Equal(t, 2, logLines(logs, zapcore.ErrorLevel, "event log can not be read"), "once each outage")
+}
