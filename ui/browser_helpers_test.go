@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +28,12 @@ import (
 const chromium = "/usr/bin/chromium"
 
 const password = "ui-test-password"
+
+// The browser window's size, unless a test gives its own.
+const (
+	windowWidth  = 1280
+	windowHeight = 860
+)
 
 // needChromium skips a browser test on a machine without chromium, saying
 // how to get it.
@@ -48,38 +56,126 @@ type page struct {
 	done     map[string]bool              // method and URL of each request that finished or failed
 }
 
-// newBrowser starts chromium headless (killed when the test ends) and
-// opens a tab in it; extra options go after the defaults.
+// newBrowser opens a tab for the test in a browser context of its own
+// (cookies, storage and cache apart from every other test's), closed when
+// the test ends. Without extra options the tab is in the package's shared
+// chromium: a start costs ~2 s of CPU, and ~50 tests each started one.
+// Extra options (flags, a window size) go after the defaults, in a
+// chromium of the test's own.
 func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *page {
 	t.Helper()
 	needChromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // root in CI
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 860),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	opts = append(opts, extra...)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { closeBrowser(t, ctx); cancel(); cancelAlloc() })
+	var ctx context.Context
+	if len(extra) > 0 {
+		ctx = ownBrowser(t, extra)
+	} else {
+		ctx = sharedTab(t)
+	}
 	p := &page{t: t, ctx: ctx}
 	chromedp.ListenTarget(ctx, p.listen)
 	require.NoError(t, chromedp.Run(ctx, network.Enable(), log.Enable(), runtime.Enable()))
 	return p
 }
 
+func browserOptions(extra []chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.WindowSize(windowWidth, windowHeight),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	return append(opts, extra...)
+}
+
+// ownBrowser starts a chromium for the test alone, closed when it ends,
+// and returns its first tab.
+func ownBrowser(t *testing.T, extra []chromedp.ExecAllocatorOption) context.Context {
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(extra)...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		if err := closeBrowser(ctx); err != nil {
+			t.Errorf("closing chromium: %v", err)
+		}
+		cancel()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// shared is the package's chromium, started by the first test that asks
+// and closed by TestMain; a chromium that died is started again.
+var shared struct {
+	mu          sync.Mutex
+	ctx         context.Context // its first tab, kept open
+	cancel      context.CancelFunc
+	cancelAlloc context.CancelFunc
+}
+
+func sharedBrowser(t *testing.T) context.Context {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.ctx != nil && shared.ctx.Err() == nil {
+		return shared.ctx
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(nil)...)
+	ctx, cancel := chromedp.NewContext(actx)
+	if err := chromedp.Run(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("starting chromium: %v", err)
+	}
+	shared.ctx, shared.cancel, shared.cancelAlloc = ctx, cancel, cancelAlloc
+	return ctx
+}
+
+// sharedTab opens a window in a new browser context of the shared
+// chromium and returns its tab; both go when the test ends. The window is
+// made here, not by chromedp.WithNewBrowserContext: headless chromium
+// opens a tab in a context without a window only with newWindow ("no
+// browser is open").
+func sharedTab(t *testing.T) context.Context {
+	t.Helper()
+	browser := sharedBrowser(t)
+	exec := cdp.WithExecutor(browser, chromedp.FromContext(browser).Browser)
+	id, err := target.CreateBrowserContext().Do(exec)
+	require.NoError(t, err, "a browser context in the shared chromium")
+	t.Cleanup(func() {
+		if err := target.DisposeBrowserContext(id).Do(exec); err != nil {
+			t.Errorf("closing the test's browser context: %v", err)
+		}
+	})
+	tab, err := target.CreateTarget("about:blank").WithBrowserContextID(id).
+		WithNewWindow(true).WithWidth(windowWidth).WithHeight(windowHeight).Do(exec)
+	require.NoError(t, err, "a window in the shared chromium")
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithTargetID(tab))
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// closeSharedBrowser closes the shared chromium, if one was started.
+func closeSharedBrowser() error {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.ctx == nil {
+		return nil
+	}
+	err := closeBrowser(shared.ctx)
+	shared.cancel()
+	shared.cancelAlloc()
+	shared.ctx = nil
+	return err
+}
+
 // closeBrowser asks chromium to quit and waits until it has and chromedp
 // has removed its profile directory. Cancelling alone kills chromium, which
 // then leaves its singleton directory in TMPDIR, and the test process may
 // exit before chromedp removes the profile: a thousand of each a day.
-func closeBrowser(t *testing.T, ctx context.Context) {
+func closeBrowser(ctx context.Context) error {
 	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
 	defer tcancel()
-	if err := chromedp.Cancel(tctx); err != nil {
-		t.Errorf("closing chromium: %v", err)
-	}
+	return chromedp.Cancel(tctx)
 }
 
 func (p *page) listen(ev any) {

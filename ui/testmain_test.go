@@ -6,5 +6,17 @@ import (
 	"github.com/cliser/cliser/internal/testkit"
 )
 
-// TestMain removes the binaries this package's tests build (testkit.Main).
-func TestMain(m *testing.M) { testkit.Main(m) }
+// TestMain removes the binaries this package's tests build (testkit.Main)
+// and closes the chromium they shared.
+func TestMain(m *testing.M) { testkit.Main(closesBrowser{m}) }
+
+type closesBrowser struct{ m *testing.M }
+
+func (c closesBrowser) Run() int {
+	code := c.m.Run()
+	if err := closeSharedBrowser(); err != nil {
+		println("ui: closing the shared chromium:", err.Error())
+		return 1
+	}
+	return code
+}

@@ -48,7 +48,10 @@ var (
 // (they run Binary), calls it from TestMain:
 //
 //	func TestMain(m *testing.M) { testkit.Main(m) }
-func Main(m *testing.M, checks ...func() error) {
+//
+// m is a *testing.M, or one wrapped to release what the tests shared
+// after its Run (the ui tests' browser).
+func Main(m interface{ Run() int }, checks ...func() error) {
 	inMain.Store(true)
 	code := m.Run()
 	for _, check := range checks {
