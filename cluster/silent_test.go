@@ -45,8 +45,9 @@ func TestSilentNATSServerFailsOver(t *testing.T) { silentFailover(t, testkit.Bot
 func TestNATSServerSilentOnTheWayBack(t *testing.T) { silentFailover(t, testkit.FromTarget) }
 
 func silentFailover(t *testing.T, ways testkit.Ways) {
-	f, relay := startSilentFleet(t)
+	f, relays := startSilentFleet(t)
 	victim := f.nodes[0]
+	relay := relayInUse(t, relays, victim.nc.ConnectedUrl())
 	beats := watchBeats(t, f.nats.URLs()[1], victim.id)
 	reconnects := victim.nc.Stats().Reconnects
 
@@ -74,18 +75,37 @@ func silentFailover(t *testing.T, ways testkit.Ways) {
 
 // startSilentFleet is three nodes on a three-server NATS cluster with
 // every stream on three replicas and a heartbeat TTL of silentTTL, two
-// clients each. n1 reaches server 0, its first URL, only through the
-// relay it returns; n2 and n3 prefer servers 1 and 2.
-func startSilentFleet(t *testing.T) (*r3Fleet, *testkit.Relay) {
+// clients each. n1 reaches each server, server 0 first, only through the
+// relay of the same index it returns: a start under load may already
+// have moved it off server 0 (a heartbeat that timed out), and the test
+// silences the server it is on. n2 and n3 prefer servers 1 and 2.
+func startSilentFleet(t *testing.T) (*r3Fleet, []*testkit.Relay) {
 	t.Helper()
 	nc := testkit.NATSClusterOf3(t)
 	urls := nc.URLs()
-	relay := testkit.StartRelay(t, strings.TrimPrefix(urls[0], "nats://"))
+	relays := make([]*testkit.Relay, len(urls))
+	viaRelays := make([]string, len(urls))
+	for i, u := range urls {
+		relays[i] = testkit.StartRelay(t, strings.TrimPrefix(u, "nats://"))
+		viaRelays[i] = "nats://" + relays[i].Addr()
+	}
 	return startTTLFleet(t, nc, silentTTL, [][]string{
-		{"nats://" + relay.Addr(), urls[1], urls[2]},
+		viaRelays,
 		{urls[1], urls[2], urls[0]},
 		{urls[2], urls[0], urls[1]},
-	}), relay
+	}), relays
+}
+
+// relayInUse is the relay of url, the one a node is connected through.
+func relayInUse(t *testing.T, relays []*testkit.Relay, url string) *testkit.Relay {
+	t.Helper()
+	for _, r := range relays {
+		if strings.Contains(url, r.Addr()) {
+			return r
+		}
+	}
+	require.FailNow(t, "the node is not connected through a relay", "connected to %q", url)
+	return nil
 }
 
 // startTTLFleet is three nodes on nc, node i dialling preferred[i] in
