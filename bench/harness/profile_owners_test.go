@@ -62,8 +62,8 @@ func TestProfiledBurstsOfTheFloor(t *testing.T) {
 	set := tiny()
 	// ~3000 x 50 µs of the floor's CPU: some 30 samples at 200 Hz, in a
 	// burst well inside the keep-alive interval even with the race-built
-	// load of this process.
-	set.KeepAlive, set.KeepAliveTimeout = 2*time.Second, 10*time.Second
+	// load of this process (2.6 s at load 9, six packages at once).
+	set.KeepAlive, set.KeepAliveTimeout = 5*time.Second, 15*time.Second
 	set.Burst, set.BurstRounds, set.ProfileRounds = 3000, 1, 1
 	prefix := filepath.Join(t.TempDir(), "run")
 	res, err := Run(runCtx(t), KindFloor, set, Env{WorkDir: t.TempDir(), FloorBin: testkit.FloorBinary(t), BurstProfilePrefix: prefix})
