@@ -107,6 +107,7 @@ func requireReportedOnce(t *testing.T, ctx context.Context, nodes []*idNode, ban
 // Before, each node reported it at once (no other node's delete could
 // reach it): three ban.deleted.
 func TestBanExpiryDuringANATSOutageIsReportedOnce(t *testing.T) {
+	t.Parallel()
 	ns, restartNATS := restartableNATS(t)
 	opts := []node.Option{node.WithEventRetention(10000)}
 	nodes := []*idNode{

@@ -81,6 +81,7 @@ func keyGone(t testing.TB, nodes jetstream.KeyValue, node string) bool {
 // after an outage it saw: n1's live client is not marked "node lost",
 // while n3's client is, once the grace is over.
 func TestNATSBlipBetweenChecks(t *testing.T) {
+	t.Parallel()
 	const ttl = time.Second // startNodeOpts' heartbeat
 	ns, restartNATS := restartableNATS(t)
 	url := ns.ClientURL()

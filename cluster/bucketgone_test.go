@@ -23,6 +23,7 @@ import (
 // failed until a node restarted, and then the nodes held different bans
 // with every probe green (cluster audit).
 func TestBucketsLostWithNATSStoreAreMadeAgain(t *testing.T) {
+	t.Parallel()
 	ns := testkit.NATSAt(t, t.TempDir(), -1)
 	port := ns.Addr().(*net.TCPAddr).Port
 	n1 := startIdentityNode(t, ns.ClientURL(), "bg-1")

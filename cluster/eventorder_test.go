@@ -152,6 +152,7 @@ func eventsOfCID(t testing.TB, ctx context.Context, api *admin.Client, cid strin
 // newest (EVENTS.md: a registered connection ended, for any reason, has
 // one). Before, that session stayed open in the log and the history.
 func TestSessionOfALostNodeClosedAfterItsClientMoved(t *testing.T) {
+	t.Parallel()
 	url := runNATS(t)
 	n1 := startNodeOpts(t, url, "ml-1", node.WithEventRetention(10000))
 	n3 := startNodeOpts(t, url, "ml-3", node.WithEventRetention(10000))

@@ -225,6 +225,7 @@ func TestIdentityRotationAcrossTheCluster(t *testing.T) {
 // again, and a change made after it still reaches the other node and
 // closes the session there.
 func TestIdentityWatchSurvivesNATSRestart(t *testing.T) {
+	t.Parallel()
 	ns, restartNATS := restartableNATS(t)
 	n1 := startIdentityNode(t, ns.ClientURL(), "rs-1")
 	n2 := startIdentityNode(t, ns.ClientURL(), "rs-2")
@@ -339,6 +340,7 @@ func TestIdentityDeletesAreReportedByTheirNode(t *testing.T) {
 // the log (identity.Reporter): before, its close came first in 5 and 7 of
 // 20 bans. The closes stay within IDENTITY.md's 2 s.
 func TestIdentityEventsComeBeforeTheDisconnectsTheyCause(t *testing.T) {
+	t.Parallel()
 	url := runNATS(t)
 	maker := startNodeOpts(t, url, "eo-1", node.WithEventRetention(10000))
 	holders := []*testNode{maker, startNodeOpts(t, url, "eo-2", node.WithEventRetention(10000))}

@@ -17,6 +17,7 @@ import (
 // lapses: none of its live clients is marked "node lost", its new
 // clients are listed on every node.
 func TestNodeLeavesAnIsolatedNATSServer(t *testing.T) {
+	t.Parallel()
 	// cutTTL is this test's heartbeat TTL: a cut and its heal set off Raft
 	// elections among the servers, which under load outlasted a 3 s TTL
 	// (once in four runs another node's heartbeat aged out during the

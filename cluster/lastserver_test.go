@@ -21,6 +21,7 @@ import (
 // assertion held its bound: dropping the TTL's wait, or counting a
 // reconnect to the same server as a move, survived them.
 func TestNodeOnTheLastNATSServerLeftMovesOnceATTL(t *testing.T) {
+	t.Parallel()
 	const ttl = 2 * time.Second
 	nc := testkit.NATSClusterOf3(t)
 	tn := startNodeOpts(t, strings.Join(nc.URLs(), ","), "ls-1",

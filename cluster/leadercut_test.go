@@ -19,6 +19,7 @@ import (
 // again, so no live client may be marked "node lost". The node on the cut
 // server must move to the majority, at the shipped TTL.
 func TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsCutOff(t *testing.T) {
+	t.Parallel()
 	heartbeatsLeaderGone(t, false)
 }
 
@@ -27,6 +28,7 @@ func TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsCutOff(t *testing.T) {
 // after a Raft timeout as above, while it refuses the dials of nodes
 // moving round the servers.
 func TestNodesKeepTheirClientsWhenTheHeartbeatsLeaderIsKilled(t *testing.T) {
+	t.Parallel()
 	heartbeatsLeaderGone(t, true)
 }
 

@@ -24,7 +24,10 @@ func TestLostMarksKeepARegistrationsRevision(t *testing.T) { registrationsRevisi
 // The same record, when its node restarts before a survivor judges it
 // lost: the restart's write of the slot (its marks "server restarted")
 // keeps the record's registration revision too.
-func TestRestartKeepsARegistrationsRevision(t *testing.T) { registrationsRevisionKept(t, true) }
+func TestRestartKeepsARegistrationsRevision(t *testing.T) {
+	t.Parallel()
+	registrationsRevisionKept(t, true)
+}
 
 func registrationsRevisionKept(t *testing.T, restart bool) {
 	url := runNATS(t)

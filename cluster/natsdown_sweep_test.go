@@ -22,6 +22,7 @@ import (
 // would say cliser is broken), and every error is JSON that says what
 // went wrong: 503 for what needs NATS, the node's own view otherwise.
 func TestEveryEndpointAnswersWhileNATSIsDown(t *testing.T) {
+	t.Parallel()
 	ns, restartNATS := restartableNATS(t)
 	n1 := startNodeOpts(t, ns.ClientURL(), "n1", node.WithEventRetention(1000))
 	n2 := startNodeOpts(t, ns.ClientURL(), "n2", node.WithEventRetention(1000))
@@ -116,6 +117,7 @@ func sweepEndpoints(t *testing.T, tn *testNode, far string, bound time.Duration)
 // not answer. Every admin endpoint still answers within 4.5 s, under the
 // admin client's 5 s, none with 500.
 func TestEveryEndpointAnswersWithoutQuorum(t *testing.T) {
+	t.Parallel()
 	f := startR3Fleet(t)
 	prepareSweep(t, f.nodes[0])
 	f.nats.Stop(1)

@@ -144,6 +144,7 @@ func TestHealRepublishIsBounded(t *testing.T) {
 // a slot is stored: a flush is a few dozen slot writes, over before a
 // test could poll the bucket and then crash the node.
 func TestCrashMidBatch(t *testing.T) {
+	t.Parallel()
 	crashMidBatch(t, func(_ *testkit.Relay, n1 *testNode) { n1.nc.Close() })
 }
 
@@ -151,6 +152,7 @@ func TestCrashMidBatch(t *testing.T) {
 // (the relay between n1 and NATS closes its connections) at the same
 // point.
 func TestCutBetweenSlotWrites(t *testing.T) {
+	t.Parallel()
 	crashMidBatch(t, func(cut *testkit.Relay, _ *testNode) { cut.SetCut(true) })
 }
 

@@ -52,6 +52,7 @@ type r3Fleet struct {
 // its client, /readyz stays 200 on every node, and the event log's seqs
 // only grow, each event once. Each server comes back and catches up.
 func TestR3SurvivesOneNATSServer(t *testing.T) {
+	t.Parallel()
 	f := startR3Fleet(t)
 	leader := f.nats.StreamLeader(r3Streams[0])
 	require.GreaterOrEqual(t, leader, 0, "the clients bucket has a leader")

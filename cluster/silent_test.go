@@ -37,12 +37,18 @@ const silentTTL = 3 * time.Second
 // node, a command routed to it reaches its client. Before its PINGs were
 // paced by the TTL, n1 sat on the dead connection for minutes and the
 // others marked its clients lost after one TTL.
-func TestSilentNATSServerFailsOver(t *testing.T) { silentFailover(t, testkit.BothWays) }
+func TestSilentNATSServerFailsOver(t *testing.T) {
+	t.Parallel()
+	silentFailover(t, testkit.BothWays)
+}
 
 // The same with the server silent only on the way back: n1's beats still
 // reach it and are stored, but no acknowledgement, delivery or PONG comes
 // back, so n1's writes, its list and commands to it stall until it leaves.
-func TestNATSServerSilentOnTheWayBack(t *testing.T) { silentFailover(t, testkit.FromTarget) }
+func TestNATSServerSilentOnTheWayBack(t *testing.T) {
+	t.Parallel()
+	silentFailover(t, testkit.FromTarget)
+}
 
 func silentFailover(t *testing.T, ways testkit.Ways) {
 	f, relays := startSilentFleet(t)

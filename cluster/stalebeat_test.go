@@ -26,6 +26,7 @@ import (
 // key had aged out there, made a node mark a live node's clients "node
 // lost" in CI.
 func TestHeartbeatIsReadFromTheStreamLeader(t *testing.T) {
+	t.Parallel()
 	nc := testkit.NATSClusterOf3WithCuts(t)
 	urls := nc.URLs()
 	start := func(server int, id string) *testNode {

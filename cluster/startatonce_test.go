@@ -19,6 +19,7 @@ import (
 // timeout, logging that JetStream could not serve, before its next try
 // found the bucket at once (on nats-server 2.9 it happened twice: 62 s).
 func TestNodesJoiningAtOnceAFreshR3Cluster(t *testing.T) {
+	t.Parallel()
 	nc := testkit.NATSClusterOf3(t)
 	urls := nc.URLs()
 	var wg sync.WaitGroup

@@ -23,6 +23,7 @@ import (
 // The list is in name order throughout. n1 then stops cleanly, NATS still
 // away.
 func TestNATSDownStatsKeepsANodeWithoutRecords(t *testing.T) {
+	t.Parallel()
 	ns, _ := restartableNATS(t)
 	url := ns.ClientURL()
 	n1 := startNode(t, url, "n1")

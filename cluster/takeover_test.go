@@ -140,6 +140,7 @@ func TestRestartMarksLeftovers(t *testing.T) {
 // marks a live client "node lost", and the cluster works on: a new client
 // is listed everywhere and a command is routed.
 func TestNATSOutage(t *testing.T) {
+	t.Parallel()
 	ns, restartNATS := restartableNATS(t)
 	url := ns.ClientURL()
 	n1 := startNode(t, url, "n1")

@@ -19,6 +19,7 @@ import (
 // round a beat, clients that come meanwhile are served; after the heal
 // every node beats again, the moves stop, and nothing is lost.
 func TestAThreePartCutHealsWithoutLosingClients(t *testing.T) {
+	t.Parallel()
 	const ttl = 6 * time.Second // isolated_test.go's: elections outlast 3 s under load
 	nc, f := startCutFleet(t, ttl)
 	urls := nc.URLs()

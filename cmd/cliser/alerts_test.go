@@ -384,6 +384,7 @@ scrape_configs:
 // a client registers, its event's deliveries are refused and
 // CliserWebhookDeliveryFailing fires for that instance, and nothing else.
 func TestAlertRulesFireOnARealServer(t *testing.T) {
+	t.Parallel()
 	toolOrSkip(t, "prometheus")
 	start := time.Now()
 	hook := "http://" + testkit.FreeAddr(t) + "/hook" // nobody listens: refused

@@ -714,6 +714,7 @@ func TestEventsBinaryCredentialsAndBans(t *testing.T) {
 // node's clients get their client.disconnected, reason "node lost", once
 // for the cluster, with the lost node's name and the lost session.
 func TestEventsBinaryCluster(t *testing.T) {
+	t.Parallel()
 	ns := testkit.NATS(t)
 
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN=", "CLISER_CLUSTER=" + ns.ClientURL()}
@@ -815,6 +816,7 @@ func reasonsOf(evs []events.Event) []string {
 // tail connects once a slot frees (review: "dropped" of a stream never up
 // sent the reader looking for a connection that never was).
 func TestEventsBinaryTailSaysAStreamNeverUpIsNotDropped(t *testing.T) {
+	t.Parallel()
 	p, api := eventsServer(t, t.TempDir(), "--admin-max-connections", "2") // one event wait
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.Base()+"/v1/events/stream", nil)

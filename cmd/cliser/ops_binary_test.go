@@ -64,6 +64,7 @@ func serveArgs(dataDir string, extra ...string) []string {
 // disconnected, with the reason "server restarted" (or the reason it left
 // with, if it had left).
 func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
 	p := testkit.Serve(t, env, serveArgs(dataDir)...)

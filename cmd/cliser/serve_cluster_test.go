@@ -149,6 +149,7 @@ func TestCLIStatusClusterPerNode(t *testing.T) {
 // stops shows as down, still holding its (now disconnected) records; with
 // NATS away the others are unreachable.
 func TestBinaryClusterStatsNodes(t *testing.T) {
+	t.Parallel()
 	ns := testkit.NATS(t)
 	names := []string{"n1", "n2", "n3"}
 	served := map[string]*testkit.Served{}
@@ -299,6 +300,7 @@ func TestBinaryClusterShutdownAllSaysANodeDidNotConfirm(t *testing.T) {
 // out, which it does once it runs again: "try again later" alone had an
 // operator kick the next session too (cluster audit).
 func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
+	t.Parallel()
 	ns := testkit.NATS(t)
 	env := []string{"CLISER_PASSWORD=cl-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
 	alpha := serveNode(t, env, "alpha")
@@ -330,6 +332,7 @@ func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
 // status` and the overview show the crash. Before, the counter's "node
 // lost" stayed 0 on every node and the summary said no client had gone.
 func TestBinaryClusterNodeLostEndsAreCounted(t *testing.T) {
+	t.Parallel()
 	ns := testkit.NATS(t)
 	env := []string{"CLISER_PASSWORD=nl-secret"}
 	n1 := serveNode(t, env, "n1", "--cluster", ns.ClientURL(), "--cluster-heartbeat", "1s")

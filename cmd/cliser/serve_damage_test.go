@@ -27,6 +27,7 @@ import (
 // 2, which INTERFACE.md keeps for usage mistakes) and a truncated file
 // killed the process with SIGBUS.
 func TestBinaryRefusesDamagedIdentityOrEventFile(t *testing.T) {
+	t.Parallel()
 	const eventPages = 16384 / 4096 // events.db's page in OS pages (testkit's unit)
 	for _, c := range []struct {
 		name string

@@ -25,6 +25,7 @@ const jsWaitReason = "cluster: NATS answers, waiting for JetStream: "
 // and said once that it joined. It used to give up after 30 s with exit
 // 1 ("bucket cliser_clients: context deadline exceeded") and crash-loop.
 func TestBinaryClusterWaitsForJetStream(t *testing.T) {
+	t.Parallel()
 	c := testkit.NATSClusterOf3Stopped(t)
 	c.Start(0)
 	began := time.Now()
@@ -64,6 +65,7 @@ func TestBinaryClusterWaitsForJetStream(t *testing.T) {
 // SIGTERM while the node waits for JetStream ends it at once with exit
 // 0: nothing was opened that a stop could lose.
 func TestBinarySIGTERMWhileWaitingForJetStreamExitsZero(t *testing.T) {
+	t.Parallel()
 	c := testkit.NATSClusterOf3Stopped(t)
 	c.Start(0)
 	p, _, _ := nodeWaitingFor(t, jsWaitReason, "--cluster", strings.Join(c.URLs(), ","))

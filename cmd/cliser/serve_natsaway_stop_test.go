@@ -46,6 +46,7 @@ func TestBinaryStopWhileNATSIsAwayLosingNothingExitsZero(t *testing.T) {
 // marked them "server restarted" and published a second end of each (found
 // by the cluster audit).
 func TestBinaryStopWhileNATSIsAwayKeepsEventsForTheNextStart(t *testing.T) {
+	t.Parallel()
 	natsDir, dataDir := t.TempDir(), t.TempDir()
 	ns := testkit.NATSAt(t, natsDir, -1)
 	port := ns.Addr().(*net.TCPAddr).Port
@@ -170,6 +171,7 @@ func waitNATSGone(t *testing.T, base string) {
 // once NATS was back) is not ended again by the spill file: the log has
 // its "node lost", once.
 func TestBinarySpilledEndOfASessionMarkedLostIsLeftOut(t *testing.T) {
+	t.Parallel()
 	natsDir, dataDir := t.TempDir(), t.TempDir()
 	ns := testkit.NATSAt(t, natsDir, -1)
 	port := ns.Addr().(*net.TCPAddr).Port
@@ -203,6 +205,7 @@ func TestBinarySpilledEndOfASessionMarkedLostIsLeftOut(t *testing.T) {
 // over a live session) and publishes the kept end of the old session,
 // which nothing else ended: one end per session.
 func TestBinarySpilledEndOfAClientThatMovedIsPublishedOnce(t *testing.T) {
+	t.Parallel()
 	natsDir, dataDir := t.TempDir(), t.TempDir()
 	ns := testkit.NATSAt(t, natsDir, -1)
 	port := ns.Addr().(*net.TCPAddr).Port

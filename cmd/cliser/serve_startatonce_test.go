@@ -22,6 +22,7 @@ import (
 // three servers in this test process placed the replicas slowly; without
 // the fix every start waits the 30 s.
 func TestBinaryNodesStartedTogetherOnAFreshNATSCluster(t *testing.T) {
+	t.Parallel()
 	const bound = 28 * time.Second
 	var took []time.Duration
 	var logs string

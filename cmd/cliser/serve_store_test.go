@@ -625,6 +625,7 @@ func TestBinaryStoreCountsItsWrites(t *testing.T) {
 // log said nothing for as long as the disk was frozen (an audit froze it
 // for a minute), though a crash meanwhile lost every change.
 func TestBinaryFrozenDiskIsSeenAndRecovers(t *testing.T) {
+	t.Parallel()
 	disk, freeze := testkit.FrozenDisk(t)
 	dataDir := filepath.Join(disk, "data")
 	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
