@@ -119,6 +119,10 @@ func sharedBrowser(t *testing.T) context.Context {
 	if shared.ctx != nil && shared.ctx.Err() == nil {
 		return shared.ctx
 	}
+	if shared.ctx != nil { // died: chromedp cancelled its context; release the rest
+		shared.cancel()
+		shared.cancelAlloc()
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(nil)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	if err := chromedp.Run(ctx); err != nil {
@@ -142,6 +146,9 @@ func sharedTab(t *testing.T) context.Context {
 	id, err := target.CreateBrowserContext().Do(exec)
 	require.NoError(t, err, "a browser context in the shared chromium")
 	t.Cleanup(func() {
+		if browser.Err() != nil {
+			return // the chromium died, and its contexts with it
+		}
 		if err := target.DisposeBrowserContext(id).Do(exec); err != nil {
 			t.Errorf("closing the test's browser context: %v", err)
 		}

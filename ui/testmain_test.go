@@ -1,6 +1,8 @@
 package ui_test
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/cliser/cliser/internal/testkit"
@@ -15,7 +17,7 @@ type closesBrowser struct{ m *testing.M }
 func (c closesBrowser) Run() int {
 	code := c.m.Run()
 	if err := closeSharedBrowser(); err != nil {
-		println("ui: closing the shared chromium:", err.Error())
+		fmt.Fprintln(os.Stderr, "ui: closing the shared chromium:", err)
 		return 1
 	}
 	return code
