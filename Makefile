@@ -80,7 +80,7 @@ run: build
 # bench module's output comes last.
 # -timeout is a guard against a hung test, not a speed goal: at load 17
 # (CI beside three audits) the cluster and cmd/cliser packages passed
-# 9 min; on a quiet machine they took 391 s and 390 s.
+# 9 min; on a quiet machine they now take ~330 s each.
 test:
 	@out=$$(mktemp); \
 	echo "$(GO) -C bench test -race -count=1 -timeout 15m ./...  (output below, when done)"; \

@@ -91,6 +91,7 @@ func browserOptions(extra []chromedp.ExecAllocatorOption) []chromedp.ExecAllocat
 // ownBrowser starts a chromium for the test alone, closed when it ends,
 // and returns its first tab.
 func ownBrowser(t *testing.T, extra []chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(extra)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {

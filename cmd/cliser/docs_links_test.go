@@ -74,6 +74,12 @@ func brokenLinks(name, text string, read func(rel string) (string, bool)) []stri
 	// The journal is 9,000 lines and linked hundreds of times: its anchors
 	// are worked out once per file, not once per link.
 	anchorsOf := map[string]map[string]bool{}
+	headings := func(rel, body string) map[string]bool {
+		if _, done := anchorsOf[rel]; !done {
+			anchorsOf[rel] = anchors(body)
+		}
+		return anchorsOf[rel]
+	}
 	proseLines(text, func(n int, line string) {
 		for _, m := range mdLinkRE.FindAllStringSubmatch(codeSpanRE.ReplaceAllString(line, ""), -1) {
 			target := m[1]
@@ -86,13 +92,10 @@ func brokenLinks(name, text string, read func(rel string) (string, bool)) []stri
 				rel = path.Clean(path.Join(path.Dir(name), file))
 			}
 			body, ok := read(rel)
-			if ok && anchor != "" && anchorsOf[rel] == nil {
-				anchorsOf[rel] = anchors(body)
-			}
 			switch {
 			case !ok:
 				out = append(out, fmt.Sprintf("%s:%d: %s: no file %s", name, n, target, rel))
-			case anchor != "" && strings.HasSuffix(rel, ".md") && !anchorsOf[rel][anchor]:
+			case anchor != "" && strings.HasSuffix(rel, ".md") && !headings(rel, body)[anchor]:
 				out = append(out, fmt.Sprintf("%s:%d: %s: no heading #%s in %s", name, n, target, anchor, rel))
 			}
 		}
