@@ -59,6 +59,7 @@ type IdentityStore struct {
 	unsure   map[string]string     // ban key: the mark of this node's expiry delete whose answer was lost
 	watching *order                // the running Watch's order; nil between Watches
 	apply    func(identity.Change) // Watch's apply: this node's own writes go to it too (applyOwn)
+	applying chan struct{}         // closed once apply is set (OwnWritesApplied)
 }
 
 var (
@@ -91,7 +92,7 @@ func (n *Node) IdentityStore() (*IdentityStore, error) {
 	}
 	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix, streams: streams,
 		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log, node: n.id,
-		barrier: &n.eventBarrier, reportWaits: n.metrics.reportWaits}, nil
+		barrier: &n.eventBarrier, reportWaits: n.metrics.reportWaits, applying: make(chan struct{})}, nil
 }
 
 // banKey is a ban's key: its kind, a dot, its value as keyOf writes it
@@ -273,6 +274,10 @@ func (s *IdentityStore) DeleteBan(ctx context.Context, k identity.BanKey) error 
 // before it returns (applyOwn), so the Service does not set its memory
 // itself (identity.SelfApplier).
 func (s *IdentityStore) AppliesOwnWrites() bool { return true }
+
+// OwnWritesApplied is closed once Watch has taken its apply: before, a
+// write of this node's reaches memory only through the watch.
+func (s *IdentityStore) OwnWritesApplied() <-chan struct{} { return s.applying }
 
 // applyOwn hands the change this node's write has just made to Watch's
 // apply, through the order the watch and the notices apply in: skipped

@@ -42,6 +42,9 @@ func (s *IdentityStore) Watch(ctx context.Context, apply func(identity.Change)) 
 	o := &order{}
 	s.mu.Lock()
 	o.watched = s.loaded
+	if s.apply == nil {
+		close(s.applying)
+	}
 	s.watching, s.apply = o, apply
 	s.mu.Unlock()
 	defer func() {

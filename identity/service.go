@@ -106,6 +106,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.opts.store != nil {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.runWatch(ctx) }()
+		if err := s.ownWritesApplied(ctx); err != nil {
+			return err
+		}
 	}
 	// Bans that ended while the server was stopped: the sweep never held
 	// them, so their deletes are queued here, once the queue takes them

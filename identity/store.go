@@ -85,9 +85,14 @@ type Reporter interface {
 // undid it on this node alone. Two operators enrolling one client ID at
 // once through two nodes left each node admitting the secret of the
 // write it made itself or of the other, for good; a ban made through one
-// node as another lifted it stayed on the first. Safe for concurrent use.
+// node as another lifted it stayed on the first. Its own writes reach
+// memory once Watch has taken apply: OwnWritesApplied is closed then, and
+// Start waits for it, or a write made just after Start went to memory
+// only when the watch brought it back (a delete right after an enrolment
+// found nothing, once, in CI). Safe for concurrent use.
 type SelfApplier interface {
 	AppliesOwnWrites() bool
+	OwnWritesApplied() <-chan struct{}
 }
 
 // ChangeKey names what a change changed: a credential (Credential true,

@@ -116,6 +116,21 @@ func (s *Service) selfApplied() bool {
 	return ok && sa.AppliesOwnWrites()
 }
 
+// ownWritesApplied waits until a SelfApplier store's Watch takes this
+// node's writes to memory (SelfApplier): at once for any other store.
+func (s *Service) ownWritesApplied(ctx context.Context) error {
+	sa, ok := s.opts.store.(SelfApplier)
+	if !ok || !sa.AppliesOwnWrites() {
+		return nil
+	}
+	select {
+	case <-sa.OwnWritesApplied():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // behind queues do and returns at once; the writer tries it again until
 // it lands (runWrites).
 func (s *Service) behind(what string, do func(context.Context, Store) error) {
