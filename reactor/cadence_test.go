@@ -100,6 +100,47 @@ func TestOneWalksKeepAlivesFallDueTogether(t *testing.T) {
 	assert.LessOrEqual(t, len(dues), len(registrationTicks), "40 clients registered at %d ticks are sent by no more walks", len(registrationTicks))
 }
 
+// A keep-alive sent late in a long walk is due again one interval after
+// the walk began, not after its own send: otherwise every walk that spans
+// a tick pushes its later clients a tick on, round after round. The walk
+// is made long by hand (its start set five ticks back, on the loop): a
+// real one writes that long only under a load no test can order.
+func TestALongWalksLastKeepAliveCountsFromTheWalk(t *testing.T) {
+	const interval, tick = 2 * time.Second, 10 * time.Millisecond
+	srv := startServer(t, WithLoops(1), WithKeepAlive(interval, 10*time.Second), WithTick(tick))
+	c := srv.dial(t)
+	c.Register(testPassword, "late-in-walk")
+
+	var walkAt, sentAt int64
+	lp := srv.loopList()[0]
+	done := make(chan struct{})
+	require.NoError(t, lp.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		defer close(done)
+		lp.wheel.each(func(s *session) {
+			if !s.sendsKeepAliveWhenDue() {
+				return
+			}
+			lp.walkAt = lp.now() - 5*int64(tick)
+			s.sendKeepAlive()
+			walkAt, sentAt = lp.walkAt, s.sentAt
+		})
+		return nil
+	})))
+	<-done
+	require.NotZero(t, sentAt, "no registered session to send to")
+	c.EchoKeepAlive()
+
+	var times []keepAliveTimes
+	eventually(t, func() bool {
+		var pending int
+		times, pending = scheduledTimes(t, srv)
+		return pending == 0 && len(times) == 1
+	}, "the echo in")
+	from := times[0].due - int64(interval)
+	assert.GreaterOrEqual(t, from, walkAt, "the next send counts from the walk, rounded up to its tick")
+	assert.Less(t, from, walkAt+int64(tick), "…not from the send %v after the walk began", time.Duration(sentAt-walkAt))
+}
+
 // A walk sends at most sendsPerWalk keep-alives and leaves the rest to the
 // next tick: walks that merged could otherwise grow into one burst whose
 // first clients' echoes wait for the whole of it.
