@@ -1,9 +1,13 @@
 package cluster_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
@@ -24,10 +28,26 @@ func TestRegistrationsShareSlotMessages(t *testing.T) {
 	n1 := startNodeWith(t, url, "n1", idleClients())
 	n2 := startNode(t, url, "n2")
 	const clients = 500
-	for i := range clients {
-		c, err := handshake(n1.srv.Addr(), fmt.Sprintf("slot-%03d", i))
+	// Pipelined, as a fleet coming back. One handshake after another
+	// spread over ~260 of the 50 ms flushes at load 8-10, and the writes
+	// had little to share (262 for 500).
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", n1.srv.Addr(), 5*time.Second)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
+		conns[i] = c
+		_, err = fmt.Fprintf(c, "110 %s\n120 slot-%03d\n", testPassword, i)
+		require.NoError(t, err)
+	}
+	for i, c := range conns {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		r := bufio.NewReader(c)
+		for _, want := range []string{"110 ", "120 ", "140 "} {
+			line, err := r.ReadString('\n')
+			require.NoError(t, err, "client %d", i)
+			require.True(t, strings.HasPrefix(line, want), "client %d: want %q, got %q", i, want, line)
+		}
 	}
 	eventually(t, func() bool { return n2.metric(t, cluster.MetricClusterConnected, "") == clients },
 		"n2's index has every client")
