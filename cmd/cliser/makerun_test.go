@@ -117,6 +117,8 @@ func TestMakeRun(t *testing.T) {
 
 // runMake starts `make run` with BIN holding a built cliser (the build
 // step taken as done), in a process group of its own, stopped at the end.
+// Its server is make's child: tied as a tree, it dies with this test
+// process even when no cleanup runs.
 func runMake(t *testing.T, root, bin string, env []string) *testkit.LockedBuffer {
 	t.Helper()
 	cmd := exec.Command("make", "-s", "-C", root, "-o", "build", "run", "BIN="+bin)
@@ -124,7 +126,11 @@ func runMake(t *testing.T, root, bin string, env []string) *testkit.LockedBuffer
 	out := &testkit.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, cmd.Start())
+	tree, err := tied.StartTree(cmd)
+	require.NoError(t, err)
+	if !tree {
+		t.Log("make run's server is not tied to this test process: a PID namespace needs CAP_SYS_ADMIN")
+	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		_ = cmd.Wait()

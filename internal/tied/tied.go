@@ -10,6 +10,7 @@
 package tied
 
 import (
+	"errors"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -63,4 +64,23 @@ func StartWith(cmd *exec.Cmd, before func() error) error {
 		done <- cmd.Start()
 	}
 	return <-done
+}
+
+// StartTree is Start for a command whose own children must die with it
+// too (make, whose recipe starts the server): cmd is the first process of
+// a new PID namespace, and when it ends the kernel kills every process
+// in that namespace. Pdeathsig reaches cmd alone. A new namespace needs
+// CAP_SYS_ADMIN: without it cmd is started as Start would, and tree is
+// false. Safe from any goroutine.
+func StartTree(cmd *exec.Cmd) (tree bool, err error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
+	err = Start(cmd)
+	if errors.Is(err, syscall.EPERM) {
+		cmd.SysProcAttr.Cloneflags &^= syscall.CLONE_NEWPID
+		return false, Start(cmd)
+	}
+	return err == nil, err
 }
