@@ -46,8 +46,9 @@ func (a *API) Handler() http.Handler {
 	// The headers go on every answer (headers.go). The guard goes first:
 	// a foreign Host, Origin or body is refused before the token is even
 	// looked at (guard.go). The dashboard's files need no token (ui.go);
-	// its API calls do.
-	return withHeaders(guard(a.opts.allowedHosts, refuseUncleanPaths(a.withUI(a.authenticate(mux)))))
+	// its API calls do. The query is checked once the token passed: its
+	// answer names the endpoint's parameters.
+	return withHeaders(guard(a.opts.allowedHosts, refuseUncleanPaths(a.withUI(a.authenticate(refuseBadQuery(mux))))))
 }
 
 // methodNotAllowed answers 405 as JSON with an Allow header: allow is one

@@ -45,7 +45,7 @@ func TestQueryParamsPerEndpoint(t *testing.T) {
 	slices.Sort(names)
 	names = slices.Compact(names)
 	reached := false
-	h := guard(nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	h := refuseBadQuery(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
 	for _, pattern := range slices.Sorted(maps.Keys(endpointParams)) {
 		method, path := endpointPath(pattern)
 		methods := []string{method}

@@ -48,7 +48,7 @@ func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, 
 	}
 	a := &API{opts: o}
 	s := &Standby{api: a, capped: a.limit(ln), done: make(chan error, 1)}
-	s.handler.set(withHeaders(guard(o.allowedHosts, a.withStandbyPage(why, a.authenticate(standbyMux(why, metrics))))))
+	s.handler.set(withHeaders(guard(o.allowedHosts, a.withStandbyPage(why, a.authenticate(refuseBadQuery(standbyMux(why, metrics)))))))
 	s.http = a.httpServer(&s.handler, s.capped)
 	go func() {
 		err := s.http.Serve(s.capped)
