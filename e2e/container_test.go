@@ -71,10 +71,10 @@ func mustPodman(t *testing.T, args ...string) string {
 
 func uniqueName(t *testing.T, prefix string) string {
 	t.Helper()
-	b := make([]byte, 4)
+	b := make([]byte, 2)
 	_, err := rand.Read(b)
 	require.NoError(t, err)
-	return prefix + hex.EncodeToString(b)
+	return prefix + runToken + hex.EncodeToString(b) // the token: startReaper
 }
 
 // TestContainerImage builds the image with `make image` (podman), then
@@ -89,6 +89,7 @@ func TestContainerImage(t *testing.T) {
 		t.Skip("podman is not installed: apt-get install -y podman runc podman-compose (.ci/run does)")
 	}
 	t.Parallel()
+	require.NoError(t, startReaper())
 
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	require.NoError(t, err)
