@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cliser/cliser/admin"
@@ -48,26 +49,40 @@ func (n *Node) listenAdmin() (*admin.Server, error) {
 	return n.api.Listen(n.opts.adminAddr)
 }
 
-// openStandby answers on the admin address while a cluster node waits for
-// NATS and joins (admin.Standby): /healthz 200, /readyz 503 with the
-// wait's reason, /metrics the wait's and cliser_clients_connected 0. The
-// API takes its listener over.
+// openStandby answers on the admin address while the node starts
+// (admin.Standby): /healthz 200, /readyz 503 saying why, /metrics
+// cliser_clients_connected 0 (and a cluster node's NATS wait). A cluster
+// node waits for NATS and joins; a single node takes its data dir's lock
+// (up to 2 s while another process holds it) and loads what it holds,
+// and a probe was refused a connection meanwhile, not told 503 as
+// INTERFACE.md says. The API takes its listener over.
 func (n *Node) openStandby() error {
 	o := &n.opts
-	if !o.clustered() || o.adminOff() {
+	if o.adminOff() {
 		return nil
 	}
 	opts := []admin.Option{admin.WithTokens(o.adminTokens), admin.WithLogger(o.log)}
 	if o.ui {
 		opts = append(opts, admin.WithUI(ui.Handler())) // its page says why it waits
 	}
-	s, err := admin.ListenStandby(o.adminAddr, n.wait.why, n.wait.gatherer(), append(opts, o.adminOpts...)...)
+	why, metrics := startingWhy, prometheus.Gatherer(nil)
+	if o.clustered() {
+		why, metrics = n.wait.why, n.wait.gatherer()
+	}
+	s, err := admin.ListenStandby(o.adminAddr, why, metrics, append(opts, o.adminOpts...)...)
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w (set --admin-listen to another address, or off)", o.adminAddr, err)
 	}
-	o.log.Info("admin listener up: probes answer while the node joins the cluster; the API follows", zap.String("admin", s.Addr()))
+	if o.clustered() {
+		o.log.Info("admin listener up: probes answer while the node joins the cluster; the API follows", zap.String("admin", s.Addr()))
+	}
 	n.standby = s
 	return nil
+}
+
+// startingWhy is a single node's standby's reason.
+func startingWhy() string {
+	return "starting: opening the data dir and loading the registry, event log and identity"
 }
 
 // closeStandby closes the standby's listener unless the API took it.
