@@ -186,11 +186,17 @@ type StatusError struct {
 	RetryAfter time.Duration
 	oldest     uint64  // a 410's oldest seq kept (events)
 	newest     *uint64 // a 410's newest seq, for a cursor past it (events)
+	foreign    bool    // the body was not cliser's {"error": "..."}
 }
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
 }
+
+// Foreign reports whether the answer's body was not cliser's JSON error:
+// a proxy's or another server's answer, whose status says nothing of the
+// request (its 404 is no missing client, its 400 no bad flag).
+func (e *StatusError) Foreign() bool { return e.foreign }
 
 // UnreachableError: no HTTP answer at all (refused, timed out, DNS).
 type UnreachableError struct {
@@ -338,11 +344,12 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 // "oldest") and its Retry-After.
 func statusError(status int, h http.Header, raw []byte) *StatusError {
 	var e GoneResponse
-	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+	foreign := json.Unmarshal(raw, &e) != nil || e.Error == ""
+	if foreign {
 		e.Error = foreignBody(status, raw)
 	}
 	return &StatusError{Status: status, Message: e.Error, RetryAfter: retryAfter(h.Get("Retry-After"), time.Now()),
-		oldest: e.Oldest, newest: e.Newest}
+		oldest: e.Oldest, newest: e.Newest, foreign: foreign}
 }
 
 // maxRetryAfter bounds the Retry-After a client waits: the API's own are

@@ -183,11 +183,14 @@ func explain(c *apiClient, err error, cid string) error {
 			return fmt.Errorf("the admin API wants a token: set CLISER_ADMIN_TOKEN to the server's token, or give --admin-token-file (%s)", se.Message)
 		}
 		return fmt.Errorf("the admin API refused the token of %s: put the server's token there (%s)", c.tokenFrom, se.Message)
-	case errors.As(err, &se) && se.Status == http.StatusNotFound && cid != "":
-		if strings.Contains(se.Message, "not connected") {
-			return fmt.Errorf("client %s is not connected", cid)
-		}
+	case errors.As(err, &se) && se.Foreign():
+		// Not cliser's answer (a proxy path in --admin, another server):
+		// its 404 is no missing client, its 400 no mistake in the flags.
+		return fmt.Errorf("admin API at %s: %s; check --admin/CLISER_ADMIN", c.Base(), se.Error())
+	case errors.As(err, &se) && se.Status == http.StatusNotFound && cid != "" && strings.HasPrefix(se.Message, "no client "):
 		return fmt.Errorf("no client %s", cid)
+	case errors.As(err, &se) && se.Status == http.StatusNotFound && cid != "" && strings.Contains(se.Message, "is not connected"):
+		return fmt.Errorf("client %s is not connected", cid)
 	case errors.As(err, &se) && se.Status == http.StatusBadRequest:
 		// The request is what the flags and arguments made it: a value
 		// the CLI cannot check itself (a cursor is opaque to it).
