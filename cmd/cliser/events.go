@@ -38,7 +38,7 @@ func newEventsCmd() *cobra.Command {
 }
 
 func newEventsTailCmd(o *adminFlags) *cobra.Command {
-	var types, cid string
+	var typeFlags, cidFlags []string
 	var after int64
 	cmd := &cobra.Command{
 		Use:   "tail",
@@ -57,6 +57,13 @@ func newEventsTailCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// --type given again adds its types: a string flag kept the
+			// last one alone, silently (CLI audit). --cid names one client.
+			types := strings.Join(typeFlags, ",")
+			if len(cidFlags) > 1 {
+				return configErrorf("--cid is given %d times: tail follows one client, or every one without --cid", len(cidFlags))
+			}
+			cid := strings.Join(cidFlags, "")
 			f, err := tailFilter(types, cid)
 			if err != nil {
 				return err
@@ -82,8 +89,8 @@ func newEventsTailCmd(o *adminFlags) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&types, "type", "", "only these event types, comma-separated ("+strings.Join(events.Types, ", ")+")")
-	f.StringVar(&cid, "cid", "", "only this client's events")
+	f.StringArrayVar(&typeFlags, "type", nil, "only these event `TYPES`, comma-separated or --type again ("+strings.Join(events.Types, ", ")+")")
+	f.StringArrayVar(&cidFlags, "cid", nil, "only the events of this client (`CID`)")
 	f.Int64Var(&after, "after", 0, "start after this seq (default: only new events)")
 	return cmd
 }

@@ -837,3 +837,22 @@ func TestEventsBinaryTailSaysAStreamNeverUpIsNotDropped(t *testing.T) {
 	defer c.Conn.Close()
 	assert.Contains(t, tp.nextLine(t), "cid=after-the-wait")
 }
+
+// --type given twice follows both types: a string flag kept the last one
+// alone and said nothing (CLI audit). --cid given twice is refused.
+func TestEventsBinaryTailTypeGivenTwice(t *testing.T) {
+	p, api := eventsServer(t, t.TempDir())
+	opsConnect(t, p.Addr, opsPassword, "twice-1")
+	status, body := testkit.HTTPDo(t, http.MethodPost, api.Base()+"/v1/bans", `{"kind": "ip", "value": "192.0.2.7"}`, nil)
+	require.Less(t, status, 300, body)
+	waitEvents(t, api, 2)
+
+	tp := startTail(t, api.Base(), "--after", "0", "-o", "json", "--type", "client.connected", "--type", "ban.created")
+	assert.Equal(t, "client.connected", tp.nextJSON(t).Type)
+	assert.Equal(t, "ban.created", tp.nextJSON(t).Type)
+
+	_, _, err := runCLI(t, "events", "tail", "--admin", api.Base(), "--cid", "a", "--cid", "b")
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err), err.Error())
+	assert.Contains(t, err.Error(), "--cid is given 2 times")
+}
