@@ -211,6 +211,11 @@ func configSetting(path string, key, v *yaml.Node, fs *pflag.FlagSet) (string, e
 	case v.ShortTag() == "!!null":
 		// Not "write it empty": most settings refuse an empty value.
 		return "", configErrorf("config file %s: %s has no value: give it one, or remove the line", path, k)
+	case strings.TrimSpace(v.Value) == "":
+		// Empty is no setting's value: a string one took it as unset
+		// (log-level at info, no password file, ...), a number or a
+		// duration refused it (CLI audit).
+		return "", configErrorf("config file %s: %s is empty: give it a value (%s), or remove the line", path, k, fs.Lookup(k).Value.Type())
 	case !slices.Contains([]string{"!!str", "!!int", "!!float", "!!bool", "!!timestamp"}, v.ShortTag()):
 		return "", configErrorf("config file %s: %s must be a plain value, not a %s", path, k, v.ShortTag())
 	}

@@ -105,6 +105,7 @@ var knownConfigWords = []string{"config file c.yaml is not valid YAML: yaml: lin
 	"a setting's name is a single word (the flag names of 'cliser serve --help')",
 	"unknown setting (settings are the flag names of 'cliser serve --help')", "is set twice",
 	"must be a single value", "has no value: give it one, or remove the line", "must be a plain value, not a !!",
+	"is empty: give it a value (bool duration int string stringSlice), or remove the line",
 	"a secret is not a setting of this file, which is read by more than cliser (backups, config management): give -file: PATH here, or its environment variable"}
 
 // collect gathers the mapping keys (into keys) or the other scalars (into
@@ -129,7 +130,7 @@ func collect(n *yaml.Node, keys, values map[string]bool) {
 
 // FuzzConfigValue: any string, written by YAML as the value of any
 // setting, is read back exactly as it was written (no "<nil>", no 1e+06
-// for 1e6, no Go timestamp for a date). Where the YAML package does not
+// for 1e6, no Go timestamp for a date), or refused when it is empty. Where the YAML package does not
 // read back its own writing (a first line starting with a tab is written
 // as a literal block its reader refuses, yaml/go-yaml#383), the file does
 // not hold the value for anyone: it is read as YAML reads it.
@@ -166,6 +167,10 @@ func FuzzConfigValue(f *testing.F) {
 			if err != nil || got[name] != back[name] || len(got) != 1 {
 				t.Fatalf("%s: %q written as %q read back as %q, YAML reads %q (%v)", name, value, raw, got, back[name], err)
 			}
+			return
+		}
+		if strings.TrimSpace(value) == "" { // no setting's value
+			mustConfigError(t, err, "config file c.yaml: "+name+" is empty: give it a value (")
 			return
 		}
 		if err != nil {

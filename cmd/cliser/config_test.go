@@ -209,6 +209,15 @@ func TestConfigValuesAsWritten(t *testing.T) {
 	assert.Equal(t, 2, exitCode(err))
 	assert.Contains(t, err.Error(), `listen has no value: give it one, or remove the line`)
 
+	// Empty is no value of any setting: a string one was taken as unset
+	// (log-level at info, no password file) while others were refused.
+	for _, line := range []string{`log-level: ""`, `password-file: ''`, `node-id: " "`, `proxy-trusted: ""`, `max-clients: ""`} {
+		_, err = readConfigFile(writeFile(t, dir, "e.yaml", line+"\n"), serveFlags())
+		require.Error(t, err, line)
+		assert.Equal(t, 2, exitCode(err), line)
+		assert.Contains(t, err.Error(), "is empty: give it a value (", line)
+	}
+
 	_, err = readConfigFile(writeFile(t, dir, "p.yaml", "hunter2\n"), serveFlags())
 	require.Error(t, err)
 	assert.Equal(t, 2, exitCode(err))
