@@ -123,7 +123,7 @@ func addServeFlags(f *pflag.FlagSet, cfg *serveConfig) {
 	f.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (TLS terminated in front) and take cip/cport from it")
 	f.StringSliceVar(&cfg.proxyTrusted, "proxy-trusted", nil, "`ADDRS` (IP addresses or CIDRs, comma-separated) allowed to send the PROXY header; a connection from elsewhere gets \"190 protocol error\"")
 	f.BoolVar(&cfg.requireCertCN, "require-cert-cn", false, "admit a client only when the PROXY v2 header says it presented a verified client certificate whose CN is its client ID (needs --proxy-trusted)")
-	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry is kept across restarts")
+	f.StringVar(&cfg.dataDir, "data-dir", "./data", "where the registry, credentials, bans and event log are kept across restarts")
 	f.DurationVar(&cfg.retention, "retention", 30*24*time.Hour, "how long a disconnected record is kept; 0 keeps it forever")
 	f.StringVar(&cfg.cluster, "cluster", "", "join a cluster on NATS JetStream at these URLs (nats://host:4222[,...]); records then live in the cluster, not in --data-dir")
 	f.StringVar(&cfg.nodeID, "node-id", defaultNodeID(), "this node's name: its ID in a cluster, and the node its clients' events and history name (default: the host name)")
