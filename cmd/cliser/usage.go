@@ -22,7 +22,7 @@ func markUsageErrors(root *cobra.Command) {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return configErrorf("%v%s; see '%s --help'", flagValueError(err), passwordFlagHint(cmd, err), cmd.CommandPath())
+		return configErrorf("%v%s; see '%s --help'", flagValueError(err), secretFlagHint(cmd, err), cmd.CommandPath())
 	})
 	// Without Args, cobra answers an unknown subcommand of the root with a
 	// plain error before any validator runs; with them, the root says it.
@@ -72,13 +72,19 @@ func needsSubcommand(cmd *cobra.Command, _ []string) error {
 	return configErrorf("give a command: %s (see '%s --help')", strings.Join(names, ", "), cmd.CommandPath())
 }
 
-// passwordFlagHint says where a password goes, to one who gave it as
-// --password to a command that takes one.
-func passwordFlagHint(cmd *cobra.Command, err error) string {
-	if cmd.Flags().Lookup("password-file") == nil || err.Error() != "unknown flag: --password" {
+// secretFlagHint says where a secret goes, to one who gave it as a flag
+// (--password, --admin-token, --webhook-secret) to a command that reads
+// it from its environment or a file (--password-file, ...).
+func secretFlagHint(cmd *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok || cmd.Flags().Lookup(name+"-file") == nil {
 		return ""
 	}
-	return " (a password is never a flag, which ps and shell history show: set CLISER_PASSWORD or --password-file)"
+	what := "a " + strings.ReplaceAll(name, "-", " ")
+	if strings.HasPrefix(name, "a") {
+		what = "an" + what[1:]
+	}
+	return fmt.Sprintf(" (%s is never a flag, which ps and shell history show: set %s or --%s-file)", what, envName(name), name)
 }
 
 // helpTopic refuses `help` of a command that does not exist.

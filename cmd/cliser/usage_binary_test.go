@@ -141,6 +141,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", filepath.Join(dir, "data")},
 				env: []string{"CLISER_PASSWORD="}, hint: "no password configured: CLISER_PASSWORD is set but empty; give it a password"},
 			{args: []string{"serve", "--password", "x"}, hint: "a password is never a flag, which ps and shell history show: set CLISER_PASSWORD or --password-file"},
+			{args: []string{"serve", "--admin-token", "x"}, hint: "an admin token is never a flag, which ps and shell history show: set CLISER_ADMIN_TOKEN or --admin-token-file"},
+			{args: []string{"serve", "--webhook-secret=x"}, hint: "a webhook secret is never a flag, which ps and shell history show: set CLISER_WEBHOOK_SECRET or --webhook-secret-file"},
 		},
 		"cliser agent": {
 			{args: []string{"agent", "extra"}, hint: "takes no arguments"},
