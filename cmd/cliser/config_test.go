@@ -126,19 +126,20 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	yes := writeFile(t, dir, "y.yaml", "ui: yes\n")
 	_, err = parseServe(t, "--config", yes)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `ui: "yes"`)
-	assert.Contains(t, err.Error(), "(give true or false)")
+	assert.Contains(t, err.Error(), `ui: "yes": it takes true or false`)
+	assert.NotContains(t, err.Error(), "strconv", "Go's words, not the operator's")
 	t.Setenv("CLISER_UI", "off")
 	_, err = parseServe(t)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "(give true or false)")
+	assert.Contains(t, err.Error(), `CLISER_UI="off": it takes true or false`)
 	t.Setenv("CLISER_UI", "true")
 
 	t.Setenv("CLISER_MAX_CLIENTS", "many")
 	_, err = parseServe(t)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "CLISER_MAX_CLIENTS")
+	assert.Contains(t, err.Error(), `CLISER_MAX_CLIENTS="many": it takes a whole number`)
 	assert.NotContains(t, err.Error(), "true or false")
+	assert.NotContains(t, err.Error(), "strconv")
 }
 
 func TestPasswordsFromEnvAndFile(t *testing.T) {

@@ -14,15 +14,27 @@ import (
 // validator's) already say what is wrong and pass as they are.
 func flagValueError(err error) error {
 	var bad *pflag.InvalidValueError
+	problem, ok := valueProblem(err)
+	if !ok || !errors.As(err, &bad) {
+		return err
+	}
+	return fmt.Errorf("invalid argument %q for \"--%s\" flag: %s", bad.GetValue(), bad.GetFlag().Name, problem)
+}
+
+// valueProblem says in words what is wrong with a value pflag refused
+// with a number parser's error (strconv's, for a number or a switch):
+// what the flag takes. ok is false for any other error.
+func valueProblem(err error) (problem string, ok bool) {
+	var bad *pflag.InvalidValueError
 	var num *strconv.NumError
 	if !errors.As(err, &bad) || !errors.As(err, &num) {
-		return err
+		return "", false
 	}
 	takes := takesOf(bad.GetFlag().Value.Type())
 	if errors.Is(num.Err, strconv.ErrRange) {
-		return fmt.Errorf("invalid argument %q for \"--%s\" flag: out of range for %s", bad.GetValue(), bad.GetFlag().Name, takes)
+		return "out of range for " + takes, true
 	}
-	return fmt.Errorf("invalid argument %q for \"--%s\" flag: it takes %s", bad.GetValue(), bad.GetFlag().Name, takes)
+	return "it takes " + takes, true
 }
 
 // takesOf names the values of a pflag type in words.
