@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -190,6 +191,9 @@ func (c *Conn) readOnce() error {
 		c.heard = true
 		if c.cfg.TLS == nil && tlsRecord(c.buf[c.have:c.have+n]) {
 			return errSpeaksTLS // not lines: an alert to the answers taken for a ClientHello
+		}
+		if bytes.HasPrefix(c.buf[c.have:c.have+n], []byte("HTTP/")) {
+			return errSpeaksHTTP // its 400 to the answers: no cliser line starts so
 		}
 	}
 	c.have += n

@@ -15,7 +15,10 @@ import (
 // "110 password".
 var (
 	errSpeaksTLS = errors.New("client: the server answered in TLS")
-	errNoPrompt  = errors.New("client: no prompt from the server")
+	// errSpeaksHTTP: the answer began "HTTP/": --server names an HTTP
+	// port, as the admin API's, whose 400 read as a malformed line.
+	errSpeaksHTTP = errors.New("client: the server answered in HTTP")
+	errNoPrompt   = errors.New("client: no prompt from the server")
 	// errRefusedUnprompted: "190 protocol error" before any prompt, what
 	// a cliser serve --proxy-protocol says to a connection that did not
 	// come from its terminator (docs/tls.md).
@@ -40,6 +43,10 @@ func tlsFix(err error, tlsCfg *tls.Config) string {
 			"without a PROXY header from an address in --proxy-trusted: point --server at the TLS terminator in front " +
 			"of it (with --tls); if that is the terminator, it must send the header (HAProxy: send-proxy-v2) " +
 			"from an address in --proxy-trusted"
+	}
+	if errors.Is(err, errSpeaksHTTP) {
+		return "--server names an HTTP port (the admin API's, 7071 by default?): give cliser serve's protocol port " +
+			"(its --listen, 7070 by default)"
 	}
 	if tlsCfg == nil {
 		switch {
