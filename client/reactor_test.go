@@ -225,17 +225,7 @@ func TestRefusedBeforeThePromptNamesTheProxyProtocol(t *testing.T) {
 		{"after the prompt", prompted.addr(), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			core, logs := observer.New(zap.WarnLevel)
-			cfg := realConfig(tc.addr, "pp-1")
-			cfg.Logger = zap.New(core)
-			ctx, cancel := context.WithCancel(t.Context())
-			var l eventLog
-			done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
-			require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() > 0 },
-				5*time.Second, 5*time.Millisecond)
-			cancel()
-			assert.ErrorIs(t, <-done, context.Canceled)
-			line := logs.FilterMessage("disconnected").All()[0].ContextMap()
+			line := firstDisconnect(t, tc.addr, "pp-1")
 			assert.Equal(t, "protocol error", line["reason"], "the reason stays the server's")
 			if tc.fix == "" {
 				assert.NotContains(t, line, "fix")
@@ -244,4 +234,21 @@ func TestRefusedBeforeThePromptNamesTheProxyProtocol(t *testing.T) {
 			assert.Contains(t, line["fix"], tc.fix, "error: %v", line["error"])
 		})
 	}
+}
+
+// firstDisconnect runs a client of id against addr until it logs its
+// first "disconnected" warning, and gives that line's fields.
+func firstDisconnect(t *testing.T, addr, id string) map[string]any {
+	t.Helper()
+	core, logs := observer.New(zap.WarnLevel)
+	cfg := realConfig(addr, id)
+	cfg.Logger = zap.New(core)
+	ctx, cancel := context.WithCancel(t.Context())
+	var l eventLog
+	done := runAsync(ctx, cfg, Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, &l)
+	require.Eventually(t, func() bool { return logs.FilterMessage("disconnected").Len() > 0 },
+		5*time.Second, 5*time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	return logs.FilterMessage("disconnected").All()[0].ContextMap()
 }
