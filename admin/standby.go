@@ -12,8 +12,9 @@ import (
 )
 
 // Standby answers on the admin address while the node behind it can not
-// serve the API yet (a cluster node that waits for NATS at start): the
-// API needs the registry, which needs the node's store. /healthz is 200
+// serve the API yet (a node that opens its data dir, a cluster node that
+// waits for NATS at start): the API needs the registry, which needs the
+// node's store. /healthz is 200
 // (the process is alive: a supervisor must not restart it for waiting),
 // /readyz 503 saying why, /metrics what the wait counts and INTERFACE.md's
 // cliser_clients_connected (0: the protocol port is shut), and every other

@@ -54,8 +54,8 @@ func (n *Node) listenAdmin() (*admin.Server, error) {
 // cliser_clients_connected 0 (and a cluster node's NATS wait). A cluster
 // node waits for NATS and joins; a single node takes its data dir's lock
 // (up to 2 s while another process holds it) and loads what it holds,
-// and a probe was refused a connection meanwhile, not told 503 as
-// INTERFACE.md says. The API takes its listener over.
+// which without the standby a probe saw as a refused connection. The API
+// takes its listener over.
 func (n *Node) openStandby() error {
 	o := &n.opts
 	if o.adminOff() {

@@ -63,8 +63,8 @@ func New(opts ...Option) *Node {
 
 // Start opens and starts every part in this order: the admin address's
 // standby (probes answer 503 while the node starts; in cluster mode it
-// waits for NATS and joins), the store (bbolt, or the cluster's on NATS, waited for
-// until ctx ends), the event log, the registry (loaded) and its
+// waits for NATS and joins), the store (bbolt, or the cluster's on NATS,
+// waited for until ctx ends), the event log, the registry (loaded) and its
 // flusher, identity (loaded within ctx), the reactor (made, not yet
 // listening), the cluster node (its mirror complete, what an earlier run
 // left connected marked), the webhook, the admin API (so that /readyz says

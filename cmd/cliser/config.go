@@ -50,7 +50,7 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			case err != nil && strings.TrimSpace(v) == "": // the parser's 'parsing "": invalid syntax' said neither (cluster audit)
 				firstErr = configErrorf("environment %s is set but empty: give it a value (%s), or unset it", envName(f.Name), f.Value.Type())
 			case err != nil:
-				firstErr = configErrorf("environment %s=%q: %s", envName(f.Name), v, layerValueProblem(f, err))
+				firstErr = configErrorf("environment %s=%q: %s", envName(f.Name), v, layerValueProblem(err))
 			}
 			from[f.Name] = envName(f.Name)
 			return
@@ -61,7 +61,7 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 			case err != nil && strings.TrimSpace(v) == "":
 				firstErr = configErrorf("config file %s: %s is empty: give it a value (%s), or remove the line", configPath, f.Name, f.Value.Type())
 			case err != nil:
-				firstErr = configErrorf("config file %s: %s: %q: %s", configPath, f.Name, v, layerValueProblem(f, err))
+				firstErr = configErrorf("config file %s: %s: %q: %s", configPath, f.Name, v, layerValueProblem(err))
 			}
 			from[f.Name] = configSource + configPath
 		}
@@ -70,24 +70,14 @@ func applyLayers(fs *pflag.FlagSet, configPath string) (settingSources, error) {
 }
 
 // layerValueProblem is what is wrong with an environment's or a config
-// file's value for f: in words where a number parser refused it
-// ("strconv.ParseInt: parsing ...: invalid syntax" said it in Go's, CLI
-// audit), else pflag's error with what a switch takes.
-func layerValueProblem(f *pflag.Flag, err error) string {
+// file's value for f: in words where a number parser refused it, as a
+// switch's yes or a number's "lots" ("strconv.ParseInt: parsing ...:
+// invalid syntax" said it in Go's, CLI audit), else pflag's error.
+func layerValueProblem(err error) string {
 	if problem, ok := valueProblem(err); ok {
 		return problem
 	}
-	return err.Error() + boolHint(f)
-}
-
-// boolHint says what a switch takes: YAML 1.1's yes, no, on and off are
-// no Go bool, and the parser's "strconv.ParseBool: invalid syntax" did
-// not say what is (odd-input audit).
-func boolHint(f *pflag.Flag) string {
-	if f.Value.Type() == "bool" {
-		return " (give true or false)"
-	}
-	return ""
+	return err.Error()
 }
 
 // configSource starts a settingSources value for a flag the config file set.
