@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,7 +32,7 @@ func TestBinaryReadyzSays503WhileStarting(t *testing.T) {
 	p := testkit.Start(t, append(os.Environ(), "CLISER_PASSWORD="+opsPassword, "CLISER_ADMIN_TOKEN="),
 		append([]string{"serve"}, serveArgsAdmin(dataDir, admin)...)...)
 
-	readyz := func() (int, string) { return tryGet("http://" + admin + "/readyz") }
+	readyz := func() (int, string) { return getNoFail("http://" + admin + "/readyz") }
 	var code int
 	var body string
 	require.Eventually(t, func() bool {
@@ -42,7 +41,7 @@ func TestBinaryReadyzSays503WhileStarting(t *testing.T) {
 	}, waitFor, 5*time.Millisecond, "the admin address never answered:\n%s", p.LogText())
 	assert.Equal(t, http.StatusServiceUnavailable, code, "while the data dir's lock is held: %s", body)
 	assert.Contains(t, body, "starting")
-	h, hbody := tryGet("http://" + admin + "/healthz")
+	h, hbody := getNoFail("http://" + admin + "/healthz")
 	assert.Equal(t, http.StatusOK, h, "alive while it starts: %s", hbody)
 
 	require.NoError(t, lock.Close()) // within the server's 2 s wait for it
@@ -51,20 +50,4 @@ func TestBinaryReadyzSays503WhileStarting(t *testing.T) {
 		return code == http.StatusOK
 	}, waitFor, 10*time.Millisecond, "never ready after the lock was freed: %d %s\n%s", code, body, p.LogText())
 	assert.False(t, strings.Contains(p.LogText(), "admin listener up"), "a single node's standby is not logged")
-}
-
-// tryGet is a GET's status and body, or 0 and the error: a poll's, while
-// nothing may listen yet.
-func tryGet(url string) (int, string) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, err.Error()
-	}
-	return res.StatusCode, string(b)
 }
