@@ -138,7 +138,7 @@ func (s *Service) startFlappingBan(cid string, now time.Time) {
 	if !s.holdFlappingBan(b, now) {
 		return
 	}
-	s.behind("put ban", func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
+	s.behindUntil("put ban", until, func(ctx context.Context, st Store) error { return st.PutBan(ctx, b) })
 	s.flapBans.Add(1)
 	// What to look for and how to undo it: the line was the operator's
 	// only lead (log audit).

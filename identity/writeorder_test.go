@@ -214,3 +214,37 @@ func TestServiceFailingExpiryDoesNotHoldTheRetries(t *testing.T) {
 	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.8", "", 0)
 	require.NoError(t, err)
 }
+
+// A flapping ban whose write failed is tried again only while it is in
+// force: once it ended, writing it would hold nothing, so it leaves the
+// retry list, and with it the note that a ban lives in memory only. A
+// store away for hours kept every flapping ban of those hours in the list
+// before. The puts stop and WriteErr clears while the store is still down;
+// the store, back, never holds the ended ban.
+func TestServiceEndedFlappingBanIsNotRetried(t *testing.T) {
+	bs := openBolt(t)
+	st := &downStore{Store: bs}
+	st.down.Store(true)
+	const ban = 1500 * time.Millisecond
+	s := startExpiry(t, st, &recorder{}, identity.WithFlapping(2, time.Minute, ban))
+	flap(s, "dev-1")
+	b, ok := s.Ban(identity.BanKey{Kind: identity.KindCID, Value: "dev-1"})
+	require.True(t, ok, "no flapping ban")
+	require.Eventually(t, func() bool { return s.WriteErr() != nil }, 5*time.Second, time.Millisecond, "the flapping ban's write did not fail")
+	require.Eventually(t, func() bool { return st.puts.Load() >= 2 }, 5*time.Second, time.Millisecond, "the failed write was not tried again while the ban was in force")
+
+	require.Eventually(t, func() bool { return s.WriteErr() == nil }, ban+5*time.Second, 10*time.Millisecond,
+		"the ended ban (until %s) is still noted as held in memory only: %v", b.Until, s.WriteErr())
+	assert.False(t, time.Now().Before(*b.Until), "the note cleared before the ban ended")
+	puts := st.puts.Load()
+	assert.Never(t, func() bool { return st.puts.Load() != puts }, 3*time.Second/2, 10*time.Millisecond,
+		"the ended ban's write was tried again") // a retry tick and a half
+
+	st.down.Store(false)
+	_, err := s.AddBan(t.Context(), identity.KindIP, "192.0.2.1", "a later write", 0)
+	require.NoError(t, err)
+	_, bans, err := bs.Load(t.Context())
+	require.NoError(t, err)
+	require.Len(t, bans, 1, "the store holds %+v", bans)
+	assert.Equal(t, identity.KindIP, bans[0].Kind)
+}

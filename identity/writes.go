@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,14 @@ type writeOp struct {
 	// retried: a write nobody waits for whose caller retries it itself:
 	// the writer tries it once, in its turn (behindRetried).
 	retried bool
+	// endsAt, when set, is when the write stops mattering (a flapping
+	// ban's end): a failed one is not tried again after it.
+	endsAt time.Time
+}
+
+// ended reports whether op no longer needs writing at now.
+func (op writeOp) ended(now time.Time) bool {
+	return !op.endsAt.IsZero() && !now.Before(op.endsAt)
 }
 
 // The states of an operator's write. Its request may end (the client gave
@@ -131,10 +140,10 @@ func (s *Service) ownWritesApplied(ctx context.Context) error {
 	}
 }
 
-// behind queues do and returns at once; the writer tries it again until
-// it lands (runWrites).
-func (s *Service) behind(what string, do func(context.Context, Store) error) {
-	s.behindOp(writeOp{what: what}, do)
+// behindUntil queues do and returns at once; the writer tries it again
+// until it lands or until passes (runWrites).
+func (s *Service) behindUntil(what string, until time.Time, do func(context.Context, Store) error) {
+	s.behindOp(writeOp{what: what, endsAt: until}, do)
 }
 
 // behindRetried is behind for a write with a retry of its own (the
@@ -169,7 +178,9 @@ func (s *Service) behindOp(op writeOp, do func(context.Context, Store) error) {
 // that fails is kept and tried again, in order, every retryEvery and
 // before any later write, until it lands: a flapping ban made while NATS
 // was away lived on this node alone, and its expiry found nothing to
-// delete and reported no end (cluster audit).
+// delete and reported no end (cluster audit). One whose ban has ended is
+// dropped unwritten, so the list holds no more than the bans in force
+// however long the store stays away.
 func (s *Service) runWrites(ctx context.Context) {
 	w := writer{s: s, ctx: ctx}
 	retry := time.NewTicker(retryEvery)
@@ -229,6 +240,8 @@ func (w *writer) run(ops []writeOp) {
 // retry tries the pending writes again, in order, and reports whether
 // none is left.
 func (w *writer) retry() bool {
+	now := time.Now()
+	w.pending = slices.DeleteFunc(w.pending, func(op writeOp) bool { return op.ended(now) })
 	for len(w.pending) > 0 {
 		op := w.pending[0]
 		if err := w.try(op); err != nil && !op.retried {
@@ -304,7 +317,8 @@ func (s *Service) noteWrite(at time.Time, err error) {
 }
 
 // WriteErr is nil unless a write nobody waited for and that no one else
-// tries again (a flapping ban) failed since the store last took one: then
+// tries again (a flapping ban) failed since the store last took one, and
+// its ban has not ended since (the write is then dropped): then
 // since when and the last error, for the identity note of /v1/health. An
 // operator's write is answered its error instead, and an expiry's delete
 // is tried again on its own backoff and counted in
