@@ -350,6 +350,10 @@ func TestDashboardClientWithoutRecord(t *testing.T) {
 	var hist string
 	p.eval(`document.getElementById('client-history').textContent`, &hist)
 	assert.Equal(t, "this server keeps no event log", hist)
+	p.waitJS(`document.getElementById('live').textContent === 'no event log'`, 5*time.Second)
+	var title string
+	p.eval(`document.getElementById('live').title`, &title)
+	assert.Equal(t, "this server keeps no event log (--event-retention 0), so there is no live stream", title, "it said \"live event stream\"")
 }
 
 // A client link that does not decode (#/client/%, typed or cut short) or

@@ -52,9 +52,88 @@ func TestDashboardRefusedPrefixClearsTheRows(t *testing.T) {
 	p.waitJS(`document.querySelectorAll('#clients-body tr').length === 2`, 10*time.Second)
 	p.eval(`(() => { const i = document.getElementById('filter-prefix'); i.value = 'r'.repeat(65); i.dispatchEvent(new Event('input')); })()`, nil)
 	p.waitJS(`document.getElementById('page-info').textContent.includes('at most 64') && document.querySelectorAll('#clients-body tr').length === 0`, 5*time.Second)
+	// A client event counts the totals again, and the count put the last
+	// good page's "page 1 · 2 shown" over the refusal, above no row.
+	counted := p.draws("counted")
+	register(t, s, "row-3")
+	p.waitJS(fmt.Sprintf(`window.cliserDraws.counted > %d`, counted), 10*time.Second)
+	var info string
+	p.eval(`document.getElementById('page-info').textContent`, &info)
+	assert.Equal(t, "prefix is 65 bytes: a client ID has at most 64", info)
 	for _, pr := range p.Problems() {
 		assert.Regexp(t, `400.*/v1/clients\?limit=100&prefix=r{65}$`, pr, "only the refused query")
 	}
+}
+
+// The events view says a typed client ID is not one, and asks the log
+// nothing: its 400 was dropped, and the view read "0 of 200 events".
+func TestDashboardEventsSaysAClientIDIsNotOne(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	register(t, s, "seen-1")
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/events")
+	p.waitJS(live+` && document.querySelectorAll('#events-body tr').length === 1`, 10*time.Second)
+	for _, typed := range []string{"a b<", strings.Repeat("z", 65)} {
+		p.eval(fmt.Sprintf(`(() => { const i = document.getElementById('events-cid'); i.value = %q; i.dispatchEvent(new Event('input')); })()`, typed), nil)
+		p.waitJS(fmt.Sprintf(`document.getElementById('events-info').textContent === %q`,
+			fmt.Sprintf("%q is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -", typed)), 5*time.Second)
+	}
+	p.eval(`(() => { const i = document.getElementById('events-cid'); i.value = 'seen-1'; i.dispatchEvent(new Event('input')); })()`, nil)
+	p.waitDone("GET", "/v1/events?limit=200&cid=seen-1", 5*time.Second)
+	p.waitJS(`document.getElementById('events-info').textContent.startsWith('1 event of seen-1')`, 5*time.Second)
+	assert.Empty(t, p.Problems(), "the log was asked for what is no client ID")
+}
+
+// The Bans form says what the API would refuse before its confirmation,
+// which names the reason and length of the ban to be made; the
+// credentials form says so of a grace that is no duration. Before, the
+// dialog asked "Ban ip 203.0.113.9?" alone, and promised an old secret
+// "keeps working for abc", then the API answered 400.
+func TestDashboardFormsCheckDurationsBeforeConfirming(t *testing.T) {
+	needChromium(t)
+	s := serve(t, nil)
+	p := newBrowser(t)
+	p.open("http://" + s.AdminAddr + "/ui/#/bans")
+	p.waitJS(`!!document.getElementById('ban-form')`, 10*time.Second)
+	setBan := func(kind, value, reason, duration string) {
+		p.eval(fmt.Sprintf(`(() => { document.getElementById('ban-kind').value = %q; document.getElementById('ban-value').value = %q;
+			document.getElementById('ban-reason').value = %q; document.getElementById('ban-duration').value = %q;
+			document.getElementById('ban-form').requestSubmit(); })()`, kind, value, reason, duration), nil)
+	}
+	setBan("ip", "203.0.113.9", "noisy", "abc")
+	p.waitJS(`[...document.querySelectorAll('.flash.error')].some((f) => f.textContent.startsWith('A duration is like 1h'))`, 5*time.Second)
+	setBan("ip", "203.0.113.9", strings.Repeat("r", 257), "1h")
+	p.waitJS(`[...document.querySelectorAll('.flash.error')].some((f) => f.textContent === 'The reason is 257 bytes: at most 256.')`, 5*time.Second)
+	var open bool
+	p.eval(`document.getElementById('confirm').open`, &open)
+	assert.False(t, open, "a confirmation of a ban the API would refuse")
+
+	setBan("ip", "203.0.113.9", "noisy", "90m")
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	var text string
+	p.eval(`document.getElementById('confirm-text').textContent`, &text)
+	assert.Equal(t, `It lasts 90m, for "noisy". Matching live sessions close with "190 banned".`, text)
+	p.confirm()
+	var bans struct {
+		Bans []struct{ Value, Reason string }
+	}
+	require.Eventually(t, func() bool { apiGet(t, s, "", "/v1/bans", &bans); return len(bans.Bans) == 1 }, 5*time.Second, 20*time.Millisecond)
+	assert.Equal(t, "noisy", bans.Bans[0].Reason)
+	setBan("cid", "dev-9", "", "")
+	p.waitJS(`document.getElementById('confirm').open`, 5*time.Second)
+	p.eval(`document.getElementById('confirm-text').textContent`, &text)
+	assert.Equal(t, `It lasts until lifted, with no reason given. Matching live sessions close with "190 banned".`, text)
+	p.click(`#confirm-cancel`)
+
+	p.eval(`location.hash = '#/credentials'`, nil)
+	p.waitJS(`!!document.getElementById('cred-form')`, 10*time.Second)
+	p.eval(`(() => { document.getElementById('cred-cid').value = 'rot-1'; document.getElementById('cred-grace').value = 'abc';
+		document.getElementById('cred-form').requestSubmit(); })()`, nil)
+	p.waitJS(`[...document.querySelectorAll('.flash.error')].some((f) => f.textContent.startsWith("The old secret's grace is a duration like 24h"))`, 5*time.Second)
+	p.eval(`document.getElementById('confirm').open`, &open)
+	assert.False(t, open)
+	assert.Empty(t, p.Problems(), "nothing the API refused was asked")
 }
 
 // The credentials form says a client ID is not one, whatever it is:

@@ -154,5 +154,5 @@ func TestDashboardSaysWhyItsStreamIsRefused(t *testing.T) {
 	s.WaitExit(t)
 	p.waitJS(awayJS+` && document.getElementById('live').textContent === 'reconnecting…'`, 10*time.Second)
 	p.eval(`document.getElementById('live').title`, &title)
-	assert.Equal(t, "live event stream", title)
+	assert.Equal(t, "the event stream is down: the page keeps trying to open it again", title, "it said \"live event stream\"")
 }

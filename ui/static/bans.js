@@ -1,5 +1,5 @@
 import { call, get } from './api.js';
-import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, head, keepFocus, notAClientID } from './dom.js';
+import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, goDuration, h, head, keepFocus, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 
@@ -26,7 +26,12 @@ export function bans(main) {
     // As the credentials' form: said here, before a confirmation of a
     // request the API would refuse.
     if (kind.value === 'cid' && !clientID.test(value.value.trim())) { flash(notAClientID(value.value.trim()), true); return; }
-    confirmAction('Ban ' + kind.value + ' ' + value.value.trim() + '?', 'Matching live sessions close with "190 banned".', [], 'Ban')
+    const why = banReasonCheck(reason.value) || banDurationCheck(duration.value);
+    if (why) { flash(why, true); return; }
+    // The confirmation says what is to be made, reason and length too.
+    const lasts = duration.value.trim() ? 'It lasts ' + duration.value.trim() : 'It lasts until lifted';
+    confirmAction('Ban ' + kind.value + ' ' + value.value.trim() + '?', lasts + (reason.value ? ', for "' + reason.value + '"' : ', with no reason given') +
+      '. Matching live sessions close with "190 banned".', [], 'Ban')
       .then((v) => v && act(() => call('POST', '/v1/bans', banBody(kind.value, value.value.trim(), { reason: reason.value, duration: duration.value.trim() })), 'banned')
         .then((ok) => { if (ok) form.reset(); load(); }));
   } }, field('Kind', kind), field('Client ID, IP or network', value), field('Reason', reason), field('Duration', duration),
@@ -52,7 +57,6 @@ export const banReasonCheck = (v) => {
   const n = new TextEncoder().encode(v).length;
   return n > maxBanReason ? 'The reason is ' + n + ' bytes: at most ' + maxBanReason + '.' : '';
 };
-const goDuration = /^\+?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
 export const banDurationCheck = (v) => {
   const d = v.trim();
   if (!d) return '';

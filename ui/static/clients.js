@@ -89,6 +89,7 @@ export function clients(main, params) {
   let counting = 0;
   const countNow = async () => {
     if (!list.info.isConnected) return; // the view is gone
+    draws.counted++;
     const my = ++counting;
     const want = status.value;
     if (prefix.value.trim()) { list.total(''); return; }

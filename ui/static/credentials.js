@@ -1,6 +1,6 @@
 import { call, get, namable, unnamable } from './api.js';
 import { credentialOf } from './client.js';
-import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, h, head, keepFocus, notAClientID } from './dom.js';
+import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, goDuration, h, head, keepFocus, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
 
@@ -44,6 +44,9 @@ export function credentials(main) {
     // error for it, not the field's.
     if (!clientID.test(id)) { flash(notAClientID(id), true); return; }
     if (!namable(id)) { flash(unnamable, true); return; }
+    // Before the rotation's confirmation, which promised "keeps working
+    // for abc" and then met the API's 400.
+    if (g && g !== '0' && !goDuration.test(g)) { flash('The old secret\'s grace is a duration like 24h or 30m (empty: none).', true); return; }
     let had;
     try { had = await credentialOf(id); } catch (err) { flash(err.message, true); return; }
     if (had && !(await confirmAction('Rotate the credential of ' + id + '?', 'It has had one since ' + fmtTime(had.created_at) +

@@ -37,10 +37,10 @@ export const enc = encodeURIComponent;
 // brackets, so that its port does not read as one more group of it.
 export const addr = (ip, port) => (ip.includes(':') ? '[' + ip + ']' : ip) + ':' + port;
 
-// How often each view redrew and how many events the stream brought, for
-// the browser tests (a storm must not redraw more than a few times a
-// second) and anyone profiling.
-export const draws = { overview: 0, clients: 0, events: 0, streamed: 0 };
+// How often each view redrew, how many events the stream brought and how
+// often the clients' total was counted, for the browser tests (a storm
+// must not redraw more than a few times a second) and anyone profiling.
+export const draws = { overview: 0, clients: 0, events: 0, streamed: 0, counted: 0 };
 window.cliserDraws = draws;
 
 // A redraw scheduler: however many events arrive, fn runs at most every
@@ -166,4 +166,7 @@ export async function act(fn, okMsg) {
 // clientID is PROTOCOL.md's rule for a client ID, and notAClientID what
 // the page says of one that breaks it.
 export const clientID = /^[A-Za-z0-9._:@-]{1,64}$/;
+// goDuration is what Go's time.ParseDuration takes with a unit (the API's
+// durations): 1h, 30m, 1h30m, 1.5h.
+export const goDuration = /^\+?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
 export const notAClientID = (cid) => JSON.stringify(cid) + ' is not a client ID: 1 to 64 of A-Z a-z 0-9 . _ : @ -';

@@ -1,5 +1,5 @@
 import { get, serverConfig } from './api.js';
-import { addr, coalesce, draws, enc, field, fmtTime, h, head } from './dom.js';
+import { addr, clientID, coalesce, draws, enc, field, fmtTime, h, head, notAClientID } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 
 // Events: the live feed, newest first, filtered here, pausable.
@@ -64,6 +64,7 @@ export function eventsView(main) {
     rowOf = next;
     place(body, rows);
     info.textContent = paused ? pausedText() : liveState === 'off' ? 'this server keeps no event log'
+      : c && !clientID.test(c) ? notAClientID(c)
       : fillError || (own !== shown ? rows.length + (rows.length === 1 ? ' event of ' : ' events of ') + c + ': the log\'s newest, then live'
         // A filter on: how many of the feed's it shows ("1 of 500
         // events"); it said the feed's count alone, over one row.
@@ -72,7 +73,9 @@ export function eventsView(main) {
   let typing = 0;
   const readCID = () => {
     const c = cid.value.trim();
-    if (!c) { logged = null; return; }
+    // One that is no client ID is said by draw, not asked of the log:
+    // its 400 was dropped, and the view read "0 of 200 events".
+    if (!c || !clientID.test(c)) { logged = null; return; }
     serverConfig().then((conf) => conf.events && get('/v1/events?limit=200&cid=' + enc(c)))
       .then((r) => { if (r && mounted && cid.value.trim() === c) { logged = { cid: c, events: r.events }; draw(); } }, () => {});
   };

@@ -7,7 +7,7 @@
 // request. A server that does not answer is the offline line's (live.js).
 
 import { get } from './api.js';
-import { $, h } from './dom.js';
+import { $, fmtTime, h } from './dom.js';
 
 const every = 5000;
 
@@ -25,7 +25,13 @@ function show(health) {
   el.hidden = health.ready && notes.length === 0;
   el.classList.toggle('unready', !health.ready);
   // Each note names what it is about ("webhook: …", "event log: …").
-  const items = notes.map(([k, v]) => h('li', { 'data-key': k }, v));
-  if (!health.ready) items.unshift(h('li', { 'data-key': 'ready' }, h('b', {}, 'Not ready: '), health.error || 'no reason given'));
+  const items = notes.map(([k, v]) => h('li', { 'data-key': k }, localTimes(v)));
+  if (!health.ready) items.unshift(h('li', { 'data-key': 'ready' }, h('b', {}, 'Not ready: '), localTimes(health.error) || 'no reason given'));
   el.replaceChildren(h('ul', {}, ...items));
 }
+
+// localTimes puts the server's UTC times (RFC 3339, as /readyz words
+// them) in the page's local format: the banner read 11:14:45Z over an
+// events row of the same moment reading 20:14:48 in Tokyo.
+const utcTime = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\b/g;
+export const localTimes = (text) => (text ? text.replace(utcTime, (t) => fmtTime(t)) : text);

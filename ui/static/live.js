@@ -14,11 +14,16 @@ export function setLive(state, why) {
   const el = $('live');
   el.textContent = { live: 'live', retrying: 'reconnecting…', off: 'no event log' }[state] || state;
   if (why) el.textContent += ' (refused: ' + why.status + ')';
-  el.title = why ? 'the server refused the stream: ' + why.message : 'live event stream';
+  el.title = why ? 'the server refused the stream: ' + why.message : liveTitles[state] || '';
   el.className = 'live state-' + state; // green only for state-live (style.css)
   liveState = state;
 }
 export let liveState = 'retrying';
+const liveTitles = {
+  live: 'live event stream',
+  retrying: 'the event stream is down: the page keeps trying to open it again',
+  off: 'this server keeps no event log (--event-retention 0), so there is no live stream',
+};
 
 // ---- when the server does not answer ----------------------------------
 

@@ -7,7 +7,9 @@ import { h } from './dom.js';
 // visited; a page emptied by removals goes back one. With a single page
 // there are no buttons. A query the API refuses (a 4xx: a prefix too
 // long, say) calls clear, so that no row is left on show as if it
-// matched what was asked.
+// matched what was asked. A failed load's words stay until a load
+// succeeds: a count redrawn after it (a client event's) put the last
+// good page's "50 shown" over the refusal, above no row.
 export const PAGE = 100;
 export function pager(fetch, show, none, clear) {
   const prev = h('button', { id: 'page-prev', type: 'button', disabled: true }, '← Previous');
@@ -17,17 +19,19 @@ export function pager(fetch, show, none, clear) {
   let at = 0;
   let seq = 0;
   let more = false;
+  let failed = ''; // the last load's error, until one succeeds
   const load = async () => {
     const my = ++seq;
     info.textContent = 'loading…';
     let res;
     try { res = await fetch(cursors[at]); } catch (e) {
       if (my !== seq) return;
-      info.textContent = e.message;
+      info.textContent = failed = e.message;
       if (e.status >= 400 && e.status < 500) { clear?.(); prev.hidden = next.hidden = true; }
       return;
     }
     if (my !== seq) return; // a newer load won
+    failed = '';
     const n = show(res, at);
     if (!n && at > 0) { at--; load(); return; }
     more = !!res.next;
@@ -41,6 +45,7 @@ export function pager(fetch, show, none, clear) {
   let lastN = 0;
   const shown = (n) => {
     lastN = n;
+    if (failed) return;
     info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' + (total ? ' · ' + total : '') : none;
   };
   prev.addEventListener('click', () => { if (at > 0) { at--; load(); } });
