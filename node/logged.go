@@ -66,11 +66,11 @@ func priorSince(ctx context.Context, l *events.Log, now time.Time) time.Time {
 }
 
 // loggedSessions is the newest session of each client ID among the
-// single-node log's last loggedTail events. A client whose events there
-// lack a session (an earlier build's) or whose end's reason this version
-// does not know is left out: Load goes by its record alone. It also
-// counts the ends logged from since on.
-func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[string]registry.Logged, priorEnds, error, error) {
+// single-node log's last loggedTail events, and the first one's time. A
+// client whose newest events there lack a session (an earlier build's)
+// or end for a reason this version does not know is marked Unread: Load
+// goes by its record alone. It also counts the ends logged from since on.
+func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (registry.LogTail, priorEnds, error, error) {
 	return loggedSessionsTail(ctx, l, since, loggedTail, priorReadMax)
 }
 
@@ -80,7 +80,7 @@ func loggedSessions(ctx context.Context, l *events.Log, since time.Time) (map[st
 // events before it. short says why the ends counted are a floor, nil when
 // they are all the window's: errPriorCapped, or a read that failed.
 func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tail, readMax uint64) (
-	_ map[string]registry.Logged, _ priorEnds, short, _ error) {
+	_ registry.LogTail, _ priorEnds, short, _ error) {
 	prior := priorEnds{}
 	newest := l.Newest()
 	after := newest - min(newest, tail)
@@ -96,7 +96,7 @@ func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tai
 	for after < newest {
 		evs, err := l.ReadUnlogged(ctx, after, 1000) // a damaged one refuses the start, which says so
 		if err != nil {
-			return nil, prior, nil, err
+			return registry.LogTail{}, prior, nil, err
 		}
 		if len(evs) == 0 {
 			break
@@ -120,7 +120,7 @@ func loggedSessionsTail(ctx context.Context, l *events.Log, since time.Time, tai
 		// fraction of the ends the log held.
 		short = priorBefore(ctx, l, tailFrom, since, tail, readMax, prior)
 	}
-	return out, prior, short, nil
+	return registry.LogTail{Sessions: out, From: tailBegins}, prior, short, nil
 }
 
 // priorReadMax bounds the events priorBefore reads, so that a start after
@@ -201,7 +201,7 @@ func noteSession(out map[string]registry.Logged, ev events.Event) {
 		return
 	}
 	if ev.Session == "" {
-		delete(out, ev.CID)
+		out[ev.CID] = registry.Logged{Unread: true}
 		return
 	}
 	rec := registry.Record{CID: ev.CID, SID: ev.SID, CIP: ev.CIP, CPort: ev.CPort, Session: ev.Session,
@@ -215,7 +215,7 @@ func noteSession(out map[string]registry.Logged, ev events.Event) {
 		why, ok = protocol.ParseReason(*ev.Reason)
 	}
 	if !ok {
-		delete(out, ev.CID)
+		out[ev.CID] = registry.Logged{Unread: true}
 		return
 	}
 	if ev.ConnectedAt != nil {

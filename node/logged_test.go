@@ -47,9 +47,13 @@ func TestLoggedSessionsAreEachClientsNewest(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return l.Newest() == 10 }, 5*time.Second, 10*time.Millisecond)
 
-	got, _, _, err := loggedSessions(context.Background(), l, time.Now())
+	tail, _, _, err := loggedSessions(context.Background(), l, time.Now())
 	require.NoError(t, err)
-	assert.Len(t, got, 3, "%v", got)
+	got := tail.Sessions
+	assert.Len(t, got, 5, "%v", got)
+	assert.Equal(t, registry.Logged{Unread: true}, got["old"], "no session: Load goes by the record alone")
+	assert.Equal(t, registry.Logged{Unread: true}, got["odd"], "an end this build does not know")
+	assert.Equal(t, t0, tail.From, "the first event's time")
 	assert.Equal(t, registry.Logged{Ended: true, Rec: registry.Record{CID: "closed", SID: 3, CIP: "192.0.2.9", CPort: "4000",
 		Session: "s-1", ConnectedAt: t0, LastSeen: t0.Add(time.Second), DisconnectedAt: t0.Add(time.Second),
 		Reason: protocol.ReasonClosedByClient}}, got["closed"])
@@ -91,10 +95,10 @@ func TestLoggedSessionsOfALogThatKeepsFewerThanTheTail(t *testing.T) {
 			require.True(t, l.Append(events.Event{Type: events.TypeConnected, Time: time.Now(), CID: "only-logged", SID: 1,
 				CIP: "192.0.2.1", CPort: "1", Session: "s-1"}))
 			require.Eventually(t, func() bool { return l.Newest() == from+1 }, 5*time.Second, 10*time.Millisecond)
-			got, _, _, err := loggedSessions(context.Background(), l, time.Now())
+			tail, _, _, err := loggedSessions(context.Background(), l, time.Now())
 			require.NoError(t, err)
-			require.Contains(t, got, "only-logged")
-			assert.True(t, got["only-logged"].Rec.CStatus)
+			require.Contains(t, tail.Sessions, "only-logged")
+			assert.True(t, tail.Sessions["only-logged"].Rec.CStatus)
 		})
 	}
 }

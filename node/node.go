@@ -139,9 +139,7 @@ func (n *Node) openRecords(ctx context.Context) error {
 			_ = store.Close()
 			return err
 		}
-		if logged != nil {
-			regOpts = append(regOpts, registry.WithLogged(logged))
-		}
+		regOpts = append(regOpts, registry.WithLogged(logged))
 	}
 	regOpts = append(regOpts, registry.WithLogger(o.log)) // a failing store is logged (and /readyz says so)
 	reg := registry.New(append(regOpts, o.regOpts...)...)
@@ -154,6 +152,10 @@ func (n *Node) openRecords(ctx context.Context) error {
 	if store.node == nil && store.Store != nil {
 		o.log.Info("registry loaded", zap.String("data_dir", o.dataDir), zap.Int("records", loaded))
 	}
+	if lost := reg.LostConnects(); lost > 0 {
+		o.log.Warn("event log: a kill -9 kept the connects of sessions the registry's file holds from the log; "+
+			"they are logged now, before their ends", zap.Int("sessions", lost))
+	}
 	n.store, n.evlog, n.reg = store, evlog, reg
 	flushCtx, stop := context.WithCancel(context.Background())
 	n.stopFlusher, n.flushed = stop, make(chan error, 1)
@@ -165,18 +167,18 @@ func (n *Node) openRecords(ctx context.Context) error {
 // after a kill -9 the store may lag the log, or the log the store, and
 // Load weighs the two, so each session ends once in the log. It keeps the
 // last run's ends by reason for the stats (n.prior). A log whose newest
-// sessions do not read is noted and taken as none (nil); damage inside an
+// sessions do not read is noted and taken as none; damage inside an
 // event is an error, refused as a damaged page is: the file is named,
 // and what to do about it.
-func (n *Node) lastRunFromLog(ctx context.Context, l *events.Log) (map[string]registry.Logged, error) {
+func (n *Node) lastRunFromLog(ctx context.Context, l *events.Log) (registry.LogTail, error) {
 	log := n.opts.log
 	logged, prior, short, err := loggedSessions(ctx, l, priorSince(ctx, l, time.Now()))
 	if errors.Is(err, events.ErrCorrupt) {
-		return nil, fmt.Errorf("event log: its newest events do not read back; cliser will not start on it: %w", err)
+		return registry.LogTail{}, fmt.Errorf("event log: its newest events do not read back; cliser will not start on it: %w", err)
 	}
 	if err != nil {
 		log.Warn("event log: its newest sessions could not be read; sessions a kill -9 left open go by the registry's records alone", zap.Error(err))
-		return nil, nil
+		return registry.LogTail{}, nil
 	}
 	n.prior = prior
 	switch {

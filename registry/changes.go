@@ -58,6 +58,13 @@ func (r *Registry) nextSessionLocked() sessionName {
 }
 
 // emitLocked hands a change of e to the sink. r.mu must be held.
+// emitRecordLocked is emitLocked for a session no entry holds (Load's).
+func (r *Registry) emitRecordLocked(kind ChangeKind, rec Record, at time.Time) {
+	if r.opts.changes != nil {
+		r.opts.changes(Change{Kind: kind, At: at, Record: rec})
+	}
+}
+
 func (r *Registry) emitLocked(kind ChangeKind, e *entry, at int64, text string) {
 	if r.opts.changes == nil {
 		return

@@ -19,12 +19,26 @@ type Logged struct {
 	// ConnectedAt and Session; with Ended, Reason and DisconnectedAt too.
 	Rec   Record
 	Ended bool // its end is in the log
+	// Unread: the log's newest events of the client are ones this build
+	// cannot weigh (no session, an unknown reason): Load goes by the
+	// record alone, and writes nothing the log may hold already.
+	Unread bool
 }
 
-// WithLogged gives Load the event log's newest session of each client ID
-// it holds (single node: the cluster weighs spill files instead).
-func WithLogged(newest map[string]Logged) Option {
-	return func(o *options) { o.logged = maps.Clone(newest) }
+// LogTail is what Load weighs the store against: the newest session of
+// each client ID among the log's newest events, and the time of the
+// first of those (zero: the log holds none). A session the store holds
+// that connected since From and is not among them lost its connect to a
+// kill -9, with the batch of events it was in.
+type LogTail struct {
+	Sessions map[string]Logged
+	From     time.Time
+}
+
+// WithLogged gives Load the event log's newest sessions (single node:
+// the cluster weighs spill files instead).
+func WithLogged(tail LogTail) Option {
+	return func(o *options) { o.logged = LogTail{Sessions: maps.Clone(tail.Sessions), From: tail.From} }
 }
 
 // outcome is what Load does with a record.
@@ -77,6 +91,39 @@ func weigh(rec Record, stored bool, lg Logged, logged bool) (Record, outcome) {
 func endRestarted(rec Record, at time.Time) Record {
 	rec.CStatus, rec.Reason, rec.DisconnectedAt = false, protocol.ReasonServerRestarted, at
 	rec.LastSeen = later(rec.LastSeen, at)
+	return rec
+}
+
+// lostOf is what a kill -9 kept from the log of the store's record rec
+// (found false: none), which Load writes before rec's own end: the
+// record's connect, when the log's newest session of the client is an
+// older one, or none while rec connected since the log's From; and that
+// older session's end, when the log has it open (the takeover's
+// "replaced" was in the batch lost). Both sessions ended twice or never
+// in the log before: an audit's kill -9 during a takeover burst left 174
+// of 200 old sessions open there and the new ones ended unstarted.
+func lostOf(rec Record, found bool, lg Logged, logged bool, from time.Time) (openEnd *Record, connect bool) {
+	if !found || rec.Session == "" || lg.Unread {
+		return nil, false
+	}
+	if !logged {
+		return nil, !from.IsZero() && !rec.ConnectedAt.Before(from)
+	}
+	if lg.Rec.Session == rec.Session || lg.Rec.ConnectedAt.After(rec.ConnectedAt) {
+		return nil, false // the same session, or the log's is the newer
+	}
+	if !lg.Ended {
+		// Ended at its connect, the last sign of life the log has, as a
+		// session the store never held is.
+		end := endRestarted(lg.Rec, lg.Rec.ConnectedAt)
+		openEnd = &end
+	}
+	return openEnd, true
+}
+
+// asConnected is rec as its connect said it.
+func asConnected(rec Record) Record {
+	rec.CStatus, rec.Reason, rec.DisconnectedAt, rec.LastSeen = true, 0, time.Time{}, rec.ConnectedAt
 	return rec
 }
 

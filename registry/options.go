@@ -22,7 +22,7 @@ type options struct {
 	now           func() time.Time
 	log           *zap.Logger // the write-behind's warnings (writebehind.go)
 	changes       ChangeFunc
-	logged        map[string]Logged // the event log's newest sessions, for Load (logged.go)
+	logged        LogTail // the event log's newest sessions, for Load (logged.go)
 }
 
 func defaultOptions() options {

@@ -36,7 +36,8 @@ type Registry struct {
 	prefix   uint32    // this process's prefix in names, 0 until the first name; under mu
 	sessions uint32    // sessions named under prefix so far; under mu
 
-	restarted int // records Load marked "server restarted"; under mu
+	restarted    int // records Load marked "server restarted"; under mu
+	lostConnects int // sessions whose connect Load logged, the log having lost it; under mu
 
 	// taken holds the cid of each connection a takeover replaced, until its
 	// own late disconnect takes it (DisconnectSID, Disconnect): its sid was

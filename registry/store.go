@@ -78,33 +78,49 @@ func (r *Registry) Load() (int, error) {
 	names, cips := newSessionNames(&r.names), cipTexts{}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	logged := r.opts.logged
-	r.opts.logged = nil // Load's alone, once
+	logged, from := r.opts.logged.Sessions, r.opts.logged.From
+	r.opts.logged = LogTail{} // Load's alone, once
 	for _, rec := range recs {
 		lg, ok := logged[rec.CID]
 		delete(logged, rec.CID)
-		r.loadLocked(rec, true, lg, ok, names, cips)
+		r.loadLocked(rec, true, lg, ok, from, names, cips)
 	}
 	cutoff := r.opts.now().Add(-r.opts.retention)
 	for _, lg := range logged { // sessions the store never held
 		// One that ended before the retention was pruned from the store,
 		// not lost by a kill -9: it stays pruned.
-		if lg.Ended && r.opts.retention > 0 && lg.Rec.DisconnectedAt.Before(cutoff) {
+		if lg.Unread || lg.Ended && r.opts.retention > 0 && lg.Rec.DisconnectedAt.Before(cutoff) {
 			continue
 		}
-		r.loadLocked(Record{}, false, lg, true, names, cips)
+		r.loadLocked(Record{}, false, lg, true, from, names, cips)
 	}
 	return r.byCID.Len(), nil
 }
 
 // loadLocked inserts the record weigh keeps, written back when it is not
-// the stored one, and logs the end weigh says the log lacks. r.mu held.
-func (r *Registry) loadLocked(stored Record, found bool, lg Logged, logged bool, names sessionNames, cips cipTexts) {
+// the stored one, and logs what lostOf and weigh say the log lacks: an
+// older session's end and the record's connect, then its end. r.mu held.
+func (r *Registry) loadLocked(stored Record, found bool, lg Logged, logged bool, from time.Time, names sessionNames, cips cipTexts) {
+	openEnd, connect := lostOf(stored, found, lg, logged, from)
+	if lg.Unread {
+		logged = false
+	}
 	rec, out := weigh(stored, found, lg, logged)
 	e := entryOf(rec, names, cips)
 	r.insertLocked(e)
 	if !found || rec != stored {
 		r.markDirtyLocked(e)
+	}
+	if openEnd != nil {
+		r.restarted++
+		r.emitRecordLocked(ChangeDisconnected, *openEnd, openEnd.DisconnectedAt)
+	}
+	if connect {
+		r.lostConnects++
+		r.emitRecordLocked(ChangeConnected, asConnected(stored), stored.ConnectedAt)
+		if out == keep && !rec.CStatus {
+			out = storedEnd // its end is the store's, lost with its connect
+		}
 	}
 	switch out {
 	case restarted:
@@ -113,6 +129,15 @@ func (r *Registry) loadLocked(stored Record, found bool, lg Logged, logged bool,
 	case storedEnd:
 		r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
 	}
+}
+
+// LostConnects is how many sessions of the store's records Load found
+// the log had lost the connect of, and logged it. Safe from any
+// goroutine.
+func (r *Registry) LostConnects() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lostConnects
 }
 
 // Restarted is how many sessions Load found the store's records still
