@@ -28,7 +28,7 @@ func newClientsCmd() *cobra.Command {
 			"CLISER_ADMIN_TOKEN, else the file CLISER_ADMIN_TOKEN_FILE names, as the\n"+
 			"server reads them, so the server's own environment serves here too.\n"+
 			"Output is a table for people; -o json is for scripts.",
-		newClientsListCmd, newClientsGetCmd, newClientsShutdownCmd, newClientsKickCmd)
+		newClientsListCmd, newClientsGetCmd, doesWork(newClientsShutdownCmd), doesWork(newClientsKickCmd))
 }
 
 // defaultListLimit is one screenful-ish page: a fleet of 20,000 is not a

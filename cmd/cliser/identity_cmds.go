@@ -27,7 +27,7 @@ func newCredentialsCmd() *cobra.Command {
 			"a generated secret to one client ID: from then on that ID is admitted only with\n"+
 			"that secret as its 110 answer. The secret is shown once, when it is created.\n"+
 			"The API is found as for `cliser clients` (--admin, CLISER_ADMIN; the token as there).",
-		newCredentialsAddCmd, newCredentialsListCmd, newCredentialsRmCmd)
+		doesWork(newCredentialsAddCmd), newCredentialsListCmd, doesWork(newCredentialsRmCmd))
 }
 
 func newCredentialsAddCmd(o *adminFlags) *cobra.Command {
@@ -204,7 +204,7 @@ func newBansCmd() *cobra.Command {
 		"Manage bans through the admin API (docs/identity.md). A ban keeps a client ID\n"+
 			"(cid), an address (ip) or a network (net, CIDR) out, for --duration or until\n"+
 			"lifted; it also closes the live sessions it matches with 190 banned.",
-		newBansAddCmd, newBansListCmd, newBansRmCmd)
+		doesWork(newBansAddCmd), newBansListCmd, doesWork(newBansRmCmd))
 }
 
 func newBansAddCmd(o *adminFlags) *cobra.Command {

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -672,4 +674,38 @@ func TestOutputThatCannotBeWrittenFails(t *testing.T) {
 	assert.ErrorContains(t, err, "done, but its output could not be written")
 	assert.ErrorContains(t, err, "no space left on device")
 	assert.Equal(t, 1, exitCode(err))
+}
+
+// Into a pipe whose reader quit, a command that did its work says so and
+// exits 1: `credentials add` was ended by SIGPIPE unsaid (exit 141), the
+// credentials made and their secrets lost (identity audit). A command
+// that only reads keeps Go's default: it ends by the signal, quietly.
+func TestCommandsThatDoWorkSayAClosedPipe(t *testing.T) {
+	srv := startOpsServer(t, "")
+	run := func(args ...string) (syscall.WaitStatus, string) {
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		require.NoError(t, r.Close()) // the reader quit
+		defer w.Close()
+		cmd := exec.Command(testkit.Binary(t), append(args, "--admin", srv.admin)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		var stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = w, &stderr
+		err = cmd.Run()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v: %s", args, stderr.String())
+		return ee.Sys().(syscall.WaitStatus), stderr.String()
+	}
+	ws, stderr := run("credentials", "add", "piped-1")
+	assert.Equal(t, 1, ws.ExitStatus(), "%v %s", ws, stderr)
+	assert.Contains(t, stderr, "credentials created for piped-1, but their secrets could not be printed")
+	assert.Contains(t, stderr, "broken pipe")
+	for _, args := range [][]string{{"credentials", "rm", "piped-1"}, {"bans", "add", "cid", "piped-2"}} {
+		ws, stderr = run(args...)
+		assert.Equal(t, 1, ws.ExitStatus(), "%v: %v %s", args, ws, stderr)
+		assert.Contains(t, stderr, "done, but its output could not be written", args)
+	}
+	ws, stderr = run("bans", "list")
+	assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGPIPE, "list ends by SIGPIPE: %v %s", ws, stderr)
+	assert.Empty(t, stderr)
 }

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -28,7 +30,10 @@ func execute(root *cobra.Command, out io.Writer) error {
 	w := &outWriter{w: out}
 	root.SetOut(w)
 	err := root.Execute()
-	if err == nil && w.err != nil {
+	// Also when the command returned the write's error as it was: `bans
+	// add` into a closed pipe said "write /dev/stdout: broken pipe", not
+	// that the ban was made.
+	if w.err != nil && (err == nil || err == w.err) {
 		err = fmt.Errorf("done, but its output could not be written: %w", w.err)
 	}
 	return err
@@ -87,4 +92,23 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// doesWork marks the command newCmd makes as one whose work is done
+// before it prints: a write to a pipe whose reader quit fails with EPIPE,
+// which execute and the command report, rather than end the process by
+// Go's default for SIGPIPE on stdout, unsaid (exit 141). `credentials add
+// | a reader that quit` lost the new secrets without a word (identity
+// audit). Commands that only read keep the default: `list | head` ends
+// quietly.
+func doesWork(newCmd func(*adminFlags) *cobra.Command) func(*adminFlags) *cobra.Command {
+	return func(o *adminFlags) *cobra.Command {
+		cmd := newCmd(o)
+		run := cmd.RunE
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+			return run(c, args)
+		}
+		return cmd
+	}
 }
