@@ -94,7 +94,22 @@ func (r *Registry) Load() (int, error) {
 		}
 		r.loadLocked(Record{}, false, lg, true, from, names, cips)
 	}
+	r.sids.resumeAfter(r.newestSIDLocked())
 	return r.byCID.Len(), nil
+}
+
+// newestSIDLocked is the sid of the record that connected last: the last
+// sid the previous run handed out, or near it. r.mu held.
+func (r *Registry) newestSIDLocked() uint16 {
+	var sid uint16
+	var at int64
+	r.byCID.Ascend(func(e *entry) bool {
+		if e.sid != 0 && (sid == 0 || e.connectedAt > at) {
+			sid, at = e.sid, e.connectedAt
+		}
+		return true
+	})
+	return sid
 }
 
 // loadLocked inserts the record weigh keeps, written back when it is not

@@ -633,3 +633,35 @@ func TestChangedThenPrunedIsNotWrittenBack(t *testing.T) {
 	}
 	assert.Contains(t, onDisk, "live")
 }
+
+// A start goes on with the sids after the one the previous run handed
+// out last (the record that connected last), where it began again at 1:
+// sid 1 named another client seconds after a restart (protocol audit).
+// Past 65535 it comes round to 1, as within a run.
+func TestLoadResumesTheSIDRotation(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		sids []uint16 // in the order the records connected
+		next uint16
+	}{
+		{"after the last connected", []uint16{3, 9, 5}, 6},
+		{"round past 65535", []uint16{7, 65535}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store := openStore(t, dir)
+			for i, sid := range tc.sids {
+				at := t0.Add(time.Duration(i) * time.Second)
+				require.NoError(t, store.Save([]registry.Record{{CID: fmt.Sprintf("c%d", i), SID: sid, CIP: "192.0.2.1", CPort: "1",
+					ConnectedAt: at, LastSeen: at, DisconnectedAt: at, Reason: protocol.ReasonClosedByClient}}, nil))
+			}
+			require.NoError(t, store.Close())
+			r := registry.New(registry.WithStore(openStore(t, dir)))
+			_, err := r.Load()
+			require.NoError(t, err)
+			sid, _ := mustRegister(t, r, "after-restart")
+			assert.Equal(t, tc.next, sid)
+		})
+	}
+}
