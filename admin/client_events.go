@@ -204,8 +204,8 @@ func (e *callbackError) Error() string { return e.err.Error() }
 // streamOnce is one connection of Stream. got says whether it was
 // answered (so the backoff starts over).
 func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, fn func(events.Event) error, onState func(bool, error)) (got bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	q := f.values(url.Values{})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/events/stream?"+q.Encode(), nil)
 	if err != nil {
@@ -233,7 +233,10 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 	if onState != nil {
 		onState(true, nil)
 	}
-	idle := time.AfterFunc(StreamIdle, cancel)
+	// The cut's cause is what the body's read returns: it said "stream
+	// dropped (context canceled)" (events audit).
+	silent := fmt.Errorf("no event and no keep-alive for %s: the server or a proxy between stopped sending", StreamIdle)
+	idle := time.AfterFunc(StreamIdle, func() { cancel(silent) })
 	defer idle.Stop()
 	err = readSSE(resp.Body, func() { idle.Reset(StreamIdle) }, func(e sseEvent) error {
 		var ev events.Event
@@ -250,6 +253,7 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 	}
 	return true, err
 }
+
 
 // errStreamEnded is a stream the server closed cleanly (it stopped or
 // restarted): Stream connects again. It read "unexpected EOF" in the
