@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,4 +60,41 @@ func TestShownLocation(t *testing.T) {
 	} {
 		require.Equal(t, want, shownLocation(in), in)
 	}
+}
+
+// A batch's answers that turn from one kind to another are each logged
+// once: a receiver that answered 500 and then redirected was logged for
+// the 500 alone, and the redirect's target was never named (events
+// audit). The same answer again is not logged again.
+func TestEachKindOfFailureOfABatchIsLogged(t *testing.T) {
+	var tries atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Location", "http://"+r.Host+"/else")
+		w.WriteHeader(http.StatusFound)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + ln.Addr().String() + "/hook"
+	l, dir := tempLog(t)
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	core, logs := observer.New(zap.DebugLevel)
+	d, err := New(url, l, sg, openCursor(t, dir, url), WithLogger(zap.New(core)),
+		WithBackoff(5*time.Millisecond, 20*time.Millisecond), WithLinger(10*time.Millisecond))
+	require.NoError(t, err)
+	r := runDeliverer(t, d)
+	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
+	appendN(t, l, 1)
+	eventually(t, func() bool { return tries.Load() >= 6 }, "the redirect answered again")
+	warned := logs.FilterMessageSnippet("did not acknowledge").All()
+	require.Len(t, warned, 2, "one line per kind of answer")
+	require.Equal(t, "http_5xx", warned[0].ContextMap()["result"])
+	require.Equal(t, "http_3xx", warned[1].ContextMap()["result"])
+	require.Equal(t, "http://"+ln.Addr().String()+"/else", warned[1].ContextMap()["location"])
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -29,6 +30,7 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 	body := encodeBatch(d.bodies.take(), batch)
 	d.bodies.keep(body)
 	id := requestID(batch)
+	var said []string // the kinds of failure this batch's log lines gave
 	for n := 1; ; n++ {
 		status, h, err := d.post(ctx, id, body)
 		if ctx.Err() != nil {
@@ -59,7 +61,11 @@ func (d *Deliverer) send(ctx context.Context, batch []events.Raw) error {
 			fields = append(fields, zap.String("location", shownLocation(h.Get("Location"))),
 				zap.String("hint", "redirects are not followed: set --webhook-url to the final address"))
 		}
-		if n == 1 { // once per batch, not once per try
+		// Once per batch and kind of answer, not once per try: a batch
+		// whose 500s turned into 302s never named the redirect's target
+		// (events audit).
+		if !slices.Contains(said, result) {
+			said = append(said, result)
 			d.zl.Warn("webhook: the receiver did not acknowledge; retrying", fields...)
 		} else {
 			d.zl.Debug("webhook: retrying", fields...)
