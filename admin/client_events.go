@@ -254,7 +254,6 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 	return true, err
 }
 
-
 // errStreamEnded is a stream the server closed cleanly (it stopped or
 // restarted): Stream connects again. It read "unexpected EOF" in the
 // tail's reconnect line (found by the events audit).
