@@ -158,6 +158,7 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 		if err != nil {
 			if ctx.Err() == nil {
 				a.opts.log.Info("events stream ended: " + err.Error())
+				_ = a.writeStream(rc, w, endComment(err))
 			}
 			return
 		}
@@ -185,6 +186,15 @@ func (a *API) waitStream(ctx context.Context, rc *http.ResponseController, w htt
 		}
 		wrote = time.Now()
 	}
+}
+
+// endComment is the stream's last line when it ends for err: a reader
+// that fell behind what the log keeps saw its stream end without a word
+// (events audit); its reconnect is answered 410. A comment, which an
+// EventSource ignores and a reader of the raw stream can show.
+func endComment(err error) []byte {
+	why := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
+	return []byte(": stream ended: " + why + "\n\n")
 }
 
 var (

@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -50,4 +52,38 @@ func TestStalledStreamReaderIsCutAndLogged(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // the writer's pace, not a wait for a result
 	}
+}
+
+// A reader that fell behind what the log keeps (a small retention, a
+// burst while its stream waited on a write) finds the stream's end said
+// in a last comment line: it ended without a word (events audit), and
+// only the reconnect's 410 told.
+func TestStreamFallenBehindTheLogSaysSoAtItsEnd(t *testing.T) {
+	log, err := events.Open(filepath.Join(t.TempDir(), events.FileName), events.WithRetention(5))
+	require.NoError(t, err)
+	defer log.Close()
+	hs, err := New(registry.New(), WithEvents(log)).Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	defer hs.Shutdown(t.Context())
+
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", hs.Addr())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: " + hs.Addr() + "\r\nConnection: close\r\n\r\n"))
+	require.NoError(t, err)
+	// Unread, ~12 MB of events overflow the sockets' buffers (4 MB at
+	// most each way): a write waits while the log moves on past it.
+	cid := strings.Repeat("c", 64)
+	for log.Newest() < 40_000 {
+		if !log.Append(events.Event{Type: events.TypeConnected, CID: cid, Session: "s", CIP: "192.0.2.1", CPort: "40000"}) {
+			require.Eventually(t, func() bool { return log.Newest() > 0 }, time.Second, time.Millisecond) // the queue drains
+		}
+	}
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	all, err := io.ReadAll(conn)
+	require.NoError(t, err, "the stream did not end")
+	require.True(t, strings.Contains(string(all), ": stream ended: events after"), "no end line in the last bytes: %q", all[max(0, len(all)-300):])
 }
