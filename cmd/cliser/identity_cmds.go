@@ -242,7 +242,7 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 			if err != nil {
 				return explain(c, err, "")
 			}
-			warnWholeFamily(cmd.ErrOrStderr(), args[0], value)
+			warnWholeFamily(cmd.ErrOrStderr(), args[0], value, b.Until)
 			if o.output == "json" {
 				return writeJSONOut(cmd.OutOrStdout(), b)
 			}
@@ -256,8 +256,10 @@ func newBansAddCmd(o *adminFlags) *cobra.Command {
 
 // warnWholeFamily says so when a net ban covers every address of its
 // family (0.0.0.0/0, ::/0): typed by mistake for one address, it locks
-// the whole fleet out, and the ban's own line does not say that.
-func warnWholeFamily(w io.Writer, kind, value string) {
+// the whole fleet out, and the ban's own line does not say that. With an
+// until, it says that too: it read "until `cliser bans rm`" alone
+// for a ban of 2s (identity audit).
+func warnWholeFamily(w io.Writer, kind, value string, until *string) {
 	if kind != identity.KindNet {
 		return
 	}
@@ -266,8 +268,12 @@ func warnWholeFamily(w io.Writer, kind, value string) {
 		if p.Addr().Is6() {
 			family = "IPv6"
 		}
+		end := "until `cliser bans rm net " + value + "`"
+		if until != nil {
+			end = "until " + *until + " (or `cliser bans rm net " + value + "`)"
+		}
 		_, _ = fmt.Fprintf(w, "cliser: note: net %s covers every %s address: every client over %s is refused "+
-			"(190 banned) and the connected ones are closed, until `cliser bans rm net %s`\n", value, family, family, value)
+			"(190 banned) and the connected ones are closed, %s\n", value, family, family, end)
 	}
 }
 

@@ -439,6 +439,16 @@ func TestIdentityCLI(t *testing.T) {
 		_, _, err = runCLI(t, "bans", "rm", "net", net.kept, "--admin", base)
 		require.NoError(t, err)
 	}
+	// With a duration, the note says when it ends (it said "until `cliser
+	// bans rm`" alone: identity audit).
+	out, stderr, err = runCLI(t, "bans", "add", "net", "0.0.0.0/0", "--duration", "1h", "-o", "json", "--admin", base)
+	require.NoError(t, err)
+	var timed admin.Ban
+	require.NoError(t, json.Unmarshal([]byte(out), &timed))
+	require.NotNil(t, timed.Until)
+	assert.Contains(t, stderr, "closed, until "+*timed.Until+" (or `cliser bans rm net 0.0.0.0/0`)")
+	_, _, err = runCLI(t, "bans", "rm", "net", "0.0.0.0/0", "--admin", base)
+	require.NoError(t, err)
 	out, _, err = runCLI(t, "bans", "list", "--admin", base)
 	require.NoError(t, err)
 	assert.Contains(t, out, "lab")
