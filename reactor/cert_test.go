@@ -15,6 +15,8 @@ import (
 	"github.com/pires/go-proxyproto/tlvparse"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/protocol"
@@ -168,7 +170,8 @@ func TestCertCNIsIgnoredWhenNotRequired(t *testing.T) {
 
 func TestMalformedSSLTLVIsAProtocolError(t *testing.T) {
 	ob := &proxyCounter{}
-	srv := certServer(t, WithObserver(ob))
+	core, logs := observer.New(zap.InfoLevel)
+	srv := certServer(t, WithObserver(ob), WithLogger(zap.New(core)))
 	h := proxyproto.HeaderProxyFromAddrs(2, &net.TCPAddr{IP: net.ParseIP("203.0.113.10"), Port: 1}, &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 2})
 	// An SSL TLV too short for its client and verify fields.
 	require.NoError(t, h.SetTLVs([]proxyproto.TLV{{Type: proxyproto.PP2_TYPE_SSL, Value: []byte{7, 0, 0}}}))
@@ -181,6 +184,13 @@ func TestMalformedSSLTLVIsAProtocolError(t *testing.T) {
 	assert.Equal(t, closeLine(protocol.ReasonProtocolError), lines[len(lines)-1])
 	assert.NotContains(t, lines, "120 id")
 	eventually(t, func() bool { return ob.badHeader.Load() == 1 }, "a bad header is counted")
+	// Its line says why: it said "protocol error" alone (identity audit).
+	eventually(t, func() bool { return logs.FilterMessage("handshake failed").Len() > 0 }, "the refusal is logged")
+	logged := logs.FilterMessage("handshake failed").All()
+	require.Len(t, logged, 1, "logged once")
+	f := logged[0].ContextMap()
+	assert.Equal(t, "protocol error", f["reason"])
+	assert.Contains(t, f["proxy_header"], "TLV", "the PROXY header's fault is named: %v", f)
 }
 
 func TestUntrustedProxySenderIsRefusedOnAccept(t *testing.T) {

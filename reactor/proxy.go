@@ -125,8 +125,7 @@ func parseProxyHeader(hdr []byte) (proxied, error) {
 func (s *session) readProxyHeader(buf []byte) int {
 	n, err := proxyHeaderLen(buf)
 	if err != nil {
-		s.lp.srv.proxyRefused(ProxyBadHeader)
-		s.fail(protocol.ReasonProtocolError)
+		s.failBadProxy(err.Error())
 		return 0
 	}
 	if n == 0 {
@@ -135,8 +134,7 @@ func (s *session) readProxyHeader(buf []byte) int {
 	}
 	p, err := parseProxyHeader(buf[:n])
 	if err != nil {
-		s.lp.srv.proxyRefused(ProxyBadHeader)
-		s.fail(protocol.ReasonProtocolError)
+		s.failBadProxy(err.Error())
 		return 0
 	}
 	if p.ok {
@@ -160,6 +158,5 @@ func (s *session) proxyTimedOut() {
 		s.fail(protocol.ReasonHandshakeTimeout)
 		return
 	}
-	s.lp.srv.proxyRefused(ProxyBadHeader)
-	s.fail(protocol.ReasonProtocolError)
+	s.failBadProxy("the header was cut short, then nothing came for the handshake time")
 }

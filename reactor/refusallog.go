@@ -133,3 +133,17 @@ func (s *session) failWithID(r protocol.Reason, cid string) {
 	s.set(failLogged, true)
 	s.fail(r)
 }
+
+// failBadProxy refuses a bad PROXY header, counted, and logs why here,
+// where it is known: the line said "protocol error" alone, and an
+// operator with a terminator whose header cliser refused had no lead
+// (identity audit: an SSL TLV without its version sub-TLV).
+func (s *session) failBadProxy(why string) {
+	s.lp.srv.proxyRefused(ProxyBadHeader)
+	if ce := s.lp.srv.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
+		ce.Write(zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", protocol.ReasonProtocolError),
+			zap.String("proxy_header", why))
+	}
+	s.set(failLogged, true)
+	s.fail(protocol.ReasonProtocolError)
+}
