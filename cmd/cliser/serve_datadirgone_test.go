@@ -36,7 +36,7 @@ func TestBinaryKeepsCredentialsWhenTheDataDirIsRemoved(t *testing.T) {
 	require.NoError(t, err)
 
 	// Deleted, and a file where it was: the file cannot be put back yet.
-	removeUnderServer(t, dataDir)
+	testkit.RemoveUnderWriter(t, dataDir)
 	require.NoError(t, os.WriteFile(dataDir, []byte("in the way"), 0o600))
 	_, err = apiOf(t, p).CreateCredential(ctx, "after-rm", "")
 	require.NoError(t, err, "taken into memory and the open file")
@@ -94,7 +94,7 @@ func TestBinaryRemovedDataDirIsWrittenAgain(t *testing.T) {
 	}, waitFor, tick, "the three records written")
 	require.Eventually(t, func() bool { _, _, evs := rc.snapshot(); return len(evs) >= 3 }, waitFor, tick, "delivered")
 
-	removeUnderServer(t, dataDir)
+	testkit.RemoveUnderWriter(t, dataDir)
 	require.Eventually(t, func() bool {
 		n, ok := testkit.Metric(base, logstore.MetricLost)
 		return ok && n == 1
@@ -148,7 +148,7 @@ func TestBinaryRemovedDataDirOnAFullDiskIsWrittenBackOnceThereIsRoom(t *testing.
 	}, waitFor, tick, "the record written")
 
 	room := testkit.FillDisk(t, disk)
-	removeUnderServer(t, dataDir)
+	testkit.RemoveUnderWriter(t, dataDir)
 	// Files no process holds open (the event log's events.seq) gave
 	// their room back: taken too, so that none can be written back.
 	roomFreed := testkit.FillDisk(t, disk)
@@ -220,7 +220,7 @@ func TestBinaryRemovedDataDirIsWrittenBackAtTheDescriptorCeiling(t *testing.T) {
 	opsConnect(t, p.Addr, "fd-pw", "ceiling-before")
 
 	fillToTheCeiling(t, p)
-	removeUnderServer(t, dataDir)
+	testkit.RemoveUnderWriter(t, dataDir)
 	_, err = apiOf(t, p).CreateCredential(ctx, "after-removal", "")
 	require.NoError(t, err, "taken into the open file at the ceiling")
 	require.Eventually(t, func() bool {
@@ -258,14 +258,3 @@ func TestBinaryRemovedDataDirIsWrittenBackAtTheDescriptorCeiling(t *testing.T) {
 	assert.Subset(t, seen, []string{"client.connected ceiling-before", "credential.created after-removal"})
 }
 
-// removeUnderServer is rm -rf of a dir the running server writes into,
-// renamed away first, at once. rm -rf alone met the server's own writes
-// ("directory not empty", CI), and its retry took the files the server
-// had meanwhile put back (load 9). The server makes its files by path, so
-// none appear in the renamed dir.
-func removeUnderServer(t *testing.T, dir string) {
-	t.Helper()
-	gone := dir + ".removed"
-	require.NoError(t, os.Rename(dir, gone))
-	require.NoError(t, os.RemoveAll(gone))
-}
