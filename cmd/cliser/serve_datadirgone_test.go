@@ -257,4 +257,3 @@ func TestBinaryRemovedDataDirIsWrittenBackAtTheDescriptorCeiling(t *testing.T) {
 	}
 	assert.Subset(t, seen, []string{"client.connected ceiling-before", "credential.created after-removal"})
 }
-
