@@ -184,9 +184,12 @@ type StatusError struct {
 	// RetryAfter is the answer's Retry-After (a 429 of a locked-out
 	// address, a 503 of a full server); 0 when it has none.
 	RetryAfter time.Duration
-	oldest     uint64  // a 410's oldest seq kept (events)
-	newest     *uint64 // a 410's newest seq, for a cursor past it (events)
-	foreign    bool    // the body was not cliser's {"error": "..."}
+	// Stale: the answer came from a cluster node that can not reach NATS
+	// (HeaderStale): a 404 says what that node last saw.
+	Stale   bool
+	oldest  uint64  // a 410's oldest seq kept (events)
+	newest  *uint64 // a 410's newest seq, for a cursor past it (events)
+	foreign bool    // the body was not cliser's {"error": "..."}
 }
 
 func (e *StatusError) Error() string {
@@ -349,7 +352,7 @@ func statusError(status int, h http.Header, raw []byte) *StatusError {
 		e.Error = foreignBody(status, raw)
 	}
 	return &StatusError{Status: status, Message: e.Error, RetryAfter: retryAfter(h.Get("Retry-After"), time.Now()),
-		oldest: e.Oldest, newest: e.Newest, foreign: foreign}
+		Stale: isStale(h), oldest: e.Oldest, newest: e.Newest, foreign: foreign}
 }
 
 // maxRetryAfter bounds the Retry-After a client waits: the API's own are

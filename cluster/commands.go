@@ -255,8 +255,13 @@ func (d *directory) route(cid string, c command, here func(registry.Directory) e
 		return here(n.local)
 	}
 	down := !n.natsConnected()
-	rec, err := n.holderOf(cid, down)
+	rec, mirror, err := n.holderOf(cid, down)
 	switch {
+	case mirror && (errors.Is(err, registry.ErrNotFound) || err == nil && !rec.CStatus):
+		// Not held here now, and the index is as of before NATS went
+		// away: another node may hold it since. A client registered on n3
+		// during an outage was "no client" (404) on n1 (cluster audit).
+		return fmt.Errorf("%w (NATS does not answer, so whether another node holds %s can not be told)", registry.ErrUnavailable, cid)
 	case err != nil:
 		return err
 	case !rec.CStatus:
@@ -273,22 +278,24 @@ func (d *directory) route(cid string, c command, here func(registry.Directory) e
 }
 
 // holderOf is cid's record, which names its node: the bucket's, or the
-// index's when NATS is down or the bucket does not answer while the
-// connection is up (on R3, for the seconds its stream elects a leader
-// after a NATS server stopped, or a read lost with a server that died as
-// it went out). The request needs no stream, and the holder checks the
-// client itself.
-func (n *Node) holderOf(cid string, down bool) (registry.Record, error) {
+// index's (mirror true) when NATS is down or the bucket does not answer
+// while the connection is up (on R3, for the seconds its stream elects a
+// leader after a NATS server stopped, or a read lost with a server that
+// died as it went out). The request needs no stream, and the holder
+// checks the client itself.
+func (n *Node) holderOf(cid string, down bool) (_ registry.Record, mirror bool, _ error) {
 	if down {
-		return n.mirrored(cid)
+		rec, err := n.mirrored(cid)
+		return rec, true, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.requestTimeout)
 	defer cancel()
 	rec, err := n.read(ctx, cid)
 	if errors.Is(err, registry.ErrUnavailable) {
-		return n.mirrored(cid)
+		rec, err = n.mirrored(cid)
+		return rec, true, err
 	}
-	return rec, err
+	return rec, false, err
 }
 
 // ShutdownAll asks every live node (heartbeat present) at once and sums

@@ -134,6 +134,17 @@ func TestNATSDownAnswersFromMirror(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, se.Status)
 	assert.Less(t, time.Since(start), prompt)
 
+	// A client this node does not hold may have registered elsewhere
+	// meanwhile: whether it is connected can not be told, a 503 too. It
+	// was "no client" (404), for a client live on another node since the
+	// outage began (cluster audit).
+	for _, cid := range []string{"nobody", "near-gone"} {
+		_, err = n1.api.Kick(ctx, cid)
+		require.ErrorAs(t, err, &se, cid)
+		assert.Equal(t, http.StatusServiceUnavailable, se.Status, cid)
+		assert.Contains(t, se.Error(), "NATS does not answer, so whether another node holds "+cid+" can not be told", cid)
+	}
+
 	// A command to this node's own client needs no NATS.
 	_, err = n1.api.Kick(ctx, "near-1")
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -181,6 +182,10 @@ func newOneClientCmd[T any](o *adminFlags, use, short string,
 				return err
 			}
 			resp, err := call(c.Client, cmd.Context(), args[0])
+			var se *admin.StatusError
+			if errors.As(err, &se) && se.Stale { // a 404 of what that node last saw (cluster audit)
+				staleNote(cmd.ErrOrStderr(), c.Base())
+			}
 			if err != nil {
 				return explain(c, err, args[0])
 			}

@@ -268,6 +268,11 @@ func TestBinaryClusterCLISaysAnAnswerIsStale(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, `"connected_at": null`)
 	assert.Contains(t, out, `"last_seen": null`)
+	// A 404 of a stale answer says so too: the client may have registered
+	// on another node since (cluster audit: "no client w3" alone).
+	_, errOut, err = runCLI(t, "clients", "get", "nobody-1", "--admin", alpha.AdminAddr)
+	require.Error(t, err)
+	assert.Contains(t, errOut, "a stale answer: http://"+alpha.AdminAddr+" cannot reach NATS")
 }
 
 // `cliser clients shutdown --all` through a node while another was killed
