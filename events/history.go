@@ -93,6 +93,13 @@ func Sessions(newestFirst []Event, limit int) []Session {
 			t := ev.Time
 			s.ConnectedAt = &t
 		case TypeDisconnected:
+			// The newest end, seen first: a node judged lost while it was
+			// only slow gets "node lost", then the session's real end, and
+			// history kept the stray one where the record said the real
+			// one (cluster audit).
+			if s.DisconnectedAt != nil {
+				break
+			}
 			t := ev.Time
 			s.DisconnectedAt = &t
 			if ev.Reason != nil {
