@@ -55,10 +55,10 @@ func newClientsListCmd(o *adminFlags) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&l.status, "status", "all", "connected, disconnected or all")
 	f.StringVar(&l.prefix, "prefix", "", "only client IDs that start with this (a start of a client ID; empty: every one)")
-	f.IntVar(&l.limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
+	decimalVar(f, &l.limit, "limit", defaultListLimit, "at most this many records (0: every one, as --all)")
 	f.BoolVar(&l.all, "all", false, "every record: follow the cursors to the end")
 	f.StringVar(&l.cursor, "cursor", "", `start after this cursor (the "next" of an earlier listing)`)
-	f.IntVar(&l.pageSize, "page-size", 1000, "records per API request (1 to 1000)")
+	decimalVar(f, &l.pageSize, "page-size", 1000, "records per API request (1 to 1000)")
 	return cmd
 }
 

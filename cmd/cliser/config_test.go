@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -50,6 +51,42 @@ func TestPrecedenceFlagOverEnvOverFileOverDefault(t *testing.T) {
 	assert.Equal(t, 7*time.Second, cfg.keepInterval, "env beats file")
 	assert.Equal(t, 3*time.Second, cfg.keepTimeout, "file beats default")
 	assert.Equal(t, 65535, cfg.maxClients, "default")
+}
+
+// Whole numbers are read in base 10 from every layer: pflag's base 0 read
+// "010" as 8 and "0x10" as 16, silently (ops audit: max-clients 010 let
+// 8 clients in), and refused "09" as no whole number.
+func TestWholeNumbersAreDecimalInEveryLayer(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseServe(t, "--max-clients", "0100")
+	require.NoError(t, err)
+	assert.Equal(t, 100, cfg.maxClients, "command line")
+	cfg, err = parseServe(t, "--max-clients", "09")
+	require.NoError(t, err)
+	assert.Equal(t, 9, cfg.maxClients, "command line")
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("CLISER_MAX_CLIENTS", "010")
+		cfg, err := parseServe(t)
+		require.NoError(t, err)
+		assert.Equal(t, 10, cfg.maxClients)
+	})
+	cfg, err = parseServe(t, "--config", writeFile(t, dir, "z.yaml", "max-clients: 010\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 10, cfg.maxClients, "config file")
+
+	cmd := newServeCmd()
+	err = cmd.Flags().Parse([]string{"--max-clients", "0x10"})
+	require.Error(t, err, "hex is no decimal")
+	_, err = parseServe(t, "--config", writeFile(t, dir, "x.yaml", "max-clients: 0x10\n"))
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "a whole number")
+	var after int64
+	fs := pflag.NewFlagSet("events", pflag.ContinueOnError)
+	decimalVar(fs, &after, "after", 0, "")
+	require.NoError(t, fs.Parse([]string{"--after", "0042"}))
+	assert.Equal(t, int64(42), after)
+	assert.Equal(t, "int64", fs.Lookup("after").Value.Type())
 }
 
 func TestConfigFileFromEnvironment(t *testing.T) {

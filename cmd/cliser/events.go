@@ -91,7 +91,7 @@ func newEventsTailCmd(o *adminFlags) *cobra.Command {
 	f := cmd.Flags()
 	f.StringArrayVar(&typeFlags, "type", nil, "only these event `TYPES`, comma-separated or --type again ("+strings.Join(events.Types, ", ")+")")
 	f.StringArrayVar(&cidFlags, "cid", nil, "only the events of this client (`CID`)")
-	f.Int64Var(&after, "after", 0, "start after this seq (default: only new events)")
+	decimalVar(f, &after, "after", 0, "start after this seq (default: only new events)")
 	return cmd
 }
 

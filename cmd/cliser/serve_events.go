@@ -7,7 +7,7 @@ import (
 )
 
 func addEventFlags(f *pflag.FlagSet, cfg *serveConfig) {
-	f.IntVar(&cfg.eventRetention, "event-retention", events.DefaultRetention,
+	decimalVar(f, &cfg.eventRetention, "event-retention", events.DefaultRetention,
 		"events the event log keeps (older ones are deleted); 0 turns the event log off")
 }
 

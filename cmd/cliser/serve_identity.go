@@ -19,7 +19,7 @@ type identityConfig struct {
 
 func (c *identityConfig) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&c.requireCredentials, "require-credentials", false, "refuse client IDs without a credential of their own (the server may then run with no shared password)")
-	f.IntVar(&c.flapLimit, "flap-limit", identity.DefaultFlapLimit, "registrations of one client ID within --flap-window that ban it for --flap-ban; 0 disables")
+	decimalVar(f, &c.flapLimit, "flap-limit", identity.DefaultFlapLimit, "registrations of one client ID within --flap-window that ban it for --flap-ban; 0 disables")
 	f.DurationVar(&c.flapWindow, "flap-window", identity.DefaultFlapWindow, "the window of --flap-limit")
 	f.DurationVar(&c.flapBan, "flap-ban", identity.DefaultFlapBan, "how long a flapping client ID is refused new registrations")
 }

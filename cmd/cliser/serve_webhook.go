@@ -28,7 +28,7 @@ type webhookConfig struct {
 func (c *webhookConfig) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&c.url, "webhook-url", "", "POST every event of the log to this URL, signed as Standard Webhooks says (secret: CLISER_WEBHOOK_SECRET)")
 	f.StringVar(&c.secretFile, "webhook-secret-file", "", "file of webhook signing secrets whsec_<base64>, space- or line-separated (besides CLISER_WEBHOOK_SECRET)")
-	f.IntVar(&c.batch, "webhook-batch", webhook.DefaultBatch, "most events in one webhook request")
+	decimalVar(f, &c.batch, "webhook-batch", webhook.DefaultBatch, "most events in one webhook request")
 	f.DurationVar(&c.linger, "webhook-linger", webhook.DefaultLinger, "longest wait after the oldest event of a webhook batch before it is sent")
 }
 
