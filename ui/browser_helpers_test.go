@@ -1,8 +1,10 @@
 package ui_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -77,9 +79,12 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *page {
 	return p
 }
 
-func browserOptions(extra []chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
+// browserOptions are a chromium's flags: its profile in dir, which
+// removeProfile removes.
+func browserOptions(dir string, extra []chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
+		chromedp.UserDataDir(dir),
 		chromedp.NoSandbox, // root in CI
 		chromedp.DisableGPU,
 		chromedp.WindowSize(windowWidth, windowHeight),
@@ -92,7 +97,9 @@ func browserOptions(extra []chromedp.ExecAllocatorOption) []chromedp.ExecAllocat
 // and returns its first tab.
 func ownBrowser(t *testing.T, extra []chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(extra)...)
+	dir, err := os.MkdirTemp("", profilePattern)
+	require.NoError(t, err)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(dir, extra)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
 		if err := closeBrowser(ctx); err != nil {
@@ -100,6 +107,9 @@ func ownBrowser(t *testing.T, extra []chromedp.ExecAllocatorOption) context.Cont
 		}
 		cancel()
 		cancelAlloc()
+		if err := removeProfile(dir); err != nil {
+			t.Error(err)
+		}
 	})
 	return ctx
 }
@@ -111,6 +121,7 @@ var shared struct {
 	ctx         context.Context // its first tab, kept open
 	cancel      context.CancelFunc
 	cancelAlloc context.CancelFunc
+	profile     string
 }
 
 func sharedBrowser(t *testing.T) context.Context {
@@ -123,15 +134,19 @@ func sharedBrowser(t *testing.T) context.Context {
 	if shared.ctx != nil { // died: chromedp cancelled its context; release the rest
 		shared.cancel()
 		shared.cancelAlloc()
+		require.NoError(t, removeProfile(shared.profile))
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(nil)...)
+	dir, err := os.MkdirTemp("", profilePattern)
+	require.NoError(t, err)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserOptions(dir, nil)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	if err := chromedp.Run(ctx); err != nil {
 		cancel()
 		cancelAlloc()
+		_ = removeProfile(dir)
 		t.Fatalf("starting chromium: %v", err)
 	}
-	shared.ctx, shared.cancel, shared.cancelAlloc = ctx, cancel, cancelAlloc
+	shared.ctx, shared.cancel, shared.cancelAlloc, shared.profile = ctx, cancel, cancelAlloc, dir
 	return ctx
 }
 
@@ -173,7 +188,39 @@ func closeSharedBrowser() error {
 	shared.cancel()
 	shared.cancelAlloc()
 	shared.ctx = nil
-	return err
+	return errors.Join(err, removeProfile(shared.profile))
+}
+
+// profilePattern names the chromium profiles the tests make in TMPDIR.
+const profilePattern = "cliser-ui-chromium-"
+
+// removeProfile removes a chromium's profile once no process of that
+// chromium is left. chromedp removed its own profile as the browser's
+// main process ended, and chromium's network service, still ending,
+// wrote "Network Persistent State" into it again: a clone's make test at
+// load 9 left it in TMPDIR, which fails CI.
+func removeProfile(dir string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for usesProfile(dir) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("chromium processes still use the profile %s after 15 s", dir)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return os.RemoveAll(dir)
+}
+
+// usesProfile reports whether a process's command line names the
+// profile dir: chromium's children (zygote, network, renderers) have it.
+func usesProfile(dir string) bool {
+	arg := []byte("--user-data-dir=" + dir + "\x00")
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if b, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline")); err == nil && bytes.Contains(b, arg) {
+			return true
+		}
+	}
+	return false
 }
 
 // closeBrowser asks chromium to quit and waits until it has and chromedp
