@@ -223,10 +223,9 @@ func usesProfile(dir string) bool {
 	return false
 }
 
-// closeBrowser asks chromium to quit and waits until it has and chromedp
-// has removed its profile directory. Cancelling alone kills chromium, which
-// then leaves its singleton directory in TMPDIR, and the test process may
-// exit before chromedp removes the profile: a thousand of each a day.
+// closeBrowser asks chromium to quit and waits until its main process
+// has. Cancelling alone kills chromium, which then leaves its singleton
+// directory in TMPDIR: a thousand a day. Its profile is removeProfile's.
 func closeBrowser(ctx context.Context) error {
 	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
 	defer tcancel()
