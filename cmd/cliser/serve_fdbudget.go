@@ -45,7 +45,7 @@ func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
 	case room < 1: // with --max-connections too: "at most 0" and "lower it" could not help
 		return b, configErrorf("the open-files limit %d leaves no descriptor for clients: cliser keeps %d "+
 			"(%d for listeners, store and logs, %d for --admin-max-connections); %s",
-			limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve, noRoomFix(limit))
+			limit, b.reserve, reactor.FDReserve, b.reserve-reactor.FDReserve, noRoomFix(limit, b.reserve))
 	case cfg.maxConns == 0:
 		b.maxConns = room
 	case cfg.maxConns > room:
@@ -59,14 +59,19 @@ func (cfg *serveConfig) fitDescriptors() (fdBudget, error) {
 	return b, nil
 }
 
-// noRoomFix is what to do about a limit that leaves no room: lowering
-// --admin-max-connections helps only while the fixed reserve fits.
-func noRoomFix(limit int) string {
-	const raise = "raise the limit (ulimit -n, systemd LimitNOFILE=)"
-	if limit <= reactor.FDReserve {
-		return fmt.Sprintf("%s above %d: the %d kept for listeners, store and logs alone do not fit", raise, reactor.FDReserve, reactor.FDReserve)
+// noRoomFix is what to do about a limit that leaves no room, in figures
+// that work: with the admin API on it said "above 256" under a limit of
+// 256, and 257 failed again (ops audit). Lowering --admin-max-connections
+// helps only while the fixed reserve fits.
+func noRoomFix(limit, reserve int) string {
+	raise := fmt.Sprintf("raise the limit (ulimit -n, systemd LimitNOFILE=) above %d", reserve)
+	switch {
+	case reserve == reactor.FDReserve: // the admin API off
+		return fmt.Sprintf("%s: the %d kept for listeners, store and logs alone do not fit", raise, reactor.FDReserve)
+	case limit <= reactor.FDReserve:
+		return fmt.Sprintf("%s, or above %d with a lower --admin-max-connections", raise, reactor.FDReserve)
 	}
-	return raise + " or lower --admin-max-connections"
+	return fmt.Sprintf("%s, or lower --admin-max-connections to %d or less", raise, limit-reactor.FDReserve-1)
 }
 
 func (b fdBudget) log(log *zap.Logger) {

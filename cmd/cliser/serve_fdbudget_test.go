@@ -59,8 +59,22 @@ func TestBinaryMaxConnectionsCheckedAgainstOpenFilesLimit(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		assert.Equal(t, 2, testkit.ExitCode(err), string(out))
 		assert.Contains(t, string(out), "the open-files limit "+limit+" leaves no descriptor for clients")
-		assert.Contains(t, string(out), "lower --admin-max-connections")
+		assert.Contains(t, string(out), "raise the limit (ulimit -n, systemd LimitNOFILE=) above 512, or lower --admin-max-connections to ")
 		assert.NotContains(t, string(out), "at most 0")
+	}
+	// With the admin API on, the figure is the whole reserve: "above 256"
+	// under a limit of 256, and 257 failed again (ops audit).
+	cmd := exec.Command(wrap[0], "--nofile=256:256", testkit.Binary(t), "serve", "--listen", "127.0.0.1:0",
+		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "CLISER_PASSWORD=fd-pw")
+	out, err := cmd.CombinedOutput()
+	assert.Equal(t, 2, testkit.ExitCode(err), string(out))
+	assert.Contains(t, string(out), "raise the limit (ulimit -n, systemd LimitNOFILE=) above 512, or above 256 with a lower --admin-max-connections")
+	// The figure the message gives for the admin cap works: one client.
+	for limit, most := range map[string]string{"300": "43", "512": "255"} {
+		p := testkit.ServeWrapped(t, []string{wrap[0], "--nofile=" + limit + ":" + limit}, []string{"CLISER_PASSWORD=fd-pw"},
+			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--admin-max-connections", most)
+		assert.Contains(t, p.LogText(), `"open_files_limit":`+limit+`,"max_connections":1,`, limit)
 	}
 	// At or below the fixed reserve lowering the admin cap cannot help:
 	// the message says only what can (an audit followed it in vain).
