@@ -195,6 +195,7 @@ var _ collecting = (*logstore.Store)(nil)
 func warnEmptyRegistry(store *logstore.Store, log *zap.Logger) {
 	if path, starting := store.EmptyFile(); path != "" {
 		log.Warn("registry file was empty (zero bytes; for registry.log, less than its 8-byte header): "+starting+
+			", and the clients the event log holds, when on (the registry loaded line counts them: from_event_log)"+
 			"; if that is not expected, stop cliser and restore the file from a backup", zap.String("file", path))
 	}
 	if store.MissingLog() {

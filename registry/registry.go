@@ -38,6 +38,7 @@ type Registry struct {
 
 	restarted    int // records Load marked "server restarted"; under mu
 	lostConnects int // sessions whose connect Load logged, the log having lost it; under mu
+	fromLog      int // records Load made from the log's sessions, the store lacking them; under mu
 
 	// taken holds the cid of each connection a takeover replaced, until its
 	// own late disconnect takes it (DisconnectSID, Disconnect): its sid was

@@ -93,6 +93,7 @@ func (r *Registry) Load() (int, error) {
 			continue
 		}
 		r.loadLocked(Record{}, false, lg, true, from, names, cips)
+		r.fromLog++
 	}
 	r.sids.resumeAfter(r.newestSIDLocked())
 	return r.byCID.Len(), nil
@@ -144,6 +145,15 @@ func (r *Registry) loadLocked(stored Record, found bool, lg Logged, logged bool,
 	case storedEnd:
 		r.emitLocked(ChangeDisconnected, e, e.disconnectedAt, "")
 	}
+}
+
+// FromLog is how many records Load made from the event log's sessions,
+// the store lacking them (a kill -9's last flush, a registry file lost
+// or emptied). Safe from any goroutine.
+func (r *Registry) FromLog() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fromLog
 }
 
 // LostConnects is how many sessions of the store's records Load found

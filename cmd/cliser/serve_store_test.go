@@ -101,6 +101,30 @@ func TestBinaryWarnsOnZeroLengthRegistryFile(t *testing.T) {
 	}
 }
 
+// Emptied registry files start "an empty registry", and the event log
+// brings its clients back: the warning and the registry loaded line say
+// so. An ops audit read "starting with an empty registry" over 16,768
+// records loaded, and nothing said where they came from.
+func TestBinaryEmptiedRegistryCountsWhatTheEventLogBringsBack(t *testing.T) {
+	dir := t.TempDir()
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=empty-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	for _, cid := range []string{"back-1", "back-2", "back-3"} {
+		testkit.Dial(t, p.Addr).Register("empty-pw", cid)
+	}
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+	for _, name := range []string{logstore.SnapName, logstore.LogName} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			require.NoError(t, os.Truncate(filepath.Join(dir, name), 0))
+		}
+	}
+	p = testkit.Serve(t, []string{"CLISER_PASSWORD=empty-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	logs := p.LogText()
+	assert.Contains(t, logs, "registry file was empty")
+	assert.Contains(t, logs, "and the clients the event log holds, when on (the registry loaded line counts them: from_event_log)")
+	assert.Contains(t, logs, `"records":3,"from_event_log":3`)
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
 // registry.snap removed while the server was stopped (or left out of a
 // copy of the data dir) is refused, exit 1: the log alone holds only the
 // last minutes' changes, and before, the server started on them and the
