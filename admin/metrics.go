@@ -26,6 +26,7 @@ const (
 	MetricRejections        = "cliser_accept_rejections_total"
 	MetricConnectionsOpen   = "cliser_connections_open"
 	MetricConnectionsMax    = "cliser_connections_max"
+	MetricStartRestarted    = "cliser_start_sessions_restarted"
 )
 
 // ConnectionGauges are the protocol listener's open connections (open,
@@ -66,6 +67,7 @@ type Metrics struct {
 	keepTimeouts prometheus.Counter
 	shutSent     prometheus.Counter
 	shutAcked    prometheus.Counter
+	startEnded   prometheus.Gauge      // Restarted's n: set once, at the start
 	proxyRefused [3]prometheus.Counter // by protocol.ProxyRefusal (metrics_proxy.go)
 	perIPCapped  prometheus.Counter    // metrics_proxy.go
 }
@@ -135,7 +137,14 @@ func NewMetrics(reg *registry.Registry) *Metrics {
 		Name: MetricShutdownsAcked,
 		Help: `"130 ok" answers received to shutdown orders.`,
 	})
-	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked)
+	// What this start ended, which the counter's increase cannot tell
+	// when a crash left as many sessions as the one before (metrics
+	// audit: CliserUncleanRestart missed it).
+	m.startEnded = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: MetricStartRestarted,
+		Help: `Sessions this process's start ended as "server restarted": the last run left them connected (it did not drain).`,
+	})
+	m.prom.MustRegister(handshakes, disconnects, rejections, m.rtt, m.keepTimeouts, m.shutSent, m.shutAcked, m.startEnded)
 	m.prom.MustRegister(storeCollectors(reg)...)
 	m.addProxyMetrics()
 	m.addCapMetric()
@@ -176,6 +185,7 @@ func (m *Metrics) Restarted(n int) {
 	if c := m.disconnects[protocol.ReasonServerRestarted]; c != nil && n > 0 {
 		c.Add(float64(n))
 	}
+	m.startEnded.Set(float64(n))
 }
 
 // KeepAliveRTT implements reactor.Observer. Safe for concurrent use.

@@ -92,6 +92,7 @@ func TestMetricsLint(t *testing.T) {
 		admin.MetricDisconnects, admin.MetricKeepAliveRTT, admin.MetricKeepAliveTimeouts,
 		admin.MetricShutdownsSent, admin.MetricShutdownsAcked, admin.MetricRejections,
 		admin.MetricProxyRefused, admin.MetricPerIPCapped, admin.MetricRegistryFlushFailures, admin.MetricRegistryPendingWrites,
+		admin.MetricStartRestarted,
 	}, names)
 	problems, err = testutil.GatherAndLint(m.Registry(), names...)
 	require.NoError(t, err)

@@ -121,6 +121,9 @@ func TestBinaryRestartAfterSIGKILLKeepsRecords(t *testing.T) {
 	// (the dashboard's), where a restart used to show nothing.
 	series := `cliser_disconnects_total{reason="server restarted"}`
 	assert.Equal(t, float64(restarted), metricOf(t, p2.AdminURL(t), series))
+	// And in the gauge CliserUncleanRestart reads: the counter's increase
+	// missed a crash that left as many sessions as the one before.
+	assert.Equal(t, float64(restarted), metricOf(t, p2.AdminURL(t), "cliser_start_sessions_restarted"))
 	require.Eventually(t, func() bool {
 		st, err := api2.Stats(context.Background())
 		return err == nil && st.Disconnects[protocol.ReasonServerRestarted.String()] == restarted
