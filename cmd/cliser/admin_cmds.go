@@ -197,8 +197,10 @@ func explain(c *apiClient, err error, cid string) error {
 		return configErrorf("the admin API refused the request: %s", se.Message)
 	case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
 		// The server's message says why (starting, draining, a node that
-		// did not answer, NATS away): not every 503 is a drain.
-		return fmt.Errorf("the server could not take the command now: %s", se.Message)
+		// did not answer, NATS away): not every 503 is a drain, and not
+		// every request a command (`status` of a starting server said
+		// "could not take the command": metrics audit).
+		return fmt.Errorf("the server could not answer the request now: %s", se.Message)
 	case errors.As(err, &se):
 		return fmt.Errorf("admin API: %s", se.Error())
 	}

@@ -326,7 +326,7 @@ func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
 	_, _, err = runCLI(t, "clients", "kick", "paused-1", "--admin", alpha.AdminAddr)
 	beta.Signal(t, syscall.SIGCONT)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the server could not take the command now: node beta did not answer in time")
+	assert.Contains(t, err.Error(), "the server could not answer the request now: node beta did not answer in time")
 	assert.Equal(t, 1, exitCode(err), "a node that did not answer is no usage mistake: exit 1, not 2")
 	c.ExpectClosed("190 kicked")
 }

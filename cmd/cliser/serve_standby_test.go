@@ -43,6 +43,12 @@ func TestBinaryReadyzSays503WhileStarting(t *testing.T) {
 	assert.Contains(t, body, "starting")
 	h, hbody := getNoFail("http://" + admin + "/healthz")
 	assert.Equal(t, http.StatusOK, h, "alive while it starts: %s", hbody)
+	// A read is no command: status said "could not take the command now"
+	// (metrics audit).
+	_, _, err = runCLI(t, "status", "--admin", admin)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the server could not answer the request now: ")
+	assert.Contains(t, err.Error(), "starting")
 
 	require.NoError(t, lock.Close()) // within the server's 2 s wait for it
 	require.Eventually(t, func() bool {
