@@ -32,14 +32,7 @@ func TestStalledStreamReaderIsCutAndLogged(t *testing.T) {
 	require.NoError(t, err)
 	defer hs.Shutdown(t.Context())
 
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	conn, err := d.Dial("tcp", hs.Addr())
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = conn.Write([]byte("GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: " + hs.Addr() + "\r\n\r\n"))
-	require.NoError(t, err)
+	openSlowStream(t, hs.Addr(), "") // never read
 	// Never read: the events fill the socket's buffers, and a write waits.
 	cut := func() bool {
 		return logs.FilterMessageSnippet("events stream cut off: its reader read nothing").Len() > 0
@@ -66,14 +59,7 @@ func TestStreamFallenBehindTheLogSaysSoAtItsEnd(t *testing.T) {
 	require.NoError(t, err)
 	defer hs.Shutdown(t.Context())
 
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	conn, err := d.Dial("tcp", hs.Addr())
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = conn.Write([]byte("GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: " + hs.Addr() + "\r\nConnection: close\r\n\r\n"))
-	require.NoError(t, err)
+	conn := openSlowStream(t, hs.Addr(), "Connection: close\r\n")
 	// Unread, ~12 MB of events overflow the sockets' buffers (4 MB at
 	// most each way): a write waits while the log moves on past it.
 	cid := strings.Repeat("c", 64)
@@ -86,4 +72,20 @@ func TestStreamFallenBehindTheLogSaysSoAtItsEnd(t *testing.T) {
 	all, err := io.ReadAll(conn)
 	require.NoError(t, err, "the stream did not end")
 	require.True(t, strings.Contains(string(all), ": stream ended: events after"), "no end line in the last bytes: %q", all[max(0, len(all)-300):])
+}
+
+// openSlowStream asks addr for the event stream from seq 0 on a
+// connection whose receive buffer is 4 KiB, with the extra header lines,
+// and leaves the reading to the caller.
+func openSlowStream(t *testing.T, addr, header string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := d.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = conn.Write([]byte("GET /v1/events/stream?after=0 HTTP/1.1\r\nHost: " + addr + "\r\n" + header + "\r\n"))
+	require.NoError(t, err)
+	return conn
 }

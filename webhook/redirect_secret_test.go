@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cliser/cliser/events"
 )
 
 // TestRedirectLogKeepsTheURLsSecrets: a receiver that redirects (http to
@@ -28,13 +30,7 @@ func TestRedirectLogKeepsTheURLsSecrets(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	url := "http://user:pw-s3cret@" + ln.Addr().String() + "/hook?token=q-s3cret"
-	l, dir := tempLog(t)
-	sg, err := ParseSecrets(vectorSecret)
-	require.NoError(t, err)
-	core, logs := observer.New(zap.DebugLevel)
-	d, err := New(url, l, sg, openCursor(t, dir, url), WithLogger(zap.New(core)),
-		WithBackoff(5*time.Millisecond, 50*time.Millisecond), WithLinger(10*time.Millisecond))
-	require.NoError(t, err)
+	d, l, logs := loggedDeliverer(t, url)
 	r := runDeliverer(t, d)
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
 	appendN(t, l, 1)
@@ -81,13 +77,7 @@ func TestEachKindOfFailureOfABatchIsLogged(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	url := "http://" + ln.Addr().String() + "/hook"
-	l, dir := tempLog(t)
-	sg, err := ParseSecrets(vectorSecret)
-	require.NoError(t, err)
-	core, logs := observer.New(zap.DebugLevel)
-	d, err := New(url, l, sg, openCursor(t, dir, url), WithLogger(zap.New(core)),
-		WithBackoff(5*time.Millisecond, 20*time.Millisecond), WithLinger(10*time.Millisecond))
-	require.NoError(t, err)
+	d, l, logs := loggedDeliverer(t, url)
 	r := runDeliverer(t, d)
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
 	appendN(t, l, 1)
@@ -97,4 +87,18 @@ func TestEachKindOfFailureOfABatchIsLogged(t *testing.T) {
 	require.Equal(t, "http_5xx", warned[0].ContextMap()["result"])
 	require.Equal(t, "http_3xx", warned[1].ContextMap()["result"])
 	require.Equal(t, "http://"+ln.Addr().String()+"/else", warned[1].ContextMap()["location"])
+}
+
+// loggedDeliverer is a Deliverer to url over a new log, its lines
+// observed, trying again every few milliseconds.
+func loggedDeliverer(t *testing.T, url string) (*Deliverer, *events.Log, *observer.ObservedLogs) {
+	t.Helper()
+	l, dir := tempLog(t)
+	sg, err := ParseSecrets(vectorSecret)
+	require.NoError(t, err)
+	core, logs := observer.New(zap.DebugLevel)
+	d, err := New(url, l, sg, openCursor(t, dir, url), WithLogger(zap.New(core)),
+		WithBackoff(5*time.Millisecond, 50*time.Millisecond), WithLinger(10*time.Millisecond))
+	require.NoError(t, err)
+	return d, l, logs
 }

@@ -4,11 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 // TestFailedTryThroughAProxyKeepsTheURLsSecrets: a try through net/http
@@ -31,13 +28,7 @@ func TestFailedTryThroughAProxyKeepsTheURLsSecrets(t *testing.T) {
 		}
 	}()
 	url := "http://user:pw-s3cret@" + ln.Addr().String() + "/hook?token=q-s3cret"
-	l, dir := tempLog(t)
-	sg, err := ParseSecrets(vectorSecret)
-	require.NoError(t, err)
-	core, logs := observer.New(zap.DebugLevel)
-	d, err := New(url, l, sg, openCursor(t, dir, url), WithLogger(zap.New(core)),
-		WithBackoff(5*time.Millisecond, 50*time.Millisecond), WithLinger(10*time.Millisecond))
-	require.NoError(t, err)
+	d, l, logs := loggedDeliverer(t, url)
 	d.direct = nil // through net/http's client, as behind a proxy
 	r := runDeliverer(t, d)
 	eventually(t, func() bool { return r.d.Delivering() }, "delivering")
