@@ -75,15 +75,15 @@ func (r *Registry) Load() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("registry: load: %w", err)
 	}
-	names, cips := newSessionNames(&r.names), cipTexts{}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	logged, from := r.opts.logged.Sessions, r.opts.logged.From
+	ld := loading{names: newSessionNames(&r.names), cips: cipTexts{}, from: r.opts.logged.From}
+	logged := r.opts.logged.Sessions
 	r.opts.logged = LogTail{} // Load's alone, once
 	for _, rec := range recs {
 		lg, ok := logged[rec.CID]
 		delete(logged, rec.CID)
-		r.loadLocked(rec, true, lg, ok, from, names, cips)
+		r.loadLocked(&ld, rec, true, lg, ok)
 	}
 	cutoff := r.opts.now().Add(-r.opts.retention)
 	for _, lg := range logged { // sessions the store never held
@@ -92,7 +92,7 @@ func (r *Registry) Load() (int, error) {
 		if lg.Unread || lg.Ended && r.opts.retention > 0 && lg.Rec.DisconnectedAt.Before(cutoff) {
 			continue
 		}
-		r.loadLocked(Record{}, false, lg, true, from, names, cips)
+		r.loadLocked(&ld, Record{}, false, lg, true)
 		r.fromLog++
 	}
 	r.sids.resumeAfter(r.newestSIDLocked())
@@ -113,16 +113,23 @@ func (r *Registry) newestSIDLocked() uint16 {
 	return sid
 }
 
+// loading is what every record of one Load shares.
+type loading struct {
+	names sessionNames
+	cips  cipTexts
+	from  time.Time // the log's tail begins (LogTail.From)
+}
+
 // loadLocked inserts the record weigh keeps, written back when it is not
 // the stored one, and logs what lostOf and weigh say the log lacks: an
 // older session's end and the record's connect, then its end. r.mu held.
-func (r *Registry) loadLocked(stored Record, found bool, lg Logged, logged bool, from time.Time, names sessionNames, cips cipTexts) {
-	openEnd, connect := lostOf(stored, found, lg, logged, from)
+func (r *Registry) loadLocked(ld *loading, stored Record, found bool, lg Logged, logged bool) {
+	openEnd, connect := lostOf(stored, found, lg, logged, ld.from)
 	if lg.Unread {
 		logged = false
 	}
 	rec, out := weigh(stored, found, lg, logged)
-	e := entryOf(rec, names, cips)
+	e := entryOf(rec, ld.names, ld.cips)
 	r.insertLocked(e)
 	if !found || rec != stored {
 		r.markDirtyLocked(e)
