@@ -91,6 +91,8 @@ func TestCursorWriteFailureIsTriedAgain(t *testing.T) {
 		return err == nil && st.Acked == 1
 	}, "stored once the store works")
 	eventually(t, func() bool { return r.d.Healthy() == nil }, "the fault clears")
+	// The line follows the health's clearing (cursorOK): wait for it.
+	eventually(t, func() bool { return logLines(logs, zapcore.InfoLevel, "stored cursor works again") > 0 }, "the recovery logged")
 	assert.Equal(t, 1, logLines(logs, zapcore.InfoLevel, "stored cursor works again"))
 }
 
