@@ -150,7 +150,6 @@ func (c *NATSCluster) Stop(i int) {
 	c.servers[i] = nil
 }
 
-// stopAll stops the servers still running.
 // storeDirs makes the three servers' store dirs. Before the cluster's
 // cleanup: a temporary dir made after it is removed before the servers
 // stop, while JetStream still writes in it ("directory not empty").
@@ -158,6 +157,7 @@ func storeDirs(t testing.TB) [3]string {
 	return [3]string{t.TempDir(), t.TempDir(), t.TempDir()}
 }
 
+// stopAll stops the servers still running.
 func (c *NATSCluster) stopAll() {
 	for i, ns := range c.servers {
 		if ns != nil {
@@ -255,6 +255,30 @@ func (c *NATSCluster) unheardPeers() string {
 	return ""
 }
 
+// metaDisagreement says which running server follows no meta leader or
+// another than the rest, "" when all follow one. A server cut off long
+// enough calls itself current with no leader (raft's leaderless grace),
+// and after the heal its higher term makes the leader step down:
+// JetStream answered "temporarily unavailable" for 9 s after WaitCurrent
+// had returned (seen at the suite's load).
+func (c *NATSCluster) metaDisagreement() string {
+	leader := ""
+	for i, ns := range c.servers {
+		if ns == nil {
+			continue
+		}
+		jsz, err := ns.Jsz(&server.JSzOptions{})
+		if err != nil || jsz.Meta == nil || jsz.Meta.Leader == "" {
+			return fmt.Sprintf("server %d knows no meta leader", i)
+		}
+		if leader != "" && jsz.Meta.Leader != leader {
+			return fmt.Sprintf("server %d follows meta leader %s, another %s", i, jsz.Meta.Leader, leader)
+		}
+		leader = jsz.Meta.Leader
+	}
+	return ""
+}
+
 // notCurrent says what is not current yet, "" when all is.
 func (c *NATSCluster) notCurrent(streams []string) string {
 	leader := false
@@ -276,6 +300,9 @@ func (c *NATSCluster) notCurrent(streams []string) string {
 		return "no meta leader"
 	}
 	if why := c.unheardPeers(); why != "" {
+		return why
+	}
+	if why := c.metaDisagreement(); why != "" {
 		return why
 	}
 	for _, s := range streams {
