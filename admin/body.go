@@ -18,7 +18,9 @@ const maxBody = 64 << 10
 // fields (a misspelt field is an error, not silently ignored). An empty
 // body is allowed unless required.
 func readJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string, required bool) error {
+	done := readingBody(r)
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	done()
 	if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
 		return &requestError{msg: fmt.Sprintf("body over %d bytes; send one %s", maxBody, shape), base: ErrTooLarge}
 	}

@@ -150,6 +150,7 @@ type cappedConn struct {
 	l       *capped
 	once    sync.Once
 	writing atomic.Int64 // when the Write under way began (mono.Now); 0: none
+	reading atomic.Int64 // when a handler began to read the request's body (mono.Now); 0: none
 }
 
 // Write marks the time a write waits for its peer to read (limit_evict.go).

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -13,7 +14,8 @@ import (
 
 // MetricAdminEvicted counts the connections a full admin listener closed
 // because they waited for a request (idle keep-alives, unfinished
-// headers) while a new connection waited for room.
+// headers), for a body's rest or for their peer to read, while a new
+// connection waited for room.
 const MetricAdminEvicted = "cliser_admin_connections_evicted_total"
 
 // evictAfter is how long a connection must have waited for a request
@@ -29,7 +31,8 @@ const evictAfter = time.Second
 // restarting a healthy server, its fleet dropped). So a new connection
 // past the cap closes the one that has waited longest for a request, new
 // or idle; one that is being served (a request, a stream) is not closed
-// for it while its answer goes out. HTTP lets a server close an idle
+// for it while its answer goes out, unless it waits for its peer to send
+// the rest of the body (readingBody). HTTP lets a server close an idle
 // connection at any time, and clients retry on a new one.
 //
 // Nor does a peer that does not read its answers: a write blocked on a
@@ -74,7 +77,7 @@ type waiting struct {
 func newWaiting() *waiting {
 	return &waiting{since: make(map[*cappedConn]time.Time),
 		evicted: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminEvicted,
-			Help: "Connections waiting for a request (idle, or headers unfinished), or for their peer to read an answer, that the full admin listener closed to make room."}),
+			Help: "Connections waiting for a request (idle, or headers unfinished), for the rest of a body, or for their peer to read an answer, that the full admin listener closed to make room."}),
 	}
 }
 
@@ -99,8 +102,9 @@ func (w *waiting) connState(c net.Conn, st http.ConnState) {
 }
 
 // waitedSince is when c began to wait: for a request, or, while it is
-// served, for its peer to take the bytes of a write that is still blocked.
-// False: it is served, and not stuck on a write.
+// served, for its peer to take the bytes of a write that is still blocked
+// or to send the rest of a body a handler reads. False: it is served, and
+// stuck on neither.
 func waitedSince(c *cappedConn, t time.Time) (time.Time, bool) {
 	if !t.IsZero() {
 		return t, true
@@ -108,7 +112,36 @@ func waitedSince(c *cappedConn, t time.Time) (time.Time, bool) {
 	if ns := c.writing.Load(); ns != 0 {
 		return mono.Time(ns), true
 	}
+	if ns := c.reading.Load(); ns != 0 {
+		return mono.Time(ns), true
+	}
 	return time.Time{}, false
+}
+
+// connKey holds a request's *cappedConn in its context (withConn).
+type connKey struct{}
+
+// withConn is the http.Server's ConnContext: it lets a handler mark its
+// connection while it reads a body (readingBody).
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	if cc, ok := c.(*cappedConn); ok {
+		return context.WithValue(ctx, connKey{}, cc)
+	}
+	return ctx
+}
+
+// readingBody marks r's connection as waiting for its peer until the
+// returned func is called. A body that stops coming is a peer that sends
+// nothing, as unfinished headers are: 260 POSTs whose bodies stopped
+// after a byte held every slot, no token needed, and /healthz went
+// unanswered for the 30-second read timeout (audit).
+func readingBody(r *http.Request) (done func()) {
+	cc, _ := r.Context().Value(connKey{}).(*cappedConn)
+	if cc == nil {
+		return func() {}
+	}
+	cc.reading.Store(mono.Now())
+	return func() { cc.reading.Store(0) }
 }
 
 // evictOldest closes the connection that has waited longest

@@ -1,8 +1,10 @@
 package admin_test
 
 import (
+	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
@@ -82,44 +85,68 @@ func TestFullAdminListenerClosesAnIdleConnectionAfterASecond(t *testing.T) {
 		10*time.Second, 10*time.Millisecond, "one open, counted once")
 }
 
-// Connections being served are never closed for room, however long a new
-// one waits (docs/security.md: "while every one is being served, it
-// waits"). Found by mutation: a served connection dated like an idle one
-// was closed a second after its request began, and the test of the cap
-// only looked for 300 ms.
-func TestServedConnectionsAreNotClosedForRoom(t *testing.T) {
+// A long-poll is being served: a connection that waits for room does not
+// close it, however long ago it began (docs/security.md: "while every one
+// is being served, it waits"). A request whose body stopped coming waits
+// for its peer as unfinished headers do, and is closed for room once it
+// has waited a second: 260 such POSTs, no token needed, held every slot
+// and /healthz went unanswered for the 30-second read timeout (audit).
+// Found by mutation: a served connection dated like an idle one was closed
+// a second after its request began.
+func TestAStalledBodyIsClosedForRoomALongPollIsNot(t *testing.T) {
 	t.Parallel()
 	reg := registry.New()
 	m := admin.NewMetrics(reg)
-	addr := listen(t, admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m)))
-	a, finishA := holdBody(t, addr)
-	holdBody(t, addr)
+	l, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Close()) })
+	addr := listen(t, admin.New(reg, admin.WithMaxConns(2), admin.WithMetrics(m), admin.WithEvents(l)))
+	poll := testkit.Dial(t, addr) // the older: the first to close if served ones were closed too
+	poll.Send("GET /v1/events?after=0&wait=4s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	stalled, _ := holdBody(t, addr)
 	require.Eventually(t, func() bool { return metricValue(t, m, admin.MetricAdminConnections) == 2 },
 		10*time.Second, 10*time.Millisecond, "both held")
-	// Well past the second an idle one waits before it is closed.
-	unanswered(t, addr, 2500*time.Millisecond, "a served connection was closed for room")
-	assert.Zero(t, metricValue(t, m, admin.MetricAdminEvicted))
 
-	finishA()
-	require.NoError(t, a.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	line, err := a.R.ReadString('\n')
-	require.NoError(t, err, "the held request is answered")
-	assert.Equal(t, "HTTP/1.1 202 Accepted\r\n", line)
+	start := time.Now()
+	probe, resp := getOn(t, addr, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the stalled body's slot")
+	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "closed before it had waited a second")
+	assert.Equal(t, 1.0, metricValue(t, m, admin.MetricAdminEvicted))
+	require.NoError(t, stalled.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = stalled.R.ReadString('\n')
+	assert.ErrorIs(t, err, io.EOF, "the stalled body's connection is closed unanswered")
+	require.NoError(t, probe.Conn.Close())
+
+	require.NoError(t, poll.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	line, err := poll.R.ReadString('\n')
+	require.NoError(t, err, "the long-poll is answered at the end of its wait")
+	assert.Equal(t, "HTTP/1.1 200 OK\r\n", line)
 }
 
 // An event stream between two events is being served: a connection that
-// waits for room does not close it, however long ago it last wrote.
-// Found by mutation: a write's start kept after it ended made the stream
-// look stuck on a peer that does not read, and it was closed a second
-// later.
+// waits for room does not close it, however long ago it last wrote; the
+// stalled body is closed instead. Found by mutation: a write's start kept
+// after it ended made the stream look stuck on a peer that does not read,
+// and it was closed a second later.
 func TestAStreamIsNotClosedForRoomBetweenEvents(t *testing.T) {
 	t.Parallel()
 	addr := listenWithEvents(t, admin.WithMaxConns(2))
 	stream, resp := getOn(t, addr, "/v1/events/stream")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	holdBody(t, addr)
-	// Well past the second an idle one waits before it is closed.
-	unanswered(t, addr, 2500*time.Millisecond, "the stream was closed for room")
+	stalled, _ := holdBody(t, addr)
+	probe, resp := getOn(t, addr, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, stalled.Conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err := stalled.R.ReadString('\n')
+	assert.ErrorIs(t, err, io.EOF, "the stalled body was closed for room, not the stream")
+	require.NoError(t, probe.Conn.Close())
+	require.NoError(t, stream.Conn.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	_, err = stream.R.ReadString('\n')
+	var ne net.Error
+	if err != nil {
+		require.ErrorAs(t, err, &ne, "the stream is open")
+		assert.True(t, ne.Timeout(), "the stream is open")
+	}
 	require.NoError(t, stream.Conn.Close())
 }
 

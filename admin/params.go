@@ -84,7 +84,10 @@ var takesNoBody = map[string]bool{
 func refusingBody(pattern string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var b [1]byte
-		if n, _ := io.ReadFull(r.Body, b[:]); n > 0 {
+		done := readingBody(r)
+		n, _ := io.ReadFull(r.Body, b[:])
+		done()
+		if n > 0 {
 			writeError(w, badRequest(pattern+" takes no body: send none"))
 			return
 		}

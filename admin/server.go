@@ -102,8 +102,9 @@ func (a *API) newServer(hs *http.Server, addr string, done chan error) *Server {
 // httpServer is the admin listener's HTTP server for h on capped.
 func (a *API) httpServer(h http.Handler, capped *capped) *http.Server {
 	return &http.Server{
-		Handler:   h,
-		ConnState: capped.waiting.connState,
+		Handler:     h,
+		ConnState:   capped.waiting.connState,
+		ConnContext: withConn,
 		// Timeouts so a slow or idle peer cannot hold the admin
 		// listener's goroutines forever.
 		ReadHeaderTimeout: 5 * time.Second,
