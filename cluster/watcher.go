@@ -45,7 +45,10 @@ type bucketWatcher struct {
 	sub      *nats.Subscription
 	pending  uint64 // initial values still to come; done once 0
 	initDone bool
-	prefix   string // "$KV.<bucket>."
+	prefix   string          // "$KV.<bucket>."
+	stopped  chan struct{}   // closed by Stop
+	stopOnce sync.Once       // Stop's
+	ctxDone  <-chan struct{} // the watch's context's
 }
 
 // watchRecords watches the clients bucket from revision from (0: its
@@ -71,7 +74,8 @@ func watchBucket(ctx context.Context, nc *nats.Conn, bucket string, from uint64,
 	if err != nil {
 		return nil, err
 	}
-	w := &bucketWatcher{updates: make(chan *change, 256), prefix: "$KV." + bucket + "."}
+	w := &bucketWatcher{updates: make(chan *change, 256), prefix: "$KV." + bucket + ".",
+		stopped: make(chan struct{}), ctxDone: ctx.Done()}
 	opts := []nats.SubOpt{nats.BindStream("KV_" + bucket), nats.OrderedConsumer(),
 		nats.IdleHeartbeat(hb), nats.DeliverLastPerSubject(), nats.Context(ctx)}
 	if from > 0 {
@@ -103,11 +107,31 @@ func watchBucket(ctx context.Context, nc *nats.Conn, bucket string, from uint64,
 // Updates delivers the changes; a nil once the initial values are in.
 func (w *bucketWatcher) Updates() <-chan *change { return w.updates }
 
-// Stop ends the watch; Updates is closed after.
-func (w *bucketWatcher) Stop() error { return w.sub.Unsubscribe() }
+// Stop ends the watch; Updates is closed after. A delivery waiting for
+// room in Updates gives up, so the reader need not drain it.
+func (w *bucketWatcher) Stop() error {
+	w.stopOnce.Do(func() { close(w.stopped) })
+	return w.sub.Unsubscribe()
+}
+
+// send hands c on; false once the watch is stopped or its context ended.
+// Its reader leaves on a rewatch or a stop with the channel maybe full:
+// a plain send then blocked the subscription's goroutine for ever, since
+// nats.go runs the closed handler only after the callback returns, and it
+// kept the old consumer's pending messages (audit).
+func (w *bucketWatcher) send(c *change) bool {
+	select {
+	case w.updates <- c:
+		return true
+	case <-w.stopped:
+	case <-w.ctxDone:
+	}
+	return false
+}
 
 // deliver runs on the subscription's goroutine; it blocks while the
-// channel is full, by design (the consumer's flow control holds NATS).
+// channel is full, by design (the consumer's flow control holds NATS),
+// until the watch stops.
 func (w *bucketWatcher) deliver(m *nats.Msg) {
 	md, err := m.Metadata()
 	if err != nil || len(m.Subject) <= len(w.prefix) {
@@ -116,12 +140,14 @@ func (w *bucketWatcher) deliver(m *nats.Msg) {
 	c := changeOf(m.Subject[len(w.prefix):], md.Sequence.Stream, m.Header, m.Data)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.updates <- c
+	if !w.send(c) {
+		return
+	}
 	if !w.initDone {
 		w.pending--
 		if w.pending == 0 || md.NumPending == 0 {
 			w.initDone = true
-			w.updates <- nil
+			w.send(nil)
 		}
 	}
 }
