@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -111,7 +112,7 @@ func (a *API) ListClients(q registry.Query) (ListResponse, error) {
 
 // GetClient is GET /v1/clients/{cid}.
 func (a *API) GetClient(cid string) (ClientRecord, error) {
-	if err := lookupCID(cid, noClient(cid)); err != nil {
+	if err := lookupCID(cid, noClient); err != nil {
 		return ClientRecord{}, err
 	}
 	rec, err := a.dir.Get(cid)
@@ -182,7 +183,7 @@ func (a *API) ShutdownAll(reason string) (ShutdownAllResponse, error) {
 }
 
 func (a *API) checkCommand(cid string) error {
-	if err := lookupCID(cid, noClient(cid)); err != nil {
+	if err := lookupCID(cid, noClient); err != nil {
 		return err
 	}
 	if !a.opts.ready() {
@@ -224,18 +225,28 @@ var cidRule = fmt.Sprintf("1 to %d bytes of letters, digits and . _ : @ -", prot
 // call that would make something under it.
 func checkCID(cid string) error {
 	if err := protocol.ValidateClientID([]byte(cid)); err != nil {
-		return badRequest(fmt.Sprintf("client id %q is not valid: %s", cid, cidRule))
+		return badRequest(fmt.Sprintf("client id %q is not valid: %s", shownCID(cid), cidRule))
 	}
 	return nil
+}
+
+// shownCID is an invalid client ID as an error quotes it: cut to 80 bytes,
+// since a path of 50,000 came back whole in its 404.
+func shownCID(cid string) string {
+	const most = 80
+	if len(cid) <= most {
+		return cid
+	}
+	return strings.ToValidUTF8(cid[:most], "") + "…"
 }
 
 // lookupCID answers none (a 404) for a client ID that breaks the
 // protocol's rule, in a call that looks it up: no client, and so no record
 // or credential, can have it (INTERFACE.md: "the record, or 404"). The
 // message says why.
-func lookupCID(cid, none string) error {
+func lookupCID(cid string, none func(string) string) error {
 	if err := protocol.ValidateClientID([]byte(cid)); err != nil {
-		return notFound(fmt.Sprintf("%s: not a valid client id (%s)", none, cidRule))
+		return notFound(fmt.Sprintf("%s: not a valid client id (%s)", none(shownCID(cid)), cidRule))
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		given, ok := bearer(r)
 		if !ok {
 			lim.failed(ip, key, false, now)
-			unauthorized(w, "missing bearer token: send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN, or a line of its --admin-token-file)")
+			unauthorized(w, noBearer(r)+": send Authorization: Bearer <token> (the server's CLISER_ADMIN_TOKEN, or a line of its --admin-token-file)")
 			return
 		}
 		if !tokens.match(given) {
@@ -49,6 +49,15 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		lim.succeeded(key, now)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// noBearer says what was wrong with a request without a bearer token,
+// never quoting its header (a token may be in it).
+func noBearer(r *http.Request) string {
+	if r.Header.Get("Authorization") == "" {
+		return "missing bearer token"
+	}
+	return `the Authorization header is not "Bearer <token>"`
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -35,7 +35,7 @@ var (
 	ErrNoIdentity = &requestError{msg: "credentials and bans are not enabled on this server", base: ErrNotFound}
 	// errNoEvents: this server keeps no event log (GET /v1/events and
 	// friends).
-	errNoEvents = notFound("this server keeps no event log")
+	errNoEvents = notFound("this server keeps no event log (--event-retention 0)")
 )
 
 // statusOf maps an API error to its HTTP status.

@@ -24,7 +24,7 @@ type HistoryResponse struct {
 // ID. A client the log has no session of, and the registry no record of,
 // is not found.
 func (a *API) History(ctx context.Context, cid string, limit int) (HistoryResponse, error) {
-	if err := lookupCID(cid, noClient(cid)); err != nil {
+	if err := lookupCID(cid, noClient); err != nil {
 		return HistoryResponse{}, err
 	}
 	limit, err := pageSize(limit, defaultHistoryLimit, maxHistoryLimit)

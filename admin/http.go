@@ -94,6 +94,11 @@ func prefixOf(r *http.Request) (string, error) {
 	if len(p) > protocol.MaxClientID {
 		return "", badRequest(fmt.Sprintf("prefix is %d bytes: a client ID has at most %d", len(p), protocol.MaxClientID))
 	}
+	// A byte no client ID has matched nothing, silently: a script's
+	// mistake, which the CLI refuses as one.
+	if p != "" && protocol.ValidateClientID([]byte(p)) != nil {
+		return "", badRequest(fmt.Sprintf("prefix %q has a byte no client ID has (%s)", p, cidRule))
+	}
 	return p, nil
 }
 

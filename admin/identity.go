@@ -121,7 +121,7 @@ func (a *API) GetCredential(cid string) (Credential, error) {
 	if err != nil {
 		return Credential{}, err
 	}
-	if err := lookupCID(cid, noCredential(cid)); err != nil {
+	if err := lookupCID(cid, noCredential); err != nil {
 		return Credential{}, err
 	}
 	c, ok := ids.Credential(cid)
@@ -138,7 +138,7 @@ func (a *API) DeleteCredential(ctx context.Context, cid string) error {
 	if err != nil {
 		return err
 	}
-	if err := lookupCID(cid, noCredential(cid)); err != nil {
+	if err := lookupCID(cid, noCredential); err != nil {
 		return err
 	}
 	err = ids.DeleteCredential(ctx, cid)
