@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -97,9 +98,26 @@ func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
 		return err
 	}
 	if resp.Next != "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "more clients: the next page is --cursor %s; --all lists every one\n", resp.Next)
+		fmt.Fprintf(cmd.ErrOrStderr(), "more clients: the next page is %s; --all lists every one\n",
+			l.nextPage(resp.Next, cmd.Flags().Changed("limit")))
 	}
 	return nil
+}
+
+// nextPage is the flags that list the page after next: the cursor alone
+// went on without the filters, and listed other clients' records (audit).
+func (l *listOptions) nextPage(next string, limitSet bool) string {
+	args := "--cursor " + next
+	if l.status != "all" {
+		args += " --status " + l.status
+	}
+	if l.prefix != "" {
+		args += " --prefix " + l.prefix // a client ID's bytes: nothing a shell reads
+	}
+	if limitSet {
+		args += " --limit " + strconv.Itoa(l.limit)
+	}
+	return args
 }
 
 // check refuses flags that contradict each other or that the API would

@@ -90,6 +90,23 @@ func TestCLIListTableJSONAndPages(t *testing.T) {
 	_, stderr, err := runCLI(t, "clients", "list", "--admin", s.admin, "--limit", "3")
 	require.NoError(t, err)
 	assert.Contains(t, stderr, "more clients: the next page is --cursor ")
+
+	// The hint carries the filters: the cursor alone listed the next page
+	// of every record (audit).
+	_, stderr, err = runCLI(t, "clients", "list", "--admin", s.admin, "--status", "connected", "--prefix", "dev-0", "--limit", "4")
+	require.NoError(t, err)
+	flags, ok := strings.CutPrefix(strings.TrimSpace(stderr), "more clients: the next page is ")
+	flags, _, cut := strings.Cut(flags, "; --all lists every one")
+	require.True(t, ok && cut, stderr)
+	assert.Regexp(t, `^--cursor \S+ --status connected --prefix dev-0 --limit 4$`, flags)
+	out, _, err = runCLI(t, append([]string{"clients", "list", "--admin", s.admin, "-o", "json"}, strings.Fields(flags)...)...)
+	require.NoError(t, err)
+	next := decodeJSON[admin.ListResponse](t, out)
+	require.Len(t, next.Clients, 4)
+	for i, c := range next.Clients {
+		assert.Equal(t, fmt.Sprintf("dev-%02d", 4+i), c.CID)
+		assert.True(t, c.CStatus, c.CID)
+	}
 }
 
 func TestCLIGet(t *testing.T) {
