@@ -176,6 +176,9 @@ func explain(c *apiClient, err error, cid string) error {
 			c.Base(), c.timeout, ue.Err)
 	case errors.As(err, &ue) && errors.Is(ue.Err, admin.ErrNotHTTP):
 		return fmt.Errorf("%s is not the admin API: %v; check --admin/CLISER_ADMIN", c.Base(), ue.Err)
+	case errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http's words, which name no sentinel.
+		return fmt.Errorf("the admin API at %s answered in plain HTTP: give --admin/CLISER_ADMIN as http://, or TLS in front of it", c.Base())
 	case errors.As(err, &ue):
 		return fmt.Errorf("cannot reach the admin API at %s (%v): is `cliser serve` running? check --admin/CLISER_ADMIN", c.Base(), ue.Err)
 	case errors.As(err, &se) && se.Status == http.StatusUnauthorized:

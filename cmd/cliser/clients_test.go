@@ -403,3 +403,29 @@ func TestCLIStatusSingleNode(t *testing.T) {
 	assert.Contains(t, err.Error(), "is `cliser serve` running?")
 	assert.Equal(t, 1, exitCode(err))
 }
+
+// Messages that pointed the wrong way (audit): a client ID that starts
+// with "-" was an unknown flag, with no word of "--"; an https:// address
+// of the plain-HTTP admin API asked whether the server runs.
+func TestCLISaysHowToReachWhatItMissed(t *testing.T) {
+	cliEnv(t)
+	s := startOpsServer(t, "")
+	opsConnect(t, s.Addr(), opsPassword, "-dash")
+
+	_, _, err := runCLI(t, "clients", "get", "-dash", "--admin", s.admin)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "a client ID that starts with - goes after --: cliser clients get -- -x")
+	out, _, err := runCLI(t, "clients", "get", "--admin", s.admin, "-o", "json", "--", "-dash")
+	require.NoError(t, err, "as the hint says")
+	assert.Equal(t, "-dash", decodeJSON[admin.ClientRecord](t, out).CID)
+	_, _, err = runCLI(t, "clients", "list", "-x", "--admin", s.admin)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "goes after --", "list takes no client ID")
+
+	_, _, err = runCLI(t, "clients", "list", "--admin", strings.Replace(s.admin, "http://", "https://", 1))
+	require.Error(t, err)
+	assert.Equal(t, 1, exitCode(err))
+	assert.Contains(t, err.Error(), "answered in plain HTTP: give --admin/CLISER_ADMIN as http://")
+	assert.NotContains(t, err.Error(), "is `cliser serve` running")
+}

@@ -22,7 +22,7 @@ func markUsageErrors(root *cobra.Command) {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return configErrorf("%v%s; see '%s --help'", flagValueError(err), secretFlagHint(cmd, err), cmd.CommandPath())
+		return configErrorf("%v%s%s; see '%s --help'", flagValueError(err), secretFlagHint(cmd, err), dashIDHint(cmd, err), cmd.CommandPath())
 	})
 	// Without Args, cobra answers an unknown subcommand of the root with a
 	// plain error before any validator runs; with them, the root says it.
@@ -85,6 +85,17 @@ func secretFlagHint(cmd *cobra.Command, err error) string {
 		what = "an" + what[1:]
 	}
 	return fmt.Sprintf(" (%s is never a flag, which ps and shell history show: set %s or --%s-file)", what, envName(name), name)
+}
+
+// dashIDHint says how to give a client ID that starts with "-" (the field
+// rule allows it), which cobra reads as an unknown flag: "-x" said only
+// "unknown shorthand flag" (audit).
+func dashIDHint(cmd *cobra.Command, err error) string {
+	msg := err.Error()
+	if !strings.Contains(cmd.Use, "CID") || !strings.HasPrefix(msg, "unknown shorthand flag") && !strings.HasPrefix(msg, "unknown flag") {
+		return ""
+	}
+	return fmt.Sprintf(" (a client ID that starts with - goes after --: %s -- -x)", cmd.CommandPath())
 }
 
 // helpTopic refuses `help` of a command that does not exist.
