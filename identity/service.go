@@ -107,6 +107,8 @@ func (s *Service) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.runWatch(ctx) }()
 		if err := s.ownWritesApplied(ctx); err != nil {
+			// The caller closes the store next: the goroutines end first.
+			_ = s.Close()
 			return err
 		}
 	}
