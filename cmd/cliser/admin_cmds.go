@@ -204,6 +204,10 @@ func explain(c *apiClient, err error, cid string) error {
 		// every request a command (`status` of a starting server said
 		// "could not take the command": metrics audit).
 		return fmt.Errorf("the server could not answer the request now: %s", se.Message)
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		// cliser's own 404 says what is missing, as "no client X" does
+		// (a Foreign one went above).
+		return errors.New(se.Message)
 	case errors.As(err, &se):
 		return fmt.Errorf("admin API: %s", se.Error())
 	}

@@ -424,6 +424,13 @@ func TestIdentityCLI(t *testing.T) {
 	require.Len(t, lines, 2, out)
 	assert.True(t, strings.HasPrefix(lines[0], "cliser: gone-1: "), out)
 	assert.True(t, strings.HasPrefix(lines[1], "cliser: gone-2: "), out)
+	// A 404 says what is missing, as "no client X" does; it said
+	// "admin API: ... (HTTP 404)" (docs audit).
+	assert.Equal(t, `cliser: gone-1: no credential for "gone-1"`, lines[0])
+	_, _, err = runCLI(t, "bans", "rm", "cid", "nobody", "--admin", base)
+	require.Error(t, err)
+	assert.Equal(t, 1, exitCode(err))
+	assert.Equal(t, "no ban cid nobody", err.Error())
 
 	out, stderr, err := runCLI(t, "bans", "add", "net", "10.9.0.0/16", "--reason", "lab", "--duration", "1h", "--admin", base)
 	require.NoError(t, err)
