@@ -141,6 +141,7 @@ func TestBinaryClusterWaitsForNATS(t *testing.T) {
 		"cluster: NATS answered; joining")
 	assert.NotContains(t, logs, "nw-hunter2", "the NATS password reached the logs")
 	assert.Contains(t, logs, "SIGHUP: passwords reloaded", "the SIGHUP of the wait is applied once ready")
+	assert.NotContains(t, logs, "password_file", "the password came from the environment: no file to name (it said \"\")")
 }
 
 // SIGTERM while the node waits for NATS ends it at once with exit 0:

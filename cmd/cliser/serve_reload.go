@@ -131,7 +131,10 @@ func secretReloads(cfg *serveConfig, n *node.Node) []*secretReload {
 
 // run swaps the secret in, counts how that went and says so.
 func (r *secretReload) run(log *zap.Logger) {
-	file := zap.String(strings.ReplaceAll(strings.TrimPrefix(r.flag, "--"), "-", "_"), r.file)
+	file := zap.Skip() // a secret given in the environment: no file to name
+	if r.file != "" {
+		file = zap.String(strings.ReplaceAll(strings.TrimPrefix(r.flag, "--"), "-", "_"), r.file)
+	}
 	n, err := 0, rereadable(r.flag, r.file)
 	if err == nil {
 		n, err = r.swap()

@@ -36,6 +36,7 @@ func TestBinarySIGHUPReloadsPasswordsAndKeepsClients(t *testing.T) {
 	p.Reload(t)
 	require.Eventually(t, func() bool { return strings.Contains(p.LogText(), "passwords reloaded") },
 		waitFor, tick, "no reload line:\n%s", p.LogText())
+	assert.Contains(t, p.LogText(), pwFile, "the reload names its file")
 
 	select {
 	case <-p.Exited:
