@@ -96,10 +96,11 @@ func silentFailover(t *testing.T, ways testkit.Ways) {
 // clients each. n1 reaches each server, server 0 first, only through the
 // relay of the same index it returns: a start under load may already
 // have moved it off server 0 (a heartbeat that timed out), and the test
-// silences the server it is on. n2 and n3 prefer servers 1 and 2.
+// silences the server it is on. The servers advertise no URL, or n1 could
+// move to one around the relays. n2 and n3 prefer servers 1 and 2.
 func startSilentFleet(t *testing.T) (*r3Fleet, []*testkit.Relay) {
 	t.Helper()
-	nc := testkit.NATSClusterOf3(t)
+	nc := testkit.NATSClusterOf3Unadvertised(t)
 	urls := nc.URLs()
 	relays := make([]*testkit.Relay, len(urls))
 	viaRelays := make([]string, len(urls))

@@ -38,8 +38,25 @@ type NATSCluster struct {
 // runs, and a restarted server comes back on the same ones.
 func NATSClusterOf3(t testing.TB) *NATSCluster {
 	t.Helper()
+	return NATSClusterOf3Stopped(t).startAll()
+}
+
+// NATSClusterOf3Unadvertised is NATSClusterOf3 whose servers tell their
+// clients no other server's URL, so a client moves only among the URLs it
+// was given: a node routed through relays moved, under load, to a server
+// it had learned of, around the relays.
+func NATSClusterOf3Unadvertised(t testing.TB) *NATSCluster {
+	t.Helper()
 	c := NATSClusterOf3Stopped(t)
-	for i := range 3 {
+	for _, o := range c.opts {
+		o.Cluster.NoAdvertise = true
+	}
+	return c.startAll()
+}
+
+func (c *NATSCluster) startAll() *NATSCluster {
+	c.t.Helper()
+	for i := range c.servers {
 		c.Start(i)
 	}
 	c.WaitCurrent()
