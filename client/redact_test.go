@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +187,25 @@ func TestBadServerLineRedactionBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A shutdown order's text reaches the log, the ClosedError and the hook's
+// environment: a server that put the password in it had it shown in all
+// three, where a 190's text had it marked (agent audit).
+func TestShutdownTextDoesNotShowThePassword(t *testing.T) {
+	const pw = "hunter2secret"
+	srv := newScriptedServer(t, afterHandshake("5", func(c *scriptConn) {
+		c.send("130 shutdown maint " + pw + "\n")
+		c.readLine() // the ack; then the server closes
+	}))
+	var text atomic.Value
+	cfg := testConfig(srv.addr())
+	cfg.Password = pw
+	cfg.OnShutdown = func(s string) { text.Store(s) }
+	err := waitErr(t, dialT(t, cfg))
+	var ce *ClosedError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "maint <password>", ce.Text)
+	assert.Equal(t, "maint <password>", text.Load())
+	assert.NotContains(t, err.Error(), pw)
 }

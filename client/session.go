@@ -162,7 +162,9 @@ func (s *session) registeredLine(l protocol.Line, raw, out []byte) ([]byte, sess
 		token, _ := protocol.ParseToken(l.Arg) // 0 for one beyond cliser's own
 		return protocol.AppendLine(out, l), sessionEvent{kind: evKeepAlive, token: token}, nil
 	case protocol.CodeShutdown:
-		text := protocol.ShutdownOrder(l.Arg)
+		// Redacted as a 190's text is: it reaches the log and the hook's
+		// environment (a server quoted the password there: agent audit).
+		text := string(s.redact([]byte(protocol.ShutdownOrder(l.Arg))))
 		s.state, s.shutdownText = stateShutdownAcked, text
 		return append(out, protocol.ShutdownAck...), sessionEvent{kind: evShutdown, text: text}, nil
 	default:
