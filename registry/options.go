@@ -62,8 +62,11 @@ func WithCheckpoint(d time.Duration) Option {
 	return func(o *options) { opt.Positive(&o.checkpoint, d) }
 }
 
-// WithRetention sets how long a disconnected record is kept: the first
-// checkpoint after that prunes it. 0 keeps it forever. (In cluster mode the
+// WithRetention sets how long a disconnected record is kept: the
+// checkpoint prunes it within two intervals after that, not one, since a
+// pass spreads its visits over its interval by count, and records pruned
+// ahead of it move a record later in the next pass (a soak saw 1m48s
+// past a 3m retention at a 1m interval). 0 keeps it forever. (In cluster mode the
 // bucket's TTL also applies; see cluster.WithRetention.)
 func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
 
