@@ -124,11 +124,18 @@ func (srv *Server) logAddressRefused(ip string) {
 // here, where the cid it claimed is known: OnClose has only the address,
 // and an operator looking for why a device stays out searches its ID.
 func (s *session) failWithID(r protocol.Reason, cid string) {
+	s.failLoggedHere(r, zap.String("cid", cid))
+}
+
+// failLoggedHere fails the handshake for r and logs it with what only
+// its caller knows (known), sampled as OnClose's refusals are, which then
+// log nothing more.
+func (s *session) failLoggedHere(r protocol.Reason, known zap.Field) {
 	if s.state >= closing {
 		return
 	}
 	if ce := s.lp.srv.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
-		ce.Write(zap.String("cid", cid), zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", r))
+		ce.Write(known, zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", r))
 	}
 	s.set(failLogged, true)
 	s.fail(r)
@@ -140,10 +147,5 @@ func (s *session) failWithID(r protocol.Reason, cid string) {
 // (identity audit: an SSL TLV without its version sub-TLV).
 func (s *session) failBadProxy(why string) {
 	s.lp.srv.proxyRefused(ProxyBadHeader)
-	if ce := s.lp.srv.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
-		ce.Write(zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", protocol.ReasonProtocolError),
-			zap.String("proxy_header", why))
-	}
-	s.set(failLogged, true)
-	s.fail(protocol.ReasonProtocolError)
+	s.failLoggedHere(protocol.ReasonProtocolError, zap.String("proxy_header", why))
 }

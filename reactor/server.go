@@ -186,17 +186,17 @@ func (srv *Server) Stop(ctx context.Context) error {
 	srv.cancel()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.eng.Stop(stopCtx); err != nil {
+	err := srv.eng.Stop(stopCtx)
+	if err == nil {
+		err = <-srv.done
+	} else {
 		// Loops still running would call into what the caller closes
 		// next (the registry's flush, the stores): a while more for them.
 		select {
 		case <-srv.done:
 		case <-time.After(5 * time.Second):
 		}
-		srv.refusals.flush(time.Now(), true)
-		return err
 	}
-	err := <-srv.done
 	srv.refusals.flush(time.Now(), true) // the ticker no longer runs
 	if err != nil {
 		return err

@@ -74,7 +74,8 @@ type listOptions struct {
 // run lists the records the flags ask for, as a table (with the next
 // page's hint on stderr) or as JSON.
 func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
-	if err := l.check(cmd.Flags().Changed("limit")); err != nil {
+	limitGiven := cmd.Flags().Changed("limit")
+	if err := l.check(limitGiven); err != nil {
 		return err
 	}
 	if l.all {
@@ -99,14 +100,14 @@ func (l *listOptions) run(cmd *cobra.Command, o *adminFlags) error {
 	}
 	if resp.Next != "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "more clients: the next page is %s; --all lists every one\n",
-			l.nextPage(resp.Next, cmd.Flags().Changed("limit")))
+			l.nextPage(resp.Next, limitGiven))
 	}
 	return nil
 }
 
-// nextPage is the flags that list the page after next: the cursor alone
-// went on without the filters, and listed other clients' records (audit).
-func (l *listOptions) nextPage(next string, limitSet bool) string {
+// nextPage is the flags that list the next page: the cursor alone went
+// on without the filters, and listed other clients' records (audit).
+func (l *listOptions) nextPage(next string, limitGiven bool) string {
 	args := "--cursor " + next
 	if l.status != "all" {
 		args += " --status " + l.status
@@ -114,7 +115,7 @@ func (l *listOptions) nextPage(next string, limitSet bool) string {
 	if l.prefix != "" {
 		args += " --prefix " + l.prefix // a client ID's bytes: nothing a shell reads
 	}
-	if limitSet {
+	if limitGiven {
 		args += " --limit " + strconv.Itoa(l.limit)
 	}
 	return args
