@@ -316,7 +316,7 @@ func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
 		rec, err := api.Get(context.Background(), "paused-1")
 		return err == nil && rec.CStatus && rec.Node == "beta"
 	}, 15*time.Second, 20*time.Millisecond, "alpha sees beta's client")
-	beta.Signal(t, syscall.SIGSTOP)
+	beta.Pause(t)
 	_, err := api.Kick(context.Background(), "paused-1")
 	var se *admin.StatusError
 	require.ErrorAs(t, err, &se)
@@ -324,7 +324,7 @@ func TestBinaryClusterCommandToAPausedNodeSaysItMayStillRun(t *testing.T) {
 	assert.True(t, strings.HasPrefix(se.Message, "node beta did not answer in time"), "no 'can not be reached; try again' before it: %s", se.Message)
 	assert.Contains(t, se.Message, "it may still carry the command out: read the client's record before trying again")
 	_, _, err = runCLI(t, "clients", "kick", "paused-1", "--admin", alpha.AdminAddr)
-	beta.Signal(t, syscall.SIGCONT)
+	beta.Resume(t)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the server could not answer the request now: node beta did not answer in time")
 	assert.Equal(t, 1, exitCode(err), "a node that did not answer is no usage mistake: exit 1, not 2")

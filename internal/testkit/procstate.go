@@ -110,3 +110,23 @@ func TiedChild(start func() ([]int, error)) {
 	fmt.Println(RunningFor(300*time.Millisecond, s.pids...))
 	os.Exit(0)
 }
+
+// allThreadsStopped says whether every thread of process pid is in the
+// stopped state (T in /proc's stat); false when pid is gone.
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		_, after, _ := strings.Cut(string(stat), ") ")
+		if !strings.HasPrefix(after, "T") {
+			return false
+		}
+	}
+	return true
+}

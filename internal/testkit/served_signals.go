@@ -4,6 +4,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -34,4 +35,21 @@ func (p *Served) Stop(t testing.TB) int {
 	t.Helper()
 	p.Terminate(t)
 	return p.Wait(t)
+}
+
+// Pause stops the serve process (SIGSTOP) and waits, up to 10 s, until
+// every one of its threads is stopped: kill(2) returns before the kernel
+// has stopped them, and on a loaded machine a thread already woken by a
+// packet can answer it first. Safe from any goroutine.
+func (p *Served) Pause(t testing.TB) {
+	t.Helper()
+	p.Signal(t, syscall.SIGSTOP)
+	require.Eventually(t, func() bool { return allThreadsStopped(p.Cmd.Process.Pid) },
+		10*time.Second, 5*time.Millisecond, "the serve process did not stop on SIGSTOP")
+}
+
+// Resume lets a paused serve process run again (SIGCONT).
+func (p *Served) Resume(t testing.TB) {
+	t.Helper()
+	p.Signal(t, syscall.SIGCONT)
 }
