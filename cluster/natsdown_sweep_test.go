@@ -51,16 +51,25 @@ func prepareSweep(t *testing.T, tn *testNode) {
 	} {
 		var status int
 		var body []byte
+		var err error
 		eventually(t, func() bool {
-			resp, err := http.Post("http://"+tn.n.AdminAddr()+setup.path, "application/json", strings.NewReader(setup.body))
-			require.NoError(t, err)
-			body, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			status = resp.StatusCode
-			return status != http.StatusServiceUnavailable
+			status, body, err = post(tn.n.AdminAddr()+setup.path, setup.body)
+			return err != nil || status != http.StatusServiceUnavailable
 		}, "%s made while NATS answers", setup.path)
+		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, status, "%s: %s", setup.path, body)
 	}
+}
+
+// post POSTs a JSON body to http://addrPath and reads the answer.
+func post(addrPath, body string) (int, []byte, error) {
+	resp, err := http.Post("http://"+addrPath, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }
 
 // sweepEndpoints calls every admin endpoint of tn once, far a client of

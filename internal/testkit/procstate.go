@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,12 +19,23 @@ import (
 // Running says whether process pid exists and is no zombie (killed, not
 // yet reaped).
 func Running(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	state := stateOf(fmt.Sprintf("/proc/%d/stat", pid))
+	return state != 0 && state != 'Z'
+}
+
+// stateOf is the state letter of a /proc stat file (R, S, T, Z...), 0
+// when it can not be read (the process or thread is gone).
+func stateOf(statPath string) byte {
+	stat, err := os.ReadFile(statPath)
 	if err != nil {
-		return false
+		return 0
 	}
-	_, after, _ := strings.Cut(string(stat), ") ")
-	return !strings.HasPrefix(after, "Z")
+	// "pid (name) S ...": the name may hold spaces and ')', so the last one.
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 || end+2 >= len(stat) {
+		return 0
+	}
+	return stat[end+2]
 }
 
 // RunningFor says whether every pid still runs after d: a SIGKILL sent
@@ -119,12 +131,7 @@ func allThreadsStopped(pid int) bool {
 		return false
 	}
 	for _, task := range tasks {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-		if err != nil {
-			return false
-		}
-		_, after, _ := strings.Cut(string(stat), ") ")
-		if !strings.HasPrefix(after, "T") {
+		if stateOf(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name())) != 'T' {
 			return false
 		}
 	}
