@@ -49,27 +49,14 @@ func prepareSweep(t *testing.T, tn *testNode) {
 		{"/v1/credentials/dev-2", ""},
 		{"/v1/bans", `{"kind": "cid", "value": "bad-2", "reason": "x"}`},
 	} {
-		var status int
-		var body []byte
-		var err error
-		eventually(t, func() bool {
-			status, body, err = post(tn.n.AdminAddr()+setup.path, setup.body)
-			return err != nil || status != http.StatusServiceUnavailable
-		}, "%s made while NATS answers", setup.path)
-		require.NoError(t, err)
+		url := "http://" + tn.n.AdminAddr() + setup.path
+		status, body := testkit.HTTPDo(t, http.MethodPost, url, setup.body, nil)
+		for deadline := time.Now().Add(15 * time.Second); status == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond) // polling until NATS answers
+			status, body = testkit.HTTPDo(t, http.MethodPost, url, setup.body, nil)
+		}
 		require.Equal(t, http.StatusCreated, status, "%s: %s", setup.path, body)
 	}
-}
-
-// post POSTs a JSON body to http://addrPath and reads the answer.
-func post(addrPath, body string) (int, []byte, error) {
-	resp, err := http.Post("http://"+addrPath, "application/json", strings.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
 }
 
 // sweepEndpoints calls every admin endpoint of tn once, far a client of
