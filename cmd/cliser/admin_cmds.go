@@ -240,3 +240,29 @@ func printable(s string) string {
 	}
 	return s
 }
+
+// fieldValue is v as the value of a key=value line: quoted as printable
+// quotes, and also when it holds a space, '=' or '"', so that a free-text
+// --node-id cannot read as more fields of the line ("n1 cid=x").
+func fieldValue(v string) string {
+	if strings.ContainsAny(v, " =\"") {
+		return strconv.Quote(v)
+	}
+	return printable(v)
+}
+
+// escapedLine is s with each character a terminal would act on written
+// as its Go escape and the rest as it is: an error message may carry a
+// server's words (a 400's text), which must not drive the terminal.
+func escapedLine(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strconv.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}

@@ -274,7 +274,7 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 			if o.output == "json" {
 				return writeJSONOut(out, resp)
 			}
-			_, err = fmt.Fprintf(out, "shutdown sent to %s\n", resp.CID)
+			_, err = fmt.Fprintf(out, "shutdown sent to %s\n", printable(resp.CID))
 			return err
 		},
 	}
@@ -286,7 +286,7 @@ func newClientsShutdownCmd(o *adminFlags) *cobra.Command {
 func newClientsKickCmd(o *adminFlags) *cobra.Command {
 	return newOneClientCmd(o, "kick CID", "Disconnect a client now (190 kicked)", (*admin.Client).Kick,
 		func(w io.Writer, resp admin.CommandResponse) error {
-			_, err := fmt.Fprintf(w, "kicked %s\n", resp.CID)
+			_, err := fmt.Fprintf(w, "kicked %s\n", printable(resp.CID))
 			return err
 		})
 }
@@ -305,8 +305,8 @@ func writeTable(w io.Writer, recs []admin.ClientRecord) error {
 	}
 	fmt.Fprintln(tw, header)
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.CID, sidText(r.SID), statusWord(r.CStatus),
-			addressText(r), orDash(r.ConnectedAt), orDash(r.LastSeen), orDash(r.DisconnectedAt), orDash(&r.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", printable(r.CID), sidText(r.SID), statusWord(r.CStatus),
+			printable(addressText(r)), orDash(r.ConnectedAt), orDash(r.LastSeen), orDash(r.DisconnectedAt), orDash(&r.Reason))
 		if withNode {
 			fmt.Fprintf(tw, "\t%s", orDash(&r.Node))
 		}
@@ -318,7 +318,7 @@ func writeTable(w io.Writer, recs []admin.ClientRecord) error {
 func writeRecord(w io.Writer, r admin.ClientRecord) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, kv := range [][2]string{
-		{"cid", r.CID},
+		{"cid", printable(r.CID)},
 		{"sid", sidText(r.SID)},
 		{"status", statusWord(r.CStatus)},
 		{"cip", orDash(&r.CIP)},

@@ -188,12 +188,12 @@ func printEvent(w io.Writer, ev events.Event, asJSON bool) error {
 		return json.NewEncoder(w).Encode(ev)
 	}
 	line := fmt.Sprintf("%-8d %s  %-22s", ev.Seq, ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"), ev.Type)
-	// Every value through printable: the node is the operator's free
+	// Every value through fieldValue: the node is the operator's free
 	// --node-id (another machine's, in a cluster), and its escape codes
-	// reached the terminal raw.
+	// reached the terminal raw, its spaces made fields of their own.
 	add := func(k, v string) {
 		if v != "" {
-			line += " " + k + "=" + printable(v)
+			line += " " + k + "=" + fieldValue(v)
 		}
 	}
 	add("cid", ev.CID)

@@ -89,7 +89,7 @@ func writeSecrets(w io.Writer, output string, out []admin.Credential) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CID\tSECRET\tPREVIOUS_VALID_UNTIL")
 	for _, cr := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", cr.CID, cr.Secret, orDash(cr.PreviousValidUntil))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", printable(cr.CID), printable(cr.Secret), orDash(cr.PreviousValidUntil))
 	}
 	return tw.Flush()
 }
@@ -158,7 +158,7 @@ func newCredentialsListCmd(o *adminFlags) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "CID\tCREATED_AT\tPREVIOUS_VALID_UNTIL")
 			for _, cr := range all {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", cr.CID, cr.CreatedAt, orDash(cr.PreviousValidUntil))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", printable(cr.CID), printable(cr.CreatedAt), orDash(cr.PreviousValidUntil))
 			}
 			return tw.Flush()
 		},
@@ -346,7 +346,7 @@ func writeBans(w io.Writer, bans []admin.Ban) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tVALUE\tBY\tAT\tUNTIL\tREASON")
 	for _, b := range bans {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Kind, b.Value, b.By, b.At, orDash(b.Until), orDash(&b.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", printable(b.Kind), printable(b.Value), printable(b.By), printable(b.At), orDash(b.Until), orDash(&b.Reason))
 	}
 	return tw.Flush()
 }

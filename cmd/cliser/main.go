@@ -55,10 +55,10 @@ func (o *outWriter) Write(p []byte) (int, error) {
 
 // printError writes err a line at a time, each with the program's name:
 // a command that failed for several IDs says so a line each, and every
-// line reads as cliser's.
+// line reads as cliser's, with its control characters escaped.
 func printError(w io.Writer, err error) {
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintln(w, "cliser:", line)
+		fmt.Fprintln(w, "cliser:", escapedLine(line))
 	}
 }
 

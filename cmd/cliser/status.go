@@ -75,7 +75,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	if t, err := time.Parse(time.RFC3339Nano, at); err == nil {
 		at = t.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(tw, "admin API:\t%s at %s\n", base, at)
+	fmt.Fprintf(tw, "admin API:\t%s at %s\n", base, printable(at))
 	fmt.Fprintf(tw, "clients:\t%d connected of %d records\n", st.Connected, st.Records)
 	fmt.Fprintf(tw, "handshakes:\t%.2f/s over the last minute\n", st.HandshakesPerS)
 	if len(st.Nodes) == 0 {
@@ -93,7 +93,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tCONNECTED\tRECORDS\tHANDSHAKES/S\tRTT\tDISCONNECTS")
 	for _, n := range st.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", printable(n.Node), n.State, n.Connected, n.Records,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", printable(n.Node), printable(n.State), n.Connected, n.Records,
 			n.HandshakesPerS, rttText(n.RTTP50Seconds, n.RTTP99Seconds), disconnectsText(n.Disconnects))
 	}
 	if err := tw.Flush(); err != nil {
@@ -102,7 +102,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	// Why a node is unreachable was in -o json alone (cluster audit).
 	for _, n := range st.Nodes {
 		if n.Error != "" {
-			fmt.Fprintf(w, "%s %s: %s\n", printable(n.Node), n.State, printable(n.Error))
+			fmt.Fprintf(w, "%s %s: %s\n", printable(n.Node), printable(n.State), printable(n.Error))
 		}
 	}
 	return nil
@@ -161,7 +161,7 @@ func disconnectsText(d map[string]int) string {
 	})
 	parts := make([]string, len(reasons))
 	for i, r := range reasons {
-		parts[i] = fmt.Sprintf("%s %d", r, d[r])
+		parts[i] = fmt.Sprintf("%s %d", printable(r), d[r])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -186,7 +186,7 @@ type healthLines struct {
 func writeHealth(tw *tabwriter.Writer, hl healthLines) {
 	switch {
 	case hl.err != nil:
-		fmt.Fprintf(tw, "health:\tnot known: %v\n", hl.err)
+		fmt.Fprintf(tw, "health:\tnot known: %s\n", escapedLine(hl.err.Error()))
 	case hl.h.Ready:
 		fmt.Fprintf(tw, "health:\tready\n")
 	default:
