@@ -60,12 +60,22 @@ func (s *session) keepCert(ci certInfo) {
 	s.lp.hs[s] = hs
 }
 
-// certAdmits reports whether the certificate allows client ID cid: always
-// without --require-cert-cn, else only a presented, verified certificate
-// whose CN is cid. A CN is no secret: a plain comparison will do.
-func (s *session) certAdmits(cid string, ci *certInfo) bool {
-	if !s.lp.srv.opts.requireCertCN {
-		return true
+// certRefusal says why the certificate does not allow client ID cid, ""
+// when it does: always without --require-cert-cn, else only a presented,
+// verified certificate whose CN is cid. The client hears "auth failed"
+// alone; the log line says which (an operator setting up mTLS could not
+// tell a name that differs in case from a wrong password). A CN is no
+// secret: a plain comparison will do.
+func (s *session) certRefusal(cid string, ci *certInfo) string {
+	switch {
+	case !s.lp.srv.opts.requireCertCN:
+		return ""
+	case !ci.present:
+		return "no client certificate in the PROXY header"
+	case !ci.verified:
+		return "client certificate not verified"
+	case ci.cn != cid:
+		return "certificate name is not the client ID"
 	}
-	return ci.present && ci.verified && ci.cn != "" && ci.cn == cid
+	return ""
 }

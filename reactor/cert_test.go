@@ -117,37 +117,51 @@ func TestCertCNAdmitsAVerifiedCertificateOfTheSameName(t *testing.T) {
 }
 
 func TestCertCNRefusesEveryOtherCase(t *testing.T) {
-	srv := certServer(t)
+	core, logs := observer.New(zap.InfoLevel)
+	srv := certServer(t, WithLogger(zap.New(core)))
 	// The real device holds its ID: no refusal below may disturb it.
 	live := srv.dial(t)
 	live.Send(string(proxyV2(t, "203.0.113.6", verifiedCert("cn-live"))))
 	live.Register(testPassword, "cn-live")
 	liveRec, _ := srv.reg.Get("cn-live")
 
+	const (
+		otherName  = "certificate name is not the client ID"
+		unverified = "client certificate not verified"
+		none       = "no client certificate in the PROXY header"
+	)
 	authFailed := closeLine(protocol.ReasonAuthFailed)
 	for _, tc := range []struct {
 		name   string
 		header []byte
 		id     string
+		why    string // the log line's "certificate" field
 	}{
-		{"another ID with that certificate", proxyV2(t, "203.0.113.7", verifiedCert("cn-live")), "cn-other"},
-		{"the live ID with another's certificate", proxyV2(t, "203.0.113.7", verifiedCert("cn-other")), "cn-live"},
-		{"certificate that did not verify", proxyV2(t, "203.0.113.7", &sslTLV{client: tlvparse.PP2_BITFIELD_CLIENT_SSL | tlvparse.PP2_BITFIELD_CLIENT_CERT_CONN, verify: 1, cn: "cn-live"}), "cn-live"},
-		{"no certificate presented (verify 0 proves nothing)", proxyV2(t, "203.0.113.7", &sslTLV{client: tlvparse.PP2_BITFIELD_CLIENT_SSL, cn: "cn-live"}), "cn-live"},
-		{"verified certificate without a CN", proxyV2(t, "203.0.113.7", verifiedCert("")), "cn-live"},
-		{"v2 header without an SSL TLV", proxyV2(t, "203.0.113.7", nil), "cn-live"},
-		{"v1 header (no TLVs at all)", []byte("PROXY TCP4 203.0.113.7 192.0.2.1 40001 7070\r\n"), "cn-live"},
+		{"another ID with that certificate", proxyV2(t, "203.0.113.7", verifiedCert("cn-live")), "cn-other", otherName},
+		{"the live ID with another's certificate", proxyV2(t, "203.0.113.7", verifiedCert("cn-other")), "cn-live", otherName},
+		{"a name that differs in case", proxyV2(t, "203.0.113.7", verifiedCert("CN-live")), "cn-live", otherName},
+		{"certificate that did not verify", proxyV2(t, "203.0.113.7", &sslTLV{client: tlvparse.PP2_BITFIELD_CLIENT_SSL | tlvparse.PP2_BITFIELD_CLIENT_CERT_CONN, verify: 1, cn: "cn-live"}), "cn-live", unverified},
+		{"no certificate presented (verify 0 proves nothing)", proxyV2(t, "203.0.113.7", &sslTLV{client: tlvparse.PP2_BITFIELD_CLIENT_SSL, cn: "cn-live"}), "cn-live", none},
+		{"verified certificate without a CN", proxyV2(t, "203.0.113.7", verifiedCert("")), "cn-live", otherName},
+		{"v2 header without an SSL TLV", proxyV2(t, "203.0.113.7", nil), "cn-live", none},
+		{"v1 header (no TLVs at all)", []byte("PROXY TCP4 203.0.113.7 192.0.2.1 40001 7070\r\n"), "cn-live", none},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := srv.dial(t)
 			c.Send(string(tc.header) + "110 " + testPassword + "\n120 " + tc.id + "\n")
 			assert.Equal(t, []string{"110 password", "120 id", authFailed}, transcript(t, c))
+			// The client hears "auth failed" alone; the operator's log
+			// says it was the certificate, and which way.
+			f := takeRefusalLine(t, logs)
+			assert.Equal(t, tc.why, f["certificate"], "%v", f)
+			assert.Equal(t, tc.id, f["cid"])
 		})
 	}
 	t.Run("matching certificate, wrong password", func(t *testing.T) {
 		c := srv.dial(t)
 		c.Send(string(proxyV2(t, "203.0.113.8", verifiedCert("cn-live"))) + "110 wrong\n120 cn-live\n")
 		assert.Equal(t, []string{"110 password", authFailed}, transcript(t, c))
+		assert.NotContains(t, takeRefusalLine(t, logs), "certificate", "a wrong password is no certificate's fault")
 	})
 
 	rec, ok := srv.reg.Get("cn-live")
@@ -155,6 +169,17 @@ func TestCertCNRefusesEveryOtherCase(t *testing.T) {
 	assert.True(t, rec.CStatus, "a refused attempt disturbed the live session")
 	assert.Equal(t, liveRec.SID, rec.SID)
 	assertNoWaitingNames(t, srv)
+}
+
+// takeRefusalLine waits for the one "handshake failed" line of a refused
+// attempt and returns its fields, leaving logs empty for the next.
+func takeRefusalLine(t *testing.T, logs *observer.ObservedLogs) map[string]any {
+	t.Helper()
+	eventually(t, func() bool { return logs.FilterMessage("handshake failed").Len() > 0 }, "the refusal is logged")
+	lines := logs.FilterMessage("handshake failed").All()
+	require.Len(t, lines, 1, "logged once")
+	logs.TakeAll()
+	return lines[0].ContextMap()
 }
 
 func TestCertCNIsIgnoredWhenNotRequired(t *testing.T) {

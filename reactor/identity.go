@@ -93,27 +93,28 @@ func (s *session) checkPassword(pw []byte) bool {
 // checkID decides the 120 answer: the client certificate's name, then the
 // pair (110 answer, client ID) against credentials and bans. shared: the
 // 110 answer was a shared password (its digest stays in lp.secret).
-func (s *session) checkID(cid string) (r protocol.Reason, shared bool) {
+// certWhy: the certificate refused it, and why (certRefusal).
+func (s *session) checkID(cid string) (r protocol.Reason, shared bool, certWhy string) {
 	lp := s.lp
 	hs, ok := lp.hs[s]
 	delete(lp.hs, s)
 	if !ok {
-		return protocol.ReasonAuthFailed, false
+		return protocol.ReasonAuthFailed, false, ""
 	}
 	// An ip or net ban made after this connection's accept: the ban's
 	// close sees only registered sessions, so this one would get in.
 	if lp.srv.opts.identity.AddrBanned(s.cip.ip) {
-		return protocol.ReasonBanned, false
+		return protocol.ReasonBanned, false, ""
 	}
 	// The certificate first: it has no side effects, while Admit counts
 	// registrations toward flapping.
-	if !s.certAdmits(cid, &hs.cert) {
-		return protocol.ReasonAuthFailed, false
+	if why := s.certRefusal(cid, &hs.cert); why != "" {
+		return protocol.ReasonAuthFailed, false, why
 	}
 	// The digest goes by the loop's scratch: a pointer into hs, through
 	// the interface, put hs on the heap on every handshake.
 	lp.secret = hs.secret
-	return lp.srv.opts.identity.Admit(cid, &lp.secret, hs.shared), hs.shared
+	return lp.srv.opts.identity.Admit(cid, &lp.secret, hs.shared), hs.shared, ""
 }
 
 // forgetHandshake drops what the loop kept for s (its handshake ended).

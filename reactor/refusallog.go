@@ -123,19 +123,24 @@ func (srv *Server) logAddressRefused(ip string) {
 // failWithID fails a handshake refused at its 120 answer, and logs it
 // here, where the cid it claimed is known: OnClose has only the address,
 // and an operator looking for why a device stays out searches its ID.
-func (s *session) failWithID(r protocol.Reason, cid string) {
+// certWhy, when not empty, is why the client certificate refused it.
+func (s *session) failWithID(r protocol.Reason, cid, certWhy string) {
+	if certWhy != "" {
+		s.failLoggedHere(r, zap.String("cid", cid), zap.String("certificate", certWhy))
+		return
+	}
 	s.failLoggedHere(r, zap.String("cid", cid))
 }
 
 // failLoggedHere fails the handshake for r and logs it with what only
 // its caller knows (known), sampled as OnClose's refusals are, which then
 // log nothing more.
-func (s *session) failLoggedHere(r protocol.Reason, known zap.Field) {
+func (s *session) failLoggedHere(r protocol.Reason, known ...zap.Field) {
 	if s.state >= closing {
 		return
 	}
 	if ce := s.lp.srv.refusals.Check(zap.InfoLevel, "handshake failed"); ce != nil {
-		ce.Write(known, zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", r))
+		ce.Write(append(known, zap.String("cip", s.cip.ip), zap.String("cport", s.cport()), zap.Stringer("reason", r))...)
 	}
 	s.set(failLogged, true)
 	s.fail(r)

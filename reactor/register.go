@@ -32,7 +32,7 @@ func (srv *Server) register(s *session, cid string) {
 			srv.log.Warn("registry full: registrations get `190 server full` until clients leave "+
 				"(--max-clients; a node holds at most 65,535: add a node)", zap.String("cid", cid))
 		}
-		s.failWithID(protocol.ReasonServerFull, cid)
+		s.failWithID(protocol.ReasonServerFull, cid, "")
 		return
 	}
 	s.sid, s.state = sid, registered

@@ -163,17 +163,17 @@ func (s *session) onID(l protocol.Line) {
 	}
 	cid := string(l.Arg)
 	if s.refusedNow() { // the pair (110 answer, id) is judged here
-		s.failWithID(protocol.ReasonTooManyAttempts, cid)
+		s.failWithID(protocol.ReasonTooManyAttempts, cid, "")
 		return
 	}
 	id := s.lp.srv.opts.identity
 	closings := id.Closings()
-	r, shared := s.checkID(cid)
+	r, shared, certWhy := s.checkID(cid)
 	if r != protocol.ReasonNone {
 		if r == protocol.ReasonAuthFailed {
 			s.authFailed()
 		}
-		s.failWithID(r, cid)
+		s.failWithID(r, cid, certWhy)
 		return
 	}
 	s.lp.srv.register(s, cid)
