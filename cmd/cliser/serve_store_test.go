@@ -191,6 +191,30 @@ func TestBinaryRefusesARegistryDBOfADowngrade(t *testing.T) {
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
 }
 
+// Without registry.db.migrated (deleted, as docs/operations.md allows,
+// or a data dir this build made) an older build's new registry.db was
+// taken in place of the snapshot and the log: every record they held
+// was gone, said by an info line (upgrade audit). Lacking their clients,
+// it is refused the same way.
+func TestBinaryRefusesARegistryDBThatLacksTheRecordsBesideIt(t *testing.T) {
+	dir := t.TempDir()
+	writeRegistry(t, dir, 200, true)
+	legacy := filepath.Join(dir, logstore.LegacyName)
+	require.NoError(t, os.Remove(legacy+logstore.MigratedSuffix))
+	writeRegistry(t, dir, 2, false) // the older build's new file
+	env := testkit.Environ(nil, "CLISER_PASSWORD=two-pw")
+	text, code := testkit.Run(t, env, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	assert.Equal(t, 1, code, text)
+	assert.Contains(t, text, "registry files of two builds")
+	assert.Contains(t, text, "lacks 198 client IDs")
+	assert.Contains(t, text, "mv "+legacy+" "+legacy+".downgrade")
+
+	require.NoError(t, os.Rename(legacy, legacy+".downgrade"))
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=two-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	assert.Contains(t, p.LogText(), `"records":200`, "this build's records, kept")
+	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
 // So do a zero-length identity.db and events.db: bbolt would make each a
 // new file without a word, and with it every credential, or the seqs
 // readers keep, would be gone unannounced.

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -35,10 +38,11 @@ var clientsBucket = []byte("clients")
 // one, and retires it. Without a registry.db.migrated, a registry.db is
 // newer than the snapshot beside it (a crash stopped the migration before
 // its rename, or the operator put the retired file back for an older
-// build and ran it), so its records replace the snapshot's and the log's.
-// With one, an older build made it anew after the migration: the
-// snapshot and the log hold what it never saw, and the choice is the
-// operator's (twoBuilds). It reports whether it migrated. s.log is locked.
+// build and ran it), so its records replace the snapshot's and the log's,
+// if it holds every client ID they hold (else notBeside). With one, an
+// older build made it anew after the migration: the snapshot and the log
+// hold what it never saw, and the choice is the operator's (twoBuilds).
+// It reports whether it migrated. s.log is locked.
 func (s *Store) migrate() (bool, error) {
 	path := filepath.Join(s.dir, LegacyName)
 	fi, err := os.Stat(path)
@@ -51,11 +55,18 @@ func (s *Store) migrate() (bool, error) {
 	if _, err := os.Lstat(path + MigratedSuffix); err == nil {
 		return false, s.twoBuilds(path)
 	}
+	held, err := s.heldCIDs()
+	if err != nil {
+		return false, err
+	}
 	if fi.Size() == 0 {
+		if len(held) > 0 {
+			return false, s.notBeside(path, missingFrom(held, nil))
+		}
 		s.emptyFile = path // bbolt would have made it an empty registry
 		_, err = s.writeSnapshot(func(func(entry) error) error { return nil })
 	} else {
-		err = s.copyLegacy(path)
+		err = s.copyLegacy(path, held)
 	}
 	if err != nil {
 		return false, err
@@ -84,10 +95,93 @@ func (s *Store) twoBuilds(path string) error {
 		LegacyName, path, path, SnapName, LogName, LegacyName, MigratedSuffix)
 }
 
+// notBeside refuses a registry.db that lacks client IDs the snapshot and
+// the log hold: an older build made it in a data dir of this build (even
+// one whose start was refused leaves it), or it was put back from before
+// they registered. Taking it dropped those records with an info line
+// (upgrade audit).
+func (s *Store) notBeside(path string, missing []string) error {
+	shown, ids := missing[:min(len(missing), 3)], "client IDs"
+	if len(missing) == 1 {
+		ids = "client ID"
+	}
+	return fmt.Errorf("%w: %s lacks %d %s that %s and %s hold (%s): an older build made it in this data dir, "+
+		"or it was put back from before they registered; cliser will not choose: to keep this build's records, "+
+		"move it away (mv %s %s.downgrade); to take its records in place of theirs, move %s and %s away",
+		ErrTwoBuilds, path, len(missing), ids, SnapName, LogName, strings.Join(quoted(shown), ", "),
+		path, path, s.snapPath(), s.logPath())
+}
+
+func quoted(ss []string) []string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return q
+}
+
+// heldCIDs is the client IDs the snapshot and the log hold now. Their
+// damage is refused here, before a migration would write over them.
+func (s *Store) heldCIDs() (map[string]struct{}, error) {
+	held := map[string]struct{}{}
+	b, err := readIfThere(s.snapPath())
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 0 {
+		if _, err := scanSnapshot(b, func(_ int, e entry) error { held[string(e.cid)] = struct{}{}; return nil }); err != nil {
+			return nil, damagedSnapshot(s.snapPath(), err)
+		}
+	}
+	if b, err = readIfThere(s.logPath()); err != nil || len(b) < headerLen {
+		return held, err // a log shorter than its header holds nothing (openLog)
+	}
+	_, err = scanLog(b, func(_ int, e entry) error {
+		switch {
+		case isSnapMark(e):
+		case e.kind == kindPut:
+			held[string(e.cid)] = struct{}{}
+		default:
+			delete(held, string(e.cid))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.damagedLog(err)
+	}
+	return held, nil
+}
+
+// readIfThere is path's bytes, none when it does not exist.
+func readIfThere(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("logstore: %w", err)
+	}
+	return b, nil
+}
+
+// missingFrom is the client IDs of held that bucket b (nil: none) lacks,
+// sorted.
+func missingFrom(held map[string]struct{}, b *bolt.Bucket) []string {
+	var missing []string
+	for cid := range held {
+		if b == nil || b.Get([]byte(cid)) == nil {
+			missing = append(missing, cid)
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
 // copyLegacy writes registry.db's records into a new snapshot, checking
-// every page of the file first (openChecked). The records are copied as
-// stored; Load decodes them.
-func (s *Store) copyLegacy(path string) error {
+// every page of the file first (openChecked), unless it lacks a client ID
+// of held (notBeside). The records are copied as stored; Load decodes
+// them.
+func (s *Store) copyLegacy(path string, held map[string]struct{}) error {
 	db, err := openChecked(path, s.o.fileMode, &bolt.Options{ReadOnly: true, Timeout: s.o.lockTimeout})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
@@ -100,6 +194,9 @@ func (s *Store) copyLegacy(path string) error {
 	defer func() { _ = boltcheck.Guard(db.Close) }()
 	err = boltcheck.Guard(func() error {
 		return db.View(func(tx *bolt.Tx) error {
+			if missing := missingFrom(held, tx.Bucket(clientsBucket)); len(missing) > 0 {
+				return s.notBeside(path, missing)
+			}
 			_, err := s.writeSnapshot(func(add func(entry) error) error {
 				b := tx.Bucket(clientsBucket)
 				if b == nil {
@@ -115,10 +212,12 @@ func (s *Store) copyLegacy(path string) error {
 			return err
 		})
 	})
-	if errors.Is(err, boltcheck.ErrPanicked) {
+	switch {
+	case errors.Is(err, boltcheck.ErrPanicked):
 		return damagedLegacy(path, err)
-	}
-	if err != nil {
+	case errors.Is(err, ErrTwoBuilds):
+		return err // notBeside's, which names the file
+	case err != nil:
 		return fmt.Errorf("logstore: migrate %s: %w", path, err)
 	}
 	return nil

@@ -31,9 +31,10 @@ func cidsOf(t *testing.T, s *Store) []string {
 	return cids
 }
 
-// migratedDir is a data dir migrated from a registry.db holding "old",
-// then given "since" (in the log), and closed.
-func migratedDir(t *testing.T) string {
+// migratedThenGone is a data dir migrated from a registry.db holding
+// "old", whose log has deleted "old" since, closed: the snapshot and the
+// log hold no client, so a registry.db put back lacks none of theirs.
+func migratedThenGone(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	old, err := appendRecord(nil, rec("old", 1))
@@ -41,20 +42,21 @@ func migratedDir(t *testing.T) string {
 	writeRaw(t, dir, "old", string(old))
 	s, err := Open(dir)
 	require.NoError(t, err)
-	require.NoError(t, s.Save([]registry.Record{rec("since", 2)}, nil))
+	require.NoError(t, s.Save(nil, []string{"old"}))
 	require.NoError(t, s.Close())
 	return dir
 }
 
 // A registry.db put back without its .migrated (the operator's going
 // back, or a crash before the rename) is newer than the snapshot and the
-// log beside it: its records replace theirs (legacy.go's migrate). Kills
-// "migrate returns false after migrating" (the log replayed on top) and
-// "a zero-length registry.db writes no snapshot" (the old snapshot kept
-// while EmptyFile says the registry starts empty).
+// log beside it: its records replace theirs (legacy.go's migrate) when it
+// holds every client ID they hold. Kills "migrate returns false after
+// migrating" (the log's deletion replayed on top) and "a zero-length
+// registry.db writes no snapshot" (the old snapshot's "old" kept while
+// EmptyFile says the registry starts empty).
 func TestARegistryDBPutBackReplacesTheSnapshotAndTheLog(t *testing.T) {
 	t.Run("with records", func(t *testing.T) {
-		dir := migratedDir(t)
+		dir := migratedThenGone(t)
 		legacy := filepath.Join(dir, LegacyName)
 		require.NoError(t, os.Rename(legacy+MigratedSuffix, legacy))
 		s := openT(t, dir)
@@ -63,7 +65,7 @@ func TestARegistryDBPutBackReplacesTheSnapshotAndTheLog(t *testing.T) {
 		assert.Equal(t, []string{"old"}, cidsOf(t, openT(t, dir)), "and so after a reopen")
 	})
 	t.Run("zero-length", func(t *testing.T) {
-		dir := migratedDir(t)
+		dir := migratedThenGone(t)
 		legacy := filepath.Join(dir, LegacyName)
 		require.NoError(t, os.Remove(legacy+MigratedSuffix))
 		require.NoError(t, os.WriteFile(legacy, nil, 0o600))
@@ -75,6 +77,45 @@ func TestARegistryDBPutBackReplacesTheSnapshotAndTheLog(t *testing.T) {
 		require.NoError(t, s.Close())
 		assert.Empty(t, cidsOf(t, openT(t, dir)))
 	})
+}
+
+// A registry.db that lacks a client ID the snapshot and the log hold is
+// refused, and every file left as it was: an older build's start in a
+// data dir of this build (even one its lock refused) leaves an empty
+// registry.db, and taking it emptied the registry with an info line
+// (upgrade audit). Moving it away, as the message says, keeps them all.
+func TestARegistryDBWithoutTheClientsBesideItIsRefused(t *testing.T) {
+	for name, legacy := range map[string]func(t *testing.T, dir string){
+		"an older build's new file": func(t *testing.T, dir string) { populatedRegistryFile(t, dir, 0) },
+		"put back from before some registered": func(t *testing.T, dir string) {
+			v, err := appendRecord(nil, rec("device-00001", 1))
+			require.NoError(t, err)
+			writeRaw(t, dir, "device-00001", string(v))
+		},
+		"zero-length": func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, LegacyName), nil, 0o600))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openT(t, dir, withCompactMin(2))
+			require.NoError(t, s.Save([]registry.Record{rec("device-00001", 1), rec("device-00002", 2)}, nil)) // a snapshot
+			require.NoError(t, s.Save([]registry.Record{rec("device-00003", 3)}, nil))                         // and the log
+			require.NoError(t, s.Close())
+			legacy(t, dir)
+			path := filepath.Join(dir, LegacyName)
+
+			_, err := Open(dir)
+			require.ErrorIs(t, err, ErrTwoBuilds)
+			assert.Contains(t, err.Error(), `"device-00002"`)
+			assert.Contains(t, err.Error(), "mv "+path+" "+path+".downgrade")
+			assert.FileExists(t, path, "left where it is")
+			assert.NoFileExists(t, path+MigratedSuffix)
+
+			require.NoError(t, os.Rename(path, path+".downgrade"))
+			assert.Equal(t, []string{"device-00001", "device-00002", "device-00003"}, cidsOf(t, openT(t, dir)))
+		})
+	}
 }
 
 // A registry.db that can not be read (here a symlink to itself) is
