@@ -56,15 +56,33 @@ const floorReserved = " reserved"
 // floorPath is the floor file of the log at path: events.db → events.seq.
 func floorPath(path string) string { return strings.TrimSuffix(path, ".db") + ".seq" }
 
+// Floor file errors that are not its content's damage: a directory (or
+// any non-regular file) in its place stops Open, since no write can
+// replace it, and one that cannot be read is said as such, not as damage
+// (upgrade audit: a directory was "damaged; written again", then every
+// commit failed).
+var (
+	errFloorNotAFile   = errors.New("events: the seq floor file is not a regular file")
+	errFloorUnreadable = errors.New("events: the seq floor file cannot be read")
+)
+
 // readFloor reads the floor file: 0 when there is none; exact when its
 // number is the old log's newest seq, not a reserve past it.
 func readFloor(path string) (n uint64, exact bool, err error) {
-	b, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
 	}
+	if err == nil && !fi.Mode().IsRegular() {
+		return 0, false, fmt.Errorf("%w: %s is %s: cliser will not start on it; move it away (cliser writes the file)",
+			errFloorNotAFile, path, fsx.Kind(fi.Mode()))
+	}
+	var b []byte
+	if err == nil {
+		b, err = os.ReadFile(path)
+	}
 	if err != nil {
-		return 0, false, fmt.Errorf("events: %w", err)
+		return 0, false, fmt.Errorf("%w: %w", errFloorUnreadable, err)
 	}
 	text, reserved := strings.CutSuffix(strings.TrimSpace(string(b)), floorReserved)
 	n, err = strconv.ParseUint(text, 10, 64)
@@ -178,11 +196,17 @@ func (l *Log) BegunAnew() (after uint64, exact, ok bool) {
 func (l *Log) goOnAfterFloor(tx *bolt.Tx, floorErr error) error {
 	newest := l.n.newest.Load()
 	switch {
+	case errors.Is(floorErr, errFloorNotAFile):
+		return floorErr
 	case floorErr != nil && newest == 0:
 		return fmt.Errorf("%w: with events.db empty or gone the log cannot tell where its seqs go on; "+
 			"put back the file from a backup, or remove it to start seqs from 1 again (readers then re-read from the start)", floorErr)
 	case floorErr != nil:
-		l.opts.log.Warn("events: the seq floor file is damaged; written again from events.db's newest seq",
+		what := "is damaged"
+		if errors.Is(floorErr, errFloorUnreadable) {
+			what = "cannot be read"
+		}
+		l.opts.log.Warn("events: the seq floor file "+what+"; written again from events.db's newest seq",
 			zap.String("file", l.floor.path), zap.Uint64("newest", newest), zap.Error(floorErr))
 		l.floor.floor = 0
 		return nil

@@ -111,6 +111,30 @@ func TestLogFloorFileStaysAheadOfCommittedSeqs(t *testing.T) {
 	assert.Equal(t, floor+1, evs[0].Seq, "no seq the old log may have given is given again")
 }
 
+// A directory in the floor file's place cannot be written over: the
+// start called it damaged and "written again", then every commit failed
+// and a stop lost the queue (upgrade audit). Open refuses it, naming it.
+func TestLogRefusesADirectoryAtTheFloorFile(t *testing.T) {
+	path := logPath(t)
+	dir := filepath.Dir(path)
+	l := openLog(t, path)
+	appendConnected(t, l, 3)
+	require.NoError(t, l.Close())
+	floor := filepath.Join(dir, floorFile)
+	require.NoError(t, os.Remove(floor))
+	require.NoError(t, os.Mkdir(floor, 0o700))
+
+	_, err := events.Open(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), floor+" is a directory")
+	assert.Contains(t, err.Error(), "move it away")
+
+	require.NoError(t, os.Remove(floor))
+	l = openLog(t, path)
+	defer l.Close()
+	assert.EqualValues(t, 3, l.Newest(), "once it is moved away the log opens as it was")
+}
+
 // A log begun anew beside a damaged floor file cannot tell where its seqs
 // go on: it refuses to open and says what to do. Beside a log that has
 // its newest seq, the file is written again, with a warning.

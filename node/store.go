@@ -51,6 +51,11 @@ func openBackend(ctx context.Context, o *options, wait *natsWait, extra ...clust
 		usedBefore := dataDirUsed(o.dataDir)
 		registryGone := registryFilesGone(o.dataDir)
 		store, err := logstore.Open(o.dataDir, logstore.WithLogger(log))
+		if err == nil {
+			if err = writableDir(o.dataDir); err != nil {
+				_ = store.Close()
+			}
+		}
 		if err != nil {
 			return nil, dataDirError(o.dataDir, err)
 		}
@@ -336,14 +341,32 @@ func spillDirReady(dir string) error {
 	if dir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		if errors.Is(err, syscall.ENOTDIR) {
-			err = fmt.Errorf("it (or a dir above it) is a file, not a directory; give --data-dir a directory (it keeps the events "+
-				"a stop while NATS is away could not publish), or move the file away: %w", err)
-		}
+	err := os.MkdirAll(dir, 0o700)
+	if errors.Is(err, syscall.ENOTDIR) {
+		err = fmt.Errorf("it (or a dir above it) is a file, not a directory; give --data-dir a directory (it keeps the events "+
+			"a stop while NATS is away could not publish), or move the file away: %w", err)
+	}
+	if err == nil {
+		err = writableDir(dir)
+	}
+	if err != nil {
 		return dataDirError(dir, err)
 	}
 	return nil
+}
+
+// writableDir makes and removes a file in dir: a data dir cliser may read
+// but not make files in (mode 0500, its files cliser's) opened every file
+// it had and reported ready, then every write that makes a file (the
+// event log's seq floor, a compaction) failed, and a stop lost the events
+// still queued (upgrade audit).
+func writableDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".cliser-write-check-*")
+	if err != nil {
+		return err
+	}
+	_ = f.Close()
+	return os.Remove(f.Name())
 }
 
 // dataDirError is err from opening a file in the data dir, named by the
@@ -354,11 +377,29 @@ func dataDirError(dir string, err error) error {
 	if errors.Is(err, syscall.ENOTDIR) { // --data-dir names a file: the flag is the operator's to fix (exit 2)
 		return configErrorf("data dir %s: %v", dir, err)
 	}
+	if target, dangling := danglingLink(dir); dangling && errors.Is(err, fs.ErrExist) {
+		// MkdirAll's "file exists" said nothing of the link.
+		return configErrorf("data dir %s is a symbolic link to %s, which does not exist: make that directory, or give --data-dir another", dir, target)
+	}
 	err = fmt.Errorf("data dir %s: %w", dir, err)
+	if errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("%w: its file system is mounted read-only: remount it read-write, or give --data-dir a directory on a writable one", err)
+	}
 	if !errors.Is(err, fs.ErrPermission) {
 		return err
 	}
 	uid := os.Geteuid()
 	return fmt.Errorf("%w: cliser runs as uid %d, which may not use it: give that user the data dir and its files "+
 		"(chown -R %d %s; the dir 0700, its files 0600), or run cliser as their owner", err, uid, uid, dir)
+}
+
+// danglingLink reports whether path is a symbolic link to nothing, and
+// its target.
+func danglingLink(path string) (string, bool) {
+	target, err := os.Readlink(path)
+	if err != nil {
+		return "", false
+	}
+	_, err = os.Stat(path)
+	return target, errors.Is(err, os.ErrNotExist)
 }

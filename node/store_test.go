@@ -3,6 +3,7 @@ package node
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,4 +42,15 @@ func TestDataDirUsedFromTheLogsHeaderOn(t *testing.T) {
 			assert.Equal(t, tc.used, dataDirUsed(dir))
 		})
 	}
+}
+
+// A data dir on a file system mounted read-only said only "read-only
+// file system" (upgrade audit); the permission refusals say what to do,
+// and so does this one now. The error as the OS gives it: mounting a
+// read-only file system needs a privilege a test should not take.
+func TestDataDirErrorSaysAReadOnlyMountWhatToDo(t *testing.T) {
+	err := dataDirError("/srv/cliser", &os.PathError{Op: "open", Path: "/srv/cliser/registry.log", Err: syscall.EROFS})
+	assert.ErrorIs(t, err, syscall.EROFS)
+	assert.Contains(t, err.Error(), "data dir /srv/cliser: open /srv/cliser/registry.log: read-only file system")
+	assert.Contains(t, err.Error(), "remount it read-write, or give --data-dir a directory on a writable one")
 }

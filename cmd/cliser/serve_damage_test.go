@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,34 +110,73 @@ func writeIdentityAndEvents(t *testing.T, dir string) {
 // give it; it said "permission denied" alone. Root ignores permissions,
 // so as root the binary runs as nobody (65534) on a dir root keeps 0700.
 func TestBinaryDataDirPermissionSaysWhatToGive(t *testing.T) {
-	bin := testkit.Binary(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	require.NoError(t, os.Mkdir(dir, 0o700))
-	uid := os.Geteuid()
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
-	if uid == 0 {
-		uid = 65534
-		pub, err := os.MkdirTemp("", "cliser-nobody-") // nobody must reach the binary
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = os.RemoveAll(pub) })
-		require.NoError(t, os.Chmod(pub, 0o755))
-		b, err := os.ReadFile(bin)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(pub, "cliser"), b, 0o755))
-		cmd.Path, cmd.Args[0] = filepath.Join(pub, "cliser"), filepath.Join(pub, "cliser")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	} else {
+	cmd, uid := serveNotAsRoot(t, dir)
+	if uid == os.Geteuid() {
 		require.NoError(t, os.Chmod(dir, 0))
 		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
 	}
-	cmd.Env = testkit.Environ(nil, "CLISER_PASSWORD=perm-pw")
-	out, err := cmd.CombinedOutput()
-	text := string(out)
-	assert.Equal(t, 1, testkit.ExitCode(err), text)
+	text, code := testkit.RunCmd(t, cmd)
+	assert.Equal(t, 1, code, text)
 	assert.Contains(t, text, "permission denied")
 	assert.Contains(t, text, fmt.Sprintf("cliser runs as uid %d", uid), "who needs the access")
 	assert.Contains(t, text, fmt.Sprintf("chown -R %d %s", uid, dir), "what to give it")
 	assert.NotContains(t, text, "cliser ready")
+}
+
+// A data dir whose files cliser's user owns but in which it may not make
+// a file (mode 0500) opened every file and reported ready; then every
+// event's seq floor write failed, and a stop lost the events queued
+// (upgrade audit). The start now makes a file there first.
+func TestBinaryDataDirWithoutWriteSaysWhatToGive(t *testing.T) {
+	base, err := os.MkdirTemp("", "cliser-nowrite-") // nobody must reach the data dir
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	require.NoError(t, os.Chmod(base, 0o755))
+	dir := filepath.Join(base, "data")
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=perm-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	require.Equal(t, 0, p.Stop(t), p.LogText())
+	cmd, uid := serveNotAsRoot(t, dir)
+	require.NoError(t, filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chown(path, uid, uid)
+	}))
+	require.NoError(t, os.Chmod(dir, 0o500))
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+
+	text, code := testkit.RunCmd(t, cmd)
+	assert.Equal(t, 1, code, text)
+	assert.Contains(t, text, "permission denied")
+	assert.Contains(t, text, ".cliser-write-check-", "the file it could not make")
+	assert.Contains(t, text, fmt.Sprintf("chown -R %d %s", uid, dir), "what to give it")
+	assert.NotContains(t, text, "cliser ready")
+}
+
+// serveNotAsRoot is a `cliser serve` on dir as the test's user, or, as
+// root (which ignores permissions), as nobody (65534) from a copy of the
+// binary nobody can reach; and that uid.
+func serveNotAsRoot(t *testing.T, dir string) (*exec.Cmd, int) {
+	t.Helper()
+	bin := testkit.Binary(t)
+	uid := os.Geteuid()
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir)
+	cmd.Env = testkit.Environ(nil, "CLISER_PASSWORD=perm-pw")
+	if uid != 0 {
+		return cmd, uid
+	}
+	pub, err := os.MkdirTemp("", "cliser-nobody-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(pub) })
+	require.NoError(t, os.Chmod(pub, 0o755))
+	b, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(pub, "cliser"), b, 0o755))
+	cmd.Path, cmd.Args[0] = filepath.Join(pub, "cliser"), filepath.Join(pub, "cliser")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return cmd, 65534
 }
 
 // Damage in the newest events refuses the start as any damaged file does:

@@ -17,7 +17,7 @@ import (
 // mistake's status) where the registry's and identity's files exit 1, and
 // registry.snap said only "map ...: no such device".
 func TestBinaryRefusesADirectoryForADataFile(t *testing.T) {
-	for _, file := range []string{"registry.log", "registry.snap", "identity.db", events.FileName} {
+	for _, file := range []string{"registry.log", "registry.snap", "identity.db", events.FileName, "events.seq"} {
 		t.Run(file, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, file)
@@ -30,4 +30,18 @@ func TestBinaryRefusesADirectoryForADataFile(t *testing.T) {
 			assert.NotContains(t, text, "cliser ready")
 		})
 	}
+}
+
+// A --data-dir that is a symbolic link to nothing said only "mkdir X:
+// file exists" (upgrade audit): it now says what the link points to and
+// what to do, and exits 2, as a --data-dir that names a file does.
+func TestBinaryDataDirLinkToNothingSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	link, target := filepath.Join(dir, "data"), filepath.Join(dir, "gone")
+	require.NoError(t, os.Symlink(target, link))
+	text, code := testkit.Run(t, testkit.Environ(nil, "CLISER_PASSWORD=odd-pw"), "serve", "--listen", "127.0.0.1:0",
+		"--admin-listen", "off", "--data-dir", link)
+	assert.Equal(t, 2, code, text)
+	assert.Contains(t, text, "is a symbolic link to "+target+", which does not exist")
+	assert.NotContains(t, text, "cliser ready")
 }

@@ -24,10 +24,17 @@ func Run(t testing.TB, env []string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env, cmd.Dir = env, t.TempDir()
+	return RunCmd(t, cmd)
+}
+
+// RunCmd is Run of a command made by the caller (another user's, say):
+// its output and exit code, a failure of t past the same bound.
+func RunCmd(t testing.TB, cmd *exec.Cmd) (string, int) {
+	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := tied.Start(cmd); err != nil {
-		t.Fatalf("cliser %v: %v", args, err)
+		t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -37,7 +44,7 @@ func Run(t testing.TB, env []string, args ...string) (string, int) {
 	case <-time.After(runLimit):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("cliser %v did not exit within %v:\n%s", args, runLimit, out.String())
+		t.Fatalf("%v did not exit within %v:\n%s", cmd.Args, runLimit, out.String())
 		return "", -1
 	}
 }
