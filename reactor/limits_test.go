@@ -168,6 +168,9 @@ func TestProxyProtocolUnspecKeepsSocketAddress(t *testing.T) {
 		"v2 LOCAL":                  sig2 + "\x20\x00\x00\x00",
 		"v2 PROXY UNSPEC":           sig2 + "\x21\x00\x00\x00",
 		"v2 PROXY UNSPEC with TLVs": sig2 + "\x21\x00\x00\x07" + "\x04\x00\x04noop", // PP2_TYPE_NOOP
+		// A frontend on a UNIX socket (HAProxy's bind unix@): two 108-byte
+		// paths. It was refused, while LOCAL of that family passed (fuzz audit).
+		"v2 PROXY UNIX stream": sig2 + "\x21\x31\x00\xd8" + unixPath("/run/haproxy/client") + unixPath("/run/cliser.sock"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			id := "unspec-" + strings.NewReplacer(" ", "-").Replace(name)
@@ -184,6 +187,9 @@ func TestProxyProtocolUnspecKeepsSocketAddress(t *testing.T) {
 		})
 	}
 }
+
+// unixPath is path as a v2 header's UNIX address: 108 bytes, NUL-padded.
+func unixPath(path string) string { return path + strings.Repeat("\x00", 108-len(path)) }
 
 // proxyHandshakeCounter counts failed handshakes by reason and refused
 // PROXY headers.
@@ -246,15 +252,33 @@ var brokenProxyHeaders = map[string]string{
 	"v1 ended by LF alone": "PROXY TCP4 198.51.100.1 192.0.2.1 1000 7070\n110 " + testPassword + "\n",
 	"v2 bad family":        "\r\n\r\n\x00\r\nQUIT\n\x21\x99\x00\x00",
 	"v2 length too big":    "\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",
+	"v2 UDP over IPv4":     "\r\n\r\n\x00\r\nQUIT\n\x21\x12\x00\x0c" + "\xc6\x33\x64\x01\xc0\x00\x02\x01\x03\xe8\x1b\x9e",
+}
+
+// brokenProxyWhy is what the "handshake failed" line of each broken
+// header says in proxy_header. Those of a header that did start with a
+// PROXY signature said it did not (fuzz audit).
+var brokenProxyWhy = map[string]string{
+	"no header":            "did not start with a PROXY protocol header",
+	"v1 garbage":           "proxyproto",
+	"v1 without CRLF":      "no line end in 107 bytes",
+	"v1 ended by LF alone": "ends in LF without CR",
+	"v2 bad family":        "proxyproto",
+	"v2 length too big":    "longer than 4096 bytes",
+	"v2 UDP over IPv4":     "datagram (UDP)",
 }
 
 func TestProxyProtocolRejectsMissingOrBrokenHeader(t *testing.T) {
-	srv := startServer(t, WithProxyProtocol(true))
+	core, logs := observer.New(zap.InfoLevel)
+	srv := startServer(t, WithProxyProtocol(true), WithLogger(zap.New(core)))
+	require.Len(t, brokenProxyWhy, len(brokenProxyHeaders))
 	for name, wire := range brokenProxyHeaders {
 		t.Run(name, func(t *testing.T) {
 			c := srv.dial(t)
 			c.Send(wire)
 			c.ExpectClosed(closeLine(protocol.ReasonProtocolError)) // nothing before the header
+			f := takeRefusalLine(t, logs)
+			assert.Contains(t, f["proxy_header"], brokenProxyWhy[name], "%v", f)
 		})
 	}
 }

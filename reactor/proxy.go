@@ -25,10 +25,17 @@ const (
 	proxyV2MaxLen = 4096
 )
 
-var (
-	proxyV1Sig = []byte("PROXY ")
+var proxyV1Sig = []byte("PROXY ")
 
-	errNotProxy = errors.New("reactor: connection did not start with a PROXY protocol header")
+// Why a header was refused, as its "handshake failed" line says: each of
+// the last four said errNotProxy of a header that did start with a PROXY
+// signature, which sent an operator after the wrong fault (fuzz audit).
+var (
+	errNotProxy       = errors.New("reactor: connection did not start with a PROXY protocol header")
+	errProxyV2TooLong = errors.New("reactor: PROXY v2 header longer than 4096 bytes after its 16-byte start")
+	errProxyV1TooLong = errors.New("reactor: PROXY v1 header with no line end in 107 bytes, its longest")
+	errProxyV1NoCR    = errors.New("reactor: PROXY v1 header line ends in LF without CR")
+	errProxyDatagram  = errors.New("reactor: PROXY v2 header of a datagram (UDP) connection: cliser serves TCP")
 )
 
 // proxyHeaderLen reports how long the PROXY header at the start of buf is:
@@ -42,7 +49,7 @@ func proxyHeaderLen(buf []byte) (int, error) {
 		}
 		total := proxyV2Fixed + int(binary.BigEndian.Uint16(buf[14:16]))
 		if total > proxyV2Fixed+proxyV2MaxLen {
-			return 0, errNotProxy
+			return 0, errProxyV2TooLong
 		}
 		if len(buf) < total {
 			return 0, nil
@@ -55,12 +62,12 @@ func proxyHeaderLen(buf []byte) (int, error) {
 		window := buf[:min(len(buf), proxyV1Max)]
 		if i := bytes.IndexByte(window, '\n'); i >= 0 {
 			if i == 0 || window[i-1] != '\r' {
-				return 0, errNotProxy
+				return 0, errProxyV1NoCR
 			}
 			return i + 1, nil
 		}
 		if len(buf) >= proxyV1Max {
-			return 0, errNotProxy
+			return 0, errProxyV1TooLong
 		}
 		return 0, nil
 	}
@@ -91,7 +98,10 @@ var proxyV2Unspec = append(bytes.Clone(proxyproto.SIGV2), 0x21, 0x00)
 // the socket's address stands. proxy-protocol.txt has a receiver accept
 // UNSPEC and ignore what follows; go-proxyproto refuses a PROXY UNSPEC,
 // so it is taken here, before the library sees it, like v1's UNKNOWN,
-// whose rest is ignored too.
+// whose rest is ignored too. A PROXY of family UNIX (stream) is a
+// frontend on a UNIX socket (HAProxy's bind unix@): its client has no IP
+// address, so the socket's stands too, and its TLVs are read as any
+// other's (a certificate behind TLS there counts).
 func parseProxyHeader(hdr []byte) (proxied, error) {
 	if bytes.HasPrefix(hdr, proxyV2Unspec) {
 		return proxied{}, nil
@@ -103,11 +113,16 @@ func parseProxyHeader(hdr []byte) (proxied, error) {
 	if h.Command.IsLocal() {
 		return proxied{}, nil
 	}
+	var p proxied
 	src, _, isTCP := h.TCPAddrs()
-	if !isTCP {
+	switch {
+	case isTCP:
+		p = proxied{ip: src.IP, port: uint16(src.Port), ok: true}
+	case h.TransportProtocol.IsDatagram():
+		return proxied{}, errProxyDatagram
+	case !h.TransportProtocol.IsUnix():
 		return proxied{}, errNotProxy
 	}
-	p := proxied{ip: src.IP, port: uint16(src.Port), ok: true}
 	tlvs, err := h.TLVs()
 	if err != nil {
 		return proxied{}, err
