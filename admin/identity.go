@@ -265,7 +265,11 @@ func storeError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, identity.ErrNotReady):
-		return ErrDraining
+		// A 503 as a command's while the server starts or drains, but in
+		// words of its own: "not accepting clients" read as odd for a
+		// credential (durability audit).
+		return &requestError{msg: "credentials and bans take no writes while the server is starting or stopping; try again once it is ready",
+			base: ErrDraining}
 	}
 	// A store that cannot write (a full disk, NATS away) is a passing
 	// state of the server, not a fault of the request: 503, try again.
