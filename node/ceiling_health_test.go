@@ -14,6 +14,7 @@ import (
 	"github.com/cliser/cliser/node/nodetest"
 	"github.com/cliser/cliser/protocol"
 	"github.com/cliser/cliser/reactor"
+	"github.com/cliser/cliser/registry"
 )
 
 // While the connection ceiling refuses every new client with "190 server
@@ -89,4 +90,32 @@ func TestReadyzNotesASmallFullConnectionCeiling(t *testing.T) {
 	var body map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	assert.Contains(t, body["connections"], "190 server full", "readyz: %v", body)
+}
+
+// A registry full for --max-clients refuses registrations with "190
+// server full" as the ceiling refuses connections, and said so in a
+// counter and a warning a minute alone: /readyz, /v1/health and cliser
+// status said "ready" and nothing more (scale audit). Now a "clients"
+// note says since when, and the server stays ready.
+func TestReadyzNotesAFullRegistry(t *testing.T) {
+	n := nodetest.Start(t, node.WithRegistryOptions(registry.WithMaxClients(2)))
+	base := "http://" + n.AdminAddr()
+	code, body := testkit.HTTPGet(t, base+"/readyz")
+	require.Equal(t, http.StatusOK, code)
+	require.NotContains(t, body, `"clients"`, "no note before a refusal")
+
+	testkit.Dial(t, n.Addr()).Register(nodetest.Password, "full-1")
+	testkit.Dial(t, n.Addr()).Register(nodetest.Password, "full-2")
+	c := testkit.Dial(t, n.Addr())
+	c.Send("110 " + nodetest.Password + "\n120 full-3\n")
+	c.ExpectClosed("110 password", "120 id", "190 "+protocol.ReasonServerFull.String())
+
+	code, body = testkit.HTTPGet(t, base+"/readyz")
+	assert.Equal(t, http.StatusOK, code, "a full registry still serves its clients")
+	var notes map[string]string
+	require.NoError(t, json.Unmarshal([]byte(body), &notes))
+	assert.Contains(t, notes["clients"], "registry is full (--max-clients)", "readyz: %v", notes)
+	code, body = testkit.HTTPGet(t, base+"/v1/health")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "190 server full", "the health's notes carry it too")
 }

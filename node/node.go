@@ -234,7 +234,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.adminSrv, err = n.startAdmin(dir, append(adminExtra,
 		admin.WithIdentity(ids.Service), admin.WithReadyCheck(ids.ReadyErr), admin.WithLive(n.srv.Alive),
-		admin.WithHealthNote("connections", n.srv.CeilingErr))...)
+		admin.WithHealthNote("connections", n.srv.CeilingErr), admin.WithHealthNote("clients", n.srv.RegistryFullErr))...)
 	if err != nil {
 		return err
 	}

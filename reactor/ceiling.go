@@ -71,9 +71,11 @@ func (srv *Server) CeilingErr() error {
 	if !c.full.Load() {
 		return nil
 	}
-	return fmt.Errorf("connections: the connection ceiling (%d, --max-connections) is reached since %s: "+
-		"new connections get `190 server full` until some close",
-		srv.opts.maxConns, time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339))
+	// "Until some close" read false once a few had: the filling lasts
+	// until a tenth is free (scale audit).
+	return fmt.Errorf("connections: the connection ceiling (%d, --max-connections) was reached at %s: "+
+		"new connections get `190 server full` at the ceiling until a tenth of it (one at least) is free again; %d open now",
+		srv.opts.maxConns, time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339), srv.conns.Load())
 }
 
 // roomAgain is how many connections of a ceiling must be free again for

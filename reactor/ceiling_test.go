@@ -32,10 +32,11 @@ func TestSmallCeilingStaysFullUntilAConnectionIsFree(t *testing.T) {
 
 	err := srv.CeilingErr()
 	require.Error(t, err, "still full: both connections are open")
-	m := regexp.MustCompile(`is reached since (\S+Z):`).FindStringSubmatch(err.Error())
+	m := regexp.MustCompile(`was reached at (\S+Z):`).FindStringSubmatch(err.Error())
 	require.Len(t, m, 2, err.Error())
 	since, perr := time.Parse(time.RFC3339, m[1])
 	require.NoError(t, perr)
+	assert.Contains(t, err.Error(), "until a tenth of it (one at least) is free again; 2 open now")
 	assert.False(t, since.Before(before), "since the refusal (%s), not the epoch", since)
 	assert.False(t, since.After(time.Now()), "since the refusal, not later")
 	assert.Zero(t, logs.FilterMessageSnippet("connection ceiling has room again").Len())

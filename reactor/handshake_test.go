@@ -289,9 +289,14 @@ func TestServerFull(t *testing.T) {
 		srv := startServerWithRegistry(t, newRegistryMax(2), WithLogger(zap.New(core)))
 		srv.dial(t).Handshake(testPassword, "full-1")
 		srv.dial(t).Handshake(testPassword, "full-2")
+		require.NoError(t, srv.RegistryFullErr(), "full, but no one refused yet")
 		c := srv.dial(t)
 		c.Send("110 " + testPassword + "\n120 full-3\n")
 		c.ExpectClosed("110 password", "120 id", closeLine(protocol.ReasonServerFull))
+		// The note of /readyz and /v1/health: it said "ready" alone (scale audit).
+		note := srv.RegistryFullErr()
+		require.Error(t, note)
+		assert.Contains(t, note.Error(), "clients: the registry is full (--max-clients): registrations get `190 server full` since ")
 		// Said once a minute at warn, so a fleet turned away is in the log
 		// however quiet it is kept.
 		for range 2 {

@@ -28,9 +28,12 @@ func (srv *Server) register(s *session, cid string) {
 	if err != nil {
 		if !errors.Is(err, registry.ErrFull) {
 			srv.log.Error("register failed", zap.String("cid", cid), zap.Error(err))
-		} else if srv.fullLog.Open(registryFullLogQuiet) {
-			srv.log.Warn("registry full: registrations get `190 server full` until clients leave "+
-				"(--max-clients; a node holds at most 65,535: add a node)", zap.String("cid", cid))
+		} else {
+			srv.full.refused(time.Now().UnixNano())
+			if srv.fullLog.Open(registryFullLogQuiet) {
+				srv.log.Warn("registry full: registrations get `190 server full` until clients leave "+
+					"(--max-clients; a node holds at most 65,535: add a node)", zap.String("cid", cid))
+			}
 		}
 		s.failWithID(protocol.ReasonServerFull, cid, "")
 		return

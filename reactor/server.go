@@ -48,6 +48,7 @@ type Server struct {
 	untold  atomic.Int64
 	ceiling ceiling      // says when conns reaches --max-connections (ceiling.go)
 	fullLog loggate.Gate // spaces the registry-full warnings (register.go)
+	full    fullRegistry // the registry's refusals, for its note (fullregistry.go)
 	// ordersOut counts the 130 orders out and not yet acked, nor closed
 	// unacked; none out releases every loop's held closes (held.go).
 	ordersOut atomic.Int64
