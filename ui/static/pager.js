@@ -49,7 +49,10 @@ export function pager(fetch, show, none, clear) {
     info.textContent = n ? 'page ' + (at + 1) + ' · ' + n + ' shown' + (total ? ' · ' + total : '') : none;
   };
   prev.addEventListener('click', () => { if (at > 0) { at--; load(); } });
-  next.addEventListener('click', () => { if (more) { at++; load(); } });
+  // Only to a page whose cursor is known: a second click while the next
+  // page loads asked for it with none, and page 1 was shown as "page 3"
+  // (dashboard audit: a double-click on Next).
+  next.addEventListener('click', () => { if (more && cursors[at + 1] !== undefined) { at++; load(); } });
   return {
     info,
     buttons: [prev, next],
