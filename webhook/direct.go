@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -34,6 +35,16 @@ type direct struct {
 	out    net.Buffers // the request's head and body (in outs), for one writev
 	outs   [2][]byte
 	reused bool // conn has answered a request before
+	// dialed and used: when conn was made and last carried a request. An
+	// old or long idle one is dialed anew, so that a moved DNS name is
+	// followed (reuse).
+	dialed, used time.Time
+	// raw is conn's socket (under TLS too), peeked at by pending through
+	// peekFn (peek, bound once: a method value made per call allocates).
+	raw     syscall.RawConn
+	peekFn  func(uintptr) bool
+	peekBuf [1]byte
+	peeked  bool
 	// done is the Done of the ctx the connection was dialed for: its end
 	// stops a try under way (stopCtx undoes that on close). The
 	// deliverer's tries all come with one ctx, so it is watched once a
@@ -58,6 +69,7 @@ func newDirect(u *url.URL, timeout time.Duration) *direct {
 	}
 	c := &direct{addr: hostPort(u), timeout: timeout, req: req,
 		dialer: net.Dialer{KeepAlive: 30 * time.Second}}
+	c.peekFn = c.peek
 	if u.Scheme == "https" {
 		// The system's roots, as the Transport's default; HTTP/1.1 only.
 		c.tls = &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
@@ -82,6 +94,19 @@ func newDirect(u *url.URL, timeout time.Duration) *direct {
 // Transport's bound is on the headers alone): a receiver can not make
 // cliser hold more; beyond it the try fails and the connection closes.
 const maxAnswer = 1<<20 + 64<<10
+
+// A kept connection is dialed anew past connIdle unused (the Transport's
+// IdleConnTimeout) or connAge old: a receiver's DNS name that moved was
+// never followed while the old address answered (webhook audit).
+const (
+	connIdle = 90 * time.Second
+	connAge  = 5 * time.Minute
+)
+
+// bodyWait bounds the read of an answer's body once its status is in: a
+// 2xx whose body trickled held every batch for the whole timeout, without
+// a word (webhook audit). The status counts; the connection closes.
+const bodyWait = time.Second
 
 func hostPort(u *url.URL) string {
 	port := u.Port()
@@ -116,15 +141,17 @@ func closedIdle(err error) bool {
 }
 
 func (c *direct) try(ctx context.Context, id string, ts, sig, body []byte) (int, http.Header, error) {
-	deadline := time.Now().Add(c.timeout)
-	if c.conn != nil && c.done != ctx.Done() {
-		c.close() // watched for another ctx
+	now := time.Now()
+	deadline := now.Add(c.timeout)
+	if c.conn != nil && (c.done != ctx.Done() || !c.reusable(now)) {
+		c.close() // watched for another ctx, or not to be reused
 	}
 	if c.conn == nil {
 		if err := c.dial(ctx, deadline); err != nil {
 			return 0, nil, err
 		}
 	}
+	c.used = now
 	_ = c.conn.SetDeadline(deadline)
 	// After the deadline is set: a ctx that ended before it (its watch
 	// may have run first) is seen here, one that ends later by the watch.
@@ -148,15 +175,20 @@ func (c *direct) dial(ctx context.Context, deadline time.Time) error {
 	if err != nil {
 		return err
 	}
+	c.raw = nil
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	if c.tls != nil {
 		tc := tls.Client(conn, c.tls)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			_ = conn.Close()
-			return err
+			// "context deadline exceeded" alone named neither (webhook audit).
+			return fmt.Errorf("TLS handshake with %s: %w", c.addr, err)
 		}
 		conn = tc
 	}
-	c.conn, c.reused = conn, false
+	c.conn, c.reused, c.dialed = conn, false, time.Now()
 	// The end of ctx (shutdown, a lost lease) stops a try under way.
 	c.done, c.stopCtx = ctx.Done(), context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	c.lim.R = conn
@@ -189,10 +221,14 @@ func (c *direct) exchange(id string, ts, sig, body []byte) (status int, h http.H
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(c.br, c.req) // 1xx: informational
 	}
+	if err != nil && c.lim.N == 0 {
+		err = fmt.Errorf("the answer passed %d bytes before its headers ended: %w", maxAnswer, err)
+	}
 	if err != nil {
 		return 0, nil, false, err
 	}
 	// Read a little of the answer so the connection can be reused.
+	_ = c.conn.SetReadDeadline(time.Now().Add(bodyWait))
 	n, err := c.discard(resp.Body, 64<<10)
 	_ = resp.Body.Close()
 	keep = err == nil && n < 64<<10 && !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
@@ -218,6 +254,38 @@ func (c *direct) discard(r io.Reader, limit int64) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// reusable reports whether the kept connection may carry the next
+// request at now: not too old nor idle too long (connAge, connIdle), and
+// with nothing from the receiver since its last answer. A second answer
+// to one request was read as the answer to the next, and a batch the
+// receiver refused counted acknowledged (webhook audit); the Transport
+// drops a connection with such an "unsolicited response" too. What the
+// kernel holds is peeked at with MSG_DONTWAIT (pending): a read with a
+// deadline allocates its timeout's error (TestSendAllocationBudget), and
+// one whose deadline has passed makes no read call at all.
+func (c *direct) reusable(now time.Time) bool {
+	return now.Sub(c.used) <= connIdle && now.Sub(c.dialed) <= connAge && c.br.Buffered() == 0 && !c.pending()
+}
+
+// pending reports whether the kernel holds bytes of the receiver's, or
+// its close, on the kept connection.
+func (c *direct) pending() bool {
+	if c.raw == nil {
+		return false
+	}
+	c.peeked = false
+	_ = c.raw.Read(c.peekFn)
+	return c.peeked
+}
+
+// peek is the raw read of pending, on the connection's socket: a byte or
+// the end (n 0) is there; EAGAIN, nothing yet. It never waits.
+func (c *direct) peek(fd uintptr) bool {
+	_, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	c.peeked = err == nil
+	return true
 }
 
 func (c *direct) close() {

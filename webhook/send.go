@@ -110,8 +110,11 @@ func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http
 		}
 		return 0, nil, err
 	}
-	// Read a little of the answer so the connection can be reused.
+	// Read a little of the answer so the connection can be reused, for
+	// bodyWait at most (a close ends a read under way).
+	stop := time.AfterFunc(bodyWait, func() { _ = resp.Body.Close() })
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	stop.Stop()
 	_ = resp.Body.Close()
 	return resp.StatusCode, resp.Header, nil
 }
@@ -128,6 +131,8 @@ func classify(status int, err error) string {
 		return Result3xx
 	case status >= 400 && status < 500:
 		return Result4xx
+	case status < 200:
+		return ResultError // 101 Switching Protocols: no answer to a POST (it was counted http_5xx)
 	default:
 		return Result5xx
 	}
