@@ -466,6 +466,15 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		_, err := New(u, l, sg, nil)
 		require.ErrorIs(t, err, ErrBadURL, u)
 	}
+	// Which rule failed is said: one text for all (webhook audit).
+	for u, hint := range map[string]string{
+		"ftp://x/":            `the scheme is "ftp"`,
+		"http:///nohost":      "it has no host name",
+		"http://h:65536/hook": "port 65536 is out of range",
+	} {
+		_, err := New(u, l, sg, nil)
+		assert.ErrorContains(t, err, hint, u)
+	}
 	// What url.Parse found is said, never the URL (it may hold a token).
 	for u, hint := range map[string]string{
 		"http://[fe80::1%eth0]:9/h":    "an IPv6 zone as [fe80::1%25eth0]",

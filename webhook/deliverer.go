@@ -169,13 +169,18 @@ func parseURL(rawURL string) (*url.URL, error) {
 	if err != nil {
 		return nil, badURL(err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return nil, ErrBadURL
+	// Each says which rule failed: one text for all said nothing of
+	// which (webhook audit).
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%w: the scheme is %q", ErrBadURL, u.Scheme)
+	case u.Hostname() == "":
+		return nil, fmt.Errorf("%w: it has no host name", ErrBadURL)
 	}
 	if p := u.Port(); p != "" {
 		// url.Parse lets only digits through.
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, ErrBadURL
+			return nil, fmt.Errorf("%w: port %s is out of range", ErrBadURL, p)
 		}
 	}
 	return u, nil
