@@ -270,12 +270,15 @@ func (c *direct) reusable(now time.Time) bool {
 }
 
 // pending reports whether the kernel holds bytes of the receiver's, or
-// its close, on the kept connection.
+// its close, on the kept connection. The read deadline goes first: one
+// passed since the last answer (a batch more than a second later) makes
+// the raw read return without a look.
 func (c *direct) pending() bool {
 	if c.raw == nil {
 		return false
 	}
 	c.peeked = false
+	_ = c.conn.SetReadDeadline(time.Time{})
 	_ = c.raw.Read(c.peekFn)
 	return c.peeked
 }
