@@ -53,6 +53,7 @@ type Deliverer struct {
 	delivering atomic.Bool
 	disabled   atomic.Bool
 	cursorBad  loggate.Episode // the stored cursor's faults; the delivering goroutine's
+	unaskedLog loggate.Gate    // spaces unasked's warnings
 	health     health
 	stopped    context.Context // Run's; ended: stopping, not a lost lease
 

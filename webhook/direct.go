@@ -44,7 +44,10 @@ type direct struct {
 	raw     syscall.RawConn
 	peekFn  func(uintptr) bool
 	peekBuf [1]byte
-	peeked  bool
+	peeked  int // peek's finding
+	// unasked counts kept connections dropped for bytes no request asked
+	// for; the deliverer logs and counts them (Deliverer.post).
+	unasked int
 	// done is the Done of the ctx the connection was dialed for: its end
 	// stops a try under way (stopCtx undoes that on close). The
 	// deliverer's tries all come with one ctx, so it is watched once a
@@ -266,28 +269,53 @@ func (c *direct) discard(r io.Reader, limit int64) (int64, error) {
 // deadline allocates its timeout's error (TestSendAllocationBudget), and
 // one whose deadline has passed makes no read call at all.
 func (c *direct) reusable(now time.Time) bool {
-	return now.Sub(c.used) <= connIdle && now.Sub(c.dialed) <= connAge && c.br.Buffered() == 0 && !c.pending()
-}
-
-// pending reports whether the kernel holds bytes of the receiver's, or
-// its close, on the kept connection. The read deadline goes first: one
-// passed since the last answer (a batch more than a second later) makes
-// the raw read return without a look.
-func (c *direct) pending() bool {
-	if c.raw == nil {
+	if now.Sub(c.used) > connIdle || now.Sub(c.dialed) > connAge {
 		return false
 	}
-	c.peeked = false
+	switch c.pending() {
+	case peekData:
+		c.unasked++
+		return false
+	case peekEnd:
+		return false // closed by the receiver while idle
+	}
+	return true
+}
+
+// What pending found on the kept connection.
+const (
+	peekNone = iota // nothing: it can carry the next request
+	peekData        // bytes no request asked for
+	peekEnd         // the receiver's close
+)
+
+// pending says what the kept connection holds, buffered or in the
+// kernel. The read deadline goes first: one passed since the last answer
+// (a batch more than a second later) makes the raw read return without
+// a look.
+func (c *direct) pending() int {
+	if c.br.Buffered() > 0 {
+		return peekData
+	}
+	if c.raw == nil {
+		return peekNone
+	}
+	c.peeked = peekNone
 	_ = c.conn.SetReadDeadline(time.Time{})
 	_ = c.raw.Read(c.peekFn)
 	return c.peeked
 }
 
-// peek is the raw read of pending, on the connection's socket: a byte or
-// the end (n 0) is there; EAGAIN, nothing yet. It never waits.
+// peek is the raw read of pending, on the connection's socket: a byte,
+// or the end (n 0); EAGAIN, nothing yet. It never waits.
 func (c *direct) peek(fd uintptr) bool {
-	_, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	c.peeked = err == nil
+	n, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case err == nil && n > 0:
+		c.peeked = peekData
+	case err == nil:
+		c.peeked = peekEnd
+	}
 	return true
 }
 

@@ -148,6 +148,7 @@ func secondAnswerIsDropped(t *testing.T, twice string, next time.Duration) {
 	assert.Equal(t, ids[1], ids[2], "the batch answered 500 went again: %v", ids)
 	assert.Equal(t, 2, conns, "a new connection after the second answer")
 	assert.EqualValues(t, 1, metricValue(t, r.d, MetricRequests, Result5xx))
+	assert.EqualValues(t, 1, metricValue(t, r.d, MetricUnasked, ""), "the drop is counted (cluster audit)")
 }
 
 // A 2xx whose body trickles acknowledges once its status is in: the read

@@ -16,6 +16,7 @@ const (
 	MetricDelivering = "cliser_webhook_delivering"
 	MetricCursorErrs = "cliser_webhook_cursor_errors_total"
 	MetricCursorLost = "cliser_webhook_cursor_lost_total"
+	MetricUnasked    = "cliser_webhook_unasked_answers_total"
 )
 
 // Result labels of MetricRequests.
@@ -37,6 +38,7 @@ type metrics struct {
 	disabled   prometheus.Gauge
 	delivering prometheus.Collector
 	cursorErrs prometheus.Counter
+	unasked    prometheus.Counter
 	lag        prometheus.Collector
 }
 
@@ -51,6 +53,7 @@ func newMetrics(lag, delivering func() float64) *metrics {
 		disabled:   prom.Gauge(MetricDisabled, "1 when the receiver answered 410 Gone and the webhook is off until restart."),
 		delivering: prom.GaugeFunc(MetricDelivering, "1 on the node that delivers the webhook (in a cluster, the lease holder).", delivering),
 		cursorErrs: prom.Counter(MetricCursorErrs, "Failed reads or writes of the webhook's stored cursor."),
+		unasked:    prom.Counter(MetricUnasked, "Connections to the webhook's receiver dropped for an answer no request asked for (a second answer to one request)."),
 		lag:        prom.GaugeFunc(MetricLag, "Events in the log not yet acknowledged by the webhook's receiver, also after a 410 (0 on a node that does not deliver).", lag),
 	}
 	m.requestOK = m.requests.WithLabelValues(ResultOK)
@@ -74,5 +77,5 @@ func (m *metrics) request(result string) prometheus.Counter {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.dropped, m.delivered, m.disabled, m.delivering, m.cursorErrs, m.lag}
+	return []prometheus.Collector{m.requests, m.dropped, m.delivered, m.disabled, m.delivering, m.cursorErrs, m.unasked, m.lag}
 }

@@ -87,7 +87,12 @@ func (d *Deliverer) post(ctx context.Context, id string, body []byte) (int, http
 	sig := d.macs.sign(id, unix, body)
 	d.tsBuf = strconv.AppendInt(d.tsBuf[:0], unix, 10)
 	if d.direct != nil {
-		return d.direct.do(ctx, id, d.tsBuf, sig, body)
+		before := d.direct.unasked
+		status, h, err := d.direct.do(ctx, id, d.tsBuf, sig, body)
+		if n := d.direct.unasked - before; n > 0 {
+			d.unasked(n)
+		}
+		return status, h, err
 	}
 	req, err := http.NewRequestWithContext(d.bodies.traced(ctx), http.MethodPost, d.url, bytes.NewReader(body))
 	if err != nil {
@@ -182,4 +187,22 @@ func shownURL(u *url.URL) string {
 		return "//" + u.Host + u.Path
 	}
 	return u.Scheme + "://" + u.Host + u.Path
+}
+
+// unaskedLogQuiet spaces the warnings of unasked-for answers: a receiver
+// that answers every request twice would give one a batch.
+const unaskedLogQuiet = time.Minute
+
+// unasked counts and says n connections dropped for bytes the receiver
+// sent that no request asked for (direct.reusable): dropped without a
+// word, a receiver that answers twice went unseen (cluster audit). Such
+// an answer that came after the next request was written is read as
+// that request's: HTTP/1.1 carries no request id (docs/events.md).
+func (d *Deliverer) unasked(n int) {
+	d.m.unasked.Add(float64(n))
+	if d.unaskedLog.Open(unaskedLogQuiet) {
+		d.zl.Warn("webhook: the receiver sent an answer no request asked for (a second answer to one request?); "+
+			"the connection is dropped and the next request goes on a new one. An answer that comes after the next "+
+			"request is written is taken as that request's: fix the receiver", zap.Int("dropped", n))
+	}
 }
