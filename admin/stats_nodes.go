@@ -37,6 +37,10 @@ type NodeStats struct {
 	Series []StatsPoint `json:"series,omitempty"`
 	// Error says why the node's own figures are missing.
 	Error string `json:"error,omitempty"`
+	// Notes are the node's own /v1/health notes (a full registry or
+	// connection ceiling, a webhook that fails): asked of one node,
+	// cliser status showed that node's alone (cluster audit).
+	Notes map[string]string `json:"notes,omitempty"`
 }
 
 // Nodes is where GET /v1/stats finds every node's figures (cluster mode,
@@ -69,7 +73,7 @@ func (a *API) serveNodeStats() {
 func (a *API) ownNodeStats() NodeStats {
 	s := a.stats.snapshot(time.Now())
 	return NodeStats{Node: a.reg.Node(), State: NodeUp, StatsFigures: s.StatsFigures,
-		Series: thinned(s.Series, a.stats.every, nodeSeriesStep)}
+		Series: thinned(s.Series, a.stats.every, nodeSeriesStep), Notes: a.Health().Notes}
 }
 
 // nodeSeriesStep is the spacing of a node's series in the nodes list.

@@ -389,6 +389,11 @@ func dataDirError(dir string, err error) error {
 		return err
 	}
 	uid := os.Geteuid()
+	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
+		// A chown of a dir that is not there fails too (cluster audit).
+		return fmt.Errorf("%w: cliser runs as uid %d, which may not make it: make it for that user "+
+			"(mkdir -p %s && chown %d %s; mode 0700), or give --data-dir a dir it may make", err, uid, dir, uid, dir)
+	}
 	return fmt.Errorf("%w: cliser runs as uid %d, which may not use it: give that user the data dir and its files "+
 		"(chown -R %d %s; the dir 0700, its files 0600), or run cliser as their owner", err, uid, uid, dir)
 }

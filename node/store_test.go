@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -53,4 +54,14 @@ func TestDataDirErrorSaysAReadOnlyMountWhatToDo(t *testing.T) {
 	assert.ErrorIs(t, err, syscall.EROFS)
 	assert.Contains(t, err.Error(), "data dir /srv/cliser: open /srv/cliser/registry.log: read-only file system")
 	assert.Contains(t, err.Error(), "remount it read-write, or give --data-dir a directory on a writable one")
+}
+
+// A data dir cliser's user may not make was told to chown the dir that
+// is not there, a command that fails too (cluster audit): it is told to
+// make it for that user.
+func TestDataDirErrorOfADirItMayNotMakeSaysMakeIt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not-there")
+	err := dataDirError(dir, &os.PathError{Op: "mkdir", Path: dir, Err: syscall.EACCES})
+	assert.Contains(t, err.Error(), fmt.Sprintf("mkdir -p %s && chown %d %s", dir, os.Geteuid(), dir))
+	assert.NotContains(t, err.Error(), "chown -R")
 }

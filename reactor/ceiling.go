@@ -37,7 +37,7 @@ func (h *handler) refuseFull() ([]byte, gnet.Action) {
 	}
 	if c.full.CompareAndSwap(false, true) && c.gate.Open(ceilingLogQuiet) {
 		c.logged.Store(true)
-		h.log.Warn("connection ceiling reached: new connections get `190 server full` until some close "+
+		h.log.Warn("connection ceiling reached: new connections get `190 server full` until a tenth of it is free again "+
 			"(--max-connections; by default the open-files limit less a reserve: raise ulimit -n / LimitNOFILE=)",
 			zap.Int("max_connections", h.opts.maxConns))
 	}

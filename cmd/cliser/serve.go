@@ -66,6 +66,9 @@ type serveConfig struct {
 	gcHold           time.Duration // gc_hold.go
 }
 
+// maxNodeID bounds --node-id: a host name is at most 253 bytes.
+const maxNodeID = 253
+
 func newServeCmd() *cobra.Command {
 	cfg := &serveConfig{}
 	cmd := &cobra.Command{
@@ -233,6 +236,10 @@ func (cfg *serveConfig) validateStorage() error {
 		// direction marks reached operators' terminals (odd-input audit).
 		return configErrorf("--node-id %q holds a control or invisible character, or bytes that are no UTF-8: give a plain name (the default is the host name)",
 			cfg.nodeID)
+	case len(cfg.nodeID) > maxNodeID:
+		// Past ~3.9 KB NATS refused its subjects, told as a --cluster
+		// fault, and a long one widened every status table (cluster audit).
+		return configErrorf("--node-id is %d bytes: at most %d", len(cfg.nodeID), maxNodeID)
 	case cfg.clusterReplicas < 1 || cfg.clusterReplicas > 5:
 		return configErrorf("--cluster-replicas must be 1..5, got %d", cfg.clusterReplicas)
 	case cfg.clusterHeartbeat < time.Second:

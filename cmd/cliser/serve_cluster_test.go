@@ -144,6 +144,31 @@ func TestCLIStatusClusterPerNode(t *testing.T) {
 	stopAll(t, []*testkit.Served{alpha, beta})
 }
 
+// Each node's /v1/health notes travel with its figures: asked of alpha,
+// cliser status said nothing of beta's full registry, which only beta's
+// own /v1/health told (cluster audit).
+func TestCLIStatusClusterShowsEveryNodesNotes(t *testing.T) {
+	cliEnv(t)
+	ns := testkit.NATS(t)
+	env := []string{"CLISER_PASSWORD=st-secret", "CLISER_CLUSTER=" + ns.ClientURL()}
+	alpha := serveNode(t, env, "alpha")
+	beta := serveNode(t, env, "beta", "--max-clients", "1")
+	opsConnect(t, beta.Addr, "st-secret", "st-b1")
+	c := testkit.Dial(t, beta.Addr)
+	c.Send("110 st-secret\n120 st-b2\n")
+	c.ExpectClosed("110 password", "120 id", "190 server full")
+
+	note := regexp.MustCompile(`(?m)^beta note: clients: the registry is full \(--max-clients\)`)
+	var out string
+	require.Eventually(t, func() bool {
+		var err error
+		out, _, err = runCLI(t, "status", "--admin", "http://"+alpha.AdminAddr)
+		return err == nil && note.MatchString(out)
+	}, statsWait, 100*time.Millisecond, "status through alpha: %s", out)
+	assert.NotRegexp(t, `(?m)^alpha note:`, out, "alpha has none")
+	stopAll(t, []*testkit.Served{alpha, beta})
+}
+
 // Three serve processes on one embedded nats-server: GET /v1/stats on any
 // of them lists every node with its own connected count; a node that
 // stops shows as down, still holding its (now disconnected) records; with

@@ -99,10 +99,14 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	// Why a node is unreachable was in -o json alone (cluster audit).
+	// Why a node is unreachable was in -o json alone (cluster audit), and
+	// so were the other nodes' notes.
 	for _, n := range st.Nodes {
 		if n.Error != "" {
 			fmt.Fprintf(w, "%s %s: %s\n", printable(n.Node), printable(n.State), printable(n.Error))
+		}
+		for _, k := range slices.Sorted(maps.Keys(n.Notes)) {
+			fmt.Fprintf(w, "%s note: %s\n", printable(n.Node), printable(n.Notes[k])) // "clients: …": each names its part
 		}
 	}
 	return nil

@@ -75,6 +75,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			// Every event names the node: its escapes reached terminals (odd-input audit).
 			{args: []string{"serve", "--node-id", "n\x1b]0;x\a\u202e"}, hint: `--node-id "n\x1b]0;x\a\u202e" holds a control or invisible character`},
 			{args: []string{"serve", "--node-id", "n\xff"}, hint: `--node-id "n\xff" holds a control or invisible character, or bytes that are no UTF-8`},
+			// Past ~3.9 KB NATS refused it, told as a --cluster fault (cluster audit).
+			{args: []string{"serve", "--cluster", "nats://127.0.0.1:1", "--node-id", strings.Repeat("n", 254)}, hint: "--node-id is 254 bytes: at most 253"},
 			{args: []string{"serve", "--webhook-secret-file", "/nonexistent"}, hint: "it needs --webhook-url"},
 			{args: []string{"serve", "--listen", "nonsense"}, hint: `--listen "nonsense" is not an address`},
 			{args: []string{"serve", "--listen", "7070"}, hint: "e.g. 127.0.0.1:7070 or :7070"},
