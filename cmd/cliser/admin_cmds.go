@@ -241,9 +241,10 @@ func printable(s string) string {
 	return s
 }
 
-// fieldValue is v as the value of a key=value line: quoted as printable
-// quotes, and also when it holds a space, '=' or '"', so that a free-text
-// --node-id cannot read as more fields of the line ("n1 cid=x").
+// fieldValue is v as the value of a key=value line or a table's column:
+// quoted as printable quotes, and also when it holds a space, '=' or '"',
+// so that a free-text --node-id cannot read as more fields of the line
+// ("n1 cid=x") or more columns.
 func fieldValue(v string) string {
 	if strings.ContainsAny(v, " =\"") {
 		return strconv.Quote(v)

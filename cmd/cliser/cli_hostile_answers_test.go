@@ -88,3 +88,16 @@ func TestEventsTailQuotesANodeIDThatReadsAsMoreFields(t *testing.T) {
 	require.NoError(t, printEvent(&out, ev, false))
 	assert.True(t, strings.HasSuffix(out.String(), " node=n1\n"), "a plain node stays unquoted: %s", out.String())
 }
+
+// So do the clients table's NODE column and the status's nodes table:
+// "sp ace" read as two columns (cluster audit).
+func TestTablesQuoteANodeIDWithSpaces(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, writeTable(&out, []admin.ClientRecord{{CID: "c1", SID: 1, CStatus: true, Node: "sp ace"}}))
+	assert.True(t, strings.HasSuffix(strings.TrimSpace(out.String()), `"sp ace"`), out.String())
+	out.Reset()
+	st := admin.StatsResponse{Nodes: []admin.NodeStats{{Node: "sp ace", State: admin.NodeUp, Notes: map[string]string{"clients": "clients: full"}}}}
+	require.NoError(t, writeStatus(&out, "http://127.0.0.1:1", st, healthLines{h: admin.HealthResponse{Ready: true}}))
+	assert.Regexp(t, `(?m)^"sp ace"\s+up\s`, out.String())
+	assert.Contains(t, out.String(), `"sp ace" note: clients: full`)
+}

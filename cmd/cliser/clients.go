@@ -308,7 +308,7 @@ func writeTable(w io.Writer, recs []admin.ClientRecord) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", printable(r.CID), sidText(r.SID), statusWord(r.CStatus),
 			printable(addressText(r)), orDash(r.ConnectedAt), orDash(r.LastSeen), orDash(r.DisconnectedAt), orDash(&r.Reason))
 		if withNode {
-			fmt.Fprintf(tw, "\t%s", orDash(&r.Node))
+			fmt.Fprintf(tw, "\t%s", fieldValue(r.Node)) // quoted with a space: a column of its own
 		}
 		fmt.Fprintln(tw)
 	}

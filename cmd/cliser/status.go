@@ -93,7 +93,7 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tCONNECTED\tRECORDS\tHANDSHAKES/S\tRTT\tDISCONNECTS")
 	for _, n := range st.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", printable(n.Node), printable(n.State), n.Connected, n.Records,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%s\t%s\n", fieldValue(n.Node), printable(n.State), n.Connected, n.Records,
 			n.HandshakesPerS, rttText(n.RTTP50Seconds, n.RTTP99Seconds), disconnectsText(n.Disconnects))
 	}
 	if err := tw.Flush(); err != nil {
@@ -103,10 +103,10 @@ func writeStatus(w io.Writer, base string, st admin.StatsResponse, hl healthLine
 	// so were the other nodes' notes.
 	for _, n := range st.Nodes {
 		if n.Error != "" {
-			fmt.Fprintf(w, "%s %s: %s\n", printable(n.Node), printable(n.State), printable(n.Error))
+			fmt.Fprintf(w, "%s %s: %s\n", fieldValue(n.Node), printable(n.State), printable(n.Error))
 		}
 		for _, k := range slices.Sorted(maps.Keys(n.Notes)) {
-			fmt.Fprintf(w, "%s note: %s\n", printable(n.Node), printable(n.Notes[k])) // "clients: …": each names its part
+			fmt.Fprintf(w, "%s note: %s\n", fieldValue(n.Node), printable(n.Notes[k])) // "clients: …": each names its part
 		}
 	}
 	return nil
