@@ -128,10 +128,13 @@ func noEventType(types string) error {
 func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter, asJSON bool, out, errw io.Writer) error {
 	dropped := false // a line said the stream is not up
 	up := false      // a connection of this tail was up
+	jumped := false  // it goes on from the oldest kept, past a gap
 	onState := func(connected bool, err error) {
 		var se *admin.StatusError
 		var re *admin.RetryError
 		switch {
+		case connected && dropped && up && jumped:
+			fmt.Fprintln(errw, "cliser: reconnected")
 		case connected && dropped && up:
 			fmt.Fprintln(errw, "cliser: reconnected; resuming after the last event printed")
 		case connected && dropped:
@@ -152,18 +155,30 @@ func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter
 		}
 		dropped = !connected
 		up = up || connected
+		jumped = jumped && !connected
 	}
-	print := func(ev events.Event) error { return printEvent(out, ev, asJSON) }
+	var last *uint64 // the last event printed
+	print := func(ev events.Event) error {
+		last = &ev.Seq
+		return printEvent(out, ev, asJSON)
+	}
 	for {
 		err := c.Stream(ctx, after, f, print, onState)
 		var gone *events.GoneError
 		if !errors.As(err, &gone) {
 			return explain(c, err, "")
 		}
+		// After the last event printed, not the --after given: the
+		// message named the start while events past it had been shown
+		// (event-readers audit).
 		from := uint64(0)
-		if after != nil {
+		switch {
+		case last != nil:
+			from = *last
+		case after != nil:
 			from = *after
 		}
+		jumped = true
 		if gone.Ahead {
 			fmt.Fprintf(errw, "cliser: this server's event log never gave events after %d (its newest is %d: the cursor is another log's); "+
 				"continuing after its newest\n", from, gone.Newest)

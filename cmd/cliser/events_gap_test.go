@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
+)
+
+// A tail that fell behind a log trimmed meanwhile named the --after it
+// was given, not the last event it printed, and then said it resumed
+// "after the last event printed" past the gap (event-readers audit). A
+// server on 127.0.0.1 plays the log: events 1-3, the stream's end, a 410
+// (the oldest kept is 10), then event 10.
+func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns++
+		n := conns
+		mu.Unlock()
+		switch n {
+		case 1:
+			w.Header().Set("Content-Type", "text/event-stream")
+			for seq := uint64(1); seq <= 3; seq++ {
+				b, _ := json.Marshal(events.Event{Seq: seq, Type: events.TypeConnected, CID: "g-1", Time: time.Now()})
+				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", seq, b)
+			}
+		case 2:
+			assert.Equal(t, "3", r.Header.Get("Last-Event-ID"), "resumed after the last event")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusGone)
+			_, _ = fmt.Fprint(w, `{"error": "events after 3 are no longer kept", "oldest": 10}`)
+		default:
+			w.Header().Set("Content-Type", "text/event-stream")
+			b, _ := json.Marshal(events.Event{Seq: 10, Type: events.TypeConnected, CID: "g-1", Time: time.Now()})
+			fmt.Fprintf(w, "id: 10\ndata: %s\n\n", b)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	ac, err := admin.NewClient("http://"+ln.Addr().String(), "", time.Second)
+	require.NoError(t, err)
+	c := &apiClient{Client: ac}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errw syncBuffer
+	done := make(chan error, 1)
+	zero := uint64(0) // as --after 0: the first request is the stream's
+	go func() { done <- tail(ctx, c, &zero, admin.EventsFilter{}, false, &out, &errw) }()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "10 ") }, 10*time.Second, 10*time.Millisecond, "event 10: %s / %s", out.String(), errw.String())
+	cancel()
+	<-done
+	assert.Contains(t, errw.String(), "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
+	assert.NotContains(t, errw.String(), "resuming after the last event printed", "past a gap it does not")
+}
+
+// syncBuffer is a bytes buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
