@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -36,9 +36,7 @@ func TestCLIPrintsNoControlCharacterAServerSends(t *testing.T) {
 		"GET /v1/credentials":         admin.CredentialList{Credentials: []admin.Credential{{CID: "c" + hostile, CreatedAt: at + hostile}}},
 		"GET /v1/bans":                admin.BanList{Bans: []admin.Ban{{Kind: "cid" + hostile, Value: "v" + hostile, By: "op" + hostile, At: at + hostile, Reason: hostile}}},
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		body, ok := answers[r.Method+" "+r.URL.Path]
 		switch {
@@ -49,10 +47,9 @@ func TestCLIPrintsNoControlCharacterAServerSends(t *testing.T) {
 			w.WriteHeader(http.StatusAccepted)
 		}
 		_ = json.NewEncoder(w).Encode(body)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	base := "http://" + ln.Addr().String()
+	}))
+	t.Cleanup(srv.Close)
+	base := srv.URL
 
 	for _, args := range [][]string{
 		{"clients", "list"}, {"clients", "get", "pos-1"}, {"clients", "kick", "pos-1"},
@@ -65,7 +62,7 @@ func TestCLIPrintsNoControlCharacterAServerSends(t *testing.T) {
 		assert.Contains(t, out, `\x1b[31m`, "%v shows the escape as text", args)
 	}
 
-	_, _, err = runCLI(t, "bans", "add", "cid", "pos-1", "--admin", base)
+	_, _, err := runCLI(t, "bans", "add", "cid", "pos-1", "--admin", base)
 	require.Error(t, err)
 	var line bytes.Buffer
 	printError(&line, err)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/cliser/cliser/admin"
 	"github.com/cliser/cliser/events"
+	"github.com/cliser/cliser/internal/testkit"
 )
 
 // A tail that fell behind a log trimmed meanwhile named the --after it
@@ -26,9 +27,7 @@ import (
 func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 	var mu sync.Mutex
 	conns := 0
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		conns++
 		n := conns
@@ -52,16 +51,15 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	}))
+	t.Cleanup(srv.Close)
 
-	ac, err := admin.NewClient("http://"+ln.Addr().String(), "", time.Second)
+	ac, err := admin.NewClient(srv.URL, "", time.Second)
 	require.NoError(t, err)
 	c := &apiClient{Client: ac}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errw syncBuffer
+	var out, errw testkit.LockedBuffer
 	done := make(chan error, 1)
 	zero := uint64(0) // as --after 0: the first request is the stream's
 	go func() { done <- tail(ctx, c, &zero, admin.EventsFilter{}, false, &out, &errw) }()
@@ -70,22 +68,4 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 	<-done
 	assert.Contains(t, errw.String(), "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
 	assert.NotContains(t, errw.String(), "resuming after the last event printed", "past a gap it does not")
-}
-
-// syncBuffer is a bytes buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
