@@ -42,6 +42,9 @@ type API struct {
 	authLim  atomic.Pointer[authLimiter] // made by the first Handler; shared by later ones
 
 	waits *waitSlots // bounds event streams and long-polls (waits.go)
+	// framing is the lane event streams read and frame their pages in,
+	// one at a time (events_frames.go).
+	framing chan struct{}
 }
 
 // New makes the API over reg.
@@ -59,7 +62,7 @@ func New(reg *registry.Registry, opts ...Option) *API {
 			_ = o.metrics.Registry().Register(c) // a second API on one Metrics keeps the first's
 		}
 	}
-	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{})}
+	api := &API{dir: dir, opts: o, reg: reg, statsDone: make(chan struct{}), framing: make(chan struct{}, 1)}
 	if o.metrics != nil {
 		_ = o.metrics.Registry().Register(api.readyGauge()) // as the collectors: the first API's stays
 	}

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/cliser/cliser/events"
 )
 
 // streamHeartbeat is how often a quiet stream gets a comment line, so that
@@ -70,9 +67,10 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 		q.After = a.opts.events.Newest()
 	}
 	q.Limit = MaxEventsLimit
+	f := newFrames(a.opts.events, q, a.framing)
 	// The first page is read before the 200, so that a resume from what
 	// fell out answers 410 with a body a client can read.
-	page, next, _, err := readMatching(r.Context(), a.opts.events, q)
+	page, next, err := f.next(r.Context(), q.After)
 	if err != nil {
 		writeEventsError(w, err)
 		return
@@ -99,7 +97,7 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(a.waitsCtx, cancel) // the server is shutting down
 	defer stop()
 	a.endWhenRevoked(ctx, cancel, r)
-	a.stream(ctx, rc, w, q, page, next)
+	a.stream(ctx, rc, w, f, page, next)
 }
 
 // endWhenRevoked ends a stream whose token a reload of the tokens (SIGHUP)
@@ -130,16 +128,11 @@ func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelFunc, r *
 
 // stream sends page, then every matching event as it comes, until the
 // client leaves or a write fails.
-func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, q EventsQuery, page []events.Event, next uint64) {
-	var buf []byte
+func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.ResponseWriter, f *frames, page []byte, next uint64) {
 	wrote := time.Now() // the opening comment
 	for {
 		if len(page) > 0 {
-			buf = buf[:0]
-			for i := range page {
-				buf = appendSSE(buf, &page[i])
-			}
-			if a.writeStream(rc, w, buf) != nil {
+			if a.writeStream(rc, w, page) != nil {
 				return
 			}
 			wrote = time.Now()
@@ -148,14 +141,12 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 		// a filtered stream waits for events it has not read yet. Wait
 		// returns at once when more is already there (a full page, or a
 		// filtered read that stopped at its scan cap).
-		q.After = next
 		var ok bool
-		if wrote, ok = a.waitStream(ctx, rc, w, q.After, wrote); !ok || ctx.Err() != nil {
+		if wrote, ok = a.waitStream(ctx, rc, w, next, wrote); !ok || ctx.Err() != nil {
 			return // Wait says nil when more is there, ended or not
 		}
 		var err error
-		page, next, _, err = readMatching(ctx, a.opts.events, q)
-		if err != nil {
+		if page, next, err = f.next(ctx, next); err != nil {
 			if ctx.Err() == nil {
 				a.opts.log.Info("events stream ended: " + err.Error())
 				_ = a.writeStream(rc, w, endComment(err))
@@ -215,17 +206,4 @@ func (a *API) writeStream(rc *http.ResponseController, w http.ResponseWriter, b 
 		a.opts.log.Info("events stream cut off: its reader read nothing for "+streamWriteTimeout.String(), zap.Error(err))
 	}
 	return err
-}
-
-// appendSSE frames one event. The JSON is one line (encoding/json writes
-// no newline inside), so it is one data: field.
-func appendSSE(dst []byte, ev *events.Event) []byte {
-	data, _ := json.Marshal(ev)
-	dst = append(dst, "id: "...)
-	dst = strconv.AppendUint(dst, ev.Seq, 10)
-	dst = append(dst, "\nevent: "...)
-	dst = append(dst, ev.Type...)
-	dst = append(dst, "\ndata: "...)
-	dst = append(dst, data...)
-	return append(dst, "\n\n"...)
 }
