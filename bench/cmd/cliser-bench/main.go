@@ -53,6 +53,8 @@ func main() {
 		err = identityBench(ctx, os.Args[2:])
 	case "webhook":
 		err = webhookBench(ctx, os.Args[2:])
+	case "replay":
+		err = replayBench(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -82,6 +84,7 @@ func usage() {
   cliser-bench floor [--rounds N] [--servers K,...] [flags]   cliser, the floor, cliser+events and cliser+identity+events in alternating rounds; writes bench/results/DATE-floor-rounds.md
   cliser-bench identity [--clients N] [--rounds R] [--out FILE.md]   a secret per client vs the shared password: handshake CPU and rate
   cliser-bench webhook [--clients N] [--rounds R] [--out FILE.md]    a reconnect storm, event log and webhook on vs off: CPU, catch-up, bytes/event
+  cliser-bench replay [--clients N] [--streams S] [--before-bin B] [--out FILE.md]   keep-alive RTT while event streams replay the log, against quiet
   cliser-bench worker                                 (internal) one load process, driven over stdin/stdout
 Run "cliser-bench compare -h" for the flags.
 `)

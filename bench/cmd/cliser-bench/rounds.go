@@ -113,43 +113,52 @@ const benchPassword = "bench-shared-password"
 // it), plus extra arguments and environment, and waits for its ready
 // line. stop ends it and waits for it to exit.
 func startServe(ctx context.Context, bin, dir string, extra, env []string) (cmd *exec.Cmd, addr string, stop func(), err error) {
+	cmd, addr, _, stop, err = startServeAdmin(ctx, bin, dir, extra, env)
+	return cmd, addr, stop, err
+}
+
+// startServeAdmin is startServe that also says the admin API's address,
+// for extra arguments that turn it on (the last --admin-listen wins).
+func startServeAdmin(ctx context.Context, bin, dir string, extra, env []string) (cmd *exec.Cmd, addr, admin string, stop func(), err error) {
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--data-dir", dir,
 		"--keepalive-interval", "1h", "--max-handshakes-per-ip", "0", "--auth-fail-limit", "0"}, extra...)
 	cmd = exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(append(os.Environ(), "CLISER_PASSWORD="+benchPassword, "GOMAXPROCS="+fmt.Sprint(runtime.NumCPU())), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", "", nil, err
 	}
 	if err := harness.StartTied(cmd, nil); err != nil { // dies with the bench, however it ends
-		return nil, "", nil, err
+		return nil, "", "", nil, err
 	}
 	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	}
-	if addr, err = readyAddr(stderr); err != nil {
+	if addr, admin, err = readyAddr(stderr); err != nil {
 		stop()
-		return nil, "", nil, err
+		return nil, "", "", nil, err
 	}
-	return cmd, addr, stop, nil
+	return cmd, addr, admin, stop, nil
 }
 
 // readyAddr reads serve's log until its ready line and returns the
-// protocol address; the rest of the log is drained in the background.
-func readyAddr(r io.Reader) (string, error) {
+// protocol's and the admin API's addresses; the rest of the log is
+// drained in the background.
+func readyAddr(r io.Reader) (addr, admin string, err error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		var e struct {
 			Msg    string `json:"msg"`
 			Listen string `json:"listen"`
+			Admin  string `json:"admin"`
 		}
 		if json.Unmarshal(sc.Bytes(), &e) == nil && strings.HasPrefix(e.Msg, "cliser ready") {
 			go func() { _, _ = io.Copy(io.Discard, r) }()
-			return e.Listen, nil
+			return e.Listen, e.Admin, nil
 		}
 	}
-	return "", errors.New("serve exited before its ready line")
+	return "", "", errors.New("serve exited before its ready line")
 }
 
 // sourceIPs are four loopback addresses under prefix ("127.0.20."): each

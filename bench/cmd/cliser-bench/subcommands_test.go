@@ -53,6 +53,8 @@ func TestSubcommandsRejectBadFlags(t *testing.T) {
 		{"webhook", webhookBench, []string{"--rounds", "0"}, "--clients and --rounds must be positive"},
 		{"webhook", webhookBench, []string{"--modes", "on"}, "--modes must include off"},
 		{"webhook", webhookBench, []string{"--modes", "off,loud"}, `"loud" is not off, log or on`},
+		{"replay", replayBench, []string{"--streams", "0"}, "--streams >= 1"},
+		{"replay", replayBench, []string{"--window", "0s"}, "--window > 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.run(context.Background(), tc.args)
@@ -97,6 +99,30 @@ func TestWebhookWritesTheReport(t *testing.T) {
 		stormFigures(t, r)
 	}
 	assert.Contains(t, md, "| median |")
+}
+
+// `cliser-bench replay` end to end at small N: the log is filled, the
+// clients held, and both windows read keep-alives from the server's
+// histogram while the streams replay the whole log at least once each.
+func TestReplayWritesTheReport(t *testing.T) {
+	bin, dir, ctx := endToEnd(t, 2*time.Minute)
+	out := filepath.Join(dir, "report.md")
+	require.NoError(t, replayBench(ctx, []string{"--cliser-bin", bin, "--clients", "20", "--streams", "2", "--events", "200",
+		"--window", "1500ms", "--rounds", "1", "--concurrency", "8", "--out", out}))
+	var rs []replayRound
+	readJSON(t, filepath.Join(dir, "report.json"), &rs)
+	require.Len(t, rs, 1)
+	r := rs[0]
+	assert.Equal(t, "this", r.Mode)
+	assert.EqualValues(t, 220, r.Events, "100 connects, 100 disconnects, 20 held")
+	assert.GreaterOrEqual(t, r.Replayed, int64(2*220), "each stream replays the log at least once")
+	assert.Positive(t, r.QuietN, "keep-alives answered in the quiet window")
+	assert.Positive(t, r.ReplayN, "keep-alives answered while replaying")
+	assert.GreaterOrEqual(t, r.ReplayWall, 1500*time.Millisecond)
+	md, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| this | 1 | 220 |")
+	assert.Contains(t, string(md), "replaying ÷ quiet")
 }
 
 // stormFigures checks a webhook round's storm: its place, its clients all
