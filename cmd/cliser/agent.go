@@ -178,10 +178,10 @@ const minIdleTimeout = time.Second
 // find which of three settings was wrong.
 func (cfg *agentConfig) check() error {
 	if cfg.server == "" {
-		return configErrorf("--server HOST:PORT is required (or CLISER_SERVER)")
+		return required("server", "HOST:PORT", "the server's HOST:PORT")
 	}
 	if cfg.id == "" {
-		return configErrorf("--id ID is required (or CLISER_ID)")
+		return required("id", "ID", "this agent's client ID")
 	}
 	if protocol.ValidateClientID([]byte(cfg.id)) != nil {
 		// The client's own check said only `client: bad config: id "..."`.

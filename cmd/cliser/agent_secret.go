@@ -15,6 +15,9 @@ func checkSecretFileMode(flag, file string) error {
 	if err != nil {
 		return configErrorf("%s: %v", flag, err)
 	}
+	if st.IsDir() { // before its mode: chmod 600 on a directory mended nothing (agent audit)
+		return configErrorf("%s %s is a directory: give the file that holds the secret", flag, file)
+	}
 	if mode := st.Mode().Perm(); mode&0o077 != 0 {
 		return configErrorf("%s %s is mode %04o: others may read the secret; chmod 600 %s (owner read/write only)", flag, file, mode, file)
 	}

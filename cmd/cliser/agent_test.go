@@ -220,6 +220,14 @@ func TestAgentPasswordFileMode(t *testing.T) {
 	pw, err := agentPassword(file)
 	require.NoError(t, err)
 	assert.Equal(t, "s3cret", pw)
+
+	// A directory is told so, not to chmod it first (agent audit).
+	sub := filepath.Join(dir, "d")
+	require.NoError(t, os.Mkdir(sub, 0o755))
+	_, err = agentPassword(sub)
+	require.Error(t, err)
+	assert.Equal(t, 2, exitCode(err))
+	assert.Contains(t, err.Error(), "--password-file "+sub+" is a directory: give the file that holds the secret")
 }
 
 // A blank password (a stray line of spaces first in the file, or a blank

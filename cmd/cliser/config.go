@@ -28,6 +28,18 @@ func envName(flag string) string {
 	return "CLISER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// required is the error of a required setting left empty: a variable set
+// but empty is named as such ("--id (from CLISER_ID) ID is required (or
+// CLISER_ID)" said neither, agent audit).
+func required(flag, arg, what string) error {
+	if env := envName(flag); os.Getenv(env) == "" {
+		if _, set := os.LookupEnv(env); set {
+			return configErrorf("%s is set but empty: give it %s, or unset it", env, what)
+		}
+	}
+	return configErrorf("--%s %s is required (or %s)", flag, arg, envName(flag))
+}
+
 // applyLayers fills every flag the command line did not set, first from the
 // environment, then from the config file (when --config names one): flags
 // win over the environment, the environment over the file, the file over
@@ -203,8 +215,9 @@ func configSetting(path string, key, v *yaml.Node, fs *pflag.FlagSet) (string, e
 		return "", configErrorf("config file %s line %d: config: a config file names no other (one file, from --config or CLISER_CONFIG): "+
 			"remove the line", path, key.Line)
 	}
-	if fs.Lookup(k) == nil {
-		return "", configErrorf("config file %s line %d: unknown setting %q (settings are the flag names of 'cliser serve --help')", path, key.Line, k)
+	if fs.Lookup(k) == nil || k == "help" { // help: true was taken, and did nothing (agent audit)
+		return "", configErrorf("config file %s line %d: unknown setting %q%s (settings are the flag names of 'cliser serve --help')",
+			path, key.Line, k, nearestSetting(k, fs))
 	}
 	switch {
 	case v.Kind != yaml.ScalarNode:
@@ -221,6 +234,21 @@ func configSetting(path string, key, v *yaml.Node, fs *pflag.FlagSet) (string, e
 		return "", configErrorf("config file %s: %s must be a plain value, not a %s", path, k, v.ShortTag())
 	}
 	return k, nil
+}
+
+// nearestSetting is " (NAME?)" for the setting a misspelt key k is
+// nearest to, as a misspelt variable is told (env_unknown.go), or "".
+func nearestSetting(k string, fs *pflag.FlagSet) string {
+	known := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" && f.Name != "config" {
+			known[f.Name] = true
+		}
+	})
+	if near := nearest(k, 0, known); near != "" {
+		return " (" + near + "?)"
+	}
+	return ""
 }
 
 // listHint tells a YAML list given to a setting that takes several values

@@ -59,6 +59,9 @@ func FuzzConfigFile(f *testing.F) {
 				for k := range keys {
 					msg = strings.ReplaceAll(msg, strconv.Quote(k), "\x00")
 				}
+				fs.VisitAll(func(f *pflag.Flag) { // the setting a misspelt key is nearest to
+					msg = strings.ReplaceAll(msg, "("+f.Name+"?)", "\x00")
+				})
 				for v := range values {
 					if len(v) >= 4 && !keys[v] && strings.Contains(msg, v) &&
 						!strings.Contains(strings.Join(knownConfigWords, " "), v) {

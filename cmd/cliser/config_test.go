@@ -103,6 +103,17 @@ func TestConfigMistakesSayWhatToFix(t *testing.T) {
 	_, err := parseServe(t, "--config", unknown)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown setting "keepalive"`)
+	// A misspelt key is told the setting it is nearest to, as a misspelt
+	// variable is; help: was taken and did nothing (agent audit).
+	near := writeFile(t, dir, "near.yaml", "max-client: 5\n")
+	_, err = parseServe(t, "--config", near)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown setting "max-client" (max-clients?) (settings are`)
+	help := writeFile(t, dir, "help.yaml", "help: true\n")
+	_, err = parseServe(t, "--config", help)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown setting "help" (settings are`)
+	assert.Equal(t, 2, exitCode(err))
 	// A secret written in the file got "unknown setting" alone, where the
 	// flag says where a password goes (docs audit); the value is not echoed.
 	for _, k := range []string{"password", "admin-token", "webhook-secret"} {

@@ -43,7 +43,7 @@ func unknownEnv(environ []string) []string {
 		if !strings.HasPrefix(name, "CLISER_") || known[name] {
 			continue
 		}
-		if near := nearest(name, known); near != "" {
+		if near := nearest(name, len("CLISER_"), known); near != "" {
 			name += " (" + near + "?)"
 		}
 		out = append(out, name)
@@ -69,16 +69,17 @@ func knownEnv() map[string]bool {
 }
 
 // nearest is the known name within 2 edits of name, and within a third
-// of the length of what follows CLISER_, the closest (the first in order
-// on a tie), or "": further off, a suggestion is a guess.
-func nearest(name string, known map[string]bool) string {
+// of the length of what follows its prefix (CLISER_ of a variable, none
+// of a config file's key), the closest (the first in order on a tie), or
+// "": further off, a suggestion is a guess.
+func nearest(name string, prefix int, known map[string]bool) string {
 	best, bestD := "", 3
 	for k := range known {
 		if d := editDistance(name, k); d < bestD || (d == bestD && k < best) {
 			best, bestD = k, d
 		}
 	}
-	if 3*bestD > len(name)-len("CLISER_") {
+	if 3*bestD > len(name)-prefix {
 		return ""
 	}
 	return best

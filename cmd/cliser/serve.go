@@ -197,8 +197,10 @@ func (cfg *serveConfig) validateLimits() error {
 		// Event streams may hold half: with 1, one stream held the only
 		// slot and /healthz went unanswered (admin HTTP audit).
 		return configErrorf("--admin-max-connections must be at least 2 (event streams may hold half; the rest is for probes and commands), got %d", cfg.adminMaxConns)
-	case cfg.authFailLimit < 0 || cfg.maxPendingPerIP < 0:
-		return configErrorf("--auth-fail-limit and --max-handshakes-per-ip must not be negative")
+	case cfg.authFailLimit < 0: // one message for both named neither (agent audit)
+		return configErrorf("--auth-fail-limit must not be negative (0 disables it), got %d", cfg.authFailLimit)
+	case cfg.maxPendingPerIP < 0:
+		return configErrorf("--max-handshakes-per-ip must not be negative (0 disables it), got %d", cfg.maxPendingPerIP)
 	case cfg.ipv6GuardPrefix < 16 || cfg.ipv6GuardPrefix > 128:
 		return configErrorf("--ipv6-guard-prefix must be 16..128 (bits of an IPv6 client's network; 128: each address), got %d", cfg.ipv6GuardPrefix)
 	case cfg.authFailLimit > 0 && cfg.authFailWindow <= 0:

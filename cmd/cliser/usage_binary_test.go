@@ -61,7 +61,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"serve", "--shutdown-timeout", "0s"}, hint: "--shutdown-timeout must be positive, got 0s"},
 			{args: []string{"serve", "--max-clients", "65536"}, hint: "--max-clients must be 1..65535 (sid is 16 bits), got 65536"},
 			{args: []string{"serve", "--max-connections", "-1"}, hint: "--max-connections must not be negative"},
-			{args: []string{"serve", "--max-handshakes-per-ip", "-1"}, hint: "--max-handshakes-per-ip must not be negative"},
+			{args: []string{"serve", "--max-handshakes-per-ip", "-1"}, hint: "cliser: --max-handshakes-per-ip must not be negative (0 disables it), got -1\n"},
+			{args: []string{"serve", "--auth-fail-limit", "-2"}, hint: "cliser: --auth-fail-limit must not be negative (0 disables it), got -2\n"},
 			{args: []string{"serve", "--auth-fail-window", "0s"}, hint: "--auth-fail-window must be positive, got 0s"},
 			{args: []string{"serve", "--max-outbound-backlog", "0"}, hint: "--max-outbound-backlog must be positive, got 0"},
 			{args: []string{"serve", "--retention", "-1s"}, hint: "--retention must not be negative, got -1s"},
@@ -159,6 +160,8 @@ func usageMistakes(t testing.TB) map[string][]usageCase {
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--dial-timeout", "-5s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "--dial-timeout and --handshake-timeout must be positive"},
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a", "--handshake-timeout", "0s"}, env: []string{"CLISER_PASSWORD=x"}, hint: "must be positive"},
 			{args: []string{"agent", "--server", "127.0.0.1:1", "--id", "a"}, env: []string{"CLISER_PASSWORD="}, hint: "CLISER_PASSWORD is set but empty"},
+			{args: []string{"agent", "--server", "127.0.0.1:1"}, env: []string{"CLISER_PASSWORD=x", "CLISER_ID="}, hint: "cliser: CLISER_ID is set but empty: give it this agent's client ID, or unset it\n"},
+			{args: []string{"agent", "--id", "a"}, env: []string{"CLISER_PASSWORD=x", "CLISER_SERVER="}, hint: "cliser: CLISER_SERVER is set but empty: give it the server's HOST:PORT, or unset it\n"},
 		},
 		"cliser clients": {
 			{args: []string{"clients", "lst"}, hint: "or list"},
