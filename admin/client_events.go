@@ -238,7 +238,13 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 	silent := fmt.Errorf("no event and no keep-alive for %s: the server or a proxy between stopped sending", StreamIdle)
 	idle := time.AfterFunc(StreamIdle, func() { cancel(silent) })
 	defer idle.Stop()
-	err = readSSE(resp.Body, func() { idle.Reset(StreamIdle) }, func(e sseEvent) error {
+	var ended string // why, as the server's last comment says (endComment)
+	err = readSSE(resp.Body, func(line string) {
+		idle.Reset(StreamIdle)
+		if why, ok := strings.CutPrefix(line, streamEndedComment); ok {
+			ended = why
+		}
+	}, func(e sseEvent) error {
 		var ev events.Event
 		if err := json.Unmarshal([]byte(e.Data), &ev); err != nil {
 			return fmt.Errorf("event %s: data is not an event: %w", e.ID, err)
@@ -248,13 +254,18 @@ func (c *Client) streamOnce(ctx context.Context, after *uint64, f EventsFilter, 
 		}
 		return nil
 	})
-	if err == nil {
+	switch {
+	case err == nil && ended != "":
+		err = fmt.Errorf("the server ended the stream: %s", ended)
+	case err == nil:
 		err = errStreamEnded
 	}
 	return true, err
 }
 
-// errStreamEnded is a stream the server closed cleanly (it stopped or
-// restarted): Stream connects again. It read "unexpected EOF" in the
+// errStreamEnded is a stream the server closed cleanly without saying why
+// (it stopped or restarted): Stream connects again. One that says why
+// (the log overtook its reader) is given that reason: the tail said
+// "stopped or restarting?" of a server that had said (events audit). It read "unexpected EOF" in the
 // tail's reconnect line (found by the events audit).
 var errStreamEnded = errors.New("the server ended the stream: stopped or restarting?")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,6 +90,11 @@ func parseEventsQuery(r *http.Request) (EventsQuery, error) {
 	}
 	if s := v.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
+		if err != nil && tooLongDuration.MatchString(s) {
+			// Past Go's 290 years: as any wait past the longest (the
+			// answer said "a longer one is read so", and refused it).
+			d, err = MaxEventsWait, nil
+		}
 		if err != nil || d < 0 {
 			return q, badRequest(fmt.Sprintf("wait %q: want a duration like 10s (at most %s: a longer one is read so)", s, MaxEventsWait))
 		}
@@ -96,6 +102,10 @@ func parseEventsQuery(r *http.Request) (EventsQuery, error) {
 	}
 	return q, nil
 }
+
+// tooLongDuration is a duration well written but too long for a
+// time.Duration (99999999999h).
+var tooLongDuration = regexp.MustCompile(`^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))*$`)
 
 // parseTypes reads ?type= (comma-separated, may repeat). An unknown type is
 // an error rather than a filter that silently never matches.

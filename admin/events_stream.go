@@ -185,8 +185,11 @@ func (a *API) waitStream(ctx context.Context, rc *http.ResponseController, w htt
 // EventSource ignores and a reader of the raw stream can show.
 func endComment(err error) []byte {
 	why := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
-	return []byte(": stream ended: " + why + "\n\n")
+	return []byte(streamEndedComment + why + "\n\n")
 }
+
+// streamEndedComment starts the comment that ends a stream for a reason.
+const streamEndedComment = ": stream ended: "
 
 var (
 	openingComment   = []byte(": stream of cliser events\n\n")

@@ -19,20 +19,21 @@ const maxSSELine = 1 << 20
 
 // readSSE reads a text/event-stream (the WHATWG framing: "field: value"
 // lines, a blank line dispatches the event, lines starting with ":" are
-// comments) and calls fn for every event with data. seen is called for
+// comments) and calls fn for every event with data. seen is called with
 // every line, comments included, so a caller can tell a live stream from a
-// dead one. It returns fn's error, the reader's, or nil at the end.
-func readSSE(r io.Reader, seen func(), fn func(sseEvent) error) error {
+// dead one, and read what a comment says. It returns fn's error, the
+// reader's, or nil at the end.
+func readSSE(r io.Reader, seen func(line string), fn func(sseEvent) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxSSELine)
 	var ev sseEvent
 	var data strings.Builder
 	hasData := false
 	for sc.Scan() {
-		if seen != nil {
-			seen()
-		}
 		line := sc.Text()
+		if seen != nil {
+			seen(line)
+		}
 		if line == "" {
 			if hasData {
 				ev.Data = data.String()

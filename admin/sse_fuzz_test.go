@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
 )
@@ -57,7 +61,7 @@ func TestReadSSEGolden(t *testing.T) {
 // and a follow hung up 45 s into a stream of heartbeats alone).
 func TestReadSSETellsSeenOfEveryLine(t *testing.T) {
 	seen := 0
-	err := readSSE(strings.NewReader(": ping\n\n: ping\n\nid: 1\ndata: {}\n\n"), func() { seen++ },
+	err := readSSE(strings.NewReader(": ping\n\n: ping\n\nid: 1\ndata: {}\n\n"), func(string) { seen++ },
 		func(sseEvent) error { return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -109,12 +113,30 @@ func FuzzReadSSE(f *testing.F) {
 	})
 }
 
+// A wait too long for Go's durations is read as the longest, as any wait
+// past it is: it was refused by an answer that said a longer one is read
+// so (events audit). A bad or negative one is still refused.
+func TestAWaitPastGosDurationsIsReadAsTheLongest(t *testing.T) {
+	for wait, want := range map[string]time.Duration{"99999999999h": MaxEventsWait, "6m": MaxEventsWait,
+		"9999999999999999999ns": MaxEventsWait, "1.5s": 1500 * time.Millisecond} {
+		r := httptest.NewRequest(http.MethodGet, "/v1/events?wait="+wait, nil)
+		q, err := parseEventsQuery(r)
+		require.NoError(t, err, wait)
+		assert.Equal(t, want, q.Wait, wait)
+	}
+	for _, wait := range []string{"-99999999999h", "99999999999", "1x", "1.2.3s", "h"} {
+		r := httptest.NewRequest(http.MethodGet, "/v1/events?wait="+wait, nil)
+		_, err := parseEventsQuery(r)
+		assert.ErrorIs(t, err, ErrBadRequest, wait)
+	}
+}
+
 // FuzzEventsQuery: any query is refused with a 400 that says why, or gives
 // values within the documented bounds (a limit once Events sizes its page).
 func FuzzEventsQuery(f *testing.F) {
 	for _, q := range []string{"", "after=0&limit=1000", "after=18446744073709551615", "limit=0", "type=client.connected,ban.created",
 		"type=nope", "cid=pos-0042", "cid=a%20b", "wait=10s", "wait=-1s", "wait=6m", "after=-1", "type=,,",
-		"limit=1001", "limit=99999999999999999999999", "limit=+1"} {
+		"limit=1001", "limit=99999999999999999999999", "limit=+1", "wait=99999999999h"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, query string) {

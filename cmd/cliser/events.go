@@ -151,7 +151,7 @@ func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter
 			// for a connection that never was.
 			fmt.Fprintf(errw, "cliser: the event stream is not available yet (%v); trying again\n", err)
 		case !connected:
-			fmt.Fprintf(errw, "cliser: stream dropped (%v); reconnecting\n", err)
+			fmt.Fprintf(errw, "cliser: stream dropped (%s); reconnecting\n", escapedLine(err.Error()))
 		}
 		dropped = !connected
 		up = up || connected

@@ -22,7 +22,8 @@ import (
 // A tail that fell behind a log trimmed meanwhile named the --after it
 // was given, not the last event it printed, and then said it resumed
 // "after the last event printed" past the gap (event-readers audit). A
-// server on 127.0.0.1 plays the log: events 1-3, the stream's end, a 410
+// server on 127.0.0.1 plays the log: events 1-3, the stream's end with its
+// reason (the tail said "stopped or restarting?" instead), a 410
 // (the oldest kept is 10), then event 10.
 func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 	var mu sync.Mutex
@@ -39,6 +40,9 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 				b, _ := json.Marshal(events.Event{Seq: seq, Type: events.TypeConnected, CID: "g-1", Time: time.Now()})
 				fmt.Fprintf(w, "id: %d\ndata: %s\n\n", seq, b)
 			}
+			// The server says why it ends the stream (a terminal's escape
+			// in it is shown escaped).
+			fmt.Fprint(w, ": stream ended: events after 3 are no longer kept\x1b[2J\n\n")
 		case 2:
 			assert.Equal(t, "3", r.Header.Get("Last-Event-ID"), "resumed after the last event")
 			w.Header().Set("Content-Type", "application/json")
@@ -66,6 +70,8 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "10 ") }, 10*time.Second, 10*time.Millisecond, "event 10: %s / %s", out.String(), errw.String())
 	cancel()
 	<-done
+	assert.Contains(t, errw.String(), "cliser: stream dropped (the server ended the stream: events after 3 are no longer kept\\x1b[2J); reconnecting\n",
+		"the server's reason, not a guess (events audit)")
 	assert.Contains(t, errw.String(), "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
 	assert.NotContains(t, errw.String(), "resuming after the last event printed", "past a gap it does not")
 }
