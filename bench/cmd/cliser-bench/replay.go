@@ -1,20 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
-	"runtime"
-	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -252,113 +245,4 @@ func rttWindow(ctx context.Context, base string, pid int, d time.Duration, durin
 	}
 	h := after.Since(before)
 	return window{p99: h.Quantile(0.99), p999: h.Quantile(0.999), n: h.Count(), cpu: cpu1 - cpu0, wall: time.Since(start)}, nil
-}
-
-// replayStreams runs n streams, each reading the log from seq 0 up to
-// last, again and again until end; got counts the events they received.
-func replayStreams(ctx context.Context, base string, n int, last uint64, end time.Time, got *atomic.Int64) error {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
-	defer client.CloseIdleConnections()
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for time.Now().Before(end) {
-				if err := replayOnce(ctx, client, base, last, got); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs // nil when none failed
-}
-
-// replayOnce reads one stream from seq 0 until the event of seq last.
-func replayOnce(ctx context.Context, client *http.Client, base string, last uint64, got *atomic.Int64) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/events/stream?after=0", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /v1/events/stream: %s", resp.Status)
-	}
-	// Read cheaply (no string per line): the streams share the cores
-	// with the server they measure.
-	r := bufio.NewReaderSize(resp.Body, 64<<10)
-	for {
-		line, err := r.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("the stream ended before seq %d: %w", last, err)
-		}
-		if id, ok := bytes.CutPrefix(line, []byte("id: ")); ok {
-			got.Add(1)
-			if seq, _ := strconv.ParseUint(string(bytes.TrimSpace(id)), 10, 64); seq >= last {
-				return nil
-			}
-		}
-	}
-}
-
-func ms(s float64) string {
-	if math.IsNaN(s) {
-		return "-"
-	}
-	if math.IsInf(s, 1) {
-		return "> 10 s"
-	}
-	if s >= 0.1 {
-		return strconv.FormatFloat(s*1000, 'f', 0, 64) + " ms"
-	}
-	return strconv.FormatFloat(s*1000, 'g', 3, 64) + " ms"
-}
-
-func replayReport(rs []replayRound, f *replayFlags) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Keep-alives while event streams replay the log, %s\n\n", time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(&b, "`cliser-bench replay --clients %d --streams %d --events %d --window %v --rounds %d`", f.clients, f.streams, f.events, f.window, f.rounds)
-	if f.beforeBin != "" {
-		b.WriteString(" with `--before-bin`")
-	}
-	b.WriteString(": each round's `cliser serve` (keep-alive 1 s) holds the clients with ")
-	fmt.Fprintf(&b, "%d events in its log; the server's keep-alive RTT (its own histogram, bucket upper bounds) ", f.events)
-	fmt.Fprintf(&b, "over a quiet window, then over one in which the streams read the log from seq 0 over and over. ")
-	fmt.Fprintf(&b, "Server, clients and streams share the machine's %d cores.\n\n", runtime.NumCPU())
-	tableHead(&b, "mode", "round", "events", "quiet p99", "quiet p999", "replaying p99", "replaying p999", "keep-alives (quiet, replaying)", "events replayed", "replaying wall", "server CPU (quiet, replaying)", "server CPU per event replayed")
-	for _, r := range rs {
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %.0f, %.0f | %d | %v | %v, %v | %v |\n", r.Mode, r.Round, r.Events,
-			ms(r.QuietP99), ms(r.QuietP999), ms(r.ReplayP99), ms(r.ReplayP999), r.QuietN, r.ReplayN, r.Replayed,
-			r.ReplayWall.Round(time.Millisecond), r.QuietCPU.Round(time.Millisecond), r.ReplayCPU.Round(time.Millisecond), perEvent(r))
-	}
-	b.WriteString("\n")
-	tableHead(&b, "mode", "median quiet p99", "median replaying p99", "replaying ÷ quiet", "median events replayed a second", "median server CPU per event replayed")
-	for _, mode := range []string{"this", "before"} {
-		med := func(v func(replayRound) float64) float64 {
-			return medianOf(rs, func(r replayRound) string { return r.Mode }, mode, v)
-		}
-		q, p := med(func(r replayRound) float64 { return r.QuietP99 }), med(func(r replayRound) float64 { return r.ReplayP99 })
-		if math.IsNaN(q) {
-			continue
-		}
-		rate := med(func(r replayRound) float64 { return float64(r.Replayed) / r.ReplayWall.Seconds() })
-		cpu := time.Duration(med(func(r replayRound) float64 { return float64(perEvent(r)) }))
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f× | %.0f | %v |\n", mode, ms(q), ms(p), p/q, rate, cpu)
-	}
-	return b.String()
-}
-
-// perEvent is the server's CPU per event replayed (the streams' reading
-// and writing, and the keep-alives beside them).
-func perEvent(r replayRound) time.Duration {
-	if r.Replayed == 0 {
-		return 0
-	}
-	return r.ReplayCPU / time.Duration(r.Replayed)
 }
