@@ -33,7 +33,7 @@ const (
 // read when scraped) and its ceiling, max: how near the server is to
 // refusing new clients with 190 server full, which the process's open
 // descriptors (admin connections and data files among them) did not say.
-func ConnectionGauges(open func() int, max int) []prometheus.Collector {
+func ConnectionGauges(open, max func() int) []prometheus.Collector {
 	return []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricConnectionsOpen,
@@ -41,8 +41,8 @@ func ConnectionGauges(open func() int, max int) []prometheus.Collector {
 		}, func() float64 { return float64(open()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: MetricConnectionsMax,
-			Help: "The connection ceiling (--max-connections): past it new connections get 190 server full.",
-		}, func() float64 { return float64(max) }),
+			Help: "The connection ceiling in force (--max-connections, or less while the open-files limit is lowered under the process): past it new connections get 190 server full.",
+		}, func() float64 { return float64(max()) }),
 	}
 }
 

@@ -215,7 +215,7 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	ids.srv.Store(n.srv)
-	n.metrics.Registry().MustRegister(admin.ConnectionGauges(n.srv.Connections, n.srv.MaxConnections())...)
+	n.metrics.Registry().MustRegister(admin.ConnectionGauges(n.srv.Connections, n.srv.MaxConnections)...)
 	dir, err := n.joinCluster()
 	if err != nil {
 		return err

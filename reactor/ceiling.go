@@ -39,7 +39,7 @@ func (h *handler) refuseFull() ([]byte, gnet.Action) {
 		c.logged.Store(true)
 		h.log.Warn("connection ceiling reached: new connections get `190 server full` until a tenth of it is free again "+
 			"(--max-connections; by default the open-files limit less a reserve: raise ulimit -n / LimitNOFILE=)",
-			zap.Int("max_connections", h.opts.maxConns))
+			zap.Int64("max_connections", h.ceil.Load()))
 	}
 	return h.reject(protocol.ReasonServerFull)
 }
@@ -55,9 +55,10 @@ func (c *ceiling) closed(open int64, max int, log *zap.Logger) {
 	}
 }
 
-// MaxConnections is the connection ceiling (WithMaxConns). Safe from any
-// goroutine.
-func (srv *Server) MaxConnections() int { return srv.opts.maxConns }
+// MaxConnections is the connection ceiling in force: WithMaxConns, or
+// less while the open-files limit is lowered under the process
+// (fdlimit.go). Safe from any goroutine.
+func (srv *Server) MaxConnections() int { return int(srv.ceil.Load()) }
 
 // CeilingErr says, while the connection ceiling refuses new connections
 // (from the first refusal until a tenth of it is free again), since when:
@@ -75,7 +76,7 @@ func (srv *Server) CeilingErr() error {
 	// until a tenth is free (scale audit).
 	return fmt.Errorf("connections: the connection ceiling (%d, --max-connections) was reached at %s: "+
 		"new connections get `190 server full` at the ceiling until a tenth of it (one at least) is free again; %d open now",
-		srv.opts.maxConns, time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339), srv.conns.Load())
+		srv.ceil.Load(), time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339), srv.conns.Load())
 }
 
 // roomAgain is how many connections of a ceiling must be free again for

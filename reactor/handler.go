@@ -33,7 +33,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	switch {
 	case h.draining.Load():
 		return h.reject(protocol.ReasonServerShuttingDown)
-	case n > int64(h.opts.maxConns):
+	case n > h.ceil.Load():
 		return h.refuseFull()
 	}
 	lp := h.loopOf(c.EventLoop())
@@ -101,7 +101,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 
 func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	if n := h.conns.Add(-1); h.ceiling.full.Load() {
-		h.ceiling.closed(n, h.opts.maxConns, h.log)
+		h.ceiling.closed(n, int(h.ceil.Load()), h.log)
 	}
 	s, _ := c.Context().(*session)
 	if s == nil {
@@ -168,6 +168,10 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	now := int64(time.Since(h.epoch))
 	sleep := h.wake(now)
+	if now-h.lastLimit >= int64(time.Second) {
+		h.lastLimit = now
+		h.followLimit()
+	}
 	if now-h.lastPrune > int64(time.Minute) {
 		h.lastPrune = now
 		h.guard.prune(now)

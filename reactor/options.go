@@ -22,6 +22,7 @@ type options struct {
 	keepTimeout      time.Duration
 	handshakeTimeout time.Duration
 	maxConns         int // open TCP connections, handshaking ones included
+	fdReserve        int // descriptors kept besides clients: the ceiling follows the open-files limit less these
 	maxBacklog       int // outbound bytes a client may leave unread
 	loops            int
 	tick             time.Duration
@@ -65,6 +66,7 @@ func defaultOptions() options {
 		keepTimeout:      DefaultKeepTimeout,
 		handshakeTimeout: DefaultHandshakeTimeout,
 		maxConns:         DefaultMaxConns(),
+		fdReserve:        fdReserve,
 		maxBacklog:       DefaultMaxBacklog,
 		loops:            runtime.NumCPU(),
 		logger:           zap.NewNop(),
@@ -106,6 +108,12 @@ func WithHandshakeTimeout(d time.Duration) Option { return func(o *options) { o.
 
 // WithMaxConns caps open TCP connections; the surplus gets "190 server full".
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithFDReserve sets the descriptors the process keeps besides clients
+// (FDReserve by default; the admin listener's cap more in `cliser
+// serve`): when the open-files limit is lowered under the running
+// server, the ceiling comes down to the new limit less these (fdlimit.go).
+func WithFDReserve(n int) Option { return func(o *options) { o.fdReserve = n } }
 
 // WithMaxBacklog caps the outbound bytes a client may leave unread before it
 // is dropped as a slow consumer.

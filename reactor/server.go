@@ -46,7 +46,10 @@ type Server struct {
 	// loop told them "190 server shutting down" (handler.OnClose): what a
 	// drain cut short really left open.
 	untold  atomic.Int64
-	ceiling ceiling      // says when conns reaches --max-connections (ceiling.go)
+	ceiling ceiling // says when conns reaches --max-connections (ceiling.go)
+	// ceil is the connection ceiling in force: --max-connections, or less
+	// while the open-files limit is lowered under the process (fdlimit.go).
+	ceil    atomic.Int64
 	fullLog loggate.Gate // spaces the registry-full warnings (register.go)
 	full    fullRegistry // the registry's refusals, for its note (fullregistry.go)
 	// ordersOut counts the 130 orders out and not yet acked, nor closed
@@ -57,6 +60,7 @@ type Server struct {
 	loops   atomic.Pointer[[]*loop] // copied on write: read with no lock or allocation
 
 	lastPrune int64 // ticker goroutine only
+	lastLimit int64 // when the ticker last read the open-files limit; ticker goroutine only
 
 	// engineDown: gnet's engine stopped or is stopping (engine.go).
 	engineDown atomic.Bool
@@ -92,6 +96,7 @@ func New(reg *registry.Registry, opts ...Option) (*Server, error) {
 		stopped:  make(chan struct{}),
 	}
 	srv.auth.Replace(o.passwords)
+	srv.ceil.Store(int64(o.maxConns))
 	return srv, nil
 }
 

@@ -501,7 +501,7 @@ func (cfg *serveConfig) nodeOptions(log *zap.Logger, logSink *logsink.Sink, pass
 			reactor.WithPasswords(passwords),
 			reactor.WithKeepAlive(cfg.keepInterval, cfg.keepTimeout),
 			reactor.WithHandshakeTimeout(cfg.handshakeTimeout),
-			reactor.WithMaxConns(budget.maxConns),
+			reactor.WithMaxConns(budget.maxConns), reactor.WithFDReserve(budget.reserve),
 			reactor.WithAuthFailLimit(cfg.authFailLimit, cfg.authFailWindow),
 			reactor.WithMaxHandshakesPerIP(cfg.maxPendingPerIP), reactor.WithIPv6GuardPrefix(cfg.ipv6GuardPrefix),
 			reactor.WithProxyProtocol(cfg.proxyProtocol),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -542,4 +544,61 @@ func TestBinaryExitsWhenTheEngineDies(t *testing.T) {
 		}
 	}
 	assert.Equal(t, clients, ended, logs)
+}
+
+// An open-files limit lowered under the running server (prlimit --pid)
+// was not seen: the accept past it failed EMFILE and stopped the whole
+// engine, every client with it (signals audit). The ceiling now follows
+// the limit less the reserve: here none is left for new clients, so each
+// gets `190 server full` from a descriptor the reserve keeps, the engine
+// lives, and the clients it has stay. Raised again, the ceiling is back.
+func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
+	}
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--admin-max-connections", "2", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
+	const clients = 16
+	held := make([]*testkit.RawClient, clients)
+	for i := range held {
+		held[i] = testkit.Dial(t, p.Addr)
+		held[i].Register("fd-pw", fmt.Sprintf("held-%d", i))
+	}
+	pid := strconv.Itoa(p.Cmd.Process.Pid)
+	fds, err := os.ReadDir("/proc/" + pid + "/fd")
+	require.NoError(t, err)
+	lim := strconv.Itoa(len(fds) + 20) // 20 free: fewer than the clients that come next
+	var hard syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
+	hardMax := strconv.FormatUint(hard.Max, 10) // the soft limit alone: raising a hard one needs privilege
+	out, err := exec.Command(path, "--pid", pid, "--nofile="+lim+":"+hardMax).CombinedOutput()
+	require.NoError(t, err, string(out))
+	p.WaitLog(t, 10*time.Second, "open-files limit lowered under the running server", `"open_files_limit":`+lim+`,"max_connections":0,`)
+
+	for range 60 { // each kept open by this side until the server closes it
+		testkit.Dial(t, p.Addr).ExpectClosed("190 server full")
+	}
+	select {
+	case <-p.Exited:
+		t.Fatalf("the engine died at the lowered limit:\n%s", p.LogText())
+	default:
+	}
+	code, body := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz")
+	assert.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, "the connection ceiling (0, --max-connections) was reached")
+	ceiling, ok := testkit.Metric(p.AdminURL(t), "cliser_connections_max")
+	assert.True(t, ok)
+	assert.Zero(t, ceiling, "the gauge is the ceiling in force")
+	for i, c := range held { // nothing comes, not even the close
+		assert.NoError(t, c.Conn.SetReadDeadline(time.Now().Add(100*time.Millisecond)), i)
+		_, err := c.R.ReadByte()
+		var ne net.Error
+		assert.True(t, errors.As(err, &ne) && ne.Timeout(), "held-%d is still connected: %v", i, err)
+	}
+
+	out, err = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).CombinedOutput()
+	require.NoError(t, err, string(out))
+	p.WaitLog(t, 10*time.Second, "open-files limit allows the configured connection ceiling again")
+	testkit.Dial(t, p.Addr).Register("fd-pw", "after-raise")
 }
