@@ -33,3 +33,16 @@ func TestClosedQueueRetriesAFailureRightAfterAWrite(t *testing.T) {
 	require.True(t, q.retryAfter(&backoff, zap.NewNop()))
 	require.EqualValues(t, 10, q.givenUp.Load())
 }
+
+// A writer's wait after a failed write, begun before the log's close, ends
+// with the close: a 5 s wait held the stop, and a second signal's
+// abandon too, for up to that long (signals audit).
+func TestAWaitBegunBeforeTheCloseEndsWithIt(t *testing.T) {
+	q := newQueue(1<<20, newMetrics(), zap.NewNop())
+	require.True(t, q.push(Event{Type: TypeConnected, CID: "c"}))
+	backoff := 5 * time.Second
+	start := time.Now()
+	time.AfterFunc(50*time.Millisecond, q.close) // while the wait below runs
+	q.retryAfter(&backoff, zap.NewNop())
+	require.Less(t, time.Since(start), 4*time.Second, "the wait begun before the close went on after it")
+}

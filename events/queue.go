@@ -44,6 +44,8 @@ type queue struct {
 	// (CloseWithin): the writer gives the queued events up at once.
 	abandoned   chan struct{}
 	abandonOnce sync.Once
+	closing     chan struct{} // closed by close: a writer's retry wait begun before ends with it
+	closeOnce   sync.Once
 	dropped     atomic.Uint64
 	givenUp     atomic.Int64 // events still queued when the writer gave up at close
 	// afterTake, when set (tests), is called after each take, outside the
@@ -54,7 +56,7 @@ type queue struct {
 }
 
 func newQueue(limit int, m *metrics, log *zap.Logger) *queue {
-	return &queue{limit: limit, wake: make(chan struct{}, 1), abandoned: make(chan struct{}), m: m, log: log}
+	return &queue{limit: limit, wake: make(chan struct{}, 1), abandoned: make(chan struct{}), closing: make(chan struct{}), m: m, log: log}
 }
 
 // push queues ev. It reports false when the event was dropped (queue full
@@ -321,6 +323,7 @@ func (q *queue) close() {
 	q.mu.Lock()
 	q.closedAt = time.Now()
 	q.mu.Unlock()
+	q.closeOnce.Do(func() { close(q.closing) })
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -403,7 +406,7 @@ func (q *queue) isAbandoned() bool {
 }
 
 // retryAfter is the writers' wait after a failed write: it sleeps
-// *backoff and doubles it up to 5s, or, once the queue is closed and the
+// *backoff (cut short by a close or an abandon) and doubles it up to 5s, or, once the queue is closed and the
 // store has taken nothing for closeGrace since the close, or the wait has
 // reached 2s, or the stop is out of time (abandon), logs that the queued
 // events are given up and returns true.
@@ -424,13 +427,17 @@ func (q *queue) retryAfter(backoff *time.Duration, log *zap.Logger) (giveUp bool
 	}
 	wait := time.NewTimer(*backoff)
 	defer wait.Stop()
-	var cut <-chan struct{} // only a closed queue's wait is cut: the close comes next
-	if closed {
-		cut = q.abandoned
+	// A close ends a wait begun before it (the next try then counts the
+	// close's grace), and an abandon any: a wait of up to 5 s begun before
+	// a stop held it, a second signal too, for that long (signals audit).
+	var closing <-chan struct{}
+	if !closed {
+		closing = q.closing
 	}
 	select {
 	case <-wait.C:
-	case <-cut:
+	case <-closing:
+	case <-q.abandoned:
 	}
 	*backoff = min(*backoff*2, 5*time.Second)
 	return false
