@@ -45,6 +45,9 @@ type API struct {
 	// framing is the lane event streams read and frame their pages in,
 	// one at a time (events_frames.go).
 	framing chan struct{}
+	// listener is the admin listener of the last Listen (or standby): its
+	// failed accepts are a health note (limit_accept.go).
+	listener atomic.Pointer[capped]
 }
 
 // New makes the API over reg.

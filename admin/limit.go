@@ -62,7 +62,7 @@ func WithMaxConns(n int) Option {
 // queued peers, accepted in waves after they left, fill it again and again.
 func (a *API) limit(ln net.Listener) *capped {
 	c := &capped{Listener: ln, max: int64(a.opts.maxConns), log: a.opts.log,
-		waiting: newWaiting(), freed: make(chan struct{}, 1), done: make(chan struct{}),
+		waiting: newWaiting(), fault: newAcceptFault(), freed: make(chan struct{}, 1), done: make(chan struct{}),
 		open: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricAdminConnections,
 			Help: "Open connections of the admin listener."}),
 		reached: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricAdminCapReached,
@@ -71,12 +71,14 @@ func (a *API) limit(ln net.Listener) *capped {
 	return c
 }
 
-// countCap adds c's collectors to the API's metrics, if any.
-func (a *API) countCap(c *capped) {
+// adopt makes c the API's listener: its failed accepts are the API's
+// health note, and its collectors join the API's metrics, if any.
+func (a *API) adopt(c *capped) {
+	a.listener.Store(c)
 	if a.opts.metrics == nil {
 		return
 	}
-	for _, col := range []prometheus.Collector{c.open, c.reached, c.waiting.evicted} {
+	for _, col := range []prometheus.Collector{c.open, c.reached, c.waiting.evicted, c.fault.count} {
 		_ = a.opts.metrics.Registry().Register(col) // a second listener on one Metrics keeps the first's
 	}
 }
@@ -94,6 +96,7 @@ type capped struct {
 	open    prometheus.Gauge
 	reached prometheus.Counter
 	waiting *waiting      // limit_evict.go
+	fault   *acceptFault  // limit_accept.go
 	freed   chan struct{} // a connection closed (buffered: one signal is enough)
 	done    chan struct{} // the listener closed
 	once    sync.Once
@@ -103,7 +106,7 @@ type capped struct {
 // until the listener has room for it (makeRoom): while it waits, the
 // others stay in the queue and cost no descriptor.
 func (l *capped) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+	c, err := l.acceptRetrying()
 	if err != nil {
 		return nil, err
 	}

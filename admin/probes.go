@@ -89,13 +89,19 @@ func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
 // 503 it is answered as a failed request). Safe from any goroutine.
 func (a *API) Health() HealthResponse {
 	h := HealthResponse{Ready: true}
-	for _, n := range a.opts.notes {
-		if err := n.check(); err != nil {
+	note := func(key string, err error) {
+		if err != nil {
 			if h.Notes == nil {
 				h.Notes = map[string]string{}
 			}
-			h.Notes[n.key] = err.Error()
+			h.Notes[key] = err.Error()
 		}
+	}
+	for _, n := range a.opts.notes {
+		note(n.key, n.check())
+	}
+	if l := a.listener.Load(); l != nil {
+		note("admin", l.fault.note())
 	}
 	// A full disk is usually the event log's trouble too: the notes stay
 	// beside the error.

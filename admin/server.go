@@ -54,7 +54,7 @@ func (a *API) Take(s *Standby) (*Server, error) {
 	if !s.taken.CompareAndSwap(false, true) {
 		return nil, errStandbyGone
 	}
-	a.countCap(s.capped)
+	a.adopt(s.capped)
 	srv := a.newServer(s.http, s.Addr(), s.done)
 	s.handler.set(a.Handler())
 	s.api.stopAuthLog()
@@ -64,7 +64,7 @@ func (a *API) Take(s *Standby) (*Server, error) {
 // serve serves the API on ln in the background.
 func (a *API) serve(ln net.Listener) *Server {
 	capped := a.limit(ln)
-	a.countCap(capped)
+	a.adopt(capped)
 	hs := a.httpServer(a.Handler(), capped)
 	done := make(chan error, 1)
 	s := a.newServer(hs, ln.Addr().String(), done)

@@ -602,3 +602,49 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 	p.WaitLog(t, 10*time.Second, "open-files limit allows the configured connection ceiling again")
 	testkit.Dial(t, p.Addr).Register("fd-pw", "after-raise")
 }
+
+// The admin listener's accepts that fail for want of descriptors were
+// logged by net/http at INFO once a second, counted nowhere, and /readyz
+// said ready while probes went unanswered (signals audit). Now: one WARN,
+// a counter, and an "admin" note that outlasts the run by a minute.
+func TestBinaryAdminAcceptFailuresAreNotedAndCounted(t *testing.T) {
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
+	}
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--keepalive-interval", "1h")
+	pid := strconv.Itoa(p.Cmd.Process.Pid)
+	fds, err := os.ReadDir("/proc/" + pid + "/fd")
+	require.NoError(t, err)
+	var hard syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
+	hardMax := strconv.FormatUint(hard.Max, 10)
+	lim := strconv.Itoa(len(fds) + 8)
+	out, err := exec.Command(path, "--pid", pid, "--nofile="+lim+":"+hardMax).CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	var held []net.Conn
+	for range 30 { // the kernel queues what the listener can not take
+		c, err := net.Dial("tcp", p.AdminAddr)
+		require.NoError(t, err)
+		held = append(held, c)
+	}
+	p.WaitLog(t, 10*time.Second, "admin listener cannot accept connections", "too many open files")
+	for _, c := range held {
+		_ = c.Close()
+	}
+	out, err = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	code, body := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz") // the listener retries within 1 s
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"admin":"admin listener: accepts failed from `)
+	n, ok := testkit.Metric(p.AdminURL(t), "cliser_admin_accept_errors_total")
+	assert.True(t, ok)
+	assert.Positive(t, n)
+	p.WaitLog(t, 10*time.Second, "admin listener accepts connections again")
+	logs := p.LogText()
+	assert.Equal(t, 1, strings.Count(logs, "admin listener cannot accept connections"), logs)
+	assert.NotContains(t, logs, "http: Accept error", "net/http's retry line, once a second")
+}
