@@ -160,6 +160,14 @@ func (n *Node) openRecords(ctx context.Context) error {
 		o.log.Warn("event log: a kill -9 kept the connects of sessions the registry's file holds from the log; "+
 			"they are logged now, before their ends", zap.Int("sessions", lost))
 	}
+	if store.node == nil && store.Store != nil {
+		// The start's own changes (a kill -9's sessions marked ended) are
+		// written before ready: on a full disk the first flush, a quarter
+		// second after "cliser ready", said so first, and /readyz answered
+		// 200 until then (signals audit). A failure is noted as any
+		// flush's, and retried by the next.
+		_ = reg.Flush()
+	}
 	n.store, n.evlog, n.reg = store, evlog, reg
 	flushCtx, stop := context.WithCancel(context.Background())
 	n.stopFlusher, n.flushed = stop, make(chan error, 1)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -744,4 +745,27 @@ func TestBinaryFirstStartOnAFullDiskLeavesNoFalseAlarm(t *testing.T) {
 	assert.NotContains(t, body, `"identity"`, "a new data dir lost no credentials")
 	assert.NotContains(t, p.LogText(), "is missing from a data dir")
 	assert.Equal(t, 0, p.Stop(t), p.LogText())
+}
+
+// A start on a full disk whose first flush fails (the sessions a kill -9
+// left are marked ended) is not ready from its first answer: the flush
+// came a quarter second after "cliser ready", and /readyz said 200 until
+// then (signals audit).
+func TestBinaryStartOnAFullDiskIsNotReadyFromItsFirstAnswer(t *testing.T) {
+	dataDir := testkit.SmallDisk(t, "2m")
+	env := []string{"CLISER_PASSWORD=" + opsPassword, "CLISER_ADMIN_TOKEN="}
+	p := testkit.Serve(t, env, serveArgs(dataDir, "--event-retention", "0")...)
+	for i := range 50 {
+		opsConnect(t, p.Addr, opsPassword, fmt.Sprintf("left-%02d", i))
+	}
+	require.Eventually(t, func() bool { return metricOf(t, p.AdminURL(t), "cliser_registry_pending_writes") == 0 },
+		waitFor, 20*time.Millisecond, "the records are on disk")
+	p.Signal(t, syscall.SIGKILL)
+	p.WaitExit(t)
+	testkit.FillDisk(t, dataDir)
+
+	again := testkit.Serve(t, env, serveArgs(dataDir, "--event-retention", "0")...)
+	code, body := testkit.HTTPGet(t, again.AdminURL(t)+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code, body)
+	assert.Contains(t, body, "no space left on device")
 }
