@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cliser/cliser/events"
 )
 
 // streamHeartbeat is how often a quiet stream gets a comment line, so that
@@ -92,19 +94,52 @@ func (a *API) handleEventsStream(w http.ResponseWriter, r *http.Request) {
 	if a.writeStream(rc, w, openingComment) != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	stop := context.AfterFunc(a.waitsCtx, cancel) // the server is shutting down
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	stop := context.AfterFunc(a.waitsCtx, func() { cancel(errServerStopping) })
 	defer stop()
 	a.endWhenRevoked(ctx, cancel, r)
 	a.stream(ctx, rc, w, f, page, next)
+	// Ended by the server, not the reader: said as the log's overtaking
+	// is. A stop's end read as a guess in events tail (stream audit).
+	if why := context.Cause(ctx); r.Context().Err() == nil && (why == errServerStopping || why == errTokenRevoked) {
+		a.streamEnded(why)
+		_ = a.writeStream(rc, w, endComment(why))
+	}
+}
+
+// Why the server ends a stream, besides its reads: its last comment says
+// so, and MetricEventStreamsEnded counts it.
+var (
+	errServerStopping = errors.New("the server is shutting down")
+	errTokenRevoked   = errors.New("its token was revoked (a reload of the tokens)")
+)
+
+// streamEndReasons are MetricEventStreamsEnded's reasons.
+var streamEndReasons = []string{"overtaken", "read error", "stalled", "revoked", "stopping"}
+
+// streamEnded counts a stream the server ended for why.
+func (a *API) streamEnded(why error) {
+	reason := "read error"
+	var gone *events.GoneError
+	switch {
+	case errors.As(why, &gone):
+		reason = "overtaken"
+	case errors.Is(why, os.ErrDeadlineExceeded):
+		reason = "stalled"
+	case why == errTokenRevoked:
+		reason = "revoked"
+	case why == errServerStopping:
+		reason = "stopping"
+	}
+	a.waits.ended.WithLabelValues(reason).Inc()
 }
 
 // endWhenRevoked ends a stream whose token a reload of the tokens (SIGHUP)
 // dropped: the auth check runs once, when the stream opens, and the
 // holder of a revoked token would otherwise keep its events coming. The
 // client's resume then gets the 401 any request would.
-func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelFunc, r *http.Request) {
+func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelCauseFunc, r *http.Request) {
 	tokens := a.opts.tokens
 	if tokens.Len() == 0 {
 		return
@@ -114,7 +149,7 @@ func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelFunc, r *
 		for {
 			changed := tokens.changes()
 			if !tokens.match(given) {
-				cancel()
+				cancel(errTokenRevoked)
 				return
 			}
 			select {
@@ -149,6 +184,7 @@ func (a *API) stream(ctx context.Context, rc *http.ResponseController, w http.Re
 		if page, next, err = f.next(ctx, next); err != nil {
 			if ctx.Err() == nil {
 				a.opts.log.Info("events stream ended: " + err.Error())
+				a.streamEnded(err)
 				_ = a.writeStream(rc, w, endComment(err))
 			}
 			return
@@ -207,6 +243,7 @@ func (a *API) writeStream(rc *http.ResponseController, w http.ResponseWriter, b 
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) { // not a client that left: net/http ends ctx at any failed write
 		a.opts.log.Info("events stream cut off: its reader read nothing for "+streamWriteTimeout.String(), zap.Error(err))
+		a.streamEnded(err)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -28,7 +29,8 @@ func TestStalledStreamReaderIsCutAndLogged(t *testing.T) {
 	require.NoError(t, err)
 	defer log.Close()
 	core, logs := observer.New(zap.InfoLevel)
-	hs, err := New(registry.New(), WithEvents(log), WithLogger(zap.New(core))).Listen("127.0.0.1:0")
+	api := New(registry.New(), WithEvents(log), WithLogger(zap.New(core)))
+	hs, err := api.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	defer hs.Shutdown(t.Context())
 
@@ -45,6 +47,7 @@ func TestStalledStreamReaderIsCutAndLogged(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // the writer's pace, not a wait for a result
 	}
+	require.Equal(t, 1.0, testutil.ToFloat64(api.waits.ended.WithLabelValues("stalled")), "counted too (stream audit)")
 }
 
 // A reader that fell behind what the log keeps (a small retention, a
@@ -55,7 +58,8 @@ func TestStreamFallenBehindTheLogSaysSoAtItsEnd(t *testing.T) {
 	log, err := events.Open(filepath.Join(t.TempDir(), events.FileName), events.WithRetention(5))
 	require.NoError(t, err)
 	defer log.Close()
-	hs, err := New(registry.New(), WithEvents(log)).Listen("127.0.0.1:0")
+	api := New(registry.New(), WithEvents(log))
+	hs, err := api.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	defer hs.Shutdown(t.Context())
 
@@ -72,6 +76,7 @@ func TestStreamFallenBehindTheLogSaysSoAtItsEnd(t *testing.T) {
 	all, err := io.ReadAll(conn)
 	require.NoError(t, err, "the stream did not end")
 	require.True(t, strings.Contains(string(all), ": stream ended: events after"), "no end line in the last bytes: %q", all[max(0, len(all)-300):])
+	require.Equal(t, 1.0, testutil.ToFloat64(api.waits.ended.WithLabelValues("overtaken")), "counted too (stream audit)")
 }
 
 // openSlowStream asks addr for the event stream from seq 0 on a

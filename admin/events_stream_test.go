@@ -50,8 +50,13 @@ func TestEventsStreamHeartbeatAndShutdown(t *testing.T) {
 	start := time.Now()
 	require.NoError(t, hs.Shutdown(testkit.Context(t, 10*time.Second)), "no request left in flight")
 	assert.Less(t, time.Since(start), 5*time.Second)
-	for range lines { // the stream ends
+	var last string
+	for l := range lines { // the stream ends, saying why (stream audit)
+		if l != "" {
+			last = l
+		}
 	}
+	assert.Equal(t, ": stream ended: the server is shutting down", last)
 }
 
 // A filtered stream gets its comment line while the log is busy with

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/events"
@@ -27,7 +28,7 @@ func TestEveryTokenSwapEndsTheStreamsOfDroppedTokens(t *testing.T) {
 	require.NoError(t, err)
 	defer hs.Shutdown(t.Context())
 
-	open := func(token string) chan struct{} {
+	open := func(token string) chan string { // the stream's last line, once it ends
 		t.Helper()
 		req, err := http.NewRequest(http.MethodGet, "http://"+hs.Addr()+"/v1/events/stream", nil)
 		require.NoError(t, err)
@@ -36,18 +37,24 @@ func TestEveryTokenSwapEndsTheStreamsOfDroppedTokens(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		t.Cleanup(func() { _ = res.Body.Close() })
-		ended := make(chan struct{})
+		ended := make(chan string, 1)
 		go func() {
-			defer close(ended)
+			last := ""
 			for sc := bufio.NewScanner(res.Body); sc.Scan(); {
+				if sc.Text() != "" {
+					last = sc.Text()
+				}
 			}
+			ended <- last
+			close(ended)
 		}()
 		return ended
 	}
-	endsWithin := func(ended chan struct{}, what string) {
+	endsWithin := func(ended chan string, what string) {
 		t.Helper()
 		select {
-		case <-ended:
+		case last := <-ended:
+			assert.Equal(t, ": stream ended: its token was revoked (a reload of the tokens)", last, "%s: said why (stream audit)", what)
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s: its stream is still open 10s after the swap", what)
 		}

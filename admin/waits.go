@@ -16,6 +16,9 @@ import (
 const (
 	MetricEventWaits        = "cliser_admin_event_waits"
 	MetricEventWaitsRefused = "cliser_admin_event_waits_refused_total"
+	// MetricEventStreamsEnded counts the event streams the server ended,
+	// by why (streamEndReasons); a client that leaves is not counted.
+	MetricEventStreamsEnded = "cliser_admin_event_streams_ended_total"
 )
 
 // waitsRetryAfter is the Retry-After of a refused stream or long-poll.
@@ -34,18 +37,25 @@ type waitSlots struct {
 	logGate loggate.Gate // the first refusal of a minute is logged
 	gauge   prometheus.GaugeFunc
 	refused prometheus.Counter
+	ended   *prometheus.CounterVec // by reason: events_stream.go
 }
 
 func newWaitSlots(maxConns int, m *Metrics) *waitSlots {
 	s := &waitSlots{max: int64(max(1, maxConns/2)),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricEventWaitsRefused,
 			Help: "Event streams and long-polls refused 503 because half of --admin-max-connections already held one."}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricEventStreamsEnded,
+			Help: "Event streams the server ended, by reason: overtaken by the log's retention, a read error, a reader stalled for 30 s, its token revoked, the server stopping."},
+			[]string{"reason"}),
+	}
+	for _, r := range streamEndReasons {
+		s.ended.WithLabelValues(r)
 	}
 	s.gauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricEventWaits,
 		Help: "Open event streams and long-polls of the admin API (at most half of --admin-max-connections)."},
 		func() float64 { return float64(s.open.Load()) })
 	if m != nil {
-		for _, c := range []prometheus.Collector{s.gauge, s.refused} {
+		for _, c := range []prometheus.Collector{s.gauge, s.refused, s.ended} {
 			_ = m.Registry().Register(c) // a second API on one Metrics keeps the first's
 		}
 	}

@@ -150,6 +150,10 @@ func tail(ctx context.Context, c *apiClient, after *uint64, f admin.EventsFilter
 			// event stream is away): "dropped" sent the reader looking
 			// for a connection that never was.
 			fmt.Fprintf(errw, "cliser: the event stream is not available yet (%v); trying again\n", err)
+		case !connected && dropped:
+			// A retry of the same outage: each said "stream dropped" again,
+			// five drops for one restart (stream audit).
+			fmt.Fprintf(errw, "cliser: still no stream (%s); trying again\n", escapedLine(err.Error()))
 		case !connected:
 			fmt.Fprintf(errw, "cliser: stream dropped (%s); reconnecting\n", escapedLine(err.Error()))
 		}

@@ -627,8 +627,10 @@ func TestEventsBinaryTail(t *testing.T) {
 	ev = tailOut.nextJSON(t)
 	assert.Equal(t, uint64(3), ev.Seq)
 	assert.Equal(t, "t2", ev.CID)
-	assert.Contains(t, tailOut.stderr.String(), "stream dropped (the server ended the stream: stopped or restarting?); reconnecting",
-		"the clean stop named, not \"unexpected EOF\" (found by the events audit)")
+	assert.Contains(t, tailOut.stderr.String(), "stream dropped (the server ended the stream: the server is shutting down); reconnecting",
+		"the clean stop named by the server, not \"unexpected EOF\" (events audit) nor a guess (stream audit)")
+	assert.Equal(t, 1, strings.Count(tailOut.stderr.String(), "stream dropped"),
+		"one outage, one drop; its retries say \"still no stream\": %s", tailOut.stderr.String())
 	require.Eventually(t, func() bool {
 		return strings.Contains(tailOut.stderr.String(), "cliser: reconnected; resuming after the last event printed\n")
 	}, waitFor, 20*time.Millisecond, "the reconnect said as one: %s", tailOut.stderr.String())

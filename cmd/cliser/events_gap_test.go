@@ -75,3 +75,53 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 	assert.Contains(t, errw.String(), "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
 	assert.NotContains(t, errw.String(), "resuming after the last event printed", "past a gap it does not")
 }
+
+// One outage is one drop: the retries that find the server still away
+// say "still no stream", where each said "stream dropped" again, five
+// drops for one restart (stream audit). A server on 127.0.0.1 plays it:
+// a stream of event 1 that ends, two 503s, then event 2.
+func TestEventsTailSaysOneDropForOneOutage(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns++
+		n := conns
+		mu.Unlock()
+		seq := uint64(1)
+		switch n {
+		case 2, 3:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprint(w, `{"error": "starting"}`)
+			return
+		case 1:
+		default:
+			seq = 2
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		b, _ := json.Marshal(events.Event{Seq: seq, Type: events.TypeConnected, CID: "o-1", Time: time.Now()})
+		fmt.Fprintf(w, "id: %d\ndata: %s\n\n", seq, b)
+		if seq == 2 {
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	ac, err := admin.NewClient(srv.URL, "", time.Second)
+	require.NoError(t, err)
+	c := &apiClient{Client: ac}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errw testkit.LockedBuffer
+	done := make(chan error, 1)
+	zero := uint64(0)
+	go func() { done <- tail(ctx, c, &zero, admin.EventsFilter{}, false, &out, &errw) }()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "2 ") }, 20*time.Second, 10*time.Millisecond, "event 2: %s / %s", out.String(), errw.String())
+	cancel()
+	<-done
+	assert.Equal(t, 1, strings.Count(errw.String(), "stream dropped"), errw.String())
+	assert.Equal(t, 2, strings.Count(errw.String(), "cliser: still no stream ("), errw.String())
+	assert.Contains(t, errw.String(), "cliser: reconnected; resuming after the last event printed\n")
+}
