@@ -58,22 +58,11 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	ac, err := admin.NewClient(srv.URL, "", time.Second)
-	require.NoError(t, err)
-	c := &apiClient{Client: ac}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errw testkit.LockedBuffer
-	done := make(chan error, 1)
-	zero := uint64(0) // as --after 0: the first request is the stream's
-	go func() { done <- tail(ctx, c, &zero, admin.EventsFilter{}, false, &out, &errw) }()
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "10 ") }, 10*time.Second, 10*time.Millisecond, "event 10: %s / %s", out.String(), errw.String())
-	cancel()
-	<-done
-	assert.Contains(t, errw.String(), "cliser: stream dropped (the server ended the stream: events after 3 are no longer kept\\x1b[2J); reconnecting\n",
+	_, errw := tailUntil(t, srv.URL, "10 ")
+	assert.Contains(t, errw, "cliser: stream dropped (the server ended the stream: events after 3 are no longer kept\\x1b[2J); reconnecting\n",
 		"the server's reason, not a guess (events audit)")
-	assert.Contains(t, errw.String(), "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
-	assert.NotContains(t, errw.String(), "resuming after the last event printed", "past a gap it does not")
+	assert.Contains(t, errw, "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
+	assert.NotContains(t, errw, "resuming after the last event printed", "past a gap it does not")
 }
 
 // One outage is one drop: the retries that find the server still away
@@ -109,19 +98,28 @@ func TestEventsTailSaysOneDropForOneOutage(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	ac, err := admin.NewClient(srv.URL, "", time.Second)
+	_, errw := tailUntil(t, srv.URL, "2 ")
+	assert.Equal(t, 1, strings.Count(errw, "stream dropped"), errw)
+	assert.Equal(t, 2, strings.Count(errw, "cliser: still no stream ("), errw)
+	assert.Contains(t, errw, "cliser: reconnected; resuming after the last event printed\n")
+}
+
+// tailUntil runs tail as --after 0 (the first request is the stream's)
+// against the admin API at url until what it prints holds want, and
+// returns its output and its stderr.
+func tailUntil(t *testing.T, url, want string) (out, errw string) {
+	t.Helper()
+	ac, err := admin.NewClient(url, "", time.Second)
 	require.NoError(t, err)
 	c := &apiClient{Client: ac}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errw testkit.LockedBuffer
+	var o, e testkit.LockedBuffer
 	done := make(chan error, 1)
 	zero := uint64(0)
-	go func() { done <- tail(ctx, c, &zero, admin.EventsFilter{}, false, &out, &errw) }()
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "2 ") }, 20*time.Second, 10*time.Millisecond, "event 2: %s / %s", out.String(), errw.String())
+	go func() { done <- tail(ctx, c, &zero, admin.EventsFilter{}, false, &o, &e) }()
+	ok := assert.Eventually(t, func() bool { return strings.Contains(o.String(), want) }, 20*time.Second, 10*time.Millisecond)
 	cancel()
 	<-done
-	assert.Equal(t, 1, strings.Count(errw.String(), "stream dropped"), errw.String())
-	assert.Equal(t, 2, strings.Count(errw.String(), "cliser: still no stream ("), errw.String())
-	assert.Contains(t, errw.String(), "cliser: reconnected; resuming after the last event printed\n")
+	require.True(t, ok, "%q not printed: %s / %s", want, o.String(), e.String())
+	return o.String(), e.String()
 }
