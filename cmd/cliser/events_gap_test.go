@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,13 +26,7 @@ import (
 // reason (the tail said "stopped or restarting?" instead), a 410
 // (the oldest kept is 10), then event 10.
 func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
-	var mu sync.Mutex
-	conns := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		conns++
-		n := conns
-		mu.Unlock()
+	url := playedServer(t, func(n int64, w http.ResponseWriter, r *http.Request) {
 		switch n {
 		case 1:
 			w.Header().Set("Content-Type", "text/event-stream")
@@ -55,10 +49,8 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}
-	}))
-	t.Cleanup(srv.Close)
-
-	_, errw := tailUntil(t, srv.URL, "10 ")
+	})
+	_, errw := tailUntil(t, url, "10 ")
 	assert.Contains(t, errw, "cliser: stream dropped (the server ended the stream: events after 3 are no longer kept\\x1b[2J); reconnecting\n",
 		"the server's reason, not a guess (events audit)")
 	assert.Contains(t, errw, "cliser: events after 3 are no longer kept; continuing from the oldest kept, 10\n")
@@ -70,13 +62,7 @@ func TestEventsTailSaysTheGapAfterTheLastEventPrinted(t *testing.T) {
 // drops for one restart (stream audit). A server on 127.0.0.1 plays it:
 // a stream of event 1 that ends, two 503s, then event 2.
 func TestEventsTailSaysOneDropForOneOutage(t *testing.T) {
-	var mu sync.Mutex
-	conns := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		conns++
-		n := conns
-		mu.Unlock()
+	url := playedServer(t, func(n int64, w http.ResponseWriter, r *http.Request) {
 		seq := uint64(1)
 		switch n {
 		case 2, 3:
@@ -95,10 +81,8 @@ func TestEventsTailSaysOneDropForOneOutage(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}
-	}))
-	t.Cleanup(srv.Close)
-
-	_, errw := tailUntil(t, srv.URL, "2 ")
+	})
+	_, errw := tailUntil(t, url, "2 ")
 	assert.Equal(t, 1, strings.Count(errw, "stream dropped"), errw)
 	assert.Equal(t, 2, strings.Count(errw, "cliser: still no stream ("), errw)
 	assert.Contains(t, errw, "cliser: reconnected; resuming after the last event printed\n")
@@ -122,4 +106,14 @@ func tailUntil(t *testing.T, url, want string) (out, errw string) {
 	<-done
 	require.True(t, ok, "%q not printed: %s / %s", want, o.String(), e.String())
 	return o.String(), e.String()
+}
+
+// playedServer serves on 127.0.0.1 what play answers to the n-th request
+// (from 1), and returns its URL; it closes when the test ends.
+func playedServer(t *testing.T, play func(n int64, w http.ResponseWriter, r *http.Request)) string {
+	t.Helper()
+	var conns atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { play(conns.Add(1), w, r) }))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
