@@ -14,7 +14,7 @@ import (
 // natsConnected: the NATS connection is up. While it is not (reconnecting),
 // a request would wait out its whole timeout in the reconnect buffer, so
 // callers that answer people check this first and fail at once.
-func (n *Node) natsConnected() bool { return n.nc.Status() == nats.CONNECTED }
+func (n *Node) natsConnected() bool { return n.link.Connected() }
 
 // natsOK: the connection is up and this node's NATS operations succeed
 // (none failed since the last success). It is what

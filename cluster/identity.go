@@ -15,6 +15,7 @@ import (
 
 	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/natsretry"
+	"github.com/cliser/cliser/internal/natsstate"
 )
 
 // Fleet identity in cluster mode: credentials and bans in two JetStream
@@ -41,6 +42,7 @@ const (
 // concurrent use.
 type IdentityStore struct {
 	nc          *nats.Conn
+	link        *natsstate.State
 	js          jetstream.JetStream
 	creds, bans jetstream.KeyValue
 	prefix      string                      // the cluster's subject prefix: notices go under it
@@ -90,7 +92,7 @@ func (n *Node) IdentityStore() (*IdentityStore, error) {
 		}
 		streams[bucket] = st
 	}
-	return &IdentityStore{nc: n.nc, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix, streams: streams,
+	return &IdentityStore{nc: n.nc, link: n.link, js: n.js, creds: creds, bans: bans, prefix: n.opts.subjectPrefix, streams: streams,
 		notices: n.metrics.notices, caughtUp: n.metrics.caughtUp, log: n.log, node: n.id,
 		barrier: &n.eventBarrier, reportWaits: n.metrics.reportWaits, applying: make(chan struct{})}, nil
 }
@@ -316,9 +318,9 @@ const connectGrace = time.Second
 // connectGrace for it; else an error that says nothing was written.
 func (s *IdentityStore) connected(ctx context.Context) error {
 	deadline := time.Now().Add(connectGrace)
-	for st := s.nc.Status(); st != nats.CONNECTED; st = s.nc.Status() {
+	for !s.link.Connected() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cluster: NATS is %s (down for over %v); nothing was written", strings.ToLower(st.String()), connectGrace)
+			return fmt.Errorf("cluster: NATS is %s (down for over %v); nothing was written", s.link, connectGrace)
 		}
 		select {
 		case <-ctx.Done():

@@ -120,7 +120,7 @@ const identityHeartbeat = 250 * time.Millisecond
 // until ctx ends (nil), NATS reconnects or a watch ends, applying through
 // o. started is false when the watches could not be made.
 func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Change), o *order) (started bool, err error) {
-	reconnects := s.nc.Stats().Reconnects
+	reconnects := s.link.Reconnects()
 	o.mu.Lock()
 	last := o.watched
 	o.mu.Unlock()
@@ -141,7 +141,7 @@ func (s *IdentityStore) watchOnce(ctx context.Context, apply func(identity.Chang
 		case <-ctx.Done():
 			return true, nil
 		case <-tick.C:
-			if s.nc.Stats().Reconnects != reconnects {
+			if s.link.Reconnects() != reconnects {
 				return true, errRewatch
 			}
 			if ticks%int(renewCheck/reconnectCheck) == 0 {

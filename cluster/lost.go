@@ -95,11 +95,10 @@ func (n *Node) markLost() error {
 
 // reconnected reports whether the NATS connection was re-established
 // since the last call, and if so has the watch made again and restarts the
-// grace before judging other nodes (restartGrace). The connection's
-// reconnect count, read by the check loop alone, and not a reconnect
-// handler: nc is the caller's, and it may have its own.
+// grace before judging other nodes (restartGrace). n.reconnects is read
+// by the check loop alone.
 func (n *Node) reconnected() bool {
-	r := n.nc.Stats().Reconnects
+	r := n.link.Reconnects()
 	if r == n.reconnects {
 		return false
 	}

@@ -114,10 +114,10 @@ func (n *Node) Collectors() []prometheus.Collector {
 			}
 			return 0
 		}),
-		// nats.go keeps the count; a blip between two operations fails
-		// none of them, so only this shows it (docs/cluster.md).
+		// A blip between two operations fails none of them, so only this
+		// shows it (docs/cluster.md).
 		prom.CounterFunc(MetricClusterNATSReconnects, "Times this node's NATS connection was re-established after it dropped.",
-			func() float64 { return float64(n.nc.Stats().Reconnects) }),
+			func() float64 { return float64(n.link.Reconnects()) }),
 		prom.GaugeFunc(MetricClusterRecords, "Client records in the cluster, connected or not.",
 			func() float64 { n.mu.Lock(); defer n.mu.Unlock(); return float64(n.index.Len()) }),
 	}

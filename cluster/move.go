@@ -53,11 +53,13 @@ func (n *Node) leftCutOffServer() bool {
 }
 
 // awaitConnected waits up to d for the connection to be up on a server
-// other than from.
+// other than from. nats.go's own word, not natsConnected: the handler that
+// tells it the connection dropped for the move runs a moment after
+// ForceReconnect, and until then it still says connected.
 func (n *Node) awaitConnected(from string, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) && n.ctx.Err() == nil {
-		if n.natsConnected() && n.server() != from {
+		if at := n.server(); at != "" && at != from {
 			return true
 		}
 		time.Sleep(5 * time.Millisecond) // a poll's pace

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/internal/mono"
 	"github.com/cliser/cliser/internal/natsretry"
+	"github.com/cliser/cliser/internal/natsstate"
 	"github.com/cliser/cliser/registry"
 )
 
@@ -29,6 +29,7 @@ type Node struct {
 	opts    options
 	log     *zap.Logger
 	nc      *nats.Conn
+	link    *natsstate.State // nc's state, read without nc's lock
 	js      jetstream.JetStream
 	clients jetstream.KeyValue
 	stream  jetstream.Stream // the clients bucket's stream, for reads by revision
@@ -170,7 +171,7 @@ func JoinContext(ctx context.Context, nc *nats.Conn, id string, opts ...Option) 
 	runCtx, runCancel := context.WithCancel(context.Background())
 	node := &Node{
 		id: id, opts: o, log: o.log.With(zap.String("node", id)),
-		nc: nc, js: js, clients: clients, stream: stream, nodes: nodes,
+		nc: nc, link: natsstate.Of(nc), js: js, clients: clients, stream: stream, nodes: nodes,
 		metrics:       newMetrics(),
 		connectedBy:   make(map[string]int),
 		index:         newIndex(),
@@ -227,7 +228,7 @@ func (n *Node) Start(reg *registry.Registry, broadcast func(text string) int) er
 	n.mu.Unlock()
 	// Reconnects from here on are news to the checks; those before came
 	// before the watch, and before the grace that Start begins.
-	n.reconnects = n.nc.Stats().Reconnects
+	n.reconnects = n.link.Reconnects()
 	w, err := n.watchRecords(n.ctx, 0)
 	if err != nil {
 		return fmt.Errorf("cluster: watch %s: %w", n.opts.clientsBucket, err)
@@ -273,16 +274,16 @@ func (n *Node) Close() error {
 	}
 	n.wg.Wait()
 	rev := n.lastBeat.Load()
-	if n.nc.IsClosed() || rev == 0 {
+	if n.link.Closed() || rev == 0 {
 		return nil
 	}
-	if st := n.nc.Status(); st != nats.CONNECTED {
+	if !n.link.Connected() {
 		// NATS is away: the delete could only wait out its timeout (5 s
 		// of a stop's 10) and fail, and the stop then exited 1 though
 		// nothing was lost. The key ages out in a TTL by itself; until
 		// then the others count this node as live, and a restart under
 		// its id waits half a TTL, as after a crash.
-		n.log.Info("cluster: NATS is away; the heartbeat is left to age out", zap.String("nats", strings.ToLower(st.String())),
+		n.log.Info("cluster: NATS is away; the heartbeat is left to age out", zap.String("nats", n.link.String()),
 			zap.Duration("ttl", n.opts.heartbeatTTL))
 		return nil
 	}

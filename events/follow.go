@@ -175,7 +175,7 @@ func (s *Stream) stopTailLocked() {
 	if info == nil {
 		return // between two consumers (an outage): none to delete
 	}
-	if !s.js.Conn().IsConnected() {
+	if !s.link.Connected() {
 		// NATS away: the delete would wait out its timeout (5 s of a stop
 		// that must also keep its events); the server ages the consumer out.
 		return

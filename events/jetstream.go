@@ -18,6 +18,7 @@ import (
 	"github.com/cliser/cliser/internal/loggate"
 	"github.com/cliser/cliser/internal/natskey"
 	"github.com/cliser/cliser/internal/natsretry"
+	"github.com/cliser/cliser/internal/natsstate"
 	"github.com/cliser/cliser/internal/prom"
 )
 
@@ -94,7 +95,8 @@ type Stream struct {
 	sopts  streamOptions
 	cfg    jetstream.StreamConfig // as this node makes it (again: streamanew.go)
 	js     jetstream.JetStream
-	w      *writerConn // the writer's own connection (publishconn.go)
+	link   *natsstate.State // js's connection's state, read without its lock
+	w      *writerConn      // the writer's own connection (publishconn.go)
 	stream jetstream.Stream
 	q      *queue
 	ids    idCutter // the writer's: the IDs of events queued without one
@@ -153,7 +155,7 @@ func OpenStream(nc *nats.Conn, opts []Option, sopts ...StreamOption) (*Stream, e
 	if err != nil {
 		return nil, fmt.Errorf("events: stream %s: %w", so.name, err)
 	}
-	s := &Stream{opts: o, sopts: so, cfg: cfg, js: js, stream: st, m: newMetrics(), n: newNotifier(),
+	s := &Stream{opts: o, sopts: so, cfg: cfg, js: js, link: natsstate.Of(nc), stream: st, m: newMetrics(), n: newNotifier(),
 		renewed: make(chan struct{}), renewals: newRenewals(), unreadable: newUnreadable(), done: make(chan struct{})}
 	s.f.idle = so.tailIdle
 	s.f.closing, s.f.closed = context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cliser/cliser/internal/natsstate"
 	"github.com/cliser/cliser/internal/prom"
 )
 
@@ -22,6 +23,7 @@ import (
 // it with the node's.
 type writerConn struct {
 	nc     *nats.Conn
+	link   *natsstate.State // nc's, read without its lock
 	js     jetstream.JetStream
 	owner  *nats.Conn
 	closed chan nats.Status // owner's CLOSED
@@ -42,12 +44,13 @@ func dialWriter(nc *nats.Conn) (*writerConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: the writer's NATS connection: %w", err)
 	}
+	link := natsstate.Of(pc)
 	js, err := jetstream.New(pc)
 	if err != nil {
 		pc.Close()
 		return nil, fmt.Errorf("events: jetstream: %w", err)
 	}
-	w := &writerConn{nc: pc, js: js, owner: nc, closed: nc.StatusChanged(nats.CLOSED)}
+	w := &writerConn{nc: pc, link: link, js: js, owner: nc, closed: nc.StatusChanged(nats.CLOSED)}
 	go func() {
 		<-w.closed // or closed by close's RemoveStatusListener
 		pc.Close()
@@ -55,13 +58,13 @@ func dialWriter(nc *nats.Conn) (*writerConn, error) {
 	return w, nil
 }
 
-// reconnects counts the connection's reconnects, from nats.go's count:
-// a drop, or a move (moveOff). Not the node's connection's
+// reconnects counts the connection's reconnects: after a drop, or a
+// move (moveOff). Not the node's connection's
 // (cliser_cluster_nats_reconnects_total): this one goes its own way.
 func (w *writerConn) reconnects() prometheus.Collector {
 	return prom.CounterFunc(MetricWriterReconnects,
 		"Times the event writer's own NATS connection was made again: after a drop, or to leave a server whose publishes got no stored answer (a server cut off from its peers).",
-		func() float64 { return float64(w.nc.Stats().Reconnects) })
+		func() float64 { return float64(w.link.Reconnects()) })
 }
 
 // close closes the connection, once the writer is done with it.
@@ -77,7 +80,7 @@ func (w *writerConn) close() {
 // cluster/move.go, and this one must not stay behind). An election on a
 // healthy server costs a reconnect; the writer's backoff paces the moves.
 func (w *writerConn) moveOff() bool {
-	if w.nc.Status() != nats.CONNECTED || len(w.nc.Servers()) < 2 {
+	if !w.link.Connected() || len(w.nc.Servers()) < 2 {
 		return false
 	}
 	return w.nc.ForceReconnect() == nil

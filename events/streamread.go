@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -164,8 +163,8 @@ func (s *Stream) unavailable(op string, err error) error {
 // ErrUnavailable at once: a read would only wait out its timeout, longer
 // than an admin client waits for the answer.
 func (s *Stream) connected() error {
-	if st := s.js.Conn().Status(); st != nats.CONNECTED {
-		return fmt.Errorf("%w (NATS is %s)", ErrUnavailable, strings.ToLower(st.String()))
+	if !s.link.Connected() {
+		return fmt.Errorf("%w (NATS is %s)", ErrUnavailable, s.link)
 	}
 	return nil
 }

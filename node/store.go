@@ -19,6 +19,7 @@ import (
 	"github.com/cliser/cliser/cluster"
 	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/identity/boltstore"
+	"github.com/cliser/cliser/internal/natsstate"
 	"github.com/cliser/cliser/internal/natsurl"
 	"github.com/cliser/cliser/registry"
 	"github.com/cliser/cliser/registry/logstore"
@@ -152,6 +153,7 @@ func dialNATS(o *options) (*natsLink, error) {
 	if err != nil {
 		return nil, err
 	}
+	natsstate.Of(nc) // followed from here on: before anyone else uses nc
 	return &natsLink{nc: nc, closed: closed}, nil
 }
 
@@ -294,7 +296,7 @@ func warnEmpty(path, what, starting string, log *zap.Logger) {
 // lose while NATS was away (records, events) is reported by their own
 // closes.
 func (b *backend) leave() error {
-	if b.nc.Status() != nats.CONNECTED {
+	if !natsstate.Of(b.nc).Connected() {
 		b.nc.Close()
 		return nil
 	}
