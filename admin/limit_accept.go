@@ -98,7 +98,11 @@ func (f *acceptFault) note() error {
 
 // acceptRetrying is the listener's Accept, retried (5 ms, doubling to
 // 1 s) while it fails for want of a resource, so that net/http neither
-// logs each retry nor ends Serve; it ends when the listener closes.
+// logs each retry nor ends Serve; it ends when the listener closes. Each
+// failure closes the connection that has waited longest for a request,
+// as a full listener does (makeRoom), to free its descriptor: idle
+// keep-alives held the descriptors a probe needed for their 2-minute
+// idle timeout (code audit).
 func (l *capped) acceptRetrying() (net.Conn, error) {
 	wait := 5 * time.Millisecond
 	for {
@@ -111,6 +115,9 @@ func (l *capped) acceptRetrying() (net.Conn, error) {
 			return nil, err
 		}
 		l.fault.failed(err, l.log)
+		if l.waiting.evictOldest(time.Now()) == 0 {
+			wait = 5 * time.Millisecond // one is closing: try again soon
+		}
 		select {
 		case <-l.done:
 			return nil, net.ErrClosed

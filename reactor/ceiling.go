@@ -32,16 +32,22 @@ type ceiling struct {
 // filling is logged.
 func (h *handler) refuseFull() ([]byte, gnet.Action) {
 	c := &h.ceiling
-	if !c.full.Load() {
-		c.since.Store(time.Now().UnixNano())
-	}
-	if c.full.CompareAndSwap(false, true) && c.gate.Open(ceilingLogQuiet) {
+	if c.fill() && c.gate.Open(ceilingLogQuiet) {
 		c.logged.Store(true)
 		h.log.Warn("connection ceiling reached: new connections get `190 server full` until a tenth of it is free again "+
 			"(--max-connections; by default the open-files limit less a reserve: raise ulimit -n / LimitNOFILE=)",
 			zap.Int64("max_connections", h.ceil.Load()))
 	}
 	return h.reject(protocol.ReasonServerFull)
+}
+
+// fill marks the ceiling full from now, and reports whether it was not.
+func (c *ceiling) fill() bool {
+	if c.full.Load() {
+		return false
+	}
+	c.since.Store(time.Now().UnixNano())
+	return c.full.CompareAndSwap(false, true)
 }
 
 // closed notes a connection's close, open being those still open: once

@@ -12,7 +12,10 @@ import (
 // surplus gets `190 server full` while the descriptors the reserve keeps
 // still take the accepts. A limit below what is already open can not be
 // helped so: nothing cliser does frees descriptors its clients hold.
-// Ticker goroutine only (OnTick, once a second).
+// A ceiling lowered to what is open or less is full at once, and one
+// raised again has room at once: the note followed the next refusal and
+// the next close (code audit). Ticker goroutine only (OnTick, once a
+// second).
 func (h *handler) followLimit() {
 	want := int64(h.opts.maxConns)
 	limit, known := OpenFilesLimit()
@@ -27,8 +30,14 @@ func (h *handler) followLimit() {
 			"new connections past it get `190 server full` (restart cliser to count its descriptor budget anew)",
 			zap.Int("open_files_limit", limit), zap.Int64("max_connections", want), zap.Int("configured", h.opts.maxConns),
 			zap.Int64("open", h.conns.Load()))
+		if h.conns.Load() >= want && h.ceiling.fill() {
+			h.ceiling.logged.Store(true) // by the line above
+		}
 	default:
 		h.log.Info("open-files limit allows the configured connection ceiling again", zap.Int("open_files_limit", limit),
 			zap.Int64("max_connections", want))
+	}
+	if want > was {
+		h.ceiling.closed(h.conns.Load(), int(want), h.log)
 	}
 }

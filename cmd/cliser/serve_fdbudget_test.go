@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -575,6 +576,8 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 	out, err := exec.Command(path, "--pid", pid, "--nofile="+lim+":"+hardMax).CombinedOutput()
 	require.NoError(t, err, string(out))
 	p.WaitLog(t, 10*time.Second, "open-files limit lowered under the running server", `"open_files_limit":`+lim+`,"max_connections":0,`)
+	code, body := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz") // before any client is refused: the ceiling is under what is open
+	assert.Contains(t, body, "the connection ceiling (0, --max-connections) was reached", code)
 
 	for range 60 { // each kept open by this side until the server closes it
 		testkit.Dial(t, p.Addr).ExpectClosed("190 server full")
@@ -584,7 +587,7 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 		t.Fatalf("the engine died at the lowered limit:\n%s", p.LogText())
 	default:
 	}
-	code, body := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz")
+	code, body = testkit.HTTPGet(t, p.AdminURL(t)+"/readyz")
 	assert.Equal(t, http.StatusOK, code, body)
 	assert.Contains(t, body, "the connection ceiling (0, --max-connections) was reached")
 	ceiling, ok := testkit.Metric(p.AdminURL(t), "cliser_connections_max")
@@ -600,6 +603,9 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 	out, err = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).CombinedOutput()
 	require.NoError(t, err, string(out))
 	p.WaitLog(t, 10*time.Second, "open-files limit allows the configured connection ceiling again")
+	p.WaitLog(t, 10*time.Second, "connection ceiling has room again") // with no close since
+	code, body = testkit.HTTPGet(t, p.AdminURL(t)+"/readyz")
+	assert.NotContains(t, body, "connection ceiling", code)
 	testkit.Dial(t, p.Addr).Register("fd-pw", "after-raise")
 }
 
@@ -647,4 +653,64 @@ func TestBinaryAdminAcceptFailuresAreNotedAndCounted(t *testing.T) {
 	logs := p.LogText()
 	assert.Equal(t, 1, strings.Count(logs, "admin listener cannot accept connections"), logs)
 	assert.NotContains(t, logs, "http: Accept error", "net/http's retry line, once a second")
+}
+
+// Idle keep-alives hold the admin listener's descriptors when the
+// open-files limit is lowered to what is open: a failed accept closes the
+// one that has waited longest for a request, as a full listener does, and
+// the probe is answered. Before, it waited in the kernel's queue for the
+// idle connections' 2-minute timeout (code audit).
+func TestBinaryAdminAcceptFailureClosesAnIdleConnection(t *testing.T) {
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
+	}
+	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--keepalive-interval", "1h")
+	for range 12 { // each asks once, then stays, idle
+		c, err := net.Dial("tcp", p.AdminAddr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		_, err = fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: cliser\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		resp.Body.Close()
+	}
+	pid := strconv.Itoa(p.Cmd.Process.Pid)
+	fds, err := os.ReadDir("/proc/" + pid + "/fd")
+	require.NoError(t, err)
+	var hard syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
+	hardMax := strconv.FormatUint(hard.Max, 10)
+	out, err := exec.Command(path, "--pid", pid, "--nofile="+strconv.Itoa(lowestFree(fds))+":"+hardMax).CombinedOutput()
+	require.NoError(t, err, string(out))
+	t.Cleanup(func() { _ = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).Run() })
+	hc := &http.Client{Timeout: 10 * time.Second}
+	resp, err := hc.Get(p.AdminURL(t) + "/readyz")
+	require.NoError(t, err, "the probe waited behind idle connections")
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, err = hc.Get(p.AdminURL(t) + "/metrics")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^cliser_admin_connections_evicted_total [1-9]`, string(page))
+	assert.Regexp(t, `(?m)^cliser_admin_accept_errors_total [1-9]`, string(page))
+}
+
+// lowestFree is the lowest descriptor number not among fds: a limit of
+// it lets the process open none (the limit bounds the numbers).
+func lowestFree(fds []os.DirEntry) int {
+	open := map[string]bool{}
+	for _, f := range fds {
+		open[f.Name()] = true
+	}
+	n := 0
+	for open[strconv.Itoa(n)] {
+		n++
+	}
+	return n
 }
