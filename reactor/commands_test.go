@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +149,56 @@ func TestShutdownOrderDeadlineIsOneKeepAliveTimeout(t *testing.T) {
 	tick := int64(srv.opts.tick)
 	assert.GreaterOrEqual(t, due, before+int64(timeout), "not before a timeout from the order")
 	assert.LessOrEqual(t, due, after+int64(timeout)+tick, "one timeout from the order, rounded up to the tick")
+}
+
+// A client ordered down while a keep-alive of its is out, and silent
+// since, is dead, not slow to ack: it gets "190 keepalive timeout" at
+// that keep-alive's deadline. The order's deadline used to replace it,
+// and the client went a timeout later, as "shutdown" (protocol audit).
+func TestAnOrderLeavesTheKeepAliveOutItsDeadline(t *testing.T) {
+	srv := startServer(t, WithLoops(1), WithKeepAlive(50*time.Millisecond, 2*time.Second))
+	c := srv.connect(t, "sd-silent")
+	s := registeredSession(t, srv, "sd-silent")
+	line := c.ReadLine()
+	require.True(t, strings.HasPrefix(line, "100 "), line)
+	var sentAt int64
+	onLoopSync(t, s.lp, func() { sentAt = s.sentAt })
+	require.NoError(t, s.Shutdown(""))
+	c.Expect("130 shutdown")
+	var due int64
+	onLoopSync(t, s.lp, func() { due = s.lp.wheel.dueAt(s) })
+	assert.Less(t, due, sentAt+int64(2*time.Second)+int64(srv.opts.tick), "the keep-alive's deadline, not the order's")
+	c.ExpectClosed(closeLine(protocol.ReasonKeepaliveTimeout))
+	srv.waitDisconnected(t, "sd-silent", protocol.ReasonKeepaliveTimeout)
+}
+
+// Its echo after the order hands the session to the order's deadline: a
+// timeout from the order, not from the echo.
+func TestAnEchoAfterAnOrderKeepsTheOrdersDeadline(t *testing.T) {
+	const timeout = 2 * time.Minute
+	srv := startServer(t, WithLoops(1), WithKeepAlive(50*time.Millisecond, timeout))
+	c := srv.connect(t, "sd-echo")
+	s := registeredSession(t, srv, "sd-echo")
+	line := c.ReadLine()
+	require.True(t, strings.HasPrefix(line, "100 "), line)
+	var before, after int64
+	onLoopSync(t, s.lp, func() { before = s.lp.now() })
+	require.NoError(t, s.Shutdown(""))
+	c.Expect("130 shutdown")
+	onLoopSync(t, s.lp, func() { after = s.lp.now() })
+	time.Sleep(100 * time.Millisecond) // the echo comes well after the order
+	c.Send(line + "\n")
+	var due int64
+	var keep bool
+	eventually(t, func() bool {
+		onLoopSync(t, s.lp, func() { keep, due = s.is(keepPending), s.lp.wheel.dueAt(s) })
+		return !keep
+	}, "the echo is read")
+	tick := int64(srv.opts.tick)
+	assert.GreaterOrEqual(t, due, before+int64(timeout), "not before a timeout from the order")
+	assert.LessOrEqual(t, due, after+int64(timeout)+tick, "one timeout from the order, rounded up to the tick")
+	onLoopSync(t, s.lp, func() { assert.Empty(t, s.lp.orderedAt) })
+	c.Send(protocol.ShutdownAck)
+	c.ExpectClosed()
+	srv.waitDisconnected(t, "sd-echo", protocol.ReasonShutdown)
 }

@@ -108,6 +108,7 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	s.lp.wheel.remove(s)
+	s.lp.forgetOrder(s)
 	if s.is(shutdownPending) {
 		h.ordersOut.Add(-1)
 	}

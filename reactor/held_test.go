@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -37,9 +38,9 @@ func TestBroadcastAcksAreAllClosedAsShutdown(t *testing.T) {
 
 // An acked client's close is held while another's order is out, until
 // the loop has read no ack for ackQuiet, and never past ackHold from the
-// first held; it goes at the first walk once no order is out, and the
-// loop then asks no walk of the ticker. The tick is an hour, so only the
-// walks the test runs itself close anything. Found by mutation: the
+// first held; it goes with the ack that leaves no order out, and the
+// loop then asks no walk of the ticker. The tick is an hour, so no walk
+// closes anything. Found by mutation: the
 // quiet time, the cap, and a release time kept after the list emptied
 // (the ticker woke the loop every tick from then on) all passed.
 func TestAckedCloseHeldWhileAnOrderIsOut(t *testing.T) {
@@ -74,10 +75,8 @@ func TestAckedCloseHeldWhileAnOrderIsOut(t *testing.T) {
 	assert.Equal(t, int64(1), srv.ordersOut.Load(), "b's order")
 
 	b.Send(protocol.ShutdownAck)
-	waitOnLoop(t, lp, func() bool { return lp.heldDue(0) }, "no order out: the held closes may go")
+	waitOnLoop(t, lp, func() bool { return len(lp.held) == 0 }, "no order out: the last ack closed the held at once")
 	onLoopSync(t, lp, func() {
-		_ = lp.runDue(context.Background())
-		assert.Empty(t, lp.held)
 		assert.False(t, lp.heldDue(math.MaxInt64), "nothing held: the ticker has no walk to ask for")
 	})
 	for _, rc := range []*testkit.RawClient{a, b, c} {
@@ -159,5 +158,28 @@ func TestCloseShareIsAnEighthOfTheHeld(t *testing.T) {
 		assert.Equal(t, want, lp.closeShare(), "%d held", held)
 		lp.held = lp.held[:held/2]
 		assert.Equal(t, want, lp.closeShare(), "the share stays until the list is empty")
+	}
+}
+
+// With no other order out, the close that answers a "130 ok" goes at
+// once: the session is never seen acked and held. It waited for the
+// ticker's next walk, up to its idle tick (100 ms, protocol audit).
+func TestTheLastAckIsClosedAtOnce(t *testing.T) {
+	srv := startServer(t, WithLoops(1), WithKeepAlive(time.Hour, time.Second))
+	for i := range 3 {
+		cid := fmt.Sprintf("sd-alone-%d", i)
+		c := srv.connect(t, cid)
+		s := registeredSession(t, srv, cid)
+		require.NoError(t, s.Shutdown(""))
+		c.Expect("130 shutdown")
+		c.Send(protocol.ShutdownAck)
+		var st state
+		eventually(t, func() bool {
+			onLoopSync(t, s.lp, func() { st = s.state })
+			return st != registered
+		}, "the ack is read")
+		assert.NotEqual(t, acked, st, "%s held after the last ack", cid)
+		c.ExpectClosed()
+		srv.waitDisconnected(t, cid, protocol.ReasonShutdown)
 	}
 }

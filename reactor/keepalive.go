@@ -19,12 +19,12 @@ func (s *session) onDue() {
 		s.proxyTimedOut()
 	case s.state < registered:
 		s.fail(protocol.ReasonHandshakeTimeout)
+	case s.is(keepPending): // before an order given since (shutdown)
+		s.keepAliveOverdue()
 	case s.is(shutdownPending):
 		// The client was ordered down and did not ack in time; it is
 		// closed all the same, and the record says why it was ordered.
 		s.closeQuietly(protocol.ReasonShutdown)
-	case s.is(keepPending):
-		s.keepAliveOverdue()
 	case s.state == registered:
 		s.sendKeepAlive()
 	}
@@ -68,15 +68,19 @@ func (s *session) onKeepAliveEcho(arg []byte) {
 	s.lp.srv.opts.observer.KeepAliveRTT(nanos(now - s.sentAt))
 	// Not reg.Touch: its lock is shared by every loop and the flusher.
 	s.seen.Store(time.Now().UnixNano())
-	if !s.is(shutdownPending) {
-		// The cadence is set by sends, not by echoes, so a slow client
-		// does not stretch its own interval; and by the walk that sent it,
-		// not its own instant in that walk, so a walk's clients fall due
-		// together again (sendKeepAlive).
-		opts := s.lp.srv.opts
-		walk := s.lp.wheel.dueAt(s) - int64(opts.keepTimeout)
-		s.lp.wheel.schedule(s, max(walk+int64(opts.keepInterval), now))
+	opts := s.lp.srv.opts
+	if s.is(shutdownPending) { // ordered down since the send: the order's deadline now
+		at := s.lp.orderedAt[s]
+		s.lp.forgetOrder(s)
+		s.lp.wheel.schedule(s, max(at+int64(opts.keepTimeout), now))
+		return
 	}
+	// The cadence is set by sends, not by echoes, so a slow client does
+	// not stretch its own interval; and by the walk that sent it, not its
+	// own instant in that walk, so a walk's clients fall due together
+	// again (sendKeepAlive).
+	walk := s.lp.wheel.dueAt(s) - int64(opts.keepTimeout)
+	s.lp.wheel.schedule(s, max(walk+int64(opts.keepInterval), now))
 }
 
 // keepAliveOverdue runs when a keep-alive's deadline passes unanswered. The

@@ -388,8 +388,9 @@ func (r *kaRun) order(text string) {
 }
 
 // quiet answers nothing more: the fast server's timeout closes, the
-// keep-alive's with a 190, the order's quietly; the strict one's would
-// take too long, so the client closes.
+// keep-alive's with a 190 (one out when the order came keeps its own
+// deadline, which comes first), the order's quietly; the strict one's
+// would take too long, so the client closes.
 func (r *kaRun) quiet() {
 	if !r.fast {
 		r.clientClose()
@@ -399,7 +400,7 @@ func (r *kaRun) quiet() {
 	if r.closed {
 		return
 	}
-	if r.shutOut {
+	if r.shutOut && r.tok == "" {
 		r.closed, r.want, r.reason, r.orderTimeout = true, "", protocol.ReasonShutdown, true
 	} else {
 		r.close(protocol.ReasonKeepaliveTimeout)
@@ -470,10 +471,10 @@ func (r *kaRun) unexpected(l string, ok bool, want string) {
 	ka := closeLine(protocol.ReasonKeepaliveTimeout)
 	switch {
 	case !r.fast:
-	case r.shutOut && !ok && time.Since(r.orderAt) >= r.timeout:
+	case r.shutOut && r.tok == "" && !ok && time.Since(r.orderAt) >= r.timeout:
 		r.closed, r.want, r.reason = true, "", protocol.ReasonShutdown
 		return
-	case !r.shutOut && r.pinged && (l == ka || !ok && !r.clean()) && time.Since(r.pingFloor) >= r.timeout:
+	case (!r.shutOut || r.tok != "") && r.pinged && (l == ka || !ok && !r.clean()) && time.Since(r.pingFloor) >= r.timeout:
 		r.closed, r.want, r.reason = true, "", protocol.ReasonKeepaliveTimeout
 		return
 	}

@@ -29,6 +29,7 @@ type loop struct {
 	releaseAt atomic.Int64
 	advance   gnet.Runnable
 	hs        map[*session]handshake // sessions between accept and their 120 answer
+	orderedAt map[*session]int64     // ordered down while a keep-alive was out: when (shutdown)
 	secret    [sha256.Size]byte      // scratch: the digest checkID hands to Identity.Admit
 	cips      cipNames               // peers by address: the IP as a string, the guard's entry
 }

@@ -218,8 +218,32 @@ func (s *session) shutdown(text string) bool {
 	}
 	lp.srv.opts.observer.ShutdownSent()
 	lp.srv.reg.ShutdownSent(s.sid, s, text)
+	if s.is(keepPending) {
+		// The keep-alive's deadline comes first, and a client silent past
+		// it is dead, not slow to ack: it keeps that deadline, and its
+		// echo sets the order's (onKeepAliveEcho). The order's used to
+		// replace it, and such a client was closed later, as "shutdown"
+		// (protocol audit).
+		if lp.orderedAt == nil {
+			lp.orderedAt = make(map[*session]int64)
+		}
+		lp.orderedAt[s] = lp.now()
+		return true
+	}
 	lp.wheel.schedule(s, lp.now()+int64(lp.srv.opts.keepTimeout))
 	return true
+}
+
+// forgetOrder drops what shutdown kept for s, and the map once empty: a
+// broadcast is rare.
+func (lp *loop) forgetOrder(s *session) {
+	if len(lp.orderedAt) == 0 {
+		return
+	}
+	delete(lp.orderedAt, s)
+	if len(lp.orderedAt) == 0 {
+		lp.orderedAt = nil
+	}
 }
 
 // admit passes the per-IP limits once the client's address is known (on
