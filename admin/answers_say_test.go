@@ -1,13 +1,16 @@
 package admin_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/identity"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
@@ -47,7 +50,7 @@ func TestAnswersSayWhatIsWrongInFew(t *testing.T) {
 		"Basic dG9rMTIz":   `the Authorization header is not \"Bearer <token>\": send Authorization: Bearer <token>`,
 		"tok123":           `the Authorization header is not \"Bearer <token>\"`,
 		"Token tok123":     `the Authorization header is not \"Bearer <token>\"`,
-		"Bearer not-right": "wrong bearer token",
+		"Bearer not-right": "wrong bearer token: send the server's CLISER_ADMIN_TOKEN, or a line of its --admin-token-file as it reads now (a reload drops the lines taken out); 10 wrong tokens from one address within 1m0s make it wait (429)",
 	} {
 		h := http.Header{}
 		if header != "" {
@@ -59,4 +62,20 @@ func TestAnswersSayWhatIsWrongInFew(t *testing.T) {
 		assert.NotContains(t, body, "dG9yMTIz", header)
 		assert.NotContains(t, body, "tok123", header)
 	}
+}
+
+// A value well written but out of range is told its range, not that it is
+// not a value of its kind (admin audit).
+func TestOutOfRangeValuesAreToldTheirRange(t *testing.T) {
+	ids := identity.New()
+	require.NoError(t, ids.Start(context.Background()))
+	t.Cleanup(func() { _ = ids.Close() })
+	base := "http://" + listen(t, admin.New(registry.New(), admin.WithIdentity(ids)))
+	code, body := testkit.HTTPDo(t, http.MethodPost, base+"/v1/credentials/g-1", `{"grace": "3000000h"}`,
+		http.Header{"Content-Type": {"application/json"}})
+	assert.Equal(t, http.StatusBadRequest, code, body)
+	assert.Contains(t, body, `grace \"3000000h\": want a duration like 24h, at most 2562047h, or none`)
+	code, body = testkit.HTTPGet(t, base+"/v1/events?after=18446744073709551616")
+	assert.Equal(t, http.StatusBadRequest, code, body)
+	assert.Contains(t, body, "a whole number from 0 to 18446744073709551615")
 }

@@ -18,6 +18,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		return next
 	}
 	lim := a.authLimiter()
+	wrongToken := "wrong bearer token: send the server's CLISER_ADMIN_TOKEN, or a line of its --admin-token-file " +
+		"as it reads now (a reload drops the lines taken out)" + lim.lockout()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if openPaths[r.URL.Path] {
 			next.ServeHTTP(w, r)
@@ -43,7 +45,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 		}
 		if !tokens.match(given) {
 			lim.failed(ip, key, true, now)
-			unauthorized(w, "wrong bearer token")
+			unauthorized(w, wrongToken)
 			return
 		}
 		lim.succeeded(key, now)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -52,6 +53,16 @@ const (
 	authMaxKnown = 1000
 	authKnownFor = 24 * time.Hour
 )
+
+// lockout says when an address is answered 429, for a wrong token's
+// answer: "" with no limit.
+func (l *authLimiter) lockout() string {
+	if l.burst == 0 {
+		return ""
+	}
+	window := time.Duration(float64(l.burst) / float64(l.limit) * float64(time.Second))
+	return fmt.Sprintf("; %d wrong tokens from one address within %v make it wait (429)", l.burst, window)
+}
 
 // authLimiter is the per-IP slowdown, the counters and the log line. Safe
 // for concurrent use.

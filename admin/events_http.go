@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -23,6 +25,7 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	ctx := r.Context()
 	if q.Wait > 0 { // the server's write timeout must not cut a long-poll
 		release, ok := a.takeWaitSlot(w, "long-poll")
 		if !ok {
@@ -30,8 +33,19 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		defer release()
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(q.Wait + 30*time.Second))
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		a.endWhenRevoked(ctx, cancel, r)
 	}
-	resp, err := a.Events(r.Context(), q)
+	resp, err := a.Events(ctx, q)
+	if q.Wait > 0 && a.revoked(r) {
+		// A reload dropped its token while it waited: the events that
+		// came meanwhile are not its to have, as a stream's are not
+		// (admin audit).
+		unauthorized(w, "the bearer token was revoked while the request waited (a reload of the tokens): use a token the server holds now")
+		return
+	}
 	if err != nil {
 		writeEventsError(w, err)
 		return
@@ -69,7 +83,7 @@ func parseEventsQuery(r *http.Request) (EventsQuery, error) {
 	if s := v.Get("after"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return q, badRequest(fmt.Sprintf("after %q: want a seq, a whole number from 0 (pass the previous answer's next)", s))
+			return q, badRequest(fmt.Sprintf("after %q: want a seq, a whole number from 0 to %d (pass the previous answer's next)", s, uint64(math.MaxUint64)))
 		}
 		q.After, q.HasAfter = n, true
 	}

@@ -135,10 +135,10 @@ func (a *API) streamEnded(why error) {
 	a.waits.ended.WithLabelValues(reason).Inc()
 }
 
-// endWhenRevoked ends a stream whose token a reload of the tokens (SIGHUP)
-// dropped: the auth check runs once, when the stream opens, and the
-// holder of a revoked token would otherwise keep its events coming. The
-// client's resume then gets the 401 any request would.
+// endWhenRevoked ends a stream or a long-poll whose token a reload of the
+// tokens (SIGHUP) dropped: the auth check runs once, when the request
+// comes, and the holder of a revoked token would otherwise keep its
+// events coming. The client's resume then gets the 401 any request would.
 func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelCauseFunc, r *http.Request) {
 	tokens := a.opts.tokens
 	if tokens.Len() == 0 {
@@ -159,6 +159,16 @@ func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelCauseFunc
 			}
 		}
 	}()
+}
+
+// revoked reports whether a reload of the tokens dropped r's since it
+// was checked.
+func (a *API) revoked(r *http.Request) bool {
+	if a.opts.tokens.Len() == 0 {
+		return false
+	}
+	given, _ := bearer(r)
+	return !a.opts.tokens.match(given)
 }
 
 // stream sends page, then every matching event as it comes, until the

@@ -43,7 +43,9 @@ func (a *API) handleCreateCredential(w http.ResponseWriter, r *http.Request) {
 	if body.Grace != "" {
 		d, err := time.ParseDuration(body.Grace)
 		if err != nil || d < 0 {
-			writeError(w, badRequest(fmt.Sprintf("grace %q: want a duration like 24h, or none", body.Grace)))
+			// A well-written one past Go's 290 years was told to be a
+			// duration, as if it were not one (admin audit).
+			writeError(w, badRequest(fmt.Sprintf("grace %q: want a duration like 24h, at most 2562047h, or none", body.Grace)))
 			return
 		}
 		grace = d
