@@ -30,6 +30,7 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 	wc, log := o.hook, o.log
 	if wc.URL == "" {
 		m.Registry().MustRegister(webhook.OffCollectors()...)
+		m.Registry().MustRegister(webhook.NoFileCursorCollectors()...)
 		return nil, nil
 	}
 	if evlog == nil {
@@ -50,6 +51,7 @@ func startWebhook(o *options, evlog events.Reader, b *backend, m *admin.Metrics)
 		if err != nil {
 			return nil, err
 		}
+		m.Registry().MustRegister(webhook.NoFileCursorCollectors()...)
 	}
 	run.d, err = webhook.New(wc.URL, evlog, wc.Signer, cursor, opts...)
 	if err != nil {

@@ -355,10 +355,21 @@ func (c *FileCursor) writeAgain(path string, cause error) error {
 
 // Collectors are the cursor's metrics. Safe from any goroutine.
 func (c *FileCursor) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{prometheus.NewCounterFunc(prometheus.CounterOpts{
+	return []prometheus.Collector{cursorLost(func() float64 { return float64(c.lost.Load()) })}
+}
+
+// NoFileCursorCollectors are the file cursor's metrics where there is
+// none (no webhook, or a cluster's cursor): each reads 0, so every
+// /metrics lists them (docs/events.md).
+func NoFileCursorCollectors() []prometheus.Collector {
+	return []prometheus.Collector{cursorLost(func() float64 { return 0 })}
+}
+
+func cursorLost(read func() float64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: MetricCursorLost,
 		Help: "Times the webhook's cursor file was found removed from the data dir (or replaced) while open; it is then written again at its path from the open file (single node).",
-	}, func() float64 { return float64(c.lost.Load()) })}
+	}, read)
 }
 
 // rewrite makes the file b, synced with its directory.
