@@ -41,7 +41,8 @@ type API struct {
 	authOnce sync.Once
 	authLim  atomic.Pointer[authLimiter] // made by the first Handler; shared by later ones
 
-	waits *waitSlots // bounds event streams and long-polls (waits.go)
+	waits   *waitSlots // bounds event streams and long-polls (waits.go)
+	answers *answers   // counts the answers, logs the guard's refusals (requests.go)
 	// framing is the lane event streams read and frame their pages in,
 	// one at a time (events_frames.go).
 	framing chan struct{}
@@ -76,6 +77,7 @@ func New(reg *registry.Registry, opts ...Option) *API {
 	api.streamsCtx, api.stopStreams = context.WithCancel(context.Background())
 	api.waitsCtx, api.endWaits = context.WithCancel(context.Background())
 	api.waits = newWaitSlots(o.maxConns, o.metrics)
+	api.answers = newAnswers(o.metrics, o.log)
 	return api
 }
 

@@ -50,9 +50,10 @@ var stateChanging = map[string]bool{
 	http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true,
 }
 
-// guard wraps next with the rules above. allowed holds host names in
-// lower case, without a trailing dot.
-func guard(allowed map[string]bool, next http.Handler) http.Handler {
+// guard wraps next with the rules above, telling refused of each request
+// it refuses. allowed holds host names in lower case, without a trailing
+// dot.
+func guard(allowed map[string]bool, refused func(r *http.Request, cause, why string), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 {
 			// net/http reads what the handler left of a body, up to
@@ -65,17 +66,20 @@ func guard(allowed map[string]bool, next http.Handler) http.Handler {
 			defer dropBody(w)
 		}
 		if msg := checkHost(r.Host, allowed); msg != "" && !openPaths[r.URL.Path] {
+			refused(r, causeHost, msg)
 			writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
 			return
 		}
 		if stateChanging[r.Method] || !openPaths[r.URL.Path] {
 			if msg := checkOrigin(r); msg != "" {
+				refused(r, causeOrigin, msg)
 				writeJSON(w, http.StatusForbidden, ErrorResponse{Error: msg})
 				return
 			}
 		}
 		if stateChanging[r.Method] && fromBrowser(r) {
 			if msg := checkContentType(r); msg != "" {
+				refused(r, causeContentType, msg)
 				writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: msg})
 				return
 			}

@@ -41,7 +41,7 @@ func FuzzGuard(f *testing.F) {
 		}
 		passed := false
 		rec := httptest.NewRecorder()
-		guard(allowed, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { passed = true })).ServeHTTP(rec, req)
+		guard(allowed, func(*http.Request, string, string) {}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { passed = true })).ServeHTTP(rec, req)
 
 		h := hostOnly(host)
 		isIP := net.ParseIP(h) != nil

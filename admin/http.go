@@ -48,7 +48,8 @@ func (a *API) Handler() http.Handler {
 	// looked at (guard.go). The dashboard's files need no token (ui.go);
 	// its API calls do. The query is checked once the token passed: its
 	// answer names the endpoint's parameters.
-	return withHeaders(guard(a.opts.allowedHosts, refuseUncleanPaths(a.withUI(a.authenticate(refuseBadQuery(mux))))))
+	return a.answers.counted(withHeaders(guard(a.opts.allowedHosts, a.answers.guardRefused,
+		refuseUncleanPaths(a.withUI(a.authenticate(refuseBadQuery(mux)))))))
 }
 
 // methodNotAllowed answers 405 as JSON with an Allow header: allow is one

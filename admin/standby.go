@@ -47,9 +47,9 @@ func ListenStandby(addr string, why func() string, metrics prometheus.Gatherer, 
 	if err != nil {
 		return nil, err
 	}
-	a := &API{opts: o}
+	a := &API{opts: o, answers: newAnswers(nil, o.log)} // logged, not counted: the API's metrics come at Take
 	s := &Standby{api: a, capped: a.limit(ln), done: make(chan error, 1)}
-	s.handler.set(withHeaders(guard(o.allowedHosts, a.withStandbyPage(why, a.authenticate(refuseBadQuery(standbyMux(why, metrics)))))))
+	s.handler.set(withHeaders(guard(o.allowedHosts, a.answers.guardRefused, a.withStandbyPage(why, a.authenticate(refuseBadQuery(standbyMux(why, metrics)))))))
 	s.http = a.httpServer(&s.handler, s.capped)
 	go func() {
 		err := s.http.Serve(s.capped)
