@@ -554,10 +554,6 @@ func TestBinaryExitsWhenTheEngineDies(t *testing.T) {
 // gets `190 server full` from a descriptor the reserve keeps, the engine
 // lives, and the clients it has stay. Raised again, the ceiling is back.
 func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
-	path, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
-	}
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
 		"--admin-max-connections", "2", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
 	const clients = 16
@@ -566,16 +562,10 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 		held[i] = testkit.Dial(t, p.Addr)
 		held[i].Register("fd-pw", fmt.Sprintf("held-%d", i))
 	}
-	pid := strconv.Itoa(p.Cmd.Process.Pid)
-	fds, err := os.ReadDir("/proc/" + pid + "/fd")
-	require.NoError(t, err)
-	lim := strconv.Itoa(len(fds) + 20) // 20 free: fewer than the clients that come next
-	var hard syscall.Rlimit
-	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
-	hardMax := strconv.FormatUint(hard.Max, 10) // the soft limit alone: raising a hard one needs privilege
-	out, err := exec.Command(path, "--pid", pid, "--nofile="+lim+":"+hardMax).CombinedOutput()
-	require.NoError(t, err, string(out))
-	p.WaitLog(t, 10*time.Second, "open-files limit lowered under the running server", `"open_files_limit":`+lim+`,"max_connections":0,`)
+	limit := liveLimitOf(t, p)
+	lim := len(limit.fds()) + 20 // 20 free: fewer than the clients that come next
+	limit.set(lim)
+	p.WaitLog(t, 10*time.Second, "open-files limit lowered under the running server", fmt.Sprintf(`"open_files_limit":%d,"max_connections":0,`, lim))
 	code, body := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz") // before any client is refused: the ceiling is under what is open
 	assert.Contains(t, body, "the connection ceiling (0, --max-connections) was reached", code)
 
@@ -600,8 +590,7 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 		assert.True(t, errors.As(err, &ne) && ne.Timeout(), "held-%d is still connected: %v", i, err)
 	}
 
-	out, err = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).CombinedOutput()
-	require.NoError(t, err, string(out))
+	limit.restore()
 	p.WaitLog(t, 10*time.Second, "open-files limit allows the configured connection ceiling again")
 	p.WaitLog(t, 10*time.Second, "connection ceiling has room again") // with no close since
 	code, body = testkit.HTTPGet(t, p.AdminURL(t)+"/readyz")
@@ -614,21 +603,10 @@ func TestBinaryCeilingFollowsALimitLoweredUnderIt(t *testing.T) {
 // said ready while probes went unanswered (signals audit). Now: one WARN,
 // a counter, and an "admin" note that outlasts the run by a minute.
 func TestBinaryAdminAcceptFailuresAreNotedAndCounted(t *testing.T) {
-	path, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
-	}
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
 		"--data-dir", t.TempDir(), "--keepalive-interval", "1h")
-	pid := strconv.Itoa(p.Cmd.Process.Pid)
-	fds, err := os.ReadDir("/proc/" + pid + "/fd")
-	require.NoError(t, err)
-	var hard syscall.Rlimit
-	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
-	hardMax := strconv.FormatUint(hard.Max, 10)
-	lim := strconv.Itoa(len(fds) + 8)
-	out, err := exec.Command(path, "--pid", pid, "--nofile="+lim+":"+hardMax).CombinedOutput()
-	require.NoError(t, err, string(out))
+	limit := liveLimitOf(t, p)
+	limit.set(len(limit.fds()) + 8)
 
 	var held []net.Conn
 	for range 30 { // the kernel queues what the listener can not take
@@ -640,8 +618,7 @@ func TestBinaryAdminAcceptFailuresAreNotedAndCounted(t *testing.T) {
 	for _, c := range held {
 		_ = c.Close()
 	}
-	out, err = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).CombinedOutput()
-	require.NoError(t, err, string(out))
+	limit.restore()
 
 	code, body := testkit.HTTPGet(t, p.AdminURL(t)+"/readyz") // the listener retries within 1 s
 	require.Equal(t, http.StatusOK, code, body)
@@ -661,10 +638,6 @@ func TestBinaryAdminAcceptFailuresAreNotedAndCounted(t *testing.T) {
 // the probe is answered. Before, it waited in the kernel's queue for the
 // idle connections' 2-minute timeout (code audit).
 func TestBinaryAdminAcceptFailureClosesAnIdleConnection(t *testing.T) {
-	path, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
-	}
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
 		"--data-dir", t.TempDir(), "--keepalive-interval", "1h")
 	for range 12 { // each asks once, then stays, idle
@@ -678,15 +651,9 @@ func TestBinaryAdminAcceptFailureClosesAnIdleConnection(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		resp.Body.Close()
 	}
-	pid := strconv.Itoa(p.Cmd.Process.Pid)
-	fds, err := os.ReadDir("/proc/" + pid + "/fd")
-	require.NoError(t, err)
-	var hard syscall.Rlimit
-	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
-	hardMax := strconv.FormatUint(hard.Max, 10)
-	out, err := exec.Command(path, "--pid", pid, "--nofile="+strconv.Itoa(lowestFree(fds))+":"+hardMax).CombinedOutput()
-	require.NoError(t, err, string(out))
-	t.Cleanup(func() { _ = exec.Command(path, "--pid", pid, "--nofile="+hardMax+":"+hardMax).Run() })
+	limit := liveLimitOf(t, p)
+	limit.set(lowestFree(limit.fds()))
+	t.Cleanup(limit.restore)
 	hc := &http.Client{Timeout: 10 * time.Second}
 	resp, err := hc.Get(p.AdminURL(t) + "/readyz")
 	require.NoError(t, err, "the probe waited behind idle connections")
@@ -699,6 +666,44 @@ func TestBinaryAdminAcceptFailureClosesAnIdleConnection(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^cliser_admin_connections_evicted_total [1-9]`, string(page))
 	assert.Regexp(t, `(?m)^cliser_admin_accept_errors_total [1-9]`, string(page))
+}
+
+// liveLimit lowers and raises the open-files soft limit of a running
+// cliser (prlimit --pid); the hard one stays, as raising it needs
+// privilege.
+type liveLimit struct {
+	t               *testing.T
+	path, pid, hard string
+}
+
+// liveLimitOf is p's; it skips t without prlimit.
+func liveLimitOf(t *testing.T, p *testkit.Served) *liveLimit {
+	t.Helper()
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
+	}
+	var hard syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
+	return &liveLimit{t: t, path: path, pid: strconv.Itoa(p.Cmd.Process.Pid), hard: strconv.FormatUint(hard.Max, 10)}
+}
+
+// fds are the process's open descriptors.
+func (l *liveLimit) fds() []os.DirEntry {
+	fds, err := os.ReadDir("/proc/" + l.pid + "/fd")
+	require.NoError(l.t, err)
+	return fds
+}
+
+// set makes the soft limit soft.
+func (l *liveLimit) set(soft int) { l.prlimit(strconv.Itoa(soft)) }
+
+// restore sets the soft limit back to the hard one.
+func (l *liveLimit) restore() { l.prlimit(l.hard) }
+
+func (l *liveLimit) prlimit(soft string) {
+	out, err := exec.Command(l.path, "--pid", l.pid, "--nofile="+soft+":"+l.hard).CombinedOutput()
+	require.NoError(l.t, err, string(out))
 }
 
 // lowestFree is the lowest descriptor number not among fds: a limit of
