@@ -75,7 +75,7 @@ func (a *answers) guardRefused(r *http.Request, cause, why string) {
 	a.refused.WithLabelValues(cause).Inc()
 	if a.gates[cause].Open(guardLogEvery) {
 		a.log.Warn("admin API refused a request as a browser's from elsewhere (one line a minute per cause; "+
-			MetricAdminGuardRefused+" counts them all)", zap.String("cause", cause), zap.String("why", why),
+			MetricAdminGuardRefused+" counts them all)", zap.String("cause", cause), zap.String("reason", why),
 			zap.String("remote", remoteIP(r)))
 	}
 }

@@ -68,7 +68,7 @@ func TestGuardRefusalsAndAnswersAreCountedAndLogged(t *testing.T) {
 		f := l.ContextMap()
 		causes[f["cause"]] = true
 		assert.Equal(t, "127.0.0.1", f["remote"])
-		assert.NotEmpty(t, f["why"])
+		assert.NotEmpty(t, f["reason"])
 	}
 	assert.Equal(t, map[any]bool{"host": true, "origin": true, "content type": true}, causes)
 }
