@@ -130,3 +130,32 @@ func waitKnown(t *testing.T, s *testkit.Served, cid, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A server started again on another data dir (its log lost, or another
+// restored) refuses the page's resume, 410: the Events view drops the old
+// log's events and shows the new log's alone. It kept up to 500 of the old
+// ones under the new, out of seq order, and a seq could name two events
+// (dashboard audit).
+func TestDashboardEventsAfterALogSwapShowTheNewLogAlone(t *testing.T) {
+	needChromium(t)
+	listen, admin := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	s := serveAt(t, listen, admin, t.TempDir())
+	for _, id := range []string{"old-1", "old-2", "old-3", "old-4", "old-5", "old-6"} {
+		register(t, s, id)
+	}
+	p := newBrowser(t)
+	p.open("http://" + admin + "/ui/#/events")
+	p.waitJS(`document.getElementById('live').textContent === 'live'
+		&& [...document.querySelectorAll('#events-body tr')].some((r) => r.children[3].textContent === 'old-6')`, 10*time.Second)
+
+	kill9(t, s)
+	p.waitJS(`document.getElementById('live').textContent !== 'live'`, 10*time.Second)
+	s = serveAt(t, listen, admin, t.TempDir())
+	register(t, s, "new-1")
+	waitConnected(t, s, "", 1, 10*time.Second)
+	took := p.waitJS(`document.getElementById('live').textContent === 'live'
+		&& [...document.querySelectorAll('#events-body tr')].some((r) => r.children[3].textContent === 'new-1')
+		&& ![...document.querySelectorAll('#events-body tr')].some((r) => r.children[3].textContent.startsWith('old-'))`, 20*time.Second)
+	t.Logf("the new log's events alone %s after the restart", took.Round(time.Millisecond))
+	_ = p.Problems() // the refused resume (410)
+}

@@ -1,4 +1,4 @@
-import { get, serverConfig } from './api.js';
+import { get, onGap, serverConfig } from './api.js';
 import { addr, clientID, coalesce, draws, enc, field, fmtTime, h, head, notAClientID } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 
@@ -6,6 +6,12 @@ import { listeners, liveState, recovered } from './live.js';
 const feed = []; // the last MAX_FEED events seen since the page loaded
 const MAX_FEED = 500;
 listeners.add((ev) => { feed.push(ev); if (feed.length > MAX_FEED) feed.splice(0, feed.length - MAX_FEED); });
+// A resume the log refused (410: its events are gone, or the log is
+// another's, the server's data dir lost or restored) leaves the feed's
+// events no past of what comes next: the view reads the log's newest
+// again (recovered), into an empty feed. They stayed, under the new
+// log's, out of seq order (dashboard audit).
+onGap(() => { feed.length = 0; });
 
 // matches says whether e passes the view's filters: type t and client ID
 // c, each "" for any.
@@ -33,13 +39,15 @@ export function eventsView(main) {
   // A client ID typed is also looked up in the log (?cid=): its events
   // may be older than the feed's 500, which the filter alone searched.
   let logged = null; // {cid, events}: the log's newest events of that client ID
-  // The row of each event on show, by seq: an event's row is built once,
-  // and a redraw puts in the new rows and takes out those no longer
+  // The row of each event on show, by its id: an event's row is built
+  // once, and a redraw puts in the new rows and takes out those no longer
   // shown, leaving the others where they are (it drew all 500 again on
-  // every event).
+  // every event). Not by seq: another log's event of the same seq (the
+  // server's data dir swapped) kept the first one's row.
   let rowOf = new Map();
+  const key = (e) => e.id || e.seq;
   const row = (e) => {
-    let tr = rowOf.get(e.seq);
+    let tr = rowOf.get(key(e));
     if (!tr) {
       const detail = [e.reason && 'reason: ' + e.reason, e.cip && addr(e.cip, e.cport), e.kind && e.kind + ' ' + e.value, e.by && 'by ' + e.by].filter(Boolean).join(' · ');
       tr = h('tr', {}, [e.seq, fmtTime(e.time), e.type, e.cid || '—', e.node || '—', detail].map((v, j) => h('td', { class: j === 5 ? 'text' : null }, v)));
@@ -58,7 +66,7 @@ export function eventsView(main) {
       const e = own[i];
       if (!matches(e, t, c)) continue;
       const tr = row(e);
-      next.set(e.seq, tr);
+      next.set(key(e), tr);
       rows.push(tr);
     }
     rowOf = next;
