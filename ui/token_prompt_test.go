@@ -70,3 +70,26 @@ func TestDashboardSaysWhenTheKeptTokenIsRefused(t *testing.T) {
 		assert.Regexp(t, `HTTP 401|ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 401`, problem)
 	}
 }
+
+// A server that wanted a token comes back wanting none: the prompt goes
+// by itself and the page is live, its badge right. The prompt stayed over
+// a page that waited behind it, with the badge of the server before
+// (dashboard audit).
+func TestDashboardTokenPromptGoesWhenTheServerWantsNone(t *testing.T) {
+	needChromium(t)
+	listen, admin := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	args := []string{"--listen", listen, "--admin-listen", admin, "--data-dir", t.TempDir()}
+	s := serve(t, []string{"CLISER_ADMIN_TOKEN=token-before"}, append(args, "--event-retention", "0")...)
+	p := newBrowser(t)
+	p.open("http://" + admin + "/ui/")
+	p.waitJS(`document.getElementById('login').open`, 20*time.Second)
+
+	require.Equal(t, 0, s.Stop(t))
+	serve(t, nil, args...)
+	took := p.waitJS(`!document.getElementById('login').open && document.getElementById('live').textContent === 'live'
+		&& document.getElementById('stat-connected').textContent === '0'`, 20*time.Second)
+	t.Logf("the prompt went %s after the server came back without a token", took.Round(time.Millisecond))
+	for _, problem := range p.Problems() { // the server away meanwhile
+		assert.Regexp(t, `ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE`, problem)
+	}
+}

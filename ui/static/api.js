@@ -26,6 +26,21 @@ function askToken(message) {
   const err = document.getElementById('login-error');
   err.textContent = message || '';
   asking = new Promise((resolve) => {
+    // The server may come back wanting no token (restarted without one):
+    // its config is asked every 2 s while the prompt is up, which then
+    // goes. It stayed, over a page that waited behind it (dashboard audit).
+    const watch = setInterval(async () => {
+      const c = await fetch('/ui/config.json', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : null), () => null);
+      if (c && c.token === false && asking) done();
+    }, 2000);
+    const done = () => {
+      clearInterval(watch);
+      config = null; // what it said of itself before the prompt may be old
+      input.value = '';
+      asking = null;
+      dlg.close();
+      resolve();
+    };
     form.onsubmit = async (ev) => {
       ev.preventDefault();
       const tok = input.value.trim();
@@ -52,10 +67,7 @@ function askToken(message) {
         return;
       }
       sessionStorage.setItem(KEY, tok);
-      input.value = '';
-      asking = null;
-      dlg.close();
-      resolve();
+      done();
     };
   });
   // Every call waits for the token: Escape must not put the prompt away
@@ -305,9 +317,20 @@ export async function stream(onEvent, onState) {
   let last = '';
   const newest = () => call('GET', '/v1/events?limit=1').then((r) => (r && r.next !== undefined ? String(r.next) : ''), () => '');
   let wait = 500;
+  // offUntilLog waits, said off, until the server keeps an event log.
+  const offUntilLog = async () => {
+    onState('off');
+    off = true;
+    await asked();
+    while (!(await serverConfig()).events) await asked();
+  };
   for (;;) {
     let why = null;
     try {
+      // Back from a restart without an event log: its config says so (read
+      // again once it answered), where a try met a 404, an error in the
+      // browser's console (dashboard audit).
+      if (!(await serverConfig()).events) { await offUntilLog(); continue; }
       // The seq it starts after is known before it waits to be shown: a
       // tab opened in the background reads its lists at once.
       if (!last) last = await newest();
@@ -324,10 +347,7 @@ export async function stream(onEvent, onState) {
         continue;
       }
       if (res.status === 404) { // no event log now: ask again until it has one
-        onState('off');
-        off = true;
-        await asked();
-        while (!(await serverConfig()).events) await asked();
+        await offUntilLog();
         continue;
       }
       if (res.status === 410) { // events it missed are gone: the views read again
@@ -356,6 +376,7 @@ export async function stream(onEvent, onState) {
       // hidden: follow again once it is shown.
       if (away.hidden) { onState('retrying'); continue; }
       why = e instanceof APIError && e.status > 0 ? e : null; // 0: no answer at all
+      config = null; // dropped: the server may be back with other settings before the retry
     }
     onState('retrying', why);
     await new Promise((r) => { reach.wake = r; setTimeout(r, wait); });

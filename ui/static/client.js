@@ -40,7 +40,7 @@ export async function credentialOf(cid) {
 // /v1/clients/{cid} says "none" with a 404, which the browser logs as
 // an error: a client's page opened from the credentials of a device that
 // has not connected yet made two.
-async function recordOf(cid) {
+export async function recordOf(cid) {
   const { data, stale } = await read('/v1/clients?' + new URLSearchParams({ prefix: cid, limit: '1' }));
   const r = data.clients[0];
   return { record: r && r.cid === cid ? r : null, stale };

@@ -1,4 +1,4 @@
-import { get, namable, reachable, read, serverConfig, streamStart } from './api.js';
+import { APIError, get, namable, reachable, read, serverConfig, streamStart } from './api.js';
 import { kickClient } from './client.js';
 import { addr, coalesce, draws, enc, field, fmtTime, h, head, keepFocus } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
@@ -58,6 +58,10 @@ export function clients(main, params) {
     const q = pageQuery(cursor);
     if (status.value !== 'all') q.set('status', status.value);
     if (prefix.value.trim()) q.set('prefix', prefix.value.trim());
+    // Said here, as the API would: its 400 is an error in the browser's
+    // console for what was only typing (dashboard audit).
+    const wrong = notAPrefix(prefix.value.trim());
+    if (wrong) return Promise.reject(new APIError(400, wrong));
     heard = [];
     return read('/v1/clients?' + q).then((r) => { r.data.stale = r.stale; return r.data; }, (e) => { heard = null; throw e; });
   }, (res, at) => {
@@ -208,4 +212,12 @@ export function clients(main, params) {
   const back = () => list.load();
   recovered.add(back);
   return { unmount() { listeners.delete(l); recovered.delete(back); clearInterval(poller); clearTimeout(typing); } };
+}
+
+// notAPrefix says why p can start no client ID, as the API's 400 does, or
+// '' when it can.
+export function notAPrefix(p) {
+  if (new TextEncoder().encode(p).length > 64) return 'prefix is ' + new TextEncoder().encode(p).length + ' bytes: a client ID has at most 64';
+  if (p && !/^[A-Za-z0-9._:@-]+$/.test(p)) return 'prefix ' + JSON.stringify(p) + ' has a byte no client ID has (1 to 64 bytes of letters, digits and . _ : @ -)';
+  return '';
 }

@@ -1,5 +1,5 @@
 import { call, get, namable, unnamable } from './api.js';
-import { credentialOf } from './client.js';
+import { credentialOf, recordOf } from './client.js';
 import { act, clientID, coalesce, confirmAction, enc, field, flash, fmtTime, goDuration, h, head, keepFocus, notAClientID } from './dom.js';
 import { listeners, recovered } from './live.js';
 import { pageQuery, pager } from './pager.js';
@@ -34,8 +34,13 @@ export function credentials(main) {
     secretBox.replaceChildren(h('div', { class: 'secret' }, h('p', {}, 'Secret of ' + r.cid + ' — shown this once; give it to the device now.'),
       code, copy, h('button', { type: 'button', onclick: () => { secretBox.replaceChildren(); cid.focus(); } }, 'Done')));
   };
-  // Creating needs no confirmation; rotating (the client has one) does:
-  // without a grace period its current secret stops working at once.
+  // Rotating (the client has one) asks first: without a grace period its
+  // current secret stops working at once. So does creating one for a
+  // client ID that has a record: the shared password stops admitting
+  // that device, which then fails its next connect until it has the
+  // secret (dashboard audit: no word of it, and its retries count
+  // towards its address's --auth-fail-limit). One no device used yet
+  // is created at once.
   const form = h('form', { class: 'toolbar', id: 'cred-form', onsubmit: async (e) => {
     e.preventDefault();
     const id = cid.value.trim();
@@ -47,8 +52,10 @@ export function credentials(main) {
     // Before the rotation's confirmation, which promised "keeps working
     // for abc" and then met the API's 400.
     if (g && g !== '0' && !goDuration.test(g)) { flash('The old secret\'s grace is a duration like 24h or 30m (empty: none).', true); return; }
-    let had;
-    try { had = await credentialOf(id); } catch (err) { flash(err.message, true); return; }
+    let had, rec;
+    try { [had, { record: rec }] = await Promise.all([credentialOf(id), recordOf(id)]); } catch (err) { flash(err.message, true); return; }
+    if (!had && rec && !(await confirmAction('Give ' + id + ' a credential of its own?', 'The shared password then no longer admits it: ' +
+      'give the device the new secret before it connects again' + (rec.cstatus ? ' (its live session stays)' : '') + '.', [], 'Create'))) return;
     if (had && !(await confirmAction('Rotate the credential of ' + id + '?', 'It has had one since ' + fmtTime(had.created_at) +
       '. The new secret works at once; the current one ' + (g ? 'keeps working for ' + g + ', then stops.' : 'stops working now: the device cannot register with it again.'), [], 'Rotate'))) return;
     act(async () => { showSecret(await call('POST', '/v1/credentials/' + enc(id), g ? { grace: g } : undefined)); form.reset(); load(); });
