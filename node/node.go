@@ -157,8 +157,10 @@ func (n *Node) openRecords(ctx context.Context) error {
 			zap.Int("from_event_log", reg.FromLog()))
 	}
 	if lost := reg.LostConnects(); lost > 0 {
-		o.log.Warn("event log: a kill -9 kept the connects of sessions the registry's file holds from the log; "+
-			"they are logged now, before their ends", zap.Int("sessions", lost))
+		// Not only a kill -9's doing: a run with the log off leaves
+		// the same (dashboard audit: it blamed a kill that never was).
+		o.log.Warn("event log: it lacks the connects of sessions the registry's file holds (a kill -9 before the log's "+
+			"write, or a run with --event-retention 0); they are logged now, before their ends", zap.Int("sessions", lost))
 	}
 	if store.node == nil && store.Store != nil {
 		// The start's own changes (a kill -9's sessions marked ended) are

@@ -308,6 +308,23 @@ func TestEventsBinaryEachSessionEndsOnceAfterAKill(t *testing.T) {
 	assert.Equal(t, "server restarted", rec.Reason, "the record says it too")
 }
 
+// A run with the event log off, stopped cleanly, leaves records whose
+// connects the log lacks: the next start logs them, and its warning names
+// both causes. It blamed a kill -9 that never was (dashboard audit).
+func TestEventsBinaryConnectsOfARunWithoutTheLogAreNotBlamedOnAKill(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := eventsServer(t, dir) // the log's file, from a run with it on
+	opsConnect(t, p.Addr, opsPassword, "logged")
+	require.Equal(t, 0, p.Stop(t))
+	p, _ = eventsServer(t, dir, "--event-retention", "0")
+	opsConnect(t, p.Addr, opsPassword, "unlogged")
+	require.Equal(t, 0, p.Stop(t))
+
+	p, _ = eventsServer(t, dir)
+	p.WaitLog(t, 10*time.Second, "event log: it lacks the connects of sessions the registry's file holds (a kill -9 "+
+		"before the log's write, or a run with --event-retention 0)", `"sessions":1`)
+}
+
 func TestEventsBinaryGoneAfterRetention(t *testing.T) {
 	p, api := eventsServer(t, t.TempDir(), "--event-retention", "4")
 	for range 5 {
