@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -38,9 +39,17 @@ var (
 	errNoEvents = notFound("this server keeps no event log (--event-retention 0)")
 )
 
+// statusClientClosed is nginx's 499, "client closed request": its
+// answer reaches no one, but cliser_admin_requests_total says who ended
+// the request. A long-poll left by its client counted as a 500, a server
+// fault (regression audit).
+const statusClientClosed = 499
+
 // statusOf maps an API error to its HTTP status.
 func statusOf(err error) int {
 	switch {
+	case errors.Is(err, context.Canceled):
+		return statusClientClosed
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrTooLarge):

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"net/http"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/cliser/cliser/admin"
+	"github.com/cliser/cliser/events"
 	"github.com/cliser/cliser/internal/testkit"
 	"github.com/cliser/cliser/registry"
 )
@@ -71,4 +74,42 @@ func TestGuardRefusalsAndAnswersAreCountedAndLogged(t *testing.T) {
 		assert.NotEmpty(t, f["reason"])
 	}
 	assert.Equal(t, map[any]bool{"host": true, "origin": true, "content type": true}, causes)
+}
+
+// A long-poll its client leaves is counted 499, not 500: no server fault
+// (regression audit: every closed tab read as one).
+func TestALongPollLeftByItsClientIsNoServerError(t *testing.T) {
+	log, err := events.Open(filepath.Join(t.TempDir(), events.FileName))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	reg := registry.New()
+	api := admin.New(reg, admin.WithMetrics(admin.NewMetrics(reg)), admin.WithEvents(log))
+	hs, err := api.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = hs.Shutdown(context.Background()) })
+	base := "http://" + hs.Addr()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/events?after=0&wait=1m", nil)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		v, _ := testkit.Metric(base, "cliser_admin_event_waits")
+		return v == 1
+	}, 10*time.Second, 10*time.Millisecond, "the long-poll waits")
+	cancel()
+	require.Error(t, <-done)
+	require.Eventually(t, func() bool {
+		v, _ := testkit.Metric(base, `cliser_admin_requests_total{code="499"}`)
+		return v == 1
+	}, 10*time.Second, 10*time.Millisecond, "counted as the client's doing")
+	v, _ := testkit.Metric(base, `cliser_admin_requests_total{code="500"}`)
+	assert.Zero(t, v)
 }
