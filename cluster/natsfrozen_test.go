@@ -21,7 +21,8 @@ import (
 // every endpoint as with NATS down, and the frozen server's accepts are
 // no reconnects. Before, a probe waited out the attempt, identity writes
 // took 1 to 3 s, and cliser_cluster_nats_reconnects_total grew by one an
-// attempt (cluster audit).
+// attempt (cluster audit). Nor does a scrape before the node noticed: the
+// newest-seq gauge asked NATS, up to 1 s (regression audit).
 func TestEveryEndpointAnswersWhileNATSIsFrozen(t *testing.T) {
 	t.Parallel()
 	natsURL := runNATS(t)
@@ -40,6 +41,9 @@ func TestEveryEndpointAnswersWhileNATSIsFrozen(t *testing.T) {
 	}
 
 	relay.SetSilent(testkit.BothWays)
+	start := time.Now() // before n1 can notice: its PINGs take a second or two
+	metric(cluster.MetricClusterNATSConnected)
+	assert.Less(t, time.Since(start), 500*time.Millisecond, "a scrape before the freeze is noticed asked NATS and waited")
 	eventually(t, func() bool { return metric(cluster.MetricClusterNATSConnected) == 0 }, "n1 sees NATS frozen")
 	reconnects := metric(cluster.MetricClusterNATSReconnects)
 	probeWithin(t, base, 3*time.Second, 500*time.Millisecond)

@@ -230,6 +230,21 @@ func (s *Stream) Newest() uint64 {
 	return s.n.newest.Load()
 }
 
+// newestNow is Newest for a scrape: the last known seq at once, refreshed
+// from NATS in the background (one ask at a time) while the node does not
+// follow the stream. A scrape waited out Newest's ask, up to 1 s, against
+// a NATS server frozen before the node noticed (regression audit). Safe
+// from any goroutine.
+func (s *Stream) newestNow() uint64 {
+	if !s.following() && s.connected() == nil && s.asking.CompareAndSwap(false, true) {
+		go func() {
+			defer s.asking.Store(false)
+			s.Newest()
+		}()
+	}
+	return s.n.newest.Load()
+}
+
 // Oldest is the oldest seq the stream keeps, as its MaxMsgs
 // (streamkeep.go) says from the newest seq this node knows (what its reads take for gone
 // too). It asks NATS nothing: call Newest first for a current one.

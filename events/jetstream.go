@@ -96,6 +96,7 @@ type Stream struct {
 	cfg    jetstream.StreamConfig // as this node makes it (again: streamanew.go)
 	js     jetstream.JetStream
 	link   *natsstate.State // js's connection's state, read without its lock
+	asking atomic.Bool      // newestNow's ask of NATS is out
 	w      *writerConn      // the writer's own connection (publishconn.go)
 	stream jetstream.Stream
 	q      *queue
@@ -323,10 +324,11 @@ func (s *Stream) Healthy() error {
 	return nil
 }
 
-// Collectors are the stream log's metrics. The newest seq is Newest's: a
-// scrape of a node that does not follow the stream asks NATS for it.
+// Collectors are the stream log's metrics. The newest seq is newestNow's:
+// a scrape of a node that does not follow the stream has it asked of NATS
+// for the next.
 func (s *Stream) Collectors() []prometheus.Collector {
-	return append(s.m.collectors(s.q, s.Newest), s.renewals, s.unreadable, s.w.reconnects())
+	return append(s.m.collectors(s.q, s.newestNow), s.renewals, s.unreadable, s.w.reconnects())
 }
 
 // sameStream: the stream found has what cfg asks of it, so a retried
