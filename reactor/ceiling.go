@@ -79,10 +79,16 @@ func (srv *Server) CeilingErr() error {
 		return nil
 	}
 	// "Until some close" read false once a few had: the filling lasts
-	// until a tenth is free (scale audit).
-	return fmt.Errorf("connections: the connection ceiling (%d, --max-connections) was reached at %s: "+
+	// until a tenth is free (scale audit). A ceiling the open-files limit
+	// set under the running server is said so: it named --max-connections,
+	// which was not the cause (regression audit).
+	ceil, whose := srv.ceil.Load(), "--max-connections"
+	if ceil < int64(srv.opts.maxConns) {
+		whose = fmt.Sprintf("the open-files limit, lowered under the running server, less its reserve; --max-connections %d", srv.opts.maxConns)
+	}
+	return fmt.Errorf("connections: the connection ceiling (%d, %s) was reached at %s: "+
 		"new connections get `190 server full` at the ceiling until a tenth of it (one at least) is free again; %d open now",
-		srv.ceil.Load(), time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339), srv.conns.Load())
+		ceil, whose, time.Unix(0, c.since.Load()).UTC().Format(time.RFC3339), srv.conns.Load())
 }
 
 // roomAgain is how many connections of a ceiling must be free again for
