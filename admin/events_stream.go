@@ -144,11 +144,10 @@ func (a *API) endWhenRevoked(ctx context.Context, cancel context.CancelCauseFunc
 	if tokens.Len() == 0 {
 		return
 	}
-	given, _ := bearer(r)
 	go func() {
 		for {
 			changed := tokens.changes()
-			if !tokens.match(given) {
+			if a.revoked(r) {
 				cancel(errTokenRevoked)
 				return
 			}

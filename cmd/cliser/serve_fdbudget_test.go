@@ -28,13 +28,20 @@ import (
 // protocol connections.
 const fdLimit = 1200
 
+// prlimitOrSkip is the command that runs cliser under fdLimit.
 func prlimitOrSkip(t *testing.T) []string {
+	t.Helper()
+	return []string{prlimitPath(t), fmt.Sprintf("--nofile=%d:%d", fdLimit, fdLimit)}
+}
+
+// prlimitPath is prlimit's path; it skips t without it.
+func prlimitPath(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("prlimit")
 	if err != nil {
-		t.Skip("prlimit (util-linux) not installed: the descriptor-budget test needs it")
+		t.Skip("prlimit (util-linux) not installed: the open-files limit tests need it")
 	}
-	return []string{path, fmt.Sprintf("--nofile=%d:%d", fdLimit, fdLimit)}
+	return path
 }
 
 // --max-connections that does not fit the open-files limit, less the
@@ -495,10 +502,7 @@ func waitEchoes(t *testing.T, echoers []*echoer, n int64) {
 // fails with EMFILE), the process says so and exits non-zero, so that a
 // supervisor restarts it, instead of living on with a dead port.
 func TestBinaryExitsWhenTheEngineDies(t *testing.T) {
-	path, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Skip("prlimit (util-linux) not installed: the engine-death test needs it")
-	}
+	path := prlimitPath(t)
 	p := testkit.Serve(t, []string{"CLISER_PASSWORD=fd-pw"}, "--listen", "127.0.0.1:0",
 		"--admin-listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--keepalive-interval", "1h")
 	// Clients on both loops (the kernel spreads connections over the
@@ -679,10 +683,7 @@ type liveLimit struct {
 // liveLimitOf is p's; it skips t without prlimit.
 func liveLimitOf(t *testing.T, p *testkit.Served) *liveLimit {
 	t.Helper()
-	path, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Skip("prlimit (util-linux) not installed: the limit test needs it")
-	}
+	path := prlimitPath(t)
 	var hard syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard))
 	return &liveLimit{t: t, path: path, pid: strconv.Itoa(p.Cmd.Process.Pid), hard: strconv.FormatUint(hard.Max, 10)}

@@ -30,7 +30,7 @@ function askToken(message) {
     // its config is asked every 2 s while the prompt is up, which then
     // goes. It stayed, over a page that waited behind it (dashboard audit).
     const watch = setInterval(async () => {
-      const c = await fetch('/ui/config.json', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : null), () => null);
+      const c = await readConfig();
       if (c && c.token === false && asking) done();
     }, 2000);
     const done = () => {
@@ -107,9 +107,10 @@ async function errorText(res) {
 // asks for the token), and the next call asks again: a server down when
 // the page loaded does not leave its guess in place for the tab's life.
 let config = null;
+// readConfig is the server's answer, or null when it gave none.
+const readConfig = () => fetch('/ui/config.json', { cache: 'no-store' }).then((res) => (res.ok ? res.json() : null), () => null);
 export function serverConfig() {
-  config ??= fetch('/ui/config.json', { cache: 'no-store' })
-    .then((res) => (res.ok ? res.json() : null), () => null)
+  config ??= readConfig()
     .then((c) => {
       if (!c) config = null;
       return c || { token: false, events: true };

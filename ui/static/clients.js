@@ -1,6 +1,6 @@
 import { APIError, get, namable, reachable, read, serverConfig, streamStart } from './api.js';
 import { kickClient } from './client.js';
-import { addr, coalesce, draws, enc, field, fmtTime, h, head, keepFocus } from './dom.js';
+import { addr, clientID, coalesce, draws, enc, field, fmtTime, h, head, keepFocus } from './dom.js';
 import { listeners, liveState, recovered } from './live.js';
 import { PAGE, pageQuery, pager } from './pager.js';
 
@@ -215,9 +215,10 @@ export function clients(main, params) {
 }
 
 // notAPrefix says why p can start no client ID, as the API's 400 does, or
-// '' when it can.
-export function notAPrefix(p) {
-  if (new TextEncoder().encode(p).length > 64) return 'prefix is ' + new TextEncoder().encode(p).length + ' bytes: a client ID has at most 64';
-  if (p && !/^[A-Za-z0-9._:@-]+$/.test(p)) return 'prefix ' + JSON.stringify(p) + ' has a byte no client ID has (1 to 64 bytes of letters, digits and . _ : @ -)';
+// '' when it can: a prefix of one is one (clientID) once its length is.
+function notAPrefix(p) {
+  const n = new TextEncoder().encode(p).length;
+  if (n > 64) return 'prefix is ' + n + ' bytes: a client ID has at most 64';
+  if (p && !clientID.test(p)) return 'prefix ' + JSON.stringify(p) + ' has a byte no client ID has (1 to 64 bytes of letters, digits and . _ : @ -)';
   return '';
 }
